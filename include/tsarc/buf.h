@@ -1,0 +1,30 @@
+#ifndef TSARC_BUF_H
+#define TSARC_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A growable byte buffer with an optional ceiling, so that nothing read
+ * from an untrusted peer can make it grow without bound.
+ */
+typedef struct tsarc_buf {
+	uint8_t *ptr;
+	size_t size;
+	size_t cap;
+	size_t max; /* 0: no ceiling */
+} tsarc_buf;
+
+#define TSARC_BUF_INIT {NULL, 0, 0, 0}
+
+void tsarc_buf_init(tsarc_buf *b, size_t max);
+/* Makes room for `extra` more bytes; TSARC_ETOOLARGE past the ceiling. */
+int tsarc_buf_grow(tsarc_buf *b, size_t extra);
+int tsarc_buf_append(tsarc_buf *b, const void *data, size_t len);
+int tsarc_buf_puts(tsarc_buf *b, const char *s);
+void tsarc_buf_clear(tsarc_buf *b);
+void tsarc_buf_dispose(tsarc_buf *b);
+/* Hands the bytes to the caller (NUL-terminated) and empties the buffer. */
+char *tsarc_buf_detach(tsarc_buf *b);
+
+#endif

@@ -1,0 +1,116 @@
+#ifndef TSARC_SYS_STORE_H
+#define TSARC_SYS_STORE_H
+
+/*
+ * The store plug-in interface. A store keeps typed, named objects and knows
+ * nothing of what is in them: chunking, encryption and manifests all live
+ * above it. Every store must pass tests/store/store_suite.c.
+ *
+ * Threading: every operation may be called from several threads at once.
+ * Errors: each operation returns 0 or a negative TSARC_E* code and sets the
+ * thread's last error with a message that names the object and never
+ * contains a secret. TSARC_ETRANSIENT and TSARC_ENET mean "worth another
+ * try"; the store has already retried as far as it sensibly can.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../buf.h"
+
+typedef enum tsarc_objtype {
+	TSARC_OBJ_CONFIG = 0, /* the single repository config object */
+	TSARC_OBJ_KEY,        /* keys/<name> */
+	TSARC_OBJ_DATA,       /* data/<name[0:2]>/<name> */
+	TSARC_OBJ_SNAPSHOT,   /* snapshots/<name> */
+	TSARC_OBJ_LOCK,       /* locks/<name> */
+	TSARC_OBJ_INDEX,      /* index/<name> */
+	TSARC_OBJ__COUNT
+} tsarc_objtype;
+
+/* put flag: fail with TSARC_EEXISTS rather than overwrite. */
+#define TSARC_PUT_CREATE_ONLY 0x1u
+
+/* Called once per object; a non-zero return stops the listing and is returned. */
+typedef int (*tsarc_store_list_cb)(const char *name, uint64_t size, void *payload);
+
+typedef struct tsarc_store tsarc_store;
+
+struct tsarc_store {
+	const char *kind;       /* "fs", "s3" */
+	unsigned max_inflight;  /* requests worth running at once */
+
+	/* Prepares an empty location (directories, bucket). Optional. */
+	int (*create)(tsarc_store *st);
+	/* Stores `len` bytes under (type, name). Atomic: readers see all or nothing. */
+	int (*put)(tsarc_store *st, tsarc_objtype type, const char *name,
+		const void *data, size_t len, unsigned flags);
+	/* Reads `length` bytes from `offset` (length 0: to the end) into `out`
+	 * (appended). TSARC_ENOTFOUND when missing. */
+	int (*get)(tsarc_store *st, tsarc_objtype type, const char *name,
+		uint64_t offset, uint64_t length, tsarc_buf *out);
+	int (*stat)(tsarc_store *st, tsarc_objtype type, const char *name,
+		uint64_t *size_out);
+	/* Lists every object of a type, in no particular order. */
+	int (*list)(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
+		void *payload);
+	/* Removes an object; TSARC_ENOTFOUND when it was not there. */
+	int (*remove)(tsarc_store *st, tsarc_objtype type, const char *name);
+	/* Optional: removes many objects at once (batched deletes). A missing
+	 * object is not an error here. */
+	int (*remove_many)(tsarc_store *st, tsarc_objtype type,
+		const char *const *names, size_t count);
+	/* Optional: makes every completed put durable (fsync of the tree). */
+	int (*sync)(tsarc_store *st);
+	/* Where the store is, fit for messages: never holds a secret. */
+	const char *(*describe)(tsarc_store *st);
+	void (*free)(tsarc_store *st);
+};
+
+/* Options that apply to opening any store. */
+typedef struct tsarc_store_options {
+	const char *cacert;      /* CA bundle for TLS stores (NULL: system) */
+	int insecure_tls;        /* disable TLS verification (loud) */
+	unsigned inflight;       /* 0: the store's default */
+} tsarc_store_options;
+
+/*
+ * The object key for (type, name) relative to the store's root, e.g.
+ * "data/ab/ab12...", "snapshots/...", "config". Rejects names that could
+ * escape the layout. Returns 0 or TSARC_EINVAL / TSARC_ETOOLARGE.
+ */
+int tsarc_store_layout(char *out, size_t outsz, tsarc_objtype type,
+	const char *name);
+/* "data", "snapshots", ...: the folder of a type ("" for config). */
+const char *tsarc_objtype_dir(tsarc_objtype type);
+/* A name of the type's own form: hex for data, [A-Za-z0-9._-] elsewhere. */
+int tsarc_store_name_valid(tsarc_objtype type, const char *name);
+
+/* Opens the store a repository URL names (a path, or s3:...). */
+int tsarc_store_open(tsarc_store **out, const char *url,
+	const tsarc_store_options *opts);
+
+/* Dispatch helpers: a NULL slot becomes TSARC_EUNSUPPORTED. */
+int tsarc_store_create(tsarc_store *st);
+int tsarc_store_put(tsarc_store *st, tsarc_objtype type, const char *name,
+	const void *data, size_t len, unsigned flags);
+int tsarc_store_get(tsarc_store *st, tsarc_objtype type, const char *name,
+	uint64_t offset, uint64_t length, tsarc_buf *out);
+int tsarc_store_stat(tsarc_store *st, tsarc_objtype type, const char *name,
+	uint64_t *size_out);
+int tsarc_store_list(tsarc_store *st, tsarc_objtype type,
+	tsarc_store_list_cb cb, void *payload);
+int tsarc_store_remove(tsarc_store *st, tsarc_objtype type, const char *name);
+/* Uses remove_many when the store has it, one remove per name otherwise. */
+int tsarc_store_remove_many(tsarc_store *st, tsarc_objtype type,
+	const char *const *names, size_t count);
+int tsarc_store_sync(tsarc_store *st);
+const char *tsarc_store_describe(tsarc_store *st);
+void tsarc_store_free(tsarc_store *st);
+
+/* Store constructors (backends/). */
+int tsarc_store_fs_open(tsarc_store **out, const char *path,
+	const tsarc_store_options *opts);
+int tsarc_store_s3_open(tsarc_store **out, const char *url,
+	const tsarc_store_options *opts);
+
+#endif

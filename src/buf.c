@@ -1,0 +1,81 @@
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void tsarc_buf_init(tsarc_buf *b, size_t max)
+{
+	b->ptr = NULL;
+	b->size = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+int tsarc_buf_grow(tsarc_buf *b, size_t extra)
+{
+	size_t need, cap;
+	uint8_t *p;
+
+	if (extra > SIZE_MAX - b->size - 1)
+		return tsarc_error_set(TSARC_ETOOLARGE, "buffer size overflow");
+	need = b->size + extra + 1; /* room for a terminating NUL */
+	if (b->max && need - 1 > b->max)
+		return tsarc_error_set(TSARC_ETOOLARGE,
+			"data larger than the %zu bytes allowed", b->max);
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	p = realloc(b->ptr, cap);
+	if (!p)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (%zu bytes)", cap);
+	b->ptr = p;
+	b->cap = cap;
+	return 0;
+}
+
+int tsarc_buf_append(tsarc_buf *b, const void *data, size_t len)
+{
+	int rc = tsarc_buf_grow(b, len);
+	if (rc)
+		return rc;
+	if (len)
+		memcpy(b->ptr + b->size, data, len);
+	b->size += len;
+	b->ptr[b->size] = 0;
+	return 0;
+}
+
+int tsarc_buf_puts(tsarc_buf *b, const char *s)
+{
+	return tsarc_buf_append(b, s, strlen(s));
+}
+
+void tsarc_buf_clear(tsarc_buf *b)
+{
+	b->size = 0;
+	if (b->ptr)
+		b->ptr[0] = 0;
+}
+
+void tsarc_buf_dispose(tsarc_buf *b)
+{
+	free(b->ptr);
+	b->ptr = NULL;
+	b->size = b->cap = 0;
+}
+
+char *tsarc_buf_detach(tsarc_buf *b)
+{
+	char *p;
+
+	if (!b->ptr && tsarc_buf_grow(b, 0))
+		return NULL;
+	p = (char *)b->ptr;
+	p[b->size] = 0;
+	b->ptr = NULL;
+	b->size = b->cap = 0;
+	return p;
+}

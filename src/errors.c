@@ -1,0 +1,97 @@
+#include "tsarc/errors.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MESSAGE_MAX 1024
+
+static _Thread_local struct {
+	tsarc_error err;
+	char message[MESSAGE_MAX];
+} last_error;
+
+const char *tsarc_strerror(int code)
+{
+	switch (code) {
+	case TSARC_OK:
+		return "success";
+#define TSARC__ERR_TEXT(name, value, text) \
+	case TSARC_##name:                   \
+		return text;
+		TSARC_ERRNO_MAP(TSARC__ERR_TEXT)
+#undef TSARC__ERR_TEXT
+	default:
+		return "unknown error";
+	}
+}
+
+const char *tsarc_errname(int code)
+{
+	switch (code) {
+	case TSARC_OK:
+		return "OK";
+#define TSARC__ERR_NAME(name, value, text) \
+	case TSARC_##name:                   \
+		return #name;
+		TSARC_ERRNO_MAP(TSARC__ERR_NAME)
+#undef TSARC__ERR_NAME
+	default:
+		return "UNKNOWN";
+	}
+}
+
+int tsarc_error_set(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	last_error.err.code = code;
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
+		va_end(ap);
+	} else {
+		snprintf(last_error.message, sizeof(last_error.message), "%s",
+			tsarc_strerror(code));
+	}
+	last_error.err.message = last_error.message;
+	return code;
+}
+
+const tsarc_error *tsarc_error_last(void)
+{
+	if (!last_error.err.message) {
+		last_error.message[0] = '\0';
+		last_error.err.message = last_error.message;
+	}
+	if (last_error.err.code != 0 && last_error.message[0] == '\0')
+		snprintf(last_error.message, sizeof(last_error.message), "%s",
+			tsarc_strerror(last_error.err.code));
+	return &last_error.err;
+}
+
+void tsarc_error_clear(void)
+{
+	last_error.err.code = 0;
+	last_error.message[0] = '\0';
+	last_error.err.message = last_error.message;
+}
+
+void tsarc_error_prefix(const char *fmt, ...)
+{
+	char prefix[MESSAGE_MAX];
+	char joined[MESSAGE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	snprintf(joined, sizeof(joined), "%s: %s", prefix, last_error.message);
+	memcpy(last_error.message, joined, sizeof(joined));
+	last_error.err.message = last_error.message;
+}
+
+int tsarc_error_is_permanent(int code)
+{
+	return !(code == TSARC_ETRANSIENT || code == TSARC_ENET);
+}

@@ -1,0 +1,159 @@
+#include "tsarc/sys/store.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const type_dirs[TSARC_OBJ__COUNT] = {
+	"", "keys", "data", "snapshots", "locks", "index",
+};
+
+const char *tsarc_objtype_dir(tsarc_objtype type)
+{
+	if ((unsigned)type >= TSARC_OBJ__COUNT)
+		return NULL;
+	return type_dirs[type];
+}
+
+int tsarc_store_name_valid(tsarc_objtype type, const char *name)
+{
+	size_t i, len;
+
+	if (type == TSARC_OBJ_CONFIG)
+		return 1;
+	if (!name)
+		return 0;
+	len = strlen(name);
+	if (len == 0 || len > 128)
+		return 0;
+	if (type == TSARC_OBJ_DATA && len < 3)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+		int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+		if (type == TSARC_OBJ_DATA) {
+			if (!hex)
+				return 0;
+		} else if (!(hex || (c >= 'A' && c <= 'Z') ||
+				   (c >= 'a' && c <= 'z') || c == '-' ||
+				   c == '_' || (c == '.' && i > 0))) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int tsarc_store_layout(char *out, size_t outsz, tsarc_objtype type,
+	const char *name)
+{
+	int n;
+
+	if ((unsigned)type >= TSARC_OBJ__COUNT)
+		return tsarc_error_set(TSARC_EINVAL, "unknown object type %d", (int)type);
+	if (!tsarc_store_name_valid(type, name))
+		return tsarc_error_set(TSARC_EINVAL, "invalid object name for %s",
+			type_dirs[type][0] ? type_dirs[type] : "config");
+	if (type == TSARC_OBJ_CONFIG)
+		n = snprintf(out, outsz, "config");
+	else if (type == TSARC_OBJ_DATA)
+		n = snprintf(out, outsz, "data/%.2s/%s", name, name);
+	else
+		n = snprintf(out, outsz, "%s/%s", type_dirs[type], name);
+	if (n < 0 || (size_t)n >= outsz)
+		return tsarc_error_set(TSARC_ETOOLARGE, "object key too long");
+	return 0;
+}
+
+static int unsupported(tsarc_store *st, const char *op)
+{
+	return tsarc_error_set(TSARC_EUNSUPPORTED, "%s store does not support %s",
+		st->kind, op);
+}
+
+int tsarc_store_create(tsarc_store *st)
+{
+	return st->create ? st->create(st) : 0;
+}
+
+int tsarc_store_put(tsarc_store *st, tsarc_objtype type, const char *name,
+	const void *data, size_t len, unsigned flags)
+{
+	return st->put ? st->put(st, type, name, data, len, flags)
+		       : unsupported(st, "put");
+}
+
+int tsarc_store_get(tsarc_store *st, tsarc_objtype type, const char *name,
+	uint64_t offset, uint64_t length, tsarc_buf *out)
+{
+	return st->get ? st->get(st, type, name, offset, length, out)
+		       : unsupported(st, "get");
+}
+
+int tsarc_store_stat(tsarc_store *st, tsarc_objtype type, const char *name,
+	uint64_t *size_out)
+{
+	return st->stat ? st->stat(st, type, name, size_out)
+			: unsupported(st, "stat");
+}
+
+int tsarc_store_list(tsarc_store *st, tsarc_objtype type,
+	tsarc_store_list_cb cb, void *payload)
+{
+	return st->list ? st->list(st, type, cb, payload)
+			: unsupported(st, "list");
+}
+
+int tsarc_store_remove(tsarc_store *st, tsarc_objtype type, const char *name)
+{
+	return st->remove ? st->remove(st, type, name)
+			  : unsupported(st, "remove");
+}
+
+int tsarc_store_remove_many(tsarc_store *st, tsarc_objtype type,
+	const char *const *names, size_t count)
+{
+	size_t i;
+	int rc;
+
+	if (st->remove_many)
+		return st->remove_many(st, type, names, count);
+	for (i = 0; i < count; i++) {
+		rc = tsarc_store_remove(st, type, names[i]);
+		if (rc && rc != TSARC_ENOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
+int tsarc_store_sync(tsarc_store *st)
+{
+	return st->sync ? st->sync(st) : 0;
+}
+
+const char *tsarc_store_describe(tsarc_store *st)
+{
+	return st->describe ? st->describe(st) : st->kind;
+}
+
+void tsarc_store_free(tsarc_store *st)
+{
+	if (st && st->free)
+		st->free(st);
+}
+
+int tsarc_store_open(tsarc_store **out, const char *url,
+	const tsarc_store_options *opts)
+{
+	*out = NULL;
+	if (!url || !*url)
+		return tsarc_error_set(TSARC_EINVAL,
+			"no repository given: use --repo or TSARC_REPOSITORY");
+	if (strncmp(url, "s3:", 3) == 0)
+		return tsarc_store_s3_open(out, url, opts);
+	if (strncmp(url, "local:", 6) == 0)
+		url += 6;
+	if (strstr(url, "://"))
+		return tsarc_error_set(TSARC_EINVAL,
+			"unsupported repository URL '%s' (use a path or s3:...)", url);
+	return tsarc_store_fs_open(out, url, opts);
+}
