@@ -1,0 +1,414 @@
+/*
+ * The local directory store. Objects are files under the repository
+ * root in the common layout; every put writes a temporary file in the
+ * target folder and renames (or links, for create-only) it into place, so a
+ * reader or a crash never sees half an object.
+ */
+#define _GNU_SOURCE /* syncfs */
+#include "tsarc/sys/store.h"
+#include "tsarc/errors.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FS_PATH_MAX 4096
+#define TMP_PREFIX ".tmp-"
+
+static atomic_ulong tmp_counter;
+
+typedef struct fs_store {
+	tsarc_store parent;
+	char *root;
+} fs_store;
+
+static int errno_to_code(int err)
+{
+	switch (err) {
+	case ENOENT:
+		return TSARC_ENOTFOUND;
+	case EEXIST:
+		return TSARC_EEXISTS;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return TSARC_EACCESS;
+	case ENOMEM:
+		return TSARC_ENOMEM;
+	default:
+		return TSARC_EIO;
+	}
+}
+
+static int fs_path(fs_store *fs, char *out, size_t outsz, tsarc_objtype type,
+	const char *name)
+{
+	char key[512];
+	int rc, n;
+
+	if ((rc = tsarc_store_layout(key, sizeof(key), type, name)))
+		return rc;
+	n = snprintf(out, outsz, "%s/%s", fs->root, key);
+	if (n < 0 || (size_t)n >= outsz)
+		return tsarc_error_set(TSARC_ETOOLARGE, "path too long under %s", fs->root);
+	return 0;
+}
+
+static int mkdir_one(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	return tsarc_error_set(errno_to_code(errno), "cannot create folder %s: %s",
+		path, strerror(errno));
+}
+
+/* mkdir -p of the root itself, which may have missing parents. */
+static int mkdir_parents(const char *path)
+{
+	char tmp[FS_PATH_MAX];
+	size_t i, len = strlen(path);
+	int rc;
+
+	if (len >= sizeof(tmp))
+		return tsarc_error_set(TSARC_ETOOLARGE, "path too long: %s", path);
+	memcpy(tmp, path, len + 1);
+	for (i = 1; i < len; i++) {
+		if (tmp[i] != '/')
+			continue;
+		tmp[i] = '\0';
+		if ((rc = mkdir_one(tmp)))
+			return rc;
+		tmp[i] = '/';
+	}
+	return mkdir_one(tmp);
+}
+
+static int fs_create(tsarc_store *st)
+{
+	fs_store *fs = (fs_store *)st;
+	char path[FS_PATH_MAX];
+	tsarc_objtype t;
+	int rc, i;
+
+	if ((rc = mkdir_parents(fs->root)))
+		return rc;
+	for (t = TSARC_OBJ_KEY; t < TSARC_OBJ__COUNT; t++) {
+		snprintf(path, sizeof(path), "%s/%s", fs->root, tsarc_objtype_dir(t));
+		if ((rc = mkdir_one(path)))
+			return rc;
+	}
+	/* All 256 fan-out folders up front, so concurrent puts never race to
+	 * create them. */
+	for (i = 0; i < 256; i++) {
+		snprintf(path, sizeof(path), "%s/data/%02x", fs->root, i);
+		if ((rc = mkdir_one(path)))
+			return rc;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char dir[FS_PATH_MAX];
+	char *slash;
+	int fd, rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fsync(fd) != 0 && errno != EINVAL)
+		rc = tsarc_error_set(TSARC_EIO, "fsync %s: %s", dir, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+static int fs_put(tsarc_store *st, tsarc_objtype type, const char *name,
+	const void *data, size_t len, unsigned flags)
+{
+	fs_store *fs = (fs_store *)st;
+	char path[FS_PATH_MAX], tmp[FS_PATH_MAX + 64];
+	char *slash;
+	int fd, rc, err;
+	/* Small metadata objects are synced one by one; data chunks are made
+	 * durable together by fs_sync before a snapshot refers to them. */
+	int sync_now = type != TSARC_OBJ_DATA;
+
+	if ((rc = fs_path(fs, path, sizeof(path), type, name)))
+		return rc;
+	slash = strrchr(path, '/');
+	/* Unique within this process by the counter, across processes by the
+	 * pid; O_EXCL catches anything left over from a crashed run. */
+	snprintf(tmp, sizeof(tmp), "%.*s/" TMP_PREFIX "%ld-%lu", (int)(slash - path),
+		path, (long)getpid(),
+		(unsigned long)atomic_fetch_add(&tmp_counter, 1));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT) {
+		/* The type folder may be missing in a hand-made tree. */
+		*slash = '\0';
+		rc = mkdir_one(path);
+		*slash = '/';
+		if (rc)
+			return rc;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
+	if (fd < 0)
+		return tsarc_error_set(errno_to_code(errno), "cannot write %s: %s",
+			tmp, strerror(errno));
+	if (write_all(fd, data, len) != 0 || (sync_now && fsync(fd) != 0)) {
+		err = errno;
+		close(fd);
+		unlink(tmp);
+		return tsarc_error_set(errno_to_code(err), "writing %s: %s", path,
+			strerror(err));
+	}
+	if (close(fd) != 0) {
+		err = errno;
+		unlink(tmp);
+		return tsarc_error_set(TSARC_EIO, "writing %s: %s", path, strerror(err));
+	}
+	if (flags & TSARC_PUT_CREATE_ONLY) {
+		/* link() refuses an existing name atomically, unlike rename(). */
+		rc = link(tmp, path);
+		err = errno;
+		unlink(tmp);
+		if (rc != 0) {
+			if (err == EEXIST)
+				return tsarc_error_set(TSARC_EEXISTS, "%s already exists", path);
+			return tsarc_error_set(errno_to_code(err), "cannot create %s: %s",
+				path, strerror(err));
+		}
+	} else if (rename(tmp, path) != 0) {
+		err = errno;
+		unlink(tmp);
+		return tsarc_error_set(errno_to_code(err), "cannot rename into %s: %s",
+			path, strerror(err));
+	}
+	return sync_now ? fsync_dir_of(path) : 0;
+}
+
+static int fs_get(tsarc_store *st, tsarc_objtype type, const char *name,
+	uint64_t offset, uint64_t length, tsarc_buf *out)
+{
+	fs_store *fs = (fs_store *)st;
+	char path[FS_PATH_MAX];
+	struct stat sb;
+	uint64_t want;
+	size_t done = 0;
+	int fd, rc, err;
+
+	if ((rc = fs_path(fs, path, sizeof(path), type, name)))
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return tsarc_error_set(errno_to_code(errno), "cannot read %s: %s", path,
+			strerror(errno));
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return tsarc_error_set(TSARC_EIO, "%s is not a regular file", path);
+	}
+	if (offset > (uint64_t)sb.st_size) {
+		close(fd);
+		return tsarc_error_set(TSARC_EINVAL, "range starts past the end of %s", path);
+	}
+	want = (uint64_t)sb.st_size - offset;
+	if (length && length < want)
+		want = length;
+	if (want > SIZE_MAX / 2 || (rc = tsarc_buf_grow(out, (size_t)want))) {
+		close(fd);
+		return rc ? rc : tsarc_error_set(TSARC_ETOOLARGE, "%s is too large", path);
+	}
+	while (done < want) {
+		ssize_t n = pread(fd, out->ptr + out->size + done, (size_t)want - done,
+			(off_t)(offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? errno : EIO;
+			close(fd);
+			return tsarc_error_set(TSARC_EIO, "reading %s: %s", path,
+				n < 0 ? strerror(err) : "file shrank while reading");
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	out->size += done;
+	out->ptr[out->size] = 0;
+	return 0;
+}
+
+static int fs_stat(tsarc_store *st, tsarc_objtype type, const char *name,
+	uint64_t *size_out)
+{
+	fs_store *fs = (fs_store *)st;
+	char path[FS_PATH_MAX];
+	struct stat sb;
+	int rc;
+
+	if ((rc = fs_path(fs, path, sizeof(path), type, name)))
+		return rc;
+	if (stat(path, &sb) != 0)
+		return tsarc_error_set(errno_to_code(errno), "%s: %s", path,
+			strerror(errno));
+	if (size_out)
+		*size_out = (uint64_t)sb.st_size;
+	return 0;
+}
+
+static int list_dir(const char *dir, tsarc_objtype type,
+	tsarc_store_list_cb cb, void *payload, int missing_ok)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat sb;
+	int rc = 0;
+
+	if (!d) {
+		if (errno == ENOENT && missing_ok)
+			return 0;
+		return tsarc_error_set(errno_to_code(errno), "cannot list %s: %s", dir,
+			strerror(errno));
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue; /* ".", "..", and unfinished ".tmp-" files */
+		if (!tsarc_store_name_valid(type, de->d_name))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		if ((rc = cb(de->d_name, (uint64_t)sb.st_size, payload)))
+			break;
+	}
+	closedir(d);
+	return rc;
+}
+
+static int fs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
+	void *payload)
+{
+	fs_store *fs = (fs_store *)st;
+	char dir[FS_PATH_MAX];
+	int i, rc;
+
+	if (type == TSARC_OBJ_CONFIG) {
+		uint64_t size;
+		rc = fs_stat(st, type, NULL, &size);
+		if (rc == TSARC_ENOTFOUND) {
+			tsarc_error_clear();
+			return 0;
+		}
+		return rc ? rc : cb("config", size, payload);
+	}
+	if (type != TSARC_OBJ_DATA) {
+		snprintf(dir, sizeof(dir), "%s/%s", fs->root, tsarc_objtype_dir(type));
+		return list_dir(dir, type, cb, payload, 1);
+	}
+	for (i = 0; i < 256; i++) {
+		snprintf(dir, sizeof(dir), "%s/data/%02x", fs->root, i);
+		if ((rc = list_dir(dir, type, cb, payload, 1)))
+			return rc;
+	}
+	return 0;
+}
+
+static int fs_remove(tsarc_store *st, tsarc_objtype type, const char *name)
+{
+	fs_store *fs = (fs_store *)st;
+	char path[FS_PATH_MAX];
+	int rc;
+
+	if ((rc = fs_path(fs, path, sizeof(path), type, name)))
+		return rc;
+	if (unlink(path) != 0)
+		return tsarc_error_set(errno_to_code(errno), "cannot remove %s: %s",
+			path, strerror(errno));
+	return 0;
+}
+
+static int fs_sync(tsarc_store *st)
+{
+	fs_store *fs = (fs_store *)st;
+	int fd = open(fs->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return tsarc_error_set(errno_to_code(errno), "cannot open %s: %s",
+			fs->root, strerror(errno));
+	/* One syncfs flushes every chunk written so far, far cheaper than an
+	 * fsync per chunk, and is done before a snapshot is written. */
+	if (syncfs(fd) != 0)
+		rc = tsarc_error_set(TSARC_EIO, "syncing %s: %s", fs->root,
+			strerror(errno));
+	close(fd);
+	return rc;
+}
+
+static const char *fs_describe(tsarc_store *st)
+{
+	return ((fs_store *)st)->root;
+}
+
+static void fs_free(tsarc_store *st)
+{
+	fs_store *fs = (fs_store *)st;
+
+	free(fs->root);
+	free(fs);
+}
+
+int tsarc_store_fs_open(tsarc_store **out, const char *path,
+	const tsarc_store_options *opts)
+{
+	fs_store *fs;
+	size_t len = strlen(path);
+
+	*out = NULL;
+	if (len == 0 || len > FS_PATH_MAX - 200)
+		return tsarc_error_set(TSARC_EINVAL, "invalid repository path");
+	fs = calloc(1, sizeof(*fs));
+	if (!fs || !(fs->root = strdup(path))) {
+		free(fs);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	while (len > 1 && fs->root[len - 1] == '/')
+		fs->root[--len] = '\0';
+	fs->parent.kind = "fs";
+	/* Two writers keep a local disk busy while the CPU compresses. */
+	fs->parent.max_inflight = opts && opts->inflight ? opts->inflight : 2;
+	fs->parent.create = fs_create;
+	fs->parent.put = fs_put;
+	fs->parent.get = fs_get;
+	fs->parent.stat = fs_stat;
+	fs->parent.list = fs_list;
+	fs->parent.remove = fs_remove;
+	fs->parent.sync = fs_sync;
+	fs->parent.describe = fs_describe;
+	fs->parent.free = fs_free;
+	*out = &fs->parent;
+	return 0;
+}

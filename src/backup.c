@@ -1,0 +1,666 @@
+/*
+ * The backup pipeline.
+ *
+ *   reader (caller's thread, one per stream): read, gear-hash chunking,
+ *       whole-stream SHA-256; hands each chunk to the pool
+ *   compute workers (one per CPU): chunk id (HMAC), dedup against the
+ *       repository's chunk set, compress, encrypt
+ *   upload workers (as many as the store wants in flight): put
+ *
+ * Memory is bounded by a byte budget that every chunk holds from the
+ * moment it is cut until it is stored (or found to be a duplicate), so
+ * readers block when the store or the CPUs fall behind.
+ */
+#include "backup.h"
+#include "chunkset.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REFS_PER_BLOCK 4096
+#define READ_MAX (1024 * 1024)
+#define BUDGET_MIN (32u * 1024 * 1024)
+#define MAX_WORKERS 64
+#define MAX_UPLOADERS 256
+
+typedef struct job {
+	struct job *next;
+	tsarc_chunk_ref *slot; /* where the id goes in the stream's chunk list */
+	uint8_t *data;
+	size_t len;
+	size_t charge; /* budget bytes held */
+	tsarc_buf sealed;
+} job;
+
+typedef struct job_queue {
+	job *head, *tail;
+} job_queue;
+
+typedef struct pending_stream {
+	tsarc_stream st;
+	tsarc_chunk_ref **blocks;
+	size_t nblocks;
+	size_t nrefs;
+	int complete;
+} pending_stream;
+
+struct tsarc_backup {
+	tsarc_repo *repo;
+	tsarc_chunkset *known;
+	tsarc_snapshot *snap;
+
+	pthread_mutex_t lock;
+	pthread_cond_t work_cv;   /* compute queue not empty, or stopping */
+	pthread_cond_t upload_cv; /* upload queue not empty, or stopping */
+	pthread_cond_t space_cv;  /* budget freed or job finished */
+	job_queue compute_q, upload_q;
+	size_t budget, in_flight;
+	size_t outstanding; /* jobs cut but not finished */
+	int stopping;
+	_Atomic int failed; /* read without the lock to stop work early */
+	int fail_code;
+	char fail_msg[1024];
+
+	pending_stream **streams;
+	size_t nstreams, streams_cap;
+
+	pthread_t workers[MAX_WORKERS];
+	unsigned nworkers;
+	pthread_t uploaders[MAX_UPLOADERS];
+	unsigned nuploaders;
+
+	_Atomic uint64_t bytes_read, chunks, new_chunks, new_bytes, stored_bytes;
+};
+
+static void record_failure(tsarc_backup *b, int code)
+{
+	/* Caller holds b->lock. The first failure wins: later ones are
+	 * usually consequences of it. */
+	if (!b->failed) {
+		b->failed = 1;
+		b->fail_code = code;
+		snprintf(b->fail_msg, sizeof(b->fail_msg), "%s", tsarc_error_last()->message);
+	}
+	pthread_cond_broadcast(&b->space_cv);
+	pthread_cond_broadcast(&b->work_cv);
+	pthread_cond_broadcast(&b->upload_cv);
+}
+
+static int raise_failure(tsarc_backup *b)
+{
+	return tsarc_error_set(b->fail_code, "%s", b->fail_msg);
+}
+
+static void queue_push(job_queue *q, job *j)
+{
+	j->next = NULL;
+	if (q->tail)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+}
+
+static job *queue_pop(job_queue *q)
+{
+	job *j = q->head;
+
+	if (j) {
+		q->head = j->next;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	return j;
+}
+
+static void job_free(job *j)
+{
+	if (!j)
+		return;
+	free(j->data);
+	tsarc_buf_dispose(&j->sealed);
+	free(j);
+}
+
+/* Caller holds b->lock. */
+static void job_finished(tsarc_backup *b, job *j)
+{
+	b->in_flight -= j->charge;
+	b->outstanding--;
+	pthread_cond_broadcast(&b->space_cv);
+}
+
+static void *compute_main(void *arg)
+{
+	tsarc_backup *b = arg;
+	tsarc_codec *codec = NULL;
+	tsarc_buf scratch = TSARC_BUF_INIT;
+	uint8_t id[TSARC_ID_LEN];
+	int rc, added, codec_rc;
+	job *j;
+
+	codec_rc = tsarc_codec_new(&codec, b->repo->codec, b->repo->level);
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		while (!b->compute_q.head && !b->stopping)
+			pthread_cond_wait(&b->work_cv, &b->lock);
+		j = queue_pop(&b->compute_q);
+		pthread_mutex_unlock(&b->lock);
+		if (!j)
+			break;
+		rc = codec ? 0 : codec_rc;
+		if (b->failed || !codec)
+			goto discard;
+		if ((rc = tsarc_repo_chunk_id(b->repo, j->data, j->len, id)))
+			goto discard;
+		memcpy(j->slot->id, id, TSARC_ID_LEN);
+		j->slot->size = (uint32_t)j->len;
+		if ((rc = tsarc_chunkset_claim(b->known, id, TSARC_CHUNK_SIZE_UNKNOWN, &added)))
+			goto discard;
+		if (!added)
+			goto discard; /* already stored, or being stored by another job */
+		rc = tsarc_repo_seal_chunk(b->repo, codec, id, j->data, j->len, &scratch,
+			&j->sealed);
+		if (rc) {
+			tsarc_chunkset_drop(b->known, id);
+			goto discard;
+		}
+		free(j->data);
+		j->data = NULL;
+		pthread_mutex_lock(&b->lock);
+		queue_push(&b->upload_q, j);
+		pthread_cond_signal(&b->upload_cv);
+		pthread_mutex_unlock(&b->lock);
+		continue;
+discard:
+		pthread_mutex_lock(&b->lock);
+		if (rc)
+			record_failure(b, rc);
+		job_finished(b, j);
+		pthread_mutex_unlock(&b->lock);
+		job_free(j);
+		rc = 0;
+	}
+	tsarc_codec_free(codec);
+	tsarc_buf_dispose(&scratch);
+	return NULL;
+}
+
+static void *upload_main(void *arg)
+{
+	tsarc_backup *b = arg;
+	char hex[TSARC_ID_HEX_LEN + 1];
+	job *j;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		while (!b->upload_q.head && !b->stopping)
+			pthread_cond_wait(&b->upload_cv, &b->lock);
+		j = queue_pop(&b->upload_q);
+		pthread_mutex_unlock(&b->lock);
+		if (!j)
+			break;
+		rc = 0;
+		if (!b->failed) {
+			tsarc_hex_encode(hex, j->slot->id, TSARC_ID_LEN);
+			rc = tsarc_store_put(b->repo->store, TSARC_OBJ_DATA, hex, j->sealed.ptr,
+				j->sealed.size, 0);
+			if (rc == 0) {
+				tsarc_chunkset_set_size(b->known, j->slot->id, (uint32_t)j->sealed.size);
+				atomic_fetch_add(&b->new_chunks, 1);
+				atomic_fetch_add(&b->new_bytes, j->len);
+				atomic_fetch_add(&b->stored_bytes, j->sealed.size);
+			} else {
+				tsarc_error_prefix("storing chunk %.16s", hex);
+				tsarc_chunkset_drop(b->known, j->slot->id);
+			}
+		}
+		pthread_mutex_lock(&b->lock);
+		if (rc)
+			record_failure(b, rc);
+		job_finished(b, j);
+		pthread_mutex_unlock(&b->lock);
+		job_free(j);
+	}
+	return NULL;
+}
+
+static unsigned cpu_count(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
+}
+
+static int start_threads(tsarc_backup *b, unsigned workers, unsigned uploaders)
+{
+	unsigned i;
+
+	for (i = 0; i < workers; i++) {
+		if (pthread_create(&b->workers[i], NULL, compute_main, b) != 0)
+			return tsarc_error_set(TSARC_EGENERIC, "cannot start worker thread");
+		b->nworkers++;
+	}
+	for (i = 0; i < uploaders; i++) {
+		if (pthread_create(&b->uploaders[i], NULL, upload_main, b) != 0)
+			return tsarc_error_set(TSARC_EGENERIC, "cannot start upload thread");
+		b->nuploaders++;
+	}
+	return 0;
+}
+
+static void stop_threads(tsarc_backup *b)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&b->lock);
+	b->stopping = 1;
+	pthread_cond_broadcast(&b->work_cv);
+	pthread_cond_broadcast(&b->upload_cv);
+	pthread_mutex_unlock(&b->lock);
+	for (i = 0; i < b->nworkers; i++)
+		pthread_join(b->workers[i], NULL);
+	for (i = 0; i < b->nuploaders; i++)
+		pthread_join(b->uploaders[i], NULL);
+	b->nworkers = b->nuploaders = 0;
+}
+
+int tsarc_backup_new(tsarc_backup **out, tsarc_repo *repo,
+	const tsarc_backup_options *opts)
+{
+	tsarc_backup_options defaults;
+	tsarc_backup *b;
+	char host[256] = "";
+	unsigned workers, uploaders;
+	size_t i, per_job;
+	int rc;
+
+	*out = NULL;
+	if (!opts) {
+		memset(&defaults, 0, sizeof(defaults));
+		opts = &defaults;
+	}
+	if (!(b = calloc(1, sizeof(*b))) || !(b->snap = calloc(1, sizeof(*b->snap)))) {
+		free(b);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	b->repo = repo;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->work_cv, NULL);
+	pthread_cond_init(&b->upload_cv, NULL);
+	pthread_cond_init(&b->space_cv, NULL);
+
+	if (opts->time) {
+		if ((rc = tsarc_time_parse(opts->time, &b->snap->time_unix)))
+			goto fail;
+		tsarc_time_format(b->snap->time_unix, 0, b->snap->time, sizeof(b->snap->time));
+	} else {
+		tsarc_time_now(b->snap->time, sizeof(b->snap->time), &b->snap->time_unix);
+	}
+	if (!opts->host)
+		gethostname(host, sizeof(host) - 1);
+	rc = TSARC_ENOMEM;
+	if (!(b->snap->host = strdup(opts->host ? opts->host : host)) ||
+		!(b->snap->tool_version = strdup(TSARC_VERSION)) ||
+		(opts->ntags && !(b->snap->tags = calloc(opts->ntags, sizeof(char *))))) {
+		tsarc_error_set(rc, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < opts->ntags; i++) {
+		if (!(b->snap->tags[i] = strdup(opts->tags[i]))) {
+			tsarc_error_set(rc, "out of memory");
+			goto fail;
+		}
+		b->snap->ntags++;
+	}
+
+	/* What the repository already holds: a chunk found here is never
+	 * uploaded again. */
+	if ((rc = tsarc_chunkset_new(&b->known)) ||
+		(rc = tsarc_chunkset_load(b->known, repo->store))) {
+		tsarc_error_prefix("listing the chunks in the repository");
+		goto fail;
+	}
+
+	workers = opts->workers ? opts->workers : cpu_count();
+	if (workers > MAX_WORKERS)
+		workers = MAX_WORKERS;
+	uploaders = repo->store->max_inflight ? repo->store->max_inflight : 2;
+	if (uploaders > MAX_UPLOADERS)
+		uploaders = MAX_UPLOADERS;
+	/* Enough for every thread to hold an average chunk in both plain and
+	 * sealed form, plus a queue of two per thread. */
+	per_job = 2 * (size_t)repo->chunker.avg_size;
+	b->budget = opts->memory_budget ? opts->memory_budget
+					: per_job * (workers + uploaders + 2);
+	if (!opts->memory_budget && b->budget < BUDGET_MIN)
+		b->budget = BUDGET_MIN;
+	if ((rc = start_threads(b, workers, uploaders)))
+		goto fail;
+	*out = b;
+	return 0;
+fail:
+	tsarc_backup_free(b);
+	return rc;
+}
+
+/* Takes a slot in the stream's chunk list; blocks never move, so workers
+ * can fill a slot while the reader keeps adding more. */
+static tsarc_chunk_ref *next_slot(pending_stream *ps)
+{
+	size_t block = ps->nrefs / REFS_PER_BLOCK;
+
+	if (block == ps->nblocks) {
+		tsarc_chunk_ref **grown = realloc(ps->blocks, (block + 1) * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		ps->blocks = grown;
+		if (!(ps->blocks[block] = calloc(REFS_PER_BLOCK, sizeof(tsarc_chunk_ref))))
+			return NULL;
+		ps->nblocks++;
+	}
+	return &ps->blocks[block][ps->nrefs++ % REFS_PER_BLOCK];
+}
+
+static int submit_chunk(tsarc_backup *b, pending_stream *ps, uint8_t *data, size_t len)
+{
+	job *j = calloc(1, sizeof(*j));
+	tsarc_chunk_ref *slot;
+
+	if (!j || !(slot = next_slot(ps))) {
+		free(j);
+		free(data);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	j->slot = slot;
+	j->data = data;
+	j->len = len;
+	j->charge = 2 * len;
+	atomic_fetch_add(&b->chunks, 1);
+	pthread_mutex_lock(&b->lock);
+	/* Wait for room; a chunk larger than the whole budget still goes
+	 * when nothing else is in flight. */
+	while (!b->failed && b->in_flight > 0 && b->in_flight + j->charge > b->budget)
+		pthread_cond_wait(&b->space_cv, &b->lock);
+	if (b->failed) {
+		pthread_mutex_unlock(&b->lock);
+		job_free(j);
+		return raise_failure(b);
+	}
+	b->in_flight += j->charge;
+	b->outstanding++;
+	queue_push(&b->compute_q, j);
+	pthread_cond_signal(&b->work_cv);
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+static int add_pending_stream(tsarc_backup *b, pending_stream *ps)
+{
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&b->lock);
+	for (i = 0; i < b->nstreams; i++) {
+		if (!strcmp(b->streams[i]->st.name, ps->st.name)) {
+			rc = tsarc_error_set(TSARC_EEXISTS,
+				"the snapshot already has a stream named '%s'", ps->st.name);
+			goto done;
+		}
+	}
+	if (b->nstreams == b->streams_cap) {
+		size_t cap = b->streams_cap ? b->streams_cap * 2 : 8;
+		pending_stream **grown = realloc(b->streams, cap * sizeof(*grown));
+		if (!grown) {
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			goto done;
+		}
+		b->streams = grown;
+		b->streams_cap = cap;
+	}
+	b->streams[b->nstreams++] = ps;
+done:
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+static int read_some(int fd, uint8_t *dst, size_t len, size_t *got)
+{
+	ssize_t n;
+
+	do {
+		n = read(fd, dst, len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return tsarc_error_set(TSARC_EIO, "reading the input: %s", strerror(errno));
+	*got = (size_t)n;
+	return 0;
+}
+
+int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
+	int fd, cJSON *meta)
+{
+	const size_t max = b->repo->chunker.max_size;
+	pending_stream *ps;
+	tsarc_chunker chunker;
+	tsarc_sha256_ctx *sha = NULL;
+	uint8_t *buf = NULL;
+	size_t cap = 0, filled = 0, scanned = 0, got = 0;
+	int64_t unused;
+	int rc, boundary;
+
+	if (!name || !*name || strlen(name) > 1024) {
+		cJSON_Delete(meta);
+		return tsarc_error_set(TSARC_EINVAL, "a stream needs a name of 1 to 1024 bytes");
+	}
+	if (!(ps = calloc(1, sizeof(*ps))) || !(ps->st.name = strdup(name)) ||
+		!(ps->st.kind = strdup(kind ? kind : "stream"))) {
+		if (ps) {
+			free(ps->st.name);
+			free(ps);
+		}
+		cJSON_Delete(meta);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	ps->st.meta = meta;
+	if ((rc = add_pending_stream(b, ps))) {
+		free(ps->st.name);
+		free(ps->st.kind);
+		cJSON_Delete(ps->st.meta);
+		free(ps);
+		return rc;
+	}
+	tsarc_time_now(ps->st.start, sizeof(ps->st.start), &unused);
+	if ((rc = tsarc_chunker_init(&chunker, &b->repo->chunker, b->repo->chunker_seed)) ||
+		(rc = tsarc_sha256_new(&sha)))
+		goto done;
+
+	for (;;) {
+		if (filled == cap) {
+			/* Grow towards the largest chunk; most chunks end well before. */
+			size_t ncap = cap ? cap * 2 : (size_t)b->repo->chunker.avg_size;
+			uint8_t *grown;
+			if (ncap > max)
+				ncap = max;
+			if (!(grown = realloc(buf, ncap))) {
+				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+				goto done;
+			}
+			buf = grown;
+			cap = ncap;
+		}
+		if ((rc = read_some(fd, buf + filled,
+			     cap - filled < READ_MAX ? cap - filled : READ_MAX, &got)))
+			goto done;
+		if (got == 0)
+			break;
+		if ((rc = tsarc_sha256_update(sha, buf + filled, got)))
+			goto done;
+		filled += got;
+		ps->st.size += got;
+		atomic_fetch_add(&b->bytes_read, got);
+		while (scanned < filled) {
+			scanned += tsarc_chunker_scan(&chunker, buf + scanned, filled - scanned,
+				&boundary);
+			if (!boundary)
+				break;
+			{
+				size_t rest = filled - scanned;
+				size_t ncap = (size_t)b->repo->chunker.avg_size;
+				uint8_t *next;
+				if (ncap < rest)
+					ncap = rest;
+				if (!(next = malloc(ncap))) {
+					rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+					goto done;
+				}
+				memcpy(next, buf + scanned, rest);
+				rc = submit_chunk(b, ps, buf, scanned);
+				buf = next;
+				cap = ncap;
+				filled = rest;
+				scanned = 0;
+				if (rc)
+					goto done;
+			}
+		}
+	}
+	if (filled > 0) {
+		rc = submit_chunk(b, ps, buf, filled);
+		buf = NULL;
+		if (rc)
+			goto done;
+	}
+	if ((rc = tsarc_sha256_final(sha, ps->st.sha256)))
+		goto done;
+	tsarc_time_now(ps->st.end, sizeof(ps->st.end), &unused);
+	pthread_mutex_lock(&b->lock);
+	ps->complete = 1;
+	pthread_mutex_unlock(&b->lock);
+done:
+	if (rc) {
+		pthread_mutex_lock(&b->lock);
+		record_failure(b, rc);
+		pthread_mutex_unlock(&b->lock);
+		tsarc_error_prefix("stream '%s'", name);
+	}
+	free(buf);
+	tsarc_sha256_free(sha);
+	return rc;
+}
+
+/* Moves the finished chunk lists into the manifest, with each chunk's
+ * stored size from the chunk set. */
+static int assemble(tsarc_backup *b)
+{
+	size_t i, k;
+
+	if (!(b->snap->streams = calloc(b->nstreams ? b->nstreams : 1, sizeof(tsarc_stream))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (i = 0; i < b->nstreams; i++) {
+		pending_stream *ps = b->streams[i];
+		tsarc_stream *st = &b->snap->streams[i];
+		*st = ps->st;
+		memset(&ps->st, 0, sizeof(ps->st));
+		b->snap->nstreams++;
+		if (ps->nrefs && !(st->chunks = malloc(ps->nrefs * sizeof(tsarc_chunk_ref))))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		for (k = 0; k < ps->nrefs; k++) {
+			tsarc_chunk_ref *r = &ps->blocks[k / REFS_PER_BLOCK][k % REFS_PER_BLOCK];
+			uint32_t stored = TSARC_CHUNK_SIZE_UNKNOWN;
+			if (!tsarc_chunkset_lookup(b->known, r->id, &stored) ||
+				stored == TSARC_CHUNK_SIZE_UNKNOWN)
+				return tsarc_error_set(TSARC_EGENERIC,
+					"internal error: chunk %zu of '%s' was not stored", k, st->name);
+			r->stored = stored;
+			st->chunks[k] = *r;
+		}
+		st->nchunks = ps->nrefs;
+	}
+	return 0;
+}
+
+int tsarc_backup_commit(tsarc_backup *b, char id_out[TSARC_ID_HEX_LEN + 1])
+{
+	size_t i;
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	while (b->outstanding > 0 && !b->failed)
+		pthread_cond_wait(&b->space_cv, &b->lock);
+	for (i = 0; i < b->nstreams && !b->failed; i++)
+		if (!b->streams[i]->complete)
+			record_failure(b, tsarc_error_set(TSARC_EINVAL,
+				"stream '%s' did not finish", b->streams[i]->st.name));
+	pthread_mutex_unlock(&b->lock);
+	stop_threads(b);
+	if (b->failed)
+		return raise_failure(b);
+	if ((rc = assemble(b)))
+		return rc;
+	/* Every chunk durable before the manifest that names them exists. */
+	if ((rc = tsarc_store_sync(b->repo->store)))
+		return rc;
+	if ((rc = tsarc_snapshot_save(b->repo, b->snap)))
+		return rc;
+	if ((rc = tsarc_store_sync(b->repo->store)))
+		return rc;
+	memcpy(id_out, b->snap->id, TSARC_ID_HEX_LEN + 1);
+	return 0;
+}
+
+void tsarc_backup_get_stats(tsarc_backup *b, tsarc_backup_stats *out)
+{
+	out->bytes_read = atomic_load(&b->bytes_read);
+	out->chunks = atomic_load(&b->chunks);
+	out->new_chunks = atomic_load(&b->new_chunks);
+	out->new_bytes = atomic_load(&b->new_bytes);
+	out->stored_bytes = atomic_load(&b->stored_bytes);
+}
+
+void tsarc_backup_free(tsarc_backup *b)
+{
+	size_t i, k;
+	job *j;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&b->lock);
+	if (!b->failed && b->outstanding) {
+		b->failed = 1;
+		b->fail_code = TSARC_ECANCELED;
+	}
+	pthread_mutex_unlock(&b->lock);
+	stop_threads(b);
+	while ((j = queue_pop(&b->compute_q)))
+		job_free(j);
+	while ((j = queue_pop(&b->upload_q)))
+		job_free(j);
+	for (i = 0; i < b->nstreams; i++) {
+		pending_stream *ps = b->streams[i];
+		for (k = 0; k < ps->nblocks; k++)
+			free(ps->blocks[k]);
+		free(ps->blocks);
+		free(ps->st.name);
+		free(ps->st.kind);
+		free(ps->st.chunks);
+		cJSON_Delete(ps->st.meta);
+		free(ps);
+	}
+	free(b->streams);
+	tsarc_snapshot_free(b->snap);
+	tsarc_chunkset_free(b->known);
+	pthread_cond_destroy(&b->work_cv);
+	pthread_cond_destroy(&b->upload_cv);
+	pthread_cond_destroy(&b->space_cv);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}

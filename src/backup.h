@@ -1,0 +1,44 @@
+#ifndef TSARC_BACKUP_H
+#define TSARC_BACKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include "repo.h"
+
+typedef struct tsarc_backup_options {
+	const char *host;           /* NULL: this machine's name */
+	const char *const *tags;
+	size_t ntags;
+	const char *time;           /* RFC 3339; NULL: now */
+	unsigned workers;           /* compress/encrypt threads; 0: one per CPU */
+	size_t memory_budget;       /* bytes of chunks in flight; 0: default */
+} tsarc_backup_options;
+
+typedef struct tsarc_backup_stats {
+	uint64_t bytes_read;
+	uint64_t chunks;
+	uint64_t new_chunks;
+	uint64_t new_bytes;     /* plaintext bytes of chunks not yet in the repository */
+	uint64_t stored_bytes;  /* bytes written to the store for them */
+} tsarc_backup_stats;
+
+typedef struct tsarc_backup tsarc_backup;
+
+/*
+ * Starts a snapshot. Streams are then added with tsarc_backup_stream_fd()
+ * (from any number of threads at once: they share one bounded pipeline),
+ * and tsarc_backup_commit() writes the manifest once every chunk is
+ * stored and durable. Freeing without commit abandons the snapshot:
+ * stored chunks stay (prune removes them), no manifest refers to them.
+ */
+int tsarc_backup_new(tsarc_backup **out, tsarc_repo *repo,
+	const tsarc_backup_options *opts);
+/* Reads `fd` to its end as stream `name`; takes ownership of `meta`. */
+int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
+	int fd, cJSON *meta);
+int tsarc_backup_commit(tsarc_backup *b, char id_out[TSARC_ID_HEX_LEN + 1]);
+void tsarc_backup_get_stats(tsarc_backup *b, tsarc_backup_stats *out);
+void tsarc_backup_free(tsarc_backup *b);
+
+#endif

@@ -1,0 +1,294 @@
+#include "check.h"
+#include "chunkset.h"
+#include "extract.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct unique_ref {
+	tsarc_chunk_ref ref;
+	int bad; /* set by the reader when the chunk fails to verify */
+	char msg[256];
+} unique_ref;
+
+typedef struct check_ctx {
+	tsarc_repo *repo;
+	tsarc_check_report_fn report;
+	void *payload;
+	tsarc_check_result *res;
+	pthread_mutex_t lock;
+	unique_ref *refs;
+	size_t nrefs;
+	size_t *to_read;
+	size_t nread;
+} check_ctx;
+
+static void problem(check_ctx *c, const char *what, const char *snapshot,
+	const char *stream, const char *object, int code, const char *msg)
+{
+	tsarc_check_problem p = {what, snapshot, stream, object, code, msg};
+
+	if (c->report)
+		c->report(&p, c->payload);
+}
+
+static int check_key(const char *name, uint64_t size, void *payload)
+{
+	check_ctx *c = payload;
+	tsarc_buf raw = TSARC_BUF_INIT;
+	uint8_t digest[32];
+	char hex[TSARC_ID_HEX_LEN + 1];
+	int rc;
+
+	(void)size;
+	c->res->keys++;
+	tsarc_buf_init(&raw, 64 * 1024);
+	rc = tsarc_store_get(c->repo->store, TSARC_OBJ_KEY, name, 0, 0, &raw);
+	if (rc == 0 && (rc = tsarc_sha256(raw.ptr, raw.size, digest)) == 0) {
+		tsarc_hex_encode(hex, digest, 32);
+		if (strcmp(hex, name) != 0)
+			rc = tsarc_error_set(TSARC_ECORRUPT,
+				"key file is damaged (its content does not match its name)");
+	}
+	tsarc_buf_dispose(&raw);
+	if (rc == TSARC_ECORRUPT || rc == TSARC_ETOOLARGE) {
+		c->res->keys_damaged++;
+		problem(c, "key", NULL, NULL, name, rc, tsarc_error_last()->message);
+		return 0;
+	}
+	return rc;
+}
+
+static void snapshot_unreadable(const char *id, int code, const char *msg, void *payload)
+{
+	check_ctx *c = payload;
+
+	c->res->snapshots_damaged++;
+	problem(c, "snapshot", id, NULL, NULL, code, msg);
+}
+
+typedef struct reader_state {
+	tsarc_codec *codec;
+	tsarc_buf sealed, scratch, plain;
+} reader_state;
+
+static void *reader_new(void *ctx)
+{
+	check_ctx *c = ctx;
+	reader_state *r = calloc(1, sizeof(*r));
+
+	if (r && tsarc_codec_new(&r->codec, c->repo->codec, c->repo->level)) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void reader_free(void *w)
+{
+	reader_state *r = w;
+
+	tsarc_codec_free(r->codec);
+	tsarc_buf_dispose(&r->sealed);
+	tsarc_buf_dispose(&r->scratch);
+	tsarc_buf_dispose(&r->plain);
+	free(r);
+}
+
+static int read_one(size_t i, void *ctx, void *worker)
+{
+	check_ctx *c = ctx;
+	reader_state *r = worker;
+	unique_ref *u = &c->refs[c->to_read[i]];
+	int rc = tsarc_repo_read_chunk(c->repo, r->codec, u->ref.id, u->ref.size,
+		&r->sealed, &r->scratch, &r->plain);
+
+	pthread_mutex_lock(&c->lock);
+	c->res->chunks_read++;
+	c->res->bytes_read += r->sealed.size;
+	pthread_mutex_unlock(&c->lock);
+	if (rc == TSARC_ECORRUPT || rc == TSARC_ENOTFOUND) {
+		/* Damage is a finding, not a reason to stop reading the rest. */
+		u->bad = 1;
+		snprintf(u->msg, sizeof(u->msg), "%s", tsarc_error_last()->message);
+		return 0;
+	}
+	return rc;
+}
+
+static int selected(const check_ctx *c, const tsarc_check_options *o,
+	const unique_ref *u)
+{
+	uint32_t v;
+
+	if (o->subset_t) {
+		memcpy(&v, u->ref.id, sizeof(v));
+		return v % o->subset_t == o->subset_n - 1;
+	}
+	if (o->subset_percent > 0 && o->subset_percent < 100) {
+		unsigned char rnd[4];
+		(void)c;
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return 1;
+		memcpy(&v, rnd, sizeof(v));
+		return (double)v / 4294967296.0 * 100.0 < o->subset_percent;
+	}
+	return 1;
+}
+
+static int report_broken_streams(check_ctx *c, tsarc_snapshot **snaps, size_t nsnaps)
+{
+	tsarc_chunkset *bad = NULL;
+	size_t i, s, k;
+	int rc, added;
+
+	if ((rc = tsarc_chunkset_new(&bad)))
+		return rc;
+	for (k = 0; k < c->nread; k++) {
+		unique_ref *u = &c->refs[c->to_read[k]];
+		if (u->bad && (rc = tsarc_chunkset_claim(bad, u->ref.id, 0, &added)))
+			goto done;
+	}
+	for (i = 0; i < nsnaps; i++) {
+		for (s = 0; s < snaps[i]->nstreams; s++) {
+			const tsarc_stream *st = &snaps[i]->streams[s];
+			size_t nbad = 0;
+			char msg[256];
+			for (k = 0; k < st->nchunks; k++)
+				nbad += (size_t)tsarc_chunkset_lookup(bad, st->chunks[k].id, NULL);
+			if (!nbad)
+				continue;
+			snprintf(msg, sizeof(msg), "%zu of its %zu chunks are damaged", nbad,
+				st->nchunks);
+			problem(c, "stream", snaps[i]->id, st->name, NULL, TSARC_ECORRUPT, msg);
+		}
+	}
+done:
+	tsarc_chunkset_free(bad);
+	return rc;
+}
+
+int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
+	tsarc_check_report_fn report, void *payload, tsarc_check_result *result)
+{
+	tsarc_check_options defaults;
+	tsarc_chunkset *stored = NULL, *seen = NULL;
+	tsarc_snapshot **snaps = NULL;
+	size_t nsnaps = 0, i, s, k, cap = 0;
+	check_ctx c;
+	int rc;
+
+	if (!opts) {
+		memset(&defaults, 0, sizeof(defaults));
+		opts = &defaults;
+	}
+	memset(result, 0, sizeof(*result));
+	memset(&c, 0, sizeof(c));
+	c.repo = repo;
+	c.report = report;
+	c.payload = payload;
+	c.res = result;
+	pthread_mutex_init(&c.lock, NULL);
+
+	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_KEY, check_key, &c)))
+		goto done;
+	if ((rc = tsarc_chunkset_new(&stored)) || (rc = tsarc_chunkset_new(&seen)) ||
+		(rc = tsarc_chunkset_load(stored, repo->store)))
+		goto done;
+	result->chunks_stored = tsarc_chunkset_count(stored);
+	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &nsnaps, snapshot_unreadable, &c)))
+		goto done;
+	result->snapshots = nsnaps + result->snapshots_damaged;
+
+	/* Every reference: present, and of the size the manifest recorded. */
+	for (i = 0; i < nsnaps; i++) {
+		for (s = 0; s < snaps[i]->nstreams; s++) {
+			const tsarc_stream *st = &snaps[i]->streams[s];
+			size_t missing = 0, wrong = 0;
+			for (k = 0; k < st->nchunks; k++) {
+				const tsarc_chunk_ref *r = &st->chunks[k];
+				uint32_t size;
+				int added;
+				if (!tsarc_chunkset_lookup(stored, r->id, &size))
+					missing++;
+				else if (size != r->stored)
+					wrong++;
+				if ((rc = tsarc_chunkset_claim(seen, r->id, 0, &added)))
+					goto done;
+				if (!added)
+					continue;
+				if (c.nrefs == cap) {
+					size_t ncap = cap ? cap * 2 : 1024;
+					unique_ref *grown = realloc(c.refs, ncap * sizeof(*grown));
+					if (!grown) {
+						rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+						goto done;
+					}
+					c.refs = grown;
+					cap = ncap;
+				}
+				memset(&c.refs[c.nrefs], 0, sizeof(c.refs[0]));
+				c.refs[c.nrefs].ref = *r;
+				if (!tsarc_chunkset_lookup(stored, r->id, &size)) {
+					c.refs[c.nrefs].bad = 1;
+					result->chunks_missing++;
+				} else if (size != r->stored) {
+					c.refs[c.nrefs].bad = 1;
+					result->chunks_wrong_size++;
+				}
+				c.nrefs++;
+			}
+			if (missing || wrong) {
+				char msg[256];
+				snprintf(msg, sizeof(msg),
+					"%zu of its %zu chunks are missing, %zu have the wrong size",
+					missing, st->nchunks, wrong);
+				problem(&c, "stream", snaps[i]->id, st->name, NULL,
+					missing ? TSARC_ENOTFOUND : TSARC_ECORRUPT, msg);
+			}
+		}
+	}
+	result->chunks_referenced = c.nrefs;
+	result->chunks_unreferenced = result->chunks_stored >= c.nrefs - result->chunks_missing
+		? result->chunks_stored - (c.nrefs - result->chunks_missing) : 0;
+
+	if (opts->read_data) {
+		if (c.nrefs && !(c.to_read = malloc(c.nrefs * sizeof(size_t)))) {
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			goto done;
+		}
+		for (k = 0; k < c.nrefs; k++)
+			if (!c.refs[k].bad && selected(&c, opts, &c.refs[k]))
+				c.to_read[c.nread++] = k;
+		rc = tsarc_parallel_for(c.nread, opts->parallel ? opts->parallel
+			: (repo->store->max_inflight < 2 ? 2 : repo->store->max_inflight),
+			read_one, &c, reader_new, reader_free);
+		if (rc)
+			goto done;
+		for (k = 0; k < c.nread; k++) {
+			unique_ref *u = &c.refs[c.to_read[k]];
+			char hex[TSARC_ID_HEX_LEN + 1];
+			if (!u->bad)
+				continue;
+			result->chunks_damaged++;
+			tsarc_hex_encode(hex, u->ref.id, TSARC_ID_LEN);
+			problem(&c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT, u->msg);
+		}
+		/* Name every snapshot and stream that a damaged chunk breaks. */
+		if (result->chunks_damaged && (rc = report_broken_streams(&c, snaps, nsnaps)))
+			goto done;
+	}
+	rc = 0;
+done:
+	tsarc_snapshot_array_free(snaps, nsnaps);
+	tsarc_chunkset_free(stored);
+	tsarc_chunkset_free(seen);
+	free(c.refs);
+	free(c.to_read);
+	pthread_mutex_destroy(&c.lock);
+	return rc;
+}

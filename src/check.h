@@ -1,0 +1,40 @@
+#ifndef TSARC_CHECK_H
+#define TSARC_CHECK_H
+
+#include "repo.h"
+
+typedef struct tsarc_check_options {
+	int read_data;          /* decrypt and verify chunk contents */
+	unsigned subset_n;      /* with subset_t: read part n of t (1-based) */
+	unsigned subset_t;
+	double subset_percent;  /* 0 < p <= 100: read about p% of the chunks */
+	unsigned parallel;      /* 0: the store's preference */
+} tsarc_check_options;
+
+typedef struct tsarc_check_result {
+	size_t keys, keys_damaged;
+	size_t snapshots, snapshots_damaged;
+	size_t chunks_stored, chunks_referenced;
+	size_t chunks_missing, chunks_wrong_size, chunks_damaged;
+	size_t chunks_read, chunks_unreferenced;
+	uint64_t bytes_read;
+} tsarc_check_result;
+
+/* One problem found: what (key, snapshot, chunk), where, and why. */
+typedef struct tsarc_check_problem {
+	const char *what;
+	const char *snapshot; /* id, or NULL */
+	const char *stream;   /* name, or NULL */
+	const char *object;   /* chunk or key id, or NULL */
+	int code;
+	const char *message;
+} tsarc_check_problem;
+
+typedef void (*tsarc_check_report_fn)(const tsarc_check_problem *p, void *payload);
+
+/* Returns 0 when the check ran (problems are counted in `result` and
+ * reported one by one), or an error that stopped it. */
+int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
+	tsarc_check_report_fn report, void *payload, tsarc_check_result *result);
+
+#endif

@@ -1,0 +1,134 @@
+#include "chunker.h"
+#include "crypto.h"
+#include "tsarc/errors.h"
+
+#include <string.h>
+
+/* Bytes of history that the gear hash depends on: one per bit. */
+#define GEAR_WINDOW 64
+
+int tsarc_chunker_params_validate(const tsarc_chunker_params *p)
+{
+	uint32_t a = p->avg_size;
+
+	if (a < 1024 || (a & (a - 1)) != 0)
+		return tsarc_error_set(TSARC_EINVAL,
+			"chunk average size %u is not a power of two >= 1024", a);
+	if (p->min_size < GEAR_WINDOW || p->min_size >= a || p->max_size <= a ||
+		p->max_size > TSARC_CHUNK_MAX_LIMIT)
+		return tsarc_error_set(TSARC_EINVAL,
+			"chunk sizes must satisfy 64 <= min < avg < max <= %u "
+			"(got %u/%u/%u)", TSARC_CHUNK_MAX_LIMIT, p->min_size, a,
+			p->max_size);
+	return 0;
+}
+
+static int log2u(uint32_t v)
+{
+	int n = 0;
+
+	while (v > 1) {
+		v >>= 1;
+		n++;
+	}
+	return n;
+}
+
+/* A mask of `bits` ones in the top of the hash: after GEAR_WINDOW shifts
+ * these bits depend on exactly the last 64 bytes. */
+static uint64_t top_mask(int bits)
+{
+	return bits <= 0 ? 0 : ~0ull << (64 - bits);
+}
+
+int tsarc_chunker_init(tsarc_chunker *c, const tsarc_chunker_params *p,
+	const uint8_t seed[32])
+{
+	uint8_t mac[32];
+	uint8_t counter[8];
+	int bits, i, rc;
+
+	if ((rc = tsarc_chunker_params_validate(p)))
+		return rc;
+	memset(c, 0, sizeof(*c));
+	c->params = *p;
+	/* Each gear value is a keyed function of its index. */
+	for (i = 0; i < 256; i++) {
+		memcpy(counter, "gear", 4);
+		counter[4] = (uint8_t)i;
+		counter[5] = counter[6] = counter[7] = 0;
+		if ((rc = tsarc_hmac_sha256(seed, counter, sizeof(counter), mac)))
+			return rc;
+		memcpy(&c->gear[i], mac, sizeof(uint64_t));
+	}
+	tsarc_secure_zero(mac, sizeof(mac));
+	bits = log2u(p->avg_size);
+	/* Normalised chunking level 2: two bits harder before the average,
+	 * two bits easier after it. */
+	c->mask_small = top_mask(bits + 2);
+	c->mask_large = top_mask(bits - 2);
+	return 0;
+}
+
+void tsarc_chunker_reset(tsarc_chunker *c)
+{
+	c->hash = 0;
+	c->pos = 0;
+}
+
+size_t tsarc_chunker_scan(tsarc_chunker *c, const uint8_t *data, size_t len,
+	int *boundary)
+{
+	const uint64_t *gear = c->gear;
+	const size_t base = c->pos; /* position of data[0] inside the chunk */
+	const size_t min = c->params.min_size, avg = c->params.avg_size,
+		     max = c->params.max_size;
+	size_t i = 0, lim, end;
+	uint64_t h = c->hash;
+
+	*boundary = 0;
+	/* Nothing before min - GEAR_WINDOW can influence a cut: skip it. */
+	lim = base < min - GEAR_WINDOW ? min - GEAR_WINDOW - base : 0;
+	if (lim >= len)
+		goto need_more;
+	i = lim;
+	/* Warm the hash up to min without testing for a cut. */
+	lim = base < min ? min - base : 0;
+	end = lim < len ? lim : len;
+	for (; i < end; i++)
+		h = (h << 1) + gear[data[i]];
+	if (i == len)
+		goto need_more;
+	/* The stricter mask up to the average size. */
+	lim = base < avg ? avg - base : 0;
+	end = lim < len ? lim : len;
+	for (; i < end; i++) {
+		h = (h << 1) + gear[data[i]];
+		if (!(h & c->mask_small)) {
+			i++;
+			goto cut;
+		}
+	}
+	if (i == len && base + i < avg)
+		goto need_more;
+	/* The looser mask up to the maximum, where the cut is forced. */
+	lim = max - base;
+	end = lim < len ? lim : len;
+	for (; i < end; i++) {
+		h = (h << 1) + gear[data[i]];
+		if (!(h & c->mask_large)) {
+			i++;
+			goto cut;
+		}
+	}
+	if (base + i >= max)
+		goto cut;
+need_more:
+	c->pos = base + len;
+	c->hash = h;
+	return len;
+cut:
+	*boundary = 1;
+	tsarc_chunker_reset(c);
+	return i;
+}

@@ -1,0 +1,96 @@
+#ifndef TSARC_CLI_H
+#define TSARC_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+#include "repo.h"
+
+/* Exit codes: documented in README.md and `tsarc --help`. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILURE_GENERIC = 1,
+	EXIT_USAGE = 2,
+	EXIT_DAMAGED = 3,
+	EXIT_NO_REPOSITORY = 10,
+	EXIT_LOCKED = 11,
+	EXIT_WRONG_PASSWORD = 12,
+	EXIT_ACCESS_DENIED = 13,
+	EXIT_NETWORK = 14,
+	EXIT_INTERRUPTED = 130,
+};
+
+/* Options every command takes. */
+typedef struct cli_common {
+	const char *repo;
+	const char *password_file;
+	const char *cacert;
+	int insecure_tls;
+	unsigned inflight;
+	int json;
+	int quiet;
+} cli_common;
+
+/* Long options shared by every command; their ids start at 1000. */
+#define CLI_COMMON_OPTIONS                                           \
+	{"repo", required_argument, NULL, 1000},                     \
+	{"password-file", required_argument, NULL, 1001},            \
+	{"cacert", required_argument, NULL, 1002},                   \
+	{"insecure-no-tls-verify", no_argument, NULL, 1003},         \
+	{"inflight", required_argument, NULL, 1004},                 \
+	{"json", no_argument, NULL, 1005},                           \
+	{"quiet", no_argument, NULL, 'q'},                           \
+	{"help", no_argument, NULL, 'h'}
+
+#define CLI_COMMON_HELP                                                         \
+	"Common options:\n"                                                     \
+	"  -r, --repo URL           repository: a path, s3:http(s)://host[:port]/bucket[/prefix]\n" \
+	"                           or s3://bucket[/prefix] (default: $TSARC_REPOSITORY)\n" \
+	"      --password-file F    read the password from F (else $TSARC_PASSWORD_FILE,\n" \
+	"                           $TSARC_PASSWORD, or a prompt on a terminal)\n" \
+	"      --cacert FILE        CA bundle for an https S3 endpoint (else $AWS_CA_BUNDLE)\n" \
+	"      --insecure-no-tls-verify  do NOT verify the S3 endpoint's certificate\n" \
+	"      --inflight N         requests to the store in flight at once\n"     \
+	"      --json               print one JSON document\n"                     \
+	"  -q, --quiet              no progress or summary on stderr\n"            \
+	"  -h, --help               this help\n"
+
+/* Handles a command's own option: 0 when taken, else an exit code. */
+typedef int (*own_option_fn)(int opt, const char *arg, void *state);
+/* Parses common options plus the command's own. Returns 0 to go on, -1
+ * when help was printed, or an exit code. */
+int cli_parse_args(const char *cmd, const char *help, int argc, char **argv,
+	const struct option *longopts, const char *shortopts, cli_common *c,
+	own_option_fn own, void *state);
+
+/* Handles a common option; returns 1 if `opt` was one, 0 if not, -1 on error. */
+int cli_common_option(cli_common *c, int opt, const char *arg);
+void cli_common_env(cli_common *c);
+
+/* Prints the thread's last error and returns the exit code for `rc`. */
+int cli_fail(int rc);
+int cli_exit_code(int rc);
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+
+int cli_get_password(const cli_common *c, int confirm, char **out);
+void cli_free_password(char *pw);
+int cli_open_store(const cli_common *c, tsarc_store **out);
+int cli_open_repo(const cli_common *c, tsarc_repo **out);
+
+void cli_format_bytes(char *out, size_t outsz, double bytes);
+/* Prints a cJSON document to stdout and frees it. */
+struct cJSON;
+int cli_print_json(struct cJSON *doc);
+
+int cmd_init(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_snapshots(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

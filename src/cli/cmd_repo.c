@@ -1,0 +1,462 @@
+/* Commands that look at a repository: init, snapshots, show, check, version. */
+#include "check.h"
+#include "cli.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <openssl/opensslv.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+/* ---- init ---- */
+
+static const char INIT_HELP[] =
+	"Usage: tsarc init [options]\n"
+	"\n"
+	"Creates a repository: a random master key (wrapped by a key derived from\n"
+	"the password with scrypt), a random chunk-id key and chunker seed.\n"
+	"\n"
+	"Options:\n"
+	"      --compression C      zstd (default) or zlib\n"
+	"      --level N            compression level (zstd 1-19, default 3; zlib 1-9, default 6)\n"
+	"      --chunk-min BYTES    smallest chunk (default 262144)\n"
+	"      --chunk-avg BYTES    average chunk, a power of two (default 1048576)\n"
+	"      --chunk-max BYTES    largest chunk (default 4194304)\n"
+	CLI_COMMON_HELP;
+
+typedef struct init_state {
+	tsarc_repo_init_options o;
+} init_state;
+
+static int parse_u32(const char *arg, uint32_t *out)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (*end || !*arg || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int init_option(int opt, const char *arg, void *state)
+{
+	init_state *s = state;
+	uint32_t v;
+
+	switch (opt) {
+	case 1:
+		if (tsarc_codec_parse(arg, &s->o.codec) || s->o.codec == TSARC_CODEC_NONE)
+			return cli_usage_error("init", "--compression takes zstd or zlib");
+		return 0;
+	case 2:
+		if (parse_u32(arg, &v) || v == 0 || v > 22)
+			return cli_usage_error("init", "--level takes a number from 1 to 22");
+		s->o.level = (int)v;
+		return 0;
+	case 3:
+	case 4:
+	case 5:
+		if (parse_u32(arg, &v))
+			return cli_usage_error("init", "chunk sizes are byte counts");
+		if (opt == 3)
+			s->o.chunker.min_size = v;
+		else if (opt == 4)
+			s->o.chunker.avg_size = v;
+		else
+			s->o.chunker.max_size = v;
+		return 0;
+	}
+	return EXIT_USAGE;
+}
+
+int cmd_init(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"compression", required_argument, NULL, 1},
+		{"level", required_argument, NULL, 2},
+		{"chunk-min", required_argument, NULL, 3},
+		{"chunk-avg", required_argument, NULL, 4},
+		{"chunk-max", required_argument, NULL, 5},
+		CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	init_state s;
+	cli_common c;
+	tsarc_store *st = NULL;
+	tsarc_repo *repo = NULL;
+	char *pw = NULL;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.o.codec = TSARC_CODEC_ZSTD;
+	if ((rc = cli_parse_args("init", INIT_HELP, argc, argv, longopts, "r:qh", &c,
+		     init_option, &s)))
+		return rc < 0 ? EXIT_OK : rc;
+	if (optind < argc)
+		return cli_usage_error("init", "unexpected argument '%s'", argv[optind]);
+	if (s.o.chunker.min_size || s.o.chunker.avg_size || s.o.chunker.max_size) {
+		if (!s.o.chunker.min_size)
+			s.o.chunker.min_size = TSARC_CHUNK_MIN_DEFAULT;
+		if (!s.o.chunker.avg_size)
+			s.o.chunker.avg_size = TSARC_CHUNK_AVG_DEFAULT;
+		if (!s.o.chunker.max_size)
+			s.o.chunker.max_size = TSARC_CHUNK_MAX_DEFAULT;
+		if (tsarc_chunker_params_validate(&s.o.chunker))
+			return cli_usage_error("init", "%s", tsarc_error_last()->message);
+	}
+	if ((rc = cli_open_store(&c, &st)))
+		return cli_fail(rc);
+	if ((rc = cli_get_password(&c, 1, &pw))) {
+		tsarc_store_free(st);
+		return cli_fail(rc);
+	}
+	rc = tsarc_repo_init(&repo, st, pw, &s.o);
+	cli_free_password(pw);
+	if (rc) {
+		tsarc_store_free(st);
+		return cli_fail(rc);
+	}
+	if (c.json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "repository", tsarc_store_describe(repo->store));
+		cJSON_AddStringToObject(doc, "id", repo->id);
+		cJSON_AddStringToObject(doc, "compression", tsarc_codec_name(repo->codec));
+		cJSON_AddNumberToObject(doc, "level", repo->level);
+		rc = cli_print_json(doc);
+	} else if (!c.quiet) {
+		fprintf(stderr, "created tsarc repository %.10s at %s\n"
+				"Keep the password safe: without it the data cannot be read.\n",
+			repo->id, tsarc_store_describe(repo->store));
+	}
+	tsarc_repo_free(repo);
+	return rc ? cli_fail(rc) : EXIT_OK;
+}
+
+/* ---- snapshots ---- */
+
+static const char SNAPSHOTS_HELP[] =
+	"Usage: tsarc snapshots [options]\n"
+	"\n"
+	"Lists the snapshots, oldest first. Times are UTC.\n"
+	"\n"
+	CLI_COMMON_HELP;
+
+static void print_unreadable(const char *id, int code, const char *msg, void *payload)
+{
+	(void)code;
+	(void)payload;
+	fprintf(stderr, "tsarc: warning: snapshot %.12s cannot be read: %s\n", id, msg);
+}
+
+static cJSON *snapshot_summary(const tsarc_snapshot *s)
+{
+	return tsarc_snapshot_to_cjson(s, 0);
+}
+
+int cmd_snapshots(int argc, char **argv)
+{
+	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	tsarc_snapshot **snaps = NULL;
+	tsarc_repo *repo = NULL;
+	size_t n = 0, i, k;
+	cli_common c;
+	int rc;
+
+	if ((rc = cli_parse_args("snapshots", SNAPSHOTS_HELP, argc, argv, longopts, "r:qh",
+		     &c, NULL, NULL)))
+		return rc < 0 ? EXIT_OK : rc;
+	if (optind < argc)
+		return cli_usage_error("snapshots", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_open_repo(&c, &repo)))
+		return cli_fail(rc);
+	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, print_unreadable, NULL))) {
+		tsarc_repo_free(repo);
+		return cli_fail(rc);
+	}
+	if (c.json) {
+		cJSON *arr = cJSON_CreateArray();
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(arr, snapshot_summary(snaps[i]));
+		rc = cli_print_json(arr);
+	} else {
+		printf("%-10s  %-20s  %-16s  %7s  %12s  %s\n", "ID", "Time (UTC)", "Host",
+			"Streams", "Size", "Tags");
+		for (i = 0; i < n; i++) {
+			uint64_t total = 0;
+			char size[32], when[32];
+			for (k = 0; k < snaps[i]->nstreams; k++)
+				total += snaps[i]->streams[k].size;
+			cli_format_bytes(size, sizeof(size), (double)total);
+			snprintf(when, sizeof(when), "%.19s", snaps[i]->time);
+			when[10] = ' ';
+			printf("%.10s  %-20s  %-16.16s  %7zu  %12s  ", snaps[i]->id, when,
+				snaps[i]->host, snaps[i]->nstreams, size);
+			for (k = 0; k < snaps[i]->ntags; k++)
+				printf("%s%s", k ? "," : "", snaps[i]->tags[k]);
+			printf("\n");
+		}
+		printf("%zu snapshot%s\n", n, n == 1 ? "" : "s");
+	}
+	tsarc_snapshot_array_free(snaps, n);
+	tsarc_repo_free(repo);
+	return rc ? cli_fail(rc) : EXIT_OK;
+}
+
+/* ---- show ---- */
+
+static const char SHOW_HELP[] =
+	"Usage: tsarc show SNAPSHOT [options]\n"
+	"\n"
+	"Shows a snapshot: its streams with kind, size, SHA-256, chunk count,\n"
+	"stored size and times. SNAPSHOT is an id, a unique prefix, or latest.\n"
+	"\n"
+	"Options:\n"
+	"      --chunks             with --json, include each stream's chunk list\n"
+	CLI_COMMON_HELP;
+
+static int show_option(int opt, const char *arg, void *state)
+{
+	(void)arg;
+	if (opt != 1)
+		return EXIT_USAGE;
+	*(int *)state = 1;
+	return 0;
+}
+
+int cmd_show(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"chunks", no_argument, NULL, 1}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	char id[TSARC_ID_HEX_LEN + 1], hex[TSARC_ID_HEX_LEN + 1];
+	tsarc_snapshot *snap = NULL;
+	tsarc_repo *repo = NULL;
+	int chunks = 0, rc;
+	cli_common c;
+	size_t i, k;
+
+	if ((rc = cli_parse_args("show", SHOW_HELP, argc, argv, longopts, "r:qh", &c,
+		     show_option, &chunks)))
+		return rc < 0 ? EXIT_OK : rc;
+	if (optind + 1 != argc)
+		return cli_usage_error("show", "give exactly one snapshot");
+	if ((rc = cli_open_repo(&c, &repo)))
+		return cli_fail(rc);
+	if ((rc = tsarc_snapshot_resolve(repo, argv[optind], id)) ||
+		(rc = tsarc_snapshot_load(repo, id, &snap))) {
+		tsarc_repo_free(repo);
+		return cli_fail(rc);
+	}
+	if (c.json) {
+		rc = cli_print_json(tsarc_snapshot_to_cjson(snap, chunks));
+	} else {
+		printf("snapshot %s\n  time:    %s\n  host:    %s\n  tool:    tsarc %s\n  tags:   ",
+			snap->id, snap->time, snap->host, snap->tool_version);
+		for (k = 0; k < snap->ntags; k++)
+			printf(" %s", snap->tags[k]);
+		printf("\n  streams: %zu\n", snap->nstreams);
+		for (i = 0; i < snap->nstreams; i++) {
+			const tsarc_stream *st = &snap->streams[i];
+			uint64_t stored = 0;
+			char size[32], ssize[32];
+			for (k = 0; k < st->nchunks; k++)
+				stored += st->chunks[k].stored;
+			cli_format_bytes(size, sizeof(size), (double)st->size);
+			cli_format_bytes(ssize, sizeof(ssize), (double)stored);
+			tsarc_hex_encode(hex, st->sha256, 32);
+			printf("\n  %s (%s)\n    size:    %s (%llu bytes)\n    sha256:  %s\n"
+			       "    chunks:  %zu, %s stored\n    start:   %s\n    end:     %s\n",
+				st->name, st->kind, size, (unsigned long long)st->size, hex,
+				st->nchunks, ssize, st->start, st->end);
+			if (st->meta) {
+				char *m = cJSON_PrintUnformatted(st->meta);
+				if (m)
+					printf("    meta:    %s\n", m);
+				free(m);
+			}
+		}
+	}
+	tsarc_snapshot_free(snap);
+	tsarc_repo_free(repo);
+	return rc ? cli_fail(rc) : EXIT_OK;
+}
+
+/* ---- check ---- */
+
+static const char CHECK_HELP[] =
+	"Usage: tsarc check [options]\n"
+	"\n"
+	"Verifies the repository: every key file and snapshot readable, every chunk\n"
+	"a snapshot refers to present with the size recorded. Exit code 3 when\n"
+	"anything is damaged or missing.\n"
+	"\n"
+	"Options:\n"
+	"      --read-data               also download, decrypt and verify every chunk\n"
+	"      --read-data-subset S      only part: N% (random) or n/t (part n of t)\n"
+	CLI_COMMON_HELP;
+
+typedef struct check_state {
+	tsarc_check_options o;
+} check_state;
+
+static int check_option(int opt, const char *arg, void *state)
+{
+	check_state *s = state;
+	unsigned n, t;
+	double p;
+	char extra;
+
+	if (opt == 1) {
+		s->o.read_data = 1;
+		return 0;
+	}
+	if (opt != 2)
+		return EXIT_USAGE;
+	s->o.read_data = 1;
+	if (sscanf(arg, "%u/%u%c", &n, &t, &extra) == 2 && t > 0 && n >= 1 && n <= t) {
+		s->o.subset_n = n;
+		s->o.subset_t = t;
+		return 0;
+	}
+	if (sscanf(arg, "%lf%%%c", &p, &extra) == 1 && p > 0 && p <= 100) {
+		s->o.subset_percent = p;
+		return 0;
+	}
+	return cli_usage_error("check", "--read-data-subset takes N%% or n/t, e.g. 10%% or 2/5");
+}
+
+typedef struct check_report {
+	int json;
+	cJSON *problems;
+} check_report;
+
+static void on_problem(const tsarc_check_problem *p, void *payload)
+{
+	check_report *r = payload;
+
+	if (r->json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "what", p->what);
+		if (p->snapshot)
+			cJSON_AddStringToObject(o, "snapshot", p->snapshot);
+		if (p->stream)
+			cJSON_AddStringToObject(o, "stream", p->stream);
+		if (p->object)
+			cJSON_AddStringToObject(o, "object", p->object);
+		cJSON_AddStringToObject(o, "error", tsarc_errname(p->code));
+		cJSON_AddStringToObject(o, "message", p->message);
+		cJSON_AddItemToArray(r->problems, o);
+		return;
+	}
+	fprintf(stdout, "damaged %s", p->what);
+	if (p->snapshot)
+		fprintf(stdout, " snapshot %.12s", p->snapshot);
+	if (p->stream)
+		fprintf(stdout, " stream '%s'", p->stream);
+	if (p->object)
+		fprintf(stdout, " %.16s", p->object);
+	fprintf(stdout, ": %s\n", p->message);
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"read-data", no_argument, NULL, 1},
+		{"read-data-subset", required_argument, NULL, 2},
+		CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	check_state s;
+	check_report report = {0, NULL};
+	tsarc_check_result res;
+	tsarc_repo *repo = NULL;
+	size_t bad;
+	cli_common c;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	if ((rc = cli_parse_args("check", CHECK_HELP, argc, argv, longopts, "r:qh", &c,
+		     check_option, &s)))
+		return rc < 0 ? EXIT_OK : rc;
+	if (optind < argc)
+		return cli_usage_error("check", "unexpected argument '%s'", argv[optind]);
+	s.o.parallel = c.inflight;
+	if ((rc = cli_open_repo(&c, &repo)))
+		return cli_fail(rc);
+	report.json = c.json;
+	if (c.json)
+		report.problems = cJSON_CreateArray();
+	rc = tsarc_check(repo, &s.o, on_problem, &report, &res);
+	tsarc_repo_free(repo);
+	if (rc) {
+		cJSON_Delete(report.problems);
+		return cli_fail(rc);
+	}
+	bad = res.keys_damaged + res.snapshots_damaged + res.chunks_missing +
+	      res.chunks_wrong_size + res.chunks_damaged;
+	if (c.json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddBoolToObject(doc, "ok", bad == 0);
+		cJSON_AddNumberToObject(doc, "keys", (double)res.keys);
+		cJSON_AddNumberToObject(doc, "snapshots", (double)res.snapshots);
+		cJSON_AddNumberToObject(doc, "snapshots_damaged", (double)res.snapshots_damaged);
+		cJSON_AddNumberToObject(doc, "chunks_stored", (double)res.chunks_stored);
+		cJSON_AddNumberToObject(doc, "chunks_referenced", (double)res.chunks_referenced);
+		cJSON_AddNumberToObject(doc, "chunks_missing", (double)res.chunks_missing);
+		cJSON_AddNumberToObject(doc, "chunks_wrong_size", (double)res.chunks_wrong_size);
+		cJSON_AddNumberToObject(doc, "chunks_read", (double)res.chunks_read);
+		cJSON_AddNumberToObject(doc, "chunks_damaged", (double)res.chunks_damaged);
+		cJSON_AddNumberToObject(doc, "chunks_unreferenced", (double)res.chunks_unreferenced);
+		cJSON_AddNumberToObject(doc, "bytes_read", (double)res.bytes_read);
+		cJSON_AddItemToObject(doc, "problems", report.problems);
+		if ((rc = cli_print_json(doc)))
+			return cli_fail(rc);
+	} else {
+		printf("%zu key%s, %zu snapshot%s, %zu chunks referenced of %zu stored"
+		       " (%zu unreferenced)\n",
+			res.keys, res.keys == 1 ? "" : "s", res.snapshots,
+			res.snapshots == 1 ? "" : "s", res.chunks_referenced, res.chunks_stored,
+			res.chunks_unreferenced);
+		if (s.o.read_data)
+			printf("%zu chunks read and verified\n", res.chunks_read);
+		if (bad)
+			printf("PROBLEMS: %zu damaged key files, %zu unreadable snapshots, "
+			       "%zu missing chunks, %zu chunks of the wrong size, %zu damaged chunks\n",
+				res.keys_damaged, res.snapshots_damaged, res.chunks_missing,
+				res.chunks_wrong_size, res.chunks_damaged);
+		else
+			printf("no errors were found\n");
+	}
+	return bad ? EXIT_DAMAGED : EXIT_OK;
+}
+
+/* ---- version ---- */
+
+int cmd_version(int argc, char **argv)
+{
+	int json = argc > 1 && !strcmp(argv[1], "--json");
+	curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("Usage: tsarc version [--json]\n\nPrints the version of tsarc and its libraries.\n");
+		return EXIT_OK;
+	}
+	if (json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "version", TSARC_VERSION);
+		cJSON_AddNumberToObject(doc, "format", TSARC_FORMAT_VERSION);
+		cJSON_AddStringToObject(doc, "openssl", OPENSSL_VERSION_TEXT);
+		cJSON_AddStringToObject(doc, "curl", cv->version);
+		cJSON_AddStringToObject(doc, "zstd", ZSTD_versionString());
+		cJSON_AddStringToObject(doc, "zlib", zlibVersion());
+		return cli_print_json(doc) ? EXIT_FAILURE_GENERIC : EXIT_OK;
+	}
+	printf("tsarc %s (repository format %d; %s, curl %s, zstd %s, zlib %s)\n",
+		TSARC_VERSION, TSARC_FORMAT_VERSION, OPENSSL_VERSION_TEXT, cv->version,
+		ZSTD_versionString(), zlibVersion());
+	return EXIT_OK;
+}

@@ -1,0 +1,306 @@
+#include "cli.h"
+#include "tsarc/errors.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define PASSWORD_MAX 4096
+
+int cli_common_option(cli_common *c, int opt, const char *arg)
+{
+	char *end;
+	unsigned long v;
+
+	switch (opt) {
+	case 'r':
+	case 1000:
+		c->repo = arg;
+		return 1;
+	case 1001:
+		c->password_file = arg;
+		return 1;
+	case 1002:
+		c->cacert = arg;
+		return 1;
+	case 1003:
+		c->insecure_tls = 1;
+		return 1;
+	case 1004:
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (errno || *end || v == 0 || v > 256) {
+			fprintf(stderr, "tsarc: --inflight takes a number from 1 to 256\n");
+			return -1;
+		}
+		c->inflight = (unsigned)v;
+		return 1;
+	case 1005:
+		c->json = 1;
+		return 1;
+	case 'q':
+		c->quiet = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void cli_common_env(cli_common *c)
+{
+	if (!c->repo)
+		c->repo = getenv("TSARC_REPOSITORY");
+}
+
+int cli_exit_code(int rc)
+{
+	switch (rc) {
+	case 0:
+		return EXIT_OK;
+	case TSARC_EWRONGPASS:
+		return EXIT_WRONG_PASSWORD;
+	case TSARC_ENOTREPO:
+		return EXIT_NO_REPOSITORY;
+	case TSARC_ECORRUPT:
+		return EXIT_DAMAGED;
+	case TSARC_EACCESS:
+		return EXIT_ACCESS_DENIED;
+	case TSARC_ENET:
+	case TSARC_ETRANSIENT:
+		return EXIT_NETWORK;
+	case TSARC_ELOCKED:
+		return EXIT_LOCKED;
+	case TSARC_ECONFIG:
+		return EXIT_USAGE;
+	case TSARC_ECANCELED:
+		return EXIT_INTERRUPTED;
+	default:
+		return EXIT_FAILURE_GENERIC;
+	}
+}
+
+int cli_fail(int rc)
+{
+	const tsarc_error *e = tsarc_error_last();
+
+	fprintf(stderr, "tsarc: error: %s\n",
+		e->message && e->message[0] ? e->message : tsarc_strerror(rc));
+	return cli_exit_code(rc);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tsarc %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'tsarc %s --help'.\n", cmd);
+	return EXIT_USAGE;
+}
+
+static int read_password_file(const char *path, char **out)
+{
+	char *buf = calloc(1, PASSWORD_MAX + 1);
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if (!buf)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buf);
+		return tsarc_error_set(TSARC_ECONFIG, "cannot read password file %s: %s",
+			path, strerror(errno));
+	}
+	while (len < PASSWORD_MAX && (n = read(fd, buf + len, PASSWORD_MAX - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	/* The first line is the password, as restic reads it. */
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!buf[0]) {
+		free(buf);
+		return tsarc_error_set(TSARC_ECONFIG, "password file %s is empty", path);
+	}
+	*out = buf;
+	return 0;
+}
+
+static int prompt_password(const char *prompt, char **out)
+{
+	struct termios old, quiet;
+	char *buf;
+	FILE *tty = fopen("/dev/tty", "r+");
+	int rc = 0;
+
+	if (!tty)
+		return tsarc_error_set(TSARC_ECONFIG,
+			"no password given: set TSARC_PASSWORD or TSARC_PASSWORD_FILE, "
+			"or use --password-file");
+	if (!(buf = calloc(1, PASSWORD_MAX + 1))) {
+		fclose(tty);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	fputs(prompt, tty);
+	fflush(tty);
+	tcgetattr(fileno(tty), &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	if (!fgets(buf, PASSWORD_MAX, tty))
+		rc = tsarc_error_set(TSARC_ECONFIG, "no password entered");
+	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputs("\n", tty);
+	fclose(tty);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!rc && !buf[0])
+		rc = tsarc_error_set(TSARC_ECONFIG, "an empty password is not allowed");
+	if (rc) {
+		cli_free_password(buf);
+		return rc;
+	}
+	*out = buf;
+	return 0;
+}
+
+int cli_get_password(const cli_common *c, int confirm, char **out)
+{
+	const char *env;
+	char *again = NULL;
+	int rc;
+
+	*out = NULL;
+	if (c->password_file)
+		return read_password_file(c->password_file, out);
+	if ((env = getenv("TSARC_PASSWORD_FILE")) && *env)
+		return read_password_file(env, out);
+	if ((env = getenv("TSARC_PASSWORD")) && *env) {
+		if (!(*out = strdup(env)))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		return 0;
+	}
+	if ((rc = prompt_password("enter password for repository: ", out)))
+		return rc;
+	if (!confirm)
+		return 0;
+	if ((rc = prompt_password("enter the password again: ", &again))) {
+		cli_free_password(*out);
+		*out = NULL;
+		return rc;
+	}
+	rc = strcmp(*out, again) ? tsarc_error_set(TSARC_ECONFIG, "the passwords do not match") : 0;
+	cli_free_password(again);
+	if (rc) {
+		cli_free_password(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+void cli_free_password(char *pw)
+{
+	if (!pw)
+		return;
+	tsarc_secure_zero(pw, strlen(pw));
+	free(pw);
+}
+
+int cli_open_store(const cli_common *c, tsarc_store **out)
+{
+	tsarc_store_options o;
+
+	memset(&o, 0, sizeof(o));
+	if (!c->repo || !*c->repo)
+		return tsarc_error_set(TSARC_ECONFIG,
+			"no repository given: use --repo or set TSARC_REPOSITORY");
+	o.cacert = c->cacert;
+	o.insecure_tls = c->insecure_tls;
+	o.inflight = c->inflight;
+	return tsarc_store_open(out, c->repo, &o);
+}
+
+int cli_open_repo(const cli_common *c, tsarc_repo **out)
+{
+	tsarc_store *st = NULL;
+	char *pw = NULL;
+	int rc;
+
+	if ((rc = cli_open_store(c, &st)))
+		return rc;
+	if ((rc = cli_get_password(c, 0, &pw))) {
+		tsarc_store_free(st);
+		return rc;
+	}
+	rc = tsarc_repo_open(out, st, pw);
+	cli_free_password(pw);
+	if (rc) {
+		tsarc_store_free(st);
+		/* A missing bucket or folder means there is no repository there. */
+		if (rc == TSARC_ENOTFOUND)
+			rc = TSARC_ENOTREPO;
+	}
+	return rc;
+}
+
+void cli_format_bytes(char *out, size_t outsz, double bytes)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+	int u = 0;
+
+	while (bytes >= 1024 && u < 5) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, outsz, "%.0f B", bytes);
+	else
+		snprintf(out, outsz, "%.2f %s", bytes, units[u]);
+}
+
+int cli_print_json(cJSON *doc)
+{
+	char *text = doc ? cJSON_Print(doc) : NULL;
+
+	cJSON_Delete(doc);
+	if (!text)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	fputs(text, stdout);
+	fputc('\n', stdout);
+	free(text);
+	return fflush(stdout) == 0 ? 0 : tsarc_error_set(TSARC_EIO, "writing the output failed");
+}
+
+/* Parses common options plus the command's own; `own` handles the rest. */
+int cli_parse_args(const char *cmd, const char *help, int argc, char **argv,
+	const struct option *longopts, const char *shortopts, cli_common *c,
+	own_option_fn own, void *state)
+{
+	int o, r;
+
+	memset(c, 0, sizeof(*c));
+	optind = 1;
+	while ((o = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (o == 'h') {
+			fputs(help, stdout);
+			return -1;
+		}
+		if (o == '?')
+			return EXIT_USAGE;
+		r = cli_common_option(c, o, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (!own || (r = own(o, optarg, state)) != 0)
+			return r ? r : cli_usage_error(cmd, "unexpected option");
+	}
+	cli_common_env(c);
+	return 0;
+}
+

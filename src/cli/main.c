@@ -1,0 +1,72 @@
+#include "cli.h"
+
+#include <signal.h>
+#include <string.h>
+
+static const char MAIN_HELP[] =
+	"tsarc " TSARC_VERSION " - back up, restore and migrate 3scale through S3\n"
+	"\n"
+	"Usage: tsarc COMMAND [options]\n"
+	"\n"
+	"Commands:\n"
+	"  init        create a repository\n"
+	"  backup      back up a stream (--stdin) into a new snapshot\n"
+	"  snapshots   list snapshots\n"
+	"  show        show one snapshot and its streams\n"
+	"  dump        write one stream of a snapshot to standard output, verified\n"
+	"  check       verify the repository (--read-data: every chunk's content)\n"
+	"  version     print the version\n"
+	"\n"
+	"Run 'tsarc COMMAND --help' for a command's options.\n"
+	"\n"
+	"Environment: TSARC_REPOSITORY, TSARC_PASSWORD, TSARC_PASSWORD_FILE,\n"
+	"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,\n"
+	"AWS_PROFILE, AWS_ENDPOINT_URL, AWS_CA_BUNDLE.\n"
+	"\n"
+	"Exit codes:\n"
+	"   0  success\n"
+	"   1  failure (the message says why)\n"
+	"   2  wrong usage or configuration\n"
+	"   3  damaged data found (check, dump)\n"
+	"  10  no repository at that location\n"
+	"  11  repository locked\n"
+	"  12  wrong password\n"
+	"  13  access denied by the store (credentials, permissions)\n"
+	"  14  store unreachable or failing after retries\n"
+	" 130  interrupted\n";
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} commands[] = {
+		{"init", cmd_init},
+		{"backup", cmd_backup},
+		{"snapshots", cmd_snapshots},
+		{"show", cmd_show},
+		{"dump", cmd_dump},
+		{"check", cmd_check},
+		{"version", cmd_version},
+	};
+	size_t i;
+
+	/* A closed output pipe is an error to report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		fputs(MAIN_HELP, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(MAIN_HELP, stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(1, argv + 1);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "tsarc: unknown command '%s'\nRun 'tsarc --help' for the list.\n",
+		argv[1]);
+	return EXIT_USAGE;
+}

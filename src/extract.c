@@ -1,0 +1,243 @@
+#include "extract.h"
+#include "tsarc/errors.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_PARALLEL 64
+
+int tsarc_sink_fd(void *payload, const uint8_t *data, size_t len)
+{
+	int fd = *(int *)payload;
+
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return tsarc_error_set(errno == EPIPE ? TSARC_ECANCELED : TSARC_EIO,
+				"writing the output: %s", strerror(errno));
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+enum slot_state { SLOT_FREE, SLOT_BUSY, SLOT_READY, SLOT_FAILED };
+
+typedef struct slot {
+	enum slot_state state;
+	tsarc_buf data;
+	int code;
+	char msg[1024];
+} slot;
+
+typedef struct extractor {
+	tsarc_repo *repo;
+	const tsarc_stream *st;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	slot *slots;
+	size_t window;
+	size_t next_fetch; /* next chunk index to fetch */
+	size_t consumed;   /* chunks already handed to the sink */
+	int stop;
+} extractor;
+
+static void *fetch_main(void *arg)
+{
+	extractor *x = arg;
+	tsarc_codec *codec = NULL;
+	tsarc_buf sealed = TSARC_BUF_INIT, scratch = TSARC_BUF_INIT;
+	int codec_rc = tsarc_codec_new(&codec, x->repo->codec, x->repo->level);
+
+	for (;;) {
+		size_t idx;
+		slot *s;
+		int rc;
+
+		pthread_mutex_lock(&x->lock);
+		while (!x->stop && x->next_fetch < x->st->nchunks &&
+			x->next_fetch >= x->consumed + x->window)
+			pthread_cond_wait(&x->cv, &x->lock);
+		if (x->stop || x->next_fetch >= x->st->nchunks) {
+			pthread_mutex_unlock(&x->lock);
+			break;
+		}
+		idx = x->next_fetch++;
+		s = &x->slots[idx % x->window];
+		s->state = SLOT_BUSY;
+		pthread_mutex_unlock(&x->lock);
+
+		rc = codec ? tsarc_repo_read_chunk(x->repo, codec, x->st->chunks[idx].id,
+				     x->st->chunks[idx].size, &sealed, &scratch, &s->data)
+			   : codec_rc;
+		pthread_mutex_lock(&x->lock);
+		if (rc) {
+			s->state = SLOT_FAILED;
+			s->code = rc;
+			snprintf(s->msg, sizeof(s->msg), "%s", tsarc_error_last()->message);
+		} else {
+			s->state = SLOT_READY;
+		}
+		pthread_cond_broadcast(&x->cv);
+		pthread_mutex_unlock(&x->lock);
+	}
+	tsarc_codec_free(codec);
+	tsarc_buf_dispose(&sealed);
+	tsarc_buf_dispose(&scratch);
+	return NULL;
+}
+
+int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
+	tsarc_sink_fn sink, void *payload, unsigned parallel)
+{
+	extractor x;
+	pthread_t threads[MAX_PARALLEL];
+	tsarc_sha256_ctx *sha = NULL;
+	uint8_t digest[32];
+	unsigned nthreads = 0, i;
+	size_t k;
+	int rc = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.repo = repo;
+	x.st = st;
+	if (!parallel)
+		parallel = repo->store->max_inflight < 2 ? 2 : repo->store->max_inflight;
+	if (parallel > MAX_PARALLEL)
+		parallel = MAX_PARALLEL;
+	/* Two chunks per fetcher keep them busy while the sink writes. */
+	x.window = 2 * (size_t)parallel;
+	if (!(x.slots = calloc(x.window, sizeof(slot))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	pthread_mutex_init(&x.lock, NULL);
+	pthread_cond_init(&x.cv, NULL);
+	if ((rc = tsarc_sha256_new(&sha)))
+		goto done;
+	for (i = 0; i < parallel && i < st->nchunks; i++) {
+		if (pthread_create(&threads[i], NULL, fetch_main, &x) != 0) {
+			rc = tsarc_error_set(TSARC_EGENERIC, "cannot start a thread");
+			goto done;
+		}
+		nthreads++;
+	}
+	for (k = 0; k < st->nchunks; k++) {
+		slot *s = &x.slots[k % x.window];
+		pthread_mutex_lock(&x.lock);
+		while (s->state != SLOT_READY && s->state != SLOT_FAILED)
+			pthread_cond_wait(&x.cv, &x.lock);
+		pthread_mutex_unlock(&x.lock);
+		if (s->state == SLOT_FAILED) {
+			rc = tsarc_error_set(s->code, "%s", s->msg);
+			goto done;
+		}
+		if ((rc = tsarc_sha256_update(sha, s->data.ptr, s->data.size)) ||
+			(rc = sink(payload, s->data.ptr, s->data.size)))
+			goto done;
+		pthread_mutex_lock(&x.lock);
+		s->state = SLOT_FREE;
+		x.consumed++;
+		pthread_cond_broadcast(&x.cv);
+		pthread_mutex_unlock(&x.lock);
+	}
+	if ((rc = tsarc_sha256_final(sha, digest)))
+		goto done;
+	if (memcmp(digest, st->sha256, 32) != 0)
+		rc = tsarc_error_set(TSARC_ECORRUPT,
+			"stream '%s': SHA-256 of the restored bytes does not match the manifest",
+			st->name);
+done:
+	pthread_mutex_lock(&x.lock);
+	x.stop = 1;
+	pthread_cond_broadcast(&x.cv);
+	pthread_mutex_unlock(&x.lock);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+	for (k = 0; k < x.window; k++)
+		tsarc_buf_dispose(&x.slots[k].data);
+	free(x.slots);
+	tsarc_sha256_free(sha);
+	pthread_cond_destroy(&x.cv);
+	pthread_mutex_destroy(&x.lock);
+	return rc;
+}
+
+typedef struct pfor {
+	size_t count;
+	_Atomic size_t next;
+	_Atomic int stop;
+	tsarc_parallel_fn fn;
+	void *ctx;
+	void *(*worker_new)(void *ctx);
+	void (*worker_free)(void *w);
+	pthread_mutex_t lock;
+	int code;
+	char msg[1024];
+} pfor;
+
+static void *pfor_main(void *arg)
+{
+	pfor *p = arg;
+	void *w = p->worker_new ? p->worker_new(p->ctx) : NULL;
+	int rc = 0;
+
+	if (p->worker_new && !w)
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	while (!rc && !atomic_load(&p->stop)) {
+		size_t i = atomic_fetch_add(&p->next, 1);
+		if (i >= p->count)
+			break;
+		rc = p->fn(i, p->ctx, w);
+	}
+	if (rc) {
+		pthread_mutex_lock(&p->lock);
+		if (!p->code) {
+			p->code = rc;
+			snprintf(p->msg, sizeof(p->msg), "%s", tsarc_error_last()->message);
+		}
+		pthread_mutex_unlock(&p->lock);
+		atomic_store(&p->stop, 1);
+	}
+	if (w && p->worker_free)
+		p->worker_free(w);
+	return NULL;
+}
+
+int tsarc_parallel_for(size_t count, unsigned threads, tsarc_parallel_fn fn,
+	void *ctx, void *(*worker_new)(void *ctx), void (*worker_free)(void *w))
+{
+	pthread_t tids[MAX_PARALLEL];
+	unsigned started = 0, i;
+	pfor p;
+
+	memset(&p, 0, sizeof(p));
+	p.count = count;
+	p.fn = fn;
+	p.ctx = ctx;
+	p.worker_new = worker_new;
+	p.worker_free = worker_free;
+	pthread_mutex_init(&p.lock, NULL);
+	if (threads == 0)
+		threads = 1;
+	if (threads > MAX_PARALLEL)
+		threads = MAX_PARALLEL;
+	for (i = 0; i < threads && i < count; i++) {
+		if (pthread_create(&tids[i], NULL, pfor_main, &p) != 0)
+			break;
+		started++;
+	}
+	if (started == 0 && count > 0)
+		pfor_main(&p);
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	pthread_mutex_destroy(&p.lock);
+	if (p.code)
+		return tsarc_error_set(p.code, "%s", p.msg);
+	return 0;
+}

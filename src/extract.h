@@ -1,0 +1,31 @@
+#ifndef TSARC_EXTRACT_H
+#define TSARC_EXTRACT_H
+
+#include "repo.h"
+#include "snapshot.h"
+
+/* Receives the stream's bytes in order; a non-zero return stops. */
+typedef int (*tsarc_sink_fn)(void *payload, const uint8_t *data, size_t len);
+
+/* A sink writing to the file descriptor *(int *)payload. */
+int tsarc_sink_fd(void *payload, const uint8_t *data, size_t len);
+
+/*
+ * Streams a backed-up stream to `sink`, chunks fetched ahead in parallel
+ * and each verified (AEAD tag, size, id) before any of its bytes reach the
+ * sink; the whole-stream SHA-256 is checked at the end. `parallel` 0
+ * means the store's preferred number of requests in flight.
+ */
+int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
+	tsarc_sink_fn sink, void *payload, unsigned parallel);
+
+/*
+ * Runs fn(index, ctx, worker_state) for every index in [0, count) on
+ * `threads` threads. A non-zero return stops the remaining work and is
+ * returned (with the failing thread's error message).
+ */
+typedef int (*tsarc_parallel_fn)(size_t index, void *ctx, void *worker);
+int tsarc_parallel_for(size_t count, unsigned threads, tsarc_parallel_fn fn,
+	void *ctx, void *(*worker_new)(void *ctx), void (*worker_free)(void *w));
+
+#endif

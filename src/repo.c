@@ -1,0 +1,600 @@
+/*
+ * Repository format.
+ *
+ * keys/<sha256 of the file>: JSON in the clear holding only scrypt
+ *   parameters, a salt, and the master keys sealed with the key derived
+ *   from the password. The name is the hash of the content, so damage is
+ *   told apart from a wrong password.
+ * config: the repository parameters (format version, id, chunker
+ *   parameters and seed, codec), sealed with the master encryption key.
+ * data/<xx>/<chunk id>: codec byte + compressed chunk, sealed.
+ * snapshots/<sha256 of the file>: the manifest JSON, sealed.
+ */
+#include "repo.h"
+#include "tsarc/errors.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KEY_FILE_MAX (64 * 1024)
+#define CONFIG_MAX (64 * 1024)
+#define SALT_LEN 32
+
+static const char AAD_KEY[] = "tsarc-key-v1";
+static const char AAD_CONFIG[] = "tsarc-config-v1";
+
+typedef struct key_list {
+	char **names;
+	size_t count, cap;
+} key_list;
+
+static int collect_name(const char *name, uint64_t size, void *payload)
+{
+	key_list *kl = payload;
+	char **grown;
+
+	(void)size;
+	if (kl->count == kl->cap) {
+		size_t cap = kl->cap ? kl->cap * 2 : 8;
+		if (cap > 4096)
+			return tsarc_error_set(TSARC_ETOOLARGE, "too many key files");
+		grown = realloc(kl->names, cap * sizeof(*grown));
+		if (!grown)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		kl->names = grown;
+		kl->cap = cap;
+	}
+	if (!(kl->names[kl->count] = strdup(name)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	kl->count++;
+	return 0;
+}
+
+static void key_list_dispose(key_list *kl)
+{
+	size_t i;
+
+	for (i = 0; i < kl->count; i++)
+		free(kl->names[i]);
+	free(kl->names);
+}
+
+static void iso_time_now(char *out, size_t outsz)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int json_add_b64(cJSON *obj, const char *name, const uint8_t *data,
+	size_t len)
+{
+	char *b64 = tsarc_base64_encode(data, len);
+	cJSON *item;
+
+	if (!b64)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	item = cJSON_AddStringToObject(obj, name, b64);
+	tsarc_secure_zero(b64, strlen(b64));
+	free(b64);
+	return item ? 0 : tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
+static int json_get_b64(const cJSON *obj, const char *name, uint8_t *out,
+	size_t want, const char *what)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+	size_t got = 0;
+
+	if (!cJSON_IsString(item) ||
+		tsarc_base64_decode(out, want, &got, item->valuestring) || got != want)
+		return tsarc_error_set(TSARC_ECORRUPT, "%s: field '%s' is missing or invalid",
+			what, name);
+	return 0;
+}
+
+static int json_get_u64(const cJSON *obj, const char *name, uint64_t *out,
+	uint64_t max, const char *what)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsNumber(item) || item->valuedouble < 0 ||
+		item->valuedouble > (double)max ||
+		item->valuedouble != (double)(uint64_t)item->valuedouble)
+		return tsarc_error_set(TSARC_ECORRUPT, "%s: field '%s' is missing or invalid",
+			what, name);
+	*out = (uint64_t)item->valuedouble;
+	return 0;
+}
+
+/* --- whole encrypted objects --- */
+
+int tsarc_repo_seal_object(const tsarc_repo *repo, const char *role,
+	const void *plain, size_t len, tsarc_buf *out)
+{
+	int rc;
+
+	tsarc_buf_clear(out);
+	if ((rc = tsarc_buf_grow(out, len + TSARC_AEAD_OVERHEAD)))
+		return rc;
+	if ((rc = tsarc_aead_seal(repo->enc_key, role, strlen(role), plain, len,
+		     out->ptr)))
+		return rc;
+	out->size = len + TSARC_AEAD_OVERHEAD;
+	return 0;
+}
+
+int tsarc_repo_open_object(const tsarc_repo *repo, const char *role,
+	const uint8_t *sealed, size_t len, tsarc_buf *out)
+{
+	int rc;
+
+	if (len < TSARC_AEAD_OVERHEAD)
+		return tsarc_error_set(TSARC_ECORRUPT, "object is truncated (%zu bytes)", len);
+	tsarc_buf_clear(out);
+	if ((rc = tsarc_buf_grow(out, len - TSARC_AEAD_OVERHEAD)))
+		return rc;
+	if ((rc = tsarc_aead_open(repo->enc_key, role, strlen(role), sealed, len,
+		     out->ptr)))
+		return rc;
+	out->size = len - TSARC_AEAD_OVERHEAD;
+	out->ptr[out->size] = 0;
+	return 0;
+}
+
+/* --- config --- */
+
+static int write_config(tsarc_repo *repo)
+{
+	cJSON *root = cJSON_CreateObject(), *ch;
+	tsarc_buf sealed = TSARC_BUF_INIT;
+	char *text = NULL;
+	int rc = TSARC_ENOMEM;
+
+	if (!root)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (!cJSON_AddNumberToObject(root, "version", repo->version) ||
+		!cJSON_AddStringToObject(root, "id", repo->id) ||
+		!(ch = cJSON_AddObjectToObject(root, "chunker")) ||
+		!cJSON_AddStringToObject(ch, "algorithm", "fastcdc-gear64") ||
+		!cJSON_AddNumberToObject(ch, "min", repo->chunker.min_size) ||
+		!cJSON_AddNumberToObject(ch, "avg", repo->chunker.avg_size) ||
+		!cJSON_AddNumberToObject(ch, "max", repo->chunker.max_size) ||
+		json_add_b64(ch, "seed", repo->chunker_seed, 32) ||
+		!cJSON_AddStringToObject(root, "compression", tsarc_codec_name(repo->codec)) ||
+		!cJSON_AddNumberToObject(root, "level", repo->level) ||
+		!(text = cJSON_PrintUnformatted(root))) {
+		tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = tsarc_repo_seal_object(repo, AAD_CONFIG, text, strlen(text), &sealed)))
+		goto done;
+	rc = tsarc_store_put(repo->store, TSARC_OBJ_CONFIG, NULL, sealed.ptr,
+		sealed.size, TSARC_PUT_CREATE_ONLY);
+done:
+	if (text) {
+		tsarc_secure_zero(text, strlen(text));
+		free(text);
+	}
+	cJSON_Delete(root);
+	tsarc_buf_dispose(&sealed);
+	return rc;
+}
+
+static int read_config(tsarc_repo *repo)
+{
+	tsarc_buf sealed = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
+	cJSON *root = NULL, *ch;
+	const cJSON *item;
+	uint64_t v, mn, av, mx, level;
+	int rc;
+
+	tsarc_buf_init(&sealed, CONFIG_MAX);
+	rc = tsarc_store_get(repo->store, TSARC_OBJ_CONFIG, NULL, 0, 0, &sealed);
+	if (rc)
+		goto done;
+	if ((rc = tsarc_repo_open_object(repo, AAD_CONFIG, sealed.ptr, sealed.size,
+		     &plain))) {
+		tsarc_error_prefix("repository config");
+		goto done;
+	}
+	rc = TSARC_ECORRUPT;
+	root = cJSON_ParseWithLength((const char *)plain.ptr, plain.size);
+	if (!root) {
+		tsarc_error_set(rc, "repository config is not valid JSON");
+		goto done;
+	}
+	if (json_get_u64(root, "version", &v, 1000, "config"))
+		goto done;
+	if (v != TSARC_FORMAT_VERSION) {
+		rc = tsarc_error_set(TSARC_EUNSUPPORTED,
+			"repository format version %llu is not supported by tsarc "
+			TSARC_VERSION " (supports %d)", (unsigned long long)v,
+			TSARC_FORMAT_VERSION);
+		goto done;
+	}
+	repo->version = (uint32_t)v;
+	item = cJSON_GetObjectItemCaseSensitive(root, "id");
+	if (!cJSON_IsString(item) || strlen(item->valuestring) != TSARC_ID_HEX_LEN) {
+		tsarc_error_set(rc, "config: invalid repository id");
+		goto done;
+	}
+	memcpy(repo->id, item->valuestring, TSARC_ID_HEX_LEN + 1);
+	ch = cJSON_GetObjectItemCaseSensitive(root, "chunker");
+	if (!cJSON_IsObject(ch) || json_get_u64(ch, "min", &mn, UINT32_MAX, "config") ||
+		json_get_u64(ch, "avg", &av, UINT32_MAX, "config") ||
+		json_get_u64(ch, "max", &mx, UINT32_MAX, "config") ||
+		json_get_b64(ch, "seed", repo->chunker_seed, 32, "config"))
+		goto done;
+	repo->chunker.min_size = (uint32_t)mn;
+	repo->chunker.avg_size = (uint32_t)av;
+	repo->chunker.max_size = (uint32_t)mx;
+	if (tsarc_chunker_params_validate(&repo->chunker)) {
+		tsarc_error_prefix("config");
+		rc = TSARC_ECORRUPT;
+		goto done;
+	}
+	item = cJSON_GetObjectItemCaseSensitive(root, "compression");
+	if (!cJSON_IsString(item) || tsarc_codec_parse(item->valuestring, &repo->codec) ||
+		json_get_u64(root, "level", &level, 22, "config")) {
+		tsarc_error_set(rc, "config: invalid compression settings");
+		goto done;
+	}
+	repo->level = (int)level;
+	rc = 0;
+done:
+	cJSON_Delete(root);
+	tsarc_buf_dispose(&sealed);
+	if (plain.ptr)
+		tsarc_secure_zero(plain.ptr, plain.size);
+	tsarc_buf_dispose(&plain);
+	return rc;
+}
+
+/* --- key files --- */
+
+static int write_key_file(tsarc_repo *repo, const char *password, uint64_t n)
+{
+	uint8_t salt[SALT_LEN], kek[TSARC_KEY_LEN], digest[32];
+	uint8_t master[2 * TSARC_KEY_LEN];
+	uint8_t sealed[2 * TSARC_KEY_LEN + TSARC_AEAD_OVERHEAD];
+	char host[256] = "", created[32], name[TSARC_ID_HEX_LEN + 1];
+	cJSON *root = NULL;
+	char *text = NULL;
+	int rc;
+
+	if ((rc = tsarc_random_bytes(salt, sizeof(salt))))
+		return rc;
+	if ((rc = tsarc_scrypt(password, strlen(password), salt, sizeof(salt), n,
+		     TSARC_SCRYPT_R_DEFAULT, TSARC_SCRYPT_P_DEFAULT, kek)))
+		return rc;
+	memcpy(master, repo->enc_key, TSARC_KEY_LEN);
+	memcpy(master + TSARC_KEY_LEN, repo->id_key, TSARC_KEY_LEN);
+	rc = tsarc_aead_seal(kek, AAD_KEY, strlen(AAD_KEY), master, sizeof(master),
+		sealed);
+	tsarc_secure_zero(kek, sizeof(kek));
+	tsarc_secure_zero(master, sizeof(master));
+	if (rc)
+		return rc;
+	gethostname(host, sizeof(host) - 1);
+	iso_time_now(created, sizeof(created));
+	rc = TSARC_ENOMEM;
+	if (!(root = cJSON_CreateObject()) ||
+		!cJSON_AddNumberToObject(root, "version", 1) ||
+		!cJSON_AddStringToObject(root, "created", created) ||
+		!cJSON_AddStringToObject(root, "host", host) ||
+		!cJSON_AddStringToObject(root, "kdf", "scrypt") ||
+		!cJSON_AddNumberToObject(root, "N", (double)n) ||
+		!cJSON_AddNumberToObject(root, "r", TSARC_SCRYPT_R_DEFAULT) ||
+		!cJSON_AddNumberToObject(root, "p", TSARC_SCRYPT_P_DEFAULT) ||
+		json_add_b64(root, "salt", salt, sizeof(salt)) ||
+		json_add_b64(root, "data", sealed, sizeof(sealed)) ||
+		!(text = cJSON_Print(root))) {
+		tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = tsarc_sha256(text, strlen(text), digest)))
+		goto done;
+	tsarc_hex_encode(name, digest, sizeof(digest));
+	rc = tsarc_store_put(repo->store, TSARC_OBJ_KEY, name, text, strlen(text),
+		TSARC_PUT_CREATE_ONLY);
+done:
+	free(text);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* Returns 0 and fills the master keys, TSARC_EWRONGPASS, or TSARC_ECORRUPT. */
+static int try_key_file(tsarc_repo *repo, const char *name, const char *password)
+{
+	tsarc_buf raw = TSARC_BUF_INIT;
+	uint8_t digest[32], salt[SALT_LEN], kek[TSARC_KEY_LEN];
+	uint8_t sealed[2 * TSARC_KEY_LEN + TSARC_AEAD_OVERHEAD];
+	uint8_t master[2 * TSARC_KEY_LEN];
+	char hex[TSARC_ID_HEX_LEN + 1];
+	cJSON *root = NULL;
+	uint64_t n, r, p;
+	int rc;
+
+	tsarc_buf_init(&raw, KEY_FILE_MAX);
+	if ((rc = tsarc_store_get(repo->store, TSARC_OBJ_KEY, name, 0, 0, &raw)))
+		goto done;
+	rc = TSARC_ECORRUPT;
+	if (tsarc_sha256(raw.ptr, raw.size, digest))
+		goto done;
+	tsarc_hex_encode(hex, digest, sizeof(digest));
+	if (strcmp(hex, name) != 0) {
+		tsarc_error_set(rc, "key file %.16s is damaged (its content does not "
+				    "match its name)", name);
+		goto done;
+	}
+	root = cJSON_ParseWithLength((const char *)raw.ptr, raw.size);
+	if (!root) {
+		tsarc_error_set(rc, "key file %.16s is not valid JSON", name);
+		goto done;
+	}
+	if (json_get_u64(root, "N", &n, 1ull << 24, "key file") ||
+		json_get_u64(root, "r", &r, 64, "key file") ||
+		json_get_u64(root, "p", &p, 64, "key file") ||
+		json_get_b64(root, "salt", salt, sizeof(salt), "key file") ||
+		json_get_b64(root, "data", sealed, sizeof(sealed), "key file"))
+		goto done;
+	if ((rc = tsarc_scrypt(password, strlen(password), salt, sizeof(salt), n, r,
+		     p, kek)))
+		goto done;
+	rc = tsarc_aead_open(kek, AAD_KEY, strlen(AAD_KEY), sealed, sizeof(sealed),
+		master);
+	tsarc_secure_zero(kek, sizeof(kek));
+	if (rc) {
+		rc = tsarc_error_set(TSARC_EWRONGPASS,
+			"wrong password: it opens no key of this repository");
+		goto done;
+	}
+	memcpy(repo->enc_key, master, TSARC_KEY_LEN);
+	memcpy(repo->id_key, master + TSARC_KEY_LEN, TSARC_KEY_LEN);
+	tsarc_secure_zero(master, sizeof(master));
+	rc = 0;
+done:
+	cJSON_Delete(root);
+	tsarc_buf_dispose(&raw);
+	return rc;
+}
+
+static tsarc_repo *repo_alloc(tsarc_store *store)
+{
+	tsarc_repo *repo = calloc(1, sizeof(*repo));
+
+	if (!repo) {
+		tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		return NULL;
+	}
+	repo->store = store;
+	return repo;
+}
+
+static int config_present(tsarc_store *store, int *present)
+{
+	uint64_t size;
+	int rc = tsarc_store_stat(store, TSARC_OBJ_CONFIG, NULL, &size);
+
+	*present = rc == 0;
+	if (rc == TSARC_ENOTFOUND) {
+		tsarc_error_clear();
+		return 0;
+	}
+	return rc;
+}
+
+int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
+	const tsarc_repo_init_options *opts)
+{
+	tsarc_repo_init_options defaults = {{0, 0, 0}, TSARC_CODEC_ZSTD, 0, 0};
+	tsarc_repo *repo;
+	uint8_t rid[32];
+	int present, rc;
+
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (!password || !*password)
+		return tsarc_error_set(TSARC_EINVAL, "an empty password is not allowed");
+	if ((rc = tsarc_store_create(store)))
+		return rc;
+	if ((rc = config_present(store, &present)))
+		return rc;
+	if (present)
+		return tsarc_error_set(TSARC_EEXISTS, "a repository already exists at %s",
+			tsarc_store_describe(store));
+	if (!(repo = repo_alloc(store)))
+		return TSARC_ENOMEM;
+	repo->version = TSARC_FORMAT_VERSION;
+	repo->chunker = opts->chunker;
+	if (!repo->chunker.avg_size) {
+		repo->chunker.min_size = TSARC_CHUNK_MIN_DEFAULT;
+		repo->chunker.avg_size = TSARC_CHUNK_AVG_DEFAULT;
+		repo->chunker.max_size = TSARC_CHUNK_MAX_DEFAULT;
+	}
+	repo->codec = opts->codec;
+	repo->level = opts->level ? opts->level : tsarc_codec_default_level(opts->codec);
+	if ((rc = tsarc_chunker_params_validate(&repo->chunker)))
+		goto fail;
+	{
+		tsarc_codec *probe;
+		if ((rc = tsarc_codec_new(&probe, repo->codec, repo->level)))
+			goto fail;
+		tsarc_codec_free(probe);
+	}
+	if ((rc = tsarc_random_bytes(rid, sizeof(rid))) ||
+		(rc = tsarc_random_bytes(repo->chunker_seed, 32)) ||
+		(rc = tsarc_random_bytes(repo->enc_key, TSARC_KEY_LEN)) ||
+		(rc = tsarc_random_bytes(repo->id_key, TSARC_KEY_LEN)))
+		goto fail;
+	tsarc_hex_encode(repo->id, rid, sizeof(rid));
+	/* The key first: a config without a key that opens it would be a
+	 * repository nobody can ever use. */
+	if ((rc = write_key_file(repo, password,
+		     opts->scrypt_n ? opts->scrypt_n : TSARC_SCRYPT_N_DEFAULT)))
+		goto fail;
+	if ((rc = write_config(repo)))
+		goto fail;
+	*out = repo;
+	return 0;
+fail:
+	repo->store = NULL;
+	tsarc_repo_free(repo);
+	return rc;
+}
+
+int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
+{
+	key_list keys = {NULL, 0, 0};
+	tsarc_repo *repo;
+	int present, rc, wrong = 0, damaged = 0;
+	size_t i;
+
+	*out = NULL;
+	if ((rc = config_present(store, &present)))
+		return rc;
+	if (!present)
+		return tsarc_error_set(TSARC_ENOTREPO,
+			"there is no tsarc repository at %s (no config object; "
+			"create one with 'tsarc init')", tsarc_store_describe(store));
+	if (!(repo = repo_alloc(store)))
+		return TSARC_ENOMEM;
+	if ((rc = tsarc_store_list(store, TSARC_OBJ_KEY, collect_name, &keys)))
+		goto fail;
+	if (keys.count == 0) {
+		rc = tsarc_error_set(TSARC_ECORRUPT,
+			"repository at %s has a config but no key files",
+			tsarc_store_describe(store));
+		goto fail;
+	}
+	for (i = 0; i < keys.count; i++) {
+		rc = try_key_file(repo, keys.names[i], password ? password : "");
+		if (rc == 0)
+			break;
+		if (rc == TSARC_EWRONGPASS)
+			wrong++;
+		else if (rc == TSARC_ECORRUPT)
+			damaged++;
+		else
+			goto fail;
+	}
+	if (rc) {
+		/* Report damage only when no key file could even be tried. */
+		if (wrong)
+			rc = tsarc_error_set(TSARC_EWRONGPASS,
+				"wrong password for the repository at %s",
+				tsarc_store_describe(store));
+		goto fail;
+	}
+	(void)damaged;
+	if ((rc = read_config(repo)))
+		goto fail;
+	key_list_dispose(&keys);
+	*out = repo;
+	return 0;
+fail:
+	key_list_dispose(&keys);
+	repo->store = NULL;
+	tsarc_repo_free(repo);
+	return rc;
+}
+
+void tsarc_repo_free(tsarc_repo *repo)
+{
+	if (!repo)
+		return;
+	tsarc_store_free(repo->store);
+	tsarc_secure_zero(repo, sizeof(*repo));
+	free(repo);
+}
+
+/* --- chunks --- */
+
+int tsarc_repo_chunk_id(const tsarc_repo *repo, const uint8_t *data,
+	size_t len, uint8_t id[TSARC_ID_LEN])
+{
+	return tsarc_hmac_sha256(repo->id_key, data, len, id);
+}
+
+int tsarc_repo_seal_chunk(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t id[TSARC_ID_LEN], const uint8_t *data, size_t len,
+	tsarc_buf *scratch, tsarc_buf *out)
+{
+	int rc;
+
+	if ((rc = tsarc_codec_compress(codec, data, len, scratch)))
+		return rc;
+	tsarc_buf_clear(out);
+	if ((rc = tsarc_buf_grow(out, scratch->size + TSARC_AEAD_OVERHEAD)))
+		return rc;
+	/* The id as additional data: a chunk stored under another name fails. */
+	if ((rc = tsarc_aead_seal(repo->enc_key, id, TSARC_ID_LEN, scratch->ptr,
+		     scratch->size, out->ptr)))
+		return rc;
+	out->size = scratch->size + TSARC_AEAD_OVERHEAD;
+	return 0;
+}
+
+int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t id[TSARC_ID_LEN], const uint8_t *sealed, size_t sealed_len,
+	size_t plain_len, tsarc_buf *scratch, tsarc_buf *out)
+{
+	uint8_t check[TSARC_ID_LEN];
+	char hex[TSARC_ID_HEX_LEN + 1];
+	int rc;
+
+	tsarc_hex_encode(hex, id, TSARC_ID_LEN);
+	if (sealed_len < TSARC_AEAD_OVERHEAD + 1)
+		return tsarc_error_set(TSARC_ECORRUPT, "chunk %s is truncated (%zu bytes)",
+			hex, sealed_len);
+	tsarc_buf_clear(scratch);
+	if ((rc = tsarc_buf_grow(scratch, sealed_len - TSARC_AEAD_OVERHEAD)))
+		return rc;
+	if ((rc = tsarc_aead_open(repo->enc_key, id, TSARC_ID_LEN, sealed,
+		     sealed_len, scratch->ptr)))
+		return tsarc_error_set(TSARC_ECORRUPT,
+			"chunk %s is damaged: authentication failed", hex);
+	scratch->size = sealed_len - TSARC_AEAD_OVERHEAD;
+	if ((rc = tsarc_codec_decompress(codec, scratch->ptr, scratch->size,
+		     plain_len, out))) {
+		tsarc_error_prefix("chunk %s", hex);
+		return rc == TSARC_ENOMEM ? rc : TSARC_ECORRUPT;
+	}
+	if ((rc = tsarc_repo_chunk_id(repo, out->ptr, out->size, check)))
+		return rc;
+	if (memcmp(check, id, TSARC_ID_LEN) != 0)
+		return tsarc_error_set(TSARC_ECORRUPT,
+			"chunk %s is damaged: its content does not match its id", hex);
+	return 0;
+}
+
+int tsarc_repo_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t id[TSARC_ID_LEN], size_t plain_len, tsarc_buf *sealed,
+	tsarc_buf *scratch, tsarc_buf *out)
+{
+	char hex[TSARC_ID_HEX_LEN + 1];
+	int rc;
+
+	tsarc_hex_encode(hex, id, TSARC_ID_LEN);
+	tsarc_buf_clear(sealed);
+	sealed->max = (size_t)repo->chunker.max_size + 1024;
+	rc = tsarc_store_get(repo->store, TSARC_OBJ_DATA, hex, 0, 0, sealed);
+	if (rc == TSARC_ENOTFOUND)
+		return tsarc_error_set(TSARC_ENOTFOUND, "chunk %s is missing from the store",
+			hex);
+	if (rc == TSARC_ETOOLARGE)
+		return tsarc_error_set(TSARC_ECORRUPT, "chunk %s is larger than any chunk "
+						       "can be", hex);
+	if (rc)
+		return rc;
+	return tsarc_repo_open_chunk(repo, codec, id, sealed->ptr, sealed->size,
+		plain_len, scratch, out);
+}

@@ -1,0 +1,75 @@
+#ifndef TSARC_REPO_H
+#define TSARC_REPO_H
+
+#include "chunker.h"
+#include "codec.h"
+#include "crypto.h"
+#include "tsarc/sys/store.h"
+
+#define TSARC_FORMAT_VERSION 1
+
+/* scrypt cost for new keys: 32 MiB of memory, ~0.1 s on these machines. */
+#define TSARC_SCRYPT_N_DEFAULT 32768
+#define TSARC_SCRYPT_R_DEFAULT 8
+#define TSARC_SCRYPT_P_DEFAULT 1
+
+typedef struct tsarc_repo_init_options {
+	tsarc_chunker_params chunker; /* zeros: defaults */
+	tsarc_codec_id codec;
+	int level; /* 0: the codec's default */
+	uint64_t scrypt_n; /* 0: default */
+} tsarc_repo_init_options;
+
+typedef struct tsarc_repo {
+	tsarc_store *store; /* owned */
+	char id[TSARC_ID_HEX_LEN + 1];
+	uint32_t version;
+	tsarc_chunker_params chunker;
+	uint8_t chunker_seed[32];
+	tsarc_codec_id codec;
+	int level;
+	uint8_t enc_key[TSARC_KEY_LEN];
+	uint8_t id_key[TSARC_KEY_LEN];
+} tsarc_repo;
+
+/* Creates a repository in an empty location; takes ownership of `store`
+ * on success. TSARC_EEXISTS when one is already there. */
+int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
+	const tsarc_repo_init_options *opts);
+/* Opens a repository; takes ownership of `store` on success.
+ * TSARC_ENOTREPO, TSARC_EWRONGPASS or TSARC_ECORRUPT on failure. */
+int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password);
+void tsarc_repo_free(tsarc_repo *repo);
+
+/* The chunk id: HMAC-SHA256 under the repository's id key. */
+int tsarc_repo_chunk_id(const tsarc_repo *repo, const uint8_t *data,
+	size_t len, uint8_t id[TSARC_ID_LEN]);
+/*
+ * Compresses and encrypts a chunk into `out` (replacing its contents);
+ * `scratch` is a reusable buffer for the compressed form.
+ */
+int tsarc_repo_seal_chunk(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t id[TSARC_ID_LEN], const uint8_t *data, size_t len,
+	tsarc_buf *scratch, tsarc_buf *out);
+/*
+ * Decrypts, decompresses and verifies a stored chunk: the AEAD tag, the
+ * size the manifest expects and the chunk id. Any mismatch is
+ * TSARC_ECORRUPT naming the chunk.
+ */
+int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t id[TSARC_ID_LEN], const uint8_t *sealed, size_t sealed_len,
+	size_t plain_len, tsarc_buf *scratch, tsarc_buf *out);
+/* Reads and verifies one chunk from the store. */
+int tsarc_repo_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t id[TSARC_ID_LEN], size_t plain_len, tsarc_buf *sealed,
+	tsarc_buf *scratch, tsarc_buf *out);
+
+/* Encrypted whole objects (snapshots, config). The object's name for
+ * snapshots is the SHA-256 of the stored bytes, so damage is seen before
+ * decryption and names cannot be swapped. */
+int tsarc_repo_seal_object(const tsarc_repo *repo, const char *role,
+	const void *plain, size_t len, tsarc_buf *out);
+int tsarc_repo_open_object(const tsarc_repo *repo, const char *role,
+	const uint8_t *sealed, size_t len, tsarc_buf *out);
+
+#endif

@@ -1,0 +1,590 @@
+#include "snapshot.h"
+#include "repo.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char AAD_SNAPSHOT[] = "tsarc-snapshot-v1";
+
+void tsarc_time_format(int64_t unix_time, long nsec, char *out, size_t outsz)
+{
+	time_t t = (time_t)unix_time;
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (nsec > 0)
+		snprintf(out, outsz, "%s.%06ldZ", base, nsec / 1000);
+	else
+		snprintf(out, outsz, "%sZ", base);
+}
+
+void tsarc_time_now(char *out, size_t outsz, int64_t *unix_out)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	tsarc_time_format((int64_t)ts.tv_sec, ts.tv_nsec, out, outsz);
+	if (unix_out)
+		*unix_out = (int64_t)ts.tv_sec;
+}
+
+static int digits(const char **p, int n, int *out)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+int tsarc_time_parse(const char *text, int64_t *unix_out)
+{
+	const char *p = text;
+	struct tm tm;
+	int y, mo, d, h = 0, mi = 0, s = 0, oh, om, sign;
+	int64_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+		digits(&p, 2, &d))
+		goto bad;
+	if (*p == 'T' || *p == ' ') {
+		p++;
+		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi))
+			goto bad;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &s))
+				goto bad;
+		}
+		if (*p == '.') {
+			p++;
+			if (*p < '0' || *p > '9')
+				goto bad;
+			while (*p >= '0' && *p <= '9')
+				p++;
+		}
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+		goto bad;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	t = (int64_t)timegm(&tm);
+	if (*p == 'Z' || *p == '\0') {
+		if (*p == 'Z')
+			p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '+' ? 1 : -1;
+		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om))
+			goto bad;
+		t -= sign * (oh * 3600 + om * 60);
+	} else {
+		goto bad;
+	}
+	if (*p != '\0')
+		goto bad;
+	*unix_out = t;
+	return 0;
+bad:
+	return tsarc_error_set(TSARC_EINVAL,
+		"invalid time '%s' (expected e.g. 2026-11-23T10:00:00Z)", text);
+}
+
+static void stream_dispose(tsarc_stream *st)
+{
+	free(st->name);
+	free(st->kind);
+	free(st->chunks);
+	cJSON_Delete(st->meta);
+}
+
+void tsarc_snapshot_free(tsarc_snapshot *snap)
+{
+	size_t i;
+
+	if (!snap)
+		return;
+	for (i = 0; i < snap->nstreams; i++)
+		stream_dispose(&snap->streams[i]);
+	free(snap->streams);
+	for (i = 0; i < snap->ntags; i++)
+		free(snap->tags[i]);
+	free(snap->tags);
+	free(snap->host);
+	free(snap->tool_version);
+	free(snap);
+}
+
+static cJSON *stream_to_cjson(const tsarc_stream *st, int include_chunks)
+{
+	cJSON *o = cJSON_CreateObject(), *arr, *c;
+	char hex[TSARC_ID_HEX_LEN + 1];
+	uint64_t stored = 0;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	tsarc_hex_encode(hex, st->sha256, 32);
+	for (i = 0; i < st->nchunks; i++)
+		stored += st->chunks[i].stored;
+	if (!cJSON_AddStringToObject(o, "name", st->name) ||
+		!cJSON_AddStringToObject(o, "kind", st->kind) ||
+		!cJSON_AddNumberToObject(o, "size", (double)st->size) ||
+		!cJSON_AddStringToObject(o, "sha256", hex) ||
+		!cJSON_AddStringToObject(o, "start", st->start) ||
+		!cJSON_AddStringToObject(o, "end", st->end) ||
+		!cJSON_AddNumberToObject(o, "chunk_count", (double)st->nchunks) ||
+		!cJSON_AddNumberToObject(o, "stored_size", (double)stored))
+		goto fail;
+	if (st->meta) {
+		cJSON *m = cJSON_Duplicate(st->meta, 1);
+		if (!m || !cJSON_AddItemToObject(o, "meta", m)) {
+			cJSON_Delete(m);
+			goto fail;
+		}
+	}
+	if (!include_chunks)
+		return o;
+	if (!(arr = cJSON_AddArrayToObject(o, "chunks")))
+		goto fail;
+	for (i = 0; i < st->nchunks; i++) {
+		tsarc_hex_encode(hex, st->chunks[i].id, TSARC_ID_LEN);
+		if (!(c = cJSON_CreateArray()) || !cJSON_AddItemToArray(arr, c) ||
+			!cJSON_AddItemToArray(c, cJSON_CreateString(hex)) ||
+			!cJSON_AddItemToArray(c, cJSON_CreateNumber(st->chunks[i].size)) ||
+			!cJSON_AddItemToArray(c, cJSON_CreateNumber(st->chunks[i].stored)))
+			goto fail;
+	}
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+cJSON *tsarc_snapshot_to_cjson(const tsarc_snapshot *snap, int include_chunks)
+{
+	cJSON *root = cJSON_CreateObject(), *tags, *streams, *s;
+	uint64_t total = 0;
+	size_t i;
+
+	if (!root)
+		return NULL;
+	for (i = 0; i < snap->nstreams; i++)
+		total += snap->streams[i].size;
+	if ((snap->id[0] && !cJSON_AddStringToObject(root, "id", snap->id)) ||
+		!cJSON_AddNumberToObject(root, "version", 1) ||
+		!cJSON_AddStringToObject(root, "time", snap->time) ||
+		!cJSON_AddStringToObject(root, "host", snap->host ? snap->host : "") ||
+		!cJSON_AddStringToObject(root, "tool_version",
+			snap->tool_version ? snap->tool_version : "") ||
+		!cJSON_AddNumberToObject(root, "total_size", (double)total) ||
+		!(tags = cJSON_AddArrayToObject(root, "tags")) ||
+		!(streams = cJSON_AddArrayToObject(root, "streams")))
+		goto fail;
+	for (i = 0; i < snap->ntags; i++)
+		if (!cJSON_AddItemToArray(tags, cJSON_CreateString(snap->tags[i])))
+			goto fail;
+	for (i = 0; i < snap->nstreams; i++) {
+		if (!(s = stream_to_cjson(&snap->streams[i], include_chunks)) ||
+			!cJSON_AddItemToArray(streams, s)) {
+			cJSON_Delete(s);
+			goto fail;
+		}
+	}
+	return root;
+fail:
+	cJSON_Delete(root);
+	return NULL;
+}
+
+int tsarc_snapshot_to_json(const tsarc_snapshot *snap, int include_chunks,
+	char **out)
+{
+	cJSON *root = tsarc_snapshot_to_cjson(snap, include_chunks);
+
+	*out = NULL;
+	if (!root)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	*out = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return *out ? 0 : tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
+static int get_string(const cJSON *o, const char *key, char **out, size_t max)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsString(it) || strlen(it->valuestring) > max)
+		return tsarc_error_set(TSARC_ECORRUPT, "manifest: field '%s' is missing or invalid", key);
+	if (!(*out = strdup(it->valuestring)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int get_fixed(const cJSON *o, const char *key, char *out, size_t outsz)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsString(it) || strlen(it->valuestring) >= outsz)
+		return tsarc_error_set(TSARC_ECORRUPT, "manifest: field '%s' is missing or invalid", key);
+	memcpy(out, it->valuestring, strlen(it->valuestring) + 1);
+	return 0;
+}
+
+static int get_number(const cJSON *o, const char *key, uint64_t max, uint64_t *out)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > (double)max ||
+		it->valuedouble != (double)(uint64_t)it->valuedouble)
+		return tsarc_error_set(TSARC_ECORRUPT, "manifest: field '%s' is missing or invalid", key);
+	*out = (uint64_t)it->valuedouble;
+	return 0;
+}
+
+static int stream_from_cjson(tsarc_stream *st, const cJSON *o)
+{
+	const cJSON *arr, *c, *meta;
+	char hex[TSARC_ID_HEX_LEN + 1];
+	uint64_t sum = 0;
+	size_t n, i = 0;
+	int rc;
+
+	if (!cJSON_IsObject(o))
+		return tsarc_error_set(TSARC_ECORRUPT, "manifest: a stream is not an object");
+	if ((rc = get_string(o, "name", &st->name, 1024)) ||
+		(rc = get_string(o, "kind", &st->kind, 64)) ||
+		(rc = get_number(o, "size", UINT64_MAX >> 11, &st->size)) ||
+		(rc = get_fixed(o, "sha256", hex, sizeof(hex))) ||
+		(rc = get_fixed(o, "start", st->start, sizeof(st->start))) ||
+		(rc = get_fixed(o, "end", st->end, sizeof(st->end))))
+		return rc;
+	if (tsarc_hex_decode(st->sha256, 32, hex))
+		return tsarc_error_set(TSARC_ECORRUPT, "manifest: invalid sha256 of stream '%s'", st->name);
+	meta = cJSON_GetObjectItemCaseSensitive(o, "meta");
+	if (meta && !(st->meta = cJSON_Duplicate(meta, 1)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	arr = cJSON_GetObjectItemCaseSensitive(o, "chunks");
+	if (!cJSON_IsArray(arr))
+		return tsarc_error_set(TSARC_ECORRUPT, "manifest: stream '%s' has no chunk list", st->name);
+	n = (size_t)cJSON_GetArraySize(arr);
+	if (n && !(st->chunks = calloc(n, sizeof(*st->chunks))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	cJSON_ArrayForEach(c, arr) {
+		const cJSON *cid = cJSON_GetArrayItem(c, 0), *cs = cJSON_GetArrayItem(c, 1),
+			    *cst = cJSON_GetArrayItem(c, 2);
+		if (!cJSON_IsArray(c) || !cJSON_IsString(cid) || !cJSON_IsNumber(cs) ||
+			!cJSON_IsNumber(cst) ||
+			tsarc_hex_decode(st->chunks[i].id, TSARC_ID_LEN, cid->valuestring) ||
+			cs->valuedouble < 1 || cs->valuedouble > TSARC_CHUNK_MAX_LIMIT ||
+			cs->valuedouble != (double)(uint32_t)cs->valuedouble ||
+			cst->valuedouble < 0 || cst->valuedouble > UINT32_MAX ||
+			cst->valuedouble != (double)(uint32_t)cst->valuedouble)
+			return tsarc_error_set(TSARC_ECORRUPT,
+				"manifest: chunk %zu of stream '%s' is invalid", i, st->name);
+		st->chunks[i].size = (uint32_t)cs->valuedouble;
+		st->chunks[i].stored = (uint32_t)cst->valuedouble;
+		sum += st->chunks[i].size;
+		i++;
+	}
+	st->nchunks = n;
+	if (sum != st->size)
+		return tsarc_error_set(TSARC_ECORRUPT,
+			"manifest: chunks of stream '%s' add up to %llu bytes, not %llu",
+			st->name, (unsigned long long)sum, (unsigned long long)st->size);
+	return 0;
+}
+
+int tsarc_snapshot_from_json(tsarc_snapshot **out, const char *text, size_t len)
+{
+	tsarc_snapshot *snap;
+	cJSON *root;
+	const cJSON *tags, *streams, *it;
+	size_t n, i;
+	int rc;
+
+	*out = NULL;
+	root = cJSON_ParseWithLength(text, len);
+	if (!root || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return tsarc_error_set(TSARC_ECORRUPT, "manifest is not a JSON object");
+	}
+	if (!(snap = calloc(1, sizeof(*snap)))) {
+		cJSON_Delete(root);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	if ((rc = get_fixed(root, "time", snap->time, sizeof(snap->time))) ||
+		(rc = get_string(root, "host", &snap->host, 255)) ||
+		(rc = get_string(root, "tool_version", &snap->tool_version, 64)))
+		goto fail;
+	if (tsarc_time_parse(snap->time, &snap->time_unix)) {
+		rc = tsarc_error_set(TSARC_ECORRUPT, "manifest: invalid time");
+		goto fail;
+	}
+	tags = cJSON_GetObjectItemCaseSensitive(root, "tags");
+	streams = cJSON_GetObjectItemCaseSensitive(root, "streams");
+	if (!cJSON_IsArray(tags) || !cJSON_IsArray(streams)) {
+		rc = tsarc_error_set(TSARC_ECORRUPT, "manifest: tags or streams missing");
+		goto fail;
+	}
+	n = (size_t)cJSON_GetArraySize(tags);
+	if (n && !(snap->tags = calloc(n, sizeof(char *)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto fail;
+	}
+	cJSON_ArrayForEach(it, tags) {
+		if (!cJSON_IsString(it) || !(snap->tags[snap->ntags] = strdup(it->valuestring))) {
+			rc = tsarc_error_set(TSARC_ECORRUPT, "manifest: invalid tag");
+			goto fail;
+		}
+		snap->ntags++;
+	}
+	n = (size_t)cJSON_GetArraySize(streams);
+	if (n && !(snap->streams = calloc(n, sizeof(tsarc_stream)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto fail;
+	}
+	i = 0;
+	cJSON_ArrayForEach(it, streams) {
+		snap->nstreams = i + 1;
+		if ((rc = stream_from_cjson(&snap->streams[i], it)))
+			goto fail;
+		i++;
+	}
+	cJSON_Delete(root);
+	*out = snap;
+	return 0;
+fail:
+	cJSON_Delete(root);
+	tsarc_snapshot_free(snap);
+	return rc;
+}
+
+int tsarc_snapshot_save(tsarc_repo *repo, tsarc_snapshot *snap)
+{
+	tsarc_buf sealed = TSARC_BUF_INIT;
+	uint8_t digest[32];
+	char *text = NULL;
+	int rc;
+
+	snap->id[0] = '\0';
+	if ((rc = tsarc_snapshot_to_json(snap, 1, &text)))
+		return rc;
+	if ((rc = tsarc_repo_seal_object(repo, AAD_SNAPSHOT, text, strlen(text), &sealed)))
+		goto done;
+	if ((rc = tsarc_sha256(sealed.ptr, sealed.size, digest)))
+		goto done;
+	tsarc_hex_encode(snap->id, digest, 32);
+	rc = tsarc_store_put(repo->store, TSARC_OBJ_SNAPSHOT, snap->id, sealed.ptr,
+		sealed.size, TSARC_PUT_CREATE_ONLY);
+	if (rc)
+		snap->id[0] = '\0';
+done:
+	free(text);
+	tsarc_buf_dispose(&sealed);
+	return rc;
+}
+
+int tsarc_snapshot_load(tsarc_repo *repo, const char *id, tsarc_snapshot **out)
+{
+	tsarc_buf sealed = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
+	uint8_t digest[32];
+	char hex[TSARC_ID_HEX_LEN + 1];
+	int rc;
+
+	*out = NULL;
+	tsarc_buf_init(&sealed, TSARC_SNAPSHOT_MAX);
+	if ((rc = tsarc_store_get(repo->store, TSARC_OBJ_SNAPSHOT, id, 0, 0, &sealed)))
+		goto done;
+	if ((rc = tsarc_sha256(sealed.ptr, sealed.size, digest)))
+		goto done;
+	tsarc_hex_encode(hex, digest, 32);
+	if (strcmp(hex, id) != 0) {
+		rc = tsarc_error_set(TSARC_ECORRUPT,
+			"snapshot %.12s is damaged (its content does not match its id)", id);
+		goto done;
+	}
+	if ((rc = tsarc_repo_open_object(repo, AAD_SNAPSHOT, sealed.ptr, sealed.size, &plain))) {
+		tsarc_error_prefix("snapshot %.12s", id);
+		goto done;
+	}
+	if ((rc = tsarc_snapshot_from_json(out, (const char *)plain.ptr, plain.size))) {
+		tsarc_error_prefix("snapshot %.12s", id);
+		goto done;
+	}
+	memcpy((*out)->id, id, TSARC_ID_HEX_LEN + 1);
+done:
+	tsarc_buf_dispose(&sealed);
+	tsarc_buf_dispose(&plain);
+	return rc;
+}
+
+typedef struct id_list {
+	char **ids;
+	size_t count, cap;
+} id_list;
+
+static int collect_id(const char *name, uint64_t size, void *payload)
+{
+	id_list *l = payload;
+	char **grown;
+
+	(void)size;
+	if (strlen(name) != TSARC_ID_HEX_LEN)
+		return 0;
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		if (!(grown = realloc(l->ids, cap * sizeof(char *))))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		l->ids = grown;
+		l->cap = cap;
+	}
+	if (!(l->ids[l->count] = strdup(name)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	l->count++;
+	return 0;
+}
+
+int tsarc_snapshot_list_ids(tsarc_repo *repo, char ***ids_out, size_t *count_out)
+{
+	id_list l = {NULL, 0, 0};
+	int rc = tsarc_store_list(repo->store, TSARC_OBJ_SNAPSHOT, collect_id, &l);
+
+	if (rc) {
+		tsarc_snapshot_ids_free(l.ids, l.count);
+		return rc;
+	}
+	*ids_out = l.ids;
+	*count_out = l.count;
+	return 0;
+}
+
+void tsarc_snapshot_ids_free(char **ids, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const tsarc_snapshot *x = *(tsarc_snapshot *const *)a, *y = *(tsarc_snapshot *const *)b;
+	int c = strcmp(x->time, y->time);
+
+	if (x->time_unix != y->time_unix)
+		return x->time_unix < y->time_unix ? -1 : 1;
+	return c ? c : strcmp(x->id, y->id);
+}
+
+int tsarc_snapshot_load_all(tsarc_repo *repo, tsarc_snapshot ***out,
+	size_t *count_out,
+	void (*on_error)(const char *id, int code, const char *msg, void *payload),
+	void *payload)
+{
+	char **ids = NULL;
+	size_t n = 0, i, got = 0;
+	tsarc_snapshot **snaps;
+	int rc;
+
+	*out = NULL;
+	*count_out = 0;
+	if ((rc = tsarc_snapshot_list_ids(repo, &ids, &n)))
+		return rc;
+	if (!(snaps = calloc(n ? n : 1, sizeof(*snaps)))) {
+		tsarc_snapshot_ids_free(ids, n);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		rc = tsarc_snapshot_load(repo, ids[i], &snaps[got]);
+		if (rc == 0) {
+			got++;
+			continue;
+		}
+		if (rc == TSARC_ENOMEM || !on_error) {
+			tsarc_snapshot_array_free(snaps, got);
+			tsarc_snapshot_ids_free(ids, n);
+			return rc;
+		}
+		on_error(ids[i], rc, tsarc_error_last()->message, payload);
+	}
+	tsarc_snapshot_ids_free(ids, n);
+	qsort(snaps, got, sizeof(*snaps), by_time);
+	*out = snaps;
+	*count_out = got;
+	tsarc_error_clear();
+	return 0;
+}
+
+void tsarc_snapshot_array_free(tsarc_snapshot **snaps, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		tsarc_snapshot_free(snaps[i]);
+	free(snaps);
+}
+
+int tsarc_snapshot_resolve(tsarc_repo *repo, const char *spec,
+	char id_out[TSARC_ID_HEX_LEN + 1])
+{
+	char **ids = NULL;
+	size_t n = 0, i, len = strlen(spec), matches = 0;
+	int rc;
+
+	if (!strcmp(spec, "latest")) {
+		tsarc_snapshot **snaps;
+		if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, NULL, NULL)))
+			return rc;
+		if (n == 0) {
+			tsarc_snapshot_array_free(snaps, n);
+			return tsarc_error_set(TSARC_ENOTFOUND, "the repository has no snapshots");
+		}
+		memcpy(id_out, snaps[n - 1]->id, TSARC_ID_HEX_LEN + 1);
+		tsarc_snapshot_array_free(snaps, n);
+		return 0;
+	}
+	if (len == 0 || len > TSARC_ID_HEX_LEN || strspn(spec, "0123456789abcdef") != len)
+		return tsarc_error_set(TSARC_EINVAL,
+			"'%s' is not a snapshot id (use an id, a unique prefix, or latest)", spec);
+	if ((rc = tsarc_snapshot_list_ids(repo, &ids, &n)))
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (strncmp(ids[i], spec, len) == 0) {
+			if (matches++ == 0)
+				memcpy(id_out, ids[i], TSARC_ID_HEX_LEN + 1);
+		}
+	}
+	tsarc_snapshot_ids_free(ids, n);
+	if (matches == 0)
+		return tsarc_error_set(TSARC_ENOTFOUND, "no snapshot matches '%s'", spec);
+	if (matches > 1)
+		return tsarc_error_set(TSARC_EINVAL,
+			"'%s' matches %zu snapshots: give more of the id", spec, matches);
+	return 0;
+}
+
+const tsarc_stream *tsarc_snapshot_find_stream(const tsarc_snapshot *snap,
+	const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < snap->nstreams; i++)
+		if (!strcmp(snap->streams[i].name, name))
+			return &snap->streams[i];
+	return NULL;
+}
