@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what tsarc needs to build, test and demo on Debian 12.
+# Skips apt-get when every package is already there (fast re-runs).
+set -euo pipefail
+
+packages=(
+	build-essential cmake pkg-config ca-certificates
+	libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev libcjson-dev
+	libexpat1-dev libarchive-dev libcmocka-dev
+	python3 python3-botocore time
+)
+if [ "${1:-}" = "--with-s3" ]; then
+	# A real S3 for the tests: a single-node Ceph with RADOS Gateway.
+	packages+=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	as_root=()
+	[ "$(id -u)" = 0 ] || as_root=(sudo)
+	echo "ci/deps.sh: installing ${missing[*]}" >&2
+	"${as_root[@]}" apt-get update -q
+	DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q \
+		--no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies, builds tsarc twice (optimised with
+# -Werror, and with AddressSanitizer + UndefinedBehaviorSanitizer), starts a
+# real S3 (Ceph RADOS Gateway) on loopback, and runs every test with ctest
+# in both builds.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+bash ci/deps.sh --with-s3
+
+bash ci/build.sh build/release
+bash ci/build.sh build/asan -DTSARC_SANITIZE=ON
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-ci.XXXXXX")
+cleanup() {
+	sh ci/rgw.sh stop "$work/rgw" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+sh ci/rgw.sh start "$work/rgw"
+# shellcheck disable=SC1091
+. "$work/rgw/env"
+export TSARC_TEST_REQUIRE_S3=1
+export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+status=0
+for build in release asan; do
+	echo "=== ctest ($build) ==="
+	(cd "build/$build" && ctest --output-on-failure --timeout 900) || status=1
+done
+exit $status

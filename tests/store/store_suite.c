@@ -1,0 +1,323 @@
+/*
+ * The store test suite: every store must pass it.
+ *
+ *   tsarc_store_suite URL       run against the store URL names
+ *   tsarc_store_suite --tmp-fs  run against a fresh local folder
+ *
+ * The location should be empty (a fresh folder, bucket or prefix).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tsarc/errors.h"
+#include "tsarc/sys/store.h"
+
+static tsarc_store *st;
+static const char *url;
+
+static void fill(uint8_t *p, size_t len, unsigned seed)
+{
+	size_t i;
+	uint32_t s = seed * 2654435761u + 1;
+
+	for (i = 0; i < len; i++) {
+		s = s * 1103515245u + 12345u;
+		p[i] = (uint8_t)(s >> 16);
+	}
+}
+
+static void data_name(char *out, unsigned n)
+{
+	snprintf(out, 65, "%08x%056x", n * 2654435761u, n);
+}
+
+static void test_put_get_stat_every_type(void **state)
+{
+	static const tsarc_objtype types[] = {TSARC_OBJ_CONFIG, TSARC_OBJ_KEY,
+		TSARC_OBJ_DATA, TSARC_OBJ_SNAPSHOT, TSARC_OBJ_LOCK, TSARC_OBJ_INDEX};
+	tsarc_buf b = TSARC_BUF_INIT;
+	uint8_t body[3000];
+	char name[65];
+	uint64_t size;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		fill(body, sizeof(body), (unsigned)i);
+		data_name(name, 1000 + (unsigned)i);
+		assert_int_equal(tsarc_store_put(st, types[i], name, body, sizeof(body), 0), 0);
+		tsarc_buf_clear(&b);
+		assert_int_equal(tsarc_store_get(st, types[i], name, 0, 0, &b), 0);
+		assert_int_equal(b.size, sizeof(body));
+		assert_memory_equal(b.ptr, body, sizeof(body));
+		assert_int_equal(tsarc_store_stat(st, types[i], name, &size), 0);
+		assert_int_equal(size, sizeof(body));
+	}
+	tsarc_buf_dispose(&b);
+}
+
+static void test_ranges(void **state)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	uint8_t body[10000];
+	char name[65];
+
+	(void)state;
+	fill(body, sizeof(body), 5);
+	data_name(name, 2000);
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_DATA, name, body, sizeof(body), 0), 0);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 100, 50, &b), 0);
+	assert_int_equal(b.size, 50);
+	assert_memory_equal(b.ptr, body + 100, 50);
+	tsarc_buf_clear(&b);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 9990, 0, &b), 0);
+	assert_int_equal(b.size, 10);
+	assert_memory_equal(b.ptr, body + 9990, 10);
+	tsarc_buf_clear(&b);
+	/* get appends: a caller may gather several reads into one buffer */
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 0, 10, &b), 0);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 10, 10, &b), 0);
+	assert_int_equal(b.size, 20);
+	assert_memory_equal(b.ptr, body, 20);
+	tsarc_buf_dispose(&b);
+}
+
+static void test_missing_objects(void **state)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	char name[65];
+	uint64_t size;
+
+	(void)state;
+	data_name(name, 3000);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 0, 0, &b), TSARC_ENOTFOUND);
+	assert_int_equal(tsarc_store_stat(st, TSARC_OBJ_SNAPSHOT, name, &size), TSARC_ENOTFOUND);
+	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_LOCK, name), TSARC_ENOTFOUND);
+	tsarc_buf_dispose(&b);
+}
+
+static void test_create_only_and_overwrite(void **state)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	char name[65];
+
+	(void)state;
+	data_name(name, 4000);
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_SNAPSHOT, name, "first", 5,
+				 TSARC_PUT_CREATE_ONLY), 0);
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_SNAPSHOT, name, "second", 6,
+				 TSARC_PUT_CREATE_ONLY), TSARC_EEXISTS);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_SNAPSHOT, name, 0, 0, &b), 0);
+	assert_int_equal(b.size, 5);
+	assert_memory_equal(b.ptr, "first", 5);
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_SNAPSHOT, name, "third!", 6, 0), 0);
+	tsarc_buf_clear(&b);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_SNAPSHOT, name, 0, 0, &b), 0);
+	assert_int_equal(b.size, 6);
+	assert_memory_equal(b.ptr, "third!", 6);
+	tsarc_buf_dispose(&b);
+}
+
+static void test_empty_and_large_objects(void **state)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	size_t big = 9 * 1024 * 1024 + 17;
+	uint8_t *body = malloc(big);
+	char name[65];
+
+	(void)state;
+	data_name(name, 5000);
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_LOCK, name, "", 0, 0), 0);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_LOCK, name, 0, 0, &b), 0);
+	assert_int_equal(b.size, 0);
+	fill(body, big, 77);
+	data_name(name, 5001);
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_DATA, name, body, big, 0), 0);
+	tsarc_buf_clear(&b);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 0, 0, &b), 0);
+	assert_int_equal(b.size, big);
+	assert_memory_equal(b.ptr, body, big);
+	/* A ceiling on the buffer is honoured. */
+	tsarc_buf_dispose(&b);
+	tsarc_buf_init(&b, 1024);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 0, 0, &b), TSARC_ETOOLARGE);
+	tsarc_buf_dispose(&b);
+	free(body);
+}
+
+typedef struct listing {
+	char names[64][65];
+	uint64_t sizes[64];
+	size_t n;
+} listing;
+
+static int collect(const char *name, uint64_t size, void *payload)
+{
+	listing *l = payload;
+
+	if (l->n >= 64)
+		return -1000;
+	snprintf(l->names[l->n], 65, "%s", name);
+	l->sizes[l->n++] = size;
+	return 0;
+}
+
+static void test_list_and_remove_many(void **state)
+{
+	listing l;
+	char names[40][65];
+	const char *ptrs[40];
+	size_t i, k, before;
+
+	(void)state;
+	/* Other tests may have left index objects: count them first. */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_INDEX, collect, &l), 0);
+	before = l.n;
+	for (i = 0; i < 40; i++) {
+		data_name(names[i], 6000 + (unsigned)i);
+		ptrs[i] = names[i];
+		assert_int_equal(tsarc_store_put(st, TSARC_OBJ_INDEX, names[i], "0123456789", i % 10 + 1, 0), 0);
+	}
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_INDEX, collect, &l), 0);
+	assert_int_equal(l.n, before + 40);
+	for (i = 0; i < 40; i++) {
+		for (k = 0; k < l.n; k++)
+			if (!strcmp(l.names[k], names[i]))
+				break;
+		assert_true(k < l.n);
+		assert_int_equal(l.sizes[k], i % 10 + 1);
+	}
+	/* A callback's non-zero return stops the listing and comes back. */
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_INDEX, collect, &l), -1000);
+	/* Data objects list with their plain names, not their fan-out path. */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_DATA, collect, &l), 0);
+	for (k = 0; k < l.n; k++)
+		assert_int_equal(strlen(l.names[k]), 64);
+	assert_int_equal(tsarc_store_remove_many(st, TSARC_OBJ_INDEX, ptrs, 40), 0);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_INDEX, collect, &l), 0);
+	assert_int_equal(l.n, before);
+	/* Removing names that are gone is not an error for the batch call. */
+	assert_int_equal(tsarc_store_remove_many(st, TSARC_OBJ_INDEX, ptrs, 3), 0);
+}
+
+static void test_invalid_names(void **state)
+{
+	(void)state;
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_SNAPSHOT, "../escape", "x", 1, 0), TSARC_EINVAL);
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_SNAPSHOT, "a/b", "x", 1, 0), TSARC_EINVAL);
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_SNAPSHOT, "", "x", 1, 0), TSARC_EINVAL);
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_DATA, "xyz0", "x", 1, 0), TSARC_EINVAL);
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_DATA, "ab", "x", 1, 0), TSARC_EINVAL);
+}
+
+#define THREADS 8
+#define PER_THREAD 25
+
+static void *writer(void *arg)
+{
+	unsigned t = (unsigned)(uintptr_t)arg, i;
+	uint8_t body[20000];
+	char name[65];
+
+	for (i = 0; i < PER_THREAD; i++) {
+		fill(body, sizeof(body), t * 1000 + i);
+		data_name(name, 10000 + t * 1000 + i);
+		if (tsarc_store_put(st, TSARC_OBJ_DATA, name, body, sizeof(body), 0) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void test_concurrent_puts(void **state)
+{
+	pthread_t th[THREADS];
+	tsarc_buf b = TSARC_BUF_INIT;
+	uint8_t body[20000];
+	char name[65];
+	unsigned t, i;
+	void *ret;
+
+	(void)state;
+	for (t = 0; t < THREADS; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, writer, (void *)(uintptr_t)t), 0);
+	for (t = 0; t < THREADS; t++) {
+		assert_int_equal(pthread_join(th[t], &ret), 0);
+		assert_null(ret);
+	}
+	for (t = 0; t < THREADS; t++) {
+		for (i = 0; i < PER_THREAD; i++) {
+			fill(body, sizeof(body), t * 1000 + i);
+			data_name(name, 10000 + t * 1000 + i);
+			tsarc_buf_clear(&b);
+			assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 0, 0, &b), 0);
+			assert_int_equal(b.size, sizeof(body));
+			assert_memory_equal(b.ptr, body, sizeof(body));
+		}
+	}
+	tsarc_buf_dispose(&b);
+}
+
+static void test_describe_has_no_secret(void **state)
+{
+	const char *d = tsarc_store_describe(st);
+	const char *secret = getenv("AWS_SECRET_ACCESS_KEY");
+
+	(void)state;
+	assert_non_null(d);
+	if (secret && *secret)
+		assert_null(strstr(d, secret));
+}
+
+int main(int argc, char **argv)
+{
+	char tmp[256] = "";
+	int rc;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_put_get_stat_every_type),
+		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_missing_objects),
+		cmocka_unit_test(test_create_only_and_overwrite),
+		cmocka_unit_test(test_empty_and_large_objects),
+		cmocka_unit_test(test_list_and_remove_many),
+		cmocka_unit_test(test_invalid_names),
+		cmocka_unit_test(test_concurrent_puts),
+		cmocka_unit_test(test_describe_has_no_secret),
+	};
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: tsarc_store_suite URL | --tmp-fs\n");
+		return 2;
+	}
+	url = argv[1];
+	if (!strcmp(url, "--tmp-fs")) {
+		snprintf(tmp, sizeof(tmp), "%s/tsarc-store-XXXXXX",
+			getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+		if (!mkdtemp(tmp))
+			return 1;
+		url = tmp;
+	}
+	if ((rc = tsarc_store_open(&st, url, NULL)) || (rc = tsarc_store_create(st))) {
+		fprintf(stderr, "cannot open store: %s\n", tsarc_error_last()->message);
+		return 1;
+	}
+	rc = cmocka_run_group_tests_name(url, tests, NULL, NULL);
+	tsarc_store_free(st);
+	if (tmp[0]) {
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+		if (system(cmd) != 0)
+			rc = 1;
+	}
+	return rc;
+}

@@ -1,0 +1,189 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "chunker.h"
+#include "crypto.h"
+
+#define DATA_LEN (6u * 1024 * 1024)
+
+static const tsarc_chunker_params small = {2048, 8192, 32768};
+
+static uint8_t *random_data(size_t len, uint64_t seed)
+{
+	uint8_t *p = malloc(len);
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		p[i] = (uint8_t)(seed >> 56);
+	}
+	return p;
+}
+
+/* Cuts `data` into chunks, feeding the chunker `step` bytes at a time
+ * (0: all at once). Returns the number of chunks; lens receives sizes. */
+static size_t cut_all(const tsarc_chunker_params *p, const uint8_t seed[32],
+	const uint8_t *data, size_t len, size_t step, size_t *lens, size_t max_chunks)
+{
+	tsarc_chunker c;
+	size_t pos = 0, start = 0, n = 0;
+	int boundary;
+
+	assert_int_equal(tsarc_chunker_init(&c, p, seed), 0);
+	while (pos < len) {
+		size_t avail = len - pos;
+		size_t feed = step && step < avail ? step : avail;
+		size_t used = tsarc_chunker_scan(&c, data + pos, feed, &boundary);
+		pos += used;
+		if (boundary) {
+			assert_true(n < max_chunks);
+			lens[n++] = pos - start;
+			start = pos;
+		}
+	}
+	if (start < len)
+		lens[n++] = len - start;
+	return n;
+}
+
+static const uint8_t seed_a[32] = {1, 2, 3};
+static const uint8_t seed_b[32] = {9, 9, 9};
+
+static void test_deterministic_and_bounds(void **state)
+{
+	uint8_t *data = random_data(DATA_LEN, 42);
+	size_t *a = malloc(4096 * sizeof(size_t)), *b = malloc(4096 * sizeof(size_t));
+	size_t na, nb, i, total = 0;
+
+	(void)state;
+	na = cut_all(&small, seed_a, data, DATA_LEN, 0, a, 4096);
+	nb = cut_all(&small, seed_a, data, DATA_LEN, 0, b, 4096);
+	assert_int_equal(na, nb);
+	assert_memory_equal(a, b, na * sizeof(size_t));
+	for (i = 0; i < na; i++) {
+		if (i + 1 < na)
+			assert_true(a[i] >= small.min_size);
+		assert_true(a[i] <= small.max_size);
+		total += a[i];
+	}
+	assert_int_equal(total, DATA_LEN);
+	/* Normalised chunking keeps the mean near the average size. */
+	assert_true(DATA_LEN / na > small.avg_size / 2);
+	assert_true(DATA_LEN / na < small.avg_size * 2);
+	free(a);
+	free(b);
+	free(data);
+}
+
+static void test_feed_size_does_not_matter(void **state)
+{
+	uint8_t *data = random_data(DATA_LEN / 4, 7);
+	size_t *a = malloc(4096 * sizeof(size_t)), *b = malloc(4096 * sizeof(size_t));
+	static const size_t steps[] = {1, 13, 4096, 65537};
+	size_t na, nb, i;
+
+	(void)state;
+	na = cut_all(&small, seed_a, data, DATA_LEN / 4, 0, a, 4096);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		nb = cut_all(&small, seed_a, data, DATA_LEN / 4, steps[i], b, 4096);
+		assert_int_equal(na, nb);
+		assert_memory_equal(a, b, na * sizeof(size_t));
+	}
+	free(a);
+	free(b);
+	free(data);
+}
+
+static void test_seed_changes_boundaries(void **state)
+{
+	uint8_t *data = random_data(DATA_LEN, 42);
+	size_t *a = malloc(4096 * sizeof(size_t)), *b = malloc(4096 * sizeof(size_t));
+	size_t na, nb;
+
+	(void)state;
+	na = cut_all(&small, seed_a, data, DATA_LEN, 0, a, 4096);
+	nb = cut_all(&small, seed_b, data, DATA_LEN, 0, b, 4096);
+	assert_false(na == nb && memcmp(a, b, na * sizeof(size_t)) == 0);
+	free(a);
+	free(b);
+	free(data);
+}
+
+/* Boundaries after an edit near the start of a stream: the chunker must
+ * resynchronise so that nearly all later chunks are unchanged. */
+static void test_resync_after_insertion(void **state)
+{
+	uint8_t *data = random_data(DATA_LEN, 99);
+	uint8_t *edited = malloc(DATA_LEN + 100);
+	size_t *a = malloc(4096 * sizeof(size_t)), *b = malloc(4096 * sizeof(size_t));
+	size_t na, nb, i, j, offa = 0, offb = 0, same = 0;
+	size_t insert_at = 10000;
+
+	(void)state;
+	memcpy(edited, data, insert_at);
+	memset(edited + insert_at, 'x', 100);
+	memcpy(edited + insert_at + 100, data + insert_at, DATA_LEN - insert_at);
+	na = cut_all(&small, seed_a, data, DATA_LEN, 0, a, 4096);
+	nb = cut_all(&small, seed_a, edited, DATA_LEN + 100, 0, b, 4096);
+	/* Count chunks of the original whose (offset, length) reappear in the
+	 * edited stream shifted by 100 bytes. */
+	for (i = 0, j = 0; i < na; i++) {
+		while (j < nb && offb < offa + 100) {
+			offb += b[j++];
+		}
+		if (j < nb && offb == offa + 100 && b[j] == a[i])
+			same++;
+		offa += a[i];
+	}
+	assert_true(same * 100 >= na * 95);
+	free(a);
+	free(b);
+	free(data);
+	free(edited);
+}
+
+static void test_rejects_bad_params(void **state)
+{
+	tsarc_chunker c;
+	tsarc_chunker_params p1 = {1024, 3000, 8192};  /* avg not a power of two */
+	tsarc_chunker_params p2 = {8192, 8192, 16384}; /* min == avg */
+	tsarc_chunker_params p3 = {32, 8192, 16384};   /* min below the window */
+	tsarc_chunker_params p4 = {2048, 8192, 8192};  /* max == avg */
+
+	(void)state;
+	assert_int_not_equal(tsarc_chunker_init(&c, &p1, seed_a), 0);
+	assert_int_not_equal(tsarc_chunker_init(&c, &p2, seed_a), 0);
+	assert_int_not_equal(tsarc_chunker_init(&c, &p3, seed_a), 0);
+	assert_int_not_equal(tsarc_chunker_init(&c, &p4, seed_a), 0);
+}
+
+/* Long runs of one byte (zeroed disk, padding) hit the maximum size. */
+static void test_constant_data_cuts_at_max(void **state)
+{
+	uint8_t *data = calloc(1, 200000);
+	size_t lens[64], n, i;
+
+	(void)state;
+	n = cut_all(&small, seed_a, data, 200000, 0, lens, 64);
+	for (i = 0; i + 1 < n; i++)
+		assert_true(lens[i] == small.max_size || lens[i] >= small.min_size);
+	free(data);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_deterministic_and_bounds),
+		cmocka_unit_test(test_feed_size_does_not_matter),
+		cmocka_unit_test(test_seed_changes_boundaries),
+		cmocka_unit_test(test_resync_after_insertion),
+		cmocka_unit_test(test_rejects_bad_params),
+		cmocka_unit_test(test_constant_data_cuts_at_max),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
