@@ -13,6 +13,7 @@
  */
 #include "backup.h"
 #include "chunkset.h"
+#include "lock.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 
@@ -53,6 +54,7 @@ typedef struct pending_stream {
 
 struct tsarc_backup {
 	tsarc_repo *repo;
+	tsarc_lock *repo_lock;
 	tsarc_chunkset *known;
 	tsarc_snapshot *snap;
 
@@ -321,6 +323,13 @@ int tsarc_backup_new(tsarc_backup **out, tsarc_repo *repo,
 		}
 		b->snap->ntags++;
 	}
+	if (opts->meta && !(b->snap->meta = cJSON_Duplicate(opts->meta, 1))) {
+		tsarc_error_set(rc, "out of memory");
+		goto fail;
+	}
+	/* Before listing the chunks: from here on prune cannot remove any. */
+	if ((rc = tsarc_lock_acquire(&b->repo_lock, repo, 0)))
+		goto fail;
 
 	/* What the repository already holds: a chunk found here is never
 	 * uploaded again. */
@@ -614,6 +623,11 @@ int tsarc_backup_commit(tsarc_backup *b, char id_out[TSARC_ID_HEX_LEN + 1])
 	if ((rc = tsarc_store_sync(b->repo->store)))
 		return rc;
 	memcpy(id_out, b->snap->id, TSARC_ID_HEX_LEN + 1);
+	/* The snapshot is safe; a lock left behind only delays a prune. */
+	if (tsarc_lock_release(b->repo_lock))
+		fprintf(stderr, "tsarc: warning: could not remove the repository lock: %s\n",
+			tsarc_error_last()->message);
+	b->repo_lock = NULL;
 	return 0;
 }
 
@@ -656,6 +670,7 @@ void tsarc_backup_free(tsarc_backup *b)
 		free(ps);
 	}
 	free(b->streams);
+	tsarc_lock_release(b->repo_lock);
 	tsarc_snapshot_free(b->snap);
 	tsarc_chunkset_free(b->known);
 	pthread_cond_destroy(&b->work_cv);

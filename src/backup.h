@@ -11,6 +11,7 @@ typedef struct tsarc_backup_options {
 	const char *const *tags;
 	size_t ntags;
 	const char *time;           /* RFC 3339; NULL: now */
+	const cJSON *meta;          /* about the whole snapshot (copied); may be NULL */
 	unsigned workers;           /* compress/encrypt threads; 0: one per CPU */
 	size_t memory_budget;       /* bytes of chunks in flight; 0: default */
 } tsarc_backup_options;
@@ -26,7 +27,9 @@ typedef struct tsarc_backup_stats {
 typedef struct tsarc_backup tsarc_backup;
 
 /*
- * Starts a snapshot. Streams are then added with tsarc_backup_stream_fd()
+ * Starts a snapshot, holding a shared repository lock until the backup is
+ * committed or freed (so that prune cannot remove chunks it relies on).
+ * Streams are then added with tsarc_backup_stream_fd()
  * (from any number of threads at once: they share one bounded pipeline),
  * and tsarc_backup_commit() writes the manifest once every chunk is
  * stored and durable. Freeing without commit abandons the snapshot:

@@ -125,6 +125,7 @@ void tsarc_snapshot_free(tsarc_snapshot *snap)
 	free(snap->tags);
 	free(snap->host);
 	free(snap->tool_version);
+	cJSON_Delete(snap->meta);
 	free(snap);
 }
 
@@ -197,6 +198,13 @@ cJSON *tsarc_snapshot_to_cjson(const tsarc_snapshot *snap, int include_chunks)
 	for (i = 0; i < snap->ntags; i++)
 		if (!cJSON_AddItemToArray(tags, cJSON_CreateString(snap->tags[i])))
 			goto fail;
+	if (snap->meta) {
+		cJSON *m = cJSON_Duplicate(snap->meta, 1);
+		if (!m || !cJSON_AddItemToObject(root, "meta", m)) {
+			cJSON_Delete(m);
+			goto fail;
+		}
+	}
 	for (i = 0; i < snap->nstreams; i++) {
 		if (!(s = stream_to_cjson(&snap->streams[i], include_chunks)) ||
 			!cJSON_AddItemToArray(streams, s)) {
@@ -333,6 +341,17 @@ int tsarc_snapshot_from_json(tsarc_snapshot **out, const char *text, size_t len)
 	if (tsarc_time_parse(snap->time, &snap->time_unix)) {
 		rc = tsarc_error_set(TSARC_ECORRUPT, "manifest: invalid time");
 		goto fail;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(root, "meta");
+	if (it) {
+		if (!cJSON_IsObject(it)) {
+			rc = tsarc_error_set(TSARC_ECORRUPT, "manifest: meta is not an object");
+			goto fail;
+		}
+		if (!(snap->meta = cJSON_Duplicate(it, 1))) {
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			goto fail;
+		}
 	}
 	tags = cJSON_GetObjectItemCaseSensitive(root, "tags");
 	streams = cJSON_GetObjectItemCaseSensitive(root, "streams");

@@ -38,6 +38,7 @@ typedef struct tsarc_snapshot {
 	char *tool_version;
 	tsarc_stream *streams;
 	size_t nstreams;
+	cJSON *meta; /* about the whole snapshot (namespace, profile, ...); may be NULL */
 } tsarc_snapshot;
 
 /* Largest manifest accepted from the store (a hostile one cannot exhaust memory). */

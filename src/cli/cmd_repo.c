@@ -1,5 +1,6 @@
 /* Commands that look at a repository: init, snapshots, show, check, version. */
 #include "check.h"
+#include "lock.h"
 #include "cli.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -390,7 +391,14 @@ int cmd_check(int argc, char **argv)
 	report.json = c.json;
 	if (c.json)
 		report.problems = cJSON_CreateArray();
-	rc = tsarc_check(repo, &s.o, on_problem, &report, &res);
+	/* Shared: a prune must not delete chunks while they are being checked. */
+	{
+		tsarc_lock *lock = NULL;
+		if ((rc = tsarc_lock_acquire(&lock, repo, 0)) == 0) {
+			rc = tsarc_check(repo, &s.o, on_problem, &report, &res);
+			tsarc_lock_release(lock);
+		}
+	}
 	tsarc_repo_free(repo);
 	if (rc) {
 		cJSON_Delete(report.problems);

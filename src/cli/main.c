@@ -15,6 +15,9 @@ static const char MAIN_HELP[] =
 	"  show        show one snapshot and its streams\n"
 	"  dump        write one stream of a snapshot to standard output, verified\n"
 	"  check       verify the repository (--read-data: every chunk's content)\n"
+	"  forget      remove snapshots by name or by a keep-policy (--keep-daily 7 ...)\n"
+	"  prune       remove the chunks no snapshot needs\n"
+	"  unlock      remove stale locks\n"
 	"  version     print the version\n"
 	"\n"
 	"Run 'tsarc COMMAND --help' for a command's options.\n"
@@ -47,6 +50,9 @@ int main(int argc, char **argv)
 		{"show", cmd_show},
 		{"dump", cmd_dump},
 		{"check", cmd_check},
+		{"forget", cmd_forget},
+		{"prune", cmd_prune},
+		{"unlock", cmd_unlock},
 		{"version", cmd_version},
 	};
 	size_t i;

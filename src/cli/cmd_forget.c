@@ -1,0 +1,484 @@
+/* Retention: forget, prune, unlock. */
+#include "cli.h"
+#include "lock.h"
+#include "prune.h"
+#include "retention.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_KEEP_TAGS 64
+
+static const char FORGET_HELP[] =
+	"Usage: tsarc forget [policy] [options]\n"
+	"       tsarc forget SNAPSHOT... [options]\n"
+	"\n"
+	"Removes snapshots, either those named, or those a keep-policy does not\n"
+	"keep. Snapshots are grouped (--group-by) and the policy applies to each\n"
+	"group. Time buckets (hour, day, ISO week, month, year) are in UTC. The\n"
+	"chunks of removed snapshots are freed by prune (or --prune).\n"
+	"\n"
+	"Policy:\n"
+	"      --keep-last N        the N newest snapshots\n"
+	"      --keep-hourly N      the newest snapshot of each of the last N hours that have one\n"
+	"      --keep-daily N       ... days (UTC)\n"
+	"      --keep-weekly N      ... ISO weeks (Monday to Sunday, UTC)\n"
+	"      --keep-monthly N     ... months (UTC)\n"
+	"      --keep-yearly N      ... years (UTC)\n"
+	"                           (N = -1: no limit)\n"
+	"      --keep-within DUR    every snapshot within DUR of the newest (e.g. 7d, 36h, 2w, 1y6m)\n"
+	"      --keep-tag TAG       every snapshot with this tag (repeatable)\n"
+	"\n"
+	"Options:\n"
+	"      --group-by KEYS      host, tags, namespace, comma-separated, or '' for one group\n"
+	"                           (default: host)\n"
+	"  -n, --dry-run            show what would be removed; remove nothing\n"
+	"      --prune              run prune afterwards\n"
+	CLI_COMMON_HELP;
+
+typedef struct forget_state {
+	tsarc_keep_policy policy;
+	const char *tags[MAX_KEEP_TAGS];
+	const char *group_by;
+	int dry_run;
+	int prune;
+} forget_state;
+
+static int parse_count(const char *arg, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*end || !*arg || v < -1 || v > 1000000)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int forget_option(int opt, const char *arg, void *state)
+{
+	forget_state *s = state;
+	int *target = NULL;
+
+	switch (opt) {
+	case 1: target = &s->policy.last; break;
+	case 2: target = &s->policy.hourly; break;
+	case 3: target = &s->policy.daily; break;
+	case 4: target = &s->policy.weekly; break;
+	case 5: target = &s->policy.monthly; break;
+	case 6: target = &s->policy.yearly; break;
+	case 7:
+		if (tsarc_parse_within(arg, &s->policy))
+			return cli_usage_error("forget", "%s", tsarc_error_last()->message);
+		return 0;
+	case 8:
+		if (s->policy.ntags == MAX_KEEP_TAGS)
+			return cli_usage_error("forget", "at most %d --keep-tag", MAX_KEEP_TAGS);
+		s->tags[s->policy.ntags++] = arg;
+		return 0;
+	case 9:
+		s->group_by = arg;
+		return 0;
+	case 'n':
+		s->dry_run = 1;
+		return 0;
+	case 10:
+		s->prune = 1;
+		return 0;
+	default:
+		return EXIT_USAGE;
+	}
+	if (parse_count(arg, target))
+		return cli_usage_error("forget", "keep counts are whole numbers (-1: no limit)");
+	return 0;
+}
+
+/* The group key of a snapshot for the chosen --group-by fields. */
+static char *group_key(const tsarc_snapshot *s, int by_host, int by_tags, int by_ns)
+{
+	cJSON *key = cJSON_CreateObject();
+	char *text;
+	size_t i;
+
+	if (by_host)
+		cJSON_AddStringToObject(key, "host", s->host);
+	if (by_tags) {
+		cJSON *tags = cJSON_AddArrayToObject(key, "tags");
+		/* Tags are a set: order does not make another group. */
+		char **sorted = calloc(s->ntags ? s->ntags : 1, sizeof(char *));
+		size_t a, b;
+		for (i = 0; i < s->ntags; i++)
+			sorted[i] = s->tags[i];
+		for (a = 0; a < s->ntags; a++)
+			for (b = a + 1; b < s->ntags; b++)
+				if (strcmp(sorted[a], sorted[b]) > 0) {
+					char *t = sorted[a];
+					sorted[a] = sorted[b];
+					sorted[b] = t;
+				}
+		for (i = 0; i < s->ntags; i++)
+			cJSON_AddItemToArray(tags, cJSON_CreateString(sorted[i]));
+		free(sorted);
+	}
+	if (by_ns) {
+		const cJSON *ns = s->meta ? cJSON_GetObjectItemCaseSensitive(s->meta, "namespace") : NULL;
+		cJSON_AddStringToObject(key, "namespace", cJSON_IsString(ns) ? ns->valuestring : "");
+	}
+	text = cJSON_PrintUnformatted(key);
+	cJSON_Delete(key);
+	return text;
+}
+
+static int parse_group_by(const char *spec, int *host, int *tags, int *ns)
+{
+	char buf[256], *tok, *save = NULL;
+
+	*host = *tags = *ns = 0;
+	if (strlen(spec) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "host"))
+			*host = 1;
+		else if (!strcmp(tok, "tags"))
+			*tags = 1;
+		else if (!strcmp(tok, "namespace"))
+			*ns = 1;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static cJSON *snapshot_line(const tsarc_snapshot *s, unsigned reasons)
+{
+	cJSON *o = cJSON_CreateObject(), *r;
+	unsigned bit;
+
+	cJSON_AddStringToObject(o, "id", s->id);
+	cJSON_AddStringToObject(o, "time", s->time);
+	cJSON_AddStringToObject(o, "host", s->host);
+	r = cJSON_AddArrayToObject(o, "reasons");
+	for (bit = 1; bit <= TSARC_KEEP_TAG; bit <<= 1)
+		if (reasons & bit)
+			cJSON_AddItemToArray(r, cJSON_CreateString(tsarc_keep_reason_name(bit)));
+	return o;
+}
+
+static void print_group(const char *key, cJSON *keep, cJSON *rm)
+{
+	const cJSON *it, *r;
+
+	printf("group %s\n", key);
+	printf("  keep %d snapshot%s:\n", cJSON_GetArraySize(keep),
+		cJSON_GetArraySize(keep) == 1 ? "" : "s");
+	cJSON_ArrayForEach(it, keep) {
+		printf("    %.10s  %.20s  ", cJSON_GetObjectItem(it, "id")->valuestring,
+			cJSON_GetObjectItem(it, "time")->valuestring);
+		cJSON_ArrayForEach(r, cJSON_GetObjectItem(it, "reasons"))
+			printf(" %s", r->valuestring);
+		printf("\n");
+	}
+	printf("  remove %d snapshot%s:\n", cJSON_GetArraySize(rm),
+		cJSON_GetArraySize(rm) == 1 ? "" : "s");
+	cJSON_ArrayForEach(it, rm)
+		printf("    %.10s  %.20s\n", cJSON_GetObjectItem(it, "id")->valuestring,
+			cJSON_GetObjectItem(it, "time")->valuestring);
+}
+
+static int run_prune(tsarc_repo *repo, int dry_run, int json, cJSON *doc)
+{
+	tsarc_prune_result res;
+	int rc = tsarc_prune(repo, dry_run, &res);
+	char freed[32];
+
+	if (rc)
+		return rc;
+	if (json) {
+		cJSON *p = cJSON_AddObjectToObject(doc, "prune");
+		cJSON_AddBoolToObject(p, "dry_run", dry_run);
+		cJSON_AddNumberToObject(p, "snapshots", (double)res.snapshots);
+		cJSON_AddNumberToObject(p, "chunks_stored", (double)res.chunks_stored);
+		cJSON_AddNumberToObject(p, "chunks_referenced", (double)res.chunks_referenced);
+		cJSON_AddNumberToObject(p, "chunks_removed", (double)res.chunks_removed);
+		cJSON_AddNumberToObject(p, "bytes_stored", (double)res.bytes_stored);
+		cJSON_AddNumberToObject(p, "bytes_removed", (double)res.bytes_removed);
+		return 0;
+	}
+	cli_format_bytes(freed, sizeof(freed), (double)res.bytes_removed);
+	printf("%s%zu of %zu chunks unreferenced by the %zu snapshots: %zu objects, %s %s\n",
+		dry_run ? "[dry run] " : "", res.chunks_removed, res.chunks_stored, res.snapshots,
+		res.chunks_removed, freed, dry_run ? "would be freed" : "freed");
+	return 0;
+}
+
+int cmd_forget(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"keep-last", required_argument, NULL, 1},
+		{"keep-hourly", required_argument, NULL, 2},
+		{"keep-daily", required_argument, NULL, 3},
+		{"keep-weekly", required_argument, NULL, 4},
+		{"keep-monthly", required_argument, NULL, 5},
+		{"keep-yearly", required_argument, NULL, 6},
+		{"keep-within", required_argument, NULL, 7},
+		{"keep-tag", required_argument, NULL, 8},
+		{"group-by", required_argument, NULL, 9},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"prune", no_argument, NULL, 10},
+		CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	forget_state s;
+	tsarc_snapshot **snaps = NULL;
+	tsarc_repo *repo = NULL;
+	tsarc_lock *lock = NULL;
+	unsigned *reasons = NULL;
+	char **keys = NULL;
+	size_t n = 0, i, k, removed = 0;
+	int by_host, by_tags, by_ns, rc, explicit_ids;
+	cJSON *doc = NULL, *groups = NULL;
+	cli_common c;
+
+	memset(&s, 0, sizeof(s));
+	s.group_by = "host";
+	if ((rc = cli_parse_args("forget", FORGET_HELP, argc, argv, longopts, "r:qhn", &c,
+		     forget_option, &s)))
+		return rc < 0 ? EXIT_OK : rc;
+	s.policy.tags = s.tags;
+	explicit_ids = optind < argc;
+	if (explicit_ids && !tsarc_keep_policy_empty(&s.policy))
+		return cli_usage_error("forget", "give either snapshots or a policy, not both");
+	if (!explicit_ids && tsarc_keep_policy_empty(&s.policy))
+		return cli_usage_error("forget",
+			"no policy given: nothing would be kept, so nothing is removed "
+			"(use --keep-* options or name snapshots)");
+	if (parse_group_by(s.group_by, &by_host, &by_tags, &by_ns))
+		return cli_usage_error("forget", "--group-by takes host, tags, namespace");
+	if ((rc = cli_open_repo(&c, &repo)))
+		return cli_fail(rc);
+	if (!s.dry_run && (rc = tsarc_lock_acquire(&lock, repo, 1)))
+		goto done;
+	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, NULL, NULL)))
+		goto done;
+	if (!(reasons = calloc(n ? n : 1, sizeof(*reasons))) ||
+		!(keys = calloc(n ? n : 1, sizeof(*keys)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	doc = cJSON_CreateObject();
+	groups = cJSON_AddArrayToObject(doc, "groups");
+	if (explicit_ids) {
+		/* Keep everything but the snapshots named. */
+		for (i = 0; i < n; i++)
+			reasons[i] = TSARC_KEEP_LAST;
+		for (k = (size_t)optind; k < (size_t)argc; k++) {
+			char id[TSARC_ID_HEX_LEN + 1];
+			if ((rc = tsarc_snapshot_resolve(repo, argv[k], id)))
+				goto done;
+			for (i = 0; i < n; i++)
+				if (!strcmp(snaps[i]->id, id))
+					reasons[i] = 0;
+		}
+		for (i = 0; i < n; i++)
+			keys[i] = strdup("{}");
+	} else {
+		for (i = 0; i < n; i++)
+			if (!(keys[i] = group_key(snaps[i], by_host, by_tags, by_ns))) {
+				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+				goto done;
+			}
+	}
+	/* One pass per distinct group, in order of first appearance. */
+	for (i = 0; i < n; i++) {
+		tsarc_retention_item *items;
+		size_t *idx, m = 0, j;
+		cJSON *g, *keep, *rm;
+		int seen = 0;
+		for (j = 0; j < i && !seen; j++)
+			seen = !strcmp(keys[j], keys[i]);
+		if (seen)
+			continue;
+		items = calloc(n, sizeof(*items));
+		idx = calloc(n, sizeof(*idx));
+		if (!items || !idx) {
+			free(items);
+			free(idx);
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			goto done;
+		}
+		for (j = i; j < n; j++) {
+			if (strcmp(keys[j], keys[i]))
+				continue;
+			items[m].time_unix = snaps[j]->time_unix;
+			items[m].tags = (const char *const *)snaps[j]->tags;
+			items[m].ntags = snaps[j]->ntags;
+			idx[m++] = j;
+		}
+		if (!explicit_ids) {
+			tsarc_retention_apply(&s.policy, items, m);
+			for (j = 0; j < m; j++)
+				reasons[idx[j]] = items[j].reasons;
+		}
+		g = cJSON_CreateObject();
+		cJSON_AddItemToObject(g, "group", cJSON_Parse(keys[i]));
+		keep = cJSON_AddArrayToObject(g, "keep");
+		rm = cJSON_AddArrayToObject(g, "remove");
+		/* Newest first, as the policy reads them. */
+		for (j = m; j-- > 0;) {
+			size_t x = idx[j];
+			cJSON_AddItemToArray(reasons[x] ? keep : rm,
+				snapshot_line(snaps[x], explicit_ids ? 0 : reasons[x]));
+		}
+		cJSON_AddItemToArray(groups, g);
+		if (!c.json)
+			print_group(keys[i], keep, rm);
+		free(items);
+		free(idx);
+	}
+	if (!s.dry_run) {
+		for (i = 0; i < n; i++) {
+			if (reasons[i])
+				continue;
+			if ((rc = tsarc_store_remove(repo->store, TSARC_OBJ_SNAPSHOT, snaps[i]->id)) &&
+				rc != TSARC_ENOTFOUND)
+				goto done;
+			removed++;
+		}
+	} else {
+		for (i = 0; i < n; i++)
+			removed += !reasons[i];
+	}
+	rc = 0;
+	cJSON_AddBoolToObject(doc, "dry_run", s.dry_run);
+	cJSON_AddNumberToObject(doc, "removed", (double)removed);
+	if (!c.json)
+		printf("%s%zu snapshot%s removed\n", s.dry_run ? "[dry run] would have " : "",
+			removed, removed == 1 ? "" : "s");
+	if (s.prune && (rc = run_prune(repo, s.dry_run, c.json, doc)))
+		goto done;
+	if (c.json) {
+		rc = cli_print_json(doc);
+		doc = NULL;
+	}
+done:
+	cJSON_Delete(doc);
+	if (keys)
+		for (i = 0; i < n; i++)
+			cJSON_free(keys[i]);
+	free(keys);
+	free(reasons);
+	tsarc_snapshot_array_free(snaps, n);
+	tsarc_lock_release(lock);
+	tsarc_repo_free(repo);
+	return rc ? cli_fail(rc) : EXIT_OK;
+}
+
+static const char PRUNE_HELP[] =
+	"Usage: tsarc prune [options]\n"
+	"\n"
+	"Removes the chunks no snapshot refers to and reports objects and bytes\n"
+	"freed. Takes an exclusive lock: it never runs while a backup holds its\n"
+	"lock, so a chunk a snapshot (or a running backup) needs is never deleted.\n"
+	"Refuses to run when a snapshot cannot be read.\n"
+	"\n"
+	"Options:\n"
+	"  -n, --dry-run            count what would be freed; remove nothing\n"
+	CLI_COMMON_HELP;
+
+static int flag_option(int opt, const char *arg, void *state)
+{
+	(void)arg;
+	if (opt != 'n' && opt != 1)
+		return EXIT_USAGE;
+	*(int *)state = 1;
+	return 0;
+}
+
+int cmd_prune(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"dry-run", no_argument, NULL, 'n'}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	tsarc_repo *repo = NULL;
+	tsarc_lock *lock = NULL;
+	int dry_run = 0, rc;
+	cJSON *doc = NULL;
+	cli_common c;
+
+	if ((rc = cli_parse_args("prune", PRUNE_HELP, argc, argv, longopts, "r:qhn", &c,
+		     flag_option, &dry_run)))
+		return rc < 0 ? EXIT_OK : rc;
+	if (optind < argc)
+		return cli_usage_error("prune", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_open_repo(&c, &repo)))
+		return cli_fail(rc);
+	/* Even a dry run must not count chunks a running backup is adding. */
+	if ((rc = tsarc_lock_acquire(&lock, repo, 1)))
+		goto done;
+	doc = cJSON_CreateObject();
+	if ((rc = run_prune(repo, dry_run, c.json, doc)))
+		goto done;
+	if (c.json) {
+		rc = cli_print_json(cJSON_DetachItemFromObject(doc, "prune"));
+	}
+done:
+	cJSON_Delete(doc);
+	tsarc_lock_release(lock);
+	tsarc_repo_free(repo);
+	return rc ? cli_fail(rc) : EXIT_OK;
+}
+
+static const char UNLOCK_HELP[] =
+	"Usage: tsarc unlock [options]\n"
+	"\n"
+	"Removes stale locks: those not refreshed for 30 minutes, and those of\n"
+	"processes on this host that are gone. Lists the locks with --json.\n"
+	"\n"
+	"Options:\n"
+	"      --remove-all         remove every lock, also live ones (dangerous)\n"
+	CLI_COMMON_HELP;
+
+int cmd_unlock(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"remove-all", no_argument, NULL, 1}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	tsarc_repo *repo = NULL;
+	tsarc_lock_info *infos = NULL;
+	size_t n = 0, removed = 0, i;
+	int all = 0, rc;
+	cli_common c;
+
+	if ((rc = cli_parse_args("unlock", UNLOCK_HELP, argc, argv, longopts, "r:qh", &c,
+		     flag_option, &all)))
+		return rc < 0 ? EXIT_OK : rc;
+	if (optind < argc)
+		return cli_usage_error("unlock", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_open_repo(&c, &repo)))
+		return cli_fail(rc);
+	if ((rc = tsarc_lock_list(repo, &infos, &n)) ||
+		(rc = tsarc_lock_remove(repo, all, &removed)))
+		goto done;
+	if (c.json) {
+		cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "locks");
+		for (i = 0; i < n; i++) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "id", infos[i].name);
+			cJSON_AddStringToObject(o, "host", infos[i].host);
+			cJSON_AddNumberToObject(o, "pid", (double)infos[i].pid);
+			cJSON_AddBoolToObject(o, "exclusive", infos[i].exclusive);
+			cJSON_AddBoolToObject(o, "stale", infos[i].stale);
+			cJSON_AddItemToArray(arr, o);
+		}
+		cJSON_AddNumberToObject(doc, "removed", (double)removed);
+		rc = cli_print_json(doc);
+	} else {
+		printf("%zu lock%s found, %zu removed\n", n, n == 1 ? "" : "s", removed);
+	}
+done:
+	free(infos);
+	tsarc_repo_free(repo);
+	return rc ? cli_fail(rc) : EXIT_OK;
+}

@@ -1,0 +1,91 @@
+#include "prune.h"
+#include "chunkset.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DELETE_BATCH 1000
+
+typedef struct sweep {
+	tsarc_chunkset *referenced;
+	tsarc_prune_result *res;
+	char (*doomed)[TSARC_ID_HEX_LEN + 1];
+	size_t ndoomed, cap;
+} sweep;
+
+static int consider(const char *name, uint64_t size, void *payload)
+{
+	sweep *s = payload;
+	uint8_t id[TSARC_ID_LEN];
+
+	s->res->chunks_stored++;
+	s->res->bytes_stored += size;
+	/* Names that are not chunk ids are not ours to delete. */
+	if (strlen(name) != TSARC_ID_HEX_LEN || tsarc_hex_decode(id, sizeof(id), name)) {
+		tsarc_error_clear();
+		return 0;
+	}
+	if (tsarc_chunkset_lookup(s->referenced, id, NULL))
+		return 0;
+	if (s->ndoomed == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		void *grown = realloc(s->doomed, cap * sizeof(*s->doomed));
+		if (!grown)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		s->doomed = grown;
+		s->cap = cap;
+	}
+	memcpy(s->doomed[s->ndoomed++], name, TSARC_ID_HEX_LEN + 1);
+	s->res->chunks_removed++;
+	s->res->bytes_removed += size;
+	return 0;
+}
+
+int tsarc_prune(tsarc_repo *repo, int dry_run, tsarc_prune_result *res)
+{
+	tsarc_snapshot **snaps = NULL;
+	const char *batch[DELETE_BATCH];
+	size_t n = 0, i, s, k;
+	sweep sw;
+	int rc, added;
+
+	memset(res, 0, sizeof(*res));
+	memset(&sw, 0, sizeof(sw));
+	sw.res = res;
+	/* No on_error handler: one unreadable snapshot stops the prune. */
+	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, NULL, NULL))) {
+		tsarc_error_prefix("prune refuses to run, as it cannot tell what every snapshot "
+				   "needs (run 'tsarc check')");
+		return rc;
+	}
+	res->snapshots = n;
+	if ((rc = tsarc_chunkset_new(&sw.referenced)))
+		goto done;
+	for (i = 0; i < n; i++)
+		for (s = 0; s < snaps[i]->nstreams; s++)
+			for (k = 0; k < snaps[i]->streams[s].nchunks; k++)
+				if ((rc = tsarc_chunkset_claim(sw.referenced,
+					     snaps[i]->streams[s].chunks[k].id, 0, &added)))
+					goto done;
+	res->chunks_referenced = tsarc_chunkset_count(sw.referenced);
+	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_DATA, consider, &sw)))
+		goto done;
+	if (dry_run)
+		goto done;
+	for (i = 0; i < sw.ndoomed; i += DELETE_BATCH) {
+		size_t m = sw.ndoomed - i < DELETE_BATCH ? sw.ndoomed - i : DELETE_BATCH;
+		for (k = 0; k < m; k++)
+			batch[k] = sw.doomed[i + k];
+		if ((rc = tsarc_store_remove_many(repo->store, TSARC_OBJ_DATA, batch, m))) {
+			tsarc_error_prefix("removing unreferenced chunks");
+			goto done;
+		}
+	}
+done:
+	tsarc_snapshot_array_free(snaps, n);
+	tsarc_chunkset_free(sw.referenced);
+	free(sw.doomed);
+	return rc;
+}

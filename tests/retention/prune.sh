@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# forget, prune and locks through the tsarc binary: prune after forget
+# shrinks the repository and the remaining snapshots still restore
+# byte-identical; a prune while a backup runs is refused and never breaks
+# the backup; locks left by killed processes are handled; groups.
+set -euo pipefail
+: "${TSARC:?TSARC must name the tsarc binary}" "${TSARC_GEN_DUMP:?}"
+work=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-prune.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+export TSARC_REPOSITORY=$work/repo TSARC_PASSWORD=prune-test-pw
+fail() { echo "FAIL: $*" >&2; exit 1; }
+t() { "$TSARC" "$@"; }
+
+t init -q
+for i in 1 2 3; do
+	"$TSARC_GEN_DUMP" 6M --seed "$i" > "$work/s$i"
+	t backup -q --stdin --name dump --host db1 --time "2026-10-0${i}T01:00:00Z" < "$work/s$i" >/dev/null
+done
+before=$(du -sb "$work/repo/data" | cut -f1)
+
+# --- no policy is refused; dry run changes nothing ---
+set +e
+t forget >/dev/null 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "forget without a policy: exit $rc, want 2"
+t forget --keep-last 1 --dry-run --prune >/dev/null
+[ "$(t snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 3 ] ||
+	fail "dry run removed snapshots"
+
+# --- forget + prune: the repository shrinks, what is kept restores ---
+t forget --keep-last 1 --prune --json > "$work/forget.json"
+python3 - "$work/forget.json" <<'PY' || fail "forget --json is not what was expected"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+g = doc["groups"]
+assert len(g) == 1 and len(g[0]["keep"]) == 1 and len(g[0]["remove"]) == 2, g
+assert g[0]["keep"][0]["reasons"] == ["last"], g[0]["keep"]
+assert doc["removed"] == 2 and doc["prune"]["chunks_removed"] > 0, doc
+assert doc["prune"]["bytes_removed"] > 0
+PY
+after=$(du -sb "$work/repo/data" | cut -f1)
+[ "$after" -lt "$before" ] || fail "prune did not shrink data/ ($before -> $after)"
+t dump latest dump | cmp - "$work/s3" || fail "kept snapshot does not restore identical"
+t check --read-data -q >/dev/null || fail "check after prune"
+echo "prune freed $((before - after)) of $before bytes"
+
+# --- a prune while a backup runs is refused; the backup completes ---
+mkfifo "$work/fifo"
+"$TSARC" backup -q --stdin --name during --host db1 < "$work/fifo" > "$work/during.id" &
+bpid=$!
+pids+=("$bpid")
+exec 3> "$work/fifo"
+head -c 3000000 "$work/s1" >&3
+sleep 1
+set +e
+t prune > "$work/prune.out" 2>&1; rc=$?
+t forget --keep-last 1 > "$work/forget.out" 2>&1; rc2=$?
+set -e
+[ $rc -eq 11 ] || fail "prune during a backup: exit $rc, want 11 ($(cat "$work/prune.out"))"
+grep -q "locked" "$work/prune.out" || fail "prune's message does not say locked"
+[ $rc2 -eq 11 ] || fail "forget during a backup: exit $rc2, want 11"
+tail -c +3000001 "$work/s1" >&3
+exec 3>&-
+wait "$bpid" || fail "the backup failed after a refused prune"
+t dump "$(cat "$work/during.id")" during | cmp - "$work/s1" || fail "backup during prune attempt"
+t check -q >/dev/null || fail "check after concurrent attempt"
+
+# --- a killed backup leaves a lock; on this host it is stale at once ---
+"$TSARC" backup -q --stdin --name killed < "$work/fifo" >/dev/null 2>&1 &
+kpid=$!
+pids+=("$kpid")
+exec 3> "$work/fifo"
+head -c 1000000 "$work/s2" >&3
+sleep 1
+kill -9 "$kpid"
+wait "$kpid" 2>/dev/null || true
+exec 3>&-
+[ "$(ls "$work/repo/locks" | wc -l)" -eq 1 ] || fail "the killed backup left no lock to test with"
+t prune -q >/dev/null || fail "prune did not treat a dead process's lock as stale"
+t unlock --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["removed"]==1, d' ||
+	fail "unlock did not remove the stale lock"
+[ "$(ls "$work/repo/locks" | wc -l)" -eq 0 ] || fail "lock still there after unlock"
+
+# --- groups: per host by default, one group with --group-by '' ---
+for h in db1 db2; do
+	for d in 10 11; do
+		"$TSARC_GEN_DUMP" 1M --seed "$d$h" | t backup -q --stdin --name g --host "$h" \
+			--tag "nightly" --time "2026-10-${d}T01:00:00Z" >/dev/null
+	done
+done
+count() { t snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+n0=$(count)
+t forget --keep-last 1 --dry-run --json | python3 -c '
+import json,sys
+d=json.load(sys.stdin)
+hosts=sorted(g["group"]["host"] for g in d["groups"])
+assert hosts==["db1","db2"], hosts' || fail "groups by host"
+t forget --keep-last 1 --group-by '' --dry-run --json | python3 -c '
+import json,sys
+d=json.load(sys.stdin)
+assert len(d["groups"])==1 and len(d["groups"][0]["keep"])==1, d' || fail "one group"
+t forget --keep-last 1 -q >/dev/null
+[ "$(count)" -eq 2 ] || fail "keep-last 1 per host should leave 2 of $n0"
+
+# --- forget by id prefix removes exactly that snapshot ---
+victim=$(t snapshots --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"][:12])')
+t forget "$victim" -q >/dev/null
+[ "$(count)" -eq 1 ] || fail "forget by id"
+t snapshots --json | grep -q "$victim" && fail "forgotten snapshot still listed"
+t prune -q >/dev/null
+t check --read-data -q >/dev/null || fail "final check"
+echo "retention and prune: OK"
