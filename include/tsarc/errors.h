@@ -23,7 +23,8 @@
 	XX(ELOCKED, -14, "repository is locked")                              \
 	XX(ECANCELED, -15, "canceled")                                        \
 	XX(ETOOLARGE, -16, "too large")                                       \
-	XX(ECONFIG, -17, "configuration error")
+	XX(ECONFIG, -17, "configuration error")                               \
+	XX(EUNSAFE, -18, "unsafe input refused")
 
 typedef enum tsarc_errcode {
 	TSARC_OK = 0,

@@ -1,0 +1,613 @@
+#define _GNU_SOURCE /* O_NOFOLLOW, O_DIRECTORY, renameat */
+#include "tree_restore.h"
+#include "extract.h"
+#include "tsarc/errors.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STAGING_PREFIX ".tsarc-restore-"
+#define PATH_MAX_LEN 4096
+
+/* Walks the path's components; returns the depth below the root it ends
+ * at, or -1 when it climbs above the root at any point. `base_depth` is
+ * where a relative walk starts (a symlink's folder). */
+static int walk_depth(const char *path, int base_depth)
+{
+	int depth = base_depth;
+	const char *p = path;
+
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0)
+				return -1;
+		} else if (!(len == 0 || (len == 1 && p[0] == '.'))) {
+			depth++;
+		}
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	return depth;
+}
+
+static int has_dotdot(const char *path)
+{
+	const char *p = path;
+
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return 1;
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	return 0;
+}
+
+int tsarc_tree_entry_safe(const char *name, const char *link_target, int is_symlink)
+{
+	int depth;
+
+	if (!name || !*name)
+		return tsarc_error_set(TSARC_EUNSAFE, "refusing a tar entry with no name");
+	if (name[0] == '/')
+		return tsarc_error_set(TSARC_EUNSAFE, "refusing tar entry '%s': absolute path", name);
+	if (has_dotdot(name))
+		return tsarc_error_set(TSARC_EUNSAFE, "refusing tar entry '%s': '..' in the path", name);
+	if (!link_target)
+		return 0;
+	if (!*link_target || link_target[0] == '/')
+		return tsarc_error_set(TSARC_EUNSAFE,
+			"refusing tar entry '%s': link to '%s' points outside the tree", name,
+			link_target);
+	if (!is_symlink) {
+		/* Hard links name another entry of the archive. */
+		if (has_dotdot(link_target))
+			return tsarc_error_set(TSARC_EUNSAFE,
+				"refusing tar entry '%s': hard link to '%s' outside the tree", name,
+				link_target);
+		return 0;
+	}
+	/* A symlink resolves from its own folder. */
+	depth = walk_depth(name, 0);
+	if (depth > 0)
+		depth--;
+	if (walk_depth(link_target, depth) < 0)
+		return tsarc_error_set(TSARC_EUNSAFE,
+			"refusing tar entry '%s': symlink to '%s' points outside the tree", name,
+			link_target);
+	return 0;
+}
+
+static const char *strip_dot_slash(const char *p)
+{
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	return p;
+}
+
+/* rm -rf of parent/name without following symlinks. */
+static int remove_tree_at(int parent, const char *name)
+{
+	struct stat sb;
+	int fd, rc = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (fstatat(parent, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(sb.st_mode))
+		return unlinkat(parent, name, 0);
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (remove_tree_at(dirfd(d), de->d_name) != 0)
+			rc = -1;
+	}
+	closedir(d);
+	if (rc == 0 && unlinkat(parent, name, AT_REMOVEDIR) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* Folder attributes are applied last: writing entries into a folder
+ * changes its time, and a read-only mode would stop them. */
+typedef struct dir_fixup {
+	char *path;
+	mode_t mode;
+	struct timespec times[2];
+	uid_t uid;
+	gid_t gid;
+	int has_owner;
+} dir_fixup;
+
+typedef struct stager {
+	int root; /* the staging folder */
+	const tsarc_tree_restore_options *o;
+	dir_fixup *dirs;
+	size_t ndirs, cap;
+} stager;
+
+/*
+ * Opens the folder that will hold `path`'s last component, walking from
+ * the staging root one component at a time with O_NOFOLLOW, so that no
+ * symlink created by the archive can ever be written through. Missing
+ * folders are created. Returns the fd and points *leaf at the last name.
+ */
+static int open_parent(stager *s, const char *path, const char **leaf)
+{
+	char comp[256];
+	const char *p = path, *slash;
+	int fd = dup(s->root), next;
+
+	while (fd >= 0 && (slash = strchr(p, '/')) != NULL) {
+		size_t len = (size_t)(slash - p);
+		if (len == 0 || (len == 1 && p[0] == '.')) {
+			p = slash + 1;
+			continue;
+		}
+		if (len >= sizeof(comp)) {
+			close(fd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		if (mkdirat(fd, comp, 0700) != 0 && errno != EEXIST) {
+			close(fd);
+			return -1;
+		}
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		p = slash + 1;
+	}
+	*leaf = p;
+	return fd;
+}
+
+static void entry_times(struct archive_entry *e, struct timespec t[2])
+{
+	t[0].tv_sec = archive_entry_atime_is_set(e) ? archive_entry_atime(e) : archive_entry_mtime(e);
+	t[0].tv_nsec = archive_entry_atime_is_set(e) ? archive_entry_atime_nsec(e) : archive_entry_mtime_nsec(e);
+	t[1].tv_sec = archive_entry_mtime(e);
+	t[1].tv_nsec = archive_entry_mtime_nsec(e);
+}
+
+static int write_file_data(struct archive *in, int fd, uint64_t *bytes)
+{
+	const void *buf;
+	size_t size;
+	la_int64_t offset;
+	int r;
+
+	for (;;) {
+		r = archive_read_data_block(in, &buf, &size, &offset);
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r < ARCHIVE_WARN)
+			return tsarc_error_set(TSARC_ECORRUPT, "reading the tar stream: %s",
+				archive_error_string(in));
+		while (size > 0) {
+			ssize_t n = pwrite(fd, buf, size, (off_t)offset);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				return tsarc_error_set(TSARC_EIO, "writing: %s", strerror(errno));
+			}
+			buf = (const char *)buf + n;
+			size -= (size_t)n;
+			offset += n;
+			*bytes += (uint64_t)n;
+		}
+	}
+}
+
+static int stage_entry(stager *s, struct archive *in, struct archive_entry *e,
+	const char *name, const char *hard, tsarc_tree_restore_result *res)
+{
+	const char *leaf;
+	struct timespec t[2];
+	mode_t type = archive_entry_filetype(e), perm = archive_entry_perm(e) & 07777;
+	int dfd = open_parent(s, name, &leaf), fd, rc = 0;
+
+	if (dfd < 0)
+		return tsarc_error_set(errno == ELOOP || errno == ENOTDIR ? TSARC_EUNSAFE : TSARC_EIO,
+			"cannot restore '%s': %s", name, strerror(errno));
+	entry_times(e, t);
+	if (hard) {
+		const char *hleaf;
+		int hfd = open_parent(s, hard, &hleaf);
+		if (hfd < 0 || linkat(hfd, hleaf, dfd, leaf, 0) != 0)
+			rc = tsarc_error_set(TSARC_EUNSAFE, "cannot restore hard link '%s' to '%s': %s",
+				name, hard, strerror(errno));
+		if (hfd >= 0)
+			close(hfd);
+	} else if (type == AE_IFDIR) {
+		dir_fixup *d;
+		if (mkdirat(dfd, leaf, 0700) != 0 && errno != EEXIST)
+			rc = tsarc_error_set(TSARC_EIO, "cannot create '%s': %s", name, strerror(errno));
+		else if (s->ndirs == s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 64;
+			void *grown = realloc(s->dirs, cap * sizeof(*s->dirs));
+			if (!grown)
+				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			else {
+				s->dirs = grown;
+				s->cap = cap;
+			}
+		}
+		if (!rc) {
+			d = &s->dirs[s->ndirs];
+			if (!(d->path = strdup(name)))
+				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			else {
+				d->mode = perm;
+				d->times[0] = t[0];
+				d->times[1] = t[1];
+				d->uid = (uid_t)archive_entry_uid(e);
+				d->gid = (gid_t)archive_entry_gid(e);
+				d->has_owner = s->o->restore_owner;
+				s->ndirs++;
+			}
+		}
+	} else if (type == AE_IFLNK) {
+		if (symlinkat(archive_entry_symlink(e), dfd, leaf) != 0)
+			rc = tsarc_error_set(TSARC_EIO, "cannot create symlink '%s': %s", name, strerror(errno));
+		else {
+			if (s->o->restore_owner)
+				fchownat(dfd, leaf, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+					AT_SYMLINK_NOFOLLOW);
+			utimensat(dfd, leaf, t, AT_SYMLINK_NOFOLLOW);
+		}
+	} else {
+		/* O_EXCL: a second entry of the same name in a hostile archive
+		 * must not open whatever the first one became. */
+		fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno == EEXIST && unlinkat(dfd, leaf, 0) == 0)
+			fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			rc = tsarc_error_set(TSARC_EIO, "cannot create '%s': %s", name, strerror(errno));
+		} else {
+			rc = write_file_data(in, fd, &res->bytes);
+			if (!rc && ftruncate(fd, (off_t)archive_entry_size(e)) != 0)
+				rc = tsarc_error_set(TSARC_EIO, "writing '%s': %s", name, strerror(errno));
+			if (!rc && s->o->restore_owner &&
+				fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) != 0)
+				rc = tsarc_error_set(TSARC_EACCESS, "cannot set the owner of '%s': %s", name,
+					strerror(errno));
+			/* After chown, which clears set-id bits. */
+			if (!rc && (fchmod(fd, perm) != 0 || futimens(fd, t) != 0))
+				rc = tsarc_error_set(TSARC_EIO, "setting attributes of '%s': %s", name,
+					strerror(errno));
+			if (close(fd) != 0 && !rc)
+				rc = tsarc_error_set(TSARC_EIO, "writing '%s': %s", name, strerror(errno));
+		}
+	}
+	close(dfd);
+	return rc;
+}
+
+static int fix_dirs(stager *s)
+{
+	size_t i;
+	int rc = 0;
+
+	/* Deepest first, so a parent's time is set after its children's. */
+	for (i = s->ndirs; i-- > 0;) {
+		dir_fixup *d = &s->dirs[i];
+		const char *leaf;
+		int dfd = open_parent(s, d->path, &leaf);
+		if (dfd < 0)
+			continue;
+		if (d->has_owner && fchownat(dfd, leaf, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) != 0 && !rc)
+			rc = tsarc_error_set(TSARC_EACCESS, "cannot set the owner of '%s': %s", d->path,
+				strerror(errno));
+		if ((fchmodat(dfd, leaf, d->mode, 0) != 0 ||
+			    utimensat(dfd, leaf, d->times, AT_SYMLINK_NOFOLLOW) != 0) && !rc)
+			rc = tsarc_error_set(TSARC_EIO, "setting attributes of '%s': %s", d->path,
+				strerror(errno));
+		close(dfd);
+	}
+	return rc;
+}
+
+/* Extracts the archive from fd into the staging folder. */
+static int extract_to_staging(int fd, const char *staging, const tsarc_tree_restore_options *o,
+	tsarc_tree_restore_result *res)
+{
+	struct archive *in = archive_read_new();
+	struct archive_entry *e;
+	stager s;
+	size_t i;
+	int r, rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	if (!in)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	s.root = open(staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s.root < 0) {
+		archive_read_free(in);
+		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", staging, strerror(errno));
+	}
+	archive_read_support_format_tar(in);
+	archive_read_support_format_gnutar(in);
+	if (archive_read_open_fd(in, fd, 64 * 1024) != ARCHIVE_OK) {
+		rc = tsarc_error_set(TSARC_ECORRUPT, "not a tar stream: %s", archive_error_string(in));
+		goto done;
+	}
+	for (;;) {
+		const char *name, *hard, *sym;
+		char namebuf[PATH_MAX_LEN];
+		size_t len;
+		mode_t type;
+
+		r = archive_read_next_header(in, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			rc = tsarc_error_set(TSARC_ECORRUPT, "reading the tar stream: %s",
+				archive_error_string(in));
+			goto done;
+		}
+		name = strip_dot_slash(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+		/* Folders come as "dir/": the name is what precedes the slash. */
+		len = strlen(name);
+		if (len >= sizeof(namebuf)) {
+			rc = tsarc_error_set(TSARC_EUNSAFE, "refusing a tar entry with a name of %zu bytes", len);
+			goto done;
+		}
+		memcpy(namebuf, name, len + 1);
+		while (len > 1 && namebuf[len - 1] == '/')
+			namebuf[--len] = '\0';
+		name = namebuf;
+		hard = archive_entry_hardlink(e);
+		sym = archive_entry_symlink(e);
+		type = archive_entry_filetype(e);
+		if ((!*name || !strcmp(name, ".") || !strcmp(name, "/")) && type == AE_IFDIR)
+			continue; /* the root: the target folder keeps its own attributes */
+		if (hard)
+			hard = strip_dot_slash(hard);
+		if ((rc = tsarc_tree_entry_safe(name, hard ? hard : sym, !hard && sym)))
+			goto done;
+		if (!hard && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+			rc = tsarc_error_set(TSARC_EUNSAFE,
+				"refusing tar entry '%s': devices, fifos and sockets are not restored", name);
+			goto done;
+		}
+		if ((rc = stage_entry(&s, in, e, name, hard, res)))
+			goto done;
+		res->entries++;
+	}
+	rc = fix_dirs(&s);
+done:
+	for (i = 0; i < s.ndirs; i++)
+		free(s.dirs[i].path);
+	free(s.dirs);
+	close(s.root);
+	archive_read_free(in);
+	return rc;
+}
+
+/* Moves the staged entries into the target and deletes what the archive
+ * does not have. */
+static int swap_into_place(const char *target, const char *staging_name,
+	const tsarc_tree_restore_options *o, tsarc_tree_restore_result *res)
+{
+	int tfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC), sfd = -1, rc = 0;
+	DIR *d = NULL;
+	struct dirent *de;
+	struct stat sb;
+
+	if (tfd < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", target, strerror(errno));
+	sfd = openat(tfd, staging_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd < 0) {
+		rc = tsarc_error_set(TSARC_EIO, "cannot open the staging folder: %s", strerror(errno));
+		goto done;
+	}
+	if (!o->keep_extras) {
+		int dfd = dup(tfd);
+		if (dfd < 0 || !(d = fdopendir(dfd))) {
+			if (dfd >= 0)
+				close(dfd);
+			rc = tsarc_error_set(TSARC_EIO, "cannot list %s: %s", target, strerror(errno));
+			goto done;
+		}
+		while ((de = readdir(d)) != NULL) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+				!strcmp(de->d_name, staging_name))
+				continue;
+			if (fstatat(sfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+				continue; /* replaced below */
+			if (remove_tree_at(tfd, de->d_name) != 0) {
+				rc = tsarc_error_set(TSARC_EIO, "cannot delete %s/%s: %s", target,
+					de->d_name, strerror(errno));
+				goto done;
+			}
+			res->removed++;
+		}
+		closedir(d);
+		d = NULL;
+	}
+	{
+		int dfd = dup(sfd);
+		if (dfd < 0 || !(d = fdopendir(dfd))) {
+			if (dfd >= 0)
+				close(dfd);
+			rc = tsarc_error_set(TSARC_EIO, "cannot list the staging folder");
+			goto done;
+		}
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (remove_tree_at(tfd, de->d_name) != 0 ||
+			renameat(sfd, de->d_name, tfd, de->d_name) != 0) {
+			rc = tsarc_error_set(TSARC_EIO, "cannot move %s into place: %s", de->d_name,
+				strerror(errno));
+			goto done;
+		}
+	}
+done:
+	if (d)
+		closedir(d);
+	if (sfd >= 0)
+		close(sfd);
+	if (rc == 0 && unlinkat(tfd, staging_name, AT_REMOVEDIR) != 0)
+		rc = tsarc_error_set(TSARC_EIO, "cannot remove the staging folder: %s", strerror(errno));
+	close(tfd);
+	return rc;
+}
+
+/* Extracts everything into a fresh staging folder inside the target and
+ * reads the stream to its very end, so that whoever feeds it has finished
+ * (and verified the whole stream) before anything is moved into place. */
+static int stage(const char *target_dir, int fd, const tsarc_tree_restore_options *opts,
+	tsarc_tree_restore_result *res, char *staging_name, size_t namesz)
+{
+	char staging[PATH_MAX_LEN], drain[65536];
+	struct stat sb;
+	int tfd, rc;
+
+	memset(res, 0, sizeof(*res));
+	if (mkdir(target_dir, 0755) != 0 && errno != EEXIST)
+		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", target_dir, strerror(errno));
+	if (stat(target_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return tsarc_error_set(TSARC_EINVAL, "%s is not a folder", target_dir);
+	snprintf(staging_name, namesz, STAGING_PREFIX "%ld", (long)getpid());
+	if (snprintf(staging, sizeof(staging), "%s/%s", target_dir, staging_name) >= (int)sizeof(staging))
+		return tsarc_error_set(TSARC_ETOOLARGE, "path too long: %s", target_dir);
+	tfd = open(target_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", target_dir, strerror(errno));
+	/* A staging folder left by an earlier, interrupted run of ours. */
+	remove_tree_at(tfd, staging_name);
+	if (mkdirat(tfd, staging_name, 0700) != 0) {
+		rc = tsarc_error_set(TSARC_EIO, "cannot create %s: %s", staging, strerror(errno));
+		close(tfd);
+		return rc;
+	}
+	rc = extract_to_staging(fd, staging, opts, res);
+	while (rc == 0) {
+		ssize_t n = read(fd, drain, sizeof(drain));
+		if (n == 0)
+			break;
+		if (n < 0 && errno != EINTR)
+			rc = tsarc_error_set(TSARC_EIO, "reading the tar stream: %s", strerror(errno));
+	}
+	if (rc)
+		remove_tree_at(tfd, staging_name);
+	close(tfd);
+	return rc;
+}
+
+static void discard(const char *target_dir, const char *staging_name)
+{
+	int tfd = open(target_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (tfd >= 0) {
+		remove_tree_at(tfd, staging_name);
+		close(tfd);
+	}
+}
+
+int tsarc_tree_restore_fd(const char *target_dir, int fd,
+	const tsarc_tree_restore_options *opts, tsarc_tree_restore_result *res)
+{
+	tsarc_tree_restore_options defaults = {0, 0};
+	char staging_name[64];
+	int rc;
+
+	if (!opts)
+		opts = &defaults;
+	if ((rc = stage(target_dir, fd, opts, res, staging_name, sizeof(staging_name))))
+		return rc;
+	return swap_into_place(target_dir, staging_name, opts, res);
+}
+
+typedef struct feeder {
+	tsarc_repo *repo;
+	const tsarc_stream *st;
+	int fd;
+	int rc;
+	char msg[1024];
+} feeder;
+
+static void *feed_main(void *arg)
+{
+	feeder *f = arg;
+	sigset_t pipe_only;
+
+	/* If the reader gives up, our write fails with EPIPE instead of a
+	 * signal killing the process. */
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
+	f->rc = tsarc_stream_extract(f->repo, f->st, tsarc_sink_fd, &f->fd, 0);
+	if (f->rc)
+		snprintf(f->msg, sizeof(f->msg), "%s", tsarc_error_last()->message);
+	close(f->fd);
+	return NULL;
+}
+
+int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
+	const char *target_dir, const tsarc_tree_restore_options *opts,
+	tsarc_tree_restore_result *res)
+{
+	tsarc_tree_restore_options defaults = {0, 0};
+	char staging_name[64];
+	feeder f;
+	pthread_t th;
+	int fds[2], rc;
+
+	if (!opts)
+		opts = &defaults;
+	memset(&f, 0, sizeof(f));
+	if (pipe(fds) != 0)
+		return tsarc_error_set(TSARC_EIO, "pipe: %s", strerror(errno));
+	f.repo = repo;
+	f.st = st;
+	f.fd = fds[1];
+	if (pthread_create(&th, NULL, feed_main, &f) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return tsarc_error_set(TSARC_EGENERIC, "cannot start a thread");
+	}
+	rc = stage(target_dir, fds[0], opts, res, staging_name, sizeof(staging_name));
+	/* Closing our end stops the feeder if we gave up early. */
+	close(fds[0]);
+	pthread_join(th, NULL);
+	if (f.rc && f.rc != TSARC_ECANCELED) {
+		/* Damage found by the feeder explains a truncated archive. */
+		if (rc == 0)
+			discard(target_dir, staging_name);
+		return tsarc_error_set(f.rc, "%s", f.msg);
+	}
+	if (rc)
+		return rc;
+	return swap_into_place(target_dir, staging_name, opts, res);
+}
