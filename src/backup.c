@@ -1,8 +1,10 @@
 /*
  * The backup pipeline.
  *
- *   reader (caller's thread, one per stream): read, gear-hash chunking,
- *       whole-stream SHA-256; hands each chunk to the pool
+ *   reader (caller's thread, one per stream): read, gear-hash chunking;
+ *       hands each chunk on in order
+ *   digest stage (one thread): whole-stream SHA-256, in order, so the
+ *       reader is not bound by it
  *   compute workers (one per CPU): chunk id (HMAC), dedup against the
  *       repository's chunk set, compress, encrypt
  *   upload workers (as many as the store wants in flight): put
@@ -13,6 +15,7 @@
  */
 #include "backup.h"
 #include "chunkset.h"
+#include "extract.h"
 #include "lock.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -27,12 +30,15 @@
 
 #define REFS_PER_BLOCK 4096
 #define READ_MAX (1024 * 1024)
-#define BUDGET_MIN (32u * 1024 * 1024)
+#define BUDGET_MIN (16u * 1024 * 1024)
 #define MAX_WORKERS 64
 #define MAX_UPLOADERS 256
 
+typedef struct pending_stream pending_stream;
+
 typedef struct job {
 	struct job *next;
+	pending_stream *ps;
 	tsarc_chunk_ref *slot; /* where the id goes in the stream's chunk list */
 	uint8_t *data;
 	size_t len;
@@ -44,13 +50,15 @@ typedef struct job_queue {
 	job *head, *tail;
 } job_queue;
 
-typedef struct pending_stream {
+struct pending_stream {
 	tsarc_stream st;
 	tsarc_chunk_ref **blocks;
 	size_t nblocks;
 	size_t nrefs;
 	int complete;
-} pending_stream;
+	tsarc_sha256_ctx *sha;
+	size_t undigested; /* chunks handed on but not yet through the digest stage */
+};
 
 struct tsarc_backup {
 	tsarc_repo *repo;
@@ -62,7 +70,9 @@ struct tsarc_backup {
 	pthread_cond_t work_cv;   /* compute queue not empty, or stopping */
 	pthread_cond_t upload_cv; /* upload queue not empty, or stopping */
 	pthread_cond_t space_cv;  /* budget freed or job finished */
-	job_queue compute_q, upload_q;
+	pthread_cond_t digest_cv; /* digest queue not empty, or stopping */
+	pthread_cond_t digested_cv; /* a chunk went through the digest stage */
+	job_queue digest_q, compute_q, upload_q;
 	size_t budget, in_flight;
 	size_t outstanding; /* jobs cut but not finished */
 	int stopping;
@@ -73,6 +83,8 @@ struct tsarc_backup {
 	pending_stream **streams;
 	size_t nstreams, streams_cap;
 
+	pthread_t digester;
+	int digester_running;
 	pthread_t workers[MAX_WORKERS];
 	unsigned nworkers;
 	pthread_t uploaders[MAX_UPLOADERS];
@@ -93,6 +105,8 @@ static void record_failure(tsarc_backup *b, int code)
 	pthread_cond_broadcast(&b->space_cv);
 	pthread_cond_broadcast(&b->work_cv);
 	pthread_cond_broadcast(&b->upload_cv);
+	pthread_cond_broadcast(&b->digest_cv);
+	pthread_cond_broadcast(&b->digested_cv);
 }
 
 static int raise_failure(tsarc_backup *b)
@@ -137,6 +151,41 @@ static void job_finished(tsarc_backup *b, job *j)
 	b->in_flight -= j->charge;
 	b->outstanding--;
 	pthread_cond_broadcast(&b->space_cv);
+}
+
+/* Hashes each stream's chunks in the order they were cut, then hands
+ * them to the compute workers. */
+static void *digest_main(void *arg)
+{
+	tsarc_backup *b = arg;
+	job *j;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		while (!b->digest_q.head && !b->stopping)
+			pthread_cond_wait(&b->digest_cv, &b->lock);
+		j = queue_pop(&b->digest_q);
+		pthread_mutex_unlock(&b->lock);
+		if (!j)
+			break;
+		rc = b->failed ? 0 : tsarc_sha256_update(j->ps->sha, j->data, j->len);
+		pthread_mutex_lock(&b->lock);
+		j->ps->undigested--;
+		pthread_cond_broadcast(&b->digested_cv);
+		if (rc || b->failed) {
+			if (rc)
+				record_failure(b, rc);
+			job_finished(b, j);
+			pthread_mutex_unlock(&b->lock);
+			job_free(j);
+			continue;
+		}
+		queue_push(&b->compute_q, j);
+		pthread_cond_signal(&b->work_cv);
+		pthread_mutex_unlock(&b->lock);
+	}
+	return NULL;
 }
 
 static void *compute_main(void *arg)
@@ -246,6 +295,9 @@ static int start_threads(tsarc_backup *b, unsigned workers, unsigned uploaders)
 {
 	unsigned i;
 
+	if (pthread_create(&b->digester, NULL, digest_main, b) != 0)
+		return tsarc_error_set(TSARC_EGENERIC, "cannot start the digest thread");
+	b->digester_running = 1;
 	for (i = 0; i < workers; i++) {
 		if (pthread_create(&b->workers[i], NULL, compute_main, b) != 0)
 			return tsarc_error_set(TSARC_EGENERIC, "cannot start worker thread");
@@ -265,9 +317,13 @@ static void stop_threads(tsarc_backup *b)
 
 	pthread_mutex_lock(&b->lock);
 	b->stopping = 1;
+	pthread_cond_broadcast(&b->digest_cv);
 	pthread_cond_broadcast(&b->work_cv);
 	pthread_cond_broadcast(&b->upload_cv);
 	pthread_mutex_unlock(&b->lock);
+	if (b->digester_running)
+		pthread_join(b->digester, NULL);
+	b->digester_running = 0;
 	for (i = 0; i < b->nworkers; i++)
 		pthread_join(b->workers[i], NULL);
 	for (i = 0; i < b->nuploaders; i++)
@@ -299,6 +355,8 @@ int tsarc_backup_new(tsarc_backup **out, tsarc_repo *repo,
 	pthread_cond_init(&b->work_cv, NULL);
 	pthread_cond_init(&b->upload_cv, NULL);
 	pthread_cond_init(&b->space_cv, NULL);
+	pthread_cond_init(&b->digest_cv, NULL);
+	pthread_cond_init(&b->digested_cv, NULL);
 
 	if (opts->time) {
 		if ((rc = tsarc_time_parse(opts->time, &b->snap->time_unix)))
@@ -389,6 +447,7 @@ static int submit_chunk(tsarc_backup *b, pending_stream *ps, uint8_t *data, size
 		free(data);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
+	j->ps = ps;
 	j->slot = slot;
 	j->data = data;
 	j->len = len;
@@ -406,8 +465,9 @@ static int submit_chunk(tsarc_backup *b, pending_stream *ps, uint8_t *data, size
 	}
 	b->in_flight += j->charge;
 	b->outstanding++;
-	queue_push(&b->compute_q, j);
-	pthread_cond_signal(&b->work_cv);
+	ps->undigested++;
+	queue_push(&b->digest_q, j);
+	pthread_cond_signal(&b->digest_cv);
 	pthread_mutex_unlock(&b->lock);
 	return 0;
 }
@@ -460,7 +520,6 @@ int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 	const size_t max = b->repo->chunker.max_size;
 	pending_stream *ps;
 	tsarc_chunker chunker;
-	tsarc_sha256_ctx *sha = NULL;
 	uint8_t *buf = NULL;
 	size_t cap = 0, filled = 0, scanned = 0, got = 0;
 	int64_t unused;
@@ -489,8 +548,9 @@ int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 	}
 	tsarc_time_now(ps->st.start, sizeof(ps->st.start), &unused);
 	if ((rc = tsarc_chunker_init(&chunker, &b->repo->chunker, b->repo->chunker_seed)) ||
-		(rc = tsarc_sha256_new(&sha)))
+		(rc = tsarc_sha256_new(&ps->sha)))
 		goto done;
+	tsarc__pipe_grow(fd);
 
 	for (;;) {
 		if (filled == cap) {
@@ -511,8 +571,6 @@ int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 			goto done;
 		if (got == 0)
 			break;
-		if ((rc = tsarc_sha256_update(sha, buf + filled, got)))
-			goto done;
 		filled += got;
 		ps->st.size += got;
 		atomic_fetch_add(&b->bytes_read, got);
@@ -548,7 +606,13 @@ int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 		if (rc)
 			goto done;
 	}
-	if ((rc = tsarc_sha256_final(sha, ps->st.sha256)))
+	/* The digest is complete once the stage has seen every chunk. */
+	pthread_mutex_lock(&b->lock);
+	while (ps->undigested > 0 && !b->failed)
+		pthread_cond_wait(&b->digested_cv, &b->lock);
+	rc = b->failed ? raise_failure(b) : 0;
+	pthread_mutex_unlock(&b->lock);
+	if (rc || (rc = tsarc_sha256_final(ps->sha, ps->st.sha256)))
 		goto done;
 	tsarc_time_now(ps->st.end, sizeof(ps->st.end), &unused);
 	pthread_mutex_lock(&b->lock);
@@ -562,7 +626,6 @@ done:
 		tsarc_error_prefix("stream '%s'", name);
 	}
 	free(buf);
-	tsarc_sha256_free(sha);
 	return rc;
 }
 
@@ -654,6 +717,8 @@ void tsarc_backup_free(tsarc_backup *b)
 	}
 	pthread_mutex_unlock(&b->lock);
 	stop_threads(b);
+	while ((j = queue_pop(&b->digest_q)))
+		job_free(j);
 	while ((j = queue_pop(&b->compute_q)))
 		job_free(j);
 	while ((j = queue_pop(&b->upload_q)))
@@ -667,6 +732,7 @@ void tsarc_backup_free(tsarc_backup *b)
 		free(ps->st.kind);
 		free(ps->st.chunks);
 		cJSON_Delete(ps->st.meta);
+		tsarc_sha256_free(ps->sha);
 		free(ps);
 	}
 	free(b->streams);
@@ -676,6 +742,8 @@ void tsarc_backup_free(tsarc_backup *b)
 	pthread_cond_destroy(&b->work_cv);
 	pthread_cond_destroy(&b->upload_cv);
 	pthread_cond_destroy(&b->space_cv);
+	pthread_cond_destroy(&b->digest_cv);
+	pthread_cond_destroy(&b->digested_cv);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 }

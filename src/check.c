@@ -104,7 +104,7 @@ static int read_one(size_t i, void *ctx, void *worker)
 	check_ctx *c = ctx;
 	reader_state *r = worker;
 	unique_ref *u = &c->refs[c->to_read[i]];
-	int rc = tsarc_repo_read_chunk(c->repo, r->codec, u->ref.id, u->ref.size,
+	int rc = tsarc_repo_read_chunk(c->repo, r->codec, u->ref.id, u->ref.size, 1,
 		&r->sealed, &r->scratch, &r->plain);
 
 	pthread_mutex_lock(&c->lock);

@@ -1,7 +1,9 @@
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "extract.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,6 +12,13 @@
 #include <unistd.h>
 
 #define MAX_PARALLEL 64
+
+void tsarc__pipe_grow(int fd)
+{
+	/* 1 MiB is the default ceiling for unprivileged processes; failure
+	 * (not a pipe, or a lower ceiling) leaves the pipe as it was. */
+	(void)fcntl(fd, F_SETPIPE_SZ, 1024 * 1024);
+}
 
 int tsarc_sink_fd(void *payload, const uint8_t *data, size_t len)
 {
@@ -74,8 +83,11 @@ static void *fetch_main(void *arg)
 		s->state = SLOT_BUSY;
 		pthread_mutex_unlock(&x->lock);
 
+		/* The GCM tag (with the id as associated data) authenticates each
+		 * chunk and the whole-stream SHA-256 covers their order, so the
+		 * id is not recomputed here; check --read-data does that. */
 		rc = codec ? tsarc_repo_read_chunk(x->repo, codec, x->st->chunks[idx].id,
-				     x->st->chunks[idx].size, &sealed, &scratch, &s->data)
+				     x->st->chunks[idx].size, 0, &sealed, &scratch, &s->data)
 			   : codec_rc;
 		pthread_mutex_lock(&x->lock);
 		if (rc) {

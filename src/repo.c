@@ -545,7 +545,7 @@ int tsarc_repo_seal_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 
 int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], const uint8_t *sealed, size_t sealed_len,
-	size_t plain_len, tsarc_buf *scratch, tsarc_buf *out)
+	size_t plain_len, int check_id, tsarc_buf *scratch, tsarc_buf *out)
 {
 	uint8_t check[TSARC_ID_LEN];
 	char hex[TSARC_ID_HEX_LEN + 1];
@@ -568,6 +568,8 @@ int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 		tsarc_error_prefix("chunk %s", hex);
 		return rc == TSARC_ENOMEM ? rc : TSARC_ECORRUPT;
 	}
+	if (!check_id)
+		return 0;
 	if ((rc = tsarc_repo_chunk_id(repo, out->ptr, out->size, check)))
 		return rc;
 	if (memcmp(check, id, TSARC_ID_LEN) != 0)
@@ -577,8 +579,8 @@ int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 }
 
 int tsarc_repo_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
-	const uint8_t id[TSARC_ID_LEN], size_t plain_len, tsarc_buf *sealed,
-	tsarc_buf *scratch, tsarc_buf *out)
+	const uint8_t id[TSARC_ID_LEN], size_t plain_len, int check_id,
+	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out)
 {
 	char hex[TSARC_ID_HEX_LEN + 1];
 	int rc;
@@ -596,5 +598,5 @@ int tsarc_repo_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	if (rc)
 		return rc;
 	return tsarc_repo_open_chunk(repo, codec, id, sealed->ptr, sealed->size,
-		plain_len, scratch, out);
+		plain_len, check_id, scratch, out);
 }

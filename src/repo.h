@@ -52,17 +52,18 @@ int tsarc_repo_seal_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], const uint8_t *data, size_t len,
 	tsarc_buf *scratch, tsarc_buf *out);
 /*
- * Decrypts, decompresses and verifies a stored chunk: the AEAD tag, the
- * size the manifest expects and the chunk id. Any mismatch is
+ * Decrypts, decompresses and verifies a stored chunk: the AEAD tag (which
+ * binds the chunk to its id), the size the manifest expects and, with
+ * check_id, the id recomputed from the content. Any mismatch is
  * TSARC_ECORRUPT naming the chunk.
  */
 int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], const uint8_t *sealed, size_t sealed_len,
-	size_t plain_len, tsarc_buf *scratch, tsarc_buf *out);
+	size_t plain_len, int check_id, tsarc_buf *scratch, tsarc_buf *out);
 /* Reads and verifies one chunk from the store. */
 int tsarc_repo_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
-	const uint8_t id[TSARC_ID_LEN], size_t plain_len, tsarc_buf *sealed,
-	tsarc_buf *scratch, tsarc_buf *out);
+	const uint8_t id[TSARC_ID_LEN], size_t plain_len, int check_id,
+	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out);
 
 /* Encrypted whole objects (snapshots, config). The object's name for
  * snapshots is the SHA-256 of the stored bytes, so damage is seen before

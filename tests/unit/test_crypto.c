@@ -218,19 +218,19 @@ static void test_chunk_seal_open(void **state)
 	/* The marker pattern of the plaintext is nowhere in the sealed bytes. */
 	assert_null(memmem(sealed.ptr, sealed.size, "abcdefg", 7));
 	assert_int_equal(tsarc_repo_open_chunk(repo, codec, id, sealed.ptr, sealed.size,
-				 sizeof(data), &scratch, &out), 0);
+				 sizeof(data), 1, &scratch, &out), 0);
 	assert_memory_equal(out.ptr, data, sizeof(data));
 	for (i = 0; i < sealed.size; i += 7) {
 		sealed.ptr[i] ^= 0x80;
 		assert_int_equal(tsarc_repo_open_chunk(repo, codec, id, sealed.ptr, sealed.size,
-					 sizeof(data), &scratch, &out), TSARC_ECORRUPT);
+					 sizeof(data), 1, &scratch, &out), TSARC_ECORRUPT);
 		sealed.ptr[i] ^= 0x80;
 	}
 	/* A chunk stored under another id does not open. */
 	memcpy(other, id, 32);
 	other[5] ^= 1;
 	assert_int_equal(tsarc_repo_open_chunk(repo, codec, other, sealed.ptr, sealed.size,
-				 sizeof(data), &scratch, &out), TSARC_ECORRUPT);
+				 sizeof(data), 1, &scratch, &out), TSARC_ECORRUPT);
 	/* The id depends on the repository's key, not only on the content. */
 	{
 		tsarc_repo *second = make_repo("pw");
