@@ -40,20 +40,14 @@ static int check_key(const char *name, uint64_t size, void *payload)
 {
 	check_ctx *c = payload;
 	tsarc_buf raw = TSARC_BUF_INIT;
-	uint8_t digest[32];
-	char hex[TSARC_ID_HEX_LEN + 1];
 	int rc;
 
 	(void)size;
 	c->res->keys++;
 	tsarc_buf_init(&raw, 64 * 1024);
 	rc = tsarc_store_get(c->repo->store, TSARC_OBJ_KEY, name, 0, 0, &raw);
-	if (rc == 0 && (rc = tsarc_sha256(raw.ptr, raw.size, digest)) == 0) {
-		tsarc_hex_encode(hex, digest, 32);
-		if (strcmp(hex, name) != 0)
-			rc = tsarc_error_set(TSARC_ECORRUPT,
-				"key file is damaged (its content does not match its name)");
-	}
+	if (rc == 0)
+		rc = tsarc_repo_verify_key_file(raw.ptr, raw.size, name);
 	tsarc_buf_dispose(&raw);
 	if (rc == TSARC_ECORRUPT || rc == TSARC_ETOOLARGE) {
 		c->res->keys_damaged++;
@@ -111,7 +105,7 @@ static int read_one(size_t i, void *ctx, void *worker)
 	c->res->chunks_read++;
 	c->res->bytes_read += r->sealed.size;
 	pthread_mutex_unlock(&c->lock);
-	if (rc == TSARC_ECORRUPT || rc == TSARC_ENOTFOUND) {
+	if (rc == TSARC_ECORRUPT) {
 		/* Damage is a finding, not a reason to stop reading the rest. */
 		u->bad = 1;
 		snprintf(u->msg, sizeof(u->msg), "%s", tsarc_error_last()->message);
@@ -234,11 +228,20 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 				memset(&c.refs[c.nrefs], 0, sizeof(c.refs[0]));
 				c.refs[c.nrefs].ref = *r;
 				if (!tsarc_chunkset_lookup(stored, r->id, &size)) {
+					char hex[TSARC_ID_HEX_LEN + 1];
+					tsarc_hex_encode(hex, r->id, TSARC_ID_LEN);
 					c.refs[c.nrefs].bad = 1;
 					result->chunks_missing++;
+					problem(&c, "chunk", NULL, NULL, hex, TSARC_ENOTFOUND,
+						"missing from the store");
 				} else if (size != r->stored) {
+					char hex[TSARC_ID_HEX_LEN + 1], msg[128];
+					tsarc_hex_encode(hex, r->id, TSARC_ID_LEN);
+					snprintf(msg, sizeof(msg), "stored as %u bytes, the manifest says %u",
+						size, r->stored);
 					c.refs[c.nrefs].bad = 1;
 					result->chunks_wrong_size++;
+					problem(&c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT, msg);
 				}
 				c.nrefs++;
 			}

@@ -259,6 +259,14 @@ int tsarc_lock_acquire(tsarc_lock **out, tsarc_repo *repo, int exclusive)
 	}
 	if (pthread_create(&lock->refresher, NULL, refresh_main, lock) == 0)
 		lock->refresher_running = 1;
+	/* Holding the repository alone, clear what killed processes left:
+	 * those locks are ignored anyway, but each one costs every later
+	 * command a read. */
+	if (exclusive) {
+		size_t removed;
+		if (tsarc_lock_remove(repo, 0, &removed))
+			tsarc_error_clear();
+	}
 	*out = lock;
 	return 0;
 fail:

@@ -197,6 +197,9 @@ static int read_config(tsarc_repo *repo)
 
 	tsarc_buf_init(&sealed, CONFIG_MAX);
 	rc = tsarc_store_get(repo->store, TSARC_OBJ_CONFIG, NULL, 0, 0, &sealed);
+	if (rc == TSARC_ETOOLARGE)
+		rc = tsarc_error_set(TSARC_ECORRUPT,
+			"repository config is damaged: larger than any config can be");
 	if (rc)
 		goto done;
 	if ((rc = tsarc_repo_open_object(repo, AAD_CONFIG, sealed.ptr, sealed.size,
@@ -310,45 +313,75 @@ done:
 	return rc;
 }
 
+typedef struct key_params {
+	uint64_t n, r, p;
+	uint8_t salt[SALT_LEN];
+	uint8_t sealed[2 * TSARC_KEY_LEN + TSARC_AEAD_OVERHEAD];
+} key_params;
+
+/* Checks a key file's bytes against its name and parses its fields. */
+static int parse_key_file(const uint8_t *raw, size_t len, const char *name, key_params *kp)
+{
+	uint8_t digest[32];
+	char hex[TSARC_ID_HEX_LEN + 1];
+	cJSON *root;
+	int rc = TSARC_ECORRUPT;
+
+	if (tsarc_sha256(raw, len, digest))
+		return TSARC_EGENERIC;
+	tsarc_hex_encode(hex, digest, sizeof(digest));
+	if (strcmp(hex, name) != 0)
+		return tsarc_error_set(rc, "key file %.16s is damaged (its content does not "
+					   "match its name)", name);
+	root = cJSON_ParseWithLength((const char *)raw, len);
+	if (!root || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return tsarc_error_set(rc, "key file %.16s is not valid JSON", name);
+	}
+	if (json_get_u64(root, "N", &kp->n, 1ull << 24, "key file") ||
+		json_get_u64(root, "r", &kp->r, 64, "key file") ||
+		json_get_u64(root, "p", &kp->p, 64, "key file") ||
+		json_get_b64(root, "salt", kp->salt, sizeof(kp->salt), "key file") ||
+		json_get_b64(root, "data", kp->sealed, sizeof(kp->sealed), "key file")) {
+		tsarc_error_prefix("key file %.16s", name);
+		goto done;
+	}
+	if (kp->n < 2 || (kp->n & (kp->n - 1)) || kp->r == 0 || kp->p == 0) {
+		tsarc_error_set(rc, "key file %.16s has invalid scrypt parameters", name);
+		goto done;
+	}
+	rc = 0;
+done:
+	cJSON_Delete(root);
+	return rc;
+}
+
+int tsarc_repo_verify_key_file(const uint8_t *raw, size_t len, const char *name)
+{
+	key_params kp;
+
+	return parse_key_file(raw, len, name, &kp);
+}
+
 /* Returns 0 and fills the master keys, TSARC_EWRONGPASS, or TSARC_ECORRUPT. */
 static int try_key_file(tsarc_repo *repo, const char *name, const char *password)
 {
 	tsarc_buf raw = TSARC_BUF_INIT;
-	uint8_t digest[32], salt[SALT_LEN], kek[TSARC_KEY_LEN];
-	uint8_t sealed[2 * TSARC_KEY_LEN + TSARC_AEAD_OVERHEAD];
+	uint8_t kek[TSARC_KEY_LEN];
 	uint8_t master[2 * TSARC_KEY_LEN];
-	char hex[TSARC_ID_HEX_LEN + 1];
-	cJSON *root = NULL;
-	uint64_t n, r, p;
+	key_params kp;
 	int rc;
 
 	tsarc_buf_init(&raw, KEY_FILE_MAX);
-	if ((rc = tsarc_store_get(repo->store, TSARC_OBJ_KEY, name, 0, 0, &raw)))
+	rc = tsarc_store_get(repo->store, TSARC_OBJ_KEY, name, 0, 0, &raw);
+	if (rc == TSARC_ETOOLARGE)
+		rc = tsarc_error_set(TSARC_ECORRUPT, "key file %.16s is damaged: too large", name);
+	if (rc || (rc = parse_key_file(raw.ptr, raw.size, name, &kp)))
 		goto done;
-	rc = TSARC_ECORRUPT;
-	if (tsarc_sha256(raw.ptr, raw.size, digest))
+	if ((rc = tsarc_scrypt(password, strlen(password), kp.salt, sizeof(kp.salt), kp.n,
+		     kp.r, kp.p, kek)))
 		goto done;
-	tsarc_hex_encode(hex, digest, sizeof(digest));
-	if (strcmp(hex, name) != 0) {
-		tsarc_error_set(rc, "key file %.16s is damaged (its content does not "
-				    "match its name)", name);
-		goto done;
-	}
-	root = cJSON_ParseWithLength((const char *)raw.ptr, raw.size);
-	if (!root) {
-		tsarc_error_set(rc, "key file %.16s is not valid JSON", name);
-		goto done;
-	}
-	if (json_get_u64(root, "N", &n, 1ull << 24, "key file") ||
-		json_get_u64(root, "r", &r, 64, "key file") ||
-		json_get_u64(root, "p", &p, 64, "key file") ||
-		json_get_b64(root, "salt", salt, sizeof(salt), "key file") ||
-		json_get_b64(root, "data", sealed, sizeof(sealed), "key file"))
-		goto done;
-	if ((rc = tsarc_scrypt(password, strlen(password), salt, sizeof(salt), n, r,
-		     p, kek)))
-		goto done;
-	rc = tsarc_aead_open(kek, AAD_KEY, strlen(AAD_KEY), sealed, sizeof(sealed),
+	rc = tsarc_aead_open(kek, AAD_KEY, strlen(AAD_KEY), kp.sealed, sizeof(kp.sealed),
 		master);
 	tsarc_secure_zero(kek, sizeof(kek));
 	if (rc) {
@@ -361,7 +394,6 @@ static int try_key_file(tsarc_repo *repo, const char *name, const char *password
 	tsarc_secure_zero(master, sizeof(master));
 	rc = 0;
 done:
-	cJSON_Delete(root);
 	tsarc_buf_dispose(&raw);
 	return rc;
 }
@@ -455,7 +487,7 @@ int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 {
 	key_list keys = {NULL, 0, 0};
 	tsarc_repo *repo;
-	int present, rc, wrong = 0, damaged = 0;
+	int present, rc, wrong = 0;
 	size_t i;
 
 	*out = NULL;
@@ -481,9 +513,7 @@ int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 			break;
 		if (rc == TSARC_EWRONGPASS)
 			wrong++;
-		else if (rc == TSARC_ECORRUPT)
-			damaged++;
-		else
+		else if (rc != TSARC_ECORRUPT)
 			goto fail;
 	}
 	if (rc) {
@@ -494,7 +524,6 @@ int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 				tsarc_store_describe(store));
 		goto fail;
 	}
-	(void)damaged;
 	if ((rc = read_config(repo)))
 		goto fail;
 	key_list_dispose(&keys);
@@ -589,8 +618,9 @@ int tsarc_repo_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	tsarc_buf_clear(sealed);
 	sealed->max = (size_t)repo->chunker.max_size + 1024;
 	rc = tsarc_store_get(repo->store, TSARC_OBJ_DATA, hex, 0, 0, sealed);
+	/* A chunk a manifest refers to and the store lacks is damage. */
 	if (rc == TSARC_ENOTFOUND)
-		return tsarc_error_set(TSARC_ENOTFOUND, "chunk %s is missing from the store",
+		return tsarc_error_set(TSARC_ECORRUPT, "chunk %s is missing from the store",
 			hex);
 	if (rc == TSARC_ETOOLARGE)
 		return tsarc_error_set(TSARC_ECORRUPT, "chunk %s is larger than any chunk "

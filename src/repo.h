@@ -40,6 +40,8 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
  * TSARC_ENOTREPO, TSARC_EWRONGPASS or TSARC_ECORRUPT on failure. */
 int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password);
 void tsarc_repo_free(tsarc_repo *repo);
+/* Checks a key file: content matches its name, fields parse. */
+int tsarc_repo_verify_key_file(const uint8_t *raw, size_t len, const char *name);
 
 /* The chunk id: HMAC-SHA256 under the repository's id key. */
 int tsarc_repo_chunk_id(const tsarc_repo *repo, const uint8_t *data,

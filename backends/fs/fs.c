@@ -32,6 +32,7 @@ static int errno_to_code(int err)
 {
 	switch (err) {
 	case ENOENT:
+	case ENOTDIR: /* a path through a regular file: nothing is there */
 		return TSARC_ENOTFOUND;
 	case EEXIST:
 		return TSARC_EEXISTS;

@@ -309,7 +309,7 @@ static int check_option(int opt, const char *arg, void *state)
 	check_state *s = state;
 	unsigned n, t;
 	double p;
-	char extra;
+	char extra, *end;
 
 	if (opt == 1) {
 		s->o.read_data = 1;
@@ -323,7 +323,8 @@ static int check_option(int opt, const char *arg, void *state)
 		s->o.subset_t = t;
 		return 0;
 	}
-	if (sscanf(arg, "%lf%%%c", &p, &extra) == 1 && p > 0 && p <= 100) {
+	p = strtod(arg, &end);
+	if (end != arg && end[0] == '%' && end[1] == '\0' && p > 0 && p <= 100) {
 		s->o.subset_percent = p;
 		return 0;
 	}

@@ -71,20 +71,25 @@ t dump "$(cat "$work/during.id")" during | cmp - "$work/s1" || fail "backup duri
 t check -q >/dev/null || fail "check after concurrent attempt"
 
 # --- a killed backup leaves a lock; on this host it is stale at once ---
-"$TSARC" backup -q --stdin --name killed < "$work/fifo" >/dev/null 2>&1 &
-kpid=$!
-pids+=("$kpid")
-exec 3> "$work/fifo"
-head -c 1000000 "$work/s2" >&3
-sleep 1
-kill -9 "$kpid"
-wait "$kpid" 2>/dev/null || true
-exec 3>&-
-[ "$(ls "$work/repo/locks" | wc -l)" -eq 1 ] || fail "the killed backup left no lock to test with"
-t prune -q >/dev/null || fail "prune did not treat a dead process's lock as stale"
-t unlock --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["removed"]==1, d' ||
+kill_backup_midway() {
+	"$TSARC" backup -q --stdin --name killed < "$work/fifo" >/dev/null 2>&1 &
+	local kpid=$!
+	pids+=("$kpid")
+	exec 3> "$work/fifo"
+	head -c 1000000 "$work/s2" >&3
+	sleep 1
+	kill -9 "$kpid"
+	wait "$kpid" 2>/dev/null || true
+	exec 3>&-
+	[ "$(ls "$work/repo/locks" | wc -l)" -eq 1 ] || fail "the killed backup left no lock to test with"
+}
+kill_backup_midway
+t unlock --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["removed"]==1 and d["locks"][0]["stale"], d' ||
 	fail "unlock did not remove the stale lock"
 [ "$(ls "$work/repo/locks" | wc -l)" -eq 0 ] || fail "lock still there after unlock"
+kill_backup_midway
+t prune -q >/dev/null || fail "prune did not treat a dead process's lock as stale"
+[ "$(ls "$work/repo/locks" | wc -l)" -eq 0 ] || fail "prune left the stale lock behind"
 
 # --- groups: per host by default, one group with --group-by '' ---
 for h in db1 db2; do

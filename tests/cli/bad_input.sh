@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# Bad input: wrong password, no repository, init twice, garbage or truncated
+# config and snapshot objects, a missing chunk, usage errors, password files.
+# Every case: the documented exit code, a clear message, no crash (exit code
+# < 128, no sanitizer report), and the password never printed or stored.
+. "$(dirname "$0")/lib.sh"
+
+R=$WORK/repo
+init_repo "$R"
+"$GEN" 3M --seed 5 >"$WORK/in.sql"
+t_in "$WORK/in.sql" backup --repo "$R" --stdin --name db.sql
+expect_rc 0 "backup"
+SNAP=$(tr -d '[:space:]' <"$OUT")
+
+# --- wrong password: exit 12 for every command ---
+for cmd in "snapshots" "show latest" "dump latest db.sql" "check" "check --read-data"; do
+	TSARC_PASSWORD="not-the-password" t $cmd --repo "$R"
+	expect_rc 12 "$cmd with a wrong password"
+	expect_err "wrong password" "$cmd with a wrong password"
+done
+TSARC_PASSWORD="not-the-password" t_in "$WORK/in.sql" backup --repo "$R" --stdin --name x
+expect_rc 12 "backup with a wrong password"
+expect_err "wrong password" "backup with a wrong password"
+[ "$(ls "$R/snapshots" | wc -l)" -eq 1 ] || fail "a backup with a wrong password wrote a snapshot"
+
+# --- the password from a file: --password-file and TSARC_PASSWORD_FILE ---
+printf '%s\n' "$PASSWORD" >"$WORK/pw"
+printf 'wrong-one\n' >"$WORK/badpw"
+chmod 600 "$WORK/pw" "$WORK/badpw"
+TSARC_PASSWORD= t snapshots --repo "$R" --password-file "$WORK/pw"
+expect_rc 0 "--password-file"
+expect_out "^${SNAP:0:10} " "--password-file lists the snapshot"
+TSARC_PASSWORD= TSARC_PASSWORD_FILE="$WORK/pw" t snapshots --repo "$R"
+expect_rc 0 "TSARC_PASSWORD_FILE"
+expect_out "^${SNAP:0:10} " "TSARC_PASSWORD_FILE lists the snapshot"
+TSARC_PASSWORD_FILE="$WORK/pw" t dump --repo "$R" latest db.sql
+expect_rc 0 "dump with TSARC_PASSWORD_FILE"
+cmp -s "$OUT" "$WORK/in.sql" || fail "dump with TSARC_PASSWORD_FILE differs"
+TSARC_PASSWORD= t snapshots --repo "$R" --password-file "$WORK/badpw"
+expect_rc 12 "--password-file with a wrong password"
+expect_err "wrong password" "--password-file with a wrong password"
+TSARC_PASSWORD= t snapshots --repo "$R" --password-file "$WORK/no-such-file"
+expect_rc 2 "--password-file that does not exist"
+expect_err "password file" "a missing password file is named"
+: >"$WORK/emptypw"
+TSARC_PASSWORD= t snapshots --repo "$R" --password-file "$WORK/emptypw"
+expect_rc 2 "an empty password file"
+expect_err "empty" "an empty password file"
+# No password at all and no terminal to ask on.
+if command -v setsid >/dev/null; then
+	RC=0
+	TSARC_PASSWORD= setsid -w "$TSARC" snapshots --repo "$R" </dev/null >"$OUT" 2>"$ERR" || RC=$?
+	sanitizer_check "$RC" "$ERR" "tsarc snapshots without a password"
+	expect_rc 2 "no password and no terminal"
+	expect_err "no password given" "no password and no terminal"
+fi
+# A repository created from a password file opens with the same password.
+TSARC_PASSWORD= t init --repo "$WORK/fromfile" --password-file "$WORK/pw"
+expect_rc 0 "init with --password-file"
+t snapshots --repo "$WORK/fromfile"
+expect_rc 0 "a repository made with --password-file, opened with TSARC_PASSWORD"
+
+# --- no repository there ---
+mkdir "$WORK/empty"
+t snapshots --repo "$WORK/empty"
+expect_rc 10 "an empty directory"
+expect_err "no tsarc repository at" "an empty directory"
+mkdir -p "$WORK/random/data" "$WORK/random/snapshots"
+head -c 4096 /dev/urandom >"$WORK/random/blob"
+head -c 4096 /dev/urandom >"$WORK/random/snapshots/$(printf '%064d' 0)"
+for cmd in "snapshots" "check" "dump latest db.sql"; do
+	t $cmd --repo "$WORK/random"
+	expect_rc 10 "$cmd in a directory of random files"
+	expect_err "no tsarc repository at" "$cmd in a directory of random files"
+done
+t_in "$WORK/in.sql" backup --repo "$WORK/random" --stdin --name x
+expect_rc 10 "backup into a directory of random files"
+t check --repo "$WORK/does/not/exist"
+expect_rc 10 "a path that does not exist"
+expect_err "no tsarc repository at" "a path that does not exist"
+[ ! -e "$WORK/does" ] || fail "check created the missing repository path"
+TSARC_REPOSITORY="$WORK/empty" t snapshots
+expect_rc 10 "TSARC_REPOSITORY pointing to an empty directory"
+t snapshots
+expect_rc 2 "no repository given"
+expect_err "no repository given" "no repository given"
+
+# --- init twice ---
+t init --repo "$R"
+[ "$RC" -ne 0 ] || fail "init over an existing repository succeeded"
+[ "$RC" -lt 128 ] || fail "init twice crashed"
+expect_err "repository already exists" "init twice"
+ok snapshots --repo "$R"
+expect_out "^${SNAP:0:10} " "the repository survives a second init"
+
+# --- damaged config ---
+C=$WORK/conf
+cp -a "$R" "$C"
+CONF_SIZE=$(stat -c %s "$R/config")
+config_case() { # WHAT: the config was just damaged; every command fails clearly
+	local cmd
+	for cmd in "snapshots" "check"; do
+		t $cmd --repo "$C"
+		[ "$RC" -ne 0 ] || fail "$cmd with $1 config succeeded"
+		if ! grep -qiE "config" "$ERR"; then
+			[ "$1" = "a huge" ] || fail "$cmd with $1 config: the message does not name the config"
+			fail "$cmd with a config over 64 KiB: '$(head -1 "$ERR")' (exit $RC) names no object; want 'repository config ...', exit 3"
+		elif [ "$RC" -ne 3 ]; then
+			fail "$cmd with $1 config: exit $RC, want 3 (damaged)"
+		fi
+	done
+	t_in "$WORK/in.sql" backup --repo "$C" --stdin --name x
+	[ "$RC" -ne 0 ] || fail "backup with $1 config succeeded"
+	info "$1 config: exit $RC: $(head -1 "$ERR")"
+}
+head -c $((CONF_SIZE / 2)) "$R/config" >"$C/config"
+config_case "a truncated"
+: >"$C/config"
+config_case "a zero-length"
+head -c "$CONF_SIZE" /dev/urandom >"$C/config"
+config_case "a garbage"
+head -c "$CONF_SIZE" /dev/zero >"$C/config"
+config_case "an all-zero"
+printf '{"version": 1, "id": "x"}' >"$C/config"
+config_case "a plaintext JSON"
+cp "$R/config" "$C/config"
+flip_byte "$C/config" $((CONF_SIZE / 2))
+config_case "a one-byte-flipped"
+head -c 300000 /dev/urandom >"$C/config"
+config_case "a huge"
+[ "$(find "$C/snapshots" -type f | wc -l)" -eq 1 ] || fail "a backup with a damaged config wrote a snapshot"
+
+# --- no key file / a garbage key file ---
+K=$WORK/keys
+cp -a "$R" "$K"
+rm "$K"/keys/*
+t snapshots --repo "$K"
+[ "$RC" -ne 0 ] && [ "$RC" -lt 128 ] || fail "a repository without key files: exit $RC"
+expect_err "no key files" "a repository without key files"
+head -c 311 /dev/urandom >"$WORK/garbage-key"
+GK=$(sha256sum <"$WORK/garbage-key" | cut -d' ' -f1)
+cp "$WORK/garbage-key" "$K/keys/$GK"
+t snapshots --repo "$K"
+[ "$RC" -ne 0 ] && [ "$RC" -lt 128 ] || fail "a garbage key file (named by its hash): exit $RC"
+expect_err "key file" "a garbage key file is named"
+# Next to the good key file, the garbage one must not stop the repository
+# from opening, but check must report it.
+cp "$R"/keys/* "$K/keys/"
+t snapshots --repo "$K"
+expect_rc 0 "snapshots with a good and a garbage key file"
+t check --repo "$K"
+if [ "$RC" -eq 0 ]; then
+	fail "check passes a key file of random bytes named by its own SHA-256 (keys/${GK:0:16}): it only compares hash and name, never parses the key file"
+else
+	expect_rc 3 "check with a garbage key file"
+	expect_out "damaged key.*${GK:0:16}" "check names the garbage key file"
+fi
+
+# --- garbage snapshot objects with 64-hex names ---
+G=$WORK/garbage
+cp -a "$R" "$G"
+SNAP_SIZE=$(stat -c %s "$R/snapshots/$SNAP")
+plant() { # FILE: add it as a snapshot, under a made-up name and under its own hash
+	cp "$1" "$G/snapshots/$(printf '%s' "$2" | sha256sum | cut -d' ' -f1)"
+	cp "$1" "$G/snapshots/$(sha256sum <"$1" | cut -d' ' -f1)"
+}
+head -c 700 /dev/urandom >"$WORK/s1" && plant "$WORK/s1" random
+: >"$WORK/s2" && plant "$WORK/s2" empty
+head -c "$SNAP_SIZE" /dev/zero >"$WORK/s3" && plant "$WORK/s3" zeros
+head -c 11 /dev/urandom >"$WORK/s4" && plant "$WORK/s4" short
+head -c "$SNAP_SIZE" "$R/config" >"$WORK/s5" && plant "$WORK/s5" config # valid ciphertext, wrong kind
+printf 'not a snapshot' >"$G/snapshots/README"
+BAD=$(($(find "$G/snapshots" -type f | wc -l) - 2))
+t snapshots --repo "$G"
+expect_rc 0 "snapshots with $BAD garbage snapshot objects"
+expect_out "^${SNAP:0:10} " "snapshots still lists the good snapshot"
+expect_out "^1 snapshot$" "snapshots counts only the good snapshot"
+[ "$(grep -c 'warning: snapshot .* cannot be read' "$ERR")" -eq "$BAD" ] ||
+	fail "snapshots does not warn once for each of the $BAD garbage objects"
+t snapshots --repo "$G" --json
+expect_rc 0 "snapshots --json with garbage snapshot objects"
+[ "$(json_get "$OUT" "len(d)")" = 1 ] || fail "snapshots --json lists more than the good snapshot"
+t check --repo "$G"
+expect_rc 3 "check with garbage snapshot objects"
+expect_out "$BAD unreadable snapshots" "check counts the garbage snapshot objects"
+t show --repo "$G" "$(sha256sum <"$WORK/s1" | cut -d' ' -f1)"
+expect_rc 3 "show of a garbage snapshot"
+t dump --repo "$G" "$(sha256sum <"$WORK/s2" | cut -d' ' -f1)" db.sql
+expect_rc 3 "dump of a zero-length snapshot"
+[ ! -s "$OUT" ] || fail "dump of a zero-length snapshot wrote data"
+t dump --repo "$G" "$SNAP" db.sql
+expect_rc 0 "dump of the good snapshot next to garbage ones"
+cmp -s "$OUT" "$WORK/in.sql" || fail "dump of the good snapshot differs"
+
+# --- a missing chunk ---
+M=$WORK/missing
+cp -a "$R" "$M"
+CHUNK=$(basename "$(find "$M/data" -type f -name '[0-9a-f]*' | head -1)")
+rm "$M/data/${CHUNK:0:2}/$CHUNK"
+t dump --repo "$M" "$SNAP" db.sql
+[ "$RC" -ne 0 ] && [ "$RC" -lt 128 ] || fail "dump with a missing chunk: exit $RC"
+expect_err "$CHUNK" "dump names the missing chunk"
+expect_err "missing" "dump says the chunk is missing"
+[ "$RC" -eq 3 ] || fail "dump of a snapshot whose chunk is missing exits $RC, not 3 (damaged data found), unlike check"
+t check --repo "$M"
+expect_rc 3 "check with a missing chunk"
+expect_out "stream 'db\.sql'.*missing" "check names the stream with the missing chunk"
+
+# --- usage errors: exit 2 ---
+usage() { # WHAT ARGS...
+	local what=$1
+	shift
+	t "$@"
+	expect_rc 2 "$what"
+	[ -s "$ERR" ] || fail "$what: no message on stderr"
+}
+usage "backup without --stdin" backup --repo "$R" --name x
+expect_err "stdin" "backup without --stdin says what is missing"
+usage "backup --stdin without --name" backup --repo "$R" --stdin
+usage "backup with a bad --time" backup --repo "$R" --stdin --name x --time yesterday
+usage "an unknown option" snapshots --repo "$R" --no-such-option
+usage "an unknown command" frobnicate
+usage "no command"
+usage "dump with one argument" dump --repo "$R" latest
+expect_err "give a snapshot and a stream name" "dump with one argument"
+usage "dump with three arguments" dump --repo "$R" latest db.sql extra
+usage "show without a snapshot" show --repo "$R"
+usage "check with an argument" check --repo "$R" extra
+usage "check --read-data-subset 0%" check --repo "$R" --read-data-subset 0%
+for bad in 3/2 5 2/0; do
+	t check --repo "$R" --read-data-subset "$bad"
+	if [ "$RC" -eq 0 ]; then
+		fail "check --read-data-subset $bad is accepted (taken as a percentage by the '%lf%%%c' sscanf, which stops before the '%'); want exit 2"
+	else
+		expect_rc 2 "check --read-data-subset $bad"
+	fi
+done
+usage "init --compression lz4" init --repo "$WORK/new" --compression lz4
+usage "init --chunk-avg 1000 (not a power of two)" init --repo "$WORK/new" --chunk-avg 1000
+usage "init --chunk-min above --chunk-max" init --repo "$WORK/new" --chunk-min 8388608 --chunk-max 1048576
+[ ! -e "$WORK/new/config" ] || fail "init with bad options created a repository"
+for cmd in init backup snapshots show dump check version; do
+	t "$cmd" --help
+	expect_rc 0 "$cmd --help"
+	expect_out "usage: tsarc $cmd" "$cmd --help"
+done
+
+# --- the password is in no stored object ---
+for needle in "$PASSWORD" "$(printf '%s' "$PASSWORD" | base64 | tr -d '=')"; do
+	! grep -rqaF -- "$needle" "$R" "$WORK/fromfile" || fail "the password is in the repository"
+done
+finish

@@ -1,0 +1,205 @@
+# Helpers shared by the end-to-end CLI tests (tests/cli/*.sh); sourced, not run.
+#
+# Each test gets its binaries from the environment (TSARC, TSARC_GEN_DUMP), a
+# fresh work directory under ${TMPDIR:-/tmp} removed on exit, and runs tsarc
+# through `t`, which records the exit code and output and fails the test on a
+# crash (a signal, i.e. exit code >= 128) or on any sanitizer report.
+
+set -u
+
+: "${TSARC:?set TSARC to the tsarc binary}"
+: "${TSARC_GEN_DUMP:?set TSARC_GEN_DUMP to the tsarc-gen-dump binary}"
+[ -x "$TSARC" ] || { echo "FAIL: TSARC=$TSARC is not executable" >&2; exit 1; }
+[ -x "$TSARC_GEN_DUMP" ] || { echo "FAIL: TSARC_GEN_DUMP=$TSARC_GEN_DUMP is not executable" >&2; exit 1; }
+
+# A sanitizer build must stop at its first report (UBSan is built with
+# -fno-sanitize-recover, so it aborts too).
+export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+# Nothing from the caller's environment may pick another repository or password.
+unset TSARC_REPOSITORY TSARC_PASSWORD TSARC_PASSWORD_FILE
+
+TEST_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-$TEST_NAME.XXXXXX") || exit 1
+OUT=$WORK/.out
+ERR=$WORK/.err
+# Everything tsarc printed (text only), to check that no secret ever shows.
+TRANSCRIPT=$WORK/.transcript
+RC=0
+cleanup() {
+	# Kill whatever this test left running (its own background jobs only).
+	local p
+	for p in $(jobs -p); do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A password that cannot occur by chance, so that grepping for it is meaningful.
+PASSWORD="pw-${TEST_NAME}-Xq7vL2mZ9kR4"
+export TSARC_PASSWORD="$PASSWORD"
+GEN=$TSARC_GEN_DUMP
+
+fail() {
+	echo "FAIL [$TEST_NAME]: $*" >&2
+	if [ -s "$ERR" ]; then
+		echo "--- stderr of the last tsarc command:" >&2
+		head -c 4000 "$ERR" >&2
+	fi
+	if [ -s "$OUT" ] && grep -Iq . "$OUT"; then
+		echo "--- stdout of the last tsarc command:" >&2
+		head -c 4000 "$OUT" >&2
+	fi
+	exit 1
+}
+
+info() { echo "[$TEST_NAME] $*"; }
+
+
+# Fails the test if the last command crashed or a sanitizer spoke.
+# $1: exit code, $2: stderr file, $3: what ran.
+sanitizer_check() {
+	if [ "$1" -ge 128 ]; then
+		echo "FAIL [$TEST_NAME]: '$3' died with exit code $1 (signal $(($1 - 128)))" >&2
+		head -c 20000 "$2" >&2
+		exit 1
+	fi
+	grep -aE '.' "$2" >>"$TRANSCRIPT" 2>/dev/null
+	if grep -qE 'ERROR: (Address|Leak|Undefined|Memory|Thread)Sanitizer|runtime error:|SUMMARY: [A-Za-z]*Sanitizer' "$2"; then
+		echo "FAIL [$TEST_NAME]: sanitizer report from '$3':" >&2
+		head -c 20000 "$2" >&2
+		exit 1
+	fi
+}
+
+# Adds the last stdout to the transcript if it is text and not a large dump.
+transcript_add() {
+	[ "$(stat -c %s "$OUT" 2>/dev/null || echo 0)" -le 1048576 ] && grep -Iq . "$OUT" 2>/dev/null &&
+		cat "$OUT" >>"$TRANSCRIPT"
+	return 0
+}
+
+# finish: the common end of every test: the password was never printed.
+finish() {
+	if [ -f "$TRANSCRIPT" ] && grep -qaF -- "$PASSWORD" "$TRANSCRIPT"; then
+		fail "the password appears in tsarc's output: $(grep -aF -- "$PASSWORD" "$TRANSCRIPT" | head -3)"
+	fi
+	info "PASS${1:+ ($1)}"
+}
+
+# t ARGS...: runs tsarc (stdin inherited), stdout -> $OUT, stderr -> $ERR, RC.
+t() {
+	RC=0
+	"$TSARC" "$@" >"$OUT" 2>"$ERR" || RC=$?
+	sanitizer_check "$RC" "$ERR" "tsarc $*"
+	transcript_add
+	return 0
+}
+
+# t_in FILE ARGS...: as t, stdin from FILE (or a <(...) process substitution).
+t_in() {
+	local in=$1
+	shift
+	RC=0
+	"$TSARC" "$@" <"$in" >"$OUT" 2>"$ERR" || RC=$?
+	sanitizer_check "$RC" "$ERR" "tsarc $*"
+	transcript_add
+	return 0
+}
+
+# expect_rc N WHAT: the last command must have exited with N.
+expect_rc() {
+	[ "$RC" -eq "$1" ] || fail "$2: expected exit code $1, got $RC"
+}
+
+# expect_err PATTERN WHAT: stderr of the last command matches (grep -E, case-insensitive).
+expect_err() {
+	grep -qiE -- "$1" "$ERR" || fail "$2: stderr does not match /$1/"
+}
+
+# expect_out PATTERN WHAT: stdout of the last command matches.
+expect_out() {
+	grep -qiE -- "$1" "$OUT" || fail "$2: stdout does not match /$1/"
+}
+
+# ok ARGS...: the tsarc command must succeed.
+ok() {
+	t "$@"
+	[ "$RC" -eq 0 ] || fail "tsarc $* exited with $RC"
+}
+
+# json_get FILE EXPR: prints a value of the JSON document in FILE; EXPR is a
+# Python expression over `d` (e.g. "d['new_bytes']"). Fails if FILE is not JSON.
+json_get() {
+	python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print(eval(sys.argv[2]))' "$1" "$2" || fail "$1 is not the JSON expected ($2)"
+}
+
+# backup_gen REPO NAME GEN-ARGS...: backs up a generated stream with --json,
+# leaves the JSON in $WORK/backup.json and the snapshot id in SNAP.
+backup_gen() {
+	local repo=$1 name=$2
+	shift 2
+	t_in <("$GEN" "$@") backup --repo "$repo" --stdin --name "$name" --json
+	[ "$RC" -eq 0 ] || fail "backup of '$name' (gen $*) exited with $RC"
+	cp "$OUT" "$WORK/backup.json"
+	SNAP=$(json_get "$WORK/backup.json" "d['snapshot_id']")
+	[ "${#SNAP}" -eq 64 ] || fail "backup --json gave no 64-hex snapshot id: '$SNAP'"
+}
+
+# dump_cmp REPO SNAP NAME GEN-ARGS...: dump must succeed and be byte-identical
+# to the generator's output for GEN-ARGS.
+dump_cmp() {
+	local repo=$1 snap=$2 name=$3 rcs
+	shift 3
+	RC=0
+	"$TSARC" dump --repo "$repo" "$snap" "$name" 2>"$ERR" | cmp - <("$GEN" "$@") >"$OUT" 2>&1
+	rcs=("${PIPESTATUS[@]}")
+	RC=${rcs[0]}
+	# A difference first: cmp stops reading there, and dump then fails on
+	# the closed pipe (exit 130).
+	[ "${rcs[1]}" -eq 0 ] || fail "dump $snap $name (exit $RC) differs from the original: $(cat "$OUT")"
+	sanitizer_check "$RC" "$ERR" "tsarc dump $snap $name"
+	[ "$RC" -eq 0 ] || fail "dump $snap $name exited with $RC"
+}
+
+# dump_cmp_file REPO SNAP NAME FILE: dump must succeed and equal FILE.
+dump_cmp_file() {
+	local repo=$1 snap=$2 name=$3 file=$4 rcs
+	RC=0
+	"$TSARC" dump --repo "$repo" "$snap" "$name" 2>"$ERR" | cmp - "$file" >"$OUT" 2>&1
+	rcs=("${PIPESTATUS[@]}")
+	RC=${rcs[0]}
+	[ "${rcs[1]}" -eq 0 ] || fail "dump $snap $name (exit $RC) differs from $file: $(cat "$OUT")"
+	sanitizer_check "$RC" "$ERR" "tsarc dump $snap $name"
+	[ "$RC" -eq 0 ] || fail "dump $snap $name exited with $RC"
+}
+
+# flip_byte FILE OFFSET: inverts the byte at OFFSET (negative: from the end).
+flip_byte() {
+	python3 - "$1" "$2" <<'EOF' || fail "cannot flip a byte in $1"
+import sys
+path, off = sys.argv[1], int(sys.argv[2])
+with open(path, 'r+b') as f:
+    data = bytearray(f.read())
+    if off < 0:
+        off += len(data)
+    data[off] ^= 0xff
+    f.seek(0)
+    f.write(data)
+EOF
+}
+
+# init_repo PATH [INIT-OPTIONS...]
+init_repo() {
+	local repo=$1
+	shift
+	ok init --repo "$repo" "$@"
+}
+
+# chunk_files REPO: the chunk objects, one path a line, sorted.
+chunk_files() {
+	find "$1/data" -type f -name '[0-9a-f]*' | sort
+}
