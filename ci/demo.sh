@@ -1,50 +1,81 @@
 #!/usr/bin/env bash
-# The main job, end to end, on an embedded default: builds tsarc, creates a
-# local repository, backs up a generated mysqldump-shaped stream, lists and
-# shows the snapshot, backs the same stream up again (deduplicated), dumps it
-# back and proves it byte-identical, and verifies every stored chunk.
+# The main job, end to end, on a fresh Debian 12 machine: builds tsarc,
+# starts a 3scale-like deployment on loopback (MariaDB with a `system`
+# database shaped like 3scale's, PostgreSQL with zync, backend-redis and
+# system-redis, a system-storage tree, the Secrets/ConfigMaps/APIManager as
+# JSON), backs the whole deployment up into a local repository with one
+# command, shows the snapshot, backs it up again (deduplicated), proves
+# streams against their sources, and verifies every stored chunk. Then the
+# single-stream path: a generated mysqldump-shaped stream through --stdin.
 #
 #   bash ci/demo.sh            # everything in a temp folder, removed at the end
 #   DEMO_DIR=/some/dir DEMO_SIZE=1G bash ci/demo.sh   # keep the repository
+#   DEMO_SCALE=20 bash ci/demo.sh                      # a bigger deployment
+#   TSARC_BUILD_DIR=/tmp/b bash ci/demo.sh             # build somewhere else
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 bash ci/deps.sh
-bash ci/build.sh build/release >/dev/null
-tsarc=$top/build/release/tsarc
-gen=$top/build/release/tests/tsarc-gen-dump
+build=${TSARC_BUILD_DIR:-$top/build/release}
+bash ci/build.sh "$build" >/dev/null
+tsarc=$build/tsarc
+gen=$build/tests/tsarc-gen-dump
 
 size=${DEMO_SIZE:-256M}
+scale=${DEMO_SCALE:-1}
 if [ -n "${DEMO_DIR:-}" ]; then
 	dir=$DEMO_DIR
 	mkdir -p "$dir"
+	keep=1
 else
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-demo.XXXXXX")
-	trap 'rm -rf "$dir"' EXIT
+	keep=0
 fi
+cleanup() {
+	# The servers go in any case (stopped by their PIDs); the files unless kept.
+	bash ci/demo/deployment.sh down "$dir/deployment" >/dev/null 2>&1 || true
+	[ "$keep" = 1 ] || rm -rf "$dir"
+}
+trap cleanup EXIT
 
 # The password goes through a file, never on a command line.
 umask 077
 head -c 24 /dev/urandom | base64 > "$dir/password"
 export TSARC_PASSWORD_FILE=$dir/password
 export TSARC_REPOSITORY=$dir/repo
+umask 022
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "generate a $size mysqldump-shaped stream (system-mysql.sql)"
-"$gen" "$size" --seed 2026 > "$dir/system-mysql.sql"
-ls -l "$dir/system-mysql.sql"
+step "start a 3scale-like deployment on loopback (scale $scale)"
+rm -rf "$dir/deployment"
+bash ci/demo/deployment.sh up "$dir/deployment" "$scale"
+# shellcheck disable=SC1091
+. "$dir/deployment/env"
+dep=$dir/deployment
+mysql_q() { MYSQL_PWD=$MYSQL_ROOT_PASSWORD mariadb --no-defaults -uroot -h127.0.0.1 -P"$MYSQL_PORT" -N -B system -e "$1"; }
+echo "MariaDB   127.0.0.1:$MYSQL_PORT  system: $(mysql_q "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='system'") tables," \
+	"$(mysql_q "SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema='system'") triggers," \
+	"$(mysql_q "SELECT COUNT(*) FROM cinstances") applications, $(mysql_q "SELECT COUNT(*) FROM audits") audits"
+echo "Postgres  127.0.0.1:$PG_PORT  zync_production"
+echo "Redis     backend-redis 127.0.0.1:$REDIS_BACKEND_REDIS_PORT ($(REDISCLI_AUTH=$REDIS_BACKEND_REDIS_PASSWORD redis-cli -p "$REDIS_BACKEND_REDIS_PORT" --scan --pattern 'stats/*' | wc -l) usage counters)," \
+	"system-redis 127.0.0.1:$REDIS_SYSTEM_REDIS_PORT"
+echo "Files     $dep/system-storage ($(find "$dep/system-storage" -type f | wc -l) files)"
+echo "Resources $dep/resources ($(ls "$dep/resources/secret" | wc -l) Secrets, $(ls "$dep/resources/configmap" | wc -l) ConfigMaps, APIManager)"
+
+step "the configuration (built-in 3scale profile + where this deployment is)"
+cat "$dep/config.json"
 
 step "tsarc init"
 rm -rf "$dir/repo"
 "$tsarc" init
 
-step "tsarc backup --stdin (first: everything is new)"
-"$tsarc" backup --stdin --name system-mysql.sql --kind mysql --tag demo < "$dir/system-mysql.sql"
+step "tsarc backup --config (every component, concurrently, into one snapshot)"
+"$tsarc" backup --config "$dep/config.json" --tag demo
 
-step "tsarc backup --stdin (again: nothing new is stored)"
-"$tsarc" backup --stdin --name system-mysql.sql --kind mysql --tag demo < "$dir/system-mysql.sql"
+step "tsarc backup --config again (only what changed is stored)"
+"$tsarc" backup --config "$dep/config.json" --tag demo
 
 step "tsarc snapshots"
 "$tsarc" snapshots
@@ -52,13 +83,25 @@ step "tsarc snapshots"
 step "tsarc show latest"
 "$tsarc" show latest
 
-step "tsarc dump latest system-mysql.sql  (restored and compared)"
-"$tsarc" dump latest system-mysql.sql > "$dir/restored.sql"
-cmp "$dir/system-mysql.sql" "$dir/restored.sql"
-echo "restored stream is byte-identical to the original ($(stat -c %s "$dir/restored.sql") bytes)"
+step "restored streams against their sources"
+"$tsarc" dump latest system-mysql.sql > "$dir/system-mysql.sql"
+grep -c '^INSERT INTO' "$dir/system-mysql.sql" | sed 's/^/system-mysql.sql: INSERT statements: /'
+grep -q 'sp_invoices_friendly_id' "$dir/system-mysql.sql" && echo "system-mysql.sql: has the stored procedure and $(grep -c 'TRIGGER' "$dir/system-mysql.sql") trigger lines"
+"$tsarc" dump latest system-storage.tar > "$dir/system-storage.tar"
+tar -tvf "$dir/system-storage.tar" | sed -n '1,5p'
+mkdir -p "$dir/restored-storage"
+tar -xpf "$dir/system-storage.tar" -C "$dir/restored-storage"
+diff -r --no-dereference "$dep/system-storage" "$dir/restored-storage" && echo "system-storage.tar: the tree is identical"
+"$tsarc" dump latest secrets.json | python3 -c 'import json,sys; d=json.load(sys.stdin); print("secrets.json:", len(d["items"]), "Secrets, e.g. metadata of", d["items"][0]["metadata"]["name"], "=", json.dumps(d["items"][0]["metadata"]))'
 
 step "tsarc check --read-data"
 "$tsarc" check --read-data
+
+step "single stream: generate a $size mysqldump-shaped stream and back it up from stdin"
+"$gen" "$size" --seed 2026 > "$dir/generated.sql"
+"$tsarc" backup --stdin --name generated.sql --kind mysql --tag demo < "$dir/generated.sql"
+"$tsarc" dump latest generated.sql | cmp - "$dir/generated.sql"
+echo "restored stream is byte-identical to the original ($(stat -c %s "$dir/generated.sql") bytes)"
 
 step "repository on disk"
 du -sh "$dir/repo"

@@ -8,6 +8,8 @@ packages=(
 	libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev libcjson-dev
 	libexpat1-dev libarchive-dev libcmocka-dev
 	python3 python3-botocore time
+	# The deployment demo and tests (issue 4): real servers and their tools.
+	mariadb-server mariadb-client postgresql redis-server rsync tar
 )
 if [ "${1:-}" = "--with-s3" ]; then
 	# A real S3 for the tests: a single-node Ceph with RADOS Gateway.

@@ -22,7 +22,7 @@ trap cleanup EXIT
 sh ci/rgw.sh start "$work/rgw"
 # shellcheck disable=SC1091
 . "$work/rgw/env"
-export TSARC_TEST_REQUIRE_S3=1
+export TSARC_TEST_REQUIRE_S3=1 TSARC_TEST_REQUIRE_SERVICES=1
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 

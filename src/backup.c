@@ -56,6 +56,7 @@ struct pending_stream {
 	size_t nblocks;
 	size_t nrefs;
 	int complete;
+	int abandoned;
 	tsarc_sha256_ctx *sha;
 	size_t undigested; /* chunks handed on but not yet through the digest stage */
 };
@@ -479,7 +480,7 @@ static int add_pending_stream(tsarc_backup *b, pending_stream *ps)
 
 	pthread_mutex_lock(&b->lock);
 	for (i = 0; i < b->nstreams; i++) {
-		if (!strcmp(b->streams[i]->st.name, ps->st.name)) {
+		if (!b->streams[i]->abandoned && !strcmp(b->streams[i]->st.name, ps->st.name)) {
 			rc = tsarc_error_set(TSARC_EEXISTS,
 				"the snapshot already has a stream named '%s'", ps->st.name);
 			goto done;
@@ -629,6 +630,58 @@ done:
 	return rc;
 }
 
+/* Caller holds b->lock. */
+static pending_stream *find_stream(tsarc_backup *b, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < b->nstreams; i++)
+		if (!b->streams[i]->abandoned && !strcmp(b->streams[i]->st.name, name))
+			return b->streams[i];
+	return NULL;
+}
+
+int tsarc_backup_stream_annotate(tsarc_backup *b, const char *name, const char *key,
+	cJSON *item)
+{
+	pending_stream *ps;
+	int rc = 0;
+
+	if (!item)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	pthread_mutex_lock(&b->lock);
+	if (!(ps = find_stream(b, name))) {
+		rc = tsarc_error_set(TSARC_ENOTFOUND, "no stream named '%s'", name);
+	} else if (!ps->st.meta && !(ps->st.meta = cJSON_CreateObject())) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	} else {
+		cJSON_DeleteItemFromObjectCaseSensitive(ps->st.meta, key);
+		if (cJSON_AddItemToObject(ps->st.meta, key, item))
+			item = NULL;
+		else
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	pthread_mutex_unlock(&b->lock);
+	cJSON_Delete(item);
+	return rc;
+}
+
+int tsarc_backup_stream_abandon(tsarc_backup *b, const char *name)
+{
+	pending_stream *ps;
+	int rc = 0;
+
+	pthread_mutex_lock(&b->lock);
+	/* Its chunks may still be in flight and write into its chunk list,
+	 * so the stream stays allocated and is only left out of the manifest. */
+	if ((ps = find_stream(b, name)))
+		ps->abandoned = 1;
+	else
+		rc = tsarc_error_set(TSARC_ENOTFOUND, "no stream named '%s'", name);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
 /* Moves the finished chunk lists into the manifest, with each chunk's
  * stored size from the chunk set. */
 static int assemble(tsarc_backup *b)
@@ -639,7 +692,10 @@ static int assemble(tsarc_backup *b)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	for (i = 0; i < b->nstreams; i++) {
 		pending_stream *ps = b->streams[i];
-		tsarc_stream *st = &b->snap->streams[i];
+		tsarc_stream *st;
+		if (ps->abandoned)
+			continue;
+		st = &b->snap->streams[b->snap->nstreams];
 		*st = ps->st;
 		memset(&ps->st, 0, sizeof(ps->st));
 		b->snap->nstreams++;
@@ -669,7 +725,7 @@ int tsarc_backup_commit(tsarc_backup *b, char id_out[TSARC_ID_HEX_LEN + 1])
 	while (b->outstanding > 0 && !b->failed)
 		pthread_cond_wait(&b->space_cv, &b->lock);
 	for (i = 0; i < b->nstreams && !b->failed; i++)
-		if (!b->streams[i]->complete)
+		if (!b->streams[i]->complete && !b->streams[i]->abandoned)
 			record_failure(b, tsarc_error_set(TSARC_EINVAL,
 				"stream '%s' did not finish", b->streams[i]->st.name));
 	pthread_mutex_unlock(&b->lock);

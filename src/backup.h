@@ -40,6 +40,13 @@ int tsarc_backup_new(tsarc_backup **out, tsarc_repo *repo,
 /* Reads `fd` to its end as stream `name`; takes ownership of `meta`. */
 int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 	int fd, cJSON *meta);
+/* Adds (or replaces) `key` in a stream's metadata, e.g. what is only known
+ * once its producer has exited. Takes ownership of `item`. */
+int tsarc_backup_stream_annotate(tsarc_backup *b, const char *name, const char *key,
+	cJSON *item);
+/* Leaves a finished stream out of the snapshot (an optional component
+ * whose producer failed); its chunks stay unreferenced until prune. */
+int tsarc_backup_stream_abandon(tsarc_backup *b, const char *name);
 int tsarc_backup_commit(tsarc_backup *b, char id_out[TSARC_ID_HEX_LEN + 1]);
 void tsarc_backup_get_stats(tsarc_backup *b, tsarc_backup_stats *out);
 void tsarc_backup_free(tsarc_backup *b);

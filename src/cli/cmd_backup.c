@@ -192,11 +192,13 @@ static void print_components(const cJSON *report, const tsarc_snapshot *snap)
 		else if (cJSON_GetObjectItem(src, "host"))
 			snprintf(where, sizeof(where), "host %s",
 				cJSON_GetStringValue(cJSON_GetObjectItem(src, "host")));
-		fprintf(stderr, "  %-20s %-10s %-9s %10s %7.1fs  %s\n", name ? name : "?",
+		const cJSON *secs = cJSON_GetObjectItem(o, "seconds");
+		char took[32] = "-";
+		if (cJSON_IsNumber(secs))
+			snprintf(took, sizeof(took), "%.1fs", secs->valuedouble);
+		fprintf(stderr, "  %-20s %-10s %-9s %10s %7s  %s\n", name ? name : "?",
 			cJSON_GetStringValue(cJSON_GetObjectItem(o, "kind")), status ? status : "?",
-			size, cJSON_GetNumberValue(cJSON_GetObjectItem(o, "seconds")) > 0
-				? cJSON_GetNumberValue(cJSON_GetObjectItem(o, "seconds")) : 0.0,
-			where);
+			size, took, where);
 	}
 }
 

@@ -11,7 +11,7 @@ static const char MAIN_HELP[] =
 	"\n"
 	"Commands:\n"
 	"  init        create a repository\n"
-	"  backup      back up a stream (--stdin) into a new snapshot\n"
+	"  backup      back up a deployment (--config) or a stream (--stdin)\n"
 	"  snapshots   list snapshots\n"
 	"  show        show one snapshot and its streams\n"
 	"  dump        write one stream of a snapshot to standard output, verified\n"

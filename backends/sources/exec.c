@@ -1,0 +1,94 @@
+/*
+ * The exec source: a user-given command whose stdout is the stream (an
+ * Oracle system database, anything the profile does not know). `command`
+ * is an argv array; `script` a string for `sh -c`. Secrets reach it through
+ * `env` (NAME: variable of our environment, local transport) or
+ * `pod_env` (NAME: variable of the pod, kube transport), never argv.
+ */
+#include "component.h"
+#include "tsarc/errors.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int exec_validate(const cJSON *spec, const char *name)
+{
+	static const char *const keys[] = {"kind", "enabled", "required", "stream", "transport",
+		"workload", "selector", "container", "restore", "command", "script", "env",
+		"pod_env", "version_command", "description", NULL};
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(spec, "command");
+	const char *maps[] = {"env", "pod_env"}, *script = tsarc_spec_str(spec, "script");
+	size_t i;
+	int rc;
+
+	if ((rc = tsarc_spec_check_keys(spec, name, keys)))
+		return rc;
+	if (!!cmd == !!script)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': an exec component needs "
+			"either \"command\" (an array) or \"script\" (a string)", name);
+	if (cmd && (!cJSON_IsArray(cmd) || !cJSON_GetArraySize(cmd)))
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"command\" must be a "
+			"non-empty array of strings", name);
+	for (i = 0; i < 2; i++) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(spec, maps[i]), *v;
+		if (!m)
+			continue;
+		if (!cJSON_IsObject(m))
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"%s\" must map "
+				"variable names to variable names", name, maps[i]);
+		cJSON_ArrayForEach(v, m)
+			if (!cJSON_IsString(v) || !v->valuestring[0])
+				return tsarc_error_set(TSARC_ECONFIG, "component '%s': %s.%s must name "
+					"a variable", name, maps[i], v->string);
+	}
+	return 0;
+}
+
+static int exec_prepare(tsarc_component *c, tsarc_production *out)
+{
+	const char *script = tsarc_spec_str(c->spec, "script");
+	const cJSON *v;
+	int kube = !strcmp(c->tr->type, "kube"), rc;
+
+	if (script) {
+		if ((rc = tsarc_cmd_arg(&out->cmd, "sh")) || (rc = tsarc_cmd_arg(&out->cmd, "-c")) ||
+			(rc = tsarc_cmd_arg(&out->cmd, script)))
+			return rc;
+	} else if ((rc = tsarc_spec_add_args(&out->cmd, c->spec, "command", c->name)))
+		return rc;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(c->spec, "env")) {
+		const char *val = getenv(v->valuestring);
+		if (!val)
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s': env.%s names %s, which "
+				"is not set", c->name, v->string, v->valuestring);
+		if ((rc = tsarc_cmd_env(&out->cmd, v->string, val)))
+			return rc;
+	}
+	if (kube)
+		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(c->spec, "pod_env"))
+			if ((rc = tsarc_cmd_pod_env(&out->cmd, v->string, v->valuestring)))
+				return rc;
+	if ((rc = tsarc_spec_add_args(&out->version_cmd, c->spec, "version_command", c->name)))
+		return rc;
+	if (!(out->meta = cJSON_CreateObject()) ||
+		!cJSON_AddItemToObject(out->meta, "command",
+			cJSON_Duplicate(script ? cJSON_GetObjectItemCaseSensitive(c->spec, "script")
+					       : cJSON_GetObjectItemCaseSensitive(c->spec, "command"), 1)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return 0;
+}
+
+const tsarc_source tsarc_source_exec = {"exec", ".dump", 1, exec_validate, exec_prepare};
+
+const tsarc_source *tsarc_source_find(const char *kind)
+{
+	static const tsarc_source *const all[] = {&tsarc_source_mysql, &tsarc_source_postgres,
+		&tsarc_source_redis, &tsarc_source_files, &tsarc_source_resources,
+		&tsarc_source_exec};
+	size_t i;
+
+	for (i = 0; kind && i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(all[i]->kind, kind))
+			return all[i];
+	return NULL;
+}

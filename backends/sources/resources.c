@@ -1,0 +1,224 @@
+/*
+ * The resources source: Secrets, ConfigMaps and custom resources (the
+ * APIManager) as one JSON List, sanitized so that it can be applied to
+ * another cluster or namespace: status and the server-owned metadata are
+ * dropped (uid, resourceVersion, creationTimestamp, managedFields,
+ * ownerReferences, selfLink, namespace, generation, ...), and so is the
+ * last-applied annotation and labels with configured prefixes (the
+ * operator's secret.apimanager.apps.3scale.net/<uid> on the APIManager).
+ */
+#include "component.h"
+#include "tsarc/errors.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const STRIPPED_METADATA[] = {"ownerReferences", "selfLink", "uid",
+	"resourceVersion", "creationTimestamp", "namespace", "clusterName", "generation",
+	"managedFields", "deletionTimestamp", "deletionGracePeriodSeconds", NULL};
+static const char *const STRIPPED_ANNOTATIONS[] = {
+	"kubectl.kubernetes.io/last-applied-configuration", NULL};
+
+static int resources_validate(const cJSON *spec, const char *name)
+{
+	static const char *const keys[] = {"kind", "enabled", "required", "stream", "transport",
+		"restore", "resource", "names", "optional_names", "all", "strip_label_prefixes",
+		"description", NULL};
+	const char *lists[] = {"names", "optional_names", "strip_label_prefixes"};
+	size_t i;
+	int rc;
+
+	if ((rc = tsarc_spec_check_keys(spec, name, keys)))
+		return rc;
+	if (!tsarc_spec_str(spec, "resource"))
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': a resources component needs "
+			"\"resource\" (secret, configmap, apimanager, ...)", name);
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(spec, lists[i]), *v;
+		if (!arr)
+			continue;
+		if (!cJSON_IsArray(arr))
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s': %s must be an array of "
+				"strings", name, lists[i]);
+		cJSON_ArrayForEach(v, arr)
+			if (!cJSON_IsString(v) || !v->valuestring[0])
+				return tsarc_error_set(TSARC_ECONFIG, "component '%s': %s must be an "
+					"array of non-empty strings", name, lists[i]);
+	}
+	if (!tsarc_spec_bool(spec, "all", 0) && !cJSON_GetArraySize(
+		cJSON_GetObjectItemCaseSensitive(spec, "names")) && !cJSON_GetArraySize(
+		cJSON_GetObjectItemCaseSensitive(spec, "optional_names")))
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': give \"names\", "
+			"\"optional_names\" or \"all\": true", name);
+	return 0;
+}
+
+/* Removes the fields that belong to one cluster and would clash in another. */
+void tsarc_resource_sanitize(cJSON *doc, const cJSON *label_prefixes)
+{
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(doc, "metadata"), *sub, *item, *next;
+	size_t i;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(doc, "status");
+	if (!cJSON_IsObject(md))
+		return;
+	for (i = 0; STRIPPED_METADATA[i]; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(md, STRIPPED_METADATA[i]);
+	sub = cJSON_GetObjectItemCaseSensitive(md, "annotations");
+	for (i = 0; STRIPPED_ANNOTATIONS[i] && sub; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(sub, STRIPPED_ANNOTATIONS[i]);
+	if (cJSON_IsObject(sub) && !cJSON_GetArraySize(sub))
+		cJSON_DeleteItemFromObjectCaseSensitive(md, "annotations");
+	sub = cJSON_GetObjectItemCaseSensitive(md, "labels");
+	if (cJSON_IsObject(sub) && cJSON_IsArray(label_prefixes)) {
+		for (item = sub->child; item; item = next) {
+			const cJSON *p;
+			next = item->next;
+			cJSON_ArrayForEach(p, label_prefixes)
+				if (cJSON_IsString(p) &&
+					!strncmp(item->string, p->valuestring, strlen(p->valuestring))) {
+					cJSON_Delete(cJSON_DetachItemViaPointer(sub, item));
+					break;
+				}
+		}
+		if (!cJSON_GetArraySize(sub))
+			cJSON_DeleteItemFromObjectCaseSensitive(md, "labels");
+	}
+}
+
+typedef struct json_ctx {
+	char *text;
+	size_t len;
+} json_ctx;
+
+static void json_ctx_free(void *p)
+{
+	json_ctx *j = p;
+
+	if (j) {
+		if (j->text)
+			memset(j->text, 0, j->len); /* Secrets */
+		free(j->text);
+		free(j);
+	}
+}
+
+static int json_writer(int fd, void *ctx, const atomic_int *stop, char *err, size_t errsz)
+{
+	json_ctx *j = ctx;
+	size_t done = 0;
+
+	while (done < j->len) {
+		if (atomic_load(stop)) {
+			snprintf(err, errsz, "stopped");
+			return TSARC_ECANCELED;
+		}
+		ssize_t n = write(fd, j->text + done, j->len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errsz, "writing the resources: %s", strerror(errno));
+			return TSARC_EIO;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static const char *item_name(const cJSON *doc)
+{
+	const char *n = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "name");
+	return n ? n : "(unnamed)";
+}
+
+static int resources_prepare(tsarc_component *c, tsarc_production *out)
+{
+	const char *type = tsarc_spec_str(c->spec, "resource");
+	const cJSON *prefixes = cJSON_GetObjectItemCaseSensitive(c->spec, "strip_label_prefixes");
+	const char *lists[] = {"names", "optional_names"};
+	cJSON *list = cJSON_CreateObject(), *items = cJSON_CreateArray();
+	cJSON *got = cJSON_CreateArray(), *missing = cJSON_CreateArray();
+	json_ctx *j = NULL;
+	size_t l;
+	int rc = 0;
+
+	if (!list || !items || !got || !missing || !(out->meta = cJSON_CreateObject()))
+		goto oom;
+	/* kubectl apply -f takes a List as it takes one object. */
+	cJSON_AddStringToObject(list, "apiVersion", "v1");
+	cJSON_AddStringToObject(list, "kind", "List");
+	cJSON_AddItemToObject(list, "items", items);
+	if (tsarc_spec_bool(c->spec, "all", 0)) {
+		cJSON *all = NULL, *doc;
+		rc = c->tr->get(c->tr, type, NULL, &all);
+		if (rc == TSARC_ENOTFOUND) {
+			/* Not installed (no such resource type, or no such directory):
+			 * recorded as absent; required components fail. */
+			if (c->required) {
+				tsarc_error_prefix("component '%s'", c->name);
+				goto fail;
+			}
+			cJSON_AddBoolToObject(out->meta, "absent", 1);
+			cJSON_AddStringToObject(out->meta, "absent_reason", tsarc_error_last()->message);
+			rc = 0;
+		} else if (rc) {
+			tsarc_error_prefix("component '%s'", c->name);
+			goto fail;
+		}
+		while (all && (doc = cJSON_DetachItemFromArray(all, 0))) {
+			tsarc_resource_sanitize(doc, prefixes);
+			cJSON_AddItemToArray(got, cJSON_CreateString(item_name(doc)));
+			cJSON_AddItemToArray(items, doc);
+		}
+		cJSON_Delete(all);
+	}
+	for (l = 0; l < 2; l++) {
+		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(c->spec, lists[l]), *n;
+		cJSON_ArrayForEach(n, arr) {
+			cJSON *doc = NULL;
+			rc = c->tr->get(c->tr, type, n->valuestring, &doc);
+			if (rc == TSARC_ENOTFOUND && l == 1) {
+				/* Optional: e.g. mysql-main-conf is gone from 2.16 on. */
+				cJSON_AddItemToArray(missing, cJSON_CreateString(n->valuestring));
+				rc = 0;
+				continue;
+			}
+			if (rc) {
+				tsarc_error_prefix("component '%s': %s %s", c->name, type, n->valuestring);
+				goto fail;
+			}
+			tsarc_resource_sanitize(doc, prefixes);
+			cJSON_AddItemToArray(got, cJSON_CreateString(n->valuestring));
+			cJSON_AddItemToArray(items, doc);
+		}
+	}
+	cJSON_AddStringToObject(out->meta, "resource", type);
+	cJSON_AddItemToObject(out->meta, "items", got);
+	cJSON_AddItemToObject(out->meta, "missing_optional", missing);
+	got = missing = NULL;
+	if (!(j = calloc(1, sizeof(*j))) || !(j->text = cJSON_Print(list)))
+		goto oom;
+	j->len = strlen(j->text);
+	out->writer = json_writer;
+	out->writer_ctx = j;
+	out->writer_ctx_free = json_ctx_free;
+	out->version_text = "sanitized JSON List";
+	cJSON_Delete(list);
+	return 0;
+oom:
+	rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+fail:
+	if (!cJSON_GetObjectItemCaseSensitive(list, "items"))
+		cJSON_Delete(items);
+	cJSON_Delete(list);
+	cJSON_Delete(got);
+	cJSON_Delete(missing);
+	json_ctx_free(j);
+	return rc;
+}
+
+const tsarc_source tsarc_source_resources = {"resources", ".json", 0, resources_validate,
+	resources_prepare};

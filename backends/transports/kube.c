@@ -1,0 +1,381 @@
+/*
+ * The kube transport: kubectl or oc. Pods are found by label (3scale 2.15+
+ * Deployments carry deployment=NAME, 2.14 and older DeploymentConfigs
+ * deploymentConfig=NAME), commands run with `exec -i POD -c CONTAINER --
+ * sh -c '...'` and stream their stdout back, resources come from
+ * `get TYPE NAME -o json`. Credentials stay in the pod: a command that
+ * needs a password takes it from the pod's own environment through the
+ * pod's shell (MYSQL_PWD="$MYSQL_ROOT_PASSWORD"), never from our argv.
+ */
+#include "component.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A pod list or a resource; larger answers are not what we asked for. */
+#define KUBE_JSON_MAX (64u * 1024u * 1024u)
+
+typedef struct kube_transport {
+	tsarc_transport parent;
+	char *binary, *context, *namespace, *kubeconfig, *style;
+} kube_transport;
+
+/* binary [--kubeconfig F] [--context C] [-n NS] */
+static int base_args(const kube_transport *t, tsarc_cmd *cmd)
+{
+	int rc;
+
+	if ((rc = tsarc_cmd_arg(cmd, t->binary)))
+		return rc;
+	if (t->kubeconfig && ((rc = tsarc_cmd_arg(cmd, "--kubeconfig")) ||
+		(rc = tsarc_cmd_arg(cmd, t->kubeconfig))))
+		return rc;
+	if (t->context && ((rc = tsarc_cmd_arg(cmd, "--context")) ||
+		(rc = tsarc_cmd_arg(cmd, t->context))))
+		return rc;
+	if (t->namespace && ((rc = tsarc_cmd_arg(cmd, "-n")) ||
+		(rc = tsarc_cmd_arg(cmd, t->namespace))))
+		return rc;
+	return 0;
+}
+
+/* Runs `binary ... args` and returns stdout; on failure *code and err. */
+static int kube_run(const kube_transport *t, const char *const args[], char **out,
+	int *code, char *err, size_t errsz)
+{
+	tsarc_cmd cmd;
+	size_t i;
+	int rc;
+
+	tsarc_cmd_init(&cmd);
+	if (!(rc = base_args(t, &cmd)))
+		for (i = 0; args[i] && !rc; i++)
+			rc = tsarc_cmd_arg(&cmd, args[i]);
+	if (!rc)
+		rc = tsarc_proc_capture(cmd.argv, NULL, KUBE_JSON_MAX, out, NULL, code, err, errsz);
+	tsarc_cmd_free(&cmd);
+	return rc;
+}
+
+static const char *ns_text(const kube_transport *t)
+{
+	return t->namespace ? t->namespace : "(the context's default)";
+}
+
+static int container_names(const cJSON *pod, char *buf, size_t bufsz, const char *want,
+	int *found)
+{
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
+	const cJSON *cs = cJSON_GetObjectItemCaseSensitive(spec, "containers"), *ct;
+	size_t len = 0;
+
+	*found = 0;
+	buf[0] = '\0';
+	cJSON_ArrayForEach(ct, cs) {
+		const char *n = tsarc_spec_str(ct, "name");
+		if (!n)
+			continue;
+		if (!strcmp(n, want))
+			*found = 1;
+		len += (size_t)snprintf(buf + len, len < bufsz ? bufsz - len : 0, "%s%s",
+			len ? ", " : "", n);
+		if (len >= bufsz)
+			len = bufsz - 1;
+	}
+	return 0;
+}
+
+/* The first Running pod not being deleted, from `get pods -o json`. */
+static const cJSON *pick_pod(const cJSON *list)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items"), *pod;
+
+	cJSON_ArrayForEach(pod, items) {
+		const cJSON *md = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(pod, "status");
+		const char *phase = tsarc_spec_str(st, "phase");
+		if (cJSON_GetObjectItemCaseSensitive(md, "deletionTimestamp"))
+			continue;
+		if (phase && !strcmp(phase, "Running") && tsarc_spec_str(md, "name"))
+			return pod;
+	}
+	return NULL;
+}
+
+static int kube_locate(tsarc_transport *tr, tsarc_component *c)
+{
+	kube_transport *t = (kube_transport *)tr;
+	const char *explicit_sel = tsarc_spec_str(c->spec, "selector");
+	const char *workload = tsarc_spec_str(c->spec, "workload");
+	const char *container = tsarc_spec_str(c->spec, "container");
+	char selectors[2][512], tried[1100] = "", err[2048], names[512];
+	size_t nsel = 0, i;
+	int rc, code, found;
+
+	if (!container)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': the kube transport needs "
+			"\"container\"", c->name);
+	if (explicit_sel)
+		snprintf(selectors[nsel++], sizeof(selectors[0]), "%s", explicit_sel);
+	else if (!workload)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': the kube transport needs "
+			"\"workload\" or \"selector\"", c->name);
+	else {
+		/* 2.15+ first: that is what current installations run. */
+		if (strcmp(t->style, "deploymentConfig"))
+			snprintf(selectors[nsel++], sizeof(selectors[0]), "deployment=%s", workload);
+		if (strcmp(t->style, "deployment"))
+			snprintf(selectors[nsel++], sizeof(selectors[0]), "deploymentConfig=%s",
+				workload);
+	}
+	for (i = 0; i < nsel; i++) {
+		const char *args[] = {"get", "pods", "-l", selectors[i], "-o", "json", NULL};
+		char *text = NULL;
+		cJSON *list;
+		const cJSON *pod;
+		if ((rc = kube_run(t, args, &text, &code, err, sizeof(err))))
+			return rc;
+		if (code != 0) {
+			free(text);
+			return tsarc_error_set(TSARC_EIO, "component '%s': %s get pods -l %s failed "
+				"(status %d): %s", c->name, t->binary, selectors[i], code,
+				err[0] ? err : "(nothing on stderr)");
+		}
+		list = cJSON_Parse(text);
+		free(text);
+		if (!list)
+			return tsarc_error_set(TSARC_EIO, "component '%s': %s get pods printed no JSON",
+				c->name, t->binary);
+		pod = pick_pod(list);
+		if (pod) {
+			const cJSON *md = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
+			container_names(pod, names, sizeof(names), container, &found);
+			if (!found) {
+				rc = tsarc_error_set(TSARC_ENOTFOUND, "component '%s': pod %s has no "
+					"container %s (it has: %s)", c->name, tsarc_spec_str(md, "name"),
+					container, names[0] ? names : "none");
+				cJSON_Delete(list);
+				return rc;
+			}
+			if (!(c->pod = strdup(tsarc_spec_str(md, "name"))) ||
+				!(c->container = strdup(container)) ||
+				!(c->selector = strdup(selectors[i]))) {
+				cJSON_Delete(list);
+				return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			}
+			cJSON_Delete(list);
+			return 0;
+		}
+		cJSON_Delete(list);
+		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
+			i ? " or " : "", selectors[i]);
+	}
+	return tsarc_error_set(TSARC_ENOTFOUND, "component '%s': no running pod matches %s in "
+		"namespace %s", c->name, tried, ns_text(t));
+}
+
+/* binary ... exec -i POD -c CONTAINER -- sh -c 'NAME="$VAR" exec ARGV' */
+static int exec_cmd(const kube_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
+	tsarc_cmd *out)
+{
+	tsarc_buf script = TSARC_BUF_INIT;
+	char *q = NULL;
+	size_t i;
+	int rc;
+
+	if (cmd->nenv)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': a credential from this host "
+			"cannot be passed into pod %s without showing it on a command line; use "
+			"pod_password_env (a variable of the pod) or set \"external\": true",
+			c->name, c->pod ? c->pod : "?");
+	if (!c->pod)
+		return tsarc_error_set(TSARC_EINVAL, "component '%s': no pod located", c->name);
+	for (i = 0; i < cmd->npod_env; i++) {
+		const char *eq = strchr(cmd->pod_env[i], '=');
+		/* NAME="$VAR": the pod's shell expands its own variable. */
+		if ((rc = tsarc_buf_append(&script, cmd->pod_env[i], (size_t)(eq - cmd->pod_env[i]))) ||
+			(rc = tsarc_buf_puts(&script, "=\"$")) ||
+			(rc = tsarc_buf_puts(&script, eq + 1)) || (rc = tsarc_buf_puts(&script, "\" ")))
+			goto fail;
+	}
+	if ((rc = tsarc_buf_puts(&script, "exec")))
+		goto fail;
+	for (i = 0; i < cmd->argc; i++) {
+		if ((rc = tsarc_shell_quote(cmd->argv[i], &q)) || (rc = tsarc_buf_puts(&script, " ")) ||
+			(rc = tsarc_buf_puts(&script, q)))
+			goto fail;
+		free(q);
+		q = NULL;
+	}
+	if ((rc = tsarc_buf_append(&script, "", 1)))
+		goto fail;
+	tsarc_cmd_init(out);
+	if ((rc = base_args(t, out)) || (rc = tsarc_cmd_arg(out, "exec")) ||
+		(rc = tsarc_cmd_arg(out, "-i")) || (rc = tsarc_cmd_arg(out, c->pod)) ||
+		(rc = tsarc_cmd_arg(out, "-c")) || (rc = tsarc_cmd_arg(out, c->container)) ||
+		(rc = tsarc_cmd_arg(out, "--")) || (rc = tsarc_cmd_arg(out, "sh")) ||
+		(rc = tsarc_cmd_arg(out, "-c")) || (rc = tsarc_cmd_arg(out, (char *)script.ptr)))
+		tsarc_cmd_free(out);
+fail:
+	free(q);
+	tsarc_buf_dispose(&script);
+	return rc;
+}
+
+static int kube_spawn(tsarc_transport *tr, const tsarc_component *c, const tsarc_cmd *cmd,
+	tsarc_proc *p)
+{
+	tsarc_cmd ex;
+	int rc;
+
+	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, &ex)))
+		return rc;
+	rc = tsarc_proc_spawn(p, ex.argv, NULL);
+	tsarc_cmd_free(&ex);
+	return rc;
+}
+
+static int kube_capture(tsarc_transport *tr, const tsarc_component *c, const tsarc_cmd *cmd,
+	size_t max, char **out)
+{
+	char err[1024];
+	tsarc_cmd ex;
+	int code, rc;
+
+	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, &ex)))
+		return rc;
+	rc = tsarc_proc_capture(ex.argv, NULL, max, out, NULL, &code, err, sizeof(err));
+	tsarc_cmd_free(&ex);
+	if (!rc && code != 0) {
+		free(*out);
+		*out = NULL;
+		rc = tsarc_error_set(TSARC_EIO, "component '%s': %s in pod %s exited with status "
+			"%d: %s", c->name, cmd->argv[0], c->pod, code, err[0] ? err : "(nothing on stderr)");
+	}
+	return rc;
+}
+
+static int kube_get(tsarc_transport *tr, const char *type, const char *name, cJSON **out)
+{
+	kube_transport *t = (kube_transport *)tr;
+	const char *one[] = {"get", type, name, "-o", "json", NULL};
+	const char *all[] = {"get", type, "-o", "json", NULL};
+	char *text = NULL, err[2048];
+	cJSON *doc;
+	int rc, code;
+
+	*out = NULL;
+	if ((rc = kube_run(t, name ? one : all, &text, &code, err, sizeof(err))))
+		return rc;
+	if (code != 0) {
+		free(text);
+		/* "Error from server (NotFound): secrets "x" not found", and for
+		 * a CRD that is not installed: "the server doesn't have a
+		 * resource type "apimanager"". */
+		if (strstr(err, "NotFound") || strstr(err, "not found") ||
+			strstr(err, "doesn't have a resource type"))
+			return tsarc_error_set(TSARC_ENOTFOUND, "%s %s not found in namespace %s",
+				type, name ? name : "(any)", ns_text(t));
+		return tsarc_error_set(TSARC_EIO, "%s get %s%s%s failed (status %d): %s", t->binary,
+			type, name ? " " : "", name ? name : "", code, err[0] ? err : "(nothing on stderr)");
+	}
+	doc = cJSON_Parse(text);
+	free(text);
+	if (!doc || !cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		return tsarc_error_set(TSARC_EIO, "%s get %s printed no JSON object", t->binary, type);
+	}
+	if (name) {
+		*out = doc;
+		return 0;
+	}
+	{
+		cJSON *items = cJSON_DetachItemFromObjectCaseSensitive(doc, "items");
+		cJSON_Delete(doc);
+		if (!cJSON_IsArray(items)) {
+			cJSON_Delete(items);
+			return tsarc_error_set(TSARC_EIO, "%s get %s printed no list", t->binary, type);
+		}
+		*out = items;
+	}
+	return 0;
+}
+
+static void kube_describe(tsarc_transport *tr, const tsarc_component *c, cJSON *source)
+{
+	kube_transport *t = (kube_transport *)tr;
+
+	cJSON_AddStringToObject(source, "transport", "kube");
+	cJSON_AddStringToObject(source, "binary", t->binary);
+	if (t->context)
+		cJSON_AddStringToObject(source, "context", t->context);
+	if (t->namespace)
+		cJSON_AddStringToObject(source, "namespace", t->namespace);
+	if (c && c->pod) {
+		cJSON_AddStringToObject(source, "pod", c->pod);
+		cJSON_AddStringToObject(source, "container", c->container);
+		cJSON_AddStringToObject(source, "selector", c->selector);
+	}
+}
+
+static void kube_free(tsarc_transport *tr)
+{
+	kube_transport *t = (kube_transport *)tr;
+
+	if (!t)
+		return;
+	free(t->binary);
+	free(t->context);
+	free(t->namespace);
+	free(t->kubeconfig);
+	free(t->style);
+	free(t);
+}
+
+static int dup_opt(char **dst, const cJSON *conf, const char *key, const char *dflt)
+{
+	const char *v = tsarc_spec_str(conf, key);
+
+	if (!v)
+		v = dflt;
+	if (!v)
+		return 0;
+	return (*dst = strdup(v)) ? 0 : tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
+int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf)
+{
+	kube_transport *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (!t)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	t->parent.type = "kube";
+	t->parent.locate = kube_locate;
+	t->parent.spawn = kube_spawn;
+	t->parent.capture = kube_capture;
+	t->parent.get = kube_get;
+	t->parent.describe = kube_describe;
+	t->parent.free = kube_free;
+	if ((rc = dup_opt(&t->binary, conf, "binary", "kubectl")) ||
+		(rc = dup_opt(&t->context, conf, "context", NULL)) ||
+		(rc = dup_opt(&t->namespace, conf, "namespace", NULL)) ||
+		(rc = dup_opt(&t->kubeconfig, conf, "kubeconfig", NULL)) ||
+		(rc = dup_opt(&t->style, conf, "selector_style", "auto"))) {
+		kube_free(&t->parent);
+		return rc;
+	}
+	if (strcmp(t->style, "auto") && strcmp(t->style, "deployment") &&
+		strcmp(t->style, "deploymentConfig")) {
+		rc = tsarc_error_set(TSARC_ECONFIG, "transport: selector_style must be auto, "
+			"deployment (3scale 2.15+) or deploymentConfig (2.14 and older), not '%s'",
+			t->style);
+		kube_free(&t->parent);
+		return rc;
+	}
+	*out = &t->parent;
+	return 0;
+}

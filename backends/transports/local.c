@@ -1,0 +1,257 @@
+/*
+ * The local transport: producers run on this host against databases it
+ * can reach (external databases, the demo), resources are JSON files in a
+ * directory (what `kubectl get ... -o json` printed).
+ */
+#include "component.h"
+#include "tsarc/errors.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A resource file is small; anything bigger is not what we expect. */
+#define RESOURCE_MAX (16u * 1024u * 1024u)
+
+typedef struct local_transport {
+	tsarc_transport parent;
+	char *resources_dir; /* may be NULL */
+	char host[256];
+} local_transport;
+
+static int local_locate(tsarc_transport *t, tsarc_component *c)
+{
+	(void)t;
+	(void)c;
+	return 0;
+}
+
+static int local_spawn(tsarc_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
+	tsarc_proc *p)
+{
+	(void)t;
+	(void)c;
+	return tsarc_proc_spawn(p, cmd->argv, cmd->env);
+}
+
+static int local_capture(tsarc_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
+	size_t max, char **out)
+{
+	char err[1024];
+	int code, rc;
+
+	(void)t;
+	if ((rc = tsarc_proc_capture(cmd->argv, cmd->env, max, out, NULL, &code, err,
+		     sizeof(err))))
+		return rc;
+	if (code != 0) {
+		free(*out);
+		*out = NULL;
+		return tsarc_error_set(TSARC_EIO, "component '%s': %s exited with status %d: %s",
+			c->name, cmd->argv[0], code, err[0] ? err : "(nothing on stderr)");
+	}
+	return 0;
+}
+
+static int read_json_file(const char *path, cJSON **out)
+{
+	FILE *f = fopen(path, "rb");
+	char *text;
+	long len;
+	int rc = 0;
+
+	if (!f)
+		return tsarc_error_set(errno == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
+			"cannot read %s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		return tsarc_error_set(TSARC_EIO, "cannot read %s: %s", path, strerror(errno));
+	}
+	if ((unsigned long)len > RESOURCE_MAX) {
+		fclose(f);
+		return tsarc_error_set(TSARC_ETOOLARGE, "%s is larger than %u bytes", path,
+			RESOURCE_MAX);
+	}
+	if (!(text = malloc((size_t)len + 1))) {
+		fclose(f);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	if (fread(text, 1, (size_t)len, f) != (size_t)len)
+		rc = tsarc_error_set(TSARC_EIO, "cannot read %s", path);
+	fclose(f);
+	if (!rc) {
+		text[len] = '\0';
+		if (!(*out = cJSON_ParseWithLength(text, (size_t)len)) || !cJSON_IsObject(*out)) {
+			cJSON_Delete(*out);
+			*out = NULL;
+			rc = tsarc_error_set(TSARC_ECONFIG, "%s is not a JSON object", path);
+		}
+	}
+	free(text);
+	return rc;
+}
+
+/* "secret" matches kind Secret, "configmap" ConfigMap, "apimanager"
+ * APIManager: kubectl's resource names are the lower-cased kinds. */
+static int kind_matches(const cJSON *doc, const char *type)
+{
+	const char *kind = tsarc_spec_str(doc, "kind");
+	size_t tl = strlen(type);
+
+	if (!kind)
+		return 0;
+	if (!strcasecmp(kind, type))
+		return 1;
+	/* Plurals as kubectl accepts them: secrets, configmaps. */
+	return tl > 1 && type[tl - 1] == 's' && strlen(kind) == tl - 1 &&
+		!strncasecmp(kind, type, tl - 1);
+}
+
+static int local_get_one(local_transport *t, const char *type, const char *name, cJSON **out)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	/* DIR/secret/NAME.json, else DIR/NAME.json when its kind matches. */
+	snprintf(path, sizeof(path), "%s/%s/%s.json", t->resources_dir, type, name);
+	rc = read_json_file(path, out);
+	if (rc != TSARC_ENOTFOUND)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s.json", t->resources_dir, name);
+	rc = read_json_file(path, out);
+	if (rc == 0 && !kind_matches(*out, type)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		rc = TSARC_ENOTFOUND;
+	}
+	if (rc == TSARC_ENOTFOUND)
+		return tsarc_error_set(TSARC_ENOTFOUND, "%s %s not found in %s (looked for %s/%s.json "
+			"and %s.json)", type, name, t->resources_dir, type, name, name);
+	return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every NAME.json of DIR/TYPE/, in name order (stable across runs). */
+static int local_get_all(local_transport *t, const char *type, cJSON **out)
+{
+	char dirpath[PATH_MAX], path[PATH_MAX * 2];
+	char **names = NULL;
+	size_t n = 0, i;
+	struct dirent *de;
+	cJSON *arr;
+	DIR *d;
+	int rc = 0;
+
+	snprintf(dirpath, sizeof(dirpath), "%s/%s", t->resources_dir, type);
+	if (!(d = opendir(dirpath)))
+		return tsarc_error_set(errno == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
+			"cannot read %s: %s", dirpath, strerror(errno));
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		char **grown;
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json") || de->d_name[0] == '.')
+			continue;
+		if (!(grown = realloc(names, (n + 1) * sizeof(char *))) ||
+			!(grown[n] = strdup(de->d_name))) {
+			if (grown)
+				names = grown;
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			break;
+		}
+		names = grown;
+		n++;
+	}
+	closedir(d);
+	if (!rc && !(arr = cJSON_CreateArray()))
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (!rc) {
+		if (n > 1)
+			qsort(names, n, sizeof(char *), name_cmp);
+		for (i = 0; i < n && !rc; i++) {
+			cJSON *doc = NULL;
+			snprintf(path, sizeof(path), "%s/%s", dirpath, names[i]);
+			if (!(rc = read_json_file(path, &doc)))
+				cJSON_AddItemToArray(arr, doc);
+		}
+		if (rc)
+			cJSON_Delete(arr);
+		else
+			*out = arr;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+static int local_get(tsarc_transport *tr, const char *type, const char *name, cJSON **out)
+{
+	local_transport *t = (local_transport *)tr;
+
+	*out = NULL;
+	if (!t->resources_dir)
+		return tsarc_error_set(TSARC_ECONFIG, "the local transport needs \"resources_dir\" "
+			"to read %s resources", type);
+	return name ? local_get_one(t, type, name, out) : local_get_all(t, type, out);
+}
+
+static void local_describe(tsarc_transport *tr, const tsarc_component *c, cJSON *source)
+{
+	local_transport *t = (local_transport *)tr;
+
+	(void)c;
+	cJSON_AddStringToObject(source, "transport", "local");
+	cJSON_AddStringToObject(source, "host", t->host);
+}
+
+static void local_free(tsarc_transport *tr)
+{
+	local_transport *t = (local_transport *)tr;
+
+	if (!t)
+		return;
+	free(t->resources_dir);
+	free(t);
+}
+
+int tsarc_transport_local_new(tsarc_transport **out, const cJSON *conf)
+{
+	local_transport *t = calloc(1, sizeof(*t));
+	const char *dir = tsarc_spec_str(conf, "resources_dir");
+	struct stat st;
+
+	if (!t)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	t->parent.type = "local";
+	t->parent.locate = local_locate;
+	t->parent.spawn = local_spawn;
+	t->parent.capture = local_capture;
+	t->parent.get = local_get;
+	t->parent.describe = local_describe;
+	t->parent.free = local_free;
+	if (gethostname(t->host, sizeof(t->host) - 1))
+		strcpy(t->host, "localhost");
+	if (dir) {
+		if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+			free(t);
+			return tsarc_error_set(TSARC_ECONFIG, "transport: resources_dir %s is not a "
+				"directory", dir);
+		}
+		if (!(t->resources_dir = strdup(dir))) {
+			free(t);
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		}
+	}
+	*out = &t->parent;
+	return 0;
+}

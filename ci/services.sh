@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Starts and stops real MariaDB, PostgreSQL and Redis servers for tests, the
+# demo and benchmarks: on 127.0.0.1, on free ports above 10000, with every
+# file (data, sockets, pid files, logs) inside one directory, and stopped by
+# the PIDs recorded there, never by name, so runs never collide with each
+# other or with a server somebody else started.
+#
+#   ci/services.sh start-mysql DIR [ROOT_PASSWORD]
+#   ci/services.sh start-postgres DIR [POSTGRES_PASSWORD]
+#   ci/services.sh start-redis DIR NAME [PASSWORD]
+#   ci/services.sh stop DIR
+#
+# Each start appends shell assignments to DIR/env (mode 0600), to be sourced:
+#   MYSQL_PORT MYSQL_SOCKET MYSQL_ROOT_PASSWORD
+#   PG_PORT PG_SOCKDIR PG_PASSWORD
+#   REDIS_<NAME>_PORT REDIS_<NAME>_PASSWORD REDIS_<NAME>_DIR  (NAME upper-cased, - becomes _)
+# Passwords go through files and standard input, never on a command line.
+# A Redis data directory that already holds dump.rdb is loaded at start (the
+# tests use that to load a backed-up RDB into a fresh server).
+set -euo pipefail
+
+die() { echo "ci/services.sh: $*" >&2; exit 1; }
+
+# A free TCP port above 10000 on loopback (the kernel's ephemeral range is
+# above 32768 here; asking the kernel avoids guessing).
+free_port() {
+	python3 - <<'PY'
+import socket
+while True:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    if port > 10000:
+        print(port)
+        break
+PY
+}
+
+random_password() { head -c 18 /dev/urandom | base64 | tr -d '/+=' ; }
+
+env_add() {
+	local dir=$1
+	shift
+	( umask 077; printf '%s\n' "$@" >> "$dir/env" )
+}
+
+wait_for() { # SECONDS WHAT CMD...
+	local secs=$1 what=$2 i
+	shift 2
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	die "$what did not come up in ${secs}s"
+}
+
+start_mysql() {
+	local dir=$1 pw=${2:-$(random_password)} base port
+	base=$dir/mysql
+	mkdir -p "$base"
+	port=$(free_port)
+	mariadb-install-db --user=root --datadir="$base/data" --auth-root-authentication-method=normal \
+		--skip-test-db >"$base/install.log" 2>&1 || { cat "$base/install.log" >&2; die "mariadb-install-db failed"; }
+	# Small buffers and no binary log: this is a test server, on a shared 2-core machine.
+	mariadbd --no-defaults --user=root --datadir="$base/data" --socket="$base/mysqld.sock" \
+		--port="$port" --bind-address=127.0.0.1 --pid-file="$base/mysqld.pid" \
+		--log-error="$base/error.log" --innodb-buffer-pool-size=128M \
+		--innodb-log-file-size=64M --innodb-flush-log-at-trx-commit=2 --skip-log-bin \
+		--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+		--max-allowed-packet=64M </dev/null >/dev/null 2>&1 &
+	echo $! > "$base/server.pid"
+	wait_for 60 "MariaDB on port $port" mariadb-admin --no-defaults -S "$base/mysqld.sock" -uroot ping
+	# root from the socket and from 127.0.0.1, with a password (tests use TCP).
+	mariadb --no-defaults -S "$base/mysqld.sock" -uroot <<SQL
+ALTER USER root@localhost IDENTIFIED BY '$pw';
+CREATE USER IF NOT EXISTS root@'127.0.0.1';
+ALTER USER root@'127.0.0.1' IDENTIFIED BY '$pw';
+GRANT ALL PRIVILEGES ON *.* TO root@'127.0.0.1' WITH GRANT OPTION;
+FLUSH PRIVILEGES;
+SQL
+	env_add "$dir" "MYSQL_PORT=$port" "MYSQL_SOCKET=$base/mysqld.sock" "MYSQL_ROOT_PASSWORD='$pw'"
+}
+
+start_postgres() {
+	local dir=$1 pw=${2:-$(random_password)} base port bin
+	# Debian keeps the server binaries out of PATH, one folder per major version.
+	bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+	[ -x "$bin/initdb" ] || die "PostgreSQL server binaries not found (apt-get install postgresql)"
+	base=$dir/postgres
+	mkdir -p "$base/data" "$base/sock"
+	port=$(free_port)
+	# PostgreSQL refuses to run as root: its files belong to postgres, and
+	# the directories above must be traversable for it (mktemp makes 0700).
+	local up
+	up=$(cd "$dir" && pwd)
+	while [ "$up" != / ]; do
+		[ -n "$(find "$up" -maxdepth 0 -perm -o+x)" ] || chmod o+x "$up"
+		up=$(dirname "$up")
+	done
+	( umask 077; printf '%s\n' "$pw" > "$base/pwfile" )
+	chown -R postgres:postgres "$base"
+	runuser -u postgres -- "$bin/initdb" -D "$base/data" -U postgres --pwfile="$base/pwfile" \
+		--auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
+		>"$base/initdb.log" 2>&1 || { cat "$base/initdb.log" >&2; die "initdb failed"; }
+	rm -f "$base/pwfile"
+	runuser -u postgres -- "$bin/pg_ctl" -D "$base/data" -l "$base/server.log" -w -t 60 \
+		-o "-p $port -k $base/sock -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" \
+		start >/dev/null || { cat "$base/server.log" >&2; die "PostgreSQL did not start"; }
+	head -1 "$base/data/postmaster.pid" > "$base/server.pid"
+	env_add "$dir" "PG_PORT=$port" "PG_SOCKDIR=$base/sock" "PG_PASSWORD='$pw'"
+}
+
+start_redis() {
+	local dir=$1 name=$2 pw=${3:-} base port var
+	[ -n "$name" ] || die "start-redis needs a NAME"
+	base=$dir/redis-$name
+	mkdir -p "$base"
+	port=$(free_port)
+	var=REDIS_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')
+	# The configuration goes in a file so that a password is not in ps output.
+	(
+		umask 077
+		{
+			echo "port $port"
+			echo "bind 127.0.0.1"
+			echo "dir $base"
+			echo "dbfilename dump.rdb"
+			echo "pidfile $base/redis.pid"
+			echo "logfile $base/redis.log"
+			echo "daemonize yes"
+			echo "save \"\""
+			echo "appendonly no"
+			# DEBUG DIGEST is how the tests compare two servers' data.
+			echo "enable-debug-command yes"
+			# Replicas (and redis-cli --rdb) get the RDB at once, not after 5 s.
+			echo "repl-diskless-sync-delay 0"
+			[ -z "$pw" ] || echo "requirepass $pw"
+		} > "$base/redis.conf"
+	)
+	redis-server "$base/redis.conf" || die "redis-server $name did not start"
+	wait_for 30 "Redis $name on port $port" test -s "$base/redis.pid"
+	cp "$base/redis.pid" "$base/server.pid"
+	wait_for 30 "Redis $name on port $port" env REDISCLI_AUTH="$pw" redis-cli -p "$port" ping
+	env_add "$dir" "${var}_PORT=$port" "${var}_PASSWORD='$pw'" "${var}_DIR=$base"
+}
+
+stop_all() {
+	local dir=$1 f pid i
+	[ -d "$dir" ] || return 0
+	for f in "$dir"/*/server.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill -TERM "$pid" 2>/dev/null || { rm -f "$f"; continue; }
+		for ((i = 0; i < 200; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		rm -f "$f"
+	done
+}
+
+cmd=${1:-}
+[ $# -ge 2 ] || die "usage: $0 start-mysql|start-postgres|start-redis|stop DIR [...]"
+dir=$2
+mkdir -p "$dir"
+case $cmd in
+start-mysql) start_mysql "$dir" "${3:-}" ;;
+start-postgres) start_postgres "$dir" "${3:-}" ;;
+start-redis) start_redis "$dir" "${3:-}" "${4:-}" ;;
+stop) stop_all "$dir" ;;
+*) die "unknown command '$cmd'" ;;
+esac

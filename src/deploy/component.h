@@ -1,0 +1,165 @@
+#ifndef TSARC_DEPLOY_COMPONENT_H
+#define TSARC_DEPLOY_COMPONENT_H
+
+/*
+ * Internal interfaces of the deployment backup: a transport runs commands
+ * and fetches resources somewhere (this host, a pod); a source knows how
+ * one kind of component (mysql, postgres, redis, files, resources, exec)
+ * turns into a byte stream. The orchestration (run.c) ties them together.
+ */
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include "proc.h"
+
+/* A command to run, with no secret in argv. */
+typedef struct tsarc_cmd {
+	char **argv;      /* NULL-terminated */
+	size_t argc;
+	/* "NAME=VALUE" for the child on this host (local transport only):
+	 * where passwords go (MYSQL_PWD, PGPASSWORD, REDISCLI_AUTH). */
+	char **env;
+	size_t nenv;
+	/* "NAME=VAR": in a pod, NAME is set from the pod's own variable VAR
+	 * by the pod's shell, so the value never passes through our argv. */
+	char **pod_env;
+	size_t npod_env;
+	/* A private directory (0700) of option files, removed with them. */
+	char *tmpdir;
+	char **files;
+	size_t nfiles;
+} tsarc_cmd;
+
+void tsarc_cmd_init(tsarc_cmd *c);
+void tsarc_cmd_free(tsarc_cmd *c);
+int tsarc_cmd_arg(tsarc_cmd *c, const char *arg);
+int tsarc_cmd_argf(tsarc_cmd *c, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+int tsarc_cmd_env(tsarc_cmd *c, const char *name, const char *value);
+int tsarc_cmd_pod_env(tsarc_cmd *c, const char *name, const char *pod_var);
+/* Writes `content` to a 0600 file NAME in the command's private directory;
+ * *path_out is its path (the caller frees it); tsarc_cmd_free removes it. */
+int tsarc_cmd_secret_file(tsarc_cmd *c, const char *name, const char *content,
+	char **path_out);
+
+typedef struct tsarc_transport tsarc_transport;
+
+/* One component, resolved for a run. */
+typedef struct tsarc_component {
+	const char *name;
+	const char *kind;
+	const cJSON *spec;          /* the merged component object */
+	tsarc_transport *tr;        /* where its producer runs */
+	tsarc_transport *resources; /* where Secrets are read (url_secret) */
+	int external;               /* connect from this host (URL from a Secret) */
+	int required;
+	const char *stream;
+	/* Filled while locating (kube: the pod). */
+	char *pod;
+	char *container;
+	char *selector;
+} tsarc_component;
+
+struct tsarc_transport {
+	const char *type; /* "local" or "kube" */
+	/* Finds where component `c` runs (kube: a running pod by label with the
+	 * container) and fills c->pod/container/selector. */
+	int (*locate)(tsarc_transport *t, tsarc_component *c);
+	/* Starts `cmd` for component `c` with its stdout into p->out_fd. */
+	int (*spawn)(tsarc_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
+		tsarc_proc *p);
+	/* Runs `cmd` to completion, stdout (at most `max` bytes) into *out. */
+	int (*capture)(tsarc_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
+		size_t max, char **out);
+	/* One resource as JSON (name given), or every one of its type as a
+	 * cJSON array (name NULL). TSARC_ENOTFOUND when it does not exist
+	 * (or, name NULL, when the type itself does not exist). */
+	int (*get)(tsarc_transport *t, const char *type, const char *name, cJSON **out);
+	/* Adds where-from details to a stream's metadata. */
+	void (*describe)(tsarc_transport *t, const tsarc_component *c, cJSON *source);
+	void (*free)(tsarc_transport *t);
+};
+
+int tsarc_transport_local_new(tsarc_transport **out, const cJSON *conf);
+int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf);
+
+/* What a source hands to the orchestration. */
+typedef struct tsarc_production {
+	tsarc_cmd cmd;             /* an external producer, run through c->tr */
+	tsarc_writer_fn writer;    /* or an in-process one (writer != NULL) */
+	void *writer_ctx;
+	void (*writer_ctx_free)(void *ctx);
+	cJSON *meta;               /* details for the manifest (owned) */
+	tsarc_cmd version_cmd;     /* prints the tool's version; argc 0: none */
+	const char *version_text;  /* a fixed version string instead */
+} tsarc_production;
+
+typedef struct tsarc_source {
+	const char *kind;
+	const char *extension; /* of the default stream name */
+	int runs_in_pod;       /* with kube: needs a pod (resources do not) */
+	/* Checks the component's fields before anything runs. */
+	int (*validate)(const cJSON *spec, const char *name);
+	/* Prepares the production (commands, writer, metadata). */
+	int (*prepare)(tsarc_component *c, tsarc_production *out);
+} tsarc_source;
+
+const tsarc_source *tsarc_source_find(const char *kind);
+extern const tsarc_source tsarc_source_mysql;
+extern const tsarc_source tsarc_source_postgres;
+extern const tsarc_source tsarc_source_redis;
+extern const tsarc_source tsarc_source_files;
+extern const tsarc_source tsarc_source_resources;
+extern const tsarc_source tsarc_source_exec;
+
+/* Helpers shared by the sources (util.c). */
+const char *tsarc_spec_str(const cJSON *spec, const char *key);
+int tsarc_spec_bool(const cJSON *spec, const char *key, int dflt);
+/* A port number field (number or numeric string); 0 when absent. */
+int tsarc_spec_port(const cJSON *spec, const char *key, const char *comp, int *port);
+/* Checks that every key of `spec` is in `allowed` (NULL-terminated). */
+int tsarc_spec_check_keys(const cJSON *spec, const char *comp, const char *const allowed[]);
+/* Adds every string of spec[key] (an array) to cmd; TSARC_ECONFIG otherwise. */
+int tsarc_spec_add_args(tsarc_cmd *cmd, const cJSON *spec, const char *key, const char *comp);
+
+typedef struct tsarc_url {
+	char *scheme, *user, *password, *host, *path;
+	int port;
+} tsarc_url;
+/* scheme://[user[:password]@]host[:port][/path]; user and password are
+ * percent-decoded. Errors never repeat the URL (it holds a password). */
+int tsarc_url_parse(const char *text, tsarc_url *out);
+void tsarc_url_free(tsarc_url *u);
+
+/* Connection details of a database component: fields of the spec, over
+ * the URL of a Secret when the component is external. The password comes
+ * from password_env (our environment), password_file, or the URL. */
+typedef struct tsarc_conn {
+	char *host, *user, *password, *database, *socket;
+	int port;
+	int has_password;
+} tsarc_conn;
+int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *out);
+void tsarc_conn_free(tsarc_conn *conn);
+
+/* Reads data[key] of a Secret (base64-decoded) through `tr`. */
+int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key, char **out);
+
+/* Drops status, the server-owned metadata, the last-applied annotation
+ * and labels starting with any of `label_prefixes` (a cJSON array). */
+void tsarc_resource_sanitize(cJSON *doc, const cJSON *label_prefixes);
+
+/* Single-quotes `s` for a POSIX shell. */
+int tsarc_shell_quote(const char *s, char **out);
+int tsarc_b64_decode(const char *in, unsigned char **out, size_t *out_len);
+
+/* A loaded configuration: the profile with the config merged over it. */
+struct tsarc_deploy {
+	cJSON *eff;       /* effective configuration */
+	char *origin;     /* the config file, for messages */
+	unsigned parallel;
+};
+
+#endif

@@ -1,0 +1,357 @@
+/* Producers: child processes and writer threads behind a pipe. */
+#define _GNU_SOURCE /* pipe2: close-on-exec pipes without a race against concurrent spawns */
+#include "proc.h"
+#include "tsarc/errors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+void tsarc_proc_init(tsarc_proc *p)
+{
+	memset(p, 0, sizeof(*p));
+	atomic_init(&p->stop, 0);
+	p->out_fd = -1;
+	p->err_fd = -1;
+	p->writer_fd = -1;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* A 1 MiB pipe instead of 64 KiB: a dump tool writing fast and the
+ * pipeline reading in large pieces switch far less often. Best effort: a
+ * smaller pipe still works. */
+static void widen_pipe(int fd)
+{
+	(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+}
+
+static void tail_append(tsarc_proc *p, const char *data, size_t len)
+{
+	while (len > 0) {
+		size_t room = TSARC_PROC_TAIL - p->tail_pos;
+		size_t n = len < room ? len : room;
+		memcpy(p->tail + p->tail_pos, data, n);
+		p->tail_pos += n;
+		data += n;
+		len -= n;
+		if (p->tail_pos == TSARC_PROC_TAIL) {
+			p->tail_pos = 0;
+			p->tail_wrapped = 1;
+		}
+	}
+}
+
+static void *drain_stderr(void *arg)
+{
+	tsarc_proc *p = arg;
+	char buf[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = read(p->err_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		tail_append(p, buf, (size_t)n);
+	}
+	return NULL;
+}
+
+void tsarc_proc_tail(const tsarc_proc *p, char *out, size_t outsz)
+{
+	size_t len = 0, i, start, total;
+
+	if (outsz == 0)
+		return;
+	total = p->tail_wrapped ? TSARC_PROC_TAIL : p->tail_pos;
+	start = p->tail_wrapped ? p->tail_pos : 0;
+	for (i = 0; i < total && len + 1 < outsz; i++) {
+		char ch = p->tail[(start + i) % TSARC_PROC_TAIL];
+		/* Keep messages printable: a tool may write binary junk. */
+		out[len++] = (ch == '\n' || ch == '\t' || (ch >= 0x20 && ch < 0x7f) ||
+				     (unsigned char)ch >= 0x80) ? ch : '?';
+	}
+	while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
+		len--;
+	out[len] = '\0';
+}
+
+/* Ours, never a producer's: the repository password opens every backup. */
+static int withheld(const char *entry)
+{
+	static const char *const names[] = {"TSARC_PASSWORD=", NULL};
+	size_t i;
+
+	for (i = 0; names[i]; i++)
+		if (!strncmp(entry, names[i], strlen(names[i])))
+			return 1;
+	return 0;
+}
+
+/* The child's environment: ours, with `add` replacing same-named entries. */
+static char **build_env(char *const add[])
+{
+	size_t n = 0, k = 0, i, j;
+	char **env;
+
+	while (environ[n])
+		n++;
+	while (add && add[k])
+		k++;
+	if (!(env = calloc(n + k + 1, sizeof(char *))))
+		return NULL;
+	k = 0;
+	for (i = 0; i < n; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t nl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+		int replaced = 0;
+		for (j = 0; add && add[j]; j++)
+			if (!strncmp(add[j], environ[i], nl) && add[j][nl] == '=')
+				replaced = 1;
+		if (!replaced && !withheld(environ[i]))
+			env[k++] = environ[i];
+	}
+	for (j = 0; add && add[j]; j++)
+		env[k++] = add[j];
+	env[k] = NULL;
+	return env;
+}
+
+int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, defaults;
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, rc;
+	char **env = NULL;
+
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
+		rc = tsarc_error_set(TSARC_EIO, "creating a pipe: %s", strerror(errno));
+		close_fd(&out[0]);
+		close_fd(&out[1]);
+		return rc;
+	}
+	if (!(env = build_env(env_add))) {
+		close_fd(&out[0]);
+		close_fd(&out[1]);
+		close_fd(&err[0]);
+		close_fd(&err[1]);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
+	posix_spawnattr_init(&attr);
+	/* Own process group: cancelling reaches the tool's own children.
+	 * Default signal handling: we ignore SIGPIPE, the tool must not. */
+	sigemptyset(&none);
+	sigemptyset(&defaults);
+	sigaddset(&defaults, SIGPIPE);
+	sigaddset(&defaults, SIGTERM);
+	sigaddset(&defaults, SIGINT);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &defaults);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+		POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawnp(&p->pid, argv[0], &fa, &attr, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	free(env);
+	close_fd(&out[1]);
+	close_fd(&err[1]);
+	if (rc != 0) {
+		close_fd(&out[0]);
+		close_fd(&err[0]);
+		p->pid = 0;
+		return tsarc_error_set(rc == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
+			"cannot run %s: %s", argv[0], strerror(rc));
+	}
+	p->out_fd = out[0];
+	p->err_fd = err[0];
+	widen_pipe(p->out_fd);
+	if (pthread_create(&p->err_thread, NULL, drain_stderr, p) == 0)
+		p->has_err_thread = 1;
+	else
+		close_fd(&p->err_fd); /* the child gets EPIPE on stderr, still runs */
+	return 0;
+}
+
+static void *writer_main(void *arg)
+{
+	tsarc_proc *p = arg;
+	sigset_t pipe_set;
+
+	/* A closed reader must show up as EPIPE here, not kill the process:
+	 * blocked on this thread, a pending SIGPIPE dies with it. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+	p->writer_rc = p->writer_fn(p->writer_fd, p->writer_ctx, &p->stop, p->writer_err,
+		sizeof(p->writer_err));
+	close_fd(&p->writer_fd);
+	return NULL;
+}
+
+int tsarc_proc_start_writer(tsarc_proc *p, tsarc_writer_fn fn, void *ctx)
+{
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC))
+		return tsarc_error_set(TSARC_EIO, "creating a pipe: %s", strerror(errno));
+	p->out_fd = fds[0];
+	p->writer_fd = fds[1];
+	widen_pipe(p->out_fd);
+	p->writer_fn = fn;
+	p->writer_ctx = ctx;
+	if (pthread_create(&p->writer, NULL, writer_main, p) != 0) {
+		close_fd(&p->out_fd);
+		close_fd(&p->writer_fd);
+		return tsarc_error_set(TSARC_ENOMEM, "cannot start a writer thread");
+	}
+	p->has_writer = 1;
+	return 0;
+}
+
+void tsarc_proc_kill(tsarc_proc *p)
+{
+	if (p->pid > 0)
+		kill(-p->pid, SIGTERM);
+	atomic_store(&p->stop, 1);
+}
+
+int tsarc_proc_finish(tsarc_proc *p, const char *what)
+{
+	char tail[TSARC_PROC_TAIL + 1];
+	int rc = 0;
+
+	/* Closing our end first: a producer still writing gets EPIPE and ends. */
+	close_fd(&p->out_fd);
+	if (p->pid > 0) {
+		pid_t r;
+		do {
+			r = waitpid(p->pid, &p->status, 0);
+		} while (r < 0 && errno == EINTR);
+		if (r < 0)
+			p->status = -1;
+		p->pid = 0;
+		if (p->has_err_thread) {
+			pthread_join(p->err_thread, NULL);
+			p->has_err_thread = 0;
+		}
+		close_fd(&p->err_fd);
+		tsarc_proc_tail(p, tail, sizeof(tail));
+		if (p->status == -1)
+			rc = tsarc_error_set(TSARC_EIO, "%s: cannot wait for the process", what);
+		else if (WIFSIGNALED(p->status))
+			rc = tsarc_error_set(TSARC_EIO, "%s: killed by signal %d%s%s", what,
+				WTERMSIG(p->status), tail[0] ? "; its stderr ended with:\n" : "",
+				tail);
+		else if (WEXITSTATUS(p->status) != 0)
+			rc = tsarc_error_set(TSARC_EIO, "%s: exited with status %d%s%s", what,
+				WEXITSTATUS(p->status),
+				tail[0] ? "; its stderr ended with:\n" : " (nothing on stderr)",
+				tail);
+	}
+	if (p->has_writer) {
+		pthread_join(p->writer, NULL);
+		p->has_writer = 0;
+		if (p->writer_rc && !rc)
+			rc = tsarc_error_set(p->writer_rc, "%s: %s", what,
+				p->writer_err[0] ? p->writer_err : tsarc_strerror(p->writer_rc));
+	}
+	return rc;
+}
+
+int tsarc_proc_capture(char *const argv[], char *const env_add[], size_t max,
+	char **out, size_t *out_len, int *exit_code, char *err, size_t errsz)
+{
+	tsarc_proc p;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	if (out_len)
+		*out_len = 0;
+	*exit_code = -1;
+	if (err && errsz)
+		err[0] = '\0';
+	tsarc_proc_init(&p);
+	if ((rc = tsarc_proc_spawn(&p, argv, env_add)))
+		return rc;
+	for (;;) {
+		ssize_t n;
+		if (len + 4096 + 1 > cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *grown = realloc(buf, ncap);
+			if (!grown) {
+				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+				break;
+			}
+			buf = grown;
+			cap = ncap;
+		}
+		n = read(p.out_fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = tsarc_error_set(TSARC_EIO, "reading from %s: %s", argv[0],
+				strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			rc = tsarc_error_set(TSARC_ETOOLARGE, "%s wrote more than %zu bytes",
+				argv[0], max);
+			break;
+		}
+	}
+	if (rc)
+		tsarc_proc_kill(&p);
+	close_fd(&p.out_fd);
+	{
+		pid_t r;
+		do {
+			r = waitpid(p.pid, &p.status, 0);
+		} while (r < 0 && errno == EINTR);
+		p.pid = 0;
+		if (p.has_err_thread)
+			pthread_join(p.err_thread, NULL);
+		close_fd(&p.err_fd);
+		if (r > 0 && WIFEXITED(p.status))
+			*exit_code = WEXITSTATUS(p.status);
+	}
+	if (err && errsz)
+		tsarc_proc_tail(&p, err, errsz);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	if (!buf && !(buf = malloc(1)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	buf[len] = '\0';
+	*out = buf;
+	if (out_len)
+		*out_len = len;
+	return 0;
+}

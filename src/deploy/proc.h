@@ -1,0 +1,69 @@
+#ifndef TSARC_DEPLOY_PROC_H
+#define TSARC_DEPLOY_PROC_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* How much of a producer's stderr is kept for the error message. */
+#define TSARC_PROC_TAIL 4096
+
+/*
+ * A producer: a child process whose stdout is a pipe (out_fd), or an
+ * in-process writer thread feeding the same kind of pipe. The child runs in
+ * its own process group, so that cancelling kills what it started too
+ * (kubectl, sh -c pipelines). Its stderr is drained by a thread into a
+ * ring of the last TSARC_PROC_TAIL bytes: memory stays bounded whatever
+ * the tool prints, and the child never blocks on a full stderr pipe.
+ */
+/* An in-process producer: writes the stream to `fd`; stops early with
+ * TSARC_ECANCELED once *stop is set (it cannot be killed like a process). */
+typedef int (*tsarc_writer_fn)(int fd, void *ctx, const atomic_int *stop, char *err,
+	size_t errsz);
+
+typedef struct tsarc_proc {
+	pid_t pid;          /* 0: no child (writer thread or not started) */
+	int out_fd;         /* read end of the producer's stdout; -1 when closed */
+	int err_fd;
+	int has_err_thread;
+	pthread_t err_thread;
+	char tail[TSARC_PROC_TAIL];
+	size_t tail_pos;    /* next write position in the ring */
+	int tail_wrapped;
+	int has_writer;
+	pthread_t writer;
+	tsarc_writer_fn writer_fn;
+	void *writer_ctx;
+	int writer_fd;
+	int writer_rc;
+	atomic_int stop;    /* set by tsarc_proc_kill for the writer */
+	char writer_err[512];
+	int status;         /* wait status, valid after tsarc_proc_finish */
+} tsarc_proc;
+
+void tsarc_proc_init(tsarc_proc *p);
+/* Starts argv[0] (looked up in PATH) with `env_add` ("NAME=VALUE", NULL
+ * terminated, may be NULL) added to this process's environment, stdin
+ * from /dev/null. Every descriptor is close-on-exec, so concurrent spawns
+ * cannot keep each other's pipes open. */
+int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[]);
+/* Runs fn(fd, ctx) on a thread writing into the pipe read by out_fd. */
+int tsarc_proc_start_writer(tsarc_proc *p, tsarc_writer_fn fn, void *ctx);
+/* Asks the producer to stop: SIGTERM to its process group, or the writer's
+ * stop flag. Safe from another thread while the producer runs. */
+void tsarc_proc_kill(tsarc_proc *p);
+/* Closes out_fd, reaps the child, joins the threads. Returns 0 when the
+ * producer succeeded, else sets an error describing how it ended (exit
+ * status or signal, and the tail of its stderr) prefixed with `what`. */
+int tsarc_proc_finish(tsarc_proc *p, const char *what);
+/* The last bytes the producer wrote to stderr, NUL-terminated. */
+void tsarc_proc_tail(const tsarc_proc *p, char *out, size_t outsz);
+
+/* Runs a short command to completion: stdout collected (at most `max`
+ * bytes, else TSARC_ETOOLARGE) into *out (NUL-terminated, caller frees),
+ * exit status into *exit_code (-1 when killed), stderr tail into `err`. */
+int tsarc_proc_capture(char *const argv[], char *const env_add[], size_t max,
+	char **out, size_t *out_len, int *exit_code, char *err, size_t errsz);
+
+#endif

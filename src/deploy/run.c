@@ -1,0 +1,404 @@
+/*
+ * Backs a deployment up: every enabled component becomes one stream of the
+ * same snapshot. Components run concurrently, at most `parallel` at once,
+ * each on its own thread that starts the producer and reads its stdout
+ * into the shared backup pipeline (which bounds memory for all of them).
+ * The first failure cancels the rest (their producers are killed) and no
+ * snapshot is written: a backup that misses a required store is no backup.
+ */
+#include "component.h"
+#include "deploy.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A tool's version line is short; --version output past this is junk. */
+#define VERSION_MAX (64u * 1024u)
+
+typedef enum { SLOT_PENDING, SLOT_OK, SLOT_FAILED, SLOT_CANCELED, SLOT_SKIPPED } slot_state;
+
+typedef struct slot {
+	tsarc_component comp;
+	const tsarc_source *src;
+	slot_state state;
+	int rc;
+	char *error;
+	double seconds;
+	char *tool_version;
+	cJSON *source;     /* where from (copy kept for the report) */
+	tsarc_proc proc;
+	int running;       /* proc may be killed (under run.lock) */
+	int streamed;      /* its stream was handed to the engine */
+} slot;
+
+typedef struct run {
+	tsarc_deploy *d;
+	tsarc_backup *b;
+	slot *slots;
+	size_t n, next;
+	pthread_mutex_t lock;
+	int canceled;
+	tsarc_transport *local, *kube;
+} run;
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *dup_error(void)
+{
+	const tsarc_error *e = tsarc_error_last();
+	return strdup(e->message && e->message[0] ? e->message : tsarc_strerror(e->code));
+}
+
+/* Records a failure; the first one cancels every other component. */
+static void fail_slot(run *r, slot *s, int rc)
+{
+	size_t i;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->canceled && s->state != SLOT_FAILED) {
+		/* Killed or stopped because another component failed first. */
+		s->state = SLOT_CANCELED;
+		s->rc = TSARC_ECANCELED;
+	} else {
+		s->state = SLOT_FAILED;
+		s->rc = rc;
+		free(s->error);
+		s->error = dup_error();
+		r->canceled = 1;
+		for (i = 0; i < r->n; i++)
+			if (r->slots[i].running)
+				tsarc_proc_kill(&r->slots[i].proc);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The first line of a --version output, trimmed. */
+static char *first_line(const char *text)
+{
+	size_t len;
+
+	while (*text == ' ' || *text == '\n' || *text == '\r')
+		text++;
+	len = strcspn(text, "\r\n");
+	while (len && text[len - 1] == ' ')
+		len--;
+	return strndup(text, len);
+}
+
+static cJSON *command_json(const tsarc_cmd *cmd)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; arr && i < cmd->argc; i++) {
+		/* The option file's path is a temporary detail, not the command. */
+		if (!strncmp(cmd->argv[i], "--defaults-extra-file=", 22))
+			continue;
+		cJSON_AddItemToArray(arr, cJSON_CreateString(cmd->argv[i]));
+	}
+	return arr;
+}
+
+static int run_component(run *r, slot *s)
+{
+	tsarc_component *c = &s->comp;
+	tsarc_production prod;
+	cJSON *meta = NULL, *restore;
+	double t0 = now_seconds();
+	char what[300];
+	int rc, prc;
+
+	memset(&prod, 0, sizeof(prod));
+	tsarc_cmd_init(&prod.cmd);
+	tsarc_cmd_init(&prod.version_cmd);
+	if ((s->src->runs_in_pod && (rc = c->tr->locate(c->tr, c))) ||
+		(rc = s->src->prepare(c, &prod)))
+		goto done;
+	/* The tool's version, through the same transport (the pod's own). */
+	if (prod.version_text) {
+		s->tool_version = strdup(prod.version_text);
+	} else if (prod.version_cmd.argc) {
+		char *text = NULL;
+		if (c->tr->capture(c->tr, c, &prod.version_cmd, VERSION_MAX, &text) == 0)
+			s->tool_version = first_line(text);
+		else
+			s->tool_version = strdup("unknown");
+		free(text);
+	}
+	meta = prod.meta;
+	prod.meta = NULL;
+	if (!meta && !(meta = cJSON_CreateObject())) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	s->source = cJSON_CreateObject();
+	c->tr->describe(c->tr, c, s->source);
+	cJSON_AddStringToObject(meta, "component", c->name);
+	cJSON_AddStringToObject(meta, "kind", c->kind);
+	cJSON_AddBoolToObject(meta, "required", c->required);
+	cJSON_AddItemToObject(meta, "source", cJSON_Duplicate(s->source, 1));
+	if (prod.cmd.argc) {
+		cJSON_AddStringToObject(meta, "tool", prod.cmd.argv[0]);
+		cJSON_AddItemToObject(meta, "command", command_json(&prod.cmd));
+	}
+	if (s->tool_version)
+		cJSON_AddStringToObject(meta, "tool_version", s->tool_version);
+	/* The restore recipe travels with the data: a restore needs the
+	 * snapshot only, not the profile version that wrote it. */
+	if ((restore = cJSON_GetObjectItemCaseSensitive(c->spec, "restore")))
+		cJSON_AddItemToObject(meta, "restore", cJSON_Duplicate(restore, 1));
+
+	snprintf(what, sizeof(what), "%s", prod.cmd.argc ? prod.cmd.argv[0] : c->kind);
+	if (prod.writer)
+		rc = tsarc_proc_start_writer(&s->proc, prod.writer, prod.writer_ctx);
+	else
+		rc = c->tr->spawn(c->tr, c, &prod.cmd, &s->proc);
+	if (rc)
+		goto done;
+	pthread_mutex_lock(&r->lock);
+	s->running = 1;
+	if (r->canceled)
+		tsarc_proc_kill(&s->proc);
+	pthread_mutex_unlock(&r->lock);
+
+	{
+		s->streamed = 1;
+		rc = tsarc_backup_stream_fd(r->b, c->stream, c->kind, s->proc.out_fd, meta);
+		meta = NULL;
+		if (rc)
+			tsarc_proc_kill(&s->proc); /* nobody reads its output any more */
+		pthread_mutex_lock(&r->lock);
+		s->running = 0;
+		pthread_mutex_unlock(&r->lock);
+		{
+			char engine_msg[1024];
+			snprintf(engine_msg, sizeof(engine_msg), "%s", tsarc_error_last()->message);
+			prc = tsarc_proc_finish(&s->proc, what);
+			/* The producer's own failure explains more than a pipeline
+			 * error it caused; else keep the pipeline's. */
+			if (!prc && rc)
+				tsarc_error_set(rc, "%s", engine_msg);
+			rc = prc ? prc : rc;
+		}
+		s->seconds = now_seconds() - t0;
+		if (!rc && ((rc = tsarc_backup_stream_annotate(r->b, c->stream, "duration_seconds",
+				     cJSON_CreateNumber((double)(long long)(s->seconds * 1000.0) / 1000.0))) ||
+				   (rc = tsarc_backup_stream_annotate(r->b, c->stream, "exit_status",
+					    cJSON_CreateNumber(0)))))
+			tsarc_error_prefix("recording component '%s'", c->name);
+	}
+done:
+	if (prod.writer_ctx_free)
+		prod.writer_ctx_free(prod.writer_ctx);
+	cJSON_Delete(prod.meta);
+	cJSON_Delete(meta);
+	tsarc_cmd_free(&prod.cmd);
+	tsarc_cmd_free(&prod.version_cmd);
+	s->seconds = now_seconds() - t0;
+	if (rc && strncmp(tsarc_error_last()->message, "component '", 11))
+		tsarc_error_prefix("component '%s' (%s)", c->name, c->kind);
+	return rc;
+}
+
+static void *worker_main(void *arg)
+{
+	run *r = arg;
+
+	for (;;) {
+		slot *s;
+		int rc;
+		pthread_mutex_lock(&r->lock);
+		if (r->canceled || r->next == r->n) {
+			pthread_mutex_unlock(&r->lock);
+			break;
+		}
+		s = &r->slots[r->next++];
+		pthread_mutex_unlock(&r->lock);
+		rc = run_component(r, s);
+		if (rc && !s->comp.required && rc != TSARC_ECANCELED && !r->canceled) {
+			/* An optional component that fails is left out of the
+			 * snapshot and reported; the others go on. */
+			pthread_mutex_lock(&r->lock);
+			s->state = SLOT_SKIPPED;
+			free(s->error);
+			s->error = dup_error();
+			pthread_mutex_unlock(&r->lock);
+			if (s->streamed)
+				tsarc_backup_stream_abandon(r->b, s->comp.stream);
+		} else if (rc)
+			fail_slot(r, s, rc);
+		else {
+			pthread_mutex_lock(&r->lock);
+			s->state = SLOT_OK;
+			pthread_mutex_unlock(&r->lock);
+		}
+	}
+	return NULL;
+}
+
+static int get_transport(run *r, const char *type, tsarc_transport **out)
+{
+	const cJSON *conf = cJSON_GetObjectItemCaseSensitive(r->d->eff, "transport");
+	int rc = 0;
+
+	if (!strcmp(type, "local")) {
+		if (!r->local)
+			rc = tsarc_transport_local_new(&r->local, conf);
+		*out = r->local;
+	} else {
+		if (!r->kube)
+			rc = tsarc_transport_kube_new(&r->kube, conf);
+		*out = r->kube;
+	}
+	return rc;
+}
+
+static cJSON *make_report(run *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+	const cJSON *c;
+	size_t i;
+
+	/* Disabled components are listed too: "skipped" says it was meant. */
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(r->d->eff, "components")) {
+		cJSON *o = cJSON_CreateObject();
+		slot *s = NULL;
+		static const char *const names[] = {"not run", "ok", "failed", "canceled",
+			"skipped"};
+		for (i = 0; i < r->n; i++)
+			if (!strcmp(r->slots[i].comp.name, c->string))
+				s = &r->slots[i];
+		cJSON_AddStringToObject(o, "name", c->string);
+		cJSON_AddStringToObject(o, "kind", tsarc_spec_str(c, "kind"));
+		cJSON_AddStringToObject(o, "stream", tsarc_spec_str(c, "stream"));
+		if (!s) {
+			cJSON_AddStringToObject(o, "status", "disabled");
+		} else {
+			cJSON_AddStringToObject(o, "status", names[s->state]);
+			cJSON_AddNumberToObject(o, "seconds", s->seconds);
+			if (s->source)
+				cJSON_AddItemToObject(o, "source", cJSON_Duplicate(s->source, 1));
+			if (s->tool_version)
+				cJSON_AddStringToObject(o, "tool_version", s->tool_version);
+			if (s->error)
+				cJSON_AddStringToObject(o, "error", s->error);
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report)
+{
+	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components"), *c;
+	const cJSON *trconf = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
+	const char *deftype = tsarc_spec_str(trconf, "type");
+	tsarc_transport *resources_tr = NULL;
+	pthread_t *threads = NULL;
+	size_t nthreads = 0, i, nfailed = 0;
+	tsarc_buf msg = TSARC_BUF_INIT;
+	int rc = 0, first_rc = 0;
+	run r;
+
+	if (report)
+		*report = NULL;
+	memset(&r, 0, sizeof(r));
+	r.d = d;
+	r.b = b;
+	pthread_mutex_init(&r.lock, NULL);
+	if (!(r.slots = calloc((size_t)cJSON_GetArraySize(comps) + 1, sizeof(slot)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = get_transport(&r, deftype, &resources_tr)))
+		goto out;
+	cJSON_ArrayForEach(c, comps) {
+		slot *s;
+		const char *ctype = tsarc_spec_str(c, "transport");
+		if (!tsarc_spec_bool(c, "enabled", 1))
+			continue;
+		s = &r.slots[r.n++];
+		tsarc_proc_init(&s->proc);
+		s->comp.name = c->string;
+		s->comp.kind = tsarc_spec_str(c, "kind");
+		s->comp.spec = c;
+		s->comp.stream = tsarc_spec_str(c, "stream");
+		s->comp.required = tsarc_spec_bool(c, "required", 1);
+		s->comp.external = tsarc_spec_bool(c, "external", 0);
+		s->comp.resources = resources_tr;
+		s->src = tsarc_source_find(s->comp.kind);
+		/* An external database is reached from this host, whatever the
+		 * deployment's transport (3scale 2.16+: databases outside). */
+		if (s->comp.external)
+			ctype = "local";
+		if ((rc = get_transport(&r, ctype ? ctype : deftype, &s->comp.tr)))
+			goto out;
+	}
+	if (r.n == 0) {
+		rc = tsarc_error_set(TSARC_ECONFIG, "every component is disabled: nothing to back up");
+		goto out;
+	}
+	nthreads = d->parallel < r.n ? d->parallel : r.n;
+	if (!(threads = calloc(nthreads, sizeof(pthread_t)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nthreads; i++)
+		if (pthread_create(&threads[i], NULL, worker_main, &r) != 0)
+			break;
+	if (i == 0) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "cannot start a thread");
+		goto out;
+	}
+	nthreads = i; /* fewer threads still finish the work, only slower */
+	for (i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+
+	for (i = 0; i < r.n; i++)
+		if (r.slots[i].state == SLOT_FAILED) {
+			nfailed++;
+			if (!first_rc)
+				first_rc = r.slots[i].rc;
+		}
+	if (nfailed) {
+		tsarc_buf_puts(&msg, "backup of the deployment failed, no snapshot written:");
+		for (i = 0; i < r.n; i++)
+			if (r.slots[i].state == SLOT_FAILED) {
+				tsarc_buf_puts(&msg, "\n  ");
+				tsarc_buf_puts(&msg, r.slots[i].error);
+			}
+		tsarc_buf_append(&msg, "", 1);
+		rc = tsarc_error_set(first_rc, "%s", msg.ptr ? (char *)msg.ptr : "failed");
+	}
+out:
+	if (report)
+		*report = make_report(&r);
+	free(threads);
+	for (i = 0; i < r.n; i++) {
+		free(r.slots[i].error);
+		free(r.slots[i].tool_version);
+		free(r.slots[i].comp.pod);
+		free(r.slots[i].comp.container);
+		free(r.slots[i].comp.selector);
+		cJSON_Delete(r.slots[i].source);
+	}
+	free(r.slots);
+	if (r.local)
+		r.local->free(r.local);
+	if (r.kube)
+		r.kube->free(r.kube);
+	tsarc_buf_dispose(&msg);
+	pthread_mutex_destroy(&r.lock);
+	return rc;
+}

@@ -1,0 +1,562 @@
+/* Helpers of the deployment backup: commands, spec fields, URLs, Secrets. */
+#include "component.h"
+#include "tsarc/errors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int nomem(void)
+{
+	return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
+void tsarc_cmd_init(tsarc_cmd *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+static void free_list(char **list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		/* Values may be passwords: wipe before giving the memory back. */
+		size_t len = strlen(list[i]);
+		volatile char *v = list[i];
+		while (len--)
+			v[len] = 0;
+		free(list[i]);
+	}
+	free(list);
+}
+
+void tsarc_cmd_free(tsarc_cmd *c)
+{
+	free_list(c->argv, c->argc);
+	free_list(c->env, c->nenv);
+	free_list(c->pod_env, c->npod_env);
+	for (size_t i = 0; i < c->nfiles; i++)
+		unlink(c->files[i]);
+	free_list(c->files, c->nfiles);
+	if (c->tmpdir) {
+		/* It held only the files above. */
+		rmdir(c->tmpdir);
+		free(c->tmpdir);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+static int list_push(char ***list, size_t *n, char *s)
+{
+	char **grown;
+
+	if (!s)
+		return nomem();
+	if (!(grown = realloc(*list, (*n + 2) * sizeof(char *)))) {
+		free(s);
+		return nomem();
+	}
+	*list = grown;
+	grown[(*n)++] = s;
+	grown[*n] = NULL;
+	return 0;
+}
+
+int tsarc_cmd_arg(tsarc_cmd *c, const char *arg)
+{
+	return list_push(&c->argv, &c->argc, strdup(arg));
+}
+
+int tsarc_cmd_argf(tsarc_cmd *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !(s = malloc((size_t)n + 1)))
+		return nomem();
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return list_push(&c->argv, &c->argc, s);
+}
+
+static char *join_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 2);
+
+	if (!s)
+		return NULL;
+	memcpy(s, a, la);
+	s[la] = '=';
+	memcpy(s + la + 1, b, lb + 1);
+	return s;
+}
+
+int tsarc_cmd_env(tsarc_cmd *c, const char *name, const char *value)
+{
+	return list_push(&c->env, &c->nenv, join_eq(name, value));
+}
+
+int tsarc_cmd_pod_env(tsarc_cmd *c, const char *name, const char *pod_var)
+{
+	return list_push(&c->pod_env, &c->npod_env, join_eq(name, pod_var));
+}
+
+int tsarc_cmd_secret_file(tsarc_cmd *c, const char *name, const char *content,
+	char **path_out)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(content), done = 0;
+	int fd;
+
+	if (!c->tmpdir) {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(path, sizeof(path), "%s/tsarc-cred.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		/* mkdtemp makes it 0700: only we can reach the files inside. */
+		if (!mkdtemp(path))
+			return tsarc_error_set(TSARC_EIO, "cannot create a private directory in %s: %s",
+				tmp && *tmp ? tmp : "/tmp", strerror(errno));
+		if (!(c->tmpdir = strdup(path))) {
+			rmdir(path);
+			return nomem();
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%s", c->tmpdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", path, strerror(errno));
+	while (done < len) {
+		ssize_t n = write(fd, content + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = errno;
+			close(fd);
+			unlink(path);
+			return tsarc_error_set(TSARC_EIO, "writing %s: %s", path, strerror(e));
+		}
+		done += (size_t)n;
+	}
+	if (close(fd)) {
+		unlink(path);
+		return tsarc_error_set(TSARC_EIO, "writing %s: %s", path, strerror(errno));
+	}
+	if (!(*path_out = strdup(path)))
+		return nomem();
+	return list_push(&c->files, &c->nfiles, strdup(path));
+}
+
+const char *tsarc_spec_str(const cJSON *spec, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, key);
+	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+int tsarc_spec_bool(const cJSON *spec, const char *key, int dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, key);
+	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
+}
+
+int tsarc_spec_port(const cJSON *spec, const char *key, const char *comp, int *port)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, key);
+	long n;
+	char *end;
+
+	*port = 0;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (cJSON_IsNumber(v))
+		n = (long)v->valuedouble == v->valuedouble ? (long)v->valuedouble : -1;
+	else if (cJSON_IsString(v)) {
+		errno = 0;
+		n = strtol(v->valuestring, &end, 10);
+		if (errno || *end || end == v->valuestring)
+			n = -1;
+	} else
+		n = -1;
+	if (n < 1 || n > 65535)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': %s must be a port number "
+			"from 1 to 65535", comp, key);
+	*port = (int)n;
+	return 0;
+}
+
+int tsarc_spec_check_keys(const cJSON *spec, const char *comp, const char *const allowed[])
+{
+	const cJSON *item;
+	size_t i;
+
+	cJSON_ArrayForEach(item, spec) {
+		for (i = 0; allowed[i]; i++)
+			if (!strcmp(allowed[i], item->string))
+				break;
+		if (!allowed[i])
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s': unknown field '%s'",
+				comp, item->string);
+	}
+	return 0;
+}
+
+int tsarc_spec_add_args(tsarc_cmd *cmd, const cJSON *spec, const char *key, const char *comp)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(spec, key), *v;
+	int rc;
+
+	if (!arr || cJSON_IsNull(arr))
+		return 0;
+	if (!cJSON_IsArray(arr))
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': %s must be an array of "
+			"strings", comp, key);
+	cJSON_ArrayForEach(v, arr) {
+		if (!cJSON_IsString(v))
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s': %s must be an array "
+				"of strings", comp, key);
+		if ((rc = tsarc_cmd_arg(cmd, v->valuestring)))
+			return rc;
+	}
+	return 0;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static char *pct_decode(const char *s, size_t len)
+{
+	char *out = malloc(len + 1);
+	size_t i, k = 0;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
+			hexval(s[i + 2]) >= 0) {
+			out[k++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else
+			out[k++] = s[i];
+	}
+	out[k] = '\0';
+	return out;
+}
+
+void tsarc_url_free(tsarc_url *u)
+{
+	if (u->password) {
+		volatile char *v = u->password;
+		size_t n = strlen(u->password);
+		while (n--)
+			v[n] = 0;
+	}
+	free(u->scheme);
+	free(u->user);
+	free(u->password);
+	free(u->host);
+	free(u->path);
+	memset(u, 0, sizeof(*u));
+}
+
+int tsarc_url_parse(const char *text, tsarc_url *u)
+{
+	const char *p, *auth_end, *host, *host_end, *colon, *at = NULL;
+	int rc = TSARC_ECONFIG;
+
+	memset(u, 0, sizeof(*u));
+	if (!(p = strstr(text, "://")))
+		return tsarc_error_set(TSARC_ECONFIG, "not a URL (no scheme://)");
+	if (!(u->scheme = strndup(text, (size_t)(p - text))))
+		goto oom;
+	p += 3;
+	auth_end = p + strcspn(p, "/?#");
+	/* The last @ before the path: passwords may contain @ when unencoded. */
+	for (const char *q = p; q < auth_end; q++)
+		if (*q == '@')
+			at = q;
+	if (at) {
+		colon = memchr(p, ':', (size_t)(at - p));
+		if (colon) {
+			if (!(u->user = pct_decode(p, (size_t)(colon - p))) ||
+				!(u->password = pct_decode(colon + 1, (size_t)(at - colon - 1))))
+				goto oom;
+		} else if (!(u->user = pct_decode(p, (size_t)(at - p))))
+			goto oom;
+		host = at + 1;
+	} else
+		host = p;
+	host_end = auth_end;
+	colon = NULL;
+	if (*host == '[') { /* IPv6 literal */
+		const char *close = memchr(host, ']', (size_t)(host_end - host));
+		if (!close) {
+			tsarc_error_set(rc, "URL host: unterminated [");
+			goto fail;
+		}
+		if (!(u->host = strndup(host + 1, (size_t)(close - host - 1))))
+			goto oom;
+		if (close + 1 < host_end && close[1] == ':')
+			colon = close + 1;
+	} else {
+		colon = memchr(host, ':', (size_t)(host_end - host));
+		if (!(u->host = strndup(host, (size_t)((colon ? colon : host_end) - host))))
+			goto oom;
+	}
+	if (colon && colon + 1 < host_end) {
+		char *end;
+		long port = strtol(colon + 1, &end, 10);
+		if (end != host_end || port < 1 || port > 65535) {
+			tsarc_error_set(rc, "URL port is not a number from 1 to 65535");
+			goto fail;
+		}
+		u->port = (int)port;
+	}
+	if (*auth_end == '/') {
+		size_t plen = strcspn(auth_end + 1, "?#");
+		if (!(u->path = pct_decode(auth_end + 1, plen)))
+			goto oom;
+	}
+	return 0;
+oom:
+	rc = nomem();
+fail:
+	tsarc_url_free(u);
+	return rc;
+}
+
+int tsarc_b64_decode(const char *in, unsigned char **out, size_t *out_len)
+{
+	size_t len = strlen(in), pad = 0;
+	unsigned char *buf;
+	int n;
+
+	if (len % 4)
+		return tsarc_error_set(TSARC_ECORRUPT, "not base64 (length %zu)", len);
+	if (!(buf = malloc(len / 4 * 3 + 1)))
+		return nomem();
+	n = len ? EVP_DecodeBlock(buf, (const unsigned char *)in, (int)len) : 0;
+	if (n < 0) {
+		free(buf);
+		return tsarc_error_set(TSARC_ECORRUPT, "not base64");
+	}
+	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	if (len && in[len - 1] == '=')
+		pad++;
+	if (len > 1 && in[len - 2] == '=')
+		pad++;
+	*out_len = (size_t)n - pad;
+	buf[*out_len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key, char **out)
+{
+	cJSON *doc = NULL;
+	const cJSON *data, *v;
+	unsigned char *dec;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if ((rc = tr->get(tr, "secret", secret, &doc))) {
+		tsarc_error_prefix("reading Secret %s", secret);
+		return rc;
+	}
+	data = cJSON_GetObjectItemCaseSensitive(doc, "data");
+	v = cJSON_GetObjectItemCaseSensitive(data, key);
+	if (cJSON_IsString(v)) {
+		rc = tsarc_b64_decode(v->valuestring, &dec, &len);
+		if (rc) {
+			tsarc_error_prefix("Secret %s, key %s", secret, key);
+		} else if (strlen((char *)dec) != len) {
+			free(dec);
+			rc = tsarc_error_set(TSARC_ECONFIG, "Secret %s, key %s holds a NUL byte",
+				secret, key);
+		} else
+			*out = (char *)dec;
+	} else {
+		/* stringData is what a hand-written Secret may carry. */
+		data = cJSON_GetObjectItemCaseSensitive(doc, "stringData");
+		v = cJSON_GetObjectItemCaseSensitive(data, key);
+		if (cJSON_IsString(v)) {
+			if (!(*out = strdup(v->valuestring)))
+				rc = nomem();
+		} else
+			rc = tsarc_error_set(TSARC_ENOTFOUND, "Secret %s has no key %s", secret, key);
+	}
+	cJSON_Delete(doc);
+	return rc;
+}
+
+int tsarc_shell_quote(const char *s, char **out)
+{
+	size_t len = 2, i, k = 0;
+	char *q;
+
+	for (i = 0; s[i]; i++)
+		len += s[i] == '\'' ? 4 : 1;
+	if (!(q = malloc(len + 1)))
+		return nomem();
+	q[k++] = '\'';
+	for (i = 0; s[i]; i++) {
+		if (s[i] == '\'') {
+			memcpy(q + k, "'\\''", 4);
+			k += 4;
+		} else
+			q[k++] = s[i];
+	}
+	q[k++] = '\'';
+	q[k] = '\0';
+	*out = q;
+	return 0;
+}
+
+static int read_password_file(const char *path, const char *comp, char **out)
+{
+	char buf[4097];
+	size_t len = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': cannot read password_file "
+			"%s: %s", comp, path, strerror(errno));
+	while (len < sizeof(buf) - 1) {
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	buf[len] = '\0';
+	*out = strdup(buf);
+	memset(buf, 0, sizeof(buf));
+	return *out ? 0 : nomem();
+}
+
+void tsarc_conn_free(tsarc_conn *conn)
+{
+	if (conn->password) {
+		volatile char *v = conn->password;
+		size_t n = strlen(conn->password);
+		while (n--)
+			v[n] = 0;
+	}
+	free(conn->host);
+	free(conn->user);
+	free(conn->password);
+	free(conn->database);
+	free(conn->socket);
+	memset(conn, 0, sizeof(*conn));
+}
+
+static int set_str(char **dst, const char *src)
+{
+	char *s;
+
+	/* redis://:password@host has an empty user: that is no user. */
+	if (!src || !*src)
+		return 0;
+	if (!(s = strdup(src)))
+		return nomem();
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *conn)
+{
+	const cJSON *spec = c->spec;
+	const char *s;
+	int rc = 0, port;
+
+	memset(conn, 0, sizeof(*conn));
+	if (c->external) {
+		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(spec, "url_secret");
+		const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
+		char *text = NULL;
+		tsarc_url u;
+		if (!secret || !key)
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s' is external but has no "
+				"url_secret {\"secret\": ..., \"key\": ...}", c->name);
+		if ((rc = tsarc_secret_value(c->resources, secret, key, &text)))
+			return rc;
+		rc = tsarc_url_parse(text, &u);
+		free(text);
+		if (rc) {
+			tsarc_error_prefix("Secret %s, key %s", secret, key);
+			return rc;
+		}
+		if ((rc = set_str(&conn->host, u.host)) || (rc = set_str(&conn->user, u.user)) ||
+			(rc = set_str(&conn->password, u.password))) {
+			tsarc_url_free(&u);
+			goto fail;
+		}
+		conn->has_password = u.password != NULL;
+		conn->port = u.port;
+		/* mysql2://.../system, postgresql://.../zync_production; a Redis
+		 * URL's path is a db number, meaningless for a whole-server RDB. */
+		if (u.path && *u.path && (rc = set_str(&conn->database, u.path))) {
+			tsarc_url_free(&u);
+			goto fail;
+		}
+		tsarc_url_free(&u);
+	}
+	/* Explicit fields win over the Secret's URL: the address the cluster
+	 * sees is not always the one this host reaches. */
+	if ((rc = set_str(&conn->host, tsarc_spec_str(spec, "host"))) ||
+		(rc = set_str(&conn->user, tsarc_spec_str(spec, "user"))) ||
+		(rc = set_str(&conn->database, tsarc_spec_str(spec, "database"))) ||
+		(rc = set_str(&conn->socket, tsarc_spec_str(spec, "socket"))))
+		goto fail;
+	if ((rc = tsarc_spec_port(spec, "port", c->name, &port)))
+		goto fail;
+	if (port)
+		conn->port = port;
+	if ((s = tsarc_spec_str(spec, "password_env"))) {
+		const char *v = getenv(s);
+		if (!v) {
+			rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': password_env names %s, "
+				"which is not set", c->name, s);
+			goto fail;
+		}
+		if ((rc = set_str(&conn->password, v)))
+			goto fail;
+		conn->has_password = 1;
+	} else if ((s = tsarc_spec_str(spec, "password_file"))) {
+		char *pw = NULL;
+		if ((rc = read_password_file(s, c->name, &pw)))
+			goto fail;
+		free(conn->password);
+		conn->password = pw;
+		conn->has_password = 1;
+	}
+	return 0;
+fail:
+	tsarc_conn_free(conn);
+	return rc;
+}

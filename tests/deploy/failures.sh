@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Failures of a deployment backup: a wrong password, a dump tool that dies
+# midway, a required Secret missing, a database down, configuration
+# mistakes. Each must leave no snapshot, exit non-zero and name the
+# component with the tail of its tool's stderr. Also: optional resources
+# that are missing are noted in the manifest, not fatal; credentials reach
+# the tools through a 0600 option file or the environment, never argv, and
+# the option file is gone afterwards; the repository password is not passed
+# on; components run concurrently, never more than `parallel` at once.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+deploy_up 1
+REPO=$WORK/repo
+init_repo "$REPO"
+
+config() { # FILE PYTHON-EDIT: the demo config, edited
+	python3 - "$DEP/config.json" "$1" "${2:-}" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+}
+
+info "wrong MySQL password"
+export WRONG_PW=not-the-password
+config "$WORK/c1.json" 'c["components"]["system-mysql"]["password_env"] = "WRONG_PW"'
+t backup --repo "$REPO" --config "$WORK/c1.json"
+expect_rc 1 "wrong password"
+expect_err "component 'system-mysql' \\(mysql\\): mysqldump: exited with status 2" "wrong password"
+expect_err "Access denied for user 'root'" "wrong password: the tool's stderr"
+no_snapshot "$REPO" "wrong password"
+
+info "wrong Redis password"
+export WRONG_REDIS=nope
+config "$WORK/c2.json" 'c["components"]["backend-redis"]["password_env"] = "WRONG_REDIS"'
+t backup --repo "$REPO" --config "$WORK/c2.json"
+expect_rc 1 "wrong redis password"
+expect_err "component 'backend-redis' \\(redis\\)" "wrong redis password"
+expect_err "WRONGPASS|AUTH failed" "wrong redis password: the tool's stderr"
+no_snapshot "$REPO" "wrong redis password"
+
+info "an optional component that fails is left out, and the rest is saved"
+config "$WORK/c2b.json" 'c["components"]["system-redis"]["password_env"] = "WRONG_REDIS"; c["components"]["system-redis"]["required"] = False'
+t backup --repo "$REPO" --config "$WORK/c2b.json" --json
+expect_rc 0 "optional component failing"
+python3 - "$OUT" <<'PY' || fail "optional component failing: the report is not what was expected"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+comps = {c["name"]: c for c in doc["components"]}
+assert comps["system-redis"]["status"] == "skipped", comps["system-redis"]
+assert "system-redis" in comps["system-redis"]["error"], comps["system-redis"]
+assert comps["backend-redis"]["status"] == "ok", comps["backend-redis"]
+PY
+"$TSARC" show --repo "$REPO" latest --json | python3 -c '
+import json, sys
+names = [s["name"] for s in json.load(sys.stdin)["streams"]]
+assert "system-redis.rdb" not in names and "backend-redis.rdb" in names, names' ||
+	fail "optional component failing: the snapshot should hold every stream but system-redis's"
+"$TSARC" check --repo "$REPO" -q >/dev/null || fail "optional component failing: check"
+# The cases below count on an empty repository.
+"$TSARC" forget --repo "$REPO" latest -q >/dev/null || fail "optional component failing: forget"
+no_snapshot "$REPO" "optional component failing: cleanup"
+
+info "a dump tool that dies midway (and how it got its password)"
+cat > "$WORK/dying-mysqldump" <<DUMPER
+#!/bin/sh
+# Records how it was called, streams part of a real dump, then crashes.
+printf '%s\n' "\$@" > "$WORK/argv.txt"
+env | grep -c '^TSARC_PASSWORD=' > "$WORK/env.count"
+for a in "\$@"; do
+	case \$a in --defaults-extra-file=*) f=\${a#--defaults-extra-file=}; echo "\$f" > "$WORK/cnf.path"; stat -c %a "\$f" > "$WORK/cnf.mode" ;; esac
+done
+mysqldump "\$@" | head -c 300000
+echo "simulated crash after 300000 bytes" >&2
+kill -KILL \$\$
+DUMPER
+chmod +x "$WORK/dying-mysqldump"
+config "$WORK/c3.json" "c['components']['system-mysql']['tool'] = '$WORK/dying-mysqldump'"
+t backup --repo "$REPO" --config "$WORK/c3.json"
+expect_rc 1 "dying dump tool"
+expect_err "component 'system-mysql' \\(mysql\\): .*dying-mysqldump: killed by signal 9" "dying dump tool"
+expect_err "simulated crash after 300000 bytes" "dying dump tool: the tool's stderr"
+no_snapshot "$REPO" "dying dump tool"
+! grep -qF "$MYSQL_ROOT_PASSWORD" "$WORK/argv.txt" || fail "the MySQL password was on the command line"
+[ "$(cat "$WORK/env.count")" = 0 ] || fail "the repository password was passed to the dump tool"
+[ "$(cat "$WORK/cnf.mode")" = 600 ] || fail "the option file was mode $(cat "$WORK/cnf.mode"), not 600"
+[ ! -e "$(cat "$WORK/cnf.path")" ] || fail "the option file was left behind"
+[ ! -e "$(dirname "$(cat "$WORK/cnf.path")")" ] || fail "the option file's directory was left behind"
+
+info "a required Secret missing"
+mv "$DEP/resources/secret/system-seed.json" "$WORK/"
+t backup --repo "$REPO" --config "$DEP/config.json"
+expect_rc 1 "missing secret"
+expect_err "component 'secrets': secret system-seed" "missing secret"
+no_snapshot "$REPO" "missing secret"
+mv "$WORK/system-seed.json" "$DEP/resources/secret/"
+
+info "configuration mistakes are usage errors (exit 2), before anything runs"
+config "$WORK/c4.json" 'c["components"]["system-mysql"]["databse"] = "system"'
+t backup --repo "$REPO" --config "$WORK/c4.json"
+expect_rc 2 "unknown field"
+expect_err "component 'system-mysql': unknown field 'databse'" "unknown field"
+config "$WORK/c5.json" 'c["components"]["oracle"] = {"kind": "oracle"}'
+t backup --repo "$REPO" --config "$WORK/c5.json"
+expect_rc 2 "unknown kind"
+expect_err "component 'oracle': kind must be one of" "unknown kind"
+printf '{"transport": {"type": "local"},\n "components": {' > "$WORK/c6.json"
+t backup --repo "$REPO" --config "$WORK/c6.json"
+expect_rc 2 "broken JSON"
+expect_err "c6.json: not valid JSON \\(near line 2\\)" "broken JSON"
+config "$WORK/c7.json" 'c["components"]["system-mysql"]["password_env"] = "TSARC_TEST_UNSET_VARIABLE"'
+t backup --repo "$REPO" --config "$WORK/c7.json"
+expect_rc 2 "unset password variable"
+expect_err "password_env names TSARC_TEST_UNSET_VARIABLE, which is not set" "unset password variable"
+no_snapshot "$REPO" "configuration mistakes"
+
+info "optional resources missing are noted, not fatal; exec components run"
+mv "$DEP/resources/configmap/mysql-main-conf.json" "$WORK/"
+rm -rf "$DEP/resources/apimanager"
+export ORACLE_PW=oracle-secret-pw
+config "$WORK/c8.json" 'c["components"]["oracle-export"] = {"kind": "exec", "script": "printf \"exported with %s\\n\" \"${#ORA_PW}\"; echo done", "env": {"ORA_PW": "ORACLE_PW"}, "version_command": ["sh", "-c", "echo oracle-export 1.0"], "restore": {"order": 45, "command": ["sh", "-c", "cat > /dev/null"]}}'
+ok backup --repo "$REPO" --config "$WORK/c8.json" --json
+SNAP=$(json_get "$OUT" "d['snapshot_id']")
+ok show --repo "$REPO" "$SNAP" --json
+python3 - "$OUT" <<'PY' || fail "missing optional resources are not noted"
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = {x["name"]: x for x in d["streams"]}
+assert s["configmaps.json"]["meta"]["missing_optional"] == ["mysql-main-conf"], s["configmaps.json"]["meta"]
+assert "mysql-main-conf" not in s["configmaps.json"]["meta"]["items"]
+assert s["apimanager.json"]["meta"]["absent"] is True
+assert s["oracle-export.dump"]["meta"]["tool_version"] == "oracle-export 1.0"
+PY
+t dump --repo "$REPO" "$SNAP" oracle-export.dump
+[ "$(cat "$OUT")" = "$(printf 'exported with 16\ndone')" ] || fail "the exec component's stream is wrong: $(cat "$OUT")"
+t dump --repo "$REPO" "$SNAP" apimanager.json
+[ "$(json_get "$OUT" "len(d['items'])")" = 0 ] || fail "an absent APIManager is not an empty List"
+
+info "components run concurrently, at most 'parallel' at once"
+cat > "$WORK/par.py" <<'PY'
+import json, sys
+n, par, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+script = ('echo "start $(date +%s.%N)" >> LOG; sleep 0.6; echo "end $(date +%s.%N)" >> LOG; '
+          'head -c 100000 /dev/zero').replace("LOG", sys.argv[4])
+c = {"profile": "none", "transport": {"type": "local"}, "parallel": par,
+     "components": {f"job{i}": {"kind": "exec", "script": script} for i in range(n)}}
+json.dump(c, open(path, "w"))
+PY
+peak() { # LOG: the most producers that ran at the same time
+	python3 - "$1" <<'PY'
+import sys
+ev = sorted((float(t), 1 if k == "start" else -1) for k, t in (l.split() for l in open(sys.argv[1])))
+cur = best = 0
+for _, d in ev:
+    cur += d
+    best = max(best, cur)
+print(best)
+PY
+}
+python3 "$WORK/par.py" 5 2 "$WORK/par2.json" "$WORK/par2.log"
+ok backup --repo "$REPO" --config "$WORK/par2.json"
+[ "$(peak "$WORK/par2.log")" = 2 ] || fail "parallel 2 ran $(peak "$WORK/par2.log") producers at once"
+python3 "$WORK/par.py" 5 5 "$WORK/par5.json" "$WORK/par5.log"
+ok backup --repo "$REPO" --config "$WORK/par5.json" --parallel 3
+[ "$(peak "$WORK/par5.log")" = 3 ] || fail "--parallel 3 ran $(peak "$WORK/par5.log") producers at once"
+
+info "a database down"
+kill -TERM "$(cat "$DEP/services/postgres/server.pid")"
+for _ in $(seq 100); do kill -0 "$(cat "$DEP/services/postgres/server.pid")" 2>/dev/null || break; sleep 0.1; done
+t backup --repo "$REPO" --config "$DEP/config.json"
+expect_rc 1 "database down"
+expect_err "component 'zync-database' \\(postgres\\): pg_dump: exited with status 1" "database down"
+expect_err "connection to server at \"127.0.0.1\", port $PG_PORT failed" "database down: the tool's stderr"
+[ "$("$TSARC" snapshots --repo "$REPO" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 3 ] ||
+	fail "a snapshot was written with the database down"
+info "OK"

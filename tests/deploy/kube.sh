@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# The kube transport, against tests/deploy/fake-kubectl (a TEST DOUBLE of
+# kubectl/oc that runs `exec` commands on this machine, in place of the pod,
+# against the real servers of the demo deployment). Exercised: pods found by
+# label in both styles (deploymentConfig= of 3scale <= 2.14, deployment= of
+# 2.15+), terminating pods and other namespaces skipped, containers chosen,
+# --context and -n on every call, passwords taken from the pod's environment
+# (never on a command line), streams identical to what the tools print, and
+# the failures: a missing pod, a missing container.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+deploy_up 1
+REPO=$WORK/repo
+init_repo "$REPO"
+KDIR=$WORK/kube
+mkdir -p "$KDIR"
+cp -r "$DEP/resources" "$KDIR/resources"
+export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale-prod \
+	FAKE_KUBE_CONTEXT=prod-cluster
+
+# Pods as `kubectl get pods -o json` prints them. system-mysql is a 2.14
+# DeploymentConfig pod (with an older one terminating, listed first), the
+# others 2.15+ Deployment pods; a look-alike lives in another namespace.
+python3 - "$KDIR/pods.json" <<PY
+import json, sys
+def pod(name, labels, containers, ns="3scale-prod", phase="Running", deleting=False):
+    md = {"name": name, "namespace": ns, "labels": dict(labels, app="3scale-api-management")}
+    if deleting:
+        md["deletionTimestamp"] = "2026-11-23T10:00:00Z"
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": md,
+            "spec": {"containers": [{"name": c, "env": [{"name": k, "value": v} for k, v in env.items()]}
+                                    for c, env in containers.items()]},
+            "status": {"phase": phase}}
+items = [
+    pod("system-mysql-1-old", {"deploymentConfig": "system-mysql", "deploymentconfig": "system-mysql"},
+        {"system-mysql": {}}, deleting=True),
+    pod("system-mysql-2-x7k2p", {"deploymentConfig": "system-mysql", "deploymentconfig": "system-mysql"},
+        {"system-mysql": {"MYSQL_ROOT_PASSWORD": "$MYSQL_ROOT_PASSWORD"}}),
+    pod("system-mysql-elsewhere", {"deployment": "system-mysql"}, {"system-mysql": {}}, ns="other"),
+    pod("zync-database-5d9f-abcde", {"deployment": "zync-database", "threescale_component": "zync"},
+        {"postgresql": {"PGHOST": "$PG_SOCKDIR", "PGPORT": "$PG_PORT", "PGUSER": "postgres"}}),
+    pod("backend-redis-6c4b-qwert", {"deployment": "backend-redis"},
+        {"backend-redis": {"REDIS_PASSWORD": "$REDIS_BACKEND_REDIS_PASSWORD"}}),
+    pod("system-redis-7f8c-zxcvb", {"deployment": "system-redis"}, {"system-redis": {}}),
+    pod("system-app-8d7e-asdfg", {"deployment": "system-app"},
+        {"system-master": {}, "system-provider": {}, "system-developer": {}}),
+    pod("system-app-pending", {"deployment": "system-app"}, {"system-master": {}}, phase="Pending"),
+]
+json.dump({"apiVersion": "v1", "kind": "List", "items": items}, open(sys.argv[1], "w"), indent=2)
+PY
+
+write_config() { # FILE EXTRA-PYTHON
+	python3 - "$1" "$FAKE_KUBECTL" "$MYSQL_SOCKET" "$REDIS_BACKEND_REDIS_PORT" \
+		"$REDIS_SYSTEM_REDIS_PORT" "$DEP/system-storage" "${2:-}" <<'PY'
+import json, sys
+path, kubectl, sock, bport, sport, storage, extra = sys.argv[1:]
+c = {
+  "profile": "3scale",
+  "transport": {"type": "kube", "binary": kubectl, "context": "prod-cluster", "namespace": "3scale-prod"},
+  "components": {
+    "system-mysql": {"socket": sock},
+    "backend-redis": {"port": int(bport), "pod_password_env": "REDIS_PASSWORD"},
+    "system-redis": {"port": int(sport)},
+    "system-storage": {"path": storage},
+  },
+}
+if extra:
+    exec(extra)
+json.dump(c, open(path, "w"), indent=2)
+PY
+}
+
+info "backup through kubectl exec"
+write_config "$WORK/kube.json"
+ok backup --repo "$REPO" --config "$WORK/kube.json" --json
+SNAP=$(json_get "$OUT" "d['snapshot_id']")
+
+info "selectors, containers, namespace and context"
+python3 - "$FAKE_KUBE_LOG" <<'PY' || fail "kubectl was not called as expected"
+import json, sys
+calls = [json.loads(l) for l in open(sys.argv[1])]
+for c in calls:
+    assert c[:4] == ["--context", "prod-cluster", "-n", "3scale-prod"], c
+gets = [c[4:] for c in calls if c[4] == "get" and c[5] == "pods"]
+sels = [g[3] for g in gets]
+# 2.15+ first, then the 2.14 label for system-mysql only.
+assert "deployment=system-mysql" in sels and "deploymentConfig=system-mysql" in sels, sels
+assert "deploymentConfig=zync-database" not in sels, sels
+execs = [c[4:] for c in calls if c[4] == "exec"]
+targets = {(e[2], e[4]) for e in execs}
+want = {("system-mysql-2-x7k2p", "system-mysql"), ("zync-database-5d9f-abcde", "postgresql"),
+        ("backend-redis-6c4b-qwert", "backend-redis"), ("system-redis-7f8c-zxcvb", "system-redis"),
+        ("system-app-8d7e-asdfg", "system-master")}
+assert want <= targets, targets
+for e in execs:
+    assert e[:2] == ["exec", "-i"] and e[5:8] == ["--", "sh", "-c"], e
+mysql = [e[8] for e in execs if e[4] == "system-mysql" and "--version" not in e[8]][0]
+assert mysql.startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" exec \'mysqldump\''), mysql
+assert any(c[4:7] == ["get", "secret", "system-seed"] for c in calls)
+PY
+grep -qF "$MYSQL_ROOT_PASSWORD" "$FAKE_KUBE_LOG" && fail "the MySQL password went through kubectl's command line"
+grep -qF "$REDIS_BACKEND_REDIS_PASSWORD" "$FAKE_KUBE_LOG" && fail "the Redis password went through kubectl's command line"
+
+ok show --repo "$REPO" "$SNAP" --json
+python3 - "$OUT" <<'PY' || fail "the manifest does not say where the streams came from"
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = {x["name"]: x["meta"]["source"] for x in d["streams"]}
+m = s["system-mysql.sql"]
+assert m["transport"] == "kube" and m["pod"] == "system-mysql-2-x7k2p" and m["container"] == "system-mysql"
+assert m["selector"] == "deploymentConfig=system-mysql" and m["namespace"] == "3scale-prod"
+assert m["context"] == "prod-cluster"
+assert s["zync-database.sql"]["selector"] == "deployment=zync-database"
+assert s["system-storage.tar"]["container"] == "system-master"
+PY
+
+info "streams are what the tools print"
+t dump --repo "$REPO" "$SNAP" system-mysql.sql
+mv "$OUT" "$WORK/kube.sql"
+MYSQL_PWD=$MYSQL_ROOT_PASSWORD mysqldump --no-defaults -uroot -S "$MYSQL_SOCKET" --single-transaction \
+	--routines --triggers --events --hex-blob --quick --set-charset --default-character-set=utf8mb4 \
+	system > "$WORK/direct.sql" || fail "direct mysqldump failed"
+diff <(grep -v '^-- Dump completed' "$WORK/kube.sql") <(grep -v '^-- Dump completed' "$WORK/direct.sql") >/dev/null ||
+	fail "the dump through kubectl exec differs from a direct mysqldump"
+grep -qE 'TRIGGER `?cinstances_tenant_id' "$WORK/kube.sql" || fail "no trigger in the dump"
+t dump --repo "$REPO" "$SNAP" zync-database.sql
+grep -q 'CREATE DATABASE zync_production' "$OUT" || fail "pg_dumpall in the pod did not dump zync_production"
+t dump --repo "$REPO" "$SNAP" backend-redis.rdb
+mv "$OUT" "$WORK/backend.rdb"
+[ "$(rdb_digest "$WORK/backend.rdb" fresh-backend)" = "$(redis_digest "$REDIS_BACKEND_REDIS_PORT" "$REDIS_BACKEND_REDIS_PASSWORD")" ] ||
+	fail "backend-redis through kubectl exec differs"
+t dump --repo "$REPO" "$SNAP" system-storage.tar
+mv "$OUT" "$WORK/storage.tar"
+diff <(tar -tf "$WORK/storage.tar" | sed 's|/$||' | sort) <(cd "$DEP/system-storage" && find . | sort) >&2 ||
+	fail "the tar from the pod does not list the tree"
+
+snapshots() { "$TSARC" snapshots --repo "$REPO" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+
+info "a missing pod: no snapshot, the component named"
+python3 - "$KDIR/pods.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["items"] = [p for p in d["items"] if not p["metadata"]["name"].startswith("system-redis")]
+json.dump(d, open(sys.argv[1], "w"))
+PY
+t backup --repo "$REPO" --config "$WORK/kube.json"
+expect_rc 1 "backup with system-redis gone"
+expect_err "component 'system-redis'" "missing pod"
+expect_err "no running pod matches deployment=system-redis or deploymentConfig=system-redis in namespace 3scale-prod" "missing pod"
+[ "$(snapshots)" = 1 ] || fail "a snapshot was written without system-redis"
+
+info "a missing container: no snapshot, the pod's containers listed"
+write_config "$WORK/kube2.json" 'c["components"]["system-redis"]["enabled"] = False; c["components"]["system-mysql"]["container"] = "mysql"'
+t backup --repo "$REPO" --config "$WORK/kube2.json"
+expect_rc 1 "backup with a wrong container"
+expect_err "component 'system-mysql': pod system-mysql-2-x7k2p has no container mysql \\(it has: system-mysql\\)" "wrong container"
+[ "$(snapshots)" = 1 ] || fail "a snapshot was written with a wrong container"
+
+info "selector_style deployment (2.15+ only) does not find a DeploymentConfig pod"
+write_config "$WORK/kube3.json" 'c["components"]["system-redis"]["enabled"] = False; c["transport"]["selector_style"] = "deployment"'
+t backup --repo "$REPO" --config "$WORK/kube3.json"
+expect_rc 1 "deployment-only selectors"
+expect_err "component 'system-mysql': no running pod matches deployment=system-mysql in namespace" "deployment-only"
+
+info "a wrong context is an error from kubectl, named"
+write_config "$WORK/kube4.json" 'c["components"]["system-redis"]["enabled"] = False; c["transport"]["context"] = "staging"'
+t backup --repo "$REPO" --config "$WORK/kube4.json"
+expect_rc 1 "wrong context"
+expect_err 'context "staging" does not exist' "wrong context"
+[ "$(snapshots)" = 1 ] || fail "a snapshot was written"
+info "OK"

@@ -1,0 +1,85 @@
+# Helpers of the deployment tests (tests/deploy/*.sh); sourced, not run.
+# Builds on tests/cli/lib.sh (t, ok, fail, expect_rc, expect_err, json_get).
+# Real servers (MariaDB, PostgreSQL, Redis) are started per test, on free
+# loopback ports, under the test's own work directory, and stopped by PID.
+
+DEPLOY_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$DEPLOY_TESTS/../.." && pwd)
+# shellcheck disable=SC1091
+. "$TOP/tests/cli/lib.sh"
+SERVICES=$TOP/ci/services.sh
+DEPLOYMENT=$TOP/ci/demo/deployment.sh
+FAKE_KUBECTL=$DEPLOY_TESTS/fake-kubectl
+
+# Skipped where the servers are not installed, except in CI
+# (TSARC_TEST_REQUIRE_SERVICES=1), where a missing one is a failure.
+for tool in mariadbd mariadb mysqldump pg_dump psql redis-server redis-cli tar python3; do
+	command -v "$tool" >/dev/null && continue
+	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] && { echo "FAIL: $tool is not installed" >&2; exit 1; }
+	echo "SKIP: $tool is not installed (bash ci/deps.sh)"
+	exit 77
+done
+
+# Stop every server this test started before its directory goes.
+deploy_cleanup() {
+	local f
+	for f in "$WORK"/*/services "$WORK"/svc-*; do
+		[ -d "$f" ] && bash "$SERVICES" stop "$f" >/dev/null 2>&1
+	done
+	cleanup
+}
+trap deploy_cleanup EXIT
+
+# deploy_up [SCALE]: the demo deployment in $WORK/dep; its env is sourced.
+deploy_up() {
+	bash "$DEPLOYMENT" up "$WORK/dep" "${1:-1}" >"$WORK/deploy-up.log" 2>&1 ||
+		{ cat "$WORK/deploy-up.log" >&2; fail "the demo deployment did not start"; }
+	# shellcheck disable=SC1091
+	. "$WORK/dep/env"
+	DEP=$WORK/dep
+}
+
+# svc_start NAME KIND [ARGS...]: one more server in $WORK/svc-NAME; its env sourced.
+svc_start() {
+	local name=$1 kind=$2
+	shift 2
+	bash "$SERVICES" "start-$kind" "$WORK/svc-$name" "$@" >"$WORK/svc-$name.log" 2>&1 ||
+		{ cat "$WORK/svc-$name.log" >&2; fail "could not start $kind ($name)"; }
+	# shellcheck disable=SC1091
+	. "$WORK/svc-$name/env"
+}
+
+# no_snapshot REPO WHAT: the repository must hold no snapshot.
+no_snapshot() {
+	local n
+	n=$("$TSARC" snapshots --repo "$1" --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') ||
+		fail "$2: cannot list snapshots"
+	[ "$n" = 0 ] || fail "$2: a snapshot was written ($n)"
+}
+
+# mysql_q PORT PASSWORD SQL...: runs SQL, prints tab-separated rows.
+mysql_q() {
+	local port=$1 pw=$2
+	shift 2
+	MYSQL_PWD=$pw mariadb --no-defaults -uroot -h127.0.0.1 -P"$port" -N -B "$@"
+}
+
+# redis_digest PORT [PASSWORD]: DEBUG DIGEST of the whole server.
+redis_digest() {
+	if [ -n "${2:-}" ]; then
+		REDISCLI_AUTH=$2 redis-cli -p "$1" DEBUG DIGEST
+	else
+		redis-cli -p "$1" DEBUG DIGEST
+	fi
+}
+
+# rdb_digest FILE NAME: loads an RDB into a fresh redis-server, prints its digest.
+rdb_digest() {
+	local dir=$WORK/svc-$2
+	mkdir -p "$dir/redis-$2"
+	cp "$1" "$dir/redis-$2/dump.rdb"
+	svc_start "$2" redis "$2" >/dev/null
+	local var
+	var=REDIS_$(printf '%s' "$2" | tr 'a-z-' 'A-Z_')_PORT
+	redis-cli -p "${!var}" DEBUG DIGEST
+}

@@ -1,0 +1,213 @@
+/* Unit tests of the deployment backup's pure parts: the profile and config
+ * merge and its validation, URLs of database Secrets, base64, shell
+ * quoting and the sanitizing of resources. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "component.h"
+#include "deploy.h"
+#include "tsarc/errors.h"
+
+static void url_cases(void **state)
+{
+	static const struct {
+		const char *text, *scheme, *user, *password, *host, *path;
+		int port;
+	} cases[] = {
+		{"mysql2://root:s3cret@system-mysql/system", "mysql2", "root", "s3cret",
+			"system-mysql", "system", 0},
+		{"postgresql://zync:p%40ss%2Fw@zync-database:5432/zync_production", "postgresql",
+			"zync", "p@ss/w", "zync-database", "zync_production", 5432},
+		{"redis://:pw@backend-redis:6379/0", "redis", "", "pw", "backend-redis", "0", 6379},
+		{"redis://system-redis:6379/1", "redis", NULL, NULL, "system-redis", "1", 6379},
+		{"redis://u:a@b@[::1]:7000", "redis", "u", "a@b", "::1", NULL, 7000},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tsarc_url u;
+		assert_int_equal(tsarc_url_parse(cases[i].text, &u), 0);
+		assert_string_equal(u.scheme, cases[i].scheme);
+		if (cases[i].user)
+			assert_string_equal(u.user, cases[i].user);
+		else
+			assert_null(u.user);
+		if (cases[i].password)
+			assert_string_equal(u.password, cases[i].password);
+		else
+			assert_null(u.password);
+		assert_string_equal(u.host, cases[i].host);
+		if (cases[i].path)
+			assert_string_equal(u.path, cases[i].path);
+		else
+			assert_null(u.path);
+		assert_int_equal(u.port, cases[i].port);
+		tsarc_url_free(&u);
+	}
+}
+
+static void url_errors_hide_the_password(void **state)
+{
+	const char *bad[] = {"system-mysql:3306", "mysql2://root:hunter2@host:99999/x",
+		"redis://root:hunter2@[::1/0"};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tsarc_url u;
+		assert_int_equal(tsarc_url_parse(bad[i], &u), TSARC_ECONFIG);
+		assert_null(strstr(tsarc_error_last()->message, "hunter2"));
+	}
+}
+
+static void base64_and_quote(void **state)
+{
+	unsigned char *out;
+	size_t len;
+	char *q;
+
+	(void)state;
+	assert_int_equal(tsarc_b64_decode("c2VjcmV0", &out, &len), 0);
+	assert_int_equal(len, 6);
+	assert_memory_equal(out, "secret", 6);
+	free(out);
+	assert_int_equal(tsarc_b64_decode("YQ==", &out, &len), 0);
+	assert_int_equal(len, 1);
+	free(out);
+	assert_int_equal(tsarc_b64_decode("", &out, &len), 0);
+	assert_int_equal(len, 0);
+	free(out);
+	assert_int_equal(tsarc_b64_decode("abc", &out, &len), TSARC_ECORRUPT);
+	assert_int_equal(tsarc_shell_quote("it's $HOME", &q), 0);
+	assert_string_equal(q, "'it'\\''s $HOME'");
+	free(q);
+}
+
+static void merge_over_builtin_profile(void **state)
+{
+	tsarc_deploy *d;
+	const cJSON *eff, *comps, *mysql;
+
+	(void)state;
+	assert_int_equal(tsarc_deploy_load_text(&d,
+		"{\"transport\": {\"type\": \"kube\", \"namespace\": \"3scale\"},"
+		" \"parallel\": 2,"
+		" \"components\": {"
+		"   \"system-mysql\": {\"selector\": \"app=mysql\", \"container\": \"mysql\"},"
+		"   \"zync-database\": {\"enabled\": false},"
+		"   \"oracle\": {\"kind\": \"exec\", \"command\": [\"expdp\"], \"stream\": \"oracle.dmp\"}}}",
+		"test"), 0);
+	eff = tsarc_deploy_effective(d);
+	assert_string_equal(tsarc_spec_str(eff, "profile"), "3scale");
+	assert_string_equal(tsarc_spec_str(cJSON_GetObjectItem(eff, "transport"), "binary"), "oc");
+	assert_string_equal(tsarc_spec_str(cJSON_GetObjectItem(eff, "transport"), "namespace"),
+		"3scale");
+	comps = cJSON_GetObjectItem(eff, "components");
+	/* 13 Secrets and 7 ConfigMaps (3 of them only up to 2.15). */
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(comps,
+		"secrets"), "names")), 13);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(comps,
+		"configmaps"), "names")) + cJSON_GetArraySize(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(comps, "configmaps"), "optional_names")), 7);
+	mysql = cJSON_GetObjectItem(comps, "system-mysql");
+	assert_string_equal(tsarc_spec_str(mysql, "selector"), "app=mysql");
+	assert_string_equal(tsarc_spec_str(mysql, "container"), "mysql");
+	/* Untouched fields of the profile stay. */
+	assert_string_equal(tsarc_spec_str(mysql, "database"), "system");
+	assert_string_equal(tsarc_spec_str(mysql, "pod_password_env"), "MYSQL_ROOT_PASSWORD");
+	assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(mysql, "restore"), "order"));
+	assert_false(tsarc_spec_bool(cJSON_GetObjectItem(comps, "zync-database"), "enabled", 1));
+	assert_string_equal(tsarc_spec_str(cJSON_GetObjectItem(comps, "oracle"), "stream"),
+		"oracle.dmp");
+	/* Default stream names are filled in. */
+	assert_string_equal(tsarc_spec_str(cJSON_GetObjectItem(comps, "backend-redis"), "stream"),
+		"backend-redis.rdb");
+	assert_int_equal(d->parallel, 2);
+	tsarc_deploy_free(d);
+}
+
+static void config_errors(void **state)
+{
+	static const struct {
+		const char *text, *message;
+	} cases[] = {
+		{"[]", "the top level must be a JSON object"},
+		{"{\"transport\": {\"type\": \"ssh\"}}", "transport.type must be"},
+		{"{\"transport\": {\"type\": \"kube\", \"selector_stile\": \"x\"}}",
+			"unknown field 'selector_stile'"},
+		{"{\"profile\": \"4scale\", \"transport\": {\"type\": \"local\"}}",
+			"no built-in profile '4scale'"},
+		{"{\"transport\": {\"type\": \"local\"}, \"parallel\": 0}", "parallel must be"},
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"x\": {\"kind\": \"mongo\"}}}",
+			"component 'x': kind must be one of"},
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"backend-redis\": "
+		 "{\"port\": 70000}}}", NULL},
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"a\": {\"kind\": \"exec\","
+		 " \"command\": [\"x\"], \"stream\": \"secrets.json\"}}}", "both write stream 'secrets.json'"},
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-storage\": "
+		 "{\"path\": null}}}", "needs \"path\""},
+		{"{\"transport\": {\"type\": \"local\"}, \"extra\": 1}", "unknown field 'extra'"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tsarc_deploy *d = NULL;
+		int rc = tsarc_deploy_load_text(&d, cases[i].text, "cfg.json");
+		if (!cases[i].message) {
+			/* A bad port is found when the component runs, still ECONFIG. */
+			assert_int_equal(rc, 0);
+			tsarc_deploy_free(d);
+			continue;
+		}
+		assert_int_equal(rc, TSARC_ECONFIG);
+		assert_null(d);
+		if (!strstr(tsarc_error_last()->message, cases[i].message))
+			fail_msg("case %zu: '%s' does not say '%s'", i, tsarc_error_last()->message,
+				cases[i].message);
+	}
+}
+
+static void sanitize_resource(void **state)
+{
+	cJSON *doc = cJSON_Parse("{\"apiVersion\": \"apps.3scale.net/v1alpha1\", \"kind\": "
+		"\"APIManager\", \"metadata\": {\"name\": \"3scale\", \"namespace\": \"a\", \"uid\": \"u\","
+		" \"resourceVersion\": \"1\", \"generation\": 3, \"creationTimestamp\": \"t\","
+		" \"selfLink\": \"/x\", \"managedFields\": [], \"ownerReferences\": [],"
+		" \"clusterName\": \"c\", \"deletionTimestamp\": \"t\", \"deletionGracePeriodSeconds\": 30,"
+		" \"annotations\": {\"kubectl.kubernetes.io/last-applied-configuration\": \"{}\"},"
+		" \"labels\": {\"app\": \"3scale\", \"secret.apimanager.apps.3scale.net/abc\": \"true\"}},"
+		" \"spec\": {\"wildcardDomain\": \"example.com\"}, \"status\": {\"x\": 1}}");
+	cJSON *prefixes = cJSON_Parse("[\"secret.apimanager.apps.3scale.net/\"]");
+	char *text;
+
+	(void)state;
+	tsarc_resource_sanitize(doc, prefixes);
+	text = cJSON_PrintUnformatted(doc);
+	assert_string_equal(text, "{\"apiVersion\":\"apps.3scale.net/v1alpha1\",\"kind\":"
+		"\"APIManager\",\"metadata\":{\"name\":\"3scale\",\"labels\":{\"app\":\"3scale\"}},"
+		"\"spec\":{\"wildcardDomain\":\"example.com\"}}");
+	free(text);
+	cJSON_Delete(doc);
+	cJSON_Delete(prefixes);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(url_cases),
+		cmocka_unit_test(url_errors_hide_the_password),
+		cmocka_unit_test(base64_and_quote),
+		cmocka_unit_test(merge_over_builtin_profile),
+		cmocka_unit_test(config_errors),
+		cmocka_unit_test(sanitize_resource),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
