@@ -180,6 +180,57 @@ done:
 	return rc;
 }
 
+typedef struct verifier {
+	tsarc_codec *codec;
+	tsarc_buf sealed, scratch, plain;
+} verifier;
+
+static void *verifier_new(void *ctx)
+{
+	tsarc_repo *repo = ((void **)ctx)[0];
+	verifier *v = calloc(1, sizeof(*v));
+
+	if (v && tsarc_codec_new(&v->codec, repo->codec, repo->level)) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+static void verifier_free(void *w)
+{
+	verifier *v = w;
+
+	tsarc_codec_free(v->codec);
+	tsarc_buf_dispose(&v->sealed);
+	tsarc_buf_dispose(&v->scratch);
+	tsarc_buf_dispose(&v->plain);
+	free(v);
+}
+
+static int verify_one(size_t i, void *ctx, void *worker)
+{
+	tsarc_repo *repo = ((void **)ctx)[0];
+	const tsarc_stream *st = ((void **)ctx)[1];
+	verifier *v = worker;
+	int rc = tsarc_repo_read_chunk(repo, v->codec, st->chunks[i].id, st->chunks[i].size, 1,
+		&v->sealed, &v->scratch, &v->plain);
+
+	if (rc)
+		tsarc_error_prefix("stream '%s'", st->name);
+	return rc;
+}
+
+int tsarc_stream_verify(tsarc_repo *repo, const tsarc_stream *st, unsigned parallel)
+{
+	void *ctx[2] = {repo, (void *)st};
+
+	if (!parallel)
+		parallel = repo->store->max_inflight < 2 ? 2 : repo->store->max_inflight;
+	return tsarc_parallel_for(st->nchunks, parallel, verify_one, ctx, verifier_new,
+		verifier_free);
+}
+
 typedef struct pfor {
 	size_t count;
 	_Atomic size_t next;

@@ -24,6 +24,13 @@ int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
 	tsarc_sink_fn sink, void *payload, unsigned parallel);
 
 /*
+ * Downloads and fully verifies every chunk of a stream (AEAD tag, size and
+ * recomputed id) without writing anything: restore --verify-first. The
+ * first damaged or missing chunk is TSARC_ECORRUPT naming it and the stream.
+ */
+int tsarc_stream_verify(tsarc_repo *repo, const tsarc_stream *st, unsigned parallel);
+
+/*
  * Runs fn(index, ctx, worker_state) for every index in [0, count) on
  * `threads` threads. A non-zero return stops the remaining work and is
  * returned (with the failing thread's error message).
