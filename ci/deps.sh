@@ -13,7 +13,8 @@ packages=(
 )
 if [ "${1:-}" = "--with-s3" ]; then
 	# A real S3 for the tests: a single-node Ceph with RADOS Gateway.
-	packages+=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime)
+	# openssl makes the test certificate for the TLS tests.
+	packages+=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime openssl)
 fi
 
 missing=()

@@ -410,13 +410,17 @@ static tsarc_repo *repo_alloc(tsarc_store *store)
 	return repo;
 }
 
-static int config_present(tsarc_store *store, int *present)
+/* Whether the config object exists; when not, `why` (may be NULL) gets
+ * the store's explanation (e.g. that the bucket itself is missing). */
+static int config_present(tsarc_store *store, int *present, char *why, size_t whysz)
 {
 	uint64_t size;
 	int rc = tsarc_store_stat(store, TSARC_OBJ_CONFIG, NULL, &size);
 
 	*present = rc == 0;
 	if (rc == TSARC_ENOTFOUND) {
+		if (why)
+			snprintf(why, whysz, "%s", tsarc_error_last()->message);
 		tsarc_error_clear();
 		return 0;
 	}
@@ -438,7 +442,7 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 		return tsarc_error_set(TSARC_EINVAL, "an empty password is not allowed");
 	if ((rc = tsarc_store_create(store)))
 		return rc;
-	if ((rc = config_present(store, &present)))
+	if ((rc = config_present(store, &present, NULL, 0)))
 		return rc;
 	if (present)
 		return tsarc_error_set(TSARC_EEXISTS, "a repository already exists at %s",
@@ -487,16 +491,17 @@ int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 {
 	key_list keys = {NULL, 0, 0};
 	tsarc_repo *repo;
+	char why[512] = "";
 	int present, rc, wrong = 0;
 	size_t i;
 
 	*out = NULL;
-	if ((rc = config_present(store, &present)))
+	if ((rc = config_present(store, &present, why, sizeof(why))))
 		return rc;
 	if (!present)
 		return tsarc_error_set(TSARC_ENOTREPO,
-			"there is no tsarc repository at %s (no config object; "
-			"create one with 'tsarc init')", tsarc_store_describe(store));
+			"there is no tsarc repository at %s (%s); create one with 'tsarc init'",
+			tsarc_store_describe(store), why[0] ? why : "no config object");
 	if (!(repo = repo_alloc(store)))
 		return TSARC_ENOMEM;
 	if ((rc = tsarc_store_list(store, TSARC_OBJ_KEY, collect_name, &keys)))

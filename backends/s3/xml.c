@@ -1,0 +1,318 @@
+#include "xml.h"
+
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+#include <expat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longer text than any S3 key (1024 bytes) or token means a hostile peer. */
+#define TEXT_MAX 8192
+#define DEPTH_MAX 16
+#define NAME_MAX_LEN 64
+
+typedef struct xml_ctx xml_ctx;
+/* Called at each closing tag with the element, its parent and its text. */
+typedef void (*end_fn)(xml_ctx *x, const char *name, const char *parent,
+	const char *text);
+
+struct xml_ctx {
+	XML_Parser parser;
+	int depth;
+	char names[DEPTH_MAX][NAME_MAX_LEN];
+	char text[TEXT_MAX + 1];
+	size_t text_len;
+	int text_overflow;
+	end_fn on_end;
+	void *doc;
+	int rc; /* first error of a handler, stops the parse */
+};
+
+static void XMLCALL on_start(void *ud, const XML_Char *name,
+	const XML_Char **attrs)
+{
+	xml_ctx *x = ud;
+
+	(void)attrs;
+	if (x->depth < DEPTH_MAX)
+		snprintf(x->names[x->depth], NAME_MAX_LEN, "%s", name);
+	x->depth++;
+	x->text_len = 0;
+	x->text_overflow = 0;
+}
+
+static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
+{
+	xml_ctx *x = ud;
+
+	if (len < 0 || x->text_len + (size_t)len > TEXT_MAX) {
+		x->text_overflow = 1;
+		return;
+	}
+	memcpy(x->text + x->text_len, s, (size_t)len);
+	x->text_len += (size_t)len;
+}
+
+static void XMLCALL on_close(void *ud, const XML_Char *name)
+{
+	xml_ctx *x = ud;
+	const char *parent = "";
+
+	(void)name;
+	x->depth--;
+	if (x->depth >= DEPTH_MAX || x->depth < 0) {
+		x->text_len = 0;
+		return;
+	}
+	if (x->depth > 0 && x->depth - 1 < DEPTH_MAX)
+		parent = x->names[x->depth - 1];
+	x->text[x->text_overflow ? 0 : x->text_len] = '\0';
+	x->on_end(x, x->names[x->depth], parent, x->text);
+	x->text_len = 0;
+	x->text_overflow = 0;
+	if (x->rc)
+		XML_StopParser(x->parser, XML_FALSE);
+}
+
+static int xml_run(const char *xml, size_t len, end_fn fn, void *doc)
+{
+	xml_ctx *x;
+	int rc = 0;
+
+	if (len > (size_t)INT32_MAX)
+		return tsarc_error_set(TSARC_ETOOLARGE, "S3 response too large");
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	x->parser = XML_ParserCreate(NULL);
+	if (!x->parser) {
+		free(x);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	x->on_end = fn;
+	x->doc = doc;
+	XML_SetUserData(x->parser, x);
+	XML_SetElementHandler(x->parser, on_start, on_close);
+	XML_SetCharacterDataHandler(x->parser, on_text);
+	if (XML_Parse(x->parser, xml, (int)len, XML_TRUE) == XML_STATUS_ERROR) {
+		rc = x->rc ? x->rc
+			   : tsarc_error_set(TSARC_EIO,
+				     "malformed XML from the S3 server: %s at line %lu",
+				     XML_ErrorString(XML_GetErrorCode(x->parser)),
+				     (unsigned long)XML_GetCurrentLineNumber(x->parser));
+	} else {
+		rc = x->rc;
+	}
+	XML_ParserFree(x->parser);
+	free(x);
+	return rc;
+}
+
+/* ---- <Error> ---- */
+
+static void error_end(xml_ctx *x, const char *name, const char *parent,
+	const char *text)
+{
+	tsarc__s3_error_doc *d = x->doc;
+
+	if (strcmp(parent, "Error") != 0)
+		return;
+	if (strcmp(name, "Code") == 0)
+		snprintf(d->code, sizeof(d->code), "%s", text);
+	else if (strcmp(name, "Message") == 0)
+		snprintf(d->message, sizeof(d->message), "%s", text);
+	else if (strcmp(name, "Region") == 0)
+		snprintf(d->region, sizeof(d->region), "%s", text);
+	else if (strcmp(name, "Endpoint") == 0)
+		snprintf(d->endpoint, sizeof(d->endpoint), "%s", text);
+}
+
+void tsarc__s3_parse_error(tsarc__s3_error_doc *out, const char *xml,
+	size_t len)
+{
+	tsarc_error saved = *tsarc_error_last();
+	char saved_msg[1024];
+
+	memset(out, 0, sizeof(*out));
+	if (!xml || !len)
+		return;
+	/* A broken error body must not replace the error being reported. */
+	snprintf(saved_msg, sizeof(saved_msg), "%s", saved.message ? saved.message : "");
+	if (xml_run(xml, len, error_end, out))
+		tsarc_error_set(saved.code, "%s", saved_msg);
+}
+
+/* ---- ListObjectsV2 ---- */
+
+typedef struct list_doc {
+	tsarc__s3_list_page *page;
+	size_t cap;
+	char *key;      /* of the <Contents> being read */
+	uint64_t size;
+	int has_size;
+} list_doc;
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		uint64_t d = (uint64_t)(*s - '0');
+		if (*s < '0' || *s > '9' || v > UINT64_MAX / 10 ||
+		    (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static void list_end(xml_ctx *x, const char *name, const char *parent,
+	const char *text)
+{
+	list_doc *d = x->doc;
+	tsarc__s3_list_page *p = d->page;
+
+	if (strcmp(parent, "Contents") == 0) {
+		if (strcmp(name, "Key") == 0) {
+			if (x->text_overflow || !*text) {
+				x->rc = tsarc_error_set(TSARC_EIO,
+					"S3 listing holds an empty or oversized key");
+				return;
+			}
+			free(d->key);
+			d->key = strdup(text);
+			if (!d->key)
+				x->rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		} else if (strcmp(name, "Size") == 0) {
+			if (parse_u64(text, &d->size)) {
+				x->rc = tsarc_error_set(TSARC_EIO,
+					"S3 listing holds a bad size '%.40s'", text);
+				return;
+			}
+			d->has_size = 1;
+		}
+		return;
+	}
+	if (strcmp(parent, "ListBucketResult") != 0)
+		return;
+	if (strcmp(name, "Contents") == 0) {
+		if (!d->key || !d->has_size) {
+			x->rc = tsarc_error_set(TSARC_EIO,
+				"S3 listing holds an entry without key or size");
+			return;
+		}
+		if (p->count == d->cap) {
+			size_t ncap = d->cap ? d->cap * 2 : 64;
+			tsarc__s3_list_entry *e = realloc(p->entries, ncap * sizeof(*e));
+			if (!e) {
+				x->rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+				return;
+			}
+			p->entries = e;
+			d->cap = ncap;
+		}
+		p->entries[p->count].key = d->key;
+		p->entries[p->count].size = d->size;
+		p->count++;
+		d->key = NULL;
+		d->has_size = 0;
+	} else if (strcmp(name, "IsTruncated") == 0) {
+		p->truncated = strcmp(text, "true") == 0;
+	} else if (strcmp(name, "NextContinuationToken") == 0) {
+		if (x->text_overflow) {
+			x->rc = tsarc_error_set(TSARC_EIO,
+				"S3 listing holds an oversized continuation token");
+			return;
+		}
+		free(p->next_token);
+		p->next_token = strdup(text);
+		if (!p->next_token)
+			x->rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+}
+
+void tsarc__s3_list_page_dispose(tsarc__s3_list_page *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->count; i++)
+		free(p->entries[i].key);
+	free(p->entries);
+	free(p->next_token);
+	memset(p, 0, sizeof(*p));
+}
+
+int tsarc__s3_parse_list(tsarc__s3_list_page *out, const char *xml, size_t len)
+{
+	list_doc d = {0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	d.page = out;
+	rc = xml_run(xml, len, list_end, &d);
+	free(d.key);
+	if (!rc && out->truncated && (!out->next_token || !*out->next_token))
+		rc = tsarc_error_set(TSARC_EIO,
+			"S3 listing is truncated but has no continuation token");
+	if (rc)
+		tsarc__s3_list_page_dispose(out);
+	return rc;
+}
+
+/* ---- DeleteObjects ---- */
+
+typedef struct delete_doc {
+	tsarc__s3_delete_result *res;
+	char key[1024];
+	char code[64];
+	char message[256];
+} delete_doc;
+
+static void delete_end(xml_ctx *x, const char *name, const char *parent,
+	const char *text)
+{
+	delete_doc *d = x->doc;
+
+	if (strcmp(parent, "Error") == 0) {
+		if (strcmp(name, "Key") == 0)
+			snprintf(d->key, sizeof(d->key), "%s", text);
+		else if (strcmp(name, "Code") == 0)
+			snprintf(d->code, sizeof(d->code), "%s", text);
+		else if (strcmp(name, "Message") == 0)
+			snprintf(d->message, sizeof(d->message), "%s", text);
+		return;
+	}
+	if (strcmp(name, "Error") == 0 && strcmp(parent, "DeleteResult") == 0) {
+		/* Deleting what is already gone is the goal reached. */
+		if (strcmp(d->code, "NoSuchKey") != 0) {
+			if (d->res->errors++ == 0) {
+				memcpy(d->res->key, d->key, sizeof(d->key));
+				memcpy(d->res->code, d->code, sizeof(d->code));
+				memcpy(d->res->message, d->message, sizeof(d->message));
+			}
+		}
+		d->key[0] = d->code[0] = d->message[0] = '\0';
+	}
+}
+
+int tsarc__s3_parse_delete(tsarc__s3_delete_result *out, const char *xml,
+	size_t len)
+{
+	delete_doc *d;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	d->res = out;
+	rc = xml_run(xml, len, delete_end, d);
+	free(d);
+	return rc;
+}

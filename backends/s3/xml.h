@@ -1,0 +1,53 @@
+#ifndef TSARC_S3_XML_H
+#define TSARC_S3_XML_H
+
+/*
+ * The few S3 response documents tsarc reads, parsed with expat. Input is
+ * untrusted: every field is bounded, and anything unexpected is ignored
+ * rather than trusted.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* <Error><Code>..</Code><Message>..</Message>... */
+typedef struct tsarc__s3_error_doc {
+	char code[64];
+	char message[256];
+	char region[64];   /* <Region>, sent with AuthorizationHeaderMalformed */
+	char endpoint[256]; /* <Endpoint>, sent with PermanentRedirect */
+} tsarc__s3_error_doc;
+
+/* Fills what it finds; an unparsable body leaves the fields empty. */
+void tsarc__s3_parse_error(tsarc__s3_error_doc *out, const char *xml,
+	size_t len);
+
+typedef struct tsarc__s3_list_entry {
+	char *key;
+	uint64_t size;
+} tsarc__s3_list_entry;
+
+/* One page of ListObjectsV2. */
+typedef struct tsarc__s3_list_page {
+	tsarc__s3_list_entry *entries;
+	size_t count;
+	int truncated;
+	char *next_token; /* NULL when none */
+} tsarc__s3_list_page;
+
+int tsarc__s3_parse_list(tsarc__s3_list_page *out, const char *xml,
+	size_t len);
+void tsarc__s3_list_page_dispose(tsarc__s3_list_page *p);
+
+/* The first <Error> of a DeleteObjects result not about a missing key. */
+typedef struct tsarc__s3_delete_result {
+	size_t errors;  /* errors other than NoSuchKey */
+	char key[1024];
+	char code[64];
+	char message[256];
+} tsarc__s3_delete_result;
+
+int tsarc__s3_parse_delete(tsarc__s3_delete_result *out, const char *xml,
+	size_t len);
+
+#endif

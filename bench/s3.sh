@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# tsarc vs restic vs `rclone rcat`: one deterministic mysqldump-shaped
+# stream backed up to the same local Ceph RADOS Gateway, in one run, then
+# read back by each. Target P7 of shared/docs/goals.md.
+#
+#   bench/s3.sh [SIZE]        (default SIZE 1G)
+#
+# Uses the RGW named by TSARC_TEST_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY
+# when set; otherwise starts one with ci/rgw.sh on BENCH_RGW_PORT (default
+# 17580) inside the bench directory and stops it at the end.
+# Environment: see bench/lib.sh (BENCH_DIR, TSARC, TSARC_GEN_DUMP, BUILD_DIR,
+# BENCH_KEEP), plus RESTIC (default restic) and RCLONE (default rclone).
+# Not part of ctest: timings are machine-dependent and never fail a build.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+[ $# -le 1 ] || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+SIZE=${1:-1G}
+RESTIC=${RESTIC:-restic}
+RCLONE=${RCLONE:-rclone}
+command -v "$RESTIC" >/dev/null || die "restic not found (apt-get install -y restic)"
+command -v "$RCLONE" >/dev/null || die "rclone not found (apt-get install -y rclone)"
+command -v jq >/dev/null || die "jq not found (apt-get install -y jq)"
+
+bench_setup
+N=$(size_bytes "$SIZE")
+
+RGW_DIR=
+finish() {
+	if [ -n "$RGW_DIR" ]; then
+		"$BENCH_SRC_DIR/ci/rgw.sh" stop "$RGW_DIR" || true
+	fi
+	if [ "${BENCH_KEEP:-0}" != 1 ]; then
+		rm -rf "$BENCH_WORK"
+		rmdir "$BENCH_DIR" 2>/dev/null || true
+	fi
+}
+trap finish EXIT
+
+if [ -z "${TSARC_TEST_S3_ENDPOINT:-}" ]; then
+	RGW_DIR=$BENCH_WORK/rgw
+	# Every tool's copy lives in the OSD's memory: leave room for all three.
+	TSARC_RGW_MEMSTORE_BYTES=$((4 * N + 2147483648)) \
+		"$BENCH_SRC_DIR/ci/rgw.sh" start "$RGW_DIR" "${BENCH_RGW_PORT:-17580}" >&2
+	. "$RGW_DIR/env"
+fi
+EP=$TSARC_TEST_S3_ENDPOINT
+
+# Same credentials for all three, and nothing else from the caller's AWS setup.
+for v in $(env | sed -n 's/^\(AWS_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+export AWS_ACCESS_KEY_ID=$TSARC_TEST_S3_ACCESS_KEY
+export AWS_SECRET_ACCESS_KEY=$TSARC_TEST_S3_SECRET_KEY
+export AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_CONFIG_FILE=/nonexistent
+export RCLONE_CONFIG_RGW_TYPE=s3 RCLONE_CONFIG_RGW_PROVIDER=Ceph
+export RCLONE_CONFIG_RGW_ENDPOINT=$EP RCLONE_CONFIG_RGW_FORCE_PATH_STYLE=true
+export RCLONE_CONFIG_RGW_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
+export RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
+export RCLONE_CONFIG=$BENCH_WORK/rclone.conf
+: >"$RCLONE_CONFIG"
+
+tag=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+TS_REPO="s3:$EP/bench-tsarc-$tag/repo"
+RS_REPO="s3:$EP/bench-restic-$tag/repo"
+RC_DEST="rgw:bench-rclone-$tag/dump.sql"
+
+base=$BENCH_WORK/dump.sql
+echo "generating the $SIZE stream in $BENCH_WORK ..." >&2
+"$TSARC_GEN_DUMP" "$SIZE" >"$base"
+T() { echo "'$TIME_BIN' -v -o '$BENCH_WORK/time.$1'"; }
+
+echo "tsarc ..." >&2
+"$TSARC" init --repo "$TS_REPO" -q
+warm "$base"
+run_timed ts "cat '$base' | $(T ts) '$TSARC' backup --repo '$TS_REPO' --stdin --name dump.sql --json -q"
+ts_w=$WALL ts_r=$RSS_KB
+[ "$(jnum "$BENCH_WORK/out.ts" bytes_read)" = "$N" ] || die "tsarc read the wrong number of bytes"
+ts_stored=$(jnum "$BENCH_WORK/out.ts" stored_bytes)
+run_timed tsd "$(T tsd) '$TSARC' dump --repo '$TS_REPO' latest dump.sql | cmp - '$base'"
+tsd_w=$WALL tsd_r=$RSS_KB
+
+echo "restic ..." >&2
+RS="'$RESTIC' -r '$RS_REPO' --cache-dir '$BENCH_WORK/restic-cache' -q"
+bash -c "$RS init --repository-version 2" >/dev/null
+warm "$base"
+run_timed rs "cat '$base' | $(T rs) $RS backup --stdin --stdin-filename dump.sql"
+rs_w=$WALL rs_r=$RSS_KB
+run_timed rsd "$(T rsd) $RS dump latest dump.sql | cmp - '$base'"
+rsd_w=$WALL rsd_r=$RSS_KB
+
+echo "rclone ..." >&2
+"$RCLONE" mkdir "${RC_DEST%/*}"
+warm "$base"
+run_timed rc "cat '$base' | $(T rc) '$RCLONE' rcat '$RC_DEST'"
+rc_w=$WALL rc_r=$RSS_KB
+run_timed rcd "$(T rcd) '$RCLONE' cat '$RC_DEST' | cmp - '$base'"
+rcd_w=$WALL rcd_r=$RSS_KB
+
+echo
+echo "## $SIZE mysqldump-shaped stream to a local Ceph RGW ($EP), $(nproc) cores"
+echo
+echo "| tool | step | wall s | MB/s | peak RSS MiB |"
+echo "| --- | --- | ---: | ---: | ---: |"
+echo "| tsarc | backup | $ts_w | $(mbps "$N" "$ts_w") | $(mib "$ts_r") |"
+echo "| restic 0.14 | backup --stdin | $rs_w | $(mbps "$N" "$rs_w") | $(mib "$rs_r") |"
+echo "| rclone 1.60 | rcat | $rc_w | $(mbps "$N" "$rc_w") | $(mib "$rc_r") |"
+echo "| tsarc | dump (restore) | $tsd_w | $(mbps "$N" "$tsd_w") | $(mib "$tsd_r") |"
+echo "| restic 0.14 | dump | $rsd_w | $(mbps "$N" "$rsd_w") | $(mib "$rsd_r") |"
+echo "| rclone 1.60 | cat | $rcd_w | $(mbps "$N" "$rcd_w") | $(mib "$rcd_r") |"
+echo
+echo "tsarc stored $(mb "$ts_stored") MB for $(mb "$N") MB; rclone stores the stream as is."
+ok() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { print (b / a >= f) ? "PASS" : "FAIL" }'; }
+echo "P7 tsarc backup vs restic: $(ratio "$rs_w" "$ts_w")x faster (target >= 1.5x): $(ok "$ts_w" "$rs_w" 1.5)"
+echo "P7 tsarc backup vs rclone rcat: $(ratio "$rc_w" "$ts_w")x faster (target >= 1x): $(ok "$ts_w" "$rc_w" 1)"

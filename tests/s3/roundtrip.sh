@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The tsarc CLI on a real S3 server (Ceph RGW): init creates the bucket,
+# backup of a ~64 MiB mixed stream, snapshots, dump (byte-identical),
+# deduplication on a second backup, check --read-data; then the exit codes
+# and messages for a wrong secret, a missing bucket and an unreachable
+# endpoint, and TLS (--cacert, AWS_CA_BUNDLE, --insecure-no-tls-verify).
+#
+# Run through tests/s3/run_with_s3.sh, which provides TSARC_TEST_S3_URL (a
+# fresh bucket) and the AWS_* variables; with --fault-proxy the same round
+# trip runs through tests/s3/fault_proxy.py (503/500/resets/stalls on 10% of
+# requests) and the error-code part is left out.
+. "$(dirname "$0")/../cli/lib.sh"
+
+: "${TSARC_TEST_S3_URL:?run this through tests/s3/run_with_s3.sh}"
+: "${AWS_SECRET_ACCESS_KEY:?run this through tests/s3/run_with_s3.sh}"
+R=$TSARC_TEST_S3_URL
+SIZE=${TSARC_TEST_S3_ROUNDTRIP_SIZE:-64M}
+MIX=(--random-every 7 --seed 5)
+SECRET=$AWS_SECRET_ACCESS_KEY
+
+# Neither the S3 secret nor the repository password may ever be printed.
+no_secrets() {
+	if grep -qF -- "$SECRET" "$OUT" "$ERR" || grep -qF -- "$PASSWORD" "$OUT" "$ERR"; then
+		fail "$1: a secret appears in the output"
+	fi
+}
+
+info "repository $R"
+init_repo "$R"
+no_secrets "init"
+
+backup_gen "$R" db.sql "$SIZE" "${MIX[@]}"
+no_secrets "backup"
+FIRST=$SNAP
+ok snapshots --repo "$R"
+expect_out "^${FIRST:0:10} " "snapshots lists the new snapshot"
+expect_out "^1 snapshot$" "snapshots counts one snapshot"
+
+dump_cmp "$R" "$FIRST" db.sql "$SIZE" "${MIX[@]}"
+no_secrets "dump"
+
+# The same stream again: nothing new to upload.
+backup_gen "$R" db.sql "$SIZE" "${MIX[@]}"
+[ "$(json_get "$WORK/backup.json" "d['new_chunks']")" = 0 ] ||
+	fail "a second backup of the same stream uploaded new chunks"
+dump_cmp "$R" latest db.sql "$SIZE" "${MIX[@]}"
+
+ok check --repo "$R" --read-data
+expect_out "no errors were found" "check --read-data"
+no_secrets "check"
+
+t init --repo "$R"
+[ "$RC" -ne 0 ] || fail "init over an existing S3 repository succeeded"
+
+if [ -n "${TSARC_TEST_EXPECT_RETRIES:-}" ]; then
+	info "PASS (through the fault proxy)"
+	exit 0
+fi
+
+# --- permanent errors fail fast, with the documented exit codes ---
+ENDPOINT=${R#s3:}
+ENDPOINT=${ENDPOINT%/*/*}
+BUCKET=${R#s3:"$ENDPOINT"/}
+BUCKET=${BUCKET%%/*}
+
+SECONDS=0
+AWS_SECRET_ACCESS_KEY="wrong-$SECRET" t snapshots --repo "$R"
+expect_rc 13 "a wrong secret key"
+expect_err "$AWS_ACCESS_KEY_ID" "the wrong-secret message names the access key id"
+expect_err "secret key .*wrong" "the wrong-secret message says the secret is wrong"
+grep -qF -- "wrong-$SECRET" "$ERR" && fail "the wrong secret is printed"
+no_secrets "wrong secret"
+
+MISSING="tsarc-missing-$RANDOM$RANDOM"
+t snapshots --repo "s3:$ENDPOINT/$MISSING/prefix"
+expect_rc 10 "a missing bucket"
+expect_err "$MISSING" "the missing-bucket message names the bucket"
+
+t dump --repo "s3:$ENDPOINT/$MISSING/prefix" latest db.sql
+expect_rc 10 "dump from a missing bucket"
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+TSARC_S3_MAX_RETRIES=2 t snapshots --repo "s3:http://127.0.0.1:$PORT/$BUCKET/prefix"
+expect_rc 14 "an unreachable endpoint"
+expect_err "127\.0\.0\.1:$PORT" "the unreachable message names the endpoint"
+[ $SECONDS -lt 30 ] || fail "the permanent errors took ${SECONDS}s: they must fail fast"
+
+# --- TLS (ci/rgw.sh serves the same buckets over https with its own CA) ---
+if [ -n "${TSARC_TEST_S3_TLS_ENDPOINT:-}" ] && [ -n "${TSARC_TEST_S3_CACERT:-}" ]; then
+	RT="s3:$TSARC_TEST_S3_TLS_ENDPOINT/$BUCKET/${R#s3:"$ENDPOINT"/"$BUCKET"/}"
+	t snapshots --repo "$RT"
+	[ "$RC" -ne 0 ] || fail "an https endpoint with an unknown CA was accepted"
+	[ "$RC" -ne 14 ] || fail "a TLS verification failure must not be reported as a network error"
+	expect_err "--cacert" "a TLS verification failure says how to give the CA"
+	ok snapshots --repo "$RT" --cacert "$TSARC_TEST_S3_CACERT"
+	expect_out "^${FIRST:0:10} " "snapshots over TLS with --cacert"
+	AWS_CA_BUNDLE=$TSARC_TEST_S3_CACERT t snapshots --repo "$RT"
+	expect_rc 0 "snapshots over TLS with AWS_CA_BUNDLE"
+	t snapshots --repo "$RT" --insecure-no-tls-verify
+	expect_rc 0 "snapshots over TLS without verification"
+	expect_err "WARNING.*verification is DISABLED" "disabling TLS verification warns"
+	"$TSARC" dump --repo "$RT" --cacert "$TSARC_TEST_S3_CACERT" "$FIRST" db.sql 2>"$ERR" |
+		cmp - <("$GEN" "$SIZE" "${MIX[@]}") >"$OUT" 2>&1 ||
+		fail "dump over TLS failed or differs: $(cat "$OUT")"
+	sanitizer_check 0 "$ERR" "tsarc dump over TLS"
+else
+	info "no TLS endpoint (TSARC_TEST_S3_TLS_ENDPOINT): TLS part skipped"
+fi
+
+info "PASS"

@@ -1,0 +1,644 @@
+/*
+ * How the s3 store reads server answers and retries, against a loopback
+ * server with a script of canned responses: the cases a real RGW will not
+ * produce on demand (region redirects, clock skew, expired tokens, endless
+ * SlowDown, lost answers to conditional PUTs, servers that ignore Range),
+ * and what goes on the wire (Content-Length, never chunked, Content-MD5,
+ * the payload hash, the same bytes on every retry).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../backends/s3/s3.h"
+#include "../../backends/s3/sigv4.h"
+#include "tsarc/errors.h"
+#include "tsarc/sys/store.h"
+
+extern char **environ;
+
+enum action { REPLY, RESET, STALL, SHORT };
+
+typedef struct canned {
+	enum action action;
+	int status;
+	const char *headers; /* extra lines, each ending in \r\n */
+	const char *body;
+	long length;         /* Content-Length to announce; -1: the body's */
+} canned;
+
+#define MAX_REQ 16
+
+typedef struct server {
+	int fd;
+	unsigned short port;
+	pthread_t th;
+	const canned *script;
+	size_t nscript;
+	pthread_mutex_t lock;
+	size_t nreq;
+	char *heads[MAX_REQ];
+	tsarc_buf bodies[MAX_REQ];
+	volatile int stop;
+} server;
+
+static server srv;
+
+static void clear_aws_env(void)
+{
+	char name[256];
+	int again = 1;
+
+	while (again) {
+		char **e;
+		again = 0;
+		for (e = environ; *e; e++) {
+			const char *eq = strchr(*e, '=');
+			size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
+			if (strncmp(*e, "AWS_", 4) == 0 && n < sizeof(name)) {
+				memcpy(name, *e, n);
+				name[n] = '\0';
+				unsetenv(name);
+				again = 1;
+				break;
+			}
+		}
+	}
+}
+
+static void hard_close(int fd)
+{
+	struct linger l = {1, 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Serves one connection until the client closes it or the script says so. */
+static void serve_conn(int c)
+{
+	tsarc_buf in = TSARC_BUF_INIT;
+
+	for (;;) {
+		char *end, *cl, head_copy[8192];
+		size_t head_len, body_len = 0;
+		const canned *r;
+		size_t idx;
+		int is_head;
+
+		while (!(in.ptr && (end = strstr((char *)in.ptr, "\r\n\r\n")))) {
+			char tmp[65536];
+			struct pollfd p = {c, POLLIN, 0};
+			ssize_t n;
+			if (srv.stop || poll(&p, 1, 100) < 0)
+				goto out;
+			if (!(p.revents & (POLLIN | POLLHUP)))
+				continue;
+			n = recv(c, tmp, sizeof(tmp), 0);
+			if (n <= 0)
+				goto out;
+			tsarc_buf_append(&in, tmp, (size_t)n);
+		}
+		head_len = (size_t)(end - (char *)in.ptr) + 4;
+		snprintf(head_copy, sizeof(head_copy), "%.*s", (int)head_len, (char *)in.ptr);
+		for (cl = head_copy; *cl; cl++)
+			if (strncasecmp(cl, "\r\ncontent-length:", 17) == 0)
+				body_len = strtoul(cl + 17, NULL, 10);
+		while (in.size < head_len + body_len) {
+			char tmp[65536];
+			ssize_t n = recv(c, tmp, sizeof(tmp), 0);
+			if (n <= 0)
+				goto out;
+			tsarc_buf_append(&in, tmp, (size_t)n);
+		}
+		pthread_mutex_lock(&srv.lock);
+		idx = srv.nreq++;
+		if (idx < MAX_REQ) {
+			srv.heads[idx] = strdup(head_copy);
+			tsarc_buf_append(&srv.bodies[idx], in.ptr + head_len, body_len);
+		}
+		r = &srv.script[idx < srv.nscript ? idx : srv.nscript - 1];
+		pthread_mutex_unlock(&srv.lock);
+		is_head = strncmp(head_copy, "HEAD ", 5) == 0;
+		memmove(in.ptr, in.ptr + head_len + body_len, in.size - head_len - body_len);
+		in.size -= head_len + body_len;
+		in.ptr[in.size] = 0;
+
+		if (r->action == RESET) {
+			hard_close(c);
+			tsarc_buf_dispose(&in);
+			return;
+		}
+		if (r->action == STALL) {
+			/* Silent until the client gives up (or 10 s pass). */
+			int i;
+			for (i = 0; i < 100 && !srv.stop; i++) {
+				struct pollfd p = {c, POLLIN, 0};
+				char tmp[256];
+				if (poll(&p, 1, 100) > 0 && recv(c, tmp, sizeof(tmp), 0) <= 0)
+					break;
+			}
+			goto out;
+		}
+		{
+			char hdr[2048];
+			const char *body = r->body ? r->body : "";
+			long len = r->length >= 0 ? r->length : (long)strlen(body);
+			int n = snprintf(hdr, sizeof(hdr),
+				"HTTP/1.1 %d Canned\r\nContent-Length: %ld\r\n%s\r\n", r->status,
+				r->action == SHORT ? len + 100 : len, r->headers ? r->headers : "");
+			if (write_all(c, hdr, (size_t)n))
+				goto out;
+			if (!is_head && write_all(c, body, strlen(body)))
+				goto out;
+			if (r->action == SHORT)
+				goto out;
+		}
+	}
+out:
+	close(c);
+	tsarc_buf_dispose(&in);
+}
+
+static void *server_main(void *arg)
+{
+	(void)arg;
+	while (!srv.stop) {
+		struct pollfd p = {srv.fd, POLLIN, 0};
+		int c;
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		c = accept(srv.fd, NULL, NULL);
+		if (c >= 0)
+			serve_conn(c);
+	}
+	return NULL;
+}
+
+static void start(const canned *script, size_t n)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int one = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.script = script;
+	srv.nscript = n;
+	pthread_mutex_init(&srv.lock, NULL);
+	srv.fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(srv.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(srv.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(srv.fd, (struct sockaddr *)&sa, &len), 0);
+	assert_int_equal(listen(srv.fd, 16), 0);
+	srv.port = ntohs(sa.sin_port);
+	assert_int_equal(pthread_create(&srv.th, NULL, server_main, NULL), 0);
+}
+
+static void stop(void)
+{
+	size_t i;
+
+	srv.stop = 1;
+	pthread_join(srv.th, NULL);
+	close(srv.fd);
+	for (i = 0; i < MAX_REQ; i++) {
+		free(srv.heads[i]);
+		tsarc_buf_dispose(&srv.bodies[i]);
+	}
+	pthread_mutex_destroy(&srv.lock);
+}
+
+static tsarc_store *open_store(const char *retries)
+{
+	char url[128];
+	tsarc_store *st = NULL;
+
+	clear_aws_env();
+	setenv("AWS_ACCESS_KEY_ID", "AKCANNED", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "canned-secret", 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/x", 1);
+	setenv("AWS_CONFIG_FILE", "/nonexistent/y", 1);
+	setenv("TSARC_S3_MAX_RETRIES", retries, 1);
+	setenv("TSARC_S3_STALL_TIMEOUT", "1", 1);
+	snprintf(url, sizeof(url), "s3:http://127.0.0.1:%u/bkt/p", (unsigned)srv.port);
+	if (tsarc_store_open(&st, url, NULL))
+		fail_msg("open: %s", tsarc_error_last()->message);
+	unsetenv("TSARC_S3_MAX_RETRIES");
+	unsetenv("TSARC_S3_STALL_TIMEOUT");
+	return st;
+}
+
+static void expect(int rc, int code, const char *must)
+{
+	const char *msg = tsarc_error_last()->message;
+
+	if (rc != code)
+		fail_msg("expected %s, got %s: %s", tsarc_errname(code), tsarc_errname(rc), msg);
+	if (must && !strstr(msg, must))
+		fail_msg("message lacks '%s': %s", must, msg);
+	if (strstr(msg, "canned-secret"))
+		fail_msg("message shows the secret: %s", msg);
+}
+
+static int has_header(const char *head, const char *line)
+{
+	const char *p;
+	size_t n = strlen(line);
+
+	for (p = head; (p = strstr(p, "\r\n")) != NULL; p += 2)
+		if (strncasecmp(p + 2, line, n) == 0)
+			return 1;
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define START(script) start(script, sizeof(script) / sizeof(script[0]))
+
+static void test_region_redirect(void **state)
+{
+	static const canned script[] = {{REPLY, 301,
+		"x-amz-bucket-region: eu-west-1\r\n",
+		"<Error><Code>PermanentRedirect</Code><Message>use the right endpoint"
+		"</Message><Endpoint>bkt.s3.eu-west-1.amazonaws.com</Endpoint></Error>", -1}};
+	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_store *st;
+
+	(void)state;
+	START(script);
+	st = open_store("3");
+	expect(tsarc_store_get(st, TSARC_OBJ_CONFIG, NULL, 0, 0, &b), TSARC_ECONFIG,
+		"AWS_REGION=eu-west-1");
+	assert_int_equal(srv.nreq, 1); /* permanent: no retry */
+	tsarc_store_free(st);
+	stop();
+	tsarc_buf_dispose(&b);
+}
+
+static void test_region_in_auth_error(void **state)
+{
+	static const canned script[] = {{REPLY, 400, NULL,
+		"<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region "
+		"'us-east-1' is wrong; expecting 'eu-central-1'</Message>"
+		"<Region>eu-central-1</Region></Error>", -1}};
+	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_store *st;
+
+	(void)state;
+	START(script);
+	st = open_store("3");
+	expect(tsarc_store_get(st, TSARC_OBJ_CONFIG, NULL, 0, 0, &b), TSARC_ECONFIG,
+		"AWS_REGION=eu-central-1");
+	assert_int_equal(srv.nreq, 1);
+	tsarc_store_free(st);
+	stop();
+	tsarc_buf_dispose(&b);
+}
+
+static void test_permanent_codes(void **state)
+{
+	static const canned skew[] = {{REPLY, 403, NULL,
+		"<Error><Code>RequestTimeTooSkewed</Code></Error>", -1}};
+	static const canned token[] = {{REPLY, 400, NULL,
+		"<Error><Code>ExpiredToken</Code></Error>", -1}};
+	static const canned denied[] = {{REPLY, 403, NULL,
+		"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>", -1}};
+	static const canned nokey[] = {{REPLY, 404, NULL,
+		"<Error><Code>NoSuchKey</Code></Error>", -1}};
+	static const canned nobucket[] = {{REPLY, 404, NULL,
+		"<Error><Code>NoSuchBucket</Code><BucketName>bkt</BucketName></Error>", -1}};
+	static const struct {
+		const canned *script;
+		int code;
+		const char *must;
+	} cases[] = {
+		{skew, TSARC_ECONFIG, "clock"},
+		{token, TSARC_EACCESS, "session token"},
+		{denied, TSARC_EACCESS, "AKCANNED"},
+		{nokey, TSARC_ENOTFOUND, "p/snapshots/s1"},
+		{nobucket, TSARC_ENOTFOUND, "bucket 'bkt' does not exist"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tsarc_buf b = TSARC_BUF_INIT;
+		tsarc_store *st;
+		start(cases[i].script, 1);
+		st = open_store("3");
+		expect(tsarc_store_get(st, TSARC_OBJ_SNAPSHOT, "s1", 0, 0, &b),
+			cases[i].code, cases[i].must);
+		assert_int_equal(srv.nreq, 1);
+		assert_int_equal(b.size, 0);
+		tsarc_store_free(st);
+		stop();
+		tsarc_buf_dispose(&b);
+	}
+}
+
+static void test_slowdown_gives_up(void **state)
+{
+	static const canned script[] = {{REPLY, 503, NULL,
+		"<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
+		"</Message></Error>", -1}};
+	tsarc__s3_stats stats;
+	tsarc_store *st;
+
+	(void)state;
+	START(script);
+	st = open_store("3");
+	expect(tsarc_store_put(st, TSARC_OBJ_SNAPSHOT, "s1", "x", 1, 0),
+		TSARC_ETRANSIENT, "SlowDown");
+	assert_non_null(strstr(tsarc_error_last()->message, "4 attempts"));
+	assert_int_equal(srv.nreq, 4);
+	assert_int_equal(tsarc__s3_stats_get(st, &stats), 0);
+	assert_int_equal(stats.retries, 3);
+	tsarc_store_free(st);
+	stop();
+}
+
+static void test_put_retry_resends_same_bytes(void **state)
+{
+	static const canned script[] = {
+		{REPLY, 500, NULL, "<Error><Code>InternalError</Code></Error>", -1},
+		{RESET, 0, NULL, NULL, -1},
+		{REPLY, 200, "ETag: \"x\"\r\n", "", -1},
+	};
+	unsigned char data[70000];
+	char hash[65], md5[25], line[128];
+	tsarc_store *st;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 31 + 7);
+	tsarc__sha256_hex(hash, data, sizeof(data));
+	tsarc__md5_base64(md5, NULL, data, sizeof(data));
+	START(script);
+	st = open_store("3");
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_INDEX, "i1", data, sizeof(data), 0), 0);
+	assert_int_equal(srv.nreq, 3);
+	for (i = 0; i < 3; i++) {
+		const char *h = srv.heads[i];
+		assert_true(strncmp(h, "PUT /bkt/p/index/i1 HTTP/1.1\r\n", 30) == 0);
+		snprintf(line, sizeof(line), "content-length: %zu\r\n", sizeof(data));
+		assert_true(has_header(h, line));
+		snprintf(line, sizeof(line), "content-md5: %s\r\n", md5);
+		assert_true(has_header(h, line));
+		snprintf(line, sizeof(line), "x-amz-content-sha256: %s\r\n", hash);
+		assert_true(has_header(h, line));
+		assert_true(has_header(h, "authorization: AWS4-HMAC-SHA256 Credential=AKCANNED/"));
+		assert_false(has_header(h, "transfer-encoding"));
+		assert_false(has_header(h, "expect"));
+		assert_int_equal(srv.bodies[i].size, sizeof(data));
+		assert_memory_equal(srv.bodies[i].ptr, data, sizeof(data));
+	}
+	tsarc_store_free(st);
+	stop();
+}
+
+static void test_stall_is_cut_short(void **state)
+{
+	static const canned script[] = {{STALL, 0, NULL, NULL, -1}};
+	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_store *st;
+	double t0;
+
+	(void)state;
+	START(script);
+	st = open_store("1");
+	t0 = now_s();
+	expect(tsarc_store_get(st, TSARC_OBJ_CONFIG, NULL, 0, 0, &b), TSARC_ENET,
+		"2 attempts");
+	/* two stalls cut after about 1 s each (TSARC_S3_STALL_TIMEOUT=1), where
+	 * the server would have stayed silent for 10 s each */
+	assert_true(now_s() - t0 < 7.0);
+	assert_int_equal(srv.nreq, 2);
+	tsarc_store_free(st);
+	stop();
+	tsarc_buf_dispose(&b);
+}
+
+static void test_retry_deadline(void **state)
+{
+	static const canned script[] = {{STALL, 0, NULL, NULL, -1}};
+	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_store *st;
+	double t0, dt;
+
+	(void)state;
+	START(script);
+	setenv("TSARC_S3_RETRY_DEADLINE", "2", 1);
+	st = open_store("20");
+	unsetenv("TSARC_S3_RETRY_DEADLINE");
+	t0 = now_s();
+	expect(tsarc_store_get(st, TSARC_OBJ_CONFIG, NULL, 0, 0, &b), TSARC_ENET,
+		"gave up");
+	dt = now_s() - t0;
+	/* 20 retries allowed, but none starts 2 s after the first attempt */
+	assert_true(dt < 6.0);
+	assert_true(srv.nreq < 5);
+	tsarc_store_free(st);
+	stop();
+	tsarc_buf_dispose(&b);
+}
+
+static void test_short_body_is_retried(void **state)
+{
+	static const canned script[] = {
+		{SHORT, 200, NULL, "hel", -1},
+		{REPLY, 200, NULL, "hello", -1},
+	};
+	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_store *st;
+
+	(void)state;
+	START(script);
+	st = open_store("3");
+	tsarc_buf_append(&b, ">", 1);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_CONFIG, NULL, 0, 0, &b), 0);
+	/* the partial first body is gone; what was in the buffer stays */
+	assert_int_equal(b.size, 6);
+	assert_memory_equal(b.ptr, ">hello", 6);
+	assert_int_equal(srv.nreq, 2);
+	tsarc_store_free(st);
+	stop();
+	tsarc_buf_dispose(&b);
+}
+
+static void test_create_only(void **state)
+{
+	/* The first PUT lands but its answer is lost; the retry then meets
+	 * its own object: 412, and a HEAD shows our bytes (ETag = MD5). */
+	char md5hex[33], md5b64[25], etag[128];
+	canned script[] = {
+		{RESET, 0, NULL, NULL, -1},
+		{REPLY, 412, NULL, "<Error><Code>PreconditionFailed</Code></Error>", -1},
+		{REPLY, 200, etag, "", 4},
+	};
+	static const canned taken[] = {
+		{REPLY, 412, NULL, "<Error><Code>PreconditionFailed</Code></Error>", -1},
+	};
+	tsarc_store *st;
+
+	(void)state;
+	tsarc__md5_base64(md5b64, md5hex, "lock", 4);
+	snprintf(etag, sizeof(etag), "ETag: \"%s\"\r\n", md5hex);
+	START(script);
+	st = open_store("3");
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_LOCK, "l1", "lock", 4,
+				 TSARC_PUT_CREATE_ONLY), 0);
+	assert_int_equal(srv.nreq, 3);
+	assert_true(has_header(srv.heads[0], "if-none-match: *\r\n"));
+	assert_true(has_header(srv.heads[1], "if-none-match: *\r\n"));
+	assert_true(strncmp(srv.heads[2], "HEAD /bkt/p/locks/l1 ", 21) == 0);
+	tsarc_store_free(st);
+	stop();
+
+	/* Someone else's object: EEXISTS at once, no HEAD. */
+	START(taken);
+	st = open_store("3");
+	expect(tsarc_store_put(st, TSARC_OBJ_LOCK, "l1", "lock", 4, TSARC_PUT_CREATE_ONLY),
+		TSARC_EEXISTS, "locks/l1");
+	assert_int_equal(srv.nreq, 1);
+	tsarc_store_free(st);
+	stop();
+}
+
+static void test_ranges(void **state)
+{
+	static const canned ignored[] = {{REPLY, 200, NULL, "0123456789", -1}};
+	static const canned at_end[] = {
+		{REPLY, 416, NULL, "<Error><Code>InvalidRange</Code></Error>", -1},
+		{REPLY, 200, NULL, "", 10},
+	};
+	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_store *st;
+
+	(void)state;
+	START(ignored);
+	st = open_store("0");
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_INDEX, "i", 3, 4, &b), 0);
+	assert_int_equal(b.size, 4);
+	assert_memory_equal(b.ptr, "3456", 4);
+	assert_true(has_header(srv.heads[0], "range: bytes=3-6\r\n"));
+	tsarc_buf_clear(&b);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_INDEX, "i", 8, 0, &b), 0);
+	assert_int_equal(b.size, 2);
+	assert_true(has_header(srv.heads[1], "range: bytes=8-\r\n"));
+	tsarc_store_free(st);
+	stop();
+
+	START(at_end);
+	st = open_store("0");
+	tsarc_buf_clear(&b);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_INDEX, "i", 10, 0, &b), 0);
+	assert_int_equal(b.size, 0);
+	assert_int_equal(srv.nreq, 2);
+	tsarc_store_free(st);
+	stop();
+	tsarc_buf_dispose(&b);
+}
+
+static void test_delete_batches(void **state)
+{
+	static const canned ok[] = {{REPLY, 200, NULL,
+		"<DeleteResult><Error><Key>p/data/00/00ab</Key><Code>NoSuchKey</Code>"
+		"</Error></DeleteResult>", -1}};
+	static const canned denied[] = {{REPLY, 200, NULL,
+		"<DeleteResult><Error><Key>p/data/00/00ab</Key><Code>AccessDenied</Code>"
+		"<Message>Access Denied</Message></Error></DeleteResult>", -1}};
+	const char **names = calloc(2500, sizeof(*names));
+	char (*buf)[16] = calloc(2500, sizeof(*buf));
+	tsarc_store *st;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2500; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "%02zx%06zx", i & 0xff, i);
+		names[i] = buf[i];
+	}
+	START(ok);
+	st = open_store("0");
+	assert_int_equal(tsarc_store_remove_many(st, TSARC_OBJ_DATA, names, 2500), 0);
+	assert_int_equal(srv.nreq, 3); /* 1000 + 1000 + 500 */
+	for (i = 0; i < 3; i++) {
+		const char *body = (const char *)srv.bodies[i].ptr;
+		size_t keys = 0;
+		const char *p;
+		char md5[25], line[64];
+		assert_true(strncmp(srv.heads[i], "POST /bkt?delete= HTTP/1.1", 26) == 0);
+		tsarc__md5_base64(md5, NULL, body, srv.bodies[i].size);
+		snprintf(line, sizeof(line), "content-md5: %s\r\n", md5);
+		assert_true(has_header(srv.heads[i], line));
+		assert_non_null(strstr(body, "<Quiet>true</Quiet>"));
+		for (p = body; (p = strstr(p, "<Key>")) != NULL; p++)
+			keys++;
+		assert_int_equal(keys, i < 2 ? 1000 : 500);
+	}
+	assert_non_null(strstr((const char *)srv.bodies[0].ptr, "<Key>p/data/00/00000000</Key>"));
+	tsarc_store_free(st);
+	stop();
+
+	START(denied);
+	st = open_store("0");
+	expect(tsarc_store_remove_many(st, TSARC_OBJ_DATA, names, 10), TSARC_EACCESS,
+		"AccessDenied");
+	tsarc_store_free(st);
+	stop();
+	free(names);
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_region_redirect),
+		cmocka_unit_test(test_region_in_auth_error),
+		cmocka_unit_test(test_permanent_codes),
+		cmocka_unit_test(test_slowdown_gives_up),
+		cmocka_unit_test(test_put_retry_resends_same_bytes),
+		cmocka_unit_test(test_stall_is_cut_short),
+		cmocka_unit_test(test_retry_deadline),
+		cmocka_unit_test(test_short_body_is_retried),
+		cmocka_unit_test(test_create_only),
+		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_delete_batches),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

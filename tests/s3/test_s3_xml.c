@@ -1,0 +1,152 @@
+/* Parsing of S3 response documents: real shapes, and hostile ones. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../backends/s3/xml.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+static void test_error_doc(void **state)
+{
+	static const char doc[] =
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<Error><Code>AuthorizationHeaderMalformed</Code>"
+		"<Message>the region &apos;us-east-1&apos; is wrong</Message>"
+		"<Region>eu-west-1</Region><RequestId>x</RequestId></Error>";
+	tsarc__s3_error_doc e;
+
+	(void)state;
+	tsarc__s3_parse_error(&e, doc, sizeof(doc) - 1);
+	assert_string_equal(e.code, "AuthorizationHeaderMalformed");
+	assert_string_equal(e.message, "the region 'us-east-1' is wrong");
+	assert_string_equal(e.region, "eu-west-1");
+
+	/* garbage leaves it empty and keeps the current error */
+	tsarc_error_set(TSARC_EACCESS, "kept");
+	tsarc__s3_parse_error(&e, "<Error><Code>x", 14);
+	assert_string_equal(e.code, "");
+	assert_string_equal(tsarc_error_last()->message, "kept");
+	tsarc__s3_parse_error(&e, NULL, 0);
+	assert_string_equal(e.code, "");
+}
+
+static void test_list_page(void **state)
+{
+	static const char doc[] =
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+		"<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+		"<Name>b</Name><Prefix>p/data/</Prefix><KeyCount>2</KeyCount>"
+		"<MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>"
+		"<Contents><Key>p/data/ab/ab01</Key><LastModified>2026-01-01T00:00:00.000Z"
+		"</LastModified><ETag>&quot;abc&quot;</ETag><Size>123</Size>"
+		"<StorageClass>STANDARD</StorageClass></Contents>"
+		"<Contents><Size>18446744073709551615</Size><Key>p/data/&amp;x</Key></Contents>"
+		"<NextContinuationToken>1/a+b=</NextContinuationToken>"
+		"</ListBucketResult>";
+	tsarc__s3_list_page p;
+
+	(void)state;
+	assert_int_equal(tsarc__s3_parse_list(&p, doc, sizeof(doc) - 1), 0);
+	assert_int_equal(p.count, 2);
+	assert_string_equal(p.entries[0].key, "p/data/ab/ab01");
+	assert_int_equal(p.entries[0].size, 123);
+	assert_string_equal(p.entries[1].key, "p/data/&x");
+	assert_true(p.entries[1].size == UINT64_MAX);
+	assert_true(p.truncated);
+	assert_string_equal(p.next_token, "1/a+b=");
+	tsarc__s3_list_page_dispose(&p);
+}
+
+static void test_list_hostile(void **state)
+{
+	static const char *const bad[] = {
+		/* truncated without a token */
+		"<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
+		/* size overflow */
+		"<ListBucketResult><Contents><Key>k</Key><Size>18446744073709551616</Size>"
+		"</Contents></ListBucketResult>",
+		/* negative size */
+		"<ListBucketResult><Contents><Key>k</Key><Size>-1</Size></Contents>"
+		"</ListBucketResult>",
+		/* no size */
+		"<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>",
+		/* not XML */
+		"<ListBucketResult><Contents>",
+		/* entity expansion */
+		"<!DOCTYPE x [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">"
+		"<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">"
+		"<!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">]>"
+		"<ListBucketResult><Contents><Key>&e;&e;&e;&e;&e;&e;&e;&e;&e;</Key><Size>1</Size>"
+		"</Contents></ListBucketResult>",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tsarc__s3_list_page p;
+		int rc = tsarc__s3_parse_list(&p, bad[i], strlen(bad[i]));
+		if (rc == 0)
+			fail_msg("document %zu was accepted", i);
+		assert_int_equal(p.count, 0);
+		assert_null(p.entries);
+	}
+}
+
+static void test_list_deep_nesting(void **state)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc__s3_list_page p;
+	int i;
+
+	(void)state;
+	tsarc_buf_puts(&b, "<ListBucketResult>");
+	for (i = 0; i < 100; i++)
+		tsarc_buf_puts(&b, "<x>");
+	for (i = 0; i < 100; i++)
+		tsarc_buf_puts(&b, "</x>");
+	tsarc_buf_puts(&b, "<Contents><Key>k</Key><Size>5</Size></Contents></ListBucketResult>");
+	assert_int_equal(tsarc__s3_parse_list(&p, (char *)b.ptr, b.size), 0);
+	assert_int_equal(p.count, 1);
+	tsarc__s3_list_page_dispose(&p);
+	tsarc_buf_dispose(&b);
+}
+
+static void test_delete_result(void **state)
+{
+	static const char doc[] =
+		"<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+		"<Error><Key>gone</Key><Code>NoSuchKey</Code><Message>m</Message></Error>"
+		"<Error><Key>p/locks/a</Key><Code>AccessDenied</Code><Message>Access Denied"
+		"</Message></Error>"
+		"<Error><Key>p/locks/b</Key><Code>InternalError</Code></Error>"
+		"</DeleteResult>";
+	tsarc__s3_delete_result r;
+
+	(void)state;
+	assert_int_equal(tsarc__s3_parse_delete(&r, doc, sizeof(doc) - 1), 0);
+	assert_int_equal(r.errors, 2);
+	assert_string_equal(r.key, "p/locks/a");
+	assert_string_equal(r.code, "AccessDenied");
+	assert_string_equal(r.message, "Access Denied");
+	assert_int_equal(tsarc__s3_parse_delete(&r, "<DeleteResult/>", 15), 0);
+	assert_int_equal(r.errors, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_doc),
+		cmocka_unit_test(test_list_page),
+		cmocka_unit_test(test_list_hostile),
+		cmocka_unit_test(test_list_deep_nesting),
+		cmocka_unit_test(test_delete_result),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
