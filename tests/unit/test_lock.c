@@ -107,13 +107,22 @@ static void test_stale_locks(void **state)
 	}
 	/* Damaged lock objects are nobody's. */
 	assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_LOCK, "cccc", "garbage", 7, 0), 0);
-	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), 0);
+	/* Stale locks hold nobody back, not even an exclusive lock... */
+	assert_int_equal(tsarc_lock_acquire(&x, repo, 0), 0);
 	assert_int_equal(tsarc_lock_list(repo, &infos, &n), 0);
 	assert_int_equal(n, 4);
 	free(infos);
-	/* unlock removes the stale ones, never the live one. */
+	/* ...and unlock removes the stale ones, never the live one. */
 	assert_int_equal(tsarc_lock_remove(repo, 0, &removed), 0);
 	assert_int_equal(removed, 3);
+	assert_int_equal(tsarc_lock_list(repo, &infos, &n), 0);
+	assert_int_equal(n, 1);
+	assert_false(infos[0].stale);
+	free(infos);
+	assert_int_equal(tsarc_lock_release(x), 0);
+	/* Whoever takes the repository exclusively clears stale locks too. */
+	forge("eeee", "elsewhere", 4242, 0, "2020-01-01T00:00:00Z");
+	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), 0);
 	assert_int_equal(tsarc_lock_list(repo, &infos, &n), 0);
 	assert_int_equal(n, 1);
 	assert_false(infos[0].stale);
