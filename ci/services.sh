@@ -8,6 +8,7 @@
 #   ci/services.sh start-mysql DIR [ROOT_PASSWORD]
 #   ci/services.sh start-postgres DIR [POSTGRES_PASSWORD]
 #   ci/services.sh start-redis DIR NAME [PASSWORD]
+#   ci/services.sh restart-redis DIR NAME   # stop by PID, start with its redis.conf
 #   ci/services.sh stop DIR
 #
 # Each start appends shell assignments to DIR/env (mode 0600), to be sourced:
@@ -145,12 +146,37 @@ start_redis() {
 	env_add "$dir" "${var}_PORT=$port" "${var}_PASSWORD='$pw'" "${var}_DIR=$base"
 }
 
+stop_pid() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+# A restore restarts Redis itself (persistence off, swap, on): the PID that
+# Redis writes to its own pidfile is the live one.
+restart_redis() {
+	local dir=$1 name=$2 base
+	base=$dir/redis-$name
+	[ -f "$base/redis.conf" ] || die "no Redis $name in $dir"
+	[ -f "$base/redis.pid" ] && stop_pid "$(cat "$base/redis.pid")"
+	rm -f "$base/redis.pid"
+	redis-server "$base/redis.conf" || die "redis-server $name did not start"
+	wait_for 30 "Redis $name" test -s "$base/redis.pid"
+	cp "$base/redis.pid" "$base/server.pid"
+}
+
 stop_all() {
 	local dir=$1 f pid i
 	[ -d "$dir" ] || return 0
 	for f in "$dir"/*/server.pid; do
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")
+		# Redis restarted by a restore has a new PID in its own pidfile.
+		[ -s "$(dirname "$f")/redis.pid" ] && pid=$(cat "$(dirname "$f")/redis.pid")
 		kill -TERM "$pid" 2>/dev/null || { rm -f "$f"; continue; }
 		for ((i = 0; i < 200; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
@@ -169,6 +195,7 @@ case $cmd in
 start-mysql) start_mysql "$dir" "${3:-}" ;;
 start-postgres) start_postgres "$dir" "${3:-}" ;;
 start-redis) start_redis "$dir" "${3:-}" "${4:-}" ;;
+restart-redis) restart_redis "$dir" "${3:-}" ;;
 stop) stop_all "$dir" ;;
 *) die "unknown command '$cmd'" ;;
 esac

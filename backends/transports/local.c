@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +206,80 @@ static int local_get(tsarc_transport *tr, const char *type, const char *name, cJ
 	return name ? local_get_one(t, type, name, out) : local_get_all(t, type, out);
 }
 
+/* The lower-cased kind names the sub-directory, as local_get reads it. */
+static int write_resource(local_transport *t, const cJSON *doc, const char *ns)
+{
+	const char *kind = tsarc_spec_str(doc, "kind");
+	const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "name");
+	char dir[PATH_MAX], path[PATH_MAX + 300], tmp[PATH_MAX + 340], lower[128];
+	cJSON *copy;
+	char *text;
+	size_t i, len;
+	FILE *f;
+	int fd, rc = 0;
+
+	if (!kind || !name || !name[0] || strchr(name, '/') || name[0] == '.' ||
+		strlen(kind) >= sizeof(lower))
+		return tsarc_error_set(TSARC_ECORRUPT, "a resource without a usable kind and name "
+			"(%s/%s)", kind ? kind : "?", name ? name : "?");
+	for (i = 0; kind[i]; i++)
+		lower[i] = (char)((kind[i] >= 'A' && kind[i] <= 'Z') ? kind[i] + 32 : kind[i]);
+	lower[i] = '\0';
+	snprintf(dir, sizeof(dir), "%s/%s", t->resources_dir, lower);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", dir, strerror(errno));
+	if (!(copy = cJSON_Duplicate(doc, 1)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (ns) {
+		cJSON *md = cJSON_GetObjectItemCaseSensitive(copy, "metadata");
+		cJSON_DeleteItemFromObjectCaseSensitive(md, "namespace");
+		cJSON_AddStringToObject(md, "namespace", ns);
+	}
+	text = cJSON_Print(copy);
+	cJSON_Delete(copy);
+	if (!text)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	len = strlen(text);
+	snprintf(path, sizeof(path), "%s/%s.json", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.json.tsarc-tmp", dir, name);
+	/* Written aside and renamed: a reader never sees half a Secret, and
+	 * 0600 because Secrets hold credentials. */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
+		!(f = fdopen(fd, "wb"))) {
+		rc = tsarc_error_set(TSARC_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	} else {
+		if (fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF || fflush(f) ||
+			fsync(fileno(f)))
+			rc = tsarc_error_set(TSARC_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		if (fclose(f) && !rc)
+			rc = tsarc_error_set(TSARC_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		if (!rc && rename(tmp, path))
+			rc = tsarc_error_set(TSARC_EIO, "cannot replace %s: %s", path, strerror(errno));
+		if (rc)
+			unlink(tmp);
+	}
+	memset(text, 0, len);
+	free(text);
+	return rc;
+}
+
+static int local_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
+{
+	local_transport *t = (local_transport *)tr;
+	const cJSON *doc;
+	int rc;
+
+	if (!t->resources_dir)
+		return tsarc_error_set(TSARC_ECONFIG, "the local transport needs \"resources_dir\" "
+			"to write resources");
+	cJSON_ArrayForEach(doc, cJSON_GetObjectItemCaseSensitive(list, "items"))
+		if ((rc = write_resource(t, doc, ns)))
+			return rc;
+	return 0;
+}
+
 static void local_describe(tsarc_transport *tr, const tsarc_component *c, cJSON *source)
 {
 	local_transport *t = (local_transport *)tr;
@@ -237,6 +312,8 @@ int tsarc_transport_local_new(tsarc_transport **out, const cJSON *conf)
 	t->parent.spawn = local_spawn;
 	t->parent.capture = local_capture;
 	t->parent.get = local_get;
+	t->parent.apply = local_apply;
+	t->parent.rollout = NULL;
 	t->parent.describe = local_describe;
 	t->parent.free = local_free;
 	if (gethostname(t->host, sizeof(t->host) - 1))

@@ -57,7 +57,7 @@ chmod 600 "$svc/env"
 . "$svc/env"
 ZYNC_DB_PASSWORD=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 export MYSQL_ROOT_PASSWORD MYSQL_PORT PG_PORT REDIS_BACKEND_REDIS_PORT REDIS_BACKEND_REDIS_PASSWORD \
-	REDIS_SYSTEM_REDIS_PORT ZYNC_DB_PASSWORD
+	REDIS_SYSTEM_REDIS_PORT ZYNC_DB_PASSWORD REDIS_BACKEND_REDIS_DIR REDIS_SYSTEM_REDIS_DIR
 printf 'ZYNC_DB_PASSWORD=%s\n' "$ZYNC_DB_PASSWORD" >> "$svc/env"
 
 python3 "$here/make_deployment.py" "$dir" --scale "$scale" --db-factor "${DEPLOY_DB_FACTOR:-1}"

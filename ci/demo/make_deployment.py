@@ -352,10 +352,20 @@ config = {
     "components": {
         "system-mysql": {"external": True},
         "zync-database": {"external": True},
-        "backend-redis": {"external": True},
-        "system-redis": {"external": True},
+        "backend-redis": {"external": True,
+                          "restore": {"config_file": os.path.join(env.get("REDIS_BACKEND_REDIS_DIR", ""), "redis.conf")}},
+        "system-redis": {"external": True,
+                         "restore": {"config_file": os.path.join(env.get("REDIS_SYSTEM_REDIS_DIR", ""), "redis.conf")}},
         "system-storage": {"path": root},
     },
+    # The demo has no system pod to run rake in: its stand-in rebuilds the
+    # backend-redis service configuration from the system database.
+    "post_restore": [
+        {"description": "DEMO STAND-IN for bundle exec rake backend:storage:enqueue_rewrite",
+         "transport": "local", "after": ["backend-redis", "system-mysql"],
+         "command": ["python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "resync-standin.py"),
+                     os.path.join(out, "env")]},
+    ],
 }
 with open(os.path.join(out, "config.json"), "w") as f:
     json.dump(config, f, indent=2)

@@ -4,6 +4,9 @@
 #include <signal.h>
 #include <string.h>
 
+/* src/cli/cmd_restore.c */
+int cmd_restore(int argc, char **argv);
+
 static const char MAIN_HELP[] =
 	"tsarc " TSARC_VERSION " - back up, restore and migrate 3scale through S3\n"
 	"\n"
@@ -12,6 +15,7 @@ static const char MAIN_HELP[] =
 	"Commands:\n"
 	"  init        create a repository\n"
 	"  backup      back up a deployment (--config) or a stream (--stdin)\n"
+	"  restore     restore a deployment (--config) from a snapshot\n"
 	"  snapshots   list snapshots\n"
 	"  show        show one snapshot and its streams\n"
 	"  dump        write one stream of a snapshot to standard output, verified\n"
@@ -31,7 +35,7 @@ static const char MAIN_HELP[] =
 	"   0  success\n"
 	"   1  failure (the message says why)\n"
 	"   2  wrong usage or configuration\n"
-	"   3  damaged data found (check, dump)\n"
+	"   3  damaged data found (check, dump, restore)\n"
 	"  10  no repository at that location\n"
 	"  11  repository locked\n"
 	"  12  wrong password\n"
@@ -47,6 +51,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{"init", cmd_init},
 		{"backup", cmd_backup},
+		{"restore", cmd_restore},
 		{"snapshots", cmd_snapshots},
 		{"show", cmd_show},
 		{"dump", cmd_dump},

@@ -77,6 +77,14 @@ struct tsarc_transport {
 	 * cJSON array (name NULL). TSARC_ENOTFOUND when it does not exist
 	 * (or, name NULL, when the type itself does not exist). */
 	int (*get)(tsarc_transport *t, const char *type, const char *name, cJSON **out);
+	/* Creates or replaces every resource of `list` (a v1 List of
+	 * sanitized objects): kube `apply -f -`, local one JSON file each.
+	 * `namespace` (may be NULL) is written into local files only; kube
+	 * applies into the transport's namespace. */
+	int (*apply)(tsarc_transport *t, const cJSON *list, const char *namespace);
+	/* Restarts a workload and waits until it is rolled out (kube only;
+	 * NULL elsewhere). */
+	int (*rollout)(tsarc_transport *t, const char *workload);
 	/* Adds where-from details to a stream's metadata. */
 	void (*describe)(tsarc_transport *t, const tsarc_component *c, cJSON *source);
 	void (*free)(tsarc_transport *t);

@@ -39,4 +39,32 @@ const char *tsarc_deploy_builtin_profile(const char *name);
  */
 int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report);
 
+/*
+ * Restores a snapshot into the deployment `d` describes (the target: the
+ * same place after a failure, or another cluster for a migration). Steps
+ * run one at a time in the order of each component's restore recipe (the
+ * copy in the stream's metadata, with the target config's "restore"
+ * fields over it), then the post_restore hooks. The first failure stops
+ * the restore; `*report` (may be NULL) then says which steps were applied,
+ * which failed and which were not run.
+ */
+typedef struct tsarc_restore_opts {
+	const char *const *only;   /* component names, or NULL: all */
+	size_t nonly;
+	int dry_run;               /* print the plan, touch nothing */
+	int verify_first;          /* verify every chunk before the first write */
+	int skip_endpoint_secrets; /* leave the database-endpoint Secrets alone */
+	const char *target_namespace;
+	const char *rewrite_old, *rewrite_new; /* --rewrite-domain OLD=NEW */
+	unsigned inflight;         /* chunk requests in flight (0: the store's) */
+	/* Progress lines (one per step), or NULL. */
+	void (*progress)(void *payload, const char *line);
+	void *progress_payload;
+} tsarc_restore_opts;
+
+struct tsarc_repo;
+struct tsarc_snapshot;
+int tsarc_deploy_restore(tsarc_deploy *d, struct tsarc_repo *repo,
+	const struct tsarc_snapshot *snap, const tsarc_restore_opts *opts, cJSON **report);
+
 #endif

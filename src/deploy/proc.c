@@ -22,6 +22,14 @@ void tsarc_proc_init(tsarc_proc *p)
 	p->out_fd = -1;
 	p->err_fd = -1;
 	p->writer_fd = -1;
+	p->in_fd = -1;
+}
+
+static void close_fd(int *fd);
+
+void tsarc_proc_close_stdin(tsarc_proc *p)
+{
+	close_fd(&p->in_fd);
 }
 
 static void close_fd(int *fd)
@@ -138,13 +146,16 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, defaults;
-	int out[2] = {-1, -1}, err[2] = {-1, -1}, rc;
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, rc;
 	char **env = NULL;
 
-	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
+		(p->want_stdin && pipe2(in, O_CLOEXEC))) {
 		rc = tsarc_error_set(TSARC_EIO, "creating a pipe: %s", strerror(errno));
 		close_fd(&out[0]);
 		close_fd(&out[1]);
+		close_fd(&err[0]);
+		close_fd(&err[1]);
 		return rc;
 	}
 	if (!(env = build_env(env_add))) {
@@ -152,11 +163,18 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 		close_fd(&out[1]);
 		close_fd(&err[0]);
 		close_fd(&err[1]);
+		close_fd(&in[0]);
+		close_fd(&in[1]);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+	if (p->want_stdin) {
+		posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	} else {
+		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+	}
 	posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
 	posix_spawnattr_init(&attr);
 	/* Own process group: cancelling reaches the tool's own children.
@@ -177,16 +195,24 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 	free(env);
 	close_fd(&out[1]);
 	close_fd(&err[1]);
+	close_fd(&in[0]);
+	if (p->want_stdin)
+		close_fd(&out[0]); /* the child's stdout is /dev/null */
 	if (rc != 0) {
 		close_fd(&out[0]);
 		close_fd(&err[0]);
+		close_fd(&in[1]);
 		p->pid = 0;
 		return tsarc_error_set(rc == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
 			"cannot run %s: %s", argv[0], strerror(rc));
 	}
 	p->out_fd = out[0];
 	p->err_fd = err[0];
-	widen_pipe(p->out_fd);
+	p->in_fd = in[1];
+	if (p->out_fd >= 0)
+		widen_pipe(p->out_fd);
+	if (p->in_fd >= 0)
+		widen_pipe(p->in_fd);
 	if (pthread_create(&p->err_thread, NULL, drain_stderr, p) == 0)
 		p->has_err_thread = 1;
 	else
@@ -242,8 +268,10 @@ int tsarc_proc_finish(tsarc_proc *p, const char *what)
 	char tail[TSARC_PROC_TAIL + 1];
 	int rc = 0;
 
-	/* Closing our end first: a producer still writing gets EPIPE and ends. */
+	/* Closing our end first: a producer still writing gets EPIPE and ends;
+	 * a consumer sees the end of its input. */
 	close_fd(&p->out_fd);
+	close_fd(&p->in_fd);
 	if (p->pid > 0) {
 		pid_t r;
 		do {

@@ -40,6 +40,11 @@ typedef struct tsarc_proc {
 	atomic_int stop;    /* set by tsarc_proc_kill for the writer */
 	char writer_err[512];
 	int status;         /* wait status, valid after tsarc_proc_finish */
+	/* A consumer (restore): set want_stdin before spawning; the child's
+	 * stdin is then a pipe whose write end is in_fd, and its stdout goes
+	 * to /dev/null (a loader's chatter is not data). */
+	int want_stdin;
+	int in_fd;
 } tsarc_proc;
 
 void tsarc_proc_init(tsarc_proc *p);
@@ -48,6 +53,8 @@ void tsarc_proc_init(tsarc_proc *p);
  * from /dev/null. Every descriptor is close-on-exec, so concurrent spawns
  * cannot keep each other's pipes open. */
 int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[]);
+/* Closes the consumer's stdin (end of data); idempotent. */
+void tsarc_proc_close_stdin(tsarc_proc *p);
 /* Runs fn(fd, ctx) on a thread writing into the pipe read by out_fd. */
 int tsarc_proc_start_writer(tsarc_proc *p, tsarc_writer_fn fn, void *ctx);
 /* Asks the producer to stop: SIGTERM to its process group, or the writer's

@@ -1,0 +1,271 @@
+/*
+ * tsarc restore SNAPSHOT --config FILE: brings a deployment back from a
+ * snapshot, in the same place or (a migration) in another one. The
+ * deployment work is in src/deploy/restore.c; this is the command line,
+ * the repository lock and the report.
+ */
+#include "cli.h"
+#include "deploy/deploy.h"
+#include "lock.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char RESTORE_HELP[] =
+	"Usage: tsarc restore SNAPSHOT --config FILE [options]\n"
+	"\n"
+	"Restores a deployment from SNAPSHOT (an id, a unique prefix, or latest) into\n"
+	"the deployment FILE describes (same format as for backup; for a migration,\n"
+	"the target's configuration). Steps run in the order of the restore recipes:\n"
+	"Secrets, ConfigMaps, the APIManager, the system database, system-storage,\n"
+	"zync, backend-redis, system-redis, then the post_restore hooks. The first\n"
+	"failure stops the restore and the report says what was applied and what not.\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE        the target deployment\n"
+	"      --only A,B,...       restore only these components\n"
+	"      --dry-run            print the plan (steps, streams, bytes, targets, what\n"
+	"                           is replaced) and change nothing\n"
+	"      --verify-first       download and verify every chunk before the first write\n"
+	"      --target-namespace NS  kube: restore into namespace NS\n"
+	"      --rewrite-domain OLD=NEW  wildcard domain in ConfigMaps, the APIManager\n"
+	"                           and the tenant domain columns of the system database\n"
+	"      --skip-endpoint-secrets  leave out the Secrets that say where the databases\n"
+	"                           are (system-database, backend-redis, system-redis,\n"
+	"                           system-memcache), as for a migration to other databases\n"
+	"\n"
+	"Exit code 3: damaged data; nothing written with --verify-first, else the\n"
+	"restore stopped at the damaged stream (see the report).\n"
+	"\n"
+	CLI_COMMON_HELP;
+
+typedef struct restore_state {
+	const char *config;
+	char *only_text;
+	const char **only;
+	size_t nonly;
+	int dry_run, verify_first, skip_endpoint_secrets;
+	const char *target_namespace;
+	char *rewrite;
+} restore_state;
+
+static int restore_option(int opt, const char *arg, void *p)
+{
+	restore_state *s = p;
+
+	switch (opt) {
+	case 'c':
+		s->config = arg;
+		return 0;
+	case 1:
+		free(s->only_text);
+		s->only_text = strdup(arg);
+		return s->only_text ? 0 : EXIT_FAILURE_GENERIC;
+	case 2:
+		s->dry_run = 1;
+		return 0;
+	case 3:
+		s->verify_first = 1;
+		return 0;
+	case 4:
+		s->target_namespace = arg;
+		return 0;
+	case 5:
+		free(s->rewrite);
+		s->rewrite = strdup(arg);
+		return s->rewrite ? 0 : EXIT_FAILURE_GENERIC;
+	case 6:
+		s->skip_endpoint_secrets = 1;
+		return 0;
+	default:
+		return EXIT_USAGE;
+	}
+}
+
+static void print_progress(void *payload, const char *line)
+{
+	(void)payload;
+	fprintf(stderr, "%s\n", line);
+}
+
+static void print_report(const cJSON *report, int dry_run)
+{
+	const cJSON *st, *a;
+
+	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(report, "steps")) {
+		const cJSON *plan = cJSON_GetObjectItemCaseSensitive(st, "plan");
+		const char *stream = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "stream"));
+		const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(st, "bytes");
+		const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "status"));
+		char sz[32] = "";
+		if (cJSON_IsNumber(bytes))
+			cli_format_bytes(sz, sizeof(sz), bytes->valuedouble);
+		fprintf(stderr, "  %-18s %-13s %-22s %9s  %s\n",
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "component")),
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "action")),
+			stream ? stream : "-", sz,
+			dry_run && plan ? "planned" : status);
+		if (plan) {
+			const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, "target"));
+			const cJSON *rep = cJSON_GetObjectItemCaseSensitive(plan, "replaces");
+			fprintf(stderr, "      -> %s (%s)\n", t ? t : "?",
+				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, "transport")));
+			if (cJSON_IsString(rep))
+				fprintf(stderr, "      replaces %s\n", rep->valuestring);
+			else if (cJSON_IsArray(rep)) {
+				fprintf(stderr, "      replaces:");
+				cJSON_ArrayForEach(a, rep)
+					fprintf(stderr, " %s", a->valuestring);
+				fprintf(stderr, "\n      creates:");
+				cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(plan, "creates"))
+					fprintf(stderr, " %s", a->valuestring);
+				fprintf(stderr, "\n      leaves out:");
+				cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(plan, "left_out"))
+					fprintf(stderr, " %s", a->valuestring);
+				fprintf(stderr, "\n");
+			}
+		} else {
+			const char *note = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "note"));
+			if (note)
+				fprintf(stderr, "      %s\n", note);
+		}
+	}
+	a = cJSON_GetObjectItemCaseSensitive(report, "absent_from_snapshot");
+	if (cJSON_GetArraySize(a)) {
+		const cJSON *x;
+		fprintf(stderr, "  not in the snapshot:");
+		cJSON_ArrayForEach(x, a)
+			fprintf(stderr, " %s", x->valuestring);
+		fprintf(stderr, "\n");
+	}
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"only", required_argument, NULL, 1},
+		{"dry-run", no_argument, NULL, 2},
+		{"verify-first", no_argument, NULL, 3},
+		{"target-namespace", required_argument, NULL, 4},
+		{"rewrite-domain", required_argument, NULL, 5},
+		{"skip-endpoint-secrets", no_argument, NULL, 6},
+		CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	char id[TSARC_ID_HEX_LEN + 1];
+	tsarc_restore_opts o;
+	tsarc_snapshot *snap = NULL;
+	tsarc_deploy *d = NULL;
+	tsarc_repo *repo = NULL;
+	tsarc_lock *lock = NULL;
+	cJSON *report = NULL;
+	restore_state s;
+	cli_common c;
+	char *eq = NULL;
+	int rc, code = EXIT_OK;
+
+	memset(&s, 0, sizeof(s));
+	memset(&o, 0, sizeof(o));
+	if ((rc = cli_parse_args("restore", RESTORE_HELP, argc, argv, longopts, "c:r:qh", &c,
+		     restore_option, &s))) {
+		code = rc < 0 ? EXIT_OK : rc;
+		goto out;
+	}
+	if (optind + 1 != argc) {
+		code = cli_usage_error("restore", "give one snapshot (an id, a prefix, or latest)");
+		goto out;
+	}
+	if (!s.config) {
+		code = cli_usage_error("restore", "--config FILE says where to restore to");
+		goto out;
+	}
+	if (s.rewrite) {
+		if (!(eq = strchr(s.rewrite, '=')) || eq == s.rewrite || !eq[1]) {
+			code = cli_usage_error("restore", "--rewrite-domain takes OLD=NEW");
+			goto out;
+		}
+		*eq = '\0';
+		o.rewrite_old = s.rewrite;
+		o.rewrite_new = eq + 1;
+	}
+	if (s.only_text) {
+		char *p = s.only_text, *tok, *save = NULL;
+		for (tok = strtok_r(p, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			const char **grown = realloc(s.only, (s.nonly + 1) * sizeof(char *));
+			if (!grown) {
+				code = cli_fail(tsarc_error_set(TSARC_ENOMEM, "out of memory"));
+				goto out;
+			}
+			s.only = grown;
+			s.only[s.nonly++] = tok;
+		}
+		if (!s.nonly) {
+			code = cli_usage_error("restore", "--only needs component names");
+			goto out;
+		}
+		o.only = s.only;
+		o.nonly = s.nonly;
+	}
+	o.dry_run = s.dry_run;
+	o.verify_first = s.verify_first;
+	o.skip_endpoint_secrets = s.skip_endpoint_secrets;
+	o.target_namespace = s.target_namespace;
+	o.inflight = c.inflight;
+	if (!c.quiet && !c.json) {
+		o.progress = print_progress;
+		o.progress_payload = NULL;
+	}
+	if ((rc = tsarc_deploy_load(&d, s.config))) {
+		code = cli_fail(rc);
+		goto out;
+	}
+	if ((rc = cli_open_repo(&c, &repo))) {
+		code = cli_fail(rc);
+		goto out;
+	}
+	/* Shared: prune must not delete chunks this restore still reads. */
+	if ((rc = tsarc_lock_acquire(&lock, repo, 0)) ||
+		(rc = tsarc_snapshot_resolve(repo, argv[optind], id)) ||
+		(rc = tsarc_snapshot_load(repo, id, &snap))) {
+		code = cli_fail(rc);
+		goto out;
+	}
+	rc = tsarc_deploy_restore(d, repo, snap, &o, &report);
+	if (rc) {
+		code = cli_fail(rc);
+		if (c.json && report) {
+			cJSON_AddStringToObject(report, "error", tsarc_error_last()->message);
+			cli_print_json(report);
+			report = NULL;
+		} else if (report && !c.quiet) {
+			print_report(report, 0);
+		}
+		goto out;
+	}
+	if (c.json) {
+		cJSON_AddBoolToObject(report, "dry_run", s.dry_run);
+		if (cli_print_json(report))
+			code = cli_fail(TSARC_EIO);
+		report = NULL;
+	} else if (!c.quiet) {
+		fprintf(stderr, "%s of snapshot %.10s into %s:\n", s.dry_run ? "plan for a restore" :
+			"restored", id, s.config);
+		print_report(report, s.dry_run);
+		if (s.dry_run)
+			fprintf(stderr, "dry run: nothing was changed\n");
+	}
+out:
+	cJSON_Delete(report);
+	tsarc_snapshot_free(snap);
+	if (lock && tsarc_lock_release(lock) && code == EXIT_OK)
+		code = cli_fail(tsarc_error_last()->code);
+	tsarc_repo_free(repo);
+	tsarc_deploy_free(d);
+	free(s.only);
+	free(s.only_text);
+	free(s.rewrite);
+	return code;
+}

@@ -1,0 +1,65 @@
+# Helpers of the restore tests (tests/restore/*.sh); sourced, not run.
+# Builds on tests/deploy/lib.sh (the demo deployment, real servers).
+# shellcheck disable=SC1091
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../deploy/lib.sh"
+
+# state FILE: everything a restore must bring back, in one comparable file:
+# CHECKSUM TABLE and row counts of system, the zync tables as rows, Redis
+# DEBUG DIGEST and key counts per db, the file tree (hashes, modes, owners,
+# mtimes, links) and the resources.
+state() {
+	local out=$1 tables
+	. "$DEP/env"
+	tables=$(mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" -e \
+		"SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.tables WHERE table_schema='system'")
+	{
+		echo "## system"
+		mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e "CHECKSUM TABLE ${tables//,/, }"
+		for tbl in ${tables//,/ }; do
+			echo "$tbl $(mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e "SELECT COUNT(*) FROM $tbl")"
+		done
+		mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e \
+			"SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema='system' ORDER BY 1;
+			 SELECT routine_name FROM information_schema.routines WHERE routine_schema='system' ORDER BY 1"
+		echo "## zync"
+		PGPASSWORD=$ZYNC_DB_PASSWORD pg_dump --no-password -h 127.0.0.1 -p "$PG_PORT" -U zync \
+			-d zync_production | grep -v -e '^-- Dumped' -e '^.restrict' -e '^.unrestrict'
+		echo "## backend-redis"
+		redis_digest "$REDIS_BACKEND_REDIS_PORT" "$REDIS_BACKEND_REDIS_PASSWORD"
+		REDISCLI_AUTH=$REDIS_BACKEND_REDIS_PASSWORD redis-cli -p "$REDIS_BACKEND_REDIS_PORT" INFO keyspace | grep '^db' | cut -d, -f1
+		echo "## system-redis"
+		redis_digest "$REDIS_SYSTEM_REDIS_PORT"
+		redis-cli -p "$REDIS_SYSTEM_REDIS_PORT" INFO keyspace | grep '^db' | cut -d, -f1
+		echo "## system-storage"
+		(cd "$DEP/system-storage" && find . -mindepth 1 -printf '%p %y %m %U %G %s %T@ %l %n\n' | sort)
+		(cd "$DEP/system-storage" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+		echo "## resources"
+		(cd "$DEP/resources" && find . -type f -name '*.json' | sort | while read -r f; do
+			echo "$f"; python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"kind": d["kind"], "data": d.get("data"), "spec": d.get("spec")}, sort_keys=True))' "$f"; done)
+	} > "$out" 2>&1
+}
+
+# destroy: the deployment lost everything a restore brings back.
+destroy() {
+	. "$DEP/env"
+	mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" -e "DROP DATABASE system" || fail "cannot drop system"
+	# zync-database starts on an empty database (the operator's emptyDir).
+	PGPASSWORD=$PG_PASSWORD psql -qX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+		-c "DROP DATABASE zync_production" -c "CREATE DATABASE zync_production OWNER zync" >/dev/null ||
+		fail "cannot drop zync_production"
+	REDISCLI_AUTH=$REDIS_BACKEND_REDIS_PASSWORD redis-cli -p "$REDIS_BACKEND_REDIS_PORT" FLUSHALL >/dev/null
+	redis-cli -p "$REDIS_SYSTEM_REDIS_PORT" FLUSHALL >/dev/null
+	rm -rf "${DEP:?}/system-storage/"*
+	echo junk > "$DEP/system-storage/not-in-the-backup"
+	rm -f "$DEP/resources/secret/"*.json "$DEP/resources/configmap/"*.json "$DEP/resources/apimanager/"*.json
+}
+
+# no_hooks FILE: the demo config without its post_restore stand-in.
+no_hooks() {
+	python3 - "$DEP/config.json" "$1" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["post_restore"] = []
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+}
