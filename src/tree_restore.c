@@ -143,8 +143,19 @@ typedef struct dir_fixup {
 	int has_owner;
 } dir_fixup;
 
+/* The archive's own "." entry: applied to the target folder last, as
+ * rsync -a does, once nothing else will touch its time. */
+typedef struct root_attrs {
+	int present;
+	mode_t mode;
+	struct timespec times[2];
+	uid_t uid;
+	gid_t gid;
+} root_attrs;
+
 typedef struct stager {
 	int root; /* the staging folder */
+	root_attrs *top;
 	const tsarc_tree_restore_options *o;
 	dir_fixup *dirs;
 	size_t ndirs, cap;
@@ -336,7 +347,7 @@ static int fix_dirs(stager *s)
 
 /* Extracts the archive from fd into the staging folder. */
 static int extract_to_staging(int fd, const char *staging, const tsarc_tree_restore_options *o,
-	tsarc_tree_restore_result *res)
+	tsarc_tree_restore_result *res, root_attrs *top)
 {
 	struct archive *in = archive_read_new();
 	struct archive_entry *e;
@@ -346,6 +357,7 @@ static int extract_to_staging(int fd, const char *staging, const tsarc_tree_rest
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
+	s.top = top;
 	if (!in)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	s.root = open(staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -387,8 +399,14 @@ static int extract_to_staging(int fd, const char *staging, const tsarc_tree_rest
 		hard = archive_entry_hardlink(e);
 		sym = archive_entry_symlink(e);
 		type = archive_entry_filetype(e);
-		if ((!*name || !strcmp(name, ".") || !strcmp(name, "/")) && type == AE_IFDIR)
-			continue; /* the root: the target folder keeps its own attributes */
+		if ((!*name || !strcmp(name, ".") || !strcmp(name, "/")) && type == AE_IFDIR) {
+			s.top->present = 1;
+			s.top->mode = archive_entry_perm(e) & 07777;
+			entry_times(e, s.top->times);
+			s.top->uid = (uid_t)archive_entry_uid(e);
+			s.top->gid = (gid_t)archive_entry_gid(e);
+			continue;
+		}
 		if (hard)
 			hard = strip_dot_slash(hard);
 		if ((rc = tsarc_tree_entry_safe(name, hard ? hard : sym, !hard && sym)))
@@ -415,7 +433,8 @@ done:
 /* Moves the staged entries into the target and deletes what the archive
  * does not have. */
 static int swap_into_place(const char *target, const char *staging_name,
-	const tsarc_tree_restore_options *o, tsarc_tree_restore_result *res)
+	const tsarc_tree_restore_options *o, tsarc_tree_restore_result *res,
+	const root_attrs *top)
 {
 	int tfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC), sfd = -1, rc = 0;
 	DIR *d = NULL;
@@ -479,6 +498,14 @@ done:
 		close(sfd);
 	if (rc == 0 && unlinkat(tfd, staging_name, AT_REMOVEDIR) != 0)
 		rc = tsarc_error_set(TSARC_EIO, "cannot remove the staging folder: %s", strerror(errno));
+	if (rc == 0 && top->present) {
+		if (o->restore_owner && fchown(tfd, top->uid, top->gid) != 0)
+			rc = tsarc_error_set(TSARC_EACCESS, "cannot set the owner of %s: %s", target,
+				strerror(errno));
+		else if (fchmod(tfd, top->mode) != 0 || futimens(tfd, top->times) != 0)
+			rc = tsarc_error_set(TSARC_EIO, "setting attributes of %s: %s", target,
+				strerror(errno));
+	}
 	close(tfd);
 	return rc;
 }
@@ -487,7 +514,7 @@ done:
  * reads the stream to its very end, so that whoever feeds it has finished
  * (and verified the whole stream) before anything is moved into place. */
 static int stage(const char *target_dir, int fd, const tsarc_tree_restore_options *opts,
-	tsarc_tree_restore_result *res, char *staging_name, size_t namesz)
+	tsarc_tree_restore_result *res, root_attrs *top, char *staging_name, size_t namesz)
 {
 	char staging[PATH_MAX_LEN], drain[65536];
 	struct stat sb;
@@ -511,7 +538,8 @@ static int stage(const char *target_dir, int fd, const tsarc_tree_restore_option
 		close(tfd);
 		return rc;
 	}
-	rc = extract_to_staging(fd, staging, opts, res);
+	memset(top, 0, sizeof(*top));
+	rc = extract_to_staging(fd, staging, opts, res, top);
 	while (rc == 0) {
 		ssize_t n = read(fd, drain, sizeof(drain));
 		if (n == 0)
@@ -540,13 +568,14 @@ int tsarc_tree_restore_fd(const char *target_dir, int fd,
 {
 	tsarc_tree_restore_options defaults = {0, 0};
 	char staging_name[64];
+	root_attrs top;
 	int rc;
 
 	if (!opts)
 		opts = &defaults;
-	if ((rc = stage(target_dir, fd, opts, res, staging_name, sizeof(staging_name))))
+	if ((rc = stage(target_dir, fd, opts, res, &top, staging_name, sizeof(staging_name))))
 		return rc;
-	return swap_into_place(target_dir, staging_name, opts, res);
+	return swap_into_place(target_dir, staging_name, opts, res, &top);
 }
 
 typedef struct feeder {
@@ -580,6 +609,7 @@ int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
 {
 	tsarc_tree_restore_options defaults = {0, 0};
 	char staging_name[64];
+	root_attrs top;
 	feeder f;
 	pthread_t th;
 	int fds[2], rc;
@@ -597,7 +627,7 @@ int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
 		close(fds[1]);
 		return tsarc_error_set(TSARC_EGENERIC, "cannot start a thread");
 	}
-	rc = stage(target_dir, fds[0], opts, res, staging_name, sizeof(staging_name));
+	rc = stage(target_dir, fds[0], opts, res, &top, staging_name, sizeof(staging_name));
 	/* Closing our end stops the feeder if we gave up early. */
 	close(fds[0]);
 	pthread_join(th, NULL);
@@ -609,5 +639,5 @@ int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
 	}
 	if (rc)
 		return rc;
-	return swap_into_place(target_dir, staging_name, opts, res);
+	return swap_into_place(target_dir, staging_name, opts, res, &top);
 }

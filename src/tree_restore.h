@@ -15,7 +15,8 @@
  * extraction flags guard against writing through symlinks. The archive is
  * first extracted into a staging folder inside the target; only when all
  * of it extracted cleanly are the entries moved into place, so a hostile
- * or damaged archive leaves the target as it was.
+ * or damaged archive leaves the target as it was. The archive's own "."
+ * entry, if any, sets the target folder's mode and times at the end.
  */
 typedef struct tsarc_tree_restore_options {
 	int keep_extras;    /* do not delete files the archive does not have */

@@ -129,7 +129,7 @@ static void test_entry_rules(void **state)
 static void test_restore_equals_archive(void **state)
 {
 	static const spec good[] = {
-		{"./", 'd', NULL, 0755, 0},
+		{"./", 'd', NULL, 0711, 1500000000},
 		{"./2026", 'd', NULL, 0750, 1600000000},
 		{"./2026/11/logo-0123456789abcdef.png", 'f', "PNG...", 0640, 1650000000},
 		{"./invoices/1/pdfs/original/inv.pdf", 'f', "%PDF-1.4", 0600, 0},
@@ -177,6 +177,10 @@ static void test_restore_equals_archive(void **state)
 		assert_int_equal(stat(p, &b), 0);
 		assert_int_equal(a.st_ino, b.st_ino);
 	}
+	/* the archive's root entry gives the target its mode and time */
+	assert_int_equal(stat(target, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0711);
+	assert_int_equal(sb.st_mtime, 1500000000);
 	/* no staging folder is left behind */
 	sh("test -z \"$(ls -A '%s' | grep tsarc-restore)\"", target);
 }
