@@ -146,6 +146,19 @@ static void job_free(job *j)
 	free(j);
 }
 
+/* A stage's next job; NULL once the pipeline stops and the queue is empty. */
+static job *next_job(tsarc_backup *b, job_queue *q, pthread_cond_t *cv)
+{
+	job *j;
+
+	pthread_mutex_lock(&b->lock);
+	while (!q->head && !b->stopping)
+		pthread_cond_wait(cv, &b->lock);
+	j = queue_pop(q);
+	pthread_mutex_unlock(&b->lock);
+	return j;
+}
+
 /* Caller holds b->lock. */
 static void job_finished(tsarc_backup *b, job *j)
 {
@@ -162,14 +175,7 @@ static void *digest_main(void *arg)
 	job *j;
 	int rc;
 
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		while (!b->digest_q.head && !b->stopping)
-			pthread_cond_wait(&b->digest_cv, &b->lock);
-		j = queue_pop(&b->digest_q);
-		pthread_mutex_unlock(&b->lock);
-		if (!j)
-			break;
+	while ((j = next_job(b, &b->digest_q, &b->digest_cv)) != NULL) {
 		rc = b->failed ? 0 : tsarc_sha256_update(j->ps->sha, j->data, j->len);
 		pthread_mutex_lock(&b->lock);
 		j->ps->undigested--;
@@ -199,14 +205,7 @@ static void *compute_main(void *arg)
 	job *j;
 
 	codec_rc = tsarc_codec_new(&codec, b->repo->codec, b->repo->level);
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		while (!b->compute_q.head && !b->stopping)
-			pthread_cond_wait(&b->work_cv, &b->lock);
-		j = queue_pop(&b->compute_q);
-		pthread_mutex_unlock(&b->lock);
-		if (!j)
-			break;
+	while ((j = next_job(b, &b->compute_q, &b->work_cv)) != NULL) {
 		rc = codec ? 0 : codec_rc;
 		if (b->failed || !codec)
 			goto discard;
@@ -252,14 +251,7 @@ static void *upload_main(void *arg)
 	job *j;
 	int rc;
 
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		while (!b->upload_q.head && !b->stopping)
-			pthread_cond_wait(&b->upload_cv, &b->lock);
-		j = queue_pop(&b->upload_q);
-		pthread_mutex_unlock(&b->lock);
-		if (!j)
-			break;
+	while ((j = next_job(b, &b->upload_q, &b->upload_cv)) != NULL) {
 		rc = 0;
 		if (!b->failed) {
 			tsarc_hex_encode(hex, j->slot->id, TSARC_ID_LEN);

@@ -108,49 +108,25 @@ done:
 	return rc;
 }
 
-typedef struct name_list {
-	char (*names)[65];
-	size_t n, cap;
-} name_list;
-
-static int collect_lock(const char *name, uint64_t size, void *payload)
-{
-	name_list *l = payload;
-
-	(void)size;
-	if (strlen(name) >= 65)
-		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *grown = realloc(l->names, cap * sizeof(*l->names));
-		if (!grown)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		l->names = grown;
-		l->cap = cap;
-	}
-	snprintf(l->names[l->n++], 65, "%s", name);
-	return 0;
-}
-
 int tsarc_lock_list(tsarc_repo *repo, tsarc_lock_info **out, size_t *count)
 {
-	name_list l = {NULL, 0, 0};
 	tsarc_lock_info *infos;
-	size_t i, n = 0;
+	char **names = NULL;
+	size_t i, nnames = 0, n = 0;
 	int rc;
 
 	*out = NULL;
 	*count = 0;
-	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_LOCK, collect_lock, &l))) {
-		free(l.names);
+	if ((rc = tsarc_store_list_names(repo->store, TSARC_OBJ_LOCK, &names, &nnames)))
 		return rc;
-	}
-	if (!(infos = calloc(l.n ? l.n : 1, sizeof(*infos)))) {
-		free(l.names);
+	if (!(infos = calloc(nnames ? nnames : 1, sizeof(*infos)))) {
+		tsarc_store_names_free(names, nnames);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
-	for (i = 0; i < l.n; i++) {
-		rc = read_lock(repo, l.names[i], &infos[n]);
+	for (i = 0; i < nnames; i++) {
+		if (strlen(names[i]) >= sizeof(infos[n].name))
+			continue; /* not a lock of ours */
+		rc = read_lock(repo, names[i], &infos[n]);
 		if (rc == TSARC_ENOTFOUND) {
 			/* released between the listing and the read */
 			tsarc_error_clear();
@@ -158,12 +134,12 @@ int tsarc_lock_list(tsarc_repo *repo, tsarc_lock_info **out, size_t *count)
 		}
 		if (rc) {
 			free(infos);
-			free(l.names);
+			tsarc_store_names_free(names, nnames);
 			return rc;
 		}
 		n++;
 	}
-	free(l.names);
+	tsarc_store_names_free(names, nnames);
 	*out = infos;
 	*count = n;
 	return 0;

@@ -27,42 +27,6 @@
 static const char AAD_KEY[] = "tsarc-key-v1";
 static const char AAD_CONFIG[] = "tsarc-config-v1";
 
-typedef struct key_list {
-	char **names;
-	size_t count, cap;
-} key_list;
-
-static int collect_name(const char *name, uint64_t size, void *payload)
-{
-	key_list *kl = payload;
-	char **grown;
-
-	(void)size;
-	if (kl->count == kl->cap) {
-		size_t cap = kl->cap ? kl->cap * 2 : 8;
-		if (cap > 4096)
-			return tsarc_error_set(TSARC_ETOOLARGE, "too many key files");
-		grown = realloc(kl->names, cap * sizeof(*grown));
-		if (!grown)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		kl->names = grown;
-		kl->cap = cap;
-	}
-	if (!(kl->names[kl->count] = strdup(name)))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	kl->count++;
-	return 0;
-}
-
-static void key_list_dispose(key_list *kl)
-{
-	size_t i;
-
-	for (i = 0; i < kl->count; i++)
-		free(kl->names[i]);
-	free(kl->names);
-}
-
 static void iso_time_now(char *out, size_t outsz)
 {
 	time_t now = time(NULL);
@@ -489,7 +453,8 @@ fail:
 
 int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 {
-	key_list keys = {NULL, 0, 0};
+	char **keys = NULL;
+	size_t nkeys = 0;
 	tsarc_repo *repo;
 	char why[512] = "";
 	int present, rc, wrong = 0;
@@ -504,16 +469,16 @@ int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 			tsarc_store_describe(store), why[0] ? why : "no config object");
 	if (!(repo = repo_alloc(store)))
 		return TSARC_ENOMEM;
-	if ((rc = tsarc_store_list(store, TSARC_OBJ_KEY, collect_name, &keys)))
+	if ((rc = tsarc_store_list_names(store, TSARC_OBJ_KEY, &keys, &nkeys)))
 		goto fail;
-	if (keys.count == 0) {
+	if (nkeys == 0) {
 		rc = tsarc_error_set(TSARC_ECORRUPT,
 			"repository at %s has a config but no key files",
 			tsarc_store_describe(store));
 		goto fail;
 	}
-	for (i = 0; i < keys.count; i++) {
-		rc = try_key_file(repo, keys.names[i], password ? password : "");
+	for (i = 0; i < nkeys; i++) {
+		rc = try_key_file(repo, keys[i], password ? password : "");
 		if (rc == 0)
 			break;
 		if (rc == TSARC_EWRONGPASS)
@@ -531,11 +496,11 @@ int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 	}
 	if ((rc = read_config(repo)))
 		goto fail;
-	key_list_dispose(&keys);
+	tsarc_store_names_free(keys, nkeys);
 	*out = repo;
 	return 0;
 fail:
-	key_list_dispose(&keys);
+	tsarc_store_names_free(keys, nkeys);
 	repo->store = NULL;
 	tsarc_repo_free(repo);
 	return rc;

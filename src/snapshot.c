@@ -451,53 +451,27 @@ done:
 	return rc;
 }
 
-typedef struct id_list {
-	char **ids;
-	size_t count, cap;
-} id_list;
-
-static int collect_id(const char *name, uint64_t size, void *payload)
-{
-	id_list *l = payload;
-	char **grown;
-
-	(void)size;
-	if (strlen(name) != TSARC_ID_HEX_LEN)
-		return 0;
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		if (!(grown = realloc(l->ids, cap * sizeof(char *))))
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		l->ids = grown;
-		l->cap = cap;
-	}
-	if (!(l->ids[l->count] = strdup(name)))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	l->count++;
-	return 0;
-}
-
 int tsarc_snapshot_list_ids(tsarc_repo *repo, char ***ids_out, size_t *count_out)
 {
-	id_list l = {NULL, 0, 0};
-	int rc = tsarc_store_list(repo->store, TSARC_OBJ_SNAPSHOT, collect_id, &l);
+	size_t i, kept = 0;
+	int rc = tsarc_store_list_names(repo->store, TSARC_OBJ_SNAPSHOT, ids_out, count_out);
 
-	if (rc) {
-		tsarc_snapshot_ids_free(l.ids, l.count);
+	if (rc)
 		return rc;
+	/* Only names of a snapshot's form: anything else is not a snapshot. */
+	for (i = 0; i < *count_out; i++) {
+		if (strlen((*ids_out)[i]) == TSARC_ID_HEX_LEN)
+			(*ids_out)[kept++] = (*ids_out)[i];
+		else
+			free((*ids_out)[i]);
 	}
-	*ids_out = l.ids;
-	*count_out = l.count;
+	*count_out = kept;
 	return 0;
 }
 
 void tsarc_snapshot_ids_free(char **ids, size_t count)
 {
-	size_t i;
-
-	for (i = 0; i < count; i++)
-		free(ids[i]);
-	free(ids);
+	tsarc_store_names_free(ids, count);
 }
 
 static int by_time(const void *a, const void *b)

@@ -2,6 +2,7 @@
 #include "tsarc/errors.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const type_dirs[TSARC_OBJ__COUNT] = {
@@ -123,6 +124,56 @@ int tsarc_store_remove_many(tsarc_store *st, tsarc_objtype type,
 			return rc;
 	}
 	return 0;
+}
+
+typedef struct name_list {
+	char **names;
+	size_t count, cap;
+} name_list;
+
+static int collect_name(const char *name, uint64_t size, void *payload)
+{
+	name_list *l = payload;
+
+	(void)size;
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		char **grown = realloc(l->names, cap * sizeof(*grown));
+		if (!grown)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		l->names = grown;
+		l->cap = cap;
+	}
+	if (!(l->names[l->count] = strdup(name)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	l->count++;
+	return 0;
+}
+
+int tsarc_store_list_names(tsarc_store *st, tsarc_objtype type, char ***names_out,
+	size_t *count_out)
+{
+	name_list l = {NULL, 0, 0};
+	int rc = tsarc_store_list(st, type, collect_name, &l);
+
+	*names_out = NULL;
+	*count_out = 0;
+	if (rc) {
+		tsarc_store_names_free(l.names, l.count);
+		return rc;
+	}
+	*names_out = l.names;
+	*count_out = l.count;
+	return 0;
+}
+
+void tsarc_store_names_free(char **names, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
 }
 
 int tsarc_store_sync(tsarc_store *st)

@@ -107,6 +107,12 @@ int tsarc_store_sync(tsarc_store *st);
 const char *tsarc_store_describe(tsarc_store *st);
 void tsarc_store_free(tsarc_store *st);
 
+/* Every name of a type, as an array of strings the caller frees with
+ * tsarc_store_names_free. */
+int tsarc_store_list_names(tsarc_store *st, tsarc_objtype type, char ***names_out,
+	size_t *count_out);
+void tsarc_store_names_free(char **names, size_t count);
+
 /* Store constructors (backends/). */
 int tsarc_store_fs_open(tsarc_store **out, const char *path,
 	const tsarc_store_options *opts);
