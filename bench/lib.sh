@@ -5,12 +5,12 @@
 #   TSARC          tsarc binary (default: $BUILD_DIR/tsarc, else tsarc on PATH)
 #   TSARC_GEN_DUMP generator binary (default: $BUILD_DIR/tsarc-gen-dump, else
 #                  compiled from tests/tools/gen_dump.c into BENCH_DIR)
-#   BUILD_DIR      build directory to look in (default: <repo>/build)
+#   BUILD_DIR      build directory to look in (default: <repo>/build/release, as ci/build.sh makes it)
 #   BENCH_KEEP=1   keep BENCH_DIR at exit
 
 BENCH_SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/tsarc-bench}
-BUILD_DIR=${BUILD_DIR:-$BENCH_SRC_DIR/build}
+BUILD_DIR=${BUILD_DIR:-$BENCH_SRC_DIR/build/release}
 TIME_BIN=${TIME_BIN:-/usr/bin/time}
 
 die() { echo "bench: $*" >&2; exit 1; }

@@ -156,7 +156,7 @@ static int read_config(tsarc_repo *repo)
 	tsarc_buf sealed = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
 	cJSON *root = NULL, *ch;
 	const cJSON *item;
-	uint64_t v, mn, av, mx, level;
+	uint64_t v = 0, mn = 0, av = 0, mx = 0, level = 0;
 	int rc;
 
 	tsarc_buf_init(&sealed, CONFIG_MAX);
