@@ -30,7 +30,7 @@
 
 #define REFS_PER_BLOCK 4096
 #define READ_MAX (1024 * 1024)
-#define BUDGET_MIN (16u * 1024 * 1024)
+#define BUDGET_MIN (12u * 1024 * 1024)
 #define MAX_WORKERS 64
 #define MAX_UPLOADERS 256
 
