@@ -252,7 +252,7 @@ int cmd_restore(int argc, char **argv)
 		report = NULL;
 	} else if (!c.quiet) {
 		fprintf(stderr, "%s of snapshot %.10s into %s:\n", s.dry_run ? "plan for a restore" :
-			"restored", id, s.config);
+			"restore", id, s.config);
 		print_report(report, s.dry_run);
 		if (s.dry_run)
 			fprintf(stderr, "dry run: nothing was changed\n");

@@ -1136,6 +1136,32 @@ static char *persistence_off(const char *conf)
 	return (char *)b.ptr;
 }
 
+/* Whether a redis.conf text turns AOF on: its last active appendonly
+ * line (Redis takes the last one) says yes. */
+static int conf_wants_aof(const char *conf)
+{
+	const char *p = conf;
+	int on = 0;
+
+	while (p && *p) {
+		size_t len = strcspn(p, "\n");
+		const char *q = p;
+		while (q < p + len && (*q == ' ' || *q == '\t'))
+			q++;
+		if (!strncmp(q, "appendonly", 10) && (q[10] == ' ' || q[10] == '\t')) {
+			const char *v = q + 10;
+			while (v < p + len && (*v == ' ' || *v == '\t'))
+				v++;
+			on = (size_t)(p + len - v) >= 3 && !strncmp(v, "yes", 3) &&
+				(v + 3 == p + len || v[3] == ' ' || v[3] == '\t' || v[3] == '\r');
+		}
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	return on;
+}
+
 static int read_text_file(const char *path, char **out)
 {
 	FILE *f = fopen(path, "rb");
@@ -1406,7 +1432,12 @@ static int do_redis(rctx *r, step *s)
 		if ((rc = read_text_file(f, &op.orig_conf)))
 			goto done;
 	}
-	op.aof_on = !strcmp(appendonly, "yes");
+	/* AOF is on afterwards when the server runs with it or its persistence
+	 * configuration asks for it: in a cluster the live server may not
+	 * reflect redis-config yet (edited, never rolled out), and a restart
+	 * with appendonly yes and no AOF written from memory would come up
+	 * without the restored data. */
+	op.aof_on = !strcmp(appendonly, "yes") || conf_wants_aof(op.orig_conf);
 	if (!op.orig_conf || !(off = persistence_off(op.orig_conf))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;

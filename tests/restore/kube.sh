@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The kube restore, through tests/deploy/fake-kubectl (a TEST DOUBLE of
+# kubectl/oc: `exec` runs on this machine against the demo's real servers,
+# `apply` writes into its per-namespace store, a rollout of a Redis pod
+# rewrites the local server's persistence lines from the redis-config
+# ConfigMap and restarts it). Back up the demo, destroy it, restore with
+# --target-namespace other-ns and prove: resources applied into other-ns,
+# databases, files and Redis equal; the Redis swap went through redis-config
+# (save lines commented out and appendonly no during the swap, the original
+# afterwards) with rollouts; no password on kubectl's command line.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+deploy_up 1
+export TSARC_PASSWORD=restore-test
+REPO=$WORK/repo
+init_repo "$REPO"
+no_hooks "$WORK/config.json"
+ok backup --repo "$REPO" --config "$WORK/config.json" --json
+SNAP=$(json_get "$OUT" "d['snapshot_id']")
+state "$WORK/before"
+cp -r "$DEP/resources" "$WORK/resources.source"
+
+KDIR=$WORK/kube
+mkdir -p "$KDIR"
+# The home namespace has the resource types (and nothing of the target).
+mkdir -p "$KDIR/resources/secret" "$KDIR/resources/configmap" "$KDIR/resources/apimanager"
+export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale-prod \
+	FAKE_KUBE_CONTEXT=dr-cluster
+# The target's pods, in other-ns: 2.15+ Deployments, except system-redis, a
+# 2.14 DeploymentConfig (the restore must find both kinds to roll out).
+python3 - "$KDIR/pods.json" "$DEP/services" <<PY
+import json, sys
+out, svc = sys.argv[1:]
+def pod(name, labels, containers, annotations=None):
+    md = {"name": name, "namespace": "other-ns", "labels": dict(labels, app="3scale-api-management")}
+    if annotations:
+        md["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": md,
+            "spec": {"containers": [{"name": c, "env": [{"name": k, "value": v} for k, v in env.items()]}
+                                    for c, env in containers.items()]},
+            "status": {"phase": "Running"}}
+redis = lambda n: {"fake-kubectl/redis": json.dumps({"services": svc, "name": n, "config_map": "redis-config",
+                                                      "key": "redis.conf"})}
+items = [
+    pod("system-mysql-1-abcde", {"deployment": "system-mysql"},
+        {"system-mysql": {"MYSQL_ROOT_PASSWORD": "$MYSQL_ROOT_PASSWORD"}}),
+    pod("zync-database-1-abcde", {"deployment": "zync-database"},
+        {"postgresql": {"PGHOST": "$PG_SOCKDIR", "PGPORT": "$PG_PORT", "PGUSER": "postgres"}}),
+    pod("backend-redis-1-abcde", {"deployment": "backend-redis"},
+        {"backend-redis": {"REDIS_PASSWORD": "$REDIS_BACKEND_REDIS_PASSWORD"}}, redis("backend-redis")),
+    pod("system-redis-2-abcde", {"deploymentConfig": "system-redis"}, {"system-redis": {}}, redis("system-redis")),
+    pod("system-app-1-abcde", {"deployment": "system-app"}, {"system-master": {}}),
+]
+json.dump({"apiVersion": "v1", "kind": "List", "items": items}, open(out, "w"), indent=2)
+PY
+python3 - "$WORK/kube.json" "$FAKE_KUBECTL" "$MYSQL_SOCKET" "$REDIS_BACKEND_REDIS_PORT" \
+	"$REDIS_SYSTEM_REDIS_PORT" "$DEP/system-storage" <<'PY'
+import json, sys
+path, kubectl, sock, bport, sport, storage = sys.argv[1:]
+json.dump({
+  "profile": "3scale",
+  "transport": {"type": "kube", "binary": kubectl, "context": "dr-cluster", "namespace": "3scale-prod"},
+  "components": {
+    "system-mysql": {"socket": sock},
+    "zync-database": {"database": "zync_production"},
+    "backend-redis": {"port": int(bport), "pod_password_env": "REDIS_PASSWORD"},
+    "system-redis": {"port": int(sport)},
+    "system-storage": {"path": storage},
+  },
+  "post_restore": [],
+}, open(path, "w"), indent=2)
+PY
+
+info "destroy, then restore through kubectl into other-ns"
+destroy
+t0=$(date +%s)
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns --json
+cp "$OUT" "$WORK/restore.json"
+[ "$(json_get "$WORK/restore.json" "sorted({s['status'] for s in d['steps']})")" = "['applied']" ] ||
+	fail "not every step applied"
+info "restore took $(($(date +%s) - t0)) s"
+
+info "databases, files and Redis equal"
+state "$WORK/after"
+section() { awk -v s="## $2" '/^## /{on = ($0 == s)} on' "$1"; }
+for s in system zync backend-redis system-redis system-storage; do
+	diff <(section "$WORK/before" "$s") <(section "$WORK/after" "$s") >&2 || fail "$s differs after the kube restore"
+done
+
+info "resources applied into other-ns, nothing into the home namespace"
+python3 - "$KDIR" "$WORK/resources.source" <<'PY' || fail "the resources were not applied as they should be"
+import json, os, sys
+kdir, src = sys.argv[1:]
+tgt = os.path.join(kdir, "namespaces", "other-ns", "resources")
+for kind in ("secret", "configmap", "apimanager"):
+    assert not os.listdir(os.path.join(kdir, "resources", kind)), kind + " went to the home namespace"
+    for fn in os.listdir(os.path.join(src, kind)):
+        a, b = json.load(open(os.path.join(src, kind, fn))), json.load(open(os.path.join(tgt, kind, fn)))
+        assert b["metadata"]["namespace"] == "other-ns", fn
+        assert a.get("data") == b.get("data") and a.get("spec") == b.get("spec"), fn
+        for k in ("uid", "resourceVersion", "ownerReferences", "managedFields"):
+            assert k not in b["metadata"], (fn, k)
+        assert "status" not in b, fn
+PY
+
+info "the Redis swap went through redis-config, with rollouts"
+python3 - "$KDIR/rollouts.log" "$WORK/resources.source/configmap/redis-config.json" <<'PY' || fail "the Redis swap is wrong"
+import json, re, sys
+rolls = [json.loads(l) for l in open(sys.argv[1])]
+orig = json.load(open(sys.argv[2]))["data"]["redis.conf"]
+active = lambda t: [l.strip() for l in t.splitlines() if re.match(r"\s*(save|appendonly)(\s|$)", l)]
+for w in ("backend-redis", "system-redis"):
+    r = [x for x in rolls if x["workload"] == w]
+    assert len(r) == 3, (w, len(r))
+    assert all(x["namespace"] == "other-ns" for x in r)
+    for x in r[:2]:  # persistence off, then the backup RDB loaded
+        assert active(x["config_map"]) == ['save ""', "appendonly no"], active(x["config_map"])
+        assert re.search(r"^# tsarc restore: save 900 1$", x["config_map"], re.M), x["config_map"]
+    assert r[2]["config_map"] == orig, "persistence not back on"
+PY
+grep -q '^appendonly yes' "$REDIS_SYSTEM_REDIS_DIR/redis.conf" || fail "system-redis does not run with redis-config's appendonly yes"
+[ "$(redis-cli -p "$REDIS_SYSTEM_REDIS_PORT" CONFIG GET appendonly | tail -1)" = yes ] || fail "AOF is off after restore"
+d1=$(redis_digest "$REDIS_BACKEND_REDIS_PORT" "$REDIS_BACKEND_REDIS_PASSWORD")
+bash "$SERVICES" restart-redis "$DEP/services/r1" backend-redis || fail "cannot restart backend-redis"
+[ "$(redis_digest "$REDIS_BACKEND_REDIS_PORT" "$REDIS_BACKEND_REDIS_PASSWORD")" = "$d1" ] ||
+	fail "backend-redis lost data across a restart"
+python3 - "$FAKE_KUBE_LOG" <<'PY' || fail "kubectl was not called as expected"
+import json, sys
+calls = [json.loads(l) for l in open(sys.argv[1])]
+for c in calls:
+    assert c[:4] == ["--context", "dr-cluster", "-n", "other-ns"], c
+verbs = [c[4:6] for c in calls]
+assert ["rollout", "restart"] in verbs and ["rollout", "latest"] in verbs and ["rollout", "status"] in verbs
+assert ["apply", "-f"] in verbs
+execs = [c[4:] for c in calls if c[4] == "exec"]
+assert any("'mysql'" in e[8] and e[8].startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD"') for e in execs)
+assert any("tar -x" in e[8] for e in execs)
+PY
+for secret in "$MYSQL_ROOT_PASSWORD" "$REDIS_BACKEND_REDIS_PASSWORD" "$ZYNC_DB_PASSWORD" "$PG_PASSWORD"; do
+	! grep -qF "$secret" "$FAKE_KUBE_LOG" || fail "a password went through kubectl's command line"
+	! grep -qF "$secret" "$WORK/restore.json" "$ERR" || fail "a password is in the output"
+done
+info "OK"

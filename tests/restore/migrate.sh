@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Migration: back up the demo deployment, restore it into a second "cluster"
+# (empty MariaDB, PostgreSQL and two Redis servers on other ports, its own
+# resources directory and system-storage tree) with --rewrite-domain and
+# --skip-endpoint-secrets, as the 3scale operator does when the target's
+# databases differ. Proven: databases, Redis and files equal the source's;
+# THREESCALE_SUPERDOMAIN and the APIManager's wildcardDomain carry the new
+# domain; accounts.domain / accounts.self_domain carry it and no old-domain
+# value remains there; the target's own endpoint Secrets are kept; the
+# source deployment is untouched.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+OLD=example.com
+NEW=apis.dr-cluster.test
+
+deploy_up 1
+SRC=$DEP
+export TSARC_PASSWORD=restore-test
+REPO=$WORK/repo
+init_repo "$REPO"
+no_hooks "$WORK/config.json"
+ok backup --repo "$REPO" --config "$WORK/config.json" --json
+SNAP=$(json_get "$OUT" "d['snapshot_id']")
+state "$WORK/source.before"
+
+info "the target cluster: empty servers on other ports"
+T=$WORK/dep2
+svc=$T/services
+mkdir -p "$svc"
+bash "$SERVICES" start-mysql "$svc/m" >"$WORK/t-m.log" 2>&1 &
+pm=$!
+bash "$SERVICES" start-postgres "$svc/p" >"$WORK/t-p.log" 2>&1 &
+pp=$!
+bash "$SERVICES" start-redis "$svc/r1" backend-redis "$(head -c 12 /dev/urandom | base64 | tr -d '/+=')" \
+	>"$WORK/t-r1.log" 2>&1 &
+pr1=$!
+bash "$SERVICES" start-redis "$svc/r2" system-redis >"$WORK/t-r2.log" 2>&1 &
+pr2=$!
+for p in $pm $pp $pr1 $pr2; do wait "$p" || { cat "$WORK"/t-*.log >&2; fail "a target server did not start"; }; done
+# One env and one stop directory, as deployment.sh lays them out.
+cat "$svc"/m/env "$svc"/p/env "$svc"/r1/env "$svc"/r2/env > "$svc/env"
+for d in m p r1 r2; do
+	for f in "$svc/$d"/*/server.pid; do
+		sub=$(basename "$(dirname "$f")")
+		ln -s "$svc/$d/$sub" "$svc/$sub"
+	done
+done
+T_ZYNC_PW=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+printf 'ZYNC_DB_PASSWORD=%s\n' "$T_ZYNC_PW" >> "$svc/env"
+chmod 600 "$svc/env"
+ln -s services/env "$T/env"
+. "$T/env"
+[ "$MYSQL_PORT" != "$(. "$SRC/env"; echo "$MYSQL_PORT")" ] || fail "test setup: same MySQL port"
+# What the target's operator created before the restore: the zync role and
+# its empty database (the zync-database pod does that from the zync Secret).
+PGPASSWORD=$PG_PASSWORD psql -qX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+	>/dev/null <<SQL || fail "cannot create the target's zync database"
+CREATE ROLE zync LOGIN PASSWORD '$T_ZYNC_PW';
+CREATE DATABASE zync_production OWNER zync;
+SQL
+# The target's endpoint Secrets (system-database, backend-redis,
+# system-redis, system-memcache) say where ITS databases are: generated with
+# the target's ports and passwords, and nothing else is kept.
+export MYSQL_ROOT_PASSWORD MYSQL_PORT PG_PORT REDIS_BACKEND_REDIS_PORT REDIS_BACKEND_REDIS_PASSWORD \
+	REDIS_SYSTEM_REDIS_PORT REDIS_BACKEND_REDIS_DIR REDIS_SYSTEM_REDIS_DIR
+ZYNC_DB_PASSWORD=$T_ZYNC_PW python3 "$TOP/ci/demo/make_deployment.py" "$T" --namespace 3scale-dr >/dev/null ||
+	fail "cannot generate the target's resources"
+rm -f "$T"/*.sql "$T"/*.resp
+rm -rf "${T:?}/system-storage" && mkdir "$T/system-storage"
+find "$T/resources" -type f ! -name system-database.json ! -name backend-redis.json \
+	! -name system-redis.json ! -name system-memcache.json -delete
+(cd "$T/resources" && find . -type f | sort) > "$WORK/target-resources"
+[ "$(wc -l < "$WORK/target-resources")" = 4 ] || fail "test setup: target resources"
+cp -r "$T/resources/secret" "$WORK/target-secrets"
+# zync-database: the restored zync Secret is the source's (its DATABASE_URL
+# names the source's server); the target's address and password are given
+# in the configuration, which wins over the Secret.
+( umask 077; printf '%s\n' "$T_ZYNC_PW" > "$WORK/zync-password" )
+python3 - "$T/config.json" "$WORK/target.json" "$PG_PORT" "$WORK/zync-password" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["post_restore"] = []
+z = c["components"]["zync-database"]
+z.update({"host": "127.0.0.1", "port": int(sys.argv[3]), "user": "zync", "database": "zync_production",
+          "password_file": sys.argv[4]})
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+
+info "dry run of the migration: the plan names the rewrite, touches nothing"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --dry-run --json \
+	--rewrite-domain "$OLD=$NEW" --skip-endpoint-secrets
+python3 - "$OUT" <<'PY' || fail "the migration plan is wrong"
+import json, sys
+d = json.load(open(sys.argv[1]))
+st = {s["component"]: s for s in d["steps"]}
+assert set(st["secrets"]["plan"]["left_out"]) == {"system-database", "backend-redis", "system-redis",
+                                                  "system-memcache"}, st["secrets"]["plan"]
+assert st["system-mysql"]["plan"]["domain_rewrite"] == ["accounts.domain", "accounts.self_domain"]
+PY
+[ -z "$(ls "$T/system-storage")" ] || fail "--dry-run wrote files"
+
+info "restore into the target with --rewrite-domain $OLD=$NEW --skip-endpoint-secrets"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --json \
+	--rewrite-domain "$OLD=$NEW" --skip-endpoint-secrets
+cp "$OUT" "$WORK/restore.json"
+[ "$(json_get "$WORK/restore.json" "sorted({s['status'] for s in d['steps']})")" = "['applied']" ] ||
+	fail "not every step applied"
+
+info "databases, Redis and files equal the source's"
+DEP=$T state "$WORK/target.after"
+. "$SRC/env"
+# The sections that a migration must carry over unchanged.
+section() { awk -v s="## $2" '/^## /{on = ($0 == s)} on' "$1"; }
+for s in zync backend-redis system-redis system-storage; do
+	diff <(section "$WORK/source.before" "$s") <(section "$WORK/target.after" "$s") >&2 ||
+		fail "$s differs between the source and the target"
+done
+# system: every table but accounts has the same checksum and row count,
+# the same triggers and routines; accounts differs in its domain columns only.
+diff <(section "$WORK/source.before" system | grep -v '^system.accounts\|^accounts ') \
+	<(section "$WORK/target.after" system | grep -v '^system.accounts\|^accounts ') >&2 ||
+	fail "the system database differs beyond the accounts table"
+T_MYSQL_PORT=$(. "$T/env"; echo "$MYSQL_PORT")
+T_MYSQL_PW=$(. "$T/env"; echo "$MYSQL_ROOT_PASSWORD")
+mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e "SELECT * FROM accounts ORDER BY id" > "$WORK/acc.src"
+mysql_q "$T_MYSQL_PORT" "$T_MYSQL_PW" system -e "SELECT * FROM accounts ORDER BY id" > "$WORK/acc.dst"
+cols=$(mysql_q "$T_MYSQL_PORT" "$T_MYSQL_PW" -e \
+	"SELECT GROUP_CONCAT(column_name ORDER BY ordinal_position) FROM information_schema.columns WHERE table_schema='system' AND table_name='accounts'")
+python3 - "$WORK/acc.src" "$WORK/acc.dst" "$cols" "$OLD" "$NEW" <<'PY' || fail "accounts was not rewritten as it should be"
+import re, sys
+src, dst = [[l.rstrip("\n").split("\t") for l in open(p)] for p in sys.argv[1:3]]
+cols = sys.argv[3].split(",")
+old, new = sys.argv[4], sys.argv[5]
+dom = {cols.index("domain"), cols.index("self_domain")}
+assert len(src) == len(dst) and len(src) > 50, (len(src), len(dst))
+pat = re.compile(r"(^|\.)" + re.escape(old) + r"$")
+rewritten = 0
+for a, b in zip(src, dst):
+    for i, (x, y) in enumerate(zip(a, b)):
+        if i in dom:
+            want = pat.sub(lambda m: m.group(1) + new, x)
+            assert y == want, (cols[i], x, y)
+            rewritten += x != y
+        else:
+            assert x == y, (cols[i], x, y)
+assert rewritten == 8, rewritten  # master + 3 providers, domain and self_domain
+PY
+n=$(mysql_q "$T_MYSQL_PORT" "$T_MYSQL_PW" system -e \
+	"SELECT COUNT(*) FROM accounts WHERE domain LIKE '%$OLD' OR self_domain LIKE '%$OLD'")
+[ "$n" = 0 ] || fail "$n accounts still carry the old domain"
+[ "$(mysql_q "$T_MYSQL_PORT" "$T_MYSQL_PW" system -e "SELECT self_domain FROM accounts WHERE id = 2")" = \
+	"provider1-admin.$NEW" ] || fail "provider1's admin domain was not rewritten"
+
+info "ConfigMaps and the APIManager carry the new domain; endpoint Secrets are the target's"
+python3 - "$T/resources" "$SRC/resources" "$WORK/target-secrets" "$OLD" "$NEW" <<'PY' || fail "the restored resources are wrong"
+import json, os, sys
+tgt, src, tsec, old, new = sys.argv[1:]
+load = lambda *p: json.load(open(os.path.join(*p)))
+env = load(tgt, "configmap", "system-environment.json")
+assert env["data"]["THREESCALE_SUPERDOMAIN"] == new, env["data"]
+apim = load(tgt, "apimanager", "3scale.json")
+assert apim["spec"]["wildcardDomain"] == new, apim["spec"]
+# Nothing else of the ConfigMaps changed; and no old domain anywhere in them.
+for fn in os.listdir(os.path.join(src, "configmap")):
+    a, b = load(src, "configmap", fn)["data"], load(tgt, "configmap", fn)["data"]
+    for k in a:
+        assert b[k] == a[k].replace(old, new) if k == "THREESCALE_SUPERDOMAIN" else b[k] == a[k], (fn, k)
+    assert old not in json.dumps(b), fn
+endpoint = {"system-database", "backend-redis", "system-redis", "system-memcache"}
+for fn in os.listdir(os.path.join(src, "secret")):
+    name = fn[:-5]
+    b = load(tgt, "secret", fn)
+    if name in endpoint:
+        assert b == load(tsec, fn), name + " was replaced"
+    else:
+        assert b["data"] == load(src, "secret", fn)["data"], name
+PY
+
+info "the source deployment is untouched"
+state "$WORK/source.after"
+diff "$WORK/source.before" "$WORK/source.after" >&2 || fail "the migration changed the source deployment"
+for secret in "$MYSQL_ROOT_PASSWORD" "$T_MYSQL_PW" "$T_ZYNC_PW"; do
+	! grep -qF "$secret" "$WORK/restore.json" "$ERR" || fail "a password is in the output"
+done
+info "OK"
