@@ -93,6 +93,16 @@ struct tsarc_transport {
 int tsarc_transport_local_new(tsarc_transport **out, const cJSON *conf);
 int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf);
 
+/* One transport of each type per run, made when first needed. */
+typedef struct tsarc_transports {
+	const cJSON *conf; /* the effective configuration's "transport" */
+	tsarc_transport *local, *kube;
+} tsarc_transports;
+
+/* The transport of `type` ("local"; anything else is kube). */
+int tsarc_transports_get(tsarc_transports *t, const char *type, tsarc_transport **out);
+void tsarc_transports_dispose(tsarc_transports *t);
+
 /* What a source hands to the orchestration. */
 typedef struct tsarc_production {
 	tsarc_cmd cmd;             /* an external producer, run through c->tr */

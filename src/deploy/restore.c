@@ -65,7 +65,8 @@ typedef struct rctx {
 	tsarc_repo *repo;
 	const tsarc_snapshot *snap;
 	const tsarc_restore_opts *o;
-	tsarc_transport *local, *kube, *deftr;
+	tsarc_transports tr;
+	tsarc_transport *deftr;
 	step *steps;
 	size_t n;
 	cJSON *absent; /* components of the target config with no stream */
@@ -90,22 +91,6 @@ static void progress(rctx *r, const char *fmt, ...)
 	r->o->progress(r->o->progress_payload, line);
 }
 
-static int get_transport(rctx *r, const char *type, tsarc_transport **out)
-{
-	const cJSON *conf = cJSON_GetObjectItemCaseSensitive(r->d->eff, "transport");
-	int rc = 0;
-
-	if (!strcmp(type, "local")) {
-		if (!r->local)
-			rc = tsarc_transport_local_new(&r->local, conf);
-		*out = r->local;
-	} else {
-		if (!r->kube)
-			rc = tsarc_transport_kube_new(&r->kube, conf);
-		*out = r->kube;
-	}
-	return rc;
-}
 
 static const char *default_action(const char *kind)
 {
@@ -415,7 +400,7 @@ static int resolve_component(rctx *r, step *s, tsarc_component *c)
 	c->resources = r->deftr;
 	if (c->external)
 		ctype = "local";
-	if ((rc = get_transport(r, ctype ? ctype : tsarc_spec_str(trconf, "type"), &c->tr)))
+	if ((rc = tsarc_transports_get(&r->tr, ctype ? ctype : tsarc_spec_str(trconf, "type"), &c->tr)))
 		return rc;
 	return 0;
 }
@@ -606,7 +591,7 @@ static int do_apply(rctx *r, step *s)
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = get_transport(r, tsarc_spec_str(s->spec, "transport") ?
+	if ((rc = tsarc_transports_get(&r->tr, tsarc_spec_str(s->spec, "transport") ?
 		     tsarc_spec_str(s->spec, "transport") :
 		     tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(r->d->eff, "transport"), "type"),
 		     &tr)))
@@ -1570,7 +1555,7 @@ static int do_hook(rctx *r, step *s)
 	c.resources = r->deftr;
 	if (!type)
 		type = r->deftr->type;
-	if ((rc = get_transport(r, type, &c.tr)))
+	if ((rc = tsarc_transports_get(&r->tr, type, &c.tr)))
 		return rc;
 	tsarc_cmd_init(&cmd);
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(h, "command"))
@@ -1758,6 +1743,7 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 		*report = NULL;
 	memset(&r, 0, sizeof(r));
 	r.d = d;
+	r.tr.conf = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
 	r.repo = repo;
 	r.snap = snap;
 	r.o = o;
@@ -1776,7 +1762,7 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 		cJSON_DeleteItemFromObjectCaseSensitive(t, "namespace");
 		cJSON_AddStringToObject(t, "namespace", o->target_namespace);
 	}
-	if ((rc = get_transport(&r, tsarc_spec_str(trconf, "type"), &r.deftr)) ||
+	if ((rc = tsarc_transports_get(&r.tr, tsarc_spec_str(trconf, "type"), &r.deftr)) ||
 		(rc = build_plan(&r)))
 		goto out;
 	if (o->dry_run) {
@@ -1843,10 +1829,7 @@ out:
 	}
 	free(r.steps);
 	cJSON_Delete(r.absent);
-	if (r.local)
-		r.local->free(r.local);
-	if (r.kube)
-		r.kube->free(r.kube);
+	tsarc_transports_dispose(&r.tr);
 	tsarc_buf_dispose(&msg);
 	return rc;
 }

@@ -43,7 +43,7 @@ typedef struct run {
 	size_t n, next;
 	pthread_mutex_t lock;
 	int canceled;
-	tsarc_transport *local, *kube;
+	tsarc_transports tr;
 } run;
 
 static double now_seconds(void)
@@ -247,22 +247,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int get_transport(run *r, const char *type, tsarc_transport **out)
-{
-	const cJSON *conf = cJSON_GetObjectItemCaseSensitive(r->d->eff, "transport");
-	int rc = 0;
-
-	if (!strcmp(type, "local")) {
-		if (!r->local)
-			rc = tsarc_transport_local_new(&r->local, conf);
-		*out = r->local;
-	} else {
-		if (!r->kube)
-			rc = tsarc_transport_kube_new(&r->kube, conf);
-		*out = r->kube;
-	}
-	return rc;
-}
 
 static cJSON *make_report(run *r)
 {
@@ -316,12 +300,13 @@ int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report)
 	memset(&r, 0, sizeof(r));
 	r.d = d;
 	r.b = b;
+	r.tr.conf = trconf;
 	pthread_mutex_init(&r.lock, NULL);
 	if (!(r.slots = calloc((size_t)cJSON_GetArraySize(comps) + 1, sizeof(slot)))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = get_transport(&r, deftype, &resources_tr)))
+	if ((rc = tsarc_transports_get(&r.tr, deftype, &resources_tr)))
 		goto out;
 	cJSON_ArrayForEach(c, comps) {
 		slot *s;
@@ -342,7 +327,7 @@ int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report)
 		 * deployment's transport (3scale 2.16+: databases outside). */
 		if (s->comp.external)
 			ctype = "local";
-		if ((rc = get_transport(&r, ctype ? ctype : deftype, &s->comp.tr)))
+		if ((rc = tsarc_transports_get(&r.tr, ctype ? ctype : deftype, &s->comp.tr)))
 			goto out;
 	}
 	if (r.n == 0) {
@@ -394,10 +379,7 @@ out:
 		cJSON_Delete(r.slots[i].source);
 	}
 	free(r.slots);
-	if (r.local)
-		r.local->free(r.local);
-	if (r.kube)
-		r.kube->free(r.kube);
+	tsarc_transports_dispose(&r.tr);
 	tsarc_buf_dispose(&msg);
 	pthread_mutex_destroy(&r.lock);
 	return rc;

@@ -560,3 +560,28 @@ fail:
 	tsarc_conn_free(conn);
 	return rc;
 }
+
+int tsarc_transports_get(tsarc_transports *t, const char *type, tsarc_transport **out)
+{
+	int rc = 0;
+
+	if (type && !strcmp(type, "local")) {
+		if (!t->local)
+			rc = tsarc_transport_local_new(&t->local, t->conf);
+		*out = t->local;
+	} else {
+		if (!t->kube)
+			rc = tsarc_transport_kube_new(&t->kube, t->conf);
+		*out = t->kube;
+	}
+	return rc;
+}
+
+void tsarc_transports_dispose(tsarc_transports *t)
+{
+	if (t->local)
+		t->local->free(t->local);
+	if (t->kube)
+		t->kube->free(t->kube);
+	t->local = t->kube = NULL;
+}
