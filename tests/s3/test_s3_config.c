@@ -13,32 +13,11 @@
 #include "../../backends/s3/config.h"
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
+#include "aws_env.h"
 
-extern char **environ;
 
 static char dir[256], cred_path[300], conf_path[300];
 
-static void clear_aws_env(void)
-{
-	char name[256];
-	int again = 1;
-
-	while (again) {
-		char **e;
-		again = 0;
-		for (e = environ; *e; e++) {
-			const char *eq = strchr(*e, '=');
-			size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
-			if (strncmp(*e, "AWS_", 4) == 0 && n < sizeof(name)) {
-				memcpy(name, *e, n);
-				name[n] = '\0';
-				unsetenv(name);
-				again = 1;
-				break;
-			}
-		}
-	}
-}
 
 static void write_file(const char *path, const char *text)
 {

@@ -28,8 +28,8 @@
 #include "../../backends/s3/sigv4.h"
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
+#include "aws_env.h"
 
-extern char **environ;
 
 enum action { REPLY, RESET, STALL, SHORT };
 
@@ -58,27 +58,6 @@ typedef struct server {
 
 static server srv;
 
-static void clear_aws_env(void)
-{
-	char name[256];
-	int again = 1;
-
-	while (again) {
-		char **e;
-		again = 0;
-		for (e = environ; *e; e++) {
-			const char *eq = strchr(*e, '=');
-			size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
-			if (strncmp(*e, "AWS_", 4) == 0 && n < sizeof(name)) {
-				memcpy(name, *e, n);
-				name[n] = '\0';
-				unsetenv(name);
-				again = 1;
-				break;
-			}
-		}
-	}
-}
 
 static void hard_close(int fd)
 {

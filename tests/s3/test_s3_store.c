@@ -35,10 +35,10 @@
 #include "../../backends/s3/s3.h"
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
+#include "aws_env.h"
 
 #define SKIP_CODE 77
 
-extern char **environ;
 
 static const char *endpoint, *access_key, *secret_key;
 static char bucket[64];
@@ -46,28 +46,6 @@ static char url[512];
 
 /* ---- helpers ---- */
 
-static void clear_aws_env(void)
-{
-	char name[256];
-	int again = 1;
-
-	/* unsetenv reshuffles environ, so start over after each removal. */
-	while (again) {
-		char **e;
-		again = 0;
-		for (e = environ; *e; e++) {
-			const char *eq = strchr(*e, '=');
-			size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
-			if (strncmp(*e, "AWS_", 4) == 0 && n < sizeof(name)) {
-				memcpy(name, *e, n);
-				name[n] = '\0';
-				unsetenv(name);
-				again = 1;
-				break;
-			}
-		}
-	}
-}
 
 static void set_good_env(void)
 {

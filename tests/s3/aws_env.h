@@ -1,0 +1,35 @@
+#ifndef TSARC_TESTS_S3_AWS_ENV_H
+#define TSARC_TESTS_S3_AWS_ENV_H
+
+/* The S3 tests set every AWS_* variable they depend on; a machine may have
+ * others (AWS_CA_BUNDLE, AWS_PROFILE...) that would change the outcome. */
+
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+static inline void clear_aws_env(void)
+{
+	char name[256];
+	int again = 1;
+
+	/* unsetenv reshuffles environ, so start over after each removal. */
+	while (again) {
+		char **e;
+		again = 0;
+		for (e = environ; *e; e++) {
+			const char *eq = strchr(*e, '=');
+			size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
+			if (strncmp(*e, "AWS_", 4) == 0 && n < sizeof(name)) {
+				memcpy(name, *e, n);
+				name[n] = '\0';
+				unsetenv(name);
+				again = 1;
+				break;
+			}
+		}
+	}
+}
+
+#endif
