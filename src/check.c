@@ -65,38 +65,15 @@ static void snapshot_unreadable(const char *id, int code, const char *msg, void 
 	problem(c, "snapshot", id, NULL, NULL, code, msg);
 }
 
-typedef struct reader_state {
-	tsarc_codec *codec;
-	tsarc_buf sealed, scratch, plain;
-} reader_state;
-
 static void *reader_new(void *ctx)
 {
-	check_ctx *c = ctx;
-	reader_state *r = calloc(1, sizeof(*r));
-
-	if (r && tsarc_codec_new(&r->codec, c->repo->codec, c->repo->level)) {
-		free(r);
-		return NULL;
-	}
-	return r;
-}
-
-static void reader_free(void *w)
-{
-	reader_state *r = w;
-
-	tsarc_codec_free(r->codec);
-	tsarc_buf_dispose(&r->sealed);
-	tsarc_buf_dispose(&r->scratch);
-	tsarc_buf_dispose(&r->plain);
-	free(r);
+	return tsarc_chunk_reader_new(((check_ctx *)ctx)->repo);
 }
 
 static int read_one(size_t i, void *ctx, void *worker)
 {
 	check_ctx *c = ctx;
-	reader_state *r = worker;
+	tsarc_chunk_reader *r = worker;
 	unique_ref *u = &c->refs[c->to_read[i]];
 	int rc = tsarc_repo_read_chunk(c->repo, r->codec, u->ref.id, u->ref.size, 1,
 		&r->sealed, &r->scratch, &r->plain);
@@ -114,8 +91,7 @@ static int read_one(size_t i, void *ctx, void *worker)
 	return rc;
 }
 
-static int selected(const check_ctx *c, const tsarc_check_options *o,
-	const unique_ref *u)
+static int selected(const tsarc_check_options *o, const unique_ref *u)
 {
 	uint32_t v;
 
@@ -125,7 +101,6 @@ static int selected(const check_ctx *c, const tsarc_check_options *o,
 	}
 	if (o->subset_percent > 0 && o->subset_percent < 100) {
 		unsigned char rnd[4];
-		(void)c;
 		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 			return 1;
 		memcpy(&v, rnd, sizeof(v));
@@ -205,12 +180,12 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 			size_t missing = 0, wrong = 0;
 			for (k = 0; k < st->nchunks; k++) {
 				const tsarc_chunk_ref *r = &st->chunks[k];
-				uint32_t size;
+				uint32_t size = 0;
+				int present = tsarc_chunkset_lookup(stored, r->id, &size);
+				int wrong_size = present && size != r->stored;
 				int added;
-				if (!tsarc_chunkset_lookup(stored, r->id, &size))
-					missing++;
-				else if (size != r->stored)
-					wrong++;
+				missing += !present;
+				wrong += wrong_size;
 				if ((rc = tsarc_chunkset_claim(seen, r->id, 0, &added)))
 					goto done;
 				if (!added)
@@ -227,21 +202,21 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 				}
 				memset(&c.refs[c.nrefs], 0, sizeof(c.refs[0]));
 				c.refs[c.nrefs].ref = *r;
-				if (!tsarc_chunkset_lookup(stored, r->id, &size)) {
-					char hex[TSARC_ID_HEX_LEN + 1];
-					tsarc_hex_encode(hex, r->id, TSARC_ID_LEN);
-					c.refs[c.nrefs].bad = 1;
-					result->chunks_missing++;
-					problem(&c, "chunk", NULL, NULL, hex, TSARC_ENOTFOUND,
-						"missing from the store");
-				} else if (size != r->stored) {
+				c.refs[c.nrefs].bad = !present || wrong_size;
+				if (!present || wrong_size) {
 					char hex[TSARC_ID_HEX_LEN + 1], msg[128];
 					tsarc_hex_encode(hex, r->id, TSARC_ID_LEN);
-					snprintf(msg, sizeof(msg), "stored as %u bytes, the manifest says %u",
-						size, r->stored);
-					c.refs[c.nrefs].bad = 1;
-					result->chunks_wrong_size++;
-					problem(&c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT, msg);
+					if (!present) {
+						result->chunks_missing++;
+						problem(&c, "chunk", NULL, NULL, hex, TSARC_ENOTFOUND,
+							"missing from the store");
+					} else {
+						snprintf(msg, sizeof(msg),
+							"stored as %u bytes, the manifest says %u", size,
+							r->stored);
+						result->chunks_wrong_size++;
+						problem(&c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT, msg);
+					}
 				}
 				c.nrefs++;
 			}
@@ -265,11 +240,11 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 			goto done;
 		}
 		for (k = 0; k < c.nrefs; k++)
-			if (!c.refs[k].bad && selected(&c, opts, &c.refs[k]))
+			if (!c.refs[k].bad && selected(opts, &c.refs[k]))
 				c.to_read[c.nread++] = k;
 		rc = tsarc_parallel_for(c.nread, opts->parallel ? opts->parallel
 			: (repo->store->max_inflight < 2 ? 2 : repo->store->max_inflight),
-			read_one, &c, reader_new, reader_free);
+			read_one, &c, reader_new, tsarc_chunk_reader_free);
 		if (rc)
 			goto done;
 		for (k = 0; k < c.nread; k++) {

@@ -180,39 +180,40 @@ done:
 	return rc;
 }
 
-typedef struct verifier {
-	tsarc_codec *codec;
-	tsarc_buf sealed, scratch, plain;
-} verifier;
+tsarc_chunk_reader *tsarc_chunk_reader_new(const tsarc_repo *repo)
+{
+	tsarc_chunk_reader *r = calloc(1, sizeof(*r));
+
+	if (r && tsarc_codec_new(&r->codec, repo->codec, repo->level)) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void tsarc_chunk_reader_free(void *reader)
+{
+	tsarc_chunk_reader *r = reader;
+
+	if (!r)
+		return;
+	tsarc_codec_free(r->codec);
+	tsarc_buf_dispose(&r->sealed);
+	tsarc_buf_dispose(&r->scratch);
+	tsarc_buf_dispose(&r->plain);
+	free(r);
+}
 
 static void *verifier_new(void *ctx)
 {
-	tsarc_repo *repo = ((void **)ctx)[0];
-	verifier *v = calloc(1, sizeof(*v));
-
-	if (v && tsarc_codec_new(&v->codec, repo->codec, repo->level)) {
-		free(v);
-		return NULL;
-	}
-	return v;
-}
-
-static void verifier_free(void *w)
-{
-	verifier *v = w;
-
-	tsarc_codec_free(v->codec);
-	tsarc_buf_dispose(&v->sealed);
-	tsarc_buf_dispose(&v->scratch);
-	tsarc_buf_dispose(&v->plain);
-	free(v);
+	return tsarc_chunk_reader_new(((void **)ctx)[0]);
 }
 
 static int verify_one(size_t i, void *ctx, void *worker)
 {
 	tsarc_repo *repo = ((void **)ctx)[0];
 	const tsarc_stream *st = ((void **)ctx)[1];
-	verifier *v = worker;
+	tsarc_chunk_reader *v = worker;
 	int rc = tsarc_repo_read_chunk(repo, v->codec, st->chunks[i].id, st->chunks[i].size, 1,
 		&v->sealed, &v->scratch, &v->plain);
 
@@ -228,7 +229,7 @@ int tsarc_stream_verify(tsarc_repo *repo, const tsarc_stream *st, unsigned paral
 	if (!parallel)
 		parallel = repo->store->max_inflight < 2 ? 2 : repo->store->max_inflight;
 	return tsarc_parallel_for(st->nchunks, parallel, verify_one, ctx, verifier_new,
-		verifier_free);
+		tsarc_chunk_reader_free);
 }
 
 typedef struct pfor {

@@ -23,6 +23,17 @@ int tsarc_sink_fd(void *payload, const uint8_t *data, size_t len);
 int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
 	tsarc_sink_fn sink, void *payload, unsigned parallel);
 
+/* What a thread needs to read chunks: a decompression context and reusable
+ * buffers (the plaintext of the last chunk read is in `plain`). */
+typedef struct tsarc_chunk_reader {
+	tsarc_codec *codec;
+	tsarc_buf sealed, scratch, plain;
+} tsarc_chunk_reader;
+
+tsarc_chunk_reader *tsarc_chunk_reader_new(const tsarc_repo *repo);
+/* Takes void * so it can be tsarc_parallel_for's worker_free. */
+void tsarc_chunk_reader_free(void *reader);
+
 /*
  * Downloads and fully verifies every chunk of a stream (AEAD tag, size and
  * recomputed id) without writing anything: restore --verify-first. The
