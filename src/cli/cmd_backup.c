@@ -161,13 +161,15 @@ static void progress_start(progress *p, tsarc_backup *b, const struct timespec *
 
 static void progress_stop(progress *p)
 {
-	if (p->done == -1)
-		return;
-	pthread_mutex_lock(&p->lock);
-	p->done = 1;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->thread, NULL);
+	if (p->done != -1) {
+		pthread_mutex_lock(&p->lock);
+		p->done = 1;
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->lock);
+		pthread_join(p->thread, NULL);
+	}
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->lock);
 }
 
 /* Per component: status, stream size (from the saved snapshot), time, source. */
@@ -369,24 +371,12 @@ int cmd_backup(int argc, char **argv)
 		return cli_fail(rc);
 	}
 	show_progress = !c.quiet && !c.json && isatty(STDERR_FILENO);
-	if (show_progress) {
-		memset(&prog, 0, sizeof(prog));
-		prog.b = b;
-		prog.start = t0;
-		pthread_mutex_init(&prog.lock, NULL);
-		pthread_cond_init(&prog.cv, NULL);
-		if (pthread_create(&prog.thread, NULL, progress_main, &prog) != 0)
-			show_progress = 0;
-	}
+	if (show_progress)
+		progress_start(&prog, b, &t0);
 	rc = tsarc_backup_stream_fd(b, s.name, s.kind ? s.kind : "stdin", STDIN_FILENO, NULL);
 	commit_rc = rc ? rc : tsarc_backup_commit(b, id);
-	if (show_progress) {
-		pthread_mutex_lock(&prog.lock);
-		prog.done = 1;
-		pthread_cond_signal(&prog.cv);
-		pthread_mutex_unlock(&prog.lock);
-		pthread_join(prog.thread, NULL);
-	}
+	if (show_progress)
+		progress_stop(&prog);
 	tsarc_backup_get_stats(b, &stats);
 	tsarc_backup_free(b);
 	tsarc_repo_free(repo);
