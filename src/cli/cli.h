@@ -62,6 +62,10 @@ int cli_parse_args(const char *cmd, const char *help, int argc, char **argv,
 	const struct option *longopts, const char *shortopts, cli_common *c,
 	own_option_fn own, void *state);
 
+/* An own_option_fn for a command whose one own option is a flag: sets the
+ * int that `state` points to. */
+int cli_flag_option(int opt, const char *arg, void *state);
+
 /* Handles a common option; returns 1 if `opt` was one, 0 if not, -1 on error. */
 int cli_common_option(cli_common *c, int opt, const char *arg);
 void cli_common_env(cli_common *c);

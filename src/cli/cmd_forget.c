@@ -389,15 +389,6 @@ static const char PRUNE_HELP[] =
 	"  -n, --dry-run            count what would be freed; remove nothing\n"
 	CLI_COMMON_HELP;
 
-static int flag_option(int opt, const char *arg, void *state)
-{
-	(void)arg;
-	if (opt != 'n' && opt != 1)
-		return EXIT_USAGE;
-	*(int *)state = 1;
-	return 0;
-}
-
 int cmd_prune(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -409,7 +400,7 @@ int cmd_prune(int argc, char **argv)
 	cli_common c;
 
 	if ((rc = cli_parse_args("prune", PRUNE_HELP, argc, argv, longopts, "r:qhn", &c,
-		     flag_option, &dry_run)))
+		     cli_flag_option, &dry_run)))
 		return rc < 0 ? EXIT_OK : rc;
 	if (optind < argc)
 		return cli_usage_error("prune", "unexpected argument '%s'", argv[optind]);
@@ -452,7 +443,7 @@ int cmd_unlock(int argc, char **argv)
 	cli_common c;
 
 	if ((rc = cli_parse_args("unlock", UNLOCK_HELP, argc, argv, longopts, "r:qh", &c,
-		     flag_option, &all)))
+		     cli_flag_option, &all)))
 		return rc < 0 ? EXIT_OK : rc;
 	if (optind < argc)
 		return cli_usage_error("unlock", "unexpected argument '%s'", argv[optind]);

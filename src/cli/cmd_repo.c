@@ -220,15 +220,6 @@ static const char SHOW_HELP[] =
 	"      --chunks             with --json, include each stream's chunk list\n"
 	CLI_COMMON_HELP;
 
-static int show_option(int opt, const char *arg, void *state)
-{
-	(void)arg;
-	if (opt != 1)
-		return EXIT_USAGE;
-	*(int *)state = 1;
-	return 0;
-}
-
 int cmd_show(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -241,7 +232,7 @@ int cmd_show(int argc, char **argv)
 	size_t i, k;
 
 	if ((rc = cli_parse_args("show", SHOW_HELP, argc, argv, longopts, "r:qh", &c,
-		     show_option, &chunks)))
+		     cli_flag_option, &chunks)))
 		return rc < 0 ? EXIT_OK : rc;
 	if (optind + 1 != argc)
 		return cli_usage_error("show", "give exactly one snapshot");

@@ -50,6 +50,14 @@ int cli_common_option(cli_common *c, int opt, const char *arg)
 	return 0;
 }
 
+int cli_flag_option(int opt, const char *arg, void *state)
+{
+	(void)opt;
+	(void)arg;
+	*(int *)state = 1;
+	return 0;
+}
+
 void cli_common_env(cli_common *c)
 {
 	if (!c->repo)
