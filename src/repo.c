@@ -11,13 +11,13 @@
  * snapshots/<sha256 of the file>: the manifest JSON, sealed.
  */
 #include "repo.h"
+#include "snapshot.h"
 #include "tsarc/errors.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define KEY_FILE_MAX (64 * 1024)
@@ -26,15 +26,6 @@
 
 static const char AAD_KEY[] = "tsarc-key-v1";
 static const char AAD_CONFIG[] = "tsarc-config-v1";
-
-static void iso_time_now(char *out, size_t outsz)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static int json_add_b64(cJSON *obj, const char *name, const uint8_t *data,
 	size_t len)
@@ -231,7 +222,7 @@ static int write_key_file(tsarc_repo *repo, const char *password, uint64_t n)
 	uint8_t salt[SALT_LEN], kek[TSARC_KEY_LEN], digest[32];
 	uint8_t master[2 * TSARC_KEY_LEN];
 	uint8_t sealed[2 * TSARC_KEY_LEN + TSARC_AEAD_OVERHEAD];
-	char host[256] = "", created[32], name[TSARC_ID_HEX_LEN + 1];
+	char host[256] = "", created[40], name[TSARC_ID_HEX_LEN + 1];
 	cJSON *root = NULL;
 	char *text = NULL;
 	int rc;
@@ -250,7 +241,7 @@ static int write_key_file(tsarc_repo *repo, const char *password, uint64_t n)
 	if (rc)
 		return rc;
 	gethostname(host, sizeof(host) - 1);
-	iso_time_now(created, sizeof(created));
+	tsarc_time_now(created, sizeof(created), NULL);
 	rc = TSARC_ENOMEM;
 	if (!(root = cJSON_CreateObject()) ||
 		!cJSON_AddNumberToObject(root, "version", 1) ||

@@ -477,10 +477,12 @@ void tsarc_snapshot_ids_free(char **ids, size_t count)
 static int by_time(const void *a, const void *b)
 {
 	const tsarc_snapshot *x = *(tsarc_snapshot *const *)a, *y = *(tsarc_snapshot *const *)b;
-	int c = strcmp(x->time, y->time);
+	int c;
 
 	if (x->time_unix != y->time_unix)
 		return x->time_unix < y->time_unix ? -1 : 1;
+	/* Same second: the text has the fraction; the id makes the order total. */
+	c = strcmp(x->time, y->time);
 	return c ? c : strcmp(x->id, y->id);
 }
 
