@@ -515,7 +515,6 @@ int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 	tsarc_chunker chunker;
 	uint8_t *buf = NULL;
 	size_t cap = 0, filled = 0, scanned = 0, got = 0;
-	int64_t unused;
 	int rc, boundary;
 
 	if (!name || !*name || strlen(name) > 1024) {
@@ -539,7 +538,7 @@ int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 		free(ps);
 		return rc;
 	}
-	tsarc_time_now(ps->st.start, sizeof(ps->st.start), &unused);
+	tsarc_time_now(ps->st.start, sizeof(ps->st.start), NULL);
 	if ((rc = tsarc_chunker_init(&chunker, &b->repo->chunker, b->repo->chunker_seed)) ||
 		(rc = tsarc_sha256_new(&ps->sha)))
 		goto done;
@@ -607,7 +606,7 @@ int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 	pthread_mutex_unlock(&b->lock);
 	if (rc || (rc = tsarc_sha256_final(ps->sha, ps->st.sha256)))
 		goto done;
-	tsarc_time_now(ps->st.end, sizeof(ps->st.end), &unused);
+	tsarc_time_now(ps->st.end, sizeof(ps->st.end), NULL);
 	pthread_mutex_lock(&b->lock);
 	ps->complete = 1;
 	pthread_mutex_unlock(&b->lock);
