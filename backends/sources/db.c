@@ -117,8 +117,11 @@ static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 	/* One consistent InnoDB snapshot without locking writers; routines,
 	 * triggers (3scale has ~78 BEFORE INSERT triggers) and events; binary
 	 * columns in hex; the connection in utf8mb4 so that every charset of
-	 * the tables (utf8mb3 / utf8mb3_bin mostly) survives exactly. */
+	 * the tables (utf8mb3 / utf8mb3_bin mostly) survives exactly. No
+	 * "Dump completed on" date: an unchanged database then dumps to the
+	 * same bytes, and its last chunk deduplicates too. */
 	if ((rc = tsarc_cmd_arg(&out->cmd, "--single-transaction")) ||
+		(rc = tsarc_cmd_arg(&out->cmd, "--skip-dump-date")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--routines")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--triggers")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--events")) ||
