@@ -7,7 +7,10 @@
 # --target-namespace other-ns and prove: resources applied into other-ns,
 # databases, files and Redis equal; the Redis swap went through redis-config
 # (save lines commented out and appendonly no during the swap, the original
-# afterwards) with rollouts; no password on kubectl's command line.
+# afterwards) with rollouts; no password on kubectl's command line. Then a
+# migration through the same double: --rewrite-domain rewrites ConfigMaps,
+# the APIManager and the tenant domain columns (in the pod's mysql session),
+# and --skip-endpoint-secrets keeps the target's own system-database Secret.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -141,4 +144,48 @@ for secret in "$MYSQL_ROOT_PASSWORD" "$REDIS_BACKEND_REDIS_PASSWORD" "$ZYNC_DB_P
 	! grep -qF "$secret" "$FAKE_KUBE_LOG" || fail "a password went through kubectl's command line"
 	! grep -qF "$secret" "$WORK/restore.json" "$ERR" || fail "a password is in the output"
 done
+
+info "a migration through kubectl: --rewrite-domain and --skip-endpoint-secrets"
+# other-ns now has its own database endpoint, which the migration must keep.
+OLD=example.com
+NEW=apis.dr-cluster.test
+TSEC=$KDIR/namespaces/other-ns/resources/secret/system-database.json
+python3 - "$TSEC" <<'PY' || fail "cannot set the target's own endpoint secret"
+import base64, json, sys
+d = json.load(open(sys.argv[1]))
+d["data"]["URL"] = base64.b64encode(b"mysql2://root@target-mysql.other-ns.svc:3306/system").decode()
+json.dump(d, open(sys.argv[1], "w"))
+PY
+cp "$TSEC" "$WORK/target-endpoint.json"
+: >"$FAKE_KUBE_LOG"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns \
+	--only secrets,configmaps,apimanager,system-mysql --rewrite-domain "$OLD=$NEW" \
+	--skip-endpoint-secrets --json
+cp "$OUT" "$WORK/migrate.json"
+cmp -s "$TSEC" "$WORK/target-endpoint.json" || fail "--skip-endpoint-secrets replaced the target's system-database"
+python3 - "$KDIR/namespaces/other-ns/resources" "$WORK/resources.source" "$OLD" "$NEW" \
+	"$WORK/migrate.json" "$FAKE_KUBE_LOG" <<'PY' || fail "the kube migration is wrong"
+import json, os, sys
+tgt, src, old, new, result, log = sys.argv[1:]
+load = lambda *p: json.load(open(os.path.join(*p)))
+steps = {s["component"]: s["status"] for s in load(result)["steps"]}
+applied = {"secrets", "configmaps", "apimanager", "system-mysql"}
+assert {c for c, st in steps.items() if st == "applied"} == applied, steps
+assert all(st == "skipped" for c, st in steps.items() if c not in applied), steps
+assert load(tgt, "configmap", "system-environment.json")["data"]["THREESCALE_SUPERDOMAIN"] == new
+assert load(tgt, "apimanager", "3scale.json")["spec"]["wildcardDomain"] == new
+for fn in os.listdir(os.path.join(src, "configmap")):
+    assert old not in json.dumps(load(tgt, "configmap", fn)["data"]), fn
+assert load(tgt, "secret", "system-app.json")["data"] == load(src, "secret", "system-app.json")["data"]
+# The domain columns were rewritten in the same mysql session, in the pod.
+calls = [json.loads(l) for l in open(log)]
+assert all(c[:4] == ["--context", "dr-cluster", "-n", "other-ns"] for c in calls)
+mysql = [c for c in calls if c[4] == "exec" and "'mysql'" in c[-1]]
+assert len(mysql) == 1, mysql
+PY
+n=$(mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e \
+	"SELECT COUNT(*) FROM accounts WHERE domain LIKE '%$OLD' OR self_domain LIKE '%$OLD'")
+[ "$n" = 0 ] || fail "$n accounts still carry the old domain after the kube migration"
+[ "$(mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e "SELECT self_domain FROM accounts WHERE id = 2")" = \
+	"provider1-admin.$NEW" ] || fail "provider1's admin domain was not rewritten through the pod"
 info "OK"
