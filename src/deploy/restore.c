@@ -153,8 +153,8 @@ static void merge_over(cJSON *base, const cJSON *over)
 			continue;
 		if (cur)
 			cJSON_ReplaceItemViaPointer(base, cur, copy);
-		else
-			cJSON_AddItemToObject(base, item->string, copy);
+		else if (!cJSON_AddItemToObject(base, item->string, copy))
+			cJSON_Delete(copy); /* an array's items have no name to add under */
 	}
 }
 
@@ -737,6 +737,27 @@ static int mysql_password_file(tsarc_cmd *cmd, const char *password)
 	return rc;
 }
 
+/* "clean": the database ends up with the dump's tables only. mysqldump
+ * drops and recreates each table it holds, but a table the dump does not
+ * hold (one added by a failed upgrade's migrations, say) would survive the
+ * load next to an older schema_migrations and break the next upgrade. So
+ * every view, then every table, of the database is dropped first, in the
+ * same session as the load. Routines and events are left to the dump's own
+ * DROP ... IF EXISTS: they hold no data. */
+static const char mysql_clean_sql[] =
+	"SET SESSION group_concat_max_len = 67108864;\n"
+	"SET @tsarc_fk = @@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS = 0;\n"
+	"SET @tsarc_drop = (SELECT GROUP_CONCAT(CONCAT('`', REPLACE(table_name, '`', '``'), '`')) "
+	"FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'VIEW');\n"
+	"SET @tsarc_drop = IF(@tsarc_drop IS NULL, 'DO 0', CONCAT('DROP VIEW ', @tsarc_drop));\n"
+	"PREPARE tsarc_clean FROM @tsarc_drop;\nEXECUTE tsarc_clean;\nDEALLOCATE PREPARE tsarc_clean;\n"
+	"SET @tsarc_drop = (SELECT GROUP_CONCAT(CONCAT('`', REPLACE(table_name, '`', '``'), '`')) "
+	"FROM information_schema.tables WHERE table_schema = DATABASE() "
+	"AND table_type NOT IN ('VIEW', 'SYSTEM VIEW'));\n"
+	"SET @tsarc_drop = IF(@tsarc_drop IS NULL, 'DO 0', CONCAT('DROP TABLE ', @tsarc_drop));\n"
+	"PREPARE tsarc_clean FROM @tsarc_drop;\nEXECUTE tsarc_clean;\nDEALLOCATE PREPARE tsarc_clean;\n"
+	"SET FOREIGN_KEY_CHECKS = @tsarc_fk;\n";
+
 static int do_sql(rctx *r, step *s)
 {
 	tsarc_component c;
@@ -790,6 +811,19 @@ static int do_sql(rctx *r, step *s)
 				     conn.database, opts ? " " : "", opts ? opts : "", conn.database)))
 				goto done;
 		}
+		if (tsarc_spec_bool(s->recipe, "clean", 0)) {
+			if (!conn.database) {
+				rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': \"clean\" needs the "
+					"\"database\" to empty", s->component);
+				goto done;
+			}
+			if ((rc = tsarc_buf_puts(&pre, mysql_clean_sql)))
+				goto done;
+		}
+	} else if (tsarc_spec_bool(s->recipe, "clean", 0)) {
+		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': \"clean\" is for mysql; a "
+			"PostgreSQL target is emptied by dropping and creating its database", s->component);
+		goto done;
 	} else {
 		if ((rc = tsarc_cmd_arg(&cmd, "-X")) || (rc = tsarc_cmd_arg(&cmd, "-q")) ||
 			(rc = tsarc_cmd_arg(&cmd, "-v")) || (rc = tsarc_cmd_arg(&cmd, "ON_ERROR_STOP=1")) ||
@@ -1644,8 +1678,9 @@ static cJSON *plan_target(rctx *r, step *s)
 			db ? db : (us ? "database of Secret " : "the server"),
 			db ? "" : (us ? tsarc_spec_str(us, "secret") : ""));
 		cJSON_AddStringToObject(o, "target", buf);
-		cJSON_AddStringToObject(o, "replaces", "the tables and rows in the dump (tables not "
-			"in the dump are kept)");
+		cJSON_AddStringToObject(o, "replaces", tsarc_spec_bool(s->recipe, "clean", 0) ?
+			"every table and view of the database (it ends up with the dump's tables only)" :
+			"the tables and rows in the dump (tables not in the dump are kept)");
 		if (r->o->rewrite_old && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(s->recipe,
 			    "domain_columns")))
 			cJSON_AddItemToObject(o, "domain_rewrite", cJSON_Duplicate(

@@ -4,7 +4,8 @@
 # CHECKSUM TABLE and row counts, the zync pg_dump, Redis DEBUG DIGEST and
 # key counts per db, the file tree, the resources. system-redis runs with
 # AOF on: after the restore it still does, and a restart keeps the data.
-# Then the re-sync hook: backend-redis service keys lost before the backup
+# A second restore over a half-upgraded database leaves only the dump's
+# tables ("clean"). Then the re-sync hook: backend-redis service keys lost before the backup
 # are rebuilt from the system database by the demo's stand-in.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
@@ -60,6 +61,24 @@ diff "$WORK/before" "$WORK/after" >&2 || fail "the restored deployment differs f
 for secret in "$MYSQL_ROOT_PASSWORD" "$ZYNC_DB_PASSWORD" "$REDIS_BACKEND_REDIS_PASSWORD"; do
 	! grep -qF "$secret" "$WORK/restore.json" "$ERR" || fail "a password is in the output"
 done
+
+info "in place over a half-upgraded system database: the tables the dump lacks go"
+# What a failed upgrade leaves: a new table with a foreign key into a dumped
+# one, a view, a changed row. The restore must give the backup's database,
+# not the backup's tables next to the upgrade's.
+mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e "
+	CREATE TABLE upgrade_leftover (id INT PRIMARY KEY, account_id BIGINT,
+		FOREIGN KEY (account_id) REFERENCES accounts (id)) ENGINE=InnoDB;
+	INSERT INTO upgrade_leftover VALUES (1, (SELECT MIN(id) FROM accounts));
+	CREATE VIEW \`odd view\` AS SELECT id FROM upgrade_leftover;
+	UPDATE accounts SET org_name = 'changed by the upgrade'" || fail "cannot half-upgrade system"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-mysql --dry-run --json
+[ "$(json_get "$OUT" "[s['plan']['replaces'] for s in d['steps'] if s['component'] == 'system-mysql'][0]")" = \
+	"every table and view of the database (it ends up with the dump's tables only)" ] ||
+	fail "the plan does not say the database is emptied first"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-mysql --json
+state "$WORK/after-in-place"
+diff "$WORK/before" "$WORK/after-in-place" >&2 || fail "the in-place restore left the database different"
 
 info "system-redis: AOF still on, and a restart keeps the data"
 [ "$(redis-cli -p "$REDIS_SYSTEM_REDIS_PORT" CONFIG GET appendonly | tail -1)" = yes ] || fail "AOF is off after restore"
