@@ -101,32 +101,136 @@ static const char *strip_dot_slash(const char *p)
 	return p;
 }
 
-/* rm -rf of parent/name without following symlinks. */
-static int remove_tree_at(int parent, const char *name)
+/* One folder on the way down while removing a tree. */
+typedef struct rm_level {
+	char **subdirs; /* the folders in it, removed one after the other */
+	size_t n, next;
+	dev_t dev;      /* the folder itself: the way back up through ".." */
+	ino_t ino;      /* must lead to it again */
+} rm_level;
+
+static void rm_level_free(rm_level *l)
+{
+	while (l->n)
+		free(l->subdirs[--l->n]);
+	free(l->subdirs);
+}
+
+/* Deletes everything in the folder but its subfolders, which it lists. */
+static int rm_scan(int fd, rm_level *l)
 {
 	struct stat sb;
-	int fd, rc = 0;
-	DIR *d;
 	struct dirent *de;
+	DIR *d;
+	int dfd = dup(fd), rc = 0;
+
+	memset(l, 0, sizeof(*l));
+	if (fstat(fd, &sb) != 0 || dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	l->dev = sb.st_dev;
+	l->ino = sb.st_ino;
+	while (!rc && (de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+			rc = errno == ENOENT ? 0 : -1;
+		} else if (!S_ISDIR(sb.st_mode)) {
+			rc = unlinkat(fd, de->d_name, 0);
+		} else {
+			char **grown = realloc(l->subdirs, (l->n + 1) * sizeof(*l->subdirs));
+			if (!grown || !(grown[l->n] = strdup(de->d_name))) {
+				if (grown)
+					l->subdirs = grown;
+				rc = -1;
+			} else {
+				l->subdirs = grown;
+				l->n++;
+			}
+		}
+	}
+	closedir(d);
+	if (rc)
+		rm_level_free(l);
+	return rc;
+}
+
+/*
+ * rm -rf of parent/name without following symlinks. One folder is open at
+ * a time, whatever the depth: an archive can nest folders deeper than the
+ * open-file limit, and a tree we could not delete would make every later
+ * restore into the same place fail. The way back up is "..", checked to be
+ * the folder we came down from.
+ */
+static int remove_tree_at(int parent, const char *name)
+{
+	rm_level *stack = NULL;
+	size_t depth = 0, cap = 0;
+	struct stat sb;
+	int fd, rc = 0;
 
 	if (fstatat(parent, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISDIR(sb.st_mode))
 		return unlinkat(parent, name, 0);
 	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (remove_tree_at(dirfd(d), de->d_name) != 0)
+	while (fd >= 0 && !rc) {
+		rm_level *top;
+		if (depth == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			rm_level *grown = realloc(stack, ncap * sizeof(*stack));
+			if (!grown) {
+				rc = -1;
+				break;
+			}
+			stack = grown;
+			cap = ncap;
+		}
+		if (rm_scan(fd, &stack[depth]) != 0) {
 			rc = -1;
+			break;
+		}
+		depth++;
+		/* Down into the next subfolder left, or, none left, back up. */
+		for (;;) {
+			int next;
+			top = &stack[depth - 1];
+			if (top->next < top->n) {
+				next = openat(fd, top->subdirs[top->next],
+					O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (next < 0)
+					rc = -1;
+				close(fd);
+				fd = next;
+				break;
+			}
+			rm_level_free(top);
+			if (--depth == 0)
+				break;
+			next = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			close(fd);
+			fd = next;
+			top = &stack[depth - 1];
+			if (fd < 0 || fstat(fd, &sb) != 0 || sb.st_dev != top->dev ||
+				sb.st_ino != top->ino ||
+				unlinkat(fd, top->subdirs[top->next], AT_REMOVEDIR) != 0) {
+				rc = -1;
+				break;
+			}
+			top->next++;
+		}
+		if (depth == 0)
+			break;
 	}
-	closedir(d);
+	if (fd >= 0)
+		close(fd);
+	else
+		rc = -1;
+	while (depth)
+		rm_level_free(&stack[--depth]);
+	free(stack);
 	if (rc == 0 && unlinkat(parent, name, AT_REMOVEDIR) != 0)
 		rc = -1;
 	return rc;
@@ -159,6 +263,8 @@ typedef struct stager {
 	const tsarc_tree_restore_options *o;
 	dir_fixup *dirs;
 	size_t ndirs, cap;
+	char **links; /* symlink and hard link entries, checked at the end */
+	size_t nlinks, links_cap;
 } stager;
 
 /*
@@ -285,7 +391,12 @@ static int stage_entry(stager *s, struct archive *in, struct archive_entry *e,
 			}
 		}
 	} else if (type == AE_IFLNK) {
-		if (symlinkat(archive_entry_symlink(e), dfd, leaf) != 0)
+		const char *to = archive_entry_symlink(e);
+		/* An empty link name reads as none: the text checks had nothing
+		 * to look at, and symlinkat must not be handed NULL. */
+		if (!to)
+			rc = tsarc_error_set(TSARC_ECORRUPT, "tar entry '%s' is a symlink to nothing", name);
+		else if (symlinkat(to, dfd, leaf) != 0)
 			rc = tsarc_error_set(TSARC_EIO, "cannot create symlink '%s': %s", name, strerror(errno));
 		else {
 			if (s->o->restore_owner)
@@ -319,6 +430,122 @@ static int stage_entry(stager *s, struct archive *in, struct archive_entry *e,
 	}
 	close(dfd);
 	return rc;
+}
+
+/* The kernel follows at most this many symlinks in one lookup (Linux's
+ * MAXSYMLINKS), then fails with ELOOP. */
+#define LINK_HOPS_MAX 40
+
+/*
+ * Walks `path` from the staging root as the kernel would, following every
+ * symlink the archive made, and says whether the walk climbs above the
+ * root: 1 if it does (or if it cannot tell), 0 if not, TSARC_ENOMEM. Each
+ * link was checked on its own text, but "d/l -> .." and "x -> d/l/.." only
+ * leave the tree together, and a hard link to a symlink is the same link
+ * text in another folder. A name that does not exist is walked as a plain
+ * folder, as the check on the text does.
+ */
+static int leads_outside(int root, const char *path)
+{
+	char cur[PATH_MAX_LEN], target[PATH_MAX_LEN];
+	size_t curlen = 0;
+	char *rest = strdup(path), *p = rest;
+	int hops = 0;
+
+	if (!rest)
+		return TSARC_ENOMEM;
+	cur[0] = '\0';
+	while (*p) {
+		const char *comp = p;
+		size_t len = strcspn(p, "/"), base = curlen, tail;
+		struct stat sb;
+		char *joined;
+		ssize_t n;
+
+		p += len;
+		if (*p == '/')
+			p++;
+		if (len == 0 || (len == 1 && comp[0] == '.'))
+			continue;
+		if (len == 2 && comp[0] == '.' && comp[1] == '.') {
+			char *slash = strrchr(cur, '/');
+			if (!curlen)
+				goto outside;
+			curlen = slash ? (size_t)(slash - cur) : 0;
+			cur[curlen] = '\0';
+			continue;
+		}
+		if (curlen + 1 + len >= sizeof(cur))
+			goto outside; /* longer than any path the kernel walks */
+		if (curlen)
+			cur[curlen++] = '/';
+		memcpy(cur + curlen, comp, len);
+		curlen += len;
+		cur[curlen] = '\0';
+		/* Every name before the last one in `cur` is a real folder (or
+		 * missing): no symlink is followed on the way to it. */
+		if (fstatat(root, cur, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno != ENOENT && errno != ENOTDIR)
+				goto outside;
+			continue;
+		}
+		if (!S_ISLNK(sb.st_mode))
+			continue;
+		if (++hops > LINK_HOPS_MAX)
+			break; /* the kernel gives up here too: it leads nowhere */
+		n = readlinkat(root, cur, target, sizeof(target) - 1);
+		if (n <= 0 || target[0] == '/')
+			goto outside;
+		/* The link's folder, then the link's text, then what was left. */
+		curlen = base;
+		cur[curlen] = '\0';
+		tail = strlen(p);
+		if (!(joined = malloc((size_t)n + 1 + tail + 1))) {
+			free(rest);
+			return TSARC_ENOMEM;
+		}
+		memcpy(joined, target, (size_t)n);
+		joined[n] = '/';
+		memcpy(joined + n + 1, p, tail + 1);
+		free(rest);
+		rest = p = joined;
+	}
+	free(rest);
+	return 0;
+outside:
+	free(rest);
+	return 1;
+}
+
+static int check_links(stager *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlinks; i++) {
+		int r = leads_outside(s->root, s->links[i]);
+		if (r < 0)
+			return tsarc_error_set(r, "out of memory");
+		if (r)
+			return tsarc_error_set(TSARC_EUNSAFE, "refusing tar entry '%s': it leads "
+				"outside the tree through another link of the archive", s->links[i]);
+	}
+	return 0;
+}
+
+static int remember_link(stager *s, const char *name)
+{
+	if (s->nlinks == s->links_cap) {
+		size_t cap = s->links_cap ? s->links_cap * 2 : 16;
+		char **grown = realloc(s->links, cap * sizeof(*s->links));
+		if (!grown)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		s->links = grown;
+		s->links_cap = cap;
+	}
+	if (!(s->links[s->nlinks] = strdup(name)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	s->nlinks++;
+	return 0;
 }
 
 static int fix_dirs(stager *s)
@@ -418,13 +645,20 @@ static int extract_to_staging(int fd, const char *staging, const tsarc_tree_rest
 		}
 		if ((rc = stage_entry(&s, in, e, name, hard, res)))
 			goto done;
+		if ((hard || type == AE_IFLNK) && (rc = remember_link(&s, name)))
+			goto done;
 		res->entries++;
 	}
-	rc = fix_dirs(&s);
+	/* Before fix_dirs: an archive's read-only folder would stop the walk. */
+	if (!(rc = check_links(&s)))
+		rc = fix_dirs(&s);
 done:
 	for (i = 0; i < s.ndirs; i++)
 		free(s.dirs[i].path);
 	free(s.dirs);
+	for (i = 0; i < s.nlinks; i++)
+		free(s.links[i]);
+	free(s.links);
 	close(s.root);
 	archive_read_free(in);
 	return rc;
