@@ -137,7 +137,7 @@ static int validate(tsarc_deploy *d)
 		return tsarc_error_set(TSARC_ECONFIG, "%s: no components (a profile or "
 			"\"components\" describes them)", d->origin);
 	cJSON_ArrayForEach(c, comps) {
-		const char *kind = tsarc_spec_str(c, "kind"), *ctr, *stream;
+		const char *kind = tsarc_spec_str(c, "kind"), *ctr;
 		const tsarc_source *src;
 		if (!cJSON_IsObject(c))
 			return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s' must be an object",
@@ -162,19 +162,28 @@ static int validate(tsarc_deploy *d)
 		if ((o = cJSON_GetObjectItemCaseSensitive(c, "external")) && !cJSON_IsBool(o))
 			return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s': external must be "
 				"true or false", d->origin, c->string);
-		/* Stream names are unique among enabled components. */
-		stream = tsarc_spec_str(c, "stream");
-		if (stream && tsarc_spec_bool(c, "enabled", 1)) {
-			const cJSON *c2;
-			cJSON_ArrayForEach(c2, comps) {
-				if (c2 == c)
-					break;
-				if (tsarc_spec_bool(c2, "enabled", 1) && tsarc_spec_str(c2, "stream") &&
-					!strcmp(tsarc_spec_str(c2, "stream"), stream))
-					return tsarc_error_set(TSARC_ECONFIG, "%s: components '%s' and '%s' "
-						"both write stream '%s'", d->origin, c2->string, c->string,
-						stream);
-			}
+	}
+	return 0;
+}
+
+/* Stream names are unique among enabled components. Checked once every
+ * component has its name: a default one ("a" -> a.rdb) can clash with one
+ * given to another component. */
+static int check_streams_unique(tsarc_deploy *d)
+{
+	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components"), *c, *c2;
+
+	cJSON_ArrayForEach(c, comps) {
+		const char *stream = tsarc_spec_str(c, "stream");
+		if (!stream || !tsarc_spec_bool(c, "enabled", 1))
+			continue;
+		cJSON_ArrayForEach(c2, comps) {
+			if (c2 == c)
+				break;
+			if (tsarc_spec_bool(c2, "enabled", 1) && tsarc_spec_str(c2, "stream") &&
+				!strcmp(tsarc_spec_str(c2, "stream"), stream))
+				return tsarc_error_set(TSARC_ECONFIG, "%s: components '%s' and '%s' "
+					"both write stream '%s'", d->origin, c2->string, c->string, stream);
 		}
 	}
 	return 0;
@@ -248,9 +257,15 @@ int tsarc_deploy_load_text(tsarc_deploy **out, const char *text, const char *ori
 		rc = rc ? rc : tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto fail;
 	}
+	/* A second "profile" key merged over the first: the effective config
+	 * must name the profile that was loaded, or --print-config lies. */
+	if (!cJSON_ReplaceItemInObjectCaseSensitive(profile, "profile", cJSON_CreateString(pname))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto fail;
+	}
 	d->eff = profile;
 	profile = NULL;
-	if ((rc = validate(d)) || (rc = default_streams(d)))
+	if ((rc = validate(d)) || (rc = default_streams(d)) || (rc = check_streams_unique(d)))
 		goto fail;
 	cJSON_Delete(conf);
 	*out = d;

@@ -112,7 +112,11 @@ static const char *default_action(const char *kind)
 static int recipe_order(const cJSON *recipe)
 {
 	const cJSON *o = cJSON_GetObjectItemCaseSensitive(recipe, "order");
-	return cJSON_IsNumber(o) ? (int)o->valuedouble : 1000;
+	double v = cJSON_IsNumber(o) ? o->valuedouble : 1000;
+
+	/* The recipe comes from a manifest or a config: out of an int's range
+	 * the cast is undefined, so clamp first. */
+	return v >= 1e9 ? 1000000000 : v > -1e9 ? (int)v : -1000000000;
 }
 
 static int in_only(const tsarc_restore_opts *o, const char *name)

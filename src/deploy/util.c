@@ -180,7 +180,9 @@ int tsarc_spec_port(const cJSON *spec, const char *key, const char *comp, int *p
 	if (!v || cJSON_IsNull(v))
 		return 0;
 	if (cJSON_IsNumber(v))
-		n = (long)v->valuedouble == v->valuedouble ? (long)v->valuedouble : -1;
+		/* In range before the cast: converting 1e300 to long is undefined. */
+		n = v->valuedouble >= 1 && v->valuedouble <= 65535 &&
+			(long)v->valuedouble == v->valuedouble ? (long)v->valuedouble : -1;
 	else if (cJSON_IsString(v)) {
 		errno = 0;
 		n = strtol(v->valuestring, &end, 10);
