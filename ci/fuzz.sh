@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes each parser of untrusted bytes with libFuzzer (clang), for
+# Fuzzes each consumer of untrusted bytes with libFuzzer (clang), for
 # FUZZ_SECONDS each (default 600, the R4 target), starting from the corpus
-# in tests/fuzz/corpus. Not part of the test run.
+# in tests/fuzz/corpus (tests/s3/xml-corpus for the S3 responses). Not part
+# of the test run.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -11,12 +12,22 @@ as_root=()
 dpkg-query -W clang-14 libclang-rt-14-dev >/dev/null 2>&1 ||
 	{ "${as_root[@]}" apt-get update -q && "${as_root[@]}" apt-get install -y -q clang-14 libclang-rt-14-dev; }
 CC=clang-14 cmake -S . -B build/fuzz -DTSARC_FUZZ=ON -DTSARC_TESTS=ON >/dev/null
-cmake --build build/fuzz -j"$(nproc)" --target fuzz_manifest fuzz_codec fuzz_time
-for t in manifest codec time; do
+targets="manifest codec time config tar s3_xml"
+cmake --build build/fuzz -j"$(nproc)" --target $(printf 'fuzz_%s ' $targets)
+for t in $targets; do
+	# libFuzzer adds what it finds to the folder: work on a copy.
 	work=$(mktemp -d)
-	cp tests/fuzz/corpus/$t/* "$work/"
+	if [ "$t" = s3_xml ]; then
+		cp tests/s3/xml-corpus/* "$work/"
+	else
+		cp tests/fuzz/corpus/$t/* "$work/"
+	fi
+	# fuzz_tar makes and deletes a tree per input (in TMPDIR): several
+	# times more inputs a second on tmpfs than on a disk.
+	tmp=${TMPDIR:-/tmp}
+	[ "$t" = tar ] && [ -d /dev/shm ] && [ -w /dev/shm ] && tmp=/dev/shm
 	echo "== fuzz_$t for ${FUZZ_SECONDS:-600} s"
-	build/fuzz/tests/fuzz_$t -max_total_time="${FUZZ_SECONDS:-600}" -max_len=65536 \
+	TMPDIR=$tmp build/fuzz/tests/fuzz_$t -max_total_time="${FUZZ_SECONDS:-600}" -max_len=65536 \
 		-print_final_stats=1 "$work" 2>&1 | tail -12
 	rm -rf "$work"
 done
