@@ -265,6 +265,7 @@ typedef struct stager {
 	size_t ndirs, cap;
 	char **links; /* symlink and hard link entries, checked at the end */
 	size_t nlinks, links_cap;
+	int skeleton; /* folders, links and empty files only: a check, not a restore */
 } stager;
 
 /*
@@ -412,6 +413,12 @@ static int stage_entry(stager *s, struct archive *in, struct archive_entry *e,
 			fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			rc = tsarc_error_set(TSARC_EIO, "cannot create '%s': %s", name, strerror(errno));
+		} else if (s->skeleton) {
+			if (archive_read_data_skip(in) < ARCHIVE_WARN)
+				rc = tsarc_error_set(TSARC_ECORRUPT, "reading the tar stream: %s",
+					archive_error_string(in));
+			res->bytes += (uint64_t)archive_entry_size(e);
+			close(fd);
 		} else {
 			rc = write_file_data(in, fd, &res->bytes);
 			if (!rc && ftruncate(fd, (off_t)archive_entry_size(e)) != 0)
@@ -574,7 +581,7 @@ static int fix_dirs(stager *s)
 
 /* Extracts the archive from fd into the staging folder. */
 static int extract_to_staging(int fd, const char *staging, const tsarc_tree_restore_options *o,
-	tsarc_tree_restore_result *res, root_attrs *top)
+	tsarc_tree_restore_result *res, root_attrs *top, int skeleton)
 {
 	struct archive *in = archive_read_new();
 	struct archive_entry *e;
@@ -585,6 +592,7 @@ static int extract_to_staging(int fd, const char *staging, const tsarc_tree_rest
 	memset(&s, 0, sizeof(s));
 	s.o = o;
 	s.top = top;
+	s.skeleton = skeleton;
 	if (!in)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	s.root = open(staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -638,6 +646,13 @@ static int extract_to_staging(int fd, const char *staging, const tsarc_tree_rest
 			hard = strip_dot_slash(hard);
 		if ((rc = tsarc_tree_entry_safe(name, hard ? hard : sym, !hard && sym)))
 			goto done;
+		/* The staging folder's name is ours: an entry of that name would
+		 * be deleted with it, or swapped into place as a staging folder. */
+		if (!strncmp(name, STAGING_PREFIX, sizeof(STAGING_PREFIX) - 1)) {
+			rc = tsarc_error_set(TSARC_EUNSAFE, "refusing tar entry '%s': names starting "
+				"with " STAGING_PREFIX " are tsarc's own", name);
+			goto done;
+		}
 		if (!hard && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
 			rc = tsarc_error_set(TSARC_EUNSAFE,
 				"refusing tar entry '%s': devices, fifos and sockets are not restored", name);
@@ -650,7 +665,7 @@ static int extract_to_staging(int fd, const char *staging, const tsarc_tree_rest
 		res->entries++;
 	}
 	/* Before fix_dirs: an archive's read-only folder would stop the walk. */
-	if (!(rc = check_links(&s)))
+	if (!(rc = check_links(&s)) && !skeleton)
 		rc = fix_dirs(&s);
 done:
 	for (i = 0; i < s.ndirs; i++)
@@ -773,7 +788,7 @@ static int stage(const char *target_dir, int fd, const tsarc_tree_restore_option
 		return rc;
 	}
 	memset(top, 0, sizeof(*top));
-	rc = extract_to_staging(fd, staging, opts, res, top);
+	rc = extract_to_staging(fd, staging, opts, res, top, 0);
 	while (rc == 0) {
 		ssize_t n = read(fd, drain, sizeof(drain));
 		if (n == 0)
@@ -810,6 +825,51 @@ int tsarc_tree_restore_fd(const char *target_dir, int fd,
 	if ((rc = stage(target_dir, fd, opts, res, &top, staging_name, sizeof(staging_name))))
 		return rc;
 	return swap_into_place(target_dir, staging_name, opts, res, &top);
+}
+
+int tsarc_tree_check_fd(int fd, uint64_t *entries)
+{
+	tsarc_tree_restore_options opts = {0, 0};
+	tsarc_tree_restore_result res;
+	root_attrs top;
+	const char *tmp = getenv("TMPDIR");
+	char scratch[PATH_MAX_LEN], drain[65536];
+	int pfd, rc;
+
+	memset(&res, 0, sizeof(res));
+	memset(&top, 0, sizeof(top));
+	*entries = 0;
+	if (snprintf(scratch, sizeof(scratch), "%s/tsarc-tar-check.XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
+		(int)sizeof(scratch))
+		return tsarc_error_set(TSARC_ETOOLARGE, "TMPDIR is too long");
+	if (!mkdtemp(scratch))
+		return tsarc_error_set(TSARC_EIO, "cannot create a scratch folder %s: %s", scratch,
+			strerror(errno));
+	rc = extract_to_staging(fd, scratch, &opts, &res, &top, 1);
+	while (rc == 0) {
+		ssize_t n = read(fd, drain, sizeof(drain));
+		if (n == 0)
+			break;
+		if (n < 0 && errno != EINTR)
+			rc = tsarc_error_set(TSARC_EIO, "reading the tar stream: %s", strerror(errno));
+	}
+	*entries = res.entries;
+	/* The scratch folder's parent is TMPDIR: remove it by name from there. */
+	{
+		char *slash = strrchr(scratch, '/');
+		*slash = '\0';
+		pfd = open(scratch[0] ? scratch : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0 || remove_tree_at(pfd, slash + 1) != 0) {
+			int err = errno;
+			*slash = '/';
+			if (!rc)
+				rc = tsarc_error_set(TSARC_EIO, "cannot remove the scratch folder %s: %s",
+					scratch, strerror(err));
+		}
+		if (pfd >= 0)
+			close(pfd);
+	}
+	return rc;
 }
 
 typedef struct feeder {

@@ -37,6 +37,13 @@ int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
 	const char *target_dir, const tsarc_tree_restore_options *opts,
 	tsarc_tree_restore_result *res);
 
+/* Checks a tar stream read from `fd` to its end by the rules of a restore,
+ * without its data, for a restore that extracts it elsewhere (in a pod):
+ * its folders, links and empty files are made in a scratch folder under
+ * TMPDIR, every link is walked as the kernel would, and the folder is
+ * removed. 0 and the number of entries when a restore would accept it. */
+int tsarc_tree_check_fd(int fd, uint64_t *entries);
+
 /* The entry-name rules on their own (for tests and dry runs): 0 when
  * `name` (and a link `target`, may be NULL) stays inside the tree. */
 int tsarc_tree_entry_safe(const char *name, const char *link_target, int is_symlink);

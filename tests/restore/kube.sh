@@ -11,6 +11,8 @@
 # migration through the same double: --rewrite-domain rewrites ConfigMaps,
 # the APIManager and the tenant domain columns (in the pod's mysql session),
 # and --skip-endpoint-secrets keeps the target's own system-database Secret.
+# Last, a tar whose two links leave the tree only together is refused before
+# anything reaches the pod.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -188,4 +190,24 @@ n=$(mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e \
 [ "$n" = 0 ] || fail "$n accounts still carry the old domain after the kube migration"
 [ "$(mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e "SELECT self_domain FROM accounts WHERE id = 2")" = \
 	"provider1-admin.$NEW" ] || fail "provider1's admin domain was not rewritten through the pod"
+
+info "a tar whose links leave the tree only together never reaches the pod"
+python3 - "$WORK/chain.tar" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    for name, target in (("d/l", ".."), ("x", "d/l/..")):
+        i = tarfile.TarInfo(name)
+        i.type, i.linkname = tarfile.SYMTYPE, target
+        t.addfile(i)
+PY
+t_in "$WORK/chain.tar" backup --repo "$REPO" --stdin --name system-storage.tar --json
+CHAIN=$(json_get "$OUT" "d['snapshot_id']")
+(cd "$DEP/system-storage" && find . | sort) > "$WORK/tree.before"
+: >"$FAKE_KUBE_LOG"
+t restore "$CHAIN" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns --only system-storage
+[ "$RC" -ne 0 ] || fail "the kube restore took a tar with a link out of the tree"
+expect_err "system-storage.tar: refusing tar entry 'x'.*outside the tree" "the refused link is named"
+! grep -q 'tar -x' "$FAKE_KUBE_LOG" || fail "the hostile tar was streamed into the pod"
+(cd "$DEP/system-storage" && find . | sort) > "$WORK/tree.after"
+diff "$WORK/tree.before" "$WORK/tree.after" >&2 || fail "the hostile tar changed the pod's tree"
 info "OK"

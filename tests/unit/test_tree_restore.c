@@ -185,26 +185,36 @@ static void test_restore_equals_archive(void **state)
 	sh("test -z \"$(ls -A '%s' | grep tsarc-restore)\"", target);
 }
 
+/* Archives a restore must refuse, whole, before anything is in place. */
+static const spec dotdot[] = {{"ok.txt", 'f', "fine", 0, 0}, {"../evil", 'f', "x", 0, 0}};
+static const spec deep_dotdot[] = {{"a/../../evil", 'f', "x", 0, 0}};
+static const spec absolute[] = {{"ok.txt", 'f', "fine", 0, 0}, {"/tmp/tsarc-evil-abs", 'f', "x", 0, 0}};
+static const spec link_out[] = {{"l", 'l', "../../..", 0, 0}, {"l/evil", 'f', "x", 0, 0}};
+static const spec link_abs[] = {{"etc", 'l', "/etc", 0, 0}};
+static const spec hard_out[] = {{"h", 'h', "../outside", 0, 0}};
+static const spec fifo[] = {{"p", 'p', NULL, 0, 0}};
+/* Each link is inside on its own; writing through the first escapes. */
+static const spec through_link[] = {{"x", 'l', ".", 0, 0}, {"x/l", 'l', "../evil", 0, 0}};
+static const spec through_link_file[] = {{"d", 'l', "sub", 0, 0}, {"sub", 'd', NULL, 0, 0},
+	{"d/f", 'f', "x", 0, 0}};
+/* Links inside on their own text, outside together: d/l is the top
+ * folder, so x is its parent; h is x's text one folder up. */
+static const spec link_chain[] = {{"d/l", 'l', "..", 0, 0}, {"x", 'l', "d/l/..", 0, 0}};
+static const spec hard_to_symlink[] = {{"d/e/x", 'l', "../..", 0, 0}, {"h", 'h', "d/e/x", 0, 0}};
+/* The staging folder's own name. */
+static const spec staging_name[] = {{"ok.txt", 'f', "fine", 0, 0},
+	{".tsarc-restore-staging", 'f', "x", 0, 0}};
+static const struct {
+	const spec *s;
+	size_t n;
+} cases[] = {
+	{dotdot, 2}, {deep_dotdot, 1}, {absolute, 2}, {link_out, 2},
+	{link_abs, 1}, {hard_out, 1}, {fifo, 1}, {through_link, 2}, {through_link_file, 3},
+	{link_chain, 2}, {hard_to_symlink, 2}, {staging_name, 2},
+};
+
 static void test_hostile_archives_change_nothing(void **state)
 {
-	static const spec dotdot[] = {{"ok.txt", 'f', "fine", 0, 0}, {"../evil", 'f', "x", 0, 0}};
-	static const spec deep_dotdot[] = {{"a/../../evil", 'f', "x", 0, 0}};
-	static const spec absolute[] = {{"ok.txt", 'f', "fine", 0, 0}, {"/tmp/tsarc-evil-abs", 'f', "x", 0, 0}};
-	static const spec link_out[] = {{"l", 'l', "../../..", 0, 0}, {"l/evil", 'f', "x", 0, 0}};
-	static const spec link_abs[] = {{"etc", 'l', "/etc", 0, 0}};
-	static const spec hard_out[] = {{"h", 'h', "../outside", 0, 0}};
-	static const spec fifo[] = {{"p", 'p', NULL, 0, 0}};
-	/* Each link is inside on its own; writing through the first escapes. */
-	static const spec through_link[] = {{"x", 'l', ".", 0, 0}, {"x/l", 'l', "../evil", 0, 0}};
-	static const spec through_link_file[] = {{"d", 'l', "sub", 0, 0}, {"sub", 'd', NULL, 0, 0},
-		{"d/f", 'f', "x", 0, 0}};
-	static const struct {
-		const spec *s;
-		size_t n;
-	} cases[] = {
-		{dotdot, 2}, {deep_dotdot, 1}, {absolute, 2}, {link_out, 2},
-		{link_abs, 1}, {hard_out, 1}, {fifo, 1}, {through_link, 2}, {through_link_file, 3},
-	};
 	tsarc_tree_restore_result res;
 	char target[300];
 	size_t i;
@@ -241,6 +251,37 @@ static void test_garbage_is_an_error(void **state)
 	sh("test \"$(ls -A '%s')\" = keep.txt", target);
 }
 
+/* The check for restores that extract elsewhere (in a pod) refuses what
+ * the restore refuses, accepts what it accepts, and leaves no scratch
+ * folder behind. */
+static void test_check_without_restoring(void **state)
+{
+	static const spec fine[] = {{"d", 'd', NULL, 0, 0}, {"d/f.txt", 'f', "data", 0, 0},
+		{"d/l", 'l', "f.txt", 0, 0}, {"up", 'l', "d/../d/f.txt", 0, 0}, {"h", 'h', "d/f.txt", 0, 0}};
+	char tmp[300];
+	uint64_t entries;
+	size_t i;
+	int fd;
+
+	(void)state;
+	snprintf(tmp, sizeof(tmp), "%s/scratch", base);
+	sh("mkdir -p '%s'", tmp);
+	assert_int_equal(setenv("TMPDIR", tmp, 1), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = make_tar(cases[i].s, cases[i].n);
+		if (tsarc_tree_check_fd(fd, &entries) != TSARC_EUNSAFE)
+			fail_msg("hostile archive %zu passed the check", i);
+		close(fd);
+	}
+	fd = make_tar(fine, sizeof(fine) / sizeof(fine[0]));
+	if (tsarc_tree_check_fd(fd, &entries) != 0)
+		fail_msg("a fine archive failed the check: %s", tsarc_error_last()->message);
+	close(fd);
+	assert_int_equal(entries, 5);
+	sh("test -z \"$(ls -A '%s')\"", tmp);
+	unsetenv("TMPDIR");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_restore_equals_archive),
 		cmocka_unit_test(test_hostile_archives_change_nothing),
 		cmocka_unit_test(test_garbage_is_an_error),
+		cmocka_unit_test(test_check_without_restoring),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
