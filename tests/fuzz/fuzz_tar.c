@@ -4,12 +4,16 @@
  * rename may land outside it, and no symlink left in it may lead out.
  * tree_restore does all its work in-process (libarchive into a staging
  * folder, then renames), so the whole of tsarc_tree_restore_fd is fuzzed,
- * the swap into place included. */
+ * the swap into place included. The check a kube restore runs before it
+ * streams the tar into a pod (tsarc_tree_check_fd) must agree: it takes
+ * every archive the restore takes, refuses every one the restore refuses
+ * as unsafe, and leaves no scratch folder behind. */
 #define _GNU_SOURCE /* memfd_create, renameat2 */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -263,6 +267,25 @@ static void check_target_as_before(void)
 	close(fd);
 }
 
+static void check_agrees(int restore_rc)
+{
+	const char *tmp = getenv("TMPDIR");
+	char pattern[PATH_MAX];
+	uint64_t entries;
+	glob_t left;
+	int rc;
+
+	if (lseek(input_fd, 0, SEEK_SET) != 0)
+		abort();
+	rc = tsarc_tree_check_fd(input_fd, &entries);
+	if ((restore_rc == 0 && rc != 0) || (restore_rc == TSARC_EUNSAFE && rc == 0))
+		abort(); /* the pod would get what the local restore refuses, or the reverse */
+	snprintf(pattern, sizeof(pattern), "%s/tsarc-tar-check.*", tmp && *tmp ? tmp : "/tmp");
+	if (glob(pattern, GLOB_NOSORT, NULL, &left) == 0)
+		abort(); /* a scratch folder was left behind */
+	globfree(&left);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	tsarc_tree_restore_options opts;
@@ -289,6 +312,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_target_as_before();
 	else
 		nftw(target, symlink_stays_inside, 16, FTW_PHYS);
+	check_agrees(rc);
 	tfd = open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tfd < 0)
 		abort();
