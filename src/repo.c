@@ -217,7 +217,8 @@ done:
 
 /* --- key files --- */
 
-static int write_key_file(tsarc_repo *repo, const char *password, uint64_t n)
+static int write_key_file(tsarc_repo *repo, const char *password, uint64_t n,
+	char name_out[TSARC_ID_HEX_LEN + 1])
 {
 	uint8_t salt[SALT_LEN], kek[TSARC_KEY_LEN], digest[32];
 	uint8_t master[2 * TSARC_KEY_LEN];
@@ -262,6 +263,8 @@ static int write_key_file(tsarc_repo *repo, const char *password, uint64_t n)
 	tsarc_hex_encode(name, digest, sizeof(digest));
 	rc = tsarc_store_put(repo->store, TSARC_OBJ_KEY, name, text, strlen(text),
 		TSARC_PUT_CREATE_ONLY);
+	if (!rc)
+		memcpy(name_out, name, sizeof(name));
 done:
 	free(text);
 	cJSON_Delete(root);
@@ -347,9 +350,118 @@ static int try_key_file(tsarc_repo *repo, const char *name, const char *password
 	memcpy(repo->enc_key, master, TSARC_KEY_LEN);
 	memcpy(repo->id_key, master + TSARC_KEY_LEN, TSARC_KEY_LEN);
 	tsarc_secure_zero(master, sizeof(master));
+	snprintf(repo->key_name, sizeof(repo->key_name), "%s", name);
+	repo->key_n = kp.n;
 	rc = 0;
 done:
 	tsarc_buf_dispose(&raw);
+	return rc;
+}
+
+int tsarc_repo_add_key(tsarc_repo *repo, const char *password,
+	char name_out[TSARC_ID_HEX_LEN + 1])
+{
+	if (!password || !*password)
+		return tsarc_error_set(TSARC_EINVAL, "an empty password is not allowed");
+	return write_key_file(repo, password, repo->key_n ? repo->key_n : TSARC_SCRYPT_N_DEFAULT,
+		name_out);
+}
+
+int tsarc_repo_list_keys(tsarc_repo *repo, cJSON **out)
+{
+	tsarc_buf raw = TSARC_BUF_INIT;
+	char **names = NULL;
+	size_t n = 0, i;
+	cJSON *arr;
+	int rc;
+
+	*out = NULL;
+	if ((rc = tsarc_store_list_names(repo->store, TSARC_OBJ_KEY, &names, &n)))
+		return rc;
+	if (!(arr = cJSON_CreateArray())) {
+		tsarc_store_names_free(names, n);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	tsarc_buf_init(&raw, KEY_FILE_MAX);
+	for (i = 0; i < n && !rc; i++) {
+		cJSON *o = cJSON_CreateObject(), *doc = NULL;
+		key_params kp;
+		int bad;
+		if (!o || !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			break;
+		}
+		cJSON_AddStringToObject(o, "id", names[i]);
+		cJSON_AddBoolToObject(o, "current", !strcmp(names[i], repo->key_name));
+		tsarc_buf_clear(&raw);
+		rc = tsarc_store_get(repo->store, TSARC_OBJ_KEY, names[i], 0, 0, &raw);
+		if (rc == TSARC_ETOOLARGE || rc == TSARC_ENOTFOUND) {
+			/* Too large is damage; gone is another process removing it. */
+			bad = rc == TSARC_ETOOLARGE;
+			tsarc_error_clear();
+			rc = 0;
+			if (!bad) {
+				cJSON_DeleteItemFromArray(arr, cJSON_GetArraySize(arr) - 1);
+				continue;
+			}
+		} else if (rc) {
+			break;
+		} else {
+			bad = parse_key_file(raw.ptr, raw.size, names[i], &kp) != 0;
+			if (bad)
+				tsarc_error_clear();
+			else
+				doc = cJSON_ParseWithLength((const char *)raw.ptr, raw.size);
+		}
+		cJSON_AddBoolToObject(o, "damaged", bad);
+		if (doc) {
+			const cJSON *v;
+			if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(doc, "created")))
+				cJSON_AddStringToObject(o, "created", v->valuestring);
+			if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(doc, "host")))
+				cJSON_AddStringToObject(o, "host", v->valuestring);
+			cJSON_AddNumberToObject(o, "scrypt_n", (double)kp.n);
+			cJSON_Delete(doc);
+		}
+	}
+	tsarc_buf_dispose(&raw);
+	tsarc_store_names_free(names, n);
+	if (rc) {
+		cJSON_Delete(arr);
+		return rc;
+	}
+	*out = arr;
+	return 0;
+}
+
+int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
+	char name_out[TSARC_ID_HEX_LEN + 1])
+{
+	char **names = NULL;
+	size_t n = 0, i, len = id ? strlen(id) : 0, found = 0, which = 0;
+	int rc;
+
+	if (len == 0 || len > TSARC_ID_HEX_LEN || strspn(id, "0123456789abcdef") != len)
+		return tsarc_error_set(TSARC_EINVAL, "'%s' is not a key id (hex, from 'tsarc key "
+			"list')", id ? id : "");
+	if ((rc = tsarc_store_list_names(repo->store, TSARC_OBJ_KEY, &names, &n)))
+		return rc;
+	for (i = 0; i < n; i++)
+		if (!strncmp(names[i], id, len)) {
+			found++;
+			which = i;
+		}
+	if (found != 1)
+		rc = tsarc_error_set(found ? TSARC_EINVAL : TSARC_ENOTFOUND,
+			found ? "key id '%s' is ambiguous: give more of it" :
+				"no key file '%s' in this repository", id);
+	else if (!strcmp(names[which], repo->key_name))
+		rc = tsarc_error_set(TSARC_EINVAL, "key %.10s is the one this password opened: "
+			"remove it with another password, so that one is always left", names[which]);
+	else if (!(rc = tsarc_store_remove(repo->store, TSARC_OBJ_KEY, names[which])))
+		memcpy(name_out, names[which], TSARC_ID_HEX_LEN + 1);
+	tsarc_store_names_free(names, n);
 	return rc;
 }
 
@@ -429,8 +541,8 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 	tsarc_hex_encode(repo->id, rid, sizeof(rid));
 	/* The key first: a config without a key that opens it would be a
 	 * repository nobody can ever use. */
-	if ((rc = write_key_file(repo, password,
-		     opts->scrypt_n ? opts->scrypt_n : TSARC_SCRYPT_N_DEFAULT)))
+	repo->key_n = opts->scrypt_n ? opts->scrypt_n : TSARC_SCRYPT_N_DEFAULT;
+	if ((rc = write_key_file(repo, password, repo->key_n, repo->key_name)))
 		goto fail;
 	if ((rc = write_config(repo)))
 		goto fail;

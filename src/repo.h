@@ -30,6 +30,8 @@ typedef struct tsarc_repo {
 	int level;
 	uint8_t enc_key[TSARC_KEY_LEN];
 	uint8_t id_key[TSARC_KEY_LEN];
+	char key_name[TSARC_ID_HEX_LEN + 1]; /* the key file the password opened */
+	uint64_t key_n;                      /* its scrypt cost, for keys added */
 } tsarc_repo;
 
 /* Creates a repository in an empty location; takes ownership of `store`
@@ -41,6 +43,23 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password);
 void tsarc_repo_free(tsarc_repo *repo);
 /* Checks a key file: content matches its name, fields parse. */
+/* Key files: each wraps the same master keys with another password, so
+ * a password can be added, changed or withdrawn without re-encrypting
+ * anything. */
+/* Adds a key file for `password` (same scrypt cost as the key in use);
+ * its name goes to `name_out`. */
+int tsarc_repo_add_key(tsarc_repo *repo, const char *password,
+	char name_out[TSARC_ID_HEX_LEN + 1]);
+/* The key files as a cJSON array of {id, created, host, current}; a
+ * damaged one is listed with "damaged": true. */
+struct cJSON;
+int tsarc_repo_list_keys(tsarc_repo *repo, struct cJSON **out);
+/* Removes the key file named by `id` (or a unique prefix of it): never the
+ * one in use (TSARC_EINVAL), so at least one password always opens the
+ * repository. Its full name goes to `name_out`. */
+int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
+	char name_out[TSARC_ID_HEX_LEN + 1]);
+
 int tsarc_repo_verify_key_file(const uint8_t *raw, size_t len, const char *name);
 
 /* The chunk id: HMAC-SHA256 under the repository's id key. */

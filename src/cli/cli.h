@@ -80,6 +80,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	;
 
 int cli_get_password(const cli_common *c, int confirm, char **out);
+/* A password to add: from `file`, $TSARC_NEW_PASSWORD_FILE,
+ * $TSARC_NEW_PASSWORD, or asked twice on a terminal. */
+int cli_get_new_password(const char *file, char **out);
 void cli_free_password(char *pw);
 int cli_open_store(const cli_common *c, tsarc_store **out);
 int cli_open_repo(const cli_common *c, tsarc_repo **out);
@@ -99,5 +102,6 @@ int cmd_version(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_unlock(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 
 #endif

@@ -211,6 +211,36 @@ int cli_get_password(const cli_common *c, int confirm, char **out)
 	return rc;
 }
 
+int cli_get_new_password(const char *file, char **out)
+{
+	const char *env;
+	char *again = NULL;
+	int rc;
+
+	*out = NULL;
+	if (file)
+		return read_password_file(file, out);
+	if ((env = getenv("TSARC_NEW_PASSWORD_FILE")) && *env)
+		return read_password_file(env, out);
+	if ((env = getenv("TSARC_NEW_PASSWORD")) && *env) {
+		if (!(*out = strdup(env)))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		return 0;
+	}
+	if ((rc = prompt_password("enter the new password: ", out)))
+		return tsarc_error_set(rc, "no new password given: set TSARC_NEW_PASSWORD or "
+			"TSARC_NEW_PASSWORD_FILE, or use --new-password-file");
+	if ((rc = prompt_password("enter the new password again: ", &again)) == 0 &&
+		strcmp(*out, again))
+		rc = tsarc_error_set(TSARC_ECONFIG, "the passwords do not match");
+	cli_free_password(again);
+	if (rc) {
+		cli_free_password(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 void cli_free_password(char *pw)
 {
 	if (!pw)

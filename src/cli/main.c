@@ -23,11 +23,13 @@ static const char MAIN_HELP[] =
 	"  forget      remove snapshots by name or by a keep-policy (--keep-daily 7 ...)\n"
 	"  prune       remove the chunks no snapshot needs\n"
 	"  unlock      remove stale locks\n"
+	"  key         list, add, remove or change the passwords that open the repository\n"
 	"  version     print the version\n"
 	"\n"
 	"Run 'tsarc COMMAND --help' for a command's options.\n"
 	"\n"
 	"Environment: TSARC_REPOSITORY, TSARC_PASSWORD, TSARC_PASSWORD_FILE,\n"
+	"TSARC_NEW_PASSWORD, TSARC_NEW_PASSWORD_FILE (key add, key passwd),\n"
 	"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,\n"
 	"AWS_PROFILE, AWS_ENDPOINT_URL, AWS_CA_BUNDLE.\n"
 	"\n"
@@ -59,6 +61,7 @@ int main(int argc, char **argv)
 		{"forget", cmd_forget},
 		{"prune", cmd_prune},
 		{"unlock", cmd_unlock},
+		{"key", cmd_key},
 		{"version", cmd_version},
 	};
 	size_t i;

@@ -1,0 +1,138 @@
+/* Passwords: each key file wraps the same master keys with one password,
+ * so people and automation can each have their own, and one can be
+ * changed or withdrawn without re-encrypting a byte of data. */
+#include "cli.h"
+#include "tsarc/errors.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char KEY_HELP[] =
+	"Usage: tsarc key list [options]\n"
+	"       tsarc key add [--new-password-file F] [options]\n"
+	"       tsarc key remove ID [options]\n"
+	"       tsarc key passwd [--new-password-file F] [options]\n"
+	"\n"
+	"Every key file opens the repository with its own password; the data is\n"
+	"encrypted once, with master keys that each key file wraps.\n"
+	"  list     the key files: id, when and on which host each was made; the one\n"
+	"           the given password opened is marked\n"
+	"  add      a key file for a new password\n"
+	"  remove   a key file (an id or a unique prefix of one from 'key list'); not\n"
+	"           the one the given password opened, so one always remains\n"
+	"  passwd   add a key file for the new password, then remove the one the\n"
+	"           given password opened\n"
+	"The new password comes from --new-password-file, $TSARC_NEW_PASSWORD_FILE,\n"
+	"$TSARC_NEW_PASSWORD, or a prompt on a terminal; never from the command line.\n"
+	"\n"
+	"Options:\n"
+	"      --new-password-file F  read the new password from F\n"
+	CLI_COMMON_HELP;
+
+static int key_option(int opt, const char *arg, void *state)
+{
+	if (opt != 1)
+		return EXIT_USAGE;
+	*(const char **)state = arg;
+	return 0;
+}
+
+/* Prints what a change did, human or --json. */
+static int report(const cli_common *c, const char *action, const char *added,
+	const char *removed)
+{
+	if (c->json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "action", action);
+		if (added)
+			cJSON_AddStringToObject(doc, "added", added);
+		if (removed)
+			cJSON_AddStringToObject(doc, "removed", removed);
+		return cli_print_json(doc);
+	}
+	if (added)
+		printf("added key %.10s\n", added);
+	if (removed)
+		printf("removed key %.10s\n", removed);
+	return 0;
+}
+
+static int key_list(const cli_common *c, tsarc_repo *repo)
+{
+	cJSON *keys = NULL;
+	const cJSON *k;
+	int rc;
+
+	if ((rc = tsarc_repo_list_keys(repo, &keys)))
+		return rc;
+	if (c->json)
+		return cli_print_json(keys);
+	printf("%-3s%-12s %-28s %s\n", "", "ID", "CREATED", "HOST");
+	cJSON_ArrayForEach(k, keys) {
+		const char *created = cJSON_GetStringValue(cJSON_GetObjectItem(k, "created"));
+		const char *host = cJSON_GetStringValue(cJSON_GetObjectItem(k, "host"));
+		printf("%-3s%-12.10s %-28s %s\n", cJSON_IsTrue(cJSON_GetObjectItem(k, "current")) ?
+			"*" : "", cJSON_GetStringValue(cJSON_GetObjectItem(k, "id")),
+			cJSON_IsTrue(cJSON_GetObjectItem(k, "damaged")) ? "(damaged)" :
+			created ? created : "?", host ? host : "?");
+	}
+	cJSON_Delete(keys);
+	return 0;
+}
+
+int cmd_key(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"new-password-file", required_argument, NULL, 1}, CLI_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0}};
+	char added[TSARC_ID_HEX_LEN + 1], removed[TSARC_ID_HEX_LEN + 1];
+	const char *new_file = NULL, *sub;
+	tsarc_repo *repo = NULL;
+	char *new_pw = NULL;
+	cli_common c;
+	int rc;
+
+	if ((rc = cli_parse_args("key", KEY_HELP, argc, argv, longopts, "r:qh", &c, key_option,
+		     &new_file)))
+		return rc < 0 ? EXIT_OK : rc;
+	if (optind >= argc)
+		return cli_usage_error("key", "say what to do: list, add, remove ID or passwd");
+	sub = argv[optind++];
+	if (strcmp(sub, "list") && strcmp(sub, "add") && strcmp(sub, "remove") &&
+		strcmp(sub, "passwd"))
+		return cli_usage_error("key", "unknown action '%s' (list, add, remove, passwd)", sub);
+	if (!strcmp(sub, "remove") && optind == argc)
+		return cli_usage_error("key", "remove needs the id of a key (see 'tsarc key list')");
+	if (optind + !strcmp(sub, "remove") < argc)
+		return cli_usage_error("key", "unexpected argument '%s'", argv[argc - 1]);
+	if (new_file && strcmp(sub, "add") && strcmp(sub, "passwd"))
+		return cli_usage_error("key", "--new-password-file is for add and passwd");
+	if ((rc = cli_open_repo(&c, &repo)))
+		return cli_fail(rc);
+	if (!strcmp(sub, "list")) {
+		rc = key_list(&c, repo);
+	} else if (!strcmp(sub, "remove")) {
+		if (!(rc = tsarc_repo_remove_key(repo, argv[optind], removed)))
+			rc = report(&c, "remove", NULL, removed);
+	} else if (!(rc = cli_get_new_password(new_file, &new_pw)) &&
+		!(rc = tsarc_repo_add_key(repo, new_pw, added))) {
+		if (!strcmp(sub, "add")) {
+			rc = report(&c, "add", added, NULL);
+		} else {
+			/* The old key goes only once the new one is stored: at
+			 * every moment some password opens the repository. */
+			char old[TSARC_ID_HEX_LEN + 1];
+			memcpy(old, repo->key_name, sizeof(old));
+			snprintf(repo->key_name, sizeof(repo->key_name), "%s", added);
+			if ((rc = tsarc_repo_remove_key(repo, old, removed)))
+				tsarc_error_prefix("the new password was added as key %.10s and works, "
+					"but the old key %.10s is still there", added, old);
+			else
+				rc = report(&c, "passwd", added, removed);
+		}
+	}
+	cli_free_password(new_pw);
+	tsarc_repo_free(repo);
+	return rc ? cli_fail(rc) : EXIT_OK;
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Passwords (tsarc key): a second password opens the same data; list marks
+# the key in use; the key in use cannot be removed, another one can, and its
+# password then opens nothing (exit 12); passwd swaps the password; damaged
+# key files are listed as such; a new password never comes from argv and
+# never lands in the store or the output.
+. "$(dirname "$0")/lib.sh"
+
+R=$WORK/repo
+init_repo "$R"
+"$GEN" 2M --seed 3 >"$WORK/in.sql"
+t_in "$WORK/in.sql" backup --repo "$R" --stdin --name db.sql
+expect_rc 0 "backup"
+keys() { t key list --repo "$R" --json; [ "$RC" -eq 0 ] || fail "key list: exit $RC"; }
+current() { keys; json_get "$OUT" "[k['id'] for k in d if k['current']][0]"; }
+
+info "key add: a second password opens the same data"
+FIRST=$(current)
+SECOND_PW="second-${TEST_NAME}-Zr8pQ"
+TSARC_NEW_PASSWORD=$SECOND_PW t key add --repo "$R" --json
+expect_rc 0 "key add"
+SECOND=$(json_get "$OUT" "d['added']")
+[ "$SECOND" != "$FIRST" ] && [ -f "$R/keys/$SECOND" ] || fail "key add wrote no new key file"
+keys
+[ "$(json_get "$OUT" "sorted((k['id'], k['current'], k['damaged']) for k in d)")" = \
+	"$(python3 -c 'import sys; print(sorted([(sys.argv[1], True, False), (sys.argv[2], False, False)]))' "$FIRST" "$SECOND")" ] ||
+	fail "key list is wrong: $(cat "$OUT")"
+TSARC_PASSWORD=$SECOND_PW t dump --repo "$R" latest db.sql
+expect_rc 0 "dump with the second password"
+cmp -s "$OUT" "$WORK/in.sql" || fail "the second password does not give the same data"
+[ "$(TSARC_PASSWORD=$SECOND_PW "$TSARC" key list --repo "$R" --json |
+	python3 -c 'import json,sys; print([k["id"] for k in json.load(sys.stdin) if k["current"]][0])')" = "$SECOND" ] ||
+	fail "key list does not mark the key the second password opened"
+
+info "key remove: never the key in use; another one, and its password opens nothing"
+t key remove --repo "$R" "${FIRST:0:8}"
+expect_rc 1 "removing the key in use"
+expect_err "the one this password opened" "removing the key in use"
+[ -f "$R/keys/$FIRST" ] || fail "the key in use was removed"
+NONE=$(python3 -c 'import sys; print(next(c for c in "0123456789abcdef" if c not in (sys.argv[1][0], sys.argv[2][0])))' "$FIRST" "$SECOND")
+t key remove --repo "$R" "$NONE"
+expect_rc 1 "a key id that matches no key"
+expect_err "no key file '$NONE'" "a key id that matches no key"
+[ "$(ls "$R/keys" | wc -l)" -eq 2 ] || fail "a key id that matches nothing removed a key"
+t key remove --repo "$R" "not-hex"
+expect_rc 1 "a key id that is not hex"
+expect_err "not a key id" "a key id that is not hex"
+TSARC_PASSWORD=$SECOND_PW t key remove --repo "$R" "${FIRST:0:8}" --json
+expect_rc 0 "removing the first key with the second password"
+[ "$(json_get "$OUT" "d['removed']")" = "$FIRST" ] || fail "key remove reports the wrong key"
+[ ! -e "$R/keys/$FIRST" ] || fail "the first key file is still there"
+t snapshots --repo "$R"
+expect_rc 12 "the removed key's password"
+expect_err "wrong password" "the removed key's password"
+
+info "key passwd: the new password works, the old one does not, one key left"
+printf 'third-pw-%s\n' "$TEST_NAME" >"$WORK/new.pw"
+TSARC_PASSWORD=$SECOND_PW t key passwd --repo "$R" --new-password-file "$WORK/new.pw" --json
+expect_rc 0 "key passwd"
+THIRD=$(json_get "$OUT" "d['added']")
+[ "$(json_get "$OUT" "d['removed']")" = "$SECOND" ] || fail "key passwd removed the wrong key"
+[ "$(ls "$R/keys" | wc -l)" -eq 1 ] && [ -f "$R/keys/$THIRD" ] || fail "key passwd left $(ls "$R/keys")"
+TSARC_PASSWORD=$SECOND_PW t snapshots --repo "$R"
+expect_rc 12 "the password passwd replaced"
+TSARC_PASSWORD_FILE=$WORK/new.pw TSARC_PASSWORD= t dump --repo "$R" latest db.sql
+expect_rc 0 "dump with the new password"
+cmp -s "$OUT" "$WORK/in.sql" || fail "the new password does not give the same data"
+
+info "a damaged key file is listed as damaged; the good one still opens"
+export TSARC_PASSWORD_FILE=$WORK/new.pw TSARC_PASSWORD=
+TSARC_NEW_PASSWORD=fourth-pw t key add --repo "$R" --json
+FOURTH=$(json_get "$OUT" "d['added']")
+flip_byte "$R/keys/$FOURTH" 30
+keys
+[ "$(json_get "$OUT" "[k['damaged'] for k in d if k['id'] == '$FOURTH'][0]")" = True ] ||
+	fail "a damaged key file is not listed as damaged"
+t snapshots --repo "$R"
+expect_rc 0 "a good key beside a damaged one"
+
+info "usage errors and where a new password may come from"
+t key --repo "$R"
+expect_rc 2 "key without an action"
+t key rotate --repo "$R"
+expect_rc 2 "an unknown key action"
+t key remove --repo "$R"
+expect_rc 2 "key remove without an id"
+t key list --repo "$R" --new-password-file "$WORK/new.pw"
+expect_rc 2 "--new-password-file with list"
+t key add --repo "$R" </dev/null
+[ "$RC" -ne 0 ] || fail "key add with no new password given succeeded"
+expect_err "no new password given" "key add with no new password"
+t key add --repo "$R" --new-password-file "$WORK/nonexistent"
+expect_rc 2 "an unreadable new password file"
+
+for pw in "$SECOND_PW" "third-pw-$TEST_NAME" "fourth-pw"; do
+	! grep -rqF -- "$pw" "$R" || fail "a password is in the store"
+	! grep -qF -- "$pw" "$TRANSCRIPT" 2>/dev/null || fail "a password is in the output"
+done
+finish
