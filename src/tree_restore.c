@@ -762,10 +762,25 @@ done:
 /* Extracts everything into a fresh staging folder inside the target and
  * reads the stream to its very end, so that whoever feeds it has finished
  * (and verified the whole stream) before anything is moved into place. */
+/* Past the archive's end: the writer (a feeder thread, a pipe) finishes
+ * and reports any damage it found there. */
+static int read_to_end(int fd)
+{
+	char drain[65536];
+
+	for (;;) {
+		ssize_t n = read(fd, drain, sizeof(drain));
+		if (n == 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return tsarc_error_set(TSARC_EIO, "reading the tar stream: %s", strerror(errno));
+	}
+}
+
 static int stage(const char *target_dir, int fd, const tsarc_tree_restore_options *opts,
 	tsarc_tree_restore_result *res, root_attrs *top, char *staging_name, size_t namesz)
 {
-	char staging[PATH_MAX_LEN], drain[65536];
+	char staging[PATH_MAX_LEN];
 	struct stat sb;
 	int tfd, rc;
 
@@ -788,14 +803,8 @@ static int stage(const char *target_dir, int fd, const tsarc_tree_restore_option
 		return rc;
 	}
 	memset(top, 0, sizeof(*top));
-	rc = extract_to_staging(fd, staging, opts, res, top, 0);
-	while (rc == 0) {
-		ssize_t n = read(fd, drain, sizeof(drain));
-		if (n == 0)
-			break;
-		if (n < 0 && errno != EINTR)
-			rc = tsarc_error_set(TSARC_EIO, "reading the tar stream: %s", strerror(errno));
-	}
+	if (!(rc = extract_to_staging(fd, staging, opts, res, top, 0)))
+		rc = read_to_end(fd);
 	if (rc)
 		remove_tree_at(tfd, staging_name);
 	close(tfd);
@@ -833,7 +842,7 @@ int tsarc_tree_check_fd(int fd, uint64_t *entries)
 	tsarc_tree_restore_result res;
 	root_attrs top;
 	const char *tmp = getenv("TMPDIR");
-	char scratch[PATH_MAX_LEN], drain[65536];
+	char scratch[PATH_MAX_LEN];
 	int pfd, rc;
 
 	memset(&res, 0, sizeof(res));
@@ -845,14 +854,8 @@ int tsarc_tree_check_fd(int fd, uint64_t *entries)
 	if (!mkdtemp(scratch))
 		return tsarc_error_set(TSARC_EIO, "cannot create a scratch folder %s: %s", scratch,
 			strerror(errno));
-	rc = extract_to_staging(fd, scratch, &opts, &res, &top, 1);
-	while (rc == 0) {
-		ssize_t n = read(fd, drain, sizeof(drain));
-		if (n == 0)
-			break;
-		if (n < 0 && errno != EINTR)
-			rc = tsarc_error_set(TSARC_EIO, "reading the tar stream: %s", strerror(errno));
-	}
+	if (!(rc = extract_to_staging(fd, scratch, &opts, &res, &top, 1)))
+		rc = read_to_end(fd);
 	*entries = res.entries;
 	/* The scratch folder's parent is TMPDIR: remove it by name from there. */
 	{

@@ -140,7 +140,8 @@ static int read_password_file(const char *path, char **out)
 	return 0;
 }
 
-static int prompt_password(const char *prompt, char **out)
+/* Asks on the terminal; without one, `missing` says where else to give it. */
+static int prompt_password(const char *prompt, const char *missing, char **out)
 {
 	struct termios old, quiet;
 	char *buf;
@@ -148,9 +149,7 @@ static int prompt_password(const char *prompt, char **out)
 	int rc = 0;
 
 	if (!tty)
-		return tsarc_error_set(TSARC_ECONFIG,
-			"no password given: set TSARC_PASSWORD or TSARC_PASSWORD_FILE, "
-			"or use --password-file");
+		return tsarc_error_set(TSARC_ECONFIG, "%s", missing);
 	if (!(buf = calloc(1, PASSWORD_MAX + 1))) {
 		fclose(tty);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -177,60 +176,28 @@ static int prompt_password(const char *prompt, char **out)
 	return 0;
 }
 
-int cli_get_password(const cli_common *c, int confirm, char **out)
+/* A password from `file`, else the file named by $env_file, else $env,
+ * else asked on the terminal (twice when `confirm`). */
+static int password_from(const char *file, const char *env_file, const char *env,
+	const char *prompt, const char *missing, int confirm, char **out)
 {
-	const char *env;
-	char *again = NULL;
-	int rc;
-
-	*out = NULL;
-	if (c->password_file)
-		return read_password_file(c->password_file, out);
-	if ((env = getenv("TSARC_PASSWORD_FILE")) && *env)
-		return read_password_file(env, out);
-	if ((env = getenv("TSARC_PASSWORD")) && *env) {
-		if (!(*out = strdup(env)))
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		return 0;
-	}
-	if ((rc = prompt_password("enter password for repository: ", out)))
-		return rc;
-	if (!confirm)
-		return 0;
-	if ((rc = prompt_password("enter the password again: ", &again))) {
-		cli_free_password(*out);
-		*out = NULL;
-		return rc;
-	}
-	rc = strcmp(*out, again) ? tsarc_error_set(TSARC_ECONFIG, "the passwords do not match") : 0;
-	cli_free_password(again);
-	if (rc) {
-		cli_free_password(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
-int cli_get_new_password(const char *file, char **out)
-{
-	const char *env;
+	const char *v;
 	char *again = NULL;
 	int rc;
 
 	*out = NULL;
 	if (file)
 		return read_password_file(file, out);
-	if ((env = getenv("TSARC_NEW_PASSWORD_FILE")) && *env)
-		return read_password_file(env, out);
-	if ((env = getenv("TSARC_NEW_PASSWORD")) && *env) {
-		if (!(*out = strdup(env)))
+	if ((v = getenv(env_file)) && *v)
+		return read_password_file(v, out);
+	if ((v = getenv(env)) && *v) {
+		if (!(*out = strdup(v)))
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		return 0;
 	}
-	if ((rc = prompt_password("enter the new password: ", out)))
-		return tsarc_error_set(rc, "no new password given: set TSARC_NEW_PASSWORD or "
-			"TSARC_NEW_PASSWORD_FILE, or use --new-password-file");
-	if ((rc = prompt_password("enter the new password again: ", &again)) == 0 &&
+	if ((rc = prompt_password(prompt, missing, out)) || !confirm)
+		return rc;
+	if ((rc = prompt_password("enter the password again: ", missing, &again)) == 0 &&
 		strcmp(*out, again))
 		rc = tsarc_error_set(TSARC_ECONFIG, "the passwords do not match");
 	cli_free_password(again);
@@ -239,6 +206,20 @@ int cli_get_new_password(const char *file, char **out)
 		*out = NULL;
 	}
 	return rc;
+}
+
+int cli_get_password(const cli_common *c, int confirm, char **out)
+{
+	return password_from(c->password_file, "TSARC_PASSWORD_FILE", "TSARC_PASSWORD",
+		"enter password for repository: ", "no password given: set TSARC_PASSWORD or "
+		"TSARC_PASSWORD_FILE, or use --password-file", confirm, out);
+}
+
+int cli_get_new_password(const char *file, char **out)
+{
+	return password_from(file, "TSARC_NEW_PASSWORD_FILE", "TSARC_NEW_PASSWORD",
+		"enter the new password: ", "no new password given: set TSARC_NEW_PASSWORD or "
+		"TSARC_NEW_PASSWORD_FILE, or use --new-password-file", 1, out);
 }
 
 void cli_free_password(char *pw)
