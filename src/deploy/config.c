@@ -137,8 +137,24 @@ static int validate(tsarc_deploy *d)
 		return tsarc_error_set(TSARC_ECONFIG, "%s: no components (a profile or "
 			"\"components\" describes them)", d->origin);
 	cJSON_ArrayForEach(c, comps) {
-		const char *kind = tsarc_spec_str(c, "kind"), *ctr;
+		const char *kind = tsarc_spec_str(c, "kind"), *ctr, *p;
 		const tsarc_source *src;
+		const cJSON *c2;
+		/* Names go into stream names, --only lists (comma-separated) and
+		 * reports: printable, no separators, each once. */
+		for (p = c->string; *p; p++)
+			if ((unsigned char)*p <= ' ' || *p == ',' || *p == '/' || *p == 0x7f)
+				break;
+		if (!c->string[0] || *p)
+			return tsarc_error_set(TSARC_ECONFIG, "%s: component name '%s' must be non-empty, "
+				"without spaces, commas or slashes", d->origin, c->string);
+		cJSON_ArrayForEach(c2, comps) {
+			if (c2 == c)
+				break;
+			if (!strcmp(c2->string, c->string))
+				return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s' is given twice",
+					d->origin, c->string);
+		}
 		if (!cJSON_IsObject(c))
 			return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s' must be an object",
 				d->origin, c->string);

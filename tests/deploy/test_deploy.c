@@ -154,6 +154,17 @@ static void config_errors(void **state)
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-storage\": "
 		 "{\"path\": null}}}", "needs \"path\""},
 		{"{\"transport\": {\"type\": \"local\"}, \"extra\": 1}", "unknown field 'extra'"},
+		/* A default stream name (a -> a.rdb) against one given to another. */
+		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		 "\"a\": {\"kind\": \"redis\"}, \"b\": {\"kind\": \"redis\", \"stream\": \"a.rdb\"}}}",
+			"both write stream 'a.rdb'"},
+		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		 "\"\": {\"kind\": \"redis\"}}}", "component name '' must be non-empty"},
+		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		 "\"a,b\": {\"kind\": \"redis\"}}}", "without spaces, commas or slashes"},
+		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		 "\"a\": {\"kind\": \"redis\"}, \"a\": {\"kind\": \"exec\", \"command\": [\"x\"]}}}",
+			"component 'a' is given twice"},
 	};
 	size_t i;
 
