@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* O_NOFOLLOW, O_DIRECTORY, renameat */
 #include "tree_restore.h"
+#include "crypto.h"
 #include "extract.h"
 #include "tsarc/errors.h"
 
@@ -646,13 +647,6 @@ static int extract_to_staging(int fd, const char *staging, const tsarc_tree_rest
 			hard = strip_dot_slash(hard);
 		if ((rc = tsarc_tree_entry_safe(name, hard ? hard : sym, !hard && sym)))
 			goto done;
-		/* The staging folder's name is ours: an entry of that name would
-		 * be deleted with it, or swapped into place as a staging folder. */
-		if (!strncmp(name, STAGING_PREFIX, sizeof(STAGING_PREFIX) - 1)) {
-			rc = tsarc_error_set(TSARC_EUNSAFE, "refusing tar entry '%s': names starting "
-				"with " STAGING_PREFIX " are tsarc's own", name);
-			goto done;
-		}
 		if (!hard && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
 			rc = tsarc_error_set(TSARC_EUNSAFE,
 				"refusing tar entry '%s': devices, fifos and sockets are not restored", name);
@@ -764,6 +758,20 @@ done:
  * (and verified the whole stream) before anything is moved into place. */
 /* Past the archive's end: the writer (a feeder thread, a pipe) finishes
  * and reports any damage it found there. */
+int tsarc_staging_name(char *out, size_t outsz)
+{
+	uint8_t nonce[8];
+	char hex[2 * sizeof(nonce) + 1];
+	int rc;
+
+	if ((rc = tsarc_random_bytes(nonce, sizeof(nonce))))
+		return rc;
+	tsarc_hex_encode(hex, nonce, sizeof(nonce));
+	if (snprintf(out, outsz, STAGING_PREFIX "%ld-%s", (long)getpid(), hex) >= (int)outsz)
+		return tsarc_error_set(TSARC_ETOOLARGE, "no room for a staging name");
+	return 0;
+}
+
 static int read_to_end(int fd)
 {
 	char drain[65536];
@@ -789,14 +797,15 @@ static int stage(const char *target_dir, int fd, const tsarc_tree_restore_option
 		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", target_dir, strerror(errno));
 	if (stat(target_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return tsarc_error_set(TSARC_EINVAL, "%s is not a folder", target_dir);
-	snprintf(staging_name, namesz, STAGING_PREFIX "%ld", (long)getpid());
+	/* A name no archive can know in advance: an entry of the staging
+	 * folder's name would otherwise be deleted with it, or swapped in. */
+	if ((rc = tsarc_staging_name(staging_name, namesz)))
+		return rc;
 	if (snprintf(staging, sizeof(staging), "%s/%s", target_dir, staging_name) >= (int)sizeof(staging))
 		return tsarc_error_set(TSARC_ETOOLARGE, "path too long: %s", target_dir);
 	tfd = open(target_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (tfd < 0)
 		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", target_dir, strerror(errno));
-	/* A staging folder left by an earlier, interrupted run of ours. */
-	remove_tree_at(tfd, staging_name);
 	if (mkdirat(tfd, staging_name, 0700) != 0) {
 		rc = tsarc_error_set(TSARC_EIO, "cannot create %s: %s", staging, strerror(errno));
 		close(tfd);

@@ -44,6 +44,10 @@ int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
  * removed. 0 and the number of entries when a restore would accept it. */
 int tsarc_tree_check_fd(int fd, uint64_t *entries);
 
+/* A staging folder name, ".tsarc-restore-PID-NONCE": random, so that no
+ * archive can hold an entry of that name. */
+int tsarc_staging_name(char *out, size_t outsz);
+
 /* The entry-name rules on their own (for tests and dry runs): 0 when
  * `name` (and a link `target`, may be NULL) stays inside the tree. */
 int tsarc_tree_entry_safe(const char *name, const char *link_target, int is_symlink);

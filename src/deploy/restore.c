@@ -951,12 +951,13 @@ static int validate_tar(rctx *r, const tsarc_stream *st, uint64_t *entries)
 }
 
 /* Extracts into a staging directory next to the files, then swaps: a tar
- * that fails leaves the tree as it was. $1 is the target directory. */
+ * that fails leaves the tree as it was. $1 is the target directory, $2
+ * the staging folder's name (random: no archive entry can take it). */
 static const char TREE_SCRIPT[] =
-	"set -e; d=$1; s=\"$d/.tsarc-restore-staging\"; mkdir -p \"$d\"; rm -rf \"$s\"; "
+	"set -e; d=$1; s=\"$d/$2\"; mkdir -p \"$d\"; "
 	"mkdir -m 700 \"$s\"; "
 	"if ! tar -x -p -f - -C \"$s\"; then rm -rf \"$s\"; exit 1; fi; "
-	"find \"$d\" -mindepth 1 -maxdepth 1 ! -name .tsarc-restore-staging -exec rm -rf {} +; "
+	"find \"$d\" -mindepth 1 -maxdepth 1 ! -name \"$2\" -exec rm -rf {} +; "
 	"find \"$s\" -mindepth 1 -maxdepth 1 -exec mv {} \"$d\"/ \\;; rmdir \"$s\"";
 
 static int do_tree(rctx *r, step *s)
@@ -989,12 +990,13 @@ static int do_tree(rctx *r, step *s)
 	} else {
 		tsarc_cmd cmd;
 		uint64_t entries = 0;
-		char what[400];
+		char what[400], staging[64];
 		tsarc_cmd_init(&cmd);
 		if (!(rc = validate_tar(r, s->st, &entries)) && !(rc = c.tr->locate(c.tr, &c)) &&
+			!(rc = tsarc_staging_name(staging, sizeof(staging))) &&
 			!(rc = tsarc_cmd_arg(&cmd, "sh")) && !(rc = tsarc_cmd_arg(&cmd, "-c")) &&
 			!(rc = tsarc_cmd_arg(&cmd, TREE_SCRIPT)) && !(rc = tsarc_cmd_arg(&cmd, "sh")) &&
-			!(rc = tsarc_cmd_arg(&cmd, path))) {
+			!(rc = tsarc_cmd_arg(&cmd, path)) && !(rc = tsarc_cmd_arg(&cmd, staging))) {
 			snprintf(what, sizeof(what), "component '%s': tar into %s in pod %s", s->component,
 				path, c.pod);
 			if (!(rc = stream_into(r, &c, &cmd, s->st, NULL, NULL, what)))
