@@ -823,8 +823,9 @@ static int do_sql(rctx *r, step *s)
 				goto done;
 		}
 	} else if (tsarc_spec_bool(s->recipe, "clean", 0)) {
-		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': \"clean\" is for mysql; a "
-			"PostgreSQL target is emptied by dropping and creating its database", s->component);
+		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': \"clean\" is for mysql; "
+			"PostgreSQL dumps drop and recreate their own objects (--clean --if-exists)",
+			s->component);
 		goto done;
 	} else {
 		if ((rc = tsarc_cmd_arg(&cmd, "-X")) || (rc = tsarc_cmd_arg(&cmd, "-q")) ||
@@ -906,8 +907,8 @@ static void *feed_main(void *arg)
  * The kube transport cannot check entries on the far side before tar
  * writes them, so the whole stream is read here first (verified chunks,
  * every entry and link by the local restore's rules) and only then
- * streamed into the pod. The price is reading the stream twice; the gain is that a
- * hostile archive never reaches the pod.
+ * streamed into the pod. The price is reading the stream twice; the gain
+ * is that a hostile archive never reaches the pod.
  */
 static int validate_tar(rctx *r, const tsarc_stream *st, uint64_t *entries)
 {
