@@ -887,6 +887,7 @@ int tsarc_tree_check_fd(int fd, uint64_t *entries)
 typedef struct feeder {
 	tsarc_repo *repo;
 	const tsarc_stream *st;
+	unsigned inflight;
 	int fd;
 	int rc;
 	char msg[1024];
@@ -902,11 +903,74 @@ static void *feed_main(void *arg)
 	sigemptyset(&pipe_only);
 	sigaddset(&pipe_only, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
-	f->rc = tsarc_stream_extract(f->repo, f->st, tsarc_sink_fd, &f->fd, 0);
+	f->rc = tsarc_stream_extract(f->repo, f->st, tsarc_sink_fd, &f->fd, f->inflight);
 	if (f->rc)
 		snprintf(f->msg, sizeof(f->msg), "%s", tsarc_error_last()->message);
 	close(f->fd);
 	return NULL;
+}
+
+/* What reads the tar: a restore into staging, or the check. */
+typedef int (*tar_reader)(int fd, void *ctx);
+
+/*
+ * Runs `read_tar` on a repository stream through a pipe, a feeder thread
+ * verifying it chunk by chunk. Damage the feeder finds explains whatever
+ * the reader made of the truncated tar, so its error wins, and `undo`
+ * (may be NULL) is called when the reader had succeeded regardless.
+ */
+static int read_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
+	tar_reader read_tar, void (*undo)(void *ctx), void *ctx)
+{
+	feeder f;
+	pthread_t th;
+	int fds[2], rc;
+
+	memset(&f, 0, sizeof(f));
+	if (pipe(fds) != 0)
+		return tsarc_error_set(TSARC_EIO, "pipe: %s", strerror(errno));
+	f.repo = repo;
+	f.st = st;
+	f.inflight = inflight;
+	f.fd = fds[1];
+	if (pthread_create(&th, NULL, feed_main, &f) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return tsarc_error_set(TSARC_EGENERIC, "cannot start a thread");
+	}
+	rc = read_tar(fds[0], ctx);
+	/* Closing our end stops the feeder if we gave up early. */
+	close(fds[0]);
+	pthread_join(th, NULL);
+	if (f.rc && f.rc != TSARC_ECANCELED) {
+		if (rc == 0 && undo)
+			undo(ctx);
+		return tsarc_error_set(f.rc, "%s", f.msg);
+	}
+	return rc;
+}
+
+typedef struct staged {
+	const char *target_dir;
+	const tsarc_tree_restore_options *opts;
+	tsarc_tree_restore_result *res;
+	root_attrs top;
+	char staging_name[64];
+} staged;
+
+static int stage_tar(int fd, void *ctx)
+{
+	staged *g = ctx;
+
+	return stage(g->target_dir, fd, g->opts, g->res, &g->top, g->staging_name,
+		sizeof(g->staging_name));
+}
+
+static void discard_staged(void *ctx)
+{
+	staged *g = ctx;
+
+	discard(g->target_dir, g->staging_name);
 }
 
 int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
@@ -914,36 +978,26 @@ int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
 	tsarc_tree_restore_result *res)
 {
 	tsarc_tree_restore_options defaults = {0, 0};
-	char staging_name[64];
-	root_attrs top;
-	feeder f;
-	pthread_t th;
-	int fds[2], rc;
+	staged g;
+	int rc;
 
-	if (!opts)
-		opts = &defaults;
-	memset(&f, 0, sizeof(f));
-	if (pipe(fds) != 0)
-		return tsarc_error_set(TSARC_EIO, "pipe: %s", strerror(errno));
-	f.repo = repo;
-	f.st = st;
-	f.fd = fds[1];
-	if (pthread_create(&th, NULL, feed_main, &f) != 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return tsarc_error_set(TSARC_EGENERIC, "cannot start a thread");
-	}
-	rc = stage(target_dir, fds[0], opts, res, &top, staging_name, sizeof(staging_name));
-	/* Closing our end stops the feeder if we gave up early. */
-	close(fds[0]);
-	pthread_join(th, NULL);
-	if (f.rc && f.rc != TSARC_ECANCELED) {
-		/* Damage found by the feeder explains a truncated archive. */
-		if (rc == 0)
-			discard(target_dir, staging_name);
-		return tsarc_error_set(f.rc, "%s", f.msg);
-	}
-	if (rc)
+	memset(&g, 0, sizeof(g));
+	g.target_dir = target_dir;
+	g.opts = opts ? opts : &defaults;
+	g.res = res;
+	if ((rc = read_stream(repo, st, 0, stage_tar, discard_staged, &g)))
 		return rc;
-	return swap_into_place(target_dir, staging_name, opts, res, &top);
+	return swap_into_place(target_dir, g.staging_name, g.opts, res, &g.top);
+}
+
+static int check_tar(int fd, void *ctx)
+{
+	return tsarc_tree_check_fd(fd, ctx);
+}
+
+int tsarc_tree_check_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
+	uint64_t *entries)
+{
+	*entries = 0;
+	return read_stream(repo, st, inflight, check_tar, NULL, entries);
 }

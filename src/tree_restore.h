@@ -43,6 +43,10 @@ int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
  * TMPDIR, every link is walked as the kernel would, and the folder is
  * removed. 0 and the number of entries when a restore would accept it. */
 int tsarc_tree_check_fd(int fd, uint64_t *entries);
+/* The same check of a backed-up tar stream, verified as it is read
+ * (`inflight` chunks ahead, 0 for the default). */
+int tsarc_tree_check_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
+	uint64_t *entries);
 
 /* A staging folder name, ".tsarc-restore-PID-NONCE": random, so that no
  * archive can hold an entry of that name. */

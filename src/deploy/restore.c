@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -884,25 +883,6 @@ done:
 
 /* ---- replace-tree: system-storage ---- */
 
-typedef struct feed {
-	rctx *r;
-	const tsarc_stream *st;
-	int fd;
-	int rc;
-	char err[1024];
-} feed;
-
-static void *feed_main(void *arg)
-{
-	feed *f = arg;
-
-	f->rc = tsarc_stream_extract(f->r->repo, f->st, tsarc_sink_fd, &f->fd, f->r->o->inflight);
-	if (f->rc)
-		snprintf(f->err, sizeof(f->err), "%s", tsarc_error_last()->message);
-	close(f->fd);
-	return NULL;
-}
-
 /*
  * The kube transport cannot check entries on the far side before tar
  * writes them, so the whole stream is read here first (verified chunks,
@@ -912,42 +892,10 @@ static void *feed_main(void *arg)
  */
 static int validate_tar(rctx *r, const tsarc_stream *st, uint64_t *entries)
 {
-	pthread_t th;
-	feed f;
-	int pfd[2], rc = 0;
+	int rc = tsarc_tree_check_stream(r->repo, st, r->o->inflight, entries);
 
-	if (pipe2(pfd, O_CLOEXEC))
-		return tsarc_error_set(TSARC_EIO, "creating a pipe: %s", strerror(errno));
-	memset(&f, 0, sizeof(f));
-	f.r = r;
-	f.st = st;
-	f.fd = pfd[1];
-	if (pthread_create(&th, NULL, feed_main, &f)) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return tsarc_error_set(TSARC_ENOMEM, "cannot start a thread");
-	}
-	/* The rules of the local tree restore, links walked together, on a
-	 * skeleton of the archive made here: nothing unsafe reaches the pod. */
-	if ((rc = tsarc_tree_check_fd(pfd[0], entries)) == TSARC_EUNSAFE || rc == TSARC_ECORRUPT) {
-		char why[1024];
-		snprintf(why, sizeof(why), "%s", tsarc_error_last()->message);
-		rc = tsarc_error_set(rc, "stream %s: %s", st->name, why);
-	}
-	/* Drain so the feeder finishes (and reports damage past the tar's end). */
-	if (rc) {
-		close(pfd[0]);
-		pfd[0] = -1;
-	} else {
-		char buf[65536];
-		while (read(pfd[0], buf, sizeof(buf)) > 0)
-			;
-	}
-	pthread_join(th, NULL);
-	if (pfd[0] >= 0)
-		close(pfd[0]);
-	if (f.rc && (f.rc == TSARC_ECORRUPT || f.rc == TSARC_ENOTFOUND || !rc))
-		return tsarc_error_set(f.rc, "%s", f.err);
+	if (rc == TSARC_EUNSAFE || rc == TSARC_ECORRUPT)
+		tsarc_error_prefix("stream %s", st->name);
 	return rc;
 }
 
