@@ -76,7 +76,6 @@ static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 {
 	const char *tool = tsarc_spec_str(c->spec, "tool");
 	tsarc_conn conn;
-	char *cnf = NULL;
 	int rc;
 
 	if (!tool)
@@ -90,30 +89,8 @@ static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 	}
 	if ((rc = tsarc_cmd_arg(&out->cmd, tool)))
 		goto done;
-	if (conn.has_password) {
-		/* An option file, not MYSQL_PWD: MySQL 8 deprecates the variable,
-		 * and a file is what both MySQL and MariaDB read. It must be the
-		 * first option. Quoted so that # and ; in a password survive. */
-		tsarc_buf text = TSARC_BUF_INIT;
-		size_t i;
-		rc = tsarc_buf_puts(&text, "[client]\npassword=\"");
-		for (i = 0; !rc && conn.password[i]; i++) {
-			char ch = conn.password[i];
-			if (ch == '"' || ch == '\\')
-				rc = tsarc_buf_append(&text, "\\", 1);
-			if (!rc)
-				rc = tsarc_buf_append(&text, &ch, 1);
-		}
-		if (!rc)
-			rc = tsarc_buf_append(&text, "\"\n", 3);
-		if (!rc)
-			rc = tsarc_cmd_secret_file(&out->cmd, "my.cnf", (char *)text.ptr, &cnf);
-		if (text.ptr)
-			memset(text.ptr, 0, text.size);
-		tsarc_buf_dispose(&text);
-		if (rc || (rc = tsarc_cmd_argf(&out->cmd, "--defaults-extra-file=%s", cnf)))
-			goto done;
-	}
+	if (conn.has_password && (rc = tsarc_cmd_mysql_password(&out->cmd, conn.password)))
+		goto done;
 	/* One consistent InnoDB snapshot without locking writers; routines,
 	 * triggers (3scale has ~78 BEFORE INSERT triggers) and events; binary
 	 * columns in hex; the connection in utf8mb4 so that every charset of
@@ -146,7 +123,6 @@ static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 	if (!(out->meta = db_meta(c, &conn)))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 done:
-	free(cnf);
 	tsarc_conn_free(&conn);
 	return rc;
 }

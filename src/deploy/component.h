@@ -43,6 +43,9 @@ int tsarc_cmd_pod_env(tsarc_cmd *c, const char *name, const char *pod_var);
  * *path_out is its path (the caller frees it); tsarc_cmd_free removes it. */
 int tsarc_cmd_secret_file(tsarc_cmd *c, const char *name, const char *content,
 	char **path_out);
+/* Gives a mysql client or mysqldump the password through an option file in
+ * the command's private directory. It must be the first option. */
+int tsarc_cmd_mysql_password(tsarc_cmd *c, const char *password);
 
 typedef struct tsarc_transport tsarc_transport;
 

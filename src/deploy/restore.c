@@ -708,36 +708,6 @@ static int domain_sql(rctx *r, step *s, tsarc_buf *out)
 	return 0;
 }
 
-static int mysql_password_file(tsarc_cmd *cmd, const char *password)
-{
-	tsarc_buf text = TSARC_BUF_INIT;
-	char *cnf = NULL;
-	size_t i;
-	int rc;
-
-	/* An option file, as the backup does: never argv, and read by both
-	 * MySQL and MariaDB clients. Quoted so # and ; survive. */
-	rc = tsarc_buf_puts(&text, "[client]\npassword=\"");
-	for (i = 0; !rc && password[i]; i++) {
-		char ch = password[i];
-		if (ch == '"' || ch == '\\')
-			rc = tsarc_buf_append(&text, "\\", 1);
-		if (!rc)
-			rc = tsarc_buf_append(&text, &ch, 1);
-	}
-	if (!rc)
-		rc = tsarc_buf_append(&text, "\"\n", 3);
-	if (!rc)
-		rc = tsarc_cmd_secret_file(cmd, "my.cnf", (char *)text.ptr, &cnf);
-	if (text.ptr)
-		memset(text.ptr, 0, text.size);
-	tsarc_buf_dispose(&text);
-	if (!rc)
-		rc = tsarc_cmd_argf(cmd, "--defaults-extra-file=%s", cnf);
-	free(cnf);
-	return rc;
-}
-
 /* "clean": the database ends up with the dump's tables only. mysqldump
  * drops and recreates each table it holds, but a table the dump does not
  * hold (one added by a failed upgrade's migrations, say) would survive the
@@ -784,7 +754,7 @@ static int do_sql(rctx *r, step *s)
 	if ((rc = tsarc_cmd_arg(&cmd, tool)))
 		goto done;
 	if (is_mysql) {
-		if (conn.has_password && (rc = mysql_password_file(&cmd, conn.password)))
+		if (conn.has_password && (rc = tsarc_cmd_mysql_password(&cmd, conn.password)))
 			goto done;
 		if ((rc = tsarc_cmd_arg(&cmd, "--default-character-set=utf8mb4")) ||
 			(rc = tsarc_cmd_arg(&cmd, "--binary-mode")))

@@ -1,5 +1,6 @@
 /* Helpers of the deployment backup: commands, spec fields, URLs, Secrets. */
 #include "component.h"
+#include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -156,6 +157,37 @@ int tsarc_cmd_secret_file(tsarc_cmd *c, const char *name, const char *content,
 	if (!(*path_out = strdup(path)))
 		return nomem();
 	return list_push(&c->files, &c->nfiles, strdup(path));
+}
+
+int tsarc_cmd_mysql_password(tsarc_cmd *cmd, const char *password)
+{
+	tsarc_buf text = TSARC_BUF_INIT;
+	char *cnf = NULL;
+	size_t i;
+	int rc;
+
+	/* An option file, not MYSQL_PWD (which MySQL 8 deprecates) and never
+	 * argv: what both MySQL and MariaDB clients read. Quoted so that # and
+	 * ; in a password survive. */
+	rc = tsarc_buf_puts(&text, "[client]\npassword=\"");
+	for (i = 0; !rc && password[i]; i++) {
+		char ch = password[i];
+		if (ch == '"' || ch == '\\')
+			rc = tsarc_buf_append(&text, "\\", 1);
+		if (!rc)
+			rc = tsarc_buf_append(&text, &ch, 1);
+	}
+	if (!rc)
+		rc = tsarc_buf_append(&text, "\"\n", 3);
+	if (!rc)
+		rc = tsarc_cmd_secret_file(cmd, "my.cnf", (char *)text.ptr, &cnf);
+	if (text.ptr)
+		memset(text.ptr, 0, text.size);
+	tsarc_buf_dispose(&text);
+	if (!rc)
+		rc = tsarc_cmd_argf(cmd, "--defaults-extra-file=%s", cnf);
+	free(cnf);
+	return rc;
 }
 
 const char *tsarc_spec_str(const cJSON *spec, const char *key)
