@@ -138,6 +138,8 @@ extern const tsarc_source tsarc_source_exec;
 /* Helpers shared by the sources (util.c). */
 const char *tsarc_spec_str(const cJSON *spec, const char *key);
 int tsarc_spec_bool(const cJSON *spec, const char *key, int dflt);
+/* Merges `over` into `base`: objects key by key, anything else replaces. */
+int tsarc_json_merge(cJSON *base, const cJSON *over);
 /* A port number field (number or numeric string); 0 when absent. */
 int tsarc_spec_port(const cJSON *spec, const char *key, const char *comp, int *port);
 /* Checks that every key of `spec` is in `allowed` (NULL-terminated). */

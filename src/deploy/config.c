@@ -71,29 +71,6 @@ static int parse(const char *text, const char *origin, cJSON **out)
 	return 0;
 }
 
-/* Objects merge key by key; anything else in `over` replaces. */
-static int merge(cJSON *base, const cJSON *over)
-{
-	const cJSON *item;
-
-	cJSON_ArrayForEach(item, over) {
-		cJSON *cur = cJSON_GetObjectItemCaseSensitive(base, item->string);
-		if (cJSON_IsObject(cur) && cJSON_IsObject(item)) {
-			if (merge(cur, item))
-				return TSARC_ENOMEM;
-			continue;
-		}
-		cJSON *copy = cJSON_Duplicate(item, 1);
-		if (!copy)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		if (cur)
-			cJSON_ReplaceItemViaPointer(base, cur, copy);
-		else
-			cJSON_AddItemToObject(base, item->string, copy);
-	}
-	return 0;
-}
-
 static int check_top_keys(const cJSON *doc, const char *origin)
 {
 	static const char *const keys[] = {"profile", "description", "transport", "parallel",
@@ -269,7 +246,7 @@ int tsarc_deploy_load_text(tsarc_deploy **out, const char *text, const char *ori
 		goto fail;
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(profile, "profile");
-	if (!cJSON_AddStringToObject(profile, "profile", pname) || (rc = merge(profile, conf))) {
+	if (!cJSON_AddStringToObject(profile, "profile", pname) || (rc = tsarc_json_merge(profile, conf))) {
 		rc = rc ? rc : tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto fail;
 	}

@@ -138,27 +138,6 @@ static int str_in_array(const cJSON *arr, const char *s)
 	return 0;
 }
 
-/* Objects merge key by key; anything else in `over` replaces. */
-static void merge_over(cJSON *base, const cJSON *over)
-{
-	const cJSON *item;
-
-	cJSON_ArrayForEach(item, over) {
-		cJSON *cur = cJSON_GetObjectItemCaseSensitive(base, item->string);
-		cJSON *copy;
-		if (cJSON_IsObject(cur) && cJSON_IsObject(item)) {
-			merge_over(cur, item);
-			continue;
-		}
-		if (!(copy = cJSON_Duplicate(item, 1)))
-			continue;
-		if (cur)
-			cJSON_ReplaceItemViaPointer(base, cur, copy);
-		else if (!cJSON_AddItemToObject(base, item->string, copy))
-			cJSON_Delete(copy); /* an array's items have no name to add under */
-	}
-}
-
 static void set_note(step *s, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))
@@ -268,8 +247,11 @@ static int build_plan(rctx *r)
 		if (!s.recipe)
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		/* The target's own recipe fields win: they say where things go. */
-		if ((over = cJSON_GetObjectItemCaseSensitive(spec, "restore")))
-			merge_over(s.recipe, over);
+		if ((over = cJSON_GetObjectItemCaseSensitive(spec, "restore")) &&
+			(rc = tsarc_json_merge(s.recipe, over))) {
+			cJSON_Delete(s.recipe);
+			return rc;
+		}
 		s.action = tsarc_spec_str(s.recipe, "action");
 		if (!s.action)
 			s.action = default_action(s.kind);
