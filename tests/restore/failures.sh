@@ -7,13 +7,7 @@
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
-deploy_up 1
-export TSARC_PASSWORD=restore-test
-REPO=$WORK/repo
-init_repo "$REPO"
-no_hooks "$WORK/config.json"
-ok backup --repo "$REPO" --config "$WORK/config.json" --json
-SNAP=$(json_get "$OUT" "d['snapshot_id']")
+backup_demo
 
 info "a component named in --only that the snapshot lacks"
 t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-postgresql

@@ -16,13 +16,7 @@
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
-deploy_up 1
-export TSARC_PASSWORD=restore-test
-REPO=$WORK/repo
-init_repo "$REPO"
-no_hooks "$WORK/config.json"
-ok backup --repo "$REPO" --config "$WORK/config.json" --json
-SNAP=$(json_get "$OUT" "d['snapshot_id']")
+backup_demo
 state "$WORK/before"
 cp -r "$DEP/resources" "$WORK/resources.source"
 

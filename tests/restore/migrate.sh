@@ -14,14 +14,8 @@
 OLD=example.com
 NEW=apis.dr-cluster.test
 
-deploy_up 1
+backup_demo
 SRC=$DEP
-export TSARC_PASSWORD=restore-test
-REPO=$WORK/repo
-init_repo "$REPO"
-no_hooks "$WORK/config.json"
-ok backup --repo "$REPO" --config "$WORK/config.json" --json
-SNAP=$(json_get "$OUT" "d['snapshot_id']")
 state "$WORK/source.before"
 
 info "the target cluster: empty servers on other ports"
