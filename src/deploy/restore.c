@@ -88,7 +88,6 @@ static void progress(rctx *r, const char *fmt, ...)
 	r->o->progress(r->o->progress_payload, line);
 }
 
-
 static const char *default_action(const char *kind)
 {
 	if (!kind)
@@ -367,12 +366,23 @@ static int build_plan(rctx *r)
 
 /* ---- shared helpers ---- */
 
+/* Where a component or hook runs: its own "transport", this host for an
+ * external database, else the deployment's transport. */
+static int spec_transport(rctx *r, const cJSON *spec, tsarc_transport **out)
+{
+	const char *type = tsarc_spec_str(spec, "transport");
+
+	if (tsarc_spec_bool(spec, "external", 0))
+		type = "local";
+	if (!type) {
+		*out = r->deftr;
+		return 0;
+	}
+	return tsarc_transports_get(&r->tr, type, out);
+}
+
 static int resolve_component(rctx *r, step *s, tsarc_component *c)
 {
-	const char *ctype = tsarc_spec_str(s->spec, "transport");
-	const cJSON *trconf = cJSON_GetObjectItemCaseSensitive(r->d->eff, "transport");
-	int rc;
-
 	memset(c, 0, sizeof(*c));
 	c->name = s->component;
 	c->kind = s->kind;
@@ -381,11 +391,7 @@ static int resolve_component(rctx *r, step *s, tsarc_component *c)
 	c->required = tsarc_spec_bool(s->spec, "required", 1);
 	c->external = tsarc_spec_bool(s->spec, "external", 0);
 	c->resources = r->deftr;
-	if (c->external)
-		ctype = "local";
-	if ((rc = tsarc_transports_get(&r->tr, ctype ? ctype : tsarc_spec_str(trconf, "type"), &c->tr)))
-		return rc;
-	return 0;
+	return spec_transport(r, s->spec, &c->tr);
 }
 
 static void component_clear(tsarc_component *c)
@@ -488,8 +494,6 @@ static char *rewrite_domain_text(const char *text, const char *old, const char *
 	while ((hit = strstr(p, old))) {
 		int start_ok = hit == text || !domain_char(hit[-1]) || hit[-1] == '.';
 		int end_ok = !domain_char(hit[ol]) && hit[ol] != '.';
-		if (hit > text && hit[-1] == '-')
-			start_ok = 0;
 		tsarc_buf_append(&out, p, (size_t)(hit - p));
 		if (start_ok && end_ok) {
 			tsarc_buf_append(&out, new_, nl);
@@ -521,14 +525,14 @@ static int valid_domain(const char *d)
 
 /* ---- apply: Secrets, ConfigMaps, the APIManager ---- */
 
-static int rewrite_item(rctx *r, cJSON *doc, cJSON *changed)
+static void rewrite_item(rctx *r, cJSON *doc, cJSON *changed)
 {
 	const char *kind = tsarc_spec_str(doc, "kind");
 	const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "name");
 	cJSON *v;
 
 	if (!r->o->rewrite_old || !kind)
-		return 0;
+		return;
 	if (!strcmp(kind, "ConfigMap")) {
 		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(doc, "data")) {
 			char *t;
@@ -555,7 +559,6 @@ static int rewrite_item(rctx *r, cJSON *doc, cJSON *changed)
 			cJSON_AddItemToArray(changed, cJSON_CreateString(where));
 		}
 	}
-	return 0;
 }
 
 static int do_apply(rctx *r, step *s)
@@ -574,10 +577,7 @@ static int do_apply(rctx *r, step *s)
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = tsarc_transports_get(&r->tr, tsarc_spec_str(s->spec, "transport") ?
-		     tsarc_spec_str(s->spec, "transport") :
-		     tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(r->d->eff, "transport"), "type"),
-		     &tr)))
+	if ((rc = spec_transport(r, s->spec, &tr)))
 		goto done;
 	if ((rc = tsarc_stream_extract(r->repo, s->st, mem_sink, &m, r->o->inflight)))
 		goto done;
@@ -1459,7 +1459,6 @@ static int do_exec(rctx *r, step *s)
 static int do_hook(rctx *r, step *s)
 {
 	const cJSON *h = s->spec, *a;
-	const char *type = tsarc_spec_str(h, "transport");
 	tsarc_component c;
 	tsarc_cmd cmd;
 	char *out = NULL;
@@ -1470,9 +1469,7 @@ static int do_hook(rctx *r, step *s)
 	c.kind = "hook";
 	c.spec = h;
 	c.resources = r->deftr;
-	if (!type)
-		type = r->deftr->type;
-	if ((rc = tsarc_transports_get(&r->tr, type, &c.tr)))
+	if ((rc = spec_transport(r, h, &c.tr)))
 		return rc;
 	tsarc_cmd_init(&cmd);
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(h, "command"))

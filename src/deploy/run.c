@@ -247,7 +247,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-
 static cJSON *make_report(run *r)
 {
 	cJSON *arr = cJSON_CreateArray();
