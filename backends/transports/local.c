@@ -62,37 +62,16 @@ static int local_capture(tsarc_transport *t, const tsarc_component *c, const tsa
 
 static int read_json_file(const char *path, cJSON **out)
 {
-	FILE *f = fopen(path, "rb");
 	char *text;
-	long len;
-	int rc = 0;
+	size_t len;
+	int rc = tsarc_read_file(path, RESOURCE_MAX, &text, &len);
 
-	if (!f)
-		return tsarc_error_set(errno == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
-			"cannot read %s: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		return tsarc_error_set(TSARC_EIO, "cannot read %s: %s", path, strerror(errno));
-	}
-	if ((unsigned long)len > RESOURCE_MAX) {
-		fclose(f);
-		return tsarc_error_set(TSARC_ETOOLARGE, "%s is larger than %u bytes", path,
-			RESOURCE_MAX);
-	}
-	if (!(text = malloc((size_t)len + 1))) {
-		fclose(f);
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
-	if (fread(text, 1, (size_t)len, f) != (size_t)len)
-		rc = tsarc_error_set(TSARC_EIO, "cannot read %s", path);
-	fclose(f);
-	if (!rc) {
-		text[len] = '\0';
-		if (!(*out = cJSON_ParseWithLength(text, (size_t)len)) || !cJSON_IsObject(*out)) {
-			cJSON_Delete(*out);
-			*out = NULL;
-			rc = tsarc_error_set(TSARC_ECONFIG, "%s is not a JSON object", path);
-		}
+	if (rc)
+		return rc;
+	if (!(*out = cJSON_ParseWithLength(text, len)) || !cJSON_IsObject(*out)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		rc = tsarc_error_set(TSARC_ECONFIG, "%s is not a JSON object", path);
 	}
 	free(text);
 	return rc;

@@ -138,6 +138,9 @@ extern const tsarc_source tsarc_source_exec;
 /* Helpers shared by the sources (util.c). */
 const char *tsarc_spec_str(const cJSON *spec, const char *key);
 int tsarc_spec_bool(const cJSON *spec, const char *key, int dflt);
+/* A whole file as a NUL-terminated string (`*len_out`, may be NULL, its
+ * length): TSARC_ENOTFOUND when missing, TSARC_ETOOLARGE past `max`. */
+int tsarc_read_file(const char *path, size_t max, char **out, size_t *len_out);
 /* Merges `over` into `base`: objects key by key, anything else replaces. */
 int tsarc_json_merge(cJSON *base, const cJSON *over);
 /* A port number field (number or numeric string); 0 when absent. */

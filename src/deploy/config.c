@@ -22,31 +22,16 @@ const char *tsarc_deploy_builtin_profile(const char *name)
 	return NULL;
 }
 
+/* A config or profile file; any failure to read it is a config error. */
 static int read_file(const char *path, char **out)
 {
-	FILE *f = fopen(path, "rb");
-	size_t len = 0, n;
-	char *buf;
+	char why[1024];
+	int rc = tsarc_read_file(path, CONFIG_MAX, out, NULL);
 
-	if (!f)
-		return tsarc_error_set(TSARC_ECONFIG, "cannot read %s: %s", path, strerror(errno));
-	if (!(buf = malloc(CONFIG_MAX + 1))) {
-		fclose(f);
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
-	while ((n = fread(buf + len, 1, CONFIG_MAX + 1 - len, f)) > 0)
-		len += n;
-	if (ferror(f) || len > CONFIG_MAX) {
-		int big = len > CONFIG_MAX;
-		fclose(f);
-		free(buf);
-		return tsarc_error_set(TSARC_ECONFIG, big ? "%s is larger than 4 MiB" :
-			"cannot read %s", path);
-	}
-	fclose(f);
-	buf[len] = '\0';
-	*out = buf;
-	return 0;
+	if (!rc || rc == TSARC_ENOMEM)
+		return rc;
+	snprintf(why, sizeof(why), "%s", tsarc_error_last()->message);
+	return tsarc_error_set(TSARC_ECONFIG, "%s", why);
 }
 
 static int parse(const char *text, const char *origin, cJSON **out)

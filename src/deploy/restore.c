@@ -36,6 +36,8 @@
 #define RESOURCES_MAX (64u * 1024u * 1024u)
 /* What a redis-cli or hook prints that we keep. */
 #define CAPTURE_MAX (1024u * 1024u)
+/* A redis.conf or pid file; anything larger is not one. */
+#define REDIS_CONF_MAX (16u * 1024u * 1024u)
 /* How long a Redis server may take to stop or to load its data set. */
 #define REDIS_WAIT_SECONDS 300
 
@@ -880,14 +882,11 @@ static int do_tree(rctx *r, step *s)
 		memset(&o, 0, sizeof(o));
 		memset(&res, 0, sizeof(res));
 		o.restore_owner = geteuid() == 0;
-		if (mkdir(path, 0755) && errno != EEXIST) {
-			rc = tsarc_error_set(TSARC_EIO, "component '%s': cannot create %s: %s",
-				s->component, path, strerror(errno));
-		} else if (!(rc = tsarc_tree_restore_stream(r->repo, s->st, path, &o, &res))) {
+		/* It creates the target folder when missing. */
+		if (!(rc = tsarc_tree_restore_stream(r->repo, s->st, path, &o, &res)))
 			set_note(s, "%llu entries, %llu bytes into %s, %llu extra entries removed",
 				(unsigned long long)res.entries, (unsigned long long)res.bytes, path,
 				(unsigned long long)res.removed);
-		}
 	} else {
 		tsarc_cmd cmd;
 		uint64_t entries = 0;
@@ -951,7 +950,7 @@ static int redis_cli(redis_op *op, const char *const args[], char **out)
 	if (!rc)
 		rc = op->c.tr->capture(op->c.tr, &op->c, &cmd, CAPTURE_MAX, out);
 	tsarc_cmd_free(&cmd);
-	return rc ? (rc == TSARC_ENOMEM ? rc : rc) : 0;
+	return rc;
 }
 
 /* CONFIG GET NAME: the second line, or an empty string (unknown name). */
@@ -1064,23 +1063,6 @@ static int conf_wants_aof(const char *conf)
 	return on;
 }
 
-static int read_text_file(const char *path, char **out)
-{
-	FILE *f = fopen(path, "rb");
-	tsarc_buf b = TSARC_BUF_INIT;
-	char buf[8192];
-	size_t n;
-
-	if (!f)
-		return tsarc_error_set(TSARC_EIO, "cannot read %s: %s", path, strerror(errno));
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		tsarc_buf_append(&b, buf, n);
-	fclose(f);
-	tsarc_buf_append(&b, "", 1);
-	*out = (char *)b.ptr;
-	return *out ? 0 : tsarc_error_set(TSARC_ENOMEM, "out of memory");
-}
-
 /* Replaces a file's content, keeping its mode (a redis.conf with a
  * requirepass line is 0600). */
 static int write_text_file(const char *path, const char *text)
@@ -1156,7 +1138,7 @@ static int redis_restart(redis_op *op, int save)
 		int code, i;
 		if (op->pidfile && op->pidfile[0]) {
 			char *t = NULL;
-			if (!read_text_file(op->pidfile, &t))
+			if (!tsarc_read_file(op->pidfile, REDIS_CONF_MAX, &t, NULL))
 				pid = strtol(t, NULL, 10);
 			free(t);
 		}
@@ -1331,7 +1313,7 @@ static int do_redis(rctx *r, step *s)
 			goto done;
 		}
 		op.config_file = strdup(f);
-		if ((rc = read_text_file(f, &op.orig_conf)))
+		if ((rc = tsarc_read_file(f, REDIS_CONF_MAX, &op.orig_conf, NULL)))
 			goto done;
 	}
 	/* AOF is on afterwards when the server runs with it or its persistence

@@ -641,3 +641,38 @@ int tsarc_json_merge(cJSON *base, const cJSON *over)
 	}
 	return 0;
 }
+
+int tsarc_read_file(const char *path, size_t max, char **out, size_t *len_out)
+{
+	FILE *f = fopen(path, "rb");
+	tsarc_buf b = TSARC_BUF_INIT;
+	char chunk[8192];
+	size_t n;
+	int rc = 0;
+
+	*out = NULL;
+	if (!f)
+		return tsarc_error_set(errno == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
+			"cannot read %s: %s", path, strerror(errno));
+	/* Read to the end rather than trusting a size: /proc files and pipes
+	 * have none. */
+	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b.size + n > max)
+			rc = tsarc_error_set(TSARC_ETOOLARGE, "%s is larger than %zu bytes", path, max);
+		else
+			rc = tsarc_buf_append(&b, chunk, n);
+	}
+	if (!rc && ferror(f))
+		rc = tsarc_error_set(TSARC_EIO, "cannot read %s", path);
+	fclose(f);
+	if (!rc)
+		rc = tsarc_buf_append(&b, "", 1);
+	if (rc) {
+		tsarc_buf_dispose(&b);
+		return rc;
+	}
+	if (len_out)
+		*len_out = b.size - 1;
+	*out = (char *)b.ptr;
+	return 0;
+}
