@@ -57,6 +57,19 @@ static int resources_validate(const cJSON *spec, const char *name)
 }
 
 /* Removes the fields that belong to one cluster and would clash in another. */
+cJSON *tsarc_resource_list_new(cJSON **items)
+{
+	cJSON *list = cJSON_CreateObject();
+
+	if (!list || !cJSON_AddStringToObject(list, "apiVersion", "v1") ||
+		!cJSON_AddStringToObject(list, "kind", "List") ||
+		!(*items = cJSON_AddArrayToObject(list, "items"))) {
+		cJSON_Delete(list);
+		return NULL;
+	}
+	return list;
+}
+
 void tsarc_resource_sanitize(cJSON *doc, const cJSON *label_prefixes)
 {
 	cJSON *md = cJSON_GetObjectItemCaseSensitive(doc, "metadata"), *sub, *item, *next;
@@ -139,18 +152,15 @@ static int resources_prepare(tsarc_component *c, tsarc_production *out)
 	const char *type = tsarc_spec_str(c->spec, "resource");
 	const cJSON *prefixes = cJSON_GetObjectItemCaseSensitive(c->spec, "strip_label_prefixes");
 	const char *lists[] = {"names", "optional_names"};
-	cJSON *list = cJSON_CreateObject(), *items = cJSON_CreateArray();
+	/* kubectl apply -f takes a List as it takes one object. */
+	cJSON *items = NULL, *list = tsarc_resource_list_new(&items);
 	cJSON *got = cJSON_CreateArray(), *missing = cJSON_CreateArray();
 	json_ctx *j = NULL;
 	size_t l;
 	int rc = 0;
 
-	if (!list || !items || !got || !missing || !(out->meta = cJSON_CreateObject()))
+	if (!list || !got || !missing || !(out->meta = cJSON_CreateObject()))
 		goto oom;
-	/* kubectl apply -f takes a List as it takes one object. */
-	cJSON_AddStringToObject(list, "apiVersion", "v1");
-	cJSON_AddStringToObject(list, "kind", "List");
-	cJSON_AddItemToObject(list, "items", items);
 	if (tsarc_spec_bool(c->spec, "all", 0)) {
 		cJSON *all = NULL, *doc;
 		rc = c->tr->get(c->tr, type, NULL, &all);
@@ -211,8 +221,6 @@ static int resources_prepare(tsarc_component *c, tsarc_production *out)
 oom:
 	rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 fail:
-	if (!cJSON_GetObjectItemCaseSensitive(list, "items"))
-		cJSON_Delete(items);
 	cJSON_Delete(list);
 	cJSON_Delete(got);
 	cJSON_Delete(missing);

@@ -176,6 +176,9 @@ int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key,
 /* Drops status, the server-owned metadata, the last-applied annotation
  * and labels starting with any of `label_prefixes` (a cJSON array). */
 void tsarc_resource_sanitize(cJSON *doc, const cJSON *label_prefixes);
+/* An empty v1 List (what `kubectl apply -f -` takes as one object); its
+ * "items" array in *items. NULL when out of memory. */
+cJSON *tsarc_resource_list_new(cJSON **items);
 
 /* Single-quotes `s` for a POSIX shell. */
 int tsarc_shell_quote(const char *s, char **out);

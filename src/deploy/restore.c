@@ -567,7 +567,7 @@ static int do_apply(rctx *r, step *s)
 {
 	const cJSON *skip = cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating");
 	membuf m;
-	cJSON *doc = NULL, *list = NULL, *items, *item, *next;
+	cJSON *doc = NULL, *list = NULL, *items, *out_items = NULL, *item, *next;
 	cJSON *applied = cJSON_CreateArray(), *skipped = cJSON_CreateArray();
 	cJSON *changed = cJSON_CreateArray();
 	tsarc_transport *tr;
@@ -588,13 +588,10 @@ static int do_apply(rctx *r, step *s)
 		rc = tsarc_error_set(TSARC_ECORRUPT, "stream %s is not a resource List", s->st->name);
 		goto done;
 	}
-	if (!(list = cJSON_CreateObject())) {
+	if (!(list = tsarc_resource_list_new(&out_items))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
-	cJSON_AddStringToObject(list, "apiVersion", "v1");
-	cJSON_AddStringToObject(list, "kind", "List");
-	cJSON_AddItemToObject(list, "items", cJSON_CreateArray());
 	for (item = items->child; item; item = next) {
 		const char *kind = tsarc_spec_str(item, "kind");
 		const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"),
@@ -621,9 +618,9 @@ static int do_apply(rctx *r, step *s)
 			"strip_label_prefixes"));
 		rewrite_item(r, item, changed);
 		cJSON_AddItemToArray(applied, cJSON_CreateString(name));
-		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(list, "items"), item);
+		cJSON_AddItemToArray(out_items, item);
 	}
-	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(list, "items")) &&
+	if (cJSON_GetArraySize(out_items) &&
 		(rc = tr->apply(tr, list, strcmp(tr->type, "local") ? NULL : r->o->target_namespace)))
 		goto done;
 	set_note(s, "%d applied, %d left out", cJSON_GetArraySize(applied),
@@ -1010,6 +1007,21 @@ static int redis_wait_ping(redis_op *op, int want_up)
 		REDIS_WAIT_SECONDS);
 }
 
+/* When the line [line, line + len) of a redis.conf is the directive
+ * `name` (leading blanks allowed), what follows the name; else NULL. */
+static const char *conf_directive(const char *line, size_t len, const char *name)
+{
+	const char *end = line + len, *q = line;
+	size_t n = strlen(name);
+
+	while (q < end && (*q == ' ' || *q == '\t'))
+		q++;
+	if ((size_t)(end - q) < n || strncmp(q, name, n))
+		return NULL;
+	q += n;
+	return q == end || *q == ' ' || *q == '\t' ? q : NULL;
+}
+
 /* Persistence off: every save line and appendonly commented out, then
  * save "" and appendonly no (the seed's edit of redis-config). */
 static char *persistence_off(const char *conf)
@@ -1019,12 +1031,7 @@ static char *persistence_off(const char *conf)
 
 	while (*p) {
 		size_t len = strcspn(p, "\n");
-		const char *q = p;
-		while (q < p + len && (*q == ' ' || *q == '\t'))
-			q++;
-		if (!strncmp(q, "save", 4) && (q[4] == ' ' || q[4] == '\t' || q + 4 == p + len))
-			tsarc_buf_puts(&b, "# tsarc restore: ");
-		else if (!strncmp(q, "appendonly", 10) && (q[10] == ' ' || q[10] == '\t'))
+		if (conf_directive(p, len, "save") || conf_directive(p, len, "appendonly"))
 			tsarc_buf_puts(&b, "# tsarc restore: ");
 		tsarc_buf_append(&b, p, len);
 		tsarc_buf_puts(&b, "\n");
@@ -1041,16 +1048,12 @@ static char *persistence_off(const char *conf)
  * line (Redis takes the last one) says yes. */
 static int conf_wants_aof(const char *conf)
 {
-	const char *p = conf;
+	const char *p = conf, *v;
 	int on = 0;
 
 	while (p && *p) {
 		size_t len = strcspn(p, "\n");
-		const char *q = p;
-		while (q < p + len && (*q == ' ' || *q == '\t'))
-			q++;
-		if (!strncmp(q, "appendonly", 10) && (q[10] == ' ' || q[10] == '\t')) {
-			const char *v = q + 10;
+		if ((v = conf_directive(p, len, "appendonly"))) {
 			while (v < p + len && (*v == ' ' || *v == '\t'))
 				v++;
 			on = (size_t)(p + len - v) >= 3 && !strncmp(v, "yes", 3) &&
@@ -1090,12 +1093,12 @@ static int write_text_file(const char *path, const char *text)
 /* Sets the persistence configuration: local file or the ConfigMap. */
 static int redis_set_conf(redis_op *op, const char *text)
 {
-	cJSON *list, *doc, *data;
+	cJSON *list, *items, *doc, *data;
 	int rc;
 
 	if (!op->kube)
 		return write_text_file(op->config_file, text);
-	if (!(doc = cJSON_Duplicate(op->cm, 1)) || !(list = cJSON_CreateObject())) {
+	if (!(doc = cJSON_Duplicate(op->cm, 1)) || !(list = tsarc_resource_list_new(&items))) {
 		cJSON_Delete(doc);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
@@ -1103,10 +1106,7 @@ static int redis_set_conf(redis_op *op, const char *text)
 	data = cJSON_GetObjectItemCaseSensitive(doc, "data");
 	cJSON_DeleteItemFromObjectCaseSensitive(data, op->config_key);
 	cJSON_AddStringToObject(data, op->config_key, text);
-	cJSON_AddStringToObject(list, "apiVersion", "v1");
-	cJSON_AddStringToObject(list, "kind", "List");
-	cJSON_AddItemToObject(list, "items", cJSON_CreateArray());
-	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(list, "items"), doc);
+	cJSON_AddItemToArray(items, doc);
 	rc = op->r->deftr->apply(op->r->deftr, list, NULL);
 	cJSON_Delete(list);
 	if (rc)
