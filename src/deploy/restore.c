@@ -1494,15 +1494,14 @@ static const char *step_name(const step *s)
 static cJSON *plan_target(rctx *r, step *s)
 {
 	cJSON *o = cJSON_CreateObject();
-	const char *ctype = tsarc_spec_str(s->spec, "transport");
-	const cJSON *trconf = cJSON_GetObjectItemCaseSensitive(r->d->eff, "transport");
-	const char *type = tsarc_spec_bool(s->spec, "external", 0) ? "local" :
-		ctype ? ctype : tsarc_spec_str(trconf, "type");
+	tsarc_transport *tr = NULL;
 	char buf[1024];
 
 	if (!o)
 		return NULL;
-	cJSON_AddStringToObject(o, "transport", type ? type : "?");
+	if (spec_transport(r, s->spec, &tr))
+		tsarc_error_clear(); /* the plan says "?"; running the step says why */
+	cJSON_AddStringToObject(o, "transport", tr ? tr->type : "?");
 	if (!strcmp(s->action, "apply")) {
 		const cJSON *items = cJSON_GetObjectItemCaseSensitive(s->st->meta, "items");
 		const cJSON *skip = cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating");
@@ -1630,7 +1629,7 @@ static int run_step(rctx *r, step *s)
 int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot *snap,
 	const tsarc_restore_opts *o, cJSON **report)
 {
-	const cJSON *trconf = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
+	cJSON *trconf = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
 	tsarc_buf msg = TSARC_BUF_INIT;
 	size_t i, failed = (size_t)-1;
 	int rc = 0;
@@ -1640,7 +1639,7 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 		*report = NULL;
 	memset(&r, 0, sizeof(r));
 	r.d = d;
-	r.tr.conf = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
+	r.tr.conf = trconf;
 	r.repo = repo;
 	r.snap = snap;
 	r.o = o;
@@ -1655,9 +1654,8 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 	}
 	/* A migration into another namespace: every kube call goes there. */
 	if (o->target_namespace && !strcmp(tsarc_spec_str(trconf, "type"), "kube")) {
-		cJSON *t = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
-		cJSON_DeleteItemFromObjectCaseSensitive(t, "namespace");
-		cJSON_AddStringToObject(t, "namespace", o->target_namespace);
+		cJSON_DeleteItemFromObjectCaseSensitive(trconf, "namespace");
+		cJSON_AddStringToObject(trconf, "namespace", o->target_namespace);
 	}
 	if ((rc = tsarc_transports_get(&r.tr, tsarc_spec_str(trconf, "type"), &r.deftr)) ||
 		(rc = build_plan(&r)))
