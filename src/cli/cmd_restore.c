@@ -45,12 +45,9 @@ static const char RESTORE_HELP[] =
 
 typedef struct restore_state {
 	const char *config;
-	char *only_text;
-	const char **only;
-	size_t nonly;
-	int dry_run, verify_first, skip_endpoint_secrets;
-	const char *target_namespace;
-	char *rewrite;
+	char *only_text;   /* --only, split into o.only */
+	char *rewrite;     /* --rewrite-domain, split into o.rewrite_old/new */
+	tsarc_restore_opts o;
 } restore_state;
 
 static int restore_option(int opt, const char *arg, void *p)
@@ -66,20 +63,20 @@ static int restore_option(int opt, const char *arg, void *p)
 		s->only_text = strdup(arg);
 		return s->only_text ? 0 : EXIT_FAILURE_GENERIC;
 	case 2:
-		s->dry_run = 1;
+		s->o.dry_run = 1;
 		return 0;
 	case 3:
-		s->verify_first = 1;
+		s->o.verify_first = 1;
 		return 0;
 	case 4:
-		s->target_namespace = arg;
+		s->o.target_namespace = arg;
 		return 0;
 	case 5:
 		free(s->rewrite);
 		s->rewrite = strdup(arg);
 		return s->rewrite ? 0 : EXIT_FAILURE_GENERIC;
 	case 6:
-		s->skip_endpoint_secrets = 1;
+		s->o.skip_endpoint_secrets = 1;
 		return 0;
 	default:
 		return EXIT_USAGE;
@@ -156,7 +153,6 @@ int cmd_restore(int argc, char **argv)
 		{"skip-endpoint-secrets", no_argument, NULL, 6},
 		CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
 	char id[TSARC_ID_HEX_LEN + 1];
-	tsarc_restore_opts o;
 	tsarc_snapshot *snap = NULL;
 	tsarc_deploy *d = NULL;
 	tsarc_repo *repo = NULL;
@@ -168,7 +164,6 @@ int cmd_restore(int argc, char **argv)
 	int rc, code = EXIT_OK;
 
 	memset(&s, 0, sizeof(s));
-	memset(&o, 0, sizeof(o));
 	if ((rc = cli_parse_args("restore", RESTORE_HELP, argc, argv, longopts, "c:r:qh", &c,
 		     restore_option, &s))) {
 		code = rc < 0 ? EXIT_OK : rc;
@@ -188,36 +183,28 @@ int cmd_restore(int argc, char **argv)
 			goto out;
 		}
 		*eq = '\0';
-		o.rewrite_old = s.rewrite;
-		o.rewrite_new = eq + 1;
+		s.o.rewrite_old = s.rewrite;
+		s.o.rewrite_new = eq + 1;
 	}
 	if (s.only_text) {
 		char *p = s.only_text, *tok, *save = NULL;
 		for (tok = strtok_r(p, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			const char **grown = realloc(s.only, (s.nonly + 1) * sizeof(char *));
+			const char **grown = realloc((void *)s.o.only, (s.o.nonly + 1) * sizeof(char *));
 			if (!grown) {
 				code = cli_fail(tsarc_error_set(TSARC_ENOMEM, "out of memory"));
 				goto out;
 			}
-			s.only = grown;
-			s.only[s.nonly++] = tok;
+			grown[s.o.nonly++] = tok;
+			s.o.only = grown;
 		}
-		if (!s.nonly) {
+		if (!s.o.nonly) {
 			code = cli_usage_error("restore", "--only needs component names");
 			goto out;
 		}
-		o.only = s.only;
-		o.nonly = s.nonly;
 	}
-	o.dry_run = s.dry_run;
-	o.verify_first = s.verify_first;
-	o.skip_endpoint_secrets = s.skip_endpoint_secrets;
-	o.target_namespace = s.target_namespace;
-	o.inflight = c.inflight;
-	if (!c.quiet && !c.json) {
-		o.progress = print_progress;
-		o.progress_payload = NULL;
-	}
+	s.o.inflight = c.inflight;
+	if (!c.quiet && !c.json)
+		s.o.progress = print_progress;
 	if ((rc = tsarc_deploy_load(&d, s.config))) {
 		code = cli_fail(rc);
 		goto out;
@@ -233,7 +220,7 @@ int cmd_restore(int argc, char **argv)
 		code = cli_fail(rc);
 		goto out;
 	}
-	rc = tsarc_deploy_restore(d, repo, snap, &o, &report);
+	rc = tsarc_deploy_restore(d, repo, snap, &s.o, &report);
 	if (rc) {
 		code = cli_fail(rc);
 		if (c.json && report) {
@@ -246,15 +233,15 @@ int cmd_restore(int argc, char **argv)
 		goto out;
 	}
 	if (c.json) {
-		cJSON_AddBoolToObject(report, "dry_run", s.dry_run);
+		cJSON_AddBoolToObject(report, "dry_run", s.o.dry_run);
 		if (cli_print_json(report))
 			code = cli_fail(TSARC_EIO);
 		report = NULL;
 	} else if (!c.quiet) {
-		fprintf(stderr, "%s of snapshot %.10s into %s:\n", s.dry_run ? "plan for a restore" :
+		fprintf(stderr, "%s of snapshot %.10s into %s:\n", s.o.dry_run ? "plan for a restore" :
 			"restore", id, s.config);
-		print_report(report, s.dry_run);
-		if (s.dry_run)
+		print_report(report, s.o.dry_run);
+		if (s.o.dry_run)
 			fprintf(stderr, "dry run: nothing was changed\n");
 	}
 out:
@@ -264,7 +251,7 @@ out:
 		code = cli_fail(tsarc_error_last()->code);
 	tsarc_repo_free(repo);
 	tsarc_deploy_free(d);
-	free(s.only);
+	free((void *)s.o.only);
 	free(s.only_text);
 	free(s.rewrite);
 	return code;
