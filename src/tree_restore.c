@@ -857,8 +857,10 @@ int tsarc_tree_check_fd(int fd, uint64_t *entries)
 	memset(&res, 0, sizeof(res));
 	memset(&top, 0, sizeof(top));
 	*entries = 0;
-	if (snprintf(scratch, sizeof(scratch), "%s/tsarc-tar-check.XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
-		(int)sizeof(scratch))
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	/* mkdtemp's template: it replaces the six X. */
+	if (snprintf(scratch, sizeof(scratch), "%s/tsarc-tar-check.XXXXXX", tmp) >= (int)sizeof(scratch))
 		return tsarc_error_set(TSARC_ETOOLARGE, "TMPDIR is too long");
 	if (!mkdtemp(scratch))
 		return tsarc_error_set(TSARC_EIO, "cannot create a scratch folder %s: %s", scratch,

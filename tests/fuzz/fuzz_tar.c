@@ -143,6 +143,7 @@ static void setup_once(void)
 		rl.rlim_cur = FD_LIMIT;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* mkdtemp's template: it replaces the six X. */
 	snprintf(parent, sizeof(parent), "%s/tsarc-fuzz-tar.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(parent))
 		abort();
