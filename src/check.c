@@ -36,13 +36,14 @@ static void problem(check_ctx *c, const char *what, const char *snapshot,
 		c->report(&p, c->payload);
 }
 
-static int check_key(const char *name, uint64_t size, void *payload)
+static int check_key(const char *name, uint64_t size, int64_t mtime, void *payload)
 {
 	check_ctx *c = payload;
 	tsarc_buf raw = TSARC_BUF_INIT;
 	int rc;
 
 	(void)size;
+	(void)mtime;
 	c->res->keys++;
 	tsarc_buf_init(&raw, 64 * 1024);
 	rc = tsarc_store_get(c->repo->store, TSARC_OBJ_KEY, name, 0, 0, &raw);

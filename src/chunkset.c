@@ -189,10 +189,12 @@ int tsarc_chunkset_foreach(tsarc_chunkset *set,
 	return rc;
 }
 
-static int load_one(const char *name, uint64_t size, void *payload)
+static int load_one(const char *name, uint64_t size, int64_t mtime, void *payload)
 {
 	uint8_t id[TSARC_ID_LEN];
 	int added;
+
+	(void)mtime;
 
 	/* Objects that are not chunk-shaped are not ours: check reports them. */
 	if (strlen(name) != TSARC_ID_HEX_LEN || tsarc_hex_decode(id, sizeof(id), name)) {

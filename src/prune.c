@@ -15,10 +15,12 @@ typedef struct sweep {
 	size_t ndoomed, cap;
 } sweep;
 
-static int consider(const char *name, uint64_t size, void *payload)
+static int consider(const char *name, uint64_t size, int64_t mtime, void *payload)
 {
 	sweep *s = payload;
 	uint8_t id[TSARC_ID_LEN];
+
+	(void)mtime;
 
 	s->res->chunks_stored++;
 	s->res->bytes_stored += size;

@@ -131,11 +131,13 @@ typedef struct name_list {
 	size_t count, cap;
 } name_list;
 
-static int collect_name(const char *name, uint64_t size, void *payload)
+static int collect_name(const char *name, uint64_t size, int64_t mtime,
+	void *payload)
 {
 	name_list *l = payload;
 
 	(void)size;
+	(void)mtime;
 	if (l->count == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 32;
 		char **grown = realloc(l->names, cap * sizeof(*grown));

@@ -302,7 +302,7 @@ static int list_dir(const char *dir, tsarc_objtype type,
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode))
 			continue;
-		if ((rc = cb(de->d_name, (uint64_t)sb.st_size, payload)))
+		if ((rc = cb(de->d_name, (uint64_t)sb.st_size, (int64_t)sb.st_mtime, payload)))
 			break;
 	}
 	closedir(d);
@@ -317,13 +317,16 @@ static int fs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 	int i, rc;
 
 	if (type == TSARC_OBJ_CONFIG) {
-		uint64_t size;
-		rc = fs_stat(st, type, NULL, &size);
-		if (rc == TSARC_ENOTFOUND) {
-			tsarc_error_clear();
-			return 0;
+		struct stat sb;
+		if ((rc = fs_path(fs, dir, sizeof(dir), type, NULL)))
+			return rc;
+		if (stat(dir, &sb) != 0) {
+			if (errno == ENOENT)
+				return 0;
+			return tsarc_error_set(errno_to_code(errno), "%s: %s", dir,
+				strerror(errno));
 		}
-		return rc ? rc : cb("config", size, payload);
+		return cb("config", (uint64_t)sb.st_size, (int64_t)sb.st_mtime, payload);
 	}
 	if (type != TSARC_OBJ_DATA) {
 		snprintf(dir, sizeof(dir), "%s/%s", fs->root, tsarc_objtype_dir(type));

@@ -271,6 +271,7 @@ typedef struct s3_resp {
 	char etag[80];
 	char bucket_region[64];
 	char content_range[96];
+	char last_modified[64];
 	tsarc__s3_error_doc err;
 	unsigned attempts;
 } s3_resp;
@@ -352,6 +353,7 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 	/* A new status line (after a 100 Continue, say) starts afresh. */
 	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
 		r->etag[0] = r->bucket_region[0] = r->content_range[0] = '\0';
+		r->last_modified[0] = '\0';
 		return n;
 	}
 #define HDR(name, field)                                                     \
@@ -363,6 +365,7 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 	HDR("etag:", etag)
 	HDR("x-amz-bucket-region:", bucket_region)
 	HDR("content-range:", content_range)
+	HDR("last-modified:", last_modified)
 #undef HDR
 	return n;
 }
@@ -902,8 +905,9 @@ static int s3_put(tsarc_store *base, tsarc_objtype type, const char *name,
 	return status_error(st, &rq, &resp);
 }
 
-static int s3_stat(tsarc_store *base, tsarc_objtype type, const char *name,
-	uint64_t *size_out)
+/* HEAD: the size and, when mtime_out is set, the Last-Modified time. */
+static int head_stat(tsarc_store *base, tsarc_objtype type, const char *name,
+	uint64_t *size_out, int64_t *mtime_out)
 {
 	s3_store *st = (s3_store *)base;
 	char key[S3_KEY_MAX + 1];
@@ -930,9 +934,23 @@ static int s3_stat(tsarc_store *base, tsarc_objtype type, const char *name,
 	if (resp.length < 0)
 		return tsarc_error_set(TSARC_EIO,
 			"HEAD s3://%s/%s: the server sent no Content-Length", st->bucket, key);
+	if (mtime_out) {
+		time_t t = resp.last_modified[0] ? curl_getdate(resp.last_modified, NULL) : -1;
+		if (t == (time_t)-1)
+			return tsarc_error_set(TSARC_EIO,
+				"HEAD s3://%s/%s: the server sent no valid Last-Modified", st->bucket,
+				key);
+		*mtime_out = (int64_t)t;
+	}
 	if (size_out)
 		*size_out = (uint64_t)resp.length;
 	return 0;
+}
+
+static int s3_stat(tsarc_store *base, tsarc_objtype type, const char *name,
+	uint64_t *size_out)
+{
+	return head_stat(base, type, name, size_out, NULL);
 }
 
 static int s3_get(tsarc_store *base, tsarc_objtype type, const char *name,
@@ -1019,12 +1037,13 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 		return tsarc_error_set(TSARC_EINVAL, "unknown object type %d", (int)type);
 	if (type == TSARC_OBJ_CONFIG) {
 		uint64_t size;
-		rc = s3_stat(base, type, NULL, &size);
+		int64_t mtime;
+		rc = head_stat(base, type, NULL, &size, &mtime);
 		if (rc == TSARC_ENOTFOUND) {
 			tsarc_error_clear();
 			return 0;
 		}
-		return rc ? rc : cb("config", size, payload);
+		return rc ? rc : cb("config", size, mtime, payload);
 	}
 	pfx = dup_printf("%s%s/", st->prefix, tsarc_objtype_dir(type));
 	if (!pfx)
@@ -1072,7 +1091,7 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 			}
 			if (!tsarc_store_name_valid(type, nm))
 				continue;
-			rc = cb(nm, page.entries[i].size, payload);
+			rc = cb(nm, page.entries[i].size, page.entries[i].mtime, payload);
 		}
 		free(token);
 		token = page.truncated ? page.next_token : NULL;

@@ -2,6 +2,7 @@
 
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
+#include "snapshot.h" /* tsarc_time_parse */
 
 #include <expat.h>
 
@@ -152,7 +153,8 @@ typedef struct list_doc {
 	size_t cap;
 	char *key;      /* of the <Contents> being read */
 	uint64_t size;
-	int has_size;
+	int64_t mtime;
+	int has_size, has_mtime;
 } list_doc;
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -196,15 +198,24 @@ static void list_end(xml_ctx *x, const char *name, const char *parent,
 				return;
 			}
 			d->has_size = 1;
+		} else if (strcmp(name, "LastModified") == 0) {
+			/* Lock staleness and prune's young-chunk rule are judged
+			 * by this time, so a bad one is refused, never guessed. */
+			if (tsarc_time_parse(text, &d->mtime)) {
+				x->rc = tsarc_error_set(TSARC_EIO,
+					"S3 listing holds a bad LastModified '%.40s'", text);
+				return;
+			}
+			d->has_mtime = 1;
 		}
 		return;
 	}
 	if (strcmp(parent, "ListBucketResult") != 0)
 		return;
 	if (strcmp(name, "Contents") == 0) {
-		if (!d->key || !d->has_size) {
+		if (!d->key || !d->has_size || !d->has_mtime) {
 			x->rc = tsarc_error_set(TSARC_EIO,
-				"S3 listing holds an entry without key or size");
+				"S3 listing holds an entry without key, size or LastModified");
 			return;
 		}
 		if (p->count == d->cap) {
@@ -219,9 +230,10 @@ static void list_end(xml_ctx *x, const char *name, const char *parent,
 		}
 		p->entries[p->count].key = d->key;
 		p->entries[p->count].size = d->size;
+		p->entries[p->count].mtime = d->mtime;
 		p->count++;
 		d->key = NULL;
-		d->has_size = 0;
+		d->has_size = d->has_mtime = 0;
 	} else if (strcmp(name, "IsTruncated") == 0) {
 		p->truncated = strcmp(text, "true") == 0;
 	} else if (strcmp(name, "NextContinuationToken") == 0) {

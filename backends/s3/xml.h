@@ -25,6 +25,7 @@ void tsarc__s3_parse_error(tsarc__s3_error_doc *out, const char *xml,
 typedef struct tsarc__s3_list_entry {
 	char *key;
 	uint64_t size;
+	int64_t mtime; /* LastModified, seconds since the epoch (server clock) */
 } tsarc__s3_list_entry;
 
 /* One page of ListObjectsV2. */

@@ -330,10 +330,12 @@ typedef struct seen {
 	unsigned stop_after;
 } seen;
 
-static int seen_cb(const char *name, uint64_t size, void *p)
+static int seen_cb(const char *name, uint64_t size, int64_t mtime, void *p)
 {
 	seen *s = p;
 	unsigned i;
+
+	(void)mtime;
 
 	for (i = 0; i < NOBJ; i++) {
 		char want[65];
@@ -352,10 +354,11 @@ static int seen_cb(const char *name, uint64_t size, void *p)
 	return 0;
 }
 
-static int count_cb(const char *name, uint64_t size, void *p)
+static int count_cb(const char *name, uint64_t size, int64_t mtime, void *p)
 {
 	(void)name;
 	(void)size;
+	(void)mtime;
 	(*(unsigned *)p)++;
 	return 0;
 }

@@ -47,7 +47,8 @@ static void test_list_page(void **state)
 		"<Contents><Key>p/data/ab/ab01</Key><LastModified>2026-01-01T00:00:00.000Z"
 		"</LastModified><ETag>&quot;abc&quot;</ETag><Size>123</Size>"
 		"<StorageClass>STANDARD</StorageClass></Contents>"
-		"<Contents><Size>18446744073709551615</Size><Key>p/data/&amp;x</Key></Contents>"
+		"<Contents><Size>18446744073709551615</Size><Key>p/data/&amp;x</Key>"
+		"<LastModified>2026-11-30T15:04:05Z</LastModified></Contents>"
 		"<NextContinuationToken>1/a+b=</NextContinuationToken>"
 		"</ListBucketResult>";
 	tsarc__s3_list_page p;
@@ -57,8 +58,10 @@ static void test_list_page(void **state)
 	assert_int_equal(p.count, 2);
 	assert_string_equal(p.entries[0].key, "p/data/ab/ab01");
 	assert_int_equal(p.entries[0].size, 123);
+	assert_int_equal(p.entries[0].mtime, 1767225600); /* 2026-01-01T00:00:00Z */
 	assert_string_equal(p.entries[1].key, "p/data/&x");
 	assert_true(p.entries[1].size == UINT64_MAX);
+	assert_int_equal(p.entries[1].mtime, 1796051045);
 	assert_true(p.truncated);
 	assert_string_equal(p.next_token, "1/a+b=");
 	tsarc__s3_list_page_dispose(&p);
@@ -77,6 +80,12 @@ static void test_list_hostile(void **state)
 		"</ListBucketResult>",
 		/* no size */
 		"<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>",
+		/* no LastModified: staleness could not be judged */
+		"<ListBucketResult><Contents><Key>k</Key><Size>1</Size></Contents>"
+		"</ListBucketResult>",
+		/* a LastModified that is not a time */
+		"<ListBucketResult><Contents><Key>k</Key><Size>1</Size>"
+		"<LastModified>yesterday</LastModified></Contents></ListBucketResult>",
 		/* not XML */
 		"<ListBucketResult><Contents>",
 		/* entity expansion */
@@ -111,7 +120,8 @@ static void test_list_deep_nesting(void **state)
 		tsarc_buf_puts(&b, "<x>");
 	for (i = 0; i < 100; i++)
 		tsarc_buf_puts(&b, "</x>");
-	tsarc_buf_puts(&b, "<Contents><Key>k</Key><Size>5</Size></Contents></ListBucketResult>");
+	tsarc_buf_puts(&b, "<Contents><Key>k</Key><Size>5</Size>"
+		"<LastModified>2026-01-01T00:00:00Z</LastModified></Contents></ListBucketResult>");
 	assert_int_equal(tsarc__s3_parse_list(&p, (char *)b.ptr, b.size), 0);
 	assert_int_equal(p.count, 1);
 	tsarc__s3_list_page_dispose(&p);

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "tsarc/errors.h"
@@ -155,18 +157,67 @@ static void test_empty_and_large_objects(void **state)
 typedef struct listing {
 	char names[64][65];
 	uint64_t sizes[64];
+	int64_t mtimes[64];
 	size_t n;
 } listing;
 
-static int collect(const char *name, uint64_t size, void *payload)
+static int collect(const char *name, uint64_t size, int64_t mtime, void *payload)
 {
 	listing *l = payload;
 
 	if (l->n >= 64)
 		return -1000;
 	snprintf(l->names[l->n], 65, "%s", name);
+	l->mtimes[l->n] = mtime;
 	l->sizes[l->n++] = size;
 	return 0;
+}
+
+/* The listed mtime of one object (-1 when it is not listed). */
+static int64_t listed_mtime(tsarc_objtype type, const char *name)
+{
+	listing l;
+	size_t k;
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(tsarc_store_list(st, type, collect, &l), 0);
+	for (k = 0; k < l.n; k++)
+		if (!strcmp(l.names[k], name))
+			return l.mtimes[k];
+	return -1;
+}
+
+/*
+ * Listings carry each object's modification time by the store's clock, and
+ * a rewrite moves it on: lock staleness and prune's young-chunk rule rest
+ * on both. The suite's stores share this machine's clock, so the listed
+ * time must be close to it (a wide margin: only a wrong field, unit or
+ * time zone is caught, never a slow run).
+ */
+static void test_list_mtime(void **state)
+{
+	static const tsarc_objtype types[] = {TSARC_OBJ_DATA, TSARC_OBJ_LOCK,
+		TSARC_OBJ_CONFIG};
+	char name[65];
+	int64_t before, after, m1, m2;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		data_name(name, 7000 + (unsigned)i);
+		before = (int64_t)time(NULL);
+		assert_int_equal(tsarc_store_put(st, types[i], name, "first", 5, 0), 0);
+		after = (int64_t)time(NULL);
+		m1 = listed_mtime(types[i], types[i] == TSARC_OBJ_CONFIG ? "config" : name);
+		assert_true(m1 >= before - 120 && m1 <= after + 120);
+		/* A later second for sure, on any store's granularity. */
+		sleep(1);
+		assert_int_equal(tsarc_store_put(st, types[i], name, "second", 6, 0), 0);
+		m2 = listed_mtime(types[i], types[i] == TSARC_OBJ_CONFIG ? "config" : name);
+		assert_true(m2 > m1);
+		if (types[i] != TSARC_OBJ_CONFIG)
+			assert_int_equal(tsarc_store_remove(st, types[i], name), 0);
+	}
 }
 
 static void test_list_and_remove_many(void **state)
@@ -290,6 +341,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_create_only_and_overwrite),
 		cmocka_unit_test(test_empty_and_large_objects),
 		cmocka_unit_test(test_list_and_remove_many),
+		cmocka_unit_test(test_list_mtime),
 		cmocka_unit_test(test_invalid_names),
 		cmocka_unit_test(test_concurrent_puts),
 		cmocka_unit_test(test_describe_has_no_secret),

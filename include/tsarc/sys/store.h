@@ -30,8 +30,15 @@ typedef enum tsarc_objtype {
 /* put flag: fail with TSARC_EEXISTS rather than overwrite. */
 #define TSARC_PUT_CREATE_ONLY 0x1u
 
-/* Called once per object; a non-zero return stops the listing and is returned. */
-typedef int (*tsarc_store_list_cb)(const char *name, uint64_t size, void *payload);
+/*
+ * Called once per object; a non-zero return stops the listing and is
+ * returned. `mtime` is when the object was last written, in seconds since
+ * the epoch by the STORE's clock (file mtime, S3 LastModified): locks are
+ * judged stale, and young chunks spared by prune, by that clock alone,
+ * because the writers' own clocks may disagree with each other.
+ */
+typedef int (*tsarc_store_list_cb)(const char *name, uint64_t size, int64_t mtime,
+	void *payload);
 
 typedef struct tsarc_store tsarc_store;
 
