@@ -728,6 +728,13 @@ int tsarc_backup_commit(tsarc_backup *b, char id_out[TSARC_ID_HEX_LEN + 1])
 	/* Every chunk durable before the manifest that names them exists. */
 	if ((rc = tsarc_store_sync(b->repo->store)))
 		return rc;
+	/* The last moment to find out that a prune may have deleted chunks
+	 * this manifest names (it judged our lock stale, or someone removed
+	 * it): then no manifest at all, rather than one that cannot restore. */
+	if ((rc = tsarc_lock_check(b->repo_lock, NULL))) {
+		tsarc_error_prefix("no snapshot was written");
+		return rc;
+	}
 	if ((rc = tsarc_snapshot_save(b->repo, b->snap)))
 		return rc;
 	if ((rc = tsarc_store_sync(b->repo->store)))

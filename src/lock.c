@@ -1,4 +1,5 @@
 #include "lock.h"
+#include "component.h" /* tsarc_read_file */
 #include "snapshot.h"
 #include "tsarc/errors.h"
 
@@ -14,39 +15,81 @@
 
 static const char AAD_LOCK[] = "tsarc-lock-v1";
 
+enum { LOST_NO = 0, LOST_REMOVED, LOST_NOT_REFRESHED };
+
 struct tsarc_lock {
 	tsarc_repo *repo;
 	char name[65];
 	int exclusive;
+	int64_t since;      /* store clock: when this lock was first written */
 	pthread_t refresher;
 	int refresher_running;
-	pthread_mutex_t mu;
+	pthread_mutex_t mu; /* stop, and the refresher's sleep */
 	pthread_cond_t cv;
 	int stop;
+	pthread_mutex_t io_mu; /* one refresh at a time; guards lost, last_ok */
+	int lost;
+	int64_t last_ok;    /* monotonic seconds: start of the last good write */
 };
 
-static void local_host(char *out, size_t outsz)
+/* What makes a pid on this machine name the same process as in a lock. */
+typedef struct identity {
+	char host[256];
+	char boot_id[64];
+	char pidns[64];
+} identity;
+
+static int64_t mono_now(void)
 {
-	out[0] = '\0';
-	gethostname(out, outsz - 1);
-	out[outsz - 1] = '\0';
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
-static int write_lock(tsarc_repo *repo, const char *name, int exclusive)
+static void local_identity(identity *id)
 {
-	char host[256], when[40];
+	char *text = NULL;
+	ssize_t n;
+
+	memset(id, 0, sizeof(*id));
+	gethostname(id->host, sizeof(id->host) - 1);
+	/* Unknown stays empty, and empty never matches: without both, a pid
+	 * proves nothing and the lock is judged by its age alone. */
+	if (tsarc_read_file("/proc/sys/kernel/random/boot_id", 256, &text, NULL) == 0) {
+		snprintf(id->boot_id, sizeof(id->boot_id), "%s", text);
+		id->boot_id[strcspn(id->boot_id, "\r\n")] = '\0';
+	} else {
+		tsarc_error_clear();
+	}
+	free(text);
+	n = readlink("/proc/self/ns/pid", id->pidns, sizeof(id->pidns) - 1);
+	id->pidns[n > 0 ? n : 0] = '\0';
+}
+
+/* The lock object's content. `since` (0: not known yet) is the store time
+ * of the first write, which prune compares chunk times with. */
+static int write_record(tsarc_repo *repo, const char *name, int exclusive, int probe,
+	int64_t since)
+{
+	char when[40];
 	int64_t now;
+	identity me;
 	cJSON *doc = cJSON_CreateObject();
 	tsarc_buf sealed = TSARC_BUF_INIT;
 	char *text = NULL;
 	int rc;
 
-	local_host(host, sizeof(host));
+	local_identity(&me);
 	tsarc_time_now(when, sizeof(when), &now);
-	if (!doc || !cJSON_AddStringToObject(doc, "host", host) ||
+	if (!doc || !cJSON_AddStringToObject(doc, "host", me.host) ||
 		!cJSON_AddNumberToObject(doc, "pid", (double)getpid()) ||
+		!cJSON_AddStringToObject(doc, "boot_id", me.boot_id) ||
+		!cJSON_AddStringToObject(doc, "pidns", me.pidns) ||
 		!cJSON_AddBoolToObject(doc, "exclusive", exclusive) ||
+		(probe && !cJSON_AddBoolToObject(doc, "probe", 1)) ||
 		!cJSON_AddStringToObject(doc, "time", when) ||
+		(since && !cJSON_AddNumberToObject(doc, "since", (double)since)) ||
 		!(text = cJSON_PrintUnformatted(doc))) {
 		cJSON_Delete(doc);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -60,19 +103,26 @@ static int write_lock(tsarc_repo *repo, const char *name, int exclusive)
 	return rc;
 }
 
-static int read_lock(tsarc_repo *repo, const char *name, tsarc_lock_info *info)
+static void copy_string(char *dst, size_t dstsz, const cJSON *doc, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(doc, key);
+
+	if (cJSON_IsString(it))
+		snprintf(dst, dstsz, "%s", it->valuestring);
+}
+
+/* Fills info from the object; keeps info->name and info->mtime. */
+static int read_record(tsarc_repo *repo, tsarc_lock_info *info)
 {
 	tsarc_buf sealed = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
 	cJSON *doc = NULL;
 	const cJSON *it;
-	char host[256];
 	int rc;
 
-	memset(info, 0, sizeof(*info));
-	snprintf(info->name, sizeof(info->name), "%s", name);
 	tsarc_buf_init(&sealed, 64 * 1024);
-	if ((rc = tsarc_store_get(repo->store, TSARC_OBJ_LOCK, name, 0, 0, &sealed)))
+	if ((rc = tsarc_store_get(repo->store, TSARC_OBJ_LOCK, info->name, 0, 0, &sealed)))
 		goto done;
+	info->since = info->mtime;
 	if (tsarc_repo_open_object(repo, AAD_LOCK, sealed.ptr, sealed.size, &plain) ||
 		!(doc = cJSON_ParseWithLength((const char *)plain.ptr, plain.size))) {
 		/* Puts are atomic, so a lock that cannot be read was never a
@@ -81,121 +131,250 @@ static int read_lock(tsarc_repo *repo, const char *name, tsarc_lock_info *info)
 		tsarc_error_clear();
 		goto done;
 	}
-	if (cJSON_IsString(it = cJSON_GetObjectItemCaseSensitive(doc, "host")))
-		snprintf(info->host, sizeof(info->host), "%s", it->valuestring);
+	copy_string(info->host, sizeof(info->host), doc, "host");
+	copy_string(info->boot_id, sizeof(info->boot_id), doc, "boot_id");
+	copy_string(info->pidns, sizeof(info->pidns), doc, "pidns");
 	if (cJSON_IsNumber(it = cJSON_GetObjectItemCaseSensitive(doc, "pid")))
 		info->pid = (long)it->valuedouble;
 	info->exclusive = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "exclusive"));
+	info->probe = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "probe"));
+	/* The first write's time can only be older than the last one's. */
+	if (cJSON_IsNumber(it = cJSON_GetObjectItemCaseSensitive(doc, "since")) &&
+		(int64_t)it->valuedouble < info->mtime)
+		info->since = (int64_t)it->valuedouble;
 	if (!cJSON_IsString(it = cJSON_GetObjectItemCaseSensitive(doc, "time")) ||
 		tsarc_time_parse(it->valuestring, &info->time_unix)) {
 		info->unreadable = 1;
 		tsarc_error_clear();
 	}
 done:
-	if (rc == 0) {
-		int64_t now = (int64_t)time(NULL);
-		info->stale = info->unreadable ||
-			now - info->time_unix > TSARC_LOCK_STALE_SECONDS;
-		local_host(host, sizeof(host));
-		if (!info->stale && !info->unreadable && info->pid > 0 &&
-			!strcmp(host, info->host) && kill((pid_t)info->pid, 0) != 0 &&
-			errno == ESRCH)
-			info->stale = 1; /* its process on this host is gone */
-	}
 	cJSON_Delete(doc);
 	tsarc_buf_dispose(&sealed);
 	tsarc_buf_dispose(&plain);
 	return rc;
 }
 
-int tsarc_lock_list(tsarc_repo *repo, tsarc_lock_info **out, size_t *count)
+/* `now` is the store's clock: the mtime of a lock the judge just wrote. */
+static void judge(tsarc_lock_info *l, int64_t now, const identity *me)
 {
-	tsarc_lock_info *infos;
-	char **names = NULL;
-	size_t i, nnames = 0, n = 0;
-	int rc;
+	l->stale = l->unreadable || now - l->mtime > TSARC_LOCK_STALE_SECONDS;
+	if (!l->stale && l->pid > 0 && me->host[0] && !strcmp(me->host, l->host) &&
+		me->boot_id[0] && !strcmp(me->boot_id, l->boot_id) && me->pidns[0] &&
+		!strcmp(me->pidns, l->pidns) && kill((pid_t)l->pid, 0) != 0 && errno == ESRCH)
+		l->stale = 1; /* the very process is gone */
+}
 
-	*out = NULL;
-	*count = 0;
-	if ((rc = tsarc_store_list_names(repo->store, TSARC_OBJ_LOCK, &names, &nnames)))
-		return rc;
-	if (!(infos = calloc(nnames ? nnames : 1, sizeof(*infos)))) {
-		tsarc_store_names_free(names, nnames);
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+typedef struct lock_listing {
+	tsarc_lock_info *infos;
+	size_t n, cap;
+} lock_listing;
+
+static int collect_lock(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	lock_listing *l = payload;
+
+	(void)size;
+	if (strlen(name) >= sizeof(l->infos[0].name))
+		return 0; /* not a lock of ours */
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		tsarc_lock_info *grown = realloc(l->infos, cap * sizeof(*grown));
+		if (!grown)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		l->infos = grown;
+		l->cap = cap;
 	}
-	for (i = 0; i < nnames; i++) {
-		if (strlen(names[i]) >= sizeof(infos[n].name))
-			continue; /* not a lock of ours */
-		rc = read_lock(repo, names[i], &infos[n]);
-		if (rc == TSARC_ENOTFOUND) {
-			/* released between the listing and the read */
-			tsarc_error_clear();
-			continue;
-		}
-		if (rc) {
-			free(infos);
-			tsarc_store_names_free(names, nnames);
-			return rc;
-		}
-		n++;
-	}
-	tsarc_store_names_free(names, nnames);
-	*out = infos;
-	*count = n;
+	memset(&l->infos[l->n], 0, sizeof(l->infos[0]));
+	snprintf(l->infos[l->n].name, sizeof(l->infos[0].name), "%s", name);
+	l->infos[l->n++].mtime = mtime;
 	return 0;
 }
 
-/* The first lock (other than `mine`) that conflicts with the wanted kind. */
-static int find_conflict(tsarc_repo *repo, const char *mine, int exclusive,
-	tsarc_lock_info *conflict)
+/*
+ * Reads every lock and judges it by the mtime of `self`, a lock object
+ * this process has just written: the store's "now". Locks released since
+ * the listing are left out.
+ */
+static int scan(tsarc_repo *repo, const char *self, tsarc_lock_info **out, size_t *count)
 {
-	tsarc_lock_info *infos;
-	size_t n, i;
+	lock_listing l = {NULL, 0, 0};
+	identity me;
+	size_t i, n = 0;
+	int64_t now = 0;
 	int rc, found = 0;
 
-	if ((rc = tsarc_lock_list(repo, &infos, &n)))
-		return rc;
-	for (i = 0; i < n && !found; i++) {
-		if ((mine && !strcmp(infos[i].name, mine)) || infos[i].stale)
+	*out = NULL;
+	*count = 0;
+	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_LOCK, collect_lock, &l)))
+		goto fail;
+	for (i = 0; i < l.n; i++) {
+		rc = read_record(repo, &l.infos[i]);
+		if (rc == TSARC_ENOTFOUND) {
+			tsarc_error_clear();
 			continue;
-		if (exclusive || infos[i].exclusive) {
-			*conflict = infos[i];
+		}
+		if (rc)
+			goto fail;
+		if (!strcmp(l.infos[i].name, self)) {
+			now = l.infos[i].mtime;
 			found = 1;
 		}
+		l.infos[n++] = l.infos[i];
 	}
-	free(infos);
-	return found;
+	if (!found) {
+		rc = tsarc_error_set(TSARC_EIO,
+			"lock %s, just written, is missing from the listing of %s: the store's "
+			"listing cannot be trusted to show locks", self,
+			tsarc_store_describe(repo->store));
+		goto fail;
+	}
+	local_identity(&me);
+	for (i = 0; i < n; i++)
+		judge(&l.infos[i], now, &me);
+	*out = l.infos;
+	*count = n;
+	return 0;
+fail:
+	free(l.infos);
+	return rc;
 }
 
-static int locked_error(const tsarc_lock_info *c)
+static int random_name(char out[65])
 {
-	char when[40];
+	uint8_t rnd[32];
+	int rc;
 
-	tsarc_time_format(c->time_unix, 0, when, sizeof(when));
+	if ((rc = tsarc_random_bytes(rnd, sizeof(rnd))))
+		return rc;
+	tsarc_hex_encode(out, rnd, sizeof(rnd));
+	return 0;
+}
+
+/* The thread's last error, kept across a clean-up that may set its own. */
+typedef struct saved_error {
+	int code;
+	char msg[1024];
+} saved_error;
+
+static void save_error(saved_error *e)
+{
+	const tsarc_error *last = tsarc_error_last();
+
+	e->code = last->code;
+	snprintf(e->msg, sizeof(e->msg), "%s", last->message ? last->message : "");
+}
+
+static void restore_error(const saved_error *e)
+{
+	if (e->code)
+		tsarc_error_set(e->code, "%s", e->msg);
+	else
+		tsarc_error_clear();
+}
+
+/* Removes a lock object on a failure path, keeping the failure's message. */
+static void remove_keeping_error(tsarc_repo *repo, const char *name)
+{
+	saved_error e;
+
+	save_error(&e);
+	tsarc_store_remove(repo->store, TSARC_OBJ_LOCK, name);
+	restore_error(&e);
+}
+
+static int locked_error(const tsarc_lock_info *c, const char *what)
+{
+	char since[40], last[40];
+
+	tsarc_time_format(c->since, 0, since, sizeof(since));
+	tsarc_time_format(c->mtime, 0, last, sizeof(last));
 	return tsarc_error_set(TSARC_ELOCKED,
-		"repository is locked %s by %s (pid %ld) since %s: wait for it, or if that "
-		"process is gone, run 'tsarc unlock'",
-		c->exclusive ? "exclusively" : "(shared)", c->host, c->pid, when);
+		"repository %s %s by %s (pid %ld) since %s, last refreshed %s (store clock): "
+		"wait for it, or if that process is gone, run 'tsarc unlock'",
+		what, c->exclusive ? "exclusively" : "(shared)", c->host, c->pid, since, last);
+}
+
+static int lost_error(const tsarc_lock *lock)
+{
+	if (lock->lost == LOST_REMOVED)
+		return tsarc_error_set(TSARC_ELOCKED,
+			"the repository lock of this process was removed (by 'tsarc unlock "
+			"--remove-all', or by a prune or unlock that judged it stale): stopping "
+			"before anything is committed");
+	return tsarc_error_set(TSARC_ELOCKED,
+		"the repository lock of this process could not be refreshed for %d minutes, so "
+		"others may judge it stale: stopping before anything is committed",
+		TSARC_LOCK_GIVE_UP_SECONDS / 60);
+}
+
+/* Caller holds io_mu. Never writes a lock that is gone: a lock removed
+ * because it was judged stale must stay removed. */
+static int refresh_locked(tsarc_lock *lock)
+{
+	int64_t t;
+	int rc;
+
+	if (lock->lost)
+		return lost_error(lock);
+	if (mono_now() - lock->last_ok > TSARC_LOCK_GIVE_UP_SECONDS) {
+		lock->lost = LOST_NOT_REFRESHED;
+		return lost_error(lock);
+	}
+	rc = tsarc_store_stat(lock->repo->store, TSARC_OBJ_LOCK, lock->name, NULL);
+	if (rc == TSARC_ENOTFOUND) {
+		lock->lost = LOST_REMOVED;
+		return lost_error(lock);
+	}
+	if (rc)
+		return rc;
+	/* Taken before the write: the store's time of it can only be later. */
+	t = mono_now();
+	if ((rc = write_record(lock->repo, lock->name, lock->exclusive, 0, lock->since)))
+		return rc;
+	lock->last_ok = t;
+	return 0;
+}
+
+int tsarc_lock_refresh(tsarc_lock *lock)
+{
+	int rc;
+
+	pthread_mutex_lock(&lock->io_mu);
+	rc = refresh_locked(lock);
+	pthread_mutex_unlock(&lock->io_mu);
+	return rc;
 }
 
 static void *refresh_main(void *arg)
 {
 	tsarc_lock *lock = arg;
 	struct timespec until;
+	int lost;
 
 	pthread_mutex_lock(&lock->mu);
 	while (!lock->stop) {
-		clock_gettime(CLOCK_REALTIME, &until);
+		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += TSARC_LOCK_REFRESH_SECONDS;
-		pthread_cond_timedwait(&lock->cv, &lock->mu, &until);
+		while (!lock->stop &&
+			pthread_cond_timedwait(&lock->cv, &lock->mu, &until) != ETIMEDOUT)
+			;
 		if (lock->stop)
 			break;
 		pthread_mutex_unlock(&lock->mu);
-		/* A failed refresh is retried next round; the lock only goes
-		 * stale after several missed refreshes. */
-		if (write_lock(lock->repo, lock->name, lock->exclusive))
-			fprintf(stderr, "tsarc: warning: could not refresh the repository lock: %s\n",
+		/* A failed refresh is retried next round, until giving up well
+		 * before others may judge the lock stale. */
+		if (tsarc_lock_refresh(lock)) {
+			pthread_mutex_lock(&lock->io_mu);
+			lost = lock->lost;
+			pthread_mutex_unlock(&lock->io_mu);
+			fprintf(stderr, "tsarc: warning: %s%s\n",
+				lost ? "" : "could not refresh the repository lock: ",
 				tsarc_error_last()->message);
+			pthread_mutex_lock(&lock->mu);
+			if (lost)
+				break;
+			continue;
+		}
 		pthread_mutex_lock(&lock->mu);
 	}
 	pthread_mutex_unlock(&lock->mu);
@@ -204,60 +383,104 @@ static void *refresh_main(void *arg)
 
 int tsarc_lock_acquire(tsarc_lock **out, tsarc_repo *repo, int exclusive)
 {
-	tsarc_lock_info conflict;
+	tsarc_lock_info *infos = NULL;
+	pthread_condattr_t cattr;
 	tsarc_lock *lock;
-	uint8_t rnd[32];
+	size_t n = 0, i;
 	int rc;
 
 	*out = NULL;
-	if ((rc = find_conflict(repo, NULL, exclusive, &conflict)) < 0)
-		return rc;
-	if (rc > 0)
-		return locked_error(&conflict);
 	if (!(lock = calloc(1, sizeof(*lock))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	lock->repo = repo;
 	lock->exclusive = exclusive;
 	pthread_mutex_init(&lock->mu, NULL);
-	pthread_cond_init(&lock->cv, NULL);
-	if ((rc = tsarc_random_bytes(rnd, sizeof(rnd))))
+	/* The refresher sleeps by the monotonic clock: a wall clock set back
+	 * an hour must not hold up the next refresh for an hour. */
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&lock->cv, &cattr);
+	pthread_condattr_destroy(&cattr);
+	pthread_mutex_init(&lock->io_mu, NULL);
+	if ((rc = random_name(lock->name)))
 		goto fail;
-	tsarc_hex_encode(lock->name, rnd, sizeof(rnd));
-	if ((rc = write_lock(repo, lock->name, exclusive)))
+	lock->last_ok = mono_now();
+	if ((rc = write_record(repo, lock->name, exclusive, 0, 0)))
 		goto fail;
-	/* Two processes may have checked at the same moment: look again now
-	 * that ours is visible, and back off if someone else got in. */
-	if ((rc = find_conflict(repo, lock->name, exclusive, &conflict)) != 0) {
-		tsarc_store_remove(repo->store, TSARC_OBJ_LOCK, lock->name);
-		if (rc > 0)
-			rc = locked_error(&conflict);
-		goto fail;
+	/* Ours is written first, then the others are read: of two processes
+	 * doing this at once, at least one sees the other and backs off. */
+	if ((rc = scan(repo, lock->name, &infos, &n)))
+		goto fail_remove;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(infos[i].name, lock->name)) {
+			lock->since = infos[i].mtime;
+			continue;
+		}
+		if (infos[i].stale || infos[i].probe)
+			continue;
+		if (exclusive || infos[i].exclusive) {
+			rc = locked_error(&infos[i], "is locked");
+			goto fail_remove;
+		}
 	}
 	if (pthread_create(&lock->refresher, NULL, refresh_main, lock) == 0)
 		lock->refresher_running = 1;
 	/* Holding the repository alone, clear what killed processes left:
 	 * those locks are ignored anyway, but each one costs every later
 	 * command a read. */
-	if (exclusive) {
-		size_t removed;
-		if (tsarc_lock_remove(repo, 0, &removed))
-			tsarc_error_clear();
-	}
+	if (exclusive)
+		for (i = 0; i < n; i++)
+			if (infos[i].stale)
+				tsarc_store_remove(repo->store, TSARC_OBJ_LOCK, infos[i].name);
+	tsarc_error_clear();
+	free(infos);
 	*out = lock;
 	return 0;
+fail_remove:
+	remove_keeping_error(repo, lock->name);
 fail:
+	free(infos);
+	pthread_mutex_destroy(&lock->io_mu);
 	pthread_cond_destroy(&lock->cv);
 	pthread_mutex_destroy(&lock->mu);
 	free(lock);
 	return rc;
 }
 
+int tsarc_lock_check(tsarc_lock *lock, int64_t *oldest_shared)
+{
+	tsarc_lock_info *infos = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (oldest_shared)
+		*oldest_shared = INT64_MAX;
+	if ((rc = tsarc_lock_refresh(lock)) || (rc = scan(lock->repo, lock->name, &infos, &n)))
+		return rc;
+	for (i = 0; i < n && !rc; i++) {
+		const tsarc_lock_info *l = &infos[i];
+		if (!strcmp(l->name, lock->name) || l->probe)
+			continue;
+		/* An exclusive lock written while ours was held belongs to a
+		 * process that may have changed the repository under us, even
+		 * if it is stale by now. */
+		if (!lock->exclusive && l->exclusive && (!l->stale || l->mtime >= lock->since))
+			rc = locked_error(l, "was locked meanwhile");
+		else if (oldest_shared && !l->exclusive && !l->stale && l->since < *oldest_shared)
+			*oldest_shared = l->since;
+	}
+	free(infos);
+	return rc;
+}
+
 int tsarc_lock_release(tsarc_lock *lock)
 {
+	saved_error saved;
 	int rc;
 
 	if (!lock)
 		return 0;
+	save_error(&saved);
 	if (lock->refresher_running) {
 		pthread_mutex_lock(&lock->mu);
 		lock->stop = 1;
@@ -265,13 +488,46 @@ int tsarc_lock_release(tsarc_lock *lock)
 		pthread_mutex_unlock(&lock->mu);
 		pthread_join(lock->refresher, NULL);
 	}
+	/* Release runs on failure paths too: a lock already gone (it was lost)
+	 * must not replace the failure's message with its own. */
 	rc = tsarc_store_remove(lock->repo->store, TSARC_OBJ_LOCK, lock->name);
-	if (rc == TSARC_ENOTFOUND)
+	if (rc == TSARC_ENOTFOUND) {
 		rc = 0;
+		restore_error(&saved);
+	}
+	pthread_mutex_destroy(&lock->io_mu);
 	pthread_cond_destroy(&lock->cv);
 	pthread_mutex_destroy(&lock->mu);
 	free(lock);
 	return rc;
+}
+
+int tsarc_lock_list(tsarc_repo *repo, tsarc_lock_info **out, size_t *count)
+{
+	tsarc_lock_info *infos = NULL;
+	char probe[65];
+	size_t n = 0, i, k = 0;
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	/* The store's "now" is the time of a write: a probe, which nobody
+	 * takes for a lock that holds them back. */
+	if ((rc = random_name(probe)) || (rc = write_record(repo, probe, 0, 1, 0)))
+		return rc;
+	if ((rc = scan(repo, probe, &infos, &n))) {
+		remove_keeping_error(repo, probe);
+		return rc;
+	}
+	/* A probe left behind is stale, and removed, in 30 minutes. */
+	if (tsarc_store_remove(repo->store, TSARC_OBJ_LOCK, probe))
+		tsarc_error_clear();
+	for (i = 0; i < n; i++)
+		if (strcmp(infos[i].name, probe))
+			infos[k++] = infos[i];
+	*out = infos;
+	*count = k;
+	return 0;
 }
 
 int tsarc_lock_remove(tsarc_repo *repo, int all, size_t *removed)

@@ -1,5 +1,6 @@
 #include "prune.h"
 #include "chunkset.h"
+#include "lock.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 
@@ -8,10 +9,16 @@
 
 #define DELETE_BATCH 1000
 
+typedef struct doomed_chunk {
+	char name[TSARC_ID_HEX_LEN + 1];
+	uint64_t size;
+	int64_t mtime; /* store clock */
+} doomed_chunk;
+
 typedef struct sweep {
 	tsarc_chunkset *referenced;
 	tsarc_prune_result *res;
-	char (*doomed)[TSARC_ID_HEX_LEN + 1];
+	doomed_chunk *doomed;
 	size_t ndoomed, cap;
 } sweep;
 
@@ -19,8 +26,6 @@ static int consider(const char *name, uint64_t size, int64_t mtime, void *payloa
 {
 	sweep *s = payload;
 	uint8_t id[TSARC_ID_LEN];
-
-	(void)mtime;
 
 	s->res->chunks_stored++;
 	s->res->bytes_stored += size;
@@ -39,17 +44,18 @@ static int consider(const char *name, uint64_t size, int64_t mtime, void *payloa
 		s->doomed = grown;
 		s->cap = cap;
 	}
-	memcpy(s->doomed[s->ndoomed++], name, TSARC_ID_HEX_LEN + 1);
-	s->res->chunks_removed++;
-	s->res->bytes_removed += size;
+	memcpy(s->doomed[s->ndoomed].name, name, TSARC_ID_HEX_LEN + 1);
+	s->doomed[s->ndoomed].size = size;
+	s->doomed[s->ndoomed++].mtime = mtime;
 	return 0;
 }
 
-int tsarc_prune(tsarc_repo *repo, int dry_run, tsarc_prune_result *res)
+int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, tsarc_prune_result *res)
 {
 	tsarc_snapshot **snaps = NULL;
 	const char *batch[DELETE_BATCH];
-	size_t n = 0, i, s, k;
+	size_t n = 0, i, s, k, m;
+	int64_t oldest_shared;
 	sweep sw;
 	int rc, added;
 
@@ -74,12 +80,34 @@ int tsarc_prune(tsarc_repo *repo, int dry_run, tsarc_prune_result *res)
 	res->chunks_referenced = tsarc_chunkset_count(sw.referenced);
 	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_DATA, consider, &sw)))
 		goto done;
+	/*
+	 * A shared lock that is live now belongs to a backup that raced with
+	 * our lock or outlived a lost one: its chunks are in data/ but in no
+	 * manifest yet. It wrote its lock before its first chunk, so every
+	 * chunk younger than that lock (store clock, with slack) is spared.
+	 */
+	if ((rc = tsarc_lock_check(lock, &oldest_shared)))
+		goto done;
+	for (i = 0, m = 0; i < sw.ndoomed; i++) {
+		if (oldest_shared != INT64_MAX &&
+			sw.doomed[i].mtime >= oldest_shared - TSARC_LOCK_CLOCK_SLACK_SECONDS) {
+			res->chunks_young++;
+			continue;
+		}
+		res->chunks_removed++;
+		res->bytes_removed += sw.doomed[i].size;
+		sw.doomed[m++] = sw.doomed[i];
+	}
+	sw.ndoomed = m;
 	if (dry_run)
 		goto done;
 	for (i = 0; i < sw.ndoomed; i += DELETE_BATCH) {
-		size_t m = sw.ndoomed - i < DELETE_BATCH ? sw.ndoomed - i : DELETE_BATCH;
+		m = sw.ndoomed - i < DELETE_BATCH ? sw.ndoomed - i : DELETE_BATCH;
+		/* Each batch only while our lock is still ours. */
+		if (i > 0 && (rc = tsarc_lock_check(lock, NULL)))
+			goto done;
 		for (k = 0; k < m; k++)
-			batch[k] = sw.doomed[i + k];
+			batch[k] = sw.doomed[i + k].name;
 		if ((rc = tsarc_store_remove_many(repo->store, TSARC_OBJ_DATA, batch, m))) {
 			tsarc_error_prefix("removing unreferenced chunks");
 			goto done;

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "deploy/deploy.h"
 #include "extract.h"
+#include "lock.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 
@@ -415,6 +416,7 @@ static const char DUMP_HELP[] =
 	"Writes stream NAME of SNAPSHOT (an id, a unique prefix, or latest) to\n"
 	"standard output. Every chunk is verified before it is written and the\n"
 	"whole stream's SHA-256 at the end; damage stops the dump with exit code 3.\n"
+	"Holds a shared lock, so no prune removes chunks while they are read.\n"
 	"\n"
 	CLI_COMMON_HELP;
 
@@ -425,6 +427,7 @@ int cmd_dump(int argc, char **argv)
 	tsarc_snapshot *snap = NULL;
 	const tsarc_stream *st;
 	tsarc_repo *repo = NULL;
+	tsarc_lock *lock = NULL;
 	int out = STDOUT_FILENO, rc;
 	cli_common c;
 
@@ -435,6 +438,9 @@ int cmd_dump(int argc, char **argv)
 		return cli_usage_error("dump", "give a snapshot and a stream name");
 	if ((rc = cli_open_repo(&c, &repo)))
 		return cli_fail(rc);
+	/* Shared: a prune must not delete the chunks being read. */
+	if ((rc = tsarc_lock_acquire(&lock, repo, 0)))
+		goto done;
 	if ((rc = tsarc_snapshot_resolve(repo, argv[optind], id)) ||
 		(rc = tsarc_snapshot_load(repo, id, &snap)))
 		goto done;
@@ -449,6 +455,8 @@ int cmd_dump(int argc, char **argv)
 		tsarc_error_prefix("dump of '%s' from snapshot %.10s stopped", st->name, id);
 done:
 	tsarc_snapshot_free(snap);
+	if (lock && tsarc_lock_release(lock) && !rc)
+		rc = tsarc_error_last()->code;
 	tsarc_repo_free(repo);
 	return rc ? cli_fail(rc) : EXIT_OK;
 }

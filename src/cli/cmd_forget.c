@@ -35,7 +35,8 @@ static const char FORGET_HELP[] =
 	"Options:\n"
 	"      --group-by KEYS      host, tags, namespace, comma-separated, or '' for one group\n"
 	"                           (default: host)\n"
-	"  -n, --dry-run            show what would be removed; remove nothing\n"
+	"  -n, --dry-run            show what would be removed; remove nothing (takes\n"
+	"                           only a shared lock, so running backups go on)\n"
 	"      --prune              run prune afterwards\n"
 	CLI_COMMON_HELP;
 
@@ -189,10 +190,10 @@ static void print_group(const char *key, cJSON *keep, cJSON *rm)
 			cJSON_GetObjectItem(it, "time")->valuestring);
 }
 
-static int run_prune(tsarc_repo *repo, int dry_run, int json, cJSON *doc)
+static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, int json, cJSON *doc)
 {
 	tsarc_prune_result res;
-	int rc = tsarc_prune(repo, dry_run, &res);
+	int rc = tsarc_prune(repo, lock, dry_run, &res);
 	char freed[32];
 
 	if (rc)
@@ -204,6 +205,7 @@ static int run_prune(tsarc_repo *repo, int dry_run, int json, cJSON *doc)
 		cJSON_AddNumberToObject(p, "chunks_stored", (double)res.chunks_stored);
 		cJSON_AddNumberToObject(p, "chunks_referenced", (double)res.chunks_referenced);
 		cJSON_AddNumberToObject(p, "chunks_removed", (double)res.chunks_removed);
+		cJSON_AddNumberToObject(p, "chunks_young", (double)res.chunks_young);
 		cJSON_AddNumberToObject(p, "bytes_stored", (double)res.bytes_stored);
 		cJSON_AddNumberToObject(p, "bytes_removed", (double)res.bytes_removed);
 		return 0;
@@ -212,6 +214,9 @@ static int run_prune(tsarc_repo *repo, int dry_run, int json, cJSON *doc)
 	printf("%s%zu of %zu chunks unreferenced by the %zu snapshots: %zu objects, %s %s\n",
 		dry_run ? "[dry run] " : "", res.chunks_removed, res.chunks_stored, res.snapshots,
 		res.chunks_removed, freed, dry_run ? "would be freed" : "freed");
+	if (res.chunks_young)
+		printf("%zu unreferenced chunks kept: younger than a running backup's lock\n",
+			res.chunks_young);
 	return 0;
 }
 
@@ -260,7 +265,10 @@ int cmd_forget(int argc, char **argv)
 		return cli_usage_error("forget", "--group-by takes host, tags, namespace");
 	if ((rc = cli_open_repo(&c, &repo)))
 		return cli_fail(rc);
-	if (!s.dry_run && (rc = tsarc_lock_acquire(&lock, repo, 1)))
+	/* A dry run changes nothing, so it must not make a backup fail: a
+	 * shared lock, which still keeps a prune from changing what it reads
+	 * and lets its prune count spare a running backup's chunks. */
+	if ((rc = tsarc_lock_acquire(&lock, repo, !s.dry_run)))
 		goto done;
 	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, NULL, NULL)))
 		goto done;
@@ -358,7 +366,7 @@ int cmd_forget(int argc, char **argv)
 	if (!c.json)
 		printf("%s%zu snapshot%s removed\n", s.dry_run ? "[dry run] would have " : "",
 			removed, removed == 1 ? "" : "s");
-	if (s.prune && (rc = run_prune(repo, s.dry_run, c.json, doc)))
+	if (s.prune && (rc = run_prune(repo, lock, s.dry_run, c.json, doc)))
 		goto done;
 	if (c.json) {
 		rc = cli_print_json(doc);
@@ -383,10 +391,12 @@ static const char PRUNE_HELP[] =
 	"Removes the chunks no snapshot refers to and reports objects and bytes\n"
 	"freed. Takes an exclusive lock: it never runs while a backup holds its\n"
 	"lock, so a chunk a snapshot (or a running backup) needs is never deleted.\n"
-	"Refuses to run when a snapshot cannot be read.\n"
+	"Should a backup's lock be live anyway, every chunk younger than that lock\n"
+	"is kept. Refuses to run when a snapshot cannot be read.\n"
 	"\n"
 	"Options:\n"
-	"  -n, --dry-run            count what would be freed; remove nothing\n"
+	"  -n, --dry-run            count what would be freed; remove nothing (takes\n"
+	"                           only a shared lock, so running backups go on)\n"
 	CLI_COMMON_HELP;
 
 int cmd_prune(int argc, char **argv)
@@ -406,11 +416,12 @@ int cmd_prune(int argc, char **argv)
 		return cli_usage_error("prune", "unexpected argument '%s'", argv[optind]);
 	if ((rc = cli_open_repo(&c, &repo)))
 		return cli_fail(rc);
-	/* Even a dry run must not count chunks a running backup is adding. */
-	if ((rc = tsarc_lock_acquire(&lock, repo, 1)))
+	/* A dry run only needs what it reads to stay put (shared); it does not
+	 * count a running backup's chunks, as the young-chunk rule spares them. */
+	if ((rc = tsarc_lock_acquire(&lock, repo, !dry_run)))
 		goto done;
 	doc = cJSON_CreateObject();
-	if ((rc = run_prune(repo, dry_run, c.json, doc)))
+	if ((rc = run_prune(repo, lock, dry_run, c.json, doc)))
 		goto done;
 	if (c.json) {
 		rc = cli_print_json(cJSON_DetachItemFromObject(doc, "prune"));
@@ -425,8 +436,11 @@ done:
 static const char UNLOCK_HELP[] =
 	"Usage: tsarc unlock [options]\n"
 	"\n"
-	"Removes stale locks: those not refreshed for 30 minutes, and those of\n"
-	"processes on this host that are gone. Lists the locks with --json.\n"
+	"Removes stale locks: those the store says were last written more than 30\n"
+	"minutes ago (the store's clock, never the writer's), and those of\n"
+	"processes that are gone, when host, boot id and pid namespace are this\n"
+	"process's own. Lists the locks with --json. A backup whose lock was\n"
+	"removed writes no snapshot.\n"
 	"\n"
 	"Options:\n"
 	"      --remove-all         remove every lock, also live ones (dangerous)\n"
@@ -454,6 +468,7 @@ int cmd_unlock(int argc, char **argv)
 		goto done;
 	if (c.json) {
 		cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "locks");
+		char when[40];
 		for (i = 0; i < n; i++) {
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "id", infos[i].name);
@@ -461,6 +476,11 @@ int cmd_unlock(int argc, char **argv)
 			cJSON_AddNumberToObject(o, "pid", (double)infos[i].pid);
 			cJSON_AddBoolToObject(o, "exclusive", infos[i].exclusive);
 			cJSON_AddBoolToObject(o, "stale", infos[i].stale);
+			/* The store's times, by which staleness is judged. */
+			tsarc_time_format(infos[i].since, 0, when, sizeof(when));
+			cJSON_AddStringToObject(o, "first_written", when);
+			tsarc_time_format(infos[i].mtime, 0, when, sizeof(when));
+			cJSON_AddStringToObject(o, "last_written", when);
 			cJSON_AddItemToArray(arr, o);
 		}
 		cJSON_AddNumberToObject(doc, "removed", (double)removed);

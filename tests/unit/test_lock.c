@@ -5,11 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "lock.h"
+#include "prune.h"
 #include "repo.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -43,19 +47,99 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Writes a lock object as another process would, with chosen fields. */
-static void forge(const char *name, const char *host, long pid, int exclusive,
-	const char *time)
-{
-	char json[512];
-	tsarc_buf sealed = TSARC_BUF_INIT;
+/* This process's boot id and pid namespace, as a lock records them. */
+static char my_host[256], my_boot[64], my_pidns[64];
 
-	snprintf(json, sizeof(json),
-		"{\"host\":\"%s\",\"pid\":%ld,\"exclusive\":%s,\"time\":\"%s\"}", host, pid,
-		exclusive ? "true" : "false", time);
+static void read_identity(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	ssize_t n;
+
+	gethostname(my_host, sizeof(my_host) - 1);
+	assert_non_null(f);
+	assert_non_null(fgets(my_boot, sizeof(my_boot), f));
+	fclose(f);
+	my_boot[strcspn(my_boot, "\n")] = '\0';
+	n = readlink("/proc/self/ns/pid", my_pidns, sizeof(my_pidns) - 1);
+	assert_true(n > 0);
+	my_pidns[n] = '\0';
+}
+
+/* Writes a lock object as another process would, with chosen fields
+ * (boot id and pid namespace: NULL leaves them out, as older locks do). */
+static void forge_full(const char *name, const char *host, long pid, int exclusive,
+	const char *time, const char *boot, const char *pidns)
+{
+	char json[768];
+	tsarc_buf sealed = TSARC_BUF_INIT;
+	int n;
+
+	n = snprintf(json, sizeof(json), "{\"host\":\"%s\",\"pid\":%ld,\"exclusive\":%s,\"time\":\"%s\"",
+		host, pid, exclusive ? "true" : "false", time);
+	if (boot)
+		n += snprintf(json + n, sizeof(json) - (size_t)n, ",\"boot_id\":\"%s\"", boot);
+	if (pidns)
+		n += snprintf(json + n, sizeof(json) - (size_t)n, ",\"pidns\":\"%s\"", pidns);
+	snprintf(json + n, sizeof(json) - (size_t)n, "}");
 	assert_int_equal(tsarc_repo_seal_object(repo, "tsarc-lock-v1", json, strlen(json), &sealed), 0);
 	assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_LOCK, name, sealed.ptr, sealed.size, 0), 0);
 	tsarc_buf_dispose(&sealed);
+}
+
+static void forge(const char *name, const char *host, long pid, int exclusive,
+	const char *time)
+{
+	forge_full(name, host, pid, exclusive, time, NULL, NULL);
+}
+
+/* Sets an object's file time: what the store's clock says of it. */
+static void set_mtime(const char *rel, int64_t ago)
+{
+	char path[512];
+	struct timeval tv[2];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	tv[0].tv_sec = tv[1].tv_sec = (time_t)(time(NULL) - ago);
+	tv[0].tv_usec = tv[1].tv_usec = 0;
+	assert_int_equal(utimes(path, tv), 0);
+}
+
+static void age_lock(const char *name, int64_t ago)
+{
+	char rel[128];
+
+	snprintf(rel, sizeof(rel), "locks/%s", name);
+	set_mtime(rel, ago);
+}
+
+static int lock_exists(const char *name)
+{
+	char path[512];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/locks/%s", dir, name);
+	return stat(path, &sb) == 0;
+}
+
+static size_t count_locks(void)
+{
+	char **names;
+	size_t n;
+
+	assert_int_equal(tsarc_store_list_names(repo->store, TSARC_OBJ_LOCK, &names, &n), 0);
+	tsarc_store_names_free(names, n);
+	return n;
+}
+
+/* A dead pid: a child that has been reaped. */
+static long dead_pid(void)
+{
+	pid_t child = fork();
+
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0);
+	return (long)child;
 }
 
 static void now_text(char *out, size_t n)
@@ -93,18 +177,17 @@ static void test_stale_locks(void **state)
 
 	(void)state;
 	now_text(now, sizeof(now));
-	/* Another host's lock, not refreshed for years: stale. */
-	forge("aaaa", "elsewhere", 4242, 1, "2020-01-01T00:00:00Z");
-	/* A lock of this host whose process is gone: stale at once. */
+	read_identity();
+	/* Another host's lock, not refreshed for an hour by the store's clock
+	 * (whatever its writer's clock said): stale. */
+	forge("aaaa", "elsewhere", 4242, 1, now);
+	age_lock("aaaa", 3600);
+	/* A lock of this very pid space whose process is gone: stale at once. */
 	child = fork();
 	if (child == 0)
 		_exit(0);
 	waitpid(child, NULL, 0);
-	{
-		char host[256] = "";
-		gethostname(host, sizeof(host) - 1);
-		forge("bbbb", host, (long)child, 1, now);
-	}
+	forge_full("bbbb", my_host, (long)child, 1, now, my_boot, my_pidns);
 	/* Damaged lock objects are nobody's. */
 	assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_LOCK, "cccc", "garbage", 7, 0), 0);
 	/* Stale locks hold nobody back, not even an exclusive lock... */
@@ -121,7 +204,8 @@ static void test_stale_locks(void **state)
 	free(infos);
 	assert_int_equal(tsarc_lock_release(x), 0);
 	/* Whoever takes the repository exclusively clears stale locks too. */
-	forge("eeee", "elsewhere", 4242, 0, "2020-01-01T00:00:00Z");
+	forge("eeee", "elsewhere", 4242, 0, now);
+	age_lock("eeee", 2 * TSARC_LOCK_STALE_SECONDS);
 	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), 0);
 	assert_int_equal(tsarc_lock_list(repo, &infos, &n), 0);
 	assert_int_equal(n, 1);
@@ -154,12 +238,201 @@ static void test_live_foreign_lock_blocks(void **state)
 	assert_int_equal(tsarc_lock_release(x), 0);
 }
 
+/* The writer's clock never decides: a lock written just now by a host
+ * whose clock is years behind is live; one written with a correct time
+ * that the store says is an hour old is stale. */
+static void test_store_clock_judges(void **state)
+{
+	tsarc_lock *x = NULL;
+	char now[40];
+
+	(void)state;
+	now_text(now, sizeof(now));
+	forge("f1f1", "slow-clock", 7, 0, "2000-01-01T00:00:00Z");
+	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), TSARC_ELOCKED);
+	assert_non_null(strstr(tsarc_error_last()->message, "slow-clock"));
+	/* Nothing of ours is left behind by the refused attempt. */
+	assert_int_equal(count_locks(), 1);
+	/* A clock far ahead does not make a lock live forever either. */
+	forge("f1f1", "fast-clock", 7, 0, "2099-01-01T00:00:00Z");
+	age_lock("f1f1", TSARC_LOCK_STALE_SECONDS + 60);
+	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), 0);
+	assert_false(lock_exists("f1f1"));
+	assert_int_equal(tsarc_lock_release(x), 0);
+}
+
+/* "Its process is gone" only where the pid names the same process. */
+static void test_pid_test_needs_same_pid_space(void **state)
+{
+	tsarc_lock *x = NULL;
+	long gone = dead_pid();
+	char now[40];
+
+	(void)state;
+	read_identity();
+	now_text(now, sizeof(now));
+	/* Same host name and boot, another pid namespace (a container with
+	 * host networking, unshare --pid): the pid says nothing here. */
+	forge_full("a1a1", my_host, gone, 0, now, my_boot, "pid:[1]");
+	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), TSARC_ELOCKED);
+	/* Another boot of the same host: nor here. */
+	forge_full("a1a1", my_host, gone, 0, now, "00000000-0000-0000-0000-000000000000", my_pidns);
+	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), TSARC_ELOCKED);
+	/* A lock that does not say (an older tsarc): judged by its age alone. */
+	forge_full("a1a1", my_host, gone, 0, now, NULL, NULL);
+	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), TSARC_ELOCKED);
+	/* All three the same, and the process is gone: stale. */
+	forge_full("a1a1", my_host, gone, 0, now, my_boot, my_pidns);
+	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), 0);
+	assert_false(lock_exists("a1a1"));
+	assert_int_equal(tsarc_lock_release(x), 0);
+}
+
+/* The holder refreshes its lock in the store, keeps its first time, and
+ * never brings back a lock that someone removed. */
+static void test_refresh_and_lost_lock(void **state)
+{
+	tsarc_lock *b = NULL, *x = NULL;
+	tsarc_lock_info *infos;
+	size_t n, removed;
+	int64_t since;
+
+	(void)state;
+	assert_int_equal(tsarc_lock_acquire(&b, repo, 0), 0);
+	assert_int_equal(tsarc_lock_list(repo, &infos, &n), 0);
+	assert_int_equal(n, 1);
+	since = infos[0].since;
+	free(infos);
+	/* Its last write an hour ago by the store's clock: stale to others... */
+	{
+		char **names;
+		size_t k;
+		assert_int_equal(tsarc_store_list_names(repo->store, TSARC_OBJ_LOCK, &names, &k), 0);
+		assert_int_equal(k, 1);
+		age_lock(names[0], 3600);
+		tsarc_store_names_free(names, k);
+	}
+	assert_int_equal(tsarc_lock_list(repo, &infos, &n), 0);
+	assert_true(infos[0].stale);
+	free(infos);
+	/* ...until its holder refreshes it: live again, same first time. */
+	assert_int_equal(tsarc_lock_refresh(b), 0);
+	assert_int_equal(tsarc_lock_list(repo, &infos, &n), 0);
+	assert_false(infos[0].stale);
+	assert_true(infos[0].mtime >= since);
+	assert_int_equal(infos[0].since, since);
+	free(infos);
+	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), TSARC_ELOCKED);
+	assert_int_equal(tsarc_lock_check(b, NULL), 0);
+	/* Removed by force: the check fails and the lock stays removed. */
+	assert_int_equal(tsarc_lock_remove(repo, 1, &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(tsarc_lock_check(b, NULL), TSARC_ELOCKED);
+	assert_non_null(strstr(tsarc_error_last()->message, "removed"));
+	assert_int_equal(tsarc_lock_refresh(b), TSARC_ELOCKED);
+	assert_int_equal(count_locks(), 0);
+	assert_int_equal(tsarc_lock_release(b), 0);
+}
+
+/* A shared holder's check fails once an exclusive lock is live, or was
+ * written while it held its lock; an old stale one does not matter. */
+static void test_check_sees_exclusive(void **state)
+{
+	tsarc_lock *b = NULL;
+	char now[40];
+
+	(void)state;
+	now_text(now, sizeof(now));
+	forge("0e0e", "old-prune", 9, 1, now);
+	age_lock("0e0e", 2 * TSARC_LOCK_STALE_SECONDS);
+	assert_int_equal(tsarc_lock_acquire(&b, repo, 0), 0);
+	assert_int_equal(tsarc_lock_check(b, NULL), 0);
+	forge("0e0f", "new-prune", 9, 1, now);
+	assert_int_equal(tsarc_lock_check(b, NULL), TSARC_ELOCKED);
+	assert_non_null(strstr(tsarc_error_last()->message, "new-prune"));
+	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_LOCK, "0e0f"), 0);
+	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_LOCK, "0e0e"), 0);
+	assert_int_equal(tsarc_lock_release(b), 0);
+}
+
+static void put_chunk(char name[65], unsigned n, int64_t ago)
+{
+	char rel[128];
+
+	snprintf(name, 65, "%08x%056x", n * 2654435761u, n);
+	assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_DATA, name, "chunk", 5, 0), 0);
+	snprintf(rel, sizeof(rel), "data/%.2s/%s", name, name);
+	set_mtime(rel, ago);
+}
+
+static int chunk_exists(const char *name)
+{
+	uint64_t size;
+	int rc = tsarc_store_stat(repo->store, TSARC_OBJ_DATA, name, &size);
+
+	tsarc_error_clear();
+	return rc == 0;
+}
+
+/* Prune never deletes a chunk younger than the oldest live shared lock:
+ * with one live beside its exclusive lock, only older garbage goes. */
+static void test_prune_spares_chunks_of_live_backup(void **state)
+{
+	char old_chunk[65], young_chunk[65], now[40];
+	tsarc_prune_result res;
+	tsarc_lock *x = NULL;
+
+	(void)state;
+	now_text(now, sizeof(now));
+	put_chunk(old_chunk, 1, 3 * 3600);
+	put_chunk(young_chunk, 2, 0);
+	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), 0);
+	/* A backup that got in beside us, started 10 minutes ago (store
+	 * clock) and refreshed since: its lock says so with "since". */
+	{
+		char json[512];
+		tsarc_buf sealed = TSARC_BUF_INIT;
+		snprintf(json, sizeof(json),
+			"{\"host\":\"racing-backup\",\"pid\":5,\"exclusive\":false,\"time\":\"%s\","
+			"\"since\":%lld}", now, (long long)(time(NULL) - 600));
+		assert_int_equal(tsarc_repo_seal_object(repo, "tsarc-lock-v1", json, strlen(json), &sealed), 0);
+		assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_LOCK, "b0b0", sealed.ptr, sealed.size, 0), 0);
+		tsarc_buf_dispose(&sealed);
+	}
+	assert_int_equal(tsarc_prune(repo, x, 1, &res), 0);
+	assert_int_equal(res.chunks_removed, 1);
+	assert_int_equal(res.chunks_young, 1);
+	assert_int_equal(tsarc_prune(repo, x, 0, &res), 0);
+	assert_false(chunk_exists(old_chunk));
+	assert_true(chunk_exists(young_chunk));
+	/* Once that lock is gone, the young garbage goes too. */
+	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_LOCK, "b0b0"), 0);
+	assert_int_equal(tsarc_prune(repo, x, 0, &res), 0);
+	assert_int_equal(res.chunks_young, 0);
+	assert_false(chunk_exists(young_chunk));
+	/* A prune whose own lock was removed deletes nothing. */
+	put_chunk(old_chunk, 3, 3 * 3600);
+	{
+		size_t removed;
+		assert_int_equal(tsarc_lock_remove(repo, 1, &removed), 0);
+	}
+	assert_int_equal(tsarc_prune(repo, x, 0, &res), TSARC_ELOCKED);
+	assert_true(chunk_exists(old_chunk));
+	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_DATA, old_chunk), 0);
+	assert_int_equal(tsarc_lock_release(x), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shared_and_exclusive),
 		cmocka_unit_test(test_stale_locks),
 		cmocka_unit_test(test_live_foreign_lock_blocks),
+		cmocka_unit_test(test_store_clock_judges),
+		cmocka_unit_test(test_pid_test_needs_same_pid_space),
+		cmocka_unit_test(test_refresh_and_lost_lock),
+		cmocka_unit_test(test_check_sees_exclusive),
+		cmocka_unit_test(test_prune_spares_chunks_of_live_backup),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
