@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -315,12 +316,64 @@ static void entry_times(struct archive_entry *e, struct timespec t[2])
 	t[1].tv_nsec = archive_entry_mtime_nsec(e);
 }
 
+static int all_zero(const char *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+#define HOLE_BLOCK 4096
+
+/*
+ * Writes `size` bytes at `offset`, skipping the 4 KiB-aligned pieces that
+ * are all zeros: the file is new (they read as zeros), whole blocks of
+ * zeros stay holes (a buffer's edge may cut one: its pieces are zeros
+ * too, so it is never written either), and the
+ * final ftruncate gives it its length, so a sparse file comes back
+ * sparse whether the archive recorded its holes or stored them as zeros.
+ */
+static int pwrite_holes(int fd, const char *buf, size_t size, off_t offset, uint64_t *bytes)
+{
+	while (size > 0) {
+		size_t run = 0;
+		int zero;
+		/* One block (to the next 4 KiB boundary), then more of its kind. */
+		size_t blk = HOLE_BLOCK - (size_t)(offset % HOLE_BLOCK);
+		if (blk > size)
+			blk = size;
+		zero = all_zero(buf, blk);
+		run = blk;
+		while (run < size) {
+			size_t next = size - run < HOLE_BLOCK ? size - run : HOLE_BLOCK;
+			if (all_zero(buf + run, next) != zero)
+				break;
+			run += next;
+		}
+		if (!zero) {
+			size_t done = 0;
+			while (done < run) {
+				ssize_t n = pwrite(fd, buf + done, run - done, offset + (off_t)done);
+				if (n < 0) {
+					if (errno == EINTR)
+						continue;
+					return tsarc_error_set(TSARC_EIO, "writing: %s", strerror(errno));
+				}
+				done += (size_t)n;
+			}
+		}
+		*bytes += run;
+		buf += run;
+		size -= run;
+		offset += (off_t)run;
+	}
+	return 0;
+}
+
 static int write_file_data(struct archive *in, int fd, uint64_t *bytes)
 {
 	const void *buf;
 	size_t size;
 	la_int64_t offset;
-	int r;
+	int r, rc;
 
 	for (;;) {
 		r = archive_read_data_block(in, &buf, &size, &offset);
@@ -329,18 +382,8 @@ static int write_file_data(struct archive *in, int fd, uint64_t *bytes)
 		if (r < ARCHIVE_WARN)
 			return tsarc_error_set(TSARC_ECORRUPT, "reading the tar stream: %s",
 				archive_error_string(in));
-		while (size > 0) {
-			ssize_t n = pwrite(fd, buf, size, (off_t)offset);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				return tsarc_error_set(TSARC_EIO, "writing: %s", strerror(errno));
-			}
-			buf = (const char *)buf + n;
-			size -= (size_t)n;
-			offset += n;
-			*bytes += (uint64_t)n;
-		}
+		if ((rc = pwrite_holes(fd, buf, size, (off_t)offset, bytes)))
+			return rc;
 	}
 }
 
@@ -580,6 +623,75 @@ static int fix_dirs(stager *s)
 	return rc;
 }
 
+/* tsarc's own bookkeeping in a target folder: the journal of a swap and
+ * its temporary copy. Never data: a backup leaves them out, a restore
+ * does not write an archive's entry of that name. */
+#define JOURNAL_NAME ".tsarc-swap-journal"
+#define JOURNAL_TMP JOURNAL_NAME ".tmp"
+#define OLD_PREFIX ".tsarc-old-"
+
+enum { ENTRY_TAKE = 0, ENTRY_ROOT = 1, ENTRY_SKIP = 2 };
+
+int tsarc_tree_reserved_name(const char *name)
+{
+	return !strncmp(name, JOURNAL_NAME, strlen(JOURNAL_NAME)) && !strchr(name, '/');
+}
+
+static const char *kind_name(mode_t type)
+{
+	switch (type) {
+	case AE_IFIFO: return "a fifo";
+	case AE_IFSOCK: return "a socket";
+	case AE_IFCHR: return "a character device";
+	case AE_IFBLK: return "a block device";
+	default: return "of an unknown type";
+	}
+}
+
+/*
+ * The rules every reader of a tree archive applies (the restore, the check,
+ * the rewrite for a pod), so that they take exactly the same entries: the
+ * name (without "./" and a folder's trailing "/") into `namebuf`, then
+ * ENTRY_ROOT for the archive's own ".", ENTRY_SKIP for what a backup does
+ * not write either (fifos, sockets, devices, tsarc's journal: named on
+ * stderr when `warn`), ENTRY_TAKE, or TSARC_EUNSAFE naming the entry.
+ */
+static int entry_verdict(struct archive_entry *e, char *namebuf, size_t namesz,
+	const char **hard, int warn)
+{
+	const char *name = strip_dot_slash(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+	const char *sym = archive_entry_symlink(e);
+	mode_t type = archive_entry_filetype(e);
+	size_t len = strlen(name);
+	int rc;
+
+	if (len >= namesz)
+		return tsarc_error_set(TSARC_EUNSAFE, "refusing a tar entry with a name of %zu bytes", len);
+	memcpy(namebuf, name, len + 1);
+	while (len > 1 && namebuf[len - 1] == '/')
+		namebuf[--len] = '\0';
+	*hard = archive_entry_hardlink(e);
+	if ((!*namebuf || !strcmp(namebuf, ".") || !strcmp(namebuf, "/")) && type == AE_IFDIR && !*hard)
+		return ENTRY_ROOT;
+	if (*hard)
+		*hard = strip_dot_slash(*hard);
+	if ((rc = tsarc_tree_entry_safe(namebuf, *hard ? *hard : sym, !*hard && sym)))
+		return rc;
+	if (!*hard && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+		if (warn)
+			fprintf(stderr, "tsarc: warning: tar entry '%s' is %s: not restored\n", namebuf,
+				kind_name(type));
+		return ENTRY_SKIP;
+	}
+	if (tsarc_tree_reserved_name(namebuf)) {
+		if (warn)
+			fprintf(stderr, "tsarc: warning: tar entry '%s' is tsarc's swap journal, not data: "
+				"not restored\n", namebuf);
+		return ENTRY_SKIP;
+	}
+	return ENTRY_TAKE;
+}
+
 /* Extracts the archive from fd into the staging folder. */
 static int extract_to_staging(int fd, const char *staging, const tsarc_tree_restore_options *o,
 	tsarc_tree_restore_result *res, root_attrs *top, int skeleton)
@@ -608,10 +720,9 @@ static int extract_to_staging(int fd, const char *staging, const tsarc_tree_rest
 		goto done;
 	}
 	for (;;) {
-		const char *name, *hard, *sym;
-		char namebuf[PATH_MAX_LEN];
-		size_t len;
-		mode_t type;
+		const char *hard;
+		char name[PATH_MAX_LEN];
+		int v;
 
 		r = archive_read_next_header(in, &e);
 		if (r == ARCHIVE_EOF)
@@ -621,21 +732,15 @@ static int extract_to_staging(int fd, const char *staging, const tsarc_tree_rest
 				archive_error_string(in));
 			goto done;
 		}
-		name = strip_dot_slash(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
-		/* Folders come as "dir/": the name is what precedes the slash. */
-		len = strlen(name);
-		if (len >= sizeof(namebuf)) {
-			rc = tsarc_error_set(TSARC_EUNSAFE, "refusing a tar entry with a name of %zu bytes", len);
+		if ((v = entry_verdict(e, name, sizeof(name), &hard, !skeleton)) < 0) {
+			rc = v;
 			goto done;
 		}
-		memcpy(namebuf, name, len + 1);
-		while (len > 1 && namebuf[len - 1] == '/')
-			namebuf[--len] = '\0';
-		name = namebuf;
-		hard = archive_entry_hardlink(e);
-		sym = archive_entry_symlink(e);
-		type = archive_entry_filetype(e);
-		if ((!*name || !strcmp(name, ".") || !strcmp(name, "/")) && type == AE_IFDIR) {
+		if (v == ENTRY_SKIP) {
+			res->skipped++;
+			continue;
+		}
+		if (v == ENTRY_ROOT) {
 			s.top->present = 1;
 			s.top->mode = archive_entry_perm(e) & 07777;
 			entry_times(e, s.top->times);
@@ -643,18 +748,9 @@ static int extract_to_staging(int fd, const char *staging, const tsarc_tree_rest
 			s.top->gid = (gid_t)archive_entry_gid(e);
 			continue;
 		}
-		if (hard)
-			hard = strip_dot_slash(hard);
-		if ((rc = tsarc_tree_entry_safe(name, hard ? hard : sym, !hard && sym)))
-			goto done;
-		if (!hard && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
-			rc = tsarc_error_set(TSARC_EUNSAFE,
-				"refusing tar entry '%s': devices, fifos and sockets are not restored", name);
-			goto done;
-		}
 		if ((rc = stage_entry(&s, in, e, name, hard, res)))
 			goto done;
-		if ((hard || type == AE_IFLNK) && (rc = remember_link(&s, name)))
+		if ((hard || archive_entry_filetype(e) == AE_IFLNK) && (rc = remember_link(&s, name)))
 			goto done;
 		res->entries++;
 	}
@@ -673,91 +769,354 @@ done:
 	return rc;
 }
 
-/* Moves the staged entries into the target and deletes what the archive
- * does not have. */
-static int swap_into_place(const char *target, const char *staging_name,
-	const tsarc_tree_restore_options *o, tsarc_tree_restore_result *res,
-	const root_attrs *top)
-{
-	int tfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC), sfd = -1, rc = 0;
-	DIR *d = NULL;
-	struct dirent *de;
-	struct stat sb;
+/*
+ * The swap. The target is often a mounted volume, whose own folder cannot
+ * be renamed, so the swap moves its entries one rename at a time, and a
+ * journal in the target (written aside, fsynced, renamed) says how far it
+ * got, so that whatever interrupts it, the next restore into the same
+ * folder ends it the same way:
+ *   phase 0  the new tree is being extracted into the staging folder:
+ *            an interruption undoes it (staging deleted, the old tree was
+ *            never touched);
+ *   phase 1  the new tree is complete and its stream verified: the old
+ *            entries are moved into the "old" folder;
+ *   phase 2  the staged entries are moved into the target;
+ *   then the old tree and the (empty) staging folder go, the journal last.
+ * From phase 1 on the swap only goes forward: both trees are whole on the
+ * volume (old entries in the target or the old folder, new ones in the
+ * staging folder or the target) and the next run finishes the moves.
+ */
+typedef struct journal {
+	int phase;
+	int keep_extras;
+	char staging[64], old[64];
+} journal;
 
-	if (tfd < 0)
-		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", target, strerror(errno));
-	sfd = openat(tfd, staging_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (sfd < 0) {
-		rc = tsarc_error_set(TSARC_EIO, "cannot open the staging folder: %s", strerror(errno));
-		goto done;
-	}
-	if (!o->keep_extras) {
-		int dfd = dup(tfd);
-		if (dfd < 0 || !(d = fdopendir(dfd))) {
-			if (dfd >= 0)
-				close(dfd);
-			rc = tsarc_error_set(TSARC_EIO, "cannot list %s: %s", target, strerror(errno));
-			goto done;
-		}
-		while ((de = readdir(d)) != NULL) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-				!strcmp(de->d_name, staging_name))
-				continue;
-			if (fstatat(sfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
-				continue; /* replaced below */
-			if (remove_tree_at(tfd, de->d_name) != 0) {
-				rc = tsarc_error_set(TSARC_EIO, "cannot delete %s/%s: %s", target,
-					de->d_name, strerror(errno));
-				goto done;
-			}
-			res->removed++;
-		}
-		closedir(d);
-		d = NULL;
-	}
-	{
-		int dfd = dup(sfd);
-		if (dfd < 0 || !(d = fdopendir(dfd))) {
-			if (dfd >= 0)
-				close(dfd);
-			rc = tsarc_error_set(TSARC_EIO, "cannot list the staging folder");
-			goto done;
-		}
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (remove_tree_at(tfd, de->d_name) != 0 ||
-			renameat(sfd, de->d_name, tfd, de->d_name) != 0) {
-			rc = tsarc_error_set(TSARC_EIO, "cannot move %s into place: %s", de->d_name,
-				strerror(errno));
-			goto done;
-		}
-	}
-done:
-	if (d)
-		closedir(d);
-	if (sfd >= 0)
-		close(sfd);
-	if (rc == 0 && unlinkat(tfd, staging_name, AT_REMOVEDIR) != 0)
-		rc = tsarc_error_set(TSARC_EIO, "cannot remove the staging folder: %s", strerror(errno));
-	if (rc == 0 && top->present) {
-		if (o->restore_owner && fchown(tfd, top->uid, top->gid) != 0)
-			rc = tsarc_error_set(TSARC_EACCESS, "cannot set the owner of %s: %s", target,
-				strerror(errno));
-		else if (fchmod(tfd, top->mode) != 0 || futimens(tfd, top->times) != 0)
-			rc = tsarc_error_set(TSARC_EIO, "setting attributes of %s: %s", target,
-				strerror(errno));
-	}
-	close(tfd);
+static int fsync_dir(int fd)
+{
+	return fsync(fd) == 0 || errno == EINVAL || errno == EROFS ? 0 : -1;
+}
+
+static int journal_write(int tfd, const journal *j)
+{
+	char text[256];
+	int fd, n, rc = 0;
+
+	n = snprintf(text, sizeof(text), "tsarc-swap 1\n%d\n%s\n%s\n%s\n", j->phase, j->staging,
+		j->old, j->keep_extras ? "keep" : "delete");
+	unlinkat(tfd, JOURNAL_TMP, 0);
+	fd = openat(tfd, JOURNAL_TMP, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot write the swap journal %s: %s", JOURNAL_TMP,
+			strerror(errno));
+	if (write(fd, text, (size_t)n) != n || fsync(fd) != 0)
+		rc = tsarc_error_set(TSARC_EIO, "cannot write the swap journal: %s", strerror(errno));
+	close(fd);
+	if (!rc && (renameat(tfd, JOURNAL_TMP, tfd, JOURNAL_NAME) != 0 || fsync_dir(tfd) != 0))
+		rc = tsarc_error_set(TSARC_EIO, "cannot write the swap journal: %s", strerror(errno));
+	if (rc)
+		unlinkat(tfd, JOURNAL_TMP, 0);
 	return rc;
 }
 
-/* Extracts everything into a fresh staging folder inside the target and
- * reads the stream to its very end, so that whoever feeds it has finished
- * (and verified the whole stream) before anything is moved into place. */
-/* Past the archive's end: the writer (a feeder thread, a pipe) finishes
- * and reports any damage it found there. */
+static int valid_part(const char *name, const char *prefix)
+{
+	return !strncmp(name, prefix, strlen(prefix)) && strlen(name) > strlen(prefix) &&
+		!strchr(name, '/');
+}
+
+/* 0: no journal; 1: one, in *j; or an error (a journal tsarc cannot read). */
+static int journal_read(int tfd, const char *target, journal *j)
+{
+	char text[512], keep[16];
+	int fd = openat(tfd, JOURNAL_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	memset(j, 0, sizeof(*j));
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot read %s/%s: %s", target, JOURNAL_NAME,
+			strerror(errno));
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot read %s/%s: %s", target, JOURNAL_NAME,
+			strerror(errno));
+	text[n] = '\0';
+	if (sscanf(text, "tsarc-swap 1 %d %63s %63s %15s", &j->phase, j->staging, j->old, keep) != 4 ||
+		j->phase < 0 || j->phase > 2 || !valid_part(j->staging, STAGING_PREFIX) ||
+		!valid_part(j->old, OLD_PREFIX) || (strcmp(keep, "keep") && strcmp(keep, "delete")))
+		return tsarc_error_set(TSARC_ECORRUPT, "%s/%s is not a swap journal tsarc wrote; "
+			"nothing was changed (look at it, then remove it)", target, JOURNAL_NAME);
+	j->keep_extras = !strcmp(keep, "keep");
+	return 1;
+}
+
+static int name_sort(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names of a folder's entries (not "." and ".."), sorted. */
+static int list_names(int dfd, char ***out, size_t *count)
+{
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0;
+	int fd = dup(dfd), rc = 0;
+	DIR *d;
+
+	*out = NULL;
+	*count = 0;
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return tsarc_error_set(TSARC_EIO, "cannot list a folder: %s", strerror(errno));
+	}
+	rewinddir(d);
+	while (!rc && (de = readdir(d)) != NULL) {
+		char **grown;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!(grown = realloc(names, (n + 1) * sizeof(*names))) ||
+			!(grown[n] = strdup(de->d_name))) {
+			if (grown)
+				names = grown;
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		} else {
+			names = grown;
+			n++;
+		}
+	}
+	closedir(d);
+	if (rc) {
+		while (n)
+			free(names[--n]);
+		free(names);
+		return rc;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_sort);
+	*out = names;
+	*count = n;
+	return 0;
+}
+
+static void free_names(char **names, size_t n)
+{
+	while (n)
+		free(names[--n]);
+	free(names);
+}
+
+/* Renames from/name to to/name; what is in the way there (a file the
+ * application made meanwhile) is deleted: the tree is being replaced. */
+static int move_entry(int from, int to, const char *name)
+{
+	if (renameat(from, name, to, name) == 0)
+		return 0;
+	if (errno != EEXIST && errno != ENOTEMPTY && errno != EISDIR && errno != ENOTDIR)
+		return -1;
+	if (remove_tree_at(to, name) != 0)
+		return -1;
+	return renameat(from, name, to, name);
+}
+
+static void step_done(const tsarc_tree_restore_options *o)
+{
+	if (o && o->after_step)
+		o->after_step(o->after_step_arg);
+}
+
+/* Runs the journal's swap to its end (phase 0: undoes it). */
+static int swap_finish(int tfd, const char *target, journal *j,
+	const tsarc_tree_restore_options *o, tsarc_tree_restore_result *res)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int sfd = -1, ofd = -1, rc = 0;
+	struct stat sb;
+
+	if (j->phase == 0) {
+		if (remove_tree_at(tfd, j->staging) != 0 || remove_tree_at(tfd, j->old) != 0)
+			return tsarc_error_set(TSARC_EIO, "cannot remove %s/%s: %s", target, j->staging,
+				strerror(errno));
+		if (unlinkat(tfd, JOURNAL_NAME, 0) != 0 && errno != ENOENT)
+			return tsarc_error_set(TSARC_EIO, "cannot remove %s/%s: %s", target, JOURNAL_NAME,
+				strerror(errno));
+		fsync_dir(tfd);
+		return 0;
+	}
+	sfd = openat(tfd, j->staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd < 0 && errno == ENOENT && j->phase == 2)
+		goto cleanup; /* every entry moved, the staging folder already gone */
+	if (sfd < 0) {
+		rc = tsarc_error_set(TSARC_ECORRUPT, "%s/%s names the new tree %s, which is missing",
+			target, JOURNAL_NAME, j->staging);
+		goto done;
+	}
+	if (j->phase == 1) {
+		if (mkdirat(tfd, j->old, 0700) != 0 && errno != EEXIST)
+			goto io;
+		if ((ofd = openat(tfd, j->old, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			goto io;
+		if ((rc = list_names(tfd, &names, &n)))
+			goto done;
+		for (i = 0; i < n; i++) {
+			int in_new;
+			if (!strcmp(names[i], j->staging) || !strcmp(names[i], j->old) ||
+				tsarc_tree_reserved_name(names[i]))
+				continue;
+			in_new = fstatat(sfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) == 0;
+			if (!in_new && j->keep_extras)
+				continue;
+			if (move_entry(tfd, ofd, names[i]) != 0)
+				goto io;
+			if (!in_new && res)
+				res->removed++;
+			step_done(o);
+		}
+		free_names(names, n);
+		names = NULL;
+		if (fsync_dir(ofd) != 0 || fsync_dir(tfd) != 0)
+			goto io;
+		j->phase = 2;
+		if ((rc = journal_write(tfd, j)))
+			goto done;
+		step_done(o);
+	}
+	if ((rc = list_names(sfd, &names, &n)))
+		goto done;
+	for (i = 0; i < n; i++) {
+		if (move_entry(sfd, tfd, names[i]) != 0)
+			goto io;
+		step_done(o);
+	}
+	if (fsync_dir(tfd) != 0)
+		goto io;
+cleanup:
+	/* The new tree is in place: the old one goes, then the journal last,
+	 * so that an interruption here is cleaned up by the next run. */
+	if (remove_tree_at(tfd, j->old) != 0 || remove_tree_at(tfd, j->staging) != 0)
+		goto io;
+	step_done(o);
+	if (unlinkat(tfd, JOURNAL_NAME, 0) != 0 || fsync_dir(tfd) != 0)
+		goto io;
+	goto done;
+io:
+	rc = tsarc_error_set(TSARC_EIO, "the swap into %s stopped: %s; the next restore into %s "
+		"finishes it (%s/%s says how far it got)", target, strerror(errno), target, target,
+		JOURNAL_NAME);
+done:
+	free_names(names, n);
+	if (sfd >= 0)
+		close(sfd);
+	if (ofd >= 0)
+		close(ofd);
+	return rc;
+}
+
+/* A restore into a folder: the folder open and locked, an earlier
+ * interrupted swap ended, the journal and staging folder of this one. */
+typedef struct target {
+	const char *dir;
+	int tfd;
+	journal j;
+	root_attrs top;
+} target;
+
+static int target_open(target *t, const char *dir, const tsarc_tree_restore_options *o,
+	tsarc_tree_restore_result *res)
+{
+	struct stat sb;
+	char nonce[64];
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(t, 0, sizeof(*t));
+	t->dir = dir;
+	t->tfd = -1;
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", dir, strerror(errno));
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return tsarc_error_set(TSARC_EINVAL, "%s is not a folder", dir);
+	if ((t->tfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", dir, strerror(errno));
+	/* Two restores into one folder would take each other's journal. */
+	if (flock(t->tfd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+		rc = tsarc_error_set(TSARC_ELOCKED, "another restore into %s is running", dir);
+		goto fail;
+	}
+	if ((rc = journal_read(t->tfd, dir, &t->j)) < 0)
+		goto fail;
+	if (rc == 1) {
+		int phase = t->j.phase;
+		if ((rc = swap_finish(t->tfd, dir, &t->j, o, NULL)))
+			goto fail;
+		res->recovered = phase == 0 ? 2 : 1;
+		fprintf(stderr, "tsarc: warning: %s: an earlier restore was interrupted %s; %s\n", dir,
+			phase == 0 ? "before its swap" : "during its swap",
+			phase == 0 ? "its staging folder was removed" : "its swap was finished first");
+	}
+	/* A name no archive can know in advance: an entry of the staging
+	 * folder's name would otherwise be deleted with it, or swapped in. */
+	if ((rc = tsarc_staging_name(t->j.staging, sizeof(t->j.staging))) ||
+		(rc = tsarc_staging_name(nonce, sizeof(nonce))))
+		goto fail;
+	snprintf(t->j.old, sizeof(t->j.old), OLD_PREFIX "%s", nonce + strlen(STAGING_PREFIX));
+	t->j.keep_extras = o->keep_extras;
+	t->j.phase = 0;
+	if ((rc = journal_write(t->tfd, &t->j)))
+		goto fail;
+	if (mkdirat(t->tfd, t->j.staging, 0700) != 0) {
+		rc = tsarc_error_set(TSARC_EIO, "cannot create %s/%s: %s", dir, t->j.staging,
+			strerror(errno));
+		swap_finish(t->tfd, dir, &t->j, NULL, NULL);
+		goto fail;
+	}
+	return 0;
+fail:
+	close(t->tfd);
+	t->tfd = -1;
+	return rc;
+}
+
+/* Undoes a restore that did not get to its swap. */
+static void target_discard(target *t)
+{
+	if (t->tfd < 0)
+		return;
+	t->j.phase = 0;
+	swap_finish(t->tfd, t->dir, &t->j, NULL, NULL);
+	close(t->tfd);
+	t->tfd = -1;
+}
+
+/* The new tree is complete: swap it in, then the archive's "." attributes. */
+static int target_swap(target *t, const tsarc_tree_restore_options *o,
+	tsarc_tree_restore_result *res)
+{
+	int rc;
+
+	t->j.phase = 1;
+	if (!(rc = journal_write(t->tfd, &t->j))) {
+		step_done(o);
+		rc = swap_finish(t->tfd, t->dir, &t->j, o, res);
+	}
+	if (rc == 0 && t->top.present) {
+		if (o->restore_owner && fchown(t->tfd, t->top.uid, t->top.gid) != 0)
+			rc = tsarc_error_set(TSARC_EACCESS, "cannot set the owner of %s: %s", t->dir,
+				strerror(errno));
+		else if (fchmod(t->tfd, t->top.mode) != 0 || futimens(t->tfd, t->top.times) != 0)
+			rc = tsarc_error_set(TSARC_EIO, "setting attributes of %s: %s", t->dir,
+				strerror(errno));
+	}
+	close(t->tfd);
+	t->tfd = -1;
+	return rc;
+}
+
 int tsarc_staging_name(char *out, size_t outsz)
 {
 	uint8_t nonce[8];
@@ -772,6 +1131,8 @@ int tsarc_staging_name(char *out, size_t outsz)
 	return 0;
 }
 
+/* Past the archive's end: the writer (a feeder thread, a pipe) finishes
+ * and reports any damage it found there. */
 static int read_to_end(int fd)
 {
 	char drain[65536];
@@ -785,69 +1146,58 @@ static int read_to_end(int fd)
 	}
 }
 
-static int stage(const char *target_dir, int fd, const tsarc_tree_restore_options *opts,
-	tsarc_tree_restore_result *res, root_attrs *top, char *staging_name, size_t namesz)
+/* Extracts everything into the staging folder and reads the stream to its
+ * very end, so that whoever feeds it has finished (and verified the whole
+ * stream) before anything is moved into place. */
+static int stage(target *t, int fd, const tsarc_tree_restore_options *opts,
+	tsarc_tree_restore_result *res)
 {
 	char staging[PATH_MAX_LEN];
-	struct stat sb;
-	int tfd, rc;
 
-	memset(res, 0, sizeof(*res));
-	if (mkdir(target_dir, 0755) != 0 && errno != EEXIST)
-		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", target_dir, strerror(errno));
-	if (stat(target_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return tsarc_error_set(TSARC_EINVAL, "%s is not a folder", target_dir);
-	/* A name no archive can know in advance: an entry of the staging
-	 * folder's name would otherwise be deleted with it, or swapped in. */
-	if ((rc = tsarc_staging_name(staging_name, namesz)))
-		return rc;
-	if (snprintf(staging, sizeof(staging), "%s/%s", target_dir, staging_name) >= (int)sizeof(staging))
-		return tsarc_error_set(TSARC_ETOOLARGE, "path too long: %s", target_dir);
-	tfd = open(target_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tfd < 0)
-		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", target_dir, strerror(errno));
-	if (mkdirat(tfd, staging_name, 0700) != 0) {
-		rc = tsarc_error_set(TSARC_EIO, "cannot create %s: %s", staging, strerror(errno));
-		close(tfd);
-		return rc;
-	}
-	memset(top, 0, sizeof(*top));
-	if (!(rc = extract_to_staging(fd, staging, opts, res, top, 0)))
-		rc = read_to_end(fd);
-	if (rc)
-		remove_tree_at(tfd, staging_name);
-	close(tfd);
-	return rc;
-}
-
-static void discard(const char *target_dir, const char *staging_name)
-{
-	int tfd = open(target_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (tfd >= 0) {
-		remove_tree_at(tfd, staging_name);
-		close(tfd);
+	if (snprintf(staging, sizeof(staging), "%s/%s", t->dir, t->j.staging) >= (int)sizeof(staging))
+		return tsarc_error_set(TSARC_ETOOLARGE, "path too long: %s", t->dir);
+	{
+		int rc = extract_to_staging(fd, staging, opts, res, &t->top, 0);
+		return rc ? rc : read_to_end(fd);
 	}
 }
+
+static const tsarc_tree_restore_options no_options;
 
 int tsarc_tree_restore_fd(const char *target_dir, int fd,
 	const tsarc_tree_restore_options *opts, tsarc_tree_restore_result *res)
 {
-	tsarc_tree_restore_options defaults = {0, 0};
-	char staging_name[64];
-	root_attrs top;
+	target t;
 	int rc;
 
 	if (!opts)
-		opts = &defaults;
-	if ((rc = stage(target_dir, fd, opts, res, &top, staging_name, sizeof(staging_name))))
+		opts = &no_options;
+	if ((rc = target_open(&t, target_dir, opts, res)))
 		return rc;
-	return swap_into_place(target_dir, staging_name, opts, res, &top);
+	if ((rc = stage(&t, fd, opts, res))) {
+		target_discard(&t);
+		return rc;
+	}
+	return target_swap(&t, opts, res);
+}
+
+int tsarc_tree_recover(const char *target_dir, int *recovered)
+{
+	tsarc_tree_restore_result res;
+	target t;
+	int rc;
+
+	*recovered = 0;
+	if ((rc = target_open(&t, target_dir, &no_options, &res)))
+		return rc;
+	*recovered = res.recovered;
+	target_discard(&t);
+	return 0;
 }
 
 int tsarc_tree_check_fd(int fd, uint64_t *entries)
 {
-	tsarc_tree_restore_options opts = {0, 0};
+	tsarc_tree_restore_options opts = no_options;
 	tsarc_tree_restore_result res;
 	root_attrs top;
 	const char *tmp = getenv("TMPDIR");
@@ -912,17 +1262,18 @@ static void *feed_main(void *arg)
 	return NULL;
 }
 
-/* What reads the tar: a restore into staging, or the check. */
+/* What reads the tar: a restore into staging, the check, the rewrite. */
 typedef int (*tar_reader)(int fd, void *ctx);
 
 /*
  * Runs `read_tar` on a repository stream through a pipe, a feeder thread
- * verifying it chunk by chunk. Damage the feeder finds explains whatever
- * the reader made of the truncated tar, so its error wins, and `undo`
- * (may be NULL) is called when the reader had succeeded regardless.
+ * verifying it chunk by chunk. It returns 0 only when the reader took
+ * the whole stream and the feeder verified all of it (every chunk and the
+ * whole-stream SHA-256). Damage the feeder finds explains whatever the
+ * reader made of the truncated tar, so its error wins.
  */
 static int read_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
-	tar_reader read_tar, void (*undo)(void *ctx), void *ctx)
+	tar_reader read_tar, void *ctx)
 {
 	feeder f;
 	pthread_t th;
@@ -944,52 +1295,47 @@ static int read_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflig
 	/* Closing our end stops the feeder if we gave up early. */
 	close(fds[0]);
 	pthread_join(th, NULL);
-	if (f.rc && f.rc != TSARC_ECANCELED) {
-		if (rc == 0 && undo)
-			undo(ctx);
+	if (f.rc && f.rc != TSARC_ECANCELED)
 		return tsarc_error_set(f.rc, "%s", f.msg);
-	}
+	if (!rc && f.rc)
+		return tsarc_error_set(TSARC_EIO, "the stream ended before it was verified");
 	return rc;
 }
 
 typedef struct staged {
-	const char *target_dir;
+	target *t;
 	const tsarc_tree_restore_options *opts;
 	tsarc_tree_restore_result *res;
-	root_attrs top;
-	char staging_name[64];
 } staged;
 
 static int stage_tar(int fd, void *ctx)
 {
 	staged *g = ctx;
 
-	return stage(g->target_dir, fd, g->opts, g->res, &g->top, g->staging_name,
-		sizeof(g->staging_name));
-}
-
-static void discard_staged(void *ctx)
-{
-	staged *g = ctx;
-
-	discard(g->target_dir, g->staging_name);
+	return stage(g->t, fd, g->opts, g->res);
 }
 
 int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
 	const char *target_dir, const tsarc_tree_restore_options *opts,
 	tsarc_tree_restore_result *res)
 {
-	tsarc_tree_restore_options defaults = {0, 0};
 	staged g;
+	target t;
 	int rc;
 
-	memset(&g, 0, sizeof(g));
-	g.target_dir = target_dir;
-	g.opts = opts ? opts : &defaults;
-	g.res = res;
-	if ((rc = read_stream(repo, st, 0, stage_tar, discard_staged, &g)))
+	if (!opts)
+		opts = &no_options;
+	if ((rc = target_open(&t, target_dir, opts, res)))
 		return rc;
-	return swap_into_place(target_dir, g.staging_name, g.opts, res, &g.top);
+	g.t = &t;
+	g.opts = opts;
+	g.res = res;
+	/* Swapped in only when the whole stream was read and verified. */
+	if ((rc = read_stream(repo, st, 0, stage_tar, &g))) {
+		target_discard(&t);
+		return rc;
+	}
+	return target_swap(&t, opts, res);
 }
 
 static int check_tar(int fd, void *ctx)
@@ -1001,5 +1347,191 @@ int tsarc_tree_check_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned i
 	uint64_t *entries)
 {
 	*entries = 0;
-	return read_stream(repo, st, inflight, check_tar, NULL, entries);
+	return read_stream(repo, st, inflight, check_tar, entries);
+}
+
+/* ---- the rewrite for a restore that extracts elsewhere ---- */
+
+typedef struct rewriter {
+	struct archive *aw;
+	int out_fd;
+	int broken; /* nothing more may reach the consumer */
+	uint64_t entries, skipped;
+} rewriter;
+
+static la_ssize_t rewrite_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
+{
+	rewriter *w = ud;
+	size_t done = 0;
+
+	if (w->broken) {
+		archive_set_error(a, ECANCELED, "the rewrite was stopped");
+		return -1;
+	}
+	while (done < len) {
+		ssize_t n = write(w->out_fd, (const char *)buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			archive_set_error(a, errno, "writing the tar stream: %s", strerror(errno));
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return (la_ssize_t)len;
+}
+
+/* One validated entry, rebuilt from the fields tsarc checked, nothing else. */
+static int rewrite_entry(rewriter *w, struct archive *in, struct archive_entry *e,
+	const char *name, const char *hard, int root)
+{
+	struct archive_entry *o = archive_entry_new();
+	mode_t type = archive_entry_filetype(e);
+	int rc = 0;
+
+	if (!o)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	archive_entry_set_pathname(o, root ? "." : name);
+	archive_entry_set_uid(o, archive_entry_uid(e));
+	archive_entry_set_gid(o, archive_entry_gid(e));
+	if (archive_entry_uname(e))
+		archive_entry_copy_uname(o, archive_entry_uname(e));
+	if (archive_entry_gname(e))
+		archive_entry_copy_gname(o, archive_entry_gname(e));
+	archive_entry_set_mtime(o, archive_entry_mtime(e), archive_entry_mtime_nsec(e));
+	archive_entry_set_perm(o, archive_entry_perm(e) & 07777);
+	if (hard) {
+		archive_entry_set_filetype(o, AE_IFREG);
+		archive_entry_set_hardlink(o, hard);
+		archive_entry_set_size(o, 0);
+	} else {
+		archive_entry_set_filetype(o, type);
+		if (type == AE_IFLNK)
+			archive_entry_set_symlink(o, archive_entry_symlink(e));
+		archive_entry_set_size(o, type == AE_IFREG ? archive_entry_size(e) : 0);
+	}
+	if (archive_write_header(w->aw, o) != ARCHIVE_OK) {
+		rc = tsarc_error_set(TSARC_EIO, "rewriting tar entry '%s': %s", name,
+			archive_error_string(w->aw));
+		goto done;
+	}
+	if (!hard && type == AE_IFREG) {
+		char buf[65536];
+		la_int64_t left = archive_entry_size(e);
+		while (left > 0) {
+			la_ssize_t n = archive_read_data(in, buf, sizeof(buf));
+			if (n <= 0) {
+				rc = tsarc_error_set(TSARC_ECORRUPT, "reading tar entry '%s': %s", name,
+					n < 0 ? archive_error_string(in) : "its data ends early");
+				goto done;
+			}
+			if (n > left)
+				n = (la_ssize_t)left;
+			if (archive_write_data(w->aw, buf, (size_t)n) != n) {
+				rc = tsarc_error_set(TSARC_EIO, "rewriting tar entry '%s': %s", name,
+					archive_error_string(w->aw) ? archive_error_string(w->aw) : "short write");
+				goto done;
+			}
+			left -= n;
+		}
+	}
+done:
+	archive_entry_free(o);
+	return rc;
+}
+
+static int rewrite_tar(int fd, void *ctx)
+{
+	rewriter *w = ctx;
+	struct archive *in = archive_read_new();
+	struct archive_entry *e;
+	int r, rc = 0;
+
+	if (!in)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	archive_read_support_format_tar(in);
+	archive_read_support_format_gnutar(in);
+	if (archive_read_open_fd(in, fd, 64 * 1024) != ARCHIVE_OK) {
+		rc = tsarc_error_set(TSARC_ECORRUPT, "not a tar stream: %s", archive_error_string(in));
+		goto done;
+	}
+	for (;;) {
+		const char *hard;
+		char name[PATH_MAX_LEN];
+		int v;
+
+		r = archive_read_next_header(in, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			rc = tsarc_error_set(TSARC_ECORRUPT, "reading the tar stream: %s",
+				archive_error_string(in));
+			goto done;
+		}
+		if ((v = entry_verdict(e, name, sizeof(name), &hard, 1)) < 0) {
+			rc = v;
+			goto done;
+		}
+		if (v == ENTRY_SKIP) {
+			w->skipped++;
+			continue;
+		}
+		if ((rc = rewrite_entry(w, in, e, name, hard, v == ENTRY_ROOT)))
+			goto done;
+		if (v == ENTRY_TAKE)
+			w->entries++;
+	}
+	rc = read_to_end(fd);
+done:
+	archive_read_free(in);
+	return rc;
+}
+
+int tsarc_tree_rewrite_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
+	int out_fd, const char *complete_name, uint64_t *entries, uint64_t *skipped)
+{
+	rewriter w;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.out_fd = out_fd;
+	*entries = *skipped = 0;
+	if (!(w.aw = archive_write_new()))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	/* ustar, with a pax header only where ustar cannot say it (long or
+	 * non-ASCII names, large sizes): one reading for GNU tar and
+	 * libarchive alike, and no GNU long-name records. */
+	archive_write_set_format_pax_restricted(w.aw);
+	archive_write_set_bytes_per_block(w.aw, 10240);
+	if (archive_write_open2(w.aw, &w, NULL, rewrite_write_cb, NULL, NULL) != ARCHIVE_OK) {
+		rc = tsarc_error_set(TSARC_EIO, "%s", archive_error_string(w.aw));
+		w.broken = 1;
+		archive_write_free(w.aw);
+		return rc;
+	}
+	rc = read_stream(repo, st, inflight, rewrite_tar, &w);
+	/* Verified to its end: only now the entry that tells the consumer
+	 * the stream is complete, then the archive's end. */
+	if (!rc) {
+		struct archive_entry *o = archive_entry_new();
+		if (!o)
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		else {
+			archive_entry_set_pathname(o, complete_name);
+			archive_entry_set_filetype(o, AE_IFREG);
+			archive_entry_set_perm(o, 0600);
+			archive_entry_set_size(o, 0);
+			if (archive_write_header(w.aw, o) != ARCHIVE_OK ||
+				archive_write_close(w.aw) != ARCHIVE_OK)
+				rc = tsarc_error_set(TSARC_EIO, "writing the tar stream: %s",
+					archive_error_string(w.aw));
+			archive_entry_free(o);
+		}
+	}
+	if (rc)
+		w.broken = 1;
+	archive_write_free(w.aw);
+	*entries = w.entries;
+	*skipped = w.skipped;
+	return rc;
 }

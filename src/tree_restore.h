@@ -17,15 +17,28 @@
  * of it extracted cleanly are the entries moved into place, so a hostile
  * or damaged archive leaves the target as it was. The archive's own "."
  * entry, if any, sets the target folder's mode and times at the end.
+ * Fifos, sockets and devices are skipped (named on stderr), as a backup
+ * skips them. Runs of zeros (whole 4 KiB blocks) become holes.
+ *
+ * The swap is journaled (see tree_restore.c): interrupted at any point,
+ * the target holds the old tree or, once the new one was complete and
+ * verified, the next restore into it (tsarc_tree_recover) finishes the
+ * new one; nothing is lost either way.
  */
 typedef struct tsarc_tree_restore_options {
 	int keep_extras;    /* do not delete files the archive does not have */
 	int restore_owner;  /* chown entries (needs root) */
+	/* Called after every rename and journal write of the swap: tests
+	 * interrupt the swap there, at each step in turn. NULL in use. */
+	void (*after_step)(void *arg);
+	void *after_step_arg;
 } tsarc_tree_restore_options;
 
 typedef struct tsarc_tree_restore_result {
 	uint64_t entries, bytes;
 	uint64_t removed; /* top-level entries deleted as extras */
+	uint64_t skipped; /* fifos, sockets, devices: named on stderr, not restored */
+	int recovered;    /* an earlier interrupted restore: 1 its swap finished, 2 undone */
 } tsarc_tree_restore_result;
 
 /* Reads the tar stream from `fd` to its end. */
@@ -47,6 +60,33 @@ int tsarc_tree_check_fd(int fd, uint64_t *entries);
  * (`inflight` chunks ahead, 0 for the default). */
 int tsarc_tree_check_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
 	uint64_t *entries);
+
+/*
+ * Ends a swap an earlier restore into `target_dir` left half-done (its
+ * journal, .tsarc-swap-journal, says how far it got): finished when the
+ * new tree was complete, undone when it was still being extracted.
+ * *recovered as in the result. Every restore into the folder does this
+ * first.
+ */
+int tsarc_tree_recover(const char *target_dir, int *recovered);
+
+/*
+ * For a restore that extracts elsewhere (GNU tar in a pod): reads a
+ * backed-up tar stream, verified, and writes to `out_fd` a new archive
+ * (ustar, pax headers only where ustar cannot say it) of exactly the
+ * entries the restore's rules accept, rebuilt from the fields tsarc read,
+ * so the consumer never parses bytes tsarc did not. After the last entry,
+ * and only once the whole stream is verified, an empty file
+ * `complete_name` and the archive's end: a consumer that does not find
+ * it got an incomplete stream. Run tsarc_tree_check_stream first: links
+ * that leave the tree only together are seen at the end.
+ */
+int tsarc_tree_rewrite_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
+	int out_fd, const char *complete_name, uint64_t *entries, uint64_t *skipped);
+
+/* tsarc's own bookkeeping names at the top of a tree (the swap journal):
+ * a backup leaves them out and a restore does not write them. */
+int tsarc_tree_reserved_name(const char *name);
 
 /* A staging folder name, ".tsarc-restore-PID-NONCE": random, so that no
  * archive can hold an entry of that name. */
