@@ -5,15 +5,23 @@
  * host libarchive walks the tree in-process; in a pod `tar cf - -C DIR .`
  * runs through the transport, as `oc rsync` of the manual procedure would
  * have, but streamed.
+ *
+ * The tree is live (system-storage is an RWX volume the application writes
+ * while we read): each file's bytes are read before its header, which
+ * states their number, so the archive holds exactly what the file had;
+ * a file that changed is named on stderr. Sockets, fifos and devices are
+ * left out with a warning: a restore does not make them either.
  */
 #include "component.h"
 #include "tsarc/errors.h"
+#include "tree_restore.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,72 +76,217 @@ static la_ssize_t write_cb(struct archive *a, void *ud, const void *buf, size_t 
 	return (la_ssize_t)len;
 }
 
-/* Copies a regular file's bytes into the archive. */
-static int copy_data(struct archive *aw, const char *path, char *buf, size_t bufsz,
-	const atomic_int *stop, char *err, size_t errsz)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t n;
-
-	if (fd < 0) {
-		snprintf(err, errsz, "cannot open %s: %s", path, strerror(errno));
-		return TSARC_EIO;
-	}
-	for (;;) {
-		if (atomic_load(stop)) {
-			snprintf(err, errsz, "stopped");
-			close(fd);
-			return TSARC_ECANCELED;
-		}
-		n = read(fd, buf, bufsz);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errsz, "reading %s: %s", path, strerror(errno));
-			close(fd);
-			return TSARC_EIO;
-		}
-		if (n == 0)
-			break;
-		if (archive_write_data(aw, buf, (size_t)n) != n) {
-			snprintf(err, errsz, "%s", archive_error_string(aw));
-			close(fd);
-			return TSARC_EIO;
-		}
-	}
-	close(fd);
-	return 0;
-}
+#define BUF_SIZE (1u << 20)
 
 typedef struct walk {
 	const atomic_int *stop;
 	struct archive *disk, *aw;
 	struct archive_entry_linkresolver *links;
-	char *buf;
+	char *buf;   /* BUF_SIZE: a small file's whole content, or a copy buffer */
+	int spool;   /* a larger file's content (an unlinked file in TMPDIR), or -1 */
 	char *err;
 	size_t errsz;
 } walk;
+
+static int stopped(walk *w)
+{
+	if (!atomic_load(w->stop))
+		return 0;
+	snprintf(w->err, w->errsz, "stopped");
+	return 1;
+}
+
+/* An unlinked file in TMPDIR, made once per backup, reused per file. */
+static int spool_open(walk *w)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[4096];
+
+	if (w->spool >= 0)
+		return ftruncate(w->spool, 0) == 0 ? 0 : -1;
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	w->spool = open(tmp, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+	if (w->spool >= 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/tsarc-spool.XXXXXX", tmp);
+	if ((w->spool = mkostemp(path, O_CLOEXEC)) < 0)
+		return -1;
+	unlink(path);
+	return 0;
+}
+
+static int all_zero(const char *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+/*
+ * Reads a regular file before its header is written, because a tar
+ * header states the size before the data and the file may change while
+ * it is read (system-storage is a live volume). Up to the size lstat
+ * gave, into w->buf (files up to 1 MiB) or the spool: *got is what the
+ * file really had. Like GNU tar, a file that changed is named on stderr;
+ * unlike it, a file that shrank is stored with the bytes it had, not
+ * padded with zeros, and one that grew with its first `want` bytes.
+ */
+static int read_whole(walk *w, const char *path, const struct stat *st, uint64_t *got,
+	int *spooled)
+{
+	uint64_t want = (uint64_t)st->st_size, have = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	int big = want > BUF_SIZE;
+	struct stat a, b;
+	char probe;
+	ssize_t n;
+
+	if (fd < 0) {
+		snprintf(w->err, w->errsz, "cannot open %s: %s", path, strerror(errno));
+		return TSARC_EIO;
+	}
+	if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode)) {
+		snprintf(w->err, w->errsz, "%s changed into something else than a file while the "
+			"backup read it", path);
+		close(fd);
+		return TSARC_EIO;
+	}
+	if (big && spool_open(w) != 0) {
+		snprintf(w->err, w->errsz, "cannot make a spool file in TMPDIR for %s: %s", path,
+			strerror(errno));
+		close(fd);
+		return TSARC_EIO;
+	}
+	while (have < want) {
+		size_t room = big ? BUF_SIZE : (size_t)(want - have);
+		if (room > want - have)
+			room = (size_t)(want - have);
+		if (stopped(w)) {
+			close(fd);
+			return TSARC_ECANCELED;
+		}
+		n = read(fd, big ? w->buf : w->buf + have, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(w->err, w->errsz, "reading %s: %s", path, strerror(errno));
+			close(fd);
+			return TSARC_EIO;
+		}
+		if (n == 0)
+			break;
+		/* Zeros are not written: the spool stays as sparse as the file. */
+		if (big && !all_zero(w->buf, (size_t)n)) {
+			size_t done = 0;
+			while (done < (size_t)n) {
+				ssize_t m = pwrite(w->spool, w->buf + done, (size_t)n - done,
+					(off_t)(have + done));
+				if (m < 0 && errno == EINTR)
+					continue;
+				if (m < 0) {
+					snprintf(w->err, w->errsz, "spooling %s into TMPDIR: %s", path,
+						strerror(errno));
+					close(fd);
+					return TSARC_EIO;
+				}
+				done += (size_t)m;
+			}
+		}
+		have += (uint64_t)n;
+	}
+	if (big && ftruncate(w->spool, (off_t)have) != 0) {
+		snprintf(w->err, w->errsz, "spooling %s into TMPDIR: %s", path, strerror(errno));
+		close(fd);
+		return TSARC_EIO;
+	}
+	while ((n = read(fd, &probe, 1)) < 0 && errno == EINTR)
+		;
+	if (have < want)
+		fprintf(stderr, "tsarc: warning: %s: file shrank by %llu bytes while read; stored "
+			"the %llu bytes it had\n", path, (unsigned long long)(want - have),
+			(unsigned long long)have);
+	else if (n > 0)
+		fprintf(stderr, "tsarc: warning: %s: file grew while read; stored its first %llu "
+			"bytes\n", path, (unsigned long long)want);
+	else if (fstat(fd, &b) == 0 && (b.st_mtim.tv_sec != a.st_mtim.tv_sec ||
+			 b.st_mtim.tv_nsec != a.st_mtim.tv_nsec || a.st_ino != st->st_ino ||
+			 a.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+			 a.st_mtim.tv_nsec != st->st_mtim.tv_nsec))
+		fprintf(stderr, "tsarc: warning: %s: file changed while read\n", path);
+	close(fd);
+	*got = have;
+	*spooled = big;
+	return 0;
+}
+
+/* The bytes read_whole kept, into the archive. */
+static int write_kept(walk *w, const char *path, uint64_t len, int spooled)
+{
+	uint64_t done = 0;
+
+	if (!spooled) {
+		if (archive_write_data(w->aw, w->buf, (size_t)len) != (la_ssize_t)len)
+			goto fail;
+		return 0;
+	}
+	while (done < len) {
+		size_t room = len - done < BUF_SIZE ? (size_t)(len - done) : BUF_SIZE;
+		ssize_t n;
+		if (stopped(w))
+			return TSARC_ECANCELED;
+		n = pread(w->spool, w->buf, room, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(w->err, w->errsz, "reading back the spool of %s: %s", path,
+				n < 0 ? strerror(errno) : "it is shorter than written");
+			return TSARC_EIO;
+		}
+		if (archive_write_data(w->aw, w->buf, (size_t)n) != n)
+			goto fail;
+		done += (uint64_t)n;
+	}
+	return 0;
+fail:
+	snprintf(w->err, w->errsz, "%s: %s", path, archive_error_string(w->aw) ?
+		archive_error_string(w->aw) : "the archive took fewer bytes than its header says");
+	return TSARC_EIO;
+}
 
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Writes an entry (and its data) whose hard-link state is resolved. */
+/* Writes an entry (and its data) whose hard-link state is resolved: a
+ * file's bytes are read first, and its header says how many it had. */
 static int emit(walk *w, struct archive_entry *e)
 {
-	int r = archive_write_header(w->aw, e);
+	const char *src = archive_entry_sourcepath(e);
+	uint64_t got = 0;
+	int spooled = 0;
+	/* Empty ones too: one that grew since lstat is named. Later links
+	 * of a hard-linked file carry no data. */
+	int data = archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) && src;
+	int r, rc;
 
+	if (data) {
+		struct stat st;
+		memset(&st, 0, sizeof(st));
+		st.st_size = (off_t)archive_entry_size(e);
+		st.st_ino = (ino_t)archive_entry_ino64(e);
+		st.st_mtim.tv_sec = archive_entry_mtime(e);
+		st.st_mtim.tv_nsec = archive_entry_mtime_nsec(e);
+		if ((rc = read_whole(w, src, &st, &got, &spooled)))
+			return rc;
+		archive_entry_set_size(e, (la_int64_t)got);
+	}
+	r = archive_write_header(w->aw, e);
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
 		snprintf(w->err, w->errsz, "%s: %s", archive_entry_pathname(e),
 			archive_error_string(w->aw));
 		return TSARC_EIO;
 	}
-	if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0 &&
-		archive_entry_sourcepath(e))
-		return copy_data(w->aw, archive_entry_sourcepath(e), w->buf, 1 << 20, w->stop,
-			w->err, w->errsz);
-	return 0;
+	return data ? write_kept(w, src, got, spooled) : 0;
 }
 
 /* One path: its entry, then (a directory) its children in name order. The
@@ -164,6 +317,21 @@ static int walk_path(walk *w, const char *full, const char *rel, int depth)
 		snprintf(w->err, w->errsz, "cannot stat %s: %s", full, strerror(errno));
 		archive_entry_free(e);
 		return TSARC_EIO;
+	}
+	/* What a restore would not make either: named, left out. */
+	if (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ||
+		S_ISBLK(st.st_mode)) {
+		fprintf(stderr, "tsarc: warning: %s: skipped, %s is not backed up\n", full,
+			S_ISSOCK(st.st_mode) ? "a socket" : S_ISFIFO(st.st_mode) ? "a fifo" : "a device");
+		archive_entry_free(e);
+		return 0;
+	}
+	/* tsarc's own swap journal (a restore under way) is not data. */
+	if (depth == 1 && tsarc_tree_reserved_name(rel + 2)) {
+		fprintf(stderr, "tsarc: warning: %s: skipped, a restore's swap journal (a restore "
+			"into this folder is under way or was interrupted)\n", full);
+		archive_entry_free(e);
+		return 0;
 	}
 	archive_entry_copy_sourcepath(e, full);
 	if (archive_read_disk_entry_from_file(w->disk, e, -1, &st) != ARCHIVE_OK) {
@@ -249,7 +417,8 @@ static int tar_writer(int fd, void *ctx, const atomic_int *stop, char *err, size
 	w.disk = archive_read_disk_new();
 	w.aw = archive_write_new();
 	w.links = archive_entry_linkresolver_new();
-	w.buf = malloc(1 << 20);
+	w.spool = -1;
+	w.buf = malloc(BUF_SIZE);
 	if (!w.disk || !w.aw || !w.links || !w.buf) {
 		snprintf(err, errsz, "out of memory");
 		rc = TSARC_ENOMEM;
@@ -285,6 +454,8 @@ static int tar_writer(int fd, void *ctx, const atomic_int *stop, char *err, size
 	}
 done:
 	free(w.buf);
+	if (w.spool >= 0)
+		close(w.spool);
 	if (w.links)
 		archive_entry_linkresolver_free(w.links);
 	if (w.disk)
@@ -292,6 +463,14 @@ done:
 	if (w.aw)
 		archive_write_free(w.aw);
 	return rc;
+}
+
+static const char *version_details;
+static pthread_once_t version_once = PTHREAD_ONCE_INIT;
+
+static void version_init(void)
+{
+	version_details = archive_version_details();
 }
 
 static int files_prepare(tsarc_component *c, tsarc_production *out)
@@ -332,7 +511,10 @@ static int files_prepare(tsarc_component *c, tsarc_production *out)
 	out->writer = tar_writer;
 	out->writer_ctx = t;
 	out->writer_ctx_free = tar_ctx_free;
-	out->version_text = archive_version_details();
+	/* archive_version_details builds its text in a static buffer: once,
+	 * not from every component's thread at the same time. */
+	pthread_once(&version_once, version_init);
+	out->version_text = version_details;
 	return 0;
 }
 
