@@ -1498,10 +1498,10 @@ int tsarc_tree_rewrite_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned
 	*entries = *skipped = 0;
 	if (!(w.aw = archive_write_new()))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	/* ustar, with a pax header only where ustar cannot say it (long or
-	 * non-ASCII names, large sizes): one reading for GNU tar and
-	 * libarchive alike, and no GNU long-name records. */
-	archive_write_set_format_pax_restricted(w.aw);
+	/* pax as libarchive writes it: each field once in the pax header
+	 * (sub-second times kept) over a ustar header, never GNU long-name
+	 * records, so GNU tar and libarchive read the same entries. */
+	archive_write_set_format_pax(w.aw);
 	archive_write_set_bytes_per_block(w.aw, 10240);
 	if (archive_write_open2(w.aw, &w, NULL, rewrite_write_cb, NULL, NULL) != ARCHIVE_OK) {
 		rc = tsarc_error_set(TSARC_EIO, "%s", archive_error_string(w.aw));

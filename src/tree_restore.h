@@ -73,7 +73,7 @@ int tsarc_tree_recover(const char *target_dir, int *recovered);
 /*
  * For a restore that extracts elsewhere (GNU tar in a pod): reads a
  * backed-up tar stream, verified, and writes to `out_fd` a new archive
- * (ustar, pax headers only where ustar cannot say it) of exactly the
+ * (pax, as libarchive writes it: no GNU long-name records) of exactly the
  * entries the restore's rules accept, rebuilt from the fields tsarc read,
  * so the consumer never parses bytes tsarc did not. After the last entry,
  * and only once the whole stream is verified, an empty file
