@@ -77,6 +77,8 @@ static la_ssize_t write_cb(struct archive *a, void *ud, const void *buf, size_t 
 }
 
 #define BUF_SIZE (1u << 20)
+/* read_whole: the file is no longer there to read. */
+#define GONE 1
 
 typedef struct walk {
 	const atomic_int *stop;
@@ -140,14 +142,18 @@ static int read_whole(walk *w, const char *path, const struct stat *st, uint64_t
 	char probe;
 	ssize_t n;
 
+	/* Removed or replaced by something else since lstat: as GNU tar
+	 * does, named and left out rather than failing the whole backup. */
+	if (fd < 0 ? errno == ENOENT || errno == ELOOP :
+		     fstat(fd, &a) != 0 || !S_ISREG(a.st_mode)) {
+		fprintf(stderr, "tsarc: warning: %s: %s while the backup read the tree; left out\n",
+			path, fd < 0 ? "removed" : "no longer a file");
+		if (fd >= 0)
+			close(fd);
+		return GONE;
+	}
 	if (fd < 0) {
 		snprintf(w->err, w->errsz, "cannot open %s: %s", path, strerror(errno));
-		return TSARC_EIO;
-	}
-	if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode)) {
-		snprintf(w->err, w->errsz, "%s changed into something else than a file while the "
-			"backup read it", path);
-		close(fd);
 		return TSARC_EIO;
 	}
 	if (big && spool_open(w) != 0) {
@@ -276,8 +282,14 @@ static int emit(walk *w, struct archive_entry *e)
 		st.st_ino = (ino_t)archive_entry_ino64(e);
 		st.st_mtim.tv_sec = archive_entry_mtime(e);
 		st.st_mtim.tv_nsec = archive_entry_mtime_nsec(e);
-		if ((rc = read_whole(w, src, &st, &got, &spooled)))
+		if ((rc = read_whole(w, src, &st, &got, &spooled)) < 0)
 			return rc;
+		/* Gone: left out, unless other links of it follow, which
+		 * name this entry: then it stays, empty. */
+		if (rc == GONE && archive_entry_nlink(e) <= 1)
+			return 0;
+		if (rc == GONE)
+			got = 0;
 		archive_entry_set_size(e, (la_int64_t)got);
 	}
 	r = archive_write_header(w->aw, e);
@@ -312,6 +324,12 @@ static int walk_path(walk *w, const char *full, const char *rel, int depth)
 		snprintf(w->err, w->errsz, "%s: directories nested too deep", full);
 		archive_entry_free(e);
 		return TSARC_EIO;
+	}
+	if (lstat(full, &st) && errno == ENOENT && depth > 0) {
+		fprintf(stderr, "tsarc: warning: %s: removed while the backup read the tree; left "
+			"out\n", full);
+		archive_entry_free(e);
+		return 0;
 	}
 	if (lstat(full, &st)) {
 		snprintf(w->err, w->errsz, "cannot stat %s: %s", full, strerror(errno));
@@ -364,6 +382,11 @@ static int walk_path(walk *w, const char *full, const char *rel, int depth)
 	struct dirent *de;
 	char **names = NULL;
 	size_t n = 0, i;
+	if (!d && errno == ENOENT && depth > 0) {
+		fprintf(stderr, "tsarc: warning: %s: removed while the backup read the tree; its "
+			"entries left out\n", full);
+		return 0;
+	}
 	if (!d) {
 		snprintf(w->err, w->errsz, "cannot read %s: %s", full, strerror(errno));
 		return TSARC_EIO;
