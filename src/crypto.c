@@ -134,22 +134,36 @@ int tsarc_aead_open(const uint8_t key[TSARC_KEY_LEN], const void *aad,
 	return 0;
 }
 
+int tsarc_scrypt_params_check(uint64_t n, uint64_t r, uint64_t p)
+{
+	if (n < 2 || (n & (n - 1)) || r == 0 || p == 0)
+		return tsarc_error_set(TSARC_ECORRUPT,
+			"invalid scrypt parameters N=%llu r=%llu p=%llu", (unsigned long long)n,
+			(unsigned long long)r, (unsigned long long)p);
+	/* Each factor alone first, so the product cannot overflow. */
+	if (n > TSARC_SCRYPT_WORK_MAX || r > TSARC_SCRYPT_WORK_MAX ||
+		p > TSARC_SCRYPT_WORK_MAX || n * r > TSARC_SCRYPT_WORK_MAX ||
+		n * r * p > TSARC_SCRYPT_WORK_MAX)
+		return tsarc_error_set(TSARC_ECORRUPT,
+			"scrypt parameters N=%llu r=%llu p=%llu ask for more work than tsarc "
+			"accepts (N*r*p at most %llu)", (unsigned long long)n,
+			(unsigned long long)r, (unsigned long long)p,
+			(unsigned long long)TSARC_SCRYPT_WORK_MAX);
+	return 0;
+}
+
 int tsarc_scrypt(const char *password, size_t password_len,
 	const uint8_t *salt, size_t salt_len, uint64_t n, uint64_t r,
 	uint64_t p, uint8_t out[TSARC_KEY_LEN])
 {
-	/* 128*r*N bytes for V plus some slack; refuse parameters that would
-	 * need more than 1 GiB, so a forged key file cannot exhaust memory. */
-	uint64_t maxmem = 1ull << 30;
+	/* 128*r*N bytes for V: at most 256 MiB within the work bound. */
+	uint64_t maxmem = 128 * TSARC_SCRYPT_WORK_MAX + (1u << 20);
+	int rc;
 
-	if (n < 2 || (n & (n - 1)) || r == 0 || p == 0 || r > 64 || p > 64 ||
-		n > (maxmem / 128 / r))
-		return tsarc_error_set(TSARC_ECORRUPT,
-			"unsupported scrypt parameters N=%llu r=%llu p=%llu",
-			(unsigned long long)n, (unsigned long long)r,
-			(unsigned long long)p);
+	if ((rc = tsarc_scrypt_params_check(n, r, p)))
+		return rc;
 	if (EVP_PBE_scrypt(password, password_len, salt, salt_len, n, r, p,
-		    maxmem + (1u << 20), out, TSARC_KEY_LEN) != 1)
+		    maxmem, out, TSARC_KEY_LEN) != 1)
 		return tsarc_error_set(TSARC_EGENERIC, "scrypt key derivation failed");
 	return 0;
 }

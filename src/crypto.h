@@ -37,6 +37,17 @@ int tsarc_aead_seal(const uint8_t key[TSARC_KEY_LEN], const void *aad,
 int tsarc_aead_open(const uint8_t key[TSARC_KEY_LEN], const void *aad,
 	size_t aad_len, const uint8_t *sealed, size_t sealed_len, uint8_t *out);
 
+/*
+ * The most scrypt work a key file may ask for: N*r*p at most 2^21, i.e.
+ * 8 times the cost of the keys tsarc writes (N=32768, r=8, p=1: 32 MiB,
+ * about 0.1 s) and at most 256 MiB of memory. Key files are read before
+ * anything is authenticated, so without a bound a forged one would make
+ * every open take minutes.
+ */
+#define TSARC_SCRYPT_WORK_MAX (1ull << 21)
+/* 0 when (N, r, p) are valid and within TSARC_SCRYPT_WORK_MAX, else
+ * TSARC_ECORRUPT with a message naming the parameters. */
+int tsarc_scrypt_params_check(uint64_t n, uint64_t r, uint64_t p);
 int tsarc_scrypt(const char *password, size_t password_len,
 	const uint8_t *salt, size_t salt_len, uint64_t n, uint64_t r,
 	uint64_t p, uint8_t out[TSARC_KEY_LEN]);

@@ -296,16 +296,18 @@ static int parse_key_file(const uint8_t *raw, size_t len, const char *name, key_
 		cJSON_Delete(root);
 		return tsarc_error_set(rc, "key file %.16s is not valid JSON", name);
 	}
-	if (json_get_u64(root, "N", &kp->n, 1ull << 24, "key file") ||
-		json_get_u64(root, "r", &kp->r, 64, "key file") ||
-		json_get_u64(root, "p", &kp->p, 64, "key file") ||
+	if (json_get_u64(root, "N", &kp->n, UINT64_MAX >> 11, "key file") ||
+		json_get_u64(root, "r", &kp->r, UINT64_MAX >> 11, "key file") ||
+		json_get_u64(root, "p", &kp->p, UINT64_MAX >> 11, "key file") ||
 		json_get_b64(root, "salt", kp->salt, sizeof(kp->salt), "key file") ||
 		json_get_b64(root, "data", kp->sealed, sizeof(kp->sealed), "key file")) {
 		tsarc_error_prefix("key file %.16s", name);
 		goto done;
 	}
-	if (kp->n < 2 || (kp->n & (kp->n - 1)) || kp->r == 0 || kp->p == 0) {
-		tsarc_error_set(rc, "key file %.16s has invalid scrypt parameters", name);
+	/* Before any work is done for it: a forged key file cannot make an
+	 * open take minutes. */
+	if (tsarc_scrypt_params_check(kp->n, kp->r, kp->p)) {
+		tsarc_error_prefix("key file %.16s is damaged or forged", name);
 		goto done;
 	}
 	rc = 0;
