@@ -142,23 +142,33 @@ done:
 	return rc;
 }
 
-static int read_config(tsarc_repo *repo)
+static int fetch_config(tsarc_store *store, tsarc_buf *sealed)
 {
-	tsarc_buf sealed = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
+	int rc;
+
+	tsarc_buf_init(sealed, CONFIG_MAX);
+	rc = tsarc_store_get(store, TSARC_OBJ_CONFIG, NULL, 0, 0, sealed);
+	if (rc == TSARC_ETOOLARGE)
+		rc = tsarc_error_set(TSARC_ECORRUPT,
+			"repository config is damaged: larger than any config can be");
+	return rc;
+}
+
+/* Opens the sealed config with the master keys in `repo`. *not_ours is
+ * set when it does not authenticate: those keys are another repository's,
+ * or the config is damaged; anything wrong after that is damage. */
+static int read_config(tsarc_repo *repo, const tsarc_buf *sealed, int *not_ours)
+{
+	tsarc_buf plain = TSARC_BUF_INIT;
 	cJSON *root = NULL, *ch;
 	const cJSON *item;
 	uint64_t v = 0, mn = 0, av = 0, mx = 0, level = 0;
 	int rc;
 
-	tsarc_buf_init(&sealed, CONFIG_MAX);
-	rc = tsarc_store_get(repo->store, TSARC_OBJ_CONFIG, NULL, 0, 0, &sealed);
-	if (rc == TSARC_ETOOLARGE)
-		rc = tsarc_error_set(TSARC_ECORRUPT,
-			"repository config is damaged: larger than any config can be");
-	if (rc)
-		goto done;
-	if ((rc = tsarc_repo_open_object(repo, AAD_CONFIG, sealed.ptr, sealed.size,
+	*not_ours = 0;
+	if ((rc = tsarc_repo_open_object(repo, AAD_CONFIG, sealed->ptr, sealed->size,
 		     &plain))) {
+		*not_ours = rc == TSARC_ECORRUPT;
 		tsarc_error_prefix("repository config");
 		goto done;
 	}
@@ -208,7 +218,6 @@ static int read_config(tsarc_repo *repo)
 	rc = 0;
 done:
 	cJSON_Delete(root);
-	tsarc_buf_dispose(&sealed);
 	if (plain.ptr)
 		tsarc_secure_zero(plain.ptr, plain.size);
 	tsarc_buf_dispose(&plain);
@@ -556,14 +565,24 @@ fail:
 	return rc;
 }
 
+/*
+ * Every key file the password opens is tried until one opens the config:
+ * a key file of another repository that happens to take the same password
+ * (copied in by mistake, or planted) must not lock anyone out. When none
+ * works the error says why, most telling first: keys the password opens
+ * but the config does not accept (another repository's keys, or a damaged
+ * config), damaged key files (one of them may be this password's), and
+ * only then a wrong password.
+ */
 int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 {
 	char **keys = NULL;
 	size_t nkeys = 0;
 	tsarc_repo *repo;
-	char why[512] = "";
-	int present, rc, wrong = 0;
-	size_t i;
+	tsarc_buf sealed = TSARC_BUF_INIT;
+	char why[512] = "", first_damage[512] = "", foreign_key[TSARC_ID_HEX_LEN + 1] = "";
+	int present, rc, not_ours;
+	size_t i, wrong = 0, damaged = 0, foreign = 0;
 
 	*out = NULL;
 	if ((rc = config_present(store, &present, why, sizeof(why))))
@@ -582,29 +601,62 @@ int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 			tsarc_store_describe(store));
 		goto fail;
 	}
+	if ((rc = fetch_config(store, &sealed)))
+		goto fail;
 	for (i = 0; i < nkeys; i++) {
 		rc = try_key_file(repo, keys[i], password ? password : "");
+		if (rc == TSARC_EWRONGPASS) {
+			wrong++;
+			continue;
+		}
+		if (rc == TSARC_ECORRUPT) {
+			if (!damaged++)
+				snprintf(first_damage, sizeof(first_damage), "%s",
+					tsarc_error_last()->message);
+			continue;
+		}
+		if (rc)
+			goto fail;
+		rc = read_config(repo, &sealed, &not_ours);
 		if (rc == 0)
 			break;
-		if (rc == TSARC_EWRONGPASS)
-			wrong++;
-		else if (rc != TSARC_ECORRUPT)
+		if (!not_ours)
 			goto fail;
+		if (!foreign++)
+			snprintf(foreign_key, sizeof(foreign_key), "%s", keys[i]);
+		rc = TSARC_ECORRUPT;
 	}
 	if (rc) {
-		/* Report damage only when no key file could even be tried. */
-		if (wrong)
+		if (foreign)
+			rc = tsarc_error_set(TSARC_ECORRUPT,
+				"repository config at %s does not open with the %zu key file%s this "
+				"password opens (%.16s%s): %s of another repository, or the config "
+				"is damaged", tsarc_store_describe(store), foreign,
+				foreign == 1 ? "" : "s", foreign_key, foreign > 1 ? ", ..." : "",
+				foreign == 1 ? "it is a key" : "they are keys");
+		else if (damaged && !wrong)
+			rc = tsarc_error_set(TSARC_ECORRUPT,
+				"no key file of the repository at %s can be used: %zu %s damaged "
+				"(%s)", tsarc_store_describe(store), damaged,
+				damaged == 1 ? "is" : "are", first_damage);
+		else if (damaged)
+			rc = tsarc_error_set(TSARC_ECORRUPT,
+				"the password opens no key file of the repository at %s; %zu key "
+				"file%s damaged and may have been this password's: %s",
+				tsarc_store_describe(store), damaged,
+				damaged == 1 ? " is" : "s are", first_damage);
+		else
 			rc = tsarc_error_set(TSARC_EWRONGPASS,
 				"wrong password for the repository at %s",
 				tsarc_store_describe(store));
 		goto fail;
 	}
-	if ((rc = read_config(repo)))
-		goto fail;
+	tsarc_buf_dispose(&sealed);
 	tsarc_store_names_free(keys, nkeys);
 	*out = repo;
 	return 0;
 fail:
+	tsarc_buf_dispose(&sealed);
 	tsarc_store_names_free(keys, nkeys);
 	repo->store = NULL;
 	tsarc_repo_free(repo);
