@@ -426,7 +426,11 @@ int tsarc_snapshot_load(tsarc_repo *repo, const char *id, tsarc_snapshot **out)
 
 	*out = NULL;
 	tsarc_buf_init(&sealed, TSARC_SNAPSHOT_MAX);
-	if ((rc = tsarc_store_get(repo->store, TSARC_OBJ_SNAPSHOT, id, 0, 0, &sealed)))
+	rc = tsarc_store_get(repo->store, TSARC_OBJ_SNAPSHOT, id, 0, 0, &sealed);
+	if (rc == TSARC_ETOOLARGE)
+		rc = tsarc_error_set(TSARC_ECORRUPT,
+			"snapshot %.12s is damaged: larger than any manifest can be", id);
+	if (rc)
 		goto done;
 	if ((rc = tsarc_sha256(sealed.ptr, sealed.size, digest)))
 		goto done;
@@ -510,12 +514,24 @@ int tsarc_snapshot_load_all(tsarc_repo *repo, tsarc_snapshot ***out,
 			got++;
 			continue;
 		}
-		if (rc == TSARC_ENOMEM || !on_error) {
-			tsarc_snapshot_array_free(snaps, got);
-			tsarc_snapshot_ids_free(ids, n);
-			return rc;
+		/* Listed, then removed by a concurrent forget: it is gone, not
+		 * damaged. */
+		if (rc == TSARC_ENOTFOUND) {
+			tsarc_error_clear();
+			continue;
 		}
-		on_error(ids[i], rc, tsarc_error_last()->message, payload);
+		/* Only damage is left out: a snapshot the store would not give us
+		 * (network, permissions, I/O) may be the newest, so a list
+		 * without it would be a lie. */
+		if (rc == TSARC_ECORRUPT && on_error) {
+			on_error(ids[i], rc, tsarc_error_last()->message, payload);
+			continue;
+		}
+		if (rc != TSARC_ECORRUPT)
+			tsarc_error_prefix("snapshot %.12s cannot be read", ids[i]);
+		tsarc_snapshot_array_free(snaps, got);
+		tsarc_snapshot_ids_free(ids, n);
+		return rc;
 	}
 	tsarc_snapshot_ids_free(ids, n);
 	qsort(snaps, got, sizeof(*snaps), by_time);
@@ -534,6 +550,25 @@ void tsarc_snapshot_array_free(tsarc_snapshot **snaps, size_t count)
 	free(snaps);
 }
 
+typedef struct skipped {
+	size_t count;
+	char first[512];
+} skipped;
+
+/* `latest` is the newest snapshot that can be read: one damaged snapshot
+ * must not block every restore. Each one skipped is named, as a warning. */
+static void skip_damaged(const char *id, int code, const char *msg, void *payload)
+{
+	skipped *sk = payload;
+
+	(void)code;
+	if (!sk->count++)
+		snprintf(sk->first, sizeof(sk->first), "%s", msg);
+	/* The message names the snapshot (tsarc_snapshot_load's errors do). */
+	(void)id;
+	fprintf(stderr, "tsarc: warning: %s: passed over for 'latest'\n", msg);
+}
+
 int tsarc_snapshot_resolve(tsarc_repo *repo, const char *spec,
 	char id_out[TSARC_ID_HEX_LEN + 1])
 {
@@ -543,10 +578,15 @@ int tsarc_snapshot_resolve(tsarc_repo *repo, const char *spec,
 
 	if (!strcmp(spec, "latest")) {
 		tsarc_snapshot **snaps;
-		if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, NULL, NULL)))
+		skipped sk = {0, ""};
+		if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, skip_damaged, &sk)))
 			return rc;
 		if (n == 0) {
 			tsarc_snapshot_array_free(snaps, n);
+			if (sk.count)
+				return tsarc_error_set(TSARC_ECORRUPT,
+					"no snapshot can be read: %zu %s damaged (%s)", sk.count,
+					sk.count == 1 ? "is" : "are", sk.first);
 			return tsarc_error_set(TSARC_ENOTFOUND, "the repository has no snapshots");
 		}
 		memcpy(id_out, snaps[n - 1]->id, TSARC_ID_HEX_LEN + 1);

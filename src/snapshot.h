@@ -62,14 +62,19 @@ int tsarc_snapshot_load(struct tsarc_repo *repo, const char *id,
 int tsarc_snapshot_list_ids(struct tsarc_repo *repo, char ***ids_out,
 	size_t *count_out);
 void tsarc_snapshot_ids_free(char **ids, size_t count);
-/* Loads every snapshot, sorted by time (oldest first). Snapshots that
- * cannot be read are reported through `on_error` (may be NULL) and left out. */
+/* Loads every snapshot, sorted by time (oldest first). A damaged snapshot
+ * (TSARC_ECORRUPT) is reported through `on_error` and left out; with
+ * on_error NULL it is an error. Any other failure to read one (network,
+ * access, I/O) is always an error: the list would be incomplete. One
+ * removed since the listing is left out silently. */
 int tsarc_snapshot_load_all(struct tsarc_repo *repo, tsarc_snapshot ***out,
 	size_t *count_out,
 	void (*on_error)(const char *id, int code, const char *msg, void *payload),
 	void *payload);
 void tsarc_snapshot_array_free(tsarc_snapshot **snaps, size_t count);
-/* Resolves "latest", a full id or a unique prefix of one. */
+/* Resolves "latest" (the newest snapshot that can be read; damaged ones
+ * are skipped with a warning naming each on stderr), a full id or a
+ * unique prefix of one. */
 int tsarc_snapshot_resolve(struct tsarc_repo *repo, const char *spec,
 	char id_out[TSARC_ID_HEX_LEN + 1]);
 
