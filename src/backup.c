@@ -195,6 +195,28 @@ static void *digest_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Dedup trusts an object in data/ only when its size is one the chunk can
+ * have: a crash can leave a correctly named empty or short file (torn
+ * write), and a snapshot that relied on it would be lost. A damaged one is
+ * stored again, over it; returns 1 when this caller must do so.
+ */
+static int reclaim_damaged(tsarc_backup *b, const uint8_t id[TSARC_ID_LEN], size_t len)
+{
+	char hex[TSARC_ID_HEX_LEN + 1];
+	uint64_t lo, hi;
+	uint32_t found;
+
+	tsarc_repo_chunk_size_bounds(len, &lo, &hi);
+	if (!tsarc_chunkset_reclaim(b->known, id, lo, hi, &found))
+		return 0;
+	tsarc_hex_encode(hex, id, TSARC_ID_LEN);
+	fprintf(stderr, "tsarc: warning: chunk %.16s in the repository is damaged (%lu bytes; "
+			"this chunk takes %llu to %llu): storing it again\n", hex,
+		(unsigned long)found, (unsigned long long)lo, (unsigned long long)hi);
+	return 1;
+}
+
 static void *compute_main(void *arg)
 {
 	tsarc_backup *b = arg;
@@ -215,7 +237,7 @@ static void *compute_main(void *arg)
 		j->slot->size = (uint32_t)j->len;
 		if ((rc = tsarc_chunkset_claim(b->known, id, TSARC_CHUNK_SIZE_UNKNOWN, &added)))
 			goto discard;
-		if (!added)
+		if (!added && !reclaim_damaged(b, id, j->len))
 			goto discard; /* already stored, or being stored by another job */
 		rc = tsarc_repo_seal_chunk(b->repo, codec, id, j->data, j->len, &scratch,
 			&j->sealed);

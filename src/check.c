@@ -92,6 +92,21 @@ static int read_one(size_t i, void *ctx, void *worker)
 	return rc;
 }
 
+/*
+ * A referenced chunk's stored size is wrong when it is not a size the chunk
+ * can have (a torn or truncated object, even one a manifest recorded with
+ * that very size: older backups trusted any listed size at dedup), or when
+ * it differs from what the manifest recorded. A manifest that recorded an
+ * impossible size for an object since stored again whole is only a stale
+ * record: the object is judged by itself.
+ */
+static int stored_size_wrong(const tsarc_chunk_ref *r, uint32_t size)
+{
+	if (!tsarc_repo_chunk_size_plausible(r->size, size))
+		return 1;
+	return size != r->stored && tsarc_repo_chunk_size_plausible(r->size, r->stored);
+}
+
 static int selected(const tsarc_check_options *o, const unique_ref *u)
 {
 	uint32_t v;
@@ -183,7 +198,7 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 				const tsarc_chunk_ref *r = &st->chunks[k];
 				uint32_t size = 0;
 				int present = tsarc_chunkset_lookup(stored, r->id, &size);
-				int wrong_size = present && size != r->stored;
+				int wrong_size = present && stored_size_wrong(r, size);
 				int added;
 				missing += !present;
 				wrong += wrong_size;
@@ -211,6 +226,15 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 						result->chunks_missing++;
 						problem(&c, "chunk", NULL, NULL, hex, TSARC_ENOTFOUND,
 							"missing from the store");
+					} else if (!tsarc_repo_chunk_size_plausible(r->size, size)) {
+						uint64_t lo, hi;
+						tsarc_repo_chunk_size_bounds(r->size, &lo, &hi);
+						snprintf(msg, sizeof(msg),
+							"stored as %u bytes, but a chunk of %u bytes takes "
+							"%llu to %llu (torn or truncated)", size, r->size,
+							(unsigned long long)lo, (unsigned long long)hi);
+						result->chunks_wrong_size++;
+						problem(&c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT, msg);
 					} else {
 						snprintf(msg, sizeof(msg),
 							"stored as %u bytes, the manifest says %u", size,

@@ -121,6 +121,24 @@ done:
 	return rc;
 }
 
+int tsarc_chunkset_reclaim(tsarc_chunkset *set, const uint8_t id[TSARC_ID_LEN],
+	uint64_t min, uint64_t max, uint32_t *bad_size)
+{
+	entry *e;
+	int found, taken = 0;
+
+	pthread_mutex_lock(&set->lock);
+	e = find_slot(set, id, &found);
+	/* Unknown: being stored by this process right now. */
+	if (found && e->stored != TSARC_CHUNK_SIZE_UNKNOWN && (e->stored < min || e->stored > max)) {
+		*bad_size = e->stored;
+		e->stored = TSARC_CHUNK_SIZE_UNKNOWN;
+		taken = 1;
+	}
+	pthread_mutex_unlock(&set->lock);
+	return taken;
+}
+
 void tsarc_chunkset_drop(tsarc_chunkset *set, const uint8_t id[TSARC_ID_LEN])
 {
 	entry *e;

@@ -21,6 +21,12 @@ void tsarc_chunkset_free(tsarc_chunkset *set);
  * whether the caller is the one that must store the chunk). */
 int tsarc_chunkset_claim(tsarc_chunkset *set, const uint8_t id[TSARC_ID_LEN],
 	uint32_t stored_size, int *added);
+/* For an id already present whose stored size is known and outside
+ * [min, max] (a damaged object): marks its size unknown and returns 1 with
+ * the size found in *bad_size, so exactly one caller stores it again;
+ * otherwise returns 0. */
+int tsarc_chunkset_reclaim(tsarc_chunkset *set, const uint8_t id[TSARC_ID_LEN],
+	uint64_t min, uint64_t max, uint32_t *bad_size);
 /* Removes an id, e.g. when storing the chunk failed. */
 void tsarc_chunkset_drop(tsarc_chunkset *set, const uint8_t id[TSARC_ID_LEN]);
 int tsarc_chunkset_set_size(tsarc_chunkset *set, const uint8_t id[TSARC_ID_LEN],

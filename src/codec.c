@@ -125,6 +125,14 @@ int tsarc_codec_compress(tsarc_codec *c, const uint8_t *in, size_t len,
 	return 0;
 }
 
+size_t tsarc_codec_min_size(size_t len)
+{
+	const size_t block = 128 * 1024; /* ZSTD_BLOCKSIZE_MAX */
+	size_t zstd = 4 + 2 + 4 * ((len + block - 1) / block);
+
+	return 1 + (len < zstd ? len : zstd);
+}
+
 int tsarc_codec_decompress(tsarc_codec *c, const uint8_t *in, size_t len,
 	size_t expect_len, tsarc_buf *out)
 {

@@ -29,6 +29,17 @@ int tsarc_codec_default_level(tsarc_codec_id id);
 int tsarc_codec_compress(tsarc_codec *c, const uint8_t *in, size_t len,
 	tsarc_buf *out);
 /*
+ * The fewest bytes (codec byte included) that tsarc_codec_compress can
+ * write for `len` bytes of input with any codec: zstd's cheapest form, an
+ * RLE block of 4 bytes per 128 KiB plus a 4-byte magic and a 2-byte frame
+ * header; or the input as is when that is shorter. The most is len + 1
+ * (compression that does not pay is not kept). An object outside these
+ * bounds cannot be the chunk, whatever its content: how dedup and check
+ * tell a torn or truncated object without reading it.
+ */
+size_t tsarc_codec_min_size(size_t len);
+
+/*
  * Reverses tsarc_codec_compress. The result must be exactly `expect_len`
  * bytes (known from the manifest); anything else is TSARC_ECORRUPT.
  */

@@ -734,6 +734,20 @@ int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	return 0;
 }
 
+void tsarc_repo_chunk_size_bounds(size_t plain_len, uint64_t *min_out, uint64_t *max_out)
+{
+	*min_out = (uint64_t)tsarc_codec_min_size(plain_len) + TSARC_AEAD_OVERHEAD;
+	*max_out = (uint64_t)plain_len + 1 + TSARC_AEAD_OVERHEAD;
+}
+
+int tsarc_repo_chunk_size_plausible(size_t plain_len, uint64_t stored)
+{
+	uint64_t lo, hi;
+
+	tsarc_repo_chunk_size_bounds(plain_len, &lo, &hi);
+	return stored >= lo && stored <= hi;
+}
+
 int tsarc_repo_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], size_t plain_len, int check_id,
 	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out)

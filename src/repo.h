@@ -81,6 +81,13 @@ int tsarc_repo_seal_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], const uint8_t *sealed, size_t sealed_len,
 	size_t plain_len, int check_id, tsarc_buf *scratch, tsarc_buf *out);
+/* The sizes a stored chunk of `plain_len` bytes can have (sealed:
+ * codec byte, payload, AEAD overhead). A stored object outside them is
+ * damaged (torn by a crash, truncated), whatever a listing or a manifest
+ * says. */
+void tsarc_repo_chunk_size_bounds(size_t plain_len, uint64_t *min_out, uint64_t *max_out);
+/* 1 when `stored` is within tsarc_repo_chunk_size_bounds(plain_len). */
+int tsarc_repo_chunk_size_plausible(size_t plain_len, uint64_t stored);
 /* Reads and verifies one chunk from the store. */
 int tsarc_repo_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], size_t plain_len, int check_id,

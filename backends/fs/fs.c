@@ -1,8 +1,10 @@
 /*
  * The local directory store. Objects are files under the repository
  * root in the common layout; every put writes a temporary file in the
- * target folder and renames (or links, for create-only) it into place, so a
- * reader or a crash never sees half an object.
+ * target folder, fsyncs it and only then renames (or links, for
+ * create-only) it into place, so a reader or a crash never sees half an
+ * object: without the fsync a crash can keep the rename but not the data,
+ * leaving a correctly named empty file that dedup would trust.
  */
 #define _GNU_SOURCE /* syncfs */
 #include "tsarc/sys/store.h"
@@ -156,9 +158,11 @@ static int fs_put(tsarc_store *st, tsarc_objtype type, const char *name,
 	char path[FS_PATH_MAX], tmp[FS_PATH_MAX + 64];
 	char *slash;
 	int fd, rc, err;
-	/* Small metadata objects are synced one by one; data chunks are made
-	 * durable together by fs_sync before a snapshot refers to them. */
-	int sync_now = type != TSARC_OBJ_DATA;
+	/* The folder of a small metadata object is synced at once; the names
+	 * of data chunks are made durable together by fs_sync before a
+	 * snapshot refers to them. Contents are always synced before the
+	 * rename. */
+	int sync_dir = type != TSARC_OBJ_DATA;
 
 	if ((rc = fs_path(fs, path, sizeof(path), type, name)))
 		return rc;
@@ -181,7 +185,7 @@ static int fs_put(tsarc_store *st, tsarc_objtype type, const char *name,
 	if (fd < 0)
 		return tsarc_error_set(errno_to_code(errno), "cannot write %s: %s",
 			tmp, strerror(errno));
-	if (write_all(fd, data, len) != 0 || (sync_now && fsync(fd) != 0)) {
+	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		err = errno;
 		close(fd);
 		unlink(tmp);
@@ -210,7 +214,7 @@ static int fs_put(tsarc_store *st, tsarc_objtype type, const char *name,
 		return tsarc_error_set(errno_to_code(err), "cannot rename into %s: %s",
 			path, strerror(err));
 	}
-	return sync_now ? fsync_dir_of(path) : 0;
+	return sync_dir ? fsync_dir_of(path) : 0;
 }
 
 static int fs_get(tsarc_store *st, tsarc_objtype type, const char *name,
@@ -363,8 +367,9 @@ static int fs_sync(tsarc_store *st)
 	if (fd < 0)
 		return tsarc_error_set(errno_to_code(errno), "cannot open %s: %s",
 			fs->root, strerror(errno));
-	/* One syncfs flushes every chunk written so far, far cheaper than an
-	 * fsync per chunk, and is done before a snapshot is written. */
+	/* One syncfs makes every chunk name written so far durable (their
+	 * contents were synced by fs_put), far cheaper than an fsync of each
+	 * folder, and is done before a snapshot is written. */
 	if (syncfs(fd) != 0)
 		rc = tsarc_error_set(TSARC_EIO, "syncing %s: %s", fs->root,
 			strerror(errno));
