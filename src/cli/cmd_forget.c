@@ -98,19 +98,24 @@ static int forget_option(int opt, const char *arg, void *state)
 }
 
 /* The group key of a snapshot for the chosen --group-by fields. */
+/* The group's key as JSON text (the caller frees it with cJSON_free);
+ * NULL when out of memory. */
 static char *group_key(const tsarc_snapshot *s, int by_host, int by_tags, int by_ns)
 {
 	cJSON *key = cJSON_CreateObject();
-	char *text;
+	char *text = NULL, **sorted = NULL;
 	size_t i;
 
-	if (by_host)
-		cJSON_AddStringToObject(key, "host", s->host);
+	if (!key)
+		return NULL;
+	if (by_host && !cJSON_AddStringToObject(key, "host", s->host))
+		goto done;
 	if (by_tags) {
 		cJSON *tags = cJSON_AddArrayToObject(key, "tags");
-		/* Tags are a set: order does not make another group. */
-		char **sorted = calloc(s->ntags ? s->ntags : 1, sizeof(char *));
 		size_t a, b;
+		/* Tags are a set: order does not make another group. */
+		if (!tags || !(sorted = calloc(s->ntags ? s->ntags : 1, sizeof(char *))))
+			goto done;
 		for (i = 0; i < s->ntags; i++)
 			sorted[i] = s->tags[i];
 		for (a = 0; a < s->ntags; a++)
@@ -121,14 +126,18 @@ static char *group_key(const tsarc_snapshot *s, int by_host, int by_tags, int by
 					sorted[b] = t;
 				}
 		for (i = 0; i < s->ntags; i++)
-			cJSON_AddItemToArray(tags, cJSON_CreateString(sorted[i]));
-		free(sorted);
+			if (!cJSON_AddItemToArray(tags, cJSON_CreateString(sorted[i])))
+				goto done;
 	}
 	if (by_ns) {
 		const cJSON *ns = s->meta ? cJSON_GetObjectItemCaseSensitive(s->meta, "namespace") : NULL;
-		cJSON_AddStringToObject(key, "namespace", cJSON_IsString(ns) ? ns->valuestring : "");
+		if (!cJSON_AddStringToObject(key, "namespace",
+			    cJSON_IsString(ns) ? ns->valuestring : ""))
+			goto done;
 	}
 	text = cJSON_PrintUnformatted(key);
+done:
+	free(sorted);
 	cJSON_Delete(key);
 	return text;
 }
@@ -154,19 +163,25 @@ static int parse_group_by(const char *spec, int *host, int *tags, int *ns)
 	return 0;
 }
 
+/* NULL when out of memory. */
 static cJSON *snapshot_line(const tsarc_snapshot *s, unsigned reasons)
 {
 	cJSON *o = cJSON_CreateObject(), *r;
 	unsigned bit;
 
-	cJSON_AddStringToObject(o, "id", s->id);
-	cJSON_AddStringToObject(o, "time", s->time);
-	cJSON_AddStringToObject(o, "host", s->host);
-	r = cJSON_AddArrayToObject(o, "reasons");
+	if (!o || !cJSON_AddStringToObject(o, "id", s->id) ||
+		!cJSON_AddStringToObject(o, "time", s->time) ||
+		!cJSON_AddStringToObject(o, "host", s->host) ||
+		!(r = cJSON_AddArrayToObject(o, "reasons")))
+		goto fail;
 	for (bit = 1; bit <= TSARC_KEEP_TAG; bit <<= 1)
-		if (reasons & bit)
-			cJSON_AddItemToArray(r, cJSON_CreateString(tsarc_keep_reason_name(bit)));
+		if ((reasons & bit) &&
+			!cJSON_AddItemToArray(r, cJSON_CreateString(tsarc_keep_reason_name(bit))))
+			goto fail;
 	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
 }
 
 static void print_group(const char *key, cJSON *keep, cJSON *rm)
@@ -277,8 +292,10 @@ int cmd_forget(int argc, char **argv)
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
-	doc = cJSON_CreateObject();
-	groups = cJSON_AddArrayToObject(doc, "groups");
+	if (!(doc = cJSON_CreateObject()) || !(groups = cJSON_AddArrayToObject(doc, "groups"))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
 	if (explicit_ids) {
 		/* Keep everything but the snapshots named. */
 		for (i = 0; i < n; i++)
@@ -292,7 +309,10 @@ int cmd_forget(int argc, char **argv)
 					reasons[i] = 0;
 		}
 		for (i = 0; i < n; i++)
-			keys[i] = strdup("{}");
+			if (!(keys[i] = strdup("{}"))) {
+				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+				goto done;
+			}
 	} else {
 		for (i = 0; i < n; i++)
 			if (!(keys[i] = group_key(snaps[i], by_host, by_tags, by_ns))) {
@@ -331,21 +351,29 @@ int cmd_forget(int argc, char **argv)
 			for (j = 0; j < m; j++)
 				reasons[idx[j]] = items[j].reasons;
 		}
-		g = cJSON_CreateObject();
-		cJSON_AddItemToObject(g, "group", cJSON_Parse(keys[i]));
-		keep = cJSON_AddArrayToObject(g, "keep");
-		rm = cJSON_AddArrayToObject(g, "remove");
+		free(items);
+		/* Added to the document at once, so that it owns the group. */
+		keep = rm = NULL;
+		rc = 0;
+		if (!(g = cJSON_CreateObject()) || !cJSON_AddItemToArray(groups, g) ||
+			!cJSON_AddItemToObject(g, "group", cJSON_Parse(keys[i])) ||
+			!(keep = cJSON_AddArrayToObject(g, "keep")) ||
+			!(rm = cJSON_AddArrayToObject(g, "remove")))
+			rc = TSARC_ENOMEM;
 		/* Newest first, as the policy reads them. */
-		for (j = m; j-- > 0;) {
+		for (j = m; !rc && j-- > 0;) {
 			size_t x = idx[j];
-			cJSON_AddItemToArray(reasons[x] ? keep : rm,
-				snapshot_line(snaps[x], explicit_ids ? 0 : reasons[x]));
+			if (!cJSON_AddItemToArray(reasons[x] ? keep : rm,
+				    snapshot_line(snaps[x], explicit_ids ? 0 : reasons[x])))
+				rc = TSARC_ENOMEM;
 		}
-		cJSON_AddItemToArray(groups, g);
+		free(idx);
+		if (rc) {
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			goto done;
+		}
 		if (!c.json)
 			print_group(keys[i], keep, rm);
-		free(items);
-		free(idx);
 	}
 	if (!s.dry_run) {
 		for (i = 0; i < n; i++) {
