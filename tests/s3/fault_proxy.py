@@ -5,12 +5,18 @@ must survive: 503 SlowDown, 500 InternalError, connection resets and stalls.
     fault_proxy.py --upstream http://127.0.0.1:17480 --port-file F
                    [--listen-port 0] [--rate 0.1] [--stall 4] [--seed 1]
                    [--kinds slowdown,internal,reset,stall] [--stats-file F]
+                   [--only REGEX]
 
 Requests that draw no fault are forwarded byte for byte: the request line,
 headers (Host included) and body reach the server exactly as the client sent
 them, so SigV4 signatures stay valid. Some faults strike after the server
 has executed the request (the answer is lost or replaced), which is what
 makes retried conditional PUTs interesting.
+
+With --only, faults are drawn only for requests whose "METHOD target" (e.g.
+"GET /bucket/prefix/snapshots/ab12...") matches REGEX; --rate 1 then makes
+exactly those requests fail every time, as a store that keeps failing on
+some objects after every retry does.
 
 Python standard library only. Request bodies must have a Content-Length
 (S3 clients send one; chunked uploads get 411 like from S3).
@@ -19,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import re
 import socket
 import socketserver
 import struct
@@ -46,9 +53,11 @@ def count(kind):
             os.replace(tmp, args.stats_file)
 
 
-def draw():
+def draw(request_line):
     """The fault for the next request, or None; and whether it strikes
     before or after the server has seen the request."""
+    if args.only and not args.only.search(" ".join(request_line.split(" ")[:2])):
+        return None, False
     with lock:
         if rng.random() >= args.rate:
             return None, False
@@ -196,7 +205,7 @@ class Handler(socketserver.BaseRequestHandler):
                         "chunked bodies are not accepted", method == "HEAD", False))
                     return
                 body = client.read_exact(int(headers.get("content-length", "0")))
-                fault, after = draw()
+                fault, after = draw(first)
 
                 if fault in ("slowdown", "internal", "reset", "stall") and not after:
                     if fault == "slowdown":
@@ -284,7 +293,10 @@ def main():
     p.add_argument("--stall", type=float, default=4.0, help="seconds a stall lasts")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--kinds", default="slowdown,internal,reset,stall")
+    p.add_argument("--only", default=None,
+                   help="regex over 'METHOD target': only matching requests draw faults")
     args = p.parse_args()
+    args.only = re.compile(args.only) if args.only else None
     args.kinds = [k for k in args.kinds.split(",") if k]
     for k in args.kinds:
         if k not in ("slowdown", "internal", "reset", "stall"):

@@ -55,7 +55,9 @@ if [ $proxy -eq 1 ]; then
 	python3 "$here/fault_proxy.py" --upstream "$TSARC_TEST_S3_ENDPOINT" \
 		--port-file "$tmp/port" --stats-file "$tmp/stats" \
 		--rate "${TSARC_TEST_FAULT_RATE:-0.1}" --stall "${TSARC_TEST_FAULT_STALL:-4}" \
-		${TSARC_TEST_FAULT_SEED:+--seed "$TSARC_TEST_FAULT_SEED"} &
+		${TSARC_TEST_FAULT_SEED:+--seed "$TSARC_TEST_FAULT_SEED"} \
+		${TSARC_TEST_FAULT_KINDS:+--kinds "$TSARC_TEST_FAULT_KINDS"} \
+		${TSARC_TEST_FAULT_ONLY:+--only "$TSARC_TEST_FAULT_ONLY"} &
 	proxy_pid=$!
 	i=0
 	while [ ! -s "$tmp/port" ]; do
