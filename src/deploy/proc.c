@@ -263,6 +263,15 @@ void tsarc_proc_kill(tsarc_proc *p)
 	atomic_store(&p->stop, 1);
 }
 
+void tsarc_proc_abort(tsarc_proc *p)
+{
+	/* Not yet reaped, so the group id cannot have been reused. */
+	if (p->pid > 0)
+		kill(-p->pid, SIGKILL);
+	atomic_store(&p->stop, 1);
+	close_fd(&p->in_fd);
+}
+
 int tsarc_proc_finish(tsarc_proc *p, const char *what)
 {
 	char tail[TSARC_PROC_TAIL + 1];

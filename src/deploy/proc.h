@@ -60,6 +60,13 @@ int tsarc_proc_start_writer(tsarc_proc *p, tsarc_writer_fn fn, void *ctx);
 /* Asks the producer to stop: SIGTERM to its process group, or the writer's
  * stop flag. Safe from another thread while the producer runs. */
 void tsarc_proc_kill(tsarc_proc *p);
+/* Aborts a consumer: SIGKILL to its whole process group, then its stdin
+ * closed. SIGKILL, not SIGTERM: a fatal signal that cannot be caught
+ * takes effect before kill() returns, so no process of the group can read
+ * the end of its input afterwards and take a truncated stream for a
+ * complete one (a tool that catches SIGTERM could). Then
+ * tsarc_proc_finish reaps it. */
+void tsarc_proc_abort(tsarc_proc *p);
 /* Closes out_fd, reaps the child, joins the threads. Returns 0 when the
  * producer succeeded, else sets an error describing how it ended (exit
  * status or signal, and the tail of its stderr) prefixed with `what`. */

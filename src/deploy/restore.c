@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -413,52 +414,81 @@ static int write_all(int fd, const void *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return tsarc_error_set(TSARC_EIO, "writing to the restore command: %s",
-				strerror(errno));
+			return tsarc_error_set(errno == EPIPE ? TSARC_ECANCELED : TSARC_EIO,
+				"writing to the restore command: %s", strerror(errno));
 		p += n;
 		len -= (size_t)n;
 	}
 	return 0;
 }
 
+/* What feeds a consumer: `pre` goes out with the first bytes of the
+ * stream, not before, so a stream that cannot be read at all never lets
+ * a preamble run on its own (mysql's clean step drops every table). */
+typedef struct feeder {
+	int fd;
+	const char *pre;
+} feeder;
+
+static int feed_sink(void *payload, const uint8_t *data, size_t len)
+{
+	feeder *f = payload;
+	int rc;
+
+	if (f->pre) {
+		if ((rc = write_all(f->fd, f->pre, strlen(f->pre))))
+			return rc;
+		f->pre = NULL;
+	}
+	return tsarc_sink_fd(&f->fd, data, len);
+}
+
 /*
  * Streams `st` (between `pre` and `post`, may be NULL) into `cmd` run
- * through the component's transport. A failure of the stream (damage)
- * kills the consumer before its input ends; a failure of the consumer is
- * reported with its stderr.
+ * through the component's transport. Any failure while feeding it (damage,
+ * a store that cannot be read or reached, a write that fails, an
+ * interruption) aborts the consumer, its whole process group, before its
+ * input is closed: a loader never sees a clean end of a partial stream
+ * (mysql, psql and GNU tar take one for the end of the dump and apply
+ * it). A failure of the consumer itself is reported with its stderr.
  */
 static int stream_into(rctx *r, tsarc_component *c, const tsarc_cmd *cmd, const tsarc_stream *st,
 	const char *pre, const char *post, const char *what)
 {
 	tsarc_proc p;
-	int rc, prc, fd;
-	char msg[2048];
+	feeder f;
+	int rc, prc;
+	char msg[2048], tail[512];
 
 	tsarc_proc_init(&p);
 	p.want_stdin = 1;
 	if ((rc = c->tr->spawn(c->tr, c, cmd, &p)))
 		return rc;
-	fd = p.in_fd;
-	rc = pre ? write_all(fd, pre, strlen(pre)) : 0;
-	if (!rc && st)
-		rc = tsarc_stream_extract(r->repo, st, tsarc_sink_fd, &fd, r->o->inflight);
+	f.fd = p.in_fd;
+	f.pre = pre;
+	rc = st ? tsarc_stream_extract(r->repo, st, feed_sink, &f, r->o->inflight) : 0;
+	if (!rc && f.pre)
+		rc = feed_sink(&f, NULL, 0); /* an empty stream: the preamble alone */
 	if (!rc && post)
-		rc = write_all(fd, post, strlen(post));
-	if (rc == TSARC_ECORRUPT || rc == TSARC_ENOTFOUND) {
-		/* Damage: the consumer must not see a clean end of input. */
-		snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
-		tsarc_proc_kill(&p);
-		tsarc_proc_finish(&p, what);
-		return tsarc_error_set(rc, "%s; %s was stopped before the end of its input", msg, what);
+		rc = write_all(f.fd, post, strlen(post));
+	if (!rc) {
+		tsarc_proc_close_stdin(&p);
+		return tsarc_proc_finish(&p, what);
 	}
 	snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
-	tsarc_proc_close_stdin(&p);
+	tsarc_proc_abort(&p);
 	prc = tsarc_proc_finish(&p, what);
-	if (prc)
-		return prc; /* its own error explains an EPIPE on our side */
-	if (rc)
-		return tsarc_error_set(rc, "%s", msg);
-	return 0;
+	if (rc == TSARC_ECANCELED) {
+		/* It stopped reading (EPIPE): its own end explains, unless that
+		 * end was our SIGKILL (it closed its input but kept running). */
+		if (prc && !(WIFSIGNALED(p.status) && WTERMSIG(p.status) == SIGKILL))
+			return prc;
+		tsarc_proc_tail(&p, tail, sizeof(tail));
+		return tsarc_error_set(TSARC_EIO, "%s stopped reading its input before the end of "
+			"the stream and was stopped%s%s", what, tail[0] ? "; its stderr ended with:\n" : "",
+			tail);
+	}
+	return tsarc_error_set(rc, "%s; %s was stopped before the end of its input", msg, what);
 }
 
 /* Reads a whole (small) stream into memory. */

@@ -3,7 +3,9 @@
 # (nothing written) and without (stops at the damaged stream, exit 3, a
 # report of what was applied and what was not); a hostile tar (../) that
 # must not touch the tree; a component named in --only that the snapshot
-# does not have.
+# does not have; a store error mid-stream that is not damage (an unreadable
+# chunk): the consumer is killed before its input ends, never sees a clean
+# end of input, and the step is reported failed.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -33,6 +35,56 @@ expect_err "stopped at zync-database" "report"
 expect_err "applied: secrets configmaps apimanager system-mysql system-storage" "report of what was applied"
 expect_err "not applied: backend-redis system-redis" "report of what was not applied"
 [ -e "$DEP/resources/secret/system-app.json" ] || fail "the Secrets before the damage were not applied"
+
+info "a store error mid-stream (not damage): the consumer never sees a clean end of input"
+# An exec consumer that commits only at a clean end of its input: if tsarc
+# closed its stdin normally after the error, blob.out would appear.
+python3 - "$WORK/config.json" "$WORK/blob.json" "$WORK/blob.out" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"]["blob"] = {"kind": "exec", "script": "seq 1 1500000",
+    "restore": {"order": 45, "command": ["sh", "-c", 'cat > "$0.part" && mv "$0.part" "$0"', sys.argv[3]]}}
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+ok backup --repo "$REPO" --config "$WORK/blob.json" --json
+BLOB=$(json_get "$OUT" "d['snapshot_id']")
+ok show --repo "$REPO" "$BLOB" --json --chunks
+# The last chunk: the consumer has had the others. A folder where the chunk
+# was: reading it fails with EISDIR, an I/O error, not damage.
+nchunks=$(json_get "$OUT" "len([s for s in d['streams'] if s['name'] == 'blob.dump'][0]['chunks'])")
+[ "$nchunks" -ge 2 ] || fail "test setup: blob.dump has $nchunks chunk(s), want several"
+chunk=$(json_get "$OUT" "[s for s in d['streams'] if s['name'] == 'blob.dump'][0]['chunks'][-1][0]")
+file=$(find "$REPO/data" -name "$chunk*" | head -1)
+[ -f "$file" ] || fail "chunk file of blob.dump not found"
+mv "$file" "$WORK/saved-chunk"
+mkdir "$file"
+t restore "$BLOB" --repo "$REPO" --config "$WORK/blob.json" --only blob --json
+[ "$RC" -ne 0 ] || fail "a restore with an unreadable chunk succeeded"
+[ "$RC" -ne 3 ] || fail "an I/O error was reported as damage (exit 3)"
+[ -e "$WORK/blob.out" ] && fail "the consumer saw a clean end of a partial stream and committed it"
+[ "$(json_get "$OUT" "[s['status'] for s in d['steps'] if s['component'] == 'blob'][0]")" = failed ] ||
+	fail "the step is not reported failed"
+expect_err "stopped before the end of its input" "the consumer was stopped"
+info "system-mysql whose first chunk cannot be read: mysql is stopped, the database untouched"
+# The clean step (DROP of every table) goes out with the first bytes of
+# the dump, never ahead of a stream that cannot be read.
+ok show --repo "$REPO" "$SNAP" --json --chunks
+chunk=$(json_get "$OUT" "[s for s in d['streams'] if s['name'] == 'system-mysql.sql'][0]['chunks'][0][0]")
+mfile=$(find "$REPO/data" -name "$chunk*" | head -1)
+[ -f "$mfile" ] || fail "chunk file of system-mysql.sql not found"
+mv "$mfile" "$WORK/saved-chunk2"
+mkdir "$mfile"
+state "$WORK/db.before"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-mysql --json
+[ "$RC" -ne 0 ] && [ "$RC" -ne 3 ] || fail "an unreadable chunk of system-mysql.sql: exit $RC"
+[ "$(json_get "$OUT" "[s['status'] for s in d['steps'] if s['component'] == 'system-mysql'][0]")" = failed ] ||
+	fail "the system-mysql step is not reported failed"
+expect_err "mysql was stopped before the end of its input" "mysql was stopped"
+state "$WORK/db.after"
+diff "$WORK/db.before" "$WORK/db.after" >&2 || fail "a stream that could not be read changed the database"
+rmdir "$file" "$mfile"
+mv "$WORK/saved-chunk" "$file"
+mv "$WORK/saved-chunk2" "$mfile"
 
 info "a hostile tar is refused and the tree is untouched"
 python3 - "$WORK/evil.tar" <<'PY'
