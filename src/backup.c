@@ -16,6 +16,7 @@
 #include "backup.h"
 #include "chunkset.h"
 #include "extract.h"
+#include "interrupt.h"
 #include "lock.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -757,6 +758,10 @@ int tsarc_backup_commit(tsarc_backup *b, char id_out[TSARC_ID_HEX_LEN + 1])
 		tsarc_error_prefix("no snapshot was written");
 		return rc;
 	}
+	/* A signal came: the streams may have ended because their producers
+	 * were stopped (an optional one is then simply missing). No manifest. */
+	if (tsarc_interrupted())
+		return tsarc_interrupt_error();
 	if ((rc = tsarc_snapshot_save(b->repo, b->snap)))
 		return rc;
 	if ((rc = tsarc_store_sync(b->repo->store)))

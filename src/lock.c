@@ -1,4 +1,5 @@
 #include "lock.h"
+#include "interrupt.h"
 #include "component.h" /* tsarc_read_file */
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -30,6 +31,8 @@ struct tsarc_lock {
 	pthread_mutex_t io_mu; /* one refresh at a time; guards lost, last_ok */
 	int lost;
 	int64_t last_ok;    /* monotonic seconds: start of the last good write */
+	tsarc_cleanup on_exit; /* removes it when a signal ends the process */
+	int was_gone;       /* lock_drop found no lock object to remove */
 };
 
 /* What makes a pid on this machine name the same process as in a lock. */
@@ -381,6 +384,8 @@ static void *refresh_main(void *arg)
 	return NULL;
 }
 
+static int lock_drop(void *arg);
+
 int tsarc_lock_acquire(tsarc_lock **out, tsarc_repo *repo, int exclusive)
 {
 	tsarc_lock_info *infos = NULL;
@@ -407,6 +412,7 @@ int tsarc_lock_acquire(tsarc_lock **out, tsarc_repo *repo, int exclusive)
 	lock->last_ok = mono_now();
 	if ((rc = write_record(repo, lock->name, exclusive, 0, 0)))
 		goto fail;
+	tsarc_cleanup_add(&lock->on_exit, lock_drop, lock, "repository lock released");
 	/* Ours is written first, then the others are read: of two processes
 	 * doing this at once, at least one sees the other and backs off. */
 	if ((rc = scan(repo, lock->name, &infos, &n)))
@@ -437,6 +443,7 @@ int tsarc_lock_acquire(tsarc_lock **out, tsarc_repo *repo, int exclusive)
 	*out = lock;
 	return 0;
 fail_remove:
+	tsarc_cleanup_remove(&lock->on_exit);
 	remove_keeping_error(repo, lock->name);
 fail:
 	free(infos);
@@ -473,6 +480,26 @@ int tsarc_lock_check(tsarc_lock *lock, int64_t *oldest_shared)
 	return rc;
 }
 
+/* Stops the refresher and removes the lock object: run once, by release
+ * or by the signal thread before the process exits (interrupt.h). */
+static int lock_drop(void *arg)
+{
+	tsarc_lock *lock = arg;
+	int rc;
+
+	if (lock->refresher_running) {
+		pthread_mutex_lock(&lock->mu);
+		lock->stop = 1;
+		pthread_cond_signal(&lock->cv);
+		pthread_mutex_unlock(&lock->mu);
+		pthread_join(lock->refresher, NULL);
+		lock->refresher_running = 0;
+	}
+	rc = tsarc_store_remove(lock->repo->store, TSARC_OBJ_LOCK, lock->name);
+	lock->was_gone = rc == TSARC_ENOTFOUND;
+	return lock->was_gone ? 0 : rc;
+}
+
 int tsarc_lock_release(tsarc_lock *lock)
 {
 	saved_error saved;
@@ -481,20 +508,11 @@ int tsarc_lock_release(tsarc_lock *lock)
 	if (!lock)
 		return 0;
 	save_error(&saved);
-	if (lock->refresher_running) {
-		pthread_mutex_lock(&lock->mu);
-		lock->stop = 1;
-		pthread_cond_signal(&lock->cv);
-		pthread_mutex_unlock(&lock->mu);
-		pthread_join(lock->refresher, NULL);
-	}
+	rc = tsarc_cleanup_run(&lock->on_exit);
 	/* Release runs on failure paths too: a lock already gone (it was lost)
 	 * must not replace the failure's message with its own. */
-	rc = tsarc_store_remove(lock->repo->store, TSARC_OBJ_LOCK, lock->name);
-	if (rc == TSARC_ENOTFOUND) {
-		rc = 0;
+	if (lock->was_gone)
 		restore_error(&saved);
-	}
 	pthread_mutex_destroy(&lock->io_mu);
 	pthread_cond_destroy(&lock->cv);
 	pthread_mutex_destroy(&lock->mu);

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "deploy/deploy.h"
+#include "interrupt.h"
 #include "lock.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -203,6 +204,9 @@ int cmd_restore(int argc, char **argv)
 		}
 	}
 	s.o.inflight = c.inflight;
+	/* A signal lets the restore stop between steps, undo a half-done
+	 * Redis swap and report what was applied (interrupt.h). */
+	tsarc_interrupt_defer(1);
 	if (!c.quiet && !c.json)
 		s.o.progress = print_progress;
 	if ((rc = tsarc_deploy_load(&d, s.config))) {

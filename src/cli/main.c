@@ -1,4 +1,6 @@
 #include "cli.h"
+#include "interrupt.h"
+#include "tsarc/errors.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -43,7 +45,7 @@ static const char MAIN_HELP[] =
 	"  12  wrong password\n"
 	"  13  access denied by the store (credentials, permissions)\n"
 	"  14  store unreachable or failing after retries\n"
-	" 130  interrupted\n";
+	" 129, 130, 143  interrupted by SIGHUP, SIGINT, SIGTERM (128 + the signal)\n";
 
 int main(int argc, char **argv)
 {
@@ -65,6 +67,7 @@ int main(int argc, char **argv)
 		{"version", cmd_version},
 	};
 	size_t i;
+	int code, sig;
 
 	/* Chunk buffers are large, short-lived and freed by another thread
 	 * than the one that made them. Measured (bench/RESULTS.md): served by
@@ -76,6 +79,13 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
 	/* A closed output pipe is an error to report, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Before any thread: every thread inherits the blocked signals and one
+	 * thread takes them (children stopped, locks released, temporary
+	 * files removed; restore undoes what it can and reports). */
+	if (tsarc_interrupt_install()) {
+		fprintf(stderr, "tsarc: error: %s\n", tsarc_error_last()->message);
+		return EXIT_FAILURE_GENERIC;
+	}
 	if (argc < 2) {
 		fputs(MAIN_HELP, stderr);
 		return EXIT_USAGE;
@@ -87,8 +97,15 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--version"))
 		return cmd_version(1, argv + 1);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
+		if (!strcmp(argv[1], commands[i].name)) {
+			code = commands[i].fn(argc - 1, argv + 1);
+			/* A command stopped by a signal says so in its status, as
+			 * if the signal had ended it; one that finished anyway
+			 * keeps its own. */
+			if (code != EXIT_OK && (sig = tsarc_interrupted()))
+				code = 128 + sig;
+			return code;
+		}
 	fprintf(stderr, "tsarc: unknown command '%s'\nRun 'tsarc --help' for the list.\n",
 		argv[1]);
 	return EXIT_USAGE;

@@ -23,10 +23,12 @@ typedef struct tsarc_cmd {
 	 * by the pod's shell, so the value never passes through our argv. */
 	char **pod_env;
 	size_t npod_env;
-	/* A private directory (0700) of option files, removed with them. */
+	/* A private directory (0700) of option files, removed with them, also
+	 * when a signal ends the process (the cleanup entry). */
 	char *tmpdir;
 	char **files;
 	size_t nfiles;
+	tsarc_cleanup tmpdir_cleanup;
 } tsarc_cmd;
 
 void tsarc_cmd_init(tsarc_cmd *c);

@@ -149,6 +149,8 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 	int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, rc;
 	char **env = NULL;
 
+	if (!tsarc_interrupt_may_start())
+		return tsarc_interrupt_error();
 	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
 		(p->want_stdin && pipe2(in, O_CLOEXEC))) {
 		rc = tsarc_error_set(TSARC_EIO, "creating a pipe: %s", strerror(errno));
@@ -206,6 +208,11 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 		return tsarc_error_set(rc == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
 			"cannot run %s: %s", argv[0], strerror(rc));
 	}
+	/* A signal from now on stops its group. One that came while it was
+	 * starting found nothing to stop: stop it here. */
+	tsarc_interrupt_track(&p->node, p->pid);
+	if (!tsarc_interrupt_may_start())
+		kill(-p->pid, SIGTERM);
 	p->out_fd = out[0];
 	p->err_fd = err[0];
 	p->in_fd = in[1];
@@ -263,6 +270,29 @@ void tsarc_proc_kill(tsarc_proc *p)
 	atomic_store(&p->stop, 1);
 }
 
+/* Waits for the child to end, then reaps it. Tracked until it has ended
+ * but not yet been reaped: a signal meanwhile still stops it, and its
+ * group id cannot have been reused (the zombie holds it). */
+static pid_t reap(tsarc_proc *p)
+{
+	siginfo_t info;
+	pid_t r;
+	int rc;
+
+	do {
+		memset(&info, 0, sizeof(info));
+		rc = waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOWAIT);
+	} while (rc < 0 && errno == EINTR);
+	tsarc_interrupt_untrack(&p->node);
+	do {
+		r = waitpid(p->pid, &p->status, 0);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		p->status = -1;
+	p->pid = 0;
+	return r;
+}
+
 void tsarc_proc_abort(tsarc_proc *p)
 {
 	/* Not yet reaped, so the group id cannot have been reused. */
@@ -282,13 +312,7 @@ int tsarc_proc_finish(tsarc_proc *p, const char *what)
 	close_fd(&p->out_fd);
 	close_fd(&p->in_fd);
 	if (p->pid > 0) {
-		pid_t r;
-		do {
-			r = waitpid(p->pid, &p->status, 0);
-		} while (r < 0 && errno == EINTR);
-		if (r < 0)
-			p->status = -1;
-		p->pid = 0;
+		reap(p);
 		if (p->has_err_thread) {
 			pthread_join(p->err_thread, NULL);
 			p->has_err_thread = 0;
@@ -367,11 +391,7 @@ int tsarc_proc_capture(char *const argv[], char *const env_add[], size_t max,
 		tsarc_proc_kill(&p);
 	close_fd(&p.out_fd);
 	{
-		pid_t r;
-		do {
-			r = waitpid(p.pid, &p.status, 0);
-		} while (r < 0 && errno == EINTR);
-		p.pid = 0;
+		pid_t r = reap(&p);
 		if (p.has_err_thread)
 			pthread_join(p.err_thread, NULL);
 		close_fd(&p.err_fd);

@@ -1,6 +1,8 @@
 #ifndef TSARC_DEPLOY_PROC_H
 #define TSARC_DEPLOY_PROC_H
 
+#include "interrupt.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -45,13 +47,15 @@ typedef struct tsarc_proc {
 	 * to /dev/null (a loader's chatter is not data). */
 	int want_stdin;
 	int in_fd;
+	tsarc_child_node node; /* stopped on SIGINT/SIGTERM/SIGHUP (interrupt.h) */
 } tsarc_proc;
 
 void tsarc_proc_init(tsarc_proc *p);
 /* Starts argv[0] (looked up in PATH) with `env_add` ("NAME=VALUE", NULL
  * terminated, may be NULL) added to this process's environment, stdin
  * from /dev/null. Every descriptor is close-on-exec, so concurrent spawns
- * cannot keep each other's pipes open. */
+ * cannot keep each other's pipes open. Once interrupted by a signal,
+ * nothing new starts (TSARC_ECANCELED) except from a cleanup. */
 int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[]);
 /* Closes the consumer's stdin (end of data); idempotent. */
 void tsarc_proc_close_stdin(tsarc_proc *p);

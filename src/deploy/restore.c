@@ -15,6 +15,7 @@
 #include "component.h"
 #include "deploy.h"
 #include "extract.h"
+#include "interrupt.h"
 #include "repo.h"
 #include "snapshot.h"
 #include "tree_restore.h"
@@ -1053,8 +1054,13 @@ typedef struct redis_op {
 	const char *config_map, *config_key, *workload; /* kube */
 	cJSON *cm;             /* kube: the ConfigMap as found */
 	char *orig_conf;       /* persistence as configured */
+	char *saved_path;      /* local: CONFIG.tsarc-orig, the original kept durably */
 	int aof_on;            /* originally appendonly yes */
-	int conf_switched;     /* the off-config is in place */
+	int conf_switched;     /* the off-config is (or may be) in place */
+	int server;            /* 0 untouched, 1 stopped by us, 2 running the off-config */
+	tsarc_cleanup undo;    /* puts the original configuration back */
+	char undo_what[300];
+	char *earlier;         /* what undoing an earlier interrupted swap did */
 } redis_op;
 
 static int redis_cli(redis_op *op, const char *const args[], char **out)
@@ -1128,8 +1134,11 @@ static int redis_wait_ping(redis_op *op, int want_up)
 
 	for (i = 0; i < REDIS_WAIT_SECONDS * 10; i++) {
 		char *out = NULL;
-		int rc = redis_cli(op, args, &out);
-		int up = !rc && out && !strncmp(out, "PONG", 4);
+		int rc, up;
+		if (tsarc_interrupted())
+			return tsarc_interrupt_error();
+		rc = redis_cli(op, args, &out);
+		up = !rc && out && !strncmp(out, "PONG", 4);
 		free(out);
 		if (up == want_up)
 			return 0;
@@ -1199,8 +1208,30 @@ static int conf_wants_aof(const char *conf)
 	return on;
 }
 
+/* Makes a rename or unlink in the folder of `path` durable. */
+static int sync_dir_of(const char *path)
+{
+	char dir[4200], *slash;
+	int fd, rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (!(slash = strrchr(dir, '/')))
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", dir, strerror(errno));
+	if (fsync(fd) && errno != EINVAL)
+		rc = tsarc_error_set(TSARC_EIO, "fsync %s: %s", dir, strerror(errno));
+	close(fd);
+	return rc;
+}
+
 /* Replaces a file's content, keeping its mode (a redis.conf with a
- * requirepass line is 0600). */
+ * requirepass line is 0600), durably: the content and the rename are on
+ * disk when it returns. */
 static int write_text_file(const char *path, const char *text)
 {
 	char tmp[4200];
@@ -1220,13 +1251,25 @@ static int write_text_file(const char *path, const char *text)
 		rc = tsarc_error_set(TSARC_EIO, "cannot replace %s: %s", path, strerror(errno));
 	if (rc)
 		unlink(tmp);
-	return rc;
+	return rc ? rc : sync_dir_of(path);
 }
 
-/* Sets the persistence configuration: local file or the ConfigMap. */
-static int redis_set_conf(redis_op *op, const char *text)
+/*
+ * While persistence is switched off, the original configuration is kept
+ * where a later run finds it even if this one is killed (SIGKILL, a
+ * crash, a power cut): beside redis.conf as CONFIG.tsarc-orig, written and
+ * synced before the first edit; on a ConfigMap, in this annotation,
+ * written by the same apply as the edit (one cannot exist without the
+ * other). It goes once the original is back.
+ */
+#define REDIS_SAVED_SUFFIX ".tsarc-orig"
+#define REDIS_SAVED_ANNOTATION "tsarc/original-redis-config"
+
+/* Sets the persistence configuration: local file or the ConfigMap; on
+ * the ConfigMap with `saved` (the original) in the annotation, or none. */
+static int redis_set_conf(redis_op *op, const char *text, const char *saved)
 {
-	cJSON *list, *items, *doc, *data;
+	cJSON *list, *items, *doc, *data, *md, *ann;
 	int rc;
 
 	if (!op->kube)
@@ -1239,11 +1282,111 @@ static int redis_set_conf(redis_op *op, const char *text)
 	data = cJSON_GetObjectItemCaseSensitive(doc, "data");
 	cJSON_DeleteItemFromObjectCaseSensitive(data, op->config_key);
 	cJSON_AddStringToObject(data, op->config_key, text);
+	md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
+	if (!(ann = cJSON_GetObjectItemCaseSensitive(md, "annotations")) && saved && md)
+		ann = cJSON_AddObjectToObject(md, "annotations");
+	cJSON_DeleteItemFromObjectCaseSensitive(ann, REDIS_SAVED_ANNOTATION);
+	if (saved && ann)
+		cJSON_AddStringToObject(ann, REDIS_SAVED_ANNOTATION, saved);
+	else if (ann && !ann->child)
+		cJSON_DeleteItemFromObjectCaseSensitive(md, "annotations");
 	cJSON_AddItemToArray(items, doc);
 	rc = op->r->deftr->apply(op->r->deftr, list, NULL);
 	cJSON_Delete(list);
 	if (rc)
 		tsarc_error_prefix("component '%s': ConfigMap %s", op->s->component, op->config_map);
+	return rc;
+}
+
+/* Persistence off, the original kept durably first (local: the saved
+ * file, synced before the edit; kube: the annotation, in the same apply). */
+static int redis_switch_off(redis_op *op, const char *off)
+{
+	int rc;
+
+	if (!op->kube && (rc = write_text_file(op->saved_path, op->orig_conf)))
+		return rc;
+	op->conf_switched = 1;
+	return redis_set_conf(op, off, op->orig_conf);
+}
+
+/* The undo: the original configuration back, then the saved copy gone.
+ * Runs once, from the step (done or failed) or from the signal thread
+ * when the process is ended before the step could (interrupt.h). */
+static int redis_undo(void *arg)
+{
+	redis_op *op = arg;
+	int rc;
+
+	if ((rc = redis_set_conf(op, op->orig_conf, NULL)))
+		return rc;
+	if (!op->kube) {
+		if (unlink(op->saved_path) && errno != ENOENT)
+			return tsarc_error_set(TSARC_EIO, "cannot remove %s: %s", op->saved_path,
+				strerror(errno));
+		if ((rc = sync_dir_of(op->saved_path)))
+			return rc;
+	}
+	op->conf_switched = 0;
+	return 0;
+}
+
+/*
+ * An earlier run that was killed mid-swap left persistence off and the
+ * original saved. The configuration found is then not the original: take
+ * the saved one and put it back before anything else. Only when the
+ * configuration is exactly what that run wrote; if someone changed it
+ * since, guessing could undo their fix, so the operator decides.
+ */
+static int redis_undo_earlier(redis_op *op)
+{
+	const char *where = op->kube ? op->config_map : op->config_file;
+	char *saved = NULL, *off = NULL;
+	int rc = 0, leftover;
+
+	if (op->kube) {
+		const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(op->cm, "metadata"), "annotations");
+		const char *t = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(ann, REDIS_SAVED_ANNOTATION));
+		if (!t)
+			return 0;
+		if (!(saved = strdup(t)))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	} else {
+		rc = tsarc_read_file(op->saved_path, REDIS_CONF_MAX, &saved, NULL);
+		if (rc == TSARC_ENOTFOUND) {
+			tsarc_error_clear();
+			return 0;
+		}
+		if (rc)
+			return rc;
+	}
+	if (!(off = persistence_off(saved))) {
+		free(saved);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	leftover = !strcmp(op->orig_conf, saved);
+	if (!leftover && strcmp(op->orig_conf, off)) {
+		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': an earlier restore was "
+			"interrupted with persistence switched off and kept the original configuration "
+			"in %s%s, but %s has been changed since: put the right configuration in place "
+			"and remove %s, then run the restore again", op->s->component,
+			op->kube ? "annotation " REDIS_SAVED_ANNOTATION " of " : "",
+			op->kube ? where : op->saved_path, where,
+			op->kube ? "the annotation" : op->saved_path);
+	} else {
+		/* The original is what the saved copy says. */
+		free(op->orig_conf);
+		op->orig_conf = saved;
+		saved = NULL;
+		if (!(rc = redis_undo(op)) && asprintf(&op->earlier, "%s: an earlier interrupted "
+			"restore %s; the original configuration is back", where, leftover ?
+			"had already put the configuration back" : "had left persistence off") < 0)
+			op->earlier = NULL;
+	}
+	free(saved);
+	free(off);
 	return rc;
 }
 
@@ -1257,6 +1400,7 @@ static int redis_restart(redis_op *op, int save)
 	if (op->kube) {
 		if (!op->r->deftr->rollout)
 			return tsarc_error_set(TSARC_EUNSUPPORTED, "the transport cannot roll out");
+		op->server = 1;
 		if ((rc = op->r->deftr->rollout(op->r->deftr, op->workload)))
 			return rc;
 		component_clear(&op->c);
@@ -1279,8 +1423,12 @@ static int redis_restart(redis_op *op, int save)
 		redis_cli(op, args, &out);
 		free(out);
 		out = NULL;
-		for (i = 0; pid > 0 && i < REDIS_WAIT_SECONDS * 20 && kill((pid_t)pid, 0) == 0; i++)
+		op->server = 1;
+		for (i = 0; pid > 0 && i < REDIS_WAIT_SECONDS * 20 && kill((pid_t)pid, 0) == 0; i++) {
+			if (tsarc_interrupted())
+				return tsarc_interrupt_error();
 			usleep(50000);
+		}
 		if (pid > 0 && kill((pid_t)pid, 0) == 0)
 			return tsarc_error_set(TSARC_EIO, "component '%s': Redis (pid %ld) did not stop",
 				op->s->component, pid);
@@ -1307,7 +1455,10 @@ static int redis_restart(redis_op *op, int save)
 		if (rc)
 			return rc;
 	}
-	return redis_wait_ping(op, 1);
+	if ((rc = redis_wait_ping(op, 1)))
+		return rc;
+	op->server = op->conf_switched ? 2 : 0;
+	return 0;
 }
 
 /* Runs a shell script in the data directory (this host or the pod). */
@@ -1344,6 +1495,8 @@ static void redis_op_free(redis_op *op)
 	free(op->pidfile);
 	free(op->config_file);
 	free(op->orig_conf);
+	free(op->saved_path);
+	free(op->earlier);
 	cJSON_Delete(op->cm);
 	tsarc_conn_free(&op->conn);
 	component_clear(&op->c);
@@ -1356,8 +1509,10 @@ static int redis_wait_aof(redis_op *op)
 
 	for (i = 0; i < REDIS_WAIT_SECONDS * 10; i++) {
 		char *out = NULL;
-		int busy, rc = redis_cli(op, args, &out);
-		if (rc)
+		int busy, rc;
+		if (tsarc_interrupted())
+			return tsarc_interrupt_error();
+		if ((rc = redis_cli(op, args, &out)))
 			return rc;
 		busy = strstr(out, "aof_rewrite_in_progress:1") || strstr(out, "aof_rewrite_scheduled:1") ||
 			strstr(out, "aof_enabled:0");
@@ -1394,24 +1549,6 @@ static int do_redis(rctx *r, step *s)
 	if ((op.kube && (rc = op.c.tr->locate(op.c.tr, &op.c))) ||
 		(rc = tsarc_conn_resolve(&op.c, &op.conn)))
 		goto done;
-	/* Where the server keeps its files, from the server itself (the
-	 * recipe's data_dir when the server does not say). */
-	if ((rc = redis_config_get(&op, "dir", &op.data_dir)) ||
-		(rc = redis_config_get(&op, "dbfilename", &op.dbfilename)) ||
-		(rc = redis_config_get(&op, "appendfilename", &op.aof_file)) ||
-		(rc = redis_config_get(&op, "appenddirname", &op.aof_dir)) ||
-		(rc = redis_config_get(&op, "appendonly", &appendonly)) ||
-		(rc = redis_config_get(&op, "pidfile", &op.pidfile)))
-		goto done;
-	if (!op.data_dir[0] && tsarc_spec_str(s->recipe, "data_dir")) {
-		free(op.data_dir);
-		op.data_dir = strdup(tsarc_spec_str(s->recipe, "data_dir"));
-	}
-	if (!op.data_dir || !op.data_dir[0] || !op.dbfilename || !op.dbfilename[0]) {
-		rc = tsarc_error_set(TSARC_EIO, "component '%s': Redis does not say its dir and "
-			"dbfilename (CONFIG GET refused?)", s->component);
-		goto done;
-	}
 	if (op.kube) {
 		op.config_map = tsarc_spec_str(s->recipe, "config_map");
 		op.config_key = tsarc_spec_str(s->recipe, "config_key");
@@ -1446,8 +1583,39 @@ static int do_redis(rctx *r, step *s)
 			goto done;
 		}
 		op.config_file = strdup(f);
+		if (!op.config_file || asprintf(&op.saved_path, "%s" REDIS_SAVED_SUFFIX, f) < 0) {
+			op.saved_path = NULL;
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			goto done;
+		}
 		if ((rc = tsarc_read_file(f, REDIS_CONF_MAX, &op.orig_conf, NULL)))
 			goto done;
+	}
+	if (!op.orig_conf) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = redis_undo_earlier(&op)))
+		goto done;
+	if (op.earlier)
+		progress(r, "  %s: %s", s->component, op.earlier);
+	/* Where the server keeps its files, from the server itself (the
+	 * recipe's data_dir when the server does not say). */
+	if ((rc = redis_config_get(&op, "dir", &op.data_dir)) ||
+		(rc = redis_config_get(&op, "dbfilename", &op.dbfilename)) ||
+		(rc = redis_config_get(&op, "appendfilename", &op.aof_file)) ||
+		(rc = redis_config_get(&op, "appenddirname", &op.aof_dir)) ||
+		(rc = redis_config_get(&op, "appendonly", &appendonly)) ||
+		(rc = redis_config_get(&op, "pidfile", &op.pidfile)))
+		goto done;
+	if (!op.data_dir[0] && tsarc_spec_str(s->recipe, "data_dir")) {
+		free(op.data_dir);
+		op.data_dir = strdup(tsarc_spec_str(s->recipe, "data_dir"));
+	}
+	if (!op.data_dir || !op.data_dir[0] || !op.dbfilename || !op.dbfilename[0]) {
+		rc = tsarc_error_set(TSARC_EIO, "component '%s': Redis does not say its dir and "
+			"dbfilename (CONFIG GET refused?)", s->component);
+		goto done;
 	}
 	/* AOF is on afterwards when the server runs with it or its persistence
 	 * configuration asks for it: in a cluster the live server may not
@@ -1474,10 +1642,12 @@ static int do_redis(rctx *r, step *s)
 	/* 2. Persistence off and a restart: the server must neither save over
 	 * the swapped files nor replay an old AOF. */
 	progress(r, "  %s: persistence off, restart", s->component);
-	if ((rc = redis_set_conf(&op, off)))
-		goto done;
-	op.conf_switched = 1;
-	if ((rc = redis_restart(&op, 0)))
+	/* From here until the original is back, a signal that ends the
+	 * process puts it back first (interrupt.h). */
+	snprintf(op.undo_what, sizeof(op.undo_what), "component '%s': persistence configuration "
+		"of %s put back", s->component, op.kube ? op.config_map : op.config_file);
+	tsarc_cleanup_add(&op.undo, redis_undo, &op, op.undo_what);
+	if ((rc = redis_switch_off(&op, off)) || (rc = redis_restart(&op, 0)))
 		goto done;
 	/* 3. Old dump.rdb and AOF aside, the backup's RDB in place, restart:
 	 * it loads the RDB. */
@@ -1498,9 +1668,8 @@ static int do_redis(rctx *r, step *s)
 			goto done;
 	}
 	progress(r, "  %s: configuration restored, restart", s->component);
-	if ((rc = redis_set_conf(&op, op.orig_conf)))
+	if ((rc = tsarc_cleanup_run(&op.undo)))
 		goto done;
-	op.conf_switched = 0;
 	/* Without AOF, SAVE writes the RDB the next start loads. */
 	if ((rc = redis_restart(&op, !op.aof_on)) || (rc = redis_keyspace(&op, &after)))
 		goto done;
@@ -1516,18 +1685,26 @@ static int do_redis(rctx *r, step *s)
 	cJSON_AddStringToObject(s->detail, "keyspace", after);
 	cJSON_AddStringToObject(s->detail, "data_dir", op.data_dir);
 done:
-	if (rc && op.conf_switched) {
-		/* Leave the configuration as it was; the files moved aside stay
+	if (rc && op.undo.registered) {
+		/* Leave the configuration as it was (also when interrupted: that
+		 * is the undo a signal asks for); the files moved aside stay
 		 * where the error says. */
 		char msg[2048];
+		const char *server = op.server == 2 ? "; Redis runs with persistence off until its "
+			"next restart" : op.server == 1 ? "; Redis was being restarted: check that it "
+			"runs" : "";
 		snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
-		if (redis_set_conf(&op, op.orig_conf))
-			tsarc_error_set(rc, "%s; restoring its persistence configuration failed too: "
-				"check %s", msg, op.kube ? op.config_map : op.config_file);
+		if (tsarc_cleanup_run(&op.undo))
+			tsarc_error_set(rc, "%s; restoring its persistence configuration failed too (%s): "
+				"the original is kept in %s", msg, tsarc_error_last()->message,
+				op.kube ? "annotation " REDIS_SAVED_ANNOTATION : op.saved_path);
 		else
-			tsarc_error_set(rc, "%s (persistence configuration put back; old files, if "
-				"moved, are in %s with suffix -old.<time>)", msg, op.data_dir);
+			tsarc_error_set(rc, "%s (persistence configuration put back%s; old files, if "
+				"moved, are in %s with suffix -old.<time>)", msg, server, op.data_dir);
 	}
+	if (!rc && op.earlier)
+		set_note(s, "%s; %s", op.earlier, s->note ? s->note : "");
+	tsarc_cleanup_remove(&op.undo);
 	free(appendonly);
 	free(before);
 	free(after);
@@ -1764,7 +1941,7 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 {
 	cJSON *trconf = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
 	tsarc_buf msg = TSARC_BUF_INIT;
-	size_t i, failed = (size_t)-1;
+	size_t i, failed = (size_t)-1, stopped = (size_t)-1;
 	int rc = 0;
 	rctx r;
 
@@ -1817,12 +1994,27 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 		step *s = &r.steps[i];
 		if (s->state != ST_PENDING)
 			continue;
+		/* A signal stops the restore between steps; within a step, its
+		 * children are stopped and the step undoes what it can. */
+		if (tsarc_interrupted()) {
+			rc = tsarc_interrupt_error();
+			stopped = i;
+			break;
+		}
 		progress(&r, "%s: %s%s%s", step_name(s), s->action, s->st ? " from " : "",
 			s->st ? s->st->name : "");
 		if ((rc = run_step(&r, s))) {
 			const char *m = tsarc_error_last()->message;
+			if (tsarc_interrupted()) {
+				/* Whatever failed, the signal is why. */
+				if (asprintf(&s->error, "interrupted by %s: %s",
+					    tsarc_signal_name(tsarc_interrupted()), m && m[0] ? m : "") < 0)
+					s->error = NULL;
+				rc = TSARC_ECANCELED;
+			} else {
+				s->error = strdup(m && m[0] ? m : tsarc_strerror(rc));
+			}
 			s->state = ST_FAILED;
-			s->error = strdup(m && m[0] ? m : tsarc_strerror(rc));
 			failed = i;
 			break;
 		}
@@ -1830,15 +2022,21 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 		if (s->note)
 			progress(&r, "%s: done (%s)", step_name(s), s->note);
 	}
-	if (failed != (size_t)-1) {
+	if (failed != (size_t)-1 || stopped != (size_t)-1) {
 		/* The report says exactly where it stopped. */
-		buf_printf(&msg, "restore of snapshot %.10s stopped at %s: %s\n  applied:",
-			snap->id, step_name(&r.steps[failed]), r.steps[failed].error);
-		for (i = 0; i < failed; i++)
+		if (failed != (size_t)-1)
+			buf_printf(&msg, "restore of snapshot %.10s stopped at %s: %s\n  applied:",
+				snap->id, step_name(&r.steps[failed]),
+				r.steps[failed].error ? r.steps[failed].error : "out of memory");
+		else
+			buf_printf(&msg, "restore of snapshot %.10s interrupted by %s before %s\n  applied:",
+				snap->id, tsarc_signal_name(tsarc_interrupted()),
+				step_name(&r.steps[stopped]));
+		for (i = 0; i < r.n; i++)
 			if (r.steps[i].state == ST_DONE)
 				buf_printf(&msg, " %s", step_name(&r.steps[i]));
 		tsarc_buf_puts(&msg, "\n  not applied:");
-		for (i = failed + 1; i < r.n; i++)
+		for (i = 0; i < r.n; i++)
 			if (r.steps[i].state == ST_PENDING)
 				buf_printf(&msg, " %s", step_name(&r.steps[i]));
 		tsarc_buf_append(&msg, "", 1);

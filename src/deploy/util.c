@@ -3,6 +3,7 @@
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,19 +39,38 @@ static void free_list(char **list, size_t n)
 	free(list);
 }
 
+/* Empties and removes a command's private directory: it holds only our
+ * option files. Also the exit cleanup when a signal ends the process
+ * (interrupt.h), so it reads the folder rather than the command's list,
+ * which the owner may be growing at that moment. */
+static int remove_private_dir(void *arg)
+{
+	const char *dir = arg;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (d) {
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+	}
+	if (rmdir(dir) && errno != ENOENT)
+		return tsarc_error_set(TSARC_EIO, "cannot remove %s: %s", dir, strerror(errno));
+	return 0;
+}
+
 void tsarc_cmd_free(tsarc_cmd *c)
 {
 	free_list(c->argv, c->argc);
 	free_list(c->env, c->nenv);
 	free_list(c->pod_env, c->npod_env);
-	for (size_t i = 0; i < c->nfiles; i++)
-		unlink(c->files[i]);
-	free_list(c->files, c->nfiles);
 	if (c->tmpdir) {
-		/* It held only the files above. */
-		rmdir(c->tmpdir);
+		if (tsarc_cleanup_run(&c->tmpdir_cleanup))
+			tsarc_error_clear(); /* nothing of ours is left in it, or it is gone */
 		free(c->tmpdir);
 	}
+	free_list(c->files, c->nfiles);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -122,20 +142,33 @@ int tsarc_cmd_secret_file(tsarc_cmd *c, const char *name, const char *content,
 	size_t len = strlen(content), done = 0;
 	int fd;
 
+	/* A signal that ends the process removes the folder before or after
+	 * this, never between its creation and its registration. */
+	tsarc_cleanup_hold();
+	if (!tsarc_interrupt_may_start()) {
+		tsarc_cleanup_release();
+		return tsarc_interrupt_error();
+	}
 	if (!c->tmpdir) {
 		const char *tmp = getenv("TMPDIR");
 		snprintf(path, sizeof(path), "%s/tsarc-cred.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 		/* mkdtemp makes it 0700: only we can reach the files inside. */
-		if (!mkdtemp(path))
+		if (!mkdtemp(path)) {
+			tsarc_cleanup_release();
 			return tsarc_error_set(TSARC_EIO, "cannot create a private directory in %s: %s",
 				tmp && *tmp ? tmp : "/tmp", strerror(errno));
+		}
 		if (!(c->tmpdir = strdup(path))) {
 			rmdir(path);
+			tsarc_cleanup_release();
 			return nomem();
 		}
+		tsarc_cleanup_add(&c->tmpdir_cleanup, remove_private_dir, c->tmpdir,
+			"temporary option files removed");
 	}
 	snprintf(path, sizeof(path), "%s/%s", c->tmpdir, name);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	tsarc_cleanup_release();
 	if (fd < 0)
 		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", path, strerror(errno));
 	while (done < len) {

@@ -1,0 +1,268 @@
+/* Signals and cleanup on interruption: see interrupt.h. */
+#define _GNU_SOURCE /* PTHREAD_MUTEX_RECURSIVE */
+#include "interrupt.h"
+#include "tsarc/errors.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int g_signal;   /* first signal received */
+static atomic_int g_deferred;
+static _Thread_local int t_in_cleanup;
+
+static pthread_mutex_t g_children_mu = PTHREAD_MUTEX_INITIALIZER;
+static tsarc_child_node *g_children;
+
+/* Recursive: a cleanup may add or remove entries (an undo that runs a
+ * child with a temporary file). */
+static pthread_mutex_t g_cleanup_mu;
+static pthread_once_t g_cleanup_once = PTHREAD_ONCE_INIT;
+static tsarc_cleanup *g_cleanups;
+
+static void cleanup_mu_init(void)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&g_cleanup_mu, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+static void cleanup_lock(void)
+{
+	pthread_once(&g_cleanup_once, cleanup_mu_init);
+	pthread_mutex_lock(&g_cleanup_mu);
+}
+
+const char *tsarc_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	default:
+		return "a signal";
+	}
+}
+
+int tsarc_interrupted(void)
+{
+	return atomic_load(&g_signal);
+}
+
+int tsarc_interrupt_error(void)
+{
+	return tsarc_error_set(TSARC_ECANCELED, "interrupted by %s",
+		tsarc_signal_name(tsarc_interrupted()));
+}
+
+int tsarc_interrupt_may_start(void)
+{
+	return !tsarc_interrupted() || t_in_cleanup;
+}
+
+void tsarc_interrupt_defer(int on)
+{
+	atomic_store(&g_deferred, on);
+}
+
+void tsarc_interrupt_track(tsarc_child_node *n, pid_t pgid)
+{
+	pthread_mutex_lock(&g_children_mu);
+	n->pgid = pgid;
+	n->prev = NULL;
+	n->next = g_children;
+	if (g_children)
+		g_children->prev = n;
+	g_children = n;
+	pthread_mutex_unlock(&g_children_mu);
+}
+
+void tsarc_interrupt_untrack(tsarc_child_node *n)
+{
+	pthread_mutex_lock(&g_children_mu);
+	if (n->pgid > 0) {
+		if (n->prev)
+			n->prev->next = n->next;
+		else
+			g_children = n->next;
+		if (n->next)
+			n->next->prev = n->prev;
+	}
+	n->pgid = 0;
+	n->prev = n->next = NULL;
+	pthread_mutex_unlock(&g_children_mu);
+}
+
+static void signal_children(int sig)
+{
+	tsarc_child_node *n;
+
+	pthread_mutex_lock(&g_children_mu);
+	for (n = g_children; n; n = n->next)
+		kill(-n->pgid, sig);
+	pthread_mutex_unlock(&g_children_mu);
+}
+
+void tsarc_cleanup_add(tsarc_cleanup *c, tsarc_cleanup_fn fn, void *arg, const char *what)
+{
+	cleanup_lock();
+	c->fn = fn;
+	c->arg = arg;
+	c->what = what;
+	c->registered = 1;
+	c->prev = NULL;
+	c->next = g_cleanups;
+	if (g_cleanups)
+		g_cleanups->prev = c;
+	g_cleanups = c;
+	pthread_mutex_unlock(&g_cleanup_mu);
+}
+
+static void unlink_entry(tsarc_cleanup *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		g_cleanups = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	c->registered = 0;
+}
+
+void tsarc_cleanup_hold(void)
+{
+	cleanup_lock();
+}
+
+void tsarc_cleanup_release(void)
+{
+	pthread_mutex_unlock(&g_cleanup_mu);
+}
+
+void tsarc_cleanup_remove(tsarc_cleanup *c)
+{
+	cleanup_lock();
+	if (c->registered)
+		unlink_entry(c);
+	pthread_mutex_unlock(&g_cleanup_mu);
+}
+
+int tsarc_cleanup_run(tsarc_cleanup *c)
+{
+	int rc = 0, was;
+
+	/* Held while fn runs: the signal thread waits for an undo in
+	 * progress instead of exiting in its middle. */
+	cleanup_lock();
+	if (c->registered) {
+		unlink_entry(c);
+		was = t_in_cleanup;
+		t_in_cleanup = 1;
+		rc = c->fn(c->arg);
+		t_in_cleanup = was;
+	}
+	pthread_mutex_unlock(&g_cleanup_mu);
+	return rc;
+}
+
+/* The end: children killed, every registered cleanup run (newest first:
+ * the reverse of creation), a message, exit 128 + signal. */
+static void finish(int sig)
+{
+	struct timespec until;
+	int locked;
+
+	signal_children(SIGKILL);
+	/* An owner running an undo holds the registry: wait for it, but not
+	 * forever (a second signal means now). */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_once(&g_cleanup_once, cleanup_mu_init);
+	locked = pthread_mutex_timedlock(&g_cleanup_mu, &until) == 0;
+	if (locked) {
+		t_in_cleanup = 1;
+		while (g_cleanups) {
+			tsarc_cleanup *c = g_cleanups;
+			unlink_entry(c);
+			if (c->fn(c->arg))
+				fprintf(stderr, "tsarc: %s: cleanup failed: %s\n",
+					c->what ? c->what : "?", tsarc_error_last()->message);
+			else if (c->what)
+				fprintf(stderr, "tsarc: %s: cleaned up\n", c->what);
+		}
+	}
+	fprintf(stderr, "tsarc: interrupted by %s; exiting%s\n", tsarc_signal_name(sig),
+		locked ? "" : " without cleaning up (an undo in progress did not finish)");
+	fflush(stderr);
+	/* The registry stays locked: no owner starts anything more. */
+	_exit(128 + sig);
+}
+
+static void *signal_main(void *arg)
+{
+	sigset_t set;
+	siginfo_t info;
+	int sig;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		if (!tsarc_interrupted()) {
+			if (sigwait(&set, &sig))
+				continue;
+			atomic_store(&g_signal, sig);
+			if (!atomic_load(&g_deferred))
+				finish(sig);
+			fprintf(stderr, "tsarc: %s received: stopping (again to exit at once)\n",
+				tsarc_signal_name(sig));
+			signal_children(SIGTERM);
+		} else {
+			struct timespec grace = {TSARC_INTERRUPT_GRACE, 0};
+			/* A second signal, or the grace period over. */
+			sig = sigtimedwait(&set, &info, &grace);
+			if (sig < 0 && errno == EINTR)
+				continue;
+			finish(tsarc_interrupted());
+		}
+	}
+	return NULL;
+}
+
+int tsarc_interrupt_install(void)
+{
+	sigset_t set;
+	pthread_t th;
+	pthread_attr_t attr;
+	int rc;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return tsarc_error_set(TSARC_EGENERIC, "cannot block signals");
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&th, &attr, signal_main, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+		return tsarc_error_set(TSARC_EGENERIC, "cannot start the signal thread");
+	}
+	return 0;
+}

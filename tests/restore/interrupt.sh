@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# A restore ended by a signal, and the run after a crash. Each scenario
+# stops tsarc at a known point: a wrapper in PATH (redis-server, mysql)
+# that, while a hold file exists, writes its PID to $WORK/held and blocks
+# until it is killed; nothing depends on timing.
+#  - SIGTERM during the Redis swap (persistence off, server stopped, the
+#    start command held): exit 143, redis.conf byte for byte the original,
+#    no saved copy left, no lock, the held child stopped, the report says
+#    what was not applied.
+#  - SIGKILL at the same point (a crash): the next run finds the saved
+#    original, puts it back first and ends with persistence as configured.
+#  - SIGINT during the MySQL load: exit 130, the password option file gone.
+#  - SIGHUP, then SIGTERM while the held child ignores SIGTERM (the restore
+#    cannot stop on its own): exit 129 at once, child killed, option file
+#    and lock removed by the exit cleanup.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+backup_demo
+
+REAL_REDIS_SERVER=$(command -v redis-server)
+REAL_MYSQL=$(command -v mysql)
+mkdir -p "$WORK/bin" "$WORK/tmp"
+# wrapper NAME REAL [SHELL-PREAMBLE]: $WORK/bin/NAME holds while $WORK/hold-NAME exists.
+wrapper() {
+	cat > "$WORK/bin/$1" <<EOF
+#!/bin/sh
+if [ -e "$WORK/hold-$1" ]; then
+	${3:-}
+	echo \$\$ > "$WORK/held.tmp" && mv "$WORK/held.tmp" "$WORK/held"
+	exec sleep 100000
+fi
+exec "$2" "\$@"
+EOF
+	chmod +x "$WORK/bin/$1"
+}
+wrapper redis-server "$REAL_REDIS_SERVER"
+wrapper mysql "$REAL_MYSQL"
+export PATH="$WORK/bin:$PATH"
+export TMPDIR="$WORK/tmp"
+CONF=$REDIS_SYSTEM_REDIS_DIR/redis.conf
+# Persistence on in the configuration, so that "left off" shows.
+sed -i 's/^save ""$/save 900 1/' "$CONF"
+grep -qx 'save 900 1' "$CONF" || fail "test setup: cannot turn RDB saves on in $CONF"
+cp "$CONF" "$WORK/redis.conf.orig"
+
+# bg ARGS...: tsarc restore in the background with SIGINT at its default
+# (a script's background jobs start with it ignored); PID in TPID.
+bg() {
+	rm -f "$WORK/held"
+	python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$TSARC" restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" "$@" \
+		>"$OUT" 2>"$ERR" &
+	TPID=$!
+}
+
+# held: waits until the wrapper holds (tsarc is at the known point).
+held() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		[ -s "$WORK/held" ] && { HELD=$(cat "$WORK/held"); return 0; }
+		kill -0 "$TPID" 2>/dev/null || { wait "$TPID"; RC=$?; fail "tsarc ended (exit $RC) before the hold point"; }
+		sleep 0.1
+	done
+	fail "the hold point was not reached in 120 s"
+}
+
+# ended: waits for tsarc, RC its exit code; no sanitizer report.
+ended() {
+	RC=0
+	wait "$TPID" || RC=$?
+	if grep -qE 'ERROR: (Address|Leak|Undefined|Memory|Thread)Sanitizer|runtime error:' "$ERR"; then
+		head -c 20000 "$ERR" >&2
+		fail "sanitizer report"
+	fi
+}
+
+# gone PID WHAT: the process no longer exists (killed, reaped by init).
+gone() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	fail "$2 (pid $1) is still running"
+}
+
+no_leftovers() {
+	[ -z "$(ls -A "$REPO/locks")" ] || fail "$1: a repository lock is left: $(ls "$REPO/locks")"
+	[ -z "$(ls -A "$TMPDIR")" ] || fail "$1: temporary files are left: $(ls -R "$TMPDIR")"
+}
+
+info "SIGTERM during the Redis swap: configuration back, lock released, exit 143"
+touch "$WORK/hold-redis-server"
+bg --only system-redis
+held
+grep -q '^# tsarc restore: save 900 1' "$CONF" || fail "test setup: persistence is not off at the hold point"
+[ -s "$CONF.tsarc-orig" ] || fail "the original configuration was not saved before the edit"
+cmp -s "$CONF.tsarc-orig" "$WORK/redis.conf.orig" || fail "the saved configuration is not the original"
+kill -TERM "$TPID"
+ended
+rm -f "$WORK/hold-redis-server"
+[ "$RC" -eq 143 ] || fail "exit $RC after SIGTERM, want 143"
+cmp "$CONF" "$WORK/redis.conf.orig" >&2 || fail "redis.conf is not the original after SIGTERM"
+[ -e "$CONF.tsarc-orig" ] && fail "the saved copy was left behind"
+gone "$HELD" "the held redis-server start"
+no_leftovers "SIGTERM"
+expect_err "interrupted by SIGTERM" "the message names the signal"
+expect_err "stopped at system-redis" "the message names the step"
+expect_err "persistence configuration put back" "the message says the configuration is back"
+expect_err "not applied:" "the message says what was not applied"
+# The swap stopped the server: start it again, as an operator would.
+bash "$SERVICES" restart-redis "$DEP/services/r2" system-redis || fail "cannot start system-redis again"
+
+info "SIGKILL at the same point, then a run that undoes the earlier swap first"
+touch "$WORK/hold-redis-server"
+bg --only system-redis
+held
+kill -KILL "$TPID"
+ended
+rm -f "$WORK/hold-redis-server"
+kill -KILL "$HELD" 2>/dev/null
+grep -q '^save ""$' "$CONF" || fail "test setup: the killed run did not leave persistence off"
+# Redis comes back (a service manager, a pod restart) with persistence off.
+bash "$SERVICES" restart-redis "$DEP/services/r2" system-redis || fail "cannot start system-redis again"
+[ "$(redis-cli -p "$REDIS_SYSTEM_REDIS_PORT" CONFIG GET save | tail -1)" = "" ] ||
+	fail "test setup: Redis did not come up with persistence off"
+rm -f "$REPO"/locks/*  # the killed process's lock
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-redis --json
+[ "$RC" -eq 0 ] || fail "the run after the crash failed (exit $RC)"
+expect_out "earlier interrupted restore had left persistence off" "the earlier swap is undone and said so"
+cmp "$CONF" "$WORK/redis.conf.orig" >&2 || fail "redis.conf is not the original after the run that followed a crash"
+[ -e "$CONF.tsarc-orig" ] && fail "the saved copy was left behind"
+[ "$(redis-cli -p "$REDIS_SYSTEM_REDIS_PORT" CONFIG GET save | tail -1)" = "900 1" ] ||
+	fail "Redis runs without its configured persistence after the restore"
+no_leftovers "the run after the crash"
+
+info "SIGINT during the MySQL load: option file removed, exit 130"
+touch "$WORK/hold-mysql"
+bg --only system-mysql
+held
+ls "$TMPDIR"/tsarc-cred.*/my.cnf >/dev/null 2>&1 || fail "test setup: no option file while mysql runs"
+kill -INT "$TPID"
+ended
+rm -f "$WORK/hold-mysql"
+[ "$RC" -eq 130 ] || fail "exit $RC after SIGINT, want 130"
+gone "$HELD" "the held mysql"
+no_leftovers "SIGINT"
+expect_err "interrupted by SIGINT" "the message names the signal"
+expect_err "stopped at system-mysql" "the message names the step"
+
+info "SIGHUP, then SIGTERM while the child ignores SIGTERM: exit 129 at once, cleaned up"
+touch "$WORK/hold-mysql"
+wrapper mysql "$REAL_MYSQL" "trap '' TERM HUP INT"
+bg --only system-mysql
+held
+kill -HUP "$TPID"
+for ((i = 0; i < 600; i++)); do
+	grep -q "SIGHUP received" "$ERR" && break
+	sleep 0.1
+done
+grep -q "SIGHUP received" "$ERR" || fail "no word of the first signal"
+kill -0 "$TPID" 2>/dev/null || fail "tsarc ended on the first signal though its child ignores SIGTERM"
+kill -TERM "$TPID"
+ended
+rm -f "$WORK/hold-mysql"
+[ "$RC" -eq 129 ] || fail "exit $RC after SIGHUP and SIGTERM, want 129"
+gone "$HELD" "the mysql that ignores SIGTERM"
+no_leftovers "the second signal"
+expect_err "temporary option files removed" "the exit cleanup says what it removed"
+expect_err "repository lock released" "the exit cleanup released the lock"
+info "OK"
