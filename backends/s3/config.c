@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,4 +236,92 @@ done:
 	if (rc)
 		tsarc__s3_creds_dispose(out);
 	return rc;
+}
+
+/* ---- limits ---- */
+
+/*
+ * The defaults keep the promise "a server that stalls or trickles fails the
+ * command within 4 minutes" (exit 14), measured by test_s3_config: a silent
+ * server fails a request at 120 s; one that announces a large answer and
+ * then stalls or trickles, at most one attempt (20 s stalled, about 30 s
+ * trickling) after that. A working link is not cut: after 30 s an attempt
+ * must average 64 KiB/s (a 1 MiB chunk has 46 s, a 4 MiB one 94 s), about
+ * 3 Mbit/s for 16 requests in flight of average chunks; a slower link
+ * lowers TSARC_S3_MIN_THROUGHPUT or --inflight.
+ */
+#define S3_DEFAULT_RETRIES 8
+#define S3_MAX_RETRIES_LIMIT 30
+#define S3_DEFAULT_CONNECT_S 10
+#define S3_DEFAULT_STALL_S 20
+#define S3_DEFAULT_ATTEMPT_S 30
+#define S3_DEFAULT_MIN_RATE (64 * 1024)
+#define S3_DEFAULT_DEADLINE_S 120
+
+void tsarc__s3_limits_default(tsarc__s3_limits *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->max_retries = S3_DEFAULT_RETRIES;
+	l->connect_s = S3_DEFAULT_CONNECT_S;
+	l->stall_s = S3_DEFAULT_STALL_S;
+	l->attempt_s = S3_DEFAULT_ATTEMPT_S;
+	l->min_rate = S3_DEFAULT_MIN_RATE;
+	l->deadline_s = S3_DEFAULT_DEADLINE_S;
+}
+
+/* A whole number in [lo, hi] from `name`; unset or empty keeps *out. */
+static int env_num(const char *name, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	const char *v = getenv(name);
+	char *end;
+	uintmax_t n;
+
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtoumax(v, &end, 10);
+	if (!isdigit((unsigned char)*v) || *end || errno || n < lo || n > hi)
+		return tsarc_error_set(TSARC_ECONFIG,
+			"%s='%.40s' is not a whole number from %" PRIu64 " to %" PRIu64,
+			name, v, lo, hi);
+	*out = (uint64_t)n;
+	return 0;
+}
+
+int tsarc__s3_limits_load(tsarc__s3_limits *l)
+{
+	uint64_t retries, connect, stall, attempt, deadline, trace = 0;
+	int rc;
+
+	tsarc__s3_limits_default(l);
+	retries = l->max_retries;
+	connect = (uint64_t)l->connect_s;
+	stall = (uint64_t)l->stall_s;
+	attempt = (uint64_t)l->attempt_s;
+	deadline = (uint64_t)l->deadline_s;
+	if ((rc = env_num("TSARC_S3_MAX_RETRIES", 0, S3_MAX_RETRIES_LIMIT, &retries)) ||
+	    (rc = env_num("TSARC_S3_CONNECT_TIMEOUT", 1, 600, &connect)) ||
+	    (rc = env_num("TSARC_S3_STALL_TIMEOUT", 1, 3600, &stall)) ||
+	    (rc = env_num("TSARC_S3_ATTEMPT_TIMEOUT", 1, 86400, &attempt)) ||
+	    (rc = env_num("TSARC_S3_MIN_THROUGHPUT", 1, 1ULL << 40, &l->min_rate)) ||
+	    (rc = env_num("TSARC_S3_RETRY_DEADLINE", 1, 86400, &deadline)) ||
+	    (rc = env_num("TSARC_S3_TRACE", 0, 1, &trace)))
+		return rc;
+	l->max_retries = (unsigned)retries;
+	l->connect_s = (long)connect;
+	l->stall_s = (long)stall;
+	l->attempt_s = (long)attempt;
+	l->deadline_s = (long)deadline;
+	l->trace = trace == 1;
+	return 0;
+}
+
+double tsarc__s3_attempt_allowance(const tsarc__s3_limits *l, uint64_t moved)
+{
+	return (double)l->attempt_s + (double)moved / (double)l->min_rate;
+}
+
+double tsarc__s3_request_allowance(const tsarc__s3_limits *l, uint64_t size)
+{
+	return (double)l->deadline_s + (double)size / (double)l->min_rate;
 }

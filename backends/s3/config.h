@@ -1,6 +1,8 @@
 #ifndef TSARC_S3_CONFIG_H
 #define TSARC_S3_CONFIG_H
 
+#include <stdint.h>
+
 /*
  * Finds credentials and the region the way the AWS CLI and SDKs do, so that
  * an operator's existing setup works unchanged:
@@ -23,5 +25,46 @@ typedef struct tsarc__s3_creds {
 int tsarc__s3_creds_load(tsarc__s3_creds *out);
 /* Wipes the secrets before releasing them. */
 void tsarc__s3_creds_dispose(tsarc__s3_creds *c);
+
+/*
+ * How long a request may take, so that no server can hold a command
+ * forever, while a slow but working link still gets its work done.
+ *
+ * An attempt has `attempt_s` seconds, plus one second for every `min_rate`
+ * bytes it has moved (received, or sent and taken by the server): one that
+ * falls behind that schedule (a server that stalls, or trickles a few
+ * bytes a second) is cut and retried. A request is over `deadline_s`
+ * seconds after its first attempt started, plus the time its own bytes
+ * (the body it sends and the length announced for the answer) take at
+ * `min_rate`: no attempt starts after `deadline_s`, and a running one is
+ * cut at the end. A transfer that keeps up with the floor is thus never
+ * cut, whatever its size; one that does not ends at most one attempt after
+ * `deadline_s`. Silence (below 1 byte/s for `stall_s`) and connecting
+ * (`connect_s`) have their own, shorter limits.
+ *
+ * Each comes from a TSARC_S3_* variable (backends/s3/README.md), so that
+ * an operator on a slow link can relax it and a test can shrink it.
+ */
+typedef struct tsarc__s3_limits {
+	unsigned max_retries; /* TSARC_S3_MAX_RETRIES */
+	long connect_s;       /* TSARC_S3_CONNECT_TIMEOUT */
+	long stall_s;         /* TSARC_S3_STALL_TIMEOUT */
+	long attempt_s;       /* TSARC_S3_ATTEMPT_TIMEOUT */
+	uint64_t min_rate;    /* TSARC_S3_MIN_THROUGHPUT, bytes per second */
+	long deadline_s;      /* TSARC_S3_RETRY_DEADLINE */
+	int trace;            /* TSARC_S3_TRACE=1: each retry on stderr */
+} tsarc__s3_limits;
+
+/* The built-in values, environment not consulted. */
+void tsarc__s3_limits_default(tsarc__s3_limits *l);
+/* The defaults, then TSARC_S3_*; TSARC_ECONFIG naming a variable whose
+ * value is not a whole number in its range (a typo must not silently
+ * leave a limit the operator meant to change). */
+int tsarc__s3_limits_load(tsarc__s3_limits *l);
+/* Seconds an attempt that has moved `moved` bytes may have run. */
+double tsarc__s3_attempt_allowance(const tsarc__s3_limits *l, uint64_t moved);
+/* Seconds after its first attempt started when a request moving `size`
+ * bytes in one attempt is cut, wherever it is. */
+double tsarc__s3_request_allowance(const tsarc__s3_limits *l, uint64_t size);
 
 #endif

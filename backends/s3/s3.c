@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -27,17 +28,14 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#endif
 
 #define S3_DEFAULT_INFLIGHT 16
-#define S3_DEFAULT_RETRIES 8
-#define S3_MAX_RETRIES_LIMIT 30
 #define S3_BACKOFF_BASE_MS 200
 #define S3_BACKOFF_CAP_MS 5000
-#define S3_DEFAULT_STALL_S 20
-/* No new attempt starts this long after the first: with stalls, attempts
- * times the stall timeout would otherwise hold a request for minutes. */
-#define S3_DEFAULT_DEADLINE_S 120
-#define S3_DEFAULT_CONNECT_S 10
 #define S3_KEY_MAX 1024
 /* Error bodies are a few hundred bytes; anything past this is noise. */
 #define S3_ERRBODY_MAX (64 * 1024)
@@ -58,11 +56,7 @@ typedef struct s3_store {
 	tsarc__s3_creds creds;
 	char *cacert;
 	int insecure;
-	unsigned max_retries;
-	long stall_s;
-	long connect_s;
-	long deadline_s;
-	int trace;
+	tsarc__s3_limits lim; /* time limits and retries (config.h) */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -125,20 +119,6 @@ static char *dup_printf(const char *fmt, ...)
 	vsnprintf(r, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	return r;
-}
-
-static long env_long(const char *name, long def, long lo, long hi)
-{
-	const char *v = getenv(name);
-	char *end;
-	long n;
-
-	if (!v || !*v)
-		return def;
-	n = strtol(v, &end, 10);
-	if (*end || n < lo || n > hi)
-		return def;
-	return n;
 }
 
 /* ---- jitter ---- */
@@ -276,15 +256,80 @@ typedef struct s3_resp {
 	unsigned attempts;
 } s3_resp;
 
+/* Why the progress callback ended an attempt. */
+enum cut { CUT_NONE, CUT_SLOW, CUT_DEADLINE };
+
 typedef struct xfer {
 	CURL *h;
+	const s3_store *st;
 	const s3_req *req;
 	s3_resp *resp;
 	tsarc_buf errbody;
 	int out_rc;
 	size_t body_pos;
+	double request_start; /* the first attempt's start (mono_s) */
+	double attempt_start;
+	enum cut cut;
+	uint64_t cut_moved;   /* bytes moved when the attempt was cut */
+	double cut_ran;       /* seconds it had run */
 	char curl_err[CURL_ERROR_SIZE]; /* curl's detail: "... port 1: refused" */
 } xfer;
+
+/* Bytes in the connection's send queue (not yet sent, or not yet
+ * acknowledged by the server); 0 where the kernel cannot say. */
+static uint64_t unacked_bytes(CURL *h)
+{
+#ifdef SIOCOUTQ
+	curl_socket_t fd = CURL_SOCKET_BAD;
+	int n = 0;
+
+	if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
+	    fd != CURL_SOCKET_BAD && ioctl(fd, SIOCOUTQ, &n) == 0 && n > 0)
+		return (uint64_t)n;
+#else
+	(void)h;
+#endif
+	return 0;
+}
+
+/*
+ * Holds every attempt to the limits of config.h while it runs: curl calls
+ * this as bytes move and about once a second when none do, so a trickle
+ * that the 1 byte/s stall floor never notices is cut too, and the request
+ * deadline is kept inside an attempt rather than only between attempts.
+ */
+static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+	curl_off_t ultotal, curl_off_t ulnow)
+{
+	xfer *x = ud;
+	const tsarc__s3_limits *l = &x->st->lim;
+	double now = mono_s(), ran = now - x->attempt_start;
+	uint64_t sent = (uint64_t)(ulnow > 0 ? ulnow : 0), queued, moved, size;
+
+	/* What curl has written, the server has not necessarily taken: the
+	 * socket buffers swallow megabytes of a PUT that the server reads at
+	 * a few bytes a second. Only what left the send queue counts. */
+	if (sent) {
+		queued = unacked_bytes(x->h);
+		sent -= queued < sent ? queued : sent;
+	}
+	moved = (uint64_t)(dlnow > 0 ? dlnow : 0) + sent;
+	/* The answer's announced length counts, so a large object that keeps
+	 * up with the floor is not cut at the deadline; one that falls behind
+	 * is cut by the floor whatever it announced. */
+	size = (uint64_t)x->req->body_len + (uint64_t)(dltotal > 0 ? dltotal : 0);
+	(void)ultotal;
+	if (now - x->request_start > tsarc__s3_request_allowance(l, size)) {
+		x->cut = CUT_DEADLINE;
+	} else if (ran > tsarc__s3_attempt_allowance(l, moved)) {
+		x->cut = CUT_SLOW;
+	} else {
+		return 0;
+	}
+	x->cut_moved = moved;
+	x->cut_ran = ran;
+	return 1;
+}
 
 static size_t read_cb(char *dst, size_t size, size_t nmemb, void *ud)
 {
@@ -489,10 +534,14 @@ static CURLcode attempt(s3_store *st, xfer *x, const char *url,
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->curl_err);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "tsarc/" TSARC_VERSION);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, st->connect_s);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, st->lim.connect_s);
 	/* A stalled peer sends nothing at all: below 1 byte/s for stall_s. */
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, st->stall_s);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, st->lim.stall_s);
+	/* Slower ones, and the deadline: xferinfo_cb. */
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
@@ -526,9 +575,11 @@ static CURLcode attempt(s3_store *st, xfer *x, const char *url,
 
 	x->body_pos = 0;
 	x->out_rc = 0;
+	x->cut = CUT_NONE;
 	tsarc_buf_clear(&x->errbody);
 	memset(x->resp, 0, offsetof(s3_resp, attempts));
 	x->resp->length = -1;
+	x->attempt_start = mono_s();
 	cc = curl_easy_perform(h);
 	{
 		long connects = 0;
@@ -550,6 +601,8 @@ static CURLcode attempt(s3_store *st, xfer *x, const char *url,
 	/* Nothing may keep a pointer to the list or to x once they are gone. */
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, NULL);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
 done:
 	free_slist_secret(hdrs);
 	if (auth.ptr)
@@ -626,10 +679,11 @@ static int perform(s3_store *st, const s3_req *req, s3_resp *resp)
 	size_t out_start = req->out ? req->out->size : 0;
 	unsigned attempt_no;
 	int rc = 0, last_code = TSARC_ETRANSIENT;
-	double started = mono_s();
+	double started;
 
 	memset(&x, 0, sizeof(x));
 	memset(resp, 0, sizeof(*resp));
+	x.st = st;
 	x.req = req;
 	x.resp = resp;
 	tsarc_buf_init(&x.errbody, S3_ERRBODY_MAX + 1);
@@ -657,18 +711,20 @@ static int perform(s3_store *st, const s3_req *req, s3_resp *resp)
 		rc = tsarc_error_set(TSARC_ENOMEM, "cannot create a curl handle");
 		goto out;
 	}
-	for (attempt_no = 0; attempt_no <= st->max_retries; attempt_no++) {
+	/* From here: time spent waiting for a free slot is not the server's. */
+	started = x.request_start = mono_s();
+	for (attempt_no = 0; attempt_no <= st->lim.max_retries; attempt_no++) {
 		int local_rc = 0;
 		CURLcode cc;
 
 		if (attempt_no > 0) {
 			long ms = backoff_ms(attempt_no);
-			if (mono_s() - started + (double)ms / 1000 > (double)st->deadline_s)
+			if (mono_s() - started + (double)ms / 1000 > (double)st->lim.deadline_s)
 				break;
 			atomic_fetch_add(&st->stat_retries, 1);
-			if (st->trace)
+			if (st->lim.trace)
 				fprintf(stderr, "tsarc: s3: %s: %s; retry %u of %u in %ld ms\n",
-					what, last, attempt_no, st->max_retries, ms);
+					what, last, attempt_no, st->lim.max_retries, ms);
 			sleep_ms(ms);
 			if (req->out) {
 				req->out->size = out_start;
@@ -683,6 +739,25 @@ static int perform(s3_store *st, const s3_req *req, s3_resp *resp)
 		if (local_rc) {
 			rc = local_rc;
 			break;
+		}
+		if (cc == CURLE_ABORTED_BY_CALLBACK && x.cut == CUT_DEADLINE) {
+			char before[sizeof(last)];
+
+			snprintf(before, sizeof(before), "%s", last);
+			last_code = TSARC_ENET;
+			snprintf(last, sizeof(last),
+				"%s%sno answer before the deadline (TSARC_S3_RETRY_DEADLINE=%ld s)",
+				before, before[0] ? "; then " : "", st->lim.deadline_s);
+			break;
+		}
+		if (cc == CURLE_ABORTED_BY_CALLBACK && x.cut == CUT_SLOW) {
+			last_code = TSARC_ENET;
+			snprintf(last, sizeof(last),
+				"too slow: %" PRIu64 " bytes in %.0f s (an attempt must move "
+				"TSARC_S3_MIN_THROUGHPUT=%" PRIu64 " bytes/s after "
+				"TSARC_S3_ATTEMPT_TIMEOUT=%ld s)",
+				x.cut_moved, x.cut_ran, st->lim.min_rate, st->lim.attempt_s);
+			continue;
 		}
 		if (cc != CURLE_OK) {
 			if (!retryable_curl(cc)) {
@@ -1564,12 +1639,8 @@ int tsarc_store_s3_open(tsarc_store **out, const char *url,
 			"\n*** WARNING: TLS certificate verification is DISABLED for %s ***\n"
 			"*** Anyone on the network path can read or alter this repository's traffic. ***\n\n",
 			st->desc);
-	st->max_retries = (unsigned)env_long("TSARC_S3_MAX_RETRIES", S3_DEFAULT_RETRIES,
-		0, S3_MAX_RETRIES_LIMIT);
-	st->stall_s = env_long("TSARC_S3_STALL_TIMEOUT", S3_DEFAULT_STALL_S, 1, 3600);
-	st->connect_s = env_long("TSARC_S3_CONNECT_TIMEOUT", S3_DEFAULT_CONNECT_S, 1, 600);
-	st->deadline_s = env_long("TSARC_S3_RETRY_DEADLINE", S3_DEFAULT_DEADLINE_S, 1, 86400);
-	st->trace = env_long("TSARC_S3_TRACE", 0, 0, 1) == 1;
+	if ((rc = tsarc__s3_limits_load(&st->lim)))
+		goto fail;
 
 	st->idle = calloc(st->parent.max_inflight, sizeof(*st->idle));
 	st->share = curl_share_init();

@@ -205,6 +205,131 @@ static void test_urls(void **state)
 	}
 }
 
+/* ---- time limits ---- */
+
+static void clear_limit_env(void)
+{
+	static const char *const names[] = {"TSARC_S3_MAX_RETRIES",
+		"TSARC_S3_CONNECT_TIMEOUT", "TSARC_S3_STALL_TIMEOUT",
+		"TSARC_S3_ATTEMPT_TIMEOUT", "TSARC_S3_MIN_THROUGHPUT",
+		"TSARC_S3_RETRY_DEADLINE", "TSARC_S3_TRACE"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		unsetenv(names[i]);
+}
+
+/* Seconds after its start when an attempt is cut, against a server that
+ * moves `rate` bytes a second: through the same functions the store's
+ * progress callback uses, and curl's "below 1 byte/s for stall_s". */
+static double attempt_cut_s(const tsarc__s3_limits *l, double rate)
+{
+	double t;
+
+	for (t = 0; t < 1e6; t += 0.01) {
+		if (rate < 1.0 && t >= (double)l->stall_s)
+			return t;
+		if (t > tsarc__s3_attempt_allowance(l, (uint64_t)(rate * t)))
+			return t;
+	}
+	return t;
+}
+
+/* The latest a request moving `size` bytes fails against a server that
+ * behaves that way on every attempt: none starts after the deadline, and
+ * the last one runs until it is cut or the request's time is up. */
+static double worst_fail_s(const tsarc__s3_limits *l, double rate, uint64_t size)
+{
+	double last = (double)l->deadline_s + attempt_cut_s(l, rate);
+	double end = tsarc__s3_request_allowance(l, size);
+
+	return last < end ? last : end;
+}
+
+static void test_limit_defaults(void **state)
+{
+	const uint64_t MiB = 1024 * 1024;
+	tsarc__s3_limits l, d;
+	double t;
+
+	(void)state;
+	clear_limit_env();
+	assert_int_equal(tsarc__s3_limits_load(&l), 0);
+	tsarc__s3_limits_default(&d);
+	assert_memory_equal(&l, &d, sizeof(l));
+	assert_int_equal(l.max_retries, 8);
+	assert_int_equal(l.connect_s, 10);
+	assert_int_equal(l.stall_s, 20);
+	assert_int_equal(l.attempt_s, 30);
+	assert_int_equal(l.min_rate, 65536);
+	assert_int_equal(l.deadline_s, 120);
+
+	/* an attempt: 30 s, plus 1 s per 64 KiB moved */
+	assert_true(tsarc__s3_attempt_allowance(&l, 0) == 30.0);
+	assert_true(tsarc__s3_attempt_allowance(&l, 1 * MiB) == 46.0);
+	assert_true(tsarc__s3_attempt_allowance(&l, 4 * MiB) == 94.0);
+	/* a request: 120 s, plus 1 s per 64 KiB of its own size */
+	assert_true(tsarc__s3_request_allowance(&l, 0) == 120.0);
+	assert_true(tsarc__s3_request_allowance(&l, 4 * MiB) == 184.0);
+
+	/* The promise: a stalling or trickling server fails within 4 minutes.
+	 * Silent from the start: cut at the deadline. */
+	t = worst_fail_s(&l, 0, 0);
+	assert_true(t > 119.95 && t < 120.05);
+	/* announcing a huge answer buys nothing: the stall timeout or the
+	 * floor cut the last attempt */
+	t = worst_fail_s(&l, 0, 1ULL << 40);
+	assert_true(t > 139.95 && t < 140.05);
+	t = worst_fail_s(&l, 2, 1ULL << 40);
+	assert_true(t > 149.9 && t < 150.1);
+	t = worst_fail_s(&l, 1000, 1ULL << 40);
+	assert_true(t > 150.0 && t < 151.0);
+	/* a 4 MiB PUT the server reads at 2 bytes/s (only what it takes counts) */
+	assert_true(worst_fail_s(&l, 2, 4 * MiB) < 151.0);
+	assert_true(worst_fail_s(&l, 30000, 1ULL << 40) < 240.0);
+
+	/* A working link is not cut: a 4 MiB chunk at 70 KiB/s never falls
+	 * behind, and a 100 MB answer at 100 KiB/s (1000 s) ends before its
+	 * request's time is up. */
+	for (t = 0; t < 4.0 * MiB / (70 * 1024); t += 0.01)
+		assert_true(t <= tsarc__s3_attempt_allowance(&l, (uint64_t)(70 * 1024 * t)));
+	assert_true(tsarc__s3_request_allowance(&l, 100000000) > 100000000.0 / (100 * 1024));
+}
+
+static void test_limit_env(void **state)
+{
+	tsarc__s3_limits l;
+
+	(void)state;
+	clear_limit_env();
+	setenv("TSARC_S3_ATTEMPT_TIMEOUT", "2", 1);
+	setenv("TSARC_S3_MIN_THROUGHPUT", "1000", 1);
+	setenv("TSARC_S3_RETRY_DEADLINE", "5", 1);
+	setenv("TSARC_S3_TRACE", "1", 1);
+	assert_int_equal(tsarc__s3_limits_load(&l), 0);
+	assert_int_equal(l.attempt_s, 2);
+	assert_int_equal(l.min_rate, 1000);
+	assert_int_equal(l.deadline_s, 5);
+	assert_int_equal(l.stall_s, 20);
+	assert_true(l.trace);
+	assert_true(tsarc__s3_attempt_allowance(&l, 3000) == 5.0);
+	assert_true(tsarc__s3_request_allowance(&l, 3000) == 8.0);
+
+	/* a value that is not what it should be is an error, never ignored */
+	setenv("TSARC_S3_MIN_THROUGHPUT", "64k", 1);
+	assert_int_equal(tsarc__s3_limits_load(&l), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, "TSARC_S3_MIN_THROUGHPUT"));
+	setenv("TSARC_S3_MIN_THROUGHPUT", "0", 1);
+	assert_int_equal(tsarc__s3_limits_load(&l), TSARC_ECONFIG);
+	setenv("TSARC_S3_MIN_THROUGHPUT", "-5", 1);
+	assert_int_equal(tsarc__s3_limits_load(&l), TSARC_ECONFIG);
+	unsetenv("TSARC_S3_MIN_THROUGHPUT");
+	setenv("TSARC_S3_MAX_RETRIES", "31", 1);
+	assert_int_equal(tsarc__s3_limits_load(&l), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, "TSARC_S3_MAX_RETRIES"));
+	clear_limit_env();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +338,8 @@ int main(void)
 		cmocka_unit_test(test_named_profile),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_limit_defaults),
+		cmocka_unit_test(test_limit_env),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

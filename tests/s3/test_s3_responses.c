@@ -31,7 +31,8 @@
 #include "aws_env.h"
 
 
-enum action { REPLY, RESET, STALL, SHORT };
+/* TRICKLE: headers announcing `length` bytes, then one byte every 250 ms. */
+enum action { REPLY, RESET, STALL, SHORT, TRICKLE };
 
 typedef struct canned {
 	enum action action;
@@ -145,6 +146,24 @@ static void serve_conn(int c)
 			}
 			goto out;
 		}
+		if (r->action == TRICKLE) {
+			/* 4 bytes a second, until the client hangs up (or 30 s). */
+			char hdr[256];
+			int i, n = snprintf(hdr, sizeof(hdr),
+				"HTTP/1.1 %d Canned\r\nContent-Length: %ld\r\n\r\n",
+				r->status, r->length);
+			if (write_all(c, hdr, (size_t)n))
+				goto out;
+			for (i = 0; i < 120 && !srv.stop; i++) {
+				struct pollfd p = {c, POLLIN, 0};
+				char tmp[256];
+				if (poll(&p, 1, 250) > 0 && recv(c, tmp, sizeof(tmp), 0) <= 0)
+					break;
+				if (write_all(c, "x", 1))
+					break;
+			}
+			goto out;
+		}
 		{
 			char hdr[2048];
 			const char *body = r->body ? r->body : "";
@@ -216,10 +235,13 @@ static void stop(void)
 	pthread_mutex_destroy(&srv.lock);
 }
 
-static tsarc_store *open_store(const char *retries)
+/* Opens the store with TSARC_S3_* settings for a test: a 1 s stall
+ * timeout, then `env` (NULL-terminated name, value pairs) over it. */
+static tsarc_store *open_store_env(const char *retries, const char *const *env)
 {
 	char url[128];
 	tsarc_store *st = NULL;
+	size_t i;
 
 	clear_aws_env();
 	setenv("AWS_ACCESS_KEY_ID", "AKCANNED", 1);
@@ -228,12 +250,21 @@ static tsarc_store *open_store(const char *retries)
 	setenv("AWS_CONFIG_FILE", "/nonexistent/y", 1);
 	setenv("TSARC_S3_MAX_RETRIES", retries, 1);
 	setenv("TSARC_S3_STALL_TIMEOUT", "1", 1);
+	for (i = 0; env && env[i]; i += 2)
+		setenv(env[i], env[i + 1], 1);
 	snprintf(url, sizeof(url), "s3:http://127.0.0.1:%u/bkt/p", (unsigned)srv.port);
 	if (tsarc_store_open(&st, url, NULL))
 		fail_msg("open: %s", tsarc_error_last()->message);
 	unsetenv("TSARC_S3_MAX_RETRIES");
 	unsetenv("TSARC_S3_STALL_TIMEOUT");
+	for (i = 0; env && env[i]; i += 2)
+		unsetenv(env[i]);
 	return st;
+}
+
+static tsarc_store *open_store(const char *retries)
+{
+	return open_store_env(retries, NULL);
 }
 
 static void expect(int rc, int code, const char *must)
@@ -457,6 +488,73 @@ static void test_retry_deadline(void **state)
 	tsarc_buf_dispose(&b);
 }
 
+/* A server that sends 4 bytes a second for as long as anyone listens: each
+ * attempt is cut once it falls behind the throughput floor, and the request
+ * gives up at the retry deadline instead of hanging. */
+static void test_trickle_is_cut(void **state)
+{
+	static const canned script[] = {{TRICKLE, 200, NULL, NULL, 1000000}};
+	static const char *const env[] = {
+		"TSARC_S3_ATTEMPT_TIMEOUT", "1", "TSARC_S3_MIN_THROUGHPUT", "1000",
+		"TSARC_S3_RETRY_DEADLINE", "4", NULL};
+	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_store *st;
+	double t0, dt;
+
+	(void)state;
+	START(script);
+	st = open_store_env("20", env);
+	t0 = now_s();
+	expect(tsarc_store_get(st, TSARC_OBJ_CONFIG, NULL, 0, 0, &b), TSARC_ENET,
+		"gave up");
+	dt = now_s() - t0;
+	/* each attempt would otherwise trickle on for 30 s */
+	assert_true(dt < 10.0);
+	/* attempts cut for slowness are retried: about 1 s each, 4 s in all */
+	assert_true(srv.nreq >= 2);
+	assert_int_equal(b.size, 0);
+	tsarc_store_free(st);
+	stop();
+	tsarc_buf_dispose(&b);
+}
+
+/* The retry deadline holds inside an attempt too: a silent server, and a
+ * trickling one, are cut when it passes (2 s, plus 1 s for the 1 MB the
+ * trickle announces at 1 MB/s), although neither the stall timeout nor
+ * the floor (after 60 s) would cut them yet. */
+static void test_deadline_cuts_an_attempt(void **state)
+{
+	static const canned silent[] = {{STALL, 0, NULL, NULL, -1}};
+	static const canned trickle[] = {{TRICKLE, 200, NULL, NULL, 1000000}};
+	static const char *const env[] = {
+		"TSARC_S3_STALL_TIMEOUT", "60", "TSARC_S3_ATTEMPT_TIMEOUT", "60",
+		"TSARC_S3_MIN_THROUGHPUT", "1000000", "TSARC_S3_RETRY_DEADLINE", "2", NULL};
+	const canned *scripts[] = {silent, trickle};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		tsarc_buf b = TSARC_BUF_INIT;
+		tsarc_store *st;
+		double t0, dt;
+
+		start(scripts[i], 1);
+		st = open_store_env("5", env);
+		t0 = now_s();
+		expect(tsarc_store_get(st, TSARC_OBJ_CONFIG, NULL, 0, 0, &b),
+			TSARC_ENET, "TSARC_S3_RETRY_DEADLINE");
+		dt = now_s() - t0;
+		/* the server stays silent for 10 s, or trickles for 30 s */
+		if (dt < 1.5 || dt > 6.0)
+			fail_msg("case %zu: gave up after %.1f s, not at the deadline",
+				i, dt);
+		assert_int_equal(srv.nreq, 1);
+		tsarc_store_free(st);
+		stop();
+		tsarc_buf_dispose(&b);
+	}
+}
+
 static void test_short_body_is_retried(void **state)
 {
 	static const canned script[] = {
@@ -614,6 +712,8 @@ int main(void)
 		cmocka_unit_test(test_put_retry_resends_same_bytes),
 		cmocka_unit_test(test_stall_is_cut_short),
 		cmocka_unit_test(test_retry_deadline),
+		cmocka_unit_test(test_trickle_is_cut),
+		cmocka_unit_test(test_deadline_cuts_an_attempt),
 		cmocka_unit_test(test_short_body_is_retried),
 		cmocka_unit_test(test_create_only),
 		cmocka_unit_test(test_ranges),
