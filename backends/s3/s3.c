@@ -1099,12 +1099,87 @@ typedef struct list_item {
 	uint64_t size;
 } list_item;
 
+/*
+ * The continuation tokens a listing has sent. A server that hands one out
+ * a second time would take the listing round the same pages forever; each
+ * token is new in a sane listing, so any repeat is an error. Open
+ * addressing, FNV-1a: a listing of millions of keys has thousands of pages.
+ */
+typedef struct token_set {
+	char **slot;
+	size_t cap; /* a power of two, or 0 */
+	size_t count;
+} token_set;
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+static int token_set_has(const token_set *t, const char *tok)
+{
+	size_t i;
+
+	if (!t->cap)
+		return 0;
+	for (i = (size_t)fnv1a(tok) & (t->cap - 1); t->slot[i];
+	     i = (i + 1) & (t->cap - 1))
+		if (strcmp(t->slot[i], tok) == 0)
+			return 1;
+	return 0;
+}
+
+/* Takes `tok` (a string the caller gives up) into the set. */
+static int token_set_take(token_set *t, char *tok)
+{
+	size_t i;
+
+	if ((t->count + 1) * 2 > t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 64, j;
+		char **ns = calloc(ncap, sizeof(*ns));
+		if (!ns)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		for (j = 0; j < t->cap; j++) {
+			if (!t->slot[j])
+				continue;
+			for (i = (size_t)fnv1a(t->slot[j]) & (ncap - 1); ns[i];
+			     i = (i + 1) & (ncap - 1))
+				;
+			ns[i] = t->slot[j];
+		}
+		free(t->slot);
+		t->slot = ns;
+		t->cap = ncap;
+	}
+	for (i = (size_t)fnv1a(tok) & (t->cap - 1); t->slot[i]; i = (i + 1) & (t->cap - 1))
+		;
+	t->slot[i] = tok;
+	t->count++;
+	return 0;
+}
+
+static void token_set_dispose(token_set *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->cap; i++)
+		free(t->slot[i]);
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
+}
+
 static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb,
 	void *payload)
 {
 	s3_store *st = (s3_store *)base;
 	tsarc_buf body;
-	char *token = NULL, *pfx = NULL;
+	token_set sent = {0};
+	const char *token = NULL; /* owned by `sent` */
+	char *pfx = NULL;
 	size_t pfxlen, i;
 	int rc = 0;
 
@@ -1150,6 +1225,16 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 			tsarc_error_prefix("listing s3://%s/%s", st->bucket, pfx);
 			break;
 		}
+		/* Before the page's names go out: they may be ones already given. */
+		if (page.truncated && token_set_has(&sent, page.next_token)) {
+			rc = tsarc_error_set(TSARC_EIO,
+				"listing s3://%s/%s: after %zu pages the server sent "
+				"continuation token '%.60s' again: its listing goes round "
+				"in a circle and would never end",
+				st->bucket, pfx, sent.count + 1, page.next_token);
+			tsarc__s3_list_page_dispose(&page);
+			break;
+		}
 		/* Callbacks run with no request in flight, so they may use the store. */
 		for (i = 0; i < page.count && !rc; i++) {
 			const char *k = page.entries[i].key, *nm;
@@ -1168,15 +1253,19 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 				continue;
 			rc = cb(nm, page.entries[i].size, page.entries[i].mtime, payload);
 		}
-		free(token);
-		token = page.truncated ? page.next_token : NULL;
-		if (token)
-			page.next_token = NULL;
+		token = NULL;
+		if (!rc && page.truncated) {
+			rc = token_set_take(&sent, page.next_token);
+			if (!rc) {
+				token = page.next_token;
+				page.next_token = NULL;
+			}
+		}
 		tsarc__s3_list_page_dispose(&page);
 		if (rc || !token)
 			break;
 	}
-	free(token);
+	token_set_dispose(&sent);
 	free(pfx);
 	tsarc_buf_dispose(&body);
 	return rc;

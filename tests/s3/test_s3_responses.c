@@ -702,6 +702,104 @@ static void test_delete_batches(void **state)
 	free(buf);
 }
 
+#define LIST_PAGE(more, key)                                                 \
+	"<ListBucketResult><Name>bkt</Name>" more                            \
+	"<Contents><Key>p/snapshots/" key "</Key><Size>7</Size>"             \
+	"<LastModified>2026-11-30T12:00:00.000Z</LastModified></Contents>"   \
+	"</ListBucketResult>"
+#define MORE(token) "<IsTruncated>true</IsTruncated><NextContinuationToken>" \
+	token "</NextContinuationToken>"
+#define LAST "<IsTruncated>false</IsTruncated>"
+
+typedef struct listed {
+	char names[8][16];
+	size_t count;
+} listed;
+
+/* Stops an endless listing after 50 names, so a loop fails the test
+ * instead of hanging it. */
+static int collect(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	listed *l = payload;
+
+	assert_int_equal(size, 7);
+	assert_true(mtime == 1796040000); /* 2026-11-30T12:00:00Z */
+	if (l->count < 8)
+		snprintf(l->names[l->count], sizeof(l->names[0]), "%s", name);
+	return ++l->count >= 50 ? tsarc_error_set(TSARC_ECANCELED, "listing never ends")
+				: 0;
+}
+
+static void test_list_pages(void **state)
+{
+	static const canned script[] = {
+		{REPLY, 200, NULL, LIST_PAGE(MORE("tok-A"), "s1"), -1},
+		{REPLY, 200, NULL, LIST_PAGE(MORE("tok-B"), "s2"), -1},
+		{REPLY, 200, NULL, LIST_PAGE(LAST, "s3"), -1},
+	};
+	listed l = {0};
+	tsarc_store *st;
+
+	(void)state;
+	START(script);
+	st = open_store("0");
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_SNAPSHOT, collect, &l), 0);
+	assert_int_equal(l.count, 3);
+	assert_string_equal(l.names[0], "s1");
+	assert_string_equal(l.names[2], "s3");
+	assert_int_equal(srv.nreq, 3);
+	assert_null(strstr(srv.heads[0], "continuation-token"));
+	assert_non_null(strstr(srv.heads[1], "continuation-token=tok-A&"));
+	assert_non_null(strstr(srv.heads[2], "continuation-token=tok-B&"));
+	tsarc_store_free(st);
+	stop();
+}
+
+/* A server whose listing goes round in a circle (the same token again, or
+ * back to an earlier one), or that says "more" without a token: an error
+ * naming the problem, never an endless loop or a listing cut short. */
+static void test_list_never_ends(void **state)
+{
+	static const canned same[] = {
+		{REPLY, 200, NULL, LIST_PAGE(MORE("tok-A"), "s1"), -1},
+	};
+	static const canned circle[] = {
+		{REPLY, 200, NULL, LIST_PAGE(MORE("tok-A"), "s1"), -1},
+		{REPLY, 200, NULL, LIST_PAGE(MORE("tok-B"), "s2"), -1},
+		{REPLY, 200, NULL, LIST_PAGE(MORE("tok-A"), "s3"), -1},
+	};
+	static const canned no_token[] = {
+		{REPLY, 200, NULL, LIST_PAGE("<IsTruncated>true</IsTruncated>", "s1"), -1},
+	};
+	static const struct {
+		const canned *script;
+		size_t n;
+		const char *must;
+		size_t max_names;
+	} cases[] = {
+		{same, 1, "continuation token 'tok-A' again", 1},
+		{circle, 3, "continuation token 'tok-A' again", 2},
+		{no_token, 1, "no continuation token", 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		listed l = {0};
+		tsarc_store *st;
+
+		start(cases[i].script, cases[i].n);
+		st = open_store("0");
+		expect(tsarc_store_list(st, TSARC_OBJ_SNAPSHOT, collect, &l), TSARC_EIO,
+			cases[i].must);
+		assert_non_null(strstr(tsarc_error_last()->message, "p/snapshots/"));
+		/* the names of a page seen again are not handed out twice */
+		assert_true(l.count <= cases[i].max_names);
+		tsarc_store_free(st);
+		stop();
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -718,6 +816,8 @@ int main(void)
 		cmocka_unit_test(test_create_only),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_delete_batches),
+		cmocka_unit_test(test_list_pages),
+		cmocka_unit_test(test_list_never_ends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
