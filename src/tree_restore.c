@@ -1487,8 +1487,16 @@ done:
 	return rc;
 }
 
-int tsarc_tree_rewrite_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
-	int out_fd, const char *complete_name, uint64_t *entries, uint64_t *skipped)
+/* What the rewrite reads: the repository stream (verified) or an fd. */
+typedef struct rewrite_source {
+	tsarc_repo *repo;
+	const tsarc_stream *st;
+	unsigned inflight;
+	int fd; /* when repo is NULL */
+} rewrite_source;
+
+static int rewrite(const rewrite_source *src, int out_fd, const char *complete_name,
+	uint64_t *entries, uint64_t *skipped)
 {
 	rewriter w;
 	int rc;
@@ -1509,7 +1517,8 @@ int tsarc_tree_rewrite_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned
 		archive_write_free(w.aw);
 		return rc;
 	}
-	rc = read_stream(repo, st, inflight, rewrite_tar, &w);
+	rc = src->repo ? read_stream(src->repo, src->st, src->inflight, rewrite_tar, &w) :
+		rewrite_tar(src->fd, &w);
 	/* Verified to its end: only now the entry that tells the consumer
 	 * the stream is complete, then the archive's end. */
 	if (!rc) {
@@ -1534,4 +1543,20 @@ int tsarc_tree_rewrite_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned
 	*entries = w.entries;
 	*skipped = w.skipped;
 	return rc;
+}
+
+int tsarc_tree_rewrite_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
+	int out_fd, const char *complete_name, uint64_t *entries, uint64_t *skipped)
+{
+	rewrite_source src = {repo, st, inflight, -1};
+
+	return rewrite(&src, out_fd, complete_name, entries, skipped);
+}
+
+int tsarc_tree_rewrite_fd(int in_fd, int out_fd, const char *complete_name, uint64_t *entries,
+	uint64_t *skipped)
+{
+	rewrite_source src = {NULL, NULL, 0, in_fd};
+
+	return rewrite(&src, out_fd, complete_name, entries, skipped);
 }

@@ -83,6 +83,9 @@ int tsarc_tree_recover(const char *target_dir, int *recovered);
  */
 int tsarc_tree_rewrite_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
 	int out_fd, const char *complete_name, uint64_t *entries, uint64_t *skipped);
+/* The same rewrite of a tar read from `in_fd` to its end (for tests). */
+int tsarc_tree_rewrite_fd(int in_fd, int out_fd, const char *complete_name, uint64_t *entries,
+	uint64_t *skipped);
 
 /* tsarc's own bookkeeping names at the top of a tree (the swap journal):
  * a backup leaves them out and a restore does not write them. */

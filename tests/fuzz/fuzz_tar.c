@@ -7,7 +7,10 @@
  * the swap into place included. The check a kube restore runs before it
  * streams the tar into a pod (tsarc_tree_check_fd) must agree: it takes
  * every archive the restore takes, refuses every one the restore refuses
- * as unsafe, and leaves no scratch folder behind. */
+ * as unsafe, and leaves no scratch folder behind. What the pod is sent
+ * instead of the archive (tsarc_tree_rewrite_fd) must agree too: an
+ * archive the check takes is rewritten, and the rewrite is itself taken
+ * by the check with the same entries (plus the completion entry). */
 #define _GNU_SOURCE /* memfd_create, renameat2 */
 #include <dirent.h>
 #include <errno.h>
@@ -272,6 +275,23 @@ static void check_target_as_before(void)
 	close(fd);
 }
 
+/* The rewrite of an archive the check took: taken again, same entries. */
+static void check_rewrite(uint64_t entries)
+{
+	uint64_t sent, skipped, again;
+	int out = memfd_create("rewrite", MFD_CLOEXEC);
+
+	if (out < 0 || lseek(input_fd, 0, SEEK_SET) != 0)
+		abort();
+	if (tsarc_tree_rewrite_fd(input_fd, out, ".tsarc-complete-0", &sent, &skipped) != 0 ||
+		sent != entries)
+		abort();
+	if (lseek(out, 0, SEEK_SET) != 0 || tsarc_tree_check_fd(out, &again) != 0 ||
+		again != entries + 1)
+		abort();
+	close(out);
+}
+
 static void check_agrees(int restore_rc)
 {
 	static const char *const none[] = {NULL};
@@ -285,6 +305,8 @@ static void check_agrees(int restore_rc)
 	if ((restore_rc == 0 && rc != 0) || (restore_rc == TSARC_EUNSAFE && rc == 0))
 		abort(); /* the pod would get what the local restore refuses, or the reverse */
 	count_entries(tmp, none); /* a scratch folder left behind aborts */
+	if (rc == 0)
+		check_rewrite(entries);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
