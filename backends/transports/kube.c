@@ -23,6 +23,7 @@
 typedef struct kube_transport {
 	tsarc_transport parent;
 	char *binary, *context, *namespace, *kubeconfig, *style;
+	char **pass; /* "NAME=VALUE" of pass_env, for every kubectl we run */
 } kube_transport;
 
 /* binary [--kubeconfig F] [--context C] [-n NS] */
@@ -57,7 +58,7 @@ static int kube_run(const kube_transport *t, const char *const args[], char **ou
 		for (i = 0; args[i] && !rc; i++)
 			rc = tsarc_cmd_arg(&cmd, args[i]);
 	if (!rc)
-		rc = tsarc_proc_capture(cmd.argv, NULL, KUBE_JSON_MAX, out, NULL, code, err, errsz);
+		rc = tsarc_proc_capture(cmd.argv, t->pass, KUBE_JSON_MAX, out, NULL, code, err, errsz);
 	tsarc_cmd_free(&cmd);
 	return rc;
 }
@@ -197,9 +198,21 @@ static int exec_cmd(const kube_transport *t, const tsarc_component *c, const tsa
 		return tsarc_error_set(TSARC_EINVAL, "component '%s': no pod located", c->name);
 	for (i = 0; i < cmd->npod_env; i++) {
 		const char *eq = strchr(cmd->pod_env[i], '=');
-		/* NAME="$VAR": the pod's shell expands its own variable. */
-		if ((rc = tsarc_buf_append(&script, cmd->pod_env[i], (size_t)(eq - cmd->pod_env[i]))) ||
-			(rc = tsarc_buf_puts(&script, "=\"$")) ||
+		char name[256];
+		size_t nl = eq ? (size_t)(eq - cmd->pod_env[i]) : 0;
+		/* NAME="$VAR": the pod's shell expands its own variable. Neither
+		 * can be quoted there, so both must be plain names; the config and
+		 * snapshot checks say so too, this is the last line. */
+		if (nl)
+			snprintf(name, sizeof(name), "%.*s", (int)nl, cmd->pod_env[i]);
+		if (!nl || nl >= sizeof(name) || !tsarc_valid_env_name(name) ||
+			!tsarc_valid_env_name(eq + 1)) {
+			rc = tsarc_error_set(TSARC_EINVAL, "component '%s': a pod variable that is not "
+				"a variable name ([A-Za-z_][A-Za-z0-9_]*) was not sent to pod %s", c->name,
+				c->pod);
+			goto fail;
+		}
+		if ((rc = tsarc_buf_puts(&script, name)) || (rc = tsarc_buf_puts(&script, "=\"$")) ||
 			(rc = tsarc_buf_puts(&script, eq + 1)) || (rc = tsarc_buf_puts(&script, "\" ")))
 			goto fail;
 	}
@@ -235,7 +248,7 @@ static int kube_spawn(tsarc_transport *tr, const tsarc_component *c, const tsarc
 
 	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, &ex)))
 		return rc;
-	rc = tsarc_proc_spawn(p, ex.argv, NULL);
+	rc = tsarc_proc_spawn(p, ex.argv, ((kube_transport *)tr)->pass);
 	tsarc_cmd_free(&ex);
 	return rc;
 }
@@ -249,7 +262,7 @@ static int kube_capture(tsarc_transport *tr, const tsarc_component *c, const tsa
 
 	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, &ex)))
 		return rc;
-	rc = tsarc_proc_capture(ex.argv, NULL, max, out, NULL, &code, err, sizeof(err));
+	rc = tsarc_proc_capture(ex.argv, ((kube_transport *)tr)->pass, max, out, NULL, &code, err, sizeof(err));
 	tsarc_cmd_free(&ex);
 	if (!rc && code != 0) {
 		free(*out);
@@ -322,7 +335,7 @@ static int kube_run_input(const kube_transport *t, const char *const args[], con
 		for (i = 0; args[i] && !rc; i++)
 			rc = tsarc_cmd_arg(&cmd, args[i]);
 	if (!rc)
-		rc = tsarc_proc_spawn(&p, cmd.argv, NULL);
+		rc = tsarc_proc_spawn(&p, cmd.argv, t->pass);
 	tsarc_cmd_free(&cmd);
 	if (rc)
 		return rc;
@@ -423,6 +436,7 @@ static void kube_free(tsarc_transport *tr)
 	free(t->namespace);
 	free(t->kubeconfig);
 	free(t->style);
+	tsarc_env_list_free(t->pass);
 	free(t);
 }
 
@@ -457,7 +471,9 @@ int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf)
 		(rc = dup_opt(&t->context, conf, "context", NULL)) ||
 		(rc = dup_opt(&t->namespace, conf, "namespace", NULL)) ||
 		(rc = dup_opt(&t->kubeconfig, conf, "kubeconfig", NULL)) ||
-		(rc = dup_opt(&t->style, conf, "selector_style", "auto"))) {
+		(rc = dup_opt(&t->style, conf, "selector_style", "auto")) ||
+		(rc = tsarc_env_collect(cJSON_GetObjectItemCaseSensitive(conf, "pass_env"),
+			&t->pass))) {
 		kube_free(&t->parent);
 		return rc;
 	}

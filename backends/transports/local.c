@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 typedef struct local_transport {
 	tsarc_transport parent;
 	char *resources_dir; /* may be NULL */
+	char **pass;         /* "NAME=VALUE" of pass_env, for every child */
 	char host[256];
 } local_transport;
 
@@ -33,23 +35,35 @@ static int local_locate(tsarc_transport *t, tsarc_component *c)
 	return 0;
 }
 
-static int local_spawn(tsarc_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
+static int local_spawn(tsarc_transport *tr, const tsarc_component *c, const tsarc_cmd *cmd,
 	tsarc_proc *p)
 {
-	(void)t;
+	local_transport *t = (local_transport *)tr;
+	/* The command's own variables last: they win over pass_env. */
+	char **env = tsarc_env_concat(t->pass, cmd->env);
+	int rc;
+
 	(void)c;
-	return tsarc_proc_spawn(p, cmd->argv, cmd->env);
+	if (!env)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	rc = tsarc_proc_spawn(p, cmd->argv, env);
+	free(env);
+	return rc;
 }
 
-static int local_capture(tsarc_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
+static int local_capture(tsarc_transport *tr, const tsarc_component *c, const tsarc_cmd *cmd,
 	size_t max, char **out)
 {
+	local_transport *t = (local_transport *)tr;
+	char **env = tsarc_env_concat(t->pass, cmd->env);
 	char err[1024];
 	int code, rc;
 
-	(void)t;
-	if ((rc = tsarc_proc_capture(cmd->argv, cmd->env, max, out, NULL, &code, err,
-		     sizeof(err))))
+	if (!env)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	rc = tsarc_proc_capture(cmd->argv, env, max, out, NULL, &code, err, sizeof(err));
+	free(env);
+	if (rc)
 		return rc;
 	if (code != 0) {
 		free(*out);
@@ -182,33 +196,46 @@ static int local_get(tsarc_transport *tr, const char *type, const char *name, cJ
 	if (!t->resources_dir)
 		return tsarc_error_set(TSARC_ECONFIG, "the local transport needs \"resources_dir\" "
 			"to read %s resources", type);
+	/* Both become parts of a path below resources_dir (a name may come
+	 * from a snapshot's list of items). */
+	if (!tsarc_valid_kube_type(type) || (name && !tsarc_valid_kube_name(name)))
+		return tsarc_error_set(TSARC_EUNSAFE, "refusing to look up a resource whose type or "
+			"name is not a Kubernetes one (%.64s %.253s)", type ? type : "(none)",
+			name ? name : "");
 	return name ? local_get_one(t, type, name, out) : local_get_all(t, type, out);
 }
 
-/* The lower-cased kind names the sub-directory, as local_get reads it. */
-static int write_resource(local_transport *t, const cJSON *doc, const char *ns)
+/* The lower-cased kind names the sub-directory, as local_get reads it.
+ * Kind and name come from a snapshot: both are checked, and the file is
+ * opened beneath resources_dir (no path is built from them, no symlink is
+ * followed) and replaced by the shared writer, so nothing planted in the
+ * folder is written through. */
+static int write_resource(local_transport *t, int rootfd, const cJSON *doc, const char *ns)
 {
 	const char *kind = tsarc_spec_str(doc, "kind");
 	const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "name");
-	char dir[PATH_MAX], path[PATH_MAX + 300], tmp[PATH_MAX + 340], lower[128];
+	char lower[64], file[300], where[PATH_MAX + 80];
 	cJSON *copy;
 	char *text;
 	size_t i, len;
-	FILE *f;
-	int fd, rc = 0;
+	int dfd, rc;
 
-	if (!kind || !name || !name[0] || strchr(name, '/') || name[0] == '.' ||
-		strlen(kind) >= sizeof(lower))
-		return tsarc_error_set(TSARC_ECORRUPT, "a resource without a usable kind and name "
-			"(%s/%s)", kind ? kind : "?", name ? name : "?");
+	if (!tsarc_valid_kube_kind(kind) || !tsarc_valid_kube_name(name))
+		return tsarc_error_set(TSARC_EUNSAFE, "refusing a resource whose kind or name is "
+			"not a Kubernetes one (kind %.64s, name %.253s)", kind ? kind : "(none)",
+			name ? name : "(none)");
 	for (i = 0; kind[i]; i++)
 		lower[i] = (char)((kind[i] >= 'A' && kind[i] <= 'Z') ? kind[i] + 32 : kind[i]);
 	lower[i] = '\0';
-	snprintf(dir, sizeof(dir), "%s/%s", t->resources_dir, lower);
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", dir, strerror(errno));
-	if (!(copy = cJSON_Duplicate(doc, 1)))
+	snprintf(where, sizeof(where), "%s/%s", t->resources_dir, lower);
+	if (mkdirat(rootfd, lower, 0700) && errno != EEXIST)
+		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", where, strerror(errno));
+	if ((dfd = openat(rootfd, lower, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", where, strerror(errno));
+	if (!(copy = cJSON_Duplicate(doc, 1))) {
+		close(dfd);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
 	if (ns) {
 		cJSON *md = cJSON_GetObjectItemCaseSensitive(copy, "metadata");
 		cJSON_DeleteItemFromObjectCaseSensitive(md, "namespace");
@@ -216,31 +243,18 @@ static int write_resource(local_transport *t, const cJSON *doc, const char *ns)
 	}
 	text = cJSON_Print(copy);
 	cJSON_Delete(copy);
-	if (!text)
+	if (!text) {
+		close(dfd);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	len = strlen(text);
-	snprintf(path, sizeof(path), "%s/%s.json", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.json.tsarc-tmp", dir, name);
-	/* Written aside and renamed: a reader never sees half a Secret, and
-	 * 0600 because Secrets hold credentials. */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
-		!(f = fdopen(fd, "wb"))) {
-		rc = tsarc_error_set(TSARC_EIO, "cannot write %s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-	} else {
-		if (fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF || fflush(f) ||
-			fsync(fileno(f)))
-			rc = tsarc_error_set(TSARC_EIO, "cannot write %s: %s", tmp, strerror(errno));
-		if (fclose(f) && !rc)
-			rc = tsarc_error_set(TSARC_EIO, "cannot write %s: %s", tmp, strerror(errno));
-		if (!rc && rename(tmp, path))
-			rc = tsarc_error_set(TSARC_EIO, "cannot replace %s: %s", path, strerror(errno));
-		if (rc)
-			unlink(tmp);
 	}
-	memset(text, 0, len);
+	len = strlen(text);
+	text[len] = '\n'; /* over the NUL: the writer takes a length */
+	snprintf(file, sizeof(file), "%s.json", name);
+	/* 0600 when new: Secrets hold credentials. */
+	rc = tsarc_replace_file_at(dfd, where, file, text, len + 1, 0600, 1);
+	OPENSSL_cleanse(text, len + 1);
 	free(text);
+	close(dfd);
 	return rc;
 }
 
@@ -248,15 +262,31 @@ static int local_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
 {
 	local_transport *t = (local_transport *)tr;
 	const cJSON *doc;
-	int rc;
+	int rc, rootfd;
 
 	if (!t->resources_dir)
 		return tsarc_error_set(TSARC_ECONFIG, "the local transport needs \"resources_dir\" "
 			"to write resources");
+	/* Every item checked before the first is written: a hostile one
+	 * refuses the whole List, not its second half. */
+	cJSON_ArrayForEach(doc, cJSON_GetObjectItemCaseSensitive(list, "items")) {
+		const char *kind = tsarc_spec_str(doc, "kind");
+		const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(doc, "metadata"),
+			"name");
+		if (!tsarc_valid_kube_kind(kind) || !tsarc_valid_kube_name(name))
+			return tsarc_error_set(TSARC_EUNSAFE, "refusing a resource whose kind or name "
+				"is not a Kubernetes one (kind %.64s, name %.253s)", kind ? kind : "(none)",
+				name ? name : "(none)");
+	}
+	if ((rootfd = open(t->resources_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", t->resources_dir,
+			strerror(errno));
+	rc = 0;
 	cJSON_ArrayForEach(doc, cJSON_GetObjectItemCaseSensitive(list, "items"))
-		if ((rc = write_resource(t, doc, ns)))
-			return rc;
-	return 0;
+		if ((rc = write_resource(t, rootfd, doc, ns)))
+			break;
+	close(rootfd);
+	return rc;
 }
 
 static void local_describe(tsarc_transport *tr, const tsarc_component *c, cJSON *source)
@@ -275,6 +305,7 @@ static void local_free(tsarc_transport *tr)
 	if (!t)
 		return;
 	free(t->resources_dir);
+	tsarc_env_list_free(t->pass);
 	free(t);
 }
 
@@ -297,13 +328,19 @@ int tsarc_transport_local_new(tsarc_transport **out, const cJSON *conf)
 	t->parent.free = local_free;
 	if (gethostname(t->host, sizeof(t->host) - 1))
 		strcpy(t->host, "localhost");
+	if (tsarc_env_collect(cJSON_GetObjectItemCaseSensitive(conf, "pass_env"), &t->pass)) {
+		free(t);
+		return TSARC_ENOMEM;
+	}
 	if (dir) {
 		if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+			tsarc_env_list_free(t->pass);
 			free(t);
 			return tsarc_error_set(TSARC_ECONFIG, "transport: resources_dir %s is not a "
 				"directory", dir);
 		}
 		if (!(t->resources_dir = strdup(dir))) {
+			tsarc_env_list_free(t->pass);
 			free(t);
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		}

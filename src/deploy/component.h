@@ -9,6 +9,7 @@
  */
 #include <cjson/cJSON.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include "proc.h"
 
 /* A command to run, with no secret in argv. */
@@ -181,6 +182,59 @@ void tsarc_resource_sanitize(cJSON *doc, const cJSON *label_prefixes);
 /* An empty v1 List (what `kubectl apply -f -` takes as one object); its
  * "items" array in *items. NULL when out of memory. */
 cJSON *tsarc_resource_list_new(cJSON **items);
+
+/*
+ * Rules for names that reach a shell, a command line or a path, whether
+ * they come from a config or from a snapshot (untrusted: anyone who can
+ * write the repository writes its metadata). Each returns 1 when `s`
+ * (may be NULL: 0) follows the rule.
+ */
+/* A shell variable name: [A-Za-z_][A-Za-z0-9_]*, at most 255 characters. */
+int tsarc_valid_env_name(const char *s);
+/* A Kubernetes kind: [A-Za-z][A-Za-z0-9]*, at most 63 characters. */
+int tsarc_valid_kube_kind(const char *s);
+/* A Kubernetes object name, DNS-1123 subdomain: at most 253 characters,
+ * dot-separated labels of [a-z0-9-] that start and end with [a-z0-9]. */
+int tsarc_valid_kube_name(const char *s);
+/* A resource type as kubectl takes it (secret, configmaps,
+ * apimanagers.apps.3scale.net): a DNS-1123 subdomain, upper case allowed. */
+int tsarc_valid_kube_type(const char *s);
+
+/*
+ * Replaces (or creates) file `name` in the folder open as `dirfd`, for
+ * folders that others may write (/etc/redis is the redis group's, a
+ * resources_dir may be shared): the content goes to a new file with a
+ * random name created O_EXCL|O_NOFOLLOW (nothing planted there, file or
+ * symlink, is ever written through), which takes the owner, group and
+ * mode of the file it replaces when `keep_attrs` (else, and when there is
+ * none, `mode` and our owner: for copies of secrets, whoever made the old
+ * one), is fsynced and renamed over `name`; then the folder is fsynced. `name`
+ * must be a plain file name and, when it exists, a regular file: a
+ * symlink there is refused, neither followed nor replaced. `where` names
+ * the folder in messages.
+ */
+int tsarc_replace_file_at(int dirfd, const char *where, const char *name, const void *data,
+	size_t len, mode_t mode, int keep_attrs);
+/* The same for a path; its folder is opened O_DIRECTORY|O_NOFOLLOW. */
+int tsarc_replace_file(const char *path, const void *data, size_t len, mode_t mode,
+	int keep_attrs);
+
+/* Checks a restore recipe (a component's "restore" in a config, or the
+ * copy a snapshot carries): variable names, Kubernetes names, types of
+ * the fields restore reads. Errors have `code` and start with `where`. */
+int tsarc_recipe_check(const cJSON *recipe, int code, const char *where);
+/* Checks what restore reads from a stream's metadata (component, kind,
+ * resource, items, the recipe): TSARC_EUNSAFE naming the field. */
+int tsarc_stream_meta_check(const char *stream, const cJSON *meta);
+
+/* "NAME=VALUE" for each variable named in `names` (a cJSON array: a
+ * transport's pass_env) that is set in our environment, NULL-terminated;
+ * freed (wiped) by tsarc_env_list_free. */
+int tsarc_env_collect(const cJSON *names, char ***out);
+void tsarc_env_list_free(char **list);
+/* The entries of `a` then `b` (either may be NULL) in one NULL-terminated
+ * array of the same pointers; free() it, not the strings. NULL: no memory. */
+char **tsarc_env_concat(char *const a[], char *const b[]);
 
 /* Single-quotes `s` for a POSIX shell. */
 int tsarc_shell_quote(const char *s, char **out);

@@ -73,10 +73,204 @@ static int check_top_keys(const cJSON *doc, const char *origin)
 	return 0;
 }
 
+/* Component names go into stream names, --only lists (comma-separated)
+ * and reports: printable, no separators. */
+static int valid_component_name(const char *s)
+{
+	const char *p;
+
+	if (!s || !s[0])
+		return 0;
+	for (p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == ',' || *p == '/' || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* `what` of `field` fails its rule: the value itself is not repeated (it
+ * may come from a hostile snapshot, and may hold terminal escapes). */
+static int bad_field(int code, const char *where, const char *field, const char *rule)
+{
+	return tsarc_error_set(code, "%s: %s must be %s", where, field, rule);
+}
+
+#define ENV_RULE "a variable name ([A-Za-z_][A-Za-z0-9_]*)"
+#define KUBE_NAME_RULE "a Kubernetes name (DNS-1123: lower-case letters, digits, '-' and '.')"
+#define KUBE_TYPE_RULE "a Kubernetes resource type (letters, digits, '-' and '.')"
+
+static int check_env_field(const cJSON *obj, const char *key, int code, const char *where)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (v && (!cJSON_IsString(v) || !tsarc_valid_env_name(v->valuestring)))
+		return bad_field(code, where, key, ENV_RULE);
+	return 0;
+}
+
+/* "env" / "pod_env": variable names to variable names. */
+static int check_env_map(const cJSON *obj, const char *key, int code, const char *where)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, key), *v;
+	char field[300];
+
+	if (!m)
+		return 0;
+	if (!cJSON_IsObject(m))
+		return bad_field(code, where, key, "an object mapping variable names to variable "
+			"names");
+	cJSON_ArrayForEach(v, m) {
+		snprintf(field, sizeof(field), "every name in %s", key);
+		if (!tsarc_valid_env_name(v->string))
+			return bad_field(code, where, field, ENV_RULE);
+		snprintf(field, sizeof(field), "every value of %s", key);
+		if (!cJSON_IsString(v) || !tsarc_valid_env_name(v->valuestring))
+			return bad_field(code, where, field, ENV_RULE);
+	}
+	return 0;
+}
+
+static int check_string_array(const cJSON *obj, const char *key, int (*rule)(const char *),
+	const char *rule_text, int code, const char *where)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key), *v;
+
+	if (!arr)
+		return 0;
+	if (!cJSON_IsArray(arr))
+		return bad_field(code, where, key, "an array of strings");
+	cJSON_ArrayForEach(v, arr) {
+		if (!cJSON_IsString(v))
+			return bad_field(code, where, key, "an array of strings");
+		if (rule && !rule(v->valuestring)) {
+			char field[300];
+			snprintf(field, sizeof(field), "every entry of %s", key);
+			return bad_field(code, where, field, rule_text);
+		}
+	}
+	return 0;
+}
+
+static int check_string_field(const cJSON *obj, const char *key, int (*rule)(const char *),
+	const char *rule_text, int code, const char *where)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (v && (!cJSON_IsString(v) || (rule && !rule(v->valuestring))))
+		return bad_field(code, where, key, rule_text);
+	return 0;
+}
+
+/* Words of a CREATE DATABASE clause: letters, digits, '_', '=' and spaces. */
+static int valid_sql_options(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			    (*s >= '0' && *s <= '9') || *s == '_' || *s == '=' || *s == ' '))
+			return 0;
+	return 1;
+}
+
+static int valid_tool(const char *s)
+{
+	return s[0] && s[0] != '-';
+}
+
+int tsarc_recipe_check(const cJSON *recipe, int code, const char *where)
+{
+	static const char *const strings[] = {"action", "path", "config_file", "data_dir",
+		"config_key", NULL};
+	static const char *const arrays[] = {"options", "command", "start_command",
+		"domain_columns", NULL};
+	const cJSON *v;
+	size_t i;
+	int rc;
+
+	if (!recipe)
+		return 0;
+	if (!cJSON_IsObject(recipe))
+		return bad_field(code, where, "restore", "an object");
+	if ((rc = check_env_field(recipe, "pod_password_env", code, where)) ||
+		(rc = check_env_map(recipe, "env", code, where)) ||
+		(rc = check_env_map(recipe, "pod_env", code, where)) ||
+		(rc = check_string_field(recipe, "config_map", tsarc_valid_kube_name,
+			KUBE_NAME_RULE, code, where)) ||
+		(rc = check_string_field(recipe, "rollout", tsarc_valid_kube_name, KUBE_NAME_RULE,
+			code, where)) ||
+		(rc = check_string_array(recipe, "skip_when_migrating", tsarc_valid_kube_name,
+			KUBE_NAME_RULE, code, where)) ||
+		(rc = check_string_field(recipe, "create_database_options", valid_sql_options,
+			"words of letters, digits, '_' and '='", code, where)) ||
+		(rc = check_string_field(recipe, "tool", valid_tool, "a command name", code, where)))
+		return rc;
+	for (i = 0; strings[i]; i++)
+		if ((rc = check_string_field(recipe, strings[i], NULL, "a string", code, where)))
+			return rc;
+	for (i = 0; arrays[i]; i++)
+		if ((rc = check_string_array(recipe, arrays[i], NULL, NULL, code, where)))
+			return rc;
+	if ((v = cJSON_GetObjectItemCaseSensitive(recipe, "order")) && !cJSON_IsNumber(v))
+		return bad_field(code, where, "order", "a number");
+	if ((v = cJSON_GetObjectItemCaseSensitive(recipe, "clean")) && !cJSON_IsBool(v))
+		return bad_field(code, where, "clean", "true or false");
+	return 0;
+}
+
+int tsarc_stream_meta_check(const char *stream, const cJSON *meta)
+{
+	const cJSON *v;
+	char where[200];
+	int rc;
+
+	if (!meta)
+		return 0;
+	snprintf(where, sizeof(where), "stream %.100s of the snapshot", stream ? stream : "?");
+	if (!cJSON_IsObject(meta))
+		return bad_field(TSARC_EUNSAFE, where, "its metadata", "an object");
+	if ((v = cJSON_GetObjectItemCaseSensitive(meta, "component")) &&
+		(!cJSON_IsString(v) || !valid_component_name(v->valuestring)))
+		return bad_field(TSARC_EUNSAFE, where, "component", "a component name (no spaces, "
+			"commas or slashes)");
+	if ((rc = check_string_field(meta, "kind", tsarc_valid_env_name, "a component kind",
+		     TSARC_EUNSAFE, where)) ||
+		(rc = check_string_field(meta, "resource", tsarc_valid_kube_type, KUBE_TYPE_RULE,
+			TSARC_EUNSAFE, where)) ||
+		(rc = check_string_array(meta, "items", tsarc_valid_kube_name, KUBE_NAME_RULE,
+			TSARC_EUNSAFE, where)) ||
+		(rc = check_string_array(meta, "missing_optional", tsarc_valid_kube_name,
+			KUBE_NAME_RULE, TSARC_EUNSAFE, where)))
+		return rc;
+	snprintf(where, sizeof(where), "stream %.100s of the snapshot: restore", stream ? stream : "?");
+	return tsarc_recipe_check(cJSON_GetObjectItemCaseSensitive(meta, "restore"),
+		TSARC_EUNSAFE, where);
+}
+
+/* The fields of a component that reach a shell, a command line or a path. */
+static int check_component_names(const cJSON *c, const char *origin)
+{
+	char where[1200];
+	int rc;
+
+	snprintf(where, sizeof(where), "%s: component '%s'", origin, c->string);
+	if ((rc = check_env_field(c, "password_env", TSARC_ECONFIG, where)) ||
+		(rc = check_env_field(c, "pod_password_env", TSARC_ECONFIG, where)) ||
+		(rc = check_env_map(c, "env", TSARC_ECONFIG, where)) ||
+		(rc = check_env_map(c, "pod_env", TSARC_ECONFIG, where)) ||
+		(rc = check_string_field(c, "resource", tsarc_valid_kube_type, KUBE_TYPE_RULE,
+			TSARC_ECONFIG, where)) ||
+		(rc = check_string_array(c, "names", tsarc_valid_kube_name, KUBE_NAME_RULE,
+			TSARC_ECONFIG, where)) ||
+		(rc = check_string_array(c, "optional_names", tsarc_valid_kube_name,
+			KUBE_NAME_RULE, TSARC_ECONFIG, where)))
+		return rc;
+	snprintf(where, sizeof(where), "%s: component '%s': restore", origin, c->string);
+	return tsarc_recipe_check(cJSON_GetObjectItemCaseSensitive(c, "restore"), TSARC_ECONFIG,
+		where);
+}
+
 static int validate(tsarc_deploy *d)
 {
 	static const char *const tkeys[] = {"type", "binary", "context", "namespace",
-		"kubeconfig", "selector_style", "resources_dir", NULL};
+		"kubeconfig", "selector_style", "resources_dir", "pass_env", NULL};
 	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
 	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components"), *c, *o;
 	const cJSON *par = cJSON_GetObjectItemCaseSensitive(d->eff, "parallel");
@@ -88,6 +282,13 @@ static int validate(tsarc_deploy *d)
 			"\"kube\"", d->origin);
 	if ((rc = tsarc_spec_check_keys(tr, "(transport)", tkeys)))
 		return rc;
+	{
+		char where[1100];
+		snprintf(where, sizeof(where), "%s: transport", d->origin);
+		if ((rc = check_string_array(tr, "pass_env", tsarc_valid_env_name, ENV_RULE,
+			     TSARC_ECONFIG, where)))
+			return rc;
+	}
 	if (par) {
 		if (!cJSON_IsNumber(par) || par->valuedouble < 1 || par->valuedouble > PARALLEL_MAX ||
 			par->valuedouble != (double)(int)par->valuedouble)
@@ -99,15 +300,11 @@ static int validate(tsarc_deploy *d)
 		return tsarc_error_set(TSARC_ECONFIG, "%s: no components (a profile or "
 			"\"components\" describes them)", d->origin);
 	cJSON_ArrayForEach(c, comps) {
-		const char *kind = tsarc_spec_str(c, "kind"), *ctr, *p;
+		const char *kind = tsarc_spec_str(c, "kind"), *ctr;
 		const tsarc_source *src;
 		const cJSON *c2;
-		/* Names go into stream names, --only lists (comma-separated) and
-		 * reports: printable, no separators, each once. */
-		for (p = c->string; *p; p++)
-			if ((unsigned char)*p <= ' ' || *p == ',' || *p == '/' || *p == 0x7f)
-				break;
-		if (!c->string[0] || *p)
+		/* Each name once. */
+		if (!valid_component_name(c->string))
 			return tsarc_error_set(TSARC_ECONFIG, "%s: component name '%s' must be non-empty, "
 				"without spaces, commas or slashes", d->origin, c->string);
 		cJSON_ArrayForEach(c2, comps) {
@@ -127,6 +324,8 @@ static int validate(tsarc_deploy *d)
 			tsarc_error_prefix("%s", d->origin);
 			return rc;
 		}
+		if ((rc = check_component_names(c, d->origin)))
+			return rc;
 		if ((ctr = tsarc_spec_str(c, "transport")) && strcmp(ctr, "local") &&
 			strcmp(ctr, "kube"))
 			return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s': transport must be "

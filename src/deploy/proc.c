@@ -100,19 +100,38 @@ void tsarc_proc_tail(const tsarc_proc *p, char *out, size_t outsz)
 	out[len] = '\0';
 }
 
-/* Ours, never a producer's: the repository password opens every backup. */
-static int withheld(const char *entry)
+/*
+ * A child's environment is an allow-list, never a copy of ours: ours holds
+ * the repository password (TSARC_PASSWORD, TSARC_PASSWORD_FILE), the
+ * store's credentials (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and the
+ * variables other components take their passwords from (password_env). A
+ * child gets what any tool needs to run on this host, what kubectl and oc
+ * need to reach a cluster (KUBECONFIG; HOME for ~/.kube/config; the proxy
+ * variables), and exactly what its command maps (`add`: MYSQL_PWD,
+ * PGPASSWORD, REDISCLI_AUTH, an exec component's env, a transport's
+ * pass_env).
+ */
+static int allowed(const char *entry)
 {
-	static const char *const names[] = {"TSARC_PASSWORD=", NULL};
-	size_t i;
+	static const char *const names[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG",
+		"LANGUAGE", "TZ", "TMPDIR", "KUBECONFIG", "http_proxy", "https_proxy", "no_proxy",
+		"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", NULL};
+	const char *eq = strchr(entry, '=');
+	size_t i, nl;
 
+	if (!eq)
+		return 0;
+	nl = (size_t)(eq - entry);
+	if (nl > 3 && !strncmp(entry, "LC_", 3))
+		return 1;
 	for (i = 0; names[i]; i++)
-		if (!strncmp(entry, names[i], strlen(names[i])))
+		if (strlen(names[i]) == nl && !strncmp(entry, names[i], nl))
 			return 1;
 	return 0;
 }
 
-/* The child's environment: ours, with `add` replacing same-named entries. */
+/* The child's environment: the allowed part of ours, with `add` replacing
+ * same-named entries (and, within `add`, a later entry an earlier one). */
 static char **build_env(char *const add[])
 {
 	size_t n = 0, k = 0, i, j;
@@ -129,14 +148,24 @@ static char **build_env(char *const add[])
 		const char *eq = strchr(environ[i], '=');
 		size_t nl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
 		int replaced = 0;
+		if (!allowed(environ[i]))
+			continue;
 		for (j = 0; add && add[j]; j++)
 			if (!strncmp(add[j], environ[i], nl) && add[j][nl] == '=')
 				replaced = 1;
-		if (!replaced && !withheld(environ[i]))
+		if (!replaced)
 			env[k++] = environ[i];
 	}
-	for (j = 0; add && add[j]; j++)
-		env[k++] = add[j];
+	for (j = 0; add && add[j]; j++) {
+		/* The same name twice in `add`: the last one wins. */
+		const char *eq = strchr(add[j], '=');
+		size_t nl = eq ? (size_t)(eq - add[j]) : strlen(add[j]), l;
+		int later = 0;
+		for (l = j + 1; add[l] && !later; l++)
+			later = !strncmp(add[l], add[j], nl) && add[l][nl] == '=';
+		if (!later)
+			env[k++] = add[j];
+	}
 	env[k] = NULL;
 	return env;
 }

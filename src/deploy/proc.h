@@ -52,7 +52,9 @@ typedef struct tsarc_proc {
 
 void tsarc_proc_init(tsarc_proc *p);
 /* Starts argv[0] (looked up in PATH) with `env_add` ("NAME=VALUE", NULL
- * terminated, may be NULL) added to this process's environment, stdin
+ * terminated, may be NULL) added to the allowed part of this process's
+ * environment (PATH, HOME, USER, LOGNAME, LANG, LANGUAGE, LC_*, TZ,
+ * TMPDIR, KUBECONFIG, the proxy variables; never a credential), stdin
  * from /dev/null. Every descriptor is close-on-exec, so concurrent spawns
  * cannot keep each other's pipes open. Once interrupted by a signal,
  * nothing new starts (TSARC_ECANCELED) except from a cleanup. */

@@ -1229,31 +1229,6 @@ static int sync_dir_of(const char *path)
 	return rc;
 }
 
-/* Replaces a file's content, keeping its mode (a redis.conf with a
- * requirepass line is 0600), durably: the content and the rename are on
- * disk when it returns. */
-static int write_text_file(const char *path, const char *text)
-{
-	char tmp[4200];
-	struct stat sb;
-	int fd, rc = 0;
-	size_t len = strlen(text);
-
-	snprintf(tmp, sizeof(tmp), "%s.tsarc-tmp", path);
-	if (stat(path, &sb))
-		sb.st_mode = 0600;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, sb.st_mode & 07777)) < 0)
-		return tsarc_error_set(TSARC_EIO, "cannot write %s: %s", tmp, strerror(errno));
-	if (write_all(fd, text, len) || fsync(fd))
-		rc = tsarc_error_set(TSARC_EIO, "cannot write %s: %s", tmp, strerror(errno));
-	close(fd);
-	if (!rc && rename(tmp, path))
-		rc = tsarc_error_set(TSARC_EIO, "cannot replace %s: %s", path, strerror(errno));
-	if (rc)
-		unlink(tmp);
-	return rc ? rc : sync_dir_of(path);
-}
-
 /*
  * While persistence is switched off, the original configuration is kept
  * where a later run finds it even if this one is killed (SIGKILL, a
@@ -1272,8 +1247,10 @@ static int redis_set_conf(redis_op *op, const char *text, const char *saved)
 	cJSON *list, *items, *doc, *data, *md, *ann;
 	int rc;
 
+	/* redis.conf's folder may be writable by others (the redis group on
+	 * Debian): the shared writer never writes through what they plant. */
 	if (!op->kube)
-		return write_text_file(op->config_file, text);
+		return tsarc_replace_file(op->config_file, text, strlen(text), 0600, 1);
 	if (!(doc = cJSON_Duplicate(op->cm, 1)) || !(list = tsarc_resource_list_new(&items))) {
 		cJSON_Delete(doc);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -1304,7 +1281,9 @@ static int redis_switch_off(redis_op *op, const char *off)
 {
 	int rc;
 
-	if (!op->kube && (rc = write_text_file(op->saved_path, op->orig_conf)))
+	/* Ours and 0600 whatever is found there: it holds requirepass. */
+	if (!op->kube && (rc = tsarc_replace_file(op->saved_path, op->orig_conf,
+			     strlen(op->orig_conf), 0600, 0)))
 		return rc;
 	op->conf_switched = 1;
 	return redis_set_conf(op, off, op->orig_conf);
@@ -1967,6 +1946,11 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 		cJSON_DeleteItemFromObjectCaseSensitive(trconf, "namespace");
 		cJSON_AddStringToObject(trconf, "namespace", o->target_namespace);
 	}
+	/* The snapshot's metadata is untrusted input: names that would reach a
+	 * shell, a command line or a path are checked before any plan. */
+	for (i = 0; i < snap->nstreams; i++)
+		if ((rc = tsarc_stream_meta_check(snap->streams[i].name, snap->streams[i].meta)))
+			goto out;
 	if ((rc = tsarc_transports_get(&r.tr, tsarc_spec_str(trconf, "type"), &r.deftr)) ||
 		(rc = build_plan(&r)))
 		goto out;

@@ -7,11 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int nomem(void)
@@ -708,4 +711,237 @@ int tsarc_read_file(const char *path, size_t max, char **out, size_t *len_out)
 		*len_out = b.size - 1;
 	*out = (char *)b.ptr;
 	return 0;
+}
+
+int tsarc_valid_env_name(const char *s)
+{
+	size_t i;
+
+	if (!s || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return 0;
+	for (i = 1; s[i]; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+			    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return i <= 255;
+}
+
+int tsarc_valid_kube_kind(const char *s)
+{
+	size_t i;
+
+	if (!s || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+		return 0;
+	for (i = 1; s[i]; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+			    (s[i] >= '0' && s[i] <= '9')))
+			return 0;
+	return i <= 63;
+}
+
+/* Dot-separated labels of letters (lower case unless `upper`), digits and
+ * dashes, each starting and ending with a letter or digit. */
+static int dns_subdomain(const char *s, int upper)
+{
+	size_t i, label = 0;
+
+	if (!s || !s[0])
+		return 0;
+	for (i = 0; s[i]; i++) {
+		char ch = s[i];
+		int alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+			(upper && ch >= 'A' && ch <= 'Z');
+		if (ch == '.') {
+			if (!label || s[i - 1] == '-')
+				return 0;
+			label = 0;
+		} else if (ch == '-') {
+			if (!label)
+				return 0;
+			label++;
+		} else if (alnum) {
+			label++;
+		} else
+			return 0;
+		if (label > 63)
+			return 0;
+	}
+	return label > 0 && s[i - 1] != '-' && i <= 253;
+}
+
+int tsarc_valid_kube_name(const char *s)
+{
+	return dns_subdomain(s, 0);
+}
+
+int tsarc_valid_kube_type(const char *s)
+{
+	return dns_subdomain(s, 1);
+}
+
+int tsarc_replace_file_at(int dirfd, const char *where, const char *name, const void *data,
+	size_t len, mode_t mode, int keep_attrs)
+{
+	char tmp[300];
+	unsigned char rnd[12];
+	struct stat old;
+	const char *p = data;
+	size_t done = 0, i;
+	int fd = -1, exists, tries, rc = 0;
+
+	if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
+		strlen(name) > 200)
+		return tsarc_error_set(TSARC_EINVAL, "cannot write '%s' in %s: not a plain file name",
+			name, where);
+	exists = fstatat(dirfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!exists && errno != ENOENT)
+		return tsarc_error_set(TSARC_EIO, "cannot replace %s/%s: %s", where, name,
+			strerror(errno));
+	if (exists && !S_ISREG(old.st_mode))
+		return tsarc_error_set(TSARC_EUNSAFE, "refusing to replace %s/%s: it is not a "
+			"regular file (a symlink?)", where, name);
+	/* A name nobody can guess: a file planted at it in advance is not
+	 * possible, and O_EXCL|O_NOFOLLOW fails on anything there anyway. */
+	for (tries = 0; fd < 0 && tries < 8; tries++) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return tsarc_error_set(TSARC_EIO, "no random bytes for a temporary name");
+		snprintf(tmp, sizeof(tmp), ".%s.tsarc-", name);
+		for (i = 0; i < sizeof(rnd); i++)
+			snprintf(tmp + strlen(tmp), sizeof(tmp) - strlen(tmp), "%02x", rnd[i]);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot create a temporary file in %s: %s", where,
+			strerror(errno));
+	/* Owner first: changing it clears set-id bits that fchmod then sets. */
+	if (exists && keep_attrs && (old.st_uid != geteuid() || old.st_gid != getegid()) &&
+		fchown(fd, old.st_uid, old.st_gid)) {
+		rc = tsarc_error_set(TSARC_EACCESS, "cannot give the new %s/%s the owner of the "
+			"old one (uid %ld, gid %ld): %s", where, name, (long)old.st_uid,
+			(long)old.st_gid, strerror(errno));
+		goto fail;
+	}
+	if (fchmod(fd, exists && keep_attrs ? old.st_mode & 07777 : mode & 07777)) {
+		rc = tsarc_error_set(TSARC_EIO, "cannot set the mode of %s/%s: %s", where, tmp,
+			strerror(errno));
+		goto fail;
+	}
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = tsarc_error_set(TSARC_EIO, "cannot write %s/%s: %s", where, tmp,
+				strerror(errno));
+			goto fail;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd)) {
+		rc = tsarc_error_set(TSARC_EIO, "cannot write %s/%s: %s", where, tmp, strerror(errno));
+		goto fail;
+	}
+	if (close(fd)) {
+		fd = -1;
+		rc = tsarc_error_set(TSARC_EIO, "cannot write %s/%s: %s", where, tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name)) {
+		rc = tsarc_error_set(TSARC_EIO, "cannot replace %s/%s: %s", where, name,
+			strerror(errno));
+		goto fail;
+	}
+	/* The rename itself survives a crash only once the folder is synced. */
+	if (fsync(dirfd))
+		return tsarc_error_set(TSARC_EIO, "cannot sync %s: %s", where, strerror(errno));
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	return rc;
+}
+
+int tsarc_replace_file(const char *path, const void *data, size_t len, mode_t mode,
+	int keep_attrs)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int dfd, rc;
+
+	if (!slash)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return nomem();
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		rc = tsarc_error_set(errno == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
+			"cannot open the folder %s: %s", dir, strerror(errno));
+		free(dir);
+		return rc;
+	}
+	rc = tsarc_replace_file_at(dfd, dir, slash ? slash + 1 : path, data, len, mode,
+		keep_attrs);
+	close(dfd);
+	free(dir);
+	return rc;
+}
+
+void tsarc_env_list_free(char **list)
+{
+	size_t i;
+
+	for (i = 0; list && list[i]; i++) {
+		OPENSSL_cleanse(list[i], strlen(list[i]));
+		free(list[i]);
+	}
+	free(list);
+}
+
+int tsarc_env_collect(const cJSON *names, char ***out)
+{
+	const cJSON *v;
+	char **list;
+	size_t n = 0;
+
+	*out = NULL;
+	if (!(list = calloc((size_t)cJSON_GetArraySize(names) + 1, sizeof(char *))))
+		return nomem();
+	cJSON_ArrayForEach(v, names) {
+		const char *val = cJSON_IsString(v) ? getenv(v->valuestring) : NULL;
+		if (!val)
+			continue;
+		if (!(list[n] = join_eq(v->valuestring, val))) {
+			tsarc_env_list_free(list);
+			return nomem();
+		}
+		n++;
+	}
+	*out = list;
+	return 0;
+}
+
+char **tsarc_env_concat(char *const a[], char *const b[])
+{
+	size_t na = 0, nb = 0;
+	char **out;
+
+	while (a && a[na])
+		na++;
+	while (b && b[nb])
+		nb++;
+	if (!(out = calloc(na + nb + 1, sizeof(char *))))
+		return NULL;
+	if (na)
+		memcpy(out, a, na * sizeof(char *));
+	if (nb)
+		memcpy(out + na, b, nb * sizeof(char *));
+	return out;
 }

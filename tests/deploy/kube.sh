@@ -57,7 +57,8 @@ import json, sys
 path, kubectl, sock, bport, sport, storage, extra = sys.argv[1:]
 c = {
   "profile": "3scale",
-  "transport": {"type": "kube", "binary": kubectl, "context": "prod-cluster", "namespace": "3scale-prod"},
+  "transport": {"type": "kube", "binary": kubectl, "context": "prod-cluster", "namespace": "3scale-prod",
+                "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE", "FAKE_KUBE_CONTEXT"]},
   "components": {
     "system-mysql": {"socket": sock},
     "backend-redis": {"port": int(bport), "pod_password_env": "REDIS_PASSWORD"},
@@ -73,8 +74,26 @@ PY
 
 info "backup through kubectl exec"
 write_config "$WORK/kube.json"
-ok backup --repo "$REPO" --config "$WORK/kube.json" --json
+# Credentials of tsarc itself and of other components: none may reach
+# kubectl (nor, through it, the pod).
+printf '%s\n' "$TSARC_PASSWORD" > "$WORK/repo-password"
+AWS_SECRET_ACCESS_KEY=aws-secret-never-passed AWS_SESSION_TOKEN=aws-token-never-passed \
+	AWS_ACCESS_KEY_ID=aws-id-never-passed TSARC_PASSWORD_FILE=$WORK/repo-password \
+	OTHER_COMPONENT_PW=other-pw-never-passed \
+	ok backup --repo "$REPO" --config "$WORK/kube.json" --json
 SNAP=$(json_get "$OUT" "d['snapshot_id']")
+python3 - "$KDIR/env.log" "$TSARC_PASSWORD" "$WORK/repo-password" <<'PY' || fail "a credential reached kubectl"
+import json, sys
+envs = [json.loads(l) for l in open(sys.argv[1])]
+assert envs
+for env in envs:
+    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "TSARC_PASSWORD",
+                 "TSARC_PASSWORD_FILE", "OTHER_COMPONENT_PW"):
+        assert name not in env, name
+    for value in env.values():
+        assert "never-passed" not in value and sys.argv[2] not in value and sys.argv[3] not in value, value
+    assert env["FAKE_KUBE_DIR"] and "PATH" in env, sorted(env)
+PY
 
 info "selectors, containers, namespace and context"
 python3 - "$FAKE_KUBE_LOG" <<'PY' || fail "kubectl was not called as expected"

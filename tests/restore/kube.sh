@@ -59,7 +59,8 @@ import json, sys
 path, kubectl, sock, bport, sport, storage = sys.argv[1:]
 json.dump({
   "profile": "3scale",
-  "transport": {"type": "kube", "binary": kubectl, "context": "dr-cluster", "namespace": "3scale-prod"},
+  "transport": {"type": "kube", "binary": kubectl, "context": "dr-cluster", "namespace": "3scale-prod",
+                "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE", "FAKE_KUBE_CONTEXT"]},
   "components": {
     "system-mysql": {"socket": sock},
     "zync-database": {"database": "zync_production"},

@@ -51,7 +51,21 @@ state "$WORK/after-dry-run"
 diff "$WORK/destroyed" "$WORK/after-dry-run" >&2 || fail "--dry-run changed the deployment"
 
 info "restore into the destroyed deployment"
+# A local user who can write redis.conf's folder (the redis group on Debian)
+# or resources_dir plants symlinks at the names the restore used to write
+# its temporary files under: the (root) restore must not write through
+# them, and the replaced redis.conf keeps its owner, group and mode.
+echo precious > "$WORK/victim"
+ln -s "$WORK/victim" "$REDIS_SYSTEM_REDIS_DIR/redis.conf.tsarc-tmp"
+ln -s "$WORK/victim" "$DEP/resources/secret/.system-seed.json.tsarc-tmp"
+chmod 640 "$REDIS_SYSTEM_REDIS_DIR/redis.conf"
+[ "$(id -u)" = 0 ] && chown 1234:4321 "$REDIS_SYSTEM_REDIS_DIR/redis.conf"
+conf_owner=$(stat -c '%u:%g %a' "$REDIS_SYSTEM_REDIS_DIR/redis.conf")
 ok restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --json
+[ "$(cat "$WORK/victim")" = precious ] || fail "the restore wrote through a planted symlink"
+[ "$(stat -c '%u:%g %a' "$REDIS_SYSTEM_REDIS_DIR/redis.conf")" = "$conf_owner" ] ||
+	fail "redis.conf lost its owner or mode: $(stat -c '%u:%g %a' "$REDIS_SYSTEM_REDIS_DIR/redis.conf"), was $conf_owner"
+rm -f "$REDIS_SYSTEM_REDIS_DIR/redis.conf.tsarc-tmp" "$DEP/resources/secret/.system-seed.json.tsarc-tmp"
 cp "$OUT" "$WORK/restore.json"
 [ "$(json_get "$WORK/restore.json" "sorted({s['status'] for s in d['steps']})")" = "['applied']" ] ||
 	fail "not every step applied"

@@ -1,0 +1,344 @@
+/* Unit tests of what the deployment layer must never trust: names that
+ * reach a shell or a path (from a config or from a snapshot), files
+ * written into folders others can write, and secrets that must not reach
+ * children that do not need them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "component.h"
+#include "deploy.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+
+static char *tmpdir_new(void)
+{
+	const char *t = getenv("TMPDIR");
+	char *p = malloc(4096);
+
+	assert_non_null(p);
+	snprintf(p, 4096, "%s/tsarc-trust.XXXXXX", t && *t ? t : "/tmp");
+	assert_non_null(mkdtemp(p));
+	return p;
+}
+
+static void rm_rf(const char *path)
+{
+	char cmd[8192];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *read_text(const char *path)
+{
+	char *t = NULL;
+
+	assert_int_equal(tsarc_read_file(path, 1 << 20, &t, NULL), 0);
+	return t;
+}
+
+static tsarc_transport *local_transport(const char *resources_dir)
+{
+	char conf[4200];
+	cJSON *c;
+	tsarc_transport *tr = NULL;
+
+	snprintf(conf, sizeof(conf), "{\"type\": \"local\", \"resources_dir\": \"%s\"}",
+		resources_dir);
+	c = cJSON_Parse(conf);
+	assert_int_equal(tsarc_transport_local_new(&tr, c), 0);
+	cJSON_Delete(c);
+	return tr;
+}
+
+static cJSON *one_item_list(const char *kind, const char *name)
+{
+	cJSON *items, *list = tsarc_resource_list_new(&items), *doc = cJSON_CreateObject();
+	cJSON *md = cJSON_AddObjectToObject(doc, "metadata");
+
+	cJSON_AddStringToObject(doc, "apiVersion", "v1");
+	cJSON_AddStringToObject(doc, "kind", kind);
+	cJSON_AddStringToObject(md, "name", name);
+	cJSON_AddItemToObject(doc, "data", cJSON_Parse("{\"k\": \"dmFsdWU=\"}"));
+	cJSON_AddItemToArray(items, doc);
+	return list;
+}
+
+/* A local user plants a symlink where the local resource apply used to
+ * write its temporary file (.NAME.json.tsarc-tmp): a root restore must not
+ * write through it. The replaced file keeps its owner and mode. */
+static void local_apply_planted_symlink(void **state)
+{
+	char *dir = tmpdir_new(), *outside = tmpdir_new(), p[4200], victim[4200];
+	tsarc_transport *tr = local_transport(dir);
+	cJSON *list = one_item_list("Secret", "system-seed");
+	struct stat sb;
+	char *t;
+
+	(void)state;
+	snprintf(victim, sizeof(victim), "%s/victim", outside);
+	write_text(victim, "precious\n");
+	snprintf(p, sizeof(p), "%s/secret", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/secret/.system-seed.json.tsarc-tmp", dir);
+	assert_int_equal(symlink(victim, p), 0);
+	snprintf(p, sizeof(p), "%s/secret/system-seed.json", dir);
+	write_text(p, "{}\n");
+	assert_int_equal(chmod(p, 0640), 0);
+	if (geteuid() == 0)
+		assert_int_equal(chown(p, 1234, 4321), 0);
+	assert_int_equal(tr->apply(tr, list, NULL), 0);
+	t = read_text(victim);
+	assert_string_equal(t, "precious\n");
+	free(t);
+	t = read_text(p);
+	assert_non_null(strstr(t, "system-seed"));
+	free(t);
+	assert_int_equal(lstat(p, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(sb.st_mode & 07777, 0640);
+	if (geteuid() == 0) {
+		assert_int_equal(sb.st_uid, 1234);
+		assert_int_equal(sb.st_gid, 4321);
+	}
+	cJSON_Delete(list);
+	tr->free(tr);
+	rm_rf(dir);
+	rm_rf(outside);
+	free(dir);
+	free(outside);
+}
+
+/* Kinds and names come from the snapshot: none may lead out of
+ * resources_dir, and each is refused before anything is written. */
+static void local_apply_hostile_kind_and_name(void **state)
+{
+	static const struct {
+		const char *kind, *name;
+	} cases[] = {
+		{"../../escape", "x"},
+		{"Secret/..", "x"},
+		{"..", "x"},
+		{"Secret", "../x"},
+		{"Secret", ".."},
+		{"Secret", "-rf"},
+		{"Secret", "UPPER"},
+		{"Secret", "a b"},
+		{"Secret", ""},
+		{"", "x"},
+	};
+	char *base = tmpdir_new(), dir[4200], p[4300];
+	size_t i;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/a/b", base);
+	snprintf(p, sizeof(p), "%s/a", base);
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tsarc_transport *tr = local_transport(dir);
+		cJSON *list = one_item_list(cases[i].kind, cases[i].name);
+		int rc = tr->apply(tr, list, NULL);
+		if (rc != TSARC_EUNSAFE)
+			fail_msg("kind '%s' name '%s': %d (%s)", cases[i].kind, cases[i].name, rc,
+				tsarc_error_last()->message);
+		cJSON_Delete(list);
+		tr->free(tr);
+	}
+	/* Nothing next to resources_dir or above it. */
+	snprintf(p, sizeof(p), "%s/escape", base);
+	assert_int_not_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/a/escape", base);
+	assert_int_not_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/a/x.json", base);
+	assert_int_not_equal(access(p, F_OK), 0);
+	rm_rf(base);
+	free(base);
+}
+
+/* Variable names go into `sh -c` scripts in a pod: only identifiers load. */
+static void config_refuses_bad_variable_names(void **state)
+{
+	static const char *const cases[] = {
+		"\"backend-redis\": {\"pod_password_env\": \"X\\\"; touch /tmp/p; \\\"\"}",
+		"\"backend-redis\": {\"pod_password_env\": \"$(id)\"}",
+		"\"backend-redis\": {\"password_env\": \"A B\"}",
+		"\"system-mysql\": {\"restore\": {\"pod_password_env\": \"A;B\"}}",
+		"\"o\": {\"kind\": \"exec\", \"command\": [\"x\"], \"pod_env\": {\"A;B\": \"C\"}}",
+		"\"o\": {\"kind\": \"exec\", \"command\": [\"x\"], \"pod_env\": {\"A\": \"C}\"}}",
+		"\"o\": {\"kind\": \"exec\", \"command\": [\"x\"], \"env\": {\"1A\": \"C\"}}",
+		"\"o\": {\"kind\": \"exec\", \"command\": [\"x\"], \"env\": {\"A\": \"C-D\"}}",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[1024];
+		tsarc_deploy *d = NULL;
+		int rc;
+		snprintf(text, sizeof(text), "{\"transport\": {\"type\": \"kube\"}, "
+			"\"components\": {%s}}", cases[i]);
+		rc = tsarc_deploy_load_text(&d, text, "cfg.json");
+		if (rc != TSARC_ECONFIG)
+			fail_msg("case %zu loaded (%d): %s", i, rc, text);
+		assert_null(d);
+		assert_non_null(strstr(tsarc_error_last()->message, "variable name"));
+	}
+}
+
+/* A snapshot as restore reads it: one stream with `meta`. */
+static tsarc_snapshot *snapshot_with_meta(const char *stream, const char *kind,
+	const char *meta)
+{
+	char text[8192];
+	tsarc_snapshot *snap = NULL;
+
+	snprintf(text, sizeof(text), "{\"id\":\"x\",\"version\":1,\"time\":\"2026-11-23T10:00:00Z\","
+		"\"host\":\"h\",\"tool_version\":\"0\",\"total_size\":0,\"tags\":[],"
+		"\"streams\":[{\"name\":\"%s\",\"kind\":\"%s\",\"size\":0,\"sha256\":"
+		"\"abababababababababababababababababababababababababababababababab\","
+		"\"start\":\"2026-11-23T10:00:00Z\",\"end\":\"2026-11-23T10:00:01Z\","
+		"\"chunk_count\":0,\"stored_size\":0,\"meta\":%s,\"chunks\":[]}]}",
+		stream, kind, meta);
+	if (tsarc_snapshot_from_json(&snap, text, strlen(text)))
+		fail_msg("test snapshot does not parse: %s", tsarc_error_last()->message);
+	return snap;
+}
+
+/* Snapshot metadata is untrusted: a recipe's variable names, a resource
+ * list's names and kinds are checked before the plan is made. */
+static void restore_refuses_hostile_metadata(void **state)
+{
+	static const struct {
+		const char *stream, *kind, *meta;
+	} cases[] = {
+		{"system-mysql.sql", "mysql", "{\"component\": \"system-mysql\", \"kind\": \"mysql\","
+			" \"restore\": {\"action\": \"sql\", \"pod_password_env\": "
+			"\"X\\\" ; touch /tmp/pwned ; \\\"\"}}"},
+		{"backend-redis.rdb", "redis", "{\"component\": \"backend-redis\", \"kind\": \"redis\","
+			" \"restore\": {\"pod_password_env\": \"$(id)\"}}"},
+		{"secrets.json", "resources", "{\"component\": \"secrets\", \"kind\": \"resources\","
+			" \"resource\": \"secret\", \"items\": [\"../../etc/passwd\"]}"},
+		{"secrets.json", "resources", "{\"component\": \"secrets\", \"kind\": \"resources\","
+			" \"resource\": \"secret\", \"items\": [\"--kubeconfig=/tmp/x\"]}"},
+		{"secrets.json", "resources", "{\"component\": \"secrets\", \"kind\": \"resources\","
+			" \"resource\": \"../secret\", \"items\": [\"x\"]}"},
+		{"backend-redis.rdb", "redis", "{\"component\": \"backend-redis\", \"kind\": \"redis\","
+			" \"restore\": {\"config_map\": \"--all\"}}"},
+		{"system-mysql.sql", "mysql", "{\"component\": \"system-mysql\", \"kind\": \"mysql\","
+			" \"restore\": {\"create_database_options\": \"; DROP DATABASE mysql; --\"}}"},
+		{"x.sql", "mysql", "{\"component\": \"a/../b\", \"kind\": \"mysql\"}"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tsarc_deploy *d = NULL;
+		tsarc_snapshot *snap = snapshot_with_meta(cases[i].stream, cases[i].kind,
+			cases[i].meta);
+		tsarc_restore_opts o;
+		cJSON *report = NULL;
+		int rc;
+		assert_int_equal(tsarc_deploy_load_text(&d, "{\"transport\": {\"type\": \"kube\", "
+			"\"binary\": \"/nonexistent/kubectl\"}}", "cfg.json"), 0);
+		memset(&o, 0, sizeof(o));
+		o.dry_run = 1;
+		rc = tsarc_deploy_restore(d, NULL, snap, &o, &report);
+		if (rc != TSARC_EUNSAFE)
+			fail_msg("case %zu accepted (%d): %s", i, rc, cases[i].meta);
+		cJSON_Delete(report);
+		tsarc_snapshot_free(snap);
+		tsarc_deploy_free(d);
+	}
+}
+
+/* The kube transport itself refuses a variable name that is not one:
+ * nothing unvalidated reaches the pod's shell, whoever built the command. */
+static void kube_refuses_bad_pod_variable(void **state)
+{
+	cJSON *conf = cJSON_Parse("{\"type\": \"kube\", \"binary\": \"echo\"}");
+	tsarc_transport *tr = NULL;
+	tsarc_component c;
+	tsarc_cmd cmd;
+	char *out = NULL;
+	int rc;
+
+	(void)state;
+	assert_int_equal(tsarc_transport_kube_new(&tr, conf), 0);
+	memset(&c, 0, sizeof(c));
+	c.name = "x";
+	c.pod = "pod-1";
+	c.container = "c";
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "true"), 0);
+	assert_int_equal(tsarc_cmd_pod_env(&cmd, "MYSQL_PWD", "X\"; touch /tmp/p; \""), 0);
+	rc = tr->capture(tr, &c, &cmd, 4096, &out);
+	if (rc == 0)
+		fail_msg("the script went to the pod: %s", out);
+	assert_int_equal(rc, TSARC_EINVAL);
+	tsarc_cmd_free(&cmd);
+	tr->free(tr);
+	cJSON_Delete(conf);
+}
+
+/* Children get an allow-listed environment: never the repository's or the
+ * store's credentials, nor another component's password. */
+static void children_get_no_secrets(void **state)
+{
+	static const char *const secrets[] = {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+		"AWS_ACCESS_KEY_ID", "TSARC_PASSWORD", "TSARC_PASSWORD_FILE",
+		"TSARC_NEW_PASSWORD", "SYSTEM_DB_PASSWORD", NULL};
+	char *argv[] = {"env", NULL}, *add[] = {"MYSQL_PWD=mapped", NULL}, *out = NULL;
+	char err[256];
+	int code;
+	size_t i;
+
+	(void)state;
+	for (i = 0; secrets[i]; i++)
+		assert_int_equal(setenv(secrets[i], "s3cr3t-value", 1), 0);
+	assert_int_equal(setenv("LC_TIME", "C", 1), 0);
+	assert_int_equal(tsarc_proc_capture(argv, add, 1 << 20, &out, NULL, &code, err,
+		sizeof(err)), 0);
+	assert_int_equal(code, 0);
+	if (strstr(out, "s3cr3t-value"))
+		fail_msg("a secret reached the child:\n%s", out);
+	assert_non_null(strstr(out, "PATH="));
+	assert_non_null(strstr(out, "LC_TIME=C"));
+	assert_non_null(strstr(out, "MYSQL_PWD=mapped"));
+	free(out);
+	for (i = 0; secrets[i]; i++)
+		unsetenv(secrets[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(local_apply_planted_symlink),
+		cmocka_unit_test(local_apply_hostile_kind_and_name),
+		cmocka_unit_test(config_refuses_bad_variable_names),
+		cmocka_unit_test(restore_refuses_hostile_metadata),
+		cmocka_unit_test(kube_refuses_bad_pod_variable),
+		cmocka_unit_test(children_get_no_secrets),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
