@@ -44,11 +44,33 @@ static int exec_validate(const cJSON *spec, const char *name)
 	return 0;
 }
 
+int tsarc_exec_env(const tsarc_component *c, tsarc_cmd *cmd)
+{
+	const cJSON *v;
+	int rc;
+
+	/* Children see none of our environment but what is allowed: `env` is
+	 * how a variable of ours reaches the command (through the exec's stdin
+	 * in a pod). */
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(c->spec, "env")) {
+		const char *val = getenv(v->valuestring);
+		if (!val)
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s': env.%s names %s, which "
+				"is not set", c->name, v->string, v->valuestring);
+		if ((rc = tsarc_cmd_env(cmd, v->string, val)))
+			return rc;
+	}
+	if (!strcmp(c->tr->type, "kube"))
+		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(c->spec, "pod_env"))
+			if ((rc = tsarc_cmd_pod_env(cmd, v->string, v->valuestring)))
+				return rc;
+	return 0;
+}
+
 static int exec_prepare(tsarc_component *c, tsarc_production *out)
 {
 	const char *script = tsarc_spec_str(c->spec, "script");
-	const cJSON *v;
-	int kube = !strcmp(c->tr->type, "kube"), rc;
+	int rc;
 
 	if (script) {
 		if ((rc = tsarc_cmd_arg(&out->cmd, "sh")) || (rc = tsarc_cmd_arg(&out->cmd, "-c")) ||
@@ -56,18 +78,8 @@ static int exec_prepare(tsarc_component *c, tsarc_production *out)
 			return rc;
 	} else if ((rc = tsarc_spec_add_args(&out->cmd, c->spec, "command", c->name)))
 		return rc;
-	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(c->spec, "env")) {
-		const char *val = getenv(v->valuestring);
-		if (!val)
-			return tsarc_error_set(TSARC_ECONFIG, "component '%s': env.%s names %s, which "
-				"is not set", c->name, v->string, v->valuestring);
-		if ((rc = tsarc_cmd_env(&out->cmd, v->string, val)))
-			return rc;
-	}
-	if (kube)
-		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(c->spec, "pod_env"))
-			if ((rc = tsarc_cmd_pod_env(&out->cmd, v->string, v->valuestring)))
-				return rc;
+	if ((rc = tsarc_exec_env(c, &out->cmd)))
+		return rc;
 	if ((rc = tsarc_spec_add_args(&out->version_cmd, c->spec, "version_command", c->name)))
 		return rc;
 	if (!(out->meta = cJSON_CreateObject()) ||

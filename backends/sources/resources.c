@@ -11,6 +11,7 @@
 #include "tsarc/errors.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,7 +114,7 @@ static void json_ctx_free(void *p)
 
 	if (j) {
 		if (j->text)
-			memset(j->text, 0, j->len); /* Secrets */
+			OPENSSL_cleanse(j->text, j->len); /* Secrets */
 		free(j->text);
 		free(j);
 	}
@@ -145,6 +146,20 @@ static const char *item_name(const cJSON *doc)
 {
 	const char *n = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "name");
 	return n ? n : "(unnamed)";
+}
+
+/* What goes into the snapshot is what a restore will accept: a kind and a
+ * name Kubernetes allows (a hand-made resources_dir may hold anything). */
+static int check_item(const tsarc_component *c, const cJSON *doc)
+{
+	const char *kind = tsarc_spec_str(doc, "kind");
+	const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "name");
+
+	if (tsarc_valid_kube_kind(kind) && tsarc_valid_kube_name(name))
+		return 0;
+	return tsarc_error_set(TSARC_EUNSAFE, "component '%s': a resource whose kind or name is "
+		"not a Kubernetes one (kind %.64s, name %.253s)", c->name, kind ? kind : "(none)",
+		name ? name : "(none)");
 }
 
 static int resources_prepare(tsarc_component *c, tsarc_production *out)
@@ -179,6 +194,11 @@ static int resources_prepare(tsarc_component *c, tsarc_production *out)
 			goto fail;
 		}
 		while (all && (doc = cJSON_DetachItemFromArray(all, 0))) {
+			if ((rc = check_item(c, doc))) {
+				cJSON_Delete(doc);
+				cJSON_Delete(all);
+				goto fail;
+			}
 			tsarc_resource_sanitize(doc, prefixes);
 			cJSON_AddItemToArray(got, cJSON_CreateString(item_name(doc)));
 			cJSON_AddItemToArray(items, doc);
@@ -198,6 +218,10 @@ static int resources_prepare(tsarc_component *c, tsarc_production *out)
 			}
 			if (rc) {
 				tsarc_error_prefix("component '%s': %s %s", c->name, type, n->valuestring);
+				goto fail;
+			}
+			if ((rc = check_item(c, doc))) {
+				cJSON_Delete(doc);
 				goto fail;
 			}
 			tsarc_resource_sanitize(doc, prefixes);

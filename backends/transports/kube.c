@@ -5,13 +5,16 @@
  * sh -c '...'` and stream their stdout back, resources come from
  * `get TYPE NAME -o json`. Credentials stay in the pod: a command that
  * needs a password takes it from the pod's own environment through the
- * pod's shell (MYSQL_PWD="$MYSQL_ROOT_PASSWORD"), never from our argv.
+ * pod's shell (MYSQL_PWD="$MYSQL_ROOT_PASSWORD"), never from our argv; a
+ * credential of this host (password_file, password_env, a Secret's URL)
+ * is read by the pod's shell from the exec's stdin.
  */
 #include "component.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,22 +183,53 @@ static int kube_locate(tsarc_transport *tr, tsarc_component *c)
 		"namespace %s", c->name, tried, ns_text(t));
 }
 
-/* binary ... exec -i POD -c CONTAINER -- sh -c 'NAME="$VAR" exec ARGV' */
+/* Adds `IFS= read -r NAME; export NAME` to the script and VALUE to what the
+ * exec's stdin carries first: a credential of this host reaches the pod
+ * without a command line (ours or the pod's) or a file seeing it. */
+static int stdin_secret(tsarc_buf *script, tsarc_buf *input, const tsarc_component *c,
+	const char *name, size_t nl, const char *value)
+{
+	char n[256];
+	int rc;
+
+	if (nl)
+		snprintf(n, sizeof(n), "%.*s", (int)nl, name);
+	if (!nl || nl >= sizeof(n) || !tsarc_valid_env_name(n))
+		return tsarc_error_set(TSARC_EINVAL, "component '%s': a variable that is not a "
+			"variable name ([A-Za-z_][A-Za-z0-9_]*) was not sent to pod %s", c->name, c->pod);
+	if (strchr(value, '\n'))
+		return tsarc_error_set(TSARC_EINVAL, "component '%s': %s holds a line break, which "
+			"cannot be sent into pod %s as one line", c->name, n, c->pod);
+	if ((rc = tsarc_buf_puts(script, "IFS= read -r ")) || (rc = tsarc_buf_puts(script, n)) ||
+		(rc = tsarc_buf_puts(script, " || exit 125; export ")) ||
+		(rc = tsarc_buf_puts(script, n)) || (rc = tsarc_buf_puts(script, "; ")) ||
+		(rc = tsarc_buf_puts(input, value)) || (rc = tsarc_buf_puts(input, "\n")))
+		return rc;
+	return 0;
+}
+
+/* binary ... exec -i POD -c CONTAINER -- sh -c 'NAME="$VAR" exec ARGV'.
+ * Credentials of this host (cmd->env, a MySQL password) go into *input,
+ * which the caller sends first on the exec's stdin. */
 static int exec_cmd(const kube_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
-	tsarc_cmd *out)
+	tsarc_cmd *out, tsarc_buf *input)
 {
 	tsarc_buf script = TSARC_BUF_INIT;
 	char *q = NULL;
 	size_t i;
 	int rc;
 
-	if (cmd->nenv)
-		return tsarc_error_set(TSARC_ECONFIG, "component '%s': a credential from this host "
-			"cannot be passed into pod %s without showing it on a command line; use "
-			"pod_password_env (a variable of the pod) or set \"external\": true",
-			c->name, c->pod ? c->pod : "?");
 	if (!c->pod)
 		return tsarc_error_set(TSARC_EINVAL, "component '%s': no pod located", c->name);
+	for (i = 0; i < cmd->nenv; i++) {
+		const char *eq = strchr(cmd->env[i], '=');
+		if ((rc = stdin_secret(&script, input, c, cmd->env[i],
+			     eq ? (size_t)(eq - cmd->env[i]) : 0, eq ? eq + 1 : "")))
+			goto fail;
+	}
+	if (cmd->mysql_password && (rc = stdin_secret(&script, input, c, "MYSQL_PWD", 9,
+		cmd->mysql_password)))
+		goto fail;
 	for (i = 0; i < cmd->npod_env; i++) {
 		const char *eq = strchr(cmd->pod_env[i], '=');
 		char name[256];
@@ -240,15 +274,30 @@ fail:
 	return rc;
 }
 
+static void input_dispose(tsarc_buf *input)
+{
+	if (input->ptr)
+		OPENSSL_cleanse(input->ptr, input->size);
+	tsarc_buf_dispose(input);
+}
+
 static int kube_spawn(tsarc_transport *tr, const tsarc_component *c, const tsarc_cmd *cmd,
 	tsarc_proc *p)
 {
+	tsarc_buf input = TSARC_BUF_INIT;
 	tsarc_cmd ex;
 	int rc;
 
-	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, &ex)))
+	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, &ex, &input))) {
+		input_dispose(&input);
 		return rc;
+	}
+	p->stdin_data = (const char *)input.ptr;
+	p->stdin_len = input.size;
 	rc = tsarc_proc_spawn(p, ex.argv, ((kube_transport *)tr)->pass);
+	p->stdin_data = NULL;
+	p->stdin_len = 0;
+	input_dispose(&input);
 	tsarc_cmd_free(&ex);
 	return rc;
 }
@@ -256,13 +305,24 @@ static int kube_spawn(tsarc_transport *tr, const tsarc_component *c, const tsarc
 static int kube_capture(tsarc_transport *tr, const tsarc_component *c, const tsarc_cmd *cmd,
 	size_t max, char **out)
 {
+	tsarc_buf input = TSARC_BUF_INIT;
 	char err[1024];
 	tsarc_cmd ex;
 	int code, rc;
 
-	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, &ex)))
+	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, &ex, &input))) {
+		input_dispose(&input);
 		return rc;
-	rc = tsarc_proc_capture(ex.argv, ((kube_transport *)tr)->pass, max, out, NULL, &code, err, sizeof(err));
+	}
+	if (input.size) {
+		/* Short commands take no stdin: none needs a credential of ours. */
+		input_dispose(&input);
+		tsarc_cmd_free(&ex);
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': a credential of this "
+			"host is sent into a pod for streaming commands only", c->name);
+	}
+	rc = tsarc_proc_capture(ex.argv, ((kube_transport *)tr)->pass, max, out, NULL, &code, err,
+		sizeof(err));
 	tsarc_cmd_free(&ex);
 	if (!rc && code != 0) {
 		free(*out);
@@ -365,7 +425,7 @@ static int kube_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
 	snprintf(what, sizeof(what), "%s apply -f - (namespace %s)", t->binary, ns_text(t));
 	/* On stdin: Secrets never appear on a command line or in a file. */
 	rc = kube_run_input(t, args, text, strlen(text), what);
-	memset(text, 0, strlen(text));
+	OPENSSL_cleanse(text, strlen(text));
 	free(text);
 	return rc;
 }

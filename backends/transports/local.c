@@ -4,6 +4,7 @@
  * directory (what `kubectl get ... -o json` printed).
  */
 #include "component.h"
+#include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
 #include <dirent.h>
@@ -35,18 +36,49 @@ static int local_locate(tsarc_transport *t, tsarc_component *c)
 	return 0;
 }
 
+/* On this host a MySQL password goes into an in-memory option file the
+ * client reads as /dev/fd/N, its first option: nothing on disk (nothing
+ * for a SIGTERM to leave behind), nothing on the command line. */
 static int local_spawn(tsarc_transport *tr, const tsarc_component *c, const tsarc_cmd *cmd,
 	tsarc_proc *p)
 {
 	local_transport *t = (local_transport *)tr;
 	/* The command's own variables last: they win over pass_env. */
-	char **env = tsarc_env_concat(t->pass, cmd->env);
-	int rc;
+	char **env = tsarc_env_concat(t->pass, cmd->env), **argv = NULL, opt[64];
+	tsarc_buf text = TSARC_BUF_INIT;
+	int rc, fd = -1;
 
 	(void)c;
 	if (!env)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	rc = tsarc_proc_spawn(p, cmd->argv, env);
+	if (!cmd->mysql_password) {
+		rc = tsarc_proc_spawn(p, cmd->argv, env);
+		free(env);
+		return rc;
+	}
+	if ((rc = tsarc_mysql_option_text(cmd->mysql_password, &text)) ||
+		(rc = tsarc_secret_memfd("tsarc-mysql-options", text.ptr, text.size, &fd)))
+		goto done;
+	if (!(argv = calloc(cmd->argc + 2, sizeof(char *)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	snprintf(opt, sizeof(opt), "--defaults-extra-file=/dev/fd/%d", fd);
+	argv[0] = cmd->argv[0];
+	argv[1] = opt;
+	memcpy(argv + 2, cmd->argv + 1, (cmd->argc - 1) * sizeof(char *));
+	p->keep_fds = &fd;
+	p->nkeep_fds = 1;
+	rc = tsarc_proc_spawn(p, argv, env);
+	p->keep_fds = NULL;
+	p->nkeep_fds = 0;
+done:
+	if (fd >= 0)
+		close(fd); /* the child has its own */
+	if (text.ptr)
+		OPENSSL_cleanse(text.ptr, text.size);
+	tsarc_buf_dispose(&text);
+	free(argv);
 	free(env);
 	return rc;
 }
@@ -59,6 +91,11 @@ static int local_capture(tsarc_transport *tr, const tsarc_component *c, const ts
 	char err[1024];
 	int code, rc;
 
+	if (cmd->mysql_password) {
+		free(env);
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': a MySQL password is "
+			"given to streaming commands only", c->name);
+	}
 	if (!env)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	rc = tsarc_proc_capture(cmd->argv, env, max, out, NULL, &code, err, sizeof(err));

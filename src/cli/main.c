@@ -5,6 +5,8 @@
 #include <malloc.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 /* src/cli/cmd_restore.c */
 int cmd_restore(int argc, char **argv);
@@ -68,7 +70,14 @@ int main(int argc, char **argv)
 	};
 	size_t i;
 	int code, sig;
+	struct rlimit no_core = {0, 0};
 
+	/* The master keys, the repository password and database passwords are
+	 * in this process's memory: a crash must not write them into a core
+	 * file, and another process of the same user must not read them
+	 * (ptrace, /proc/PID/mem). Children are dumpable again after exec. */
+	(void)setrlimit(RLIMIT_CORE, &no_core);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* Chunk buffers are large, short-lived and freed by another thread
 	 * than the one that made them. Measured (bench/RESULTS.md): served by
 	 * mmap, every free is an munmap with cross-thread TLB shootdowns that

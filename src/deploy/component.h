@@ -24,12 +24,8 @@ typedef struct tsarc_cmd {
 	 * by the pod's shell, so the value never passes through our argv. */
 	char **pod_env;
 	size_t npod_env;
-	/* A private directory (0700) of option files, removed with them, also
-	 * when a signal ends the process (the cleanup entry). */
-	char *tmpdir;
-	char **files;
-	size_t nfiles;
-	tsarc_cleanup tmpdir_cleanup;
+	/* A MySQL client's password (tsarc_cmd_mysql_password), or NULL. */
+	char *mysql_password;
 } tsarc_cmd;
 
 void tsarc_cmd_init(tsarc_cmd *c);
@@ -42,13 +38,19 @@ int tsarc_cmd_argf(tsarc_cmd *c, const char *fmt, ...)
 	;
 int tsarc_cmd_env(tsarc_cmd *c, const char *name, const char *value);
 int tsarc_cmd_pod_env(tsarc_cmd *c, const char *name, const char *pod_var);
-/* Writes `content` to a 0600 file NAME in the command's private directory;
- * *path_out is its path (the caller frees it); tsarc_cmd_free removes it. */
-int tsarc_cmd_secret_file(tsarc_cmd *c, const char *name, const char *content,
-	char **path_out);
-/* Gives a mysql client or mysqldump the password through an option file in
- * the command's private directory. It must be the first option. */
+/* Gives a mysql client or mysqldump (argv[0]) its password. The transport
+ * decides how, never on a command line and never in a file on disk: on
+ * this host an in-memory option file (--defaults-extra-file=/dev/fd/N,
+ * inserted as the first option); in a pod MYSQL_PWD, which the pod's
+ * shell reads from the exec's stdin. */
 int tsarc_cmd_mysql_password(tsarc_cmd *c, const char *password);
+/* The option file that carries it: [client] password="..." with the
+ * escapes MySQL and MariaDB undo. */
+struct tsarc_buf;
+int tsarc_mysql_option_text(const char *password, struct tsarc_buf *out);
+/* A sealed in-memory file (memfd, close-on-exec, never fd 0-2) holding
+ * `data`: a child given it reads it as /dev/fd/N; it never touches a disk. */
+int tsarc_secret_memfd(const char *name, const void *data, size_t len, int *fd_out);
 
 typedef struct tsarc_transport tsarc_transport;
 
@@ -131,6 +133,9 @@ typedef struct tsarc_source {
 } tsarc_source;
 
 const tsarc_source *tsarc_source_find(const char *kind);
+/* An exec component's `env` (variables of ours) and, in a pod, `pod_env`
+ * (variables of the pod) for `cmd`: its backup and its restore command. */
+int tsarc_exec_env(const tsarc_component *c, tsarc_cmd *cmd);
 extern const tsarc_source tsarc_source_mysql;
 extern const tsarc_source tsarc_source_postgres;
 extern const tsarc_source tsarc_source_redis;

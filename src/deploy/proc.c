@@ -27,6 +27,24 @@ void tsarc_proc_init(tsarc_proc *p)
 
 static void close_fd(int *fd);
 
+/* What a child may be given on its stdin before its data: a pipe's
+ * default capacity. */
+#define STDIN_DATA_MAX 65536
+
+static int write_all_fd(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 void tsarc_proc_close_stdin(tsarc_proc *p)
 {
 	close_fd(&p->in_fd);
@@ -180,15 +198,34 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 
 	if (!tsarc_interrupt_may_start())
 		return tsarc_interrupt_error();
+	if (p->stdin_len > STDIN_DATA_MAX)
+		return tsarc_error_set(TSARC_EINVAL, "%zu bytes for a child's stdin: more than "
+			"a pipe holds", p->stdin_len);
 	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
-		(p->want_stdin && pipe2(in, O_CLOEXEC))) {
+		((p->want_stdin || p->stdin_len) && pipe2(in, O_CLOEXEC))) {
 		rc = tsarc_error_set(TSARC_EIO, "creating a pipe: %s", strerror(errno));
 		close_fd(&out[0]);
 		close_fd(&out[1]);
 		close_fd(&err[0]);
 		close_fd(&err[1]);
+		close_fd(&in[0]);
+		close_fd(&in[1]);
 		return rc;
 	}
+	/* Into the pipe before the child runs: it fits (checked above), so
+	 * this never blocks. */
+	if (p->stdin_len && write_all_fd(in[1], p->stdin_data, p->stdin_len)) {
+		rc = tsarc_error_set(TSARC_EIO, "writing a child's stdin: %s", strerror(errno));
+		close_fd(&out[0]);
+		close_fd(&out[1]);
+		close_fd(&err[0]);
+		close_fd(&err[1]);
+		close_fd(&in[0]);
+		close_fd(&in[1]);
+		return rc;
+	}
+	if (!p->want_stdin)
+		close_fd(&in[1]); /* a producer's stdin ends after the data */
 	if (!(env = build_env(env_add))) {
 		close_fd(&out[0]);
 		close_fd(&out[1]);
@@ -203,10 +240,16 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 		posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
 		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 	} else {
-		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+		if (in[0] >= 0)
+			posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+		else
+			posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 		posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
 	}
 	posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
+	/* dup2 onto itself clears close-on-exec in the child only. */
+	for (size_t i = 0; i < p->nkeep_fds; i++)
+		posix_spawn_file_actions_adddup2(&fa, p->keep_fds[i], p->keep_fds[i]);
 	posix_spawnattr_init(&attr);
 	/* Own process group: cancelling reaches the tool's own children.
 	 * Default signal handling: we ignore SIGPIPE, the tool must not. */

@@ -48,6 +48,16 @@ typedef struct tsarc_proc {
 	int want_stdin;
 	int in_fd;
 	tsarc_child_node node; /* stopped on SIGINT/SIGTERM/SIGHUP (interrupt.h) */
+	/* Set before spawning, both may be left 0. Descriptors the child gets
+	 * at the same numbers (in-memory option files, read as /dev/fd/N);
+	 * they stay close-on-exec here, so no other child inherits them. */
+	const int *keep_fds;
+	size_t nkeep_fds;
+	/* Bytes the child reads first on its stdin (secrets a pod's shell
+	 * reads into variables), before a consumer's data; a producer's stdin
+	 * then ends. At most 64 KiB: they must fit in the pipe. */
+	const char *stdin_data;
+	size_t stdin_len;
 } tsarc_proc;
 
 void tsarc_proc_init(tsarc_proc *p);

@@ -23,6 +23,7 @@
 #include "tsarc/errors.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -633,6 +634,12 @@ static int do_apply(rctx *r, step *s)
 				"or name", s->st->name);
 			goto done;
 		}
+		/* From the snapshot: only what Kubernetes itself would accept. */
+		if (!tsarc_valid_kube_kind(kind) || !tsarc_valid_kube_name(name)) {
+			rc = tsarc_error_set(TSARC_EUNSAFE, "stream %s holds a resource whose kind or "
+				"name is not a Kubernetes one; nothing of it was applied", s->st->name);
+			goto done;
+		}
 		/* Derived by the operator from the others: never restored. */
 		if (!strcmp(name, "hashed-secret-data")) {
 			cJSON_AddItemToArray(skipped, cJSON_CreateString(name));
@@ -663,7 +670,7 @@ static int do_apply(rctx *r, step *s)
 	applied = skipped = changed = NULL;
 done:
 	if (m.b.ptr)
-		memset(m.b.ptr, 0, m.b.size); /* Secrets */
+		OPENSSL_cleanse(m.b.ptr, m.b.size); /* Secrets */
 	tsarc_buf_dispose(&m.b);
 	cJSON_Delete(doc);
 	cJSON_Delete(list);
@@ -1713,6 +1720,9 @@ static int do_exec(rctx *r, step *s)
 		if (!rc && (!cJSON_IsString(a) || (rc = tsarc_cmd_arg(&cmd, a->valuestring))))
 			rc = rc ? rc : tsarc_error_set(TSARC_ECONFIG, "component '%s': restore.command "
 				"must hold strings", s->component);
+	/* The target config's env mapping, never the snapshot's. */
+	if (!rc)
+		rc = tsarc_exec_env(&c, &cmd);
 	if (!rc && !strcmp(c.tr->type, "kube"))
 		rc = c.tr->locate(c.tr, &c);
 	if (!rc) {

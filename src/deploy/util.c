@@ -1,9 +1,9 @@
+#define _GNU_SOURCE /* memfd_create, F_ADD_SEALS */
 /* Helpers of the deployment backup: commands, spec fields, URLs, Secrets. */
 #include "component.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,34 +34,10 @@ static void free_list(char **list, size_t n)
 
 	for (i = 0; i < n; i++) {
 		/* Values may be passwords: wipe before giving the memory back. */
-		size_t len = strlen(list[i]);
-		volatile char *v = list[i];
-		while (len--)
-			v[len] = 0;
+		OPENSSL_cleanse(list[i], strlen(list[i]));
 		free(list[i]);
 	}
 	free(list);
-}
-
-/* Empties and removes a command's private directory: it holds only our
- * option files. Also the exit cleanup when a signal ends the process
- * (interrupt.h), so it reads the folder rather than the command's list,
- * which the owner may be growing at that moment. */
-static int remove_private_dir(void *arg)
-{
-	const char *dir = arg;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (d) {
-		while ((de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	if (rmdir(dir) && errno != ENOENT)
-		return tsarc_error_set(TSARC_EIO, "cannot remove %s: %s", dir, strerror(errno));
-	return 0;
 }
 
 void tsarc_cmd_free(tsarc_cmd *c)
@@ -68,12 +45,10 @@ void tsarc_cmd_free(tsarc_cmd *c)
 	free_list(c->argv, c->argc);
 	free_list(c->env, c->nenv);
 	free_list(c->pod_env, c->npod_env);
-	if (c->tmpdir) {
-		if (tsarc_cleanup_run(&c->tmpdir_cleanup))
-			tsarc_error_clear(); /* nothing of ours is left in it, or it is gone */
-		free(c->tmpdir);
+	if (c->mysql_password) {
+		OPENSSL_cleanse(c->mysql_password, strlen(c->mysql_password));
+		free(c->mysql_password);
 	}
-	free_list(c->files, c->nfiles);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -138,92 +113,81 @@ int tsarc_cmd_pod_env(tsarc_cmd *c, const char *name, const char *pod_var)
 	return list_push(&c->pod_env, &c->npod_env, join_eq(name, pod_var));
 }
 
-int tsarc_cmd_secret_file(tsarc_cmd *c, const char *name, const char *content,
-	char **path_out)
-{
-	char path[PATH_MAX];
-	size_t len = strlen(content), done = 0;
-	int fd;
-
-	/* A signal that ends the process removes the folder before or after
-	 * this, never between its creation and its registration. */
-	tsarc_cleanup_hold();
-	if (!tsarc_interrupt_may_start()) {
-		tsarc_cleanup_release();
-		return tsarc_interrupt_error();
-	}
-	if (!c->tmpdir) {
-		const char *tmp = getenv("TMPDIR");
-		snprintf(path, sizeof(path), "%s/tsarc-cred.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		/* mkdtemp makes it 0700: only we can reach the files inside. */
-		if (!mkdtemp(path)) {
-			tsarc_cleanup_release();
-			return tsarc_error_set(TSARC_EIO, "cannot create a private directory in %s: %s",
-				tmp && *tmp ? tmp : "/tmp", strerror(errno));
-		}
-		if (!(c->tmpdir = strdup(path))) {
-			rmdir(path);
-			tsarc_cleanup_release();
-			return nomem();
-		}
-		tsarc_cleanup_add(&c->tmpdir_cleanup, remove_private_dir, c->tmpdir,
-			"temporary option files removed");
-	}
-	snprintf(path, sizeof(path), "%s/%s", c->tmpdir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	tsarc_cleanup_release();
-	if (fd < 0)
-		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", path, strerror(errno));
-	while (done < len) {
-		ssize_t n = write(fd, content + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = errno;
-			close(fd);
-			unlink(path);
-			return tsarc_error_set(TSARC_EIO, "writing %s: %s", path, strerror(e));
-		}
-		done += (size_t)n;
-	}
-	if (close(fd)) {
-		unlink(path);
-		return tsarc_error_set(TSARC_EIO, "writing %s: %s", path, strerror(errno));
-	}
-	if (!(*path_out = strdup(path)))
-		return nomem();
-	return list_push(&c->files, &c->nfiles, strdup(path));
-}
-
 int tsarc_cmd_mysql_password(tsarc_cmd *cmd, const char *password)
 {
-	tsarc_buf text = TSARC_BUF_INIT;
-	char *cnf = NULL;
+	char *copy = strdup(password);
+
+	if (!copy)
+		return nomem();
+	if (cmd->mysql_password) {
+		OPENSSL_cleanse(cmd->mysql_password, strlen(cmd->mysql_password));
+		free(cmd->mysql_password);
+	}
+	cmd->mysql_password = copy;
+	return 0;
+}
+
+int tsarc_mysql_option_text(const char *password, tsarc_buf *out)
+{
 	size_t i;
 	int rc;
 
-	/* An option file, not MYSQL_PWD (which MySQL 8 deprecates) and never
-	 * argv: what both MySQL and MariaDB clients read. Quoted so that # and
-	 * ; in a password survive. */
-	rc = tsarc_buf_puts(&text, "[client]\npassword=\"");
+	/* Double-quoted, with the escapes MySQL's and MariaDB's option-file
+	 * reader undoes (\n \r \t \b \\ \"): #, ;, blanks, quotes and line
+	 * breaks in a password survive, and nothing ends the line early. */
+	rc = tsarc_buf_puts(out, "[client]\npassword=\"");
 	for (i = 0; !rc && password[i]; i++) {
 		char ch = password[i];
-		if (ch == '"' || ch == '\\')
-			rc = tsarc_buf_append(&text, "\\", 1);
-		if (!rc)
-			rc = tsarc_buf_append(&text, &ch, 1);
+		const char *esc = ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : ch == '\t' ? "\\t" :
+			ch == '\b' ? "\\b" : ch == '"' ? "\\\"" : ch == '\\' ? "\\\\" : NULL;
+		rc = esc ? tsarc_buf_puts(out, esc) : tsarc_buf_append(out, &ch, 1);
 	}
 	if (!rc)
-		rc = tsarc_buf_append(&text, "\"\n", 3);
-	if (!rc)
-		rc = tsarc_cmd_secret_file(cmd, "my.cnf", (char *)text.ptr, &cnf);
-	if (text.ptr)
-		memset(text.ptr, 0, text.size);
-	tsarc_buf_dispose(&text);
-	if (!rc)
-		rc = tsarc_cmd_argf(cmd, "--defaults-extra-file=%s", cnf);
-	free(cnf);
+		rc = tsarc_buf_puts(out, "\"\n");
 	return rc;
+}
+
+int tsarc_secret_memfd(const char *name, const void *data, size_t len, int *fd_out)
+{
+	const char *p = data;
+	size_t done = 0;
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), low;
+
+	if (fd < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot create an in-memory file: %s",
+			strerror(errno));
+	/* A memfd starts 0777: MySQL clients ignore a world-writable option
+	 * file, and nothing else should read it. */
+	if (fchmod(fd, 0400)) {
+		int e = errno;
+		close(fd);
+		return tsarc_error_set(TSARC_EIO, "cannot set an in-memory file's mode: %s",
+			strerror(e));
+	}
+	/* Never 0-2: those become the child's stdin, stdout and stderr. */
+	if (fd <= 2) {
+		low = fd;
+		fd = fcntl(low, F_DUPFD_CLOEXEC, 3);
+		close(low);
+		if (fd < 0)
+			return tsarc_error_set(TSARC_EIO, "cannot move a descriptor: %s",
+				strerror(errno));
+	}
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			return tsarc_error_set(TSARC_EIO, "writing an in-memory file: %s", strerror(e));
+		}
+		done += (size_t)n;
+	}
+	/* Sealed: the child reads exactly this, nobody can change it after. */
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+	*fd_out = fd;
+	return 0;
 }
 
 const char *tsarc_spec_str(const cJSON *spec, const char *key)
@@ -333,12 +297,8 @@ static char *pct_decode(const char *s, size_t len)
 
 void tsarc_url_free(tsarc_url *u)
 {
-	if (u->password) {
-		volatile char *v = u->password;
-		size_t n = strlen(u->password);
-		while (n--)
-			v[n] = 0;
-	}
+	if (u->password)
+		OPENSSL_cleanse(u->password, strlen(u->password));
 	free(u->scheme);
 	free(u->user);
 	free(u->password);
@@ -524,18 +484,14 @@ static int read_password_file(const char *path, const char *comp, char **out)
 		len--;
 	buf[len] = '\0';
 	*out = strdup(buf);
-	memset(buf, 0, sizeof(buf));
+	OPENSSL_cleanse(buf, sizeof(buf));
 	return *out ? 0 : nomem();
 }
 
 void tsarc_conn_free(tsarc_conn *conn)
 {
-	if (conn->password) {
-		volatile char *v = conn->password;
-		size_t n = strlen(conn->password);
-		while (n--)
-			v[n] = 0;
-	}
+	if (conn->password)
+		OPENSSL_cleanse(conn->password, strlen(conn->password));
 	free(conn->host);
 	free(conn->user);
 	free(conn->password);

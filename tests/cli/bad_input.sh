@@ -245,6 +245,30 @@ for cmd in init backup snapshots show dump check version; do
 	expect_out "usage: tsarc $cmd" "$cmd --help"
 done
 
+# --- no core dump while keys are in memory ---
+# A crash must not write the master keys to disk: the running process has
+# a core limit of 0 whatever it inherited.
+hard=$(ulimit -H -c)
+if [ "$hard" != 0 ]; then
+	rm -f "$WORK/core.fifo"
+	mkfifo "$WORK/core.fifo"
+	(ulimit -S -c "$hard"; exec "$TSARC" backup --repo "$R" --stdin --name core.sql <"$WORK/core.fifo" >/dev/null 2>&1) &
+	cpid=$!
+	exec 7>"$WORK/core.fifo"
+	core=
+	for _ in $(seq 100); do
+		# The subshell has become tsarc once its command line is tsarc's.
+		if tr '\0' ' ' </proc/$cpid/cmdline 2>/dev/null | grep -q -- "--name core.sql"; then
+			core=$(awk '/^Max core file size/ {print $5}' /proc/$cpid/limits)
+			[ "$core" = 0 ] && break
+		fi
+		sleep 0.05
+	done
+	exec 7>&-
+	wait "$cpid" || true
+	[ "$core" = 0 ] || fail "tsarc runs with a core file limit of '$core', not 0"
+fi
+
 # --- the password is in no stored object ---
 for needle in "$PASSWORD" "$(printf '%s' "$PASSWORD" | base64 | tr -d '=')"; do
 	! grep -rqaF -- "$needle" "$R" "$WORK/fromfile" || fail "the password is in the repository"

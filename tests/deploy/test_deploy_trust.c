@@ -329,6 +329,140 @@ static void children_get_no_secrets(void **state)
 		unsetenv(secrets[i]);
 }
 
+/* Runs `cmd` through `tr` as a producer; its stdout, NUL-terminated. */
+static char *run_producer(tsarc_transport *tr, tsarc_component *c, const tsarc_cmd *cmd)
+{
+	tsarc_proc p;
+	char *buf = calloc(1, 65536);
+	size_t len = 0;
+	ssize_t n;
+	int rc;
+
+	assert_non_null(buf);
+	tsarc_proc_init(&p);
+	rc = tr->spawn(tr, c, cmd, &p);
+	if (rc)
+		fail_msg("spawn: %s", tsarc_error_last()->message);
+	while ((n = read(p.out_fd, buf + len, 65535 - len)) > 0)
+		len += (size_t)n;
+	if (tsarc_proc_finish(&p, "test producer"))
+		fail_msg("%s", tsarc_error_last()->message);
+	return buf;
+}
+
+/* The MySQL password reaches a local client through an option file that
+ * exists in memory only (nothing in TMPDIR to survive a SIGTERM), quoted so
+ * that a newline, quotes, backslashes, '#' and blanks survive. MariaDB's own
+ * option parser (my_print_defaults) reads it back. */
+static void mysql_option_file_in_memory(void **state)
+{
+	static const char pw[] = " p\"w#;\\x\nsecond line\t ";
+	tsarc_transport *tr = local_transport("/");
+	tsarc_component c;
+	tsarc_cmd cmd;
+	char *out, want[256];
+
+	(void)state;
+	if (access("/usr/bin/my_print_defaults", X_OK))
+		skip();
+	memset(&c, 0, sizeof(c));
+	c.name = "system-mysql";
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "my_print_defaults"), 0);
+	assert_int_equal(tsarc_cmd_mysql_password(&cmd, pw), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "client"), 0);
+	out = run_producer(tr, &c, &cmd);
+	snprintf(want, sizeof(want), "--password=%s\n", pw);
+	assert_string_equal(out, want);
+	free(out);
+	/* No file of it anywhere: the argv names no path on disk. */
+	for (size_t i = 0; i < cmd.argc; i++)
+		if (!strncmp(cmd.argv[i], "--defaults-extra-file=", 22))
+			assert_true(!strncmp(cmd.argv[i] + 22, "/dev/fd/", 8));
+	tsarc_cmd_free(&cmd);
+	tr->free(tr);
+}
+
+/* A kubectl that records its argv and runs the command after "--" here. */
+static tsarc_transport *kube_double(const char *dir, char *argv_log, size_t logsz)
+{
+	char script[4200], conf[4400];
+	tsarc_transport *tr = NULL;
+	cJSON *c;
+	FILE *f;
+
+	snprintf(argv_log, logsz, "%s/argv.log", dir);
+	snprintf(script, sizeof(script), "%s/kubectl", dir);
+	f = fopen(script, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\nprintf '%%s\\n' \"$@\" >> '%s'\n"
+		"while [ $# -gt 0 ] && [ \"$1\" != -- ]; do shift; done\nshift\nexec \"$@\"\n",
+		argv_log);
+	fclose(f);
+	assert_int_equal(chmod(script, 0700), 0);
+	snprintf(conf, sizeof(conf), "{\"type\": \"kube\", \"binary\": \"%s\"}", script);
+	c = cJSON_Parse(conf);
+	assert_int_equal(tsarc_transport_kube_new(&tr, c), 0);
+	cJSON_Delete(c);
+	return tr;
+}
+
+/* A password from this host (password_file, password_env, a Secret's URL)
+ * for a tool in a pod: it goes through the exec's stdin into a variable of
+ * the pod's shell, never on kubectl's command line and never as a path of
+ * this host's file system. */
+static void kube_host_password_through_stdin(void **state)
+{
+	static const char pw[] = "pw 'q' \"d\" $HOME `x` \\ end";
+	char *dir = tmpdir_new(), argv_log[4200], *out, *log;
+	tsarc_transport *tr = kube_double(dir, argv_log, sizeof(argv_log));
+	tsarc_component c;
+	tsarc_cmd cmd;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.name = "system-mysql";
+	c.pod = "system-mysql-1";
+	c.container = "system-mysql";
+	/* mysql: the option file of this host becomes MYSQL_PWD in the pod. */
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "sh"), 0);
+	assert_int_equal(tsarc_cmd_mysql_password(&cmd, pw), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "-c"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "printf '%s|' \"$MYSQL_PWD\"; cat"), 0);
+	out = run_producer(tr, &c, &cmd);
+	assert_string_equal(out, "pw 'q' \"d\" $HOME `x` \\ end|");
+	free(out);
+	tsarc_cmd_free(&cmd);
+	/* Any other variable of the command the same way (PGPASSWORD). */
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "sh"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "-c"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "printf '%s|' \"$PGPASSWORD\""), 0);
+	assert_int_equal(tsarc_cmd_env(&cmd, "PGPASSWORD", pw), 0);
+	out = run_producer(tr, &c, &cmd);
+	assert_string_equal(out, "pw 'q' \"d\" $HOME `x` \\ end|");
+	free(out);
+	tsarc_cmd_free(&cmd);
+	log = read_text(argv_log);
+	assert_null(strstr(log, "end"));
+	assert_null(strstr(log, "defaults-extra-file"));
+	free(log);
+	/* A newline cannot be sent as one line: refused, nothing run. */
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "true"), 0);
+	assert_int_equal(tsarc_cmd_env(&cmd, "PGPASSWORD", "a\nb"), 0);
+	{
+		tsarc_proc p;
+		tsarc_proc_init(&p);
+		assert_int_equal(tr->spawn(tr, &c, &cmd, &p), TSARC_EINVAL);
+	}
+	tsarc_cmd_free(&cmd);
+	tr->free(tr);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +472,8 @@ int main(void)
 		cmocka_unit_test(restore_refuses_hostile_metadata),
 		cmocka_unit_test(kube_refuses_bad_pod_variable),
 		cmocka_unit_test(children_get_no_secrets),
+		cmocka_unit_test(mysql_option_file_in_memory),
+		cmocka_unit_test(kube_host_password_through_stdin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
