@@ -132,10 +132,13 @@ static int in_only(const tsarc_restore_opts *o, const char *name)
 	return 0;
 }
 
+/* `s` may be NULL: a hook's step has no component name. */
 static int str_in_array(const cJSON *arr, const char *s)
 {
 	const cJSON *v;
 
+	if (!s)
+		return 0;
 	cJSON_ArrayForEach(v, arr)
 		if (cJSON_IsString(v) && !strcmp(v->valuestring, s))
 			return 1;
