@@ -106,7 +106,9 @@ PY
 }
 pods
 T=$WORK/pod-storage
-config "$WORK/kube.json" "{\"type\": \"kube\", \"binary\": \"$FAKE_KUBECTL\", \"namespace\": \"3scale\"}" \
+# kubectl gets an allow-listed environment: the double's settings through pass_env.
+config "$WORK/kube.json" "{\"type\": \"kube\", \"binary\": \"$FAKE_KUBECTL\", \"namespace\": \"3scale\",
+	\"pass_env\": [\"FAKE_KUBE_DIR\", \"FAKE_KUBE_LOG\", \"FAKE_KUBE_NAMESPACE\", \"FAKE_KUBE_EXEC_STDIN_MAX\"]}" \
 	"{\"system-storage\": {\"kind\": \"files\", \"workload\": \"system-app\", \"container\": \"system-master\",
 	  \"path\": \"$T\", \"stream\": \"system-storage.tar\",
 	  \"restore\": {\"action\": \"replace-tree\", \"path\": \"$T\", \"order\": 1}}}"
