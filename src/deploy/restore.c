@@ -1003,14 +1003,18 @@ static int tree_into_pod(rctx *r, step *s, tsarc_component *c, const char *path)
 	if (rc) {
 		snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
 		tsarc_proc_kill(&p);
-		tsarc_proc_finish(&p, what);
-		return tsarc_error_set(rc, "%s; %s was stopped before the end of its input, nothing "
-			"was swapped", msg, what);
+		prc = tsarc_proc_finish(&p, what);
+		/* It had exited on its own (its script refused, say): its own
+		 * error explains a broken pipe on our side. */
+		if (prc && WIFEXITED(p.status))
+			return prc;
+		return tsarc_error_set(rc, "%s; %s was stopped before the end of its input, so the "
+			"tree was not swapped", msg, what);
 	}
 	tsarc_proc_close_stdin(&p);
 	if ((prc = tsarc_proc_finish(&p, what)))
 		return prc;
-	set_note(s, "%llu entries checked, rewritten and extracted into %s in pod %s%s", 
+	set_note(s, "%llu entries checked, rewritten and extracted into %s in pod %s%s",
 		(unsigned long long)entries, path, c->pod, skipped ? " (fifos, sockets or devices "
 		"skipped)" : "");
 	return 0;

@@ -156,6 +156,20 @@ FAKE_KUBE_EXEC_STDIN_MAX=10240 t restore "$EMPTIES" --repo "$REPO" --config "$WO
 diff "$WORK/old.list" <(listing "$T") >&2 || fail "a cut stream changed the pod's tree"
 expect_err "ended before tsarc verified all of it" "the cut is explained"
 
+info "a journal tsarc did not write stops the restore, and says so"
+old_tree
+echo "not a journal" >"$T/.tsarc-swap-journal"
+listing "$T" >"$WORK/old.list"
+t restore "$EMPTIES" --repo "$REPO" --config "$WORK/kube.json" --only system-storage
+[ "$RC" -ne 0 ] || fail "a restore went ahead over a foreign journal"
+expect_err "swap-journal is not a swap journal tsarc wrote" "the pod's refusal is shown"
+diff "$WORK/old.list" <(listing "$T") >&2 || fail "a refused restore changed the pod's tree"
+config "$WORK/local-t.json" '{"type": "local"}' "{\"system-storage\": {\"kind\": \"files\", \"path\": \"$T\"}}"
+t restore "$EMPTIES" --repo "$REPO" --config "$WORK/local-t.json" --only system-storage
+[ "$RC" -ne 0 ] || fail "a local restore went ahead over a foreign journal"
+expect_err "swap-journal is not a swap journal tsarc wrote" "the local refusal is shown"
+diff "$WORK/old.list" <(listing "$T") >&2 || fail "a refused local restore changed the tree"
+
 info "the pod's swap interrupted after each move in turn: the next restore ends it"
 NEW=$WORK/newtree
 mkdir -p "$NEW/d" && echo "new a" >"$NEW/a.txt" && echo "new x" >"$NEW/d/x" && echo "new y" >"$NEW/d/y" &&
