@@ -333,6 +333,13 @@ static void local_describe(tsarc_transport *tr, const tsarc_component *c, cJSON 
 	(void)c;
 	cJSON_AddStringToObject(source, "transport", "local");
 	cJSON_AddStringToObject(source, "host", t->host);
+	/* Which deployment on this host: a restore compares it with its
+	 * target's to tell an in-place restore from a migration. */
+	if (t->resources_dir) {
+		char *abs = realpath(t->resources_dir, NULL);
+		cJSON_AddStringToObject(source, "resources_dir", abs ? abs : t->resources_dir);
+		free(abs);
+	}
 }
 
 static void local_free(tsarc_transport *tr)

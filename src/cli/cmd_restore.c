@@ -38,6 +38,16 @@ static const char RESTORE_HELP[] =
 	"      --skip-endpoint-secrets  leave out the Secrets that say where the databases\n"
 	"                           are (system-database, backend-redis, system-redis,\n"
 	"                           system-memcache), as for a migration to other databases\n"
+	"      --allow-source-target  let a migration write into the deployment or a\n"
+	"                           database the snapshot was taken from (refused\n"
+	"                           otherwise)\n"
+	"\n"
+	"Every target (namespace, resources_dir, path, host, port, user, database) is\n"
+	"resolved before the first write, from FILE and the target's own Secrets as\n"
+	"they are before the restore; --dry-run prints each one and where it came from.\n"
+	"A restore is a migration with --rewrite-domain or when the target deployment\n"
+	"(kube context and namespace, or this host's resources_dir) is not the one the\n"
+	"snapshot was taken from; a migration never takes an endpoint from the snapshot.\n"
 	"\n"
 	"Exit code 3: damaged data; nothing written with --verify-first, else the\n"
 	"restore stopped at the damaged stream (see the report).\n"
@@ -79,6 +89,9 @@ static int restore_option(int opt, const char *arg, void *p)
 	case 6:
 		s->o.skip_endpoint_secrets = 1;
 		return 0;
+	case 7:
+		s->o.allow_source_target = 1;
+		return 0;
 	default:
 		return EXIT_USAGE;
 	}
@@ -93,7 +106,13 @@ static void print_progress(void *payload, const char *line)
 static void print_report(const cJSON *report, int dry_run)
 {
 	const cJSON *st, *a;
+	const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report,
+		"migration_reason"));
 
+	if (why)
+		fprintf(stderr, "  a migration (%s): no endpoint is taken from the snapshot\n", why);
+	else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "in_place")))
+		fprintf(stderr, "  in place: the snapshot was taken from this deployment\n");
 	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(report, "steps")) {
 		const cJSON *plan = cJSON_GetObjectItemCaseSensitive(st, "plan");
 		const char *stream = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "stream"));
@@ -110,8 +129,16 @@ static void print_report(const cJSON *report, int dry_run)
 		if (plan) {
 			const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, "target"));
 			const cJSON *rep = cJSON_GetObjectItemCaseSensitive(plan, "replaces");
+			const cJSON *ep = cJSON_GetObjectItemCaseSensitive(plan, "endpoint");
+			const cJSON *src = cJSON_GetObjectItemCaseSensitive(plan, "snapshot_source");
+			const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ep, "from"));
+			const char *stext = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(src, "text"));
 			fprintf(stderr, "      -> %s (%s)\n", t ? t : "?",
 				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, "transport")));
+			if (from)
+				fprintf(stderr, "      endpoint from %s\n", from);
+			if (stext)
+				fprintf(stderr, "      snapshot's source: %s\n", stext);
 			if (cJSON_IsString(rep))
 				fprintf(stderr, "      replaces %s\n", rep->valuestring);
 			else if (cJSON_IsArray(rep)) {
@@ -128,10 +155,17 @@ static void print_report(const cJSON *report, int dry_run)
 			}
 		} else {
 			const char *note = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "note"));
+			const cJSON *ep = cJSON_GetObjectItemCaseSensitive(st, "endpoint");
+			const char *et = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ep, "text"));
+			if (et)
+				fprintf(stderr, "      -> %s\n", et);
 			if (note)
 				fprintf(stderr, "      %s\n", note);
 		}
 	}
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(report, "warnings"))
+		if (cJSON_IsString(a))
+			fprintf(stderr, "  warning: %s\n", a->valuestring);
 	a = cJSON_GetObjectItemCaseSensitive(report, "absent_from_snapshot");
 	if (cJSON_GetArraySize(a)) {
 		const cJSON *x;
@@ -152,6 +186,7 @@ int cmd_restore(int argc, char **argv)
 		{"target-namespace", required_argument, NULL, 4},
 		{"rewrite-domain", required_argument, NULL, 5},
 		{"skip-endpoint-secrets", no_argument, NULL, 6},
+		{"allow-source-target", no_argument, NULL, 7},
 		CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
 	char id[TSARC_ID_HEX_LEN + 1];
 	tsarc_snapshot *snap = NULL;

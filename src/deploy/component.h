@@ -176,10 +176,19 @@ typedef struct tsarc_conn {
 	int has_password;
 } tsarc_conn;
 int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *out);
+/* The same from a URL already read (NULL: the spec's fields only). A
+ * restore reads the target's Secrets before it writes anything, then
+ * resolves from what it read (restore.c). */
+int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *out);
+/* A deep copy (the password included: it is wiped by tsarc_conn_free). */
+int tsarc_conn_dup(const tsarc_conn *from, tsarc_conn *to);
 void tsarc_conn_free(tsarc_conn *conn);
 
 /* Reads data[key] of a Secret (base64-decoded) through `tr`. */
 int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key, char **out);
+/* The same from a Secret object already in hand (`secret` names it in
+ * messages). TSARC_ENOTFOUND when it has no such key. */
+int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key, char **out);
 
 /* Drops status, the server-owned metadata, the last-applied annotation
  * and labels starting with any of `label_prefixes` (a cJSON array). */

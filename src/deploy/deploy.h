@@ -54,6 +54,9 @@ typedef struct tsarc_restore_opts {
 	int dry_run;               /* print the plan, touch nothing */
 	int verify_first;          /* verify every chunk before the first write */
 	int skip_endpoint_secrets; /* leave the database-endpoint Secrets alone */
+	/* A migration may write where the snapshot was taken from (refused
+	 * otherwise: see resolve_targets in restore.c). */
+	int allow_source_target;
 	const char *target_namespace;
 	const char *rewrite_old, *rewrite_new; /* --rewrite-domain OLD=NEW */
 	unsigned inflight;         /* chunk requests in flight (0: the store's) */

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,6 +61,12 @@ typedef struct step {
 	char *note;         /* why skipped, or what it did */
 	char *error;
 	cJSON *detail;      /* owned */
+	/* Where it writes, resolved before the first write of the restore
+	 * (resolve_targets); never a password. */
+	cJSON *endpoint;    /* owned */
+	cJSON *source;      /* owned: the snapshot's recorded source, or NULL */
+	tsarc_conn conn;    /* sql, redis-rdb: the connection, password included */
+	int has_conn;
 } step;
 
 typedef struct rctx {
@@ -72,6 +79,11 @@ typedef struct rctx {
 	step *steps;
 	size_t n;
 	cJSON *absent; /* components of the target config with no stream */
+	cJSON *target_place;   /* where the target's resources are (owned) */
+	cJSON *snapshot_place; /* where the snapshot's were, or NULL (owned) */
+	const char *migration; /* why this restore is a migration, or NULL */
+	cJSON *warnings;       /* strings for the plan and the report (owned) */
+	int in_place;          /* known to be the snapshot's own deployment */
 } rctx;
 
 static void progress(rctx *r, const char *fmt, ...)
@@ -400,6 +412,18 @@ static int resolve_component(rctx *r, step *s, tsarc_component *c)
 	c->external = tsarc_spec_bool(s->spec, "external", 0);
 	c->resources = r->deftr;
 	return spec_transport(r, s->spec, &c->tr);
+}
+
+/* A copy of the connection resolved before the first write (see
+ * resolve_targets): a step never looks its endpoint up again, when the
+ * Secrets may already be the snapshot's. */
+static int step_conn(const step *s, tsarc_conn *conn)
+{
+	memset(conn, 0, sizeof(*conn));
+	if (!s->has_conn)
+		return tsarc_error_set(TSARC_EINVAL, "component '%s': its endpoint was not resolved "
+			"before the restore", s->component);
+	return tsarc_conn_dup(&s->conn, conn);
 }
 
 static void component_clear(tsarc_component *c)
@@ -769,7 +793,8 @@ static int do_sql(rctx *r, step *s)
 	kube = !strcmp(c.tr->type, "kube");
 	if (!pod_pw)
 		pod_pw = tsarc_spec_str(s->spec, "pod_password_env");
-	if ((kube && (rc = c.tr->locate(c.tr, &c))) || (rc = tsarc_conn_resolve(&c, &conn)))
+	/* The connection resolved before the first write of the restore. */
+	if ((kube && (rc = c.tr->locate(c.tr, &c))) || (rc = step_conn(s, &conn)))
 		goto done;
 	if (!tool)
 		tool = is_mysql ? "mysql" : "psql";
@@ -1540,7 +1565,7 @@ static int do_redis(rctx *r, step *s)
 	op.kube = !strcmp(op.c.tr->type, "kube");
 	op.pod_pw = tsarc_spec_str(s->spec, "pod_password_env");
 	if ((op.kube && (rc = op.c.tr->locate(op.c.tr, &op.c))) ||
-		(rc = tsarc_conn_resolve(&op.c, &op.conn)))
+		(rc = step_conn(s, &op.conn)))
 		goto done;
 	if (op.kube) {
 		op.config_map = tsarc_spec_str(s->recipe, "config_map");
@@ -1796,18 +1821,559 @@ static const char *step_name(const step *s)
 	return s->component ? s->component : s->label;
 }
 
+/* ---- the targets: resolved before the first write ----
+ *
+ * A restore writes Secrets first, and a later step that looked its
+ * database up in a Secret then would read the snapshot's copy: during a
+ * migration that names the SOURCE's database, which the step would empty
+ * and load. So every step's target (namespace, resources_dir, path, host,
+ * port, socket, user, database, Redis address) is resolved here, before
+ * anything is written, from the target's configuration and the target's
+ * own Secrets as they are now; the steps then use what was resolved.
+ *
+ * The snapshot's copy of an endpoint Secret is used only when the target
+ * has no such Secret yet AND the restore is known to be in place (the
+ * snapshot records that it was taken from this very deployment): then
+ * the snapshot's endpoint is the target's. During a migration it is never
+ * used, and a target equal to the snapshot's recorded source is refused
+ * unless --allow-source-target says it is meant.
+ */
+
+/* Where a transport reaches, as a backup records it ("source" and
+ * "deployment" of a stream's metadata): kube context and namespace, or
+ * this machine and its resources_dir. "host" becomes "machine" so that it
+ * is not taken for a database host. */
+static cJSON *normalize_place(const cJSON *described)
+{
+	cJSON *o = cJSON_Duplicate(described, 1), *h;
+
+	if (!o)
+		return NULL;
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "binary");
+	if ((h = cJSON_DetachItemFromObjectCaseSensitive(o, "host")))
+		cJSON_AddItemToObject(o, "machine", h);
+	return o;
+}
+
+static cJSON *place_of(tsarc_transport *tr)
+{
+	cJSON *d = cJSON_CreateObject(), *o;
+
+	if (!d)
+		return NULL;
+	tr->describe(tr, NULL, d);
+	o = normalize_place(d);
+	cJSON_Delete(d);
+	return o;
+}
+
+static int str_same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* 1: the same place, 0: another one, -1: cannot tell. with_dir: the
+ * resources_dir counts (resources); a database reached from this host
+ * does not depend on it. */
+static int same_place(const cJSON *a, const cJSON *b, int with_dir)
+{
+	const char *ta = tsarc_spec_str(a, "transport"), *tb = tsarc_spec_str(b, "transport");
+	const char *da = tsarc_spec_str(a, "resources_dir"), *db = tsarc_spec_str(b, "resources_dir");
+
+	if (!ta || !tb)
+		return -1;
+	if (strcmp(ta, tb))
+		return 0;
+	if (!strcmp(ta, "kube")) {
+		const char *ca = tsarc_spec_str(a, "context"), *cb = tsarc_spec_str(b, "context");
+		const char *na = tsarc_spec_str(a, "namespace"), *nb = tsarc_spec_str(b, "namespace");
+		if ((na && nb && strcmp(na, nb)) || (ca && cb && strcmp(ca, cb)))
+			return 0;
+		/* Without a context (or namespace) named on both sides, the
+		 * kubeconfig's current one may be another cluster's. */
+		return na && nb && ca && cb ? 1 : -1;
+	}
+	if (!str_same(tsarc_spec_str(a, "machine"), tsarc_spec_str(b, "machine")))
+		return 0;
+	if (!with_dir)
+		return 1;
+	if (!da || !db)
+		return -1; /* a snapshot from before resources_dir was recorded */
+	return !strcmp(da, db);
+}
+
+/* The deployment a snapshot was taken from: recorded with every stream
+ * since this version; older snapshots have it in their resources
+ * streams' source (without a resources_dir on this host). */
+static cJSON *snapshot_place(const tsarc_snapshot *snap)
+{
+	size_t i;
+
+	for (i = 0; i < snap->nstreams; i++) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(snap->streams[i].meta, "deployment");
+		if (cJSON_IsObject(d))
+			return normalize_place(d);
+	}
+	for (i = 0; i < snap->nstreams; i++) {
+		const cJSON *m = snap->streams[i].meta;
+		const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source");
+		const char *kind = tsarc_spec_str(m, "kind");
+		if (kind && !strcmp(kind, "resources") && cJSON_IsObject(src))
+			return normalize_place(src);
+	}
+	return NULL;
+}
+
+/*
+ * A migration is a restore whose target is not the deployment the
+ * snapshot was taken from: --rewrite-domain (another domain is another
+ * deployment), or a target deployment (kube context and namespace, or
+ * this machine and resources_dir) that differs from the recorded one, or
+ * --target-namespace when the snapshot records no deployment. It is in
+ * place when the recorded deployment is the target's.
+ */
+static int classify(rctx *r)
+{
+	int same;
+
+	if (!(r->target_place = place_of(r->deftr)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	r->snapshot_place = snapshot_place(r->snap);
+	same = r->snapshot_place ? same_place(r->target_place, r->snapshot_place, 1) : -1;
+	if (r->o->rewrite_old)
+		r->migration = "--rewrite-domain";
+	else if (same == 0)
+		r->migration = "the target deployment is not the one the snapshot was taken from";
+	else if (same < 0 && r->o->target_namespace)
+		r->migration = "--target-namespace, and the snapshot does not record its deployment";
+	r->in_place = !r->migration && same == 1;
+	return 0;
+}
+
+static int default_port(const char *kind)
+{
+	if (!kind)
+		return 0;
+	return !strcmp(kind, "mysql") ? 3306 : !strcmp(kind, "postgres") ? 5432 :
+		!strcmp(kind, "redis") ? 6379 : 0;
+}
+
+static void ep_str(cJSON *ep, const char *key, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(ep, key, value);
+}
+
+/* data[key] of Secret `name` as the snapshot holds it (its resources
+ * streams). TSARC_ENOTFOUND when the snapshot has no such Secret. */
+static int snapshot_secret_value(rctx *r, const char *name, const char *key, char **out)
+{
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	for (i = 0; i < r->snap->nstreams; i++) {
+		const tsarc_stream *st = &r->snap->streams[i];
+		const char *kind = tsarc_spec_str(st->meta, "kind");
+		cJSON *doc, *item;
+		membuf m;
+		if (!kind || strcmp(kind, "resources") ||
+			!str_in_array(cJSON_GetObjectItemCaseSensitive(st->meta, "items"), name))
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.max = RESOURCES_MAX;
+		rc = tsarc_stream_extract(r->repo, st, mem_sink, &m, r->o->inflight);
+		doc = rc ? NULL : cJSON_ParseWithLength((const char *)m.b.ptr, m.b.size);
+		if (m.b.ptr)
+			memset(m.b.ptr, 0, m.b.size); /* Secrets */
+		tsarc_buf_dispose(&m.b);
+		if (rc)
+			return rc;
+		rc = TSARC_ENOTFOUND;
+		cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "items")) {
+			const char *k = tsarc_spec_str(item, "kind");
+			const char *n = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"),
+				"name");
+			if (k && n && !strcmp(k, "Secret") && !strcmp(n, name)) {
+				rc = tsarc_secret_doc_value(item, name, key, out);
+				break;
+			}
+		}
+		cJSON_Delete(doc);
+		if (rc != TSARC_ENOTFOUND)
+			return rc;
+	}
+	return tsarc_error_set(TSARC_ENOTFOUND, "the snapshot holds no Secret %s with key %s", name,
+		key);
+}
+
+/* The configuration fields that say where a database is, listed. */
+static void config_fields(const cJSON *spec, char *out, size_t size)
+{
+	static const char *const keys[] = {"host", "port", "socket", "user", "database",
+		"password_env", "password_file", NULL};
+	size_t i, len = 0;
+
+	out[0] = '\0';
+	for (i = 0; keys[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(spec, keys[i]) && len < size)
+			len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "", keys[i]);
+}
+
+/* A database's connection: from the target's Secret as it is now, the
+ * configuration's fields over it. */
+static int resolve_db(rctx *r, step *s, tsarc_component *c, cJSON *ep)
+{
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(s->spec, "url_secret");
+	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
+	int names_server = tsarc_spec_str(s->spec, "host") || tsarc_spec_str(s->spec, "socket");
+	char *url = NULL, from[1024], fields[200];
+	cJSON *doc = NULL;
+	int rc = 0;
+
+	config_fields(s->spec, fields, sizeof(fields));
+	if (!c->external) {
+		snprintf(from, sizeof(from), "the configuration%s%s%s", fields[0] ? " (" : "", fields,
+			fields[0] ? ")" : "");
+	} else if (!secret || !key) {
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s' is external but has no "
+			"url_secret {\"secret\": ..., \"key\": ...}", s->component);
+	} else if ((rc = r->deftr->get(r->deftr, "secret", secret, &doc)) == 0) {
+		rc = tsarc_secret_doc_value(doc, secret, key, &url);
+		cJSON_Delete(doc);
+		if (rc) {
+			tsarc_error_prefix("component '%s': the target's Secret", s->component);
+			return rc;
+		}
+		snprintf(from, sizeof(from), "the target's Secret %s (key %s) as it was before the "
+			"restore%s%s", secret, key, fields[0] ? "; from the configuration: " : "", fields);
+	} else if (rc != TSARC_ENOTFOUND) {
+		tsarc_error_prefix("component '%s': reading the target's Secret %s", s->component,
+			secret);
+		return rc;
+	} else if (r->in_place &&
+		   (rc = snapshot_secret_value(r, secret, key, &url)) != TSARC_ENOTFOUND) {
+		if (rc) {
+			tsarc_error_prefix("component '%s'", s->component);
+			return rc;
+		}
+		snprintf(from, sizeof(from), "the snapshot's Secret %s (key %s): the target has none, "
+			"and the restore is in place (the snapshot was taken from this deployment)%s%s",
+			secret, key, fields[0] ? "; from the configuration: " : "", fields);
+	} else if (names_server) {
+		snprintf(from, sizeof(from), "the configuration (%s): the target has no Secret %s, "
+			"and %s", fields, secret, r->migration ? "a migration never uses the snapshot's copy" :
+			r->in_place ? "the snapshot has none either" :
+			"the snapshot does not record that it was taken from this deployment");
+	} else {
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': the target has no Secret %s to "
+			"say where its database is, and the configuration names no host: %s. Create the "
+			"Secret in the target first, or give host, port, user, database and password_env "
+			"or password_file in the configuration", s->component, secret,
+			r->migration ? "a migration never uses the snapshot's copy (it names the source's "
+			"database)" : "the snapshot does not record that it was taken from this "
+			"deployment, so its copy is not used (restoring --only the Secrets first makes "
+			"it the target's)");
+	}
+	tsarc_error_clear();
+	rc = tsarc_conn_from_url(c, url, &s->conn);
+	if (url) {
+		memset(url, 0, strlen(url));
+		free(url);
+	}
+	if (rc) {
+		tsarc_error_prefix("component '%s'", s->component);
+		return rc;
+	}
+	s->has_conn = 1;
+	ep_str(ep, "host", s->conn.host);
+	if (s->conn.port || (!s->conn.socket && default_port(s->kind) && (c->external ||
+		strcmp(c->tr->type, "kube"))))
+		cJSON_AddNumberToObject(ep, "port", s->conn.port ? s->conn.port : default_port(s->kind));
+	ep_str(ep, "socket", s->conn.socket);
+	ep_str(ep, "user", s->conn.user);
+	/* A Redis URL's path is a db number: a whole-server RDB has none. */
+	if (strcmp(s->kind, "redis"))
+		ep_str(ep, "database", s->conn.database);
+	cJSON_AddStringToObject(ep, "from", from);
+	return 0;
+}
+
+/* One line for people: "pod of system-mysql in namespace x: root@h:3306/system". */
+static void endpoint_text(const step *s, cJSON *ep)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	const char *tr = tsarc_spec_str(ep, "transport"), *v;
+	const cJSON *port = cJSON_GetObjectItemCaseSensitive(ep, "port");
+	int kube = tr && !strcmp(tr, "kube");
+	int db = s->action && (!strcmp(s->action, "sql") || !strcmp(s->action, "redis-rdb"));
+
+	if (s->action && !strcmp(s->action, "apply")) {
+		buf_printf(&b, "%s resources ", tsarc_spec_str(ep, "resource") ?
+			tsarc_spec_str(ep, "resource") : "");
+		if (kube)
+			buf_printf(&b, "in namespace %s", (v = tsarc_spec_str(ep, "namespace")) ? v :
+				"(the context's)");
+		else
+			buf_printf(&b, "in %s", (v = tsarc_spec_str(ep, "resources_dir")) ? v : "?");
+	} else {
+		if (kube && (v = tsarc_spec_str(ep, "workload")))
+			buf_printf(&b, "pod of %s", v);
+		else if (kube && (v = tsarc_spec_str(ep, "pod")))
+			buf_printf(&b, "pod %s", v);
+		else if (kube)
+			tsarc_buf_puts(&b, "a pod");
+		if (kube && (v = tsarc_spec_str(ep, "container")))
+			buf_printf(&b, " (container %s)", v);
+		if (kube)
+			buf_printf(&b, " in namespace %s: ", (v = tsarc_spec_str(ep, "namespace")) ? v :
+				"(the context's)");
+		if (db) {
+			if ((v = tsarc_spec_str(ep, "user")))
+				buf_printf(&b, "%s@", v);
+			if ((v = tsarc_spec_str(ep, "socket")))
+				buf_printf(&b, "socket %s", v);
+			else
+				buf_printf(&b, "%s", (v = tsarc_spec_str(ep, "host")) ? v :
+					kube ? "its own server" : "localhost");
+			if (cJSON_IsNumber(port))
+				buf_printf(&b, ":%d", port->valueint);
+			if ((v = tsarc_spec_str(ep, "database")))
+				buf_printf(&b, "/%s", v);
+		} else if ((v = tsarc_spec_str(ep, "path"))) {
+			tsarc_buf_puts(&b, v);
+		} else if ((v = tsarc_spec_str(ep, "command"))) {
+			tsarc_buf_puts(&b, v);
+		}
+		if (!kube && (v = tsarc_spec_str(ep, "machine")) &&
+			(!db || !tsarc_spec_str(ep, "host")))
+			buf_printf(&b, " on %s", v);
+	}
+	tsarc_buf_append(&b, "", 1);
+	if (b.ptr)
+		cJSON_AddStringToObject(ep, "text", (char *)b.ptr);
+	tsarc_buf_dispose(&b);
+}
+
+/* Where the snapshot's stream of step `s` came from, as the backup
+ * recorded it (older snapshots: as much as they say). */
+static cJSON *recorded_source(const step *s)
+{
+	const cJSON *m = s->st ? s->st->meta : NULL;
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source"), *v;
+	cJSON *o;
+
+	if (!cJSON_IsObject(src))
+		return NULL;
+	if (!(o = normalize_place(src)))
+		return NULL;
+	if ((v = cJSON_GetObjectItemCaseSensitive(m, "db_host")) && cJSON_IsString(v))
+		cJSON_AddStringToObject(o, "host", v->valuestring);
+	if ((v = cJSON_GetObjectItemCaseSensitive(m, "db_port")) && cJSON_IsNumber(v))
+		cJSON_AddNumberToObject(o, "port", v->valuedouble);
+	else if ((v = cJSON_GetObjectItemCaseSensitive(m, "db_host")) && default_port(s->kind))
+		cJSON_AddNumberToObject(o, "port", default_port(s->kind));
+	ep_str(o, "socket", tsarc_spec_str(m, "db_socket"));
+	ep_str(o, "user", tsarc_spec_str(m, "db_user"));
+	if (!s->kind || strcmp(s->kind, "redis"))
+		ep_str(o, "database", tsarc_spec_str(m, "database"));
+	ep_str(o, "path", tsarc_spec_str(m, "path"));
+	if (s->action && !strcmp(s->action, "apply"))
+		ep_str(o, "resource", tsarc_spec_str(s->spec, "resource"));
+	endpoint_text(s, o);
+	return o;
+}
+
+static int is_loopback(const char *h)
+{
+	return !h || !h[0] || !strcasecmp(h, "localhost") || !strncmp(h, "127.", 4) ||
+		!strcmp(h, "::1") || !strcmp(h, "[::1]");
+}
+
+static int ep_port(const step *s, const cJSON *ep)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(ep, "port");
+	return cJSON_IsNumber(p) ? p->valueint : default_port(s->kind);
+}
+
+/* Whether the target `t` of step `s` is where the snapshot's data came
+ * from (`src`). A database named by a host that is not a loopback
+ * address is the same wherever it is reached from; a loopback address or
+ * a socket only on the same machine (or in the same namespace). */
+static int same_endpoint(const step *s, const cJSON *t, const cJSON *src)
+{
+	const char *th = tsarc_spec_str(t, "host"), *sh = tsarc_spec_str(src, "host");
+	const char *ts = tsarc_spec_str(t, "socket"), *ss = tsarc_spec_str(src, "socket");
+
+	if (!src)
+		return 0;
+	if (!strcmp(s->action, "apply"))
+		return same_place(t, src, 1) == 1;
+	if (!strcmp(s->action, "replace-tree"))
+		return str_same(tsarc_spec_str(t, "path"), tsarc_spec_str(src, "path")) &&
+			same_place(t, src, 0) == 1;
+	if (strcmp(s->action, "sql") && strcmp(s->action, "redis-rdb"))
+		return 0;
+	if (strcmp(s->kind, "redis") &&
+		!str_same(tsarc_spec_str(t, "database"), tsarc_spec_str(src, "database")))
+		return 0;
+	if (ts || ss)
+		return str_same(ts, ss) && same_place(t, src, 0) == 1;
+	if (!is_loopback(th) && !is_loopback(sh))
+		return !strcasecmp(th, sh) && ep_port(s, t) == ep_port(s, src);
+	return is_loopback(th) && is_loopback(sh) && ep_port(s, t) == ep_port(s, src) &&
+		same_place(t, src, 0) == 1;
+}
+
+static int resolve_step(rctx *r, step *s)
+{
+	tsarc_component c;
+	cJSON *ep;
+	const char *v;
+	int rc = 0;
+
+	if (s->spec == NULL)
+		return 0;
+	if (!strcmp(s->action, "hook")) {
+		memset(&c, 0, sizeof(c));
+		c.spec = s->spec;
+		if ((rc = spec_transport(r, s->spec, &c.tr)))
+			return rc;
+	} else if ((rc = resolve_component(r, s, &c))) {
+		return rc;
+	}
+	if (!(ep = s->endpoint = place_of(c.tr)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (!strcmp(c.tr->type, "kube") && strcmp(s->action, "apply")) {
+		ep_str(ep, "workload", tsarc_spec_str(s->spec, "workload"));
+		ep_str(ep, "selector", tsarc_spec_str(s->spec, "selector"));
+		ep_str(ep, "container", tsarc_spec_str(s->spec, "container"));
+	}
+	if (!strcmp(s->action, "apply")) {
+		ep_str(ep, "resource", tsarc_spec_str(s->spec, "resource"));
+		/* The local transport writes --target-namespace into the files. */
+		if (strcmp(c.tr->type, "kube") && r->o->target_namespace)
+			ep_str(ep, "namespace", r->o->target_namespace);
+	} else if (!strcmp(s->action, "sql") || !strcmp(s->action, "redis-rdb")) {
+		rc = resolve_db(r, s, &c, ep);
+	} else if (!strcmp(s->action, "replace-tree")) {
+		if (!(v = tsarc_spec_str(s->spec, "path")))
+			v = tsarc_spec_str(s->recipe, "path");
+		ep_str(ep, "path", v);
+	} else {
+		const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(!strcmp(s->action, "hook") ?
+			s->spec : s->recipe, "command");
+		const cJSON *first = cJSON_IsArray(cmd) ? cJSON_GetArrayItem(cmd, 0) : NULL;
+		if (cJSON_IsString(first))
+			ep_str(ep, "command", first->valuestring);
+	}
+	if (!rc) {
+		endpoint_text(s, ep);
+		s->source = recorded_source(s);
+	}
+	return rc;
+}
+
+/* Whether Secret `name` says where a database is: a url_secret of a
+ * component of the target, or in a recipe's skip_when_migrating. */
+static int endpoint_secret(rctx *r, const step *s, const char *name)
+{
+	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(r->d->eff, "components"), *c;
+
+	if (str_in_array(cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating"), name))
+		return 1;
+	cJSON_ArrayForEach(c, comps) {
+		const char *us = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(c, "url_secret"),
+			"secret");
+		if (us && !strcmp(us, name))
+			return 1;
+	}
+	return 0;
+}
+
+/* A migration that applies the snapshot's endpoint Secrets leaves the
+ * target's workloads pointed at the source's databases: tsarc itself
+ * writes where it resolved before, but the operator must know. */
+static void warn_endpoint_secrets(rctx *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		const step *s = &r->steps[i];
+		const char *type = tsarc_spec_str(s->spec, "resource");
+		const cJSON *it;
+		if (s->state != ST_PENDING || strcmp(s->action, "apply") || !type ||
+			strcasecmp(type, "secret"))
+			continue;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(s->st->meta, "items")) {
+			char line[512];
+			if (!cJSON_IsString(it) || !endpoint_secret(r, s, it->valuestring))
+				continue;
+			snprintf(line, sizeof(line), "Secret %s is replaced by the snapshot's copy, which "
+				"names the source's endpoint: the target's workloads will read it after the "
+				"restore (--skip-endpoint-secrets keeps the target's own)", it->valuestring);
+			cJSON_AddItemToArray(r->warnings, cJSON_CreateString(line));
+		}
+	}
+}
+
+/* Resolves every pending step's target, then refuses a migration into
+ * the snapshot's own source unless the user allowed it. */
+static int resolve_targets(rctx *r)
+{
+	tsarc_buf msg = TSARC_BUF_INIT;
+	size_t i, same = 0;
+	int rc = 0;
+
+	if ((rc = classify(r)))
+		return rc;
+	for (i = 0; i < r->n; i++) {
+		step *s = &r->steps[i];
+		if (s->state != ST_PENDING || !s->action)
+			continue;
+		if ((rc = resolve_step(r, s)))
+			return rc;
+	}
+	if (r->migration && !r->o->skip_endpoint_secrets)
+		warn_endpoint_secrets(r);
+	if (!r->migration || r->o->allow_source_target)
+		return 0;
+	for (i = 0; i < r->n; i++) {
+		step *s = &r->steps[i];
+		if (s->state != ST_PENDING || !s->endpoint || !same_endpoint(s, s->endpoint, s->source))
+			continue;
+		same++;
+		buf_printf(&msg, "\n  %s: %s is the snapshot's source (give --allow-source-target if "
+			"that is meant)", step_name(s), tsarc_spec_str(s->endpoint, "text"));
+	}
+	tsarc_buf_append(&msg, "", 1);
+	if (same)
+		rc = tsarc_error_set(TSARC_ECONFIG, "refusing a migration (%s) into the snapshot's own "
+			"source; nothing was written:%s", r->migration, msg.ptr ? (char *)msg.ptr : "");
+	tsarc_buf_dispose(&msg);
+	return rc;
+}
+
 /* What a step will do, for the plan (and --dry-run). */
 static cJSON *plan_target(rctx *r, step *s)
 {
 	cJSON *o = cJSON_CreateObject();
 	tsarc_transport *tr = NULL;
+	const char *text = s->endpoint ? tsarc_spec_str(s->endpoint, "text") : NULL;
 	char buf[1024];
+
+	if (!text)
+		text = "?";
 
 	if (!o)
 		return NULL;
 	if (spec_transport(r, s->spec, &tr))
 		tsarc_error_clear(); /* the plan says "?"; running the step says why */
 	cJSON_AddStringToObject(o, "transport", tr ? tr->type : "?");
+	if (s->endpoint)
+		cJSON_AddItemToObject(o, "endpoint", cJSON_Duplicate(s->endpoint, 1));
+	if (s->source)
+		cJSON_AddItemToObject(o, "snapshot_source", cJSON_Duplicate(s->source, 1));
 	if (!strcmp(s->action, "apply")) {
 		const cJSON *items = cJSON_GetObjectItemCaseSensitive(s->st->meta, "items");
 		const cJSON *skip = cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating");
@@ -1831,19 +2397,12 @@ static cJSON *plan_target(rctx *r, step *s)
 				cJSON_AddItemToArray(create, cJSON_CreateString(it->valuestring));
 			cJSON_Delete(got);
 		}
-		snprintf(buf, sizeof(buf), "%s resources (%s)", rtype ? rtype : "",
-			r->o->target_namespace ? r->o->target_namespace : "the configured namespace");
-		cJSON_AddStringToObject(o, "target", buf);
+		cJSON_AddStringToObject(o, "target", text);
 		cJSON_AddItemToObject(o, "replaces", repl);
 		cJSON_AddItemToObject(o, "creates", create);
 		cJSON_AddItemToObject(o, "left_out", left);
 	} else if (!strcmp(s->action, "sql")) {
-		const char *db = tsarc_spec_str(s->spec, "database");
-		const cJSON *us = cJSON_GetObjectItemCaseSensitive(s->spec, "url_secret");
-		snprintf(buf, sizeof(buf), "%s %s%s%s", !strcmp(s->kind, "mysql") ? "mysql" : "psql",
-			db ? "database " : "",
-			db ? db : (us ? "database of Secret " : "the server"),
-			db ? "" : (us ? tsarc_spec_str(us, "secret") : ""));
+		snprintf(buf, sizeof(buf), "%s %s", !strcmp(s->kind, "mysql") ? "mysql" : "psql", text);
 		cJSON_AddStringToObject(o, "target", buf);
 		cJSON_AddStringToObject(o, "replaces", tsarc_spec_bool(s->recipe, "clean", 0) ?
 			"every table and view of the database (it ends up with the dump's tables only)" :
@@ -1853,14 +2412,11 @@ static cJSON *plan_target(rctx *r, step *s)
 			cJSON_AddItemToObject(o, "domain_rewrite", cJSON_Duplicate(
 				cJSON_GetObjectItemCaseSensitive(s->recipe, "domain_columns"), 1));
 	} else if (!strcmp(s->action, "replace-tree")) {
-		const char *path = tsarc_spec_str(s->spec, "path");
-		if (!path)
-			path = tsarc_spec_str(s->recipe, "path");
-		cJSON_AddStringToObject(o, "target", path ? path : "?");
+		cJSON_AddStringToObject(o, "target", text);
 		cJSON_AddStringToObject(o, "replaces", "the whole tree (files not in the backup are "
 			"deleted)");
 	} else if (!strcmp(s->action, "redis-rdb")) {
-		snprintf(buf, sizeof(buf), "Redis of %s (%s)", s->component,
+		snprintf(buf, sizeof(buf), "Redis %s (%s)", text,
 			tsarc_spec_str(s->recipe, "config_file") ? tsarc_spec_str(s->recipe, "config_file") :
 			tsarc_spec_str(s->recipe, "config_map") ? tsarc_spec_str(s->recipe, "config_map") : "?");
 		cJSON_AddStringToObject(o, "target", buf);
@@ -1884,6 +2440,17 @@ static cJSON *make_report(rctx *r, int with_plan)
 	size_t i;
 
 	cJSON_AddStringToObject(doc, "snapshot_id", r->snap->id);
+	/* What kind of restore this is, and why: the rules that chose each
+	 * endpoint depend on it. */
+	cJSON_AddBoolToObject(doc, "migration", r->migration != NULL);
+	if (r->migration)
+		cJSON_AddStringToObject(doc, "migration_reason", r->migration);
+	cJSON_AddBoolToObject(doc, "in_place", r->in_place);
+	if (r->target_place)
+		cJSON_AddItemToObject(doc, "target_deployment", cJSON_Duplicate(r->target_place, 1));
+	if (r->snapshot_place)
+		cJSON_AddItemToObject(doc, "snapshot_deployment",
+			cJSON_Duplicate(r->snapshot_place, 1));
 	cJSON_AddItemToObject(doc, "steps", arr);
 	for (i = 0; i < r->n; i++) {
 		step *s = &r->steps[i];
@@ -1902,11 +2469,14 @@ static cJSON *make_report(rctx *r, int with_plan)
 			cJSON_AddStringToObject(o, "error", s->error);
 		if (s->detail)
 			cJSON_AddItemToObject(o, "detail", cJSON_Duplicate(s->detail, 1));
+		if (s->endpoint && s->state != ST_SKIPPED)
+			cJSON_AddItemToObject(o, "endpoint", cJSON_Duplicate(s->endpoint, 1));
 		if (with_plan && s->state == ST_PENDING && s->action)
 			cJSON_AddItemToObject(o, "plan", plan_target(r, s));
 		cJSON_AddItemToArray(arr, o);
 	}
 	cJSON_AddItemToObject(doc, "absent_from_snapshot", cJSON_Duplicate(r->absent, 1));
+	cJSON_AddItemToObject(doc, "warnings", cJSON_Duplicate(r->warnings, 1));
 	return doc;
 }
 
@@ -1949,8 +2519,10 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 	r.repo = repo;
 	r.snap = snap;
 	r.o = o;
-	if (!(r.absent = cJSON_CreateArray()))
+	if (!(r.absent = cJSON_CreateArray()) || !(r.warnings = cJSON_CreateArray())) {
+		cJSON_Delete(r.absent);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
 	if ((o->rewrite_old || o->rewrite_new) &&
 		(!o->rewrite_old || !o->rewrite_new || !valid_domain(o->rewrite_old) ||
 			!valid_domain(o->rewrite_new))) {
@@ -1968,8 +2540,9 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 	for (i = 0; i < snap->nstreams; i++)
 		if ((rc = tsarc_stream_meta_check(snap->streams[i].name, snap->streams[i].meta)))
 			goto out;
+	/* Every target is resolved before anything is written, dry run or not. */
 	if ((rc = tsarc_transports_get(&r.tr, tsarc_spec_str(trconf, "type"), &r.deftr)) ||
-		(rc = build_plan(&r)))
+		(rc = build_plan(&r)) || (rc = resolve_targets(&r)))
 		goto out;
 	if (o->dry_run) {
 		if (report)
@@ -2051,11 +2624,17 @@ out:
 	for (i = 0; i < r.n; i++) {
 		cJSON_Delete(r.steps[i].recipe);
 		cJSON_Delete(r.steps[i].detail);
+		cJSON_Delete(r.steps[i].endpoint);
+		cJSON_Delete(r.steps[i].source);
+		tsarc_conn_free(&r.steps[i].conn);
 		free(r.steps[i].note);
 		free(r.steps[i].error);
 	}
 	free(r.steps);
 	cJSON_Delete(r.absent);
+	cJSON_Delete(r.warnings);
+	cJSON_Delete(r.target_place);
+	cJSON_Delete(r.snapshot_place);
 	tsarc_transports_dispose(&r.tr);
 	tsarc_buf_dispose(&msg);
 	return rc;

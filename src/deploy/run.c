@@ -114,7 +114,7 @@ static int run_component(run *r, slot *s)
 {
 	tsarc_component *c = &s->comp;
 	tsarc_production prod;
-	cJSON *meta = NULL, *restore;
+	cJSON *meta = NULL, *restore, *deployment;
 	double t0 = now_seconds();
 	char what[300];
 	int rc, prc;
@@ -148,6 +148,14 @@ static int run_component(run *r, slot *s)
 	cJSON_AddStringToObject(meta, "kind", c->kind);
 	cJSON_AddBoolToObject(meta, "required", c->required);
 	cJSON_AddItemToObject(meta, "source", cJSON_Duplicate(s->source, 1));
+	/* Where the deployment's resources are (namespace, or this host's
+	 * resources_dir): what a restore compares with its target to know
+	 * whether it is a migration. */
+	if ((deployment = cJSON_CreateObject())) {
+		c->resources->describe(c->resources, NULL, deployment);
+		cJSON_DeleteItemFromObjectCaseSensitive(deployment, "binary");
+		cJSON_AddItemToObject(meta, "deployment", deployment);
+	}
 	if (prod.cmd.argc) {
 		cJSON_AddStringToObject(meta, "tool", prod.cmd.argv[0]);
 		cJSON_AddItemToObject(meta, "command", command_json(&prod.cmd));

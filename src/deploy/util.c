@@ -399,19 +399,14 @@ int tsarc_b64_decode(const char *in, unsigned char **out, size_t *out_len)
 	return 0;
 }
 
-int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key, char **out)
+int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key, char **out)
 {
-	cJSON *doc = NULL;
 	const cJSON *data, *v;
 	unsigned char *dec;
 	size_t len;
-	int rc;
+	int rc = 0;
 
 	*out = NULL;
-	if ((rc = tr->get(tr, "secret", secret, &doc))) {
-		tsarc_error_prefix("reading Secret %s", secret);
-		return rc;
-	}
 	data = cJSON_GetObjectItemCaseSensitive(doc, "data");
 	v = cJSON_GetObjectItemCaseSensitive(data, key);
 	if (cJSON_IsString(v)) {
@@ -434,6 +429,20 @@ int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key,
 		} else
 			rc = tsarc_error_set(TSARC_ENOTFOUND, "Secret %s has no key %s", secret, key);
 	}
+	return rc;
+}
+
+int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key, char **out)
+{
+	cJSON *doc = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = tr->get(tr, "secret", secret, &doc))) {
+		tsarc_error_prefix("reading Secret %s", secret);
+		return rc;
+	}
+	rc = tsarc_secret_doc_value(doc, secret, key, out);
 	cJSON_Delete(doc);
 	return rc;
 }
@@ -516,27 +525,41 @@ static int set_str(char **dst, const char *src)
 
 int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *conn)
 {
-	const cJSON *spec = c->spec;
-	const char *s;
-	int rc = 0, port;
+	char *text = NULL;
+	int rc;
 
 	memset(conn, 0, sizeof(*conn));
 	if (c->external) {
-		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(spec, "url_secret");
+		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
 		const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
-		char *text = NULL;
-		tsarc_url u;
 		if (!secret || !key)
 			return tsarc_error_set(TSARC_ECONFIG, "component '%s' is external but has no "
 				"url_secret {\"secret\": ..., \"key\": ...}", c->name);
 		if ((rc = tsarc_secret_value(c->resources, secret, key, &text)))
 			return rc;
-		rc = tsarc_url_parse(text, &u);
+	}
+	if ((rc = tsarc_conn_from_url(c, text, conn)) && text)
+		tsarc_error_prefix("Secret %s, key %s", tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(
+			c->spec, "url_secret"), "secret"), tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(
+			c->spec, "url_secret"), "key"));
+	if (text) {
+		memset(text, 0, strlen(text));
 		free(text);
-		if (rc) {
-			tsarc_error_prefix("Secret %s, key %s", secret, key);
+	}
+	return rc;
+}
+
+int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *conn)
+{
+	const cJSON *spec = c->spec;
+	const char *s;
+	int rc = 0, port;
+
+	memset(conn, 0, sizeof(*conn));
+	if (url) {
+		tsarc_url u;
+		if ((rc = tsarc_url_parse(url, &u)))
 			return rc;
-		}
 		if ((rc = set_str(&conn->host, u.host)) || (rc = set_str(&conn->user, u.user)) ||
 			(rc = set_str(&conn->password, u.password))) {
 			tsarc_url_free(&u);
@@ -585,6 +608,23 @@ int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *conn)
 fail:
 	tsarc_conn_free(conn);
 	return rc;
+}
+
+int tsarc_conn_dup(const tsarc_conn *from, tsarc_conn *to)
+{
+	int rc;
+
+	memset(to, 0, sizeof(*to));
+	if ((rc = set_str(&to->host, from->host)) || (rc = set_str(&to->user, from->user)) ||
+		(rc = set_str(&to->password, from->password)) ||
+		(rc = set_str(&to->database, from->database)) ||
+		(rc = set_str(&to->socket, from->socket))) {
+		tsarc_conn_free(to);
+		return rc;
+	}
+	to->port = from->port;
+	to->has_password = from->has_password;
+	return 0;
 }
 
 int tsarc_transports_get(tsarc_transports *t, const char *type, tsarc_transport **out)

@@ -132,6 +132,10 @@ assert m["selector"] == "deploymentConfig=system-mysql" and m["namespace"] == "3
 assert m["context"] == "prod-cluster"
 assert s["zync-database.sql"]["selector"] == "deployment=zync-database"
 assert s["system-storage.tar"]["container"] == "system-master"
+# The deployment (where the resources are), with every stream; no pod in it.
+for x in d["streams"]:
+    assert x["meta"]["deployment"] == {"transport": "kube", "context": "prod-cluster",
+                                       "namespace": "3scale-prod"}, x["meta"]["deployment"]
 PY
 
 info "streams are what the tools print"

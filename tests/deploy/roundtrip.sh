@@ -33,9 +33,15 @@ cp "$OUT" "$WORK/backup1.json"
 SNAP=$(json_get "$WORK/backup1.json" "d['snapshot_id']")
 ok show --repo "$REPO" "$SNAP" --json
 cp "$OUT" "$WORK/show.json"
-python3 - "$WORK/show.json" <<'PY' || fail "the manifest does not describe the components"
-import json, sys
+python3 - "$WORK/show.json" "$DEP/resources" <<'PY' || fail "the manifest does not describe the components"
+import json, os, sys
 d = json.load(open(sys.argv[1]))
+# Every stream records the deployment it was taken from (a restore tells
+# in place from a migration by it): this host and its resources_dir.
+for s in d["streams"]:
+    dep = s["meta"]["deployment"]
+    assert dep["transport"] == "local" and dep["host"] and \
+        dep["resources_dir"] == os.path.realpath(sys.argv[2]), dep
 streams = {s["name"]: s for s in d["streams"]}
 want = {"secrets.json": "resources", "configmaps.json": "resources", "apimanager.json": "resources",
         "system-mysql.sql": "mysql", "system-storage.tar": "files", "zync-database.sql": "postgres",

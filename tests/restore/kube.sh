@@ -80,6 +80,20 @@ cp "$OUT" "$WORK/restore.json"
 [ "$(json_get "$WORK/restore.json" "sorted({s['status'] for s in d['steps']})")" = "['applied']" ] ||
 	fail "not every step applied"
 info "restore took $(($(date +%s) - t0)) s"
+python3 - "$WORK/restore.json" <<'PY' || fail "the report does not name the kube endpoints"
+import json, sys
+d = json.load(open(sys.argv[1]))
+# Backed up through the local transport, restored through kubectl: another
+# deployment, so a migration; every endpoint is the target's namespace.
+assert d["migration"] is True and d["target_deployment"] == {"transport": "kube", "context": "dr-cluster",
+                                                             "namespace": "other-ns"}, d
+st = {s["component"]: s for s in d["steps"]}
+assert st["secrets"]["endpoint"]["namespace"] == "other-ns", st["secrets"]
+m = st["system-mysql"]["endpoint"]
+assert (m["transport"], m["namespace"], m["workload"], m["container"]) == \
+    ("kube", "other-ns", "system-mysql", "system-mysql"), m
+assert m["from"].startswith("the configuration (socket)"), m
+PY
 
 info "databases, files and Redis equal"
 state "$WORK/after"

@@ -16,6 +16,11 @@ NEW=apis.dr-cluster.test
 
 backup_demo
 SRC=$DEP
+# The source lives on after the backup: a table written since is in no
+# snapshot, so a restore that reached the source would drop it.
+mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e \
+	"CREATE TABLE written_after_the_backup (id INT PRIMARY KEY); INSERT INTO written_after_the_backup VALUES (1)" ||
+	fail "cannot write into the source"
 state "$WORK/source.before"
 
 info "the target cluster: empty servers on other ports"
@@ -81,6 +86,68 @@ z.update({"host": "127.0.0.1", "port": int(sys.argv[3]), "user": "zync", "databa
 json.dump(c, open(sys.argv[2], "w"), indent=2)
 PY
 
+T_MYSQL_PORT=$(. "$T/env"; echo "$MYSQL_PORT")
+T_MYSQL_PW=$(. "$T/env"; echo "$MYSQL_ROOT_PASSWORD")
+S_MYSQL_PORT=$(. "$SRC/env"; echo "$MYSQL_PORT")
+
+info "a migration WITHOUT --skip-endpoint-secrets never touches the source database"
+# The snapshot's system-database Secret names the SOURCE's MariaDB (and its
+# password); the target's own Secret names the target's. The Secrets step
+# applies the snapshot's copy first: the system-mysql step must still load
+# into the target, resolved from the target's Secret as it was before the
+# restore, never "clean" (DROP every table of) the source.
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --only secrets,system-mysql --dry-run
+expect_err "-> mysql root@127\.0\.0\.1:$T_MYSQL_PORT/system" "the dry run prints the target's endpoint"
+expect_err "endpoint from the target's Secret system-database" "the dry run says where the endpoint came from"
+expect_err "snapshot's source: .*127\.0\.0\.1:$S_MYSQL_PORT/system" "the dry run prints the source's endpoint"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --only secrets,system-mysql --dry-run --json
+python3 - "$OUT" "$T_MYSQL_PORT" "$S_MYSQL_PORT" <<'PY' || fail "the plan does not name both endpoints"
+import json, sys
+d = json.load(open(sys.argv[1]))
+tport, sport = int(sys.argv[2]), int(sys.argv[3])
+assert d["migration"] is True, d.get("migration")
+m = {s["component"]: s for s in d["steps"]}["system-mysql"]
+e, src = m["plan"]["endpoint"], m["plan"]["snapshot_source"]
+assert (e["host"], e["port"], e["database"], e["user"]) == ("127.0.0.1", tport, "system", "root"), e
+assert e["from"].startswith("the target's Secret system-database"), e
+assert (src["host"], src["port"], src["database"]) == ("127.0.0.1", sport, "system"), src
+assert "password" not in json.dumps(d).lower().replace("password_", ""), "a password field is printed"
+# Without --skip-endpoint-secrets the snapshot's system-database replaces the target's: said.
+assert any(w.startswith("Secret system-database is replaced") for w in d["warnings"]), d["warnings"]
+PY
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --only secrets,system-mysql --json
+state "$WORK/source.mid"
+diff "$WORK/source.before" "$WORK/source.mid" >&2 || fail "the migration wiped or changed the source database"
+n=$(mysql_q "$T_MYSQL_PORT" "$T_MYSQL_PW" system -e "SELECT COUNT(*) FROM accounts")
+[ "${n:-0}" -gt 50 ] || fail "the target's database did not get the data ($n accounts)"
+python3 - "$OUT" "$T_MYSQL_PORT" <<'PY' || fail "the report does not name the endpoint used"
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = {s["component"]: s for s in d["steps"]}["system-mysql"]
+assert m["status"] == "applied" and m["endpoint"]["port"] == int(sys.argv[2]), m
+PY
+# Back to the target's own endpoint Secrets only, for what follows.
+rm -f "$T/resources/secret/"*.json && cp "$WORK/target-secrets/"*.json "$T/resources/secret/"
+
+info "a migration target equal to the snapshot's source is refused without --allow-source-target"
+cp "$SRC/resources/secret/system-database.json" "$T/resources/secret/system-database.json"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --only secrets,system-mysql --dry-run
+expect_rc 2 "a target equal to the source"
+expect_err "system-mysql.*is the snapshot's source.*--allow-source-target" "the refusal names the component and the flag"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --only secrets,system-mysql
+expect_rc 2 "a target equal to the source, not a dry run"
+state "$WORK/source.mid"
+diff "$WORK/source.before" "$WORK/source.mid" >&2 || fail "a refused restore changed the source"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --only secrets,system-mysql --dry-run \
+	--allow-source-target
+expect_err "127\.0\.0\.1:$S_MYSQL_PORT/system" "the allowed plan names the source's endpoint as the target"
+cp "$WORK/target-secrets/system-database.json" "$T/resources/secret/system-database.json"
+# The source's own configuration with a domain rewrite is a migration into
+# the source itself: every endpoint is the source's.
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --rewrite-domain "$OLD=$NEW" --dry-run
+expect_rc 2 "a domain rewrite into the source"
+expect_err "is the snapshot's source" "the rewrite into the source is refused"
+
 info "dry run of the migration: the plan names the rewrite, touches nothing"
 ok restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --dry-run --json \
 	--rewrite-domain "$OLD=$NEW" --skip-endpoint-secrets
@@ -112,11 +179,9 @@ for s in zync backend-redis system-redis system-storage; do
 done
 # system: every table but accounts has the same checksum and row count,
 # the same triggers and routines; accounts differs in its domain columns only.
-diff <(section "$WORK/source.before" system | grep -v '^system.accounts\|^accounts ') \
+diff <(section "$WORK/source.before" system | grep -v '^system.accounts\|^accounts \|written_after_the_backup') \
 	<(section "$WORK/target.after" system | grep -v '^system.accounts\|^accounts ') >&2 ||
 	fail "the system database differs beyond the accounts table"
-T_MYSQL_PORT=$(. "$T/env"; echo "$MYSQL_PORT")
-T_MYSQL_PW=$(. "$T/env"; echo "$MYSQL_ROOT_PASSWORD")
 mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e "SELECT * FROM accounts ORDER BY id" > "$WORK/acc.src"
 mysql_q "$T_MYSQL_PORT" "$T_MYSQL_PW" system -e "SELECT * FROM accounts ORDER BY id" > "$WORK/acc.dst"
 cols=$(mysql_q "$T_MYSQL_PORT" "$T_MYSQL_PW" -e \

@@ -46,6 +46,15 @@ assert names == ["secrets", "configmaps", "apimanager", "system-mysql", "system-
 for s in d["steps"]:
     assert s["status"] == "not applied" and s["bytes"] > 0 and s["plan"]["target"], s
 assert d["dry_run"] is True
+# In place (the snapshot records this deployment), and the Secrets are
+# gone: the endpoints come from the snapshot's Secrets, and the plan says so.
+assert d["in_place"] is True and d["migration"] is False, d
+st = {s["component"]: s for s in d["steps"]}
+for c, secret in (("system-mysql", "system-database"), ("zync-database", "zync"),
+                  ("backend-redis", "backend-redis"), ("system-redis", "system-redis")):
+    e = st[c]["plan"]["endpoint"]
+    assert e["from"].startswith("the snapshot's Secret %s " % secret), e
+    assert e["host"] == "127.0.0.1" and e["port"] == st[c]["plan"]["snapshot_source"]["port"], e
 PY
 state "$WORK/after-dry-run"
 diff "$WORK/destroyed" "$WORK/after-dry-run" >&2 || fail "--dry-run changed the deployment"
@@ -90,6 +99,11 @@ ok restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-mys
 [ "$(json_get "$OUT" "[s['plan']['replaces'] for s in d['steps'] if s['component'] == 'system-mysql'][0]")" = \
 	"every table and view of the database (it ends up with the dump's tables only)" ] ||
 	fail "the plan does not say the database is emptied first"
+# The Secrets are back: in place, the target's own Secret is the source of
+# truth, and a target equal to the snapshot's source is the normal case.
+json_get "$OUT" "[s['plan']['endpoint']['from'] for s in d['steps'] if s['component'] == 'system-mysql'][0]" |
+	grep -q "^the target's Secret system-database (key URL) as it was before the restore" ||
+	fail "in place, the endpoint does not come from the target's own Secret"
 ok restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-mysql --json
 state "$WORK/after-in-place"
 diff "$WORK/before" "$WORK/after-in-place" >&2 || fail "the in-place restore left the database different"
