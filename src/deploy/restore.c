@@ -1945,7 +1945,8 @@ static int classify(rctx *r)
 	else if (same == 0)
 		r->migration = "the target deployment is not the one the snapshot was taken from";
 	else if (same < 0 && r->o->target_namespace)
-		r->migration = "--target-namespace, and the snapshot does not record its deployment";
+		r->migration = "--target-namespace, and whether the target is the deployment the "
+			"snapshot was taken from cannot be told";
 	r->in_place = !r->migration && same == 1;
 	return 0;
 }
@@ -2071,9 +2072,9 @@ static int resolve_db(rctx *r, step *s, tsarc_component *c, cJSON *ep)
 			"Secret in the target first, or give host, port, user, database and password_env "
 			"or password_file in the configuration", s->component, secret,
 			r->migration ? "a migration never uses the snapshot's copy (it names the source's "
-			"database)" : "the snapshot does not record that it was taken from this "
-			"deployment, so its copy is not used (restoring --only the Secrets first makes "
-			"it the target's)");
+			"database)" : r->in_place ? "the snapshot holds none either" : "the snapshot does "
+			"not record that it was taken from this deployment, so its copy is not used "
+			"(restoring --only the Secrets first makes it the target's)");
 	}
 	tsarc_error_clear();
 	rc = tsarc_conn_from_url(c, url, &s->conn);
