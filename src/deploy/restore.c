@@ -2129,14 +2129,19 @@ static void endpoint_text(const step *s, cJSON *ep)
 		if (kube)
 			buf_printf(&b, " in namespace %s: ", (v = tsarc_spec_str(ep, "namespace")) ? v :
 				"(the context's)");
-		if (db) {
+		if (db && (v = tsarc_spec_str(ep, "socket"))) {
+			/* user via socket PATH, database DB: a path and a database
+			 * name do not read well joined by a slash. */
+			if (tsarc_spec_str(ep, "user"))
+				buf_printf(&b, "%s via ", tsarc_spec_str(ep, "user"));
+			buf_printf(&b, "socket %s", v);
+			if ((v = tsarc_spec_str(ep, "database")))
+				buf_printf(&b, ", database %s", v);
+		} else if (db) {
 			if ((v = tsarc_spec_str(ep, "user")))
 				buf_printf(&b, "%s@", v);
-			if ((v = tsarc_spec_str(ep, "socket")))
-				buf_printf(&b, "socket %s", v);
-			else
-				buf_printf(&b, "%s", (v = tsarc_spec_str(ep, "host")) ? v :
-					kube ? "its own server" : "localhost");
+			buf_printf(&b, "%s", (v = tsarc_spec_str(ep, "host")) ? v :
+				kube ? "its own server" : "localhost");
 			if (cJSON_IsNumber(port))
 				buf_printf(&b, ":%d", port->valueint);
 			if ((v = tsarc_spec_str(ep, "database")))

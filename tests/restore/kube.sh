@@ -92,7 +92,8 @@ assert st["secrets"]["endpoint"]["namespace"] == "other-ns", st["secrets"]
 m = st["system-mysql"]["endpoint"]
 assert (m["transport"], m["namespace"], m["workload"], m["container"]) == \
     ("kube", "other-ns", "system-mysql", "system-mysql"), m
-assert m["from"].startswith("the configuration (socket)"), m
+assert m["from"].startswith("the configuration (socket"), m
+assert m["text"].startswith("pod of system-mysql (container system-mysql) in namespace other-ns: root via socket "), m
 PY
 
 info "databases, files and Redis equal"
