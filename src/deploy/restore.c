@@ -2561,6 +2561,11 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 			step *s = &r.steps[i];
 			if (s->state != ST_PENDING || !s->st)
 				continue;
+			if (tsarc_interrupted()) {
+				rc = tsarc_interrupt_error();
+				tsarc_error_prefix("verification before the restore; nothing was written");
+				goto out;
+			}
 			progress(&r, "verifying %s (%llu bytes)", s->st->name,
 				(unsigned long long)s->st->size);
 			if ((rc = tsarc_stream_verify(repo, s->st, o->inflight))) {

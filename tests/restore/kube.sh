@@ -7,7 +7,9 @@
 # --target-namespace other-ns and prove: resources applied into other-ns,
 # databases, files and Redis equal; the Redis swap went through redis-config
 # (save lines commented out and appendonly no during the swap, the original
-# afterwards) with rollouts; no password on kubectl's command line. Then a
+# kept in an annotation meanwhile, the original afterwards) with rollouts; a
+# killed run's swap is undone first by the next run; no password on
+# kubectl's command line. Then a
 # migration through the same double: --rewrite-domain rewrites ConfigMaps,
 # the APIManager and the tenant domain columns (in the pod's mysql session),
 # and --skip-endpoint-secrets keeps the target's own system-database Secret.
@@ -132,7 +134,38 @@ for w in ("backend-redis", "system-redis"):
     for x in r[:2]:  # persistence off, then the backup RDB loaded
         assert active(x["config_map"]) == ['save ""', "appendonly no"], active(x["config_map"])
         assert re.search(r"^# tsarc restore: save 900 1$", x["config_map"], re.M), x["config_map"]
+        # The original rides on the ConfigMap while it is switched off.
+        assert x["annotations"].get("tsarc/original-redis-config") == orig, x["annotations"]
     assert r[2]["config_map"] == orig, "persistence not back on"
+    assert "tsarc/original-redis-config" not in r[2]["annotations"], r[2]["annotations"]
+PY
+
+info "a killed run's swap (persistence off, the original in the annotation) is undone first"
+CM=$KDIR/namespaces/other-ns/resources/configmap/redis-config.json
+python3 - "$CM" "$KDIR/rollouts.log" "$WORK/redis-config.orig" <<'PY' || fail "test setup: cannot edit redis-config"
+import json, sys
+cm = json.load(open(sys.argv[1]))
+rolls = [json.loads(l) for l in open(sys.argv[2])]
+orig = cm["data"]["redis.conf"]
+cm["data"]["redis.conf"] = [r for r in rolls if r["workload"] == "system-redis"][0]["config_map"]
+cm["metadata"].setdefault("annotations", {})["tsarc/original-redis-config"] = orig
+json.dump(cm, open(sys.argv[1], "w"))
+open(sys.argv[3], "w").write(orig)
+PY
+n0=$(wc -l < "$KDIR/rollouts.log")
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns --only system-redis --json
+expect_out "earlier interrupted restore had left persistence off" "the earlier swap is undone and said so"
+python3 - "$CM" "$KDIR/rollouts.log" "$n0" "$WORK/redis-config.orig" <<'PY' || fail "the earlier swap was not undone"
+import json, sys
+cm = json.load(open(sys.argv[1]))
+orig = open(sys.argv[4]).read()
+assert cm["data"]["redis.conf"] == orig, cm["data"]["redis.conf"]
+assert "tsarc/original-redis-config" not in (cm["metadata"].get("annotations") or {}), cm["metadata"]
+r = [json.loads(l) for l in open(sys.argv[2])][int(sys.argv[3]):]
+assert len(r) == 3, len(r)
+assert "# tsarc restore: # tsarc restore:" not in r[0]["config_map"], "switched off twice: the off-config was taken for the original"
+assert r[0]["annotations"].get("tsarc/original-redis-config") == orig
+assert r[2]["config_map"] == orig
 PY
 grep -q '^appendonly yes' "$REDIS_SYSTEM_REDIS_DIR/redis.conf" || fail "system-redis does not run with redis-config's appendonly yes"
 [ "$(redis-cli -p "$REDIS_SYSTEM_REDIS_PORT" CONFIG GET appendonly | tail -1)" = yes ] || fail "AOF is off after restore"
