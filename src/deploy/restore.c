@@ -1099,6 +1099,8 @@ typedef struct redis_op {
 	int server;            /* 0 untouched, 1 stopped by us, 2 running the off-config */
 	tsarc_cleanup undo;    /* puts the original configuration back */
 	char undo_what[300];
+	tsarc_cleanup incoming; /* removes DBFILENAME.tsarc-incoming until it is moved in */
+	char incoming_what[300];
 	char *earlier;         /* what undoing an earlier interrupted swap did */
 } redis_op;
 
@@ -1421,8 +1423,13 @@ static int redis_restart(redis_op *op, int save)
 		op->server = 1;
 		if ((rc = op->r->deftr->rollout(op->r->deftr, op->workload)))
 			return rc;
+		/* The new pod, under the cleanup registry: an exit cleanup that
+		 * removes the incoming RDB must not read it half-written. */
+		tsarc_cleanup_hold();
 		component_clear(&op->c);
-		if ((rc = op->c.tr->locate(op->c.tr, &op->c)))
+		rc = op->c.tr->locate(op->c.tr, &op->c);
+		tsarc_cleanup_release();
+		if (rc)
 			return rc;
 	} else {
 		const cJSON *start = cJSON_GetObjectItemCaseSensitive(op->s->recipe, "start_command"), *a;
@@ -1503,6 +1510,16 @@ static const char MOVE_ASIDE_SCRIPT[] =
 	"for f in \"$2\" \"$3\" \"$4\"; do [ -n \"$f\" ] || continue; "
 	"if [ -e \"$f\" ]; then mv \"$f\" \"$f-old.$ts\"; fi; done; "
 	"mv \"$2.tsarc-incoming\" \"$2\"";
+
+/* $1 data dir, $2 dbfilename. */
+static const char REMOVE_INCOMING_SCRIPT[] = "rm -f \"$1/$2.tsarc-incoming\"";
+
+/* Our temporary file in the server's folder, partial or unused: removed
+ * on failure or interruption (interrupt.h). */
+static int redis_drop_incoming(void *arg)
+{
+	return redis_shell(arg, REMOVE_INCOMING_SCRIPT);
+}
 
 static void redis_op_free(redis_op *op)
 {
@@ -1655,6 +1672,9 @@ static int do_redis(rctx *r, step *s)
 		(rc = tsarc_cmd_arg(&cmd, "sh")) || (rc = tsarc_cmd_arg(&cmd, op.data_dir)) ||
 		(rc = tsarc_cmd_arg(&cmd, op.dbfilename)))
 		goto done;
+	snprintf(op.incoming_what, sizeof(op.incoming_what), "component '%s': %s/%s.tsarc-incoming "
+		"removed", s->component, op.data_dir, op.dbfilename);
+	tsarc_cleanup_add(&op.incoming, redis_drop_incoming, &op, op.incoming_what);
 	if ((rc = stream_into(r, &op.c, &cmd, s->st, NULL, NULL, what)))
 		goto done;
 	/* 2. Persistence off and a restart: the server must neither save over
@@ -1670,7 +1690,10 @@ static int do_redis(rctx *r, step *s)
 	/* 3. Old dump.rdb and AOF aside, the backup's RDB in place, restart:
 	 * it loads the RDB. */
 	progress(r, "  %s: old files aside, backup RDB in place, restart", s->component);
-	if ((rc = redis_shell(&op, MOVE_ASIDE_SCRIPT)) || (rc = redis_restart(&op, 0)) ||
+	if ((rc = redis_shell(&op, MOVE_ASIDE_SCRIPT)))
+		goto done;
+	tsarc_cleanup_remove(&op.incoming); /* it is the server's dump file now */
+	if ((rc = redis_restart(&op, 0)) ||
 		(rc = redis_keyspace(&op, &before)))
 		goto done;
 	/* 4. Persistence back on. AOF first on the running server (CONFIG SET
@@ -1720,9 +1743,19 @@ done:
 			tsarc_error_set(rc, "%s (persistence configuration put back%s; old files, if "
 				"moved, are in %s with suffix -old.<time>)", msg, server, op.data_dir);
 	}
+	if (rc && op.incoming.registered) {
+		char msg[2048];
+		snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
+		if (tsarc_cleanup_run(&op.incoming))
+			tsarc_error_set(rc, "%s; %s/%s.tsarc-incoming could not be removed (%s)", msg,
+				op.data_dir, op.dbfilename, tsarc_error_last()->message);
+		else
+			tsarc_error_set(rc, "%s", msg);
+	}
 	if (!rc && op.earlier)
 		set_note(s, "%s; %s", op.earlier, s->note ? s->note : "");
 	tsarc_cleanup_remove(&op.undo);
+	tsarc_cleanup_remove(&op.incoming);
 	free(appendonly);
 	free(before);
 	free(after);

@@ -5,8 +5,8 @@
 # until it is killed; nothing depends on timing.
 #  - SIGTERM during the Redis swap (persistence off, server stopped, the
 #    start command held): exit 143, redis.conf byte for byte the original,
-#    no saved copy left, no lock, the held child stopped, the report says
-#    what was not applied.
+#    no saved copy or incoming RDB left, no lock, the held child stopped,
+#    the report says what was not applied.
 #  - SIGKILL at the same point (a crash): the next run finds the saved
 #    original, puts it back first and ends with persistence as configured.
 #  - SIGINT during the MySQL load: exit 130, nothing left (the password's
@@ -14,6 +14,8 @@
 #  - SIGHUP, then SIGTERM while the held child ignores SIGTERM (the restore
 #    cannot stop on its own): exit 129 at once, child killed, lock removed
 #    by the exit cleanup.
+#  - SIGTERM during a backup (mysqldump held): exit 143, no snapshot, no
+#    file left, no lock.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -21,6 +23,7 @@ backup_demo
 
 REAL_REDIS_SERVER=$(command -v redis-server)
 REAL_MYSQL=$(command -v mysql)
+REAL_MYSQLDUMP=$(command -v mysqldump)
 mkdir -p "$WORK/bin" "$WORK/tmp"
 # wrapper NAME REAL [SHELL-PREAMBLE]: $WORK/bin/NAME holds while $WORK/hold-NAME exists.
 wrapper() {
@@ -106,6 +109,7 @@ rm -f "$WORK/hold-redis-server"
 [ "$RC" -eq 143 ] || fail "exit $RC after SIGTERM, want 143"
 cmp "$CONF" "$WORK/redis.conf.orig" >&2 || fail "redis.conf is not the original after SIGTERM"
 [ -e "$CONF.tsarc-orig" ] && fail "the saved copy was left behind"
+ls "$REDIS_SYSTEM_REDIS_DIR" | grep -q 'tsarc-incoming' && fail "the incoming RDB was left in the data folder"
 gone "$HELD" "the held redis-server start"
 no_leftovers "SIGTERM"
 expect_err "interrupted by SIGTERM" "the message names the signal"
@@ -175,4 +179,23 @@ rm -f "$WORK/hold-mysql"
 gone "$HELD" "the mysql that ignores SIGTERM"
 no_leftovers "the second signal"
 expect_err "repository lock released" "the exit cleanup released the lock"
+info "SIGTERM during a backup (mysqldump held): exit 143, no snapshot, no file left, no lock"
+n0=$("$TSARC" snapshots --repo "$REPO" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+# Held at the dump itself, not at the version probe before it.
+wrapper mysqldump "$REAL_MYSQLDUMP" 'case "$1" in --version) exec '"$REAL_MYSQLDUMP"' "$@";; esac'
+touch "$WORK/hold-mysqldump"
+rm -f "$WORK/held"
+"$TSARC" backup --repo "$REPO" --config "$WORK/config.json" >"$OUT" 2>"$ERR" &
+TPID=$!
+held
+grep -q '^--defaults-extra-file=/dev/fd/' "$WORK/held-args" ||
+	fail "test setup: the held mysqldump has no in-memory option file"
+kill -TERM "$TPID"
+ended
+rm -f "$WORK/hold-mysqldump"
+[ "$RC" -eq 143 ] || fail "backup: exit $RC after SIGTERM, want 143"
+gone "$HELD" "the held mysqldump"
+no_leftovers "backup"
+n1=$("$TSARC" snapshots --repo "$REPO" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$n1" = "$n0" ] || fail "an interrupted backup wrote a snapshot"
 info "OK"
