@@ -237,6 +237,11 @@ int tsarc_replace_file(const char *path, const void *data, size_t len, mode_t mo
  * copy a snapshot carries): variable names, Kubernetes names, types of
  * the fields restore reads. Errors have `code` and start with `where`. */
 int tsarc_recipe_check(const cJSON *recipe, int code, const char *where);
+/* Removes from a snapshot's copy of a recipe what names a program or its
+ * arguments (command, start_command, tool, options): what runs at restore
+ * comes from the target configuration (its profile included), never from
+ * the repository. */
+void tsarc_recipe_drop_commands(cJSON *recipe);
 /* Checks what restore reads from a stream's metadata (component, kind,
  * resource, items, the recipe): TSARC_EUNSAFE naming the field. */
 int tsarc_stream_meta_check(const char *stream, const cJSON *meta);

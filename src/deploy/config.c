@@ -215,6 +215,15 @@ int tsarc_recipe_check(const cJSON *recipe, int code, const char *where)
 	return 0;
 }
 
+void tsarc_recipe_drop_commands(cJSON *recipe)
+{
+	static const char *const fields[] = {"command", "start_command", "tool", "options", NULL};
+	size_t i;
+
+	for (i = 0; fields[i]; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(recipe, fields[i]);
+}
+
 int tsarc_stream_meta_check(const char *stream, const cJSON *meta)
 {
 	const cJSON *v;

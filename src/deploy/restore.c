@@ -265,6 +265,8 @@ static int build_plan(rctx *r)
 			s.recipe = cJSON_CreateObject();
 		if (!s.recipe)
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		/* Programs and their arguments come from the target only. */
+		tsarc_recipe_drop_commands(s.recipe);
 		/* The target's own recipe fields win: they say where things go. */
 		if ((over = cJSON_GetObjectItemCaseSensitive(spec, "restore")) &&
 			(rc = tsarc_json_merge(s.recipe, over))) {

@@ -105,4 +105,31 @@ expect_err "system-storage" "hostile tar names the component"
 [ -e "$DEP/escaped.txt" ] && fail "an entry escaped the tree"
 (cd "$DEP/system-storage" && find . | sort) > "$WORK/tree.after"
 diff "$WORK/tree.before" "$WORK/tree.after" >&2 || fail "the hostile tar changed the tree"
+
+info "a snapshot's recipe names commands: only the target configuration's run"
+# Whoever writes the repository writes the recipes a snapshot carries. One
+# whose exec component restores with a command of its own, and whose
+# system-mysql recipe adds client options, restored with a target config
+# that gives neither: nothing of the snapshot's runs.
+python3 - "$WORK/config.json" "$WORK/forger.json" "$WORK/target.json" "$WORK/pwned" <<'PY'
+import json, sys
+base = json.load(open(sys.argv[1]))
+forged, target = json.loads(json.dumps(base)), json.loads(json.dumps(base))
+forged["components"]["tool"] = {"kind": "exec", "script": "echo data",
+    "restore": {"order": 45, "command": ["sh", "-c", 'touch "$0"', sys.argv[4]]}}
+forged["components"]["system-mysql"]["restore"] = {"options": ["--init-command=SELECT 1/0 INTO @x"],
+    "tool": "/bin/false"}
+target["components"]["tool"] = {"kind": "exec", "script": "echo data"}
+json.dump(forged, open(sys.argv[2], "w"), indent=2)
+json.dump(target, open(sys.argv[3], "w"), indent=2)
+PY
+ok backup --repo "$REPO" --config "$WORK/forger.json" --json
+FORGED=$(json_get "$OUT" "d['snapshot_id']")
+t restore "$FORGED" --repo "$REPO" --config "$WORK/target.json" --only tool --json
+[ "$RC" -ne 0 ] || fail "an exec restore ran without a command of the target configuration"
+[ -e "$WORK/pwned" ] && fail "the snapshot's restore command ran"
+expect_err 'restore needs "command"' "the missing command is named"
+ok restore "$FORGED" --repo "$REPO" --config "$WORK/target.json" --only system-mysql --json
+[ "$(json_get "$OUT" "[s['status'] for s in d['steps'] if s['component'] == 'system-mysql'][0]")" = applied ] ||
+	fail "system-mysql was not restored with the target's own tool and options"
 info "OK"
