@@ -16,7 +16,8 @@ static atomic_int g_signal;   /* first signal received */
 static atomic_int g_deferred;
 static _Thread_local int t_in_cleanup;
 
-static pthread_mutex_t g_children_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Recursive: a spawn holds it around tracking its child. */
+static pthread_mutex_t g_children_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static tsarc_child_node *g_children;
 
 /* Recursive: a cleanup may add or remove entries (an undo that runs a
@@ -101,6 +102,16 @@ void tsarc_interrupt_untrack(tsarc_child_node *n)
 	}
 	n->pgid = 0;
 	n->prev = n->next = NULL;
+	pthread_mutex_unlock(&g_children_mu);
+}
+
+void tsarc_interrupt_spawn_lock(void)
+{
+	pthread_mutex_lock(&g_children_mu);
+}
+
+void tsarc_interrupt_spawn_unlock(void)
+{
 	pthread_mutex_unlock(&g_children_mu);
 }
 

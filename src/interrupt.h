@@ -54,6 +54,10 @@ typedef struct tsarc_child_node {
 
 void tsarc_interrupt_track(tsarc_child_node *n, pid_t pgid);
 void tsarc_interrupt_untrack(tsarc_child_node *n);
+/* Held across "may it start? start it, track it": a signal then either
+ * finds the child tracked, or comes first and the child never starts. */
+void tsarc_interrupt_spawn_lock(void);
+void tsarc_interrupt_spawn_unlock(void);
 
 /*
  * The cleanup registry: what must not be left behind when the process is

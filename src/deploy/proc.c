@@ -263,7 +263,15 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 	posix_spawnattr_setsigdefault(&attr, &defaults);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 		POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawnp(&p->pid, argv[0], &fa, &attr, argv, env);
+	/* Checked, started and tracked as one step against a signal: the
+	 * signal thread either finds it tracked or comes first, and then it
+	 * never starts (a signal from now on stops its group). */
+	tsarc_interrupt_spawn_lock();
+	if (!tsarc_interrupt_may_start())
+		rc = -1;
+	else if ((rc = posix_spawnp(&p->pid, argv[0], &fa, &attr, argv, env)) == 0)
+		tsarc_interrupt_track(&p->node, p->pid);
+	tsarc_interrupt_spawn_unlock();
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	free(env);
@@ -277,14 +285,11 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 		close_fd(&err[0]);
 		close_fd(&in[1]);
 		p->pid = 0;
+		if (rc < 0)
+			return tsarc_interrupt_error();
 		return tsarc_error_set(rc == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
 			"cannot run %s: %s", argv[0], strerror(rc));
 	}
-	/* A signal from now on stops its group. One that came while it was
-	 * starting found nothing to stop: stop it here. */
-	tsarc_interrupt_track(&p->node, p->pid);
-	if (!tsarc_interrupt_may_start())
-		kill(-p->pid, SIGTERM);
 	p->out_fd = out[0];
 	p->err_fd = err[0];
 	p->in_fd = in[1];
