@@ -72,6 +72,8 @@ if bad:
     sys.exit("%d of %d objects renamed before their content was synced, e.g. %s" % (len(bad), placed, bad[0]))
 print("[trust] %d objects, each synced before it was put in place" % placed)
 EOF
+elif [ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ]; then
+	fail "strace cannot run here (ci/deps.sh installs it): the fsync order must be traced in CI"
 else
 	info "strace cannot run here: the fsync order is not traced"
 fi
