@@ -149,6 +149,11 @@ int tsarc_spec_bool(const cJSON *spec, const char *key, int dflt);
 /* A whole file as a NUL-terminated string (`*len_out`, may be NULL, its
  * length): TSARC_ENOTFOUND when missing, TSARC_ETOOLARGE past `max`. */
 int tsarc_read_file(const char *path, size_t max, char **out, size_t *len_out);
+/* The same for a file this process's user wrote for itself and must not
+ * take from anyone else (a saved original beside a folder others can
+ * write): a symlink, a non-regular file, another owner or a group/world-
+ * writable mode is refused with TSARC_EUNSAFE, never followed or read. */
+int tsarc_read_private_file(const char *path, size_t max, char **out, size_t *len_out);
 /* Merges `over` into `base`: objects key by key, anything else replaces. */
 int tsarc_json_merge(cJSON *base, const cJSON *over);
 /* A port number field (number or numeric string); 0 when absent. */

@@ -1376,7 +1376,7 @@ static int redis_undo_earlier(redis_op *op)
 		if (!(saved = strdup(t)))
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	} else {
-		rc = tsarc_read_file(op->saved_path, REDIS_CONF_MAX, &saved, NULL);
+		rc = tsarc_read_private_file(op->saved_path, REDIS_CONF_MAX, &saved, NULL);
 		if (rc == TSARC_ENOTFOUND) {
 			tsarc_error_clear();
 			return 0;

@@ -142,6 +142,20 @@ cmp "$CONF" "$WORK/redis.conf.orig" >&2 || fail "redis.conf is not the original 
 	fail "Redis runs without its configured persistence after the restore"
 no_leftovers "the run after the crash"
 
+info "a saved copy that tsarc did not write is not trusted"
+# Someone who can write redis.conf's folder (the redis group on Debian)
+# plants CONFIG.tsarc-orig as a symlink: the next run must neither read
+# through it nor act on it (it could hold any file's content).
+cp "$CONF" "$WORK/planted-target"
+ln -s "$WORK/planted-target" "$CONF.tsarc-orig"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-redis --json
+[ "$RC" -ne 0 ] || fail "a planted saved copy (a symlink) was trusted"
+expect_err "$CONF.tsarc-orig" "the message names the planted file"
+[ -L "$CONF.tsarc-orig" ] || fail "the planted symlink was acted on"
+cmp "$CONF" "$WORK/redis.conf.orig" >&2 || fail "redis.conf changed after a refused saved copy"
+rm -f "$CONF.tsarc-orig"
+no_leftovers "a refused saved copy"
+
 info "SIGINT during the MySQL load: option file removed, exit 130"
 touch "$WORK/hold-mysql"
 bg --only system-mysql
