@@ -19,7 +19,9 @@ static const char FORGET_HELP[] =
 	"Removes snapshots, either those named, or those a keep-policy does not\n"
 	"keep. Snapshots are grouped (--group-by) and the policy applies to each\n"
 	"group. Time buckets (hour, day, ISO week, month, year) are in UTC. The\n"
-	"chunks of removed snapshots are freed by prune (or --prune).\n"
+	"chunks of removed snapshots are freed by prune (or --prune). A damaged\n"
+	"snapshot (one that does not decrypt or parse) is kept by a policy and\n"
+	"named; give its id to remove it (prune refuses while one is left).\n"
 	"\n"
 	"Policy:\n"
 	"      --keep-last N        the N newest snapshots\n"
@@ -235,6 +237,38 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, int json, 
 	return 0;
 }
 
+/*
+ * A damaged snapshot must not stop retention (a nightly forget that fails
+ * forever lets the repository grow without end), and it must be possible
+ * to remove it: a policy cannot judge a snapshot whose time and tags it
+ * cannot read, so it keeps it and says so; naming its id removes it.
+ */
+typedef struct damaged_set {
+	cJSON *ids; /* the damaged snapshots' ids, in the report */
+	int by_policy;
+} damaged_set;
+
+static void note_damaged(const char *id, int code, const char *msg, void *payload)
+{
+	damaged_set *d = payload;
+
+	(void)code;
+	cJSON_AddItemToArray(d->ids, cJSON_CreateString(id));
+	if (d->by_policy)
+		fprintf(stderr, "tsarc: warning: %s: kept, as a policy cannot judge it "
+			"(tsarc forget %.12s removes it)\n", msg, id);
+}
+
+static int is_damaged(const damaged_set *d, const char *id)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, d->ids)
+		if (!strcmp(cJSON_GetStringValue(it), id))
+			return 1;
+	return 0;
+}
+
 int cmd_forget(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -261,6 +295,7 @@ int cmd_forget(int argc, char **argv)
 	size_t n = 0, i, k, removed = 0;
 	int by_host, by_tags, by_ns, rc, explicit_ids;
 	cJSON *doc = NULL, *groups = NULL;
+	damaged_set damaged = {NULL, 0};
 	cli_common c;
 
 	memset(&s, 0, sizeof(s));
@@ -285,14 +320,16 @@ int cmd_forget(int argc, char **argv)
 	 * and lets its prune count spare a running backup's chunks. */
 	if ((rc = tsarc_lock_acquire(&lock, repo, !s.dry_run)))
 		goto done;
-	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, NULL, NULL)))
-		goto done;
-	if (!(reasons = calloc(n ? n : 1, sizeof(*reasons))) ||
-		!(keys = calloc(n ? n : 1, sizeof(*keys)))) {
+	if (!(doc = cJSON_CreateObject()) || !(groups = cJSON_AddArrayToObject(doc, "groups")) ||
+		!(damaged.ids = cJSON_AddArrayToObject(doc, "damaged"))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (!(doc = cJSON_CreateObject()) || !(groups = cJSON_AddArrayToObject(doc, "groups"))) {
+	damaged.by_policy = !explicit_ids;
+	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, note_damaged, &damaged)))
+		goto done;
+	if (!(reasons = calloc(n ? n : 1, sizeof(*reasons))) ||
+		!(keys = calloc(n ? n : 1, sizeof(*keys)))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -307,6 +344,14 @@ int cmd_forget(int argc, char **argv)
 			for (i = 0; i < n; i++)
 				if (!strcmp(snaps[i]->id, id))
 					reasons[i] = 0;
+			if (!is_damaged(&damaged, id))
+				continue;
+			if (!c.json)
+				printf("remove damaged snapshot %.12s\n", id);
+			if (!s.dry_run && (rc = tsarc_store_remove(repo->store, TSARC_OBJ_SNAPSHOT,
+						id)) && rc != TSARC_ENOTFOUND)
+				goto done;
+			removed++;
 		}
 		for (i = 0; i < n; i++)
 			if (!(keys[i] = strdup("{}"))) {

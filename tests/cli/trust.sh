@@ -5,7 +5,8 @@
 #    chunk contents are fsynced before their rename (strace, when present);
 #  - a damaged newest snapshot is passed over by `latest` (with a warning)
 #    and reported by check; a snapshot that cannot be read (permission) makes
-#    snapshots, dump latest and check fail, never a short list;
+#    snapshots, dump latest and check fail, never a short list; forget by
+#    policy keeps (and names) a damaged snapshot, forget by id removes it;
 #  - a key file of another repository with the same password, or a forged
 #    key file with huge scrypt parameters, locks nobody out; a damaged key
 #    file of a second password is reported as damage, not a wrong password.
@@ -123,6 +124,20 @@ expect_rc 13 "check with an unreadable snapshot"
 chmod 644 "$R2/snapshots/$NEW"
 tu snapshots --repo "$R2"
 expect_rc 0 "snapshots once the snapshot is readable again"
+
+info "a damaged snapshot does not stop retention, and is forgotten by its id"
+flip_byte "$R2/snapshots/$NEW" 40
+t forget --repo "$R2" --keep-last 1
+expect_rc 0 "forget by policy with a damaged snapshot"
+expect_err "snapshot ${NEW:0:12}.*damaged.*kept" "forget names the damaged snapshot it keeps"
+[ -e "$R2/snapshots/$NEW" ] || fail "a policy removed a snapshot it could not read"
+[ -e "$R2/snapshots/$OLD" ] || fail "forget removed the only readable snapshot"
+t forget --repo "$R2" "${NEW:0:12}"
+expect_rc 0 "forget of a damaged snapshot by its id"
+[ ! -e "$R2/snapshots/$NEW" ] || fail "forget by id left the damaged snapshot"
+[ -e "$R2/snapshots/$OLD" ] || fail "forget by id removed another snapshot"
+t check --repo "$R2"
+expect_rc 0 "check once the damaged snapshot is forgotten"
 
 info "a key file of another repository with the same password"
 R3=$WORK/other
