@@ -692,27 +692,23 @@ static int entry_verdict(struct archive_entry *e, char *namebuf, size_t namesz,
 	return ENTRY_TAKE;
 }
 
-/* Extracts the archive from fd into the staging folder. */
-static int extract_to_staging(int fd, const char *staging, const tsarc_tree_restore_options *o,
-	tsarc_tree_restore_result *res, root_attrs *top, int skeleton)
+/*
+ * Calls `fn` for every entry of the tar stream on fd that entry_verdict
+ * takes (with `root` set for the archive's own "."), after counting what it
+ * skips in *skipped; stops at the first error, an unsafe entry or a damaged
+ * stream. Every reader of a tree archive goes through here.
+ */
+typedef int (*tar_entry_fn)(void *ctx, struct archive *in, struct archive_entry *e,
+	const char *name, const char *hard, int root);
+
+static int for_each_tar_entry(int fd, int warn, uint64_t *skipped, tar_entry_fn fn, void *ctx)
 {
 	struct archive *in = archive_read_new();
 	struct archive_entry *e;
-	stager s;
-	size_t i;
 	int r, rc = 0;
 
-	memset(&s, 0, sizeof(s));
-	s.o = o;
-	s.top = top;
-	s.skeleton = skeleton;
 	if (!in)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	s.root = open(staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (s.root < 0) {
-		archive_read_free(in);
-		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", staging, strerror(errno));
-	}
 	archive_read_support_format_tar(in);
 	archive_read_support_format_gnutar(in);
 	if (archive_read_open_fd(in, fd, 64 * 1024) != ARCHIVE_OK) {
@@ -720,7 +716,7 @@ static int extract_to_staging(int fd, const char *staging, const tsarc_tree_rest
 		goto done;
 	}
 	for (;;) {
-		const char *hard;
+		const char *hard = NULL; /* for -Wmaybe-uninitialized */
 		char name[PATH_MAX_LEN];
 		int v;
 
@@ -732,32 +728,72 @@ static int extract_to_staging(int fd, const char *staging, const tsarc_tree_rest
 				archive_error_string(in));
 			goto done;
 		}
-		if ((v = entry_verdict(e, name, sizeof(name), &hard, !skeleton)) < 0) {
+		if ((v = entry_verdict(e, name, sizeof(name), &hard, warn)) < 0) {
 			rc = v;
 			goto done;
 		}
 		if (v == ENTRY_SKIP) {
-			res->skipped++;
+			(*skipped)++;
 			continue;
 		}
-		if (v == ENTRY_ROOT) {
-			s.top->present = 1;
-			s.top->mode = archive_entry_perm(e) & 07777;
-			entry_times(e, s.top->times);
-			s.top->uid = (uid_t)archive_entry_uid(e);
-			s.top->gid = (gid_t)archive_entry_gid(e);
-			continue;
-		}
-		if ((rc = stage_entry(&s, in, e, name, hard, res)))
+		if ((rc = fn(ctx, in, e, name, hard, v == ENTRY_ROOT)))
 			goto done;
-		if ((hard || archive_entry_filetype(e) == AE_IFLNK) && (rc = remember_link(&s, name)))
-			goto done;
-		res->entries++;
 	}
-	/* Before fix_dirs: an archive's read-only folder would stop the walk. */
-	if (!(rc = check_links(&s)) && !skeleton)
-		rc = fix_dirs(&s);
 done:
+	archive_read_free(in);
+	return rc;
+}
+
+typedef struct stage_ctx {
+	stager *s;
+	tsarc_tree_restore_result *res;
+} stage_ctx;
+
+static int stage_one(void *ctx, struct archive *in, struct archive_entry *e,
+	const char *name, const char *hard, int root)
+{
+	stage_ctx *c = ctx;
+	stager *s = c->s;
+	int rc;
+
+	if (root) {
+		s->top->present = 1;
+		s->top->mode = archive_entry_perm(e) & 07777;
+		entry_times(e, s->top->times);
+		s->top->uid = (uid_t)archive_entry_uid(e);
+		s->top->gid = (gid_t)archive_entry_gid(e);
+		return 0;
+	}
+	if ((rc = stage_entry(s, in, e, name, hard, c->res)))
+		return rc;
+	if ((hard || archive_entry_filetype(e) == AE_IFLNK) && (rc = remember_link(s, name)))
+		return rc;
+	c->res->entries++;
+	return 0;
+}
+
+/* Extracts the archive from fd into the staging folder. */
+static int extract_to_staging(int fd, const char *staging, const tsarc_tree_restore_options *o,
+	tsarc_tree_restore_result *res, root_attrs *top, int skeleton)
+{
+	stager s;
+	stage_ctx c;
+	size_t i;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.top = top;
+	s.skeleton = skeleton;
+	s.root = open(staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s.root < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", staging, strerror(errno));
+	c.s = &s;
+	c.res = res;
+	/* Before fix_dirs: an archive's read-only folder would stop the walk. */
+	if (!(rc = for_each_tar_entry(fd, !skeleton, &res->skipped, stage_one, &c)) &&
+	    !(rc = check_links(&s)) && !skeleton)
+		rc = fix_dirs(&s);
 	for (i = 0; i < s.ndirs; i++)
 		free(s.dirs[i].path);
 	free(s.dirs);
@@ -765,7 +801,6 @@ done:
 		free(s.links[i]);
 	free(s.links);
 	close(s.root);
-	archive_read_free(in);
 	return rc;
 }
 
@@ -1440,51 +1475,25 @@ done:
 	return rc;
 }
 
+static int rewrite_one(void *ctx, struct archive *in, struct archive_entry *e,
+	const char *name, const char *hard, int root)
+{
+	rewriter *w = ctx;
+	int rc;
+
+	if ((rc = rewrite_entry(w, in, e, name, hard, root)))
+		return rc;
+	if (!root)
+		w->entries++;
+	return 0;
+}
+
 static int rewrite_tar(int fd, void *ctx)
 {
 	rewriter *w = ctx;
-	struct archive *in = archive_read_new();
-	struct archive_entry *e;
-	int r, rc = 0;
+	int rc = for_each_tar_entry(fd, 1, &w->skipped, rewrite_one, w);
 
-	if (!in)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	archive_read_support_format_tar(in);
-	archive_read_support_format_gnutar(in);
-	if (archive_read_open_fd(in, fd, 64 * 1024) != ARCHIVE_OK) {
-		rc = tsarc_error_set(TSARC_ECORRUPT, "not a tar stream: %s", archive_error_string(in));
-		goto done;
-	}
-	for (;;) {
-		const char *hard;
-		char name[PATH_MAX_LEN];
-		int v;
-
-		r = archive_read_next_header(in, &e);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			rc = tsarc_error_set(TSARC_ECORRUPT, "reading the tar stream: %s",
-				archive_error_string(in));
-			goto done;
-		}
-		if ((v = entry_verdict(e, name, sizeof(name), &hard, 1)) < 0) {
-			rc = v;
-			goto done;
-		}
-		if (v == ENTRY_SKIP) {
-			w->skipped++;
-			continue;
-		}
-		if ((rc = rewrite_entry(w, in, e, name, hard, v == ENTRY_ROOT)))
-			goto done;
-		if (v == ENTRY_TAKE)
-			w->entries++;
-	}
-	rc = read_to_end(fd);
-done:
-	archive_read_free(in);
-	return rc;
+	return rc ? rc : read_to_end(fd);
 }
 
 /* What the rewrite reads: the repository stream (verified) or an fd. */
