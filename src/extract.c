@@ -20,6 +20,22 @@ void tsarc__pipe_grow(int fd)
 	(void)fcntl(fd, F_SETPIPE_SZ, 1024 * 1024);
 }
 
+int tsarc__write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int tsarc_sink_fd(void *payload, const uint8_t *data, size_t len)
 {
 	int fd = *(int *)payload;

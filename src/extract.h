@@ -11,6 +11,9 @@ typedef int (*tsarc_sink_fn)(void *payload, const uint8_t *data, size_t len);
  * consumer costs fewer system calls and context switches. */
 void tsarc__pipe_grow(int fd);
 
+/* Writes all `len` bytes to fd, again after EINTR: 0, or -1 with errno set. */
+int tsarc__write_all(int fd, const void *buf, size_t len);
+
 /* A sink writing to the file descriptor *(int *)payload. */
 int tsarc_sink_fd(void *payload, const uint8_t *data, size_t len);
 

@@ -1397,21 +1397,14 @@ typedef struct rewriter {
 static la_ssize_t rewrite_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
 {
 	rewriter *w = ud;
-	size_t done = 0;
 
 	if (w->broken) {
 		archive_set_error(a, ECANCELED, "the rewrite was stopped");
 		return -1;
 	}
-	while (done < len) {
-		ssize_t n = write(w->out_fd, (const char *)buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			archive_set_error(a, errno, "writing the tar stream: %s", strerror(errno));
-			return -1;
-		}
-		done += (size_t)n;
+	if (tsarc__write_all(w->out_fd, buf, len) != 0) {
+		archive_set_error(a, errno, "writing the tar stream: %s", strerror(errno));
+		return -1;
 	}
 	return (la_ssize_t)len;
 }

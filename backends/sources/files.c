@@ -13,6 +13,7 @@
  * left out with a warning: a restore does not make them either.
  */
 #include "component.h"
+#include "extract.h"
 #include "tsarc/errors.h"
 #include "tree_restore.h"
 
@@ -60,18 +61,9 @@ static void tar_ctx_free(void *p)
 /* libarchive's write callback: everything goes to the pipe. */
 static la_ssize_t write_cb(struct archive *a, void *ud, const void *buf, size_t len)
 {
-	int fd = *(int *)ud;
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			archive_set_error(a, errno, "writing the tar stream: %s", strerror(errno));
-			return -1;
-		}
-		done += (size_t)n;
+	if (tsarc__write_all(*(int *)ud, buf, len) != 0) {
+		archive_set_error(a, errno, "writing the tar stream: %s", strerror(errno));
+		return -1;
 	}
 	return (la_ssize_t)len;
 }
