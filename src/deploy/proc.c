@@ -188,6 +188,17 @@ static char **build_env(char *const add[])
 	return env;
 }
 
+/* Closes both ends of the child's pipes (an end not opened is -1). */
+static void close_pipes(int out[2], int err[2], int in[2])
+{
+	close_fd(&out[0]);
+	close_fd(&out[1]);
+	close_fd(&err[0]);
+	close_fd(&err[1]);
+	close_fd(&in[0]);
+	close_fd(&in[1]);
+}
+
 int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 {
 	posix_spawn_file_actions_t fa;
@@ -204,35 +215,20 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
 		((p->want_stdin || p->stdin_len) && pipe2(in, O_CLOEXEC))) {
 		rc = tsarc_error_set(TSARC_EIO, "creating a pipe: %s", strerror(errno));
-		close_fd(&out[0]);
-		close_fd(&out[1]);
-		close_fd(&err[0]);
-		close_fd(&err[1]);
-		close_fd(&in[0]);
-		close_fd(&in[1]);
+		close_pipes(out, err, in);
 		return rc;
 	}
 	/* Into the pipe before the child runs: it fits (checked above), so
 	 * this never blocks. */
 	if (p->stdin_len && write_all_fd(in[1], p->stdin_data, p->stdin_len)) {
 		rc = tsarc_error_set(TSARC_EIO, "writing a child's stdin: %s", strerror(errno));
-		close_fd(&out[0]);
-		close_fd(&out[1]);
-		close_fd(&err[0]);
-		close_fd(&err[1]);
-		close_fd(&in[0]);
-		close_fd(&in[1]);
+		close_pipes(out, err, in);
 		return rc;
 	}
 	if (!p->want_stdin)
 		close_fd(&in[1]); /* a producer's stdin ends after the data */
 	if (!(env = build_env(env_add))) {
-		close_fd(&out[0]);
-		close_fd(&out[1]);
-		close_fd(&err[0]);
-		close_fd(&err[1]);
-		close_fd(&in[0]);
-		close_fd(&in[1]);
+		close_pipes(out, err, in);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
 	posix_spawn_file_actions_init(&fa);
