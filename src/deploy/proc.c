@@ -1,6 +1,7 @@
 /* Producers: child processes and writer threads behind a pipe. */
 #define _GNU_SOURCE /* pipe2: close-on-exec pipes without a race against concurrent spawns */
 #include "proc.h"
+#include "extract.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -30,20 +31,6 @@ static void close_fd(int *fd);
 /* What a child may be given on its stdin before its data: a pipe's
  * default capacity. */
 #define STDIN_DATA_MAX 65536
-
-static int write_all_fd(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 void tsarc_proc_close_stdin(tsarc_proc *p)
 {
@@ -220,7 +207,7 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 	}
 	/* Into the pipe before the child runs: it fits (checked above), so
 	 * this never blocks. */
-	if (p->stdin_len && write_all_fd(in[1], p->stdin_data, p->stdin_len)) {
+	if (p->stdin_len && tsarc__write_all(in[1], p->stdin_data, p->stdin_len)) {
 		rc = tsarc_error_set(TSARC_EIO, "writing a child's stdin: %s", strerror(errno));
 		close_pipes(out, err, in);
 		return rc;

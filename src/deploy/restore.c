@@ -438,18 +438,9 @@ static void component_clear(tsarc_component *c)
 
 static int write_all(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return tsarc_error_set(errno == EPIPE ? TSARC_ECANCELED : TSARC_EIO,
-				"writing to the restore command: %s", strerror(errno));
-		p += n;
-		len -= (size_t)n;
-	}
+	if (tsarc__write_all(fd, buf, len))
+		return tsarc_error_set(errno == EPIPE ? TSARC_ECANCELED : TSARC_EIO,
+			"writing to the restore command: %s", strerror(errno));
 	return 0;
 }
 
