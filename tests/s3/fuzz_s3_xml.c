@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the parsers of S3 response bodies (backends/s3/xml.c),
+ * Fuzz target for the parsers of S3 response bodies (backends/stores/s3/xml.c),
  * which read whatever a server, or anything in between, sends.
  *
  * With clang: a libFuzzer target (fuzz_s3_xml, -fsanitize=fuzzer).
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../backends/s3/xml.h"
+#include "../../backends/stores/s3/xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,7 +2,7 @@
 # A slow S3 server must not hang a command: against an endpoint that stalls
 # (accepts, reads the request, sends nothing) and one that trickles (4 bytes
 # a second, forever), `tsarc snapshots` fails with exit 14 (store failing
-# after retries) once the time limits of backends/s3/config.h run out.
+# after retries) once the time limits of backends/stores/s3/config.h run out.
 #
 # The limits are shrunk through the variables the real tool honours
 # (TSARC_S3_ATTEMPT_TIMEOUT, TSARC_S3_MIN_THROUGHPUT, TSARC_S3_STALL_TIMEOUT,

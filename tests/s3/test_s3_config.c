@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../backends/s3/config.h"
+#include "../../backends/stores/s3/config.h"
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
 #include "aws_env.h"

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../backends/s3/s3.h"
-#include "../../backends/s3/sigv4.h"
+#include "../../backends/stores/s3/s3.h"
+#include "../../backends/stores/s3/sigv4.h"
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
 #include "aws_env.h"

@@ -32,7 +32,7 @@
 
 #include <openssl/sha.h>
 
-#include "../../backends/s3/s3.h"
+#include "../../backends/stores/s3/s3.h"
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
 #include "aws_env.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../backends/s3/xml.h"
+#include "../../backends/stores/s3/xml.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../backends/s3/sigv4.h"
+#include "../../backends/stores/s3/sigv4.h"
 #include "tsarc/errors.h"
 
 static const char *vectors_path;

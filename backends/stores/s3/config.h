@@ -42,7 +42,7 @@ void tsarc__s3_creds_dispose(tsarc__s3_creds *c);
  * `deadline_s`. Silence (below 1 byte/s for `stall_s`) and connecting
  * (`connect_s`) have their own, shorter limits.
  *
- * Each comes from a TSARC_S3_* variable (backends/s3/README.md), so that
+ * Each comes from a TSARC_S3_* variable (backends/stores/s3/README.md), so that
  * an operator on a slow link can relax it and a test can shrink it.
  */
 typedef struct tsarc__s3_limits {
