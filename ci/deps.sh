@@ -12,7 +12,13 @@ packages=(
 	strace
 	# The deployment demo and tests (issue 4): real servers and their tools.
 	mariadb-server mariadb-client postgresql redis-server rsync tar
+	# tests/kubernetes: the rendered manifests are read with PyYAML.
+	python3-yaml
 )
+# `kubectl kustomize` renders deploy/kubernetes in the tests: Debian's
+# kubectl (1.20, kustomize 2.0.3) unless a newer one is on the PATH; the
+# manifests are written for both.
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 if [ "${1:-}" = "--with-s3" ]; then
 	# A real S3 for the tests: a single-node Ceph with RADOS Gateway.
 	# openssl makes the test certificate for the TLS tests.

@@ -18,6 +18,11 @@ mkdir -p "$KDIR"
 cp -r "$DEP/resources" "$KDIR/resources"
 export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale-prod \
 	FAKE_KUBE_CONTEXT=prod-cluster
+# Every kubectl call also goes to FAKE_KUBE_CALLS, never truncated here:
+# tests/kubernetes/manifests.py derives the RBAC the transport needs from it.
+export FAKE_KUBE_CALLS=${TSARC_KUBE_CALLS:-$WORK/kubectl-calls.log}
+mkdir -p "$(dirname "$FAKE_KUBE_CALLS")"
+: >"$FAKE_KUBE_CALLS"
 
 # Pods as `kubectl get pods -o json` prints them. system-mysql is a 2.14
 # DeploymentConfig pod (with an older one terminating, listed first), the
@@ -58,7 +63,7 @@ path, kubectl, sock, bport, sport, storage, extra = sys.argv[1:]
 c = {
   "profile": "3scale",
   "transport": {"type": "kube", "binary": kubectl, "context": "prod-cluster", "namespace": "3scale-prod",
-                "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE", "FAKE_KUBE_CONTEXT"]},
+                "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_CALLS", "FAKE_KUBE_NAMESPACE", "FAKE_KUBE_CONTEXT"]},
   "components": {
     "system-mysql": {"socket": sock},
     "backend-redis": {"port": int(bport), "pod_password_env": "REDIS_PASSWORD"},

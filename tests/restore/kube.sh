@@ -28,6 +28,11 @@ mkdir -p "$KDIR"
 mkdir -p "$KDIR/resources/secret" "$KDIR/resources/configmap" "$KDIR/resources/apimanager"
 export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale-prod \
 	FAKE_KUBE_CONTEXT=dr-cluster
+# Every kubectl call also goes to FAKE_KUBE_CALLS, never truncated here:
+# tests/kubernetes/manifests.py derives the RBAC the transport needs from it.
+export FAKE_KUBE_CALLS=${TSARC_KUBE_CALLS:-$WORK/kubectl-calls.log}
+mkdir -p "$(dirname "$FAKE_KUBE_CALLS")"
+: >"$FAKE_KUBE_CALLS"
 # The target's pods, in other-ns: 2.15+ Deployments, except system-redis, a
 # 2.14 DeploymentConfig (the restore must find both kinds to roll out).
 python3 - "$KDIR/pods.json" "$DEP/services" <<PY
@@ -62,7 +67,7 @@ path, kubectl, sock, bport, sport, storage = sys.argv[1:]
 json.dump({
   "profile": "3scale",
   "transport": {"type": "kube", "binary": kubectl, "context": "dr-cluster", "namespace": "3scale-prod",
-                "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE", "FAKE_KUBE_CONTEXT"]},
+                "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_CALLS", "FAKE_KUBE_NAMESPACE", "FAKE_KUBE_CONTEXT"]},
   "components": {
     "system-mysql": {"socket": sock},
     "zync-database": {"database": "zync_production"},

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Checks the rendered Kubernetes manifests of deploy/kubernetes.
+
+usage: manifests.py KUBECTL MANIFESTS_DIR BACKUP_CALLS RESTORE_CALLS
+
+Every kustomization (base, restore, overlays/*) is rendered with
+`KUBECTL kustomize` and checked: the fields a CronJob and Job need, the
+restricted security context, no fixed UID in the OpenShift overlays, the
+backup Role grants no write verb, and every kubectl call the kube transport
+made in the end-to-end tests (BACKUP_CALLS from deploy_kube, RESTORE_CALLS
+from restore_kube: the {"argv", "kinds"} lines tests/deploy/fake-kubectl
+writes to FAKE_KUBE_CALLS) is granted to the ServiceAccount that runs that
+command. The map from a kubectl call to the RBAC requests it makes is
+below; a call it does not know fails the test, so a new kind of call cannot
+go unnoticed.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+KUBECTL, ROOT, BACKUP_CALLS, RESTORE_CALLS = sys.argv[1:5]
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escalate", "bind",
+               "impersonate"}
+# kubectl resource names (as tsarc passes them) -> (API group, resource).
+TYPES = {"secret": ("", "secrets"), "secrets": ("", "secrets"),
+         "configmap": ("", "configmaps"), "configmaps": ("", "configmaps"),
+         "pod": ("", "pods"), "pods": ("", "pods"),
+         "apimanager": ("apps.3scale.net", "apimanagers"),
+         "apimanagers": ("apps.3scale.net", "apimanagers"),
+         "deployment": ("apps", "deployments"), "dc": ("apps.openshift.io", "deploymentconfigs"),
+         "deploymentconfig": ("apps.openshift.io", "deploymentconfigs")}
+KINDS = {"Secret": ("", "secrets"), "ConfigMap": ("", "configmaps"),
+         "APIManager": ("apps.3scale.net", "apimanagers")}
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+
+
+def render(rel):
+    r = subprocess.run([KUBECTL, "kustomize", os.path.join(ROOT, rel)], capture_output=True,
+                       text=True)
+    if r.returncode:
+        sys.exit(f"kubectl kustomize {rel} failed: {r.stderr.strip()}")
+    return [d for d in yaml.safe_load_all(r.stdout) if d]
+
+
+def strip_globals(argv):
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in ("-n", "--namespace", "--context", "--kubeconfig"):
+            i += 2
+            continue
+        if argv[i].startswith(("--namespace=", "--context=", "--kubeconfig=")):
+            i += 1
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
+
+
+def requests_of(call):
+    """The RBAC (group, resource, verb) requests one kubectl call makes."""
+    a = strip_globals(call["argv"])
+    if not a:
+        return None
+    if a[0] == "get":
+        words = [x for x in a[1:] if not x.startswith("-")]
+        # drop option values: -l SELECTOR, -o json
+        for opt in ("-l", "-o", "--selector", "--output"):
+            if opt in a:
+                v = a[a.index(opt) + 1]
+                if v in words:
+                    words.remove(v)
+        if not words or words[0] not in TYPES:
+            return None
+        g, r = TYPES[words[0]]
+        return {(g, r, "get" if len(words) > 1 else "list")}
+    if a[0] == "exec":
+        # kubectl reads the pod, then opens pods/exec (POST; a WebSocket GET
+        # from kubectl 1.30 is authorized as the same subresource).
+        return {("", "pods", "get"), ("", "pods/exec", "create")}
+    if a[0] == "apply":
+        # Client-side apply: read the object, then create or patch it.
+        if not call["kinds"]:
+            return None
+        out = set()
+        for k in call["kinds"]:
+            if k not in KINDS:
+                return None
+            g, r = KINDS[k]
+            out |= {(g, r, "get"), (g, r, "create"), (g, r, "patch")}
+        return out
+    if a[0] == "rollout" and len(a) >= 3:
+        kind, _, _ = a[2].partition("/")
+        if kind not in TYPES:
+            return None
+        g, r = TYPES[kind]
+        if a[1] == "restart":
+            return {(g, r, "get"), (g, r, "patch")}
+        if a[1] == "latest":
+            return {(g, r, "get"), (g, r + "/instantiate", "create")}
+        if a[1] == "status":
+            out = {(g, r, "get"), (g, r, "list"), (g, r, "watch")}
+            if r == "deploymentconfigs":
+                out |= {("", "replicationcontrollers", v) for v in ("get", "list", "watch")}
+            return out
+    return None
+
+
+def grants(roles):
+    out = set()
+    for role in roles:
+        for rule in role.get("rules", []):
+            for g in rule.get("apiGroups", []):
+                for r in rule.get("resources", []):
+                    for v in rule.get("verbs", []):
+                        out.add((g, r, v))
+    return out
+
+
+def load_calls(path):
+    with open(path) as f:
+        calls = [json.loads(line) for line in f if line.strip()]
+    if not calls:
+        sys.exit(f"{path}: no kubectl call recorded (did the end-to-end test run?)")
+    return calls
+
+
+def check_pod(what, spec, fixed_uid):
+    psc = spec.get("securityContext") or {}
+    if psc.get("runAsNonRoot") is not True:
+        fail(f"{what}: pod securityContext.runAsNonRoot is not true")
+    if (psc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+        fail(f"{what}: seccompProfile is not RuntimeDefault")
+    for key in ("runAsUser", "runAsGroup", "fsGroup"):
+        if fixed_uid and not isinstance(psc.get(key), int):
+            fail(f"{what}: {key} not set to a number")
+        if not fixed_uid and key in psc:
+            fail(f"{what}: {key} set in an OpenShift overlay (the SCC assigns it)")
+    if spec.get("restartPolicy") != "Never":
+        fail(f"{what}: restartPolicy is not Never")
+    for c in spec.get("containers", []):
+        sc = c.get("securityContext") or {}
+        if sc.get("allowPrivilegeEscalation") is not False:
+            fail(f"{what}/{c['name']}: allowPrivilegeEscalation is not false")
+        if sc.get("readOnlyRootFilesystem") is not True:
+            fail(f"{what}/{c['name']}: readOnlyRootFilesystem is not true")
+        if (sc.get("capabilities") or {}).get("drop") != ["ALL"]:
+            fail(f"{what}/{c['name']}: capabilities are not all dropped")
+        res = c.get("resources") or {}
+        for part in ("requests", "limits"):
+            if "memory" not in (res.get(part) or {}):
+                fail(f"{what}/{c['name']}: no memory {part}")
+        mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
+        if "/tmp" not in mounts:
+            fail(f"{what}/{c['name']}: no writable /tmp on a read-only root")
+        env = {e["name"] for e in c.get("env", [])}
+        for need in ("TSARC_REPOSITORY", "TSARC_PASSWORD_FILE", "TMPDIR"):
+            if need not in env:
+                fail(f"{what}/{c['name']}: {need} not set")
+        if any("PASSWORD" in e["name"] and "value" in e and not e["name"].endswith("_FILE")
+               for e in c.get("env", [])):
+            fail(f"{what}/{c['name']}: a password given as a plain env value")
+        if c.get("args", [""])[0] not in ("backup", "restore", "forget", "check", "prune"):
+            fail(f"{what}/{c['name']}: unexpected command {c.get('args')}")
+
+
+def check_workloads(docs, overlay, fixed_uid):
+    sa_of = {}
+    for d in docs:
+        what = f"{overlay}: {d['kind']} {d['metadata']['name']}"
+        if d["kind"] == "CronJob":
+            s = d["spec"]
+            if s.get("concurrencyPolicy") != "Forbid":
+                fail(f"{what}: concurrencyPolicy is not Forbid")
+            for key in ("schedule", "startingDeadlineSeconds"):
+                if key not in s:
+                    fail(f"{what}: no {key}")
+            job = s["jobTemplate"]["spec"]
+        elif d["kind"] == "Job":
+            job = d["spec"]
+        else:
+            continue
+        for key in ("backoffLimit", "activeDeadlineSeconds"):
+            if key not in job:
+                fail(f"{what}: no {key}")
+        spec = job["template"]["spec"]
+        check_pod(what, spec, fixed_uid)
+        cmd = spec["containers"][0]["args"][0]
+        if cmd in ("forget", "check", "prune"):
+            if spec.get("automountServiceAccountToken") is not False:
+                fail(f"{what}: repository-only job mounts a Kubernetes token")
+        else:
+            sa_of[cmd] = spec.get("serviceAccountName")
+    return sa_of
+
+
+base = render("base")
+by_kind = {}
+for d in base:
+    by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+restore_docs = render("restore")
+sa_of = check_workloads(base, "base", True)
+sa_of.update(check_workloads(restore_docs, "restore", True))
+for overlay in ("overlays/openshift", "overlays/openshift-restore"):
+    check_workloads(render(overlay), overlay, False)
+if sa_of.get("backup") != "tsarc-backup" or sa_of.get("restore") != "tsarc-restore":
+    fail(f"service accounts of backup/restore: {sa_of}")
+
+roles = by_kind.get("Role", {})
+bound = {}
+for rb in by_kind.get("RoleBinding", {}).values():
+    for s in rb["subjects"]:
+        bound.setdefault(s["name"], []).append(roles[rb["roleRef"]["name"]])
+for sa in ("tsarc-backup", "tsarc-restore"):
+    if sa not in by_kind.get("ServiceAccount", {}):
+        fail(f"ServiceAccount {sa} missing")
+backup_grants = grants(bound.get("tsarc-backup", []))
+restore_grants = grants(bound.get("tsarc-restore", []))
+for g, r, v in sorted(backup_grants):
+    if v in WRITE_VERBS and (r, v) != ("pods/exec", "create"):
+        fail(f"the backup Role grants a write verb: {v} {r} ({g or 'core'})")
+    if "*" in (g, r, v):
+        fail(f"the backup Role grants a wildcard: {g} {r} {v}")
+
+for label, path, have in (("backup", BACKUP_CALLS, backup_grants),
+                          ("restore", RESTORE_CALLS, restore_grants)):
+    seen = 0
+    for call in load_calls(path):
+        reqs = requests_of(call)
+        if reqs is None:
+            fail(f"{label}: no RBAC mapping for kubectl call {call['argv']} (kinds {call['kinds']})")
+            continue
+        for req in sorted(reqs - have):
+            fail(f"{label}: kubectl {' '.join(strip_globals(call['argv'])[:3])} needs "
+                 f"{req[2]} on {req[1]} ({req[0] or 'core'}), not granted to tsarc-{label}")
+        seen += 1
+    print(f"{label}: {seen} kubectl calls, every request granted" if not failures else
+          f"{label}: {seen} kubectl calls checked")
+
+if failures:
+    for f in failures:
+        print("FAIL:", f)
+    sys.exit(1)
+print("manifests: OK")
