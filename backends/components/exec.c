@@ -1,13 +1,17 @@
 /*
- * The exec source: a user-given command whose stdout is the stream (an
+ * The exec kind: a user-given command whose stdout is the stream (an
  * Oracle system database, anything the profile does not know). `command`
  * is an argv array; `script` a string for `sh -c`. Secrets reach it through
  * `env` (NAME: variable of our environment, local transport) or
  * `pod_env` (NAME: variable of the pod, kube transport), never argv.
+ * Its restore streams into the target configuration's `restore.command`
+ * with the same variables.
  */
-#include "component.h"
+#include "kind.h"
+#include "snapshot.h"
 #include "tsarc/errors.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +48,7 @@ static int exec_validate(const cJSON *spec, const char *name)
 	return 0;
 }
 
-int tsarc_exec_env(const tsarc_component *c, tsarc_cmd *cmd)
+static int exec_env(const tsarc_component *c, tsarc_cmd *cmd)
 {
 	const cJSON *v;
 	int rc;
@@ -78,7 +82,7 @@ static int exec_prepare(tsarc_component *c, tsarc_production *out)
 			return rc;
 	} else if ((rc = tsarc_spec_add_args(&out->cmd, c->spec, "command", c->name)))
 		return rc;
-	if ((rc = tsarc_exec_env(c, &out->cmd)))
+	if ((rc = exec_env(c, &out->cmd)))
 		return rc;
 	if ((rc = tsarc_spec_add_args(&out->version_cmd, c->spec, "version_command", c->name)))
 		return rc;
@@ -90,17 +94,40 @@ static int exec_prepare(tsarc_component *c, tsarc_production *out)
 	return 0;
 }
 
-const tsarc_source tsarc_source_exec = {"exec", ".dump", 1, exec_validate, exec_prepare};
+/* ---- restore: the stream into a user-given consumer ---- */
 
-const tsarc_source *tsarc_source_find(const char *kind)
+static int exec_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
-	static const tsarc_source *const all[] = {&tsarc_source_mysql, &tsarc_source_postgres,
-		&tsarc_source_redis, &tsarc_source_files, &tsarc_source_resources,
-		&tsarc_source_exec};
-	size_t i;
+	const cJSON *command = cJSON_GetObjectItemCaseSensitive(s->recipe, "command"), *a;
+	tsarc_component c;
+	tsarc_cmd cmd;
+	char what[300];
+	int rc;
 
-	for (i = 0; kind && i < sizeof(all) / sizeof(all[0]); i++)
-		if (!strcmp(all[i]->kind, kind))
-			return all[i];
-	return NULL;
+	if (!cJSON_IsArray(command) || !cJSON_GetArraySize(command))
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': restore needs \"command\" "
+			"(an array of strings) to consume the stream", s->component);
+	if ((rc = tsarc_step_component(r, s, &c)))
+		return rc;
+	tsarc_cmd_init(&cmd);
+	cJSON_ArrayForEach(a, command)
+		if (!rc && (!cJSON_IsString(a) || (rc = tsarc_cmd_arg(&cmd, a->valuestring))))
+			rc = rc ? rc : tsarc_error_set(TSARC_ECONFIG, "component '%s': restore.command "
+				"must hold strings", s->component);
+	/* The target config's env mapping, never the snapshot's. */
+	if (!rc)
+		rc = exec_env(&c, &cmd);
+	if (!rc && !strcmp(c.tr->type, "kube"))
+		rc = c.tr->locate(c.tr, &c);
+	if (!rc) {
+		snprintf(what, sizeof(what), "component '%s': %s", s->component, cmd.argv[0]);
+		if (!(rc = tsarc_restore_stream_into(r, &c, &cmd, s->st, NULL, NULL, what)))
+			tsarc_step_note(s, "%llu bytes into %s", (unsigned long long)s->st->size, cmd.argv[0]);
+	}
+	tsarc_cmd_free(&cmd);
+	tsarc_component_clear(&c);
+	return rc;
 }
+
+const tsarc_kind tsarc_kind_exec = {"exec", ".dump", 1, 0, "exec", 1, exec_validate, exec_prepare,
+	exec_restore};

@@ -1,13 +1,18 @@
 /*
- * The resources source: Secrets, ConfigMaps and custom resources (the
+ * The resources kind: Secrets, ConfigMaps and custom resources (the
  * APIManager) as one JSON List, sanitized so that it can be applied to
  * another cluster or namespace: status and the server-owned metadata are
  * dropped (uid, resourceVersion, creationTimestamp, managedFields,
  * ownerReferences, selfLink, namespace, generation, ...), and so is the
  * last-applied annotation and labels with configured prefixes (the
  * operator's secret.apimanager.apps.3scale.net/<uid> on the APIManager).
+ * Its restore (apply) sanitizes again, rewrites the domain of a migration
+ * and applies the List through the deployment's transport.
  */
-#include "component.h"
+#include "kind.h"
+#include "rewrite.h"
+#include "snapshot.h"
+#include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -252,5 +257,90 @@ fail:
 	return rc;
 }
 
-const tsarc_source tsarc_source_resources = {"resources", ".json", 0, resources_validate,
-	resources_prepare};
+/* ---- restore: apply the List (Secrets, ConfigMaps, the APIManager) ---- */
+
+static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
+{
+	const cJSON *skip = cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating");
+	tsarc_buf m = TSARC_BUF_INIT;
+	cJSON *doc = NULL, *list = NULL, *items, *out_items = NULL, *item, *next;
+	cJSON *applied = cJSON_CreateArray(), *skipped = cJSON_CreateArray();
+	cJSON *changed = cJSON_CreateArray();
+	tsarc_transport *tr;
+	int rc;
+
+	if (!applied || !skipped || !changed) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = tsarc_step_transport(r, s->spec, &tr)))
+		goto done;
+	if ((rc = tsarc_restore_read_stream(r, s->st, TSARC_RESOURCES_MAX, &m)))
+		goto done;
+	if (!(doc = cJSON_ParseWithLength((const char *)m.ptr, m.size)) ||
+		!cJSON_IsArray(items = cJSON_GetObjectItemCaseSensitive(doc, "items"))) {
+		rc = tsarc_error_set(TSARC_ECORRUPT, "stream %s is not a resource List", s->st->name);
+		goto done;
+	}
+	if (!(list = tsarc_resource_list_new(&out_items))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (item = items->child; item; item = next) {
+		const char *kind = tsarc_spec_str(item, "kind");
+		const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"),
+			"name");
+		next = item->next;
+		if (!kind || !name) {
+			rc = tsarc_error_set(TSARC_ECORRUPT, "stream %s holds a resource without kind "
+				"or name", s->st->name);
+			goto done;
+		}
+		/* From the snapshot: only what Kubernetes itself would accept. */
+		if (!tsarc_valid_kube_kind(kind) || !tsarc_valid_kube_name(name)) {
+			rc = tsarc_error_set(TSARC_EUNSAFE, "stream %s holds a resource whose kind or "
+				"name is not a Kubernetes one; nothing of it was applied", s->st->name);
+			goto done;
+		}
+		/* Derived by the operator from the others: never restored. */
+		if (!strcmp(name, "hashed-secret-data")) {
+			cJSON_AddItemToArray(skipped, cJSON_CreateString(name));
+			continue;
+		}
+		if (r->o->skip_endpoint_secrets && !strcmp(kind, "Secret") && tsarc_str_in_array(skip, name)) {
+			cJSON_AddItemToArray(skipped, cJSON_CreateString(name));
+			continue;
+		}
+		item = cJSON_DetachItemViaPointer(items, item);
+		/* Sanitized again: a snapshot from an older tsarc (or --stdin)
+		 * may carry fields that clash in the target. */
+		tsarc_resource_sanitize(item, cJSON_GetObjectItemCaseSensitive(s->spec,
+			"strip_label_prefixes"));
+		tsarc_rewrite_resource(item, r->o->rewrite_old, r->o->rewrite_new, changed);
+		cJSON_AddItemToArray(applied, cJSON_CreateString(name));
+		cJSON_AddItemToArray(out_items, item);
+	}
+	if (cJSON_GetArraySize(out_items) &&
+		(rc = tr->apply(tr, list, strcmp(tr->type, "local") ? NULL : r->o->target_namespace)))
+		goto done;
+	tsarc_step_note(s, "%d applied, %d left out", cJSON_GetArraySize(applied),
+		cJSON_GetArraySize(skipped));
+	s->detail = cJSON_CreateObject();
+	cJSON_AddItemToObject(s->detail, "applied", applied);
+	cJSON_AddItemToObject(s->detail, "left_out", skipped);
+	cJSON_AddItemToObject(s->detail, "rewritten", changed);
+	applied = skipped = changed = NULL;
+done:
+	if (m.ptr)
+		OPENSSL_cleanse(m.ptr, m.size); /* Secrets */
+	tsarc_buf_dispose(&m);
+	cJSON_Delete(doc);
+	cJSON_Delete(list);
+	cJSON_Delete(applied);
+	cJSON_Delete(skipped);
+	cJSON_Delete(changed);
+	return rc;
+}
+
+const tsarc_kind tsarc_kind_resources = {"resources", ".json", 0, 0, "apply", 1,
+	resources_validate, resources_prepare, resources_restore};

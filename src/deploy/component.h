@@ -2,10 +2,11 @@
 #define TSARC_DEPLOY_COMPONENT_H
 
 /*
- * Internal interfaces of the deployment backup: a transport runs commands
- * and fetches resources somewhere (this host, a pod); a source knows how
- * one kind of component (mysql, postgres, redis, files, resources, exec)
- * turns into a byte stream. The orchestration (run.c) ties them together.
+ * Internal interfaces of the deployment layer: a transport runs commands
+ * and fetches resources somewhere (this host, a pod); a component is what
+ * a kind (kind.h: mysql, postgres, redis, files, resources, exec) turns
+ * into a byte stream and back. run.c (backup) and restore.c tie them
+ * together.
  */
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -122,26 +123,7 @@ typedef struct tsarc_production {
 	const char *version_text;  /* a fixed version string instead */
 } tsarc_production;
 
-typedef struct tsarc_source {
-	const char *kind;
-	const char *extension; /* of the default stream name */
-	int runs_in_pod;       /* with kube: needs a pod (resources do not) */
-	/* Checks the component's fields before anything runs. */
-	int (*validate)(const cJSON *spec, const char *name);
-	/* Prepares the production (commands, writer, metadata). */
-	int (*prepare)(tsarc_component *c, tsarc_production *out);
-} tsarc_source;
-
-const tsarc_source *tsarc_source_find(const char *kind);
-/* An exec component's `env` (variables of ours) and, in a pod, `pod_env`
- * (variables of the pod) for `cmd`: its backup and its restore command. */
-int tsarc_exec_env(const tsarc_component *c, tsarc_cmd *cmd);
-extern const tsarc_source tsarc_source_mysql;
-extern const tsarc_source tsarc_source_postgres;
-extern const tsarc_source tsarc_source_redis;
-extern const tsarc_source tsarc_source_files;
-extern const tsarc_source tsarc_source_resources;
-extern const tsarc_source tsarc_source_exec;
+/* The component kinds that use these: kind.h. */
 
 /* Helpers shared by the sources (util.c). */
 const char *tsarc_spec_str(const cJSON *spec, const char *key);

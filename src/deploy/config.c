@@ -1,5 +1,5 @@
 /* Deployment configuration: a profile with the user's config merged over it. */
-#include "component.h"
+#include "kind.h"
 #include "deploy.h"
 #include "tsarc/errors.h"
 
@@ -310,7 +310,7 @@ static int validate(tsarc_deploy *d)
 			"\"components\" describes them)", d->origin);
 	cJSON_ArrayForEach(c, comps) {
 		const char *kind = tsarc_spec_str(c, "kind"), *ctr;
-		const tsarc_source *src;
+		const tsarc_kind *src;
 		const cJSON *c2;
 		/* Each name once. */
 		if (!valid_component_name(c->string))
@@ -326,7 +326,7 @@ static int validate(tsarc_deploy *d)
 		if (!cJSON_IsObject(c))
 			return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s' must be an object",
 				d->origin, c->string);
-		if (!kind || !(src = tsarc_source_find(kind)))
+		if (!kind || !(src = tsarc_kind_find(kind)))
 			return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s': kind must be one of "
 				"mysql, postgres, redis, files, resources, exec", d->origin, c->string);
 		if ((rc = src->validate(c, c->string))) {
@@ -381,7 +381,7 @@ static int default_streams(tsarc_deploy *d)
 	cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components"), *c;
 
 	cJSON_ArrayForEach(c, comps) {
-		const tsarc_source *src = tsarc_source_find(tsarc_spec_str(c, "kind"));
+		const tsarc_kind *src = tsarc_kind_find(tsarc_spec_str(c, "kind"));
 		char name[1100];
 		if (tsarc_spec_str(c, "stream"))
 			continue;

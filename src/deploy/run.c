@@ -6,7 +6,7 @@
  * The first failure cancels the rest (their producers are killed) and no
  * snapshot is written: a backup that misses a required store is no backup.
  */
-#include "component.h"
+#include "kind.h"
 #include "deploy.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
@@ -24,7 +24,7 @@ typedef enum { SLOT_PENDING, SLOT_OK, SLOT_FAILED, SLOT_CANCELED, SLOT_SKIPPED }
 
 typedef struct slot {
 	tsarc_component comp;
-	const tsarc_source *src;
+	const tsarc_kind *src;
 	slot_state state;
 	int rc;
 	char *error;
@@ -123,7 +123,7 @@ static int run_component(run *r, slot *s)
 	tsarc_cmd_init(&prod.cmd);
 	tsarc_cmd_init(&prod.version_cmd);
 	if ((s->src->runs_in_pod && (rc = c->tr->locate(c->tr, c))) ||
-		(rc = s->src->prepare(c, &prod)))
+		(rc = s->src->dump(c, &prod)))
 		goto done;
 	/* The tool's version, through the same transport (the pod's own). */
 	if (prod.version_text) {
@@ -329,7 +329,7 @@ int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report)
 		s->comp.required = tsarc_spec_bool(c, "required", 1);
 		s->comp.external = tsarc_spec_bool(c, "external", 0);
 		s->comp.resources = resources_tr;
-		s->src = tsarc_source_find(s->comp.kind);
+		s->src = tsarc_kind_find(s->comp.kind);
 		/* An external database is reached from this host, whatever the
 		 * deployment's transport (3scale 2.16+: databases outside). */
 		if (s->comp.external)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "component.h"
+#include "kind.h"
 #include "deploy.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -50,7 +50,7 @@ static void check_components(const cJSON *eff)
 		int port;
 
 		/* Every loaded component has a kind a source knows and a stream. */
-		if (!tsarc_source_find(tsarc_spec_str(c, "kind")) || !tsarc_spec_str(c, "stream"))
+		if (!tsarc_kind_find(tsarc_spec_str(c, "kind")) || !tsarc_spec_str(c, "stream"))
 			abort();
 		(void)tsarc_spec_port(c, "port", c->string, &port);
 		if (port < 0 || port > 65535)

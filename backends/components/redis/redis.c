@@ -1,0 +1,64 @@
+/*
+ * The redis kind: the RDB the server streams to a replica (redis-cli
+ * --rdb), put back by swapping the server's files (swap.c). The password
+ * goes in the child's environment (REDISCLI_AUTH) on this host, from the
+ * pod's own variable (pod_password_env) in a pod.
+ */
+#include "redis.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int redis_validate(const cJSON *spec, const char *name)
+{
+	static const char *const keys[] = {TSARC_DB_COMMON_KEYS, "tls", NULL};
+	return tsarc_spec_check_keys(spec, name, keys);
+}
+
+static int redis_prepare(tsarc_component *c, tsarc_production *out)
+{
+	const char *tool = tsarc_spec_str(c->spec, "tool"), *var;
+	tsarc_conn conn;
+	int rc;
+
+	if (!tool)
+		tool = "redis-cli";
+	if ((rc = tsarc_conn_resolve(c, &conn)))
+		return rc;
+	/* The RDB the server streams to a replica: a consistent fork-time
+	 * snapshot of every db, without touching the server's own dump.rdb
+	 * (which may be stale, or switched off with persistence). */
+	if ((rc = tsarc_cmd_arg(&out->cmd, tool)))
+		goto done;
+	if (conn.host && ((rc = tsarc_cmd_arg(&out->cmd, "-h")) ||
+		(rc = tsarc_cmd_arg(&out->cmd, conn.host))))
+		goto done;
+	if (conn.port && ((rc = tsarc_cmd_arg(&out->cmd, "-p")) ||
+		(rc = tsarc_cmd_argf(&out->cmd, "%d", conn.port))))
+		goto done;
+	if (conn.user && ((rc = tsarc_cmd_arg(&out->cmd, "--user")) ||
+		(rc = tsarc_cmd_arg(&out->cmd, conn.user))))
+		goto done;
+	if (tsarc_spec_bool(c->spec, "tls", 0) && (rc = tsarc_cmd_arg(&out->cmd, "--tls")))
+		goto done;
+	if ((rc = tsarc_spec_add_args(&out->cmd, c->spec, "options", c->name)) ||
+		(rc = tsarc_cmd_arg(&out->cmd, "--rdb")) || (rc = tsarc_cmd_arg(&out->cmd, "-")))
+		goto done;
+	if (conn.has_password && (rc = tsarc_cmd_env(&out->cmd, "REDISCLI_AUTH", conn.password)))
+		goto done;
+	if ((var = tsarc_spec_str(c->spec, "pod_password_env")) && tsarc_db_is_kube(c) &&
+		(rc = tsarc_cmd_pod_env(&out->cmd, "REDISCLI_AUTH", var)))
+		goto done;
+	if ((rc = tsarc_db_version_cmd(out, tool, "--version")))
+		goto done;
+	if (!(out->meta = tsarc_db_meta(c, &conn)))
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+done:
+	tsarc_conn_free(&conn);
+	return rc;
+}
+
+const tsarc_kind tsarc_kind_redis = {"redis", ".rdb", 1, 6379, "redis-rdb", 1, redis_validate,
+	redis_prepare, tsarc_redis_swap_restore};

@@ -1,0 +1,144 @@
+#ifndef TSARC_DEPLOY_KIND_H
+#define TSARC_DEPLOY_KIND_H
+
+/*
+ * A component kind (mysql, postgres, redis, files, resources, exec) is one
+ * plug-in that owns its kind in both directions: it checks a component's
+ * fields, turns the component into a byte stream (dump) and puts a stream
+ * back (restore). Each lives in backends/components/, one file or folder
+ * per kind, and is found by name in one registry (kinds.c): adding a kind
+ * is its file plus one line there.
+ *
+ * The restore side sees one step of a restore (tsarc_step) and the run it
+ * belongs to (tsarc_restore_ctx): where the snapshot is, the options, the
+ * transports. What the kinds share to do their restore (streaming a
+ * snapshot stream into a command, notes, progress) is declared below and
+ * lives in step.c.
+ */
+#include "component.h"
+#include "deploy.h"
+
+#include <stdint.h>
+
+struct tsarc_repo;
+struct tsarc_snapshot;
+struct tsarc_stream;
+struct tsarc_buf;
+
+/* Resources are a few KB; anything near this is not a resource list. */
+#define TSARC_RESOURCES_MAX (64u * 1024u * 1024u)
+/* What a restore command or hook prints that we keep. */
+#define TSARC_CAPTURE_MAX (1024u * 1024u)
+
+typedef enum {
+	TSARC_STEP_PENDING,
+	TSARC_STEP_DONE,
+	TSARC_STEP_FAILED,
+	TSARC_STEP_SKIPPED
+} tsarc_step_state;
+
+typedef struct tsarc_kind tsarc_kind;
+
+/* One step of a restore: a component's stream, or a post_restore hook. */
+typedef struct tsarc_step {
+	const char *component;
+	const char *kind;
+	const char *action; /* apply, sql, replace-tree, redis-rdb, exec, hook */
+	int order;
+	const struct tsarc_stream *st;
+	cJSON *recipe;      /* owned: snapshot recipe with the target's over it */
+	const cJSON *spec;  /* the target component, or the hook */
+	tsarc_step_state state;
+	int selected;
+	char label[40];     /* hooks: post_restore[N] */
+	char *note;         /* why skipped, or what it did */
+	char *error;
+	cJSON *detail;      /* owned */
+	/* Where it writes, resolved before the first write of the restore
+	 * (resolve_targets); never a password. */
+	cJSON *endpoint;    /* owned */
+	cJSON *source;      /* owned: the snapshot's recorded source, or NULL */
+	tsarc_conn conn;    /* sql, redis-rdb: the connection, password included */
+	int has_conn;
+} tsarc_step;
+
+/* One restore run. */
+typedef struct tsarc_restore_ctx {
+	tsarc_deploy *d;
+	struct tsarc_repo *repo;
+	const struct tsarc_snapshot *snap;
+	const tsarc_restore_opts *o;
+	tsarc_transports tr;
+	tsarc_transport *deftr;
+	tsarc_step *steps;
+	size_t n;
+	cJSON *absent; /* components of the target config with no stream */
+	cJSON *target_place;   /* where the target's resources are (owned) */
+	cJSON *snapshot_place; /* where the snapshot's were, or NULL (owned) */
+	const char *migration; /* why this restore is a migration, or NULL */
+	cJSON *warnings;       /* strings for the plan and the report (owned) */
+	int in_place;          /* known to be the snapshot's own deployment */
+} tsarc_restore_ctx;
+
+struct tsarc_kind {
+	const char *name;
+	const char *extension; /* of the default stream name */
+	int runs_in_pod;       /* with kube: needs a pod (resources do not) */
+	int default_port;      /* a database's, for endpoints; 0: none */
+	/* The restore action of its streams (what a recipe's "action" names),
+	 * and whether a component of another kind may name it too (exec: any
+	 * stream into a command; sql: only a SQL dump into its own client). */
+	const char *action;
+	int action_for_any_kind;
+	/* Checks the component's fields before anything runs. */
+	int (*validate)(const cJSON *spec, const char *name);
+	/* Backup: prepares the production (commands, writer, metadata). */
+	int (*dump)(tsarc_component *c, tsarc_production *out);
+	/* Restore: runs step `s` (its action is this kind's). */
+	int (*restore)(tsarc_restore_ctx *r, tsarc_step *s);
+};
+
+/* The kind called `name`, or NULL. */
+const tsarc_kind *tsarc_kind_find(const char *name);
+/* The kind that runs `action` for a stream of kind `kind` (may be NULL):
+ * the stream's own kind when the action is its own, else the kind whose
+ * action any kind may name. TSARC_ECONFIG naming `component` otherwise. */
+int tsarc_kind_for_action(const char *kind, const char *action, const char *component,
+	const tsarc_kind **out);
+
+/* ---- what the kinds' restores share (step.c) ---- */
+
+void tsarc_restore_progress(tsarc_restore_ctx *r, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/* Replaces the step's note (what it did, or why it was skipped). */
+void tsarc_step_note(tsarc_step *s, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/* Where a component or hook runs: its own "transport", this host for an
+ * external database, else the deployment's transport. */
+int tsarc_step_transport(tsarc_restore_ctx *r, const cJSON *spec, tsarc_transport **out);
+/* The component of step `s` as the transports take it; clear it with
+ * tsarc_component_clear. */
+int tsarc_step_component(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c);
+void tsarc_component_clear(tsarc_component *c);
+/* A copy of the connection resolved before the first write of the
+ * restore: a step never looks its endpoint up again, when the Secrets may
+ * already be the snapshot's. */
+int tsarc_step_conn(const tsarc_step *s, tsarc_conn *conn);
+/* Streams `st` (between `pre` and `post`, may be NULL) into `cmd` run
+ * through the component's transport; a failure while feeding it kills the
+ * consumer before its input ends. `what` names it in messages. */
+int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const tsarc_cmd *cmd,
+	const struct tsarc_stream *st, const char *pre, const char *post, const char *what);
+/* A whole (small) stream into `out`, at most `max` bytes. */
+int tsarc_restore_read_stream(tsarc_restore_ctx *r, const struct tsarc_stream *st, size_t max,
+	struct tsarc_buf *out);
+/* `s` (may be NULL) is a string of array `arr`. */
+int tsarc_str_in_array(const cJSON *arr, const char *s);
+
+#endif

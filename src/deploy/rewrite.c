@@ -1,0 +1,145 @@
+/*
+ * --rewrite-domain OLD=NEW: a migration to another wildcard domain. What
+ * is rewritten, and only that: a whole domain or the end of one in
+ * ConfigMap values and the APIManager's wildcardDomain, and the tenant
+ * domain columns of a SQL database (UPDATE statements run in the load's
+ * own session). Pure functions: tests/unit/test_rewrite.c.
+ */
+#include "rewrite.h"
+#include "component.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int domain_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		ch == '-';
+}
+
+/*
+ * Replaces OLD by NEW where it is a whole domain or the end of one:
+ * "example.com", "apicast.example.com", "https://x.example.com:443";
+ * not "myexample.com". Returns NULL when nothing changed (or no memory).
+ */
+char *tsarc_rewrite_domain_text(const char *text, const char *old, const char *new_)
+{
+	size_t ol = strlen(old), nl = strlen(new_), count = 0;
+	const char *p = text, *hit;
+	tsarc_buf out = TSARC_BUF_INIT;
+
+	while ((hit = strstr(p, old))) {
+		int start_ok = hit == text || !domain_char(hit[-1]) || hit[-1] == '.';
+		int end_ok = !domain_char(hit[ol]) && hit[ol] != '.';
+		tsarc_buf_append(&out, p, (size_t)(hit - p));
+		if (start_ok && end_ok) {
+			tsarc_buf_append(&out, new_, nl);
+			count++;
+		} else {
+			tsarc_buf_append(&out, hit, ol);
+		}
+		p = hit + ol;
+	}
+	if (!count) {
+		tsarc_buf_dispose(&out);
+		return NULL;
+	}
+	tsarc_buf_append(&out, p, strlen(p) + 1);
+	return (char *)out.ptr;
+}
+
+int tsarc_valid_domain(const char *d)
+{
+	size_t i;
+
+	if (!d[0] || strlen(d) > 253 || d[0] == '.' || d[0] == '-')
+		return 0;
+	for (i = 0; d[i]; i++)
+		if (!domain_char(d[i]) && d[i] != '.')
+			return 0;
+	return 1;
+}
+
+void tsarc_rewrite_resource(cJSON *doc, const char *old, const char *new_, cJSON *changed)
+{
+	const char *kind = tsarc_spec_str(doc, "kind");
+	const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "name");
+	cJSON *v;
+
+	if (!old || !new_ || !kind)
+		return;
+	if (!strcmp(kind, "ConfigMap")) {
+		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(doc, "data")) {
+			char *t;
+			if (!cJSON_IsString(v) ||
+				!(t = tsarc_rewrite_domain_text(v->valuestring, old, new_)))
+				continue;
+			cJSON_SetValuestring(v, t);
+			free(t);
+			char where[512];
+			snprintf(where, sizeof(where), "ConfigMap %s: %s", name ? name : "?", v->string);
+			cJSON_AddItemToArray(changed, cJSON_CreateString(where));
+		}
+	} else if (!strcmp(kind, "APIManager")) {
+		cJSON *spec = cJSON_GetObjectItemCaseSensitive(doc, "spec");
+		v = cJSON_GetObjectItemCaseSensitive(spec, "wildcardDomain");
+		char *t;
+		if (cJSON_IsString(v) &&
+			(t = tsarc_rewrite_domain_text(v->valuestring, old, new_))) {
+			cJSON_SetValuestring(v, t);
+			free(t);
+			char where[512];
+			snprintf(where, sizeof(where), "APIManager %s: spec.wildcardDomain",
+				name ? name : "?");
+			cJSON_AddItemToArray(changed, cJSON_CreateString(where));
+		}
+	}
+}
+
+static int sql_ident_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return 0;
+	return i > 0 && i < 64;
+}
+
+/* UPDATE statements for the tenant domain columns ("table.column"):
+ * exact matches and sub-domains of OLD get NEW. OLD and NEW were checked
+ * to hold domain characters only, so they quote safely. */
+int tsarc_rewrite_domain_sql(const cJSON *cols, const char *component, const char *old,
+	const char *new_, tsarc_buf *out)
+{
+	const cJSON *c;
+	char sql[2048];
+
+	if (!old || !new_)
+		return 0;
+	cJSON_ArrayForEach(c, cols) {
+		const char *dot;
+		char table[64], column[64];
+		if (!cJSON_IsString(c) || !(dot = strchr(c->valuestring, '.')) ||
+			(size_t)(dot - c->valuestring) >= sizeof(table) || strlen(dot + 1) >= sizeof(column))
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s': domain_columns entries "
+				"are \"table.column\"", component);
+		snprintf(table, sizeof(table), "%.*s", (int)(dot - c->valuestring), c->valuestring);
+		snprintf(column, sizeof(column), "%s", dot + 1);
+		if (!sql_ident_ok(table) || !sql_ident_ok(column) || strchr(table, '.') ||
+			strchr(column, '.') || strchr(table, '-') || strchr(column, '-'))
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s': '%s' is not a plain "
+				"table.column name", component, c->valuestring);
+		snprintf(sql, sizeof(sql),
+			"UPDATE %s SET %s = CONCAT(LEFT(%s, CHAR_LENGTH(%s) - %zu), '%s') "
+			"WHERE %s = '%s' OR %s LIKE '%%.%s';\n",
+			table, column, column, column, strlen(old), new_, column, old, column, old);
+		if (tsarc_buf_puts(out, sql))
+			return TSARC_ENOMEM;
+	}
+	return 0;
+}

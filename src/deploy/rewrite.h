@@ -1,0 +1,27 @@
+#ifndef TSARC_DEPLOY_REWRITE_H
+#define TSARC_DEPLOY_REWRITE_H
+
+/* The domain rewrite of a migration (--rewrite-domain OLD=NEW). */
+#include <cjson/cJSON.h>
+
+struct tsarc_buf;
+
+/* A domain name as --rewrite-domain takes it: letters, digits, dots and
+ * dashes, not starting with a dot or a dash, at most 253 characters. */
+int tsarc_valid_domain(const char *d);
+/* `text` with OLD replaced by NEW where it is a whole domain or the end of
+ * one ("example.com", "x.example.com", "https://x.example.com:443"; never
+ * "myexample.com"). NULL when nothing changed (or out of memory). */
+char *tsarc_rewrite_domain_text(const char *text, const char *old, const char *new_);
+/* Rewrites one resource in place (ConfigMap data values, the APIManager's
+ * spec.wildcardDomain); adds "Kind name: field" to `changed` for each
+ * field it changed. Nothing when `old` is NULL. */
+void tsarc_rewrite_resource(cJSON *doc, const char *old, const char *new_, cJSON *changed);
+/* Appends one UPDATE per "table.column" of `cols` to `out`: exact matches
+ * and sub-domains of OLD get NEW. OLD and NEW must have passed
+ * tsarc_valid_domain. TSARC_ECONFIG (naming `component`) for a column
+ * that is not a plain table.column. Nothing when `old` is NULL. */
+int tsarc_rewrite_domain_sql(const cJSON *cols, const char *component, const char *old,
+	const char *new_, struct tsarc_buf *out);
+
+#endif

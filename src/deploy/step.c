@@ -1,0 +1,209 @@
+#define _GNU_SOURCE /* vasprintf */
+/*
+ * What the component kinds share to restore a step: the step's component
+ * and transport, the connection resolved before the first write, notes
+ * and progress, and feeding a snapshot stream into a command so that a
+ * consumer never sees a clean end of a partial stream.
+ */
+#include "kind.h"
+#include "extract.h"
+#include "repo.h"
+#include "snapshot.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+void tsarc_restore_progress(tsarc_restore_ctx *r, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!r->o->progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	r->o->progress(r->o->progress_payload, line);
+}
+
+int tsarc_str_in_array(const cJSON *arr, const char *s)
+{
+	const cJSON *v;
+
+	if (!s)
+		return 0;
+	cJSON_ArrayForEach(v, arr)
+		if (cJSON_IsString(v) && !strcmp(v->valuestring, s))
+			return 1;
+	return 0;
+}
+
+void tsarc_step_note(tsarc_step *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *t = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&t, fmt, ap) < 0)
+		t = NULL;
+	va_end(ap);
+	free(s->note);
+	s->note = t;
+}
+
+/* Where a component or hook runs: its own "transport", this host for an
+ * external database, else the deployment's transport. */
+int tsarc_step_transport(tsarc_restore_ctx *r, const cJSON *spec, tsarc_transport **out)
+{
+	const char *type = tsarc_spec_str(spec, "transport");
+
+	if (tsarc_spec_bool(spec, "external", 0))
+		type = "local";
+	if (!type) {
+		*out = r->deftr;
+		return 0;
+	}
+	return tsarc_transports_get(&r->tr, type, out);
+}
+
+int tsarc_step_component(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = s->component;
+	c->kind = s->kind;
+	c->spec = s->spec;
+	c->stream = s->st ? s->st->name : NULL;
+	c->required = tsarc_spec_bool(s->spec, "required", 1);
+	c->external = tsarc_spec_bool(s->spec, "external", 0);
+	c->resources = r->deftr;
+	return tsarc_step_transport(r, s->spec, &c->tr);
+}
+
+/* A copy of the connection resolved before the first write (see
+ * resolve_targets): a step never looks its endpoint up again, when the
+ * Secrets may already be the snapshot's. */
+int tsarc_step_conn(const tsarc_step *s, tsarc_conn *conn)
+{
+	memset(conn, 0, sizeof(*conn));
+	if (!s->has_conn)
+		return tsarc_error_set(TSARC_EINVAL, "component '%s': its endpoint was not resolved "
+			"before the restore", s->component);
+	return tsarc_conn_dup(&s->conn, conn);
+}
+
+void tsarc_component_clear(tsarc_component *c)
+{
+	free(c->pod);
+	free(c->container);
+	free(c->selector);
+	c->pod = c->container = c->selector = NULL;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	if (tsarc__write_all(fd, buf, len))
+		return tsarc_error_set(errno == EPIPE ? TSARC_ECANCELED : TSARC_EIO,
+			"writing to the restore command: %s", strerror(errno));
+	return 0;
+}
+
+/* What feeds a consumer: `pre` goes out with the first bytes of the
+ * stream, not before, so a stream that cannot be read at all never lets
+ * a preamble run on its own (mysql's clean step drops every table). */
+typedef struct feeder {
+	int fd;
+	const char *pre;
+} feeder;
+
+static int feed_sink(void *payload, const uint8_t *data, size_t len)
+{
+	feeder *f = payload;
+	int rc;
+
+	if (f->pre) {
+		if ((rc = write_all(f->fd, f->pre, strlen(f->pre))))
+			return rc;
+		f->pre = NULL;
+	}
+	return tsarc_sink_fd(&f->fd, data, len);
+}
+
+/*
+ * Streams `st` (between `pre` and `post`, may be NULL) into `cmd` run
+ * through the component's transport. Any failure while feeding it (damage,
+ * a store that cannot be read or reached, a write that fails, an
+ * interruption) aborts the consumer, its whole process group, before its
+ * input is closed: a loader never sees a clean end of a partial stream
+ * (mysql, psql and GNU tar take one for the end of the dump and apply
+ * it). A failure of the consumer itself is reported with its stderr.
+ */
+int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const tsarc_cmd *cmd,
+	const tsarc_stream *st, const char *pre, const char *post, const char *what)
+{
+	tsarc_proc p;
+	feeder f;
+	int rc, prc;
+	char msg[2048], tail[512];
+
+	tsarc_proc_init(&p);
+	p.want_stdin = 1;
+	if ((rc = c->tr->spawn(c->tr, c, cmd, &p)))
+		return rc;
+	f.fd = p.in_fd;
+	f.pre = pre;
+	rc = st ? tsarc_stream_extract(r->repo, st, feed_sink, &f, r->o->inflight) : 0;
+	if (!rc && f.pre)
+		rc = feed_sink(&f, NULL, 0); /* an empty stream: the preamble alone */
+	if (!rc && post)
+		rc = write_all(f.fd, post, strlen(post));
+	if (!rc) {
+		tsarc_proc_close_stdin(&p);
+		return tsarc_proc_finish(&p, what);
+	}
+	snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
+	tsarc_proc_abort(&p);
+	prc = tsarc_proc_finish(&p, what);
+	if (rc == TSARC_ECANCELED) {
+		/* It stopped reading (EPIPE): its own end explains, unless that
+		 * end was our SIGKILL (it closed its input but kept running). */
+		if (prc && !(WIFSIGNALED(p.status) && WTERMSIG(p.status) == SIGKILL))
+			return prc;
+		tsarc_proc_tail(&p, tail, sizeof(tail));
+		return tsarc_error_set(TSARC_EIO, "%s stopped reading its input before the end of "
+			"the stream and was stopped%s%s", what, tail[0] ? "; its stderr ended with:\n" : "",
+			tail);
+	}
+	return tsarc_error_set(rc, "%s; %s was stopped before the end of its input", msg, what);
+}
+
+/* Reads a whole (small) stream into memory. */
+typedef struct membuf {
+	tsarc_buf *b;
+	size_t max;
+} membuf;
+
+static int mem_sink(void *payload, const uint8_t *data, size_t len)
+{
+	membuf *m = payload;
+
+	if (m->b->size + len > m->max)
+		return tsarc_error_set(TSARC_ETOOLARGE, "larger than %zu bytes", m->max);
+	return tsarc_buf_append(m->b, data, len);
+}
+
+int tsarc_restore_read_stream(tsarc_restore_ctx *r, const tsarc_stream *st, size_t max,
+	tsarc_buf *out)
+{
+	membuf m;
+
+	m.b = out;
+	m.max = max;
+	return tsarc_stream_extract(r->repo, st, mem_sink, &m, r->o->inflight);
+}
