@@ -19,10 +19,23 @@ packages=(
 # kubectl (1.20, kustomize 2.0.3) unless a newer one is on the PATH; the
 # manifests are written for both.
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
-if [ "${1:-}" = "--with-s3" ]; then
+with_s3=0 with_image=0
+for arg in "$@"; do
+	case $arg in
+	--with-s3) with_s3=1 ;;
+	--with-image) with_image=1 ;;
+	*) echo "ci/deps.sh: unknown option $arg (--with-s3, --with-image)" >&2; exit 2 ;;
+	esac
+done
+if [ "$with_s3" = 1 ]; then
 	# A real S3 for the tests: a single-node Ceph with RADOS Gateway.
 	# openssl makes the test certificate for the TLS tests.
 	packages+=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime openssl)
+fi
+
+if [ "$with_image" = 1 ]; then
+	# ci/image.sh: a root filesystem from Debian packages, an OCI image.
+	packages+=(mmdebstrap umoci)
 fi
 
 missing=()

@@ -2,12 +2,13 @@
 # The test command: installs dependencies, builds tsarc twice (optimised with
 # -Werror, and with AddressSanitizer + UndefinedBehaviorSanitizer), starts a
 # real S3 (Ceph RADOS Gateway) on loopback, and runs every test with ctest
-# in both builds.
+# in both builds (the container image and the .deb are built and tested in
+# the optimised one).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-bash ci/deps.sh --with-s3
+bash ci/deps.sh --with-s3 --with-image
 
 bash ci/build.sh build/release
 bash ci/build.sh build/asan -DTSARC_SANITIZE=ON
