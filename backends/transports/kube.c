@@ -29,10 +29,14 @@ typedef struct kube_transport {
 	char **pass; /* "NAME=VALUE" of pass_env, for every kubectl we run */
 } kube_transport;
 
-/* binary [--kubeconfig F] [--context C] [-n NS] */
-static int base_args(const kube_transport *t, tsarc_cmd *cmd)
+/* binary [--kubeconfig F] [--context C] [-n NS]; `ns` (may be NULL) over
+ * the configured namespace. */
+static int base_args_ns(const kube_transport *t, tsarc_cmd *cmd, const char *ns)
 {
 	int rc;
+
+	if (!ns)
+		ns = t->namespace;
 
 	if ((rc = tsarc_cmd_arg(cmd, t->binary)))
 		return rc;
@@ -42,10 +46,14 @@ static int base_args(const kube_transport *t, tsarc_cmd *cmd)
 	if (t->context && ((rc = tsarc_cmd_arg(cmd, "--context")) ||
 		(rc = tsarc_cmd_arg(cmd, t->context))))
 		return rc;
-	if (t->namespace && ((rc = tsarc_cmd_arg(cmd, "-n")) ||
-		(rc = tsarc_cmd_arg(cmd, t->namespace))))
+	if (ns && ((rc = tsarc_cmd_arg(cmd, "-n")) || (rc = tsarc_cmd_arg(cmd, ns))))
 		return rc;
 	return 0;
+}
+
+static int base_args(const kube_transport *t, tsarc_cmd *cmd)
+{
+	return base_args_ns(t, cmd, NULL);
 }
 
 /* Runs `binary ... args` and returns stdout; on failure *code and err. */
@@ -379,9 +387,9 @@ static int kube_get(tsarc_transport *tr, const char *type, const char *name, cJS
 	return 0;
 }
 
-/* Runs `binary ... args` with `input` on its stdin, to completion. */
-static int kube_run_input(const kube_transport *t, const char *const args[], const char *input,
-	size_t len, const char *what)
+/* Runs `binary [-n ns] ... args` with `input` on its stdin, to completion. */
+static int kube_run_input(const kube_transport *t, const char *ns, const char *const args[],
+	const char *input, size_t len, const char *what)
 {
 	tsarc_proc p;
 	tsarc_cmd cmd;
@@ -391,7 +399,7 @@ static int kube_run_input(const kube_transport *t, const char *const args[], con
 	tsarc_cmd_init(&cmd);
 	tsarc_proc_init(&p);
 	p.want_stdin = 1;
-	if (!(rc = base_args(t, &cmd)))
+	if (!(rc = base_args_ns(t, &cmd, ns)))
 		for (i = 0; args[i] && !rc; i++)
 			rc = tsarc_cmd_arg(&cmd, args[i]);
 	if (!rc)
@@ -419,12 +427,12 @@ static int kube_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
 	char *text;
 	int rc;
 
-	(void)ns; /* the transport's -n decides where */
 	if (!(text = cJSON_PrintUnformatted(list)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	snprintf(what, sizeof(what), "%s apply -f - (namespace %s)", t->binary, ns_text(t));
+	snprintf(what, sizeof(what), "%s apply -f - (namespace %s)", t->binary,
+		ns ? ns : ns_text(t));
 	/* On stdin: Secrets never appear on a command line or in a file. */
-	rc = kube_run_input(t, args, text, strlen(text), what);
+	rc = kube_run_input(t, ns, args, text, strlen(text), what);
 	OPENSSL_cleanse(text, strlen(text));
 	free(text);
 	return rc;
@@ -466,6 +474,86 @@ static int kube_rollout(tsarc_transport *tr, const char *workload)
 	}
 	return tsarc_error_set(TSARC_ENOTFOUND, "no Deployment or DeploymentConfig %s in "
 		"namespace %s", workload, ns_text(t));
+}
+
+/*
+ * A server's configuration in a ConfigMap key. While it is replaced, the
+ * original rides on the ConfigMap itself in this annotation, written by
+ * the same apply as the change (one cannot exist without the other); the
+ * name stays what earlier versions wrote, so their leftovers are found.
+ */
+#define SAVED_ANNOTATION "tsarc/original-redis-config"
+
+static void cm_free(void *cm)
+{
+	cJSON_Delete(cm);
+}
+
+static int kube_read_config(tsarc_transport *tr, tsarc_server_config *cfg)
+{
+	const cJSON *ann;
+	const char *text, *saved;
+	cJSON *cm = NULL;
+	int rc;
+
+	if (!cfg->object || !cfg->key)
+		return tsarc_error_set(TSARC_ECONFIG, "no ConfigMap and key named");
+	snprintf(cfg->where, sizeof(cfg->where), "%s", cfg->object);
+	snprintf(cfg->saved_where, sizeof(cfg->saved_where), "annotation " SAVED_ANNOTATION
+		" of %s", cfg->object);
+	if ((rc = tr->get(tr, "configmap", cfg->object, &cm)))
+		return rc;
+	text = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(cm, "data"), cfg->key);
+	if (!text) {
+		cJSON_Delete(cm);
+		return tsarc_error_set(TSARC_ECONFIG, "ConfigMap %s has no %s", cfg->object, cfg->key);
+	}
+	ann = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cm, "metadata"),
+		"annotations");
+	saved = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ann, SAVED_ANNOTATION));
+	if (!(cfg->text = strdup(text)) || (saved && !(cfg->saved = strdup(saved)))) {
+		free(cfg->text);
+		cfg->text = NULL;
+		cJSON_Delete(cm);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	cfg->priv = cm;
+	cfg->priv_free = cm_free;
+	return 0;
+}
+
+/* The ConfigMap as read, with the key set to `text` and the annotation
+ * holding `saved` (or gone), in one apply. */
+static int kube_write_config(tsarc_transport *tr, tsarc_server_config *cfg, const char *text,
+	const char *saved)
+{
+	cJSON *list, *items, *doc, *data, *md, *ann;
+	int rc;
+
+	if (!cfg->priv)
+		return tsarc_error_set(TSARC_EINVAL, "ConfigMap %s was not read first", cfg->object);
+	if (!(doc = cJSON_Duplicate(cfg->priv, 1)) || !(list = tsarc_resource_list_new(&items))) {
+		cJSON_Delete(doc);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	tsarc_resource_sanitize(doc, NULL);
+	data = cJSON_GetObjectItemCaseSensitive(doc, "data");
+	cJSON_DeleteItemFromObjectCaseSensitive(data, cfg->key);
+	cJSON_AddStringToObject(data, cfg->key, text);
+	md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
+	if (!(ann = cJSON_GetObjectItemCaseSensitive(md, "annotations")) && saved && md)
+		ann = cJSON_AddObjectToObject(md, "annotations");
+	cJSON_DeleteItemFromObjectCaseSensitive(ann, SAVED_ANNOTATION);
+	if (saved && ann)
+		cJSON_AddStringToObject(ann, SAVED_ANNOTATION, saved);
+	else if (ann && !ann->child)
+		cJSON_DeleteItemFromObjectCaseSensitive(md, "annotations");
+	cJSON_AddItemToArray(items, doc);
+	rc = tr->apply(tr, list, NULL);
+	cJSON_Delete(list);
+	if (rc)
+		tsarc_error_prefix("ConfigMap %s", cfg->object);
+	return rc;
 }
 
 static void kube_describe(tsarc_transport *tr, const tsarc_component *c, cJSON *source)
@@ -519,12 +607,17 @@ int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf)
 	if (!t)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	t->parent.type = "kube";
+	t->parent.caps = TSARC_TR_IN_WORKLOAD;
 	t->parent.locate = kube_locate;
 	t->parent.spawn = kube_spawn;
 	t->parent.capture = kube_capture;
 	t->parent.get = kube_get;
 	t->parent.apply = kube_apply;
 	t->parent.rollout = kube_rollout;
+	t->parent.read_config = kube_read_config;
+	t->parent.write_config = kube_write_config;
+	t->parent.config_field = "config_map";
+	t->parent.replace_tree = tsarc_kube_replace_tree;
 	t->parent.describe = kube_describe;
 	t->parent.free = kube_free;
 	if ((rc = dup_opt(&t->binary, conf, "binary", "kubectl")) ||

@@ -1,9 +1,11 @@
+#define _GNU_SOURCE /* asprintf */
 /*
  * The local transport: producers run on this host against databases it
  * can reach (external databases, the demo), resources are JSON files in a
  * directory (what `kubectl get ... -o json` printed).
  */
 #include "component.h"
+#include "tree_restore.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
@@ -29,6 +31,7 @@ typedef struct local_transport {
 	char host[256];
 } local_transport;
 
+/* Commands run here: nothing to find. */
 static int local_locate(tsarc_transport *t, tsarc_component *c)
 {
 	(void)t;
@@ -326,6 +329,123 @@ static int local_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
 	return rc;
 }
 
+/*
+ * A server's configuration file. While it is replaced, the original is
+ * kept beside it as FILE.tsarc-orig, written and synced before the file
+ * is changed, so a run that is killed (SIGKILL, a crash, a power cut)
+ * leaves it where the next run finds it. The folder may be writable by
+ * others (/etc/redis is the redis group's): the shared writer never
+ * writes through what they plant, and the kept original is read only
+ * when this user wrote it.
+ */
+#define SAVED_SUFFIX ".tsarc-orig"
+/* A server's configuration file; anything larger is not one. */
+#define SERVER_CONFIG_MAX (16u * 1024u * 1024u)
+
+static int saved_path(const tsarc_server_config *cfg, char *out, size_t size)
+{
+	if (!cfg->file || !cfg->file[0])
+		return tsarc_error_set(TSARC_ECONFIG, "no configuration file named");
+	if ((size_t)snprintf(out, size, "%s" SAVED_SUFFIX, cfg->file) >= size)
+		return tsarc_error_set(TSARC_ETOOLARGE, "configuration file name too long");
+	return 0;
+}
+
+static int local_read_config(tsarc_transport *tr, tsarc_server_config *cfg)
+{
+	char saved[PATH_MAX];
+	int rc;
+
+	(void)tr;
+	if ((rc = saved_path(cfg, saved, sizeof(saved))))
+		return rc;
+	snprintf(cfg->where, sizeof(cfg->where), "%s", cfg->file);
+	snprintf(cfg->saved_where, sizeof(cfg->saved_where), "%s", saved);
+	if ((rc = tsarc_read_file(cfg->file, SERVER_CONFIG_MAX, &cfg->text, NULL)))
+		return rc;
+	rc = tsarc_read_private_file(saved, SERVER_CONFIG_MAX, &cfg->saved, NULL);
+	if (rc == TSARC_ENOTFOUND) {
+		tsarc_error_clear();
+		rc = 0;
+	}
+	if (rc) {
+		free(cfg->text);
+		cfg->text = NULL;
+	}
+	return rc;
+}
+
+/* Makes a rename or unlink in the folder of `path` durable. */
+static int sync_dir_of(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+	int fd, rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (!(slash = strrchr(dir, '/')))
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", dir, strerror(errno));
+	if (fsync(fd) && errno != EINVAL)
+		rc = tsarc_error_set(TSARC_EIO, "fsync %s: %s", dir, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+static int local_write_config(tsarc_transport *tr, tsarc_server_config *cfg, const char *text,
+	const char *saved)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	(void)tr;
+	if ((rc = saved_path(cfg, path, sizeof(path))))
+		return rc;
+	/* The original first, ours and 0600 whatever is found there (it
+	 * holds requirepass): durable before the file changes. */
+	if (saved && (rc = tsarc_replace_file(path, saved, strlen(saved), 0600, 0)))
+		return rc;
+	if ((rc = tsarc_replace_file(cfg->file, text, strlen(text), 0600, 1)))
+		return rc;
+	if (saved)
+		return 0;
+	if (unlink(path) && errno != ENOENT)
+		return tsarc_error_set(TSARC_EIO, "cannot remove %s: %s", path, strerror(errno));
+	return sync_dir_of(path);
+}
+
+/* On this host the tree is restored in-process (src/tree_restore.c): the
+ * entries are checked as they are written, the old tree swapped out. */
+static int local_replace_tree(tsarc_transport *tr, tsarc_component *c, tsarc_repo *repo,
+	const tsarc_stream *st, unsigned inflight, const char *path, char **note)
+{
+	tsarc_tree_restore_options o;
+	tsarc_tree_restore_result res;
+	int rc;
+
+	(void)tr;
+	(void)c;
+	(void)inflight;
+	memset(&o, 0, sizeof(o));
+	memset(&res, 0, sizeof(res));
+	o.restore_owner = geteuid() == 0;
+	/* It creates the target folder when missing. */
+	if ((rc = tsarc_tree_restore_stream(repo, st, path, &o, &res)))
+		return rc;
+	if (asprintf(note, "%llu entries, %llu bytes into %s, %llu extra entries removed%s%s",
+		    (unsigned long long)res.entries, (unsigned long long)res.bytes, path,
+		    (unsigned long long)res.removed,
+		    res.skipped ? ", fifos, sockets or devices skipped" : "",
+		    res.recovered == 1 ? ", an interrupted earlier swap finished first" :
+		    res.recovered == 2 ? ", an interrupted earlier restore undone first" : "") < 0)
+		*note = NULL;
+	return 0;
+}
+
 static void local_describe(tsarc_transport *tr, const tsarc_component *c, cJSON *source)
 {
 	local_transport *t = (local_transport *)tr;
@@ -362,12 +482,17 @@ int tsarc_transport_local_new(tsarc_transport **out, const cJSON *conf)
 	if (!t)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	t->parent.type = "local";
+	t->parent.caps = TSARC_TR_HOST_FILES;
 	t->parent.locate = local_locate;
 	t->parent.spawn = local_spawn;
 	t->parent.capture = local_capture;
 	t->parent.get = local_get;
 	t->parent.apply = local_apply;
-	t->parent.rollout = NULL;
+	t->parent.rollout = NULL; /* no workloads: servers restart by commands */
+	t->parent.read_config = local_read_config;
+	t->parent.write_config = local_write_config;
+	t->parent.config_field = "config_file";
+	t->parent.replace_tree = local_replace_tree;
 	t->parent.describe = local_describe;
 	t->parent.free = local_free;
 	if (gethostname(t->host, sizeof(t->host) - 1))

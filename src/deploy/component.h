@@ -2,16 +2,17 @@
 #define TSARC_DEPLOY_COMPONENT_H
 
 /*
- * Internal interfaces of the deployment layer: a transport runs commands
- * and fetches resources somewhere (this host, a pod); a component is what
- * a kind (kind.h: mysql, postgres, redis, files, resources, exec) turns
- * into a byte stream and back. run.c (backup) and restore.c tie them
- * together.
+ * Internal interfaces of the deployment layer: a transport (transport.h)
+ * runs commands and fetches resources somewhere (this host, a pod); a
+ * component is what a kind (kind.h: mysql, postgres, redis, files,
+ * resources, exec) turns into a byte stream and back. run.c (backup) and
+ * restore.c tie them together.
  */
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include "proc.h"
+#include "transport.h"
 
 /* A command to run, with no secret in argv. */
 typedef struct tsarc_cmd {
@@ -53,8 +54,6 @@ int tsarc_mysql_option_text(const char *password, struct tsarc_buf *out);
  * `data`: a child given it reads it as /dev/fd/N; it never touches a disk. */
 int tsarc_secret_memfd(const char *name, const void *data, size_t len, int *fd_out);
 
-typedef struct tsarc_transport tsarc_transport;
-
 /* One component, resolved for a run. */
 typedef struct tsarc_component {
 	const char *name;
@@ -71,46 +70,11 @@ typedef struct tsarc_component {
 	char *selector;
 } tsarc_component;
 
-struct tsarc_transport {
-	const char *type; /* "local" or "kube" */
-	/* Finds where component `c` runs (kube: a running pod by label with the
-	 * container) and fills c->pod/container/selector. */
-	int (*locate)(tsarc_transport *t, tsarc_component *c);
-	/* Starts `cmd` for component `c` with its stdout into p->out_fd. */
-	int (*spawn)(tsarc_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
-		tsarc_proc *p);
-	/* Runs `cmd` to completion, stdout (at most `max` bytes) into *out. */
-	int (*capture)(tsarc_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
-		size_t max, char **out);
-	/* One resource as JSON (name given), or every one of its type as a
-	 * cJSON array (name NULL). TSARC_ENOTFOUND when it does not exist
-	 * (or, name NULL, when the type itself does not exist). */
-	int (*get)(tsarc_transport *t, const char *type, const char *name, cJSON **out);
-	/* Creates or replaces every resource of `list` (a v1 List of
-	 * sanitized objects): kube `apply -f -`, local one JSON file each.
-	 * `namespace` (may be NULL) is written into local files only; kube
-	 * applies into the transport's namespace. */
-	int (*apply)(tsarc_transport *t, const cJSON *list, const char *namespace);
-	/* Restarts a workload and waits until it is rolled out (kube only;
-	 * NULL elsewhere). */
-	int (*rollout)(tsarc_transport *t, const char *workload);
-	/* Adds where-from details to a stream's metadata. */
-	void (*describe)(tsarc_transport *t, const tsarc_component *c, cJSON *source);
-	void (*free)(tsarc_transport *t);
-};
-
 int tsarc_transport_local_new(tsarc_transport **out, const cJSON *conf);
 int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf);
-
-/* One transport of each type per run, made when first needed. */
-typedef struct tsarc_transports {
-	const cJSON *conf; /* the effective configuration's "transport" */
-	tsarc_transport *local, *kube;
-} tsarc_transports;
-
-/* The transport of `type` ("local"; anything else is kube). */
-int tsarc_transports_get(tsarc_transports *t, const char *type, tsarc_transport **out);
-void tsarc_transports_dispose(tsarc_transports *t);
+/* kube's replace_tree (backends/transports/kube_tree.c). */
+int tsarc_kube_replace_tree(tsarc_transport *t, tsarc_component *c, struct tsarc_repo *repo,
+	const struct tsarc_stream *st, unsigned inflight, const char *path, char **note);
 
 /* What a source hands to the orchestration. */
 typedef struct tsarc_production {
@@ -125,7 +89,8 @@ typedef struct tsarc_production {
 
 /* The component kinds that use these: kind.h. */
 
-/* Helpers shared by the sources (util.c). */
+/* Helpers shared by the sources (spec.c, readfile.c, json_merge.c, url.c,
+ * conn.c, secret.c, names.c, replace_file.c, cmd.c, shellquote.c). */
 const char *tsarc_spec_str(const cJSON *spec, const char *key);
 int tsarc_spec_bool(const cJSON *spec, const char *key, int dflt);
 /* A whole file as a NUL-terminated string (`*len_out`, may be NULL, its

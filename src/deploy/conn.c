@@ -1,0 +1,176 @@
+/*
+ * A database component's connection: its fields over the URL of its
+ * Secret, the password from our environment, a file or the URL. The
+ * password is wiped when the connection is freed.
+ */
+#include "component.h"
+#include "tsarc/errors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int nomem(void)
+{
+	return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
+static int read_password_file(const char *path, const char *comp, char **out)
+{
+	char buf[4097];
+	size_t len = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': cannot read password_file "
+			"%s: %s", comp, path, strerror(errno));
+	while (len < sizeof(buf) - 1) {
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	buf[len] = '\0';
+	*out = strdup(buf);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return *out ? 0 : nomem();
+}
+
+void tsarc_conn_free(tsarc_conn *conn)
+{
+	if (conn->password)
+		OPENSSL_cleanse(conn->password, strlen(conn->password));
+	free(conn->host);
+	free(conn->user);
+	free(conn->password);
+	free(conn->database);
+	free(conn->socket);
+	memset(conn, 0, sizeof(*conn));
+}
+
+static int set_str(char **dst, const char *src)
+{
+	char *s;
+
+	/* redis://:password@host has an empty user: that is no user. */
+	if (!src || !*src)
+		return 0;
+	if (!(s = strdup(src)))
+		return nomem();
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *conn)
+{
+	char *text = NULL;
+	int rc;
+
+	memset(conn, 0, sizeof(*conn));
+	if (c->external) {
+		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
+		const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
+		if (!secret || !key)
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s' is external but has no "
+				"url_secret {\"secret\": ..., \"key\": ...}", c->name);
+		if ((rc = tsarc_secret_value(c->resources, secret, key, &text)))
+			return rc;
+	}
+	if ((rc = tsarc_conn_from_url(c, text, conn)) && text)
+		tsarc_error_prefix("Secret %s, key %s", tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(
+			c->spec, "url_secret"), "secret"), tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(
+			c->spec, "url_secret"), "key"));
+	if (text) {
+		memset(text, 0, strlen(text));
+		free(text);
+	}
+	return rc;
+}
+
+int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *conn)
+{
+	const cJSON *spec = c->spec;
+	const char *s;
+	int rc = 0, port;
+
+	memset(conn, 0, sizeof(*conn));
+	if (url) {
+		tsarc_url u;
+		if ((rc = tsarc_url_parse(url, &u)))
+			return rc;
+		if ((rc = set_str(&conn->host, u.host)) || (rc = set_str(&conn->user, u.user)) ||
+			(rc = set_str(&conn->password, u.password))) {
+			tsarc_url_free(&u);
+			goto fail;
+		}
+		conn->has_password = u.password != NULL;
+		conn->port = u.port;
+		/* mysql2://.../system, postgresql://.../zync_production; a Redis
+		 * URL's path is a db number, meaningless for a whole-server RDB. */
+		if (u.path && *u.path && (rc = set_str(&conn->database, u.path))) {
+			tsarc_url_free(&u);
+			goto fail;
+		}
+		tsarc_url_free(&u);
+	}
+	/* Explicit fields win over the Secret's URL: the address the cluster
+	 * sees is not always the one this host reaches. */
+	if ((rc = set_str(&conn->host, tsarc_spec_str(spec, "host"))) ||
+		(rc = set_str(&conn->user, tsarc_spec_str(spec, "user"))) ||
+		(rc = set_str(&conn->database, tsarc_spec_str(spec, "database"))) ||
+		(rc = set_str(&conn->socket, tsarc_spec_str(spec, "socket"))))
+		goto fail;
+	if ((rc = tsarc_spec_port(spec, "port", c->name, &port)))
+		goto fail;
+	if (port)
+		conn->port = port;
+	if ((s = tsarc_spec_str(spec, "password_env"))) {
+		const char *v = getenv(s);
+		if (!v) {
+			rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': password_env names %s, "
+				"which is not set", c->name, s);
+			goto fail;
+		}
+		if ((rc = set_str(&conn->password, v)))
+			goto fail;
+		conn->has_password = 1;
+	} else if ((s = tsarc_spec_str(spec, "password_file"))) {
+		char *pw = NULL;
+		if ((rc = read_password_file(s, c->name, &pw)))
+			goto fail;
+		free(conn->password);
+		conn->password = pw;
+		conn->has_password = 1;
+	}
+	return 0;
+fail:
+	tsarc_conn_free(conn);
+	return rc;
+}
+
+int tsarc_conn_dup(const tsarc_conn *from, tsarc_conn *to)
+{
+	int rc;
+
+	memset(to, 0, sizeof(*to));
+	if ((rc = set_str(&to->host, from->host)) || (rc = set_str(&to->user, from->user)) ||
+		(rc = set_str(&to->password, from->password)) ||
+		(rc = set_str(&to->database, from->database)) ||
+		(rc = set_str(&to->socket, from->socket))) {
+		tsarc_conn_free(to);
+		return rc;
+	}
+	to->port = from->port;
+	to->has_password = from->has_password;
+	return 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * Database URLs as 3scale's Secrets hold them
+ * (scheme://[user[:password]@]host[:port][/path]). A URL may hold a
+ * password: errors never repeat it, and the password is wiped when freed.
+ */
+#include "component.h"
+#include "tsarc/errors.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int nomem(void)
+{
+	return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static char *pct_decode(const char *s, size_t len)
+{
+	char *out = malloc(len + 1);
+	size_t i, k = 0;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
+			hexval(s[i + 2]) >= 0) {
+			out[k++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else
+			out[k++] = s[i];
+	}
+	out[k] = '\0';
+	return out;
+}
+
+void tsarc_url_free(tsarc_url *u)
+{
+	if (u->password)
+		OPENSSL_cleanse(u->password, strlen(u->password));
+	free(u->scheme);
+	free(u->user);
+	free(u->password);
+	free(u->host);
+	free(u->path);
+	memset(u, 0, sizeof(*u));
+}
+
+int tsarc_url_parse(const char *text, tsarc_url *u)
+{
+	const char *p, *auth_end, *host, *host_end, *colon, *at = NULL;
+	int rc = TSARC_ECONFIG;
+
+	memset(u, 0, sizeof(*u));
+	if (!(p = strstr(text, "://")))
+		return tsarc_error_set(TSARC_ECONFIG, "not a URL (no scheme://)");
+	if (!(u->scheme = strndup(text, (size_t)(p - text))))
+		goto oom;
+	p += 3;
+	auth_end = p + strcspn(p, "/?#");
+	/* The last @ before the path: passwords may contain @ when unencoded. */
+	for (const char *q = p; q < auth_end; q++)
+		if (*q == '@')
+			at = q;
+	if (at) {
+		colon = memchr(p, ':', (size_t)(at - p));
+		if (colon) {
+			if (!(u->user = pct_decode(p, (size_t)(colon - p))) ||
+				!(u->password = pct_decode(colon + 1, (size_t)(at - colon - 1))))
+				goto oom;
+		} else if (!(u->user = pct_decode(p, (size_t)(at - p))))
+			goto oom;
+		host = at + 1;
+	} else
+		host = p;
+	host_end = auth_end;
+	colon = NULL;
+	if (*host == '[') { /* IPv6 literal */
+		const char *close = memchr(host, ']', (size_t)(host_end - host));
+		if (!close) {
+			tsarc_error_set(rc, "URL host: unterminated [");
+			goto fail;
+		}
+		if (!(u->host = strndup(host + 1, (size_t)(close - host - 1))))
+			goto oom;
+		if (close + 1 < host_end && close[1] == ':')
+			colon = close + 1;
+	} else {
+		colon = memchr(host, ':', (size_t)(host_end - host));
+		if (!(u->host = strndup(host, (size_t)((colon ? colon : host_end) - host))))
+			goto oom;
+	}
+	if (colon && colon + 1 < host_end) {
+		char *end;
+		long port = strtol(colon + 1, &end, 10);
+		if (end != host_end || port < 1 || port > 65535) {
+			tsarc_error_set(rc, "URL port is not a number from 1 to 65535");
+			goto fail;
+		}
+		u->port = (int)port;
+	}
+	if (*auth_end == '/') {
+		size_t plen = strcspn(auth_end + 1, "?#");
+		if (!(u->path = pct_decode(auth_end + 1, plen)))
+			goto oom;
+	}
+	return 0;
+oom:
+	rc = nomem();
+fail:
+	tsarc_url_free(u);
+	return rc;
+}

@@ -1,0 +1,207 @@
+/* The transports through their interface (transport.h): the registry by
+ * name, apply into the namespace it is given on both transports, and a
+ * server's configuration replaced with its original kept aside. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "component.h"
+#include "tsarc/errors.h"
+
+static char *tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+	char *p = malloc(4096);
+
+	snprintf(p, 4096, "%s/tsarc-tr-XXXXXX", t && *t ? t : "/tmp");
+	assert_non_null(mkdtemp(p));
+	return p;
+}
+
+static void rm_rf(const char *path)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	assert_int_equal(system(cmd), 0);
+}
+
+static char *slurp(const char *path)
+{
+	char *text = NULL;
+
+	if (tsarc_read_file(path, 1 << 20, &text, NULL))
+		return NULL;
+	return text;
+}
+
+/* The registry: a name it does not know is an error naming it, never
+ * another transport. */
+static void transport_registry(void **state)
+{
+	tsarc_transports trs;
+	tsarc_transport *tr = NULL;
+	cJSON *conf = cJSON_Parse("{\"type\": \"local\"}");
+
+	(void)state;
+	memset(&trs, 0, sizeof(trs));
+	trs.conf = conf;
+	assert_int_equal(tsarc_transports_get(&trs, "kubee", &tr), TSARC_ECONFIG);
+	assert_null(tr);
+	assert_non_null(strstr(tsarc_error_last()->message, "no transport 'kubee'"));
+	assert_int_equal(tsarc_transports_get(&trs, NULL, &tr), TSARC_ECONFIG);
+	assert_int_equal(tsarc_transports_get(&trs, "local", &tr), 0);
+	assert_non_null(tr);
+	assert_string_equal(tr->type, "local");
+	/* The same one each time it is asked for. */
+	{
+		tsarc_transport *again = NULL;
+		assert_int_equal(tsarc_transports_get(&trs, "local", &again), 0);
+		assert_ptr_equal(tr, again);
+	}
+	tsarc_transports_dispose(&trs);
+	cJSON_Delete(conf);
+}
+
+static tsarc_transport *make(const char *name, const char *conf_text, cJSON **conf,
+	tsarc_transports *trs)
+{
+	tsarc_transport *tr = NULL;
+
+	*conf = cJSON_Parse(conf_text);
+	memset(trs, 0, sizeof(*trs));
+	trs->conf = *conf;
+	if (tsarc_transports_get(trs, name, &tr))
+		fail_msg("%s: %s", name, tsarc_error_last()->message);
+	return tr;
+}
+
+static cJSON *one_configmap(void)
+{
+	cJSON *items, *list = tsarc_resource_list_new(&items);
+
+	cJSON_AddItemToArray(items, cJSON_Parse("{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\","
+		" \"metadata\": {\"name\": \"c\", \"namespace\": \"old\"}, \"data\": {\"k\": \"v\"}}"));
+	return list;
+}
+
+/* --target-namespace reaches both transports' apply: kube applies with
+ * -n NS (not its configured namespace), local writes NS into the file. */
+static void apply_honours_the_namespace(void **state)
+{
+	char *dir = tmpdir(), path[4200], conf_text[8400], *text;
+	tsarc_transports trs;
+	tsarc_transport *tr;
+	cJSON *conf, *list = one_configmap();
+	FILE *f;
+
+	(void)state;
+	/* A kubectl that records its arguments and swallows its input. */
+	snprintf(path, sizeof(path), "%s/kubectl", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "#!/bin/sh\nprintf '%%s ' \"$@\" > '%s/args'\ncat > /dev/null\n", dir);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+	snprintf(conf_text, sizeof(conf_text), "{\"binary\": \"%s\", \"namespace\": \"configured\","
+		" \"resources_dir\": \"%s\"}", path, dir);
+	tr = make("kube", conf_text, &conf, &trs);
+	assert_int_equal(tr->apply(tr, list, "target"), 0);
+	snprintf(path, sizeof(path), "%s/args", dir);
+	assert_non_null(text = slurp(path));
+	assert_non_null(strstr(text, "-n target"));
+	assert_null(strstr(text, "configured"));
+	free(text);
+	/* Without one, the configured namespace. */
+	assert_int_equal(tr->apply(tr, list, NULL), 0);
+	assert_non_null(text = slurp(path));
+	assert_non_null(strstr(text, "-n configured"));
+	free(text);
+	tsarc_transports_dispose(&trs);
+	cJSON_Delete(conf);
+
+	tr = make("local", conf_text, &conf, &trs);
+	assert_int_equal(tr->apply(tr, list, "target"), 0);
+	snprintf(path, sizeof(path), "%s/configmap/c.json", dir);
+	assert_non_null(text = slurp(path));
+	assert_non_null(strstr(text, "\"namespace\":\t\"target\""));
+	free(text);
+	tsarc_transports_dispose(&trs);
+	cJSON_Delete(conf);
+	cJSON_Delete(list);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* A server's configuration on this host: replaced with the original kept
+ * beside it (mode 0600, before the file changes), put back and the kept
+ * copy removed; a later read finds what a killed run kept. */
+static void local_config_keeps_the_original(void **state)
+{
+	char *dir = tmpdir(), path[4200], saved[4300], *text;
+	tsarc_server_config cfg;
+	tsarc_transports trs;
+	tsarc_transport *tr;
+	struct stat st;
+	cJSON *conf;
+	FILE *f;
+
+	(void)state;
+	tr = make("local", "{}", &conf, &trs);
+	assert_non_null(tr->read_config);
+	assert_string_equal(tr->config_field, "config_file");
+	snprintf(path, sizeof(path), "%s/redis.conf", dir);
+	snprintf(saved, sizeof(saved), "%s.tsarc-orig", path);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("save 900 1\n", f);
+	fclose(f);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.file = path;
+	assert_int_equal(tr->read_config(tr, &cfg), 0);
+	assert_string_equal(cfg.text, "save 900 1\n");
+	assert_null(cfg.saved);
+	assert_string_equal(cfg.where, path);
+	assert_string_equal(cfg.saved_where, saved);
+	assert_int_equal(tr->write_config(tr, &cfg, "save \"\"\n", cfg.text), 0);
+	assert_non_null(text = slurp(saved));
+	assert_string_equal(text, "save 900 1\n");
+	free(text);
+	assert_int_equal(stat(saved, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_non_null(text = slurp(path));
+	assert_string_equal(text, "save \"\"\n");
+	free(text);
+	tsarc_server_config_dispose(&cfg);
+	/* What a killed run left: found by the next read. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.file = path;
+	assert_int_equal(tr->read_config(tr, &cfg), 0);
+	assert_string_equal(cfg.saved, "save 900 1\n");
+	assert_int_equal(tr->write_config(tr, &cfg, cfg.saved, NULL), 0);
+	assert_int_not_equal(access(saved, F_OK), 0);
+	assert_non_null(text = slurp(path));
+	assert_string_equal(text, "save 900 1\n");
+	free(text);
+	tsarc_server_config_dispose(&cfg);
+	tsarc_transports_dispose(&trs);
+	cJSON_Delete(conf);
+	rm_rf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(transport_registry),
+		cmocka_unit_test(apply_honours_the_namespace),
+		cmocka_unit_test(local_config_keeps_the_original),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
