@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include "config.h"
 #include "proc.h"
 #include "transport.h"
 
@@ -214,6 +215,7 @@ int tsarc_b64_decode(const char *in, unsigned char **out, size_t *out_len);
 /* A loaded configuration: the profile with the config merged over it. */
 struct tsarc_deploy {
 	cJSON *eff;       /* effective configuration */
+	tsarc_config conf; /* the same, typed (pointers into eff) */
 	char *origin;     /* the config file, for messages */
 	unsigned parallel;
 };

@@ -1,4 +1,9 @@
-/* Deployment configuration: a profile with the user's config merged over it. */
+/*
+ * Deployment configuration: a profile with the user's config merged over
+ * it, parsed into a tsarc_config (config.h) and validated whole before
+ * anything runs; errors name the bad field by its JSON path.
+ */
+#include "config.h"
 #include "kind.h"
 #include "deploy.h"
 #include "tsarc/errors.h"
@@ -73,231 +78,178 @@ static int check_top_keys(const cJSON *doc, const char *origin)
 	return 0;
 }
 
-/* Component names go into stream names, --only lists (comma-separated)
- * and reports: printable, no separators. */
-static int valid_component_name(const char *s)
+/* `name` of a transport, from the field at `where`: one the registry
+ * knows, or an error that names it (never a silent default). */
+static int check_transport_name(const char *name, const char *where)
 {
-	const char *p;
+	char names[200];
 
-	if (!s || !s[0])
+	if (tsarc_transport_type_find(name))
 		return 0;
-	for (p = s; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == ',' || *p == '/' || *p == 0x7f)
-			return 0;
-	return 1;
+	tsarc_transport_names(names, sizeof(names));
+	return tsarc_error_set(TSARC_ECONFIG, "%s must be one of %s, not '%.64s'", where, names,
+		name ? name : "(none)");
 }
 
-/* `what` of `field` fails its rule: the value itself is not repeated (it
- * may come from a hostile snapshot, and may hold terminal escapes). */
-static int bad_field(int code, const char *where, const char *field, const char *rule)
+/* A component's or a hook's "transport": NULL when absent. */
+static int optional_transport(const cJSON *obj, const char *where, const char **out)
 {
-	return tsarc_error_set(code, "%s: %s must be %s", where, field, rule);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "transport");
+	char path[1400];
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	tsarc_json_path(path, sizeof(path), where, "transport");
+	if (!cJSON_IsString(v))
+		return tsarc_error_set(TSARC_ECONFIG, "%s must be a transport name", path);
+	*out = v->valuestring;
+	return check_transport_name(v->valuestring, path);
 }
 
-#define ENV_RULE "a variable name ([A-Za-z_][A-Za-z0-9_]*)"
-#define KUBE_NAME_RULE "a Kubernetes name (DNS-1123: lower-case letters, digits, '-' and '.')"
-#define KUBE_TYPE_RULE "a Kubernetes resource type (letters, digits, '-' and '.')"
-
-static int check_env_field(const cJSON *obj, const char *key, int code, const char *where)
+static int optional_bool(const cJSON *obj, const char *key, int dflt, const char *where,
+	int *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
-	if (v && (!cJSON_IsString(v) || !tsarc_valid_env_name(v->valuestring)))
-		return bad_field(code, where, key, ENV_RULE);
-	return 0;
-}
-
-/* "env" / "pod_env": variable names to variable names. */
-static int check_env_map(const cJSON *obj, const char *key, int code, const char *where)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, key), *v;
-	char field[300];
-
-	if (!m)
+	*out = dflt;
+	if (!v)
 		return 0;
-	if (!cJSON_IsObject(m))
-		return bad_field(code, where, key, "an object mapping variable names to variable "
-			"names");
-	cJSON_ArrayForEach(v, m) {
-		snprintf(field, sizeof(field), "every name in %s", key);
-		if (!tsarc_valid_env_name(v->string))
-			return bad_field(code, where, field, ENV_RULE);
-		snprintf(field, sizeof(field), "every value of %s", key);
-		if (!cJSON_IsString(v) || !tsarc_valid_env_name(v->valuestring))
-			return bad_field(code, where, field, ENV_RULE);
-	}
+	if (!cJSON_IsBool(v))
+		return tsarc_bad_field(TSARC_ECONFIG, where, key, "true or false");
+	*out = cJSON_IsTrue(v);
 	return 0;
 }
 
-static int check_string_array(const cJSON *obj, const char *key, int (*rule)(const char *),
-	const char *rule_text, int code, const char *where)
+static int parse_transport(tsarc_deploy *d)
 {
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key), *v;
-
-	if (!arr)
-		return 0;
-	if (!cJSON_IsArray(arr))
-		return bad_field(code, where, key, "an array of strings");
-	cJSON_ArrayForEach(v, arr) {
-		if (!cJSON_IsString(v))
-			return bad_field(code, where, key, "an array of strings");
-		if (rule && !rule(v->valuestring)) {
-			char field[300];
-			snprintf(field, sizeof(field), "every entry of %s", key);
-			return bad_field(code, where, field, rule_text);
-		}
-	}
-	return 0;
-}
-
-static int check_string_field(const cJSON *obj, const char *key, int (*rule)(const char *),
-	const char *rule_text, int code, const char *where)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	if (v && (!cJSON_IsString(v) || (rule && !rule(v->valuestring))))
-		return bad_field(code, where, key, rule_text);
-	return 0;
-}
-
-/* Words of a CREATE DATABASE clause: letters, digits, '_', '=' and spaces. */
-static int valid_sql_options(const char *s)
-{
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-			    (*s >= '0' && *s <= '9') || *s == '_' || *s == '=' || *s == ' '))
-			return 0;
-	return 1;
-}
-
-static int valid_tool(const char *s)
-{
-	return s[0] && s[0] != '-';
-}
-
-int tsarc_recipe_check(const cJSON *recipe, int code, const char *where)
-{
-	static const char *const strings[] = {"action", "path", "config_file", "data_dir",
-		"config_key", NULL};
-	static const char *const arrays[] = {"options", "command", "start_command",
-		"domain_columns", NULL};
-	const cJSON *v;
+	static const char *const tkeys[] = {"type", "binary", "context", "namespace",
+		"kubeconfig", "selector_style", "resources_dir", "pass_env", NULL};
+	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(d->eff, "transport"), *item;
+	char where[1100], path[1200];
 	size_t i;
 	int rc;
 
-	if (!recipe)
-		return 0;
-	if (!cJSON_IsObject(recipe))
-		return bad_field(code, where, "restore", "an object");
-	if ((rc = check_env_field(recipe, "pod_password_env", code, where)) ||
-		(rc = check_env_map(recipe, "env", code, where)) ||
-		(rc = check_env_map(recipe, "pod_env", code, where)) ||
-		(rc = check_string_field(recipe, "config_map", tsarc_valid_kube_name,
-			KUBE_NAME_RULE, code, where)) ||
-		(rc = check_string_field(recipe, "rollout", tsarc_valid_kube_name, KUBE_NAME_RULE,
-			code, where)) ||
-		(rc = check_string_array(recipe, "skip_when_migrating", tsarc_valid_kube_name,
-			KUBE_NAME_RULE, code, where)) ||
-		(rc = check_string_field(recipe, "create_database_options", valid_sql_options,
-			"words of letters, digits, '_' and '='", code, where)) ||
-		(rc = check_string_field(recipe, "tool", valid_tool, "a command name", code, where)))
+	snprintf(where, sizeof(where), "%s: transport", d->origin);
+	snprintf(path, sizeof(path), "%s.type", where);
+	if (!cJSON_IsObject(tr))
+		return tsarc_error_set(TSARC_ECONFIG, "%s must be an object with a \"type\"", where);
+	if ((rc = check_transport_name(tsarc_spec_str(tr, "type"), path)))
 		return rc;
-	for (i = 0; strings[i]; i++)
-		if ((rc = check_string_field(recipe, strings[i], NULL, "a string", code, where)))
+	cJSON_ArrayForEach(item, tr) {
+		for (i = 0; tkeys[i] && strcmp(tkeys[i], item->string); i++)
+			;
+		if (!tkeys[i])
+			return tsarc_error_set(TSARC_ECONFIG, "%s: unknown field '%s'", where,
+				item->string);
+	}
+	if ((rc = tsarc_check_string_array(tr, "pass_env", tsarc_valid_env_name, TSARC_ENV_RULE,
+		     TSARC_ECONFIG, where)))
+		return rc;
+	for (i = 0; tkeys[i]; i++)
+		if (strcmp(tkeys[i], "pass_env") && (rc = tsarc_check_string_field(tr, tkeys[i],
+			NULL, "a string", TSARC_ECONFIG, where)))
 			return rc;
-	for (i = 0; arrays[i]; i++)
-		if ((rc = check_string_array(recipe, arrays[i], NULL, NULL, code, where)))
-			return rc;
-	if ((v = cJSON_GetObjectItemCaseSensitive(recipe, "order")) && !cJSON_IsNumber(v))
-		return bad_field(code, where, "order", "a number");
-	if ((v = cJSON_GetObjectItemCaseSensitive(recipe, "clean")) && !cJSON_IsBool(v))
-		return bad_field(code, where, "clean", "true or false");
+	d->conf.transport = tsarc_spec_str(tr, "type");
+	d->conf.transport_json = tr;
 	return 0;
 }
 
-void tsarc_recipe_drop_commands(cJSON *recipe)
+/* The fields of a component that reach a shell, a command line or a
+ * path, and its restore recipe. */
+static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf *out)
 {
-	static const char *const fields[] = {"command", "start_command", "tool", "options", NULL};
-	size_t i;
-
-	for (i = 0; fields[i]; i++)
-		cJSON_DeleteItemFromObjectCaseSensitive(recipe, fields[i]);
-}
-
-int tsarc_stream_meta_check(const char *stream, const cJSON *meta)
-{
-	const cJSON *v;
-	char where[200];
+	char where[1200], rwhere[1400];
+	const tsarc_kind *src;
 	int rc;
 
-	if (!meta)
-		return 0;
-	snprintf(where, sizeof(where), "stream %.100s of the snapshot", stream ? stream : "?");
-	if (!cJSON_IsObject(meta))
-		return bad_field(TSARC_EUNSAFE, where, "its metadata", "an object");
-	if ((v = cJSON_GetObjectItemCaseSensitive(meta, "component")) &&
-		(!cJSON_IsString(v) || !valid_component_name(v->valuestring)))
-		return bad_field(TSARC_EUNSAFE, where, "component", "a component name (no spaces, "
-			"commas or slashes)");
-	if ((rc = check_string_field(meta, "kind", tsarc_valid_env_name, "a component kind",
-		     TSARC_EUNSAFE, where)) ||
-		(rc = check_string_field(meta, "resource", tsarc_valid_kube_type, KUBE_TYPE_RULE,
-			TSARC_EUNSAFE, where)) ||
-		(rc = check_string_array(meta, "items", tsarc_valid_kube_name, KUBE_NAME_RULE,
-			TSARC_EUNSAFE, where)) ||
-		(rc = check_string_array(meta, "missing_optional", tsarc_valid_kube_name,
-			KUBE_NAME_RULE, TSARC_EUNSAFE, where)))
+	tsarc_json_path(rwhere, sizeof(rwhere), "components", c->string);
+	snprintf(where, sizeof(where), "%s: %s", d->origin, rwhere);
+	if (!cJSON_IsObject(c))
+		return tsarc_error_set(TSARC_ECONFIG, "%s must be an object", where);
+	out->name = c->string;
+	out->json = c;
+	out->kind = tsarc_spec_str(c, "kind");
+	if (!out->kind || !(src = tsarc_kind_find(out->kind)))
+		return tsarc_error_set(TSARC_ECONFIG, "%s.kind must be one of mysql, postgres, "
+			"redis, files, resources, exec", where);
+	if ((rc = src->validate(c, c->string))) {
+		tsarc_error_prefix("%s", d->origin);
 		return rc;
-	snprintf(where, sizeof(where), "stream %.100s of the snapshot: restore", stream ? stream : "?");
-	return tsarc_recipe_check(cJSON_GetObjectItemCaseSensitive(meta, "restore"),
-		TSARC_EUNSAFE, where);
+	}
+	if ((rc = tsarc_check_env_field(c, "password_env", TSARC_ECONFIG, where)) ||
+		(rc = tsarc_check_env_field(c, "pod_password_env", TSARC_ECONFIG, where)) ||
+		(rc = tsarc_check_env_map(c, "env", TSARC_ECONFIG, where)) ||
+		(rc = tsarc_check_env_map(c, "pod_env", TSARC_ECONFIG, where)) ||
+		(rc = tsarc_check_string_field(c, "resource", tsarc_valid_kube_type,
+			TSARC_KUBE_TYPE_RULE, TSARC_ECONFIG, where)) ||
+		(rc = tsarc_check_string_array(c, "names", tsarc_valid_kube_name,
+			TSARC_KUBE_NAME_RULE, TSARC_ECONFIG, where)) ||
+		(rc = tsarc_check_string_array(c, "optional_names", tsarc_valid_kube_name,
+			TSARC_KUBE_NAME_RULE, TSARC_ECONFIG, where)) ||
+		(rc = tsarc_check_string_field(c, "stream", NULL, "a string", TSARC_ECONFIG, where)) ||
+		(rc = optional_transport(c, where, &out->transport)) ||
+		(rc = optional_bool(c, "enabled", 1, where, &out->enabled)) ||
+		(rc = optional_bool(c, "required", 1, where, &out->required)) ||
+		(rc = optional_bool(c, "external", 0, where, &out->external)))
+		return rc;
+	tsarc_json_path(rwhere, sizeof(rwhere), where, "restore");
+	if ((rc = tsarc_recipe_parse(cJSON_GetObjectItemCaseSensitive(c, "restore"),
+		     TSARC_ECONFIG, rwhere, &out->restore)))
+		return rc;
+	if (out->restore.action && !tsarc_restore_action_known(out->restore.action))
+		return tsarc_error_set(TSARC_ECONFIG, "%s.action must be one of apply, sql, "
+			"replace-tree, redis-rdb, exec", rwhere);
+	return 0;
 }
 
-/* The fields of a component that reach a shell, a command line or a path. */
-static int check_component_names(const cJSON *c, const char *origin)
+/* post_restore: commands run after the components, where and when. */
+static int parse_hooks(tsarc_deploy *d)
 {
+	const cJSON *hooks = cJSON_GetObjectItemCaseSensitive(d->eff, "post_restore"), *h, *a;
 	char where[1200];
+	size_t i = 0;
 	int rc;
 
-	snprintf(where, sizeof(where), "%s: component '%s'", origin, c->string);
-	if ((rc = check_env_field(c, "password_env", TSARC_ECONFIG, where)) ||
-		(rc = check_env_field(c, "pod_password_env", TSARC_ECONFIG, where)) ||
-		(rc = check_env_map(c, "env", TSARC_ECONFIG, where)) ||
-		(rc = check_env_map(c, "pod_env", TSARC_ECONFIG, where)) ||
-		(rc = check_string_field(c, "resource", tsarc_valid_kube_type, KUBE_TYPE_RULE,
-			TSARC_ECONFIG, where)) ||
-		(rc = check_string_array(c, "names", tsarc_valid_kube_name, KUBE_NAME_RULE,
-			TSARC_ECONFIG, where)) ||
-		(rc = check_string_array(c, "optional_names", tsarc_valid_kube_name,
-			KUBE_NAME_RULE, TSARC_ECONFIG, where)))
-		return rc;
-	snprintf(where, sizeof(where), "%s: component '%s': restore", origin, c->string);
-	return tsarc_recipe_check(cJSON_GetObjectItemCaseSensitive(c, "restore"), TSARC_ECONFIG,
-		where);
+	if (!hooks || cJSON_IsNull(hooks))
+		return 0;
+	if (!cJSON_IsArray(hooks))
+		return tsarc_error_set(TSARC_ECONFIG, "%s: post_restore must be an array",
+			d->origin);
+	if (!(d->conf.hooks = calloc((size_t)cJSON_GetArraySize(hooks) + 1,
+		      sizeof(tsarc_hook_conf))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	cJSON_ArrayForEach(h, hooks) {
+		tsarc_hook_conf *hc = &d->conf.hooks[i];
+		snprintf(where, sizeof(where), "%s: post_restore[%zu]", d->origin, i);
+		hc->json = h;
+		hc->command = cJSON_GetObjectItemCaseSensitive(h, "command");
+		hc->after = cJSON_GetObjectItemCaseSensitive(h, "after");
+		if (!cJSON_IsObject(h))
+			return tsarc_error_set(TSARC_ECONFIG, "%s must be an object", where);
+		if (!cJSON_IsArray(hc->command) || !cJSON_GetArraySize(hc->command))
+			return tsarc_error_set(TSARC_ECONFIG, "%s.command is required: an array of "
+				"strings", where);
+		cJSON_ArrayForEach(a, hc->command)
+			if (!cJSON_IsString(a))
+				return tsarc_bad_field(TSARC_ECONFIG, where, "command", "an array of "
+					"strings");
+		if ((rc = tsarc_check_string_array(h, "after", NULL, NULL, TSARC_ECONFIG, where)) ||
+			(rc = optional_transport(h, where, &hc->transport)))
+			return rc;
+		d->conf.nhooks = ++i;
+	}
+	return 0;
 }
 
 static int validate(tsarc_deploy *d)
 {
-	static const char *const tkeys[] = {"type", "binary", "context", "namespace",
-		"kubeconfig", "selector_style", "resources_dir", "pass_env", NULL};
-	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
-	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components"), *c, *o;
+	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components"), *c, *c2;
 	const cJSON *par = cJSON_GetObjectItemCaseSensitive(d->eff, "parallel");
-	const char *type = tsarc_spec_str(tr, "type");
 	int rc;
 
-	if (!cJSON_IsObject(tr) || !type || (strcmp(type, "local") && strcmp(type, "kube")))
-		return tsarc_error_set(TSARC_ECONFIG, "%s: transport.type must be \"local\" or "
-			"\"kube\"", d->origin);
-	if ((rc = tsarc_spec_check_keys(tr, "(transport)", tkeys)))
+	if ((rc = parse_transport(d)))
 		return rc;
-	{
-		char where[1100];
-		snprintf(where, sizeof(where), "%s: transport", d->origin);
-		if ((rc = check_string_array(tr, "pass_env", tsarc_valid_env_name, ENV_RULE,
-			     TSARC_ECONFIG, where)))
-			return rc;
-	}
 	if (par) {
 		if (!cJSON_IsNumber(par) || par->valuedouble < 1 || par->valuedouble > PARALLEL_MAX ||
 			par->valuedouble != (double)(int)par->valuedouble)
@@ -305,15 +257,16 @@ static int validate(tsarc_deploy *d)
 				"from 1 to %d", d->origin, PARALLEL_MAX);
 		d->parallel = (unsigned)par->valuedouble;
 	}
+	d->conf.parallel = d->parallel;
 	if (!cJSON_IsObject(comps) || !cJSON_GetArraySize(comps))
 		return tsarc_error_set(TSARC_ECONFIG, "%s: no components (a profile or "
 			"\"components\" describes them)", d->origin);
+	if (!(d->conf.components = calloc((size_t)cJSON_GetArraySize(comps),
+		      sizeof(tsarc_component_conf))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	cJSON_ArrayForEach(c, comps) {
-		const char *kind = tsarc_spec_str(c, "kind"), *ctr;
-		const tsarc_kind *src;
-		const cJSON *c2;
 		/* Each name once. */
-		if (!valid_component_name(c->string))
+		if (!tsarc_valid_component_name(c->string))
 			return tsarc_error_set(TSARC_ECONFIG, "%s: component name '%s' must be non-empty, "
 				"without spaces, commas or slashes", d->origin, c->string);
 		cJSON_ArrayForEach(c2, comps) {
@@ -323,33 +276,11 @@ static int validate(tsarc_deploy *d)
 				return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s' is given twice",
 					d->origin, c->string);
 		}
-		if (!cJSON_IsObject(c))
-			return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s' must be an object",
-				d->origin, c->string);
-		if (!kind || !(src = tsarc_kind_find(kind)))
-			return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s': kind must be one of "
-				"mysql, postgres, redis, files, resources, exec", d->origin, c->string);
-		if ((rc = src->validate(c, c->string))) {
-			tsarc_error_prefix("%s", d->origin);
+		if ((rc = parse_component(d, c, &d->conf.components[d->conf.ncomponents])))
 			return rc;
-		}
-		if ((rc = check_component_names(c, d->origin)))
-			return rc;
-		if ((ctr = tsarc_spec_str(c, "transport")) && strcmp(ctr, "local") &&
-			strcmp(ctr, "kube"))
-			return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s': transport must be "
-				"\"local\" or \"kube\"", d->origin, c->string);
-		if ((o = cJSON_GetObjectItemCaseSensitive(c, "enabled")) && !cJSON_IsBool(o))
-			return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s': enabled must be "
-				"true or false", d->origin, c->string);
-		if ((o = cJSON_GetObjectItemCaseSensitive(c, "required")) && !cJSON_IsBool(o))
-			return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s': required must be "
-				"true or false", d->origin, c->string);
-		if ((o = cJSON_GetObjectItemCaseSensitive(c, "external")) && !cJSON_IsBool(o))
-			return tsarc_error_set(TSARC_ECONFIG, "%s: component '%s': external must be "
-				"true or false", d->origin, c->string);
+		d->conf.ncomponents++;
 	}
-	return 0;
+	return parse_hooks(d);
 }
 
 /* Stream names are unique among enabled components. Checked once every
@@ -379,16 +310,20 @@ static int check_streams_unique(tsarc_deploy *d)
 static int default_streams(tsarc_deploy *d)
 {
 	cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components"), *c;
+	size_t i = 0;
 
 	cJSON_ArrayForEach(c, comps) {
 		const tsarc_kind *src = tsarc_kind_find(tsarc_spec_str(c, "kind"));
 		char name[1100];
-		if (tsarc_spec_str(c, "stream"))
+		if (tsarc_spec_str(c, "stream")) {
+			d->conf.components[i++].stream = tsarc_spec_str(c, "stream");
 			continue;
+		}
 		snprintf(name, sizeof(name), "%s%s", c->string, src->extension);
 		cJSON_DeleteItemFromObjectCaseSensitive(c, "stream");
 		if (!cJSON_AddStringToObject(c, "stream", name))
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		d->conf.components[i++].stream = tsarc_spec_str(c, "stream");
 	}
 	return 0;
 }
@@ -480,9 +415,17 @@ void tsarc_deploy_free(tsarc_deploy *d)
 {
 	if (!d)
 		return;
+	tsarc_config_dispose(&d->conf);
 	cJSON_Delete(d->eff);
 	free(d->origin);
 	free(d);
+}
+
+void tsarc_config_dispose(tsarc_config *c)
+{
+	free(c->components);
+	free(c->hooks);
+	memset(c, 0, sizeof(*c));
 }
 
 const cJSON *tsarc_deploy_effective(const tsarc_deploy *d)

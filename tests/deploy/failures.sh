@@ -106,7 +106,7 @@ expect_err "component 'system-mysql': unknown field 'databse'" "unknown field"
 config "$WORK/c5.json" 'c["components"]["oracle"] = {"kind": "oracle"}'
 t backup --repo "$REPO" --config "$WORK/c5.json"
 expect_rc 2 "unknown kind"
-expect_err "component 'oracle': kind must be one of" "unknown kind"
+expect_err "components.oracle.kind must be one of" "unknown kind"
 printf '{"transport": {"type": "local"},\n "components": {' > "$WORK/c6.json"
 t backup --repo "$REPO" --config "$WORK/c6.json"
 expect_rc 2 "broken JSON"

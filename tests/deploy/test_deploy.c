@@ -146,7 +146,7 @@ static void config_errors(void **state)
 			"no built-in profile '4scale'"},
 		{"{\"transport\": {\"type\": \"local\"}, \"parallel\": 0}", "parallel must be"},
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"x\": {\"kind\": \"mongo\"}}}",
-			"component 'x': kind must be one of"},
+			"cfg.json: components.x.kind must be one of"},
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"backend-redis\": "
 		 "{\"port\": 70000}}}", NULL},
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"a\": {\"kind\": \"exec\","
@@ -165,6 +165,33 @@ static void config_errors(void **state)
 		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
 		 "\"a\": {\"kind\": \"redis\"}, \"a\": {\"kind\": \"exec\", \"command\": [\"x\"]}}}",
 			"component 'a' is given twice"},
+		/* Every transport name is one the registry knows: a hook's and a
+		 * component's too, never a silent default. */
+		{"{\"transport\": {\"type\": \"local\"}, \"post_restore\": [{\"command\": [\"true\"],"
+		 " \"transport\": \"kubee\"}]}",
+			"cfg.json: post_restore[0].transport must be one of local, kube, not 'kubee'"},
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-mysql\": "
+		 "{\"transport\": \"ssh\"}}}",
+			"cfg.json: components.system-mysql.transport must be one of local, kube, not 'ssh'"},
+		{"{\"transport\": {\"type\": \"ssh\"}}",
+			"cfg.json: transport.type must be one of local, kube, not 'ssh'"},
+		/* Hooks are checked when the config loads, not when they run. */
+		{"{\"transport\": {\"type\": \"local\"}, \"post_restore\": [{\"command\": []}]}",
+			"cfg.json: post_restore[0].command is required"},
+		{"{\"transport\": {\"type\": \"local\"}, \"post_restore\": [{\"command\": [\"x\"],"
+		 " \"after\": [1]}]}", "cfg.json: post_restore[0].after[0] must be a string"},
+		/* Restore recipes: every field's type, with its JSON path. */
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-mysql\": "
+		 "{\"restore\": {\"order\": \"first\"}}}}",
+			"cfg.json: components.system-mysql.restore.order must be a number"},
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-mysql\": "
+		 "{\"restore\": {\"action\": \"load\"}}}}",
+			"cfg.json: components.system-mysql.restore.action must be one of"},
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"backend-redis\": "
+		 "{\"restore\": {\"start_command\": [\"redis-server\", 7]}}}}",
+			"cfg.json: components.backend-redis.restore.start_command[1] must be a string"},
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"backend-redis\": "
+		 "{\"enabled\": \"yes\"}}}", "cfg.json: components.backend-redis.enabled must be true or false"},
 	};
 	size_t i;
 
@@ -183,6 +210,62 @@ static void config_errors(void **state)
 		if (!strstr(tsarc_error_last()->message, cases[i].message))
 			fail_msg("case %zu: '%s' does not say '%s'", i, tsarc_error_last()->message,
 				cases[i].message);
+	}
+}
+
+/* What a step needs from its merged recipe, asked of the transport's
+ * capabilities: the field naming a server's configuration is the one the
+ * transport keeps it by, a workload to roll out only where workloads are
+ * restarted. */
+static void recipe_requirements(void **state)
+{
+	static const struct {
+		const char *transport, *action, *kind, *spec, *message;
+	} cases[] = {
+		{"local", "exec", "exec", "{\"restore\": {}}", "cfg: components.x.restore.command is required"},
+		{"kube", "exec", "exec", "{\"restore\": {\"command\": []}}",
+			"cfg: components.x.restore.command is required"},
+		{"local", "exec", "exec", "{\"restore\": {\"command\": [\"cat\"]}}", NULL},
+		{"local", "replace-tree", "files", "{}", "cfg: components.x.path (or cfg: "
+			"components.x.restore.path) is required"},
+		{"kube", "replace-tree", "files", "{\"path\": \"/data\"}", NULL},
+		{"local", "redis-rdb", "redis", "{\"restore\": {\"config_map\": \"redis-config\"}}",
+			"cfg: components.x.restore.config_file is required"},
+		{"local", "redis-rdb", "redis", "{\"restore\": {\"config_file\": \"/etc/r.conf\"}}", NULL},
+		{"kube", "redis-rdb", "redis", "{\"restore\": {\"config_file\": \"/etc/r.conf\"}}",
+			"cfg: components.x.restore.config_map is required"},
+		{"kube", "redis-rdb", "redis", "{\"restore\": {\"config_map\": \"redis-config\"}}",
+			"cfg: components.x.restore.rollout (or cfg: components.x.workload) is required"},
+		{"kube", "redis-rdb", "redis", "{\"workload\": \"backend-redis\", \"restore\": "
+			"{\"config_map\": \"redis-config\"}}", NULL},
+		{"local", "sql", "redis", "{}", "cfg: components.x.restore.action sql needs kind mysql"},
+		{"local", "load", "mysql", "{}", "cfg: components.x.restore.action must be one of"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *conf = cJSON_CreateObject(), *spec = cJSON_Parse(cases[i].spec);
+		tsarc_transports trs;
+		tsarc_transport *tr = NULL;
+		tsarc_recipe r;
+		int rc;
+		memset(&trs, 0, sizeof(trs));
+		trs.conf = conf;
+		assert_int_equal(tsarc_transports_get(&trs, cases[i].transport, &tr), 0);
+		assert_int_equal(tsarc_recipe_parse(cJSON_GetObjectItem(spec, "restore"), TSARC_ECONFIG,
+			"cfg: components.x.restore", &r), 0);
+		rc = tsarc_recipe_require(&r, cases[i].action, cases[i].kind, spec, tr,
+			"cfg: components.x");
+		if (!cases[i].message && rc)
+			fail_msg("case %zu: %s", i, tsarc_error_last()->message);
+		if (cases[i].message && (rc != TSARC_ECONFIG ||
+			!strstr(tsarc_error_last()->message, cases[i].message)))
+			fail_msg("case %zu: %d '%s' does not say '%s'", i, rc,
+				rc ? tsarc_error_last()->message : "", cases[i].message);
+		tsarc_transports_dispose(&trs);
+		cJSON_Delete(conf);
+		cJSON_Delete(spec);
 	}
 }
 
@@ -218,6 +301,7 @@ int main(void)
 		cmocka_unit_test(base64_and_quote),
 		cmocka_unit_test(merge_over_builtin_profile),
 		cmocka_unit_test(config_errors),
+		cmocka_unit_test(recipe_requirements),
 		cmocka_unit_test(sanitize_resource),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,206 @@
+/*
+ * Restore recipes, typed, and the snapshot metadata a restore reads. A
+ * recipe comes from two places: the configuration (the target's, trusted
+ * as far as a configuration is) and the copy a snapshot carries (anyone
+ * who can write the repository writes it). Both are parsed by one parser
+ * (tsarc_recipe_parse), each field checked for its type and, where it
+ * reaches a shell, a command line or a path, for the rule of its names;
+ * the merged recipe of a step is then checked for what its action needs
+ * (tsarc_recipe_require) before the first step of a restore writes.
+ */
+#include "component.h"
+#include "config.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const ACTIONS[] = {"apply", "sql", "replace-tree", "redis-rdb", "exec",
+	NULL};
+
+int tsarc_restore_action_known(const char *action)
+{
+	size_t i;
+
+	for (i = 0; action && ACTIONS[i]; i++)
+		if (!strcmp(ACTIONS[i], action))
+			return 1;
+	return 0;
+}
+
+/* Words of a CREATE DATABASE clause: letters, digits, '_', '=' and spaces. */
+static int valid_sql_options(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			    (*s >= '0' && *s <= '9') || *s == '_' || *s == '=' || *s == ' '))
+			return 0;
+	return 1;
+}
+
+static int valid_tool(const char *s)
+{
+	return s[0] && s[0] != '-';
+}
+
+static const char *str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int tsarc_recipe_parse(const cJSON *json, int code, const char *where, tsarc_recipe *out)
+{
+	static const char *const strings[] = {"action", "path", "config_file", "data_dir",
+		"config_key", NULL};
+	static const char *const arrays[] = {"options", "command", "start_command",
+		"domain_columns", NULL};
+	const cJSON *v;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->clean = -1;
+	out->json = json;
+	if (!json)
+		return 0;
+	if (!cJSON_IsObject(json))
+		return tsarc_error_set(code, "%s must be an object", where);
+	if ((rc = tsarc_check_env_field(json, "pod_password_env", code, where)) ||
+		(rc = tsarc_check_env_map(json, "env", code, where)) ||
+		(rc = tsarc_check_env_map(json, "pod_env", code, where)) ||
+		(rc = tsarc_check_string_field(json, "config_map", tsarc_valid_kube_name,
+			TSARC_KUBE_NAME_RULE, code, where)) ||
+		(rc = tsarc_check_string_field(json, "rollout", tsarc_valid_kube_name,
+			TSARC_KUBE_NAME_RULE, code, where)) ||
+		(rc = tsarc_check_string_array(json, "skip_when_migrating", tsarc_valid_kube_name,
+			TSARC_KUBE_NAME_RULE, code, where)) ||
+		(rc = tsarc_check_string_field(json, "create_database_options", valid_sql_options,
+			"words of letters, digits, '_' and '='", code, where)) ||
+		(rc = tsarc_check_string_field(json, "tool", valid_tool, "a command name", code,
+			where)))
+		return rc;
+	for (i = 0; strings[i]; i++)
+		if ((rc = tsarc_check_string_field(json, strings[i], NULL, "a string", code, where)))
+			return rc;
+	for (i = 0; arrays[i]; i++)
+		if ((rc = tsarc_check_string_array(json, arrays[i], NULL, NULL, code, where)))
+			return rc;
+	if ((v = cJSON_GetObjectItemCaseSensitive(json, "order"))) {
+		if (!cJSON_IsNumber(v))
+			return tsarc_bad_field(code, where, "order", "a number");
+		out->order = v->valuedouble;
+		out->has_order = 1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(json, "clean"))) {
+		if (!cJSON_IsBool(v))
+			return tsarc_bad_field(code, where, "clean", "true or false");
+		out->clean = cJSON_IsTrue(v);
+	}
+	out->action = str(json, "action");
+	out->path = str(json, "path");
+	out->config_file = str(json, "config_file");
+	out->config_map = str(json, "config_map");
+	out->config_key = str(json, "config_key");
+	out->rollout = str(json, "rollout");
+	out->data_dir = str(json, "data_dir");
+	out->tool = str(json, "tool");
+	out->pod_password_env = str(json, "pod_password_env");
+	out->create_database_options = str(json, "create_database_options");
+	out->command = cJSON_GetObjectItemCaseSensitive(json, "command");
+	out->start_command = cJSON_GetObjectItemCaseSensitive(json, "start_command");
+	out->options = cJSON_GetObjectItemCaseSensitive(json, "options");
+	out->domain_columns = cJSON_GetObjectItemCaseSensitive(json, "domain_columns");
+	out->skip_when_migrating = cJSON_GetObjectItemCaseSensitive(json, "skip_when_migrating");
+	out->env = cJSON_GetObjectItemCaseSensitive(json, "env");
+	out->pod_env = cJSON_GetObjectItemCaseSensitive(json, "pod_env");
+	return 0;
+}
+
+static int missing(const char *where, const char *field, const char *why)
+{
+	return tsarc_error_set(TSARC_ECONFIG, "%s.%s is required: %s", where, field, why);
+}
+
+int tsarc_recipe_require(const tsarc_recipe *r, const char *action, const char *kind,
+	const cJSON *spec, const tsarc_transport *tr, const char *where)
+{
+	char rwhere[1400];
+
+	tsarc_json_path(rwhere, sizeof(rwhere), where, "restore");
+	if (!tsarc_restore_action_known(action))
+		return tsarc_error_set(TSARC_ECONFIG, "%s.action must be one of apply, sql, "
+			"replace-tree, redis-rdb, exec", rwhere);
+	if (!strcmp(action, "sql") && (!kind || (strcmp(kind, "mysql") && strcmp(kind, "postgres"))))
+		return tsarc_error_set(TSARC_ECONFIG, "%s.action sql needs kind mysql or postgres",
+			rwhere);
+	if (!strcmp(action, "exec") && (!cJSON_IsArray(r->command) ||
+		!cJSON_GetArraySize(r->command)))
+		return missing(rwhere, "command", "restore needs \"command\" of the target "
+			"configuration (an array of strings) to consume the stream");
+	if (!strcmp(action, "replace-tree") && !str(spec, "path") && !r->path)
+		return tsarc_error_set(TSARC_ECONFIG, "%s.path (or %s.path) is required: no "
+			"\"path\" to restore into", where, rwhere);
+	if (!strcmp(action, "redis-rdb")) {
+		if (!tr->read_config || !tr->write_config || !tr->config_field)
+			return tsarc_error_set(TSARC_ECONFIG, "%s: the %s transport cannot replace a "
+				"server's configuration, which the Redis swap needs", where, tr->type);
+		/* The field that names the configuration where this transport
+		 * keeps it: a file here, a ConfigMap in a cluster. */
+		if (!str(r->json, tr->config_field) || !str(r->json, tr->config_field)[0])
+			return missing(rwhere, tr->config_field, "the Redis swap switches persistence "
+				"off there and restarts the server");
+		if (tr->rollout && !r->rollout && !str(spec, "workload"))
+			return tsarc_error_set(TSARC_ECONFIG, "%s.rollout (or %s.workload) is "
+				"required: the Redis swap restarts that workload", rwhere, where);
+	}
+	return 0;
+}
+
+void tsarc_recipe_drop_commands(cJSON *recipe)
+{
+	static const char *const fields[] = {"command", "start_command", "tool", "options", NULL};
+	size_t i;
+
+	for (i = 0; fields[i]; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(recipe, fields[i]);
+}
+
+int tsarc_recipe_check(const cJSON *recipe, int code, const char *where)
+{
+	tsarc_recipe r;
+
+	return tsarc_recipe_parse(recipe, code, where, &r);
+}
+
+int tsarc_stream_meta_check(const char *stream, const cJSON *meta)
+{
+	const cJSON *v;
+	char where[200];
+	int rc;
+
+	if (!meta)
+		return 0;
+	snprintf(where, sizeof(where), "stream %.100s of the snapshot: metadata",
+		stream ? stream : "?");
+	if (!cJSON_IsObject(meta))
+		return tsarc_error_set(TSARC_EUNSAFE, "%s must be an object", where);
+	if ((v = cJSON_GetObjectItemCaseSensitive(meta, "component")) &&
+		(!cJSON_IsString(v) || !tsarc_valid_component_name(v->valuestring)))
+		return tsarc_bad_field(TSARC_EUNSAFE, where, "component", "a component name (no "
+			"spaces, commas or slashes)");
+	if ((rc = tsarc_check_string_field(meta, "kind", tsarc_valid_env_name, "a component kind",
+		     TSARC_EUNSAFE, where)) ||
+		(rc = tsarc_check_string_field(meta, "resource", tsarc_valid_kube_type,
+			TSARC_KUBE_TYPE_RULE, TSARC_EUNSAFE, where)) ||
+		(rc = tsarc_check_string_array(meta, "items", tsarc_valid_kube_name,
+			TSARC_KUBE_NAME_RULE, TSARC_EUNSAFE, where)) ||
+		(rc = tsarc_check_string_array(meta, "missing_optional", tsarc_valid_kube_name,
+			TSARC_KUBE_NAME_RULE, TSARC_EUNSAFE, where)))
+		return rc;
+	snprintf(where, sizeof(where), "stream %.100s of the snapshot: metadata.restore",
+		stream ? stream : "?");
+	return tsarc_recipe_check(cJSON_GetObjectItemCaseSensitive(meta, "restore"),
+		TSARC_EUNSAFE, where);
+}
