@@ -14,6 +14,8 @@ packages=(
 	mariadb-server mariadb-client postgresql redis-server rsync tar
 	# tests/kubernetes: the rendered manifests are read with PyYAML.
 	python3-yaml
+	# tests/redis: a real Sentinel in front of a master and a replica.
+	redis-sentinel
 )
 # `kubectl kustomize` renders deploy/kubernetes in the tests: Debian's
 # kubectl (1.20, kustomize 2.0.3) unless a newer one is on the PATH; the

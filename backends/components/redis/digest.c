@@ -1,0 +1,400 @@
+/*
+ * Digests of what a Redis holds (digest.h): the per-key hash, the sums,
+ * and the digest of a live server read with SCAN + TYPE + PEXPIRETIME +
+ * DUMP, pipelined a SCAN batch at a time.
+ */
+#include "digest.h"
+#include "logical.h"
+#include "tsarc/errors.h"
+
+#include <openssl/evp.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tsarc_redis_digests_db(tsarc_redis_digests *d, int db)
+{
+	unsigned long long *k;
+	unsigned char *s;
+
+	if (db < d->ndb)
+		return 0;
+	if (!(k = realloc(d->keys, (size_t)(db + 1) * sizeof(*k))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	d->keys = k;
+	if (!(s = realloc(d->sums, (size_t)(db + 1) * 32)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	d->sums = s;
+	memset(k + d->ndb, 0, (size_t)(db + 1 - d->ndb) * sizeof(*k));
+	memset(s + 32 * d->ndb, 0, (size_t)(db + 1 - d->ndb) * 32);
+	d->ndb = db + 1;
+	return 0;
+}
+
+/* 256-bit little-endian add or subtract. */
+static void sum256(unsigned char *acc, const unsigned char h[32], int sub)
+{
+	int i, carry = 0;
+
+	for (i = 0; i < 32; i++) {
+		int v = sub ? acc[i] - h[i] - carry : acc[i] + h[i] + carry;
+		carry = sub ? v < 0 : v > 255;
+		acc[i] = (unsigned char)(v & 0xff);
+	}
+}
+
+int tsarc_redis_digest_add(tsarc_redis_digests *d, int db, const unsigned char h[32])
+{
+	int rc = tsarc_redis_digests_db(d, db);
+
+	if (!rc) {
+		sum256(d->sums + 32 * db, h, 0);
+		d->keys[db]++;
+	}
+	return rc;
+}
+
+void tsarc_redis_digest_sub(tsarc_redis_digests *d, int db, const unsigned char h[32])
+{
+	if (db < d->ndb && d->keys[db]) {
+		sum256(d->sums + 32 * db, h, 1);
+		d->keys[db]--;
+	}
+}
+
+int tsarc_redis_digests_copy(tsarc_redis_digests *to, const tsarc_redis_digests *from)
+{
+	memset(to, 0, sizeof(*to));
+	to->exact = from->exact;
+	to->rdb_version = from->rdb_version;
+	if (!from->ndb)
+		return 0;
+	if (tsarc_redis_digests_db(to, from->ndb - 1))
+		return TSARC_ENOMEM;
+	memcpy(to->keys, from->keys, (size_t)from->ndb * sizeof(*to->keys));
+	memcpy(to->sums, from->sums, (size_t)from->ndb * 32);
+	return 0;
+}
+
+void tsarc_redis_digests_free(tsarc_redis_digests *d)
+{
+	free(d->keys);
+	free(d->sums);
+	memset(d, 0, sizeof(*d));
+}
+
+int tsarc_redis_payload_version(const void *payload, size_t plen)
+{
+	const unsigned char *p = payload;
+
+	return plen >= 11 ? p[plen - 10] | p[plen - 9] << 8 : -1;
+}
+
+const char *tsarc_redis_payload_type(unsigned char t)
+{
+	switch (t) {
+	case 0:
+		return "string";
+	case 1: case 10: case 14: case 18:
+		return "list";
+	case 2: case 11: case 20:
+		return "set";
+	case 3: case 5: case 12: case 17:
+		return "zset";
+	case 4: case 9: case 13: case 16:
+		return "hash";
+	case 15: case 19: case 21:
+		return "stream";
+	default:
+		return NULL;
+	}
+}
+
+static void put64(EVP_MD_CTX *c, uint64_t v)
+{
+	unsigned char b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	EVP_DigestUpdate(c, b, 8);
+}
+
+/* ---- the value part of a key's hash ----
+ * A DUMP payload is an RDB object, then 2 bytes of RDB version and 8 of
+ * CRC64. Sets and hashes kept as hash tables serialize in table order,
+ * which differs between two servers holding the same members (each seeds
+ * its hash function at random): for them the value is the sum of each
+ * member's (field and value's) SHA-256, read from the payload. Any other
+ * payload is hashed as it is, without the version and CRC. */
+
+typedef struct rdb_cursor {
+	const unsigned char *p, *end;
+} rdb_cursor;
+
+static int rdb_len(rdb_cursor *c, uint64_t *len, int *special)
+{
+	unsigned char b;
+	int i, n;
+
+	*special = 0;
+	if (c->p >= c->end)
+		return -1;
+	b = *c->p++;
+	switch (b >> 6) {
+	case 0:
+		*len = b & 0x3f;
+		return 0;
+	case 1:
+		if (c->p >= c->end)
+			return -1;
+		*len = (uint64_t)(b & 0x3f) << 8 | *c->p++;
+		return 0;
+	case 3:
+		*special = 1;
+		*len = b & 0x3f;
+		return 0;
+	}
+	n = b == 0x80 ? 4 : b == 0x81 ? 8 : 0;
+	if (!n || c->end - c->p < n)
+		return -1;
+	for (*len = 0, i = 0; i < n; i++)
+		*len = *len << 8 | *c->p++;
+	return 0;
+}
+
+static int lzf_decompress(const unsigned char *in, size_t inlen, unsigned char *out,
+	size_t outlen)
+{
+	const unsigned char *ie = in + inlen;
+	unsigned char *op = out, *oe = out + outlen;
+
+	while (in < ie) {
+		unsigned ctrl = *in++;
+		if (ctrl < 32) {
+			ctrl++;
+			if ((size_t)(oe - op) < ctrl || (size_t)(ie - in) < ctrl)
+				return -1;
+			memcpy(op, in, ctrl);
+			op += ctrl;
+			in += ctrl;
+		} else {
+			unsigned len = ctrl >> 5;
+			unsigned char *ref = op - ((ctrl & 0x1f) << 8) - 1;
+			if (len == 7) {
+				if (in >= ie)
+					return -1;
+				len += *in++;
+			}
+			if (in >= ie)
+				return -1;
+			ref -= *in++;
+			len += 2;
+			if ((size_t)(oe - op) < len || ref < out)
+				return -1;
+			while (len--)
+				*op++ = *ref++;
+		}
+	}
+	return op == oe ? 0 : -1;
+}
+
+/* One RDB string of the payload into h (its SHA-256, with a length
+ * prefix when `prefix`, so field and value boundaries count). */
+static int rdb_string(rdb_cursor *c, EVP_MD_CTX *m)
+{
+	uint64_t len;
+	int special;
+	unsigned char *tmp;
+	char num[24];
+
+	if (rdb_len(c, &len, &special))
+		return -1;
+	if (!special) {
+		if ((uint64_t)(c->end - c->p) < len)
+			return -1;
+		put64(m, len);
+		EVP_DigestUpdate(m, c->p, len);
+		c->p += len;
+		return 0;
+	}
+	if (len <= 2) { /* an integer: 1, 2 or 4 bytes little-endian */
+		int n = 1 << len, i;
+		int64_t v = 0;
+		if (c->end - c->p < n)
+			return -1;
+		for (i = n - 1; i >= 0; i--)
+			v = v << 8 | c->p[i];
+		if (n < 8 && (v & ((int64_t)1 << (8 * n - 1))))
+			v -= (int64_t)1 << (8 * n);
+		c->p += n;
+		len = (uint64_t)snprintf(num, sizeof(num), "%lld", (long long)v);
+		put64(m, len);
+		EVP_DigestUpdate(m, num, len);
+		return 0;
+	}
+	if (len == 3) { /* LZF */
+		uint64_t clen, ulen;
+		if (rdb_len(c, &clen, &special) || special || rdb_len(c, &ulen, &special) || special ||
+			(uint64_t)(c->end - c->p) < clen || ulen > TSARC_REDIS_BULK_MAX ||
+			!(tmp = malloc(ulen ? ulen : 1)))
+			return -1;
+		if (lzf_decompress(c->p, clen, tmp, ulen)) {
+			free(tmp);
+			return -1;
+		}
+		c->p += clen;
+		put64(m, ulen);
+		EVP_DigestUpdate(m, tmp, ulen);
+		free(tmp);
+		return 0;
+	}
+	return -1;
+}
+
+/* Sum of the members' hashes of a hash-table set (fields 1) or hash (2). */
+static int unordered_sum(const unsigned char *p, size_t n, int fields, unsigned char sum[32])
+{
+	rdb_cursor c = {p + 1, p + n};
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	uint64_t count, i;
+	int special, f, rc = -1;
+
+	memset(sum, 0, 32);
+	if (!m)
+		return -1;
+	if (rdb_len(&c, &count, &special) || special)
+		goto done;
+	for (i = 0; i < count; i++) {
+		unsigned char h[32];
+		unsigned int hl = 32;
+		EVP_DigestInit_ex(m, EVP_sha256(), NULL);
+		for (f = 0; f < fields; f++)
+			if (rdb_string(&c, m))
+				goto done;
+		EVP_DigestFinal_ex(m, h, &hl);
+		sum256(sum, h, 0);
+	}
+	rc = c.p == c.end ? 0 : -1;
+done:
+	EVP_MD_CTX_free(m);
+	return rc;
+}
+
+void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t klen,
+	const char *type, int64_t expiry_ms, const void *payload, size_t plen)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	const unsigned char *p = payload;
+	unsigned char sum[32];
+	unsigned int n = 32;
+	size_t body = plen >= 11 ? plen - 10 : plen;
+
+	memset(h, 0, 32);
+	if (!c)
+		return;
+	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	put64(c, (uint64_t)db);
+	put64(c, klen);
+	EVP_DigestUpdate(c, key, klen);
+	put64(c, strlen(type));
+	EVP_DigestUpdate(c, type, strlen(type));
+	/* The second of the expiry: exact under ABSTTL either way. */
+	put64(c, (uint64_t)(expiry_ms < 0 ? -1 : expiry_ms / 1000));
+	if (plen >= 11 && (p[0] == 2 || p[0] == 4) && !unordered_sum(p, body, p[0] == 2 ? 1 : 2,
+		sum)) {
+		EVP_DigestUpdate(c, "unordered", 9);
+		EVP_DigestUpdate(c, sum, 32);
+	} else {
+		put64(c, body);
+		EVP_DigestUpdate(c, payload, body);
+	}
+	EVP_DigestFinal_ex(c, h, &n);
+	EVP_MD_CTX_free(c);
+}
+
+static int digest_batch(tsarc_redis *r, int db, const tsarc_redis_reply *keys, int exact,
+	int64_t cutoff, tsarc_redis_digests *out)
+{
+	int64_t now = exact ? 0 : tsarc_redis_now_ms();
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < keys->nelem && !rc; i++) {
+		const char *argv[2] = {"TYPE", keys->elem[i]->str};
+		size_t lens[2] = {4, keys->elem[i]->len};
+		const char *cmds[3] = {"TYPE", exact ? "PEXPIRETIME" : "PTTL", "DUMP"};
+		int j;
+		for (j = 0; j < 3 && !rc; j++) {
+			argv[0] = cmds[j];
+			lens[0] = strlen(cmds[j]);
+			rc = tsarc_redis_append(r, 2, argv, lens);
+		}
+	}
+	for (i = 0; i < keys->nelem && !rc; i++) {
+		tsarc_redis_reply *t = NULL, *e = NULL, *d = NULL;
+		if (!(rc = tsarc_redis_read(r, &t)) && !(rc = tsarc_redis_read(r, &e)) &&
+			!(rc = tsarc_redis_read(r, &d))) {
+			if (t->type == '-' || e->type == '-' || d->type == '-') {
+				rc = tsarc_error_set(TSARC_EIO, "Redis at %s: reading database %d: %s",
+					tsarc_redis_where(r), db, t->type == '-' ? t->str :
+					e->type == '-' ? e->str : d->str);
+			} else if (t->type == '+' && e->type == ':' && e->integer != -2 &&
+				d->type == '$') {
+				int64_t at = e->integer < 0 ? -1 : exact ? e->integer : now + e->integer;
+				unsigned char h[32];
+				if (out->rdb_version < 0)
+					out->rdb_version = tsarc_redis_payload_version(d->str, d->len);
+				if (at < 0 || at >= cutoff) {
+					tsarc_redis_key_hash(h, db, keys->elem[i]->str, keys->elem[i]->len,
+						t->str, at, d->str, d->len);
+					rc = tsarc_redis_digest_add(out, db, h);
+				}
+			}
+		}
+		tsarc_redis_reply_free(t);
+		tsarc_redis_reply_free(e);
+		tsarc_redis_reply_free(d);
+	}
+	return rc;
+}
+
+int tsarc_redis_digest(tsarc_redis *r, int64_t cutoff_ms, tsarc_redis_digests *out)
+{
+	tsarc_redis_reply *rep = NULL;
+	int ndb, db, rc;
+
+	memset(out, 0, sizeof(*out));
+	out->rdb_version = -1;
+	if ((rc = tsarc_redis_command(r, &rep, "PEXPIRETIME", "tsarc:probe:none", NULL)))
+		return rc;
+	out->exact = rep->type == ':';
+	tsarc_redis_reply_free(rep);
+	if ((rc = tsarc_redis_db_count(r, &ndb)))
+		return rc;
+	for (db = 0; db < ndb && !rc; db++) {
+		char cursor[32] = "0";
+		long long n = 0;
+		if ((rc = tsarc_redis_digests_db(out, db)) || (rc = tsarc__redis_select(r, db, NULL)) ||
+			(rc = tsarc__redis_dbsize(r, &n)) || !n)
+			continue;
+		do {
+			rep = NULL;
+			if ((rc = tsarc_redis_command(r, &rep, "SCAN", cursor, "COUNT",
+				     TSARC__REDIS_SCAN_COUNT, NULL)) ||
+				(rc = tsarc__redis_scan_ok(r, rep, db)))
+				break;
+			snprintf(cursor, sizeof(cursor), "%s", rep->elem[0]->str);
+			rc = digest_batch(r, db, rep->elem[1], out->exact, cutoff_ms, out);
+			tsarc_redis_reply_free(rep);
+			rep = NULL;
+		} while (!rc && strcmp(cursor, "0"));
+		tsarc_redis_reply_free(rep);
+	}
+	if (!rc)
+		rc = tsarc__redis_select(r, 0, NULL);
+	if (rc)
+		tsarc_redis_digests_free(out);
+	return rc;
+}

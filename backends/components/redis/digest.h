@@ -1,0 +1,48 @@
+#ifndef TSARC_REDIS_DIGEST_H
+#define TSARC_REDIS_DIGEST_H
+
+/*
+ * What a restore is checked against without DEBUG DIGEST (refused by
+ * managed services): per database, the number of keys and the sum
+ * (mod 2^256, so the order SCAN returns keys in does not matter) of
+ * SHA-256(db, key, type, expiry second, DUMP payload) over its keys.
+ * Expiries are absolute (PEXPIRETIME), so a key restored with ABSTTL
+ * hashes the same on both sides.
+ */
+#include "client.h"
+
+#include <stdint.h>
+
+typedef struct tsarc_redis_digests {
+	int ndb;
+	unsigned long long *keys; /* per database */
+	unsigned char *sums;      /* 32 bytes per database */
+	int exact;                /* expiries from PEXPIRETIME (comparable) */
+	/* RDB version of the first payload (its last 10 bytes are the version
+	 * and a CRC): servers of different versions encode differently, so
+	 * their digests are not compared. -1: none seen. */
+	int rdb_version;
+} tsarc_redis_digests;
+
+/* Makes room for database `db`. */
+int tsarc_redis_digests_db(tsarc_redis_digests *d, int db);
+int tsarc_redis_digest_add(tsarc_redis_digests *d, int db, const unsigned char h[32]);
+/* Takes a key out again (d already has `db`). */
+void tsarc_redis_digest_sub(tsarc_redis_digests *d, int db, const unsigned char h[32]);
+int tsarc_redis_digests_copy(tsarc_redis_digests *to, const tsarc_redis_digests *from);
+void tsarc_redis_digests_free(tsarc_redis_digests *d);
+
+/* The RDB version a DUMP payload was written with; -1 when too short. */
+int tsarc_redis_payload_version(const void *payload, size_t plen);
+/* TYPE's name for the RDB object type that starts a DUMP payload; NULL
+ * for a module type or one this code does not know. */
+const char *tsarc_redis_payload_type(unsigned char rdb_type);
+/* expiry_ms: absolute, -1 for none. */
+void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t klen,
+	const char *type, int64_t expiry_ms, const void *payload, size_t plen);
+
+/* The digest of every database of a live server, leaving out keys that
+ * expire before `cutoff_ms`; pipelined SCAN, TYPE, PEXPIRETIME, DUMP. */
+int tsarc_redis_digest(tsarc_redis *r, int64_t cutoff_ms, tsarc_redis_digests *out);
+
+#endif

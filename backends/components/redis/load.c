@@ -1,0 +1,413 @@
+/*
+ * The logical restore: parses the RESP stream of logical.h as it arrives,
+ * accepts only its three commands, and sends them to the target pipelined
+ * in a bounded window (WINDOW commands or WINDOW_BYTES unsent), reading
+ * replies as it goes so neither side buffers without bound. A RESTORE
+ * whose absolute expiry has passed is not sent: a key that expired since
+ * the backup stays gone. While loading, it adds up what the target should
+ * hold (keys per database, digest) for tsarc_redis_loader_verify.
+ */
+#include "digest.h"
+#include "logical.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WINDOW 1000
+#define WINDOW_BYTES (8u * 1024u * 1024u)
+#define ARGS_MAX 6
+/* Entries expiring soon are kept aside so the check can leave out those
+ * that expire before it runs (VERIFY_NEAR_MS after the load started). */
+#define VERIFY_NEAR_MS (15 * 60 * 1000)
+#define VERIFY_MARGIN_MS (60 * 1000)
+#define NEAR_MAX (1u << 20)
+
+typedef struct near_entry {
+	int64_t expiry;
+	int db;
+	unsigned char h[32];
+} near_entry;
+
+struct tsarc_redis_loader {
+	tsarc_redis *dst;
+	int64_t now, started;
+	tsarc_buf in;      /* unparsed stream bytes */
+	size_t in_pos;
+	int db;            /* the stream's current database, -1 before SELECT */
+	tsarc_redis_stats st;
+	tsarc_redis_digests want;
+	int digest_ok;     /* 0: a payload type we cannot name; counts only */
+	near_entry *near;
+	size_t nnear, near_cap;
+	int near_overflow;
+	int finished;
+	/* Fingerprints (64 bits of SHA-256 of db and key) of the keys seen:
+	 * SCAN may return a key twice when the source's table shrinks during
+	 * the backup; the second RESTORE REPLACE is harmless but must not be
+	 * counted twice. Open addressing, 0 is empty. */
+	uint64_t *seen;
+	size_t nseen, seen_cap;
+	unsigned long long duplicates;
+};
+
+static int seen_insert(tsarc_redis_loader *l, uint64_t fp, int *dup)
+{
+	size_t i;
+
+	*dup = 0;
+	if (!fp)
+		fp = 1;
+	if ((l->nseen + 1) * 2 > l->seen_cap) {
+		size_t cap = l->seen_cap ? l->seen_cap * 2 : 1024, j;
+		uint64_t *n = calloc(cap, sizeof(*n));
+		if (!n)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		for (j = 0; j < l->seen_cap; j++)
+			if (l->seen[j])
+				for (i = l->seen[j] & (cap - 1); ; i = (i + 1) & (cap - 1))
+					if (!n[i]) {
+						n[i] = l->seen[j];
+						break;
+					}
+		free(l->seen);
+		l->seen = n;
+		l->seen_cap = cap;
+	}
+	for (i = fp & (l->seen_cap - 1); l->seen[i]; i = (i + 1) & (l->seen_cap - 1))
+		if (l->seen[i] == fp) {
+			*dup = 1;
+			return 0;
+		}
+	l->seen[i] = fp;
+	l->nseen++;
+	return 0;
+}
+
+int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t now_ms)
+{
+	tsarc_redis_loader *l = calloc(1, sizeof(*l));
+
+	*out = NULL;
+	if (!l)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	l->dst = dst;
+	l->started = tsarc_redis_now_ms();
+	l->now = now_ms ? now_ms : l->started;
+	l->db = -1;
+	l->digest_ok = 1;
+	l->want.rdb_version = -1;
+	/* One command at most a payload and its key, with headers. */
+	tsarc_buf_init(&l->in, 2 * TSARC_REDIS_BULK_MAX + 4096);
+	*out = l;
+	return 0;
+}
+
+void tsarc_redis_loader_free(tsarc_redis_loader *l)
+{
+	if (!l)
+		return;
+	tsarc_buf_dispose(&l->in);
+	tsarc_redis_stats_free(&l->st);
+	tsarc_redis_digests_free(&l->want);
+	free(l->near);
+	free(l->seen);
+	free(l);
+}
+
+static int refused_stream(const char *why)
+{
+	return tsarc_error_set(TSARC_ECORRUPT, "not a logical Redis stream: %s", why);
+}
+
+/* Reads replies until at most `keep` are outstanding; any error reply
+ * stops the restore. */
+static int drain(tsarc_redis_loader *l, size_t keep)
+{
+	int rc = 0;
+
+	while (!rc && tsarc_redis_pending(l->dst) > keep) {
+		tsarc_redis_reply *rep = NULL;
+		if (!(rc = tsarc_redis_read(l->dst, &rep)) && rep->type == '-')
+			rc = tsarc_error_set(TSARC_EIO, "Redis at %s refused the restore: %s",
+				tsarc_redis_where(l->dst), rep->str);
+		tsarc_redis_reply_free(rep);
+	}
+	return rc;
+}
+
+static int send_cmd(tsarc_redis_loader *l, const unsigned char *raw, size_t len)
+{
+	int rc = tsarc_redis_append_raw(l->dst, raw, len, 1);
+
+	if (!rc && (tsarc_redis_pending(l->dst) >= WINDOW ||
+		tsarc_redis_queued(l->dst) >= WINDOW_BYTES))
+		rc = drain(l, WINDOW / 2);
+	return rc;
+}
+
+static int arg_is(const unsigned char *a, size_t len, const char *s)
+{
+	size_t i;
+
+	if (len != strlen(s))
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((a[i] & ~0x20) != s[i])
+			return 0;
+	return 1;
+}
+
+static int parse_num(const unsigned char *a, size_t len, long long max, long long *v)
+{
+	size_t i;
+
+	*v = 0;
+	if (!len || len > 19)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (a[i] < '0' || a[i] > '9')
+			return -1;
+		*v = *v * 10 + (a[i] - '0');
+	}
+	return *v > max ? -1 : 0;
+}
+
+static int note_near(tsarc_redis_loader *l, int64_t expiry, const unsigned char h[32])
+{
+	near_entry *n;
+
+	if (l->near_overflow)
+		return 0;
+	if (l->nnear == NEAR_MAX) {
+		l->near_overflow = 1;
+		return 0;
+	}
+	if (l->nnear == l->near_cap) {
+		size_t cap = l->near_cap ? l->near_cap * 2 : 64;
+		if (!(n = realloc(l->near, cap * sizeof(*n))))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		l->near = n;
+		l->near_cap = cap;
+	}
+	n = &l->near[l->nnear++];
+	n->expiry = expiry;
+	n->db = l->db;
+	memcpy(n->h, h, 32);
+	return 0;
+}
+
+/* One whole command: argv[i] of lens[i] bytes, `raw` its encoding. */
+static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
+	const size_t lens[], const unsigned char *raw, size_t rawlen)
+{
+	long long v;
+	int rc;
+
+	if (argc == 2 && arg_is(argv[0], lens[0], "SELECT")) {
+		if (parse_num(argv[1], lens[1], 1 << 20, &v))
+			return refused_stream("SELECT of a database that is not a number");
+		l->db = (int)v;
+		if ((rc = tsarc_redis_digests_db(&l->want, l->db)))
+			return rc;
+		return send_cmd(l, raw, rawlen);
+	}
+	if (argc == 6 && arg_is(argv[0], lens[0], "RESTORE") && arg_is(argv[4], lens[4], "REPLACE") &&
+		arg_is(argv[5], lens[5], "ABSTTL")) {
+		const char *type;
+		unsigned char h[32];
+		uint64_t fp = 0;
+		int dup, i;
+		if (l->db < 0)
+			return refused_stream("RESTORE before SELECT");
+		if (parse_num(argv[2], lens[2], INT64_MAX, &v))
+			return refused_stream("RESTORE with an expiry that is not a number");
+		if (v > 0 && v <= l->now) {
+			l->st.expired++;
+			return 0;
+		}
+		if (!lens[3])
+			return refused_stream("RESTORE of an empty payload");
+		tsarc_redis_key_hash(h, l->db, argv[1], lens[1], "", -1, "", 0);
+		for (i = 0; i < 8; i++)
+			fp = fp << 8 | h[i];
+		if ((rc = seen_insert(l, fp, &dup)))
+			return rc;
+		if (dup) {
+			/* Which copy the target keeps is the last; the sum has the first. */
+			l->duplicates++;
+			l->digest_ok = 0;
+			return send_cmd(l, raw, rawlen);
+		}
+		if (!(type = tsarc_redis_payload_type(argv[3][0])))
+			l->digest_ok = 0;
+		if (l->want.rdb_version < 0)
+			l->want.rdb_version = tsarc_redis_payload_version(argv[3], lens[3]);
+		tsarc_redis_key_hash(h, l->db, argv[1], lens[1], type ? type : "?", v ? v : -1,
+			argv[3], lens[3]);
+		tsarc_redis_digest_add(&l->want, l->db, h);
+		if (v && v < l->started + VERIFY_NEAR_MS && (rc = note_near(l, v, h)))
+			return rc;
+		l->st.keys++;
+		l->st.bytes += lens[3];
+		return send_cmd(l, raw, rawlen);
+	}
+	if (argc == 4 && arg_is(argv[0], lens[0], "FUNCTION") &&
+		arg_is(argv[1], lens[1], "RESTORE") && arg_is(argv[3], lens[3], "REPLACE")) {
+		l->st.functions = 1;
+		return send_cmd(l, raw, rawlen);
+	}
+	return refused_stream("a command other than SELECT, RESTORE ... REPLACE ABSTTL or "
+		"FUNCTION RESTORE");
+}
+
+/* Parses a header line "<c><number>\r\n" at p (n bytes available):
+ * 0 and *used when whole, 1 when more bytes are needed. */
+static int header(const unsigned char *p, size_t n, unsigned char c, long long max,
+	long long *v, size_t *used)
+{
+	size_t i;
+
+	if (!n)
+		return 1;
+	if (p[0] != c)
+		return -1;
+	for (i = 1; i < n && p[i] != '\r'; i++)
+		if (i > 20)
+			return -1;
+	if (i + 1 >= n)
+		return i > 21 ? -1 : 1;
+	if (p[i + 1] != '\n' || parse_num(p + 1, i - 1, max, v))
+		return -1;
+	*used = i + 2;
+	return 0;
+}
+
+/* Runs every whole command in the buffer. */
+static int parse(tsarc_redis_loader *l)
+{
+	for (;;) {
+		const unsigned char *base = l->in.ptr + l->in_pos, *argv[ARGS_MAX];
+		size_t avail = l->in.size - l->in_pos, pos = 0, used, lens[ARGS_MAX];
+		long long argc, len;
+		int i, h, rc;
+
+		if ((h = header(base, avail, '*', ARGS_MAX, &argc, &used)) > 0)
+			return 0;
+		if (h < 0 || argc < 1)
+			return refused_stream("a command is not a RESP array of at most 6 strings");
+		pos = used;
+		for (i = 0; i < argc; i++) {
+			if ((h = header(base + pos, avail - pos, '$', (long long)TSARC_REDIS_BULK_MAX,
+				     &len, &used)) > 0)
+				return 0;
+			if (h < 0)
+				return refused_stream("an argument is not a RESP bulk string");
+			pos += used;
+			if (avail - pos < (size_t)len + 2)
+				return 0;
+			if (base[pos + len] != '\r' || base[pos + len + 1] != '\n')
+				return refused_stream("a bulk string does not end with CRLF");
+			argv[i] = base + pos;
+			lens[i] = (size_t)len;
+			pos += (size_t)len + 2;
+		}
+		if ((rc = run_cmd(l, (int)argc, argv, lens, base, pos)))
+			return rc;
+		l->in_pos += pos;
+	}
+}
+
+int tsarc_redis_loader_feed(tsarc_redis_loader *l, const void *data, size_t len)
+{
+	int rc;
+
+	if (l->in_pos && l->in_pos == l->in.size) {
+		tsarc_buf_clear(&l->in);
+		l->in_pos = 0;
+	} else if (l->in_pos > (1u << 20)) {
+		memmove(l->in.ptr, l->in.ptr + l->in_pos, l->in.size - l->in_pos);
+		l->in.size -= l->in_pos;
+		l->in_pos = 0;
+	}
+	if ((rc = tsarc_buf_append(&l->in, data, len)))
+		return rc == TSARC_ETOOLARGE ? refused_stream("a command larger than 2 GiB") : rc;
+	return parse(l);
+}
+
+int tsarc_redis_loader_finish(tsarc_redis_loader *l, tsarc_redis_stats *st)
+{
+	int rc;
+
+	if (l->in.size > l->in_pos)
+		return refused_stream("it ends inside a command");
+	if ((rc = drain(l, 0)))
+		return rc;
+	l->finished = 1;
+	if (st) {
+		int db;
+		*st = l->st;
+		st->db_keys = NULL;
+		st->ndb = 0;
+		for (db = 0; db < l->want.ndb; db++)
+			if ((rc = tsarc_redis_stats_add_db(st, db, l->want.keys[db])))
+				return rc;
+	}
+	return 0;
+}
+
+int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz)
+{
+	int64_t cutoff = tsarc_redis_now_ms() + VERIFY_MARGIN_MS;
+	tsarc_redis_digests want, got;
+	int rc, db, digest = l->digest_ok && !l->near_overflow &&
+		cutoff < l->started + VERIFY_NEAR_MS;
+	const char *why = !l->digest_ok ? (l->duplicates ? "a key twice in the stream" :
+		"a payload type it cannot name") : "many keys expire during the check";
+	size_t i;
+
+	if (!l->finished)
+		return tsarc_error_set(TSARC_EINVAL, "verify before the restore finished");
+	memset(&got, 0, sizeof(got));
+	if ((rc = tsarc_redis_digests_copy(&want, &l->want)))
+		return rc;
+	for (i = 0; i < l->nnear; i++)
+		if (l->near[i].expiry < cutoff)
+			tsarc_redis_digest_sub(&want, l->near[i].db, l->near[i].h);
+	if ((rc = tsarc_redis_digest(l->dst, cutoff, &got)))
+		goto done;
+	if (digest && !got.exact) {
+		digest = 0;
+		why = "the target has no PEXPIRETIME";
+	} else if (digest && got.rdb_version >= 0 && want.rdb_version >= 0 &&
+		got.rdb_version != want.rdb_version) {
+		digest = 0;
+		why = "the target's Redis version encodes values differently from the backup's";
+	}
+	for (db = 0; db < want.ndb || db < got.ndb; db++) {
+		unsigned long long wk = db < want.ndb ? want.keys[db] : 0;
+		unsigned long long gk = db < got.ndb ? got.keys[db] : 0;
+		if (wk != gk) {
+			rc = tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: database %d has %llu keys "
+				"after the restore, the backup %llu", tsarc_redis_where(l->dst), db, gk, wk);
+			goto done;
+		}
+		if (digest && wk && memcmp(want.sums + 32 * db, got.sums + 32 * db, 32)) {
+			rc = tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: database %d holds other "
+				"values or expiries than the backup (same %llu keys, digest differs)",
+				tsarc_redis_where(l->dst), db, wk);
+			goto done;
+		}
+	}
+	if (digest)
+		snprintf(note, notesz, "key count and digest of every database match");
+	else
+		snprintf(note, notesz, "key count of every database matches (digest not compared: "
+			"%s)", why);
+done:
+	tsarc_redis_digests_free(&want);
+	tsarc_redis_digests_free(&got);
+	return rc;
+}

@@ -1,0 +1,407 @@
+/*
+ * The logical backup: SCAN each database, DUMP and PEXPIRETIME each key,
+ * pipelined (one batch of keys and the next SCAN in flight together), and
+ * the RESP stream of logical.h written out. Also what backup and restore
+ * both need: how many databases a server has, and emptying them.
+ *
+ * Not a point-in-time image: a key written during the scan may or may not
+ * be in it, and a key's value and expiry are read by two commands. SCAN
+ * guarantees every key present for the whole scan is returned (perhaps
+ * twice: a repeat is written once per batch, and a second RESTORE REPLACE
+ * of the same key is harmless).
+ */
+#include "logical.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Keys asked per SCAN and so per pipelined batch (3 replies a key). */
+#define SCAN_COUNT "1000"
+/* Probing SELECT stops here whatever the server says. */
+#define DBS_PROBE_MAX 1024
+#define OUTBUF (256u * 1024u)
+
+int64_t tsarc_redis_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void tsarc_redis_stats_free(tsarc_redis_stats *st)
+{
+	if (st) {
+		free(st->db_keys);
+		st->db_keys = NULL;
+		st->ndb = 0;
+	}
+}
+
+int tsarc_redis_stats_add_db(tsarc_redis_stats *st, int db, unsigned long long add)
+{
+	if (db >= st->ndb) {
+		unsigned long long *n = realloc(st->db_keys, (size_t)(db + 1) * sizeof(*n));
+		if (!n)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		memset(n + st->ndb, 0, (size_t)(db + 1 - st->ndb) * sizeof(*n));
+		st->db_keys = n;
+		st->ndb = db + 1;
+	}
+	st->db_keys[db] += add;
+	return 0;
+}
+
+int tsarc__redis_select(tsarc_redis *r, int db, int *out_of_range)
+{
+	tsarc_redis_reply *rep = NULL;
+	char n[16];
+	int rc;
+
+	snprintf(n, sizeof(n), "%d", db);
+	if ((rc = tsarc_redis_command(r, &rep, "SELECT", n, NULL)))
+		return rc;
+	if (rep->type == '-') {
+		if (out_of_range && strstr(rep->str, "out of range")) {
+			*out_of_range = 1;
+		} else {
+			rc = tsarc_error_set(TSARC_EIO, "Redis at %s: SELECT %d: %s",
+				tsarc_redis_where(r), db, rep->str);
+		}
+	}
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
+int tsarc_redis_db_count(tsarc_redis *r, int *count)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc, db, oor = 0;
+
+	*count = 0;
+	if ((rc = tsarc_redis_command(r, &rep, "CONFIG", "GET", "databases", NULL)))
+		return rc;
+	if (rep->type == '*' && rep->nelem == 2 && rep->elem[1]->type == '$') {
+		long n = strtol(rep->elem[1]->str, NULL, 10);
+		if (n > 0 && n <= 1 << 20) {
+			*count = (int)n;
+			tsarc_redis_reply_free(rep);
+			return 0;
+		}
+	}
+	tsarc_redis_reply_free(rep);
+	/* CONFIG refused (a managed Redis): SELECT answers "out of range"
+	 * past the last database. */
+	for (db = 0; db < DBS_PROBE_MAX; db++) {
+		if ((rc = tsarc__redis_select(r, db, &oor)))
+			return rc;
+		if (oor)
+			break;
+	}
+	*count = db;
+	return db ? tsarc__redis_select(r, 0, NULL) : tsarc_error_set(TSARC_EIO,
+		"Redis at %s: SELECT 0 is out of range", tsarc_redis_where(r));
+}
+
+int tsarc__redis_dbsize(tsarc_redis *r, long long *n)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc = tsarc_redis_command_ok(r, &rep, "DBSIZE", "DBSIZE", NULL);
+
+	if (!rc && rep->type != ':')
+		rc = tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: DBSIZE is not a number",
+			tsarc_redis_where(r));
+	if (!rc)
+		*n = rep->integer;
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
+/* ---- the output ---- */
+
+typedef struct writer {
+	tsarc_redis_out_fn fn;
+	void *ctx;
+	char *buf;
+	size_t len;
+} writer;
+
+static int w_flush(writer *w)
+{
+	int rc = 0;
+
+	if (w->len)
+		rc = w->fn(w->ctx, w->buf, w->len);
+	w->len = 0;
+	return rc;
+}
+
+static int w_put(writer *w, const void *data, size_t len)
+{
+	int rc;
+
+	if (w->len + len > OUTBUF && (rc = w_flush(w)))
+		return rc;
+	if (len > OUTBUF)
+		return w->fn(w->ctx, data, len);
+	memcpy(w->buf + w->len, data, len);
+	w->len += len;
+	return 0;
+}
+
+static int w_bulk(writer *w, const void *data, size_t len)
+{
+	char head[32];
+	int n = snprintf(head, sizeof(head), "$%zu\r\n", len), rc;
+
+	if ((rc = w_put(w, head, (size_t)n)) || (rc = w_put(w, data, len)) ||
+		(rc = w_put(w, "\r\n", 2)))
+		return rc;
+	return 0;
+}
+
+static int w_command(writer *w, int argc, const char *const argv[], const size_t lens[])
+{
+	char head[16];
+	int n = snprintf(head, sizeof(head), "*%d\r\n", argc), i, rc;
+
+	if ((rc = w_put(w, head, (size_t)n)))
+		return rc;
+	for (i = 0; i < argc; i++)
+		if ((rc = w_bulk(w, argv[i], lens ? lens[i] : strlen(argv[i]))))
+			return rc;
+	return 0;
+}
+
+/* ---- the backup ---- */
+
+/* Whether the server has PEXPIRETIME (7.0+) and lets us use it. */
+static int has_pexpiretime(tsarc_redis *r, int *yes)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc = tsarc_redis_command(r, &rep, "PEXPIRETIME", "tsarc:probe:none", NULL);
+
+	if (!rc)
+		*yes = rep->type == ':';
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
+static int dump_functions(tsarc_redis *r, writer *w, tsarc_redis_stats *st)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc;
+
+	if ((rc = tsarc_redis_command(r, &rep, "FUNCTION", "LIST", NULL)))
+		return rc;
+	if (rep->type != '*' || rep->nelem == 0) {
+		st->functions = rep->type == '*' ? 0 : -1;
+		tsarc_redis_reply_free(rep);
+		return 0;
+	}
+	tsarc_redis_reply_free(rep);
+	if ((rc = tsarc_redis_command_ok(r, &rep, "FUNCTION DUMP", "FUNCTION", "DUMP", NULL)))
+		return rc;
+	if (rep->type == '$') {
+		const char *argv[] = {"FUNCTION", "RESTORE", rep->str, "REPLACE"};
+		size_t lens[] = {8, 7, rep->len, 7};
+		rc = w_command(w, 4, argv, lens);
+		st->functions = 1;
+	}
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
+/* One batch: the keys of a SCAN reply, each DUMP + expiry, and the next
+ * SCAN (when `cursor` is not "0") in the same pipeline. */
+static int dump_batch(tsarc_redis *r, writer *w, const tsarc_redis_reply *keys, int db,
+	const char *cursor, int exact, tsarc_redis_stats *st, tsarc_redis_reply **next)
+{
+	int64_t now = exact ? 0 : tsarc_redis_now_ms();
+	size_t i;
+	int rc = 0;
+
+	*next = NULL;
+	for (i = 0; i < keys->nelem; i++) {
+		const char *argv[2] = {"DUMP", keys->elem[i]->str};
+		size_t lens[2] = {4, keys->elem[i]->len};
+		if ((rc = tsarc_redis_append(r, 2, argv, lens)))
+			return rc;
+		argv[0] = exact ? "PEXPIRETIME" : "PTTL";
+		lens[0] = strlen(argv[0]);
+		if ((rc = tsarc_redis_append(r, 2, argv, lens)))
+			return rc;
+	}
+	if (strcmp(cursor, "0")) {
+		const char *argv[] = {"SCAN", cursor, "COUNT", SCAN_COUNT};
+		if ((rc = tsarc_redis_append(r, 4, argv, NULL)))
+			return rc;
+	}
+	for (i = 0; i < keys->nelem && !rc; i++) {
+		tsarc_redis_reply *dump = NULL, *ttl = NULL;
+		if ((rc = tsarc_redis_read(r, &dump)) || (rc = tsarc_redis_read(r, &ttl)))
+			goto next;
+		if (dump->type == '-' || ttl->type == '-') {
+			rc = tsarc_error_set(TSARC_EIO, "Redis at %s: DUMP or %s in database %d: %s",
+				tsarc_redis_where(r), exact ? "PEXPIRETIME" : "PTTL", db,
+				dump->type == '-' ? dump->str : ttl->str);
+		} else if (dump->type != '$' || ttl->type != ':' || ttl->integer == -2) {
+			st->vanished++; /* deleted or expired since the SCAN */
+		} else {
+			char expiry[32];
+			long long at = ttl->integer < 0 ? 0 : exact ? ttl->integer : now + ttl->integer;
+			const char *argv[] = {"RESTORE", keys->elem[i]->str, expiry, dump->str,
+				"REPLACE", "ABSTTL"};
+			size_t lens[6] = {7, keys->elem[i]->len, 0, dump->len, 7, 6};
+			/* PEXPIRETIME 0 would read as "no expiry" to RESTORE. */
+			if (ttl->integer >= 0 && at < 1)
+				at = 1;
+			lens[2] = (size_t)snprintf(expiry, sizeof(expiry), "%lld", at);
+			if (!(rc = w_command(w, 6, argv, lens)) && !(rc = tsarc_redis_stats_add_db(st, db, 1))) {
+				st->keys++;
+				st->bytes += dump->len;
+			}
+		}
+next:
+		tsarc_redis_reply_free(dump);
+		tsarc_redis_reply_free(ttl);
+	}
+	if (!rc && strcmp(cursor, "0"))
+		rc = tsarc_redis_read(r, next);
+	return rc;
+}
+
+int tsarc__redis_scan_ok(tsarc_redis *r, const tsarc_redis_reply *rep, int db)
+{
+	size_t i;
+
+	if (rep->type == '-')
+		return tsarc_error_set(TSARC_EIO, "Redis at %s: SCAN in database %d: %s",
+			tsarc_redis_where(r), db, rep->str);
+	if (rep->type != '*' || rep->nelem != 2 || rep->elem[0]->type != '$' ||
+		rep->elem[1]->type != '*')
+		return tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: SCAN reply is not a cursor "
+			"and keys", tsarc_redis_where(r));
+	for (i = 0; i < rep->elem[1]->nelem; i++)
+		if (rep->elem[1]->elem[i]->type != '$')
+			return tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: SCAN returned a key "
+				"that is not a string", tsarc_redis_where(r));
+	return 0;
+}
+
+static int dump_db(tsarc_redis *r, writer *w, int db, int exact, const atomic_int *stop,
+	tsarc_redis_stats *st)
+{
+	tsarc_redis_reply *rep = NULL, *next = NULL;
+	char n[16];
+	const char *sel[] = {"SELECT", n};
+	int rc;
+
+	snprintf(n, sizeof(n), "%d", db);
+	if ((rc = w_command(w, 2, sel, NULL)) || (rc = tsarc_redis_stats_add_db(st, db, 0)) ||
+		(rc = tsarc_redis_command(r, &rep, "SCAN", "0", "COUNT", SCAN_COUNT, NULL)))
+		return rc;
+	while (!(rc = tsarc__redis_scan_ok(r, rep, db))) {
+		if (stop && atomic_load(stop)) {
+			rc = tsarc_error_set(TSARC_ECANCELED, "Redis backup canceled");
+			break;
+		}
+		rc = dump_batch(r, w, rep->elem[1], db, rep->elem[0]->str, exact, st, &next);
+		tsarc_redis_reply_free(rep);
+		rep = next;
+		if (rc || !rep)
+			break;
+	}
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
+int tsarc_redis_logical_dump(tsarc_redis *src, tsarc_redis_out_fn out, void *ctx,
+	const atomic_int *stop, tsarc_redis_stats *st)
+{
+	writer w = {out, ctx, NULL, 0};
+	int ndb, db, rc;
+
+	if (!(w.buf = malloc(OUTBUF)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if ((rc = tsarc_redis_db_count(src, &ndb)) ||
+		(rc = has_pexpiretime(src, &st->exact_expiry)) ||
+		(rc = dump_functions(src, &w, st)))
+		goto done;
+	for (db = 0; db < ndb && !rc; db++) {
+		long long n = 0;
+		if (!(rc = tsarc__redis_select(src, db, NULL)) && !(rc = tsarc__redis_dbsize(src, &n)) && n > 0)
+			rc = dump_db(src, &w, db, st->exact_expiry, stop, st);
+	}
+	if (!rc)
+		rc = w_flush(&w);
+done:
+	free(w.buf);
+	return rc;
+}
+
+/* ---- emptying the target ---- */
+
+static int del_all(tsarc_redis *r, int db, tsarc_redis_stats *st)
+{
+	tsarc_redis_reply *rep = NULL;
+	char cursor[32] = "0";
+	int rc;
+
+	do {
+		size_t i;
+		tsarc_redis_reply *keys;
+		if ((rc = tsarc_redis_command(r, &rep, "SCAN", cursor, "COUNT", SCAN_COUNT, NULL)) ||
+			(rc = tsarc__redis_scan_ok(r, rep, db)))
+			break;
+		snprintf(cursor, sizeof(cursor), "%s", rep->elem[0]->str);
+		keys = rep->elem[1];
+		for (i = 0; i < keys->nelem && !rc; i++) {
+			const char *argv[] = {"DEL", keys->elem[i]->str};
+			size_t lens[] = {3, keys->elem[i]->len};
+			rc = tsarc_redis_append(r, 2, argv, lens);
+		}
+		for (i = 0; i < keys->nelem && !rc; i++) {
+			tsarc_redis_reply *d = NULL;
+			if (!(rc = tsarc_redis_read(r, &d)) && d->type == '-')
+				rc = tsarc_error_set(TSARC_EIO, "Redis at %s: DEL in database %d: %s",
+					tsarc_redis_where(r), db, d->str);
+			else if (!rc && d->type == ':')
+				st->deleted += (unsigned long long)d->integer;
+			tsarc_redis_reply_free(d);
+		}
+		tsarc_redis_reply_free(rep);
+		rep = NULL;
+	} while (!rc && strcmp(cursor, "0"));
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
+int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_stats *st)
+{
+	int ndb, db, rc;
+
+	st->flush = 1;
+	if ((rc = tsarc_redis_db_count(dst, &ndb)))
+		return rc;
+	for (db = 0; db < ndb && !rc; db++) {
+		tsarc_redis_reply *rep = NULL;
+		long long n = 0;
+		if ((rc = tsarc__redis_select(dst, db, NULL)) || (rc = tsarc__redis_dbsize(dst, &n)) || n == 0)
+			continue;
+		if (st->flush && !(rc = tsarc_redis_command(dst, &rep, "FLUSHDB", NULL))) {
+			if (tsarc_redis_reply_refused(rep))
+				st->flush = 0;
+			else if (rep->type == '-')
+				rc = tsarc_error_set(TSARC_EIO, "Redis at %s: FLUSHDB in database %d: %s",
+					tsarc_redis_where(dst), db, rep->str);
+		}
+		tsarc_redis_reply_free(rep);
+		if (!rc && !st->flush)
+			rc = del_all(dst, db, st);
+	}
+	return rc ? rc : tsarc__redis_select(dst, 0, NULL);
+}

@@ -1,0 +1,87 @@
+#ifndef TSARC_REDIS_LOGICAL_H
+#define TSARC_REDIS_LOGICAL_H
+
+/*
+ * The logical Redis backup and restore: what an ACL user of a managed
+ * Redis can do (no SYNC, DEBUG, CONFIG, SAVE, SHUTDOWN). The backup reads
+ * every logical database with SCAN, DUMP and PEXPIRETIME (PTTL on servers
+ * without it), pipelined, and writes a RESP command stream any user can
+ * replay with `redis-cli --pipe`:
+ *
+ *   FUNCTION RESTORE payload REPLACE           (when the server has functions)
+ *   SELECT db
+ *   RESTORE key expiry payload REPLACE ABSTTL  (expiry: absolute ms, 0 none)
+ *
+ * The restore accepts exactly those commands (anything else is refused:
+ * the stream comes from a repository, not from us), empties each database
+ * of the target first (FLUSHDB, or SCAN + DEL where FLUSHDB is refused),
+ * skips keys whose absolute expiry has passed and checks the result with
+ * key counts and a digest, without DEBUG.
+ */
+#include "client.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct tsarc_redis_stats {
+	unsigned long long keys;       /* keys written (backup) or restored */
+	unsigned long long bytes;      /* DUMP payload bytes */
+	unsigned long long expired;    /* skipped: expired before the restore */
+	unsigned long long vanished;   /* gone between SCAN and DUMP (backup) */
+	unsigned long long *db_keys;   /* per database index */
+	int ndb;
+	int functions;                 /* 1 saved/restored, 0 none, -1 not allowed */
+	int exact_expiry;              /* PEXPIRETIME (1) or PTTL + clock (0) */
+	int flush;                     /* restore: 1 FLUSHDB, 0 per-key DEL */
+	unsigned long long deleted;    /* restore: keys DEL'd when FLUSHDB refused */
+} tsarc_redis_stats;
+
+void tsarc_redis_stats_free(tsarc_redis_stats *st);
+/* Adds `add` keys to database `db`'s count, growing the table. */
+int tsarc_redis_stats_add_db(tsarc_redis_stats *st, int db, unsigned long long add);
+
+/* Receives the stream; non-zero stops the backup with that code. */
+typedef int (*tsarc_redis_out_fn)(void *ctx, const void *data, size_t len);
+
+/* Backs up every database of `src` as the stream above into `out`.
+ * Checks *stop (may be NULL) between batches: TSARC_ECANCELED. */
+int tsarc_redis_logical_dump(tsarc_redis *src, tsarc_redis_out_fn out, void *ctx,
+	const atomic_int *stop, tsarc_redis_stats *st);
+
+/* The database indexes a server has: CONFIG GET databases where allowed,
+ * else SELECT probed upwards until the server says out of range. Leaves
+ * the connection on database 0. */
+int tsarc_redis_db_count(tsarc_redis *r, int *count);
+
+/* Empties every database of `dst`: FLUSHDB, or where refused SCAN + DEL. */
+int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_stats *st);
+
+/* The restore side: fed the stream in pieces of any size. */
+typedef struct tsarc_redis_loader tsarc_redis_loader;
+/* `dst` must already be cleared (tsarc_redis_clear) when the result is
+ * to equal the backup. `now_ms` (0: the clock) decides what has expired. */
+int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t now_ms);
+int tsarc_redis_loader_feed(tsarc_redis_loader *l, const void *data, size_t len);
+/* Ends the stream (a command cut off is TSARC_ECORRUPT) and waits for
+ * every reply; st gets the counts. */
+int tsarc_redis_loader_finish(tsarc_redis_loader *l, tsarc_redis_stats *st);
+/* After finish: compares the target with what was restored (key count per
+ * database, digest of key, type, expiry second and DUMP payload). Keys
+ * that expire within a minute of the check are left out on both sides.
+ * TSARC_ECORRUPT naming the first database that differs. `note` gets what
+ * was compared (or why the digest could not be). */
+int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz);
+void tsarc_redis_loader_free(tsarc_redis_loader *l);
+
+int64_t tsarc_redis_now_ms(void);
+
+/* Shared by logical.c, load.c and digest.c. SELECT db: an "out of range"
+ * answer sets *out_of_range (when not NULL) instead of failing. */
+int tsarc__redis_select(tsarc_redis *r, int db, int *out_of_range);
+int tsarc__redis_dbsize(tsarc_redis *r, long long *n);
+/* A SCAN reply is a cursor and an array of strings (else an error). */
+int tsarc__redis_scan_ok(tsarc_redis *r, const tsarc_redis_reply *rep, int db);
+#define TSARC__REDIS_SCAN_COUNT "1000"
+
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * Sentinel and ROLE (sentinel.h).
+ */
+#define _GNU_SOURCE /* asprintf */
+#include "sentinel.h"
+#include "component.h"
+#include "tsarc/errors.h"
+
+#include <openssl/crypto.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SENTINEL_PORT 26379
+
+int tsarc_redis_role(tsarc_redis *r, char *role, size_t rolesz)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc;
+
+	*role = '\0';
+	if ((rc = tsarc_redis_command(r, &rep, "ROLE", NULL)))
+		return rc;
+	if (rep->type == '*' && rep->nelem && rep->elem[0]->type == '$') {
+		snprintf(role, rolesz, "%s", rep->elem[0]->str);
+		tsarc_redis_reply_free(rep);
+		return 0;
+	}
+	tsarc_redis_reply_free(rep);
+	/* ROLE refused: INFO replication says "role:master" too. */
+	if ((rc = tsarc_redis_command(r, &rep, "INFO", "replication", NULL)))
+		return rc;
+	if (rep->type == '$') {
+		const char *p = strstr(rep->str, "role:");
+		if (p) {
+			size_t n = strcspn(p + 5, "\r\n");
+			snprintf(role, rolesz, "%.*s", (int)n, p + 5);
+		}
+	}
+	tsarc_redis_reply_free(rep);
+	return 0;
+}
+
+int tsarc_redis_require_master(tsarc_redis *r)
+{
+	char role[32];
+	int rc = tsarc_redis_role(r, role, sizeof(role));
+
+	if (rc)
+		return rc;
+	/* Neither ROLE nor INFO allowed: a replica still refuses the first
+	 * write with READONLY, before anything is changed. */
+	if (*role && strcmp(role, "master"))
+		return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s is a %s, not a master: a restore "
+			"writes only to a master", tsarc_redis_where(r),
+			!strcmp(role, "slave") ? "replica" : role);
+	return 0;
+}
+
+/* Asks one Sentinel for the master of `name`. */
+static int ask(const tsarc_redis_opts *o, const char *name, char **host, int *port)
+{
+	tsarc_redis *s = NULL;
+	tsarc_redis_reply *rep = NULL;
+	int rc;
+
+	if ((rc = tsarc_redis_connect(&s, o, "Sentinel")))
+		return rc;
+	if (!(rc = tsarc_redis_command(s, &rep, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name,
+		     NULL))) {
+		if (rep->type == '*' && rep->nelem == 2 && rep->elem[0]->type == '$' &&
+			rep->elem[1]->type == '$') {
+			*port = atoi(rep->elem[1]->str);
+			if (!(*host = strdup(rep->elem[0]->str)))
+				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		} else {
+			rc = tsarc_error_set(TSARC_ENOTFOUND, "Sentinel at %s knows no master '%s'%s%s",
+				tsarc_redis_where(s), name, rep->type == '-' ? ": " : "",
+				rep->type == '-' ? rep->str : "");
+		}
+	}
+	tsarc_redis_reply_free(rep);
+	tsarc_redis_close(s);
+	return rc;
+}
+
+static int try_entry(const char *entry, const tsarc_redis_opts *base,
+	const tsarc_redis_sentinel *s, tsarc_redis **out)
+{
+	tsarc_url u;
+	tsarc_redis_opts so = *base, mo = *base;
+	char *text = NULL, *host = NULL, role[32];
+	int rc, port = 0;
+
+	if (asprintf(&text, "%s%s", strstr(entry, "://") ? "" : "redis://", entry) < 0)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	rc = tsarc_url_parse(text, &u);
+	free(text);
+	if (rc) {
+		tsarc_error_prefix("a Sentinel host");
+		return rc;
+	}
+	so.socket = NULL;
+	so.host = u.host;
+	so.port = u.port ? u.port : SENTINEL_PORT;
+	so.server_name = NULL;
+	so.user = u.user ? u.user : s->user;
+	so.password = u.password ? u.password : s->password;
+	if (!strcmp(u.scheme, "rediss"))
+		so.tls = 1;
+	if (!(rc = ask(&so, s->master, &host, &port))) {
+		mo.socket = NULL;
+		mo.host = host;
+		mo.port = port;
+		mo.server_name = base->server_name;
+		if (!(rc = tsarc_redis_connect(out, &mo, "Redis")) &&
+			!(rc = tsarc_redis_role(*out, role, sizeof(role))) && *role &&
+			strcmp(role, "master")) {
+			rc = tsarc_error_set(TSARC_ETRANSIENT, "Sentinel at %s:%d names %s:%d as master "
+				"of '%s', which is a %s", so.host, so.port, host, port, s->master, role);
+			tsarc_redis_close(*out);
+			*out = NULL;
+		}
+	}
+	free(host);
+	tsarc_url_free(&u);
+	return rc;
+}
+
+int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base,
+	const tsarc_redis_sentinel *s)
+{
+	char *list, *save = NULL, *entry, first[512] = "";
+	int rc = TSARC_ECONFIG, tried = 0;
+
+	*out = NULL;
+	if (!s->hosts || !s->master || !*s->master)
+		return tsarc_error_set(TSARC_ECONFIG, "Sentinel needs hosts and a master name");
+	if (!(list = strdup(s->hosts)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (entry = strtok_r(list, ", \t\n", &save); entry; entry = strtok_r(NULL, ", \t\n", &save)) {
+		tried++;
+		if (!(rc = try_entry(entry, base, s, out)))
+			break;
+		if (!*first)
+			snprintf(first, sizeof(first), "%s", tsarc_error_last()->message);
+	}
+	OPENSSL_cleanse(list, strlen(s->hosts));
+	free(list);
+	if (!tried)
+		return tsarc_error_set(TSARC_ECONFIG, "no Sentinel hosts given");
+	if (rc)
+		return tsarc_error_set(rc == TSARC_ENOMEM ? rc : TSARC_ENET, "no Sentinel of %d gave "
+			"the master of '%s' (first: %s)", tried, s->master, first);
+	return 0;
+}

@@ -1,0 +1,34 @@
+#ifndef TSARC_REDIS_SENTINEL_H
+#define TSARC_REDIS_SENTINEL_H
+
+/*
+ * Sentinel: the address of a group's current master, asked of each
+ * Sentinel in turn (SENTINEL GET-MASTER-ADDR-BY-NAME), and checked with
+ * ROLE on the master itself, since a Sentinel may answer with a master
+ * that a failover has just demoted. Also the replica check a restore
+ * makes before its first write.
+ */
+#include "client.h"
+
+typedef struct tsarc_redis_sentinel {
+	/* "host:port,host:port" or "redis://[user:password@]host:port,...",
+	 * as 3scale's *_SENTINEL_HOSTS carry them (rediss:// means TLS, a
+	 * missing port 26379). */
+	const char *hosts;
+	const char *master;   /* the group name (the host part of the URL) */
+	const char *user;     /* the Sentinels' own credentials, when given */
+	const char *password;
+} tsarc_redis_sentinel;
+
+/* Resolves the master and connects to it with `base` (its host and port
+ * replaced). The Sentinels use base's TLS settings (or their own scheme). */
+int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base,
+	const tsarc_redis_sentinel *s);
+
+/* ROLE's first element ("master", "slave", ...) into role; "" when the
+ * server refuses both ROLE and INFO replication to this user. */
+int tsarc_redis_role(tsarc_redis *r, char *role, size_t rolesz);
+/* TSARC_EUNSAFE when `r` is a replica: a restore never writes there. */
+int tsarc_redis_require_master(tsarc_redis *r);
+
+#endif

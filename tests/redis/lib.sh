@@ -1,0 +1,146 @@
+# Helpers of the Redis tests (tests/redis/*.sh); sourced, not run.
+# Servers (redis-server, redis-sentinel) are started by the test on free
+# loopback ports or unix sockets under its own work directory, with their
+# configuration (passwords included) in 0600 files, and stopped by PID
+# through ci/services.sh stop.
+set -u
+REDIS_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$REDIS_TESTS/../.." && pwd)
+SERVICES=$TOP/ci/services.sh
+TEST_NAME=$(basename "$0" .sh)
+: "${TSARC_REDIS_TOOL:?set TSARC_REDIS_TOOL to the tsarc-redis-tool binary}"
+TOOL=$TSARC_REDIS_TOOL
+export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+
+for t in redis-server redis-cli openssl python3; do
+	command -v "$t" >/dev/null && continue
+	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] && { echo "FAIL: $t is not installed" >&2; exit 1; }
+	echo "SKIP: $t is not installed (bash ci/deps.sh)"
+	exit 77
+done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-$TEST_NAME.XXXXXX") || exit 1
+redis_cleanup() {
+	bash "$SERVICES" stop "$WORK" >/dev/null 2>&1
+	rm -rf "$WORK"
+}
+trap redis_cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL [$TEST_NAME]: $*" >&2; exit 1; }
+info() { echo "[$TEST_NAME] $*"; }
+
+free_port() {
+	python3 -c 'import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    if p > 10000: print(p); break'
+}
+
+# A password that cannot occur by chance, so that grepping for it means something.
+ADMIN_PW="adm-${TEST_NAME}-Zr8qW3"
+USER_PW="acl-${TEST_NAME}-Kp5xN7"
+SENT_PW="sen-${TEST_NAME}-Hy2mC9"
+# What a managed Redis allows an ACL user: no replication, DEBUG, CONFIG,
+# persistence or shutdown commands.
+ACL_DENY="-sync -psync -debug -config -bgsave -save -shutdown -replicaof -slaveof -bgrewriteaof -failover -module -monitor"
+
+# redis_up NAME [EXTRA_CONF_LINE...]: a server in $WORK/redis-NAME; sets
+# PORT_<NAME> (upper case). "port 0" among the extra lines: socket only.
+redis_up() {
+	local name=$1 base port var line
+	shift
+	base=$WORK/redis-$name
+	mkdir -p "$base"
+	port=$(free_port)
+	var=PORT_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')
+	(
+		umask 077
+		{
+			echo "port $port"
+			echo "bind 127.0.0.1"
+			echo "dir $base"
+			echo "pidfile $base/redis.pid"
+			echo "logfile $base/redis.log"
+			echo "daemonize yes"
+			echo "save \"\""
+			echo "appendonly no"
+			echo "repl-diskless-sync-delay 0"
+			echo "requirepass $ADMIN_PW"
+			echo "user backup on >$USER_PW ~* &* +@all $ACL_DENY"
+			echo "user restorer on >$USER_PW ~* &* +@all $ACL_DENY -flushdb -flushall"
+			for line in "$@"; do echo "$line"; done
+		} > "$base/redis.conf"
+	)
+	redis-server "$base/redis.conf" || fail "redis-server $name did not start"
+	for _ in $(seq 300); do [ -s "$base/redis.pid" ] && break; sleep 0.1; done
+	cp "$base/redis.pid" "$base/server.pid"
+	eval "$var=$port"
+	for _ in $(seq 300); do
+		REDISCLI_AUTH=$ADMIN_PW redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
+		case " $* " in *" port 0 "*|*"tls-port"*) return 0 ;; esac
+		sleep 0.1
+	done
+	fail "redis $name did not answer"
+}
+
+# rcli PORT ARGS...: redis-cli as the admin (password through the environment).
+rcli() {
+	local port=$1
+	shift
+	REDISCLI_AUTH=$ADMIN_PW redis-cli --no-auth-warning -p "$port" "$@"
+}
+
+# as_user USER PORT TOOL_ARGS...: the tool as an ACL user.
+as_user() {
+	local user=$1 port=$2
+	shift 2
+	T_REDIS_HOST=127.0.0.1 T_REDIS_PORT=$port T_REDIS_USER=$user T_REDIS_PASSWORD=$USER_PW "$TOOL" "$@"
+}
+
+# fill PORT: every type of value, binary key names, TTLs, several
+# databases, a stream with a consumer group and pending entries, a
+# HyperLogLog and a function library.
+fill() {
+	local port=$1 db i
+	for db in 0 3 15; do
+		{
+			echo "SELECT $db"
+			echo "SET str:plain hello-$db"
+			echo "SET \"bin:\\x00\\xff\\r\\nkey\" \"\\x00\\x01\\x02value\""
+			echo "SET num:counter 12345"
+			echo "HSET hash:small f1 v1 f2 v2"
+			echo "RPUSH list:small a b c"
+			echo "SADD set:ints 1 2 3 42"
+			echo "SADD set:strs alpha beta gamma"
+			echo "ZADD zset:small 1 one 2 two 3.5 three"
+			echo "PFADD hll:visitors u1 u2 u3 u4 u5"
+			echo "XADD stream:events 1-1 type login"
+			echo "XADD stream:events 2-1 type logout"
+			echo "XADD stream:events 3-1 type login"
+			echo "XGROUP CREATE stream:events workers 0"
+			echo "XREADGROUP GROUP workers alice COUNT 2 STREAMS stream:events >"
+			echo "SET ttl:hour value EX 3600"
+			echo "SET ttl:day value EX 86400"
+			echo "HSET ttl:hash a 1"
+			echo "EXPIRE ttl:hash 5000"
+			for i in $(seq 1 300); do
+				echo "HSET hash:big field$i value$i"
+				echo "RPUSH list:big item$i"
+				echo "SADD set:big member$i"
+				echo "ZADD zset:big $i m$i"
+				echo "SET key:$db:$i v$i"
+			done
+		} | rcli "$port" >/dev/null || fail "fill $port failed"
+	done
+	rcli "$port" FUNCTION LOAD "#!lua name=tsarclib
+redis.register_function('tsarc_answer', function(keys, args) return 42 end)" >/dev/null ||
+		fail "FUNCTION LOAD failed"
+}
+
+# keys_dump PORT: every key of every db with its type, TTL (in minutes)
+# and value, sorted, binary-safe (keys_dump.py): the per-key comparison.
+keys_dump() {
+	REDIS_PW=$ADMIN_PW python3 "$REDIS_TESTS/keys_dump.py" "$1"
+}
