@@ -29,7 +29,7 @@ trap redis_cleanup EXIT
 trap 'exit 130' INT TERM
 
 fail() { echo "FAIL [$TEST_NAME]: $*" >&2; exit 1; }
-info() { echo "[$TEST_NAME] $*"; }
+info() { echo "[$TEST_NAME] ${SECONDS}s $*"; }
 
 free_port() {
 	python3 -c 'import socket
@@ -103,7 +103,7 @@ as_user() {
 # databases, a stream with a consumer group and pending entries, a
 # HyperLogLog and a function library.
 fill() {
-	local port=$1 db i
+	local port=$1 db
 	for db in 0 3 15; do
 		{
 			echo "SELECT $db"
@@ -125,13 +125,10 @@ fill() {
 			echo "SET ttl:day value EX 86400"
 			echo "HSET ttl:hash a 1"
 			echo "EXPIRE ttl:hash 5000"
-			for i in $(seq 1 300); do
-				echo "HSET hash:big field$i value$i"
-				echo "RPUSH list:big item$i"
-				echo "SADD set:big member$i"
-				echo "ZADD zset:big $i m$i"
-				echo "SET key:$db:$i v$i"
-			done
+			awk -v db="$db" 'BEGIN { for (i = 1; i <= 300; i++) {
+				print "HSET hash:big field" i " value" i; print "RPUSH list:big item" i
+				print "SADD set:big member" i; print "ZADD zset:big " i " m" i
+				print "SET key:" db ":" i " v" i } }'
 		} | rcli "$port" >/dev/null || fail "fill $port failed"
 	done
 	rcli "$port" FUNCTION LOAD "#!lua name=tsarclib

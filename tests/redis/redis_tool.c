@@ -6,6 +6,9 @@
  *   tsarc-redis-tool load    < stream     clear, restore, verify the target
  *   tsarc-redis-tool digest               key counts and digests, one line per db
  *   tsarc-redis-tool role                 ROLE of the server
+ *   tsarc-redis-tool sync    > rdb        the RDB over SYNC (exit 3: refused)
+ *   tsarc-redis-tool load-rdb < rdb       into a private redis-server, copied
+ *                                         logically into the target, verified
  *
  * The server comes from the environment (never argv): T_REDIS_HOST,
  * T_REDIS_PORT, T_REDIS_SOCKET, T_REDIS_USER, T_REDIS_PASSWORD,
@@ -14,6 +17,7 @@
  * T_REDIS_SENTINEL_PASSWORD), T_REDIS_NOW_MS (load: the clock).
  */
 #include "digest.h"
+#include "rdb.h"
 #include "logical.h"
 #include "sentinel.h"
 #include "tsarc/errors.h"
@@ -47,6 +51,8 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+static char *pem[3];
+
 static int connect_env(tsarc_redis **r)
 {
 	tsarc_redis_opts o;
@@ -59,9 +65,9 @@ static int connect_env(tsarc_redis **r)
 	o.user = getenv("T_REDIS_USER");
 	o.password = getenv("T_REDIS_PASSWORD");
 	o.tls = getenv("T_REDIS_TLS") && !strcmp(getenv("T_REDIS_TLS"), "1");
-	o.ca_pem = slurp(getenv("T_REDIS_CA"));
-	o.cert_pem = slurp(getenv("T_REDIS_CERT"));
-	o.key_pem = slurp(getenv("T_REDIS_KEY"));
+	o.ca_pem = pem[0] = slurp(getenv("T_REDIS_CA"));
+	o.cert_pem = pem[1] = slurp(getenv("T_REDIS_CERT"));
+	o.key_pem = pem[2] = slurp(getenv("T_REDIS_KEY"));
 	o.server_name = getenv("T_REDIS_SERVER_NAME");
 	if (getenv("T_REDIS_SENTINELS")) {
 		tsarc_redis_sentinel s = {getenv("T_REDIS_SENTINELS"), getenv("T_REDIS_MASTER"),
@@ -129,6 +135,38 @@ done:
 	return rc;
 }
 
+static int cmd_load_rdb(tsarc_redis *r)
+{
+	tsarc_redis_private p;
+	tsarc_redis *priv = NULL;
+	tsarc_redis_stats st;
+	char buf[65536], note[256];
+	ssize_t n;
+	int fd, rc;
+
+	memset(&st, 0, sizeof(st));
+	if ((rc = tsarc_redis_require_master(r)) || (rc = tsarc_redis_private_prepare(&p, &fd)))
+		goto done;
+	while ((n = read(0, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)n) != n) {
+			rc = tsarc_error_set(TSARC_EIO, "writing the RDB");
+			break;
+		}
+	close(fd);
+	if (rc || (rc = tsarc_redis_private_start(&p, getenv("T_REDIS_SERVER"), &priv)))
+		goto done;
+	fprintf(stderr, "private: %s\n", tsarc_redis_where(priv));
+	if ((rc = tsarc_redis_copy(priv, r, NULL, &st, note, sizeof(note))))
+		goto done;
+	print_stats("load-rdb", &st);
+	fprintf(stderr, "verify: %s\n", note);
+done:
+	tsarc_redis_close(priv);
+	tsarc_redis_private_stop(&p);
+	tsarc_redis_stats_free(&st);
+	return rc;
+}
+
 static int cmd_digest(tsarc_redis *r)
 {
 	tsarc_redis_digests d;
@@ -157,7 +195,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	memset(&st, 0, sizeof(st));
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s dump|load|digest|role\n", argv[0]);
+		fprintf(stderr, "usage: %s dump|load|digest|role|sync|load-rdb\n", argv[0]);
 		return 2;
 	}
 	if ((rc = connect_env(&r)))
@@ -167,6 +205,22 @@ int main(int argc, char **argv)
 			print_stats("dump", &st);
 	} else if (!strcmp(argv[1], "load")) {
 		rc = cmd_load(r);
+	} else if (!strcmp(argv[1], "sync")) {
+		int refused = 0;
+		unsigned long long bytes = 0;
+		rc = tsarc_redis_sync_rdb(r, out_fd, NULL, NULL, &refused, &bytes);
+		if (refused) {
+			fprintf(stderr, "tsarc-redis-tool: %s\n", tsarc_error_last()->message);
+			tsarc_redis_close(r);
+			free(pem[0]);
+			free(pem[1]);
+			free(pem[2]);
+			return 3;
+		}
+		if (!rc)
+			fprintf(stderr, "sync: %llu bytes\n", bytes);
+	} else if (!strcmp(argv[1], "load-rdb")) {
+		rc = cmd_load_rdb(r);
 	} else if (!strcmp(argv[1], "digest")) {
 		rc = cmd_digest(r);
 	} else if (!strcmp(argv[1], "role")) {
@@ -178,6 +232,9 @@ int main(int argc, char **argv)
 		rc = TSARC_EINVAL;
 	}
 done:
+	free(pem[0]);
+	free(pem[1]);
+	free(pem[2]);
 	tsarc_redis_stats_free(&st);
 	tsarc_redis_close(r);
 	if (rc)

@@ -411,3 +411,33 @@ done:
 	tsarc_redis_digests_free(&got);
 	return rc;
 }
+
+static int feed_loader(void *ctx, const void *data, size_t len)
+{
+	return tsarc_redis_loader_feed(ctx, data, len);
+}
+
+int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const atomic_int *stop,
+	tsarc_redis_stats *st, char *note, size_t notesz)
+{
+	tsarc_redis_loader *l = NULL;
+	tsarc_redis_stats dumped, cleared;
+	int rc;
+
+	memset(&dumped, 0, sizeof(dumped));
+	memset(&cleared, 0, sizeof(cleared));
+	if ((rc = tsarc_redis_clear(dst, &cleared)) ||
+		(rc = tsarc_redis_loader_new(&l, dst, 0)) ||
+		(rc = tsarc_redis_logical_dump(src, feed_loader, l, stop, &dumped)) ||
+		(rc = tsarc_redis_loader_finish(l, st)) ||
+		(rc = tsarc_redis_loader_verify(l, note, notesz)))
+		goto done;
+	st->flush = cleared.flush;
+	st->deleted = cleared.deleted;
+	st->vanished = dumped.vanished;
+	st->exact_expiry = dumped.exact_expiry;
+done:
+	tsarc_redis_stats_free(&dumped);
+	tsarc_redis_loader_free(l);
+	return rc;
+}

@@ -73,6 +73,12 @@ int tsarc_redis_loader_finish(tsarc_redis_loader *l, tsarc_redis_stats *st);
 int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz);
 void tsarc_redis_loader_free(tsarc_redis_loader *l);
 
+/* Copies every database of `src` into `dst` (cleared first) through the
+ * loader, without a stream in between, then verifies: the RDB path into a
+ * Redis that cannot restart (from a private redis-server). */
+int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const atomic_int *stop,
+	tsarc_redis_stats *st, char *note, size_t notesz);
+
 int64_t tsarc_redis_now_ms(void);
 
 /* Shared by logical.c, load.c and digest.c. SELECT db: an "out of range"

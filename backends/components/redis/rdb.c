@@ -1,0 +1,270 @@
+/*
+ * SYNC and the private redis-server (rdb.h).
+ */
+#include "rdb.h"
+#include "tsarc/errors.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EOF_MARK 40
+#define CHUNK 65536
+/* A large RDB takes a while to load; the server answers LOADING until then. */
+#define LOAD_WAIT_SECONDS 3600
+
+static int canceled(const atomic_int *stop)
+{
+	return stop && atomic_load(stop) ?
+		tsarc_error_set(TSARC_ECANCELED, "Redis backup canceled") : 0;
+}
+
+/* "$<len>": exactly len bytes. */
+static int sync_sized(tsarc_redis *r, unsigned long long len, tsarc_redis_out_fn out,
+	void *ctx, const atomic_int *stop, unsigned char *buf)
+{
+	while (len) {
+		size_t got;
+		int rc;
+		if ((rc = canceled(stop)) ||
+			(rc = tsarc_redis_read_some(r, buf, len < CHUNK ? (size_t)len : CHUNK, &got)) ||
+			(rc = out(ctx, buf, got)))
+			return rc;
+		len -= got;
+	}
+	return 0;
+}
+
+/* "$EOF:<mark>" (diskless): everything until the stream ends with mark;
+ * the last EOF_MARK bytes are held back until more arrive. */
+static int sync_marked(tsarc_redis *r, const char *mark, tsarc_redis_out_fn out, void *ctx,
+	const atomic_int *stop, unsigned char *buf, unsigned long long *bytes)
+{
+	size_t held = 0;
+
+	for (;;) {
+		size_t got;
+		int rc;
+		if ((rc = canceled(stop)) ||
+			(rc = tsarc_redis_read_some(r, buf + held, CHUNK, &got)))
+			return rc;
+		held += got;
+		if (held >= EOF_MARK && !memcmp(buf + held - EOF_MARK, mark, EOF_MARK)) {
+			*bytes += held - EOF_MARK;
+			return out(ctx, buf, held - EOF_MARK);
+		}
+		if (held > EOF_MARK) {
+			if ((rc = out(ctx, buf, held - EOF_MARK)))
+				return rc;
+			*bytes += held - EOF_MARK;
+			memmove(buf, buf + held - EOF_MARK, EOF_MARK);
+			held = EOF_MARK;
+		}
+	}
+}
+
+int tsarc_redis_sync_rdb(tsarc_redis *r, tsarc_redis_out_fn out, void *ctx,
+	const atomic_int *stop, int *refused, unsigned long long *bytes)
+{
+	tsarc_redis_reply *rep = NULL;
+	unsigned char *buf;
+	char line[256];
+	int rc;
+
+	*refused = 0;
+	*bytes = 0;
+	/* Only the RDB, no replication stream after it (7.0+; older servers
+	 * answer an error and send the stream, which we never read). */
+	if ((rc = tsarc_redis_command(r, &rep, "REPLCONF", "rdb-only", "1", NULL)))
+		return rc;
+	tsarc_redis_reply_free(rep);
+	{
+		const char *argv[] = {"SYNC"};
+		if ((rc = tsarc_redis_append(r, 1, argv, NULL)) || (rc = tsarc_redis_flush(r)))
+			return rc;
+	}
+	do { /* newlines keep the connection alive while the server forks */
+		if ((rc = tsarc_redis_read_line(r, line, sizeof(line))) || (rc = canceled(stop)))
+			return rc;
+	} while (!*line);
+	if (line[0] == '-') {
+		tsarc_redis_reply e = {'-', 0, line + 1, strlen(line + 1), NULL, 0};
+		if (tsarc_redis_reply_refused(&e)) {
+			*refused = 1;
+			return tsarc_error_set(TSARC_EUNSUPPORTED, "Redis at %s refuses SYNC: %s",
+				tsarc_redis_where(r), line + 1);
+		}
+		return tsarc_error_set(TSARC_EIO, "Redis at %s: SYNC: %s", tsarc_redis_where(r),
+			line + 1);
+	}
+	if (line[0] != '$')
+		return tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: SYNC answered something other "
+			"than an RDB", tsarc_redis_where(r));
+	if (!(buf = malloc(CHUNK + EOF_MARK)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (!strncmp(line + 1, "EOF:", 4)) {
+		if (strlen(line + 5) != EOF_MARK)
+			rc = tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: SYNC end mark is not %d "
+				"bytes", tsarc_redis_where(r), EOF_MARK);
+		else
+			rc = sync_marked(r, line + 5, out, ctx, stop, buf, bytes);
+	} else {
+		char *end;
+		unsigned long long len = strtoull(line + 1, &end, 10);
+		if (*end || end == line + 1)
+			rc = tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: SYNC length is not a number",
+				tsarc_redis_where(r));
+		else if (!(rc = sync_sized(r, len, out, ctx, stop, buf)))
+			*bytes = len;
+	}
+	free(buf);
+	return rc;
+}
+
+/* ---- the private server ---- */
+
+static int remove_dir(void *arg)
+{
+	tsarc_redis_private *p = arg;
+	DIR *d = opendir(p->dir);
+	struct dirent *e;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	rmdir(p->dir);
+	return 0;
+}
+
+int tsarc_redis_private_prepare(tsarc_redis_private *p, int *fd)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[4200];
+
+	memset(p, 0, sizeof(*p));
+	tsarc_proc_init(&p->proc);
+	*fd = -1;
+	snprintf(p->dir, sizeof(p->dir), "%s/tsarc-redis-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	tsarc_cleanup_hold();
+	if (!mkdtemp(p->dir)) {
+		tsarc_cleanup_release();
+		p->dir[0] = '\0';
+		return tsarc_error_set(TSARC_EIO, "cannot make a private folder for redis-server: %s",
+			strerror(errno));
+	}
+	tsarc_cleanup_add(&p->cleanup, remove_dir, p, "the private redis-server's folder");
+	tsarc_cleanup_release();
+	snprintf(p->sock, sizeof(p->sock), "%s/redis.sock", p->dir);
+	snprintf(path, sizeof(path), "%s/dump.rdb", p->dir);
+	if ((*fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int write_conf(tsarc_redis_private *p)
+{
+	char path[4200], text[16384];
+	int n, fd, rc = 0;
+
+	/* No TCP port and a socket in our 0700 folder: nobody else reaches it,
+	 * so it needs no password. No persistence: the RDB is only read. */
+	n = snprintf(text, sizeof(text),
+		"port 0\nunixsocket %s\nunixsocketperm 700\ndir %s\ndbfilename dump.rdb\n"
+		"save \"\"\nappendonly no\ndaemonize no\nlogfile %s/redis.log\ndatabases 256\n"
+		"protected-mode yes\n", p->sock, p->dir, p->dir);
+	snprintf(path, sizeof(path), "%s/redis.conf", p->dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", path, strerror(errno));
+	if (write(fd, text, (size_t)n) != n)
+		rc = tsarc_error_set(TSARC_EIO, "cannot write %s", path);
+	close(fd);
+	return rc;
+}
+
+static void log_tail(tsarc_redis_private *p, char *out, size_t outsz)
+{
+	char path[4200];
+	FILE *f;
+	long size;
+
+	*out = '\0';
+	snprintf(path, sizeof(path), "%s/redis.log", p->dir);
+	if (!(f = fopen(path, "r")))
+		return;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, size > (long)outsz - 1 ? size - (long)outsz + 1 : 0, SEEK_SET);
+	out[fread(out, 1, outsz - 1, f)] = '\0';
+	fclose(f);
+}
+
+int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_redis **conn)
+{
+	char conf[4200], tail[600];
+	char *argv[] = {(char *)(server ? server : "redis-server"), conf, NULL};
+	tsarc_redis_opts o;
+	int rc, i;
+
+	*conn = NULL;
+	if ((rc = write_conf(p)))
+		return rc;
+	snprintf(conf, sizeof(conf), "%s/redis.conf", p->dir);
+	if ((rc = tsarc_proc_spawn(&p->proc, argv, NULL)))
+		return rc;
+	p->started = 1;
+	memset(&o, 0, sizeof(o));
+	o.socket = p->sock;
+	o.connect_timeout_ms = 2000;
+	for (i = 0; i < LOAD_WAIT_SECONDS * 10; i++) {
+		tsarc_redis_reply *rep = NULL;
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		/* Ended? Looked at without reaping: tsarc_proc_finish reaps. */
+		if (!waitid(P_PID, (id_t)p->proc.pid, &si, WEXITED | WNOHANG | WNOWAIT) &&
+			si.si_pid == p->proc.pid) {
+			tsarc_proc_finish(&p->proc, "redis-server");
+			p->started = 0;
+			log_tail(p, tail, sizeof(tail));
+			return tsarc_error_set(TSARC_EIO, "the private redis-server could not load the "
+				"backup's RDB (a newer RDB version than this redis-server reads?): %s", tail);
+		}
+		if (!*conn && access(p->sock, F_OK) == 0)
+			tsarc_redis_connect(conn, &o, "private redis-server");
+		if (*conn) {
+			if ((rc = tsarc_redis_command(*conn, &rep, "PING", NULL)))
+				return rc;
+			rc = rep->type == '+';
+			tsarc_redis_reply_free(rep);
+			if (rc)
+				return 0;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return tsarc_error_set(TSARC_EIO, "the private redis-server did not load the RDB in %d s",
+		LOAD_WAIT_SECONDS);
+}
+
+void tsarc_redis_private_stop(tsarc_redis_private *p)
+{
+	if (p->started && p->proc.pid > 0) {
+		tsarc_proc_kill(&p->proc);
+		tsarc_proc_finish(&p->proc, "redis-server");
+		tsarc_error_clear();
+	}
+	p->started = 0;
+	if (p->dir[0])
+		tsarc_cleanup_run(&p->cleanup);
+	p->dir[0] = '\0';
+}

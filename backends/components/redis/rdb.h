@@ -1,0 +1,42 @@
+#ifndef TSARC_REDIS_RDB_H
+#define TSARC_REDIS_RDB_H
+
+/*
+ * The RDB side of Redis: the snapshot a replica gets (SYNC), read by our
+ * own client so that TLS, ACL users and Sentinel work as for the logical
+ * path; and a private redis-server that loads an RDB where the target
+ * cannot restart (a managed Redis), to be copied across logically.
+ */
+#include "logical.h"
+#include "proc.h"
+#include "interrupt.h"
+
+#include <stdatomic.h>
+
+/* Streams the server's RDB (SYNC; REPLCONF rdb-only first where the
+ * server knows it) into `out`. When SYNC is refused (NOPERM, unknown or
+ * renamed command) nothing is written, *refused is set and the result is
+ * TSARC_EUNSUPPORTED; the connection stays usable. */
+int tsarc_redis_sync_rdb(tsarc_redis *r, tsarc_redis_out_fn out, void *ctx,
+	const atomic_int *stop, int *refused, unsigned long long *bytes);
+
+typedef struct tsarc_redis_private {
+	char dir[4096];      /* private 0700 folder: dump.rdb, redis.conf, socket, log */
+	char sock[4200];
+	tsarc_proc proc;
+	int started;
+	tsarc_cleanup cleanup; /* the folder (the RDB is data) on any exit */
+} tsarc_redis_private;
+
+/* Makes the private folder under $TMPDIR and opens dump.rdb in it for
+ * writing (0600): the caller writes the RDB to *fd, closes it, then
+ * calls tsarc_redis_private_start. */
+int tsarc_redis_private_prepare(tsarc_redis_private *p, int *fd);
+/* Starts `server` (NULL: redis-server) on the folder's unix socket only
+ * (no TCP port, no password: the folder is ours alone), waits until it has
+ * loaded the RDB, and connects. */
+int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_redis **conn);
+/* Stops the server and removes the folder; safe to call at any stage. */
+void tsarc_redis_private_stop(tsarc_redis_private *p);
+
+#endif

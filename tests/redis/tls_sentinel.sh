@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# TLS with a private CA and client certificates (PEM text handed over in
+# memory), and a real redis-sentinel in front of a master and a replica:
+# the master resolved through the Sentinel (with its own password, past a
+# dead Sentinel), a replica refused as a restore target.
+. "$(dirname "$0")/lib.sh"
+command -v redis-sentinel >/dev/null || {
+	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] && fail "redis-sentinel is not installed"
+	echo "SKIP: redis-sentinel is not installed (bash ci/deps.sh)"; exit 77; }
+
+info "a private CA, a server and a client certificate"
+P=$WORK/pki
+mkdir -m 700 "$P"
+(
+	cd "$P" || exit 1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=tsarc-test-ca
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj /CN=localhost
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > san.ext
+	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout client.key -out client.csr -subj /CN=tsarc-client
+	openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other.key -out other.pem -days 2 -subj /CN=other-ca
+) > "$WORK/pki.log" 2>&1 || fail "openssl: $(tail -5 "$WORK/pki.log")"
+
+TLS_PORT=$(free_port)
+redis_up tls "tls-port $TLS_PORT" "tls-cert-file $P/server.pem" "tls-key-file $P/server.key" \
+	"tls-ca-cert-file $P/ca.pem" "tls-auth-clients yes"
+redis_up plain
+fill "$PORT_TLS"
+keys_dump "$PORT_TLS" > "$WORK/tls.keys"
+
+tls_user() { # TOOL_ARGS...: the ACL user over TLS with the CA and client certificate
+	T_REDIS_TLS=1 T_REDIS_CA=$P/ca.pem T_REDIS_CERT=$P/client.pem T_REDIS_KEY=$P/client.key \
+		as_user backup "$TLS_PORT" "$@"
+}
+
+info "backup over TLS, restore over TLS"
+tls_user dump > "$WORK/stream" 2> "$WORK/dump.err" || fail "dump over TLS: $(cat "$WORK/dump.err")"
+rcli "$PORT_TLS" FLUSHALL >/dev/null
+rcli "$PORT_TLS" SET other 1 >/dev/null
+tls_user load < "$WORK/stream" 2> "$WORK/load.err" || fail "load over TLS: $(cat "$WORK/load.err")"
+grep -q "digest of every database match" "$WORK/load.err" || fail "$(cat "$WORK/load.err")"
+keys_dump "$PORT_TLS" > "$WORK/tls2.keys"
+diff "$WORK/tls.keys" "$WORK/tls2.keys" >/dev/null || fail "keys differ after the TLS round trip"
+T_REDIS_SERVER_NAME=localhost tls_user role > "$WORK/role" 2>&1 || fail "server name localhost: $(cat "$WORK/role")"
+
+info "TLS failures: an unknown CA, another name, no client certificate, plain text"
+T_REDIS_TLS=1 T_REDIS_CA=$P/other.pem as_user backup "$TLS_PORT" role 2> "$WORK/e1" && fail "an unknown CA was trusted"
+grep -q "certificate is not trusted" "$WORK/e1" || fail "unknown CA: $(cat "$WORK/e1")"
+T_REDIS_SERVER_NAME=redis.example.invalid tls_user role 2> "$WORK/e2" && fail "a wrong server name was accepted"
+grep -q "not trusted" "$WORK/e2" || fail "wrong name: $(cat "$WORK/e2")"
+T_REDIS_TLS=1 T_REDIS_CA=$P/ca.pem as_user backup "$TLS_PORT" role 2> "$WORK/e3" && fail "no client certificate was accepted"
+T_REDIS_TLS=1 T_REDIS_CA=$P/ca.pem T_REDIS_CERT=$P/client.pem T_REDIS_KEY=$P/other.key as_user backup "$TLS_PORT" role 2> "$WORK/e4" &&
+	fail "a key that does not match was used"
+grep -q "not a PEM private key matching" "$WORK/e4" || fail "key mismatch: $(cat "$WORK/e4")"
+
+info "Sentinel in front of a master and a replica"
+redis_up master
+redis_up replica "replicaof 127.0.0.1 $PORT_MASTER" "masterauth $ADMIN_PW"
+SPORT=$(free_port)
+mkdir -p "$WORK/sentinel"
+(
+	umask 077
+	cat > "$WORK/sentinel/sentinel.conf" <<CONF
+port $SPORT
+bind 127.0.0.1
+dir $WORK/sentinel
+daemonize yes
+pidfile $WORK/sentinel/redis.pid
+logfile $WORK/sentinel/redis.log
+requirepass $SENT_PW
+sentinel monitor mymaster 127.0.0.1 $PORT_MASTER 1
+sentinel auth-pass mymaster $ADMIN_PW
+CONF
+)
+redis-sentinel "$WORK/sentinel/sentinel.conf" || fail "redis-sentinel did not start"
+for _ in $(seq 100); do [ -s "$WORK/sentinel/redis.pid" ] && break; sleep 0.1; done
+cp "$WORK/sentinel/redis.pid" "$WORK/sentinel/server.pid"
+for _ in $(seq 100); do
+	REDISCLI_AUTH=$SENT_PW redis-cli --no-auth-warning -p "$SPORT" SENTINEL get-master-addr-by-name mymaster 2>/dev/null | grep -q "$PORT_MASTER" && break
+	sleep 0.1
+done
+for _ in $(seq 100); do
+	rcli "$PORT_REPLICA" INFO replication | grep -q "master_link_status:up" && break
+	sleep 0.1
+done
+fill "$PORT_MASTER"
+
+via_sentinel() { # SENTINELS TOOL_ARGS...
+	local s=$1
+	shift
+	T_REDIS_SENTINELS=$s T_REDIS_MASTER=mymaster T_REDIS_SENTINEL_PASSWORD=$SENT_PW \
+		T_REDIS_USER=backup T_REDIS_PASSWORD=$USER_PW "$TOOL" "$@"
+}
+dead=$(free_port)
+via_sentinel "redis://127.0.0.1:$dead, redis://127.0.0.1:$SPORT" role > "$WORK/role" 2> "$WORK/role.err" ||
+	fail "sentinel role: $(cat "$WORK/role.err")"
+[ "$(cat "$WORK/role")" = "master 127.0.0.1:$PORT_MASTER" ] || fail "resolved $(cat "$WORK/role")"
+via_sentinel "127.0.0.1:$SPORT" dump > "$WORK/sstream" 2> "$WORK/sdump.err" || fail "dump via sentinel: $(cat "$WORK/sdump.err")"
+T_REDIS_SENTINELS=127.0.0.1:$SPORT T_REDIS_MASTER=mymaster T_REDIS_SENTINEL_PASSWORD=wrong \
+	T_REDIS_USER=backup T_REDIS_PASSWORD=$USER_PW "$TOOL" role 2> "$WORK/e5" && fail "a wrong Sentinel password worked"
+grep -q "no Sentinel of 1 gave the master of 'mymaster'" "$WORK/e5" || fail "$(cat "$WORK/e5")"
+T_REDIS_SENTINELS=127.0.0.1:$SPORT T_REDIS_MASTER=nosuch T_REDIS_SENTINEL_PASSWORD=$SENT_PW \
+	T_REDIS_USER=backup T_REDIS_PASSWORD=$USER_PW "$TOOL" role 2> "$WORK/e6" && fail "an unknown master group resolved"
+
+info "a replica is refused as restore target; the master through Sentinel is not"
+keys_dump "$PORT_MASTER" > "$WORK/master.before"
+as_user backup "$PORT_REPLICA" load < "$WORK/sstream" 2> "$WORK/e7" && fail "a replica was restored into"
+grep -q "is a replica, not a master" "$WORK/e7" || fail "$(cat "$WORK/e7")"
+rcli "$PORT_MASTER" FLUSHALL >/dev/null
+rcli "$PORT_MASTER" SET other 1 >/dev/null
+via_sentinel "127.0.0.1:$SPORT" load < "$WORK/sstream" 2> "$WORK/sload.err" || fail "load via sentinel: $(cat "$WORK/sload.err")"
+keys_dump "$PORT_MASTER" > "$WORK/master.keys"
+diff "$WORK/master.before" "$WORK/master.keys" >/dev/null || fail "the master differs from the backup"
+grep -q -e "$USER_PW" -e "$SENT_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/e[0-9] && fail "a password was printed"
+info "ok"
