@@ -44,7 +44,7 @@ keys_dump "$PORT_TLS" > "$WORK/tls2.keys"
 diff "$WORK/tls.keys" "$WORK/tls2.keys" >/dev/null || fail "keys differ after the TLS round trip"
 T_REDIS_SERVER_NAME=localhost tls_user role > "$WORK/role" 2>&1 || fail "server name localhost: $(cat "$WORK/role")"
 
-info "TLS failures: an unknown CA, another name, no client certificate, plain text"
+info "TLS failures: an unknown CA, another name, no client certificate, a key that does not match"
 T_REDIS_TLS=1 T_REDIS_CA=$P/other.pem as_user backup "$TLS_PORT" role 2> "$WORK/e1" && fail "an unknown CA was trusted"
 grep -q "certificate is not trusted" "$WORK/e1" || fail "unknown CA: $(cat "$WORK/e1")"
 T_REDIS_SERVER_NAME=redis.example.invalid tls_user role 2> "$WORK/e2" && fail "a wrong server name was accepted"

@@ -1,0 +1,302 @@
+/*
+ * Redis connection details from 3scale's Secrets (secrets.h).
+ */
+#define _GNU_SOURCE /* strdup, asprintf */
+#include "secrets.h"
+#include "component.h"
+#include "tsarc/errors.h"
+
+#include <openssl/crypto.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { K_USER, K_PASSWORD, K_S_HOSTS, K_S_ROLE, K_S_USER, K_S_PASSWORD, K_CA, K_CERT, K_KEY,
+	K_SSL, K_COUNT };
+
+/* Per key set, for each field, the names to try in order (newest first). */
+static const char *const STORAGE[K_COUNT][3] = {
+	{"REDIS_STORAGE_USERNAME", "CONFIG_REDIS_USERNAME"},
+	{"REDIS_STORAGE_PASSWORD", "CONFIG_REDIS_PASSWORD"},
+	{"REDIS_STORAGE_SENTINEL_HOSTS", "CONFIG_REDIS_SENTINEL_HOSTS"},
+	{"REDIS_STORAGE_SENTINEL_ROLE", "CONFIG_REDIS_SENTINEL_ROLE"},
+	{"REDIS_STORAGE_SENTINEL_USERNAME", "CONFIG_REDIS_SENTINEL_USERNAME"},
+	{"REDIS_STORAGE_SENTINEL_PASSWORD", "CONFIG_REDIS_SENTINEL_PASSWORD"},
+	{"REDIS_SSL_CA", "CONFIG_REDIS_CA_FILE"},
+	{"REDIS_SSL_CERT", "CONFIG_REDIS_CERT"},
+	{"REDIS_SSL_KEY", "CONFIG_REDIS_PRIVATE_KEY"},
+	{"CONFIG_REDIS_SSL"},
+};
+static const char *const QUEUES[K_COUNT][3] = {
+	{"REDIS_QUEUES_USERNAME", "CONFIG_QUEUES_USERNAME"},
+	{"REDIS_QUEUES_PASSWORD", "CONFIG_QUEUES_PASSWORD"},
+	{"REDIS_QUEUES_SENTINEL_HOSTS", "CONFIG_QUEUES_SENTINEL_HOSTS"},
+	{"REDIS_QUEUES_SENTINEL_ROLE", "CONFIG_QUEUES_SENTINEL_ROLE"},
+	{"REDIS_QUEUES_SENTINEL_USERNAME", "CONFIG_QUEUES_SENTINEL_USERNAME"},
+	{"REDIS_QUEUES_SENTINEL_PASSWORD", "CONFIG_QUEUES_SENTINEL_PASSWORD"},
+	{"REDIS_SSL_QUEUES_CA", "CONFIG_QUEUES_CA_FILE"},
+	{"REDIS_SSL_QUEUES_CERT", "CONFIG_QUEUES_CERT"},
+	{"REDIS_SSL_QUEUES_KEY", "CONFIG_QUEUES_PRIVATE_KEY"},
+	{"CONFIG_QUEUES_SSL"},
+};
+static const char *const SYSTEM[K_COUNT][3] = {
+	{"REDIS_USERNAME"},
+	{"REDIS_PASSWORD"},
+	{"SENTINEL_HOSTS"},
+	{"SENTINEL_ROLE"},
+	{"REDIS_SENTINEL_USERNAME", "SENTINEL_USERNAME"},
+	{"REDIS_SENTINEL_PASSWORD", "SENTINEL_PASSWORD"},
+	{"REDIS_SSL_CA"},
+	{"REDIS_SSL_CERT"},
+	{"REDIS_SSL_KEY"},
+	{"REDIS_SSL"},
+};
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+void tsarc_redis_conf_free(tsarc_redis_conf *c)
+{
+	free(c->host);
+	free(c->socket);
+	free(c->user);
+	wipe_free(c->password);
+	free(c->ca);
+	free(c->cert);
+	wipe_free(c->key);
+	free(c->s_hosts);
+	free(c->s_master);
+	free(c->s_user);
+	wipe_free(c->s_password);
+	free(c->sentinel_role);
+	free(c->url_scheme);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The first present, non-empty key of `names` into *out (replacing). */
+static int pick(tsarc_redis_conf *c, const cJSON *doc, const char *secret,
+	const char *const names[3], char **out)
+{
+	int i, rc;
+
+	for (i = 0; i < 3 && names[i]; i++) {
+		char *v = NULL;
+		rc = tsarc_secret_doc_value(doc, secret, names[i], &v);
+		if (rc == TSARC_ENOTFOUND) {
+			tsarc_error_clear();
+			continue;
+		}
+		if (rc)
+			return rc;
+		if (!*v) {
+			free(v);
+			continue;
+		}
+		if (*out)
+			wipe_free(*out);
+		*out = v;
+		snprintf(c->used + strlen(c->used), sizeof(c->used) - strlen(c->used), "%s%s",
+			*c->used ? ", " : "", names[i]);
+		return 0;
+	}
+	return 0;
+}
+
+static int set(char **dst, const char *src)
+{
+	char *s;
+
+	if (!src || !*src)
+		return 0;
+	if (!(s = strdup(src)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	wipe_free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* A CONFIG_*_CA_FILE of older releases may hold a path in the pod, not PEM
+ * text: that is of no use here. */
+static void pem_only(char **v)
+{
+	if (*v && !strstr(*v, "-----BEGIN")) {
+		wipe_free(*v);
+		*v = NULL;
+	}
+}
+
+static int truthy(const char *v)
+{
+	return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "True") ||
+		!strcmp(v, "yes"));
+}
+
+static void link_opts(tsarc_redis_conf *c)
+{
+	c->opts.host = c->host;
+	c->opts.socket = c->socket;
+	c->opts.user = c->user;
+	c->opts.password = c->password;
+	c->opts.ca_pem = c->ca;
+	c->opts.cert_pem = c->cert;
+	c->opts.key_pem = c->key;
+	c->sentinel.hosts = c->s_hosts;
+	c->sentinel.master = c->s_master;
+	c->sentinel.user = c->s_user;
+	c->sentinel.password = c->s_password;
+	c->use_sentinel = c->s_hosts && *c->s_hosts;
+}
+
+int tsarc_redis_conf_from_secret(tsarc_redis_conf *c, const cJSON *doc, const char *secret,
+	const char *url_key)
+{
+	const char *const (*set_of)[3] = SYSTEM;
+	char *v[K_COUNT] = {0}, *url = NULL;
+	int rc = 0, i;
+
+	memset(c, 0, sizeof(*c));
+	if (!doc)
+		return 0;
+	if (url_key && (strstr(url_key, "QUEUES") || !strcmp(url_key, "CONFIG_QUEUES_MASTER_NAME")))
+		set_of = QUEUES;
+	else if (url_key && (strstr(url_key, "STORAGE") || !strcmp(url_key, "CONFIG_REDIS_PROXY")))
+		set_of = STORAGE;
+	if (url_key) {
+		const char *const names[3] = {url_key};
+		if ((rc = pick(c, doc, secret, names, &url)))
+			goto done;
+		if (!url) {
+			rc = tsarc_error_set(TSARC_ECONFIG, "Secret %s has no %s (where its Redis is)",
+				secret, url_key);
+			goto done;
+		}
+	}
+	for (i = 0; i < K_COUNT && !rc; i++)
+		rc = pick(c, doc, secret, set_of[i], &v[i]);
+	if (rc)
+		goto done;
+	if (url) {
+		tsarc_url u;
+		if ((rc = tsarc_url_parse(url, &u))) {
+			tsarc_error_prefix("Secret %s, key %s", secret, url_key);
+			goto done;
+		}
+		rc = set(&c->url_scheme, u.scheme);
+		if (!rc && !strcmp(u.scheme, "rediss"))
+			c->opts.tls = 1;
+		/* With Sentinel the URL's host is the master group's name. */
+		if (!rc && v[K_S_HOSTS])
+			rc = set(&c->s_master, u.host);
+		else if (!rc)
+			rc = set(&c->host, u.host);
+		c->opts.port = u.port;
+		if (!rc)
+			rc = set(&c->user, u.user);
+		if (!rc)
+			rc = set(&c->password, u.password);
+		tsarc_url_free(&u);
+		if (rc)
+			goto done;
+	}
+	/* The separate fields win over the URL's user and password. */
+	if ((rc = set(&c->user, v[K_USER])) || (rc = set(&c->password, v[K_PASSWORD])))
+		goto done;
+	pem_only(&v[K_CA]);
+	pem_only(&v[K_CERT]);
+	pem_only(&v[K_KEY]);
+	c->ca = v[K_CA];
+	c->cert = v[K_CERT];
+	c->key = v[K_KEY];
+	c->s_hosts = v[K_S_HOSTS];
+	c->s_user = v[K_S_USER];
+	c->s_password = v[K_S_PASSWORD];
+	c->sentinel_role = v[K_S_ROLE];
+	v[K_CA] = v[K_CERT] = v[K_KEY] = v[K_S_HOSTS] = v[K_S_USER] = v[K_S_PASSWORD] =
+		v[K_S_ROLE] = NULL;
+	if (truthy(v[K_SSL]) || c->cert)
+		c->opts.tls = 1;
+	link_opts(c);
+done:
+	for (i = 0; i < K_COUNT; i++)
+		wipe_free(v[i]);
+	wipe_free(url);
+	if (rc)
+		tsarc_redis_conf_free(c);
+	return rc;
+}
+
+int tsarc_redis_conf_override(tsarc_redis_conf *c, const char *host, int port,
+	const char *socket, const char *user, const char *password, int tls)
+{
+	int rc;
+
+	if ((rc = set(&c->host, host)) || (rc = set(&c->socket, socket)) ||
+		(rc = set(&c->user, user)) || (rc = set(&c->password, password)))
+		return rc;
+	if (port)
+		c->opts.port = port;
+	if (tls >= 0)
+		c->opts.tls = tls;
+	/* An address given in the configuration is used as it is. */
+	if (host || socket) {
+		wipe_free(c->s_hosts);
+		c->s_hosts = NULL;
+	}
+	link_opts(c);
+	return 0;
+}
+
+int tsarc_redis_conf_connect(const tsarc_redis_conf *c, tsarc_redis **out)
+{
+	if (c->use_sentinel)
+		return tsarc_redis_sentinel_connect(out, &c->opts, &c->sentinel);
+	if (!c->host && !c->socket)
+		return tsarc_error_set(TSARC_ECONFIG, "no Redis address (no URL in the Secret, no "
+			"host or socket in the configuration)");
+	return tsarc_redis_connect(out, &c->opts, "Redis");
+}
+
+/* The Sentinel hosts without any user or password they carry. */
+static void hosts_only(const char *hosts, char *out, size_t outsz)
+{
+	size_t n = 0;
+	const char *p = hosts;
+
+	*out = '\0';
+	while (p && *p && n + 1 < outsz) {
+		size_t len = strcspn(p, ", \t\n");
+		const char *e = p + len, *start = p, *q;
+		for (q = p; q < e; q++)
+			if (*q == '@')
+				start = q + 1;
+		if (start == p && (q = strstr(p, "://")) && q < e)
+			start = q + 3;
+		if (e > start)
+			n += (size_t)snprintf(out + n, outsz - n, "%s%.*s", n ? "," : "",
+				(int)(e - start), start);
+		p = e + strspn(e, ", \t\n");
+	}
+}
+
+void tsarc_redis_conf_describe(const tsarc_redis_conf *c, char *out, size_t outsz)
+{
+	const char *tls = c->opts.tls ? " over TLS" : "";
+	const char *as = c->user ? " as " : "";
+	char hosts[512];
+
+	if (c->use_sentinel) {
+		hosts_only(c->s_hosts, hosts, sizeof(hosts));
+		snprintf(out, outsz, "the master of Sentinel group %s (Sentinels %s)%s%s%s",
+			c->s_master ? c->s_master : "?", hosts, tls, as, c->user ? c->user : "");
+	} else if (c->socket)
+		snprintf(out, outsz, "%s%s%s", c->socket, as, c->user ? c->user : "");
+	else
+		snprintf(out, outsz, "%s:%d%s%s%s", c->host ? c->host : "?",
+			c->opts.port ? c->opts.port : 6379, tls, as, c->user ? c->user : "");
+}

@@ -1,0 +1,49 @@
+#ifndef TSARC_REDIS_SECRETS_H
+#define TSARC_REDIS_SECRETS_H
+
+/*
+ * Where a 3scale Redis is and how to reach it, from the deployment's own
+ * Secret: the URL (rediss:// means TLS; with Sentinel its host is the
+ * master group), the ACL user and password, the Sentinel hosts, role and
+ * their own credentials, and the TLS CA, client certificate and key as PEM
+ * text. Three key sets, told apart by the URL's key: backend-redis storage
+ * (REDIS_STORAGE_*, REDIS_SSL_*), backend-redis queues (REDIS_QUEUES_*,
+ * REDIS_SSL_QUEUES_*) and system-redis (URL, REDIS_USERNAME, SENTINEL_*,
+ * REDIS_SSL_*); older releases' CONFIG_REDIS_* / CONFIG_QUEUES_* names
+ * are read too, the newer name winning.
+ */
+#include "client.h"
+#include "sentinel.h"
+
+#include <cjson/cJSON.h>
+
+typedef struct tsarc_redis_conf {
+	tsarc_redis_opts opts;        /* points into the strings below */
+	tsarc_redis_sentinel sentinel;
+	int use_sentinel;
+	char *sentinel_role;          /* as the Secret says (master/slave), or NULL */
+	char *url_scheme;
+	/* Owned; passwords and keys wiped by tsarc_redis_conf_free. */
+	char *host, *socket, *user, *password, *ca, *cert, *key;
+	char *s_hosts, *s_master, *s_user, *s_password;
+	/* Keys of the Secret that were used, for the plan (never values). */
+	char used[512];
+} tsarc_redis_conf;
+
+/* Fills `conf` from Secret `doc` (named `secret` in messages) whose URL is
+ * under `url_key` (NULL doc: nothing from a Secret). */
+int tsarc_redis_conf_from_secret(tsarc_redis_conf *conf, const cJSON *doc, const char *secret,
+	const char *url_key);
+/* Fields of the configuration over the Secret's: host, port, socket, user,
+ * a password already resolved (password_env / password_file; NULL: keep),
+ * tls (-1: keep). */
+int tsarc_redis_conf_override(tsarc_redis_conf *conf, const char *host, int port,
+	const char *socket, const char *user, const char *password, int tls);
+/* Connects: through the Sentinels when the Secret names them, else to the
+ * address itself. */
+int tsarc_redis_conf_connect(const tsarc_redis_conf *conf, tsarc_redis **out);
+/* "host:port" / "socket" / "Sentinel group G via H" for plans and metadata. */
+void tsarc_redis_conf_describe(const tsarc_redis_conf *conf, char *out, size_t outsz);
+void tsarc_redis_conf_free(tsarc_redis_conf *conf);
+
+#endif
