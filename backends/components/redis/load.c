@@ -128,6 +128,8 @@ static int drain(tsarc_redis_loader *l, size_t keep)
 {
 	int rc = 0;
 
+	if (!l->dst)
+		return 0;
 	while (!rc && tsarc_redis_pending(l->dst) > keep) {
 		tsarc_redis_reply *rep = NULL;
 		if (!(rc = tsarc_redis_read(l->dst, &rep)) && rep->type == '-')
@@ -140,7 +142,11 @@ static int drain(tsarc_redis_loader *l, size_t keep)
 
 static int send_cmd(tsarc_redis_loader *l, const unsigned char *raw, size_t len)
 {
-	int rc = tsarc_redis_append_raw(l->dst, raw, len, 1);
+	int rc;
+
+	if (!l->dst)
+		return 0; /* checking only */
+	rc = tsarc_redis_append_raw(l->dst, raw, len, 1);
 
 	if (!rc && (tsarc_redis_pending(l->dst) >= WINDOW ||
 		tsarc_redis_queued(l->dst) >= WINDOW_BYTES))
@@ -368,7 +374,7 @@ int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz)
 		"a payload type it cannot name") : "many keys expire during the check";
 	size_t i;
 
-	if (!l->finished)
+	if (!l->finished || !l->dst)
 		return tsarc_error_set(TSARC_EINVAL, "verify before the restore finished");
 	memset(&got, 0, sizeof(got));
 	if ((rc = tsarc_redis_digests_copy(&want, &l->want)))

@@ -59,7 +59,8 @@ int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_stats *st);
 /* The restore side: fed the stream in pieces of any size. */
 typedef struct tsarc_redis_loader tsarc_redis_loader;
 /* `dst` must already be cleared (tsarc_redis_clear) when the result is
- * to equal the backup. `now_ms` (0: the clock) decides what has expired. */
+ * to equal the backup; NULL: the stream is only checked (nothing sent).
+ * `now_ms` (0: the clock) decides what has expired. */
 int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t now_ms);
 int tsarc_redis_loader_feed(tsarc_redis_loader *l, const void *data, size_t len);
 /* Ends the stream (a command cut off is TSARC_ECORRUPT) and waits for
