@@ -599,6 +599,44 @@ static int dup_opt(char **dst, const cJSON *conf, const char *key, const char *d
 	return (*dst = strdup(v)) ? 0 : tsarc_error_set(TSARC_ENOMEM, "out of memory");
 }
 
+/*
+ * Inside a pod with no kubeconfig, kubectl talks to its own cluster as the
+ * pod's ServiceAccount, in the namespace of the service-account namespace
+ * file. tsarc reads the same file, so that what it records (the snapshot's
+ * deployment, the restore's target, every message) names that namespace
+ * rather than "the context's default": a CronJob's snapshots then say where
+ * they came from, and the restore's in-place-or-migration rule can judge.
+ * Only when nothing else chooses the namespace: no namespace, context or
+ * kubeconfig in the config and no KUBECONFIG in the environment.
+ */
+#define KUBE_SA_NAMESPACE_FILE "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+static int in_cluster_namespace(kube_transport *t)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (t->namespace || t->context || t->kubeconfig || getenv("KUBECONFIG"))
+		return 0;
+	rc = tsarc_read_file(KUBE_SA_NAMESPACE_FILE, 256, &text, &len);
+	if (rc == TSARC_ENOTFOUND) {
+		tsarc_error_clear();
+		return 0;
+	}
+	if (rc)
+		return rc;
+	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		text[--len] = '\0';
+	if (!tsarc_valid_kube_name(text)) {
+		free(text);
+		return tsarc_error_set(TSARC_ECONFIG, "transport: %s does not hold a namespace name",
+			KUBE_SA_NAMESPACE_FILE);
+	}
+	t->namespace = text;
+	return 0;
+}
+
 int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf)
 {
 	kube_transport *t = calloc(1, sizeof(*t));
@@ -626,7 +664,8 @@ int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf)
 		(rc = dup_opt(&t->kubeconfig, conf, "kubeconfig", NULL)) ||
 		(rc = dup_opt(&t->style, conf, "selector_style", "auto")) ||
 		(rc = tsarc_env_collect(cJSON_GetObjectItemCaseSensitive(conf, "pass_env"),
-			&t->pass))) {
+			&t->pass)) ||
+		(rc = in_cluster_namespace(t))) {
 		kube_free(&t->parent);
 		return rc;
 	}
