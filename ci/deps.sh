@@ -16,6 +16,9 @@ packages=(
 	python3-yaml
 	# tests/redis: a real Sentinel in front of a master and a replica.
 	redis-sentinel
+	# tests/metrics: a real Pushgateway, promtool (in Debian's prometheus
+	# package) for the alert rules, and the Prometheus text parser.
+	prometheus-pushgateway prometheus python3-prometheus-client
 )
 # `kubectl kustomize` renders deploy/kubernetes in the tests: Debian's
 # kubectl (1.20, kustomize 2.0.3) unless a newer one is on the PATH; the

@@ -16,6 +16,7 @@
 #include "backup.h"
 #include "chunkset.h"
 #include "extract.h"
+#include "log.h"
 #include "interrupt.h"
 #include "lock.h"
 #include "snapshot.h"
@@ -212,8 +213,9 @@ static int reclaim_damaged(tsarc_backup *b, const uint8_t id[TSARC_ID_LEN], size
 	if (!tsarc_chunkset_reclaim(b->known, id, lo, hi, &found))
 		return 0;
 	tsarc_hex_encode(hex, id, TSARC_ID_LEN);
-	fprintf(stderr, "tsarc: warning: chunk %.16s in the repository is damaged (%lu bytes; "
-			"this chunk takes %llu to %llu): storing it again\n", hex,
+	tsarc__log(TSARC_LOG_WARN, "backup", "chunk_stored_again", "chunk %.16s in the "
+		"repository is damaged (%lu bytes; this chunk takes %llu to %llu): storing it again",
+		hex,
 		(unsigned long)found, (unsigned long long)lo, (unsigned long long)hi);
 	return 1;
 }
@@ -769,8 +771,8 @@ int tsarc_backup_commit(tsarc_backup *b, char id_out[TSARC_ID_HEX_LEN + 1])
 	memcpy(id_out, b->snap->id, TSARC_ID_HEX_LEN + 1);
 	/* The snapshot is safe; a lock left behind only delays a prune. */
 	if (tsarc_lock_release(b->repo_lock))
-		fprintf(stderr, "tsarc: warning: could not remove the repository lock: %s\n",
-			tsarc_error_last()->message);
+		tsarc__log(TSARC_LOG_WARN, "lock", "lock_not_removed",
+			"could not remove the repository lock: %s", tsarc_error_last()->message);
 	b->repo_lock = NULL;
 	return 0;
 }

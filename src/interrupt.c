@@ -1,6 +1,7 @@
 /* Signals and cleanup on interruption: see interrupt.h. */
 #define _GNU_SOURCE /* PTHREAD_MUTEX_RECURSIVE */
 #include "interrupt.h"
+#include "log.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -208,15 +209,17 @@ static void finish(int sig)
 			tsarc_cleanup *c = g_cleanups;
 			unlink_entry(c);
 			if (c->fn(c->arg))
-				fprintf(stderr, "tsarc: %s: cleanup failed: %s\n",
-					c->what ? c->what : "?", tsarc_error_last()->message);
+				tsarc__log(TSARC_LOG_ERROR, "interrupt", "cleanup_failed",
+					"%s: cleanup failed: %s", c->what ? c->what : "?",
+					tsarc_error_last()->message);
 			else if (c->what)
-				fprintf(stderr, "tsarc: %s: cleaned up\n", c->what);
+				tsarc__log(TSARC_LOG_INFO, "interrupt", "cleaned_up", "%s: cleaned up",
+					c->what);
 		}
 	}
-	fprintf(stderr, "tsarc: interrupted by %s; exiting%s\n", tsarc_signal_name(sig),
+	tsarc__log(TSARC_LOG_ERROR, "interrupt", "interrupted", "interrupted by %s; exiting%s",
+		tsarc_signal_name(sig),
 		locked ? "" : " without cleaning up (an undo in progress did not finish)");
-	fflush(stderr);
 	/* The registry stays locked: no owner starts anything more. */
 	_exit(128 + sig);
 }
@@ -239,8 +242,8 @@ static void *signal_main(void *arg)
 			atomic_store(&g_signal, sig);
 			if (!atomic_load(&g_deferred))
 				finish(sig);
-			fprintf(stderr, "tsarc: %s received: stopping (again to exit at once)\n",
-				tsarc_signal_name(sig));
+			tsarc__log(TSARC_LOG_WARN, "interrupt", "stopping",
+				"%s received: stopping (again to exit at once)", tsarc_signal_name(sig));
 			signal_children(SIGTERM);
 		} else {
 			struct timespec grace = {TSARC_INTERRUPT_GRACE, 0};

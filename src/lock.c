@@ -1,5 +1,6 @@
 #include "lock.h"
 #include "interrupt.h"
+#include "log.h"
 #include "component.h" /* tsarc_read_file */
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -370,8 +371,8 @@ static void *refresh_main(void *arg)
 			pthread_mutex_lock(&lock->io_mu);
 			lost = lock->lost;
 			pthread_mutex_unlock(&lock->io_mu);
-			fprintf(stderr, "tsarc: warning: %s%s\n",
-				lost ? "" : "could not refresh the repository lock: ",
+			tsarc__log(TSARC_LOG_WARN, "lock", lost ? "lock_lost" : "lock_not_refreshed",
+				"%s%s", lost ? "" : "could not refresh the repository lock: ",
 				tsarc_error_last()->message);
 			pthread_mutex_lock(&lock->mu);
 			if (lost)

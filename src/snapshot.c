@@ -1,4 +1,5 @@
 #include "snapshot.h"
+#include "log.h"
 #include "repo.h"
 #include "tsarc/errors.h"
 
@@ -566,7 +567,8 @@ static void skip_damaged(const char *id, int code, const char *msg, void *payloa
 		snprintf(sk->first, sizeof(sk->first), "%s", msg);
 	/* The message names the snapshot (tsarc_snapshot_load's errors do). */
 	(void)id;
-	fprintf(stderr, "tsarc: warning: %s: passed over for 'latest'\n", msg);
+	tsarc__log(TSARC_LOG_WARN, "snapshot", "snapshot_skipped", "%s: passed over for 'latest'",
+		msg);
 }
 
 int tsarc_snapshot_resolve(tsarc_repo *repo, const char *spec,

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* O_NOFOLLOW, O_DIRECTORY, renameat */
 #include "tree_restore.h"
 #include "crypto.h"
+#include "log.h"
 #include "extract.h"
 #include "tsarc/errors.h"
 
@@ -679,14 +680,15 @@ static int entry_verdict(struct archive_entry *e, char *namebuf, size_t namesz,
 		return rc;
 	if (!*hard && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
 		if (warn)
-			fprintf(stderr, "tsarc: warning: tar entry '%s' is %s: not restored\n", namebuf,
-				kind_name(type));
+			tsarc__log(TSARC_LOG_WARN, "tree", "entry_skipped",
+				"tar entry '%s' is %s: not restored", namebuf, kind_name(type));
 		return ENTRY_SKIP;
 	}
 	if (tsarc_tree_reserved_name(namebuf)) {
 		if (warn)
-			fprintf(stderr, "tsarc: warning: tar entry '%s' is tsarc's swap journal, not data: "
-				"not restored\n", namebuf);
+			tsarc__log(TSARC_LOG_WARN, "tree", "entry_skipped",
+				"tar entry '%s' is tsarc's swap journal, not data: not restored",
+				namebuf);
 		return ENTRY_SKIP;
 	}
 	return ENTRY_TAKE;
@@ -1090,7 +1092,8 @@ static int target_open(target *t, const char *dir, const tsarc_tree_restore_opti
 		if ((rc = swap_finish(t->tfd, dir, &t->j, o, NULL)))
 			goto fail;
 		res->recovered = phase == 0 ? 2 : 1;
-		fprintf(stderr, "tsarc: warning: %s: an earlier restore was interrupted %s; %s\n", dir,
+		tsarc__log(TSARC_LOG_WARN, "tree", "swap_recovered",
+			"%s: an earlier restore was interrupted %s; %s", dir,
 			phase == 0 ? "before its swap" : "during its swap",
 			phase == 0 ? "its staging folder was removed" : "its swap was finished first");
 	}

@@ -9,7 +9,7 @@
  * The tree is live (system-storage is an RWX volume the application writes
  * while we read): each file's bytes are read before its header, which
  * states their number, so the archive holds exactly what the file had;
- * a file that changed is named on stderr. Sockets, fifos and devices are
+ * a file that changed is named in a warning (log.h). Sockets, fifos and devices are
  * left out with a warning: a restore does not make them either.
  *
  * Its restore (replace-tree) swaps the whole tree for the stream's: on
@@ -18,6 +18,7 @@
  */
 #include "kind.h"
 #include "extract.h"
+#include "log.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 #include "tree_restore.h"
@@ -125,7 +126,7 @@ static int all_zero(const char *p, size_t len)
  * header states the size before the data and the file may change while
  * it is read (system-storage is a live volume). Up to the size lstat
  * gave, into w->buf (files up to 1 MiB) or the spool: *got is what the
- * file really had. Like GNU tar, a file that changed is named on stderr;
+ * file really had. Like GNU tar, a file that changed is named in a warning;
  * unlike it, a file that shrank is stored with the bytes it had, not
  * padded with zeros, and one that grew with its first `want` bytes.
  */
@@ -143,8 +144,8 @@ static int read_whole(walk *w, const char *path, const struct stat *st, uint64_t
 	 * does, named and left out rather than failing the whole backup. */
 	if (fd < 0 ? errno == ENOENT || errno == ELOOP :
 		     fstat(fd, &a) != 0 || !S_ISREG(a.st_mode)) {
-		fprintf(stderr, "tsarc: warning: %s: %s while the backup read the tree; left out\n",
-			path, fd < 0 ? "removed" : "no longer a file");
+		tsarc__log(TSARC_LOG_WARN, "files", "file_vanished",
+			"%s: %s while the backup read the tree; left out", path, fd < 0 ? "removed" : "no longer a file");
 		if (fd >= 0)
 			close(fd);
 		return GONE;
@@ -204,17 +205,18 @@ static int read_whole(walk *w, const char *path, const struct stat *st, uint64_t
 	while ((n = read(fd, &probe, 1)) < 0 && errno == EINTR)
 		;
 	if (have < want)
-		fprintf(stderr, "tsarc: warning: %s: file shrank by %llu bytes while read; stored "
-			"the %llu bytes it had\n", path, (unsigned long long)(want - have),
+		tsarc__log(TSARC_LOG_WARN, "files", "file_shrank", "%s: file shrank by %llu bytes "
+			"while read; stored the %llu bytes it had", path, (unsigned long long)(want - have),
 			(unsigned long long)have);
 	else if (n > 0)
-		fprintf(stderr, "tsarc: warning: %s: file grew while read; stored its first %llu "
-			"bytes\n", path, (unsigned long long)want);
+		tsarc__log(TSARC_LOG_WARN, "files", "file_grew", "%s: file grew while read; stored "
+			"its first %llu bytes", path, (unsigned long long)want);
 	else if (fstat(fd, &b) == 0 && (b.st_mtim.tv_sec != a.st_mtim.tv_sec ||
 			 b.st_mtim.tv_nsec != a.st_mtim.tv_nsec || a.st_ino != st->st_ino ||
 			 a.st_mtim.tv_sec != st->st_mtim.tv_sec ||
 			 a.st_mtim.tv_nsec != st->st_mtim.tv_nsec))
-		fprintf(stderr, "tsarc: warning: %s: file changed while read\n", path);
+		tsarc__log(TSARC_LOG_WARN, "files", "file_changed", "%s: file changed while read",
+			path);
 	close(fd);
 	*got = have;
 	*spooled = big;
@@ -323,8 +325,8 @@ static int walk_path(walk *w, const char *full, const char *rel, int depth)
 		return TSARC_EIO;
 	}
 	if (lstat(full, &st) && errno == ENOENT && depth > 0) {
-		fprintf(stderr, "tsarc: warning: %s: removed while the backup read the tree; left "
-			"out\n", full);
+		tsarc__log(TSARC_LOG_WARN, "files", "file_vanished",
+			"%s: removed while the backup read the tree; left out", full);
 		archive_entry_free(e);
 		return 0;
 	}
@@ -336,15 +338,16 @@ static int walk_path(walk *w, const char *full, const char *rel, int depth)
 	/* What a restore would not make either: named, left out. */
 	if (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ||
 		S_ISBLK(st.st_mode)) {
-		fprintf(stderr, "tsarc: warning: %s: skipped, %s is not backed up\n", full,
+		tsarc__log(TSARC_LOG_WARN, "files", "file_skipped", "%s: skipped, %s is not backed up",
+			full,
 			S_ISSOCK(st.st_mode) ? "a socket" : S_ISFIFO(st.st_mode) ? "a fifo" : "a device");
 		archive_entry_free(e);
 		return 0;
 	}
 	/* tsarc's own swap journal (a restore under way) is not data. */
 	if (depth == 1 && tsarc_tree_reserved_name(rel + 2)) {
-		fprintf(stderr, "tsarc: warning: %s: skipped, a restore's swap journal (a restore "
-			"into this folder is under way or was interrupted)\n", full);
+		tsarc__log(TSARC_LOG_WARN, "files", "file_skipped", "%s: skipped, a restore's swap "
+			"journal (a restore into this folder is under way or was interrupted)", full);
 		archive_entry_free(e);
 		return 0;
 	}
@@ -380,8 +383,8 @@ static int walk_path(walk *w, const char *full, const char *rel, int depth)
 	char **names = NULL;
 	size_t n = 0, i;
 	if (!d && errno == ENOENT && depth > 0) {
-		fprintf(stderr, "tsarc: warning: %s: removed while the backup read the tree; its "
-			"entries left out\n", full);
+		tsarc__log(TSARC_LOG_WARN, "files", "dir_vanished", "%s: removed while the backup "
+			"read the tree; its entries left out", full);
 		return 0;
 	}
 	if (!d) {

@@ -38,6 +38,12 @@ typedef struct cli_common {
 	{"insecure-no-tls-verify", no_argument, NULL, 1003},         \
 	{"inflight", required_argument, NULL, 1004},                 \
 	{"json", no_argument, NULL, 1005},                           \
+	{"log-format", required_argument, NULL, 1006},               \
+	{"metrics-file", required_argument, NULL, 1007},             \
+	{"pushgateway", required_argument, NULL, 1008},              \
+	{"pushgateway-job", required_argument, NULL, 1009},          \
+	{"pushgateway-instance", required_argument, NULL, 1010},     \
+	{"pushgateway-auth-file", required_argument, NULL, 1011},    \
 	{"quiet", no_argument, NULL, 'q'},                           \
 	{"help", no_argument, NULL, 'h'}
 
@@ -52,6 +58,14 @@ typedef struct cli_common {
 	"      --inflight N         requests to the store in flight at once\n"     \
 	"      --json               print one JSON document\n"                     \
 	"  -q, --quiet              no progress or summary on stderr\n"            \
+	"      --log-format F       stderr as 'human' text (default) or 'json': one\n" \
+	"                           object per line (else $TSARC_LOG_FORMAT)\n"    \
+	"      --metrics-file PATH  backup, restore, forget, prune, check: write\n" \
+	"                           Prometheus metrics to PATH at the end, atomically\n" \
+	"      --pushgateway URL    the same metrics pushed to a Prometheus Pushgateway\n" \
+	"      --pushgateway-job J, --pushgateway-instance I  its grouping key\n" \
+	"                           (default: tsarc, this host's name)\n"       \
+	"      --pushgateway-auth-file F  basic auth: user:password on F's first line\n" \
 	"  -h, --help               this help\n"
 
 /* Handles a command's own option: 0 when taken, else an exit code. */
@@ -74,6 +88,29 @@ void cli_common_env(cli_common *c);
 int cli_fail(int rc);
 int cli_exit_code(int rc);
 int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+
+/* ---- log.c: everything on stderr goes through one renderer ---- */
+#include "tsarc/log.h"
+/* "human" or "json"; -1 for another name. */
+int cli_log_format_set(const char *name);
+int cli_log_json(void);
+/* The component of the command's own events: its name. */
+void cli_log_component(const char *command);
+/* Hands the library's events to the renderer (tsarc_log_set). */
+void cli_log_install(void);
+/* A warning or error of the command: "tsarc: warning: ..." or a JSON line. */
+void cli_log(tsarc_log_level level, const char *event, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+/* A line of a report or summary: as is in the human format, an info
+ * event in JSON. */
+void cli_say(const char *event, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))
 #endif

@@ -4,6 +4,7 @@
 #include "deploy/deploy.h"
 #include "extract.h"
 #include "lock.h"
+#include "metrics.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 
@@ -173,6 +174,72 @@ static void progress_stop(progress *p)
 	pthread_mutex_destroy(&p->lock);
 }
 
+/* Skips a damaged snapshot: its size is unknown, the others still count. */
+static void ignore_damaged(const char *id, int code, const char *msg, void *payload)
+{
+	(void)id;
+	(void)code;
+	(void)msg;
+	(void)payload;
+}
+
+/*
+ * Metrics of a backup: what it read and stored (once committed); per component its time,
+ * size and status; after a commit, the snapshot count and the size of the
+ * same host's snapshot before this one (for the "much smaller than the
+ * previous backup" alert; loading the manifests is one small read each).
+ */
+static void measure_backup(tsarc_repo *repo, const tsarc_backup_stats *stats, const char *id,
+	const cJSON *report)
+{
+	const cJSON *o;
+	tsarc_snapshot **snaps = NULL;
+	const tsarc_snapshot *self = NULL, *prev = NULL;
+	size_t n = 0, i, j;
+
+	if (!cli_metrics_active())
+		return;
+	/* Sizes describe the last snapshot written: a failed backup leaves
+	 * them (and the size comparison of the alerts) as they were. */
+	if (id) {
+		cli_metrics_set(CLI_M_BACKUP_SIZE, (double)stats->bytes_read);
+		cli_metrics_set(CLI_M_BACKUP_NEW, (double)stats->new_bytes);
+		cli_metrics_set(CLI_M_BACKUP_STORED, (double)stats->stored_bytes);
+		cli_metrics_set(CLI_M_BACKUP_CHUNKS, (double)stats->chunks);
+		cli_metrics_set(CLI_M_BACKUP_NEW_CHUNKS, (double)stats->new_chunks);
+	}
+	if (!id || tsarc_snapshot_load_all(repo, &snaps, &n, ignore_damaged, NULL))
+		snaps = NULL, n = 0;
+	else
+		cli_metrics_set(CLI_M_SNAPSHOTS, (double)n);
+	for (i = 0; i < n; i++)
+		if (!strcmp(snaps[i]->id, id))
+			self = snaps[i];
+	cJSON_ArrayForEach(o, report) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(o, "name"));
+		const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(o, "status"));
+		const char *stream = cJSON_GetStringValue(cJSON_GetObjectItem(o, "stream"));
+		const cJSON *secs = cJSON_GetObjectItem(o, "seconds");
+		const tsarc_stream *st = self && stream ? tsarc_snapshot_find_stream(self, stream)
+							: NULL;
+		if (name && status && strcmp(status, "disabled"))
+			cli_metrics_component(name, cJSON_IsNumber(secs) ? secs->valuedouble : -1,
+				st ? (double)st->size : -1, !strcmp(status, "ok"));
+	}
+	/* Oldest first: the last match before this one is the previous. */
+	for (i = 0; self && i < n; i++)
+		if (snaps[i] != self && !strcmp(snaps[i]->host, self->host) &&
+			snaps[i]->time_unix <= self->time_unix)
+			prev = snaps[i];
+	if (prev) {
+		double size = 0;
+		for (j = 0; j < prev->nstreams; j++)
+			size += (double)prev->streams[j].size;
+		cli_metrics_set(CLI_M_BACKUP_PREVIOUS_SIZE, size);
+	}
+	tsarc_snapshot_array_free(snaps, n);
+}
+
 /* Per component: status, stream size (from the saved snapshot), time, source. */
 static void print_components(const cJSON *report, const tsarc_snapshot *snap)
 {
@@ -199,7 +266,7 @@ static void print_components(const cJSON *report, const tsarc_snapshot *snap)
 		char took[32] = "-";
 		if (cJSON_IsNumber(secs))
 			snprintf(took, sizeof(took), "%.1fs", secs->valuedouble);
-		fprintf(stderr, "  %-20s %-10s %-9s %10s %7s  %s\n", name ? name : "?",
+		cli_say("component", "  %-20s %-10s %-9s %10s %7s  %s", name ? name : "?",
 			cJSON_GetStringValue(cJSON_GetObjectItem(o, "kind")), status ? status : "?",
 			size, took, where);
 	}
@@ -245,7 +312,7 @@ static int backup_deployment(const backup_state *s, cli_common *c)
 	o.time = s->time;
 	if ((rc = tsarc_backup_new(&b, repo, &o)))
 		goto done;
-	show_progress = !c->quiet && !c->json && isatty(STDERR_FILENO);
+	show_progress = !c->quiet && !c->json && !cli_log_json() && isatty(STDERR_FILENO);
 	if (show_progress)
 		progress_start(&prog, b, &t0);
 	rc = tsarc_deploy_backup(d, b, &report);
@@ -257,6 +324,7 @@ static int backup_deployment(const backup_state *s, cli_common *c)
 	/* Without a commit this abandons the snapshot: no manifest is written. */
 	tsarc_backup_free(b);
 	b = NULL;
+	measure_backup(repo, &stats, rc ? NULL : id, report);
 	if (rc) {
 		int code = cli_fail(rc);
 		if (c->json) {
@@ -295,8 +363,8 @@ static int backup_deployment(const backup_state *s, cli_common *c)
 			cli_format_bytes(st, sizeof(st), (double)stats.stored_bytes);
 			cli_format_bytes(rate, sizeof(rate),
 				secs > 0 ? (double)stats.bytes_read / secs : 0);
-			fprintf(stderr, "snapshot %.10s saved: %s read in %.1f s (%s/s), %llu of %llu "
-					"chunks new (%s, %s stored)\n",
+			cli_say("saved", "snapshot %.10s saved: %s read in %.1f s (%s/s), %llu of %llu "
+					"chunks new (%s, %s stored)",
 				id, rd, secs, rate, (unsigned long long)stats.new_chunks,
 				(unsigned long long)stats.chunks, nw, st);
 		}
@@ -371,7 +439,7 @@ int cmd_backup(int argc, char **argv)
 		tsarc_repo_free(repo);
 		return cli_fail(rc);
 	}
-	show_progress = !c.quiet && !c.json && isatty(STDERR_FILENO);
+	show_progress = !c.quiet && !c.json && !cli_log_json() && isatty(STDERR_FILENO);
 	if (show_progress)
 		progress_start(&prog, b, &t0);
 	rc = tsarc_backup_stream_fd(b, s.name, s.kind ? s.kind : "stdin", STDIN_FILENO, NULL);
@@ -380,6 +448,7 @@ int cmd_backup(int argc, char **argv)
 		progress_stop(&prog);
 	tsarc_backup_get_stats(b, &stats);
 	tsarc_backup_free(b);
+	measure_backup(repo, &stats, commit_rc ? NULL : id, NULL);
 	tsarc_repo_free(repo);
 	if (commit_rc)
 		return cli_fail(commit_rc);
@@ -401,8 +470,8 @@ int cmd_backup(int argc, char **argv)
 		cli_format_bytes(nw, sizeof(nw), (double)stats.new_bytes);
 		cli_format_bytes(st, sizeof(st), (double)stats.stored_bytes);
 		cli_format_bytes(rate, sizeof(rate), secs > 0 ? (double)stats.bytes_read / secs : 0);
-		fprintf(stderr, "snapshot %.10s saved: %s read in %.1f s (%s/s), %llu of %llu chunks new "
-				"(%s, %s stored)\n",
+		cli_say("saved", "snapshot %.10s saved: %s read in %.1f s (%s/s), %llu of %llu chunks new "
+				"(%s, %s stored)",
 			id, rd, secs, rate, (unsigned long long)stats.new_chunks,
 			(unsigned long long)stats.chunks, nw, st);
 	}

@@ -1,5 +1,6 @@
 /* Retention: forget, prune, unlock. */
 #include "cli.h"
+#include "metrics.h"
 #include "lock.h"
 #include "prune.h"
 #include "retention.h"
@@ -215,6 +216,13 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, int json, 
 
 	if (rc)
 		return rc;
+	if (!dry_run) {
+		cli_metrics_set(CLI_M_PRUNE_FREED, (double)res.bytes_removed);
+		cli_metrics_set(CLI_M_PRUNE_FREED_CHUNKS, (double)res.chunks_removed);
+		cli_metrics_set(CLI_M_REPO_SIZE, (double)(res.bytes_stored - res.bytes_removed));
+		cli_metrics_set(CLI_M_REPO_CHUNKS, (double)(res.chunks_stored - res.chunks_removed));
+		cli_metrics_set(CLI_M_SNAPSHOTS, (double)res.snapshots);
+	}
 	if (json) {
 		cJSON *p = cJSON_AddObjectToObject(doc, "prune");
 		cJSON_AddBoolToObject(p, "dry_run", dry_run);
@@ -255,8 +263,8 @@ static void note_damaged(const char *id, int code, const char *msg, void *payloa
 	(void)code;
 	cJSON_AddItemToArray(d->ids, cJSON_CreateString(id));
 	if (d->by_policy)
-		fprintf(stderr, "tsarc: warning: %s: kept, as a policy cannot judge it "
-			"(tsarc forget %.12s removes it)\n", msg, id);
+		cli_log(TSARC_LOG_WARN, "damaged_snapshot_kept", "%s: kept, as a policy cannot "
+			"judge it (tsarc forget %.12s removes it)", msg, id);
 }
 
 static int is_damaged(const damaged_set *d, const char *id)
@@ -434,6 +442,12 @@ int cmd_forget(int argc, char **argv)
 			removed += !reasons[i];
 	}
 	rc = 0;
+	if (!s.dry_run) {
+		cli_metrics_set(CLI_M_FORGET_REMOVED, (double)removed);
+		/* The damaged ones are in the repository too, not in `snaps`. */
+		cli_metrics_set(CLI_M_SNAPSHOTS,
+			(double)(n + (size_t)cJSON_GetArraySize(damaged.ids) - removed));
+	}
 	cJSON_AddBoolToObject(doc, "dry_run", s.dry_run);
 	cJSON_AddNumberToObject(doc, "removed", (double)removed);
 	if (!c.json)

@@ -2,6 +2,7 @@
 #include "check.h"
 #include "lock.h"
 #include "cli.h"
+#include "metrics.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 
@@ -130,9 +131,9 @@ int cmd_init(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "level", repo->level);
 		rc = cli_print_json(doc);
 	} else if (!c.quiet) {
-		fprintf(stderr, "created tsarc repository %.10s at %s\n"
-				"Keep the password safe: without it the data cannot be read.\n",
-			repo->id, tsarc_store_describe(repo->store));
+		cli_say("created", "created tsarc repository %.10s at %s", repo->id,
+			tsarc_store_describe(repo->store));
+		cli_say("created", "Keep the password safe: without it the data cannot be read.");
 	}
 	tsarc_repo_free(repo);
 	return rc ? cli_fail(rc) : EXIT_OK;
@@ -151,7 +152,7 @@ static void print_unreadable(const char *id, int code, const char *msg, void *pa
 {
 	(void)code;
 	(void)payload;
-	fprintf(stderr, "tsarc: warning: snapshot %.12s cannot be read: %s\n", id, msg);
+	cli_log(TSARC_LOG_WARN, "snapshot_unreadable", "snapshot %.12s cannot be read: %s", id, msg);
 }
 
 static cJSON *snapshot_summary(const tsarc_snapshot *s)
@@ -398,6 +399,9 @@ int cmd_check(int argc, char **argv)
 	}
 	bad = res.keys_damaged + res.snapshots_damaged + res.chunks_missing +
 	      res.chunks_wrong_size + res.chunks_damaged;
+	cli_metrics_set(CLI_M_CHECK_ERRORS, (double)bad);
+	cli_metrics_set(CLI_M_SNAPSHOTS, (double)res.snapshots);
+	cli_metrics_set(CLI_M_REPO_CHUNKS, (double)res.chunks_stored);
 	if (c.json) {
 		cJSON *doc = cJSON_CreateObject();
 		cJSON_AddBoolToObject(doc, "ok", bad == 0);

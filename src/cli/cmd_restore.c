@@ -8,6 +8,7 @@
 #include "deploy/deploy.h"
 #include "interrupt.h"
 #include "lock.h"
+#include "metrics.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 
@@ -100,7 +101,21 @@ static int restore_option(int opt, const char *arg, void *p)
 static void print_progress(void *payload, const char *line)
 {
 	(void)payload;
-	fprintf(stderr, "%s\n", line);
+	cli_say("progress", "%s", line);
+}
+
+/* "  label: a b c", one line of the report. */
+static void say_list(const char *label, const cJSON *arr)
+{
+	char line[4096];
+	size_t len;
+	const cJSON *x;
+
+	len = (size_t)snprintf(line, sizeof(line), "%s", label);
+	cJSON_ArrayForEach(x, arr)
+		if (cJSON_IsString(x) && len < sizeof(line))
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " %s", x->valuestring);
+	cli_say("report", "%s", line);
 }
 
 static void print_report(const cJSON *report, int dry_run)
@@ -110,9 +125,9 @@ static void print_report(const cJSON *report, int dry_run)
 		"migration_reason"));
 
 	if (why)
-		fprintf(stderr, "  a migration (%s): no endpoint is taken from the snapshot\n", why);
+		cli_say("report", "  a migration (%s): no endpoint is taken from the snapshot", why);
 	else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "in_place")))
-		fprintf(stderr, "  in place: the snapshot was taken from this deployment\n");
+		cli_say("report", "  in place: the snapshot was taken from this deployment");
 	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(report, "steps")) {
 		const cJSON *plan = cJSON_GetObjectItemCaseSensitive(st, "plan");
 		const char *stream = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "stream"));
@@ -121,7 +136,7 @@ static void print_report(const cJSON *report, int dry_run)
 		char sz[32] = "";
 		if (cJSON_IsNumber(bytes))
 			cli_format_bytes(sz, sizeof(sz), bytes->valuedouble);
-		fprintf(stderr, "  %-18s %-13s %-22s %9s  %s\n",
+		cli_say("step", "  %-18s %-13s %-22s %9s  %s",
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "component")),
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "action")),
 			stream ? stream : "-", sz,
@@ -133,47 +148,58 @@ static void print_report(const cJSON *report, int dry_run)
 			const cJSON *src = cJSON_GetObjectItemCaseSensitive(plan, "snapshot_source");
 			const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ep, "from"));
 			const char *stext = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(src, "text"));
-			fprintf(stderr, "      -> %s (%s)\n", t ? t : "?",
+			cli_say("report", "      -> %s (%s)", t ? t : "?",
 				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, "transport")));
 			if (from)
-				fprintf(stderr, "      endpoint from %s\n", from);
+				cli_say("report", "      endpoint from %s", from);
 			if (stext)
-				fprintf(stderr, "      snapshot's source: %s\n", stext);
+				cli_say("report", "      snapshot's source: %s", stext);
 			if (cJSON_IsString(rep))
-				fprintf(stderr, "      replaces %s\n", rep->valuestring);
+				cli_say("report", "      replaces %s", rep->valuestring);
 			else if (cJSON_IsArray(rep)) {
-				fprintf(stderr, "      replaces:");
-				cJSON_ArrayForEach(a, rep)
-					fprintf(stderr, " %s", a->valuestring);
-				fprintf(stderr, "\n      creates:");
-				cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(plan, "creates"))
-					fprintf(stderr, " %s", a->valuestring);
-				fprintf(stderr, "\n      leaves out:");
-				cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(plan, "left_out"))
-					fprintf(stderr, " %s", a->valuestring);
-				fprintf(stderr, "\n");
+				say_list("      replaces:", rep);
+				say_list("      creates:", cJSON_GetObjectItemCaseSensitive(plan, "creates"));
+				say_list("      leaves out:",
+					cJSON_GetObjectItemCaseSensitive(plan, "left_out"));
 			}
 		} else {
 			const char *note = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "note"));
 			const cJSON *ep = cJSON_GetObjectItemCaseSensitive(st, "endpoint");
 			const char *et = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ep, "text"));
 			if (et)
-				fprintf(stderr, "      -> %s\n", et);
+				cli_say("report", "      -> %s", et);
 			if (note)
-				fprintf(stderr, "      %s\n", note);
+				cli_say("report", "      %s", note);
 		}
 	}
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(report, "warnings"))
 		if (cJSON_IsString(a))
-			fprintf(stderr, "  warning: %s\n", a->valuestring);
+			cli_say("warning", "  warning: %s", a->valuestring);
 	a = cJSON_GetObjectItemCaseSensitive(report, "absent_from_snapshot");
-	if (cJSON_GetArraySize(a)) {
-		const cJSON *x;
-		fprintf(stderr, "  not in the snapshot:");
-		cJSON_ArrayForEach(x, a)
-			fprintf(stderr, " %s", x->valuestring);
-		fprintf(stderr, "\n");
+	if (cJSON_GetArraySize(a))
+		say_list("  not in the snapshot:", a);
+}
+
+/* Per component: applied (1) or not (0), and its stream's size. */
+static void measure_report(const cJSON *report)
+{
+	const cJSON *st;
+	double total = 0;
+
+	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(report, "steps")) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st,
+			"component"));
+		const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st,
+			"status"));
+		const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(st, "bytes");
+		int ok = status && !strcmp(status, "applied");
+		if (!name)
+			continue;
+		if (ok && cJSON_IsNumber(bytes))
+			total += bytes->valuedouble;
+		cli_metrics_component(name, -1, cJSON_IsNumber(bytes) ? bytes->valuedouble : -1, ok);
 	}
+	cli_metrics_set(CLI_M_RESTORE_BYTES, total);
 }
 
 int cmd_restore(int argc, char **argv)
@@ -260,6 +286,8 @@ int cmd_restore(int argc, char **argv)
 		goto out;
 	}
 	rc = tsarc_deploy_restore(d, repo, snap, &s.o, &report);
+	if (report && !s.o.dry_run)
+		measure_report(report);
 	if (rc) {
 		code = cli_fail(rc);
 		if (c.json && report) {
@@ -277,11 +305,11 @@ int cmd_restore(int argc, char **argv)
 			code = cli_fail(TSARC_EIO);
 		report = NULL;
 	} else if (!c.quiet) {
-		fprintf(stderr, "%s of snapshot %.10s into %s:\n", s.o.dry_run ? "plan for a restore" :
+		cli_say("report", "%s of snapshot %.10s into %s:", s.o.dry_run ? "plan for a restore" :
 			"restore", id, s.config);
 		print_report(report, s.o.dry_run);
 		if (s.o.dry_run)
-			fprintf(stderr, "dry run: nothing was changed\n");
+			cli_say("report", "dry run: nothing was changed");
 	}
 out:
 	cJSON_Delete(report);

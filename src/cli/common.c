@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "metrics.h"
 #include "tsarc/errors.h"
 
 #include <cjson/cJSON.h>
@@ -46,8 +47,14 @@ int cli_common_option(cli_common *c, int opt, const char *arg)
 	case 'q':
 		c->quiet = 1;
 		return 1;
+	case 1006:
+		if (cli_log_format_set(arg)) {
+			fprintf(stderr, "tsarc: --log-format takes human or json\n");
+			return -1;
+		}
+		return 1;
 	}
-	return 0;
+	return cli_metrics_option(opt, arg);
 }
 
 int cli_flag_option(int opt, const char *arg, void *state)
@@ -95,20 +102,23 @@ int cli_fail(int rc)
 {
 	const tsarc_error *e = tsarc_error_last();
 
-	fprintf(stderr, "tsarc: error: %s\n",
+	cli_log(TSARC_LOG_ERROR, "failed", "%s",
 		e->message && e->message[0] ? e->message : tsarc_strerror(rc));
 	return cli_exit_code(rc);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+	char message[1024];
 	va_list ap;
 
-	fprintf(stderr, "tsarc %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'tsarc %s --help'.\n", cmd);
+	if (cli_log_json())
+		cli_log(TSARC_LOG_ERROR, "usage", "%s (try 'tsarc %s --help')", message, cmd);
+	else
+		fprintf(stderr, "tsarc %s: %s\nTry 'tsarc %s --help'.\n", cmd, message, cmd);
 	return EXIT_USAGE;
 }
 
@@ -303,6 +313,7 @@ int cli_parse_args(const char *cmd, const char *help, int argc, char **argv,
 	int o, r;
 
 	memset(c, 0, sizeof(*c));
+	cli_log_component(cmd);
 	optind = 1;
 	while ((o = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		if (o == 'h') {
@@ -320,6 +331,6 @@ int cli_parse_args(const char *cmd, const char *help, int argc, char **argv,
 			return r ? r : cli_usage_error(cmd, "unexpected option");
 	}
 	cli_common_env(c);
-	return 0;
+	return cli_metrics_begin(cmd, c->repo);
 }
 

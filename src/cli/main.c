@@ -1,9 +1,11 @@
 #include "cli.h"
+#include "metrics.h"
 #include "interrupt.h"
 #include "tsarc/errors.h"
 
 #include <malloc.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -68,6 +70,7 @@ int main(int argc, char **argv)
 		{"key", cmd_key},
 		{"version", cmd_version},
 	};
+	const char *log_format = getenv("TSARC_LOG_FORMAT");
 	size_t i;
 	int code, sig;
 	struct rlimit no_core = {0, 0};
@@ -88,11 +91,17 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
 	/* A closed output pipe is an error to report, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
+	/* The library never prints: its warnings and progress come here. */
+	cli_log_install();
+	if (log_format && *log_format && cli_log_format_set(log_format)) {
+		fprintf(stderr, "tsarc: TSARC_LOG_FORMAT takes human or json\n");
+		return EXIT_USAGE;
+	}
 	/* Before any thread: every thread inherits the blocked signals and one
 	 * thread takes them (children stopped, locks released, temporary
 	 * files removed; restore undoes what it can and reports). */
 	if (tsarc_interrupt_install()) {
-		fprintf(stderr, "tsarc: error: %s\n", tsarc_error_last()->message);
+		cli_log(TSARC_LOG_ERROR, "failed", "%s", tsarc_error_last()->message);
 		return EXIT_FAILURE_GENERIC;
 	}
 	if (argc < 2) {
@@ -113,7 +122,7 @@ int main(int argc, char **argv)
 			 * keeps its own. */
 			if (code != EXIT_OK && (sig = tsarc_interrupted()))
 				code = 128 + sig;
-			return code;
+			return cli_metrics_end(code);
 		}
 	fprintf(stderr, "tsarc: unknown command '%s'\nRun 'tsarc --help' for the list.\n",
 		argv[1]);

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "sigv4.h"
+#include "log.h"
 #include "xml.h"
 
 #include "tsarc/errors.h"
@@ -723,8 +724,9 @@ static int perform(s3_store *st, const s3_req *req, s3_resp *resp)
 				break;
 			atomic_fetch_add(&st->stat_retries, 1);
 			if (st->lim.trace)
-				fprintf(stderr, "tsarc: s3: %s: %s; retry %u of %u in %ld ms\n",
-					what, last, attempt_no, st->lim.max_retries, ms);
+				tsarc__log(TSARC_LOG_INFO, "s3", "retry",
+					"s3: %s: %s; retry %u of %u in %ld ms", what, last, attempt_no,
+					st->lim.max_retries, ms);
 			sleep_ms(ms);
 			if (req->out) {
 				req->out->size = out_start;
@@ -1724,10 +1726,9 @@ int tsarc_store_s3_open(tsarc_store **out, const char *url,
 	}
 	st->insecure = opts && opts->insecure_tls;
 	if (st->insecure && !atomic_flag_test_and_set(&insecure_warned))
-		fprintf(stderr,
-			"\n*** WARNING: TLS certificate verification is DISABLED for %s ***\n"
-			"*** Anyone on the network path can read or alter this repository's traffic. ***\n\n",
-			st->desc);
+		tsarc__log(TSARC_LOG_WARN, "s3", "tls_verification_disabled",
+			"TLS certificate verification is DISABLED for %s: anyone on the network "
+			"path can read or alter this repository's traffic", st->desc);
 	if ((rc = tsarc__s3_limits_load(&st->lim)))
 		goto fail;
 
