@@ -55,6 +55,45 @@ static void format_time(char *out, size_t outsz)
 		now.tv_nsec / 1000000L);
 }
 
+/* A copy of `s` that is valid UTF-8 (a file name need not be): each byte
+ * of an invalid sequence becomes '?', so a collector's JSON parser never
+ * rejects the line. */
+static void utf8_clean(char *out, size_t outsz, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0, len, i;
+
+	while (*p && o + 5 < outsz) {
+		if (*p < 0x80)
+			len = 1;
+		else if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
+			len = 2;
+		else if ((*p & 0xf0) == 0xe0)
+			len = 3;
+		else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4)
+			len = 4;
+		else
+			len = 0;
+		for (i = 1; i < len; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				len = 0;
+		/* Overlong three-byte forms and UTF-16 surrogates are not UTF-8. */
+		if (len == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)))
+			len = 0;
+		if (len == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
+			len = 0;
+		if (!len) {
+			out[o++] = '?';
+			p++;
+			continue;
+		}
+		memcpy(out + o, p, len);
+		o += len;
+		p += len;
+	}
+	out[o] = '\0';
+}
+
 /* One line, written with one call. `raw`: a report line, as is. */
 static void render(const tsarc_event *ev, int raw)
 {
@@ -63,13 +102,14 @@ static void render(const tsarc_event *ev, int raw)
 	pthread_mutex_lock(&g_out_mu);
 	if (g_json) {
 		cJSON *o = cJSON_CreateObject();
-		char *text;
+		char *text, message[4096];
 		format_time(when, sizeof(when));
+		utf8_clean(message, sizeof(message), ev->message ? ev->message : "");
 		if (o && cJSON_AddStringToObject(o, "level", tsarc_log_level_name(ev->level)) &&
 			cJSON_AddStringToObject(o, "time", when) &&
 			cJSON_AddStringToObject(o, "component", ev->component ? ev->component : "tsarc") &&
 			cJSON_AddStringToObject(o, "event", ev->event ? ev->event : "message") &&
-			cJSON_AddStringToObject(o, "message", ev->message ? ev->message : "") &&
+			cJSON_AddStringToObject(o, "message", message) &&
 			(text = cJSON_PrintUnformatted(o))) {
 			fprintf(stderr, "%s\n", text);
 			free(text);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # --log-format json: everything tsarc writes on stderr is one JSON object
 # per line (level, time in RFC 3339 UTC, component, event, message), for a
-# deployment backup with a library warning (a fifo in the tree), a failed
+# deployment backup with a library warning (a fifo in the tree, one whose
+# name is not UTF-8), a failed
 # backup and a restore; the library's warnings arrive as events; the human
 # format is unchanged; TSARC_LOG_FORMAT does the same as the option.
 # shellcheck disable=SC1091
@@ -42,6 +43,8 @@ mkdir -p "$T/sub"
 echo "hello" >"$T/a.txt"
 head -c 200000 /dev/urandom >"$T/sub/b.bin"
 mkfifo "$T/pipe"
+# A name that is not UTF-8 (Latin-1): the JSON line must still parse.
+mkfifo "$T/caf"$'\xe9'
 files_config "$WORK/dep.json" "$T"
 
 info "init, then a deployment backup whose tree holds a fifo"
@@ -54,6 +57,8 @@ expect_rc 0 "backup --log-format json"
 json_lines "backup"
 has_event "e['level'] == 'warn' and e['component'] == 'files' and e['event'] == 'file_skipped' and e['message'].endswith('/pipe: skipped, a fifo is not backed up')" \
 	"the library's warning about the fifo is an event"
+has_event "e['event'] == 'file_skipped' and e['message'].endswith('/caf?: skipped, a fifo is not backed up')" \
+	"a name that is not UTF-8 has '?' for its bad byte"
 has_event "e['event'] == 'saved' and e['component'] == 'backup' and e['message'].startswith('snapshot ')" \
 	"the summary is an event"
 has_event "e['event'] == 'component' and 'tree' in e['message']" "the component table is events"
