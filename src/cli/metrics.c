@@ -86,13 +86,21 @@ int cli_metrics_option(int opt, const char *arg)
 	case 1007:
 		g.file = arg;
 		return 1;
-	case 1008:
+	case 1008: {
+		const char *host = strstr(arg, "://");
 		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
 			fprintf(stderr, "tsarc: --pushgateway takes an http:// or https:// URL\n");
 			return -1;
 		}
+		/* A password in the URL would be on the command line for ps. */
+		if (memchr(host + 3, '@', strcspn(host + 3, "/?#"))) {
+			fprintf(stderr, "tsarc: --pushgateway: no credentials in the URL; give them "
+					"with --pushgateway-auth-file\n");
+			return -1;
+		}
 		g.push_url = arg;
 		return 1;
+	}
 	case 1009:
 	case 1010:
 		if (!*arg || strchr(arg, '/')) {

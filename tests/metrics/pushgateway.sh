@@ -82,6 +82,9 @@ expect_rc 0 "backup with a missing credentials file"
 expect_err "metrics not pushed.*cannot read the Pushgateway credentials file" "the missing file is named"
 t backup --repo "$R" --stdin --name a.sql --pushgateway "ftp://127.0.0.1:$PORT" </dev/null
 expect_rc 2 "an ftp:// pushgateway"
+t backup --repo "$R" --stdin --name a.sql --pushgateway "http://u:p@127.0.0.1:$PORT" </dev/null
+expect_rc 2 "credentials in the pushgateway URL"
+expect_err "no credentials in the URL" "the refusal says where they go"
 grep -qaF -- "$PGW_PASS" "$TRANSCRIPT" && fail "the pushgateway password was printed"
 
 info "the default instance is this host's name"
