@@ -22,20 +22,50 @@ set -euo pipefail
 
 die() { echo "ci/services.sh: $*" >&2; exit 1; }
 
-# A free TCP port above 10000 on loopback (the kernel's ephemeral range is
-# above 32768 here; asking the kernel avoids guessing).
-free_port() {
-	python3 - <<'PY'
-import socket
-while True:
+# A free TCP port for a server, reserved so that tests running in parallel
+# (ctest -j) never pick the same one: a port is taken by creating
+# PORTS_DIR/PORT (mkdir is atomic), checked bindable on 127.0.0.1, and
+# recorded in DIR/ports, which `stop` releases. Ports come from 10000 up,
+# outside the kernel's ephemeral range, so that no client connection of
+# this machine can take one between the check and the server's bind.
+# A reservation older than a day was left by a killed run: it is dropped.
+PORTS_DIR=${TSARC_TEST_PORTS_DIR:-/tmp/tsarc-ports-$(id -u)}
+free_port() { # DIR
+	local port
+	port=$(python3 - "$PORTS_DIR" <<'PY'
+import os, random, socket, sys, time
+d = sys.argv[1]
+os.makedirs(d, mode=0o700, exist_ok=True)
+with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+    elo, ehi = (int(x) for x in f.read().split())
+cands = [p for p in range(10000, 65536) if not elo <= p <= ehi]
+for _ in range(2000):
+    port = random.choice(cands)
+    mark = os.path.join(d, str(port))
+    try:
+        os.mkdir(mark)
+    except FileExistsError:
+        try:
+            if time.time() - os.stat(mark).st_mtime > 86400:
+                os.rmdir(mark)
+        except OSError:
+            pass
+        continue
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    if port > 10000:
-        print(port)
-        break
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        os.rmdir(mark)
+        continue
+    finally:
+        s.close()
+    print(port)
+    sys.exit(0)
+sys.exit("no free port could be reserved in " + d)
 PY
+) || die "no free port"
+	echo "$port" >>"$1/ports"
+	echo "$port"
 }
 
 random_password() { head -c 18 /dev/urandom | base64 | tr -d '/+=' ; }
@@ -60,7 +90,7 @@ start_mysql() {
 	local dir=$1 pw=${2:-$(random_password)} base port
 	base=$dir/mysql
 	mkdir -p "$base"
-	port=$(free_port)
+	port=$(free_port "$dir")
 	mariadb-install-db --user=root --datadir="$base/data" --auth-root-authentication-method=normal \
 		--skip-test-db >"$base/install.log" 2>&1 || { cat "$base/install.log" >&2; die "mariadb-install-db failed"; }
 	# Small buffers and no binary log: this is a test server, on a shared 2-core machine.
@@ -90,7 +120,7 @@ start_postgres() {
 	[ -x "$bin/initdb" ] || die "PostgreSQL server binaries not found (apt-get install postgresql)"
 	base=$dir/postgres
 	mkdir -p "$base/data" "$base/sock"
-	port=$(free_port)
+	port=$(free_port "$dir")
 	# PostgreSQL refuses to run as root: its files belong to postgres, and
 	# the directories above must be traversable for it (mktemp makes 0700).
 	local up
@@ -117,7 +147,7 @@ start_redis() {
 	[ -n "$name" ] || die "start-redis needs a NAME"
 	base=$dir/redis-$name
 	mkdir -p "$base"
-	port=$(free_port)
+	port=$(free_port "$dir")
 	var=REDIS_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')
 	# The configuration goes in a file so that a password is not in ps output.
 	(
@@ -170,7 +200,7 @@ restart_redis() {
 }
 
 stop_all() {
-	local dir=$1 f pid i
+	local dir=$1 f pid i port
 	[ -d "$dir" ] || return 0
 	for f in "$dir"/*/server.pid; do
 		[ -f "$f" ] || continue
@@ -185,6 +215,13 @@ stop_all() {
 		kill -KILL "$pid" 2>/dev/null || true
 		rm -f "$f"
 	done
+	# The servers are gone: their ports may be reserved again.
+	if [ -f "$dir/ports" ]; then
+		while read -r port; do
+			rmdir "$PORTS_DIR/$port" 2>/dev/null || true
+		done <"$dir/ports"
+		rm -f "$dir/ports"
+	fi
 }
 
 cmd=${1:-}
