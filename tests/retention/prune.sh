@@ -15,6 +15,16 @@ trap cleanup EXIT
 export TSARC_REPOSITORY=$work/repo TSARC_PASSWORD=prune-test-pw
 fail() { echo "FAIL: $*" >&2; exit 1; }
 t() { "$TSARC" "$@"; }
+# wait_lock: until the running backup holds its lock (no fixed sleep: a
+# busy machine may take longer than any guess).
+wait_lock() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[ -n "$(ls "$work/repo/locks" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	fail "the backup took no lock in 60 s"
+}
 
 t init -q
 for i in 1 2 3; do
@@ -56,7 +66,7 @@ bpid=$!
 pids+=("$bpid")
 exec 3> "$work/fifo"
 head -c 3000000 "$work/s1" >&3
-sleep 1
+wait_lock
 set +e
 t prune > "$work/prune.out" 2>&1; rc=$?
 t forget --keep-last 1 > "$work/forget.out" 2>&1; rc2=$?
@@ -77,7 +87,7 @@ kill_backup_midway() {
 	pids+=("$kpid")
 	exec 3> "$work/fifo"
 	head -c 1000000 "$work/s2" >&3
-	sleep 1
+	wait_lock
 	kill -9 "$kpid"
 	wait "$kpid" 2>/dev/null || true
 	exec 3>&-
