@@ -2,8 +2,8 @@
 # The test command: installs dependencies, builds tsarc twice (optimised with
 # -Werror, and with AddressSanitizer + UndefinedBehaviorSanitizer), starts a
 # real S3 (Ceph RADOS Gateway) on loopback, and runs every test with ctest
-# in both builds (the container image and the .deb are built and tested in
-# the optimised one).
+# in both builds, the two builds' suites at the same time (the container
+# image and the .deb are built and tested in the optimised one).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -27,9 +27,25 @@ export TSARC_TEST_REQUIRE_S3=1 TSARC_TEST_REQUIRE_SERVICES=1
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-status=0
+# Both builds' suites run at once, each with several tests in parallel:
+# most end-to-end tests wait on servers (MariaDB, PostgreSQL, Redis, RGW)
+# rather than compute, and every test has its own temporary directory,
+# ports reserved through ci/services.sh and its own S3 bucket, so they
+# do not collide. TSARC_CTEST_JOBS sets the tests per build; the long
+# tests carry a COST (tests/CMakeLists.txt) so that ctest starts them first.
+jobs=${TSARC_CTEST_JOBS:-3}
+pids=()
 for build in release asan; do
+	(cd "build/$build" && ctest -j"$jobs" --output-on-failure --timeout 900) \
+		>"$work/ctest-$build.log" 2>&1 &
+	pids+=($!)
+done
+status=0
+i=0
+for build in release asan; do
+	wait "${pids[$i]}" || status=1
 	echo "=== ctest ($build) ==="
-	(cd "build/$build" && ctest --output-on-failure --timeout 900) || status=1
+	cat "$work/ctest-$build.log"
+	i=$((i + 1))
 done
 exit $status
