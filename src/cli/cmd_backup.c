@@ -6,7 +6,9 @@
 #include "lock.h"
 #include "metrics.h"
 #include "snapshot.h"
+#include "tsarc/backup.h"
 #include "tsarc/errors.h"
+#include "tsarc/snapshot.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -492,12 +494,8 @@ static const char DUMP_HELP[] =
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-	char id[TSARC_ID_HEX_LEN + 1];
-	tsarc_snapshot *snap = NULL;
-	const tsarc_stream *st;
 	tsarc_repo *repo = NULL;
-	tsarc_lock *lock = NULL;
-	int out = STDOUT_FILENO, rc;
+	int rc;
 	cli_common c;
 
 	if ((rc = cli_parse_args("dump", DUMP_HELP, argc, argv, longopts, "r:qh", &c, NULL,
@@ -507,25 +505,7 @@ int cmd_dump(int argc, char **argv)
 		return cli_usage_error("dump", "give a snapshot and a stream name");
 	if ((rc = cli_open_repo(&c, &repo)))
 		return cli_fail(rc);
-	/* Shared: a prune must not delete the chunks being read. */
-	if ((rc = tsarc_lock_acquire(&lock, repo, 0)))
-		goto done;
-	if ((rc = tsarc_snapshot_resolve(repo, argv[optind], id)) ||
-		(rc = tsarc_snapshot_load(repo, id, &snap)))
-		goto done;
-	if (!(st = tsarc_snapshot_find_stream(snap, argv[optind + 1]))) {
-		rc = tsarc_error_set(TSARC_ENOTFOUND, "snapshot %.10s has no stream '%s'", id,
-			argv[optind + 1]);
-		goto done;
-	}
-	tsarc__pipe_grow(out);
-	rc = tsarc_stream_extract(repo, st, tsarc_sink_fd, &out, c.inflight);
-	if (rc)
-		tsarc_error_prefix("dump of '%s' from snapshot %.10s stopped", st->name, id);
-done:
-	tsarc_snapshot_free(snap);
-	if (lock && tsarc_lock_release(lock) && !rc)
-		rc = tsarc_error_last()->code;
+	rc = tsarc_dump_fd(repo, argv[optind], argv[optind + 1], STDOUT_FILENO, c.inflight);
 	tsarc_repo_free(repo);
 	return rc ? cli_fail(rc) : EXIT_OK;
 }

@@ -1,0 +1,15 @@
+#ifndef TSARC_H
+#define TSARC_H
+
+/*
+ * The tsarc library: deduplicating, compressing, encrypting backups of
+ * byte streams. Link with `pkg-config --libs tsarc`. The conventions
+ * every function follows are in repository.h.
+ */
+
+#include "errors.h"
+#include "repository.h"
+#include "snapshot.h"
+#include "backup.h"
+
+#endif
