@@ -1,0 +1,233 @@
+/*
+ * prune (src/prune.c) through a store that counts every call
+ * (tests/store/counting_store.c): it deletes exactly the chunks no
+ * snapshot refers to, in one batched call, after listing data/ once and
+ * without reading any chunk; a dry run deletes nothing; what is kept still
+ * restores byte-identical; a second prune finds nothing to do.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "backup.h"
+#include "extract.h"
+#include "lock.h"
+#include "prune.h"
+#include "repo.h"
+#include "snapshot.h"
+#include "store/counting_store.h"
+#include "tsarc/errors.h"
+
+#define LEN (400u * 1024)
+
+static char dir[256];
+static tsarc_repo *repo;
+static counting_store *cnt;
+
+static void fill(uint8_t *p, size_t len, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		p[i] = (uint8_t)(seed >> 56);
+	}
+}
+
+/* One stream from memory (through a file) into a new snapshot. */
+static void backup(const uint8_t *data, size_t len, char id[TSARC_ID_HEX_LEN + 1])
+{
+	char path[300];
+	tsarc_backup *b = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/input", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(tsarc__write_all(fd, data, len), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(tsarc_backup_new(&b, repo, NULL), 0);
+	assert_int_equal(tsarc_backup_stream_fd(b, "s", "stdin", fd, NULL), 0);
+	assert_int_equal(tsarc_backup_commit(b, id), 0);
+	tsarc_backup_free(b);
+	close(fd);
+	unlink(path);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The chunk names of a snapshot's stream, sorted and unique. */
+static size_t chunk_names(const char *id, char ***out)
+{
+	tsarc_snapshot *snap = NULL;
+	const tsarc_stream *st;
+	char **names;
+	size_t i, n = 0;
+
+	assert_int_equal(tsarc_snapshot_load(repo, id, &snap), 0);
+	st = &snap->streams[0];
+	names = calloc(st->nchunks, sizeof(char *));
+	for (i = 0; i < st->nchunks; i++) {
+		names[i] = malloc(TSARC_ID_HEX_LEN + 1);
+		tsarc_hex_encode(names[i], st->chunks[i].id, TSARC_ID_LEN);
+	}
+	qsort(names, st->nchunks, sizeof(char *), cmp_names);
+	for (i = 0; i < st->nchunks; i++) {
+		if (n && !strcmp(names[n - 1], names[i]))
+			free(names[i]);
+		else
+			names[n++] = names[i];
+	}
+	tsarc_snapshot_free(snap);
+	*out = names;
+	return n;
+}
+
+typedef struct membuf {
+	uint8_t *p;
+	size_t len;
+} membuf;
+
+static int to_mem(void *payload, const uint8_t *data, size_t len)
+{
+	membuf *m = payload;
+
+	memcpy(m->p + m->len, data, len);
+	m->len += len;
+	return 0;
+}
+
+static int prune(int dry_run, tsarc_prune_result *res)
+{
+	tsarc_lock *lock = NULL;
+	int rc;
+
+	assert_int_equal(tsarc_lock_acquire(&lock, repo, !dry_run), 0);
+	rc = tsarc_prune(repo, lock, dry_run, res);
+	assert_int_equal(tsarc_lock_release(lock), 0);
+	return rc;
+}
+
+static void test_prune_deletes_exactly_the_unreferenced(void **state)
+{
+	static const tsarc_repo_init_options small = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
+		1024};
+	uint8_t *a = malloc(LEN), *b = malloc(LEN), *back = malloc(LEN);
+	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1];
+	char **ca, **cb, **doomed, **removed;
+	size_t na, nb, ndoomed = 0, nremoved, i, j;
+	tsarc_store *inner = NULL, *st = NULL;
+	tsarc_prune_result res;
+	tsarc_snapshot *snap = NULL;
+	membuf m = {back, 0};
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/tsarc-prune-XXXXXX",
+		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	{
+		char repo_dir[300];
+		snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
+		assert_int_equal(tsarc_store_fs_open(&inner, repo_dir, NULL), 0);
+	}
+	assert_int_equal(counting_store_wrap(&st, &cnt, inner), 0);
+	assert_int_equal(tsarc_repo_init(&repo, st, "prune-pw", &small), 0);
+
+	/* b shares a's first half: those chunks stay referenced. */
+	fill(a, LEN, 1);
+	memcpy(b, a, LEN / 2);
+	fill(b + LEN / 2, LEN / 2, 2);
+	backup(a, LEN, ida);
+	backup(b, LEN, idb);
+	na = chunk_names(ida, &ca);
+	nb = chunk_names(idb, &cb);
+	doomed = calloc(na, sizeof(char *));
+	for (i = 0; i < na; i++)
+		if (!bsearch(&ca[i], cb, nb, sizeof(char *), cmp_names) &&
+			(ndoomed == 0 || strcmp(doomed[ndoomed - 1], ca[i])))
+			doomed[ndoomed++] = ca[i];
+	/* Both the shared and the doomed part are not empty, or the test
+	 * would prove nothing. */
+	assert_true(ndoomed > 2 && ndoomed < na - 2);
+
+	/* a is forgotten: its manifest goes, its chunks stay until prune. */
+	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_SNAPSHOT, ida), 0);
+
+	counting_store_reset(cnt);
+	assert_int_equal(prune(1, &res), 0);
+	assert_int_equal(res.snapshots, 1);
+	assert_int_equal(res.chunks_removed, ndoomed);
+	assert_int_equal(counting_store_calls(cnt, COUNT_REMOVED, TSARC_OBJ_DATA), 0);
+	assert_int_equal(counting_store_calls(cnt, COUNT_REMOVE_MANY, TSARC_OBJ_DATA), 0);
+
+	counting_store_reset(cnt);
+	assert_int_equal(prune(0, &res), 0);
+	assert_int_equal(res.snapshots, 1);
+	assert_int_equal(res.chunks_referenced, nb);
+	assert_int_equal(res.chunks_removed, ndoomed);
+	assert_int_equal(res.chunks_young, 0);
+	assert_int_equal(res.chunks_stored, nb + ndoomed);
+	/* Exactly the doomed chunks, nothing else of any type but our lock. */
+	assert_int_equal(counting_store_removed(cnt, TSARC_OBJ_DATA, &removed, &nremoved), 0);
+	assert_int_equal(nremoved, ndoomed);
+	for (i = 0; i < ndoomed; i++)
+		assert_string_equal(removed[i], doomed[i]);
+	tsarc_store_names_free(removed, nremoved);
+	for (j = 0; j < TSARC_OBJ__COUNT; j++)
+		if (j != TSARC_OBJ_DATA && j != TSARC_OBJ_LOCK)
+			assert_int_equal(counting_store_calls(cnt, COUNT_REMOVED, (tsarc_objtype)j), 0);
+	/* One listing of data/, one batch of deletions, no chunk read or written. */
+	assert_int_equal(counting_store_calls(cnt, COUNT_LIST, TSARC_OBJ_DATA), 1);
+	assert_int_equal(counting_store_calls(cnt, COUNT_REMOVE_MANY, TSARC_OBJ_DATA), 1);
+	assert_int_equal(counting_store_calls(cnt, COUNT_REMOVE, TSARC_OBJ_DATA), 0);
+	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_DATA), 0);
+	assert_int_equal(counting_store_calls(cnt, COUNT_STAT, TSARC_OBJ_DATA), 0);
+	assert_int_equal(counting_store_calls(cnt, COUNT_PUT, TSARC_OBJ_DATA), 0);
+	/* Each remaining manifest read once. */
+	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_SNAPSHOT), 1);
+
+	/* What is kept restores byte-identical. */
+	assert_int_equal(tsarc_snapshot_load(repo, idb, &snap), 0);
+	assert_int_equal(tsarc_stream_extract(repo, &snap->streams[0], to_mem, &m, 0), 0);
+	assert_int_equal(m.len, LEN);
+	assert_memory_equal(back, b, LEN);
+	tsarc_snapshot_free(snap);
+
+	/* Nothing left to do. */
+	counting_store_reset(cnt);
+	assert_int_equal(prune(0, &res), 0);
+	assert_int_equal(res.chunks_removed, 0);
+	assert_int_equal(res.chunks_stored, nb);
+	assert_int_equal(counting_store_calls(cnt, COUNT_REMOVE_MANY, TSARC_OBJ_DATA), 0);
+
+	tsarc_repo_free(repo);
+	tsarc_store_names_free(ca, na);
+	tsarc_store_names_free(cb, nb);
+	free(doomed);
+	free(a);
+	free(b);
+	free(back);
+	{
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prune_deletes_exactly_the_unreferenced),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
