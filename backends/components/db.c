@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int tsarc_db_is_kube(const tsarc_component *c)
+int tsarc_db_in_workload(const tsarc_component *c)
 {
-	return !strcmp(c->tr->type, "kube");
+	return (c->tr->caps & TSARC_TR_IN_WORKLOAD) != 0;
 }
 
 cJSON *tsarc_db_meta(const tsarc_component *c, const tsarc_conn *conn)
@@ -77,23 +77,23 @@ int tsarc_restore_sql(tsarc_restore_ctx *r, tsarc_step *s, const char *default_t
 	tsarc_buf pre = TSARC_BUF_INIT, post = TSARC_BUF_INIT;
 	const char *tool = tsarc_spec_str(s->recipe, "tool");
 	const char *pod_pw = tsarc_spec_str(s->recipe, "pod_password_env");
-	int kube, rc;
+	int in_pod, rc;
 	char what[300];
 
 	memset(&conn, 0, sizeof(conn));
 	tsarc_cmd_init(&cmd);
 	if ((rc = tsarc_step_component(r, s, &c)))
 		return rc;
-	kube = tsarc_db_is_kube(&c);
+	in_pod = tsarc_db_in_workload(&c);
 	if (!pod_pw)
 		pod_pw = tsarc_spec_str(s->spec, "pod_password_env");
 	/* The connection resolved before the first write of the restore. */
-	if ((kube && (rc = c.tr->locate(c.tr, &c))) || (rc = tsarc_step_conn(s, &conn)))
+	if ((rc = c.tr->locate(c.tr, &c)) || (rc = tsarc_step_conn(s, &conn)))
 		goto done;
 	if (!tool)
 		tool = default_tool;
 	if ((rc = tsarc_cmd_arg(&cmd, tool)) ||
-		(rc = client(s, &conn, kube ? pod_pw : NULL, kube, &cmd, &pre)))
+		(rc = client(s, &conn, in_pod ? pod_pw : NULL, in_pod, &cmd, &pre)))
 		goto done;
 	if ((rc = tsarc_spec_add_args(&cmd, s->recipe, "options", s->component)))
 		goto done;
@@ -107,7 +107,7 @@ int tsarc_restore_sql(tsarc_restore_ctx *r, tsarc_step *s, const char *default_t
 	if (post.size)
 		tsarc_buf_append(&post, "", 1);
 	snprintf(what, sizeof(what), "component '%s': %s%s%s", s->component, tool,
-		kube ? " in pod " : "", kube ? c.pod : "");
+		in_pod ? " in pod " : "", in_pod ? c.pod : "");
 	rc = tsarc_restore_stream_into(r, &c, &cmd, s->st, pre.size ? (char *)pre.ptr : NULL,
 		post.size ? (char *)post.ptr : NULL, what);
 	if (!rc) {

@@ -13,7 +13,10 @@ struct tsarc_buf;
 	"host", "port", "user", "password_env", "password_file",               \
 	"pod_password_env", "options", "description"
 
-int tsarc_db_is_kube(const tsarc_component *c);
+/* Whether the client runs inside the component's workload (a pod): the
+ * server is local to it and the workload's own variables are there
+ * (pod_password_env). Asked of the transport's capabilities. */
+int tsarc_db_in_workload(const tsarc_component *c);
 /* Where a dump came from, for the stream's metadata (never a password). */
 cJSON *tsarc_db_meta(const tsarc_component *c, const tsarc_conn *conn);
 /* TOOL FLAG as the production's version command. */

@@ -64,7 +64,7 @@ static int exec_env(const tsarc_component *c, tsarc_cmd *cmd)
 		if ((rc = tsarc_cmd_env(cmd, v->string, val)))
 			return rc;
 	}
-	if (!strcmp(c->tr->type, "kube"))
+	if (c->tr->caps & TSARC_TR_IN_WORKLOAD)
 		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(c->spec, "pod_env"))
 			if ((rc = tsarc_cmd_pod_env(cmd, v->string, v->valuestring)))
 				return rc;
@@ -117,7 +117,7 @@ static int exec_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	/* The target config's env mapping, never the snapshot's. */
 	if (!rc)
 		rc = exec_env(&c, &cmd);
-	if (!rc && !strcmp(c.tr->type, "kube"))
+	if (!rc)
 		rc = c.tr->locate(c.tr, &c);
 	if (!rc) {
 		snprintf(what, sizeof(what), "component '%s': %s", s->component, cmd.argv[0]);

@@ -506,7 +506,8 @@ static int files_prepare(tsarc_component *c, tsarc_production *out)
 	if (!(out->meta = cJSON_CreateObject()) || !cJSON_AddStringToObject(out->meta, "path", path))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	cJSON_AddStringToObject(out->meta, "format", "tar (pax)");
-	if (strcmp(c->tr->type, "local")) {
+	/* Where paths are not this host's, tar runs where they are. */
+	if (!(c->tr->caps & TSARC_TR_HOST_FILES)) {
 		const char *tool = tsarc_spec_str(c->spec, "tool");
 		if (!tool)
 			tool = "tar";
@@ -543,155 +544,14 @@ static int files_prepare(tsarc_component *c, tsarc_production *out)
 
 /* ---- restore: replace the tree (system-storage) ---- */
 
-/*
- * The kube transport cannot check entries on the far side before tar
- * writes them, so the whole stream is read here first (verified chunks,
- * every entry and link by the local restore's rules) and only then
- * streamed into the pod. The price is reading the stream twice; the gain
- * is that a hostile archive never reaches the pod.
- */
-static int validate_tar(tsarc_restore_ctx *r, const tsarc_stream *st, uint64_t *entries)
-{
-	int rc = tsarc_tree_check_stream(r->repo, st, r->o->inflight, entries);
-
-	if (rc == TSARC_EUNSAFE || rc == TSARC_ECORRUPT)
-		tsarc_error_prefix("stream %s", st->name);
-	return rc;
-}
-
-/*
- * The pod's side of a tree restore: $1 the target folder, $2 the staging
- * folder, $3 the folder the old entries go to, $4 the entry that ends a
- * complete stream (random names: no archive entry can take them). The
- * same journal as a local restore (src/tree_restore.c), so an interrupted
- * swap is ended by the next restore into the volume, from either side:
- * phase 0 (extracting) is undone, phases 1 (old entries out) and 2 (new
- * entries in) are finished. tar's success is not enough to swap: tsarc
- * writes $4 only after it verified the whole stream, so a stream cut
- * between two entries (tar exits 0) leaves the old tree.
- */
-static const char TREE_SCRIPT[] =
-	"set -e; d=$1; new=$2; old=$3; mark=$4; j=.tsarc-swap-journal\n"
-	"mkdir -p \"$d\"; cd \"$d\"\n"
-	"jw() { printf 'tsarc-swap 1\\n%s\\n%s\\n%s\\ndelete\\n' \"$1\" \"$2\" \"$3\" >\"$j.tmp\"; "
-	"mv -f \"$j.tmp\" \"$j\"; }\n"
-	"finish() {\n"
-	"  if [ \"$1\" = 0 ]; then rm -rf \"./$2\" \"./$3\"; rm -f \"$j\"; return 0; fi\n"
-	"  [ \"$1\" = 2 ] && [ ! -e \"./$2\" ] && { rm -rf \"./$3\"; rm -f \"$j\"; return 0; }\n"
-	"  [ -d \"./$2\" ] || { echo \"tsarc: $d/$j names the new tree $2, which is missing\" >&2; exit 1; }\n"
-	"  if [ \"$1\" = 1 ]; then\n"
-	"    mkdir -p \"./$3\"\n"
-	"    for e in * .[!.]* ..?*; do\n"
-	"      [ -e \"$e\" ] || [ -L \"$e\" ] || continue\n"
-	"      case $e in \"$2\"|\"$3\"|.tsarc-swap-journal*) continue;; esac\n"
-	"      rm -rf \"./$3/$e\"; mv -f \"./$e\" \"./$3/$e\"\n"
-	"    done\n"
-	"    jw 2 \"$2\" \"$3\"\n"
-	"  fi\n"
-	"  for e in \"./$2\"/* \"./$2\"/.[!.]* \"./$2\"/..?*; do\n"
-	"    [ -e \"$e\" ] || [ -L \"$e\" ] || continue\n"
-	"    b=${e##*/}; rm -rf \"./$b\"; mv -f \"$e\" \"./$b\"\n"
-	"  done\n"
-	"  rm -rf \"./$3\" \"./$2\"; rm -f \"$j\"\n"
-	"}\n"
-	"if [ -e \"$j\" ] || [ -L \"$j\" ]; then\n"
-	"  p=; s=; o=; x=; m=\n"
-	"  [ -f \"$j\" ] && [ ! -L \"$j\" ] && { read -r m; read -r p; read -r s; read -r o; read -r x; } <\"$j\" || :\n"
-	"  case \"$m|$p|$s|$o|$x\" in\n"
-	"  \"tsarc-swap 1|\"[012]\"|.tsarc-restore-\"?*\"|.tsarc-old-\"?*\"|delete\") ;;\n"
-	"  *) echo \"tsarc: $d/$j is not a swap journal tsarc wrote; nothing was changed\" >&2; exit 1;;\n"
-	"  esac\n"
-	"  case \"$s$o\" in */*) echo \"tsarc: $d/$j is not a swap journal tsarc wrote\" >&2; exit 1;; esac\n"
-	"  echo \"tsarc: warning: $d: an earlier restore was interrupted; ending its swap first\" >&2\n"
-	"  finish \"$p\" \"$s\" \"$o\"\n"
-	"fi\n"
-	"jw 0 \"$new\" \"$old\"\n"
-	"mkdir -m 700 \"./$new\"\n"
-	"if ! tar -x -p -f - -C \"./$new\"; then finish 0 \"$new\" \"$old\"; exit 1; fi\n"
-	"if [ ! -f \"./$new/$mark\" ] || [ -L \"./$new/$mark\" ]; then\n"
-	"  echo \"tsarc: the tar stream ended before tsarc verified all of it; nothing was swapped\" >&2\n"
-	"  finish 0 \"$new\" \"$old\"; exit 1\n"
-	"fi\n"
-	"rm -f \"./$new/$mark\"\n"
-	"jw 1 \"$new\" \"$old\"\n"
-	"finish 1 \"$new\" \"$old\"\n";
-
-/* Random names for the pod's swap: PREFIX + the nonce of a staging name. */
-static int swap_name(char *out, size_t outsz, const char *prefix)
-{
-	char name[64];
-	int rc;
-
-	if ((rc = tsarc_staging_name(name, sizeof(name))))
-		return rc;
-	if (snprintf(out, outsz, "%s%s", prefix, strchr(name + 1, '-') + 1) >= (int)outsz)
-		return tsarc_error_set(TSARC_ETOOLARGE, "no room for a name");
-	return 0;
-}
-
-/*
- * Into a pod: the tar is checked whole first (validate_tar), then read
- * again and rewritten entry by entry from what tsarc validated (the pod
- * never parses the repository's bytes), the completion entry last; any
- * failure while feeding kills the pod's tar before its input ends.
- */
-static int tree_into_pod(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, const char *path)
-{
-	tsarc_cmd cmd;
-	tsarc_proc p;
-	uint64_t entries = 0, sent = 0, skipped = 0;
-	char what[400], staging[64], old[64], mark[64], msg[2048];
-	int rc, prc;
-
-	tsarc_cmd_init(&cmd);
-	if ((rc = validate_tar(r, s->st, &entries)) || (rc = c->tr->locate(c->tr, c)) ||
-		(rc = tsarc_staging_name(staging, sizeof(staging))) ||
-		(rc = swap_name(old, sizeof(old), ".tsarc-old-")) ||
-		(rc = swap_name(mark, sizeof(mark), ".tsarc-complete-")) ||
-		(rc = tsarc_cmd_arg(&cmd, "sh")) || (rc = tsarc_cmd_arg(&cmd, "-c")) ||
-		(rc = tsarc_cmd_arg(&cmd, TREE_SCRIPT)) || (rc = tsarc_cmd_arg(&cmd, "sh")) ||
-		(rc = tsarc_cmd_arg(&cmd, path)) || (rc = tsarc_cmd_arg(&cmd, staging)) ||
-		(rc = tsarc_cmd_arg(&cmd, old)) || (rc = tsarc_cmd_arg(&cmd, mark))) {
-		tsarc_cmd_free(&cmd);
-		return rc;
-	}
-	snprintf(what, sizeof(what), "component '%s': tar into %s in pod %s", s->component, path,
-		c->pod);
-	tsarc_proc_init(&p);
-	p.want_stdin = 1;
-	rc = c->tr->spawn(c->tr, c, &cmd, &p);
-	tsarc_cmd_free(&cmd);
-	if (rc)
-		return rc;
-	rc = tsarc_tree_rewrite_stream(r->repo, s->st, r->o->inflight, p.in_fd, mark, &sent,
-		&skipped);
-	if (!rc && sent != entries)
-		rc = tsarc_error_set(TSARC_ECORRUPT, "stream %s read %llu entries, then %llu",
-			s->st->name, (unsigned long long)entries, (unsigned long long)sent);
-	if (rc) {
-		snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
-		tsarc_proc_kill(&p);
-		prc = tsarc_proc_finish(&p, what);
-		/* It had exited on its own (its script refused, say): its own
-		 * error explains a broken pipe on our side. */
-		if (prc && WIFEXITED(p.status))
-			return prc;
-		return tsarc_error_set(rc, "%s; %s was stopped before the end of its input, so the "
-			"tree was not swapped", msg, what);
-	}
-	tsarc_proc_close_stdin(&p);
-	if ((prc = tsarc_proc_finish(&p, what)))
-		return prc;
-	tsarc_step_note(s, "%llu entries checked, rewritten and extracted into %s in pod %s%s",
-		(unsigned long long)entries, path, c->pod, skipped ? " (fifos, sockets or devices "
-		"skipped)" : "");
-	return 0;
-}
-
+/* The transport replaces the tree where it keeps files: tsarc itself on
+ * this host, a checked and rewritten stream into the pod in a cluster
+ * (transport.h, replace_tree). */
 static int files_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	const char *path = tsarc_spec_str(s->spec, "path");
 	tsarc_component c;
+	char *note = NULL;
 	int rc;
 
 	if (!path)
@@ -701,23 +561,12 @@ static int files_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			s->component);
 	if ((rc = tsarc_step_component(r, s, &c)))
 		return rc;
-	if (!strcmp(c.tr->type, "local")) {
-		tsarc_tree_restore_options o;
-		tsarc_tree_restore_result res;
-		memset(&o, 0, sizeof(o));
-		memset(&res, 0, sizeof(res));
-		o.restore_owner = geteuid() == 0;
-		/* It creates the target folder when missing. */
-		if (!(rc = tsarc_tree_restore_stream(r->repo, s->st, path, &o, &res)))
-			tsarc_step_note(s, "%llu entries, %llu bytes into %s, %llu extra entries removed%s%s",
-				(unsigned long long)res.entries, (unsigned long long)res.bytes, path,
-				(unsigned long long)res.removed,
-				res.skipped ? ", fifos, sockets or devices skipped" : "",
-				res.recovered == 1 ? ", an interrupted earlier swap finished first" :
-				res.recovered == 2 ? ", an interrupted earlier restore undone first" : "");
-	} else {
-		rc = tree_into_pod(r, s, &c, path);
-	}
+	if (!c.tr->replace_tree)
+		rc = tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': the %s transport cannot "
+			"replace a tree", s->component, c.tr->type);
+	else if (!(rc = c.tr->replace_tree(c.tr, &c, r->repo, s->st, r->o->inflight, path, &note)))
+		tsarc_step_note(s, "%s", note ? note : "restored");
+	free(note);
 	tsarc_component_clear(&c);
 	return rc;
 }

@@ -74,7 +74,7 @@ static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 		(rc = tsarc_cmd_arg(&out->cmd, "--set-charset")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--default-character-set=utf8mb4")))
 		goto done;
-	if ((rc = mysql_conn_args(&out->cmd, &conn, tsarc_db_is_kube(c) ?
+	if ((rc = mysql_conn_args(&out->cmd, &conn, tsarc_db_in_workload(c) ?
 		     tsarc_spec_str(c->spec, "pod_password_env") : NULL)) ||
 		(rc = tsarc_spec_add_args(&out->cmd, c->spec, "options", c->name)) ||
 		(rc = tsarc_cmd_arg(&out->cmd, conn.database)) ||

@@ -61,7 +61,7 @@ static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 		/* Never prompt: a missing password is an error, not a hang. */
 		(rc = tsarc_cmd_arg(&out->cmd, "--no-password")))
 		goto done;
-	if ((rc = postgres_conn_args(&out->cmd, &conn, tsarc_db_is_kube(c),
+	if ((rc = postgres_conn_args(&out->cmd, &conn, tsarc_db_in_workload(c),
 		     tsarc_spec_str(c->spec, "pod_password_env"))) ||
 		(rc = tsarc_spec_add_args(&out->cmd, c->spec, "options", c->name)))
 		goto done;

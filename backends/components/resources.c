@@ -321,7 +321,7 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		cJSON_AddItemToArray(out_items, item);
 	}
 	if (cJSON_GetArraySize(out_items) &&
-		(rc = tr->apply(tr, list, strcmp(tr->type, "local") ? NULL : r->o->target_namespace)))
+		(rc = tr->apply(tr, list, r->o->target_namespace)))
 		goto done;
 	tsarc_step_note(s, "%d applied, %d left out", cJSON_GetArraySize(applied),
 		cJSON_GetArraySize(skipped));

@@ -556,6 +556,20 @@ static int kube_write_config(tsarc_transport *tr, tsarc_server_config *cfg, cons
 	return rc;
 }
 
+/* One cluster's namespace: the same context and namespace, named on
+ * both sides (without them the kubeconfig's current one may be another
+ * cluster's). */
+int tsarc_kube_same_place(const cJSON *a, const cJSON *b, int with_dir)
+{
+	const char *ca = tsarc_spec_str(a, "context"), *cb = tsarc_spec_str(b, "context");
+	const char *na = tsarc_spec_str(a, "namespace"), *nb = tsarc_spec_str(b, "namespace");
+
+	(void)with_dir;
+	if ((na && nb && strcmp(na, nb)) || (ca && cb && strcmp(ca, cb)))
+		return 0;
+	return na && nb && ca && cb ? 1 : -1;
+}
+
 static void kube_describe(tsarc_transport *tr, const tsarc_component *c, cJSON *source)
 {
 	kube_transport *t = (kube_transport *)tr;

@@ -446,6 +446,21 @@ static int local_replace_tree(tsarc_transport *tr, tsarc_component *c, tsarc_rep
 	return 0;
 }
 
+/* One machine, and with_dir: one resources_dir on it. */
+int tsarc_local_same_place(const cJSON *a, const cJSON *b, int with_dir)
+{
+	const char *ma = tsarc_spec_str(a, "machine"), *mb = tsarc_spec_str(b, "machine");
+	const char *da = tsarc_spec_str(a, "resources_dir"), *db = tsarc_spec_str(b, "resources_dir");
+
+	if (!((!ma && !mb) || (ma && mb && !strcmp(ma, mb))))
+		return 0;
+	if (!with_dir)
+		return 1;
+	if (!da || !db)
+		return -1; /* a snapshot from before resources_dir was recorded */
+	return !strcmp(da, db);
+}
+
 static void local_describe(tsarc_transport *tr, const tsarc_component *c, cJSON *source)
 {
 	local_transport *t = (local_transport *)tr;

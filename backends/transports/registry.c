@@ -12,9 +12,9 @@
 #include <string.h>
 
 const tsarc_transport_type tsarc_transport_types[] = {
-	{"local", tsarc_transport_local_new},
-	{"kube", tsarc_transport_kube_new},
-	{NULL, NULL},
+	{"local", tsarc_transport_local_new, TSARC_TR_HOST_FILES, tsarc_local_same_place},
+	{"kube", tsarc_transport_kube_new, TSARC_TR_IN_WORKLOAD, tsarc_kube_same_place},
+	{NULL, NULL, 0, NULL},
 };
 
 #define NTYPES (sizeof(tsarc_transport_types) / sizeof(tsarc_transport_types[0]) - 1)

@@ -73,6 +73,8 @@ typedef struct tsarc_component {
 
 int tsarc_transport_local_new(tsarc_transport **out, const cJSON *conf);
 int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf);
+int tsarc_local_same_place(const cJSON *a, const cJSON *b, int with_dir);
+int tsarc_kube_same_place(const cJSON *a, const cJSON *b, int with_dir);
 /* kube's replace_tree (backends/transports/kube_tree.c). */
 int tsarc_kube_replace_tree(tsarc_transport *t, tsarc_component *c, struct tsarc_repo *repo,
 	const struct tsarc_stream *st, unsigned inflight, const char *path, char **note);

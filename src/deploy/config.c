@@ -197,9 +197,9 @@ static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf
 	if ((rc = tsarc_recipe_parse(cJSON_GetObjectItemCaseSensitive(c, "restore"),
 		     TSARC_ECONFIG, rwhere, &out->restore)))
 		return rc;
-	if (out->restore.action && !tsarc_restore_action_known(out->restore.action))
-		return tsarc_error_set(TSARC_ECONFIG, "%s.action must be one of apply, sql, "
-			"replace-tree, redis-rdb, exec", rwhere);
+	if (out->restore.action &&
+		(rc = tsarc_recipe_action_check(out->restore.action, out->kind, rwhere)))
+		return rc;
 	return 0;
 }
 

@@ -40,8 +40,9 @@ typedef struct tsarc_recipe {
 	const cJSON *env, *pod_env; /* objects: variable name to variable name */
 } tsarc_recipe;
 
-/* Whether `action` is one a restore knows. */
-int tsarc_restore_action_known(const char *action);
+/* Whether a recipe of a component of `kind` may name `action` (the kinds
+ * say: kind.h); TSARC_ECONFIG "WHERE.action: ..." otherwise. */
+int tsarc_recipe_action_check(const char *action, const char *kind, const char *where);
 
 /*
  * Parses `json` (NULL: an empty recipe) into `out`, checking every field's

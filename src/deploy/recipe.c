@@ -10,22 +10,25 @@
  */
 #include "component.h"
 #include "config.h"
+#include "kind.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char *const ACTIONS[] = {"apply", "sql", "replace-tree", "redis-rdb", "exec",
-	NULL};
-
-int tsarc_restore_action_known(const char *action)
+int tsarc_recipe_action_check(const char *action, const char *kind, const char *where)
 {
-	size_t i;
+	const tsarc_kind *k;
+	char msg[600];
+	int rc;
 
-	for (i = 0; action && ACTIONS[i]; i++)
-		if (!strcmp(ACTIONS[i], action))
-			return 1;
-	return 0;
+	/* The kinds say which actions exist and who may name them. */
+	if (!(rc = tsarc_kind_for_action(kind, action, "", &k)))
+		return 0;
+	snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
+	/* "component '': action sql needs kind mysql or postgres" */
+	return tsarc_error_set(rc, "%s.action: %s", where, strstr(msg, "': ") ?
+		strstr(msg, "': ") + 3 : msg);
 }
 
 /* Words of a CREATE DATABASE clause: letters, digits, '_', '=' and spaces. */
@@ -128,13 +131,11 @@ int tsarc_recipe_require(const tsarc_recipe *r, const char *action, const char *
 {
 	char rwhere[1400];
 
+	int rc;
+
 	tsarc_json_path(rwhere, sizeof(rwhere), where, "restore");
-	if (!tsarc_restore_action_known(action))
-		return tsarc_error_set(TSARC_ECONFIG, "%s.action must be one of apply, sql, "
-			"replace-tree, redis-rdb, exec", rwhere);
-	if (!strcmp(action, "sql") && (!kind || (strcmp(kind, "mysql") && strcmp(kind, "postgres"))))
-		return tsarc_error_set(TSARC_ECONFIG, "%s.action sql needs kind mysql or postgres",
-			rwhere);
+	if ((rc = tsarc_recipe_action_check(action, kind, rwhere)))
+		return rc;
 	if (!strcmp(action, "exec") && (!cJSON_IsArray(r->command) ||
 		!cJSON_GetArraySize(r->command)))
 		return missing(rwhere, "command", "restore needs \"command\" of the target "

@@ -301,7 +301,7 @@ static int do_hook(rctx *r, step *s)
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(h, "command"))
 		if (!rc)
 			rc = tsarc_cmd_arg(&cmd, a->valuestring);
-	if (!rc && !strcmp(c.tr->type, "kube"))
+	if (!rc)
 		rc = c.tr->locate(c.tr, &c);
 	if (!rc)
 		rc = c.tr->capture(c.tr, &c, &cmd, TSARC_CAPTURE_MAX, &out);
@@ -387,32 +387,17 @@ static int str_same(const char *a, const char *b)
 
 /* 1: the same place, 0: another one, -1: cannot tell. with_dir: the
  * resources_dir counts (resources); a database reached from this host
- * does not depend on it. */
+ * does not depend on it. The transport that described them says. */
 static int same_place(const cJSON *a, const cJSON *b, int with_dir)
 {
 	const char *ta = tsarc_spec_str(a, "transport"), *tb = tsarc_spec_str(b, "transport");
-	const char *da = tsarc_spec_str(a, "resources_dir"), *db = tsarc_spec_str(b, "resources_dir");
+	const tsarc_transport_type *type = tsarc_transport_type_find(ta);
 
 	if (!ta || !tb)
 		return -1;
 	if (strcmp(ta, tb))
 		return 0;
-	if (!strcmp(ta, "kube")) {
-		const char *ca = tsarc_spec_str(a, "context"), *cb = tsarc_spec_str(b, "context");
-		const char *na = tsarc_spec_str(a, "namespace"), *nb = tsarc_spec_str(b, "namespace");
-		if ((na && nb && strcmp(na, nb)) || (ca && cb && strcmp(ca, cb)))
-			return 0;
-		/* Without a context (or namespace) named on both sides, the
-		 * kubeconfig's current one may be another cluster's. */
-		return na && nb && ca && cb ? 1 : -1;
-	}
-	if (!str_same(tsarc_spec_str(a, "machine"), tsarc_spec_str(b, "machine")))
-		return 0;
-	if (!with_dir)
-		return 1;
-	if (!da || !db)
-		return -1; /* a snapshot from before resources_dir was recorded */
-	return !strcmp(da, db);
+	return type && type->same_place ? type->same_place(a, b, with_dir) : -1;
 }
 
 /* The deployment a snapshot was taken from: recorded with every stream
@@ -599,7 +584,7 @@ static int resolve_db(rctx *r, step *s, tsarc_component *c, cJSON *ep)
 	s->has_conn = 1;
 	ep_str(ep, "host", s->conn.host);
 	if (s->conn.port || (!s->conn.socket && default_port(s->kind) && (c->external ||
-		strcmp(c->tr->type, "kube"))))
+		!(c->tr->caps & TSARC_TR_IN_WORKLOAD))))
 		cJSON_AddNumberToObject(ep, "port", s->conn.port ? s->conn.port : default_port(s->kind));
 	ep_str(ep, "socket", s->conn.socket);
 	ep_str(ep, "user", s->conn.user);
@@ -616,7 +601,9 @@ static void endpoint_text(const step *s, cJSON *ep)
 	tsarc_buf b = TSARC_BUF_INIT;
 	const char *tr = tsarc_spec_str(ep, "transport"), *v;
 	const cJSON *port = cJSON_GetObjectItemCaseSensitive(ep, "port");
-	int kube = tr && !strcmp(tr, "kube");
+	const tsarc_transport_type *type = tsarc_transport_type_find(tr);
+	/* Commands in a workload: say which, and in which namespace. */
+	int kube = type && (type->caps & TSARC_TR_IN_WORKLOAD);
 	int db = s->action && (!strcmp(s->action, "sql") || !strcmp(s->action, "redis-rdb"));
 
 	if (s->action && !strcmp(s->action, "apply")) {
@@ -741,6 +728,22 @@ static int same_endpoint(const step *s, const cJSON *t, const cJSON *src)
 		same_place(t, src, 0) == 1;
 }
 
+/* What the step's merged recipe must hold for its action where it runs:
+ * checked with the targets, before the first step writes (config.h). */
+static int step_require(rctx *r, const step *s, const tsarc_component *c)
+{
+	char where[1300], path[1200], rwhere[1500];
+	tsarc_recipe rec;
+	int rc;
+
+	tsarc_json_path(path, sizeof(path), "components", s->component);
+	snprintf(where, sizeof(where), "%s: %s", r->d->origin, path);
+	tsarc_json_path(rwhere, sizeof(rwhere), where, "restore");
+	if ((rc = tsarc_recipe_parse(s->recipe, TSARC_ECONFIG, rwhere, &rec)))
+		return rc;
+	return tsarc_recipe_require(&rec, s->action, s->kind, s->spec, c->tr, where);
+}
+
 static int resolve_step(rctx *r, step *s)
 {
 	tsarc_component c;
@@ -755,20 +758,21 @@ static int resolve_step(rctx *r, step *s)
 		c.spec = s->spec;
 		if ((rc = tsarc_step_transport(r, s->spec, &c.tr)))
 			return rc;
-	} else if ((rc = tsarc_step_component(r, s, &c))) {
+	} else if ((rc = tsarc_step_component(r, s, &c)) || (rc = step_require(r, s, &c))) {
 		return rc;
 	}
 	if (!(ep = s->endpoint = place_of(c.tr)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	if (!strcmp(c.tr->type, "kube") && strcmp(s->action, "apply")) {
+	if ((c.tr->caps & TSARC_TR_IN_WORKLOAD) && strcmp(s->action, "apply")) {
 		ep_str(ep, "workload", tsarc_spec_str(s->spec, "workload"));
 		ep_str(ep, "selector", tsarc_spec_str(s->spec, "selector"));
 		ep_str(ep, "container", tsarc_spec_str(s->spec, "container"));
 	}
 	if (!strcmp(s->action, "apply")) {
 		ep_str(ep, "resource", tsarc_spec_str(s->spec, "resource"));
-		/* The local transport writes --target-namespace into the files. */
-		if (strcmp(c.tr->type, "kube") && r->o->target_namespace)
+		/* Every transport's apply takes --target-namespace; one that
+		 * describes its place has it there already. */
+		if (r->o->target_namespace && !cJSON_GetObjectItemCaseSensitive(ep, "namespace"))
 			ep_str(ep, "namespace", r->o->target_namespace);
 	} else if (!strcmp(s->action, "sql") || !strcmp(s->action, "redis-rdb")) {
 		rc = resolve_db(r, s, &c, ep);
@@ -1036,8 +1040,9 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 			"(letters, digits, dots and dashes)");
 		goto out;
 	}
-	/* A migration into another namespace: every kube call goes there. */
-	if (o->target_namespace && !strcmp(tsarc_spec_str(trconf, "type"), "kube")) {
+	/* A migration into another namespace: every call of a transport with
+	 * namespaces goes there (one without ignores the field). */
+	if (o->target_namespace) {
 		cJSON_DeleteItemFromObjectCaseSensitive(trconf, "namespace");
 		cJSON_AddStringToObject(trconf, "namespace", o->target_namespace);
 	}

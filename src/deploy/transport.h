@@ -99,11 +99,17 @@ struct tsarc_transport {
 /* Frees what read_config filled in. */
 void tsarc_server_config_dispose(tsarc_server_config *cfg);
 
-/* One registered transport: its name in configs and its constructor,
- * which takes the configuration's "transport" object. */
+/* One registered transport: its name in configs, its constructor (which
+ * takes the configuration's "transport" object), and what a restore needs
+ * to read the places its transports recorded (describe) in a snapshot. */
 typedef struct tsarc_transport_type {
 	const char *name;
 	int (*create)(tsarc_transport **out, const cJSON *conf);
+	unsigned caps; /* what its transports have (TSARC_TR_*) */
+	/* Whether two places it described (normalized: "host" read as
+	 * "machine") are one: 1, 0, or -1 when they do not say. with_dir:
+	 * where resources are kept counts. */
+	int (*same_place)(const cJSON *a, const cJSON *b, int with_dir);
 } tsarc_transport_type;
 
 /* The registry (NULL-name terminated); and one type by name, or NULL. */

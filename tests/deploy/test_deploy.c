@@ -186,7 +186,7 @@ static void config_errors(void **state)
 			"cfg.json: components.system-mysql.restore.order must be a number"},
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-mysql\": "
 		 "{\"restore\": {\"action\": \"load\"}}}}",
-			"cfg.json: components.system-mysql.restore.action must be one of"},
+			"cfg.json: components.system-mysql.restore.action: unknown restore action 'load'"},
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"backend-redis\": "
 		 "{\"restore\": {\"start_command\": [\"redis-server\", 7]}}}}",
 			"cfg.json: components.backend-redis.restore.start_command[1] must be a string"},
@@ -238,8 +238,8 @@ static void recipe_requirements(void **state)
 			"cfg: components.x.restore.rollout (or cfg: components.x.workload) is required"},
 		{"kube", "redis-rdb", "redis", "{\"workload\": \"backend-redis\", \"restore\": "
 			"{\"config_map\": \"redis-config\"}}", NULL},
-		{"local", "sql", "redis", "{}", "cfg: components.x.restore.action sql needs kind mysql"},
-		{"local", "load", "mysql", "{}", "cfg: components.x.restore.action must be one of"},
+		{"local", "sql", "redis", "{}", "cfg: components.x.restore.action: action sql needs kind mysql"},
+		{"local", "load", "mysql", "{}", "cfg: components.x.restore.action: unknown restore action"},
 	};
 	size_t i;
 

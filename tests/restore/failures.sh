@@ -125,10 +125,23 @@ json.dump(target, open(sys.argv[3], "w"), indent=2)
 PY
 ok backup --repo "$REPO" --config "$WORK/forger.json" --json
 FORGED=$(json_get "$OUT" "d['snapshot_id']")
+info "a recipe missing what its step needs stops the restore before the first step"
+# tool (order 45) has no restore.command in the target: the Secrets (order
+# 10) must not be applied first and then the restore stop at tool.
+rm -f "$DEP/resources/secret/system-app.json"
+t restore "$FORGED" --repo "$REPO" --config "$WORK/target.json" --json
+[ -e "$DEP/resources/secret/system-app.json" ] &&
+	fail "a Secret was applied before the restore found the missing restore.command"
+expect_rc 2 "a restore whose exec component has no restore.command"
+expect_err "components.tool.restore.command is required" "the error names the field by its path"
+t restore "$FORGED" --repo "$REPO" --config "$WORK/target.json" --dry-run
+expect_rc 2 "the dry run finds the missing restore.command too"
+ok restore "$FORGED" --repo "$REPO" --config "$WORK/target.json" --only secrets
+[ -e "$DEP/resources/secret/system-app.json" ] || fail "the Secrets were not restored"
 t restore "$FORGED" --repo "$REPO" --config "$WORK/target.json" --only tool --json
 [ "$RC" -ne 0 ] || fail "an exec restore ran without a command of the target configuration"
 [ -e "$WORK/pwned" ] && fail "the snapshot's restore command ran"
-expect_err 'restore needs "command"' "the missing command is named"
+expect_err 'components.tool.restore.command is required' "the missing command is named"
 ok restore "$FORGED" --repo "$REPO" --config "$WORK/target.json" --only system-mysql --json
 [ "$(json_get "$OUT" "[s['status'] for s in d['steps'] if s['component'] == 'system-mysql'][0]")" = applied ] ||
 	fail "system-mysql was not restored with the target's own tool and options"

@@ -48,7 +48,7 @@ static int redis_prepare(tsarc_component *c, tsarc_production *out)
 		goto done;
 	if (conn.has_password && (rc = tsarc_cmd_env(&out->cmd, "REDISCLI_AUTH", conn.password)))
 		goto done;
-	if ((var = tsarc_spec_str(c->spec, "pod_password_env")) && tsarc_db_is_kube(c) &&
+	if ((var = tsarc_spec_str(c->spec, "pod_password_env")) && tsarc_db_in_workload(c) &&
 		(rc = tsarc_cmd_pod_env(&out->cmd, "REDISCLI_AUTH", var)))
 		goto done;
 	if ((rc = tsarc_db_version_cmd(out, tool, "--version")))

@@ -33,14 +33,15 @@ typedef struct redis_op {
 	tsarc_step *s;
 	tsarc_component c;
 	tsarc_conn conn;
-	int kube;
+	int in_pod;            /* redis-cli runs in the server's workload */
 	const char *pod_pw;
 	char *data_dir, *dbfilename, *aof_dir, *aof_file, *pidfile;
-	char *config_file;     /* local: the server's redis.conf */
-	const char *config_map, *config_key, *workload; /* kube */
-	cJSON *cm;             /* kube: the ConfigMap as found */
+	/* The server's configuration where the transport keeps it (a file
+	 * here, a ConfigMap in a cluster), with the original kept aside while
+	 * persistence is off (transport.h: read_config, write_config). */
+	tsarc_server_config cfg;
+	const char *workload;  /* rolled out, where the transport rolls out */
 	char *orig_conf;       /* persistence as configured */
-	char *saved_path;      /* local: CONFIG.tsarc-orig, the original kept durably */
 	int aof_on;            /* originally appendonly yes */
 	int conf_switched;     /* the off-config is (or may be) in place */
 	int server;            /* 0 untouched, 1 stopped by us, 2 running the off-config */
@@ -59,7 +60,7 @@ static int redis_cli(redis_op *op, const char *const args[], char **out)
 
 	tsarc_cmd_init(&cmd);
 	rc = tsarc_cmd_arg(&cmd, "redis-cli");
-	if (!rc && op->conn.host && !op->kube)
+	if (!rc && op->conn.host && !op->in_pod)
 		rc = tsarc_cmd_arg(&cmd, "-h") || tsarc_cmd_arg(&cmd, op->conn.host);
 	if (!rc && op->conn.port)
 		rc = tsarc_cmd_arg(&cmd, "-p") || tsarc_cmd_argf(&cmd, "%d", op->conn.port);
@@ -67,9 +68,9 @@ static int redis_cli(redis_op *op, const char *const args[], char **out)
 		rc = tsarc_cmd_arg(&cmd, "--user") || tsarc_cmd_arg(&cmd, op->conn.user);
 	for (i = 0; !rc && args[i]; i++)
 		rc = tsarc_cmd_arg(&cmd, args[i]);
-	if (!rc && !op->kube && op->conn.has_password)
+	if (!rc && !op->in_pod && op->conn.has_password)
 		rc = tsarc_cmd_env(&cmd, "REDISCLI_AUTH", op->conn.password);
-	if (!rc && op->kube && op->pod_pw)
+	if (!rc && op->in_pod && op->pod_pw)
 		rc = tsarc_cmd_pod_env(&cmd, "REDISCLI_AUTH", op->pod_pw);
 	if (!rc)
 		rc = op->c.tr->capture(op->c.tr, &op->c, &cmd, TSARC_CAPTURE_MAX, out);
@@ -196,90 +197,29 @@ static int conf_wants_aof(const char *conf)
 	return on;
 }
 
-/* Makes a rename or unlink in the folder of `path` durable. */
-static int sync_dir_of(const char *path)
-{
-	char dir[4200], *slash;
-	int fd, rc = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (!(slash = strrchr(dir, '/')))
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", dir, strerror(errno));
-	if (fsync(fd) && errno != EINVAL)
-		rc = tsarc_error_set(TSARC_EIO, "fsync %s: %s", dir, strerror(errno));
-	close(fd);
-	return rc;
-}
-
-/*
- * While persistence is switched off, the original configuration is kept
- * where a later run finds it even if this one is killed (SIGKILL, a
- * crash, a power cut): beside redis.conf as CONFIG.tsarc-orig, written and
- * synced before the first edit; on a ConfigMap, in this annotation,
- * written by the same apply as the edit (one cannot exist without the
- * other). It goes once the original is back.
- */
-#define REDIS_SAVED_SUFFIX ".tsarc-orig"
-#define REDIS_SAVED_ANNOTATION "tsarc/original-redis-config"
-
-/* Sets the persistence configuration: local file or the ConfigMap; on
- * the ConfigMap with `saved` (the original) in the annotation, or none. */
+/* Sets the persistence configuration, with `saved` (the original) kept
+ * aside durably before or with the change, or what was kept removed
+ * (NULL). redis.conf's folder may be writable by others (the redis group
+ * on Debian): the transport's writer never writes through what they plant. */
 static int redis_set_conf(redis_op *op, const char *text, const char *saved)
 {
-	cJSON *list, *items, *doc, *data, *md, *ann;
-	int rc;
+	int rc = op->c.tr->write_config(op->c.tr, &op->cfg, text, saved);
 
-	/* redis.conf's folder may be writable by others (the redis group on
-	 * Debian): the shared writer never writes through what they plant. */
-	if (!op->kube)
-		return tsarc_replace_file(op->config_file, text, strlen(text), 0600, 1);
-	if (!(doc = cJSON_Duplicate(op->cm, 1)) || !(list = tsarc_resource_list_new(&items))) {
-		cJSON_Delete(doc);
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
-	tsarc_resource_sanitize(doc, NULL);
-	data = cJSON_GetObjectItemCaseSensitive(doc, "data");
-	cJSON_DeleteItemFromObjectCaseSensitive(data, op->config_key);
-	cJSON_AddStringToObject(data, op->config_key, text);
-	md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
-	if (!(ann = cJSON_GetObjectItemCaseSensitive(md, "annotations")) && saved && md)
-		ann = cJSON_AddObjectToObject(md, "annotations");
-	cJSON_DeleteItemFromObjectCaseSensitive(ann, REDIS_SAVED_ANNOTATION);
-	if (saved && ann)
-		cJSON_AddStringToObject(ann, REDIS_SAVED_ANNOTATION, saved);
-	else if (ann && !ann->child)
-		cJSON_DeleteItemFromObjectCaseSensitive(md, "annotations");
-	cJSON_AddItemToArray(items, doc);
-	rc = op->r->deftr->apply(op->r->deftr, list, NULL);
-	cJSON_Delete(list);
 	if (rc)
-		tsarc_error_prefix("component '%s': ConfigMap %s", op->s->component, op->config_map);
+		tsarc_error_prefix("component '%s'", op->s->component);
 	return rc;
 }
 
-/* Persistence off, the original kept durably first (local: the saved
- * file, synced before the edit; kube: the annotation, in the same apply). */
+/* Persistence off, the original kept durably first. */
 static int redis_switch_off(redis_op *op, const char *off)
 {
-	int rc;
-
-	/* Ours and 0600 whatever is found there: it holds requirepass. */
-	if (!op->kube && (rc = tsarc_replace_file(op->saved_path, op->orig_conf,
-			     strlen(op->orig_conf), 0600, 0)))
-		return rc;
 	op->conf_switched = 1;
 	return redis_set_conf(op, off, op->orig_conf);
 }
 
-/* The undo: the original configuration back, then the saved copy gone.
- * Runs once, from the step (done or failed) or from the signal thread
- * when the process is ended before the step could (interrupt.h). */
+/* The undo: the original configuration back, the kept copy gone. Runs
+ * once, from the step (done or failed) or from the signal thread when the
+ * process is ended before the step could (interrupt.h). */
 static int redis_undo(void *arg)
 {
 	redis_op *op = arg;
@@ -287,13 +227,6 @@ static int redis_undo(void *arg)
 
 	if ((rc = redis_set_conf(op, op->orig_conf, NULL)))
 		return rc;
-	if (!op->kube) {
-		if (unlink(op->saved_path) && errno != ENOENT)
-			return tsarc_error_set(TSARC_EIO, "cannot remove %s: %s", op->saved_path,
-				strerror(errno));
-		if ((rc = sync_dir_of(op->saved_path)))
-			return rc;
-	}
 	op->conf_switched = 0;
 	return 0;
 }
@@ -307,28 +240,15 @@ static int redis_undo(void *arg)
  */
 static int redis_undo_earlier(redis_op *op)
 {
-	const char *where = op->kube ? op->config_map : op->config_file;
+	const char *where = op->cfg.where;
 	char *saved = NULL, *off = NULL;
 	int rc = 0, leftover;
 
-	if (op->kube) {
-		const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(op->cm, "metadata"), "annotations");
-		const char *t = cJSON_GetStringValue(
-			cJSON_GetObjectItemCaseSensitive(ann, REDIS_SAVED_ANNOTATION));
-		if (!t)
-			return 0;
-		if (!(saved = strdup(t)))
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	} else {
-		rc = tsarc_read_private_file(op->saved_path, REDIS_CONF_MAX, &saved, NULL);
-		if (rc == TSARC_ENOTFOUND) {
-			tsarc_error_clear();
-			return 0;
-		}
-		if (rc)
-			return rc;
-	}
+	/* What an earlier run kept, as the transport read it. */
+	if (!op->cfg.saved)
+		return 0;
+	if (!(saved = strdup(op->cfg.saved)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	if (!(off = persistence_off(saved))) {
 		free(saved);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -337,11 +257,9 @@ static int redis_undo_earlier(redis_op *op)
 	if (!leftover && strcmp(op->orig_conf, off)) {
 		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': an earlier restore was "
 			"interrupted with persistence switched off and kept the original configuration "
-			"in %s%s, but %s has been changed since: put the right configuration in place "
+			"in %s, but %s has been changed since: put the right configuration in place "
 			"and remove %s, then run the restore again", op->s->component,
-			op->kube ? "annotation " REDIS_SAVED_ANNOTATION " of " : "",
-			op->kube ? where : op->saved_path, where,
-			op->kube ? "the annotation" : op->saved_path);
+			op->cfg.saved_where, where, op->cfg.saved_where);
 	} else {
 		/* The original is what the saved copy says. */
 		free(op->orig_conf);
@@ -358,17 +276,18 @@ static int redis_undo_earlier(redis_op *op)
 }
 
 /* Restarts the server with the configuration in place and waits for it
- * to answer (after loading its data). kube: a rollout, then the new pod;
- * local: SHUTDOWN (SAVE or NOSAVE), wait for the PID, start_command. */
+ * to answer (after loading its data). Where the transport rolls workloads
+ * out: a rollout, then the new pod; elsewhere SHUTDOWN (SAVE or NOSAVE),
+ * a wait for the PID when it is this host's, and start_command, run
+ * through the transport like every other command. */
 static int redis_restart(redis_op *op, int save)
 {
+	tsarc_transport *tr = op->c.tr;
 	int rc;
 
-	if (op->kube) {
-		if (!op->r->deftr->rollout)
-			return tsarc_error_set(TSARC_EUNSUPPORTED, "the transport cannot roll out");
+	if (tr->rollout) {
 		op->server = 1;
-		if ((rc = op->r->deftr->rollout(op->r->deftr, op->workload)))
+		if ((rc = tr->rollout(tr, op->workload)))
 			return rc;
 		/* The new pod, under the cleanup registry: an exit cleanup that
 		 * removes the incoming RDB must not read it half-written. */
@@ -381,11 +300,11 @@ static int redis_restart(redis_op *op, int save)
 	} else {
 		const cJSON *start = cJSON_GetObjectItemCaseSensitive(op->s->recipe, "start_command"), *a;
 		const char *args[] = {"SHUTDOWN", save ? "SAVE" : "NOSAVE", NULL};
-		char *out = NULL, err[1024];
+		char *out = NULL;
 		tsarc_cmd cmd;
 		long pid = 0;
-		int code, i;
-		if (op->pidfile && op->pidfile[0]) {
+		int i;
+		if ((tr->caps & TSARC_TR_HOST_FILES) && op->pidfile && op->pidfile[0]) {
 			char *t = NULL;
 			if (!tsarc_read_file(op->pidfile, REDIS_CONF_MAX, &t, NULL))
 				pid = strtol(t, NULL, 10);
@@ -413,16 +332,13 @@ static int redis_restart(redis_op *op, int save)
 					tsarc_cmd_arg(&cmd, a->valuestring);
 		} else {
 			tsarc_cmd_arg(&cmd, "redis-server");
-			tsarc_cmd_arg(&cmd, op->config_file);
+			tsarc_cmd_arg(&cmd, op->cfg.file);
 		}
 		/* The server daemonizes (or a service manager starts it): the
 		 * command returns once it runs. */
-		rc = tsarc_proc_capture(cmd.argv, NULL, TSARC_CAPTURE_MAX, &out, NULL, &code, err,
-			sizeof(err));
+		rc = cmd.argc ? tr->capture(tr, &op->c, &cmd, TSARC_CAPTURE_MAX, &out) :
+			tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		free(out);
-		if (!rc && code != 0)
-			rc = tsarc_error_set(TSARC_EIO, "component '%s': %s exited with status %d: %s",
-				op->s->component, cmd.argv[0], code, err[0] ? err : "(nothing on stderr)");
 		tsarc_cmd_free(&cmd);
 		if (rc)
 			return rc;
@@ -475,11 +391,9 @@ static void redis_op_free(redis_op *op)
 	free(op->aof_dir);
 	free(op->aof_file);
 	free(op->pidfile);
-	free(op->config_file);
 	free(op->orig_conf);
-	free(op->saved_path);
 	free(op->earlier);
-	cJSON_Delete(op->cm);
+	tsarc_server_config_dispose(&op->cfg);
 	tsarc_conn_free(&op->conn);
 	tsarc_component_clear(&op->c);
 }
@@ -526,53 +440,35 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_cmd_init(&cmd);
 	if ((rc = tsarc_step_component(r, s, &op.c)))
 		return rc;
-	op.kube = !strcmp(op.c.tr->type, "kube");
+	op.in_pod = (op.c.tr->caps & TSARC_TR_IN_WORKLOAD) != 0;
 	op.pod_pw = tsarc_spec_str(s->spec, "pod_password_env");
-	if ((op.kube && (rc = op.c.tr->locate(op.c.tr, &op.c))) ||
-		(rc = tsarc_step_conn(s, &op.conn)))
+	if ((rc = op.c.tr->locate(op.c.tr, &op.c)) || (rc = tsarc_step_conn(s, &op.conn)))
 		goto done;
-	if (op.kube) {
-		op.config_map = tsarc_spec_str(s->recipe, "config_map");
-		op.config_key = tsarc_spec_str(s->recipe, "config_key");
-		op.workload = tsarc_spec_str(s->recipe, "rollout");
-		if (!op.config_key)
-			op.config_key = "redis.conf";
-		if (!op.workload)
-			op.workload = tsarc_spec_str(s->spec, "workload");
-		if (!op.config_map || !op.workload) {
-			rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': restore needs \"config_map\" "
-				"and \"rollout\" (or workload) to switch persistence off", s->component);
-			goto done;
-		}
-		if ((rc = r->deftr->get(r->deftr, "configmap", op.config_map, &op.cm))) {
-			tsarc_error_prefix("component '%s'", s->component);
-			goto done;
-		}
-		const char *t = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(op.cm, "data"),
-			op.config_key);
-		if (!t) {
-			rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': ConfigMap %s has no %s",
-				s->component, op.config_map, op.config_key);
-			goto done;
-		}
-		op.orig_conf = strdup(t);
-	} else {
-		const char *f = tsarc_spec_str(s->recipe, "config_file");
-		if (!f) {
-			rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': on this host the restore "
-				"needs restore.config_file (the server's redis.conf) to restart it with "
-				"persistence off", s->component);
-			goto done;
-		}
-		op.config_file = strdup(f);
-		if (!op.config_file || asprintf(&op.saved_path, "%s" REDIS_SAVED_SUFFIX, f) < 0) {
-			op.saved_path = NULL;
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-			goto done;
-		}
-		if ((rc = tsarc_read_file(f, REDIS_CONF_MAX, &op.orig_conf, NULL)))
-			goto done;
+	/* The recipe's fields were checked for this transport before the
+	 * restore began (tsarc_recipe_require): these are the guards. */
+	if (!op.c.tr->read_config || !op.c.tr->write_config) {
+		rc = tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': the %s transport cannot "
+			"replace a server's configuration", s->component, op.c.tr->type);
+		goto done;
 	}
+	op.cfg.file = tsarc_spec_str(s->recipe, "config_file");
+	op.cfg.object = tsarc_spec_str(s->recipe, "config_map");
+	op.cfg.key = tsarc_spec_str(s->recipe, "config_key");
+	if (!op.cfg.key)
+		op.cfg.key = "redis.conf";
+	op.workload = tsarc_spec_str(s->recipe, "rollout");
+	if (!op.workload)
+		op.workload = tsarc_spec_str(s->spec, "workload");
+	if (op.c.tr->rollout && !op.workload) {
+		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': restore needs \"rollout\" (or "
+			"workload) to restart the server", s->component);
+		goto done;
+	}
+	if ((rc = op.c.tr->read_config(op.c.tr, &op.cfg))) {
+		tsarc_error_prefix("component '%s'", s->component);
+		goto done;
+	}
+	op.orig_conf = strdup(op.cfg.text);
 	if (!op.orig_conf) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
@@ -630,7 +526,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	/* From here until the original is back, a signal that ends the
 	 * process puts it back first (interrupt.h). */
 	snprintf(op.undo_what, sizeof(op.undo_what), "component '%s': persistence configuration "
-		"of %s put back", s->component, op.kube ? op.config_map : op.config_file);
+		"of %s put back", s->component, op.cfg.where);
 	tsarc_cleanup_add(&op.undo, redis_undo, &op, op.undo_what);
 	if ((rc = redis_switch_off(&op, off)) || (rc = redis_restart(&op, 0)))
 		goto done;
@@ -685,7 +581,7 @@ done:
 		if (tsarc_cleanup_run(&op.undo))
 			tsarc_error_set(rc, "%s; restoring its persistence configuration failed too (%s): "
 				"the original is kept in %s", msg, tsarc_error_last()->message,
-				op.kube ? "annotation " REDIS_SAVED_ANNOTATION : op.saved_path);
+				op.cfg.saved_where);
 		else
 			tsarc_error_set(rc, "%s (persistence configuration put back%s; old files, if "
 				"moved, are in %s with suffix -old.<time>)", msg, server, op.data_dir);
