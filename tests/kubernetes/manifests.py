@@ -3,8 +3,8 @@
 
 usage: manifests.py KUBECTL MANIFESTS_DIR BACKUP_CALLS RESTORE_CALLS
 
-Every kustomization (base, restore, overlays/*) is rendered with
-`KUBECTL kustomize` and checked: the fields a CronJob and Job need, the
+Every kustomization under MANIFESTS_DIR is rendered with `KUBECTL
+kustomize` and checked: the fields a CronJob and Job need, the
 restricted security context, no fixed UID in the OpenShift overlays, the
 backup Role grants no write verb, and every kubectl call the kube transport
 made in the end-to-end tests (BACKUP_CALLS from deploy_kube, RESTORE_CALLS
@@ -200,6 +200,12 @@ def check_workloads(docs, overlay, fixed_uid):
     return sa_of
 
 
+every = sorted(os.path.relpath(d, ROOT) for d, _, files in os.walk(ROOT)
+               if "kustomization.yaml" in files)
+known = {"base", "restore", "monitoring", "overlays/openshift", "overlays/openshift-restore",
+         "overlays/pushgateway"}
+if set(every) != known:
+    fail(f"kustomizations {every}: this test knows {sorted(known)}; say what to check of a new one")
 base = render("base")
 by_kind = {}
 for d in base:
@@ -209,6 +215,30 @@ sa_of = check_workloads(base, "base", True)
 sa_of.update(check_workloads(restore_docs, "restore", True))
 for overlay in ("overlays/openshift", "overlays/openshift-restore"):
     check_workloads(render(overlay), overlay, False)
+push = render("overlays/pushgateway")
+check_workloads(push, "overlays/pushgateway", True)
+for d in push:
+    if d["kind"] == "ConfigMap" and not d["data"].get("pushgateway", "").startswith("http"):
+        fail("overlays/pushgateway: the ConfigMap has no pushgateway URL")
+    if d["kind"] != "CronJob":
+        continue
+    c = d["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"] for e in c["env"]}
+    args = c["args"]
+    if "--pushgateway" not in args or args[args.index("--pushgateway") + 1] != "$(TSARC_PUSHGATEWAY)":
+        fail(f"overlays/pushgateway: CronJob {d['metadata']['name']} does not push: {args}")
+    if not {"TSARC_PUSHGATEWAY", "POD_NAMESPACE"} <= env:
+        fail(f"overlays/pushgateway: CronJob {d['metadata']['name']} lacks the variables its args use")
+rules = [d for d in render("monitoring") if d["kind"] == "PrometheusRule"]
+if len(rules) != 1 or not any(r.get("alert") for g in rules[0]["spec"]["groups"] for r in g["rules"]):
+    fail("monitoring: no PrometheusRule with alerts")
+for docs in (base, restore_docs):
+    for d in docs:
+        if d["kind"] in ("CronJob", "Job"):
+            spec = (d["spec"]["jobTemplate"]["spec"] if d["kind"] == "CronJob" else d["spec"])["template"]["spec"]
+            args = spec["containers"][0]["args"]
+            if args[1:3] != ["--log-format", "json"]:
+                fail(f"{d['kind']} {d['metadata']['name']}: not logging JSON lines: {args}")
 if sa_of.get("backup") != "tsarc-backup" or sa_of.get("restore") != "tsarc-restore":
     fail(f"service accounts of backup/restore: {sa_of}")
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# deploy/kubernetes/base/prometheusrule.yaml, evaluated by `promtool test
+# deploy/kubernetes/monitoring/prometheusrule.yaml, evaluated by `promtool test
 # rules` (Debian's prometheus package) against metrics tsarc wrote with
 # --metrics-file: a backup much smaller than the one before, a failed
 # backup, a repository whose backups never succeeded, a check that found
@@ -13,7 +13,7 @@ PROMTOOL=$(command -v promtool) || {
 	echo "SKIP: promtool is not installed (bash ci/deps.sh)"
 	exit 77
 }
-RULE=$METRICS_TESTS/../../deploy/kubernetes/base/prometheusrule.yaml
+RULE=$METRICS_TESTS/../../deploy/kubernetes/monitoring/prometheusrule.yaml
 M=$WORK/tsarc.prom
 A=$WORK/repo-a
 B=$WORK/repo-b
