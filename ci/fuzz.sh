@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes each consumer of untrusted bytes with libFuzzer (clang), for
 # FUZZ_SECONDS each (default 600, the R4 target), starting from the corpus
-# in tests/fuzz/corpus (tests/s3/xml-corpus for the S3 responses). Not part
+# in tests/fuzz/corpus (tests/s3/xml-corpus for the S3 responses,
+# tests/s3/creds-corpus for the credential answers). Not part
 # of the test run.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,13 +13,15 @@ as_root=()
 dpkg-query -W clang-14 libclang-rt-14-dev >/dev/null 2>&1 ||
 	{ "${as_root[@]}" apt-get update -q && "${as_root[@]}" apt-get install -y -q clang-14 libclang-rt-14-dev; }
 CC=clang-14 cmake -S . -B build/fuzz -DTSARC_FUZZ=ON -DTSARC_TESTS=ON >/dev/null
-targets="manifest codec time config tar meta s3_xml"
+targets="manifest codec time config tar meta s3_xml s3_creds"
 cmake --build build/fuzz -j"$(nproc)" --target $(printf 'fuzz_%s ' $targets)
 for t in $targets; do
 	# libFuzzer adds what it finds to the folder: work on a copy.
 	work=$(mktemp -d)
 	if [ "$t" = s3_xml ]; then
 		cp tests/s3/xml-corpus/* "$work/"
+	elif [ "$t" = s3_creds ]; then
+		cp tests/s3/creds-corpus/* "$work/"
 	else
 		cp tests/fuzz/corpus/$t/* "$work/"
 	fi

@@ -157,6 +157,10 @@ osd max object size = 1073741824
 rgw frontends = $FRONTEND
 rgw dns name = 127.0.0.1
 rgw data = $DIR/run/rgw
+# RGW's own STS (GetSessionToken): tests/s3/creds_double.py hands out its
+# temporary keys, and RGW then checks their session tokens for real.
+rgw s3 auth use sts = true
+rgw sts key = tsarcteststskey0
 CONF
 	export CEPH_CONF="$CONF"
 
@@ -189,6 +193,7 @@ CONF
 export TSARC_TEST_S3_ENDPOINT=http://127.0.0.1:$PORT
 export TSARC_TEST_S3_ACCESS_KEY=$ACCESS_KEY
 export TSARC_TEST_S3_SECRET_KEY=$SECRET_KEY
+export TSARC_TEST_CEPH_CONF=$CONF
 $TLS_ENV
 ENV
 	echo "rgw.sh: RADOS Gateway ready on http://127.0.0.1:$PORT (source $DIR/env)"

@@ -26,6 +26,9 @@ typedef struct cli_common {
 	const char *cacert;
 	int insecure_tls;
 	unsigned inflight;
+	const char *s3_sse;
+	const char *s3_sse_kms_key_id;
+	const char *s3_storage_class;
 	int json;
 	int quiet;
 } cli_common;
@@ -44,6 +47,9 @@ typedef struct cli_common {
 	{"pushgateway-job", required_argument, NULL, 1009},          \
 	{"pushgateway-instance", required_argument, NULL, 1010},     \
 	{"pushgateway-auth-file", required_argument, NULL, 1011},    \
+	{"s3-sse", required_argument, NULL, 1012},                   \
+	{"s3-sse-kms-key-id", required_argument, NULL, 1013},        \
+	{"s3-storage-class", required_argument, NULL, 1014},         \
 	{"quiet", no_argument, NULL, 'q'},                           \
 	{"help", no_argument, NULL, 'h'}
 
@@ -56,6 +62,11 @@ typedef struct cli_common {
 	"      --cacert FILE        CA bundle for an https S3 endpoint (else $AWS_CA_BUNDLE)\n" \
 	"      --insecure-no-tls-verify  do NOT verify the S3 endpoint's certificate\n" \
 	"      --inflight N         requests to the store in flight at once\n"     \
+	"      --s3-sse AES256|aws:kms  S3 server-side encryption of every upload\n" \
+	"                           (else $TSARC_S3_SSE)\n"                       \
+	"      --s3-sse-kms-key-id ID  the KMS key for aws:kms ($TSARC_S3_SSE_KMS_KEY_ID)\n" \
+	"      --s3-storage-class C S3 storage class of every upload, e.g. STANDARD_IA\n" \
+	"                           (else $TSARC_S3_STORAGE_CLASS)\n"             \
 	"      --json               print one JSON document\n"                     \
 	"  -q, --quiet              no progress or summary on stderr\n"            \
 	"      --log-format F       stderr as 'human' text (default) or 'json': one\n" \

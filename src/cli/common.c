@@ -44,6 +44,15 @@ int cli_common_option(cli_common *c, int opt, const char *arg)
 	case 1005:
 		c->json = 1;
 		return 1;
+	case 1012:
+		c->s3_sse = arg;
+		return 1;
+	case 1013:
+		c->s3_sse_kms_key_id = arg;
+		return 1;
+	case 1014:
+		c->s3_storage_class = arg;
+		return 1;
 	case 'q':
 		c->quiet = 1;
 		return 1;
@@ -251,6 +260,9 @@ int cli_open_store(const cli_common *c, tsarc_store **out)
 	o.cacert = c->cacert;
 	o.insecure_tls = c->insecure_tls;
 	o.inflight = c->inflight;
+	o.s3_sse = c->s3_sse;
+	o.s3_sse_kms_key_id = c->s3_sse_kms_key_id;
+	o.s3_storage_class = c->s3_storage_class;
 	return tsarc_store_open(out, c->repo, &o);
 }
 

@@ -30,6 +30,9 @@ static inline void clear_aws_env(void)
 			}
 		}
 	}
+	/* The end of the credential chain would ask the EC2 metadata
+	 * address: tests talk to loopback only. */
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 }
 
 #endif

@@ -37,6 +37,8 @@ export AWS_ACCESS_KEY_ID="$TSARC_TEST_S3_ACCESS_KEY"
 export AWS_SECRET_ACCESS_KEY="$TSARC_TEST_S3_SECRET_KEY"
 export AWS_SHARED_CREDENTIALS_FILE=/nonexistent/tsarc-test
 export AWS_CONFIG_FILE=/nonexistent/tsarc-test
+# The end of the credential chain would ask the EC2 metadata address.
+export AWS_EC2_METADATA_DISABLED=true
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-s3test.XXXXXX")
 proxy_pid=

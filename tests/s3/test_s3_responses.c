@@ -617,6 +617,69 @@ static void test_create_only(void **state)
 	stop();
 }
 
+/* Encryption and storage class go on every object PUT (retries included),
+ * signed; never on reads or on the bucket's creation. */
+static void test_put_options(void **state)
+{
+	static const canned script[] = {
+		{REPLY, 503, NULL, "<Error><Code>SlowDown</Code></Error>", -1},
+		{REPLY, 200, NULL, "", -1},
+		{REPLY, 200, NULL, "data", -1},
+		{REPLY, 404, NULL, "", -1},
+		{REPLY, 200, NULL, "", -1},
+	};
+	static const char *const env[] = {"TSARC_S3_SSE", "aws:kms",
+		"TSARC_S3_SSE_KMS_KEY_ID", "arn:aws:kms:eu-west-1:111122223333:key/k-1",
+		"TSARC_S3_STORAGE_CLASS", "STANDARD_IA", NULL};
+	static const char *const lines[] = {"x-amz-server-side-encryption: aws:kms\r\n",
+		"x-amz-server-side-encryption-aws-kms-key-id: "
+		"arn:aws:kms:eu-west-1:111122223333:key/k-1\r\n",
+		"x-amz-storage-class: STANDARD_IA\r\n"};
+	tsarc_buf out = TSARC_BUF_INIT;
+	tsarc_store *st;
+	size_t i, r;
+
+	(void)state;
+	START(script);
+	st = open_store_env("2", env);
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_DATA, "ab12", "data", 4, 0), 0);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, "ab12", 0, 0, &out), 0);
+	assert_int_equal(tsarc_store_create(st), 0);
+	assert_int_equal(srv.nreq, 5);
+	for (r = 0; r < 2; r++) {
+		assert_true(strncmp(srv.heads[r], "PUT /bkt/p/data/ab/ab12 ", 24) == 0);
+		for (i = 0; i < 3; i++)
+			if (!has_header(srv.heads[r], lines[i]))
+				fail_msg("PUT %zu lacks %s", r, lines[i]);
+		assert_non_null(strstr(srv.heads[r],
+			"x-amz-server-side-encryption;x-amz-server-side-encryption-aws-kms-key-id;"
+			"x-amz-storage-class,"));
+	}
+	for (r = 2; r < 5; r++)
+		if (strstr(srv.heads[r], "x-amz-s"))
+			fail_msg("request %zu carries PUT options: %.60s", r, srv.heads[r]);
+	assert_true(strncmp(srv.heads[4], "PUT /bkt ", 9) == 0);
+	tsarc_buf_dispose(&out);
+	tsarc_store_free(st);
+	stop();
+
+	/* A typo fails at open, before any request. */
+	{
+		static const char *const bad[] = {"TSARC_S3_SSE", "AES-256", NULL};
+		char url[128];
+		size_t k;
+
+		clear_aws_env();
+		setenv("AWS_ACCESS_KEY_ID", "AKCANNED", 1);
+		setenv("AWS_SECRET_ACCESS_KEY", "canned-secret", 1);
+		for (k = 0; bad[k]; k += 2)
+			setenv(bad[k], bad[k + 1], 1);
+		snprintf(url, sizeof(url), "s3:http://127.0.0.1:1/bkt/p");
+		expect(tsarc_store_open(&st, url, NULL), TSARC_ECONFIG, "AES-256");
+		unsetenv("TSARC_S3_SSE");
+	}
+}
+
 static void test_ranges(void **state)
 {
 	static const canned ignored[] = {{REPLY, 200, NULL, "0123456789", -1}};
@@ -814,6 +877,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_cuts_an_attempt),
 		cmocka_unit_test(test_short_body_is_retried),
 		cmocka_unit_test(test_create_only),
+		cmocka_unit_test(test_put_options),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_delete_batches),
 		cmocka_unit_test(test_list_pages),

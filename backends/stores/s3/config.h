@@ -1,15 +1,21 @@
 #ifndef TSARC_S3_CONFIG_H
 #define TSARC_S3_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "sigv4.h"
+#include "tsarc/sys/store.h"
+
 /*
- * Finds credentials and the region the way the AWS CLI and SDKs do, so that
- * an operator's existing setup works unchanged:
+ * Credentials, found the way the AWS CLI and SDKs find them, so that an
+ * operator's existing setup works unchanged, in this order:
  *   1. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN;
  *   2. the profile AWS_PROFILE (else "default") in AWS_SHARED_CREDENTIALS_FILE
  *      (else ~/.aws/credentials), then in AWS_CONFIG_FILE (else
- *      ~/.aws/config, where sections read "[profile NAME]" or "[default]").
+ *      ~/.aws/config, where sections read "[profile NAME]" or "[default]"):
+ *      its role_arn + source_profile (STS AssumeRole, sts.c), else its keys;
+ *   3. web identity, container and instance-role credentials (credentials.c).
  * Region: AWS_REGION, AWS_DEFAULT_REGION, the profile's `region`, us-east-1.
  */
 
@@ -19,12 +25,52 @@ typedef struct tsarc__s3_creds {
 	char *session_token; /* NULL when none */
 	char *region;
 	char *source;        /* where the keys came from, for messages */
+	int64_t expires;     /* UNIX time they stop working; 0: never */
 } tsarc__s3_creds;
 
-/* TSARC_ECONFIG with a message saying where keys were looked for. */
+/* A profile that assumes a role with another profile's keys. */
+typedef struct tsarc__s3_role {
+	char *arn;
+	char *session_name; /* role_session_name, NULL: ours */
+	char *external_id;  /* NULL when none */
+	tsarc__s3_creds source; /* the keys that sign AssumeRole */
+} tsarc__s3_role;
+
+/*
+ * Steps 1 and 2. 0 with out's keys set (static keys), or with role->arn set
+ * (the profile assumes a role); TSARC_ENOTFOUND when neither the environment
+ * nor the files name any (the chain goes on); TSARC_ECONFIG when they are
+ * wrong (half a key pair, an unreadable file, a role without keys).
+ * out->region is not set here: tsarc__s3_region_load.
+ */
+int tsarc__s3_static_load(tsarc__s3_creds *out, tsarc__s3_role *role);
+/* The region (never NULL but when out of memory). */
+char *tsarc__s3_region_load(void);
+/* The whole chain once (credentials.c): TSARC_ECONFIG with a message
+ * saying where keys were looked for. */
 int tsarc__s3_creds_load(tsarc__s3_creds *out);
-/* Wipes the secrets before releasing them. */
+/* Wipe the secrets before releasing them. */
 void tsarc__s3_creds_dispose(tsarc__s3_creds *c);
+void tsarc__s3_role_dispose(tsarc__s3_role *r);
+
+/*
+ * What every object PUT carries: server-side encryption and the storage
+ * class. From tsarc_store_options (--s3-sse, --s3-sse-kms-key-id,
+ * --s3-storage-class), else TSARC_S3_SSE, TSARC_S3_SSE_KMS_KEY_ID,
+ * TSARC_S3_STORAGE_CLASS; checked here so that a typo fails at once
+ * (TSARC_ECONFIG), not at the first upload.
+ */
+typedef struct tsarc__s3_put_opts {
+	char *sse;           /* "AES256", "aws:kms", or NULL */
+	char *kms_key_id;    /* only with aws:kms */
+	char *storage_class; /* NULL: the bucket's default */
+} tsarc__s3_put_opts;
+
+int tsarc__s3_put_opts_load(tsarc__s3_put_opts *p, const tsarc_store_options *opts);
+/* The headers for `p` (lower-case names, for signing and sending): up
+ * to 3 written to `out`, the count returned. */
+size_t tsarc__s3_put_opts_headers(const tsarc__s3_put_opts *p, tsarc__s3_kv out[3]);
+void tsarc__s3_put_opts_dispose(tsarc__s3_put_opts *p);
 
 /*
  * How long a request may take, so that no server can hold a command
@@ -53,6 +99,8 @@ typedef struct tsarc__s3_limits {
 	uint64_t min_rate;    /* TSARC_S3_MIN_THROUGHPUT, bytes per second */
 	long deadline_s;      /* TSARC_S3_RETRY_DEADLINE */
 	int trace;            /* TSARC_S3_TRACE=1: each retry on stderr */
+	long refresh_margin_s; /* TSARC_S3_REFRESH_MARGIN: renew temporary keys
+				* this long before they expire */
 } tsarc__s3_limits;
 
 /* The built-in values, environment not consulted. */

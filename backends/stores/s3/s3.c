@@ -8,6 +8,7 @@
 #include "s3.h"
 
 #include "config.h"
+#include "credentials.h"
 #include "sigv4.h"
 #include "log.h"
 #include "xml.h"
@@ -54,7 +55,9 @@ typedef struct s3_store {
 	char *desc;
 	int virtual_host; /* bucket in the host name rather than the path */
 	int aws;          /* AWS itself (affects bucket creation) */
-	tsarc__s3_creds creds;
+	tsarc__s3_credsrc *cred; /* the credential chain (credentials.h) */
+	const char *region;      /* the chain's, for signing and messages */
+	tsarc__s3_put_opts put;  /* encryption, storage class (config.h) */
 	char *cacert;
 	int insecure;
 	tsarc__s3_limits lim; /* time limits and retries (config.h) */
@@ -242,6 +245,7 @@ typedef struct s3_req {
 	int has_body;
 	const char *range;   /* "bytes=..." */
 	int create_only;     /* If-None-Match: * */
+	int object_put;      /* an object's PUT: encryption, storage class */
 	int head;
 	tsarc_buf *out;      /* a 2xx body is appended here */
 } s3_req;
@@ -458,8 +462,9 @@ static CURLcode attempt(s3_store *st, xfer *x, const char *url,
 	int *local_rc)
 {
 	const s3_req *req = x->req;
-	tsarc__s3_kv signed_hdrs[3];
-	size_t nsigned = 0;
+	tsarc__s3_kv signed_hdrs[6];
+	size_t nsigned = 0, i;
+	tsarc__s3_creds cr;
 	tsarc__sigv4_request sr;
 	tsarc_buf auth = TSARC_BUF_INIT;
 	struct curl_slist *hdrs = NULL;
@@ -469,6 +474,12 @@ static CURLcode attempt(s3_store *st, xfer *x, const char *url,
 	int rc;
 
 	*local_rc = 0;
+	/* A copy of the keys of the moment: a refresh may replace them while
+	 * this attempt runs. */
+	if ((rc = tsarc__s3_credsrc_get(st->cred, &cr))) {
+		*local_rc = rc;
+		return CURLE_ABORTED_BY_CALLBACK;
+	}
 	tsarc__sigv4_format_date(amz_date, (long long)time(NULL));
 	if (md5_b64) {
 		signed_hdrs[nsigned].name = "content-md5";
@@ -482,6 +493,8 @@ static CURLcode attempt(s3_store *st, xfer *x, const char *url,
 		signed_hdrs[nsigned].name = "if-none-match";
 		signed_hdrs[nsigned++].value = "*";
 	}
+	if (req->object_put)
+		nsigned += tsarc__s3_put_opts_headers(&st->put, signed_hdrs + nsigned);
 	memset(&sr, 0, sizeof(sr));
 	sr.method = req->method;
 	sr.host = st->host;
@@ -492,23 +505,29 @@ static CURLcode attempt(s3_store *st, xfer *x, const char *url,
 	sr.nheaders = nsigned;
 	sr.payload_sha256 = payload_hash;
 	sr.amz_date = amz_date;
-	sr.region = st->creds.region;
+	sr.region = st->region;
 	sr.service = "s3";
-	sr.access_key = st->creds.access_key;
-	sr.secret_key = st->creds.secret_key;
-	sr.session_token = st->creds.session_token;
+	sr.access_key = cr.access_key;
+	sr.secret_key = cr.secret_key;
+	sr.session_token = cr.session_token;
 
 	if ((rc = tsarc__sigv4_authorization(&auth, &sr)) ||
 	    (rc = add_header(&hdrs, "Host", st->host)) ||
 	    (rc = add_header(&hdrs, "x-amz-date", amz_date)) ||
 	    (rc = add_header(&hdrs, "x-amz-content-sha256", payload_hash)) ||
-	    (st->creds.session_token &&
-		    (rc = add_header(&hdrs, "x-amz-security-token",
-			     st->creds.session_token))) ||
+	    (cr.session_token &&
+		    (rc = add_header(&hdrs, "x-amz-security-token", cr.session_token))) ||
 	    (md5_b64 && (rc = add_header(&hdrs, "Content-MD5", md5_b64))) ||
 	    (req->range && (rc = add_header(&hdrs, "Range", req->range))) ||
 	    (req->create_only && (rc = add_header(&hdrs, "If-None-Match", "*"))) ||
 	    (rc = add_header(&hdrs, "Authorization", (const char *)auth.ptr))) {
+		*local_rc = rc;
+		cc = CURLE_OUT_OF_MEMORY;
+		goto done;
+	}
+	for (i = 0; req->object_put && i < nsigned; i++)
+		if (strncmp(signed_hdrs[i].name, "x-amz-", 6) == 0 &&
+		    (rc = add_header(&hdrs, signed_hdrs[i].name, signed_hdrs[i].value))) {
 		*local_rc = rc;
 		cc = CURLE_OUT_OF_MEMORY;
 		goto done;
@@ -609,6 +628,7 @@ done:
 	if (auth.ptr)
 		OPENSSL_cleanse(auth.ptr, auth.cap);
 	tsarc_buf_dispose(&auth);
+	tsarc__s3_creds_dispose(&cr);
 	return cc;
 }
 
@@ -823,19 +843,20 @@ static int status_error(s3_store *st, const s3_req *req, const s3_resp *r)
 {
 	const char *code = r->err.code, *msg = r->err.message;
 	const char *region = r->bucket_region[0] ? r->bucket_region : r->err.region;
-	char what[1200];
+	char what[1200], key_id[160], source[300];
 
 	req_what(req, what, sizeof(what), st);
+	tsarc__s3_credsrc_ident(st->cred, key_id, sizeof(key_id), source, sizeof(source));
 	if (strcmp(code, "InvalidAccessKeyId") == 0)
 		return tsarc_error_set(TSARC_EACCESS,
 			"%s: the S3 server at %s does not know access key id '%s' (from %s): "
 			"check AWS_ACCESS_KEY_ID",
-			what, st->base_url, st->creds.access_key, st->creds.source);
+			what, st->base_url, key_id, source);
 	if (strcmp(code, "SignatureDoesNotMatch") == 0)
 		return tsarc_error_set(TSARC_EACCESS,
 			"%s: the secret key for access key id '%s' (from %s) is wrong: the "
 			"server rejected the signature; check AWS_SECRET_ACCESS_KEY",
-			what, st->creds.access_key, st->creds.source);
+			what, key_id, source);
 	if (strcmp(code, "RequestTimeTooSkewed") == 0)
 		return tsarc_error_set(TSARC_ECONFIG,
 			"%s: this machine's clock is too far from the S3 server's: fix the "
@@ -845,16 +866,16 @@ static int status_error(s3_store *st, const s3_req *req, const s3_resp *r)
 		return tsarc_error_set(TSARC_EACCESS,
 			"%s: the session token for access key id '%s' is %s: get fresh "
 			"credentials (AWS_SESSION_TOKEN)",
-			what, st->creds.access_key,
+			what, key_id,
 			strcmp(code, "InvalidToken") == 0 ? "invalid" : "expired");
 	if (r->status == 301 || r->status == 307 ||
 	    strcmp(code, "PermanentRedirect") == 0 ||
 	    strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
 	    strcmp(code, "IllegalLocationConstraintException") == 0) {
-		if (region[0] && strcmp(region, st->creds.region) != 0)
+		if (region[0] && strcmp(region, st->region) != 0)
 			return tsarc_error_set(TSARC_ECONFIG,
 				"%s: bucket '%s' is in region %s, not %s: set AWS_REGION=%s",
-				what, st->bucket, region, st->creds.region, region);
+				what, st->bucket, region, st->region, region);
 		return tsarc_error_set(TSARC_ECONFIG,
 			"%s: bucket '%s' must be reached through another endpoint or "
 			"region%s%s (HTTP %ld %s): check AWS_REGION and the repository URL",
@@ -865,7 +886,7 @@ static int status_error(s3_store *st, const s3_req *req, const s3_resp *r)
 		return tsarc_error_set(TSARC_EACCESS,
 			"%s: access denied for access key id '%s' (from %s)%s%s: check the "
 			"key and its permissions on bucket '%s'",
-			what, st->creds.access_key, st->creds.source, code[0] ? ": " : "",
+			what, key_id, source, code[0] ? ": " : "",
 			code, st->bucket);
 	if (strcmp(code, "NoSuchBucket") == 0)
 		return tsarc_error_set(TSARC_ENOTFOUND,
@@ -963,6 +984,7 @@ static int s3_put(tsarc_store *base, tsarc_objtype type, const char *name,
 	rq.body_len = len;
 	rq.has_body = 1;
 	rq.create_only = (flags & TSARC_PUT_CREATE_ONLY) != 0;
+	rq.object_put = 1;
 	if ((rc = perform(st, &rq, &resp)))
 		return rc;
 	if (resp.status >= 200 && resp.status < 300)
@@ -1422,11 +1444,15 @@ static int s3_create(tsarc_store *base)
 			return rc;
 		if (presp.status == resp.status && presp.err.code[0])
 			return status_error(st, &probe, &presp);
-		if (resp.status == 403)
+		if (resp.status == 403) {
+			char key_id[160], source[300];
+			tsarc__s3_credsrc_ident(st->cred, key_id, sizeof(key_id), source,
+				sizeof(source));
 			return tsarc_error_set(TSARC_EACCESS,
 				"bucket '%s' exists at %s but access key id '%s' may not use it: "
 				"check the credentials, or choose another bucket",
-				st->bucket, st->base_url, st->creds.access_key);
+				st->bucket, st->base_url, key_id);
+		}
 	}
 	if (resp.status != 404)
 		return status_error(st, &rq, &resp);
@@ -1436,11 +1462,11 @@ static int s3_create(tsarc_store *base)
 	rq.has_body = 1;
 	/* us-east-1 is AWS's default and must not be named; other S3
 	 * implementations choose their own placement and may reject it. */
-	if (st->aws && strcmp(st->creds.region, "us-east-1") != 0) {
+	if (st->aws && strcmp(st->region, "us-east-1") != 0) {
 		if ((rc = tsarc_buf_puts(&body,
 			     "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
 			     "<LocationConstraint>")) ||
-		    (rc = xml_escape_append(&body, st->creds.region)) ||
+		    (rc = xml_escape_append(&body, st->region)) ||
 		    (rc = tsarc_buf_puts(&body, "</LocationConstraint></CreateBucketConfiguration>")))
 			goto done;
 		rq.body = body.ptr;
@@ -1483,7 +1509,8 @@ static void s3_free(tsarc_store *base)
 		pthread_mutex_destroy(&st->share_lock[i]);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->cond);
-	tsarc__s3_creds_dispose(&st->creds);
+	tsarc__s3_credsrc_free(st->cred);
+	tsarc__s3_put_opts_dispose(&st->put);
 	free(st->base_url);
 	free(st->host);
 	free(st->bucket);
@@ -1668,8 +1695,8 @@ static int aws_host(s3_store *st)
 	 * dotted names break its TLS certificates, so those stay path-style. */
 	st->virtual_host = dns_bucket(st->bucket);
 	st->host = st->virtual_host
-		? dup_printf("%s.s3.%s.amazonaws.com", st->bucket, st->creds.region)
-		: dup_printf("s3.%s.amazonaws.com", st->creds.region);
+		? dup_printf("%s.s3.%s.amazonaws.com", st->bucket, st->region)
+		: dup_printf("s3.%s.amazonaws.com", st->region);
 	if (!st->host)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	st->base_url = dup_printf("https://%s", st->host);
@@ -1715,23 +1742,24 @@ int tsarc_store_s3_open(tsarc_store **out, const char *url,
 	st->parent.describe = s3_describe;
 	st->parent.free = s3_free;
 
-	if ((rc = parse_url(st, url)) || (rc = tsarc__s3_creds_load(&st->creds)) ||
-	    (st->aws && (rc = aws_host(st))))
-		goto fail;
-
 	cacert = opts && opts->cacert ? opts->cacert : getenv("AWS_CA_BUNDLE");
 	if (cacert && *cacert && !(st->cacert = dup_str(cacert))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto fail;
 	}
 	st->insecure = opts && opts->insecure_tls;
+	if ((rc = parse_url(st, url)) || (rc = tsarc__s3_limits_load(&st->lim)) ||
+	    (rc = tsarc__s3_put_opts_load(&st->put, opts)) ||
+	    (rc = tsarc__s3_credsrc_open(&st->cred, st->cacert, st->insecure,
+		     st->lim.refresh_margin_s)))
+		goto fail;
+	st->region = tsarc__s3_credsrc_region(st->cred);
+	if (st->aws && (rc = aws_host(st)))
+		goto fail;
 	if (st->insecure && !atomic_flag_test_and_set(&insecure_warned))
 		tsarc__log(TSARC_LOG_WARN, "s3", "tls_verification_disabled",
 			"TLS certificate verification is DISABLED for %s: anyone on the network "
 			"path can read or alter this repository's traffic", st->desc);
-	if ((rc = tsarc__s3_limits_load(&st->lim)))
-		goto fail;
-
 	st->idle = calloc(st->parent.max_inflight, sizeof(*st->idle));
 	st->share = curl_share_init();
 	if (!st->idle || !st->share) {

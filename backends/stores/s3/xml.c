@@ -5,7 +5,9 @@
 #include "snapshot.h" /* tsarc_time_parse */
 
 #include <expat.h>
+#include <openssl/crypto.h>
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,37 @@ static void XMLCALL on_close(void *ud, const XML_Char *name)
 		XML_StopParser(x->parser, XML_FALSE);
 }
 
+/*
+ * expat keeps copies of the document in its own buffers: freed memory is
+ * wiped first, since a document may be an STS answer holding a secret key.
+ */
+static void *wipe_realloc(void *p, size_t n)
+{
+	void *r;
+	size_t old;
+
+	if (!p)
+		return malloc(n);
+	old = malloc_usable_size(p);
+	r = malloc(n ? n : 1);
+	if (!r)
+		return NULL;
+	memcpy(r, p, old < n ? old : n);
+	OPENSSL_cleanse(p, old);
+	free(p);
+	return r;
+}
+
+static void wipe_free(void *p)
+{
+	if (p) {
+		OPENSSL_cleanse(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static const XML_Memory_Handling_Suite wiping_mm = {malloc, wipe_realloc, wipe_free};
+
 static int xml_run(const char *xml, size_t len, end_fn fn, void *doc)
 {
 	xml_ctx *x;
@@ -88,7 +121,7 @@ static int xml_run(const char *xml, size_t len, end_fn fn, void *doc)
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	x->parser = XML_ParserCreate(NULL);
+	x->parser = XML_ParserCreate_MM(NULL, &wiping_mm, NULL);
 	if (!x->parser) {
 		free(x);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -108,6 +141,8 @@ static int xml_run(const char *xml, size_t len, end_fn fn, void *doc)
 		rc = x->rc;
 	}
 	XML_ParserFree(x->parser);
+	/* The text buffer may hold a secret key or a session token. */
+	OPENSSL_cleanse(x, sizeof(*x));
 	free(x);
 	return rc;
 }
@@ -326,5 +361,52 @@ int tsarc__s3_parse_delete(tsarc__s3_delete_result *out, const char *xml,
 	d->res = out;
 	rc = xml_run(xml, len, delete_end, d);
 	free(d);
+	return rc;
+}
+
+/* ---- STS <Credentials> ---- */
+
+typedef struct sts_doc {
+	tsarc__s3_creds *c;
+	int bad_time;
+} sts_doc;
+
+static void sts_end(xml_ctx *x, const char *name, const char *parent,
+	const char *text)
+{
+	sts_doc *d = x->doc;
+	char **slot = NULL;
+
+	if (strcmp(parent, "Credentials") != 0)
+		return;
+	if (strcmp(name, "AccessKeyId") == 0)
+		slot = &d->c->access_key;
+	else if (strcmp(name, "SecretAccessKey") == 0)
+		slot = &d->c->secret_key;
+	else if (strcmp(name, "SessionToken") == 0)
+		slot = &d->c->session_token;
+	else if (strcmp(name, "Expiration") == 0 &&
+		 (tsarc_time_parse(text, &d->c->expires) != 0 || d->c->expires <= 0))
+		d->bad_time = 1;
+	if (!slot || *slot || !*text)
+		return; /* the first one wins; empty ones count as missing */
+	if (!(*slot = strdup(text)))
+		x->rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
+int tsarc__s3_parse_sts_creds(tsarc__s3_creds *out, const char *xml, size_t len)
+{
+	sts_doc d = {out, 0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = xml_run(xml, len, sts_end, &d);
+	if (rc == 0 && (!out->access_key || !out->secret_key || !out->session_token ||
+			       !out->expires || d.bad_time))
+		rc = tsarc_error_set(TSARC_EIO,
+			"the STS answer lacks AccessKeyId, SecretAccessKey, SessionToken "
+			"or a valid Expiration");
+	if (rc)
+		tsarc__s3_creds_dispose(out);
 	return rc;
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+
 /* <Error><Code>..</Code><Message>..</Message>... */
 typedef struct tsarc__s3_error_doc {
 	char code[64];
@@ -50,5 +52,13 @@ typedef struct tsarc__s3_delete_result {
 
 int tsarc__s3_parse_delete(tsarc__s3_delete_result *out, const char *xml,
 	size_t len);
+
+/*
+ * The <Credentials> of an STS AssumeRole or AssumeRoleWithWebIdentity
+ * answer: all four of AccessKeyId, SecretAccessKey, SessionToken and
+ * Expiration, else TSARC_EIO (and nothing left behind). Errors come as
+ * <ErrorResponse><Error>: tsarc__s3_parse_error reads them.
+ */
+int tsarc__s3_parse_sts_creds(tsarc__s3_creds *out, const char *xml, size_t len);
 
 #endif

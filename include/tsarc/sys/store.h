@@ -78,6 +78,11 @@ typedef struct tsarc_store_options {
 	const char *cacert;      /* CA bundle for TLS stores (NULL: system) */
 	int insecure_tls;        /* disable TLS verification (loud) */
 	unsigned inflight;       /* 0: the store's default */
+	/* S3 object PUTs (NULL: TSARC_S3_SSE, TSARC_S3_SSE_KMS_KEY_ID,
+	 * TSARC_S3_STORAGE_CLASS, else the bucket's defaults). */
+	const char *s3_sse;            /* "AES256" or "aws:kms" */
+	const char *s3_sse_kms_key_id; /* with aws:kms */
+	const char *s3_storage_class;  /* "STANDARD_IA", ... */
 } tsarc_store_options;
 
 /*
