@@ -2,7 +2,8 @@
 # Starts (or stops) a throw-away single-node Ceph cluster with a RADOS Gateway,
 # entirely inside one directory, for tests and benchmarks.
 #
-#   ci/rgw.sh start DIR [PORT]   # S3 on http://127.0.0.1:PORT (default 17480)
+#   ci/rgw.sh start DIR [PORT]   # S3 on http://127.0.0.1:PORT (default 17480),
+#                                # with RGW's STS on PORT+21
 #   ci/rgw.sh stop DIR
 #
 # After start, DIR/env holds the TSARC_TEST_S3_* variables to source.
@@ -22,7 +23,7 @@ SECRET_KEY=tsarc-test-secret-key-0123456789abcdefABCD
 
 stop() {
 	dir=$1
-	for name in rgw osd mon; do
+	for name in rgw-sts rgw osd mon; do
 		pidf="$dir/run/$name.pid"
 		[ -f "$pidf" ] || continue
 		pid=$(cat "$pidf")
@@ -97,6 +98,7 @@ start() {
 	BIND_MIN=$((PORT + 3))
 	BIND_MAX=$((PORT + 19))
 	TLS_PORT=$((PORT + 20))
+	STS_PORT=$((PORT + 21))
 	MON_ADDR="[v2:127.0.0.1:$MON_V2,v1:127.0.0.1:$MON_V1]"
 	# TLS on a second port, with a self-signed certificate that the tests
 	# pass as the CA (TSARC_TEST_S3_CACERT).
@@ -157,8 +159,17 @@ osd max object size = 1073741824
 rgw frontends = $FRONTEND
 rgw dns name = 127.0.0.1
 rgw data = $DIR/run/rgw
-# RGW's own STS (GetSessionToken): tests/s3/creds_double.py hands out its
-# temporary keys, and RGW then checks their session tokens for real.
+
+# A second gateway on the same cluster, with RGW's own STS on
+# (GetSessionToken): tests/s3/creds_double.py hands out its temporary keys
+# and this gateway checks their session tokens for real. A gateway of its
+# own, because STS changes what RGW answers to a wrong secret
+# (AccessDenied instead of SignatureDoesNotMatch) and the other tests
+# check that answer.
+[client.rgw.sts]
+rgw frontends = beast endpoint=127.0.0.1:$STS_PORT
+rgw dns name = 127.0.0.1
+rgw data = $DIR/run/rgw-sts
 rgw s3 auth use sts = true
 rgw sts key = tsarcteststskey0
 CONF
@@ -184,6 +195,11 @@ CONF
 	radosgw -n client.rgw.a --pid-file "$DIR/run/rgw.pid" || fail "radosgw did not start"
 	wait_for "http_ready http://127.0.0.1:$PORT/" 600 ||
 		fail "radosgw did not answer on port $PORT"
+	mkdir -p "$DIR/run/rgw-sts"
+	radosgw -n client.rgw.sts --pid-file "$DIR/run/rgw-sts.pid" ||
+		fail "radosgw (STS) did not start"
+	wait_for "http_ready http://127.0.0.1:$STS_PORT/" 600 ||
+		fail "radosgw (STS) did not answer on port $STS_PORT"
 
 	radosgw-admin user create --uid=tsarc-test --display-name=tsarc-test \
 		--access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null ||
@@ -194,6 +210,7 @@ export TSARC_TEST_S3_ENDPOINT=http://127.0.0.1:$PORT
 export TSARC_TEST_S3_ACCESS_KEY=$ACCESS_KEY
 export TSARC_TEST_S3_SECRET_KEY=$SECRET_KEY
 export TSARC_TEST_CEPH_CONF=$CONF
+export TSARC_TEST_S3_STS_GATEWAY=http://127.0.0.1:$STS_PORT
 $TLS_ENV
 ENV
 	echo "rgw.sh: RADOS Gateway ready on http://127.0.0.1:$PORT (source $DIR/env)"

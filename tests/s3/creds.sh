@@ -17,15 +17,17 @@ PART=${1:?usage: creds.sh sts|platform}
 
 : "${TSARC_TEST_S3_URL:?run this through tests/s3/run_with_s3.sh}"
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -z "${TSARC_TEST_CEPH_CONF:-}" ]; then
-	[ "${TSARC_TEST_REQUIRE_S3:-}" = 1 ] && fail "TSARC_TEST_CEPH_CONF is not set (ci/rgw.sh's env)"
-	echo "skipped: no TSARC_TEST_CEPH_CONF (radosgw-admin)" >&2
+if [ -z "${TSARC_TEST_CEPH_CONF:-}" ] || [ -z "${TSARC_TEST_S3_STS_GATEWAY:-}" ]; then
+	[ "${TSARC_TEST_REQUIRE_S3:-}" = 1 ] &&
+		fail "TSARC_TEST_CEPH_CONF / TSARC_TEST_S3_STS_GATEWAY are not set (ci/rgw.sh's env)"
+	echo "skipped: no TSARC_TEST_CEPH_CONF / TSARC_TEST_S3_STS_GATEWAY (ci/rgw.sh)" >&2
 	exit 77
 fi
 export CEPH_CONF=$TSARC_TEST_CEPH_CONF
 GEN=$TSARC_GEN_DUMP
-ENDPOINT=$TSARC_TEST_S3_ENDPOINT
-BUCKET_URL=${TSARC_TEST_S3_URL%/prefix}
+# The gateway with RGW's STS: it mints the keys and checks their tokens.
+ENDPOINT=$TSARC_TEST_S3_STS_GATEWAY
+BUCKET_URL="s3:$ENDPOINT/$(basename "${TSARC_TEST_S3_URL%/prefix}")"
 
 # A user of its own, whose permanent keys only the double knows: it may
 # ask RGW's STS for session tokens (a user policy, set through RGW's IAM

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "credentials.h"
+#include "url.h"
 #include "sigv4.h"
 #include "log.h"
 #include "xml.h"
@@ -19,7 +20,6 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -48,13 +48,7 @@
 
 typedef struct s3_store {
 	tsarc_store parent;
-	char *base_url;   /* "https://host[:port]", no trailing slash */
-	char *host;       /* the Host header, also what is signed */
-	char *bucket;
-	char *prefix;     /* "" or "a/b/" (with the trailing slash) */
-	char *desc;
-	int virtual_host; /* bucket in the host name rather than the path */
-	int aws;          /* AWS itself (affects bucket creation) */
+	tsarc__s3_url u; /* endpoint, bucket, prefix (url.h) */
 	tsarc__s3_credsrc *cred; /* the credential chain (credentials.h) */
 	const char *region;      /* the chain's, for signing and messages */
 	tsarc__s3_put_opts put;  /* encryption, storage class (config.h) */
@@ -440,10 +434,10 @@ static int add_header(struct curl_slist **list, const char *name,
 /* The unencoded path: "/bucket/key" (path style) or "/key". */
 static char *request_path(const s3_store *st, const char *key)
 {
-	if (st->virtual_host)
+	if (st->u.virtual_host)
 		return dup_printf("/%s", key ? key : "");
-	return key ? dup_printf("/%s/%s", st->bucket, key)
-		   : dup_printf("/%s", st->bucket);
+	return key ? dup_printf("/%s/%s", st->u.bucket, key)
+		   : dup_printf("/%s", st->u.bucket);
 }
 
 static void free_slist_secret(struct curl_slist *l)
@@ -497,7 +491,7 @@ static CURLcode attempt(s3_store *st, xfer *x, const char *url,
 		nsigned += tsarc__s3_put_opts_headers(&st->put, signed_hdrs + nsigned);
 	memset(&sr, 0, sizeof(sr));
 	sr.method = req->method;
-	sr.host = st->host;
+	sr.host = st->u.host;
 	sr.path = path;
 	sr.query = req->query;
 	sr.nquery = req->nquery;
@@ -512,7 +506,7 @@ static CURLcode attempt(s3_store *st, xfer *x, const char *url,
 	sr.session_token = cr.session_token;
 
 	if ((rc = tsarc__sigv4_authorization(&auth, &sr)) ||
-	    (rc = add_header(&hdrs, "Host", st->host)) ||
+	    (rc = add_header(&hdrs, "Host", st->u.host)) ||
 	    (rc = add_header(&hdrs, "x-amz-date", amz_date)) ||
 	    (rc = add_header(&hdrs, "x-amz-content-sha256", payload_hash)) ||
 	    (cr.session_token &&
@@ -680,9 +674,9 @@ static const char *req_what(const s3_req *req, char *buf, size_t bufsz,
 	const s3_store *st)
 {
 	if (req->key)
-		snprintf(buf, bufsz, "%s s3://%s/%s", req->method, st->bucket, req->key);
+		snprintf(buf, bufsz, "%s s3://%s/%s", req->method, st->u.bucket, req->key);
 	else
-		snprintf(buf, bufsz, "%s bucket '%s'", req->method, st->bucket);
+		snprintf(buf, bufsz, "%s bucket '%s'", req->method, st->u.bucket);
 	return buf;
 }
 
@@ -720,7 +714,7 @@ static int perform(s3_store *st, const s3_req *req, s3_resp *resp)
 	if (!raw_path)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	if ((rc = tsarc__sigv4_canonical_path(&path, raw_path)) ||
-	    (rc = tsarc_buf_puts(&url, st->base_url)) ||
+	    (rc = tsarc_buf_puts(&url, st->u.base_url)) ||
 	    (rc = tsarc_buf_append(&url, path.ptr, path.size)))
 		goto out;
 	if (req->nquery && ((rc = tsarc_buf_puts(&url, "?")) ||
@@ -789,11 +783,11 @@ static int perform(s3_store *st, const s3_req *req, s3_resp *resp)
 					rc = tsarc_error_set(TSARC_ECONFIG,
 						"%s: TLS verification failed at %s (%s): give the "
 						"server's CA with --cacert or AWS_CA_BUNDLE",
-						what, st->base_url,
+						what, st->u.base_url,
 						x.curl_err[0] ? x.curl_err : curl_easy_strerror(cc));
 				else
 					rc = tsarc_error_set(TSARC_EIO, "%s at %s: %s", what,
-						st->base_url,
+						st->u.base_url,
 						x.curl_err[0] ? x.curl_err : curl_easy_strerror(cc));
 				break;
 			}
@@ -816,12 +810,12 @@ static int perform(s3_store *st, const s3_req *req, s3_resp *resp)
 			rc = tsarc_error_set(TSARC_ENET,
 				"%s: cannot reach the S3 server at %s: %s (gave up after %u "
 				"attempts in %.0f s)",
-				what, st->base_url, last, resp->attempts, mono_s() - started);
+				what, st->u.base_url, last, resp->attempts, mono_s() - started);
 		else
 			rc = tsarc_error_set(TSARC_ETRANSIENT,
 				"%s: the S3 server at %s kept failing: %s (gave up after %u "
 				"attempts in %.0f s)",
-				what, st->base_url, last, resp->attempts, mono_s() - started);
+				what, st->u.base_url, last, resp->attempts, mono_s() - started);
 	}
 	if (req->out) {
 		req->out->size = out_start;
@@ -851,7 +845,7 @@ static int status_error(s3_store *st, const s3_req *req, const s3_resp *r)
 		return tsarc_error_set(TSARC_EACCESS,
 			"%s: the S3 server at %s does not know access key id '%s' (from %s): "
 			"check AWS_ACCESS_KEY_ID",
-			what, st->base_url, key_id, source);
+			what, st->u.base_url, key_id, source);
 	if (strcmp(code, "SignatureDoesNotMatch") == 0)
 		return tsarc_error_set(TSARC_EACCESS,
 			"%s: the secret key for access key id '%s' (from %s) is wrong: the "
@@ -875,11 +869,11 @@ static int status_error(s3_store *st, const s3_req *req, const s3_resp *r)
 		if (region[0] && strcmp(region, st->region) != 0)
 			return tsarc_error_set(TSARC_ECONFIG,
 				"%s: bucket '%s' is in region %s, not %s: set AWS_REGION=%s",
-				what, st->bucket, region, st->region, region);
+				what, st->u.bucket, region, st->region, region);
 		return tsarc_error_set(TSARC_ECONFIG,
 			"%s: bucket '%s' must be reached through another endpoint or "
 			"region%s%s (HTTP %ld %s): check AWS_REGION and the repository URL",
-			what, st->bucket, r->err.endpoint[0] ? ": " : "", r->err.endpoint,
+			what, st->u.bucket, r->err.endpoint[0] ? ": " : "", r->err.endpoint,
 			r->status, code);
 	}
 	if (r->status == 403)
@@ -887,12 +881,12 @@ static int status_error(s3_store *st, const s3_req *req, const s3_resp *r)
 			"%s: access denied for access key id '%s' (from %s)%s%s: check the "
 			"key and its permissions on bucket '%s'",
 			what, key_id, source, code[0] ? ": " : "",
-			code, st->bucket);
+			code, st->u.bucket);
 	if (strcmp(code, "NoSuchBucket") == 0)
 		return tsarc_error_set(TSARC_ENOTFOUND,
 			"bucket '%s' does not exist at %s (create the repository with "
 			"`tsarc init`, or check the repository URL)",
-			st->bucket, st->base_url);
+			st->u.bucket, st->u.base_url);
 	if (r->status == 404)
 		return tsarc_error_set(TSARC_ENOTFOUND, "%s: not found", what);
 	if (r->status == 412)
@@ -902,7 +896,7 @@ static int status_error(s3_store *st, const s3_req *req, const s3_resp *r)
 			"%s: range starts past the end of the object", what);
 	if (strcmp(code, "InvalidBucketName") == 0)
 		return tsarc_error_set(TSARC_ECONFIG, "bucket name '%s' is not valid: %s",
-			st->bucket, msg);
+			st->u.bucket, msg);
 	return tsarc_error_set(TSARC_EIO, "%s: HTTP %ld%s%s%s%s", what, r->status,
 		code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
 }
@@ -917,7 +911,7 @@ static int object_key(s3_store *st, char *out, size_t outsz, tsarc_objtype type,
 
 	if ((rc = tsarc_store_layout(rel, sizeof(rel), type, name)))
 		return rc;
-	n = snprintf(out, outsz, "%s%s", st->prefix, rel);
+	n = snprintf(out, outsz, "%s%s", st->u.prefix, rel);
 	if (n < 0 || (size_t)n >= outsz || n > S3_KEY_MAX)
 		return tsarc_error_set(TSARC_ETOOLARGE,
 			"S3 key for %s is longer than 1024 bytes", rel);
@@ -977,7 +971,7 @@ static int s3_put(tsarc_store *base, tsarc_objtype type, const char *name,
 	if ((uint64_t)len > S3_PUT_MAX)
 		return tsarc_error_set(TSARC_ETOOLARGE,
 			"PUT s3://%s/%s: %zu bytes is more than S3 takes in one PUT (5 GiB)",
-			st->bucket, key, len);
+			st->u.bucket, key, len);
 	rq.method = "PUT";
 	rq.key = key;
 	rq.body = data;
@@ -1032,12 +1026,12 @@ static int head_stat(tsarc_store *base, tsarc_objtype type, const char *name,
 		return status_error(st, &rq, &resp);
 	if (resp.length < 0)
 		return tsarc_error_set(TSARC_EIO,
-			"HEAD s3://%s/%s: the server sent no Content-Length", st->bucket, key);
+			"HEAD s3://%s/%s: the server sent no Content-Length", st->u.bucket, key);
 	if (mtime_out) {
 		time_t t = resp.last_modified[0] ? curl_getdate(resp.last_modified, NULL) : -1;
 		if (t == (time_t)-1)
 			return tsarc_error_set(TSARC_EIO,
-				"HEAD s3://%s/%s: the server sent no valid Last-Modified", st->bucket,
+				"HEAD s3://%s/%s: the server sent no valid Last-Modified", st->u.bucket,
 				key);
 		*mtime_out = (int64_t)t;
 	}
@@ -1095,7 +1089,7 @@ static int s3_get(tsarc_store *base, tsarc_objtype type, const char *name,
 		size_t got = out->size - start;
 		out->size = start;
 		return tsarc_error_set(TSARC_ETRANSIENT,
-			"GET s3://%s/%s: got %zu bytes of %lld", st->bucket, key, got,
+			"GET s3://%s/%s: got %zu bytes of %lld", st->u.bucket, key, got,
 			(long long)resp.length);
 	}
 	if (resp.status == 200 && rq.range) {
@@ -1105,7 +1099,7 @@ static int s3_get(tsarc_store *base, tsarc_objtype type, const char *name,
 			out->size = start;
 			return tsarc_error_set(TSARC_EINVAL,
 				"GET s3://%s/%s: range starts past the end of the object",
-				st->bucket, key);
+				st->u.bucket, key);
 		}
 		from = (size_t)offset;
 		n = got - from;
@@ -1219,7 +1213,7 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 		}
 		return rc ? rc : cb("config", size, mtime, payload);
 	}
-	pfx = dup_printf("%s%s/", st->prefix, tsarc_objtype_dir(type));
+	pfx = dup_printf("%s%s/", st->u.prefix, tsarc_objtype_dir(type));
 	if (!pfx)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	pfxlen = strlen(pfx);
@@ -1246,7 +1240,7 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 			break;
 		}
 		if ((rc = tsarc__s3_parse_list(&page, (const char *)body.ptr, body.size))) {
-			tsarc_error_prefix("listing s3://%s/%s", st->bucket, pfx);
+			tsarc_error_prefix("listing s3://%s/%s", st->u.bucket, pfx);
 			break;
 		}
 		/* Before the page's names go out: they may be ones already given. */
@@ -1255,7 +1249,7 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 				"listing s3://%s/%s: after %zu pages the server sent "
 				"continuation token '%.60s' again: its listing goes round "
 				"in a circle and would never end",
-				st->bucket, pfx, sent.count + 1, page.next_token);
+				st->u.bucket, pfx, sent.count + 1, page.next_token);
 			tsarc__s3_list_page_dispose(&page);
 			break;
 		}
@@ -1386,7 +1380,7 @@ static int delete_batch(s3_store *st, tsarc_objtype type,
 			     : TSARC_EIO;
 		rc = tsarc_error_set(code,
 			"deleting %zu objects from bucket '%s': %zu failed, first s3://%s/%s: %s %s",
-			count, st->bucket, res.errors, st->bucket, res.key, res.code,
+			count, st->u.bucket, res.errors, st->u.bucket, res.key, res.code,
 			res.message);
 	}
 done:
@@ -1451,7 +1445,7 @@ static int s3_create(tsarc_store *base)
 			return tsarc_error_set(TSARC_EACCESS,
 				"bucket '%s' exists at %s but access key id '%s' may not use it: "
 				"check the credentials, or choose another bucket",
-				st->bucket, st->base_url, key_id);
+				st->u.bucket, st->u.base_url, key_id);
 		}
 	}
 	if (resp.status != 404)
@@ -1462,7 +1456,7 @@ static int s3_create(tsarc_store *base)
 	rq.has_body = 1;
 	/* us-east-1 is AWS's default and must not be named; other S3
 	 * implementations choose their own placement and may reject it. */
-	if (st->aws && strcmp(st->region, "us-east-1") != 0) {
+	if (st->u.aws && strcmp(st->region, "us-east-1") != 0) {
 		if ((rc = tsarc_buf_puts(&body,
 			     "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
 			     "<LocationConstraint>")) ||
@@ -1480,7 +1474,7 @@ static int s3_create(tsarc_store *base)
 	if (strcmp(resp.err.code, "BucketAlreadyExists") == 0)
 		rc = tsarc_error_set(TSARC_ECONFIG,
 			"bucket name '%s' is taken by another account: choose another bucket",
-			st->bucket);
+			st->u.bucket);
 	else
 		rc = status_error(st, &rq, &resp);
 done:
@@ -1490,7 +1484,7 @@ done:
 
 static const char *s3_describe(tsarc_store *base)
 {
-	return ((s3_store *)base)->desc;
+	return ((s3_store *)base)->u.desc;
 }
 
 static void s3_free(tsarc_store *base)
@@ -1511,11 +1505,7 @@ static void s3_free(tsarc_store *base)
 	pthread_cond_destroy(&st->cond);
 	tsarc__s3_credsrc_free(st->cred);
 	tsarc__s3_put_opts_dispose(&st->put);
-	free(st->base_url);
-	free(st->host);
-	free(st->bucket);
-	free(st->prefix);
-	free(st->desc);
+	tsarc__s3_url_dispose(&st->u);
 	free(st->cacert);
 	free(st);
 }
@@ -1532,178 +1522,7 @@ int tsarc__s3_stats_get(tsarc_store *base, tsarc__s3_stats *out)
 	return 0;
 }
 
-/* ---- URL parsing ---- */
-
-static int bucket_name_ok(const char *b)
-{
-	size_t n = strlen(b), i;
-
-	if (n < 3 || n > 63)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = b[i];
-		if (!(isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_'))
-			return 0;
-	}
-	return 1;
-}
-
-static int dns_bucket(const char *b)
-{
-	for (; *b; b++)
-		if (!(islower((unsigned char)*b) || isdigit((unsigned char)*b) || *b == '-'))
-			return 0;
-	return 1;
-}
-
-/* Splits "bucket[/prefix]" and normalises the prefix to "" or "p/q/". */
-static int split_bucket(s3_store *st, const char *s)
-{
-	const char *slash = strchr(s, '/');
-	const char *p;
-	size_t blen = slash ? (size_t)(slash - s) : strlen(s), plen;
-
-	if (strpbrk(s, "?#"))
-		return tsarc_error_set(TSARC_ECONFIG,
-			"S3 repository URL must not hold a query or fragment");
-	st->bucket = malloc(blen + 1);
-	if (!st->bucket)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	memcpy(st->bucket, s, blen);
-	st->bucket[blen] = '\0';
-	if (!bucket_name_ok(st->bucket))
-		return tsarc_error_set(TSARC_ECONFIG,
-			"'%s' is not a valid S3 bucket name (3 to 63 letters, digits, '.', '-')",
-			st->bucket);
-	p = slash ? slash + 1 : "";
-	plen = strlen(p);
-	while (plen && p[plen - 1] == '/')
-		plen--;
-	st->prefix = malloc(plen + 2);
-	if (!st->prefix)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	memcpy(st->prefix, p, plen);
-	st->prefix[plen] = '\0';
-	if (plen) {
-		/* Empty and dot segments would be rewritten by some servers and
-		 * proxies, putting objects somewhere other than asked for. */
-		const char *seg = st->prefix;
-		while (seg) {
-			const char *end = strchr(seg, '/');
-			size_t sl = end ? (size_t)(end - seg) : strlen(seg);
-			if (sl == 0 || (sl == 1 && seg[0] == '.') ||
-			    (sl == 2 && seg[0] == '.' && seg[1] == '.'))
-				return tsarc_error_set(TSARC_ECONFIG,
-					"S3 prefix '%s' has an empty, '.' or '..' part", st->prefix);
-			seg = end ? end + 1 : NULL;
-		}
-		st->prefix[plen] = '/';
-		st->prefix[plen + 1] = '\0';
-	}
-	return 0;
-}
-
-/* "http[s]://host[:port][/...]": base URL and Host; `rest` gets the path. */
-static int split_endpoint(s3_store *st, const char *url, const char **rest)
-{
-	const char *p, *hostpart, *end;
-	int https;
-
-	if (strncmp(url, "https://", 8) == 0) {
-		https = 1;
-		hostpart = url + 8;
-	} else if (strncmp(url, "http://", 7) == 0) {
-		https = 0;
-		hostpart = url + 7;
-	} else {
-		return tsarc_error_set(TSARC_ECONFIG,
-			"S3 endpoint must start with http:// or https://");
-	}
-	end = hostpart + strcspn(hostpart, "/?#");
-	for (p = hostpart; p < end; p++)
-		if (*p == '@')
-			return tsarc_error_set(TSARC_ECONFIG,
-				"do not put credentials in the S3 URL: use AWS_ACCESS_KEY_ID "
-				"and AWS_SECRET_ACCESS_KEY");
-	if (end == hostpart)
-		return tsarc_error_set(TSARC_ECONFIG, "S3 endpoint has no host name");
-	st->host = malloc((size_t)(end - hostpart) + 1);
-	if (!st->host)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	memcpy(st->host, hostpart, (size_t)(end - hostpart));
-	st->host[end - hostpart] = '\0';
-	st->base_url = dup_printf("%s://%s", https ? "https" : "http", st->host);
-	if (!st->base_url)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	*rest = end;
-	return 0;
-}
-
-static int parse_url(s3_store *st, const char *url)
-{
-	const char *rest;
-	int rc;
-
-	if (strncmp(url, "s3://", 5) == 0) {
-		const char *ep = getenv("AWS_ENDPOINT_URL_S3");
-		if (!ep || !*ep)
-			ep = getenv("AWS_ENDPOINT_URL");
-		if ((rc = split_bucket(st, url + 5)))
-			return rc;
-		if (ep && *ep) {
-			if ((rc = split_endpoint(st, ep, &rest))) {
-				tsarc_error_prefix("AWS_ENDPOINT_URL");
-				return rc;
-			}
-			if (rest[0] && strcmp(rest, "/") != 0)
-				return tsarc_error_set(TSARC_ECONFIG,
-					"AWS_ENDPOINT_URL must be scheme://host[:port] only");
-			st->desc = dup_printf("s3:%s/%s/%s", st->base_url, st->bucket,
-				st->prefix);
-		} else {
-			/* AWS itself; the host name waits for the region (aws_host). */
-			st->aws = 1;
-			st->desc = dup_printf("s3://%s/%s", st->bucket, st->prefix);
-		}
-	} else if (strncmp(url, "s3:http://", 10) == 0 ||
-		   strncmp(url, "s3:https://", 11) == 0) {
-		if ((rc = split_endpoint(st, url + 3, &rest)))
-			return rc;
-		if (*rest != '/' || !rest[1])
-			return tsarc_error_set(TSARC_ECONFIG,
-				"S3 repository URL has no bucket: use s3:%s/BUCKET[/PREFIX]",
-				st->base_url);
-		if ((rc = split_bucket(st, rest + 1)))
-			return rc;
-		st->desc = dup_printf("s3:%s/%s/%s", st->base_url, st->bucket, st->prefix);
-	} else {
-		return tsarc_error_set(TSARC_ECONFIG,
-			"unsupported S3 repository URL: use s3:https://HOST[:PORT]/BUCKET[/PREFIX] "
-			"or s3://BUCKET[/PREFIX]");
-	}
-	if (!st->desc)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	/* "s3:http://h/b/" reads better as "s3:http://h/b". */
-	if (st->desc[strlen(st->desc) - 1] == '/')
-		st->desc[strlen(st->desc) - 1] = '\0';
-	return 0;
-}
-
-static int aws_host(s3_store *st)
-{
-	/* Virtual-hosted style is the only style AWS keeps for new buckets;
-	 * dotted names break its TLS certificates, so those stay path-style. */
-	st->virtual_host = dns_bucket(st->bucket);
-	st->host = st->virtual_host
-		? dup_printf("%s.s3.%s.amazonaws.com", st->bucket, st->region)
-		: dup_printf("s3.%s.amazonaws.com", st->region);
-	if (!st->host)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	st->base_url = dup_printf("https://%s", st->host);
-	if (!st->base_url)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	return 0;
-}
+/* ---- opening ---- */
 
 int tsarc_store_s3_open(tsarc_store **out, const char *url,
 	const tsarc_store_options *opts)
@@ -1748,18 +1567,18 @@ int tsarc_store_s3_open(tsarc_store **out, const char *url,
 		goto fail;
 	}
 	st->insecure = opts && opts->insecure_tls;
-	if ((rc = parse_url(st, url)) || (rc = tsarc__s3_limits_load(&st->lim)) ||
+	if ((rc = tsarc__s3_url_parse(&st->u, url)) || (rc = tsarc__s3_limits_load(&st->lim)) ||
 	    (rc = tsarc__s3_put_opts_load(&st->put, opts)) ||
 	    (rc = tsarc__s3_credsrc_open(&st->cred, st->cacert, st->insecure,
 		     st->lim.refresh_margin_s)))
 		goto fail;
 	st->region = tsarc__s3_credsrc_region(st->cred);
-	if (st->aws && (rc = aws_host(st)))
+	if (st->u.aws && (rc = tsarc__s3_url_aws_host(&st->u, st->region)))
 		goto fail;
 	if (st->insecure && !atomic_flag_test_and_set(&insecure_warned))
 		tsarc__log(TSARC_LOG_WARN, "s3", "tls_verification_disabled",
 			"TLS certificate verification is DISABLED for %s: anyone on the network "
-			"path can read or alter this repository's traffic", st->desc);
+			"path can read or alter this repository's traffic", st->u.desc);
 	st->idle = calloc(st->parent.max_inflight, sizeof(*st->idle));
 	st->share = curl_share_init();
 	if (!st->idle || !st->share) {
