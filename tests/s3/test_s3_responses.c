@@ -680,6 +680,43 @@ static void test_put_options(void **state)
 	}
 }
 
+/* Temporary keys the server calls expired are renewed at once and the
+ * request is tried again with the new ones, token included. */
+static void test_expired_token_renews(void **state)
+{
+	static const canned script[] = {
+		{REPLY, 200, NULL, "{\"AccessKeyId\":\"ASIAOLD\",\"SecretAccessKey\":\"s-old\","
+			"\"Token\":\"tok-old\",\"Expiration\":\"2099-01-01T00:00:00Z\"}", -1},
+		/* (closed: the canned server serves one connection at a time) */
+		{REPLY, 400, "Connection: close\r\n", "<Error><Code>ExpiredToken</Code></Error>", -1},
+		{REPLY, 200, NULL, "{\"AccessKeyId\":\"ASIANEW\",\"SecretAccessKey\":\"s-new\","
+			"\"Token\":\"tok-new\",\"Expiration\":\"2099-01-01T00:00:00Z\"}", -1},
+		{REPLY, 200, NULL, "", -1},
+	};
+	char uri[96];
+	const char *env[] = {"AWS_ACCESS_KEY_ID", "", "AWS_SECRET_ACCESS_KEY", "",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, NULL};
+	tsarc_store *st;
+
+	(void)state;
+	START(script);
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/creds", (unsigned)srv.port);
+	st = open_store_env("2", env);
+	/* A renewal reads the environment again, as at open. */
+	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, 1);
+	expect(tsarc_store_put(st, TSARC_OBJ_DATA, "ab12", "data", 4, 0), 0, NULL);
+	unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	assert_int_equal(srv.nreq, 4);
+	assert_true(strncmp(srv.heads[0], "GET /creds ", 11) == 0);
+	assert_non_null(strstr(srv.heads[1], "Credential=ASIAOLD/"));
+	assert_true(has_header(srv.heads[1], "x-amz-security-token: tok-old\r\n"));
+	assert_true(strncmp(srv.heads[2], "GET /creds ", 11) == 0);
+	assert_non_null(strstr(srv.heads[3], "Credential=ASIANEW/"));
+	assert_true(has_header(srv.heads[3], "x-amz-security-token: tok-new\r\n"));
+	tsarc_store_free(st);
+	stop();
+}
+
 static void test_ranges(void **state)
 {
 	static const canned ignored[] = {{REPLY, 200, NULL, "0123456789", -1}};
@@ -878,6 +915,7 @@ int main(void)
 		cmocka_unit_test(test_short_body_is_retried),
 		cmocka_unit_test(test_create_only),
 		cmocka_unit_test(test_put_options),
+		cmocka_unit_test(test_expired_token_renews),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_delete_batches),
 		cmocka_unit_test(test_list_pages),

@@ -187,6 +187,25 @@ int tsarc__s3_credsrc_get(tsarc__s3_credsrc *s, tsarc__s3_creds *out)
 	return rc;
 }
 
+int tsarc__s3_credsrc_expired(tsarc__s3_credsrc *s, const char *key_id)
+{
+	int64_t now = (int64_t)time(NULL);
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->kind != K_STATIC && s->cur.access_key &&
+	    strcmp(s->cur.access_key, key_id) == 0) {
+		if (s->cur.expires > now)
+			s->cur.expires = now;
+		s->next_try = 0;
+		r = 1;
+	} else if (s->kind != K_STATIC) {
+		r = 1; /* renewed meanwhile: the retry uses the new keys */
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 void tsarc__s3_credsrc_ident(tsarc__s3_credsrc *s, char *key_id, size_t key_id_sz,
 	char *source, size_t source_sz)
 {

@@ -28,6 +28,14 @@ int tsarc__s3_credsrc_open(tsarc__s3_credsrc **out, const char *cacert,
  * have expired it is an error. The caller disposes of the copy.
  */
 int tsarc__s3_credsrc_get(tsarc__s3_credsrc *s, tsarc__s3_creds *out);
+/*
+ * The server said the keys with id `key_id` have expired: when they are
+ * still the current ones and can be renewed, they are marked expired (the
+ * next get renews them, or fails) and 1 is returned; 0 for static keys or
+ * when another thread has renewed them already (no renewal storm when
+ * every worker hears it at once).
+ */
+int tsarc__s3_credsrc_expired(tsarc__s3_credsrc *s, const char *key_id);
 /* The current access key id and where it came from, for messages. */
 void tsarc__s3_credsrc_ident(tsarc__s3_credsrc *s, char *key_id, size_t key_id_sz,
 	char *source, size_t source_sz);

@@ -272,6 +272,8 @@ typedef struct xfer {
 	uint64_t cut_moved;   /* bytes moved when the attempt was cut */
 	double cut_ran;       /* seconds it had run */
 	char curl_err[CURL_ERROR_SIZE]; /* curl's detail: "... port 1: refused" */
+	char key_id[160];     /* the access key id the attempt signed with */
+	int renewed;          /* keys renewed after ExpiredToken (once) */
 } xfer;
 
 /* Bytes in the connection's send queue (not yet sent, or not yet
@@ -474,6 +476,7 @@ static CURLcode attempt(s3_store *st, xfer *x, const char *url,
 		*local_rc = rc;
 		return CURLE_ABORTED_BY_CALLBACK;
 	}
+	snprintf(x->key_id, sizeof(x->key_id), "%s", cr.access_key);
 	tsarc__sigv4_format_date(amz_date, (long long)time(NULL));
 	if (md5_b64) {
 		signed_hdrs[nsigned].name = "content-md5";
@@ -794,6 +797,18 @@ static int perform(s3_store *st, const s3_req *req, s3_resp *resp)
 			last_code = TSARC_ENET;
 			snprintf(last, sizeof(last), "%s",
 				x.curl_err[0] ? x.curl_err : curl_easy_strerror(cc));
+			continue;
+		}
+		/* Temporary keys that expired sooner than they said (or a
+		 * clock off by more than the margin): renewed at once, and the
+		 * request tried again, once. */
+		if ((resp->status == 400 || resp->status == 403) && !x.renewed &&
+		    (strcmp(resp->err.code, "ExpiredToken") == 0 ||
+			    strcmp(resp->err.code, "TokenRefreshRequired") == 0) &&
+		    tsarc__s3_credsrc_expired(st->cred, x.key_id)) {
+			x.renewed = 1;
+			last_code = TSARC_EACCESS;
+			snprintf(last, sizeof(last), "HTTP %ld %s", resp->status, resp->err.code);
 			continue;
 		}
 		if (retryable_status(resp)) {
