@@ -195,6 +195,12 @@ backup_round "$BUCKET_URL/role" "assume role"
 [ "$(count "e.get('action') == 'AssumeRole'")" -ge 3 ] || fail "assume role: no AssumeRole per command"
 double_clean "assume role"
 grep -qaF -- "$sk" "$TRANSCRIPT" && fail "the source profile's secret was printed"
+# The double does check the signature: a wrong source secret is refused.
+sed -i "s|^aws_secret_access_key = .*|aws_secret_access_key = not-$sk|" "$WORK/credentials"
+t snapshots --repo "$BUCKET_URL/role"
+expect_rc 13 "assume role with a wrong source secret"
+[ "$(count "'signature does not verify' in e.get('problem', '')")" = 1 ] ||
+	fail "assume role: the double did not catch a wrong signature"
 stop_double
 
 fi

@@ -30,7 +30,6 @@ import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from unittest import mock
 
 import botocore.session
 from botocore.auth import SigV4Auth
@@ -81,15 +80,13 @@ def verify_sigv4(handler, body, secret_key):
     headers = {h: handler.headers.get(h, "") for h in signed.split(";")}
     req = AWSRequest(method="POST", url="http://%s/" % handler.headers["Host"],
                      data=body, headers=headers)
-    when = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")
+    # botocore's own steps, at the request's date (add_auth would take
+    # the clock's, which may have moved on by a second).
     signer = SigV4Auth(Credentials(key_id, secret_key), "sts", region)
-    with mock.patch("botocore.auth.datetime") as dt:
-        dt.datetime.utcnow.return_value = when
-        dt.datetime.now.return_value = when
-        dt.datetime.strptime = datetime.datetime.strptime
-        req.context["timestamp"] = amz_date
-        signer.add_auth(req)
-    want = req.headers["Authorization"].rsplit("Signature=", 1)[1]
+    req.context["timestamp"] = amz_date
+    signer._modify_request_before_signing(req)
+    canonical = signer.canonical_request(req)
+    want = signer.signature(signer.string_to_sign(req, canonical), req)
     if want != sig:
         return "the AssumeRole signature does not verify"
     return None
