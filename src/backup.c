@@ -15,6 +15,7 @@
  */
 #include "backup.h"
 #include "chunkset.h"
+#include "error_save.h"
 #include "extract.h"
 #include "log.h"
 #include "interrupt.h"
@@ -80,8 +81,7 @@ struct tsarc_backup {
 	size_t outstanding; /* jobs cut but not finished */
 	int stopping;
 	_Atomic int failed; /* read without the lock to stop work early */
-	int fail_code;
-	char fail_msg[1024];
+	tsarc_saved_error fail; /* the first failure, for the caller's thread */
 
 	pending_stream **streams;
 	size_t nstreams, streams_cap;
@@ -102,8 +102,8 @@ static void record_failure(tsarc_backup *b, int code)
 	 * usually consequences of it. */
 	if (!b->failed) {
 		b->failed = 1;
-		b->fail_code = code;
-		snprintf(b->fail_msg, sizeof(b->fail_msg), "%s", tsarc_error_last()->message);
+		tsarc_error_save(&b->fail);
+		b->fail.code = code;
 	}
 	pthread_cond_broadcast(&b->space_cv);
 	pthread_cond_broadcast(&b->work_cv);
@@ -114,7 +114,7 @@ static void record_failure(tsarc_backup *b, int code)
 
 static int raise_failure(tsarc_backup *b)
 {
-	return tsarc_error_set(b->fail_code, "%s", b->fail_msg);
+	return tsarc_error_restore(&b->fail);
 }
 
 static void queue_push(job_queue *q, job *j)
@@ -796,7 +796,7 @@ void tsarc_backup_free(tsarc_backup *b)
 	pthread_mutex_lock(&b->lock);
 	if (!b->failed && b->outstanding) {
 		b->failed = 1;
-		b->fail_code = TSARC_ECANCELED;
+		b->fail.code = TSARC_ECANCELED;
 	}
 	pthread_mutex_unlock(&b->lock);
 	stop_threads(b);

@@ -1,6 +1,7 @@
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,46 @@ int tsarc_buf_append(tsarc_buf *b, const void *data, size_t len)
 int tsarc_buf_puts(tsarc_buf *b, const char *s)
 {
 	return tsarc_buf_append(b, s, strlen(s));
+}
+
+int tsarc_buf_vprintf(tsarc_buf *b, const char *fmt, va_list ap)
+{
+	va_list again;
+	size_t room;
+	int n, rc;
+
+	/* One vsnprintf into the room there is; a second only when it was
+	 * too small, once the buffer has grown to the exact size. */
+	if ((rc = tsarc_buf_grow(b, 0)))
+		return rc;
+	room = b->cap - b->size;
+	va_copy(again, ap);
+	n = vsnprintf((char *)b->ptr + b->size, room, fmt, again);
+	va_end(again);
+	if (n < 0) {
+		b->ptr[b->size] = 0;
+		return tsarc_error_set(TSARC_EINVAL, "cannot format '%s'", fmt);
+	}
+	/* Checks the ceiling too, which the room may be past. */
+	if ((rc = tsarc_buf_grow(b, (size_t)n))) {
+		b->ptr[b->size] = 0;
+		return rc;
+	}
+	if ((size_t)n >= room)
+		vsnprintf((char *)b->ptr + b->size, (size_t)n + 1, fmt, ap);
+	b->size += (size_t)n;
+	return 0;
+}
+
+int tsarc_buf_printf(tsarc_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = tsarc_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 void tsarc_buf_clear(tsarc_buf *b)

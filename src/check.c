@@ -1,6 +1,7 @@
 #include "check.h"
 #include "chunkset.h"
 #include "extract.h"
+#include "parallel.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 

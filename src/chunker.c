@@ -1,5 +1,6 @@
 #include "chunker.h"
 #include "crypto.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
 #include <string.h>

@@ -55,12 +55,5 @@ int tsarc_scrypt(const char *password, size_t password_len,
 void tsarc_hex_encode(char *out, const uint8_t *in, size_t len);
 /* Decodes exactly `len` bytes from 2*len lower-case hex digits. */
 int tsarc_hex_decode(uint8_t *out, size_t len, const char *hex);
-/* Base64 helpers; the result is malloc'ed and NUL-terminated. */
-char *tsarc_base64_encode(const uint8_t *in, size_t len);
-int tsarc_base64_decode(uint8_t *out, size_t out_cap, size_t *out_len,
-	const char *in);
-
-/* Wipes memory that held a secret, in a way the compiler keeps. */
-void tsarc_secure_zero(void *p, size_t len);
 
 #endif

@@ -1,10 +1,11 @@
 #include "tsarc/errors.h"
+#include "error_save.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#define MESSAGE_MAX 1024
+#define MESSAGE_MAX TSARC_ERROR_MESSAGE_MAX
 
 static _Thread_local struct {
 	tsarc_error err;
@@ -94,4 +95,21 @@ void tsarc_error_prefix(const char *fmt, ...)
 int tsarc_error_is_permanent(int code)
 {
 	return !(code == TSARC_ETRANSIENT || code == TSARC_ENET);
+}
+
+void tsarc_error_save(tsarc_saved_error *e)
+{
+	const tsarc_error *last = tsarc_error_last();
+
+	e->code = last->code;
+	memcpy(e->message, last->message, strlen(last->message) + 1);
+}
+
+int tsarc_error_restore(const tsarc_saved_error *e)
+{
+	if (!e->code) {
+		tsarc_error_clear();
+		return 0;
+	}
+	return tsarc_error_set(e->code, "%s", e->message);
 }

@@ -1,5 +1,8 @@
 #define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "extract.h"
+#include "error_save.h"
+#include "fileio.h"
+#include "parallel.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -20,36 +23,11 @@ void tsarc__pipe_grow(int fd)
 	(void)fcntl(fd, F_SETPIPE_SZ, 1024 * 1024);
 }
 
-int tsarc__write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int tsarc_sink_fd(void *payload, const uint8_t *data, size_t len)
 {
-	int fd = *(int *)payload;
-
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return tsarc_error_set(errno == EPIPE ? TSARC_ECANCELED : TSARC_EIO,
-				"writing the output: %s", strerror(errno));
-		data += n;
-		len -= (size_t)n;
-	}
+	if (tsarc_write_all(*(int *)payload, data, len) != 0)
+		return tsarc_error_set(errno == EPIPE ? TSARC_ECANCELED : TSARC_EIO,
+			"writing the output: %s", strerror(errno));
 	return 0;
 }
 
@@ -58,8 +36,7 @@ enum slot_state { SLOT_FREE, SLOT_BUSY, SLOT_READY, SLOT_FAILED };
 typedef struct slot {
 	enum slot_state state;
 	tsarc_buf data;
-	int code;
-	char msg[1024];
+	tsarc_saved_error err; /* of a failed fetch, for the consumer's thread */
 } slot;
 
 typedef struct extractor {
@@ -108,8 +85,8 @@ static void *fetch_main(void *arg)
 		pthread_mutex_lock(&x->lock);
 		if (rc) {
 			s->state = SLOT_FAILED;
-			s->code = rc;
-			snprintf(s->msg, sizeof(s->msg), "%s", tsarc_error_last()->message);
+			tsarc_error_save(&s->err);
+			s->err.code = rc;
 		} else {
 			s->state = SLOT_READY;
 		}
@@ -162,7 +139,7 @@ int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
 			pthread_cond_wait(&x.cv, &x.lock);
 		pthread_mutex_unlock(&x.lock);
 		if (s->state == SLOT_FAILED) {
-			rc = tsarc_error_set(s->code, "%s", s->msg);
+			rc = tsarc_error_restore(&s->err);
 			goto done;
 		}
 		if ((rc = tsarc_sha256_update(sha, s->data.ptr, s->data.size)) ||
@@ -246,78 +223,4 @@ int tsarc_stream_verify(tsarc_repo *repo, const tsarc_stream *st, unsigned paral
 		parallel = repo->store->max_inflight < 2 ? 2 : repo->store->max_inflight;
 	return tsarc_parallel_for(st->nchunks, parallel, verify_one, ctx, verifier_new,
 		tsarc_chunk_reader_free);
-}
-
-typedef struct pfor {
-	size_t count;
-	_Atomic size_t next;
-	_Atomic int stop;
-	tsarc_parallel_fn fn;
-	void *ctx;
-	void *(*worker_new)(void *ctx);
-	void (*worker_free)(void *w);
-	pthread_mutex_t lock;
-	int code;
-	char msg[1024];
-} pfor;
-
-static void *pfor_main(void *arg)
-{
-	pfor *p = arg;
-	void *w = p->worker_new ? p->worker_new(p->ctx) : NULL;
-	int rc = 0;
-
-	if (p->worker_new && !w)
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	while (!rc && !atomic_load(&p->stop)) {
-		size_t i = atomic_fetch_add(&p->next, 1);
-		if (i >= p->count)
-			break;
-		rc = p->fn(i, p->ctx, w);
-	}
-	if (rc) {
-		pthread_mutex_lock(&p->lock);
-		if (!p->code) {
-			p->code = rc;
-			snprintf(p->msg, sizeof(p->msg), "%s", tsarc_error_last()->message);
-		}
-		pthread_mutex_unlock(&p->lock);
-		atomic_store(&p->stop, 1);
-	}
-	if (w && p->worker_free)
-		p->worker_free(w);
-	return NULL;
-}
-
-int tsarc_parallel_for(size_t count, unsigned threads, tsarc_parallel_fn fn,
-	void *ctx, void *(*worker_new)(void *ctx), void (*worker_free)(void *w))
-{
-	pthread_t tids[MAX_PARALLEL];
-	unsigned started = 0, i;
-	pfor p;
-
-	memset(&p, 0, sizeof(p));
-	p.count = count;
-	p.fn = fn;
-	p.ctx = ctx;
-	p.worker_new = worker_new;
-	p.worker_free = worker_free;
-	pthread_mutex_init(&p.lock, NULL);
-	if (threads == 0)
-		threads = 1;
-	if (threads > MAX_PARALLEL)
-		threads = MAX_PARALLEL;
-	for (i = 0; i < threads && i < count; i++) {
-		if (pthread_create(&tids[i], NULL, pfor_main, &p) != 0)
-			break;
-		started++;
-	}
-	if (started == 0 && count > 0)
-		pfor_main(&p);
-	for (i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
-	pthread_mutex_destroy(&p.lock);
-	if (p.code)
-		return tsarc_error_set(p.code, "%s", p.msg);
-	return 0;
 }

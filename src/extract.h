@@ -11,9 +11,6 @@ typedef int (*tsarc_sink_fn)(void *payload, const uint8_t *data, size_t len);
  * consumer costs fewer system calls and context switches. */
 void tsarc__pipe_grow(int fd);
 
-/* Writes all `len` bytes to fd, again after EINTR: 0, or -1 with errno set. */
-int tsarc__write_all(int fd, const void *buf, size_t len);
-
 /* A sink writing to the file descriptor *(int *)payload. */
 int tsarc_sink_fd(void *payload, const uint8_t *data, size_t len);
 
@@ -43,14 +40,5 @@ void tsarc_chunk_reader_free(void *reader);
  * first damaged or missing chunk is TSARC_ECORRUPT naming it and the stream.
  */
 int tsarc_stream_verify(tsarc_repo *repo, const tsarc_stream *st, unsigned parallel);
-
-/*
- * Runs fn(index, ctx, worker_state) for every index in [0, count) on
- * `threads` threads. A non-zero return stops the remaining work and is
- * returned (with the failing thread's error message).
- */
-typedef int (*tsarc_parallel_fn)(size_t index, void *ctx, void *worker);
-int tsarc_parallel_for(size_t count, unsigned threads, tsarc_parallel_fn fn,
-	void *ctx, void *(*worker_new)(void *ctx), void (*worker_free)(void *w));
 
 #endif

@@ -1,7 +1,8 @@
 #include "lock.h"
 #include "interrupt.h"
 #include "log.h"
-#include "component.h" /* tsarc_read_file */
+#include "error_save.h"
+#include "fileio.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 
@@ -254,36 +255,14 @@ static int random_name(char out[65])
 	return 0;
 }
 
-/* The thread's last error, kept across a clean-up that may set its own. */
-typedef struct saved_error {
-	int code;
-	char msg[1024];
-} saved_error;
-
-static void save_error(saved_error *e)
-{
-	const tsarc_error *last = tsarc_error_last();
-
-	e->code = last->code;
-	snprintf(e->msg, sizeof(e->msg), "%s", last->message ? last->message : "");
-}
-
-static void restore_error(const saved_error *e)
-{
-	if (e->code)
-		tsarc_error_set(e->code, "%s", e->msg);
-	else
-		tsarc_error_clear();
-}
-
 /* Removes a lock object on a failure path, keeping the failure's message. */
 static void remove_keeping_error(tsarc_repo *repo, const char *name)
 {
-	saved_error e;
+	tsarc_saved_error e;
 
-	save_error(&e);
+	tsarc_error_save(&e);
 	tsarc_store_remove(repo->store, TSARC_OBJ_LOCK, name);
-	restore_error(&e);
+	tsarc_error_restore(&e);
 }
 
 static int locked_error(const tsarc_lock_info *c, const char *what)
@@ -503,17 +482,17 @@ static int lock_drop(void *arg)
 
 int tsarc_lock_release(tsarc_lock *lock)
 {
-	saved_error saved;
+	tsarc_saved_error saved;
 	int rc;
 
 	if (!lock)
 		return 0;
-	save_error(&saved);
+	tsarc_error_save(&saved);
 	rc = tsarc_cleanup_run(&lock->on_exit);
 	/* Release runs on failure paths too: a lock already gone (it was lost)
 	 * must not replace the failure's message with its own. */
 	if (lock->was_gone)
-		restore_error(&saved);
+		tsarc_error_restore(&saved);
 	pthread_mutex_destroy(&lock->io_mu);
 	pthread_cond_destroy(&lock->cv);
 	pthread_mutex_destroy(&lock->mu);

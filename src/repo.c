@@ -11,6 +11,8 @@
  * snapshots/<sha256 of the file>: the manifest JSON, sealed.
  */
 #include "repo.h"
+#include "base64.h"
+#include "wipe.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 
@@ -30,14 +32,14 @@ static const char AAD_CONFIG[] = "tsarc-config-v1";
 static int json_add_b64(cJSON *obj, const char *name, const uint8_t *data,
 	size_t len)
 {
-	char *b64 = tsarc_base64_encode(data, len);
 	cJSON *item;
+	char *b64;
+	int rc;
 
-	if (!b64)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if ((rc = tsarc_base64_encode(&b64, data, len)))
+		return rc;
 	item = cJSON_AddStringToObject(obj, name, b64);
-	tsarc_secure_zero(b64, strlen(b64));
-	free(b64);
+	tsarc_secure_free_str(b64);
 	return item ? 0 : tsarc_error_set(TSARC_ENOMEM, "out of memory");
 }
 
@@ -48,7 +50,7 @@ static int json_get_b64(const cJSON *obj, const char *name, uint8_t *out,
 	size_t got = 0;
 
 	if (!cJSON_IsString(item) ||
-		tsarc_base64_decode(out, want, &got, item->valuestring) || got != want)
+		tsarc_base64_decode_to(out, want, &got, item->valuestring) || got != want)
 		return tsarc_error_set(TSARC_ECORRUPT, "%s: field '%s' is missing or invalid",
 			what, name);
 	return 0;
@@ -133,10 +135,7 @@ static int write_config(tsarc_repo *repo)
 	rc = tsarc_store_put(repo->store, TSARC_OBJ_CONFIG, NULL, sealed.ptr,
 		sealed.size, TSARC_PUT_CREATE_ONLY);
 done:
-	if (text) {
-		tsarc_secure_zero(text, strlen(text));
-		free(text);
-	}
+	tsarc_secure_free_str(text);
 	cJSON_Delete(root);
 	tsarc_buf_dispose(&sealed);
 	return rc;
@@ -218,9 +217,7 @@ static int read_config(tsarc_repo *repo, const tsarc_buf *sealed, int *not_ours)
 	rc = 0;
 done:
 	cJSON_Delete(root);
-	if (plain.ptr)
-		tsarc_secure_zero(plain.ptr, plain.size);
-	tsarc_buf_dispose(&plain);
+	tsarc_secure_buf_dispose(&plain);
 	return rc;
 }
 
@@ -668,8 +665,7 @@ void tsarc_repo_free(tsarc_repo *repo)
 	if (!repo)
 		return;
 	tsarc_store_free(repo->store);
-	tsarc_secure_zero(repo, sizeof(*repo));
-	free(repo);
+	tsarc_secure_free(repo, sizeof(*repo));
 }
 
 /* --- chunks --- */

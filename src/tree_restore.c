@@ -2,7 +2,9 @@
 #include "tree_restore.h"
 #include "crypto.h"
 #include "log.h"
+#include "error_save.h"
 #include "extract.h"
+#include "fileio.h"
 #include "tsarc/errors.h"
 
 #include <archive.h>
@@ -625,17 +627,20 @@ static int fix_dirs(stager *s)
 }
 
 /* tsarc's own bookkeeping in a target folder: the journal of a swap and
- * its temporary copy. Never data: a backup leaves them out, a restore
+ * its temporary copies (fileio.h names them "." JOURNAL_NAME ".tsarc-"
+ * and random digits). Never data: a backup leaves them out, a restore
  * does not write an archive's entry of that name. */
 #define JOURNAL_NAME ".tsarc-swap-journal"
-#define JOURNAL_TMP JOURNAL_NAME ".tmp"
+#define JOURNAL_TMP_PREFIX "." JOURNAL_NAME ".tsarc-"
 #define OLD_PREFIX ".tsarc-old-"
 
 enum { ENTRY_TAKE = 0, ENTRY_ROOT = 1, ENTRY_SKIP = 2 };
 
 int tsarc_tree_reserved_name(const char *name)
 {
-	return !strncmp(name, JOURNAL_NAME, strlen(JOURNAL_NAME)) && !strchr(name, '/');
+	return (!strncmp(name, JOURNAL_NAME, strlen(JOURNAL_NAME)) ||
+		       !strncmp(name, JOURNAL_TMP_PREFIX, strlen(JOURNAL_TMP_PREFIX))) &&
+		!strchr(name, '/');
 }
 
 static const char *kind_name(mode_t type)
@@ -834,25 +839,15 @@ static int fsync_dir(int fd)
 	return fsync(fd) == 0 || errno == EINVAL || errno == EROFS ? 0 : -1;
 }
 
-static int journal_write(int tfd, const journal *j)
+static int journal_write(int tfd, const char *target, const journal *j)
 {
 	char text[256];
-	int fd, n, rc = 0;
+	int n, rc;
 
 	n = snprintf(text, sizeof(text), "tsarc-swap 1\n%d\n%s\n%s\n%s\n", j->phase, j->staging,
 		j->old, j->keep_extras ? "keep" : "delete");
-	unlinkat(tfd, JOURNAL_TMP, 0);
-	fd = openat(tfd, JOURNAL_TMP, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return tsarc_error_set(TSARC_EIO, "cannot write the swap journal %s: %s", JOURNAL_TMP,
-			strerror(errno));
-	if (write(fd, text, (size_t)n) != n || fsync(fd) != 0)
-		rc = tsarc_error_set(TSARC_EIO, "cannot write the swap journal: %s", strerror(errno));
-	close(fd);
-	if (!rc && (renameat(tfd, JOURNAL_TMP, tfd, JOURNAL_NAME) != 0 || fsync_dir(tfd) != 0))
-		rc = tsarc_error_set(TSARC_EIO, "cannot write the swap journal: %s", strerror(errno));
-	if (rc)
-		unlinkat(tfd, JOURNAL_TMP, 0);
+	if ((rc = tsarc_replace_file_at(tfd, target, JOURNAL_NAME, text, (size_t)n, 0600, 0)))
+		tsarc_error_prefix("writing the swap journal");
 	return rc;
 }
 
@@ -947,6 +942,25 @@ static void free_names(char **names, size_t n)
 	free(names);
 }
 
+/* Journal copies a killed run left before renaming one into place (and
+ * the fixed-name copy of older versions). The caller holds the folder's
+ * lock: no other run is writing one. */
+static int remove_journal_temps(int tfd)
+{
+	char **names;
+	size_t n, i;
+	int rc;
+
+	if ((rc = list_names(tfd, &names, &n)))
+		return rc;
+	for (i = 0; i < n; i++)
+		if (!strncmp(names[i], JOURNAL_TMP_PREFIX, strlen(JOURNAL_TMP_PREFIX)) ||
+			!strcmp(names[i], JOURNAL_NAME ".tmp"))
+			unlinkat(tfd, names[i], 0);
+	free_names(names, n);
+	return 0;
+}
+
 /* Renames from/name to to/name; what is in the way there (a file the
  * application made meanwhile) is deleted: the tree is being replaced. */
 static int move_entry(int from, int to, const char *name)
@@ -1019,7 +1033,7 @@ static int swap_finish(int tfd, const char *target, journal *j,
 		if (fsync_dir(ofd) != 0 || fsync_dir(tfd) != 0)
 			goto io;
 		j->phase = 2;
-		if ((rc = journal_write(tfd, j)))
+		if ((rc = journal_write(tfd, target, j)))
 			goto done;
 		step_done(o);
 	}
@@ -1085,7 +1099,7 @@ static int target_open(target *t, const char *dir, const tsarc_tree_restore_opti
 		rc = tsarc_error_set(TSARC_ELOCKED, "another restore into %s is running", dir);
 		goto fail;
 	}
-	if ((rc = journal_read(t->tfd, dir, &t->j)) < 0)
+	if ((rc = remove_journal_temps(t->tfd)) || (rc = journal_read(t->tfd, dir, &t->j)) < 0)
 		goto fail;
 	if (rc == 1) {
 		int phase = t->j.phase;
@@ -1105,7 +1119,7 @@ static int target_open(target *t, const char *dir, const tsarc_tree_restore_opti
 	snprintf(t->j.old, sizeof(t->j.old), OLD_PREFIX "%s", nonce + strlen(STAGING_PREFIX));
 	t->j.keep_extras = o->keep_extras;
 	t->j.phase = 0;
-	if ((rc = journal_write(t->tfd, &t->j)))
+	if ((rc = journal_write(t->tfd, t->dir, &t->j)))
 		goto fail;
 	if (mkdirat(t->tfd, t->j.staging, 0700) != 0) {
 		rc = tsarc_error_set(TSARC_EIO, "cannot create %s/%s: %s", dir, t->j.staging,
@@ -1138,7 +1152,7 @@ static int target_swap(target *t, const tsarc_tree_restore_options *o,
 	int rc;
 
 	t->j.phase = 1;
-	if (!(rc = journal_write(t->tfd, &t->j))) {
+	if (!(rc = journal_write(t->tfd, t->dir, &t->j))) {
 		step_done(o);
 		rc = swap_finish(t->tfd, t->dir, &t->j, o, res);
 	}
@@ -1279,23 +1293,25 @@ typedef struct feeder {
 	const tsarc_stream *st;
 	unsigned inflight;
 	int fd;
-	int rc;
-	char msg[1024];
+	tsarc_saved_error err; /* the feeder thread's failure */
 } feeder;
 
 static void *feed_main(void *arg)
 {
 	feeder *f = arg;
 	sigset_t pipe_only;
+	int rc;
 
 	/* If the reader gives up, our write fails with EPIPE instead of a
 	 * signal killing the process. */
 	sigemptyset(&pipe_only);
 	sigaddset(&pipe_only, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
-	f->rc = tsarc_stream_extract(f->repo, f->st, tsarc_sink_fd, &f->fd, f->inflight);
-	if (f->rc)
-		snprintf(f->msg, sizeof(f->msg), "%s", tsarc_error_last()->message);
+	rc = tsarc_stream_extract(f->repo, f->st, tsarc_sink_fd, &f->fd, f->inflight);
+	if (rc) {
+		tsarc_error_save(&f->err);
+		f->err.code = rc;
+	}
 	close(f->fd);
 	return NULL;
 }
@@ -1333,9 +1349,9 @@ static int read_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflig
 	/* Closing our end stops the feeder if we gave up early. */
 	close(fds[0]);
 	pthread_join(th, NULL);
-	if (f.rc && f.rc != TSARC_ECANCELED)
-		return tsarc_error_set(f.rc, "%s", f.msg);
-	if (!rc && f.rc)
+	if (f.err.code && f.err.code != TSARC_ECANCELED)
+		return tsarc_error_restore(&f.err);
+	if (!rc && f.err.code)
 		return tsarc_error_set(TSARC_EIO, "the stream ended before it was verified");
 	return rc;
 }
@@ -1405,7 +1421,7 @@ static la_ssize_t rewrite_write_cb(struct archive *a, void *ud, const void *buf,
 		archive_set_error(a, ECANCELED, "the rewrite was stopped");
 		return -1;
 	}
-	if (tsarc__write_all(w->out_fd, buf, len) != 0) {
+	if (tsarc_write_all(w->out_fd, buf, len) != 0) {
 		archive_set_error(a, errno, "writing the tar stream: %s", strerror(errno));
 		return -1;
 	}

@@ -18,6 +18,7 @@
  */
 #include "kind.h"
 #include "extract.h"
+#include "fileio.h"
 #include "log.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -67,7 +68,7 @@ static void tar_ctx_free(void *p)
 /* libarchive's write callback: everything goes to the pipe. */
 static la_ssize_t write_cb(struct archive *a, void *ud, const void *buf, size_t len)
 {
-	if (tsarc__write_all(*(int *)ud, buf, len) != 0) {
+	if (tsarc_write_all(*(int *)ud, buf, len) != 0) {
 		archive_set_error(a, errno, "writing the tar stream: %s", strerror(errno));
 		return -1;
 	}

@@ -10,6 +10,7 @@
  * is read by the pod's shell from the exec's stdin.
  */
 #include "component.h"
+#include "fileio.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 

@@ -5,6 +5,7 @@
  * directory (what `kubectl get ... -o json` printed).
  */
 #include "component.h"
+#include "fileio.h"
 #include "tree_restore.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"

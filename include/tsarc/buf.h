@@ -1,6 +1,7 @@
 #ifndef TSARC_BUF_H
 #define TSARC_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,17 @@ void tsarc_buf_init(tsarc_buf *b, size_t max);
 int tsarc_buf_grow(tsarc_buf *b, size_t extra);
 int tsarc_buf_append(tsarc_buf *b, const void *data, size_t len);
 int tsarc_buf_puts(tsarc_buf *b, const char *s);
+/* Appends formatted text (the ceiling applies: TSARC_ETOOLARGE past it). */
+int tsarc_buf_printf(tsarc_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+int tsarc_buf_vprintf(tsarc_buf *b, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 0)))
+#endif
+	;
 void tsarc_buf_clear(tsarc_buf *b);
 void tsarc_buf_dispose(tsarc_buf *b);
 /* Hands the bytes to the caller (NUL-terminated) and empties the buffer. */

@@ -1,5 +1,6 @@
 #include "cli.h"
 #include "metrics.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
 #include <cjson/cJSON.h>
@@ -243,10 +244,7 @@ int cli_get_new_password(const char *file, char **out)
 
 void cli_free_password(char *pw)
 {
-	if (!pw)
-		return;
-	tsarc_secure_zero(pw, strlen(pw));
-	free(pw);
+	tsarc_secure_free_str(pw);
 }
 
 int cli_open_store(const cli_common *c, tsarc_store **out)

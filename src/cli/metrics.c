@@ -1,7 +1,7 @@
 /* Prometheus metrics of a run: see metrics.h and docs/metrics.md. */
 #include "metrics.h"
 #include "cli.h"
-#include "deploy/component.h" /* tsarc_read_file, tsarc_replace_file */
+#include "fileio.h"
 #include "interrupt.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"

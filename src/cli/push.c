@@ -10,8 +10,8 @@
  */
 #include "metrics.h"
 #include "cli.h"
-#include "crypto.h" /* tsarc_secure_zero */
-#include "deploy/component.h" /* tsarc_read_file */
+#include "wipe.h"
+#include "fileio.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 

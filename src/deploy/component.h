@@ -92,18 +92,11 @@ typedef struct tsarc_production {
 
 /* The component kinds that use these: kind.h. */
 
-/* Helpers shared by the sources (spec.c, readfile.c, json_merge.c, url.c,
- * conn.c, secret.c, names.c, replace_file.c, cmd.c, shellquote.c). */
+/* Helpers shared by the sources (spec.c, json_merge.c, url.c, conn.c,
+ * secret.c, names.c, cmd.c, shellquote.c); the file readers and the
+ * replace writer are the engine's (fileio.h). */
 const char *tsarc_spec_str(const cJSON *spec, const char *key);
 int tsarc_spec_bool(const cJSON *spec, const char *key, int dflt);
-/* A whole file as a NUL-terminated string (`*len_out`, may be NULL, its
- * length): TSARC_ENOTFOUND when missing, TSARC_ETOOLARGE past `max`. */
-int tsarc_read_file(const char *path, size_t max, char **out, size_t *len_out);
-/* The same for a file this process's user wrote for itself and must not
- * take from anyone else (a saved original beside a folder others can
- * write): a symlink, a non-regular file, another owner or a group/world-
- * writable mode is refused with TSARC_EUNSAFE, never followed or read. */
-int tsarc_read_private_file(const char *path, size_t max, char **out, size_t *len_out);
 /* Merges `over` into `base`: objects key by key, anything else replaces. */
 int tsarc_json_merge(cJSON *base, const cJSON *over);
 /* A port number field (number or numeric string); 0 when absent. */
@@ -169,24 +162,6 @@ int tsarc_valid_kube_name(const char *s);
  * apimanagers.apps.3scale.net): a DNS-1123 subdomain, upper case allowed. */
 int tsarc_valid_kube_type(const char *s);
 
-/*
- * Replaces (or creates) file `name` in the folder open as `dirfd`, for
- * folders that others may write (/etc/redis is the redis group's, a
- * resources_dir may be shared): the content goes to a new file with a
- * random name created O_EXCL|O_NOFOLLOW (nothing planted there, file or
- * symlink, is ever written through), which takes the owner, group and
- * mode of the file it replaces when `keep_attrs` (else, and when there is
- * none, `mode` and our owner: for copies of secrets, whoever made the old
- * one), is fsynced and renamed over `name`; then the folder is fsynced. `name`
- * must be a plain file name and, when it exists, a regular file: a
- * symlink there is refused, neither followed nor replaced. `where` names
- * the folder in messages.
- */
-int tsarc_replace_file_at(int dirfd, const char *where, const char *name, const void *data,
-	size_t len, mode_t mode, int keep_attrs);
-/* The same for a path; its folder is opened O_DIRECTORY|O_NOFOLLOW. */
-int tsarc_replace_file(const char *path, const void *data, size_t len, mode_t mode,
-	int keep_attrs);
 
 /* Checks a restore recipe (a component's "restore" in a config, or the
  * copy a snapshot carries): variable names, Kubernetes names, types of
@@ -212,7 +187,6 @@ char **tsarc_env_concat(char *const a[], char *const b[]);
 
 /* Single-quotes `s` for a POSIX shell. */
 int tsarc_shell_quote(const char *s, char **out);
-int tsarc_b64_decode(const char *in, unsigned char **out, size_t *out_len);
 
 /* A loaded configuration: the profile with the config merged over it. */
 struct tsarc_deploy {

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "kind.h"
+#include "fileio.h"
 #include "deploy.h"
 #include "tsarc/errors.h"
 

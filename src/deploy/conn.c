@@ -4,6 +4,7 @@
  * password is wiped when the connection is freed.
  */
 #include "component.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -90,10 +91,7 @@ int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *conn)
 		tsarc_error_prefix("Secret %s, key %s", tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(
 			c->spec, "url_secret"), "secret"), tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(
 			c->spec, "url_secret"), "key"));
-	if (text) {
-		memset(text, 0, strlen(text));
-		free(text);
-	}
+	tsarc_secure_free_str(text);
 	return rc;
 }
 

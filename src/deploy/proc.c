@@ -1,7 +1,7 @@
 /* Producers: child processes and writer threads behind a pipe. */
 #define _GNU_SOURCE /* pipe2: close-on-exec pipes without a race against concurrent spawns */
 #include "proc.h"
-#include "extract.h"
+#include "fileio.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -207,7 +207,7 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 	}
 	/* Into the pipe before the child runs: it fits (checked above), so
 	 * this never blocks. */
-	if (p->stdin_len && tsarc__write_all(in[1], p->stdin_data, p->stdin_len)) {
+	if (p->stdin_len && tsarc_write_all(in[1], p->stdin_data, p->stdin_len)) {
 		rc = tsarc_error_set(TSARC_EIO, "writing a child's stdin: %s", strerror(errno));
 		close_pipes(out, err, in);
 		return rc;

@@ -16,6 +16,7 @@
 #include "rewrite.h"
 #include "deploy.h"
 #include "extract.h"
+#include "fileio.h"
 #include "interrupt.h"
 #include "repo.h"
 #include "snapshot.h"

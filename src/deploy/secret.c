@@ -3,9 +3,10 @@
  * through a transport or from an object already in hand.
  */
 #include "component.h"
+#include "base64.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,36 +15,10 @@ static int nomem(void)
 	return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 }
 
-int tsarc_b64_decode(const char *in, unsigned char **out, size_t *out_len)
-{
-	size_t len = strlen(in), pad = 0;
-	unsigned char *buf;
-	int n;
-
-	if (len % 4)
-		return tsarc_error_set(TSARC_ECORRUPT, "not base64 (length %zu)", len);
-	if (!(buf = malloc(len / 4 * 3 + 1)))
-		return nomem();
-	n = len ? EVP_DecodeBlock(buf, (const unsigned char *)in, (int)len) : 0;
-	if (n < 0) {
-		free(buf);
-		return tsarc_error_set(TSARC_ECORRUPT, "not base64");
-	}
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
-	if (len && in[len - 1] == '=')
-		pad++;
-	if (len > 1 && in[len - 2] == '=')
-		pad++;
-	*out_len = (size_t)n - pad;
-	buf[*out_len] = '\0';
-	*out = buf;
-	return 0;
-}
-
 int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key, char **out)
 {
 	const cJSON *data, *v;
-	unsigned char *dec;
+	uint8_t *dec;
 	size_t len;
 	int rc = 0;
 
@@ -51,11 +26,12 @@ int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key
 	data = cJSON_GetObjectItemCaseSensitive(doc, "data");
 	v = cJSON_GetObjectItemCaseSensitive(data, key);
 	if (cJSON_IsString(v)) {
-		rc = tsarc_b64_decode(v->valuestring, &dec, &len);
+		/* A Kubernetes Secret holds at most 1 MiB. */
+		rc = tsarc_base64_decode(&dec, &len, v->valuestring, 1u << 20);
 		if (rc) {
 			tsarc_error_prefix("Secret %s, key %s", secret, key);
 		} else if (strlen((char *)dec) != len) {
-			free(dec);
+			tsarc_secure_free(dec, len);
 			rc = tsarc_error_set(TSARC_ECONFIG, "Secret %s, key %s holds a NUL byte",
 				secret, key);
 		} else

@@ -7,6 +7,7 @@
  */
 #include "kind.h"
 #include "extract.h"
+#include "fileio.h"
 #include "repo.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
@@ -108,7 +109,7 @@ void tsarc_component_clear(tsarc_component *c)
 
 static int write_all(int fd, const void *buf, size_t len)
 {
-	if (tsarc__write_all(fd, buf, len))
+	if (tsarc_write_all(fd, buf, len))
 		return tsarc_error_set(errno == EPIPE ? TSARC_ECANCELED : TSARC_EIO,
 			"writing to the restore command: %s", strerror(errno));
 	return 0;

@@ -1,5 +1,5 @@
 /* Unit tests of the deployment backup's pure parts: the profile and config
- * merge and its validation, URLs of database Secrets, base64, shell
+ * merge and its validation, URLs of database Secrets, shell
  * quoting and the sanitizing of resources. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,24 +67,11 @@ static void url_errors_hide_the_password(void **state)
 	}
 }
 
-static void base64_and_quote(void **state)
+static void shell_quote(void **state)
 {
-	unsigned char *out;
-	size_t len;
 	char *q;
 
 	(void)state;
-	assert_int_equal(tsarc_b64_decode("c2VjcmV0", &out, &len), 0);
-	assert_int_equal(len, 6);
-	assert_memory_equal(out, "secret", 6);
-	free(out);
-	assert_int_equal(tsarc_b64_decode("YQ==", &out, &len), 0);
-	assert_int_equal(len, 1);
-	free(out);
-	assert_int_equal(tsarc_b64_decode("", &out, &len), 0);
-	assert_int_equal(len, 0);
-	free(out);
-	assert_int_equal(tsarc_b64_decode("abc", &out, &len), TSARC_ECORRUPT);
 	assert_int_equal(tsarc_shell_quote("it's $HOME", &q), 0);
 	assert_string_equal(q, "'it'\\''s $HOME'");
 	free(q);
@@ -298,7 +285,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(url_cases),
 		cmocka_unit_test(url_errors_hide_the_password),
-		cmocka_unit_test(base64_and_quote),
+		cmocka_unit_test(shell_quote),
 		cmocka_unit_test(merge_over_builtin_profile),
 		cmocka_unit_test(config_errors),
 		cmocka_unit_test(recipe_requirements),

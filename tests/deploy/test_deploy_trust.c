@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "component.h"
+#include "fileio.h"
 #include "deploy.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"

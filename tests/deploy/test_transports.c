@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "component.h"
+#include "fileio.h"
 #include "tsarc/errors.h"
 
 static char *tmpdir(void)

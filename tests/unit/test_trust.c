@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "backup.h"
+#include "base64.h"
 #include "check.h"
 #include "codec.h"
 #include "repo.h"
@@ -388,10 +389,10 @@ static void test_forged_scrypt_parameters(void **state)
 
 	(void)state;
 	tsarc_repo_free(repo);
-	b64 = tsarc_base64_encode(zeros, 32);
+	assert_int_equal(tsarc_base64_encode(&b64, zeros, 32), 0);
 	snprintf(salt, sizeof(salt), "%s", b64);
 	free(b64);
-	b64 = tsarc_base64_encode(zeros, 2 * TSARC_KEY_LEN + TSARC_AEAD_OVERHEAD);
+	assert_int_equal(tsarc_base64_encode(&b64, zeros, 2 * TSARC_KEY_LEN + TSARC_AEAD_OVERHEAD), 0);
 	snprintf(data, sizeof(data), "%s", b64);
 	free(b64);
 	for (i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {

@@ -10,6 +10,7 @@
  * by a signal's cleanup, or by the next run after a crash.
  */
 #include "redis.h"
+#include "fileio.h"
 #include "interrupt.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"

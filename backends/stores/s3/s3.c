@@ -13,6 +13,7 @@
 #include "sigv4.h"
 #include "log.h"
 #include "xml.h"
+#include "fmt.h"
 
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
@@ -99,22 +100,14 @@ static char *dup_printf(const char *fmt, ...)
 #endif
 	;
 
+/* tsarc_asprintf for the many callers here that test for NULL. */
 static char *dup_printf(const char *fmt, ...)
 {
 	va_list ap;
 	char *r;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return NULL;
-	r = malloc((size_t)n + 1);
-	if (!r)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(r, (size_t)n + 1, fmt, ap);
+	tsarc_vasprintf(&r, fmt, ap);
 	va_end(ap);
 	return r;
 }

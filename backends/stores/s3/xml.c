@@ -3,6 +3,7 @@
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 #include "snapshot.h" /* tsarc_time_parse */
+#include "error_save.h"
 
 #include <expat.h>
 #include <openssl/crypto.h>
@@ -169,16 +170,15 @@ static void error_end(xml_ctx *x, const char *name, const char *parent,
 void tsarc__s3_parse_error(tsarc__s3_error_doc *out, const char *xml,
 	size_t len)
 {
-	tsarc_error saved = *tsarc_error_last();
-	char saved_msg[1024];
+	tsarc_saved_error saved;
 
 	memset(out, 0, sizeof(*out));
 	if (!xml || !len)
 		return;
 	/* A broken error body must not replace the error being reported. */
-	snprintf(saved_msg, sizeof(saved_msg), "%s", saved.message ? saved.message : "");
+	tsarc_error_save(&saved);
 	if (xml_run(xml, len, error_end, out))
-		tsarc_error_set(saved.code, "%s", saved_msg);
+		tsarc_error_restore(&saved);
 }
 
 /* ---- ListObjectsV2 ---- */

@@ -1,0 +1,296 @@
+#include "fileio.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int tsarc_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int tsarc_errno_code(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR: /* a path through a regular file: nothing is there */
+		return TSARC_ENOTFOUND;
+	case EEXIST:
+		return TSARC_EEXISTS;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return TSARC_EACCESS;
+	case ENOMEM:
+		return TSARC_ENOMEM;
+	default:
+		return TSARC_EIO;
+	}
+}
+
+/* Reads an open stream to its end (not trusting a size: /proc files and
+ * pipes have none), NUL-terminated; closes it. */
+static int read_stream(FILE *f, const char *path, size_t max, char **out, size_t *len_out)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	char chunk[8192];
+	size_t n;
+	int rc = 0;
+
+	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b.size + n > max)
+			rc = tsarc_error_set(TSARC_ETOOLARGE, "%s is larger than %zu bytes", path, max);
+		else
+			rc = tsarc_buf_append(&b, chunk, n);
+	}
+	if (!rc && ferror(f))
+		rc = tsarc_error_set(TSARC_EIO, "cannot read %s", path);
+	fclose(f);
+	if (!rc)
+		rc = tsarc_buf_append(&b, "", 1);
+	if (rc) {
+		tsarc_buf_dispose(&b);
+		return rc;
+	}
+	if (len_out)
+		*len_out = b.size - 1;
+	*out = (char *)b.ptr;
+	return 0;
+}
+
+int tsarc_read_file(const char *path, size_t max, char **out, size_t *len_out)
+{
+	FILE *f = fopen(path, "rb");
+
+	*out = NULL;
+	if (!f)
+		return tsarc_error_set(errno == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
+			"cannot read %s: %s", path, strerror(errno));
+	return read_stream(f, path, max, out, len_out);
+}
+
+int tsarc_read_private_file(const char *path, size_t max, char **out, size_t *len_out)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	*out = NULL;
+	/* O_NONBLOCK: a FIFO planted there must not block the open. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && errno == ENOENT)
+		return tsarc_error_set(TSARC_ENOTFOUND, "cannot read %s: %s", path, strerror(errno));
+	if (fd < 0 && errno != ELOOP)
+		return tsarc_error_set(TSARC_EIO, "cannot read %s: %s", path, strerror(errno));
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+		(st.st_mode & 022)) {
+		if (fd >= 0)
+			close(fd);
+		return tsarc_error_set(TSARC_EUNSAFE, "%s is not a file this tool wrote (a symlink, "
+			"not a regular file, someone else's or writable by others): not trusted; "
+			"look at it, put the right configuration in place, remove it and run again",
+			path);
+	}
+	if (!(f = fdopen(fd, "rb"))) {
+		close(fd);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	return read_stream(f, path, max, out, len_out);
+}
+
+/* "FOLDER/NAME" or, when the name is a path of its own, "NAME". */
+#define TMP_WHERE(t) (t)->where ? (t)->where : "", (t)->where ? "/" : ""
+
+int tsarc_tmpfile_open(tsarc_tmpfile *t, int dirfd, const char *where, const char *prefix)
+{
+	unsigned char rnd[12];
+	size_t plen = strlen(prefix), i;
+	int tries, err = 0;
+
+	t->dirfd = dirfd;
+	t->fd = -1;
+	t->where = where;
+	t->name[0] = 0;
+	if (plen + 2 * sizeof(rnd) >= sizeof(t->name))
+		return tsarc_error_set(TSARC_ETOOLARGE, "name too long for a temporary file: %s",
+			prefix);
+	/* A name nobody can guess: a file planted at it in advance is not
+	 * possible, and O_EXCL|O_NOFOLLOW fails on anything there anyway. */
+	for (tries = 0; t->fd < 0 && tries < 8; tries++) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return tsarc_error_set(TSARC_EIO, "no random bytes for a temporary name");
+		memcpy(t->name, prefix, plen);
+		for (i = 0; i < sizeof(rnd); i++)
+			snprintf(t->name + plen + 2 * i, 3, "%02x", rnd[i]);
+		t->fd = openat(dirfd, t->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			0600);
+		err = errno;
+		if (t->fd < 0 && err != EEXIST)
+			break;
+	}
+	if (t->fd < 0) {
+		int code = tsarc_errno_code(err);
+		t->name[0] = 0;
+		return tsarc_error_set(code == TSARC_EEXISTS ? TSARC_EIO : code,
+			"cannot create a temporary file %s%s%s: %s", TMP_WHERE(t), prefix,
+			strerror(err));
+	}
+	return 0;
+}
+
+int tsarc_tmpfile_write(tsarc_tmpfile *t, const void *data, size_t len)
+{
+	if (tsarc_write_all(t->fd, data, len) != 0)
+		return tsarc_error_set(tsarc_errno_code(errno), "cannot write %s%s%s: %s",
+			TMP_WHERE(t), t->name, strerror(errno));
+	return 0;
+}
+
+void tsarc_tmpfile_discard(tsarc_tmpfile *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	if (t->name[0])
+		unlinkat(t->dirfd, t->name, 0);
+	t->name[0] = 0;
+}
+
+int tsarc_tmpfile_commit(tsarc_tmpfile *t, const char *name, unsigned flags)
+{
+	int rc, err;
+
+	if (fsync(t->fd) != 0) {
+		err = errno;
+		rc = tsarc_error_set(tsarc_errno_code(err), "cannot write %s%s%s: %s",
+			TMP_WHERE(t), t->name, strerror(err));
+		goto fail;
+	}
+	rc = close(t->fd);
+	t->fd = -1;
+	if (rc != 0) {
+		err = errno;
+		rc = tsarc_error_set(tsarc_errno_code(err), "cannot write %s%s%s: %s",
+			TMP_WHERE(t), t->name, strerror(err));
+		goto fail;
+	}
+	if (flags & TSARC_TMPFILE_CREATE_ONLY) {
+		/* link() refuses an existing name atomically, unlike rename(). */
+		rc = linkat(t->dirfd, t->name, t->dirfd, name, 0);
+		err = errno;
+		unlinkat(t->dirfd, t->name, 0);
+		t->name[0] = 0;
+		if (rc != 0) {
+			if (err == EEXIST)
+				return tsarc_error_set(TSARC_EEXISTS, "%s%s%s already exists",
+					TMP_WHERE(t), name);
+			return tsarc_error_set(tsarc_errno_code(err), "cannot create %s%s%s: %s",
+				TMP_WHERE(t), name, strerror(err));
+		}
+	} else if (renameat(t->dirfd, t->name, t->dirfd, name) != 0) {
+		err = errno;
+		rc = tsarc_error_set(tsarc_errno_code(err), "cannot replace %s%s%s: %s",
+			TMP_WHERE(t), name, strerror(err));
+		goto fail;
+	}
+	t->name[0] = 0;
+	/* The rename itself survives a crash only once the folder is synced
+	 * (EINVAL: a file system that cannot sync a folder). */
+	if ((flags & TSARC_TMPFILE_SYNC_DIR) && fsync(t->dirfd) != 0 && errno != EINVAL)
+		return tsarc_error_set(TSARC_EIO, "cannot sync %s: %s",
+			t->where ? t->where : "the folder", strerror(errno));
+	return 0;
+fail:
+	tsarc_tmpfile_discard(t);
+	return rc;
+}
+
+int tsarc_replace_file_at(int dirfd, const char *where, const char *name, const void *data,
+	size_t len, mode_t mode, int keep_attrs)
+{
+	tsarc_tmpfile t;
+	char prefix[256];
+	struct stat old;
+	int exists, rc;
+
+	if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
+		strlen(name) > 200)
+		return tsarc_error_set(TSARC_EINVAL, "cannot write '%s' in %s: not a plain file name",
+			name, where);
+	exists = fstatat(dirfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!exists && errno != ENOENT)
+		return tsarc_error_set(TSARC_EIO, "cannot replace %s/%s: %s", where, name,
+			strerror(errno));
+	if (exists && !S_ISREG(old.st_mode))
+		return tsarc_error_set(TSARC_EUNSAFE, "refusing to replace %s/%s: it is not a "
+			"regular file (a symlink?)", where, name);
+	snprintf(prefix, sizeof(prefix), ".%s.tsarc-", name);
+	if ((rc = tsarc_tmpfile_open(&t, dirfd, where, prefix)))
+		return rc;
+	/* Owner first: changing it clears set-id bits that fchmod then sets. */
+	if (exists && keep_attrs && (old.st_uid != geteuid() || old.st_gid != getegid()) &&
+		fchown(t.fd, old.st_uid, old.st_gid)) {
+		rc = tsarc_error_set(TSARC_EACCESS, "cannot give the new %s/%s the owner of the "
+			"old one (uid %ld, gid %ld): %s", where, name, (long)old.st_uid,
+			(long)old.st_gid, strerror(errno));
+		goto fail;
+	}
+	if (fchmod(t.fd, exists && keep_attrs ? old.st_mode & 07777 : mode & 07777)) {
+		rc = tsarc_error_set(TSARC_EIO, "cannot set the mode of %s/%s: %s", where, t.name,
+			strerror(errno));
+		goto fail;
+	}
+	if ((rc = tsarc_tmpfile_write(&t, data, len)))
+		goto fail;
+	return tsarc_tmpfile_commit(&t, name, TSARC_TMPFILE_SYNC_DIR);
+fail:
+	tsarc_tmpfile_discard(&t);
+	return rc;
+}
+
+int tsarc_replace_file(const char *path, const void *data, size_t len, mode_t mode,
+	int keep_attrs)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int dfd, rc;
+
+	if (!slash)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		rc = tsarc_error_set(errno == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
+			"cannot open the folder %s: %s", dir, strerror(errno));
+		free(dir);
+		return rc;
+	}
+	rc = tsarc_replace_file_at(dfd, dir, slash ? slash + 1 : path, data, len, mode,
+		keep_attrs);
+	close(dfd);
+	free(dir);
+	return rc;
+}

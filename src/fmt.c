@@ -1,0 +1,28 @@
+#include "fmt.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+int tsarc_vasprintf(char **out, const char *fmt, va_list ap)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	if ((rc = tsarc_buf_vprintf(&b, fmt, ap))) {
+		tsarc_buf_dispose(&b);
+		return rc;
+	}
+	*out = tsarc_buf_detach(&b);
+	return 0;
+}
+
+int tsarc_asprintf(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = tsarc_vasprintf(out, fmt, ap);
+	va_end(ap);
+	return rc;
+}

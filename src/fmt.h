@@ -1,0 +1,25 @@
+#ifndef TSARC_FMT_H
+#define TSARC_FMT_H
+
+#include <stdarg.h>
+
+/*
+ * A formatted string of its own: asprintf(3) is a GNU extension (the
+ * build is C11 + POSIX) and its failure leaves the pointer undefined, so
+ * callers wrote their own twice-vsnprintf wrappers. This is the one; it
+ * reports failure in the project's error scheme.
+ */
+
+/* `*out` gets a malloc'ed string; 0, or TSARC_ENOMEM (then *out is NULL). */
+int tsarc_asprintf(char **out, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+int tsarc_vasprintf(char **out, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 0)))
+#endif
+	;
+
+#endif

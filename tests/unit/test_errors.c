@@ -1,0 +1,83 @@
+/* errors.c: codes and names, the message prefix, and an error saved on
+ * one thread and raised again on another (error_save.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "error_save.h"
+#include "tsarc/errors.h"
+
+static void codes_and_prefix(void **state)
+{
+	(void)state;
+	assert_string_equal(tsarc_errname(TSARC_ENOTFOUND), "ENOTFOUND");
+	assert_string_equal(tsarc_strerror(TSARC_EUNSAFE), "unsafe input refused");
+	assert_int_equal(tsarc_error_set(TSARC_EIO, "reading %s", "x"), TSARC_EIO);
+	tsarc_error_prefix("snapshot %d", 1);
+	assert_string_equal(tsarc_error_last()->message, "snapshot 1: reading x");
+	tsarc_error_clear();
+	assert_int_equal(tsarc_error_last()->code, 0);
+}
+
+static void *fail_in_thread(void *arg)
+{
+	tsarc_saved_error *e = arg;
+
+	tsarc_error_set(TSARC_ECORRUPT, "chunk %s is damaged", "ab12");
+	tsarc_error_save(e);
+	return NULL;
+}
+
+static void saved_across_threads(void **state)
+{
+	tsarc_saved_error e;
+	pthread_t th;
+
+	(void)state;
+	tsarc_error_set(TSARC_ENET, "the main thread's own error");
+	assert_int_equal(pthread_create(&th, NULL, fail_in_thread, &e), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	/* The thread's error did not reach this thread by itself. */
+	assert_int_equal(tsarc_error_last()->code, TSARC_ENET);
+	assert_int_equal(tsarc_error_restore(&e), TSARC_ECORRUPT);
+	assert_int_equal(tsarc_error_last()->code, TSARC_ECORRUPT);
+	assert_string_equal(tsarc_error_last()->message, "chunk ab12 is damaged");
+}
+
+static void kept_across_a_cleanup(void **state)
+{
+	char long_msg[TSARC_ERROR_MESSAGE_MAX];
+	tsarc_saved_error e;
+
+	(void)state;
+	/* The longest message there can be survives whole. */
+	memset(long_msg, 'm', sizeof(long_msg) - 1);
+	long_msg[sizeof(long_msg) - 1] = 0;
+	tsarc_error_set(TSARC_EIO, "%s", long_msg);
+	tsarc_error_save(&e);
+	tsarc_error_set(TSARC_ENOTFOUND, "a clean-up's own failure");
+	tsarc_error_restore(&e);
+	assert_int_equal(tsarc_error_last()->code, TSARC_EIO);
+	assert_string_equal(tsarc_error_last()->message, long_msg);
+	/* No error saved: restoring clears. */
+	tsarc_error_clear();
+	tsarc_error_save(&e);
+	tsarc_error_set(TSARC_EIO, "later");
+	assert_int_equal(tsarc_error_restore(&e), 0);
+	assert_int_equal(tsarc_error_last()->code, 0);
+	assert_string_equal(tsarc_error_last()->message, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(codes_and_prefix),
+		cmocka_unit_test(saved_across_threads),
+		cmocka_unit_test(kept_across_a_cleanup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,37 @@
+/* fmt.c: tsarc_asprintf, short and long. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fmt.h"
+
+static void formats(void **state)
+{
+	char *s, *long_s, big[5000];
+
+	(void)state;
+	assert_int_equal(tsarc_asprintf(&s, "%s/%s:%d", "a", "b", 7), 0);
+	assert_string_equal(s, "a/b:7");
+	free(s);
+	assert_int_equal(tsarc_asprintf(&s, "%s", ""), 0);
+	assert_string_equal(s, "");
+	free(s);
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(tsarc_asprintf(&long_s, "[%s][%s]", big, big), 0);
+	assert_int_equal(strlen(long_s), 2 * (sizeof(big) - 1) + 4);
+	assert_int_equal(long_s[sizeof(big)], ']');
+	free(long_s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(formats),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
