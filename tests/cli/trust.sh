@@ -61,7 +61,7 @@ for line in open(sys.argv[1]):
     if m:
         synced.add(m.group(1))
         continue
-    m = re.search(r'\b(?:rename|renameat2?|link|linkat)\((?:-?\d+<[^>]*>|AT_FDCWD), *"([^"]*\.tmp-[^"]*)"', line) or \
+    m = re.search(r'\b(?:rename|renameat2?|link|linkat)\((?:-?\d+<[^>]*>|AT_FDCWD(?:<[^>]*>)?), *"([^"]*\.tmp-[^"]*)"', line) or \
         re.search(r'\b(?:rename|link)\("([^"]*\.tmp-[^"]*)"', line)
     if m:
         placed += 1

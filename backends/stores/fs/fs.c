@@ -9,11 +9,11 @@
 #define _GNU_SOURCE /* syncfs */
 #include "tsarc/sys/store.h"
 #include "tsarc/errors.h"
+#include "fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,33 +21,13 @@
 #include <unistd.h>
 
 #define FS_PATH_MAX 4096
+/* Temporary files (fileio.h) start with a dot: listings pass them over. */
 #define TMP_PREFIX ".tmp-"
-
-static atomic_ulong tmp_counter;
 
 typedef struct fs_store {
 	tsarc_store parent;
 	char *root;
 } fs_store;
-
-static int errno_to_code(int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ENOTDIR: /* a path through a regular file: nothing is there */
-		return TSARC_ENOTFOUND;
-	case EEXIST:
-		return TSARC_EEXISTS;
-	case EACCES:
-	case EPERM:
-	case EROFS:
-		return TSARC_EACCESS;
-	case ENOMEM:
-		return TSARC_ENOMEM;
-	default:
-		return TSARC_EIO;
-	}
-}
 
 static int fs_path(fs_store *fs, char *out, size_t outsz, tsarc_objtype type,
 	const char *name)
@@ -67,7 +47,7 @@ static int mkdir_one(const char *path)
 {
 	if (mkdir(path, 0700) == 0 || errno == EEXIST)
 		return 0;
-	return tsarc_error_set(errno_to_code(errno), "cannot create folder %s: %s",
+	return tsarc_error_set(tsarc_errno_code(errno), "cannot create folder %s: %s",
 		path, strerror(errno));
 }
 
@@ -116,21 +96,6 @@ static int fs_create(tsarc_store *st)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int fsync_dir_of(const char *path)
 {
 	char dir[FS_PATH_MAX];
@@ -155,9 +120,10 @@ static int fs_put(tsarc_store *st, tsarc_objtype type, const char *name,
 	const void *data, size_t len, unsigned flags)
 {
 	fs_store *fs = (fs_store *)st;
-	char path[FS_PATH_MAX], tmp[FS_PATH_MAX + 64];
+	char path[FS_PATH_MAX], prefix[FS_PATH_MAX + 16];
+	tsarc_tmpfile t;
 	char *slash;
-	int fd, rc, err;
+	int rc;
 	/* The folder of a small metadata object is synced at once; the names
 	 * of data chunks are made durable together by fs_sync before a
 	 * snapshot refers to them. Contents are always synced before the
@@ -167,53 +133,25 @@ static int fs_put(tsarc_store *st, tsarc_objtype type, const char *name,
 	if ((rc = fs_path(fs, path, sizeof(path), type, name)))
 		return rc;
 	slash = strrchr(path, '/');
-	/* Unique within this process by the counter, across processes by the
-	 * pid; O_EXCL catches anything left over from a crashed run. */
-	snprintf(tmp, sizeof(tmp), "%.*s/" TMP_PREFIX "%ld-%lu", (int)(slash - path),
-		path, (long)getpid(),
-		(unsigned long)atomic_fetch_add(&tmp_counter, 1));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == ENOENT) {
+	snprintf(prefix, sizeof(prefix), "%.*s/" TMP_PREFIX, (int)(slash - path), path);
+	rc = tsarc_tmpfile_open(&t, AT_FDCWD, NULL, prefix);
+	if (rc == TSARC_ENOTFOUND) {
 		/* The type folder may be missing in a hand-made tree. */
 		*slash = '\0';
 		rc = mkdir_one(path);
 		*slash = '/';
-		if (rc)
-			return rc;
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (!rc)
+			rc = tsarc_tmpfile_open(&t, AT_FDCWD, NULL, prefix);
 	}
-	if (fd < 0)
-		return tsarc_error_set(errno_to_code(errno), "cannot write %s: %s",
-			tmp, strerror(errno));
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		err = errno;
-		close(fd);
-		unlink(tmp);
-		return tsarc_error_set(errno_to_code(err), "writing %s: %s", path,
-			strerror(err));
+	if (rc)
+		return rc;
+	if ((rc = tsarc_tmpfile_write(&t, data, len))) {
+		tsarc_tmpfile_discard(&t);
+		return rc;
 	}
-	if (close(fd) != 0) {
-		err = errno;
-		unlink(tmp);
-		return tsarc_error_set(TSARC_EIO, "writing %s: %s", path, strerror(err));
-	}
-	if (flags & TSARC_PUT_CREATE_ONLY) {
-		/* link() refuses an existing name atomically, unlike rename(). */
-		rc = link(tmp, path);
-		err = errno;
-		unlink(tmp);
-		if (rc != 0) {
-			if (err == EEXIST)
-				return tsarc_error_set(TSARC_EEXISTS, "%s already exists", path);
-			return tsarc_error_set(errno_to_code(err), "cannot create %s: %s",
-				path, strerror(err));
-		}
-	} else if (rename(tmp, path) != 0) {
-		err = errno;
-		unlink(tmp);
-		return tsarc_error_set(errno_to_code(err), "cannot rename into %s: %s",
-			path, strerror(err));
-	}
+	if ((rc = tsarc_tmpfile_commit(&t, path, flags & TSARC_PUT_CREATE_ONLY ?
+			TSARC_TMPFILE_CREATE_ONLY : 0)))
+		return rc;
 	return sync_dir ? fsync_dir_of(path) : 0;
 }
 
@@ -231,7 +169,7 @@ static int fs_get(tsarc_store *st, tsarc_objtype type, const char *name,
 		return rc;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return tsarc_error_set(errno_to_code(errno), "cannot read %s: %s", path,
+		return tsarc_error_set(tsarc_errno_code(errno), "cannot read %s: %s", path,
 			strerror(errno));
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		close(fd);
@@ -278,7 +216,7 @@ static int fs_stat(tsarc_store *st, tsarc_objtype type, const char *name,
 	if ((rc = fs_path(fs, path, sizeof(path), type, name)))
 		return rc;
 	if (stat(path, &sb) != 0)
-		return tsarc_error_set(errno_to_code(errno), "%s: %s", path,
+		return tsarc_error_set(tsarc_errno_code(errno), "%s: %s", path,
 			strerror(errno));
 	if (size_out)
 		*size_out = (uint64_t)sb.st_size;
@@ -296,7 +234,7 @@ static int list_dir(const char *dir, tsarc_objtype type,
 	if (!d) {
 		if (errno == ENOENT && missing_ok)
 			return 0;
-		return tsarc_error_set(errno_to_code(errno), "cannot list %s: %s", dir,
+		return tsarc_error_set(tsarc_errno_code(errno), "cannot list %s: %s", dir,
 			strerror(errno));
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -327,7 +265,7 @@ static int fs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 		if (stat(dir, &sb) != 0) {
 			if (errno == ENOENT)
 				return 0;
-			return tsarc_error_set(errno_to_code(errno), "%s: %s", dir,
+			return tsarc_error_set(tsarc_errno_code(errno), "%s: %s", dir,
 				strerror(errno));
 		}
 		return cb("config", (uint64_t)sb.st_size, (int64_t)sb.st_mtime, payload);
@@ -353,7 +291,7 @@ static int fs_remove(tsarc_store *st, tsarc_objtype type, const char *name)
 	if ((rc = fs_path(fs, path, sizeof(path), type, name)))
 		return rc;
 	if (unlink(path) != 0)
-		return tsarc_error_set(errno_to_code(errno), "cannot remove %s: %s",
+		return tsarc_error_set(tsarc_errno_code(errno), "cannot remove %s: %s",
 			path, strerror(errno));
 	return 0;
 }
@@ -365,7 +303,7 @@ static int fs_sync(tsarc_store *st)
 	int rc = 0;
 
 	if (fd < 0)
-		return tsarc_error_set(errno_to_code(errno), "cannot open %s: %s",
+		return tsarc_error_set(tsarc_errno_code(errno), "cannot open %s: %s",
 			fs->root, strerror(errno));
 	/* One syncfs makes every chunk name written so far durable (their
 	 * contents were synced by fs_put), far cheaper than an fsync of each
