@@ -18,6 +18,7 @@
 
 #include "backup.h"
 #include "extract.h"
+#include "fileio.h"
 #include "lock.h"
 #include "prune.h"
 #include "repo.h"
@@ -51,7 +52,7 @@ static void backup(const uint8_t *data, size_t len, char id[TSARC_ID_HEX_LEN + 1
 	snprintf(path, sizeof(path), "%s/input", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
-	assert_int_equal(tsarc__write_all(fd, data, len), 0);
+	assert_int_equal(tsarc_write_all(fd, data, len), 0);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	assert_int_equal(tsarc_backup_new(&b, repo, NULL), 0);
 	assert_int_equal(tsarc_backup_stream_fd(b, "s", "stdin", fd, NULL), 0);
