@@ -89,12 +89,15 @@ wait_for() { # SECONDS WHAT CMD...
 start_mysql() {
 	local dir=$1 pw=${2:-$(random_password)} base port
 	base=$dir/mysql
-	mkdir -p "$base"
+	# Its own temporary folder: servers of tests running at once must not
+	# share /tmp, where one's temporary tables vanished under another's.
+	mkdir -p "$base/tmp"
 	port=$(free_port "$dir")
-	mariadb-install-db --user=root --datadir="$base/data" --auth-root-authentication-method=normal \
-		--skip-test-db >"$base/install.log" 2>&1 || { cat "$base/install.log" >&2; die "mariadb-install-db failed"; }
+	mariadb-install-db --user=root --datadir="$base/data" --tmpdir="$base/tmp" \
+		--auth-root-authentication-method=normal --skip-test-db >"$base/install.log" 2>&1 || { cat "$base/install.log" >&2; die "mariadb-install-db failed"; }
 	# Small buffers and no binary log: this is a test server, on a shared 2-core machine.
-	mariadbd --no-defaults --user=root --datadir="$base/data" --socket="$base/mysqld.sock" \
+	mariadbd --no-defaults --user=root --datadir="$base/data" --tmpdir="$base/tmp" \
+		--socket="$base/mysqld.sock" \
 		--port="$port" --bind-address=127.0.0.1 --pid-file="$base/mysqld.pid" \
 		--log-error="$base/error.log" --innodb-buffer-pool-size=128M \
 		--innodb-log-file-size=64M --innodb-flush-log-at-trx-commit=2 --skip-log-bin \
