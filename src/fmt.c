@@ -26,3 +26,14 @@ int tsarc_asprintf(char **out, const char *fmt, ...)
 	va_end(ap);
 	return rc;
 }
+
+char *tsarc_dup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *r;
+
+	va_start(ap, fmt);
+	tsarc_vasprintf(&r, fmt, ap);
+	va_end(ap);
+	return r;
+}

@@ -22,4 +22,12 @@ int tsarc_vasprintf(char **out, const char *fmt, va_list ap)
 #endif
 	;
 
+/* The same as a return value, NULL on failure (with TSARC_ENOMEM set), for
+ * callers that build many strings and test each for NULL. */
+char *tsarc_dup_printf(const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 1, 2)))
+#endif
+	;
+
 #endif

@@ -1,4 +1,4 @@
-/* fmt.c: tsarc_asprintf, short and long. */
+/* fmt.c: tsarc_asprintf, short and long; tsarc_dup_printf. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,10 +28,22 @@ static void formats(void **state)
 	free(long_s);
 }
 
+static void dup_printf_returns_the_string(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = tsarc_dup_printf("s3:%s/%s", "http://127.0.0.1:9000", "bucket");
+	assert_non_null(s);
+	assert_string_equal(s, "s3:http://127.0.0.1:9000/bucket");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(formats),
+		cmocka_unit_test(dup_printf_returns_the_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

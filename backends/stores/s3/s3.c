@@ -94,24 +94,6 @@ static char *dup_str(const char *s)
 	return r;
 }
 
-static char *dup_printf(const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 1, 2)))
-#endif
-	;
-
-/* tsarc_asprintf for the many callers here that test for NULL. */
-static char *dup_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *r;
-
-	va_start(ap, fmt);
-	tsarc_vasprintf(&r, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 /* ---- jitter ---- */
 
 static uint64_t rand_u64(void)
@@ -412,7 +394,7 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 static int add_header(struct curl_slist **list, const char *name,
 	const char *value)
 {
-	char *line = dup_printf("%s: %s", name, value);
+	char *line = tsarc_dup_printf("%s: %s", name, value);
 	struct curl_slist *l;
 
 	if (!line)
@@ -430,9 +412,9 @@ static int add_header(struct curl_slist **list, const char *name,
 static char *request_path(const s3_store *st, const char *key)
 {
 	if (st->u.virtual_host)
-		return dup_printf("/%s", key ? key : "");
-	return key ? dup_printf("/%s/%s", st->u.bucket, key)
-		   : dup_printf("/%s", st->u.bucket);
+		return tsarc_dup_printf("/%s", key ? key : "");
+	return key ? tsarc_dup_printf("/%s/%s", st->u.bucket, key)
+		   : tsarc_dup_printf("/%s", st->u.bucket);
 }
 
 static void free_slist_secret(struct curl_slist *l)
@@ -1221,7 +1203,7 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 		}
 		return rc ? rc : cb("config", size, mtime, payload);
 	}
-	pfx = dup_printf("%s%s/", st->u.prefix, tsarc_objtype_dir(type));
+	pfx = tsarc_dup_printf("%s%s/", st->u.prefix, tsarc_objtype_dir(type));
 	if (!pfx)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	pfxlen = strlen(pfx);

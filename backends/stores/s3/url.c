@@ -1,5 +1,6 @@
 #include "url.h"
 
+#include "fmt.h"
 #include "tsarc/errors.h"
 
 #include <ctype.h>
@@ -7,28 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *dup_printf(const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 1, 2)))
-#endif
-	;
-static char *dup_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *r;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !(r = malloc((size_t)n + 1)))
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(r, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return r;
-}
 
 void tsarc__s3_url_dispose(tsarc__s3_url *u)
 {
@@ -138,7 +117,7 @@ static int split_endpoint(tsarc__s3_url *st, const char *url, const char **rest)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	memcpy(st->host, hostpart, (size_t)(end - hostpart));
 	st->host[end - hostpart] = '\0';
-	st->base_url = dup_printf("%s://%s", https ? "https" : "http", st->host);
+	st->base_url = tsarc_dup_printf("%s://%s", https ? "https" : "http", st->host);
 	if (!st->base_url)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	*rest = end;
@@ -164,12 +143,12 @@ int tsarc__s3_url_parse(tsarc__s3_url *st, const char *url)
 			if (rest[0] && strcmp(rest, "/") != 0)
 				return tsarc_error_set(TSARC_ECONFIG,
 					"AWS_ENDPOINT_URL must be scheme://host[:port] only");
-			st->desc = dup_printf("s3:%s/%s/%s", st->base_url, st->bucket,
+			st->desc = tsarc_dup_printf("s3:%s/%s/%s", st->base_url, st->bucket,
 				st->prefix);
 		} else {
 			/* AWS itself; the host name waits for the region (aws_host). */
 			st->aws = 1;
-			st->desc = dup_printf("s3://%s/%s", st->bucket, st->prefix);
+			st->desc = tsarc_dup_printf("s3://%s/%s", st->bucket, st->prefix);
 		}
 	} else if (strncmp(url, "s3:http://", 10) == 0 ||
 		   strncmp(url, "s3:https://", 11) == 0) {
@@ -181,7 +160,7 @@ int tsarc__s3_url_parse(tsarc__s3_url *st, const char *url)
 				st->base_url);
 		if ((rc = split_bucket(st, rest + 1)))
 			return rc;
-		st->desc = dup_printf("s3:%s/%s/%s", st->base_url, st->bucket, st->prefix);
+		st->desc = tsarc_dup_printf("s3:%s/%s/%s", st->base_url, st->bucket, st->prefix);
 	} else {
 		return tsarc_error_set(TSARC_ECONFIG,
 			"unsupported S3 repository URL: use s3:https://HOST[:PORT]/BUCKET[/PREFIX] "
@@ -201,11 +180,11 @@ int tsarc__s3_url_aws_host(tsarc__s3_url *st, const char *region)
 	 * dotted names break its TLS certificates, so those stay path-style. */
 	st->virtual_host = dns_bucket(st->bucket);
 	st->host = st->virtual_host
-		? dup_printf("%s.s3.%s.amazonaws.com", st->bucket, region)
-		: dup_printf("s3.%s.amazonaws.com", region);
+		? tsarc_dup_printf("%s.s3.%s.amazonaws.com", st->bucket, region)
+		: tsarc_dup_printf("s3.%s.amazonaws.com", region);
 	if (!st->host)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	st->base_url = dup_printf("https://%s", st->host);
+	st->base_url = tsarc_dup_printf("https://%s", st->host);
 	if (!st->base_url)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	return 0;
