@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* vasprintf */
 /*
  * What the database kinds (mysql, postgres, redis) share: the fields every
  * one understands, the metadata a dump records about where it came from,
@@ -12,7 +11,6 @@
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,20 +50,19 @@ int tsarc_db_version_cmd(tsarc_production *out, const char *tool, const char *fl
 	return 0;
 }
 
-int tsarc_db_buf_printf(tsarc_buf *b, const char *fmt, ...)
+void tsarc_db_describe_sql(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan, const char *client)
 {
-	va_list ap;
-	char *t = NULL;
-	int n, rc;
+	const cJSON *cols = cJSON_GetObjectItemCaseSensitive(s->recipe, "domain_columns");
+	char buf[1024];
 
-	va_start(ap, fmt);
-	n = vasprintf(&t, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	rc = tsarc_buf_puts(b, t);
-	free(t);
-	return rc;
+	snprintf(buf, sizeof(buf), "%s %s", client, where);
+	cJSON_AddStringToObject(plan, "target", buf);
+	cJSON_AddStringToObject(plan, "replaces", tsarc_spec_bool(s->recipe, "clean", 0) ?
+		"every table and view of the database (it ends up with the dump's tables only)" :
+		"the tables and rows in the dump (tables not in the dump are kept)");
+	if (r->o->rewrite_old && cJSON_GetArraySize(cols))
+		cJSON_AddItemToObject(plan, "domain_rewrite", cJSON_Duplicate(cols, 1));
 }
 
 int tsarc_restore_sql(tsarc_restore_ctx *r, tsarc_step *s, const char *default_tool,

@@ -21,12 +21,10 @@ int tsarc_db_in_workload(const tsarc_component *c);
 cJSON *tsarc_db_meta(const tsarc_component *c, const tsarc_conn *conn);
 /* TOOL FLAG as the production's version command. */
 int tsarc_db_version_cmd(tsarc_production *out, const char *tool, const char *flag);
-int tsarc_db_buf_printf(struct tsarc_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
-#endif
-	;
-
+/* The plan of a SQL load: "CLIENT WHERE", what it replaces, the domain
+ * rewrite. */
+void tsarc_db_describe_sql(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan, const char *client);
 /* A SQL kind's client for a restore: adds to `cmd` (its tool already
  * argv[0]) the options for `conn` and its own, and to `pre` what goes
  * before the dump. `pod_pw` is the pod's variable holding the password

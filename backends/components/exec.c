@@ -129,5 +129,24 @@ static int exec_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	return rc;
 }
 
-const tsarc_kind tsarc_kind_exec = {"exec", ".dump", 1, 0, "exec", 1, exec_validate, exec_prepare,
-	exec_restore};
+static void exec_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan)
+{
+	(void)r;
+	(void)s;
+	(void)where;
+	cJSON_AddStringToObject(plan, "target", "restore.command");
+}
+
+const tsarc_kind tsarc_kind_exec = {
+	.name = "exec",
+	.extension = ".dump",
+	.runs_in_pod = 1,
+	.action = "exec",
+	.action_for_any_kind = 1,
+	.target = TSARC_TARGET_COMMAND,
+	.validate = exec_validate,
+	.dump = exec_prepare,
+	.describe = exec_describe,
+	.restore = exec_restore,
+};

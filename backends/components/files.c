@@ -572,5 +572,25 @@ static int files_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	return rc;
 }
 
-const tsarc_kind tsarc_kind_files = {"files", ".tar", 1, 0, "replace-tree", 1, files_validate,
-	files_prepare, files_restore};
+static void files_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan)
+{
+	(void)r;
+	(void)s;
+	cJSON_AddStringToObject(plan, "target", where);
+	cJSON_AddStringToObject(plan, "replaces", "the whole tree (files not in the backup are "
+		"deleted)");
+}
+
+const tsarc_kind tsarc_kind_files = {
+	.name = "files",
+	.extension = ".tar",
+	.runs_in_pod = 1,
+	.action = "replace-tree",
+	.action_for_any_kind = 1,
+	.target = TSARC_TARGET_TREE,
+	.validate = files_validate,
+	.dump = files_prepare,
+	.describe = files_describe,
+	.restore = files_restore,
+};

@@ -128,7 +128,7 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 		if (strchr(conn->database, '`'))
 			return tsarc_error_set(TSARC_ECONFIG, "component '%s': database name with a "
 				"backquote", s->component);
-		if ((rc = tsarc_db_buf_printf(pre, "CREATE DATABASE IF NOT EXISTS `%s`%s%s;\nUSE `%s`;\n",
+		if ((rc = tsarc_deploy_buf_printf(pre, "CREATE DATABASE IF NOT EXISTS `%s`%s%s;\nUSE `%s`;\n",
 			     conn->database, opts ? " " : "", opts ? opts : "", conn->database)))
 			return rc;
 	}
@@ -142,10 +142,26 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 	return 0;
 }
 
+static void mysql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan)
+{
+	tsarc_db_describe_sql(r, s, where, plan, "mysql");
+}
+
 static int mysql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	return tsarc_restore_sql(r, s, "mysql", mysql_client);
 }
 
-const tsarc_kind tsarc_kind_mysql = {"mysql", ".sql", 1, 3306, "sql", 0, mysql_validate,
-	mysql_prepare, mysql_restore};
+const tsarc_kind tsarc_kind_mysql = {
+	.name = "mysql",
+	.extension = ".sql",
+	.runs_in_pod = 1,
+	.default_port = 3306,
+	.action = "sql",
+	.target = TSARC_TARGET_DATABASE,
+	.validate = mysql_validate,
+	.dump = mysql_prepare,
+	.describe = mysql_describe,
+	.restore = mysql_restore,
+};

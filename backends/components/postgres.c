@@ -101,10 +101,26 @@ static int postgres_client(tsarc_step *s, const tsarc_conn *conn, const char *po
 	return tsarc_cmd_argf(cmd, "--dbname=%s", conn->database ? conn->database : "postgres");
 }
 
+static void postgres_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan)
+{
+	tsarc_db_describe_sql(r, s, where, plan, "psql");
+}
+
 static int postgres_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	return tsarc_restore_sql(r, s, "psql", postgres_client);
 }
 
-const tsarc_kind tsarc_kind_postgres = {"postgres", ".sql", 1, 5432, "sql", 0,
-	postgres_validate, postgres_prepare, postgres_restore};
+const tsarc_kind tsarc_kind_postgres = {
+	.name = "postgres",
+	.extension = ".sql",
+	.runs_in_pod = 1,
+	.default_port = 5432,
+	.action = "sql",
+	.target = TSARC_TARGET_DATABASE,
+	.validate = postgres_validate,
+	.dump = postgres_prepare,
+	.describe = postgres_describe,
+	.restore = postgres_restore,
+};

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const char *const STRIPPED_METADATA[] = {"ownerReferences", "selfLink", "uid",
@@ -342,5 +343,88 @@ done:
 	return rc;
 }
 
-const tsarc_kind tsarc_kind_resources = {"resources", ".json", 0, 0, "apply", 1,
-	resources_validate, resources_prepare, resources_restore};
+/* ---- plan ---- */
+
+static void resources_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(s->st->meta, "items");
+	const cJSON *skip = cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating");
+	cJSON *repl = cJSON_CreateArray(), *create = cJSON_CreateArray();
+	cJSON *left = cJSON_CreateArray();
+	const cJSON *it;
+	const char *rtype = tsarc_spec_str(s->spec, "resource");
+
+	cJSON_ArrayForEach(it, items) {
+		cJSON *got = NULL;
+		if (!cJSON_IsString(it))
+			continue;
+		if (!strcmp(it->valuestring, "hashed-secret-data") ||
+			(r->o->skip_endpoint_secrets && tsarc_str_in_array(skip, it->valuestring))) {
+			cJSON_AddItemToArray(left, cJSON_CreateString(it->valuestring));
+			continue;
+		}
+		/* Read-only look: does the target have it (replace) or not (create)? */
+		if (rtype && r->deftr->get(r->deftr, rtype, it->valuestring, &got) == 0)
+			cJSON_AddItemToArray(repl, cJSON_CreateString(it->valuestring));
+		else
+			cJSON_AddItemToArray(create, cJSON_CreateString(it->valuestring));
+		cJSON_Delete(got);
+	}
+	cJSON_AddStringToObject(plan, "target", where);
+	cJSON_AddItemToObject(plan, "replaces", repl);
+	cJSON_AddItemToObject(plan, "creates", create);
+	cJSON_AddItemToObject(plan, "left_out", left);
+}
+
+/* Whether Secret `name` says where a database is: a url_secret of a
+ * component of the target, or in a recipe's skip_when_migrating. */
+static int endpoint_secret(tsarc_restore_ctx *r, const tsarc_step *s, const char *name)
+{
+	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(r->d->eff, "components"), *c;
+
+	if (tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating"),
+		    name))
+		return 1;
+	cJSON_ArrayForEach(c, comps) {
+		const char *us = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(c, "url_secret"),
+			"secret");
+		if (us && !strcmp(us, name))
+			return 1;
+	}
+	return 0;
+}
+
+/* A migration that applies the snapshot's endpoint Secrets leaves the
+ * target's workloads pointed at the source's databases: tsarc itself
+ * writes where it resolved before, but the operator must know. */
+static void resources_warn_migration(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	const char *type = tsarc_spec_str(s->spec, "resource");
+	const cJSON *it;
+
+	if (r->o->skip_endpoint_secrets || !type || strcasecmp(type, "secret"))
+		return;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(s->st->meta, "items")) {
+		char line[512];
+		if (!cJSON_IsString(it) || !endpoint_secret(r, s, it->valuestring))
+			continue;
+		snprintf(line, sizeof(line), "Secret %s is replaced by the snapshot's copy, which "
+			"names the source's endpoint: the target's workloads will read it after the "
+			"restore (--skip-endpoint-secrets keeps the target's own)", it->valuestring);
+		cJSON_AddItemToArray(r->warnings, cJSON_CreateString(line));
+	}
+}
+
+const tsarc_kind tsarc_kind_resources = {
+	.name = "resources",
+	.extension = ".json",
+	.action = "apply",
+	.action_for_any_kind = 1,
+	.target = TSARC_TARGET_RESOURCES,
+	.validate = resources_validate,
+	.dump = resources_prepare,
+	.describe = resources_describe,
+	.warn_migration = resources_warn_migration,
+	.restore = resources_restore,
+};

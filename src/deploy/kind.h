@@ -39,11 +39,26 @@ typedef enum {
 
 typedef struct tsarc_kind tsarc_kind;
 
+/* What a kind's restore writes into, for the endpoint the planner
+ * resolves before the first write and compares with the snapshot's
+ * source: resources of a deployment, a database (host, port, socket,
+ * user, database), a whole server (the same without a database), a
+ * folder tree, or a command that consumes the stream. */
+typedef enum {
+	TSARC_TARGET_RESOURCES,
+	TSARC_TARGET_DATABASE,
+	TSARC_TARGET_SERVER,
+	TSARC_TARGET_TREE,
+	TSARC_TARGET_COMMAND
+} tsarc_target;
+
 /* One step of a restore: a component's stream, or a post_restore hook. */
 typedef struct tsarc_step {
 	const char *component;
 	const char *kind;
 	const char *action; /* apply, sql, replace-tree, redis-rdb, exec, hook */
+	/* The kind that runs the action, found by the planner (NULL: a hook). */
+	const tsarc_kind *impl;
 	int order;
 	const struct tsarc_stream *st;
 	cJSON *recipe;      /* owned: snapshot recipe with the target's over it */
@@ -90,10 +105,18 @@ struct tsarc_kind {
 	 * stream into a command; sql: only a SQL dump into its own client). */
 	const char *action;
 	int action_for_any_kind;
+	tsarc_target target;
 	/* Checks the component's fields before anything runs. */
 	int (*validate)(const cJSON *spec, const char *name);
 	/* Backup: prepares the production (commands, writer, metadata). */
 	int (*dump)(tsarc_component *c, tsarc_production *out);
+	/* Plan: what step `s` will do, for --dry-run: "target" (`where` is the
+	 * resolved endpoint in words) and "replaces", at least. Read-only. */
+	void (*describe)(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+		cJSON *plan);
+	/* Plan, optional: warnings of a migration (r->warnings) about what
+	 * step `s` will write. */
+	void (*warn_migration)(tsarc_restore_ctx *r, const tsarc_step *s);
 	/* Restore: runs step `s` (its action is this kind's). */
 	int (*restore)(tsarc_restore_ctx *r, tsarc_step *s);
 };
@@ -140,5 +163,10 @@ int tsarc_restore_read_stream(tsarc_restore_ctx *r, const struct tsarc_stream *s
 	struct tsarc_buf *out);
 /* `s` (may be NULL) is a string of array `arr`. */
 int tsarc_str_in_array(const cJSON *arr, const char *s);
+int tsarc_deploy_buf_printf(struct tsarc_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
 
 #endif

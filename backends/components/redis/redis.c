@@ -60,5 +60,31 @@ done:
 	return rc;
 }
 
-const tsarc_kind tsarc_kind_redis = {"redis", ".rdb", 1, 6379, "redis-rdb", 1, redis_validate,
-	redis_prepare, tsarc_redis_swap_restore};
+static void redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan)
+{
+	const char *conf = tsarc_spec_str(s->recipe, "config_file");
+	char buf[1024];
+
+	(void)r;
+	if (!conf)
+		conf = tsarc_spec_str(s->recipe, "config_map");
+	snprintf(buf, sizeof(buf), "Redis %s (%s)", where, conf ? conf : "?");
+	cJSON_AddStringToObject(plan, "target", buf);
+	cJSON_AddStringToObject(plan, "replaces", "the whole data set (dump.rdb and AOF moved "
+		"aside, two restarts)");
+}
+
+const tsarc_kind tsarc_kind_redis = {
+	.name = "redis",
+	.extension = ".rdb",
+	.runs_in_pod = 1,
+	.default_port = 6379,
+	.action = "redis-rdb",
+	.action_for_any_kind = 1,
+	.target = TSARC_TARGET_SERVER,
+	.validate = redis_validate,
+	.dump = redis_prepare,
+	.describe = redis_describe,
+	.restore = tsarc_redis_swap_restore,
+};

@@ -1,0 +1,239 @@
+/*
+ * The planner's first half: one step per stream of the snapshot, each
+ * pending or skipped for one stated reason (the one rule, below: the
+ * --dry-run prints and the run executes the same steps), sorted by the
+ * order of its recipe, then the post_restore hooks. Nothing here reads a
+ * stream or touches the target.
+ */
+#include "plan.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int recipe_order(const cJSON *recipe)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(recipe, "order");
+	double v = cJSON_IsNumber(o) ? o->valuedouble : 1000;
+
+	/* The recipe comes from a manifest or a config: out of an int's range
+	 * the cast is undefined, so clamp first. */
+	return v >= 1e9 ? 1000000000 : v > -1e9 ? (int)v : -1000000000;
+}
+
+static int in_only(const tsarc_restore_opts *o, const char *name)
+{
+	size_t i;
+
+	if (!o->only)
+		return 1;
+	for (i = 0; i < o->nonly; i++)
+		if (!strcmp(o->only[i], name))
+			return 1;
+	return 0;
+}
+
+
+static int add_step(tsarc_restore_ctx *r, tsarc_step *s)
+{
+	tsarc_step *grown = realloc(r->steps, (r->n + 1) * sizeof(tsarc_step));
+
+	if (!grown)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	r->steps = grown;
+	r->steps[r->n++] = *s;
+	return 0;
+}
+
+static const char *stream_component(const tsarc_stream *st, const cJSON *comps)
+{
+	const char *name = tsarc_spec_str(st->meta, "component");
+	const cJSON *c;
+
+	if (name)
+		return name;
+	/* A stream without deployment metadata (tsarc backup --stdin) is
+	 * taken by the component whose stream name it has. */
+	cJSON_ArrayForEach(c, comps) {
+		const char *sn = tsarc_spec_str(c, "stream");
+		if (sn && !strcmp(sn, st->name))
+			return c->string;
+	}
+	return NULL;
+}
+
+/*
+ * The one rule that skips a component's stream (step `s`, of component
+ * `name` or NULL), with the reason in its note. Only pending steps are
+ * resolved, described by --dry-run and run.
+ */
+static void skip_rule(tsarc_step *s, const char *name)
+{
+	const tsarc_stream *st = s->st;
+	const char *why = tsarc_spec_str(st->meta, "absent_reason");
+
+	if (!name)
+		tsarc_step_note(s, "no component of the target configuration takes stream %s",
+			st->name);
+	else if (!s->spec)
+		tsarc_step_note(s, "component %s is not in the target configuration", name);
+	else if (!tsarc_spec_bool(s->spec, "enabled", 1))
+		tsarc_step_note(s, "component %s is disabled in the target configuration", name);
+	else if (!s->action)
+		tsarc_step_note(s, "no restore action for kind %s", s->kind ? s->kind : "(unknown)");
+	else if (tsarc_spec_bool(st->meta, "absent", 0))
+		tsarc_step_note(s, "absent when backed up (%s)", why ? why : "not installed");
+	else if (!s->selected)
+		tsarc_step_note(s, "not selected (--only)");
+	else
+		return;
+	s->state = TSARC_STEP_SKIPPED;
+}
+
+int tsarc_plan_steps(tsarc_restore_ctx *r)
+{
+	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(r->d->eff, "components"), *c;
+	const cJSON *hooks = cJSON_GetObjectItemCaseSensitive(r->d->eff, "post_restore"), *h;
+	size_t i, j;
+	int rc;
+
+	/* Every --only name must be something this restore knows. */
+	for (i = 0; r->o->only && i < r->o->nonly; i++) {
+		int known = cJSON_GetObjectItemCaseSensitive(comps, r->o->only[i]) != NULL;
+		for (j = 0; !known && j < r->snap->nstreams; j++) {
+			const char *cn = stream_component(&r->snap->streams[j], comps);
+			known = cn && !strcmp(cn, r->o->only[i]);
+		}
+		if (!known)
+			return tsarc_error_set(TSARC_ECONFIG, "--only %s: no such component in the "
+				"snapshot or the configuration", r->o->only[i]);
+	}
+	for (i = 0; i < r->snap->nstreams; i++) {
+		const tsarc_stream *st = &r->snap->streams[i];
+		const char *name = stream_component(st, comps);
+		const cJSON *spec = name ? cJSON_GetObjectItemCaseSensitive(comps, name) : NULL;
+		const cJSON *over;
+		tsarc_step s;
+
+		memset(&s, 0, sizeof(s));
+		s.st = st;
+		s.component = name ? name : st->name;
+		s.spec = spec;
+		s.kind = tsarc_spec_str(st->meta, "kind");
+		if (!s.kind)
+			s.kind = tsarc_spec_str(spec, "kind");
+		s.recipe = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(st->meta, "restore"), 1);
+		if (!s.recipe)
+			s.recipe = cJSON_CreateObject();
+		if (!s.recipe)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		/* Programs and their arguments come from the target only. */
+		tsarc_recipe_drop_commands(s.recipe);
+		/* The target's own recipe fields win: they say where things go. */
+		if ((over = cJSON_GetObjectItemCaseSensitive(spec, "restore")) &&
+			(rc = tsarc_json_merge(s.recipe, over))) {
+			cJSON_Delete(s.recipe);
+			return rc;
+		}
+		s.action = tsarc_spec_str(s.recipe, "action");
+		if (!s.action && tsarc_kind_find(s.kind))
+			s.action = tsarc_kind_find(s.kind)->action;
+		s.order = recipe_order(s.recipe);
+		s.selected = name && in_only(r->o, name);
+		skip_rule(&s, name);
+		/* What runs a pending step is known before anything runs: an
+		 * action no kind has, or one not for this kind, stops here. */
+		if (s.state == TSARC_STEP_PENDING &&
+			(rc = tsarc_kind_for_action(s.kind, s.action, name, &s.impl))) {
+			cJSON_Delete(s.recipe);
+			return rc;
+		}
+		if (s.state == TSARC_STEP_SKIPPED && s.selected && name && r->o->only) {
+			rc = tsarc_error_set(TSARC_ENOTFOUND, "component '%s' named in --only cannot "
+				"be restored: %s", name, s.note);
+			free(s.note);
+			cJSON_Delete(s.recipe);
+			return rc;
+		}
+		if ((rc = add_step(r, &s))) {
+			free(s.note);
+			cJSON_Delete(s.recipe);
+			return rc;
+		}
+	}
+	/* Enabled components of the target with nothing in the snapshot. */
+	cJSON_ArrayForEach(c, comps) {
+		int found = 0;
+		if (!tsarc_spec_bool(c, "enabled", 1))
+			continue;
+		for (i = 0; i < r->n && !found; i++)
+			found = !strcmp(r->steps[i].component, c->string);
+		if (found)
+			continue;
+		if (r->o->only && in_only(r->o, c->string))
+			return tsarc_error_set(TSARC_ENOTFOUND, "component '%s' named in --only is not "
+				"in snapshot %.10s", c->string, r->snap->id);
+		cJSON_AddItemToArray(r->absent, cJSON_CreateString(c->string));
+	}
+	/* A name given to --only that has nothing to restore is an error,
+	 * not a silent no-op. */
+	for (i = 0; r->o->only && i < r->o->nonly; i++) {
+		int pending = 0;
+		for (j = 0; j < r->n && !pending; j++)
+			pending = r->steps[j].state == TSARC_STEP_PENDING &&
+				!strcmp(r->steps[j].component, r->o->only[i]);
+		if (!pending)
+			return tsarc_error_set(TSARC_ENOTFOUND, "component '%s' named in --only is not "
+				"in snapshot %.10s (or is disabled in the configuration)", r->o->only[i],
+				r->snap->id);
+	}
+	/* Stable sort by order: equal orders keep the snapshot's order. */
+	for (i = 1; i < r->n; i++) {
+		tsarc_step tmp = r->steps[i];
+		for (j = i; j > 0 && r->steps[j - 1].order > tmp.order; j--)
+			r->steps[j] = r->steps[j - 1];
+		r->steps[j] = tmp;
+	}
+	/* The hooks, after everything, in their own order. */
+	if (hooks && !cJSON_IsArray(hooks))
+		return tsarc_error_set(TSARC_ECONFIG, "%s: post_restore must be an array",
+			r->d->origin);
+	i = 0;
+	cJSON_ArrayForEach(h, hooks) {
+		const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(h, "command"), *a;
+		const cJSON *after = cJSON_GetObjectItemCaseSensitive(h, "after");
+		tsarc_step s;
+		int any = after == NULL;
+		i++;
+		if (!cJSON_IsObject(h) || !cJSON_IsArray(cmd) || !cJSON_GetArraySize(cmd))
+			return tsarc_error_set(TSARC_ECONFIG, "%s: post_restore[%zu] needs \"command\" "
+				"(an array of strings)", r->d->origin, i - 1);
+		cJSON_ArrayForEach(a, cmd)
+			if (!cJSON_IsString(a))
+				return tsarc_error_set(TSARC_ECONFIG, "%s: post_restore[%zu]: command must "
+					"be an array of strings", r->d->origin, i - 1);
+		memset(&s, 0, sizeof(s));
+		snprintf(s.label, sizeof(s.label), "post_restore[%zu]", i - 1);
+		s.kind = "hook";
+		s.action = "hook";
+		s.order = 100000;
+		s.spec = h;
+		/* A hook runs when a component it re-syncs from or into was
+		 * restored now (its "after" list), or always without one. */
+		for (j = 0; j < r->n && !any; j++)
+			any = r->steps[j].state == TSARC_STEP_PENDING && tsarc_str_in_array(after, r->steps[j].component);
+		if (!any) {
+			s.state = TSARC_STEP_SKIPPED;
+			tsarc_step_note(&s, "none of the components it follows is restored");
+		}
+		s.selected = 1;
+		if ((rc = add_step(r, &s))) {
+			free(s.note);
+			return rc;
+		}
+	}
+	return 0;
+}
+

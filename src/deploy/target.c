@@ -1,0 +1,539 @@
+#define _GNU_SOURCE /* strcasecmp */
+/* ---- the targets: resolved before the first write ----
+ *
+ * A restore writes Secrets first, and a later step that looked its
+ * database up in a Secret then would read the snapshot's copy: during a
+ * migration that names the SOURCE's database, which the step would empty
+ * and load. So every step's target (namespace, resources_dir, path, host,
+ * port, socket, user, database, Redis address) is resolved here, before
+ * anything is written, from the target's configuration and the target's
+ * own Secrets as they are now; the steps then use what was resolved.
+ *
+ * The snapshot's copy of an endpoint Secret is used only when the target
+ * has no such Secret yet AND the restore is known to be in place (the
+ * snapshot records that it was taken from this very deployment): then
+ * the snapshot's endpoint is the target's. During a migration it is never
+ * used, and a target equal to the snapshot's recorded source is refused
+ * unless --allow-source-target says it is meant.
+ */
+
+/* Where a transport reaches, as a backup records it ("source" and
+ * "deployment" of a stream's metadata): kube context and namespace, or
+ * this machine and its resources_dir. "host" becomes "machine" so that it
+ * is not taken for a database host. */
+#include "plan.h"
+#include "snapshot.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static cJSON *normalize_place(const cJSON *described)
+{
+	cJSON *o = cJSON_Duplicate(described, 1), *h;
+
+	if (!o)
+		return NULL;
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "binary");
+	if ((h = cJSON_DetachItemFromObjectCaseSensitive(o, "host")))
+		cJSON_AddItemToObject(o, "machine", h);
+	return o;
+}
+
+static cJSON *place_of(tsarc_transport *tr)
+{
+	cJSON *d = cJSON_CreateObject(), *o;
+
+	if (!d)
+		return NULL;
+	tr->describe(tr, NULL, d);
+	o = normalize_place(d);
+	cJSON_Delete(d);
+	return o;
+}
+
+static int str_same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* 1: the same place, 0: another one, -1: cannot tell. with_dir: the
+ * resources_dir counts (resources); a database reached from this host
+ * does not depend on it. The transport that described them says. */
+static int same_place(const cJSON *a, const cJSON *b, int with_dir)
+{
+	const char *ta = tsarc_spec_str(a, "transport"), *tb = tsarc_spec_str(b, "transport");
+	const tsarc_transport_type *type = tsarc_transport_type_find(ta);
+
+	if (!ta || !tb)
+		return -1;
+	if (strcmp(ta, tb))
+		return 0;
+	return type && type->same_place ? type->same_place(a, b, with_dir) : -1;
+}
+
+/* The deployment a snapshot was taken from: recorded with every stream
+ * since this version; older snapshots have it in their resources
+ * streams' source (without a resources_dir on this host). */
+static cJSON *snapshot_place(const tsarc_snapshot *snap)
+{
+	size_t i;
+
+	for (i = 0; i < snap->nstreams; i++) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(snap->streams[i].meta, "deployment");
+		if (cJSON_IsObject(d))
+			return normalize_place(d);
+	}
+	for (i = 0; i < snap->nstreams; i++) {
+		const cJSON *m = snap->streams[i].meta;
+		const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source");
+		const char *kind = tsarc_spec_str(m, "kind");
+		if (kind && !strcmp(kind, "resources") && cJSON_IsObject(src))
+			return normalize_place(src);
+	}
+	return NULL;
+}
+
+/*
+ * A migration is a restore whose target is not the deployment the
+ * snapshot was taken from: --rewrite-domain (another domain is another
+ * deployment), or a target deployment (kube context and namespace, or
+ * this machine and resources_dir) that differs from the recorded one, or
+ * --target-namespace when the snapshot records no deployment. It is in
+ * place when the recorded deployment is the target's.
+ */
+static int classify(tsarc_restore_ctx *r)
+{
+	int same;
+
+	if (!(r->target_place = place_of(r->deftr)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	r->snapshot_place = snapshot_place(r->snap);
+	same = r->snapshot_place ? same_place(r->target_place, r->snapshot_place, 1) : -1;
+	if (r->o->rewrite_old)
+		r->migration = "--rewrite-domain";
+	else if (same == 0)
+		r->migration = "the target deployment is not the one the snapshot was taken from";
+	else if (same < 0 && r->o->target_namespace)
+		r->migration = "--target-namespace, and whether the target is the deployment the "
+			"snapshot was taken from cannot be told";
+	r->in_place = !r->migration && same == 1;
+	return 0;
+}
+
+/* What step `s` writes into; a hook runs a command. */
+static tsarc_target target_of(const tsarc_step *s)
+{
+	return s->impl ? s->impl->target : TSARC_TARGET_COMMAND;
+}
+
+static int default_port(const char *kind)
+{
+	const tsarc_kind *k = tsarc_kind_find(kind);
+
+	return k ? k->default_port : 0;
+}
+
+static void ep_str(cJSON *ep, const char *key, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(ep, key, value);
+}
+
+/* data[key] of Secret `name` as the snapshot holds it (its resources
+ * streams). TSARC_ENOTFOUND when the snapshot has no such Secret. */
+static int snapshot_secret_value(tsarc_restore_ctx *r, const char *name, const char *key, char **out)
+{
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	for (i = 0; i < r->snap->nstreams; i++) {
+		const tsarc_stream *st = &r->snap->streams[i];
+		const char *kind = tsarc_spec_str(st->meta, "kind");
+		cJSON *doc, *item;
+		tsarc_buf m = TSARC_BUF_INIT;
+		if (!kind || strcmp(kind, "resources") ||
+			!tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(st->meta, "items"), name))
+			continue;
+		rc = tsarc_restore_read_stream(r, st, TSARC_RESOURCES_MAX, &m);
+		doc = rc ? NULL : cJSON_ParseWithLength((const char *)m.ptr, m.size);
+		if (m.ptr)
+			OPENSSL_cleanse(m.ptr, m.size); /* Secrets */
+		tsarc_buf_dispose(&m);
+		if (rc)
+			return rc;
+		rc = TSARC_ENOTFOUND;
+		cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "items")) {
+			const char *k = tsarc_spec_str(item, "kind");
+			const char *n = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"),
+				"name");
+			if (k && n && !strcmp(k, "Secret") && !strcmp(n, name)) {
+				rc = tsarc_secret_doc_value(item, name, key, out);
+				break;
+			}
+		}
+		cJSON_Delete(doc);
+		if (rc != TSARC_ENOTFOUND)
+			return rc;
+	}
+	return tsarc_error_set(TSARC_ENOTFOUND, "the snapshot holds no Secret %s with key %s", name,
+		key);
+}
+
+/* The configuration fields that say where a database is, listed. */
+static void config_fields(const cJSON *spec, char *out, size_t size)
+{
+	static const char *const keys[] = {"host", "port", "socket", "user", "database",
+		"password_env", "password_file", NULL};
+	size_t i, len = 0;
+
+	out[0] = '\0';
+	for (i = 0; keys[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(spec, keys[i]) && len < size)
+			len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "", keys[i]);
+}
+
+/* A database's connection: from the target's Secret as it is now, the
+ * configuration's fields over it. */
+static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, cJSON *ep)
+{
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(s->spec, "url_secret");
+	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
+	int names_server = tsarc_spec_str(s->spec, "host") || tsarc_spec_str(s->spec, "socket");
+	char *url = NULL, from[1024], fields[200];
+	cJSON *doc = NULL;
+	int rc = 0;
+
+	config_fields(s->spec, fields, sizeof(fields));
+	if (!c->external) {
+		snprintf(from, sizeof(from), "the configuration%s%s%s", fields[0] ? " (" : "", fields,
+			fields[0] ? ")" : "");
+	} else if (!secret || !key) {
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s' is external but has no "
+			"url_secret {\"secret\": ..., \"key\": ...}", s->component);
+	} else if ((rc = r->deftr->get(r->deftr, "secret", secret, &doc)) == 0) {
+		rc = tsarc_secret_doc_value(doc, secret, key, &url);
+		cJSON_Delete(doc);
+		if (rc) {
+			tsarc_error_prefix("component '%s': the target's Secret", s->component);
+			return rc;
+		}
+		snprintf(from, sizeof(from), "the target's Secret %s (key %s) as it was before the "
+			"restore%s%s", secret, key, fields[0] ? "; from the configuration: " : "", fields);
+	} else if (rc != TSARC_ENOTFOUND) {
+		tsarc_error_prefix("component '%s': reading the target's Secret %s", s->component,
+			secret);
+		return rc;
+	} else if (r->in_place &&
+		   (rc = snapshot_secret_value(r, secret, key, &url)) != TSARC_ENOTFOUND) {
+		if (rc) {
+			tsarc_error_prefix("component '%s'", s->component);
+			return rc;
+		}
+		snprintf(from, sizeof(from), "the snapshot's Secret %s (key %s): the target has none, "
+			"and the restore is in place (the snapshot was taken from this deployment)%s%s",
+			secret, key, fields[0] ? "; from the configuration: " : "", fields);
+	} else if (names_server) {
+		snprintf(from, sizeof(from), "the configuration (%s): the target has no Secret %s, "
+			"and %s", fields, secret, r->migration ? "a migration never uses the snapshot's copy" :
+			r->in_place ? "the snapshot has none either" :
+			"the snapshot does not record that it was taken from this deployment");
+	} else {
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': the target has no Secret %s to "
+			"say where its database is, and the configuration names no host: %s. Create the "
+			"Secret in the target first, or give host, port, user, database and password_env "
+			"or password_file in the configuration", s->component, secret,
+			r->migration ? "a migration never uses the snapshot's copy (it names the source's "
+			"database)" : r->in_place ? "the snapshot holds none either" : "the snapshot does "
+			"not record that it was taken from this deployment, so its copy is not used "
+			"(restoring --only the Secrets first makes it the target's)");
+	}
+	tsarc_error_clear();
+	rc = tsarc_conn_from_url(c, url, &s->conn);
+	if (url) {
+		memset(url, 0, strlen(url));
+		free(url);
+	}
+	if (rc) {
+		tsarc_error_prefix("component '%s'", s->component);
+		return rc;
+	}
+	s->has_conn = 1;
+	ep_str(ep, "host", s->conn.host);
+	if (s->conn.port || (!s->conn.socket && default_port(s->kind) && (c->external ||
+		!(c->tr->caps & TSARC_TR_IN_WORKLOAD))))
+		cJSON_AddNumberToObject(ep, "port", s->conn.port ? s->conn.port : default_port(s->kind));
+	ep_str(ep, "socket", s->conn.socket);
+	ep_str(ep, "user", s->conn.user);
+	/* A Redis URL's path is a db number: a whole-server RDB has none. */
+	if (target_of(s) != TSARC_TARGET_SERVER)
+		ep_str(ep, "database", s->conn.database);
+	cJSON_AddStringToObject(ep, "from", from);
+	return 0;
+}
+
+/* One line for people: "pod of system-mysql in namespace x: root@h:3306/system". */
+static void endpoint_text(const tsarc_step *s, cJSON *ep)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	const char *tr = tsarc_spec_str(ep, "transport"), *v;
+	const cJSON *port = cJSON_GetObjectItemCaseSensitive(ep, "port");
+	const tsarc_transport_type *type = tsarc_transport_type_find(tr);
+	/* Commands in a workload: say which, and in which namespace. */
+	int kube = type && (type->caps & TSARC_TR_IN_WORKLOAD);
+	int db = target_of(s) == TSARC_TARGET_DATABASE || target_of(s) == TSARC_TARGET_SERVER;
+
+	if (target_of(s) == TSARC_TARGET_RESOURCES) {
+		tsarc_deploy_buf_printf(&b, "%s resources ", tsarc_spec_str(ep, "resource") ?
+			tsarc_spec_str(ep, "resource") : "");
+		if (kube)
+			tsarc_deploy_buf_printf(&b, "in namespace %s", (v = tsarc_spec_str(ep, "namespace")) ? v :
+				"(the context's)");
+		else
+			tsarc_deploy_buf_printf(&b, "in %s", (v = tsarc_spec_str(ep, "resources_dir")) ? v : "?");
+	} else {
+		if (kube && (v = tsarc_spec_str(ep, "workload")))
+			tsarc_deploy_buf_printf(&b, "pod of %s", v);
+		else if (kube && (v = tsarc_spec_str(ep, "pod")))
+			tsarc_deploy_buf_printf(&b, "pod %s", v);
+		else if (kube)
+			tsarc_buf_puts(&b, "a pod");
+		if (kube && (v = tsarc_spec_str(ep, "container")))
+			tsarc_deploy_buf_printf(&b, " (container %s)", v);
+		if (kube)
+			tsarc_deploy_buf_printf(&b, " in namespace %s: ", (v = tsarc_spec_str(ep, "namespace")) ? v :
+				"(the context's)");
+		if (db && (v = tsarc_spec_str(ep, "socket"))) {
+			/* user via socket PATH, database DB: a path and a database
+			 * name do not read well joined by a slash. */
+			if (tsarc_spec_str(ep, "user"))
+				tsarc_deploy_buf_printf(&b, "%s via ", tsarc_spec_str(ep, "user"));
+			tsarc_deploy_buf_printf(&b, "socket %s", v);
+			if ((v = tsarc_spec_str(ep, "database")))
+				tsarc_deploy_buf_printf(&b, ", database %s", v);
+		} else if (db) {
+			if ((v = tsarc_spec_str(ep, "user")))
+				tsarc_deploy_buf_printf(&b, "%s@", v);
+			tsarc_deploy_buf_printf(&b, "%s", (v = tsarc_spec_str(ep, "host")) ? v :
+				kube ? "its own server" : "localhost");
+			if (cJSON_IsNumber(port))
+				tsarc_deploy_buf_printf(&b, ":%d", port->valueint);
+			if ((v = tsarc_spec_str(ep, "database")))
+				tsarc_deploy_buf_printf(&b, "/%s", v);
+		} else if ((v = tsarc_spec_str(ep, "path"))) {
+			tsarc_buf_puts(&b, v);
+		} else if ((v = tsarc_spec_str(ep, "command"))) {
+			tsarc_buf_puts(&b, v);
+		}
+		if (!kube && (v = tsarc_spec_str(ep, "machine")) &&
+			(!db || !tsarc_spec_str(ep, "host")))
+			tsarc_deploy_buf_printf(&b, " on %s", v);
+	}
+	tsarc_buf_append(&b, "", 1);
+	if (b.ptr)
+		cJSON_AddStringToObject(ep, "text", (char *)b.ptr);
+	tsarc_buf_dispose(&b);
+}
+
+/* Where the snapshot's stream of step `s` came from, as the backup
+ * recorded it (older snapshots: as much as they say). */
+static cJSON *recorded_source(const tsarc_step *s)
+{
+	const cJSON *m = s->st ? s->st->meta : NULL;
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source"), *v;
+	cJSON *o;
+
+	if (!cJSON_IsObject(src))
+		return NULL;
+	if (!(o = normalize_place(src)))
+		return NULL;
+	if ((v = cJSON_GetObjectItemCaseSensitive(m, "db_host")) && cJSON_IsString(v))
+		cJSON_AddStringToObject(o, "host", v->valuestring);
+	if ((v = cJSON_GetObjectItemCaseSensitive(m, "db_port")) && cJSON_IsNumber(v))
+		cJSON_AddNumberToObject(o, "port", v->valuedouble);
+	else if ((v = cJSON_GetObjectItemCaseSensitive(m, "db_host")) && default_port(s->kind))
+		cJSON_AddNumberToObject(o, "port", default_port(s->kind));
+	ep_str(o, "socket", tsarc_spec_str(m, "db_socket"));
+	ep_str(o, "user", tsarc_spec_str(m, "db_user"));
+	if (target_of(s) != TSARC_TARGET_SERVER)
+		ep_str(o, "database", tsarc_spec_str(m, "database"));
+	ep_str(o, "path", tsarc_spec_str(m, "path"));
+	if (target_of(s) == TSARC_TARGET_RESOURCES)
+		ep_str(o, "resource", tsarc_spec_str(s->spec, "resource"));
+	endpoint_text(s, o);
+	return o;
+}
+
+static int is_loopback(const char *h)
+{
+	return !h || !h[0] || !strcasecmp(h, "localhost") || !strncmp(h, "127.", 4) ||
+		!strcmp(h, "::1") || !strcmp(h, "[::1]");
+}
+
+static int ep_port(const tsarc_step *s, const cJSON *ep)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(ep, "port");
+	return cJSON_IsNumber(p) ? p->valueint : default_port(s->kind);
+}
+
+/* Whether the target `t` of step `s` is where the snapshot's data came
+ * from (`src`). A database named by a host that is not a loopback
+ * address is the same wherever it is reached from; a loopback address or
+ * a socket only on the same machine (or in the same namespace). */
+static int same_endpoint(const tsarc_step *s, const cJSON *t, const cJSON *src)
+{
+	const char *th = tsarc_spec_str(t, "host"), *sh = tsarc_spec_str(src, "host");
+	const char *ts = tsarc_spec_str(t, "socket"), *ss = tsarc_spec_str(src, "socket");
+
+	if (!src)
+		return 0;
+	switch (target_of(s)) {
+	case TSARC_TARGET_RESOURCES:
+		return same_place(t, src, 1) == 1;
+	case TSARC_TARGET_TREE:
+		return str_same(tsarc_spec_str(t, "path"), tsarc_spec_str(src, "path")) &&
+			same_place(t, src, 0) == 1;
+	case TSARC_TARGET_COMMAND:
+		return 0;
+	case TSARC_TARGET_DATABASE:
+	case TSARC_TARGET_SERVER:
+		break;
+	}
+	if (target_of(s) != TSARC_TARGET_SERVER &&
+		!str_same(tsarc_spec_str(t, "database"), tsarc_spec_str(src, "database")))
+		return 0;
+	if (ts || ss)
+		return str_same(ts, ss) && same_place(t, src, 0) == 1;
+	if (!is_loopback(th) && !is_loopback(sh))
+		return !strcasecmp(th, sh) && ep_port(s, t) == ep_port(s, src);
+	return is_loopback(th) && is_loopback(sh) && ep_port(s, t) == ep_port(s, src) &&
+		same_place(t, src, 0) == 1;
+}
+
+/* What the step's merged recipe must hold for its action where it runs:
+ * checked with the targets, before the first step writes (config.h). */
+static int step_require(tsarc_restore_ctx *r, const tsarc_step *s, const tsarc_component *c)
+{
+	char where[1300], path[1200], rwhere[1500];
+	tsarc_recipe rec;
+	int rc;
+
+	tsarc_json_path(path, sizeof(path), "components", s->component);
+	snprintf(where, sizeof(where), "%s: %s", r->d->origin, path);
+	tsarc_json_path(rwhere, sizeof(rwhere), where, "restore");
+	if ((rc = tsarc_recipe_parse(s->recipe, TSARC_ECONFIG, rwhere, &rec)))
+		return rc;
+	return tsarc_recipe_require(&rec, s->action, s->kind, s->spec, c->tr, where);
+}
+
+static int resolve_step(tsarc_restore_ctx *r, tsarc_step *s)
+{
+	const cJSON *cmd, *first;
+	tsarc_component c;
+	cJSON *ep;
+	const char *v;
+	int rc = 0;
+
+	if (s->spec == NULL)
+		return 0;
+	if (!s->impl) { /* a hook */
+		memset(&c, 0, sizeof(c));
+		c.spec = s->spec;
+		if ((rc = tsarc_step_transport(r, s->spec, &c.tr)))
+			return rc;
+	} else if ((rc = tsarc_step_component(r, s, &c)) || (rc = step_require(r, s, &c))) {
+		return rc;
+	}
+	if (!(ep = s->endpoint = place_of(c.tr)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if ((c.tr->caps & TSARC_TR_IN_WORKLOAD) && target_of(s) != TSARC_TARGET_RESOURCES) {
+		ep_str(ep, "workload", tsarc_spec_str(s->spec, "workload"));
+		ep_str(ep, "selector", tsarc_spec_str(s->spec, "selector"));
+		ep_str(ep, "container", tsarc_spec_str(s->spec, "container"));
+	}
+	switch (target_of(s)) {
+	case TSARC_TARGET_RESOURCES:
+		ep_str(ep, "resource", tsarc_spec_str(s->spec, "resource"));
+		/* Every transport's apply takes --target-namespace; one that
+		 * describes its place has it there already. */
+		if (r->o->target_namespace && !cJSON_GetObjectItemCaseSensitive(ep, "namespace"))
+			ep_str(ep, "namespace", r->o->target_namespace);
+		break;
+	case TSARC_TARGET_DATABASE:
+	case TSARC_TARGET_SERVER:
+		rc = resolve_db(r, s, &c, ep);
+		break;
+	case TSARC_TARGET_TREE:
+		if (!(v = tsarc_spec_str(s->spec, "path")))
+			v = tsarc_spec_str(s->recipe, "path");
+		ep_str(ep, "path", v);
+		break;
+	case TSARC_TARGET_COMMAND:
+		cmd = cJSON_GetObjectItemCaseSensitive(s->impl ? s->recipe : s->spec, "command");
+		first = cJSON_IsArray(cmd) ? cJSON_GetArrayItem(cmd, 0) : NULL;
+		if (cJSON_IsString(first))
+			ep_str(ep, "command", first->valuestring);
+		break;
+	}
+	if (!rc) {
+		endpoint_text(s, ep);
+		s->source = recorded_source(s);
+	}
+	return rc;
+}
+
+/* A migration's warnings about what the pending steps will write. */
+static void warn_migration(tsarc_restore_ctx *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		const tsarc_step *s = &r->steps[i];
+		if (s->state == TSARC_STEP_PENDING && s->impl && s->impl->warn_migration)
+			s->impl->warn_migration(r, s);
+	}
+}
+
+/* Resolves every pending step's target, then refuses a migration into
+ * the snapshot's own source unless the user allowed it. */
+int tsarc_plan_targets(tsarc_restore_ctx *r)
+{
+	tsarc_buf msg = TSARC_BUF_INIT;
+	size_t i, same = 0;
+	int rc = 0;
+
+	if ((rc = classify(r)))
+		return rc;
+	for (i = 0; i < r->n; i++) {
+		tsarc_step *s = &r->steps[i];
+		if (s->state != TSARC_STEP_PENDING || !s->action)
+			continue;
+		if ((rc = resolve_step(r, s)))
+			return rc;
+	}
+	if (r->migration)
+		warn_migration(r);
+	if (!r->migration || r->o->allow_source_target)
+		return 0;
+	for (i = 0; i < r->n; i++) {
+		tsarc_step *s = &r->steps[i];
+		if (s->state != TSARC_STEP_PENDING || !s->endpoint || !same_endpoint(s, s->endpoint, s->source))
+			continue;
+		same++;
+		tsarc_deploy_buf_printf(&msg, "\n  %s: %s is the snapshot's source (give --allow-source-target if "
+			"that is meant)", tsarc_step_name(s), tsarc_spec_str(s->endpoint, "text"));
+	}
+	tsarc_buf_append(&msg, "", 1);
+	if (same)
+		rc = tsarc_error_set(TSARC_ECONFIG, "refusing a migration (%s) into the snapshot's own "
+			"source; nothing was written:%s", r->migration, msg.ptr ? (char *)msg.ptr : "");
+	tsarc_buf_dispose(&msg);
+	return rc;
+}
+
+/* What a step will do, for the plan (and --dry-run). */
