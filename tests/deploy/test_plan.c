@@ -1,0 +1,683 @@
+/* The restore planner and executor against a call-recording fake
+ * transport: table-driven plans (snapshot streams + target configuration
+ * + flags -> the steps, their actions and states, the kind of restore),
+ * and what a run does compared with what its --dry-run said. */
+#define _GNU_SOURCE /* mkdtemp, setenv */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "kind.h"
+#include "plan.h"
+#include "repo.h"
+#include "snapshot.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+#include "tsarc/sys/store.h"
+
+/* ---- the fake transport: records every call, changes nothing ---- */
+
+typedef struct fake {
+	tsarc_transport t; /* first: the transport functions get &t */
+	cJSON *calls;      /* ["locate"|"capture"|"get"|"apply", details...] each */
+	const char *machine;
+	int capture_rc;    /* what capture returns (after recording) */
+} fake;
+
+static void record(fake *f, const char *what, const char *const *args, size_t n)
+{
+	cJSON *call = cJSON_CreateArray();
+	size_t i;
+
+	cJSON_AddItemToArray(call, cJSON_CreateString(what));
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(call, cJSON_CreateString(args[i] ? args[i] : "(null)"));
+	cJSON_AddItemToArray(f->calls, call);
+}
+
+static int fake_locate(tsarc_transport *t, tsarc_component *c)
+{
+	const char *a[] = {c->name};
+
+	record((fake *)t, "locate", a, 1);
+	c->pod = strdup("pod-1");
+	return 0;
+}
+
+static int fake_spawn(tsarc_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
+	tsarc_proc *p)
+{
+	(void)c;
+	(void)p;
+	record((fake *)t, "spawn", (const char *const *)cmd->argv, cmd->argc);
+	return tsarc_error_set(TSARC_EUNSUPPORTED, "the fake transport runs nothing");
+}
+
+static int fake_capture(tsarc_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
+	size_t max, char **out)
+{
+	fake *f = (fake *)t;
+
+	(void)c;
+	(void)max;
+	*out = NULL;
+	record(f, "capture", (const char *const *)cmd->argv, cmd->argc);
+	return f->capture_rc ? tsarc_error_set(f->capture_rc, "fake capture") : 0;
+}
+
+static int fake_get(tsarc_transport *t, const char *type, const char *name, cJSON **out)
+{
+	const char *a[] = {type, name};
+
+	record((fake *)t, "get", a, 2);
+	*out = NULL;
+	return tsarc_error_set(TSARC_ENOTFOUND, "%s %s: none in the fake", type, name);
+}
+
+static int fake_apply(tsarc_transport *t, const cJSON *list, const char *ns)
+{
+	const cJSON *it;
+	cJSON *call = cJSON_CreateArray();
+
+	(void)ns;
+	cJSON_AddItemToArray(call, cJSON_CreateString("apply"));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
+		cJSON_AddItemToArray(call, cJSON_CreateString(tsarc_spec_str(
+			cJSON_GetObjectItemCaseSensitive(it, "metadata"), "name")));
+	cJSON_AddItemToArray(((fake *)t)->calls, call);
+	return 0;
+}
+
+static void fake_describe(tsarc_transport *t, const tsarc_component *c, cJSON *source)
+{
+	(void)c;
+	cJSON_AddStringToObject(source, "transport", "local");
+	cJSON_AddStringToObject(source, "host", ((fake *)t)->machine);
+	cJSON_AddStringToObject(source, "resources_dir", "/srv/resources");
+}
+
+static void fake_free(tsarc_transport *t)
+{
+	(void)t;
+}
+
+static void fake_init(fake *f, const char *machine)
+{
+	memset(f, 0, sizeof(*f));
+	f->t.type = "local";
+	f->t.locate = fake_locate;
+	f->t.spawn = fake_spawn;
+	f->t.capture = fake_capture;
+	f->t.get = fake_get;
+	f->t.apply = fake_apply;
+	f->t.describe = fake_describe;
+	f->t.free = fake_free;
+	f->calls = cJSON_CreateArray();
+	f->machine = machine;
+	f->capture_rc = TSARC_EIO;
+}
+
+/* The fake is the deployment's transport, and the one a component's own
+ * "transport": "local" (or an external database) finds. */
+static void use_fake(tsarc_restore_ctx *r, fake *f)
+{
+	size_t i;
+
+	r->deftr = &f->t;
+	for (i = 0; tsarc_transport_types[i].name; i++)
+		if (!strcmp(tsarc_transport_types[i].name, "local"))
+			r->tr.made[i] = &f->t;
+}
+
+/* ---- a snapshot's streams, from JSON: [{"name": ..., "meta": {...}}] ---- */
+
+static tsarc_snapshot *snapshot_of(const char *json)
+{
+	cJSON *arr = cJSON_Parse(json), *it;
+	tsarc_snapshot *snap = calloc(1, sizeof(*snap));
+	size_t i = 0;
+
+	assert_non_null(arr);
+	snprintf(snap->id, sizeof(snap->id), "%064d", 7);
+	snap->nstreams = (size_t)cJSON_GetArraySize(arr);
+	snap->streams = calloc(snap->nstreams + 1, sizeof(tsarc_stream));
+	cJSON_ArrayForEach(it, arr) {
+		tsarc_stream *st = &snap->streams[i++];
+		st->name = strdup(tsarc_spec_str(it, "name"));
+		st->kind = strdup(tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(it, "meta"),
+			"kind"));
+		st->size = 100;
+		st->meta = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(it, "meta"), 1);
+	}
+	cJSON_Delete(arr);
+	return snap;
+}
+
+static void snapshot_free(tsarc_snapshot *snap)
+{
+	size_t i;
+
+	for (i = 0; i < snap->nstreams; i++) {
+		free(snap->streams[i].name);
+		free(snap->streams[i].kind);
+		cJSON_Delete(snap->streams[i].meta);
+	}
+	free(snap->streams);
+	free(snap);
+}
+
+/* ---- the table ---- */
+
+/* Where the snapshot of every case was taken: this machine, or another. */
+#define HERE "\"deployment\": {\"transport\": \"local\", \"host\": \"m1\", " \
+	"\"resources_dir\": \"/srv/resources\"}"
+#define ELSEWHERE "\"deployment\": {\"transport\": \"local\", \"host\": \"m0\", " \
+	"\"resources_dir\": \"/srv/resources\"}"
+#define SRC_DB(port) "\"source\": {\"transport\": \"local\", \"host\": \"m0\"}, " \
+	"\"db_host\": \"10.0.0.5\", \"db_port\": " #port ", \"database\": \"system\""
+
+#define STREAMS(where)                                                                      \
+	"[{\"name\": \"secrets.json\", \"meta\": {\"component\": \"secrets\", \"kind\": "     \
+	"\"resources\", \"resource\": \"secret\", \"items\": [\"system-seed\", "             \
+	"\"system-database\"], \"restore\": {\"order\": 10, \"skip_when_migrating\": "         \
+	"[\"system-database\"]}, " where "}},"                                                 \
+	"{\"name\": \"system-mysql.sql\", \"meta\": {\"component\": \"system-mysql\", "        \
+	"\"kind\": \"mysql\", \"restore\": {\"order\": 40, \"clean\": true}, " SRC_DB(3306)    \
+	", " where "}},"                                                                       \
+	"{\"name\": \"backend-redis.rdb\", \"meta\": {\"component\": \"backend-redis\", "      \
+	"\"kind\": \"redis\", \"restore\": {\"order\": 70}, " where "}},"                      \
+	"{\"name\": \"zync.sql\", \"meta\": {\"component\": \"zync\", \"kind\": \"postgres\", " \
+	"\"absent\": true, \"absent_reason\": \"not installed\", " where "}},"                 \
+	"{\"name\": \"extra.dump\", \"meta\": {\"component\": \"extra\", \"kind\": \"exec\", " \
+	where "}}]"
+
+#define CONFIG(mysql_host)                                                                  \
+	"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "                       \
+	"\"resources_dir\": \"/srv/resources\"}, \"components\": {"                            \
+	"\"secrets\": {\"kind\": \"resources\", \"resource\": \"secret\", "                    \
+	"\"names\": [\"system-seed\"]},"                                                       \
+	"\"system-mysql\": {\"kind\": \"mysql\", \"host\": \"" mysql_host "\", "              \
+	"\"port\": 3306, \"user\": \"root\", \"database\": \"system\"},"                      \
+	"\"backend-redis\": {\"kind\": \"redis\", \"host\": \"127.0.0.1\", \"port\": 6390, "   \
+	"\"restore\": {\"config_file\": \"/etc/redis/redis.conf\"}},"                         \
+	"\"zync\": {\"kind\": \"postgres\", \"database\": \"zync\", \"required\": false},"    \
+	"\"system-storage\": {\"kind\": \"files\", \"path\": \"/srv/storage\"}}, "            \
+	"\"post_restore\": [{\"command\": [\"resync\"], \"after\": [\"system-mysql\"]}, "      \
+	"{\"command\": [\"never\"], \"after\": [\"system-storage\"]}]}"
+
+typedef struct plan_case {
+	const char *title;
+	const char *streams;
+	const char *config;
+	const char *only; /* comma-separated, or NULL */
+	int allow_source_target;
+	const char *rewrite; /* OLD=NEW or NULL */
+	int rc;              /* expected error, or 0 */
+	/* component/action/state of each step, in plan order ("run": planned) */
+	const char *steps;
+	int migration;
+	const char *absent;  /* components of the config with no stream */
+} plan_case;
+
+static const plan_case cases[] = {
+	{"in place: every stream by its recipe's order, absent and unclaimed ones skipped",
+		STREAMS(HERE), CONFIG("10.0.0.9"), NULL, 0, NULL, 0,
+		"secrets/apply/run system-mysql/sql/run backend-redis/redis-rdb/run "
+		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
+		"post_restore[1]/hook/skip",
+		0, "system-storage"},
+	{"--only one component: the others are not selected, its hook follows it",
+		STREAMS(HERE), CONFIG("10.0.0.9"), "system-mysql", 0, NULL, 0,
+		"secrets/apply/skip system-mysql/sql/run backend-redis/redis-rdb/skip "
+		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
+		"post_restore[1]/hook/skip",
+		0, "system-storage"},
+	{"--only a component the snapshot holds nothing for",
+		STREAMS(HERE), CONFIG("10.0.0.9"), "system-storage", 0, NULL, TSARC_ENOTFOUND,
+		NULL, 0, NULL},
+	{"--only an optional component absent when backed up",
+		STREAMS(HERE), CONFIG("10.0.0.9"), "zync", 0, NULL, TSARC_ENOTFOUND, NULL, 0,
+		NULL},
+	{"--only a name nobody knows", STREAMS(HERE), CONFIG("10.0.0.9"), "nope", 0, NULL,
+		TSARC_ECONFIG, NULL, 0, NULL},
+	{"migration: another machine's snapshot, databases elsewhere",
+		STREAMS(ELSEWHERE), CONFIG("10.0.0.9"), NULL, 0, NULL, 0,
+		"secrets/apply/run system-mysql/sql/run backend-redis/redis-rdb/run "
+		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
+		"post_restore[1]/hook/skip",
+		1, "system-storage"},
+	{"migration into the snapshot's own source database is refused",
+		STREAMS(ELSEWHERE), CONFIG("10.0.0.5"), NULL, 0, NULL, TSARC_ECONFIG, NULL, 1,
+		NULL},
+	{"... unless --allow-source-target",
+		STREAMS(ELSEWHERE), CONFIG("10.0.0.5"), NULL, 1, NULL, 0,
+		"secrets/apply/run system-mysql/sql/run backend-redis/redis-rdb/run "
+		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
+		"post_restore[1]/hook/skip",
+		1, "system-storage"},
+	{"--rewrite-domain makes any restore a migration",
+		STREAMS(HERE), CONFIG("10.0.0.9"), NULL, 0, "a.example.com=b.example.com", 0,
+		"secrets/apply/run system-mysql/sql/run backend-redis/redis-rdb/run "
+		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
+		"post_restore[1]/hook/skip",
+		1, "system-storage"},
+	{"a recipe's action no kind has stops the plan, before anything is written",
+		"[{\"name\": \"s.sql\", \"meta\": {\"component\": \"db\", \"kind\": \"mysql\", "
+		"\"restore\": {\"action\": \"teleport\"}}}]",
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
+		"{\"db\": {\"kind\": \"mysql\", \"database\": \"d\"}}}",
+		NULL, 0, NULL, TSARC_ECONFIG, NULL, 0, NULL},
+	{"action sql on a stream that is no SQL dump",
+		"[{\"name\": \"x.rdb\", \"meta\": {\"component\": \"cache\", \"kind\": \"redis\", "
+		"\"restore\": {\"action\": \"sql\"}}}]",
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
+		"{\"cache\": {\"kind\": \"redis\", \"port\": 6390}}}",
+		NULL, 0, NULL, TSARC_ECONFIG, NULL, 0, NULL},
+	{"a disabled component, and a stream without a component",
+		"[{\"name\": \"s.sql\", \"meta\": {\"component\": \"db\", \"kind\": \"mysql\"}}, "
+		"{\"name\": \"loose.bin\", \"meta\": {\"kind\": \"exec\"}}]",
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
+		"{\"db\": {\"kind\": \"mysql\", \"database\": \"d\", \"enabled\": false}}}",
+		NULL, 0, NULL, 0, "db/sql/skip loose.bin/exec/skip", 0, ""},
+};
+
+/* "component/action/state ..." of a report's steps. */
+static char *steps_of(const cJSON *report)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	const cJSON *st;
+
+	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(report, "steps")) {
+		const char *status = tsarc_spec_str(st, "status");
+		if (b.size)
+			tsarc_buf_puts(&b, " ");
+		tsarc_deploy_buf_printf(&b, "%s/%s/%s", tsarc_spec_str(st, "component"),
+			tsarc_spec_str(st, "action"), !strcmp(status, "skipped") ? "skip" :
+			!strcmp(status, "not applied") ? "run" : status);
+	}
+	tsarc_buf_append(&b, "", 1);
+	return tsarc_buf_detach(&b);
+}
+
+static char *names_of(const cJSON *arr)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, arr) {
+		if (b.size)
+			tsarc_buf_puts(&b, " ");
+		tsarc_buf_puts(&b, v->valuestring);
+	}
+	tsarc_buf_append(&b, "", 1);
+	return tsarc_buf_detach(&b);
+}
+
+/* Plans `c` as --dry-run does, with the fake as the deployment's transport. */
+static int plan(const plan_case *c, fake *f, cJSON **report)
+{
+	tsarc_deploy *d = NULL;
+	tsarc_snapshot *snap = snapshot_of(c->streams);
+	tsarc_restore_opts o;
+	tsarc_restore_ctx r;
+	const char *only[4];
+	char onlybuf[200], rewrite[200], *eq;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	o.allow_source_target = c->allow_source_target;
+	if (c->only) {
+		char *save = NULL, *tok;
+		snprintf(onlybuf, sizeof(onlybuf), "%s", c->only);
+		for (tok = strtok_r(onlybuf, ",", &save); tok && o.nonly < 4;
+			tok = strtok_r(NULL, ",", &save))
+			only[o.nonly++] = tok;
+		o.only = only;
+	}
+	if (c->rewrite) {
+		snprintf(rewrite, sizeof(rewrite), "%s", c->rewrite);
+		eq = strchr(rewrite, '=');
+		*eq = '\0';
+		o.rewrite_old = rewrite;
+		o.rewrite_new = eq + 1;
+	}
+	assert_int_equal(tsarc_deploy_load_text(&d, c->config, c->title), 0);
+	memset(&r, 0, sizeof(r));
+	r.d = d;
+	r.snap = snap;
+	r.o = &o;
+	use_fake(&r, f);
+	rc = tsarc_restore_execute(&r, report);
+	tsarc_restore_ctx_dispose(&r);
+	tsarc_deploy_free(d);
+	snapshot_free(snap);
+	return rc;
+}
+
+static void plan_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const plan_case *c = &cases[i];
+		cJSON *report = NULL;
+		fake f;
+		int rc;
+
+		fake_init(&f, "m1");
+		rc = plan(c, &f, &report);
+		print_message("case %zu: %s: rc %d %s\n", i, c->title, rc,
+			rc ? tsarc_error_last()->message : "");
+		assert_int_equal(rc, c->rc);
+		if (!rc) {
+			char *steps = steps_of(report);
+			char *absent = names_of(cJSON_GetObjectItemCaseSensitive(report,
+				"absent_from_snapshot"));
+			assert_string_equal(steps, c->steps);
+			assert_string_equal(absent, c->absent);
+			assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report,
+				"migration")), c->migration);
+			free(steps);
+			free(absent);
+		}
+		/* A plan only reads: no apply, no spawn, no capture, no locate. */
+		{
+			const cJSON *call;
+			cJSON_ArrayForEach(call, f.calls)
+				assert_string_equal(cJSON_GetArrayItem(call, 0)->valuestring, "get");
+		}
+		cJSON_Delete(report);
+		cJSON_Delete(f.calls);
+	}
+}
+
+/* ---- a run against a real repository, compared with its dry run ---- */
+
+static char repo_dir[256];
+
+/* A repository holding one snapshot of `nstreams` streams (contents and
+ * metadata given); its id in `id`. */
+static tsarc_repo *repo_with(const char *const names[], const char *const contents[],
+	const char *const metas[], size_t nstreams, char id[TSARC_ID_HEX_LEN + 1])
+{
+	tsarc_repo_init_options io;
+	tsarc_backup_options bo;
+	tsarc_backup *b;
+	tsarc_store *st;
+	tsarc_repo *repo;
+	size_t i;
+
+	memset(&io, 0, sizeof(io));
+	io.codec = TSARC_CODEC_ZSTD;
+	io.scrypt_n = 1024;
+	snprintf(repo_dir, sizeof(repo_dir), "%s/tsarc-plan-XXXXXX",
+		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(repo_dir));
+	assert_int_equal(tsarc_store_fs_open(&st, repo_dir, NULL), 0);
+	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &io), 0);
+	memset(&bo, 0, sizeof(bo));
+	bo.host = "m1";
+	assert_int_equal(tsarc_backup_new(&b, repo, &bo), 0);
+	for (i = 0; i < nstreams; i++) {
+		char path[300];
+		int fd;
+		snprintf(path, sizeof(path), "%s.in", repo_dir);
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, contents[i], strlen(contents[i])),
+			(ssize_t)strlen(contents[i]));
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		assert_int_equal(tsarc_backup_stream_fd(b, names[i], "resources", fd,
+			cJSON_Parse(metas[i])), 0);
+		close(fd);
+		unlink(path);
+	}
+	assert_int_equal(tsarc_backup_commit(b, id), 0);
+	tsarc_backup_free(b);
+	return repo;
+}
+
+static void repo_remove(void)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", repo_dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Runs (or dry-runs) a restore of snapshot `id` with the fake transport. */
+static int restore_with(tsarc_repo *repo, const char *id, const char *config,
+	tsarc_restore_opts *o, fake *f, cJSON **report)
+{
+	tsarc_snapshot *snap = NULL;
+	tsarc_deploy *d = NULL;
+	tsarc_restore_ctx r;
+	int rc;
+
+	assert_int_equal(tsarc_snapshot_load(repo, id, &snap), 0);
+	assert_int_equal(tsarc_deploy_load_text(&d, config, "test"), 0);
+	memset(&r, 0, sizeof(r));
+	r.d = d;
+	r.repo = repo;
+	r.snap = snap;
+	r.o = o;
+	use_fake(&r, f);
+	rc = tsarc_restore_execute(&r, report);
+	tsarc_restore_ctx_dispose(&r);
+	tsarc_deploy_free(d);
+	tsarc_snapshot_free(snap);
+	return rc;
+}
+
+/* The names the dry run says it applies and leaves out must be the ones
+ * the run applies and leaves out, whatever the kind of resource: one rule
+ * decides for both. */
+static void dry_run_agrees_with_run(void **state)
+{
+	static const char *const names[] = {"configmaps.json", "secrets.json"};
+	static const char *const contents[] = {
+		"{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["
+		"{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": "
+		"\"system-environment\"}, \"data\": {\"a\": \"b\"}}, "
+		"{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": "
+		"\"apicast-environment\"}, \"data\": {\"c\": \"d\"}}]}",
+		"{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["
+		"{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": "
+		"\"system-seed\"}, \"data\": {\"k\": \"dg==\"}}, "
+		"{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": "
+		"\"system-database\"}, \"data\": {\"k\": \"dg==\"}}, "
+		"{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": "
+		"\"hashed-secret-data\"}, \"data\": {\"k\": \"dg==\"}}]}"};
+	static const char *const metas[] = {
+		"{\"component\": \"configmaps\", \"kind\": \"resources\", \"resource\": "
+		"\"configmap\", \"items\": [\"system-environment\", \"apicast-environment\"], "
+		"\"restore\": {\"order\": 20, \"skip_when_migrating\": [\"system-environment\"]}}",
+		"{\"component\": \"secrets\", \"kind\": \"resources\", \"resource\": \"secret\", "
+		"\"items\": [\"system-seed\", \"system-database\", \"hashed-secret-data\"], "
+		"\"restore\": {\"order\": 10, \"skip_when_migrating\": [\"system-database\"]}}"};
+	static const char config[] =
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		"\"configmaps\": {\"kind\": \"resources\", \"resource\": \"configmap\", "
+		"\"names\": [\"system-environment\"]}, "
+		"\"secrets\": {\"kind\": \"resources\", \"resource\": \"secret\", "
+		"\"names\": [\"system-seed\"]}}}";
+	char id[TSARC_ID_HEX_LEN + 1];
+	tsarc_repo *repo = repo_with(names, contents, metas, 2, id);
+	tsarc_restore_opts o;
+	cJSON *dry = NULL, *run = NULL;
+	const cJSON *st, *call;
+	tsarc_buf planned = TSARC_BUF_INIT, done = TSARC_BUF_INIT;
+	fake f;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.skip_endpoint_secrets = 1;
+	o.dry_run = 1;
+	fake_init(&f, "m1");
+	assert_int_equal(restore_with(repo, id, config, &o, &f, &dry), 0);
+	cJSON_Delete(f.calls);
+	o.dry_run = 0;
+	fake_init(&f, "m1");
+	assert_int_equal(restore_with(repo, id, config, &o, &f, &run), 0);
+	/* What the dry run says, step by step: applied, then left out. */
+	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(dry, "steps")) {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(st, "plan");
+		char *c = names_of(cJSON_GetObjectItemCaseSensitive(p, "creates"));
+		char *l = names_of(cJSON_GetObjectItemCaseSensitive(p, "left_out"));
+		tsarc_deploy_buf_printf(&planned, "%s: apply [%s] leave out [%s]; ",
+			tsarc_spec_str(st, "component"), c, l);
+		free(c);
+		free(l);
+	}
+	/* What the run did: the fake's apply calls, and what each step says
+	 * it left out. */
+	call = f.calls->child;
+	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(run, "steps")) {
+		const cJSON *det = cJSON_GetObjectItemCaseSensitive(st, "detail");
+		char *l = names_of(cJSON_GetObjectItemCaseSensitive(det, "left_out"));
+		char *a;
+		while (call && strcmp(cJSON_GetArrayItem(call, 0)->valuestring, "apply"))
+			call = call->next;
+		assert_non_null(call);
+		cJSON_DeleteItemFromArray((cJSON *)call, 0);
+		a = names_of(call);
+		tsarc_deploy_buf_printf(&done, "%s: apply [%s] leave out [%s]; ",
+			tsarc_spec_str(st, "component"), a, l);
+		free(a);
+		free(l);
+		call = call->next;
+	}
+	tsarc_buf_append(&planned, "", 1);
+	tsarc_buf_append(&done, "", 1);
+	assert_string_equal((char *)planned.ptr, (char *)done.ptr);
+	assert_string_equal((char *)done.ptr,
+		"secrets: apply [system-seed] leave out [system-database hashed-secret-data]; "
+		"configmaps: apply [system-environment apicast-environment] leave out []; ");
+	tsarc_buf_dispose(&planned);
+	tsarc_buf_dispose(&done);
+	cJSON_Delete(dry);
+	cJSON_Delete(run);
+	cJSON_Delete(f.calls);
+	tsarc_repo_free(repo);
+	repo_remove();
+}
+
+/* ---- the connection of a kind: one builder for its dump and restore ---- */
+
+static int has_arg(const cJSON *call, const char *arg)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, call)
+		if (!strcmp(v->valuestring, arg))
+			return 1;
+	return 0;
+}
+
+/* A Redis component with TLS and options: its backup's redis-cli connects
+ * with them, and so must every redis-cli of its restore. */
+static void redis_restore_connects_like_its_backup(void **state)
+{
+	char conf[300], dir[256];
+	char config[1200];
+	static const char streams[] =
+		"[{\"name\": \"cache.rdb\", \"meta\": {\"component\": \"cache\", \"kind\": "
+		"\"redis\"}}]";
+	const tsarc_kind *k = tsarc_kind_find("redis");
+	tsarc_production prod;
+	tsarc_component comp;
+	tsarc_deploy *d = NULL;
+	tsarc_snapshot *snap = snapshot_of(streams);
+	tsarc_restore_opts o;
+	tsarc_restore_ctx r;
+	cJSON *report = NULL, *dump = cJSON_CreateArray();
+	const cJSON *call;
+	size_t i;
+	fake f;
+	int fd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/tsarc-plan-XXXXXX",
+		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/redis.conf", dir);
+	fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "port 6390\n", 10), 10);
+	close(fd);
+	snprintf(config, sizeof(config),
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
+		"{\"cache\": {\"kind\": \"redis\", \"host\": \"127.0.0.1\", \"port\": 6390, "
+		"\"tls\": true, \"options\": [\"--cacert\", \"/etc/ca.pem\"], "
+		"\"restore\": {\"config_file\": \"%s\"}}}}", conf);
+	assert_int_equal(tsarc_deploy_load_text(&d, config, "test"), 0);
+	fake_init(&f, "m1");
+	/* The backup's command. */
+	memset(&comp, 0, sizeof(comp));
+	memset(&prod, 0, sizeof(prod));
+	tsarc_cmd_init(&prod.cmd);
+	tsarc_cmd_init(&prod.version_cmd);
+	comp.name = "cache";
+	comp.kind = "redis";
+	comp.spec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		tsarc_deploy_effective(d), "components"), "cache");
+	comp.tr = &f.t;
+	assert_int_equal(k->dump(&comp, &prod), 0);
+	for (i = 0; i < prod.cmd.argc; i++)
+		cJSON_AddItemToArray(dump, cJSON_CreateString(prod.cmd.argv[i]));
+	assert_true(has_arg(dump, "--tls"));
+	assert_true(has_arg(dump, "/etc/ca.pem"));
+	/* The restore: its first redis-cli (the fake fails it: nothing more runs). */
+	memset(&o, 0, sizeof(o));
+	memset(&r, 0, sizeof(r));
+	r.d = d;
+	r.snap = snap;
+	r.o = &o;
+	use_fake(&r, &f);
+	assert_int_not_equal(tsarc_restore_execute(&r, &report), 0);
+	call = NULL;
+	cJSON_ArrayForEach(call, f.calls)
+		if (!strcmp(cJSON_GetArrayItem(call, 0)->valuestring, "capture"))
+			break;
+	assert_non_null(call);
+	assert_string_equal(cJSON_GetArrayItem(call, 1)->valuestring, "redis-cli");
+	for (i = 1; i < prod.cmd.argc; i++) {
+		const char *a = prod.cmd.argv[i];
+		if (!strcmp(a, "--rdb") || !strcmp(a, "-"))
+			continue; /* what the backup asks, not how it connects */
+		print_message("restore's redis-cli has %s: %d\n", a, has_arg(call, a));
+		assert_true(has_arg(call, a));
+	}
+	tsarc_restore_ctx_dispose(&r);
+	tsarc_cmd_free(&prod.cmd);
+	tsarc_cmd_free(&prod.version_cmd);
+	cJSON_Delete(prod.meta);
+	cJSON_Delete(report);
+	cJSON_Delete(dump);
+	cJSON_Delete(f.calls);
+	tsarc_deploy_free(d);
+	snapshot_free(snap);
+	unlink(conf);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(plan_table),
+		cmocka_unit_test(dry_run_agrees_with_run),
+		cmocka_unit_test(redis_restore_connects_like_its_backup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
