@@ -258,11 +258,33 @@ fail:
 	return rc;
 }
 
+/* Whether step `s` restores Secrets (the resource type of its component). */
+static int is_secrets(const tsarc_step *s)
+{
+	const char *type = tsarc_spec_str(s->spec, "resource");
+
+	return type && (!strcasecmp(type, "secret") || !strcasecmp(type, "secrets"));
+}
+
+/*
+ * The one rule for what an apply leaves out of the snapshot's List, used
+ * by the plan (--dry-run) and the run alike: hashed-secret-data (derived
+ * by the operator from the others: never restored) and, with
+ * --skip-endpoint-secrets, the Secrets of the recipe's skip_when_migrating.
+ */
+static int left_out(const tsarc_restore_ctx *r, const tsarc_step *s, const char *name)
+{
+	if (!strcmp(name, "hashed-secret-data"))
+		return 1;
+	return r->o->skip_endpoint_secrets && is_secrets(s) &&
+		tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating"),
+			name);
+}
+
 /* ---- restore: apply the List (Secrets, ConfigMaps, the APIManager) ---- */
 
 static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
-	const cJSON *skip = cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating");
 	tsarc_buf m = TSARC_BUF_INIT;
 	cJSON *doc = NULL, *list = NULL, *items, *out_items = NULL, *item, *next;
 	cJSON *applied = cJSON_CreateArray(), *skipped = cJSON_CreateArray();
@@ -303,12 +325,7 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 				"name is not a Kubernetes one; nothing of it was applied", s->st->name);
 			goto done;
 		}
-		/* Derived by the operator from the others: never restored. */
-		if (!strcmp(name, "hashed-secret-data")) {
-			cJSON_AddItemToArray(skipped, cJSON_CreateString(name));
-			continue;
-		}
-		if (r->o->skip_endpoint_secrets && !strcmp(kind, "Secret") && tsarc_str_in_array(skip, name)) {
+		if (left_out(r, s, name)) {
 			cJSON_AddItemToArray(skipped, cJSON_CreateString(name));
 			continue;
 		}
@@ -349,7 +366,6 @@ static void resources_describe(tsarc_restore_ctx *r, const tsarc_step *s, const 
 	cJSON *plan)
 {
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(s->st->meta, "items");
-	const cJSON *skip = cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating");
 	cJSON *repl = cJSON_CreateArray(), *create = cJSON_CreateArray();
 	cJSON *left = cJSON_CreateArray();
 	const cJSON *it;
@@ -359,8 +375,7 @@ static void resources_describe(tsarc_restore_ctx *r, const tsarc_step *s, const 
 		cJSON *got = NULL;
 		if (!cJSON_IsString(it))
 			continue;
-		if (!strcmp(it->valuestring, "hashed-secret-data") ||
-			(r->o->skip_endpoint_secrets && tsarc_str_in_array(skip, it->valuestring))) {
+		if (left_out(r, s, it->valuestring)) {
 			cJSON_AddItemToArray(left, cJSON_CreateString(it->valuestring));
 			continue;
 		}
@@ -400,10 +415,9 @@ static int endpoint_secret(tsarc_restore_ctx *r, const tsarc_step *s, const char
  * writes where it resolved before, but the operator must know. */
 static void resources_warn_migration(tsarc_restore_ctx *r, const tsarc_step *s)
 {
-	const char *type = tsarc_spec_str(s->spec, "resource");
 	const cJSON *it;
 
-	if (r->o->skip_endpoint_secrets || !type || strcasecmp(type, "secret"))
+	if (r->o->skip_endpoint_secrets || !is_secrets(s))
 		return;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(s->st->meta, "items")) {
 		char line[512];

@@ -17,9 +17,35 @@ static int redis_validate(const cJSON *spec, const char *name)
 	return tsarc_spec_check_keys(spec, name, keys);
 }
 
+int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_conn *conn,
+	int with_host)
+{
+	const char *var = tsarc_spec_str(c->spec, "pod_password_env");
+	int rc;
+
+	if (with_host && conn->host && ((rc = tsarc_cmd_arg(cmd, "-h")) ||
+		(rc = tsarc_cmd_arg(cmd, conn->host))))
+		return rc;
+	if (conn->port && ((rc = tsarc_cmd_arg(cmd, "-p")) ||
+		(rc = tsarc_cmd_argf(cmd, "%d", conn->port))))
+		return rc;
+	if (conn->user && ((rc = tsarc_cmd_arg(cmd, "--user")) ||
+		(rc = tsarc_cmd_arg(cmd, conn->user))))
+		return rc;
+	if (tsarc_spec_bool(c->spec, "tls", 0) && (rc = tsarc_cmd_arg(cmd, "--tls")))
+		return rc;
+	if ((rc = tsarc_spec_add_args(cmd, c->spec, "options", c->name)))
+		return rc;
+	if (conn->has_password && (rc = tsarc_cmd_env(cmd, "REDISCLI_AUTH", conn->password)))
+		return rc;
+	if (var && tsarc_db_in_workload(c) && (rc = tsarc_cmd_pod_env(cmd, "REDISCLI_AUTH", var)))
+		return rc;
+	return 0;
+}
+
 static int redis_prepare(tsarc_component *c, tsarc_production *out)
 {
-	const char *tool = tsarc_spec_str(c->spec, "tool"), *var;
+	const char *tool = tsarc_spec_str(c->spec, "tool");
 	tsarc_conn conn;
 	int rc;
 
@@ -32,24 +58,8 @@ static int redis_prepare(tsarc_component *c, tsarc_production *out)
 	 * (which may be stale, or switched off with persistence). */
 	if ((rc = tsarc_cmd_arg(&out->cmd, tool)))
 		goto done;
-	if (conn.host && ((rc = tsarc_cmd_arg(&out->cmd, "-h")) ||
-		(rc = tsarc_cmd_arg(&out->cmd, conn.host))))
-		goto done;
-	if (conn.port && ((rc = tsarc_cmd_arg(&out->cmd, "-p")) ||
-		(rc = tsarc_cmd_argf(&out->cmd, "%d", conn.port))))
-		goto done;
-	if (conn.user && ((rc = tsarc_cmd_arg(&out->cmd, "--user")) ||
-		(rc = tsarc_cmd_arg(&out->cmd, conn.user))))
-		goto done;
-	if (tsarc_spec_bool(c->spec, "tls", 0) && (rc = tsarc_cmd_arg(&out->cmd, "--tls")))
-		goto done;
-	if ((rc = tsarc_spec_add_args(&out->cmd, c->spec, "options", c->name)) ||
+	if ((rc = tsarc_redis_cli_args(&out->cmd, c, &conn, 1)) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--rdb")) || (rc = tsarc_cmd_arg(&out->cmd, "-")))
-		goto done;
-	if (conn.has_password && (rc = tsarc_cmd_env(&out->cmd, "REDISCLI_AUTH", conn.password)))
-		goto done;
-	if ((var = tsarc_spec_str(c->spec, "pod_password_env")) && tsarc_db_in_workload(c) &&
-		(rc = tsarc_cmd_pod_env(&out->cmd, "REDISCLI_AUTH", var)))
 		goto done;
 	if ((rc = tsarc_db_version_cmd(out, tool, "--version")))
 		goto done;

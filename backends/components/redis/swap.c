@@ -35,7 +35,6 @@ typedef struct redis_op {
 	tsarc_component c;
 	tsarc_conn conn;
 	int in_pod;            /* redis-cli runs in the server's workload */
-	const char *pod_pw;
 	char *data_dir, *dbfilename, *aof_dir, *aof_file, *pidfile;
 	/* The server's configuration where the transport keeps it (a file
 	 * here, a ConfigMap in a cluster), with the original kept aside while
@@ -60,19 +59,10 @@ static int redis_cli(redis_op *op, const char *const args[], char **out)
 	int rc;
 
 	tsarc_cmd_init(&cmd);
-	rc = tsarc_cmd_arg(&cmd, "redis-cli");
-	if (!rc && op->conn.host && !op->in_pod)
-		rc = tsarc_cmd_arg(&cmd, "-h") || tsarc_cmd_arg(&cmd, op->conn.host);
-	if (!rc && op->conn.port)
-		rc = tsarc_cmd_arg(&cmd, "-p") || tsarc_cmd_argf(&cmd, "%d", op->conn.port);
-	if (!rc && op->conn.user)
-		rc = tsarc_cmd_arg(&cmd, "--user") || tsarc_cmd_arg(&cmd, op->conn.user);
+	if (!(rc = tsarc_cmd_arg(&cmd, "redis-cli")))
+		rc = tsarc_redis_cli_args(&cmd, &op->c, &op->conn, !op->in_pod);
 	for (i = 0; !rc && args[i]; i++)
 		rc = tsarc_cmd_arg(&cmd, args[i]);
-	if (!rc && !op->in_pod && op->conn.has_password)
-		rc = tsarc_cmd_env(&cmd, "REDISCLI_AUTH", op->conn.password);
-	if (!rc && op->in_pod && op->pod_pw)
-		rc = tsarc_cmd_pod_env(&cmd, "REDISCLI_AUTH", op->pod_pw);
 	if (!rc)
 		rc = op->c.tr->capture(op->c.tr, &op->c, &cmd, TSARC_CAPTURE_MAX, out);
 	tsarc_cmd_free(&cmd);
@@ -442,7 +432,6 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	if ((rc = tsarc_step_component(r, s, &op.c)))
 		return rc;
 	op.in_pod = (op.c.tr->caps & TSARC_TR_IN_WORKLOAD) != 0;
-	op.pod_pw = tsarc_spec_str(s->spec, "pod_password_env");
 	if ((rc = op.c.tr->locate(op.c.tr, &op.c)) || (rc = tsarc_step_conn(s, &op.conn)))
 		goto done;
 	/* The recipe's fields were checked for this transport before the
