@@ -1,0 +1,143 @@
+/* --rewrite-domain (src/deploy/rewrite.c): what is a whole domain or the
+ * end of one, which names are domains, the resources and SQL it rewrites. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "component.h"
+#include "rewrite.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+static void text_cases(void **state)
+{
+	static const struct {
+		const char *in, *out; /* out NULL: nothing changed */
+	} cases[] = {
+		{"example.com", "new.test"},
+		{"apicast.example.com", "apicast.new.test"},
+		{"https://x.example.com:443/path", "https://x.new.test:443/path"},
+		{"a example.com, b.example.com;", "a new.test, b.new.test;"},
+		{"myexample.com", NULL},            /* another domain that ends the same */
+		{"example.com.evil.org", NULL},     /* a longer domain that starts the same */
+		{"example.community", NULL},
+		{"x-example.com", NULL},
+		{"EXAMPLE.COM", NULL},              /* byte for byte: case is kept as it was */
+		{"", NULL},
+		{"example.com example.com", "new.test new.test"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = tsarc_rewrite_domain_text(cases[i].in, "example.com", "new.test");
+		print_message("%s -> %s\n", cases[i].in, got ? got : "(unchanged)");
+		if (cases[i].out)
+			assert_string_equal(got, cases[i].out);
+		else
+			assert_null(got);
+		free(got);
+	}
+}
+
+static void valid_domains(void **state)
+{
+	static const char *const good[] = {"example.com", "a-b.c", "x", "3scale.apps.cluster"};
+	static const char *const bad[] = {"", ".example.com", "-a.com", "a b", "a'b", "a;b",
+		"a/b", "a%b"};
+	char longname[300];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(tsarc_valid_domain(good[i]));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(tsarc_valid_domain(bad[i]));
+	memset(longname, 'a', 254);
+	longname[254] = '\0';
+	assert_false(tsarc_valid_domain(longname));
+	longname[253] = '\0';
+	assert_true(tsarc_valid_domain(longname));
+}
+
+static void resources(void **state)
+{
+	cJSON *cm = cJSON_Parse("{\"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"env\"}, "
+		"\"data\": {\"URL\": \"https://api.example.com\", \"OTHER\": \"myexample.com\", "
+		"\"N\": 3}}");
+	cJSON *am = cJSON_Parse("{\"kind\": \"APIManager\", \"metadata\": {\"name\": \"3scale\"}, "
+		"\"spec\": {\"wildcardDomain\": \"example.com\"}}");
+	cJSON *secret = cJSON_Parse("{\"kind\": \"Secret\", \"metadata\": {\"name\": \"s\"}, "
+		"\"data\": {\"URL\": \"example.com\"}}");
+	cJSON *changed = cJSON_CreateArray();
+	char *t;
+
+	(void)state;
+	tsarc_rewrite_resource(cm, "example.com", "new.test", changed);
+	tsarc_rewrite_resource(am, "example.com", "new.test", changed);
+	tsarc_rewrite_resource(secret, "example.com", "new.test", changed);
+	tsarc_rewrite_resource(secret, NULL, NULL, changed);
+	t = cJSON_PrintUnformatted(changed);
+	assert_string_equal(t, "[\"ConfigMap env: URL\",\"APIManager 3scale: spec.wildcardDomain\"]");
+	free(t);
+	assert_string_equal(tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(cm, "data"), "URL"),
+		"https://api.new.test");
+	assert_string_equal(tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(cm, "data"), "OTHER"),
+		"myexample.com");
+	assert_string_equal(tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(am, "spec"),
+		"wildcardDomain"), "new.test");
+	/* Secrets are the source's values: never rewritten. */
+	assert_string_equal(tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(secret, "data"), "URL"),
+		"example.com");
+	cJSON_Delete(cm);
+	cJSON_Delete(am);
+	cJSON_Delete(secret);
+	cJSON_Delete(changed);
+}
+
+static void sql(void **state)
+{
+	static const char *const bad[] = {"[\"accounts\"]", "[\"a.b.c\"]", "[\"ac`c.domain\"]",
+		"[\"accounts.do main\"]", "[\"a-b.c\"]", "[\"accounts.\"]", "[7]"};
+	cJSON *cols = cJSON_Parse("[\"accounts.domain\", \"accounts.self_domain\"]");
+	tsarc_buf b = TSARC_BUF_INIT;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(tsarc_rewrite_domain_sql(cols, "db", NULL, NULL, &b), 0);
+	assert_int_equal(b.size, 0);
+	assert_int_equal(tsarc_rewrite_domain_sql(cols, "db", "example.com", "new.test", &b), 0);
+	tsarc_buf_append(&b, "", 1);
+	assert_string_equal((char *)b.ptr,
+		"UPDATE accounts SET domain = CONCAT(LEFT(domain, CHAR_LENGTH(domain) - 11), "
+		"'new.test') WHERE domain = 'example.com' OR domain LIKE '%.example.com';\n"
+		"UPDATE accounts SET self_domain = CONCAT(LEFT(self_domain, CHAR_LENGTH(self_domain) "
+		"- 11), 'new.test') WHERE self_domain = 'example.com' OR self_domain LIKE "
+		"'%.example.com';\n");
+	tsarc_buf_dispose(&b);
+	cJSON_Delete(cols);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cols = cJSON_Parse(bad[i]);
+		assert_int_equal(tsarc_rewrite_domain_sql(cols, "db", "example.com", "new.test", &b),
+			TSARC_ECONFIG);
+		assert_non_null(strstr(tsarc_error_last()->message, "component 'db'"));
+		tsarc_buf_dispose(&b);
+		cJSON_Delete(cols);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(text_cases),
+		cmocka_unit_test(valid_domains),
+		cmocka_unit_test(resources),
+		cmocka_unit_test(sql),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
