@@ -76,6 +76,14 @@ static int same_place(const cJSON *a, const cJSON *b, int with_dir)
 	return type && type->same_place ? type->same_place(a, b, with_dir) : -1;
 }
 
+/* Whether a stream (its metadata) holds a deployment's resources. */
+static int holds_resources(const cJSON *meta)
+{
+	const tsarc_kind *k = tsarc_kind_find(tsarc_spec_str(meta, "kind"));
+
+	return k && k->target == TSARC_TARGET_RESOURCES;
+}
+
 /* The deployment a snapshot was taken from: recorded with every stream
  * since this version; older snapshots have it in their resources
  * streams' source (without a resources_dir on this host). */
@@ -91,8 +99,7 @@ static cJSON *snapshot_place(const tsarc_snapshot *snap)
 	for (i = 0; i < snap->nstreams; i++) {
 		const cJSON *m = snap->streams[i].meta;
 		const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source");
-		const char *kind = tsarc_spec_str(m, "kind");
-		if (kind && !strcmp(kind, "resources") && cJSON_IsObject(src))
+		if (holds_resources(m) && cJSON_IsObject(src))
 			return normalize_place(src);
 	}
 	return NULL;
@@ -154,10 +161,9 @@ static int snapshot_secret_value(tsarc_restore_ctx *r, const char *name, const c
 	*out = NULL;
 	for (i = 0; i < r->snap->nstreams; i++) {
 		const tsarc_stream *st = &r->snap->streams[i];
-		const char *kind = tsarc_spec_str(st->meta, "kind");
 		cJSON *doc, *item;
 		tsarc_buf m = TSARC_BUF_INIT;
-		if (!kind || strcmp(kind, "resources") ||
+		if (!holds_resources(st->meta) ||
 			!tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(st->meta, "items"), name))
 			continue;
 		rc = tsarc_restore_read_stream(r, st, TSARC_RESOURCES_MAX, &m);
