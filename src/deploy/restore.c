@@ -11,6 +11,10 @@
  * Streams come out of the repository verified chunk by chunk; a damaged
  * chunk stops the consumer (it is killed before its input is closed, so a
  * loader never sees a clean end of a truncated dump).
+ *
+ * This is the executor: it makes the plan (plan.c, target.c) and runs its
+ * pending steps, each through the kind the planner found for it, or
+ * prints that plan for --dry-run (report.c). It decides nothing itself.
  */
 #include "plan.h"
 #include "rewrite.h"
