@@ -40,6 +40,19 @@ cJSON *tsarc_db_meta(const tsarc_component *c, const tsarc_conn *conn)
 	return meta;
 }
 
+int tsarc_db_conn_flags(tsarc_cmd *cmd, const tsarc_conn *conn, const char *user_flag)
+{
+	int rc;
+
+	if (conn->user && (rc = tsarc_cmd_argf(cmd, "%s=%s", user_flag, conn->user)))
+		return rc;
+	if (conn->host && (rc = tsarc_cmd_argf(cmd, "--host=%s", conn->host)))
+		return rc;
+	if (conn->port && (rc = tsarc_cmd_argf(cmd, "--port=%d", conn->port)))
+		return rc;
+	return 0;
+}
+
 int tsarc_db_version_cmd(tsarc_production *out, const char *tool, const char *flag)
 {
 	int rc;
@@ -50,13 +63,14 @@ int tsarc_db_version_cmd(tsarc_production *out, const char *tool, const char *fl
 	return 0;
 }
 
-void tsarc_db_describe_sql(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
-	cJSON *plan, const char *client)
+void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan)
 {
+	const tsarc_sql_client *client = s->impl->data;
 	const cJSON *cols = cJSON_GetObjectItemCaseSensitive(s->recipe, "domain_columns");
 	char buf[1024];
 
-	snprintf(buf, sizeof(buf), "%s %s", client, where);
+	snprintf(buf, sizeof(buf), "%s %s", client->tool, where);
 	cJSON_AddStringToObject(plan, "target", buf);
 	cJSON_AddStringToObject(plan, "replaces", tsarc_spec_bool(s->recipe, "clean", 0) ?
 		"every table and view of the database (it ends up with the dump's tables only)" :
@@ -65,9 +79,9 @@ void tsarc_db_describe_sql(tsarc_restore_ctx *r, const tsarc_step *s, const char
 		cJSON_AddItemToObject(plan, "domain_rewrite", cJSON_Duplicate(cols, 1));
 }
 
-int tsarc_restore_sql(tsarc_restore_ctx *r, tsarc_step *s, const char *default_tool,
-	tsarc_sql_client_fn client)
+int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
+	const tsarc_sql_client *client = s->impl->data;
 	tsarc_component c;
 	tsarc_conn conn;
 	tsarc_cmd cmd;
@@ -88,9 +102,9 @@ int tsarc_restore_sql(tsarc_restore_ctx *r, tsarc_step *s, const char *default_t
 	if ((rc = c.tr->locate(c.tr, &c)) || (rc = tsarc_step_conn(s, &conn)))
 		goto done;
 	if (!tool)
-		tool = default_tool;
+		tool = client->tool;
 	if ((rc = tsarc_cmd_arg(&cmd, tool)) ||
-		(rc = client(s, &conn, in_pod ? pod_pw : NULL, in_pod, &cmd, &pre)))
+		(rc = client->args(s, &conn, in_pod ? pod_pw : NULL, in_pod, &cmd, &pre)))
 		goto done;
 	if ((rc = tsarc_spec_add_args(&cmd, s->recipe, "options", s->component)))
 		goto done;

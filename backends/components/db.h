@@ -19,22 +19,28 @@ struct tsarc_buf;
 int tsarc_db_in_workload(const tsarc_component *c);
 /* Where a dump came from, for the stream's metadata (never a password). */
 cJSON *tsarc_db_meta(const tsarc_component *c, const tsarc_conn *conn);
+/* USER_FLAG=USER, --host=HOST and --port=PORT for what `conn` has: how
+ * the mysql and postgres clients and dumpers all take them. */
+int tsarc_db_conn_flags(tsarc_cmd *cmd, const tsarc_conn *conn, const char *user_flag);
 /* TOOL FLAG as the production's version command. */
 int tsarc_db_version_cmd(tsarc_production *out, const char *tool, const char *flag);
-/* The plan of a SQL load: "CLIENT WHERE", what it replaces, the domain
- * rewrite. */
-void tsarc_db_describe_sql(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
-	cJSON *plan, const char *client);
 /* A SQL kind's client for a restore: adds to `cmd` (its tool already
  * argv[0]) the options for `conn` and its own, and to `pre` what goes
  * before the dump. `pod_pw` is the pod's variable holding the password
  * (in a pod only; else NULL). */
 typedef int (*tsarc_sql_client_fn)(tsarc_step *s, const tsarc_conn *conn, const char *pod_pw,
 	int kube, tsarc_cmd *cmd, struct tsarc_buf *pre);
-/* Loads a SQL dump: the client (`default_tool` unless the recipe names
- * one) with the recipe's options, the dump between `pre` and the domain
- * rewrite, in one session. */
-int tsarc_restore_sql(tsarc_restore_ctx *r, tsarc_step *s, const char *default_tool,
-	tsarc_sql_client_fn client);
+/* A SQL kind's restore, its tsarc_kind.data: the client program (unless
+ * the recipe names another tool) and its arguments. */
+typedef struct tsarc_sql_client {
+	const char *tool;
+	tsarc_sql_client_fn args;
+} tsarc_sql_client;
+/* The describe and restore of the SQL kinds: the dump loaded by the
+ * client with the recipe's options, between what the client puts before
+ * it and the domain rewrite, in one session. */
+void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan);
+int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s);
 
 #endif

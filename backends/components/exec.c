@@ -139,14 +139,6 @@ static void exec_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 }
 
 const tsarc_kind tsarc_kind_exec = {
-	.name = "exec",
-	.extension = ".dump",
-	.runs_in_pod = 1,
-	.action = "exec",
-	.action_for_any_kind = 1,
-	.target = TSARC_TARGET_COMMAND,
-	.validate = exec_validate,
-	.dump = exec_prepare,
-	.describe = exec_describe,
-	.restore = exec_restore,
-};
+	.name = "exec", .extension = ".dump", .runs_in_pod = 1, .action = "exec",
+	.action_for_any_kind = 1, .target = TSARC_TARGET_COMMAND, .validate = exec_validate,
+	.dump = exec_prepare, .describe = exec_describe, .restore = exec_restore};

@@ -583,14 +583,6 @@ static void files_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char
 }
 
 const tsarc_kind tsarc_kind_files = {
-	.name = "files",
-	.extension = ".tar",
-	.runs_in_pod = 1,
-	.action = "replace-tree",
-	.action_for_any_kind = 1,
-	.target = TSARC_TARGET_TREE,
-	.validate = files_validate,
-	.dump = files_prepare,
-	.describe = files_describe,
-	.restore = files_restore,
-};
+	.name = "files", .extension = ".tar", .runs_in_pod = 1, .action = "replace-tree",
+	.action_for_any_kind = 1, .target = TSARC_TARGET_TREE, .validate = files_validate,
+	.dump = files_prepare, .describe = files_describe, .restore = files_restore};

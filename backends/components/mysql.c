@@ -22,11 +22,7 @@ static int mysql_conn_args(tsarc_cmd *cmd, const tsarc_conn *conn, const char *p
 
 	if (conn->has_password && (rc = tsarc_cmd_mysql_password(cmd, conn->password)))
 		return rc;
-	if (conn->user && (rc = tsarc_cmd_argf(cmd, "--user=%s", conn->user)))
-		return rc;
-	if (conn->host && (rc = tsarc_cmd_argf(cmd, "--host=%s", conn->host)))
-		return rc;
-	if (conn->port && (rc = tsarc_cmd_argf(cmd, "--port=%d", conn->port)))
+	if ((rc = tsarc_db_conn_flags(cmd, conn, "--user")))
 		return rc;
 	if (conn->socket && (rc = tsarc_cmd_argf(cmd, "--socket=%s", conn->socket)))
 		return rc;
@@ -142,26 +138,10 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 	return 0;
 }
 
-static void mysql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
-	cJSON *plan)
-{
-	tsarc_db_describe_sql(r, s, where, plan, "mysql");
-}
-
-static int mysql_restore(tsarc_restore_ctx *r, tsarc_step *s)
-{
-	return tsarc_restore_sql(r, s, "mysql", mysql_client);
-}
+static const tsarc_sql_client mysql_sql = {"mysql", mysql_client};
 
 const tsarc_kind tsarc_kind_mysql = {
-	.name = "mysql",
-	.extension = ".sql",
-	.runs_in_pod = 1,
-	.default_port = 3306,
-	.action = "sql",
-	.target = TSARC_TARGET_DATABASE,
-	.validate = mysql_validate,
-	.dump = mysql_prepare,
-	.describe = mysql_describe,
-	.restore = mysql_restore,
-};
+	.name = "mysql", .extension = ".sql", .runs_in_pod = 1, .default_port = 3306,
+	.action = "sql", .target = TSARC_TARGET_DATABASE, .validate = mysql_validate,
+	.dump = mysql_prepare, .describe = tsarc_sql_describe,
+	.restore = tsarc_sql_restore, .data = &mysql_sql};

@@ -21,11 +21,7 @@ static int postgres_conn_args(tsarc_cmd *cmd, const tsarc_conn *conn, int kube,
 {
 	int rc;
 
-	if (conn->user && (rc = tsarc_cmd_argf(cmd, "--username=%s", conn->user)))
-		return rc;
-	if (conn->host && (rc = tsarc_cmd_argf(cmd, "--host=%s", conn->host)))
-		return rc;
-	if (conn->port && (rc = tsarc_cmd_argf(cmd, "--port=%d", conn->port)))
+	if ((rc = tsarc_db_conn_flags(cmd, conn, "--username")))
 		return rc;
 	if (conn->has_password && (rc = tsarc_cmd_env(cmd, "PGPASSWORD", conn->password)))
 		return rc;
@@ -101,26 +97,10 @@ static int postgres_client(tsarc_step *s, const tsarc_conn *conn, const char *po
 	return tsarc_cmd_argf(cmd, "--dbname=%s", conn->database ? conn->database : "postgres");
 }
 
-static void postgres_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
-	cJSON *plan)
-{
-	tsarc_db_describe_sql(r, s, where, plan, "psql");
-}
-
-static int postgres_restore(tsarc_restore_ctx *r, tsarc_step *s)
-{
-	return tsarc_restore_sql(r, s, "psql", postgres_client);
-}
+static const tsarc_sql_client postgres_sql = {"psql", postgres_client};
 
 const tsarc_kind tsarc_kind_postgres = {
-	.name = "postgres",
-	.extension = ".sql",
-	.runs_in_pod = 1,
-	.default_port = 5432,
-	.action = "sql",
-	.target = TSARC_TARGET_DATABASE,
-	.validate = postgres_validate,
-	.dump = postgres_prepare,
-	.describe = postgres_describe,
-	.restore = postgres_restore,
-};
+	.name = "postgres", .extension = ".sql", .runs_in_pod = 1, .default_port = 5432,
+	.action = "sql", .target = TSARC_TARGET_DATABASE, .validate = postgres_validate,
+	.dump = postgres_prepare, .describe = tsarc_sql_describe,
+	.restore = tsarc_sql_restore, .data = &postgres_sql};

@@ -431,14 +431,7 @@ static void resources_warn_migration(tsarc_restore_ctx *r, const tsarc_step *s)
 }
 
 const tsarc_kind tsarc_kind_resources = {
-	.name = "resources",
-	.extension = ".json",
-	.action = "apply",
-	.action_for_any_kind = 1,
-	.target = TSARC_TARGET_RESOURCES,
-	.validate = resources_validate,
-	.dump = resources_prepare,
-	.describe = resources_describe,
-	.warn_migration = resources_warn_migration,
-	.restore = resources_restore,
-};
+	.name = "resources", .extension = ".json", .action = "apply", .action_for_any_kind = 1,
+	.target = TSARC_TARGET_RESOURCES, .validate = resources_validate,
+	.dump = resources_prepare, .describe = resources_describe,
+	.warn_migration = resources_warn_migration, .restore = resources_restore};

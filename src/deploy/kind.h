@@ -119,6 +119,9 @@ struct tsarc_kind {
 	void (*warn_migration)(tsarc_restore_ctx *r, const tsarc_step *s);
 	/* Restore: runs step `s` (its action is this kind's). */
 	int (*restore)(tsarc_restore_ctx *r, tsarc_step *s);
+	/* What shared describe/restore functions need to know of this kind
+	 * (the SQL kinds: their client, db.h), or NULL. */
+	const void *data;
 };
 
 /* The kind called `name`, or NULL. */

@@ -86,15 +86,7 @@ static void redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char
 }
 
 const tsarc_kind tsarc_kind_redis = {
-	.name = "redis",
-	.extension = ".rdb",
-	.runs_in_pod = 1,
-	.default_port = 6379,
-	.action = "redis-rdb",
-	.action_for_any_kind = 1,
-	.target = TSARC_TARGET_SERVER,
-	.validate = redis_validate,
-	.dump = redis_prepare,
-	.describe = redis_describe,
-	.restore = tsarc_redis_swap_restore,
-};
+	.name = "redis", .extension = ".rdb", .runs_in_pod = 1, .default_port = 6379,
+	.action = "redis-rdb", .action_for_any_kind = 1, .target = TSARC_TARGET_SERVER,
+	.validate = redis_validate, .dump = redis_prepare, .describe = redis_describe,
+	.restore = tsarc_redis_swap_restore};
