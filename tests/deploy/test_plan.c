@@ -44,10 +44,14 @@ static void record(fake *f, const char *what, const char *const *args, size_t n)
 	cJSON_AddItemToArray(f->calls, call);
 }
 
+/* Like every transport, finds a workload only where it runs commands in
+ * one (TSARC_TR_IN_WORKLOAD); callers ask it either way. */
 static int fake_locate(tsarc_transport *t, tsarc_component *c)
 {
 	const char *a[] = {c->name};
 
+	if (!(t->caps & TSARC_TR_IN_WORKLOAD))
+		return 0;
 	record((fake *)t, "locate", a, 1);
 	c->pod = strdup("pod-1");
 	return 0;
@@ -97,6 +101,28 @@ static int fake_apply(tsarc_transport *t, const cJSON *list, const char *ns)
 	return 0;
 }
 
+/* The server's configuration as the local transport keeps it: read, a
+ * write recorded and not done. */
+static int fake_read_config(tsarc_transport *t, tsarc_server_config *cfg)
+{
+	const char *a[] = {cfg->file};
+
+	record((fake *)t, "read_config", a, 1);
+	snprintf(cfg->where, sizeof(cfg->where), "%s", cfg->file ? cfg->file : "?");
+	snprintf(cfg->saved_where, sizeof(cfg->saved_where), "%s.orig", cfg->where);
+	return (cfg->text = strdup("port 6390\n")) ? 0 : TSARC_ENOMEM;
+}
+
+static int fake_write_config(tsarc_transport *t, tsarc_server_config *cfg, const char *text,
+	const char *saved)
+{
+	const char *a[] = {cfg->file, text};
+
+	(void)saved;
+	record((fake *)t, "write_config", a, 2);
+	return 0;
+}
+
 static void fake_describe(tsarc_transport *t, const tsarc_component *c, cJSON *source)
 {
 	(void)c;
@@ -114,11 +140,15 @@ static void fake_init(fake *f, const char *machine)
 {
 	memset(f, 0, sizeof(*f));
 	f->t.type = "local";
+	f->t.caps = TSARC_TR_HOST_FILES; /* what the local transport it stands in for has */
 	f->t.locate = fake_locate;
 	f->t.spawn = fake_spawn;
 	f->t.capture = fake_capture;
 	f->t.get = fake_get;
 	f->t.apply = fake_apply;
+	f->t.read_config = fake_read_config;
+	f->t.write_config = fake_write_config;
+	f->t.config_field = "config_file";
 	f->t.describe = fake_describe;
 	f->t.free = fake_free;
 	f->calls = cJSON_CreateArray();
