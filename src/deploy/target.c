@@ -25,6 +25,7 @@
 #include "snapshot.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
+#include "wipe.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -261,10 +262,7 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 	}
 	tsarc_error_clear();
 	rc = tsarc_conn_from_url(c, url, &s->conn);
-	if (url) {
-		memset(url, 0, strlen(url));
-		free(url);
-	}
+	tsarc_secure_free_str(url);
 	if (rc) {
 		tsarc_error_prefix("component '%s'", s->component);
 		return rc;
