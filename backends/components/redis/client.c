@@ -614,8 +614,9 @@ static int auth(tsarc_redis *r, const tsarc_redis_opts *o)
 	OPENSSL_cleanse(r->out.ptr, r->out.cap);
 	if (rc || (rc = tsarc_redis_read(r, &rep)))
 		return rc;
+	/* Not TSARC_EACCESS: that exit status means the repository's store. */
 	if (rep->type == '-')
-		rc = tsarc_error_set(TSARC_EACCESS, "%s at %s: AUTH%s%s refused: %s", r->what,
+		rc = tsarc_error_set(TSARC_EIO, "%s at %s: AUTH%s%s refused: %s", r->what,
 			r->where, o->user && *o->user ? " as " : "", o->user && *o->user ? o->user : "",
 			rep->str);
 	tsarc_redis_reply_free(rep);
