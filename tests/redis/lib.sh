@@ -136,7 +136,7 @@ redis.register_function('tsarc_answer', function(keys, args) return 42 end)" >/d
 		fail "FUNCTION LOAD failed"
 }
 
-# keys_dump PORT: every key of every db with its type, TTL (in minutes)
+# keys_dump PORT: every key of every db with its type, absolute expiry
 # and value, sorted, binary-safe (keys_dump.py): the per-key comparison.
 keys_dump() {
 	REDIS_PW=$ADMIN_PW python3 "$REDIS_TESTS/keys_dump.py" "$1"
