@@ -85,6 +85,10 @@ typedef struct tsarc_production {
 	tsarc_writer_fn writer;    /* or an in-process one (writer != NULL) */
 	void *writer_ctx;
 	void (*writer_ctx_free)(void *ctx);
+	/* What the writer learned while it ran (a Redis backup: which path,
+	 * how many keys), added to the stream's metadata after it ended;
+	 * NULL: nothing. Returns an object whose members are added, or NULL. */
+	cJSON *(*writer_meta)(void *ctx);
 	cJSON *meta;               /* details for the manifest (owned) */
 	tsarc_cmd version_cmd;     /* prints the tool's version; argc 0: none */
 	const char *version_text;  /* a fixed version string instead */

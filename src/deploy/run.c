@@ -205,6 +205,14 @@ static int run_component(run *r, slot *s)
 				   (rc = tsarc_backup_stream_annotate(r->b, c->stream, "exit_status",
 					    cJSON_CreateNumber(0)))))
 			tsarc_error_prefix("recording component '%s'", c->name);
+		if (!rc && prod.writer && prod.writer_meta) {
+			cJSON *learned = prod.writer_meta(prod.writer_ctx), *item;
+			while (!rc && learned && learned->child) {
+				item = cJSON_DetachItemViaPointer(learned, learned->child);
+				rc = tsarc_backup_stream_annotate(r->b, c->stream, item->string, item);
+			}
+			cJSON_Delete(learned);
+		}
 	}
 done:
 	if (prod.writer_ctx_free)
