@@ -75,6 +75,10 @@ typedef struct tsarc_step {
 	cJSON *source;      /* owned: the snapshot's recorded source, or NULL */
 	tsarc_conn conn;    /* sql, redis-rdb: the connection, password included */
 	int has_conn;
+	/* The target's Secret as read before the first write (owned), for a
+	 * kind that reads more of it than the URL (its wants_secret_doc);
+	 * NULL when none was read. */
+	cJSON *secret_doc;
 } tsarc_step;
 
 /* One restore run. */
@@ -106,6 +110,10 @@ struct tsarc_kind {
 	const char *action;
 	int action_for_any_kind;
 	tsarc_target target;
+	/* The restore reads the whole endpoint Secret, not only its URL
+	 * (redis: TLS, ACL and Sentinel fields): the planner keeps it in the
+	 * step (secret_doc). */
+	int wants_secret_doc;
 	/* Checks the component's fields before anything runs. */
 	int (*validate)(const cJSON *spec, const char *name);
 	/* Backup: prepares the production (commands, writer, metadata). */
@@ -150,7 +158,7 @@ void tsarc_step_note(tsarc_step *s, const char *fmt, ...)
 int tsarc_step_transport(tsarc_restore_ctx *r, const cJSON *spec, tsarc_transport **out);
 /* The component of step `s` as the transports take it; clear it with
  * tsarc_component_clear. */
-int tsarc_step_component(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c);
+int tsarc_step_component(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_component *c);
 void tsarc_component_clear(tsarc_component *c);
 /* A copy of the connection resolved before the first write of the
  * restore: a step never looks its endpoint up again, when the Secrets may

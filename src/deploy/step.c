@@ -90,7 +90,7 @@ int tsarc_step_transport(tsarc_restore_ctx *r, const cJSON *spec, tsarc_transpor
 	return tsarc_transports_get(&r->tr, type, out);
 }
 
-int tsarc_step_component(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c)
+int tsarc_step_component(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_component *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->name = s->component;

@@ -225,7 +225,10 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 			"url_secret {\"secret\": ..., \"key\": ...}", s->component);
 	} else if ((rc = r->deftr->get(r->deftr, "secret", secret, &doc)) == 0) {
 		rc = tsarc_secret_doc_value(doc, secret, key, &url);
-		cJSON_Delete(doc);
+		if (!rc && s->impl && s->impl->wants_secret_doc && !s->secret_doc)
+			s->secret_doc = doc;
+		else
+			cJSON_Delete(doc);
 		if (rc) {
 			tsarc_error_prefix("component '%s': the target's Secret", s->component);
 			return rc;
