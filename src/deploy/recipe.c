@@ -126,6 +126,20 @@ static int missing(const char *where, const char *field, const char *why)
 	return tsarc_error_set(TSARC_ECONFIG, "%s.%s is required: %s", where, field, why);
 }
 
+/* Whether a Redis restore will be the swap (its configuration and a
+ * restart needed): "mode" "rdb", or "auto" in the server's own workload or
+ * with its configuration named; else it is online (docs/redis.md). */
+static int redis_swaps(const tsarc_recipe *r, const cJSON *spec, const tsarc_transport *tr)
+{
+	const char *mode = str(spec, "mode");
+	int external = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(spec, "external"));
+
+	if (mode && strcmp(mode, "auto"))
+		return !strcmp(mode, "rdb");
+	return ((tr->caps & TSARC_TR_IN_WORKLOAD) && !external) ||
+		(tr->config_field && str(r->json, tr->config_field));
+}
+
 int tsarc_recipe_require(const tsarc_recipe *r, const char *action, const char *kind,
 	const cJSON *spec, const tsarc_transport *tr, const char *where)
 {
@@ -143,7 +157,7 @@ int tsarc_recipe_require(const tsarc_recipe *r, const char *action, const char *
 	if (!strcmp(action, "replace-tree") && !str(spec, "path") && !r->path)
 		return tsarc_error_set(TSARC_ECONFIG, "%s.path (or %s.path) is required: no "
 			"\"path\" to restore into", where, rwhere);
-	if (!strcmp(action, "redis-rdb")) {
+	if (!strcmp(action, "redis-rdb") && redis_swaps(r, spec, tr)) {
 		if (!tr->read_config || !tr->write_config || !tr->config_field)
 			return tsarc_error_set(TSARC_ECONFIG, "%s: the %s transport cannot replace a "
 				"server's configuration, which the Redis swap needs", where, tr->type);

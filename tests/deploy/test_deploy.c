@@ -216,8 +216,10 @@ static void recipe_requirements(void **state)
 		{"local", "replace-tree", "files", "{}", "cfg: components.x.path (or cfg: "
 			"components.x.restore.path) is required"},
 		{"kube", "replace-tree", "files", "{\"path\": \"/data\"}", NULL},
-		{"local", "redis-rdb", "redis", "{\"restore\": {\"config_map\": \"redis-config\"}}",
-			"cfg: components.x.restore.config_file is required"},
+		{"local", "redis-rdb", "redis", "{\"mode\": \"rdb\", \"restore\": {\"config_map\": "
+			"\"redis-config\"}}", "cfg: components.x.restore.config_file is required"},
+		/* auto with no configuration file here: the online restore, no swap. */
+		{"local", "redis-rdb", "redis", "{\"restore\": {\"config_map\": \"redis-config\"}}", NULL},
 		{"local", "redis-rdb", "redis", "{\"restore\": {\"config_file\": \"/etc/r.conf\"}}", NULL},
 		{"kube", "redis-rdb", "redis", "{\"restore\": {\"config_file\": \"/etc/r.conf\"}}",
 			"cfg: components.x.restore.config_map is required"},

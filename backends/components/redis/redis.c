@@ -1,20 +1,42 @@
 /*
- * The redis kind: the RDB the server streams to a replica (redis-cli
- * --rdb), put back by swapping the server's files (swap.c). The password
- * goes in the child's environment (REDISCLI_AUTH) on this host, from the
- * pod's own variable (pod_password_env) in a pod.
+ * The redis kind. Its "mode": "rdb" (the RDB the server streams to a
+ * replica), "logical" (SCAN/DUMP into a RESP stream of RESTOREs, what an
+ * ACL user of a managed Redis can do) or "auto" (the default: the RDB
+ * where SYNC is allowed, else logical). On this host (external, or the
+ * local transport) both run in our own client (client.c: TLS from the
+ * Secret's PEM text, ACL user, Sentinel); the stream's metadata records
+ * which path was taken ("redis_mode"). In a pod the RDB comes from the
+ * pod's redis-cli --rdb, the password from the pod's own variable.
+ * The restore (restore.c, swap.c) picks the path the target allows.
  */
 #include "redis.h"
+#include "rdb.h"
+#include "secrets.h"
+#include "fileio.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int redis_validate(const cJSON *spec, const char *name)
 {
-	static const char *const keys[] = {TSARC_DB_COMMON_KEYS, "tls", NULL};
-	return tsarc_spec_check_keys(spec, name, keys);
+	static const char *const keys[] = {TSARC_DB_COMMON_KEYS, "tls", "mode", "socket", NULL};
+	const char *mode = tsarc_spec_str(spec, "mode");
+	int rc = tsarc_spec_check_keys(spec, name, keys);
+
+	if (!rc && cJSON_GetObjectItemCaseSensitive(spec, "mode") &&
+		(!mode || (strcmp(mode, "rdb") && strcmp(mode, "logical") && strcmp(mode, "auto"))))
+		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': \"mode\" is \"rdb\", \"logical\" "
+			"or \"auto\"", name);
+	return rc;
+}
+
+const char *tsarc_redis_mode(const cJSON *spec)
+{
+	const char *m = tsarc_spec_str(spec, "mode");
+	return m ? m : "auto";
 }
 
 int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_conn *conn,
@@ -43,12 +65,190 @@ int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_c
 	return 0;
 }
 
-static int redis_prepare(tsarc_component *c, tsarc_production *out)
+int tsarc_redis_component_conf(const tsarc_component *c, const cJSON *secret_doc,
+	const char *url, tsarc_redis_conf *conf)
+{
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
+	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
+	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(c->spec, "tls");
+	tsarc_conn fields;
+	int rc;
+
+	/* A URL alone (a snapshot's copy of the Secret): its address only. */
+	if (!secret_doc && url) {
+		cJSON *doc = cJSON_CreateObject(), *sd = cJSON_AddObjectToObject(doc, "stringData");
+		key = key ? key : "URL";
+		if (!doc || !sd || !cJSON_AddStringToObject(sd, key, url)) {
+			cJSON_Delete(doc);
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		}
+		rc = tsarc_redis_conf_from_secret(conf, doc, secret ? secret : "(snapshot)", key);
+		cJSON_Delete(doc);
+	} else {
+		rc = tsarc_redis_conf_from_secret(conf, secret_doc, secret, key);
+	}
+	if (rc) {
+		tsarc_error_prefix("component '%s'", c->name);
+		return rc;
+	}
+	/* The configuration's fields over the Secret's. */
+	if ((rc = tsarc_conn_from_url(c, NULL, &fields)) == 0) {
+		rc = tsarc_redis_conf_override(conf, fields.host, fields.port, fields.socket,
+			fields.user, fields.has_password ? fields.password : NULL,
+			cJSON_IsBool(tls) ? cJSON_IsTrue(tls) : -1);
+		tsarc_conn_free(&fields);
+	}
+	if (rc)
+		tsarc_redis_conf_free(conf);
+	return rc;
+}
+
+/* ---- the backup on this host ---- */
+
+typedef struct dump_ctx {
+	tsarc_redis_conf conf;
+	const char *mode;       /* as configured */
+	const char *taken;      /* "rdb" or "logical", once decided */
+	const char *why;
+	unsigned long long rdb_bytes;
+	tsarc_redis_stats st;
+	char where[600];
+} dump_ctx;
+
+static int out_fd(void *ctx, const void *data, size_t len)
+{
+	return tsarc_write_all(*(int *)ctx, data, len) ?
+		tsarc_error_set(TSARC_EIO, "writing the Redis stream") : 0;
+}
+
+static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, size_t errsz)
+{
+	dump_ctx *d = arg;
+	tsarc_redis *r = NULL;
+	int rc, refused = 0;
+
+	if ((rc = tsarc_redis_conf_connect(&d->conf, &r)))
+		goto done;
+	if (strcmp(d->mode, "logical")) {
+		rc = tsarc_redis_sync_rdb(r, out_fd, &fd, stop, &refused, &d->rdb_bytes);
+		if (!rc) {
+			d->taken = "rdb";
+			goto done;
+		}
+		if (!refused || !strcmp(d->mode, "rdb"))
+			goto done;
+		/* auto: SYNC refused before anything was written. */
+		d->why = "SYNC refused";
+		tsarc_error_clear();
+	}
+	if (!(rc = tsarc_redis_logical_dump(r, out_fd, &fd, stop, &d->st)))
+		d->taken = "logical";
+done:
+	if (rc)
+		snprintf(err, errsz, "%s", tsarc_error_last()->message);
+	tsarc_redis_close(r);
+	return rc;
+}
+
+static cJSON *dump_meta(void *arg)
+{
+	dump_ctx *d = arg;
+	cJSON *m = cJSON_CreateObject(), *dbs;
+	int db;
+
+	if (!m || !d->taken)
+		return m;
+	cJSON_AddStringToObject(m, "redis_mode", d->taken);
+	cJSON_AddStringToObject(m, "redis_format", !strcmp(d->taken, "rdb") ? "rdb" :
+		"resp: SELECT / RESTORE key expiry payload REPLACE ABSTTL (redis-cli --pipe)");
+	if (d->why)
+		cJSON_AddStringToObject(m, "redis_mode_reason", d->why);
+	if (!strcmp(d->taken, "logical")) {
+		cJSON_AddNumberToObject(m, "redis_keys", (double)d->st.keys);
+		cJSON_AddNumberToObject(m, "redis_vanished_during_scan", (double)d->st.vanished);
+		cJSON_AddStringToObject(m, "redis_functions", d->st.functions > 0 ? "saved" :
+			d->st.functions == 0 ? "none" : "not readable");
+		if ((dbs = cJSON_AddObjectToObject(m, "redis_db_keys")))
+			for (db = 0; db < d->st.ndb; db++)
+				if (d->st.db_keys[db]) {
+					char n[16];
+					snprintf(n, sizeof(n), "%d", db);
+					cJSON_AddNumberToObject(dbs, n, (double)d->st.db_keys[db]);
+				}
+	}
+	return m;
+}
+
+static void dump_free(void *arg)
+{
+	dump_ctx *d = arg;
+
+	tsarc_redis_conf_free(&d->conf);
+	tsarc_redis_stats_free(&d->st);
+	free(d);
+}
+
+static int native_dump(tsarc_component *c, tsarc_production *out)
+{
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
+	const char *secret = tsarc_spec_str(ref, "secret");
+	dump_ctx *d = calloc(1, sizeof(*d));
+	cJSON *doc = NULL;
+	int rc = 0;
+
+	if (!d)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	d->mode = tsarc_redis_mode(c->spec);
+	if (c->external) {
+		if (!secret || !tsarc_spec_str(ref, "key")) {
+			free(d);
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s' is external but has no "
+				"url_secret {\"secret\": ..., \"key\": ...}", c->name);
+		}
+		if ((rc = c->resources->get(c->resources, "secret", secret, &doc))) {
+			free(d);
+			tsarc_error_prefix("reading Secret %s", secret);
+			return rc;
+		}
+	}
+	rc = tsarc_redis_component_conf(c, doc, NULL, &d->conf);
+	cJSON_Delete(doc);
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	tsarc_redis_conf_describe(&d->conf, d->where, sizeof(d->where));
+	out->writer = dump_writer;
+	out->writer_ctx = d;
+	out->writer_ctx_free = dump_free;
+	out->writer_meta = dump_meta;
+	out->version_text = "tsarc Redis client (RESP2)";
+	if (!(out->meta = cJSON_CreateObject()) ||
+		!cJSON_AddStringToObject(out->meta, "redis_endpoint", d->where) ||
+		!cJSON_AddStringToObject(out->meta, "redis_mode_configured", d->mode) ||
+		!cJSON_AddBoolToObject(out->meta, "external", c->external))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (d->conf.opts.host)
+		cJSON_AddStringToObject(out->meta, "db_host", d->conf.opts.host);
+	if (d->conf.opts.port)
+		cJSON_AddNumberToObject(out->meta, "db_port", d->conf.opts.port);
+	if (d->conf.opts.socket)
+		cJSON_AddStringToObject(out->meta, "db_socket", d->conf.opts.socket);
+	return 0;
+}
+
+/* ---- the backup in a pod: redis-cli --rdb there ---- */
+
+static int pod_dump(tsarc_component *c, tsarc_production *out)
 {
 	const char *tool = tsarc_spec_str(c->spec, "tool");
 	tsarc_conn conn;
 	int rc;
 
+	if (!strcmp(tsarc_redis_mode(c->spec), "logical"))
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"mode\": \"logical\" runs on "
+			"this host: make it \"external\": true (the URL in its Secret) or give host and "
+			"port this host reaches", c->name);
 	if (!tool)
 		tool = "redis-cli";
 	if ((rc = tsarc_conn_resolve(c, &conn)))
@@ -63,30 +263,26 @@ static int redis_prepare(tsarc_component *c, tsarc_production *out)
 		goto done;
 	if ((rc = tsarc_db_version_cmd(out, tool, "--version")))
 		goto done;
-	if (!(out->meta = tsarc_db_meta(c, &conn)))
+	if (!(out->meta = tsarc_db_meta(c, &conn)) ||
+		!cJSON_AddStringToObject(out->meta, "redis_mode", "rdb"))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 done:
 	tsarc_conn_free(&conn);
 	return rc;
 }
 
-static void redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
-	cJSON *plan)
+static int redis_prepare(tsarc_component *c, tsarc_production *out)
 {
-	const char *conf = tsarc_spec_str(s->recipe, "config_file");
-	char buf[1024];
-
-	(void)r;
-	if (!conf)
-		conf = tsarc_spec_str(s->recipe, "config_map");
-	snprintf(buf, sizeof(buf), "Redis %s (%s)", where, conf ? conf : "?");
-	cJSON_AddStringToObject(plan, "target", buf);
-	cJSON_AddStringToObject(plan, "replaces", "the whole data set (dump.rdb and AOF moved "
-		"aside, two restarts)");
+	/* A "tool" or "options" asks for redis-cli; a pod has no client of ours. */
+	if (tsarc_db_in_workload(c) && !c->external)
+		return pod_dump(c, out);
+	if (tsarc_spec_str(c->spec, "tool") || cJSON_GetObjectItemCaseSensitive(c->spec, "options"))
+		return pod_dump(c, out);
+	return native_dump(c, out);
 }
 
 const tsarc_kind tsarc_kind_redis = {
 	.name = "redis", .extension = ".rdb", .runs_in_pod = 1, .default_port = 6379,
 	.action = "redis-rdb", .action_for_any_kind = 1, .target = TSARC_TARGET_SERVER,
-	.validate = redis_validate, .dump = redis_prepare, .describe = redis_describe,
-	.restore = tsarc_redis_swap_restore};
+	.wants_secret_doc = 1, .validate = redis_validate, .dump = redis_prepare,
+	.describe = tsarc_redis_describe, .restore = tsarc_redis_restore};

@@ -1,8 +1,11 @@
 #ifndef TSARC_COMPONENTS_REDIS_H
 #define TSARC_COMPONENTS_REDIS_H
 
-/* The redis kind's files: redis.c (the kind, its dump), swap.c (its restore). */
+/* The redis kind's files: redis.c (the kind, its dump), restore.c (which
+ * restore path), swap.c (the RDB swap of a server tsarc may restart), and
+ * the client and its logical, RDB and Sentinel parts. */
 #include "../db.h"
+#include "secrets.h"
 
 /* How redis-cli reaches and logs into the server of component `c`, for
  * its backup and every redis-cli of its restore alike: host (with_host:
@@ -11,7 +14,18 @@
  * child's environment, or from the pod's own variable (pod_password_env). */
 int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_conn *conn,
 	int with_host);
-/* Restores step `s`: the RDB swap (swap.c). */
+/* Restores step `s`: the path the stream and the target allow (restore.c). */
+int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s);
+/* The plan of step `s`: its target, what it replaces, which path. */
+void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan);
+/* The RDB swap (swap.c). */
 int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s);
+/* The component's "mode": "rdb", "logical" or "auto" (default). */
+const char *tsarc_redis_mode(const cJSON *spec);
+/* The connection details of component `c`: its Secret (`secret_doc`, or a
+ * URL alone, or neither) under the configuration's fields. */
+int tsarc_redis_component_conf(const tsarc_component *c, const cJSON *secret_doc,
+	const char *url, tsarc_redis_conf *conf);
 
 #endif

@@ -1,0 +1,227 @@
+/*
+ * Which restore a Redis step takes, and the two online ones (no restart,
+ * no configuration, only what a managed Redis allows):
+ *
+ * - a logical stream (redis_mode "logical") is loaded as it is read:
+ *   each database emptied (FLUSHDB, or SCAN + DEL), the RESTOREs sent
+ *   pipelined, keys expired since the backup skipped, then key counts
+ *   and the digest compared;
+ * - an RDB into a Redis tsarc may not restart ("mode": "logical", or
+ *   "auto" with no swap possible: external, or no config_file here) is
+ *   loaded by a private redis-server on a unix socket in a private
+ *   folder, then copied across the same way and checked; the folder
+ *   goes away whatever happens;
+ * - else the RDB swap of swap.c.
+ * The target is always a master (ROLE): a replica is refused.
+ */
+#include "redis.h"
+#include "extract.h"
+#include "rdb.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum { PATH_LOGICAL, PATH_PRIVATE, PATH_SWAP } restore_path;
+
+static restore_path pick_path(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	const char *stream_mode = s->st ? tsarc_spec_str(s->st->meta, "redis_mode") : NULL;
+	const char *mode = tsarc_redis_mode(s->spec);
+	int external = tsarc_spec_bool(s->spec, "external", 0), in_workload = 0;
+	tsarc_transport *tr;
+
+	if (stream_mode && !strcmp(stream_mode, "logical"))
+		return PATH_LOGICAL;
+	if (!strcmp(mode, "logical"))
+		return PATH_PRIVATE;
+	if (!strcmp(mode, "rdb"))
+		return PATH_SWAP;
+	/* auto: swap where the server can be restarted by us: in its
+	 * workload, or here with its configuration file named. */
+	if (!tsarc_step_transport(r, s->spec, &tr))
+		in_workload = (tr->caps & TSARC_TR_IN_WORKLOAD) != 0;
+	tsarc_error_clear();
+	if (in_workload && !external)
+		return PATH_SWAP;
+	return tsarc_spec_str(s->recipe, "config_file") ? PATH_SWAP : PATH_PRIVATE;
+}
+
+static int step_conf(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_conf *conf)
+{
+	tsarc_component c;
+	int rc;
+
+	if ((rc = tsarc_step_component(r, s, &c)))
+		return rc;
+	if (s->secret_doc) {
+		rc = tsarc_redis_component_conf(&c, s->secret_doc, NULL, conf);
+	} else if (!s->has_conn) {
+		rc = tsarc_error_set(TSARC_EINVAL, "component '%s': its endpoint was not resolved "
+			"before the restore", s->component);
+	} else if (!(rc = tsarc_redis_conf_from_secret(conf, NULL, NULL, NULL))) {
+		const cJSON *tls = cJSON_GetObjectItemCaseSensitive(s->spec, "tls");
+		rc = tsarc_redis_conf_override(conf, s->conn.host, s->conn.port, s->conn.socket,
+			s->conn.user, s->conn.has_password ? s->conn.password : NULL,
+			cJSON_IsTrue(tls) ? 1 : 0);
+	}
+	tsarc_component_clear(&c);
+	return rc;
+}
+
+static int connect_target(tsarc_restore_ctx *r, tsarc_step *s, tsarc_redis **dst, char *where,
+	size_t wsz)
+{
+	tsarc_redis_conf conf;
+	int rc;
+
+	if ((rc = step_conf(r, s, &conf)))
+		return rc;
+	tsarc_redis_conf_describe(&conf, where, wsz);
+	if (!(rc = tsarc_redis_conf_connect(&conf, dst)) && (rc = tsarc_redis_require_master(*dst))) {
+		tsarc_redis_close(*dst);
+		*dst = NULL;
+	}
+	tsarc_redis_conf_free(&conf);
+	return rc;
+}
+
+static int feed(void *payload, const uint8_t *data, size_t len)
+{
+	return tsarc_redis_loader_feed(payload, data, len);
+}
+
+static void note_done(tsarc_step *s, const char *how, const char *where,
+	const tsarc_redis_stats *st, const char *verified)
+{
+	tsarc_step_note(s, "%s into %s: %llu keys restored, %llu expired since the backup and "
+		"skipped; target emptied first with %s%s; %s", how, where, st->keys, st->expired,
+		st->flush ? "FLUSHDB" : "per-key DEL (FLUSHDB refused)",
+		st->functions > 0 ? "; functions restored" : "", verified);
+}
+
+static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s)
+{
+	tsarc_redis *dst = NULL;
+	tsarc_redis_loader *l = NULL;
+	tsarc_redis_stats cleared, st;
+	char where[600], verified[300];
+	int rc;
+
+	memset(&cleared, 0, sizeof(cleared));
+	memset(&st, 0, sizeof(st));
+	if ((rc = connect_target(r, s, &dst, where, sizeof(where))))
+		goto done;
+	tsarc_restore_progress(r, "%s: logical restore into %s", s->component, where);
+	if ((rc = tsarc_redis_clear(dst, &cleared)) || (rc = tsarc_redis_loader_new(&l, dst, 0)) ||
+		(rc = tsarc_stream_extract(r->repo, s->st, feed, l, r->o->inflight)) ||
+		(rc = tsarc_redis_loader_finish(l, &st)) ||
+		(rc = tsarc_redis_loader_verify(l, verified, sizeof(verified))))
+		goto done;
+	st.flush = cleared.flush;
+	note_done(s, "logical restore (RESTORE ... REPLACE ABSTTL, pipelined)", where, &st,
+		verified);
+done:
+	if (rc)
+		tsarc_error_prefix("component '%s'", s->component);
+	tsarc_redis_loader_free(l);
+	tsarc_redis_stats_free(&st);
+	tsarc_redis_close(dst);
+	return rc;
+}
+
+static int restore_private(tsarc_restore_ctx *r, tsarc_step *s)
+{
+	tsarc_redis_private p;
+	tsarc_redis *dst = NULL, *priv = NULL;
+	tsarc_redis_stats st;
+	char where[600], verified[300];
+	int rc, fd = -1;
+
+	memset(&st, 0, sizeof(st));
+	memset(&p, 0, sizeof(p));
+	/* The target first: a replica or a wrong password stops us before
+	 * the RDB is read. */
+	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
+		(rc = tsarc_redis_private_prepare(&p, &fd)))
+		goto done;
+	tsarc_restore_progress(r, "%s: RDB into a private redis-server, then into %s",
+		s->component, where);
+	rc = tsarc_stream_extract(r->repo, s->st, tsarc_sink_fd, &fd, r->o->inflight);
+	if (close(fd) && !rc)
+		rc = tsarc_error_set(TSARC_EIO, "writing the RDB for the private redis-server");
+	fd = -1;
+	if (rc || (rc = tsarc_redis_private_start(&p, NULL, &priv)) ||
+		(rc = tsarc_redis_copy(priv, dst, NULL, &st, verified, sizeof(verified))))
+		goto done;
+	note_done(s, "RDB loaded by a private redis-server (unix socket, private folder, removed "
+		"after), copied logically", where, &st, verified);
+done:
+	if (rc)
+		tsarc_error_prefix("component '%s'", s->component);
+	if (fd >= 0)
+		close(fd);
+	tsarc_redis_close(priv);
+	tsarc_redis_private_stop(&p);
+	tsarc_redis_stats_free(&st);
+	tsarc_redis_close(dst);
+	return rc;
+}
+
+int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s)
+{
+	switch (pick_path(r, s)) {
+	case PATH_LOGICAL:
+		return restore_logical(r, s);
+	case PATH_PRIVATE:
+		return restore_private(r, s);
+	default:
+		return tsarc_redis_swap_restore(r, s);
+	}
+}
+
+void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan)
+{
+	static const char *const how[] = {
+		"logical: the stream read and checked whole first, then each database emptied "
+		"(FLUSHDB, or SCAN + DEL where refused), RESTORE ... REPLACE ABSTTL pipelined, keys "
+		"expired since the backup skipped, key counts and digest compared; no restart, no "
+		"configuration",
+		"RDB loaded by a private redis-server tsarc starts on a unix socket in a private "
+		"folder, then copied logically (FLUSHDB or DEL, RESTORE ... REPLACE ABSTTL) and "
+		"checked; no restart, no configuration of the target",
+		"RDB swap: persistence off, restart, files moved aside, RDB in place, restart, "
+		"persistence back on",
+	};
+	restore_path p = pick_path(r, s);
+	tsarc_redis_conf conf;
+	char buf[1024], addr[600];
+	const char *cf;
+
+	if (p == PATH_SWAP) {
+		if (!(cf = tsarc_spec_str(s->recipe, "config_file")))
+			cf = tsarc_spec_str(s->recipe, "config_map");
+		snprintf(buf, sizeof(buf), "Redis %s (%s)", where, cf ? cf : "?");
+		cJSON_AddStringToObject(plan, "target", buf);
+		cJSON_AddStringToObject(plan, "replaces", "the whole data set (dump.rdb and AOF "
+			"moved aside, two restarts)");
+	} else {
+		/* The address the client will use: through Sentinel, or TLS, the
+		 * Secret says more than the endpoint. */
+		if (!step_conf(r, s, &conf)) {
+			tsarc_redis_conf_describe(&conf, addr, sizeof(addr));
+			snprintf(buf, sizeof(buf), "Redis %s (%s)", where, addr);
+			tsarc_redis_conf_free(&conf);
+		} else {
+			snprintf(buf, sizeof(buf), "Redis %s", where);
+		}
+		tsarc_error_clear();
+		cJSON_AddStringToObject(plan, "target", buf);
+		cJSON_AddStringToObject(plan, "replaces", "every key of every database (the "
+			"target must be a master)");
+	}
+	cJSON_AddStringToObject(plan, "redis_restore", how[p]);
+}

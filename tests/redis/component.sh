@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The redis component end to end through tsarc: connection details from
+# the deployment's own Secret (REDIS_STORAGE_URL, REDIS_STORAGE_USERNAME /
+# _PASSWORD); "mode": "auto" takes the RDB where SYNC is allowed and the
+# logical path where the ACL user may not SYNC, and the snapshot says
+# which; a logical stream restored into a target holding other keys; an
+# RDB snapshot of an "internal" Redis restored into an ACL-restricted one
+# through a private redis-server (the plan says so); the stream replays
+# with redis-cli --pipe from `tsarc dump`.
+. "$(dirname "$0")/lib.sh"
+: "${TSARC:?set TSARC to the tsarc binary}"
+export TSARC_PASSWORD="repo-$TEST_NAME-Wq4"
+REPO=$WORK/repo
+"$TSARC" init --repo "$REPO" >/dev/null 2>&1 || fail "tsarc init"
+
+redis_up src
+redis_up dst
+fill "$PORT_SRC"
+keys_dump "$PORT_SRC" > "$WORK/src.keys"
+mkdir -m 700 "$WORK/tmp"
+export TMPDIR=$WORK/tmp
+
+# deployment NAME PORT USER PASSWORD [MODE]: a resources folder with the
+# backend-redis Secret as 3scale 2.16 has it, and a config using it.
+deployment() {
+	local name=$1 port=$2 user=$3 pw=$4 mode=${5:-auto}
+	mkdir -p "$WORK/$name/secret"
+	python3 - "$WORK/$name" "$port" "$user" "$pw" "$mode" <<'PY'
+import base64, json, sys
+d, port, user, pw, mode = sys.argv[1:]
+b = lambda s: base64.b64encode(s.encode()).decode()
+json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backend-redis"},
+           "data": {"REDIS_STORAGE_URL": b("redis://127.0.0.1:%s/0" % port),
+                    "REDIS_STORAGE_USERNAME": b(user), "REDIS_STORAGE_PASSWORD": b(pw),
+                    "REDIS_STORAGE_SENTINEL_HOSTS": b("")}},
+          open(d + "/secret/backend-redis.json", "w"))
+json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
+           "components": {"backend-redis": {"kind": "redis", "external": True, "mode": mode,
+               "url_secret": {"secret": "backend-redis", "key": "REDIS_STORAGE_URL"},
+               "stream": "backend-redis.rdb", "restore": {"action": "redis-rdb", "order": 70}}}},
+          open(d + "/config.json", "w"))
+PY
+}
+snap_mode() { # SNAP: redis_mode of its backend-redis stream
+	"$TSARC" show "$1" --repo "$REPO" --json | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+print([s for s in d["streams"] if s["name"] == "backend-redis.rdb"][0]["meta"].get("redis_mode"))'
+}
+
+info "auto as an ACL user without SYNC: the logical path, recorded"
+deployment managed-src "$PORT_SRC" backup "$USER_PW"
+"$TSARC" backup --config "$WORK/managed-src/config.json" --repo "$REPO" --json > "$WORK/b1.json" 2> "$WORK/b1.err" ||
+	fail "backup: $(cat "$WORK/b1.err")"
+S1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/b1.json") || fail "no snapshot id: $(cat "$WORK/b1.json")"
+[ "$(snap_mode "$S1")" = logical ] || fail "snapshot mode: $(snap_mode "$S1")"
+
+info "the logical stream into a target with other keys"
+rcli "$PORT_DST" SET other:key 1 >/dev/null
+rcli "$PORT_DST" -n 4 SET other:db4 1 >/dev/null
+deployment managed-dst "$PORT_DST" restorer "$USER_PW"
+"$TSARC" restore "$S1" --config "$WORK/managed-dst/config.json" --repo "$REPO" --json > "$WORK/r1.json" 2> "$WORK/r1.err" ||
+	fail "restore: $(cat "$WORK/r1.err") $(cat "$WORK/r1.json")"
+grep -q "per-key DEL (FLUSHDB refused)" "$WORK/r1.json" || fail "report: $(cat "$WORK/r1.json")"
+grep -q "key count and digest of every database match" "$WORK/r1.json" || fail "report: $(cat "$WORK/r1.json")"
+keys_dump "$PORT_DST" > "$WORK/dst.keys"
+diff "$WORK/src.keys" "$WORK/dst.keys" > "$WORK/d1" || fail "keys differ: $(head -20 "$WORK/d1")"
+
+info "tsarc dump of the logical stream replays with redis-cli --pipe"
+rcli "$PORT_DST" FLUSHALL >/dev/null
+"$TSARC" dump "$S1" backend-redis.rdb --repo "$REPO" 2>/dev/null |
+	REDISCLI_AUTH=$ADMIN_PW redis-cli --no-auth-warning -p "$PORT_DST" --pipe > "$WORK/pipe.out" || fail "--pipe"
+keys_dump "$PORT_DST" > "$WORK/pipe.keys"
+diff -q "$WORK/src.keys" "$WORK/pipe.keys" >/dev/null || fail "keys differ after --pipe"
+
+info "auto as the admin of an internal Redis: the RDB, restored through a private redis-server"
+deployment internal-src "$PORT_SRC" default "$ADMIN_PW"
+"$TSARC" backup --config "$WORK/internal-src/config.json" --repo "$REPO" --json > "$WORK/b2.json" 2> "$WORK/b2.err" ||
+	fail "backup: $(cat "$WORK/b2.err")"
+S2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/b2.json")
+[ "$(snap_mode "$S2")" = rdb ] || fail "snapshot mode: $(snap_mode "$S2")"
+"$TSARC" restore "$S2" --config "$WORK/managed-dst/config.json" --repo "$REPO" --dry-run --json > "$WORK/plan.json" 2>&1 ||
+	fail "plan: $(cat "$WORK/plan.json")"
+grep -q "private redis-server" "$WORK/plan.json" || fail "the plan does not say how: $(cat "$WORK/plan.json")"
+rcli "$PORT_DST" FLUSHALL >/dev/null
+rcli "$PORT_DST" SET other:key 1 >/dev/null
+"$TSARC" restore "$S2" --config "$WORK/managed-dst/config.json" --repo "$REPO" --json > "$WORK/r2.json" 2> "$WORK/r2.err" ||
+	fail "restore: $(cat "$WORK/r2.err") $(cat "$WORK/r2.json")"
+grep -q "private redis-server" "$WORK/r2.json" || fail "report: $(cat "$WORK/r2.json")"
+keys_dump "$PORT_DST" > "$WORK/dst2.keys"
+diff "$WORK/src.keys" "$WORK/dst2.keys" > "$WORK/d2" || fail "keys differ: $(head -20 "$WORK/d2")"
+[ -z "$(ls -A "$WORK/tmp")" ] || fail "files left in TMPDIR: $(ls -la "$WORK/tmp")"
+
+info "mode rdb where SYNC is refused: the backup fails and says why"
+deployment rdb-only "$PORT_SRC" backup "$USER_PW" rdb
+"$TSARC" backup --config "$WORK/rdb-only/config.json" --repo "$REPO" > /dev/null 2> "$WORK/b3.err" && fail "mode rdb without SYNC worked"
+grep -q "refuses SYNC" "$WORK/b3.err" || fail "$(cat "$WORK/b3.err")"
+grep -q -e "$USER_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json && fail "a password was printed"
+info "ok"
