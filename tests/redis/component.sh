@@ -94,5 +94,29 @@ info "mode rdb where SYNC is refused: the backup fails and says why"
 deployment rdb-only "$PORT_SRC" backup "$USER_PW" rdb
 "$TSARC" backup --config "$WORK/rdb-only/config.json" --repo "$REPO" > /dev/null 2> "$WORK/b3.err" && fail "mode rdb without SYNC worked"
 grep -q "refuses SYNC" "$WORK/b3.err" || fail "$(cat "$WORK/b3.err")"
-grep -q -e "$USER_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json && fail "a password was printed"
+
+info "a damaged chunk of a logical stream: the target keeps its keys, the step fails"
+# The logical restore reads and checks the whole stream before its first
+# FLUSHDB/DEL; the last chunk is damaged, so the stream's start loads fine.
+"$TSARC" show "$S1" --repo "$REPO" --json --chunks > "$WORK/show.json" || fail "show --chunks"
+chunk=$(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print([s for s in d["streams"] if s["name"] == "backend-redis.rdb"][0]["chunks"][-1][0])' "$WORK/show.json")
+file=$(find "$REPO/data" -name "$chunk*" | head -1)
+[ -f "$file" ] || fail "chunk file of backend-redis.rdb not found"
+python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(40); b = f.read(1); f.seek(40); f.write(bytes([b[0] ^ 0xff]))' "$file"
+rcli "$PORT_DST" -n 3 SET marker:kept yes >/dev/null
+keys_dump "$PORT_DST" > "$WORK/before.keys"
+RC=0
+"$TSARC" restore "$S1" --config "$WORK/managed-dst/config.json" --repo "$REPO" > "$WORK/r4.out" 2> "$WORK/r4.err" || RC=$?
+[ "$RC" -eq 3 ] || fail "restore of a damaged stream exited $RC (want 3): $(cat "$WORK/r4.err")"
+keys_dump "$PORT_DST" > "$WORK/after.keys"
+diff "$WORK/before.keys" "$WORK/after.keys" > "$WORK/d4" || fail "the target changed ($(grep -c "^<" "$WORK/d4") keys gone): $(head -3 "$WORK/d4" | cut -c1-200)"
+grep -q "backend-redis" "$WORK/r4.err" || fail "the error does not name the component: $(cat "$WORK/r4.err")"
+grep -q "the target was not touched" "$WORK/r4.err" || fail "the error does not say the target is intact: $(cat "$WORK/r4.err")"
+[ -z "$(ls -A "$WORK/tmp")" ] || fail "files left in TMPDIR: $(ls -la "$WORK/tmp")"
+
+grep -q -e "$USER_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json "$WORK"/*.out && fail "a password was printed"
 info "ok"
