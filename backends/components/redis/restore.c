@@ -2,10 +2,14 @@
  * Which restore a Redis step takes, and the two online ones (no restart,
  * no configuration, only what a managed Redis allows):
  *
- * - a logical stream (redis_mode "logical") is loaded as it is read:
- *   each database emptied (FLUSHDB, or SCAN + DEL), the RESTOREs sent
+ * - a logical stream (redis_mode "logical") is read whole first, every
+ *   chunk verified and every command checked, with nothing sent: a
+ *   damaged or cut stream must fail before the target is emptied, and
+ *   the emptying comes first. Then it is read again and loaded: each
+ *   database emptied (FLUSHDB, or SCAN + DEL), the RESTOREs sent
  *   pipelined, keys expired since the backup skipped, then key counts
- *   and the digest compared;
+ *   and the digest compared. Reading twice costs repository reads, not
+ *   a copy of the data on disk or in memory;
  * - an RDB into a Redis tsarc may not restart ("mode": "logical", or
  *   "auto" with no swap possible: external, or no config_file here) is
  *   loaded by a private redis-server on a unix socket in a private
@@ -102,6 +106,27 @@ static void note_done(tsarc_step *s, const char *how, const char *where,
 		st->functions > 0 ? "; functions restored" : "", verified);
 }
 
+/* The check pass: the whole stream through a loader that sends nothing. */
+static int check_stream(tsarc_restore_ctx *r, tsarc_step *s)
+{
+	tsarc_redis_loader *chk = NULL;
+	tsarc_redis_stats st;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	tsarc_restore_progress(r, "%s: reading the whole stream before the first write",
+		s->component);
+	if (!(rc = tsarc_redis_loader_new(&chk, NULL, 0)) &&
+		!(rc = tsarc_stream_extract(r->repo, s->st, feed, chk, r->o->inflight)))
+		rc = tsarc_redis_loader_finish(chk, &st);
+	if (rc)
+		tsarc_error_prefix("the stream, read whole before the first write (the target was "
+			"not touched)");
+	tsarc_redis_stats_free(&st);
+	tsarc_redis_loader_free(chk);
+	return rc;
+}
+
 static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	tsarc_redis *dst = NULL;
@@ -112,7 +137,8 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s)
 
 	memset(&cleared, 0, sizeof(cleared));
 	memset(&st, 0, sizeof(st));
-	if ((rc = connect_target(r, s, &dst, where, sizeof(where))))
+	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
+		(rc = check_stream(r, s)))
 		goto done;
 	tsarc_restore_progress(r, "%s: logical restore into %s", s->component, where);
 	if ((rc = tsarc_redis_clear(dst, &cleared)) || (rc = tsarc_redis_loader_new(&l, dst, 0)) ||
