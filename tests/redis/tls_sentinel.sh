@@ -112,5 +112,58 @@ rcli "$PORT_MASTER" SET other 1 >/dev/null
 via_sentinel "127.0.0.1:$SPORT" load < "$WORK/sstream" 2> "$WORK/sload.err" || fail "load via sentinel: $(cat "$WORK/sload.err")"
 keys_dump "$PORT_MASTER" > "$WORK/master.keys"
 diff "$WORK/master.before" "$WORK/master.keys" >/dev/null || fail "the master differs from the backup"
-grep -q -e "$USER_PW" -e "$SENT_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/e[0-9] && fail "a password was printed"
+
+info "SENTINEL_ROLE slave through tsarc: the backup reads a replica, the restore writes the master"
+# system-redis's Secret as 3scale has it behind Sentinel: the URL names
+# the master group, SENTINEL_ROLE says which server the application reads.
+: "${TSARC:?set TSARC to the tsarc binary}"
+export TSARC_PASSWORD="repo-$TEST_NAME-Wq4"
+"$TSARC" init --repo "$WORK/repo" >/dev/null 2>&1 || fail "tsarc init"
+rcli "$PORT_MASTER" WAIT 1 10000 >/dev/null
+# sentinel_deployment NAME USER [HOST_PORT]: a resources folder with the
+# Secret, and a config (HOST_PORT: an address in the configuration).
+sentinel_deployment() {
+	mkdir -p "$WORK/$1/secret"
+	python3 - "$WORK/$1" "$SPORT" "$2" "$USER_PW" "$SENT_PW" "${3:-}" <<'PY'
+import base64, json, sys
+d, sport, user, pw, spw, hp = sys.argv[1:]
+b = lambda s: base64.b64encode(s.encode()).decode()
+json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "system-redis"},
+           "data": {"URL": b("redis://mymaster/1"), "REDIS_USERNAME": b(user),
+                    "REDIS_PASSWORD": b(pw), "SENTINEL_HOSTS": b("127.0.0.1:%s" % sport),
+                    "SENTINEL_ROLE": b("slave"), "REDIS_SENTINEL_PASSWORD": b(spw)}},
+          open(d + "/secret/system-redis.json", "w"))
+comp = {"kind": "redis", "external": True, "url_secret": {"secret": "system-redis", "key": "URL"},
+        "stream": "system-redis.rdb", "restore": {"action": "redis-rdb", "order": 80}}
+if hp:
+    comp["host"], comp["port"] = "127.0.0.1", int(hp)
+json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
+           "components": {"system-redis": comp}}, open(d + "/config.json", "w"))
+PY
+}
+sentinel_deployment sread backup
+"$TSARC" backup --config "$WORK/sread/config.json" --repo "$WORK/repo" --json > "$WORK/sb.json" 2> "$WORK/sb.err" ||
+	fail "backup through Sentinel: $(cat "$WORK/sb.err")"
+SNAP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/sb.json") || fail "no snapshot id"
+"$TSARC" show "$SNAP" --repo "$WORK/repo" --json > "$WORK/sshow.json" || fail "show"
+read_from=$(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print([s for s in d["streams"] if s["name"] == "system-redis.rdb"][0]["meta"].get("redis_read_from"))' "$WORK/sshow.json")
+[ "$read_from" = "replica 127.0.0.1:$PORT_REPLICA" ] || fail "SENTINEL_ROLE slave: read from $read_from, not the replica"
+rcli "$PORT_MASTER" SET written:after 1 >/dev/null
+sentinel_deployment swrite restorer
+"$TSARC" restore "$SNAP" --config "$WORK/swrite/config.json" --repo "$WORK/repo" --dry-run --json > "$WORK/splan.json" 2>&1 ||
+	fail "plan: $(cat "$WORK/splan.json")"
+grep -q "SENTINEL_ROLE is slave: the restore writes to the master" "$WORK/splan.json" || fail "the plan does not say where it writes: $(cat "$WORK/splan.json")"
+"$TSARC" restore "$SNAP" --config "$WORK/swrite/config.json" --repo "$WORK/repo" --json > "$WORK/sr.json" 2> "$WORK/sr.err" ||
+	fail "restore through Sentinel: $(cat "$WORK/sr.err")"
+keys_dump "$PORT_MASTER" > "$WORK/master.after"
+diff "$WORK/master.before" "$WORK/master.after" >/dev/null || fail "the master differs from the backup after the restore"
+info "a replica named in the configuration is refused as restore target"
+sentinel_deployment sreplica restorer "$PORT_REPLICA"
+"$TSARC" restore "$SNAP" --config "$WORK/sreplica/config.json" --repo "$WORK/repo" > /dev/null 2> "$WORK/srr.err" &&
+	fail "a replica was restored into"
+grep -q "is a replica, not a master" "$WORK/srr.err" || fail "$(cat "$WORK/srr.err")"
+
+grep -q -e "$USER_PW" -e "$SENT_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json "$WORK"/e[0-9] && fail "a password was printed"
 info "ok"
