@@ -14,7 +14,8 @@
  * T_REDIS_PORT, T_REDIS_SOCKET, T_REDIS_USER, T_REDIS_PASSWORD,
  * T_REDIS_TLS=1, T_REDIS_CA / _CERT / _KEY (files whose PEM text is
  * passed from memory), T_REDIS_SENTINELS + T_REDIS_MASTER (+
- * T_REDIS_SENTINEL_PASSWORD), T_REDIS_NOW_MS (load: the clock).
+ * T_REDIS_SENTINEL_PASSWORD, T_REDIS_READ_REPLICA: a replica of the group),
+ * T_REDIS_NOW_MS (load: the clock).
  */
 #include "digest.h"
 #include "rdb.h"
@@ -71,7 +72,8 @@ static int connect_env(tsarc_redis **r)
 	o.server_name = getenv("T_REDIS_SERVER_NAME");
 	if (getenv("T_REDIS_SENTINELS")) {
 		tsarc_redis_sentinel s = {getenv("T_REDIS_SENTINELS"), getenv("T_REDIS_MASTER"),
-			getenv("T_REDIS_SENTINEL_USER"), getenv("T_REDIS_SENTINEL_PASSWORD")};
+			getenv("T_REDIS_SENTINEL_USER"), getenv("T_REDIS_SENTINEL_PASSWORD"),
+			getenv("T_REDIS_READ_REPLICA") != NULL};
 		return tsarc_redis_sentinel_connect(r, &o, &s);
 	}
 	return tsarc_redis_connect(r, &o, "Redis");

@@ -96,6 +96,9 @@ dead=$(free_port)
 via_sentinel "redis://127.0.0.1:$dead, redis://127.0.0.1:$SPORT" role > "$WORK/role" 2> "$WORK/role.err" ||
 	fail "sentinel role: $(cat "$WORK/role.err")"
 [ "$(cat "$WORK/role")" = "master 127.0.0.1:$PORT_MASTER" ] || fail "resolved $(cat "$WORK/role")"
+T_REDIS_READ_REPLICA=1 via_sentinel "127.0.0.1:$SPORT" role > "$WORK/rrole" 2> "$WORK/rrole.err" ||
+	fail "sentinel replica: $(cat "$WORK/rrole.err")"
+[ "$(cat "$WORK/rrole")" = "slave 127.0.0.1:$PORT_REPLICA" ] || fail "a replica to read: $(cat "$WORK/rrole")"
 via_sentinel "127.0.0.1:$SPORT" dump > "$WORK/sstream" 2> "$WORK/sdump.err" || fail "dump via sentinel: $(cat "$WORK/sdump.err")"
 T_REDIS_SENTINELS=127.0.0.1:$SPORT T_REDIS_MASTER=mymaster T_REDIS_SENTINEL_PASSWORD=wrong \
 	T_REDIS_USER=backup T_REDIS_PASSWORD=$USER_PW "$TOOL" role 2> "$WORK/e5" && fail "a wrong Sentinel password worked"

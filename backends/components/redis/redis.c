@@ -113,6 +113,7 @@ typedef struct dump_ctx {
 	unsigned long long rdb_bytes;
 	tsarc_redis_stats st;
 	char where[600];
+	char read_from[300];    /* "replica host:port" / "master host:port" */
 } dump_ctx;
 
 static int out_fd(void *ctx, const void *data, size_t len)
@@ -125,10 +126,15 @@ static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, siz
 {
 	dump_ctx *d = arg;
 	tsarc_redis *r = NULL;
+	char role[32];
 	int rc, refused = 0;
 
-	if ((rc = tsarc_redis_conf_connect(&d->conf, &r)))
+	/* Reads only: a replica where the Secret's Sentinel role says so. */
+	if ((rc = tsarc_redis_conf_connect_read(&d->conf, &r)) ||
+		(rc = tsarc_redis_role(r, role, sizeof(role))))
 		goto done;
+	snprintf(d->read_from, sizeof(d->read_from), "%s%s%s", !strcmp(role, "slave") ?
+		"replica" : role, *role ? " " : "", tsarc_redis_where(r));
 	if (strcmp(d->mode, "logical")) {
 		rc = tsarc_redis_sync_rdb(r, out_fd, &fd, stop, &refused, &d->rdb_bytes);
 		if (!rc) {
@@ -159,6 +165,7 @@ static cJSON *dump_meta(void *arg)
 	if (!m || !d->taken)
 		return m;
 	cJSON_AddStringToObject(m, "redis_mode", d->taken);
+	cJSON_AddStringToObject(m, "redis_read_from", d->read_from);
 	cJSON_AddStringToObject(m, "redis_format", !strcmp(d->taken, "rdb") ? "rdb" :
 		"resp: SELECT / RESTORE key expiry payload REPLACE ABSTTL (redis-cli --pipe)");
 	if (d->why)

@@ -240,6 +240,10 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		if (!step_conf(r, s, &conf)) {
 			tsarc_redis_conf_describe(&conf, addr, sizeof(addr));
 			snprintf(buf, sizeof(buf), "Redis %s (%s)", where, addr);
+			if (tsarc_redis_conf_role_replica(&conf))
+				cJSON_AddStringToObject(plan, "redis_sentinel_role", "the Secret's "
+					"SENTINEL_ROLE is slave: the restore writes to the master of the group "
+					"(a replica is never a restore target; the backup reads a replica)");
 			tsarc_redis_conf_free(&conf);
 		} else {
 			snprintf(buf, sizeof(buf), "Redis %s", where);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum { K_USER, K_PASSWORD, K_S_HOSTS, K_S_ROLE, K_S_USER, K_S_PASSWORD, K_CA, K_CERT, K_KEY,
 	K_SSL, K_COUNT };
@@ -260,6 +261,22 @@ int tsarc_redis_conf_connect(const tsarc_redis_conf *c, tsarc_redis **out)
 		return tsarc_error_set(TSARC_ECONFIG, "no Redis address (no URL in the Secret, no "
 			"host or socket in the configuration)");
 	return tsarc_redis_connect(out, &c->opts, "Redis");
+}
+
+int tsarc_redis_conf_role_replica(const tsarc_redis_conf *c)
+{
+	return c->use_sentinel && c->sentinel_role && (!strcasecmp(c->sentinel_role, "slave") ||
+		!strcasecmp(c->sentinel_role, "replica"));
+}
+
+int tsarc_redis_conf_connect_read(const tsarc_redis_conf *c, tsarc_redis **out)
+{
+	tsarc_redis_sentinel s = c->sentinel;
+
+	if (!tsarc_redis_conf_role_replica(c))
+		return tsarc_redis_conf_connect(c, out);
+	s.read_replica = 1;
+	return tsarc_redis_sentinel_connect(out, &c->opts, &s);
 }
 
 /* The Sentinel hosts without any user or password they carry. */

@@ -39,9 +39,14 @@ int tsarc_redis_conf_from_secret(tsarc_redis_conf *conf, const cJSON *doc, const
  * tls (-1: keep). */
 int tsarc_redis_conf_override(tsarc_redis_conf *conf, const char *host, int port,
 	const char *socket, const char *user, const char *password, int tls);
-/* Connects: through the Sentinels when the Secret names them, else to the
- * address itself. */
+/* Connects: through the Sentinels when the Secret names them (to the
+ * master), else to the address itself. */
 int tsarc_redis_conf_connect(const tsarc_redis_conf *conf, tsarc_redis **out);
+/* The same for reading only (a backup): where the Secret's Sentinel role
+ * is slave, a healthy replica (else the master), as 3scale reads. */
+int tsarc_redis_conf_connect_read(const tsarc_redis_conf *conf, tsarc_redis **out);
+/* Whether the Secret's Sentinel role asks for a replica (slave, replica). */
+int tsarc_redis_conf_role_replica(const tsarc_redis_conf *conf);
 /* "host:port" / "socket" / "Sentinel group G via H" for plans and metadata. */
 void tsarc_redis_conf_describe(const tsarc_redis_conf *conf, char *out, size_t outsz);
 void tsarc_redis_conf_free(tsarc_redis_conf *conf);

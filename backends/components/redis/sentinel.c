@@ -85,12 +85,69 @@ static int ask(const tsarc_redis_opts *o, const char *name, char **host, int *po
 	return rc;
 }
 
+/* The value of `key` in one entry of SENTINEL REPLICAS (a flat array of
+ * names and values), or NULL. */
+static const char *field(const tsarc_redis_reply *e, const char *key)
+{
+	size_t i;
+
+	for (i = 0; e->type == '*' && i + 1 < e->nelem; i += 2)
+		if (e->elem[i]->type == '$' && e->elem[i + 1]->type == '$' &&
+			!strcmp(e->elem[i]->str, key))
+			return e->elem[i + 1]->str;
+	return NULL;
+}
+
+/* Asks one Sentinel for a healthy replica of `name`: the first one listed
+ * that is not down or disconnected and whose link to the master is up.
+ * TSARC_ENOTFOUND when there is none (the caller reads the master). */
+static int ask_replica(const tsarc_redis_opts *o, const char *name, char **host, int *port)
+{
+	tsarc_redis *s = NULL;
+	tsarc_redis_reply *rep = NULL;
+	size_t i;
+	int rc;
+
+	*host = NULL;
+	if ((rc = tsarc_redis_connect(&s, o, "Sentinel")))
+		return rc;
+	if (!(rc = tsarc_redis_command(s, &rep, "SENTINEL", "REPLICAS", name, NULL)) &&
+		rep->type == '-' && tsarc_redis_reply_refused(rep)) {
+		/* Before Redis 5 the command was SENTINEL SLAVES. */
+		tsarc_redis_reply_free(rep);
+		rep = NULL;
+		rc = tsarc_redis_command(s, &rep, "SENTINEL", "SLAVES", name, NULL);
+	}
+	if (!rc && rep->type != '*')
+		rc = tsarc_error_set(TSARC_ENOTFOUND, "Sentinel at %s lists no replicas of '%s'%s%s",
+			tsarc_redis_where(s), name, rep->type == '-' ? ": " : "",
+			rep->type == '-' ? rep->str : "");
+	for (i = 0; !rc && !*host && i < rep->nelem; i++) {
+		const char *ip = field(rep->elem[i], "ip"), *p = field(rep->elem[i], "port");
+		const char *flags = field(rep->elem[i], "flags");
+		const char *link = field(rep->elem[i], "master-link-status");
+		if (!ip || !p || !flags || strstr(flags, "s_down") || strstr(flags, "o_down") ||
+			strstr(flags, "disconnected") || (link && strcmp(link, "ok")))
+			continue;
+		*port = atoi(p);
+		if (!(*host = strdup(ip)))
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	if (!rc && !*host)
+		rc = tsarc_error_set(TSARC_ENOTFOUND, "Sentinel at %s knows no healthy replica of "
+			"'%s'", tsarc_redis_where(s), name);
+	tsarc_redis_reply_free(rep);
+	tsarc_redis_close(s);
+	return rc;
+}
+
 static int try_entry(const char *entry, const tsarc_redis_opts *base,
 	const tsarc_redis_sentinel *s, tsarc_redis **out)
 {
 	tsarc_url u;
 	tsarc_redis_opts so = *base, mo = *base;
 	char *text = NULL, *host = NULL, role[32];
+	const char *want = "master";
 	int rc, port = 0;
 
 	if (asprintf(&text, "%s%s", strstr(entry, "://") ? "" : "redis://", entry) < 0)
@@ -109,20 +166,33 @@ static int try_entry(const char *entry, const tsarc_redis_opts *base,
 	so.password = u.password ? u.password : s->password;
 	if (!strcmp(u.scheme, "rediss"))
 		so.tls = 1;
-	if (!(rc = ask(&so, s->master, &host, &port))) {
+	if (s->read_replica) {
+		want = "slave";
+		if ((rc = ask_replica(&so, s->master, &host, &port)) == TSARC_ENOTFOUND) {
+			want = "master";
+			tsarc_error_clear();
+		} else if (rc) {
+			goto done;
+		}
+	}
+	if (!host)
+		rc = ask(&so, s->master, &host, &port);
+	if (!rc) {
 		mo.socket = NULL;
 		mo.host = host;
 		mo.port = port;
 		mo.server_name = base->server_name;
 		if (!(rc = tsarc_redis_connect(out, &mo, "Redis")) &&
 			!(rc = tsarc_redis_role(*out, role, sizeof(role))) && *role &&
-			strcmp(role, "master")) {
-			rc = tsarc_error_set(TSARC_ETRANSIENT, "Sentinel at %s:%d names %s:%d as master "
-				"of '%s', which is a %s", so.host, so.port, host, port, s->master, role);
+			strcmp(role, want)) {
+			rc = tsarc_error_set(TSARC_ETRANSIENT, "Sentinel at %s:%d names %s:%d as %s "
+				"of '%s', which is a %s", so.host, so.port, host, port,
+				!strcmp(want, "master") ? "master" : "a replica", s->master, role);
 			tsarc_redis_close(*out);
 			*out = NULL;
 		}
 	}
+done:
 	free(host);
 	tsarc_url_free(&u);
 	return rc;
@@ -152,6 +222,7 @@ int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base
 		return tsarc_error_set(TSARC_ECONFIG, "no Sentinel hosts given");
 	if (rc)
 		return tsarc_error_set(rc == TSARC_ENOMEM ? rc : TSARC_ENET, "no Sentinel of %d gave "
-			"the master of '%s' (first: %s)", tried, s->master, first);
+			"the %s of '%s' (first: %s)", tried, s->read_replica ? "replica or master" :
+			"master", s->master, first);
 	return 0;
 }
