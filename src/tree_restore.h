@@ -20,7 +20,7 @@
  * Fifos, sockets and devices are skipped (named on stderr), as a backup
  * skips them. Runs of zeros (whole 4 KiB blocks) become holes.
  *
- * The swap is journaled (see tree_restore.c): interrupted at any point,
+ * The swap is journaled (see tree/swap.c): interrupted at any point,
  * the target holds the old tree or, once the new one was complete and
  * verified, the next restore into it (tsarc_tree_recover) finishes the
  * new one; nothing is lost either way.

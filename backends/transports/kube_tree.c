@@ -5,7 +5,7 @@
  * repository's bytes, so the stream is checked whole here first and then
  * rewritten entry by entry into the pod; a shell program on the pod's
  * side swaps the trees with the same journal as a local restore
- * (src/tree_restore.c), so either side finishes the other's interrupted
+ * (src/tree/), so either side finishes the other's interrupted
  * swap.
  */
 #include "component.h"
@@ -39,7 +39,7 @@ static int validate_tar(tsarc_repo *repo, const tsarc_stream *st, unsigned infli
  * The pod's side of a tree restore: $1 the target folder, $2 the staging
  * folder, $3 the folder the old entries go to, $4 the entry that ends a
  * complete stream (random names: no archive entry can take them). The
- * same journal as a local restore (src/tree_restore.c), so an interrupted
+ * same journal as a local restore (src/tree/), so an interrupted
  * swap is ended by the next restore into the volume, from either side:
  * phase 0 (extracting) is undone, phases 1 (old entries out) and 2 (new
  * entries in) are finished. tar's success is not enough to swap: tsarc

@@ -419,7 +419,7 @@ static int local_write_config(tsarc_transport *tr, tsarc_server_config *cfg, con
 	return sync_dir_of(path);
 }
 
-/* On this host the tree is restored in-process (src/tree_restore.c): the
+/* On this host the tree is restored in-process (src/tree/): the
  * entries are checked as they are written, the old tree swapped out. */
 static int local_replace_tree(tsarc_transport *tr, tsarc_component *c, tsarc_repo *repo,
 	const tsarc_stream *st, unsigned inflight, const char *path, char **note)

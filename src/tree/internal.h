@@ -1,0 +1,112 @@
+#ifndef TSARC_TREE_INTERNAL_H
+#define TSARC_TREE_INTERNAL_H
+
+/*
+ * What the parts of a tree restore (src/tree_restore.h) share, and nothing
+ * else. A restore is split by what each part does, so that each can be read
+ * and reviewed on its own:
+ *   entry.c    the rules every reader of a tree archive applies to an entry
+ *              (the restore, the check and the rewrite take the same ones);
+ *   stage.c    the local tree writer: entries into a staging folder, no
+ *              symlink ever followed, links checked together at the end;
+ *   holes.c    file data, with runs of zero blocks left as holes;
+ *   swap.c     the journaled swap by renames of the staging folder into the
+ *              target, and the recovery of an interrupted one;
+ *   dir.c      folder listing and removal that never follow a symlink;
+ *   feed.c     a repository stream through a pipe, verified as it is read;
+ *   restore.c  the public restore, check.c the check, rewrite.c the pax
+ *              re-writer for a restore that extracts in a pod.
+ */
+#include "tree_restore.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* The longest entry name or path a restore handles. */
+#define TSARC_TREE_PATH_MAX 4096
+/* Staging folders: ".tsarc-restore-PID-NONCE" (tsarc_staging_name). */
+#define TSARC_TREE_STAGING_PREFIX ".tsarc-restore-"
+
+/* The archive's own "." entry: applied to the target folder last, as
+ * rsync -a does, once nothing else will touch its time. */
+typedef struct tsarc_tree_root_attrs {
+	int present;
+	mode_t mode;
+	struct timespec times[2];
+	uid_t uid;
+	gid_t gid;
+} tsarc_tree_root_attrs;
+
+/* tsarc's own bookkeeping in a target folder: the journal of a swap and
+ * its temporary copies (fileio.h names them "." TSARC_TREE_JOURNAL_NAME ".tsarc-"
+ * and random digits). Never data: a backup leaves them out, a restore
+ * does not write an archive's entry of that name. */
+#define TSARC_TREE_JOURNAL_NAME ".tsarc-swap-journal"
+#define TSARC_TREE_JOURNAL_TMP_PREFIX "." TSARC_TREE_JOURNAL_NAME ".tsarc-"
+#define TSARC_TREE_OLD_PREFIX ".tsarc-old-"
+
+/* A swap's journal (swap.c says how it is used): its phase, and the names
+ * of its staging and "old" folders in the target. */
+typedef struct tsarc_tree_journal {
+	int phase;
+	int keep_extras;
+	char staging[64], old[64];
+} tsarc_tree_journal;
+
+/* A restore into a folder: the folder open and locked, an earlier
+ * interrupted swap ended, the journal and staging folder of this one. */
+typedef struct tsarc_tree_target {
+	const char *dir;
+	int tfd;
+	tsarc_tree_journal j;
+	tsarc_tree_root_attrs top;
+} tsarc_tree_target;
+
+/* Called by tsarc__tree_for_each_entry for each entry the rules take. */
+typedef int (*tsarc_tree_entry_fn)(void *ctx, struct archive *in, struct archive_entry *e,
+	const char *name, const char *hard, int root);
+
+/* What reads the tar: a restore into staging, the check, the rewrite. */
+typedef int (*tsarc_tree_reader)(int fd, void *ctx);
+
+/* entry.c: the archive's entries on fd, each the rules take to `fn`; the
+ * skipped ones (fifos, devices, the journal) counted, named when `warn`. */
+int tsarc__tree_for_each_entry(int fd, int warn, uint64_t *skipped, tsarc_tree_entry_fn fn,
+	void *ctx);
+
+/* stage.c: extracts the archive on fd into the folder `staging` (only
+ * folders, links and empty files when `skeleton`: a check); the archive's
+ * "." attributes go to *top. */
+int tsarc__tree_extract(int fd, const char *staging, const tsarc_tree_restore_options *o,
+	tsarc_tree_restore_result *res, tsarc_tree_root_attrs *top, int skeleton);
+
+/* holes.c: the current entry's data into the new file fd. */
+int tsarc__tree_write_data(struct archive *in, int fd, uint64_t *bytes);
+
+/* dir.c: rm -rf of parent/name without following symlinks; 0 or -1 (errno). */
+int tsarc__tree_remove_at(int parent, const char *name);
+/* dir.c: the names of a folder's entries (not "." and ".."), sorted. */
+int tsarc__tree_list_names(int dfd, char ***out, size_t *count);
+void tsarc__tree_free_names(char **names, size_t n);
+
+/* swap.c: opens and locks the target folder, ends an earlier interrupted
+ * swap, writes this one's journal and makes its staging folder. */
+int tsarc__tree_target_open(tsarc_tree_target *t, const char *dir,
+	const tsarc_tree_restore_options *o, tsarc_tree_restore_result *res);
+/* swap.c: undoes a restore that did not get to its swap. */
+void tsarc__tree_target_discard(tsarc_tree_target *t);
+/* swap.c: the new tree is complete: swaps it in, then the "." attributes. */
+int tsarc__tree_target_swap(tsarc_tree_target *t, const tsarc_tree_restore_options *o,
+	tsarc_tree_restore_result *res);
+
+/* feed.c: reads fd to its end, past the archive's end. */
+int tsarc__tree_read_to_end(int fd);
+/* feed.c: runs `read_tar` on a repository stream, verified as it is read. */
+int tsarc__tree_read_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
+	tsarc_tree_reader read_tar, void *ctx);
+
+#endif

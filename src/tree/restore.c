@@ -1,0 +1,93 @@
+/*
+ * The public tree restore (tree_restore.h): open and lock the target
+ * (ending an earlier interrupted swap), extract into staging, read the
+ * stream to its verified end, and only then swap. Any failure before the
+ * swap undoes the staging and leaves the target as it was.
+ */
+#include "internal.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+
+/* Extracts everything into the staging folder and reads the stream to its
+ * very end, so that whoever feeds it has finished (and verified the whole
+ * stream) before anything is moved into place. */
+static int stage(tsarc_tree_target *t, int fd, const tsarc_tree_restore_options *opts,
+	tsarc_tree_restore_result *res)
+{
+	char staging[TSARC_TREE_PATH_MAX];
+
+	if (snprintf(staging, sizeof(staging), "%s/%s", t->dir, t->j.staging) >= (int)sizeof(staging))
+		return tsarc_error_set(TSARC_ETOOLARGE, "path too long: %s", t->dir);
+	{
+		int rc = tsarc__tree_extract(fd, staging, opts, res, &t->top, 0);
+		return rc ? rc : tsarc__tree_read_to_end(fd);
+	}
+}
+
+static const tsarc_tree_restore_options no_options;
+
+typedef struct staged {
+	tsarc_tree_target *t;
+	const tsarc_tree_restore_options *opts;
+	tsarc_tree_restore_result *res;
+} staged;
+
+static int stage_tar(int fd, void *ctx)
+{
+	staged *g = ctx;
+
+	return stage(g->t, fd, g->opts, g->res);
+}
+
+/* A restore from the repository stream (verified as it is read) when
+ * `repo` is set, else from fd. */
+static int restore(const char *target_dir, tsarc_repo *repo, const tsarc_stream *st, int fd,
+	const tsarc_tree_restore_options *opts, tsarc_tree_restore_result *res)
+{
+	staged g;
+	tsarc_tree_target t;
+	int rc;
+
+	if (!opts)
+		opts = &no_options;
+	if ((rc = tsarc__tree_target_open(&t, target_dir, opts, res)))
+		return rc;
+	g.t = &t;
+	g.opts = opts;
+	g.res = res;
+	/* Swapped in only when the whole stream was read and verified. */
+	rc = repo ? tsarc__tree_read_stream(repo, st, 0, stage_tar, &g) : stage_tar(fd, &g);
+	if (rc) {
+		tsarc__tree_target_discard(&t);
+		return rc;
+	}
+	return tsarc__tree_target_swap(&t, opts, res);
+}
+
+int tsarc_tree_restore_fd(const char *target_dir, int fd,
+	const tsarc_tree_restore_options *opts, tsarc_tree_restore_result *res)
+{
+	return restore(target_dir, NULL, NULL, fd, opts, res);
+}
+
+int tsarc_tree_recover(const char *target_dir, int *recovered)
+{
+	tsarc_tree_restore_result res;
+	tsarc_tree_target t;
+	int rc;
+
+	*recovered = 0;
+	if ((rc = tsarc__tree_target_open(&t, target_dir, &no_options, &res)))
+		return rc;
+	*recovered = res.recovered;
+	tsarc__tree_target_discard(&t);
+	return 0;
+}
+
+int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
+	const char *target_dir, const tsarc_tree_restore_options *opts,
+	tsarc_tree_restore_result *res)
+{
+	return restore(target_dir, repo, st, -1, opts, res);
+}

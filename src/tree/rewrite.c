@@ -1,0 +1,190 @@
+/*
+ * The tar re-writer for a restore that extracts in a pod with the pod's
+ * own tar: the pod is never sent repository bytes tsarc did not parse,
+ * only a pax archive rebuilt from the fields of the entries the rules
+ * (entry.c) took, ended by a completion entry written only once the
+ * whole stream was verified. A consumer that does not find that entry
+ * got an incomplete stream.
+ */
+#include "internal.h"
+#include "fileio.h"
+#include "tsarc/errors.h"
+
+#include <errno.h>
+#include <string.h>
+
+typedef struct rewriter {
+	struct archive *aw;
+	int out_fd;
+	int broken; /* nothing more may reach the consumer */
+	uint64_t entries, skipped;
+} rewriter;
+
+static la_ssize_t rewrite_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
+{
+	rewriter *w = ud;
+
+	if (w->broken) {
+		archive_set_error(a, ECANCELED, "the rewrite was stopped");
+		return -1;
+	}
+	if (tsarc_write_all(w->out_fd, buf, len) != 0) {
+		archive_set_error(a, errno, "writing the tar stream: %s", strerror(errno));
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+/* One validated entry, rebuilt from the fields tsarc checked, nothing else. */
+static int rewrite_entry(rewriter *w, struct archive *in, struct archive_entry *e,
+	const char *name, const char *hard, int root)
+{
+	struct archive_entry *o = archive_entry_new();
+	mode_t type = archive_entry_filetype(e);
+	int rc = 0;
+
+	if (!o)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	archive_entry_set_pathname(o, root ? "." : name);
+	archive_entry_set_uid(o, archive_entry_uid(e));
+	archive_entry_set_gid(o, archive_entry_gid(e));
+	if (archive_entry_uname(e))
+		archive_entry_copy_uname(o, archive_entry_uname(e));
+	if (archive_entry_gname(e))
+		archive_entry_copy_gname(o, archive_entry_gname(e));
+	archive_entry_set_mtime(o, archive_entry_mtime(e), archive_entry_mtime_nsec(e));
+	archive_entry_set_perm(o, archive_entry_perm(e) & 07777);
+	if (hard) {
+		archive_entry_set_filetype(o, AE_IFREG);
+		archive_entry_set_hardlink(o, hard);
+		archive_entry_set_size(o, 0);
+	} else {
+		archive_entry_set_filetype(o, type);
+		if (type == AE_IFLNK)
+			archive_entry_set_symlink(o, archive_entry_symlink(e));
+		archive_entry_set_size(o, type == AE_IFREG ? archive_entry_size(e) : 0);
+	}
+	if (archive_write_header(w->aw, o) != ARCHIVE_OK) {
+		rc = tsarc_error_set(TSARC_EIO, "rewriting tar entry '%s': %s", name,
+			archive_error_string(w->aw));
+		goto done;
+	}
+	if (!hard && type == AE_IFREG) {
+		char buf[65536];
+		la_int64_t left = archive_entry_size(e);
+		while (left > 0) {
+			la_ssize_t n = archive_read_data(in, buf, sizeof(buf));
+			if (n <= 0) {
+				rc = tsarc_error_set(TSARC_ECORRUPT, "reading tar entry '%s': %s", name,
+					n < 0 ? archive_error_string(in) : "its data ends early");
+				goto done;
+			}
+			if (n > left)
+				n = (la_ssize_t)left;
+			if (archive_write_data(w->aw, buf, (size_t)n) != n) {
+				rc = tsarc_error_set(TSARC_EIO, "rewriting tar entry '%s': %s", name,
+					archive_error_string(w->aw) ? archive_error_string(w->aw) : "short write");
+				goto done;
+			}
+			left -= n;
+		}
+	}
+done:
+	archive_entry_free(o);
+	return rc;
+}
+
+static int rewrite_one(void *ctx, struct archive *in, struct archive_entry *e,
+	const char *name, const char *hard, int root)
+{
+	rewriter *w = ctx;
+	int rc;
+
+	if ((rc = rewrite_entry(w, in, e, name, hard, root)))
+		return rc;
+	if (!root)
+		w->entries++;
+	return 0;
+}
+
+static int rewrite_tar(int fd, void *ctx)
+{
+	rewriter *w = ctx;
+	int rc = tsarc__tree_for_each_entry(fd, 1, &w->skipped, rewrite_one, w);
+
+	return rc ? rc : tsarc__tree_read_to_end(fd);
+}
+
+/* What the rewrite reads: the repository stream (verified) or an fd. */
+typedef struct rewrite_source {
+	tsarc_repo *repo;
+	const tsarc_stream *st;
+	unsigned inflight;
+	int fd; /* when repo is NULL */
+} rewrite_source;
+
+static int rewrite(const rewrite_source *src, int out_fd, const char *complete_name,
+	uint64_t *entries, uint64_t *skipped)
+{
+	rewriter w;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.out_fd = out_fd;
+	*entries = *skipped = 0;
+	if (!(w.aw = archive_write_new()))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	/* pax as libarchive writes it: each field once in the pax header
+	 * (sub-second times kept) over a ustar header, never GNU long-name
+	 * records, so GNU tar and libarchive read the same entries. */
+	archive_write_set_format_pax(w.aw);
+	archive_write_set_bytes_per_block(w.aw, 10240);
+	if (archive_write_open2(w.aw, &w, NULL, rewrite_write_cb, NULL, NULL) != ARCHIVE_OK) {
+		rc = tsarc_error_set(TSARC_EIO, "%s", archive_error_string(w.aw));
+		w.broken = 1;
+		archive_write_free(w.aw);
+		return rc;
+	}
+	rc = src->repo ? tsarc__tree_read_stream(src->repo, src->st, src->inflight, rewrite_tar, &w) :
+		rewrite_tar(src->fd, &w);
+	/* Verified to its end: only now the entry that tells the consumer
+	 * the stream is complete, then the archive's end. */
+	if (!rc) {
+		struct archive_entry *o = archive_entry_new();
+		if (!o)
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		else {
+			archive_entry_set_pathname(o, complete_name);
+			archive_entry_set_filetype(o, AE_IFREG);
+			archive_entry_set_perm(o, 0600);
+			archive_entry_set_size(o, 0);
+			if (archive_write_header(w.aw, o) != ARCHIVE_OK ||
+				archive_write_close(w.aw) != ARCHIVE_OK)
+				rc = tsarc_error_set(TSARC_EIO, "writing the tar stream: %s",
+					archive_error_string(w.aw));
+			archive_entry_free(o);
+		}
+	}
+	if (rc)
+		w.broken = 1;
+	archive_write_free(w.aw);
+	*entries = w.entries;
+	*skipped = w.skipped;
+	return rc;
+}
+
+int tsarc_tree_rewrite_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
+	int out_fd, const char *complete_name, uint64_t *entries, uint64_t *skipped)
+{
+	rewrite_source src = {repo, st, inflight, -1};
+
+	return rewrite(&src, out_fd, complete_name, entries, skipped);
+}
+
+int tsarc_tree_rewrite_fd(int in_fd, int out_fd, const char *complete_name, uint64_t *entries,
+	uint64_t *skipped)
+{
+	rewrite_source src = {NULL, NULL, 0, in_fd};
+
+	return rewrite(&src, out_fd, complete_name, entries, skipped);
+}

@@ -1,0 +1,163 @@
+/* src/tree/swap.c: the journaled swap, interrupted at every step. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tree_fixture.h"
+#include "tree_restore.h"
+#include "tsarc/errors.h"
+
+/* Entries named like staging folders (a leftover of an interrupted
+ * restore that a later backup took along) are ordinary entries: the
+ * staging name is random, so none of them can be it. */
+static void test_names_like_staging_are_data(void **state)
+{
+	static const spec leftovers[] = {{".tsarc-restore-1", 'd', NULL, 0, 0},
+		{".tsarc-restore-1/f.txt", 'f', "one", 0, 0}, {".tsarc-restore-staging", 'f', "two", 0, 0}};
+	tsarc_tree_restore_result res;
+	char target[300];
+	int fd;
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s/leftovers", tree_base);
+	sh("rm -rf '%s' && mkdir -p '%s' && echo old > '%s/extra.txt'", target, target, target);
+	fd = make_tar(leftovers, sizeof(leftovers) / sizeof(leftovers[0]));
+	if (tsarc_tree_restore_fd(target, fd, NULL, &res) != 0)
+		fail_msg("restore: %s", tsarc_error_last()->message);
+	close(fd);
+	sh("test \"$(ls -A '%s' | tr '\\n' ' ')\" = '.tsarc-restore-1 .tsarc-restore-staging '", target);
+	sh("test \"$(cat '%s/.tsarc-restore-1/f.txt')\" = one && test \"$(cat '%s/.tsarc-restore-staging')\" = two",
+		target, target);
+}
+
+static int steps_left;
+
+static void interrupt_here(void *arg)
+{
+	(void)arg;
+	if (--steps_left == 0)
+		_exit(3); /* as a kill -9 would: no cleanup */
+}
+
+/* The swap, interrupted after each of its renames and journal writes in
+ * turn: the next run ends it with exactly the new tree; nothing of the
+ * old tree is lost until then. */
+static void test_interrupted_swap_is_finished(void **state)
+{
+	static const spec newtree[] = {{"a.txt", 'f', "new a", 0, 0}, {"d", 'd', NULL, 0, 0},
+		{"d/x", 'f', "new x", 0, 0}, {"d/y", 'f', "new y", 0, 0}, {"n.txt", 'f', "new n", 0, 0},
+		{"l", 'l', "d/x", 0, 0}};
+	tsarc_tree_restore_result res;
+	char target[300], ref[300], want[300], got[300];
+	int k, fd, done = 0;
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s/swap", tree_base);
+	snprintf(ref, sizeof(ref), "%s/swap-ref", tree_base);
+	snprintf(want, sizeof(want), "%s/want.sig", tree_base);
+	snprintf(got, sizeof(got), "%s/got.sig", tree_base);
+	fd = make_tar(newtree, 6);
+	assert_int_equal(tsarc_tree_restore_fd(ref, fd, NULL, &res), 0);
+	close(fd);
+	tree_sig(ref, want);
+	for (k = 1; !done && k < 100; k++) {
+		pid_t pid;
+		int status, recovered;
+		sh("rm -rf '%s' && mkdir -p '%s/d' && echo old a > '%s/a.txt' && echo old x > '%s/d/x' && "
+			"echo gone > '%s/gone.txt'", target, target, target, target, target);
+		fd = make_tar(newtree, 6);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			tsarc_tree_restore_options o;
+			memset(&o, 0, sizeof(o));
+			o.after_step = interrupt_here;
+			steps_left = k;
+			_exit(tsarc_tree_restore_fd(target, fd, &o, &res) == 0 ? 0 : 1);
+		}
+		close(fd);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		if (WEXITSTATUS(status) == 0) {
+			done = 1; /* no step left to interrupt */
+		} else {
+			assert_int_equal(WEXITSTATUS(status), 3);
+			/* Until the next run, every old entry is in the target or
+			 * in the old folder, every new one in the target or staged. */
+			sh("cd '%s' && test -f .tsarc-swap-journal && { test -f gone.txt || "
+				"test -f .tsarc-old-*/gone.txt || ! test -e .tsarc-restore-*; }", target);
+			if (tsarc_tree_recover(target, &recovered) != 0)
+				fail_msg("step %d: %s", k, tsarc_error_last()->message);
+			assert_int_equal(recovered, 1);
+		}
+		tree_sig(target, got);
+		sh("cmp -s '%s' '%s' || { echo 'interrupted after step %d:'; diff '%s' '%s'; exit 1; }",
+			want, got, k, want, got);
+	}
+	assert_true(done);
+	assert_true(k > 5);
+}
+
+/* Interrupted while the new tree is still arriving: the next run removes
+ * what was staged and the old tree is exactly as it was. */
+static void test_interrupted_extraction_is_undone(void **state)
+{
+	char target[300], want[300], got[300];
+	int fds[2], status, recovered;
+	pid_t pid;
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s/cut", tree_base);
+	snprintf(want, sizeof(want), "%s/cut-want.sig", tree_base);
+	snprintf(got, sizeof(got), "%s/cut-got.sig", tree_base);
+	sh("rm -rf '%s' && mkdir -p '%s/d' && echo old a > '%s/a.txt' && echo old x > '%s/d/x'",
+		target, target, target, target);
+	tree_sig(target, want);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		tsarc_tree_restore_result res;
+		close(fds[1]);
+		_exit(tsarc_tree_restore_fd(target, fds[0], NULL, &res) == 0 ? 0 : 1);
+	}
+	close(fds[0]);
+	{
+		/* One entry of a tar, then the writer is killed with its reader. */
+		static const spec one[] = {{"a.txt", 'f', "new a", 0, 0}};
+		char buf[1024];
+		int tfd = make_tar(one, 1);
+		assert_int_equal(read(tfd, buf, sizeof(buf)), sizeof(buf));
+		close(tfd);
+		assert_int_equal(write(fds[1], buf, sizeof(buf)), sizeof(buf));
+	}
+	kill(pid, SIGKILL);
+	close(fds[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(tsarc_tree_recover(target, &recovered), 0);
+	tree_sig(target, got);
+	sh("cmp -s '%s' '%s' && test -z \"$(ls -A '%s' | grep tsarc)\"", want, got, target);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names_like_staging_are_data),
+		cmocka_unit_test(test_interrupted_swap_is_finished),
+		cmocka_unit_test(test_interrupted_extraction_is_undone),
+	};
+	return cmocka_run_group_tests(tests, tree_setup, tree_teardown);
+}
