@@ -2,8 +2,12 @@
 # Redis: the logical backup and restore (tsarc's client: SCAN/DUMP/
 # PEXPIRETIME out, FLUSHDB + RESTORE ... REPLACE ABSTTL in, pipelined)
 # next to redis-cli --rdb (SYNC) and a redis-cli --pipe replay of the same
-# logical stream, on the same data in the same run; then how far a logical
-# backup drifts from the source while a writer runs during the scan.
+# logical stream, on the same data in the same run: the client alone
+# (tsarc-redis-tool, stream to and from a file), and the whole of
+# `tsarc backup` / `tsarc restore` of a component with "mode": "logical"
+# (a local repository; the restore reads the stream twice: the check pass
+# before the first write, then the load, then the digest); then how far a
+# logical backup drifts from the source while a writer runs during the scan.
 #
 #   bench/redis.sh [KEYS]     (default 2000000; a release build in build/release)
 #
@@ -12,11 +16,12 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 keys=${1:-2000000}
 tool=${TSARC_REDIS_TOOL:-$top/build/release/tests/tsarc-redis-tool}
-[ -x "$tool" ] || { echo "build first: bash ci/build.sh build/release" >&2; exit 1; }
+tsarc=${TSARC:-$top/build/release/tsarc}
+[ -x "$tool" ] && [ -x "$tsarc" ] || { echo "build first: bash ci/build.sh build/release" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-bench-redis.XXXXXX")
 trap 'bash "$top/ci/services.sh" stop "$work" >/dev/null 2>&1; rm -rf "$work"' EXIT
 pw=bench-$(head -c 9 /dev/urandom | base64 | tr -d '/+=')
-for n in src dst pipe; do
+for n in src dst pipe whole; do
 	bash "$top/ci/services.sh" start-redis "$work" "$n" "$pw" >/dev/null
 done
 # The drift run's server has no password: redis-benchmark takes one only on its command line.
@@ -63,6 +68,37 @@ pipe_s=$(secs "$t0" "$t1")
 t0=$(now); src_env "$REDIS_DST_PORT" digest >/dev/null; t1=$(now)
 verify_s=$(secs "$t0" "$t1")
 
+# The whole tool: a deployment whose backend-redis Secret names the
+# source (then the target), a local repository.
+export TSARC_PASSWORD=$pw
+"$tsarc" init --repo "$work/repo" >/dev/null 2>&1
+deployment() { # DIR PORT
+	mkdir -p "$1/secret"
+	python3 - "$1" "$2" <<'PY'
+import base64, json, os, sys
+d, port = sys.argv[1:]
+b = lambda s: base64.b64encode(s.encode()).decode()
+json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backend-redis"},
+           "data": {"REDIS_STORAGE_URL": b("redis://127.0.0.1:%s/0" % port),
+                    "REDIS_STORAGE_PASSWORD": b(os.environ["TSARC_PASSWORD"])}},
+          open(d + "/secret/backend-redis.json", "w"))
+json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
+           "components": {"backend-redis": {"kind": "redis", "external": True, "mode": "logical",
+               "url_secret": {"secret": "backend-redis", "key": "REDIS_STORAGE_URL"},
+               "stream": "backend-redis.rdb", "restore": {"action": "redis-rdb", "order": 70}}}},
+          open(d + "/config.json", "w"))
+PY
+}
+(umask 077; deployment "$work/dep-src" "$REDIS_SRC_PORT"; deployment "$work/dep-dst" "$REDIS_WHOLE_PORT")
+t0=$(now); "$tsarc" backup --config "$work/dep-src/config.json" --repo "$work/repo" --json > "$work/b.json" 2> "$work/b.err" ||
+	{ cat "$work/b.err" >&2; exit 1; }; t1=$(now)
+tb_s=$(secs "$t0" "$t1")
+snap=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$work/b.json")
+t0=$(now); "$tsarc" restore "$snap" --config "$work/dep-dst/config.json" --repo "$work/repo" > "$work/r.out" 2> "$work/r.err" ||
+	{ cat "$work/r.err" >&2; exit 1; }; t1=$(now)
+tr_s=$(secs "$t0" "$t1")
+repo_b=$(du -sb "$work/repo" | cut -f1)
+
 row() { python3 -c "import sys; w,s,b,k=sys.argv[1],float(sys.argv[2]),int(sys.argv[3]),int(sys.argv[4]); print(f'| {w} | {s:.2f} | {k/s:,.0f} | {b/s/1e6:.1f} | {b/1e6:.1f} |')" "$@"; }
 echo "Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), $total keys, $(nproc) cores, $(date -u +%Y-%m-%d)"
 echo
@@ -73,6 +109,10 @@ row "tsarc logical backup (SCAN/DUMP/PEXPIRETIME)" "$dump_s" "$stream_b" "$total
 row "tsarc logical restore (FLUSHDB, RESTORE, check)" "$load_s" "$stream_b" "$total"
 row "the check alone (digest of the target)" "$verify_s" "$stream_b" "$total"
 row "redis-cli --pipe of the same stream" "$pipe_s" "$stream_b" "$total"
+row "tsarc backup (logical, into a repository)" "$tb_s" "$stream_b" "$total"
+row "tsarc restore (check pass, load, digest)" "$tr_s" "$stream_b" "$total"
+echo
+echo "Repository after the backup: $(python3 -c "print(f'{$repo_b/1e6:.1f}')") MB for a $(python3 -c "print(f'{$stream_b/1e6:.1f}')") MB stream."
 
 # Drift: 1000 counters incremented by 4 writers during a logical backup.
 python3 -c "
