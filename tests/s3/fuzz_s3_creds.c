@@ -4,8 +4,9 @@
  * endpoint and the instance metadata service. Whatever answers at those
  * addresses is untrusted; so is anything in between.
  *
- * With clang: a libFuzzer target (fuzz_s3_creds). Otherwise: a replay
- * program for the seed corpus (tests/s3/creds-corpus) under ctest.
+ * With clang: a libFuzzer target (fuzz_s3_creds). Otherwise linked with
+ * the one replay driver, tests/fuzz/standalone.c, over the seed corpus
+ * (tests/s3/creds-corpus) and its mutations, under ctest.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -44,34 +45,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tsarc__s3_creds_dispose(&c);
 	return 0;
 }
-
-#ifndef TSARC_LIBFUZZER
-int main(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		unsigned char *buf;
-		long n;
-
-		if (!f) {
-			perror(argv[i]);
-			return 1;
-		}
-		fseek(f, 0, SEEK_END);
-		n = ftell(f);
-		fseek(f, 0, SEEK_SET);
-		buf = malloc(n > 0 ? (size_t)n : 1);
-		if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			fprintf(stderr, "%s: cannot read\n", argv[i]);
-			return 1;
-		}
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, (size_t)n);
-		free(buf);
-	}
-	printf("replayed %d inputs\n", argc - 1);
-	return 0;
-}
-#endif

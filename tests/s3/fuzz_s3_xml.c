@@ -3,8 +3,8 @@
  * which read whatever a server, or anything in between, sends.
  *
  * With clang: a libFuzzer target (fuzz_s3_xml, -fsanitize=fuzzer).
- * Otherwise: a replay program that feeds each file named on the command
- * line, so the seed corpus runs under ctest with any compiler.
+ * Otherwise linked with the one replay driver, tests/fuzz/standalone.c,
+ * so the seed corpus and its mutations run under ctest with any compiler.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -39,34 +39,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tsarc__s3_parse_delete(&d, (const char *)data, size);
 	return 0;
 }
-
-#ifndef TSARC_LIBFUZZER
-int main(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		unsigned char *buf;
-		long n;
-
-		if (!f) {
-			perror(argv[i]);
-			return 1;
-		}
-		fseek(f, 0, SEEK_END);
-		n = ftell(f);
-		fseek(f, 0, SEEK_SET);
-		buf = malloc(n > 0 ? (size_t)n : 1);
-		if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			fprintf(stderr, "%s: cannot read\n", argv[i]);
-			return 1;
-		}
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, (size_t)n);
-		free(buf);
-	}
-	printf("replayed %d inputs\n", argc - 1);
-	return 0;
-}
-#endif
