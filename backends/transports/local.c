@@ -9,12 +9,12 @@
 #include "tree_restore.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
+#include "wipe.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,9 +79,7 @@ static int local_spawn(tsarc_transport *tr, const tsarc_component *c, const tsar
 done:
 	if (fd >= 0)
 		close(fd); /* the child has its own */
-	if (text.ptr)
-		OPENSSL_cleanse(text.ptr, text.size);
-	tsarc_buf_dispose(&text);
+	tsarc_secure_buf_dispose(&text);
 	free(argv);
 	free(env);
 	return rc;
@@ -293,8 +291,7 @@ static int write_resource(local_transport *t, int rootfd, const cJSON *doc, cons
 	snprintf(file, sizeof(file), "%s.json", name);
 	/* 0600 when new: Secrets hold credentials. */
 	rc = tsarc_replace_file_at(dfd, where, file, text, len + 1, 0600, 1);
-	OPENSSL_cleanse(text, len + 1);
-	free(text);
+	tsarc_secure_free(text, len + 1);
 	close(dfd);
 	return rc;
 }

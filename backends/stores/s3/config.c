@@ -1,8 +1,8 @@
 #include "config.h"
 
 #include "tsarc/errors.h"
+#include "wipe.h"
 
-#include <openssl/crypto.h>
 
 #include <ctype.h>
 #include <stddef.h>
@@ -26,13 +26,6 @@ static char *dup_str(const char *s)
 	return r;
 }
 
-static void free_secret(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
 
 static const char *env_nonempty(const char *name)
 {
@@ -131,7 +124,7 @@ static int ini_read(const char *path, const char *section, ini_want *w)
 		if (rc)
 			break;
 	}
-	OPENSSL_cleanse(line, sizeof(line));
+	tsarc_secure_zero(line, sizeof(line));
 	fclose(f);
 	if (!had_key && w->access_key)
 		w->file = path;
@@ -141,8 +134,8 @@ static int ini_read(const char *path, const char *section, ini_want *w)
 static void want_dispose(ini_want *w)
 {
 	free(w->access_key);
-	free_secret(w->secret_key);
-	free_secret(w->session_token);
+	tsarc_secure_free_str(w->secret_key);
+	tsarc_secure_free_str(w->session_token);
 	free(w->region);
 	free(w->role_arn);
 	free(w->source_profile);
@@ -174,8 +167,8 @@ void tsarc__s3_creds_dispose(tsarc__s3_creds *c)
 	if (!c)
 		return;
 	free(c->access_key);
-	free_secret(c->secret_key);
-	free_secret(c->session_token);
+	tsarc_secure_free_str(c->secret_key);
+	tsarc_secure_free_str(c->session_token);
 	free(c->region);
 	free(c->source);
 	memset(c, 0, sizeof(*c));

@@ -1,9 +1,9 @@
 #include "credhttp.h"
 
 #include "tsarc/errors.h"
+#include "wipe.h"
 
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +19,6 @@ static size_t sink(char *src, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-void tsarc__s3_http_wipe(tsarc_buf *b)
-{
-	if (b->ptr)
-		OPENSSL_cleanse(b->ptr, b->cap);
-	tsarc_buf_dispose(b);
-}
 
 int tsarc__s3_http_call(const tsarc__s3_http *req, long *status, tsarc_buf *out)
 {
@@ -101,7 +95,7 @@ done:
 	curl_easy_cleanup(h);
 	/* The list holds tokens (metadata, container authorization). */
 	for (n = hdrs; n; n = n->next)
-		OPENSSL_cleanse(n->data, strlen(n->data));
+		tsarc_secure_zero(n->data, strlen(n->data));
 	curl_slist_free_all(hdrs);
 	return rc;
 }

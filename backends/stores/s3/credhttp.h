@@ -30,9 +30,8 @@ typedef struct tsarc__s3_http {
  * Performs the call; *status is the HTTP status and `out` the body (at
  * most TSARC__S3_CRED_BODY_MAX bytes, NUL-terminated). TSARC_ENET when
  * no answer came (message says why, never a header value); the caller
- * wipes `out` (it may hold keys) with tsarc__s3_http_wipe.
+ * wipes `out` (it may hold keys) with tsarc_secure_buf_dispose (wipe.h).
  */
 int tsarc__s3_http_call(const tsarc__s3_http *req, long *status, tsarc_buf *out);
-void tsarc__s3_http_wipe(tsarc_buf *b);
 
 #endif

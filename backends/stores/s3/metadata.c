@@ -4,9 +4,9 @@
 
 #include "snapshot.h" /* tsarc_time_parse */
 #include "tsarc/errors.h"
+#include "wipe.h"
 
 #include <cjson/cJSON.h>
-#include <openssl/crypto.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -33,7 +33,7 @@ static void wipe_json(cJSON *j)
 {
 	for (; j; j = j->next) {
 		if (j->valuestring)
-			OPENSSL_cleanse(j->valuestring, strlen(j->valuestring));
+			tsarc_secure_zero(j->valuestring, strlen(j->valuestring));
 		wipe_json(j->child);
 	}
 }
@@ -153,8 +153,7 @@ static int read_auth_token(char **out)
 		buf[--len] = '\0';
 	/* A line break would let the token add headers of its own. */
 	if (len == 0 || len > AUTH_TOKEN_MAX || strcspn(buf, "\r\n") != len) {
-		OPENSSL_cleanse(buf, AUTH_TOKEN_MAX + 1);
-		free(buf);
+		tsarc_secure_free(buf, AUTH_TOKEN_MAX + 1);
 		return tsarc_error_set(TSARC_ECONFIG,
 			"the container authorization token (%s) is empty, longer than %d "
 			"bytes or spans lines", file ? file : "AWS_CONTAINER_AUTHORIZATION_TOKEN",
@@ -164,13 +163,6 @@ static int read_auth_token(char **out)
 	return 0;
 }
 
-static void free_secret(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
 
 int tsarc__s3_container_creds(const tsarc__s3_credctx *ctx, tsarc__s3_creds *out)
 {
@@ -225,9 +217,9 @@ int tsarc__s3_container_creds(const tsarc__s3_credctx *ctx, tsarc__s3_creds *out
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
 done:
-	tsarc__s3_http_wipe(&body);
-	free_secret(token);
-	free_secret(auth);
+	tsarc_secure_buf_dispose(&body);
+	tsarc_secure_free_str(token);
+	tsarc_secure_free_str(auth);
 	if (rc)
 		tsarc__s3_creds_dispose(out);
 	return rc;
@@ -266,7 +258,7 @@ static int imds_call(const tsarc__s3_credctx *ctx, const char *method,
 	for (i = 0; i < attempts; i++) {
 		tsarc__s3_http req = {method, url, headers, NULL, timeout_ms, ctx->cacert,
 			ctx->insecure};
-		tsarc__s3_http_wipe(out);
+		tsarc_secure_buf_dispose(out);
 		rc = tsarc__s3_http_call(&req, status, out);
 		if (rc != TSARC_ENET && !(rc == 0 && *status >= 500))
 			break;
@@ -368,9 +360,9 @@ int tsarc__s3_imds_creds(const tsarc__s3_credctx *ctx, tsarc__s3_creds *out)
 			snprintf(out->source, n, "the EC2 instance role %s (IMDSv2)", role);
 	}
 done:
-	tsarc__s3_http_wipe(&token);
-	tsarc__s3_http_wipe(&body);
-	free_secret(tok_hdr);
+	tsarc_secure_buf_dispose(&token);
+	tsarc_secure_buf_dispose(&body);
+	tsarc_secure_free_str(tok_hdr);
 	if (rc)
 		tsarc__s3_creds_dispose(out);
 	return rc;

@@ -1,10 +1,10 @@
 #include "sigv4.h"
 
 #include "tsarc/errors.h"
+#include "wipe.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/crypto.h>
 #include <openssl/md5.h>
 #include <openssl/sha.h>
 
@@ -348,10 +348,8 @@ int tsarc__sigv4_authorization(tsarc_buf *out, const tsarc__sigv4_request *req)
 		goto done;
 done:
 	/* The secret and the keys derived from it must not linger in freed memory. */
-	OPENSSL_cleanse(k, sizeof(k));
-	if (secret.ptr)
-		OPENSSL_cleanse(secret.ptr, secret.cap);
-	tsarc_buf_dispose(&secret);
+	tsarc_secure_zero(k, sizeof(k));
+	tsarc_secure_buf_dispose(&secret);
 	tsarc_buf_dispose(&canon);
 	tsarc_buf_dispose(&signed_headers);
 	tsarc_buf_dispose(&sts);

@@ -5,8 +5,8 @@
 #include "xml.h"
 
 #include "tsarc/errors.h"
+#include "wipe.h"
 
-#include <openssl/crypto.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -110,8 +110,7 @@ static int read_token_file(const char *path, char **out)
 		len += (size_t)n;
 	fclose(f);
 	if (len > TOKEN_FILE_MAX) {
-		OPENSSL_cleanse(buf, TOKEN_FILE_MAX + 1);
-		free(buf);
+		tsarc_secure_free(buf, TOKEN_FILE_MAX + 1);
 		return tsarc_error_set(TSARC_ECONFIG,
 			"AWS_WEB_IDENTITY_TOKEN_FILE %s is larger than %d bytes", path,
 			TOKEN_FILE_MAX);
@@ -178,8 +177,7 @@ static int sts_call(const tsarc__s3_credctx *ctx, const char *action,
 			sr.access_key = signer->access_key;
 			sr.secret_key = signer->secret_key;
 			sr.session_token = signer->session_token;
-			if (auth.ptr)
-				OPENSSL_cleanse(auth.ptr, auth.cap);
+			tsarc_secure_zero(auth.ptr, auth.cap);
 			tsarc_buf_clear(&auth);
 			if ((rc = tsarc__sigv4_authorization(&auth, &sr)))
 				goto done;
@@ -213,7 +211,7 @@ static int sts_call(const tsarc__s3_credctx *ctx, const char *action,
 		{
 			tsarc__s3_http req = {"POST", url, headers, (const char *)body.ptr,
 				STS_TIMEOUT_MS, ctx->cacert, ctx->insecure};
-			tsarc__s3_http_wipe(&resp);
+			tsarc_secure_buf_dispose(&resp);
 			rc = tsarc__s3_http_call(&req, &status, &resp);
 		}
 		if (rc == TSARC_ENOMEM)
@@ -244,17 +242,11 @@ static int sts_call(const tsarc__s3_credctx *ctx, const char *action,
 			err.message);
 	}
 done:
-	tsarc__s3_http_wipe(&resp);
-	tsarc__s3_http_wipe(&body);
-	tsarc__s3_http_wipe(&auth);
-	if (hdr_auth) {
-		OPENSSL_cleanse(hdr_auth, strlen(hdr_auth));
-		free(hdr_auth);
-	}
-	if (hdr_token) {
-		OPENSSL_cleanse(hdr_token, strlen(hdr_token));
-		free(hdr_token);
-	}
+	tsarc_secure_buf_dispose(&resp);
+	tsarc_secure_buf_dispose(&body);
+	tsarc_secure_buf_dispose(&auth);
+	tsarc_secure_free_str(hdr_auth);
+	tsarc_secure_free_str(hdr_token);
 	if (rc)
 		tsarc__s3_creds_dispose(out);
 	return rc;
@@ -290,8 +282,7 @@ int tsarc__s3_sts_web_identity(const tsarc__s3_credctx *ctx, tsarc__s3_creds *ou
 	p[3] = (tsarc__s3_kv){"RoleSessionName", name};
 	p[4] = (tsarc__s3_kv){"WebIdentityToken", token};
 	rc = sts_call(ctx, "AssumeRoleWithWebIdentity", arn, p, 5, NULL, out);
-	OPENSSL_cleanse(token, strlen(token));
-	free(token);
+	tsarc_secure_free_str(token);
 	if (rc == 0)
 		rc = set_source(out, "web identity (AWS_WEB_IDENTITY_TOKEN_FILE), role", arn);
 	if (rc)

@@ -2,11 +2,11 @@
 
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
+#include "wipe.h"
 #include "snapshot.h" /* tsarc_time_parse */
 #include "error_save.h"
 
 #include <expat.h>
-#include <openssl/crypto.h>
 
 #include <malloc.h>
 #include <stdio.h>
@@ -97,16 +97,14 @@ static void *wipe_realloc(void *p, size_t n)
 	if (!r)
 		return NULL;
 	memcpy(r, p, old < n ? old : n);
-	OPENSSL_cleanse(p, old);
-	free(p);
+	tsarc_secure_free(p, old);
 	return r;
 }
 
 static void wipe_free(void *p)
 {
 	if (p) {
-		OPENSSL_cleanse(p, malloc_usable_size(p));
-		free(p);
+		tsarc_secure_free(p, malloc_usable_size(p));
 	}
 }
 
@@ -143,8 +141,7 @@ static int xml_run(const char *xml, size_t len, end_fn fn, void *doc)
 	}
 	XML_ParserFree(x->parser);
 	/* The text buffer may hold a secret key or a session token. */
-	OPENSSL_cleanse(x, sizeof(*x));
-	free(x);
+	tsarc_secure_free(x, sizeof(*x));
 	return rc;
 }
 
