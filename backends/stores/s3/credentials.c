@@ -174,11 +174,8 @@ int tsarc__s3_credsrc_get(tsarc__s3_credsrc *s, tsarc__s3_creds *out)
 			rc = 0; /* the old keys still work */
 			tsarc_error_clear();
 		} else {
-			char msg[768];
-			snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
-			rc = tsarc_error_set(rc,
-				"the temporary S3 credentials from %s have expired and could "
-				"not be renewed: %s", s->cur.source, msg);
+			tsarc_error_prefix("the temporary S3 credentials from %s have expired "
+				"and could not be renewed", s->cur.source);
 		}
 	}
 	if (rc == 0)

@@ -201,9 +201,7 @@ int tsarc__s3_container_creds(const tsarc__s3_credctx *ctx, tsarc__s3_creds *out
 		rc = tsarc__s3_http_call(&req, &status, &body);
 	}
 	if (rc) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
-		rc = tsarc_error_set(rc, "container credentials endpoint %s: %s", url, msg);
+		tsarc_error_prefix("container credentials endpoint %s", url);
 	} else if (status != 200) {
 		rc = tsarc_error_set(status == 429 || status >= 500 ? TSARC_ETRANSIENT
 								   : TSARC_EACCESS,

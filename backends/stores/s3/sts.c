@@ -224,10 +224,7 @@ static int sts_call(const tsarc__s3_credctx *ctx, const char *action,
 		}
 	}
 	if (rc) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
-		rc = tsarc_error_set(rc, "STS %s for %s at %s: %s", action, role_arn,
-			e.url, msg);
+		tsarc_error_prefix("STS %s for %s at %s", action, role_arn, e.url);
 	} else if (status == 200) {
 		if ((rc = tsarc__s3_parse_sts_creds(out, (const char *)resp.ptr, resp.size)))
 			tsarc_error_prefix("STS %s at %s: ", action, e.url);
