@@ -243,6 +243,36 @@ static void measure_backup(tsarc_repo *repo, const tsarc_backup_stats *stats, co
 }
 
 /* Per component: status, stream size (from the saved snapshot), time, source. */
+/* --json: what a backup wrote and how long it took (both kinds of backup). */
+static cJSON *stats_json(const char *id, const tsarc_backup_stats *st, double secs)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(doc, "snapshot_id", id);
+	cJSON_AddNumberToObject(doc, "bytes_read", (double)st->bytes_read);
+	cJSON_AddNumberToObject(doc, "chunks", (double)st->chunks);
+	cJSON_AddNumberToObject(doc, "new_chunks", (double)st->new_chunks);
+	cJSON_AddNumberToObject(doc, "new_bytes", (double)st->new_bytes);
+	cJSON_AddNumberToObject(doc, "stored_bytes", (double)st->stored_bytes);
+	cJSON_AddNumberToObject(doc, "seconds", secs);
+	return doc;
+}
+
+/* The line a backup ends with, unless --quiet. */
+static void say_saved(const char *id, const tsarc_backup_stats *stats, double secs)
+{
+	char rd[32], nw[32], st[32], rate[32];
+
+	cli_format_bytes(rd, sizeof(rd), (double)stats->bytes_read);
+	cli_format_bytes(nw, sizeof(nw), (double)stats->new_bytes);
+	cli_format_bytes(st, sizeof(st), (double)stats->stored_bytes);
+	cli_format_bytes(rate, sizeof(rate), secs > 0 ? (double)stats->bytes_read / secs : 0);
+	cli_say("saved", "snapshot %.10s saved: %s read in %.1f s (%s/s), %llu of %llu chunks new "
+			"(%s, %s stored)",
+		id, rd, secs, rate, (unsigned long long)stats->new_chunks,
+		(unsigned long long)stats->chunks, nw, st);
+}
+
 static void print_components(const cJSON *report, const tsarc_snapshot *snap)
 {
 	const cJSON *o;
@@ -345,30 +375,14 @@ static int backup_deployment(const backup_state *s, cli_common *c)
 	if (tsarc_snapshot_load(repo, id, &snap))
 		snap = NULL; /* only the summary's sizes are missing */
 	if (c->json) {
-		cJSON *doc = cJSON_CreateObject();
-		cJSON_AddStringToObject(doc, "snapshot_id", id);
-		cJSON_AddNumberToObject(doc, "bytes_read", (double)stats.bytes_read);
-		cJSON_AddNumberToObject(doc, "chunks", (double)stats.chunks);
-		cJSON_AddNumberToObject(doc, "new_chunks", (double)stats.new_chunks);
-		cJSON_AddNumberToObject(doc, "new_bytes", (double)stats.new_bytes);
-		cJSON_AddNumberToObject(doc, "stored_bytes", (double)stats.stored_bytes);
-		cJSON_AddNumberToObject(doc, "seconds", secs);
+		cJSON *doc = stats_json(id, &stats, secs);
 		cJSON_AddItemToObject(doc, "components", report);
 		report = NULL;
 		rc = cli_print_json(doc) ? TSARC_EIO : 0;
 	} else {
 		if (!c->quiet) {
-			char rd[32], nw[32], st[32], rate[32];
 			print_components(report, snap);
-			cli_format_bytes(rd, sizeof(rd), (double)stats.bytes_read);
-			cli_format_bytes(nw, sizeof(nw), (double)stats.new_bytes);
-			cli_format_bytes(st, sizeof(st), (double)stats.stored_bytes);
-			cli_format_bytes(rate, sizeof(rate),
-				secs > 0 ? (double)stats.bytes_read / secs : 0);
-			cli_say("saved", "snapshot %.10s saved: %s read in %.1f s (%s/s), %llu of %llu "
-					"chunks new (%s, %s stored)",
-				id, rd, secs, rate, (unsigned long long)stats.new_chunks,
-				(unsigned long long)stats.chunks, nw, st);
+			say_saved(id, &stats, secs);
 		}
 		printf("%s\n", id);
 	}
@@ -456,26 +470,11 @@ int cmd_backup(int argc, char **argv)
 		return cli_fail(commit_rc);
 	double secs = seconds_since(&t0);
 	if (c.json) {
-		cJSON *doc = cJSON_CreateObject();
-		cJSON_AddStringToObject(doc, "snapshot_id", id);
-		cJSON_AddNumberToObject(doc, "bytes_read", (double)stats.bytes_read);
-		cJSON_AddNumberToObject(doc, "chunks", (double)stats.chunks);
-		cJSON_AddNumberToObject(doc, "new_chunks", (double)stats.new_chunks);
-		cJSON_AddNumberToObject(doc, "new_bytes", (double)stats.new_bytes);
-		cJSON_AddNumberToObject(doc, "stored_bytes", (double)stats.stored_bytes);
-		cJSON_AddNumberToObject(doc, "seconds", secs);
+		cJSON *doc = stats_json(id, &stats, secs);
 		return cli_print_json(doc) ? cli_fail(TSARC_EIO) : EXIT_OK;
 	}
 	if (!c.quiet) {
-		char rd[32], nw[32], st[32], rate[32];
-		cli_format_bytes(rd, sizeof(rd), (double)stats.bytes_read);
-		cli_format_bytes(nw, sizeof(nw), (double)stats.new_bytes);
-		cli_format_bytes(st, sizeof(st), (double)stats.stored_bytes);
-		cli_format_bytes(rate, sizeof(rate), secs > 0 ? (double)stats.bytes_read / secs : 0);
-		cli_say("saved", "snapshot %.10s saved: %s read in %.1f s (%s/s), %llu of %llu chunks new "
-				"(%s, %s stored)",
-			id, rd, secs, rate, (unsigned long long)stats.new_chunks,
-			(unsigned long long)stats.chunks, nw, st);
+		say_saved(id, &stats, secs);
 	}
 	printf("%s\n", id);
 	return EXIT_OK;
