@@ -141,6 +141,11 @@ int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key,
 /* The same from a Secret object already in hand (`secret` names it in
  * messages). TSARC_ENOTFOUND when it has no such key. */
 int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key, char **out);
+/* Wipes every string of a Secret object (may be NULL) in place; the free
+ * does it first: one kept for a whole run (a Redis step's TLS keys and
+ * passwords) must not linger in freed heap. */
+void tsarc_secret_doc_wipe(cJSON *doc);
+void tsarc_secret_doc_free(cJSON *doc);
 
 /* Drops status, the server-owned metadata, the last-applied annotation
  * and labels starting with any of `label_prefixes` (a cJSON array). */

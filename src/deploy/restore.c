@@ -217,7 +217,7 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 		cJSON_Delete(r->steps[i].endpoint);
 		cJSON_Delete(r->steps[i].source);
 		tsarc_conn_free(&r->steps[i].conn);
-		cJSON_Delete(r->steps[i].secret_doc);
+		tsarc_secret_doc_free(r->steps[i].secret_doc);
 		free(r->steps[i].note);
 		free(r->steps[i].error);
 	}

@@ -49,6 +49,22 @@ int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key
 	return rc;
 }
 
+void tsarc_secret_doc_wipe(cJSON *j)
+{
+	cJSON *c;
+
+	if (cJSON_IsString(j) && j->valuestring)
+		tsarc_secure_zero(j->valuestring, strlen(j->valuestring));
+	for (c = j ? j->child : NULL; c; c = c->next)
+		tsarc_secret_doc_wipe(c);
+}
+
+void tsarc_secret_doc_free(cJSON *doc)
+{
+	tsarc_secret_doc_wipe(doc);
+	cJSON_Delete(doc);
+}
+
 int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key, char **out)
 {
 	cJSON *doc = NULL;
@@ -60,6 +76,6 @@ int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key,
 		return rc;
 	}
 	rc = tsarc_secret_doc_value(doc, secret, key, out);
-	cJSON_Delete(doc);
+	tsarc_secret_doc_free(doc);
 	return rc;
 }

@@ -184,7 +184,7 @@ static int snapshot_secret_value(tsarc_restore_ctx *r, const char *name, const c
 				break;
 			}
 		}
-		cJSON_Delete(doc);
+		tsarc_secret_doc_free(doc);
 		if (rc != TSARC_ENOTFOUND)
 			return rc;
 	}
@@ -228,7 +228,7 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 		if (!rc && s->impl && s->impl->wants_secret_doc && !s->secret_doc)
 			s->secret_doc = doc;
 		else
-			cJSON_Delete(doc);
+			tsarc_secret_doc_free(doc);
 		if (rc) {
 			tsarc_error_prefix("component '%s': the target's Secret", s->component);
 			return rc;

@@ -282,10 +282,41 @@ static void sanitize_resource(void **state)
 	cJSON_Delete(prefixes);
 }
 
+/* A Secret kept for a run is wiped before it is freed: every string, at
+ * any depth (data, stringData, metadata), key names aside. */
+static void secret_doc_wiped(void **state)
+{
+	cJSON *doc = cJSON_Parse("{\"kind\": \"Secret\", \"metadata\": {\"name\": \"r\"}, "
+		"\"data\": {\"REDIS_PASSWORD\": \"cHc=\"}, \"stringData\": {\"REDIS_SSL_KEY\": "
+		"\"-----BEGIN PRIVATE KEY-----\"}, \"list\": [\"x\", {\"y\": \"z\"}]}");
+	const char *paths[][3] = {{"kind", NULL, NULL}, {"metadata", "name", NULL},
+		{"data", "REDIS_PASSWORD", NULL}, {"stringData", "REDIS_SSL_KEY", NULL}};
+	size_t i;
+
+	(void)state;
+	assert_non_null(doc);
+	tsarc_secret_doc_wipe(doc);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, paths[i][0]);
+		if (paths[i][1])
+			v = cJSON_GetObjectItemCaseSensitive(v, paths[i][1]);
+		assert_true(cJSON_IsString(v));
+		assert_int_equal(v->valuestring[0], 0);
+	}
+	assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "list"),
+		0)->valuestring[0], 0);
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(doc, "list"), 1), "y")->valuestring[0], 0);
+	assert_non_null(cJSON_GetObjectItemCaseSensitive(doc, "data"));
+	tsarc_secret_doc_free(doc);
+	tsarc_secret_doc_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(url_cases),
+		cmocka_unit_test(secret_doc_wiped),
 		cmocka_unit_test(url_errors_hide_the_password),
 		cmocka_unit_test(shell_quote),
 		cmocka_unit_test(merge_over_builtin_profile),

@@ -79,11 +79,11 @@ int tsarc_redis_component_conf(const tsarc_component *c, const cJSON *secret_doc
 		cJSON *doc = cJSON_CreateObject(), *sd = cJSON_AddObjectToObject(doc, "stringData");
 		key = key ? key : "URL";
 		if (!doc || !sd || !cJSON_AddStringToObject(sd, key, url)) {
-			cJSON_Delete(doc);
+			tsarc_secret_doc_free(doc);
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		}
 		rc = tsarc_redis_conf_from_secret(conf, doc, secret ? secret : "(snapshot)", key);
-		cJSON_Delete(doc);
+		tsarc_secret_doc_free(doc);
 	} else {
 		rc = tsarc_redis_conf_from_secret(conf, secret_doc, secret, key);
 	}
@@ -219,7 +219,7 @@ static int native_dump(tsarc_component *c, tsarc_production *out)
 		}
 	}
 	rc = tsarc_redis_component_conf(c, doc, NULL, &d->conf);
-	cJSON_Delete(doc);
+	tsarc_secret_doc_free(doc);
 	if (rc) {
 		free(d);
 		return rc;
