@@ -1,6 +1,7 @@
 #include "prune.h"
 #include "chunkset.h"
 #include "lock.h"
+#include "objlock.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 
@@ -54,6 +55,7 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, tsarc_prune_res
 {
 	tsarc_snapshot **snaps = NULL;
 	const char *batch[DELETE_BATCH];
+	tsarc_purge_tally kept = {0, 0, 0}, swept = {0, 0, 0};
 	size_t n = 0, i, s, k, m;
 	int64_t oldest_shared;
 	sweep sw;
@@ -101,18 +103,31 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, tsarc_prune_res
 	sw.ndoomed = m;
 	if (dry_run)
 		goto done;
+	/* Object Lock: what earlier runs hid, first, so this run's own hidden
+	 * chunks are not tried twice. */
+	if (repo->retention.mode) {
+		if ((rc = tsarc_objlock_sweep(repo, sw.referenced, &swept)))
+			goto done;
+		res->hidden_removed = swept.removed;
+		res->hidden_kept = swept.kept;
+		res->hidden_kept_until = swept.kept_until;
+	}
 	for (i = 0; i < sw.ndoomed; i += DELETE_BATCH) {
 		m = sw.ndoomed - i < DELETE_BATCH ? sw.ndoomed - i : DELETE_BATCH;
 		/* Each batch only while our lock is still ours. */
-		if (i > 0 && (rc = tsarc_lock_check(lock, NULL)))
+		if ((i > 0 || repo->retention.mode) && (rc = tsarc_lock_check(lock, NULL)))
 			goto done;
 		for (k = 0; k < m; k++)
 			batch[k] = sw.doomed[i + k].name;
-		if ((rc = tsarc_store_remove_many(repo->store, TSARC_OBJ_DATA, batch, m))) {
+		/* With Object Lock, one under retention is only hidden. */
+		if ((rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_DATA, batch, m,
+			     tsarc_purge_tally_cb, &kept))) {
 			tsarc_error_prefix("removing unreferenced chunks");
 			goto done;
 		}
 	}
+	res->chunks_kept = kept.kept;
+	res->chunks_kept_until = kept.kept_until;
 done:
 	tsarc_snapshot_array_free(snaps, n);
 	tsarc_chunkset_free(sw.referenced);

@@ -10,6 +10,13 @@ typedef struct tsarc_prune_result {
 	size_t chunks_stored, chunks_referenced, chunks_removed;
 	size_t chunks_young; /* unreferenced, but spared for a running backup */
 	uint64_t bytes_stored, bytes_removed;
+	/* Object Lock (objlock.h): of chunks_removed, those only hidden, as
+	 * their retention runs until chunks_kept_until (the latest date); and
+	 * the hidden objects of earlier runs now deleted for good or still kept. */
+	size_t chunks_kept;
+	int64_t chunks_kept_until;
+	size_t hidden_removed, hidden_kept;
+	int64_t hidden_kept_until;
 } tsarc_prune_result;
 
 /*

@@ -12,6 +12,7 @@
  */
 #include "repo.h"
 #include "base64.h"
+#include "objlock.h"
 #include "wipe.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -126,6 +127,7 @@ static int write_config(tsarc_repo *repo)
 		json_add_b64(ch, "seed", repo->chunker_seed, 32) ||
 		!cJSON_AddStringToObject(root, "compression", tsarc_codec_name(repo->codec)) ||
 		!cJSON_AddNumberToObject(root, "level", repo->level) ||
+		tsarc_objlock_to_json(root, &repo->retention) ||
 		!(text = cJSON_PrintUnformatted(root))) {
 		tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
@@ -214,6 +216,8 @@ static int read_config(tsarc_repo *repo, const tsarc_buf *sealed, int *not_ours)
 		goto done;
 	}
 	repo->level = (int)level;
+	if ((rc = tsarc_objlock_from_json(root, &repo->retention)))
+		goto done;
 	rc = 0;
 done:
 	cJSON_Delete(root);
@@ -505,7 +509,7 @@ static int config_present(tsarc_store *store, int *present, char *why, size_t wh
 int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 	const tsarc_repo_init_options *opts)
 {
-	tsarc_repo_init_options defaults = {{0, 0, 0}, TSARC_CODEC_ZSTD, 0, 0};
+	tsarc_repo_init_options defaults = {{0, 0, 0}, TSARC_CODEC_ZSTD, 0, 0, {TSARC_RETAIN_NONE, 0}};
 	tsarc_repo *repo;
 	uint8_t rid[32];
 	int present, rc;
@@ -515,7 +519,12 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 		opts = &defaults;
 	if (!password || !*password)
 		return tsarc_error_set(TSARC_EINVAL, "an empty password is not allowed");
+	/* Before create(): a bucket tsarc makes gets Object Lock then. */
+	if (opts->retention.mode && (rc = tsarc_objlock_prepare(store, &opts->retention, 1)))
+		return rc;
 	if ((rc = tsarc_store_create(store)))
+		return rc;
+	if (opts->retention.mode && (rc = tsarc_objlock_prepare(store, &opts->retention, 0)))
 		return rc;
 	if ((rc = config_present(store, &present, NULL, 0)))
 		return rc;
@@ -532,6 +541,7 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 		repo->chunker.max_size = TSARC_CHUNK_MAX_DEFAULT;
 	}
 	repo->codec = opts->codec;
+	repo->retention = opts->retention;
 	repo->level = opts->level ? opts->level : tsarc_codec_default_level(opts->codec);
 	if ((rc = tsarc_chunker_params_validate(&repo->chunker)))
 		goto fail;
@@ -646,6 +656,11 @@ int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 			rc = tsarc_error_set(TSARC_EWRONGPASS,
 				"wrong password for the repository at %s",
 				tsarc_store_describe(store));
+		goto fail;
+	}
+	/* Every later write carries the retention the config asks for. */
+	if (repo->retention.mode && (rc = tsarc_store_set_retention(store, &repo->retention))) {
+		tsarc_error_prefix("repository with Object Lock at %s", tsarc_store_describe(store));
 		goto fail;
 	}
 	tsarc_buf_dispose(&sealed);

@@ -18,6 +18,7 @@ typedef struct tsarc_repo_init_options {
 	tsarc_codec_id codec;
 	int level; /* 0: the codec's default */
 	uint64_t scrypt_n; /* 0: default */
+	tsarc_retention retention; /* Object Lock (mode NONE: none); see objlock.h */
 } tsarc_repo_init_options;
 
 typedef struct tsarc_repo {
@@ -32,6 +33,7 @@ typedef struct tsarc_repo {
 	uint8_t id_key[TSARC_KEY_LEN];
 	char key_name[TSARC_ID_HEX_LEN + 1]; /* the key file the password opened */
 	uint64_t key_n;                      /* its scrypt cost, for keys added */
+	tsarc_retention retention;           /* Object Lock of every write (objlock.h) */
 } tsarc_repo;
 
 /* Creates a repository in an empty location; takes ownership of `store`

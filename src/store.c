@@ -183,6 +183,72 @@ int tsarc_store_sync(tsarc_store *st)
 	return st->sync ? st->sync(st) : 0;
 }
 
+int tsarc_store_set_retention(tsarc_store *st, const tsarc_retention *r)
+{
+	if (!st->set_retention)
+		return tsarc_error_set(TSARC_EUNSUPPORTED,
+			"the %s store has no Object Lock: retention needs an S3 bucket with "
+			"Object Lock enabled", st->kind);
+	return st->set_retention(st, r);
+}
+
+int tsarc_store_retention_enabled(tsarc_store *st, int *enabled)
+{
+	*enabled = 0;
+	return st->retention_enabled ? st->retention_enabled(st, enabled)
+				     : unsupported(st, "Object Lock");
+}
+
+int tsarc_store_extend_retention(tsarc_store *st, tsarc_objtype type, const char *name,
+	int64_t until)
+{
+	return st->extend_retention ? st->extend_retention(st, type, name, until)
+				    : unsupported(st, "Object Lock");
+}
+
+int tsarc_store_purge_many(tsarc_store *st, tsarc_objtype type, const char *const *names,
+	size_t count, tsarc_store_purge_cb cb, void *payload)
+{
+	size_t i;
+	int rc;
+
+	if (st->purge_many)
+		return st->purge_many(st, type, names, count, cb, payload);
+	/* No versions: a removed object is gone for good. */
+	if ((rc = tsarc_store_remove_many(st, type, names, count)))
+		return rc;
+	for (i = 0; cb && i < count; i++)
+		if ((rc = cb(names[i], 0, payload)))
+			return rc;
+	return 0;
+}
+
+int tsarc_store_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
+	void *payload)
+{
+	return st->list_hidden ? st->list_hidden(st, type, cb, payload) : 0;
+}
+
+static const char *const retain_modes[] = {"none", "governance", "compliance"};
+
+const char *tsarc_retain_mode_name(tsarc_retain_mode mode)
+{
+	return (unsigned)mode < 3 ? retain_modes[mode] : "?";
+}
+
+int tsarc_retain_mode_parse(const char *s, tsarc_retain_mode *out)
+{
+	unsigned i;
+
+	for (i = 0; s && i < 3; i++)
+		if (!strcmp(s, retain_modes[i])) {
+			*out = (tsarc_retain_mode)i;
+			return 0;
+		}
+	return tsarc_error_set(TSARC_EINVAL,
+		"retention mode '%s' is none of governance, compliance", s ? s : "");
+}
+
 const char *tsarc_store_describe(tsarc_store *st)
 {
 	return st->describe ? st->describe(st) : st->kind;

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "metrics.h"
 #include "lock.h"
+#include "objlock.h"
 #include "prune.h"
 #include "retention.h"
 #include "snapshot.h"
@@ -208,6 +209,48 @@ static void print_group(const char *key, cJSON *keep, cJSON *rm)
 			cJSON_GetObjectItem(it, "time")->valuestring);
 }
 
+/* {"count": N, "until": TIME} under `name` (no until when none). */
+static void add_time(cJSON *doc, const char *name, size_t count, int64_t until)
+{
+	cJSON *o = cJSON_AddObjectToObject(doc, name);
+	char when[40];
+
+	cJSON_AddNumberToObject(o, "count", (double)count);
+	if (count) {
+		tsarc_time_format(until, 0, when, sizeof(when));
+		cJSON_AddStringToObject(o, "until", when);
+	}
+}
+
+/*
+ * Removes a snapshot object. With Object Lock, one whose retention has not
+ * passed is hidden (gone from every listing, so its chunks become prunable
+ * and are hidden in turn), and its version stays in the bucket until the
+ * date; it is said, and listed under "retained" in the JSON document.
+ */
+static int remove_snapshot(tsarc_repo *repo, const char *id, int json, cJSON *doc)
+{
+	tsarc_purge_tally t = {0, 0, 0};
+	const char *names[1] = {id};
+	char when[40];
+	cJSON *arr, *o;
+	int rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_SNAPSHOT, names, 1,
+		tsarc_purge_tally_cb, &t);
+
+	if (rc || !t.kept)
+		return rc;
+	tsarc_time_format(t.kept_until, 0, when, sizeof(when));
+	if (!json)
+		printf("snapshot %.10s is under Object Lock until %s: hidden now, deleted for "
+		       "good by a prune after that date\n", id, when);
+	if (!(arr = cJSON_GetObjectItem(doc, "retained")))
+		arr = cJSON_AddArrayToObject(doc, "retained");
+	if (!arr || !(o = cJSON_CreateObject()) || !cJSON_AddItemToArray(arr, o) ||
+		!cJSON_AddStringToObject(o, "id", id) || !cJSON_AddStringToObject(o, "until", when))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return 0;
+}
+
 static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, int json, cJSON *doc)
 {
 	tsarc_prune_result res;
@@ -233,6 +276,11 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, int json, 
 		cJSON_AddNumberToObject(p, "chunks_young", (double)res.chunks_young);
 		cJSON_AddNumberToObject(p, "bytes_stored", (double)res.bytes_stored);
 		cJSON_AddNumberToObject(p, "bytes_removed", (double)res.bytes_removed);
+		if (repo->retention.mode && !dry_run) {
+			add_time(p, "chunks_kept", res.chunks_kept, res.chunks_kept_until);
+			cJSON_AddNumberToObject(p, "hidden_removed", (double)res.hidden_removed);
+			add_time(p, "hidden_kept", res.hidden_kept, res.hidden_kept_until);
+		}
 		return 0;
 	}
 	cli_format_bytes(freed, sizeof(freed), (double)res.bytes_removed);
@@ -242,6 +290,17 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, int json, 
 	if (res.chunks_young)
 		printf("%zu unreferenced chunks kept: younger than a running backup's lock\n",
 			res.chunks_young);
+	if (res.chunks_kept) {
+		tsarc_time_format(res.chunks_kept_until, 0, freed, sizeof(freed));
+		printf("Object Lock: %zu of them only hidden, their retention runs until %s at "
+		       "the latest; a prune after that deletes them\n", res.chunks_kept, freed);
+	}
+	if (res.hidden_removed || res.hidden_kept) {
+		tsarc_time_format(res.hidden_kept_until, 0, freed, sizeof(freed));
+		printf("Object Lock: %zu hidden objects of earlier runs deleted for good, %zu still "
+		       "retained%s%s\n", res.hidden_removed, res.hidden_kept,
+			res.hidden_kept ? " until " : "", res.hidden_kept ? freed : "");
+	}
 	return 0;
 }
 
@@ -356,8 +415,7 @@ int cmd_forget(int argc, char **argv)
 				continue;
 			if (!c.json)
 				printf("remove damaged snapshot %.12s\n", id);
-			if (!s.dry_run && (rc = tsarc_store_remove(repo->store, TSARC_OBJ_SNAPSHOT,
-						id)) && rc != TSARC_ENOTFOUND)
+			if (!s.dry_run && (rc = remove_snapshot(repo, id, c.json, doc)))
 				goto done;
 			removed++;
 		}
@@ -432,8 +490,7 @@ int cmd_forget(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			if (reasons[i])
 				continue;
-			if ((rc = tsarc_store_remove(repo->store, TSARC_OBJ_SNAPSHOT, snaps[i]->id)) &&
-				rc != TSARC_ENOTFOUND)
+			if ((rc = remove_snapshot(repo, snaps[i]->id, c.json, doc)))
 				goto done;
 			removed++;
 		}

@@ -28,6 +28,12 @@ static const char INIT_HELP[] =
 	"      --chunk-min BYTES    smallest chunk (default 262144)\n"
 	"      --chunk-avg BYTES    average chunk, a power of two (default 1048576)\n"
 	"      --chunk-max BYTES    largest chunk (default 4194304)\n"
+	"      --object-lock DAYS   S3 Object Lock: every object but locks is written\n"
+	"                           undeletable for DAYS (1-36500); the bucket must have\n"
+	"                           Object Lock (tsarc creates a missing one with it).\n"
+	"                           See docs/object-lock.md\n"
+	"      --object-lock-mode M compliance (default: nobody can delete before the\n"
+	"                           date) or governance (who may bypass governance can)\n"
 	CLI_COMMON_HELP;
 
 typedef struct init_state {
@@ -72,6 +78,18 @@ static int init_option(int opt, const char *arg, void *state)
 		else
 			s->o.chunker.max_size = v;
 		return 0;
+	case 6:
+		if (parse_u32(arg, &v) || v < 1 || v > TSARC_RETAIN_DAYS_MAX)
+			return cli_usage_error("init", "--object-lock takes days, from 1 to %u",
+				TSARC_RETAIN_DAYS_MAX);
+		s->o.retention.days = v;
+		return 0;
+	case 7:
+		if (tsarc_retain_mode_parse(arg, &s->o.retention.mode) ||
+			s->o.retention.mode == TSARC_RETAIN_NONE)
+			return cli_usage_error("init",
+				"--object-lock-mode takes compliance or governance");
+		return 0;
 	}
 	return EXIT_USAGE;
 }
@@ -84,6 +102,8 @@ int cmd_init(int argc, char **argv)
 		{"chunk-min", required_argument, NULL, 3},
 		{"chunk-avg", required_argument, NULL, 4},
 		{"chunk-max", required_argument, NULL, 5},
+		{"object-lock", required_argument, NULL, 6},
+		{"object-lock-mode", required_argument, NULL, 7},
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
@@ -101,6 +121,10 @@ int cmd_init(int argc, char **argv)
 		return rc < 0 ? EXIT_OK : rc;
 	if (optind < argc)
 		return cli_usage_error("init", "unexpected argument '%s'", argv[optind]);
+	if (s.o.retention.mode && !s.o.retention.days)
+		return cli_usage_error("init", "--object-lock-mode goes with --object-lock DAYS");
+	if (s.o.retention.days && !s.o.retention.mode)
+		s.o.retention.mode = TSARC_RETAIN_COMPLIANCE;
 	if (s.o.chunker.min_size || s.o.chunker.avg_size || s.o.chunker.max_size) {
 		if (!s.o.chunker.min_size)
 			s.o.chunker.min_size = TSARC_CHUNK_MIN_DEFAULT;
@@ -129,10 +153,20 @@ int cmd_init(int argc, char **argv)
 		cJSON_AddStringToObject(doc, "id", repo->id);
 		cJSON_AddStringToObject(doc, "compression", tsarc_codec_name(repo->codec));
 		cJSON_AddNumberToObject(doc, "level", repo->level);
+		if (repo->retention.mode) {
+			cJSON *ol = cJSON_AddObjectToObject(doc, "object_lock");
+			cJSON_AddStringToObject(ol, "mode", tsarc_retain_mode_name(repo->retention.mode));
+			cJSON_AddNumberToObject(ol, "days", repo->retention.days);
+		}
 		rc = cli_print_json(doc);
 	} else if (!c.quiet) {
 		cli_say("created", "created tsarc repository %.10s at %s", repo->id,
 			tsarc_store_describe(repo->store));
+		if (repo->retention.mode)
+			cli_say("created", "Object Lock (%s): every object but locks is "
+				"undeletable for %u days after its write; run 'tsarc extend-retention' "
+				"more often than that", tsarc_retain_mode_name(repo->retention.mode),
+				repo->retention.days);
 		cli_say("created", "Keep the password safe: without it the data cannot be read.");
 	}
 	tsarc_repo_free(repo);

@@ -30,6 +30,8 @@ static const char MAIN_HELP[] =
 	"  prune       remove the chunks no snapshot needs\n"
 	"  unlock      remove stale locks\n"
 	"  key         list, add, remove or change the passwords that open the repository\n"
+	"  extend-retention  S3 Object Lock: keep what snapshots need undeletable\n"
+	"              for DAYS from now (init --object-lock DAYS)\n"
 	"  version     print the version\n"
 	"\n"
 	"Run 'tsarc COMMAND --help' for a command's options.\n"
@@ -71,6 +73,7 @@ int main(int argc, char **argv)
 		{"prune", cmd_prune},
 		{"unlock", cmd_unlock},
 		{"key", cmd_key},
+		{"extend-retention", cmd_extend_retention},
 		{"version", cmd_version},
 	};
 	const char *log_format = getenv("TSARC_LOG_FORMAT");

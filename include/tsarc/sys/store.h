@@ -40,6 +40,37 @@ typedef enum tsarc_objtype {
 typedef int (*tsarc_store_list_cb)(const char *name, uint64_t size, int64_t mtime,
 	void *payload);
 
+/*
+ * S3 Object Lock (WORM retention). A repository made with it asks its store
+ * to write every object (locks excepted: they must stay removable) with a
+ * retention mode and a retain-until date DAYS after the write; the server
+ * then refuses to delete or shorten that version until the date, whoever
+ * asks. The location keeps versions (S3 needs versioning for Object Lock),
+ * so an overwrite adds a version and a plain delete only hides the object
+ * behind a delete marker.
+ */
+typedef enum tsarc_retain_mode {
+	TSARC_RETAIN_NONE = 0,
+	TSARC_RETAIN_GOVERNANCE, /* removable by whoever may bypass governance */
+	TSARC_RETAIN_COMPLIANCE  /* removable by nobody before the date */
+} tsarc_retain_mode;
+
+typedef struct tsarc_retention {
+	tsarc_retain_mode mode;
+	uint32_t days; /* 1..TSARC_RETAIN_DAYS_MAX */
+} tsarc_retention;
+
+#define TSARC_RETAIN_DAYS_MAX 36500u
+
+/*
+ * Called once per object a purge dealt with: `kept_until` is 0 when every
+ * version of it is gone for good, else the latest retain-until date
+ * (seconds since the epoch) of the versions the server still protects; the
+ * object is then hidden (absent from listings) until a later purge after
+ * that date. A non-zero return stops the purge and is returned.
+ */
+typedef int (*tsarc_store_purge_cb)(const char *name, int64_t kept_until, void *payload);
+
 typedef struct tsarc_store tsarc_store;
 
 struct tsarc_store {
@@ -68,6 +99,29 @@ struct tsarc_store {
 		const char *const *names, size_t count);
 	/* Optional: makes every completed put durable (fsync of the tree). */
 	int (*sync)(tsarc_store *st);
+	/*
+	 * Object Lock, all optional (a NULL slot: the store has no retention).
+	 * set_retention: from now on every put of a type other than
+	 * TSARC_OBJ_LOCK carries `r`, and create() makes a missing location
+	 * with Object Lock on; makes no request. retention_enabled: whether
+	 * the location has Object Lock on. extend_retention: the current
+	 * version of the object stays protected until `until` at least (a later
+	 * date it already has is left alone). purge_many: in a location that
+	 * keeps versions, deletes every version of each object whose retention
+	 * has passed, hides the object when a version must stay, and reports
+	 * each (a missing object is not an error); remove and remove_many of
+	 * such a store do the same without the report. list_hidden: the
+	 * objects of a type whose current version is a delete marker, with
+	 * their newest version's mtime (store clock).
+	 */
+	int (*set_retention)(tsarc_store *st, const tsarc_retention *r);
+	int (*retention_enabled)(tsarc_store *st, int *enabled);
+	int (*extend_retention)(tsarc_store *st, tsarc_objtype type, const char *name,
+		int64_t until);
+	int (*purge_many)(tsarc_store *st, tsarc_objtype type, const char *const *names,
+		size_t count, tsarc_store_purge_cb cb, void *payload);
+	int (*list_hidden)(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
+		void *payload);
 	/* Where the store is, fit for messages: never holds a secret. */
 	const char *(*describe)(tsarc_store *st);
 	void (*free)(tsarc_store *st);
@@ -116,6 +170,21 @@ int tsarc_store_remove(tsarc_store *st, tsarc_objtype type, const char *name);
 int tsarc_store_remove_many(tsarc_store *st, tsarc_objtype type,
 	const char *const *names, size_t count);
 int tsarc_store_sync(tsarc_store *st);
+/* Object Lock dispatch: set_retention, retention_enabled and
+ * extend_retention are TSARC_EUNSUPPORTED on a store without retention;
+ * purge_many there is remove_many (nothing outlives a delete) reporting
+ * each name as gone, and list_hidden lists nothing. */
+int tsarc_store_set_retention(tsarc_store *st, const tsarc_retention *r);
+int tsarc_store_retention_enabled(tsarc_store *st, int *enabled);
+int tsarc_store_extend_retention(tsarc_store *st, tsarc_objtype type, const char *name,
+	int64_t until);
+int tsarc_store_purge_many(tsarc_store *st, tsarc_objtype type, const char *const *names,
+	size_t count, tsarc_store_purge_cb cb, void *payload);
+int tsarc_store_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
+	void *payload);
+/* "governance" / "compliance" (and "none"); parse: 0 or TSARC_EINVAL. */
+const char *tsarc_retain_mode_name(tsarc_retain_mode mode);
+int tsarc_retain_mode_parse(const char *s, tsarc_retain_mode *out);
 const char *tsarc_store_describe(tsarc_store *st);
 void tsarc_store_free(tsarc_store *st);
 

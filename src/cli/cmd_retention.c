@@ -1,0 +1,71 @@
+/* extend-retention: keeps what live snapshots need under Object Lock. */
+#include "cli.h"
+#include "lock.h"
+#include "objlock.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+#include <time.h>
+
+static const char EXTEND_HELP[] =
+	"Usage: tsarc extend-retention [options]\n"
+	"\n"
+	"In a repository made with 'tsarc init --object-lock DAYS': moves the\n"
+	"Object Lock retain-until date of every object a snapshot still needs (the\n"
+	"config, key files, index objects, snapshots and the chunks they refer to)\n"
+	"to DAYS from now, so a repository kept for years stays protected with a\n"
+	"short DAYS. Run it more often than every DAYS (e.g. after the nightly\n"
+	"forget): a chunk a new backup shares with older ones is protected only\n"
+	"as long as its date says. Dates are never shortened. Forgotten snapshots\n"
+	"are not extended, so they still expire. Holds a shared lock.\n"
+	"\n"
+	CLI_COMMON_HELP;
+
+int cmd_extend_retention(int argc, char **argv)
+{
+	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	tsarc_extend_result res;
+	tsarc_repo *repo = NULL;
+	tsarc_lock *lock = NULL;
+	char until[40];
+	cli_common c;
+	int rc;
+
+	if ((rc = cli_parse_args("extend-retention", EXTEND_HELP, argc, argv, longopts, "r:qh",
+		     &c, NULL, NULL)))
+		return rc < 0 ? EXIT_OK : rc;
+	if (optind < argc)
+		return cli_usage_error("extend-retention", "unexpected argument '%s'",
+			argv[optind]);
+	if ((rc = cli_open_repo(&c, &repo)))
+		return cli_fail(rc);
+	if ((rc = tsarc_lock_acquire(&lock, repo, 0)))
+		goto done;
+	rc = tsarc_objlock_extend(repo, lock, (int64_t)time(NULL), &res);
+	if (rc && rc != TSARC_ECORRUPT)
+		goto done;
+	tsarc_time_format(res.until, 0, until, sizeof(until));
+	if (c.json) {
+		cJSON *doc = cJSON_CreateObject();
+		int prc;
+		cJSON_AddStringToObject(doc, "until", until);
+		cJSON_AddNumberToObject(doc, "snapshots", (double)res.snapshots);
+		cJSON_AddNumberToObject(doc, "objects", (double)res.objects);
+		cJSON_AddNumberToObject(doc, "missing", (double)res.missing);
+		cJSON_AddNumberToObject(doc, "damaged_snapshots", (double)res.damaged);
+		if (rc)
+			cJSON_AddStringToObject(doc, "error", tsarc_error_last()->message);
+		prc = cli_print_json(doc);
+		if (!rc)
+			rc = prc;
+	} else if (!c.quiet) {
+		printf("%zu objects of %zu snapshots retained until %s at least\n", res.objects,
+			res.snapshots, until);
+	}
+done:
+	tsarc_lock_release(lock);
+	tsarc_repo_free(repo);
+	return rc ? cli_fail(rc) : EXIT_OK;
+}

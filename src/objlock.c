@@ -1,0 +1,297 @@
+#include "objlock.h"
+#include "chunkset.h"
+#include "parallel.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+
+#include <cjson/cJSON.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_SECONDS 86400
+
+int tsarc_objlock_to_json(cJSON *config, const tsarc_retention *r)
+{
+	cJSON *o;
+
+	if (!r->mode)
+		return 0;
+	if (!(o = cJSON_AddObjectToObject(config, "object_lock")) ||
+		!cJSON_AddStringToObject(o, "mode", tsarc_retain_mode_name(r->mode)) ||
+		!cJSON_AddNumberToObject(o, "days", r->days))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return 0;
+}
+
+int tsarc_objlock_from_json(const cJSON *config, tsarc_retention *out)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(config, "object_lock"), *m, *d;
+	tsarc_retain_mode mode;
+
+	memset(out, 0, sizeof(*out));
+	if (!o)
+		return 0;
+	m = cJSON_GetObjectItemCaseSensitive(o, "mode");
+	d = cJSON_GetObjectItemCaseSensitive(o, "days");
+	if (!cJSON_IsObject(o) || !cJSON_IsString(m) || !cJSON_IsNumber(d))
+		return tsarc_error_set(TSARC_ECORRUPT, "config: object_lock is not {mode, days}");
+	if (tsarc_retain_mode_parse(m->valuestring, &mode) || mode == TSARC_RETAIN_NONE) {
+		tsarc_error_clear();
+		return tsarc_error_set(TSARC_ECORRUPT,
+			"config: object_lock mode is neither governance nor compliance");
+	}
+	if (!(d->valuedouble >= 1 && d->valuedouble <= TSARC_RETAIN_DAYS_MAX) ||
+		d->valuedouble != (double)(uint32_t)d->valuedouble)
+		return tsarc_error_set(TSARC_ECORRUPT,
+			"config: object_lock days is not a whole number from 1 to %u",
+			TSARC_RETAIN_DAYS_MAX);
+	out->mode = mode;
+	out->days = (uint32_t)d->valuedouble;
+	return 0;
+}
+
+int64_t tsarc_objlock_until(const tsarc_retention *r, int64_t now)
+{
+	return now + (int64_t)r->days * DAY_SECONDS;
+}
+
+int tsarc_objlock_prepare(tsarc_store *store, const tsarc_retention *r, int before_create)
+{
+	int enabled = 0, rc;
+
+	if (r->mode == TSARC_RETAIN_NONE || r->days < 1 || r->days > TSARC_RETAIN_DAYS_MAX)
+		return tsarc_error_set(TSARC_EINVAL,
+			"Object Lock needs a mode and from 1 to %u days", TSARC_RETAIN_DAYS_MAX);
+	if (before_create)
+		return tsarc_store_set_retention(store, r);
+	if ((rc = tsarc_store_retention_enabled(store, &enabled)))
+		return rc;
+	if (!enabled)
+		return tsarc_error_set(TSARC_EUNSUPPORTED,
+			"%s has no Object Lock: create the repository in a new bucket (tsarc "
+			"creates it with Object Lock on), or turn Object Lock on for this one "
+			"(versioning on, then PutObjectLockConfiguration)",
+			tsarc_store_describe(store));
+	return 0;
+}
+
+/* ---- extend ---- */
+
+typedef struct needed {
+	tsarc_objtype type;
+	char name[TSARC_ID_HEX_LEN + 1];
+} needed;
+
+typedef struct needed_list {
+	needed *v;
+	size_t n, cap;
+} needed_list;
+
+static int need(needed_list *l, tsarc_objtype type, const char *name)
+{
+	if (strlen(name) > TSARC_ID_HEX_LEN)
+		return 0; /* not a name tsarc writes: not ours to extend */
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		needed *grown = realloc(l->v, cap * sizeof(*grown));
+		if (!grown)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		l->v = grown;
+		l->cap = cap;
+	}
+	l->v[l->n].type = type;
+	snprintf(l->v[l->n].name, sizeof(l->v[l->n].name), "%s", name);
+	l->n++;
+	return 0;
+}
+
+typedef struct listing {
+	needed_list l;
+	tsarc_objtype type; /* of the objects being listed */
+} listing;
+
+static int need_listed(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	listing *ls = payload;
+
+	(void)size;
+	(void)mtime;
+	return need(&ls->l, ls->type, name);
+}
+
+static int need_chunk(const uint8_t id[TSARC_ID_LEN], uint32_t stored, void *payload)
+{
+	char hex[TSARC_ID_HEX_LEN + 1];
+
+	(void)stored;
+	tsarc_hex_encode(hex, id, TSARC_ID_LEN);
+	return need(payload, TSARC_OBJ_DATA, hex);
+}
+
+typedef struct extend_run {
+	tsarc_store *store;
+	const needed *v;
+	int64_t until;
+	atomic_size_t missing;
+} extend_run;
+
+static int extend_one(size_t i, void *ctx, void *worker)
+{
+	extend_run *x = ctx;
+	int rc;
+
+	(void)worker;
+	rc = tsarc_store_extend_retention(x->store, x->v[i].type, x->v[i].name, x->until);
+	if (rc == TSARC_ENOTFOUND) {
+		tsarc_error_clear();
+		atomic_fetch_add(&x->missing, 1);
+		return 0;
+	}
+	return rc;
+}
+
+static void note_damaged(const char *id, int code, const char *msg, void *payload)
+{
+	(void)id;
+	(void)code;
+	(void)msg;
+	(*(size_t *)payload)++;
+}
+
+int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
+	tsarc_extend_result *res)
+{
+	static const tsarc_objtype listed[] = {TSARC_OBJ_KEY, TSARC_OBJ_INDEX,
+		TSARC_OBJ_SNAPSHOT};
+	tsarc_snapshot **snaps = NULL;
+	tsarc_chunkset *chunks = NULL;
+	listing ls;
+	extend_run x;
+	size_t n = 0, i, s, k;
+	int rc, added;
+
+	memset(res, 0, sizeof(*res));
+	memset(&ls, 0, sizeof(ls));
+	if (!repo->retention.mode)
+		return tsarc_error_set(TSARC_EINVAL,
+			"this repository has no Object Lock (tsarc init --object-lock DAYS)");
+	/* The date first: whatever is listed after it is protected to it. */
+	res->until = tsarc_objlock_until(&repo->retention, now);
+	if ((rc = need(&ls.l, TSARC_OBJ_CONFIG, "")))
+		goto done;
+	for (i = 0; i < sizeof(listed) / sizeof(listed[0]); i++) {
+		ls.type = listed[i];
+		if ((rc = tsarc_store_list(repo->store, listed[i], need_listed, &ls)))
+			goto done;
+	}
+	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, note_damaged, &res->damaged)) ||
+		(rc = tsarc_chunkset_new(&chunks)))
+		goto done;
+	res->snapshots = n;
+	for (i = 0; i < n; i++)
+		for (s = 0; s < snaps[i]->nstreams; s++)
+			for (k = 0; k < snaps[i]->streams[s].nchunks; k++)
+				if ((rc = tsarc_chunkset_claim(chunks,
+					     snaps[i]->streams[s].chunks[k].id, 0, &added)))
+					goto done;
+	if ((rc = tsarc_chunkset_foreach(chunks, need_chunk, &ls.l)))
+		goto done;
+	/* A prune that took over a stale lock of ours must not race us. */
+	if ((rc = tsarc_lock_check(lock, NULL)))
+		goto done;
+	x.store = repo->store;
+	x.v = ls.l.v;
+	x.until = res->until;
+	atomic_init(&x.missing, 0);
+	rc = tsarc_parallel_for(ls.l.n, repo->store->max_inflight ? repo->store->max_inflight : 1,
+		extend_one, &x, NULL, NULL);
+	res->missing = atomic_load(&x.missing);
+	res->objects = ls.l.n - res->missing;
+	if (rc) {
+		tsarc_error_prefix("extending the retention");
+		goto done;
+	}
+	if (res->damaged || res->missing)
+		rc = tsarc_error_set(TSARC_ECORRUPT,
+			"%zu snapshot%s could not be read and %zu needed object%s missing or hidden: "
+			"what they need is not protected (run 'tsarc check')", res->damaged,
+			res->damaged == 1 ? "" : "s", res->missing, res->missing == 1 ? " is" : "s are");
+done:
+	tsarc_snapshot_array_free(snaps, n);
+	tsarc_chunkset_free(chunks);
+	free(ls.l.v);
+	return rc;
+}
+
+/* ---- purge ---- */
+
+int tsarc_purge_tally_cb(const char *name, int64_t kept_until, void *payload)
+{
+	tsarc_purge_tally *t = payload;
+
+	(void)name;
+	if (!kept_until) {
+		t->removed++;
+		return 0;
+	}
+	t->kept++;
+	if (kept_until > t->kept_until)
+		t->kept_until = kept_until;
+	return 0;
+}
+
+typedef struct hidden_list {
+	char **names;
+	size_t n, cap;
+	tsarc_chunkset *skip; /* for data: chunks live snapshots need */
+} hidden_list;
+
+static int collect_hidden(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	hidden_list *h = payload;
+	uint8_t id[TSARC_ID_LEN];
+
+	(void)size;
+	(void)mtime;
+	if (h->skip && strlen(name) == TSARC_ID_HEX_LEN &&
+		!tsarc_hex_decode(id, sizeof(id), name) &&
+		tsarc_chunkset_lookup(h->skip, id, NULL))
+		return 0;
+	tsarc_error_clear();
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		char **grown = realloc(h->names, cap * sizeof(*grown));
+		if (!grown)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		h->names = grown;
+		h->cap = cap;
+	}
+	if (!(h->names[h->n] = strdup(name)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	h->n++;
+	return 0;
+}
+
+int tsarc_objlock_sweep(tsarc_repo *repo, tsarc_chunkset *referenced,
+	tsarc_purge_tally *out)
+{
+	static const tsarc_objtype types[] = {TSARC_OBJ_SNAPSHOT, TSARC_OBJ_INDEX,
+		TSARC_OBJ_DATA, TSARC_OBJ_KEY, TSARC_OBJ_LOCK};
+	size_t t;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (t = 0; !rc && t < sizeof(types) / sizeof(types[0]); t++) {
+		hidden_list h = {NULL, 0, 0, types[t] == TSARC_OBJ_DATA ? referenced : NULL};
+		rc = tsarc_store_list_hidden(repo->store, types[t], collect_hidden, &h);
+		if (!rc && h.n)
+			rc = tsarc_store_purge_many(repo->store, types[t],
+				(const char *const *)h.names, h.n, tsarc_purge_tally_cb, out);
+		tsarc_store_names_free(h.names, h.n);
+	}
+	if (rc)
+		tsarc_error_prefix("deleting hidden objects whose retention has passed");
+	return rc;
+}

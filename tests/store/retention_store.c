@@ -1,0 +1,318 @@
+#include "store/retention_store.h"
+#include "tsarc/errors.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct dated {
+	tsarc_objtype type;
+	char name[130];
+	int64_t until;
+	int hidden;
+} dated;
+
+struct retention_store {
+	tsarc_store parent;
+	tsarc_store *inner;
+	tsarc_retention r;
+	int64_t now;
+	pthread_mutex_t mu;
+	dated *v;
+	size_t n, cap;
+};
+
+static retention_store *of(tsarc_store *st)
+{
+	return (retention_store *)st;
+}
+
+/* Under mu. */
+static dated *find(retention_store *r, tsarc_objtype type, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->v[i].type == type && !strcmp(r->v[i].name, name ? name : ""))
+			return &r->v[i];
+	return NULL;
+}
+
+static int is_hidden(retention_store *r, tsarc_objtype type, const char *name)
+{
+	dated *d;
+	int h;
+
+	pthread_mutex_lock(&r->mu);
+	d = find(r, type, name);
+	h = d && d->hidden;
+	pthread_mutex_unlock(&r->mu);
+	return h;
+}
+
+static int hidden_error(tsarc_objtype type, const char *name)
+{
+	return tsarc_error_set(TSARC_ENOTFOUND, "%s/%s is hidden", tsarc_objtype_dir(type),
+		name ? name : "config");
+}
+
+static int rs_put(tsarc_store *st, tsarc_objtype type, const char *name, const void *data,
+	size_t len, unsigned flags)
+{
+	retention_store *r = of(st);
+	dated *d;
+	int rc;
+
+	/* An overwrite of a hidden object makes a new current version. */
+	if (is_hidden(r, type, name))
+		flags &= ~TSARC_PUT_CREATE_ONLY;
+	if ((rc = tsarc_store_put(r->inner, type, name, data, len, flags)))
+		return rc;
+	if (!r->r.mode || type == TSARC_OBJ_LOCK)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	if (!(d = find(r, type, name))) {
+		if (r->n == r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 64;
+			dated *g = realloc(r->v, cap * sizeof(*g));
+			if (!g) {
+				pthread_mutex_unlock(&r->mu);
+				return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			}
+			r->v = g;
+			r->cap = cap;
+		}
+		d = &r->v[r->n++];
+		d->type = type;
+		snprintf(d->name, sizeof(d->name), "%s", name ? name : "");
+		d->until = 0;
+	}
+	d->hidden = 0;
+	if (r->now + (int64_t)r->r.days * 86400 > d->until)
+		d->until = r->now + (int64_t)r->r.days * 86400;
+	pthread_mutex_unlock(&r->mu);
+	return 0;
+}
+
+static int rs_get(tsarc_store *st, tsarc_objtype type, const char *name, uint64_t offset,
+	uint64_t length, tsarc_buf *out)
+{
+	if (is_hidden(of(st), type, name))
+		return hidden_error(type, name);
+	return tsarc_store_get(of(st)->inner, type, name, offset, length, out);
+}
+
+static int rs_stat(tsarc_store *st, tsarc_objtype type, const char *name, uint64_t *size)
+{
+	if (is_hidden(of(st), type, name))
+		return hidden_error(type, name);
+	return tsarc_store_stat(of(st)->inner, type, name, size);
+}
+
+typedef struct filter {
+	retention_store *r;
+	tsarc_objtype type;
+	int want_hidden;
+	tsarc_store_list_cb cb;
+	void *payload;
+} filter;
+
+static int filter_cb(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	filter *f = payload;
+
+	if (is_hidden(f->r, f->type, name) != f->want_hidden)
+		return 0;
+	return f->cb(name, size, mtime, f->payload);
+}
+
+static int rs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb, void *payload)
+{
+	filter f = {of(st), type, 0, cb, payload};
+
+	return tsarc_store_list(of(st)->inner, type, filter_cb, &f);
+}
+
+static int rs_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
+	void *payload)
+{
+	filter f = {of(st), type, 1, cb, payload};
+
+	return tsarc_store_list(of(st)->inner, type, filter_cb, &f);
+}
+
+static int rs_purge_many(tsarc_store *st, tsarc_objtype type, const char *const *names,
+	size_t count, tsarc_store_purge_cb cb, void *payload)
+{
+	retention_store *r = of(st);
+	size_t i;
+	int rc;
+
+	for (i = 0; i < count; i++) {
+		int64_t kept = 0;
+		dated *d;
+		pthread_mutex_lock(&r->mu);
+		if ((d = find(r, type, names[i]))) {
+			if (d->until > r->now) {
+				d->hidden = 1;
+				kept = d->until;
+			} else {
+				*d = r->v[--r->n];
+			}
+		}
+		pthread_mutex_unlock(&r->mu);
+		if (!kept && (rc = tsarc_store_remove(r->inner, type, names[i])) &&
+			rc != TSARC_ENOTFOUND)
+			return rc;
+		tsarc_error_clear();
+		if (cb && (rc = cb(names[i], kept, payload)))
+			return rc;
+	}
+	return 0;
+}
+
+static int rs_remove(tsarc_store *st, tsarc_objtype type, const char *name)
+{
+	uint64_t size;
+	int rc;
+
+	if ((rc = rs_stat(st, type, name, &size)))
+		return rc;
+	return rs_purge_many(st, type, &name, 1, NULL, NULL);
+}
+
+static int rs_remove_many(tsarc_store *st, tsarc_objtype type, const char *const *names,
+	size_t count)
+{
+	return rs_purge_many(st, type, names, count, NULL, NULL);
+}
+
+static int rs_set_retention(tsarc_store *st, const tsarc_retention *rt)
+{
+	of(st)->r = *rt;
+	return 0;
+}
+
+static int rs_retention_enabled(tsarc_store *st, int *enabled)
+{
+	(void)st;
+	*enabled = 1;
+	return 0;
+}
+
+static int rs_extend(tsarc_store *st, tsarc_objtype type, const char *name, int64_t until)
+{
+	retention_store *r = of(st);
+	dated *d;
+	int rc = 0;
+
+	pthread_mutex_lock(&r->mu);
+	if (!(d = find(r, type, name)) || d->hidden)
+		rc = tsarc_error_set(TSARC_ENOTFOUND, "no current version of %s",
+			name ? name : "config");
+	else if (until > d->until)
+		d->until = until;
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+static int rs_create(tsarc_store *st)
+{
+	return tsarc_store_create(of(st)->inner);
+}
+
+static int rs_sync(tsarc_store *st)
+{
+	return tsarc_store_sync(of(st)->inner);
+}
+
+static const char *rs_describe(tsarc_store *st)
+{
+	return tsarc_store_describe(of(st)->inner);
+}
+
+static void rs_free(tsarc_store *st)
+{
+	retention_store *r = of(st);
+
+	tsarc_store_free(r->inner);
+	pthread_mutex_destroy(&r->mu);
+	free(r->v);
+	free(r);
+}
+
+int retention_store_wrap(tsarc_store **out, retention_store **ctl, tsarc_store *inner)
+{
+	retention_store *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	r->inner = inner;
+	pthread_mutex_init(&r->mu, NULL);
+	r->parent.kind = "retention-test";
+	r->parent.max_inflight = inner->max_inflight;
+	r->parent.create = rs_create;
+	r->parent.put = rs_put;
+	r->parent.get = rs_get;
+	r->parent.stat = rs_stat;
+	r->parent.list = rs_list;
+	r->parent.remove = rs_remove;
+	r->parent.remove_many = rs_remove_many;
+	r->parent.sync = rs_sync;
+	r->parent.set_retention = rs_set_retention;
+	r->parent.retention_enabled = rs_retention_enabled;
+	r->parent.extend_retention = rs_extend;
+	r->parent.purge_many = rs_purge_many;
+	r->parent.list_hidden = rs_list_hidden;
+	r->parent.describe = rs_describe;
+	r->parent.free = rs_free;
+	*out = &r->parent;
+	*ctl = r;
+	return 0;
+}
+
+void retention_store_set_now(retention_store *r, int64_t now)
+{
+	pthread_mutex_lock(&r->mu);
+	r->now = now;
+	pthread_mutex_unlock(&r->mu);
+}
+
+int64_t retention_store_until(retention_store *r, tsarc_objtype type, const char *name,
+	int *hidden)
+{
+	dated *d;
+	int64_t until = 0;
+
+	pthread_mutex_lock(&r->mu);
+	*hidden = 0;
+	if ((d = find(r, type, name))) {
+		until = d->until;
+		*hidden = d->hidden;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return until;
+}
+
+size_t retention_store_count(retention_store *r, tsarc_objtype type)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&r->mu);
+	for (i = 0; i < r->n; i++)
+		n += r->v[i].type == type;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+tsarc_retention retention_store_policy(retention_store *r)
+{
+	return r->r;
+}
+
+void retention_store_drop_policy(retention_store *r)
+{
+	r->r.mode = TSARC_RETAIN_NONE;
+	r->r.days = 0;
+}

@@ -1,0 +1,378 @@
+/*
+ * Object Lock in the engine (src/objlock.c, prune, the repository config),
+ * through a store with S3's retention semantics on a clock the test sets
+ * (tests/store/retention_store.c): the config keeps the retention and a
+ * reopened repository writes with it; a forgotten snapshot under
+ * retention is hidden and reported, prune hides its chunks and reports
+ * until when, and deletes them for good once the date has passed; the
+ * extension reaches every object live snapshots need and no hidden one;
+ * a config's object_lock field is checked when read back; a store without
+ * Object Lock is refused at init.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "backup.h"
+#include "fileio.h"
+#include "lock.h"
+#include "objlock.h"
+#include "prune.h"
+#include "repo.h"
+#include "snapshot.h"
+#include "store/retention_store.h"
+#include "tsarc/errors.h"
+
+#define LEN (300u * 1024)
+#define DAY 86400
+
+static char dir[256];
+
+static void fill(uint8_t *p, size_t len, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		p[i] = (uint8_t)(seed >> 56);
+	}
+}
+
+static void backup(tsarc_repo *repo, const uint8_t *data, size_t len,
+	char id[TSARC_ID_HEX_LEN + 1])
+{
+	char path[300];
+	tsarc_backup *b = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/input", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(tsarc_write_all(fd, data, len), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(tsarc_backup_new(&b, repo, NULL), 0);
+	assert_int_equal(tsarc_backup_stream_fd(b, "s", "stdin", fd, NULL), 0);
+	assert_int_equal(tsarc_backup_commit(b, id), 0);
+	tsarc_backup_free(b);
+	close(fd);
+	unlink(path);
+}
+
+static void make_dir(const char *what)
+{
+	snprintf(dir, sizeof(dir), "%s/tsarc-%s-XXXXXX",
+		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", what);
+	assert_non_null(mkdtemp(dir));
+}
+
+static void remove_dir(void)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int prune(tsarc_repo *repo, tsarc_prune_result *res)
+{
+	tsarc_lock *lock = NULL;
+	int rc;
+
+	assert_int_equal(tsarc_lock_acquire(&lock, repo, 1), 0);
+	rc = tsarc_prune(repo, lock, 0, res);
+	assert_int_equal(tsarc_lock_release(lock), 0);
+	return rc;
+}
+
+/* The chunk names of snapshot `id` that snapshot `other` does not share. */
+static size_t own_chunks(tsarc_repo *repo, const char *id, const char *other,
+	char names[][TSARC_ID_HEX_LEN + 1], size_t max)
+{
+	tsarc_snapshot *a = NULL, *b = NULL;
+	size_t i, j, n = 0, k;
+	int shared, dup;
+
+	assert_int_equal(tsarc_snapshot_load(repo, id, &a), 0);
+	assert_int_equal(tsarc_snapshot_load(repo, other, &b), 0);
+	for (i = 0; i < a->streams[0].nchunks; i++) {
+		shared = 0;
+		for (j = 0; j < b->streams[0].nchunks && !shared; j++)
+			shared = !memcmp(a->streams[0].chunks[i].id, b->streams[0].chunks[j].id,
+				TSARC_ID_LEN);
+		if (shared)
+			continue;
+		assert_true(n < max);
+		tsarc_hex_encode(names[n], a->streams[0].chunks[i].id, TSARC_ID_LEN);
+		for (dup = 0, k = 0; k < n && !dup; k++)
+			dup = !strcmp(names[k], names[n]);
+		n += !dup;
+	}
+	tsarc_snapshot_free(a);
+	tsarc_snapshot_free(b);
+	return n;
+}
+
+static void test_forget_prune_extend_under_retention(void **state)
+{
+	static const tsarc_repo_init_options opts = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
+		1024, {TSARC_RETAIN_COMPLIANCE, 1}};
+	uint8_t *a = malloc(LEN), *b = malloc(LEN);
+	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1], repo_dir[300];
+	char doomed[64][TSARC_ID_HEX_LEN + 1];
+	const char *names[1];
+	tsarc_store *inner = NULL, *st = NULL;
+	retention_store *ctl = NULL;
+	tsarc_repo *repo = NULL;
+	tsarc_purge_tally tally = {0, 0, 0};
+	tsarc_prune_result res;
+	tsarc_extend_result ext;
+	tsarc_snapshot *snap = NULL;
+	tsarc_lock *lock = NULL;
+	int64_t t0 = 1800000000;
+	size_t ndoomed, i;
+	uint64_t size;
+	int hidden;
+
+	(void)state;
+	make_dir("objlock");
+	snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&inner, repo_dir, NULL), 0);
+	assert_int_equal(retention_store_wrap(&st, &ctl, inner), 0);
+	retention_store_set_now(ctl, t0);
+	assert_int_equal(tsarc_repo_init(&repo, st, "lock-pw", &opts), 0);
+	/* The config and the key file were written with the retention. */
+	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_CONFIG, NULL, &hidden), t0 + DAY);
+	assert_int_equal(retention_store_count(ctl, TSARC_OBJ_KEY), 1);
+	/* Reopened, the retention comes from the config and goes to the store. */
+	repo->store = NULL;
+	tsarc_repo_free(repo);
+	repo = NULL;
+	retention_store_drop_policy(ctl);
+	assert_int_equal(tsarc_repo_open(&repo, st, "lock-pw"), 0);
+	assert_int_equal(retention_store_policy(ctl).mode, TSARC_RETAIN_COMPLIANCE);
+	assert_int_equal(retention_store_policy(ctl).days, 1);
+	assert_int_equal(repo->retention.mode, TSARC_RETAIN_COMPLIANCE);
+	assert_int_equal(repo->retention.days, 1);
+
+	fill(a, LEN, 1);
+	memcpy(b, a, LEN / 2);
+	fill(b + LEN / 2, LEN / 2, 2);
+	backup(repo, a, LEN, ida);
+	retention_store_set_now(ctl, t0 + 3600);
+	backup(repo, b, LEN, idb);
+	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_SNAPSHOT, ida, &hidden), t0 + DAY);
+	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_SNAPSHOT, idb, &hidden),
+		t0 + 3600 + DAY);
+	ndoomed = own_chunks(repo, ida, idb, doomed, 64);
+	assert_true(ndoomed > 2);
+
+	/* Forget a while it is retained: hidden, and reported until when. */
+	names[0] = ida;
+	assert_int_equal(tsarc_store_purge_many(repo->store, TSARC_OBJ_SNAPSHOT, names, 1,
+				 tsarc_purge_tally_cb, &tally), 0);
+	assert_int_equal(tally.kept, 1);
+	assert_int_equal(tally.removed, 0);
+	assert_int_equal(tally.kept_until, t0 + DAY);
+	assert_int_equal(tsarc_snapshot_load(repo, ida, &snap), TSARC_ENOTFOUND);
+
+	/* Prune within the retention: a's own chunks hidden, none deleted. */
+	assert_int_equal(prune(repo, &res), 0);
+	assert_int_equal(res.snapshots, 1);
+	assert_int_equal(res.chunks_removed, ndoomed);
+	assert_int_equal(res.chunks_kept, ndoomed);
+	assert_int_equal(res.chunks_kept_until, t0 + DAY);
+	assert_int_equal(res.hidden_kept, 1); /* the forgotten snapshot */
+	assert_int_equal(res.hidden_removed, 0);
+	for (i = 0; i < ndoomed; i++) {
+		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, doomed[i], &hidden),
+			t0 + DAY);
+		assert_true(hidden);
+		assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_DATA, doomed[i], &size), 0);
+	}
+
+	/* The extension at t0 + 2 h: b's objects move, the hidden ones do not. */
+	retention_store_set_now(ctl, t0 + 7200);
+	assert_int_equal(tsarc_lock_acquire(&lock, repo, 0), 0);
+	assert_int_equal(tsarc_objlock_extend(repo, lock, t0 + 7200, &ext), 0);
+	assert_int_equal(tsarc_lock_release(lock), 0);
+	assert_int_equal(ext.until, t0 + 7200 + DAY);
+	assert_int_equal(ext.snapshots, 1);
+	assert_int_equal(ext.missing, 0);
+	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_SNAPSHOT, idb, &hidden),
+		t0 + 7200 + DAY);
+	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_CONFIG, NULL, &hidden),
+		t0 + 7200 + DAY);
+	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_SNAPSHOT, ida, &hidden), t0 + DAY);
+	for (i = 0; i < ndoomed; i++)
+		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, doomed[i], &hidden),
+			t0 + DAY);
+	/* config, key, b's manifest and every chunk b needs */
+	assert_int_equal(ext.objects, 3 + (retention_store_count(ctl, TSARC_OBJ_DATA) - ndoomed));
+
+	/* Past the date: the hidden objects go for good, b stays whole. */
+	retention_store_set_now(ctl, t0 + 2 * DAY);
+	assert_int_equal(prune(repo, &res), 0);
+	assert_int_equal(res.chunks_removed, 0);
+	assert_int_equal(res.hidden_removed, ndoomed + 1);
+	assert_int_equal(res.hidden_kept, 0);
+	for (i = 0; i < ndoomed; i++)
+		assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_DATA, doomed[i], &size),
+			TSARC_ENOTFOUND);
+	assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_SNAPSHOT, ida, &size), TSARC_ENOTFOUND);
+	assert_int_equal(tsarc_snapshot_load(repo, idb, &snap), 0);
+	tsarc_snapshot_free(snap);
+
+	/* A chunk b needs, hidden behind tsarc's back: the extension says so,
+	 * and no prune deletes it even past its date. */
+	{
+		tsarc_snapshot *sb = NULL;
+		char hex[TSARC_ID_HEX_LEN + 1];
+		assert_int_equal(tsarc_snapshot_load(repo, idb, &sb), 0);
+		tsarc_hex_encode(hex, sb->streams[0].chunks[0].id, TSARC_ID_LEN);
+		tsarc_snapshot_free(sb);
+		names[0] = hex;
+		retention_store_set_now(ctl, t0 + 10 * DAY);
+		assert_int_equal(tsarc_store_remove_many(repo->store, TSARC_OBJ_DATA, names, 1), 0);
+		assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_DATA, hex, &size), TSARC_ENOTFOUND);
+	}
+	tsarc_repo_free(repo);
+	free(a);
+	free(b);
+	remove_dir();
+}
+
+static void test_extend_reports_missing_chunks(void **state)
+{
+	static const tsarc_repo_init_options opts = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
+		1024, {TSARC_RETAIN_GOVERNANCE, 3}};
+	uint8_t *a = malloc(LEN);
+	char ida[TSARC_ID_HEX_LEN + 1], repo_dir[300], hex[TSARC_ID_HEX_LEN + 1];
+	const char *names[1] = {hex};
+	tsarc_store *inner = NULL, *st = NULL;
+	retention_store *ctl = NULL;
+	tsarc_repo *repo = NULL;
+	tsarc_snapshot *snap = NULL;
+	tsarc_extend_result ext;
+	tsarc_prune_result res;
+	tsarc_lock *lock = NULL;
+	uint64_t size;
+
+	(void)state;
+	make_dir("objlock");
+	snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&inner, repo_dir, NULL), 0);
+	assert_int_equal(retention_store_wrap(&st, &ctl, inner), 0);
+	retention_store_set_now(ctl, 1800000000);
+	assert_int_equal(tsarc_repo_init(&repo, st, "lock-pw", &opts), 0);
+	fill(a, LEN, 7);
+	backup(repo, a, LEN, ida);
+	assert_int_equal(tsarc_snapshot_load(repo, ida, &snap), 0);
+	tsarc_hex_encode(hex, snap->streams[0].chunks[0].id, TSARC_ID_LEN);
+	tsarc_snapshot_free(snap);
+	/* Someone hides a chunk the snapshot needs (a delete marker). */
+	assert_int_equal(tsarc_store_remove_many(repo->store, TSARC_OBJ_DATA, names, 1), 0);
+	assert_int_equal(tsarc_lock_acquire(&lock, repo, 0), 0);
+	assert_int_equal(tsarc_objlock_extend(repo, lock, 1800000000 + 60, &ext),
+		TSARC_ECORRUPT);
+	assert_non_null(strstr(tsarc_error_last()->message, "missing or hidden"));
+	assert_int_equal(tsarc_lock_release(lock), 0);
+	assert_int_equal(ext.missing, 1);
+	/* Long after its date, prune still leaves it: a live snapshot needs it. */
+	retention_store_set_now(ctl, 1800000000 + 30 * DAY);
+	assert_int_equal(prune(repo, &res), 0);
+	assert_int_equal(res.hidden_removed, 0);
+	assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_DATA, hex, &size), 0);
+	tsarc_repo_free(repo);
+	free(a);
+	remove_dir();
+}
+
+static void test_config_field_is_checked(void **state)
+{
+	static const struct {
+		const char *json;
+		int rc;
+		tsarc_retain_mode mode;
+		uint32_t days;
+	} cases[] = {
+		{"{}", 0, TSARC_RETAIN_NONE, 0},
+		{"{\"object_lock\":{\"mode\":\"compliance\",\"days\":30}}", 0,
+			TSARC_RETAIN_COMPLIANCE, 30},
+		{"{\"object_lock\":{\"mode\":\"governance\",\"days\":36500}}", 0,
+			TSARC_RETAIN_GOVERNANCE, 36500},
+		{"{\"object_lock\":{\"mode\":\"none\",\"days\":30}}", TSARC_ECORRUPT, 0, 0},
+		{"{\"object_lock\":{\"mode\":\"COMPLIANCE\",\"days\":30}}", TSARC_ECORRUPT, 0, 0},
+		{"{\"object_lock\":{\"mode\":\"compliance\",\"days\":0}}", TSARC_ECORRUPT, 0, 0},
+		{"{\"object_lock\":{\"mode\":\"compliance\",\"days\":36501}}", TSARC_ECORRUPT, 0, 0},
+		{"{\"object_lock\":{\"mode\":\"compliance\",\"days\":1.5}}", TSARC_ECORRUPT, 0, 0},
+		{"{\"object_lock\":{\"mode\":\"compliance\",\"days\":-3}}", TSARC_ECORRUPT, 0, 0},
+		{"{\"object_lock\":{\"mode\":\"compliance\",\"days\":\"30\"}}", TSARC_ECORRUPT, 0, 0},
+		{"{\"object_lock\":{\"mode\":\"compliance\"}}", TSARC_ECORRUPT, 0, 0},
+		{"{\"object_lock\":true}", TSARC_ECORRUPT, 0, 0},
+		{"{\"object_lock\":[\"compliance\",30]}", TSARC_ECORRUPT, 0, 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *doc = cJSON_Parse(cases[i].json), *back;
+		tsarc_retention r = {TSARC_RETAIN_COMPLIANCE, 99};
+		assert_non_null(doc);
+		assert_int_equal(tsarc_objlock_from_json(doc, &r), cases[i].rc);
+		if (!cases[i].rc) {
+			assert_int_equal(r.mode, cases[i].mode);
+			assert_int_equal(r.days, cases[i].days);
+			/* and it writes back what it read */
+			back = cJSON_CreateObject();
+			assert_int_equal(tsarc_objlock_to_json(back, &r), 0);
+			r.mode = TSARC_RETAIN_NONE;
+			assert_int_equal(tsarc_objlock_from_json(back, &r), 0);
+			assert_int_equal(r.mode, cases[i].mode);
+			assert_int_equal(r.days, cases[i].days);
+			cJSON_Delete(back);
+		} else {
+			assert_int_equal(r.mode, TSARC_RETAIN_NONE);
+		}
+		cJSON_Delete(doc);
+	}
+}
+
+static void test_store_without_object_lock_is_refused(void **state)
+{
+	static const tsarc_repo_init_options opts = {{0, 0, 0}, TSARC_CODEC_ZSTD, 0, 1024,
+		{TSARC_RETAIN_COMPLIANCE, 7}};
+	char repo_dir[300];
+	tsarc_store *st = NULL;
+	tsarc_repo *repo = NULL;
+	uint64_t size;
+
+	(void)state;
+	make_dir("objlock");
+	snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&st, repo_dir, NULL), 0);
+	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &opts), TSARC_EUNSUPPORTED);
+	assert_non_null(strstr(tsarc_error_last()->message, "Object Lock"));
+	/* Nothing was written: no repository without the protection asked for. */
+	assert_int_equal(tsarc_store_stat(st, TSARC_OBJ_CONFIG, NULL, &size), TSARC_ENOTFOUND);
+	tsarc_store_free(st);
+	remove_dir();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_field_is_checked),
+		cmocka_unit_test(test_store_without_object_lock_is_refused),
+		cmocka_unit_test(test_forget_prune_extend_under_retention),
+		cmocka_unit_test(test_extend_reports_missing_chunks),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
