@@ -319,6 +319,58 @@ static void test_concurrent_puts(void **state)
 	tsarc_buf_dispose(&b);
 }
 
+typedef struct purged {
+	char names[8][65];
+	int64_t until[8];
+	size_t n;
+} purged;
+
+static int note_purged(const char *name, int64_t kept_until, void *payload)
+{
+	purged *p = payload;
+
+	assert_true(p->n < 8);
+	snprintf(p->names[p->n], sizeof(p->names[0]), "%s", name);
+	p->until[p->n++] = kept_until;
+	return 0;
+}
+
+/* A store without Object Lock says so for every retention operation, and
+ * its purge is a removal for good. (The s3 store's Object Lock is tested on
+ * a bucket of its own: tests/s3/object_lock.sh.) */
+static void test_retention_or_clear_refusal(void **state)
+{
+	tsarc_retention r = {TSARC_RETAIN_GOVERNANCE, 1};
+	char names[2][65];
+	const char *ptrs[2] = {names[0], names[1]};
+	purged p;
+	listing l;
+	uint64_t size;
+	int enabled = 1;
+
+	(void)state;
+	if (st->set_retention)
+		skip();
+	assert_int_equal(tsarc_store_set_retention(st, &r), TSARC_EUNSUPPORTED);
+	assert_non_null(strstr(tsarc_error_last()->message, "Object Lock"));
+	assert_int_equal(tsarc_store_retention_enabled(st, &enabled), TSARC_EUNSUPPORTED);
+	assert_int_equal(enabled, 0);
+	data_name(names[0], 9000);
+	data_name(names[1], 9001);
+	assert_int_equal(tsarc_store_extend_retention(st, TSARC_OBJ_DATA, names[0], 1),
+		TSARC_EUNSUPPORTED);
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_DATA, names[0], "abc", 3, 0), 0);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(tsarc_store_purge_many(st, TSARC_OBJ_DATA, ptrs, 2, note_purged, &p), 0);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(p.until[0], 0);
+	assert_int_equal(p.until[1], 0);
+	assert_int_equal(tsarc_store_stat(st, TSARC_OBJ_DATA, names[0], &size), TSARC_ENOTFOUND);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(tsarc_store_list_hidden(st, TSARC_OBJ_DATA, collect, &l), 0);
+	assert_int_equal(l.n, 0);
+}
+
 static void test_describe_has_no_secret(void **state)
 {
 	const char *d = tsarc_store_describe(st);
@@ -345,6 +397,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_invalid_names),
 		cmocka_unit_test(test_concurrent_puts),
 		cmocka_unit_test(test_describe_has_no_secret),
+		cmocka_unit_test(test_retention_or_clear_refusal),
 	};
 
 	if (argc != 2) {
