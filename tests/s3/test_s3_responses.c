@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../backends/stores/s3/client.h"
 #include "../../backends/stores/s3/s3.h"
 #include "../../backends/stores/s3/sigv4.h"
 #include "tsarc/errors.h"
@@ -900,6 +901,71 @@ static void test_list_never_ends(void **state)
 	}
 }
 
+/* The client with a caller's keys (a component's Secret), none in the
+ * environment: requests are signed with them; further headers are signed
+ * and sent; the answer's headers come back; a header that could end the
+ * request's head is refused before anything is sent. */
+static void test_client_keys_and_headers(void **state)
+{
+	static const canned script[] = {
+		{REPLY, 200, NULL, "", -1},
+		{REPLY, 200, "Content-Type: text/plain\r\nx-amz-meta-owner: ann\r\n", "hi", -1},
+	};
+	tsarc__s3_creds keys = {"AKFROMSECRET", "secret-from-secret", NULL, "eu-west-1",
+		"Secret aws-auth", 0};
+	tsarc__s3_kv hdrs[2] = {{"content-type", "text/plain"}, {"x-amz-meta-owner", "ann"}};
+	tsarc__s3_kv evil[1] = {{"x-amz-meta-a", "b\r\nx-injected: 1"}};
+	tsarc_buf body = TSARC_BUF_INIT, hout = TSARC_BUF_INIT;
+	tsarc__s3_req rq = {0};
+	tsarc__s3_resp resp;
+	tsarc__s3_client *c;
+	char url[128];
+
+	(void)state;
+	START(script);
+	clear_aws_env();
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/x", 1);
+	setenv("AWS_CONFIG_FILE", "/nonexistent/y", 1);
+	snprintf(url, sizeof(url), "s3:http://127.0.0.1:%u/bkt", (unsigned)srv.port);
+	if (tsarc__s3_client_open_keys(&c, url, NULL, 2, &keys))
+		fail_msg("open: %s", tsarc_error_last()->message);
+	rq.method = "PUT";
+	rq.key = "a b/c";
+	rq.headers = evil;
+	rq.nheaders = 1;
+	rq.body = "hi";
+	rq.body_len = 2;
+	rq.has_body = 1;
+	expect(tsarc__s3_perform(c, &rq, &resp), TSARC_EINVAL, "x-amz-meta-a");
+	assert_int_equal(srv.nreq, 0);
+	rq.headers = hdrs;
+	rq.nheaders = 2;
+	assert_int_equal(tsarc__s3_perform(c, &rq, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "GET";
+	rq.key = "a b/c";
+	rq.out = &body;
+	rq.headers_out = &hout;
+	assert_int_equal(tsarc__s3_perform(c, &rq, &resp), 0);
+	assert_int_equal(srv.nreq, 2);
+	assert_true(strncmp(srv.heads[0], "PUT /bkt/a%20b/c HTTP/1.1\r\n", 27) == 0);
+	assert_true(has_header(srv.heads[0], "authorization: AWS4-HMAC-SHA256 "
+					     "Credential=AKFROMSECRET/"));
+	assert_non_null(strstr(srv.heads[0], "/eu-west-1/s3/aws4_request"));
+	assert_non_null(strstr(srv.heads[0], "SignedHeaders=content-md5;content-type;host;"));
+	assert_non_null(strstr(srv.heads[0], "x-amz-meta-owner"));
+	assert_true(has_header(srv.heads[0], "content-type: text/plain\r\n"));
+	assert_true(has_header(srv.heads[0], "x-amz-meta-owner: ann\r\n"));
+	assert_int_equal(body.size, 2);
+	assert_non_null(strstr((const char *)hout.ptr, "x-amz-meta-owner: ann\r\n"));
+	assert_non_null(strstr((const char *)hout.ptr, "Content-Type: text/plain\r\n"));
+	tsarc_buf_dispose(&body);
+	tsarc_buf_dispose(&hout);
+	tsarc__s3_client_free(c);
+	stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -920,6 +986,7 @@ int main(void)
 		cmocka_unit_test(test_delete_batches),
 		cmocka_unit_test(test_list_pages),
 		cmocka_unit_test(test_list_never_ends),
+		cmocka_unit_test(test_client_keys_and_headers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,10 @@ typedef struct tsarc__s3_resp {
  */
 int tsarc__s3_client_open(tsarc__s3_client **out, const char *url,
 	const tsarc_store_options *opts, unsigned max_inflight);
+/* The same with the caller's keys (a component's Secret) instead of the
+ * chain; `keys` is copied. */
+int tsarc__s3_client_open_keys(tsarc__s3_client **out, const char *url,
+	const tsarc_store_options *opts, unsigned max_inflight, const tsarc__s3_creds *keys);
 void tsarc__s3_client_free(tsarc__s3_client *c);
 
 const tsarc__s3_url *tsarc__s3_client_url(const tsarc__s3_client *c);

@@ -90,6 +90,55 @@ static int resolve_dynamic(tsarc__s3_credsrc *s, const char *why_static)
 		why_static, why_imds);
 }
 
+static int copy_creds(const tsarc__s3_creds *from, const char *region,
+	tsarc__s3_creds *to)
+{
+	memset(to, 0, sizeof(*to));
+	to->access_key = dup_str(from->access_key);
+	to->secret_key = dup_str(from->secret_key);
+	to->session_token = dup_str(from->session_token);
+	to->source = dup_str(from->source);
+	to->region = dup_str(region);
+	to->expires = from->expires;
+	if (!to->access_key || !to->secret_key || !to->source || !to->region ||
+	    (from->session_token && !to->session_token)) {
+		tsarc__s3_creds_dispose(to);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int tsarc__s3_credsrc_open_keys(tsarc__s3_credsrc **out, const tsarc__s3_creds *keys)
+{
+	tsarc__s3_credsrc *s;
+	int rc;
+
+	*out = NULL;
+	if (!keys->access_key || !*keys->access_key || !keys->secret_key ||
+	    !*keys->secret_key || !keys->source)
+		return tsarc_error_set(TSARC_ECONFIG, "S3 credentials%s%s need an access key "
+			"id and a secret key", keys->source ? " from " : "",
+			keys->source ? keys->source : "");
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	pthread_mutex_init(&s->lock, NULL);
+	s->kind = K_STATIC;
+	s->region = dup_str(keys->region && *keys->region ? keys->region : "us-east-1");
+	if (!s->region) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto fail;
+	}
+	s->ctx.region = s->region;
+	if ((rc = copy_creds(keys, s->region, &s->cur)))
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	tsarc__s3_credsrc_free(s);
+	return rc;
+}
+
 int tsarc__s3_credsrc_open(tsarc__s3_credsrc **out, const char *cacert,
 	int insecure, long margin_s)
 {
@@ -132,23 +181,6 @@ fail:
 	return rc;
 }
 
-static int copy_creds(const tsarc__s3_creds *from, const char *region,
-	tsarc__s3_creds *to)
-{
-	memset(to, 0, sizeof(*to));
-	to->access_key = dup_str(from->access_key);
-	to->secret_key = dup_str(from->secret_key);
-	to->session_token = dup_str(from->session_token);
-	to->source = dup_str(from->source);
-	to->region = dup_str(region);
-	to->expires = from->expires;
-	if (!to->access_key || !to->secret_key || !to->source || !to->region ||
-	    (from->session_token && !to->session_token)) {
-		tsarc__s3_creds_dispose(to);
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
-	return 0;
-}
 
 int tsarc__s3_credsrc_get(tsarc__s3_credsrc *s, tsarc__s3_creds *out)
 {

@@ -21,6 +21,10 @@ typedef struct tsarc__s3_credsrc tsarc__s3_credsrc;
  * configured but fails (STS refusing the role: TSARC_EACCESS). */
 int tsarc__s3_credsrc_open(tsarc__s3_credsrc **out, const char *cacert,
 	int insecure, long margin_s);
+/* Static keys given by the caller (a component's Secret), not the chain:
+ * access key, secret, token (may be NULL), region (NULL: us-east-1) and
+ * source (where they came from, for messages) are copied. */
+int tsarc__s3_credsrc_open_keys(tsarc__s3_credsrc **out, const tsarc__s3_creds *keys);
 /*
  * A copy of the current keys (region included), fetched anew first when
  * they expire within the margin. A failed refresh keeps the old keys

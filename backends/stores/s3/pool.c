@@ -116,8 +116,8 @@ void tsarc__s3_client_free(tsarc__s3_client *c)
 	free(c);
 }
 
-int tsarc__s3_client_open(tsarc__s3_client **out, const char *url,
-	const tsarc_store_options *opts, unsigned max_inflight)
+int tsarc__s3_client_open_keys(tsarc__s3_client **out, const char *url,
+	const tsarc_store_options *opts, unsigned max_inflight, const tsarc__s3_creds *keys)
 {
 	tsarc__s3_client *c;
 	const char *cacert;
@@ -149,8 +149,9 @@ int tsarc__s3_client_open(tsarc__s3_client **out, const char *url,
 	c->insecure = opts && opts->insecure_tls;
 	if ((rc = tsarc__s3_url_parse(&c->u, url)) || (rc = tsarc__s3_limits_load(&c->lim)) ||
 	    (rc = tsarc__s3_put_opts_load(&c->put, opts)) ||
-	    (rc = tsarc__s3_credsrc_open(&c->cred, c->cacert, c->insecure,
-		     c->lim.refresh_margin_s)))
+	    (rc = keys ? tsarc__s3_credsrc_open_keys(&c->cred, keys)
+		       : tsarc__s3_credsrc_open(&c->cred, c->cacert, c->insecure,
+			     c->lim.refresh_margin_s)))
 		goto fail;
 	c->region = tsarc__s3_credsrc_region(c->cred);
 	if (c->u.aws && (rc = tsarc__s3_url_aws_host(&c->u, c->region)))
@@ -177,6 +178,12 @@ int tsarc__s3_client_open(tsarc__s3_client **out, const char *url,
 fail:
 	tsarc__s3_client_free(c);
 	return rc;
+}
+
+int tsarc__s3_client_open(tsarc__s3_client **out, const char *url,
+	const tsarc_store_options *opts, unsigned max_inflight)
+{
+	return tsarc__s3_client_open_keys(out, url, opts, max_inflight, NULL);
 }
 
 const tsarc__s3_url *tsarc__s3_client_url(const tsarc__s3_client *c)
