@@ -51,10 +51,4 @@ static void test_check_without_restoring(void **state)
 	unsetenv("TMPDIR");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_check_without_restoring),
-	};
-	return cmocka_run_group_tests(tests, tree_setup, tree_teardown);
-}
+TREE_TESTS_MAIN(cmocka_unit_test(test_check_without_restoring))

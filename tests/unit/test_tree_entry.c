@@ -71,11 +71,5 @@ static void test_fifo_skipped_not_refused(void **state)
 	close(fd);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_entry_rules),
-		cmocka_unit_test(test_fifo_skipped_not_refused),
-	};
-	return cmocka_run_group_tests(tests, tree_setup, tree_teardown);
-}
+TREE_TESTS_MAIN(cmocka_unit_test(test_entry_rules),
+	cmocka_unit_test(test_fifo_skipped_not_refused))

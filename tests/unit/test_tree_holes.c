@@ -63,10 +63,4 @@ static void test_zeros_become_holes(void **state)
 		file, file);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_zeros_become_holes),
-	};
-	return cmocka_run_group_tests(tests, tree_setup, tree_teardown);
-}
+TREE_TESTS_MAIN(cmocka_unit_test(test_zeros_become_holes))

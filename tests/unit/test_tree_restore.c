@@ -118,12 +118,6 @@ static void test_garbage_is_an_error(void **state)
 	sh("test \"$(ls -A '%s')\" = keep.txt", target);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_restore_equals_archive),
-		cmocka_unit_test(test_hostile_archives_change_nothing),
-		cmocka_unit_test(test_garbage_is_an_error),
-	};
-	return cmocka_run_group_tests(tests, tree_setup, tree_teardown);
-}
+TREE_TESTS_MAIN(cmocka_unit_test(test_restore_equals_archive),
+	cmocka_unit_test(test_hostile_archives_change_nothing),
+	cmocka_unit_test(test_garbage_is_an_error))

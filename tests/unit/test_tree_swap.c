@@ -152,12 +152,6 @@ static void test_interrupted_extraction_is_undone(void **state)
 	sh("cmp -s '%s' '%s' && test -z \"$(ls -A '%s' | grep tsarc)\"", want, got, target);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names_like_staging_are_data),
-		cmocka_unit_test(test_interrupted_swap_is_finished),
-		cmocka_unit_test(test_interrupted_extraction_is_undone),
-	};
-	return cmocka_run_group_tests(tests, tree_setup, tree_teardown);
-}
+TREE_TESTS_MAIN(cmocka_unit_test(test_names_like_staging_are_data),
+	cmocka_unit_test(test_interrupted_swap_is_finished),
+	cmocka_unit_test(test_interrupted_extraction_is_undone))

@@ -34,4 +34,13 @@ typedef struct tree_hostile_case {
 extern const tree_hostile_case tree_hostile[];
 extern const size_t tree_hostile_count;
 
+/* The main() of a test_tree_*.c: its cmocka tests, in one group over a
+ * scratch folder. */
+#define TREE_TESTS_MAIN(...)                                                          \
+	int main(void)                                                                \
+	{                                                                             \
+		const struct CMUnitTest tests[] = {__VA_ARGS__};                      \
+		return cmocka_run_group_tests(tests, tree_setup, tree_teardown);      \
+	}
+
 #endif
