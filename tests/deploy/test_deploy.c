@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -312,17 +314,12 @@ static void secret_doc_wiped(void **state)
 	tsarc_secret_doc_free(NULL);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(url_cases),
-		cmocka_unit_test(secret_doc_wiped),
-		cmocka_unit_test(url_errors_hide_the_password),
-		cmocka_unit_test(shell_quote),
-		cmocka_unit_test(merge_over_builtin_profile),
-		cmocka_unit_test(config_errors),
-		cmocka_unit_test(recipe_requirements),
-		cmocka_unit_test(sanitize_resource),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(url_cases),
+	cmocka_unit_test(secret_doc_wiped),
+	cmocka_unit_test(url_errors_hide_the_password),
+	cmocka_unit_test(shell_quote),
+	cmocka_unit_test(merge_over_builtin_profile),
+	cmocka_unit_test(config_errors),
+	cmocka_unit_test(recipe_requirements),
+	cmocka_unit_test(sanitize_resource))

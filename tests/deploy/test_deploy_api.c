@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "cmocka_main.h"
 #include <cjson/cJSON.h>
 
 #include "tsarc/deployment.h"
@@ -192,10 +194,5 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backup_plan_restore),
-	};
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+TSARC_TESTS_MAIN(setup, teardown,
+	cmocka_unit_test(test_backup_plan_restore))

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -702,12 +704,7 @@ static void redis_restore_connects_like_its_backup(void **state)
 	rmdir(dir);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(plan_table),
-		cmocka_unit_test(dry_run_agrees_with_run),
-		cmocka_unit_test(redis_restore_connects_like_its_backup),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(plan_table),
+	cmocka_unit_test(dry_run_agrees_with_run),
+	cmocka_unit_test(redis_restore_connects_like_its_backup))

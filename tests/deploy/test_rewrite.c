@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,13 +133,8 @@ static void sql(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(text_cases),
-		cmocka_unit_test(valid_domains),
-		cmocka_unit_test(resources),
-		cmocka_unit_test(sql),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(text_cases),
+	cmocka_unit_test(valid_domains),
+	cmocka_unit_test(resources),
+	cmocka_unit_test(sql))

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,12 +199,7 @@ static void local_config_keeps_the_original(void **state)
 	free(dir);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(transport_registry),
-		cmocka_unit_test(apply_honours_the_namespace),
-		cmocka_unit_test(local_config_keeps_the_original),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(transport_registry),
+	cmocka_unit_test(apply_honours_the_namespace),
+	cmocka_unit_test(local_config_keeps_the_original))

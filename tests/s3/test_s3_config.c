@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,16 +332,11 @@ static void test_limit_env(void **state)
 	clear_limit_env();
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_env_wins),
-		cmocka_unit_test(test_default_profile),
-		cmocka_unit_test(test_named_profile),
-		cmocka_unit_test(test_missing),
-		cmocka_unit_test(test_urls),
-		cmocka_unit_test(test_limit_defaults),
-		cmocka_unit_test(test_limit_env),
-	};
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+TSARC_TESTS_MAIN(setup, teardown,
+	cmocka_unit_test(test_env_wins),
+	cmocka_unit_test(test_default_profile),
+	cmocka_unit_test(test_named_profile),
+	cmocka_unit_test(test_missing),
+	cmocka_unit_test(test_urls),
+	cmocka_unit_test(test_limit_defaults),
+	cmocka_unit_test(test_limit_env))

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,12 +120,7 @@ static void test_put_opts(void **state)
 	unsetenv("TSARC_S3_SSE");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sts_xml),
-		cmocka_unit_test(test_cred_json),
-		cmocka_unit_test(test_put_opts),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_sts_xml),
+	cmocka_unit_test(test_cred_json),
+	cmocka_unit_test(test_put_opts))

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "base64.h"
 #include "tsarc/errors.h"
 
@@ -105,14 +107,9 @@ static void encode_length_guard(void **state)
 	assert_null(enc);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(rfc4648_vectors),
-		cmocka_unit_test(binary_roundtrip),
-		cmocka_unit_test(not_base64),
-		cmocka_unit_test(decoded_size_bounded),
-		cmocka_unit_test(encode_length_guard),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(rfc4648_vectors),
+	cmocka_unit_test(binary_roundtrip),
+	cmocka_unit_test(not_base64),
+	cmocka_unit_test(decoded_size_bounded),
+	cmocka_unit_test(encode_length_guard))

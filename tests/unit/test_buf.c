@@ -8,6 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
@@ -63,12 +65,7 @@ static void printf_keeps_the_ceiling(void **state)
 	tsarc_buf_dispose(&b);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(printf_appends),
-		cmocka_unit_test(printf_grows),
-		cmocka_unit_test(printf_keeps_the_ceiling),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(printf_appends),
+	cmocka_unit_test(printf_grows),
+	cmocka_unit_test(printf_keeps_the_ceiling))

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "chunker.h"
 #include "crypto.h"
 #include "tsarc/errors.h"
@@ -245,16 +247,11 @@ static void test_boundary_run_cuts_at_min(void **state)
 	free(data);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_deterministic_and_bounds),
-		cmocka_unit_test(test_feed_size_does_not_matter),
-		cmocka_unit_test(test_seed_changes_boundaries),
-		cmocka_unit_test(test_resync_after_insertion),
-		cmocka_unit_test(test_rejects_bad_params),
-		cmocka_unit_test(test_constant_data_cuts_at_max),
-		cmocka_unit_test(test_boundary_run_cuts_at_min),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_deterministic_and_bounds),
+	cmocka_unit_test(test_feed_size_does_not_matter),
+	cmocka_unit_test(test_seed_changes_boundaries),
+	cmocka_unit_test(test_resync_after_insertion),
+	cmocka_unit_test(test_rejects_bad_params),
+	cmocka_unit_test(test_constant_data_cuts_at_max),
+	cmocka_unit_test(test_boundary_run_cuts_at_min))

@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "codec.h"
 #include "crypto.h"
 #include "repo.h"
@@ -242,16 +244,11 @@ static void test_chunk_seal_open(void **state)
 	remove_repo();
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sha256_vector),
-		cmocka_unit_test(test_scrypt_vector),
-		cmocka_unit_test(test_aead_roundtrip_and_every_flip),
-		cmocka_unit_test(test_hex),
-		cmocka_unit_test(test_codecs),
-		cmocka_unit_test(test_repo_passwords_and_key_damage),
-		cmocka_unit_test(test_chunk_seal_open),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_sha256_vector),
+	cmocka_unit_test(test_scrypt_vector),
+	cmocka_unit_test(test_aead_roundtrip_and_every_flip),
+	cmocka_unit_test(test_hex),
+	cmocka_unit_test(test_codecs),
+	cmocka_unit_test(test_repo_passwords_and_key_damage),
+	cmocka_unit_test(test_chunk_seal_open))

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "error_save.h"
 #include "tsarc/errors.h"
 
@@ -72,12 +74,7 @@ static void kept_across_a_cleanup(void **state)
 	assert_string_equal(tsarc_error_last()->message, "");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(codes_and_prefix),
-		cmocka_unit_test(saved_across_threads),
-		cmocka_unit_test(kept_across_a_cleanup),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(codes_and_prefix),
+	cmocka_unit_test(saved_across_threads),
+	cmocka_unit_test(kept_across_a_cleanup))

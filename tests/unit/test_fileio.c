@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "fileio.h"
 #include "tsarc/errors.h"
 
@@ -278,16 +280,11 @@ static void replace_file_refuses_symlinks(void **state)
 	close(dfd);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(write_all_through_a_pipe),
-		cmocka_unit_test(errno_codes),
-		cmocka_unit_test_setup_teardown(read_file_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(read_private_file_refuses_planted, setup, teardown),
-		cmocka_unit_test_setup_teardown(tmpfile_in_place_only_when_committed, setup, teardown),
-		cmocka_unit_test_setup_teardown(replace_file_creates_and_replaces, setup, teardown),
-		cmocka_unit_test_setup_teardown(replace_file_refuses_symlinks, setup, teardown),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(write_all_through_a_pipe),
+	cmocka_unit_test(errno_codes),
+	cmocka_unit_test_setup_teardown(read_file_bounded, setup, teardown),
+	cmocka_unit_test_setup_teardown(read_private_file_refuses_planted, setup, teardown),
+	cmocka_unit_test_setup_teardown(tmpfile_in_place_only_when_committed, setup, teardown),
+	cmocka_unit_test_setup_teardown(replace_file_creates_and_replaces, setup, teardown),
+	cmocka_unit_test_setup_teardown(replace_file_refuses_symlinks, setup, teardown))

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "fmt.h"
 
 static void formats(void **state)
@@ -39,11 +41,6 @@ static void dup_printf_returns_the_string(void **state)
 	free(s);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(formats),
-		cmocka_unit_test(dup_printf_returns_the_string),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(formats),
+	cmocka_unit_test(dup_printf_returns_the_string))

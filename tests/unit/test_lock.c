@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "lock.h"
 #include "prune.h"
 #include "repo.h"
@@ -422,17 +424,12 @@ static void test_prune_spares_chunks_of_live_backup(void **state)
 	assert_int_equal(tsarc_lock_release(x), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shared_and_exclusive),
-		cmocka_unit_test(test_stale_locks),
-		cmocka_unit_test(test_live_foreign_lock_blocks),
-		cmocka_unit_test(test_store_clock_judges),
-		cmocka_unit_test(test_pid_test_needs_same_pid_space),
-		cmocka_unit_test(test_refresh_and_lost_lock),
-		cmocka_unit_test(test_check_sees_exclusive),
-		cmocka_unit_test(test_prune_spares_chunks_of_live_backup),
-	};
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+TSARC_TESTS_MAIN(setup, teardown,
+	cmocka_unit_test(test_shared_and_exclusive),
+	cmocka_unit_test(test_stale_locks),
+	cmocka_unit_test(test_live_foreign_lock_blocks),
+	cmocka_unit_test(test_store_clock_judges),
+	cmocka_unit_test(test_pid_test_needs_same_pid_space),
+	cmocka_unit_test(test_refresh_and_lost_lock),
+	cmocka_unit_test(test_check_sees_exclusive),
+	cmocka_unit_test(test_prune_spares_chunks_of_live_backup))

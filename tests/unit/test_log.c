@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "backup.h"
 #include "log.h"
 #include "repo.h"
@@ -214,12 +216,7 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_damaged_latest_is_an_event_not_stderr),
-		cmocka_unit_test(test_callback_called_one_at_a_time),
-		cmocka_unit_test(test_level_names),
-	};
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+TSARC_TESTS_MAIN(setup, teardown,
+	cmocka_unit_test(test_damaged_latest_is_an_event_not_stderr),
+	cmocka_unit_test(test_callback_called_one_at_a_time),
+	cmocka_unit_test(test_level_names))

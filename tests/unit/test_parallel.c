@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "parallel.h"
 #include "tsarc/errors.h"
 
@@ -69,11 +71,6 @@ static void failure_reaches_the_caller(void **state)
 	assert_int_equal(tsarc_parallel_for(0, 3, fail_at, &bad, NULL, NULL), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_index_once),
-		cmocka_unit_test(failure_reaches_the_caller),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(every_index_once),
+	cmocka_unit_test(failure_reaches_the_caller))

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "secrets.h"
 #include "tsarc/errors.h"
 
@@ -143,13 +145,8 @@ static void system_redis(void **state)
 	cJSON_Delete(doc);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(storage_216),
-		cmocka_unit_test(queues_sentinel_tls),
-		cmocka_unit_test(older_config_names),
-		cmocka_unit_test(system_redis),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(storage_216),
+	cmocka_unit_test(queues_sentinel_tls),
+	cmocka_unit_test(older_config_names),
+	cmocka_unit_test(system_redis))

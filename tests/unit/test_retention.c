@@ -7,6 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "retention.h"
 #include "snapshot.h"
 
@@ -187,15 +189,10 @@ static void test_empty_policy_and_input(void **state)
 	assert_int_equal(tsarc_retention_apply(&p, NULL, 0), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_year_of_dailies),
-		cmocka_unit_test(test_irregular_hourly),
-		cmocka_unit_test(test_last_and_tags),
-		cmocka_unit_test(test_within),
-		cmocka_unit_test(test_monthly_yearly_across_years),
-		cmocka_unit_test(test_empty_policy_and_input),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_year_of_dailies),
+	cmocka_unit_test(test_irregular_hourly),
+	cmocka_unit_test(test_last_and_tags),
+	cmocka_unit_test(test_within),
+	cmocka_unit_test(test_monthly_yearly_across_years),
+	cmocka_unit_test(test_empty_policy_and_input))

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "chunkset.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -151,13 +153,8 @@ static void test_chunkset(void **state)
 	tsarc_chunkset_free(set);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_hostile_manifests),
-		cmocka_unit_test(test_time_parse),
-		cmocka_unit_test(test_chunkset),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_roundtrip),
+	cmocka_unit_test(test_hostile_manifests),
+	cmocka_unit_test(test_time_parse),
+	cmocka_unit_test(test_chunkset))

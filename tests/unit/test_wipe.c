@@ -15,6 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cmocka_main.h"
+
 #include "wipe.h"
 #include "tsarc/buf.h"
 
@@ -116,14 +118,9 @@ static void unwiped_block_is_seen(void **state)
 	assert_int_equal(freed_with_secret, 1);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(zero_wipes),
-		cmocka_unit_test(freed_strings_hold_no_secret),
-		cmocka_unit_test(freed_memory_holds_no_secret),
-		cmocka_unit_test(freed_buffer_holds_no_secret),
-		cmocka_unit_test(unwiped_block_is_seen),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(zero_wipes),
+	cmocka_unit_test(freed_strings_hold_no_secret),
+	cmocka_unit_test(freed_memory_holds_no_secret),
+	cmocka_unit_test(freed_buffer_holds_no_secret),
+	cmocka_unit_test(unwiped_block_is_seen))

@@ -6,6 +6,8 @@
  * restore and the check must both refuse, and a listing of a tree. */
 #include <stddef.h>
 
+#include "cmocka_main.h"
+
 typedef struct spec {
 	const char *name;
 	char type; /* f file, d dir, l symlink, h hardlink, p fifo */
@@ -36,11 +38,6 @@ extern const size_t tree_hostile_count;
 
 /* The main() of a test_tree_*.c: its cmocka tests, in one group over a
  * scratch folder. */
-#define TREE_TESTS_MAIN(...)                                                          \
-	int main(void)                                                                \
-	{                                                                             \
-		const struct CMUnitTest tests[] = {__VA_ARGS__};                      \
-		return cmocka_run_group_tests(tests, tree_setup, tree_teardown);      \
-	}
+#define TREE_TESTS_MAIN(...) TSARC_TESTS_MAIN(tree_setup, tree_teardown, __VA_ARGS__)
 
 #endif
