@@ -7,96 +7,29 @@
  *       reader is not bound by it
  *   compute workers (one per CPU): chunk id (HMAC), dedup against the
  *       repository's chunk set, compress, encrypt
- *   upload workers (as many as the store wants in flight): put
+ *   upload workers (as many as the store wants in flight): put each
+ *       chunk (format 1), or add it to a pack, storing full packs
+ *       (format 2, packer.h); the index for the packs is written at
+ *       commit, before the manifest
  *
  * Memory is bounded by a byte budget that every chunk holds from the
  * moment it is cut until it is stored (or found to be a duplicate), so
  * readers block when the store or the CPUs fall behind.
  */
-#include "backup.h"
-#include "chunkset.h"
-#include "error_save.h"
+#include "backup_priv.h"
 #include "extract.h"
+#include "index.h"
 #include "log.h"
 #include "interrupt.h"
 #include "lock.h"
-#include "snapshot.h"
 #include "tsarc/errors.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define REFS_PER_BLOCK 4096
-#define READ_MAX (1024 * 1024)
-#define BUDGET_MIN (12u * 1024 * 1024)
-#define MAX_WORKERS 64
-#define MAX_UPLOADERS 256
-
-typedef struct pending_stream pending_stream;
-
-typedef struct job {
-	struct job *next;
-	pending_stream *ps;
-	tsarc_chunk_ref *slot; /* where the id goes in the stream's chunk list */
-	uint8_t *data;
-	size_t len;
-	size_t charge; /* budget bytes held */
-	tsarc_buf sealed;
-} job;
-
-typedef struct job_queue {
-	job *head, *tail;
-} job_queue;
-
-struct pending_stream {
-	tsarc_stream st;
-	tsarc_chunk_ref **blocks;
-	size_t nblocks;
-	size_t nrefs;
-	int complete;
-	int abandoned;
-	tsarc_sha256_ctx *sha;
-	size_t undigested; /* chunks handed on but not yet through the digest stage */
-};
-
-struct tsarc_backup {
-	tsarc_repo *repo;
-	tsarc_lock *repo_lock;
-	tsarc_chunkset *known;
-	tsarc_snapshot *snap;
-
-	pthread_mutex_t lock;
-	pthread_cond_t work_cv;   /* compute queue not empty, or stopping */
-	pthread_cond_t upload_cv; /* upload queue not empty, or stopping */
-	pthread_cond_t space_cv;  /* budget freed or job finished */
-	pthread_cond_t digest_cv; /* digest queue not empty, or stopping */
-	pthread_cond_t digested_cv; /* a chunk went through the digest stage */
-	job_queue digest_q, compute_q, upload_q;
-	size_t budget, in_flight;
-	size_t outstanding; /* jobs cut but not finished */
-	int stopping;
-	_Atomic int failed; /* read without the lock to stop work early */
-	tsarc_saved_error fail; /* the first failure, for the caller's thread */
-
-	pending_stream **streams;
-	size_t nstreams, streams_cap;
-
-	pthread_t digester;
-	int digester_running;
-	pthread_t workers[MAX_WORKERS];
-	unsigned nworkers;
-	pthread_t uploaders[MAX_UPLOADERS];
-	unsigned nuploaders;
-
-	_Atomic uint64_t bytes_read, chunks, new_chunks, new_bytes, stored_bytes;
-};
-
-static void record_failure(tsarc_backup *b, int code)
+void tsarc__backup_fail(tsarc_backup *b, int code)
 {
 	/* Caller holds b->lock. The first failure wins: later ones are
 	 * usually consequences of it. */
@@ -112,12 +45,12 @@ static void record_failure(tsarc_backup *b, int code)
 	pthread_cond_broadcast(&b->digested_cv);
 }
 
-static int raise_failure(tsarc_backup *b)
+int tsarc__backup_raise(tsarc_backup *b)
 {
 	return tsarc_error_restore(&b->fail);
 }
 
-static void queue_push(job_queue *q, job *j)
+void tsarc__backup_queue_push(job_queue *q, job *j)
 {
 	j->next = NULL;
 	if (q->tail)
@@ -139,7 +72,7 @@ static job *queue_pop(job_queue *q)
 	return j;
 }
 
-static void job_free(job *j)
+void tsarc__backup_job_free(job *j)
 {
 	if (!j)
 		return;
@@ -168,7 +101,6 @@ static void job_finished(tsarc_backup *b, job *j)
 	b->outstanding--;
 	pthread_cond_broadcast(&b->space_cv);
 }
-
 /* Hashes each stream's chunks in the order they were cut, then hands
  * them to the compute workers. */
 static void *digest_main(void *arg)
@@ -184,13 +116,13 @@ static void *digest_main(void *arg)
 		pthread_cond_broadcast(&b->digested_cv);
 		if (rc || b->failed) {
 			if (rc)
-				record_failure(b, rc);
+				tsarc__backup_fail(b, rc);
 			job_finished(b, j);
 			pthread_mutex_unlock(&b->lock);
-			job_free(j);
+			tsarc__backup_job_free(j);
 			continue;
 		}
-		queue_push(&b->compute_q, j);
+		tsarc__backup_queue_push(&b->compute_q, j);
 		pthread_cond_signal(&b->work_cv);
 		pthread_mutex_unlock(&b->lock);
 	}
@@ -251,17 +183,17 @@ static void *compute_main(void *arg)
 		free(j->data);
 		j->data = NULL;
 		pthread_mutex_lock(&b->lock);
-		queue_push(&b->upload_q, j);
+		tsarc__backup_queue_push(&b->upload_q, j);
 		pthread_cond_signal(&b->upload_cv);
 		pthread_mutex_unlock(&b->lock);
 		continue;
 discard:
 		pthread_mutex_lock(&b->lock);
 		if (rc)
-			record_failure(b, rc);
+			tsarc__backup_fail(b, rc);
 		job_finished(b, j);
 		pthread_mutex_unlock(&b->lock);
-		job_free(j);
+		tsarc__backup_job_free(j);
 		rc = 0;
 	}
 	tsarc_codec_free(codec);
@@ -280,8 +212,10 @@ static void *upload_main(void *arg)
 		rc = 0;
 		if (!b->failed) {
 			tsarc_hex_encode(hex, j->slot->id, TSARC_ID_LEN);
-			rc = tsarc_store_put(b->repo->store, TSARC_OBJ_DATA, hex, j->sealed.ptr,
-				j->sealed.size, 0);
+			rc = b->packer ? tsarc_packer_add(b->packer, j->slot->id, j->sealed.ptr,
+					       j->sealed.size, (uint32_t)j->len)
+				       : tsarc_store_put(b->repo->store, TSARC_OBJ_DATA, hex,
+					       j->sealed.ptr, j->sealed.size, 0);
 			if (rc == 0) {
 				tsarc_chunkset_set_size(b->known, j->slot->id, (uint32_t)j->sealed.size);
 				atomic_fetch_add(&b->new_chunks, 1);
@@ -294,10 +228,10 @@ static void *upload_main(void *arg)
 		}
 		pthread_mutex_lock(&b->lock);
 		if (rc)
-			record_failure(b, rc);
+			tsarc__backup_fail(b, rc);
 		job_finished(b, j);
 		pthread_mutex_unlock(&b->lock);
-		job_free(j);
+		tsarc__backup_job_free(j);
 	}
 	return NULL;
 }
@@ -410,7 +344,8 @@ int tsarc_backup_new(tsarc_backup **out, tsarc_repo *repo,
 	/* What the repository already holds: a chunk found here is never
 	 * uploaded again. */
 	if ((rc = tsarc_chunkset_new(&b->known)) ||
-		(rc = tsarc_chunkset_load(b->known, repo->store))) {
+		(rc = repo->version >= 2 ? tsarc_index_load_known(repo, b->known)
+					 : tsarc_chunkset_load(b->known, repo->store))) {
 		tsarc_error_prefix("listing the chunks in the repository");
 		goto fail;
 	}
@@ -428,273 +363,16 @@ int tsarc_backup_new(tsarc_backup **out, tsarc_repo *repo,
 					: per_job * (workers + uploaders + 2);
 	if (!opts->memory_budget && b->budget < BUDGET_MIN)
 		b->budget = BUDGET_MIN;
+	/* Two packs in flight keep the store busy; more only cost memory. */
+	if (repo->version >= 2 &&
+		(rc = tsarc_packer_new(&b->packer, repo, uploaders < 2 ? uploaders : 2)))
+		goto fail;
 	if ((rc = start_threads(b, workers, uploaders)))
 		goto fail;
 	*out = b;
 	return 0;
 fail:
 	tsarc_backup_free(b);
-	return rc;
-}
-
-/* Takes a slot in the stream's chunk list; blocks never move, so workers
- * can fill a slot while the reader keeps adding more. */
-static tsarc_chunk_ref *next_slot(pending_stream *ps)
-{
-	size_t block = ps->nrefs / REFS_PER_BLOCK;
-
-	if (block == ps->nblocks) {
-		tsarc_chunk_ref **grown = realloc(ps->blocks, (block + 1) * sizeof(*grown));
-		if (!grown)
-			return NULL;
-		ps->blocks = grown;
-		if (!(ps->blocks[block] = calloc(REFS_PER_BLOCK, sizeof(tsarc_chunk_ref))))
-			return NULL;
-		ps->nblocks++;
-	}
-	return &ps->blocks[block][ps->nrefs++ % REFS_PER_BLOCK];
-}
-
-static int submit_chunk(tsarc_backup *b, pending_stream *ps, uint8_t *data, size_t len)
-{
-	job *j = calloc(1, sizeof(*j));
-	tsarc_chunk_ref *slot;
-
-	if (!j || !(slot = next_slot(ps))) {
-		free(j);
-		free(data);
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
-	j->ps = ps;
-	j->slot = slot;
-	j->data = data;
-	j->len = len;
-	j->charge = 2 * len;
-	atomic_fetch_add(&b->chunks, 1);
-	pthread_mutex_lock(&b->lock);
-	/* Wait for room; a chunk larger than the whole budget still goes
-	 * when nothing else is in flight. */
-	while (!b->failed && b->in_flight > 0 && b->in_flight + j->charge > b->budget)
-		pthread_cond_wait(&b->space_cv, &b->lock);
-	if (b->failed) {
-		pthread_mutex_unlock(&b->lock);
-		job_free(j);
-		return raise_failure(b);
-	}
-	b->in_flight += j->charge;
-	b->outstanding++;
-	ps->undigested++;
-	queue_push(&b->digest_q, j);
-	pthread_cond_signal(&b->digest_cv);
-	pthread_mutex_unlock(&b->lock);
-	return 0;
-}
-
-static int add_pending_stream(tsarc_backup *b, pending_stream *ps)
-{
-	size_t i;
-	int rc = 0;
-
-	pthread_mutex_lock(&b->lock);
-	for (i = 0; i < b->nstreams; i++) {
-		if (!b->streams[i]->abandoned && !strcmp(b->streams[i]->st.name, ps->st.name)) {
-			rc = tsarc_error_set(TSARC_EEXISTS,
-				"the snapshot already has a stream named '%s'", ps->st.name);
-			goto done;
-		}
-	}
-	if (b->nstreams == b->streams_cap) {
-		size_t cap = b->streams_cap ? b->streams_cap * 2 : 8;
-		pending_stream **grown = realloc(b->streams, cap * sizeof(*grown));
-		if (!grown) {
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-			goto done;
-		}
-		b->streams = grown;
-		b->streams_cap = cap;
-	}
-	b->streams[b->nstreams++] = ps;
-done:
-	pthread_mutex_unlock(&b->lock);
-	return rc;
-}
-
-static int read_some(int fd, uint8_t *dst, size_t len, size_t *got)
-{
-	ssize_t n;
-
-	do {
-		n = read(fd, dst, len);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return tsarc_error_set(TSARC_EIO, "reading the input: %s", strerror(errno));
-	*got = (size_t)n;
-	return 0;
-}
-
-int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
-	int fd, cJSON *meta)
-{
-	const size_t max = b->repo->chunker.max_size;
-	pending_stream *ps;
-	tsarc_chunker chunker;
-	uint8_t *buf = NULL;
-	size_t cap = 0, filled = 0, scanned = 0, got = 0;
-	int rc, boundary;
-
-	if (!name || !*name || strlen(name) > 1024) {
-		cJSON_Delete(meta);
-		return tsarc_error_set(TSARC_EINVAL, "a stream needs a name of 1 to 1024 bytes");
-	}
-	if (!(ps = calloc(1, sizeof(*ps))) || !(ps->st.name = strdup(name)) ||
-		!(ps->st.kind = strdup(kind ? kind : "stream"))) {
-		if (ps) {
-			free(ps->st.name);
-			free(ps);
-		}
-		cJSON_Delete(meta);
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
-	ps->st.meta = meta;
-	if ((rc = add_pending_stream(b, ps))) {
-		free(ps->st.name);
-		free(ps->st.kind);
-		cJSON_Delete(ps->st.meta);
-		free(ps);
-		return rc;
-	}
-	tsarc_time_now(ps->st.start, sizeof(ps->st.start), NULL);
-	if ((rc = tsarc_chunker_init(&chunker, &b->repo->chunker, b->repo->chunker_seed)) ||
-		(rc = tsarc_sha256_new(&ps->sha)))
-		goto done;
-	tsarc__pipe_grow(fd);
-
-	for (;;) {
-		if (filled == cap) {
-			/* Grow towards the largest chunk; most chunks end well before. */
-			size_t ncap = cap ? cap * 2 : (size_t)b->repo->chunker.avg_size;
-			uint8_t *grown;
-			if (ncap > max)
-				ncap = max;
-			if (!(grown = realloc(buf, ncap))) {
-				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-				goto done;
-			}
-			buf = grown;
-			cap = ncap;
-		}
-		if ((rc = read_some(fd, buf + filled,
-			     cap - filled < READ_MAX ? cap - filled : READ_MAX, &got)))
-			goto done;
-		if (got == 0)
-			break;
-		filled += got;
-		ps->st.size += got;
-		atomic_fetch_add(&b->bytes_read, got);
-		while (scanned < filled) {
-			scanned += tsarc_chunker_scan(&chunker, buf + scanned, filled - scanned,
-				&boundary);
-			if (!boundary)
-				break;
-			{
-				size_t rest = filled - scanned;
-				size_t ncap = (size_t)b->repo->chunker.avg_size;
-				uint8_t *next;
-				if (ncap < rest)
-					ncap = rest;
-				if (!(next = malloc(ncap))) {
-					rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-					goto done;
-				}
-				memcpy(next, buf + scanned, rest);
-				rc = submit_chunk(b, ps, buf, scanned);
-				buf = next;
-				cap = ncap;
-				filled = rest;
-				scanned = 0;
-				if (rc)
-					goto done;
-			}
-		}
-	}
-	if (filled > 0) {
-		rc = submit_chunk(b, ps, buf, filled);
-		buf = NULL;
-		if (rc)
-			goto done;
-	}
-	/* The digest is complete once the stage has seen every chunk. */
-	pthread_mutex_lock(&b->lock);
-	while (ps->undigested > 0 && !b->failed)
-		pthread_cond_wait(&b->digested_cv, &b->lock);
-	rc = b->failed ? raise_failure(b) : 0;
-	pthread_mutex_unlock(&b->lock);
-	if (rc || (rc = tsarc_sha256_final(ps->sha, ps->st.sha256)))
-		goto done;
-	tsarc_time_now(ps->st.end, sizeof(ps->st.end), NULL);
-	pthread_mutex_lock(&b->lock);
-	ps->complete = 1;
-	pthread_mutex_unlock(&b->lock);
-done:
-	if (rc) {
-		pthread_mutex_lock(&b->lock);
-		record_failure(b, rc);
-		pthread_mutex_unlock(&b->lock);
-		tsarc_error_prefix("stream '%s'", name);
-	}
-	free(buf);
-	return rc;
-}
-
-/* Caller holds b->lock. */
-static pending_stream *find_stream(tsarc_backup *b, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < b->nstreams; i++)
-		if (!b->streams[i]->abandoned && !strcmp(b->streams[i]->st.name, name))
-			return b->streams[i];
-	return NULL;
-}
-
-int tsarc_backup_stream_annotate(tsarc_backup *b, const char *name, const char *key,
-	cJSON *item)
-{
-	pending_stream *ps;
-	int rc = 0;
-
-	if (!item)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	pthread_mutex_lock(&b->lock);
-	if (!(ps = find_stream(b, name))) {
-		rc = tsarc_error_set(TSARC_ENOTFOUND, "no stream named '%s'", name);
-	} else if (!ps->st.meta && !(ps->st.meta = cJSON_CreateObject())) {
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	} else {
-		cJSON_DeleteItemFromObjectCaseSensitive(ps->st.meta, key);
-		if (cJSON_AddItemToObject(ps->st.meta, key, item))
-			item = NULL;
-		else
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
-	pthread_mutex_unlock(&b->lock);
-	cJSON_Delete(item);
-	return rc;
-}
-
-int tsarc_backup_stream_abandon(tsarc_backup *b, const char *name)
-{
-	pending_stream *ps;
-	int rc = 0;
-
-	pthread_mutex_lock(&b->lock);
-	/* Its chunks may still be in flight and write into its chunk list,
-	 * so the stream stays allocated and is only left out of the manifest. */
-	if ((ps = find_stream(b, name)))
-		ps->abandoned = 1;
-	else
-		rc = tsarc_error_set(TSARC_ENOTFOUND, "no stream named '%s'", name);
-	pthread_mutex_unlock(&b->lock);
 	return rc;
 }
 
@@ -742,12 +420,16 @@ int tsarc_backup_commit(tsarc_backup *b, char id_out[TSARC_ID_HEX_LEN + 1])
 		pthread_cond_wait(&b->space_cv, &b->lock);
 	for (i = 0; i < b->nstreams && !b->failed; i++)
 		if (!b->streams[i]->complete && !b->streams[i]->abandoned)
-			record_failure(b, tsarc_error_set(TSARC_EINVAL,
+			tsarc__backup_fail(b, tsarc_error_set(TSARC_EINVAL,
 				"stream '%s' did not finish", b->streams[i]->st.name));
 	pthread_mutex_unlock(&b->lock);
 	stop_threads(b);
 	if (b->failed)
-		return raise_failure(b);
+		return tsarc__backup_raise(b);
+	/* Format 2: the last pack stored, then the index that finds the
+	 * chunks, all durable before the manifest that names them. */
+	if (b->packer && (rc = tsarc_packer_finish(b->packer, NULL, NULL)))
+		return rc;
 	if ((rc = assemble(b)))
 		return rc;
 	/* Every chunk durable before the manifest that names them exists. */
@@ -801,11 +483,11 @@ void tsarc_backup_free(tsarc_backup *b)
 	pthread_mutex_unlock(&b->lock);
 	stop_threads(b);
 	while ((j = queue_pop(&b->digest_q)))
-		job_free(j);
+		tsarc__backup_job_free(j);
 	while ((j = queue_pop(&b->compute_q)))
-		job_free(j);
+		tsarc__backup_job_free(j);
 	while ((j = queue_pop(&b->upload_q)))
-		job_free(j);
+		tsarc__backup_job_free(j);
 	for (i = 0; i < b->nstreams; i++) {
 		pending_stream *ps = b->streams[i];
 		for (k = 0; k < ps->nblocks; k++)
@@ -822,6 +504,7 @@ void tsarc_backup_free(tsarc_backup *b)
 	tsarc_lock_release(b->repo_lock);
 	tsarc_snapshot_free(b->snap);
 	tsarc_chunkset_free(b->known);
+	tsarc_packer_free(b->packer);
 	pthread_cond_destroy(&b->work_cv);
 	pthread_cond_destroy(&b->upload_cv);
 	pthread_cond_destroy(&b->space_cv);

@@ -182,8 +182,14 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 
 	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_KEY, check_key, &c)))
 		goto done;
-	if ((rc = tsarc_chunkset_new(&stored)) || (rc = tsarc_chunkset_new(&seen)) ||
-		(rc = tsarc_chunkset_load(stored, repo->store)))
+	if ((rc = tsarc_chunkset_new(&stored)) || (rc = tsarc_chunkset_new(&seen)))
+		goto done;
+	rc = repo->version >= 2
+		? tsarc_check_packs(repo, stored, opts->parallel ? opts->parallel
+			: (repo->store->max_inflight < 2 ? 2 : repo->store->max_inflight),
+			report, payload, result)
+		: tsarc_chunkset_load(stored, repo->store);
+	if (rc)
 		goto done;
 	result->chunks_stored = tsarc_chunkset_count(stored);
 	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &nsnaps, snapshot_unreadable, &c)))
@@ -226,7 +232,8 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 					if (!present) {
 						result->chunks_missing++;
 						problem(&c, "chunk", NULL, NULL, hex, TSARC_ENOTFOUND,
-							"missing from the store");
+							repo->version >= 2 ? "in no pack that the index "
+							"and the pack agree on" : "missing from the store");
 					} else if (!tsarc_repo_chunk_size_plausible(r->size, size)) {
 						uint64_t lo, hi;
 						tsarc_repo_chunk_size_bounds(r->size, &lo, &hi);

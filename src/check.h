@@ -18,11 +18,14 @@ typedef struct tsarc_check_result {
 	size_t chunks_missing, chunks_wrong_size, chunks_damaged;
 	size_t chunks_read, chunks_unreferenced;
 	uint64_t bytes_read;
+	/* format 2 */
+	size_t packs, packs_damaged, packs_unindexed;
+	size_t index_objects, index_damaged, index_wrong;
 } tsarc_check_result;
 
 /* One problem found: what (key, snapshot, chunk), where, and why. */
 typedef struct tsarc_check_problem {
-	const char *what;
+	const char *what; /* key, snapshot, stream, chunk, pack, index */
 	const char *snapshot; /* id, or NULL */
 	const char *stream;   /* name, or NULL */
 	const char *object;   /* chunk or key id, or NULL */
@@ -36,5 +39,12 @@ typedef void (*tsarc_check_report_fn)(const tsarc_check_problem *p, void *payloa
  * reported one by one), or an error that stopped it. */
 int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 	tsarc_check_report_fn report, void *payload, tsarc_check_result *result);
+
+/* Format 2: fills `stored` with every chunk that an index entry places in
+ * a pack whose table of contents agrees; reports damaged index objects,
+ * missing or damaged packs and wrong entries. Called by tsarc_check. */
+struct tsarc_chunkset;
+int tsarc_check_packs(tsarc_repo *repo, struct tsarc_chunkset *stored, unsigned parallel,
+	tsarc_check_report_fn fn, void *payload, tsarc_check_result *res);
 
 #endif

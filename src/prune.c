@@ -63,6 +63,10 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, tsarc_prune_res
 
 	memset(res, 0, sizeof(*res));
 	memset(&sw, 0, sizeof(sw));
+	/* Its data objects are packs, which this sweep would take for chunks. */
+	if (repo->version >= 2)
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "prune does not handle format-%u "
+			"repositories yet", repo->version);
 	sw.res = res;
 	/* No on_error handler: one unreadable snapshot stops the prune. */
 	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, NULL, NULL))) {

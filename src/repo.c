@@ -9,10 +9,13 @@
  *   parameters and seed, codec), sealed with the master encryption key.
  * data/<xx>/<chunk id>: codec byte + compressed chunk, sealed.
  * snapshots/<sha256 of the file>: the manifest JSON, sealed.
+ * Format 2: data/<xx>/<random pack name>: packs of sealed chunks (pack.h),
+ *   index/<sha256 of the file>: where each chunk is (index.h).
  */
 #include "repo.h"
 #include "base64.h"
 #include "objlock.h"
+#include "index.h"
 #include "wipe.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -128,6 +131,8 @@ static int write_config(tsarc_repo *repo)
 		!cJSON_AddStringToObject(root, "compression", tsarc_codec_name(repo->codec)) ||
 		!cJSON_AddNumberToObject(root, "level", repo->level) ||
 		tsarc_objlock_to_json(root, &repo->retention) ||
+		(repo->version >= 2 &&
+			!cJSON_AddNumberToObject(root, "pack_size", repo->pack_size)) ||
 		!(text = cJSON_PrintUnformatted(root))) {
 		tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
@@ -163,7 +168,7 @@ static int read_config(tsarc_repo *repo, const tsarc_buf *sealed, int *not_ours)
 	tsarc_buf plain = TSARC_BUF_INIT;
 	cJSON *root = NULL, *ch;
 	const cJSON *item;
-	uint64_t v = 0, mn = 0, av = 0, mx = 0, level = 0;
+	uint64_t v = 0, mn = 0, av = 0, mx = 0, level = 0, pack = 0;
 	int rc;
 
 	*not_ours = 0;
@@ -181,14 +186,20 @@ static int read_config(tsarc_repo *repo, const tsarc_buf *sealed, int *not_ours)
 	}
 	if (json_get_u64(root, "version", &v, 1000, "config"))
 		goto done;
-	if (v != TSARC_FORMAT_VERSION) {
+	if (v < 1 || v > TSARC_FORMAT_MAX) {
 		rc = tsarc_error_set(TSARC_EUNSUPPORTED,
 			"repository format version %llu is not supported by tsarc "
-			TSARC_VERSION " (supports %d)", (unsigned long long)v,
-			TSARC_FORMAT_VERSION);
+			TSARC_VERSION " (supports 1 to %d)", (unsigned long long)v,
+			TSARC_FORMAT_MAX);
 		goto done;
 	}
 	repo->version = (uint32_t)v;
+	if (v >= 2) {
+		if (json_get_u64(root, "pack_size", &pack, TSARC_PACK_SIZE_LIMIT, "config") ||
+			pack < TSARC_PACK_SIZE_MIN)
+			goto done;
+		repo->pack_size = (uint32_t)pack;
+	}
 	item = cJSON_GetObjectItemCaseSensitive(root, "id");
 	if (!cJSON_IsString(item) || strlen(item->valuestring) != TSARC_ID_HEX_LEN) {
 		tsarc_error_set(rc, "config: invalid repository id");
@@ -486,6 +497,12 @@ static tsarc_repo *repo_alloc(tsarc_store *store)
 		return NULL;
 	}
 	repo->store = store;
+	if (!(repo->index = calloc(1, sizeof(*repo->index)))) {
+		free(repo);
+		tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&repo->index->lock, NULL);
 	return repo;
 }
 
@@ -509,7 +526,8 @@ static int config_present(tsarc_store *store, int *present, char *why, size_t wh
 int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 	const tsarc_repo_init_options *opts)
 {
-	tsarc_repo_init_options defaults = {{0, 0, 0}, TSARC_CODEC_ZSTD, 0, 0, {TSARC_RETAIN_NONE, 0}};
+	tsarc_repo_init_options defaults = {{0, 0, 0}, TSARC_CODEC_ZSTD, 0, 0, {TSARC_RETAIN_NONE, 0},
+		0, 0};
 	tsarc_repo *repo;
 	uint8_t rid[32];
 	int present, rc;
@@ -533,7 +551,18 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 			tsarc_store_describe(store));
 	if (!(repo = repo_alloc(store)))
 		return TSARC_ENOMEM;
-	repo->version = TSARC_FORMAT_VERSION;
+	repo->version = opts->format ? opts->format : TSARC_FORMAT_VERSION;
+	repo->pack_size = opts->pack_size ? opts->pack_size : TSARC_PACK_SIZE_DEFAULT;
+	if (repo->version > TSARC_FORMAT_MAX ||
+		(repo->version >= 2 && (repo->pack_size < TSARC_PACK_SIZE_MIN ||
+			repo->pack_size > TSARC_PACK_SIZE_LIMIT))) {
+		rc = tsarc_error_set(TSARC_EINVAL, "format %u (1 to %d) with packs of %u bytes "
+			"(%u to %u) cannot be made", repo->version, TSARC_FORMAT_MAX,
+			repo->pack_size, TSARC_PACK_SIZE_MIN, TSARC_PACK_SIZE_LIMIT);
+		goto fail;
+	}
+	if (repo->version < 2)
+		repo->pack_size = 0;
 	repo->chunker = opts->chunker;
 	if (!repo->chunker.avg_size) {
 		repo->chunker.min_size = TSARC_CHUNK_MIN_DEFAULT;
@@ -680,6 +709,11 @@ void tsarc_repo_free(tsarc_repo *repo)
 	if (!repo)
 		return;
 	tsarc_store_free(repo->store);
+	if (repo->index) {
+		tsarc_index_free(repo->index->idx);
+		pthread_mutex_destroy(&repo->index->lock);
+		free(repo->index);
+	}
 	tsarc_secure_free(repo, sizeof(*repo));
 }
 
@@ -766,6 +800,9 @@ int tsarc_repo_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	char hex[TSARC_ID_HEX_LEN + 1];
 	int rc;
 
+	if (repo->version >= 2)
+		return tsarc_pack_read_chunk(repo, codec, id, plain_len, check_id, sealed,
+			scratch, out);
 	tsarc_hex_encode(hex, id, TSARC_ID_LEN);
 	tsarc_buf_clear(sealed);
 	sealed->max = (size_t)repo->chunker.max_size + 1024;
@@ -781,4 +818,26 @@ int tsarc_repo_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 		return rc;
 	return tsarc_repo_open_chunk(repo, codec, id, sealed->ptr, sealed->size,
 		plain_len, check_id, scratch, out);
+}
+
+struct tsarc_index *tsarc_repo_get_index(const tsarc_repo *repo, int *rc)
+{
+	tsarc_repo_index *ri = repo->index;
+	struct tsarc_index *idx;
+
+	*rc = 0;
+	pthread_mutex_lock(&ri->lock);
+	if (!ri->idx)
+		*rc = tsarc_index_load(repo, &ri->idx, tsarc_index_warn_damage, NULL);
+	idx = ri->idx;
+	pthread_mutex_unlock(&ri->lock);
+	return idx;
+}
+
+void tsarc_repo_drop_index(tsarc_repo *repo)
+{
+	pthread_mutex_lock(&repo->index->lock);
+	tsarc_index_free(repo->index->idx);
+	repo->index->idx = NULL;
+	pthread_mutex_unlock(&repo->index->lock);
 }

@@ -1,12 +1,19 @@
 #ifndef TSARC_REPO_H
 #define TSARC_REPO_H
 
+#include <pthread.h>
+
 #include "chunker.h"
 #include "codec.h"
 #include "crypto.h"
 #include "tsarc/sys/store.h"
 
+/* The format a new repository gets unless told otherwise, and the
+ * newest this build reads and writes. Format 1 stores each chunk as its own
+ * object; format 2 stores chunks in packs found through an index (pack.h,
+ * index.h). */
 #define TSARC_FORMAT_VERSION 1
+#define TSARC_FORMAT_MAX 2
 
 /* scrypt cost for new keys: 32 MiB of memory, ~0.1 s on these machines. */
 #define TSARC_SCRYPT_N_DEFAULT 32768
@@ -19,12 +26,23 @@ typedef struct tsarc_repo_init_options {
 	int level; /* 0: the codec's default */
 	uint64_t scrypt_n; /* 0: default */
 	tsarc_retention retention; /* Object Lock (mode NONE: none); see objlock.h */
+	uint32_t format;    /* 0: TSARC_FORMAT_VERSION */
+	uint32_t pack_size; /* format 2: target pack bytes; 0: default */
 } tsarc_repo_init_options;
+
+struct tsarc_index;
+/* A format-2 repository's index, loaded on the first read of a chunk. */
+typedef struct tsarc_repo_index {
+	pthread_mutex_t lock;
+	struct tsarc_index *idx;
+} tsarc_repo_index;
 
 typedef struct tsarc_repo {
 	tsarc_store *store; /* owned */
 	char id[TSARC_ID_HEX_LEN + 1];
 	uint32_t version;
+	uint32_t pack_size; /* format 2 */
+	tsarc_repo_index *index;
 	tsarc_chunker_params chunker;
 	uint8_t chunker_seed[32];
 	tsarc_codec_id codec;
@@ -90,7 +108,8 @@ int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 void tsarc_repo_chunk_size_bounds(size_t plain_len, uint64_t *min_out, uint64_t *max_out);
 /* 1 when `stored` is within tsarc_repo_chunk_size_bounds(plain_len). */
 int tsarc_repo_chunk_size_plausible(size_t plain_len, uint64_t stored);
-/* Reads and verifies one chunk from the store. */
+/* Reads and verifies one chunk from the store (format 2: through the
+ * index, from its pack). */
 int tsarc_repo_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], size_t plain_len, int check_id,
 	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out);
@@ -102,5 +121,11 @@ int tsarc_repo_seal_object(const tsarc_repo *repo, const char *role,
 	const void *plain, size_t len, tsarc_buf *out);
 int tsarc_repo_open_object(const tsarc_repo *repo, const char *role,
 	const uint8_t *sealed, size_t len, tsarc_buf *out);
+
+/* The index of a format-2 repository, loaded once (thread-safe); NULL
+ * with an error when it cannot be loaded. */
+struct tsarc_index *tsarc_repo_get_index(const tsarc_repo *repo, int *rc);
+/* Forgets the loaded index (after index objects were replaced). */
+void tsarc_repo_drop_index(tsarc_repo *repo);
 
 #endif

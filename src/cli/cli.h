@@ -152,5 +152,6 @@ int cmd_prune(int argc, char **argv);
 int cmd_unlock(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_extend_retention(int argc, char **argv);
+int cmd_repair(int argc, char **argv);
 
 #endif

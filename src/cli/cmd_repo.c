@@ -1,5 +1,6 @@
 /* Commands that look at a repository: init, snapshots, show, check, version. */
 #include "check.h"
+#include "pack.h"
 #include "lock.h"
 #include "cli.h"
 #include "metrics.h"
@@ -34,6 +35,9 @@ static const char INIT_HELP[] =
 	"                           See docs/object-lock.md\n"
 	"      --object-lock-mode M compliance (default: nobody can delete before the\n"
 	"                           date) or governance (who may bypass governance can)\n"
+	"      --format N           repository format: 1 (default; one object per chunk) or\n"
+	"                           2 (chunks in packs found through an index)\n"
+	"      --pack-size BYTES    format 2: target size of a pack (default 16777216)\n"
 	CLI_COMMON_HELP;
 
 typedef struct init_state {
@@ -90,6 +94,17 @@ static int init_option(int opt, const char *arg, void *state)
 			return cli_usage_error("init",
 				"--object-lock-mode takes compliance or governance");
 		return 0;
+	case 8:
+		if (parse_u32(arg, &v) || v < 1 || v > TSARC_FORMAT_MAX)
+			return cli_usage_error("init", "--format takes 1 or %d", TSARC_FORMAT_MAX);
+		s->o.format = v;
+		return 0;
+	case 9:
+		if (parse_u32(arg, &v) || v < TSARC_PACK_SIZE_MIN || v > TSARC_PACK_SIZE_LIMIT)
+			return cli_usage_error("init", "--pack-size takes a byte count from %u to %u",
+				TSARC_PACK_SIZE_MIN, TSARC_PACK_SIZE_LIMIT);
+		s->o.pack_size = v;
+		return 0;
 	}
 	return EXIT_USAGE;
 }
@@ -104,6 +119,8 @@ int cmd_init(int argc, char **argv)
 		{"chunk-max", required_argument, NULL, 5},
 		{"object-lock", required_argument, NULL, 6},
 		{"object-lock-mode", required_argument, NULL, 7},
+		{"format", required_argument, NULL, 8},
+		{"pack-size", required_argument, NULL, 9},
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
@@ -158,6 +175,9 @@ int cmd_init(int argc, char **argv)
 			cJSON_AddStringToObject(ol, "mode", tsarc_retain_mode_name(repo->retention.mode));
 			cJSON_AddNumberToObject(ol, "days", repo->retention.days);
 		}
+		cJSON_AddNumberToObject(doc, "format", repo->version);
+		if (repo->version >= 2)
+			cJSON_AddNumberToObject(doc, "pack_size", repo->pack_size);
 		rc = cli_print_json(doc);
 	} else if (!c.quiet) {
 		cli_say("created", "created tsarc repository %.10s at %s", repo->id,
@@ -432,7 +452,8 @@ int cmd_check(int argc, char **argv)
 		return cli_fail(rc);
 	}
 	bad = res.keys_damaged + res.snapshots_damaged + res.chunks_missing +
-	      res.chunks_wrong_size + res.chunks_damaged;
+	      res.chunks_wrong_size + res.chunks_damaged + res.packs_damaged +
+	      res.index_damaged + res.index_wrong;
 	cli_metrics_set(CLI_M_CHECK_ERRORS, (double)bad);
 	cli_metrics_set(CLI_M_SNAPSHOTS, (double)res.snapshots);
 	cli_metrics_set(CLI_M_REPO_CHUNKS, (double)res.chunks_stored);
@@ -450,6 +471,12 @@ int cmd_check(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "chunks_damaged", (double)res.chunks_damaged);
 		cJSON_AddNumberToObject(doc, "chunks_unreferenced", (double)res.chunks_unreferenced);
 		cJSON_AddNumberToObject(doc, "bytes_read", (double)res.bytes_read);
+		cJSON_AddNumberToObject(doc, "packs", (double)res.packs);
+		cJSON_AddNumberToObject(doc, "packs_damaged", (double)res.packs_damaged);
+		cJSON_AddNumberToObject(doc, "packs_unindexed", (double)res.packs_unindexed);
+		cJSON_AddNumberToObject(doc, "index_objects", (double)res.index_objects);
+		cJSON_AddNumberToObject(doc, "index_damaged", (double)res.index_damaged);
+		cJSON_AddNumberToObject(doc, "index_wrong", (double)res.index_wrong);
 		cJSON_AddItemToObject(doc, "problems", report.problems);
 		if ((rc = cli_print_json(doc)))
 			return cli_fail(rc);
@@ -459,6 +486,9 @@ int cmd_check(int argc, char **argv)
 			res.keys, res.keys == 1 ? "" : "s", res.snapshots,
 			res.snapshots == 1 ? "" : "s", res.chunks_referenced, res.chunks_stored,
 			res.chunks_unreferenced);
+		if (res.packs || res.index_objects)
+			printf("%zu packs (%zu in no index), %zu index objects\n", res.packs,
+				res.packs_unindexed, res.index_objects);
 		if (s.o.read_data)
 			printf("%zu chunks read and verified\n", res.chunks_read);
 		if (bad)
@@ -466,7 +496,12 @@ int cmd_check(int argc, char **argv)
 			       "%zu missing chunks, %zu chunks of the wrong size, %zu damaged chunks\n",
 				res.keys_damaged, res.snapshots_damaged, res.chunks_missing,
 				res.chunks_wrong_size, res.chunks_damaged);
-		else
+		if (res.packs_damaged + res.index_damaged + res.index_wrong)
+			printf("PROBLEMS: %zu missing or damaged packs, %zu damaged index objects, "
+			       "%zu wrong index entries ('tsarc repair index' rebuilds the index "
+			       "from the packs)\n", res.packs_damaged, res.index_damaged,
+				res.index_wrong);
+		if (!bad)
 			printf("no errors were found\n");
 	}
 	return bad ? EXIT_DAMAGED : EXIT_OK;

@@ -32,6 +32,7 @@ static const char MAIN_HELP[] =
 	"  key         list, add, remove or change the passwords that open the repository\n"
 	"  extend-retention  S3 Object Lock: keep what snapshots need undeletable\n"
 	"              for DAYS from now (init --object-lock DAYS)\n"
+	"  repair      repair index: rebuild a format-2 repository's index from its packs\n"
 	"  version     print the version\n"
 	"\n"
 	"Run 'tsarc COMMAND --help' for a command's options.\n"
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
 		{"unlock", cmd_unlock},
 		{"key", cmd_key},
 		{"extend-retention", cmd_extend_retention},
+		{"repair", cmd_repair},
 		{"version", cmd_version},
 	};
 	const char *log_format = getenv("TSARC_LOG_FORMAT");

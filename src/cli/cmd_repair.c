@@ -1,0 +1,68 @@
+/* tsarc repair index: the index of a format-2 repository rebuilt from its packs. */
+#include "cli.h"
+#include "repair.h"
+#include <cjson/cJSON.h>
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char REPAIR_HELP[] =
+	"Usage: tsarc repair index [options]\n"
+	"\n"
+	"Format 2: rebuilds the index from the packs' own tables of contents (every\n"
+	"pack is read from its end), stores it, then removes the old index objects.\n"
+	"Packs of a backup killed before it wrote its index are indexed too; a pack\n"
+	"whose table of contents does not open is reported and left out. Takes the\n"
+	"exclusive lock.\n"
+	"\n"
+	CLI_COMMON_HELP;
+
+static void on_damaged(const char *pack, const char *msg, void *payload)
+{
+	(void)payload;
+	cli_log(TSARC_LOG_WARN, "pack_damaged", "pack %.16s is left out: %s", pack, msg);
+}
+
+int cmd_repair(int argc, char **argv)
+{
+	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	tsarc_repair_result res;
+	tsarc_repo *repo = NULL;
+	tsarc_lock *lock = NULL;
+	cli_common c;
+	int rc;
+
+	if ((rc = cli_parse_args("repair", REPAIR_HELP, argc, argv, longopts, "r:qh", &c,
+		     NULL, NULL)))
+		return rc < 0 ? EXIT_OK : rc;
+	if (optind >= argc || strcmp(argv[optind], "index") != 0)
+		return cli_usage_error("repair", "say what to repair: 'tsarc repair index'");
+	if (optind + 1 < argc)
+		return cli_usage_error("repair", "unexpected argument '%s'", argv[optind + 1]);
+	if ((rc = cli_open_repo(&c, &repo)))
+		return cli_fail(rc);
+	if (!(rc = tsarc_lock_acquire(&lock, repo, 1))) {
+		rc = tsarc_repair_index(repo, lock, on_damaged, NULL, &res);
+		tsarc_lock_release(lock);
+	}
+	tsarc_repo_free(repo);
+	if (rc)
+		return cli_fail(rc);
+	if (c.json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddNumberToObject(doc, "packs", (double)res.packs);
+		cJSON_AddNumberToObject(doc, "packs_damaged", (double)res.packs_damaged);
+		cJSON_AddNumberToObject(doc, "chunks", (double)res.chunks);
+		cJSON_AddNumberToObject(doc, "index_written", (double)res.index_written);
+		cJSON_AddNumberToObject(doc, "index_removed", (double)res.index_removed);
+		if ((rc = cli_print_json(doc)))
+			return cli_fail(rc);
+	} else if (!c.quiet) {
+		cli_say("repaired", "index rebuilt from %zu packs (%zu chunks, %zu damaged packs "
+			"left out): %zu index objects written, %zu removed", res.packs, res.chunks,
+			res.packs_damaged, res.index_written, res.index_removed);
+	}
+	return res.packs_damaged ? EXIT_DAMAGED : EXIT_OK;
+}

@@ -1,0 +1,439 @@
+#include "index.h"
+#include "log.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char INDEX_MAGIC[4] = {'T', 'I', 'X', '1'};
+static const char AAD_INDEX[] = "tsarc-index-v1";
+#define PACK_HEAD (TSARC_ID_LEN + 4)
+#define ENTRY_LEN (TSARC_ID_LEN + 12)
+/* Entries per index object written: about 3 MiB each. */
+#define ENTRIES_PER_OBJECT 65536
+
+struct tsarc_index {
+	tsarc_index_rec *recs;
+	size_t n, cap;
+	uint8_t (*packs)[TSARC_ID_LEN]; /* sorted, unique once loaded */
+	size_t npacks, packs_cap;
+	char **objects;
+	size_t nobjects;
+};
+
+int tsarc_index_parse(const uint8_t *plain, size_t len, tsarc_index_entry_fn fn,
+	void *payload)
+{
+	const uint8_t *name = NULL;
+	size_t pos = 8, npacks, p, n, k;
+	int rc;
+
+	if (len < 8 || memcmp(plain, INDEX_MAGIC, 4) != 0)
+		return tsarc_error_set(TSARC_ECORRUPT, "index: bad header");
+	npacks = tsarc_le32_get(plain + 4);
+	for (p = 0; p < npacks; p++) {
+		if (len - pos < PACK_HEAD)
+			return tsarc_error_set(TSARC_ECORRUPT, "index: pack %zu of %zu is cut short",
+				p, npacks);
+		if (p && !memcmp(plain + pos, name, TSARC_ID_LEN))
+			return tsarc_error_set(TSARC_ECORRUPT, "index: pack %zu repeats the one "
+				"before it", p);
+		name = plain + pos;
+		n = tsarc_le32_get(plain + pos + TSARC_ID_LEN);
+		pos += PACK_HEAD;
+		if (n == 0 || (len - pos) / ENTRY_LEN < n)
+			return tsarc_error_set(TSARC_ECORRUPT, "index: pack %zu announces %zu "
+				"entries", p, n);
+		for (k = 0; k < n; k++, pos += ENTRY_LEN) {
+			tsarc_pack_entry e;
+			memcpy(e.id, plain + pos, TSARC_ID_LEN);
+			e.offset = tsarc_le32_get(plain + pos + 32);
+			e.length = tsarc_le32_get(plain + pos + 36);
+			e.plain = tsarc_le32_get(plain + pos + 40);
+			if (e.plain == 0 || e.plain > TSARC_CHUNK_MAX_LIMIT ||
+				!tsarc_repo_chunk_size_plausible(e.plain, e.length) ||
+				(uint64_t)e.offset + e.length > TSARC_PACK_MAX)
+				return tsarc_error_set(TSARC_ECORRUPT, "index: entry %zu of pack %zu "
+					"(offset %u, %u bytes, %u plain) is impossible", k, p,
+					e.offset, e.length, e.plain);
+			if ((rc = fn(name, &e, payload)))
+				return rc;
+		}
+	}
+	if (pos != len)
+		return tsarc_error_set(TSARC_ECORRUPT, "index: %zu bytes after the last pack",
+			len - pos);
+	return 0;
+}
+
+int tsarc_index_serialize(const tsarc_index_pack *packs, size_t n, tsarc_buf *out)
+{
+	uint8_t head[PACK_HEAD], ent[ENTRY_LEN];
+	size_t i, k;
+	int rc;
+
+	memcpy(head, INDEX_MAGIC, 4);
+	tsarc_le32_put(head + 4, (uint32_t)n);
+	if ((rc = tsarc_buf_append(out, head, 8)))
+		return rc;
+	for (i = 0; i < n; i++) {
+		memcpy(head, packs[i].name, TSARC_ID_LEN);
+		tsarc_le32_put(head + TSARC_ID_LEN, (uint32_t)packs[i].n);
+		if ((rc = tsarc_buf_append(out, head, PACK_HEAD)))
+			return rc;
+		for (k = 0; k < packs[i].n; k++) {
+			const tsarc_pack_entry *e = &packs[i].entries[k];
+			memcpy(ent, e->id, TSARC_ID_LEN);
+			tsarc_le32_put(ent + 32, e->offset);
+			tsarc_le32_put(ent + 36, e->length);
+			tsarc_le32_put(ent + 40, e->plain);
+			if ((rc = tsarc_buf_append(out, ent, ENTRY_LEN)))
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int write_one(const tsarc_repo *repo, const tsarc_index_pack *packs, size_t n,
+	char ***written, size_t *nwritten)
+{
+	tsarc_buf plain = TSARC_BUF_INIT, sealed = TSARC_BUF_INIT;
+	uint8_t digest[32];
+	char hex[TSARC_ID_HEX_LEN + 1];
+	int rc;
+
+	if ((rc = tsarc_index_serialize(packs, n, &plain)))
+		goto done;
+	if ((rc = tsarc_repo_seal_object(repo, AAD_INDEX, plain.ptr, plain.size, &sealed)) ||
+		(rc = tsarc_sha256(sealed.ptr, sealed.size, digest)))
+		goto done;
+	tsarc_hex_encode(hex, digest, sizeof(digest));
+	rc = tsarc_store_put(repo->store, TSARC_OBJ_INDEX, hex, sealed.ptr, sealed.size,
+		TSARC_PUT_CREATE_ONLY);
+	if (rc == TSARC_EEXISTS) {
+		/* Named by its content: the same bytes are already there. */
+		tsarc_error_clear();
+		rc = 0;
+	}
+	if (rc) {
+		tsarc_error_prefix("writing index %.16s", hex);
+		goto done;
+	}
+	if (written) {
+		char **grown = realloc(*written, (*nwritten + 1) * sizeof(char *));
+		if (!grown || !(grown[*nwritten] = strdup(hex))) {
+			if (grown)
+				*written = grown;
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			goto done;
+		}
+		*written = grown;
+		(*nwritten)++;
+	}
+done:
+	tsarc_buf_dispose(&plain);
+	tsarc_buf_dispose(&sealed);
+	return rc;
+}
+
+int tsarc_index_write(const tsarc_repo *repo, const tsarc_index_pack *packs, size_t n,
+	char ***written, size_t *nwritten)
+{
+	size_t start = 0, i, entries = 0;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		/* An object holds whole packs, at least one. */
+		if (i > start && entries + packs[i].n > ENTRIES_PER_OBJECT) {
+			if ((rc = write_one(repo, packs + start, i - start, written, nwritten)))
+				return rc;
+			start = i;
+			entries = 0;
+		}
+		entries += packs[i].n;
+	}
+	return i > start ? write_one(repo, packs + start, i - start, written, nwritten) : 0;
+}
+
+static int add_rec(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e, void *payload)
+{
+	tsarc_index *idx = payload;
+	tsarc_index_rec *r;
+
+	/* Packs come grouped: a new one only when the name changes. */
+	if (!idx->npacks || memcmp(idx->packs[idx->npacks - 1], pack, TSARC_ID_LEN)) {
+		if (idx->npacks == idx->packs_cap) {
+			size_t cap = idx->packs_cap ? idx->packs_cap * 2 : 64;
+			void *grown = realloc(idx->packs, cap * TSARC_ID_LEN);
+			if (!grown)
+				return tsarc_error_set(TSARC_ENOMEM, "out of memory (index)");
+			idx->packs = grown;
+			idx->packs_cap = cap;
+		}
+		memcpy(idx->packs[idx->npacks++], pack, TSARC_ID_LEN);
+	}
+	if (idx->n == idx->cap) {
+		size_t cap = idx->cap ? idx->cap * 2 : 1024;
+		tsarc_index_rec *grown = realloc(idx->recs, cap * sizeof(*grown));
+		if (!grown)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory (index)");
+		idx->recs = grown;
+		idx->cap = cap;
+	}
+	r = &idx->recs[idx->n++];
+	memcpy(r->id, e->id, TSARC_ID_LEN);
+	r->pack = (uint32_t)(idx->npacks - 1);
+	r->offset = e->offset;
+	r->length = e->length;
+	r->plain = e->plain;
+	return 0;
+}
+
+static int load_object(const tsarc_repo *repo, tsarc_index *idx, const char *name)
+{
+	tsarc_buf sealed = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
+	uint8_t digest[32];
+	char hex[TSARC_ID_HEX_LEN + 1];
+	size_t n0 = idx->n, p0 = idx->npacks;
+	int rc;
+
+	tsarc_buf_init(&sealed, TSARC_INDEX_OBJECT_MAX);
+	rc = tsarc_store_get(repo->store, TSARC_OBJ_INDEX, name, 0, 0, &sealed);
+	if (rc == TSARC_ETOOLARGE)
+		rc = tsarc_error_set(TSARC_ECORRUPT, "index %.16s is larger than any index "
+			"object can be", name);
+	if (rc)
+		goto done;
+	if ((rc = tsarc_sha256(sealed.ptr, sealed.size, digest)))
+		goto done;
+	tsarc_hex_encode(hex, digest, sizeof(digest));
+	if (strcmp(hex, name) != 0) {
+		rc = tsarc_error_set(TSARC_ECORRUPT, "index %.16s is damaged (its content does "
+			"not match its name)", name);
+		goto done;
+	}
+	if ((rc = tsarc_repo_open_object(repo, AAD_INDEX, sealed.ptr, sealed.size, &plain)) ||
+		(rc = tsarc_index_parse(plain.ptr, plain.size, add_rec, idx)))
+		tsarc_error_prefix("index %.16s", name);
+done:
+	if (rc) {
+		/* Nothing of a damaged object stays. */
+		idx->n = n0;
+		idx->npacks = p0;
+	}
+	tsarc_buf_dispose(&sealed);
+	tsarc_buf_dispose(&plain);
+	return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return memcmp(a, b, TSARC_ID_LEN);
+}
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const tsarc_index_rec *x = a, *y = b;
+	int c = memcmp(x->id, y->id, TSARC_ID_LEN);
+
+	return c ? c : x->pack < y->pack ? -1 : x->pack > y->pack;
+}
+
+/* Pack names sorted and unique; records renumbered and sorted by id. */
+static int finish_load(tsarc_index *idx)
+{
+	uint8_t (*raw)[TSARC_ID_LEN] = idx->packs;
+	size_t nraw = idx->npacks, i, u = 0;
+	uint32_t *map;
+
+	if (!nraw)
+		return 0;
+	if (!(map = malloc(nraw * sizeof(*map))) ||
+		!(idx->packs = malloc(nraw * TSARC_ID_LEN))) {
+		free(map);
+		idx->packs = raw;
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index)");
+	}
+	memcpy(idx->packs, raw, nraw * TSARC_ID_LEN);
+	qsort(idx->packs, nraw, TSARC_ID_LEN, cmp_name);
+	for (i = 0; i < nraw; i++)
+		if (!u || memcmp(idx->packs[u - 1], idx->packs[i], TSARC_ID_LEN))
+			memcpy(idx->packs[u++], idx->packs[i], TSARC_ID_LEN);
+	idx->npacks = u;
+	for (i = 0; i < nraw; i++) {
+		uint8_t (*hit)[TSARC_ID_LEN] = bsearch(raw[i], idx->packs, u, TSARC_ID_LEN, cmp_name);
+		map[i] = (uint32_t)(hit - idx->packs);
+	}
+	for (i = 0; i < idx->n; i++)
+		idx->recs[i].pack = map[idx->recs[i].pack];
+	free(map);
+	free(raw);
+	qsort(idx->recs, idx->n, sizeof(*idx->recs), cmp_rec);
+	return 0;
+}
+
+int tsarc_index_load(const tsarc_repo *repo, tsarc_index **out,
+	tsarc_index_damage_fn on_damage, void *payload)
+{
+	tsarc_index *idx;
+	char **names = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	*out = NULL;
+	if (!(idx = calloc(1, sizeof(*idx))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if ((rc = tsarc_store_list_names(repo->store, TSARC_OBJ_INDEX, &names, &n)))
+		goto fail;
+	idx->objects = names;
+	idx->nobjects = n;
+	for (i = 0; i < n; i++) {
+		rc = load_object(repo, idx, names[i]);
+		if (rc == TSARC_ENOTFOUND) {
+			/* Replaced by a prune or repair since the listing. */
+			tsarc_error_clear();
+			continue;
+		}
+		if (rc == TSARC_ECORRUPT && on_damage) {
+			on_damage(names[i], rc, tsarc_error_last()->message, payload);
+			tsarc_error_clear();
+			continue;
+		}
+		if (rc)
+			goto fail;
+	}
+	if ((rc = finish_load(idx)))
+		goto fail;
+	*out = idx;
+	return 0;
+fail:
+	tsarc_index_free(idx);
+	return rc;
+}
+
+void tsarc_index_free(tsarc_index *idx)
+{
+	if (!idx)
+		return;
+	free(idx->recs);
+	free(idx->packs);
+	tsarc_store_names_free(idx->objects, idx->nobjects);
+	free(idx);
+}
+
+size_t tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
+	const tsarc_index_rec **first)
+{
+	size_t lo = 0, hi = idx->n, end;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(idx->recs[mid].id, id, TSARC_ID_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < idx->n && !memcmp(idx->recs[end].id, id, TSARC_ID_LEN); end++)
+		;
+	*first = lo < idx->n ? &idx->recs[lo] : NULL;
+	return end - lo;
+}
+
+size_t tsarc_index_count(const tsarc_index *idx)
+{
+	return idx->n;
+}
+
+const tsarc_index_rec *tsarc_index_records(const tsarc_index *idx)
+{
+	return idx->recs;
+}
+
+size_t tsarc_index_npacks(const tsarc_index *idx)
+{
+	return idx->npacks;
+}
+
+const uint8_t *tsarc_index_pack_name(const tsarc_index *idx, uint32_t pack)
+{
+	return idx->packs[pack];
+}
+
+long tsarc_index_pack_number(const tsarc_index *idx, const uint8_t name[TSARC_ID_LEN])
+{
+	uint8_t (*hit)[TSARC_ID_LEN];
+
+	if (!idx->npacks)
+		return -1;
+	hit = bsearch(name, idx->packs, idx->npacks, TSARC_ID_LEN, cmp_name);
+	return hit ? (long)(hit - idx->packs) : -1;
+}
+
+char **tsarc_index_object_names(const tsarc_index *idx, size_t *count)
+{
+	*count = idx->nobjects;
+	return idx->objects;
+}
+
+static int list_pack(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	uint8_t bin[TSARC_ID_LEN];
+	int added;
+
+	(void)mtime;
+	if (strlen(name) != TSARC_ID_HEX_LEN || tsarc_hex_decode(bin, sizeof(bin), name)) {
+		tsarc_error_clear();
+		return 0;
+	}
+	return tsarc_chunkset_claim(payload, bin,
+		size > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)size, &added);
+}
+
+int tsarc_index_list_packs(const tsarc_repo *repo, tsarc_chunkset **out)
+{
+	int rc;
+
+	if ((rc = tsarc_chunkset_new(out)))
+		return rc;
+	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_DATA, list_pack, *out))) {
+		tsarc_chunkset_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+void tsarc_index_warn_damage(const char *name, int code, const char *msg, void *payload)
+{
+	(void)code;
+	(void)payload;
+	tsarc__log(TSARC_LOG_WARN, "index", "index_damaged", "index %.16s is left out "
+		"(run 'tsarc check', then 'tsarc repair index'): %s", name, msg);
+}
+
+int tsarc_index_load_known(const tsarc_repo *repo, tsarc_chunkset *set)
+{
+	tsarc_index *idx = NULL;
+	tsarc_chunkset *packs = NULL;
+	size_t i;
+	int rc, added;
+
+	/* A damaged index object only costs its chunks being stored again. */
+	if ((rc = tsarc_index_load(repo, &idx, tsarc_index_warn_damage, NULL)))
+		return rc;
+	if ((rc = tsarc_index_list_packs(repo, &packs)))
+		goto done;
+	for (i = 0; i < idx->n; i++) {
+		const tsarc_index_rec *r = &idx->recs[i];
+		uint32_t size;
+		if (!tsarc_chunkset_lookup(packs, idx->packs[r->pack], &size) ||
+			(uint64_t)r->offset + r->length + 4 > size)
+			continue;
+		if ((rc = tsarc_chunkset_claim(set, r->id, r->length, &added)))
+			goto done;
+	}
+done:
+	tsarc_chunkset_free(packs);
+	tsarc_index_free(idx);
+	return rc;
+}

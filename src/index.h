@@ -1,0 +1,94 @@
+#ifndef TSARC_INDEX_H
+#define TSARC_INDEX_H
+
+/*
+ * The index of a format-2 repository: where each chunk is, by id (pack,
+ * offset, length, plaintext length). Index objects (index/<sha256 of the
+ * stored bytes>) are sealed; a backup writes one for the packs it wrote
+ * after those packs are stored and before its manifest, so a manifest never
+ * names a chunk no index finds. The packs' own tables of contents hold the
+ * same facts, so the index can always be rebuilt from them.
+ *
+ * In memory: one 48-byte record per (chunk, pack) sorted by id, and the
+ * pack names once each: about 46 MiB per million chunks.
+ */
+#include "chunkset.h"
+#include "pack.h"
+
+/* One pack's entries, as written into an index object. */
+typedef struct tsarc_index_pack {
+	uint8_t name[TSARC_ID_LEN];
+	tsarc_pack_entry *entries;
+	size_t n;
+} tsarc_index_pack;
+
+typedef struct tsarc_index_rec {
+	uint8_t id[TSARC_ID_LEN];
+	uint32_t pack; /* number of the pack: tsarc_index_pack_name */
+	uint32_t offset, length, plain;
+} tsarc_index_rec;
+
+typedef struct tsarc_index tsarc_index;
+
+/* Largest index object accepted from the store. */
+#define TSARC_INDEX_OBJECT_MAX (64u * 1024u * 1024u)
+
+/*
+ * Parses the plaintext of an index object, calling fn for each entry
+ * (a non-zero return stops and is returned). Anything malformed is
+ * TSARC_ECORRUPT.
+ */
+typedef int (*tsarc_index_entry_fn)(const uint8_t pack[TSARC_ID_LEN],
+	const tsarc_pack_entry *e, void *payload);
+int tsarc_index_parse(const uint8_t *plain, size_t len, tsarc_index_entry_fn fn,
+	void *payload);
+
+/* The plaintext of an index object for these packs, appended to `out`. */
+int tsarc_index_serialize(const tsarc_index_pack *packs, size_t n, tsarc_buf *out);
+/* Writes index objects (as many as needed) for these packs; their names
+ * are appended to `written` when not NULL (the caller frees them with
+ * tsarc_store_names_free). */
+int tsarc_index_write(const tsarc_repo *repo, const tsarc_index_pack *packs, size_t n,
+	char ***written, size_t *nwritten);
+
+/* Called for an index object that cannot be used (damaged, foreign). */
+typedef void (*tsarc_index_damage_fn)(const char *name, int code, const char *msg,
+	void *payload);
+/*
+ * Loads every index object. A damaged one is reported through on_damage
+ * and left out; with on_damage NULL it is an error (prune must know every
+ * pack in use). Any other failure to read one is an error.
+ */
+int tsarc_index_load(const tsarc_repo *repo, tsarc_index **out,
+	tsarc_index_damage_fn on_damage, void *payload);
+void tsarc_index_free(tsarc_index *idx);
+/* An on_damage that logs a warning: readers use what is left. */
+void tsarc_index_warn_damage(const char *name, int code, const char *msg, void *payload);
+/* The records for `id` (several when it is in several packs): how many,
+ * and the first in *first. */
+size_t tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
+	const tsarc_index_rec **first);
+size_t tsarc_index_count(const tsarc_index *idx);
+const tsarc_index_rec *tsarc_index_records(const tsarc_index *idx);
+size_t tsarc_index_npacks(const tsarc_index *idx);
+const uint8_t *tsarc_index_pack_name(const tsarc_index *idx, uint32_t pack);
+/* The number of pack `name`, or -1 when no record names it. */
+long tsarc_index_pack_number(const tsarc_index *idx, const uint8_t name[TSARC_ID_LEN]);
+/* The names of the index objects loaded (for prune and repair to replace). */
+char **tsarc_index_object_names(const tsarc_index *idx, size_t *count);
+
+/*
+ * The pack names and sizes of the store: a chunkset keyed by pack name
+ * whose size is the pack's (clamped to 32 bits).
+ */
+int tsarc_index_list_packs(const tsarc_repo *repo, tsarc_chunkset **out);
+
+/*
+ * A backup's "what is stored" set on a format-2 repository: every chunk
+ * the index places in a pack that the store lists and that is long enough
+ * to hold it, with its sealed length. A chunk whose pack is gone or
+ * truncated is stored again.
+ */
+int tsarc_index_load_known(const tsarc_repo *repo, tsarc_chunkset *set);
+
+#endif

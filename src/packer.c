@@ -1,0 +1,201 @@
+#include "packer.h"
+#include "error_save.h"
+#include "index.h"
+#include "tsarc/errors.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tsarc_packer {
+	tsarc_repo *repo;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	tsarc_pack_builder *cur; /* being filled, or NULL */
+	unsigned uploading, max_uploading;
+	tsarc_index_pack *done; /* packs stored: what the index will say */
+	size_t ndone, done_cap;
+	uint64_t bytes;
+	int failed;
+	tsarc_saved_error fail;
+};
+
+int tsarc_packer_new(tsarc_packer **out, tsarc_repo *repo, unsigned max_uploading)
+{
+	tsarc_packer *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (!p)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	p->repo = repo;
+	p->max_uploading = max_uploading ? max_uploading : 1;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	*out = p;
+	return 0;
+}
+
+/* Caller holds p->lock. */
+static int failure(tsarc_packer *p, int rc)
+{
+	if (!p->failed) {
+		p->failed = 1;
+		tsarc_error_save(&p->fail);
+		p->fail.code = rc;
+	}
+	pthread_cond_broadcast(&p->cv);
+	return rc;
+}
+
+/* Stores a full pack (without p->lock), then records its entries. */
+static int ship(tsarc_packer *p, tsarc_pack_builder *b)
+{
+	char hex[TSARC_ID_HEX_LEN + 1];
+	int rc;
+
+	tsarc_hex_encode(hex, b->name, TSARC_ID_LEN);
+	rc = tsarc_pack_builder_finish(p->repo, b);
+	if (!rc) {
+		rc = tsarc_store_put(p->repo->store, TSARC_OBJ_DATA, hex, b->data.ptr,
+			b->data.size, TSARC_PUT_CREATE_ONLY);
+		if (rc)
+			tsarc_error_prefix("storing pack %.16s", hex);
+	}
+	pthread_mutex_lock(&p->lock);
+	p->uploading--;
+	if (!rc && p->ndone == p->done_cap) {
+		size_t cap = p->done_cap ? p->done_cap * 2 : 16;
+		tsarc_index_pack *grown = realloc(p->done, cap * sizeof(*grown));
+		if (!grown)
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		else {
+			p->done = grown;
+			p->done_cap = cap;
+		}
+	}
+	if (!rc) {
+		tsarc_index_pack *d = &p->done[p->ndone++];
+		memcpy(d->name, b->name, TSARC_ID_LEN);
+		d->entries = b->entries;
+		d->n = b->n;
+		b->entries = NULL;
+		p->bytes += b->data.size;
+	} else {
+		failure(p, rc);
+	}
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->lock);
+	tsarc_pack_builder_dispose(b);
+	free(b);
+	return rc;
+}
+
+/* Caller holds p->lock: takes the pack being filled off for storing. */
+static tsarc_pack_builder *detach(tsarc_packer *p)
+{
+	tsarc_pack_builder *b = p->cur;
+
+	p->cur = NULL;
+	p->uploading++;
+	return b;
+}
+
+int tsarc_packer_add(tsarc_packer *p, const uint8_t id[TSARC_ID_LEN],
+	const uint8_t *sealed, size_t len, uint32_t plain)
+{
+	tsarc_pack_builder *full = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&p->lock);
+	/* A full pack waits for an upload slot; nothing more goes into it. */
+	while (!p->failed && p->cur && p->cur->data.size >= p->repo->pack_size &&
+		p->uploading >= p->max_uploading)
+		pthread_cond_wait(&p->cv, &p->lock);
+	if (p->failed) {
+		pthread_mutex_unlock(&p->lock);
+		return tsarc_error_restore(&p->fail);
+	}
+	if (p->cur && p->cur->data.size >= p->repo->pack_size)
+		full = detach(p);
+	if (!p->cur) {
+		if (!(p->cur = calloc(1, sizeof(*p->cur))))
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		else if ((rc = tsarc_pack_builder_start(p->cur))) {
+			free(p->cur);
+			p->cur = NULL;
+		}
+	}
+	if (!rc)
+		rc = tsarc_pack_builder_add(p->cur, id, sealed, len, plain);
+	if (rc)
+		failure(p, rc);
+	else if (!full && p->cur->data.size >= p->repo->pack_size &&
+		p->uploading < p->max_uploading)
+		full = detach(p);
+	pthread_mutex_unlock(&p->lock);
+	if (full) {
+		int src = ship(p, full);
+		if (!rc)
+			rc = src;
+	}
+	return rc;
+}
+
+int tsarc_packer_finish(tsarc_packer *p, char ***index_names, size_t *nindex)
+{
+	tsarc_pack_builder *last = NULL;
+	int rc;
+
+	if (index_names) {
+		*index_names = NULL;
+		*nindex = 0;
+	}
+	pthread_mutex_lock(&p->lock);
+	while (!p->failed && p->cur && p->cur->data.size >= p->repo->pack_size &&
+		p->uploading >= p->max_uploading)
+		pthread_cond_wait(&p->cv, &p->lock);
+	if (!p->failed && p->cur && p->cur->n)
+		last = detach(p);
+	pthread_mutex_unlock(&p->lock);
+	if (last)
+		ship(p, last);
+	pthread_mutex_lock(&p->lock);
+	while (p->uploading)
+		pthread_cond_wait(&p->cv, &p->lock);
+	rc = p->failed ? tsarc_error_restore(&p->fail) : 0;
+	pthread_mutex_unlock(&p->lock);
+	if (rc)
+		return rc;
+	/* The packs durable before the index that points into them. */
+	if (p->ndone && ((rc = tsarc_store_sync(p->repo->store)) ||
+			 (rc = tsarc_index_write(p->repo, p->done, p->ndone, index_names,
+				  nindex))))
+		return rc;
+	return 0;
+}
+
+void tsarc_packer_stats(tsarc_packer *p, uint64_t *packs, uint64_t *bytes)
+{
+	pthread_mutex_lock(&p->lock);
+	*packs = p->ndone;
+	*bytes = p->bytes;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void tsarc_packer_free(tsarc_packer *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	if (p->cur) {
+		tsarc_pack_builder_dispose(p->cur);
+		free(p->cur);
+	}
+	for (i = 0; i < p->ndone; i++)
+		free(p->done[i].entries);
+	free(p->done);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}

@@ -1,0 +1,26 @@
+#ifndef TSARC_REPAIR_H
+#define TSARC_REPAIR_H
+
+#include "lock.h"
+#include "repo.h"
+
+typedef struct tsarc_repair_result {
+	size_t packs, packs_damaged;
+	size_t chunks;
+	size_t index_written, index_removed;
+} tsarc_repair_result;
+
+/*
+ * 'tsarc repair index' (format 2): rebuilds the index from the packs'
+ * tables of contents alone: every pack whose TOC opens is indexed (also
+ * the packs of a backup that was killed before writing its index); one
+ * whose TOC does not is reported through `on_damaged` and left out. The
+ * new index objects are stored before the old ones are removed, and the
+ * removal only while `lock` (exclusive) is still held, so at every moment
+ * some index finds every chunk that a pack holds.
+ */
+int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
+	void (*on_damaged)(const char *pack, const char *msg, void *payload), void *payload,
+	tsarc_repair_result *res);
+
+#endif
