@@ -8,13 +8,17 @@
 # files break nothing.
 #
 # TSARC_TEST_CRASH_RANDOM=N adds N trials killed at random moments (R1).
+# TSARC_TEST_INIT_OPTS: options for init (e.g. "--format 2 --pack-size
+# 262144": the same trials on packs, plus one killed while the index is
+# being written).
 . "$(dirname "$0")/lib.sh"
 
 SIZE=${TSARC_TEST_CRASH_SIZE:-32M}
 RATE=${TSARC_TEST_CRASH_RATE:-20} # MiB/s through the pacing reader
 RANDOM_TRIALS=${TSARC_TEST_CRASH_RANDOM:-0}
 R=$WORK/repo
-init_repo "$R"
+# shellcheck disable=SC2086 # a list of options
+init_repo "$R" ${TSARC_TEST_INIT_OPTS:-}
 
 # pace.py FILE MIB_PER_S EOF_MARKER: copies FILE to stdout at a steady rate,
 # then creates EOF_MARKER once everything was written and stdout is closed.
@@ -172,6 +176,9 @@ trial tmp data@8           # while the 8th chunk object is being written
 trial eof 0                # the input just ended: the last chunks in flight
 trial eof 0.05
 trial tmp snapshots        # while the snapshot object is being written
+case " ${TSARC_TEST_INIT_OPTS:-} " in
+*" --format 2 "*) trial tmp index ;; # while the index object is being written
+esac
 i=0
 while [ "$i" -lt "$RANDOM_TRIALS" ]; do
 	i=$((i + 1))

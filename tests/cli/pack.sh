@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Repository format 2 (packs + index): round trip; the same stream again
+# stores nothing; a stream with 1% of its lines edited stores little; far
+# fewer objects than chunks; check --read-data passes. Then damage, each on
+# a fresh copy: a truncated pack, two packs swapped, a pack deleted, the
+# index deleted: check names the pack or the index (exit 3), dump fails
+# with a message naming the chunk and its pack, never with wrong bytes;
+# 'repair index' rebuilds the index from the packs. A format-1 repository
+# refuses 'repair index'.
+. "$(dirname "$0")/lib.sh"
+
+R=$WORK/repo
+init_repo "$R" --format 2 --pack-size 262144 --chunk-min 16384 --chunk-avg 65536 --chunk-max 262144
+"$GEN" 6M --random-every 5 >"$WORK/a.sql" || fail "the generator failed"
+"$GEN" 6M --random-every 5 --mutate 1 >"$WORK/b.sql" || fail "the generator failed"
+BYTES=$(stat -c %s "$WORK/a.sql")
+
+t_in "$WORK/a.sql" backup --repo "$R" --stdin --name a.sql --json
+expect_rc 0 "first backup"
+CHUNKS=$(json_get "$OUT" "d['new_chunks']")
+FIRST=$(json_get "$OUT" "d['snapshot_id']")
+PACKS=$(find "$R/data" -type f | wc -l)
+[ "$(find "$R/index" -type f | wc -l)" -eq 1 ] || fail "the first backup wrote $(find "$R/index" -type f | wc -l) index objects, want 1"
+[ "$PACKS" -ge 2 ] && [ "$PACKS" -lt "$CHUNKS" ] || fail "$CHUNKS chunks went into $PACKS packs"
+info "$CHUNKS chunks in $PACKS packs"
+# Object names are random: none is a chunk id of the stream.
+dump_cmp_file "$R" latest a.sql "$WORK/a.sql"
+
+t_in "$WORK/a.sql" backup --repo "$R" --stdin --name a.sql --json
+expect_rc 0 "the same stream again"
+[ "$(json_get "$OUT" "d['new_chunks']")" -eq 0 ] || fail "the same stream stored $(json_get "$OUT" "d['new_chunks']") chunks again"
+[ "$(find "$R/data" -type f | wc -l)" -eq "$PACKS" ] || fail "the same stream wrote a pack"
+
+t_in "$WORK/b.sql" backup --repo "$R" --stdin --name b.sql --json
+expect_rc 0 "the edited stream"
+NEW=$(json_get "$OUT" "d['new_bytes']")
+[ "$NEW" -lt $((BYTES / 2)) ] || fail "1% of the lines edited stored $NEW of $BYTES bytes again"
+dump_cmp_file "$R" latest b.sql "$WORK/b.sql"
+ok check --repo "$R" --read-data --json
+[ "$(json_get "$OUT" "d['packs_unindexed']")" -eq 0 ] || fail "check counts packs in no index"
+[ "$(json_get "$OUT" "d['chunks_read']")" -ge "$CHUNKS" ] || fail "check --read-data read too few chunks"
+
+# fresh NAME: a copy of the repository to damage.
+fresh() {
+	rm -rf "$WORK/$1"
+	cp -r "$R" "$WORK/$1"
+	D=$WORK/$1
+}
+# The pack holding the most bytes, and another.
+big_packs() { find "$1/data" -type f -printf '%s %p\n' | sort -rn | head -2 | cut -d' ' -f2; }
+# expect_dump_fails REPO SNAP NAME WORDS...: dump fails with exit 3 and each word in the message.
+expect_dump_fails() {
+	local repo=$1 snap=$2 name=$3 w
+	shift 3
+	RC=0
+	"$TSARC" dump --repo "$repo" "$snap" "$name" >"$WORK/dumped" 2>"$ERR" || RC=$?
+	sanitizer_check "$RC" "$ERR" "tsarc dump"
+	[ "$RC" -eq 3 ] || fail "dump of a damaged repository: exit $RC, want 3"
+	for w in "$@"; do
+		grep -q -- "$w" "$ERR" || fail "the dump error does not say '$w': $(cat "$ERR")"
+	done
+	! cmp -s "$WORK/dumped" "$WORK/$name" || fail "the dump wrote the whole stream anyway"
+}
+
+# A truncated pack: check names it, dump names the chunk and the pack.
+fresh trunc
+P=$(big_packs "$D" | head -1)
+truncate -s $(($(stat -c %s "$P") / 2)) "$P"
+t check --repo "$D"
+expect_rc 3 "check with a truncated pack"
+grep -q "damaged pack $(basename "$P" | cut -c1-16)" "$OUT" || fail "check does not name the truncated pack: $(cat "$OUT")"
+expect_dump_fails "$D" "$FIRST" a.sql "$(basename "$P" | cut -c1-16)"
+t repair index --repo "$D" --json
+[ "$RC" -eq 3 ] || fail "repair index with a damaged pack: exit $RC, want 3"
+[ "$(json_get "$OUT" "d['packs_damaged']")" -eq 1 ] || fail "repair index does not count the damaged pack"
+t check --repo "$D"
+expect_rc 3 "check after repair: the chunks of the truncated pack are gone"
+grep -q "in no pack" "$OUT" || fail "check after repair does not say the chunks are in no pack"
+
+# Two packs swapped: neither table of contents authenticates under the other's name.
+fresh swap
+set -- $(big_packs "$D")
+mv "$1" "$WORK/tmp-pack"
+mv "$2" "$1"
+mv "$WORK/tmp-pack" "$2"
+t check --repo "$D" --read-data
+expect_rc 3 "check with two packs swapped"
+grep -q "another pack's name" "$OUT" || fail "check does not say the pack is under another name: $(cat "$OUT")"
+expect_dump_fails "$D" "$FIRST" a.sql "pack"
+# repair index cannot make a swapped pack good: both are left out.
+t repair index --repo "$D" --json
+expect_rc 3 "repair index with swapped packs"
+[ "$(json_get "$OUT" "d['packs_damaged']")" -eq 2 ] || fail "repair index took a swapped pack"
+
+# A pack deleted.
+fresh gone
+P=$(big_packs "$D" | head -1)
+rm "$P"
+t check --repo "$D"
+expect_rc 3 "check with a pack missing"
+grep -q "missing from the store" "$OUT" || fail "check does not say the pack is missing: $(cat "$OUT")"
+expect_dump_fails "$D" "$FIRST" a.sql "$(basename "$P" | cut -c1-16)" "missing"
+
+# The index deleted: reads say so, the next backup stores everything again
+# (it cannot know what the packs hold), repair index brings it all back.
+fresh noindex
+rm "$D"/index/*
+expect_dump_fails "$D" "$FIRST" a.sql "in no index" "repair index"
+t check --repo "$D"
+expect_rc 3 "check without an index"
+t_in "$WORK/a.sql" backup --repo "$D" --stdin --name a.sql --json
+expect_rc 0 "a backup without an index"
+[ "$(json_get "$OUT" "d['new_chunks']")" -eq "$CHUNKS" ] || fail "a backup without an index stored $(json_get "$OUT" "d['new_chunks']") chunks, want $CHUNKS"
+ok repair index --repo "$D" --json
+[ "$(json_get "$OUT" "d['packs_damaged']")" -eq 0 ] || fail "repair index found damage"
+ok check --repo "$D" --read-data
+dump_cmp_file "$D" "$FIRST" a.sql "$WORK/a.sql"
+
+# A damaged index object: check names it; repair replaces it.
+fresh badindex
+I=$(find "$D/index" -type f | head -1)
+printf 'x' | dd of="$I" bs=1 seek=40 conv=notrunc 2>/dev/null
+t check --repo "$D"
+expect_rc 3 "check with a damaged index object"
+grep -q "damaged index $(basename "$I" | cut -c1-16)" "$OUT" || fail "check does not name the damaged index: $(cat "$OUT")"
+ok repair index --repo "$D"
+ok check --repo "$D" --read-data
+
+# Format 1 has no index to repair.
+init_repo "$WORK/v1"
+t repair index --repo "$WORK/v1"
+expect_rc 1 "repair index on format 1"
+grep -q "format 1" "$ERR" || fail "repair index on format 1: $(cat "$ERR")"
+t init --repo "$WORK/v3" --format 3
+expect_rc 2 "init --format 3"
+
+finish "round trip, dedup and damage on format 2"

@@ -1,0 +1,337 @@
+/*
+ * Format 2 (src/pack.c, src/index.c, src/packer.c): a backup on packs reads
+ * back byte-identical with fewer data objects than chunks; a pack's table of
+ * contents opens only under its own name; hostile index objects (a lying
+ * offset, a chunk placed in the wrong pack) give errors that name the chunk
+ * and the pack, and check counts the wrong entries; repair rebuilds a good
+ * index from the packs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "backup.h"
+#include "check.h"
+#include "extract.h"
+#include "fileio.h"
+#include "index.h"
+#include "lock.h"
+#include "repair.h"
+#include "repo.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+
+#define LEN (400u * 1024)
+
+static char dir[256];
+static tsarc_repo *repo;
+static uint8_t *data;
+static char snap_id[TSARC_ID_HEX_LEN + 1];
+
+typedef struct membuf {
+	uint8_t *p;
+	size_t len;
+} membuf;
+
+static int to_mem(void *payload, const uint8_t *d, size_t len)
+{
+	membuf *m = payload;
+
+	if (m->len + len > LEN)
+		return TSARC_EIO;
+	memcpy(m->p + m->len, d, len);
+	m->len += len;
+	return 0;
+}
+
+static int count_obj(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	(void)name;
+	(void)size;
+	(void)mtime;
+	(*(size_t *)payload)++;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	tsarc_repo_init_options o = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0, 1024, 2,
+		TSARC_PACK_SIZE_MIN};
+	tsarc_store *st = NULL;
+	tsarc_backup *b = NULL;
+	char path[300];
+	uint64_t seed = 7;
+	size_t i;
+	int fd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/tsarc-pack-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&st, path, NULL), 0);
+	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &o), 0);
+	data = malloc(LEN);
+	for (i = 0; i < LEN; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		data[i] = (uint8_t)(seed >> 56);
+	}
+	snprintf(path, sizeof(path), "%s/input", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(tsarc_write_all(fd, data, LEN), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(tsarc_backup_new(&b, repo, NULL), 0);
+	assert_int_equal(tsarc_backup_stream_fd(b, "s", "stdin", fd, NULL), 0);
+	assert_int_equal(tsarc_backup_commit(b, snap_id), 0);
+	tsarc_backup_free(b);
+	close(fd);
+	unlink(path);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	tsarc_repo_free(repo);
+	free(data);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static int extract(tsarc_snapshot **snap_out)
+{
+	membuf m = {malloc(LEN), 0};
+	tsarc_snapshot *snap = NULL;
+	int rc;
+
+	assert_int_equal(tsarc_snapshot_load(repo, snap_id, &snap), 0);
+	rc = tsarc_stream_extract(repo, &snap->streams[0], to_mem, &m, 2);
+	if (!rc) {
+		assert_int_equal(m.len, LEN);
+		assert_memory_equal(m.p, data, LEN);
+	}
+	free(m.p);
+	if (snap_out)
+		*snap_out = snap;
+	else
+		tsarc_snapshot_free(snap);
+	return rc;
+}
+
+static void check(tsarc_check_result *res)
+{
+	tsarc_check_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.read_data = 1;
+	assert_int_equal(tsarc_check(repo, &o, NULL, NULL, res), 0);
+}
+
+static void test_round_trip_in_packs(void **state)
+{
+	tsarc_snapshot *snap = NULL;
+	tsarc_check_result res;
+	size_t objects = 0;
+
+	(void)state;
+	assert_int_equal(extract(&snap), 0);
+	assert_int_equal(tsarc_store_list(repo->store, TSARC_OBJ_DATA, count_obj, &objects), 0);
+	assert_true(objects >= 2);
+	assert_true(objects < snap->streams[0].nchunks);
+	check(&res);
+	assert_int_equal(res.chunks_damaged + res.chunks_missing + res.packs_damaged +
+		res.index_wrong + res.index_damaged, 0);
+	assert_int_equal(res.packs, objects);
+	assert_int_equal(res.chunks_read, res.chunks_referenced);
+	tsarc_snapshot_free(snap);
+}
+
+/* Replaces the whole index by one whose record for `id` says `pack` (NULL:
+ * its own) and `offset`. Records of one pack go into one group: the parser
+ * refuses a pack that repeats the one before it. */
+static void forge_index(const uint8_t id[TSARC_ID_LEN], const uint8_t *pack, uint32_t offset)
+{
+	tsarc_index *idx = NULL;
+	tsarc_index_pack *grp;
+	const tsarc_index_rec *r;
+	char **old, **names = NULL;
+	size_t nold, nw = 0, ng = 0, i, g, n;
+
+	assert_int_equal(tsarc_index_load(repo, &idx, NULL, NULL), 0);
+	n = tsarc_index_count(idx);
+	r = tsarc_index_records(idx);
+	grp = calloc(n, sizeof(*grp));
+	for (i = 0; i < n; i++) {
+		const uint8_t *name = tsarc_index_pack_name(idx, r[i].pack);
+		tsarc_pack_entry e;
+		memcpy(e.id, r[i].id, TSARC_ID_LEN);
+		e.offset = r[i].offset;
+		e.length = r[i].length;
+		e.plain = r[i].plain;
+		if (!memcmp(r[i].id, id, TSARC_ID_LEN)) {
+			if (pack)
+				name = pack;
+			e.offset = offset;
+		}
+		for (g = 0; g < ng && memcmp(grp[g].name, name, TSARC_ID_LEN); g++)
+			;
+		if (g == ng)
+			memcpy(grp[ng++].name, name, TSARC_ID_LEN);
+		grp[g].entries = realloc(grp[g].entries, (grp[g].n + 1) * sizeof(e));
+		grp[g].entries[grp[g].n++] = e;
+	}
+	old = tsarc_index_object_names(idx, &nold);
+	for (i = 0; i < nold; i++)
+		assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_INDEX, old[i]), 0);
+	assert_int_equal(tsarc_index_write(repo, grp, ng, &names, &nw), 0);
+	assert_int_equal(nw, 1);
+	tsarc_store_names_free(names, nw);
+	for (i = 0; i < ng; i++)
+		free(grp[i].entries);
+	free(grp);
+	tsarc_index_free(idx);
+	tsarc_repo_drop_index(repo);
+}
+
+static void repair(void)
+{
+	tsarc_repair_result rr;
+	tsarc_lock *lock = NULL;
+
+	assert_int_equal(tsarc_lock_acquire(&lock, repo, 1), 0);
+	assert_int_equal(tsarc_repair_index(repo, lock, NULL, NULL, &rr), 0);
+	assert_int_equal(tsarc_lock_release(lock), 0);
+	assert_int_equal(rr.packs_damaged, 0);
+}
+
+static void expect_corrupt_naming(const char *hex, const char *word)
+{
+	int rc = extract(NULL);
+
+	assert_int_equal(rc, TSARC_ECORRUPT);
+	assert_non_null(strstr(tsarc_error_last()->message, word));
+	assert_non_null(strstr(tsarc_error_last()->message, hex));
+}
+
+static void test_lying_offset(void **state)
+{
+	tsarc_snapshot *snap = NULL;
+	tsarc_check_result res;
+	const tsarc_chunk_ref *c;
+	char hex[17];
+
+	(void)state;
+	assert_int_equal(tsarc_snapshot_load(repo, snap_id, &snap), 0);
+	c = &snap->streams[0].chunks[1];
+	tsarc_hex_encode(hex, c->id, 8);
+	/* Eight bytes off: inside the pack, on no blob's boundary. */
+	{
+		tsarc_index *idx = NULL;
+		const tsarc_index_rec *r;
+		assert_int_equal(tsarc_index_load(repo, &idx, NULL, NULL), 0);
+		assert_int_equal(tsarc_index_find(idx, c->id, &r), 1);
+		forge_index(c->id, NULL, r->offset + 8);
+		tsarc_index_free(idx);
+	}
+	expect_corrupt_naming(hex, "offset");
+	check(&res);
+	assert_int_equal(res.index_wrong, 1);
+	assert_int_equal(res.chunks_missing, 1);
+	repair();
+	assert_int_equal(extract(NULL), 0);
+	tsarc_snapshot_free(snap);
+}
+
+static void test_chunk_in_the_wrong_pack(void **state)
+{
+	tsarc_snapshot *snap = NULL;
+	tsarc_check_result res;
+	tsarc_index *idx = NULL;
+	const tsarc_index_rec *r, *other = NULL;
+	const tsarc_chunk_ref *c;
+	uint8_t pack[TSARC_ID_LEN];
+	char hex[17], phex[17];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(tsarc_snapshot_load(repo, snap_id, &snap), 0);
+	c = &snap->streams[0].chunks[2];
+	tsarc_hex_encode(hex, c->id, 8);
+	assert_int_equal(tsarc_index_load(repo, &idx, NULL, NULL), 0);
+	assert_int_equal(tsarc_index_find(idx, c->id, &r), 1);
+	/* Another pack, at the offset of one of its own blobs. */
+	for (i = 0; i < tsarc_index_count(idx) && !other; i++)
+		if (tsarc_index_records(idx)[i].pack != r->pack)
+			other = &tsarc_index_records(idx)[i];
+	assert_non_null(other);
+	memcpy(pack, tsarc_index_pack_name(idx, other->pack), TSARC_ID_LEN);
+	tsarc_hex_encode(phex, pack, 8);
+	forge_index(c->id, pack, other->offset);
+	tsarc_index_free(idx);
+	expect_corrupt_naming(hex, phex);
+	check(&res);
+	assert_int_equal(res.index_wrong, 1);
+	repair();
+	assert_int_equal(extract(NULL), 0);
+	tsarc_snapshot_free(snap);
+}
+
+static void test_toc_opens_only_under_its_name(void **state)
+{
+	tsarc_pack_builder b;
+	tsarc_pack_entry *e = NULL;
+	uint8_t blob[16384 + 1 + TSARC_AEAD_OVERHEAD], id[TSARC_ID_LEN];
+	char name[TSARC_ID_HEX_LEN + 1], other[TSARC_ID_HEX_LEN + 1];
+	size_t n = 0;
+
+	(void)state;
+	memset(blob, 0x5a, sizeof(blob));
+	memset(id, 1, sizeof(id));
+	assert_int_equal(tsarc_pack_builder_start(&b), 0);
+	assert_int_equal(tsarc_pack_builder_add(&b, id, blob, sizeof(blob), 16384), 0);
+	id[0] = 2;
+	assert_int_equal(tsarc_pack_builder_add(&b, id, blob, 79, 50), 0);
+	assert_int_equal(tsarc_pack_builder_finish(repo, &b), 0);
+	tsarc_hex_encode(name, b.name, TSARC_ID_LEN);
+	memset(other, 'e', TSARC_ID_HEX_LEN);
+	other[TSARC_ID_HEX_LEN] = 0;
+	assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_DATA, name, b.data.ptr,
+		b.data.size, 0), 0);
+	assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_DATA, other, b.data.ptr,
+		b.data.size, 0), 0);
+	assert_int_equal(tsarc_pack_read_toc(repo, name, b.data.size, &e, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(e[1].offset, sizeof(blob));
+	assert_int_equal(e[1].length, 79);
+	assert_int_equal(e[1].plain, 50);
+	free(e);
+	assert_int_equal(tsarc_pack_read_toc(repo, other, b.data.size, &e, &n), TSARC_ECORRUPT);
+	assert_non_null(strstr(tsarc_error_last()->message, "another pack's name"));
+	/* Truncated: the length at the end is no longer the TOC's. */
+	assert_int_equal(tsarc_pack_read_toc(repo, name, b.data.size - 1, &e, &n), TSARC_ECORRUPT);
+	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_DATA, name), 0);
+	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_DATA, other), 0);
+	tsarc_pack_builder_dispose(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip_in_packs),
+		cmocka_unit_test(test_toc_opens_only_under_its_name),
+		cmocka_unit_test(test_lying_offset),
+		cmocka_unit_test(test_chunk_in_the_wrong_pack),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
