@@ -437,3 +437,26 @@ done:
 	tsarc_index_free(idx);
 	return rc;
 }
+
+struct tsarc_index *tsarc_repo_get_index(const tsarc_repo *repo, int *rc)
+{
+	/* The repository is otherwise read-only here; its index is a cache. */
+	tsarc_repo_index *ri = (tsarc_repo_index *)&repo->index;
+	struct tsarc_index *idx;
+
+	*rc = 0;
+	pthread_mutex_lock(&ri->lock);
+	if (!ri->idx)
+		*rc = tsarc_index_load(repo, &ri->idx, tsarc_index_warn_damage, NULL);
+	idx = ri->idx;
+	pthread_mutex_unlock(&ri->lock);
+	return idx;
+}
+
+void tsarc_repo_drop_index(tsarc_repo *repo)
+{
+	pthread_mutex_lock(&repo->index.lock);
+	tsarc_index_free(repo->index.idx);
+	repo->index.idx = NULL;
+	pthread_mutex_unlock(&repo->index.lock);
+}

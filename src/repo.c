@@ -194,12 +194,12 @@ static int read_config(tsarc_repo *repo, const tsarc_buf *sealed, int *not_ours)
 		goto done;
 	}
 	repo->version = (uint32_t)v;
-	if (v >= 2) {
-		if (json_get_u64(root, "pack_size", &pack, TSARC_PACK_SIZE_LIMIT, "config") ||
-			pack < TSARC_PACK_SIZE_MIN)
-			goto done;
-		repo->pack_size = (uint32_t)pack;
+	if (v >= 2 && (json_get_u64(root, "pack_size", &pack, TSARC_PACK_SIZE_LIMIT, "config") ||
+			pack < TSARC_PACK_SIZE_MIN)) {
+		tsarc_error_set(rc, "config: invalid pack size");
+		goto done;
 	}
+	repo->pack_size = (uint32_t)pack;
 	item = cJSON_GetObjectItemCaseSensitive(root, "id");
 	if (!cJSON_IsString(item) || strlen(item->valuestring) != TSARC_ID_HEX_LEN) {
 		tsarc_error_set(rc, "config: invalid repository id");
@@ -497,12 +497,7 @@ static tsarc_repo *repo_alloc(tsarc_store *store)
 		return NULL;
 	}
 	repo->store = store;
-	if (!(repo->index = calloc(1, sizeof(*repo->index)))) {
-		free(repo);
-		tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		return NULL;
-	}
-	pthread_mutex_init(&repo->index->lock, NULL);
+	pthread_mutex_init(&repo->index.lock, NULL);
 	return repo;
 }
 
@@ -552,17 +547,15 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 	if (!(repo = repo_alloc(store)))
 		return TSARC_ENOMEM;
 	repo->version = opts->format ? opts->format : TSARC_FORMAT_VERSION;
-	repo->pack_size = opts->pack_size ? opts->pack_size : TSARC_PACK_SIZE_DEFAULT;
-	if (repo->version > TSARC_FORMAT_MAX ||
-		(repo->version >= 2 && (repo->pack_size < TSARC_PACK_SIZE_MIN ||
-			repo->pack_size > TSARC_PACK_SIZE_LIMIT))) {
+	repo->pack_size = repo->version < 2 ? 0 : opts->pack_size ? opts->pack_size
+		: TSARC_PACK_SIZE_DEFAULT;
+	if (repo->version > TSARC_FORMAT_MAX || (repo->version >= 2 &&
+		(repo->pack_size < TSARC_PACK_SIZE_MIN || repo->pack_size > TSARC_PACK_SIZE_LIMIT))) {
 		rc = tsarc_error_set(TSARC_EINVAL, "format %u (1 to %d) with packs of %u bytes "
 			"(%u to %u) cannot be made", repo->version, TSARC_FORMAT_MAX,
 			repo->pack_size, TSARC_PACK_SIZE_MIN, TSARC_PACK_SIZE_LIMIT);
 		goto fail;
 	}
-	if (repo->version < 2)
-		repo->pack_size = 0;
 	repo->chunker = opts->chunker;
 	if (!repo->chunker.avg_size) {
 		repo->chunker.min_size = TSARC_CHUNK_MIN_DEFAULT;
@@ -709,11 +702,8 @@ void tsarc_repo_free(tsarc_repo *repo)
 	if (!repo)
 		return;
 	tsarc_store_free(repo->store);
-	if (repo->index) {
-		tsarc_index_free(repo->index->idx);
-		pthread_mutex_destroy(&repo->index->lock);
-		free(repo->index);
-	}
+	tsarc_index_free(repo->index.idx);
+	pthread_mutex_destroy(&repo->index.lock);
 	tsarc_secure_free(repo, sizeof(*repo));
 }
 
@@ -818,26 +808,4 @@ int tsarc_repo_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 		return rc;
 	return tsarc_repo_open_chunk(repo, codec, id, sealed->ptr, sealed->size,
 		plain_len, check_id, scratch, out);
-}
-
-struct tsarc_index *tsarc_repo_get_index(const tsarc_repo *repo, int *rc)
-{
-	tsarc_repo_index *ri = repo->index;
-	struct tsarc_index *idx;
-
-	*rc = 0;
-	pthread_mutex_lock(&ri->lock);
-	if (!ri->idx)
-		*rc = tsarc_index_load(repo, &ri->idx, tsarc_index_warn_damage, NULL);
-	idx = ri->idx;
-	pthread_mutex_unlock(&ri->lock);
-	return idx;
-}
-
-void tsarc_repo_drop_index(tsarc_repo *repo)
-{
-	pthread_mutex_lock(&repo->index->lock);
-	tsarc_index_free(repo->index->idx);
-	repo->index->idx = NULL;
-	pthread_mutex_unlock(&repo->index->lock);
 }

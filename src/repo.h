@@ -42,7 +42,7 @@ typedef struct tsarc_repo {
 	char id[TSARC_ID_HEX_LEN + 1];
 	uint32_t version;
 	uint32_t pack_size; /* format 2 */
-	tsarc_repo_index *index;
+	tsarc_repo_index index;
 	tsarc_chunker_params chunker;
 	uint8_t chunker_seed[32];
 	tsarc_codec_id codec;
