@@ -62,7 +62,7 @@ static int count_obj(const char *name, uint64_t size, int64_t mtime, void *paylo
 
 static int setup(void **state)
 {
-	tsarc_repo_init_options o = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0, 1024, 2,
+	tsarc_repo_init_options o = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0, 1024, {TSARC_RETAIN_NONE, 0}, 2,
 		TSARC_PACK_SIZE_MIN};
 	tsarc_store *st = NULL;
 	tsarc_backup *b = NULL;
