@@ -217,11 +217,51 @@ static int stdin_secret(tsarc_buf *script, tsarc_buf *input, const tsarc_compone
 	return 0;
 }
 
+/*
+ * A consumer in a pod is out of reach of the kill that stops a local one
+ * before its input ends (tsarc_restore_stream_into): killing kubectl, or
+ * losing its connection, only ends the pod's stdin, and mysql, psql or tar
+ * would take that for the end of the dump. So its input is framed: tsarc
+ * declares the size (in the script), sends exactly that many bytes and
+ * then FRAME_TRAILER. In the pod, `head -c SIZE` passes the bytes on
+ * (GNU head reads no further than it passes); the shell around it holds
+ * the consumer's pipe open until it has read the trailer. If the input
+ * ends first, it stops (SIGSTOP, so that none can fork any more) and then
+ * kills every process of the consumer's side, found through /proc as the
+ * descendants of the script's shell, before the pipe closes. The consumer
+ * never sees an end of input that tsarc did not send.
+ */
+#define FRAME_TRAILER "tsarc-end-of-input"
+
+static const char FRAME_STOP[] =
+	"tsarc_stop() { read -r tsarc_me tsarc_x </proc/self/stat; s=\" $$ \"; k=; m=1; "
+	"while [ -n \"$m\" ]; do m=; for f in /proc/[0-9]*/stat; do "
+	"IFS= read -r l 2>/dev/null <\"$f\" || continue; p=${l%% *}; set -- ${l##*) }; "
+	"case $s in *\" $p \"*) continue;; esac; "
+	"case $s in *\" $2 \"*) [ \"$p\" = \"$tsarc_me\" ] && continue; "
+	"kill -STOP \"$p\" 2>/dev/null; s=\"$s$p \"; k=\"$k $p\"; m=1;; esac; done; done; "
+	"[ -z \"$k\" ] || kill -KILL $k 2>/dev/null; }; ";
+
+static int frame_script(tsarc_buf *script, unsigned long long size)
+{
+	char head[64];
+	int rc;
+
+	snprintf(head, sizeof(head), "{ head -c %llu || exit 1; ", size);
+	if ((rc = tsarc_buf_puts(script, FRAME_STOP)) || (rc = tsarc_buf_puts(script, head)) ||
+		(rc = tsarc_buf_puts(script, "IFS= read -r tsarc_t && [ \"$tsarc_t\" = "
+			FRAME_TRAILER " ] && exit 0; echo \"tsarc: the input ended before tsarc "
+			"sent all of it; the command was stopped\" >&2; tsarc_stop; exit 1; } | ")))
+		return rc;
+	return 0;
+}
+
 /* binary ... exec -i POD -c CONTAINER -- sh -c 'NAME="$VAR" exec ARGV'.
  * Credentials of this host (cmd->env, a MySQL password) go into *input,
- * which the caller sends first on the exec's stdin. */
+ * which the caller sends first on the exec's stdin. With `framed`, the
+ * command's input is framed (FRAME_TRAILER) and `size` bytes long. */
 static int exec_cmd(const kube_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
-	tsarc_cmd *out, tsarc_buf *input)
+	int framed, unsigned long long size, tsarc_cmd *out, tsarc_buf *input)
 {
 	tsarc_buf script = TSARC_BUF_INIT;
 	char *q = NULL;
@@ -238,6 +278,8 @@ static int exec_cmd(const kube_transport *t, const tsarc_component *c, const tsa
 	}
 	if (cmd->mysql_password && (rc = stdin_secret(&script, input, c, "MYSQL_PWD", 9,
 		cmd->mysql_password)))
+		goto fail;
+	if (framed && (rc = frame_script(&script, size)))
 		goto fail;
 	for (i = 0; i < cmd->npod_env; i++) {
 		const char *eq = strchr(cmd->pod_env[i], '=');
@@ -297,10 +339,13 @@ static int kube_spawn(tsarc_transport *tr, const tsarc_component *c, const tsarc
 	tsarc_cmd ex;
 	int rc;
 
-	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, &ex, &input))) {
+	int framed = p->want_stdin && p->has_input_size;
+
+	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, framed, p->input_size, &ex, &input))) {
 		input_dispose(&input);
 		return rc;
 	}
+	p->input_trailer = framed ? FRAME_TRAILER "\n" : NULL;
 	p->stdin_data = (const char *)input.ptr;
 	p->stdin_len = input.size;
 	rc = tsarc_proc_spawn(p, ex.argv, ((kube_transport *)tr)->pass);
@@ -319,7 +364,7 @@ static int kube_capture(tsarc_transport *tr, const tsarc_component *c, const tsa
 	tsarc_cmd ex;
 	int code, rc;
 
-	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, &ex, &input))) {
+	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, 0, 0, &ex, &input))) {
 		input_dispose(&input);
 		return rc;
 	}

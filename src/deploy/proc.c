@@ -34,6 +34,10 @@ static void close_fd(int *fd);
 
 void tsarc_proc_close_stdin(tsarc_proc *p)
 {
+	/* A failed write leaves the consumer without its trailer: it fails,
+	 * and its status says so. */
+	if (p->in_fd >= 0 && p->input_trailer)
+		(void)tsarc_write_all(p->in_fd, p->input_trailer, strlen(p->input_trailer));
 	close_fd(&p->in_fd);
 }
 

@@ -58,6 +58,16 @@ typedef struct tsarc_proc {
 	 * then ends. At most 64 KiB: they must fit in the pipe. */
 	const char *stdin_data;
 	size_t stdin_len;
+	/* A consumer whose input is known to be exactly input_size bytes (the
+	 * caller sets has_input_size before spawning). A transport whose
+	 * consumer runs out of reach of our kill (a pod: killing kubectl only
+	 * ends the pod's stdin) frames that input and sets input_trailer:
+	 * tsarc_proc_close_stdin writes it after the last byte, and the
+	 * consumer sees the end of its input only once the trailer came after
+	 * all input_size bytes; otherwise it is killed first. */
+	int has_input_size;
+	unsigned long long input_size;
+	const char *input_trailer;
 } tsarc_proc;
 
 void tsarc_proc_init(tsarc_proc *p);
@@ -69,7 +79,9 @@ void tsarc_proc_init(tsarc_proc *p);
  * cannot keep each other's pipes open. Once interrupted by a signal,
  * nothing new starts (TSARC_ECANCELED) except from a cleanup. */
 int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[]);
-/* Closes the consumer's stdin (end of data); idempotent. */
+/* Closes the consumer's stdin: the end of a complete input (its
+ * input_trailer, if any, goes first); idempotent. An incomplete input ends
+ * by tsarc_proc_abort or tsarc_proc_finish, never by this. */
 void tsarc_proc_close_stdin(tsarc_proc *p);
 /* Runs fn(fd, ctx) on a thread writing into the pipe read by out_fd. */
 int tsarc_proc_start_writer(tsarc_proc *p, tsarc_writer_fn fn, void *ctx);

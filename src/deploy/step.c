@@ -137,6 +137,7 @@ static int write_all(int fd, const void *buf, size_t len)
 typedef struct feeder {
 	int fd;
 	const char *pre;
+	unsigned long long sent; /* bytes written, preamble included */
 } feeder;
 
 static int feed_sink(void *payload, const uint8_t *data, size_t len)
@@ -147,9 +148,13 @@ static int feed_sink(void *payload, const uint8_t *data, size_t len)
 	if (f->pre) {
 		if ((rc = write_all(f->fd, f->pre, strlen(f->pre))))
 			return rc;
+		f->sent += strlen(f->pre);
 		f->pre = NULL;
 	}
-	return tsarc_sink_fd(&f->fd, data, len);
+	if ((rc = tsarc_sink_fd(&f->fd, data, len)))
+		return rc;
+	f->sent += len;
+	return 0;
 }
 
 /*
@@ -159,7 +164,10 @@ static int feed_sink(void *payload, const uint8_t *data, size_t len)
  * interruption) aborts the consumer, its whole process group, before its
  * input is closed: a loader never sees a clean end of a partial stream
  * (mysql, psql and GNU tar take one for the end of the dump and apply
- * it). A failure of the consumer itself is reported with its stderr.
+ * it). A consumer out of reach of that kill (in a pod) is told the
+ * input's size first and its end after the last byte (tsarc_proc's
+ * input_size): there, the transport kills it when its input ends short.
+ * A failure of the consumer itself is reported with its stderr.
  */
 int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const tsarc_cmd *cmd,
 	const tsarc_stream *st, const char *pre, const char *post, const char *what)
@@ -171,15 +179,21 @@ int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const ts
 
 	tsarc_proc_init(&p);
 	p.want_stdin = 1;
+	p.has_input_size = 1;
+	p.input_size = (pre ? strlen(pre) : 0) + (st ? st->size : 0) + (post ? strlen(post) : 0);
 	if ((rc = c->tr->spawn(c->tr, c, cmd, &p)))
 		return rc;
 	f.fd = p.in_fd;
 	f.pre = pre;
+	f.sent = 0;
 	rc = st ? tsarc_stream_extract(r->repo, st, feed_sink, &f, r->o->inflight) : 0;
 	if (!rc && f.pre)
 		rc = feed_sink(&f, NULL, 0); /* an empty stream: the preamble alone */
-	if (!rc && post)
-		rc = write_all(f.fd, post, strlen(post));
+	if (!rc && post && !(rc = write_all(f.fd, post, strlen(post))))
+		f.sent += strlen(post);
+	if (!rc && f.sent != p.input_size)
+		rc = tsarc_error_set(TSARC_ECORRUPT, "%llu bytes read for a stream of %llu",
+			f.sent, p.input_size);
 	if (!rc) {
 		tsarc_proc_close_stdin(&p);
 		return tsarc_proc_finish(&p, what);

@@ -83,3 +83,18 @@ rdb_digest() {
 	var=REDIS_$(printf '%s' "$2" | tr 'a-z-' 'A-Z_')_PORT
 	redis-cli -p "${!var}" DEBUG DIGEST
 }
+
+# unreadable_last_chunk REPO SNAP STREAM: puts a folder where the stream's
+# last chunk was (reading it fails with EISDIR: an I/O error, not damage;
+# the consumer has had the others), the chunk in $WORK/saved-chunk; sets
+# HIDDEN_CHUNK to its path. The stream must have several chunks.
+unreadable_last_chunk() {
+	local n id
+	ok show --repo "$1" "$2" --json --chunks
+	n=$(json_get "$OUT" "len([s for s in d['streams'] if s['name'] == '$3'][0]['chunks'])")
+	[ "$n" -ge 2 ] || fail "test setup: $3 has $n chunk(s), want several"
+	id=$(json_get "$OUT" "[s for s in d['streams'] if s['name'] == '$3'][0]['chunks'][-1][0]")
+	HIDDEN_CHUNK=$(find "$1/data" -name "$id*" | head -1)
+	[ -f "$HIDDEN_CHUNK" ] || fail "chunk file of $3 not found"
+	mv "$HIDDEN_CHUNK" "$WORK/saved-chunk" && mkdir "$HIDDEN_CHUNK" || fail "cannot hide a chunk of $3"
+}

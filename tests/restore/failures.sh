@@ -48,16 +48,7 @@ json.dump(c, open(sys.argv[2], "w"), indent=2)
 PY
 ok backup --repo "$REPO" --config "$WORK/blob.json" --json
 BLOB=$(json_get "$OUT" "d['snapshot_id']")
-ok show --repo "$REPO" "$BLOB" --json --chunks
-# The last chunk: the consumer has had the others. A folder where the chunk
-# was: reading it fails with EISDIR, an I/O error, not damage.
-nchunks=$(json_get "$OUT" "len([s for s in d['streams'] if s['name'] == 'blob.dump'][0]['chunks'])")
-[ "$nchunks" -ge 2 ] || fail "test setup: blob.dump has $nchunks chunk(s), want several"
-chunk=$(json_get "$OUT" "[s for s in d['streams'] if s['name'] == 'blob.dump'][0]['chunks'][-1][0]")
-file=$(find "$REPO/data" -name "$chunk*" | head -1)
-[ -f "$file" ] || fail "chunk file of blob.dump not found"
-mv "$file" "$WORK/saved-chunk"
-mkdir "$file"
+unreadable_last_chunk "$REPO" "$BLOB" blob.dump
 t restore "$BLOB" --repo "$REPO" --config "$WORK/blob.json" --only blob --json
 [ "$RC" -ne 0 ] || fail "a restore with an unreadable chunk succeeded"
 [ "$RC" -ne 3 ] || fail "an I/O error was reported as damage (exit 3)"
@@ -82,8 +73,8 @@ t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-mysq
 expect_err "mysql was stopped before the end of its input" "mysql was stopped"
 state "$WORK/db.after"
 diff "$WORK/db.before" "$WORK/db.after" >&2 || fail "a stream that could not be read changed the database"
-rmdir "$file" "$mfile"
-mv "$WORK/saved-chunk" "$file"
+rmdir "$HIDDEN_CHUNK" "$mfile"
+mv "$WORK/saved-chunk" "$HIDDEN_CHUNK"
 mv "$WORK/saved-chunk2" "$mfile"
 
 info "a hostile tar is refused and the tree is untouched"

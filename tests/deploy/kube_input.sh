@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# A restore's input into a pod, cut on the way. Through kubectl the
+# consumer runs in the pod, out of reach of the signal tsarc sends to a
+# failing consumer: a lost connection, or kubectl killed after a store
+# error, only ends the pod command's stdin. The consumer here (an exec
+# component's restore.command, run by tests/deploy/fake-kubectl, a TEST
+# DOUBLE that runs the pod's command on this machine, in its own session
+# as a pod's would be) commits only at a clean end of its input, as mysql,
+# psql and tar take one for the end of the dump. Proved: a whole stream
+# arrives exactly; a stream cut mid-way (the connection lost after N
+# bytes; kubectl killed after an unreadable chunk) leaves the consumer
+# stopped, never committed, and the step reported failed.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+REPO=$WORK/repo
+init_repo "$REPO"
+KDIR=$WORK/kube
+mkdir -p "$KDIR/resources"
+export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
+python3 - "$KDIR/pods.json" <<'PY'
+import json, sys
+pod = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "system-app-1-abcde", "namespace": "3scale", "labels": {"deployment": "system-app"}},
+       "spec": {"containers": [{"name": "system-master", "env": []}]},
+       "status": {"phase": "Running"}}
+json.dump({"apiVersion": "v1", "kind": "List", "items": [pod]}, open(sys.argv[1], "w"))
+PY
+OUTF=$WORK/blob.out
+python3 - "$WORK/kube.json" "$FAKE_KUBECTL" "$OUTF" <<'PY'
+import json, sys
+path, kubectl, out = sys.argv[1:]
+commit = ["sh", "-c", 'cat > "$0.part" && mv "$0.part" "$0"']
+json.dump({"profile": "none",
+  "transport": {"type": "kube", "binary": kubectl, "namespace": "3scale",
+                "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE", "FAKE_KUBE_EXEC_STDIN_MAX"]},
+  "components": {
+    "blob": {"kind": "exec", "workload": "system-app", "container": "system-master",
+             "script": "seq 1 1500000", "restore": {"command": commit + [out]}},
+    "empty": {"kind": "exec", "workload": "system-app", "container": "system-master",
+              "script": "true", "restore": {"command": commit + [out + ".empty"]}}}},
+  open(path, "w"), indent=2)
+PY
+ok backup --repo "$REPO" --config "$WORK/kube.json" --json
+SNAP=$(json_get "$OUT" "d['snapshot_id']")
+seq 1 1500000 >"$WORK/blob.want"
+
+# step_status: the blob step's status in the last --json report
+step_status() { json_get "$OUT" "[s['status'] for s in d['steps'] if s['component'] == 'blob'][0]"; }
+
+info "a whole stream arrives exactly, an empty one too"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --json
+cmp "$WORK/blob.want" "$OUTF" || fail "the restored stream differs"
+[ -f "$OUTF.empty" ] && [ ! -s "$OUTF.empty" ] || fail "the empty stream was not restored as empty"
+rm -f "$OUTF" "$OUTF.empty"
+
+info "the connection lost mid-stream: the pod's consumer is stopped, the step failed"
+FAKE_KUBE_EXEC_STDIN_MAX=300000 t restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --only blob --json
+[ "$RC" -ne 0 ] || fail "a restore whose input was cut succeeded"
+[ -e "$OUTF" ] && fail "the pod's consumer took the cut stream for a whole one and committed it"
+[ "$(step_status)" = failed ] || fail "the step is not reported failed"
+expect_err "input ended before tsarc sent all of it" "the pod's side explains"
+
+info "kubectl killed after an unreadable chunk: the pod's consumer is stopped too"
+unreadable_last_chunk "$REPO" "$SNAP" blob.dump
+# The whole input relayed (no cut by the double): only tsarc's kill of
+# kubectl ends it.
+FAKE_KUBE_EXEC_STDIN_MAX=1000000000 t restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --only blob --json
+[ "$RC" -ne 0 ] || fail "a restore with an unreadable chunk succeeded"
+[ -e "$OUTF" ] && fail "the pod's consumer saw a clean end of a partial stream and committed it"
+[ "$(step_status)" = failed ] || fail "the step is not reported failed"
+expect_err "stopped before the end of its input" "tsarc's side explains"
+info "OK"
