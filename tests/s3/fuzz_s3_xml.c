@@ -37,5 +37,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* a failed parse must leave nothing behind */
 	}
 	tsarc__s3_parse_delete(&d, (const char *)data, size);
+	{
+		tsarc__s3_versions_page v;
+		tsarc__s3_delete_errors de;
+		int enabled;
+		if (tsarc__s3_parse_versions(&v, (const char *)data, size) == 0) {
+			for (i = 0; i < v.count; i++)
+				if (!v.entries[i].key || !v.entries[i].key[0] ||
+					!v.entries[i].version_id || !v.entries[i].version_id[0])
+					abort();
+			if (v.truncated && !v.next_key)
+				abort();
+			tsarc__s3_versions_page_dispose(&v);
+		} else if (v.entries || v.count || v.next_key || v.next_version) {
+			abort();
+		}
+		if (tsarc__s3_parse_delete_errors(&de, (const char *)data, size) == 0) {
+			for (i = 0; i < de.count; i++)
+				if (!de.v[i].key)
+					abort();
+			tsarc__s3_delete_errors_dispose(&de);
+		} else if (de.v || de.count) {
+			abort();
+		}
+		tsarc__s3_parse_lock_config(&enabled, (const char *)data, size);
+		if (enabled != 0 && enabled != 1)
+			abort();
+	}
 	return 0;
 }

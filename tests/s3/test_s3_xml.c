@@ -149,6 +149,85 @@ static void test_delete_result(void **state)
 	assert_int_equal(r.errors, 0);
 }
 
+static void test_versions_page(void **state)
+{
+	static const char ok[] =
+		"<ListVersionsResult><IsTruncated>true</IsTruncated>"
+		"<NextKeyMarker>p/k2</NextKeyMarker><NextVersionIdMarker>v9</NextVersionIdMarker>"
+		"<DeleteMarker><Key>p/k1</Key><VersionId>m1</VersionId><IsLatest>true</IsLatest>"
+		"<LastModified>2026-12-01T00:00:10.000Z</LastModified></DeleteMarker>"
+		"<Version><Key>p/k1</Key><VersionId>v1</VersionId><IsLatest>false</IsLatest>"
+		"<LastModified>2026-12-01T00:00:00.000Z</LastModified><Size>42</Size></Version>"
+		"</ListVersionsResult>";
+	static const char *const bad[] = {
+		/* truncated without a marker to go on from */
+		"<ListVersionsResult><IsTruncated>true</IsTruncated></ListVersionsResult>",
+		/* an entry without a version id, one without a time, a bad size */
+		"<ListVersionsResult><Version><Key>k</Key><LastModified>2026-12-01T00:00:00Z"
+		"</LastModified></Version></ListVersionsResult>",
+		"<ListVersionsResult><Version><Key>k</Key><VersionId>v</VersionId></Version>"
+		"</ListVersionsResult>",
+		"<ListVersionsResult><Version><Key>k</Key><VersionId>v</VersionId><Size>-1</Size>"
+		"<LastModified>2026-12-01T00:00:00Z</LastModified></Version></ListVersionsResult>",
+		"<ListVersionsResult><Version><Key></Key><VersionId>v</VersionId>"
+		"<LastModified>2026-12-01T00:00:00Z</LastModified></Version></ListVersionsResult>",
+	};
+	tsarc__s3_versions_page p;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(tsarc__s3_parse_versions(&p, ok, sizeof(ok) - 1), 0);
+	assert_int_equal(p.count, 2);
+	assert_true(p.truncated);
+	assert_string_equal(p.next_key, "p/k2");
+	assert_string_equal(p.next_version, "v9");
+	assert_string_equal(p.entries[0].key, "p/k1");
+	assert_true(p.entries[0].marker);
+	assert_true(p.entries[0].latest);
+	assert_string_equal(p.entries[1].version_id, "v1");
+	assert_false(p.entries[1].marker);
+	assert_false(p.entries[1].latest);
+	assert_int_equal(p.entries[1].size, 42);
+	assert_int_equal(p.entries[0].mtime - p.entries[1].mtime, 10);
+	tsarc__s3_versions_page_dispose(&p);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(tsarc__s3_parse_versions(&p, bad[i], strlen(bad[i])), TSARC_EIO);
+		assert_null(p.entries);
+		assert_int_equal(p.count, 0);
+	}
+}
+
+static void test_delete_errors_and_lock_config(void **state)
+{
+	static const char errs[] =
+		"<DeleteResult><Deleted><Key>a</Key></Deleted>"
+		"<Error><Key>p/k1</Key><VersionId>v1</VersionId><Code>AccessDenied</Code>"
+		"<Message>locked</Message></Error>"
+		"<Error><Key>p/k2</Key><Code>InternalError</Code></Error></DeleteResult>";
+	tsarc__s3_delete_errors e;
+	int enabled = 7;
+
+	(void)state;
+	assert_int_equal(tsarc__s3_parse_delete_errors(&e, errs, sizeof(errs) - 1), 0);
+	assert_int_equal(e.count, 2);
+	assert_string_equal(e.v[0].key, "p/k1");
+	assert_string_equal(e.v[0].version_id, "v1");
+	assert_string_equal(e.v[0].code, "AccessDenied");
+	assert_null(e.v[1].version_id);
+	assert_string_equal(e.v[1].code, "InternalError");
+	tsarc__s3_delete_errors_dispose(&e);
+	assert_int_equal(tsarc__s3_parse_delete_errors(&e,
+		"<DeleteResult><Error><Code>X</Code></Error></DeleteResult>", 58), TSARC_EIO);
+	assert_int_equal(tsarc__s3_parse_lock_config(&enabled,
+		"<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
+		"</ObjectLockConfiguration>", 97), 0);
+	assert_int_equal(enabled, 1);
+	assert_int_equal(tsarc__s3_parse_lock_config(&enabled,
+		"<ObjectLockConfiguration><ObjectLockEnabled>Disabled</ObjectLockEnabled>"
+		"</ObjectLockConfiguration>", 98), 0);
+	assert_int_equal(enabled, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +236,8 @@ int main(void)
 		cmocka_unit_test(test_list_hostile),
 		cmocka_unit_test(test_list_deep_nesting),
 		cmocka_unit_test(test_delete_result),
+		cmocka_unit_test(test_versions_page),
+		cmocka_unit_test(test_delete_errors_and_lock_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -361,6 +361,205 @@ int tsarc__s3_parse_delete(tsarc__s3_delete_result *out, const char *xml,
 	return rc;
 }
 
+/* ---- ListObjectVersions ---- */
+
+typedef struct versions_doc {
+	tsarc__s3_versions_page *page;
+	size_t cap;
+	tsarc__s3_version cur; /* the entry being read */
+	int has_mtime;
+} versions_doc;
+
+static int dup_text(xml_ctx *x, char **slot, const char *text, const char *what)
+{
+	if (x->text_overflow || !*text)
+		return x->rc = tsarc_error_set(TSARC_EIO,
+			"S3 version listing holds an empty or oversized %s", what);
+	free(*slot);
+	if (!(*slot = strdup(text)))
+		return x->rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void versions_end(xml_ctx *x, const char *name, const char *parent,
+	const char *text)
+{
+	versions_doc *d = x->doc;
+	tsarc__s3_versions_page *p = d->page;
+
+	if (!strcmp(parent, "Version") || !strcmp(parent, "DeleteMarker")) {
+		if (!strcmp(name, "Key"))
+			dup_text(x, &d->cur.key, text, "key");
+		else if (!strcmp(name, "VersionId"))
+			dup_text(x, &d->cur.version_id, text, "version id");
+		else if (!strcmp(name, "IsLatest"))
+			d->cur.latest = !strcmp(text, "true");
+		else if (!strcmp(name, "Size") && parse_u64(text, &d->cur.size))
+			x->rc = tsarc_error_set(TSARC_EIO,
+				"S3 version listing holds a bad size '%.40s'", text);
+		else if (!strcmp(name, "LastModified")) {
+			if (tsarc_time_parse(text, &d->cur.mtime))
+				x->rc = tsarc_error_set(TSARC_EIO,
+					"S3 version listing holds a bad LastModified '%.40s'", text);
+			d->has_mtime = 1;
+		}
+		return;
+	}
+	if (strcmp(parent, "ListVersionsResult") != 0)
+		return;
+	if (!strcmp(name, "Version") || !strcmp(name, "DeleteMarker")) {
+		if (!d->cur.key || !d->cur.version_id || !d->has_mtime) {
+			x->rc = tsarc_error_set(TSARC_EIO, "S3 version listing holds an entry "
+							   "without key, version id or LastModified");
+			return;
+		}
+		if (p->count == d->cap) {
+			size_t ncap = d->cap ? d->cap * 2 : 64;
+			tsarc__s3_version *e = realloc(p->entries, ncap * sizeof(*e));
+			if (!e) {
+				x->rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+				return;
+			}
+			p->entries = e;
+			d->cap = ncap;
+		}
+		d->cur.marker = !strcmp(name, "DeleteMarker");
+		if (d->cur.marker)
+			d->cur.size = 0;
+		p->entries[p->count++] = d->cur;
+		memset(&d->cur, 0, sizeof(d->cur));
+		d->has_mtime = 0;
+	} else if (!strcmp(name, "IsTruncated")) {
+		p->truncated = !strcmp(text, "true");
+	} else if (!strcmp(name, "NextKeyMarker")) {
+		dup_text(x, &p->next_key, text, "key marker");
+	} else if (!strcmp(name, "NextVersionIdMarker")) {
+		dup_text(x, &p->next_version, text, "version marker");
+	}
+}
+
+void tsarc__s3_versions_page_dispose(tsarc__s3_versions_page *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->count; i++) {
+		free(p->entries[i].key);
+		free(p->entries[i].version_id);
+	}
+	free(p->entries);
+	free(p->next_key);
+	free(p->next_version);
+	memset(p, 0, sizeof(*p));
+}
+
+int tsarc__s3_parse_versions(tsarc__s3_versions_page *out, const char *xml, size_t len)
+{
+	versions_doc d;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&d, 0, sizeof(d));
+	d.page = out;
+	rc = xml_run(xml, len, versions_end, &d);
+	free(d.cur.key);
+	free(d.cur.version_id);
+	if (!rc && out->truncated && !out->next_key)
+		rc = tsarc_error_set(TSARC_EIO,
+			"S3 version listing is truncated but has no NextKeyMarker");
+	if (rc)
+		tsarc__s3_versions_page_dispose(out);
+	return rc;
+}
+
+/* ---- DeleteObjects of versions: every error ---- */
+
+typedef struct delete_errors_doc {
+	tsarc__s3_delete_errors *out;
+	size_t cap;
+	tsarc__s3_delete_error cur;
+} delete_errors_doc;
+
+static void delete_errors_end(xml_ctx *x, const char *name, const char *parent,
+	const char *text)
+{
+	delete_errors_doc *d = x->doc;
+
+	if (!strcmp(parent, "Error")) {
+		if (!strcmp(name, "Key"))
+			dup_text(x, &d->cur.key, text, "key");
+		else if (!strcmp(name, "VersionId"))
+			dup_text(x, &d->cur.version_id, text, "version id");
+		else if (!strcmp(name, "Code"))
+			snprintf(d->cur.code, sizeof(d->cur.code), "%s", text);
+		else if (!strcmp(name, "Message"))
+			snprintf(d->cur.message, sizeof(d->cur.message), "%s", text);
+		return;
+	}
+	if (strcmp(name, "Error") || strcmp(parent, "DeleteResult"))
+		return;
+	if (!d->cur.key) {
+		x->rc = tsarc_error_set(TSARC_EIO, "S3 DeleteObjects answer holds an error "
+						   "without a key");
+		return;
+	}
+	if (d->out->count == d->cap) {
+		size_t ncap = d->cap ? d->cap * 2 : 16;
+		tsarc__s3_delete_error *e = realloc(d->out->v, ncap * sizeof(*e));
+		if (!e) {
+			x->rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			return;
+		}
+		d->out->v = e;
+		d->cap = ncap;
+	}
+	d->out->v[d->out->count++] = d->cur;
+	memset(&d->cur, 0, sizeof(d->cur));
+}
+
+void tsarc__s3_delete_errors_dispose(tsarc__s3_delete_errors *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->count; i++) {
+		free(e->v[i].key);
+		free(e->v[i].version_id);
+	}
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+int tsarc__s3_parse_delete_errors(tsarc__s3_delete_errors *out, const char *xml,
+	size_t len)
+{
+	delete_errors_doc d;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&d, 0, sizeof(d));
+	d.out = out;
+	rc = xml_run(xml, len, delete_errors_end, &d);
+	free(d.cur.key);
+	free(d.cur.version_id);
+	if (rc)
+		tsarc__s3_delete_errors_dispose(out);
+	return rc;
+}
+
+/* ---- GetObjectLockConfiguration ---- */
+
+static void lock_config_end(xml_ctx *x, const char *name, const char *parent,
+	const char *text)
+{
+	if (!strcmp(name, "ObjectLockEnabled") && !strcmp(parent, "ObjectLockConfiguration"))
+		*(int *)x->doc = !strcmp(text, "Enabled");
+}
+
+int tsarc__s3_parse_lock_config(int *enabled, const char *xml, size_t len)
+{
+	*enabled = 0;
+	return xml_run(xml, len, lock_config_end, enabled);
+}
+
 /* ---- STS <Credentials> ---- */
 
 typedef struct sts_doc {

@@ -53,6 +53,51 @@ typedef struct tsarc__s3_delete_result {
 int tsarc__s3_parse_delete(tsarc__s3_delete_result *out, const char *xml,
 	size_t len);
 
+/* ---- Object Lock (versioned buckets) ---- */
+
+/* One <Version> or <DeleteMarker> of ListObjectVersions. */
+typedef struct tsarc__s3_version {
+	char *key;
+	char *version_id;
+	int latest;     /* IsLatest */
+	int marker;     /* a delete marker */
+	uint64_t size;  /* 0 for a marker */
+	int64_t mtime;  /* LastModified (server clock) */
+} tsarc__s3_version;
+
+typedef struct tsarc__s3_versions_page {
+	tsarc__s3_version *entries;
+	size_t count;
+	int truncated;
+	char *next_key;     /* NextKeyMarker */
+	char *next_version; /* NextVersionIdMarker */
+} tsarc__s3_versions_page;
+
+/* A truncated page without a NextKeyMarker is TSARC_EIO; a failed parse
+ * leaves nothing behind. */
+int tsarc__s3_parse_versions(tsarc__s3_versions_page *out, const char *xml, size_t len);
+void tsarc__s3_versions_page_dispose(tsarc__s3_versions_page *p);
+
+/* Every <Error> of a DeleteObjects answer, with its version id. */
+typedef struct tsarc__s3_delete_error {
+	char *key;
+	char *version_id; /* NULL when the answer names none */
+	char code[64];
+	char message[256];
+} tsarc__s3_delete_error;
+
+typedef struct tsarc__s3_delete_errors {
+	tsarc__s3_delete_error *v;
+	size_t count;
+} tsarc__s3_delete_errors;
+
+int tsarc__s3_parse_delete_errors(tsarc__s3_delete_errors *out, const char *xml,
+	size_t len);
+void tsarc__s3_delete_errors_dispose(tsarc__s3_delete_errors *e);
+
+/* GetObjectLockConfiguration: *enabled = <ObjectLockEnabled> is "Enabled". */
+int tsarc__s3_parse_lock_config(int *enabled, const char *xml, size_t len);
+
 /*
  * The <Credentials> of an STS AssumeRole or AssumeRoleWithWebIdentity
  * answer: all four of AccessKeyId, SecretAccessKey, SessionToken and
