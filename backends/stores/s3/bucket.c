@@ -243,6 +243,12 @@ int tsarc__s3_delete_keys(tsarc__s3_client *c, const char *const *keys,
 
 int tsarc__s3_create_bucket(tsarc__s3_client *c)
 {
+	return tsarc__s3_create_bucket_with(c, NULL, 0);
+}
+
+int tsarc__s3_create_bucket_with(tsarc__s3_client *c, const tsarc__s3_kv *headers,
+	size_t nheaders)
+{
 	tsarc__s3_req rq = {0};
 	tsarc__s3_resp resp;
 	tsarc_buf body = TSARC_BUF_INIT;
@@ -287,6 +293,8 @@ int tsarc__s3_create_bucket(tsarc__s3_client *c)
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "PUT";
 	rq.has_body = 1;
+	rq.headers = headers;
+	rq.nheaders = nheaders;
 	/* us-east-1 is AWS's default and must not be named; other S3
 	 * implementations choose their own placement and may reject it. */
 	if (c->u.aws && strcmp(c->region, "us-east-1") != 0) {

@@ -127,6 +127,9 @@ int tsarc__s3_delete_keys(tsarc__s3_client *c, const char *const *keys,
 /* Creates the bucket unless it exists and is ours; says what is wrong
  * when it exists and is not. */
 int tsarc__s3_create_bucket(tsarc__s3_client *c);
+/* The same, with further headers on the creation only (Object Lock). */
+int tsarc__s3_create_bucket_with(tsarc__s3_client *c, const tsarc__s3_kv *headers,
+	size_t nheaders);
 int tsarc__s3_xml_escape_append(tsarc_buf *b, const char *s);
 
 #endif

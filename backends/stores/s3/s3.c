@@ -8,6 +8,7 @@
 
 #include "client.h"
 #include "fmt.h"
+#include "retention.h"
 
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
@@ -25,6 +26,9 @@ typedef struct s3_store {
 	tsarc_store parent;
 	tsarc__s3_client *c;
 	const tsarc__s3_url *u; /* the client's: endpoint, bucket, prefix */
+	/* Object Lock (set_retention): every put but of locks carries it, and
+	 * deleting deletes versions (retention.h). */
+	tsarc_retention retention;
 } s3_store;
 
 /* ---- keys ---- */
@@ -54,10 +58,20 @@ static int s3_put(tsarc_store *base, tsarc_objtype type, const char *name,
 	char key[TSARC__S3_KEY_MAX + 1];
 	tsarc__s3_req rq = {0};
 	tsarc__s3_resp resp;
+	tsarc__s3_kv lock_hdrs[2];
+	char until[40];
 	int rc;
 
 	if ((rc = object_key(st, key, sizeof(key), type, name)))
 		return rc;
+	/* Locks excepted: they must be removable at once (objlock.h). */
+	if (st->retention.mode && type != TSARC_OBJ_LOCK) {
+		tsarc__s3_retention_headers(lock_hdrs, st->retention.mode,
+			(int64_t)time(NULL) + (int64_t)st->retention.days * 86400, until,
+			sizeof(until));
+		rq.headers = lock_hdrs;
+		rq.nheaders = 2;
+	}
 	if ((uint64_t)len > TSARC__S3_PUT_MAX)
 		return tsarc_error_set(TSARC_ETOOLARGE,
 			"PUT s3://%s/%s: %zu bytes is more than S3 takes in one PUT (5 GiB)",
@@ -267,6 +281,94 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 	return rc;
 }
 
+/* ---- Object Lock (retention.h, docs/object-lock.md) ---- */
+
+static int s3_set_retention(tsarc_store *base, const tsarc_retention *r)
+{
+	((s3_store *)base)->retention = *r;
+	return 0;
+}
+
+static int s3_retention_enabled(tsarc_store *base, int *enabled)
+{
+	return tsarc__s3_lock_enabled(((s3_store *)base)->c, enabled);
+}
+
+static int s3_extend_retention(tsarc_store *base, tsarc_objtype type, const char *name,
+	int64_t until)
+{
+	s3_store *st = (s3_store *)base;
+	char key[TSARC__S3_KEY_MAX + 1];
+	int rc;
+
+	if ((rc = object_key(st, key, sizeof(key), type, name)))
+		return rc;
+	return tsarc__s3_extend_retention(st->c, key,
+		st->retention.mode ? st->retention.mode : TSARC_RETAIN_COMPLIANCE, until);
+}
+
+/* The folder of a type under the prefix, "" for config (the prefix). */
+static char *type_prefix(s3_store *st, tsarc_objtype type)
+{
+	const char *dir = tsarc_objtype_dir(type);
+
+	return tsarc_dup_printf("%s%s%s", st->u->prefix, dir, *dir ? "/" : "");
+}
+
+static int s3_purge_many(tsarc_store *base, tsarc_objtype type, const char *const *names,
+	size_t count, tsarc_store_purge_cb cb, void *payload)
+{
+	s3_store *st = (s3_store *)base;
+	char **keys = NULL, *pfx = NULL;
+	int64_t *kept = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (!count)
+		return 0;
+	if (!(keys = calloc(count, sizeof(*keys))) || !(kept = calloc(count, sizeof(*kept))) ||
+		!(pfx = type_prefix(st, type)))
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (i = 0; i < count && !rc; i++) {
+		keys[i] = malloc(TSARC__S3_KEY_MAX + 1);
+		rc = keys[i] ? object_key(st, keys[i], TSARC__S3_KEY_MAX + 1, type, names[i])
+			     : tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	if (!rc)
+		rc = tsarc__s3_purge(st->c, pfx, (const char *const *)keys, count,
+			base->max_inflight, kept);
+	for (i = 0; i < count && !rc && cb; i++)
+		rc = cb(names[i], kept[i], payload);
+	for (i = 0; keys && i < count; i++)
+		free(keys[i]);
+	free(keys);
+	free(kept);
+	free(pfx);
+	return rc;
+}
+
+static int s3_list_hidden(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb,
+	void *payload)
+{
+	s3_store *st = (s3_store *)base;
+	list_ctx lc;
+	char *pfx;
+	int rc;
+
+	if ((unsigned)type >= TSARC_OBJ__COUNT || type == TSARC_OBJ_CONFIG)
+		return 0;
+	if (!(pfx = type_prefix(st, type)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	lc.type = type;
+	lc.pfx = pfx;
+	lc.pfxlen = strlen(pfx);
+	lc.cb = cb;
+	lc.payload = payload;
+	rc = tsarc__s3_list_hidden(st->c, pfx, list_entry, &lc);
+	free(pfx);
+	return rc;
+}
+
 static int s3_remove(tsarc_store *base, tsarc_objtype type, const char *name)
 {
 	s3_store *st = (s3_store *)base;
@@ -279,6 +381,8 @@ static int s3_remove(tsarc_store *base, tsarc_objtype type, const char *name)
 	 * wants TSARC_ENOTFOUND for a missing one, so look first. */
 	if ((rc = s3_stat(base, type, name, NULL)))
 		return rc;
+	if (st->retention.mode)
+		return s3_purge_many(base, type, &name, 1, NULL, NULL);
 	if ((rc = object_key(st, key, sizeof(key), type, name)))
 		return rc;
 	rq.method = "DELETE";
@@ -300,6 +404,8 @@ static int s3_remove_many(tsarc_store *base, tsarc_objtype type,
 
 	if (!count)
 		return 0;
+	if (st->retention.mode)
+		return s3_purge_many(base, type, names, count, NULL, NULL);
 	keys = calloc(count, sizeof(*keys));
 	if (!keys)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -318,7 +424,14 @@ static int s3_remove_many(tsarc_store *base, tsarc_objtype type,
 
 static int s3_create(tsarc_store *base)
 {
-	return tsarc__s3_create_bucket(((s3_store *)base)->c);
+	/* A bucket made for a repository with Object Lock gets it (and with
+	 * it versioning); it cannot be turned on later for this bucket by
+	 * tsarc, and never off. */
+	static const tsarc__s3_kv lock_on[1] = {{"x-amz-bucket-object-lock-enabled", "true"}};
+	s3_store *st = (s3_store *)base;
+
+	return tsarc__s3_create_bucket_with(st->c, st->retention.mode ? lock_on : NULL,
+		st->retention.mode ? 1 : 0);
 }
 
 static const char *s3_describe(tsarc_store *base)
@@ -364,6 +477,11 @@ int tsarc_store_s3_open(tsarc_store **out, const char *url,
 	st->parent.list = s3_list;
 	st->parent.remove = s3_remove;
 	st->parent.remove_many = s3_remove_many;
+	st->parent.set_retention = s3_set_retention;
+	st->parent.retention_enabled = s3_retention_enabled;
+	st->parent.extend_retention = s3_extend_retention;
+	st->parent.purge_many = s3_purge_many;
+	st->parent.list_hidden = s3_list_hidden;
 	st->parent.describe = s3_describe;
 	st->parent.free = s3_free;
 	if ((rc = tsarc__s3_client_open(&st->c, url, opts, st->parent.max_inflight))) {

@@ -1,0 +1,516 @@
+#include "retention.h"
+#include "parallel.h"
+#include "snapshot.h" /* tsarc_time_parse */
+
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DELETE_BATCH 1000
+/* Up to this many keys, one version listing per key; past it, one listing
+ * of the whole type's folder costs fewer requests. */
+#define PER_KEY_LISTINGS 8
+
+static const char *bucket_of(tsarc__s3_client *c)
+{
+	return tsarc__s3_client_url(c)->bucket;
+}
+
+static void format_date(char *buf, size_t bufsz, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *mode_header(tsarc_retain_mode mode)
+{
+	return mode == TSARC_RETAIN_GOVERNANCE ? "GOVERNANCE" : "COMPLIANCE";
+}
+
+void tsarc__s3_retention_headers(tsarc__s3_kv out[2], tsarc_retain_mode mode,
+	int64_t until, char *until_buf, size_t until_bufsz)
+{
+	format_date(until_buf, until_bufsz, until);
+	out[0].name = "x-amz-object-lock-mode";
+	out[0].value = mode_header(mode);
+	out[1].name = "x-amz-object-lock-retain-until-date";
+	out[1].value = until_buf;
+}
+
+int tsarc__s3_lock_enabled(tsarc__s3_client *c, int *enabled)
+{
+	tsarc__s3_kv q[1] = {{"object-lock", ""}};
+	tsarc__s3_req rq = {0};
+	tsarc__s3_resp resp;
+	tsarc_buf body;
+	int rc;
+
+	*enabled = 0;
+	tsarc_buf_init(&body, 64 * 1024);
+	rq.method = "GET";
+	rq.query = q;
+	rq.nquery = 1;
+	rq.out = &body;
+	if ((rc = tsarc__s3_perform(c, &rq, &resp)))
+		goto done;
+	if (resp.status == 404 && !strcmp(resp.err.code, "ObjectLockConfigurationNotFoundError"))
+		goto done;
+	if (resp.status != 200) {
+		rc = tsarc__s3_status_error(c, &rq, &resp);
+		goto done;
+	}
+	if ((rc = tsarc__s3_parse_lock_config(enabled, (const char *)body.ptr, body.size)))
+		tsarc_error_prefix("Object Lock configuration of bucket '%s'", bucket_of(c));
+done:
+	tsarc_buf_dispose(&body);
+	return rc;
+}
+
+/* The retain-until date of a version (or of the current one, version
+ * NULL) from a HEAD: 0 when it has none. */
+static int version_until(tsarc__s3_client *c, const char *key, const char *version,
+	int64_t *until)
+{
+	static const char name[] = "x-amz-object-lock-retain-until-date:";
+	tsarc__s3_kv q[1] = {{"versionId", version}};
+	tsarc__s3_req rq = {0};
+	tsarc__s3_resp resp;
+	tsarc_buf hdrs;
+	const char *p;
+	char value[80];
+	int rc;
+
+	*until = 0;
+	tsarc_buf_init(&hdrs, 64 * 1024);
+	rq.method = "HEAD";
+	rq.key = key;
+	rq.head = 1;
+	rq.query = version ? q : NULL;
+	rq.nquery = version ? 1 : 0;
+	rq.headers_out = &hdrs;
+	if ((rc = tsarc__s3_perform(c, &rq, &resp)))
+		goto done;
+	if (resp.status == 404 || resp.status == 405) {
+		rc = tsarc_error_set(TSARC_ENOTFOUND, "s3://%s/%s has no current version",
+			bucket_of(c), key);
+		goto done;
+	}
+	if (resp.status != 200) {
+		rc = tsarc__s3_status_error(c, &rq, &resp);
+		goto done;
+	}
+	if (tsarc_buf_append(&hdrs, "", 1)) /* a terminating NUL */
+		goto done;
+	for (p = (const char *)hdrs.ptr; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		size_t n;
+		if (strncasecmp(p, name, sizeof(name) - 1))
+			continue;
+		p += sizeof(name) - 1;
+		p += strspn(p, " \t");
+		n = strcspn(p, "\r\n");
+		snprintf(value, sizeof(value), "%.*s", (int)(n < sizeof(value) ? n : 0), p);
+		if (tsarc_time_parse(value, until) || *until <= 0)
+			rc = tsarc_error_set(TSARC_EIO, "HEAD s3://%s/%s: a retain-until date "
+				"that is no date: '%.40s'", bucket_of(c), key, value);
+		break;
+	}
+done:
+	tsarc_buf_dispose(&hdrs);
+	return rc;
+}
+
+int tsarc__s3_extend_retention(tsarc__s3_client *c, const char *key,
+	tsarc_retain_mode mode, int64_t until)
+{
+	tsarc__s3_kv q[1] = {{"retention", ""}};
+	tsarc__s3_req rq = {0};
+	tsarc__s3_resp resp;
+	char body[256], date[40];
+	int64_t have;
+	int rc, n;
+
+	format_date(date, sizeof(date), until);
+	n = snprintf(body, sizeof(body),
+		"<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>%s</Mode>"
+		"<RetainUntilDate>%s</RetainUntilDate></Retention>", mode_header(mode), date);
+	rq.method = "PUT";
+	rq.key = key;
+	rq.query = q;
+	rq.nquery = 1;
+	rq.body = body;
+	rq.body_len = (size_t)n;
+	rq.has_body = 1;
+	if ((rc = tsarc__s3_perform(c, &rq, &resp)))
+		return rc;
+	if (resp.status >= 200 && resp.status < 300)
+		return 0;
+	if (resp.status == 404 || resp.status == 405)
+		return tsarc_error_set(TSARC_ENOTFOUND, "s3://%s/%s has no current version "
+			"(missing, or hidden behind a delete marker)", bucket_of(c), key);
+	/* Refused: a later date it already has is what we wanted. */
+	if ((resp.status == 403 || resp.status == 400) && !version_until(c, key, NULL, &have) &&
+		have >= until)
+		return 0;
+	return tsarc__s3_status_error(c, &rq, &resp);
+}
+
+/* ---- versions ---- */
+
+typedef int (*version_cb)(const tsarc__s3_version *v, void *ud);
+
+/* Every version and delete marker under `prefix`, newest first per key.
+ * A listing whose markers do not move forward is an error, never a loop. */
+static int list_versions(tsarc__s3_client *c, const char *prefix, version_cb cb, void *ud)
+{
+	char *key_marker = NULL, *version_marker = NULL;
+	tsarc_buf body;
+	size_t i, pages = 0;
+	int rc = 0;
+
+	tsarc_buf_init(&body, TSARC__S3_LISTBODY_MAX);
+	for (;;) {
+		tsarc__s3_kv q[4] = {{"prefix", prefix}, {"versions", ""}, {NULL, NULL},
+			{NULL, NULL}};
+		size_t nq = 2;
+		tsarc__s3_versions_page page;
+		tsarc__s3_req rq = {0};
+		tsarc__s3_resp resp;
+
+		if (key_marker) {
+			q[nq].name = "key-marker";
+			q[nq++].value = key_marker;
+			if (version_marker) {
+				q[nq].name = "version-id-marker";
+				q[nq++].value = version_marker;
+			}
+		}
+		rq.method = "GET";
+		rq.query = q;
+		rq.nquery = nq;
+		rq.out = &body;
+		tsarc_buf_clear(&body);
+		if ((rc = tsarc__s3_perform(c, &rq, &resp)))
+			break;
+		if (resp.status != 200) {
+			rc = tsarc__s3_status_error(c, &rq, &resp);
+			break;
+		}
+		if ((rc = tsarc__s3_parse_versions(&page, (const char *)body.ptr, body.size))) {
+			tsarc_error_prefix("listing versions of s3://%s/%s", bucket_of(c), prefix);
+			break;
+		}
+		pages++;
+		if (page.truncated && key_marker &&
+			(strcmp(page.next_key, key_marker) < 0 ||
+				(!strcmp(page.next_key, key_marker) &&
+					!strcmp(page.next_version ? page.next_version : "",
+						version_marker ? version_marker : "")))) {
+			rc = tsarc_error_set(TSARC_EIO, "listing versions of s3://%s/%s: after %zu "
+				"pages the server's markers went back: the listing would never end",
+				bucket_of(c), prefix, pages);
+			tsarc__s3_versions_page_dispose(&page);
+			break;
+		}
+		for (i = 0; i < page.count && !rc; i++)
+			rc = cb(&page.entries[i], ud);
+		free(key_marker);
+		free(version_marker);
+		key_marker = version_marker = NULL;
+		if (!rc && page.truncated) {
+			key_marker = page.next_key;
+			version_marker = page.next_version;
+			page.next_key = page.next_version = NULL;
+		}
+		tsarc__s3_versions_page_dispose(&page);
+		if (rc || !key_marker)
+			break;
+	}
+	free(key_marker);
+	free(version_marker);
+	tsarc_buf_dispose(&body);
+	return rc;
+}
+
+/* What a purge knows of one key. */
+typedef struct key_state {
+	const char *key;
+	size_t index;      /* in the caller's arrays */
+	int latest_marker; /* its current version is a delete marker */
+	int kept;          /* versions the server refused to delete */
+	int64_t until;
+} key_state;
+
+/* One version to delete: key_state index and version id. */
+typedef struct doomed {
+	size_t ks;
+	char *version;
+	int marker;
+	int64_t until; /* of a version that stayed */
+} doomed;
+
+typedef struct purge_run {
+	tsarc__s3_client *c;
+	key_state *ks; /* sorted by key */
+	size_t nks;
+	doomed *v;
+	size_t n, cap;
+	const char *only; /* a per-key listing: only this exact key */
+} purge_run;
+
+static int cmp_ks(const void *a, const void *b)
+{
+	return strcmp(((const key_state *)a)->key, ((const key_state *)b)->key);
+}
+
+static key_state *find_key(purge_run *r, const char *key)
+{
+	key_state probe = {key, 0, 0, 0, 0};
+
+	return bsearch(&probe, r->ks, r->nks, sizeof(*r->ks), cmp_ks);
+}
+
+static int collect_version(const tsarc__s3_version *v, void *ud)
+{
+	purge_run *r = ud;
+	key_state *k;
+
+	if (r->only && strcmp(v->key, r->only))
+		return 0;
+	if (!(k = find_key(r, v->key)))
+		return 0;
+	if (v->latest && v->marker)
+		k->latest_marker = 1;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		doomed *g = realloc(r->v, cap * sizeof(*g));
+		if (!g)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		r->v = g;
+		r->cap = cap;
+	}
+	if (!(r->v[r->n].version = strdup(v->version_id)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	r->v[r->n].ks = (size_t)(k - r->ks);
+	r->v[r->n].until = 0;
+	r->v[r->n++].marker = v->marker;
+	return 0;
+}
+
+/* DeleteObjects of up to DELETE_BATCH entries of r->v (markers or not, as
+ * `markers` says; with versions, or plain names when `plain`). A version
+ * the server keeps (AccessDenied) marks its key kept. */
+static int delete_batch(purge_run *r, const size_t *idx, size_t n, int plain)
+{
+	tsarc_buf xml = TSARC_BUF_INIT, out;
+	tsarc__s3_kv q[1] = {{"delete", ""}};
+	tsarc__s3_delete_errors errs = {NULL, 0};
+	tsarc__s3_req rq = {0};
+	tsarc__s3_resp resp;
+	size_t i, j;
+	int rc;
+
+	tsarc_buf_init(&out, TSARC__S3_LISTBODY_MAX);
+	rc = tsarc_buf_puts(&xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete xmlns="
+				  "\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
+	for (i = 0; i < n && !rc; i++) {
+		const char *key = plain ? r->ks[idx[i]].key : r->ks[r->v[idx[i]].ks].key;
+		if ((rc = tsarc_buf_puts(&xml, "<Object><Key>")) ||
+			(rc = tsarc__s3_xml_escape_append(&xml, key)) ||
+			(rc = tsarc_buf_puts(&xml, "</Key>")))
+			break;
+		if (!plain && ((rc = tsarc_buf_puts(&xml, "<VersionId>")) ||
+				      (rc = tsarc__s3_xml_escape_append(&xml, r->v[idx[i]].version)) ||
+				      (rc = tsarc_buf_puts(&xml, "</VersionId>"))))
+			break;
+		rc = tsarc_buf_puts(&xml, "</Object>");
+	}
+	if (rc || (rc = tsarc_buf_puts(&xml, "</Delete>")))
+		goto done;
+	rq.method = "POST";
+	rq.query = q;
+	rq.nquery = 1;
+	rq.body = xml.ptr;
+	rq.body_len = xml.size;
+	rq.has_body = 1;
+	rq.out = &out;
+	if ((rc = tsarc__s3_perform(r->c, &rq, &resp)))
+		goto done;
+	if (resp.status != 200) {
+		rc = tsarc__s3_status_error(r->c, &rq, &resp);
+		goto done;
+	}
+	if ((rc = tsarc__s3_parse_delete_errors(&errs, (const char *)out.ptr, out.size)))
+		goto done;
+	for (j = 0; j < errs.count && !rc; j++) {
+		key_state *k;
+		if (!strcmp(errs.v[j].code, "NoSuchKey") || !strcmp(errs.v[j].code, "NoSuchVersion"))
+			continue;
+		k = find_key(r, errs.v[j].key);
+		/* Object Lock's refusal: the version stays, the key is kept. */
+		if (k && !plain && !strcmp(errs.v[j].code, "AccessDenied")) {
+			k->kept++;
+			continue;
+		}
+		rc = tsarc_error_set(!strcmp(errs.v[j].code, "AccessDenied") ? TSARC_EACCESS
+										: TSARC_EIO,
+			"deleting s3://%s/%s%s%s: %s %s", bucket_of(r->c), errs.v[j].key,
+			errs.v[j].version_id ? " version " : "",
+			errs.v[j].version_id ? errs.v[j].version_id : "", errs.v[j].code,
+			errs.v[j].message);
+	}
+done:
+	tsarc__s3_delete_errors_dispose(&errs);
+	tsarc_buf_dispose(&xml);
+	tsarc_buf_dispose(&out);
+	return rc;
+}
+
+/* Deletes the entries (of r->v, or of r->ks when plain) that `want` picks. */
+static int delete_where(purge_run *r, int plain, int (*want)(purge_run *, size_t))
+{
+	size_t idx[DELETE_BATCH], n = 0, i, total = plain ? r->nks : r->n;
+	int rc;
+
+	for (i = 0; i < total; i++) {
+		if (!want(r, i))
+			continue;
+		idx[n++] = i;
+		if (n == DELETE_BATCH) {
+			if ((rc = delete_batch(r, idx, n, plain)))
+				return rc;
+			n = 0;
+		}
+	}
+	return n ? delete_batch(r, idx, n, plain) : 0;
+}
+
+static int is_version(purge_run *r, size_t i)
+{
+	return !r->v[i].marker;
+}
+
+/* A marker of a key none of whose versions stayed: nothing left to hide. */
+static int is_needless_marker(purge_run *r, size_t i)
+{
+	return r->v[i].marker && !r->ks[r->v[i].ks].kept;
+}
+
+/* A key with a version left whose current version is not a marker. */
+static int needs_marker(purge_run *r, size_t i)
+{
+	return r->ks[i].kept && !r->ks[i].latest_marker;
+}
+
+/* The date of each version of a kept key (a HEAD of each that stayed). */
+static int date_of(size_t i, void *ctx, void *worker)
+{
+	purge_run *r = ctx;
+	key_state *k = &r->ks[r->v[i].ks];
+	int rc;
+
+	(void)worker;
+	if (r->v[i].marker || !k->kept)
+		return 0;
+	rc = version_until(r->c, k->key, r->v[i].version, &r->v[i].until);
+	if (rc == TSARC_ENOTFOUND) { /* deleted after all: nothing to report */
+		tsarc_error_clear();
+		return 0;
+	}
+	return rc;
+}
+
+int tsarc__s3_purge(tsarc__s3_client *c, const char *prefix, const char *const *keys,
+	size_t count, unsigned threads, int64_t *kept)
+{
+	purge_run r;
+	int64_t now = (int64_t)time(NULL);
+	size_t i;
+	int rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.c = c;
+	if (!count)
+		return 0;
+	if (!(r.ks = calloc(count, sizeof(*r.ks))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (i = 0; i < count; i++) {
+		r.ks[i].key = keys[i];
+		r.ks[i].index = i;
+		kept[i] = 0;
+	}
+	qsort(r.ks, count, sizeof(*r.ks), cmp_ks);
+	r.nks = count;
+	if (count <= PER_KEY_LISTINGS) {
+		for (i = 0; i < count && !rc; i++) {
+			r.only = r.ks[i].key;
+			rc = list_versions(c, r.ks[i].key, collect_version, &r);
+		}
+		r.only = NULL;
+	} else {
+		rc = list_versions(c, prefix, collect_version, &r);
+	}
+	/* Versions first: a marker goes only once nothing is left behind it,
+	 * or the object would come back into view. */
+	if (!rc)
+		rc = delete_where(&r, 0, is_version);
+	if (!rc)
+		rc = delete_where(&r, 0, is_needless_marker);
+	if (!rc)
+		rc = delete_where(&r, 1, needs_marker);
+	if (!rc)
+		rc = tsarc_parallel_for(r.n, threads ? threads : 1, date_of, &r, NULL, NULL);
+	for (i = 0; i < r.n; i++)
+		if (r.v[i].until > r.ks[r.v[i].ks].until)
+			r.ks[r.v[i].ks].until = r.v[i].until;
+	for (i = 0; !rc && i < count; i++) {
+		if (!r.ks[i].kept)
+			continue;
+		/* Refused, yet no retention holds it: not Object Lock's doing. */
+		if (r.ks[i].until <= now - 300)
+			rc = tsarc_error_set(TSARC_EACCESS, "deleting a version of s3://%s/%s was "
+				"refused though no retention date holds it: may these credentials "
+				"delete object versions (s3:DeleteObjectVersion)?", bucket_of(c),
+				r.ks[i].key);
+		else
+			kept[r.ks[i].index] = r.ks[i].until;
+	}
+	for (i = 0; i < r.n; i++)
+		free(r.v[i].version);
+	free(r.v);
+	free(r.ks);
+	return rc;
+}
+
+/* ---- hidden keys ---- */
+
+typedef struct hidden_run {
+	tsarc__s3_list_cb cb;
+	void *ud;
+} hidden_run;
+
+static int hidden_version(const tsarc__s3_version *v, void *ud)
+{
+	hidden_run *h = ud;
+	tsarc__s3_list_entry e;
+
+	if (!v->latest || !v->marker)
+		return 0;
+	e.key = v->key;
+	e.size = 0;
+	e.mtime = v->mtime;
+	return h->cb(&e, h->ud);
+}
+
+int tsarc__s3_list_hidden(tsarc__s3_client *c, const char *prefix, tsarc__s3_list_cb cb,
+	void *ud)
+{
+	hidden_run h = {cb, ud};
+
+	return list_versions(c, prefix, hidden_version, &h);
+}

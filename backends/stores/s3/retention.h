@@ -1,0 +1,50 @@
+#ifndef TSARC_S3_RETENTION_H
+#define TSARC_S3_RETENTION_H
+
+/*
+ * S3 Object Lock requests of the s3 store (retention.c), on the client
+ * (client.h). A bucket with Object Lock keeps versions: a plain DELETE
+ * only adds a delete marker and an overwrite only adds a version, so
+ * deleting for good means deleting versions by id, and the server refuses
+ * that (AccessDenied) for a version whose retain-until date has not
+ * passed. See docs/object-lock.md.
+ */
+
+#include "client.h"
+#include "tsarc/sys/store.h"
+
+/* The two headers of an object PUT under retention: mode and date
+ * (`until_buf` holds the date's text, at least 32 bytes). */
+void tsarc__s3_retention_headers(tsarc__s3_kv out[2], tsarc_retain_mode mode,
+	int64_t until, char *until_buf, size_t until_bufsz);
+
+/* GetObjectLockConfiguration: *enabled is 1 when the bucket has it. */
+int tsarc__s3_lock_enabled(tsarc__s3_client *c, int *enabled);
+
+/*
+ * PutObjectRetention on the current version of `key`: protected until
+ * `until` at least. A date it already has that is later stays (the
+ * server refuses to shorten one; that refusal is success here).
+ * TSARC_ENOTFOUND when there is no current version (missing, or hidden
+ * behind a delete marker).
+ */
+int tsarc__s3_extend_retention(tsarc__s3_client *c, const char *key,
+	tsarc_retain_mode mode, int64_t until);
+
+/*
+ * For each of `keys` (full keys, all under `prefix`), deletes every
+ * version the server lets go; when a version must stay, hides the key
+ * behind a delete marker (adding one if its current version is not one)
+ * and reports its latest retain-until date; else deletes its delete
+ * markers too. `kept[i]` gets that date, or 0 when nothing of keys[i] is
+ * left. `threads` requests at most run at once.
+ */
+int tsarc__s3_purge(tsarc__s3_client *c, const char *prefix, const char *const *keys,
+	size_t count, unsigned threads, int64_t *kept);
+
+/* Every key under `prefix` whose current version is a delete marker,
+ * with the marker's time (the entry's size is 0). */
+int tsarc__s3_list_hidden(tsarc__s3_client *c, const char *prefix, tsarc__s3_list_cb cb,
+	void *ud);
+
+#endif

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""What someone holding the repository's own S3 credentials can try, and
+what an administrator does, for tests/s3/object_lock.sh (botocore, the
+reference S3 client). Credentials and endpoint come from the environment
+(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, TSARC_TEST_S3_ENDPOINT), never
+the command line.
+
+  attacker.py lock-config BUCKET          Enabled / none
+  attacker.py create-bucket BUCKET        a bucket without Object Lock
+  attacker.py versions BUCKET PREFIX      "KEY VERSION latest|old version|marker" lines
+  attacker.py unlocked BUCKET PREFIX      keys of current versions without a retention
+  attacker.py retention BUCKET KEY [VER]  "MODE EPOCH" of a version (current by default)
+  attacker.py delete-version BUCKET KEY VER   "ok" or the error code
+  attacker.py delete BUCKET KEY           a plain DELETE: "ok" or the error code
+  attacker.py overwrite BUCKET KEY        a PUT of garbage: "ok" or the error code
+  attacker.py shorten BUCKET KEY EPOCH    PutObjectRetention to an earlier date,
+                                          no bypass: "ok" or the error code
+  attacker.py expire BUCKET PREFIX SECONDS  administrator: every version's
+                                          governance date to SECONDS from now,
+                                          with the bypass header
+  attacker.py delete-bucket BUCKET        "ok" or the error code
+"""
+import datetime
+import os
+import sys
+
+import botocore.session
+from botocore.exceptions import ClientError
+
+
+def client():
+    s = botocore.session.get_session()
+    return s.create_client(
+        "s3", endpoint_url=os.environ["TSARC_TEST_S3_ENDPOINT"], region_name="us-east-1",
+        aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"])
+
+
+def code(e):
+    return e.response.get("Error", {}).get("Code", "error")
+
+
+def attempt(fn, **kw):
+    try:
+        fn(**kw)
+        print("ok")
+    except ClientError as e:
+        print(code(e))
+
+
+def all_versions(s3, bucket, prefix):
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        for v in page.get("Versions", []):
+            yield v["Key"], v["VersionId"], v["IsLatest"], False
+        for m in page.get("DeleteMarkers", []):
+            yield m["Key"], m["VersionId"], m["IsLatest"], True
+
+
+def main():
+    s3 = client()
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "lock-config":
+        try:
+            c = s3.get_object_lock_configuration(Bucket=args[0])
+            print(c["ObjectLockConfiguration"].get("ObjectLockEnabled", "none"))
+        except ClientError:
+            print("none")
+    elif cmd == "create-bucket":
+        s3.create_bucket(Bucket=args[0])
+    elif cmd == "versions":
+        for key, vid, latest, marker in sorted(all_versions(s3, args[0], args[1])):
+            print(key, vid, "marker" if marker else ("latest" if latest else "old"))
+    elif cmd == "unlocked":
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=args[0], Prefix=args[1]):
+            for o in page.get("Contents", []):
+                h = s3.head_object(Bucket=args[0], Key=o["Key"])
+                if "ObjectLockRetainUntilDate" not in h:
+                    print(o["Key"])
+    elif cmd == "retention":
+        kw = {"Bucket": args[0], "Key": args[1]}
+        if len(args) > 2:
+            kw["VersionId"] = args[2]
+        h = s3.head_object(**kw)
+        print(h.get("ObjectLockMode", "none"),
+              int(h["ObjectLockRetainUntilDate"].timestamp()) if "ObjectLockRetainUntilDate" in h else 0)
+    elif cmd == "delete-version":
+        attempt(s3.delete_object, Bucket=args[0], Key=args[1], VersionId=args[2])
+    elif cmd == "delete":
+        attempt(s3.delete_object, Bucket=args[0], Key=args[1])
+    elif cmd == "overwrite":
+        attempt(s3.put_object, Bucket=args[0], Key=args[1], Body=b"encrypted by ransomware")
+    elif cmd == "shorten":
+        h = s3.head_object(Bucket=args[0], Key=args[1])
+        date = datetime.datetime.fromtimestamp(int(args[2]), datetime.timezone.utc)
+        attempt(s3.put_object_retention, Bucket=args[0], Key=args[1],
+                Retention={"Mode": h.get("ObjectLockMode", "COMPLIANCE"), "RetainUntilDate": date})
+    elif cmd == "expire":
+        date = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=int(args[2]))
+        for key, vid, _, marker in list(all_versions(s3, args[0], args[1])):
+            if not marker:
+                s3.put_object_retention(Bucket=args[0], Key=key, VersionId=vid,
+                                        BypassGovernanceRetention=True,
+                                        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": date})
+    elif cmd == "delete-bucket":
+        attempt(s3.delete_bucket, Bucket=args[0])
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# S3 Object Lock on the real Ceph RGW (docs/object-lock.md): init makes the
+# bucket with Object Lock, refuses a bucket without it; every object but
+# locks carries a retention; with the repository's own credentials
+# (tests/s3/attacker.py, botocore) a locked version cannot be deleted or
+# shortened, an overwrite adds a version and a plain DELETE a marker while
+# the locked versions stay, and untouched backups still restore; forget
+# and prune hide what is retained and say until when; extend-retention
+# moves the dates; once the dates have passed (governance, shortened by an
+# administrator's bypass), prune deletes every version.
+#
+# Run through tests/s3/run_with_s3.sh (a fresh bucket name, AWS_* set).
+. "$(dirname "$0")/../cli/lib.sh"
+
+: "${TSARC_TEST_S3_URL:?run this through tests/s3/run_with_s3.sh}"
+ATT="python3 $(dirname "$0")/attacker.py"
+rest=${TSARC_TEST_S3_URL#s3:http*://}
+rest=${rest#*/}
+BUCKET=${rest%%/*}
+BASE=${TSARC_TEST_S3_URL%%/"$BUCKET"/*}
+R=$BASE/$BUCKET/repo
+
+# --- init: the bucket tsarc makes has Object Lock; one without is refused ---
+ok init --repo "$R" --object-lock 1 --json
+[ "$(json_get "$OUT" "d['object_lock']['mode']")" = compliance ] || fail "init --json: no object_lock"
+[ "$($ATT lock-config "$BUCKET")" = Enabled ] || fail "the bucket tsarc created has no Object Lock"
+$ATT create-bucket "$BUCKET-plain"
+t init --repo "$BASE/$BUCKET-plain/repo" --object-lock 3
+[ "$RC" -ne 0 ] || fail "init --object-lock on a bucket without Object Lock succeeded"
+expect_err "has no Object Lock" "init on a bucket without Object Lock"
+[ -z "$($ATT versions "$BUCKET-plain" "")" ] || fail "a refused init left objects behind"
+t init --repo "$WORK/local" --object-lock 3
+[ "$RC" -ne 0 ] || fail "init --object-lock on a folder succeeded"
+expect_err "no Object Lock" "init --object-lock on a folder"
+
+# --- every object but locks is written with a retention ---
+backup_gen "$R" db.sql 3M --seed 1
+S1=$SNAP
+backup_gen "$R" db.sql 3M --seed 2
+S2=$SNAP
+backup_gen "$R" db.sql 2M --seed 3
+S3=$SNAP
+[ -z "$($ATT unlocked "$BUCKET" repo/)" ] ||
+	fail "objects without a retention: $($ATT unlocked "$BUCKET" repo/ | head -3)"
+read -r mode until < <($ATT retention "$BUCKET" "repo/snapshots/$S3")
+[ "$mode" = COMPLIANCE ] || fail "snapshot written in mode '$mode'"
+now=$(date +%s)
+[ "$until" -gt $((now + 86000)) ] && [ "$until" -le $((now + 86400 + 60)) ] ||
+	fail "snapshot retained until $until, not one day after its write ($now)"
+# Locks are rewritten and removed: none is left, not even an old version.
+[ -z "$($ATT versions "$BUCKET" repo/locks/)" ] || fail "lock versions were left behind"
+
+# --- the attacker, with the repository's own credentials ---
+CHUNK=$($ATT versions "$BUCKET" repo/data/ | head -1)
+read -r ckey cver _ <<<"$CHUNK"
+[ "$($ATT delete-version "$BUCKET" "$ckey" "$cver")" = AccessDenied ] ||
+	fail "a locked chunk version could be deleted"
+[ "$($ATT shorten "$BUCKET" "repo/snapshots/$S1" "$now")" != ok ] ||
+	fail "a compliance retention could be shortened"
+# Overwrites and plain deletes are accepted, but only add versions.
+[ "$($ATT overwrite "$BUCKET" "repo/snapshots/$S2")" = ok ] || fail "overwrite refused"
+[ "$($ATT delete "$BUCKET" "repo/snapshots/$S1")" = ok ] || fail "plain delete refused"
+[ "$($ATT versions "$BUCKET" "repo/snapshots/$S2" | wc -l)" = 2 ] ||
+	fail "the overwrite did not leave the locked version beside the new one"
+$ATT versions "$BUCKET" "repo/snapshots/$S1" | grep -q " old$" ||
+	fail "the plain delete did not leave the locked version behind its marker"
+[ "$($ATT delete-bucket "$BUCKET")" != ok ] || fail "the bucket could be deleted"
+# What the attacker did not touch restores; what it did is reported.
+dump_cmp "$R" "$S3" db.sql 2M --seed 3
+ok snapshots --repo "$R" --json
+[ "$(json_get "$OUT" "[s['id'] for s in d]")" = "['$S3']" ] ||
+	fail "snapshots: S1 is hidden, S2 damaged, only S3 is whole"
+expect_err "snapshot ${S2:0:12} cannot be read" "snapshots names the overwritten snapshot"
+t check --repo "$R"
+[ "$RC" -ne 0 ] || fail "check found nothing wrong after the overwrite"
+t extend-retention --repo "$R"
+expect_rc 3 "extend-retention over a damaged snapshot"
+
+# --- forget and prune under retention (a second repository, governance) ---
+G=$BASE/$BUCKET-gov/repo
+ok init --repo "$G" --object-lock 1 --object-lock-mode governance
+backup_gen "$G" db.sql 3M --seed 4
+G1=$SNAP
+backup_gen "$G" db.sql 3M --seed 5
+G2=$SNAP
+read -r _ before < <($ATT retention "$BUCKET-gov" "repo/snapshots/$G2")
+ok forget --repo "$G" "$G1" --json
+[ "$(json_get "$OUT" "d['retained'][0]['id']")" = "$G1" ] || fail "forget did not report the retained snapshot"
+ok forget --repo "$G" --keep-last 5
+ok prune --repo "$G" --json
+kept=$(json_get "$OUT" "d['chunks_kept']['count']")
+[ "$kept" -gt 0 ] && [ "$kept" = "$(json_get "$OUT" "d['chunks_removed']")" ] ||
+	fail "prune should have hidden, not deleted, every chunk of the forgotten snapshot"
+json_get "$OUT" "d['chunks_kept']['until']" | grep -q "^20" || fail "prune did not say until when"
+$ATT versions "$BUCKET-gov" "repo/snapshots/$G1" | grep -q " old$" ||
+	fail "the forgotten snapshot's locked version is gone"
+dump_cmp "$G" "$G2" db.sql 3M --seed 5
+# The extension moves the dates of what G2 needs, not of what was forgotten.
+sleep 2
+ok extend-retention --repo "$G" --json
+read -r _ after < <($ATT retention "$BUCKET-gov" "repo/snapshots/$G2")
+[ "$after" -gt "$before" ] || fail "extend-retention did not move the date ($before -> $after)"
+[ "$(json_get "$OUT" "d['missing']")" = 0 ] || fail "extend-retention found objects missing"
+# An administrator with the bypass makes every date pass; prune then
+# deletes the hidden objects for good, every version and marker.
+$ATT expire "$BUCKET-gov" repo/ 2
+sleep 3
+ok prune --repo "$G" --json
+removed=$(json_get "$OUT" "d['hidden_removed']")
+[ "$removed" -eq $((kept + 1)) ] || fail "prune deleted $removed hidden objects, expected $((kept + 1))"
+[ -z "$($ATT versions "$BUCKET-gov" "repo/snapshots/$G1")" ] ||
+	fail "versions of the forgotten snapshot are left: $($ATT versions "$BUCKET-gov" "repo/snapshots/$G1")"
+[ "$($ATT versions "$BUCKET-gov" repo/data/ | grep -vc ' latest$')" = 0 ] ||
+	fail "old versions or markers of chunks are left"
+dump_cmp "$G" "$G2" db.sql 3M --seed 5
+ok check --repo "$G" --read-data
+finish
