@@ -29,6 +29,7 @@ typedef struct cli_common {
 	const char *s3_sse;
 	const char *s3_sse_kms_key_id;
 	const char *s3_storage_class;
+	int64_t as_of; /* --as-of: a point-in-time view (0: now) */
 	int json;
 	int quiet;
 } cli_common;
@@ -50,6 +51,7 @@ typedef struct cli_common {
 	{"s3-sse", required_argument, NULL, 1012},                   \
 	{"s3-sse-kms-key-id", required_argument, NULL, 1013},        \
 	{"s3-storage-class", required_argument, NULL, 1014},         \
+	{"as-of", required_argument, NULL, 1015},                    \
 	{"quiet", no_argument, NULL, 'q'},                           \
 	{"help", no_argument, NULL, 'h'}
 
@@ -67,6 +69,9 @@ typedef struct cli_common {
 	"      --s3-sse-kms-key-id ID  the KMS key for aws:kms ($TSARC_S3_SSE_KMS_KEY_ID)\n" \
 	"      --s3-storage-class C S3 storage class of every upload, e.g. STANDARD_IA\n" \
 	"                           (else $TSARC_S3_STORAGE_CLASS)\n"             \
+	"      --as-of TIME         read the repository as it was at TIME (RFC 3339),\n" \
+	"                           from the versions an S3 bucket with Object Lock\n" \
+	"                           keeps: after an attack; read-only\n"           \
 	"      --json               print one JSON document\n"                     \
 	"  -q, --quiet              no progress or summary on stderr\n"            \
 	"      --log-format F       stderr as 'human' text (default) or 'json': one\n" \

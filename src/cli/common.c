@@ -1,5 +1,6 @@
 #include "cli.h"
 #include "metrics.h"
+#include "snapshot.h"
 #include "wipe.h"
 #include "tsarc/errors.h"
 
@@ -53,6 +54,12 @@ int cli_common_option(cli_common *c, int opt, const char *arg)
 		return 1;
 	case 1014:
 		c->s3_storage_class = arg;
+		return 1;
+	case 1015:
+		if (tsarc_time_parse(arg, &c->as_of) || c->as_of <= 0) {
+			fprintf(stderr, "tsarc: --as-of takes a time such as 2026-11-30T22:00:00Z\n");
+			return -1;
+		}
 		return 1;
 	case 'q':
 		c->quiet = 1;
@@ -261,6 +268,7 @@ int cli_open_store(const cli_common *c, tsarc_store **out)
 	o.s3_sse = c->s3_sse;
 	o.s3_sse_kms_key_id = c->s3_sse_kms_key_id;
 	o.s3_storage_class = c->s3_storage_class;
+	o.as_of = c->as_of;
 	return tsarc_store_open(out, c->repo, &o);
 }
 

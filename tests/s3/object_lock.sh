@@ -51,14 +51,23 @@ now=$(date +%s)
 [ -z "$($ATT versions "$BUCKET" repo/locks/)" ] || fail "lock versions were left behind"
 
 # --- the attacker, with the repository's own credentials ---
-CHUNK=$($ATT versions "$BUCKET" repo/data/ | head -1)
-read -r ckey cver _ <<<"$CHUNK"
+sleep 1
+BEFORE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sleep 1
+ok show --repo "$R" "$S1" --json --chunks
+C1=$(json_get "$OUT" "d['streams'][0]['chunks'][0][0]")
+ok show --repo "$R" "$S3" --json --chunks
+json_get "$OUT" "[c[0] for c in d['streams'][0]['chunks']]" | grep -q "$C1" &&
+	fail "the chunk to attack is shared with the snapshot that must stay whole"
+ckey=repo/data/${C1:0:2}/$C1
+cver=$($ATT versions "$BUCKET" "$ckey" | awk '{print $2}')
 [ "$($ATT delete-version "$BUCKET" "$ckey" "$cver")" = AccessDenied ] ||
 	fail "a locked chunk version could be deleted"
 [ "$($ATT shorten "$BUCKET" "repo/snapshots/$S1" "$now")" != ok ] ||
 	fail "a compliance retention could be shortened"
 # Overwrites and plain deletes are accepted, but only add versions.
 [ "$($ATT overwrite "$BUCKET" "repo/snapshots/$S2")" = ok ] || fail "overwrite refused"
+[ "$($ATT overwrite "$BUCKET" "$ckey")" = ok ] || fail "overwrite of a chunk refused"
 [ "$($ATT delete "$BUCKET" "repo/snapshots/$S1")" = ok ] || fail "plain delete refused"
 [ "$($ATT versions "$BUCKET" "repo/snapshots/$S2" | wc -l)" = 2 ] ||
 	fail "the overwrite did not leave the locked version beside the new one"
@@ -75,6 +84,24 @@ t check --repo "$R"
 [ "$RC" -ne 0 ] || fail "check found nothing wrong after the overwrite"
 t extend-retention --repo "$R"
 expect_rc 3 "extend-retention over a damaged snapshot"
+
+# --- restore after the attack: the repository as it was before it ---
+ok snapshots --repo "$R" --as-of "$BEFORE" --json
+[ "$(json_get "$OUT" "sorted(s['id'] for s in d)")" = "$(python3 -c 'import sys; print(sorted(sys.argv[1:]))' "$S1" "$S2" "$S3")" ] ||
+	fail "--as-of before the attack does not see the three snapshots"
+for pair in "$S1 1" "$S2 2"; do
+	read -r snap seed <<<"$pair"
+	"$TSARC" dump --repo "$R" --as-of "$BEFORE" "$snap" db.sql 2>"$ERR" |
+		cmp - <("$GEN" 3M --seed "$seed") >"$OUT" 2>&1 ||
+		fail "dump --as-of of ${snap:0:10} differs from what was backed up: $(cat "$OUT" "$ERR")"
+	sanitizer_check 0 "$ERR" "dump --as-of"
+done
+ok check --repo "$R" --as-of "$BEFORE" --read-data
+t_in <("$GEN" 1M --seed 9) backup --repo "$R" --as-of "$BEFORE" --stdin --name x
+[ "$RC" -ne 0 ] || fail "a backup into a point-in-time view succeeded"
+expect_err "read-only" "a backup into a point-in-time view"
+t snapshots --repo "$WORK/local" --as-of "$BEFORE"
+expect_err "needs an S3 bucket" "--as-of on a folder"
 
 # --- forget and prune under retention (a second repository, governance) ---
 G=$BASE/$BUCKET-gov/repo

@@ -335,6 +335,10 @@ int tsarc_store_fs_open(tsarc_store **out, const char *path,
 	size_t len = strlen(path);
 
 	*out = NULL;
+	if (opts && opts->as_of)
+		return tsarc_error_set(TSARC_EUNSUPPORTED,
+			"a point-in-time view (--as-of) needs an S3 bucket that keeps versions "
+			"(Object Lock); a folder keeps none");
 	if (len == 0 || len > FS_PATH_MAX - 200)
 		return tsarc_error_set(TSARC_EINVAL, "invalid repository path");
 	fs = calloc(1, sizeof(*fs));

@@ -514,3 +514,79 @@ int tsarc__s3_list_hidden(tsarc__s3_client *c, const char *prefix, tsarc__s3_lis
 
 	return list_versions(c, prefix, hidden_version, &h);
 }
+
+/* ---- point in time ---- */
+
+/* Versions come newest first within a key: the first one written at or
+ * before as_of is the one that was current then. */
+typedef struct at_run {
+	int64_t as_of;
+	const char *only; /* one exact key */
+	char *decided;    /* the key already decided */
+	tsarc__s3_list_cb cb;
+	void *ud;
+	char *vid;
+	size_t vidsz;
+	int found;
+} at_run;
+
+static int version_at_cb(const tsarc__s3_version *v, void *ud)
+{
+	at_run *a = ud;
+	tsarc__s3_list_entry e;
+
+	if (a->only && strcmp(v->key, a->only))
+		return 0;
+	if (a->decided && !strcmp(a->decided, v->key))
+		return 0;
+	if (v->mtime > a->as_of)
+		return 0;
+	free(a->decided);
+	if (!(a->decided = strdup(v->key)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (v->marker)
+		return 0;
+	if (a->vid) {
+		if (strlen(v->version_id) >= a->vidsz)
+			return tsarc_error_set(TSARC_EIO, "S3 version id of %s is too long", v->key);
+		memcpy(a->vid, v->version_id, strlen(v->version_id) + 1);
+		a->found = 1;
+		return 0;
+	}
+	e.key = v->key;
+	e.size = v->size;
+	e.mtime = v->mtime;
+	return a->cb(&e, a->ud);
+}
+
+int tsarc__s3_version_at(tsarc__s3_client *c, const char *key, int64_t as_of, char *vid,
+	size_t vidsz, int *found)
+{
+	at_run a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.as_of = as_of;
+	a.only = key;
+	a.vid = vid;
+	a.vidsz = vidsz;
+	rc = list_versions(c, key, version_at_cb, &a);
+	free(a.decided);
+	*found = !rc && a.found;
+	return rc;
+}
+
+int tsarc__s3_list_at(tsarc__s3_client *c, const char *prefix, int64_t as_of,
+	tsarc__s3_list_cb cb, void *ud)
+{
+	at_run a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.as_of = as_of;
+	a.cb = cb;
+	a.ud = ud;
+	rc = list_versions(c, prefix, version_at_cb, &a);
+	free(a.decided);
+	return rc;
+}

@@ -47,4 +47,17 @@ int tsarc__s3_purge(tsarc__s3_client *c, const char *prefix, const char *const *
 int tsarc__s3_list_hidden(tsarc__s3_client *c, const char *prefix, tsarc__s3_list_cb cb,
 	void *ud);
 
+/*
+ * Point-in-time reads (tsarc_store_options.as_of): the version of `key`
+ * that was current at `as_of` (the newest written then or before), its id
+ * into `vid`; *found is 0 when there was none then or it was a delete
+ * marker.
+ */
+int tsarc__s3_version_at(tsarc__s3_client *c, const char *key, int64_t as_of, char *vid,
+	size_t vidsz, int *found);
+/* Every key under `prefix` as it was at `as_of`: the size and time of the
+ * version current then; keys hidden or not yet written then are left out. */
+int tsarc__s3_list_at(tsarc__s3_client *c, const char *prefix, int64_t as_of,
+	tsarc__s3_list_cb cb, void *ud);
+
 #endif

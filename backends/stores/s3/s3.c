@@ -29,7 +29,43 @@ typedef struct s3_store {
 	/* Object Lock (set_retention): every put but of locks carries it, and
 	 * deleting deletes versions (retention.h). */
 	tsarc_retention retention;
+	/* A point-in-time view (store.h): reads see each object as it was
+	 * then, by version id; nothing but locks is written. */
+	int64_t as_of;
 } s3_store;
+
+/* Locks are about who runs now: never read from the past. */
+static int in_past(const s3_store *st, tsarc_objtype type)
+{
+	return st->as_of && type != TSARC_OBJ_LOCK;
+}
+
+static int read_only(const s3_store *st, const char *what)
+{
+	return tsarc_error_set(TSARC_EINVAL, "%s: this is a point-in-time view of %s "
+		"(--as-of), which is read-only", what, st->u->desc);
+}
+
+/* The version of `key` current at as_of, as a query (q, *nq); without a
+ * point in time, no query. TSARC_ENOTFOUND when there was none then. */
+static int past_version(s3_store *st, tsarc_objtype type, const char *key, char *vid,
+	size_t vidsz, tsarc__s3_kv *q, size_t *nq)
+{
+	int found, rc;
+
+	*nq = 0;
+	if (!in_past(st, type))
+		return 0;
+	if ((rc = tsarc__s3_version_at(st->c, key, st->as_of, vid, vidsz, &found)))
+		return rc;
+	if (!found)
+		return tsarc_error_set(TSARC_ENOTFOUND, "s3://%s/%s did not exist at the point "
+			"in time asked for", st->u->bucket, key);
+	q->name = "versionId";
+	q->value = vid;
+	*nq = 1;
+	return 0;
+}
 
 /* ---- keys ---- */
 
@@ -64,6 +100,8 @@ static int s3_put(tsarc_store *base, tsarc_objtype type, const char *name,
 
 	if ((rc = object_key(st, key, sizeof(key), type, name)))
 		return rc;
+	if (in_past(st, type))
+		return read_only(st, key);
 	/* Locks excepted: they must be removable at once (objlock.h). */
 	if (st->retention.mode && type != TSARC_OBJ_LOCK) {
 		tsarc__s3_retention_headers(lock_hdrs, st->retention.mode,
@@ -114,8 +152,25 @@ static int head_stat(tsarc_store *base, tsarc_objtype type, const char *name,
 
 	if ((rc = object_key(st, key, sizeof(key), type, name)))
 		return rc;
-	if ((rc = tsarc__s3_head_object(st->c, key, &resp, &rq)))
+	if (in_past(st, type)) {
+		char vid[1024];
+		tsarc__s3_kv q[1];
+		size_t nq;
+		if ((rc = past_version(st, type, key, vid, sizeof(vid), q, &nq)))
+			return rc;
+		memset(&rq, 0, sizeof(rq));
+		rq.method = "HEAD";
+		rq.key = key;
+		rq.head = 1;
+		rq.query = q;
+		rq.nquery = nq;
+		if ((rc = tsarc__s3_perform(st->c, &rq, &resp)))
+			return rc;
+		rq.query = NULL; /* q goes out of scope; messages need no version */
+		rq.nquery = 0;
+	} else if ((rc = tsarc__s3_head_object(st->c, key, &resp, &rq))) {
 		return rc;
+	}
 	if (resp.status == 404 && type == TSARC_OBJ_CONFIG) {
 		/* HEAD cannot tell a missing bucket from a missing key. Opening a
 		 * repository starts here, so say which one it is. */
@@ -154,16 +209,21 @@ static int s3_get(tsarc_store *base, tsarc_objtype type, const char *name,
 	uint64_t offset, uint64_t length, tsarc_buf *out)
 {
 	s3_store *st = (s3_store *)base;
-	char key[TSARC__S3_KEY_MAX + 1], range[64];
-	size_t start = out->size;
+	char key[TSARC__S3_KEY_MAX + 1], range[64], vid[1024];
+	size_t start = out->size, nq;
 	tsarc__s3_req rq = {0};
 	tsarc__s3_resp resp;
+	tsarc__s3_kv q[1];
 	int rc;
 
 	if ((rc = object_key(st, key, sizeof(key), type, name)))
 		return rc;
 	if (length && offset > UINT64_MAX - length)
 		return tsarc_error_set(TSARC_EINVAL, "range overflows");
+	if ((rc = past_version(st, type, key, vid, sizeof(vid), q, &nq)))
+		return rc;
+	rq.query = q;
+	rq.nquery = nq;
 	rq.method = "GET";
 	rq.key = key;
 	rq.out = out;
@@ -276,7 +336,8 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 	lc.pfxlen = strlen(pfx);
 	lc.cb = cb;
 	lc.payload = payload;
-	rc = tsarc__s3_list(st->c, pfx, list_entry, &lc);
+	rc = in_past(st, type) ? tsarc__s3_list_at(st->c, pfx, st->as_of, list_entry, &lc)
+			       : tsarc__s3_list(st->c, pfx, list_entry, &lc);
 	free(pfx);
 	return rc;
 }
@@ -303,6 +364,8 @@ static int s3_extend_retention(tsarc_store *base, tsarc_objtype type, const char
 
 	if ((rc = object_key(st, key, sizeof(key), type, name)))
 		return rc;
+	if (in_past(st, type))
+		return read_only(st, key);
 	return tsarc__s3_extend_retention(st->c, key,
 		st->retention.mode ? st->retention.mode : TSARC_RETAIN_COMPLIANCE, until);
 }
@@ -326,6 +389,8 @@ static int s3_purge_many(tsarc_store *base, tsarc_objtype type, const char *cons
 
 	if (!count)
 		return 0;
+	if (in_past(st, type))
+		return read_only(st, "deleting");
 	if (!(keys = calloc(count, sizeof(*keys))) || !(kept = calloc(count, sizeof(*kept))) ||
 		!(pfx = type_prefix(st, type)))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -379,6 +444,8 @@ static int s3_remove(tsarc_store *base, tsarc_objtype type, const char *name)
 
 	/* DELETE answers 204 whether or not the key existed; the contract
 	 * wants TSARC_ENOTFOUND for a missing one, so look first. */
+	if (in_past(st, type))
+		return read_only(st, "deleting");
 	if ((rc = s3_stat(base, type, name, NULL)))
 		return rc;
 	if (st->retention.mode)
@@ -404,6 +471,8 @@ static int s3_remove_many(tsarc_store *base, tsarc_objtype type,
 
 	if (!count)
 		return 0;
+	if (in_past(st, type))
+		return read_only(st, "deleting");
 	if (st->retention.mode)
 		return s3_purge_many(base, type, names, count, NULL, NULL);
 	keys = calloc(count, sizeof(*keys));
@@ -489,6 +558,7 @@ int tsarc_store_s3_open(tsarc_store **out, const char *url,
 		return rc;
 	}
 	st->u = tsarc__s3_client_url(st->c);
+	st->as_of = opts ? opts->as_of : 0;
 	*out = &st->parent;
 	return 0;
 }

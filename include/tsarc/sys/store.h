@@ -137,6 +137,12 @@ typedef struct tsarc_store_options {
 	const char *s3_sse;            /* "AES256" or "aws:kms" */
 	const char *s3_sse_kms_key_id; /* with aws:kms */
 	const char *s3_storage_class;  /* "STANDARD_IA", ... */
+	/* A point-in-time view (seconds since the epoch, 0: now): every read
+	 * sees each object as it was at that time (a bucket that keeps
+	 * versions: S3 with Object Lock), so what an attacker overwrote or
+	 * hid since is read as it was. Read-only, locks excepted (they are
+	 * about who runs now). Stores without versions refuse it. */
+	int64_t as_of;
 } tsarc_store_options;
 
 /*
