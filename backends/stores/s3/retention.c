@@ -559,19 +559,21 @@ static int version_at_cb(const tsarc__s3_version *v, void *ud)
 	return a->cb(&e, a->ud);
 }
 
+/* One run over the versions under `prefix` (of `only`, when set). */
+static int run_at(tsarc__s3_client *c, const char *prefix, at_run *a)
+{
+	int rc = list_versions(c, prefix, version_at_cb, a);
+
+	free(a->decided);
+	return rc;
+}
+
 int tsarc__s3_version_at(tsarc__s3_client *c, const char *key, int64_t as_of, char *vid,
 	size_t vidsz, int *found)
 {
-	at_run a;
-	int rc;
+	at_run a = {as_of, key, NULL, NULL, NULL, vid, vidsz, 0};
+	int rc = run_at(c, key, &a);
 
-	memset(&a, 0, sizeof(a));
-	a.as_of = as_of;
-	a.only = key;
-	a.vid = vid;
-	a.vidsz = vidsz;
-	rc = list_versions(c, key, version_at_cb, &a);
-	free(a.decided);
 	*found = !rc && a.found;
 	return rc;
 }
@@ -579,14 +581,7 @@ int tsarc__s3_version_at(tsarc__s3_client *c, const char *key, int64_t as_of, ch
 int tsarc__s3_list_at(tsarc__s3_client *c, const char *prefix, int64_t as_of,
 	tsarc__s3_list_cb cb, void *ud)
 {
-	at_run a;
-	int rc;
+	at_run a = {as_of, NULL, NULL, cb, ud, NULL, 0, 0};
 
-	memset(&a, 0, sizeof(a));
-	a.as_of = as_of;
-	a.cb = cb;
-	a.ud = ud;
-	rc = list_versions(c, prefix, version_at_cb, &a);
-	free(a.decided);
-	return rc;
+	return run_at(c, prefix, &a);
 }

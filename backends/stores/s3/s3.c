@@ -342,6 +342,34 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 	return rc;
 }
 
+/* The keys of `names`, as an array freed with keys_free. */
+static int names_to_keys(s3_store *st, tsarc_objtype type, const char *const *names,
+	size_t count, char ***out)
+{
+	char **keys = calloc(count, sizeof(*keys));
+	size_t i;
+	int rc = 0;
+
+	*out = keys;
+	if (!keys)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (i = 0; i < count && !rc; i++) {
+		keys[i] = malloc(TSARC__S3_KEY_MAX + 1);
+		rc = keys[i] ? object_key(st, keys[i], TSARC__S3_KEY_MAX + 1, type, names[i])
+			     : tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	return rc;
+}
+
+static void keys_free(char **keys, size_t count)
+{
+	size_t i;
+
+	for (i = 0; keys && i < count; i++)
+		free(keys[i]);
+	free(keys);
+}
+
 /* ---- Object Lock (retention.h, docs/object-lock.md) ---- */
 
 static int s3_set_retention(tsarc_store *base, const tsarc_retention *r)
@@ -385,28 +413,21 @@ static int s3_purge_many(tsarc_store *base, tsarc_objtype type, const char *cons
 	char **keys = NULL, *pfx = NULL;
 	int64_t *kept = NULL;
 	size_t i;
-	int rc = 0;
+	int rc;
 
 	if (!count)
 		return 0;
 	if (in_past(st, type))
 		return read_only(st, "deleting");
-	if (!(keys = calloc(count, sizeof(*keys))) || !(kept = calloc(count, sizeof(*kept))) ||
-		!(pfx = type_prefix(st, type)))
+	if (!(rc = names_to_keys(st, type, names, count, &keys)) &&
+		(!(kept = calloc(count, sizeof(*kept))) || !(pfx = type_prefix(st, type))))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	for (i = 0; i < count && !rc; i++) {
-		keys[i] = malloc(TSARC__S3_KEY_MAX + 1);
-		rc = keys[i] ? object_key(st, keys[i], TSARC__S3_KEY_MAX + 1, type, names[i])
-			     : tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
 	if (!rc)
 		rc = tsarc__s3_purge(st->c, pfx, (const char *const *)keys, count,
 			base->max_inflight, kept);
 	for (i = 0; i < count && !rc && cb; i++)
 		rc = cb(names[i], kept[i], payload);
-	for (i = 0; keys && i < count; i++)
-		free(keys[i]);
-	free(keys);
+	keys_free(keys, count);
 	free(kept);
 	free(pfx);
 	return rc;
@@ -465,9 +486,8 @@ static int s3_remove_many(tsarc_store *base, tsarc_objtype type,
 	const char *const *names, size_t count)
 {
 	s3_store *st = (s3_store *)base;
-	char **keys;
-	size_t i;
-	int rc = 0;
+	char **keys = NULL;
+	int rc;
 
 	if (!count)
 		return 0;
@@ -475,19 +495,9 @@ static int s3_remove_many(tsarc_store *base, tsarc_objtype type,
 		return read_only(st, "deleting");
 	if (st->retention.mode)
 		return s3_purge_many(base, type, names, count, NULL, NULL);
-	keys = calloc(count, sizeof(*keys));
-	if (!keys)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	for (i = 0; i < count && !rc; i++) {
-		keys[i] = malloc(TSARC__S3_KEY_MAX + 1);
-		rc = keys[i] ? object_key(st, keys[i], TSARC__S3_KEY_MAX + 1, type, names[i])
-			     : tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
-	if (!rc)
+	if (!(rc = names_to_keys(st, type, names, count, &keys)))
 		rc = tsarc__s3_delete_keys(st->c, (const char *const *)keys, count);
-	for (i = 0; i < count; i++)
-		free(keys[i]);
-	free(keys);
+	keys_free(keys, count);
 	return rc;
 }
 
