@@ -7,6 +7,8 @@
 #
 #   ci/services.sh start-mysql DIR [ROOT_PASSWORD]
 #   ci/services.sh start-postgres DIR [POSTGRES_PASSWORD]
+#   ci/services.sh start-mysql-tls DIR [ROOT_PASSWORD]     # TCP only over TLS
+#   ci/services.sh start-postgres-tls DIR [POSTGRES_PASSWORD]  # hostssl only
 #   ci/services.sh start-redis DIR NAME [PASSWORD]
 #   ci/services.sh restart-redis DIR NAME   # stop by PID, start with its redis.conf
 #   ci/services.sh stop DIR
@@ -15,6 +17,9 @@
 #   MYSQL_PORT MYSQL_SOCKET MYSQL_ROOT_PASSWORD
 #   PG_PORT PG_SOCKDIR PG_PASSWORD
 #   REDIS_<NAME>_PORT REDIS_<NAME>_PASSWORD REDIS_<NAME>_DIR  (NAME upper-cased, - becomes _)
+#   TLS_DIR (the -tls variants): ca.pem, and client.pem / client.key, a client
+#   certificate of the same private CA; the server's certificate names
+#   localhost and 127.0.0.1.
 # Passwords go through files and standard input, never on a command line.
 # A Redis data directory that already holds dump.rdb is loaded at start (the
 # tests use that to load a backed-up RDB into a fresh server).
@@ -86,13 +91,45 @@ wait_for() { # SECONDS WHAT CMD...
 	die "$what did not come up in ${secs}s"
 }
 
+# A private CA, a server certificate for localhost / 127.0.0.1 and a client
+# certificate, in DIR/tls (EC keys: quick to make).
+make_tls() {
+	local t=$1/tls
+	[ -f "$t/ca.pem" ] && return 0
+	mkdir -p "$t"
+	(
+		umask 077
+		cd "$t"
+		openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout ca.key \
+			-out ca.pem -days 2 -subj "/CN=tsarc test CA" 2>/dev/null
+		openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout server.key \
+			-out server.csr -subj "/CN=localhost" 2>/dev/null
+		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+			-days 2 -extfile server.ext 2>/dev/null
+		openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout client.key \
+			-out client.csr -subj "/CN=tsarc-client" 2>/dev/null
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem \
+			-days 2 2>/dev/null
+		rm -f ./*.csr server.ext
+	) || die "cannot make the test CA"
+	chmod 644 "$t/ca.pem" "$t/server.pem" "$t/client.pem"
+}
+
 start_mysql() {
-	local dir=$1 pw=${2:-$(random_password)} base port
+	local dir=$1 pw=${2:-$(random_password)} tls=${3:-} base port
+	local -a tlsopt=()
 	base=$dir/mysql
 	# Its own temporary folder: servers of tests running at once must not
 	# share /tmp, where one's temporary tables vanished under another's.
 	mkdir -p "$base/tmp"
 	port=$(free_port "$dir")
+	if [ -n "$tls" ]; then
+		make_tls "$dir"
+		# TCP only over TLS; the socket (root's setup below) stays allowed.
+		tlsopt=(--ssl-ca="$dir/tls/ca.pem" --ssl-cert="$dir/tls/server.pem"
+			--ssl-key="$dir/tls/server.key" --require-secure-transport=ON)
+	fi
 	mariadb-install-db --user=root --datadir="$base/data" --tmpdir="$base/tmp" \
 		--auth-root-authentication-method=normal --skip-test-db >"$base/install.log" 2>&1 || { cat "$base/install.log" >&2; die "mariadb-install-db failed"; }
 	# Small buffers and no binary log: this is a test server, on a shared 2-core machine.
@@ -102,7 +139,7 @@ start_mysql() {
 		--log-error="$base/error.log" --innodb-buffer-pool-size=128M \
 		--innodb-log-file-size=64M --innodb-flush-log-at-trx-commit=2 --skip-log-bin \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-		--max-allowed-packet=64M </dev/null >/dev/null 2>&1 &
+		--max-allowed-packet=64M "${tlsopt[@]}" </dev/null >/dev/null 2>&1 &
 	echo $! > "$base/server.pid"
 	wait_for 60 "MariaDB on port $port" mariadb-admin --no-defaults -S "$base/mysqld.sock" -uroot ping
 	# root from the socket and from 127.0.0.1, with a password (tests use TCP).
@@ -114,10 +151,11 @@ GRANT ALL PRIVILEGES ON *.* TO root@'127.0.0.1' WITH GRANT OPTION;
 FLUSH PRIVILEGES;
 SQL
 	env_add "$dir" "MYSQL_PORT=$port" "MYSQL_SOCKET=$base/mysqld.sock" "MYSQL_ROOT_PASSWORD='$pw'"
+	[ -z "$tls" ] || env_add "$dir" "TLS_DIR=$dir/tls"
 }
 
 start_postgres() {
-	local dir=$1 pw=${2:-$(random_password)} base port bin
+	local dir=$1 pw=${2:-$(random_password)} tls=${3:-} base port bin ssl=
 	# Debian keeps the server binaries out of PATH, one folder per major version.
 	bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 	[ -x "$bin/initdb" ] || die "PostgreSQL server binaries not found (apt-get install postgresql)"
@@ -138,11 +176,24 @@ start_postgres() {
 		--auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
 		>"$base/initdb.log" 2>&1 || { cat "$base/initdb.log" >&2; die "initdb failed"; }
 	rm -f "$base/pwfile"
+	if [ -n "$tls" ]; then
+		make_tls "$dir"
+		# The server's own copies: PostgreSQL wants its key owned by it, 0600.
+		install -m 600 -o postgres -g postgres "$dir/tls/server.key" "$base/data/server.key"
+		install -m 644 -o postgres -g postgres "$dir/tls/server.pem" "$base/data/server.pem"
+		install -m 644 -o postgres -g postgres "$dir/tls/ca.pem" "$base/data/ca.pem"
+		ssl="-c ssl=on -c ssl_cert_file=server.pem -c ssl_key_file=server.key -c ssl_ca_file=ca.pem"
+		# Over TCP, TLS only (hostssl) with a client certificate of the CA;
+		# the socket stays for the setup.
+		printf '%s\n' "local all all trust" "hostssl all all 127.0.0.1/32 scram-sha-256 clientcert=verify-ca" \
+			> "$base/data/pg_hba.conf"
+	fi
 	runuser -u postgres -- "$bin/pg_ctl" -D "$base/data" -l "$base/server.log" -w -t 60 \
-		-o "-p $port -k $base/sock -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" \
+		-o "-p $port -k $base/sock -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off $ssl" \
 		start >/dev/null || { cat "$base/server.log" >&2; die "PostgreSQL did not start"; }
 	head -1 "$base/data/postmaster.pid" > "$base/server.pid"
 	env_add "$dir" "PG_PORT=$port" "PG_SOCKDIR=$base/sock" "PG_PASSWORD='$pw'"
+	[ -z "$tls" ] || env_add "$dir" "TLS_DIR=$dir/tls"
 }
 
 start_redis() {
@@ -234,6 +285,8 @@ mkdir -p "$dir"
 case $cmd in
 start-mysql) start_mysql "$dir" "${3:-}" ;;
 start-postgres) start_postgres "$dir" "${3:-}" ;;
+start-mysql-tls) start_mysql "$dir" "${3:-}" tls ;;
+start-postgres-tls) start_postgres "$dir" "${3:-}" tls ;;
 start-redis) start_redis "$dir" "${3:-}" "${4:-}" ;;
 restart-redis) restart_redis "$dir" "${3:-}" ;;
 stop) stop_all "$dir" ;;

@@ -1,0 +1,62 @@
+# Helpers of the managed-database tests (tests/sql/*.sh); sourced, not run.
+# Servers that behave like managed ones: TCP over TLS only with a private CA
+# (ci/services.sh start-mysql-tls / start-postgres-tls), an admin user that
+# is not root and has no SUPER. Setup goes through the servers' sockets.
+# shellcheck disable=SC1091
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../deploy/lib.sh"
+
+# sock_mysql DIR SQL...: root over the socket of the server in DIR.
+sock_mysql() {
+	local dir=$1 pw
+	shift
+	pw=$(. "$dir/env"; echo "$MYSQL_ROOT_PASSWORD")
+	MYSQL_PWD=$pw mariadb --no-defaults -uroot -S "$dir/mysql/mysqld.sock" --default-character-set=utf8mb4 -N -B "$@"
+}
+
+# sock_psql DIR SQL-ARGS...: postgres over the socket of the server in DIR.
+sock_psql() {
+	local dir=$1 port
+	shift
+	port=$(. "$dir/env"; echo "$PG_PORT")
+	psql -qAtX -v ON_ERROR_STOP=1 -h "$dir/postgres/sock" -p "$port" -U postgres "$@"
+}
+
+# secret_json FILE NAME KEY=VALUE...: a Secret as the local transport reads
+# it (resources_dir/secret/NAME.json), values base64-encoded; a value
+# @PATH is the contents of PATH (PEM files).
+secret_json() {
+	local file=$1 name=$2
+	shift 2
+	python3 - "$file" "$name" "$@" <<'PY'
+import base64, json, os, sys
+file, name, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
+data = {}
+for p in pairs:
+    k, v = p.split("=", 1)
+    if v.startswith("@"):
+        v = open(v[1:]).read()
+    data[k] = base64.b64encode(v.encode()).decode()
+os.makedirs(os.path.dirname(file), exist_ok=True)
+doc = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+       "metadata": {"name": name, "namespace": "3scale"}, "data": data}
+fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+with os.fdopen(fd, "w") as f:
+    json.dump(doc, f)
+PY
+}
+
+# only_config FILE RESOURCES_DIR COMPONENT [JSON-OVERRIDE]: the 3scale
+# profile with every component but COMPONENT disabled, on this host.
+only_config() {
+	python3 - "$@" <<'PY'
+import json, sys
+file, res, comp = sys.argv[1:4]
+over = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+names = ["secrets", "configmaps", "apimanager", "system-mysql", "system-postgresql",
+         "system-storage", "zync-database", "backend-redis", "system-redis"]
+c = {"profile": "3scale", "transport": {"type": "local", "resources_dir": res},
+     "components": {n: {"enabled": False} for n in names}, "post_restore": []}
+c["components"][comp] = {"enabled": True, **over}
+json.dump(c, open(file, "w"), indent=2)
+PY
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# A managed MySQL, as 3scale 2.16+ uses it: TCP over TLS only with a private
+# CA and client certificates (require_secure_transport=ON), an admin user
+# that is not root and has no SUPER, the admin in the system-database
+# Secret (URL, DATABASE_SSL_MODE, DB_SSL_CA / _CERT / _KEY as PEM contents).
+# Proven:
+#   - backup and restore connect as the Secret's user (the profile's
+#     "user": "root" does not replace it) and verify the server over TLS;
+#     no PEM content is on a command line and no TLS file is left behind;
+#   - a dump whose trigger, view, function, procedure and event carry
+#     DEFINER=`app`@`%` loads as the restoring user without SUPER: the
+#     clauses are removed ("definer": "strip", the default, said in the
+#     plan); with "definer": "keep" the load fails as it does without tsarc;
+#   - migrated into a fresh server, the database keeps its default charset
+#     and collation (utf8mb4 / utf8mb4_unicode_ci, not the profile's
+#     utf8mb3_bin): a function that returns an emoji still does.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+export TSARC_PASSWORD=sql-test
+S=$WORK/svc-src
+T=$WORK/svc-dst
+bash "$SERVICES" start-mysql-tls "$S" >"$WORK/s.log" 2>&1 &
+ps=$!
+bash "$SERVICES" start-mysql-tls "$T" >"$WORK/t.log" 2>&1 &
+pt=$!
+wait $ps || { cat "$WORK/s.log" >&2; fail "the source MariaDB did not start"; }
+wait $pt || { cat "$WORK/t.log" >&2; fail "the target MariaDB did not start"; }
+S_PORT=$(. "$S/env"; echo "$MYSQL_PORT")
+T_PORT=$(. "$T/env"; echo "$MYSQL_PORT")
+ADMIN_PW=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+# What a managed service's admin has: everything on every database but
+# SUPER; its login needs a client certificate of the private CA.
+admin_sql="CREATE USER admin3@'%' IDENTIFIED BY '$ADMIN_PW' REQUIRE X509;
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES,
+  LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER,
+  REFERENCES, PROCESS, RELOAD ON *.* TO admin3@'%';
+CREATE USER app@'%' IDENTIFIED BY 'app-pw';"
+sock_mysql "$S" -e "$admin_sql" || fail "cannot create the source's users"
+sock_mysql "$T" -e "$admin_sql" || fail "cannot create the target's users"
+grep -q SUPER <(sock_mysql "$T" -e "SHOW GRANTS FOR admin3@'%'") && fail "test setup: admin3 has SUPER"
+
+info "the source database: utf8mb4_unicode_ci, objects defined by app@%"
+sock_mysql "$S" <<'SQL' || fail "cannot fill the source"
+CREATE DATABASE system CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+GRANT ALL ON system.* TO app@'%';
+USE system;
+CREATE TABLE accounts (id INT PRIMARY KEY, name VARCHAR(40), note TEXT, tenant_id INT);
+INSERT INTO accounts VALUES (1, 'one', 'DEFINER=`root`@`localhost` stays in data', NULL),
+                            (2, 'two ☃', '-- DEFINER=x@y', 7);
+CREATE DEFINER=`app`@`%` TRIGGER accounts_tenant_id BEFORE INSERT ON accounts
+  FOR EACH ROW SET NEW.tenant_id = COALESCE(NEW.tenant_id, NEW.id * 10);
+CREATE DEFINER=`app`@`%` SQL SECURITY DEFINER VIEW named AS SELECT id, name FROM accounts;
+DELIMITER ;;
+CREATE DEFINER=`app`@`%` FUNCTION smile() RETURNS VARCHAR(8) DETERMINISTIC RETURN '😀';;
+CREATE DEFINER=`app`@`%` PROCEDURE sp_count(OUT n INT) BEGIN SELECT COUNT(*) INTO n FROM accounts; END;;
+DELIMITER ;
+CREATE DEFINER=`app`@`%` EVENT nightly ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM accounts WHERE id < 0;
+SQL
+[ "$(sock_mysql "$S" system -e 'SELECT smile()')" = "😀" ] || fail "test setup: smile() on the source"
+
+# The deployment's Secret names the admin (not root) and the TLS material.
+res_s=$WORK/res-src
+res_t=$WORK/res-dst
+secret_json "$res_s/secret/system-database.json" system-database \
+	"URL=mysql2://admin3:$ADMIN_PW@127.0.0.1:$S_PORT/system" DB_USER=app DB_PASSWORD=app-pw \
+	DATABASE_SSL_MODE=verify_identity "DB_SSL_CA=@$S/tls/ca.pem" "DB_SSL_CERT=@$S/tls/client.pem" \
+	"DB_SSL_KEY=@$S/tls/client.key"
+secret_json "$res_t/secret/system-database.json" system-database \
+	"URL=mysql2://admin3:$ADMIN_PW@127.0.0.1:$T_PORT/system" \
+	DATABASE_SSL_MODE=verify_identity "DB_SSL_CA=@$T/tls/ca.pem" "DB_SSL_CERT=@$T/tls/client.pem" \
+	"DB_SSL_KEY=@$T/tls/client.key"
+only_config "$WORK/src.json" "$res_s" system-mysql '{"external": true}'
+only_config "$WORK/dst.json" "$res_t" system-mysql '{"external": true}'
+only_config "$WORK/keep.json" "$res_t" system-mysql '{"external": true, "restore": {"definer": "keep"}}'
+REPO=$WORK/repo
+init_repo "$REPO"
+TLS_TMP=$WORK/tmp
+mkdir -p "$TLS_TMP"
+
+info "backup as the Secret's admin over verified TLS"
+TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/src.json" --json
+SNAP=$(json_get "$OUT" "d['snapshot_id']")
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the backup: $(ls -A "$TLS_TMP")"
+ok show --repo "$REPO" "$SNAP" --json
+! grep -q "BEGIN CERTIFICATE\|PRIVATE KEY" "$OUT" || fail "PEM contents in the manifest"
+grep -q utf8mb4_unicode_ci "$OUT" || fail "the manifest does not record the collation utf8mb4_unicode_ci"
+grep -q '"db_user": *"admin3"' "$OUT" || fail "the backup did not connect as the Secret's user admin3"
+
+info "the plan says what happens to DEFINER and with which charset the database is made"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json" --dry-run
+expect_err "DEFINER" "the plan names the DEFINER handling"
+expect_err "utf8mb4_unicode_ci" "the plan names the collation the database is created with"
+expect_err "admin3@127\.0\.0\.1:$T_PORT/system" "the plan names the target's admin"
+
+info "\"definer\": \"keep\": the load needs SUPER and fails, the target stays without the objects"
+TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/keep.json"
+[ "$RC" != 0 ] || fail "a DEFINER of another user loaded without SUPER"
+expect_err "SUPER|SET USER|denied" "the failure is the server's privilege error"
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after a failed restore"
+
+info "restore into the fresh target as admin3 (no SUPER), DEFINER stripped"
+sock_mysql "$T" -e "DROP DATABASE IF EXISTS system"
+TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json" --json
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the restore"
+got=$(sock_mysql "$T" -e "SELECT CONCAT(default_character_set_name, ' ', default_collation_name) FROM information_schema.schemata WHERE schema_name='system'")
+[ "$got" = "utf8mb4 utf8mb4_unicode_ci" ] || fail "the migrated database is $got, not utf8mb4 utf8mb4_unicode_ci"
+[ "$(sock_mysql "$T" system -e 'SELECT smile()')" = "😀" ] || fail "smile() lost its emoji after the migration"
+sock_mysql "$T" system -e "INSERT INTO accounts (id, name) VALUES (3, 'three')" || fail "insert on the target"
+[ "$(sock_mysql "$T" system -e 'SELECT tenant_id FROM accounts WHERE id=3')" = 30 ] || fail "the trigger does not run"
+[ "$(sock_mysql "$T" system -e 'SELECT COUNT(*) FROM named')" = 3 ] || fail "the view does not work"
+sock_mysql "$T" system -e "CALL sp_count(@n); SELECT @n" | grep -qx 3 || fail "the procedure does not work"
+definers=$(sock_mysql "$T" -e "
+  SELECT definer FROM information_schema.triggers WHERE trigger_schema='system' UNION
+  SELECT definer FROM information_schema.views WHERE table_schema='system' UNION
+  SELECT definer FROM information_schema.routines WHERE routine_schema='system' UNION
+  SELECT definer FROM information_schema.events WHERE event_schema='system'")
+[ "$definers" = "admin3@%" ] || fail "objects are defined by: $definers (want admin3@% only)"
+src=$(sock_mysql "$S" system -e "SELECT id, name, note FROM accounts ORDER BY id")
+dst=$(sock_mysql "$T" system -e "SELECT id, name, note FROM accounts WHERE id < 3 ORDER BY id")
+[ "$src" = "$dst" ] || fail "the rows differ: the data's DEFINER text must not be touched"
+for secret in "$ADMIN_PW" "$(sed -n 2p "$S/tls/client.key")"; do
+	! grep -qF -- "$secret" "$WORK/.transcript" "$OUT" "$ERR" 2>/dev/null || fail "a secret is in the output"
+done
+info "OK"

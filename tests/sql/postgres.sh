@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# A managed PostgreSQL: TCP over TLS only (hostssl, a client certificate of
+# a private CA), an admin that is no superuser, named with the TLS material
+# in the zync Secret (DATABASE_URL, DATABASE_SSL_MODE, DB_SSL_CA / _CERT /
+# _KEY as PEM contents). Proven:
+#   - backup and restore connect as the Secret's user with sslmode
+#     verify-full, the CA, certificate and key in private files removed
+#     after the run (none left in TMPDIR, none on a command line);
+#   - the database's encoding and locale (LATIN1, C) are recorded at backup
+#     and used when the restore must create the database in a fresh server.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+export TSARC_PASSWORD=sql-test
+S=$WORK/svc-src
+T=$WORK/svc-dst
+bash "$SERVICES" start-postgres-tls "$S" >"$WORK/s.log" 2>&1 &
+ps=$!
+bash "$SERVICES" start-postgres-tls "$T" >"$WORK/t.log" 2>&1 &
+pt=$!
+wait $ps || { cat "$WORK/s.log" >&2; fail "the source PostgreSQL did not start"; }
+wait $pt || { cat "$WORK/t.log" >&2; fail "the target PostgreSQL did not start"; }
+S_PORT=$(. "$S/env"; echo "$PG_PORT")
+T_PORT=$(. "$T/env"; echo "$PG_PORT")
+ADMIN_PW=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+for d in "$S" "$T"; do
+	sock_psql "$d" -d postgres -c "CREATE ROLE zadmin LOGIN CREATEDB PASSWORD '$ADMIN_PW'" ||
+		fail "cannot create the admin role"
+done
+sock_psql "$S" -d postgres -c "CREATE DATABASE zync_production OWNER zadmin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" ||
+	fail "cannot create the source database"
+PGPASSWORD=$ADMIN_PW psql -qAtX -v ON_ERROR_STOP=1 \
+	"host=127.0.0.1 port=$S_PORT user=zadmin dbname=zync_production sslmode=verify-full sslrootcert=$S/tls/ca.pem sslcert=$S/tls/client.pem sslkey=$S/tls/client.key" <<'SQL' || fail "cannot fill the source"
+CREATE TABLE tenants (id int PRIMARY KEY, name text);
+INSERT INTO tenants VALUES (1, 'caf' || chr(233)), (2, 'two');
+SQL
+# Plain TCP is refused: the server is TLS-only, as managed ones are set up.
+! PGPASSWORD=$ADMIN_PW psql -qAtX "host=127.0.0.1 port=$S_PORT user=zadmin dbname=postgres sslmode=disable" \
+	-c 'SELECT 1' >/dev/null 2>&1 || fail "test setup: the server takes plain TCP"
+
+res_s=$WORK/res-src
+res_t=$WORK/res-dst
+secret_json "$res_s/secret/zync.json" zync \
+	"DATABASE_URL=postgresql://zadmin:$ADMIN_PW@127.0.0.1:$S_PORT/zync_production" \
+	DATABASE_SSL_MODE=verify-full "DB_SSL_CA=@$S/tls/ca.pem" "DB_SSL_CERT=@$S/tls/client.pem" \
+	"DB_SSL_KEY=@$S/tls/client.key"
+secret_json "$res_t/secret/zync.json" zync \
+	"DATABASE_URL=postgresql://zadmin:$ADMIN_PW@127.0.0.1:$T_PORT/zync_production" \
+	DATABASE_SSL_MODE=verify-full "DB_SSL_CA=@$T/tls/ca.pem" "DB_SSL_CERT=@$T/tls/client.pem" \
+	"DB_SSL_KEY=@$T/tls/client.key"
+only_config "$WORK/src.json" "$res_s" zync-database '{"external": true}'
+only_config "$WORK/dst.json" "$res_t" zync-database '{"external": true}'
+REPO=$WORK/repo
+init_repo "$REPO"
+TLS_TMP=$WORK/tmp
+mkdir -p "$TLS_TMP"
+
+info "backup as the Secret's user over verified TLS with a client certificate"
+TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/src.json" --json
+SNAP=$(json_get "$OUT" "d['snapshot_id']")
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the backup"
+ok show --repo "$REPO" "$SNAP" --json
+! grep -q "BEGIN CERTIFICATE\|PRIVATE KEY" "$OUT" || fail "PEM contents in the manifest"
+grep -q '"LATIN1"' "$OUT" || fail "the manifest does not record the encoding LATIN1"
+
+info "the plan says the database is created with its encoding and locale"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json" --dry-run
+expect_err "LATIN1" "the plan names the encoding"
+
+info "restore into the fresh target: the database is created as it was"
+TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json" --json
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the restore"
+got=$(sock_psql "$T" -d postgres -c "SELECT pg_encoding_to_char(encoding) || ' ' || datcollate || ' ' || datctype FROM pg_database WHERE datname = 'zync_production'")
+[ "$got" = "LATIN1 C C" ] || fail "the restored database is '$got', not 'LATIN1 C C'"
+src=$(sock_psql "$S" -d zync_production -c "SELECT * FROM tenants ORDER BY id")
+dst=$(sock_psql "$T" -d zync_production -c "SELECT * FROM tenants ORDER BY id")
+[ "$src" = "$dst" ] || fail "the rows differ"
+
+info "an in-place restore into the existing database"
+TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
+[ "$(sock_psql "$T" -d zync_production -c 'SELECT COUNT(*) FROM tenants')" = 2 ] || fail "rows after the second restore"
+! grep -qF -- "$ADMIN_PW" "$WORK/.transcript" "$ERR" 2>/dev/null || fail "the password is in the output"
+info "OK"
