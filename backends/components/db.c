@@ -1,19 +1,24 @@
 /*
  * What the database kinds (mysql, postgres, redis) share: the fields every
  * one understands, the metadata a dump records about where it came from,
- * the version command, and the restore of a SQL dump into its client
- * (mysql and postgres differ only in the client's arguments and what goes
- * before the dump).
+ * the version command, the one-line probes a backup records, and the
+ * plan and restore of a SQL dump into its client (mysql and postgres
+ * differ in the client's arguments, what goes before the dump, DEFINER
+ * clauses and how a missing database is created: their tsarc_sql_client).
  */
 #include "db.h"
+#include "dbconn.h"
+#include "definer.h"
 #include "rewrite.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int tsarc_db_in_workload(const tsarc_component *c)
 {
@@ -63,6 +68,59 @@ int tsarc_db_version_cmd(tsarc_production *out, const char *tool, const char *fl
 	return 0;
 }
 
+/* Runs `cmd` through the component's transport; its stdout (at most 4 KiB,
+ * the rest read and dropped) in *out. Spawned, not captured: a transport
+ * gives a MySQL password to spawned commands only (the in-memory option
+ * file). */
+static int capture_spawned(tsarc_component *c, const tsarc_cmd *cmd, char **out)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_proc p;
+	char buf[4096];
+	ssize_t n;
+	int rc, frc;
+
+	*out = NULL;
+	tsarc_proc_init(&p);
+	if ((rc = c->tr->spawn(c->tr, c, cmd, &p)))
+		return rc;
+	while ((n = read(p.out_fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (b.size < sizeof(buf) && (rc = tsarc_buf_append(&b, buf, (size_t)n)))
+			break;
+	}
+	frc = tsarc_proc_finish(&p, cmd->argv[0]);
+	if (!rc)
+		rc = frc;
+	if (!rc)
+		rc = tsarc_buf_append(&b, "", 1);
+	if (rc) {
+		tsarc_buf_dispose(&b);
+		return rc;
+	}
+	*out = (char *)b.ptr;
+	return 0;
+}
+
+int tsarc_db_probe(tsarc_component *c, const tsarc_cmd *cmd, const char *const names[], size_t n,
+	cJSON *meta)
+{
+	char *text = NULL;
+	size_t i;
+
+	if (capture_spawned(c, cmd, &text) != 0 || tsarc_probe_fields(text, names, n, meta) != 0) {
+		for (i = 0; i < n; i++)
+			cJSON_DeleteItemFromObjectCaseSensitive(meta, names[i]);
+		tsarc_error_clear();
+	}
+	free(text);
+	return 0;
+}
+
 void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
 	cJSON *plan)
 {
@@ -75,6 +133,24 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 	cJSON_AddStringToObject(plan, "replaces", tsarc_spec_bool(s->recipe, "clean", 0) ?
 		"every table and view of the database (it ends up with the dump's tables only)" :
 		"the tables and rows in the dump (tables not in the dump are kept)");
+	if (client->has_definers) {
+		int strip = 1;
+		if (tsarc_definer_strip(s->recipe, s->component, &strip))
+			tsarc_error_clear(); /* running the step says why */
+		cJSON_AddStringToObject(plan, "definer", strip ?
+			"strip: DEFINER clauses are removed, triggers, views, routines and events are "
+			"created as the restoring user (no SUPER needed)" :
+			"keep: objects keep their DEFINER (the restoring user needs SUPER or "
+			"SET USER unless it is that user)");
+	}
+	if (s->has_conn && s->conn.database)
+		client->plan_database(s, s->conn.database, plan);
+	if (s->has_conn && tsarc_conn_tls_mode(&s->conn) != TSARC_TLS_UNSET) {
+		snprintf(buf, sizeof(buf), "%s%s%s", tsarc_tls_mode_name(tsarc_conn_tls_mode(&s->conn)),
+			s->conn.ssl_ca ? ", the Secret's CA" : "",
+			s->conn.ssl_cert ? ", the Secret's client certificate" : "");
+		cJSON_AddStringToObject(plan, "tls", buf);
+	}
 	if (r->o->rewrite_old && cJSON_GetArraySize(cols))
 		cJSON_AddItemToObject(plan, "domain_rewrite", cJSON_Duplicate(cols, 1));
 }
@@ -88,7 +164,9 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_buf pre = TSARC_BUF_INIT, post = TSARC_BUF_INIT;
 	const char *tool = tsarc_spec_str(s->recipe, "tool");
 	const char *pod_pw = tsarc_spec_str(s->recipe, "pod_password_env");
-	int in_pod, rc;
+	int in_pod, rc, strip = 0;
+	tsarc_db_tls *tls = NULL;
+	tsarc_definer_filter *df = NULL;
 	char what[300];
 
 	memset(&conn, 0, sizeof(conn));
@@ -103,8 +181,15 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		goto done;
 	if (!tool)
 		tool = client->tool;
-	if ((rc = tsarc_cmd_arg(&cmd, tool)) ||
-		(rc = client->args(s, &conn, in_pod ? pod_pw : NULL, in_pod, &cmd, &pre)))
+	/* The Secret's CA, certificate and key, in private files for this
+	 * client's run only (dbconn.h). */
+	if ((rc = tsarc_db_tls_open(&conn, &tls)) || (rc = tsarc_cmd_arg(&cmd, tool)) ||
+		(rc = client->args(s, &conn, in_pod ? pod_pw : NULL, in_pod, tls, &cmd, &pre)))
+		goto done;
+	/* A DEFINER of another user needs SUPER, which a managed MySQL never
+	 * gives: removed on the way, unless the recipe says "keep". */
+	if (client->has_definers && ((rc = tsarc_definer_strip(s->recipe, s->component, &strip)) ||
+		    (strip && (rc = tsarc_definer_filter_new(&df)))))
 		goto done;
 	if ((rc = tsarc_spec_add_args(&cmd, s->recipe, "options", s->component)))
 		goto done;
@@ -119,18 +204,28 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		tsarc_buf_append(&post, "", 1);
 	snprintf(what, sizeof(what), "component '%s': %s%s%s", s->component, tool,
 		in_pod ? " in pod " : "", in_pod ? c.pod : "");
-	rc = tsarc_restore_stream_into(r, &c, &cmd, s->st, pre.size ? (char *)pre.ptr : NULL,
-		post.size ? (char *)post.ptr : NULL, what);
+	if (conn.database && client->create_database &&
+		(rc = client->create_database(r, s, &c, &cmd, what)))
+		goto done;
+	rc = tsarc_restore_stream_filtered(r, &c, &cmd, s->st, pre.size ? (char *)pre.ptr : NULL,
+		post.size ? (char *)post.ptr : NULL, what, df);
 	if (!rc) {
 		tsarc_step_note(s, "%llu bytes into %s%s%s%s", (unsigned long long)s->st->size, tool,
 			conn.database ? " (database " : "", conn.database ? conn.database : "",
 			conn.database ? ")" : "");
-		if (post.size) {
+		if (post.size || df) {
 			s->detail = cJSON_CreateObject();
-			cJSON_AddStringToObject(s->detail, "domain_rewrite", (char *)post.ptr);
+			if (post.size)
+				cJSON_AddStringToObject(s->detail, "domain_rewrite", (char *)post.ptr);
+			if (df)
+				cJSON_AddNumberToObject(s->detail, "definers_removed",
+					(double)tsarc_definer_filter_count(df));
 		}
 	}
 done:
+	if (tls && tsarc_db_tls_close(tls) && !rc)
+		rc = TSARC_EIO;
+	tsarc_definer_filter_free(df);
 	tsarc_buf_dispose(&pre);
 	tsarc_buf_dispose(&post);
 	tsarc_cmd_free(&cmd);

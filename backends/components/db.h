@@ -27,20 +27,44 @@ int tsarc_db_version_cmd(tsarc_production *out, const char *tool, const char *fl
 /* A SQL kind's client for a restore: adds to `cmd` (its tool already
  * argv[0]) the options for `conn` and its own, and to `pre` what goes
  * before the dump. `pod_pw` is the pod's variable holding the password
- * (in a pod only; else NULL). */
+ * (in a pod only; else NULL); `tls` the connection's private TLS files
+ * (dbconn.h), or NULL. */
+struct tsarc_db_tls;
 typedef int (*tsarc_sql_client_fn)(tsarc_step *s, const tsarc_conn *conn, const char *pod_pw,
-	int kube, tsarc_cmd *cmd, struct tsarc_buf *pre);
+	int kube, const struct tsarc_db_tls *tls, tsarc_cmd *cmd, struct tsarc_buf *pre);
 /* A SQL kind's restore, its tsarc_kind.data: the client program (unless
- * the recipe names another tool) and its arguments. */
+ * the recipe names another tool) and its arguments, and how the two
+ * servers differ around the load. */
 typedef struct tsarc_sql_client {
 	const char *tool;
 	tsarc_sql_client_fn args;
+	/* The dump's triggers, views and routines carry DEFINER clauses that
+	 * a restoring user without SUPER cannot load (MySQL): they are
+	 * removed on the way unless the recipe's "definer" is "keep". */
+	int has_definers;
+	/* The plan's word on the database `db` the load goes into when the
+	 * target has none (what it is created with, or that it must exist). */
+	void (*plan_database)(const tsarc_step *s, const char *db, cJSON *plan);
+	/* Creates that database before the load, when the client's own input
+	 * cannot (PostgreSQL: psql connects to it); `load` is the load's
+	 * command, `what` names it. NULL: the client's `pre` does it. */
+	int (*create_database)(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
+		const tsarc_cmd *load, const char *what);
 } tsarc_sql_client;
 /* The describe and restore of the SQL kinds: the dump loaded by the
  * client with the recipe's options, between what the client puts before
- * it and the domain rewrite, in one session. */
+ * it and the domain rewrite, in one session; TLS files for the client's
+ * run only; DEFINER clauses removed on the way when the kind has them. */
 void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
 	cJSON *plan);
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s);
+
+/* Runs `cmd` (a client with the dump's connection and a one-line query)
+ * through the component's transport (the pod's own client in a pod) and
+ * records its answer in `meta` under `names` (dbconn.h
+ * tsarc_probe_fields). A failure records nothing and is no error: the
+ * restore then says it creates the database with the recipe's options. */
+int tsarc_db_probe(tsarc_component *c, const tsarc_cmd *cmd, const char *const names[], size_t n,
+	cJSON *meta);
 
 #endif

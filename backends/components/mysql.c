@@ -1,11 +1,12 @@
 /*
  * The mysql kind: a database dumped with mysqldump (or mariadb-dump) and
- * loaded back with the mysql client. Both directions connect with the same
- * arguments (mysql_conn_args). The password never goes on a command line:
- * on this host an in-memory option file, in a pod the pod's own variable
- * (pod_password_env).
+ * loaded back with the mysql client. Both directions (and the charset
+ * probe) connect with the same arguments (mysql_conn_args), TLS included.
+ * The password never goes on a command line: on this host an in-memory
+ * option file, in a pod the pod's own variable (pod_password_env).
  */
 #include "db.h"
+#include "dbconn.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
@@ -14,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Where the server is and who connects, as mysql and mysqldump both take
- * it; `pod_pw` (may be NULL) the pod's variable holding the password. */
-static int mysql_conn_args(tsarc_cmd *cmd, const tsarc_conn *conn, const char *pod_pw)
+/* Where the server is, who connects and over what TLS (`tls`: its private
+ * files, may be NULL), as mysql and mysqldump both take it; `pod_pw` (may
+ * be NULL) the pod's variable holding the password. */
+static int mysql_conn_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_tls *tls,
+	const char *pod_pw)
 {
 	int rc;
 
@@ -26,9 +29,36 @@ static int mysql_conn_args(tsarc_cmd *cmd, const tsarc_conn *conn, const char *p
 		return rc;
 	if (conn->socket && (rc = tsarc_cmd_argf(cmd, "--socket=%s", conn->socket)))
 		return rc;
+	if ((rc = tsarc_mysql_tls_args(cmd, conn, tls)))
+		return rc;
 	if (pod_pw && (rc = tsarc_cmd_pod_env(cmd, "MYSQL_PWD", pod_pw)))
 		return rc;
 	return 0;
+}
+
+/* The database's default charset and collation, recorded in the stream's
+ * metadata for a restore that must create it (a mysqldump of one database
+ * has no CREATE DATABASE). Asked with the dump's own connection. */
+static int mysql_probe(tsarc_component *c, const char *tool, const tsarc_conn *conn,
+	const char *pod_pw, tsarc_production *out)
+{
+	static const char *const names[] = {"charset", "collation"};
+	tsarc_cmd cmd;
+	char *query = NULL;
+	int rc;
+
+	tsarc_cmd_init(&cmd);
+	if ((rc = tsarc_mysql_charset_query(conn->database, &query)) ||
+		(rc = tsarc_cmd_arg(&cmd, strstr(tool, "mariadb") ? "mariadb" : "mysql")) ||
+		(rc = mysql_conn_args(&cmd, conn, out->tls, pod_pw)) ||
+		(rc = tsarc_cmd_arg(&cmd, "--batch")) || (rc = tsarc_cmd_arg(&cmd, "--skip-column-names")) ||
+		(rc = tsarc_cmd_arg(&cmd, "-e")) || (rc = tsarc_cmd_arg(&cmd, query)))
+		goto done;
+	rc = tsarc_db_probe(c, &cmd, names, 2, out->meta);
+done:
+	free(query);
+	tsarc_cmd_free(&cmd);
+	return rc;
 }
 
 static int mysql_validate(const cJSON *spec, const char *name)
@@ -40,6 +70,8 @@ static int mysql_validate(const cJSON *spec, const char *name)
 static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 {
 	const char *tool = tsarc_spec_str(c->spec, "tool");
+	const char *pod_pw = tsarc_db_in_workload(c) ? tsarc_spec_str(c->spec, "pod_password_env") :
+		NULL;
 	tsarc_conn conn;
 	int rc;
 
@@ -52,7 +84,9 @@ static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': no \"database\" to dump",
 			c->name);
 	}
-	if ((rc = tsarc_cmd_arg(&out->cmd, tool)))
+	/* The Secret's CA, certificate and key in private files, removed once
+	 * the dump has ended (run.c). */
+	if ((rc = tsarc_db_tls_open(&conn, &out->tls)) || (rc = tsarc_cmd_arg(&out->cmd, tool)))
 		goto done;
 	/* One consistent InnoDB snapshot without locking writers; routines,
 	 * triggers (3scale has ~78 BEFORE INSERT triggers) and events; binary
@@ -70,14 +104,15 @@ static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 		(rc = tsarc_cmd_arg(&out->cmd, "--set-charset")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--default-character-set=utf8mb4")))
 		goto done;
-	if ((rc = mysql_conn_args(&out->cmd, &conn, tsarc_db_in_workload(c) ?
-		     tsarc_spec_str(c->spec, "pod_password_env") : NULL)) ||
+	if ((rc = mysql_conn_args(&out->cmd, &conn, out->tls, pod_pw)) ||
 		(rc = tsarc_spec_add_args(&out->cmd, c->spec, "options", c->name)) ||
 		(rc = tsarc_cmd_arg(&out->cmd, conn.database)) ||
 		(rc = tsarc_db_version_cmd(out, tool, "--version")))
 		goto done;
 	if (!(out->meta = tsarc_db_meta(c, &conn)))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	else
+		rc = mysql_probe(c, tool, &conn, pod_pw, out);
 done:
 	tsarc_conn_free(&conn);
 	return rc;
@@ -108,24 +143,30 @@ static const char mysql_clean_sql[] =
 	"SET FOREIGN_KEY_CHECKS = @tsarc_fk;\n";
 
 static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_pw, int kube,
-	tsarc_cmd *cmd, tsarc_buf *pre)
+	const tsarc_db_tls *tls, tsarc_cmd *cmd, tsarc_buf *pre)
 {
 	int rc;
 
 	(void)kube;
 	if ((rc = tsarc_cmd_arg(cmd, "--default-character-set=utf8mb4")) ||
 		(rc = tsarc_cmd_arg(cmd, "--binary-mode")) ||
-		(rc = mysql_conn_args(cmd, conn, pod_pw)))
+		(rc = mysql_conn_args(cmd, conn, tls, pod_pw)))
 		return rc;
-	/* A mysqldump of one database has no CREATE DATABASE: after a
-	 * loss the database must be created first. */
+	/* A mysqldump of one database has no CREATE DATABASE: after a loss
+	 * the database must be created first, with the charset and collation
+	 * recorded at backup (else the recipe's create_database_options). */
 	if (conn->database) {
-		const char *opts = tsarc_spec_str(s->recipe, "create_database_options");
+		char *opts = NULL;
 		if (strchr(conn->database, '`'))
 			return tsarc_error_set(TSARC_ECONFIG, "component '%s': database name with a "
 				"backquote", s->component);
-		if ((rc = tsarc_deploy_buf_printf(pre, "CREATE DATABASE IF NOT EXISTS `%s`%s%s;\nUSE `%s`;\n",
-			     conn->database, opts ? " " : "", opts ? opts : "", conn->database)))
+		if ((rc = tsarc_mysql_create_options(s->st->meta, tsarc_spec_str(s->recipe,
+			     "create_database_options"), &opts)))
+			return rc;
+		rc = tsarc_deploy_buf_printf(pre, "CREATE DATABASE IF NOT EXISTS `%s`%s%s;\nUSE `%s`;\n",
+			conn->database, opts ? " " : "", opts ? opts : "", conn->database);
+		free(opts);
+		if (rc)
 			return rc;
 	}
 	if (tsarc_spec_bool(s->recipe, "clean", 0)) {
@@ -138,7 +179,26 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 	return 0;
 }
 
-static const tsarc_sql_client mysql_sql = {"mysql", mysql_client};
+/* The plan's word on a missing database: what CREATE DATABASE gets. */
+static void mysql_plan_database(const tsarc_step *s, const char *db, cJSON *plan)
+{
+	char *opts = NULL, buf[512];
+
+	if (tsarc_mysql_create_options(s->st->meta, tsarc_spec_str(s->recipe,
+		    "create_database_options"), &opts)) {
+		tsarc_error_clear(); /* running the step says why */
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s, when missing, is created%s%s (%s)", db, opts ? " with " : "",
+		opts ? opts : "", cJSON_GetObjectItemCaseSensitive(s->st->meta, "collation") ?
+		"recorded at backup" : "the recipe's create_database_options: the snapshot records "
+		"no charset");
+	cJSON_AddStringToObject(plan, "database", buf);
+	free(opts);
+}
+
+static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client,
+	.has_definers = 1, .plan_database = mysql_plan_database};
 
 const tsarc_kind tsarc_kind_mysql = {
 	.name = "mysql", .extension = ".sql", .runs_in_pod = 1, .default_port = 3306,

@@ -1,11 +1,13 @@
 /*
  * The postgres kind: one database dumped with pg_dump (or the whole server
- * with pg_dumpall) and loaded back with psql. Both directions connect with
- * the same arguments (postgres_conn_args); the password goes in the
- * child's environment (PGPASSWORD) on this host, from the pod's own
+ * with pg_dumpall) and loaded back with psql. Both directions (and the
+ * encoding probe, and the CREATE DATABASE before a load) connect with the
+ * same arguments (postgres_conn_args), TLS included; the password goes in
+ * the child's environment (PGPASSWORD) on this host, from the pod's own
  * variable (pod_password_env) in a pod.
  */
 #include "db.h"
+#include "dbconn.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
@@ -14,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Where the server is and who connects, as pg_dump and psql both take it;
- * `pod_pw` (may be NULL) the pod's variable holding the password. */
-static int postgres_conn_args(tsarc_cmd *cmd, const tsarc_conn *conn, int kube,
-	const char *pod_pw)
+/* Where the server is, who connects and over what TLS (`tls`: its private
+ * files, may be NULL), as pg_dump and psql both take it; `pod_pw` (may be
+ * NULL) the pod's variable holding the password. */
+static int postgres_conn_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_tls *tls,
+	int kube, const char *pod_pw)
 {
 	int rc;
 
@@ -25,12 +28,40 @@ static int postgres_conn_args(tsarc_cmd *cmd, const tsarc_conn *conn, int kube,
 		return rc;
 	if (conn->has_password && (rc = tsarc_cmd_env(cmd, "PGPASSWORD", conn->password)))
 		return rc;
+	if ((rc = tsarc_pg_tls_env(cmd, conn, tls)))
+		return rc;
 	/* A database that is down fails in seconds, not minutes. */
 	if (!kube && (rc = tsarc_cmd_env(cmd, "PGCONNECT_TIMEOUT", "15")))
 		return rc;
 	if (kube && pod_pw && (rc = tsarc_cmd_pod_env(cmd, "PGPASSWORD", pod_pw)))
 		return rc;
 	return 0;
+}
+
+/* The database's encoding, LC_COLLATE and LC_CTYPE, recorded in the
+ * stream's metadata for a restore that must create it. Asked with the
+ * dump's own connection. */
+static int postgres_probe(tsarc_component *c, const tsarc_conn *conn, tsarc_production *out)
+{
+	static const char *const names[] = {"encoding", "lc_collate", "lc_ctype"};
+	tsarc_cmd cmd;
+	char *query = NULL;
+	int rc;
+
+	tsarc_cmd_init(&cmd);
+	if ((rc = tsarc_pg_encoding_query(conn->database, &query)) ||
+		(rc = tsarc_cmd_arg(&cmd, "psql")) ||
+		(rc = postgres_conn_args(&cmd, conn, out->tls, tsarc_db_in_workload(c),
+			tsarc_spec_str(c->spec, "pod_password_env"))) ||
+		(rc = tsarc_cmd_arg(&cmd, "--no-password")) || (rc = tsarc_cmd_arg(&cmd, "-AtX")) ||
+		(rc = tsarc_cmd_argf(&cmd, "--dbname=%s", conn->database)) ||
+		(rc = tsarc_cmd_arg(&cmd, "-c")) || (rc = tsarc_cmd_arg(&cmd, query)))
+		goto done;
+	rc = tsarc_db_probe(c, &cmd, names, 3, out->meta);
+done:
+	free(query);
+	tsarc_cmd_free(&cmd);
+	return rc;
 }
 
 static int postgres_validate(const cJSON *spec, const char *name)
@@ -51,13 +82,15 @@ static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 	 * pg_dumpall, as the 3scale procedure does inside the pod. */
 	if (!tool)
 		tool = conn.database ? "pg_dump" : "pg_dumpall";
-	if ((rc = tsarc_cmd_arg(&out->cmd, tool)) ||
+	/* The Secret's CA, certificate and key in private files, removed once
+	 * the dump has ended (run.c). */
+	if ((rc = tsarc_db_tls_open(&conn, &out->tls)) || (rc = tsarc_cmd_arg(&out->cmd, tool)) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--clean")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--if-exists")) ||
 		/* Never prompt: a missing password is an error, not a hang. */
 		(rc = tsarc_cmd_arg(&out->cmd, "--no-password")))
 		goto done;
-	if ((rc = postgres_conn_args(&out->cmd, &conn, tsarc_db_in_workload(c),
+	if ((rc = postgres_conn_args(&out->cmd, &conn, out->tls, tsarc_db_in_workload(c),
 		     tsarc_spec_str(c->spec, "pod_password_env"))) ||
 		(rc = tsarc_spec_add_args(&out->cmd, c->spec, "options", c->name)))
 		goto done;
@@ -68,6 +101,8 @@ static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 		goto done;
 	if (!(out->meta = tsarc_db_meta(c, &conn)))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	else if (conn.database && !strcmp(tool, "pg_dump"))
+		rc = postgres_probe(c, &conn, out);
 done:
 	tsarc_conn_free(&conn);
 	return rc;
@@ -77,7 +112,7 @@ done:
 /* ---- restore ---- */
 
 static int postgres_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_pw, int kube,
-	tsarc_cmd *cmd, tsarc_buf *pre)
+	const tsarc_db_tls *tls, tsarc_cmd *cmd, tsarc_buf *pre)
 {
 	int rc;
 
@@ -90,14 +125,78 @@ static int postgres_client(tsarc_step *s, const tsarc_conn *conn, const char *po
 		(rc = tsarc_cmd_arg(cmd, "-v")) || (rc = tsarc_cmd_arg(cmd, "ON_ERROR_STOP=1")) ||
 		(rc = tsarc_cmd_arg(cmd, "--no-password")))
 		return rc;
-	if ((rc = postgres_conn_args(cmd, conn, kube, pod_pw)))
+	if ((rc = postgres_conn_args(cmd, conn, tls, kube, pod_pw)))
 		return rc;
 	/* A pg_dump of one database goes into it; a pg_dumpall (no
 	 * database) creates its databases itself from "postgres". */
 	return tsarc_cmd_argf(cmd, "--dbname=%s", conn->database ? conn->database : "postgres");
 }
 
-static const tsarc_sql_client postgres_sql = {"psql", postgres_client};
+/* The plan's word on a missing database: created with what the backup
+ * recorded, or it must exist. */
+static void postgres_plan_database(const tsarc_step *s, const char *db, cJSON *plan)
+{
+	const cJSON *m = s->st->meta;
+	const char *enc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "encoding"));
+	const char *col = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "lc_collate"));
+	const char *ct = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "lc_ctype"));
+	char buf[512];
+
+	if (enc && col && ct)
+		snprintf(buf, sizeof(buf), "%s, when missing, is created with ENCODING %s "
+			"LC_COLLATE %s LC_CTYPE %s (recorded at backup)", db, enc, col, ct);
+	else
+		snprintf(buf, sizeof(buf), "%s must exist (the snapshot records no encoding to "
+			"create it with)", db);
+	cJSON_AddStringToObject(plan, "database", buf);
+}
+
+/* A command's NAME=VALUE entry added to `cmd` by `add`. */
+static int copy_env(tsarc_cmd *cmd, const char *entry, int (*add)(tsarc_cmd *, const char *,
+	const char *))
+{
+	const char *eq = strchr(entry, '=');
+	char name[64];
+
+	if (!eq || (size_t)(eq - entry) >= sizeof(name))
+		return tsarc_error_set(TSARC_EINVAL, "bad environment entry of a psql command");
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - entry), entry);
+	return add(cmd, name, eq + 1);
+}
+
+/* A pg_dump of one database does not create it, and psql cannot load
+ * into a database that does not exist: when the target has none, it is
+ * created first with the recorded encoding and locale, through psql with
+ * the load's own options connected to "postgres". */
+static int postgres_create_database(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
+	const tsarc_cmd *load, const char *what)
+{
+	tsarc_cmd cmd;
+	char *sql = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = tsarc_pg_create_database_sql(s->conn.database, s->st->meta, &sql)) || !sql)
+		return rc;
+	tsarc_cmd_init(&cmd);
+	for (i = 0; i < load->argc && !rc; i++)
+		rc = tsarc_cmd_arg(&cmd, !strncmp(load->argv[i], "--dbname=", 9) ? "--dbname=postgres" :
+			load->argv[i]);
+	for (i = 0; i < load->nenv && !rc; i++)
+		rc = copy_env(&cmd, load->env[i], tsarc_cmd_env);
+	for (i = 0; i < load->npod_env && !rc; i++)
+		rc = copy_env(&cmd, load->pod_env[i], tsarc_cmd_pod_env);
+	if (!rc)
+		rc = tsarc_restore_stream_into(r, c, &cmd, NULL, sql, NULL, what);
+	if (rc)
+		tsarc_error_prefix("creating database %s", s->conn.database);
+	tsarc_cmd_free(&cmd);
+	free(sql);
+	return rc;
+}
+
+static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_client,
+	.plan_database = postgres_plan_database, .create_database = postgres_create_database};
 
 const tsarc_kind tsarc_kind_postgres = {
 	.name = "postgres", .extension = ".sql", .runs_in_pod = 1, .default_port = 5432,

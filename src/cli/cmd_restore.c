@@ -120,6 +120,8 @@ static void say_list(const char *label, const cJSON *arr)
 
 static void print_report(const cJSON *report, int dry_run)
 {
+	/* What a sql step's plan adds (restore.c sql_plan). */
+	static const char *const sql_fields[] = {"database", "definer", "tls", NULL};
 	const cJSON *st, *a;
 	const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report,
 		"migration_reason"));
@@ -161,6 +163,11 @@ static void print_report(const cJSON *report, int dry_run)
 				say_list("      creates:", cJSON_GetObjectItemCaseSensitive(plan, "creates"));
 				say_list("      leaves out:",
 					cJSON_GetObjectItemCaseSensitive(plan, "left_out"));
+			}
+			for (const char *const *k = sql_fields; *k; k++) {
+				const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, *k));
+				if (v)
+					fprintf(stderr, "      %s: %s\n", *k, v);
 			}
 		} else {
 			const char *note = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "note"));

@@ -92,6 +92,9 @@ typedef struct tsarc_production {
 	cJSON *meta;               /* details for the manifest (owned) */
 	tsarc_cmd version_cmd;     /* prints the tool's version; argc 0: none */
 	const char *version_text;  /* a fixed version string instead */
+	/* The client's private TLS files (dbconn.h): removed once the
+	 * producer has exited, or by the cleanup registry on a signal. */
+	struct tsarc_db_tls *tls;
 } tsarc_production;
 
 /* The component kinds that use these: kind.h. */
@@ -126,6 +129,9 @@ typedef struct tsarc_conn {
 	char *host, *user, *password, *database, *socket;
 	int port;
 	int has_password;
+	/* TLS (dbconn.h): a tsarc_tls_mode, and PEM contents (not paths). */
+	int tls_mode;
+	char *ssl_ca, *ssl_cert, *ssl_key;
 } tsarc_conn;
 int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *out);
 /* The same from a URL already read (NULL: the spec's fields only). A

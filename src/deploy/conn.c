@@ -4,6 +4,7 @@
  * password is wiped when the connection is freed.
  */
 #include "component.h"
+#include "dbconn.h"
 #include "wipe.h"
 #include "tsarc/errors.h"
 
@@ -55,6 +56,9 @@ void tsarc_conn_free(tsarc_conn *conn)
 	free(conn->password);
 	free(conn->database);
 	free(conn->socket);
+	free(conn->ssl_ca);
+	free(conn->ssl_cert);
+	tsarc_secure_free_str(conn->ssl_key);
 	memset(conn, 0, sizeof(*conn));
 }
 
@@ -74,24 +78,25 @@ static int set_str(char **dst, const char *src)
 
 int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *conn)
 {
-	char *text = NULL;
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
+	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
+	cJSON *doc = NULL;
 	int rc;
 
 	memset(conn, 0, sizeof(*conn));
 	if (c->external) {
-		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
-		const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
 		if (!secret || !key)
 			return tsarc_error_set(TSARC_ECONFIG, "component '%s' is external but has no "
 				"url_secret {\"secret\": ..., \"key\": ...}", c->name);
-		if ((rc = tsarc_secret_value(c->resources, secret, key, &text)))
+		if ((rc = c->resources->get(c->resources, "secret", secret, &doc))) {
+			tsarc_error_prefix("reading Secret %s", secret);
 			return rc;
+		}
 	}
-	if ((rc = tsarc_conn_from_url(c, text, conn)) && text)
-		tsarc_error_prefix("Secret %s, key %s", tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(
-			c->spec, "url_secret"), "secret"), tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(
-			c->spec, "url_secret"), "key"));
-	tsarc_secure_free_str(text);
+	/* The URL, the user, password and TLS keys of the Secret (dbconn.c). */
+	if ((rc = tsarc_conn_from_secret(c, doc, conn)) && doc)
+		tsarc_error_prefix("Secret %s, key %s", secret, key);
+	tsarc_secret_doc_free(doc);
 	return rc;
 }
 
@@ -164,10 +169,14 @@ int tsarc_conn_dup(const tsarc_conn *from, tsarc_conn *to)
 	if ((rc = set_str(&to->host, from->host)) || (rc = set_str(&to->user, from->user)) ||
 		(rc = set_str(&to->password, from->password)) ||
 		(rc = set_str(&to->database, from->database)) ||
-		(rc = set_str(&to->socket, from->socket))) {
+		(rc = set_str(&to->socket, from->socket)) ||
+		(rc = set_str(&to->ssl_ca, from->ssl_ca)) ||
+		(rc = set_str(&to->ssl_cert, from->ssl_cert)) ||
+		(rc = set_str(&to->ssl_key, from->ssl_key))) {
 		tsarc_conn_free(to);
 		return rc;
 	}
+	to->tls_mode = from->tls_mode;
 	to->port = from->port;
 	to->has_password = from->has_password;
 	return 0;

@@ -6,6 +6,7 @@
  * The first failure cancels the rest (their producers are killed) and no
  * snapshot is written: a backup that misses a required store is no backup.
  */
+#include "dbconn.h"
 #include "kind.h"
 #include "deploy.h"
 #include "tsarc/buf.h"
@@ -102,8 +103,11 @@ static cJSON *command_json(const tsarc_cmd *cmd)
 	size_t i;
 
 	for (i = 0; arr && i < cmd->argc; i++) {
-		/* The option file's path is a temporary detail, not the command. */
-		if (!strncmp(cmd->argv[i], "--defaults-extra-file=", 22))
+		/* The option file's and the TLS files' paths are temporary
+		 * details, not the command. */
+		if (!strncmp(cmd->argv[i], "--defaults-extra-file=", 22) ||
+			!strncmp(cmd->argv[i], "--ssl-ca=", 9) || !strncmp(cmd->argv[i], "--ssl-cert=", 11) ||
+			!strncmp(cmd->argv[i], "--ssl-key=", 10))
 			continue;
 		cJSON_AddItemToArray(arr, cJSON_CreateString(cmd->argv[i]));
 	}
@@ -215,6 +219,8 @@ static int run_component(run *r, slot *s)
 		}
 	}
 done:
+	if (prod.tls && tsarc_db_tls_close(prod.tls) && !rc)
+		rc = TSARC_EIO;
 	if (prod.writer_ctx_free)
 		prod.writer_ctx_free(prod.writer_ctx);
 	cJSON_Delete(prod.meta);

@@ -6,6 +6,7 @@
  * consumer never sees a clean end of a partial stream.
  */
 #include "kind.h"
+#include "definer.h"
 #include "extract.h"
 #include "fileio.h"
 #include "repo.h"
@@ -138,6 +139,10 @@ typedef struct feeder {
 	int fd;
 	const char *pre;
 	unsigned long long sent; /* bytes written, preamble included */
+	unsigned long long read; /* bytes of the stream fed in */
+	/* A MySQL dump's DEFINER clauses removed on the way (or NULL). */
+	tsarc_definer_filter *df;
+	tsarc_buf out;
 } feeder;
 
 static int feed_sink(void *payload, const uint8_t *data, size_t len)
@@ -151,9 +156,19 @@ static int feed_sink(void *payload, const uint8_t *data, size_t len)
 		f->sent += strlen(f->pre);
 		f->pre = NULL;
 	}
-	if ((rc = tsarc_sink_fd(&f->fd, data, len)))
+	f->read += len;
+	if (!f->df) {
+		if ((rc = tsarc_sink_fd(&f->fd, data, len)))
+			return rc;
+		f->sent += len;
+		return 0;
+	}
+	tsarc_buf_clear(&f->out);
+	if ((rc = tsarc_definer_filter_feed(f->df, data, len, &f->out)))
 		return rc;
-	f->sent += len;
+	if (f->out.size && (rc = write_all(f->fd, f->out.ptr, f->out.size)))
+		return rc;
+	f->sent += f->out.size;
 	return 0;
 }
 
@@ -172,6 +187,13 @@ static int feed_sink(void *payload, const uint8_t *data, size_t len)
 int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const tsarc_cmd *cmd,
 	const tsarc_stream *st, const char *pre, const char *post, const char *what)
 {
+	return tsarc_restore_stream_filtered(r, c, cmd, st, pre, post, what, NULL);
+}
+
+int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
+	const tsarc_cmd *cmd, const tsarc_stream *st, const char *pre, const char *post,
+	const char *what, tsarc_definer_filter *df)
+{
 	tsarc_proc p;
 	feeder f;
 	int rc, prc;
@@ -179,21 +201,34 @@ int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const ts
 
 	tsarc_proc_init(&p);
 	p.want_stdin = 1;
-	p.has_input_size = 1;
+	p.has_input_size = !df;
 	p.input_size = (pre ? strlen(pre) : 0) + (st ? st->size : 0) + (post ? strlen(post) : 0);
 	if ((rc = c->tr->spawn(c->tr, c, cmd, &p)))
 		return rc;
+	memset(&f, 0, sizeof(f));
 	f.fd = p.in_fd;
 	f.pre = pre;
-	f.sent = 0;
+	f.df = df;
 	rc = st ? tsarc_stream_extract(r->repo, st, feed_sink, &f, r->o->inflight) : 0;
 	if (!rc && f.pre)
 		rc = feed_sink(&f, NULL, 0); /* an empty stream: the preamble alone */
+	if (!rc && df) {
+		tsarc_buf_clear(&f.out);
+		if (!(rc = tsarc_definer_filter_finish(df, &f.out)) && f.out.size &&
+			!(rc = write_all(f.fd, f.out.ptr, f.out.size)))
+			f.sent += f.out.size;
+	}
+	tsarc_buf_dispose(&f.out);
 	if (!rc && post && !(rc = write_all(f.fd, post, strlen(post))))
 		f.sent += strlen(post);
-	if (!rc && f.sent != p.input_size)
+	/* Filtered, the bytes sent are not known before: the stream's own
+	 * bytes are checked instead. */
+	if (!rc && !df && f.sent != p.input_size)
 		rc = tsarc_error_set(TSARC_ECORRUPT, "%llu bytes read for a stream of %llu",
 			f.sent, p.input_size);
+	if (!rc && df && st && f.read != st->size)
+		rc = tsarc_error_set(TSARC_ECORRUPT, "%llu bytes read for a stream of %llu",
+			f.read, (unsigned long long)st->size);
 	if (!rc) {
 		tsarc_proc_close_stdin(&p);
 		return tsarc_proc_finish(&p, what);

@@ -21,6 +21,7 @@
  * "deployment" of a stream's metadata): kube context and namespace, or
  * this machine and its resources_dir. "host" becomes "machine" so that it
  * is not taken for a database host. */
+#include "dbconn.h"
 #include "plan.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
@@ -153,13 +154,16 @@ static void ep_str(cJSON *ep, const char *key, const char *value)
 }
 
 /* data[key] of Secret `name` as the snapshot holds it (its resources
- * streams). TSARC_ENOTFOUND when the snapshot has no such Secret. */
-static int snapshot_secret_value(tsarc_restore_ctx *r, const char *name, const char *key, char **out)
+ * streams), and the whole Secret in *doc_out (its user, password and TLS
+ * keys). TSARC_ENOTFOUND when the snapshot has no such Secret. */
+static int snapshot_secret_value(tsarc_restore_ctx *r, const char *name, const char *key, char **out,
+	cJSON **doc_out)
 {
 	size_t i;
 	int rc;
 
 	*out = NULL;
+	*doc_out = NULL;
 	for (i = 0; i < r->snap->nstreams; i++) {
 		const tsarc_stream *st = &r->snap->streams[i];
 		cJSON *doc, *item;
@@ -181,6 +185,8 @@ static int snapshot_secret_value(tsarc_restore_ctx *r, const char *name, const c
 				"name");
 			if (k && n && !strcmp(k, "Secret") && !strcmp(n, name)) {
 				rc = tsarc_secret_doc_value(item, name, key, out);
+				if (!rc && !(*doc_out = cJSON_Duplicate(item, 1)))
+					rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 				break;
 			}
 		}
@@ -214,7 +220,7 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 	int names_server = tsarc_spec_str(s->spec, "host") || tsarc_spec_str(s->spec, "socket");
 	char *url = NULL, from[1024], fields[200];
 	cJSON *doc = NULL;
-	int rc = 0;
+	int rc = 0, from_target = 0;
 
 	config_fields(s->spec, fields, sizeof(fields));
 	if (!c->external) {
@@ -225,11 +231,9 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 			"url_secret {\"secret\": ..., \"key\": ...}", s->component);
 	} else if ((rc = r->deftr->get(r->deftr, "secret", secret, &doc)) == 0) {
 		rc = tsarc_secret_doc_value(doc, secret, key, &url);
-		if (!rc && s->impl && s->impl->wants_secret_doc && !s->secret_doc)
-			s->secret_doc = doc;
-		else
-			tsarc_secret_doc_free(doc);
+		from_target = !rc;
 		if (rc) {
+			tsarc_secret_doc_free(doc);
 			tsarc_error_prefix("component '%s': the target's Secret", s->component);
 			return rc;
 		}
@@ -240,7 +244,7 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 			secret);
 		return rc;
 	} else if (r->in_place &&
-		   (rc = snapshot_secret_value(r, secret, key, &url)) != TSARC_ENOTFOUND) {
+		   (rc = snapshot_secret_value(r, secret, key, &url, &doc)) != TSARC_ENOTFOUND) {
 		if (rc) {
 			tsarc_error_prefix("component '%s'", s->component);
 			return rc;
@@ -264,7 +268,15 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 			"(restoring --only the Secrets first makes it the target's)");
 	}
 	tsarc_error_clear();
-	rc = tsarc_conn_from_url(c, url, &s->conn);
+	/* The same reading of the Secret as the backup's (dbconn.c): its user
+	 * and password as a pair, its TLS keys. */
+	rc = doc ? tsarc_conn_from_secret(c, doc, &s->conn) : tsarc_conn_from_url(c, url, &s->conn);
+	/* A kind that reads more of the target's Secret (redis: Sentinel
+	 * hosts) keeps it. */
+	if (!rc && from_target && s->impl && s->impl->wants_secret_doc && !s->secret_doc)
+		s->secret_doc = doc;
+	else
+		tsarc_secret_doc_free(doc);
 	tsarc_secure_free_str(url);
 	if (rc) {
 		tsarc_error_prefix("component '%s'", s->component);

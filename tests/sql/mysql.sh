@@ -31,7 +31,9 @@ T_PORT=$(. "$T/env"; echo "$MYSQL_PORT")
 ADMIN_PW=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 # What a managed service's admin has: everything on every database but
 # SUPER; its login needs a client certificate of the private CA.
-admin_sql="CREATE USER admin3@'%' IDENTIFIED BY '$ADMIN_PW' REQUIRE X509;
+# (No anonymous users: ''@localhost would take the admin's TCP logins.)
+admin_sql="DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES;
+CREATE USER admin3@'%' IDENTIFIED BY '$ADMIN_PW' REQUIRE X509;
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES,
   LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER,
   REFERENCES, PROCESS, RELOAD ON *.* TO admin3@'%';
@@ -82,10 +84,12 @@ info "backup as the Secret's admin over verified TLS"
 TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/src.json" --json
 SNAP=$(json_get "$OUT" "d['snapshot_id']")
 [ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the backup: $(ls -A "$TLS_TMP")"
+[ -n "${KEEP:-}" ] && cp "$ERR" /tmp/sql-debug-backup.err
 ok show --repo "$REPO" "$SNAP" --json
+[ -n "${KEEP:-}" ] && cp "$OUT" /tmp/sql-debug-show.json
 ! grep -q "BEGIN CERTIFICATE\|PRIVATE KEY" "$OUT" || fail "PEM contents in the manifest"
 grep -q utf8mb4_unicode_ci "$OUT" || fail "the manifest does not record the collation utf8mb4_unicode_ci"
-grep -q '"db_user": *"admin3"' "$OUT" || fail "the backup did not connect as the Secret's user admin3"
+grep -q '"db_user":[[:space:]]*"admin3"' "$OUT" || fail "the backup did not connect as the Secret's user admin3"
 
 info "the plan says what happens to DEFINER and with which charset the database is made"
 ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json" --dry-run

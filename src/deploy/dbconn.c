@@ -1,0 +1,564 @@
+/*
+ * Users and TLS of managed databases (dbconn.h): the Secret's keys, the
+ * private files a client reads its CA, certificate and key from, and the
+ * client options that use them.
+ */
+#include "dbconn.h"
+#include "fileio.h"
+#include "fmt.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+#include "wipe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int nomem(void)
+{
+	return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
+int tsarc_tls_mode_parse(const char *text, const char *what, tsarc_tls_mode *out)
+{
+	static const struct {
+		const char *name;
+		tsarc_tls_mode mode;
+	} names[] = {
+		{"disabled", TSARC_TLS_DISABLE}, {"disable", TSARC_TLS_DISABLE},
+		{"preferred", TSARC_TLS_PREFER}, {"prefer", TSARC_TLS_PREFER},
+		{"allow", TSARC_TLS_PREFER},
+		{"required", TSARC_TLS_REQUIRE}, {"require", TSARC_TLS_REQUIRE},
+		{"verify_ca", TSARC_TLS_VERIFY_CA}, {"verify-ca", TSARC_TLS_VERIFY_CA},
+		{"verify_identity", TSARC_TLS_VERIFY_FULL}, {"verify-full", TSARC_TLS_VERIFY_FULL},
+		{"verify_full", TSARC_TLS_VERIFY_FULL},
+	};
+	size_t i;
+
+	*out = TSARC_TLS_UNSET;
+	if (!text || !*text)
+		return 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(text, names[i].name)) {
+			*out = names[i].mode;
+			return 0;
+		}
+	return tsarc_error_set(TSARC_ECONFIG, "%s is not a TLS mode (disabled, preferred, "
+		"required, verify_ca, verify_identity, or libpq's disable ... verify-full)", what);
+}
+
+tsarc_tls_mode tsarc_conn_tls_mode(const tsarc_conn *conn)
+{
+	if (conn->tls_mode != TSARC_TLS_UNSET)
+		return (tsarc_tls_mode)conn->tls_mode;
+	return conn->ssl_ca ? TSARC_TLS_VERIFY_CA : TSARC_TLS_UNSET;
+}
+
+const char *tsarc_tls_mode_name(tsarc_tls_mode m)
+{
+	switch (m) {
+	case TSARC_TLS_DISABLE:
+		return "disable";
+	case TSARC_TLS_PREFER:
+		return "prefer";
+	case TSARC_TLS_REQUIRE:
+		return "require";
+	case TSARC_TLS_VERIFY_CA:
+		return "verify-ca";
+	case TSARC_TLS_VERIFY_FULL:
+		return "verify-full";
+	default:
+		return "unset";
+	}
+}
+
+/* An optional key of the Secret: *out NULL when it has none (or it is
+ * empty: the operator writes empty optional keys). */
+static int optional_key(const cJSON *doc, const char *secret, const cJSON *ref, const char *field,
+	char **out)
+{
+	const char *key = tsarc_spec_str(ref, field);
+	int rc;
+
+	*out = NULL;
+	if (!key || !doc)
+		return 0;
+	rc = tsarc_secret_doc_value(doc, secret, key, out);
+	if (rc == TSARC_ENOTFOUND) {
+		tsarc_error_clear();
+		return 0;
+	}
+	if (!rc && !**out) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* The value of query parameter `name` of a URL, or NULL. */
+static char *url_query_param(const char *url, const char *name)
+{
+	const char *q = strstr(url, "://"), *p;
+	size_t nlen = strlen(name);
+
+	if (!q || !(q = strchr(q + 3, '?')))
+		return NULL;
+	for (p = q + 1; *p && *p != '#';) {
+		size_t len = strcspn(p, "&#");
+		if (len > nlen && !strncmp(p, name, nlen) && p[nlen] == '=')
+			return strndup(p + nlen + 1, len - nlen - 1);
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return NULL;
+}
+
+int tsarc_conn_from_secret(const tsarc_component *c, const cJSON *doc, tsarc_conn *conn)
+{
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
+	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(ref, "tls");
+	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
+	int own_password = tsarc_spec_str(c->spec, "password_env") ||
+		tsarc_spec_str(c->spec, "password_file");
+	char *url = NULL, *user = NULL, *pw = NULL, *mode = NULL, *urlmode = NULL;
+	char *pem[3] = {NULL, NULL, NULL};
+	static const char *const pem_keys[3] = {"ca", "cert", "key"};
+	char *secret_user = NULL, *secret_pw = NULL;
+	int rc, i, has_secret_pw = 0;
+	tsarc_tls_mode m;
+	char what[300];
+
+	memset(conn, 0, sizeof(*conn));
+	if (doc) {
+		if ((rc = tsarc_secret_doc_value(doc, secret, key, &url)))
+			return rc;
+		if ((rc = optional_key(doc, secret, ref, "user_key", &user)) ||
+			(rc = optional_key(doc, secret, ref, "password_key", &pw)) ||
+			(rc = optional_key(doc, secret, tls, "mode", &mode)))
+			goto out;
+		for (i = 0; i < 3; i++)
+			if ((rc = optional_key(doc, secret, tls, pem_keys[i], &pem[i])))
+				goto out;
+	}
+	if ((rc = tsarc_conn_from_url(c, url, conn)))
+		goto out;
+	if (url) {
+		tsarc_url u;
+		/* The Secret's own user and password, URL first. */
+		if ((rc = tsarc_url_parse(url, &u)))
+			goto out;
+		if (u.user && *u.user) {
+			secret_user = u.user;
+			u.user = NULL;
+			if (u.password) {
+				secret_pw = u.password;
+				u.password = NULL;
+				has_secret_pw = 1;
+			} else if (pw && (!user || !strcmp(user, secret_user))) {
+				/* The password of the URL's user kept apart. */
+				secret_pw = pw;
+				pw = NULL;
+				has_secret_pw = 1;
+			}
+		} else if (user) {
+			secret_user = user;
+			user = NULL;
+			if (pw) {
+				secret_pw = pw;
+				pw = NULL;
+				has_secret_pw = 1;
+			}
+		}
+		tsarc_url_free(&u);
+		if (secret_user && !own_password) {
+			free(conn->user);
+			tsarc_secure_free_str(conn->password);
+			conn->user = secret_user;
+			conn->password = secret_pw;
+			conn->has_password = has_secret_pw;
+			secret_user = secret_pw = NULL;
+		}
+		urlmode = url_query_param(url, "sslmode");
+		if (!urlmode)
+			urlmode = url_query_param(url, "ssl_mode");
+	}
+	snprintf(what, sizeof(what), "Secret %s, key %s", secret ? secret : "?",
+		mode ? tsarc_spec_str(tls, "mode") : "URL (sslmode)");
+	if ((rc = tsarc_tls_mode_parse(mode ? mode : urlmode, what, &m)))
+		goto out;
+	conn->tls_mode = (int)m;
+	conn->ssl_ca = pem[0];
+	conn->ssl_cert = pem[1];
+	conn->ssl_key = pem[2];
+	pem[0] = pem[1] = pem[2] = NULL;
+	if ((conn->ssl_cert != NULL) != (conn->ssl_key != NULL)) {
+		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': Secret %s gives a client "
+			"certificate without its key, or a key without its certificate", c->name,
+			secret);
+		goto out;
+	}
+out:
+	if (rc)
+		tsarc_conn_free(conn);
+	tsarc_secure_free_str(url);
+	tsarc_secure_free_str(user);
+	tsarc_secure_free_str(pw);
+	tsarc_secure_free_str(secret_user);
+	tsarc_secure_free_str(secret_pw);
+	free(mode);
+	free(urlmode);
+	for (i = 0; i < 3; i++)
+		tsarc_secure_free_str(pem[i]);
+	return rc;
+}
+
+/* ---- the private files ---- */
+
+static int remove_files(void *arg)
+{
+	tsarc_db_tls *t = arg;
+	char *paths[3] = {t->ca, t->cert, t->key};
+	int i, rc = 0;
+
+	for (i = 0; i < 3; i++) {
+		if (!paths[i])
+			continue;
+		if (paths[i] == t->key) {
+			/* The key is the one secret among them: zeros first. */
+			int fd = open(paths[i], O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+			struct stat st;
+			if (fd >= 0) {
+				if (fstat(fd, &st) == 0 && st.st_size > 0) {
+					static const char zeros[4096];
+					off_t left = st.st_size;
+					while (left > 0) {
+						size_t n = left < (off_t)sizeof(zeros) ? (size_t)left : sizeof(zeros);
+						ssize_t w = write(fd, zeros, n);
+						if (w <= 0)
+							break;
+						left -= w;
+					}
+					(void)fsync(fd);
+				}
+				close(fd);
+			}
+		}
+		if (unlink(paths[i]) != 0 && errno != ENOENT)
+			rc = -1;
+	}
+	if (t->dir && rmdir(t->dir) != 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+static int write_private(const char *dir, const char *name, const char *data, char **path)
+{
+	int fd, rc = 0;
+
+	if (!(*path = tsarc_dup_printf("%s/%s", dir, name)))
+		return TSARC_ENOMEM;
+	fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = tsarc_error_set(TSARC_EIO, "cannot create %s: %s", *path, strerror(errno));
+		free(*path);
+		*path = NULL;
+		return rc;
+	}
+	if (tsarc_write_all(fd, data, strlen(data)) != 0)
+		rc = tsarc_error_set(TSARC_EIO, "cannot write %s: %s", *path, strerror(errno));
+	/* A PEM without its last newline is read by OpenSSL all the same. */
+	if (close(fd) != 0 && !rc)
+		rc = tsarc_error_set(TSARC_EIO, "cannot write %s: %s", *path, strerror(errno));
+	return rc;
+}
+
+static void free_tls(tsarc_db_tls *t)
+{
+	free(t->ca);
+	free(t->cert);
+	free(t->key);
+	free(t->dir);
+	free(t);
+}
+
+int tsarc_db_tls_open(const tsarc_conn *conn, tsarc_db_tls **out)
+{
+	const char *tmp = getenv("TMPDIR");
+	tsarc_db_tls *t;
+	int rc = 0;
+
+	*out = NULL;
+	if (!conn->ssl_ca && !conn->ssl_cert && !conn->ssl_key)
+		return 0;
+	if (!(t = calloc(1, sizeof(*t))))
+		return nomem();
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	if (!(t->dir = tsarc_dup_printf("%s/tsarc-tls-XXXXXX", tmp))) {
+		free(t);
+		return TSARC_ENOMEM;
+	}
+	/* Registered before anything is written, so that a signal at any
+	 * point removes what exists; held while creating, so that it never
+	 * runs between a file's creation and its path being recorded. */
+	tsarc_cleanup_add(&t->cleanup, remove_files, t, "TLS files of a database client");
+	tsarc_cleanup_hold();
+	if (!mkdtemp(t->dir)) {
+		rc = tsarc_error_set(TSARC_EIO, "cannot create a private folder in %s: %s", tmp,
+			strerror(errno));
+		free(t->dir);
+		t->dir = NULL;
+	}
+	if (!rc && conn->ssl_ca)
+		rc = write_private(t->dir, "ca.pem", conn->ssl_ca, &t->ca);
+	if (!rc && conn->ssl_cert)
+		rc = write_private(t->dir, "cert.pem", conn->ssl_cert, &t->cert);
+	if (!rc && conn->ssl_key)
+		rc = write_private(t->dir, "key.pem", conn->ssl_key, &t->key);
+	tsarc_cleanup_release();
+	if (rc) {
+		(void)tsarc_cleanup_run(&t->cleanup); /* the error above is the one to report */
+		free_tls(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+int tsarc_db_tls_close(tsarc_db_tls *t)
+{
+	int rc;
+
+	if (!t)
+		return 0;
+	rc = tsarc_cleanup_run(&t->cleanup);
+	free_tls(t);
+	return rc ? tsarc_error_set(TSARC_EIO, "cannot remove the TLS files of a database "
+		"client") : 0;
+}
+
+/* ---- client options ---- */
+
+int tsarc_mysql_tls_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_tls *t)
+{
+	tsarc_tls_mode m = tsarc_conn_tls_mode(conn);
+	int rc = 0;
+
+	switch (m) {
+	case TSARC_TLS_UNSET:
+		break;
+	case TSARC_TLS_DISABLE:
+		rc = tsarc_cmd_arg(cmd, "--loose-ssl-mode=DISABLED");
+		if (!rc)
+			rc = tsarc_cmd_arg(cmd, "--loose-skip-ssl");
+		break;
+	case TSARC_TLS_PREFER:
+		rc = tsarc_cmd_arg(cmd, "--loose-ssl-mode=PREFERRED");
+		break;
+	case TSARC_TLS_REQUIRE:
+		if (!(rc = tsarc_cmd_arg(cmd, "--loose-ssl-mode=REQUIRED")) &&
+			!(rc = tsarc_cmd_arg(cmd, "--loose-ssl")))
+			rc = tsarc_cmd_arg(cmd, "--loose-skip-ssl-verify-server-cert");
+		break;
+	case TSARC_TLS_VERIFY_CA:
+	case TSARC_TLS_VERIFY_FULL:
+		/* MariaDB's client has one check, chain and host name both. */
+		if (!(rc = tsarc_cmd_arg(cmd, m == TSARC_TLS_VERIFY_CA ?
+			      "--loose-ssl-mode=VERIFY_CA" : "--loose-ssl-mode=VERIFY_IDENTITY")) &&
+			!(rc = tsarc_cmd_arg(cmd, "--loose-ssl")))
+			rc = tsarc_cmd_arg(cmd, "--loose-ssl-verify-server-cert");
+		break;
+	}
+	if (!rc && t && t->ca)
+		rc = tsarc_cmd_argf(cmd, "--ssl-ca=%s", t->ca);
+	if (!rc && t && t->cert)
+		rc = tsarc_cmd_argf(cmd, "--ssl-cert=%s", t->cert);
+	if (!rc && t && t->key)
+		rc = tsarc_cmd_argf(cmd, "--ssl-key=%s", t->key);
+	return rc;
+}
+
+int tsarc_pg_tls_env(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_tls *t)
+{
+	tsarc_tls_mode m = tsarc_conn_tls_mode(conn);
+	int rc = 0;
+
+	if (m != TSARC_TLS_UNSET)
+		rc = tsarc_cmd_env(cmd, "PGSSLMODE", tsarc_tls_mode_name(m));
+	if (!rc && t && t->ca)
+		rc = tsarc_cmd_env(cmd, "PGSSLROOTCERT", t->ca);
+	if (!rc && t && t->cert)
+		rc = tsarc_cmd_env(cmd, "PGSSLCERT", t->cert);
+	if (!rc && t && t->key)
+		rc = tsarc_cmd_env(cmd, "PGSSLKEY", t->key);
+	return rc;
+}
+
+/* 'text' as a SQL string literal that no quoting can break out of: a hex
+ * literal converted to the connection's characters. */
+static int sql_hex_literal(tsarc_buf *b, const char *text, const char *wrap_open,
+	const char *wrap_close)
+{
+	static const char hex[] = "0123456789abcdef";
+	int rc = tsarc_buf_puts(b, wrap_open);
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)text; !rc && *p; p++) {
+		char two[2] = {hex[*p >> 4], hex[*p & 15]};
+		rc = tsarc_buf_append(b, two, 2);
+	}
+	return rc ? rc : tsarc_buf_puts(b, wrap_close);
+}
+
+int tsarc_mysql_charset_query(const char *database, char **out)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	if ((rc = tsarc_buf_puts(&b, "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME "
+		     "FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ")) ||
+		(rc = sql_hex_literal(&b, database, "CONVERT(X'", "' USING utf8mb4)")) ||
+		!(*out = tsarc_buf_detach(&b))) {
+		tsarc_buf_dispose(&b);
+		return rc ? rc : nomem();
+	}
+	return 0;
+}
+
+int tsarc_pg_encoding_query(const char *database, char **out)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	if ((rc = tsarc_buf_puts(&b, "SELECT pg_encoding_to_char(encoding), datcollate, datctype "
+		     "FROM pg_database WHERE datname = ")) ||
+		(rc = sql_hex_literal(&b, database, "convert_from('\\x", "'::bytea, 'UTF8')")) ||
+		!(*out = tsarc_buf_detach(&b))) {
+		tsarc_buf_dispose(&b);
+		return rc ? rc : nomem();
+	}
+	return 0;
+}
+
+/* A name the probes return: letters, digits, _ - . @ (utf8mb4_0900_ai_ci,
+ * en_US.UTF-8, C, sr_RS@latin); anything else is not taken. */
+static int plain_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len || len > 64)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '_' || c == '-' || c == '.' || c == '@'))
+			return 0;
+	}
+	return 1;
+}
+
+int tsarc_probe_fields(const char *text, const char *const names[], size_t n, cJSON *meta)
+{
+	const char *p = text;
+	size_t i, len;
+
+	for (i = 0; i < n; i++) {
+		len = strcspn(p, i + 1 < n ? "\t|" : "\r\n");
+		if (!plain_name(p, len))
+			return tsarc_error_set(TSARC_ECORRUPT, "unexpected answer to the %s query",
+				names[0]);
+		p += len + (i + 1 < n);
+	}
+	for (p = text, i = 0; i < n; i++) {
+		char buf[65];
+		len = strcspn(p, i + 1 < n ? "\t|" : "\r\n");
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+		if (!cJSON_AddStringToObject(meta, names[i], buf))
+			return nomem();
+		p += len + 1;
+	}
+	return 0;
+}
+
+/* A recorded name (the probes' answer, from a snapshot: untrusted), or
+ * NULL when absent or not a plain name. */
+static const char *meta_name(const cJSON *meta, const char *key)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, key));
+
+	return v && plain_name(v, strlen(v)) ? v : NULL;
+}
+
+int tsarc_mysql_create_options(const cJSON *meta, const char *fallback, char **out)
+{
+	const char *cs = meta_name(meta, "charset"), *co = meta_name(meta, "collation");
+	tsarc_buf b = TSARC_BUF_INIT;
+	int rc = 0;
+
+	*out = NULL;
+	if (cs && co) {
+		if ((rc = tsarc_buf_puts(&b, "DEFAULT CHARACTER SET ")) ||
+			(rc = tsarc_buf_puts(&b, cs)) || (rc = tsarc_buf_puts(&b, " COLLATE ")) ||
+			(rc = tsarc_buf_puts(&b, co)))
+			goto fail;
+	} else if (fallback && (rc = tsarc_buf_puts(&b, fallback)))
+		goto fail;
+	if (b.size && !(*out = tsarc_buf_detach(&b)))
+		rc = nomem();
+fail:
+	tsarc_buf_dispose(&b);
+	return rc;
+}
+
+int tsarc_pg_create_database_sql(const char *database, const cJSON *meta, char **out)
+{
+	const char *enc = meta_name(meta, "encoding"), *col = meta_name(meta, "lc_collate");
+	const char *ctype = meta_name(meta, "lc_ctype");
+	tsarc_buf b = TSARC_BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	if (!enc || !col || !ctype)
+		return 0;
+	/* template0: the only template that takes another encoding or locale.
+	 * \gexec runs the CREATE only when the SELECT returns it. */
+	if ((rc = tsarc_buf_puts(&b, "SELECT format('CREATE DATABASE %I ENCODING %L LC_COLLATE %L "
+		     "LC_CTYPE %L TEMPLATE template0', d, ")) ||
+		(rc = tsarc_buf_puts(&b, "'")) || (rc = tsarc_buf_puts(&b, enc)) ||
+		(rc = tsarc_buf_puts(&b, "', '")) || (rc = tsarc_buf_puts(&b, col)) ||
+		(rc = tsarc_buf_puts(&b, "', '")) || (rc = tsarc_buf_puts(&b, ctype)) ||
+		(rc = tsarc_buf_puts(&b, "') FROM (SELECT ")) ||
+		(rc = sql_hex_literal(&b, database, "convert_from('\\x", "'::bytea, 'UTF8')")) ||
+		(rc = tsarc_buf_puts(&b, " AS d) x WHERE NOT EXISTS (SELECT 1 FROM pg_database "
+			"WHERE datname = x.d)\n\\gexec\n")) ||
+		!(*out = tsarc_buf_detach(&b)))
+		rc = rc ? rc : nomem();
+	tsarc_buf_dispose(&b);
+	return rc;
+}
+
+int tsarc_definer_strip(const cJSON *recipe, const char *comp, int *strip)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(recipe, "definer");
+
+	*strip = 1;
+	if (!v)
+		return 0;
+	if (cJSON_IsString(v) && !strcmp(v->valuestring, "strip"))
+		return 0;
+	if (cJSON_IsString(v) && !strcmp(v->valuestring, "keep")) {
+		*strip = 0;
+		return 0;
+	}
+	return tsarc_error_set(TSARC_ECONFIG, "component '%s': restore.definer is \"strip\" or "
+		"\"keep\"", comp);
+}

@@ -1,0 +1,99 @@
+#ifndef TSARC_DEPLOY_DBCONN_H
+#define TSARC_DEPLOY_DBCONN_H
+
+/*
+ * What a managed database needs beyond host, port, user and password: the
+ * user and password its Secret names, and TLS (a mode, a private CA, a
+ * client certificate and key). 3scale's Secrets (system-database, zync)
+ * carry them as URL, DB_USER, DB_PASSWORD, DATABASE_SSL_MODE, DB_SSL_CA,
+ * DB_SSL_CERT and DB_SSL_KEY; a component's url_secret names the keys:
+ *
+ *   "url_secret": {"secret": "system-database", "key": "URL",
+ *                  "user_key": "DB_USER", "password_key": "DB_PASSWORD",
+ *                  "tls": {"mode": "DATABASE_SSL_MODE", "ca": "DB_SSL_CA",
+ *                          "cert": "DB_SSL_CERT", "key": "DB_SSL_KEY"}}
+ *
+ * The CA, certificate and key are PEM contents, not paths. Clients read
+ * them from files: they are written to a private directory (0700, files
+ * 0600) for the run of one client, registered for removal on a signal,
+ * and removed (the key overwritten first) when the client is done. Their
+ * paths, never their contents, go on the command line.
+ */
+#include <cjson/cJSON.h>
+#include "component.h"
+#include "interrupt.h"
+
+/* TLS modes, in both spellings (MySQL: disabled preferred required
+ * verify_ca verify_identity; libpq: disable allow prefer require verify-ca
+ * verify-full). TSARC_TLS_UNSET: no mode given. */
+typedef enum {
+	TSARC_TLS_UNSET = 0,
+	TSARC_TLS_DISABLE,
+	TSARC_TLS_PREFER,
+	TSARC_TLS_REQUIRE,
+	TSARC_TLS_VERIFY_CA,
+	TSARC_TLS_VERIFY_FULL
+} tsarc_tls_mode;
+
+/* TSARC_ECONFIG (naming `what`, never the value) for an unknown mode. */
+int tsarc_tls_mode_parse(const char *text, const char *what, tsarc_tls_mode *out);
+/* The mode a client is given: the one set, else verify-ca when a CA is
+ * given (a private CA is there to be checked), else unset. */
+tsarc_tls_mode tsarc_conn_tls_mode(const tsarc_conn *conn);
+const char *tsarc_tls_mode_name(tsarc_tls_mode m); /* libpq spelling */
+
+/*
+ * The connection of component `c` from its Secret `doc` (NULL: the spec's
+ * fields only): the URL (url_secret.key), then the optional user, password
+ * and TLS keys. For an external database the user and password come as a
+ * pair: from the configuration when it gives a password (password_env or
+ * password_file), else from the Secret (the URL's, else user_key and
+ * password_key); a profile's default "user" never takes the Secret's
+ * password to another user. The URL's sslmode (or ssl_mode) query
+ * parameter is the mode when the Secret has none.
+ */
+int tsarc_conn_from_secret(const tsarc_component *c, const cJSON *doc, tsarc_conn *out);
+
+/* The private files of one client run. */
+typedef struct tsarc_db_tls {
+	char *dir;
+	char *ca, *cert, *key; /* paths, or NULL */
+	tsarc_cleanup cleanup;
+} tsarc_db_tls;
+
+/* Writes the conn's CA, certificate and key (*out NULL when it has none).
+ * TMPDIR, else /tmp, holds the private directory. */
+int tsarc_db_tls_open(const tsarc_conn *conn, tsarc_db_tls **out);
+/* Removes the files and the directory, and frees `t` (NULL: nothing). */
+int tsarc_db_tls_close(tsarc_db_tls *t);
+
+/* TLS options for a mysql client or dump tool: MariaDB's and MySQL's
+ * spellings, --loose- so that each client takes its own and skips the
+ * other's. Nothing when the conn has neither mode nor files. The mysql
+ * kind adds them to its one connection builder (mysql.c mysql_conn_args,
+ * over tsarc_db_conn_flags), the postgres kind the variables below. */
+int tsarc_mysql_tls_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_tls *t);
+/* PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY for psql / pg_dump. */
+int tsarc_pg_tls_env(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_tls *t);
+
+/* What a backup records of the database so that a restore that must create
+ * it creates it the same: MySQL's default charset and collation, and
+ * PostgreSQL's encoding, LC_COLLATE and LC_CTYPE. The queries take the
+ * database name as a hex literal (no quoting to get wrong); the answer is
+ * one line of tab- (or |-) separated names, checked (letters, digits,
+ * _ - . @) and added to `meta` under `names`. */
+int tsarc_mysql_charset_query(const char *database, char **out);
+int tsarc_pg_encoding_query(const char *database, char **out);
+int tsarc_probe_fields(const char *text, const char *const names[], size_t n, cJSON *meta);
+
+/* The CREATE DATABASE options of a MySQL restore: the recorded charset
+ * and collation (DEFAULT CHARACTER SET x COLLATE y), else `fallback` (the
+ * recipe's create_database_options), else none (*out NULL). */
+int tsarc_mysql_create_options(const cJSON *meta, const char *fallback, char **out);
+/* psql input that creates `database` with the recorded encoding and
+ * locale when it does not exist (*out NULL when nothing is recorded). */
+int tsarc_pg_create_database_sql(const char *database, const cJSON *meta, char **out);
+/* A MySQL recipe's "definer": "strip" (the default: *strip 1) or "keep". */
+int tsarc_definer_strip(const cJSON *recipe, const char *comp, int *strip);
+
+#endif
