@@ -119,8 +119,12 @@ want = {("system-mysql-2-x7k2p", "system-mysql"), ("zync-database-5d9f-abcde", "
 assert want <= targets, targets
 for e in execs:
     assert e[:2] == ["exec", "-i"] and e[5:8] == ["--", "sh", "-c"], e
-mysql = [e[8] for e in execs if e[4] == "system-mysql" and "--version" not in e[8]][0]
+mysql = [e[8] for e in execs if e[4] == "system-mysql" and "--version" not in e[8] and
+         "information_schema" not in e[8]][0]
 assert mysql.startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" exec \'mysqldump\''), mysql
+# The database's charset and collation, asked in the pod with its client.
+probe = [e[8] for e in execs if e[4] == "system-mysql" and "information_schema.SCHEMATA" in e[8]]
+assert probe and probe[0].startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" exec \'mysql\''), probe
 assert any(c[4:7] == ["get", "secret", "system-seed"] for c in calls)
 PY
 grep -qF "$MYSQL_ROOT_PASSWORD" "$FAKE_KUBE_LOG" && fail "the MySQL password went through kubectl's command line"

@@ -84,9 +84,7 @@ info "backup as the Secret's admin over verified TLS"
 TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/src.json" --json
 SNAP=$(json_get "$OUT" "d['snapshot_id']")
 [ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the backup: $(ls -A "$TLS_TMP")"
-[ -n "${KEEP:-}" ] && cp "$ERR" /tmp/sql-debug-backup.err
 ok show --repo "$REPO" "$SNAP" --json
-[ -n "${KEEP:-}" ] && cp "$OUT" /tmp/sql-debug-show.json
 ! grep -q "BEGIN CERTIFICATE\|PRIVATE KEY" "$OUT" || fail "PEM contents in the manifest"
 grep -q utf8mb4_unicode_ci "$OUT" || fail "the manifest does not record the collation utf8mb4_unicode_ci"
 grep -q '"db_user":[[:space:]]*"admin3"' "$OUT" || fail "the backup did not connect as the Secret's user admin3"
