@@ -11,7 +11,7 @@ struct tsarc_buf;
 	"kind", "enabled", "required", "stream", "transport", "external",     \
 	"workload", "selector", "container", "url_secret", "restore", "tool", \
 	"host", "port", "user", "password_env", "password_file",               \
-	"pod_password_env", "options", "description"
+	"pod_password_env", "options", "description", "external_when"
 
 /* Whether the client runs inside the component's workload (a pod): the
  * server is local to it and the workload's own variables are there

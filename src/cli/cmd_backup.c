@@ -328,7 +328,19 @@ static int backup_deployment(const backup_state *s, cli_common *c)
 		return cli_fail(rc);
 	tsarc_deploy_set_parallel(d, s->parallel);
 	if (s->print_config) {
-		rc = cli_print_json(cJSON_Duplicate(tsarc_deploy_effective(d), 1));
+		/* What is external was decided from the APIManager and the
+		 * Secrets (layout.h): printed with why, under "decided". */
+		cJSON *decided = NULL, *doc;
+		if ((rc = tsarc_deploy_decide_external(d, &decided))) {
+			tsarc_deploy_free(d);
+			return cli_fail(rc);
+		}
+		doc = cJSON_Duplicate(tsarc_deploy_effective(d), 1);
+		if (doc && decided && cJSON_GetArraySize(decided))
+			cJSON_AddItemToObject(doc, "decided", decided);
+		else
+			cJSON_Delete(decided);
+		rc = cli_print_json(doc);
 		tsarc_deploy_free(d);
 		return rc ? cli_fail(TSARC_EIO) : EXIT_OK;
 	}

@@ -24,6 +24,14 @@ const cJSON *tsarc_deploy_effective(const tsarc_deploy *d);
 /* Overrides the number of components backed up at once (0: keep). */
 void tsarc_deploy_set_parallel(tsarc_deploy *d, unsigned parallel);
 
+/* Decides, for every component of the 3scale 2.16+ kind that does not
+ * say, whether it is external: from the APIManager's externalComponents
+ * and the host in its Secret's URL (layout.h). Writes "external" into the
+ * effective configuration; `*decisions` (may be NULL) gets, per component,
+ * {"external": bool, "why": "..."}. Reads through the configuration's
+ * transport; what cannot be read is a reason, not an error. */
+int tsarc_deploy_decide_external(tsarc_deploy *d, cJSON **decisions);
+
 /* The text of a built-in profile, or NULL. */
 const char *tsarc_deploy_builtin_profile(const char *name);
 

@@ -5,6 +5,7 @@
  * order of its recipe, then the post_restore hooks. Nothing here reads a
  * stream or touches the target.
  */
+#include "layout.h"
 #include "plan.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -99,6 +100,10 @@ int tsarc_plan_steps(tsarc_restore_ctx *r)
 	size_t i, j;
 	int rc;
 
+	/* External or in a pod, from the target's APIManager and Secrets
+	 * where its configuration does not say (layout.h). */
+	if ((rc = tsarc_decide_external(r->d->eff, r->deftr, NULL)))
+		return rc;
 	/* Every --only name must be something this restore knows. */
 	for (i = 0; r->o->only && i < r->o->nonly; i++) {
 		int known = cJSON_GetObjectItemCaseSensitive(comps, r->o->only[i]) != NULL;

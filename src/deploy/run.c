@@ -7,6 +7,7 @@
  * snapshot is written: a backup that misses a required store is no backup.
  */
 #include "dbconn.h"
+#include "layout.h"
 #include "kind.h"
 #include "deploy.h"
 #include "tsarc/buf.h"
@@ -328,6 +329,9 @@ int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report)
 		goto out;
 	}
 	if ((rc = tsarc_transports_get(&r.tr, deftype, &resources_tr)))
+		goto out;
+	/* External or in a pod, where the configuration does not say (layout.h). */
+	if ((rc = tsarc_decide_external(d->eff, resources_tr, NULL)))
 		goto out;
 	cJSON_ArrayForEach(c, comps) {
 		slot *s;

@@ -4,6 +4,8 @@
 # that is not root and has no SUPER, the admin in the system-database
 # Secret (URL, DATABASE_SSL_MODE, DB_SSL_CA / _CERT / _KEY as PEM contents).
 # Proven:
+#   - the component is external without saying so (the Secret names a host
+#     that is not the in-cluster service);
 #   - backup and restore connect as the Secret's user (the profile's
 #     "user": "root" does not replace it) and verify the server over TLS;
 #     no PEM content is on a command line and no TLS file is left behind;
@@ -72,9 +74,14 @@ secret_json "$res_t/secret/system-database.json" system-database \
 	"URL=mysql2://admin3:$ADMIN_PW@127.0.0.1:$T_PORT/system" \
 	DATABASE_SSL_MODE=verify_identity "DB_SSL_CA=@$T/tls/ca.pem" "DB_SSL_CERT=@$T/tls/client.pem" \
 	"DB_SSL_KEY=@$T/tls/client.key"
-only_config "$WORK/src.json" "$res_s" system-mysql '{"external": true}'
-only_config "$WORK/dst.json" "$res_t" system-mysql '{"external": true}'
-only_config "$WORK/keep.json" "$res_t" system-mysql '{"external": true, "restore": {"definer": "keep"}}'
+# No "external": true: a Secret that names a host other than the in-cluster
+# service makes the component external (the 2.16+ layout, layout.h).
+only_config "$WORK/src.json" "$res_s" system-mysql
+only_config "$WORK/dst.json" "$res_t" system-mysql
+only_config "$WORK/keep.json" "$res_t" system-mysql '{"restore": {"definer": "keep"}}'
+ok backup --config "$WORK/src.json" --print-config
+[ "$(json_get "$OUT" "d['decided']['system-mysql']['external']")" = True ] ||
+	fail "the Secret's host did not make system-mysql external"
 REPO=$WORK/repo
 init_repo "$REPO"
 TLS_TMP=$WORK/tmp

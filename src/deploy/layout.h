@@ -1,0 +1,40 @@
+#ifndef TSARC_DEPLOY_LAYOUT_H
+#define TSARC_DEPLOY_LAYOUT_H
+
+/*
+ * Which databases of a deployment are external, when the configuration
+ * does not say. From 3scale 2.16 the system database, backend-redis and
+ * system-redis are external (managed services) and zync's database may be;
+ * up to 2.15 they may run in pods. A profile component that can be either
+ * carries a rule:
+ *
+ *   "external_when": {"apimanager": ["system", "database"],
+ *                     "internal_hosts": ["system-mysql"]}
+ *
+ * and is decided, in this order:
+ *   1. its own "external" in the configuration: that;
+ *   2. the APIManager's spec.externalComponents.<path> (true or false), or,
+ *      without externalComponents, spec.highAvailability.enabled (the
+ *      operator's own mapping: system database and both Redis; zync only
+ *      with externalZyncDatabaseEnabled);
+ *   3. the host of the URL in its url_secret: one of internal_hosts (or
+ *      NAME.<namespace>..., the in-cluster service) is internal, any other
+ *      host external;
+ *   4. nothing to read: internal (the pod), as before.
+ * The decision is written into the effective configuration as "external"
+ * (so backup and restore act on it), and each one, with the reason, into
+ * `decisions` ({"system-mysql": {"external": true, "why": "..."}}): what
+ * --print-config shows. Nothing of a Secret but a URL's host is kept.
+ */
+#include <cjson/cJSON.h>
+#include "component.h"
+
+/* `eff` is an effective configuration; `resources` reads its Secrets and
+ * APIManager. `decisions` may be NULL. Failing to read is no error: the
+ * reason says what could not be read and the rule goes on. */
+int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, cJSON **decisions);
+
+/* tsarc_deploy_decide_external (deploy.h) is the same for a loaded
+ * configuration, with its own transport: what --print-config uses. */
+
+#endif
