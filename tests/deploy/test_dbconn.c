@@ -1,0 +1,209 @@
+/* Unit tests of dbconn.c: which user and password a managed database gets
+ * from its Secret, TLS modes and client options, the private TLS files,
+ * the probes' answers and what a restore creates a database with. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "component.h"
+#include "dbconn.h"
+#include "tsarc/errors.h"
+
+/* A Secret document with stringData (what tsarc_secret_doc_value reads). */
+static cJSON *secret(const char *const kv[])
+{
+	cJSON *doc = cJSON_CreateObject(), *data = cJSON_AddObjectToObject(doc, "stringData");
+	for (; kv[0]; kv += 2)
+		cJSON_AddStringToObject(data, kv[0], kv[1]);
+	return doc;
+}
+
+static const char profile_spec[] =
+	"{\"user\": \"root\", \"url_secret\": {\"secret\": \"system-database\", \"key\": \"URL\","
+	" \"user_key\": \"DB_USER\", \"password_key\": \"DB_PASSWORD\", \"tls\": {\"mode\":"
+	" \"DATABASE_SSL_MODE\", \"ca\": \"DB_SSL_CA\", \"cert\": \"DB_SSL_CERT\", \"key\":"
+	" \"DB_SSL_KEY\"}}}";
+
+static void resolve(const char *spec_text, const char *const kv[], tsarc_conn *conn, int want_rc)
+{
+	cJSON *spec = cJSON_Parse(spec_text), *doc = kv ? secret(kv) : NULL;
+	tsarc_component c;
+
+	memset(&c, 0, sizeof(c));
+	c.name = "system-mysql";
+	c.spec = spec;
+	c.external = 1;
+	assert_int_equal(tsarc_conn_from_secret(&c, doc, conn), want_rc);
+	cJSON_Delete(spec);
+	cJSON_Delete(doc);
+}
+
+static void secret_user_wins_over_profile_user(void **state)
+{
+	static const char *const kv[] = {"URL", "mysql2://admin:pw1@db.example.net/system",
+		"DB_USER", "app", "DB_PASSWORD", "pw2", NULL};
+	tsarc_conn conn;
+
+	(void)state;
+	resolve(profile_spec, kv, &conn, 0);
+	assert_string_equal(conn.user, "admin");
+	assert_string_equal(conn.password, "pw1");
+	assert_string_equal(conn.host, "db.example.net");
+	tsarc_conn_free(&conn);
+}
+
+static void user_key_when_url_has_none(void **state)
+{
+	static const char *const kv[] = {"URL", "mysql2://db.example.net/system",
+		"DB_USER", "app", "DB_PASSWORD", "pw2", NULL};
+	static const char *const zync[] = {"URL", "postgresql://zync@h/zync_production",
+		"DB_PASSWORD", "zpw", NULL};
+	tsarc_conn conn;
+
+	(void)state;
+	resolve(profile_spec, kv, &conn, 0);
+	assert_string_equal(conn.user, "app");
+	assert_string_equal(conn.password, "pw2");
+	assert_true(conn.has_password);
+	tsarc_conn_free(&conn);
+	/* The URL's user without a password: password_key is its password. */
+	resolve(profile_spec, zync, &conn, 0);
+	assert_string_equal(conn.user, "zync");
+	assert_string_equal(conn.password, "zpw");
+	tsarc_conn_free(&conn);
+}
+
+static void configured_password_brings_its_user(void **state)
+{
+	static const char *const kv[] = {"URL", "postgresql://zync:old@src/zync_production", NULL};
+	tsarc_conn conn;
+
+	(void)state;
+	setenv("TSARC_TEST_DBCONN_PW", "new", 1);
+	resolve("{\"user\": \"zync2\", \"password_env\": \"TSARC_TEST_DBCONN_PW\", \"url_secret\":"
+		" {\"secret\": \"zync\", \"key\": \"URL\"}}", kv, &conn, 0);
+	assert_string_equal(conn.user, "zync2");
+	assert_string_equal(conn.password, "new");
+	tsarc_conn_free(&conn);
+	unsetenv("TSARC_TEST_DBCONN_PW");
+}
+
+static void tls_modes_and_args(void **state)
+{
+	static const char *const kv[] = {"URL", "mysql2://a:b@h/system", "DATABASE_SSL_MODE",
+		"verify_identity", "DB_SSL_CA", "-----BEGIN CERTIFICATE-----\nx\n", NULL};
+	static const char *const url_mode[] = {"URL", "postgresql://a:b@h/z?sslmode=require", NULL};
+	static const char *const bad[] = {"URL", "mysql2://a:b@h/s", "DATABASE_SSL_MODE",
+		"sometimes-secret", NULL};
+	static const char *const half[] = {"URL", "mysql2://a:b@h/s", "DB_SSL_CERT", "c", NULL};
+	tsarc_conn conn;
+	tsarc_cmd cmd;
+	tsarc_db_tls *t;
+	struct stat st;
+	char *ca;
+	size_t i;
+	int seen_ca = 0, seen_verify = 0;
+
+	(void)state;
+	resolve(profile_spec, kv, &conn, 0);
+	assert_int_equal(tsarc_conn_tls_mode(&conn), TSARC_TLS_VERIFY_FULL);
+	assert_int_equal(tsarc_db_tls_open(&conn, &t), 0);
+	assert_non_null(t);
+	/* A private folder, a 0600 file, the PEM in it; the path on argv. */
+	assert_int_equal(stat(t->dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(t->ca, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_null(t->cert);
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_mysql_tls_args(&cmd, &conn, t), 0);
+	for (i = 0; i < cmd.argc; i++) {
+		assert_null(strstr(cmd.argv[i], "BEGIN CERTIFICATE"));
+		seen_ca |= !strncmp(cmd.argv[i], "--ssl-ca=", 9);
+		seen_verify |= !strcmp(cmd.argv[i], "--loose-ssl-verify-server-cert");
+	}
+	assert_true(seen_ca && seen_verify);
+	tsarc_cmd_free(&cmd);
+	ca = strdup(t->ca);
+	{
+		char *dir = strdup(t->dir);
+		assert_int_equal(tsarc_db_tls_close(t), 0);
+		assert_int_not_equal(access(ca, F_OK), 0);
+		assert_int_not_equal(access(dir, F_OK), 0);
+		free(dir);
+	}
+	free(ca);
+	tsarc_conn_free(&conn);
+
+	resolve(profile_spec, url_mode, &conn, 0);
+	assert_int_equal(tsarc_conn_tls_mode(&conn), TSARC_TLS_REQUIRE);
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_pg_tls_env(&cmd, &conn, NULL), 0);
+	assert_int_equal(cmd.nenv, 1);
+	assert_string_equal(cmd.env[0], "PGSSLMODE=require");
+	tsarc_cmd_free(&cmd);
+	tsarc_conn_free(&conn);
+
+	/* An unknown mode is an error that names the key, never the value. */
+	resolve(profile_spec, bad, &conn, TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, "DATABASE_SSL_MODE"));
+	assert_null(strstr(tsarc_error_last()->message, "sometimes-secret"));
+	resolve(profile_spec, half, &conn, TSARC_ECONFIG);
+}
+
+static void probe_answers_and_create_options(void **state)
+{
+	static const char *const my[] = {"charset", "collation"};
+	static const char *const pg[] = {"encoding", "lc_collate", "lc_ctype"};
+	cJSON *meta = cJSON_CreateObject();
+	char *opts, *sql, *q;
+
+	(void)state;
+	assert_int_equal(tsarc_probe_fields("utf8mb4\tutf8mb4_unicode_ci\n", my, 2, meta), 0);
+	assert_int_equal(tsarc_mysql_create_options(meta, "DEFAULT CHARACTER SET utf8mb3", &opts), 0);
+	assert_string_equal(opts, "DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci");
+	free(opts);
+	/* Anything but plain names is refused, and a recorded value that is
+	 * not one (a snapshot is untrusted) falls back to the recipe's. */
+	{
+		cJSON *other = cJSON_CreateObject();
+		assert_int_not_equal(tsarc_probe_fields("utf8; DROP\tx\n", my, 2, other), 0);
+		cJSON_Delete(other);
+	}
+	cJSON_ReplaceItemInObject(meta, "collation", cJSON_CreateString("x; DROP DATABASE y"));
+	assert_int_equal(tsarc_mysql_create_options(meta, "DEFAULT CHARACTER SET utf8mb3", &opts), 0);
+	assert_string_equal(opts, "DEFAULT CHARACTER SET utf8mb3");
+	free(opts);
+	cJSON_Delete(meta);
+
+	meta = cJSON_CreateObject();
+	assert_int_equal(tsarc_probe_fields("LATIN1|C|C\n", pg, 3, meta), 0);
+	assert_int_equal(tsarc_pg_create_database_sql("zync'; --", meta, &sql), 0);
+	assert_non_null(strstr(sql, "ENCODING %L LC_COLLATE %L LC_CTYPE %L TEMPLATE template0', d, "
+		"'LATIN1', 'C', 'C')"));
+	assert_null(strstr(sql, "zync'")); /* the name goes as hex */
+	free(sql);
+	cJSON_Delete(meta);
+	assert_int_equal(tsarc_mysql_charset_query("sys`tem'", &q), 0);
+	assert_null(strstr(q, "sys"));
+	free(q);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(secret_user_wins_over_profile_user),
+		cmocka_unit_test(user_key_when_url_has_none),
+		cmocka_unit_test(configured_password_brings_its_user),
+		cmocka_unit_test(tls_modes_and_args),
+		cmocka_unit_test(probe_answers_and_create_options),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
