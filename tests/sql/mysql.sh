@@ -8,7 +8,8 @@
 #     that is not the in-cluster service);
 #   - backup and restore connect as the Secret's user (the profile's
 #     "user": "root" does not replace it) and verify the server over TLS;
-#     no PEM content is on a command line and no TLS file is left behind;
+#     no PEM content is on a command line and no TLS file is left behind,
+#     not even by a backup ended with SIGTERM;
 #   - a dump whose trigger, view, function, procedure and event carry
 #     DEFINER=`app`@`%` loads as the restoring user without SUPER: the
 #     clauses are removed ("definer": "strip", the default, said in the
@@ -95,6 +96,27 @@ ok show --repo "$REPO" "$SNAP" --json
 ! grep -q "BEGIN CERTIFICATE\|PRIVATE KEY" "$OUT" || fail "PEM contents in the manifest"
 grep -q utf8mb4_unicode_ci "$OUT" || fail "the manifest does not record the collation utf8mb4_unicode_ci"
 grep -q '"db_user":[[:space:]]*"admin3"' "$OUT" || fail "the backup did not connect as the Secret's user admin3"
+
+info "SIGTERM while the dump runs: no TLS file is left behind"
+# A dump tool that says it has started (and has its TLS files) and then
+# waits: the signal comes while the client holds them, whatever the load.
+cat > "$WORK/slow-dump" <<SH
+#!/bin/sh
+[ "\$1" = --version ] && { echo "slow-dump 1"; exit 0; }
+for a in "\$@"; do case \$a in --ssl-key=*) [ -f "\${a#--ssl-key=}" ] && touch "$WORK/dump-started";; esac; done
+exec sleep 60
+SH
+chmod +x "$WORK/slow-dump"
+only_config "$WORK/slow.json" "$res_s" system-mysql "{\"tool\": \"$WORK/slow-dump\"}"
+TMPDIR=$TLS_TMP "$TSARC" backup --repo "$REPO" --config "$WORK/slow.json" >"$WORK/slow.out" 2>&1 &
+slow=$!
+for _ in $(seq 300); do [ -e "$WORK/dump-started" ] && break; sleep 0.1; done
+[ -e "$WORK/dump-started" ] || { kill -9 $slow; fail "the slow dump never started with its key file"; }
+[ -n "$(ls -A "$TLS_TMP")" ] || fail "test setup: no TLS files while the dump runs"
+kill -TERM $slow
+rc=0; wait $slow || rc=$?
+[ "$rc" = 143 ] || { cat "$WORK/slow.out" >&2; fail "SIGTERM: exit $rc, not 143"; }
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after SIGTERM: $(ls -A "$TLS_TMP")"
 
 info "the plan says what happens to DEFINER and with which charset the database is made"
 ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json" --dry-run
