@@ -68,11 +68,14 @@ json.dump({
   "profile": "3scale",
   "transport": {"type": "kube", "binary": kubectl, "context": "dr-cluster", "namespace": "3scale-prod",
                 "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_CALLS", "FAKE_KUBE_NAMESPACE", "FAKE_KUBE_CONTEXT"]},
+  # The databases run in pods (the 2.15 layout); said, because the fake
+  # cluster's Secrets name this host's loopback servers, which the profile
+  # would otherwise take for external ones (layout.h).
   "components": {
-    "system-mysql": {"socket": sock},
-    "zync-database": {"database": "zync_production"},
-    "backend-redis": {"port": int(bport), "pod_password_env": "REDIS_PASSWORD"},
-    "system-redis": {"port": int(sport)},
+    "system-mysql": {"socket": sock, "external": False},
+    "zync-database": {"database": "zync_production", "external": False},
+    "backend-redis": {"port": int(bport), "pod_password_env": "REDIS_PASSWORD", "external": False},
+    "system-redis": {"port": int(sport), "external": False},
     "system-storage": {"path": storage},
   },
   "post_restore": [],
