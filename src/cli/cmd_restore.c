@@ -120,7 +120,7 @@ static void say_list(const char *label, const cJSON *arr)
 
 static void print_report(const cJSON *report, int dry_run)
 {
-	/* What a sql step's plan adds (restore.c sql_plan). */
+	/* What a sql step's plan adds (db.c tsarc_sql_describe). */
 	static const char *const sql_fields[] = {"database", "definer", "tls", NULL};
 	const cJSON *st, *a;
 	const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report,

@@ -60,3 +60,22 @@ c["components"][comp] = {"enabled": True, **over}
 json.dump(c, open(file, "w"), indent=2)
 PY
 }
+
+# start_pair start-mysql-tls|start-postgres-tls PORT_VAR: a source server
+# ($S) and a target ($T) started at once (stopped by deploy/lib.sh's trap);
+# their ports (PORT_VAR of each env) in S_PORT / T_PORT, and ADMIN_PW a
+# fresh password for the tests' admin user.
+start_pair() {
+	local how=$1 var=$2 ps pt
+	S=$WORK/svc-src
+	T=$WORK/svc-dst
+	bash "$SERVICES" "$how" "$S" >"$WORK/s.log" 2>&1 &
+	ps=$!
+	bash "$SERVICES" "$how" "$T" >"$WORK/t.log" 2>&1 &
+	pt=$!
+	wait $ps || { cat "$WORK/s.log" >&2; fail "the source server did not start ($how)"; }
+	wait $pt || { cat "$WORK/t.log" >&2; fail "the target server did not start ($how)"; }
+	S_PORT=$(. "$S/env"; eval "echo \"\$$var\"")
+	T_PORT=$(. "$T/env"; eval "echo \"\$$var\"")
+	ADMIN_PW=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+}

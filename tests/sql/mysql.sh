@@ -21,17 +21,7 @@
 . "$(dirname "$0")/lib.sh"
 
 export TSARC_PASSWORD=sql-test
-S=$WORK/svc-src
-T=$WORK/svc-dst
-bash "$SERVICES" start-mysql-tls "$S" >"$WORK/s.log" 2>&1 &
-ps=$!
-bash "$SERVICES" start-mysql-tls "$T" >"$WORK/t.log" 2>&1 &
-pt=$!
-wait $ps || { cat "$WORK/s.log" >&2; fail "the source MariaDB did not start"; }
-wait $pt || { cat "$WORK/t.log" >&2; fail "the target MariaDB did not start"; }
-S_PORT=$(. "$S/env"; echo "$MYSQL_PORT")
-T_PORT=$(. "$T/env"; echo "$MYSQL_PORT")
-ADMIN_PW=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+start_pair start-mysql-tls MYSQL_PORT
 # What a managed service's admin has: everything on every database but
 # SUPER; its login needs a client certificate of the private CA.
 # (No anonymous users: ''@localhost would take the admin's TCP logins.)

@@ -12,17 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 export TSARC_PASSWORD=sql-test
-S=$WORK/svc-src
-T=$WORK/svc-dst
-bash "$SERVICES" start-postgres-tls "$S" >"$WORK/s.log" 2>&1 &
-ps=$!
-bash "$SERVICES" start-postgres-tls "$T" >"$WORK/t.log" 2>&1 &
-pt=$!
-wait $ps || { cat "$WORK/s.log" >&2; fail "the source PostgreSQL did not start"; }
-wait $pt || { cat "$WORK/t.log" >&2; fail "the target PostgreSQL did not start"; }
-S_PORT=$(. "$S/env"; echo "$PG_PORT")
-T_PORT=$(. "$T/env"; echo "$PG_PORT")
-ADMIN_PW=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+start_pair start-postgres-tls PG_PORT
 for d in "$S" "$T"; do
 	sock_psql "$d" -d postgres -c "CREATE ROLE zadmin LOGIN CREATEDB PASSWORD '$ADMIN_PW'" ||
 		fail "cannot create the admin role"
