@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "cmocka_main.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -196,14 +197,9 @@ static void probe_answers_and_create_options(void **state)
 	free(q);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(secret_user_wins_over_profile_user),
-		cmocka_unit_test(user_key_when_url_has_none),
-		cmocka_unit_test(configured_password_brings_its_user),
-		cmocka_unit_test(tls_modes_and_args),
-		cmocka_unit_test(probe_answers_and_create_options),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(secret_user_wins_over_profile_user),
+	cmocka_unit_test(user_key_when_url_has_none),
+	cmocka_unit_test(configured_password_brings_its_user),
+	cmocka_unit_test(tls_modes_and_args),
+	cmocka_unit_test(probe_answers_and_create_options))

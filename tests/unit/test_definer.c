@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "cmocka_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,13 +135,8 @@ static void large_input_passes_through(void **state)
 	free(in);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(strips_mysqldump_objects),
-		cmocka_unit_test(other_spellings),
-		cmocka_unit_test(leaves_data_and_comments),
-		cmocka_unit_test(large_input_passes_through),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(strips_mysqldump_objects),
+	cmocka_unit_test(other_spellings),
+	cmocka_unit_test(leaves_data_and_comments),
+	cmocka_unit_test(large_input_passes_through))
