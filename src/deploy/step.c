@@ -190,10 +190,57 @@ int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const ts
 	return tsarc_restore_stream_filtered(r, c, cmd, st, pre, post, what, NULL);
 }
 
+typedef struct filtered_counter {
+	tsarc_definer_filter *df;
+	tsarc_buf out;
+	unsigned long long size;
+} filtered_counter;
+
+static int count_sink(void *payload, const uint8_t *data, size_t len)
+{
+	filtered_counter *k = payload;
+	int rc;
+
+	tsarc_buf_clear(&k->out);
+	if ((rc = tsarc_definer_filter_feed(k->df, data, len, &k->out)))
+		return rc;
+	k->size += k->out.size;
+	return 0;
+}
+
+/*
+ * The size of a stream once filtered, found by a first pass with a filter
+ * of its own (the filter's output does not depend on how the stream is
+ * split). A consumer in a pod is framed by the size of its input, and
+ * only this pass knows it; the pass also reads and verifies the whole
+ * stream before the consumer gets its first byte.
+ */
+static int filtered_size(tsarc_restore_ctx *r, const tsarc_stream *st,
+	unsigned long long *out)
+{
+	filtered_counter k;
+	int rc;
+
+	memset(&k, 0, sizeof(k));
+	if ((rc = tsarc_definer_filter_new(&k.df)))
+		return rc;
+	rc = tsarc_stream_extract(r->repo, st, count_sink, &k, r->o->inflight);
+	if (!rc) {
+		tsarc_buf_clear(&k.out);
+		if (!(rc = tsarc_definer_filter_finish(k.df, &k.out)))
+			k.size += k.out.size;
+	}
+	tsarc_buf_dispose(&k.out);
+	tsarc_definer_filter_free(k.df);
+	*out = k.size;
+	return rc;
+}
+
 int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const tsarc_cmd *cmd, const tsarc_stream *st, const char *pre, const char *post,
 	const char *what, tsarc_definer_filter *df)
 {
+	unsigned long long body = st ? st->size : 0;
 	tsarc_proc p;
 	feeder f;
 	int rc, prc;
@@ -201,8 +248,13 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 
 	tsarc_proc_init(&p);
 	p.want_stdin = 1;
-	p.has_input_size = !df;
-	p.input_size = (pre ? strlen(pre) : 0) + (st ? st->size : 0) + (post ? strlen(post) : 0);
+	/* Filtered, the size sent is known only after a first pass, which a
+	 * consumer on this host does not need: its process group is killed
+	 * before its input closes short. */
+	p.has_input_size = !df || !st || (c->tr->caps & TSARC_TR_IN_WORKLOAD);
+	if (df && st && p.has_input_size && (rc = filtered_size(r, st, &body)))
+		return rc;
+	p.input_size = (pre ? strlen(pre) : 0) + body + (post ? strlen(post) : 0);
 	if ((rc = c->tr->spawn(c->tr, c, cmd, &p)))
 		return rc;
 	memset(&f, 0, sizeof(f));
@@ -221,9 +273,9 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	tsarc_buf_dispose(&f.out);
 	if (!rc && post && !(rc = write_all(f.fd, post, strlen(post))))
 		f.sent += strlen(post);
-	/* Filtered, the bytes sent are not known before: the stream's own
-	 * bytes are checked instead. */
-	if (!rc && !df && f.sent != p.input_size)
+	/* The bytes sent are checked against the size the consumer was told;
+	 * filtered, the stream's own bytes are checked too. */
+	if (!rc && p.has_input_size && f.sent != p.input_size)
 		rc = tsarc_error_set(TSARC_ECORRUPT, "%llu bytes read for a stream of %llu",
 			f.sent, p.input_size);
 	if (!rc && df && st && f.read != st->size)
