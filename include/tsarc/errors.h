@@ -55,7 +55,8 @@ int tsarc_error_set(int code, const char *fmt, ...)
 /* The last error of this thread; never NULL (code 0 when none). */
 const tsarc_error *tsarc_error_last(void);
 void tsarc_error_clear(void);
-/* Prefixes the current message with context ("snapshot 1a2b: ..."). */
+/* Prefixes the current message with context ("snapshot 1a2b: ..."): fmt
+ * names the context only; the ": " between it and the message is added here. */
 void tsarc_error_prefix(const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 1, 2)))

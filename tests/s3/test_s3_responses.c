@@ -718,6 +718,35 @@ static void test_expired_token_renews(void **state)
 	stop();
 }
 
+/* A credentials answer the parser refuses: the message names the endpoint
+ * once, then the parser's reason, with one separator between them. */
+static void test_bad_credentials_answer(void **state)
+{
+	static const canned script[] = {
+		{REPLY, 200, NULL, "{\"AccessKeyId\":\"ASIAHALF\"}", -1},
+	};
+	char uri[96], url[128];
+	tsarc_store *st = NULL;
+	const char *msg;
+
+	(void)state;
+	START(script);
+	clear_aws_env();
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/x", 1);
+	setenv("AWS_CONFIG_FILE", "/nonexistent/y", 1);
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/creds", (unsigned)srv.port);
+	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, 1);
+	snprintf(url, sizeof(url), "s3:http://127.0.0.1:%u/bkt/p", (unsigned)srv.port);
+	assert_int_equal(tsarc_store_open(&st, url, NULL), TSARC_EIO);
+	unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	msg = tsarc_error_last()->message;
+	if (!strstr(msg, "container credentials endpoint") ||
+	    !strstr(msg, "/creds: the credentials answer lacks") || strstr(msg, ": :"))
+		fail_msg("message: %s", msg);
+	assert_null(st);
+	stop();
+}
+
 static void test_ranges(void **state)
 {
 	static const canned ignored[] = {{REPLY, 200, NULL, "0123456789", -1}};
@@ -982,6 +1011,7 @@ int main(void)
 		cmocka_unit_test(test_create_only),
 		cmocka_unit_test(test_put_options),
 		cmocka_unit_test(test_expired_token_renews),
+		cmocka_unit_test(test_bad_credentials_answer),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_delete_batches),
 		cmocka_unit_test(test_list_pages),

@@ -207,7 +207,7 @@ int tsarc__s3_container_creds(const tsarc__s3_credctx *ctx, tsarc__s3_creds *out
 								   : TSARC_EACCESS,
 			"container credentials endpoint %s answered HTTP %ld", url, status);
 	} else if ((rc = tsarc__s3_parse_cred_json(out, (const char *)body.ptr, body.size))) {
-		tsarc_error_prefix("container credentials endpoint %s: ", url);
+		tsarc_error_prefix("container credentials endpoint %s", url);
 	} else if (!(out->source = strdup(rel ? "the container credentials endpoint "
 						"(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)"
 					      : "the container credentials endpoint "
@@ -347,7 +347,7 @@ int tsarc__s3_imds_creds(const tsarc__s3_credctx *ctx, tsarc__s3_creds *out)
 	if (rc)
 		goto done;
 	if ((rc = tsarc__s3_parse_cred_json(out, (const char *)body.ptr, body.size))) {
-		tsarc_error_prefix("instance metadata, role %s: ", role);
+		tsarc_error_prefix("instance metadata, role %s", role);
 		goto done;
 	}
 	{

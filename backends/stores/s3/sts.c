@@ -227,7 +227,7 @@ static int sts_call(const tsarc__s3_credctx *ctx, const char *action,
 		tsarc_error_prefix("STS %s for %s at %s", action, role_arn, e.url);
 	} else if (status == 200) {
 		if ((rc = tsarc__s3_parse_sts_creds(out, (const char *)resp.ptr, resp.size)))
-			tsarc_error_prefix("STS %s at %s: ", action, e.url);
+			tsarc_error_prefix("STS %s at %s", action, e.url);
 	} else {
 		tsarc__s3_error_doc err;
 
