@@ -163,7 +163,7 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 		if ((rc = tsarc_mysql_create_options(s->st->meta, tsarc_spec_str(s->recipe,
 			     "create_database_options"), &opts)))
 			return rc;
-		rc = tsarc_deploy_buf_printf(pre, "CREATE DATABASE IF NOT EXISTS `%s`%s%s;\nUSE `%s`;\n",
+		rc = tsarc_buf_printf(pre, "CREATE DATABASE IF NOT EXISTS `%s`%s%s;\nUSE `%s`;\n",
 			conn->database, opts ? " " : "", opts ? opts : "", conn->database);
 		free(opts);
 		if (rc)

@@ -180,10 +180,5 @@ int tsarc_restore_read_stream(tsarc_restore_ctx *r, const struct tsarc_stream *s
 	struct tsarc_buf *out);
 /* `s` (may be NULL) is a string of array `arr`. */
 int tsarc_str_in_array(const cJSON *arr, const char *s);
-int tsarc_deploy_buf_printf(struct tsarc_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
-#endif
-	;
 
 #endif

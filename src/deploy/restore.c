@@ -110,20 +110,20 @@ static int stopped_error(tsarc_restore_ctx *r, int rc, size_t failed, size_t sto
 	size_t i;
 
 	if (failed != (size_t)-1)
-		tsarc_deploy_buf_printf(&msg, "restore of snapshot %.10s stopped at %s: %s\n  "
+		tsarc_buf_printf(&msg, "restore of snapshot %.10s stopped at %s: %s\n  "
 			"applied:", r->snap->id, tsarc_step_name(&r->steps[failed]),
 			r->steps[failed].error ? r->steps[failed].error : "out of memory");
 	else
-		tsarc_deploy_buf_printf(&msg, "restore of snapshot %.10s interrupted by %s before "
+		tsarc_buf_printf(&msg, "restore of snapshot %.10s interrupted by %s before "
 			"%s\n  applied:", r->snap->id, tsarc_signal_name(tsarc_interrupted()),
 			tsarc_step_name(&r->steps[stopped]));
 	for (i = 0; i < r->n; i++)
 		if (r->steps[i].state == TSARC_STEP_DONE)
-			tsarc_deploy_buf_printf(&msg, " %s", tsarc_step_name(&r->steps[i]));
+			tsarc_buf_printf(&msg, " %s", tsarc_step_name(&r->steps[i]));
 	tsarc_buf_puts(&msg, "\n  not applied:");
 	for (i = 0; i < r->n; i++)
 		if (r->steps[i].state == TSARC_STEP_PENDING)
-			tsarc_deploy_buf_printf(&msg, " %s", tsarc_step_name(&r->steps[i]));
+			tsarc_buf_printf(&msg, " %s", tsarc_step_name(&r->steps[i]));
 	tsarc_buf_append(&msg, "", 1);
 	rc = tsarc_error_set(rc, "%s", msg.ptr ? (char *)msg.ptr : "restore failed");
 	tsarc_buf_dispose(&msg);

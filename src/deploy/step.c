@@ -47,22 +47,6 @@ int tsarc_str_in_array(const cJSON *arr, const char *s)
 	return 0;
 }
 
-int tsarc_deploy_buf_printf(tsarc_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *t = NULL;
-	int n, rc;
-
-	va_start(ap, fmt);
-	n = vasprintf(&t, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	rc = tsarc_buf_puts(b, t);
-	free(t);
-	return rc;
-}
-
 void tsarc_step_note(tsarc_step *s, const char *fmt, ...)
 {
 	va_list ap;

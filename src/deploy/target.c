@@ -308,42 +308,42 @@ static void endpoint_text(const tsarc_step *s, cJSON *ep)
 	int db = target_of(s) == TSARC_TARGET_DATABASE || target_of(s) == TSARC_TARGET_SERVER;
 
 	if (target_of(s) == TSARC_TARGET_RESOURCES) {
-		tsarc_deploy_buf_printf(&b, "%s resources ", tsarc_spec_str(ep, "resource") ?
+		tsarc_buf_printf(&b, "%s resources ", tsarc_spec_str(ep, "resource") ?
 			tsarc_spec_str(ep, "resource") : "");
 		if (kube)
-			tsarc_deploy_buf_printf(&b, "in namespace %s", (v = tsarc_spec_str(ep, "namespace")) ? v :
+			tsarc_buf_printf(&b, "in namespace %s", (v = tsarc_spec_str(ep, "namespace")) ? v :
 				"(the context's)");
 		else
-			tsarc_deploy_buf_printf(&b, "in %s", (v = tsarc_spec_str(ep, "resources_dir")) ? v : "?");
+			tsarc_buf_printf(&b, "in %s", (v = tsarc_spec_str(ep, "resources_dir")) ? v : "?");
 	} else {
 		if (kube && (v = tsarc_spec_str(ep, "workload")))
-			tsarc_deploy_buf_printf(&b, "pod of %s", v);
+			tsarc_buf_printf(&b, "pod of %s", v);
 		else if (kube && (v = tsarc_spec_str(ep, "pod")))
-			tsarc_deploy_buf_printf(&b, "pod %s", v);
+			tsarc_buf_printf(&b, "pod %s", v);
 		else if (kube)
 			tsarc_buf_puts(&b, "a pod");
 		if (kube && (v = tsarc_spec_str(ep, "container")))
-			tsarc_deploy_buf_printf(&b, " (container %s)", v);
+			tsarc_buf_printf(&b, " (container %s)", v);
 		if (kube)
-			tsarc_deploy_buf_printf(&b, " in namespace %s: ", (v = tsarc_spec_str(ep, "namespace")) ? v :
+			tsarc_buf_printf(&b, " in namespace %s: ", (v = tsarc_spec_str(ep, "namespace")) ? v :
 				"(the context's)");
 		if (db && (v = tsarc_spec_str(ep, "socket"))) {
 			/* user via socket PATH, database DB: a path and a database
 			 * name do not read well joined by a slash. */
 			if (tsarc_spec_str(ep, "user"))
-				tsarc_deploy_buf_printf(&b, "%s via ", tsarc_spec_str(ep, "user"));
-			tsarc_deploy_buf_printf(&b, "socket %s", v);
+				tsarc_buf_printf(&b, "%s via ", tsarc_spec_str(ep, "user"));
+			tsarc_buf_printf(&b, "socket %s", v);
 			if ((v = tsarc_spec_str(ep, "database")))
-				tsarc_deploy_buf_printf(&b, ", database %s", v);
+				tsarc_buf_printf(&b, ", database %s", v);
 		} else if (db) {
 			if ((v = tsarc_spec_str(ep, "user")))
-				tsarc_deploy_buf_printf(&b, "%s@", v);
-			tsarc_deploy_buf_printf(&b, "%s", (v = tsarc_spec_str(ep, "host")) ? v :
+				tsarc_buf_printf(&b, "%s@", v);
+			tsarc_buf_printf(&b, "%s", (v = tsarc_spec_str(ep, "host")) ? v :
 				kube ? "its own server" : "localhost");
 			if (cJSON_IsNumber(port))
-				tsarc_deploy_buf_printf(&b, ":%d", port->valueint);
+				tsarc_buf_printf(&b, ":%d", port->valueint);
 			if ((v = tsarc_spec_str(ep, "database")))
-				tsarc_deploy_buf_printf(&b, "/%s", v);
+				tsarc_buf_printf(&b, "/%s", v);
 		} else if ((v = tsarc_spec_str(ep, "path"))) {
 			tsarc_buf_puts(&b, v);
 		} else if ((v = tsarc_spec_str(ep, "command"))) {
@@ -351,7 +351,7 @@ static void endpoint_text(const tsarc_step *s, cJSON *ep)
 		}
 		if (!kube && (v = tsarc_spec_str(ep, "machine")) &&
 			(!db || !tsarc_spec_str(ep, "host")))
-			tsarc_deploy_buf_printf(&b, " on %s", v);
+			tsarc_buf_printf(&b, " on %s", v);
 	}
 	tsarc_buf_append(&b, "", 1);
 	if (b.ptr)
@@ -544,7 +544,7 @@ int tsarc_plan_targets(tsarc_restore_ctx *r)
 		if (s->state != TSARC_STEP_PENDING || !s->endpoint || !same_endpoint(s, s->endpoint, s->source))
 			continue;
 		same++;
-		tsarc_deploy_buf_printf(&msg, "\n  %s: %s is the snapshot's source (give --allow-source-target if "
+		tsarc_buf_printf(&msg, "\n  %s: %s is the snapshot's source (give --allow-source-target if "
 			"that is meant)", tsarc_step_name(s), tsarc_spec_str(s->endpoint, "text"));
 	}
 	tsarc_buf_append(&msg, "", 1);

@@ -332,7 +332,7 @@ static char *steps_of(const cJSON *report)
 		const char *status = tsarc_spec_str(st, "status");
 		if (b.size)
 			tsarc_buf_puts(&b, " ");
-		tsarc_deploy_buf_printf(&b, "%s/%s/%s", tsarc_spec_str(st, "component"),
+		tsarc_buf_printf(&b, "%s/%s/%s", tsarc_spec_str(st, "component"),
 			tsarc_spec_str(st, "action"), !strcmp(status, "skipped") ? "skip" :
 			!strcmp(status, "not applied") ? "run" : status);
 	}
@@ -567,7 +567,7 @@ static void dry_run_agrees_with_run(void **state)
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(st, "plan");
 		char *c = names_of(cJSON_GetObjectItemCaseSensitive(p, "creates"));
 		char *l = names_of(cJSON_GetObjectItemCaseSensitive(p, "left_out"));
-		tsarc_deploy_buf_printf(&planned, "%s: apply [%s] leave out [%s]; ",
+		tsarc_buf_printf(&planned, "%s: apply [%s] leave out [%s]; ",
 			tsarc_spec_str(st, "component"), c, l);
 		free(c);
 		free(l);
@@ -584,7 +584,7 @@ static void dry_run_agrees_with_run(void **state)
 		assert_non_null(call);
 		cJSON_DeleteItemFromArray((cJSON *)call, 0);
 		a = names_of(call);
-		tsarc_deploy_buf_printf(&done, "%s: apply [%s] leave out [%s]; ",
+		tsarc_buf_printf(&done, "%s: apply [%s] leave out [%s]; ",
 			tsarc_spec_str(st, "component"), a, l);
 		free(a);
 		free(l);
