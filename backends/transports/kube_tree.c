@@ -9,6 +9,7 @@
  * swap.
  */
 #include "component.h"
+#include "error_save.h"
 #include "snapshot.h"
 #include "tree_restore.h"
 #include "tsarc/errors.h"
@@ -117,7 +118,8 @@ int tsarc_kube_replace_tree(tsarc_transport *tr, tsarc_component *c, tsarc_repo 
 	tsarc_cmd cmd;
 	tsarc_proc p;
 	uint64_t entries = 0, sent = 0, skipped = 0;
-	char what[400], staging[64], old[64], mark[64], msg[2048];
+	char what[400], staging[64], old[64], mark[64];
+	tsarc_saved_error failed;
 	int rc, prc;
 
 	tsarc_cmd_init(&cmd);
@@ -145,7 +147,7 @@ int tsarc_kube_replace_tree(tsarc_transport *tr, tsarc_component *c, tsarc_repo 
 		rc = tsarc_error_set(TSARC_ECORRUPT, "stream %s read %llu entries, then %llu",
 			st->name, (unsigned long long)entries, (unsigned long long)sent);
 	if (rc) {
-		snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
+		tsarc_error_save(&failed);
 		tsarc_proc_kill(&p);
 		prc = tsarc_proc_finish(&p, what);
 		/* It had exited on its own (its script refused, say): its own
@@ -153,7 +155,7 @@ int tsarc_kube_replace_tree(tsarc_transport *tr, tsarc_component *c, tsarc_repo 
 		if (prc && WIFEXITED(p.status))
 			return prc;
 		return tsarc_error_set(rc, "%s; %s was stopped before the end of its input, so the "
-			"tree was not swapped", msg, what);
+			"tree was not swapped", failed.message, what);
 	}
 	tsarc_proc_close_stdin(&p);
 	if ((prc = tsarc_proc_finish(&p, what)))

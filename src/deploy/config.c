@@ -4,6 +4,7 @@
  * anything runs; errors name the bad field by its JSON path.
  */
 #include "config.h"
+#include "error_save.h"
 #include "kind.h"
 #include "fileio.h"
 #include "deploy.h"
@@ -31,13 +32,13 @@ const char *tsarc_deploy_builtin_profile(const char *name)
 /* A config or profile file; any failure to read it is a config error. */
 static int read_file(const char *path, char **out)
 {
-	char why[1024];
+	tsarc_saved_error why;
 	int rc = tsarc_read_file(path, CONFIG_MAX, out, NULL);
 
 	if (!rc || rc == TSARC_ENOMEM)
 		return rc;
-	snprintf(why, sizeof(why), "%s", tsarc_error_last()->message);
-	return tsarc_error_set(TSARC_ECONFIG, "%s", why);
+	tsarc_error_save(&why);
+	return tsarc_error_set(TSARC_ECONFIG, "%s", why.message);
 }
 
 static int parse(const char *text, const char *origin, cJSON **out)

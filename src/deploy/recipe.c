@@ -10,6 +10,7 @@
  */
 #include "component.h"
 #include "config.h"
+#include "error_save.h"
 #include "kind.h"
 #include "tsarc/errors.h"
 
@@ -19,13 +20,15 @@
 int tsarc_recipe_action_check(const char *action, const char *kind, const char *where)
 {
 	const tsarc_kind *k;
-	char msg[600];
+	tsarc_saved_error e;
+	const char *msg;
 	int rc;
 
 	/* The kinds say which actions exist and who may name them. */
 	if (!(rc = tsarc_kind_for_action(kind, action, "", &k)))
 		return 0;
-	snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
+	tsarc_error_save(&e);
+	msg = e.message;
 	/* "component '': action sql needs kind mysql or postgres" */
 	return tsarc_error_set(rc, "%s.action: %s", where, strstr(msg, "': ") ?
 		strstr(msg, "': ") + 3 : msg);

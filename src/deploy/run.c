@@ -7,6 +7,7 @@
  * snapshot is written: a backup that misses a required store is no backup.
  */
 #include "dbconn.h"
+#include "error_save.h"
 #include "layout.h"
 #include "kind.h"
 #include "deploy.h"
@@ -195,13 +196,13 @@ static int run_component(run *r, slot *s)
 		s->running = 0;
 		pthread_mutex_unlock(&r->lock);
 		{
-			char engine_msg[1024];
-			snprintf(engine_msg, sizeof(engine_msg), "%s", tsarc_error_last()->message);
+			tsarc_saved_error engine;
+			tsarc_error_save(&engine);
 			prc = tsarc_proc_finish(&s->proc, what);
 			/* The producer's own failure explains more than a pipeline
 			 * error it caused; else keep the pipeline's. */
 			if (!prc && rc)
-				tsarc_error_set(rc, "%s", engine_msg);
+				tsarc_error_set(rc, "%s", engine.message);
 			rc = prc ? prc : rc;
 		}
 		s->seconds = now_seconds() - t0;

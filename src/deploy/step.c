@@ -6,6 +6,7 @@
  * consumer never sees a clean end of a partial stream.
  */
 #include "kind.h"
+#include "error_save.h"
 #include "definer.h"
 #include "extract.h"
 #include "fileio.h"
@@ -228,7 +229,8 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	tsarc_proc p;
 	feeder f;
 	int rc, prc;
-	char msg[2048], tail[512];
+	tsarc_saved_error failed;
+	char tail[512];
 
 	tsarc_proc_init(&p);
 	p.want_stdin = 1;
@@ -269,7 +271,7 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 		tsarc_proc_close_stdin(&p);
 		return tsarc_proc_finish(&p, what);
 	}
-	snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
+	tsarc_error_save(&failed);
 	tsarc_proc_abort(&p);
 	prc = tsarc_proc_finish(&p, what);
 	if (rc == TSARC_ECANCELED) {
@@ -282,7 +284,8 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 			"the stream and was stopped%s%s", what, tail[0] ? "; its stderr ended with:\n" : "",
 			tail);
 	}
-	return tsarc_error_set(rc, "%s; %s was stopped before the end of its input", msg, what);
+	return tsarc_error_set(rc, "%s; %s was stopped before the end of its input",
+		failed.message, what);
 }
 
 /* Reads a whole (small) stream into memory. */

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* asprintf */
 #include "sentinel.h"
 #include "component.h"
+#include "error_save.h"
 #include "tsarc/errors.h"
 
 #include <openssl/crypto.h>
@@ -201,7 +202,8 @@ done:
 int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base,
 	const tsarc_redis_sentinel *s)
 {
-	char *list, *save = NULL, *entry, first[512] = "";
+	char *list, *save = NULL, *entry;
+	tsarc_saved_error first = {0, ""};
 	int rc = TSARC_ECONFIG, tried = 0;
 
 	*out = NULL;
@@ -213,8 +215,8 @@ int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base
 		tried++;
 		if (!(rc = try_entry(entry, base, s, out)))
 			break;
-		if (!*first)
-			snprintf(first, sizeof(first), "%s", tsarc_error_last()->message);
+		if (!first.code)
+			tsarc_error_save(&first);
 	}
 	OPENSSL_cleanse(list, strlen(s->hosts));
 	free(list);
@@ -223,6 +225,6 @@ int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base
 	if (rc)
 		return tsarc_error_set(rc == TSARC_ENOMEM ? rc : TSARC_ENET, "no Sentinel of %d gave "
 			"the %s of '%s' (first: %s)", tried, s->read_replica ? "replica or master" :
-			"master", s->master, first);
+			"master", s->master, first.message);
 	return 0;
 }

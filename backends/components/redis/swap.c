@@ -11,6 +11,7 @@
  */
 #include "redis.h"
 #include "fileio.h"
+#include "error_save.h"
 #include "interrupt.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
@@ -563,27 +564,27 @@ done:
 		/* Leave the configuration as it was (also when interrupted: that
 		 * is the undo a signal asks for); the files moved aside stay
 		 * where the error says. */
-		char msg[2048];
+		tsarc_saved_error e;
 		const char *server = op.server == 2 ? "; Redis runs with persistence off until its "
 			"next restart" : op.server == 1 ? "; Redis was being restarted: check that it "
 			"runs" : "";
-		snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
+		tsarc_error_save(&e);
 		if (tsarc_cleanup_run(&op.undo))
 			tsarc_error_set(rc, "%s; restoring its persistence configuration failed too (%s): "
-				"the original is kept in %s", msg, tsarc_error_last()->message,
+				"the original is kept in %s", e.message, tsarc_error_last()->message,
 				op.cfg.saved_where);
 		else
 			tsarc_error_set(rc, "%s (persistence configuration put back%s; old files, if "
-				"moved, are in %s with suffix -old.<time>)", msg, server, op.data_dir);
+				"moved, are in %s with suffix -old.<time>)", e.message, server, op.data_dir);
 	}
 	if (rc && op.incoming.registered) {
-		char msg[2048];
-		snprintf(msg, sizeof(msg), "%s", tsarc_error_last()->message);
+		tsarc_saved_error e;
+		tsarc_error_save(&e);
 		if (tsarc_cleanup_run(&op.incoming))
-			tsarc_error_set(rc, "%s; %s/%s.tsarc-incoming could not be removed (%s)", msg,
-				op.data_dir, op.dbfilename, tsarc_error_last()->message);
+			tsarc_error_set(rc, "%s; %s/%s.tsarc-incoming could not be removed (%s)",
+				e.message, op.data_dir, op.dbfilename, tsarc_error_last()->message);
 		else
-			tsarc_error_set(rc, "%s", msg);
+			tsarc_error_set(rc, "%s", e.message);
 	}
 	if (!rc && op.earlier)
 		tsarc_step_note(s, "%s; %s", op.earlier, s->note ? s->note : "");

@@ -1,4 +1,5 @@
 #include "credentials.h"
+#include "error_save.h"
 
 #include "metadata.h"
 #include "sts.h"
@@ -68,7 +69,7 @@ static int fetch(tsarc__s3_credsrc *s, tsarc__s3_creds *out)
 /* Steps 3 to 5 of the chain; `why_static` is step 1-2's "nothing here". */
 static int resolve_dynamic(tsarc__s3_credsrc *s, const char *why_static)
 {
-	char why_imds[512];
+	tsarc_saved_error why_imds;
 	int rc;
 
 	if (tsarc__s3_web_identity_configured()) {
@@ -83,11 +84,11 @@ static int resolve_dynamic(tsarc__s3_credsrc *s, const char *why_static)
 	rc = fetch(s, &s->cur);
 	if (rc != TSARC_ENOTFOUND)
 		return rc;
-	snprintf(why_imds, sizeof(why_imds), "%s", tsarc_error_last()->message);
+	tsarc_error_save(&why_imds);
 	return tsarc_error_set(TSARC_ECONFIG,
 		"%s; nor AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, nor "
 		"AWS_CONTAINER_CREDENTIALS_FULL_URI/RELATIVE_URI is set; %s",
-		why_static, why_imds);
+		why_static, why_imds.message);
 }
 
 static int copy_creds(const tsarc__s3_creds *from, const char *region,
@@ -143,7 +144,7 @@ int tsarc__s3_credsrc_open(tsarc__s3_credsrc **out, const char *cacert,
 	int insecure, long margin_s)
 {
 	tsarc__s3_credsrc *s;
-	char why[1024];
+	tsarc_saved_error why;
 	int rc;
 
 	*out = NULL;
@@ -169,8 +170,8 @@ int tsarc__s3_credsrc_open(tsarc__s3_credsrc **out, const char *cacert,
 	} else if (rc == 0) {
 		s->kind = K_STATIC;
 	} else if (rc == TSARC_ENOTFOUND) {
-		snprintf(why, sizeof(why), "%s", tsarc_error_last()->message);
-		rc = resolve_dynamic(s, why);
+		tsarc_error_save(&why);
+		rc = resolve_dynamic(s, why.message);
 	}
 	if (rc)
 		goto fail;
