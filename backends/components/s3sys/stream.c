@@ -1,0 +1,358 @@
+/*
+ * The s3 system-storage stream (stream.h): a pax tar written and read
+ * with libarchive, S3's per-object metadata in extended attributes so
+ * that a plain `tar --xattrs` shows and keeps it.
+ */
+#include "stream.h"
+
+#include "tsarc/errors.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_MAX 1024
+#define X_KEY "user.s3.key"
+#define X_TYPE "user.s3.content-type"
+#define X_META "user.s3.meta."
+
+/* UTF-8 without overlong forms or surrogates, no C0/DEL control bytes. */
+int tsarc_s3sys_key_check(const char *key)
+{
+	const unsigned char *p = (const unsigned char *)key;
+	size_t n = strlen(key);
+
+	if (n == 0 || n > KEY_MAX)
+		return tsarc_error_set(TSARC_EINVAL, "S3 key of %zu bytes (1 to %d)", n,
+			KEY_MAX);
+	while (*p) {
+		unsigned c = *p, len, i;
+		uint32_t cp;
+		if (c < 0x20 || c == 0x7f)
+			return tsarc_error_set(TSARC_EINVAL,
+				"S3 key '%.200s' has a control character", key);
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		len = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+		if (!len || (len == 3 && c > 0xef))
+			return tsarc_error_set(TSARC_EINVAL, "S3 key '%.200s' is not UTF-8", key);
+		cp = c & (0xff >> (len + 1));
+		for (i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return tsarc_error_set(TSARC_EINVAL, "S3 key '%.200s' is not UTF-8",
+					key);
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return tsarc_error_set(TSARC_EINVAL, "S3 key '%.200s' is not UTF-8", key);
+		p += len;
+	}
+	return 0;
+}
+
+int tsarc_s3sys_key_is_path(const char *key)
+{
+	const char *s = key, *e;
+
+	if (!*key || *key == '/')
+		return 0;
+	for (;;) {
+		e = strchr(s, '/');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			return 0;
+		if (!e)
+			return 1;
+		s = e + 1;
+	}
+}
+
+static int meta_name_ok(const char *n)
+{
+	if (!*n)
+		return 0;
+	for (; *n; n++)
+		if (!((*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9') || *n == '-' ||
+			    *n == '_' || *n == '.'))
+			return 0;
+	return 1;
+}
+
+static int value_ok(const char *v)
+{
+	for (; *v; v++)
+		if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
+			return 0;
+	return 1;
+}
+
+int tsarc_s3sys_writer_setup(struct archive *a)
+{
+	/* Names and attributes go out as the key's own bytes (valid UTF-8,
+	 * checked), whatever this process's locale cannot convert. */
+	if (archive_write_set_format_pax(a) != ARCHIVE_OK ||
+	    archive_write_set_options(a, "hdrcharset=BINARY") != ARCHIVE_OK)
+		return tsarc_error_set(TSARC_EGENERIC, "libarchive cannot write pax: %s",
+			archive_error_string(a));
+	return 0;
+}
+
+int tsarc_s3sys_write(struct archive *a, size_t index, const tsarc_s3sys_obj *o,
+	const void *body)
+{
+	struct archive_entry *e;
+	char name[64], xname[200];
+	size_t i;
+	int rc = 0;
+
+	if ((rc = tsarc_s3sys_key_check(o->key)))
+		return rc;
+	e = archive_entry_new();
+	if (!e)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (tsarc_s3sys_key_is_path(o->key)) {
+		archive_entry_copy_pathname(e, o->key);
+	} else {
+		snprintf(name, sizeof(name), "s3-unsafe-keys/%zu", index);
+		archive_entry_copy_pathname(e, name);
+	}
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)o->size);
+	archive_entry_set_mtime(e, (time_t)o->mtime, 0);
+	archive_entry_xattr_add_entry(e, X_KEY, o->key, strlen(o->key));
+	if (o->content_type)
+		archive_entry_xattr_add_entry(e, X_TYPE, o->content_type,
+			strlen(o->content_type));
+	for (i = 0; i < o->nmeta; i++) {
+		if (!meta_name_ok(o->meta[i].name) || strlen(o->meta[i].name) > 128) {
+			rc = tsarc_error_set(TSARC_EINVAL,
+				"s3://%s: user metadata name '%.64s' is not one tsarc can keep",
+				o->key, o->meta[i].name);
+			goto out;
+		}
+		snprintf(xname, sizeof(xname), X_META "%s", o->meta[i].name);
+		archive_entry_xattr_add_entry(e, xname, o->meta[i].value,
+			strlen(o->meta[i].value));
+	}
+	if (archive_write_header(a, e) != ARCHIVE_OK ||
+	    (o->size && archive_write_data(a, body, (size_t)o->size) != (la_ssize_t)o->size))
+		rc = tsarc_error_set(TSARC_EIO, "writing the entry of s3 key '%.200s': %s",
+			o->key, archive_error_string(a));
+out:
+	archive_entry_free(e);
+	return rc;
+}
+
+int64_t tsarc_s3sys_read_body(struct archive *a, void *buf, size_t cap)
+{
+	la_ssize_t n = archive_read_data(a, buf, cap);
+
+	if (n < 0)
+		return tsarc_error_set(TSARC_EIO, "reading an s3 object's body: %s",
+			archive_error_string(a));
+	return (int64_t)n;
+}
+
+/* Copies an xattr value (not NUL-terminated in the archive) to a string
+ * that must have no NUL or control byte. */
+static char *xattr_string(const void *v, size_t n)
+{
+	char *s;
+
+	if (n > TSARC_S3SYS_HEADER_MAX || memchr(v, 0, n))
+		return NULL;
+	s = malloc(n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, v, n);
+	s[n] = '\0';
+	if (!value_ok(s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+typedef struct entry_fields {
+	char *key, *type;
+	char *names[TSARC_S3SYS_META_MAX], *values[TSARC_S3SYS_META_MAX];
+	tsarc_s3sys_meta meta[TSARC_S3SYS_META_MAX];
+	size_t nmeta, bytes;
+} entry_fields;
+
+static void fields_dispose(entry_fields *f)
+{
+	size_t i;
+
+	free(f->key);
+	free(f->type);
+	for (i = 0; i < f->nmeta; i++) {
+		free(f->names[i]);
+		free(f->values[i]);
+	}
+	memset(f, 0, sizeof(*f));
+}
+
+static int same_again(const entry_fields *f, const char *name, const char *v)
+{
+	size_t i;
+
+	if (!strcmp(name, X_KEY))
+		return f->key && !strcmp(f->key, v);
+	if (!strcmp(name, X_TYPE))
+		return f->type && !strcmp(f->type, v);
+	if (strncmp(name, X_META, strlen(X_META)))
+		return 0;
+	for (i = 0; i < f->nmeta; i++)
+		if (!strcmp(f->names[i], name + strlen(X_META)))
+			return !strcmp(f->values[i], v);
+	return 0;
+}
+
+/* The entry's attributes into `f`: only ours, each once, bounded. */
+static int entry_fields_get(struct archive_entry *e, size_t index, entry_fields *f)
+{
+	const char *name;
+	const void *v;
+	size_t n;
+
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &v, &n) == ARCHIVE_OK) {
+		char *s = xattr_string(v, n);
+		f->bytes += n + strlen(name);
+		if (!s || f->bytes > TSARC_S3SYS_HEADER_MAX) {
+			free(s);
+			return tsarc_error_set(TSARC_EINVAL,
+				"entry %zu: attribute '%.80s' is too long or has a control byte",
+				index, name);
+		}
+		/* libarchive writes each attribute twice (SCHILY.xattr and
+		 * LIBARCHIVE.xattr records): a repeat with the same value is one. */
+		if (same_again(f, name, s)) {
+			free(s);
+			continue;
+		}
+		if (!strcmp(name, X_KEY) && !f->key) {
+			f->key = s;
+		} else if (!strcmp(name, X_TYPE) && !f->type) {
+			f->type = s;
+		} else if (!strncmp(name, X_META, strlen(X_META)) &&
+			   meta_name_ok(name + strlen(X_META)) &&
+			   f->nmeta < TSARC_S3SYS_META_MAX) {
+			size_t i;
+			for (i = 0; i < f->nmeta; i++)
+				if (!strcmp(f->names[i], name + strlen(X_META)))
+					break;
+			if (i < f->nmeta || !(f->names[f->nmeta] = malloc(strlen(name)))) {
+				free(s);
+				return i < f->nmeta ? tsarc_error_set(TSARC_EINVAL,
+							      "entry %zu: metadata '%.80s' twice",
+							      index, name)
+						    : tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			}
+			strcpy(f->names[f->nmeta], name + strlen(X_META));
+			f->values[f->nmeta] = s;
+			f->meta[f->nmeta].name = f->names[f->nmeta];
+			f->meta[f->nmeta].value = s;
+			f->nmeta++;
+		} else {
+			free(s);
+			return tsarc_error_set(TSARC_EINVAL,
+				"entry %zu: unexpected attribute '%.80s' (twice, unknown, or more "
+				"than %d metadata entries)", index, name, TSARC_S3SYS_META_MAX);
+		}
+	}
+	if (!f->key)
+		return tsarc_error_set(TSARC_EINVAL, "entry %zu ('%.200s') has no " X_KEY,
+			index, archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+	return 0;
+}
+
+int tsarc_s3sys_read(struct archive *a, tsarc_s3sys_entry_cb cb, void *ud)
+{
+	struct archive_entry *e;
+	char *prev = NULL;
+	size_t index = 0;
+	int rc = 0, r;
+
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		entry_fields f;
+		tsarc_s3sys_obj o;
+		const char *path = archive_entry_pathname(e);
+		char want[64];
+
+		memset(&f, 0, sizeof(f));
+		if (archive_entry_filetype(e) != AE_IFREG || !archive_entry_size_is_set(e) ||
+		    archive_entry_size(e) < 0) {
+			rc = tsarc_error_set(TSARC_EINVAL,
+				"entry %zu ('%.200s') is not a regular file of known size", index,
+				path ? path : "");
+			break;
+		}
+		if ((rc = entry_fields_get(e, index, &f)))
+			goto next;
+		if ((rc = tsarc_s3sys_key_check(f.key))) {
+			tsarc_error_prefix("entry %zu", index);
+			goto next;
+		}
+		snprintf(want, sizeof(want), "s3-unsafe-keys/%zu", index);
+		if (!path || strcmp(path, tsarc_s3sys_key_is_path(f.key) ? f.key : want)) {
+			rc = tsarc_error_set(TSARC_EINVAL,
+				"entry %zu: name '%.200s' does not match its key '%.200s'", index,
+				path ? path : "", f.key);
+			goto next;
+		}
+		if (prev && strcmp(prev, f.key) >= 0) {
+			rc = tsarc_error_set(TSARC_EINVAL,
+				"entry %zu: key '%.200s' does not come after '%.200s' (keys are "
+				"sorted and unique)", index, f.key, prev);
+			goto next;
+		}
+		memset(&o, 0, sizeof(o));
+		o.key = f.key;
+		o.content_type = f.type;
+		o.meta = f.meta;
+		o.nmeta = f.nmeta;
+		o.size = (uint64_t)archive_entry_size(e);
+		o.mtime = (int64_t)archive_entry_mtime(e);
+		rc = cb(a, &o, ud);
+		free(prev);
+		prev = f.key;
+		f.key = NULL;
+next:
+		fields_dispose(&f);
+		if (rc)
+			break;
+		index++;
+	}
+	if (!rc && r != ARCHIVE_EOF)
+		rc = tsarc_error_set(TSARC_EIO, "s3 object stream, after entry %zu: %s", index,
+			archive_error_string(a) ? archive_error_string(a) : "damaged");
+	free(prev);
+	return rc;
+}
+
+int tsarc_s3sys_read_memory(const void *data, size_t len, tsarc_s3sys_entry_cb cb,
+	void *ud)
+{
+	struct archive *a = archive_read_new();
+	int rc;
+
+	if (!a)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	archive_read_support_format_tar(a);
+	if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
+		rc = tsarc_error_set(TSARC_EIO, "s3 object stream: %s", archive_error_string(a));
+	} else {
+		rc = tsarc_s3sys_read(a, cb, ud);
+	}
+	archive_read_free(a);
+	return rc;
+}
