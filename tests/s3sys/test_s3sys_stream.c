@@ -210,6 +210,36 @@ static void test_duplicate_keys_fail(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* What the reader refuses, the writer refuses too (a backup must never
+ * write a stream its restore cannot read): control bytes in a content
+ * type or a metadata value, attributes past the reader's bound. */
+static void test_writer_refuses_unreadable(void **state)
+{
+	static char longval[TSARC_S3SYS_HEADER_MAX];
+	tsarc_s3sys_meta bad[] = {{"owner", "a\x01b"}};
+	tsarc_s3sys_meta huge[] = {{"big", longval}};
+	unsigned char buf[64 * 1024];
+	size_t used = 0;
+	struct archive *a = archive_write_new();
+	tsarc_s3sys_obj o;
+
+	(void)state;
+	memset(longval, 'v', sizeof(longval) - 1);
+	assert_int_equal(tsarc_s3sys_writer_setup(a), 0);
+	assert_int_equal(archive_write_open_memory(a, buf, sizeof(buf), &used), ARCHIVE_OK);
+	memset(&o, 0, sizeof(o));
+	o.key = "k";
+	o.content_type = "text/plain\r\nx: y";
+	assert_int_equal(tsarc_s3sys_write(a, 0, &o, ""), TSARC_EINVAL);
+	o.content_type = NULL;
+	o.meta = bad;
+	o.nmeta = 1;
+	assert_int_equal(tsarc_s3sys_write(a, 0, &o, ""), TSARC_EINVAL);
+	o.meta = huge;
+	assert_int_equal(tsarc_s3sys_write(a, 0, &o, ""), TSARC_EINVAL);
+	archive_write_free(a);
+}
+
 static void test_key_rules(void **state)
 {
 	char long_key[1100];
@@ -238,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_entries),
 		cmocka_unit_test(test_duplicate_keys_fail),
 		cmocka_unit_test(test_key_rules),
+		cmocka_unit_test(test_writer_refuses_unreadable),
 	};
 	size_t i;
 	int rc;

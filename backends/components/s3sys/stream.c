@@ -92,6 +92,32 @@ static int value_ok(const char *v)
 	return 1;
 }
 
+/* What the reader accepts of an entry's attributes (entry_fields_get):
+ * values without control bytes, their total within the bound counted the
+ * way the reader counts it (libarchive writes every attribute twice). */
+static int attrs_check(const tsarc_s3sys_obj *o)
+{
+	size_t bytes = 2 * (strlen(X_KEY) + strlen(o->key)), i;
+
+	if (o->content_type) {
+		if (!value_ok(o->content_type))
+			return tsarc_error_set(TSARC_EINVAL, "s3://%.200s: its content type has a "
+				"control character", o->key);
+		bytes += 2 * (strlen(X_TYPE) + strlen(o->content_type));
+	}
+	for (i = 0; i < o->nmeta; i++) {
+		if (!value_ok(o->meta[i].value))
+			return tsarc_error_set(TSARC_EINVAL, "s3://%.200s: user metadata '%.64s' has "
+				"a control character", o->key, o->meta[i].name);
+		bytes += 2 * (strlen(X_META) + strlen(o->meta[i].name) + strlen(o->meta[i].value));
+	}
+	if (bytes > TSARC_S3SYS_HEADER_MAX)
+		return tsarc_error_set(TSARC_EINVAL, "s3://%.200s: key, content type and user "
+			"metadata are more than tsarc keeps (%d bytes)", o->key,
+			TSARC_S3SYS_HEADER_MAX / 2);
+	return 0;
+}
+
 int tsarc_s3sys_writer_setup(struct archive *a)
 {
 	/* Names and attributes go out as the key's own bytes (valid UTF-8,
@@ -111,7 +137,7 @@ int tsarc_s3sys_write(struct archive *a, size_t index, const tsarc_s3sys_obj *o,
 	size_t i;
 	int rc = 0;
 
-	if ((rc = tsarc_s3sys_key_check(o->key)))
+	if ((rc = tsarc_s3sys_key_check(o->key)) || (rc = attrs_check(o)))
 		return rc;
 	e = archive_entry_new();
 	if (!e)
