@@ -147,6 +147,10 @@ int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key,
 /* The same from a Secret object already in hand (`secret` names it in
  * messages). TSARC_ENOTFOUND when it has no such key. */
 int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key, char **out);
+/* An optional key of a Secret (`doc` may be NULL): *out NULL when it has
+ * none or it is empty (the operator writes empty optional keys). */
+int tsarc_secret_doc_optional(const cJSON *doc, const char *secret, const char *key,
+	char **out);
 /* Wipes every string of a Secret object (may be NULL) in place; the free
  * does it first: one kept for a whole run (a Redis step's TLS keys and
  * passwords) must not linger in freed heap. */

@@ -83,21 +83,9 @@ static int optional_key(const cJSON *doc, const char *secret, const cJSON *ref, 
 	char **out)
 {
 	const char *key = tsarc_spec_str(ref, field);
-	int rc;
 
 	*out = NULL;
-	if (!key || !doc)
-		return 0;
-	rc = tsarc_secret_doc_value(doc, secret, key, out);
-	if (rc == TSARC_ENOTFOUND) {
-		tsarc_error_clear();
-		return 0;
-	}
-	if (!rc && !**out) {
-		free(*out);
-		*out = NULL;
-	}
-	return rc;
+	return key ? tsarc_secret_doc_optional(doc, secret, key, out) : 0;
 }
 
 /* The value of query parameter `name` of a URL, or NULL. */

@@ -49,6 +49,26 @@ int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key
 	return rc;
 }
 
+int tsarc_secret_doc_optional(const cJSON *doc, const char *secret, const char *key,
+	char **out)
+{
+	int rc;
+
+	*out = NULL;
+	if (!doc)
+		return 0;
+	rc = tsarc_secret_doc_value(doc, secret, key, out);
+	if (rc == TSARC_ENOTFOUND) {
+		tsarc_error_clear();
+		return 0;
+	}
+	if (!rc && !**out) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 void tsarc_secret_doc_wipe(cJSON *j)
 {
 	cJSON *c;
