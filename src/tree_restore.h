@@ -61,6 +61,16 @@ int tsarc_tree_check_fd(int fd, uint64_t *entries);
 int tsarc_tree_check_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
 	uint64_t *entries);
 
+/* Runs `reader` on a backed-up stream through a pipe, every chunk and
+ * the whole stream verified as the feeder writes it (`inflight` chunks
+ * ahead): 0 only when the reader took all of it (it reads `fd` to its
+ * end) and all of it was verified; damage the feeder found wins over what
+ * the reader made of a cut stream. For readers of other tar streams (the
+ * s3files kind). */
+typedef int (*tsarc_stream_fd_reader)(int fd, void *ctx);
+int tsarc_stream_read_verified(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
+	tsarc_stream_fd_reader reader, void *ctx);
+
 /*
  * Ends a swap an earlier restore into `target_dir` left half-done (its
  * journal, .tsarc-swap-journal, says how far it got): finished when the

@@ -43,13 +43,15 @@ typedef struct tsarc_kind tsarc_kind;
  * resolves before the first write and compares with the snapshot's
  * source: resources of a deployment, a database (host, port, socket,
  * user, database), a whole server (the same without a database), a
- * folder tree, or a command that consumes the stream. */
+ * folder tree, a command that consumes the stream, or a place only the
+ * kind knows how to name (an S3 bucket: the kind's resolve hook). */
 typedef enum {
 	TSARC_TARGET_RESOURCES,
 	TSARC_TARGET_DATABASE,
 	TSARC_TARGET_SERVER,
 	TSARC_TARGET_TREE,
-	TSARC_TARGET_COMMAND
+	TSARC_TARGET_COMMAND,
+	TSARC_TARGET_OWN
 } tsarc_target;
 
 /* One step of a restore: a component's stream, or a post_restore hook. */
@@ -125,6 +127,16 @@ struct tsarc_kind {
 	/* Plan, optional: warnings of a migration (r->warnings) about what
 	 * step `s` will write. */
 	void (*warn_migration)(tsarc_restore_ctx *r, const tsarc_step *s);
+	/* TSARC_TARGET_OWN: resolves step `s`'s target into `ep` before the
+	 * first write of the restore, from the target's configuration and its
+	 * Secrets as they are now (never the snapshot's copies), with "text"
+	 * (for people) and "identity" (two endpoints with the same identity
+	 * are the same place: a migration into it is refused). May keep what
+	 * it read in s->secret_doc. */
+	int (*resolve)(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep);
+	/* TSARC_TARGET_OWN: the snapshot's recorded source of step `s` in the
+	 * same terms ("text", "identity"), or NULL when it recorded none. */
+	cJSON *(*recorded_source)(const tsarc_step *s);
 	/* Restore: runs step `s` (its action is this kind's). */
 	int (*restore)(tsarc_restore_ctx *r, tsarc_step *s);
 	/* What shared describe/restore functions need to know of this kind

@@ -367,6 +367,8 @@ static cJSON *recorded_source(const tsarc_step *s)
 	const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source"), *v;
 	cJSON *o;
 
+	if (target_of(s) == TSARC_TARGET_OWN)
+		return s->impl->recorded_source ? s->impl->recorded_source(s) : NULL;
 	if (!cJSON_IsObject(src))
 		return NULL;
 	if (!(o = normalize_place(src)))
@@ -419,6 +421,9 @@ static int same_endpoint(const tsarc_step *s, const cJSON *t, const cJSON *src)
 			same_place(t, src, 0) == 1;
 	case TSARC_TARGET_COMMAND:
 		return 0;
+	case TSARC_TARGET_OWN:
+		return tsarc_spec_str(t, "identity") &&
+			str_same(tsarc_spec_str(t, "identity"), tsarc_spec_str(src, "identity"));
 	case TSARC_TARGET_DATABASE:
 	case TSARC_TARGET_SERVER:
 		break;
@@ -498,9 +503,14 @@ static int resolve_step(tsarc_restore_ctx *r, tsarc_step *s)
 		if (cJSON_IsString(first))
 			ep_str(ep, "command", first->valuestring);
 		break;
+	case TSARC_TARGET_OWN:
+		rc = s->impl->resolve ? s->impl->resolve(r, s, ep) :
+			tsarc_error_set(TSARC_EGENERIC, "kind %s cannot resolve its target", s->kind);
+		break;
 	}
 	if (!rc) {
-		endpoint_text(s, ep);
+		if (!cJSON_GetObjectItemCaseSensitive(ep, "text"))
+			endpoint_text(s, ep);
 		s->source = recorded_source(s);
 	}
 	return rc;

@@ -95,3 +95,9 @@ int tsarc__tree_read_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned i
 		return tsarc_error_set(TSARC_EIO, "the stream ended before it was verified");
 	return rc;
 }
+
+int tsarc_stream_read_verified(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
+	tsarc_stream_fd_reader reader, void *ctx)
+{
+	return tsarc__tree_read_stream(repo, st, inflight, reader, ctx);
+}
