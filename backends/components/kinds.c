@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define TSARC_KINDS(X) X(mysql) X(postgres) X(redis) X(files) X(resources) X(exec)
+#define TSARC_KINDS(X) X(mysql) X(postgres) X(redis) X(files) X(resources) X(exec) X(s3files)
 
 #define TSARC_KIND_DECLARE(k) extern const tsarc_kind tsarc_kind_##k;
 TSARC_KINDS(TSARC_KIND_DECLARE)

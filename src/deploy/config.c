@@ -174,7 +174,7 @@ static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf
 	out->kind = tsarc_spec_str(c, "kind");
 	if (!out->kind || !(src = tsarc_kind_find(out->kind)))
 		return tsarc_error_set(TSARC_ECONFIG, "%s.kind must be one of mysql, postgres, "
-			"redis, files, resources, exec", where);
+			"redis, files, resources, exec, s3files", where);
 	if ((rc = src->validate(c, c->string))) {
 		tsarc_error_prefix("%s", d->origin);
 		return rc;

@@ -1,0 +1,326 @@
+#define _GNU_SOURCE /* strcasecmp, strncasecmp */
+/*
+ * The s3files backup: every object under the bucket's prefix, in key
+ * order, as one stream (stream.h) that the chunker deduplicates like any
+ * other. Each object is read whole by one GET, so its body, content type
+ * and metadata are of one version even while the application writes; an
+ * object deleted between the listing and its GET is left out and
+ * counted. Keys are recorded relative to the prefix, so a restore may put
+ * them under another bucket or prefix.
+ */
+#include "s3sys.h"
+#include "stream.h"
+#include "fileio.h"
+#include "tsarc/errors.h"
+
+#include <archive.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct listed {
+	char *key; /* relative to the prefix */
+	int64_t mtime;
+} listed;
+
+typedef struct dump_ctx {
+	tsarc_s3sys_where w;
+	tsarc__s3_client *client;
+	listed *keys;
+	size_t n, cap;
+	/* What the writer did, for the stream's metadata. */
+	unsigned long long objects, bytes, vanished, markers;
+	int done;
+} dump_ctx;
+
+static int list_cb(const tsarc__s3_list_entry *e, void *ud)
+{
+	dump_ctx *d = ud;
+	const char *rel = e->key + strlen(d->w.prefix);
+	listed *grown;
+
+	if (strncmp(e->key, d->w.prefix, strlen(d->w.prefix)))
+		return tsarc_error_set(TSARC_EIO, "the listing of s3://%s/%s returned key '%.200s' "
+			"outside the prefix", d->w.bucket, d->w.prefix, e->key);
+	/* The prefix's own "folder" object has no name below it. */
+	if (!*rel) {
+		d->markers++;
+		return 0;
+	}
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 256;
+		if (!(grown = realloc(d->keys, cap * sizeof(*grown))))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		d->keys = grown;
+		d->cap = cap;
+	}
+	if (!(d->keys[d->n].key = strdup(rel)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	d->keys[d->n].mtime = e->mtime;
+	d->n++;
+	return 0;
+}
+
+static int listed_cmp(const void *a, const void *b)
+{
+	return strcmp(((const listed *)a)->key, ((const listed *)b)->key);
+}
+
+/* An answer's headers: Content-Type and x-amz-meta-* into `o`. */
+typedef struct obj_headers {
+	char *type;
+	char *names[TSARC_S3SYS_META_MAX], *values[TSARC_S3SYS_META_MAX];
+	tsarc_s3sys_meta meta[TSARC_S3SYS_META_MAX];
+	size_t nmeta;
+} obj_headers;
+
+static void obj_headers_free(obj_headers *h)
+{
+	size_t i;
+
+	free(h->type);
+	for (i = 0; i < h->nmeta; i++) {
+		free(h->names[i]);
+		free(h->values[i]);
+	}
+	memset(h, 0, sizeof(*h));
+}
+
+static char *trimmed(const char *p, size_t n)
+{
+	char *s;
+
+	while (n && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if ((s = malloc(n + 1))) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+static int parse_headers(const tsarc_buf *b, const char *key, obj_headers *h)
+{
+	const char *p = (const char *)b->ptr, *end = p + b->size;
+	static const char meta[] = "x-amz-meta-";
+
+	memset(h, 0, sizeof(*h));
+	while (p && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = eol ? eol : end, *colon;
+		size_t len = (size_t)(line_end - p);
+		if (len && p[len - 1] == '\r')
+			len--;
+		colon = memchr(p, ':', len);
+		if (colon) {
+			size_t nlen = (size_t)(colon - p);
+			const char *val = colon + 1;
+			size_t vlen = len - nlen - 1;
+			if (nlen == 12 && !strncasecmp(p, "content-type", 12) && !h->type) {
+				if (!(h->type = trimmed(val, vlen)))
+					return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			} else if (nlen > sizeof(meta) - 1 && !strncasecmp(p, meta, sizeof(meta) - 1)) {
+				size_t i;
+				if (h->nmeta == TSARC_S3SYS_META_MAX)
+					return tsarc_error_set(TSARC_EUNSUPPORTED, "s3 key '%.200s' has more "
+						"than %d user metadata entries", key, TSARC_S3SYS_META_MAX);
+				if (!(h->names[h->nmeta] = trimmed(p + sizeof(meta) - 1,
+					      nlen - (sizeof(meta) - 1))) ||
+					!(h->values[h->nmeta] = trimmed(val, vlen))) {
+					free(h->names[h->nmeta]);
+					return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+				}
+				for (i = 0; h->names[h->nmeta][i]; i++)
+					if (h->names[h->nmeta][i] >= 'A' && h->names[h->nmeta][i] <= 'Z')
+						h->names[h->nmeta][i] = (char)(h->names[h->nmeta][i] + 32);
+				h->meta[h->nmeta].name = h->names[h->nmeta];
+				h->meta[h->nmeta].value = h->values[h->nmeta];
+				h->nmeta++;
+			}
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return 0;
+}
+
+/* One object: GET, then its entry. 1 when it vanished since the listing. */
+static int copy_object(dump_ctx *d, struct archive *a, size_t index, const listed *l,
+	tsarc_buf *body, tsarc_buf *hdrs)
+{
+	char full[TSARC__S3_KEY_MAX + 1];
+	tsarc__s3_req rq = {0};
+	tsarc__s3_resp resp;
+	tsarc_s3sys_obj o;
+	obj_headers h;
+	int rc;
+
+	if ((size_t)snprintf(full, sizeof(full), "%s%s", d->w.prefix, l->key) >= sizeof(full))
+		return tsarc_error_set(TSARC_EINVAL, "s3 key '%.200s...' is too long", full);
+	tsarc_buf_clear(body);
+	tsarc_buf_clear(hdrs);
+	rq.method = "GET";
+	rq.key = full;
+	rq.out = body;
+	rq.headers_out = hdrs;
+	if ((rc = tsarc__s3_perform(d->client, &rq, &resp)))
+		return rc;
+	if (resp.status == 404)
+		return 1;
+	if (resp.status != 200)
+		return tsarc__s3_status_error(d->client, &rq, &resp);
+	if ((rc = parse_headers(hdrs, full, &h)))
+		return rc;
+	memset(&o, 0, sizeof(o));
+	o.key = l->key;
+	o.content_type = h.type;
+	o.meta = h.meta;
+	o.nmeta = h.nmeta;
+	o.size = body->size;
+	o.mtime = l->mtime;
+	rc = tsarc_s3sys_write(a, index, &o, body->ptr);
+	if (!rc) {
+		d->objects++;
+		d->bytes += body->size;
+	}
+	obj_headers_free(&h);
+	return rc;
+}
+
+static la_ssize_t write_cb(struct archive *a, void *ud, const void *buf, size_t len)
+{
+	if (tsarc_write_all(*(int *)ud, buf, len) != 0) {
+		archive_set_error(a, errno, "writing the stream: %s", strerror(errno));
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, size_t errsz)
+{
+	dump_ctx *d = arg;
+	struct archive *a = archive_write_new();
+	tsarc_buf body, hdrs;
+	size_t i, index = 0;
+	int rc;
+
+	tsarc_buf_init(&body, TSARC_S3SYS_OBJECT_MAX);
+	tsarc_buf_init(&hdrs, 64 * 1024);
+	if (!a) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = tsarc__s3_list(d->client, d->w.prefix, list_cb, d)))
+		goto done;
+	if (d->n > 1)
+		qsort(d->keys, d->n, sizeof(*d->keys), listed_cmp);
+	if ((rc = tsarc_s3sys_writer_setup(a)))
+		goto done;
+	archive_write_set_bytes_per_block(a, 10240);
+	if (archive_write_open2(a, &fd, NULL, write_cb, NULL, NULL) != ARCHIVE_OK) {
+		rc = tsarc_error_set(TSARC_EIO, "%s", archive_error_string(a));
+		goto done;
+	}
+	for (i = 0; i < d->n && !rc; i++) {
+		if (atomic_load(stop)) {
+			rc = tsarc_error_set(TSARC_ECANCELED, "stopped");
+			break;
+		}
+		rc = copy_object(d, a, index, &d->keys[i], &body, &hdrs);
+		if (rc == 1) {
+			d->vanished++;
+			rc = 0;
+		} else if (!rc) {
+			index++;
+		} else {
+			tsarc_error_prefix("s3://%s/%s%s", d->w.bucket, d->w.prefix, d->keys[i].key);
+		}
+	}
+	if (!rc && archive_write_close(a) != ARCHIVE_OK)
+		rc = tsarc_error_set(TSARC_EIO, "%s", archive_error_string(a));
+	d->done = !rc;
+done:
+	if (rc)
+		snprintf(err, errsz, "%s", tsarc_error_last()->message);
+	if (a)
+		archive_write_free(a);
+	tsarc_buf_dispose(&body);
+	tsarc_buf_dispose(&hdrs);
+	return rc;
+}
+
+static cJSON *dump_meta(void *arg)
+{
+	dump_ctx *d = arg;
+	cJSON *m = cJSON_CreateObject();
+
+	if (!m || !d->done)
+		return m;
+	cJSON_AddNumberToObject(m, "s3_objects", (double)d->objects);
+	cJSON_AddNumberToObject(m, "s3_bytes", (double)d->bytes);
+	cJSON_AddNumberToObject(m, "s3_vanished_during_backup", (double)d->vanished);
+	if (d->markers)
+		cJSON_AddNumberToObject(m, "s3_prefix_markers_skipped", (double)d->markers);
+	return m;
+}
+
+static void dump_free(void *arg)
+{
+	dump_ctx *d = arg;
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->keys[i].key);
+	free(d->keys);
+	tsarc__s3_client_free(d->client);
+	tsarc_s3sys_where_free(&d->w);
+	free(d);
+}
+
+int tsarc_s3sys_dump(tsarc_component *c, tsarc_production *out)
+{
+	const char *secret = tsarc_spec_str(c->spec, "secret");
+	dump_ctx *d = calloc(1, sizeof(*d));
+	cJSON *doc = NULL;
+	char text[1500];
+	int rc;
+
+	if (!d)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (secret && (rc = c->resources->get(c->resources, "secret", secret, &doc))) {
+		free(d);
+		tsarc_error_prefix("component '%s': reading Secret %s", c->name, secret);
+		return rc;
+	}
+	rc = tsarc_s3sys_where_resolve(c->spec, doc, c->name, &d->w);
+	tsarc_secret_doc_free(doc);
+	if (!rc)
+		rc = tsarc_s3sys_open(&d->w, 8, &d->client);
+	if (rc) {
+		dump_free(d);
+		return rc;
+	}
+	out->writer = dump_writer;
+	out->writer_ctx = d;
+	out->writer_ctx_free = dump_free;
+	out->writer_meta = dump_meta;
+	out->version_text = "tsarc S3 client";
+	tsarc_s3sys_where_text(&d->w, text, sizeof(text));
+	if (!(out->meta = cJSON_CreateObject()) ||
+		!cJSON_AddStringToObject(out->meta, "format", "tar (pax) of S3 objects: key, "
+			"content type and x-amz-meta-* in user.s3.* extended attributes") ||
+		!cJSON_AddStringToObject(out->meta, "s3_endpoint", d->w.endpoint) ||
+		!cJSON_AddStringToObject(out->meta, "s3_bucket", d->w.bucket) ||
+		!cJSON_AddStringToObject(out->meta, "s3_prefix", d->w.prefix) ||
+		!cJSON_AddStringToObject(out->meta, "s3_source", text) ||
+		!cJSON_AddStringToObject(out->meta, "s3_credentials", d->w.creds_from))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (d->w.region)
+		cJSON_AddStringToObject(out->meta, "s3_region", d->w.region);
+	return 0;
+}

@@ -1,0 +1,368 @@
+/*
+ * The s3files restore (action replace-bucket): the bucket's prefix ends
+ * up equal to the stream, with the safety rules of the tree restore.
+ *
+ * - Where: resolved before the first write of the whole restore, from the
+ *   target's configuration and the target's own Secret as it is then
+ *   (kept in the step); never the snapshot's copy of the Secret, which
+ *   during a migration names the source's bucket.
+ * - The whole stream is read, verified (every chunk, the whole-stream
+ *   SHA-256) and checked entry by entry (stream.h) before the first PUT:
+ *   a damaged or hostile stream leaves the bucket untouched.
+ * - Then every object is PUT (body, content type, user metadata); only
+ *   after every PUT succeeded are the objects the backup does not have
+ *   deleted. Interrupted anywhere, no object of the old state is gone:
+ *   the bucket holds the old objects, some of them already overwritten by
+ *   their new versions, or the new state.
+ */
+#include "s3sys.h"
+#include "stream.h"
+#include "tree_restore.h"
+#include "tsarc/errors.h"
+
+#include <archive.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int nomem(void)
+{
+	return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
+/* ---- before the first write: where ---- */
+
+int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)
+{
+	const char *secret = tsarc_spec_str(s->spec, "secret");
+	tsarc_s3sys_where w;
+	cJSON *doc = NULL;
+	char text[1500], id[1500], from[600];
+	int rc = 0;
+
+	if (secret && (rc = r->deftr->get(r->deftr, "secret", secret, &doc))) {
+		if (rc != TSARC_ENOTFOUND) {
+			tsarc_error_prefix("component '%s': reading the target's Secret %s",
+				s->component, secret);
+			return rc;
+		}
+		tsarc_error_clear();
+		doc = NULL;
+		if (!tsarc_spec_str(s->spec, "bucket"))
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s': the target has no "
+				"Secret %s to say which bucket, and the configuration names no "
+				"\"bucket\". The snapshot's copy of the Secret is never used for it (%s). "
+				"Create the Secret in the target first, or give \"bucket\" (and "
+				"\"endpoint\") in the configuration", s->component, secret,
+				r->migration ? "this is a migration: it names the source's bucket" :
+				"it may name another deployment's bucket");
+	}
+	if ((rc = tsarc_s3sys_where_resolve(s->spec, doc, s->component, &w))) {
+		tsarc_secret_doc_free(doc);
+		return rc;
+	}
+	tsarc_s3sys_where_text(&w, text, sizeof(text));
+	tsarc_s3sys_where_identity(&w, id, sizeof(id));
+	if (doc)
+		snprintf(from, sizeof(from), "the target's Secret %s as it was before the restore"
+			"%s", secret, tsarc_spec_str(s->spec, "bucket") || tsarc_spec_str(s->spec,
+			"endpoint") ? ", the configuration's bucket/endpoint over it" : "");
+	else if (secret)
+		snprintf(from, sizeof(from), "the configuration: the target has no Secret %s",
+			secret);
+	else
+		snprintf(from, sizeof(from), "the configuration");
+	if (!cJSON_AddStringToObject(ep, "s3_endpoint", w.endpoint) ||
+		!cJSON_AddStringToObject(ep, "bucket", w.bucket) ||
+		!cJSON_AddStringToObject(ep, "prefix", w.prefix) ||
+		!cJSON_AddStringToObject(ep, "credentials", w.creds_from) ||
+		!cJSON_AddStringToObject(ep, "from", from) ||
+		!cJSON_AddStringToObject(ep, "identity", id) ||
+		!cJSON_AddStringToObject(ep, "text", text))
+		rc = nomem();
+	tsarc_s3sys_where_free(&w);
+	tsarc_secret_doc_free(s->secret_doc);
+	s->secret_doc = doc;
+	return rc;
+}
+
+cJSON *tsarc_s3sys_recorded_source(const tsarc_step *s)
+{
+	const cJSON *m = s->st ? s->st->meta : NULL;
+	const char *e = tsarc_spec_str(m, "s3_endpoint"), *b = tsarc_spec_str(m, "s3_bucket");
+	const cJSON *pv = cJSON_GetObjectItemCaseSensitive(m, "s3_prefix");
+	const char *p = cJSON_IsString(pv) ? pv->valuestring : NULL;
+	char text[1500], id[1500];
+	cJSON *o;
+
+	if (!e || !b || !p || !(o = cJSON_CreateObject()))
+		return NULL;
+	snprintf(text, sizeof(text), "s3://%s/%s at %s", b, p, e);
+	snprintf(id, sizeof(id), "%s %s/%s", e, b, p);
+	cJSON_AddStringToObject(o, "s3_endpoint", e);
+	cJSON_AddStringToObject(o, "bucket", b);
+	cJSON_AddStringToObject(o, "prefix", p);
+	cJSON_AddStringToObject(o, "identity", id);
+	cJSON_AddStringToObject(o, "text", text);
+	return o;
+}
+
+void tsarc_s3sys_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan)
+{
+	const char *creds = tsarc_spec_str(s->endpoint, "credentials");
+
+	(void)r;
+	cJSON_AddStringToObject(plan, "target", where);
+	cJSON_AddStringToObject(plan, "replaces", "every object under the prefix (objects not in "
+		"the backup are deleted, only after every object was written)");
+	cJSON_AddStringToObject(plan, "s3_restore", "the whole stream read and checked first; "
+		"then each object PUT with its content type and user metadata; then the extra "
+		"objects deleted");
+	if (creds)
+		cJSON_AddStringToObject(plan, "s3_credentials", creds);
+}
+
+/* ---- reading the stream ---- */
+
+/* Past the archive's end, so that the feeder finishes its verification. */
+static int drain(int fd)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0)
+		if (n < 0 && errno != EINTR)
+			return tsarc_error_set(TSARC_EIO, "reading the stream: %s", strerror(errno));
+	return 0;
+}
+
+typedef struct pass {
+	tsarc__s3_client *client; /* NULL: the check pass, nothing is sent */
+	const tsarc_s3sys_where *w;
+	tsarc_buf body;
+	char **keys;              /* the stream's keys, relative, in order */
+	size_t n, cap;
+	unsigned long long bytes;
+} pass;
+
+static int put_object(pass *p, const tsarc_s3sys_obj *o)
+{
+	tsarc__s3_kv h[TSARC_S3SYS_META_MAX + 1];
+	char names[TSARC_S3SYS_META_MAX][160], full[TSARC__S3_KEY_MAX + 1];
+	tsarc__s3_req rq = {0};
+	tsarc__s3_resp resp;
+	size_t i, nh = 0;
+	int rc;
+
+	if ((size_t)snprintf(full, sizeof(full), "%s%s", p->w->prefix, o->key) >= sizeof(full))
+		return tsarc_error_set(TSARC_EINVAL, "key '%.200s' under prefix '%s' is longer than "
+			"S3 allows", o->key, p->w->prefix);
+	if (o->content_type) {
+		h[nh].name = "content-type";
+		h[nh++].value = o->content_type;
+	}
+	for (i = 0; i < o->nmeta; i++) {
+		snprintf(names[i], sizeof(names[i]), "x-amz-meta-%s", o->meta[i].name);
+		h[nh].name = names[i];
+		h[nh++].value = o->meta[i].value;
+	}
+	rq.method = "PUT";
+	rq.key = full;
+	rq.headers = h;
+	rq.nheaders = nh;
+	rq.body = p->body.ptr;
+	rq.body_len = p->body.size;
+	rq.has_body = 1;
+	if ((rc = tsarc__s3_perform(p->client, &rq, &resp)))
+		return rc;
+	if (resp.status != 200)
+		return tsarc__s3_status_error(p->client, &rq, &resp);
+	return 0;
+}
+
+static int entry_cb(struct archive *a, const tsarc_s3sys_obj *o, void *ud)
+{
+	pass *p = ud;
+	char buf[65536], **grown;
+	int64_t n;
+	int rc;
+
+	if (o->size > TSARC_S3SYS_OBJECT_MAX)
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "object '%.200s' of %llu bytes: tsarc "
+			"copies objects of at most %llu bytes", o->key, (unsigned long long)o->size,
+			TSARC_S3SYS_OBJECT_MAX);
+	tsarc_buf_clear(&p->body);
+	while ((n = tsarc_s3sys_read_body(a, buf, sizeof(buf))) > 0)
+		if (p->client && (rc = tsarc_buf_append(&p->body, buf, (size_t)n)))
+			return rc;
+	if (n < 0)
+		return (int)n;
+	p->bytes += o->size;
+	if (p->client) {
+		if ((rc = put_object(p, o))) {
+			tsarc_error_prefix("s3://%s/%s%s", p->w->bucket, p->w->prefix, o->key);
+			return rc;
+		}
+		if (p->n == p->cap) {
+			size_t cap = p->cap ? p->cap * 2 : 256;
+			if (!(grown = realloc(p->keys, cap * sizeof(*grown))))
+				return nomem();
+			p->keys = grown;
+			p->cap = cap;
+		}
+		if (!(p->keys[p->n] = strdup(o->key)))
+			return nomem();
+	}
+	p->n++;
+	return 0;
+}
+
+static int read_pass(int fd, void *ud)
+{
+	struct archive *a = archive_read_new();
+	int rc;
+
+	if (!a)
+		return nomem();
+	archive_read_support_format_tar(a);
+	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK)
+		rc = tsarc_error_set(TSARC_EIO, "s3 object stream: %s", archive_error_string(a));
+	else
+		rc = tsarc_s3sys_read(a, entry_cb, ud);
+	archive_read_free(a);
+	if (!rc)
+		rc = drain(fd);
+	return rc;
+}
+
+static void pass_dispose(pass *p)
+{
+	size_t i;
+
+	for (i = 0; p->keys && i < p->n; i++)
+		free(p->keys[i]);
+	free(p->keys);
+	tsarc_buf_dispose(&p->body);
+}
+
+/* ---- after every PUT: the extras ---- */
+
+typedef struct existing {
+	char **keys; /* full keys */
+	size_t n, cap;
+} existing;
+
+static int existing_cb(const tsarc__s3_list_entry *e, void *ud)
+{
+	existing *x = ud;
+	char **grown;
+
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 256;
+		if (!(grown = realloc(x->keys, cap * sizeof(*grown))))
+			return nomem();
+		x->keys = grown;
+		x->cap = cap;
+	}
+	if (!(x->keys[x->n] = strdup(e->key)))
+		return nomem();
+	x->n++;
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Deletes the keys under the prefix that the stream does not have (the
+ * prefix's own folder object stays: a backup leaves it out). */
+static int delete_extras(const pass *p, tsarc__s3_client *c, unsigned long long *deleted)
+{
+	existing x = {0};
+	const char **extra = NULL;
+	size_t i, j = 0, ne = 0, plen = strlen(p->w->prefix);
+	int rc;
+
+	*deleted = 0;
+	if ((rc = tsarc__s3_list(c, p->w->prefix, existing_cb, &x)))
+		goto done;
+	if (x.n > 1)
+		qsort(x.keys, x.n, sizeof(*x.keys), str_cmp);
+	if (x.n && !(extra = malloc(x.n * sizeof(*extra)))) {
+		rc = nomem();
+		goto done;
+	}
+	/* Both in byte order: the stream's keys are strictly ascending. */
+	for (i = 0; i < x.n; i++) {
+		const char *rel = x.keys[i] + plen;
+		int cmp = 1;
+		if (strncmp(x.keys[i], p->w->prefix, plen) || !*rel)
+			continue;
+		while (j < p->n && (cmp = strcmp(p->keys[j], rel)) < 0)
+			j++;
+		if (j >= p->n || cmp != 0)
+			extra[ne++] = x.keys[i];
+	}
+	if (ne && !(rc = tsarc__s3_delete_keys(c, (const char *const *)extra, ne)))
+		*deleted = ne;
+done:
+	free(extra);
+	for (i = 0; i < x.n; i++)
+		free(x.keys[i]);
+	free(x.keys);
+	return rc;
+}
+
+int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
+{
+	tsarc_s3sys_where w;
+	tsarc__s3_client *c = NULL;
+	pass check, put;
+	unsigned long long deleted = 0;
+	char text[1500];
+	int rc;
+
+	memset(&check, 0, sizeof(check));
+	memset(&put, 0, sizeof(put));
+	/* What was resolved before the first write: the target's Secret
+	 * then, the configuration now (the same one). */
+	if ((rc = tsarc_s3sys_where_resolve(s->spec, s->secret_doc, s->component, &w)))
+		return rc;
+	tsarc_s3sys_where_text(&w, text, sizeof(text));
+	check.w = put.w = &w;
+	tsarc_buf_init(&check.body, 0);
+	tsarc_buf_init(&put.body, TSARC_S3SYS_OBJECT_MAX);
+	tsarc_restore_progress(r, "%s: reading the whole stream before the first write",
+		s->component);
+	if ((rc = tsarc_stream_read_verified(r->repo, s->st, r->o->inflight, read_pass, &check))) {
+		tsarc_error_prefix("the stream, read whole before the first write (the bucket was "
+			"not touched)");
+		goto done;
+	}
+	if ((rc = tsarc_s3sys_open(&w, r->o->inflight, &c)))
+		goto done;
+	put.client = c;
+	tsarc_restore_progress(r, "%s: writing %zu objects to %s", s->component, check.n, text);
+	if ((rc = tsarc_stream_read_verified(r->repo, s->st, r->o->inflight, read_pass, &put))) {
+		tsarc_error_prefix("writing objects (%zu of %zu written; no object was deleted)",
+			put.n, check.n);
+		goto done;
+	}
+	if ((rc = delete_extras(&put, c, &deleted))) {
+		tsarc_error_prefix("deleting the objects the backup does not have (every object "
+			"of the backup was written)");
+		goto done;
+	}
+	tsarc_step_note(s, "%zu objects (%llu bytes) written to %s, %llu objects the backup "
+		"does not have deleted", put.n, put.bytes, text, deleted);
+done:
+	pass_dispose(&check);
+	pass_dispose(&put);
+	tsarc__s3_client_free(c);
+	tsarc_s3sys_where_free(&w);
+	return rc;
+}

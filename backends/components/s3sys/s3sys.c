@@ -1,0 +1,34 @@
+/*
+ * The s3files kind: system-storage kept in an S3-compatible bucket (3scale's
+ * "S3 filestorage", credentials and bucket in the aws-auth Secret) backed up
+ * as one deduplicated stream of its objects and restored so that the bucket
+ * ends up equal to it. It runs on this host whatever the deployment's
+ * transport: the bucket is reached over the network, not in a pod.
+ *   where.c    the Secret and fields: endpoint, bucket, prefix, keys
+ *   dump.c     the backup writer
+ *   restore.c  the target resolved before the first write, the restore
+ *   stream.c   the stream format (a pax tar with user.s3.* attributes)
+ */
+#include "s3sys.h"
+#include "tsarc/errors.h"
+
+static int s3files_validate(const cJSON *spec, const char *name)
+{
+	static const char *const keys[] = {"kind", "enabled", "required", "stream", "transport",
+		"restore", "description", "secret", "bucket", "prefix", "endpoint", "region",
+		"storage_when", NULL};
+	int rc;
+
+	if ((rc = tsarc_spec_check_keys(spec, name, keys)))
+		return rc;
+	if (!tsarc_spec_str(spec, "secret") && !tsarc_spec_str(spec, "bucket"))
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': an s3files component needs "
+			"\"secret\" (aws-auth: AWS_BUCKET and the keys) or \"bucket\"", name);
+	return 0;
+}
+
+const tsarc_kind tsarc_kind_s3files = {
+	.name = "s3files", .extension = ".tar", .action = "replace-bucket",
+	.target = TSARC_TARGET_OWN, .validate = s3files_validate, .dump = tsarc_s3sys_dump,
+	.describe = tsarc_s3sys_describe, .resolve = tsarc_s3sys_resolve,
+	.recorded_source = tsarc_s3sys_recorded_source, .restore = tsarc_s3sys_restore};

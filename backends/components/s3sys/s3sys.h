@@ -1,0 +1,52 @@
+#ifndef TSARC_S3SYS_H
+#define TSARC_S3SYS_H
+
+/*
+ * The s3files kind (system-storage in an S3 bucket, 3scale's "S3
+ * filestorage"): what its files share. where.c turns a component's
+ * fields and its Secret (aws-auth: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_BUCKET, AWS_REGION, AWS_HOSTNAME, AWS_PROTOCOL, AWS_PATH_STYLE; in
+ * STS mode AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE instead of the
+ * keys) into an endpoint, bucket and prefix and opens an S3 client there;
+ * dump.c writes the bucket as one stream (stream.h); restore.c puts a
+ * stream back so that the bucket ends up equal to it.
+ */
+#include "kind.h"
+#include "../../stores/s3/client.h"
+
+typedef struct tsarc_s3sys_where {
+	char *url;      /* the client's: s3:PROTO://HOST/BUCKET[/PREFIX] or s3://BUCKET[/PREFIX] */
+	char *endpoint; /* "http://host:port", or "AWS" */
+	char *bucket;
+	char *prefix;   /* "" or "a/b/" */
+	char *region;   /* NULL: the client's default */
+	tsarc__s3_creds keys; /* from the Secret when has_keys */
+	int has_keys;
+	char creds_from[300]; /* where the keys come from, for people (never a key) */
+} tsarc_s3sys_where;
+
+/* The component's endpoint, bucket, prefix and keys from its fields over
+ * `secret_doc` (the Secret named by its "secret", may be NULL). */
+int tsarc_s3sys_where_resolve(const cJSON *spec, const cJSON *secret_doc, const char *comp,
+	tsarc_s3sys_where *w);
+void tsarc_s3sys_where_free(tsarc_s3sys_where *w);
+/* "s3://BUCKET/PREFIX at ENDPOINT": no key, no secret. */
+void tsarc_s3sys_where_text(const tsarc_s3sys_where *w, char *out, size_t size);
+/* ENDPOINT BUCKET/PREFIX: the same place has the same identity. */
+void tsarc_s3sys_where_identity(const tsarc_s3sys_where *w, char *out, size_t size);
+int tsarc_s3sys_open(const tsarc_s3sys_where *w, unsigned inflight, tsarc__s3_client **out);
+
+/* dump.c: the backup's production (an in-process writer). */
+int tsarc_s3sys_dump(tsarc_component *c, tsarc_production *out);
+
+/* restore.c */
+int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep);
+cJSON *tsarc_s3sys_recorded_source(const tsarc_step *s);
+void tsarc_s3sys_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
+	cJSON *plan);
+int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s);
+
+/* The largest object tsarc copies: each is held in memory once. */
+#define TSARC_S3SYS_OBJECT_MAX (1024ull * 1024 * 1024)
+
+#endif

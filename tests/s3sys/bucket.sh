@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# system-storage in an S3 bucket (the s3files kind) against a real RGW: a
+# source bucket with odd keys, content types, user metadata, an empty and a
+# 12 MiB object, backed up with the keys and bucket of the deployment's
+# aws-auth Secret (not this process's AWS_* variables); restored into a
+# target bucket that holds other objects, which ends up equal to the source
+# (extras deleted); the plan names source and target bucket and endpoint,
+# never a key; a migration into the source bucket is refused; a target
+# without its Secret is refused, never the snapshot's copy used; a damaged
+# stream leaves the target bucket untouched. Run by tests/s3/run_with_s3.sh.
+set -u
+: "${TSARC:?set TSARC to the tsarc binary}"
+: "${TSARC_TEST_S3_ENDPOINT:?run through tests/s3/run_with_s3.sh}"
+HERE=$(cd "$(dirname "$0")" && pwd)
+TEST_NAME=s3sys_bucket
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-s3sys.XXXXXX") || exit 1
+trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
+fail() { echo "FAIL [$TEST_NAME]: $*" >&2; exit 1; }
+info() { echo "[$TEST_NAME] ${SECONDS}s $*"; }
+s3tool() { python3 "$HERE/s3tool.py" "$@"; }
+
+export TSARC_PASSWORD="repo-$TEST_NAME-Zp8"
+REPO=$WORK/repo
+"$TSARC" init --repo "$REPO" >/dev/null 2>&1 || fail "tsarc init"
+run_id=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
+SRC=tsarc-s3sys-src-$run_id
+DST=tsarc-s3sys-dst-$run_id
+hostport=${TSARC_TEST_S3_ENDPOINT#http://}
+
+# deployment NAME BUCKET [PREFIX] [no-secret]: a resources folder with the
+# aws-auth Secret as 3scale has it, and a config with the s3files component.
+deployment() {
+	local name=$1 bucket=$2 prefix=${3:-} nosecret=${4:-}
+	mkdir -p "$WORK/$name/secret"
+	python3 - "$WORK/$name" "$bucket" "$hostport" "$prefix" "$nosecret" <<'PY'
+import base64, json, os, sys
+d, bucket, host, prefix, nosecret = sys.argv[1:]
+b = lambda s: base64.b64encode(s.encode()).decode()
+if not nosecret:
+    json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "aws-auth"},
+               "data": {"AWS_ACCESS_KEY_ID": b(os.environ["AWS_ACCESS_KEY_ID"]),
+                        "AWS_SECRET_ACCESS_KEY": b(os.environ["AWS_SECRET_ACCESS_KEY"]),
+                        "AWS_BUCKET": b(bucket), "AWS_REGION": b("us-east-1"),
+                        "AWS_HOSTNAME": b(host), "AWS_PROTOCOL": b("HTTP"),
+                        "AWS_PATH_STYLE": b("true")}},
+              open(d + "/secret/aws-auth.json", "w"))
+comp = {"kind": "s3files", "secret": "aws-auth", "stream": "system-storage-s3.tar",
+        "restore": {"action": "replace-bucket", "order": 50}}
+if prefix:
+    comp["prefix"] = prefix
+json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
+           "components": {"system-storage": comp}}, open(d + "/config.json", "w"))
+PY
+}
+# tsarc without AWS_* keys of its own: the Secret's keys must be the ones used.
+tsarc_nokeys() { env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$TSARC" "$@"; }
+
+info "a source bucket and a target bucket with other objects"
+s3tool fill "$SRC" "" || fail "fill the source"
+s3tool other "$DST" "" || fail "fill the target"
+s3tool state "$SRC" "" > "$WORK/src.state"
+[ "$(grep -c . "$WORK/src.state")" -eq 15 ] || fail "source: $(wc -l < "$WORK/src.state") objects"
+deployment src "$SRC"
+deployment dst "$DST"
+
+info "backup with the aws-auth Secret's keys"
+tsarc_nokeys backup --config "$WORK/src/config.json" --repo "$REPO" --json > "$WORK/b1.json" 2> "$WORK/b1.err" ||
+	fail "backup: $(cat "$WORK/b1.err")"
+S1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/b1.json") ||
+	fail "no snapshot id: $(cat "$WORK/b1.json")"
+"$TSARC" show "$S1" --repo "$REPO" --json > "$WORK/show.json" || fail "show"
+python3 - "$WORK/show.json" "$SRC" <<'PY' || fail "snapshot metadata: $(cat "$WORK/show.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = [s for s in d["streams"] if s["name"] == "system-storage-s3.tar"][0]["meta"]
+assert m["kind"] == "s3files" and m["s3_bucket"] == sys.argv[2] and m["s3_objects"] == 15, m
+assert m["s3_endpoint"].startswith("http://127.0.0.1:"), m
+PY
+
+info "the stream is a tar any tar lists: unsafe keys under s3-unsafe-keys/"
+"$TSARC" dump "$S1" system-storage-s3.tar --repo "$REPO" 2>/dev/null | tar -tf - > "$WORK/names" || fail "tar -t"
+grep -qx "logo.png" "$WORK/names" || fail "tar names: $(head -c 600 "$WORK/names")"
+grep -q "^s3-unsafe-keys/[0-9]*$" "$WORK/names" || fail "no unsafe key mapped: $(head -c 600 "$WORK/names")"
+grep -q '\.\.' "$WORK/names" && fail "a tar name escapes: $(grep '\.\.' "$WORK/names")"
+
+info "the plan names both buckets and the endpoint, never a key"
+tsarc_nokeys restore "$S1" --config "$WORK/dst/config.json" --repo "$REPO" --dry-run --json > "$WORK/plan.json" 2>&1 ||
+	fail "plan: $(cat "$WORK/plan.json")"
+grep -q "s3://$DST/ at http://$hostport" "$WORK/plan.json" || fail "plan target: $(cat "$WORK/plan.json")"
+grep -q "s3://$SRC/ at http://$hostport" "$WORK/plan.json" || fail "plan source: $(cat "$WORK/plan.json")"
+grep -q "the target's Secret aws-auth" "$WORK/plan.json" || fail "plan: where from: $(cat "$WORK/plan.json")"
+[ "$(s3tool state "$DST" "" | grep -c .)" -eq 3 ] || fail "the dry run wrote"
+
+info "restore into the target: it ends up equal to the source"
+tsarc_nokeys restore "$S1" --config "$WORK/dst/config.json" --repo "$REPO" --json > "$WORK/r1.json" 2> "$WORK/r1.err" ||
+	fail "restore: $(cat "$WORK/r1.err") $(cat "$WORK/r1.json")"
+grep -q "15 objects ([0-9]* bytes) written to s3://$DST/.*, 2 objects the backup does not have deleted" "$WORK/r1.json" ||
+	fail "report: $(cat "$WORK/r1.json")"
+s3tool state "$DST" "" > "$WORK/dst.state"
+diff "$WORK/src.state" "$WORK/dst.state" > "$WORK/d1" || fail "target differs: $(head -c 2000 "$WORK/d1")"
+
+info "restored under a prefix of the target: the same objects, nothing else touched"
+deployment dstp "$DST" "restored/here"
+tsarc_nokeys restore "$S1" --config "$WORK/dstp/config.json" --repo "$REPO" --json > "$WORK/r2.json" 2> "$WORK/r2.err" ||
+	fail "restore under a prefix: $(cat "$WORK/r2.err")"
+s3tool state "$DST" "restored/here/" > "$WORK/dstp.state"
+diff "$WORK/src.state" "$WORK/dstp.state" > "$WORK/d2" || fail "prefix target differs: $(head -c 2000 "$WORK/d2")"
+[ "$(s3tool state "$DST" "" | grep -c .)" -eq 30 ] || fail "the restore under a prefix touched other keys"
+
+info "a migration into the snapshot's source bucket is refused"
+deployment other-src "$SRC"
+RC=0
+tsarc_nokeys restore "$S1" --config "$WORK/other-src/config.json" --repo "$REPO" > "$WORK/r3.out" 2> "$WORK/r3.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "a migration into the source bucket ran"
+grep -q "is the snapshot's source" "$WORK/r3.err" || fail "refusal: $(cat "$WORK/r3.err")"
+tsarc_nokeys restore "$S1" --config "$WORK/other-src/config.json" --repo "$REPO" --dry-run --allow-source-target > /dev/null 2> "$WORK/r3b.err" ||
+	fail "--allow-source-target: $(cat "$WORK/r3b.err")"
+
+info "a target without its Secret is refused, the snapshot's copy never used"
+deployment nosecret "$DST" "" no-secret
+RC=0
+tsarc_nokeys restore "$S1" --config "$WORK/nosecret/config.json" --repo "$REPO" > "$WORK/r4.out" 2> "$WORK/r4.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "a restore without the target's Secret ran"
+grep -q "the target has no Secret aws-auth" "$WORK/r4.err" || fail "refusal: $(cat "$WORK/r4.err")"
+
+info "a damaged stream leaves the target bucket untouched"
+s3tool put "$DST" "later/extra" "written after the restore" || fail "put"
+s3tool state "$DST" "" > "$WORK/before.state"
+"$TSARC" show "$S1" --repo "$REPO" --json --chunks > "$WORK/chunks.json" || fail "show --chunks"
+chunk=$(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print([s for s in d["streams"] if s["name"] == "system-storage-s3.tar"][0]["chunks"][-1][0])' "$WORK/chunks.json")
+file=$(find "$REPO/data" -name "$chunk*" | head -1)
+[ -f "$file" ] || fail "chunk file of the stream not found"
+python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(40); b = f.read(1); f.seek(40); f.write(bytes([b[0] ^ 0xff]))' "$file"
+RC=0
+tsarc_nokeys restore "$S1" --config "$WORK/dst/config.json" --repo "$REPO" > "$WORK/r5.out" 2> "$WORK/r5.err" || RC=$?
+[ "$RC" -eq 3 ] || fail "restore of a damaged stream exited $RC (want 3): $(cat "$WORK/r5.err")"
+grep -q "the bucket was not touched" "$WORK/r5.err" || fail "the error does not say so: $(cat "$WORK/r5.err")"
+s3tool state "$DST" "" > "$WORK/after.state"
+diff "$WORK/before.state" "$WORK/after.state" > "$WORK/d5" || fail "the target changed: $(head -c 1000 "$WORK/d5")"
+
+grep -q -e "$AWS_SECRET_ACCESS_KEY" "$WORK"/*.err "$WORK"/*.json "$WORK"/*.out && fail "a secret key was printed"
+info "ok"

@@ -1,0 +1,132 @@
+/*
+ * Where an s3files component's objects are (backends/components/s3sys/
+ * where.c): the aws-auth Secret as 3scale writes it (host, host:port or a
+ * URL in AWS_HOSTNAME; AWS_PROTOCOL; STS mode without keys), the
+ * configuration's fields over it, and what is refused. No key ever in the
+ * texts meant for people.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "../../backends/components/s3sys/s3sys.h"
+#include "cmocka_main.h"
+#include "tsarc/errors.h"
+
+static cJSON *secret(const char *const *kv)
+{
+	cJSON *doc = cJSON_CreateObject(), *sd = cJSON_AddObjectToObject(doc, "stringData");
+
+	for (; kv && kv[0]; kv += 2)
+		cJSON_AddStringToObject(sd, kv[0], kv[1]);
+	return doc;
+}
+
+static int resolve(const char *spec_json, const char *const *kv, tsarc_s3sys_where *w)
+{
+	cJSON *spec = cJSON_Parse(spec_json), *doc = kv ? secret(kv) : NULL;
+	int rc;
+
+	assert_non_null(spec);
+	rc = tsarc_s3sys_where_resolve(spec, doc, "system-storage", w);
+	cJSON_Delete(spec);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+static const char *const keys_and_host[] = {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE",
+	"AWS_SECRET_ACCESS_KEY", "very-secret-key", "AWS_BUCKET", "tenant-files",
+	"AWS_REGION", "eu-west-1", "AWS_HOSTNAME", "minio.example:9000", "AWS_PROTOCOL",
+	"HTTP", "AWS_PATH_STYLE", "true", NULL};
+
+static void secret_keys_and_endpoint(void **state)
+{
+	tsarc_s3sys_where w;
+	char text[1500];
+
+	(void)state;
+	assert_int_equal(resolve("{\"secret\": \"aws-auth\"}", keys_and_host, &w), 0);
+	assert_string_equal(w.url, "s3:http://minio.example:9000/tenant-files");
+	assert_string_equal(w.endpoint, "http://minio.example:9000");
+	assert_string_equal(w.prefix, "");
+	assert_true(w.has_keys);
+	assert_string_equal(w.keys.access_key, "AKIDEXAMPLE");
+	assert_string_equal(w.keys.region, "eu-west-1");
+	tsarc_s3sys_where_text(&w, text, sizeof(text));
+	assert_string_equal(text, "s3://tenant-files/ at http://minio.example:9000, region eu-west-1");
+	assert_null(strstr(w.creds_from, "very-secret-key"));
+	assert_null(strstr(w.creds_from, "AKIDEXAMPLE"));
+	tsarc_s3sys_where_free(&w);
+}
+
+static void configuration_over_secret(void **state)
+{
+	tsarc_s3sys_where w;
+	char id[1500];
+
+	(void)state;
+	assert_int_equal(resolve("{\"secret\": \"aws-auth\", \"bucket\": \"other\", \"prefix\": "
+		"\"/a/b/\", \"endpoint\": \"https://s3.internal/\", \"region\": \"us-east-2\"}",
+		keys_and_host, &w), 0);
+	assert_string_equal(w.url, "s3:https://s3.internal/other/a/b");
+	assert_string_equal(w.prefix, "a/b/");
+	assert_string_equal(w.region, "us-east-2");
+	tsarc_s3sys_where_identity(&w, id, sizeof(id));
+	assert_string_equal(id, "https://s3.internal other/a/b/");
+	tsarc_s3sys_where_free(&w);
+}
+
+static void aws_and_sts_mode(void **state)
+{
+	static const char *const sts[] = {"AWS_BUCKET", "b-123", "AWS_REGION", "us-east-1",
+		"AWS_ROLE_ARN", "arn:aws:iam::1:role/r", "AWS_WEB_IDENTITY_TOKEN_FILE",
+		"/var/run/secrets/openshift/serviceaccount/token", NULL};
+	static const char *const url_host[] = {"AWS_ACCESS_KEY_ID", "k", "AWS_SECRET_ACCESS_KEY",
+		"s", "AWS_BUCKET", "bkt", "AWS_HOSTNAME", "https://rgw.example/", NULL};
+	tsarc_s3sys_where w;
+
+	(void)state;
+	assert_int_equal(resolve("{\"secret\": \"aws-auth\"}", sts, &w), 0);
+	assert_string_equal(w.url, "s3://b-123");
+	assert_string_equal(w.endpoint, "AWS");
+	assert_false(w.has_keys);
+	assert_non_null(strstr(w.creds_from, "STS mode"));
+	tsarc_s3sys_where_free(&w);
+	/* AWS_HOSTNAME may be a URL; AWS_PROTOCOL then does not apply. */
+	assert_int_equal(resolve("{\"secret\": \"aws-auth\"}", url_host, &w), 0);
+	assert_string_equal(w.url, "s3:https://rgw.example/bkt");
+	tsarc_s3sys_where_free(&w);
+}
+
+static void refused(void **state)
+{
+	static const char *const no_bucket[] = {"AWS_ACCESS_KEY_ID", "k",
+		"AWS_SECRET_ACCESS_KEY", "s", NULL};
+	static const char *const bad_proto[] = {"AWS_BUCKET", "bkt", "AWS_HOSTNAME", "h",
+		"AWS_PROTOCOL", "ftp", NULL};
+	tsarc_s3sys_where w;
+
+	(void)state;
+	assert_int_equal(resolve("{\"secret\": \"aws-auth\"}", no_bucket, &w), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, "AWS_BUCKET"));
+	assert_int_equal(resolve("{\"secret\": \"aws-auth\"}", bad_proto, &w), TSARC_ECONFIG);
+	assert_int_equal(resolve("{\"bucket\": \"b\", \"endpoint\": \"ftp://x\"}", NULL, &w),
+		TSARC_ECONFIG);
+	assert_int_equal(resolve("{\"bucket\": \"b\", \"endpoint\": \"http://x/path\"}", NULL,
+		&w), TSARC_ECONFIG);
+	/* No Secret: the configuration's bucket and this host's credential chain. */
+	assert_int_equal(resolve("{\"bucket\": \"b-1\", \"endpoint\": \"http://127.0.0.1:9\"}",
+		NULL, &w), 0);
+	assert_false(w.has_keys);
+	assert_non_null(strstr(w.creds_from, "credential chain"));
+	tsarc_s3sys_where_free(&w);
+}
+
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(secret_keys_and_endpoint),
+	cmocka_unit_test(configuration_over_secret),
+	cmocka_unit_test(aws_and_sts_mode),
+	cmocka_unit_test(refused))
