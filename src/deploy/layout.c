@@ -124,6 +124,65 @@ static int from_secret(const cJSON *spec, const cJSON *rule, tsarc_transport *tr
 	return ext;
 }
 
+static int set_bool(cJSON *o, const char *key, int v)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+	return cJSON_AddBoolToObject(o, key, v) ? 0 : tsarc_error_set(TSARC_ENOMEM,
+		"out of memory");
+}
+
+/* "storage_when" (layout.h): the component takes the place of its
+ * "replaces" when the APIManager's spec.<apimanager> is set, with the
+ * Secret its spec.<apimanager>.<secret_ref> names. */
+static int decide_storage(cJSON *comps, cJSON *c, const cJSON *am, const char *amwhy,
+	cJSON *out)
+{
+	const cJSON *rule = cJSON_GetObjectItemCaseSensitive(c, "storage_when"), *p;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(am, "spec"), *ref;
+	const char *repl = tsarc_spec_str(rule, "replaces");
+	cJSON *other = repl ? cJSON_GetObjectItemCaseSensitive(comps, repl) : NULL, *d;
+	char dotted[160] = "", why[700];
+	size_t len = 0;
+	int rc = 0, on;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(rule, "apimanager")) {
+		if (!cJSON_IsString(p) || len >= sizeof(dotted))
+			return 0;
+		v = cJSON_GetObjectItemCaseSensitive(v, p->valuestring);
+		len += (size_t)snprintf(dotted + len, sizeof(dotted) - len, "%s%s", len ? "." : "",
+			p->valuestring);
+	}
+	if ((on = am && cJSON_IsObject(v))) {
+		ref = v;
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(rule, "secret_ref"))
+			ref = cJSON_IsString(p) ? cJSON_GetObjectItemCaseSensitive(ref, p->valuestring) :
+				NULL;
+		if (cJSON_IsString(ref) && tsarc_valid_kube_name(ref->valuestring)) {
+			cJSON *name = cJSON_CreateString(ref->valuestring);
+			if (!name)
+				return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			cJSON_DeleteItemFromObjectCaseSensitive(c, "secret");
+			cJSON_AddItemToObject(c, "secret", name);
+		}
+		snprintf(why, sizeof(why), "APIManager %s: spec.%s is set: the bucket of Secret %s"
+			"%s%s", apimanager_name(am), dotted, tsarc_spec_str(c, "secret") ?
+			tsarc_spec_str(c, "secret") : "?", other ? ", in place of " : "",
+			other ? repl : "");
+		if ((rc = set_bool(c, "enabled", 1)) || (other && (rc = set_bool(other, "enabled", 0))))
+			return rc;
+	} else {
+		snprintf(why, sizeof(why), "%s%s%s%s%s%s", am ? "APIManager " : "",
+			am ? apimanager_name(am) : amwhy[0] ? amwhy : "no APIManager",
+			am ? " has no spec." : "", am ? dotted : "", repl ? ": stays " : "",
+			repl ? repl : "");
+	}
+	if (out && (!(d = cJSON_AddObjectToObject(out, c->string)) ||
+		    !cJSON_AddBoolToObject(d, "enabled", tsarc_spec_bool(c, "enabled", 1)) ||
+		    !cJSON_AddStringToObject(d, "why", why)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return 0;
+}
+
 int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, cJSON **decisions)
 {
 	cJSON *comps = cJSON_GetObjectItemCaseSensitive(eff, "components"), *c, *out = NULL;
@@ -140,8 +199,20 @@ int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, cJSON **decisi
 		const cJSON *rule = cJSON_GetObjectItemCaseSensitive(c, "external_when");
 		const cJSON *given = cJSON_GetObjectItemCaseSensitive(c, "external");
 		cJSON *d;
-		int ext;
+		int ext, rc;
 
+		if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(c, "storage_when"))) {
+			if (!read_am) {
+				am = read_apimanager(resources, amwhy, sizeof(amwhy));
+				read_am = 1;
+			}
+			if ((rc = decide_storage(comps, c, am, amwhy, out))) {
+				cJSON_Delete(am);
+				cJSON_Delete(out);
+				return rc;
+			}
+			continue;
+		}
 		if (!cJSON_IsObject(rule) || !tsarc_spec_bool(c, "enabled", 1))
 			continue;
 		if (cJSON_IsBool(given)) {

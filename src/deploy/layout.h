@@ -25,6 +25,18 @@
  * (so backup and restore act on it), and each one, with the reason, into
  * `decisions` ({"system-mysql": {"external": true, "why": "..."}}): what
  * --print-config shows. Nothing of a Secret but a URL's host is kept.
+ *
+ * Where system-storage is decides the same way: a component (disabled in
+ * the profile) with
+ *
+ *   "storage_when": {"apimanager": ["system", "fileStorage", "simpleStorageService"],
+ *                    "secret_ref": ["configurationSecretRef", "name"],
+ *                    "replaces": "system-storage"}
+ *
+ * is enabled, with that Secret as its "secret", and the component it
+ * replaces disabled, when the APIManager's spec.<apimanager> is set
+ * (3scale's S3 file storage); otherwise nothing changes (the volume).
+ * Its decision is {"enabled": ..., "why": ...}.
  */
 #include <cjson/cJSON.h>
 #include "component.h"
