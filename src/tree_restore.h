@@ -97,6 +97,18 @@ int tsarc_tree_rewrite_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned
 int tsarc_tree_rewrite_fd(int in_fd, int out_fd, const char *complete_name, uint64_t *entries,
 	uint64_t *skipped);
 
+/*
+ * The zeros GNU tar padded files that shrank while it read them with
+ * (a stream's metadata "padded": [{"path": NAME, "zeros": N}], written
+ * by a backup through a pod). The restores of a repository stream read
+ * each such entry N bytes shorter, and refuse it when those bytes are not
+ * zeros. *out is NULL when the metadata names none; TSARC_EUNSAFE when
+ * the list is malformed (the snapshot's metadata check calls this too).
+ */
+typedef struct tsarc_tree_padding tsarc_tree_padding;
+int tsarc_tree_padding_parse(const cJSON *meta, tsarc_tree_padding **out);
+void tsarc_tree_padding_free(tsarc_tree_padding *p);
+
 /* tsarc's own bookkeeping names at the top of a tree (the swap journal):
  * a backup leaves them out and a restore does not write them. */
 int tsarc_tree_reserved_name(const char *name);

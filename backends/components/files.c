@@ -4,7 +4,8 @@
  * owners by id and name, modes, mtimes, symlinks, hard links). On this
  * host libarchive walks the tree in-process; in a pod `tar cf - -C DIR .`
  * runs through the transport, as `oc rsync` of the manual procedure would
- * have, but streamed.
+ * have, but streamed; what that tar says of files that changed while it
+ * read them becomes warnings and metadata (tar_stderr.h).
  *
  * The tree is live (system-storage is an RWX volume the application writes
  * while we read): each file's bytes are read before its header, which
@@ -21,6 +22,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "snapshot.h"
+#include "tar_stderr.h"
 #include "tsarc/errors.h"
 #include "tree_restore.h"
 
@@ -521,6 +523,15 @@ static int files_prepare(tsarc_component *c, tsarc_production *out)
 			(rc = tsarc_cmd_arg(&out->version_cmd, tool)) ||
 			(rc = tsarc_cmd_arg(&out->version_cmd, "--version")))
 			return rc;
+		/* The tree is live there too: what tar says of the files that
+		 * changed while it read them becomes warnings, and the zeros it
+		 * padded a shrunk file with are recorded (tar_stderr.h). */
+		if (!(out->writer_ctx = tsarc_tar_stderr_new(tool, path)))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		out->writer_ctx_free = tsarc_tar_stderr_free;
+		out->stderr_line = tsarc_tar_stderr_line;
+		out->exit_ok = tsarc_tar_stderr_exit_ok;
+		out->writer_meta = tsarc_tar_stderr_meta;
 		return 0;
 	}
 	if (stat(path, &st) || !S_ISDIR(st.st_mode))

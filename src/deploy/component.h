@@ -89,6 +89,14 @@ typedef struct tsarc_production {
 	 * how many keys), added to the stream's metadata after it ended;
 	 * NULL: nothing. Returns an object whose members are added, or NULL. */
 	cJSON *(*writer_meta)(void *ctx);
+	/* An external producer that names per-file trouble on stderr (GNU
+	 * tar in a pod): stderr_line gets each line of it as it comes
+	 * (proc.h, err_line) with writer_ctx, and exit_ok says whether a
+	 * non-zero exit status means only what those lines said, which then
+	 * were warnings: the component succeeds. writer_meta and
+	 * writer_ctx_free serve it as they serve a writer. */
+	void (*stderr_line)(void *ctx, const char *line, size_t len, int cut);
+	int (*exit_ok)(void *ctx, int status);
 	cJSON *meta;               /* details for the manifest (owned) */
 	tsarc_cmd version_cmd;     /* prints the tool's version; argc 0: none */
 	const char *version_text;  /* a fixed version string instead */

@@ -73,10 +73,39 @@ static void tail_append(tsarc_proc *p, const char *data, size_t len)
 	}
 }
 
+/* Hands each complete line of `data` to err_line; keeps a partial one in
+ * `line` (TSARC_PROC_LINE_MAX bytes: the rest of a longer one is dropped
+ * and the line comes cut). */
+static void split_lines(tsarc_proc *p, char *line, size_t *len, int *cut, const char *data,
+	size_t n)
+{
+	while (n > 0) {
+		const char *nl = memchr(data, '\n', n);
+		size_t take = nl ? (size_t)(nl - data) : n, room = TSARC_PROC_LINE_MAX - *len;
+		if (take > room) {
+			*cut = 1;
+			memcpy(line + *len, data, room);
+			*len += room;
+		} else {
+			memcpy(line + *len, data, take);
+			*len += take;
+		}
+		if (!nl)
+			return;
+		p->err_line(p->err_line_ctx, line, *len, *cut);
+		*len = 0;
+		*cut = 0;
+		n -= take + 1;
+		data += take + 1;
+	}
+}
+
 static void *drain_stderr(void *arg)
 {
 	tsarc_proc *p = arg;
-	char buf[4096];
+	char buf[4096], *line = p->err_line ? malloc(TSARC_PROC_LINE_MAX) : NULL;
+	size_t len = 0;
+	int cut = 0;
 	ssize_t n;
 
 	for (;;) {
@@ -86,7 +115,15 @@ static void *drain_stderr(void *arg)
 		if (n <= 0)
 			break;
 		tail_append(p, buf, (size_t)n);
+		if (line)
+			split_lines(p, line, &len, &cut, buf, (size_t)n);
+		else if (p->err_line)
+			p->err_line(p->err_line_ctx, "", 0, 1); /* no memory: every line lost */
 	}
+	/* A last line without its newline. */
+	if (line && (len || cut))
+		p->err_line(p->err_line_ctx, line, len, cut);
+	free(line);
 	return NULL;
 }
 

@@ -68,7 +68,17 @@ typedef struct tsarc_proc {
 	int has_input_size;
 	unsigned long long input_size;
 	const char *input_trailer;
+	/* Set before spawning, may be NULL: each line of the child's stderr
+	 * (without its newline; a line longer than TSARC_PROC_LINE_MAX comes
+	 * cut, with `cut` set), called on the drain thread as it comes and
+	 * never after tsarc_proc_finish returned. For a tool that names
+	 * per-file trouble on stderr (GNU tar). */
+	void (*err_line)(void *ctx, const char *line, size_t len, int cut);
+	void *err_line_ctx;
 } tsarc_proc;
+
+/* The longest stderr line err_line is given whole. */
+#define TSARC_PROC_LINE_MAX 65536
 
 void tsarc_proc_init(tsarc_proc *p);
 /* Starts argv[0] (looked up in PATH) with `env_add` ("NAME=VALUE", NULL

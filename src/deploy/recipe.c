@@ -12,6 +12,7 @@
 #include "config.h"
 #include "error_save.h"
 #include "kind.h"
+#include "tree_restore.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -217,6 +218,15 @@ int tsarc_stream_meta_check(const char *stream, const cJSON *meta)
 		(rc = tsarc_check_string_array(meta, "missing_optional", tsarc_valid_kube_name,
 			TSARC_KUBE_NAME_RULE, TSARC_EUNSAFE, where)))
 		return rc;
+	/* What a tree restore will leave out of files that shrank. */
+	{
+		tsarc_tree_padding *pad = NULL;
+		if ((rc = tsarc_tree_padding_parse(meta, &pad))) {
+			tsarc_error_prefix("%s", where);
+			return rc;
+		}
+		tsarc_tree_padding_free(pad);
+	}
 	snprintf(where, sizeof(where), "stream %.100s of the snapshot: metadata.restore",
 		stream ? stream : "?");
 	return tsarc_recipe_check(cJSON_GetObjectItemCaseSensitive(meta, "restore"),

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 /* A tool's version line is short; --version output past this is junk. */
@@ -176,8 +177,11 @@ static int run_component(run *r, slot *s)
 	snprintf(what, sizeof(what), "%s", prod.cmd.argc ? prod.cmd.argv[0] : c->kind);
 	if (prod.writer)
 		rc = tsarc_proc_start_writer(&s->proc, prod.writer, prod.writer_ctx);
-	else
+	else {
+		s->proc.err_line = prod.stderr_line;
+		s->proc.err_line_ctx = prod.writer_ctx;
 		rc = c->tr->spawn(c->tr, c, &prod.cmd, &s->proc);
+	}
 	if (rc)
 		goto done;
 	pthread_mutex_lock(&r->lock);
@@ -199,6 +203,12 @@ static int run_component(run *r, slot *s)
 			tsarc_saved_error engine;
 			tsarc_error_save(&engine);
 			prc = tsarc_proc_finish(&s->proc, what);
+			/* A status the producer's own stderr explained as warnings
+			 * (files that changed while tar read them). */
+			if (prc && !rc && prod.exit_ok && s->proc.status != -1 &&
+				WIFEXITED(s->proc.status) &&
+				prod.exit_ok(prod.writer_ctx, WEXITSTATUS(s->proc.status)))
+				prc = 0;
 			/* The producer's own failure explains more than a pipeline
 			 * error it caused; else keep the pipeline's. */
 			if (!prc && rc)
@@ -209,9 +219,10 @@ static int run_component(run *r, slot *s)
 		if (!rc && ((rc = tsarc_backup_stream_annotate(r->b, c->stream, "duration_seconds",
 				     cJSON_CreateNumber((double)(long long)(s->seconds * 1000.0) / 1000.0))) ||
 				   (rc = tsarc_backup_stream_annotate(r->b, c->stream, "exit_status",
-					    cJSON_CreateNumber(0)))))
+					    cJSON_CreateNumber(s->proc.status != -1 &&
+						    WIFEXITED(s->proc.status) ? WEXITSTATUS(s->proc.status) : 0)))))
 			tsarc_error_prefix("recording component '%s'", c->name);
-		if (!rc && prod.writer && prod.writer_meta) {
+		if (!rc && prod.writer_meta) {
 			cJSON *learned = prod.writer_meta(prod.writer_ctx), *item;
 			while (!rc && learned && learned->child) {
 				item = cJSON_DetachItemViaPointer(learned, learned->child);

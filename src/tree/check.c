@@ -36,7 +36,7 @@ int tsarc_tree_check_fd(int fd, uint64_t *entries)
 	if (!mkdtemp(scratch))
 		return tsarc_error_set(TSARC_EIO, "cannot create a scratch folder %s: %s", scratch,
 			strerror(errno));
-	if (!(rc = tsarc__tree_extract(fd, scratch, &opts, &res, &top, 1)))
+	if (!(rc = tsarc__tree_extract(fd, scratch, &opts, &res, &top, 1, NULL)))
 		rc = tsarc__tree_read_to_end(fd);
 	*entries = res.entries;
 	/* The scratch folder's parent is TMPDIR: remove it by name from there. */

@@ -167,7 +167,8 @@ static int entry_verdict(struct archive_entry *e, char *namebuf, size_t namesz,
  * skips in *skipped; stops at the first error, an unsafe entry or a damaged
  * stream. Every reader of a tree archive goes through here.
  */
-int tsarc__tree_for_each_entry(int fd, int warn, uint64_t *skipped, tsarc_tree_entry_fn fn, void *ctx)
+int tsarc__tree_for_each_entry(int fd, int warn, uint64_t *skipped,
+	const tsarc_tree_padding *pad, tsarc_tree_entry_fn fn, void *ctx)
 {
 	struct archive *in = archive_read_new();
 	struct archive_entry *e;
@@ -201,6 +202,19 @@ int tsarc__tree_for_each_entry(int fd, int warn, uint64_t *skipped, tsarc_tree_e
 		if (v == ENTRY_SKIP) {
 			(*skipped)++;
 			continue;
+		}
+		/* A file that shrank while tar read it: its bytes, not tar's zeros. */
+		if (pad && !hard && archive_entry_filetype(e) == AE_IFREG) {
+			uint64_t zeros = tsarc__tree_padding_find(pad, name);
+			la_int64_t size = archive_entry_size(e);
+			if (zeros && (size < 0 || zeros > (uint64_t)size)) {
+				rc = tsarc_error_set(TSARC_ECORRUPT, "tar entry '%s' holds %lld bytes, "
+					"fewer than the %llu bytes of padding the stream's metadata names",
+					name, (long long)size, (unsigned long long)zeros);
+				goto done;
+			}
+			if (zeros)
+				archive_entry_set_size(e, size - (la_int64_t)zeros);
 		}
 		if ((rc = fn(ctx, in, e, name, hard, v == ENTRY_ROOT)))
 			goto done;

@@ -63,10 +63,11 @@ static int pwrite_holes(int fd, const char *buf, size_t size, off_t offset, uint
 	return 0;
 }
 
-int tsarc__tree_write_data(struct archive *in, int fd, uint64_t *bytes)
+int tsarc__tree_write_data(struct archive *in, int fd, const char *name, uint64_t limit,
+	uint64_t *bytes)
 {
 	const void *buf;
-	size_t size;
+	size_t size, keep;
 	la_int64_t offset;
 	int r, rc;
 
@@ -77,7 +78,12 @@ int tsarc__tree_write_data(struct archive *in, int fd, uint64_t *bytes)
 		if (r < ARCHIVE_WARN)
 			return tsarc_error_set(TSARC_ECORRUPT, "reading the tar stream: %s",
 				archive_error_string(in));
-		if ((rc = pwrite_holes(fd, buf, size, (off_t)offset, bytes)))
+		/* Past the entry's size: the zeros tar padded a shrunk file
+		 * with (padding.c), never written. */
+		keep = (uint64_t)offset >= limit ? 0 : limit - (uint64_t)offset < size ?
+			(size_t)(limit - (uint64_t)offset) : size;
+		if ((rc = tsarc__tree_padding_zeros(name, (const char *)buf + keep, size - keep)) ||
+			(rc = pwrite_holes(fd, buf, keep, (off_t)offset, bytes)))
 			return rc;
 	}
 }

@@ -14,6 +14,7 @@
  *              target, and the recovery of an interrupted one;
  *   dir.c      folder listing and removal that never follow a symlink;
  *   feed.c     a repository stream through a pipe, verified as it is read;
+ *   padding.c  the zeros a pod's tar padded shrunk files with (metadata);
  *   restore.c  the public restore, check.c the check, rewrite.c the pax
  *              re-writer for a restore that extracts in a pod.
  */
@@ -74,18 +75,30 @@ typedef int (*tsarc_tree_entry_fn)(void *ctx, struct archive *in, struct archive
 typedef int (*tsarc_tree_reader)(int fd, void *ctx);
 
 /* entry.c: the archive's entries on fd, each the rules take to `fn`; the
- * skipped ones (fifos, devices, the journal) counted, named when `warn`. */
-int tsarc__tree_for_each_entry(int fd, int warn, uint64_t *skipped, tsarc_tree_entry_fn fn,
-	void *ctx);
+ * skipped ones (fifos, devices, the journal) counted, named when `warn`.
+ * A file that `pad` names (may be NULL) comes with its size without its
+ * padding: whoever reads its data reads that much and checks that the
+ * rest is zeros. */
+int tsarc__tree_for_each_entry(int fd, int warn, uint64_t *skipped,
+	const tsarc_tree_padding *pad, tsarc_tree_entry_fn fn, void *ctx);
+
+/* padding.c: how many zeros end entry `name`, 0 when none are named. */
+uint64_t tsarc__tree_padding_find(const tsarc_tree_padding *p, const char *name);
+/* padding.c: TSARC_ECORRUPT unless `len` bytes at `p` are zeros (a
+ * padded entry's data past its size). */
+int tsarc__tree_padding_zeros(const char *name, const void *p, size_t len);
 
 /* stage.c: extracts the archive on fd into the folder `staging` (only
  * folders, links and empty files when `skeleton`: a check); the archive's
  * "." attributes go to *top. */
 int tsarc__tree_extract(int fd, const char *staging, const tsarc_tree_restore_options *o,
-	tsarc_tree_restore_result *res, tsarc_tree_root_attrs *top, int skeleton);
+	tsarc_tree_restore_result *res, tsarc_tree_root_attrs *top, int skeleton,
+	const tsarc_tree_padding *pad);
 
-/* holes.c: the current entry's data into the new file fd. */
-int tsarc__tree_write_data(struct archive *in, int fd, uint64_t *bytes);
+/* holes.c: the current entry's data into the new file fd: `size` bytes
+ * (entry `name`'s size); past them only zeros (padding.c) may follow. */
+int tsarc__tree_write_data(struct archive *in, int fd, const char *name, uint64_t size,
+	uint64_t *bytes);
 
 /* dir.c: rm -rf of parent/name without following symlinks; 0 or -1 (errno). */
 int tsarc__tree_remove_at(int parent, const char *name);

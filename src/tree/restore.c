@@ -13,14 +13,14 @@
  * very end, so that whoever feeds it has finished (and verified the whole
  * stream) before anything is moved into place. */
 static int stage(tsarc_tree_target *t, int fd, const tsarc_tree_restore_options *opts,
-	tsarc_tree_restore_result *res)
+	tsarc_tree_restore_result *res, const tsarc_tree_padding *pad)
 {
 	char staging[TSARC_TREE_PATH_MAX];
 
 	if (snprintf(staging, sizeof(staging), "%s/%s", t->dir, t->j.staging) >= (int)sizeof(staging))
 		return tsarc_error_set(TSARC_ETOOLARGE, "path too long: %s", t->dir);
 	{
-		int rc = tsarc__tree_extract(fd, staging, opts, res, &t->top, 0);
+		int rc = tsarc__tree_extract(fd, staging, opts, res, &t->top, 0, pad);
 		return rc ? rc : tsarc__tree_read_to_end(fd);
 	}
 }
@@ -31,13 +31,14 @@ typedef struct staged {
 	tsarc_tree_target *t;
 	const tsarc_tree_restore_options *opts;
 	tsarc_tree_restore_result *res;
+	const tsarc_tree_padding *pad; /* the stream's, or NULL */
 } staged;
 
 static int stage_tar(int fd, void *ctx)
 {
 	staged *g = ctx;
 
-	return stage(g->t, fd, g->opts, g->res);
+	return stage(g->t, fd, g->opts, g->res, g->pad);
 }
 
 /* A restore from the repository stream (verified as it is read) when
@@ -45,19 +46,28 @@ static int stage_tar(int fd, void *ctx)
 static int restore(const char *target_dir, tsarc_repo *repo, const tsarc_stream *st, int fd,
 	const tsarc_tree_restore_options *opts, tsarc_tree_restore_result *res)
 {
+	tsarc_tree_padding *pad = NULL;
 	staged g;
 	tsarc_tree_target t;
 	int rc;
 
 	if (!opts)
 		opts = &no_options;
-	if ((rc = tsarc__tree_target_open(&t, target_dir, opts, res)))
+	if (repo && (rc = tsarc_tree_padding_parse(st->meta, &pad))) {
+		tsarc_error_prefix("stream %s: metadata", st->name);
 		return rc;
+	}
+	if ((rc = tsarc__tree_target_open(&t, target_dir, opts, res))) {
+		tsarc_tree_padding_free(pad);
+		return rc;
+	}
 	g.t = &t;
 	g.opts = opts;
 	g.res = res;
+	g.pad = pad;
 	/* Swapped in only when the whole stream was read and verified. */
 	rc = repo ? tsarc__tree_read_stream(repo, st, 0, stage_tar, &g) : stage_tar(fd, &g);
+	tsarc_tree_padding_free(pad);
 	if (rc) {
 		tsarc__tree_target_discard(&t);
 		return rc;

@@ -18,6 +18,7 @@ typedef struct rewriter {
 	int out_fd;
 	int broken; /* nothing more may reach the consumer */
 	uint64_t entries, skipped;
+	const tsarc_tree_padding *pad; /* the stream's, or NULL */
 } rewriter;
 
 static la_ssize_t rewrite_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
@@ -79,6 +80,10 @@ static int rewrite_entry(rewriter *w, struct archive *in, struct archive_entry *
 					n < 0 ? archive_error_string(in) : "its data ends early");
 				goto done;
 			}
+			/* Past the size: tar's zeros after a shrunk file (padding.c). */
+			if (n > left && (rc = tsarc__tree_padding_zeros(name, buf + left,
+					      (size_t)(n - left))))
+				goto done;
 			if (n > left)
 				n = (la_ssize_t)left;
 			if (archive_write_data(w->aw, buf, (size_t)n) != n) {
@@ -87,6 +92,16 @@ static int rewrite_entry(rewriter *w, struct archive *in, struct archive_entry *
 				goto done;
 			}
 			left -= n;
+		}
+		for (;;) {
+			la_ssize_t n = archive_read_data(in, buf, sizeof(buf));
+			if (n < 0)
+				rc = tsarc_error_set(TSARC_ECORRUPT, "reading tar entry '%s': %s", name,
+					archive_error_string(in));
+			else if (n > 0)
+				rc = tsarc__tree_padding_zeros(name, buf, (size_t)n);
+			if (n <= 0 || rc)
+				break;
 		}
 	}
 done:
@@ -110,7 +125,7 @@ static int rewrite_one(void *ctx, struct archive *in, struct archive_entry *e,
 static int rewrite_tar(int fd, void *ctx)
 {
 	rewriter *w = ctx;
-	int rc = tsarc__tree_for_each_entry(fd, 1, &w->skipped, rewrite_one, w);
+	int rc = tsarc__tree_for_each_entry(fd, 1, &w->skipped, w->pad, rewrite_one, w);
 
 	return rc ? rc : tsarc__tree_read_to_end(fd);
 }
@@ -126,23 +141,36 @@ typedef struct rewrite_source {
 static int rewrite(const rewrite_source *src, int out_fd, const char *complete_name,
 	uint64_t *entries, uint64_t *skipped)
 {
+	tsarc_tree_padding *pad = NULL;
 	rewriter w;
 	int rc;
 
 	memset(&w, 0, sizeof(w));
 	w.out_fd = out_fd;
 	*entries = *skipped = 0;
-	if (!(w.aw = archive_write_new()))
+	if (src->repo && (rc = tsarc_tree_padding_parse(src->st->meta, &pad))) {
+		tsarc_error_prefix("stream %s: metadata", src->st->name);
+		return rc;
+	}
+	w.pad = pad;
+	if (!(w.aw = archive_write_new())) {
+		tsarc_tree_padding_free(pad);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
 	/* pax as libarchive writes it: each field once in the pax header
 	 * (sub-second times kept) over a ustar header, never GNU long-name
 	 * records, so GNU tar and libarchive read the same entries. */
 	archive_write_set_format_pax(w.aw);
+	/* Names as the bytes they are: tsarc runs in the C locale, where
+	 * libarchive cannot translate a non-ASCII name to UTF-8 and would
+	 * refuse the entry; GNU tar extracts such names byte for byte. */
+	archive_write_set_format_option(w.aw, "pax", "hdrcharset", "BINARY");
 	archive_write_set_bytes_per_block(w.aw, 10240);
 	if (archive_write_open2(w.aw, &w, NULL, rewrite_write_cb, NULL, NULL) != ARCHIVE_OK) {
 		rc = tsarc_error_set(TSARC_EIO, "%s", archive_error_string(w.aw));
 		w.broken = 1;
 		archive_write_free(w.aw);
+		tsarc_tree_padding_free(pad);
 		return rc;
 	}
 	rc = src->repo ? tsarc__tree_read_stream(src->repo, src->st, src->inflight, rewrite_tar, &w) :
@@ -168,6 +196,7 @@ static int rewrite(const rewrite_source *src, int out_fd, const char *complete_n
 	if (rc)
 		w.broken = 1;
 	archive_write_free(w.aw);
+	tsarc_tree_padding_free(pad);
 	*entries = w.entries;
 	*skipped = w.skipped;
 	return rc;

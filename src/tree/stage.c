@@ -164,7 +164,8 @@ static int stage_entry(stager *s, struct archive *in, struct archive_entry *e,
 			res->bytes += (uint64_t)archive_entry_size(e);
 			close(fd);
 		} else {
-			rc = tsarc__tree_write_data(in, fd, &res->bytes);
+			rc = tsarc__tree_write_data(in, fd, name,
+				(uint64_t)archive_entry_size(e), &res->bytes);
 			if (!rc && ftruncate(fd, (off_t)archive_entry_size(e)) != 0)
 				rc = tsarc_error_set(TSARC_EIO, "writing '%s': %s", name, strerror(errno));
 			if (!rc && s->o->restore_owner &&
@@ -353,7 +354,8 @@ static int stage_one(void *ctx, struct archive *in, struct archive_entry *e,
 
 /* Extracts the archive from fd into the staging folder. */
 int tsarc__tree_extract(int fd, const char *staging, const tsarc_tree_restore_options *o,
-	tsarc_tree_restore_result *res, tsarc_tree_root_attrs *top, int skeleton)
+	tsarc_tree_restore_result *res, tsarc_tree_root_attrs *top, int skeleton,
+	const tsarc_tree_padding *pad)
 {
 	stager s;
 	stage_ctx c;
@@ -370,7 +372,7 @@ int tsarc__tree_extract(int fd, const char *staging, const tsarc_tree_restore_op
 	c.s = &s;
 	c.res = res;
 	/* Before fix_dirs: an archive's read-only folder would stop the walk. */
-	if (!(rc = tsarc__tree_for_each_entry(fd, !skeleton, &res->skipped, stage_one, &c)) &&
+	if (!(rc = tsarc__tree_for_each_entry(fd, !skeleton, &res->skipped, pad, stage_one, &c)) &&
 	    !(rc = check_links(&s)) && !skeleton)
 		rc = fix_dirs(&s);
 	for (i = 0; i < s.ndirs; i++)

@@ -15,17 +15,7 @@
 
 REPO=$WORK/repo
 init_repo "$REPO"
-KDIR=$WORK/kube
-mkdir -p "$KDIR/resources"
-export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
-python3 - "$KDIR/pods.json" <<'PY'
-import json, sys
-pod = {"apiVersion": "v1", "kind": "Pod",
-       "metadata": {"name": "system-app-1-abcde", "namespace": "3scale", "labels": {"deployment": "system-app"}},
-       "spec": {"containers": [{"name": "system-master", "env": []}]},
-       "status": {"phase": "Running"}}
-json.dump({"apiVersion": "v1", "kind": "List", "items": [pod]}, open(sys.argv[1], "w"))
-PY
+fake_pod
 OUTF=$WORK/blob.out
 python3 - "$WORK/kube.json" "$FAKE_KUBECTL" "$OUTF" <<'PY'
 import json, sys

@@ -98,3 +98,23 @@ unreadable_last_chunk() {
 	[ -f "$HIDDEN_CHUNK" ] || fail "chunk file of $3 not found"
 	mv "$HIDDEN_CHUNK" "$WORK/saved-chunk" && mkdir "$HIDDEN_CHUNK" || fail "cannot hide a chunk of $3"
 }
+
+# fake_pod [ENV-JSON]: the fake cluster of tests/deploy/fake-kubectl (a TEST
+# DOUBLE) in $WORK/kube (KDIR), its settings exported for pass_env, with one
+# running pod system-app-1-abcde (label deployment=system-app) whose container
+# system-master has that environment (called again: the environment replaced).
+fake_pod() {
+	local env=${1:-'{}'}
+	KDIR=$WORK/kube
+	mkdir -p "$KDIR/resources"
+	export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
+	python3 - "$KDIR/pods.json" "$env" <<'PY'
+import json, sys
+env = json.loads(sys.argv[2])
+pod = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "system-app-1-abcde", "namespace": "3scale", "labels": {"deployment": "system-app"}},
+       "spec": {"containers": [{"name": "system-master", "env": [{"name": k, "value": v} for k, v in env.items()]}]},
+       "status": {"phase": "Running"}}
+json.dump({"apiVersion": "v1", "kind": "List", "items": [pod]}, open(sys.argv[1], "w"))
+PY
+}

@@ -86,24 +86,10 @@ cmp "$LIVE/sparse.img" "$WORK/restored/sparse.img" || fail "sparse.img differs"
 	fail "the sparse file came back with $(du -k "$WORK/restored/sparse.img" | cut -f1) KiB allocated"
 
 info "through kubectl: one pod, system-storage only"
-KDIR=$WORK/kube
-mkdir -p "$KDIR/resources"
-export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
 KILLER=$WORK/killer
 mkdir -p "$KILLER"
-# pods [ENV-JSON]: the system-app pod, its container's environment
-pods() {
-	local env=${1:-'{}'}
-	python3 - "$KDIR/pods.json" "$env" <<'PY'
-import json, sys
-env = json.loads(sys.argv[2])
-pod = {"apiVersion": "v1", "kind": "Pod",
-       "metadata": {"name": "system-app-1-abcde", "namespace": "3scale", "labels": {"deployment": "system-app"}},
-       "spec": {"containers": [{"name": "system-master", "env": [{"name": k, "value": v} for k, v in env.items()]}]},
-       "status": {"phase": "Running"}}
-json.dump({"apiVersion": "v1", "kind": "List", "items": [pod]}, open(sys.argv[1], "w"))
-PY
-}
+# pods [ENV-JSON]: the system-app pod, its container's environment (lib.sh)
+pods() { fake_pod "$@"; }
 pods
 T=$WORK/pod-storage
 # kubectl gets an allow-listed environment: the double's settings through pass_env.

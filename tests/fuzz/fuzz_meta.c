@@ -1,5 +1,6 @@
 /* The snapshot metadata a restore trusts: each stream's component, kind,
- * resource type and list of items, and the restore recipe it carries
+ * resource type and list of items, the zeros a tree restore leaves out
+ * of files that shrank ("padded"), and the restore recipe it carries
  * (variable names for the pod's shell, ConfigMap and workload names for
  * kubectl, CREATE DATABASE options for SQL). Whoever can write the
  * repository writes this: whatever it says, the check must either refuse
@@ -96,6 +97,21 @@ static void check_accepted(const tsarc_stream *st)
 	must_be_kube_name(cJSON_GetObjectItemCaseSensitive(meta, "resource"), 1);
 	must_be_kube_names(cJSON_GetObjectItemCaseSensitive(meta, "items"));
 	must_be_kube_names(cJSON_GetObjectItemCaseSensitive(meta, "missing_optional"));
+	/* What a tree restore leaves out of files that shrank: whole,
+	 * positive byte counts of named entries. */
+	if ((v = cJSON_GetObjectItemCaseSensitive(meta, "padded"))) {
+		const cJSON *item;
+		if (!cJSON_IsArray(v))
+			abort();
+		cJSON_ArrayForEach(item, v) {
+			const cJSON *path = cJSON_GetObjectItemCaseSensitive(item, "path");
+			const cJSON *zeros = cJSON_GetObjectItemCaseSensitive(item, "zeros");
+			if (!cJSON_IsString(path) || !path->valuestring[0] || !cJSON_IsNumber(zeros) ||
+				!(zeros->valuedouble >= 1 && zeros->valuedouble <= 9007199254740992.0) ||
+				zeros->valuedouble != (double)(uint64_t)zeros->valuedouble)
+				abort();
+		}
+	}
 	if (!(recipe = cJSON_GetObjectItemCaseSensitive(meta, "restore")))
 		return;
 	if (!cJSON_IsObject(recipe))
