@@ -10,8 +10,6 @@ static const char INDEX_MAGIC[4] = {'T', 'I', 'X', '1'};
 static const char AAD_INDEX[] = "tsarc-index-v1";
 #define PACK_HEAD (TSARC_ID_LEN + 4)
 #define ENTRY_LEN (TSARC_ID_LEN + 12)
-/* Entries per index object written: about 3 MiB each. */
-#define ENTRIES_PER_OBJECT 65536
 
 struct tsarc_index {
 	tsarc_index_rec *recs;
@@ -145,7 +143,7 @@ int tsarc_index_write(const tsarc_repo *repo, const tsarc_index_pack *packs, siz
 
 	for (i = 0; i < n; i++) {
 		/* An object holds whole packs, at least one. */
-		if (i > start && entries + packs[i].n > ENTRIES_PER_OBJECT) {
+		if (i > start && entries + packs[i].n > TSARC_INDEX_ENTRIES_PER_OBJECT) {
 			if ((rc = write_one(repo, packs + start, i - start, written, nwritten)))
 				return rc;
 			start = i;
@@ -154,6 +152,33 @@ int tsarc_index_write(const tsarc_repo *repo, const tsarc_index_pack *packs, siz
 		entries += packs[i].n;
 	}
 	return i > start ? write_one(repo, packs + start, i - start, written, nwritten) : 0;
+}
+
+int tsarc_index_remove_old(const tsarc_repo *repo, const char *const *old, size_t nold,
+	const char *const *written, size_t nwritten, size_t *removed)
+{
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < nold; i++) {
+		int keep = 0;
+		for (k = 0; k < nwritten && !keep; k++)
+			keep = !strcmp(old[i], written[k]);
+		if (keep)
+			continue;
+		rc = tsarc_store_remove(repo->store, TSARC_OBJ_INDEX, old[i]);
+		if (rc == TSARC_ENOTFOUND) {
+			/* Gone already: a run before us was killed after removing it. */
+			tsarc_error_clear();
+			continue;
+		}
+		if (rc) {
+			tsarc_error_prefix("removing index %.16s", old[i]);
+			return rc;
+		}
+		(*removed)++;
+	}
+	return 0;
 }
 
 static int add_rec(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e, void *payload)

@@ -30,6 +30,8 @@ typedef struct tsarc_index_rec {
 
 typedef struct tsarc_index tsarc_index;
 
+/* Entries per index object written: about 3 MiB each. */
+#define TSARC_INDEX_ENTRIES_PER_OBJECT 65536
 /* Largest index object accepted from the store. */
 #define TSARC_INDEX_OBJECT_MAX (64u * 1024u * 1024u)
 
@@ -50,6 +52,12 @@ int tsarc_index_serialize(const tsarc_index_pack *packs, size_t n, tsarc_buf *ou
  * tsarc_store_names_free). */
 int tsarc_index_write(const tsarc_repo *repo, const tsarc_index_pack *packs, size_t n,
 	char ***written, size_t *nwritten);
+
+/* Removes the index objects `old` but those also in `written` (the same
+ * content, named the same, written again), counting into *removed. The
+ * caller stores and syncs what replaces them first. */
+int tsarc_index_remove_old(const tsarc_repo *repo, const char *const *old, size_t nold,
+	const char *const *written, size_t nwritten, size_t *removed);
 
 /* Called for an index object that cannot be used (damaged, foreign). */
 typedef void (*tsarc_index_damage_fn)(const char *name, int code, const char *msg,

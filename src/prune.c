@@ -51,7 +51,8 @@ static int consider(const char *name, uint64_t size, int64_t mtime, void *payloa
 	return 0;
 }
 
-int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, tsarc_prune_result *res)
+int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_unused,
+	tsarc_prune_result *res)
 {
 	tsarc_snapshot **snaps = NULL;
 	const char *batch[DELETE_BATCH];
@@ -63,10 +64,6 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, tsarc_prune_res
 
 	memset(res, 0, sizeof(*res));
 	memset(&sw, 0, sizeof(sw));
-	/* Its data objects are packs, which this sweep would take for chunks. */
-	if (repo->version >= 2)
-		return tsarc_error_set(TSARC_EUNSUPPORTED, "prune does not handle format-%u "
-			"repositories yet", repo->version);
 	sw.res = res;
 	/* No on_error handler: one unreadable snapshot stops the prune. */
 	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, NULL, NULL))) {
@@ -84,6 +81,11 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, tsarc_prune_res
 					     snaps[i]->streams[s].chunks[k].id, 0, &added)))
 					goto done;
 	res->chunks_referenced = tsarc_chunkset_count(sw.referenced);
+	/* Its data objects are packs: freed a pack at a time. */
+	if (repo->version >= 2) {
+		rc = tsarc_prune_packs(repo, lock, sw.referenced, dry_run, max_unused, res);
+		goto done;
+	}
 	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_DATA, consider, &sw)))
 		goto done;
 	/*

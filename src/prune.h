@@ -17,7 +17,21 @@ typedef struct tsarc_prune_result {
 	int64_t chunks_kept_until;
 	size_t hidden_removed, hidden_kept;
 	int64_t hidden_kept_until;
+	/* Format 2: packs listed; deleted as wholly unused, repacked, deleted
+	 * as named by no index (a killed run's), spared as younger than a live
+	 * shared lock, named by the index but not stored; new packs written;
+	 * live bytes copied; unused bytes left in the packs kept; index
+	 * objects written and removed. bytes_removed is what the store holds
+	 * less afterwards. */
+	size_t packs_stored, packs_deleted, packs_repacked, packs_unindexed, packs_young;
+	size_t packs_missing, packs_written, index_written, index_removed;
+	uint64_t bytes_repacked, bytes_unused_left;
 } tsarc_prune_result;
+
+/* --max-unused: a pack with more than this percent of unused bytes is
+ * repacked. Low enough that space is given back, high enough that a prune
+ * after each forget does not copy most packs again for a few chunks. */
+#define TSARC_PRUNE_MAX_UNUSED_DEFAULT 5u
 
 /*
  * Removes every chunk that no snapshot refers to. The caller holds `lock`,
@@ -27,7 +41,18 @@ typedef struct tsarc_prune_result {
  * the prune. Refuses to run when any snapshot cannot be read, since what
  * it refers to would be unknown. With dry_run, only counts (under a shared
  * lock, by the same rules).
+ *
+ * On format 2 (prune_pack.c) it works per pack: packs no live chunk is in
+ * are deleted, and those with more than max_unused percent of unused
+ * bytes are repacked (their live chunks copied into new packs), the new
+ * index stored before anything is removed.
  */
-int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, tsarc_prune_result *res);
+int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_unused,
+	tsarc_prune_result *res);
+
+struct tsarc_chunkset;
+/* The format-2 part of tsarc_prune, given the chunks the snapshots need. */
+int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, struct tsarc_chunkset *referenced,
+	int dry_run, unsigned max_unused, tsarc_prune_result *res);
 
 #endif

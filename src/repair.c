@@ -40,7 +40,7 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 	repair_ctx c = {repo, NULL, 0, 0};
 	tsarc_index_pack *ip = NULL;
 	char **old = NULL, **written = NULL;
-	size_t nold = 0, nwritten = 0, nip = 0, i, k;
+	size_t nold = 0, nwritten = 0, nip = 0, i;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -76,21 +76,9 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 	res->index_written = nwritten;
 	if ((rc = tsarc_store_sync(repo->store)) || (rc = tsarc_lock_check(lock, NULL)))
 		goto done;
-	for (i = 0; i < nold; i++) {
-		int keep = 0;
-		for (k = 0; k < nwritten && !keep; k++)
-			keep = !strcmp(old[i], written[k]);
-		if (keep)
-			continue;
-		rc = tsarc_store_remove(repo->store, TSARC_OBJ_INDEX, old[i]);
-		if (rc == TSARC_ENOTFOUND) {
-			tsarc_error_clear();
-			rc = 0;
-		}
-		if (rc)
-			goto done;
-		res->index_removed++;
-	}
+	if ((rc = tsarc_index_remove_old(repo, (const char *const *)old, nold,
+		     (const char *const *)written, nwritten, &res->index_removed)))
+		goto done;
 	tsarc_repo_drop_index(repo);
 done:
 	for (i = 0; i < c.n; i++)

@@ -42,6 +42,7 @@ static const char FORGET_HELP[] =
 	"  -n, --dry-run            show what would be removed; remove nothing (takes\n"
 	"                           only a shared lock, so running backups go on)\n"
 	"      --prune              run prune afterwards\n"
+	"      --max-unused N%      with --prune: see 'tsarc prune --help'\n"
 	CLI_COMMON_HELP;
 
 typedef struct forget_state {
@@ -50,7 +51,22 @@ typedef struct forget_state {
 	const char *group_by;
 	int dry_run;
 	int prune;
+	unsigned max_unused;
 } forget_state;
+
+/* --max-unused: a whole percent, 0 to 100, the '%' optional. */
+static int parse_max_unused(const char *cmd, const char *arg, unsigned *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*end == '%')
+		end++;
+	if (*end || end == arg || v < 0 || v > 100)
+		return cli_usage_error(cmd, "--max-unused takes a percent from 0 to 100");
+	*out = (unsigned)v;
+	return 0;
+}
 
 static int parse_count(const char *arg, int *out)
 {
@@ -93,6 +109,8 @@ static int forget_option(int opt, const char *arg, void *state)
 	case 10:
 		s->prune = 1;
 		return 0;
+	case 11:
+		return parse_max_unused("forget", arg, &s->max_unused);
 	default:
 		return EXIT_USAGE;
 	}
@@ -251,10 +269,48 @@ static int remove_snapshot(tsarc_repo *repo, const char *id, int json, cJSON *do
 	return 0;
 }
 
-static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, int json, cJSON *doc)
+/* Format 2: what happened to the packs. */
+static void add_pack_figures(cJSON *p, const tsarc_prune_result *r, unsigned max_unused)
+{
+	cJSON_AddNumberToObject(p, "max_unused_percent", max_unused);
+	cJSON_AddNumberToObject(p, "packs_stored", (double)r->packs_stored);
+	cJSON_AddNumberToObject(p, "packs_deleted", (double)r->packs_deleted);
+	cJSON_AddNumberToObject(p, "packs_repacked", (double)r->packs_repacked);
+	cJSON_AddNumberToObject(p, "packs_unindexed", (double)r->packs_unindexed);
+	cJSON_AddNumberToObject(p, "packs_young", (double)r->packs_young);
+	cJSON_AddNumberToObject(p, "packs_missing", (double)r->packs_missing);
+	cJSON_AddNumberToObject(p, "packs_written", (double)r->packs_written);
+	cJSON_AddNumberToObject(p, "bytes_repacked", (double)r->bytes_repacked);
+	cJSON_AddNumberToObject(p, "bytes_unused_left", (double)r->bytes_unused_left);
+	cJSON_AddNumberToObject(p, "index_written", (double)r->index_written);
+	cJSON_AddNumberToObject(p, "index_removed", (double)r->index_removed);
+}
+
+static void print_pack_figures(const tsarc_prune_result *r, int dry_run, unsigned max_unused)
+{
+	char copied[32], left[32];
+
+	cli_format_bytes(copied, sizeof(copied), (double)r->bytes_repacked);
+	cli_format_bytes(left, sizeof(left), (double)r->bytes_unused_left);
+	printf("%zu of %zu packs %s: %zu wholly unused, %zu in no index; %zu more than "
+	       "%u%% unused %s (%s of live chunks copied)\n",
+		r->packs_deleted + r->packs_unindexed + r->packs_repacked, r->packs_stored,
+		dry_run ? "would be deleted" : "deleted", r->packs_deleted, r->packs_unindexed,
+		r->packs_repacked, max_unused, dry_run ? "would be repacked" : "repacked", copied);
+	printf("%s unused left in the packs kept", left);
+	if (r->packs_young)
+		printf("; %zu packs younger than a running backup's lock left alone", r->packs_young);
+	if (r->packs_missing)
+		printf("; %zu packs the index named are not stored (run 'tsarc check')",
+			r->packs_missing);
+	printf("\n");
+}
+
+static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_unused,
+	int json, cJSON *doc)
 {
 	tsarc_prune_result res;
-	int rc = tsarc_prune(repo, lock, dry_run, &res);
+	int rc = tsarc_prune(repo, lock, dry_run, max_unused, &res);
 	char freed[32];
 
 	if (rc)
@@ -276,6 +332,8 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, int json, 
 		cJSON_AddNumberToObject(p, "chunks_young", (double)res.chunks_young);
 		cJSON_AddNumberToObject(p, "bytes_stored", (double)res.bytes_stored);
 		cJSON_AddNumberToObject(p, "bytes_removed", (double)res.bytes_removed);
+		if (repo->version >= 2)
+			add_pack_figures(p, &res, max_unused);
 		if (repo->retention.mode && !dry_run) {
 			add_time(p, "chunks_kept", res.chunks_kept, res.chunks_kept_until);
 			cJSON_AddNumberToObject(p, "hidden_removed", (double)res.hidden_removed);
@@ -290,6 +348,8 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, int json, 
 	if (res.chunks_young)
 		printf("%zu unreferenced chunks kept: younger than a running backup's lock\n",
 			res.chunks_young);
+	if (repo->version >= 2)
+		print_pack_figures(&res, dry_run, max_unused);
 	if (res.chunks_kept) {
 		tsarc_time_format(res.chunks_kept_until, 0, freed, sizeof(freed));
 		printf("Object Lock: %zu of them only hidden, their retention runs until %s at "
@@ -350,6 +410,7 @@ int cmd_forget(int argc, char **argv)
 		{"group-by", required_argument, NULL, 9},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"prune", no_argument, NULL, 10},
+		{"max-unused", required_argument, NULL, 11},
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
@@ -367,6 +428,7 @@ int cmd_forget(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.group_by = "host";
+	s.max_unused = TSARC_PRUNE_MAX_UNUSED_DEFAULT;
 	if ((rc = cli_parse_args("forget", FORGET_HELP, argc, argv, longopts, "r:qhn", &c,
 		     forget_option, &s)))
 		return rc < 0 ? EXIT_OK : rc;
@@ -510,7 +572,7 @@ int cmd_forget(int argc, char **argv)
 	if (!c.json)
 		printf("%s%zu snapshot%s removed\n", s.dry_run ? "[dry run] would have " : "",
 			removed, removed == 1 ? "" : "s");
-	if (s.prune && (rc = run_prune(repo, lock, s.dry_run, c.json, doc)))
+	if (s.prune && (rc = run_prune(repo, lock, s.dry_run, s.max_unused, c.json, doc)))
 		goto done;
 	if (c.json) {
 		rc = cli_print_json(doc);
@@ -538,23 +600,52 @@ static const char PRUNE_HELP[] =
 	"Should a backup's lock be live anyway, every chunk younger than that lock\n"
 	"is kept. Refuses to run when a snapshot cannot be read.\n"
 	"\n"
+	"On a format-2 repository, chunks are freed a pack at a time: a pack no\n"
+	"snapshot needs anything of is deleted, and one with more than --max-unused\n"
+	"of unused bytes is repacked (its live chunks copied, still sealed, into\n"
+	"new packs, then deleted). The new index is stored before any pack or old\n"
+	"index object is removed.\n"
+	"\n"
 	"Options:\n"
 	"  -n, --dry-run            count what would be freed; remove nothing (takes\n"
 	"                           only a shared lock, so running backups go on)\n"
+	"      --max-unused N%      format 2: repack a pack with more than N% unused\n"
+	"                           bytes (0 to 100; default 5; 100: only delete\n"
+	"                           wholly unused packs)\n"
 	CLI_COMMON_HELP;
+
+typedef struct prune_state {
+	int dry_run;
+	unsigned max_unused;
+} prune_state;
+
+static int prune_option(int opt, const char *arg, void *state)
+{
+	prune_state *s = state;
+
+	if (opt == 'n') {
+		s->dry_run = 1;
+		return 0;
+	}
+	if (opt == 1)
+		return parse_max_unused("prune", arg, &s->max_unused);
+	return EXIT_USAGE;
+}
 
 int cmd_prune(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"dry-run", no_argument, NULL, 'n'}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+		{"dry-run", no_argument, NULL, 'n'}, {"max-unused", required_argument, NULL, 1},
+		CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	prune_state s = {0, TSARC_PRUNE_MAX_UNUSED_DEFAULT};
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;
-	int dry_run = 0, rc;
 	cJSON *doc = NULL;
 	cli_common c;
+	int rc;
 
 	if ((rc = cli_parse_args("prune", PRUNE_HELP, argc, argv, longopts, "r:qhn", &c,
-		     cli_flag_option, &dry_run)))
+		     prune_option, &s)))
 		return rc < 0 ? EXIT_OK : rc;
 	if (optind < argc)
 		return cli_usage_error("prune", "unexpected argument '%s'", argv[optind]);
@@ -562,10 +653,10 @@ int cmd_prune(int argc, char **argv)
 		return cli_fail(rc);
 	/* A dry run only needs what it reads to stay put (shared); it does not
 	 * count a running backup's chunks, as the young-chunk rule spares them. */
-	if ((rc = tsarc_lock_acquire(&lock, repo, !dry_run)))
+	if ((rc = tsarc_lock_acquire(&lock, repo, !s.dry_run)))
 		goto done;
 	doc = cJSON_CreateObject();
-	if ((rc = run_prune(repo, lock, dry_run, c.json, doc)))
+	if ((rc = run_prune(repo, lock, s.dry_run, s.max_unused, c.json, doc)))
 		goto done;
 	if (c.json) {
 		rc = cli_print_json(cJSON_DetachItemFromObject(doc, "prune"));

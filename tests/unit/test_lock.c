@@ -15,6 +15,7 @@
 #include "cmocka_main.h"
 
 #include "lock.h"
+#include "packer.h"
 #include "prune.h"
 #include "repo.h"
 #include "snapshot.h"
@@ -376,40 +377,44 @@ static int chunk_exists(const char *name)
 	return rc == 0;
 }
 
+/* A backup that got in beside a prune, started 10 minutes ago (store
+ * clock) and refreshed since: its lock says so with "since". */
+static void plant_racing_lock(tsarc_repo *r)
+{
+	char json[512], now[40];
+	tsarc_buf sealed = TSARC_BUF_INIT;
+
+	now_text(now, sizeof(now));
+	snprintf(json, sizeof(json),
+		"{\"host\":\"racing-backup\",\"pid\":5,\"exclusive\":false,\"time\":\"%s\","
+		"\"since\":%lld}", now, (long long)(time(NULL) - 600));
+	assert_int_equal(tsarc_repo_seal_object(r, "tsarc-lock-v1", json, strlen(json), &sealed), 0);
+	assert_int_equal(tsarc_store_put(r->store, TSARC_OBJ_LOCK, "b0b0", sealed.ptr, sealed.size, 0), 0);
+	tsarc_buf_dispose(&sealed);
+}
+
 /* Prune never deletes a chunk younger than the oldest live shared lock:
  * with one live beside its exclusive lock, only older garbage goes. */
 static void test_prune_spares_chunks_of_live_backup(void **state)
 {
-	char old_chunk[65], young_chunk[65], now[40];
+	char old_chunk[65], young_chunk[65];
 	tsarc_prune_result res;
 	tsarc_lock *x = NULL;
 
 	(void)state;
-	now_text(now, sizeof(now));
 	put_chunk(old_chunk, 1, 3 * 3600);
 	put_chunk(young_chunk, 2, 0);
 	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), 0);
-	/* A backup that got in beside us, started 10 minutes ago (store
-	 * clock) and refreshed since: its lock says so with "since". */
-	{
-		char json[512];
-		tsarc_buf sealed = TSARC_BUF_INIT;
-		snprintf(json, sizeof(json),
-			"{\"host\":\"racing-backup\",\"pid\":5,\"exclusive\":false,\"time\":\"%s\","
-			"\"since\":%lld}", now, (long long)(time(NULL) - 600));
-		assert_int_equal(tsarc_repo_seal_object(repo, "tsarc-lock-v1", json, strlen(json), &sealed), 0);
-		assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_LOCK, "b0b0", sealed.ptr, sealed.size, 0), 0);
-		tsarc_buf_dispose(&sealed);
-	}
-	assert_int_equal(tsarc_prune(repo, x, 1, &res), 0);
+	plant_racing_lock(repo);
+	assert_int_equal(tsarc_prune(repo, x, 1, TSARC_PRUNE_MAX_UNUSED_DEFAULT, &res), 0);
 	assert_int_equal(res.chunks_removed, 1);
 	assert_int_equal(res.chunks_young, 1);
-	assert_int_equal(tsarc_prune(repo, x, 0, &res), 0);
+	assert_int_equal(tsarc_prune(repo, x, 0, TSARC_PRUNE_MAX_UNUSED_DEFAULT, &res), 0);
 	assert_false(chunk_exists(old_chunk));
 	assert_true(chunk_exists(young_chunk));
 	/* Once that lock is gone, the young garbage goes too. */
 	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_LOCK, "b0b0"), 0);
-	assert_int_equal(tsarc_prune(repo, x, 0, &res), 0);
+	assert_int_equal(tsarc_prune(repo, x, 0, TSARC_PRUNE_MAX_UNUSED_DEFAULT, &res), 0);
 	assert_int_equal(res.chunks_young, 0);
 	assert_false(chunk_exists(young_chunk));
 	/* A prune whose own lock was removed deletes nothing. */
@@ -418,10 +423,114 @@ static void test_prune_spares_chunks_of_live_backup(void **state)
 		size_t removed;
 		assert_int_equal(tsarc_lock_remove(repo, 1, &removed), 0);
 	}
-	assert_int_equal(tsarc_prune(repo, x, 0, &res), TSARC_ELOCKED);
+	assert_int_equal(tsarc_prune(repo, x, 0, TSARC_PRUNE_MAX_UNUSED_DEFAULT, &res), TSARC_ELOCKED);
 	assert_true(chunk_exists(old_chunk));
 	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_DATA, old_chunk), 0);
 	assert_int_equal(tsarc_lock_release(x), 0);
+}
+
+/* A format-2 pack of one chunk no snapshot needs (its bytes are never
+ * read: a pack of nothing live is deleted unread), written `ago` seconds
+ * ago; through the index when `indexed`, else as a killed run leaves it. */
+static void put_pack(tsarc_repo *r, const char *root, char name[65], unsigned n, int indexed,
+	int64_t ago)
+{
+	uint8_t id[TSARC_ID_LEN], blob[200];
+	uint64_t lo, hi;
+	char path[600];
+	struct timeval tv[2];
+
+	memset(blob, (int)n, sizeof(blob));
+	memset(id, (int)n, sizeof(id));
+	tsarc_repo_chunk_size_bounds(100, &lo, &hi);
+	if (indexed) {
+		tsarc_packer *p;
+		char **before = NULL, **after = NULL;
+		size_t nbefore = 0, nafter = 0, i, k;
+		assert_int_equal(tsarc_store_list_names(r->store, TSARC_OBJ_DATA, &before, &nbefore), 0);
+		assert_int_equal(tsarc_packer_new(&p, r, 1), 0);
+		assert_int_equal(tsarc_packer_add(p, id, blob, (size_t)hi, 100), 0);
+		assert_int_equal(tsarc_packer_finish(p, NULL, NULL), 0);
+		tsarc_packer_free(p);
+		/* The packer keeps no name: the pack listed now and not before. */
+		assert_int_equal(tsarc_store_list_names(r->store, TSARC_OBJ_DATA, &after, &nafter), 0);
+		assert_int_equal(nafter, nbefore + 1);
+		for (i = 0; i < nafter; i++) {
+			int seen = 0;
+			for (k = 0; k < nbefore; k++)
+				seen |= !strcmp(after[i], before[k]);
+			if (!seen)
+				snprintf(name, 65, "%s", after[i]);
+		}
+		tsarc_store_names_free(before, nbefore);
+		tsarc_store_names_free(after, nafter);
+	} else {
+		tsarc_pack_builder b;
+		assert_int_equal(tsarc_pack_builder_start(&b), 0);
+		assert_int_equal(tsarc_pack_builder_add(&b, id, blob, (size_t)hi, 100), 0);
+		assert_int_equal(tsarc_pack_builder_finish(r, &b), 0);
+		tsarc_hex_encode(name, b.name, TSARC_ID_LEN);
+		assert_int_equal(tsarc_store_put(r->store, TSARC_OBJ_DATA, name, b.data.ptr, b.data.size, 0), 0);
+		tsarc_pack_builder_dispose(&b);
+	}
+	snprintf(path, sizeof(path), "%s/data/%.2s/%s", root, name, name);
+	tv[0].tv_sec = tv[1].tv_sec = (time_t)(time(NULL) - ago);
+	tv[0].tv_usec = tv[1].tv_usec = 0;
+	assert_int_equal(utimes(path, tv), 0);
+}
+
+static int pack_exists(tsarc_repo *r, const char *name)
+{
+	uint64_t size;
+	int rc = tsarc_store_stat(r->store, TSARC_OBJ_DATA, name, &size);
+
+	tsarc_error_clear();
+	return rc == 0;
+}
+
+/* The same on format 2: a pack younger than the oldest live shared lock,
+ * indexed or not, is neither deleted nor repacked while that lock lives. */
+static void test_prune_spares_packs_of_live_backup(void **state)
+{
+	char root[300], old_idx[65], old_raw[65], young_idx[65], young_raw[65];
+	tsarc_repo_init_options o;
+	tsarc_prune_result res;
+	tsarc_store *st;
+	tsarc_repo *r;
+	tsarc_lock *x = NULL;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.codec = TSARC_CODEC_ZSTD;
+	o.scrypt_n = 1024;
+	o.format = 2;
+	o.pack_size = 65536;
+	snprintf(root, sizeof(root), "%s/v2", dir);
+	assert_int_equal(tsarc_store_fs_open(&st, root, NULL), 0);
+	assert_int_equal(tsarc_repo_init(&r, st, "pw", &o), 0);
+	put_pack(r, root, old_idx, 1, 1, 3 * 3600);
+	put_pack(r, root, old_raw, 2, 0, 3 * 3600);
+	put_pack(r, root, young_idx, 3, 1, 0);
+	put_pack(r, root, young_raw, 4, 0, 0);
+	assert_int_equal(tsarc_lock_acquire(&x, r, 1), 0);
+	plant_racing_lock(r);
+	assert_int_equal(tsarc_prune(r, x, 0, 0, &res), 0);
+	assert_int_equal(res.packs_deleted, 1);
+	assert_int_equal(res.packs_unindexed, 1);
+	assert_int_equal(res.packs_young, 2);
+	assert_int_equal(res.chunks_young, 1);
+	assert_false(pack_exists(r, old_idx));
+	assert_false(pack_exists(r, old_raw));
+	assert_true(pack_exists(r, young_idx));
+	assert_true(pack_exists(r, young_raw));
+	/* Once that lock is gone, they go too. */
+	assert_int_equal(tsarc_store_remove(r->store, TSARC_OBJ_LOCK, "b0b0"), 0);
+	assert_int_equal(tsarc_prune(r, x, 0, 0, &res), 0);
+	assert_int_equal(res.packs_young, 0);
+	assert_false(pack_exists(r, young_idx));
+	assert_false(pack_exists(r, young_raw));
+	assert_int_equal(tsarc_lock_release(x), 0);
+	tsarc_repo_free(r);
 }
 
 TSARC_TESTS_MAIN(setup, teardown,
@@ -432,4 +541,5 @@ TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_pid_test_needs_same_pid_space),
 	cmocka_unit_test(test_refresh_and_lost_lock),
 	cmocka_unit_test(test_check_sees_exclusive),
-	cmocka_unit_test(test_prune_spares_chunks_of_live_backup))
+	cmocka_unit_test(test_prune_spares_chunks_of_live_backup),
+	cmocka_unit_test(test_prune_spares_packs_of_live_backup))

@@ -87,7 +87,7 @@ static int prune(tsarc_repo *repo, tsarc_prune_result *res)
 	int rc;
 
 	assert_int_equal(tsarc_lock_acquire(&lock, repo, 1), 0);
-	rc = tsarc_prune(repo, lock, 0, res);
+	rc = tsarc_prune(repo, lock, 0, TSARC_PRUNE_MAX_UNUSED_DEFAULT, res);
 	assert_int_equal(tsarc_lock_release(lock), 0);
 	return rc;
 }

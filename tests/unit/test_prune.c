@@ -114,7 +114,7 @@ static int prune(int dry_run, tsarc_prune_result *res)
 	int rc;
 
 	assert_int_equal(tsarc_lock_acquire(&lock, repo, !dry_run), 0);
-	rc = tsarc_prune(repo, lock, dry_run, res);
+	rc = tsarc_prune(repo, lock, dry_run, TSARC_PRUNE_MAX_UNUSED_DEFAULT, res);
 	assert_int_equal(tsarc_lock_release(lock), 0);
 	return rc;
 }

@@ -1,0 +1,502 @@
+/*
+ * prune on a format-2 repository (packs + index). A chunk is freed only
+ * with the pack that holds it, so prune decides per pack:
+ *
+ *   - a pack no live chunk is in is deleted;
+ *   - a pack whose unused share (bytes of chunks no snapshot needs, or
+ *     second copies) exceeds max_unused percent is repacked: its live
+ *     chunks are copied, still sealed (authenticated, never decompressed
+ *     or sealed again), into new packs, then it is deleted;
+ *   - a pack no index names (a killed backup's or repack's) is deleted;
+ *   - a pack younger than a live shared lock is not touched (a running
+ *     backup may be about to name it), and the rest are kept as they are.
+ *
+ * Order, so that a kill at any moment leaves every chunk a snapshot needs
+ * found through some index in a stored pack: new packs stored and synced,
+ * then their index and the merged index of every pack kept, then (lock
+ * checked) the old index objects removed, then (lock checked before each
+ * batch) the packs removed. A kill before the old index objects go leaves
+ * two index entries for some chunks (both readable) and unindexed packs,
+ * which the next prune removes.
+ */
+#include "prune.h"
+#include "crypto.h"
+#include "index.h"
+#include "objlock.h"
+#include "packer.h"
+#include "tsarc/errors.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DELETE_BATCH 1000
+
+enum { KEEP, YOUNG, DELETE, REPACK, GONE };
+
+typedef struct listed_pack {
+	uint8_t name[TSARC_ID_LEN];
+	uint64_t size;
+	int64_t mtime;
+} listed_pack;
+
+/* What prune knows of an indexed pack. */
+typedef struct pack_info {
+	const listed_pack *listed; /* NULL: not in the store */
+	uint64_t used, unused;     /* sealed bytes of live and other chunks */
+	size_t first, n;           /* its records in `order` */
+	int action;
+} pack_info;
+
+typedef struct prune_pack {
+	tsarc_repo *repo;
+	tsarc_lock *lock;
+	tsarc_prune_result *res;
+	tsarc_index *idx;
+	const tsarc_index_rec *recs;
+	size_t nrecs, np;
+	listed_pack *listed;
+	size_t nlisted, listed_cap;
+	pack_info *packs;
+	size_t *order;  /* record numbers grouped by pack, by offset in each */
+	uint8_t *live;  /* per record: the copy of a live chunk that stays */
+	char **doomed;  /* hex names of the packs to remove */
+	size_t ndoomed;
+} prune_pack;
+
+static int list_cb(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	prune_pack *pp = payload;
+	listed_pack *l;
+
+	if (pp->nlisted == pp->listed_cap) {
+		size_t cap = pp->listed_cap ? pp->listed_cap * 2 : 256;
+		void *grown = realloc(pp->listed, cap * sizeof(*pp->listed));
+		if (!grown)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		pp->listed = grown;
+		pp->listed_cap = cap;
+	}
+	l = &pp->listed[pp->nlisted];
+	/* Names that are not pack names are not ours to delete. */
+	if (strlen(name) != TSARC_ID_HEX_LEN || tsarc_hex_decode(l->name, TSARC_ID_LEN, name)) {
+		tsarc_error_clear();
+		return 0;
+	}
+	l->size = size;
+	l->mtime = mtime;
+	pp->nlisted++;
+	pp->res->packs_stored++;
+	pp->res->bytes_stored += size;
+	return 0;
+}
+
+static int holds(const pack_info *p, const tsarc_index_rec *r)
+{
+	return p->listed && (uint64_t)r->offset + r->length + 4 <= p->listed->size;
+}
+
+/* A record of a pack, for sorting them by offset. */
+typedef struct slot {
+	uint32_t offset;
+	size_t rec;
+} slot;
+
+static int cmp_slot(const void *a, const void *b)
+{
+	uint32_t x = ((const slot *)a)->offset, y = ((const slot *)b)->offset;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Groups the records by pack (counting sort), each group by offset. */
+static int group_by_pack(prune_pack *pp)
+{
+	size_t i, *fill;
+	slot *s = NULL;
+
+	if (!pp->nrecs)
+		return 0;
+	if (!(pp->order = malloc(pp->nrecs * sizeof(*pp->order))) ||
+		!(s = malloc(pp->nrecs * sizeof(*s))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (!(fill = calloc(pp->np + 1, sizeof(*fill)))) {
+		free(s);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < pp->nrecs; i++)
+		pp->packs[pp->recs[i].pack].n++;
+	for (i = 0; i < pp->np; i++)
+		fill[i + 1] = fill[i] + pp->packs[i].n;
+	for (i = 0; i < pp->np; i++)
+		pp->packs[i].first = fill[i];
+	for (i = 0; i < pp->nrecs; i++) {
+		slot *t = &s[fill[pp->recs[i].pack]++];
+		t->offset = pp->recs[i].offset;
+		t->rec = i;
+	}
+	free(fill);
+	for (i = 0; i < pp->np; i++)
+		qsort(s + pp->packs[i].first, pp->packs[i].n, sizeof(*s), cmp_slot);
+	for (i = 0; i < pp->nrecs; i++)
+		pp->order[i] = s[i].rec;
+	free(s);
+	return 0;
+}
+
+/*
+ * For each chunk: one copy stays (the first in a stored pack long enough
+ * to hold it) when a snapshot needs it; every other copy is unused.
+ * TSARC_ECORRUPT when a needed chunk is in no stored pack.
+ */
+static int mark_live(prune_pack *pp, tsarc_chunkset *referenced)
+{
+	size_t i = 0, end, k, missing = 0;
+	char hex[TSARC_ID_HEX_LEN + 1] = "";
+
+	while (i < pp->nrecs) {
+		const tsarc_index_rec *r = &pp->recs[i];
+		int needed = tsarc_chunkset_lookup(referenced, r->id, NULL), kept = 0;
+		for (end = i + 1; end < pp->nrecs && !memcmp(pp->recs[end].id, r->id, TSARC_ID_LEN);
+			end++)
+			;
+		pp->res->chunks_stored++;
+		for (k = i; k < end; k++) {
+			pack_info *p = &pp->packs[pp->recs[k].pack];
+			if (needed && !kept && holds(p, &pp->recs[k])) {
+				pp->live[k] = 1;
+				kept = 1;
+				p->used += pp->recs[k].length;
+			} else {
+				p->unused += pp->recs[k].length;
+			}
+		}
+		if (needed && !kept && missing++ == 0)
+			tsarc_hex_encode(hex, r->id, TSARC_ID_LEN);
+		i = end;
+	}
+	if (missing)
+		return tsarc_error_set(TSARC_ECORRUPT, "prune refuses to run: %zu chunks that "
+			"snapshots need are in no stored pack the index names (the first: %.16s); "
+			"run 'tsarc check', and 'tsarc repair index' if packs are missing from the "
+			"index", missing, hex);
+	return 0;
+}
+
+static int doom(prune_pack *pp, const uint8_t name[TSARC_ID_LEN], uint64_t size)
+{
+	char **grown = realloc(pp->doomed, (pp->ndoomed + 1) * sizeof(char *));
+
+	if (!grown)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	pp->doomed = grown;
+	if (!(grown[pp->ndoomed] = malloc(TSARC_ID_HEX_LEN + 1)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	tsarc_hex_encode(grown[pp->ndoomed++], name, TSARC_ID_LEN);
+	pp->res->bytes_removed += size;
+	return 0;
+}
+
+static int cmp_listed(const void *a, const void *b)
+{
+	return memcmp(a, b, TSARC_ID_LEN);
+}
+
+/* Decides each pack's fate; counts what that frees. */
+static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
+{
+	tsarc_prune_result *res = pp->res;
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < pp->np; i++) {
+		pack_info *p = &pp->packs[i];
+		if (!p->listed)
+			p->action = GONE;
+		else if (oldest_shared != INT64_MAX &&
+			 p->listed->mtime >= oldest_shared - TSARC_LOCK_CLOCK_SLACK_SECONDS)
+			p->action = YOUNG;
+		else if (!p->used)
+			p->action = DELETE;
+		else if (p->unused && p->unused * 100 > (uint64_t)max_unused * (p->used + p->unused))
+			p->action = REPACK;
+		else
+			p->action = KEEP;
+		switch (p->action) {
+		case GONE:
+			res->packs_missing++;
+			break;
+		case YOUNG:
+			res->packs_young++;
+			break;
+		case DELETE:
+			res->packs_deleted++;
+			break;
+		case REPACK:
+			res->packs_repacked++;
+			res->bytes_repacked += p->used;
+			/* What the new packs will take, about. */
+			res->bytes_removed -= p->used;
+			break;
+		default:
+			res->bytes_unused_left += p->unused;
+			break;
+		}
+		if ((p->action == DELETE || p->action == REPACK) &&
+			(rc = doom(pp, tsarc_index_pack_name(pp->idx, (uint32_t)i), p->listed->size)))
+			return rc;
+	}
+	/* Packs no index names: a killed backup's or repack's, unless young. */
+	for (i = 0; i < pp->nlisted; i++) {
+		const listed_pack *l = &pp->listed[i];
+		if (tsarc_index_pack_number(pp->idx, l->name) >= 0)
+			continue;
+		if (oldest_shared != INT64_MAX &&
+			l->mtime >= oldest_shared - TSARC_LOCK_CLOCK_SLACK_SECONDS) {
+			res->packs_young++;
+			continue;
+		}
+		res->packs_unindexed++;
+		if ((rc = doom(pp, l->name, l->size)))
+			return rc;
+	}
+	/* Chunks: removed when no copy stays, young when one stays unused. */
+	for (i = 0; i < pp->nrecs; i = k) {
+		int stays = 0, live = 0, young = 0;
+		for (k = i; k < pp->nrecs && !memcmp(pp->recs[k].id, pp->recs[i].id, TSARC_ID_LEN);
+			k++) {
+			int a = pp->packs[pp->recs[k].pack].action;
+			live |= pp->live[k];
+			stays |= a == KEEP || a == YOUNG;
+			young |= a == YOUNG;
+		}
+		if (live)
+			continue;
+		if (!stays)
+			res->chunks_removed++;
+		else if (young)
+			res->chunks_young++;
+	}
+	return 0;
+}
+
+/* Copies the live chunks of pack i into the packer, authenticating each. */
+static int repack_one(prune_pack *pp, tsarc_packer *pk, size_t i, tsarc_buf *data,
+	tsarc_buf *scratch)
+{
+	const pack_info *p = &pp->packs[i];
+	char hex[TSARC_ID_HEX_LEN + 1];
+	size_t k;
+	int rc;
+
+	tsarc_hex_encode(hex, tsarc_index_pack_name(pp->idx, (uint32_t)i), TSARC_ID_LEN);
+	tsarc_buf_clear(data);
+	data->max = 0;
+	rc = tsarc_store_get(pp->repo->store, TSARC_OBJ_DATA, hex, 0, 0, data);
+	if (!rc && data->size != p->listed->size)
+		rc = tsarc_error_set(TSARC_ECORRUPT, "pack %.16s changed size while read", hex);
+	if (rc) {
+		tsarc_error_prefix("repacking pack %.16s", hex);
+		return rc;
+	}
+	for (k = p->first; k < p->first + p->n; k++) {
+		const tsarc_index_rec *r = &pp->recs[pp->order[k]];
+		if (!pp->live[pp->order[k]])
+			continue;
+		tsarc_buf_clear(scratch);
+		if ((rc = tsarc_buf_grow(scratch, r->length)))
+			return rc;
+		/* The bytes the index points at must be this chunk, sealed: a
+		 * damaged blob is not spread into a new pack. */
+		if (tsarc_aead_open(pp->repo->enc_key, r->id, TSARC_ID_LEN, data->ptr + r->offset,
+			    r->length, scratch->ptr)) {
+			char id[TSARC_ID_HEX_LEN + 1];
+			tsarc_hex_encode(id, r->id, TSARC_ID_LEN);
+			return tsarc_error_set(TSARC_ECORRUPT, "prune stops before deleting anything: "
+				"chunk %.16s in pack %.16s at offset %u does not authenticate (run "
+				"'tsarc check --read-data')", id, hex, r->offset);
+		}
+		if ((rc = tsarc_packer_add(pk, r->id, data->ptr + r->offset, r->length, r->plain)))
+			return rc;
+	}
+	return 0;
+}
+
+/* The merged index of every pack that stays as it is, all its entries. */
+static int write_kept_index(prune_pack *pp, char ***written, size_t *nwritten)
+{
+	tsarc_index_pack *ip = NULL;
+	size_t nip = 0, i, k;
+	int rc = 0;
+
+	if (pp->np && !(ip = calloc(pp->np, sizeof(*ip))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (i = 0; i < pp->np && !rc; i++) {
+		const pack_info *p = &pp->packs[i];
+		tsarc_index_pack *d;
+		if ((p->action != KEEP && p->action != YOUNG) || !p->n)
+			continue;
+		d = &ip[nip++];
+		memcpy(d->name, tsarc_index_pack_name(pp->idx, (uint32_t)i), TSARC_ID_LEN);
+		if (!(d->entries = calloc(p->n, sizeof(*d->entries)))) {
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			break;
+		}
+		for (k = 0; k < p->n; k++) {
+			const tsarc_index_rec *r = &pp->recs[pp->order[p->first + k]];
+			memcpy(d->entries[d->n].id, r->id, TSARC_ID_LEN);
+			d->entries[d->n].offset = r->offset;
+			d->entries[d->n].length = r->length;
+			d->entries[d->n++].plain = r->plain;
+		}
+	}
+	if (!rc)
+		rc = tsarc_index_write(pp->repo, ip, nip, written, nwritten);
+	for (i = 0; i < nip; i++)
+		free(ip[i].entries);
+	free(ip);
+	return rc;
+}
+
+static int append_names(char ***to, size_t *n, char **from, size_t nfrom)
+{
+	char **grown;
+
+	if (!nfrom)
+		return 0;
+	if (!(grown = realloc(*to, (*n + nfrom) * sizeof(char *))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	memcpy(grown + *n, from, nfrom * sizeof(char *));
+	*to = grown;
+	*n += nfrom;
+	free(from);
+	return 0;
+}
+
+/* Repack, new index, old index objects out, packs out. */
+static int apply(prune_pack *pp)
+{
+	tsarc_repo *repo = pp->repo;
+	tsarc_prune_result *res = pp->res;
+	tsarc_packer *pk = NULL;
+	tsarc_buf data = TSARC_BUF_INIT, scratch = TSARC_BUF_INIT;
+	tsarc_purge_tally kept = {0, 0, 0};
+	char **written = NULL, **more = NULL, **old;
+	size_t nwritten = 0, nmore = 0, nold, i, m;
+	uint64_t npacks, nbytes;
+	int rc;
+
+	if ((rc = tsarc_packer_new(&pk, repo, 2)))
+		return rc;
+	for (i = 0; i < pp->np && !rc; i++)
+		if (pp->packs[i].action == REPACK)
+			rc = repack_one(pp, pk, i, &data, &scratch);
+	/* New packs stored and synced, then their index. */
+	if (!rc)
+		rc = tsarc_packer_finish(pk, &written, &nwritten);
+	tsarc_packer_stats(pk, &npacks, &nbytes);
+	res->packs_written = npacks;
+	/* The estimate plan() made becomes the figure. */
+	res->bytes_removed += res->bytes_repacked;
+	res->bytes_removed -= nbytes;
+	if (rc)
+		goto done;
+	if ((rc = write_kept_index(pp, &more, &nmore)) ||
+		(rc = append_names(&written, &nwritten, more, nmore)))
+		goto done;
+	more = NULL;
+	res->index_written = nwritten;
+	if ((rc = tsarc_store_sync(repo->store)) || (rc = tsarc_lock_check(pp->lock, NULL)))
+		goto done;
+	/* Every old index object, now that the new ones are stored. */
+	old = tsarc_index_object_names(pp->idx, &nold);
+	if ((rc = tsarc_index_remove_old(repo, (const char *const *)old, nold,
+		     (const char *const *)written, nwritten, &res->index_removed)))
+		goto done;
+	/* Only then the packs no index names any more. */
+	if (pp->ndoomed && (rc = tsarc_store_sync(repo->store)))
+		goto done;
+	for (i = 0; i < pp->ndoomed; i += DELETE_BATCH) {
+		m = pp->ndoomed - i < DELETE_BATCH ? pp->ndoomed - i : DELETE_BATCH;
+		if ((rc = tsarc_lock_check(pp->lock, NULL)))
+			goto done;
+		if ((rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_DATA,
+			     (const char *const *)pp->doomed + i, m, tsarc_purge_tally_cb, &kept))) {
+			tsarc_error_prefix("removing packs");
+			goto done;
+		}
+	}
+	res->chunks_kept = kept.kept;
+	res->chunks_kept_until = kept.kept_until;
+done:
+	tsarc_repo_drop_index(repo);
+	tsarc_packer_free(pk);
+	tsarc_buf_dispose(&data);
+	tsarc_buf_dispose(&scratch);
+	tsarc_store_names_free(written, nwritten);
+	return rc;
+}
+
+/* Whether anything is to change: a pack to remove, index entries of packs
+ * that are gone, or more index objects than the entries need (one per
+ * backup: merged, so opening the repository reads few). */
+static int work_to_do(const prune_pack *pp)
+{
+	size_t nobj;
+
+	tsarc_index_object_names(pp->idx, &nobj);
+	return pp->ndoomed || pp->res->packs_missing ||
+	       nobj > 1 + pp->nrecs / TSARC_INDEX_ENTRIES_PER_OBJECT;
+}
+
+int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, tsarc_chunkset *referenced,
+	int dry_run, unsigned max_unused, tsarc_prune_result *res)
+{
+	prune_pack pp;
+	int64_t oldest_shared;
+	size_t i;
+	int rc;
+
+	memset(&pp, 0, sizeof(pp));
+	pp.repo = repo;
+	pp.lock = lock;
+	pp.res = res;
+	/* A damaged index object is an error: what it names would be unknown. */
+	if ((rc = tsarc_index_load(repo, &pp.idx, NULL, NULL))) {
+		tsarc_error_prefix("prune refuses to run (run 'tsarc check', then 'tsarc repair "
+				   "index')");
+		goto done;
+	}
+	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_DATA, list_cb, &pp)))
+		goto done;
+	if (pp.nlisted)
+		qsort(pp.listed, pp.nlisted, sizeof(*pp.listed), cmp_listed);
+	pp.recs = tsarc_index_records(pp.idx);
+	pp.nrecs = tsarc_index_count(pp.idx);
+	pp.np = tsarc_index_npacks(pp.idx);
+	if ((pp.np && !(pp.packs = calloc(pp.np, sizeof(*pp.packs)))) ||
+		(pp.nrecs && !(pp.live = calloc(pp.nrecs, 1)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < pp.np; i++)
+		pp.packs[i].listed = bsearch(tsarc_index_pack_name(pp.idx, (uint32_t)i), pp.listed,
+			pp.nlisted, sizeof(*pp.listed), cmp_listed);
+	if ((rc = group_by_pack(&pp)) || (rc = mark_live(&pp, referenced)))
+		goto done;
+	/* A live shared lock: a backup is writing packs its index will name. */
+	if ((rc = tsarc_lock_check(lock, &oldest_shared)) ||
+		(rc = plan(&pp, oldest_shared, max_unused)))
+		goto done;
+	if (!dry_run && work_to_do(&pp))
+		rc = apply(&pp);
+done:
+	tsarc_index_free(pp.idx);
+	free(pp.listed);
+	free(pp.packs);
+	free(pp.order);
+	free(pp.live);
+	for (i = 0; i < pp.ndoomed; i++)
+		free(pp.doomed[i]);
+	free(pp.doomed);
+	return rc;
+}
