@@ -14,8 +14,9 @@ packages=(
 	mariadb-server mariadb-client postgresql redis-server rsync tar
 	# tests/kubernetes: the rendered manifests are read with PyYAML.
 	python3-yaml
-	# tests/redis: a real Sentinel in front of a master and a replica.
-	redis-sentinel
+	# tests/redis and the 2.16 demo: a real Sentinel in front of Redis; the
+	# private CAs of the TLS servers (ci/services.sh).
+	redis-sentinel openssl
 	# tests/metrics: a real Pushgateway, promtool (in Debian's prometheus
 	# package) for the alert rules, and the Prometheus text parser.
 	prometheus-pushgateway prometheus python3-prometheus-client

@@ -10,6 +10,11 @@
 #   ci/services.sh start-mysql-tls DIR [ROOT_PASSWORD]     # TCP only over TLS
 #   ci/services.sh start-postgres-tls DIR [POSTGRES_PASSWORD]  # hostssl only
 #   ci/services.sh start-redis DIR NAME [PASSWORD]
+#   ci/services.sh start-redis-managed DIR NAME USER [tls]  # what a managed Redis is
+#   SENTINEL_MASTER_PASSWORD=PW [SENTINEL_PASSWORD=PW] \
+#     ci/services.sh start-sentinel DIR GROUP MASTER_PORT   # a redis-sentinel in front of it
+#   ci/services.sh add-mysql-admin DIR USER   # a managed MySQL's admin: no SUPER, X509 login
+#   ci/services.sh redis-managed-deny      # prints the ACL rules a managed Redis's user has
 #   ci/services.sh restart-redis DIR NAME   # stop by PID, start with its redis.conf
 #   ci/services.sh stop DIR
 #
@@ -20,6 +25,13 @@
 #   TLS_DIR (the -tls variants): ca.pem, and client.pem / client.key, a client
 #   certificate of the same private CA; the server's certificate names
 #   localhost and 127.0.0.1.
+#   start-redis-managed: REDIS_<NAME>_PORT / _PASSWORD (the admin, the
+#   default user) / _DIR, REDIS_<NAME>_USER / _USER_PASSWORD (the ACL user),
+#   with tls REDIS_<NAME>_TLS_DIR (a CA of its own, as TLS_DIR; the port is
+#   TLS only and wants a client certificate).
+#   start-sentinel: SENTINEL_PORT SENTINEL_PASSWORD.
+#   add-mysql-admin: MYSQL_ADMIN_USER MYSQL_ADMIN_PASSWORD (MYSQL_ADMIN_PASSWORD
+#   in the environment: that one).
 # Passwords go through files and standard input, never on a command line.
 # A Redis data directory that already holds dump.rdb is loaded at start (the
 # tests use that to load a backed-up RDB into a fresh server).
@@ -154,6 +166,23 @@ SQL
 	[ -z "$tls" ] || env_add "$dir" "TLS_DIR=$dir/tls"
 }
 
+# What a managed MySQL's admin has (RDS, Azure): everything on every database
+# but SUPER; its login needs a client certificate of the server's CA. The
+# anonymous users go: ''@localhost would take the admin's TCP logins.
+add_mysql_admin() {
+	local dir=$1 user=$2 pw=${MYSQL_ADMIN_PASSWORD:-$(random_password)} rootpw
+	[ -n "$user" ] || die "add-mysql-admin needs a USER"
+	rootpw=$(. "$dir/env"; echo "$MYSQL_ROOT_PASSWORD")
+	MYSQL_PWD=$rootpw mariadb --no-defaults -uroot -S "$dir/mysql/mysqld.sock" <<SQL || die "cannot create $user"
+DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES;
+CREATE USER $user@'%' IDENTIFIED BY '$pw' REQUIRE X509;
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES,
+  LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER,
+  REFERENCES, PROCESS, RELOAD ON *.* TO $user@'%';
+SQL
+	env_add "$dir" "MYSQL_ADMIN_USER=$user" "MYSQL_ADMIN_PASSWORD='$pw'"
+}
+
 start_postgres() {
 	local dir=$1 pw=${2:-$(random_password)} tls=${3:-} base port bin ssl=
 	# Debian keeps the server binaries out of PATH, one folder per major version.
@@ -197,7 +226,23 @@ start_postgres() {
 }
 
 start_redis() {
-	local dir=$1 name=$2 pw=${3:-} base port var
+	local dir=$1 name=$2 pw=${3:-} base port var line
+	shift 3 || shift $#
+	# Further arguments: configuration lines (ACL users, TLS); a "tls"
+	# among them makes the port TLS only, with the CA of make_tls.
+	local -a extra=() cli=()
+	for line in "$@"; do
+		if [ "$line" = tls ]; then
+			make_tls "$dir"
+			extra+=("tls-port PORT" "port 0" "tls-cert-file $dir/tls/server.pem"
+				"tls-key-file $dir/tls/server.key" "tls-ca-cert-file $dir/tls/ca.pem"
+				"tls-auth-clients yes")
+			cli=(--tls --cacert "$dir/tls/ca.pem" --cert "$dir/tls/client.pem"
+				--key "$dir/tls/client.key")
+		else
+			extra+=("$line")
+		fi
+	done
 	[ -n "$name" ] || die "start-redis needs a NAME"
 	base=$dir/redis-$name
 	mkdir -p "$base"
@@ -221,13 +266,65 @@ start_redis() {
 			# Replicas (and redis-cli --rdb) get the RDB at once, not after 5 s.
 			echo "repl-diskless-sync-delay 0"
 			[ -z "$pw" ] || echo "requirepass $pw"
+			# "tls-port PORT" comes after "port PORT": the later line wins.
+			for line in "${extra[@]}"; do echo "${line//PORT/$port}"; done
 		} > "$base/redis.conf"
 	)
 	redis-server "$base/redis.conf" || die "redis-server $name did not start"
 	wait_for 30 "Redis $name on port $port" test -s "$base/redis.pid"
 	cp "$base/redis.pid" "$base/server.pid"
-	wait_for 30 "Redis $name on port $port" env REDISCLI_AUTH="$pw" redis-cli -p "$port" ping
+	wait_for 30 "Redis $name on port $port" env REDISCLI_AUTH="$pw" redis-cli "${cli[@]}" -p "$port" ping
 	env_add "$dir" "${var}_PORT=$port" "${var}_PASSWORD='$pw'" "${var}_DIR=$base"
+	[ ${#cli[@]} = 0 ] || env_add "$dir" "${var}_TLS_DIR=$dir/tls"
+}
+
+# What a managed Redis (ElastiCache, Azure Cache, Memorystore) allows an ACL
+# user: no replication, DEBUG, CONFIG, persistence or shutdown commands.
+# The one list the Redis tests and the demo use.
+REDIS_MANAGED_DENY="-sync -psync -debug -config -bgsave -save -shutdown -replicaof -slaveof -bgrewriteaof -failover -module -monitor"
+
+# A Redis as a managed service has it: an admin (the default user, for the
+# setup and the demo's checks) and an ACL user USER with the rules above.
+start_redis_managed() {
+	local dir=$1 name=$2 user=$3 tls=${4:-} upw var
+	[ -n "$user" ] || die "start-redis-managed needs a USER"
+	upw=$(random_password)
+	var=REDIS_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')
+	start_redis "$dir" "$name" "$(random_password)" \
+		"user $user on >$upw ~* &* +@all $REDIS_MANAGED_DENY" $tls
+	env_add "$dir" "${var}_USER=$user" "${var}_USER_PASSWORD='$upw'"
+}
+
+# A redis-sentinel watching the master on 127.0.0.1:MASTER_PORT as GROUP,
+# with a password of its own; up when it names the master.
+start_sentinel() {
+	local dir=$1 group=$2 mport=$3 base port pw=${SENTINEL_PASSWORD:-$(random_password)}
+	[ -n "$group" ] && [ -n "$mport" ] || die "start-sentinel needs GROUP and MASTER_PORT"
+	command -v redis-sentinel >/dev/null || die "redis-sentinel is not installed (bash ci/deps.sh)"
+	base=$dir/sentinel-$group
+	mkdir -p "$base"
+	port=$(free_port "$dir")
+	(
+		umask 077
+		{
+			echo "port $port"
+			echo "bind 127.0.0.1"
+			echo "dir $base"
+			echo "daemonize yes"
+			echo "pidfile $base/redis.pid"
+			echo "logfile $base/redis.log"
+			echo "requirepass $pw"
+			echo "sentinel monitor $group 127.0.0.1 $mport 1"
+			[ -z "${SENTINEL_MASTER_PASSWORD:-}" ] || echo "sentinel auth-pass $group $SENTINEL_MASTER_PASSWORD"
+		} > "$base/sentinel.conf"
+	)
+	redis-sentinel "$base/sentinel.conf" || die "redis-sentinel $group did not start"
+	wait_for 30 "Sentinel $group on port $port" test -s "$base/redis.pid"
+	cp "$base/redis.pid" "$base/server.pid"
+	wait_for 30 "Sentinel $group naming its master" sh -c \
+		'REDISCLI_AUTH=$1 redis-cli --no-auth-warning -p "$2" SENTINEL get-master-addr-by-name "$3" | grep -qx "$4"' \
+		- "$pw" "$port" "$group" "$mport"
+	env_add "$dir" "SENTINEL_PORT=$port" "SENTINEL_PASSWORD='$pw'"
 }
 
 stop_pid() {
@@ -279,6 +376,7 @@ stop_all() {
 }
 
 cmd=${1:-}
+[ "$cmd" = redis-managed-deny ] && { echo "$REDIS_MANAGED_DENY"; exit 0; }
 [ $# -ge 2 ] || die "usage: $0 start-mysql|start-postgres|start-redis|stop DIR [...]"
 dir=$2
 mkdir -p "$dir"
@@ -288,6 +386,9 @@ start-postgres) start_postgres "$dir" "${3:-}" ;;
 start-mysql-tls) start_mysql "$dir" "${3:-}" tls ;;
 start-postgres-tls) start_postgres "$dir" "${3:-}" tls ;;
 start-redis) start_redis "$dir" "${3:-}" "${4:-}" ;;
+start-redis-managed) start_redis_managed "$dir" "${3:-}" "${4:-}" "${5:-}" ;;
+add-mysql-admin) add_mysql_admin "$dir" "${3:-}" ;;
+start-sentinel) start_sentinel "$dir" "${3:-}" "${4:-}" ;;
 restart-redis) restart_redis "$dir" "${3:-}" ;;
 stop) stop_all "$dir" ;;
 *) die "unknown command '$cmd'" ;;

@@ -42,9 +42,8 @@ while True:
 ADMIN_PW="adm-${TEST_NAME}-Zr8qW3"
 USER_PW="acl-${TEST_NAME}-Kp5xN7"
 SENT_PW="sen-${TEST_NAME}-Hy2mC9"
-# What a managed Redis allows an ACL user: no replication, DEBUG, CONFIG,
-# persistence or shutdown commands.
-ACL_DENY="-sync -psync -debug -config -bgsave -save -shutdown -replicaof -slaveof -bgrewriteaof -failover -module -monitor"
+# What a managed Redis allows an ACL user (ci/services.sh keeps the list).
+ACL_DENY=$(bash "$SERVICES" redis-managed-deny)
 
 # redis_up NAME [EXTRA_CONF_LINE...]: a server in $WORK/redis-NAME; sets
 # PORT_<NAME> (upper case). "port 0" among the extra lines: socket only.

@@ -57,29 +57,10 @@ grep -q "not a PEM private key matching" "$WORK/e4" || fail "key mismatch: $(cat
 info "Sentinel in front of a master and a replica"
 redis_up master
 redis_up replica "replicaof 127.0.0.1 $PORT_MASTER" "masterauth $ADMIN_PW"
-SPORT=$(free_port)
-mkdir -p "$WORK/sentinel"
-(
-	umask 077
-	cat > "$WORK/sentinel/sentinel.conf" <<CONF
-port $SPORT
-bind 127.0.0.1
-dir $WORK/sentinel
-daemonize yes
-pidfile $WORK/sentinel/redis.pid
-logfile $WORK/sentinel/redis.log
-requirepass $SENT_PW
-sentinel monitor mymaster 127.0.0.1 $PORT_MASTER 1
-sentinel auth-pass mymaster $ADMIN_PW
-CONF
-)
-redis-sentinel "$WORK/sentinel/sentinel.conf" || fail "redis-sentinel did not start"
-for _ in $(seq 100); do [ -s "$WORK/sentinel/redis.pid" ] && break; sleep 0.1; done
-cp "$WORK/sentinel/redis.pid" "$WORK/sentinel/server.pid"
-for _ in $(seq 100); do
-	REDISCLI_AUTH=$SENT_PW redis-cli --no-auth-warning -p "$SPORT" SENTINEL get-master-addr-by-name mymaster 2>/dev/null | grep -q "$PORT_MASTER" && break
-	sleep 0.1
-done
+SENTINEL_MASTER_PASSWORD=$ADMIN_PW SENTINEL_PASSWORD=$SENT_PW \
+	bash "$SERVICES" start-sentinel "$WORK" mymaster "$PORT_MASTER" > "$WORK/sentinel.log" 2>&1 ||
+	fail "redis-sentinel: $(cat "$WORK/sentinel.log")"
+SPORT=$(. "$WORK/env"; echo "$SENTINEL_PORT")
 for _ in $(seq 100); do
 	rcli "$PORT_REPLICA" INFO replication | grep -q "master_link_status:up" && break
 	sleep 0.1

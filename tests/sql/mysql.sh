@@ -22,17 +22,13 @@
 
 export TSARC_PASSWORD=sql-test
 start_pair start-mysql-tls MYSQL_PORT
-# What a managed service's admin has: everything on every database but
-# SUPER; its login needs a client certificate of the private CA.
-# (No anonymous users: ''@localhost would take the admin's TCP logins.)
-admin_sql="DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES;
-CREATE USER admin3@'%' IDENTIFIED BY '$ADMIN_PW' REQUIRE X509;
-GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES,
-  LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER,
-  REFERENCES, PROCESS, RELOAD ON *.* TO admin3@'%';
-CREATE USER app@'%' IDENTIFIED BY 'app-pw';"
-sock_mysql "$S" -e "$admin_sql" || fail "cannot create the source's users"
-sock_mysql "$T" -e "$admin_sql" || fail "cannot create the target's users"
+# What a managed service's admin has (ci/services.sh add-mysql-admin): no
+# SUPER, a login with a client certificate of the private CA.
+for d in "$S" "$T"; do
+	MYSQL_ADMIN_PASSWORD=$ADMIN_PW bash "$SERVICES" add-mysql-admin "$d" admin3 ||
+		fail "cannot create the admin of $d"
+	sock_mysql "$d" -e "CREATE USER app@'%' IDENTIFIED BY 'app-pw';" || fail "cannot create app in $d"
+done
 grep -q SUPER <(sock_mysql "$T" -e "SHOW GRANTS FOR admin3@'%'") && fail "test setup: admin3 has SUPER"
 
 info "the source database: utf8mb4_unicode_ci, objects defined by app@%"
