@@ -179,21 +179,30 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 	return 0;
 }
 
-/* The plan's word on a missing database: what CREATE DATABASE gets. */
+/* The plan's word on a missing database: what CREATE DATABASE gets, and
+ * from where. A recorded name that is not plain is not used (dbconn.c):
+ * the plan says so rather than "recorded at backup". */
 static void mysql_plan_database(const tsarc_step *s, const char *db, cJSON *plan)
 {
-	char *opts = NULL, buf[512];
+	const cJSON *m = s->st->meta;
+	char *opts = NULL, *recorded = NULL, buf[512];
+	const char *why;
 
-	if (tsarc_mysql_create_options(s->st->meta, tsarc_spec_str(s->recipe,
-		    "create_database_options"), &opts)) {
+	if (tsarc_mysql_create_options(m, NULL, &recorded) ||
+		tsarc_mysql_create_options(m, tsarc_spec_str(s->recipe, "create_database_options"),
+			&opts)) {
 		tsarc_error_clear(); /* running the step says why */
+		free(recorded);
 		return;
 	}
+	why = recorded ? "recorded at backup" : cJSON_GetObjectItemCaseSensitive(m, "charset") ||
+		cJSON_GetObjectItemCaseSensitive(m, "collation") ? "the recipe's "
+		"create_database_options: the snapshot's recorded charset or collation is not a "
+		"plain name" : "the recipe's create_database_options: the snapshot records no charset";
 	snprintf(buf, sizeof(buf), "%s, when missing, is created%s%s (%s)", db, opts ? " with " : "",
-		opts ? opts : "", cJSON_GetObjectItemCaseSensitive(s->st->meta, "collation") ?
-		"recorded at backup" : "the recipe's create_database_options: the snapshot records "
-		"no charset");
+		opts ? opts : "", why);
 	cJSON_AddStringToObject(plan, "database", buf);
+	free(recorded);
 	free(opts);
 }
 

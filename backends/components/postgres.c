@@ -133,22 +133,30 @@ static int postgres_client(tsarc_step *s, const tsarc_conn *conn, const char *po
 }
 
 /* The plan's word on a missing database: created with what the backup
- * recorded, or it must exist. */
+ * recorded (the names the run would use: plain ones only), or it must exist. */
 static void postgres_plan_database(const tsarc_step *s, const char *db, cJSON *plan)
 {
 	const cJSON *m = s->st->meta;
 	const char *enc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "encoding"));
 	const char *col = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "lc_collate"));
 	const char *ct = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "lc_ctype"));
-	char buf[512];
+	char buf[512], *sql = NULL;
 
-	if (enc && col && ct)
+	if (tsarc_pg_create_database_sql(db, m, &sql)) {
+		tsarc_error_clear(); /* running the step says why */
+		return;
+	}
+	if (sql)
 		snprintf(buf, sizeof(buf), "%s, when missing, is created with ENCODING %s "
 			"LC_COLLATE %s LC_CTYPE %s (recorded at backup)", db, enc, col, ct);
+	else if (enc || col || ct)
+		snprintf(buf, sizeof(buf), "%s must exist (the snapshot's recorded encoding or "
+			"locale is not a plain name)", db);
 	else
 		snprintf(buf, sizeof(buf), "%s must exist (the snapshot records no encoding to "
 			"create it with)", db);
 	cJSON_AddStringToObject(plan, "database", buf);
+	free(sql);
 }
 
 /* A command's NAME=VALUE entry added to `cmd` by `add`. */

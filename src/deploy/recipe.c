@@ -45,6 +45,12 @@ static int valid_sql_options(const char *s)
 	return 1;
 }
 
+/* What a MySQL restore does with DEFINER clauses (dbconn.h). */
+static int valid_definer(const char *s)
+{
+	return !strcmp(s, "strip") || !strcmp(s, "keep");
+}
+
 static int valid_tool(const char *s)
 {
 	return s[0] && s[0] != '-';
@@ -86,7 +92,9 @@ int tsarc_recipe_parse(const cJSON *json, int code, const char *where, tsarc_rec
 		(rc = tsarc_check_string_field(json, "create_database_options", valid_sql_options,
 			"words of letters, digits, '_' and '='", code, where)) ||
 		(rc = tsarc_check_string_field(json, "tool", valid_tool, "a command name", code,
-			where)))
+			where)) ||
+		(rc = tsarc_check_string_field(json, "definer", valid_definer, "\"strip\" or "
+			"\"keep\"", code, where)))
 		return rc;
 	for (i = 0; strings[i]; i++)
 		if ((rc = tsarc_check_string_field(json, strings[i], NULL, "a string", code, where)))

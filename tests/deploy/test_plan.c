@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "deploy/plan_fixture.h"
 #include "kind.h"
 #include "plan.h"
 #include "repo.h"
@@ -25,187 +26,6 @@
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
-
-/* ---- the fake transport: records every call, changes nothing ---- */
-
-typedef struct fake {
-	tsarc_transport t; /* first: the transport functions get &t */
-	cJSON *calls;      /* ["locate"|"capture"|"get"|"apply", details...] each */
-	const char *machine;
-	int capture_rc;    /* what capture returns (after recording) */
-} fake;
-
-static void record(fake *f, const char *what, const char *const *args, size_t n)
-{
-	cJSON *call = cJSON_CreateArray();
-	size_t i;
-
-	cJSON_AddItemToArray(call, cJSON_CreateString(what));
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(call, cJSON_CreateString(args[i] ? args[i] : "(null)"));
-	cJSON_AddItemToArray(f->calls, call);
-}
-
-/* Like every transport, finds a workload only where it runs commands in
- * one (TSARC_TR_IN_WORKLOAD); callers ask it either way. */
-static int fake_locate(tsarc_transport *t, tsarc_component *c)
-{
-	const char *a[] = {c->name};
-
-	if (!(t->caps & TSARC_TR_IN_WORKLOAD))
-		return 0;
-	record((fake *)t, "locate", a, 1);
-	c->pod = strdup("pod-1");
-	return 0;
-}
-
-static int fake_spawn(tsarc_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
-	tsarc_proc *p)
-{
-	(void)c;
-	(void)p;
-	record((fake *)t, "spawn", (const char *const *)cmd->argv, cmd->argc);
-	return tsarc_error_set(TSARC_EUNSUPPORTED, "the fake transport runs nothing");
-}
-
-static int fake_capture(tsarc_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
-	size_t max, char **out)
-{
-	fake *f = (fake *)t;
-
-	(void)c;
-	(void)max;
-	*out = NULL;
-	record(f, "capture", (const char *const *)cmd->argv, cmd->argc);
-	return f->capture_rc ? tsarc_error_set(f->capture_rc, "fake capture") : 0;
-}
-
-static int fake_get(tsarc_transport *t, const char *type, const char *name, cJSON **out)
-{
-	const char *a[] = {type, name};
-
-	record((fake *)t, "get", a, 2);
-	*out = NULL;
-	return tsarc_error_set(TSARC_ENOTFOUND, "%s %s: none in the fake", type, name);
-}
-
-static int fake_apply(tsarc_transport *t, const cJSON *list, const char *ns)
-{
-	const cJSON *it;
-	cJSON *call = cJSON_CreateArray();
-
-	(void)ns;
-	cJSON_AddItemToArray(call, cJSON_CreateString("apply"));
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
-		cJSON_AddItemToArray(call, cJSON_CreateString(tsarc_spec_str(
-			cJSON_GetObjectItemCaseSensitive(it, "metadata"), "name")));
-	cJSON_AddItemToArray(((fake *)t)->calls, call);
-	return 0;
-}
-
-/* The server's configuration as the local transport keeps it: read, a
- * write recorded and not done. */
-static int fake_read_config(tsarc_transport *t, tsarc_server_config *cfg)
-{
-	const char *a[] = {cfg->file};
-
-	record((fake *)t, "read_config", a, 1);
-	snprintf(cfg->where, sizeof(cfg->where), "%s", cfg->file ? cfg->file : "?");
-	snprintf(cfg->saved_where, sizeof(cfg->saved_where), "%s.orig", cfg->where);
-	return (cfg->text = strdup("port 6390\n")) ? 0 : TSARC_ENOMEM;
-}
-
-static int fake_write_config(tsarc_transport *t, tsarc_server_config *cfg, const char *text,
-	const char *saved)
-{
-	const char *a[] = {cfg->file, text};
-
-	(void)saved;
-	record((fake *)t, "write_config", a, 2);
-	return 0;
-}
-
-static void fake_describe(tsarc_transport *t, const tsarc_component *c, cJSON *source)
-{
-	(void)c;
-	cJSON_AddStringToObject(source, "transport", "local");
-	cJSON_AddStringToObject(source, "host", ((fake *)t)->machine);
-	cJSON_AddStringToObject(source, "resources_dir", "/srv/resources");
-}
-
-static void fake_free(tsarc_transport *t)
-{
-	(void)t;
-}
-
-static void fake_init(fake *f, const char *machine)
-{
-	memset(f, 0, sizeof(*f));
-	f->t.type = "local";
-	f->t.caps = TSARC_TR_HOST_FILES; /* what the local transport it stands in for has */
-	f->t.locate = fake_locate;
-	f->t.spawn = fake_spawn;
-	f->t.capture = fake_capture;
-	f->t.get = fake_get;
-	f->t.apply = fake_apply;
-	f->t.read_config = fake_read_config;
-	f->t.write_config = fake_write_config;
-	f->t.config_field = "config_file";
-	f->t.describe = fake_describe;
-	f->t.free = fake_free;
-	f->calls = cJSON_CreateArray();
-	f->machine = machine;
-	f->capture_rc = TSARC_EIO;
-}
-
-/* The fake is the deployment's transport, and the one a component's own
- * "transport": "local" (or an external database) finds. */
-static void use_fake(tsarc_restore_ctx *r, fake *f)
-{
-	size_t i;
-
-	r->deftr = &f->t;
-	for (i = 0; tsarc_transport_types[i].name; i++)
-		if (!strcmp(tsarc_transport_types[i].name, "local"))
-			r->tr.made[i] = &f->t;
-}
-
-/* ---- a snapshot's streams, from JSON: [{"name": ..., "meta": {...}}] ---- */
-
-static tsarc_snapshot *snapshot_of(const char *json)
-{
-	cJSON *arr = cJSON_Parse(json), *it;
-	tsarc_snapshot *snap = calloc(1, sizeof(*snap));
-	size_t i = 0;
-
-	assert_non_null(arr);
-	snprintf(snap->id, sizeof(snap->id), "%064d", 7);
-	snap->nstreams = (size_t)cJSON_GetArraySize(arr);
-	snap->streams = calloc(snap->nstreams + 1, sizeof(tsarc_stream));
-	cJSON_ArrayForEach(it, arr) {
-		tsarc_stream *st = &snap->streams[i++];
-		st->name = strdup(tsarc_spec_str(it, "name"));
-		st->kind = strdup(tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(it, "meta"),
-			"kind"));
-		st->size = 100;
-		st->meta = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(it, "meta"), 1);
-	}
-	cJSON_Delete(arr);
-	return snap;
-}
-
-static void snapshot_free(tsarc_snapshot *snap)
-{
-	size_t i;
-
-	for (i = 0; i < snap->nstreams; i++) {
-		free(snap->streams[i].name);
-		free(snap->streams[i].kind);
-		cJSON_Delete(snap->streams[i].meta);
-	}
-	free(snap->streams);
-	free(snap);
-}
 
 /* ---- the table ---- */
 
@@ -357,13 +177,9 @@ static char *names_of(const cJSON *arr)
 /* Plans `c` as --dry-run does, with the fake as the deployment's transport. */
 static int plan(const plan_case *c, fake *f, cJSON **report)
 {
-	tsarc_deploy *d = NULL;
-	tsarc_snapshot *snap = snapshot_of(c->streams);
 	tsarc_restore_opts o;
-	tsarc_restore_ctx r;
 	const char *only[4];
 	char onlybuf[200], rewrite[200], *eq;
-	int rc;
 
 	memset(&o, 0, sizeof(o));
 	o.dry_run = 1;
@@ -383,17 +199,7 @@ static int plan(const plan_case *c, fake *f, cJSON **report)
 		o.rewrite_old = rewrite;
 		o.rewrite_new = eq + 1;
 	}
-	assert_int_equal(tsarc_deploy_load_text(&d, c->config, c->title), 0);
-	memset(&r, 0, sizeof(r));
-	r.d = d;
-	r.snap = snap;
-	r.o = &o;
-	use_fake(&r, f);
-	rc = tsarc_restore_execute(&r, report);
-	tsarc_restore_ctx_dispose(&r);
-	tsarc_deploy_free(d);
-	snapshot_free(snap);
-	return rc;
+	return fake_plan(c->streams, c->config, &o, f, report);
 }
 
 static void plan_table(void **state)
@@ -493,21 +299,10 @@ static int restore_with(tsarc_repo *repo, const char *id, const char *config,
 	tsarc_restore_opts *o, fake *f, cJSON **report)
 {
 	tsarc_snapshot *snap = NULL;
-	tsarc_deploy *d = NULL;
-	tsarc_restore_ctx r;
 	int rc;
 
 	assert_int_equal(tsarc_snapshot_load(repo, id, &snap), 0);
-	assert_int_equal(tsarc_deploy_load_text(&d, config, "test"), 0);
-	memset(&r, 0, sizeof(r));
-	r.d = d;
-	r.repo = repo;
-	r.snap = snap;
-	r.o = o;
-	use_fake(&r, f);
-	rc = tsarc_restore_execute(&r, report);
-	tsarc_restore_ctx_dispose(&r);
-	tsarc_deploy_free(d);
+	rc = fake_execute(repo, snap, config, o, f, report);
 	tsarc_snapshot_free(snap);
 	return rc;
 }

@@ -1,0 +1,213 @@
+/* The plan's lines of a SQL restore, pinned as --dry-run prints them: what
+ * happens to DEFINER clauses ("definer"), the TLS the client will use and
+ * where its CA and certificate come from ("tls"), and with which charset
+ * and collation (PostgreSQL: encoding and locale) a missing database is
+ * created ("database"). Each case: a snapshot's stream (its recorded
+ * charset or encoding), the target's Secret as the fake transport holds
+ * it, the component's configuration; the three lines exactly, or absent. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "cmocka_main.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "deploy/plan_fixture.h"
+#include "tsarc/errors.h"
+
+/* The snapshot was taken on m1 (the fake's machine): in place. */
+#define HERE "\"deployment\": {\"transport\": \"local\", \"host\": \"m1\", " \
+	"\"resources_dir\": \"/srv/resources\"}"
+
+#define MYSQL_STREAM(recorded, recipe)                                                      \
+	"[{\"name\": \"system-mysql.sql\", \"meta\": {\"component\": \"system-mysql\", "       \
+	"\"kind\": \"mysql\", \"db_host\": \"10.0.0.5\", \"db_port\": 3306, \"database\": "    \
+	"\"system\", " recorded " \"restore\": {\"order\": 40 " recipe "}, " HERE "}}]"
+#define PG_STREAM(recorded)                                                                 \
+	"[{\"name\": \"zync.sql\", \"meta\": {\"component\": \"zync\", \"kind\": \"postgres\", " \
+	"\"db_host\": \"10.0.0.5\", \"db_port\": 5432, \"database\": \"zync_production\", "    \
+	recorded " \"restore\": {\"order\": 60}, " HERE "}}]"
+
+/* As the 3scale profile reads system-database (DB_SSL_* PEM contents). */
+#define MYSQL_CONFIG(extra)                                                                 \
+	"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", \"resources_dir\": "    \
+	"\"/srv/resources\"}, \"components\": {\"system-mysql\": {\"kind\": \"mysql\", "      \
+	"\"external\": true, \"database\": \"system\", \"url_secret\": {\"secret\": "          \
+	"\"system-database\", \"key\": \"URL\", \"user_key\": \"DB_USER\", \"password_key\": " \
+	"\"DB_PASSWORD\", \"tls\": {\"mode\": \"DATABASE_SSL_MODE\", \"ca\": \"DB_SSL_CA\", "  \
+	"\"cert\": \"DB_SSL_CERT\", \"key\": \"DB_SSL_KEY\"}}" extra "}}}"
+#define PG_CONFIG                                                                           \
+	"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", \"resources_dir\": "    \
+	"\"/srv/resources\"}, \"components\": {\"zync\": {\"kind\": \"postgres\", "            \
+	"\"external\": true, \"database\": \"zync_production\", \"url_secret\": {\"secret\": " \
+	"\"zync\", \"key\": \"DATABASE_URL\", \"password_key\": \"ZYNC_DATABASE_PASSWORD\", "   \
+	"\"tls\": {\"mode\": \"DATABASE_SSL_MODE\", \"ca\": \"DB_SSL_CA\"}}}}}"
+
+#define PEM(what) "-----BEGIN " what "-----\\nAAAA\\n-----END " what "-----\\n"
+#define SECRET(name, data) "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": " \
+	"{\"name\": \"" name "\"}, \"stringData\": {" data "}}"
+#define DB_URL "\"URL\": \"mysql2://admin:pw@10.0.0.9:3306/system\""
+#define TLS_FULL "\"DATABASE_SSL_MODE\": \"verify_identity\", \"DB_SSL_CA\": \"" \
+	PEM("CERTIFICATE") "\", \"DB_SSL_CERT\": \"" PEM("CERTIFICATE") "\", "       \
+	"\"DB_SSL_KEY\": \"" PEM("PRIVATE KEY") "\""
+
+#define STRIP "strip: DEFINER clauses are removed, triggers, views, routines and events " \
+	"are created as the restoring user (no SUPER needed)"
+#define KEEP "keep: objects keep their DEFINER (the restoring user needs SUPER or SET USER " \
+	"unless it is that user)"
+
+typedef struct sql_case {
+	const char *title;
+	const char *streams, *config, *secret;
+	const char *definer, *tls, *database; /* the plan's lines; NULL: absent */
+} sql_case;
+
+static const sql_case cases[] = {
+	{"2.16 system database: recorded charset, verified TLS with the Secret's CA and "
+	 "client certificate, DEFINER stripped by default",
+		MYSQL_STREAM("\"charset\": \"utf8mb4\", \"collation\": \"utf8mb4_unicode_ci\",",
+			", \"create_database_options\": \"DEFAULT CHARACTER SET utf8mb3 COLLATE "
+			"utf8mb3_bin\""),
+		MYSQL_CONFIG(""), SECRET("system-database", DB_URL ", " TLS_FULL),
+		STRIP, "verify-full, the Secret's CA, the Secret's client certificate",
+		"system, when missing, is created with DEFAULT CHARACTER SET utf8mb4 COLLATE "
+		"utf8mb4_unicode_ci (recorded at backup)"},
+	{"nothing recorded: the recipe's options; TLS required without a CA; DEFINER kept",
+		MYSQL_STREAM("", ", \"create_database_options\": \"DEFAULT CHARACTER SET utf8mb3 "
+			"COLLATE utf8mb3_bin\""),
+		MYSQL_CONFIG(", \"restore\": {\"definer\": \"keep\"}"),
+		SECRET("system-database", DB_URL ", \"DATABASE_SSL_MODE\": \"required\""),
+		KEEP, "require",
+		"system, when missing, is created with DEFAULT CHARACTER SET utf8mb3 COLLATE "
+		"utf8mb3_bin (the recipe's create_database_options: the snapshot records no "
+		"charset)"},
+	{"a recorded collation that is no plain name is not used, and the plan says so",
+		MYSQL_STREAM("\"charset\": \"utf8mb4\", \"collation\": \"utf8mb4_bin; DROP "
+			"DATABASE mysql\",", ", \"create_database_options\": \"DEFAULT CHARACTER SET "
+			"utf8mb3 COLLATE utf8mb3_bin\""),
+		MYSQL_CONFIG(""), SECRET("system-database", DB_URL), STRIP, NULL,
+		"system, when missing, is created with DEFAULT CHARACTER SET utf8mb3 COLLATE "
+		"utf8mb3_bin (the recipe's create_database_options: the snapshot's recorded "
+		"charset or collation is not a plain name)"},
+	{"no TLS mode in the Secret or the URL: no tls line; nothing recorded, no options",
+		MYSQL_STREAM("", ""), MYSQL_CONFIG(""),
+		SECRET("system-database", DB_URL ", \"DB_USER\": \"app\""), STRIP, NULL,
+		"system, when missing, is created (the recipe's create_database_options: the "
+		"snapshot records no charset)"},
+	{"zync on PostgreSQL: recorded encoding and locale, sslmode from the URL; no DEFINER",
+		PG_STREAM("\"encoding\": \"UTF8\", \"lc_collate\": \"C.UTF-8\", \"lc_ctype\": "
+			"\"C.UTF-8\","),
+		PG_CONFIG, SECRET("zync", "\"DATABASE_URL\": \"postgresql://zync:pw@10.0.0.9:5432/"
+			"zync_production?sslmode=verify-ca\", \"DB_SSL_CA\": \"" PEM("CERTIFICATE") "\""),
+		NULL, "verify-ca, the Secret's CA",
+		"zync_production, when missing, is created with ENCODING UTF8 LC_COLLATE C.UTF-8 "
+		"LC_CTYPE C.UTF-8 (recorded at backup)"},
+	{"PostgreSQL, nothing recorded: the database must exist",
+		PG_STREAM(""), PG_CONFIG,
+		SECRET("zync", "\"DATABASE_URL\": \"postgresql://zync:pw@10.0.0.9:5432/"
+			"zync_production\""),
+		NULL, NULL,
+		"zync_production must exist (the snapshot records no encoding to create it with)"},
+	{"PostgreSQL, a recorded locale that is no plain name: not used, and the plan says so",
+		PG_STREAM("\"encoding\": \"UTF8\", \"lc_collate\": \"C' TEMPLATE x --\", "
+			"\"lc_ctype\": \"C.UTF-8\","),
+		PG_CONFIG, SECRET("zync", "\"DATABASE_URL\": \"postgresql://zync:pw@10.0.0.9:5432/"
+			"zync_production\""),
+		NULL, NULL,
+		"zync_production must exist (the snapshot's recorded encoding or locale is not a "
+		"plain name)"},
+};
+
+static void expect_line(const cJSON *plan, const char *key, const char *want)
+{
+	const char *got = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, key));
+
+	print_message("  %s: %s\n", key, got ? got : "(absent)");
+	if (!want)
+		assert_null(got);
+	else {
+		assert_non_null(got);
+		assert_string_equal(got, want);
+	}
+}
+
+static void sql_plan_lines(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const sql_case *c = &cases[i];
+		tsarc_restore_opts o;
+		cJSON *report = NULL, *secret = cJSON_Parse(c->secret);
+		const cJSON *step, *plan;
+		fake f;
+		int rc;
+
+		assert_non_null(secret);
+		fake_init(&f, "m1");
+		f.secret = secret;
+		memset(&o, 0, sizeof(o));
+		o.dry_run = 1;
+		rc = fake_plan(c->streams, c->config, &o, &f, &report);
+		print_message("case %zu: %s: rc %d %s\n", i, c->title, rc,
+			rc ? tsarc_error_last()->message : "");
+		assert_int_equal(rc, 0);
+		step = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(report, "steps"), 0);
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(step,
+			"status")), "not applied");
+		plan = cJSON_GetObjectItemCaseSensitive(step, "plan");
+		expect_line(plan, "definer", c->definer);
+		expect_line(plan, "tls", c->tls);
+		expect_line(plan, "database", c->database);
+		/* No PEM content and no password in the plan. */
+		{
+			char *text = cJSON_PrintUnformatted(report);
+			assert_null(strstr(text, "BEGIN"));
+			assert_null(strstr(text, ":pw@"));
+			cJSON_free(text);
+		}
+		cJSON_Delete(report);
+		cJSON_Delete(f.calls);
+		cJSON_Delete(secret);
+	}
+}
+
+/* "definer" is "strip" or "keep": another value in a snapshot's recipe
+ * stops the plan (untrusted metadata), as it would stop the run, rather
+ * than being planned as the default; in the configuration it is refused
+ * when the configuration is read. */
+static void definer_unknown_value(void **state)
+{
+	tsarc_restore_opts o;
+	cJSON *report = NULL, *secret = cJSON_Parse(SECRET("system-database", DB_URL));
+	tsarc_deploy *d = NULL;
+	fake f;
+
+	(void)state;
+	fake_init(&f, "m1");
+	f.secret = secret;
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	assert_int_equal(fake_plan(MYSQL_STREAM("", ", \"definer\": \"drop\""), MYSQL_CONFIG(""),
+		&o, &f, &report), TSARC_EUNSAFE);
+	print_message("%s\n", tsarc_error_last()->message);
+	assert_non_null(strstr(tsarc_error_last()->message, "definer must be \"strip\" or "
+		"\"keep\""));
+	assert_int_equal(tsarc_deploy_load_text(&d, MYSQL_CONFIG(", \"restore\": {\"definer\": "
+		"\"drop\"}"), "test"), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, "definer must be \"strip\" or "
+		"\"keep\""));
+	cJSON_Delete(report);
+	cJSON_Delete(f.calls);
+	cJSON_Delete(secret);
+}
+
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(sql_plan_lines),
+	cmocka_unit_test(definer_unknown_value))
