@@ -13,6 +13,11 @@ Writes into OUT:
                       server-owned metadata a backup must strip)
   config.json         a tsarc config for this deployment (local transport)
 
+--layout 2.16: the Secrets as the 3scale 2.16 operator writes them for external
+databases (TLS material as PEM contents, ACL users, Sentinel), no ConfigMaps of the
+internal databases, the APIManager's externalComponents, and a config that says
+nothing about where the databases are (see deployment.sh).
+
 Scale 1 is a demo (a few MB); the benchmark asks for more (--scale 300 is about 1 GiB).
 Connection details come from the environment written by ci/services.sh.
 """
@@ -22,6 +27,7 @@ p = argparse.ArgumentParser()
 p.add_argument("out")
 p.add_argument("--scale", type=int, default=1)
 p.add_argument("--namespace", default="3scale")
+p.add_argument("--layout", choices=("2.15", "2.16"), default="2.15")
 p.add_argument("--db-factor", type=int, default=1, help="multiplies the bulky system tables (benchmark)")
 a = p.parse_args()
 S = max(1, a.scale)
@@ -320,6 +326,37 @@ configmaps = {
     "system": {"zync.yml": "production:\n  endpoint: 'http://zync:8080'\n", "rolling_updates.yml": "production:\n  old_charts: false\n",
                "service_discovery.yml": "production:\n  enabled: false\n"},
 }
+
+def pem(var, name):
+    with open(os.path.join(env[var], name)) as f:
+        return f.read()
+if a.layout == "2.16":
+    # The servers' own users: the MySQL admin without SUPER (ci/services.sh
+    # add-mysql-admin), the Redis ACL users; TLS material as PEM contents.
+    secrets["system-database"] = {
+        "URL": f"mysql2://{env['MYSQL_ADMIN_USER']}:{env['MYSQL_ADMIN_PASSWORD']}@127.0.0.1:{env['MYSQL_PORT']}/system",
+        "DB_USER": env["MYSQL_ADMIN_USER"], "DB_PASSWORD": env["MYSQL_ADMIN_PASSWORD"], "DB_NAME": "system",
+        "DATABASE_SSL_MODE": "verify_identity", "DB_SSL_CA": pem("TLS_DIR", "ca.pem"),
+        "DB_SSL_CERT": pem("TLS_DIR", "client.pem"), "DB_SSL_KEY": pem("TLS_DIR", "client.key")}
+    br = {}
+    for twin, db, ssl in (("STORAGE", 0, "REDIS_SSL_"), ("QUEUES", 1, "REDIS_SSL_QUEUES_")):
+        br.update({f"REDIS_{twin}_URL": f"rediss://127.0.0.1:{env['REDIS_BACKEND_REDIS_PORT']}/{db}",
+                   f"REDIS_{twin}_USERNAME": env["REDIS_BACKEND_REDIS_USER"],
+                   f"REDIS_{twin}_PASSWORD": env["REDIS_BACKEND_REDIS_USER_PASSWORD"],
+                   f"REDIS_{twin}_SENTINEL_HOSTS": "", f"REDIS_{twin}_SENTINEL_ROLE": "",
+                   ssl + "CA": pem("REDIS_BACKEND_REDIS_TLS_DIR", "ca.pem"),
+                   ssl + "CERT": pem("REDIS_BACKEND_REDIS_TLS_DIR", "client.pem"),
+                   ssl + "KEY": pem("REDIS_BACKEND_REDIS_TLS_DIR", "client.key")})
+    secrets["backend-redis"] = br
+    # Behind Sentinel the URL names the master group.
+    secrets["system-redis"] = {
+        "URL": f"redis://{env['SENTINEL_GROUP']}/1", "REDIS_USERNAME": env["REDIS_SYSTEM_REDIS_USER"],
+        "REDIS_PASSWORD": env["REDIS_SYSTEM_REDIS_USER_PASSWORD"],
+        "SENTINEL_HOSTS": f"127.0.0.1:{env['SENTINEL_PORT']}", "SENTINEL_ROLE": "master",
+        "REDIS_SENTINEL_PASSWORD": env["SENTINEL_PASSWORD"]}
+    # From 2.16 the operator writes no configuration of internal databases.
+    for name in ("mysql-extra-conf", "mysql-main-conf", "redis-config"):
+        del configmaps[name]
 os.makedirs(os.path.join(res, "secret"), exist_ok=True)
 os.makedirs(os.path.join(res, "configmap"), exist_ok=True)
 os.makedirs(os.path.join(res, "apimanager"), exist_ok=True)
@@ -338,7 +375,9 @@ apim = {"apiVersion": "apps.3scale.net/v1alpha1", "kind": "APIManager",
                                                      f"secret.apimanager.apps.3scale.net/{uid('s2')[:20]}": "true"}),
                      "generation": 4},
         "spec": {"wildcardDomain": "example.com", "resourceRequirementsEnabled": False,
-                 "system": {"fileStorage": {"persistentVolumeClaim": {"storageClassName": "nfs"}}}},
+                 "system": {"fileStorage": {"persistentVolumeClaim": {"storageClassName": "nfs"}}},
+                 **({"externalComponents": {"system": {"database": True, "redis": True}, "backend": {"redis": True},
+                                            "zync": {"database": True}}} if a.layout == "2.16" else {})},
         "status": {"conditions": [{"type": "Available", "status": "True"}], "deployments": {"ready": ["apicast-production"]}}}
 del apim["metadata"]["ownerReferences"]
 with open(os.path.join(res, "apimanager", "3scale.json"), "w") as f:
@@ -367,5 +406,15 @@ config = {
                      os.path.join(out, "env")]},
     ],
 }
+if a.layout == "2.16":
+    # Where the databases are and how to reach them: the Secrets and the
+    # APIManager say, as in a real 2.16 deployment. The demo's hook stand-in
+    # talks to the 2.15 servers only.
+    config = {"profile": "3scale",
+              "description": "The demo deployment, 3scale 2.16 layout: every database external, found from "
+                             "the APIManager and the Secrets (TLS, ACL users, Sentinel).",
+              "transport": {"type": "local", "resources_dir": res},
+              "components": {"system-storage": {"path": root}},
+              "post_restore": []}
 with open(os.path.join(out, "config.json"), "w") as f:
     json.dump(config, f, indent=2)

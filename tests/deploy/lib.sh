@@ -30,9 +30,10 @@ deploy_cleanup() {
 }
 trap deploy_cleanup EXIT
 
-# deploy_up [SCALE]: the demo deployment in $WORK/dep; its env is sourced.
+# deploy_up [SCALE [LAYOUT]]: the demo deployment in $WORK/dep (LAYOUT 2.15,
+# the default, or 2.16: ci/demo/deployment.sh); its env is sourced.
 deploy_up() {
-	bash "$DEPLOYMENT" up "$WORK/dep" "${1:-1}" >"$WORK/deploy-up.log" 2>&1 ||
+	bash "$DEPLOYMENT" up "$WORK/dep" "${1:-1}" "${2:-2.15}" >"$WORK/deploy-up.log" 2>&1 ||
 		{ cat "$WORK/deploy-up.log" >&2; fail "the demo deployment did not start"; }
 	# shellcheck disable=SC1091
 	. "$WORK/dep/env"

@@ -3,33 +3,34 @@
 # shellcheck disable=SC1091
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../deploy/lib.sh"
 
+# The deployment's own clients, either layout (demo_mysql, demo_redis).
+# shellcheck source=ci/demo/clients.sh
+. "$TOP/ci/demo/clients.sh"
+
 # state FILE: everything a restore must bring back, in one comparable file:
-# CHECKSUM TABLE and row counts of system, the zync tables as rows, Redis
-# DEBUG DIGEST and key counts per db, the file tree (hashes, modes, owners,
-# mtimes, links) and the resources.
+# CHECKSUM TABLE and row counts of system, its triggers and routines, the
+# zync tables as rows, Redis DEBUG DIGEST and key counts per db, the file
+# tree (hashes, modes, owners, mtimes, links) and the resources.
 state() {
-	local out=$1 tables
+	local out=$1 tables r
 	. "$DEP/env"
-	tables=$(mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" -e \
-		"SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.tables WHERE table_schema='system'")
+	tables=$(demo_mysql "SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.tables WHERE table_schema='system'" "")
 	{
 		echo "## system"
-		mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e "CHECKSUM TABLE ${tables//,/, }"
+		demo_mysql "CHECKSUM TABLE ${tables//,/, }"
 		for tbl in ${tables//,/ }; do
-			echo "$tbl $(mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e "SELECT COUNT(*) FROM $tbl")"
+			echo "$tbl $(demo_mysql "SELECT COUNT(*) FROM $tbl")"
 		done
-		mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" system -e \
-			"SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema='system' ORDER BY 1;
-			 SELECT routine_name FROM information_schema.routines WHERE routine_schema='system' ORDER BY 1"
+		demo_mysql "SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema='system' ORDER BY 1;
+			 SELECT routine_name FROM information_schema.routines WHERE routine_schema='system' ORDER BY 1" ""
 		echo "## zync"
 		PGPASSWORD=$ZYNC_DB_PASSWORD pg_dump --no-password -h 127.0.0.1 -p "$PG_PORT" -U zync \
 			-d zync_production | grep -v -e '^-- Dumped' -e '^.restrict' -e '^.unrestrict'
-		echo "## backend-redis"
-		redis_digest "$REDIS_BACKEND_REDIS_PORT" "$REDIS_BACKEND_REDIS_PASSWORD"
-		REDISCLI_AUTH=$REDIS_BACKEND_REDIS_PASSWORD redis-cli -p "$REDIS_BACKEND_REDIS_PORT" INFO keyspace | grep '^db' | cut -d, -f1
-		echo "## system-redis"
-		redis_digest "$REDIS_SYSTEM_REDIS_PORT"
-		redis-cli -p "$REDIS_SYSTEM_REDIS_PORT" INFO keyspace | grep '^db' | cut -d, -f1
+		for r in backend-redis system-redis; do
+			echo "## $r"
+			demo_redis "$r" DEBUG DIGEST
+			demo_redis "$r" INFO keyspace | grep '^db' | cut -d, -f1
+		done
 		echo "## system-storage"
 		(cd "$DEP/system-storage" && find . -mindepth 1 -printf '%p %y %m %U %G %s %T@ %l %n\n' | sort)
 		(cd "$DEP/system-storage" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
@@ -42,13 +43,13 @@ state() {
 # destroy: the deployment lost everything a restore brings back.
 destroy() {
 	. "$DEP/env"
-	mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" -e "DROP DATABASE system" || fail "cannot drop system"
+	demo_mysql "DROP DATABASE system" "" || fail "cannot drop system"
 	# zync-database starts on an empty database (the operator's emptyDir).
 	PGPASSWORD=$PG_PASSWORD psql -qX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
 		-c "DROP DATABASE zync_production" -c "CREATE DATABASE zync_production OWNER zync" >/dev/null ||
 		fail "cannot drop zync_production"
-	REDISCLI_AUTH=$REDIS_BACKEND_REDIS_PASSWORD redis-cli -p "$REDIS_BACKEND_REDIS_PORT" FLUSHALL >/dev/null
-	redis-cli -p "$REDIS_SYSTEM_REDIS_PORT" FLUSHALL >/dev/null
+	demo_redis backend-redis FLUSHALL >/dev/null
+	demo_redis system-redis FLUSHALL >/dev/null
 	rm -rf "${DEP:?}/system-storage/"*
 	echo junk > "$DEP/system-storage/not-in-the-backup"
 	rm -f "$DEP/resources/secret/"*.json "$DEP/resources/configmap/"*.json "$DEP/resources/apimanager/"*.json
