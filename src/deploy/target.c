@@ -220,7 +220,7 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 	int names_server = tsarc_spec_str(s->spec, "host") || tsarc_spec_str(s->spec, "socket");
 	char *url = NULL, from[1024], fields[200];
 	cJSON *doc = NULL;
-	int rc = 0, from_target = 0;
+	int rc = 0;
 
 	config_fields(s->spec, fields, sizeof(fields));
 	if (!c->external) {
@@ -231,7 +231,6 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 			"url_secret {\"secret\": ..., \"key\": ...}", s->component);
 	} else if ((rc = r->deftr->get(r->deftr, "secret", secret, &doc)) == 0) {
 		rc = tsarc_secret_doc_value(doc, secret, key, &url);
-		from_target = !rc;
 		if (rc) {
 			tsarc_secret_doc_free(doc);
 			tsarc_error_prefix("component '%s': the target's Secret", s->component);
@@ -271,9 +270,11 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 	/* The same reading of the Secret as the backup's (dbconn.c): its user
 	 * and password as a pair, its TLS keys. */
 	rc = doc ? tsarc_conn_from_secret(c, doc, &s->conn) : tsarc_conn_from_url(c, url, &s->conn);
-	/* A kind that reads more of the target's Secret (redis: Sentinel
-	 * hosts) keeps it. */
-	if (!rc && from_target && s->impl && s->impl->wants_secret_doc && !s->secret_doc)
+	/* A kind that reads more of the Secret (redis: Sentinel hosts, ACL
+	 * user, TLS) keeps it: the target's, or in place the snapshot's copy
+	 * (the one the restore's first step puts back), as the SQL kinds use
+	 * it above. */
+	if (!rc && doc && s->impl && s->impl->wants_secret_doc && !s->secret_doc)
 		s->secret_doc = doc;
 	else
 		tsarc_secret_doc_free(doc);
