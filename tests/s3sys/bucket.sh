@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # system-storage in an S3 bucket (the s3files kind) against a real RGW: a
 # source bucket with odd keys, content types, user metadata, an empty and a
-# 12 MiB object, backed up with the keys and bucket of the deployment's
+# 12 MiB object and 70 small ones (more than one batch of 64), backed up with the keys and bucket of the deployment's
 # aws-auth Secret (not this process's AWS_* variables); restored into a
 # target bucket that holds other objects, which ends up equal to the source
 # (extras deleted); the plan names source and target bucket and endpoint,
@@ -60,7 +60,7 @@ info "a source bucket and a target bucket with other objects"
 s3tool fill "$SRC" "" || fail "fill the source"
 s3tool other "$DST" "" || fail "fill the target"
 s3tool state "$SRC" "" > "$WORK/src.state"
-[ "$(grep -c . "$WORK/src.state")" -eq 15 ] || fail "source: $(wc -l < "$WORK/src.state") objects"
+[ "$(grep -c . "$WORK/src.state")" -eq 85 ] || fail "source: $(wc -l < "$WORK/src.state") objects"
 deployment src "$SRC"
 deployment dst "$DST"
 
@@ -74,7 +74,7 @@ python3 - "$WORK/show.json" "$SRC" <<'PY' || fail "snapshot metadata: $(cat "$WO
 import json, sys
 d = json.load(open(sys.argv[1]))
 m = [s for s in d["streams"] if s["name"] == "system-storage-s3.tar"][0]["meta"]
-assert m["kind"] == "s3files" and m["s3_bucket"] == sys.argv[2] and m["s3_objects"] == 15, m
+assert m["kind"] == "s3files" and m["s3_bucket"] == sys.argv[2] and m["s3_objects"] == 85, m
 assert m["s3_endpoint"].startswith("http://127.0.0.1:"), m
 PY
 
@@ -95,7 +95,7 @@ grep -q "the target's Secret aws-auth" "$WORK/plan.json" || fail "plan: where fr
 info "restore into the target: it ends up equal to the source"
 tsarc_nokeys restore "$S1" --config "$WORK/dst/config.json" --repo "$REPO" --json > "$WORK/r1.json" 2> "$WORK/r1.err" ||
 	fail "restore: $(cat "$WORK/r1.err") $(cat "$WORK/r1.json")"
-grep -q "15 objects ([0-9]* bytes) written to s3://$DST/.*, 2 objects the backup does not have deleted" "$WORK/r1.json" ||
+grep -q "85 objects ([0-9]* bytes) written to s3://$DST/.*, 2 objects the backup does not have deleted" "$WORK/r1.json" ||
 	fail "report: $(cat "$WORK/r1.json")"
 s3tool state "$DST" "" > "$WORK/dst.state"
 diff "$WORK/src.state" "$WORK/dst.state" > "$WORK/d1" || fail "target differs: $(head -c 2000 "$WORK/d1")"
@@ -106,7 +106,7 @@ tsarc_nokeys restore "$S1" --config "$WORK/dstp/config.json" --repo "$REPO" --js
 	fail "restore under a prefix: $(cat "$WORK/r2.err")"
 s3tool state "$DST" "restored/here/" > "$WORK/dstp.state"
 diff "$WORK/src.state" "$WORK/dstp.state" > "$WORK/d2" || fail "prefix target differs: $(head -c 2000 "$WORK/d2")"
-[ "$(s3tool state "$DST" "" | grep -c .)" -eq 30 ] || fail "the restore under a prefix touched other keys"
+[ "$(s3tool state "$DST" "" | grep -c .)" -eq 170 ] || fail "the restore under a prefix touched other keys"
 
 info "a migration into the snapshot's source bucket is refused"
 deployment other-src "$SRC"

@@ -4,7 +4,8 @@ client). Endpoint and keys from the environment (TSARC_TEST_S3_ENDPOINT,
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), never the command line.
 
   s3tool.py fill BUCKET PREFIX   a source: odd keys, content types, user
-                                 metadata, an empty object, a 12 MB one
+                                 metadata, an empty object, a 12 MB one,
+                                 70 small ones
   s3tool.py other BUCKET PREFIX  a target holding other objects (and one
                                  key of the source with other content)
   s3tool.py put BUCKET KEY TEXT  one object
@@ -17,6 +18,7 @@ import json
 import os
 import random
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "s3"))
 from attacker import client  # noqa: E402  (the tests' one botocore client)
@@ -47,6 +49,11 @@ def fill(s3, b, prefix):
         s3.put_object(Bucket=b, Key=prefix + k, Body=("body of %s\n" % k).encode() * (i + 1),
                       ContentType=types[i % len(types)], Metadata=meta)
     s3.put_object(Bucket=b, Key=prefix + "empty", Body=b"", ContentType="text/plain")
+    # More than one batch of 64 (backup and restore copy in batches).
+    with ThreadPoolExecutor(8) as ex:
+        list(ex.map(lambda i: s3.put_object(
+            Bucket=b, Key=prefix + "many/%03d.txt" % i, Body=b"small %d" % i,
+            ContentType="text/plain", Metadata={"n": str(i)} if i % 7 == 0 else {}), range(70)))
     big = bytes(rnd.getrandbits(8) for _ in range(1 << 16)) * 192  # 12 MiB, many chunks
     s3.put_object(Bucket=b, Key=prefix + "attachments/big.bin", Body=big,
                   ContentType="application/zip", Metadata={"size-class": "large"})
@@ -60,14 +67,17 @@ def other(s3, b, prefix):
 
 
 def state(s3, b, prefix):
-    out = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=b, Prefix=prefix):
-        for o in page.get("Contents", []):
-            r = s3.get_object(Bucket=b, Key=o["Key"])
-            body = r["Body"].read()
-            out.append({"key": o["Key"][len(prefix):], "type": r.get("ContentType"),
-                        "meta": dict(sorted(r.get("Metadata", {}).items())), "size": len(body),
-                        "sha256": hashlib.sha256(body).hexdigest()})
+    def one(key):
+        r = s3.get_object(Bucket=b, Key=key)
+        body = r["Body"].read()
+        return {"key": key[len(prefix):], "type": r.get("ContentType"),
+                "meta": dict(sorted(r.get("Metadata", {}).items())), "size": len(body),
+                "sha256": hashlib.sha256(body).hexdigest()}
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=b, Prefix=prefix)
+            for o in page.get("Contents", [])]
+    # RGW answers a GET in tens of milliseconds: several at once.
+    with ThreadPoolExecutor(8) as ex:
+        out = list(ex.map(one, keys))
     for o in sorted(out, key=lambda o: o["key"].encode()):
         print(json.dumps(o, ensure_ascii=True, sort_keys=True))
 

@@ -11,6 +11,7 @@
 #include "s3sys.h"
 #include "stream.h"
 #include "fileio.h"
+#include "parallel.h"
 #include "tsarc/errors.h"
 
 #include <archive.h>
@@ -22,6 +23,7 @@
 
 typedef struct listed {
 	char *key; /* relative to the prefix */
+	uint64_t size; /* as listed: what a batch holds in memory, about */
 	int64_t mtime;
 } listed;
 
@@ -58,6 +60,7 @@ static int list_cb(const tsarc__s3_list_entry *e, void *ud)
 	}
 	if (!(d->keys[d->n].key = strdup(rel)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	d->keys[d->n].size = e->size;
 	d->keys[d->n].mtime = e->mtime;
 	d->n++;
 	return 0;
@@ -149,46 +152,109 @@ static int parse_headers(const tsarc_buf *b, const char *key, obj_headers *h)
 	return 0;
 }
 
-/* One object: GET, then its entry. 1 when it vanished since the listing. */
-static int copy_object(dump_ctx *d, struct archive *a, size_t index, const listed *l,
-	tsarc_buf *body, tsarc_buf *hdrs)
+/* Objects are fetched in batches (64 objects or 64 MiB as listed), 8
+ * GETs in flight (S3 answers a small object in tens of milliseconds: one
+ * at a time, a bucket of many small files takes minutes), and written in
+ * key order. */
+#define BATCH_OBJECTS 64
+#define BATCH_BYTES (64ull << 20)
+#define FETCHERS 8
+
+typedef struct fetched {
+	tsarc_buf body, hdrs;
+	int vanished;
+} fetched;
+
+typedef struct batch {
+	dump_ctx *d;
+	size_t first;
+	fetched *f;
+} batch;
+
+/* One GET into its slot of the batch; a 404 is an object deleted since
+ * the listing. */
+static int fetch_one(size_t i, void *ctx, void *worker)
 {
+	batch *b = ctx;
+	const listed *l = &b->d->keys[b->first + i];
+	fetched *f = &b->f[i];
 	char full[TSARC__S3_KEY_MAX + 1];
 	tsarc__s3_req rq = {0};
 	tsarc__s3_resp resp;
+	int rc;
+
+	(void)worker;
+	if ((size_t)snprintf(full, sizeof(full), "%s%s", b->d->w.prefix, l->key) >= sizeof(full))
+		return tsarc_error_set(TSARC_EINVAL, "s3 key '%.200s...' is too long", full);
+	rq.method = "GET";
+	rq.key = full;
+	rq.out = &f->body;
+	rq.headers_out = &f->hdrs;
+	if ((rc = tsarc__s3_perform(b->d->client, &rq, &resp)) == 0 && resp.status == 404)
+		f->vanished = 1;
+	else if (!rc && resp.status != 200)
+		rc = tsarc__s3_status_error(b->d->client, &rq, &resp);
+	if (rc)
+		tsarc_error_prefix("s3://%s/%s", b->d->w.bucket, full);
+	return rc;
+}
+
+/* The entry of a fetched object. */
+static int write_one(dump_ctx *d, struct archive *a, size_t index, const listed *l,
+	const fetched *f)
+{
 	tsarc_s3sys_obj o;
 	obj_headers h;
 	int rc;
 
-	if ((size_t)snprintf(full, sizeof(full), "%s%s", d->w.prefix, l->key) >= sizeof(full))
-		return tsarc_error_set(TSARC_EINVAL, "s3 key '%.200s...' is too long", full);
-	tsarc_buf_clear(body);
-	tsarc_buf_clear(hdrs);
-	rq.method = "GET";
-	rq.key = full;
-	rq.out = body;
-	rq.headers_out = hdrs;
-	if ((rc = tsarc__s3_perform(d->client, &rq, &resp)))
-		return rc;
-	if (resp.status == 404)
-		return 1;
-	if (resp.status != 200)
-		return tsarc__s3_status_error(d->client, &rq, &resp);
-	if ((rc = parse_headers(hdrs, full, &h)))
+	if ((rc = parse_headers(&f->hdrs, l->key, &h)))
 		return rc;
 	memset(&o, 0, sizeof(o));
 	o.key = l->key;
 	o.content_type = h.type;
 	o.meta = h.meta;
 	o.nmeta = h.nmeta;
-	o.size = body->size;
+	o.size = f->body.size;
 	o.mtime = l->mtime;
-	rc = tsarc_s3sys_write(a, index, &o, body->ptr);
+	rc = tsarc_s3sys_write(a, index, &o, f->body.ptr);
 	if (!rc) {
 		d->objects++;
-		d->bytes += body->size;
+		d->bytes += f->body.size;
 	}
 	obj_headers_free(&h);
+	return rc;
+}
+
+/* Objects [first, first + n) fetched, then written; *index counts entries. */
+static int copy_batch(dump_ctx *d, struct archive *a, size_t first, size_t n, fetched *f,
+	size_t *index)
+{
+	batch b = {d, first, f};
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		tsarc_buf_init(&f[i].body, TSARC_S3SYS_OBJECT_MAX);
+		tsarc_buf_init(&f[i].hdrs, 64 * 1024);
+		f[i].vanished = 0;
+	}
+	rc = tsarc_parallel_for(n, n < FETCHERS ? (unsigned)n : FETCHERS, fetch_one, &b, NULL,
+		NULL);
+	for (i = 0; !rc && i < n; i++) {
+		if (f[i].vanished) {
+			d->vanished++;
+			continue;
+		}
+		if ((rc = write_one(d, a, *index, &d->keys[first + i], &f[i])))
+			tsarc_error_prefix("s3://%s/%s%s", d->w.bucket, d->w.prefix,
+				d->keys[first + i].key);
+		else
+			(*index)++;
+	}
+	for (i = 0; i < n; i++) {
+		tsarc_buf_dispose(&f[i].body);
+		tsarc_buf_dispose(&f[i].hdrs);
+	}
 	return rc;
 }
 
@@ -205,12 +271,10 @@ static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, siz
 {
 	dump_ctx *d = arg;
 	struct archive *a = archive_write_new();
-	tsarc_buf body, hdrs;
-	size_t i, index = 0;
+	fetched f[BATCH_OBJECTS];
+	size_t i = 0, index = 0;
 	int rc;
 
-	tsarc_buf_init(&body, TSARC_S3SYS_OBJECT_MAX);
-	tsarc_buf_init(&hdrs, 64 * 1024);
 	if (!a) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
@@ -226,20 +290,19 @@ static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, siz
 		rc = tsarc_error_set(TSARC_EIO, "%s", archive_error_string(a));
 		goto done;
 	}
-	for (i = 0; i < d->n && !rc; i++) {
+	while (i < d->n && !rc) {
+		size_t n = 0;
+		uint64_t bytes = 0;
 		if (atomic_load(stop)) {
 			rc = tsarc_error_set(TSARC_ECANCELED, "stopped");
 			break;
 		}
-		rc = copy_object(d, a, index, &d->keys[i], &body, &hdrs);
-		if (rc == 1) {
-			d->vanished++;
-			rc = 0;
-		} else if (!rc) {
-			index++;
-		} else {
-			tsarc_error_prefix("s3://%s/%s%s", d->w.bucket, d->w.prefix, d->keys[i].key);
-		}
+		/* At least one object, whatever its size. */
+		while (i + n < d->n && n < BATCH_OBJECTS &&
+			(n == 0 || bytes + d->keys[i + n].size <= BATCH_BYTES))
+			bytes += d->keys[i + n++].size;
+		rc = copy_batch(d, a, i, n, f, &index);
+		i += n;
 	}
 	if (!rc && archive_write_close(a) != ARCHIVE_OK)
 		rc = tsarc_error_set(TSARC_EIO, "%s", archive_error_string(a));
@@ -249,8 +312,6 @@ done:
 		snprintf(err, errsz, "%s", tsarc_error_last()->message);
 	if (a)
 		archive_write_free(a);
-	tsarc_buf_dispose(&body);
-	tsarc_buf_dispose(&hdrs);
 	return rc;
 }
 

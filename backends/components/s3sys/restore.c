@@ -17,6 +17,7 @@
  */
 #include "s3sys.h"
 #include "stream.h"
+#include "parallel.h"
 #include "tree_restore.h"
 #include "tsarc/errors.h"
 
@@ -30,6 +31,24 @@
 static int nomem(void)
 {
 	return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
+/* A copy of `key` at the end of a growing array of keys. */
+static int keys_push(char ***keys, size_t *n, size_t *cap, const char *key)
+{
+	char **grown;
+
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 256;
+		if (!(grown = realloc(*keys, c * sizeof(*grown))))
+			return nomem();
+		*keys = grown;
+		*cap = c;
+	}
+	if (!((*keys)[*n] = strdup(key)))
+		return nomem();
+	(*n)++;
+	return 0;
 }
 
 /* ---- before the first write: where ---- */
@@ -139,17 +158,51 @@ static int drain(int fd)
 	return 0;
 }
 
+/* Objects are PUT in batches (64 objects or 64 MiB), 8 in flight: each
+ * PUT waits tens of milliseconds for S3's answer. The stream is read on
+ * between batches, so memory holds one batch. */
+#define BATCH_OBJECTS 64
+#define BATCH_BYTES (64ull << 20)
+#define PUTTERS 8
+
+/* An object read from the stream, waiting for its PUT. */
+typedef struct pending {
+	char *key, *type;
+	char *names[TSARC_S3SYS_META_MAX], *values[TSARC_S3SYS_META_MAX];
+	size_t nmeta;
+	tsarc_buf body;
+} pending;
+
 typedef struct pass {
 	tsarc__s3_client *client; /* NULL: the check pass, nothing is sent */
 	const tsarc_s3sys_where *w;
-	tsarc_buf body;
+	pending *batch;           /* BATCH_OBJECTS of them (the put pass) */
+	size_t nbatch;
+	uint64_t batch_bytes;
 	char **keys;              /* the stream's keys, relative, in order */
-	size_t n, cap;
+	size_t nkeys, cap;
+	size_t n;                 /* objects read (check) or written (put) */
 	unsigned long long bytes;
 } pass;
 
-static int put_object(pass *p, const tsarc_s3sys_obj *o)
+static void pending_clear(pending *q)
 {
+	size_t i;
+
+	free(q->key);
+	free(q->type);
+	for (i = 0; i < q->nmeta; i++) {
+		free(q->names[i]);
+		free(q->values[i]);
+	}
+	tsarc_buf_dispose(&q->body);
+	memset(q, 0, sizeof(*q));
+}
+
+static int put_one(size_t index, void *ctx, void *worker)
+{
+	pass *p = ctx;
+	const pending *q = &p->batch[index];
 	tsarc__s3_kv h[TSARC_S3SYS_META_MAX + 1];
 	char names[TSARC_S3SYS_META_MAX][160], full[TSARC__S3_KEY_MAX + 1];
 	tsarc__s3_req rq = {0};
@@ -157,36 +210,78 @@ static int put_object(pass *p, const tsarc_s3sys_obj *o)
 	size_t i, nh = 0;
 	int rc;
 
-	if ((size_t)snprintf(full, sizeof(full), "%s%s", p->w->prefix, o->key) >= sizeof(full))
+	(void)worker;
+	if ((size_t)snprintf(full, sizeof(full), "%s%s", p->w->prefix, q->key) >= sizeof(full))
 		return tsarc_error_set(TSARC_EINVAL, "key '%.200s' under prefix '%s' is longer than "
-			"S3 allows", o->key, p->w->prefix);
-	if (o->content_type) {
+			"S3 allows", q->key, p->w->prefix);
+	if (q->type) {
 		h[nh].name = "content-type";
-		h[nh++].value = o->content_type;
+		h[nh++].value = q->type;
 	}
-	for (i = 0; i < o->nmeta; i++) {
-		snprintf(names[i], sizeof(names[i]), "x-amz-meta-%s", o->meta[i].name);
+	for (i = 0; i < q->nmeta; i++) {
+		snprintf(names[i], sizeof(names[i]), "x-amz-meta-%s", q->names[i]);
 		h[nh].name = names[i];
-		h[nh++].value = o->meta[i].value;
+		h[nh++].value = q->values[i];
 	}
 	rq.method = "PUT";
 	rq.key = full;
 	rq.headers = h;
 	rq.nheaders = nh;
-	rq.body = p->body.ptr;
-	rq.body_len = p->body.size;
+	rq.body = q->body.ptr;
+	rq.body_len = q->body.size;
 	rq.has_body = 1;
-	if ((rc = tsarc__s3_perform(p->client, &rq, &resp)))
+	if ((rc = tsarc__s3_perform(p->client, &rq, &resp)) == 0 && resp.status != 200)
+		rc = tsarc__s3_status_error(p->client, &rq, &resp);
+	if (rc)
+		tsarc_error_prefix("s3://%s/%s", p->w->bucket, full);
+	return rc;
+}
+
+/* The batch's PUTs; the objects before it are all written. */
+static int flush(pass *p)
+{
+	size_t i;
+	int rc = p->nbatch ? tsarc_parallel_for(p->nbatch, p->nbatch < PUTTERS ?
+		(unsigned)p->nbatch : PUTTERS, put_one, p, NULL, NULL) : 0;
+
+	if (!rc)
+		p->n += p->nbatch;
+	for (i = 0; i < p->nbatch; i++)
+		pending_clear(&p->batch[i]);
+	p->nbatch = 0;
+	p->batch_bytes = 0;
+	return rc;
+}
+
+/* A copy of the object's fields into the batch's next slot. */
+static int pend(pass *p, const tsarc_s3sys_obj *o, pending **out)
+{
+	pending *q = &p->batch[p->nbatch];
+	size_t i;
+	int rc;
+
+	if ((rc = keys_push(&p->keys, &p->nkeys, &p->cap, o->key)))
 		return rc;
-	if (resp.status != 200)
-		return tsarc__s3_status_error(p->client, &rq, &resp);
+	memset(q, 0, sizeof(*q));
+	tsarc_buf_init(&q->body, TSARC_S3SYS_OBJECT_MAX);
+	p->nbatch++; /* from here on cleared with the batch */
+	if (!(q->key = strdup(o->key)) || (o->content_type && !(q->type = strdup(o->content_type))))
+		return nomem();
+	for (i = 0; i < o->nmeta; i++, q->nmeta++)
+		if (!(q->names[i] = strdup(o->meta[i].name)) ||
+			!(q->values[i] = strdup(o->meta[i].value))) {
+			free(q->names[i]);
+			return nomem();
+		}
+	*out = q;
 	return 0;
 }
 
 static int entry_cb(struct archive *a, const tsarc_s3sys_obj *o, void *ud)
 {
 	pass *p = ud;
-	char buf[65536], **grown;
+	pending *q = NULL;
+	char buf[65536];
 	int64_t n;
 	int rc;
 
@@ -194,34 +289,25 @@ static int entry_cb(struct archive *a, const tsarc_s3sys_obj *o, void *ud)
 		return tsarc_error_set(TSARC_EUNSUPPORTED, "object '%.200s' of %llu bytes: tsarc "
 			"copies objects of at most %llu bytes", o->key, (unsigned long long)o->size,
 			TSARC_S3SYS_OBJECT_MAX);
-	tsarc_buf_clear(&p->body);
+	if (p->client && (rc = pend(p, o, &q)))
+		return rc;
 	while ((n = tsarc_s3sys_read_body(a, buf, sizeof(buf))) > 0)
-		if (p->client && (rc = tsarc_buf_append(&p->body, buf, (size_t)n)))
+		if (q && (rc = tsarc_buf_append(&q->body, buf, (size_t)n)))
 			return rc;
 	if (n < 0)
 		return (int)n;
 	p->bytes += o->size;
-	if (p->client) {
-		if ((rc = put_object(p, o))) {
-			tsarc_error_prefix("s3://%s/%s%s", p->w->bucket, p->w->prefix, o->key);
-			return rc;
-		}
-		if (p->n == p->cap) {
-			size_t cap = p->cap ? p->cap * 2 : 256;
-			if (!(grown = realloc(p->keys, cap * sizeof(*grown))))
-				return nomem();
-			p->keys = grown;
-			p->cap = cap;
-		}
-		if (!(p->keys[p->n] = strdup(o->key)))
-			return nomem();
+	if (!q) {
+		p->n++;
+		return 0;
 	}
-	p->n++;
-	return 0;
+	p->batch_bytes += o->size;
+	return p->nbatch == BATCH_OBJECTS || p->batch_bytes >= BATCH_BYTES ? flush(p) : 0;
 }
 
 static int read_pass(int fd, void *ud)
 {
+	pass *p = ud;
 	struct archive *a = archive_read_new();
 	int rc;
 
@@ -233,6 +319,8 @@ static int read_pass(int fd, void *ud)
 	else
 		rc = tsarc_s3sys_read(a, entry_cb, ud);
 	archive_read_free(a);
+	if (!rc && p->client)
+		rc = flush(p);
 	if (!rc)
 		rc = drain(fd);
 	return rc;
@@ -242,10 +330,12 @@ static void pass_dispose(pass *p)
 {
 	size_t i;
 
-	for (i = 0; p->keys && i < p->n; i++)
+	for (i = 0; i < p->nkeys; i++)
 		free(p->keys[i]);
 	free(p->keys);
-	tsarc_buf_dispose(&p->body);
+	for (i = 0; p->batch && i < p->nbatch; i++)
+		pending_clear(&p->batch[i]);
+	free(p->batch);
 }
 
 /* ---- after every PUT: the extras ---- */
@@ -258,19 +348,8 @@ typedef struct existing {
 static int existing_cb(const tsarc__s3_list_entry *e, void *ud)
 {
 	existing *x = ud;
-	char **grown;
 
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 256;
-		if (!(grown = realloc(x->keys, cap * sizeof(*grown))))
-			return nomem();
-		x->keys = grown;
-		x->cap = cap;
-	}
-	if (!(x->keys[x->n] = strdup(e->key)))
-		return nomem();
-	x->n++;
-	return 0;
+	return keys_push(&x->keys, &x->n, &x->cap, e->key);
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -302,9 +381,9 @@ static int delete_extras(const pass *p, tsarc__s3_client *c, unsigned long long 
 		int cmp = 1;
 		if (strncmp(x.keys[i], p->w->prefix, plen) || !*rel)
 			continue;
-		while (j < p->n && (cmp = strcmp(p->keys[j], rel)) < 0)
+		while (j < p->nkeys && (cmp = strcmp(p->keys[j], rel)) < 0)
 			j++;
-		if (j >= p->n || cmp != 0)
+		if (j >= p->nkeys || cmp != 0)
 			extra[ne++] = x.keys[i];
 	}
 	if (ne && !(rc = tsarc__s3_delete_keys(c, (const char *const *)extra, ne)))
@@ -334,8 +413,10 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		return rc;
 	tsarc_s3sys_where_text(&w, text, sizeof(text));
 	check.w = put.w = &w;
-	tsarc_buf_init(&check.body, 0);
-	tsarc_buf_init(&put.body, TSARC_S3SYS_OBJECT_MAX);
+	if (!(put.batch = calloc(BATCH_OBJECTS, sizeof(*put.batch)))) {
+		rc = nomem();
+		goto done;
+	}
 	tsarc_restore_progress(r, "%s: reading the whole stream before the first write",
 		s->component);
 	if ((rc = tsarc_stream_read_verified(r->repo, s->st, r->o->inflight, read_pass, &check))) {
