@@ -32,6 +32,9 @@
 #define DELETE_BATCH 1000
 
 enum { KEEP, YOUNG, DELETE, REPACK, GONE };
+/* Per index record: unused, the copy of a live chunk that stays, or a
+ * repeat of the record before it. */
+enum { LIVE_NO, LIVE_YES, LIVE_REPEAT };
 
 typedef struct listed_pack {
 	uint8_t name[TSARC_ID_LEN];
@@ -43,6 +46,7 @@ typedef struct listed_pack {
 typedef struct pack_info {
 	const listed_pack *listed; /* NULL: not in the store */
 	uint64_t used, unused;     /* sealed bytes of live and other chunks */
+	uint64_t needed, total;    /* of chunks snapshots need (any copy), of all */
 	size_t first, n;           /* its records in `order` */
 	int action;
 } pack_info;
@@ -58,7 +62,7 @@ typedef struct prune_pack {
 	size_t nlisted, listed_cap;
 	pack_info *packs;
 	size_t *order;  /* record numbers grouped by pack, by offset in each */
-	uint8_t *live;  /* per record: the copy of a live chunk that stays */
+	uint8_t *live;  /* per record: LIVE_* */
 	char **doomed;  /* hex names of the packs to remove */
 	size_t ndoomed;
 } prune_pack;
@@ -143,36 +147,71 @@ static int group_by_pack(prune_pack *pp)
 	return 0;
 }
 
+/* Record k repeats the one before it (the same pack and offset: two index
+ * objects name the pack, as after a prune killed before it removed the
+ * old ones). It is one copy, not two. */
+static int repeated(const prune_pack *pp, size_t k)
+{
+	const tsarc_index_rec *a, *b;
+
+	if (!k)
+		return 0;
+	a = &pp->recs[k - 1];
+	b = &pp->recs[k];
+	return !memcmp(a->id, b->id, TSARC_ID_LEN) && a->pack == b->pack && a->offset == b->offset;
+}
+
+/* Pack a is the better home for a live chunk than b: a larger share of it
+ * is needed (so a killed repack's new packs win over the packs it was
+ * emptying, which then go whole instead of being repacked again). */
+static int better_home(const pack_info *a, const pack_info *b)
+{
+	return a->needed * b->total > b->needed * a->total;
+}
+
 /*
- * For each chunk: one copy stays (the first in a stored pack long enough
- * to hold it) when a snapshot needs it; every other copy is unused.
- * TSARC_ECORRUPT when a needed chunk is in no stored pack.
+ * For each chunk a snapshot needs, one copy stays: the one in the stored
+ * pack (long enough to hold it) with the largest needed share. Every other
+ * copy is unused. TSARC_ECORRUPT when a needed chunk is in no stored pack.
  */
 static int mark_live(prune_pack *pp, tsarc_chunkset *referenced)
 {
-	size_t i = 0, end, k, missing = 0;
+	size_t i, end, k, best, missing = 0;
 	char hex[TSARC_ID_HEX_LEN + 1] = "";
 
-	while (i < pp->nrecs) {
+	for (k = 0; k < pp->nrecs; k++) {
+		pack_info *p = &pp->packs[pp->recs[k].pack];
+		if (repeated(pp, k)) {
+			pp->live[k] = LIVE_REPEAT;
+			continue;
+		}
+		p->total += pp->recs[k].length;
+		if (tsarc_chunkset_lookup(referenced, pp->recs[k].id, NULL))
+			p->needed += pp->recs[k].length;
+	}
+	for (i = 0; i < pp->nrecs; i = end) {
 		const tsarc_index_rec *r = &pp->recs[i];
-		int needed = tsarc_chunkset_lookup(referenced, r->id, NULL), kept = 0;
+		int needed = tsarc_chunkset_lookup(referenced, r->id, NULL);
 		for (end = i + 1; end < pp->nrecs && !memcmp(pp->recs[end].id, r->id, TSARC_ID_LEN);
 			end++)
 			;
 		pp->res->chunks_stored++;
+		for (k = i, best = end; needed && k < end; k++)
+			if (pp->live[k] != LIVE_REPEAT && holds(&pp->packs[pp->recs[k].pack], &pp->recs[k]) &&
+				(best == end || better_home(&pp->packs[pp->recs[k].pack],
+						       &pp->packs[pp->recs[best].pack])))
+				best = k;
+		if (best != end)
+			pp->live[best] = LIVE_YES;
+		else if (needed && missing++ == 0)
+			tsarc_hex_encode(hex, r->id, TSARC_ID_LEN);
 		for (k = i; k < end; k++) {
 			pack_info *p = &pp->packs[pp->recs[k].pack];
-			if (needed && !kept && holds(p, &pp->recs[k])) {
-				pp->live[k] = 1;
-				kept = 1;
+			if (pp->live[k] == LIVE_YES)
 				p->used += pp->recs[k].length;
-			} else {
+			else if (pp->live[k] == LIVE_NO)
 				p->unused += pp->recs[k].length;
-			}
 		}
-		if (needed && !kept && missing++ == 0)
-			tsarc_hex_encode(hex, r->id, TSARC_ID_LEN);
-		i = end;
 	}
 	if (missing)
 		return tsarc_error_set(TSARC_ECORRUPT, "prune refuses to run: %zu chunks that "
@@ -265,7 +304,7 @@ static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 		for (k = i; k < pp->nrecs && !memcmp(pp->recs[k].id, pp->recs[i].id, TSARC_ID_LEN);
 			k++) {
 			int a = pp->packs[pp->recs[k].pack].action;
-			live |= pp->live[k];
+			live |= pp->live[k] == LIVE_YES;
 			stays |= a == KEEP || a == YOUNG;
 			young |= a == YOUNG;
 		}
@@ -300,7 +339,7 @@ static int repack_one(prune_pack *pp, tsarc_packer *pk, size_t i, tsarc_buf *dat
 	}
 	for (k = p->first; k < p->first + p->n; k++) {
 		const tsarc_index_rec *r = &pp->recs[pp->order[k]];
-		if (!pp->live[pp->order[k]])
+		if (pp->live[pp->order[k]] != LIVE_YES)
 			continue;
 		tsarc_buf_clear(scratch);
 		if ((rc = tsarc_buf_grow(scratch, r->length)))
@@ -343,6 +382,8 @@ static int write_kept_index(prune_pack *pp, char ***written, size_t *nwritten)
 		}
 		for (k = 0; k < p->n; k++) {
 			const tsarc_index_rec *r = &pp->recs[pp->order[p->first + k]];
+			if (pp->live[pp->order[p->first + k]] == LIVE_REPEAT)
+				continue;
 			memcpy(d->entries[d->n].id, r->id, TSARC_ID_LEN);
 			d->entries[d->n].offset = r->offset;
 			d->entries[d->n].length = r->length;

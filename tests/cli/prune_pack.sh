@@ -145,9 +145,11 @@ sys.exit(137 if rc == -9 else rc)
 EOF
 
 TRIAL=0
-# trial MODE DIR N: a prune --max-unused 0 of a copy, killed there.
+# trial MODE DIR N AGAIN: a prune --max-unused 0 of a copy, killed there.
+# AGAIN: whether the next prune has to repack (no: the new packs' index was
+# stored, so their copies are preferred and the old packs go whole).
 trial() {
-	local mode=$1 dir=$2 nth=$3 what rc=0 d
+	local mode=$1 dir=$2 nth=$3 again=$4 what rc=0 d
 	TRIAL=$((TRIAL + 1))
 	copy crash
 	d=$WORK/crash
@@ -163,17 +165,20 @@ trial() {
 	# A killed prune's lock stays behind (a prune refuses while a live
 	# lock is there: its process is gone, on this host).
 	prune_json "$d" --max-unused 0
+	if [ "$again" = no ]; then
+		[ "$(pj "d['packs_repacked']")" -eq 0 ] || fail "trial $TRIAL: the next prune repacked again: $(cat "$WORK/p.json")"
+	fi
 	ok check --repo "$d" --read-data
 	nothing_left "$d" "trial $TRIAL"
 	# The same live chunks, packed the same but for how they fell into packs.
 	[ "$(space "$d")" -le $((R0_SPACE + R0_SPACE / 20)) ] ||
 		fail "trial $TRIAL: $(space "$d") bytes after the second prune, $R0_SPACE after an uninterrupted one"
 }
-trial create data 1   # the first new pack is being written
-trial create index 1  # the new packs' index object is being written
-trial create index 2  # the merged index of the packs kept is being written
-trial delete index 1  # the first old index object has gone
-trial delete data 1   # the first pack has gone
-trial delete data 4   # packs are being removed
+trial create data 1 yes  # the first new pack is being written
+trial create index 1 yes # the new packs' index object is being written
+trial create index 2 no  # the merged index of the packs kept is being written
+trial delete index 1 no  # the first old index object has gone
+trial delete data 1 no   # the first pack has gone
+trial delete data 4 no   # packs are being removed
 
 finish "$TRIAL crash trials"
