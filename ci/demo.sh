@@ -147,7 +147,7 @@ d = json.load(open(sys.argv[1]))["data"]; print(base64.b64decode(d["URL"]).decod
 	if [ "$layout" = 2.16 ]; then
 		step "[$layout] tsarc backup --print-config: what the profile decided from the APIManager and the Secrets"
 		"$tsarc" backup --config "$dep/config.json" --print-config |
-			python3 -c 'import json,sys; [print("%-14s external: %s (%s)" % (k, v["external"], v["why"])) for k, v in json.load(sys.stdin)["decided"].items()]'
+			python3 -c 'import json,sys; [print("%-17s %s (%s)" % (k, ", ".join("%s: %s" % (f, v[f]) for f in ("external", "enabled") if f in v), v["why"])) for k, v in json.load(sys.stdin)["decided"].items()]'
 	fi
 
 	step "[$layout] tsarc backup --config (every component, concurrently, into one snapshot)"
