@@ -268,13 +268,14 @@ static int is_secrets(const tsarc_step *s)
 
 /*
  * The one rule for what an apply leaves out of the snapshot's List, used
- * by the plan (--dry-run) and the run alike: hashed-secret-data (derived
- * by the operator from the others: never restored) and, with
- * --skip-endpoint-secrets, the Secrets of the recipe's skip_when_migrating.
+ * by the plan (--dry-run) and the run alike: the recipe's never_apply (the
+ * 3scale profile: hashed-secret-data, derived by the operator from the
+ * others) and, with --skip-endpoint-secrets, the Secrets of the recipe's
+ * skip_when_migrating.
  */
 static int left_out(const tsarc_restore_ctx *r, const tsarc_step *s, const char *name)
 {
-	if (!strcmp(name, "hashed-secret-data"))
+	if (tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(s->recipe, "never_apply"), name))
 		return 1;
 	return r->o->skip_endpoint_secrets && is_secrets(s) &&
 		tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating"),
@@ -334,7 +335,8 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		 * may carry fields that clash in the target. */
 		tsarc_resource_sanitize(item, cJSON_GetObjectItemCaseSensitive(s->spec,
 			"strip_label_prefixes"));
-		tsarc_rewrite_resource(item, r->o->rewrite_old, r->o->rewrite_new, changed);
+		tsarc_rewrite_resource(item, cJSON_GetObjectItemCaseSensitive(s->recipe,
+			"domain_fields"), r->o->rewrite_old, r->o->rewrite_new, changed);
 		cJSON_AddItemToArray(applied, cJSON_CreateString(name));
 		cJSON_AddItemToArray(out_items, item);
 	}

@@ -37,6 +37,8 @@ typedef struct tsarc_recipe {
 	const char *create_database_options;
 	const cJSON *command, *start_command, *options; /* arrays of strings or NULL */
 	const cJSON *domain_columns, *skip_when_migrating;
+	const cJSON *never_apply;   /* apply: resource names never applied */
+	const cJSON *domain_fields; /* apply: field paths --rewrite-domain rewrites */
 	const cJSON *env, *pod_env; /* objects: variable name to variable name */
 } tsarc_recipe;
 

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "error_save.h"
 #include "kind.h"
+#include "rewrite.h"
 #include "tree_restore.h"
 #include "tsarc/errors.h"
 
@@ -89,6 +90,10 @@ int tsarc_recipe_parse(const cJSON *json, int code, const char *where, tsarc_rec
 			TSARC_KUBE_NAME_RULE, code, where)) ||
 		(rc = tsarc_check_string_array(json, "skip_when_migrating", tsarc_valid_kube_name,
 			TSARC_KUBE_NAME_RULE, code, where)) ||
+		(rc = tsarc_check_string_array(json, "never_apply", tsarc_valid_kube_name,
+			TSARC_KUBE_NAME_RULE, code, where)) ||
+		(rc = tsarc_check_string_array(json, "domain_fields", tsarc_valid_field_path,
+			TSARC_FIELD_PATH_RULE, code, where)) ||
 		(rc = tsarc_check_string_field(json, "create_database_options", valid_sql_options,
 			"words of letters, digits, '_' and '='", code, where)) ||
 		(rc = tsarc_check_string_field(json, "tool", valid_tool, "a command name", code,
@@ -128,6 +133,8 @@ int tsarc_recipe_parse(const cJSON *json, int code, const char *where, tsarc_rec
 	out->options = cJSON_GetObjectItemCaseSensitive(json, "options");
 	out->domain_columns = cJSON_GetObjectItemCaseSensitive(json, "domain_columns");
 	out->skip_when_migrating = cJSON_GetObjectItemCaseSensitive(json, "skip_when_migrating");
+	out->never_apply = cJSON_GetObjectItemCaseSensitive(json, "never_apply");
+	out->domain_fields = cJSON_GetObjectItemCaseSensitive(json, "domain_fields");
 	out->env = cJSON_GetObjectItemCaseSensitive(json, "env");
 	out->pod_env = cJSON_GetObjectItemCaseSensitive(json, "pod_env");
 	return 0;

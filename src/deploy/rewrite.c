@@ -1,9 +1,10 @@
 /*
  * --rewrite-domain OLD=NEW: a migration to another wildcard domain. What
- * is rewritten, and only that: a whole domain or the end of one in
- * ConfigMap values and the APIManager's wildcardDomain, and the tenant
+ * is rewritten, and only that: a whole domain or the end of one in the
+ * resource fields a recipe's domain_fields names (the 3scale profile:
+ * ConfigMap values and the APIManager's wildcardDomain), and the tenant
  * domain columns of a SQL database (UPDATE statements run in the load's
- * own session). Pure functions: tests/unit/test_rewrite.c.
+ * own session). Pure functions: tests/deploy/test_rewrite.c.
  */
 #include "rewrite.h"
 #include "component.h"
@@ -63,39 +64,76 @@ int tsarc_valid_domain(const char *d)
 	return 1;
 }
 
-void tsarc_rewrite_resource(cJSON *doc, const char *old, const char *new_, cJSON *changed)
+static int field_char(char ch)
+{
+	return domain_char(ch) || ch == '_';
+}
+
+int tsarc_valid_field_path(const char *p)
+{
+	size_t n;
+
+	for (;;) {
+		n = 0;
+		while (field_char(p[n]))
+			n++;
+		if (n == 0 && p[0] == '*' && p[1] == '\0')
+			return 1;
+		if (n == 0 || n > 128 || (p[n] != '.' && p[n] != '\0'))
+			return 0;
+		if (p[n] == '\0')
+			return 1;
+		p += n + 1;
+	}
+}
+
+/* One string field: rewritten, and "Kind name: field" noted if it changed. */
+static void rewrite_field(cJSON *v, const char *old, const char *new_, const char *kind,
+	const char *name, const char *field, cJSON *changed)
+{
+	char where[512], *t;
+
+	if (!cJSON_IsString(v) || !(t = tsarc_rewrite_domain_text(v->valuestring, old, new_)))
+		return;
+	cJSON_SetValuestring(v, t);
+	free(t);
+	snprintf(where, sizeof(where), "%s %s: %s", kind, name ? name : "?", field);
+	cJSON_AddItemToArray(changed, cJSON_CreateString(where));
+}
+
+void tsarc_rewrite_resource(cJSON *doc, const cJSON *fields, const char *old, const char *new_,
+	cJSON *changed)
 {
 	const char *kind = tsarc_spec_str(doc, "kind");
 	const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "name");
-	cJSON *v;
+	const cJSON *f;
 
 	if (!old || !new_ || !kind)
 		return;
-	if (!strcmp(kind, "ConfigMap")) {
-		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(doc, "data")) {
-			char *t;
-			if (!cJSON_IsString(v) ||
-				!(t = tsarc_rewrite_domain_text(v->valuestring, old, new_)))
-				continue;
-			cJSON_SetValuestring(v, t);
-			free(t);
-			char where[512];
-			snprintf(where, sizeof(where), "ConfigMap %s: %s", name ? name : "?", v->string);
-			cJSON_AddItemToArray(changed, cJSON_CreateString(where));
+	cJSON_ArrayForEach(f, fields) {
+		const char *p = cJSON_IsString(f) ? f->valuestring : "";
+		cJSON *at = doc, *v;
+		char seg[129];
+		int all = 0;
+
+		if (!tsarc_valid_field_path(p))
+			continue;
+		while (at && *p) {
+			size_t n = strcspn(p, ".");
+			if (!strcmp(p, "*")) {
+				all = 1;
+				break;
+			}
+			memcpy(seg, p, n);
+			seg[n] = '\0';
+			at = cJSON_GetObjectItemCaseSensitive(at, seg);
+			p += n + (p[n] == '.');
 		}
-	} else if (!strcmp(kind, "APIManager")) {
-		cJSON *spec = cJSON_GetObjectItemCaseSensitive(doc, "spec");
-		v = cJSON_GetObjectItemCaseSensitive(spec, "wildcardDomain");
-		char *t;
-		if (cJSON_IsString(v) &&
-			(t = tsarc_rewrite_domain_text(v->valuestring, old, new_))) {
-			cJSON_SetValuestring(v, t);
-			free(t);
-			char where[512];
-			snprintf(where, sizeof(where), "APIManager %s: spec.wildcardDomain",
-				name ? name : "?");
-			cJSON_AddItemToArray(changed, cJSON_CreateString(where));
-		}
+		if (!all)
+			rewrite_field(at, old, new_, kind, name, f->valuestring, changed);
+		else if (cJSON_IsObject(at))
+			cJSON_ArrayForEach(v, at)
+				rewrite_field(v, old, new_, kind, name, v->string, changed);
 	}
 }
 

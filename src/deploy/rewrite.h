@@ -13,10 +13,18 @@ int tsarc_valid_domain(const char *d);
  * one ("example.com", "x.example.com", "https://x.example.com:443"; never
  * "myexample.com"). NULL when nothing changed (or out of memory). */
 char *tsarc_rewrite_domain_text(const char *text, const char *old, const char *new_);
-/* Rewrites one resource in place (ConfigMap data values, the APIManager's
- * spec.wildcardDomain); adds "Kind name: field" to `changed` for each
- * field it changed. Nothing when `old` is NULL. */
-void tsarc_rewrite_resource(cJSON *doc, const char *old, const char *new_, cJSON *changed);
+/* A field path of a recipe's domain_fields: names of letters, digits, '_'
+ * and '-' joined by dots ("spec.wildcardDomain"), the last one possibly "*"
+ * (every string value of that object: "data.*"). Which fields of which
+ * resources hold a domain is the profile's knowledge, not the engine's. */
+int tsarc_valid_field_path(const char *p);
+#define TSARC_FIELD_PATH_RULE "field names joined by dots, the last one possibly *"
+/* Rewrites the string fields of one resource that `fields` (a recipe's
+ * domain_fields, may be NULL: nothing) names, in place; adds "Kind name:
+ * field" to `changed` for each field it changed (for "a.*", the key under
+ * a). Nothing when `old` is NULL. */
+void tsarc_rewrite_resource(cJSON *doc, const cJSON *fields, const char *old, const char *new_,
+	cJSON *changed);
 /* Appends one UPDATE per "table.column" of `cols` to `out`: exact matches
  * and sub-domains of OLD get NEW. OLD and NEW must have passed
  * tsarc_valid_domain. TSARC_ECONFIG (naming `component`) for a column

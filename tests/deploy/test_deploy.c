@@ -173,6 +173,16 @@ static void config_errors(void **state)
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-mysql\": "
 		 "{\"restore\": {\"order\": \"first\"}}}}",
 			"cfg.json: components.system-mysql.restore.order must be a number"},
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"secrets\": "
+		 "{\"restore\": {\"never_apply\": \"hashed-secret-data\"}}}}",
+			"cfg.json: components.secrets.restore.never_apply must be an array"},
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"secrets\": "
+		 "{\"restore\": {\"never_apply\": [\"Bad Name\"]}}}}",
+			"cfg.json: components.secrets.restore.never_apply[0] must be"},
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"apimanager\": "
+		 "{\"restore\": {\"domain_fields\": [\"spec.wildcardDomain\", \"spec..x\"]}}}}",
+			"cfg.json: components.apimanager.restore.domain_fields[1] must be field names "
+			"joined by dots"},
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-mysql\": "
 		 "{\"restore\": {\"action\": \"load\"}}}}",
 			"cfg.json: components.system-mysql.restore.action: unknown restore action 'load'"},

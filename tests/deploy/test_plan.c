@@ -332,7 +332,8 @@ static void dry_run_agrees_with_run(void **state)
 		"\"restore\": {\"order\": 20, \"skip_when_migrating\": [\"system-environment\"]}}",
 		"{\"component\": \"secrets\", \"kind\": \"resources\", \"resource\": \"secret\", "
 		"\"items\": [\"system-seed\", \"system-database\", \"hashed-secret-data\"], "
-		"\"restore\": {\"order\": 10, \"skip_when_migrating\": [\"system-database\"]}}"};
+		"\"restore\": {\"order\": 10, \"skip_when_migrating\": [\"system-database\"], "
+		"\"never_apply\": [\"hashed-secret-data\"]}}"};
 	static const char config[] =
 		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
 		"\"configmaps\": {\"kind\": \"resources\", \"resource\": \"configmap\", "

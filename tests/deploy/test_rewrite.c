@@ -76,14 +76,18 @@ static void resources(void **state)
 		"\"spec\": {\"wildcardDomain\": \"example.com\"}}");
 	cJSON *secret = cJSON_Parse("{\"kind\": \"Secret\", \"metadata\": {\"name\": \"s\"}, "
 		"\"data\": {\"URL\": \"example.com\"}}");
+	/* The fields the 3scale profile's recipes name; a Secret's recipe
+	 * names none. */
+	cJSON *cm_fields = cJSON_Parse("[\"data.*\"]");
+	cJSON *am_fields = cJSON_Parse("[\"spec.wildcardDomain\", \"spec.missing.x\"]");
 	cJSON *changed = cJSON_CreateArray();
 	char *t;
 
 	(void)state;
-	tsarc_rewrite_resource(cm, "example.com", "new.test", changed);
-	tsarc_rewrite_resource(am, "example.com", "new.test", changed);
-	tsarc_rewrite_resource(secret, "example.com", "new.test", changed);
-	tsarc_rewrite_resource(secret, NULL, NULL, changed);
+	tsarc_rewrite_resource(cm, cm_fields, "example.com", "new.test", changed);
+	tsarc_rewrite_resource(am, am_fields, "example.com", "new.test", changed);
+	tsarc_rewrite_resource(secret, NULL, "example.com", "new.test", changed);
+	tsarc_rewrite_resource(secret, cm_fields, NULL, NULL, changed);
 	t = cJSON_PrintUnformatted(changed);
 	assert_string_equal(t, "[\"ConfigMap env: URL\",\"APIManager 3scale: spec.wildcardDomain\"]");
 	free(t);
@@ -99,6 +103,44 @@ static void resources(void **state)
 	cJSON_Delete(cm);
 	cJSON_Delete(am);
 	cJSON_Delete(secret);
+	cJSON_Delete(changed);
+	cJSON_Delete(cm_fields);
+	cJSON_Delete(am_fields);
+}
+
+/* Only the fields named are touched, whatever the kind; "a.*" is every
+ * string directly under a, nothing deeper. */
+static void named_fields_only(void **state)
+{
+	static const char *const good[] = {"spec.wildcardDomain", "data.*", "*", "a_b.c-d.E9"};
+	static const char *const bad[] = {"", ".", "a.", ".a", "a..b", "a.*.b", "*.a", "a*",
+		"a b", "a/b", "a.**"};
+	cJSON *doc = cJSON_Parse("{\"kind\": \"Route\", \"metadata\": {\"name\": \"r\"}, "
+		"\"spec\": {\"host\": \"api.example.com\", \"tls\": {\"host\": \"example.com\"}}, "
+		"\"data\": {\"a\": \"example.com\", \"deep\": {\"b\": \"example.com\"}}}");
+	cJSON *fields = cJSON_Parse("[\"spec.host\", \"data.*\", \"a b\"]");
+	cJSON *changed = cJSON_CreateArray();
+	char *t;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!tsarc_valid_field_path(good[i]))
+			fail_msg("'%s' refused", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (tsarc_valid_field_path(bad[i]))
+			fail_msg("'%s' taken", bad[i]);
+	tsarc_rewrite_resource(doc, fields, "example.com", "new.test", changed);
+	t = cJSON_PrintUnformatted(changed);
+	assert_string_equal(t, "[\"Route r: spec.host\",\"Route r: a\"]");
+	free(t);
+	t = cJSON_PrintUnformatted(doc);
+	assert_string_equal(t, "{\"kind\":\"Route\",\"metadata\":{\"name\":\"r\"},"
+		"\"spec\":{\"host\":\"api.new.test\",\"tls\":{\"host\":\"example.com\"}},"
+		"\"data\":{\"a\":\"new.test\",\"deep\":{\"b\":\"example.com\"}}}");
+	free(t);
+	cJSON_Delete(doc);
+	cJSON_Delete(fields);
 	cJSON_Delete(changed);
 }
 
@@ -137,4 +179,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(text_cases),
 	cmocka_unit_test(valid_domains),
 	cmocka_unit_test(resources),
+	cmocka_unit_test(named_fields_only),
 	cmocka_unit_test(sql))

@@ -15,6 +15,7 @@
 
 #include "component.h"
 #include "deploy.h"
+#include "rewrite.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 
@@ -122,6 +123,15 @@ static void check_accepted(const tsarc_stream *st)
 	must_be_kube_name(cJSON_GetObjectItemCaseSensitive(recipe, "config_map"), 0);
 	must_be_kube_name(cJSON_GetObjectItemCaseSensitive(recipe, "rollout"), 0);
 	must_be_kube_names(cJSON_GetObjectItemCaseSensitive(recipe, "skip_when_migrating"));
+	must_be_kube_names(cJSON_GetObjectItemCaseSensitive(recipe, "never_apply"));
+	if ((v = cJSON_GetObjectItemCaseSensitive(recipe, "domain_fields"))) {
+		const cJSON *f;
+		if (!cJSON_IsArray(v))
+			abort();
+		cJSON_ArrayForEach(f, v)
+			if (!cJSON_IsString(f) || !tsarc_valid_field_path(f->valuestring))
+				abort();
+	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(recipe, "create_database_options")) &&
 		(!cJSON_IsString(v) || !only_chars(v->valuestring, "_= ", 1)))
 		abort();
