@@ -14,7 +14,7 @@
  * left out with a warning: a restore does not make them either.
  *
  * Its restore (replace-tree) swaps the whole tree for the stream's: on
- * this host through src/tree_restore.c, in a pod through a shell program
+ * this host through src/tree/ (tree_restore.h), in a pod through a shell program
  * with the same journal, fed entries tsarc checked itself.
  */
 #include "kind.h"

@@ -30,6 +30,7 @@
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
 #include "aws_env.h"
+#include "cmocka_main.h"
 
 
 /* TRICKLE: headers announcing `length` bytes, then one byte every 250 ms. */
@@ -995,28 +996,23 @@ static void test_client_keys_and_headers(void **state)
 	stop();
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_region_redirect),
-		cmocka_unit_test(test_region_in_auth_error),
-		cmocka_unit_test(test_permanent_codes),
-		cmocka_unit_test(test_slowdown_gives_up),
-		cmocka_unit_test(test_put_retry_resends_same_bytes),
-		cmocka_unit_test(test_stall_is_cut_short),
-		cmocka_unit_test(test_retry_deadline),
-		cmocka_unit_test(test_trickle_is_cut),
-		cmocka_unit_test(test_deadline_cuts_an_attempt),
-		cmocka_unit_test(test_short_body_is_retried),
-		cmocka_unit_test(test_create_only),
-		cmocka_unit_test(test_put_options),
-		cmocka_unit_test(test_expired_token_renews),
-		cmocka_unit_test(test_bad_credentials_answer),
-		cmocka_unit_test(test_ranges),
-		cmocka_unit_test(test_delete_batches),
-		cmocka_unit_test(test_list_pages),
-		cmocka_unit_test(test_list_never_ends),
-		cmocka_unit_test(test_client_keys_and_headers),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_region_redirect),
+	cmocka_unit_test(test_region_in_auth_error),
+	cmocka_unit_test(test_permanent_codes),
+	cmocka_unit_test(test_slowdown_gives_up),
+	cmocka_unit_test(test_put_retry_resends_same_bytes),
+	cmocka_unit_test(test_stall_is_cut_short),
+	cmocka_unit_test(test_retry_deadline),
+	cmocka_unit_test(test_trickle_is_cut),
+	cmocka_unit_test(test_deadline_cuts_an_attempt),
+	cmocka_unit_test(test_short_body_is_retried),
+	cmocka_unit_test(test_create_only),
+	cmocka_unit_test(test_put_options),
+	cmocka_unit_test(test_expired_token_renews),
+	cmocka_unit_test(test_bad_credentials_answer),
+	cmocka_unit_test(test_ranges),
+	cmocka_unit_test(test_delete_batches),
+	cmocka_unit_test(test_list_pages),
+	cmocka_unit_test(test_list_never_ends),
+	cmocka_unit_test(test_client_keys_and_headers))

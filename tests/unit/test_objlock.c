@@ -29,42 +29,13 @@
 #include "repo.h"
 #include "snapshot.h"
 #include "store/retention_store.h"
+#include "repo_fixture.h"
 #include "tsarc/errors.h"
 
 #define LEN (300u * 1024)
 #define DAY 86400
 
 static char dir[256];
-
-static void fill(uint8_t *p, size_t len, uint64_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-		p[i] = (uint8_t)(seed >> 56);
-	}
-}
-
-static void backup(tsarc_repo *repo, const uint8_t *data, size_t len,
-	char id[TSARC_ID_HEX_LEN + 1])
-{
-	char path[300];
-	tsarc_backup *b = NULL;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/input", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(tsarc_write_all(fd, data, len), 0);
-	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_int_equal(tsarc_backup_new(&b, repo, NULL), 0);
-	assert_int_equal(tsarc_backup_stream_fd(b, "s", "stdin", fd, NULL), 0);
-	assert_int_equal(tsarc_backup_commit(b, id), 0);
-	tsarc_backup_free(b);
-	close(fd);
-	unlink(path);
-}
 
 static void make_dir(const char *what)
 {
@@ -162,12 +133,12 @@ static void test_forget_prune_extend_under_retention(void **state)
 	assert_int_equal(repo->retention.mode, TSARC_RETAIN_COMPLIANCE);
 	assert_int_equal(repo->retention.days, 1);
 
-	fill(a, LEN, 1);
+	repo_fixture_fill(a, LEN, 1);
 	memcpy(b, a, LEN / 2);
-	fill(b + LEN / 2, LEN / 2, 2);
-	backup(repo, a, LEN, ida);
+	repo_fixture_fill(b + LEN / 2, LEN / 2, 2);
+	repo_fixture_backup(repo, dir, a, LEN, "stdin", ida);
 	retention_store_set_now(ctl, t0 + 3600);
-	backup(repo, b, LEN, idb);
+	repo_fixture_backup(repo, dir, b, LEN, "stdin", idb);
 	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_SNAPSHOT, ida, &hidden), t0 + DAY);
 	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_SNAPSHOT, idb, &hidden),
 		t0 + 3600 + DAY);
@@ -272,8 +243,8 @@ static void test_extend_reports_missing_chunks(void **state)
 	assert_int_equal(retention_store_wrap(&st, &ctl, inner), 0);
 	retention_store_set_now(ctl, 1800000000);
 	assert_int_equal(tsarc_repo_init(&repo, st, "lock-pw", &opts), 0);
-	fill(a, LEN, 7);
-	backup(repo, a, LEN, ida);
+	repo_fixture_fill(a, LEN, 7);
+	repo_fixture_backup(repo, dir, a, LEN, "stdin", ida);
 	assert_int_equal(tsarc_snapshot_load(repo, ida, &snap), 0);
 	tsarc_hex_encode(hex, snap->streams[0].chunks[0].id, TSARC_ID_LEN);
 	tsarc_snapshot_free(snap);

@@ -27,6 +27,8 @@
 #include "repo.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
+#include "repo_fixture.h"
+#include "cmocka_main.h"
 
 #define LEN (400u * 1024)
 
@@ -65,11 +67,7 @@ static int setup(void **state)
 	tsarc_repo_init_options o = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0, 1024, {TSARC_RETAIN_NONE, 0}, 2,
 		TSARC_PACK_SIZE_MIN};
 	tsarc_store *st = NULL;
-	tsarc_backup *b = NULL;
 	char path[300];
-	uint64_t seed = 7;
-	size_t i;
-	int fd;
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/tsarc-pack-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -78,21 +76,9 @@ static int setup(void **state)
 	assert_int_equal(tsarc_store_fs_open(&st, path, NULL), 0);
 	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &o), 0);
 	data = malloc(LEN);
-	for (i = 0; i < LEN; i++) {
-		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-		data[i] = (uint8_t)(seed >> 56);
-	}
-	snprintf(path, sizeof(path), "%s/input", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(tsarc_write_all(fd, data, LEN), 0);
-	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_int_equal(tsarc_backup_new(&b, repo, NULL), 0);
-	assert_int_equal(tsarc_backup_stream_fd(b, "s", "stdin", fd, NULL), 0);
-	assert_int_equal(tsarc_backup_commit(b, snap_id), 0);
-	tsarc_backup_free(b);
-	close(fd);
-	unlink(path);
+	assert_non_null(data);
+	repo_fixture_fill(data, LEN, 7);
+	repo_fixture_backup(repo, dir, data, LEN, "stdin", snap_id);
 	return 0;
 }
 
@@ -324,14 +310,8 @@ static void test_toc_opens_only_under_its_name(void **state)
 	tsarc_pack_builder_dispose(&b);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip_in_packs),
-		cmocka_unit_test(test_toc_opens_only_under_its_name),
-		cmocka_unit_test(test_lying_offset),
-		cmocka_unit_test(test_chunk_in_the_wrong_pack),
-	};
-
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+TSARC_TESTS_MAIN(setup, teardown,
+	cmocka_unit_test(test_round_trip_in_packs),
+	cmocka_unit_test(test_toc_opens_only_under_its_name),
+	cmocka_unit_test(test_lying_offset),
+	cmocka_unit_test(test_chunk_in_the_wrong_pack))

@@ -24,6 +24,8 @@
 #include "repo.h"
 #include "snapshot.h"
 #include "store/counting_store.h"
+#include "repo_fixture.h"
+#include "cmocka_main.h"
 #include "tsarc/errors.h"
 
 #define LEN (400u * 1024)
@@ -31,36 +33,6 @@
 static char dir[256];
 static tsarc_repo *repo;
 static counting_store *cnt;
-
-static void fill(uint8_t *p, size_t len, uint64_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-		p[i] = (uint8_t)(seed >> 56);
-	}
-}
-
-/* One stream from memory (through a file) into a new snapshot. */
-static void backup(const uint8_t *data, size_t len, char id[TSARC_ID_HEX_LEN + 1])
-{
-	char path[300];
-	tsarc_backup *b = NULL;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/input", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(tsarc_write_all(fd, data, len), 0);
-	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_int_equal(tsarc_backup_new(&b, repo, NULL), 0);
-	assert_int_equal(tsarc_backup_stream_fd(b, "s", "stdin", fd, NULL), 0);
-	assert_int_equal(tsarc_backup_commit(b, id), 0);
-	tsarc_backup_free(b);
-	close(fd);
-	unlink(path);
-}
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -145,11 +117,11 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 	assert_int_equal(tsarc_repo_init(&repo, st, "prune-pw", &small), 0);
 
 	/* b shares a's first half: those chunks stay referenced. */
-	fill(a, LEN, 1);
+	repo_fixture_fill(a, LEN, 1);
 	memcpy(b, a, LEN / 2);
-	fill(b + LEN / 2, LEN / 2, 2);
-	backup(a, LEN, ida);
-	backup(b, LEN, idb);
+	repo_fixture_fill(b + LEN / 2, LEN / 2, 2);
+	repo_fixture_backup(repo, dir, a, LEN, "stdin", ida);
+	repo_fixture_backup(repo, dir, b, LEN, "stdin", idb);
 	na = chunk_names(ida, &ca);
 	nb = chunk_names(idb, &cb);
 	doomed = calloc(na, sizeof(char *));
@@ -225,10 +197,5 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_prune_deletes_exactly_the_unreferenced),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_prune_deletes_exactly_the_unreferenced))

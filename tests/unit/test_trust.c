@@ -28,6 +28,7 @@
 #include "repo.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
+#include "repo_fixture.h"
 
 /* --- the wrapper store --- */
 
@@ -254,27 +255,14 @@ static void only_key(const char *dir, char name[TSARC_ID_HEX_LEN + 1])
 /* Backs up `len` bytes of a pattern (seeded) as one stream; the id out. */
 static void backup_bytes(tsarc_repo *repo, size_t len, unsigned seed, char id[TSARC_ID_HEX_LEN + 1])
 {
-	char path[300];
 	uint8_t *data = malloc(len);
-	tsarc_backup *b;
 	size_t i;
-	int fd;
 
 	assert_non_null(data);
 	srand(seed);
 	for (i = 0; i < len; i++)
 		data[i] = (uint8_t)(i % 251 < 200 ? (int)(i % 13) : rand());
-	snprintf(path, sizeof(path), "%s/input", dirs[0]);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_int_equal(tsarc_backup_new(&b, repo, NULL), 0);
-	assert_int_equal(tsarc_backup_stream_fd(b, "s", "stream", fd, NULL), 0);
-	assert_int_equal(tsarc_backup_commit(b, id), 0);
-	tsarc_backup_free(b);
-	close(fd);
-	unlink(path);
+	repo_fixture_backup(repo, dirs[0], data, len, "stream", id);
 	free(data);
 }
 

@@ -1,0 +1,43 @@
+/* repo_fixture.h: test data and one-stream snapshots for the engine's tests. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "repo_fixture.h"
+#include "backup.h"
+#include "fileio.h"
+
+void repo_fixture_fill(uint8_t *p, size_t len, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		p[i] = (uint8_t)(seed >> 56);
+	}
+}
+
+void repo_fixture_backup(tsarc_repo *repo, const char *dir, const uint8_t *data, size_t len,
+	const char *kind, char id[TSARC_ID_HEX_LEN + 1])
+{
+	char path[300];
+	tsarc_backup *b = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/input", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(tsarc_write_all(fd, data, len), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(tsarc_backup_new(&b, repo, NULL), 0);
+	assert_int_equal(tsarc_backup_stream_fd(b, "s", kind, fd, NULL), 0);
+	assert_int_equal(tsarc_backup_commit(b, id), 0);
+	tsarc_backup_free(b);
+	close(fd);
+	unlink(path);
+}

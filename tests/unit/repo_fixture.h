@@ -1,0 +1,21 @@
+#ifndef TSARC_TEST_REPO_FIXTURE_H
+#define TSARC_TEST_REPO_FIXTURE_H
+
+/* What the engine's repository tests (test_prune, test_objlock, test_pack,
+ * test_trust) share: pseudo-random bytes from a seed, and those bytes
+ * backed up as a snapshot of one stream. One copy, so that "a snapshot of
+ * these bytes" means the same in every test. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "repo.h"
+
+/* `len` bytes of a 64-bit LCG from `seed`: the same seed, the same bytes. */
+void repo_fixture_fill(uint8_t *p, size_t len, uint64_t seed);
+/* Backs up `data` as stream "s" (kind `kind`) of a new snapshot, read from
+ * a file written in `dir` and removed after; the snapshot's id out. The
+ * test fails on any error. */
+void repo_fixture_backup(tsarc_repo *repo, const char *dir, const uint8_t *data, size_t len,
+	const char *kind, char id[TSARC_ID_HEX_LEN + 1]);
+
+#endif
