@@ -5,6 +5,7 @@
  * stream once it is read (annotate, abandon).
  */
 #include "backup_priv.h"
+#include "grow.h"
 #include "extract.h"
 #include "tsarc/errors.h"
 
@@ -80,16 +81,8 @@ static int add_pending_stream(tsarc_backup *b, pending_stream *ps)
 			goto done;
 		}
 	}
-	if (b->nstreams == b->streams_cap) {
-		size_t cap = b->streams_cap ? b->streams_cap * 2 : 8;
-		pending_stream **grown = realloc(b->streams, cap * sizeof(*grown));
-		if (!grown) {
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-			goto done;
-		}
-		b->streams = grown;
-		b->streams_cap = cap;
-	}
+	if ((rc = TSARC_RESERVE(b->streams, b->nstreams, b->streams_cap, 8)))
+		goto done;
 	b->streams[b->nstreams++] = ps;
 done:
 	pthread_mutex_unlock(&b->lock);

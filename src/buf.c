@@ -1,4 +1,5 @@
 #include "tsarc/buf.h"
+#include "grow.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -119,4 +120,24 @@ char *tsarc_buf_detach(tsarc_buf *b)
 	b->ptr = NULL;
 	b->size = b->cap = 0;
 	return p;
+}
+
+int tsarc_reserve(void *arrp, size_t n, size_t *cap, size_t elem, size_t first)
+{
+	void *arr, *grown;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : first;
+	if (ncap <= *cap || ncap > SIZE_MAX / elem)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	/* The pointer is copied out and back as bytes: arrp points to an
+	 * array pointer of any element type. */
+	memcpy(&arr, arrp, sizeof(arr));
+	if (!(grown = realloc(arr, ncap * elem)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	memcpy(arrp, &grown, sizeof(grown));
+	*cap = ncap;
+	return 0;
 }

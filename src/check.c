@@ -1,4 +1,5 @@
 #include "check.h"
+#include "grow.h"
 #include "chunkset.h"
 #include "extract.h"
 #include "parallel.h"
@@ -213,16 +214,8 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 					goto done;
 				if (!added)
 					continue;
-				if (c.nrefs == cap) {
-					size_t ncap = cap ? cap * 2 : 1024;
-					unique_ref *grown = realloc(c.refs, ncap * sizeof(*grown));
-					if (!grown) {
-						rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-						goto done;
-					}
-					c.refs = grown;
-					cap = ncap;
-				}
+				if ((rc = TSARC_RESERVE(c.refs, c.nrefs, cap, 1024)))
+					goto done;
 				memset(&c.refs[c.nrefs], 0, sizeof(c.refs[0]));
 				c.refs[c.nrefs].ref = *r;
 				c.refs[c.nrefs].bad = !present || wrong_size;

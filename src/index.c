@@ -1,4 +1,5 @@
 #include "index.h"
+#include "grow.h"
 #include "log.h"
 #include "tsarc/errors.h"
 
@@ -188,24 +189,12 @@ static int add_rec(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e, 
 
 	/* Packs come grouped: a new one only when the name changes. */
 	if (!idx->npacks || memcmp(idx->packs[idx->npacks - 1], pack, TSARC_ID_LEN)) {
-		if (idx->npacks == idx->packs_cap) {
-			size_t cap = idx->packs_cap ? idx->packs_cap * 2 : 64;
-			void *grown = realloc(idx->packs, cap * TSARC_ID_LEN);
-			if (!grown)
-				return tsarc_error_set(TSARC_ENOMEM, "out of memory (index)");
-			idx->packs = grown;
-			idx->packs_cap = cap;
-		}
+		if (TSARC_RESERVE(idx->packs, idx->npacks, idx->packs_cap, 64))
+			return TSARC_ENOMEM;
 		memcpy(idx->packs[idx->npacks++], pack, TSARC_ID_LEN);
 	}
-	if (idx->n == idx->cap) {
-		size_t cap = idx->cap ? idx->cap * 2 : 1024;
-		tsarc_index_rec *grown = realloc(idx->recs, cap * sizeof(*grown));
-		if (!grown)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory (index)");
-		idx->recs = grown;
-		idx->cap = cap;
-	}
+	if (TSARC_RESERVE(idx->recs, idx->n, idx->cap, 1024))
+		return TSARC_ENOMEM;
 	r = &idx->recs[idx->n++];
 	memcpy(r->id, e->id, TSARC_ID_LEN);
 	r->pack = (uint32_t)(idx->npacks - 1);

@@ -1,4 +1,5 @@
 #include "lock.h"
+#include "grow.h"
 #include "interrupt.h"
 #include "log.h"
 #include "error_save.h"
@@ -181,14 +182,8 @@ static int collect_lock(const char *name, uint64_t size, int64_t mtime, void *pa
 	(void)size;
 	if (strlen(name) >= sizeof(l->infos[0].name))
 		return 0; /* not a lock of ours */
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		tsarc_lock_info *grown = realloc(l->infos, cap * sizeof(*grown));
-		if (!grown)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		l->infos = grown;
-		l->cap = cap;
-	}
+	if (TSARC_RESERVE(l->infos, l->n, l->cap, 16))
+		return TSARC_ENOMEM;
 	memset(&l->infos[l->n], 0, sizeof(l->infos[0]));
 	snprintf(l->infos[l->n].name, sizeof(l->infos[0].name), "%s", name);
 	l->infos[l->n++].mtime = mtime;

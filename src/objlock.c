@@ -1,4 +1,5 @@
 #include "objlock.h"
+#include "grow.h"
 #include "chunkset.h"
 #include "parallel.h"
 #include "snapshot.h"
@@ -93,14 +94,8 @@ static int need(needed_list *l, tsarc_objtype type, const char *name)
 {
 	if (strlen(name) > TSARC_ID_HEX_LEN)
 		return 0; /* not a name tsarc writes: not ours to extend */
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		needed *grown = realloc(l->v, cap * sizeof(*grown));
-		if (!grown)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		l->v = grown;
-		l->cap = cap;
-	}
+	if (TSARC_RESERVE(l->v, l->n, l->cap, 256))
+		return TSARC_ENOMEM;
 	l->v[l->n].type = type;
 	snprintf(l->v[l->n].name, sizeof(l->v[l->n].name), "%s", name);
 	l->n++;
@@ -260,14 +255,8 @@ static int collect_hidden(const char *name, uint64_t size, int64_t mtime, void *
 		tsarc_chunkset_lookup(h->skip, id, NULL))
 		return 0;
 	tsarc_error_clear();
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 64;
-		char **grown = realloc(h->names, cap * sizeof(*grown));
-		if (!grown)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		h->names = grown;
-		h->cap = cap;
-	}
+	if (TSARC_RESERVE(h->names, h->n, h->cap, 64))
+		return TSARC_ENOMEM;
 	if (!(h->names[h->n] = strdup(name)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	h->n++;

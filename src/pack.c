@@ -1,4 +1,5 @@
 #include "pack.h"
+#include "grow.h"
 #include "error_save.h"
 #include "index.h"
 #include "parallel.h"
@@ -43,14 +44,8 @@ int tsarc_pack_builder_add(tsarc_pack_builder *b, const uint8_t id[TSARC_ID_LEN]
 	if (b->data.size + len > TSARC_PACK_MAX - TAIL_GUESS)
 		return tsarc_error_set(TSARC_ETOOLARGE, "pack would exceed %u bytes",
 			TSARC_PACK_MAX);
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		tsarc_pack_entry *grown = realloc(b->entries, cap * sizeof(*grown));
-		if (!grown)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		b->entries = grown;
-		b->cap = cap;
-	}
+	if (TSARC_RESERVE(b->entries, b->n, b->cap, 64))
+		return TSARC_ENOMEM;
 	e = &b->entries[b->n];
 	memcpy(e->id, id, TSARC_ID_LEN);
 	e->offset = (uint32_t)b->data.size;

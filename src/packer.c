@@ -1,4 +1,5 @@
 #include "packer.h"
+#include "grow.h"
 #include "error_save.h"
 #include "index.h"
 #include "tsarc/errors.h"
@@ -63,16 +64,8 @@ static int ship(tsarc_packer *p, tsarc_pack_builder *b)
 	}
 	pthread_mutex_lock(&p->lock);
 	p->uploading--;
-	if (!rc && p->ndone == p->done_cap) {
-		size_t cap = p->done_cap ? p->done_cap * 2 : 16;
-		tsarc_index_pack *grown = realloc(p->done, cap * sizeof(*grown));
-		if (!grown)
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		else {
-			p->done = grown;
-			p->done_cap = cap;
-		}
-	}
+	if (!rc)
+		rc = TSARC_RESERVE(p->done, p->ndone, p->done_cap, 16);
 	if (!rc) {
 		tsarc_index_pack *d = &p->done[p->ndone++];
 		memcpy(d->name, b->name, TSARC_ID_LEN);

@@ -1,4 +1,5 @@
 #include "prune.h"
+#include "grow.h"
 #include "chunkset.h"
 #include "lock.h"
 #include "objlock.h"
@@ -37,14 +38,8 @@ static int consider(const char *name, uint64_t size, int64_t mtime, void *payloa
 	}
 	if (tsarc_chunkset_lookup(s->referenced, id, NULL))
 		return 0;
-	if (s->ndoomed == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 1024;
-		void *grown = realloc(s->doomed, cap * sizeof(*s->doomed));
-		if (!grown)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		s->doomed = grown;
-		s->cap = cap;
-	}
+	if (TSARC_RESERVE(s->doomed, s->ndoomed, s->cap, 1024))
+		return TSARC_ENOMEM;
 	memcpy(s->doomed[s->ndoomed].name, name, TSARC_ID_HEX_LEN + 1);
 	s->doomed[s->ndoomed].size = size;
 	s->doomed[s->ndoomed++].mtime = mtime;

@@ -1,4 +1,5 @@
 #include "repair.h"
+#include "grow.h"
 #include "index.h"
 #include "tsarc/errors.h"
 
@@ -19,14 +20,8 @@ static int list_one(const char *name, uint64_t size, int64_t mtime, void *payloa
 	(void)mtime;
 	if (strlen(name) != TSARC_ID_HEX_LEN)
 		return 0;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 256;
-		tsarc_pack_toc *grown = realloc(c->packs, cap * sizeof(*grown));
-		if (!grown)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		c->packs = grown;
-		c->cap = cap;
-	}
+	if (TSARC_RESERVE(c->packs, c->n, c->cap, 256))
+		return TSARC_ENOMEM;
 	memset(&c->packs[c->n], 0, sizeof(c->packs[0]));
 	memcpy(c->packs[c->n].name, name, TSARC_ID_HEX_LEN + 1);
 	c->packs[c->n++].size = size;

@@ -1,4 +1,5 @@
 #include "tsarc/sys/store.h"
+#include "grow.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -138,14 +139,8 @@ static int collect_name(const char *name, uint64_t size, int64_t mtime,
 
 	(void)size;
 	(void)mtime;
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		char **grown = realloc(l->names, cap * sizeof(*grown));
-		if (!grown)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		l->names = grown;
-		l->cap = cap;
-	}
+	if (TSARC_RESERVE(l->names, l->count, l->cap, 32))
+		return TSARC_ENOMEM;
 	if (!(l->names[l->count] = strdup(name)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	l->count++;

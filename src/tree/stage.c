@@ -10,6 +10,7 @@
  * Nothing here touches the target: the swap (swap.c) does that.
  */
 #include "internal.h"
+#include "grow.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -111,16 +112,8 @@ static int stage_entry(stager *s, struct archive *in, struct archive_entry *e,
 		dir_fixup *d;
 		if (mkdirat(dfd, leaf, 0700) != 0 && errno != EEXIST)
 			rc = tsarc_error_set(TSARC_EIO, "cannot create '%s': %s", name, strerror(errno));
-		else if (s->ndirs == s->cap) {
-			size_t cap = s->cap ? s->cap * 2 : 64;
-			void *grown = realloc(s->dirs, cap * sizeof(*s->dirs));
-			if (!grown)
-				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-			else {
-				s->dirs = grown;
-				s->cap = cap;
-			}
-		}
+		else
+			rc = TSARC_RESERVE(s->dirs, s->ndirs, s->cap, 64);
 		if (!rc) {
 			d = &s->dirs[s->ndirs];
 			if (!(d->path = strdup(name)))
@@ -286,14 +279,8 @@ static int check_links(stager *s)
 
 static int remember_link(stager *s, const char *name)
 {
-	if (s->nlinks == s->links_cap) {
-		size_t cap = s->links_cap ? s->links_cap * 2 : 16;
-		char **grown = realloc(s->links, cap * sizeof(*s->links));
-		if (!grown)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		s->links = grown;
-		s->links_cap = cap;
-	}
+	if (TSARC_RESERVE(s->links, s->nlinks, s->links_cap, 16))
+		return TSARC_ENOMEM;
 	if (!(s->links[s->nlinks] = strdup(name)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	s->nlinks++;

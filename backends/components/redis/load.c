@@ -8,6 +8,7 @@
  * hold (keys per database, digest) for tsarc_redis_loader_verify.
  */
 #include "digest.h"
+#include "grow.h"
 #include "logical.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
@@ -191,13 +192,8 @@ static int note_near(tsarc_redis_loader *l, int64_t expiry, const unsigned char 
 		l->near_overflow = 1;
 		return 0;
 	}
-	if (l->nnear == l->near_cap) {
-		size_t cap = l->near_cap ? l->near_cap * 2 : 64;
-		if (!(n = realloc(l->near, cap * sizeof(*n))))
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		l->near = n;
-		l->near_cap = cap;
-	}
+	if (TSARC_RESERVE(l->near, l->nnear, l->near_cap, 64))
+		return TSARC_ENOMEM;
 	n = &l->near[l->nnear++];
 	n->expiry = expiry;
 	n->db = l->db;

@@ -1,4 +1,5 @@
 #include "retention.h"
+#include "grow.h"
 #include "parallel.h"
 #include "snapshot.h" /* tsarc_time_parse */
 
@@ -286,14 +287,8 @@ static int collect_version(const tsarc__s3_version *v, void *ud)
 		return 0;
 	if (v->latest && v->marker)
 		k->latest_marker = 1;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-		doomed *g = realloc(r->v, cap * sizeof(*g));
-		if (!g)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		r->v = g;
-		r->cap = cap;
-	}
+	if (TSARC_RESERVE(r->v, r->n, r->cap, 64))
+		return TSARC_ENOMEM;
 	if (!(r->v[r->n].version = strdup(v->version_id)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	r->v[r->n].ks = (size_t)(k - r->ks);

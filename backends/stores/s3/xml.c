@@ -1,4 +1,5 @@
 #include "xml.h"
+#include "grow.h"
 
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
@@ -250,16 +251,8 @@ static void list_end(xml_ctx *x, const char *name, const char *parent,
 				"S3 listing holds an entry without key, size or LastModified");
 			return;
 		}
-		if (p->count == d->cap) {
-			size_t ncap = d->cap ? d->cap * 2 : 64;
-			tsarc__s3_list_entry *e = realloc(p->entries, ncap * sizeof(*e));
-			if (!e) {
-				x->rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-				return;
-			}
-			p->entries = e;
-			d->cap = ncap;
-		}
+		if ((x->rc = TSARC_RESERVE(p->entries, p->count, d->cap, 64)))
+			return;
 		p->entries[p->count].key = d->key;
 		p->entries[p->count].size = d->size;
 		p->entries[p->count].mtime = d->mtime;
@@ -413,16 +406,8 @@ static void versions_end(xml_ctx *x, const char *name, const char *parent,
 							   "without key, version id or LastModified");
 			return;
 		}
-		if (p->count == d->cap) {
-			size_t ncap = d->cap ? d->cap * 2 : 64;
-			tsarc__s3_version *e = realloc(p->entries, ncap * sizeof(*e));
-			if (!e) {
-				x->rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-				return;
-			}
-			p->entries = e;
-			d->cap = ncap;
-		}
+		if ((x->rc = TSARC_RESERVE(p->entries, p->count, d->cap, 64)))
+			return;
 		d->cur.marker = !strcmp(name, "DeleteMarker");
 		if (d->cur.marker)
 			d->cur.size = 0;
@@ -502,16 +487,8 @@ static void delete_errors_end(xml_ctx *x, const char *name, const char *parent,
 						   "without a key");
 		return;
 	}
-	if (d->out->count == d->cap) {
-		size_t ncap = d->cap ? d->cap * 2 : 16;
-		tsarc__s3_delete_error *e = realloc(d->out->v, ncap * sizeof(*e));
-		if (!e) {
-			x->rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-			return;
-		}
-		d->out->v = e;
-		d->cap = ncap;
-	}
+	if ((x->rc = TSARC_RESERVE(d->out->v, d->out->count, d->cap, 16)))
+		return;
 	d->out->v[d->out->count++] = d->cur;
 	memset(&d->cur, 0, sizeof(d->cur));
 }
