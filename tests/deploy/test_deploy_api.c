@@ -23,6 +23,7 @@
 
 #include "tsarc/deployment.h"
 #include "tsarc/tsarc.h"
+#include "scratch.h"
 
 static char dir[256];
 
@@ -180,18 +181,13 @@ static int setup(void **state)
 	(void)state;
 	/* Tools write into pipes (deployment.h). */
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(dir, sizeof(dir), "%s/tsarc-deploy-api-XXXXXX",
-		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return scratch_make(dir, sizeof(dir), "deploy-api") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(dir);
 }
 
 TSARC_TESTS_MAIN(setup, teardown,

@@ -20,24 +20,20 @@
 #include "deploy.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
+#include "scratch.h"
 
 static char *tmpdir_new(void)
 {
-	const char *t = getenv("TMPDIR");
 	char *p = malloc(4096);
 
 	assert_non_null(p);
-	snprintf(p, 4096, "%s/tsarc-trust.XXXXXX", t && *t ? t : "/tmp");
-	assert_non_null(mkdtemp(p));
+	assert_non_null(scratch_make(p, 4096, "trust"));
 	return p;
 }
 
 static void rm_rf(const char *path)
 {
-	char cmd[8192];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(scratch_remove(path), 0);
 }
 
 static void write_text(const char *path, const char *text)

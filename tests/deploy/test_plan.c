@@ -26,6 +26,7 @@
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
+#include "scratch.h"
 
 /* ---- the table ---- */
 
@@ -259,9 +260,7 @@ static tsarc_repo *repo_with(const char *const names[], const char *const conten
 	memset(&io, 0, sizeof(io));
 	io.codec = TSARC_CODEC_ZSTD;
 	io.scrypt_n = 1024;
-	snprintf(repo_dir, sizeof(repo_dir), "%s/tsarc-plan-XXXXXX",
-		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(repo_dir));
+	assert_non_null(scratch_make(repo_dir, sizeof(repo_dir), "plan"));
 	assert_int_equal(tsarc_store_fs_open(&st, repo_dir, NULL), 0);
 	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &io), 0);
 	memset(&bo, 0, sizeof(bo));
@@ -288,10 +287,7 @@ static tsarc_repo *repo_with(const char *const names[], const char *const conten
 
 static void repo_remove(void)
 {
-	char cmd[400];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", repo_dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(scratch_remove(repo_dir), 0);
 }
 
 /* Runs (or dry-runs) a restore of snapshot `id` with the fake transport. */
@@ -436,9 +432,7 @@ static void redis_restore_connects_like_its_backup(void **state)
 	int fd;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/tsarc-plan-XXXXXX",
-		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(scratch_make(dir, sizeof(dir), "plan"));
 	snprintf(conf, sizeof(conf), "%s/redis.conf", dir);
 	fd = open(conf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);

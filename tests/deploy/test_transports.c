@@ -18,23 +18,19 @@
 #include "component.h"
 #include "fileio.h"
 #include "tsarc/errors.h"
+#include "scratch.h"
 
 static char *tmpdir(void)
 {
-	const char *t = getenv("TMPDIR");
 	char *p = malloc(4096);
 
-	snprintf(p, 4096, "%s/tsarc-tr-XXXXXX", t && *t ? t : "/tmp");
-	assert_non_null(mkdtemp(p));
+	assert_non_null(scratch_make(p, 4096, "tr"));
 	return p;
 }
 
 static void rm_rf(const char *path)
 {
-	char cmd[4200];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(scratch_remove(path), 0);
 }
 
 static char *slurp(const char *path)

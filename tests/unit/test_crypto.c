@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "repo.h"
 #include "tsarc/errors.h"
+#include "scratch.h"
 
 static void test_sha256_vector(void **state)
 {
@@ -151,9 +152,7 @@ static tsarc_repo *make_repo(const char *password)
 	memset(&o, 0, sizeof(o));
 	o.codec = TSARC_CODEC_ZSTD;
 	o.scrypt_n = 1024;
-	snprintf(repo_dir, sizeof(repo_dir), "%s/tsarc-unit-XXXXXX",
-		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(repo_dir));
+	assert_non_null(scratch_make(repo_dir, sizeof(repo_dir), "unit"));
 	assert_int_equal(tsarc_store_fs_open(&st, repo_dir, NULL), 0);
 	assert_int_equal(tsarc_repo_init(&repo, st, password, &o), 0);
 	return repo;
@@ -161,10 +160,7 @@ static tsarc_repo *make_repo(const char *password)
 
 static void remove_repo(void)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", repo_dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(scratch_remove(repo_dir), 0);
 }
 
 static void test_repo_passwords_and_key_damage(void **state)

@@ -44,6 +44,7 @@ static char *failing_strdup(const char *s)
 #define calloc failing_calloc
 #define strdup failing_strdup
 #include "../../src/cli/cmd_forget.c"
+#include "scratch.h"
 #undef calloc
 #undef strdup
 
@@ -61,8 +62,7 @@ static int setup(void **state)
 	memset(&o, 0, sizeof(o));
 	o.codec = TSARC_CODEC_ZSTD;
 	o.scrypt_n = 1024;
-	snprintf(dir, sizeof(dir), "%s/tsarc-forget-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir) || tsarc_store_fs_open(&st, dir, NULL) ||
+	if (!scratch_make(dir, sizeof(dir), "forget") || tsarc_store_fs_open(&st, dir, NULL) ||
 		tsarc_repo_init(&repo, st, "pw", &o))
 		return -1;
 	for (i = 0; i < 3; i++) {
@@ -90,11 +90,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(dir);
 }
 
 /* Runs cmd_forget in a child with allocation `n` failing; returns its exit

@@ -20,6 +20,7 @@
 #include "repo.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
+#include "scratch.h"
 
 static char dir[256];
 static tsarc_repo *repo;
@@ -33,8 +34,7 @@ static int setup(void **state)
 	memset(&o, 0, sizeof(o));
 	o.codec = TSARC_CODEC_ZSTD;
 	o.scrypt_n = 1024;
-	snprintf(dir, sizeof(dir), "%s/tsarc-lock-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir) || tsarc_store_fs_open(&st, dir, NULL) ||
+	if (!scratch_make(dir, sizeof(dir), "lock") || tsarc_store_fs_open(&st, dir, NULL) ||
 		tsarc_repo_init(&repo, st, "pw", &o))
 		return -1;
 	return 0;
@@ -42,12 +42,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
 	tsarc_repo_free(repo);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(dir);
 }
 
 /* This process's boot id and pid namespace, as a lock records them. */

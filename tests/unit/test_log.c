@@ -25,6 +25,7 @@
 #include "repo.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
+#include "scratch.h"
 
 static char dir[256];
 
@@ -203,17 +204,13 @@ static void test_level_names(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/tsarc-test-log.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return scratch_make(dir, sizeof(dir), "test-log") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(dir);
 }
 
 TSARC_TESTS_MAIN(setup, teardown,

@@ -31,6 +31,7 @@
 #include "store/retention_store.h"
 #include "repo_fixture.h"
 #include "tsarc/errors.h"
+#include "scratch.h"
 
 #define LEN (300u * 1024)
 #define DAY 86400
@@ -39,17 +40,12 @@ static char dir[256];
 
 static void make_dir(const char *what)
 {
-	snprintf(dir, sizeof(dir), "%s/tsarc-%s-XXXXXX",
-		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", what);
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(scratch_make(dir, sizeof(dir), what));
 }
 
 static void remove_dir(void)
 {
-	char cmd[400];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(scratch_remove(dir), 0);
 }
 
 static int prune(tsarc_repo *repo, tsarc_prune_result *res)

@@ -29,6 +29,7 @@
 #include "tsarc/errors.h"
 #include "repo_fixture.h"
 #include "cmocka_main.h"
+#include "scratch.h"
 
 #define LEN (400u * 1024)
 
@@ -70,8 +71,7 @@ static int setup(void **state)
 	char path[300];
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/tsarc-pack-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(scratch_make(dir, sizeof(dir), "pack"));
 	snprintf(path, sizeof(path), "%s/repo", dir);
 	assert_int_equal(tsarc_store_fs_open(&st, path, NULL), 0);
 	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &o), 0);
@@ -84,13 +84,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
 	tsarc_repo_free(repo);
 	free(data);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(scratch_remove(dir), 0);
 	return 0;
 }
 

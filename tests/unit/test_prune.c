@@ -27,6 +27,7 @@
 #include "repo_fixture.h"
 #include "cmocka_main.h"
 #include "tsarc/errors.h"
+#include "scratch.h"
 
 #define LEN (400u * 1024)
 
@@ -105,9 +106,7 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 	membuf m = {back, 0};
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/tsarc-prune-XXXXXX",
-		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(scratch_make(dir, sizeof(dir), "prune"));
 	{
 		char repo_dir[300];
 		snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
@@ -191,9 +190,7 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 	free(b);
 	free(back);
 	{
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		assert_int_equal(system(cmd), 0);
+		assert_int_equal(scratch_remove(dir), 0);
 	}
 }
 

@@ -29,6 +29,7 @@
 #include "snapshot.h"
 #include "tsarc/errors.h"
 #include "repo_fixture.h"
+#include "scratch.h"
 
 /* --- the wrapper store --- */
 
@@ -183,20 +184,15 @@ static const char *new_dir(void)
 {
 	char *d = dirs[ndirs++];
 
-	snprintf(d, sizeof(dirs[0]), "%s/tsarc-trust-XXXXXX",
-		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(d));
+	assert_non_null(scratch_make(d, sizeof(dirs[0]), "trust"));
 	return d;
 }
 
 static int teardown(void **state)
 {
-	char cmd[400];
-
 	(void)state;
 	while (ndirs > 0) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dirs[--ndirs]);
-		if (system(cmd) != 0)
+		if (scratch_remove(dirs[--ndirs]))
 			return -1;
 	}
 	return 0;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "tree_fixture.h"
+#include "scratch.h"
 
 char tree_base[256];
 
@@ -81,17 +82,13 @@ void sh(const char *fmt, ...)
 int tree_setup(void **state)
 {
 	(void)state;
-	snprintf(tree_base, sizeof(tree_base), "%s/tsarc-tree-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tree_base) ? 0 : -1;
+	return scratch_make(tree_base, sizeof(tree_base), "tree") ? 0 : -1;
 }
 
 int tree_teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tree_base);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(tree_base);
 }
 
 /* A listing of a tree (names, kinds, contents) for comparisons. */

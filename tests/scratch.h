@@ -1,0 +1,27 @@
+#ifndef TSARC_TEST_SCRATCH_H
+#define TSARC_TEST_SCRATCH_H
+
+/* A test's scratch folder under $TMPDIR (or /tmp), made in a setup and
+ * removed in a teardown: one copy for every C test, not one per file. */
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Makes tsarc-NAME-XXXXXX into `dir` (`size` bytes); `dir`, or NULL. */
+static inline char *scratch_make(char *dir, size_t size, const char *name)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(dir, size, "%s/tsarc-%s-XXXXXX", t && *t ? t : "/tmp", name);
+	return mkdtemp(dir);
+}
+
+/* Removes `dir` and all below it: 0, or -1. */
+static inline int scratch_remove(const char *dir)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+#endif
