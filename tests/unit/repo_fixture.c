@@ -10,7 +10,10 @@
 
 #include "repo_fixture.h"
 #include "backup.h"
+#include "extract.h"
 #include "fileio.h"
+#include "snapshot.h"
+#include "tsarc/buf.h"
 
 void repo_fixture_fill(uint8_t *p, size_t len, uint64_t seed)
 {
@@ -40,4 +43,26 @@ void repo_fixture_backup(tsarc_repo *repo, const char *dir, const uint8_t *data,
 	tsarc_backup_free(b);
 	close(fd);
 	unlink(path);
+}
+
+static int to_buf(void *payload, const uint8_t *data, size_t len)
+{
+	return tsarc_buf_append(payload, data, len);
+}
+
+int repo_fixture_extract_equal(tsarc_repo *repo, const struct tsarc_stream *st,
+	const uint8_t *want, size_t len, int inflight)
+{
+	tsarc_buf got;
+	int rc;
+
+	/* More bytes than expected stop the extract (the ceiling). */
+	tsarc_buf_init(&got, len);
+	rc = tsarc_stream_extract(repo, st, to_buf, &got, inflight);
+	if (!rc) {
+		assert_int_equal(got.size, len);
+		assert_memory_equal(got.ptr, want, len);
+	}
+	tsarc_buf_dispose(&got);
+	return rc;
 }

@@ -17,5 +17,11 @@ void repo_fixture_fill(uint8_t *p, size_t len, uint64_t seed);
  * test fails on any error. */
 void repo_fixture_backup(tsarc_repo *repo, const char *dir, const uint8_t *data, size_t len,
 	const char *kind, char id[TSARC_ID_HEX_LEN + 1]);
+/* Extracts stream `st` (`inflight` fetches at once) and returns the
+ * extract's code; when it is 0, the test fails unless the bytes were
+ * exactly the `len` bytes of `want`. */
+struct tsarc_stream;
+int repo_fixture_extract_equal(tsarc_repo *repo, const struct tsarc_stream *st,
+	const uint8_t *want, size_t len, int inflight);
 
 #endif

@@ -38,22 +38,6 @@ static tsarc_repo *repo;
 static uint8_t *data;
 static char snap_id[TSARC_ID_HEX_LEN + 1];
 
-typedef struct membuf {
-	uint8_t *p;
-	size_t len;
-} membuf;
-
-static int to_mem(void *payload, const uint8_t *d, size_t len)
-{
-	membuf *m = payload;
-
-	if (m->len + len > LEN)
-		return TSARC_EIO;
-	memcpy(m->p + m->len, d, len);
-	m->len += len;
-	return 0;
-}
-
 static int count_obj(const char *name, uint64_t size, int64_t mtime, void *payload)
 {
 	(void)name;
@@ -93,17 +77,11 @@ static int teardown(void **state)
 
 static int extract(tsarc_snapshot **snap_out)
 {
-	membuf m = {malloc(LEN), 0};
 	tsarc_snapshot *snap = NULL;
 	int rc;
 
 	assert_int_equal(tsarc_snapshot_load(repo, snap_id, &snap), 0);
-	rc = tsarc_stream_extract(repo, &snap->streams[0], to_mem, &m, 2);
-	if (!rc) {
-		assert_int_equal(m.len, LEN);
-		assert_memory_equal(m.p, data, LEN);
-	}
-	free(m.p);
+	rc = repo_fixture_extract_equal(repo, &snap->streams[0], data, LEN, 2);
 	if (snap_out)
 		*snap_out = snap;
 	else

@@ -67,20 +67,6 @@ static size_t chunk_names(const char *id, char ***out)
 	return n;
 }
 
-typedef struct membuf {
-	uint8_t *p;
-	size_t len;
-} membuf;
-
-static int to_mem(void *payload, const uint8_t *data, size_t len)
-{
-	membuf *m = payload;
-
-	memcpy(m->p + m->len, data, len);
-	m->len += len;
-	return 0;
-}
-
 static int prune(int dry_run, tsarc_prune_result *res)
 {
 	tsarc_lock *lock = NULL;
@@ -96,14 +82,13 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 {
 	static const tsarc_repo_init_options small = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
 		1024, {TSARC_RETAIN_NONE, 0}, 0, 0};
-	uint8_t *a = malloc(LEN), *b = malloc(LEN), *back = malloc(LEN);
+	uint8_t *a = malloc(LEN), *b = malloc(LEN);
 	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1];
 	char **ca, **cb, **doomed, **removed;
 	size_t na, nb, ndoomed = 0, nremoved, i, j;
 	tsarc_store *inner = NULL, *st = NULL;
 	tsarc_prune_result res;
 	tsarc_snapshot *snap = NULL;
-	membuf m = {back, 0};
 
 	(void)state;
 	assert_non_null(scratch_make(dir, sizeof(dir), "prune"));
@@ -170,9 +155,7 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 
 	/* What is kept restores byte-identical. */
 	assert_int_equal(tsarc_snapshot_load(repo, idb, &snap), 0);
-	assert_int_equal(tsarc_stream_extract(repo, &snap->streams[0], to_mem, &m, 0), 0);
-	assert_int_equal(m.len, LEN);
-	assert_memory_equal(back, b, LEN);
+	assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], b, LEN, 0), 0);
 	tsarc_snapshot_free(snap);
 
 	/* Nothing left to do. */
@@ -188,7 +171,6 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 	free(doomed);
 	free(a);
 	free(b);
-	free(back);
 	{
 		assert_int_equal(scratch_remove(dir), 0);
 	}
