@@ -101,6 +101,18 @@ static void job_finished(tsarc_backup *b, job *j)
 	b->outstanding--;
 	pthread_cond_broadcast(&b->space_cv);
 }
+
+/* The end of a job that goes no further: its failure (rc) recorded, its
+ * memory charge given back, the job freed. Takes b->lock. */
+static void job_done(tsarc_backup *b, job *j, int rc)
+{
+	pthread_mutex_lock(&b->lock);
+	if (rc)
+		tsarc__backup_fail(b, rc);
+	job_finished(b, j);
+	pthread_mutex_unlock(&b->lock);
+	tsarc__backup_job_free(j);
+}
 /* Hashes each stream's chunks in the order they were cut, then hands
  * them to the compute workers. */
 static void *digest_main(void *arg)
@@ -188,12 +200,7 @@ static void *compute_main(void *arg)
 		pthread_mutex_unlock(&b->lock);
 		continue;
 discard:
-		pthread_mutex_lock(&b->lock);
-		if (rc)
-			tsarc__backup_fail(b, rc);
-		job_finished(b, j);
-		pthread_mutex_unlock(&b->lock);
-		tsarc__backup_job_free(j);
+		job_done(b, j, rc);
 		rc = 0;
 	}
 	tsarc_codec_free(codec);
@@ -226,12 +233,7 @@ static void *upload_main(void *arg)
 				tsarc_chunkset_drop(b->known, j->slot->id);
 			}
 		}
-		pthread_mutex_lock(&b->lock);
-		if (rc)
-			tsarc__backup_fail(b, rc);
-		job_finished(b, j);
-		pthread_mutex_unlock(&b->lock);
-		tsarc__backup_job_free(j);
+		job_done(b, j, rc);
 	}
 	return NULL;
 }
