@@ -85,6 +85,23 @@ static void token_set_dispose(token_set *t)
 	memset(t, 0, sizeof(*t));
 }
 
+int tsarc__s3_get_listing(tsarc__s3_client *c, const tsarc__s3_kv *query, size_t n,
+	tsarc_buf *body)
+{
+	tsarc__s3_req rq = {0};
+	tsarc__s3_resp resp;
+	int rc;
+
+	rq.method = "GET";
+	rq.query = query;
+	rq.nquery = n;
+	rq.out = body;
+	tsarc_buf_clear(body);
+	if ((rc = tsarc__s3_perform(c, &rq, &resp)))
+		return rc;
+	return resp.status == 200 ? 0 : tsarc__s3_status_error(c, &rq, &resp);
+}
+
 int tsarc__s3_list(tsarc__s3_client *c, const char *prefix, tsarc__s3_list_cb cb,
 	void *ud)
 {
@@ -98,24 +115,13 @@ int tsarc__s3_list(tsarc__s3_client *c, const char *prefix, tsarc__s3_list_cb cb
 	for (;;) {
 		tsarc__s3_kv q[3] = {{"list-type", "2"}, {"prefix", prefix}, {NULL, NULL}};
 		tsarc__s3_list_page page;
-		tsarc__s3_req rq = {0};
-		tsarc__s3_resp resp;
 
 		if (token) {
 			q[2].name = "continuation-token";
 			q[2].value = token;
 		}
-		rq.method = "GET";
-		rq.query = q;
-		rq.nquery = token ? 3 : 2;
-		rq.out = &body;
-		tsarc_buf_clear(&body);
-		if ((rc = tsarc__s3_perform(c, &rq, &resp)))
+		if ((rc = tsarc__s3_get_listing(c, q, token ? 3 : 2, &body)))
 			break;
-		if (resp.status != 200) {
-			rc = tsarc__s3_status_error(c, &rq, &resp);
-			break;
-		}
 		if ((rc = tsarc__s3_parse_list(&page, (const char *)body.ptr, body.size))) {
 			tsarc_error_prefix("listing s3://%s/%s", c->u.bucket, prefix);
 			break;

@@ -107,6 +107,11 @@ int tsarc__s3_status_error(tsarc__s3_client *c, const tsarc__s3_req *req,
  * the request, for tsarc__s3_status_error. */
 int tsarc__s3_head_object(tsarc__s3_client *c, const char *key,
 	tsarc__s3_resp *resp, tsarc__s3_req *used);
+/* bucket.c: one page of a listing, GET of the bucket with `query` (`n`
+ * pairs) into `body` (emptied first): 0 on HTTP 200, else the error that
+ * says what to fix (tsarc__s3_status_error). */
+int tsarc__s3_get_listing(tsarc__s3_client *c, const tsarc__s3_kv *query, size_t n,
+	tsarc_buf *body);
 /* 1 when the ETag is the MD5 (hex) of a single PUT's body. */
 int tsarc__s3_etag_matches(const char *etag, const char *md5_hex);
 

@@ -180,8 +180,6 @@ static int list_versions(tsarc__s3_client *c, const char *prefix, version_cb cb,
 			{NULL, NULL}};
 		size_t nq = 2;
 		tsarc__s3_versions_page page;
-		tsarc__s3_req rq = {0};
-		tsarc__s3_resp resp;
 
 		if (key_marker) {
 			q[nq].name = "key-marker";
@@ -191,17 +189,8 @@ static int list_versions(tsarc__s3_client *c, const char *prefix, version_cb cb,
 				q[nq++].value = version_marker;
 			}
 		}
-		rq.method = "GET";
-		rq.query = q;
-		rq.nquery = nq;
-		rq.out = &body;
-		tsarc_buf_clear(&body);
-		if ((rc = tsarc__s3_perform(c, &rq, &resp)))
+		if ((rc = tsarc__s3_get_listing(c, q, nq, &body)))
 			break;
-		if (resp.status != 200) {
-			rc = tsarc__s3_status_error(c, &rq, &resp);
-			break;
-		}
 		if ((rc = tsarc__s3_parse_versions(&page, (const char *)body.ptr, body.size))) {
 			tsarc_error_prefix("listing versions of s3://%s/%s", bucket_of(c), prefix);
 			break;
