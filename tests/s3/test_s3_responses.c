@@ -237,6 +237,14 @@ static void stop(void)
 	pthread_mutex_destroy(&srv.lock);
 }
 
+/* No AWS_* variable of the machine's, and no credentials or config file. */
+static void clear_aws_env_and_files(void)
+{
+	clear_aws_env();
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/x", 1);
+	setenv("AWS_CONFIG_FILE", "/nonexistent/y", 1);
+}
+
 /* Opens the store with TSARC_S3_* settings for a test: a 1 s stall
  * timeout, then `env` (NULL-terminated name, value pairs) over it. */
 static tsarc_store *open_store_env(const char *retries, const char *const *env)
@@ -245,11 +253,9 @@ static tsarc_store *open_store_env(const char *retries, const char *const *env)
 	tsarc_store *st = NULL;
 	size_t i;
 
-	clear_aws_env();
+	clear_aws_env_and_files();
 	setenv("AWS_ACCESS_KEY_ID", "AKCANNED", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "canned-secret", 1);
-	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/x", 1);
-	setenv("AWS_CONFIG_FILE", "/nonexistent/y", 1);
 	setenv("TSARC_S3_MAX_RETRIES", retries, 1);
 	setenv("TSARC_S3_STALL_TIMEOUT", "1", 1);
 	for (i = 0; env && env[i]; i += 2)
@@ -732,9 +738,7 @@ static void test_bad_credentials_answer(void **state)
 
 	(void)state;
 	START(script);
-	clear_aws_env();
-	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/x", 1);
-	setenv("AWS_CONFIG_FILE", "/nonexistent/y", 1);
+	clear_aws_env_and_files();
 	snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/creds", (unsigned)srv.port);
 	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, 1);
 	snprintf(url, sizeof(url), "s3:http://127.0.0.1:%u/bkt/p", (unsigned)srv.port);
@@ -953,9 +957,7 @@ static void test_client_keys_and_headers(void **state)
 
 	(void)state;
 	START(script);
-	clear_aws_env();
-	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/x", 1);
-	setenv("AWS_CONFIG_FILE", "/nonexistent/y", 1);
+	clear_aws_env_and_files();
 	snprintf(url, sizeof(url), "s3:http://127.0.0.1:%u/bkt", (unsigned)srv.port);
 	if (tsarc__s3_client_open_keys(&c, url, NULL, 2, &keys))
 		fail_msg("open: %s", tsarc_error_last()->message);
