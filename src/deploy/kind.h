@@ -190,6 +190,11 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 /* A whole (small) stream into `out`, at most `max` bytes. */
 int tsarc_restore_read_stream(tsarc_restore_ctx *r, const struct tsarc_stream *st, size_t max,
 	struct tsarc_buf *out);
+/* The whole Secret `name` as the snapshot holds it (a copy: free it with
+ * tsarc_secret_doc_free); TSARC_ENOTFOUND when it holds none. For a
+ * target resolved in place only (r->in_place): during a migration the
+ * snapshot's Secrets name the source's endpoints (target.c). */
+int tsarc_snapshot_secret_doc(tsarc_restore_ctx *r, const char *name, cJSON **doc_out);
 /* `s` (may be NULL) is a string of array `arr`. */
 int tsarc_str_in_array(const cJSON *arr, const char *s);
 

@@ -155,7 +155,8 @@ static void ep_str(cJSON *ep, const char *key, const char *value)
 
 /* data[key] of Secret `name` as the snapshot holds it (its resources
  * streams), and the whole Secret in *doc_out (its user, password and TLS
- * keys). TSARC_ENOTFOUND when the snapshot has no such Secret. */
+ * keys); key NULL: the whole Secret only. TSARC_ENOTFOUND when the
+ * snapshot has no such Secret. */
 static int snapshot_secret_value(tsarc_restore_ctx *r, const char *name, const char *key, char **out,
 	cJSON **doc_out)
 {
@@ -184,7 +185,7 @@ static int snapshot_secret_value(tsarc_restore_ctx *r, const char *name, const c
 			const char *n = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"),
 				"name");
 			if (k && n && !strcmp(k, "Secret") && !strcmp(n, name)) {
-				rc = tsarc_secret_doc_value(item, name, key, out);
+				rc = key ? tsarc_secret_doc_value(item, name, key, out) : 0;
 				if (!rc && !(*doc_out = cJSON_Duplicate(item, 1)))
 					rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 				break;
@@ -194,8 +195,15 @@ static int snapshot_secret_value(tsarc_restore_ctx *r, const char *name, const c
 		if (rc != TSARC_ENOTFOUND)
 			return rc;
 	}
-	return tsarc_error_set(TSARC_ENOTFOUND, "the snapshot holds no Secret %s with key %s", name,
-		key);
+	return tsarc_error_set(TSARC_ENOTFOUND, "the snapshot holds no Secret %s%s%s", name,
+		key ? " with key " : "", key ? key : "");
+}
+
+int tsarc_snapshot_secret_doc(tsarc_restore_ctx *r, const char *name, cJSON **doc_out)
+{
+	char *none = NULL;
+
+	return snapshot_secret_value(r, name, NULL, &none, doc_out);
 }
 
 /* The configuration fields that say where a database is, listed. */

@@ -5,9 +5,10 @@
 # aws-auth Secret (not this process's AWS_* variables); restored into a
 # target bucket that holds other objects, which ends up equal to the source
 # (extras deleted); the plan names source and target bucket and endpoint,
-# never a key; a migration into the source bucket is refused; a target
-# without its Secret is refused, never the snapshot's copy used; a damaged
-# stream leaves the target bucket untouched. Run by tests/s3/run_with_s3.sh.
+# never a key; a migration into the source bucket is refused; a migration
+# into a target without its Secret is refused, never the snapshot's copy
+# used, which in place says where; a damaged stream leaves the target bucket
+# untouched. Run by tests/s3/run_with_s3.sh.
 set -u
 : "${TSARC:?set TSARC to the tsarc binary}"
 : "${TSARC_TEST_S3_ENDPOINT:?run through tests/s3/run_with_s3.sh}"
@@ -28,14 +29,15 @@ SRC=tsarc-s3sys-src-$run_id
 DST=tsarc-s3sys-dst-$run_id
 hostport=${TSARC_TEST_S3_ENDPOINT#http://}
 
-# deployment NAME BUCKET [PREFIX] [no-secret]: a resources folder with the
-# aws-auth Secret as 3scale has it, and a config with the s3files component.
+# deployment NAME BUCKET [PREFIX] [no-secret] [with-secrets]: a resources
+# folder with the aws-auth Secret as 3scale has it, and a config with the
+# s3files component (and with-secrets: a resources component of the Secret).
 deployment() {
-	local name=$1 bucket=$2 prefix=${3:-} nosecret=${4:-}
+	local name=$1 bucket=$2 prefix=${3:-} nosecret=${4:-} withres=${5:-}
 	mkdir -p "$WORK/$name/secret"
-	python3 - "$WORK/$name" "$bucket" "$hostport" "$prefix" "$nosecret" <<'PY'
+	python3 - "$WORK/$name" "$bucket" "$hostport" "$prefix" "$nosecret" "$withres" <<'PY'
 import base64, json, os, sys
-d, bucket, host, prefix, nosecret = sys.argv[1:]
+d, bucket, host, prefix, nosecret, withres = sys.argv[1:]
 b = lambda s: base64.b64encode(s.encode()).decode()
 if not nosecret:
     json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "aws-auth"},
@@ -49,8 +51,12 @@ comp = {"kind": "s3files", "secret": "aws-auth", "stream": "system-storage-s3.ta
         "restore": {"action": "replace-bucket", "order": 50}}
 if prefix:
     comp["prefix"] = prefix
+comps = {"system-storage": comp}
+if withres:
+    comps["secrets"] = {"kind": "resources", "resource": "secret", "names": ["aws-auth"],
+                        "stream": "secrets.json", "restore": {"action": "apply", "order": 10}}
 json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
-           "components": {"system-storage": comp}}, open(d + "/config.json", "w"))
+           "components": comps}, open(d + "/config.json", "w"))
 PY
 }
 # tsarc without AWS_* keys of its own: the Secret's keys must be the ones used.
@@ -142,6 +148,24 @@ tsarc_nokeys restore "$S1" --config "$WORK/dst/config.json" --repo "$REPO" > "$W
 grep -q "the bucket was not touched" "$WORK/r5.err" || fail "the error does not say so: $(cat "$WORK/r5.err")"
 s3tool state "$DST" "" > "$WORK/after.state"
 diff "$WORK/before.state" "$WORK/after.state" > "$WORK/d5" || fail "the target changed: $(head -c 1000 "$WORK/d5")"
+
+info "in place with the Secret gone: the snapshot's copy says where, the bucket is restored"
+HOME_B=tsarc-s3sys-home-$run_id
+s3tool other "$HOME_B" "" || fail "fill the home bucket"
+s3tool state "$HOME_B" "" > "$WORK/home.state"
+deployment home "$HOME_B" "" "" with-secrets
+tsarc_nokeys backup --config "$WORK/home/config.json" --repo "$REPO" --json > "$WORK/b6.json" 2> "$WORK/b6.err" ||
+	fail "backup home: $(cat "$WORK/b6.err")"
+S6=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/b6.json")
+s3tool put "$HOME_B" "later/extra" "written after the backup" || fail "put"
+rm "$WORK/home/secret/aws-auth.json"
+tsarc_nokeys restore "$S6" --config "$WORK/home/config.json" --repo "$REPO" --json > "$WORK/r6.json" 2> "$WORK/r6.err" ||
+	fail "restore in place: $(cat "$WORK/r6.err") $(cat "$WORK/r6.json")"
+grep -q "the snapshot's Secret aws-auth: the target has none, and the restore is in place" "$WORK/r6.json" ||
+	fail "where from: $(cat "$WORK/r6.json")"
+s3tool state "$HOME_B" "" > "$WORK/home2.state"
+diff "$WORK/home.state" "$WORK/home2.state" > "$WORK/d6" || fail "home bucket differs: $(head -c 1000 "$WORK/d6")"
+[ -f "$WORK/home/secret/aws-auth.json" ] || fail "the Secret was not restored"
 
 grep -q -e "$AWS_SECRET_ACCESS_KEY" "$WORK"/*.err "$WORK"/*.json "$WORK"/*.out && fail "a secret key was printed"
 info "ok"

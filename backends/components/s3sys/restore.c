@@ -4,8 +4,9 @@
  *
  * - Where: resolved before the first write of the whole restore, from the
  *   target's configuration and the target's own Secret as it is then
- *   (kept in the step); never the snapshot's copy of the Secret, which
- *   during a migration names the source's bucket.
+ *   (kept in the step); the snapshot's copy of the Secret only when the
+ *   target has none and the restore is in place (never in a migration:
+ *   it names the source's bucket).
  * - The whole stream is read, verified (every chunk, the whole-stream
  *   SHA-256) and checked entry by entry (stream.h) before the first PUT:
  *   a damaged or hostile stream leaves the bucket untouched.
@@ -59,7 +60,7 @@ int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)
 	tsarc_s3sys_where w;
 	cJSON *doc = NULL;
 	char text[1500], id[1500], from[600];
-	int rc = 0;
+	int rc = 0, from_snapshot = 0;
 
 	if (secret && (rc = r->deftr->get(r->deftr, "secret", secret, &doc))) {
 		if (rc != TSARC_ENOTFOUND) {
@@ -69,14 +70,25 @@ int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)
 		}
 		tsarc_error_clear();
 		doc = NULL;
-		if (!tsarc_spec_str(s->spec, "bucket"))
+		/* In place the snapshot's copy describes this same deployment;
+		 * otherwise it may name another one's bucket, never used. */
+		if (r->in_place && (rc = tsarc_snapshot_secret_doc(r, secret, &doc)) == 0) {
+			from_snapshot = 1;
+		} else if (rc && rc != TSARC_ENOTFOUND) {
+			tsarc_error_prefix("component '%s'", s->component);
+			return rc;
+		} else if (!tsarc_spec_str(s->spec, "bucket")) {
 			return tsarc_error_set(TSARC_ECONFIG, "component '%s': the target has no "
 				"Secret %s to say which bucket, and the configuration names no "
-				"\"bucket\". The snapshot's copy of the Secret is never used for it (%s). "
+				"\"bucket\". The snapshot's copy of the Secret is not used for it (%s). "
 				"Create the Secret in the target first, or give \"bucket\" (and "
 				"\"endpoint\") in the configuration", s->component, secret,
 				r->migration ? "this is a migration: it names the source's bucket" :
-				"it may name another deployment's bucket");
+				r->in_place ? "the snapshot holds none" : "the snapshot does not record that "
+				"it was taken from this deployment");
+		}
+		tsarc_error_clear();
+		rc = 0;
 	}
 	if ((rc = tsarc_s3sys_where_resolve(s->spec, doc, s->component, &w))) {
 		tsarc_secret_doc_free(doc);
@@ -84,7 +96,10 @@ int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)
 	}
 	tsarc_s3sys_where_text(&w, text, sizeof(text));
 	tsarc_s3sys_where_identity(&w, id, sizeof(id));
-	if (doc)
+	if (from_snapshot)
+		snprintf(from, sizeof(from), "the snapshot's Secret %s: the target has none, and "
+			"the restore is in place (the snapshot was taken from this deployment)", secret);
+	else if (doc)
 		snprintf(from, sizeof(from), "the target's Secret %s as it was before the restore"
 			"%s", secret, tsarc_spec_str(s->spec, "bucket") || tsarc_spec_str(s->spec,
 			"endpoint") ? ", the configuration's bucket/endpoint over it" : "");
