@@ -81,6 +81,18 @@ int tsarc_stream_read_verified(tsarc_repo *repo, const tsarc_stream *st, unsigne
 int tsarc_tree_recover(const char *target_dir, int *recovered);
 
 /*
+ * The zeros GNU tar padded files that shrank while it read them with
+ * (a stream's metadata "padded": [{"path": NAME, "zeros": N}], written
+ * by a backup through a pod). The restores of a repository stream read
+ * each such entry N bytes shorter, and refuse it when those bytes are not
+ * zeros. *out is NULL when the metadata names none; TSARC_EUNSAFE when
+ * the list is malformed (the snapshot's metadata check calls this too).
+ */
+typedef struct tsarc_tree_padding tsarc_tree_padding;
+int tsarc_tree_padding_parse(const cJSON *meta, tsarc_tree_padding **out);
+void tsarc_tree_padding_free(tsarc_tree_padding *p);
+
+/*
  * For a restore that extracts elsewhere (GNU tar in a pod): reads a
  * backed-up tar stream, verified, and writes to `out_fd` a new archive
  * (pax, as libarchive writes it: no GNU long-name records) of exactly the
@@ -93,21 +105,10 @@ int tsarc_tree_recover(const char *target_dir, int *recovered);
  */
 int tsarc_tree_rewrite_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
 	int out_fd, const char *complete_name, uint64_t *entries, uint64_t *skipped);
-/* The same rewrite of a tar read from `in_fd` to its end (for tests). */
-int tsarc_tree_rewrite_fd(int in_fd, int out_fd, const char *complete_name, uint64_t *entries,
-	uint64_t *skipped);
-
-/*
- * The zeros GNU tar padded files that shrank while it read them with
- * (a stream's metadata "padded": [{"path": NAME, "zeros": N}], written
- * by a backup through a pod). The restores of a repository stream read
- * each such entry N bytes shorter, and refuse it when those bytes are not
- * zeros. *out is NULL when the metadata names none; TSARC_EUNSAFE when
- * the list is malformed (the snapshot's metadata check calls this too).
- */
-typedef struct tsarc_tree_padding tsarc_tree_padding;
-int tsarc_tree_padding_parse(const cJSON *meta, tsarc_tree_padding **out);
-void tsarc_tree_padding_free(tsarc_tree_padding *p);
+/* The same rewrite of a tar read from `in_fd` to its end (for tests),
+ * with `pad` (may be NULL) in place of a stream's "padded" record. */
+int tsarc_tree_rewrite_fd(int in_fd, int out_fd, const char *complete_name,
+	const tsarc_tree_padding *pad, uint64_t *entries, uint64_t *skipped);
 
 /* tsarc's own bookkeeping names at the top of a tree (the swap journal):
  * a backup leaves them out and a restore does not write them. */

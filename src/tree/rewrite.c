@@ -136,6 +136,7 @@ typedef struct rewrite_source {
 	const tsarc_stream *st;
 	unsigned inflight;
 	int fd; /* when repo is NULL */
+	const tsarc_tree_padding *pad; /* when repo is NULL */
 } rewrite_source;
 
 static int rewrite(const rewrite_source *src, int out_fd, const char *complete_name,
@@ -152,7 +153,7 @@ static int rewrite(const rewrite_source *src, int out_fd, const char *complete_n
 		tsarc_error_prefix("stream %s: metadata", src->st->name);
 		return rc;
 	}
-	w.pad = pad;
+	w.pad = src->repo ? pad : src->pad;
 	if (!(w.aw = archive_write_new())) {
 		tsarc_tree_padding_free(pad);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -205,15 +206,15 @@ static int rewrite(const rewrite_source *src, int out_fd, const char *complete_n
 int tsarc_tree_rewrite_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
 	int out_fd, const char *complete_name, uint64_t *entries, uint64_t *skipped)
 {
-	rewrite_source src = {repo, st, inflight, -1};
+	rewrite_source src = {repo, st, inflight, -1, NULL};
 
 	return rewrite(&src, out_fd, complete_name, entries, skipped);
 }
 
-int tsarc_tree_rewrite_fd(int in_fd, int out_fd, const char *complete_name, uint64_t *entries,
-	uint64_t *skipped)
+int tsarc_tree_rewrite_fd(int in_fd, int out_fd, const char *complete_name,
+	const tsarc_tree_padding *pad, uint64_t *entries, uint64_t *skipped)
 {
-	rewrite_source src = {NULL, NULL, 0, in_fd};
+	rewrite_source src = {NULL, NULL, 0, in_fd, pad};
 
 	return rewrite(&src, out_fd, complete_name, entries, skipped);
 }

@@ -283,7 +283,8 @@ static void check_rewrite(uint64_t entries)
 
 	if (out < 0 || lseek(input_fd, 0, SEEK_SET) != 0)
 		abort();
-	if (tsarc_tree_rewrite_fd(input_fd, out, ".tsarc-complete-0", &sent, &skipped) != 0 ||
+	if (tsarc_tree_rewrite_fd(input_fd, out, ".tsarc-complete-0", NULL, &sent,
+		    &skipped) != 0 ||
 		sent != entries)
 		abort();
 	if (lseek(out, 0, SEEK_SET) != 0 || tsarc_tree_check_fd(out, &again) != 0 ||
