@@ -4,6 +4,7 @@
  */
 #include "layout.h"
 #include "deploy.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -106,8 +107,7 @@ static int from_secret(const cJSON *spec, const cJSON *rule, tsarc_transport *tr
 		return -1;
 	}
 	rc = tsarc_url_parse(url, &u);
-	memset(url, 0, strlen(url));
-	free(url);
+	tsarc_secure_free_str(url); /* it may hold a password */
 	if (rc || !u.host || !*u.host) {
 		snprintf(why, whysz, "Secret %s key %s holds no URL with a host", secret, key);
 		tsarc_error_clear();
