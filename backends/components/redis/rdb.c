@@ -2,6 +2,7 @@
  * SYNC and the private redis-server (rdb.h).
  */
 #include "rdb.h"
+#include "error_save.h"
 #include "tsarc/errors.h"
 
 #include <dirent.h>
@@ -20,6 +21,9 @@
 #define CHUNK 65536
 /* A large RDB takes a while to load; the server answers LOADING until then. */
 #define LOAD_WAIT_SECONDS 3600
+/* Connections in a row the private server may drop before it is given up
+ * (it is alive: a dead one is found by waitid first). */
+#define LOST_CONNECTIONS_MAX 50
 
 static int canceled(const atomic_int *stop)
 {
@@ -214,7 +218,7 @@ int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_
 	char conf[4200], tail[600];
 	char *argv[] = {(char *)(server ? server : "redis-server"), conf, NULL};
 	tsarc_redis_opts o;
-	int rc, i;
+	int rc, i, lost = 0;
 
 	*conn = NULL;
 	if ((rc = write_conf(p)))
@@ -243,8 +247,18 @@ int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_
 		if (!*conn && access(p->sock, F_OK) == 0)
 			tsarc_redis_connect(conn, &o, "private redis-server");
 		if (*conn) {
-			if ((rc = tsarc_redis_command(*conn, &rep, "PING", NULL)))
-				return rc;
+			/* A redis-server listens before it loads: the connection can
+			 * be dropped by a server that is dying on the RDB. Connect
+			 * again, and the next turn sees the exit and reads its log. */
+			if ((rc = tsarc_redis_command(*conn, &rep, "PING", NULL))) {
+				tsarc_redis_close(*conn);
+				*conn = NULL;
+				if (++lost == LOST_CONNECTIONS_MAX)
+					return rc;
+				nanosleep(&ts, NULL);
+				continue;
+			}
+			lost = 0;
 			rc = rep->type == '+';
 			tsarc_redis_reply_free(rep);
 			if (rc)
@@ -259,9 +273,13 @@ int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_
 void tsarc_redis_private_stop(tsarc_redis_private *p)
 {
 	if (p->started && p->proc.pid > 0) {
+		/* The kill makes tsarc_proc_finish report a signal: the error
+		 * of the caller (the reason it stops the server) is kept. */
+		tsarc_saved_error caller;
+		tsarc_error_save(&caller);
 		tsarc_proc_kill(&p->proc);
 		tsarc_proc_finish(&p->proc, "redis-server");
-		tsarc_error_clear();
+		tsarc_error_restore(&caller);
 	}
 	p->started = 0;
 	if (p->dir[0])
