@@ -183,7 +183,8 @@ static int decide_storage(cJSON *comps, cJSON *c, const cJSON *am, const char *a
 	return 0;
 }
 
-int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, cJSON **decisions)
+int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *recorded,
+	cJSON **decisions)
 {
 	cJSON *comps = cJSON_GetObjectItemCaseSensitive(eff, "components"), *c, *out = NULL;
 	cJSON *am = NULL;
@@ -230,10 +231,13 @@ int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, cJSON **decisi
 				(ext = from_secret(c, rule, resources, secwhy, sizeof(secwhy))) >= 0)
 				snprintf(why, sizeof(why), "%s", secwhy);
 			if (ext < 0) {
-				ext = 0;
-				snprintf(why, sizeof(why), "in a pod: %s%s%s", amwhy[0] ? amwhy :
-					am ? "the APIManager does not say" : "no APIManager",
-					secwhy[0] ? "; " : ", no Secret URL", secwhy);
+				const cJSON *was = cJSON_GetObjectItemCaseSensitive(recorded, c->string);
+				ext = cJSON_IsTrue(was);
+				snprintf(why, sizeof(why), "%s: %s%s%s", cJSON_IsBool(was) ? ext ?
+					"external as backed up, the target says nothing" :
+					"in a pod as backed up, the target says nothing" : "in a pod",
+					amwhy[0] ? amwhy : am ? "the APIManager does not say" :
+					"no APIManager", secwhy[0] ? "; " : ", no Secret URL", secwhy);
 			}
 			cJSON_DeleteItemFromObjectCaseSensitive(c, "external");
 			if (!cJSON_AddBoolToObject(c, "external", ext)) {
@@ -268,7 +272,7 @@ int tsarc_deploy_decide_external(tsarc_deploy *d, cJSON **decisions)
 	memset(&t, 0, sizeof(t));
 	t.conf = cJSON_GetObjectItemCaseSensitive(eff, "transport");
 	if (!(rc = tsarc_transports_get(&t, tsarc_spec_str(t.conf, "type"), &tr)))
-		rc = tsarc_decide_external(eff, tr, decisions);
+		rc = tsarc_decide_external(eff, tr, NULL, decisions);
 	tsarc_transports_dispose(&t);
 	return rc;
 }

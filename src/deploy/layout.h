@@ -20,7 +20,12 @@
  *   3. the host of the URL in its url_secret: one of internal_hosts (or
  *      NAME.<namespace>..., the in-cluster service) is internal, any other
  *      host external;
- *   4. nothing to read: internal (the pod), as before.
+ *   4. nothing to read: at restore, what the snapshot recorded for it
+ *      (`recorded`: {"system-mysql": true, ...}) — a cluster rebuilt after
+ *      a disaster has lost its APIManager and Secrets with the rest, and
+ *      "in a pod" would aim the restore at a server that is not there;
+ *      otherwise internal (the pod), as before. Only the layout comes from
+ *      the snapshot: endpoints follow the rules of the restore (target.c).
  * The decision is written into the effective configuration as "external"
  * (so backup and restore act on it), and each one, with the reason, into
  * `decisions` ({"system-mysql": {"external": true, "why": "..."}}): what
@@ -42,9 +47,11 @@
 #include "component.h"
 
 /* `eff` is an effective configuration; `resources` reads its Secrets and
- * APIManager. `decisions` may be NULL. Failing to read is no error: the
- * reason says what could not be read and the rule goes on. */
-int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, cJSON **decisions);
+ * APIManager; `recorded` (NULL at backup) is the snapshot's layout.
+ * `decisions` may be NULL. Failing to read is no error: the reason says
+ * what could not be read and the rule goes on. */
+int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *recorded,
+	cJSON **decisions);
 
 /* tsarc_deploy_decide_external (deploy.h) is the same for a loaded
  * configuration, with its own transport: what --print-config uses. */

@@ -93,16 +93,46 @@ static void skip_rule(tsarc_step *s, const char *name)
 	s->state = TSARC_STEP_SKIPPED;
 }
 
+/* {"component": external} for every stream whose metadata says which
+ * (untrusted: only a boolean is taken, for a component of the target). */
+static int recorded_layout(tsarc_restore_ctx *r, const cJSON *comps, cJSON **out)
+{
+	size_t i;
+
+	if (!(*out = cJSON_CreateObject()))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (i = 0; i < r->snap->nstreams; i++) {
+		const tsarc_stream *st = &r->snap->streams[i];
+		const char *name = stream_component(st, comps);
+		const cJSON *ext = cJSON_GetObjectItemCaseSensitive(st->meta, "external");
+
+		if (!name || !cJSON_IsBool(ext) || !cJSON_GetObjectItemCaseSensitive(comps, name) ||
+			cJSON_GetObjectItemCaseSensitive(*out, name))
+			continue;
+		if (!cJSON_AddBoolToObject(*out, name, cJSON_IsTrue(ext))) {
+			cJSON_Delete(*out);
+			*out = NULL;
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
 int tsarc_plan_steps(tsarc_restore_ctx *r)
 {
 	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(r->d->eff, "components"), *c;
 	const cJSON *hooks = cJSON_GetObjectItemCaseSensitive(r->d->eff, "post_restore"), *h;
+	cJSON *recorded = NULL;
 	size_t i, j;
 	int rc;
 
 	/* External or in a pod, from the target's APIManager and Secrets
-	 * where its configuration does not say (layout.h). */
-	if ((rc = tsarc_decide_external(r->d->eff, r->deftr, NULL)))
+	 * where its configuration does not say, else as backed up (layout.h). */
+	if ((rc = recorded_layout(r, comps, &recorded)))
+		return rc;
+	rc = tsarc_decide_external(r->d->eff, r->deftr, recorded, NULL);
+	cJSON_Delete(recorded);
+	if (rc)
 		return rc;
 	/* Every --only name must be something this restore knows. */
 	for (i = 0; r->o->only && i < r->o->nonly; i++) {

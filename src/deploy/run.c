@@ -343,7 +343,7 @@ int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report)
 	if ((rc = tsarc_transports_get(&r.tr, deftype, &resources_tr)))
 		goto out;
 	/* External or in a pod, where the configuration does not say (layout.h). */
-	if ((rc = tsarc_decide_external(d->eff, resources_tr, NULL)))
+	if ((rc = tsarc_decide_external(d->eff, resources_tr, NULL, NULL)))
 		goto out;
 	cJSON_ArrayForEach(c, comps) {
 		slot *s;
