@@ -1,5 +1,6 @@
 #include "index.h"
 #include "grow.h"
+#include "index_cache.h"
 #include "log.h"
 #include "tsarc/errors.h"
 
@@ -98,6 +99,7 @@ static int write_one(const tsarc_repo *repo, const tsarc_index_pack *packs, size
 	char ***written, size_t *nwritten)
 {
 	tsarc_buf plain = TSARC_BUF_INIT, sealed = TSARC_BUF_INIT;
+	tsarc_index_cache *cache = NULL;
 	uint8_t digest[32];
 	char hex[TSARC_ID_HEX_LEN + 1];
 	int rc;
@@ -119,6 +121,10 @@ static int write_one(const tsarc_repo *repo, const tsarc_index_pack *packs, size
 		tsarc_error_prefix("writing index %.16s", hex);
 		goto done;
 	}
+	/* What we wrote need never be downloaded. */
+	tsarc_index_cache_open(repo, &cache);
+	tsarc_index_cache_put(cache, hex, sealed.ptr, sealed.size);
+	tsarc_index_cache_free(cache);
 	if (written) {
 		char **grown = realloc(*written, (*nwritten + 1) * sizeof(char *));
 		if (!grown || !(grown[*nwritten] = strdup(hex))) {
@@ -204,40 +210,60 @@ static int add_rec(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e, 
 	return 0;
 }
 
-static int load_object(const tsarc_repo *repo, tsarc_index *idx, const char *name)
+/* The sealed bytes of index object `name`, checked against its name: from
+ * the cache when it holds them, else from the store (and then cached). */
+static int fetch_object(const tsarc_repo *repo, tsarc_index_cache *cache, const char *name,
+	tsarc_buf *sealed)
 {
-	tsarc_buf sealed = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
 	uint8_t digest[32];
 	char hex[TSARC_ID_HEX_LEN + 1];
-	size_t n0 = idx->n, p0 = idx->npacks;
 	int rc;
 
-	tsarc_buf_init(&sealed, TSARC_INDEX_OBJECT_MAX);
-	rc = tsarc_store_get(repo->store, TSARC_OBJ_INDEX, name, 0, 0, &sealed);
+	tsarc_buf_init(sealed, TSARC_INDEX_OBJECT_MAX);
+	if (tsarc_index_cache_get(cache, name, sealed))
+		return 0;
+	rc = tsarc_store_get(repo->store, TSARC_OBJ_INDEX, name, 0, 0, sealed);
 	if (rc == TSARC_ETOOLARGE)
 		rc = tsarc_error_set(TSARC_ECORRUPT, "index %.16s is larger than any index "
 			"object can be", name);
-	if (rc)
-		goto done;
-	if ((rc = tsarc_sha256(sealed.ptr, sealed.size, digest)))
-		goto done;
+	if (rc || (rc = tsarc_sha256(sealed->ptr, sealed->size, digest)))
+		return rc;
 	tsarc_hex_encode(hex, digest, sizeof(digest));
-	if (strcmp(hex, name) != 0) {
-		rc = tsarc_error_set(TSARC_ECORRUPT, "index %.16s is damaged (its content does "
-			"not match its name)", name);
+	if (strcmp(hex, name) != 0)
+		return tsarc_error_set(TSARC_ECORRUPT, "index %.16s is damaged (its content "
+			"does not match its name)", name);
+	tsarc_index_cache_put(cache, name, sealed->ptr, sealed->size);
+	return 0;
+}
+
+int tsarc_index_open_object(const tsarc_repo *repo, tsarc_index_cache *cache,
+	const char *name, tsarc_index_entry_fn fn, void *payload)
+{
+	tsarc_buf sealed = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
+	int rc;
+
+	if ((rc = fetch_object(repo, cache, name, &sealed)))
 		goto done;
-	}
 	if ((rc = tsarc_repo_open_object(repo, AAD_INDEX, sealed.ptr, sealed.size, &plain)) ||
-		(rc = tsarc_index_parse(plain.ptr, plain.size, add_rec, idx)))
+		(rc = tsarc_index_parse(plain.ptr, plain.size, fn, payload)))
 		tsarc_error_prefix("index %.16s", name);
 done:
+	tsarc_buf_dispose(&sealed);
+	tsarc_buf_dispose(&plain);
+	return rc;
+}
+
+static int load_object(const tsarc_repo *repo, tsarc_index_cache *cache, tsarc_index *idx,
+	const char *name)
+{
+	size_t n0 = idx->n, p0 = idx->npacks;
+	int rc = tsarc_index_open_object(repo, cache, name, add_rec, idx);
+
 	if (rc) {
 		/* Nothing of a damaged object stays. */
 		idx->n = n0;
 		idx->npacks = p0;
 	}
-	tsarc_buf_dispose(&sealed);
-	tsarc_buf_dispose(&plain);
 	return rc;
 }
 
@@ -287,9 +313,20 @@ static int finish_load(tsarc_index *idx)
 	return 0;
 }
 
-int tsarc_index_load(const tsarc_repo *repo, tsarc_index **out,
+int tsarc_index_list_objects(const tsarc_repo *repo, tsarc_index_cache *cache, char ***names,
+	size_t *n)
+{
+	int rc = tsarc_store_list_names(repo->store, TSARC_OBJ_INDEX, names, n);
+
+	if (!rc)
+		tsarc_index_cache_retain(cache, *names, *n);
+	return rc;
+}
+
+static int load(const tsarc_repo *repo, int cached, tsarc_index **out,
 	tsarc_index_damage_fn on_damage, void *payload)
 {
+	tsarc_index_cache *cache = NULL;
 	tsarc_index *idx;
 	char **names = NULL;
 	size_t n = 0, i;
@@ -298,12 +335,14 @@ int tsarc_index_load(const tsarc_repo *repo, tsarc_index **out,
 	*out = NULL;
 	if (!(idx = calloc(1, sizeof(*idx))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	if ((rc = tsarc_store_list_names(repo->store, TSARC_OBJ_INDEX, &names, &n)))
+	if (cached)
+		tsarc_index_cache_open(repo, &cache);
+	if ((rc = tsarc_index_list_objects(repo, cache, &names, &n)))
 		goto fail;
 	idx->objects = names;
 	idx->nobjects = n;
 	for (i = 0; i < n; i++) {
-		rc = load_object(repo, idx, names[i]);
+		rc = load_object(repo, cache, idx, names[i]);
 		if (rc == TSARC_ENOTFOUND) {
 			/* Replaced by a prune or repair since the listing. */
 			tsarc_error_clear();
@@ -319,11 +358,25 @@ int tsarc_index_load(const tsarc_repo *repo, tsarc_index **out,
 	}
 	if ((rc = finish_load(idx)))
 		goto fail;
+	tsarc_index_cache_free(cache);
 	*out = idx;
 	return 0;
 fail:
+	tsarc_index_cache_free(cache);
 	tsarc_index_free(idx);
 	return rc;
+}
+
+int tsarc_index_load(const tsarc_repo *repo, tsarc_index **out,
+	tsarc_index_damage_fn on_damage, void *payload)
+{
+	return load(repo, 0, out, on_damage, payload);
+}
+
+int tsarc_index_load_cached(const tsarc_repo *repo, tsarc_index **out,
+	tsarc_index_damage_fn on_damage, void *payload)
+{
+	return load(repo, 1, out, on_damage, payload);
 }
 
 void tsarc_index_free(tsarc_index *idx)
@@ -433,7 +486,7 @@ int tsarc_index_load_known(const tsarc_repo *repo, tsarc_chunkset *set)
 	int rc, added;
 
 	/* A damaged index object only costs its chunks being stored again. */
-	if ((rc = tsarc_index_load(repo, &idx, tsarc_index_warn_damage, NULL)))
+	if ((rc = tsarc_index_load_cached(repo, &idx, tsarc_index_warn_damage, NULL)))
 		return rc;
 	if ((rc = tsarc_index_list_packs(repo, &packs)))
 		goto done;
@@ -461,7 +514,7 @@ struct tsarc_index *tsarc_repo_get_index(const tsarc_repo *repo, int *rc)
 	*rc = 0;
 	pthread_mutex_lock(&ri->lock);
 	if (!ri->idx)
-		*rc = tsarc_index_load(repo, &ri->idx, tsarc_index_warn_damage, NULL);
+		*rc = tsarc_index_load_cached(repo, &ri->idx, tsarc_index_warn_damage, NULL);
 	idx = ri->idx;
 	pthread_mutex_unlock(&ri->lock);
 	return idx;

@@ -69,7 +69,22 @@ typedef void (*tsarc_index_damage_fn)(const char *name, int code, const char *ms
  */
 int tsarc_index_load(const tsarc_repo *repo, tsarc_index **out,
 	tsarc_index_damage_fn on_damage, void *payload);
+/* The same, taking index objects from the local cache when it holds them
+ * (index_cache.h) and keeping those downloaded there: for backup and
+ * restore. check reads the repository's own copies (tsarc_index_load). */
+int tsarc_index_load_cached(const tsarc_repo *repo, tsarc_index **out,
+	tsarc_index_damage_fn on_damage, void *payload);
 void tsarc_index_free(tsarc_index *idx);
+
+struct tsarc_index_cache;
+/* Lists index/ (the names are freed with tsarc_store_names_free) and drops
+ * the cache entries (cache may be NULL) of objects no longer listed. */
+int tsarc_index_list_objects(const tsarc_repo *repo, struct tsarc_index_cache *cache,
+	char ***names, size_t *n);
+/* Reads index object `name` (from the cache when it holds it), checks it
+ * against its name, opens and parses it, calling fn for each entry. */
+int tsarc_index_open_object(const tsarc_repo *repo, struct tsarc_index_cache *cache,
+	const char *name, tsarc_index_entry_fn fn, void *payload);
 /* An on_damage that logs a warning: readers use what is left. */
 void tsarc_index_warn_damage(const char *name, int code, const char *msg, void *payload);
 /* The records for `id` (several when it is in several packs): how many,

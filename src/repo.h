@@ -52,6 +52,7 @@ typedef struct tsarc_repo {
 	char key_name[TSARC_ID_HEX_LEN + 1]; /* the key file the password opened */
 	uint64_t key_n;                      /* its scrypt cost, for keys added */
 	tsarc_retention retention;           /* Object Lock of every write (objlock.h) */
+	int no_cache; /* format 2: no local index cache (index_cache.h) */
 } tsarc_repo;
 
 /* Creates a repository in an empty location; takes ownership of `store`

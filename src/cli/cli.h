@@ -30,6 +30,7 @@ typedef struct cli_common {
 	const char *s3_sse_kms_key_id;
 	const char *s3_storage_class;
 	int64_t as_of; /* --as-of: a point-in-time view (0: now) */
+	int no_cache;  /* --no-cache: no local index cache (index_cache.h) */
 	int json;
 	int quiet;
 } cli_common;
@@ -52,6 +53,7 @@ typedef struct cli_common {
 	{"s3-sse-kms-key-id", required_argument, NULL, 1013},        \
 	{"s3-storage-class", required_argument, NULL, 1014},         \
 	{"as-of", required_argument, NULL, 1015},                    \
+	{"no-cache", no_argument, NULL, 1016},                       \
 	{"quiet", no_argument, NULL, 'q'},                           \
 	{"help", no_argument, NULL, 'h'}
 
@@ -72,6 +74,8 @@ typedef struct cli_common {
 	"      --as-of TIME         read the repository as it was at TIME (RFC 3339),\n" \
 	"                           from the versions an S3 bucket with Object Lock\n" \
 	"                           keeps: after an attack; read-only\n"           \
+	"      --no-cache           format 2: download the index, keep no local copy\n" \
+	"                           (else $TSARC_NO_CACHE; default: $XDG_CACHE_HOME/tsarc)\n" \
 	"      --json               print one JSON document\n"                     \
 	"  -q, --quiet              no progress or summary on stderr\n"            \
 	"      --log-format F       stderr as 'human' text (default) or 'json': one\n" \

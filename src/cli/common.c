@@ -61,6 +61,9 @@ int cli_common_option(cli_common *c, int opt, const char *arg)
 			return -1;
 		}
 		return 1;
+	case 1016:
+		c->no_cache = 1;
+		return 1;
 	case 'q':
 		c->quiet = 1;
 		return 1;
@@ -286,6 +289,8 @@ int cli_open_repo(const cli_common *c, tsarc_repo **out)
 	}
 	rc = tsarc_repo_open(out, st, pw);
 	cli_free_password(pw);
+	if (!rc)
+		(*out)->no_cache = c->no_cache;
 	if (rc) {
 		tsarc_store_free(st);
 		/* A missing bucket or folder means there is no repository there. */

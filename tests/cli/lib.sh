@@ -23,6 +23,8 @@ TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-$TEST_NAME.XXXXXX") || exit 1
 OUT=$WORK/.out
 ERR=$WORK/.err
+# The index cache of the test's repositories goes with its work directory.
+export XDG_CACHE_HOME=$WORK/.cache
 # Everything tsarc printed (text only), to check that no secret ever shows.
 TRANSCRIPT=$WORK/.transcript
 RC=0

@@ -1,0 +1,291 @@
+/*
+ * The local index cache (src/index_cache.c): a format-2 repository opened
+ * again reads its index from $XDG_CACHE_HOME/tsarc/<id>/ and makes no GET
+ * of index/ (counted by the counting store, tests/store/counting_store.c);
+ * a cache emptied or off downloads each index object once; an entry that
+ * does not hash to its name, or is a symlink, is never used (a warning,
+ * downloaded again); an entry whose object is gone from the repository
+ * is removed; folders are 0700.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "extract.h"
+#include "fileio.h"
+#include "index.h"
+#include "repo.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+#include "tsarc/log.h"
+#include "repo_fixture.h"
+#include "store/counting_store.h"
+#include "cmocka_main.h"
+#include "scratch.h"
+
+#define LEN (300u * 1024)
+
+static char dir[256], cache_root[300], idx_dir[512];
+static char repo_id[TSARC_ID_HEX_LEN + 1];
+static uint8_t *data;
+static int damaged_warnings;
+
+static void capture(const tsarc_event *ev, void *payload)
+{
+	(void)payload;
+	if (!strcmp(ev->event, "index_cache_damaged"))
+		damaged_warnings++;
+}
+
+/* Opens the repository through a counting store. */
+static tsarc_repo *open_counted(counting_store **cnt)
+{
+	tsarc_store *st = NULL, *wrapped = NULL;
+	tsarc_repo *repo = NULL;
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&st, path, NULL), 0);
+	assert_int_equal(counting_store_wrap(&wrapped, cnt, st), 0);
+	assert_int_equal(tsarc_repo_open(&repo, wrapped, "pw"), 0);
+	return repo;
+}
+
+static size_t count_index_objects(tsarc_repo *repo)
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	assert_int_equal(tsarc_store_list_names(repo->store, TSARC_OBJ_INDEX, &names, &n), 0);
+	tsarc_store_names_free(names, n);
+	return n;
+}
+
+static int setup(void **state)
+{
+	tsarc_repo_init_options o = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0, 1024,
+		{TSARC_RETAIN_NONE, 0}, 2, TSARC_PACK_SIZE_MIN};
+	tsarc_store *st = NULL;
+	tsarc_repo *repo = NULL;
+	char path[300], id[TSARC_ID_HEX_LEN + 1];
+
+	(void)state;
+	assert_non_null(scratch_make(dir, sizeof(dir), "index_cache"));
+	snprintf(cache_root, sizeof(cache_root), "%s/cache", dir);
+	assert_int_equal(setenv("XDG_CACHE_HOME", cache_root, 1), 0);
+	unsetenv("TSARC_NO_CACHE");
+	snprintf(path, sizeof(path), "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&st, path, NULL), 0);
+	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &o), 0);
+	memcpy(repo_id, repo->id, sizeof(repo_id));
+	snprintf(idx_dir, sizeof(idx_dir), "%s/tsarc/%s/index", cache_root, repo_id);
+	data = malloc(LEN);
+	assert_non_null(data);
+	repo_fixture_fill(data, LEN, 11);
+	repo_fixture_backup(repo, dir, data, LEN, "stdin", id);
+	repo_fixture_fill(data, LEN, 12);
+	repo_fixture_backup(repo, dir, data, LEN, "stdin", id);
+	tsarc_repo_free(repo);
+	tsarc_log_set(capture, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tsarc_log_set(NULL, NULL);
+	free(data);
+	assert_int_equal(scratch_remove(dir), 0);
+	return 0;
+}
+
+/* A backup of new bytes and a restore of it: what a nightly run does. */
+static void backup_and_restore(tsarc_repo *repo, uint64_t seed)
+{
+	tsarc_snapshot *snap = NULL;
+	char id[TSARC_ID_HEX_LEN + 1];
+
+	repo_fixture_fill(data, LEN, seed);
+	repo_fixture_backup(repo, dir, data, LEN, "stdin", id);
+	tsarc_repo_drop_index(repo);
+	assert_int_equal(tsarc_snapshot_load(repo, id, &snap), 0);
+	assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], data, LEN, 2), 0);
+	tsarc_snapshot_free(snap);
+}
+
+static void entry_path(char *out, size_t size, const char *name)
+{
+	snprintf(out, size, "%s/%s", idx_dir, name);
+}
+
+static void first_index_name(tsarc_repo *repo, char name[TSARC_ID_HEX_LEN + 1])
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	assert_int_equal(tsarc_store_list_names(repo->store, TSARC_OBJ_INDEX, &names, &n), 0);
+	assert_true(n > 0);
+	memcpy(name, names[0], TSARC_ID_HEX_LEN + 1);
+	tsarc_store_names_free(names, n);
+}
+
+/* The index objects the backups wrote went into the cache as they were
+ * stored: a second open downloads none, for backup or restore. */
+static void test_second_open_no_index_get(void **state)
+{
+	counting_store *cnt = NULL;
+	tsarc_repo *repo = open_counted(&cnt);
+	struct stat st;
+	char top[400];
+
+	(void)state;
+	backup_and_restore(repo, 21);
+	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 0);
+	assert_true(count_index_objects(repo) >= 3);
+	assert_int_equal(stat(idx_dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	snprintf(top, sizeof(top), "%s/tsarc/%s", cache_root, repo_id);
+	assert_int_equal(stat(top, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	tsarc_repo_free(repo);
+}
+
+/* An empty cache downloads each index object once, then none. */
+static void test_miss_then_hit(void **state)
+{
+	counting_store *cnt = NULL;
+	tsarc_repo *repo;
+	char cmd[700];
+	size_t n;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/tsarc'", cache_root);
+	assert_int_equal(system(cmd), 0);
+	repo = open_counted(&cnt);
+	n = count_index_objects(repo);
+	backup_and_restore(repo, 22);
+	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), n);
+	tsarc_repo_free(repo);
+	repo = open_counted(&cnt);
+	backup_and_restore(repo, 23);
+	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 0);
+	tsarc_repo_free(repo);
+}
+
+/* Cache entries whose bytes do not hash to their name (a flipped byte,
+ * another object's bytes, a symlink to the right bytes) are not used:
+ * each is downloaded again, with a warning, and the entry repaired. */
+static void test_tampered_entry_is_downloaded_again(void **state)
+{
+	counting_store *cnt = NULL;
+	tsarc_repo *repo = open_counted(&cnt);
+	char name[TSARC_ID_HEX_LEN + 1], path[700], real[700];
+	char *raw = NULL, *again = NULL;
+	size_t len = 0, len2 = 0;
+	int kind;
+
+	(void)state;
+	first_index_name(repo, name);
+	entry_path(path, sizeof(path), name);
+	assert_int_equal(tsarc_read_file(path, 1u << 26, &raw, &len), 0);
+	for (kind = 0; kind < 3; kind++) {
+		unlink(path);
+		if (kind == 0) {
+			raw[len / 2] ^= 1;
+			assert_int_equal(tsarc_replace_file(path, raw, len, 0600, 0), 0);
+			raw[len / 2] ^= 1;
+		} else if (kind == 1) {
+			assert_int_equal(tsarc_replace_file(path, "TIX1", 4, 0600, 0), 0);
+		} else {
+			snprintf(real, sizeof(real), "%s/outside", dir);
+			assert_int_equal(tsarc_replace_file(real, raw, len, 0600, 0), 0);
+			assert_int_equal(symlink(real, path), 0);
+		}
+		damaged_warnings = 0;
+		counting_store_reset(cnt);
+		tsarc_repo_drop_index(repo);
+		backup_and_restore(repo, 30 + (uint64_t)kind);
+		assert_int_equal(damaged_warnings, 1);
+		assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 1);
+		assert_int_equal(tsarc_read_private_file(path, 1u << 26, &again, &len2), 0);
+		assert_int_equal(len2, len);
+		assert_memory_equal(again, raw, len);
+		free(again);
+	}
+	free(raw);
+	tsarc_repo_free(repo);
+}
+
+/* An entry whose index object the repository no longer lists (replaced
+ * by a prune or repair) is removed from the cache; so is a temporary file
+ * a killed run left, once old. */
+static void test_stale_entries_removed(void **state)
+{
+	counting_store *cnt = NULL;
+	tsarc_repo *repo = open_counted(&cnt);
+	char gone[700], tmp[700], fresh_tmp[700];
+	struct timespec old[2] = {{1000000, 0}, {1000000, 0}};
+
+	(void)state;
+	entry_path(gone, sizeof(gone),
+		"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+	entry_path(tmp, sizeof(tmp), ".tmp-0123456789abcdef01234567");
+	entry_path(fresh_tmp, sizeof(fresh_tmp), ".tmp-fedcba9876543210fedcba98");
+	assert_int_equal(tsarc_replace_file(gone, "x", 1, 0600, 0), 0);
+	assert_int_equal(tsarc_replace_file(tmp, "x", 1, 0600, 0), 0);
+	assert_int_equal(utimensat(AT_FDCWD, tmp, old, 0), 0);
+	assert_int_equal(tsarc_replace_file(fresh_tmp, "x", 1, 0600, 0), 0);
+	backup_and_restore(repo, 40);
+	assert_int_equal(access(gone, F_OK), -1);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(access(fresh_tmp, F_OK), 0);
+	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 0);
+	unlink(fresh_tmp);
+	tsarc_repo_free(repo);
+}
+
+/* --no-cache (repo->no_cache) and TSARC_NO_CACHE: every open downloads
+ * the whole index and nothing is written to the cache. */
+static void test_cache_off(void **state)
+{
+	counting_store *cnt = NULL;
+	tsarc_repo *repo;
+	char cmd[700], top[400];
+	size_t n;
+	int pass;
+
+	(void)state;
+	snprintf(top, sizeof(top), "%s/tsarc", cache_root);
+	for (pass = 0; pass < 2; pass++) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
+		assert_int_equal(system(cmd), 0);
+		repo = open_counted(&cnt);
+		if (pass == 0)
+			repo->no_cache = 1;
+		else
+			assert_int_equal(setenv("TSARC_NO_CACHE", "1", 1), 0);
+		n = count_index_objects(repo);
+		/* The backup reads the n objects, the restore those and the one
+		 * the backup wrote. */
+		backup_and_restore(repo, 50 + (uint64_t)pass);
+		assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 2 * n + 1);
+		assert_int_equal(access(top, F_OK), -1);
+		unsetenv("TSARC_NO_CACHE");
+		tsarc_repo_free(repo);
+	}
+}
+
+TSARC_TESTS_MAIN(setup, teardown,
+	cmocka_unit_test(test_second_open_no_index_get),
+	cmocka_unit_test(test_miss_then_hit),
+	cmocka_unit_test(test_tampered_entry_is_downloaded_again),
+	cmocka_unit_test(test_stale_entries_removed),
+	cmocka_unit_test(test_cache_off))
