@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* O_TMPFILE, mkostemp */
 #include "fileio.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
@@ -11,20 +12,56 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int tsarc_write_all(int fd, const void *buf, size_t len)
+int tsarc_scratch_file(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	if ((fd = open(tmp, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600)) >= 0)
+		return fd;
+	if ((size_t)snprintf(path, sizeof(path), "%s/tsarc-scratch.XXXXXX", tmp) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = mkostemp(path, O_CLOEXEC)) >= 0)
+		unlink(path);
+	return fd;
+}
+
+/* write(2), or pwrite(2) at `at` when it is not negative, of all `len`. */
+static int write_all_at(int fd, const void *buf, size_t len, off_t at)
 {
 	const char *p = buf;
 
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = at < 0 ? write(fd, p, len) : pwrite(fd, p, len, at);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -1;
 		p += n;
 		len -= (size_t)n;
+		if (at >= 0)
+			at += n;
 	}
 	return 0;
+}
+
+int tsarc_write_all(int fd, const void *buf, size_t len)
+{
+	return write_all_at(fd, buf, len, -1);
+}
+
+int tsarc_pwrite_all(int fd, const void *buf, size_t len, off_t at)
+{
+	if (at < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return write_all_at(fd, buf, len, at);
 }
 
 int tsarc_errno_code(int err)

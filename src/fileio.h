@@ -16,6 +16,14 @@
 /* Writes all `len` bytes to fd, again after EINTR and short writes:
  * 0, or -1 with errno set (the caller names what it was writing). */
 int tsarc_write_all(int fd, const void *buf, size_t len);
+/* The same at offset `at` (pwrite(2)): the file offset does not move. */
+int tsarc_pwrite_all(int fd, const void *buf, size_t len, off_t at);
+
+/* Scratch space: an unlinked file in TMPDIR (else /tmp), made with
+ * O_TMPFILE where the filesystem has it, mode 0600. Nobody else can open
+ * it, and it vanishes with its last descriptor, also after a crash.
+ * The descriptor (close-on-exec), or -1 with errno set. */
+int tsarc_scratch_file(void);
 
 /* The TSARC_E* code for an errno of a file operation (ENOENT: ENOTFOUND,
  * EACCES: EACCESS, ...; EIO for anything without a better code). */

@@ -5,7 +5,8 @@
  * host libarchive walks the tree in-process; in a pod `tar cf - -C DIR .`
  * runs through the transport, as `oc rsync` of the manual procedure would
  * have, but streamed; what that tar says of files that changed while it
- * read them becomes warnings and metadata (tar_stderr.h).
+ * read them becomes warnings (tar_stderr.h), and its archive is taken in
+ * to hold what the files had, as this host's does (tar_intake.h).
  *
  * The tree is live (system-storage is an RWX volume the application writes
  * while we read): each file's bytes are read before its header, which
@@ -22,6 +23,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "snapshot.h"
+#include "tar_intake.h"
 #include "tar_stderr.h"
 #include "tsarc/errors.h"
 #include "tree_restore.h"
@@ -99,24 +101,12 @@ static int stopped(walk *w)
 	return 1;
 }
 
-/* An unlinked file in TMPDIR, made once per backup, reused per file. */
+/* Scratch space made once per backup (fileio.h), reused per file. */
 static int spool_open(walk *w)
 {
-	const char *tmp = getenv("TMPDIR");
-	char path[4096];
-
 	if (w->spool >= 0)
 		return ftruncate(w->spool, 0) == 0 ? 0 : -1;
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
-	w->spool = open(tmp, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
-	if (w->spool >= 0)
-		return 0;
-	snprintf(path, sizeof(path), "%s/tsarc-spool.XXXXXX", tmp);
-	if ((w->spool = mkostemp(path, O_CLOEXEC)) < 0)
-		return -1;
-	unlink(path);
-	return 0;
+	return (w->spool = tsarc_scratch_file()) >= 0 ? 0 : -1;
 }
 
 static int all_zero(const char *p, size_t len)
@@ -182,21 +172,11 @@ static int read_whole(walk *w, const char *path, const struct stat *st, uint64_t
 		if (n == 0)
 			break;
 		/* Zeros are not written: the spool stays as sparse as the file. */
-		if (big && !all_zero(w->buf, (size_t)n)) {
-			size_t done = 0;
-			while (done < (size_t)n) {
-				ssize_t m = pwrite(w->spool, w->buf + done, (size_t)n - done,
-					(off_t)(have + done));
-				if (m < 0 && errno == EINTR)
-					continue;
-				if (m < 0) {
-					snprintf(w->err, w->errsz, "spooling %s into TMPDIR: %s", path,
-						strerror(errno));
-					close(fd);
-					return TSARC_EIO;
-				}
-				done += (size_t)m;
-			}
+		if (big && !all_zero(w->buf, (size_t)n) &&
+			tsarc_pwrite_all(w->spool, w->buf, (size_t)n, (off_t)have) != 0) {
+			snprintf(w->err, w->errsz, "spooling %s into TMPDIR: %s", path, strerror(errno));
+			close(fd);
+			return TSARC_EIO;
 		}
 		have += (uint64_t)n;
 	}
@@ -524,14 +504,17 @@ static int files_prepare(tsarc_component *c, tsarc_production *out)
 			(rc = tsarc_cmd_arg(&out->version_cmd, "--version")))
 			return rc;
 		/* The tree is live there too: what tar says of the files that
-		 * changed while it read them becomes warnings, and the zeros it
-		 * padded a shrunk file with are recorded (tar_stderr.h). */
+		 * changed while it read them becomes warnings (tar_stderr.h),
+		 * and its archive is taken in as this host's would be written:
+		 * no zeros tar padded a shrunk file with, no fifos or devices
+		 * (tar_intake.h). */
 		if (!(out->writer_ctx = tsarc_tar_stderr_new(tool, path)))
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		out->writer_ctx_free = tsarc_tar_stderr_free;
 		out->stderr_line = tsarc_tar_stderr_line;
+		out->stderr_end = tsarc_tar_stderr_end;
 		out->exit_ok = tsarc_tar_stderr_exit_ok;
-		out->writer_meta = tsarc_tar_stderr_meta;
+		out->filter = tsarc_tar_intake;
 		return 0;
 	}
 	if (stat(path, &st) || !S_ISDIR(st.st_mode))

@@ -6,24 +6,38 @@
  * first ": " that is not escaped ends it.
  */
 #include "tar_stderr.h"
+#include "grow.h"
 #include "log.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* More shrunk files than this in one run is not a live volume any more;
- * the metadata stays a few MB. The rest make the run fail. */
+ * the rest make the run fail. */
 #define PADDED_MAX 100000
 #define NAME_MAX_BYTES 4096
 
+typedef struct padded {
+	char *name; /* as tar stores it */
+	unsigned long long zeros;
+	int claimed;
+} padded;
+
 struct tsarc_tar_stderr {
 	char *tool, *base, *root;
-	cJSON *padded;
-	size_t npadded;
+	padded *padded;
+	size_t npadded, cap;
+	int sorted;
 	unsigned long differs; /* lines that explain exit status 1 */
 	unsigned long other;   /* lines it does not know */
+	pthread_mutex_t lock;  /* ended, between the drain thread and the intake */
+	pthread_cond_t cond;
+	int ended;
 };
 
 tsarc_tar_stderr *tsarc_tar_stderr_new(const char *tool, const char *root)
@@ -31,8 +45,12 @@ tsarc_tar_stderr *tsarc_tar_stderr_new(const char *tool, const char *root)
 	tsarc_tar_stderr *t = calloc(1, sizeof(*t));
 	const char *slash = strrchr(tool, '/');
 
-	if (!t || !(t->tool = strdup(tool)) || !(t->base = strdup(slash ? slash + 1 : tool)) ||
-		!(t->root = strdup(root)) || !(t->padded = cJSON_CreateArray())) {
+	if (!t)
+		return NULL;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->cond, NULL);
+	if (!(t->tool = strdup(tool)) || !(t->base = strdup(slash ? slash + 1 : tool)) ||
+		!(t->root = strdup(root))) {
 		tsarc_tar_stderr_free(t);
 		return NULL;
 	}
@@ -42,13 +60,18 @@ tsarc_tar_stderr *tsarc_tar_stderr_new(const char *tool, const char *root)
 void tsarc_tar_stderr_free(void *p)
 {
 	tsarc_tar_stderr *t = p;
+	size_t i;
 
 	if (!t)
 		return;
 	free(t->tool);
 	free(t->base);
 	free(t->root);
-	cJSON_Delete(t->padded);
+	for (i = 0; i < t->npadded; i++)
+		free(t->padded[i].name);
+	free(t->padded);
+	pthread_cond_destroy(&t->cond);
+	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
 
@@ -111,16 +134,22 @@ static int is(const char *msg, size_t len, const char *text)
 }
 
 /* "./x" as tar names it, under the folder it archived, for messages. */
-static void shown(const tsarc_tar_stderr *t, const char *quoted, size_t qlen, char *out,
+static void shown(const tsarc_tar_stderr *t, const char *name, size_t len, char *out,
 	size_t outsz)
 {
-	while (qlen >= 2 && quoted[0] == '.' && quoted[1] == '/') {
-		quoted += 2;
-		qlen -= 2;
+	while (len >= 2 && name[0] == '.' && name[1] == '/') {
+		name += 2;
+		len -= 2;
 	}
-	if (qlen == 1 && quoted[0] == '.')
-		qlen = 0;
-	snprintf(out, outsz, "%s%s%.*s", t->root, qlen ? "/" : "", (int)qlen, quoted);
+	if (len == 1 && name[0] == '.')
+		len = 0;
+	snprintf(out, outsz, "%s%s%.*s", t->root, len ? "/" : "", (int)len, name);
+}
+
+void tsarc_tar_stderr_where(const tsarc_tar_stderr *t, const char *name, char *out,
+	size_t outsz)
+{
+	shown(t, name, strlen(name), out, outsz);
 }
 
 /* The line's "NAME: MESSAGE" after "TOOL: ", or 0. */
@@ -157,16 +186,13 @@ static int split(const tsarc_tar_stderr *t, const char *line, size_t len, const 
 
 static int add_padded(tsarc_tar_stderr *t, const char *name, unsigned long long zeros)
 {
-	cJSON *o;
-
-	if (t->npadded >= PADDED_MAX || !(o = cJSON_CreateObject()))
+	if (t->npadded >= PADDED_MAX)
 		return -1;
-	if (!cJSON_AddStringToObject(o, "path", name) ||
-		!cJSON_AddNumberToObject(o, "zeros", (double)zeros)) {
-		cJSON_Delete(o);
+	if (TSARC_RESERVE(t->padded, t->npadded, t->cap, 16) ||
+		!(t->padded[t->npadded].name = strdup(name)))
 		return -1;
-	}
-	cJSON_AddItemToArray(t->padded, o);
+	t->padded[t->npadded].zeros = zeros;
+	t->padded[t->npadded].claimed = 0;
 	t->npadded++;
 	return 0;
 }
@@ -198,8 +224,8 @@ void tsarc_tar_stderr_line(void *p, const char *line, size_t len, int cut)
 		}
 		t->differs++;
 		tsarc__log(TSARC_LOG_WARN, "files", "file_shrank", "%s: file shrank by %llu bytes "
-			"while the pod's tar read it; stored the bytes it had (tar's %llu bytes of zero "
-			"padding are left out at restore)", where, zeros, zeros);
+			"while the pod's tar read it; stored the bytes it had, not tar's zero padding",
+			where, zeros);
 	} else if (is(msg, mlen, "file changed as we read it")) {
 		t->differs++;
 		tsarc__log(TSARC_LOG_WARN, "files", "file_changed", "%s: file changed or grew while "
@@ -223,15 +249,74 @@ int tsarc_tar_stderr_exit_ok(void *p, int status)
 	return status == 1 && t->differs > 0 && t->other == 0;
 }
 
-cJSON *tsarc_tar_stderr_meta(void *p)
+void tsarc_tar_stderr_end(void *p)
 {
 	tsarc_tar_stderr *t = p;
-	cJSON *o;
 
-	if (!t->npadded || !(o = cJSON_CreateObject()))
-		return NULL;
-	cJSON_AddItemToObject(o, "padded", t->padded);
-	t->padded = NULL;
-	t->npadded = 0;
-	return o;
+	pthread_mutex_lock(&t->lock);
+	t->ended = 1;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+}
+
+int tsarc_tar_stderr_wait(tsarc_tar_stderr *t, const atomic_int *stop)
+{
+	int ended;
+
+	pthread_mutex_lock(&t->lock);
+	/* The stop flag is not signalled: looked at every 100 ms. */
+	while (!t->ended && !atomic_load(stop)) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&t->cond, &t->lock, &until);
+	}
+	ended = t->ended;
+	pthread_mutex_unlock(&t->lock);
+	return ended ? 0 : -1;
+}
+
+static int padded_cmp(const void *a, const void *b)
+{
+	return strcmp(((const padded *)a)->name, ((const padded *)b)->name);
+}
+
+unsigned long long tsarc_tar_stderr_padding(tsarc_tar_stderr *t, const char *name)
+{
+	padded key, *hit;
+
+	if (!t->sorted) {
+		if (t->npadded > 1)
+			qsort(t->padded, t->npadded, sizeof(padded), padded_cmp);
+		t->sorted = 1;
+	}
+	key.name = (char *)name;
+	if (!t->npadded || !(hit = bsearch(&key, t->padded, t->npadded, sizeof(padded),
+				     padded_cmp)))
+		return 0;
+	/* Named twice (two entries of one name): each claims its own. */
+	while (hit > t->padded && !strcmp(hit[-1].name, name))
+		hit--;
+	for (; hit < t->padded + t->npadded && !strcmp(hit->name, name); hit++)
+		if (!hit->claimed) {
+			hit->claimed = 1;
+			return hit->zeros;
+		}
+	return 0;
+}
+
+const char *tsarc_tar_stderr_unclaimed(const tsarc_tar_stderr *t, unsigned long long *zeros)
+{
+	size_t i;
+
+	for (i = 0; i < t->npadded; i++)
+		if (!t->padded[i].claimed) {
+			*zeros = t->padded[i].zeros;
+			return t->padded[i].name;
+		}
+	return NULL;
 }

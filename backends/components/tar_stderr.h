@@ -12,13 +12,13 @@
  * exit status 1 ("some files differ"), which is then a success. Anything
  * else tar says keeps a non-zero status an error.
  *
- * The zeros tar padded a shrunk file with are recorded for the stream's
- * metadata ("padded": the entry's name as tar stores it and the number
- * of zeros at its end), so that every restore gives the file the bytes
- * it really had (src/tree/padding.c): tar wrote the entry's header, with
- * the old size, before it could know.
+ * The zeros tar padded a shrunk file with are kept, by the entry's name
+ * as tar stores it, for the intake (tar_intake.h), which stores only the
+ * bytes the file had: tar wrote the entry's header, with the old size,
+ * before it could know, and its stderr is not in step with its output,
+ * so the intake asks only once stderr has ended.
  */
-#include <cjson/cJSON.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 typedef struct tsarc_tar_stderr tsarc_tar_stderr;
@@ -32,9 +32,19 @@ void tsarc_tar_stderr_line(void *t, const char *line, size_t len, int cut);
 /* Whether exit status `status` means only what the lines said: 1 (some
  * files differ) after at least one such warning and nothing else. */
 int tsarc_tar_stderr_exit_ok(void *t, int status);
-/* {"padded": [{"path": NAME, "zeros": N}, ...]} when a file shrank, else
- * NULL (production.writer_meta). */
-cJSON *tsarc_tar_stderr_meta(void *t);
+/* Stderr has ended (proc.h, err_end): every line has been seen. */
+void tsarc_tar_stderr_end(void *t);
+/* Waits until stderr has ended: 0, or -1 once *stop is set. */
+int tsarc_tar_stderr_wait(tsarc_tar_stderr *t, const atomic_int *stop);
+/* After the end: the zeros tar said it padded entry `name` with (0:
+ * none), each report given once. */
+unsigned long long tsarc_tar_stderr_padding(tsarc_tar_stderr *t, const char *name);
+/* After the end: a padded entry nobody asked for (its zeros in *zeros),
+ * or NULL. */
+const char *tsarc_tar_stderr_unclaimed(const tsarc_tar_stderr *t, unsigned long long *zeros);
+/* "ROOT/x" for entry "./x", for messages. */
+void tsarc_tar_stderr_where(const tsarc_tar_stderr *t, const char *name, char *out,
+	size_t outsz);
 
 /* Undoes GNU tar's "escape" quoting of a name in a message (\\, \:, \n,
  * \t, ..., \OOO): `len` bytes of `in` into `out` (NUL-terminated). -1

@@ -96,7 +96,12 @@ typedef struct tsarc_production {
 	 * were warnings: the component succeeds. writer_meta and
 	 * writer_ctx_free serve it as they serve a writer. */
 	void (*stderr_line)(void *ctx, const char *line, size_t len, int cut);
+	void (*stderr_end)(void *ctx); /* after its last line (proc.h, err_end) */
 	int (*exit_ok)(void *ctx, int status);
+	/* The external producer's output rewritten on its way into the stream
+	 * (the pod tar's archive: tar_intake.h), on a thread of its own with
+	 * writer_ctx; NULL: the output is the stream. */
+	tsarc_filter_fn filter;
 	cJSON *meta;               /* details for the manifest (owned) */
 	tsarc_cmd version_cmd;     /* prints the tool's version; argc 0: none */
 	const char *version_text;  /* a fixed version string instead */

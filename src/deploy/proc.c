@@ -23,6 +23,7 @@ void tsarc_proc_init(tsarc_proc *p)
 	p->out_fd = -1;
 	p->err_fd = -1;
 	p->writer_fd = -1;
+	p->filter_in = -1;
 	p->in_fd = -1;
 }
 
@@ -124,6 +125,8 @@ static void *drain_stderr(void *arg)
 	if (line && (len || cut))
 		p->err_line(p->err_line_ctx, line, len, cut);
 	free(line);
+	if (p->err_end)
+		p->err_end(p->err_line_ctx);
 	return NULL;
 }
 
@@ -323,8 +326,11 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 		widen_pipe(p->in_fd);
 	if (pthread_create(&p->err_thread, NULL, drain_stderr, p) == 0)
 		p->has_err_thread = 1;
-	else
+	else {
 		close_fd(&p->err_fd); /* the child gets EPIPE on stderr, still runs */
+		if (p->err_end)
+			p->err_end(p->err_line_ctx);
+	}
 	return 0;
 }
 
@@ -338,8 +344,12 @@ static void *writer_main(void *arg)
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
-	p->writer_rc = p->writer_fn(p->writer_fd, p->writer_ctx, &p->stop, p->writer_err,
-		sizeof(p->writer_err));
+	if (p->filter_fn)
+		p->writer_rc = p->filter_fn(p->filter_in, p->writer_fd, p->writer_ctx, &p->stop,
+			p->writer_err, sizeof(p->writer_err));
+	else
+		p->writer_rc = p->writer_fn(p->writer_fd, p->writer_ctx, &p->stop, p->writer_err,
+			sizeof(p->writer_err));
 	close_fd(&p->writer_fd);
 	return NULL;
 }
@@ -362,6 +372,13 @@ int tsarc_proc_start_writer(tsarc_proc *p, tsarc_writer_fn fn, void *ctx)
 	}
 	p->has_writer = 1;
 	return 0;
+}
+
+int tsarc_proc_start_filter(tsarc_proc *p, tsarc_filter_fn fn, int in_fd, void *ctx)
+{
+	p->filter_fn = fn;
+	p->filter_in = in_fd;
+	return tsarc_proc_start_writer(p, NULL, ctx);
 }
 
 void tsarc_proc_kill(tsarc_proc *p)

@@ -23,6 +23,11 @@
  * TSARC_ECANCELED once *stop is set (it cannot be killed like a process). */
 typedef int (*tsarc_writer_fn)(int fd, void *ctx, const atomic_int *stop, char *err,
 	size_t errsz);
+/* An in-process filter: reads another producer's output from `in_fd` to its
+ * end and writes what the stream is to be to `out_fd`; otherwise as a
+ * writer. */
+typedef int (*tsarc_filter_fn)(int in_fd, int out_fd, void *ctx, const atomic_int *stop,
+	char *err, size_t errsz);
 
 typedef struct tsarc_proc {
 	pid_t pid;          /* 0: no child (writer thread or not started) */
@@ -36,6 +41,8 @@ typedef struct tsarc_proc {
 	int has_writer;
 	pthread_t writer;
 	tsarc_writer_fn writer_fn;
+	tsarc_filter_fn filter_fn; /* a filter instead of writer_fn */
+	int filter_in;             /* the filter's input, owned by its producer */
 	void *writer_ctx;
 	int writer_fd;
 	int writer_rc;
@@ -74,6 +81,10 @@ typedef struct tsarc_proc {
 	 * never after tsarc_proc_finish returned. For a tool that names
 	 * per-file trouble on stderr (GNU tar). */
 	void (*err_line)(void *ctx, const char *line, size_t len, int cut);
+	/* Set before spawning, may be NULL: called once on the drain thread
+	 * after the last err_line, when stderr has ended (or at once when it
+	 * cannot be drained): from then on every line has been seen. */
+	void (*err_end)(void *ctx);
 	void *err_line_ctx;
 } tsarc_proc;
 
@@ -95,6 +106,9 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[]);
 void tsarc_proc_close_stdin(tsarc_proc *p);
 /* Runs fn(fd, ctx) on a thread writing into the pipe read by out_fd. */
 int tsarc_proc_start_writer(tsarc_proc *p, tsarc_writer_fn fn, void *ctx);
+/* Runs filter fn(in_fd, out, ctx) on a thread writing into the pipe read
+ * by out_fd; in_fd stays its producer's, which is finished after this. */
+int tsarc_proc_start_filter(tsarc_proc *p, tsarc_filter_fn fn, int in_fd, void *ctx);
 /* Asks the producer to stop: SIGTERM to its process group, or the writer's
  * stop flag. Safe from another thread while the producer runs. */
 void tsarc_proc_kill(tsarc_proc *p);

@@ -36,6 +36,7 @@ typedef struct slot {
 	char *tool_version;
 	cJSON *source;     /* where from (copy kept for the report) */
 	tsarc_proc proc;
+	tsarc_proc filter; /* rewrites proc's output into the stream, if the kind asks */
 	int running;       /* proc may be killed (under run.lock) */
 	int streamed;      /* its stream was handed to the engine */
 } slot;
@@ -64,6 +65,13 @@ static char *dup_error(void)
 	return strdup(e->message && e->message[0] ? e->message : tsarc_strerror(e->code));
 }
 
+/* Stops a slot's producer and the filter behind it. */
+static void kill_slot(slot *s)
+{
+	tsarc_proc_kill(&s->proc);
+	tsarc_proc_kill(&s->filter);
+}
+
 /* Records a failure; the first one cancels every other component. */
 static void fail_slot(run *r, slot *s, int rc)
 {
@@ -82,7 +90,7 @@ static void fail_slot(run *r, slot *s, int rc)
 		r->canceled = 1;
 		for (i = 0; i < r->n; i++)
 			if (r->slots[i].running)
-				tsarc_proc_kill(&r->slots[i].proc);
+				kill_slot(&r->slots[i]);
 	}
 	pthread_mutex_unlock(&r->lock);
 }
@@ -179,29 +187,45 @@ static int run_component(run *r, slot *s)
 		rc = tsarc_proc_start_writer(&s->proc, prod.writer, prod.writer_ctx);
 	else {
 		s->proc.err_line = prod.stderr_line;
+		s->proc.err_end = prod.stderr_end;
 		s->proc.err_line_ctx = prod.writer_ctx;
 		rc = c->tr->spawn(c->tr, c, &prod.cmd, &s->proc);
+		if (!rc && prod.filter &&
+			(rc = tsarc_proc_start_filter(&s->filter, prod.filter, s->proc.out_fd,
+				 prod.writer_ctx))) {
+			tsarc_proc_kill(&s->proc);
+			tsarc_proc_finish(&s->proc, what);
+		}
 	}
 	if (rc)
 		goto done;
 	pthread_mutex_lock(&r->lock);
 	s->running = 1;
 	if (r->canceled)
-		tsarc_proc_kill(&s->proc);
+		kill_slot(s);
 	pthread_mutex_unlock(&r->lock);
 
 	{
 		s->streamed = 1;
-		rc = tsarc_backup_stream_fd(r->b, c->stream, c->kind, s->proc.out_fd, meta);
+		rc = tsarc_backup_stream_fd(r->b, c->stream, c->kind,
+			prod.filter ? s->filter.out_fd : s->proc.out_fd, meta);
 		meta = NULL;
 		if (rc)
-			tsarc_proc_kill(&s->proc); /* nobody reads its output any more */
+			kill_slot(s); /* nobody reads its output any more */
 		pthread_mutex_lock(&r->lock);
 		s->running = 0;
 		pthread_mutex_unlock(&r->lock);
 		{
 			tsarc_saved_error engine;
+			int frc = 0;
 			tsarc_error_save(&engine);
+			/* The filter first: it reads the producer's output. Its
+			 * failure ended the stream early: the engine's own error,
+			 * if any, came first. */
+			if (prod.filter && (frc = tsarc_proc_finish(&s->filter, what)) && !rc) {
+				tsarc_error_save(&engine);
+				rc = frc;
+			}
 			prc = tsarc_proc_finish(&s->proc, what);
 			/* A status the producer's own stderr explained as warnings
 			 * (files that changed while tar read them). */
@@ -352,6 +376,7 @@ int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report)
 			continue;
 		s = &r.slots[r.n++];
 		tsarc_proc_init(&s->proc);
+		tsarc_proc_init(&s->filter);
 		s->comp.name = c->string;
 		s->comp.kind = tsarc_spec_str(c, "kind");
 		s->comp.spec = c;

@@ -1,6 +1,7 @@
 /* A live tree read by GNU tar in a pod: what its stderr says
- * (backends/components/tar_stderr.c) and the "padded" record a restore
- * reads back (src/tree/padding.c). The lines are GNU tar 1.34's own. */
+ * (backends/components/tar_stderr.c), and the "padded" record a restore
+ * reads back from snapshots that older versions wrote (src/tree/padding.c).
+ * The lines are GNU tar 1.34's own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 
 #include "cmocka_main.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +43,7 @@ static void unquote(void **state)
 static void warnings_explain_status_1(void **state)
 {
 	tsarc_tar_stderr *t = tsarc_tar_stderr_new("tar", "/srv/storage");
-	cJSON *meta, *p;
+	unsigned long long zeros = 0;
 
 	(void)state;
 	assert_non_null(t);
@@ -55,14 +57,48 @@ static void warnings_explain_status_1(void **state)
 	line(t, "command terminated with exit code 1");
 	assert_true(tsarc_tar_stderr_exit_ok(t, 1));
 	assert_false(tsarc_tar_stderr_exit_ok(t, 2));
-	meta = tsarc_tar_stderr_meta(t);
-	assert_non_null(meta);
-	p = cJSON_GetObjectItemCaseSensitive(meta, "padded");
-	assert_int_equal(cJSON_GetArraySize(p), 2);
-	assert_string_equal(cJSON_GetArrayItem(p, 0)->child->valuestring, "./big");
-	assert_int_equal((int)cJSON_GetArrayItem(p, 0)->child->next->valuedouble, 20784);
-	assert_string_equal(cJSON_GetArrayItem(p, 1)->child->valuestring, "./one");
-	cJSON_Delete(meta);
+	tsarc_tar_stderr_end(t);
+	assert_string_equal(tsarc_tar_stderr_unclaimed(t, &zeros), "./big");
+	assert_int_equal(zeros, 20784);
+	tsarc_tar_stderr_free(t);
+}
+
+/* The zeros tar padded each file with, once stderr has ended: each report
+ * is given once, and one nobody asked for is found. */
+static void padding_by_name(void **state)
+{
+	tsarc_tar_stderr *t = tsarc_tar_stderr_new("tar", "/srv/storage");
+	atomic_int stop;
+	unsigned long long zeros = 0;
+
+	(void)state;
+	atomic_init(&stop, 0);
+	assert_non_null(t);
+	line(t, "tar: ./big: File shrank by 20784 bytes; padding with zeros");
+	line(t, "tar: ./one: File shrank by 1 byte; padding with zeros");
+	line(t, "tar: ./a\\:b: File shrank by 7 bytes; padding with zeros");
+	tsarc_tar_stderr_end(t);
+	assert_int_equal(tsarc_tar_stderr_wait(t, &stop), 0);
+	assert_int_equal(tsarc_tar_stderr_padding(t, "./big"), 20784);
+	assert_int_equal(tsarc_tar_stderr_padding(t, "./big"), 0);
+	assert_int_equal(tsarc_tar_stderr_padding(t, "./a:b"), 7);
+	assert_int_equal(tsarc_tar_stderr_padding(t, "./none"), 0);
+	assert_string_equal(tsarc_tar_stderr_unclaimed(t, &zeros), "./one");
+	assert_int_equal(zeros, 1);
+	assert_int_equal(tsarc_tar_stderr_padding(t, "./one"), 1);
+	assert_null(tsarc_tar_stderr_unclaimed(t, &zeros));
+	tsarc_tar_stderr_free(t);
+}
+
+/* Stderr that never ends: the wait gives up once told to stop. */
+static void wait_stops(void **state)
+{
+	tsarc_tar_stderr *t = tsarc_tar_stderr_new("tar", "/srv");
+	atomic_int stop;
+
+	(void)state;
+	atomic_init(&stop, 1);
+	assert_int_equal(tsarc_tar_stderr_wait(t, &stop), -1);
 	tsarc_tar_stderr_free(t);
 }
 
@@ -97,7 +133,6 @@ static void anything_else_stays_an_error(void **state)
 		const char *l = "tar: ./x: file changed as we read it";
 		tsarc_tar_stderr_line(t, l, strlen(l), 1);
 		assert_false(tsarc_tar_stderr_exit_ok(t, 1));
-		assert_null(tsarc_tar_stderr_meta(t));
 		tsarc_tar_stderr_free(t);
 	}
 }
@@ -142,4 +177,5 @@ static void padding_record(void **state)
 }
 
 TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(unquote), cmocka_unit_test(warnings_explain_status_1),
+	cmocka_unit_test(padding_by_name), cmocka_unit_test(wait_stops),
 	cmocka_unit_test(anything_else_stays_an_error), cmocka_unit_test(padding_record))
