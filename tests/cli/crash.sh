@@ -8,6 +8,9 @@
 # files break nothing.
 #
 # TSARC_TEST_CRASH_RANDOM=N adds N trials killed at random moments (R1).
+# TSARC_TEST_CRASH_SEEDED=N adds N trials killed while a data object (a
+# chunk, or a pack in format 2) is being written, the how-manyeth drawn
+# from a fixed seed: many moments of a backup, the same ones every run.
 # TSARC_TEST_INIT_OPTS: options for init (e.g. "--format 2 --pack-size
 # 262144": the same trials on packs, plus one killed while the index is
 # being written).
@@ -16,6 +19,7 @@
 SIZE=${TSARC_TEST_CRASH_SIZE:-32M}
 RATE=${TSARC_TEST_CRASH_RATE:-20} # MiB/s through the pacing reader
 RANDOM_TRIALS=${TSARC_TEST_CRASH_RANDOM:-0}
+SEEDED_TRIALS=${TSARC_TEST_CRASH_SEEDED:-0}
 R=$WORK/repo
 # shellcheck disable=SC2086 # a list of options
 init_repo "$R" ${TSARC_TEST_INIT_OPTS:-}
@@ -184,6 +188,23 @@ while [ "$i" -lt "$RANDOM_TRIALS" ]; do
 	i=$((i + 1))
 	trial time "$(python3 -c 'import random; print("%.3f" % random.uniform(0.05, 2.2))')"
 done
+if [ "$SEEDED_TRIALS" -gt 0 ]; then
+	# How many data objects a whole backup of such a stream writes: in a
+	# repository of its own, unpaced.
+	"$GEN" "$SIZE" --seed 999 --random-every 9 >"$WORK/s.sql" || fail "the generator failed"
+	# shellcheck disable=SC2086 # a list of options
+	init_repo "$WORK/count" ${TSARC_TEST_INIT_OPTS:-}
+	t_in "$WORK/s.sql" backup --repo "$WORK/count" --stdin --name s.sql
+	expect_rc 0 "the backup that counts data objects"
+	OBJECTS=$(find "$WORK/count/data" -type f -name '[0-9a-f]*' | wc -l)
+	info "a whole backup writes $OBJECTS data objects"
+	for n in $(python3 -c 'import random, sys
+r = random.Random(20261201)
+print(" ".join(str(r.randint(1, int(sys.argv[1]))) for _ in range(int(sys.argv[2]))))' \
+		"$OBJECTS" "$SEEDED_TRIALS"); do
+		trial tmp "data@$n"
+	done
+fi
 info "$TMP_LEFT .tmp- files were left by the killed backups (summed over trials)"
 
 # Leftover temp files, planted where every kind of object lives, are ignored.

@@ -10,9 +10,11 @@
 #     less space; after each, check --read-data passes, every snapshot
 #     restores byte-identical, and the index is merged;
 #   - kill -9 of a prune at fixed points (a new pack, a new index object,
-#     an old index object or a pack being removed; inotify, no timing):
-#     check passes and every snapshot restores; the next prune finishes the
-#     job (nothing left to do after it, check --read-data clean).
+#     an old index object or a pack being removed; inotify, no timing), and
+#     then at every other object an uninterrupted prune writes or removes
+#     (some 17 here, counted from that prune's report): check passes and every
+#     snapshot restores; the next prune finishes the job (nothing left to
+#     do after it, check --read-data clean).
 . "$(dirname "$0")/lib.sh"
 
 R=$WORK/repo
@@ -94,7 +96,9 @@ restores_all "$WORK/r100"
 
 # --max-unused 0: the partly used packs too.
 copy r0
+INDEX_BEFORE=$(find "$R/index" -type f | wc -l)
 prune_json "$WORK/r0" --max-unused 0
+cp "$WORK/p.json" "$WORK/r0.json"
 [ "$(pj "d['packs_repacked']")" -gt 0 ] || fail "--max-unused 0 repacked nothing"
 [ "$(pj "d['packs_written']")" -gt 0 ] || fail "the repack wrote no pack"
 [ "$(pj "d['bytes_unused_left']")" -eq 0 ] || fail "--max-unused 0 left unused bytes"
@@ -167,7 +171,7 @@ trial() {
 	# A killed prune's lock stays behind (a prune refuses while a live
 	# lock is there: its process is gone, on this host).
 	prune_json "$d" --max-unused 0
-	if [ "$again" = no ]; then
+	if [ "$again" = no ]; then # (any: either)
 		[ "$(pj "d['packs_repacked']")" -eq 0 ] || fail "trial $TRIAL: the next prune repacked again: $(cat "$WORK/p.json")"
 	fi
 	ok check --repo "$d" --read-data
@@ -182,5 +186,21 @@ trial create index 2 no  # the merged index of the packs kept is being written
 trial delete index 1 no  # the first old index object has gone
 trial delete data 1 no   # the first pack has gone
 trial delete data 4 no   # packs are being removed
+# Then every other pack or index object the prune writes or removes.
+WRITTEN=$(json_get "$WORK/r0.json" "d['packs_written']")
+REMOVED=$(json_get "$WORK/r0.json" "d['packs_deleted'] + d['packs_repacked']")
+info "an uninterrupted prune writes $WRITTEN packs and 2 index objects, removes $REMOVED packs and $INDEX_BEFORE index objects"
+python3 - "$WRITTEN" "$REMOVED" "$INDEX_BEFORE" >"$WORK/points" <<'PY'
+import sys
+written, removed, index = (int(a) for a in sys.argv[1:])
+done = {("create", "data", 1), ("create", "index", 1), ("create", "index", 2),
+        ("delete", "index", 1), ("delete", "data", 1), ("delete", "data", 4)}
+for mode, folder, n in (("create", "data", written), ("create", "index", 2),
+                        ("delete", "data", removed), ("delete", "index", index)):
+    for k in range(1, n + 1):
+        if (mode, folder, k) not in done:
+            print(mode, folder, k)
+PY
+while read -r mode dir nth; do trial "$mode" "$dir" "$nth" any; done <"$WORK/points"
 
 finish "$TRIAL crash trials"
