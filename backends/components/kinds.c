@@ -26,6 +26,20 @@ const tsarc_kind *tsarc_kind_find(const char *name)
 	return NULL;
 }
 
+const tsarc_kind *tsarc_kind_at(size_t i)
+{
+	return i < NKINDS ? all[i] : NULL;
+}
+
+void tsarc_kind_names(char *buf, size_t size)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < NKINDS && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", all[i]->name);
+}
+
 int tsarc_kind_for_action(const char *kind, const char *action, const char *component,
 	const tsarc_kind **out)
 {

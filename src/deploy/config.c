@@ -172,9 +172,11 @@ static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf
 	out->name = c->string;
 	out->json = c;
 	out->kind = tsarc_spec_str(c, "kind");
-	if (!out->kind || !(src = tsarc_kind_find(out->kind)))
-		return tsarc_error_set(TSARC_ECONFIG, "%s.kind must be one of mysql, postgres, "
-			"redis, files, resources, exec, s3files", where);
+	if (!out->kind || !(src = tsarc_kind_find(out->kind))) {
+		char kinds[200];
+		tsarc_kind_names(kinds, sizeof(kinds));
+		return tsarc_error_set(TSARC_ECONFIG, "%s.kind must be one of %s", where, kinds);
+	}
 	if ((rc = src->validate(c, c->string))) {
 		tsarc_error_prefix("%s", d->origin);
 		return rc;

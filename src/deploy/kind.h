@@ -146,6 +146,11 @@ struct tsarc_kind {
 
 /* The kind called `name`, or NULL. */
 const tsarc_kind *tsarc_kind_find(const char *name);
+/* The registry's i-th kind (0, 1, ...), NULL past the last one. */
+const tsarc_kind *tsarc_kind_at(size_t i);
+/* The registered kinds' names, ", "-separated, for a message that lists
+ * them (cut short to fit `size`). */
+void tsarc_kind_names(char *buf, size_t size);
 /* The kind that runs `action` for a stream of kind `kind` (may be NULL):
  * the stream's own kind when the action is its own, else the kind whose
  * action any kind may name. TSARC_ECONFIG naming `component` otherwise. */

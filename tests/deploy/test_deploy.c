@@ -14,6 +14,7 @@
 
 #include "component.h"
 #include "deploy.h"
+#include "kind.h"
 #include "tsarc/errors.h"
 
 static void url_cases(void **state)
@@ -212,6 +213,26 @@ static void config_errors(void **state)
 	}
 }
 
+/* An unknown kind is answered with the registry's own list: every kind
+ * registered in kinds.c is named, so a new kind cannot be left out. */
+static void unknown_kind_names_every_kind(void **state)
+{
+	tsarc_deploy *d = NULL;
+	const tsarc_kind *k;
+	const char *msg;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(tsarc_deploy_load_text(&d, "{\"transport\": {\"type\": \"local\"}, "
+		"\"components\": {\"x\": {\"kind\": \"mongo\"}}}", "cfg.json"), TSARC_ECONFIG);
+	msg = tsarc_error_last()->message;
+	assert_non_null(strstr(msg, "cfg.json: components.x.kind must be one of mysql, "));
+	for (i = 0; (k = tsarc_kind_at(i)); i++)
+		if (!strstr(msg, k->name))
+			fail_msg("'%s' does not name kind %s", msg, k->name);
+	assert_true(i >= 7);
+}
+
 /* What a step needs from its merged recipe, asked of the transport's
  * capabilities: the field naming a server's configuration is the one the
  * transport keeps it by, a workload to roll out only where workloads are
@@ -331,5 +352,6 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(shell_quote),
 	cmocka_unit_test(merge_over_builtin_profile),
 	cmocka_unit_test(config_errors),
+	cmocka_unit_test(unknown_kind_names_every_kind),
 	cmocka_unit_test(recipe_requirements),
 	cmocka_unit_test(sanitize_resource))
