@@ -90,19 +90,36 @@ typedef struct cli_common {
 
 /* Handles a command's own option: 0 when taken, else an exit code. */
 typedef int (*own_option_fn)(int opt, const char *arg, void *state);
-/* Parses common options plus the command's own. Returns 0 to go on, -1
- * when help was printed, or an exit code. */
-int cli_parse_args(const char *cmd, const char *help, int argc, char **argv,
-	const struct option *longopts, const char *shortopts, cli_common *c,
-	own_option_fn own, void *state);
+
+/* What a command takes on its command line. */
+typedef struct cli_command {
+	const char *name;
+	const char *help;
+	const struct option *longopts; /* its own, then CLI_COMMON_OPTIONS */
+	const char *shortopts;
+	own_option_fn own;             /* NULL: none of its own */
+	/* The operands after the options: exactly `operands` of them, else
+	 * the usage error `operands_usage` ("unexpected argument" when it
+	 * takes none); CLI_ANY_OPERANDS: the command checks them itself. */
+	int operands;
+	const char *operands_usage;
+} cli_command;
+#define CLI_ANY_OPERANDS (-1)
+
+/* What cli_start returns when the command goes on. */
+#define CLI_GO_ON (-1)
+/* Parses the common options and the command's own (`state` is handed to
+ * its own_option_fn), then checks the operands. Returns CLI_GO_ON, or the
+ * exit code to return at once (EXIT_OK after --help). */
+int cli_start(const cli_command *cmd, int argc, char **argv, cli_common *c, void *state);
+/* cli_start, then the repository opened (cli_open_repo) into *repo; a
+ * failure to open it is reported (cli_fail) and its exit code returned. */
+int cli_start_repo(const cli_command *cmd, int argc, char **argv, cli_common *c, void *state,
+	tsarc_repo **repo);
 
 /* An own_option_fn for a command whose one own option is a flag: sets the
  * int that `state` points to. */
 int cli_flag_option(int opt, const char *arg, void *state);
-
-/* Handles a common option; returns 1 if `opt` was one, 0 if not, -1 on error. */
-int cli_common_option(cli_common *c, int opt, const char *arg);
-void cli_common_env(cli_common *c);
 
 /* Prints the thread's last error and returns the exit code for `rc`. */
 int cli_fail(int rc);

@@ -422,6 +422,8 @@ int cmd_backup(int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
+	static const cli_command cmd = {"backup", BACKUP_HELP, longopts, "r:qhn:t:c:",
+		backup_option, 0, NULL};
 	backup_state s;
 	tsarc_backup_options o;
 	tsarc_backup_stats stats;
@@ -435,11 +437,8 @@ int cmd_backup(int argc, char **argv)
 	cli_common c;
 
 	memset(&s, 0, sizeof(s));
-	if ((rc = cli_parse_args("backup", BACKUP_HELP, argc, argv, longopts, "r:qhn:t:c:", &c,
-		     backup_option, &s)))
-		return rc < 0 ? EXIT_OK : rc;
-	if (optind < argc)
-		return cli_usage_error("backup", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_start(&cmd, argc, argv, &c, &s)) != CLI_GO_ON)
+		return rc;
 	if (s.config && s.use_stdin)
 		return cli_usage_error("backup", "--config and --stdin do not go together");
 	if (s.config)
@@ -505,17 +504,14 @@ static const char DUMP_HELP[] =
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	static const cli_command cmd = {"dump", DUMP_HELP, longopts, "r:qh", NULL, 2,
+		"give a snapshot and a stream name"};
 	tsarc_repo *repo = NULL;
 	int rc;
 	cli_common c;
 
-	if ((rc = cli_parse_args("dump", DUMP_HELP, argc, argv, longopts, "r:qh", &c, NULL,
-		     NULL)))
-		return rc < 0 ? EXIT_OK : rc;
-	if (optind + 2 != argc)
-		return cli_usage_error("dump", "give a snapshot and a stream name");
-	if ((rc = cli_open_repo(&c, &repo)))
-		return cli_fail(rc);
+	if ((rc = cli_start_repo(&cmd, argc, argv, &c, NULL, &repo)) != CLI_GO_ON)
+		return rc;
 	rc = tsarc_dump_fd(repo, argv[optind], argv[optind + 1], STDOUT_FILENO, c.inflight);
 	tsarc_repo_free(repo);
 	return rc ? cli_fail(rc) : EXIT_OK;

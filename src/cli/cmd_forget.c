@@ -414,6 +414,8 @@ int cmd_forget(int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
+	static const cli_command cmd = {"forget", FORGET_HELP, longopts, "r:qhn", forget_option,
+		CLI_ANY_OPERANDS, NULL};
 	forget_state s;
 	tsarc_snapshot **snaps = NULL;
 	tsarc_repo *repo = NULL;
@@ -429,9 +431,8 @@ int cmd_forget(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.group_by = "host";
 	s.max_unused = TSARC_PRUNE_MAX_UNUSED_DEFAULT;
-	if ((rc = cli_parse_args("forget", FORGET_HELP, argc, argv, longopts, "r:qhn", &c,
-		     forget_option, &s)))
-		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = cli_start(&cmd, argc, argv, &c, &s)) != CLI_GO_ON)
+		return rc;
 	s.policy.tags = s.tags;
 	explicit_ids = optind < argc;
 	if (explicit_ids && !tsarc_keep_policy_empty(&s.policy))
@@ -637,6 +638,8 @@ int cmd_prune(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"dry-run", no_argument, NULL, 'n'}, {"max-unused", required_argument, NULL, 1},
 		CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	static const cli_command cmd = {"prune", PRUNE_HELP, longopts, "r:qhn", prune_option, 0,
+		NULL};
 	prune_state s = {0, TSARC_PRUNE_MAX_UNUSED_DEFAULT};
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;
@@ -644,13 +647,8 @@ int cmd_prune(int argc, char **argv)
 	cli_common c;
 	int rc;
 
-	if ((rc = cli_parse_args("prune", PRUNE_HELP, argc, argv, longopts, "r:qhn", &c,
-		     prune_option, &s)))
-		return rc < 0 ? EXIT_OK : rc;
-	if (optind < argc)
-		return cli_usage_error("prune", "unexpected argument '%s'", argv[optind]);
-	if ((rc = cli_open_repo(&c, &repo)))
-		return cli_fail(rc);
+	if ((rc = cli_start_repo(&cmd, argc, argv, &c, &s, &repo)) != CLI_GO_ON)
+		return rc;
 	/* A dry run only needs what it reads to stay put (shared); it does not
 	 * count a running backup's chunks, as the young-chunk rule spares them. */
 	if ((rc = tsarc_lock_acquire(&lock, repo, !s.dry_run)))
@@ -685,19 +683,16 @@ int cmd_unlock(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"remove-all", no_argument, NULL, 1}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	static const cli_command cmd = {"unlock", UNLOCK_HELP, longopts, "r:qh", cli_flag_option,
+		0, NULL};
 	tsarc_repo *repo = NULL;
 	tsarc_lock_info *infos = NULL;
 	size_t n = 0, removed = 0, i;
 	int all = 0, rc;
 	cli_common c;
 
-	if ((rc = cli_parse_args("unlock", UNLOCK_HELP, argc, argv, longopts, "r:qh", &c,
-		     cli_flag_option, &all)))
-		return rc < 0 ? EXIT_OK : rc;
-	if (optind < argc)
-		return cli_usage_error("unlock", "unexpected argument '%s'", argv[optind]);
-	if ((rc = cli_open_repo(&c, &repo)))
-		return cli_fail(rc);
+	if ((rc = cli_start_repo(&cmd, argc, argv, &c, &all, &repo)) != CLI_GO_ON)
+		return rc;
 	if ((rc = tsarc_lock_list(repo, &infos, &n)) ||
 		(rc = tsarc_lock_remove(repo, all, &removed)))
 		goto done;

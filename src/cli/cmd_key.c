@@ -86,6 +86,8 @@ int cmd_key(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"new-password-file", required_argument, NULL, 1}, CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0}};
+	static const cli_command cmd = {"key", KEY_HELP, longopts, "r:qh", key_option,
+		CLI_ANY_OPERANDS, NULL};
 	char added[TSARC_ID_HEX_LEN + 1], removed[TSARC_ID_HEX_LEN + 1];
 	const char *new_file = NULL, *sub;
 	tsarc_repo *repo = NULL;
@@ -93,9 +95,8 @@ int cmd_key(int argc, char **argv)
 	cli_common c;
 	int rc;
 
-	if ((rc = cli_parse_args("key", KEY_HELP, argc, argv, longopts, "r:qh", &c, key_option,
-		     &new_file)))
-		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = cli_start(&cmd, argc, argv, &c, &new_file)) != CLI_GO_ON)
+		return rc;
 	if (optind >= argc)
 		return cli_usage_error("key", "say what to do: list, add, remove ID or passwd");
 	sub = argv[optind++];

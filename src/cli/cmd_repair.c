@@ -28,15 +28,16 @@ static void on_damaged(const char *pack, const char *msg, void *payload)
 int cmd_repair(int argc, char **argv)
 {
 	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	static const cli_command cmd = {"repair", REPAIR_HELP, longopts, "r:qh", NULL,
+		CLI_ANY_OPERANDS, NULL};
 	tsarc_repair_result res;
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;
 	cli_common c;
 	int rc;
 
-	if ((rc = cli_parse_args("repair", REPAIR_HELP, argc, argv, longopts, "r:qh", &c,
-		     NULL, NULL)))
-		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = cli_start(&cmd, argc, argv, &c, NULL)) != CLI_GO_ON)
+		return rc;
 	if (optind >= argc || strcmp(argv[optind], "index") != 0)
 		return cli_usage_error("repair", "say what to repair: 'tsarc repair index'");
 	if (optind + 1 < argc)

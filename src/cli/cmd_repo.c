@@ -124,6 +124,7 @@ int cmd_init(int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
+	static const cli_command cmd = {"init", INIT_HELP, longopts, "r:qh", init_option, 0, NULL};
 	init_state s;
 	cli_common c;
 	tsarc_store *st = NULL;
@@ -133,11 +134,8 @@ int cmd_init(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.o.codec = TSARC_CODEC_ZSTD;
-	if ((rc = cli_parse_args("init", INIT_HELP, argc, argv, longopts, "r:qh", &c,
-		     init_option, &s)))
-		return rc < 0 ? EXIT_OK : rc;
-	if (optind < argc)
-		return cli_usage_error("init", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_start(&cmd, argc, argv, &c, &s)) != CLI_GO_ON)
+		return rc;
 	if (s.o.retention.mode && !s.o.retention.days)
 		return cli_usage_error("init", "--object-lock-mode goes with --object-lock DAYS");
 	if (s.o.retention.days && !s.o.retention.mode)
@@ -217,19 +215,16 @@ static cJSON *snapshot_summary(const tsarc_snapshot *s)
 int cmd_snapshots(int argc, char **argv)
 {
 	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	static const cli_command cmd = {"snapshots", SNAPSHOTS_HELP, longopts, "r:qh", NULL, 0,
+		NULL};
 	tsarc_snapshot **snaps = NULL;
 	tsarc_repo *repo = NULL;
 	size_t n = 0, i, k;
 	cli_common c;
 	int rc;
 
-	if ((rc = cli_parse_args("snapshots", SNAPSHOTS_HELP, argc, argv, longopts, "r:qh",
-		     &c, NULL, NULL)))
-		return rc < 0 ? EXIT_OK : rc;
-	if (optind < argc)
-		return cli_usage_error("snapshots", "unexpected argument '%s'", argv[optind]);
-	if ((rc = cli_open_repo(&c, &repo)))
-		return cli_fail(rc);
+	if ((rc = cli_start_repo(&cmd, argc, argv, &c, NULL, &repo)) != CLI_GO_ON)
+		return rc;
 	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, print_unreadable, NULL))) {
 		tsarc_repo_free(repo);
 		return cli_fail(rc);
@@ -279,6 +274,8 @@ int cmd_show(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"chunks", no_argument, NULL, 1}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	static const cli_command cmd = {"show", SHOW_HELP, longopts, "r:qh", cli_flag_option, 1,
+		"give exactly one snapshot"};
 	char id[TSARC_ID_HEX_LEN + 1], hex[TSARC_ID_HEX_LEN + 1];
 	tsarc_snapshot *snap = NULL;
 	tsarc_repo *repo = NULL;
@@ -286,13 +283,8 @@ int cmd_show(int argc, char **argv)
 	cli_common c;
 	size_t i, k;
 
-	if ((rc = cli_parse_args("show", SHOW_HELP, argc, argv, longopts, "r:qh", &c,
-		     cli_flag_option, &chunks)))
-		return rc < 0 ? EXIT_OK : rc;
-	if (optind + 1 != argc)
-		return cli_usage_error("show", "give exactly one snapshot");
-	if ((rc = cli_open_repo(&c, &repo)))
-		return cli_fail(rc);
+	if ((rc = cli_start_repo(&cmd, argc, argv, &c, &chunks, &repo)) != CLI_GO_ON)
+		return rc;
 	if ((rc = tsarc_snapshot_resolve(repo, argv[optind], id)) ||
 		(rc = tsarc_snapshot_load(repo, id, &snap))) {
 		tsarc_repo_free(repo);
@@ -418,6 +410,8 @@ int cmd_check(int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
+	static const cli_command cmd = {"check", CHECK_HELP, longopts, "r:qh", check_option, 0,
+		NULL};
 	check_state s;
 	check_report report = {0, NULL};
 	tsarc_check_result res;
@@ -427,14 +421,9 @@ int cmd_check(int argc, char **argv)
 	int rc;
 
 	memset(&s, 0, sizeof(s));
-	if ((rc = cli_parse_args("check", CHECK_HELP, argc, argv, longopts, "r:qh", &c,
-		     check_option, &s)))
-		return rc < 0 ? EXIT_OK : rc;
-	if (optind < argc)
-		return cli_usage_error("check", "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_start_repo(&cmd, argc, argv, &c, &s, &repo)) != CLI_GO_ON)
+		return rc;
 	s.o.parallel = c.inflight;
-	if ((rc = cli_open_repo(&c, &repo)))
-		return cli_fail(rc);
 	report.json = c.json;
 	if (c.json)
 		report.problems = cJSON_CreateArray();

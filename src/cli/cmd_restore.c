@@ -221,6 +221,8 @@ int cmd_restore(int argc, char **argv)
 		{"skip-endpoint-secrets", no_argument, NULL, 6},
 		{"allow-source-target", no_argument, NULL, 7},
 		CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	static const cli_command cmd = {"restore", RESTORE_HELP, longopts, "c:r:qh",
+		restore_option, 1, "give one snapshot (an id, a prefix, or latest)"};
 	char id[TSARC_ID_HEX_LEN + 1];
 	tsarc_snapshot *snap = NULL;
 	tsarc_deploy *d = NULL;
@@ -233,13 +235,8 @@ int cmd_restore(int argc, char **argv)
 	int rc, code = EXIT_OK;
 
 	memset(&s, 0, sizeof(s));
-	if ((rc = cli_parse_args("restore", RESTORE_HELP, argc, argv, longopts, "c:r:qh", &c,
-		     restore_option, &s))) {
-		code = rc < 0 ? EXIT_OK : rc;
-		goto out;
-	}
-	if (optind + 1 != argc) {
-		code = cli_usage_error("restore", "give one snapshot (an id, a prefix, or latest)");
+	if ((rc = cli_start(&cmd, argc, argv, &c, &s)) != CLI_GO_ON) {
+		code = rc;
 		goto out;
 	}
 	if (!s.config) {

@@ -26,6 +26,8 @@ static const char EXTEND_HELP[] =
 int cmd_extend_retention(int argc, char **argv)
 {
 	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+	static const cli_command cmd = {"extend-retention", EXTEND_HELP, longopts, "r:qh", NULL, 0,
+		NULL};
 	tsarc_extend_result res;
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;
@@ -33,14 +35,8 @@ int cmd_extend_retention(int argc, char **argv)
 	cli_common c;
 	int rc;
 
-	if ((rc = cli_parse_args("extend-retention", EXTEND_HELP, argc, argv, longopts, "r:qh",
-		     &c, NULL, NULL)))
-		return rc < 0 ? EXIT_OK : rc;
-	if (optind < argc)
-		return cli_usage_error("extend-retention", "unexpected argument '%s'",
-			argv[optind]);
-	if ((rc = cli_open_repo(&c, &repo)))
-		return cli_fail(rc);
+	if ((rc = cli_start_repo(&cmd, argc, argv, &c, NULL, &repo)) != CLI_GO_ON)
+		return rc;
 	if ((rc = tsarc_lock_acquire(&lock, repo, 0)))
 		goto done;
 	rc = tsarc_objlock_extend(repo, lock, (int64_t)time(NULL), &res);

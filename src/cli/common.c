@@ -15,7 +15,8 @@
 
 #define PASSWORD_MAX 4096
 
-int cli_common_option(cli_common *c, int opt, const char *arg)
+/* Handles a common option; returns 1 if `opt` was one, 0 if not, -1 on error. */
+static int common_option(cli_common *c, int opt, const char *arg)
 {
 	char *end;
 	unsigned long v;
@@ -85,7 +86,7 @@ int cli_flag_option(int opt, const char *arg, void *state)
 	return 0;
 }
 
-void cli_common_env(cli_common *c)
+static void common_env(cli_common *c)
 {
 	if (!c->repo)
 		c->repo = getenv("TSARC_REPOSITORY");
@@ -328,32 +329,57 @@ int cli_print_json(cJSON *doc)
 	return fflush(stdout) == 0 ? 0 : tsarc_error_set(TSARC_EIO, "writing the output failed");
 }
 
-/* Parses common options plus the command's own; `own` handles the rest. */
-int cli_parse_args(const char *cmd, const char *help, int argc, char **argv,
-	const struct option *longopts, const char *shortopts, cli_common *c,
-	own_option_fn own, void *state)
+/* Parses common options plus the command's own; `own` handles the rest.
+ * Returns 0 to go on, -1 when help was printed, or an exit code. */
+static int parse_args(const cli_command *cmd, int argc, char **argv, cli_common *c,
+	void *state)
 {
 	int o, r;
 
 	memset(c, 0, sizeof(*c));
-	cli_log_component(cmd);
+	cli_log_component(cmd->name);
 	optind = 1;
-	while ((o = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, cmd->shortopts, cmd->longopts, NULL)) != -1) {
 		if (o == 'h') {
-			fputs(help, stdout);
+			fputs(cmd->help, stdout);
 			return -1;
 		}
 		if (o == '?')
 			return EXIT_USAGE;
-		r = cli_common_option(c, o, optarg);
+		r = common_option(c, o, optarg);
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r > 0)
 			continue;
-		if (!own || (r = own(o, optarg, state)) != 0)
-			return r ? r : cli_usage_error(cmd, "unexpected option");
+		if (!cmd->own || (r = cmd->own(o, optarg, state)) != 0)
+			return r ? r : cli_usage_error(cmd->name, "unexpected option");
 	}
-	cli_common_env(c);
-	return cli_metrics_begin(cmd, c->repo);
+	common_env(c);
+	return cli_metrics_begin(cmd->name, c->repo);
 }
 
+int cli_start(const cli_command *cmd, int argc, char **argv, cli_common *c, void *state)
+{
+	int rc = parse_args(cmd, argc, argv, c, state);
+
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	if (cmd->operands == 0 && optind < argc)
+		return cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
+	if (cmd->operands > 0 && optind + cmd->operands != argc)
+		return cli_usage_error(cmd->name, "%s", cmd->operands_usage);
+	return CLI_GO_ON;
+}
+
+int cli_start_repo(const cli_command *cmd, int argc, char **argv, cli_common *c, void *state,
+	tsarc_repo **repo)
+{
+	int rc = cli_start(cmd, argc, argv, c, state);
+
+	*repo = NULL;
+	if (rc != CLI_GO_ON)
+		return rc;
+	if ((rc = cli_open_repo(c, repo)))
+		return cli_fail(rc);
+	return CLI_GO_ON;
+}
