@@ -173,44 +173,59 @@ int tsarc__s3_xml_escape_append(tsarc_buf *b, const char *s)
 	return rc;
 }
 
+int tsarc__s3_delete_add(tsarc_buf *xml, const char *key, const char *version)
+{
+	int rc = 0;
+
+	if (!xml->size)
+		rc = tsarc_buf_puts(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+			"<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
+	if (rc || (rc = tsarc_buf_puts(xml, "<Object><Key>")) ||
+		(rc = tsarc__s3_xml_escape_append(xml, key)) || (rc = tsarc_buf_puts(xml, "</Key>")))
+		return rc;
+	if (version && ((rc = tsarc_buf_puts(xml, "<VersionId>")) ||
+			       (rc = tsarc__s3_xml_escape_append(xml, version)) ||
+			       (rc = tsarc_buf_puts(xml, "</VersionId>"))))
+		return rc;
+	return tsarc_buf_puts(xml, "</Object>");
+}
+
+int tsarc__s3_delete_post(tsarc__s3_client *c, tsarc_buf *xml, tsarc_buf *out)
+{
+	tsarc__s3_kv q[1] = {{"delete", ""}};
+	tsarc__s3_req rq = {0};
+	tsarc__s3_resp resp;
+	int rc;
+
+	if ((rc = tsarc_buf_puts(xml, "</Delete>")))
+		return rc;
+	rq.method = "POST";
+	rq.query = q;
+	rq.nquery = 1;
+	rq.body = xml->ptr;
+	rq.body_len = xml->size;
+	rq.has_body = 1;
+	rq.out = out;
+	if ((rc = tsarc__s3_perform(c, &rq, &resp)))
+		return rc;
+	if (resp.status != 200)
+		return tsarc__s3_status_error(c, &rq, &resp);
+	return 0;
+}
+
 static int delete_batch(tsarc__s3_client *c, const char *const *keys,
 	size_t count)
 {
 	tsarc_buf xmlbody = TSARC_BUF_INIT, out;
-	tsarc__s3_kv q[1] = {{"delete", ""}};
 	tsarc__s3_delete_result res;
-	tsarc__s3_req rq = {0};
-	tsarc__s3_resp resp;
 	size_t i;
-	int rc;
+	int rc = 0;
 
 	tsarc_buf_init(&out, TSARC__S3_LISTBODY_MAX);
-	rc = tsarc_buf_puts(&xmlbody,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-		"<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
-	for (i = 0; i < count && !rc; i++) {
-		if ((rc = tsarc_buf_puts(&xmlbody, "<Object><Key>")) ||
-		    (rc = tsarc__s3_xml_escape_append(&xmlbody, keys[i])) ||
-		    (rc = tsarc_buf_puts(&xmlbody, "</Key></Object>")))
-			break;
-	}
-	if (!rc)
-		rc = tsarc_buf_puts(&xmlbody, "</Delete>");
-	if (rc)
+	for (i = 0; i < count && !rc; i++)
+		rc = tsarc__s3_delete_add(&xmlbody, keys[i], NULL);
+	if (rc || (rc = tsarc__s3_delete_post(c, &xmlbody, &out)))
 		goto done;
-	rq.method = "POST";
-	rq.query = q;
-	rq.nquery = 1;
-	rq.body = xmlbody.ptr;
-	rq.body_len = xmlbody.size;
-	rq.has_body = 1;
-	rq.out = &out;
-	if ((rc = tsarc__s3_perform(c, &rq, &resp)))
-		goto done;
-	if (resp.status != 200) {
-		rc = tsarc__s3_status_error(c, &rq, &resp);
-		goto done;
-	}
 	if ((rc = tsarc__s3_parse_delete(&res, (const char *)out.ptr, out.size)))
 		goto done;
 	if (res.errors) {

@@ -6,6 +6,7 @@
  * own; the keys are a copy, which a renewal cannot pull from under it.
  */
 #include "client_impl.h"
+#include "credhttp.h"
 
 #include "sigv4.h"
 #include "log.h"
@@ -400,7 +401,7 @@ static CURLcode attempt(tsarc__s3_client *c, xfer *x, const char *url,
 	x->curl_err[0] = '\0';
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->curl_err);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "tsarc/" TSARC_VERSION);
+	tsarc__s3_curl_common(h, c->cacert, c->insecure);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->lim.connect_s);
 	/* A stalled peer sends nothing at all: below 1 byte/s for stall_s. */
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -412,14 +413,6 @@ static CURLcode attempt(tsarc__s3_client *c, xfer *x, const char *url,
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (c->cacert)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
-	if (c->insecure) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);

@@ -136,5 +136,11 @@ int tsarc__s3_create_bucket(tsarc__s3_client *c);
 int tsarc__s3_create_bucket_with(tsarc__s3_client *c, const tsarc__s3_kv *headers,
 	size_t nheaders);
 int tsarc__s3_xml_escape_append(tsarc_buf *b, const char *s);
+/* A DeleteObjects request: each entry added to `xml` (starting empty) by
+ * tsarc__s3_delete_add (`version` NULL: the key's current version), then
+ * POSTed by tsarc__s3_delete_post, which puts the server's answer (200
+ * only; anything else is an error) into `out` for the caller's parser. */
+int tsarc__s3_delete_add(tsarc_buf *xml, const char *key, const char *version);
+int tsarc__s3_delete_post(tsarc__s3_client *c, tsarc_buf *xml, tsarc_buf *out);
 
 #endif

@@ -20,6 +20,19 @@ static size_t sink(char *src, size_t size, size_t nmemb, void *ud)
 }
 
 
+void tsarc__s3_curl_common(CURL *h, const char *cacert, int insecure)
+{
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "tsarc/" TSARC_VERSION);
+	if (cacert)
+		curl_easy_setopt(h, CURLOPT_CAINFO, cacert);
+	if (insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
 int tsarc__s3_http_call(const tsarc__s3_http *req, long *status, tsarc_buf *out)
 {
 	struct curl_slist *hdrs = NULL, *n;
@@ -49,9 +62,7 @@ int tsarc__s3_http_call(const tsarc__s3_http *req, long *status, tsarc_buf *out)
 	err[0] = '\0';
 	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "tsarc/" TSARC_VERSION);
+	tsarc__s3_curl_common(h, req->cacert, req->insecure);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
@@ -61,12 +72,6 @@ int tsarc__s3_http_call(const tsarc__s3_http *req, long *status, tsarc_buf *out)
 	/* Nothing of ours travels through a proxy from the environment: the
 	 * metadata endpoints are link-local and a proxy would see the keys. */
 	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	if (req->cacert)
-		curl_easy_setopt(h, CURLOPT_CAINFO, req->cacert);
-	if (req->insecure) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
 	if (req->body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req->body));

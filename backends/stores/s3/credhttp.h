@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include "tsarc/buf.h"
 
+#include <curl/curl.h>
+
 /* Answers are a few KiB; anything past this is refused. */
 #define TSARC__S3_CRED_BODY_MAX (64 * 1024)
 
@@ -33,5 +35,11 @@ typedef struct tsarc__s3_http {
  * wipes `out` (it may hold keys) with tsarc_secure_buf_dispose (wipe.h).
  */
 int tsarc__s3_http_call(const tsarc__s3_http *req, long *status, tsarc_buf *out);
+
+/* What every HTTP request of the S3 store (these calls and the store's
+ * own) sets on its curl handle: http and https only, no redirects, the
+ * user agent, and whom it trusts: `cacert` (NULL: the system store), or
+ * no verification at all when `insecure`. */
+void tsarc__s3_curl_common(CURL *h, const char *cacert, int insecure);
 
 #endif

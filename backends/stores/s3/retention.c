@@ -292,43 +292,16 @@ static int collect_version(const tsarc__s3_version *v, void *ud)
 static int delete_batch(purge_run *r, const size_t *idx, size_t n, int plain)
 {
 	tsarc_buf xml = TSARC_BUF_INIT, out;
-	tsarc__s3_kv q[1] = {{"delete", ""}};
 	tsarc__s3_delete_errors errs = {NULL, 0};
-	tsarc__s3_req rq = {0};
-	tsarc__s3_resp resp;
 	size_t i, j;
-	int rc;
+	int rc = 0;
 
 	tsarc_buf_init(&out, TSARC__S3_LISTBODY_MAX);
-	rc = tsarc_buf_puts(&xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete xmlns="
-				  "\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
-	for (i = 0; i < n && !rc; i++) {
-		const char *key = plain ? r->ks[idx[i]].key : r->ks[r->v[idx[i]].ks].key;
-		if ((rc = tsarc_buf_puts(&xml, "<Object><Key>")) ||
-			(rc = tsarc__s3_xml_escape_append(&xml, key)) ||
-			(rc = tsarc_buf_puts(&xml, "</Key>")))
-			break;
-		if (!plain && ((rc = tsarc_buf_puts(&xml, "<VersionId>")) ||
-				      (rc = tsarc__s3_xml_escape_append(&xml, r->v[idx[i]].version)) ||
-				      (rc = tsarc_buf_puts(&xml, "</VersionId>"))))
-			break;
-		rc = tsarc_buf_puts(&xml, "</Object>");
-	}
-	if (rc || (rc = tsarc_buf_puts(&xml, "</Delete>")))
+	for (i = 0; i < n && !rc; i++)
+		rc = plain ? tsarc__s3_delete_add(&xml, r->ks[idx[i]].key, NULL) :
+			tsarc__s3_delete_add(&xml, r->ks[r->v[idx[i]].ks].key, r->v[idx[i]].version);
+	if (rc || (rc = tsarc__s3_delete_post(r->c, &xml, &out)))
 		goto done;
-	rq.method = "POST";
-	rq.query = q;
-	rq.nquery = 1;
-	rq.body = xml.ptr;
-	rq.body_len = xml.size;
-	rq.has_body = 1;
-	rq.out = &out;
-	if ((rc = tsarc__s3_perform(r->c, &rq, &resp)))
-		goto done;
-	if (resp.status != 200) {
-		rc = tsarc__s3_status_error(r->c, &rq, &resp);
-		goto done;
-	}
 	if ((rc = tsarc__s3_parse_delete_errors(&errs, (const char *)out.ptr, out.size)))
 		goto done;
 	for (j = 0; j < errs.count && !rc; j++) {

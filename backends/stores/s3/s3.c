@@ -308,12 +308,44 @@ static int list_entry(const tsarc__s3_list_entry *e, void *ud)
 	return lc->cb(nm, e->size, e->mtime, lc->payload);
 }
 
+/* The folder of a type under the prefix, "" for config (the prefix). */
+static char *type_prefix(s3_store *st, tsarc_objtype type)
+{
+	const char *dir = tsarc_objtype_dir(type);
+
+	return tsarc_dup_printf("%s%s%s", st->u->prefix, dir, *dir ? "/" : "");
+}
+
+/* The names of the type's objects (not config) through list_entry: the
+ * live ones (as they were at --as-of for a view of the past), or the
+ * hidden ones. */
+static int list_names(s3_store *st, tsarc_objtype type, int hidden, tsarc_store_list_cb cb,
+	void *payload)
+{
+	char *pfx = type_prefix(st, type);
+	list_ctx lc;
+	int rc;
+
+	if (!pfx)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	lc.type = type;
+	lc.pfx = pfx;
+	lc.pfxlen = strlen(pfx);
+	lc.cb = cb;
+	lc.payload = payload;
+	if (hidden)
+		rc = tsarc__s3_list_hidden(st->c, pfx, list_entry, &lc);
+	else if (in_past(st, type))
+		rc = tsarc__s3_list_at(st->c, pfx, st->as_of, list_entry, &lc);
+	else
+		rc = tsarc__s3_list(st->c, pfx, list_entry, &lc);
+	free(pfx);
+	return rc;
+}
+
 static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb,
 	void *payload)
 {
-	s3_store *st = (s3_store *)base;
-	list_ctx lc;
-	char *pfx;
 	int rc;
 
 	if ((unsigned)type >= TSARC_OBJ__COUNT)
@@ -328,18 +360,7 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 		}
 		return rc ? rc : cb("config", size, mtime, payload);
 	}
-	pfx = tsarc_dup_printf("%s%s/", st->u->prefix, tsarc_objtype_dir(type));
-	if (!pfx)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	lc.type = type;
-	lc.pfx = pfx;
-	lc.pfxlen = strlen(pfx);
-	lc.cb = cb;
-	lc.payload = payload;
-	rc = in_past(st, type) ? tsarc__s3_list_at(st->c, pfx, st->as_of, list_entry, &lc)
-			       : tsarc__s3_list(st->c, pfx, list_entry, &lc);
-	free(pfx);
-	return rc;
+	return list_names((s3_store *)base, type, 0, cb, payload);
 }
 
 /* The keys of `names`, as an array freed with keys_free. */
@@ -398,14 +419,6 @@ static int s3_extend_retention(tsarc_store *base, tsarc_objtype type, const char
 		st->retention.mode ? st->retention.mode : TSARC_RETAIN_COMPLIANCE, until);
 }
 
-/* The folder of a type under the prefix, "" for config (the prefix). */
-static char *type_prefix(s3_store *st, tsarc_objtype type)
-{
-	const char *dir = tsarc_objtype_dir(type);
-
-	return tsarc_dup_printf("%s%s%s", st->u->prefix, dir, *dir ? "/" : "");
-}
-
 static int s3_purge_many(tsarc_store *base, tsarc_objtype type, const char *const *names,
 	size_t count, tsarc_store_purge_cb cb, void *payload)
 {
@@ -436,23 +449,9 @@ static int s3_purge_many(tsarc_store *base, tsarc_objtype type, const char *cons
 static int s3_list_hidden(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb,
 	void *payload)
 {
-	s3_store *st = (s3_store *)base;
-	list_ctx lc;
-	char *pfx;
-	int rc;
-
 	if ((unsigned)type >= TSARC_OBJ__COUNT || type == TSARC_OBJ_CONFIG)
 		return 0;
-	if (!(pfx = type_prefix(st, type)))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	lc.type = type;
-	lc.pfx = pfx;
-	lc.pfxlen = strlen(pfx);
-	lc.cb = cb;
-	lc.payload = payload;
-	rc = tsarc__s3_list_hidden(st->c, pfx, list_entry, &lc);
-	free(pfx);
-	return rc;
+	return list_names((s3_store *)base, type, 1, cb, payload);
 }
 
 static int s3_remove(tsarc_store *base, tsarc_objtype type, const char *name)
