@@ -121,7 +121,10 @@ int tsarc_spec_bool(const cJSON *spec, const char *key, int dflt);
 int tsarc_json_merge(cJSON *base, const cJSON *over);
 /* A port number field (number or numeric string); 0 when absent. */
 int tsarc_spec_port(const cJSON *spec, const char *key, const char *comp, int *port);
-/* Checks that every key of `spec` is in `allowed` (NULL-terminated). */
+/* Checks that every key of `obj` is in `allowed` (NULL-terminated);
+ * TSARC_ECONFIG "WHERE: unknown field 'KEY'" for one that is not. */
+int tsarc_check_keys(const cJSON *obj, const char *where, const char *const allowed[]);
+/* The same for component `comp`'s fields ("component 'COMP': ..."). */
 int tsarc_spec_check_keys(const cJSON *spec, const char *comp, const char *const allowed[]);
 /* Adds every string of spec[key] (an array) to cmd; TSARC_ECONFIG otherwise. */
 int tsarc_spec_add_args(tsarc_cmd *cmd, const cJSON *spec, const char *key, const char *comp);

@@ -67,17 +67,8 @@ static int check_top_keys(const cJSON *doc, const char *origin)
 {
 	static const char *const keys[] = {"profile", "description", "transport", "parallel",
 		"components", "post_restore", NULL};
-	const cJSON *item;
-	size_t i;
 
-	cJSON_ArrayForEach(item, doc) {
-		for (i = 0; keys[i] && strcmp(keys[i], item->string); i++)
-			;
-		if (!keys[i])
-			return tsarc_error_set(TSARC_ECONFIG, "%s: unknown field '%s'", origin,
-				item->string);
-	}
-	return 0;
+	return tsarc_check_keys(doc, origin, keys);
 }
 
 /* `name` of a transport, from the field at `where`: one the registry
@@ -127,7 +118,7 @@ static int parse_transport(tsarc_deploy *d)
 {
 	static const char *const tkeys[] = {"type", "binary", "context", "namespace",
 		"kubeconfig", "selector_style", "resources_dir", "pass_env", NULL};
-	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(d->eff, "transport"), *item;
+	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
 	char where[1100], path[1200];
 	size_t i;
 	int rc;
@@ -138,14 +129,8 @@ static int parse_transport(tsarc_deploy *d)
 		return tsarc_error_set(TSARC_ECONFIG, "%s must be an object with a \"type\"", where);
 	if ((rc = check_transport_name(tsarc_spec_str(tr, "type"), path)))
 		return rc;
-	cJSON_ArrayForEach(item, tr) {
-		for (i = 0; tkeys[i] && strcmp(tkeys[i], item->string); i++)
-			;
-		if (!tkeys[i])
-			return tsarc_error_set(TSARC_ECONFIG, "%s: unknown field '%s'", where,
-				item->string);
-	}
-	if ((rc = tsarc_check_string_array(tr, "pass_env", tsarc_valid_env_name, TSARC_ENV_RULE,
+	if ((rc = tsarc_check_keys(tr, where, tkeys)) ||
+		(rc = tsarc_check_string_array(tr, "pass_env", tsarc_valid_env_name, TSARC_ENV_RULE,
 		     TSARC_ECONFIG, where)))
 		return rc;
 	for (i = 0; tkeys[i]; i++)

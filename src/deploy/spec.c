@@ -3,9 +3,11 @@
  * strings, booleans, ports, argument lists, the allowed keys.
  */
 #include "component.h"
+#include "error_save.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,20 +50,28 @@ int tsarc_spec_port(const cJSON *spec, const char *key, const char *comp, int *p
 	return 0;
 }
 
-int tsarc_spec_check_keys(const cJSON *spec, const char *comp, const char *const allowed[])
+int tsarc_check_keys(const cJSON *obj, const char *where, const char *const allowed[])
 {
 	const cJSON *item;
 	size_t i;
 
-	cJSON_ArrayForEach(item, spec) {
+	cJSON_ArrayForEach(item, obj) {
 		for (i = 0; allowed[i]; i++)
 			if (!strcmp(allowed[i], item->string))
 				break;
 		if (!allowed[i])
-			return tsarc_error_set(TSARC_ECONFIG, "component '%s': unknown field '%s'",
-				comp, item->string);
+			return tsarc_error_set(TSARC_ECONFIG, "%s: unknown field '%s'", where,
+				item->string);
 	}
 	return 0;
+}
+
+int tsarc_spec_check_keys(const cJSON *spec, const char *comp, const char *const allowed[])
+{
+	char where[TSARC_ERROR_MESSAGE_MAX];
+
+	snprintf(where, sizeof(where), "component '%s'", comp);
+	return tsarc_check_keys(spec, where, allowed);
 }
 
 int tsarc_spec_add_args(tsarc_cmd *cmd, const cJSON *spec, const char *key, const char *comp)
