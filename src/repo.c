@@ -562,9 +562,10 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 	}
 	repo->chunker = opts->chunker;
 	if (!repo->chunker.avg_size) {
-		repo->chunker.min_size = TSARC_CHUNK_MIN_DEFAULT;
-		repo->chunker.avg_size = TSARC_CHUNK_AVG_DEFAULT;
-		repo->chunker.max_size = TSARC_CHUNK_MAX_DEFAULT;
+		int packed = repo->version >= 2;
+		repo->chunker.min_size = packed ? TSARC_PACKED_CHUNK_MIN_DEFAULT : TSARC_CHUNK_MIN_DEFAULT;
+		repo->chunker.avg_size = packed ? TSARC_PACKED_CHUNK_AVG_DEFAULT : TSARC_CHUNK_AVG_DEFAULT;
+		repo->chunker.max_size = packed ? TSARC_PACKED_CHUNK_MAX_DEFAULT : TSARC_CHUNK_MAX_DEFAULT;
 	}
 	repo->codec = opts->codec;
 	repo->retention = opts->retention;
