@@ -224,6 +224,13 @@ int tsarc_store_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_lis
 	return st->list_hidden ? st->list_hidden(st, type, cb, payload) : 0;
 }
 
+int tsarc_store_retained_until(tsarc_store *st, tsarc_objtype type, const char *name,
+	int64_t *until)
+{
+	*until = 0;
+	return st->retained_until ? st->retained_until(st, type, name, until) : 0;
+}
+
 static const char *const retain_modes[] = {"none", "governance", "compliance"};
 
 const char *tsarc_retain_mode_name(tsarc_retain_mode mode)

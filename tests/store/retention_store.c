@@ -201,20 +201,42 @@ static int rs_retention_enabled(tsarc_store *st, int *enabled)
 	return 0;
 }
 
+/* Under mu: the record of an object's current version, or NULL with
+ * TSARC_ENOTFOUND set (missing, or hidden behind a delete marker). */
+static dated *current(retention_store *r, tsarc_objtype type, const char *name)
+{
+	dated *d = find(r, type, name);
+
+	if (d && !d->hidden)
+		return d;
+	tsarc_error_set(TSARC_ENOTFOUND, "no current version of %s", name ? name : "config");
+	return NULL;
+}
+
 static int rs_extend(tsarc_store *st, tsarc_objtype type, const char *name, int64_t until)
 {
 	retention_store *r = of(st);
 	dated *d;
-	int rc = 0;
 
 	pthread_mutex_lock(&r->mu);
-	if (!(d = find(r, type, name)) || d->hidden)
-		rc = tsarc_error_set(TSARC_ENOTFOUND, "no current version of %s",
-			name ? name : "config");
-	else if (until > d->until)
+	if ((d = current(r, type, name)) && until > d->until)
 		d->until = until;
 	pthread_mutex_unlock(&r->mu);
-	return rc;
+	return d ? 0 : TSARC_ENOTFOUND;
+}
+
+static int rs_retained_until(tsarc_store *st, tsarc_objtype type, const char *name,
+	int64_t *until)
+{
+	retention_store *r = of(st);
+	dated *d;
+
+	pthread_mutex_lock(&r->mu);
+	*until = 0;
+	if ((d = current(r, type, name)) && d->until > r->now)
+		*until = d->until;
+	pthread_mutex_unlock(&r->mu);
+	return d ? 0 : TSARC_ENOTFOUND;
 }
 
 static int rs_create(tsarc_store *st)
@@ -265,6 +287,7 @@ int retention_store_wrap(tsarc_store **out, retention_store **ctl, tsarc_store *
 	r->parent.extend_retention = rs_extend;
 	r->parent.purge_many = rs_purge_many;
 	r->parent.list_hidden = rs_list_hidden;
+	r->parent.retained_until = rs_retained_until;
 	r->parent.describe = rs_describe;
 	r->parent.free = rs_free;
 	*out = &r->parent;

@@ -126,6 +126,15 @@ done:
 	return rc;
 }
 
+int tsarc__s3_retained_until(tsarc__s3_client *c, const char *key, int64_t *until)
+{
+	int rc = version_until(c, key, NULL, until);
+
+	if (!rc && *until <= (int64_t)time(NULL))
+		*until = 0;
+	return rc;
+}
+
 int tsarc__s3_extend_retention(tsarc__s3_client *c, const char *key,
 	tsarc_retain_mode mode, int64_t until)
 {

@@ -31,6 +31,11 @@ int tsarc__s3_lock_enabled(tsarc__s3_client *c, int *enabled);
 int tsarc__s3_extend_retention(tsarc__s3_client *c, const char *key,
 	tsarc_retain_mode mode, int64_t until);
 
+/* The retain-until date of the current version of `key` while it is in
+ * force (this host's clock), 0 when it has none or it has passed;
+ * TSARC_ENOTFOUND when there is no current version. One HEAD. */
+int tsarc__s3_retained_until(tsarc__s3_client *c, const char *key, int64_t *until);
+
 /*
  * For each of `keys` (full keys, all under `prefix`), deletes every
  * version the server lets go; when a version must stay, hides the key

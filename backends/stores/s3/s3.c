@@ -419,6 +419,19 @@ static int s3_extend_retention(tsarc_store *base, tsarc_objtype type, const char
 		st->retention.mode ? st->retention.mode : TSARC_RETAIN_COMPLIANCE, until);
 }
 
+static int s3_retained_until(tsarc_store *base, tsarc_objtype type, const char *name,
+	int64_t *until)
+{
+	s3_store *st = (s3_store *)base;
+	char key[TSARC__S3_KEY_MAX + 1];
+	int rc;
+
+	*until = 0;
+	if ((rc = object_key(st, key, sizeof(key), type, name)))
+		return rc;
+	return tsarc__s3_retained_until(st->c, key, until);
+}
+
 static int s3_purge_many(tsarc_store *base, tsarc_objtype type, const char *const *names,
 	size_t count, tsarc_store_purge_cb cb, void *payload)
 {
@@ -560,6 +573,7 @@ int tsarc_store_s3_open(tsarc_store **out, const char *url,
 	st->parent.extend_retention = s3_extend_retention;
 	st->parent.purge_many = s3_purge_many;
 	st->parent.list_hidden = s3_list_hidden;
+	st->parent.retained_until = s3_retained_until;
 	st->parent.describe = s3_describe;
 	st->parent.free = s3_free;
 	if ((rc = tsarc__s3_client_open(&st->c, url, opts, st->parent.max_inflight))) {

@@ -112,7 +112,10 @@ struct tsarc_store {
 	 * each (a missing object is not an error); remove and remove_many of
 	 * such a store do the same without the report. list_hidden: the
 	 * objects of a type whose current version is a delete marker, with
-	 * their newest version's mtime (store clock).
+	 * their newest version's mtime (store clock). retained_until: the
+	 * retain-until date of the current version while it is in force (by
+	 * the store's clock), 0 when it has none or it has passed;
+	 * TSARC_ENOTFOUND when there is no current version.
 	 */
 	int (*set_retention)(tsarc_store *st, const tsarc_retention *r);
 	int (*retention_enabled)(tsarc_store *st, int *enabled);
@@ -122,6 +125,8 @@ struct tsarc_store {
 		size_t count, tsarc_store_purge_cb cb, void *payload);
 	int (*list_hidden)(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 		void *payload);
+	int (*retained_until)(tsarc_store *st, tsarc_objtype type, const char *name,
+		int64_t *until);
 	/* Where the store is, fit for messages: never holds a secret. */
 	const char *(*describe)(tsarc_store *st);
 	void (*free)(tsarc_store *st);
@@ -179,7 +184,8 @@ int tsarc_store_sync(tsarc_store *st);
 /* Object Lock dispatch: set_retention, retention_enabled and
  * extend_retention are TSARC_EUNSUPPORTED on a store without retention;
  * purge_many there is remove_many (nothing outlives a delete) reporting
- * each name as gone, and list_hidden lists nothing. */
+ * each name as gone, list_hidden lists nothing, and retained_until says
+ * 0 (nothing outlives a delete there). */
 int tsarc_store_set_retention(tsarc_store *st, const tsarc_retention *r);
 int tsarc_store_retention_enabled(tsarc_store *st, int *enabled);
 int tsarc_store_extend_retention(tsarc_store *st, tsarc_objtype type, const char *name,
@@ -188,6 +194,8 @@ int tsarc_store_purge_many(tsarc_store *st, tsarc_objtype type, const char *cons
 	size_t count, tsarc_store_purge_cb cb, void *payload);
 int tsarc_store_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 	void *payload);
+int tsarc_store_retained_until(tsarc_store *st, tsarc_objtype type, const char *name,
+	int64_t *until);
 /* "governance" / "compliance" (and "none"); parse: 0 or TSARC_EINVAL. */
 const char *tsarc_retain_mode_name(tsarc_retain_mode mode);
 int tsarc_retain_mode_parse(const char *s, tsarc_retain_mode *out);
