@@ -225,5 +225,11 @@ static int load_one(const char *name, uint64_t size, int64_t mtime, void *payloa
 
 int tsarc_chunkset_load(tsarc_chunkset *set, struct tsarc_store *store)
 {
-	return tsarc_store_list(store, TSARC_OBJ_DATA, load_one, set);
+	return tsarc_chunkset_load_type(set, store, TSARC_OBJ_DATA);
+}
+
+int tsarc_chunkset_load_type(tsarc_chunkset *set, struct tsarc_store *store,
+	tsarc_objtype type)
+{
+	return tsarc_store_list(store, type, load_one, set);
 }

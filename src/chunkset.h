@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "crypto.h"
+#include "tsarc/sys/store.h"
 
 /*
  * The set of chunk ids a repository holds, with each chunk's stored size:
@@ -40,8 +41,11 @@ int tsarc_chunkset_foreach(tsarc_chunkset *set,
 	int (*fn)(const uint8_t id[TSARC_ID_LEN], uint32_t stored, void *payload),
 	void *payload);
 
-/* Loads every data object name and size of a store into `set`. */
+/* Loads every data object name and size of a store into `set`; _type:
+ * of the objects of `type` (names that are not ids are left out). */
 struct tsarc_store;
 int tsarc_chunkset_load(tsarc_chunkset *set, struct tsarc_store *store);
+int tsarc_chunkset_load_type(tsarc_chunkset *set, struct tsarc_store *store,
+	tsarc_objtype type);
 
 #endif

@@ -1,6 +1,7 @@
 #include "objlock.h"
 #include "grow.h"
 #include "chunkset.h"
+#include "index.h"
 #include "parallel.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -125,6 +126,70 @@ static int need_chunk(const uint8_t id[TSARC_ID_LEN], uint32_t stored, void *pay
 	return need(payload, TSARC_OBJ_DATA, hex);
 }
 
+/* Format 2: which packs hold a needed chunk. */
+typedef struct pack_need {
+	const tsarc_index *idx;
+	uint8_t *pack;   /* per pack number: 1 when needed */
+	size_t unplaced; /* needed chunks no index record places */
+} pack_need;
+
+static int need_pack_of(const uint8_t id[TSARC_ID_LEN], uint32_t stored, void *payload)
+{
+	pack_need *pn = payload;
+	const tsarc_index_rec *r;
+	size_t n = tsarc_index_find(pn->idx, id, &r);
+
+	(void)stored;
+	pn->unplaced += !n;
+	/* Every copy: whichever a prune keeps stays protected. */
+	for (; n; n--, r++)
+		pn->pack[r->pack] = 1;
+	return 0;
+}
+
+/*
+ * The objects a chunk set needs: one per chunk on format 1; on format 2
+ * the packs that hold any copy of a needed chunk, never a pack that holds
+ * only chunks no live snapshot needs (so those still expire). A needed
+ * chunk that no index places counts into *unplaced.
+ */
+static int need_data(tsarc_repo *repo, tsarc_chunkset *chunks, needed_list *l,
+	size_t *unplaced)
+{
+	char hex[TSARC_ID_HEX_LEN + 1];
+	pack_need pn = {NULL, NULL, 0};
+	tsarc_index *idx = NULL;
+	size_t i, np;
+	int rc;
+
+	*unplaced = 0;
+	if (repo->version < 2)
+		return tsarc_chunkset_foreach(chunks, need_chunk, l);
+	/* A damaged index object is extended (it is listed) and what only it
+	 * placed is counted as missing. */
+	if ((rc = tsarc_index_load(repo, &idx, tsarc_index_warn_damage, NULL)))
+		return rc;
+	np = tsarc_index_npacks(idx);
+	pn.idx = idx;
+	if (np && !(pn.pack = calloc(np, 1))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = tsarc_chunkset_foreach(chunks, need_pack_of, &pn)))
+		goto done;
+	for (i = 0; i < np && !rc; i++) {
+		if (!pn.pack[i])
+			continue;
+		tsarc_hex_encode(hex, tsarc_index_pack_name(idx, (uint32_t)i), TSARC_ID_LEN);
+		rc = need(l, TSARC_OBJ_DATA, hex);
+	}
+	*unplaced = pn.unplaced;
+done:
+	free(pn.pack);
+	tsarc_index_free(idx);
+	return rc;
+}
+
 typedef struct extend_run {
 	tsarc_store *store;
 	const needed *v;
@@ -164,7 +229,7 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 	tsarc_chunkset *chunks = NULL;
 	listing ls;
 	extend_run x;
-	size_t n = 0, i, s, k;
+	size_t n = 0, i, s, k, unplaced = 0;
 	int rc, added;
 
 	memset(res, 0, sizeof(*res));
@@ -191,7 +256,7 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 				if ((rc = tsarc_chunkset_claim(chunks,
 					     snaps[i]->streams[s].chunks[k].id, 0, &added)))
 					goto done;
-	if ((rc = tsarc_chunkset_foreach(chunks, need_chunk, &ls.l)))
+	if ((rc = need_data(repo, chunks, &ls.l, &unplaced)))
 		goto done;
 	/* A prune that took over a stale lock of ours must not race us. */
 	if ((rc = tsarc_lock_check(lock, NULL)))
@@ -202,8 +267,8 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 	atomic_init(&x.missing, 0);
 	rc = tsarc_parallel_for(ls.l.n, repo->store->max_inflight ? repo->store->max_inflight : 1,
 		extend_one, &x, NULL, NULL);
-	res->missing = atomic_load(&x.missing);
-	res->objects = ls.l.n - res->missing;
+	res->missing = atomic_load(&x.missing) + unplaced;
+	res->objects = ls.l.n - (res->missing - unplaced);
 	if (rc) {
 		tsarc_error_prefix("extending the retention");
 		goto done;

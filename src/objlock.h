@@ -52,7 +52,9 @@ typedef struct tsarc_extend_result {
 /*
  * Extends the retention of every object a snapshot still needs: the
  * config, the key files, the index objects, every snapshot object (damaged
- * ones too) and every chunk a readable snapshot refers to, to DAYS from
+ * ones too) and every chunk a readable snapshot refers to (format 2: every
+ * pack that holds a copy of one; a pack holding only chunks no live
+ * snapshot needs is left to expire), to DAYS from
  * `now` (this host's clock). The caller holds `lock` (shared: nothing
  * is deleted). Everything it
  * can reach is extended; a damaged snapshot or a missing object is then
@@ -72,10 +74,12 @@ int tsarc_purge_tally_cb(const char *name, int64_t kept_until, void *payload);
 
 /*
  * Deletes for good the hidden objects (forgotten snapshots, pruned
- * chunks, removed keys, hidden locks) whose retention has passed; those
- * still retained are counted as kept. A hidden chunk in `referenced` (a
- * live snapshot needs it, so someone hid it behind our back) is left alone
- * for `tsarc check` to report and a point-in-time read to recover.
+ * chunks or packs, old index objects, removed keys, hidden locks) whose
+ * retention has passed; those still retained are counted as kept. A
+ * hidden data object named in `referenced` (format 1: a chunk a live
+ * snapshot needs; format 2: a pack the index names), so someone hid it
+ * behind our back, is left alone for `tsarc check` to report and a
+ * point-in-time read to recover.
  */
 struct tsarc_chunkset;
 int tsarc_objlock_sweep(tsarc_repo *repo, struct tsarc_chunkset *referenced,

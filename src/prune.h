@@ -26,6 +26,15 @@ typedef struct tsarc_prune_result {
 	size_t packs_stored, packs_deleted, packs_repacked, packs_unindexed, packs_young;
 	size_t packs_missing, packs_written, index_written, index_removed;
 	uint64_t bytes_repacked, bytes_unused_left;
+	/* Format 2 under Object Lock: packs over max_unused left as they are
+	 * while retained (repacking one would only add bytes: it cannot go
+	 * before packs_locked_until), with the unused bytes they hold; and of
+	 * the packs and index objects removed, those only hidden (count,
+	 * bytes still stored, the latest date). bytes_removed leaves the
+	 * hidden ones out. */
+	size_t packs_locked, packs_kept, index_kept;
+	uint64_t bytes_locked_unused, bytes_kept_packs, bytes_kept_index;
+	int64_t packs_locked_until, packs_kept_until, index_kept_until;
 } tsarc_prune_result;
 
 /* --max-unused: a pack with more than this percent of unused bytes is

@@ -11,6 +11,15 @@
  *   - a pack younger than a live shared lock is not touched (a running
  *     backup may be about to name it), and the rest are kept as they are.
  *
+ * Under Object Lock (objlock.h) a pack over max_unused whose retention
+ * has not passed is kept as it is (LOCKED): it cannot go before its date,
+ * so copying its live chunks would only add bytes. What is removed while
+ * retained (packs, old index objects) is hidden behind a delete marker,
+ * out of every listing, so check, restore and the next prune never see
+ * it, and reported with its bytes; each prune first deletes for good the
+ * hidden objects whose date has passed (tsarc_objlock_sweep), never a
+ * hidden pack the index still names.
+ *
  * Order, so that a kill at any moment leaves every chunk a snapshot needs
  * found through some index in a stored pack: new packs stored and synced,
  * then their index and the merged index of every pack kept, then (lock
@@ -21,6 +30,7 @@
  */
 #include "prune.h"
 #include "crypto.h"
+#include "chunkset.h"
 #include "index.h"
 #include "objlock.h"
 #include "packer.h"
@@ -31,7 +41,7 @@
 
 #define DELETE_BATCH 1000
 
-enum { KEEP, YOUNG, DELETE, REPACK, GONE };
+enum { KEEP, YOUNG, DELETE, REPACK, GONE, LOCKED };
 /* Per index record: unused, the copy of a live chunk that stays, or a
  * repeat of the record before it. */
 enum { LIVE_NO, LIVE_YES, LIVE_REPEAT };
@@ -92,6 +102,12 @@ static int list_cb(const char *name, uint64_t size, int64_t mtime, void *payload
 	pp->res->packs_stored++;
 	pp->res->bytes_stored += size;
 	return 0;
+}
+
+/* Stays as it is (in the merged index of the packs kept). */
+static int kept_as_is(int action)
+{
+	return action == KEEP || action == YOUNG || action == LOCKED;
 }
 
 static int holds(const pack_info *p, const tsarc_index_rec *r)
@@ -240,6 +256,28 @@ static int cmp_listed(const void *a, const void *b)
 	return memcmp(a, b, TSARC_ID_LEN);
 }
 
+/* A pack to repack under Object Lock: LOCKED while its retention runs. */
+static int repack_or_locked(prune_pack *pp, size_t i)
+{
+	char hex[TSARC_ID_HEX_LEN + 1];
+	int64_t until = 0;
+	int rc;
+
+	if (!pp->repo->retention.mode)
+		return 0;
+	tsarc_hex_encode(hex, tsarc_index_pack_name(pp->idx, (uint32_t)i), TSARC_ID_LEN);
+	if ((rc = tsarc_store_retained_until(pp->repo->store, TSARC_OBJ_DATA, hex, &until))) {
+		tsarc_error_prefix("retention of pack %.16s", hex);
+		return rc;
+	}
+	if (until) {
+		pp->packs[i].action = LOCKED;
+		if (until > pp->res->packs_locked_until)
+			pp->res->packs_locked_until = until;
+	}
+	return 0;
+}
+
 /* Decides each pack's fate; counts what that frees. */
 static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 {
@@ -260,6 +298,8 @@ static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 			p->action = REPACK;
 		else
 			p->action = KEEP;
+		if (p->action == REPACK && (rc = repack_or_locked(pp, i)))
+			return rc;
 		switch (p->action) {
 		case GONE:
 			res->packs_missing++;
@@ -275,6 +315,11 @@ static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 			res->bytes_repacked += p->used;
 			/* What the new packs will take, about. */
 			res->bytes_removed -= p->used;
+			break;
+		case LOCKED:
+			res->packs_locked++;
+			res->bytes_locked_unused += p->unused;
+			res->bytes_unused_left += p->unused;
 			break;
 		default:
 			res->bytes_unused_left += p->unused;
@@ -305,7 +350,7 @@ static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 			k++) {
 			int a = pp->packs[pp->recs[k].pack].action;
 			live |= pp->live[k] == LIVE_YES;
-			stays |= a == KEEP || a == YOUNG;
+			stays |= kept_as_is(a);
 			young |= a == YOUNG;
 		}
 		if (live)
@@ -372,7 +417,7 @@ static int write_kept_index(prune_pack *pp, char ***written, size_t *nwritten)
 	for (i = 0; i < pp->np && !rc; i++) {
 		const pack_info *p = &pp->packs[i];
 		tsarc_index_pack *d;
-		if ((p->action != KEEP && p->action != YOUNG) || !p->n)
+		if (!kept_as_is(p->action) || !p->n)
 			continue;
 		d = &ip[nip++];
 		memcpy(d->name, tsarc_index_pack_name(pp->idx, (uint32_t)i), TSARC_ID_LEN);
@@ -413,6 +458,73 @@ static int append_names(char ***to, size_t *n, char **from, size_t nfrom)
 	return 0;
 }
 
+/* What a purge only hid, with the bytes it still takes: a pack's size
+ * from the listing of packs, an index object's from `index` (listed
+ * before the purge, as a hidden object is out of every listing). */
+typedef struct kept_bytes {
+	tsarc_purge_tally t;
+	const prune_pack *pp;
+	tsarc_chunkset *index; /* NULL: packs */
+	uint64_t bytes;
+} kept_bytes;
+
+static int count_kept(const char *name, int64_t kept_until, void *payload)
+{
+	kept_bytes *k = payload;
+	uint8_t id[TSARC_ID_LEN];
+	const listed_pack *l;
+	uint32_t size = 0;
+
+	if (!kept_until || tsarc_hex_decode(id, sizeof(id), name)) {
+		tsarc_error_clear();
+		return tsarc_purge_tally_cb(name, kept_until, &k->t);
+	}
+	if (k->index)
+		tsarc_chunkset_lookup(k->index, id, &size);
+	else if ((l = bsearch(id, k->pp->listed, k->pp->nlisted, sizeof(*l), cmp_listed)))
+		k->bytes += l->size;
+	k->bytes += size;
+	return tsarc_purge_tally_cb(name, kept_until, &k->t);
+}
+
+/* The old index objects but those written again (the same content, named
+ * the same), through purge: under Object Lock one still retained is only
+ * hidden, counted with its bytes. */
+static int remove_old_index(prune_pack *pp, char **written, size_t nwritten)
+{
+	tsarc_repo *repo = pp->repo;
+	kept_bytes kb = {{0, 0, 0}, pp, NULL, 0};
+	tsarc_chunkset *sizes = NULL;
+	const char **gone = NULL;
+	size_t nold, ngone = 0, i, k;
+	char **old = tsarc_index_object_names(pp->idx, &nold);
+	int rc = 0, keep;
+
+	if (nold && !(gone = malloc(nold * sizeof(*gone))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (i = 0; i < nold; i++) {
+		for (k = 0, keep = 0; k < nwritten && !keep; k++)
+			keep = !strcmp(old[i], written[k]);
+		if (!keep)
+			gone[ngone++] = old[i];
+	}
+	if (ngone && repo->retention.mode && !(rc = tsarc_chunkset_new(&sizes)))
+		rc = tsarc_chunkset_load_type(sizes, repo->store, TSARC_OBJ_INDEX);
+	kb.index = sizes;
+	if (!rc && ngone)
+		rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_INDEX, gone, ngone, count_kept,
+			&kb);
+	if (rc)
+		tsarc_error_prefix("removing old index objects");
+	pp->res->index_removed = kb.t.removed + kb.t.kept;
+	pp->res->index_kept = kb.t.kept;
+	pp->res->index_kept_until = kb.t.kept_until;
+	pp->res->bytes_kept_index = kb.bytes;
+	tsarc_chunkset_free(sizes);
+	free(gone);
+	return rc;
+}
+
 /* Repack, new index, old index objects out, packs out. */
 static int apply(prune_pack *pp)
 {
@@ -420,9 +532,9 @@ static int apply(prune_pack *pp)
 	tsarc_prune_result *res = pp->res;
 	tsarc_packer *pk = NULL;
 	tsarc_buf data = TSARC_BUF_INIT, scratch = TSARC_BUF_INIT;
-	tsarc_purge_tally kept = {0, 0, 0};
-	char **written = NULL, **more = NULL, **old;
-	size_t nwritten = 0, nmore = 0, nold, i, m;
+	kept_bytes kept = {{0, 0, 0}, pp, NULL, 0};
+	char **written = NULL, **more = NULL;
+	size_t nwritten = 0, nmore = 0, i, m;
 	uint64_t npacks, nbytes;
 	int rc;
 
@@ -449,9 +561,7 @@ static int apply(prune_pack *pp)
 	if ((rc = tsarc_store_sync(repo->store)) || (rc = tsarc_lock_check(pp->lock, NULL)))
 		goto done;
 	/* Every old index object, now that the new ones are stored. */
-	old = tsarc_index_object_names(pp->idx, &nold);
-	if ((rc = tsarc_index_remove_old(repo, (const char *const *)old, nold,
-		     (const char *const *)written, nwritten, &res->index_removed)))
+	if ((rc = remove_old_index(pp, written, nwritten)))
 		goto done;
 	/* Only then the packs no index names any more. */
 	if (pp->ndoomed && (rc = tsarc_store_sync(repo->store)))
@@ -461,14 +571,17 @@ static int apply(prune_pack *pp)
 		if ((rc = tsarc_lock_check(pp->lock, NULL)))
 			goto done;
 		if ((rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_DATA,
-			     (const char *const *)pp->doomed + i, m, tsarc_purge_tally_cb, &kept))) {
+			     (const char *const *)pp->doomed + i, m, count_kept, &kept))) {
 			tsarc_error_prefix("removing packs");
 			goto done;
 		}
 	}
-	res->chunks_kept = kept.kept;
-	res->chunks_kept_until = kept.kept_until;
 done:
+	/* What was only hidden is still stored. */
+	res->packs_kept = kept.t.kept;
+	res->packs_kept_until = kept.t.kept_until;
+	res->bytes_kept_packs = kept.bytes;
+	res->bytes_removed -= kept.bytes;
 	tsarc_repo_drop_index(repo);
 	tsarc_packer_free(pk);
 	tsarc_buf_dispose(&data);
@@ -487,6 +600,31 @@ static int work_to_do(const prune_pack *pp)
 	tsarc_index_object_names(pp->idx, &nobj);
 	return pp->ndoomed || pp->res->packs_missing ||
 	       nobj > 1 + pp->nrecs / TSARC_INDEX_ENTRIES_PER_OBJECT;
+}
+
+/* Object Lock: the hidden objects of earlier runs (and forgotten
+ * snapshots) whose date has passed go for good, but a hidden pack the
+ * index still names: that one someone hid behind our back, for check to
+ * report and a point-in-time read to recover. */
+static int sweep_hidden(prune_pack *pp)
+{
+	tsarc_chunkset *named = NULL;
+	tsarc_purge_tally swept = {0, 0, 0};
+	size_t i;
+	int rc, added;
+
+	if ((rc = tsarc_lock_check(pp->lock, NULL)) || (rc = tsarc_chunkset_new(&named)))
+		return rc;
+	for (i = 0; i < pp->np && !rc; i++)
+		rc = tsarc_chunkset_claim(named, tsarc_index_pack_name(pp->idx, (uint32_t)i), 0,
+			&added);
+	if (!rc)
+		rc = tsarc_objlock_sweep(pp->repo, named, &swept);
+	pp->res->hidden_removed = swept.removed;
+	pp->res->hidden_kept = swept.kept;
+	pp->res->hidden_kept_until = swept.kept_until;
+	tsarc_chunkset_free(named);
+	return rc;
 }
 
 int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, tsarc_chunkset *referenced,
@@ -527,6 +665,8 @@ int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, tsarc_chunkset *refere
 	/* A live shared lock: a backup is writing packs its index will name. */
 	if ((rc = tsarc_lock_check(lock, &oldest_shared)) ||
 		(rc = plan(&pp, oldest_shared, max_unused)))
+		goto done;
+	if (!dry_run && repo->retention.mode && (rc = sweep_hidden(&pp)))
 		goto done;
 	if (!dry_run && work_to_do(&pp))
 		rc = apply(&pp);

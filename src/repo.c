@@ -532,10 +532,6 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 		opts = &defaults;
 	if (!password || !*password)
 		return tsarc_error_set(TSARC_EINVAL, "an empty password is not allowed");
-	/* extend-retention and prune's sweep know chunks as objects, not packs. */
-	if (opts->format >= 2 && opts->retention.mode)
-		return tsarc_error_set(TSARC_EUNSUPPORTED, "Object Lock needs repository "
-			"format 1 for now");
 	/* Before create(): a bucket tsarc makes gets Object Lock then. */
 	if (opts->retention.mode && (rc = tsarc_objlock_prepare(store, &opts->retention, 1)))
 		return rc;

@@ -286,6 +286,50 @@ static void add_pack_figures(cJSON *p, const tsarc_prune_result *r, unsigned max
 	cJSON_AddNumberToObject(p, "index_removed", (double)r->index_removed);
 }
 
+/* Format 2 under Object Lock: what stays until its date, with its bytes. */
+static void add_locked(cJSON *p, const char *name, size_t count, const char *bytes_name,
+	uint64_t bytes, int64_t until)
+{
+	add_time(p, name, count, until);
+	cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(p, name), bytes_name,
+		(double)bytes);
+}
+
+static void add_pack_locks(cJSON *p, const tsarc_prune_result *r, int dry_run)
+{
+	add_locked(p, "packs_locked", r->packs_locked, "unused_bytes", r->bytes_locked_unused,
+		r->packs_locked_until);
+	if (dry_run)
+		return;
+	add_locked(p, "packs_kept", r->packs_kept, "bytes", r->bytes_kept_packs,
+		r->packs_kept_until);
+	add_locked(p, "index_kept", r->index_kept, "bytes", r->bytes_kept_index,
+		r->index_kept_until);
+}
+
+static void print_pack_locks(const tsarc_prune_result *r, int dry_run, unsigned max_unused)
+{
+	char when[40], size[32], isize[32];
+
+	if (r->packs_locked) {
+		tsarc_time_format(r->packs_locked_until, 0, when, sizeof(when));
+		cli_format_bytes(size, sizeof(size), (double)r->bytes_locked_unused);
+		printf("Object Lock: %zu packs more than %u%% unused (%s unused in them) not "
+		       "repacked: retained until %s at the latest, they cannot go before, so "
+		       "copying them would only add bytes\n", r->packs_locked, max_unused, size,
+			when);
+	}
+	if (dry_run || (!r->packs_kept && !r->index_kept))
+		return;
+	tsarc_time_format(r->packs_kept_until > r->index_kept_until ? r->packs_kept_until
+		: r->index_kept_until, 0, when, sizeof(when));
+	cli_format_bytes(size, sizeof(size), (double)r->bytes_kept_packs);
+	cli_format_bytes(isize, sizeof(isize), (double)r->bytes_kept_index);
+	printf("Object Lock: %zu packs (%s) and %zu index objects (%s) only hidden, not "
+	       "deleted: retained until %s at the latest; a prune after that deletes them\n",
+		r->packs_kept, size, r->index_kept, isize, when);
+}
+
 static void print_pack_figures(const tsarc_prune_result *r, int dry_run, unsigned max_unused)
 {
 	char copied[32], left[32];
@@ -334,8 +378,11 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned m
 		cJSON_AddNumberToObject(p, "bytes_removed", (double)res.bytes_removed);
 		if (repo->version >= 2)
 			add_pack_figures(p, &res, max_unused);
+		if (repo->version >= 2 && repo->retention.mode)
+			add_pack_locks(p, &res, dry_run);
 		if (repo->retention.mode && !dry_run) {
-			add_time(p, "chunks_kept", res.chunks_kept, res.chunks_kept_until);
+			if (repo->version < 2)
+				add_time(p, "chunks_kept", res.chunks_kept, res.chunks_kept_until);
 			cJSON_AddNumberToObject(p, "hidden_removed", (double)res.hidden_removed);
 			add_time(p, "hidden_kept", res.hidden_kept, res.hidden_kept_until);
 		}
@@ -350,6 +397,8 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned m
 			res.chunks_young);
 	if (repo->version >= 2)
 		print_pack_figures(&res, dry_run, max_unused);
+	if (repo->version >= 2 && repo->retention.mode)
+		print_pack_locks(&res, dry_run, max_unused);
 	if (res.chunks_kept) {
 		tsarc_time_format(res.chunks_kept_until, 0, freed, sizeof(freed));
 		printf("Object Lock: %zu of them only hidden, their retention runs until %s at "

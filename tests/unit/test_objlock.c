@@ -8,6 +8,17 @@
  * extension reaches every object live snapshots need and no hidden one;
  * a config's object_lock field is checked when read back; a store without
  * Object Lock is refused at init.
+ *
+ * On format 2 (packs + index), three backups: a (one pack, several
+ * chunks), b (its own pack) and c, whose first chunk is a's first chunk
+ * (the same bytes from the start of a stream are cut the same), so once a
+ * and b are forgotten a's pack is mostly unused but needed and b's pack
+ * wholly unused. Every pack and index object carries the date; the
+ * extension moves the date of the packs and index objects c needs, never
+ * of b's pack; prune within the dates repacks nothing locked, hides b's
+ * pack and the old index objects and reports them with their bytes, and
+ * check and the restore of c see nothing amiss; past the dates prune
+ * deletes what it hid for good and repacks a's pack.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +33,7 @@
 #include <cmocka.h>
 
 #include "backup.h"
+#include "check.h"
 #include "fileio.h"
 #include "lock.h"
 #include "objlock.h"
@@ -333,6 +345,233 @@ static void test_store_without_object_lock_is_refused(void **state)
 	remove_dir();
 }
 
+/* ---- format 2: packs and index objects ---- */
+
+#define T0 1800000000
+#define SMALL (48u * 1024)
+#define MAXPACKS 16
+
+typedef struct names {
+	char v[MAXPACKS][TSARC_ID_HEX_LEN + 1];
+	uint64_t size[MAXPACKS];
+	size_t n;
+} names;
+
+static int add_name(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	names *l = payload;
+
+	(void)mtime;
+	assert_true(l->n < MAXPACKS);
+	snprintf(l->v[l->n], sizeof(l->v[0]), "%s", name);
+	l->size[l->n++] = size;
+	return 0;
+}
+
+static int in(const names *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], name))
+			return 1;
+	return 0;
+}
+
+/* The objects of `type` in `st` that are not in `before`. */
+static void listed_since(tsarc_store *st, tsarc_objtype type, const names *before, names *out)
+{
+	names all;
+	size_t i;
+
+	memset(&all, 0, sizeof(all));
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(tsarc_store_list(st, type, add_name, &all), 0);
+	for (i = 0; i < all.n; i++)
+		if (!before || !in(before, all.v[i]))
+			add_name(all.v[i], all.size[i], 0, out);
+}
+
+static size_t count(tsarc_store *st, tsarc_objtype type)
+{
+	names all;
+
+	listed_since(st, type, NULL, &all);
+	return all.n;
+}
+
+/* check --read-data finds nothing wrong, and c restores byte-identical. */
+static void all_well(tsarc_repo *repo, const char *idc, const uint8_t *c, size_t clen)
+{
+	tsarc_check_options o;
+	tsarc_check_result res;
+	tsarc_snapshot *snap = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.read_data = 1;
+	assert_int_equal(tsarc_check(repo, &o, NULL, NULL, &res), 0);
+	assert_int_equal(res.snapshots, 1);
+	assert_int_equal(res.snapshots_damaged + res.chunks_missing + res.chunks_damaged +
+				 res.chunks_wrong_size + res.packs_damaged + res.packs_unindexed +
+				 res.index_damaged + res.index_wrong,
+		0);
+	assert_int_equal(tsarc_snapshot_load(repo, idc, &snap), 0);
+	assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], c, clen, 2), 0);
+	tsarc_snapshot_free(snap);
+}
+
+static void test_packs_and_index_under_retention(void **state)
+{
+	static const tsarc_repo_init_options opts = {{1024, 4096, 16384}, TSARC_CODEC_ZSTD, 0,
+		1024, {TSARC_RETAIN_COMPLIANCE, 1}, 2, 64 * 1024};
+	uint8_t *a = malloc(SMALL), *b = malloc(SMALL), *c = malloc(2 * SMALL);
+	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1], idc[TSARC_ID_HEX_LEN + 1];
+	char repo_dir[300];
+	const char *forgotten[2] = {ida, idb};
+	tsarc_store *inner = NULL, *st = NULL;
+	retention_store *ctl = NULL;
+	tsarc_repo *repo = NULL;
+	tsarc_snapshot *snap = NULL;
+	tsarc_purge_tally tally = {0, 0, 0};
+	tsarc_prune_result res;
+	tsarc_extend_result ext;
+	tsarc_lock *lock = NULL;
+	names pa, pb, pc, idx, none;
+	size_t i, clen;
+	uint64_t bbytes = 0;
+	int hidden;
+
+	(void)state;
+	make_dir("objlock-pack");
+	snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&inner, repo_dir, NULL), 0);
+	assert_int_equal(retention_store_wrap(&st, &ctl, inner), 0);
+	retention_store_set_now(ctl, T0);
+	/* Format 2 with Object Lock is made (it was refused before). */
+	assert_int_equal(tsarc_repo_init(&repo, st, "lock-pw", &opts), 0);
+	assert_int_equal(repo->version, 2);
+
+	memset(&none, 0, sizeof(none));
+	repo_fixture_fill(a, SMALL, 1);
+	repo_fixture_backup(repo, dir, a, SMALL, "stdin", ida);
+	listed_since(st, TSARC_OBJ_DATA, &none, &pa);
+	retention_store_set_now(ctl, T0 + 60);
+	repo_fixture_fill(b, SMALL, 2);
+	repo_fixture_backup(repo, dir, b, SMALL, "stdin", idb);
+	listed_since(st, TSARC_OBJ_DATA, &pa, &pb);
+	/* c starts with a's first chunk, then bytes of its own. */
+	assert_int_equal(tsarc_snapshot_load(repo, ida, &snap), 0);
+	assert_true(snap->streams[0].nchunks >= 3);
+	clen = snap->streams[0].chunks[0].size;
+	tsarc_snapshot_free(snap);
+	memcpy(c, a, clen);
+	repo_fixture_fill(c + clen, SMALL, 3);
+	clen += SMALL;
+	retention_store_set_now(ctl, T0 + 120);
+	repo_fixture_backup(repo, dir, c, clen, "stdin", idc);
+	{
+		names ab;
+		memcpy(&ab, &pa, sizeof(ab));
+		for (i = 0; i < pb.n; i++)
+			add_name(pb.v[i], pb.size[i], 0, &ab);
+		listed_since(st, TSARC_OBJ_DATA, &ab, &pc);
+	}
+	assert_int_equal(pa.n, 1);
+	assert_true(pb.n >= 1 && pc.n >= 1);
+
+	/* Every pack and index object carries a date: DAYS after its write. */
+	assert_int_equal(retention_store_count(ctl, TSARC_OBJ_DATA), pa.n + pb.n + pc.n);
+	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pa.v[0], &hidden), T0 + DAY);
+	for (i = 0; i < pb.n; i++) {
+		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pb.v[i], &hidden),
+			T0 + 60 + DAY);
+		bbytes += pb.size[i];
+	}
+	listed_since(st, TSARC_OBJ_INDEX, NULL, &idx);
+	assert_int_equal(idx.n, 3);
+	assert_int_equal(retention_store_count(ctl, TSARC_OBJ_INDEX), 3);
+	for (i = 0; i < idx.n; i++)
+		assert_true(retention_store_until(ctl, TSARC_OBJ_INDEX, idx.v[i], &hidden) >= T0 + DAY);
+
+	/* a and b forgotten within their dates: hidden. */
+	retention_store_set_now(ctl, T0 + 3 * 3600);
+	assert_int_equal(tsarc_store_purge_many(repo->store, TSARC_OBJ_SNAPSHOT, forgotten, 2,
+				 tsarc_purge_tally_cb, &tally), 0);
+	assert_int_equal(tally.kept, 2);
+
+	/* The extension: a's pack (c needs its first chunk) and c's packs, the
+	 * index objects, config, key and c; never b's pack. */
+	assert_int_equal(tsarc_lock_acquire(&lock, repo, 0), 0);
+	assert_int_equal(tsarc_objlock_extend(repo, lock, T0 + 3 * 3600, &ext), 0);
+	assert_int_equal(tsarc_lock_release(lock), 0);
+	assert_int_equal(ext.missing, 0);
+	assert_int_equal(ext.snapshots, 1);
+	assert_int_equal(ext.objects, 2 + idx.n + 1 + pa.n + pc.n);
+	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pa.v[0], &hidden),
+		T0 + 3 * 3600 + DAY);
+	for (i = 0; i < pc.n; i++)
+		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pc.v[i], &hidden),
+			T0 + 3 * 3600 + DAY);
+	for (i = 0; i < pb.n; i++)
+		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pb.v[i], &hidden),
+			T0 + 60 + DAY);
+
+	/* Prune within the dates: a's pack is over the unused threshold but
+	 * locked, so not repacked; b's pack and the three old index objects
+	 * are only hidden, reported with their bytes; nothing is freed. */
+	retention_store_set_now(ctl, T0 + 4 * 3600);
+	assert_int_equal(prune(repo, &res), 0);
+	assert_int_equal(res.packs_locked, 1);
+	assert_true(res.bytes_locked_unused > 0);
+	assert_int_equal(res.packs_locked_until, T0 + 3 * 3600 + DAY);
+	assert_int_equal(res.packs_repacked, 0);
+	assert_int_equal(res.packs_written, 0);
+	assert_int_equal(res.packs_deleted, pb.n);
+	assert_int_equal(res.packs_kept, pb.n);
+	assert_int_equal(res.bytes_kept_packs, bbytes);
+	assert_int_equal(res.packs_kept_until, T0 + 60 + DAY);
+	assert_int_equal(res.bytes_removed, 0);
+	assert_int_equal(res.index_written, 1);
+	assert_int_equal(res.index_removed, 3);
+	assert_int_equal(res.index_kept, 3);
+	assert_true(res.bytes_kept_index > 0);
+	assert_int_equal(res.hidden_kept, 2); /* the forgotten snapshots */
+	assert_int_equal(res.hidden_removed, 0);
+	/* Still stored, out of sight: check and restore see a whole repository. */
+	assert_int_equal(count(inner, TSARC_OBJ_DATA), pa.n + pb.n + pc.n);
+	assert_int_equal(count(st, TSARC_OBJ_DATA), pa.n + pc.n);
+	assert_int_equal(count(inner, TSARC_OBJ_INDEX), 4);
+	assert_int_equal(count(st, TSARC_OBJ_INDEX), 1);
+	all_well(repo, idc, c, clen);
+
+	/* Past every date: what was hidden goes for good, a's pack is repacked
+	 * and deleted for good (its date passed too). */
+	retention_store_set_now(ctl, T0 + 2 * DAY);
+	assert_int_equal(prune(repo, &res), 0);
+	assert_int_equal(res.hidden_removed, pb.n + 3 + 2);
+	assert_int_equal(res.hidden_kept, 0);
+	assert_int_equal(res.packs_locked, 0);
+	assert_int_equal(res.packs_repacked, 1);
+	assert_true(res.packs_written >= 1);
+	assert_int_equal(res.packs_kept, 0);
+	assert_int_equal(res.index_kept, 0);
+	for (i = 0; i < pb.n; i++)
+		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pb.v[i], &hidden), 0);
+	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pa.v[0], &hidden), 0);
+	assert_int_equal(count(inner, TSARC_OBJ_DATA), count(st, TSARC_OBJ_DATA));
+	assert_int_equal(count(inner, TSARC_OBJ_INDEX), count(st, TSARC_OBJ_INDEX));
+	all_well(repo, idc, c, clen);
+	/* Nothing is left to sweep. */
+	assert_int_equal(prune(repo, &res), 0);
+	assert_int_equal(res.hidden_removed + res.hidden_kept, 0);
+
+	tsarc_repo_free(repo);
+	free(a);
+	free(b);
+	free(c);
+	remove_dir();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_store_without_object_lock_is_refused),
 		cmocka_unit_test(test_forget_prune_extend_under_retention),
 		cmocka_unit_test(test_extend_reports_missing_chunks),
+		cmocka_unit_test(test_packs_and_index_under_retention),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
