@@ -10,6 +10,8 @@ the command line.
   attacker.py versions BUCKET PREFIX      "KEY VERSION latest|old version|marker" lines
   attacker.py unlocked BUCKET PREFIX      keys of current versions without a retention
   attacker.py retention BUCKET KEY [VER]  "MODE EPOCH" of a version (current by default)
+  attacker.py retentions BUCKET PREFIX    "KEY VERSION latest|old MODE EPOCH" of every
+                                          version (not markers) under PREFIX
   attacker.py delete-version BUCKET KEY VER   "ok" or the error code
   attacker.py delete BUCKET KEY           a plain DELETE: "ok" or the error code
   attacker.py overwrite BUCKET KEY        a PUT of garbage: "ok" or the error code
@@ -83,6 +85,14 @@ def main():
         h = s3.head_object(**kw)
         print(h.get("ObjectLockMode", "none"),
               int(h["ObjectLockRetainUntilDate"].timestamp()) if "ObjectLockRetainUntilDate" in h else 0)
+    elif cmd == "retentions":
+        for key, vid, latest, marker in sorted(all_versions(s3, args[0], args[1])):
+            if marker:
+                continue
+            h = s3.head_object(Bucket=args[0], Key=key, VersionId=vid)
+            until = h.get("ObjectLockRetainUntilDate")
+            print(key, vid, "latest" if latest else "old", h.get("ObjectLockMode", "none"),
+                  int(until.timestamp()) if until else 0)
     elif cmd == "delete-version":
         attempt(s3.delete_object, Bucket=args[0], Key=args[1], VersionId=args[2])
     elif cmd == "delete":

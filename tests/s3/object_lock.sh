@@ -11,13 +11,7 @@
 #
 # Run through tests/s3/run_with_s3.sh (a fresh bucket name, AWS_* set).
 . "$(dirname "$0")/../cli/lib.sh"
-
-: "${TSARC_TEST_S3_URL:?run this through tests/s3/run_with_s3.sh}"
-ATT="python3 $(dirname "$0")/attacker.py"
-rest=${TSARC_TEST_S3_URL#s3:http*://}
-rest=${rest#*/}
-BUCKET=${rest%%/*}
-BASE=${TSARC_TEST_S3_URL%%/"$BUCKET"/*}
+. "$(dirname "$0")/object_lock_lib.sh"
 R=$BASE/$BUCKET/repo
 
 # --- init: the bucket tsarc makes has Object Lock; one without is refused ---
@@ -89,13 +83,7 @@ expect_rc 3 "extend-retention over a damaged snapshot"
 ok snapshots --repo "$R" --as-of "$BEFORE" --json
 [ "$(json_get "$OUT" "sorted(s['id'] for s in d)")" = "$(python3 -c 'import sys; print(sorted(sys.argv[1:]))' "$S1" "$S2" "$S3")" ] ||
 	fail "--as-of before the attack does not see the three snapshots"
-for pair in "$S1 1" "$S2 2"; do
-	read -r snap seed <<<"$pair"
-	"$TSARC" dump --repo "$R" --as-of "$BEFORE" "$snap" db.sql 2>"$ERR" |
-		cmp - <("$GEN" 3M --seed "$seed") >"$OUT" 2>&1 ||
-		fail "dump --as-of of ${snap:0:10} differs from what was backed up: $(cat "$OUT" "$ERR")"
-	sanitizer_check 0 "$ERR" "dump --as-of"
-done
+as_of_cmp "$R" "$BEFORE" 3M "$S1 1" "$S2 2"
 ok check --repo "$R" --as-of "$BEFORE" --read-data
 t_in <("$GEN" 1M --seed 9) backup --repo "$R" --as-of "$BEFORE" --stdin --name x
 [ "$RC" -ne 0 ] || fail "a backup into a point-in-time view succeeded"
@@ -131,7 +119,7 @@ read -r _ after < <($ATT retention "$BUCKET-gov" "repo/snapshots/$G2")
 # An administrator with the bypass makes every date pass; prune then
 # deletes the hidden objects for good, every version and marker.
 $ATT expire "$BUCKET-gov" repo/ 2
-sleep 3
+wait_past $(($(date +%s) + 3))
 ok prune --repo "$G" --json
 removed=$(json_get "$OUT" "d['hidden_removed']")
 [ "$removed" -eq $((kept + 1)) ] || fail "prune deleted $removed hidden objects, expected $((kept + 1))"
