@@ -565,6 +565,25 @@ static void test_packs_and_index_under_retention(void **state)
 	assert_int_equal(prune(repo, &res), 0);
 	assert_int_equal(res.hidden_removed + res.hidden_kept, 0);
 
+	/* A pack c needs, hidden behind tsarc's back: the extension says so,
+	 * and prune refuses to run and deletes nothing, even past its date. */
+	{
+		const char *hide[1] = {pc.v[0]};
+		uint64_t size;
+		assert_int_equal(tsarc_lock_acquire(&lock, repo, 0), 0);
+		assert_int_equal(tsarc_objlock_extend(repo, lock, T0 + 2 * DAY, &ext), 0);
+		assert_int_equal(tsarc_lock_release(lock), 0);
+		assert_int_equal(tsarc_store_remove_many(repo->store, TSARC_OBJ_DATA, hide, 1), 0);
+		assert_int_equal(tsarc_lock_acquire(&lock, repo, 0), 0);
+		assert_int_equal(tsarc_objlock_extend(repo, lock, T0 + 2 * DAY, &ext),
+			TSARC_ECORRUPT);
+		assert_int_equal(tsarc_lock_release(lock), 0);
+		assert_int_equal(ext.missing, 1);
+		retention_store_set_now(ctl, T0 + 30 * DAY);
+		assert_int_equal(prune(repo, &res), TSARC_ECORRUPT);
+		assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_DATA, pc.v[0], &size), 0);
+	}
+
 	tsarc_repo_free(repo);
 	free(a);
 	free(b);
