@@ -7,6 +7,7 @@
 #                  compiled from tests/tools/gen_dump.c into BENCH_DIR)
 #   BUILD_DIR      build directory to look in (default: <repo>/build/release, as ci/build.sh makes it)
 #   BENCH_KEEP=1   keep BENCH_DIR at exit
+#   TSARC_INIT_OPTS options for tsarc init in stream.sh and s3.sh (e.g. "--format 2")
 
 BENCH_SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/tsarc-bench}

@@ -25,7 +25,7 @@ rss_mode() {
 	for s in "${sizes[@]}"; do
 		n=$(size_bytes "$s")
 		repo=$BENCH_WORK/rss-$s
-		"$TSARC" init --repo "$repo" -q
+		"$TSARC" init --repo "$repo" -q ${TSARC_INIT_OPTS:-}
 		run_timed "rss-$s" "'$TSARC_GEN_DUMP' $s | '$TIME_BIN' -v -o '$BENCH_WORK/time.rss-$s' '$TSARC' backup --repo '$repo' --stdin --name dump.sql --json -q"
 		out=$BENCH_WORK/out.rss-$s
 		[ "$(jnum "$out" bytes_read)" = "$n" ] || die "rss-$s: bytes_read mismatch"
@@ -76,7 +76,7 @@ main_mode() {
 	T() { echo "'$TIME_BIN' -v -o '$BENCH_WORK/time.$1'"; }
 
 	# ---- tsarc
-	"$TSARC" init --repo "$tr" -q
+	"$TSARC" init --repo "$tr" -q ${TSARC_INIT_OPTS:-}
 	warm "$base"
 	run_timed ts1 "cat '$base' | $(T ts1) '$TSARC' backup --repo '$tr' --stdin --name dump.sql --json -q"
 	local ts1_w=$WALL ts1_r=$RSS_KB ts1_c=$CPU ts1_s ts1_new
