@@ -69,6 +69,7 @@ echo "generating the $SIZE stream in $BENCH_WORK ..." >&2
 T() { echo "'$TIME_BIN' -v -o '$BENCH_WORK/time.$1'"; }
 
 echo "tsarc ..." >&2
+# shellcheck disable=SC2086 # a list of options
 "$TSARC" init --repo "$TS_REPO" -q ${TSARC_INIT_OPTS:-}
 warm "$base"
 run_timed ts "cat '$base' | $(T ts) '$TSARC' backup --repo '$TS_REPO' --stdin --name dump.sql --json -q"

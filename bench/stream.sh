@@ -25,6 +25,7 @@ rss_mode() {
 	for s in "${sizes[@]}"; do
 		n=$(size_bytes "$s")
 		repo=$BENCH_WORK/rss-$s
+		# shellcheck disable=SC2086 # a list of options
 		"$TSARC" init --repo "$repo" -q ${TSARC_INIT_OPTS:-}
 		run_timed "rss-$s" "'$TSARC_GEN_DUMP' $s | '$TIME_BIN' -v -o '$BENCH_WORK/time.rss-$s' '$TSARC' backup --repo '$repo' --stdin --name dump.sql --json -q"
 		out=$BENCH_WORK/out.rss-$s
@@ -76,6 +77,7 @@ main_mode() {
 	T() { echo "'$TIME_BIN' -v -o '$BENCH_WORK/time.$1'"; }
 
 	# ---- tsarc
+	# shellcheck disable=SC2086 # a list of options
 	"$TSARC" init --repo "$tr" -q ${TSARC_INIT_OPTS:-}
 	warm "$base"
 	run_timed ts1 "cat '$base' | $(T ts1) '$TSARC' backup --repo '$tr' --stdin --name dump.sql --json -q"
@@ -126,7 +128,7 @@ main_mode() {
 
 	echo "## Stream benchmark: $size ($n bytes), local disk"
 	echo
-	echo "$("$TSARC" version 2>/dev/null | head -1); $("$RESTIC" version | cut -d' ' -f1-2) (repo v2, compression auto); gzip $(gzip --version | head -1 | cut -d' ' -f2); zstd $(zstd -V 2>/dev/null | grep -o 'v[0-9.]*' | head -1)"
+	echo "$("$TSARC" version 2>/dev/null | head -1)${TSARC_INIT_OPTS:+, init $TSARC_INIT_OPTS}; $("$RESTIC" version | cut -d' ' -f1-2) (repo v2, compression auto); gzip $(gzip --version | head -1 | cut -d' ' -f2); zstd $(zstd -V 2>/dev/null | grep -o 'v[0-9.]*' | head -1)"
 	echo "load average at start: $load0, at end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews wall times; CPU s is less sensitive)"
 	echo "changed variant: --mutate 1 (1% of lines; $changed_lines bytes differ)"
 	echo
