@@ -429,6 +429,11 @@ fail:
 	return rc;
 }
 
+int64_t tsarc_lock_since(const tsarc_lock *lock)
+{
+	return lock->since;
+}
+
 int tsarc_lock_check(tsarc_lock *lock, int64_t *oldest_shared)
 {
 	tsarc_lock_info *infos = NULL;

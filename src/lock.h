@@ -49,6 +49,8 @@ int tsarc_lock_release(tsarc_lock *lock);
  * oldest other live shared lock was first written: INT64_MAX when none.
  */
 int tsarc_lock_check(tsarc_lock *lock, int64_t *oldest_shared);
+/* When (store clock) this lock was first written. */
+int64_t tsarc_lock_since(const tsarc_lock *lock);
 /* One refresh round, as the background refresher does it. */
 int tsarc_lock_refresh(tsarc_lock *lock);
 

@@ -46,6 +46,38 @@ static int consider(const char *name, uint64_t size, int64_t mtime, void *payloa
 	return 0;
 }
 
+static int count_temp(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	tsarc_prune_result *res = payload;
+
+	(void)name;
+	(void)mtime;
+	res->temp_removed++;
+	res->temp_bytes_removed += size;
+	return 0;
+}
+
+/*
+ * The temporary files of killed runs (a folder store's unfinished puts):
+ * those last written before the oldest live lock, ours included, was
+ * first written, less the clock slack. A put in progress belongs to a
+ * holder of a live lock and keeps its file's time after that lock's.
+ */
+static int remove_temporaries(tsarc_repo *repo, tsarc_lock *lock, tsarc_prune_result *res)
+{
+	int64_t oldest_shared, before = tsarc_lock_since(lock);
+	int rc;
+
+	if ((rc = tsarc_lock_check(lock, &oldest_shared)))
+		return rc;
+	if (oldest_shared < before)
+		before = oldest_shared;
+	if ((rc = tsarc_store_remove_temp(repo->store, before - TSARC_LOCK_CLOCK_SLACK_SECONDS,
+		     count_temp, res)))
+		tsarc_error_prefix("removing the temporary files of killed runs");
+	return rc;
+}
+
 int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_unused,
 	tsarc_prune_result *res)
 {
@@ -76,6 +108,8 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_un
 					     snaps[i]->streams[s].chunks[k].id, 0, &added)))
 					goto done;
 	res->chunks_referenced = tsarc_chunkset_count(sw.referenced);
+	if (!dry_run && (rc = remove_temporaries(repo, lock, res)))
+		goto done;
 	/* Its data objects are packs: freed a pack at a time. */
 	if (repo->version >= 2) {
 		rc = tsarc_prune_packs(repo, lock, sw.referenced, dry_run, max_unused, res);

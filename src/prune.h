@@ -35,6 +35,10 @@ typedef struct tsarc_prune_result {
 	size_t packs_locked, packs_kept, index_kept;
 	uint64_t bytes_locked_unused, bytes_kept_packs, bytes_kept_index;
 	int64_t packs_locked_until, packs_kept_until, index_kept_until;
+	/* Temporary files of killed runs removed (a folder's ".tmp-" files
+	 * older than the oldest live lock), and their bytes. */
+	size_t temp_removed;
+	uint64_t temp_bytes_removed;
 } tsarc_prune_result;
 
 /* --max-unused: a pack with more than this percent of unused bytes is

@@ -224,6 +224,12 @@ int tsarc_store_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_lis
 	return st->list_hidden ? st->list_hidden(st, type, cb, payload) : 0;
 }
 
+int tsarc_store_remove_temp(tsarc_store *st, int64_t before, tsarc_store_list_cb cb,
+	void *payload)
+{
+	return st->remove_temp ? st->remove_temp(st, before, cb, payload) : 0;
+}
+
 int tsarc_store_retained_until(tsarc_store *st, tsarc_objtype type, const char *name,
 	int64_t *until)
 {

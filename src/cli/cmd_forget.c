@@ -376,6 +376,8 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned m
 		cJSON_AddNumberToObject(p, "chunks_young", (double)res.chunks_young);
 		cJSON_AddNumberToObject(p, "bytes_stored", (double)res.bytes_stored);
 		cJSON_AddNumberToObject(p, "bytes_removed", (double)res.bytes_removed);
+		cJSON_AddNumberToObject(p, "temp_removed", (double)res.temp_removed);
+		cJSON_AddNumberToObject(p, "temp_bytes_removed", (double)res.temp_bytes_removed);
 		if (repo->version >= 2)
 			add_pack_figures(p, &res, max_unused);
 		if (repo->version >= 2 && repo->retention.mode)
@@ -395,6 +397,10 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned m
 	if (res.chunks_young)
 		printf("%zu unreferenced chunks kept: younger than a running backup's lock\n",
 			res.chunks_young);
+	if (res.temp_removed) {
+		cli_format_bytes(freed, sizeof(freed), (double)res.temp_bytes_removed);
+		printf("%zu temporary files of killed runs removed (%s)\n", res.temp_removed, freed);
+	}
 	if (repo->version >= 2)
 		print_pack_figures(&res, dry_run, max_unused);
 	if (repo->version >= 2 && repo->retention.mode)

@@ -3,7 +3,10 @@
  * (tests/store/counting_store.c): it deletes exactly the chunks no
  * snapshot refers to, in one batched call, after listing data/ once and
  * without reading any chunk; a dry run deletes nothing; what is kept still
- * restores byte-identical; a second prune finds nothing to do.
+ * restores byte-identical; a second prune finds nothing to do. On a
+ * folder (either format), the temporary files a killed run left (".tmp-"
+ * in any object folder) that are older than the oldest live lock go with
+ * a prune and are reported; younger ones, and other files, stay.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -176,5 +182,84 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 	}
 }
 
+/* A file of `size` bytes at root/rel, last written `age` seconds ago. */
+static void leave_file(const char *root, const char *rel, size_t size, int64_t age)
+{
+	char path[512];
+	struct timespec ts[2];
+	char *buf = calloc(1, size + 1);
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	assert_int_equal(tsarc_replace_file(path, buf, size, 0600, 0), 0);
+	free(buf);
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)(time(NULL) - age);
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static int exists(const char *root, const char *rel)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	return access(path, F_OK) == 0;
+}
+
+static void test_prune_removes_old_temporaries(void **state)
+{
+	static const char *const dead[] = {"data/ab/.tmp-1a2b3c", "snapshots/.tmp-4d5e6f",
+		".tmp-7a8b9c", "index/.tmp-0d0e0f"};
+	static const char *const alive[] = {"data/ab/.tmp-fresh1", "data/ab/.keep",
+		"keys/.tmp-fresh2"};
+	tsarc_repo_init_options o = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0, 1024,
+		{TSARC_RETAIN_NONE, 0}, 0, 0};
+	char root[300], id[TSARC_ID_HEX_LEN + 1];
+	uint8_t data[64 * 1024];
+	tsarc_store *st = NULL;
+	tsarc_prune_result res;
+	uint32_t format;
+	size_t i;
+
+	(void)state;
+	repo_fixture_fill(data, sizeof(data), 5);
+	for (format = 1; format <= 2; format++) {
+		assert_non_null(scratch_make(dir, sizeof(dir), "prune-tmp"));
+		snprintf(root, sizeof(root), "%s/repo", dir);
+		assert_int_equal(tsarc_store_fs_open(&st, root, NULL), 0);
+		o.format = format;
+		assert_int_equal(tsarc_repo_init(&repo, st, "prune-pw", &o), 0);
+		repo_fixture_backup(repo, dir, data, sizeof(data), "stdin", id);
+		for (i = 0; i < 2; i++) {
+			char sub[400];
+			snprintf(sub, sizeof(sub), "%s/%s", root, i ? "data/ab" : "index");
+			assert_true(mkdir(sub, 0700) == 0 || errno == EEXIST);
+		}
+		/* An hour old: a run killed long before any lock now live. */
+		for (i = 0; i < sizeof(dead) / sizeof(dead[0]); i++)
+			leave_file(root, dead[i], 100 * (i + 1), 3600);
+		leave_file(root, alive[0], 10, 0);
+		leave_file(root, alive[1], 10, 3600);
+		leave_file(root, alive[2], 10, 60);
+
+		/* A dry run touches none. */
+		assert_int_equal(prune(1, &res), 0);
+		for (i = 0; i < sizeof(dead) / sizeof(dead[0]); i++)
+			assert_true(exists(root, dead[i]));
+		assert_int_equal(prune(0, &res), 0);
+		assert_int_equal(res.temp_removed, 4);
+		assert_int_equal(res.temp_bytes_removed, 100 + 200 + 300 + 400);
+		for (i = 0; i < sizeof(dead) / sizeof(dead[0]); i++)
+			assert_false(exists(root, dead[i]));
+		for (i = 0; i < sizeof(alive) / sizeof(alive[0]); i++)
+			assert_true(exists(root, alive[i]));
+		assert_int_equal(prune(0, &res), 0);
+		assert_int_equal(res.temp_removed, 0);
+		tsarc_repo_free(repo);
+		repo = NULL;
+		assert_int_equal(scratch_remove(dir), 0);
+	}
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
-	cmocka_unit_test(test_prune_deletes_exactly_the_unreferenced))
+	cmocka_unit_test(test_prune_deletes_exactly_the_unreferenced),
+	cmocka_unit_test(test_prune_removes_old_temporaries))

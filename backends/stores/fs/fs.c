@@ -223,28 +223,54 @@ static int fs_stat(tsarc_store *st, tsarc_objtype type, const char *name,
 	return 0;
 }
 
-static int list_dir(const char *dir, tsarc_objtype type,
-	tsarc_store_list_cb cb, void *payload, int missing_ok)
+/* Calls fn for the folder of `type` (the root for config), or for each of
+ * data's 256. */
+static int each_folder(fs_store *fs, tsarc_objtype type,
+	int (*fn)(const char *dir, void *ctx), void *ctx)
 {
+	const char *sub = tsarc_objtype_dir(type);
+	char dir[FS_PATH_MAX];
+	int i, rc = 0;
+
+	if (type != TSARC_OBJ_DATA) {
+		snprintf(dir, sizeof(dir), "%s%s%s", fs->root, *sub ? "/" : "", sub);
+		return fn(dir, ctx);
+	}
+	for (i = 0; !rc && i < 256; i++) {
+		snprintf(dir, sizeof(dir), "%s/data/%02x", fs->root, i);
+		rc = fn(dir, ctx);
+	}
+	return rc;
+}
+
+/* What a folder is walked for: a listing, or removing old temporaries. */
+typedef struct walk {
+	tsarc_objtype type;
+	int64_t before;
+	tsarc_store_list_cb cb;
+	void *payload;
+} walk;
+
+static int list_dir(const char *dir, void *ctx)
+{
+	const walk *w = ctx;
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	struct stat sb;
 	int rc = 0;
 
-	if (!d) {
-		if (errno == ENOENT && missing_ok)
-			return 0;
-		return tsarc_error_set(tsarc_errno_code(errno), "cannot list %s: %s", dir,
-			strerror(errno));
-	}
+	if (!d) /* a type folder not made yet holds nothing */
+		return errno == ENOENT ? 0 : tsarc_error_set(tsarc_errno_code(errno),
+			"cannot list %s: %s", dir, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue; /* ".", "..", and unfinished ".tmp-" files */
-		if (!tsarc_store_name_valid(type, de->d_name))
+		if (!tsarc_store_name_valid(w->type, de->d_name))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode))
 			continue;
-		if ((rc = cb(de->d_name, (uint64_t)sb.st_size, (int64_t)sb.st_mtime, payload)))
+		if ((rc = w->cb(de->d_name, (uint64_t)sb.st_size, (int64_t)sb.st_mtime,
+			     w->payload)))
 			break;
 	}
 	closedir(d);
@@ -256,7 +282,8 @@ static int fs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 {
 	fs_store *fs = (fs_store *)st;
 	char dir[FS_PATH_MAX];
-	int i, rc;
+	walk w = {type, 0, cb, payload};
+	int rc;
 
 	if (type == TSARC_OBJ_CONFIG) {
 		struct stat sb;
@@ -270,16 +297,49 @@ static int fs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 		}
 		return cb("config", (uint64_t)sb.st_size, (int64_t)sb.st_mtime, payload);
 	}
-	if (type != TSARC_OBJ_DATA) {
-		snprintf(dir, sizeof(dir), "%s/%s", fs->root, tsarc_objtype_dir(type));
-		return list_dir(dir, type, cb, payload, 1);
+	return each_folder(fs, type, list_dir, &w);
+}
+
+/* The ".tmp-" files of one folder last written before `before`. */
+static int remove_temp_in(const char *dir, void *ctx)
+{
+	const walk *w = ctx;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat sb;
+	int rc = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : tsarc_error_set(tsarc_errno_code(errno),
+			"cannot list %s: %s", dir, strerror(errno));
+	while (!rc && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) ||
+			fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+			!S_ISREG(sb.st_mode) || (int64_t)sb.st_mtime >= w->before)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
+			if (errno != ENOENT)
+				rc = tsarc_error_set(tsarc_errno_code(errno), "cannot remove %s/%s: %s",
+					dir, de->d_name, strerror(errno));
+			continue;
+		}
+		rc = w->cb(de->d_name, (uint64_t)sb.st_size, (int64_t)sb.st_mtime, w->payload);
 	}
-	for (i = 0; i < 256; i++) {
-		snprintf(dir, sizeof(dir), "%s/data/%02x", fs->root, i);
-		if ((rc = list_dir(dir, type, cb, payload, 1)))
-			return rc;
-	}
-	return 0;
+	closedir(d);
+	return rc;
+}
+
+/* Every folder a put writes into: the root (config), each type's, and
+ * data's 256. */
+static int fs_remove_temp(tsarc_store *st, int64_t before, tsarc_store_list_cb cb,
+	void *payload)
+{
+	walk w = {TSARC_OBJ_CONFIG, before, cb, payload};
+	int t, rc = 0;
+
+	for (t = 0; !rc && t < TSARC_OBJ__COUNT; t++)
+		rc = each_folder((fs_store *)st, (tsarc_objtype)t, remove_temp_in, &w);
+	return rc;
 }
 
 static int fs_remove(tsarc_store *st, tsarc_objtype type, const char *name)
@@ -358,6 +418,7 @@ int tsarc_store_fs_open(tsarc_store **out, const char *path,
 	fs->parent.list = fs_list;
 	fs->parent.remove = fs_remove;
 	fs->parent.sync = fs_sync;
+	fs->parent.remove_temp = fs_remove_temp;
 	fs->parent.describe = fs_describe;
 	fs->parent.free = fs_free;
 	*out = &fs->parent;

@@ -127,6 +127,12 @@ struct tsarc_store {
 		void *payload);
 	int (*retained_until)(tsarc_store *st, tsarc_objtype type, const char *name,
 		int64_t *until);
+	/* Optional: removes the temporary files unfinished puts left (a
+	 * killed run's) last written before `before` (store clock), calling
+	 * cb with each one's name, size and mtime. A store whose puts leave
+	 * nothing behind (S3: a PUT is whole or absent) has none. */
+	int (*remove_temp)(tsarc_store *st, int64_t before, tsarc_store_list_cb cb,
+		void *payload);
 	/* Where the store is, fit for messages: never holds a secret. */
 	const char *(*describe)(tsarc_store *st);
 	void (*free)(tsarc_store *st);
@@ -196,6 +202,9 @@ int tsarc_store_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_lis
 	void *payload);
 int tsarc_store_retained_until(tsarc_store *st, tsarc_objtype type, const char *name,
 	int64_t *until);
+/* remove_temp where the store has it; nothing to do elsewhere. */
+int tsarc_store_remove_temp(tsarc_store *st, int64_t before, tsarc_store_list_cb cb,
+	void *payload);
 /* "governance" / "compliance" (and "none"); parse: 0 or TSARC_EINVAL. */
 const char *tsarc_retain_mode_name(tsarc_retain_mode mode);
 int tsarc_retain_mode_parse(const char *s, tsarc_retain_mode *out);
