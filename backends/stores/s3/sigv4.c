@@ -98,10 +98,23 @@ int tsarc__sigv4_canonical_path(tsarc_buf *out, const char *path)
 	return tsarc__s3_uri_encode(out, path, strlen(path), 1);
 }
 
+/* A query parameter (both URI-encoded) or a header (name in lower case,
+ * value trimmed, inner runs of spaces folded), as signed. */
 typedef struct enc_pair {
 	char *name;
 	char *value;
 } enc_pair;
+
+static void pairs_free(enc_pair *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(p[i].name);
+		free(p[i].value);
+	}
+	free(p);
+}
 
 static int cmp_pair(const void *a, const void *b)
 {
@@ -155,23 +168,14 @@ int tsarc__sigv4_canonical_query(tsarc_buf *out, const tsarc__s3_kv *query,
 			rc = tsarc_buf_puts(out, pairs[i].value);
 	}
 done:
-	for (i = 0; i < made; i++) {
-		free(pairs[i].name);
-		free(pairs[i].value);
-	}
-	free(pairs);
+	pairs_free(pairs, made);
 	return rc;
 }
 
-typedef struct canon_header {
-	char *name;  /* lower case */
-	char *value; /* trimmed, inner runs of spaces folded */
-} canon_header;
-
 static int cmp_header(const void *a, const void *b)
 {
-	return strcmp(((const canon_header *)a)->name,
-		((const canon_header *)b)->name);
+	return strcmp(((const enc_pair *)a)->name,
+		((const enc_pair *)b)->name);
 }
 
 static char *lower_dup(const char *s)
@@ -212,7 +216,7 @@ static char *trim_dup(const char *s)
 static int build_canonical(tsarc_buf *out, tsarc_buf *signed_out,
 	const tsarc__sigv4_request *req)
 {
-	canon_header *h;
+	enc_pair *h;
 	size_t n = 0, i, cap = req->nheaders + 4;
 	int rc = 0;
 
@@ -264,11 +268,7 @@ static int build_canonical(tsarc_buf *out, tsarc_buf *signed_out,
 	    (rc = tsarc_buf_puts(out, req->payload_sha256)))
 		goto done;
 done:
-	for (i = 0; i < n; i++) {
-		free(h[i].name);
-		free(h[i].value);
-	}
-	free(h);
+	pairs_free(h, n);
 	return rc;
 }
 
