@@ -130,6 +130,20 @@ void tsarc_snapshot_free(tsarc_snapshot *snap)
 	free(snap);
 }
 
+/* A copy of `meta` (none: nothing) as o's "meta"; -1 when out of memory. */
+static int add_meta(cJSON *o, const cJSON *meta)
+{
+	cJSON *m;
+
+	if (!meta)
+		return 0;
+	if (!(m = cJSON_Duplicate(meta, 1)) || !cJSON_AddItemToObject(o, "meta", m)) {
+		cJSON_Delete(m);
+		return -1;
+	}
+	return 0;
+}
+
 static cJSON *stream_to_cjson(const tsarc_stream *st, int include_chunks)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *c;
@@ -151,13 +165,8 @@ static cJSON *stream_to_cjson(const tsarc_stream *st, int include_chunks)
 		!cJSON_AddNumberToObject(o, "chunk_count", (double)st->nchunks) ||
 		!cJSON_AddNumberToObject(o, "stored_size", (double)stored))
 		goto fail;
-	if (st->meta) {
-		cJSON *m = cJSON_Duplicate(st->meta, 1);
-		if (!m || !cJSON_AddItemToObject(o, "meta", m)) {
-			cJSON_Delete(m);
-			goto fail;
-		}
-	}
+	if (add_meta(o, st->meta))
+		goto fail;
 	if (!include_chunks)
 		return o;
 	if (!(arr = cJSON_AddArrayToObject(o, "chunks")))
@@ -199,13 +208,8 @@ cJSON *tsarc_snapshot_to_cjson(const tsarc_snapshot *snap, int include_chunks)
 	for (i = 0; i < snap->ntags; i++)
 		if (!cJSON_AddItemToArray(tags, cJSON_CreateString(snap->tags[i])))
 			goto fail;
-	if (snap->meta) {
-		cJSON *m = cJSON_Duplicate(snap->meta, 1);
-		if (!m || !cJSON_AddItemToObject(root, "meta", m)) {
-			cJSON_Delete(m);
-			goto fail;
-		}
-	}
+	if (add_meta(root, snap->meta))
+		goto fail;
 	for (i = 0; i < snap->nstreams; i++) {
 		if (!(s = stream_to_cjson(&snap->streams[i], include_chunks)) ||
 			!cJSON_AddItemToArray(streams, s)) {
