@@ -404,15 +404,16 @@ static int sql_hex_literal(tsarc_buf *b, const char *text, const char *wrap_open
 	return rc ? rc : tsarc_buf_puts(b, wrap_close);
 }
 
-int tsarc_mysql_charset_query(const char *database, char **out)
+/* `select` followed by `name` as a hex literal between `open` and `close`,
+ * into *out (the caller frees it). */
+static int lookup_query(const char *select, const char *name, const char *open,
+	const char *close, char **out)
 {
 	tsarc_buf b = TSARC_BUF_INIT;
 	int rc;
 
 	*out = NULL;
-	if ((rc = tsarc_buf_puts(&b, "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME "
-		     "FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ")) ||
-		(rc = sql_hex_literal(&b, database, "CONVERT(X'", "' USING utf8mb4)")) ||
+	if ((rc = tsarc_buf_puts(&b, select)) || (rc = sql_hex_literal(&b, name, open, close)) ||
 		!(*out = tsarc_buf_detach(&b))) {
 		tsarc_buf_dispose(&b);
 		return rc ? rc : nomem();
@@ -420,20 +421,18 @@ int tsarc_mysql_charset_query(const char *database, char **out)
 	return 0;
 }
 
+int tsarc_mysql_charset_query(const char *database, char **out)
+{
+	return lookup_query("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME "
+		"FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ", database, "CONVERT(X'",
+		"' USING utf8mb4)", out);
+}
+
 int tsarc_pg_encoding_query(const char *database, char **out)
 {
-	tsarc_buf b = TSARC_BUF_INIT;
-	int rc;
-
-	*out = NULL;
-	if ((rc = tsarc_buf_puts(&b, "SELECT pg_encoding_to_char(encoding), datcollate, datctype "
-		     "FROM pg_database WHERE datname = ")) ||
-		(rc = sql_hex_literal(&b, database, "convert_from('\\x", "'::bytea, 'UTF8')")) ||
-		!(*out = tsarc_buf_detach(&b))) {
-		tsarc_buf_dispose(&b);
-		return rc ? rc : nomem();
-	}
-	return 0;
+	return lookup_query("SELECT pg_encoding_to_char(encoding), datcollate, datctype "
+		"FROM pg_database WHERE datname = ", database, "convert_from('\\x",
+		"'::bytea, 'UTF8')", out);
 }
 
 /* A name the probes return: letters, digits, _ - . @ (utf8mb4_0900_ai_ci,
