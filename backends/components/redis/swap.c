@@ -108,23 +108,43 @@ static int redis_keyspace(redis_op *op, char **out)
 	return *out ? 0 : tsarc_error_set(TSARC_ENOMEM, "out of memory");
 }
 
-static int redis_wait_ping(redis_op *op, int want_up)
+/* Asks redis-cli `args` every 100 ms, for up to REDIS_WAIT_SECONDS, until
+ * `judge` (given redis-cli's result and answer) says 1: done; 0: ask
+ * again; or a negative error. Returns 0 when done, 1 when the time ran
+ * out, or the error; a signal stops it. */
+typedef int (*redis_judge_fn)(redis_op *op, int rc, const char *out, void *arg);
+static int redis_poll(redis_op *op, const char *const args[], redis_judge_fn judge, void *arg)
 {
-	const char *args[] = {"PING", NULL};
-	int i;
+	int i, r;
 
 	for (i = 0; i < REDIS_WAIT_SECONDS * 10; i++) {
 		char *out = NULL;
-		int rc, up;
 		if (tsarc_interrupted())
 			return tsarc_interrupt_error();
-		rc = redis_cli(op, args, &out);
-		up = !rc && out && !strncmp(out, "PONG", 4);
+		r = redis_cli(op, args, &out);
+		r = judge(op, r, out, arg);
 		free(out);
-		if (up == want_up)
-			return 0;
+		if (r)
+			return r < 0 ? r : 0;
 		usleep(100000);
 	}
+	return 1;
+}
+
+/* Whether PING is answered (or not) as `arg` (an int) wants. */
+static int judge_ping(redis_op *op, int rc, const char *out, void *arg)
+{
+	(void)op;
+	return (!rc && out && !strncmp(out, "PONG", 4)) == *(const int *)arg;
+}
+
+static int redis_wait_ping(redis_op *op, int want_up)
+{
+	static const char *const args[] = {"PING", NULL};
+	int rc = redis_poll(op, args, judge_ping, &want_up);
+
+	if (rc <= 0)
+		return rc;
 	return tsarc_error_set(TSARC_EIO, "component '%s': Redis %s within %d s", op->s->component,
 		want_up ? "did not answer PING (still loading or not started)" : "did not stop",
 		REDIS_WAIT_SECONDS);
@@ -390,30 +410,29 @@ static void redis_op_free(redis_op *op)
 	tsarc_component_clear(&op->c);
 }
 
+/* Whether the AOF rewrite is over (INFO persistence). */
+static int judge_aof(redis_op *op, int rc, const char *out, void *arg)
+{
+	int busy;
+
+	(void)arg;
+	if (rc)
+		return rc;
+	busy = strstr(out, "aof_rewrite_in_progress:1") || strstr(out, "aof_rewrite_scheduled:1") ||
+		strstr(out, "aof_enabled:0");
+	if (!busy && strstr(out, "aof_last_bgrewrite_status:err"))
+		return tsarc_error_set(TSARC_EIO, "component '%s': Redis could not write its "
+			"AOF (aof_last_bgrewrite_status:err)", op->s->component);
+	return !busy;
+}
+
 static int redis_wait_aof(redis_op *op)
 {
-	const char *args[] = {"INFO", "persistence", NULL};
-	int i;
+	static const char *const args[] = {"INFO", "persistence", NULL};
+	int rc = redis_poll(op, args, judge_aof, NULL);
 
-	for (i = 0; i < REDIS_WAIT_SECONDS * 10; i++) {
-		char *out = NULL;
-		int busy, rc;
-		if (tsarc_interrupted())
-			return tsarc_interrupt_error();
-		if ((rc = redis_cli(op, args, &out)))
-			return rc;
-		busy = strstr(out, "aof_rewrite_in_progress:1") || strstr(out, "aof_rewrite_scheduled:1") ||
-			strstr(out, "aof_enabled:0");
-		if (!busy && strstr(out, "aof_last_bgrewrite_status:err")) {
-			free(out);
-			return tsarc_error_set(TSARC_EIO, "component '%s': Redis could not write its "
-				"AOF (aof_last_bgrewrite_status:err)", op->s->component);
-		}
-		free(out);
-		if (!busy)
-			return 0;
-		usleep(100000);
-	}
+	if (rc <= 0)
+		return rc;
 	return tsarc_error_set(TSARC_EIO, "component '%s': the AOF rewrite did not finish",
 		op->s->component);
 }
