@@ -49,11 +49,9 @@ static int read_password_file(const char *path, const char *comp, char **out)
 
 void tsarc_conn_free(tsarc_conn *conn)
 {
-	if (conn->password)
-		OPENSSL_cleanse(conn->password, strlen(conn->password));
 	free(conn->host);
 	free(conn->user);
-	free(conn->password);
+	tsarc_secure_free_str(conn->password);
 	free(conn->database);
 	free(conn->socket);
 	free(conn->ssl_ca);

@@ -4,9 +4,9 @@
  * password: errors never repeat it, and the password is wiped when freed.
  */
 #include "component.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,11 +47,9 @@ static char *pct_decode(const char *s, size_t len)
 
 void tsarc_url_free(tsarc_url *u)
 {
-	if (u->password)
-		OPENSSL_cleanse(u->password, strlen(u->password));
 	free(u->scheme);
 	free(u->user);
-	free(u->password);
+	tsarc_secure_free_str(u->password);
 	free(u->host);
 	free(u->path);
 	memset(u, 0, sizeof(*u));

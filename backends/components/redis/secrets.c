@@ -4,9 +4,9 @@
 #define _GNU_SOURCE /* strdup, asprintf */
 #include "secrets.h"
 #include "component.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
-#include <openssl/crypto.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,27 +54,19 @@ static const char *const SYSTEM[K_COUNT][3] = {
 	{"REDIS_SSL"},
 };
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
-
 void tsarc_redis_conf_free(tsarc_redis_conf *c)
 {
 	free(c->host);
 	free(c->socket);
 	free(c->user);
-	wipe_free(c->password);
+	tsarc_secure_free_str(c->password);
 	free(c->ca);
 	free(c->cert);
-	wipe_free(c->key);
+	tsarc_secure_free_str(c->key);
 	free(c->s_hosts);
 	free(c->s_master);
 	free(c->s_user);
-	wipe_free(c->s_password);
+	tsarc_secure_free_str(c->s_password);
 	free(c->sentinel_role);
 	free(c->url_scheme);
 	memset(c, 0, sizeof(*c));
@@ -100,7 +92,7 @@ static int pick(tsarc_redis_conf *c, const cJSON *doc, const char *secret,
 			continue;
 		}
 		if (*out)
-			wipe_free(*out);
+			tsarc_secure_free_str(*out);
 		*out = v;
 		snprintf(c->used + strlen(c->used), sizeof(c->used) - strlen(c->used), "%s%s",
 			*c->used ? ", " : "", names[i]);
@@ -117,7 +109,7 @@ static int set(char **dst, const char *src)
 		return 0;
 	if (!(s = strdup(src)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	wipe_free(*dst);
+	tsarc_secure_free_str(*dst);
 	*dst = s;
 	return 0;
 }
@@ -127,7 +119,7 @@ static int set(char **dst, const char *src)
 static void pem_only(char **v)
 {
 	if (*v && !strstr(*v, "-----BEGIN")) {
-		wipe_free(*v);
+		tsarc_secure_free_str(*v);
 		*v = NULL;
 	}
 }
@@ -225,8 +217,8 @@ int tsarc_redis_conf_from_secret(tsarc_redis_conf *c, const cJSON *doc, const ch
 	link_opts(c);
 done:
 	for (i = 0; i < K_COUNT; i++)
-		wipe_free(v[i]);
-	wipe_free(url);
+		tsarc_secure_free_str(v[i]);
+	tsarc_secure_free_str(url);
 	if (rc)
 		tsarc_redis_conf_free(c);
 	return rc;
@@ -246,7 +238,7 @@ int tsarc_redis_conf_override(tsarc_redis_conf *c, const char *host, int port,
 		c->opts.tls = tls;
 	/* An address given in the configuration is used as it is. */
 	if (host || socket) {
-		wipe_free(c->s_hosts);
+		tsarc_secure_free_str(c->s_hosts);
 		c->s_hosts = NULL;
 	}
 	link_opts(c);
