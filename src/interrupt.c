@@ -17,6 +17,27 @@ static atomic_int g_signal;   /* first signal received */
 static atomic_int g_deferred;
 static _Thread_local int t_in_cleanup;
 
+/* Both registries below are doubly linked lists, newest first: one push
+ * and one unlink serve either (`n` has prev and next; `head` is the list). */
+#define LIST_PUSH(head, n)                 \
+	do {                               \
+		(n)->prev = NULL;          \
+		(n)->next = (head);        \
+		if (head)                  \
+			(head)->prev = (n); \
+		(head) = (n);              \
+	} while (0)
+#define LIST_UNLINK(head, n)                         \
+	do {                                         \
+		if ((n)->prev)                       \
+			(n)->prev->next = (n)->next; \
+		else                                 \
+			(head) = (n)->next;          \
+		if ((n)->next)                       \
+			(n)->next->prev = (n)->prev; \
+		(n)->prev = (n)->next = NULL;        \
+	} while (0)
+
 /* Recursive: a spawn holds it around tracking its child. */
 static pthread_mutex_t g_children_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static tsarc_child_node *g_children;
@@ -82,25 +103,15 @@ void tsarc_interrupt_track(tsarc_child_node *n, pid_t pgid)
 {
 	pthread_mutex_lock(&g_children_mu);
 	n->pgid = pgid;
-	n->prev = NULL;
-	n->next = g_children;
-	if (g_children)
-		g_children->prev = n;
-	g_children = n;
+	LIST_PUSH(g_children, n);
 	pthread_mutex_unlock(&g_children_mu);
 }
 
 void tsarc_interrupt_untrack(tsarc_child_node *n)
 {
 	pthread_mutex_lock(&g_children_mu);
-	if (n->pgid > 0) {
-		if (n->prev)
-			n->prev->next = n->next;
-		else
-			g_children = n->next;
-		if (n->next)
-			n->next->prev = n->prev;
-	}
+	if (n->pgid > 0)
+		LIST_UNLINK(g_children, n);
 	n->pgid = 0;
 	n->prev = n->next = NULL;
 	pthread_mutex_unlock(&g_children_mu);
@@ -133,23 +144,13 @@ void tsarc_cleanup_add(tsarc_cleanup *c, tsarc_cleanup_fn fn, void *arg, const c
 	c->arg = arg;
 	c->what = what;
 	c->registered = 1;
-	c->prev = NULL;
-	c->next = g_cleanups;
-	if (g_cleanups)
-		g_cleanups->prev = c;
-	g_cleanups = c;
+	LIST_PUSH(g_cleanups, c);
 	pthread_mutex_unlock(&g_cleanup_mu);
 }
 
 static void unlink_entry(tsarc_cleanup *c)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		g_cleanups = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
+	LIST_UNLINK(g_cleanups, c);
 	c->registered = 0;
 }
 
