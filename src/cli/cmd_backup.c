@@ -185,6 +185,24 @@ static void ignore_damaged(const char *id, int code, const char *msg, void *payl
 	(void)payload;
 }
 
+/* One component of a backup's report (deploy.h), as the metrics and the
+ * summary read it: its stream found in the snapshot saved (NULL: none). */
+typedef struct report_line {
+	const char *name, *status;
+	const cJSON *seconds;
+	const tsarc_stream *st;
+} report_line;
+
+static void read_report_line(const cJSON *o, const tsarc_snapshot *snap, report_line *out)
+{
+	const char *stream = cJSON_GetStringValue(cJSON_GetObjectItem(o, "stream"));
+
+	out->name = cJSON_GetStringValue(cJSON_GetObjectItem(o, "name"));
+	out->status = cJSON_GetStringValue(cJSON_GetObjectItem(o, "status"));
+	out->seconds = cJSON_GetObjectItem(o, "seconds");
+	out->st = snap && stream ? tsarc_snapshot_find_stream(snap, stream) : NULL;
+}
+
 /*
  * Metrics of a backup: what it read and stored (once committed); per component its time,
  * size and status; after a commit, the snapshot count and the size of the
@@ -218,15 +236,12 @@ static void measure_backup(tsarc_repo *repo, const tsarc_backup_stats *stats, co
 		if (!strcmp(snaps[i]->id, id))
 			self = snaps[i];
 	cJSON_ArrayForEach(o, report) {
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(o, "name"));
-		const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(o, "status"));
-		const char *stream = cJSON_GetStringValue(cJSON_GetObjectItem(o, "stream"));
-		const cJSON *secs = cJSON_GetObjectItem(o, "seconds");
-		const tsarc_stream *st = self && stream ? tsarc_snapshot_find_stream(self, stream)
-							: NULL;
-		if (name && status && strcmp(status, "disabled"))
-			cli_metrics_component(name, cJSON_IsNumber(secs) ? secs->valuedouble : -1,
-				st ? (double)st->size : -1, !strcmp(status, "ok"));
+		report_line l;
+		read_report_line(o, self, &l);
+		if (l.name && l.status && strcmp(l.status, "disabled"))
+			cli_metrics_component(l.name, cJSON_IsNumber(l.seconds) ?
+				l.seconds->valuedouble : -1, l.st ? (double)l.st->size : -1,
+				!strcmp(l.status, "ok"));
 	}
 	/* Oldest first: the last match before this one is the previous. */
 	for (i = 0; self && i < n; i++)
@@ -278,15 +293,12 @@ static void print_components(const cJSON *report, const tsarc_snapshot *snap)
 	const cJSON *o;
 
 	cJSON_ArrayForEach(o, report) {
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(o, "name"));
-		const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(o, "status"));
-		const char *stream = cJSON_GetStringValue(cJSON_GetObjectItem(o, "stream"));
 		const cJSON *src = cJSON_GetObjectItem(o, "source");
-		const tsarc_stream *st = snap && stream ? tsarc_snapshot_find_stream(snap, stream)
-							: NULL;
-		char size[32] = "-", where[300] = "";
-		if (st)
-			cli_format_bytes(size, sizeof(size), (double)st->size);
+		char size[32] = "-", where[300] = "", took[32] = "-";
+		report_line l;
+		read_report_line(o, snap, &l);
+		if (l.st)
+			cli_format_bytes(size, sizeof(size), (double)l.st->size);
 		if (cJSON_GetObjectItem(src, "pod"))
 			snprintf(where, sizeof(where), "pod %s/%s",
 				cJSON_GetStringValue(cJSON_GetObjectItem(src, "pod")),
@@ -294,12 +306,10 @@ static void print_components(const cJSON *report, const tsarc_snapshot *snap)
 		else if (cJSON_GetObjectItem(src, "host"))
 			snprintf(where, sizeof(where), "host %s",
 				cJSON_GetStringValue(cJSON_GetObjectItem(src, "host")));
-		const cJSON *secs = cJSON_GetObjectItem(o, "seconds");
-		char took[32] = "-";
-		if (cJSON_IsNumber(secs))
-			snprintf(took, sizeof(took), "%.1fs", secs->valuedouble);
-		cli_say("component", "  %-20s %-10s %-9s %10s %7s  %s", name ? name : "?",
-			cJSON_GetStringValue(cJSON_GetObjectItem(o, "kind")), status ? status : "?",
+		if (cJSON_IsNumber(l.seconds))
+			snprintf(took, sizeof(took), "%.1fs", l.seconds->valuedouble);
+		cli_say("component", "  %-20s %-10s %-9s %10s %7s  %s", l.name ? l.name : "?",
+			cJSON_GetStringValue(cJSON_GetObjectItem(o, "kind")), l.status ? l.status : "?",
 			size, took, where);
 	}
 }
