@@ -166,18 +166,16 @@ void cli_format_bytes(char *out, size_t outsz, double bytes);
 struct cJSON;
 int cli_print_json(struct cJSON *doc);
 
-int cmd_init(int argc, char **argv);
-int cmd_backup(int argc, char **argv);
-int cmd_snapshots(int argc, char **argv);
-int cmd_show(int argc, char **argv);
-int cmd_dump(int argc, char **argv);
-int cmd_check(int argc, char **argv);
-int cmd_version(int argc, char **argv);
-int cmd_forget(int argc, char **argv);
-int cmd_prune(int argc, char **argv);
-int cmd_unlock(int argc, char **argv);
-int cmd_key(int argc, char **argv);
-int cmd_extend_retention(int argc, char **argv);
-int cmd_repair(int argc, char **argv);
+/* Every command, by name: main.c's table and the functions' declarations
+ * both come from this one list. */
+#define CLI_COMMANDS(X)                                                      \
+	X("init", cmd_init) X("backup", cmd_backup) X("restore", cmd_restore)  \
+	X("snapshots", cmd_snapshots) X("show", cmd_show) X("dump", cmd_dump)   \
+	X("check", cmd_check) X("forget", cmd_forget) X("prune", cmd_prune)     \
+	X("unlock", cmd_unlock) X("key", cmd_key)                               \
+	X("extend-retention", cmd_extend_retention) X("repair", cmd_repair)     \
+	X("version", cmd_version)
+#define CLI_COMMAND_DECLARE(name, fn) int fn(int argc, char **argv);
+CLI_COMMANDS(CLI_COMMAND_DECLARE)
 
 #endif

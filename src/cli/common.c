@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -15,26 +16,44 @@
 
 #define PASSWORD_MAX 4096
 
+/* The common options that keep their argument as given, and the flags:
+ * rows that differ only by the field they set. */
+static const struct {
+	int opt;
+	size_t at;
+} string_options[] = {
+	{'r', offsetof(cli_common, repo)},
+	{1000, offsetof(cli_common, repo)},
+	{1001, offsetof(cli_common, password_file)},
+	{1002, offsetof(cli_common, cacert)},
+	{1012, offsetof(cli_common, s3_sse)},
+	{1013, offsetof(cli_common, s3_sse_kms_key_id)},
+	{1014, offsetof(cli_common, s3_storage_class)},
+}, flag_options[] = {
+	{1003, offsetof(cli_common, insecure_tls)},
+	{1005, offsetof(cli_common, json)},
+	{1016, offsetof(cli_common, no_cache)},
+	{'q', offsetof(cli_common, quiet)},
+};
+
 /* Handles a common option; returns 1 if `opt` was one, 0 if not, -1 on error. */
 static int common_option(cli_common *c, int opt, const char *arg)
 {
 	char *end;
 	unsigned long v;
+	size_t i;
 
+	for (i = 0; i < sizeof(string_options) / sizeof(string_options[0]); i++)
+		if (opt == string_options[i].opt) {
+			*(const char **)(void *)((char *)c + string_options[i].at) = arg;
+			return 1;
+		}
+	for (i = 0; i < sizeof(flag_options) / sizeof(flag_options[0]); i++)
+		if (opt == flag_options[i].opt) {
+			*(int *)(void *)((char *)c + flag_options[i].at) = 1;
+			return 1;
+		}
 	switch (opt) {
-	case 'r':
-	case 1000:
-		c->repo = arg;
-		return 1;
-	case 1001:
-		c->password_file = arg;
-		return 1;
-	case 1002:
-		c->cacert = arg;
-		return 1;
-	case 1003:
-		c->insecure_tls = 1;
-		return 1;
 	case 1004:
 		errno = 0;
 		v = strtoul(arg, &end, 10);
@@ -44,29 +63,11 @@ static int common_option(cli_common *c, int opt, const char *arg)
 		}
 		c->inflight = (unsigned)v;
 		return 1;
-	case 1005:
-		c->json = 1;
-		return 1;
-	case 1012:
-		c->s3_sse = arg;
-		return 1;
-	case 1013:
-		c->s3_sse_kms_key_id = arg;
-		return 1;
-	case 1014:
-		c->s3_storage_class = arg;
-		return 1;
 	case 1015:
 		if (tsarc_time_parse(arg, &c->as_of) || c->as_of <= 0) {
 			fprintf(stderr, "tsarc: --as-of takes a time such as 2026-11-30T22:00:00Z\n");
 			return -1;
 		}
-		return 1;
-	case 1016:
-		c->no_cache = 1;
-		return 1;
-	case 'q':
-		c->quiet = 1;
 		return 1;
 	case 1006:
 		if (cli_log_format_set(arg)) {

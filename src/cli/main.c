@@ -10,9 +10,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
-/* src/cli/cmd_restore.c */
-int cmd_restore(int argc, char **argv);
-
 static const char MAIN_HELP[] =
 	"tsarc " TSARC_VERSION " - back up, restore and migrate 3scale through S3\n"
 	"\n"
@@ -63,20 +60,9 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} commands[] = {
-		{"init", cmd_init},
-		{"backup", cmd_backup},
-		{"restore", cmd_restore},
-		{"snapshots", cmd_snapshots},
-		{"show", cmd_show},
-		{"dump", cmd_dump},
-		{"check", cmd_check},
-		{"forget", cmd_forget},
-		{"prune", cmd_prune},
-		{"unlock", cmd_unlock},
-		{"key", cmd_key},
-		{"extend-retention", cmd_extend_retention},
-		{"repair", cmd_repair},
-		{"version", cmd_version},
+#define CLI_COMMAND_ROW(name, fn) {name, fn},
+		CLI_COMMANDS(CLI_COMMAND_ROW)
+#undef CLI_COMMAND_ROW
 	};
 	const char *log_format = getenv("TSARC_LOG_FORMAT");
 	size_t i;
