@@ -182,6 +182,9 @@ static void *compute_main(void *arg)
 			goto discard;
 		memcpy(j->slot->id, id, TSARC_ID_LEN);
 		j->slot->size = (uint32_t)j->len;
+		/* Format 2: the index answers for what this backup has not met. */
+		if (b->index_known && (rc = tsarc_index_known_seed(b->index_known, b->known, id)))
+			goto discard;
 		if ((rc = tsarc_chunkset_claim(b->known, id, TSARC_CHUNK_SIZE_UNKNOWN, &added)))
 			goto discard;
 		if (!added && !reclaim_damaged(b, id, j->len))
@@ -346,7 +349,7 @@ int tsarc_backup_new(tsarc_backup **out, tsarc_repo *repo,
 	/* What the repository already holds: a chunk found here is never
 	 * uploaded again. */
 	if ((rc = tsarc_chunkset_new(&b->known)) ||
-		(rc = repo->version >= 2 ? tsarc_index_load_known(repo, b->known)
+		(rc = repo->version >= 2 ? tsarc_index_known_open(repo, &b->index_known)
 					 : tsarc_chunkset_load(b->known, repo->store))) {
 		tsarc_error_prefix("listing the chunks in the repository");
 		goto fail;
@@ -506,6 +509,7 @@ void tsarc_backup_free(tsarc_backup *b)
 	tsarc_lock_release(b->repo_lock);
 	tsarc_snapshot_free(b->snap);
 	tsarc_chunkset_free(b->known);
+	tsarc_index_known_free(b->index_known);
 	tsarc_packer_free(b->packer);
 	pthread_cond_destroy(&b->work_cv);
 	pthread_cond_destroy(&b->upload_cv);

@@ -51,6 +51,7 @@ struct tsarc_backup {
 	tsarc_repo *repo;
 	tsarc_lock *repo_lock;
 	tsarc_chunkset *known;
+	struct tsarc_index_known *index_known; /* format 2 (index.h) */
 	tsarc_packer *packer; /* format 2 */
 	tsarc_snapshot *snap;
 

@@ -1,6 +1,7 @@
 #include "index.h"
 #include "grow.h"
 #include "index_cache.h"
+#include "index_table.h"
 #include "log.h"
 #include "tsarc/errors.h"
 
@@ -20,6 +21,7 @@ struct tsarc_index {
 	size_t npacks, packs_cap;
 	char **objects;
 	size_t nobjects;
+	tsarc_index_table *table; /* instead of the above: tsarc_index_open_table */
 };
 
 int tsarc_index_parse(const uint8_t *plain, size_t len, tsarc_index_entry_fn fn,
@@ -253,11 +255,10 @@ done:
 	return rc;
 }
 
-static int load_object(const tsarc_repo *repo, tsarc_index_cache *cache, tsarc_index *idx,
-	const char *name)
+static int load_object(const tsarc_repo *repo, tsarc_index *idx, const char *name)
 {
 	size_t n0 = idx->n, p0 = idx->npacks;
-	int rc = tsarc_index_open_object(repo, cache, name, add_rec, idx);
+	int rc = tsarc_index_open_object(repo, NULL, name, add_rec, idx);
 
 	if (rc) {
 		/* Nothing of a damaged object stays. */
@@ -323,10 +324,9 @@ int tsarc_index_list_objects(const tsarc_repo *repo, tsarc_index_cache *cache, c
 	return rc;
 }
 
-static int load(const tsarc_repo *repo, int cached, tsarc_index **out,
+int tsarc_index_load(const tsarc_repo *repo, tsarc_index **out,
 	tsarc_index_damage_fn on_damage, void *payload)
 {
-	tsarc_index_cache *cache = NULL;
 	tsarc_index *idx;
 	char **names = NULL;
 	size_t n = 0, i;
@@ -335,14 +335,12 @@ static int load(const tsarc_repo *repo, int cached, tsarc_index **out,
 	*out = NULL;
 	if (!(idx = calloc(1, sizeof(*idx))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	if (cached)
-		tsarc_index_cache_open(repo, &cache);
-	if ((rc = tsarc_index_list_objects(repo, cache, &names, &n)))
+	if ((rc = tsarc_index_list_objects(repo, NULL, &names, &n)))
 		goto fail;
 	idx->objects = names;
 	idx->nobjects = n;
 	for (i = 0; i < n; i++) {
-		rc = load_object(repo, cache, idx, names[i]);
+		rc = load_object(repo, idx, names[i]);
 		if (rc == TSARC_ENOTFOUND) {
 			/* Replaced by a prune or repair since the listing. */
 			tsarc_error_clear();
@@ -358,25 +356,11 @@ static int load(const tsarc_repo *repo, int cached, tsarc_index **out,
 	}
 	if ((rc = finish_load(idx)))
 		goto fail;
-	tsarc_index_cache_free(cache);
 	*out = idx;
 	return 0;
 fail:
-	tsarc_index_cache_free(cache);
 	tsarc_index_free(idx);
 	return rc;
-}
-
-int tsarc_index_load(const tsarc_repo *repo, tsarc_index **out,
-	tsarc_index_damage_fn on_damage, void *payload)
-{
-	return load(repo, 0, out, on_damage, payload);
-}
-
-int tsarc_index_load_cached(const tsarc_repo *repo, tsarc_index **out,
-	tsarc_index_damage_fn on_damage, void *payload)
-{
-	return load(repo, 1, out, on_damage, payload);
 }
 
 void tsarc_index_free(tsarc_index *idx)
@@ -386,14 +370,33 @@ void tsarc_index_free(tsarc_index *idx)
 	free(idx->recs);
 	free(idx->packs);
 	tsarc_store_names_free(idx->objects, idx->nobjects);
+	tsarc_index_table_free(idx->table);
 	free(idx);
 }
 
-size_t tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
-	const tsarc_index_rec **first)
+int tsarc_index_open_table(const tsarc_repo *repo, tsarc_index **out)
+{
+	tsarc_index *idx;
+	int rc;
+
+	*out = NULL;
+	if (!(idx = calloc(1, sizeof(*idx))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if ((rc = tsarc_index_table_open(repo, &idx->table))) {
+		free(idx);
+		return rc;
+	}
+	*out = idx;
+	return 0;
+}
+
+int tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
+	tsarc_index_rec *out, size_t max, size_t *n)
 {
 	size_t lo = 0, hi = idx->n, end;
 
+	if (idx->table)
+		return tsarc_index_table_find(idx->table, id, out, max, n);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (memcmp(idx->recs[mid].id, id, TSARC_ID_LEN) < 0)
@@ -402,14 +405,15 @@ size_t tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
 			hi = mid;
 	}
 	for (end = lo; end < idx->n && !memcmp(idx->recs[end].id, id, TSARC_ID_LEN); end++)
-		;
-	*first = lo < idx->n ? &idx->recs[lo] : NULL;
-	return end - lo;
+		if (end - lo < max)
+			out[end - lo] = idx->recs[end];
+	*n = end - lo;
+	return 0;
 }
 
 size_t tsarc_index_count(const tsarc_index *idx)
 {
-	return idx->n;
+	return idx->table ? (size_t)tsarc_index_table_count(idx->table) : idx->n;
 }
 
 const tsarc_index_rec *tsarc_index_records(const tsarc_index *idx)
@@ -424,6 +428,8 @@ size_t tsarc_index_npacks(const tsarc_index *idx)
 
 const uint8_t *tsarc_index_pack_name(const tsarc_index *idx, uint32_t pack)
 {
+	if (idx->table)
+		return tsarc_index_table_pack_name(idx->table, pack);
 	return idx->packs[pack];
 }
 
@@ -478,31 +484,56 @@ void tsarc_index_warn_damage(const char *name, int code, const char *msg, void *
 		"(run 'tsarc check', then 'tsarc repair index'): %s", name, msg);
 }
 
-int tsarc_index_load_known(const tsarc_repo *repo, tsarc_chunkset *set)
+struct tsarc_index_known {
+	tsarc_index *idx;
+	tsarc_chunkset *packs; /* listed, with their sizes */
+};
+
+int tsarc_index_known_open(const tsarc_repo *repo, tsarc_index_known **out)
 {
-	tsarc_index *idx = NULL;
-	tsarc_chunkset *packs = NULL;
-	size_t i;
+	tsarc_index_known *k;
+	int rc;
+
+	*out = NULL;
+	if (!(k = calloc(1, sizeof(*k))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if ((rc = tsarc_index_open_table(repo, &k->idx)) ||
+		(rc = tsarc_index_list_packs(repo, &k->packs))) {
+		tsarc_index_known_free(k);
+		return rc;
+	}
+	*out = k;
+	return 0;
+}
+
+void tsarc_index_known_free(tsarc_index_known *k)
+{
+	if (!k)
+		return;
+	tsarc_index_free(k->idx);
+	tsarc_chunkset_free(k->packs);
+	free(k);
+}
+
+int tsarc_index_known_seed(tsarc_index_known *k, tsarc_chunkset *set,
+	const uint8_t id[TSARC_ID_LEN])
+{
+	tsarc_index_rec r[TSARC_INDEX_FIND_MAX];
+	uint32_t size;
+	size_t n, i;
 	int rc, added;
 
-	/* A damaged index object only costs its chunks being stored again. */
-	if ((rc = tsarc_index_load_cached(repo, &idx, tsarc_index_warn_damage, NULL)))
+	if (tsarc_chunkset_lookup(set, id, &size))
+		return 0;
+	if ((rc = tsarc_index_find(k->idx, id, r, TSARC_INDEX_FIND_MAX, &n)))
 		return rc;
-	if ((rc = tsarc_index_list_packs(repo, &packs)))
-		goto done;
-	for (i = 0; i < idx->n; i++) {
-		const tsarc_index_rec *r = &idx->recs[i];
-		uint32_t size;
-		if (!tsarc_chunkset_lookup(packs, idx->packs[r->pack], &size) ||
-			(uint64_t)r->offset + r->length + 4 > size)
+	for (i = 0; i < n && i < TSARC_INDEX_FIND_MAX; i++) {
+		if (!tsarc_chunkset_lookup(k->packs, tsarc_index_pack_name(k->idx, r[i].pack),
+			    &size) || (uint64_t)r[i].offset + r[i].length + 4 > size)
 			continue;
-		if ((rc = tsarc_chunkset_claim(set, r->id, r->length, &added)))
-			goto done;
+		return tsarc_chunkset_claim(set, id, r[i].length, &added);
 	}
-done:
-	tsarc_chunkset_free(packs);
-	tsarc_index_free(idx);
-	return rc;
+	return 0;
 }
 
 struct tsarc_index *tsarc_repo_get_index(const tsarc_repo *repo, int *rc)
@@ -514,7 +545,7 @@ struct tsarc_index *tsarc_repo_get_index(const tsarc_repo *repo, int *rc)
 	*rc = 0;
 	pthread_mutex_lock(&ri->lock);
 	if (!ri->idx)
-		*rc = tsarc_index_load_cached(repo, &ri->idx, tsarc_index_warn_damage, NULL);
+		*rc = tsarc_index_open_table(repo, &ri->idx);
 	idx = ri->idx;
 	pthread_mutex_unlock(&ri->lock);
 	return idx;

@@ -9,8 +9,13 @@
  * names a chunk no index finds. The packs' own tables of contents hold the
  * same facts, so the index can always be rebuilt from them.
  *
- * In memory: one 48-byte record per (chunk, pack) sorted by id, and the
- * pack names once each: about 46 MiB per million chunks.
+ * Two forms in memory. tsarc_index_load: one 48-byte record per (chunk,
+ * pack) sorted by id, and the pack names once each: about 46 MiB per
+ * million chunks, for prune, check and repair, which need every record.
+ * tsarc_index_open_table, for backup and restore: the records in a sealed
+ * sorted table on disk (index_table.h), about 0.1 MiB per million chunks
+ * plus 32 bytes per pack in memory (0.6 MiB per million chunks at 64
+ * chunks a pack), so 10 million chunks open in about 6 MiB.
  */
 #include "chunkset.h"
 #include "pack.h"
@@ -69,11 +74,6 @@ typedef void (*tsarc_index_damage_fn)(const char *name, int code, const char *ms
  */
 int tsarc_index_load(const tsarc_repo *repo, tsarc_index **out,
 	tsarc_index_damage_fn on_damage, void *payload);
-/* The same, taking index objects from the local cache when it holds them
- * (index_cache.h) and keeping those downloaded there: for backup and
- * restore. check reads the repository's own copies (tsarc_index_load). */
-int tsarc_index_load_cached(const tsarc_repo *repo, tsarc_index **out,
-	tsarc_index_damage_fn on_damage, void *payload);
 void tsarc_index_free(tsarc_index *idx);
 
 struct tsarc_index_cache;
@@ -87,10 +87,17 @@ int tsarc_index_open_object(const tsarc_repo *repo, struct tsarc_index_cache *ca
 	const char *name, tsarc_index_entry_fn fn, void *payload);
 /* An on_damage that logs a warning: readers use what is left. */
 void tsarc_index_warn_damage(const char *name, int code, const char *msg, void *payload);
-/* The records for `id` (several when it is in several packs): how many,
- * and the first in *first. */
-size_t tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
-	const tsarc_index_rec **first);
+/* The index for backup and restore: the sorted table of index_table.h
+ * behind the same lookups (tsarc_index_records and tsarc_index_npacks are
+ * for tsarc_index_load's only). */
+int tsarc_index_open_table(const tsarc_repo *repo, tsarc_index **out);
+/* More copies of one chunk than any lookup reads. */
+#define TSARC_INDEX_FIND_MAX 8
+/* The records for `id` (several when it is in several packs): *n of them,
+ * the first min(*n, max) copied to `out`. Fails only when the table of
+ * tsarc_index_open_table cannot be read. */
+int tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
+	tsarc_index_rec *out, size_t max, size_t *n);
 size_t tsarc_index_count(const tsarc_index *idx);
 const tsarc_index_rec *tsarc_index_records(const tsarc_index *idx);
 size_t tsarc_index_npacks(const tsarc_index *idx);
@@ -107,11 +114,17 @@ char **tsarc_index_object_names(const tsarc_index *idx, size_t *count);
 int tsarc_index_list_packs(const tsarc_repo *repo, tsarc_chunkset **out);
 
 /*
- * A backup's "what is stored" set on a format-2 repository: every chunk
- * the index places in a pack that the store lists and that is long enough
- * to hold it, with its sealed length. A chunk whose pack is gone or
- * truncated is stored again.
+ * A backup's "what is stored" answer on a format-2 repository, without
+ * loading the index: tsarc_index_known_seed puts `id` into the backup's
+ * chunk set with its sealed length when the index places it in a pack the
+ * store lists and that is long enough to hold it (so the set then answers
+ * as if it held the whole index). A chunk whose pack is gone or truncated
+ * is stored again.
  */
-int tsarc_index_load_known(const tsarc_repo *repo, tsarc_chunkset *set);
+typedef struct tsarc_index_known tsarc_index_known;
+int tsarc_index_known_open(const tsarc_repo *repo, tsarc_index_known **out);
+int tsarc_index_known_seed(tsarc_index_known *k, tsarc_chunkset *set,
+	const uint8_t id[TSARC_ID_LEN]);
+void tsarc_index_known_free(tsarc_index_known *k);
 
 #endif

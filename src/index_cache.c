@@ -177,13 +177,43 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int stale_tmp(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) &&
+	       !fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) &&
+	       st.st_mtime + TMP_STALE_SECONDS < time(NULL);
+}
+
+/* Removes from the folder open as dirfd the stale temporary files and,
+ * with ids_too, the entries not in `sorted`. */
+static void sweep(int dirfd, char **sorted, size_t n, int ids_too)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(dirfd)) < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		int drop = stale_tmp(dirfd, name);
+		if (ids_too && valid_id(name))
+			drop = !n || !bsearch(&name, sorted, n, sizeof(*sorted), cmp_str);
+		if (drop)
+			(void)unlinkat(dirfd, name, 0);
+	}
+	closedir(d);
+}
+
 void tsarc_index_cache_retain(tsarc_index_cache *c, char *const *names, size_t n)
 {
 	char **sorted = NULL;
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int fd;
 
 	if (!c || (n && !(sorted = malloc(n * sizeof(*sorted)))))
 		return;
@@ -191,23 +221,7 @@ void tsarc_index_cache_retain(tsarc_index_cache *c, char *const *names, size_t n
 		memcpy(sorted, names, n * sizeof(*sorted));
 		qsort(sorted, n, sizeof(*sorted), cmp_str);
 	}
-	if ((fd = dup(c->indexfd)) < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		free(sorted);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		const char *name = de->d_name;
-		int drop = 0;
-		if (valid_id(name))
-			drop = !n || !bsearch(&name, sorted, n, sizeof(*sorted), cmp_str);
-		else if (!strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)))
-			drop = !fstatat(c->indexfd, name, &st, AT_SYMLINK_NOFOLLOW) &&
-			       st.st_mtime + TMP_STALE_SECONDS < time(NULL);
-		if (drop)
-			(void)unlinkat(c->indexfd, name, 0);
-	}
-	closedir(d);
+	sweep(c->indexfd, sorted, n, 1);
+	sweep(c->dirfd, NULL, 0, 0);
 	free(sorted);
 }

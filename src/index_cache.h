@@ -39,7 +39,7 @@ int tsarc_index_cache_get(tsarc_index_cache *c, const char *name, tsarc_buf *out
 void tsarc_index_cache_put(tsarc_index_cache *c, const char *name, const uint8_t *sealed,
 	size_t len);
 /* Removes the entries whose names are not in `names` (the listing of
- * index/), and temporary files left by a killed run. */
+ * index/), and temporary files left by a killed run (in both folders). */
 void tsarc_index_cache_retain(tsarc_index_cache *c, char *const *names, size_t n);
 
 #endif

@@ -250,7 +250,7 @@ int tsarc_pack_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], size_t plain_len, int check_id,
 	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out)
 {
-	const tsarc_index_rec *r;
+	tsarc_index_rec r[TSARC_INDEX_FIND_MAX];
 	const tsarc_index *idx;
 	tsarc_saved_error first;
 	char hex[TSARC_ID_HEX_LEN + 1];
@@ -260,7 +260,11 @@ int tsarc_pack_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	if (!(idx = tsarc_repo_get_index(repo, &rc)))
 		return rc;
 	tsarc_hex_encode(hex, id, TSARC_ID_LEN);
-	if (!(n = tsarc_index_find(idx, id, &r)))
+	if ((rc = tsarc_index_find(idx, id, r, TSARC_INDEX_FIND_MAX, &n)))
+		return rc;
+	if (n > TSARC_INDEX_FIND_MAX)
+		n = TSARC_INDEX_FIND_MAX;
+	if (!n)
 		return tsarc_error_set(TSARC_ECORRUPT, "chunk %s is in no index (its pack was "
 			"lost, or the index: 'tsarc repair index' rebuilds it from the packs)", hex);
 	/* The first copy that opens; else the error of the first. */

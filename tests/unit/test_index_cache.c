@@ -33,7 +33,7 @@
 
 #define LEN (300u * 1024)
 
-static char dir[256], cache_root[300], idx_dir[512];
+static char dir[256], cache_root[300], idx_dir[512], table_path[512];
 static char repo_id[TSARC_ID_HEX_LEN + 1];
 static uint8_t *data;
 static int damaged_warnings;
@@ -87,6 +87,7 @@ static int setup(void **state)
 	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &o), 0);
 	memcpy(repo_id, repo->id, sizeof(repo_id));
 	snprintf(idx_dir, sizeof(idx_dir), "%s/tsarc/%s/index", cache_root, repo_id);
+	snprintf(table_path, sizeof(table_path), "%s/tsarc/%s/index.table", cache_root, repo_id);
 	data = malloc(LEN);
 	assert_non_null(data);
 	repo_fixture_fill(data, LEN, 11);
@@ -209,6 +210,8 @@ static void test_tampered_entry_is_downloaded_again(void **state)
 			assert_int_equal(tsarc_replace_file(real, raw, len, 0600, 0), 0);
 			assert_int_equal(symlink(real, path), 0);
 		}
+		/* The table (index_table.h) is built again from the objects. */
+		unlink(table_path);
 		damaged_warnings = 0;
 		counting_store_reset(cnt);
 		tsarc_repo_drop_index(repo);

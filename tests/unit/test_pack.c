@@ -198,10 +198,12 @@ static void test_lying_offset(void **state)
 	/* Eight bytes off: inside the pack, on no blob's boundary. */
 	{
 		tsarc_index *idx = NULL;
-		const tsarc_index_rec *r;
+		tsarc_index_rec r;
+		size_t n;
 		assert_int_equal(tsarc_index_load(repo, &idx, NULL, NULL), 0);
-		assert_int_equal(tsarc_index_find(idx, c->id, &r), 1);
-		forge_index(c->id, NULL, r->offset + 8);
+		assert_int_equal(tsarc_index_find(idx, c->id, &r, 1, &n), 0);
+		assert_int_equal(n, 1);
+		forge_index(c->id, NULL, r.offset + 8);
 		tsarc_index_free(idx);
 	}
 	expect_corrupt_naming(hex, "offset");
@@ -218,21 +220,23 @@ static void test_chunk_in_the_wrong_pack(void **state)
 	tsarc_snapshot *snap = NULL;
 	tsarc_check_result res;
 	tsarc_index *idx = NULL;
-	const tsarc_index_rec *r, *other = NULL;
+	const tsarc_index_rec *other = NULL;
+	tsarc_index_rec r;
 	const tsarc_chunk_ref *c;
 	uint8_t pack[TSARC_ID_LEN];
 	char hex[17], phex[17];
-	size_t i;
+	size_t i, n;
 
 	(void)state;
 	assert_int_equal(tsarc_snapshot_load(repo, snap_id, &snap), 0);
 	c = &snap->streams[0].chunks[2];
 	tsarc_hex_encode(hex, c->id, 8);
 	assert_int_equal(tsarc_index_load(repo, &idx, NULL, NULL), 0);
-	assert_int_equal(tsarc_index_find(idx, c->id, &r), 1);
+	assert_int_equal(tsarc_index_find(idx, c->id, &r, 1, &n), 0);
+	assert_int_equal(n, 1);
 	/* Another pack, at the offset of one of its own blobs. */
 	for (i = 0; i < tsarc_index_count(idx) && !other; i++)
-		if (tsarc_index_records(idx)[i].pack != r->pack)
+		if (tsarc_index_records(idx)[i].pack != r.pack)
 			other = &tsarc_index_records(idx)[i];
 	assert_non_null(other);
 	memcpy(pack, tsarc_index_pack_name(idx, other->pack), TSARC_ID_LEN);

@@ -1,0 +1,560 @@
+#include "index_table_file.h"
+#include "fileio.h"
+#include "index_cache.h"
+#include "log.h"
+#include "tsarc/errors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct tsarc_index_table {
+	const tsarc_repo *repo;
+	itab_file f;
+	uint8_t (*fence)[TSARC_ID_LEN]; /* the first id of each block */
+	uint8_t (*packs)[TSARC_ID_LEN];
+	uint8_t (*objects)[TSARC_ID_LEN]; /* sorted */
+	tsarc_index_cache *cache;
+	int named; /* the cache's index.table */
+	int tmpfd; /* without the cache: $TMPDIR, for unnamed files */
+	const char *tmpdir;
+};
+
+/* --- building --- */
+
+typedef struct builder {
+	const tsarc_repo *repo;
+	int dirfd;         /* where runs and the new table go */
+	const char *where; /* that folder, for messages */
+	uint8_t *recs;     /* the run being filled, REC_LEN each */
+	size_t n, cap;
+	uint8_t (*packs)[TSARC_ID_LEN];
+	size_t npacks, packs_cap;
+	uint8_t (*objects)[TSARC_ID_LEN];
+	size_t nobjects, objects_cap;
+	itab_cursor *in; /* [0]: the old table when kept, then the runs */
+	size_t nin, in_cap;
+} builder;
+
+static int grow(void *pp, size_t *cap, size_t need, size_t size)
+{
+	void **p = pp;
+	size_t c = *cap ? *cap : 64;
+	void *g;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	if (!(g = realloc(*p, c * size)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+	*p = g;
+	*cap = c;
+	return 0;
+}
+
+static int add_entry(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e, void *payload)
+{
+	builder *b = payload;
+	uint8_t *r;
+	int rc;
+
+	if (!b->npacks || memcmp(b->packs[b->npacks - 1], pack, TSARC_ID_LEN)) {
+		if ((rc = grow(&b->packs, &b->packs_cap, b->npacks + 1, TSARC_ID_LEN)))
+			return rc;
+		memcpy(b->packs[b->npacks++], pack, TSARC_ID_LEN);
+	}
+	if ((rc = grow(&b->recs, &b->cap, b->n + 1, REC_LEN)))
+		return rc;
+	r = b->recs + b->n++ * REC_LEN;
+	memcpy(r, e->id, TSARC_ID_LEN);
+	tsarc_le32_put(r + 32, (uint32_t)(b->npacks - 1));
+	tsarc_le32_put(r + 36, e->offset);
+	tsarc_le32_put(r + 40, e->length);
+	tsarc_le32_put(r + 44, e->plain);
+	return 0;
+}
+
+/* A file in `dirfd`, written through *wfd (the temporary file's) and read
+ * through *rfd; with `unnamed`, removed at once (gone when closed). */
+static int scratch_file(int dirfd, const char *where, tsarc_tmpfile *t, int unnamed, int *wfd,
+	int *rfd)
+{
+	int rc;
+
+	if ((rc = tsarc_tmpfile_open(t, dirfd, where, ".tmp-")))
+		return rc;
+	if ((*rfd = openat(dirfd, t->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = itab_io_error("open a temporary file");
+		tsarc_tmpfile_discard(t);
+		return rc;
+	}
+	*wfd = t->fd;
+	if (unnamed)
+		(void)unlinkat(dirfd, t->name, 0);
+	return 0;
+}
+
+static int new_input(builder *b, itab_cursor **c)
+{
+	int rc;
+
+	if ((rc = grow(&b->in, &b->in_cap, b->nin + 1, sizeof(itab_cursor))))
+		return rc;
+	*c = &b->in[b->nin];
+	memset(*c, 0, sizeof(**c));
+	(*c)->f.fd = -1;
+	if (!((*c)->plain = malloc(BLOCK_PLAIN)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+	b->nin++;
+	return 0;
+}
+
+/* Sorts the records collected into a run file. */
+static int flush_run(builder *b)
+{
+	tsarc_tmpfile tf;
+	itab_writer *w = NULL;
+	itab_cursor *c;
+	size_t i;
+	int rc, wfd = -1, rfd = -1;
+
+	if (!b->n)
+		return 0;
+	qsort(b->recs, b->n, REC_LEN, itab_rec_cmp);
+	if (!(w = malloc(sizeof(*w))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+	if ((rc = scratch_file(b->dirfd, b->where, &tf, 1, &wfd, &rfd)) ||
+		(rc = new_input(b, &c)))
+		goto done;
+	c->f.fd = rfd;
+	rfd = -1;
+	if ((rc = itab_writer_begin(w, b->repo, wfd, 0)))
+		goto done;
+	for (i = 0; i < b->n && !rc; i++)
+		rc = itab_writer_add(w, b->recs + i * REC_LEN);
+	if (rc || (rc = itab_writer_end(w, NULL, 0, NULL, 0)))
+		goto done;
+	w->f.fd = c->f.fd;
+	c->f = w->f;
+	b->n = 0;
+done:
+	if (wfd >= 0)
+		close(wfd);
+	if (rfd >= 0)
+		close(rfd);
+	free(w);
+	return rc;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, TSARC_ID_LEN);
+}
+
+/* Adds index object `hex` (a damaged one is left out with a warning). */
+static int add_object(builder *b, tsarc_index_cache *cache, const char *hex,
+	const uint8_t bin[TSARC_ID_LEN])
+{
+	size_t n0 = b->n, p0 = b->npacks;
+	int rc = tsarc_index_open_object(b->repo, cache, hex, add_entry, b);
+
+	if (rc) {
+		b->n = n0;
+		b->npacks = p0;
+		if (rc == TSARC_ECORRUPT)
+			tsarc_index_warn_damage(hex, rc, tsarc_error_last()->message, NULL);
+		if (rc == TSARC_ECORRUPT || rc == TSARC_ENOTFOUND) {
+			tsarc_error_clear();
+			return 0;
+		}
+		return rc;
+	}
+	if ((rc = grow(&b->objects, &b->objects_cap, b->nobjects + 1, TSARC_ID_LEN)))
+		return rc;
+	memcpy(b->objects[b->nobjects++], bin, TSARC_ID_LEN);
+	return b->n >= TSARC_INDEX_TABLE_RUN_RECS ? flush_run(b) : 0;
+}
+
+/* Reads the tail of the old table: its packs become the first of the new
+ * one, its objects those it already holds. 1 when it can be kept: every
+ * object it holds is still listed. */
+static int read_old(builder *b, itab_file *f, const uint8_t (*listed)[TSARC_ID_LEN], size_t nl)
+{
+	size_t len = ((size_t)f->npacks + f->nobjects) * TSARC_ID_LEN, i;
+	uint8_t *sealed = malloc(len + TSARC_AEAD_OVERHEAD), *plain = malloc(len + 1);
+	int rc;
+
+	if (!sealed || !plain) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+		goto done;
+	}
+	if ((rc = itab_open_part(b->repo, f, 'T', 0, itab_tail_off(f), len, sealed, plain)))
+		goto done;
+	for (i = 0; i < f->nobjects; i++) {
+		const uint8_t *o = plain + ((size_t)f->npacks + i) * TSARC_ID_LEN;
+		if (i && memcmp(o - TSARC_ID_LEN, o, TSARC_ID_LEN) >= 0) {
+			rc = tsarc_error_set(TSARC_ECORRUPT, "index table: objects not sorted");
+			goto done;
+		}
+		if (!bsearch(o, listed, nl, TSARC_ID_LEN, cmp_id))
+			goto done; /* replaced by a prune or a repair: rc 0 */
+	}
+	if ((rc = grow(&b->packs, &b->packs_cap, f->npacks + 1, TSARC_ID_LEN)) ||
+		(rc = grow(&b->objects, &b->objects_cap, f->nobjects + 1, TSARC_ID_LEN)))
+		goto done;
+	memcpy(b->packs, plain, (size_t)f->npacks * TSARC_ID_LEN);
+	b->npacks = f->npacks;
+	memcpy(b->objects, plain + (size_t)f->npacks * TSARC_ID_LEN,
+		(size_t)f->nobjects * TSARC_ID_LEN);
+	b->nobjects = f->nobjects;
+	rc = 1;
+done:
+	free(sealed);
+	free(plain);
+	return rc;
+}
+
+/* The old table kept as it is: every block is read once (it must
+ * authenticate and be sorted) for the fence. */
+static int verify(tsarc_index_table *t)
+{
+	uint8_t *sealed = malloc(BLOCK_SEALED), *plain = malloc(BLOCK_PLAIN), last[REC_LEN];
+	uint32_t bl;
+	size_t i, n;
+	int rc = 0;
+
+	if (!sealed || !plain || !(t->fence = malloc(((size_t)t->f.nblocks + 1) * TSARC_ID_LEN))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+		goto done;
+	}
+	for (bl = 0; bl < t->f.nblocks; bl++) {
+		if ((rc = itab_read_block(t->repo, &t->f, bl, sealed, plain)))
+			goto done;
+		n = itab_block_recs(&t->f, bl);
+		for (i = 0; i < n; i++) {
+			const uint8_t *r = plain + i * REC_LEN;
+			if ((bl || i) && itab_rec_cmp(last, r) > 0)
+				rc = tsarc_error_set(TSARC_ECORRUPT, "index table is not sorted");
+			else if (tsarc_le32_get(r + 32) >= t->f.npacks)
+				rc = tsarc_error_set(TSARC_ECORRUPT, "index table names pack %u of %u",
+					tsarc_le32_get(r + 32), t->f.npacks);
+			if (rc)
+				goto done;
+			memcpy(last, r, REC_LEN);
+		}
+		memcpy(t->fence[bl], plain, TSARC_ID_LEN);
+	}
+done:
+	free(sealed);
+	free(plain);
+	return rc;
+}
+
+static void builder_dispose(builder *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nin; i++) {
+		if (b->in[i].f.fd >= 0)
+			close(b->in[i].f.fd);
+		free(b->in[i].plain);
+	}
+	free(b->in);
+	free(b->recs);
+	free(b->packs);
+	free(b->objects);
+}
+
+/* Writes the merged table; with the cache, under its name there. */
+static int write_table(tsarc_index_table *t, builder *b)
+{
+	itab_writer *w = malloc(sizeof(*w));
+	tsarc_tmpfile tf;
+	int rc, wfd = -1, rfd = -1;
+
+	if (!w)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+	if (b->nobjects)
+		qsort(b->objects, b->nobjects, TSARC_ID_LEN, cmp_id);
+	if ((rc = scratch_file(b->dirfd, b->where, &tf, !t->cache, &wfd, &rfd)))
+		goto done;
+	if (!(rc = itab_writer_begin(w, t->repo, wfd, 1)) && !(rc = itab_merge(t->repo, b->in, b->nin, w)))
+		rc = itab_writer_end(w, (const uint8_t(*)[TSARC_ID_LEN])b->packs, (uint32_t)b->npacks,
+			(const uint8_t(*)[TSARC_ID_LEN])b->objects, (uint32_t)b->nobjects);
+	if (!t->cache)
+		close(wfd);
+	else if (rc)
+		tsarc_tmpfile_discard(&tf);
+	else if ((rc = tsarc_tmpfile_commit(&tf, TABLE_NAME, 0)) == 0)
+		t->named = 1;
+	if (rc) {
+		close(rfd);
+		free(w->fence);
+		goto done;
+	}
+	t->f = w->f;
+	t->f.fd = rfd;
+	t->fence = w->fence;
+	t->packs = b->packs;
+	t->objects = b->objects;
+	b->packs = b->objects = NULL;
+done:
+	free(w);
+	return rc;
+}
+
+static void drop_named(tsarc_index_table *t, const char *why)
+{
+	tsarc__log(TSARC_LOG_WARN, "index", "index_cache_damaged", "index cache: the index "
+		"table is not used (%s): building it again", why);
+	(void)unlinkat(tsarc_index_cache_dirfd(t->cache), TABLE_NAME, 0);
+}
+
+/* One attempt; with use_old, from the cached table when it can be kept.
+ * TSARC_ECORRUPT from the old table makes the caller try without it. */
+static int build(tsarc_index_table *t, char *const *names, const uint8_t (*listed)[TSARC_ID_LEN],
+	size_t nl, int use_old, int *old_bad)
+{
+	builder b;
+	itab_cursor *old = NULL;
+	size_t i, nold;
+	int rc = 0, fd = -1, kept = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.repo = t->repo;
+	b.dirfd = t->cache ? tsarc_index_cache_dirfd(t->cache) : t->tmpfd;
+	b.where = t->cache ? tsarc_index_cache_dir(t->cache) : t->tmpdir;
+	*old_bad = 0;
+	if (use_old && t->cache &&
+		(fd = openat(b.dirfd, TABLE_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		if ((rc = new_input(&b, &old)))
+			goto done;
+		old->f.fd = fd;
+		if ((rc = itab_read_head(t->repo, fd, &old->f)) ||
+			(rc = read_old(&b, &old->f, listed, nl)) < 0) {
+			*old_bad = rc == TSARC_ECORRUPT;
+			goto done;
+		}
+		kept = rc;
+		rc = 0;
+		if (!kept) {
+			close(fd);
+			old->f.fd = -1;
+			b.nin = 0;
+			free(old->plain);
+		}
+	}
+	nold = b.nobjects; /* sorted; those added after are not */
+	for (i = 0; i < nl; i++)
+		if (!kept || !bsearch(listed[i], b.objects, nold, TSARC_ID_LEN, cmp_id))
+			if ((rc = add_object(&b, t->cache, names[i], listed[i])))
+				goto done;
+	if ((rc = flush_run(&b)))
+		goto done;
+	if (kept && b.nin == 1) {
+		/* Nothing new: the cached table as it is (runs may have moved
+		 * b.in: no pointer into it is kept). */
+		t->f = b.in[0].f;
+		b.in[0].f.fd = -1;
+		t->packs = b.packs;
+		t->objects = b.objects;
+		b.packs = b.objects = NULL;
+		if ((rc = verify(t)) == TSARC_ECORRUPT)
+			*old_bad = 1;
+		goto done;
+	}
+	rc = write_table(t, &b);
+	if (rc == TSARC_ECORRUPT && kept)
+		*old_bad = 1;
+done:
+	builder_dispose(&b);
+	return rc;
+}
+
+static void reset(tsarc_index_table *t)
+{
+	if (t->f.fd >= 0)
+		close(t->f.fd);
+	free(t->fence);
+	free(t->packs);
+	free(t->objects);
+	t->fence = t->packs = t->objects = NULL;
+	memset(&t->f, 0, sizeof(t->f));
+	t->f.fd = -1;
+	t->named = 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The listing's names sorted, and in binary (lower-case hex sorts as its
+ * bytes do); a name that is not an id is no index object of ours. */
+static int decode_names(char **names, size_t n, uint8_t (**out)[TSARC_ID_LEN], char ***order,
+	size_t *nout)
+{
+	size_t i, k = 0;
+
+	*out = malloc((n ? n : 1) * TSARC_ID_LEN);
+	*order = malloc((n ? n : 1) * sizeof(char *));
+	if (!*out || !*order)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+	if (n)
+		memcpy(*order, names, n * sizeof(char *));
+	qsort(*order, n, sizeof(char *), cmp_str);
+	for (i = 0; i < n; i++) {
+		char *name = (*order)[i];
+		if (strlen(name) != TSARC_ID_HEX_LEN || (k && !strcmp(name, (*order)[k - 1])) ||
+			tsarc_hex_decode((*out)[k], TSARC_ID_LEN, name)) {
+			tsarc_error_clear();
+			continue;
+		}
+		(*order)[k++] = name;
+	}
+	*nout = k;
+	return 0;
+}
+
+int tsarc_index_table_open(const tsarc_repo *repo, tsarc_index_table **out)
+{
+	const char *tmp = getenv("TMPDIR");
+	tsarc_index_table *t;
+	uint8_t (*listed)[TSARC_ID_LEN] = NULL;
+	char **names = NULL, **order = NULL;
+	size_t n = 0, nl = 0;
+	int rc, old_bad;
+
+	*out = NULL;
+	if (!(t = calloc(1, sizeof(*t))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	t->repo = repo;
+	t->f.fd = t->tmpfd = -1;
+	tsarc_index_cache_open(repo, &t->cache);
+	if (!t->cache) {
+		t->tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp";
+		if ((t->tmpfd = open(t->tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			rc = itab_io_error("open the temporary folder");
+			goto done;
+		}
+	}
+	if ((rc = tsarc_index_list_objects(repo, t->cache, &names, &n)) ||
+		(rc = decode_names(names, n, &listed, &order, &nl)))
+		goto done;
+	rc = build(t, order, (const uint8_t(*)[TSARC_ID_LEN])listed, nl, 1, &old_bad);
+	if (rc && old_bad) {
+		drop_named(t, tsarc_error_last()->message);
+		tsarc_error_clear();
+		reset(t);
+		rc = build(t, order, (const uint8_t(*)[TSARC_ID_LEN])listed, nl, 0, &old_bad);
+	}
+done:
+	free(listed);
+	free(order);
+	tsarc_store_names_free(names, n);
+	if (rc) {
+		tsarc_index_table_free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+void tsarc_index_table_free(tsarc_index_table *t)
+{
+	if (!t)
+		return;
+	reset(t);
+	if (t->tmpfd >= 0)
+		close(t->tmpfd);
+	tsarc_index_cache_free(t->cache);
+	free(t);
+}
+
+int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
+	tsarc_index_rec *out, size_t max, size_t *n)
+{
+	uint8_t *sealed, *plain;
+	size_t lo = 0, hi = t->f.nblocks, b, start, i, k;
+	int rc = 0;
+
+	*n = 0;
+	if (!t->f.nblocks)
+		return 0;
+	/* The first block starting at or after id; its records may begin at
+	 * the end of the block before. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(t->fence[mid], id, TSARC_ID_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	start = lo ? lo - 1 : 0;
+	if (!(sealed = malloc(BLOCK_SEALED)) || !(plain = malloc(BLOCK_PLAIN))) {
+		free(sealed);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index lookup)");
+	}
+	for (b = start; b < t->f.nblocks; b++) {
+		size_t nr;
+		if (b > start && memcmp(t->fence[b], id, TSARC_ID_LEN) != 0)
+			break;
+		if ((rc = itab_read_block(t->repo, &t->f, (uint32_t)b, sealed, plain))) {
+			if (rc == TSARC_ECORRUPT && t->named) {
+				(void)unlinkat(tsarc_index_cache_dirfd(t->cache), TABLE_NAME, 0);
+				tsarc_error_prefix("the index cache changed under us (removed: run "
+					"again)");
+			}
+			break;
+		}
+		nr = itab_block_recs(&t->f, (uint32_t)b);
+		for (lo = 0, hi = nr; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (memcmp(plain + mid * REC_LEN, id, TSARC_ID_LEN) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (i = lo; i < nr && !memcmp(plain + i * REC_LEN, id, TSARC_ID_LEN); i++) {
+			const uint8_t *r = plain + i * REC_LEN;
+			if ((k = *n) < max) {
+				memcpy(out[k].id, r, TSARC_ID_LEN);
+				out[k].pack = tsarc_le32_get(r + 32);
+				out[k].offset = tsarc_le32_get(r + 36);
+				out[k].length = tsarc_le32_get(r + 40);
+				out[k].plain = tsarc_le32_get(r + 44);
+				if (out[k].pack >= t->f.npacks) {
+					rc = tsarc_error_set(TSARC_ECORRUPT, "index table names "
+						"pack %u of %u", out[k].pack, t->f.npacks);
+					break;
+				}
+			}
+			(*n)++;
+		}
+		if (rc || i < nr)
+			break;
+	}
+	free(sealed);
+	free(plain);
+	return rc;
+}
+
+const uint8_t *tsarc_index_table_pack_name(const tsarc_index_table *t, uint32_t pack)
+{
+	return t->packs[pack];
+}
+
+uint64_t tsarc_index_table_count(const tsarc_index_table *t)
+{
+	return t->f.nrecs;
+}
+
+size_t tsarc_index_table_memory(const tsarc_index_table *t)
+{
+	return sizeof(*t) + ((size_t)t->f.nblocks + t->f.npacks + t->f.nobjects) * TSARC_ID_LEN;
+}

@@ -1,0 +1,53 @@
+#ifndef TSARC_INDEX_TABLE_H
+#define TSARC_INDEX_TABLE_H
+
+/*
+ * The index of a format-2 repository for backup and restore, in bounded
+ * memory whatever the repository's size: one table of every index record
+ * (id, pack number, offset, length, plain length: 48 bytes) sorted by id,
+ * on disk, in blocks of 340 records each sealed with the repository's key
+ * (nothing the repository keeps sealed is ever in the clear on disk). In
+ * memory stay only the first id of each block (a fence searched by binary
+ * search: 32 bytes per 340 records) and the pack names (32 bytes per
+ * pack): about 0.1 MiB per million chunks plus 32 bytes per pack (0.5 MiB
+ * per million chunks at 64 chunks a pack), against 46 MiB for the whole
+ * records in memory. A lookup decrypts one 16 KiB block and compares full
+ * ids: dedup is exact.
+ *
+ * With the index cache (index_cache.h) the table is kept as
+ * tsarc/<repository id>/index.table with the names of the index objects it
+ * holds: an open whose listing of index/ still holds them all only adds
+ * the new objects (merging their sorted records with the table); one that
+ * lost any (a prune, a repair) builds it again from the cached objects. A
+ * table that does not authenticate block by block, or is not sorted, is
+ * dropped with a warning and built again. Without the cache it is built at
+ * each open in an unnamed temporary file in $TMPDIR.
+ *
+ * Building sorts runs of 65536 records (3 MiB) into temporary files and
+ * merges them with one 16 KiB block per run in memory.
+ */
+#include "index.h"
+
+typedef struct tsarc_index_table tsarc_index_table;
+
+/* Records per sealed block, records sorted in memory per run. */
+#define TSARC_INDEX_TABLE_BLOCK_RECS 340
+#define TSARC_INDEX_TABLE_RUN_RECS 65536
+
+/* Opens (building or updating it as needed) the repository's table.
+ * Damaged index objects are left out with a warning, as
+ * tsarc_index_warn_damage does. */
+int tsarc_index_table_open(const tsarc_repo *repo, tsarc_index_table **out);
+void tsarc_index_table_free(tsarc_index_table *t);
+/* The records for `id`: *n of them (they may be more than `max`; the
+ * first min(*n, max) are in `out`). TSARC_ECORRUPT when a block of the
+ * table does not authenticate (it is then removed from the cache). */
+int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
+	tsarc_index_rec *out, size_t max, size_t *n);
+const uint8_t *tsarc_index_table_pack_name(const tsarc_index_table *t, uint32_t pack);
+uint64_t tsarc_index_table_count(const tsarc_index_table *t);
+/* The bytes of memory the table holds (fence, pack names): for the
+ * figures in index.h, bench/ and the tests. */
+size_t tsarc_index_table_memory(const tsarc_index_table *t);
+
+#endif

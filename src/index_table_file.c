@@ -1,0 +1,320 @@
+#include "index_table_file.h"
+#include "fileio.h"
+#include "tsarc/errors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char MAGIC[8] = {'T', 'S', 'I', 'X', 'T', 'B', '0', '1'};
+static const char AAD_TABLE[] = "tsarc-index-table-v1";
+#define AAD_LEN (sizeof(AAD_TABLE) - 1 + SALT_LEN + 1 + 8)
+
+static void itab_aad(uint8_t aad[AAD_LEN], const uint8_t salt[SALT_LEN], char kind, uint64_t n)
+{
+	size_t p = sizeof(AAD_TABLE) - 1;
+
+	memcpy(aad, AAD_TABLE, p);
+	memcpy(aad + p, salt, SALT_LEN);
+	aad[p + SALT_LEN] = (uint8_t)kind;
+	tsarc_le32_put(aad + p + SALT_LEN + 1, (uint32_t)n);
+	tsarc_le32_put(aad + p + SALT_LEN + 5, (uint32_t)(n >> 32));
+}
+
+int itab_rec_cmp(const void *a, const void *b)
+{
+	const uint8_t *x = a, *y = b;
+	int c = memcmp(x, y, TSARC_ID_LEN);
+	uint32_t p = tsarc_le32_get(x + 32), q = tsarc_le32_get(y + 32);
+
+	return c ? c : p < q ? -1 : p > q;
+}
+
+int itab_io_error(const char *what)
+{
+	return tsarc_error_set(tsarc_errno_code(errno), "index table: cannot %s: %s", what,
+		strerror(errno));
+}
+
+static int itab_pread(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(fd, (uint8_t *)buf + done, len - done, off + (off_t)done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return itab_io_error("read");
+		if (r == 0)
+			return tsarc_error_set(TSARC_ECORRUPT, "index table is truncated");
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static uint64_t itab_blocks_of(uint64_t nrecs)
+{
+	return (nrecs + BLOCK_RECS - 1) / BLOCK_RECS;
+}
+
+size_t itab_block_recs(const itab_file *f, uint32_t b)
+{
+	return b + 1 < f->nblocks ? BLOCK_RECS : (size_t)(f->nrecs - (uint64_t)b * BLOCK_RECS);
+}
+
+off_t itab_tail_off(const itab_file *f)
+{
+	return DATA_OFF + (off_t)(f->nrecs / BLOCK_RECS) * BLOCK_SEALED +
+	       (f->nrecs % BLOCK_RECS ? (off_t)(f->nrecs % BLOCK_RECS * REC_LEN +
+						 TSARC_AEAD_OVERHEAD) : 0);
+}
+
+int itab_open_part(const tsarc_repo *repo, const itab_file *f, char kind, uint64_t n, off_t off,
+	size_t plain_len, uint8_t *sealed, uint8_t *plain)
+{
+	uint8_t aad[AAD_LEN];
+	int rc;
+
+	if ((rc = itab_pread(f->fd, sealed, plain_len + TSARC_AEAD_OVERHEAD, off)))
+		return rc;
+	itab_aad(aad, f->salt, kind, n);
+	if (tsarc_aead_open(repo->enc_key, aad, sizeof(aad), sealed,
+		    plain_len + TSARC_AEAD_OVERHEAD, plain))
+		return tsarc_error_set(TSARC_ECORRUPT, "index table: part %c%llu does not "
+			"authenticate", kind, (unsigned long long)n);
+	return 0;
+}
+
+int itab_read_block(const tsarc_repo *repo, const itab_file *f, uint32_t b, uint8_t *sealed,
+	uint8_t *plain)
+{
+	return itab_open_part(repo, f, 'B', b, DATA_OFF + (off_t)b * BLOCK_SEALED,
+		itab_block_recs(f, b) * REC_LEN, sealed, plain);
+}
+
+int itab_read_head(const tsarc_repo *repo, int fd, itab_file *f)
+{
+	uint8_t head[HEAD_OFF], sealed[HEAD_PLAIN + TSARC_AEAD_OVERHEAD], plain[HEAD_PLAIN];
+	struct stat st;
+	int rc;
+
+	f->fd = fd;
+	if ((rc = itab_pread(fd, head, sizeof(head), 0)))
+		return rc;
+	if (memcmp(head, MAGIC, sizeof(MAGIC)))
+		return tsarc_error_set(TSARC_ECORRUPT, "index table: bad header");
+	memcpy(f->salt, head + sizeof(MAGIC), SALT_LEN);
+	if ((rc = itab_open_part(repo, f, 'H', 0, HEAD_OFF, HEAD_PLAIN, sealed, plain)))
+		return rc;
+	f->nrecs = tsarc_le32_get(plain) | (uint64_t)tsarc_le32_get(plain + 4) << 32;
+	f->npacks = tsarc_le32_get(plain + 8);
+	f->nobjects = tsarc_le32_get(plain + 12);
+	if (f->nrecs > RECS_MAX || tsarc_le32_get(plain + 16) != BLOCK_RECS)
+		return tsarc_error_set(TSARC_ECORRUPT, "index table: impossible header");
+	f->nblocks = (uint32_t)itab_blocks_of(f->nrecs);
+	if (fstat(fd, &st))
+		return itab_io_error("stat");
+	if (st.st_size != itab_tail_off(f) + ((off_t)f->npacks + f->nobjects) * TSARC_ID_LEN +
+			  TSARC_AEAD_OVERHEAD)
+		return tsarc_error_set(TSARC_ECORRUPT, "index table: its size is not the one "
+			"its header gives");
+	return 0;
+}
+
+/* --- writing --- */
+
+
+static int itab_seal_write(itab_writer *w, char kind, uint64_t n, const uint8_t *plain, size_t len,
+	uint8_t *sealed)
+{
+	uint8_t aad[AAD_LEN];
+
+	itab_aad(aad, w->f.salt, kind, n);
+	if (tsarc_aead_seal(w->repo->enc_key, aad, sizeof(aad), plain, len, sealed))
+		return tsarc_error_set(TSARC_EGENERIC, "index table: sealing failed");
+	return tsarc_write_all(w->f.fd, sealed, len + TSARC_AEAD_OVERHEAD) ? itab_io_error("write") : 0;
+}
+
+int itab_writer_begin(itab_writer *w, const tsarc_repo *repo, int fd, int keep_fence)
+{
+	uint8_t zero[DATA_OFF];
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->repo = repo;
+	w->f.fd = fd;
+	w->keep_fence = keep_fence;
+	if ((rc = tsarc_random_bytes(w->f.salt, SALT_LEN)))
+		return rc;
+	memset(zero, 0, sizeof(zero));
+	memcpy(zero, MAGIC, sizeof(MAGIC));
+	memcpy(zero + sizeof(MAGIC), w->f.salt, SALT_LEN);
+	return tsarc_write_all(fd, zero, sizeof(zero)) ? itab_io_error("write") : 0;
+}
+
+static int itab_flush_block(itab_writer *w)
+{
+	int rc;
+
+	if (!w->in)
+		return 0;
+	if (w->keep_fence) {
+		if (w->f.nblocks + 1 > w->fence_cap) {
+			size_t cap = w->fence_cap < 64 ? 64 : w->fence_cap * 2;
+			void *g = realloc(w->fence, cap * TSARC_ID_LEN);
+			if (!g)
+				return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+			w->fence = g;
+			w->fence_cap = cap;
+		}
+		memcpy(w->fence[w->f.nblocks], w->plain, TSARC_ID_LEN);
+	}
+	if ((rc = itab_seal_write(w, 'B', w->f.nblocks, w->plain, w->in * REC_LEN, w->sealed)))
+		return rc;
+	w->f.nblocks++;
+	w->in = 0;
+	return 0;
+}
+
+int itab_writer_add(itab_writer *w, const uint8_t rec[REC_LEN])
+{
+	memcpy(w->plain + w->in * REC_LEN, rec, REC_LEN);
+	w->f.nrecs++;
+	return ++w->in == BLOCK_RECS ? itab_flush_block(w) : 0;
+}
+
+int itab_writer_end(itab_writer *w, const uint8_t (*packs)[TSARC_ID_LEN], uint32_t npacks,
+	const uint8_t (*objects)[TSARC_ID_LEN], uint32_t nobjects)
+{
+	size_t tail = ((size_t)npacks + nobjects) * TSARC_ID_LEN;
+	uint8_t head[HEAD_PLAIN], aad[AAD_LEN], sealed[HEAD_PLAIN + TSARC_AEAD_OVERHEAD];
+	uint8_t *plain = NULL, *tsealed = NULL;
+	int rc;
+
+	if ((rc = itab_flush_block(w)))
+		return rc;
+	if (!(plain = malloc(tail + 1)) || !(tsealed = malloc(tail + TSARC_AEAD_OVERHEAD))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+		goto done;
+	}
+	if (npacks)
+		memcpy(plain, packs, (size_t)npacks * TSARC_ID_LEN);
+	if (nobjects)
+		memcpy(plain + (size_t)npacks * TSARC_ID_LEN, objects,
+			(size_t)nobjects * TSARC_ID_LEN);
+	if ((rc = itab_seal_write(w, 'T', 0, plain, tail, tsealed)))
+		goto done;
+	memset(head, 0, sizeof(head));
+	tsarc_le32_put(head, (uint32_t)w->f.nrecs);
+	tsarc_le32_put(head + 4, (uint32_t)(w->f.nrecs >> 32));
+	tsarc_le32_put(head + 8, npacks);
+	tsarc_le32_put(head + 12, nobjects);
+	tsarc_le32_put(head + 16, BLOCK_RECS);
+	itab_aad(aad, w->f.salt, 'H', 0);
+	if (tsarc_aead_seal(w->repo->enc_key, aad, sizeof(aad), head, sizeof(head), sealed)) {
+		rc = tsarc_error_set(TSARC_EGENERIC, "index table: sealing failed");
+		goto done;
+	}
+	if (pwrite(w->f.fd, sealed, sizeof(sealed), HEAD_OFF) != (ssize_t)sizeof(sealed))
+		rc = itab_io_error("write");
+	w->f.npacks = npacks;
+	w->f.nobjects = nobjects;
+done:
+	free(plain);
+	free(tsealed);
+	return rc;
+}
+
+/* --- reading in order: the merge --- */
+
+
+/* Moves to the next record (1), or says the end (0). Each run and the
+ * old table must be sorted: anything else is damage. */
+static int itab_cursor_next(const tsarc_repo *repo, itab_cursor *c, uint8_t *sealed)
+{
+	uint8_t prev[REC_LEN];
+	int have = c->n > 0, rc;
+
+	if (have)
+		memcpy(prev, c->plain + c->pos * REC_LEN, REC_LEN);
+	if (have && c->pos + 1 < c->n) {
+		c->pos++;
+	} else {
+		if (have)
+			c->block++;
+		if (c->block >= c->f.nblocks)
+			return 0;
+		if ((rc = itab_read_block(repo, &c->f, c->block, sealed, c->plain)))
+			return rc;
+		c->n = itab_block_recs(&c->f, c->block);
+		c->pos = 0;
+	}
+	if (have && itab_rec_cmp(prev, c->plain + c->pos * REC_LEN) > 0)
+		return tsarc_error_set(TSARC_ECORRUPT, "index table is not sorted");
+	return 1;
+}
+
+static const uint8_t *itab_cursor_rec(const itab_cursor *c)
+{
+	return c->plain + c->pos * REC_LEN;
+}
+
+static void itab_heap_down(itab_cursor **h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		itab_cursor *t;
+		if (l < n && itab_rec_cmp(itab_cursor_rec(h[l]), itab_cursor_rec(h[m])) < 0)
+			m = l;
+		if (l + 1 < n && itab_rec_cmp(itab_cursor_rec(h[l + 1]), itab_cursor_rec(h[m])) < 0)
+			m = l + 1;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+int itab_merge(const tsarc_repo *repo, itab_cursor *in, size_t nin, itab_writer *w)
+{
+	itab_cursor **heap = malloc((nin ? nin : 1) * sizeof(*heap));
+	uint8_t *sealed = malloc(BLOCK_SEALED);
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (!heap || !sealed) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+		goto done;
+	}
+	for (i = 0; i < nin; i++) {
+		if ((rc = itab_cursor_next(repo, &in[i], sealed)) < 0)
+			goto done;
+		if (rc)
+			heap[n++] = &in[i];
+	}
+	for (i = n / 2; i-- > 0;)
+		itab_heap_down(heap, n, i);
+	rc = 0;
+	while (n) {
+		if ((rc = itab_writer_add(w, itab_cursor_rec(heap[0]))))
+			goto done;
+		if ((rc = itab_cursor_next(repo, heap[0], sealed)) < 0)
+			goto done;
+		if (!rc)
+			heap[0] = heap[--n];
+		rc = 0;
+		itab_heap_down(heap, n, 0);
+	}
+done:
+	free(heap);
+	free(sealed);
+	return rc;
+}
+

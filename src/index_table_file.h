@@ -1,0 +1,77 @@
+#ifndef TSARC_INDEX_TABLE_FILE_H
+#define TSARC_INDEX_TABLE_FILE_H
+
+/* The file format of index_table.h's table and of its sorted runs:
+ * writing in order, reading a block, reading in order, merging. Only for
+ * index_table.c. */
+#include <sys/types.h>
+
+#include "index_table.h"
+
+/* The file: magic, salt, sealed head, sealed blocks of records, sealed
+ * tail (pack names, then the names of the index objects it holds). The
+ * salt and each part's place are in its associated data, so no part can
+ * be moved within a table or taken from another. Runs are the same
+ * without a tail's content. */
+#define REC_LEN 48
+#define BLOCK_RECS TSARC_INDEX_TABLE_BLOCK_RECS
+#define BLOCK_PLAIN (BLOCK_RECS * REC_LEN)
+#define BLOCK_SEALED (BLOCK_PLAIN + TSARC_AEAD_OVERHEAD)
+#define SALT_LEN 16
+#define HEAD_PLAIN 24
+#define HEAD_OFF (8 + SALT_LEN)
+#define DATA_OFF (HEAD_OFF + HEAD_PLAIN + TSARC_AEAD_OVERHEAD)
+/* More would not fit a pack number, nor any real repository. */
+#define RECS_MAX ((uint64_t)1 << 36)
+#define TABLE_NAME "index.table"
+
+/* A table file, its head read. */
+typedef struct itab_file {
+	int fd;
+	uint8_t salt[SALT_LEN];
+	uint64_t nrecs;
+	uint32_t nblocks, npacks, nobjects;
+} itab_file;
+
+/* Writes records in order, a sealed block at a time. */
+typedef struct itab_writer {
+	const tsarc_repo *repo;
+	itab_file f;
+	uint8_t plain[BLOCK_PLAIN], sealed[BLOCK_SEALED];
+	size_t in; /* records in plain */
+	uint8_t (*fence)[TSARC_ID_LEN]; /* a table's, not a run's */
+	size_t fence_cap;
+	int keep_fence;
+} itab_writer;
+
+/* Reads a table or a run in order. */
+typedef struct itab_cursor {
+	itab_file f;
+	uint32_t block;
+	size_t pos, n;
+	uint8_t *plain; /* BLOCK_PLAIN */
+} itab_cursor;
+
+/* Records compare by id, then pack number. */
+int itab_rec_cmp(const void *a, const void *b);
+int itab_io_error(const char *what);
+size_t itab_block_recs(const itab_file *f, uint32_t b);
+off_t itab_tail_off(const itab_file *f);
+/* Opens part `kind`/`n` of length `plain_len` at `off` into `plain`. */
+int itab_open_part(const tsarc_repo *repo, const itab_file *f, char kind, uint64_t n, off_t off,
+	size_t plain_len, uint8_t *sealed, uint8_t *plain);
+int itab_read_block(const tsarc_repo *repo, const itab_file *f, uint32_t b, uint8_t *sealed,
+	uint8_t *plain);
+/* Reads and checks the head of the table open as `fd`: its size must be
+ * exactly what the head says. */
+int itab_read_head(const tsarc_repo *repo, int fd, itab_file *f);
+/* keep_fence: keep the first id of each block (a table's, not a run's). */
+int itab_writer_begin(itab_writer *w, const tsarc_repo *repo, int fd, int keep_fence);
+int itab_writer_add(itab_writer *w, const uint8_t rec[REC_LEN]);
+/* Writes the last block, the tail and the head. */
+int itab_writer_end(itab_writer *w, const uint8_t (*packs)[TSARC_ID_LEN], uint32_t npacks,
+	const uint8_t (*objects)[TSARC_ID_LEN], uint32_t nobjects);
+/* Merges the sorted inputs (each checked to be sorted) into w. */
+int itab_merge(const tsarc_repo *repo, itab_cursor *in, size_t nin, itab_writer *w);
+
+#endif

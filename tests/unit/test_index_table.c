@@ -1,0 +1,336 @@
+/*
+ * The on-disk index of backup and restore (src/index_table.c): for index
+ * objects written directly (more records than one sorted run, so the
+ * merge runs), every id finds exactly the records the whole in-memory
+ * index holds, an id in two packs finds both, an absent id none; a new
+ * index object is merged into the cached table without downloading the
+ * others; a table holding an object the repository no longer lists is
+ * built again without it; a damaged table is not used (a warning, built
+ * again); without the cache nothing is left on disk; the memory held is a
+ * small fraction of the 48 bytes a record of the whole index takes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fileio.h"
+#include "index.h"
+#include "index_table.h"
+#include "repo.h"
+#include "tsarc/errors.h"
+#include "tsarc/log.h"
+#include "store/counting_store.h"
+#include "cmocka_main.h"
+#include "scratch.h"
+
+/* Two sorted runs and a bit: the merge of runs is exercised. */
+#define PER_PACK 50
+#define NPACKS 1320
+#define N ((size_t)PER_PACK * NPACKS)
+
+static char dir[256], cache_root[300], table_path[512], tmp_dir[300];
+static tsarc_repo *repo;
+static counting_store *cnt;
+static tsarc_index_pack packs[NPACKS + 1];
+static tsarc_pack_entry *entries;
+static int damaged_warnings;
+
+static void capture(const tsarc_event *ev, void *payload)
+{
+	(void)payload;
+	if (!strcmp(ev->event, "index_cache_damaged"))
+		damaged_warnings++;
+}
+
+static void make_id(uint8_t id[TSARC_ID_LEN], uint64_t k)
+{
+	uint8_t b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (uint8_t)(k >> (8 * i));
+	assert_int_equal(tsarc_sha256(b, sizeof(b), id), 0);
+}
+
+static int setup(void **state)
+{
+	tsarc_repo_init_options o = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0, 1024,
+		{TSARC_RETAIN_NONE, 0}, 2, TSARC_PACK_SIZE_MIN};
+	tsarc_store *st = NULL, *wrapped = NULL;
+	uint64_t lo, hi;
+	char path[300];
+	size_t p, k;
+
+	(void)state;
+	assert_non_null(scratch_make(dir, sizeof(dir), "index_table"));
+	snprintf(cache_root, sizeof(cache_root), "%s/cache", dir);
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s/tmp", dir);
+	assert_int_equal(mkdir(tmp_dir, 0700), 0);
+	assert_int_equal(setenv("XDG_CACHE_HOME", cache_root, 1), 0);
+	assert_int_equal(setenv("TMPDIR", tmp_dir, 1), 0);
+	unsetenv("TSARC_NO_CACHE");
+	snprintf(path, sizeof(path), "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&st, path, NULL), 0);
+	assert_int_equal(counting_store_wrap(&wrapped, &cnt, st), 0);
+	assert_int_equal(tsarc_repo_init(&repo, wrapped, "pw", &o), 0);
+	snprintf(table_path, sizeof(table_path), "%s/tsarc/%s/index.table", cache_root, repo->id);
+	/* Records as a backup writes them, without packs behind them: lookups
+	 * do not read packs. */
+	tsarc_repo_chunk_size_bounds(1000, &lo, &hi);
+	entries = calloc(N + 1, sizeof(*entries));
+	assert_non_null(entries);
+	for (p = 0; p <= NPACKS; p++) {
+		make_id(packs[p].name, 1000000 + p);
+		packs[p].entries = entries + p * PER_PACK;
+		packs[p].n = p < NPACKS ? PER_PACK : 1;
+		for (k = 0; k < packs[p].n; k++) {
+			tsarc_pack_entry *e = &packs[p].entries[k];
+			make_id(e->id, p * PER_PACK + k);
+			e->offset = (uint32_t)(k * hi);
+			e->length = (uint32_t)lo;
+			e->plain = 1000;
+		}
+	}
+	/* The last pack holds again the first id of pack 7. */
+	memcpy(packs[NPACKS].entries[0].id, packs[7].entries[0].id, TSARC_ID_LEN);
+	packs[NPACKS].entries[0].offset = 4;
+	assert_int_equal(tsarc_index_write(repo, packs, NPACKS + 1, NULL, NULL), 0);
+	tsarc_log_set(capture, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tsarc_log_set(NULL, NULL);
+	tsarc_repo_free(repo);
+	free(entries);
+	assert_int_equal(scratch_remove(dir), 0);
+	return 0;
+}
+
+/* Ids of the whole in-memory index find the same records in the table;
+ * `gone` (when not NULL) must find nothing. */
+static void same_as_full_index(tsarc_index *t, const tsarc_index_pack *gone)
+{
+	tsarc_index *full = NULL;
+	tsarc_index_rec a[4], b[4];
+	const tsarc_index_rec *recs;
+	size_t i, k, na, nb;
+
+	assert_int_equal(tsarc_index_load(repo, &full, NULL, NULL), 0);
+	recs = tsarc_index_records(full);
+	assert_int_equal(tsarc_index_count(t), tsarc_index_count(full));
+	/* Every 37th record: each block of 340 is met several times (every
+	 * lookup decrypts a block: all of them would take long under ASan). */
+	for (i = 0; i < tsarc_index_count(full); i += 37) {
+		assert_int_equal(tsarc_index_find(full, recs[i].id, a, 4, &na), 0);
+		assert_int_equal(tsarc_index_find(t, recs[i].id, b, 4, &nb), 0);
+		assert_int_equal(na, nb);
+		/* Copies of one id may come in another pack order. */
+		for (k = 0; k < na; k++) {
+			size_t j = 0;
+			while (j < nb && memcmp(tsarc_index_pack_name(t, b[j].pack),
+					     tsarc_index_pack_name(full, a[k].pack), TSARC_ID_LEN))
+				j++;
+			assert_true(j < nb);
+			assert_memory_equal(b[j].id, recs[i].id, TSARC_ID_LEN);
+			assert_int_equal(b[j].offset, a[k].offset);
+			assert_int_equal(b[j].length, a[k].length);
+			assert_int_equal(b[j].plain, a[k].plain);
+		}
+	}
+	for (i = 0; gone && i < gone->n; i++) {
+		assert_int_equal(tsarc_index_find(t, gone->entries[i].id, b, 4, &nb), 0);
+		assert_int_equal(nb, 0);
+	}
+	tsarc_index_free(full);
+}
+
+static void test_lookups(void **state)
+{
+	tsarc_index *t = NULL;
+	tsarc_index_rec r[4];
+	uint8_t id[TSARC_ID_LEN];
+	size_t n, i;
+
+	(void)state;
+	unlink(table_path);
+	counting_store_reset(cnt);
+	assert_int_equal(tsarc_index_open_table(repo, &t), 0);
+	/* Written by this process: in the cache already. */
+	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 0);
+	assert_int_equal(access(table_path, F_OK), 0);
+	assert_int_equal(tsarc_index_count(t), N + 1);
+	same_as_full_index(t, NULL);
+	/* The same id in two packs: both, in pack order of the table. */
+	assert_int_equal(tsarc_index_find(t, packs[7].entries[0].id, r, 4, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(r[0].pack != r[1].pack);
+	assert_true((r[0].offset == 0 && r[1].offset == 4) || (r[0].offset == 4 && r[1].offset == 0));
+	/* At most `max` copied, all counted. */
+	assert_int_equal(tsarc_index_find(t, packs[7].entries[0].id, r, 1, &n), 0);
+	assert_int_equal(n, 2);
+	/* Absent ids: none, also one that shares 31 bytes with a present one. */
+	for (i = 0; i < 200; i++) {
+		make_id(id, 5000000 + i);
+		assert_int_equal(tsarc_index_find(t, id, r, 4, &n), 0);
+		assert_int_equal(n, 0);
+	}
+	memcpy(id, packs[3].entries[5].id, TSARC_ID_LEN);
+	id[TSARC_ID_LEN - 1] ^= 1;
+	assert_int_equal(tsarc_index_find(t, id, r, 4, &n), 0);
+	assert_int_equal(n, 0);
+	tsarc_index_free(t);
+}
+
+/* Opened again: the cached table as it is, no GET; a new object: merged
+ * in, the old ones not read again. */
+static void test_reuse_and_merge(void **state)
+{
+	tsarc_index_pack extra;
+	tsarc_pack_entry e[3];
+	tsarc_index *t = NULL;
+	tsarc_index_rec r[2];
+	size_t n, i;
+
+	(void)state;
+	counting_store_reset(cnt);
+	assert_int_equal(tsarc_index_open_table(repo, &t), 0);
+	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 0);
+	tsarc_index_free(t);
+	make_id(extra.name, 2000000);
+	extra.entries = e;
+	extra.n = 3;
+	for (i = 0; i < 3; i++) {
+		e[i] = entries[i];
+		make_id(e[i].id, 3000000 + i);
+	}
+	assert_int_equal(tsarc_index_write(repo, &extra, 1, NULL, NULL), 0);
+	/* Unlike one written here, another host's object is downloaded once. */
+	{
+		char **names = NULL, path[700];
+		size_t nn = 0, k;
+		assert_int_equal(tsarc_store_list_names(repo->store, TSARC_OBJ_INDEX, &names, &nn), 0);
+		for (k = 0; k < nn; k++) {
+			snprintf(path, sizeof(path), "%s/tsarc/%s/index/%s", cache_root, repo->id,
+				names[k]);
+			unlink(path);
+		}
+		tsarc_store_names_free(names, nn);
+	}
+	counting_store_reset(cnt);
+	damaged_warnings = 0;
+	assert_int_equal(tsarc_index_open_table(repo, &t), 0);
+	/* Every object was dropped from the cache but the table keeps the old
+	 * ones: only the new one is read. */
+	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 1);
+	assert_int_equal(damaged_warnings, 0);
+	assert_int_equal(tsarc_index_count(t), N + 4);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(tsarc_index_find(t, e[i].id, r, 2, &n), 0);
+		assert_int_equal(n, 1);
+		assert_memory_equal(tsarc_index_pack_name(t, r[0].pack), extra.name, TSARC_ID_LEN);
+	}
+	same_as_full_index(t, NULL);
+	tsarc_index_free(t);
+}
+
+/* An object the table holds is gone from index/ (a prune replaced it):
+ * built again from what is listed, without its records. */
+static void test_object_gone(void **state)
+{
+	tsarc_index_pack one = packs[0];
+	tsarc_pack_entry e[PER_PACK];
+	char **written = NULL;
+	size_t nw = 0, k;
+	tsarc_index *t = NULL;
+
+	(void)state;
+	memcpy(e, packs[0].entries, sizeof(e));
+	for (k = 0; k < PER_PACK; k++)
+		make_id(e[k].id, 4000000 + k);
+	one.entries = e;
+	make_id(one.name, 2000001);
+	assert_int_equal(tsarc_index_write(repo, &one, 1, &written, &nw), 0);
+	assert_int_equal(nw, 1);
+	assert_int_equal(tsarc_index_open_table(repo, &t), 0);
+	assert_int_equal(tsarc_index_count(t), N + 4 + PER_PACK);
+	tsarc_index_free(t);
+	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_INDEX, written[0]), 0);
+	assert_int_equal(tsarc_index_open_table(repo, &t), 0);
+	assert_int_equal(tsarc_index_count(t), N + 4);
+	same_as_full_index(t, &one);
+	tsarc_index_free(t);
+	tsarc_store_names_free(written, nw);
+}
+
+/* A byte of the cached table changed (in a block, in the head): not used,
+ * a warning, built again; lookups stay right. */
+static void test_damaged_table(void **state)
+{
+	off_t where[2] = {40, 20000};
+	tsarc_index *t = NULL;
+	char *raw = NULL;
+	size_t len = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(tsarc_read_file(table_path, 1u << 30, &raw, &len), 0);
+		assert_true((size_t)where[i] < len);
+		raw[where[i]] ^= 0x20;
+		assert_int_equal(tsarc_replace_file(table_path, raw, len, 0600, 0), 0);
+		free(raw);
+		damaged_warnings = 0;
+		assert_int_equal(tsarc_index_open_table(repo, &t), 0);
+		assert_int_equal(damaged_warnings, 1);
+		same_as_full_index(t, NULL);
+		tsarc_index_free(t);
+	}
+}
+
+/* Without the cache the table lives in an unnamed file of $TMPDIR; the
+ * memory held is far below the whole index's 48 bytes a record. */
+static void test_no_cache_and_memory(void **state)
+{
+	tsarc_index_table *tt = NULL;
+	tsarc_index *t = NULL;
+	struct dirent *de;
+	DIR *d;
+	int entries_left = 0;
+
+	(void)state;
+	repo->no_cache = 1;
+	assert_int_equal(tsarc_index_open_table(repo, &t), 0);
+	same_as_full_index(t, NULL);
+	tsarc_index_free(t);
+	assert_int_equal(tsarc_index_table_open(repo, &tt), 0);
+	/* 196 fence entries + 1322 packs + 3 objects, 32 bytes each, plus the
+	 * struct: about 50 KiB for 66 004 records (3 MiB in memory whole). */
+	assert_true(tsarc_index_table_memory(tt) < N * 48 / 40);
+	tsarc_index_table_free(tt);
+	repo->no_cache = 0;
+	d = opendir(tmp_dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		entries_left += de->d_name[0] != '.' || (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."));
+	closedir(d);
+	assert_int_equal(entries_left, 0);
+}
+
+TSARC_TESTS_MAIN(setup, teardown,
+	cmocka_unit_test(test_lookups),
+	cmocka_unit_test(test_reuse_and_merge),
+	cmocka_unit_test(test_object_gone),
+	cmocka_unit_test(test_damaged_table),
+	cmocka_unit_test(test_no_cache_and_memory))
