@@ -238,6 +238,14 @@ static int fetch_object(const tsarc_repo *repo, tsarc_index_cache *cache, const 
 	return 0;
 }
 
+static int no_entry(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e, void *payload)
+{
+	(void)pack;
+	(void)e;
+	(void)payload;
+	return 0;
+}
+
 int tsarc_index_open_object(const tsarc_repo *repo, tsarc_index_cache *cache,
 	const char *name, tsarc_index_entry_fn fn, void *payload)
 {
@@ -246,7 +254,9 @@ int tsarc_index_open_object(const tsarc_repo *repo, tsarc_index_cache *cache,
 
 	if ((rc = fetch_object(repo, cache, name, &sealed)))
 		goto done;
+	/* Checked whole first: fn never sees part of a damaged object. */
 	if ((rc = tsarc_repo_open_object(repo, AAD_INDEX, sealed.ptr, sealed.size, &plain)) ||
+		(rc = tsarc_index_parse(plain.ptr, plain.size, no_entry, NULL)) ||
 		(rc = tsarc_index_parse(plain.ptr, plain.size, fn, payload)))
 		tsarc_error_prefix("index %.16s", name);
 done:
@@ -391,7 +401,7 @@ int tsarc_index_open_table(const tsarc_repo *repo, tsarc_index **out)
 }
 
 int tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
-	tsarc_index_rec *out, size_t max, size_t *n)
+	tsarc_index_hit *out, size_t max, size_t *n)
 {
 	size_t lo = 0, hi = idx->n, end;
 
@@ -404,9 +414,16 @@ int tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
 		else
 			hi = mid;
 	}
-	for (end = lo; end < idx->n && !memcmp(idx->recs[end].id, id, TSARC_ID_LEN); end++)
-		if (end - lo < max)
-			out[end - lo] = idx->recs[end];
+	for (end = lo; end < idx->n && !memcmp(idx->recs[end].id, id, TSARC_ID_LEN); end++) {
+		const tsarc_index_rec *r = &idx->recs[end];
+		tsarc_index_hit *h = &out[end - lo];
+		if (end - lo >= max)
+			continue;
+		memcpy(h->pack, idx->packs[r->pack], TSARC_ID_LEN);
+		h->offset = r->offset;
+		h->length = r->length;
+		h->plain = r->plain;
+	}
 	*n = end - lo;
 	return 0;
 }
@@ -428,8 +445,6 @@ size_t tsarc_index_npacks(const tsarc_index *idx)
 
 const uint8_t *tsarc_index_pack_name(const tsarc_index *idx, uint32_t pack)
 {
-	if (idx->table)
-		return tsarc_index_table_pack_name(idx->table, pack);
 	return idx->packs[pack];
 }
 
@@ -518,7 +533,7 @@ void tsarc_index_known_free(tsarc_index_known *k)
 int tsarc_index_known_seed(tsarc_index_known *k, tsarc_chunkset *set,
 	const uint8_t id[TSARC_ID_LEN])
 {
-	tsarc_index_rec r[TSARC_INDEX_FIND_MAX];
+	tsarc_index_hit r[TSARC_INDEX_FIND_MAX];
 	uint32_t size;
 	size_t n, i;
 	int rc, added;
@@ -528,8 +543,7 @@ int tsarc_index_known_seed(tsarc_index_known *k, tsarc_chunkset *set,
 	if ((rc = tsarc_index_find(k->idx, id, r, TSARC_INDEX_FIND_MAX, &n)))
 		return rc;
 	for (i = 0; i < n && i < TSARC_INDEX_FIND_MAX; i++) {
-		if (!tsarc_chunkset_lookup(k->packs, tsarc_index_pack_name(k->idx, r[i].pack),
-			    &size) || (uint64_t)r[i].offset + r[i].length + 4 > size)
+		if (!tsarc_chunkset_lookup(k->packs, r[i].pack, &size) || (uint64_t)r[i].offset + r[i].length + 4 > size)
 			continue;
 		return tsarc_chunkset_claim(set, id, r[i].length, &added);
 	}

@@ -13,9 +13,8 @@
  * pack) sorted by id, and the pack names once each: about 46 MiB per
  * million chunks, for prune, check and repair, which need every record.
  * tsarc_index_open_table, for backup and restore: the records in a sealed
- * sorted table on disk (index_table.h), about 0.1 MiB per million chunks
- * plus 32 bytes per pack in memory (0.6 MiB per million chunks at 64
- * chunks a pack), so 10 million chunks open in about 6 MiB.
+ * sorted table on disk (index_table.h), 0.15 MiB per million chunks in
+ * memory (the first id of each 215 records), 1.5 MiB for 10 million.
  */
 #include "chunkset.h"
 #include "pack.h"
@@ -82,22 +81,28 @@ struct tsarc_index_cache;
 int tsarc_index_list_objects(const tsarc_repo *repo, struct tsarc_index_cache *cache,
 	char ***names, size_t *n);
 /* Reads index object `name` (from the cache when it holds it), checks it
- * against its name, opens and parses it, calling fn for each entry. */
+ * against its name, opens and parses it whole, then calls fn for each
+ * entry (a damaged object: TSARC_ECORRUPT before any call). */
 int tsarc_index_open_object(const tsarc_repo *repo, struct tsarc_index_cache *cache,
 	const char *name, tsarc_index_entry_fn fn, void *payload);
 /* An on_damage that logs a warning: readers use what is left. */
 void tsarc_index_warn_damage(const char *name, int code, const char *msg, void *payload);
 /* The index for backup and restore: the sorted table of index_table.h
- * behind the same lookups (tsarc_index_records and tsarc_index_npacks are
- * for tsarc_index_load's only). */
+ * behind the same lookups (tsarc_index_records, tsarc_index_npacks and
+ * tsarc_index_pack_name are for tsarc_index_load's only). */
 int tsarc_index_open_table(const tsarc_repo *repo, tsarc_index **out);
 /* More copies of one chunk than any lookup reads. */
 #define TSARC_INDEX_FIND_MAX 8
-/* The records for `id` (several when it is in several packs): *n of them,
+/* Where a copy of a chunk is, as a lookup returns it. */
+typedef struct tsarc_index_hit {
+	uint8_t pack[TSARC_ID_LEN];
+	uint32_t offset, length, plain;
+} tsarc_index_hit;
+/* The copies of `id` (several when it is in several packs): *n of them,
  * the first min(*n, max) copied to `out`. Fails only when the table of
  * tsarc_index_open_table cannot be read. */
 int tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
-	tsarc_index_rec *out, size_t max, size_t *n);
+	tsarc_index_hit *out, size_t max, size_t *n);
 size_t tsarc_index_count(const tsarc_index *idx);
 const tsarc_index_rec *tsarc_index_records(const tsarc_index *idx);
 size_t tsarc_index_npacks(const tsarc_index *idx);

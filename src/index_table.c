@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,6 @@ struct tsarc_index_table {
 	const tsarc_repo *repo;
 	itab_file f;
 	uint8_t (*fence)[TSARC_ID_LEN]; /* the first id of each block */
-	uint8_t (*packs)[TSARC_ID_LEN];
 	uint8_t (*objects)[TSARC_ID_LEN]; /* sorted */
 	tsarc_index_cache *cache;
 	int named; /* the cache's index.table */
@@ -30,10 +30,8 @@ typedef struct builder {
 	const tsarc_repo *repo;
 	int dirfd;         /* where runs and the new table go */
 	const char *where; /* that folder, for messages */
-	uint8_t *recs;     /* the run being filled, REC_LEN each */
-	size_t n, cap;
-	uint8_t (*packs)[TSARC_ID_LEN];
-	size_t npacks, packs_cap;
+	uint8_t *recs;     /* the run being filled: RUN_RECS of REC_LEN */
+	size_t n;
 	uint8_t (*objects)[TSARC_ID_LEN];
 	size_t nobjects, objects_cap;
 	itab_cursor *in; /* [0]: the old table when kept, then the runs */
@@ -57,26 +55,22 @@ static int grow(void *pp, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
+static int flush_run(builder *b);
+
 static int add_entry(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e, void *payload)
 {
 	builder *b = payload;
 	uint8_t *r;
-	int rc;
 
-	if (!b->npacks || memcmp(b->packs[b->npacks - 1], pack, TSARC_ID_LEN)) {
-		if ((rc = grow(&b->packs, &b->packs_cap, b->npacks + 1, TSARC_ID_LEN)))
-			return rc;
-		memcpy(b->packs[b->npacks++], pack, TSARC_ID_LEN);
-	}
-	if ((rc = grow(&b->recs, &b->cap, b->n + 1, REC_LEN)))
-		return rc;
+	if (!b->recs && !(b->recs = malloc((size_t)TSARC_INDEX_TABLE_RUN_RECS * REC_LEN)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
 	r = b->recs + b->n++ * REC_LEN;
 	memcpy(r, e->id, TSARC_ID_LEN);
-	tsarc_le32_put(r + 32, (uint32_t)(b->npacks - 1));
-	tsarc_le32_put(r + 36, e->offset);
-	tsarc_le32_put(r + 40, e->length);
-	tsarc_le32_put(r + 44, e->plain);
-	return 0;
+	memcpy(r + TSARC_ID_LEN, pack, TSARC_ID_LEN);
+	tsarc_le32_put(r + 64, e->offset);
+	tsarc_le32_put(r + 68, e->length);
+	tsarc_le32_put(r + 72, e->plain);
+	return b->n == TSARC_INDEX_TABLE_RUN_RECS ? flush_run(b) : 0;
 }
 
 /* A file in `dirfd`, written through *wfd (the temporary file's) and read
@@ -137,7 +131,7 @@ static int flush_run(builder *b)
 		goto done;
 	for (i = 0; i < b->n && !rc; i++)
 		rc = itab_writer_add(w, b->recs + i * REC_LEN);
-	if (rc || (rc = itab_writer_end(w, NULL, 0, NULL, 0)))
+	if (rc || (rc = itab_writer_end(w, NULL, 0)))
 		goto done;
 	w->f.fd = c->f.fd;
 	c->f = w->f;
@@ -156,16 +150,14 @@ static int cmp_id(const void *a, const void *b)
 	return memcmp(a, b, TSARC_ID_LEN);
 }
 
-/* Adds index object `hex` (a damaged one is left out with a warning). */
+/* Adds index object `hex` (a damaged one is left out with a warning:
+ * tsarc_index_open_object checks it whole before passing any entry on). */
 static int add_object(builder *b, tsarc_index_cache *cache, const char *hex,
 	const uint8_t bin[TSARC_ID_LEN])
 {
-	size_t n0 = b->n, p0 = b->npacks;
 	int rc = tsarc_index_open_object(b->repo, cache, hex, add_entry, b);
 
 	if (rc) {
-		b->n = n0;
-		b->npacks = p0;
 		if (rc == TSARC_ECORRUPT)
 			tsarc_index_warn_damage(hex, rc, tsarc_error_last()->message, NULL);
 		if (rc == TSARC_ECORRUPT || rc == TSARC_ENOTFOUND) {
@@ -177,15 +169,14 @@ static int add_object(builder *b, tsarc_index_cache *cache, const char *hex,
 	if ((rc = grow(&b->objects, &b->objects_cap, b->nobjects + 1, TSARC_ID_LEN)))
 		return rc;
 	memcpy(b->objects[b->nobjects++], bin, TSARC_ID_LEN);
-	return b->n >= TSARC_INDEX_TABLE_RUN_RECS ? flush_run(b) : 0;
+	return 0;
 }
 
-/* Reads the tail of the old table: its packs become the first of the new
- * one, its objects those it already holds. 1 when it can be kept: every
- * object it holds is still listed. */
+/* Reads the tail of the old table: the objects it already holds. 1 when
+ * it can be kept: every one is still listed. */
 static int read_old(builder *b, itab_file *f, const uint8_t (*listed)[TSARC_ID_LEN], size_t nl)
 {
-	size_t len = ((size_t)f->npacks + f->nobjects) * TSARC_ID_LEN, i;
+	size_t len = (size_t)f->nobjects * TSARC_ID_LEN, i;
 	uint8_t *sealed = malloc(len + TSARC_AEAD_OVERHEAD), *plain = malloc(len + 1);
 	int rc;
 
@@ -196,7 +187,7 @@ static int read_old(builder *b, itab_file *f, const uint8_t (*listed)[TSARC_ID_L
 	if ((rc = itab_open_part(b->repo, f, 'T', 0, itab_tail_off(f), len, sealed, plain)))
 		goto done;
 	for (i = 0; i < f->nobjects; i++) {
-		const uint8_t *o = plain + ((size_t)f->npacks + i) * TSARC_ID_LEN;
+		const uint8_t *o = plain + i * TSARC_ID_LEN;
 		if (i && memcmp(o - TSARC_ID_LEN, o, TSARC_ID_LEN) >= 0) {
 			rc = tsarc_error_set(TSARC_ECORRUPT, "index table: objects not sorted");
 			goto done;
@@ -204,13 +195,9 @@ static int read_old(builder *b, itab_file *f, const uint8_t (*listed)[TSARC_ID_L
 		if (!bsearch(o, listed, nl, TSARC_ID_LEN, cmp_id))
 			goto done; /* replaced by a prune or a repair: rc 0 */
 	}
-	if ((rc = grow(&b->packs, &b->packs_cap, f->npacks + 1, TSARC_ID_LEN)) ||
-		(rc = grow(&b->objects, &b->objects_cap, f->nobjects + 1, TSARC_ID_LEN)))
+	if ((rc = grow(&b->objects, &b->objects_cap, f->nobjects + 1, TSARC_ID_LEN)))
 		goto done;
-	memcpy(b->packs, plain, (size_t)f->npacks * TSARC_ID_LEN);
-	b->npacks = f->npacks;
-	memcpy(b->objects, plain + (size_t)f->npacks * TSARC_ID_LEN,
-		(size_t)f->nobjects * TSARC_ID_LEN);
+	memcpy(b->objects, plain, len);
 	b->nobjects = f->nobjects;
 	rc = 1;
 done:
@@ -238,13 +225,10 @@ static int verify(tsarc_index_table *t)
 		n = itab_block_recs(&t->f, bl);
 		for (i = 0; i < n; i++) {
 			const uint8_t *r = plain + i * REC_LEN;
-			if ((bl || i) && itab_rec_cmp(last, r) > 0)
+			if ((bl || i) && itab_rec_cmp(last, r) > 0) {
 				rc = tsarc_error_set(TSARC_ECORRUPT, "index table is not sorted");
-			else if (tsarc_le32_get(r + 32) >= t->f.npacks)
-				rc = tsarc_error_set(TSARC_ECORRUPT, "index table names pack %u of %u",
-					tsarc_le32_get(r + 32), t->f.npacks);
-			if (rc)
 				goto done;
+			}
 			memcpy(last, r, REC_LEN);
 		}
 		memcpy(t->fence[bl], plain, TSARC_ID_LEN);
@@ -266,7 +250,6 @@ static void builder_dispose(builder *b)
 	}
 	free(b->in);
 	free(b->recs);
-	free(b->packs);
 	free(b->objects);
 }
 
@@ -284,8 +267,8 @@ static int write_table(tsarc_index_table *t, builder *b)
 	if ((rc = scratch_file(b->dirfd, b->where, &tf, !t->cache, &wfd, &rfd)))
 		goto done;
 	if (!(rc = itab_writer_begin(w, t->repo, wfd, 1)) && !(rc = itab_merge(t->repo, b->in, b->nin, w)))
-		rc = itab_writer_end(w, (const uint8_t(*)[TSARC_ID_LEN])b->packs, (uint32_t)b->npacks,
-			(const uint8_t(*)[TSARC_ID_LEN])b->objects, (uint32_t)b->nobjects);
+		rc = itab_writer_end(w, (const uint8_t(*)[TSARC_ID_LEN])b->objects,
+			(uint32_t)b->nobjects);
 	if (!t->cache)
 		close(wfd);
 	else if (rc)
@@ -300,9 +283,8 @@ static int write_table(tsarc_index_table *t, builder *b)
 	t->f = w->f;
 	t->f.fd = rfd;
 	t->fence = w->fence;
-	t->packs = b->packs;
 	t->objects = b->objects;
-	b->packs = b->objects = NULL;
+	b->objects = NULL;
 done:
 	free(w);
 	return rc;
@@ -361,9 +343,8 @@ static int build(tsarc_index_table *t, char *const *names, const uint8_t (*liste
 		 * b.in: no pointer into it is kept). */
 		t->f = b.in[0].f;
 		b.in[0].f.fd = -1;
-		t->packs = b.packs;
 		t->objects = b.objects;
-		b.packs = b.objects = NULL;
+		b.objects = NULL;
 		if ((rc = verify(t)) == TSARC_ECORRUPT)
 			*old_bad = 1;
 		goto done;
@@ -381,9 +362,8 @@ static void reset(tsarc_index_table *t)
 	if (t->f.fd >= 0)
 		close(t->f.fd);
 	free(t->fence);
-	free(t->packs);
 	free(t->objects);
-	t->fence = t->packs = t->objects = NULL;
+	t->fence = t->objects = NULL;
 	memset(&t->f, 0, sizeof(t->f));
 	t->f.fd = -1;
 	t->named = 0;
@@ -457,6 +437,11 @@ done:
 	free(listed);
 	free(order);
 	tsarc_store_names_free(names, n);
+	/* The build's buffers (runs, merge, objects: 10 MiB and more) were
+	 * freed under the fence that stays: give their pages back now, or the
+	 * backup's own buffers come on top of them (measured: 4 MiB more
+	 * peak RSS at 10 million chunks). */
+	malloc_trim(0);
 	if (rc) {
 		tsarc_index_table_free(t);
 		return rc;
@@ -477,7 +462,7 @@ void tsarc_index_table_free(tsarc_index_table *t)
 }
 
 int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
-	tsarc_index_rec *out, size_t max, size_t *n)
+	tsarc_index_hit *out, size_t max, size_t *n)
 {
 	uint8_t *sealed, *plain;
 	size_t lo = 0, hi = t->f.nblocks, b, start, i, k;
@@ -523,16 +508,10 @@ int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
 		for (i = lo; i < nr && !memcmp(plain + i * REC_LEN, id, TSARC_ID_LEN); i++) {
 			const uint8_t *r = plain + i * REC_LEN;
 			if ((k = *n) < max) {
-				memcpy(out[k].id, r, TSARC_ID_LEN);
-				out[k].pack = tsarc_le32_get(r + 32);
-				out[k].offset = tsarc_le32_get(r + 36);
-				out[k].length = tsarc_le32_get(r + 40);
-				out[k].plain = tsarc_le32_get(r + 44);
-				if (out[k].pack >= t->f.npacks) {
-					rc = tsarc_error_set(TSARC_ECORRUPT, "index table names "
-						"pack %u of %u", out[k].pack, t->f.npacks);
-					break;
-				}
+				memcpy(out[k].pack, r + TSARC_ID_LEN, TSARC_ID_LEN);
+				out[k].offset = tsarc_le32_get(r + 64);
+				out[k].length = tsarc_le32_get(r + 68);
+				out[k].plain = tsarc_le32_get(r + 72);
 			}
 			(*n)++;
 		}
@@ -544,11 +523,6 @@ int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
 	return rc;
 }
 
-const uint8_t *tsarc_index_table_pack_name(const tsarc_index_table *t, uint32_t pack)
-{
-	return t->packs[pack];
-}
-
 uint64_t tsarc_index_table_count(const tsarc_index_table *t)
 {
 	return t->f.nrecs;
@@ -556,5 +530,5 @@ uint64_t tsarc_index_table_count(const tsarc_index_table *t)
 
 size_t tsarc_index_table_memory(const tsarc_index_table *t)
 {
-	return sizeof(*t) + ((size_t)t->f.nblocks + t->f.npacks + t->f.nobjects) * TSARC_ID_LEN;
+	return sizeof(*t) + ((size_t)t->f.nblocks + t->f.nobjects) * TSARC_ID_LEN;
 }

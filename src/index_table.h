@@ -4,14 +4,13 @@
 /*
  * The index of a format-2 repository for backup and restore, in bounded
  * memory whatever the repository's size: one table of every index record
- * (id, pack number, offset, length, plain length: 48 bytes) sorted by id,
- * on disk, in blocks of 340 records each sealed with the repository's key
- * (nothing the repository keeps sealed is ever in the clear on disk). In
- * memory stay only the first id of each block (a fence searched by binary
- * search: 32 bytes per 340 records) and the pack names (32 bytes per
- * pack): about 0.1 MiB per million chunks plus 32 bytes per pack (0.5 MiB
- * per million chunks at 64 chunks a pack), against 46 MiB for the whole
- * records in memory. A lookup decrypts one 16 KiB block and compares full
+ * (chunk id, pack name, offset, length, plain length: 76 bytes) sorted by
+ * id, on disk, in blocks of 215 records each sealed with the repository's
+ * key (nothing the repository keeps sealed is ever in the clear on disk).
+ * In memory stays only the first id of each block (a fence searched by
+ * binary search: 32 bytes per 215 records, 0.15 MiB per million chunks),
+ * against 46 MiB for the whole records in memory. A lookup decrypts one
+ * 16 KiB block (two when an id's copies straddle blocks) and compares full
  * ids: dedup is exact.
  *
  * With the index cache (index_cache.h) the table is kept as
@@ -23,16 +22,17 @@
  * dropped with a warning and built again. Without the cache it is built at
  * each open in an unnamed temporary file in $TMPDIR.
  *
- * Building sorts runs of 65536 records (3 MiB) into temporary files and
- * merges them with one 16 KiB block per run in memory.
+ * Building sorts runs of 32768 records (2.4 MiB) into temporary files and
+ * merges them with one 16 KiB block per run in memory (5 MiB for 10
+ * million chunks).
  */
 #include "index.h"
 
 typedef struct tsarc_index_table tsarc_index_table;
 
 /* Records per sealed block, records sorted in memory per run. */
-#define TSARC_INDEX_TABLE_BLOCK_RECS 340
-#define TSARC_INDEX_TABLE_RUN_RECS 65536
+#define TSARC_INDEX_TABLE_BLOCK_RECS 215
+#define TSARC_INDEX_TABLE_RUN_RECS 32768
 
 /* Opens (building or updating it as needed) the repository's table.
  * Damaged index objects are left out with a warning, as
@@ -43,10 +43,9 @@ void tsarc_index_table_free(tsarc_index_table *t);
  * first min(*n, max) are in `out`). TSARC_ECORRUPT when a block of the
  * table does not authenticate (it is then removed from the cache). */
 int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
-	tsarc_index_rec *out, size_t max, size_t *n);
-const uint8_t *tsarc_index_table_pack_name(const tsarc_index_table *t, uint32_t pack);
+	tsarc_index_hit *out, size_t max, size_t *n);
 uint64_t tsarc_index_table_count(const tsarc_index_table *t);
-/* The bytes of memory the table holds (fence, pack names): for the
+/* The bytes of memory the table holds (fence, object names): for the
  * figures in index.h, bench/ and the tests. */
 size_t tsarc_index_table_memory(const tsarc_index_table *t);
 

@@ -27,11 +27,7 @@ static void itab_aad(uint8_t aad[AAD_LEN], const uint8_t salt[SALT_LEN], char ki
 
 int itab_rec_cmp(const void *a, const void *b)
 {
-	const uint8_t *x = a, *y = b;
-	int c = memcmp(x, y, TSARC_ID_LEN);
-	uint32_t p = tsarc_le32_get(x + 32), q = tsarc_le32_get(y + 32);
-
-	return c ? c : p < q ? -1 : p > q;
+	return memcmp(a, b, 2 * TSARC_ID_LEN);
 }
 
 int itab_io_error(const char *what)
@@ -112,14 +108,13 @@ int itab_read_head(const tsarc_repo *repo, int fd, itab_file *f)
 	if ((rc = itab_open_part(repo, f, 'H', 0, HEAD_OFF, HEAD_PLAIN, sealed, plain)))
 		return rc;
 	f->nrecs = tsarc_le32_get(plain) | (uint64_t)tsarc_le32_get(plain + 4) << 32;
-	f->npacks = tsarc_le32_get(plain + 8);
 	f->nobjects = tsarc_le32_get(plain + 12);
 	if (f->nrecs > RECS_MAX || tsarc_le32_get(plain + 16) != BLOCK_RECS)
 		return tsarc_error_set(TSARC_ECORRUPT, "index table: impossible header");
 	f->nblocks = (uint32_t)itab_blocks_of(f->nrecs);
 	if (fstat(fd, &st))
 		return itab_io_error("stat");
-	if (st.st_size != itab_tail_off(f) + ((off_t)f->npacks + f->nobjects) * TSARC_ID_LEN +
+	if (st.st_size != itab_tail_off(f) + (off_t)f->nobjects * TSARC_ID_LEN +
 			  TSARC_AEAD_OVERHEAD)
 		return tsarc_error_set(TSARC_ECORRUPT, "index table: its size is not the one "
 			"its header gives");
@@ -188,10 +183,9 @@ int itab_writer_add(itab_writer *w, const uint8_t rec[REC_LEN])
 	return ++w->in == BLOCK_RECS ? itab_flush_block(w) : 0;
 }
 
-int itab_writer_end(itab_writer *w, const uint8_t (*packs)[TSARC_ID_LEN], uint32_t npacks,
-	const uint8_t (*objects)[TSARC_ID_LEN], uint32_t nobjects)
+int itab_writer_end(itab_writer *w, const uint8_t (*objects)[TSARC_ID_LEN], uint32_t nobjects)
 {
-	size_t tail = ((size_t)npacks + nobjects) * TSARC_ID_LEN;
+	size_t tail = (size_t)nobjects * TSARC_ID_LEN;
 	uint8_t head[HEAD_PLAIN], aad[AAD_LEN], sealed[HEAD_PLAIN + TSARC_AEAD_OVERHEAD];
 	uint8_t *plain = NULL, *tsealed = NULL;
 	int rc;
@@ -202,17 +196,13 @@ int itab_writer_end(itab_writer *w, const uint8_t (*packs)[TSARC_ID_LEN], uint32
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
 		goto done;
 	}
-	if (npacks)
-		memcpy(plain, packs, (size_t)npacks * TSARC_ID_LEN);
 	if (nobjects)
-		memcpy(plain + (size_t)npacks * TSARC_ID_LEN, objects,
-			(size_t)nobjects * TSARC_ID_LEN);
+		memcpy(plain, objects, (size_t)nobjects * TSARC_ID_LEN);
 	if ((rc = itab_seal_write(w, 'T', 0, plain, tail, tsealed)))
 		goto done;
 	memset(head, 0, sizeof(head));
 	tsarc_le32_put(head, (uint32_t)w->f.nrecs);
 	tsarc_le32_put(head + 4, (uint32_t)(w->f.nrecs >> 32));
-	tsarc_le32_put(head + 8, npacks);
 	tsarc_le32_put(head + 12, nobjects);
 	tsarc_le32_put(head + 16, BLOCK_RECS);
 	itab_aad(aad, w->f.salt, 'H', 0);
@@ -222,7 +212,6 @@ int itab_writer_end(itab_writer *w, const uint8_t (*packs)[TSARC_ID_LEN], uint32
 	}
 	if (pwrite(w->f.fd, sealed, sizeof(sealed), HEAD_OFF) != (ssize_t)sizeof(sealed))
 		rc = itab_io_error("write");
-	w->f.npacks = npacks;
 	w->f.nobjects = nobjects;
 done:
 	free(plain);

@@ -8,12 +8,13 @@
 
 #include "index_table.h"
 
-/* The file: magic, salt, sealed head, sealed blocks of records, sealed
- * tail (pack names, then the names of the index objects it holds). The
+/* The file: magic, salt, sealed head, sealed blocks of records (chunk id,
+ * pack name, offset, length, plain length: 76 bytes), sealed tail (the
+ * names of the index objects it holds). The
  * salt and each part's place are in its associated data, so no part can
  * be moved within a table or taken from another. Runs are the same
  * without a tail's content. */
-#define REC_LEN 48
+#define REC_LEN 76
 #define BLOCK_RECS TSARC_INDEX_TABLE_BLOCK_RECS
 #define BLOCK_PLAIN (BLOCK_RECS * REC_LEN)
 #define BLOCK_SEALED (BLOCK_PLAIN + TSARC_AEAD_OVERHEAD)
@@ -30,7 +31,7 @@ typedef struct itab_file {
 	int fd;
 	uint8_t salt[SALT_LEN];
 	uint64_t nrecs;
-	uint32_t nblocks, npacks, nobjects;
+	uint32_t nblocks, nobjects;
 } itab_file;
 
 /* Writes records in order, a sealed block at a time. */
@@ -52,7 +53,7 @@ typedef struct itab_cursor {
 	uint8_t *plain; /* BLOCK_PLAIN */
 } itab_cursor;
 
-/* Records compare by id, then pack number. */
+/* Records compare by id, then pack name. */
 int itab_rec_cmp(const void *a, const void *b);
 int itab_io_error(const char *what);
 size_t itab_block_recs(const itab_file *f, uint32_t b);
@@ -69,8 +70,7 @@ int itab_read_head(const tsarc_repo *repo, int fd, itab_file *f);
 int itab_writer_begin(itab_writer *w, const tsarc_repo *repo, int fd, int keep_fence);
 int itab_writer_add(itab_writer *w, const uint8_t rec[REC_LEN]);
 /* Writes the last block, the tail and the head. */
-int itab_writer_end(itab_writer *w, const uint8_t (*packs)[TSARC_ID_LEN], uint32_t npacks,
-	const uint8_t (*objects)[TSARC_ID_LEN], uint32_t nobjects);
+int itab_writer_end(itab_writer *w, const uint8_t (*objects)[TSARC_ID_LEN], uint32_t nobjects);
 /* Merges the sorted inputs (each checked to be sorted) into w. */
 int itab_merge(const tsarc_repo *repo, itab_cursor *in, size_t nin, itab_writer *w);
 

@@ -213,15 +213,15 @@ done:
 	return rc;
 }
 
-static int read_blob(const tsarc_repo *repo, const tsarc_index *idx, tsarc_codec *codec,
-	const uint8_t id[TSARC_ID_LEN], const char *hex, const tsarc_index_rec *r, size_t plain_len, int check_id,
+static int read_blob(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t id[TSARC_ID_LEN], const char *hex, const tsarc_index_hit *r, size_t plain_len, int check_id,
 	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out)
 {
 	char pack[TSARC_ID_HEX_LEN + 1];
 	uint64_t lo, hi;
 	int rc;
 
-	tsarc_hex_encode(pack, tsarc_index_pack_name(idx, r->pack), TSARC_ID_LEN);
+	tsarc_hex_encode(pack, r->pack, TSARC_ID_LEN);
 	tsarc_repo_chunk_size_bounds(plain_len, &lo, &hi);
 	if (r->plain != plain_len || r->length < lo || r->length > hi)
 		return tsarc_error_set(TSARC_ECORRUPT, "chunk %s: the index says %u bytes (%u "
@@ -250,7 +250,7 @@ int tsarc_pack_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], size_t plain_len, int check_id,
 	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out)
 {
-	tsarc_index_rec r[TSARC_INDEX_FIND_MAX];
+	tsarc_index_hit r[TSARC_INDEX_FIND_MAX];
 	const tsarc_index *idx;
 	tsarc_saved_error first;
 	char hex[TSARC_ID_HEX_LEN + 1];
@@ -269,7 +269,7 @@ int tsarc_pack_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 			"lost, or the index: 'tsarc repair index' rebuilds it from the packs)", hex);
 	/* The first copy that opens; else the error of the first. */
 	for (i = 0; i < n; i++) {
-		rc = read_blob(repo, idx, codec, id, hex, &r[i], plain_len, check_id, sealed,
+		rc = read_blob(repo, codec, id, hex, &r[i], plain_len, check_id, sealed,
 			scratch, out);
 		if (rc != TSARC_ECORRUPT)
 			return rc;

@@ -198,7 +198,7 @@ static void test_lying_offset(void **state)
 	/* Eight bytes off: inside the pack, on no blob's boundary. */
 	{
 		tsarc_index *idx = NULL;
-		tsarc_index_rec r;
+		tsarc_index_hit r;
 		size_t n;
 		assert_int_equal(tsarc_index_load(repo, &idx, NULL, NULL), 0);
 		assert_int_equal(tsarc_index_find(idx, c->id, &r, 1, &n), 0);
@@ -221,7 +221,7 @@ static void test_chunk_in_the_wrong_pack(void **state)
 	tsarc_check_result res;
 	tsarc_index *idx = NULL;
 	const tsarc_index_rec *other = NULL;
-	tsarc_index_rec r;
+	tsarc_index_hit r;
 	const tsarc_chunk_ref *c;
 	uint8_t pack[TSARC_ID_LEN];
 	char hex[17], phex[17];
@@ -236,7 +236,8 @@ static void test_chunk_in_the_wrong_pack(void **state)
 	assert_int_equal(n, 1);
 	/* Another pack, at the offset of one of its own blobs. */
 	for (i = 0; i < tsarc_index_count(idx) && !other; i++)
-		if (tsarc_index_records(idx)[i].pack != r.pack)
+		if (memcmp(tsarc_index_pack_name(idx, tsarc_index_records(idx)[i].pack), r.pack,
+			    TSARC_ID_LEN))
 			other = &tsarc_index_records(idx)[i];
 	assert_non_null(other);
 	memcpy(pack, tsarc_index_pack_name(idx, other->pack), TSARC_ID_LEN);
