@@ -400,13 +400,11 @@ int tsarc_index_open_table(const tsarc_repo *repo, tsarc_index **out)
 	return 0;
 }
 
-int tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
-	tsarc_index_hit *out, size_t max, size_t *n)
+size_t tsarc_index_find_records(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
+	const tsarc_index_rec **first)
 {
 	size_t lo = 0, hi = idx->n, end;
 
-	if (idx->table)
-		return tsarc_index_table_find(idx->table, id, out, max, n);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (memcmp(idx->recs[mid].id, id, TSARC_ID_LEN) < 0)
@@ -414,17 +412,27 @@ int tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
 		else
 			hi = mid;
 	}
-	for (end = lo; end < idx->n && !memcmp(idx->recs[end].id, id, TSARC_ID_LEN); end++) {
-		const tsarc_index_rec *r = &idx->recs[end];
-		tsarc_index_hit *h = &out[end - lo];
-		if (end - lo >= max)
-			continue;
-		memcpy(h->pack, idx->packs[r->pack], TSARC_ID_LEN);
-		h->offset = r->offset;
-		h->length = r->length;
-		h->plain = r->plain;
+	for (end = lo; end < idx->n && !memcmp(idx->recs[end].id, id, TSARC_ID_LEN); end++)
+		;
+	*first = lo < idx->n ? &idx->recs[lo] : NULL;
+	return end - lo;
+}
+
+int tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
+	tsarc_index_hit *out, size_t max, size_t *n)
+{
+	const tsarc_index_rec *r;
+	size_t i;
+
+	if (idx->table)
+		return tsarc_index_table_find(idx->table, id, out, max, n);
+	*n = tsarc_index_find_records(idx, id, &r);
+	for (i = 0; i < *n && i < max; i++) {
+		memcpy(out[i].pack, idx->packs[r[i].pack], TSARC_ID_LEN);
+		out[i].offset = r[i].offset;
+		out[i].length = r[i].length;
+		out[i].plain = r[i].plain;
 	}
-	*n = end - lo;
 	return 0;
 }
 

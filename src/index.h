@@ -103,6 +103,10 @@ typedef struct tsarc_index_hit {
  * tsarc_index_open_table cannot be read. */
 int tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
 	tsarc_index_hit *out, size_t max, size_t *n);
+/* tsarc_index_load's only: the records for `id` in place (every copy, with
+ * its pack number): how many, the first in *first. */
+size_t tsarc_index_find_records(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
+	const tsarc_index_rec **first);
 size_t tsarc_index_count(const tsarc_index *idx);
 const tsarc_index_rec *tsarc_index_records(const tsarc_index *idx);
 size_t tsarc_index_npacks(const tsarc_index *idx);

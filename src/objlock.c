@@ -137,7 +137,7 @@ static int need_pack_of(const uint8_t id[TSARC_ID_LEN], uint32_t stored, void *p
 {
 	pack_need *pn = payload;
 	const tsarc_index_rec *r;
-	size_t n = tsarc_index_find(pn->idx, id, &r);
+	size_t n = tsarc_index_find_records(pn->idx, id, &r);
 
 	(void)stored;
 	pn->unplaced += !n;
