@@ -1,0 +1,173 @@
+/*
+ * Requests on a whole bucket (bucket.c) against the canned server
+ * (canned_server.h): DeleteObjects in batches of 1,000 with their
+ * Content-MD5 and a refusal inside a 200 answer, listings over pages, and
+ * listings that go round in a circle or say "more" without a token.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../backends/stores/s3/sigv4.h"
+#include "tsarc/errors.h"
+#include "canned_server.h"
+#include "cmocka_main.h"
+
+static void test_delete_batches(void **state)
+{
+	static const canned ok[] = {{REPLY, 200, NULL,
+		"<DeleteResult><Error><Key>p/data/00/00ab</Key><Code>NoSuchKey</Code>"
+		"</Error></DeleteResult>", -1}};
+	static const canned denied[] = {{REPLY, 200, NULL,
+		"<DeleteResult><Error><Key>p/data/00/00ab</Key><Code>AccessDenied</Code>"
+		"<Message>Access Denied</Message></Error></DeleteResult>", -1}};
+	const char **names = calloc(2500, sizeof(*names));
+	char (*buf)[16] = calloc(2500, sizeof(*buf));
+	tsarc_store *st;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2500; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "%02zx%06zx", i & 0xff, i);
+		names[i] = buf[i];
+	}
+	START(ok);
+	st = open_store("0");
+	assert_int_equal(tsarc_store_remove_many(st, TSARC_OBJ_DATA, names, 2500), 0);
+	assert_int_equal(srv.nreq, 3); /* 1000 + 1000 + 500 */
+	for (i = 0; i < 3; i++) {
+		const char *body = (const char *)srv.bodies[i].ptr;
+		size_t keys = 0;
+		const char *p;
+		char md5[25], line[64];
+		assert_true(strncmp(srv.heads[i], "POST /bkt?delete= HTTP/1.1", 26) == 0);
+		tsarc__md5_base64(md5, NULL, body, srv.bodies[i].size);
+		snprintf(line, sizeof(line), "content-md5: %s\r\n", md5);
+		assert_true(has_header(srv.heads[i], line));
+		assert_non_null(strstr(body, "<Quiet>true</Quiet>"));
+		for (p = body; (p = strstr(p, "<Key>")) != NULL; p++)
+			keys++;
+		assert_int_equal(keys, i < 2 ? 1000 : 500);
+	}
+	assert_non_null(strstr((const char *)srv.bodies[0].ptr, "<Key>p/data/00/00000000</Key>"));
+	tsarc_store_free(st);
+	srv_stop();
+
+	START(denied);
+	st = open_store("0");
+	expect(tsarc_store_remove_many(st, TSARC_OBJ_DATA, names, 10), TSARC_EACCESS,
+		"AccessDenied");
+	tsarc_store_free(st);
+	srv_stop();
+	free(names);
+	free(buf);
+}
+
+#define LIST_PAGE(more, key)                                                 \
+	"<ListBucketResult><Name>bkt</Name>" more                            \
+	"<Contents><Key>p/snapshots/" key "</Key><Size>7</Size>"             \
+	"<LastModified>2026-11-30T12:00:00.000Z</LastModified></Contents>"   \
+	"</ListBucketResult>"
+#define MORE(token) "<IsTruncated>true</IsTruncated><NextContinuationToken>" \
+	token "</NextContinuationToken>"
+#define LAST "<IsTruncated>false</IsTruncated>"
+
+typedef struct listed {
+	char names[8][16];
+	size_t count;
+} listed;
+
+/* Stops an endless listing after 50 names, so a loop fails the test
+ * instead of hanging it. */
+static int collect(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	listed *l = payload;
+
+	assert_int_equal(size, 7);
+	assert_true(mtime == 1796040000); /* 2026-11-30T12:00:00Z */
+	if (l->count < 8)
+		snprintf(l->names[l->count], sizeof(l->names[0]), "%s", name);
+	return ++l->count >= 50 ? tsarc_error_set(TSARC_ECANCELED, "listing never ends")
+				: 0;
+}
+
+static void test_list_pages(void **state)
+{
+	static const canned script[] = {
+		{REPLY, 200, NULL, LIST_PAGE(MORE("tok-A"), "s1"), -1},
+		{REPLY, 200, NULL, LIST_PAGE(MORE("tok-B"), "s2"), -1},
+		{REPLY, 200, NULL, LIST_PAGE(LAST, "s3"), -1},
+	};
+	listed l = {0};
+	tsarc_store *st;
+
+	(void)state;
+	START(script);
+	st = open_store("0");
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_SNAPSHOT, collect, &l), 0);
+	assert_int_equal(l.count, 3);
+	assert_string_equal(l.names[0], "s1");
+	assert_string_equal(l.names[2], "s3");
+	assert_int_equal(srv.nreq, 3);
+	assert_null(strstr(srv.heads[0], "continuation-token"));
+	assert_non_null(strstr(srv.heads[1], "continuation-token=tok-A&"));
+	assert_non_null(strstr(srv.heads[2], "continuation-token=tok-B&"));
+	tsarc_store_free(st);
+	srv_stop();
+}
+
+/* A server whose listing goes round in a circle (the same token again, or
+ * back to an earlier one), or that says "more" without a token: an error
+ * naming the problem, never an endless loop or a listing cut short. */
+static void test_list_never_ends(void **state)
+{
+	static const canned same[] = {
+		{REPLY, 200, NULL, LIST_PAGE(MORE("tok-A"), "s1"), -1},
+	};
+	static const canned circle[] = {
+		{REPLY, 200, NULL, LIST_PAGE(MORE("tok-A"), "s1"), -1},
+		{REPLY, 200, NULL, LIST_PAGE(MORE("tok-B"), "s2"), -1},
+		{REPLY, 200, NULL, LIST_PAGE(MORE("tok-A"), "s3"), -1},
+	};
+	static const canned no_token[] = {
+		{REPLY, 200, NULL, LIST_PAGE("<IsTruncated>true</IsTruncated>", "s1"), -1},
+	};
+	static const struct {
+		const canned *script;
+		size_t n;
+		const char *must;
+		size_t max_names;
+	} cases[] = {
+		{same, 1, "continuation token 'tok-A' again", 1},
+		{circle, 3, "continuation token 'tok-A' again", 2},
+		{no_token, 1, "no continuation token", 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		listed l = {0};
+		tsarc_store *st;
+
+		srv_start(cases[i].script, cases[i].n);
+		st = open_store("0");
+		expect(tsarc_store_list(st, TSARC_OBJ_SNAPSHOT, collect, &l), TSARC_EIO,
+			cases[i].must);
+		assert_non_null(strstr(tsarc_error_last()->message, "p/snapshots/"));
+		/* the names of a page seen again are not handed out twice */
+		assert_true(l.count <= cases[i].max_names);
+		tsarc_store_free(st);
+		srv_stop();
+	}
+}
+
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_delete_batches),
+	cmocka_unit_test(test_list_pages),
+	cmocka_unit_test(test_list_never_ends))
