@@ -47,6 +47,23 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* Waits `polls` times `ms` milliseconds for the client to hang up, the
+ * server to stop, or (with `trickle`) a byte of the body not to go out,
+ * sending one byte after each wait when `trickle` is set. */
+static void until_hangup(int c, int polls, int ms, int trickle)
+{
+	int i;
+
+	for (i = 0; i < polls && !srv.stop; i++) {
+		struct pollfd p = {c, POLLIN, 0};
+		char tmp[256];
+		if (poll(&p, 1, ms) > 0 && recv(c, tmp, sizeof(tmp), 0) <= 0)
+			break;
+		if (trickle && write_all(c, "x", 1))
+			break;
+	}
+}
+
 /* Serves one connection until the client closes it or the script says so. */
 static void serve_conn(int c)
 {
@@ -104,31 +121,18 @@ static void serve_conn(int c)
 		}
 		if (r->action == STALL) {
 			/* Silent until the client gives up (or 10 s pass). */
-			int i;
-			for (i = 0; i < 100 && !srv.stop; i++) {
-				struct pollfd p = {c, POLLIN, 0};
-				char tmp[256];
-				if (poll(&p, 1, 100) > 0 && recv(c, tmp, sizeof(tmp), 0) <= 0)
-					break;
-			}
+			until_hangup(c, 100, 100, 0);
 			goto out;
 		}
 		if (r->action == TRICKLE) {
 			/* 4 bytes a second, until the client hangs up (or 30 s). */
 			char hdr[256];
-			int i, n = snprintf(hdr, sizeof(hdr),
+			int n = snprintf(hdr, sizeof(hdr),
 				"HTTP/1.1 %d Canned\r\nContent-Length: %ld\r\n\r\n",
 				r->status, r->length);
 			if (write_all(c, hdr, (size_t)n))
 				goto out;
-			for (i = 0; i < 120 && !srv.stop; i++) {
-				struct pollfd p = {c, POLLIN, 0};
-				char tmp[256];
-				if (poll(&p, 1, 250) > 0 && recv(c, tmp, sizeof(tmp), 0) <= 0)
-					break;
-				if (write_all(c, "x", 1))
-					break;
-			}
+			until_hangup(c, 120, 250, 1);
 			goto out;
 		}
 		{
@@ -279,6 +283,12 @@ double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void close_store(tsarc_store *st)
+{
+	tsarc_store_free(st);
+	srv_stop();
 }
 
 double get_refused(const canned *script, size_t n, const char *retries,

@@ -62,6 +62,8 @@ void unset_env(const char *const *env);
  * open fails. */
 tsarc_store *open_store_env(const char *retries, const char *const *env);
 tsarc_store *open_store(const char *retries);
+/* Frees the store, then stops the server. */
+void close_store(tsarc_store *st);
 
 /* rc must be `code`, the last error's message must hold `must` (unless
  * NULL) and must never show the canned secret. */

@@ -56,15 +56,13 @@ static void test_delete_batches(void **state)
 		assert_int_equal(keys, i < 2 ? 1000 : 500);
 	}
 	assert_non_null(strstr((const char *)srv.bodies[0].ptr, "<Key>p/data/00/00000000</Key>"));
-	tsarc_store_free(st);
-	srv_stop();
+	close_store(st);
 
 	START(denied);
 	st = open_store("0");
 	expect(tsarc_store_remove_many(st, TSARC_OBJ_DATA, names, 10), TSARC_EACCESS,
 		"AccessDenied");
-	tsarc_store_free(st);
-	srv_stop();
+	close_store(st);
 	free(names);
 	free(buf);
 }
@@ -118,8 +116,7 @@ static void test_list_pages(void **state)
 	assert_null(strstr(srv.heads[0], "continuation-token"));
 	assert_non_null(strstr(srv.heads[1], "continuation-token=tok-A&"));
 	assert_non_null(strstr(srv.heads[2], "continuation-token=tok-B&"));
-	tsarc_store_free(st);
-	srv_stop();
+	close_store(st);
 }
 
 /* A server whose listing goes round in a circle (the same token again, or
@@ -162,8 +159,7 @@ static void test_list_never_ends(void **state)
 		assert_non_null(strstr(tsarc_error_last()->message, "p/snapshots/"));
 		/* the names of a page seen again are not handed out twice */
 		assert_true(l.count <= cases[i].max_names);
-		tsarc_store_free(st);
-		srv_stop();
+		close_store(st);
 	}
 }
 

@@ -40,8 +40,7 @@ static void test_slowdown_gives_up(void **state)
 	assert_int_equal(srv.nreq, 4);
 	assert_int_equal(tsarc__s3_stats_get(st, &stats), 0);
 	assert_int_equal(stats.retries, 3);
-	tsarc_store_free(st);
-	srv_stop();
+	close_store(st);
 }
 
 static void test_put_retry_resends_same_bytes(void **state)
@@ -80,8 +79,7 @@ static void test_put_retry_resends_same_bytes(void **state)
 		assert_int_equal(srv.bodies[i].size, sizeof(data));
 		assert_memory_equal(srv.bodies[i].ptr, data, sizeof(data));
 	}
-	tsarc_store_free(st);
-	srv_stop();
+	close_store(st);
 }
 
 static void test_stall_is_cut_short(void **state)
@@ -171,8 +169,7 @@ static void test_short_body_is_retried(void **state)
 	assert_int_equal(b.size, 6);
 	assert_memory_equal(b.ptr, ">hello", 6);
 	assert_int_equal(srv.nreq, 2);
-	tsarc_store_free(st);
-	srv_stop();
+	close_store(st);
 	tsarc_buf_dispose(&b);
 }
 
@@ -209,8 +206,7 @@ static void test_expired_token_renews(void **state)
 	assert_true(strncmp(srv.heads[2], "GET /creds ", 11) == 0);
 	assert_non_null(strstr(srv.heads[3], "Credential=ASIANEW/"));
 	assert_true(has_header(srv.heads[3], "x-amz-security-token: tok-new\r\n"));
-	tsarc_store_free(st);
-	srv_stop();
+	close_store(st);
 }
 
 /* A credentials answer the parser refuses: the message names the endpoint

@@ -46,8 +46,7 @@ static void test_create_only(void **state)
 	assert_true(has_header(srv.heads[0], "if-none-match: *\r\n"));
 	assert_true(has_header(srv.heads[1], "if-none-match: *\r\n"));
 	assert_true(strncmp(srv.heads[2], "HEAD /bkt/p/locks/l1 ", 21) == 0);
-	tsarc_store_free(st);
-	srv_stop();
+	close_store(st);
 
 	/* Someone else's object: EEXISTS at once, no HEAD. */
 	START(taken);
@@ -55,8 +54,7 @@ static void test_create_only(void **state)
 	expect(tsarc_store_put(st, TSARC_OBJ_LOCK, "l1", "lock", 4, TSARC_PUT_CREATE_ONLY),
 		TSARC_EEXISTS, "locks/l1");
 	assert_int_equal(srv.nreq, 1);
-	tsarc_store_free(st);
-	srv_stop();
+	close_store(st);
 }
 
 /* Encryption and storage class go on every object PUT (retries included),
@@ -102,8 +100,7 @@ static void test_put_options(void **state)
 			fail_msg("request %zu carries PUT options: %.60s", r, srv.heads[r]);
 	assert_true(strncmp(srv.heads[4], "PUT /bkt ", 9) == 0);
 	tsarc_buf_dispose(&out);
-	tsarc_store_free(st);
-	srv_stop();
+	close_store(st);
 
 	/* A typo fails at open, before any request. */
 	{
@@ -140,8 +137,7 @@ static void test_ranges(void **state)
 	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_INDEX, "i", 8, 0, &b), 0);
 	assert_int_equal(b.size, 2);
 	assert_true(has_header(srv.heads[1], "range: bytes=8-\r\n"));
-	tsarc_store_free(st);
-	srv_stop();
+	close_store(st);
 
 	START(at_end);
 	st = open_store("0");
@@ -149,8 +145,7 @@ static void test_ranges(void **state)
 	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_INDEX, "i", 10, 0, &b), 0);
 	assert_int_equal(b.size, 0);
 	assert_int_equal(srv.nreq, 2);
-	tsarc_store_free(st);
-	srv_stop();
+	close_store(st);
 	tsarc_buf_dispose(&b);
 }
 
