@@ -8,29 +8,10 @@
 #  - dump and forget --dry-run --prune hold a shared lock.
 # Every wait is for a state (a lock file appearing), never for a time.
 set -euo pipefail
-: "${TSARC:?TSARC must name the tsarc binary}" "${TSARC_GEN_DUMP:?}" "${TSARC_FORGE_LOCK:?}"
-work=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-locks.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-export TSARC_REPOSITORY=$work/repo TSARC_PASSWORD=locks-test-pw
-fail() { echo "FAIL: $*" >&2; exit 1; }
-t() { "$TSARC" "$@"; }
+: "${TSARC_FORGE_LOCK:?}"
+. "$(dirname "$0")/lib.sh" locks
 count() { t snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
-nlocks() { find "$work/repo/locks" -type f ! -name '.*' | wc -l; }
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-# Waits until at least N lock objects exist (a job has taken its lock).
-wait_locks() {
-	local i
-	for i in $(seq 600); do
-		[ "$(nlocks)" -ge "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "no lock appeared"
-}
 # Runs a command that may fail; its exit code lands in $rc.
 run_rc() { set +e; "$@"; rc=$?; set -e; }
 

@@ -4,27 +4,7 @@
 # byte-identical; a prune while a backup runs is refused and never breaks
 # the backup; locks left by killed processes are handled; groups.
 set -euo pipefail
-: "${TSARC:?TSARC must name the tsarc binary}" "${TSARC_GEN_DUMP:?}"
-work=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-prune.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-export TSARC_REPOSITORY=$work/repo TSARC_PASSWORD=prune-test-pw
-fail() { echo "FAIL: $*" >&2; exit 1; }
-t() { "$TSARC" "$@"; }
-# wait_lock: until the running backup holds its lock (no fixed sleep: a
-# busy machine may take longer than any guess).
-wait_lock() {
-	local i
-	for ((i = 0; i < 600; i++)); do
-		[ -n "$(ls "$work/repo/locks" 2>/dev/null)" ] && return 0
-		sleep 0.1
-	done
-	fail "the backup took no lock in 60 s"
-}
+. "$(dirname "$0")/lib.sh" prune
 
 t init -q
 for i in 1 2 3; do
@@ -66,7 +46,7 @@ bpid=$!
 pids+=("$bpid")
 exec 3> "$work/fifo"
 head -c 3000000 "$work/s1" >&3
-wait_lock
+wait_locks 1
 set +e
 t prune > "$work/prune.out" 2>&1; rc=$?
 t forget --keep-last 1 > "$work/forget.out" 2>&1; rc2=$?
@@ -87,7 +67,7 @@ kill_backup_midway() {
 	pids+=("$kpid")
 	exec 3> "$work/fifo"
 	head -c 1000000 "$work/s2" >&3
-	wait_lock
+	wait_locks 1
 	kill -9 "$kpid"
 	wait "$kpid" 2>/dev/null || true
 	exec 3>&-
