@@ -8,9 +8,7 @@
 R=$WORK/repo
 init_repo "$R"
 "$GEN" 3M --seed 5 >"$WORK/in.sql"
-t_in "$WORK/in.sql" backup --repo "$R" --stdin --name db.sql
-expect_rc 0 "backup"
-SNAP=$(tr -d '[:space:]' <"$OUT")
+backup_file "$R" db.sql "$WORK/in.sql"
 
 # --- wrong password: exit 12 for every command ---
 for cmd in "snapshots" "show latest" "dump latest db.sql" "check" "check --read-data"; do

@@ -51,6 +51,14 @@ restore() {
 	[ -z "$SAVED" ] || cp -p "$WORK/saved" "$SAVED" || fail "cannot restore $SAVED"
 	SAVED=
 }
+# flip_and_check FILE OFFSET WHAT: the last file back, FILE saved and its
+# byte OFFSET flipped; check must then find damage (exit 3).
+flip_and_check() {
+	restore; save "$1"
+	flip_byte "$1" "$2"
+	t check --repo "$R"
+	expect_rc 3 "check after flipping byte $2 of $3"
+}
 
 # check_names WHAT PATTERN...: stdout of the last check matches every PATTERN.
 check_names() {
@@ -123,10 +131,7 @@ expect_err "missing" "dump says the chunk is missing"
 # --- one flipped byte in the snapshot object ---
 SSZ=$(stat -c %s "$R/snapshots/$SNAP")
 for off in 0 $((SSZ / 2)) -1; do
-	restore; save "$R/snapshots/$SNAP"
-	flip_byte "$R/snapshots/$SNAP" "$off"
-	t check --repo "$R"
-	expect_rc 3 "check after flipping byte $off of the snapshot"
+	flip_and_check "$R/snapshots/$SNAP" "$off" "the snapshot"
 	check_names "flipped snapshot byte $off" "damaged snapshot.*${SNAP:0:12}" "1 unreadable snapshots"
 	t snapshots --repo "$R"
 	expect_rc 0 "snapshots lists what it can read"
@@ -160,10 +165,7 @@ rm "$R/snapshots/$FORGED"
 KEY=$(basename "$(find "$R/keys" -type f | head -1)")
 KSZ=$(stat -c %s "$R/keys/$KEY")
 for off in 0 $((KSZ / 2)) -2; do
-	restore; save "$R/keys/$KEY"
-	flip_byte "$R/keys/$KEY" "$off"
-	t check --repo "$R"
-	expect_rc 3 "check after flipping byte $off of the key file"
+	flip_and_check "$R/keys/$KEY" "$off" "the key file"
 	expect_err "key file ${KEY:0:16} is damaged" "check names the damaged key file"
 	t dump --repo "$R" "$SNAP" db.sql
 	expect_rc 3 "dump with a damaged key file"

@@ -9,8 +9,7 @@
 R=$WORK/repo
 init_repo "$R"
 "$GEN" 2M --seed 3 >"$WORK/in.sql"
-t_in "$WORK/in.sql" backup --repo "$R" --stdin --name db.sql
-expect_rc 0 "backup"
+backup_file "$R" db.sql "$WORK/in.sql"
 keys() { t key list --repo "$R" --json; [ "$RC" -eq 0 ] || fail "key list: exit $RC"; }
 current() { keys; json_get "$OUT" "[k['id'] for k in d if k['current']][0]"; }
 

@@ -139,44 +139,65 @@ d = json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$1" "$2" || fail "$1 is not the JSON expected ($2)"
 }
 
-# backup_gen REPO NAME GEN-ARGS...: backs up a generated stream with --json,
+# backup_file REPO NAME FILE: backs up FILE as the stream NAME with --json,
 # leaves the JSON in $WORK/backup.json and the snapshot id in SNAP.
-backup_gen() {
-	local repo=$1 name=$2
-	shift 2
-	t_in <("$GEN" "$@") backup --repo "$repo" --stdin --name "$name" --json
-	[ "$RC" -eq 0 ] || fail "backup of '$name' (gen $*) exited with $RC"
+backup_file() {
+	local repo=$1 name=$2 file=$3
+	t_in "$file" backup --repo "$repo" --stdin --name "$name" --json
+	[ "$RC" -eq 0 ] || fail "backup of '$name' ($file) exited with $RC"
 	cp "$OUT" "$WORK/backup.json"
 	SNAP=$(json_get "$WORK/backup.json" "d['snapshot_id']")
 	[ "${#SNAP}" -eq 64 ] || fail "backup --json gave no 64-hex snapshot id: '$SNAP'"
 }
 
+# backup_gen REPO NAME GEN-ARGS...: backup_file of the generator's output
+# for GEN-ARGS.
+backup_gen() {
+	local repo=$1 name=$2
+	shift 2
+	backup_file "$repo" "$name" <("$GEN" "$@")
+}
+
 # dump_cmp REPO SNAP NAME GEN-ARGS...: dump must succeed and be byte-identical
 # to the generator's output for GEN-ARGS.
 dump_cmp() {
-	local repo=$1 snap=$2 name=$3 rcs
+	local repo=$1 snap=$2 name=$3
 	shift 3
-	RC=0
-	"$TSARC" dump --repo "$repo" "$snap" "$name" 2>"$ERR" | cmp - <("$GEN" "$@") >"$OUT" 2>&1
-	rcs=("${PIPESTATUS[@]}")
-	RC=${rcs[0]}
-	# A difference first: cmp stops reading there, and dump then fails on
-	# the closed pipe (exit 130).
-	[ "${rcs[1]}" -eq 0 ] || fail "dump $snap $name (exit $RC) differs from the original: $(cat "$OUT")"
-	sanitizer_check "$RC" "$ERR" "tsarc dump $snap $name"
-	[ "$RC" -eq 0 ] || fail "dump $snap $name exited with $RC"
+	dump_cmp_file "$repo" "$snap" "$name" <("$GEN" "$@") "the original"
 }
 
-# dump_cmp_file REPO SNAP NAME FILE: dump must succeed and equal FILE.
+# dump_cmp_file REPO SNAP NAME FILE [WHAT]: dump must succeed and equal FILE
+# (WHAT names it in a failure; FILE by default).
 dump_cmp_file() {
-	local repo=$1 snap=$2 name=$3 file=$4 rcs
+	local repo=$1 snap=$2 name=$3 file=$4 what=${5:-$4} rcs
 	RC=0
 	"$TSARC" dump --repo "$repo" "$snap" "$name" 2>"$ERR" | cmp - "$file" >"$OUT" 2>&1
 	rcs=("${PIPESTATUS[@]}")
 	RC=${rcs[0]}
-	[ "${rcs[1]}" -eq 0 ] || fail "dump $snap $name (exit $RC) differs from $file: $(cat "$OUT")"
+	# A difference first: cmp stops reading there, and dump then fails on
+	# the closed pipe (exit 130).
+	[ "${rcs[1]}" -eq 0 ] || fail "dump $snap $name (exit $RC) differs from $what: $(cat "$OUT")"
 	sanitizer_check "$RC" "$ERR" "tsarc dump $snap $name"
 	[ "$RC" -eq 0 ] || fail "dump $snap $name exited with $RC"
+}
+
+# expect_unreadable_snapshot RC REPO SNAP [RUN]: with snapshot SNAP (the
+# newest, holding db.sql) unreadable, snapshots (text and --json), dump
+# latest and check each fail with exit RC, never a short list or data, and
+# snapshots names SNAP. RUN runs tsarc as `t` does (default: t).
+expect_unreadable_snapshot() {
+	local rc=$1 repo=$2 snap=$3 run=${4:-t}
+	"$run" snapshots --repo "$repo"
+	expect_rc "$rc" "snapshots with an unreadable snapshot"
+	expect_err "snapshot ${snap:0:12} cannot be read" "snapshots names the unreadable snapshot"
+	! grep -q "snapshot" "$OUT" || fail "snapshots printed a list: $(cat "$OUT")"
+	"$run" snapshots --repo "$repo" --json
+	expect_rc "$rc" "snapshots --json with an unreadable snapshot"
+	"$run" dump --repo "$repo" latest db.sql
+	expect_rc "$rc" "dump latest with an unreadable snapshot"
+	[ ! -s "$OUT" ] || fail "dump latest wrote data although the newest snapshot cannot be read"
+	"$run" check --repo "$repo"
+	expect_rc "$rc" "check with an unreadable snapshot"
 }
 
 # flip_byte FILE OFFSET: inverts the byte at OFFSET (negative: from the end).

@@ -110,17 +110,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 chmod 000 "$R2/snapshots/$NEW"
 tu() { RC=0; "${as_user[@]}" "$TSARC" "$@" >"$OUT" 2>"$ERR" || RC=$?; sanitizer_check "$RC" "$ERR" "tsarc $*"; transcript_add; }
-tu snapshots --repo "$R2"
-expect_rc 13 "snapshots with an unreadable snapshot"
-expect_err "snapshot ${NEW:0:12} cannot be read" "snapshots names the unreadable snapshot"
-! grep -q "snapshots\$" "$OUT" || fail "snapshots printed a list: $(cat "$OUT")"
-tu snapshots --repo "$R2" --json
-expect_rc 13 "snapshots --json with an unreadable snapshot"
-tu dump --repo "$R2" latest db.sql
-expect_rc 13 "dump latest with an unreadable snapshot"
-[ ! -s "$OUT" ] || fail "dump latest wrote data although the newest snapshot cannot be read"
-tu check --repo "$R2"
-expect_rc 13 "check with an unreadable snapshot"
+expect_unreadable_snapshot 13 "$R2" "$NEW" tu
 chmod 644 "$R2/snapshots/$NEW"
 tu snapshots --repo "$R2"
 expect_rc 0 "snapshots once the snapshot is readable again"

@@ -17,19 +17,7 @@ export TSARC_S3_MAX_RETRIES=2 TSARC_S3_RETRY_DEADLINE=30
 
 init_repo "$R"
 "$GEN" 1M --seed 9 >"$WORK/in.sql" || fail "the generator failed"
-t_in "$WORK/in.sql" backup --repo "$R" --stdin --name db.sql --json
-expect_rc 0 "backup (no snapshot is read)"
-SNAP=$(json_get "$OUT" "d['snapshot_id']")
+backup_file "$R" db.sql "$WORK/in.sql" # (no snapshot is read)
 
-t snapshots --repo "$R"
-expect_rc 14 "snapshots when the snapshot object cannot be read"
-expect_err "snapshot ${SNAP:0:12} cannot be read" "snapshots names the snapshot it cannot read"
-! grep -q "snapshot" "$OUT" || fail "snapshots printed a list although a snapshot cannot be read: $(cat "$OUT")"
-t snapshots --repo "$R" --json
-expect_rc 14 "snapshots --json when the snapshot object cannot be read"
-t dump --repo "$R" latest db.sql
-expect_rc 14 "dump latest when the snapshot object cannot be read"
-[ ! -s "$OUT" ] || fail "dump latest wrote data"
-t check --repo "$R"
-expect_rc 14 "check when the snapshot object cannot be read"
+expect_unreadable_snapshot 14 "$R" "$SNAP"
 finish
