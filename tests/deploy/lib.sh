@@ -7,6 +7,8 @@ DEPLOY_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$DEPLOY_TESTS/../.." && pwd)
 # shellcheck disable=SC1091
 . "$TOP/tests/cli/lib.sh"
+# shellcheck disable=SC1091
+. "$TOP/tests/lib_chunk.sh"
 SERVICES=$TOP/ci/services.sh
 DEPLOYMENT=$TOP/ci/demo/deployment.sh
 FAKE_KUBECTL=$DEPLOY_TESTS/fake-kubectl
@@ -90,14 +92,9 @@ rdb_digest() {
 # the consumer has had the others), the chunk in $WORK/saved-chunk; sets
 # HIDDEN_CHUNK to its path. The stream must have several chunks.
 unreadable_last_chunk() {
-	local n id
-	ok show --repo "$1" "$2" --json --chunks
-	n=$(json_get "$OUT" "len([s for s in d['streams'] if s['name'] == '$3'][0]['chunks'])")
-	[ "$n" -ge 2 ] || fail "test setup: $3 has $n chunk(s), want several"
-	id=$(json_get "$OUT" "[s for s in d['streams'] if s['name'] == '$3'][0]['chunks'][-1][0]")
-	HIDDEN_CHUNK=$(find "$1/data" -name "$id*" | head -1)
-	[ -f "$HIDDEN_CHUNK" ] || fail "chunk file of $3 not found"
-	mv "$HIDDEN_CHUNK" "$WORK/saved-chunk" && mkdir "$HIDDEN_CHUNK" || fail "cannot hide a chunk of $3"
+	hide_chunk "$1" "$2" "$3" -1 "$WORK/saved-chunk"
+	HIDDEN_CHUNK=$CHUNK_FILE
+	[ "$CHUNK_COUNT" -ge 2 ] || fail "test setup: $3 has $CHUNK_COUNT chunk(s), want several"
 }
 
 # fake_pod [ENV-JSON]: the fake cluster of tests/deploy/fake-kubectl (a TEST

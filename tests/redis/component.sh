@@ -8,6 +8,7 @@
 # through a private redis-server (the plan says so); the stream replays
 # with redis-cli --pipe from `tsarc dump`.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib_chunk.sh"
 : "${TSARC:?set TSARC to the tsarc binary}"
 export TSARC_PASSWORD="repo-$TEST_NAME-Wq4"
 REPO=$WORK/repo
@@ -98,15 +99,7 @@ grep -q "refuses SYNC" "$WORK/b3.err" || fail "$(cat "$WORK/b3.err")"
 info "a damaged chunk of a logical stream: the target keeps its keys, the step fails"
 # The logical restore reads and checks the whole stream before its first
 # FLUSHDB/DEL; the last chunk is damaged, so the stream's start loads fine.
-"$TSARC" show "$S1" --repo "$REPO" --json --chunks > "$WORK/show.json" || fail "show --chunks"
-chunk=$(python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-print([s for s in d["streams"] if s["name"] == "backend-redis.rdb"][0]["chunks"][-1][0])' "$WORK/show.json")
-file=$(find "$REPO/data" -name "$chunk*" | head -1)
-[ -f "$file" ] || fail "chunk file of backend-redis.rdb not found"
-python3 -c 'import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(40); b = f.read(1); f.seek(40); f.write(bytes([b[0] ^ 0xff]))' "$file"
+damage_chunk "$REPO" "$S1" backend-redis.rdb -1
 rcli "$PORT_DST" -n 3 SET marker:kept yes >/dev/null
 keys_dump "$PORT_DST" > "$WORK/before.keys"
 RC=0

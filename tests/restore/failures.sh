@@ -17,11 +17,7 @@ t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-post
 expect_err "system-postgresql" "missing component"
 
 info "a damaged chunk of zync-database.sql, with --verify-first: nothing written"
-ok show --repo "$REPO" "$SNAP" --json --chunks
-chunk=$(json_get "$OUT" "[s for s in d['streams'] if s['name'] == 'zync-database.sql'][0]['chunks'][0][0]")
-file=$(find "$REPO/data" -name "$chunk*" | head -1)
-[ -f "$file" ] || fail "chunk file of zync-database.sql not found"
-flip_byte "$file" 40
+damage_chunk "$REPO" "$SNAP" zync-database.sql 0
 rm -f "$DEP/resources/secret/system-app.json"
 t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --verify-first
 expect_rc 3 "damaged chunk with --verify-first"
@@ -59,12 +55,8 @@ expect_err "stopped before the end of its input" "the consumer was stopped"
 info "system-mysql whose first chunk cannot be read: mysql is stopped, the database untouched"
 # The clean step (DROP of every table) goes out with the first bytes of
 # the dump, never ahead of a stream that cannot be read.
-ok show --repo "$REPO" "$SNAP" --json --chunks
-chunk=$(json_get "$OUT" "[s for s in d['streams'] if s['name'] == 'system-mysql.sql'][0]['chunks'][0][0]")
-mfile=$(find "$REPO/data" -name "$chunk*" | head -1)
-[ -f "$mfile" ] || fail "chunk file of system-mysql.sql not found"
-mv "$mfile" "$WORK/saved-chunk2"
-mkdir "$mfile"
+hide_chunk "$REPO" "$SNAP" system-mysql.sql 0 "$WORK/saved-chunk2"
+mfile=$CHUNK_FILE
 state "$WORK/db.before"
 t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-mysql --json
 [ "$RC" -ne 0 ] && [ "$RC" -ne 3 ] || fail "an unreadable chunk of system-mysql.sql: exit $RC"

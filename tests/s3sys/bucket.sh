@@ -20,6 +20,7 @@ trap 'exit 130' INT TERM
 fail() { echo "FAIL [$TEST_NAME]: $*" >&2; exit 1; }
 info() { echo "[$TEST_NAME] ${SECONDS}s $*"; }
 s3tool() { python3 "$HERE/s3tool.py" "$@"; }
+. "$(dirname "$0")/../lib_chunk.sh"
 
 export TSARC_PASSWORD="repo-$TEST_NAME-Zp8"
 REPO=$WORK/repo
@@ -98,20 +99,29 @@ grep -q "s3://$SRC/ at http://$hostport" "$WORK/plan.json" || fail "plan source:
 grep -q "the target's Secret aws-auth" "$WORK/plan.json" || fail "plan: where from: $(cat "$WORK/plan.json")"
 [ "$(s3tool state "$DST" "" | grep -c .)" -eq 3 ] || fail "the dry run wrote"
 
+# restore_ok N SNAP CONFIG WHAT: a restore of SNAP with CONFIG succeeds,
+# its --json report in $WORK/rN.json.
+restore_ok() {
+	tsarc_nokeys restore "$2" --config "$3" --repo "$REPO" --json > "$WORK/r$1.json" 2> "$WORK/r$1.err" ||
+		fail "$4: $(cat "$WORK/r$1.err") $(cat "$WORK/r$1.json")"
+}
+# same_state BUCKET PREFIX WANT WHAT: the objects of BUCKET under PREFIX
+# (s3tool state) are those in the file WANT.
+same_state() {
+	s3tool state "$1" "$2" > "$WORK/state.now" || fail "state of $1"
+	diff "$3" "$WORK/state.now" > "$WORK/state.diff" || fail "$4: $(head -c 2000 "$WORK/state.diff")"
+}
+
 info "restore into the target: it ends up equal to the source"
-tsarc_nokeys restore "$S1" --config "$WORK/dst/config.json" --repo "$REPO" --json > "$WORK/r1.json" 2> "$WORK/r1.err" ||
-	fail "restore: $(cat "$WORK/r1.err") $(cat "$WORK/r1.json")"
+restore_ok 1 "$S1" "$WORK/dst/config.json" "restore"
 grep -q "85 objects ([0-9]* bytes) written to s3://$DST/.*, 2 objects the backup does not have deleted" "$WORK/r1.json" ||
 	fail "report: $(cat "$WORK/r1.json")"
-s3tool state "$DST" "" > "$WORK/dst.state"
-diff "$WORK/src.state" "$WORK/dst.state" > "$WORK/d1" || fail "target differs: $(head -c 2000 "$WORK/d1")"
+same_state "$DST" "" "$WORK/src.state" "target differs"
 
 info "restored under a prefix of the target: the same objects, nothing else touched"
 deployment dstp "$DST" "restored/here"
-tsarc_nokeys restore "$S1" --config "$WORK/dstp/config.json" --repo "$REPO" --json > "$WORK/r2.json" 2> "$WORK/r2.err" ||
-	fail "restore under a prefix: $(cat "$WORK/r2.err")"
-s3tool state "$DST" "restored/here/" > "$WORK/dstp.state"
-diff "$WORK/src.state" "$WORK/dstp.state" > "$WORK/d2" || fail "prefix target differs: $(head -c 2000 "$WORK/d2")"
+restore_ok 2 "$S1" "$WORK/dstp/config.json" "restore under a prefix"
+same_state "$DST" "restored/here/" "$WORK/src.state" "prefix target differs"
 [ "$(s3tool state "$DST" "" | grep -c .)" -eq 170 ] || fail "the restore under a prefix touched other keys"
 
 info "a migration into the snapshot's source bucket is refused"
@@ -133,21 +143,12 @@ grep -q "the target has no Secret aws-auth" "$WORK/r4.err" || fail "refusal: $(c
 info "a damaged stream leaves the target bucket untouched"
 s3tool put "$DST" "later/extra" "written after the restore" || fail "put"
 s3tool state "$DST" "" > "$WORK/before.state"
-"$TSARC" show "$S1" --repo "$REPO" --json --chunks > "$WORK/chunks.json" || fail "show --chunks"
-chunk=$(python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-print([s for s in d["streams"] if s["name"] == "system-storage-s3.tar"][0]["chunks"][-1][0])' "$WORK/chunks.json")
-file=$(find "$REPO/data" -name "$chunk*" | head -1)
-[ -f "$file" ] || fail "chunk file of the stream not found"
-python3 -c 'import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(40); b = f.read(1); f.seek(40); f.write(bytes([b[0] ^ 0xff]))' "$file"
+damage_chunk "$REPO" "$S1" system-storage-s3.tar -1
 RC=0
 tsarc_nokeys restore "$S1" --config "$WORK/dst/config.json" --repo "$REPO" > "$WORK/r5.out" 2> "$WORK/r5.err" || RC=$?
 [ "$RC" -eq 3 ] || fail "restore of a damaged stream exited $RC (want 3): $(cat "$WORK/r5.err")"
 grep -q "the bucket was not touched" "$WORK/r5.err" || fail "the error does not say so: $(cat "$WORK/r5.err")"
-s3tool state "$DST" "" > "$WORK/after.state"
-diff "$WORK/before.state" "$WORK/after.state" > "$WORK/d5" || fail "the target changed: $(head -c 1000 "$WORK/d5")"
+same_state "$DST" "" "$WORK/before.state" "the target changed"
 
 info "in place with the Secret gone: the snapshot's copy says where, the bucket is restored"
 HOME_B=tsarc-s3sys-home-$run_id
@@ -159,12 +160,10 @@ tsarc_nokeys backup --config "$WORK/home/config.json" --repo "$REPO" --json > "$
 S6=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/b6.json")
 s3tool put "$HOME_B" "later/extra" "written after the backup" || fail "put"
 rm "$WORK/home/secret/aws-auth.json"
-tsarc_nokeys restore "$S6" --config "$WORK/home/config.json" --repo "$REPO" --json > "$WORK/r6.json" 2> "$WORK/r6.err" ||
-	fail "restore in place: $(cat "$WORK/r6.err") $(cat "$WORK/r6.json")"
+restore_ok 6 "$S6" "$WORK/home/config.json" "restore in place"
 grep -q "the snapshot's Secret aws-auth: the target has none, and the restore is in place" "$WORK/r6.json" ||
 	fail "where from: $(cat "$WORK/r6.json")"
-s3tool state "$HOME_B" "" > "$WORK/home2.state"
-diff "$WORK/home.state" "$WORK/home2.state" > "$WORK/d6" || fail "home bucket differs: $(head -c 1000 "$WORK/d6")"
+same_state "$HOME_B" "" "$WORK/home.state" "home bucket differs"
 [ -f "$WORK/home/secret/aws-auth.json" ] || fail "the Secret was not restored"
 
 grep -q -e "$AWS_SECRET_ACCESS_KEY" "$WORK"/*.err "$WORK"/*.json "$WORK"/*.out && fail "a secret key was printed"
