@@ -23,22 +23,26 @@ json.dump(c, open(sys.argv[2], "w"), indent=2)
 PY
 }
 
+# backup_fails RC CONFIG WHAT MESSAGE...: a backup with CONFIG exits RC and
+# its stderr holds each MESSAGE (a regular expression).
+backup_fails() {
+	local rc=$1 conf=$2 what=$3 m
+	shift 3
+	t backup --repo "$REPO" --config "$conf"
+	expect_rc "$rc" "$what"
+	for m in "$@"; do expect_err "$m" "$what"; done
+}
+
 info "wrong MySQL password"
 export WRONG_PW=not-the-password
 config "$WORK/c1.json" 'c["components"]["system-mysql"]["password_env"] = "WRONG_PW"'
-t backup --repo "$REPO" --config "$WORK/c1.json"
-expect_rc 1 "wrong password"
-expect_err "component 'system-mysql' \\(mysql\\): mysqldump: exited with status 2" "wrong password"
-expect_err "Access denied for user 'root'" "wrong password: the tool's stderr"
+backup_fails 1 "$WORK/c1.json" "wrong password" "component 'system-mysql' \\(mysql\\): mysqldump: exited with status 2" "Access denied for user 'root'"
 no_snapshot "$REPO" "wrong password"
 
 info "wrong Redis password"
 export WRONG_REDIS=nope
 config "$WORK/c2.json" 'c["components"]["backend-redis"]["password_env"] = "WRONG_REDIS"'
-t backup --repo "$REPO" --config "$WORK/c2.json"
-expect_rc 1 "wrong redis password"
-expect_err "component 'backend-redis' \\(redis\\)" "wrong redis password"
-expect_err "WRONGPASS|AUTH failed" "wrong redis password: the tool's stderr"
+backup_fails 1 "$WORK/c2.json" "wrong redis password" "component 'backend-redis' \\(redis\\)" "WRONGPASS|AUTH failed"
 no_snapshot "$REPO" "wrong redis password"
 
 info "an optional component that fails is left out, and the rest is saved"
@@ -78,10 +82,7 @@ kill -KILL \$\$
 DUMPER
 chmod +x "$WORK/dying-mysqldump"
 config "$WORK/c3.json" "c['components']['system-mysql']['tool'] = '$WORK/dying-mysqldump'"
-t backup --repo "$REPO" --config "$WORK/c3.json"
-expect_rc 1 "dying dump tool"
-expect_err "component 'system-mysql' \\(mysql\\): .*dying-mysqldump: killed by signal 9" "dying dump tool"
-expect_err "simulated crash after 300000 bytes" "dying dump tool: the tool's stderr"
+backup_fails 1 "$WORK/c3.json" "dying dump tool" "component 'system-mysql' \\(mysql\\): .*dying-mysqldump: killed by signal 9" "simulated crash after 300000 bytes"
 no_snapshot "$REPO" "dying dump tool"
 ! grep -qF "$MYSQL_ROOT_PASSWORD" "$WORK/argv.txt" || fail "the MySQL password was on the command line"
 [ "$(cat "$WORK/env.count")" = 0 ] || fail "the repository password was passed to the dump tool"
@@ -92,29 +93,19 @@ case $(cat "$WORK/cnf.path") in /dev/fd/*) ;; *) fail "the option file is on dis
 
 info "a required Secret missing"
 mv "$DEP/resources/secret/system-seed.json" "$WORK/"
-t backup --repo "$REPO" --config "$DEP/config.json"
-expect_rc 1 "missing secret"
-expect_err "component 'secrets': secret system-seed" "missing secret"
+backup_fails 1 "$DEP/config.json" "missing secret" "component 'secrets': secret system-seed"
 no_snapshot "$REPO" "missing secret"
 mv "$WORK/system-seed.json" "$DEP/resources/secret/"
 
 info "configuration mistakes are usage errors (exit 2), before anything runs"
 config "$WORK/c4.json" 'c["components"]["system-mysql"]["databse"] = "system"'
-t backup --repo "$REPO" --config "$WORK/c4.json"
-expect_rc 2 "unknown field"
-expect_err "component 'system-mysql': unknown field 'databse'" "unknown field"
+backup_fails 2 "$WORK/c4.json" "unknown field" "component 'system-mysql': unknown field 'databse'"
 config "$WORK/c5.json" 'c["components"]["oracle"] = {"kind": "oracle"}'
-t backup --repo "$REPO" --config "$WORK/c5.json"
-expect_rc 2 "unknown kind"
-expect_err "components.oracle.kind must be one of" "unknown kind"
+backup_fails 2 "$WORK/c5.json" "unknown kind" "components.oracle.kind must be one of"
 printf '{"transport": {"type": "local"},\n "components": {' > "$WORK/c6.json"
-t backup --repo "$REPO" --config "$WORK/c6.json"
-expect_rc 2 "broken JSON"
-expect_err "c6.json: not valid JSON \\(near line 2\\)" "broken JSON"
+backup_fails 2 "$WORK/c6.json" "broken JSON" "c6.json: not valid JSON \\(near line 2\\)"
 config "$WORK/c7.json" 'c["components"]["system-mysql"]["password_env"] = "TSARC_TEST_UNSET_VARIABLE"'
-t backup --repo "$REPO" --config "$WORK/c7.json"
-expect_rc 2 "unset password variable"
-expect_err "password_env names TSARC_TEST_UNSET_VARIABLE, which is not set" "unset password variable"
+backup_fails 2 "$WORK/c7.json" "unset password variable" "password_env names TSARC_TEST_UNSET_VARIABLE, which is not set"
 no_snapshot "$REPO" "configuration mistakes"
 
 info "optional resources missing are noted, not fatal; exec components run"
@@ -170,10 +161,7 @@ ok backup --repo "$REPO" --config "$WORK/par5.json" --parallel 3
 info "a database down"
 kill -TERM "$(cat "$DEP/services/postgres/server.pid")"
 for _ in $(seq 100); do kill -0 "$(cat "$DEP/services/postgres/server.pid")" 2>/dev/null || break; sleep 0.1; done
-t backup --repo "$REPO" --config "$DEP/config.json"
-expect_rc 1 "database down"
-expect_err "component 'zync-database' \\(postgres\\): pg_dump: exited with status 1" "database down"
-expect_err "connection to server at \"127.0.0.1\", port $PG_PORT failed" "database down: the tool's stderr"
+backup_fails 1 "$DEP/config.json" "database down" "component 'zync-database' \\(postgres\\): pg_dump: exited with status 1" "connection to server at \"127.0.0.1\", port $PG_PORT failed"
 [ "$("$TSARC" snapshots --repo "$REPO" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 3 ] ||
 	fail "a snapshot was written with the database down"
 info "OK"

@@ -37,6 +37,17 @@ seq 1 1500000 >"$WORK/blob.want"
 
 # step_status: the blob step's status in the last --json report
 step_status() { json_get "$OUT" "[s['status'] for s in d['steps'] if s['component'] == 'blob'][0]"; }
+# blob_restore_fails MAX WHAT MESSAGE: a restore of the blob stream, the
+# double's kubectl relaying at most MAX bytes of its input, fails (a
+# restore WHAT); the pod's consumer took no partial stream for a whole one
+# (committed nothing), the step is reported failed, stderr says MESSAGE.
+blob_restore_fails() {
+	FAKE_KUBE_EXEC_STDIN_MAX=$1 t restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --only blob --json
+	[ "$RC" -ne 0 ] || fail "a restore $2 succeeded"
+	[ -e "$OUTF" ] && fail "a restore $2: the pod's consumer committed a partial stream"
+	[ "$(step_status)" = failed ] || fail "a restore $2: the step is not reported failed"
+	expect_err "$3" "a restore $2"
+}
 
 info "a whole stream arrives exactly, an empty one too"
 ok restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --json
@@ -45,19 +56,11 @@ cmp "$WORK/blob.want" "$OUTF" || fail "the restored stream differs"
 rm -f "$OUTF" "$OUTF.empty"
 
 info "the connection lost mid-stream: the pod's consumer is stopped, the step failed"
-FAKE_KUBE_EXEC_STDIN_MAX=300000 t restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --only blob --json
-[ "$RC" -ne 0 ] || fail "a restore whose input was cut succeeded"
-[ -e "$OUTF" ] && fail "the pod's consumer took the cut stream for a whole one and committed it"
-[ "$(step_status)" = failed ] || fail "the step is not reported failed"
-expect_err "input ended before tsarc sent all of it" "the pod's side explains"
+blob_restore_fails 300000 "whose input was cut" "input ended before tsarc sent all of it"
 
 info "kubectl killed after an unreadable chunk: the pod's consumer is stopped too"
 unreadable_last_chunk "$REPO" "$SNAP" blob.dump
 # The whole input relayed (no cut by the double): only tsarc's kill of
 # kubectl ends it.
-FAKE_KUBE_EXEC_STDIN_MAX=1000000000 t restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --only blob --json
-[ "$RC" -ne 0 ] || fail "a restore with an unreadable chunk succeeded"
-[ -e "$OUTF" ] && fail "the pod's consumer saw a clean end of a partial stream and committed it"
-[ "$(step_status)" = failed ] || fail "the step is not reported failed"
-expect_err "stopped before the end of its input" "tsarc's side explains"
+blob_restore_fails 1000000000 "with an unreadable chunk" "stopped before the end of its input"
 info "OK"

@@ -77,3 +77,15 @@ backup_demo() {
 	ok backup --repo "$REPO" --config "$WORK/config.json" --json
 	SNAP=$(json_get "$OUT" "d['snapshot_id']")
 }
+
+# domains_rewritten PORT PASSWORD WHERE: no account of the system database
+# on the MySQL at PORT carries the domain $OLD any more, and provider1's
+# admin domain is provider1-admin.$NEW (rewritten WHERE, for a failure).
+domains_rewritten() {
+	local n
+	n=$(mysql_q "$1" "$2" system -e \
+		"SELECT COUNT(*) FROM accounts WHERE domain LIKE '%$OLD' OR self_domain LIKE '%$OLD'")
+	[ "$n" = 0 ] || fail "$n accounts still carry the old domain$3"
+	[ "$(mysql_q "$1" "$2" system -e "SELECT self_domain FROM accounts WHERE id = 2")" = \
+		"provider1-admin.$NEW" ] || fail "provider1's admin domain was not rewritten$3"
+}

@@ -25,30 +25,30 @@ apimanager() { # FILE-STORAGE-JSON
 	printf '{"apiVersion": "apps.3scale.net/v1alpha1", "kind": "APIManager", "metadata": {"name": "3scale"}, "spec": {"wildcardDomain": "example.com", "system": {"fileStorage": %s}}}\n' "$1" > "$res/apimanager/3scale.json"
 }
 
+# decided FILE ENABLED WHY WHAT: print-config into FILE decided
+# system-storage-s3 ENABLED (True/False) for a reason matching WHY.
+decided() {
+	print "$1"
+	[ "$(get "$1" "d['decided']['system-storage-s3']['enabled']")" = "$2" ] || fail "$4"
+	get "$1" "d['decided']['system-storage-s3']['why']" | grep -q "$3" ||
+		fail "why: $(get "$1" "d['decided']['system-storage-s3']")"
+}
+
 info "no APIManager: the volume (files) stays"
-print "$WORK/p1.json"
-[ "$(get "$WORK/p1.json" "d['decided']['system-storage-s3']['enabled']")" = False ] || fail "s3 enabled without an APIManager"
-get "$WORK/p1.json" "d['decided']['system-storage-s3']['why']" | grep -q "no APIManager: stays system-storage" ||
-	fail "why: $(get "$WORK/p1.json" "d['decided']['system-storage-s3']")"
+decided "$WORK/p1.json" False "no APIManager: stays system-storage" "s3 enabled without an APIManager"
 [ "$(get "$WORK/p1.json" "d['components']['system-storage'].get('enabled', True)")" = True ] || fail "files disabled"
 
 info "simpleStorageService: the bucket of the Secret it names replaces the volume"
 apimanager '{"simpleStorageService": {"configurationSecretRef": {"name": "tenant-s3"}}}'
-print "$WORK/p2.json"
-[ "$(get "$WORK/p2.json" "d['decided']['system-storage-s3']['enabled']")" = True ] || fail "s3 not enabled"
-get "$WORK/p2.json" "d['decided']['system-storage-s3']['why']" |
-	grep -q "APIManager 3scale: spec.system.fileStorage.simpleStorageService is set: the bucket of Secret tenant-s3, in place of system-storage" ||
-	fail "why: $(get "$WORK/p2.json" "d['decided']['system-storage-s3']")"
+decided "$WORK/p2.json" True "APIManager 3scale: spec.system.fileStorage.simpleStorageService is set: the bucket of Secret tenant-s3, in place of system-storage" \
+	"s3 not enabled"
 [ "$(get "$WORK/p2.json" "d['components']['system-storage-s3']['secret']")" = tenant-s3 ] || fail "the Secret name"
 [ "$(get "$WORK/p2.json" "d['components']['system-storage-s3']['kind']")" = s3files ] || fail "kind"
 [ "$(get "$WORK/p2.json" "d['components']['system-storage']['enabled']")" = False ] || fail "files still enabled"
 
 info "persistentVolumeClaim: the volume stays"
 apimanager '{"persistentVolumeClaim": {"storageClassName": "nfs"}}'
-print "$WORK/p3.json"
-[ "$(get "$WORK/p3.json" "d['decided']['system-storage-s3']['enabled']")" = False ] || fail "s3 enabled with a PVC"
-get "$WORK/p3.json" "d['decided']['system-storage-s3']['why']" |
-	grep -q "APIManager 3scale has no spec.system.fileStorage.simpleStorageService: stays system-storage" ||
-	fail "why: $(get "$WORK/p3.json" "d['decided']['system-storage-s3']")"
+decided "$WORK/p3.json" False "APIManager 3scale has no spec.system.fileStorage.simpleStorageService: stays system-storage" \
+	"s3 enabled with a PVC"
 [ "$(get "$WORK/p3.json" "d['components']['system-storage'].get('enabled', True)")" = True ] || fail "files disabled"
 info "ok"

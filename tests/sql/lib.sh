@@ -79,3 +79,20 @@ start_pair() {
 	T_PORT=$(. "$T/env"; eval "echo \"\$$var\"")
 	ADMIN_PW=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 }
+
+# tls_backup WHAT: a new repository REPO=$WORK/repo and a backup of
+# $WORK/src.json into it (info WHAT), the client's TLS files in
+# TLS_TMP=$WORK/tmp and none left there after it; SNAP is the snapshot and
+# $OUT its manifest (show --json), which holds no PEM.
+tls_backup() {
+	REPO=$WORK/repo
+	init_repo "$REPO"
+	TLS_TMP=$WORK/tmp
+	mkdir -p "$TLS_TMP"
+	info "$1"
+	TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/src.json" --json
+	SNAP=$(json_get "$OUT" "d['snapshot_id']")
+	[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the backup: $(ls -A "$TLS_TMP")"
+	ok show --repo "$REPO" "$SNAP" --json
+	! grep -q "BEGIN CERTIFICATE\|PRIVATE KEY" "$OUT" || fail "PEM contents in the manifest"
+}

@@ -69,17 +69,7 @@ only_config "$WORK/keep.json" "$res_t" system-mysql '{"restore": {"definer": "ke
 ok backup --config "$WORK/src.json" --print-config
 [ "$(json_get "$OUT" "d['decided']['system-mysql']['external']")" = True ] ||
 	fail "the Secret's host did not make system-mysql external"
-REPO=$WORK/repo
-init_repo "$REPO"
-TLS_TMP=$WORK/tmp
-mkdir -p "$TLS_TMP"
-
-info "backup as the Secret's admin over verified TLS"
-TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/src.json" --json
-SNAP=$(json_get "$OUT" "d['snapshot_id']")
-[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the backup: $(ls -A "$TLS_TMP")"
-ok show --repo "$REPO" "$SNAP" --json
-! grep -q "BEGIN CERTIFICATE\|PRIVATE KEY" "$OUT" || fail "PEM contents in the manifest"
+tls_backup "backup as the Secret's admin over verified TLS"
 grep -q utf8mb4_unicode_ci "$OUT" || fail "the manifest does not record the collation utf8mb4_unicode_ci"
 grep -q '"db_user":[[:space:]]*"admin3"' "$OUT" || fail "the backup did not connect as the Secret's user admin3"
 

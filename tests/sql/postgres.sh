@@ -40,17 +40,7 @@ secret_json "$res_t/secret/zync.json" zync \
 	"DB_SSL_KEY=@$T/tls/client.key"
 only_config "$WORK/src.json" "$res_s" zync-database '{"external": true}'
 only_config "$WORK/dst.json" "$res_t" zync-database '{"external": true}'
-REPO=$WORK/repo
-init_repo "$REPO"
-TLS_TMP=$WORK/tmp
-mkdir -p "$TLS_TMP"
-
-info "backup as the Secret's user over verified TLS with a client certificate"
-TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/src.json" --json
-SNAP=$(json_get "$OUT" "d['snapshot_id']")
-[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the backup"
-ok show --repo "$REPO" "$SNAP" --json
-! grep -q "BEGIN CERTIFICATE\|PRIVATE KEY" "$OUT" || fail "PEM contents in the manifest"
+tls_backup "backup as the Secret's user over verified TLS with a client certificate"
 grep -q '"LATIN1"' "$OUT" || fail "the manifest does not record the encoding LATIN1"
 
 info "the plan says the database is created with its encoding and locale"
