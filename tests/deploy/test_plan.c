@@ -27,6 +27,7 @@
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
 #include "scratch.h"
+#include "unit/repo_fixture.h"
 
 /* ---- the table ---- */
 
@@ -257,9 +258,7 @@ static tsarc_repo *repo_with(const char *const names[], const char *const conten
 	tsarc_repo *repo;
 	size_t i;
 
-	memset(&io, 0, sizeof(io));
-	io.codec = TSARC_CODEC_ZSTD;
-	io.scrypt_n = 1024;
+	repo_fixture_options(&io);
 	assert_non_null(scratch_make(repo_dir, sizeof(repo_dir), "plan"));
 	assert_int_equal(tsarc_store_fs_open(&st, repo_dir, NULL), 0);
 	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &io), 0);

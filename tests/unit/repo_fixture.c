@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -14,6 +15,13 @@
 #include "fileio.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
+
+void repo_fixture_options(tsarc_repo_init_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->codec = TSARC_CODEC_ZSTD;
+	o->scrypt_n = 1024;
+}
 
 void repo_fixture_fill(uint8_t *p, size_t len, uint64_t seed)
 {

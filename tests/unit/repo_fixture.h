@@ -1,15 +1,20 @@
 #ifndef TSARC_TEST_REPO_FIXTURE_H
 #define TSARC_TEST_REPO_FIXTURE_H
 
-/* What the engine's repository tests (test_prune, test_objlock, test_pack,
- * test_trust) share: pseudo-random bytes from a seed, and those bytes
- * backed up as a snapshot of one stream. One copy, so that "a snapshot of
- * these bytes" means the same in every test. */
+/* What the tests that make a repository (test_prune, test_objlock,
+ * test_pack, test_trust, test_lock, test_log, test_crypto, test_forget_alloc,
+ * test_plan) share: the options of a repository that opens fast,
+ * pseudo-random bytes from a seed, and those bytes backed up as a snapshot
+ * of one stream. One copy, so that "a snapshot of these bytes" means the
+ * same in every test. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "repo.h"
 
+/* Options of a repository a test can open fast: zstd, scrypt with N=1024
+ * (the real cost takes seconds a key), everything else the default. */
+void repo_fixture_options(tsarc_repo_init_options *o);
 /* `len` bytes of a 64-bit LCG from `seed`: the same seed, the same bytes. */
 void repo_fixture_fill(uint8_t *p, size_t len, uint64_t seed);
 /* Backs up `data` as stream "s" (kind `kind`) of a new snapshot, read from

@@ -16,6 +16,7 @@
 #include "repo.h"
 #include "tsarc/errors.h"
 #include "scratch.h"
+#include "repo_fixture.h"
 
 static void test_sha256_vector(void **state)
 {
@@ -149,9 +150,7 @@ static tsarc_repo *make_repo(const char *password)
 	tsarc_store *st;
 	tsarc_repo *repo;
 
-	memset(&o, 0, sizeof(o));
-	o.codec = TSARC_CODEC_ZSTD;
-	o.scrypt_n = 1024;
+	repo_fixture_options(&o);
 	assert_non_null(scratch_make(repo_dir, sizeof(repo_dir), "unit"));
 	assert_int_equal(tsarc_store_fs_open(&st, repo_dir, NULL), 0);
 	assert_int_equal(tsarc_repo_init(&repo, st, password, &o), 0);

@@ -45,6 +45,7 @@ static char *failing_strdup(const char *s)
 #define strdup failing_strdup
 #include "../../src/cli/cmd_forget.c"
 #include "scratch.h"
+#include "repo_fixture.h"
 #undef calloc
 #undef strdup
 
@@ -59,9 +60,7 @@ static int setup(void **state)
 	int i;
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	o.codec = TSARC_CODEC_ZSTD;
-	o.scrypt_n = 1024;
+	repo_fixture_options(&o);
 	if (!scratch_make(dir, sizeof(dir), "forget") || tsarc_store_fs_open(&st, dir, NULL) ||
 		tsarc_repo_init(&repo, st, "pw", &o))
 		return -1;

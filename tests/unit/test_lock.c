@@ -21,6 +21,7 @@
 #include "snapshot.h"
 #include "tsarc/errors.h"
 #include "scratch.h"
+#include "repo_fixture.h"
 
 static char dir[256];
 static tsarc_repo *repo;
@@ -31,9 +32,7 @@ static int setup(void **state)
 	tsarc_store *st;
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	o.codec = TSARC_CODEC_ZSTD;
-	o.scrypt_n = 1024;
+	repo_fixture_options(&o);
 	if (!scratch_make(dir, sizeof(dir), "lock") || tsarc_store_fs_open(&st, dir, NULL) ||
 		tsarc_repo_init(&repo, st, "pw", &o))
 		return -1;
@@ -497,9 +496,7 @@ static void test_prune_spares_packs_of_live_backup(void **state)
 	tsarc_lock *x = NULL;
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	o.codec = TSARC_CODEC_ZSTD;
-	o.scrypt_n = 1024;
+	repo_fixture_options(&o);
 	o.format = 2;
 	o.pack_size = 65536;
 	snprintf(root, sizeof(root), "%s/v2", dir);

@@ -26,6 +26,7 @@
 #include "snapshot.h"
 #include "tsarc/errors.h"
 #include "scratch.h"
+#include "repo_fixture.h"
 
 static char dir[256];
 
@@ -114,9 +115,7 @@ static void test_damaged_latest_is_an_event_not_stderr(void **state)
 	int c;
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	o.codec = TSARC_CODEC_ZSTD;
-	o.scrypt_n = 1024;
+	repo_fixture_options(&o);
 	snprintf(url, sizeof(url), "%s/repo", dir);
 	assert_int_equal(tsarc_store_open(&st, url, NULL), 0);
 	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &o), 0);

@@ -203,9 +203,7 @@ static tsarc_repo *init_repo(const char *dir, const char *password)
 	tsarc_repo_init_options o;
 	tsarc_repo *repo;
 
-	memset(&o, 0, sizeof(o));
-	o.codec = TSARC_CODEC_ZSTD;
-	o.scrypt_n = 1024;
+	repo_fixture_options(&o);
 	o.chunker.min_size = 64 * 1024;
 	o.chunker.avg_size = 128 * 1024;
 	o.chunker.max_size = 256 * 1024;
