@@ -35,4 +35,29 @@ static inline void clear_aws_env(void)
 	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 }
 
+/* No AWS_* variable of the machine's, and no credentials or config file. */
+static inline void clear_aws_env_and_files(void)
+{
+	clear_aws_env();
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/x", 1);
+	setenv("AWS_CONFIG_FILE", "/nonexistent/y", 1);
+}
+
+/* Sets (or unsets) a NULL-terminated list of name, value pairs. */
+static inline void set_env(const char *const *env)
+{
+	size_t i;
+
+	for (i = 0; env && env[i]; i += 2)
+		setenv(env[i], env[i + 1], 1);
+}
+
+static inline void unset_env(const char *const *env)
+{
+	size_t i;
+
+	for (i = 0; env && env[i]; i += 2)
+		unsetenv(env[i]);
+}
+
 #endif

@@ -206,29 +206,6 @@ void srv_stop(void)
 	pthread_mutex_destroy(&srv.lock);
 }
 
-void clear_aws_env_and_files(void)
-{
-	clear_aws_env();
-	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/x", 1);
-	setenv("AWS_CONFIG_FILE", "/nonexistent/y", 1);
-}
-
-void set_env(const char *const *env)
-{
-	size_t i;
-
-	for (i = 0; env && env[i]; i += 2)
-		setenv(env[i], env[i + 1], 1);
-}
-
-void unset_env(const char *const *env)
-{
-	size_t i;
-
-	for (i = 0; env && env[i]; i += 2)
-		unsetenv(env[i]);
-}
-
 tsarc_store *open_store_env(const char *retries, const char *const *env)
 {
 	const char *const limits[] = {"TSARC_S3_MAX_RETRIES", retries,

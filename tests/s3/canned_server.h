@@ -16,6 +16,7 @@
 
 #include "tsarc/buf.h"
 #include "tsarc/sys/store.h"
+#include "aws_env.h" /* clear_aws_env_and_files, set_env, unset_env */
 
 /* TRICKLE: headers announcing `length` bytes, then one byte every 250 ms. */
 enum action { REPLY, RESET, STALL, SHORT, TRICKLE };
@@ -49,16 +50,9 @@ void srv_start(const canned *script, size_t n);
 void srv_stop(void);
 #define START(script) srv_start(script, sizeof(script) / sizeof(script[0]))
 
-/* No AWS_* variable of the machine's, and no credentials or config file. */
-void clear_aws_env_and_files(void);
-
-/* Sets (or unsets) a NULL-terminated list of name, value pairs. */
-void set_env(const char *const *env);
-void unset_env(const char *const *env);
-
 /* Opens the store on the canned server with the keys AKCANNED /
  * canned-secret and TSARC_S3_* settings for a test: `retries`, a 1 s
- * stall timeout, then `env` (as set_env) over it; fails the test if the
+ * stall timeout, then `env` (set_env) over it; fails the test if the
  * open fails. */
 tsarc_store *open_store_env(const char *retries, const char *const *env);
 tsarc_store *open_store(const char *retries);

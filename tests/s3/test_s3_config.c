@@ -78,14 +78,14 @@ static void use_files(void)
 
 static void test_env_wins(void **state)
 {
+	static const char *const env[] = {"AWS_ACCESS_KEY_ID", "AKENV",
+		"AWS_SECRET_ACCESS_KEY", "secret-env", "AWS_SESSION_TOKEN", "tok-env",
+		"AWS_DEFAULT_REGION", "us-west-1", NULL};
 	tsarc__s3_creds c;
 
 	(void)state;
 	use_files();
-	setenv("AWS_ACCESS_KEY_ID", "AKENV", 1);
-	setenv("AWS_SECRET_ACCESS_KEY", "secret-env", 1);
-	setenv("AWS_SESSION_TOKEN", "tok-env", 1);
-	setenv("AWS_DEFAULT_REGION", "us-west-1", 1);
+	set_env(env);
 	assert_int_equal(tsarc__s3_creds_load(&c), 0);
 	assert_string_equal(c.access_key, "AKENV");
 	assert_string_equal(c.secret_key, "secret-env");
@@ -146,9 +146,7 @@ static void test_missing(void **state)
 	assert_non_null(strstr(tsarc_error_last()->message, "nosuch"));
 	assert_non_null(strstr(tsarc_error_last()->message, "AWS_ACCESS_KEY_ID"));
 
-	clear_aws_env();
-	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/x", 1);
-	setenv("AWS_CONFIG_FILE", "/nonexistent/y", 1);
+	clear_aws_env_and_files();
 	setenv("AWS_SECRET_ACCESS_KEY", "only-the-secret", 1);
 	assert_int_equal(tsarc__s3_creds_load(&c), TSARC_ECONFIG);
 	assert_null(strstr(tsarc_error_last()->message, "only-the-secret"));
@@ -178,11 +176,9 @@ static void test_urls(void **state)
 	size_t i;
 
 	(void)state;
-	clear_aws_env();
+	clear_aws_env_and_files();
 	setenv("AWS_ACCESS_KEY_ID", "AKURL", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "secret-url", 1);
-	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/x", 1);
-	setenv("AWS_CONFIG_FILE", "/nonexistent/y", 1);
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		tsarc_store *st = NULL;
 		if (good[i].endpoint_env)
@@ -300,14 +296,14 @@ static void test_limit_defaults(void **state)
 
 static void test_limit_env(void **state)
 {
+	static const char *const env[] = {"TSARC_S3_ATTEMPT_TIMEOUT", "2",
+		"TSARC_S3_MIN_THROUGHPUT", "1000", "TSARC_S3_RETRY_DEADLINE", "5",
+		"TSARC_S3_TRACE", "1", NULL};
 	tsarc__s3_limits l;
 
 	(void)state;
 	clear_limit_env();
-	setenv("TSARC_S3_ATTEMPT_TIMEOUT", "2", 1);
-	setenv("TSARC_S3_MIN_THROUGHPUT", "1000", 1);
-	setenv("TSARC_S3_RETRY_DEADLINE", "5", 1);
-	setenv("TSARC_S3_TRACE", "1", 1);
+	set_env(env);
 	assert_int_equal(tsarc__s3_limits_load(&l), 0);
 	assert_int_equal(l.attempt_s, 2);
 	assert_int_equal(l.min_rate, 1000);

@@ -19,6 +19,17 @@
 
 #define EXP_2040 1606768800LL /* 2020-11-30T20:40:00Z */
 
+/* The parsed keys are these, expiring at EXP_2040; disposes of them. */
+static void expect_creds(tsarc__s3_creds *c, const char *access, const char *secret,
+	const char *token)
+{
+	assert_string_equal(c->access_key, access);
+	assert_string_equal(c->secret_key, secret);
+	assert_string_equal(c->session_token, token);
+	assert_int_equal(c->expires, EXP_2040);
+	tsarc__s3_creds_dispose(c);
+}
+
 static void test_sts_xml(void **state)
 {
 	static const char ok[] =
@@ -38,11 +49,7 @@ static void test_sts_xml(void **state)
 
 	(void)state;
 	assert_int_equal(tsarc__s3_parse_sts_creds(&c, ok, strlen(ok)), 0);
-	assert_string_equal(c.access_key, "ASIA1");
-	assert_string_equal(c.secret_key, "sec&ret");
-	assert_string_equal(c.session_token, "tok+/=");
-	assert_int_equal(c.expires, EXP_2040);
-	tsarc__s3_creds_dispose(&c);
+	expect_creds(&c, "ASIA1", "sec&ret", "tok+/=");
 	assert_int_equal(tsarc__s3_parse_sts_creds(&c, no_token, strlen(no_token)), TSARC_EIO);
 	assert_null(c.access_key);
 	assert_int_equal(tsarc__s3_parse_sts_creds(&c, elsewhere, strlen(elsewhere)), TSARC_EIO);
@@ -61,11 +68,7 @@ static void test_cred_json(void **state)
 
 	(void)state;
 	assert_int_equal(tsarc__s3_parse_cred_json(&c, imds, strlen(imds)), 0);
-	assert_string_equal(c.access_key, "ASIA2");
-	assert_string_equal(c.secret_key, "s2");
-	assert_string_equal(c.session_token, "t2");
-	assert_int_equal(c.expires, EXP_2040);
-	tsarc__s3_creds_dispose(&c);
+	expect_creds(&c, "ASIA2", "s2", "t2");
 	assert_int_equal(tsarc__s3_parse_cred_json(&c, failed, strlen(failed)), TSARC_EACCESS);
 	assert_int_equal(tsarc__s3_parse_cred_json(&c, no_exp, strlen(no_exp)), TSARC_EIO);
 	assert_int_equal(tsarc__s3_parse_cred_json(&c, "[1]", 3), TSARC_EIO);
