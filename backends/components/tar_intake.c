@@ -43,7 +43,7 @@ typedef struct intake {
 	tsarc_tar_stderr *t;
 	const atomic_int *stop;
 	struct archive *in, *out;
-	char *buf;        /* MEM_MAX: a small entry's data, or a copy buffer */
+	char *buf;        /* MEM_MAX + 1: a small entry's data, or a copy buffer */
 	int scratch;      /* held data first, then the data of the entry being read */
 	uint64_t kept;    /* bytes of held data at the start of scratch */
 	held *held;
@@ -389,7 +389,9 @@ int tsarc_tar_intake(int in_fd, int out_fd, void *ctx, const atomic_int *stop, c
 	k.scratch = -1;
 	k.in = archive_read_new();
 	k.out = archive_write_new();
-	k.buf = malloc(MEM_MAX);
+	/* One byte more: a read of an entry of exactly MEM_MAX bytes asks for
+	 * one past its end, to see that it ends there. */
+	k.buf = malloc(MEM_MAX + 1);
 	if (!k.in || !k.out || !k.buf) {
 		rc = fail(&k, TSARC_ENOMEM, "out of memory");
 		goto done;

@@ -186,6 +186,33 @@ static void padded_files_lose_their_zeros(void **state)
 	expect_stream(out, want, sizeof(want) / sizeof(want[0]), m);
 }
 
+/* Entries of exactly what the intake keeps in memory (1 MiB), one that
+ * goes straight through and one held back and cut. */
+static void entries_at_the_memory_bound(void **state)
+{
+	static const member m[] = {
+		{"./", AE_IFDIR, 0, 0, NULL},
+		{"./a", AE_IFREG, 1u << 20, 0, NULL},
+		{"./b", AE_IFREG, 1u << 20, 4096, NULL},
+		{"./c", AE_IFREG, (1u << 20) + 1, 0, NULL},
+	};
+	static const char *const lines[] = {
+		"tar: ./b: File shrank by 4000 bytes; padding with zeros", NULL};
+	static const seen want[] = {
+		{"./", AE_IFDIR, 0, 0, NULL},
+		{"./a", AE_IFREG, 1u << 20, 1, NULL},
+		{"./c", AE_IFREG, (1u << 20) + 1, 3, NULL},
+		{"./b", AE_IFREG, (1u << 20) - 4000, 2, NULL},
+		{"./", AE_IFDIR, 0, 0, NULL},
+	};
+	char err[512];
+	int out;
+
+	(void)state;
+	assert_int_equal(intake(m, 4, lines, &out, err, sizeof(err)), 0);
+	expect_stream(out, want, sizeof(want) / sizeof(want[0]), m);
+}
+
 /* tar's word against the archive: never more zeros cut than the entry
  * ends with, and never a report that matches no entry. */
 static void padding_that_does_not_match_fails(void **state)
@@ -253,4 +280,5 @@ static void damaged_archives_fail(void **state)
 }
 
 TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(padded_files_lose_their_zeros),
+	cmocka_unit_test(entries_at_the_memory_bound),
 	cmocka_unit_test(padding_that_does_not_match_fails), cmocka_unit_test(damaged_archives_fail))
