@@ -1,4 +1,5 @@
 #include "codec.h"
+#include "names.h"
 #include "tsarc/errors.h"
 
 #include <stdlib.h>
@@ -13,31 +14,25 @@ struct tsarc_codec {
 	ZSTD_DCtx *zd;
 };
 
+/* zstd, zlib, none: the one list parse and print share. */
+static const tsarc_name CODECS[] = {
+	{TSARC_CODEC_ZSTD, "zstd"}, {TSARC_CODEC_ZLIB, "zlib"}, {TSARC_CODEC_NONE, "none"},
+};
+
 int tsarc_codec_parse(const char *name, tsarc_codec_id *id)
 {
-	if (!strcmp(name, "zstd"))
-		*id = TSARC_CODEC_ZSTD;
-	else if (!strcmp(name, "zlib"))
-		*id = TSARC_CODEC_ZLIB;
-	else if (!strcmp(name, "none"))
-		*id = TSARC_CODEC_NONE;
-	else
+	int v;
+
+	if (!tsarc_name_find(CODECS, TSARC_NAMES_COUNT(CODECS), name, 0, &v))
 		return tsarc_error_set(TSARC_EINVAL,
 			"unknown compression '%s' (use zstd, zlib or none)", name);
+	*id = (tsarc_codec_id)v;
 	return 0;
 }
 
 const char *tsarc_codec_name(tsarc_codec_id id)
 {
-	switch (id) {
-	case TSARC_CODEC_ZSTD:
-		return "zstd";
-	case TSARC_CODEC_ZLIB:
-		return "zlib";
-	case TSARC_CODEC_NONE:
-		return "none";
-	}
-	return "unknown";
+	return tsarc_name_of(CODECS, TSARC_NAMES_COUNT(CODECS), (int)id, "unknown");
 }
 
 int tsarc_codec_default_level(tsarc_codec_id id)

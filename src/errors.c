@@ -12,34 +12,39 @@ static _Thread_local struct {
 	char message[MESSAGE_MAX];
 } last_error;
 
+/* One row a code, from the one list (TSARC_ERRNO_MAP): its name and text. */
+static const struct {
+	int code;
+	const char *name, *text;
+} ERRORS[] = {
+	{TSARC_OK, "OK", "success"},
+#define TSARC__ERR_ROW(name, value, text) {TSARC_##name, #name, text},
+	TSARC_ERRNO_MAP(TSARC__ERR_ROW)
+#undef TSARC__ERR_ROW
+};
+
+static size_t error_row(int code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ERRORS) / sizeof(ERRORS[0]); i++)
+		if (ERRORS[i].code == code)
+			break;
+	return i;
+}
+
 const char *tsarc_strerror(int code)
 {
-	switch (code) {
-	case TSARC_OK:
-		return "success";
-#define TSARC__ERR_TEXT(name, value, text) \
-	case TSARC_##name:                   \
-		return text;
-		TSARC_ERRNO_MAP(TSARC__ERR_TEXT)
-#undef TSARC__ERR_TEXT
-	default:
-		return "unknown error";
-	}
+	size_t i = error_row(code);
+
+	return i < sizeof(ERRORS) / sizeof(ERRORS[0]) ? ERRORS[i].text : "unknown error";
 }
 
 const char *tsarc_errname(int code)
 {
-	switch (code) {
-	case TSARC_OK:
-		return "OK";
-#define TSARC__ERR_NAME(name, value, text) \
-	case TSARC_##name:                   \
-		return #name;
-		TSARC_ERRNO_MAP(TSARC__ERR_NAME)
-#undef TSARC__ERR_NAME
-	default:
-		return "UNKNOWN";
-	}
+	size_t i = error_row(code);
+
+	return i < sizeof(ERRORS) / sizeof(ERRORS[0]) ? ERRORS[i].name : "UNKNOWN";
 }
 
 int tsarc_error_set(int code, const char *fmt, ...)

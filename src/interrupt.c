@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* PTHREAD_MUTEX_RECURSIVE */
 #include "interrupt.h"
 #include "log.h"
+#include "names.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -66,16 +67,11 @@ static void cleanup_lock(void)
 
 const char *tsarc_signal_name(int sig)
 {
-	switch (sig) {
-	case SIGINT:
-		return "SIGINT";
-	case SIGTERM:
-		return "SIGTERM";
-	case SIGHUP:
-		return "SIGHUP";
-	default:
-		return "a signal";
-	}
+	static const tsarc_name SIGNALS[] = {
+		{SIGINT, "SIGINT"}, {SIGTERM, "SIGTERM"}, {SIGHUP, "SIGHUP"},
+	};
+
+	return tsarc_name_of(SIGNALS, TSARC_NAMES_COUNT(SIGNALS), sig, "a signal");
 }
 
 int tsarc_interrupted(void)

@@ -1,6 +1,7 @@
 /* The library's one way to say something that is not an error: see
  * include/tsarc/log.h. */
 #include "log.h"
+#include "names.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -25,17 +26,12 @@ void tsarc_log_set(tsarc_log_fn fn, void *payload)
 
 const char *tsarc_log_level_name(tsarc_log_level level)
 {
-	switch (level) {
-	case TSARC_LOG_DEBUG:
-		return "debug";
-	case TSARC_LOG_INFO:
-		return "info";
-	case TSARC_LOG_WARN:
-		return "warn";
-	case TSARC_LOG_ERROR:
-		return "error";
-	}
-	return "info";
+	static const tsarc_name LEVELS[] = {
+		{TSARC_LOG_DEBUG, "debug"}, {TSARC_LOG_INFO, "info"},
+		{TSARC_LOG_WARN, "warn"}, {TSARC_LOG_ERROR, "error"},
+	};
+
+	return tsarc_name_of(LEVELS, TSARC_NAMES_COUNT(LEVELS), (int)level, "info");
 }
 
 void tsarc__log(tsarc_log_level level, const char *component, const char *event,

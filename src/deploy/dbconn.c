@@ -6,6 +6,7 @@
 #include "dbconn.h"
 #include "fileio.h"
 #include "fmt.h"
+#include "names.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 #include "wipe.h"
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,30 +24,29 @@ static int nomem(void)
 	return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 }
 
+/* libpq's spellings first: they are the ones printed (PGSSLMODE); MySQL's
+ * and the aliases after them parse to the same modes. */
+static const tsarc_name TLS_MODES[] = {
+	{TSARC_TLS_DISABLE, "disable"}, {TSARC_TLS_DISABLE, "disabled"},
+	{TSARC_TLS_PREFER, "prefer"}, {TSARC_TLS_PREFER, "preferred"},
+	{TSARC_TLS_PREFER, "allow"},
+	{TSARC_TLS_REQUIRE, "require"}, {TSARC_TLS_REQUIRE, "required"},
+	{TSARC_TLS_VERIFY_CA, "verify-ca"}, {TSARC_TLS_VERIFY_CA, "verify_ca"},
+	{TSARC_TLS_VERIFY_FULL, "verify-full"}, {TSARC_TLS_VERIFY_FULL, "verify_identity"},
+	{TSARC_TLS_VERIFY_FULL, "verify_full"},
+};
+
 int tsarc_tls_mode_parse(const char *text, const char *what, tsarc_tls_mode *out)
 {
-	static const struct {
-		const char *name;
-		tsarc_tls_mode mode;
-	} names[] = {
-		{"disabled", TSARC_TLS_DISABLE}, {"disable", TSARC_TLS_DISABLE},
-		{"preferred", TSARC_TLS_PREFER}, {"prefer", TSARC_TLS_PREFER},
-		{"allow", TSARC_TLS_PREFER},
-		{"required", TSARC_TLS_REQUIRE}, {"require", TSARC_TLS_REQUIRE},
-		{"verify_ca", TSARC_TLS_VERIFY_CA}, {"verify-ca", TSARC_TLS_VERIFY_CA},
-		{"verify_identity", TSARC_TLS_VERIFY_FULL}, {"verify-full", TSARC_TLS_VERIFY_FULL},
-		{"verify_full", TSARC_TLS_VERIFY_FULL},
-	};
-	size_t i;
+	int v;
 
 	*out = TSARC_TLS_UNSET;
 	if (!text || !*text)
 		return 0;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcasecmp(text, names[i].name)) {
-			*out = names[i].mode;
-			return 0;
-		}
+	if (tsarc_name_find(TLS_MODES, TSARC_NAMES_COUNT(TLS_MODES), text, 1, &v)) {
+		*out = (tsarc_tls_mode)v;
+		return 0;
+	}
 	return tsarc_error_set(TSARC_ECONFIG, "%s is not a TLS mode (disabled, preferred, "
 		"required, verify_ca, verify_identity, or libpq's disable ... verify-full)", what);
 }
@@ -61,20 +60,7 @@ tsarc_tls_mode tsarc_conn_tls_mode(const tsarc_conn *conn)
 
 const char *tsarc_tls_mode_name(tsarc_tls_mode m)
 {
-	switch (m) {
-	case TSARC_TLS_DISABLE:
-		return "disable";
-	case TSARC_TLS_PREFER:
-		return "prefer";
-	case TSARC_TLS_REQUIRE:
-		return "require";
-	case TSARC_TLS_VERIFY_CA:
-		return "verify-ca";
-	case TSARC_TLS_VERIFY_FULL:
-		return "verify-full";
-	default:
-		return "unset";
-	}
+	return tsarc_name_of(TLS_MODES, TSARC_NAMES_COUNT(TLS_MODES), (int)m, "unset");
 }
 
 /* An optional key of the Secret: *out NULL when it has none (or it is

@@ -96,6 +96,42 @@ static void configured_password_brings_its_user(void **state)
 	unsetenv("TSARC_TEST_DBCONN_PW");
 }
 
+/* Each spelling parses (in any case); libpq's spelling prints, since it
+ * goes into PGSSLMODE. */
+static void tls_mode_names(void **state)
+{
+	static const struct {
+		const char *text;
+		tsarc_tls_mode mode;
+		const char *printed;
+	} cases[] = {
+		{"disabled", TSARC_TLS_DISABLE, "disable"},
+		{"DISABLE", TSARC_TLS_DISABLE, "disable"},
+		{"preferred", TSARC_TLS_PREFER, "prefer"},
+		{"allow", TSARC_TLS_PREFER, "prefer"},
+		{"Required", TSARC_TLS_REQUIRE, "require"},
+		{"verify_ca", TSARC_TLS_VERIFY_CA, "verify-ca"},
+		{"verify-ca", TSARC_TLS_VERIFY_CA, "verify-ca"},
+		{"verify_identity", TSARC_TLS_VERIFY_FULL, "verify-full"},
+		{"verify_full", TSARC_TLS_VERIFY_FULL, "verify-full"},
+		{"", TSARC_TLS_UNSET, "unset"},
+	};
+	tsarc_tls_mode m;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(tsarc_tls_mode_parse(cases[i].text, "mode", &m), 0);
+		assert_int_equal(m, cases[i].mode);
+		assert_string_equal(tsarc_tls_mode_name(m), cases[i].printed);
+	}
+	assert_int_equal(tsarc_tls_mode_parse(NULL, "mode", &m), 0);
+	assert_int_equal(m, TSARC_TLS_UNSET);
+	assert_int_equal(tsarc_tls_mode_parse("verify", "DATABASE_SSL_MODE", &m), TSARC_ECONFIG);
+	assert_int_equal(m, TSARC_TLS_UNSET);
+	assert_non_null(strstr(tsarc_error_last()->message, "DATABASE_SSL_MODE is not a TLS mode"));
+}
+
 static void tls_modes_and_args(void **state)
 {
 	static const char *const kv[] = {"URL", "mysql2://a:b@h/system", "DATABASE_SSL_MODE",
@@ -201,5 +237,6 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(secret_user_wins_over_profile_user),
 	cmocka_unit_test(user_key_when_url_has_none),
 	cmocka_unit_test(configured_password_brings_its_user),
+	cmocka_unit_test(tls_mode_names),
 	cmocka_unit_test(tls_modes_and_args),
 	cmocka_unit_test(probe_answers_and_create_options))

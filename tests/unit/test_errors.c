@@ -25,6 +25,32 @@ static void codes_and_prefix(void **state)
 	assert_int_equal(tsarc_error_last()->code, 0);
 }
 
+/* Every code of the list has its name and text, and an unknown code
+ * says so (both come from one table). */
+static void every_code_named(void **state)
+{
+	static const struct {
+		int code;
+		const char *name, *text;
+	} codes[] = {
+		{TSARC_OK, "OK", "success"},
+#define ROW(name, value, text) {value, #name, text},
+		TSARC_ERRNO_MAP(ROW)
+#undef ROW
+	};
+	size_t i;
+
+	(void)state;
+	assert_true(sizeof(codes) / sizeof(codes[0]) > 10);
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		assert_string_equal(tsarc_errname(codes[i].code), codes[i].name);
+		assert_string_equal(tsarc_strerror(codes[i].code), codes[i].text);
+	}
+	assert_string_equal(tsarc_errname(-9999), "UNKNOWN");
+	assert_string_equal(tsarc_strerror(-9999), "unknown error");
+	assert_string_equal(tsarc_strerror(1), "unknown error");
+}
+
 static void *fail_in_thread(void *arg)
 {
 	tsarc_saved_error *e = arg;
@@ -76,5 +102,6 @@ static void kept_across_a_cleanup(void **state)
 
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(codes_and_prefix),
+	cmocka_unit_test(every_code_named),
 	cmocka_unit_test(saved_across_threads),
 	cmocka_unit_test(kept_across_a_cleanup))
