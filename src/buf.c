@@ -141,3 +141,15 @@ int tsarc_reserve(void *arrp, size_t n, size_t *cap, size_t elem, size_t first)
 	*cap = ncap;
 	return 0;
 }
+
+int tsarc_strv_push(char ***v, size_t *n, size_t *cap, size_t first, const char *s)
+{
+	char *copy;
+
+	if (TSARC_RESERVE(*v, *n, *cap, first))
+		return TSARC_ENOMEM;
+	if (!(copy = strdup(s)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	(*v)[(*n)++] = copy;
+	return 0;
+}

@@ -18,4 +18,9 @@ int tsarc_reserve(void *arrp, size_t n, size_t *cap, size_t elem, size_t first);
 #define TSARC_RESERVE(arr, n, cap, first) \
 	tsarc_reserve(&(arr), (n), &(cap), sizeof(*(arr)), (first))
 
+/* A copy of `s` appended to the string array *v of *n (growing it as
+ * above): names gathered from a listing or an archive. On failure *v,
+ * *n and *cap are as they were, and `s` is not kept. */
+int tsarc_strv_push(char ***v, size_t *n, size_t *cap, size_t first, const char *s);
+
 #endif

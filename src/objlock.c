@@ -320,12 +320,7 @@ static int collect_hidden(const char *name, uint64_t size, int64_t mtime, void *
 		tsarc_chunkset_lookup(h->skip, id, NULL))
 		return 0;
 	tsarc_error_clear();
-	if (TSARC_RESERVE(h->names, h->n, h->cap, 64))
-		return TSARC_ENOMEM;
-	if (!(h->names[h->n] = strdup(name)))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	h->n++;
-	return 0;
+	return tsarc_strv_push(&h->names, &h->n, &h->cap, 64, name);
 }
 
 int tsarc_objlock_sweep(tsarc_repo *repo, tsarc_chunkset *referenced,

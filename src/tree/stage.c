@@ -279,12 +279,7 @@ static int check_links(stager *s)
 
 static int remember_link(stager *s, const char *name)
 {
-	if (TSARC_RESERVE(s->links, s->nlinks, s->links_cap, 16))
-		return TSARC_ENOMEM;
-	if (!(s->links[s->nlinks] = strdup(name)))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	s->nlinks++;
-	return 0;
+	return tsarc_strv_push(&s->links, &s->nlinks, &s->links_cap, 16, name);
 }
 
 static int fix_dirs(stager *s)

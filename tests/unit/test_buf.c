@@ -1,15 +1,18 @@
 /* buf.c: appending, printf into a buffer (growing past its first
- * allocation, and the ceiling, which the allocation may be past). */
+ * allocation, and the ceiling, which the allocation may be past); the
+ * growing arrays of grow.h (tsarc_reserve, tsarc_strv_push). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "cmocka_main.h"
 
+#include "grow.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
@@ -65,7 +68,56 @@ static void printf_keeps_the_ceiling(void **state)
 	tsarc_buf_dispose(&b);
 }
 
+/* Doubling from `first`; an element count whose bytes overflow is refused
+ * and leaves the array as it was. */
+static void reserve_doubles(void **state)
+{
+	static const struct {
+		size_t n, cap_before, cap_after;
+	} steps[] = {{0, 0, 3}, {2, 3, 3}, {3, 3, 6}, {6, 6, 12}, {11, 12, 12}, {12, 12, 24}};
+	uint32_t *arr = NULL;
+	size_t cap = 0, i, huge;
+	char *big = NULL;
+
+	(void)state;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		assert_int_equal(cap, steps[i].cap_before);
+		assert_int_equal(TSARC_RESERVE(arr, steps[i].n, cap, 3), 0);
+		assert_int_equal(cap, steps[i].cap_after);
+		arr[steps[i].n] = (uint32_t)i; /* the slot is there (ASan checks) */
+	}
+	free(arr);
+	huge = SIZE_MAX / 2 + 1;
+	assert_int_equal(tsarc_reserve(&big, huge, &huge, 1, 1), TSARC_ENOMEM);
+	assert_null(big);
+	assert_int_equal(huge, SIZE_MAX / 2 + 1);
+}
+
+/* Copies, in order; the caller's string is not kept. */
+static void strv_push_copies(void **state)
+{
+	char **v = NULL, word[8];
+	size_t n = 0, cap = 0, i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		snprintf(word, sizeof(word), "w%zu", i);
+		assert_int_equal(tsarc_strv_push(&v, &n, &cap, 2, word), 0);
+		word[0] = 'X';
+	}
+	assert_int_equal(n, 5);
+	assert_int_equal(cap, 8);
+	for (i = 0; i < n; i++) {
+		snprintf(word, sizeof(word), "w%zu", i);
+		assert_string_equal(v[i], word);
+		free(v[i]);
+	}
+	free(v);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(reserve_doubles),
+	cmocka_unit_test(strv_push_copies),
 	cmocka_unit_test(printf_appends),
 	cmocka_unit_test(printf_grows),
 	cmocka_unit_test(printf_keeps_the_ceiling))
