@@ -472,27 +472,13 @@ char **tsarc_index_object_names(const tsarc_index *idx, size_t *count)
 	return idx->objects;
 }
 
-static int list_pack(const char *name, uint64_t size, int64_t mtime, void *payload)
-{
-	uint8_t bin[TSARC_ID_LEN];
-	int added;
-
-	(void)mtime;
-	if (strlen(name) != TSARC_ID_HEX_LEN || tsarc_hex_decode(bin, sizeof(bin), name)) {
-		tsarc_error_clear();
-		return 0;
-	}
-	return tsarc_chunkset_claim(payload, bin,
-		size > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)size, &added);
-}
-
 int tsarc_index_list_packs(const tsarc_repo *repo, tsarc_chunkset **out)
 {
 	int rc;
 
 	if ((rc = tsarc_chunkset_new(out)))
 		return rc;
-	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_DATA, list_pack, *out))) {
+	if ((rc = tsarc_chunkset_load(*out, repo->store))) {
 		tsarc_chunkset_free(*out);
 		*out = NULL;
 	}
