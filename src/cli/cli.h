@@ -57,6 +57,9 @@ typedef struct cli_common {
 	{"quiet", no_argument, NULL, 'q'},                           \
 	{"help", no_argument, NULL, 'h'}
 
+/* The options of a command that has none of its own. */
+extern const struct option cli_common_longopts[];
+
 #define CLI_COMMON_HELP                                                         \
 	"Common options:\n"                                                     \
 	"  -r, --repo URL           repository: a path, s3:http(s)://host[:port]/bucket[/prefix]\n" \

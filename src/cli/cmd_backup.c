@@ -513,9 +513,8 @@ static const char DUMP_HELP[] =
 
 int cmd_dump(int argc, char **argv)
 {
-	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-	static const cli_command cmd = {"dump", DUMP_HELP, longopts, "r:qh", NULL, 2,
-		"give a snapshot and a stream name"};
+	static const cli_command cmd = {"dump", DUMP_HELP, cli_common_longopts, "r:qh", NULL,
+		2, "give a snapshot and a stream name"};
 	tsarc_repo *repo = NULL;
 	int rc;
 	cli_common c;

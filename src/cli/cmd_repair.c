@@ -27,9 +27,8 @@ static void on_damaged(const char *pack, const char *msg, void *payload)
 
 int cmd_repair(int argc, char **argv)
 {
-	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-	static const cli_command cmd = {"repair", REPAIR_HELP, longopts, "r:qh", NULL,
-		CLI_ANY_OPERANDS, NULL};
+	static const cli_command cmd = {"repair", REPAIR_HELP, cli_common_longopts, "r:qh",
+		NULL, CLI_ANY_OPERANDS, NULL};
 	tsarc_repair_result res;
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;

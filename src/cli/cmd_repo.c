@@ -215,9 +215,8 @@ static cJSON *snapshot_summary(const tsarc_snapshot *s)
 
 int cmd_snapshots(int argc, char **argv)
 {
-	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-	static const cli_command cmd = {"snapshots", SNAPSHOTS_HELP, longopts, "r:qh", NULL, 0,
-		NULL};
+	static const cli_command cmd = {"snapshots", SNAPSHOTS_HELP, cli_common_longopts,
+		"r:qh", NULL, 0, NULL};
 	tsarc_snapshot **snaps = NULL;
 	tsarc_repo *repo = NULL;
 	size_t n = 0, i, k;

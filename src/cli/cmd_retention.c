@@ -26,9 +26,8 @@ static const char EXTEND_HELP[] =
 
 int cmd_extend_retention(int argc, char **argv)
 {
-	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-	static const cli_command cmd = {"extend-retention", EXTEND_HELP, longopts, "r:qh", NULL, 0,
-		NULL};
+	static const cli_command cmd = {"extend-retention", EXTEND_HELP, cli_common_longopts,
+		"r:qh", NULL, 0, NULL};
 	tsarc_extend_result res;
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;

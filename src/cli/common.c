@@ -18,6 +18,8 @@
 
 /* The common options that keep their argument as given, and the flags:
  * rows that differ only by the field they set. */
+const struct option cli_common_longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+
 static const struct {
 	int opt;
 	size_t at;
