@@ -249,6 +249,39 @@ static void test_writer_refuses_unreadable(void **state)
 	archive_write_free(a);
 }
 
+/* The owned copy of an object's attributes (the restore's batch slot):
+ * equal strings in new memory, no type when there is none, zero after. */
+static void test_attrs_copy(void **state)
+{
+	tsarc_s3sys_obj o = {"a/b", "text/plain", meta1, 2, 3, 0};
+	tsarc_s3sys_attrs a;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(tsarc_s3sys_attrs_copy(&a, &o), 0);
+	assert_string_equal(a.key, "a/b");
+	assert_ptr_not_equal(a.key, o.key);
+	assert_string_equal(a.type, "text/plain");
+	assert_int_equal(a.nmeta, 2);
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(a.names[i], meta1[i].name);
+		assert_string_equal(a.values[i], meta1[i].value);
+		assert_ptr_not_equal(a.values[i], meta1[i].value);
+	}
+	tsarc_s3sys_attrs_dispose(&a);
+	assert_null(a.key);
+	assert_int_equal(a.nmeta, 0);
+	o.content_type = NULL;
+	o.nmeta = 0;
+	assert_int_equal(tsarc_s3sys_attrs_copy(&a, &o), 0);
+	assert_null(a.type);
+	assert_int_equal(a.nmeta, 0);
+	tsarc_s3sys_attrs_dispose(&a);
+	o.nmeta = TSARC_S3SYS_META_MAX + 1;
+	assert_int_equal(tsarc_s3sys_attrs_copy(&a, &o), TSARC_EINVAL);
+	tsarc_s3sys_attrs_dispose(&a);
+}
+
 static void test_key_rules(void **state)
 {
 	char long_key[1100];
@@ -277,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_entries),
 		cmocka_unit_test(test_duplicate_keys_fail),
 		cmocka_unit_test(test_key_rules),
+		cmocka_unit_test(test_attrs_copy),
 		cmocka_unit_test(test_writer_refuses_unreadable),
 	};
 	size_t i;

@@ -18,6 +18,7 @@
  */
 #include "s3sys.h"
 #include "stream.h"
+#include "grow.h"
 #include "parallel.h"
 #include "tree_restore.h"
 #include "tsarc/errors.h"
@@ -32,24 +33,6 @@
 static int nomem(void)
 {
 	return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-}
-
-/* A copy of `key` at the end of a growing array of keys. */
-static int keys_push(char ***keys, size_t *n, size_t *cap, const char *key)
-{
-	char **grown;
-
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 256;
-		if (!(grown = realloc(*keys, c * sizeof(*grown))))
-			return nomem();
-		*keys = grown;
-		*cap = c;
-	}
-	if (!((*keys)[*n] = strdup(key)))
-		return nomem();
-	(*n)++;
-	return 0;
 }
 
 /* ---- before the first write: where ---- */
@@ -182,9 +165,7 @@ static int drain(int fd)
 
 /* An object read from the stream, waiting for its PUT. */
 typedef struct pending {
-	char *key, *type;
-	char *names[TSARC_S3SYS_META_MAX], *values[TSARC_S3SYS_META_MAX];
-	size_t nmeta;
+	tsarc_s3sys_attrs a;
 	tsarc_buf body;
 } pending;
 
@@ -202,16 +183,8 @@ typedef struct pass {
 
 static void pending_clear(pending *q)
 {
-	size_t i;
-
-	free(q->key);
-	free(q->type);
-	for (i = 0; i < q->nmeta; i++) {
-		free(q->names[i]);
-		free(q->values[i]);
-	}
+	tsarc_s3sys_attrs_dispose(&q->a);
 	tsarc_buf_dispose(&q->body);
-	memset(q, 0, sizeof(*q));
 }
 
 static int put_one(size_t index, void *ctx, void *worker)
@@ -226,17 +199,17 @@ static int put_one(size_t index, void *ctx, void *worker)
 	int rc;
 
 	(void)worker;
-	if ((size_t)snprintf(full, sizeof(full), "%s%s", p->w->prefix, q->key) >= sizeof(full))
+	if ((size_t)snprintf(full, sizeof(full), "%s%s", p->w->prefix, q->a.key) >= sizeof(full))
 		return tsarc_error_set(TSARC_EINVAL, "key '%.200s' under prefix '%s' is longer than "
-			"S3 allows", q->key, p->w->prefix);
-	if (q->type) {
+			"S3 allows", q->a.key, p->w->prefix);
+	if (q->a.type) {
 		h[nh].name = "content-type";
-		h[nh++].value = q->type;
+		h[nh++].value = q->a.type;
 	}
-	for (i = 0; i < q->nmeta; i++) {
-		snprintf(names[i], sizeof(names[i]), "x-amz-meta-%s", q->names[i]);
+	for (i = 0; i < q->a.nmeta; i++) {
+		snprintf(names[i], sizeof(names[i]), "x-amz-meta-%s", q->a.names[i]);
 		h[nh].name = names[i];
-		h[nh++].value = q->values[i];
+		h[nh++].value = q->a.values[i];
 	}
 	rq.method = "PUT";
 	rq.key = full;
@@ -272,22 +245,15 @@ static int flush(pass *p)
 static int pend(pass *p, const tsarc_s3sys_obj *o, pending **out)
 {
 	pending *q = &p->batch[p->nbatch];
-	size_t i;
 	int rc;
 
-	if ((rc = keys_push(&p->keys, &p->nkeys, &p->cap, o->key)))
+	if ((rc = tsarc_strv_push(&p->keys, &p->nkeys, &p->cap, 256, o->key)))
 		return rc;
 	memset(q, 0, sizeof(*q));
 	tsarc_buf_init(&q->body, TSARC_S3SYS_OBJECT_MAX);
 	p->nbatch++; /* from here on cleared with the batch */
-	if (!(q->key = strdup(o->key)) || (o->content_type && !(q->type = strdup(o->content_type))))
-		return nomem();
-	for (i = 0; i < o->nmeta; i++, q->nmeta++)
-		if (!(q->names[i] = strdup(o->meta[i].name)) ||
-			!(q->values[i] = strdup(o->meta[i].value))) {
-			free(q->names[i]);
-			return nomem();
-		}
+	if ((rc = tsarc_s3sys_attrs_copy(&q->a, o)))
+		return rc;
 	*out = q;
 	return 0;
 }
@@ -364,7 +330,7 @@ static int existing_cb(const tsarc__s3_list_entry *e, void *ud)
 {
 	existing *x = ud;
 
-	return keys_push(&x->keys, &x->n, &x->cap, e->key);
+	return tsarc_strv_push(&x->keys, &x->n, &x->cap, 256, e->key);
 }
 
 static int str_cmp(const void *a, const void *b)

@@ -206,39 +206,59 @@ static char *xattr_string(const void *v, size_t n)
 	return s;
 }
 
-typedef struct entry_fields {
-	char *key, *type;
-	char *names[TSARC_S3SYS_META_MAX], *values[TSARC_S3SYS_META_MAX];
-	tsarc_s3sys_meta meta[TSARC_S3SYS_META_MAX];
-	size_t nmeta, bytes;
-} entry_fields;
-
-static void fields_dispose(entry_fields *f)
+void tsarc_s3sys_attrs_dispose(tsarc_s3sys_attrs *a)
 {
 	size_t i;
 
-	free(f->key);
-	free(f->type);
-	for (i = 0; i < f->nmeta; i++) {
-		free(f->names[i]);
-		free(f->values[i]);
+	free(a->key);
+	free(a->type);
+	for (i = 0; i < a->nmeta; i++) {
+		free(a->names[i]);
+		free(a->values[i]);
 	}
-	memset(f, 0, sizeof(*f));
+	memset(a, 0, sizeof(*a));
 }
+
+int tsarc_s3sys_attrs_copy(tsarc_s3sys_attrs *a, const tsarc_s3sys_obj *o)
+{
+	size_t i;
+
+	memset(a, 0, sizeof(*a));
+	if (o->nmeta > TSARC_S3SYS_META_MAX)
+		return tsarc_error_set(TSARC_EINVAL, "object '%.200s' has more than %d metadata "
+			"entries", o->key, TSARC_S3SYS_META_MAX);
+	if (!(a->key = strdup(o->key)) || (o->content_type && !(a->type = strdup(o->content_type))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (i = 0; i < o->nmeta; i++, a->nmeta++)
+		if (!(a->names[i] = strdup(o->meta[i].name)) ||
+			!(a->values[i] = strdup(o->meta[i].value))) {
+			free(a->names[i]);
+			a->names[i] = NULL;
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		}
+	return 0;
+}
+
+/* An entry's attributes, with the view of its metadata the callback gets. */
+typedef struct entry_fields {
+	tsarc_s3sys_attrs a;
+	tsarc_s3sys_meta meta[TSARC_S3SYS_META_MAX];
+	size_t bytes;
+} entry_fields;
 
 static int same_again(const entry_fields *f, const char *name, const char *v)
 {
 	size_t i;
 
 	if (!strcmp(name, X_KEY))
-		return f->key && !strcmp(f->key, v);
+		return f->a.key && !strcmp(f->a.key, v);
 	if (!strcmp(name, X_TYPE))
-		return f->type && !strcmp(f->type, v);
+		return f->a.type && !strcmp(f->a.type, v);
 	if (strncmp(name, X_META, strlen(X_META)))
 		return 0;
-	for (i = 0; i < f->nmeta; i++)
-		if (!strcmp(f->names[i], name + strlen(X_META)))
-			return !strcmp(f->values[i], v);
+	for (i = 0; i < f->a.nmeta; i++)
+		if (!strcmp(f->a.names[i], name + strlen(X_META)))
+			return !strcmp(f->a.values[i], v);
 	return 0;
 }
 
@@ -265,29 +285,29 @@ static int entry_fields_get(struct archive_entry *e, size_t index, entry_fields 
 			free(s);
 			continue;
 		}
-		if (!strcmp(name, X_KEY) && !f->key) {
-			f->key = s;
-		} else if (!strcmp(name, X_TYPE) && !f->type) {
-			f->type = s;
+		if (!strcmp(name, X_KEY) && !f->a.key) {
+			f->a.key = s;
+		} else if (!strcmp(name, X_TYPE) && !f->a.type) {
+			f->a.type = s;
 		} else if (!strncmp(name, X_META, strlen(X_META)) &&
 			   meta_name_ok(name + strlen(X_META)) &&
-			   f->nmeta < TSARC_S3SYS_META_MAX) {
+			   f->a.nmeta < TSARC_S3SYS_META_MAX) {
 			size_t i;
-			for (i = 0; i < f->nmeta; i++)
-				if (!strcmp(f->names[i], name + strlen(X_META)))
+			for (i = 0; i < f->a.nmeta; i++)
+				if (!strcmp(f->a.names[i], name + strlen(X_META)))
 					break;
-			if (i < f->nmeta || !(f->names[f->nmeta] = malloc(strlen(name)))) {
+			if (i < f->a.nmeta || !(f->a.names[f->a.nmeta] = malloc(strlen(name)))) {
 				free(s);
-				return i < f->nmeta ? tsarc_error_set(TSARC_EINVAL,
+				return i < f->a.nmeta ? tsarc_error_set(TSARC_EINVAL,
 							      "entry %zu: metadata '%.80s' twice",
 							      index, name)
 						    : tsarc_error_set(TSARC_ENOMEM, "out of memory");
 			}
-			strcpy(f->names[f->nmeta], name + strlen(X_META));
-			f->values[f->nmeta] = s;
-			f->meta[f->nmeta].name = f->names[f->nmeta];
-			f->meta[f->nmeta].value = s;
-			f->nmeta++;
+			strcpy(f->a.names[f->a.nmeta], name + strlen(X_META));
+			f->a.values[f->a.nmeta] = s;
+			f->meta[f->a.nmeta].name = f->a.names[f->a.nmeta];
+			f->meta[f->a.nmeta].value = s;
+			f->a.nmeta++;
 		} else {
 			free(s);
 			return tsarc_error_set(TSARC_EINVAL,
@@ -295,7 +315,7 @@ static int entry_fields_get(struct archive_entry *e, size_t index, entry_fields 
 				"than %d metadata entries)", index, name, TSARC_S3SYS_META_MAX);
 		}
 	}
-	if (!f->key)
+	if (!f->a.key)
 		return tsarc_error_set(TSARC_EINVAL, "entry %zu ('%.200s') has no " X_KEY,
 			index, archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
 	return 0;
@@ -324,36 +344,36 @@ int tsarc_s3sys_read(struct archive *a, tsarc_s3sys_entry_cb cb, void *ud)
 		}
 		if ((rc = entry_fields_get(e, index, &f)))
 			goto next;
-		if ((rc = tsarc_s3sys_key_check(f.key))) {
+		if ((rc = tsarc_s3sys_key_check(f.a.key))) {
 			tsarc_error_prefix("entry %zu", index);
 			goto next;
 		}
 		snprintf(want, sizeof(want), "s3-unsafe-keys/%zu", index);
-		if (!path || strcmp(path, tsarc_s3sys_key_is_path(f.key) ? f.key : want)) {
+		if (!path || strcmp(path, tsarc_s3sys_key_is_path(f.a.key) ? f.a.key : want)) {
 			rc = tsarc_error_set(TSARC_EINVAL,
 				"entry %zu: name '%.200s' does not match its key '%.200s'", index,
-				path ? path : "", f.key);
+				path ? path : "", f.a.key);
 			goto next;
 		}
-		if (prev && strcmp(prev, f.key) >= 0) {
+		if (prev && strcmp(prev, f.a.key) >= 0) {
 			rc = tsarc_error_set(TSARC_EINVAL,
 				"entry %zu: key '%.200s' does not come after '%.200s' (keys are "
-				"sorted and unique)", index, f.key, prev);
+				"sorted and unique)", index, f.a.key, prev);
 			goto next;
 		}
 		memset(&o, 0, sizeof(o));
-		o.key = f.key;
-		o.content_type = f.type;
+		o.key = f.a.key;
+		o.content_type = f.a.type;
 		o.meta = f.meta;
-		o.nmeta = f.nmeta;
+		o.nmeta = f.a.nmeta;
 		o.size = (uint64_t)archive_entry_size(e);
 		o.mtime = (int64_t)archive_entry_mtime(e);
 		rc = cb(a, &o, ud);
 		free(prev);
-		prev = f.key;
-		f.key = NULL;
+		prev = f.a.key;
+		f.a.key = NULL;
 next:
-		fields_dispose(&f);
+		tsarc_s3sys_attrs_dispose(&f.a);
 		if (rc)
 			break;
 		index++;

@@ -41,6 +41,21 @@ typedef struct tsarc_s3sys_obj {
 	int64_t mtime; /* seconds since the epoch; the entry's mtime */
 } tsarc_s3sys_obj;
 
+/* An object's key, Content-Type and metadata, each string its own: what
+ * the reader gathers from an entry's attributes, and what a restore keeps
+ * of an object until its PUT. */
+typedef struct tsarc_s3sys_attrs {
+	char *key, *type; /* type NULL: none */
+	char *names[TSARC_S3SYS_META_MAX], *values[TSARC_S3SYS_META_MAX];
+	size_t nmeta;
+} tsarc_s3sys_attrs;
+
+/* Copies o's key, type and metadata into `a` (whatever it held is not
+ * freed). On failure `a` holds what was copied: dispose it. */
+int tsarc_s3sys_attrs_copy(tsarc_s3sys_attrs *a, const tsarc_s3sys_obj *o);
+/* Frees every string and zeroes `a`. */
+void tsarc_s3sys_attrs_dispose(tsarc_s3sys_attrs *a);
+
 /* 0 when `key` can be an S3 key tsarc writes: 1 to 1024 bytes of UTF-8,
  * no control characters. Else TSARC_EINVAL saying why. */
 int tsarc_s3sys_key_check(const char *key);
