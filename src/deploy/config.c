@@ -142,6 +142,18 @@ static int parse_transport(tsarc_deploy *d)
 	return 0;
 }
 
+/* The fields every component may have that reach a shell, a command
+ * line or a path; its kind checks its own (validate). */
+static const tsarc_field_rule COMPONENT_FIELDS[] = {
+	{"password_env", TSARC_FIELD_ENV, NULL, NULL},
+	TSARC_POD_ENV_FIELDS,
+	{"resource", TSARC_FIELD_STRING, tsarc_valid_kube_type, TSARC_KUBE_TYPE_RULE},
+	{"names", TSARC_FIELD_STRINGS, tsarc_valid_kube_name, TSARC_KUBE_NAME_RULE},
+	{"optional_names", TSARC_FIELD_STRINGS, tsarc_valid_kube_name, TSARC_KUBE_NAME_RULE},
+	{"stream", TSARC_FIELD_STRING, NULL, NULL},
+	{NULL, TSARC_FIELD_STRING, NULL, NULL},
+};
+
 /* The fields of a component that reach a shell, a command line or a
  * path, and its restore recipe. */
 static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf *out)
@@ -166,17 +178,7 @@ static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf
 		tsarc_error_prefix("%s", d->origin);
 		return rc;
 	}
-	if ((rc = tsarc_check_env_field(c, "password_env", TSARC_ECONFIG, where)) ||
-		(rc = tsarc_check_env_field(c, "pod_password_env", TSARC_ECONFIG, where)) ||
-		(rc = tsarc_check_env_map(c, "env", TSARC_ECONFIG, where)) ||
-		(rc = tsarc_check_env_map(c, "pod_env", TSARC_ECONFIG, where)) ||
-		(rc = tsarc_check_string_field(c, "resource", tsarc_valid_kube_type,
-			TSARC_KUBE_TYPE_RULE, TSARC_ECONFIG, where)) ||
-		(rc = tsarc_check_string_array(c, "names", tsarc_valid_kube_name,
-			TSARC_KUBE_NAME_RULE, TSARC_ECONFIG, where)) ||
-		(rc = tsarc_check_string_array(c, "optional_names", tsarc_valid_kube_name,
-			TSARC_KUBE_NAME_RULE, TSARC_ECONFIG, where)) ||
-		(rc = tsarc_check_string_field(c, "stream", NULL, "a string", TSARC_ECONFIG, where)) ||
+	if ((rc = tsarc_check_fields(c, COMPONENT_FIELDS, TSARC_ECONFIG, where)) ||
 		(rc = optional_transport(c, where, &out->transport)) ||
 		(rc = optional_bool(c, "enabled", 1, where, &out->enabled)) ||
 		(rc = optional_bool(c, "required", 1, where, &out->required)) ||

@@ -110,6 +110,34 @@ int tsarc_check_string_array(const cJSON *obj, const char *key, int (*rule)(cons
 	const char *rule_text, int code, const char *where);
 int tsarc_check_string_field(const cJSON *obj, const char *key, int (*rule)(const char *),
 	const char *rule_text, int code, const char *where);
+/* A table of field checks, run in order by tsarc_check_fields: the
+ * configuration's component fields and a recipe's fields are each one
+ * table, so that what a field must be is said in one row. */
+typedef enum tsarc_field_shape {
+	TSARC_FIELD_STRING,  /* a string (that `valid` accepts) */
+	TSARC_FIELD_STRINGS, /* an array of strings (each of which `valid` accepts) */
+	TSARC_FIELD_ENV,     /* a variable name */
+	TSARC_FIELD_ENV_MAP, /* an object mapping variable names to variable names */
+} tsarc_field_shape;
+
+typedef struct tsarc_field_rule {
+	const char *key; /* NULL ends the table */
+	tsarc_field_shape shape;
+	int (*valid)(const char *); /* NULL: any string */
+	const char *rule;           /* what `valid` asks, for the message */
+} tsarc_field_rule;
+
+/* The rows for what a component and its restore recipe both may set for
+ * a process in a pod: the pod's password variable and the variables
+ * passed to the process. */
+#define TSARC_POD_ENV_FIELDS                                   \
+	{"pod_password_env", TSARC_FIELD_ENV, NULL, NULL},     \
+	{"env", TSARC_FIELD_ENV_MAP, NULL, NULL},              \
+	{"pod_env", TSARC_FIELD_ENV_MAP, NULL, NULL}
+
+/* 0, or the first broken rule's error (as the checks above). */
+int tsarc_check_fields(const cJSON *obj, const tsarc_field_rule *rules, int code,
+	const char *where);
 /* Component names go into stream names, --only lists and reports. */
 int tsarc_valid_component_name(const char *s);
 

@@ -107,3 +107,28 @@ int tsarc_check_string_field(const cJSON *obj, const char *key, int (*rule)(cons
 		return tsarc_bad_field(code, where, key, rule_text);
 	return 0;
 }
+
+int tsarc_check_fields(const cJSON *obj, const tsarc_field_rule *rules, int code,
+	const char *where)
+{
+	const tsarc_field_rule *r;
+	int rc = 0;
+
+	for (r = rules; r->key && !rc; r++)
+		switch (r->shape) {
+		case TSARC_FIELD_STRING:
+			rc = tsarc_check_string_field(obj, r->key, r->valid,
+				r->rule ? r->rule : "a string", code, where);
+			break;
+		case TSARC_FIELD_STRINGS:
+			rc = tsarc_check_string_array(obj, r->key, r->valid, r->rule, code, where);
+			break;
+		case TSARC_FIELD_ENV:
+			rc = tsarc_check_env_field(obj, r->key, code, where);
+			break;
+		case TSARC_FIELD_ENV_MAP:
+			rc = tsarc_check_env_map(obj, r->key, code, where);
+			break;
+		}
+	return rc;
+}

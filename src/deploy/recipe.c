@@ -64,14 +64,33 @@ static const char *str(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* A recipe's fields, in the order they are checked. */
+static const tsarc_field_rule RECIPE_FIELDS[] = {
+	TSARC_POD_ENV_FIELDS,
+	{"config_map", TSARC_FIELD_STRING, tsarc_valid_kube_name, TSARC_KUBE_NAME_RULE},
+	{"rollout", TSARC_FIELD_STRING, tsarc_valid_kube_name, TSARC_KUBE_NAME_RULE},
+	{"skip_when_migrating", TSARC_FIELD_STRINGS, tsarc_valid_kube_name, TSARC_KUBE_NAME_RULE},
+	{"never_apply", TSARC_FIELD_STRINGS, tsarc_valid_kube_name, TSARC_KUBE_NAME_RULE},
+	{"domain_fields", TSARC_FIELD_STRINGS, tsarc_valid_field_path, TSARC_FIELD_PATH_RULE},
+	{"create_database_options", TSARC_FIELD_STRING, valid_sql_options,
+		"words of letters, digits, '_' and '='"},
+	{"tool", TSARC_FIELD_STRING, valid_tool, "a command name"},
+	{"definer", TSARC_FIELD_STRING, valid_definer, "\"strip\" or \"keep\""},
+	{"action", TSARC_FIELD_STRING, NULL, NULL},
+	{"path", TSARC_FIELD_STRING, NULL, NULL},
+	{"config_file", TSARC_FIELD_STRING, NULL, NULL},
+	{"data_dir", TSARC_FIELD_STRING, NULL, NULL},
+	{"config_key", TSARC_FIELD_STRING, NULL, NULL},
+	{"options", TSARC_FIELD_STRINGS, NULL, NULL},
+	{"command", TSARC_FIELD_STRINGS, NULL, NULL},
+	{"start_command", TSARC_FIELD_STRINGS, NULL, NULL},
+	{"domain_columns", TSARC_FIELD_STRINGS, NULL, NULL},
+	{NULL, TSARC_FIELD_STRING, NULL, NULL},
+};
+
 int tsarc_recipe_parse(const cJSON *json, int code, const char *where, tsarc_recipe *out)
 {
-	static const char *const strings[] = {"action", "path", "config_file", "data_dir",
-		"config_key", NULL};
-	static const char *const arrays[] = {"options", "command", "start_command",
-		"domain_columns", NULL};
 	const cJSON *v;
-	size_t i;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -81,32 +100,8 @@ int tsarc_recipe_parse(const cJSON *json, int code, const char *where, tsarc_rec
 		return 0;
 	if (!cJSON_IsObject(json))
 		return tsarc_error_set(code, "%s must be an object", where);
-	if ((rc = tsarc_check_env_field(json, "pod_password_env", code, where)) ||
-		(rc = tsarc_check_env_map(json, "env", code, where)) ||
-		(rc = tsarc_check_env_map(json, "pod_env", code, where)) ||
-		(rc = tsarc_check_string_field(json, "config_map", tsarc_valid_kube_name,
-			TSARC_KUBE_NAME_RULE, code, where)) ||
-		(rc = tsarc_check_string_field(json, "rollout", tsarc_valid_kube_name,
-			TSARC_KUBE_NAME_RULE, code, where)) ||
-		(rc = tsarc_check_string_array(json, "skip_when_migrating", tsarc_valid_kube_name,
-			TSARC_KUBE_NAME_RULE, code, where)) ||
-		(rc = tsarc_check_string_array(json, "never_apply", tsarc_valid_kube_name,
-			TSARC_KUBE_NAME_RULE, code, where)) ||
-		(rc = tsarc_check_string_array(json, "domain_fields", tsarc_valid_field_path,
-			TSARC_FIELD_PATH_RULE, code, where)) ||
-		(rc = tsarc_check_string_field(json, "create_database_options", valid_sql_options,
-			"words of letters, digits, '_' and '='", code, where)) ||
-		(rc = tsarc_check_string_field(json, "tool", valid_tool, "a command name", code,
-			where)) ||
-		(rc = tsarc_check_string_field(json, "definer", valid_definer, "\"strip\" or "
-			"\"keep\"", code, where)))
+	if ((rc = tsarc_check_fields(json, RECIPE_FIELDS, code, where)))
 		return rc;
-	for (i = 0; strings[i]; i++)
-		if ((rc = tsarc_check_string_field(json, strings[i], NULL, "a string", code, where)))
-			return rc;
-	for (i = 0; arrays[i]; i++)
-		if ((rc = tsarc_check_string_array(json, arrays[i], NULL, NULL, code, where)))
-			return rc;
 	if ((v = cJSON_GetObjectItemCaseSensitive(json, "order"))) {
 		if (!cJSON_IsNumber(v))
 			return tsarc_bad_field(code, where, "order", "a number");

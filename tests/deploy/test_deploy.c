@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "component.h"
+#include "config.h"
 #include "deploy.h"
 #include "kind.h"
 #include "tsarc/errors.h"
@@ -121,6 +122,64 @@ static void merge_over_builtin_profile(void **state)
 		"backend-redis.rdb");
 	assert_int_equal(d->parallel, 2);
 	tsarc_deploy_free(d);
+}
+
+static int upper_only(const char *s)
+{
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(s);
+}
+
+/* A table of field rules (fields.c): each shape, a validator and none,
+ * absent fields pass, and the first broken row in table order is the one
+ * reported, with its path and rule. */
+static void check_fields_table(void **state)
+{
+	static const tsarc_field_rule rules[] = {
+		{"pw", TSARC_FIELD_ENV, NULL, NULL},
+		{"vars", TSARC_FIELD_ENV_MAP, NULL, NULL},
+		{"word", TSARC_FIELD_STRING, upper_only, "capital letters"},
+		{"any", TSARC_FIELD_STRING, NULL, NULL},
+		{"list", TSARC_FIELD_STRINGS, upper_only, "capital letters"},
+		{"anylist", TSARC_FIELD_STRINGS, NULL, NULL},
+		{NULL, TSARC_FIELD_STRING, NULL, NULL},
+	};
+	static const struct {
+		const char *json, *message; /* message NULL: accepted */
+	} cases[] = {
+		{"{}", NULL},
+		{"{\"pw\": \"A_1\", \"vars\": {\"A\": \"B\"}, \"word\": \"OK\", \"any\": \"x y\","
+			" \"list\": [\"A\", \"B\"], \"anylist\": [\"a b\"], \"other\": 1}", NULL},
+		{"{\"pw\": \"1A\"}", "c.pw must be "},
+		{"{\"vars\": []}", "c.vars must be an object mapping variable names"},
+		{"{\"vars\": {\"A\": \"b c\"}}", "c.vars: every value must be "},
+		{"{\"word\": \"lower\"}", "c.word must be capital letters"},
+		{"{\"any\": 3}", "c.any must be a string"},
+		{"{\"list\": [\"A\", \"b\"]}", "c.list[1] must be capital letters"},
+		{"{\"anylist\": \"A\"}", "c.anylist must be an array of strings"},
+		{"{\"anylist\": [1]}", "c.anylist[0] must be a string"},
+		/* Both broken: the earlier row of the table is reported. */
+		{"{\"list\": [\"x\"], \"word\": \"x\"}", "c.word must be capital letters"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *obj = cJSON_Parse(cases[i].json);
+		int rc;
+
+		assert_non_null(obj);
+		tsarc_error_clear();
+		rc = tsarc_check_fields(obj, rules, TSARC_EUNSAFE, "c");
+		if (!cases[i].message) {
+			assert_int_equal(rc, 0);
+		} else {
+			assert_int_equal(rc, TSARC_EUNSAFE);
+			if (!strstr(tsarc_error_last()->message, cases[i].message))
+				fail_msg("case %zu: '%s' lacks '%s'", i, tsarc_error_last()->message,
+					cases[i].message);
+		}
+		cJSON_Delete(obj);
+	}
 }
 
 static void config_errors(void **state)
@@ -351,6 +410,7 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(url_errors_hide_the_password),
 	cmocka_unit_test(shell_quote),
 	cmocka_unit_test(merge_over_builtin_profile),
+	cmocka_unit_test(check_fields_table),
 	cmocka_unit_test(config_errors),
 	cmocka_unit_test(unknown_kind_names_every_kind),
 	cmocka_unit_test(recipe_requirements),
