@@ -1,4 +1,4 @@
-#define _GNU_SOURCE /* O_TMPFILE, mkostemp */
+#define _GNU_SOURCE /* O_TMPFILE, mkostemp, copy_file_range */
 #include "fileio.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
@@ -62,6 +62,27 @@ int tsarc_pwrite_all(int fd, const void *buf, size_t len, off_t at)
 		return -1;
 	}
 	return write_all_at(fd, buf, len, at);
+}
+
+int tsarc_pread_all(int fd, void *buf, size_t len, off_t at)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pread(fd, p, len, at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = ENODATA; /* the file ends before `len` bytes */
+			return -1;
+		}
+		p += n;
+		at += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 int tsarc_errno_code(int err)
@@ -198,6 +219,65 @@ int tsarc_tmpfile_write(tsarc_tmpfile *t, const void *data, size_t len)
 	if (tsarc_write_all(t->fd, data, len) != 0)
 		return tsarc_error_set(tsarc_errno_code(errno), "cannot write %s%s%s: %s",
 			TMP_WHERE(t), t->name, strerror(errno));
+	return 0;
+}
+
+/* Copies by read and write, where copy_file_range cannot (another
+ * filesystem on an older kernel, a filesystem without it). */
+static int copy_by_reading(int out, int in, uint64_t at, uint64_t len, int *read_side)
+{
+	enum { STEP = 256 * 1024 };
+	char *buf = malloc(STEP);
+	int rc = 0;
+
+	if (!buf) {
+		errno = ENOMEM;
+		return -1;
+	}
+	while (len > 0 && !rc) {
+		size_t n = len < STEP ? (size_t)len : STEP;
+		if (tsarc_pread_all(in, buf, n, (off_t)at) != 0) {
+			*read_side = 1;
+			rc = -1;
+		} else if (tsarc_write_all(out, buf, n) != 0) {
+			rc = -1;
+		}
+		at += n;
+		len -= n;
+	}
+	free(buf);
+	return rc;
+}
+
+int tsarc_tmpfile_copy_from(tsarc_tmpfile *t, int fd, uint64_t len)
+{
+	loff_t at = 0;
+	int read_side = 0, rc = 0;
+
+	while ((uint64_t)at < len) {
+		uint64_t left = len - (uint64_t)at;
+		ssize_t n = copy_file_range(fd, &at, t->fd, NULL,
+			left > (1u << 30) ? (size_t)1 << 30 : (size_t)left, 0);
+		if (n > 0)
+			continue;
+		if (n == 0) { /* the source ends early */
+			errno = ENODATA;
+			read_side = 1;
+			rc = -1;
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+			   errno == EOPNOTSUPP || errno == EBADF) {
+			rc = copy_by_reading(t->fd, fd, (uint64_t)at, left, &read_side);
+		} else {
+			rc = -1;
+		}
+		break;
+	}
+	if (rc != 0)
+		return tsarc_error_set(tsarc_errno_code(errno), "cannot %s %s%s%s: %s",
+			read_side ? "read the body of" : "write", TMP_WHERE(t), t->name,
+			strerror(errno));
 	return 0;
 }
 

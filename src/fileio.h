@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -18,6 +19,10 @@
 int tsarc_write_all(int fd, const void *buf, size_t len);
 /* The same at offset `at` (pwrite(2)): the file offset does not move. */
 int tsarc_pwrite_all(int fd, const void *buf, size_t len, off_t at);
+
+/* Reads exactly `len` bytes at offset `at` (pread(2)), again after EINTR
+ * and short reads: 0, or -1 with errno set (ENODATA: the file is shorter). */
+int tsarc_pread_all(int fd, void *buf, size_t len, off_t at);
 
 /* Scratch space: an unlinked file in TMPDIR (else /tmp), made with
  * O_TMPFILE where the filesystem has it, mode 0600. Nobody else can open
@@ -62,6 +67,9 @@ typedef struct tsarc_tmpfile {
 int tsarc_tmpfile_open(tsarc_tmpfile *t, int dirfd, const char *where, const char *prefix);
 /* Appends to the temporary file. */
 int tsarc_tmpfile_write(tsarc_tmpfile *t, const void *data, size_t len);
+/* Appends the first `len` bytes of the file `fd` (the kernel copies them,
+ * copy_file_range, where it can; fd's own offset is not used). */
+int tsarc_tmpfile_copy_from(tsarc_tmpfile *t, int fd, uint64_t len);
 /* Syncs and closes the file, then renames it to `name` (relative to
  * dirfd), or links it there with TSARC_TMPFILE_CREATE_ONLY. On failure
  * the temporary file is removed: either way `t` is finished. */

@@ -3,11 +3,14 @@
 #include "error_save.h"
 #include "index.h"
 #include "parallel.h"
+#include "fileio.h"
 #include "tsarc/errors.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char TOC_MAGIC[4] = {'T', 'P', 'K', '1'};
 #define AAD_TOC_PREFIX "tsarc-pack-toc-v1:"
@@ -31,8 +34,30 @@ uint32_t tsarc_le32_get(const uint8_t *p)
 
 int tsarc_pack_builder_start(tsarc_pack_builder *b)
 {
+	int rc;
+
 	memset(b, 0, sizeof(*b));
-	return tsarc_random_bytes(b->name, sizeof(b->name));
+	if ((b->fd = tsarc_scratch_file()) < 0) {
+		const char *tmp = getenv("TMPDIR");
+		return tsarc_error_set(tsarc_errno_code(errno),
+			"cannot make scratch space for a pack in %s (TMPDIR): %s",
+			tmp && *tmp ? tmp : "/tmp", strerror(errno));
+	}
+	if ((rc = tsarc_random_bytes(b->name, sizeof(b->name)))) {
+		close(b->fd);
+		b->fd = -1;
+	}
+	return rc;
+}
+
+/* Appends bytes to the pack's scratch file. */
+static int append(tsarc_pack_builder *b, const void *data, size_t len)
+{
+	if (tsarc_pwrite_all(b->fd, data, len, (off_t)b->size) != 0)
+		return tsarc_error_set(tsarc_errno_code(errno),
+			"cannot write a pack to its scratch space in TMPDIR: %s", strerror(errno));
+	b->size += len;
+	return 0;
 }
 
 int tsarc_pack_builder_add(tsarc_pack_builder *b, const uint8_t id[TSARC_ID_LEN],
@@ -41,17 +66,17 @@ int tsarc_pack_builder_add(tsarc_pack_builder *b, const uint8_t id[TSARC_ID_LEN]
 	tsarc_pack_entry *e;
 	int rc;
 
-	if (b->data.size + len > TSARC_PACK_MAX - TAIL_GUESS)
+	if (b->size + len > TSARC_PACK_MAX - TAIL_GUESS)
 		return tsarc_error_set(TSARC_ETOOLARGE, "pack would exceed %u bytes",
 			TSARC_PACK_MAX);
 	if (TSARC_RESERVE(b->entries, b->n, b->cap, 64))
 		return TSARC_ENOMEM;
 	e = &b->entries[b->n];
 	memcpy(e->id, id, TSARC_ID_LEN);
-	e->offset = (uint32_t)b->data.size;
+	e->offset = (uint32_t)b->size;
 	e->length = (uint32_t)len;
 	e->plain = plain;
-	if ((rc = tsarc_buf_append(&b->data, sealed, len)))
+	if ((rc = append(b, sealed, len)))
 		return rc;
 	b->n++;
 	return 0;
@@ -69,7 +94,7 @@ int tsarc_pack_builder_finish(const tsarc_repo *repo, tsarc_pack_builder *b)
 {
 	size_t plain_len = TSARC_PACK_TOC_HEADER + b->n * TSARC_PACK_TOC_ENTRY, i;
 	char aad[sizeof(AAD_TOC_PREFIX) + TSARC_ID_HEX_LEN];
-	uint8_t *plain, *p;
+	uint8_t *plain, *sealed, *p;
 	int rc;
 
 	if (!(plain = malloc(plain_len)))
@@ -82,24 +107,40 @@ int tsarc_pack_builder_finish(const tsarc_repo *repo, tsarc_pack_builder *b)
 		tsarc_le32_put(p + 36, b->entries[i].plain);
 	}
 	toc_aad(aad, sizeof(aad), b->name);
-	rc = tsarc_buf_grow(&b->data, plain_len + TSARC_AEAD_OVERHEAD + 4);
-	if (!rc)
-		rc = tsarc_aead_seal(repo->enc_key, aad, strlen(aad), plain, plain_len,
-			b->data.ptr + b->data.size);
+	if (!(sealed = malloc(plain_len + TSARC_AEAD_OVERHEAD + 4))) {
+		free(plain);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	rc = tsarc_aead_seal(repo->enc_key, aad, strlen(aad), plain, plain_len, sealed);
 	free(plain);
-	if (rc)
-		return rc;
-	b->data.size += plain_len + TSARC_AEAD_OVERHEAD;
-	tsarc_le32_put(b->data.ptr + b->data.size, (uint32_t)(plain_len + TSARC_AEAD_OVERHEAD));
-	b->data.size += 4;
-	return 0;
+	if (!rc) {
+		tsarc_le32_put(sealed + plain_len + TSARC_AEAD_OVERHEAD,
+			(uint32_t)(plain_len + TSARC_AEAD_OVERHEAD));
+		rc = append(b, sealed, plain_len + TSARC_AEAD_OVERHEAD + 4);
+	}
+	free(sealed);
+	return rc;
+}
+
+int tsarc_pack_builder_store(const tsarc_repo *repo, const tsarc_pack_builder *b)
+{
+	char hex[TSARC_ID_HEX_LEN + 1];
+	int rc;
+
+	tsarc_hex_encode(hex, b->name, TSARC_ID_LEN);
+	if ((rc = tsarc_store_put_file(repo->store, TSARC_OBJ_DATA, hex, b->fd, b->size,
+		     TSARC_PUT_CREATE_ONLY)))
+		tsarc_error_prefix("storing pack %.16s", hex);
+	return rc;
 }
 
 void tsarc_pack_builder_dispose(tsarc_pack_builder *b)
 {
-	tsarc_buf_dispose(&b->data);
+	if (b->fd >= 0)
+		close(b->fd);
 	free(b->entries);
 	memset(b, 0, sizeof(*b));
+	b->fd = -1;
 }
 
 int tsarc_pack_toc_parse(const uint8_t *plain, size_t len, uint64_t blobs_end,

@@ -42,21 +42,33 @@ typedef struct tsarc_pack_entry {
 void tsarc_le32_put(uint8_t *p, uint32_t v);
 uint32_t tsarc_le32_get(const uint8_t *p);
 
-/* A pack being filled in memory. */
+/*
+ * A pack being filled. Its bytes go to scratch space (tsarc_scratch_file:
+ * an unlinked file in TMPDIR) as they come, not to memory: a backup keeps
+ * one pack filling and up to two being stored, and 48 MiB of packs held
+ * whole would double its memory (bench/RESULTS.md, P5). Only the table of
+ * contents (40 bytes a chunk) stays in memory. The scratch file holds
+ * sealed blobs only, and vanishes with its descriptor, also after a crash.
+ */
 typedef struct tsarc_pack_builder {
 	uint8_t name[TSARC_ID_LEN];
-	tsarc_buf data;
+	int fd;        /* the scratch file, -1 when none */
+	uint64_t size; /* bytes in it */
 	tsarc_pack_entry *entries;
 	size_t n, cap;
 } tsarc_pack_builder;
 
-/* A fresh, empty pack with a random name. */
+/* A fresh, empty pack with a random name and its scratch file. */
 int tsarc_pack_builder_start(tsarc_pack_builder *b);
 /* Appends one sealed chunk. */
 int tsarc_pack_builder_add(tsarc_pack_builder *b, const uint8_t id[TSARC_ID_LEN],
 	const uint8_t *sealed, size_t len, uint32_t plain);
-/* Appends the sealed TOC and its length: b->data is then the object. */
+/* Appends the sealed TOC and its length: the first b->size bytes of b->fd
+ * are then the object. */
 int tsarc_pack_builder_finish(const tsarc_repo *repo, tsarc_pack_builder *b);
+/* Stores a finished pack under its name (create-only). */
+int tsarc_pack_builder_store(const tsarc_repo *repo, const tsarc_pack_builder *b);
+/* Closes the scratch file and frees the entries; safe after a failed start. */
 void tsarc_pack_builder_dispose(tsarc_pack_builder *b);
 
 /*

@@ -51,17 +51,10 @@ static int failure(tsarc_packer *p, int rc)
 /* Stores a full pack (without p->lock), then records its entries. */
 static int ship(tsarc_packer *p, tsarc_pack_builder *b)
 {
-	char hex[TSARC_ID_HEX_LEN + 1];
-	int rc;
+	int rc = tsarc_pack_builder_finish(p->repo, b);
 
-	tsarc_hex_encode(hex, b->name, TSARC_ID_LEN);
-	rc = tsarc_pack_builder_finish(p->repo, b);
-	if (!rc) {
-		rc = tsarc_store_put(p->repo->store, TSARC_OBJ_DATA, hex, b->data.ptr,
-			b->data.size, TSARC_PUT_CREATE_ONLY);
-		if (rc)
-			tsarc_error_prefix("storing pack %.16s", hex);
-	}
+	if (!rc)
+		rc = tsarc_pack_builder_store(p->repo, b);
 	pthread_mutex_lock(&p->lock);
 	p->uploading--;
 	if (!rc)
@@ -72,7 +65,7 @@ static int ship(tsarc_packer *p, tsarc_pack_builder *b)
 		d->entries = b->entries;
 		d->n = b->n;
 		b->entries = NULL;
-		p->bytes += b->data.size;
+		p->bytes += b->size;
 	} else {
 		failure(p, rc);
 	}
@@ -101,14 +94,14 @@ int tsarc_packer_add(tsarc_packer *p, const uint8_t id[TSARC_ID_LEN],
 
 	pthread_mutex_lock(&p->lock);
 	/* A full pack waits for an upload slot; nothing more goes into it. */
-	while (!p->failed && p->cur && p->cur->data.size >= p->repo->pack_size &&
+	while (!p->failed && p->cur && p->cur->size >= p->repo->pack_size &&
 		p->uploading >= p->max_uploading)
 		pthread_cond_wait(&p->cv, &p->lock);
 	if (p->failed) {
 		pthread_mutex_unlock(&p->lock);
 		return tsarc_error_restore(&p->fail);
 	}
-	if (p->cur && p->cur->data.size >= p->repo->pack_size)
+	if (p->cur && p->cur->size >= p->repo->pack_size)
 		full = detach(p);
 	if (!p->cur) {
 		if (!(p->cur = calloc(1, sizeof(*p->cur))))
@@ -122,7 +115,7 @@ int tsarc_packer_add(tsarc_packer *p, const uint8_t id[TSARC_ID_LEN],
 		rc = tsarc_pack_builder_add(p->cur, id, sealed, len, plain);
 	if (rc)
 		failure(p, rc);
-	else if (!full && p->cur->data.size >= p->repo->pack_size &&
+	else if (!full && p->cur->size >= p->repo->pack_size &&
 		p->uploading < p->max_uploading)
 		full = detach(p);
 	pthread_mutex_unlock(&p->lock);
@@ -144,7 +137,7 @@ int tsarc_packer_finish(tsarc_packer *p, char ***index_names, size_t *nindex)
 		*nindex = 0;
 	}
 	pthread_mutex_lock(&p->lock);
-	while (!p->failed && p->cur && p->cur->data.size >= p->repo->pack_size &&
+	while (!p->failed && p->cur && p->cur->size >= p->repo->pack_size &&
 		p->uploading >= p->max_uploading)
 		pthread_cond_wait(&p->cv, &p->lock);
 	if (!p->failed && p->cur && p->cur->n)

@@ -6,8 +6,10 @@
  * once it reaches the repository's pack size, then writes the index for
  * every pack it stored. Used by a backup and by prune's repack.
  *
- * Memory: the pack being filled plus at most `max_uploading` packs being
- * stored; an adder waits while a full pack cannot be handed on. A chunk
+ * Scratch space (TMPDIR): the pack being filled plus at most
+ * `max_uploading` packs being stored, each in its own scratch file (in
+ * memory only their tables of contents); an adder waits while a full pack
+ * cannot be handed on. A chunk
  * added is stored once its pack is, and found through the index once
  * tsarc_packer_finish has written it: the caller writes nothing that names
  * the chunk (a manifest, an index without its old entries) before that.

@@ -1,7 +1,10 @@
 #include "tsarc/sys/store.h"
 #include "grow.h"
+#include "fileio.h"
 #include "tsarc/errors.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +85,27 @@ int tsarc_store_put(tsarc_store *st, tsarc_objtype type, const char *name,
 {
 	return st->put ? st->put(st, type, name, data, len, flags)
 		       : unsupported(st, "put");
+}
+
+int tsarc_store_put_file(tsarc_store *st, tsarc_objtype type, const char *name,
+	int fd, uint64_t len, unsigned flags)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	int rc;
+
+	if (st->put_file)
+		return st->put_file(st, type, name, fd, len, flags);
+	if (len > SIZE_MAX)
+		return tsarc_error_set(TSARC_ETOOLARGE, "%s %s: too large", st->kind, name);
+	if ((rc = tsarc_buf_grow(&b, (size_t)len)))
+		return rc;
+	if (tsarc_pread_all(fd, b.ptr, (size_t)len, 0) != 0)
+		rc = tsarc_error_set(tsarc_errno_code(errno), "reading the body of %s: %s",
+			name, strerror(errno));
+	else
+		rc = tsarc_store_put(st, type, name, b.ptr, (size_t)len, flags);
+	tsarc_buf_dispose(&b);
+	return rc;
 }
 
 int tsarc_store_get(tsarc_store *st, tsarc_objtype type, const char *name,

@@ -154,6 +154,56 @@ static void test_empty_and_large_objects(void **state)
 	free(body);
 }
 
+/*
+ * put_file stores the first `len` bytes of a file without the caller
+ * holding them (a pack is written to scratch space as it fills): bytes
+ * past `len` are not stored, create-only holds, and a file shorter than
+ * it says fails without leaving an object behind.
+ */
+static void test_put_from_a_file(void **state)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	size_t big = 3 * 1024 * 1024 + 17, len = big - 1000;
+	uint8_t *body = malloc(big);
+	char path[] = "/tmp/tsarc-suite-XXXXXX", name[65];
+	uint64_t size;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	fill(body, big, 91);
+	assert_int_equal(write(fd, body, big), (ssize_t)big);
+	/* The file's own offset is at its end: put_file must not use it. */
+	data_name(name, 5100);
+	assert_int_equal(tsarc_store_put_file(st, TSARC_OBJ_DATA, name, fd, len,
+				 TSARC_PUT_CREATE_ONLY), 0);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 0, 0, &b), 0);
+	assert_int_equal(b.size, len);
+	assert_memory_equal(b.ptr, body, len);
+	assert_int_equal(tsarc_store_put_file(st, TSARC_OBJ_DATA, name, fd, 10,
+				 TSARC_PUT_CREATE_ONLY), TSARC_EEXISTS);
+	assert_int_equal(tsarc_store_stat(st, TSARC_OBJ_DATA, name, &size), 0);
+	assert_int_equal(size, len);
+	/* An empty object from a file. */
+	data_name(name, 5101);
+	assert_int_equal(tsarc_store_put_file(st, TSARC_OBJ_INDEX, name, fd, 0, 0), 0);
+	assert_int_equal(tsarc_store_stat(st, TSARC_OBJ_INDEX, name, &size), 0);
+	assert_int_equal(size, 0);
+	/* A file shorter than the length given: an error, and no object. */
+	data_name(name, 5102);
+	assert_int_not_equal(tsarc_store_put_file(st, TSARC_OBJ_DATA, name, fd, big + 1, 0), 0);
+	assert_non_null(tsarc_error_last()->message);
+	assert_int_equal(tsarc_store_stat(st, TSARC_OBJ_DATA, name, &size), TSARC_ENOTFOUND);
+	data_name(name, 5100);
+	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_DATA, name), 0);
+	data_name(name, 5101);
+	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_INDEX, name), 0);
+	close(fd);
+	tsarc_buf_dispose(&b);
+	free(body);
+}
+
 typedef struct listing {
 	char names[64][65];
 	uint64_t sizes[64];
@@ -494,6 +544,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_missing_objects),
 		cmocka_unit_test(test_create_only_and_overwrite),
 		cmocka_unit_test(test_empty_and_large_objects),
+		cmocka_unit_test(test_put_from_a_file),
 		cmocka_unit_test(test_list_and_remove_many),
 		cmocka_unit_test(test_list_mtime),
 		cmocka_unit_test(test_invalid_names),

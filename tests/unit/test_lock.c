@@ -466,7 +466,7 @@ static void put_pack(tsarc_repo *r, const char *root, char name[65], unsigned n,
 		assert_int_equal(tsarc_pack_builder_add(&b, id, blob, (size_t)hi, 100), 0);
 		assert_int_equal(tsarc_pack_builder_finish(r, &b), 0);
 		tsarc_hex_encode(name, b.name, TSARC_ID_LEN);
-		assert_int_equal(tsarc_store_put(r->store, TSARC_OBJ_DATA, name, b.data.ptr, b.data.size, 0), 0);
+		assert_int_equal(tsarc_pack_builder_store(r, &b), 0);
 		tsarc_pack_builder_dispose(&b);
 	}
 	snprintf(path, sizeof(path), "%s/data/%.2s/%s", root, name, name);

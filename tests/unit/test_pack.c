@@ -271,20 +271,19 @@ static void test_toc_opens_only_under_its_name(void **state)
 	tsarc_hex_encode(name, b.name, TSARC_ID_LEN);
 	memset(other, 'e', TSARC_ID_HEX_LEN);
 	other[TSARC_ID_HEX_LEN] = 0;
-	assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_DATA, name, b.data.ptr,
-		b.data.size, 0), 0);
-	assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_DATA, other, b.data.ptr,
-		b.data.size, 0), 0);
-	assert_int_equal(tsarc_pack_read_toc(repo, name, b.data.size, &e, &n), 0);
+	assert_int_equal(tsarc_pack_builder_store(repo, &b), 0);
+	assert_int_equal(tsarc_store_put_file(repo->store, TSARC_OBJ_DATA, other, b.fd,
+		b.size, 0), 0);
+	assert_int_equal(tsarc_pack_read_toc(repo, name, b.size, &e, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(e[1].offset, sizeof(blob));
 	assert_int_equal(e[1].length, 79);
 	assert_int_equal(e[1].plain, 50);
 	free(e);
-	assert_int_equal(tsarc_pack_read_toc(repo, other, b.data.size, &e, &n), TSARC_ECORRUPT);
+	assert_int_equal(tsarc_pack_read_toc(repo, other, b.size, &e, &n), TSARC_ECORRUPT);
 	assert_non_null(strstr(tsarc_error_last()->message, "another pack's name"));
 	/* Truncated: the length at the end is no longer the TOC's. */
-	assert_int_equal(tsarc_pack_read_toc(repo, name, b.data.size - 1, &e, &n), TSARC_ECORRUPT);
+	assert_int_equal(tsarc_pack_read_toc(repo, name, b.size - 1, &e, &n), TSARC_ECORRUPT);
 	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_DATA, name), 0);
 	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_DATA, other), 0);
 	tsarc_pack_builder_dispose(&b);

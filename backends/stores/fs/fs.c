@@ -116,8 +116,16 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-static int fs_put(tsarc_store *st, tsarc_objtype type, const char *name,
-	const void *data, size_t len, unsigned flags)
+/* What a put stores: bytes in memory, or the first `flen` of a file. */
+typedef struct fs_body {
+	const void *data;
+	size_t len;
+	int fd; /* -1: data */
+	uint64_t flen;
+} fs_body;
+
+static int put_body(tsarc_store *st, tsarc_objtype type, const char *name,
+	const fs_body *body, unsigned flags)
 {
 	fs_store *fs = (fs_store *)st;
 	char path[FS_PATH_MAX], prefix[FS_PATH_MAX + 16];
@@ -145,7 +153,9 @@ static int fs_put(tsarc_store *st, tsarc_objtype type, const char *name,
 	}
 	if (rc)
 		return rc;
-	if ((rc = tsarc_tmpfile_write(&t, data, len))) {
+	rc = body->fd < 0 ? tsarc_tmpfile_write(&t, body->data, body->len)
+			  : tsarc_tmpfile_copy_from(&t, body->fd, body->flen);
+	if (rc) {
 		tsarc_tmpfile_discard(&t);
 		return rc;
 	}
@@ -153,6 +163,22 @@ static int fs_put(tsarc_store *st, tsarc_objtype type, const char *name,
 			TSARC_TMPFILE_CREATE_ONLY : 0)))
 		return rc;
 	return sync_dir ? fsync_dir_of(path) : 0;
+}
+
+static int fs_put(tsarc_store *st, tsarc_objtype type, const char *name,
+	const void *data, size_t len, unsigned flags)
+{
+	fs_body body = {data, len, -1, 0};
+
+	return put_body(st, type, name, &body, flags);
+}
+
+static int fs_put_file(tsarc_store *st, tsarc_objtype type, const char *name, int fd,
+	uint64_t len, unsigned flags)
+{
+	fs_body body = {NULL, 0, fd, len};
+
+	return put_body(st, type, name, &body, flags);
 }
 
 static int fs_get(tsarc_store *st, tsarc_objtype type, const char *name,
@@ -413,6 +439,7 @@ int tsarc_store_fs_open(tsarc_store **out, const char *path,
 	fs->parent.max_inflight = opts && opts->inflight ? opts->inflight : 2;
 	fs->parent.create = fs_create;
 	fs->parent.put = fs_put;
+	fs->parent.put_file = fs_put_file;
 	fs->parent.get = fs_get;
 	fs->parent.stat = fs_stat;
 	fs->parent.list = fs_list;

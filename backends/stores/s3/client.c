@@ -11,12 +11,14 @@
 #include "sigv4.h"
 #include "log.h"
 #include "fmt.h"
+#include "fileio.h"
 
 #include "tsarc/errors.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -172,14 +174,18 @@ static size_t read_cb(char *dst, size_t size, size_t nmemb, void *ud)
 
 	if (want > left)
 		want = left;
-	if (want)
+	if (want && x->req->body_in_file) {
+		if (tsarc_pread_all(x->req->body_fd, dst, want, (off_t)x->body_pos) != 0)
+			return CURL_READFUNC_ABORT;
+	} else if (want) {
 		memcpy(dst, (const char *)x->req->body + x->body_pos, want);
+	}
 	x->body_pos += want;
 	return want;
 }
 
 /* curl rewinds when it must resend (e.g. a reused connection that died):
- * the body is in memory, so the same bytes go out again. */
+ * the body is in memory or in a file, so the same bytes go out again. */
 static int seek_cb(void *ud, curl_off_t offset, int origin)
 {
 	xfer *x = ud;
@@ -539,7 +545,12 @@ int tsarc__s3_perform(tsarc__s3_client *c, const tsarc__s3_req *req, tsarc__s3_r
 	tsarc_buf_init(&x.errbody, TSARC__S3_ERRBODY_MAX + 1);
 	tsarc__s3_req_what(c, req, what, sizeof(what));
 
-	if (req->has_body) {
+	if (req->has_body && req->body_in_file) {
+		if (tsarc__file_digests(req->body_fd, req->body_len, payload_hash, md5_b64,
+			    NULL) != 0)
+			return tsarc_error_set(tsarc_errno_code(errno),
+				"%s: cannot read the body to send: %s", what, strerror(errno));
+	} else if (req->has_body) {
 		tsarc__sha256_hex(payload_hash, req->body, req->body_len);
 		tsarc__md5_base64(md5_b64, NULL, req->body, req->body_len);
 	} else {

@@ -47,6 +47,10 @@ typedef struct tsarc__s3_req {
 	const void *body; /* sent with Content-Length and Content-MD5 */
 	size_t body_len;
 	int has_body;
+	/* Or, when set, the body is the first body_len bytes of the file
+	 * body_fd, read with pread at each attempt: not held in memory. */
+	int body_in_file;
+	int body_fd;
 	const char *range;   /* "bytes=..." */
 	int create_only;     /* If-None-Match: * */
 	int object_put;      /* an object's PUT: encryption, storage class */

@@ -2,6 +2,7 @@
 
 #include "tsarc/errors.h"
 #include "wipe.h"
+#include "fileio.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -9,6 +10,7 @@
 #include <openssl/sha.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +47,48 @@ void tsarc__md5_base64(char out[25], char hex_out[33], const void *data,
 	EVP_EncodeBlock((unsigned char *)out, md, 16);
 	if (hex_out)
 		to_hex(hex_out, md, 16);
+}
+
+int tsarc__file_digests(int fd, uint64_t len, char sha_hex[65], char md5_b64[25],
+	char md5_hex[33])
+{
+	enum { STEP = 256 * 1024 };
+	EVP_MD_CTX *sha = EVP_MD_CTX_new(), *md5 = EVP_MD_CTX_new();
+	unsigned char *buf = malloc(STEP), md[SHA256_DIGEST_LENGTH];
+	unsigned int mdlen = 0;
+	uint64_t at = 0;
+	int rc = -1;
+
+	if (!sha || !md5 || !buf) {
+		errno = ENOMEM;
+		goto out;
+	}
+	if (!EVP_DigestInit_ex(sha, EVP_sha256(), NULL) ||
+	    !EVP_DigestInit_ex(md5, EVP_md5(), NULL)) {
+		errno = ENOMEM;
+		goto out;
+	}
+	while (at < len) {
+		size_t n = len - at < STEP ? (size_t)(len - at) : STEP;
+		if (tsarc_pread_all(fd, buf, n, (off_t)at) != 0)
+			goto out;
+		EVP_DigestUpdate(sha, buf, n);
+		EVP_DigestUpdate(md5, buf, n);
+		at += n;
+	}
+	EVP_DigestFinal_ex(sha, md, &mdlen);
+	if (sha_hex)
+		to_hex(sha_hex, md, SHA256_DIGEST_LENGTH);
+	EVP_DigestFinal_ex(md5, md, &mdlen);
+	EVP_EncodeBlock((unsigned char *)md5_b64, md, 16);
+	if (md5_hex)
+		to_hex(md5_hex, md, 16);
+	rc = 0;
+out:
+	free(buf);
+	EVP_MD_CTX_free(sha);
+	EVP_MD_CTX_free(md5);
+	return rc;
 }
 
 void tsarc__sigv4_format_date(char out[17], long long unix_time)

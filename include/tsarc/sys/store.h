@@ -82,6 +82,13 @@ struct tsarc_store {
 	/* Stores `len` bytes under (type, name). Atomic: readers see all or nothing. */
 	int (*put)(tsarc_store *st, tsarc_objtype type, const char *name,
 		const void *data, size_t len, unsigned flags);
+	/* Optional: the same from the first `len` bytes of the open file `fd`,
+	 * read with pread (its offset is not used); the file is the caller's.
+	 * Lets an object larger than the memory budget (a 16 MiB pack) be
+	 * stored without holding it: without this slot the dispatch reads the
+	 * file into memory and calls put. */
+	int (*put_file)(tsarc_store *st, tsarc_objtype type, const char *name,
+		int fd, uint64_t len, unsigned flags);
 	/* Reads `length` bytes from `offset` (length 0: to the end) into `out`
 	 * (appended). TSARC_ENOTFOUND when missing. */
 	int (*get)(tsarc_store *st, tsarc_objtype type, const char *name,
@@ -176,6 +183,8 @@ int tsarc_store_open(tsarc_store **out, const char *url,
 int tsarc_store_create(tsarc_store *st);
 int tsarc_store_put(tsarc_store *st, tsarc_objtype type, const char *name,
 	const void *data, size_t len, unsigned flags);
+int tsarc_store_put_file(tsarc_store *st, tsarc_objtype type, const char *name,
+	int fd, uint64_t len, unsigned flags);
 int tsarc_store_get(tsarc_store *st, tsarc_objtype type, const char *name,
 	uint64_t offset, uint64_t length, tsarc_buf *out);
 int tsarc_store_stat(tsarc_store *st, tsarc_objtype type, const char *name,
