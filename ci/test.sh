@@ -26,6 +26,9 @@ sh ci/rgw.sh start "$work/rgw"
 export TSARC_TEST_REQUIRE_S3=1 TSARC_TEST_REQUIRE_SERVICES=1
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# The index caches of the tests' repositories (one folder per repository
+# id) go with the run, not into the user's ~/.cache.
+export XDG_CACHE_HOME="$work/cache"
 
 # Both builds' suites run at once, each with several tests in parallel:
 # most end-to-end tests wait on servers (MariaDB, PostgreSQL, Redis, RGW)
