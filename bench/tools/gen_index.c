@@ -16,6 +16,7 @@
 
 #include "index.h"
 #include "repo.h"
+#include "tool_repo.h"
 #include "tsarc/errors.h"
 
 #define PER_PACK 64
@@ -35,25 +36,16 @@ static int make_id(uint8_t id[TSARC_ID_LEN], uint64_t k, uint8_t salt)
 
 int main(int argc, char **argv)
 {
-	const char *url = getenv("TSARC_REPOSITORY"), *pw = getenv("TSARC_PASSWORD");
 	static tsarc_index_pack packs[PACKS_PER_WRITE];
 	static tsarc_pack_entry entries[PACKS_PER_WRITE * PER_PACK];
-	tsarc_store *st = NULL;
 	tsarc_repo *repo = NULL;
 	uint64_t n, done = 0, lo, hi;
 	size_t p, k;
 	int rc = 0;
 
-	if (argc != 2 || !url || !pw || !(n = strtoull(argv[1], NULL, 10))) {
-		fprintf(stderr, "usage: TSARC_REPOSITORY=... TSARC_PASSWORD=... "
-				"tsarc-gen-index N\n");
-		return 2;
-	}
-	if ((rc = tsarc_store_open(&st, url, NULL)) || (rc = tsarc_repo_open(&repo, st, pw))) {
-		fprintf(stderr, "tsarc-gen-index: %s\n", tsarc_error_last()->message);
-		tsarc_store_free(st);
-		return 1;
-	}
+	n = argc == 2 ? strtoull(argv[1], NULL, 10) : 0;
+	if ((rc = tool_open_repo(&repo, n > 0, "tsarc-gen-index", "N")))
+		return rc;
 	tsarc_repo_chunk_size_bounds(PLAIN, &lo, &hi);
 	while (!rc && done < n) {
 		size_t np = 0;

@@ -13,26 +13,17 @@
 #include <string.h>
 
 #include "repo.h"
+#include "tool_repo.h"
 #include "tsarc/errors.h"
 
 int main(int argc, char **argv)
 {
-	const char *url = getenv("TSARC_REPOSITORY"), *pw = getenv("TSARC_PASSWORD");
 	tsarc_buf sealed = TSARC_BUF_INIT;
-	tsarc_store *st = NULL;
 	tsarc_repo *repo = NULL;
 	int rc;
 
-	if (argc != 3 || !url || !pw) {
-		fprintf(stderr, "usage: TSARC_REPOSITORY=... TSARC_PASSWORD=... "
-				"tsarc-forge-lock NAME JSON\n");
-		return 2;
-	}
-	if ((rc = tsarc_store_open(&st, url, NULL)) || (rc = tsarc_repo_open(&repo, st, pw))) {
-		fprintf(stderr, "tsarc-forge-lock: %s\n", tsarc_error_last()->message);
-		tsarc_store_free(st);
-		return 1;
-	}
+	if ((rc = tool_open_repo(&repo, argc == 3, "tsarc-forge-lock", "NAME JSON")))
+		return rc;
 	/* The role string is the one src/lock.c seals locks with. */
 	rc = tsarc_repo_seal_object(repo, "tsarc-lock-v1", argv[2], strlen(argv[2]), &sealed);
 	if (!rc)
