@@ -29,6 +29,7 @@
 #include "repo_fixture.h"
 #include "store/counting_store.h"
 #include "cmocka_main.h"
+#include "event_count.h"
 #include "scratch.h"
 
 #define LEN (300u * 1024)
@@ -36,14 +37,7 @@
 static char dir[256], cache_root[300], idx_dir[512], table_path[512];
 static char repo_id[TSARC_ID_HEX_LEN + 1];
 static uint8_t *data;
-static int damaged_warnings;
-
-static void capture(const tsarc_event *ev, void *payload)
-{
-	(void)payload;
-	if (!strcmp(ev->event, "index_cache_damaged"))
-		damaged_warnings++;
-}
+static event_count damaged = {"index_cache_damaged", 0};
 
 /* Opens the repository through a counting store. */
 static tsarc_repo *open_counted(counting_store **cnt)
@@ -95,7 +89,7 @@ static int setup(void **state)
 	repo_fixture_fill(data, LEN, 12);
 	repo_fixture_backup(repo, dir, data, LEN, "stdin", id);
 	tsarc_repo_free(repo);
-	tsarc_log_set(capture, NULL);
+	tsarc_log_set(event_count_cb, &damaged);
 	return 0;
 }
 
@@ -212,11 +206,11 @@ static void test_tampered_entry_is_downloaded_again(void **state)
 		}
 		/* The table (index_table.h) is built again from the objects. */
 		unlink(table_path);
-		damaged_warnings = 0;
+		damaged.n = 0;
 		counting_store_reset(cnt);
 		tsarc_repo_drop_index(repo);
 		backup_and_restore(repo, 30 + (uint64_t)kind);
-		assert_int_equal(damaged_warnings, 1);
+		assert_int_equal(damaged.n, 1);
 		assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 1);
 		assert_int_equal(tsarc_read_private_file(path, 1u << 26, &again, &len2), 0);
 		assert_int_equal(len2, len);

@@ -30,6 +30,7 @@
 #include "tsarc/log.h"
 #include "store/counting_store.h"
 #include "cmocka_main.h"
+#include "event_count.h"
 #include "scratch.h"
 
 /* Two sorted runs and a bit: the merge of runs is exercised. */
@@ -42,14 +43,7 @@ static tsarc_repo *repo;
 static counting_store *cnt;
 static tsarc_index_pack packs[NPACKS + 1];
 static tsarc_pack_entry *entries;
-static int damaged_warnings;
-
-static void capture(const tsarc_event *ev, void *payload)
-{
-	(void)payload;
-	if (!strcmp(ev->event, "index_cache_damaged"))
-		damaged_warnings++;
-}
+static event_count damaged = {"index_cache_damaged", 0};
 
 static void make_id(uint8_t id[TSARC_ID_LEN], uint64_t k)
 {
@@ -104,7 +98,7 @@ static int setup(void **state)
 	memcpy(packs[NPACKS].entries[0].id, packs[7].entries[0].id, TSARC_ID_LEN);
 	packs[NPACKS].entries[0].offset = 4;
 	assert_int_equal(tsarc_index_write(repo, packs, NPACKS + 1, NULL, NULL), 0);
-	tsarc_log_set(capture, NULL);
+	tsarc_log_set(event_count_cb, &damaged);
 	return 0;
 }
 
@@ -227,12 +221,12 @@ static void test_reuse_and_merge(void **state)
 		tsarc_store_names_free(names, nn);
 	}
 	counting_store_reset(cnt);
-	damaged_warnings = 0;
+	damaged.n = 0;
 	assert_int_equal(tsarc_index_open_table(repo, &t), 0);
 	/* Every object was dropped from the cache but the table keeps the old
 	 * ones: only the new one is read. */
 	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 1);
-	assert_int_equal(damaged_warnings, 0);
+	assert_int_equal(damaged.n, 0);
 	assert_int_equal(tsarc_index_count(t), N + 4);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(tsarc_index_find(t, e[i].id, r, 2, &n), 0);
@@ -289,9 +283,9 @@ static void test_damaged_table(void **state)
 		raw[where[i]] ^= 0x20;
 		assert_int_equal(tsarc_replace_file(table_path, raw, len, 0600, 0), 0);
 		free(raw);
-		damaged_warnings = 0;
+		damaged.n = 0;
 		assert_int_equal(tsarc_index_open_table(repo, &t), 0);
-		assert_int_equal(damaged_warnings, 1);
+		assert_int_equal(damaged.n, 1);
 		same_as_full_index(t, NULL);
 		tsarc_index_free(t);
 	}
