@@ -11,4 +11,16 @@
 		return cmocka_run_group_tests(tests, setup, teardown);              \
 	}
 
+/* A string that may be absent: equal to `want`, or NULL when `want` is
+ * (the tables of cases with optional fields). A macro, so that a failure
+ * names the caller's line. */
+#define assert_string_or_null(got, want)                                            \
+	do {                                                                        \
+		const char *want_ = (want);                                         \
+		if (want_)                                                          \
+			assert_string_equal((got), want_);                          \
+		else                                                                \
+			assert_null(got);                                           \
+	} while (0)
+
 #endif

@@ -39,19 +39,10 @@ static void url_cases(void **state)
 		tsarc_url u;
 		assert_int_equal(tsarc_url_parse(cases[i].text, &u), 0);
 		assert_string_equal(u.scheme, cases[i].scheme);
-		if (cases[i].user)
-			assert_string_equal(u.user, cases[i].user);
-		else
-			assert_null(u.user);
-		if (cases[i].password)
-			assert_string_equal(u.password, cases[i].password);
-		else
-			assert_null(u.password);
+		assert_string_or_null(u.user, cases[i].user);
+		assert_string_or_null(u.password, cases[i].password);
 		assert_string_equal(u.host, cases[i].host);
-		if (cases[i].path)
-			assert_string_equal(u.path, cases[i].path);
-		else
-			assert_null(u.path);
+		assert_string_or_null(u.path, cases[i].path);
 		assert_int_equal(u.port, cases[i].port);
 		tsarc_url_free(&u);
 	}

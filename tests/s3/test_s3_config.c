@@ -76,63 +76,48 @@ static void use_files(void)
 	setenv("AWS_CONFIG_FILE", conf_path, 1);
 }
 
-static void test_env_wins(void **state)
+/* Where the keys and the region come from: the environment before the
+ * files, AWS_REGION before AWS_DEFAULT_REGION, the default profile or
+ * AWS_PROFILE, and a profile's region from "[profile NAME]" of the config
+ * file (us-east-1 when it has none). */
+static void test_profiles(void **state)
 {
-	static const char *const env[] = {"AWS_ACCESS_KEY_ID", "AKENV",
+	static const char *const from_env[] = {"AWS_ACCESS_KEY_ID", "AKENV",
 		"AWS_SECRET_ACCESS_KEY", "secret-env", "AWS_SESSION_TOKEN", "tok-env",
 		"AWS_DEFAULT_REGION", "us-west-1", NULL};
+	static const char *const region[] = {"AWS_REGION", "us-west-2", NULL};
+	static const char *const ops[] = {"AWS_PROFILE", "ops", NULL};
+	static const char *const confonly[] = {"AWS_PROFILE", "confonly", NULL};
+	static const struct {
+		const char *const *env, *const *more;
+		const char *access, *secret, *token, *region, *source;
+	} cases[] = {
+		{from_env, NULL, "AKENV", "secret-env", "tok-env", "us-west-1", NULL},
+		{from_env, region, "AKENV", "secret-env", "tok-env", "us-west-2", NULL},
+		{NULL, NULL, "AKDEFAULT", "secret-default", NULL, "eu-central-1", "default"},
+		/* config sections are "[profile ops]", not "[ops]" */
+		{ops, NULL, "AKOPS", "secret/ops+==", "tok-ops", "ap-south-1", NULL},
+		{confonly, NULL, "AKCONF", "secret-conf", NULL, "us-east-1", NULL},
+	};
 	tsarc__s3_creds c;
+	size_t i;
 
 	(void)state;
-	use_files();
-	set_env(env);
-	assert_int_equal(tsarc__s3_creds_load(&c), 0);
-	assert_string_equal(c.access_key, "AKENV");
-	assert_string_equal(c.secret_key, "secret-env");
-	assert_string_equal(c.session_token, "tok-env");
-	assert_string_equal(c.region, "us-west-1");
-	tsarc__s3_creds_dispose(&c);
-	setenv("AWS_REGION", "us-west-2", 1); /* AWS_REGION before the default */
-	assert_int_equal(tsarc__s3_creds_load(&c), 0);
-	assert_string_equal(c.region, "us-west-2");
-	tsarc__s3_creds_dispose(&c);
-}
-
-static void test_default_profile(void **state)
-{
-	tsarc__s3_creds c;
-
-	(void)state;
-	use_files();
-	assert_int_equal(tsarc__s3_creds_load(&c), 0);
-	assert_string_equal(c.access_key, "AKDEFAULT");
-	assert_string_equal(c.secret_key, "secret-default");
-	assert_null(c.session_token);
-	assert_string_equal(c.region, "eu-central-1");
-	assert_non_null(strstr(c.source, "default"));
-	tsarc__s3_creds_dispose(&c);
-}
-
-static void test_named_profile(void **state)
-{
-	tsarc__s3_creds c;
-
-	(void)state;
-	use_files();
-	setenv("AWS_PROFILE", "ops", 1);
-	assert_int_equal(tsarc__s3_creds_load(&c), 0);
-	assert_string_equal(c.access_key, "AKOPS");
-	assert_string_equal(c.secret_key, "secret/ops+==");
-	assert_string_equal(c.session_token, "tok-ops");
-	/* config sections are "[profile ops]", not "[ops]" */
-	assert_string_equal(c.region, "ap-south-1");
-	tsarc__s3_creds_dispose(&c);
-
-	setenv("AWS_PROFILE", "confonly", 1);
-	assert_int_equal(tsarc__s3_creds_load(&c), 0);
-	assert_string_equal(c.access_key, "AKCONF");
-	assert_string_equal(c.region, "us-east-1");
-	tsarc__s3_creds_dispose(&c);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		use_files();
+		if (cases[i].env)
+			set_env(cases[i].env);
+		if (cases[i].more)
+			set_env(cases[i].more);
+		assert_int_equal(tsarc__s3_creds_load(&c), 0);
+		assert_string_equal(c.access_key, cases[i].access);
+		assert_string_equal(c.secret_key, cases[i].secret);
+		assert_string_or_null(c.session_token, cases[i].token);
+		assert_string_equal(c.region, cases[i].region);
+		if (cases[i].source)
+			assert_non_null(strstr(c.source, cases[i].source));
+		tsarc__s3_creds_dispose(&c);
+	}
 }
 
 static void test_missing(void **state)
@@ -329,9 +314,7 @@ static void test_limit_env(void **state)
 }
 
 TSARC_TESTS_MAIN(setup, teardown,
-	cmocka_unit_test(test_env_wins),
-	cmocka_unit_test(test_default_profile),
-	cmocka_unit_test(test_named_profile),
+	cmocka_unit_test(test_profiles),
 	cmocka_unit_test(test_missing),
 	cmocka_unit_test(test_urls),
 	cmocka_unit_test(test_limit_defaults),
