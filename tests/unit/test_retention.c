@@ -94,22 +94,36 @@ static void test_year_of_dailies(void **state)
 	}
 }
 
-static void test_irregular_hourly(void **state)
+/* The newest snapshot of each hour, month or year over irregular times;
+ * -1 keeps every bucket. One row a policy. */
+static void test_buckets(void **state)
 {
-	static const char *const t[] = {
+	static const char *const hours[] = {
 		"2026-03-01T10:05:00Z", "2026-03-01T10:40:00Z", "2026-03-01T11:10:00Z",
 		"2026-03-01T11:59:59Z", "2026-03-01T13:00:00Z", "2026-03-01T13:00:01Z",
 	};
-	tsarc_keep_policy p;
+	static const char *const years[] = {
+		"2023-06-01T00:00:00Z", "2023-12-31T23:59:59Z", "2024-01-01T00:00:00Z",
+		"2024-12-15T00:00:00Z", "2025-02-01T00:00:00Z", "2025-02-20T00:00:00Z",
+	};
+	static const struct {
+		const char *const *t;
+		tsarc_keep_policy p;
+		const char *kept;
+	} cases[] = {
+		{hours, {.hourly = 3}, "010101"},
+		{hours, {.hourly = -1}, "010101"},
+		{hours, {.hourly = 1}, "000001"},
+		{years, {.yearly = 2}, "000101"},
+		{years, {.yearly = -1}, "010101"},
+		/* Feb 2025 (newest of the month), Dec 2024, Jan 2024. */
+		{years, {.monthly = 3}, "001101"},
+	};
+	size_t i;
 
 	(void)state;
-	memset(&p, 0, sizeof(p));
-	p.hourly = 3;
-	expect(&p, t, NULL, 6, "010101");
-	p.hourly = -1;
-	expect(&p, t, NULL, 6, "010101");
-	p.hourly = 1;
-	expect(&p, t, NULL, 6, "000001");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect(&cases[i].p, cases[i].t, NULL, 6, cases[i].kept);
 }
 
 static void test_last_and_tags(void **state)
@@ -157,26 +171,6 @@ static void test_within(void **state)
 	assert_int_not_equal(tsarc_parse_within("d", &p), 0);
 }
 
-static void test_monthly_yearly_across_years(void **state)
-{
-	static const char *const t[] = {
-		"2023-06-01T00:00:00Z", "2023-12-31T23:59:59Z", "2024-01-01T00:00:00Z",
-		"2024-12-15T00:00:00Z", "2025-02-01T00:00:00Z", "2025-02-20T00:00:00Z",
-	};
-	tsarc_keep_policy p;
-
-	(void)state;
-	memset(&p, 0, sizeof(p));
-	p.yearly = 2;
-	expect(&p, t, NULL, 6, "000101");
-	p.yearly = -1;
-	expect(&p, t, NULL, 6, "010101");
-	p.yearly = 0;
-	p.monthly = 3;
-	/* Feb 2025 (newest of the month), Dec 2024, Jan 2024. */
-	expect(&p, t, NULL, 6, "001101");
-}
-
 static void test_empty_policy_and_input(void **state)
 {
 	tsarc_keep_policy p;
@@ -191,8 +185,7 @@ static void test_empty_policy_and_input(void **state)
 
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_year_of_dailies),
-	cmocka_unit_test(test_irregular_hourly),
+	cmocka_unit_test(test_buckets),
 	cmocka_unit_test(test_last_and_tags),
 	cmocka_unit_test(test_within),
-	cmocka_unit_test(test_monthly_yearly_across_years),
 	cmocka_unit_test(test_empty_policy_and_input))
