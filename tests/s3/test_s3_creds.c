@@ -19,60 +19,64 @@
 
 #define EXP_2040 1606768800LL /* 2020-11-30T20:40:00Z */
 
-/* The parsed keys are these, expiring at EXP_2040; disposes of them. */
-static void expect_creds(tsarc__s3_creds *c, const char *access, const char *secret,
-	const char *token)
+/* The two answers credentials come in: STS XML (AssumeRoleWithWebIdentity)
+ * and the JSON of the container and instance endpoints. Good ones give the
+ * keys, expiring at EXP_2040; a failure leaves nothing behind. */
+static void test_answers(void **state)
 {
-	assert_string_equal(c->access_key, access);
-	assert_string_equal(c->secret_key, secret);
-	assert_string_equal(c->session_token, token);
-	assert_int_equal(c->expires, EXP_2040);
-	tsarc__s3_creds_dispose(c);
-}
-
-static void test_sts_xml(void **state)
-{
-	static const char ok[] =
-		"<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
-		"<AssumedRoleUser><Arn>arn:x</Arn></AssumedRoleUser><Credentials>"
-		"<SessionToken>tok+/=</SessionToken><SecretAccessKey>sec&amp;ret</SecretAccessKey>"
-		"<Expiration>2020-11-30T20:40:00.500Z</Expiration><AccessKeyId>ASIA1</AccessKeyId>"
-		"</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
-	static const char no_token[] =
-		"<R><Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey>"
-		"<Expiration>2020-11-30T20:40:00Z</Expiration></Credentials></R>";
-	/* Keys outside <Credentials> are not credentials. */
-	static const char elsewhere[] =
-		"<R><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey>"
-		"<SessionToken>T</SessionToken><Expiration>2020-11-30T20:40:00Z</Expiration></R>";
+	typedef int (*parser)(tsarc__s3_creds *, const char *, size_t);
+	static const struct {
+		parser parse;
+		const char *text;
+		int rc;
+		const char *access, *secret, *token;
+	} cases[] = {
+		{tsarc__s3_parse_sts_creds,
+			"<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
+			"<AssumedRoleUser><Arn>arn:x</Arn></AssumedRoleUser><Credentials>"
+			"<SessionToken>tok+/=</SessionToken><SecretAccessKey>sec&amp;ret</SecretAccessKey>"
+			"<Expiration>2020-11-30T20:40:00.500Z</Expiration><AccessKeyId>ASIA1</AccessKeyId>"
+			"</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
+			0, "ASIA1", "sec&ret", "tok+/="},
+		/* no session token */
+		{tsarc__s3_parse_sts_creds,
+			"<R><Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey>"
+			"<Expiration>2020-11-30T20:40:00Z</Expiration></Credentials></R>", TSARC_EIO, NULL, NULL, NULL},
+		/* Keys outside <Credentials> are not credentials. */
+		{tsarc__s3_parse_sts_creds,
+			"<R><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey>"
+			"<SessionToken>T</SessionToken><Expiration>2020-11-30T20:40:00Z</Expiration></R>",
+			TSARC_EIO, NULL, NULL, NULL},
+		{tsarc__s3_parse_sts_creds, "<a><b>", TSARC_EIO, NULL, NULL, NULL},
+		{tsarc__s3_parse_cred_json,
+			"{\"Code\":\"Success\",\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"ASIA2\","
+			"\"SecretAccessKey\":\"s2\",\"Token\":\"t2\",\"Expiration\":\"2020-11-30T20:40:00Z\"}",
+			0, "ASIA2", "s2", "t2"},
+		{tsarc__s3_parse_cred_json, "{\"Code\":\"AssumeRoleUnauthorizedAccess\"}",
+			TSARC_EACCESS, NULL, NULL, NULL},
+		/* no expiry */
+		{tsarc__s3_parse_cred_json,
+			"{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Token\":\"T\"}",
+			TSARC_EIO, NULL, NULL, NULL},
+		{tsarc__s3_parse_cred_json, "[1]", TSARC_EIO, NULL, NULL, NULL},
+	};
 	tsarc__s3_creds c;
+	size_t i;
 
 	(void)state;
-	assert_int_equal(tsarc__s3_parse_sts_creds(&c, ok, strlen(ok)), 0);
-	expect_creds(&c, "ASIA1", "sec&ret", "tok+/=");
-	assert_int_equal(tsarc__s3_parse_sts_creds(&c, no_token, strlen(no_token)), TSARC_EIO);
-	assert_null(c.access_key);
-	assert_int_equal(tsarc__s3_parse_sts_creds(&c, elsewhere, strlen(elsewhere)), TSARC_EIO);
-	assert_int_equal(tsarc__s3_parse_sts_creds(&c, "<a><b>", 6), TSARC_EIO);
-}
-
-static void test_cred_json(void **state)
-{
-	static const char imds[] =
-		"{\"Code\":\"Success\",\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"ASIA2\","
-		"\"SecretAccessKey\":\"s2\",\"Token\":\"t2\",\"Expiration\":\"2020-11-30T20:40:00Z\"}";
-	static const char failed[] = "{\"Code\":\"AssumeRoleUnauthorizedAccess\"}";
-	static const char no_exp[] =
-		"{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Token\":\"T\"}";
-	tsarc__s3_creds c;
-
-	(void)state;
-	assert_int_equal(tsarc__s3_parse_cred_json(&c, imds, strlen(imds)), 0);
-	expect_creds(&c, "ASIA2", "s2", "t2");
-	assert_int_equal(tsarc__s3_parse_cred_json(&c, failed, strlen(failed)), TSARC_EACCESS);
-	assert_int_equal(tsarc__s3_parse_cred_json(&c, no_exp, strlen(no_exp)), TSARC_EIO);
-	assert_int_equal(tsarc__s3_parse_cred_json(&c, "[1]", 3), TSARC_EIO);
-	assert_null(c.access_key);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].parse(&c, cases[i].text, strlen(cases[i].text)) != cases[i].rc)
+			fail_msg("case %zu: expected %s", i, tsarc_errname(cases[i].rc));
+		if (cases[i].rc) {
+			assert_null(c.access_key);
+			continue;
+		}
+		assert_string_equal(c.access_key, cases[i].access);
+		assert_string_equal(c.secret_key, cases[i].secret);
+		assert_string_equal(c.session_token, cases[i].token);
+		assert_int_equal(c.expires, EXP_2040);
+		tsarc__s3_creds_dispose(&c);
+	}
 }
 
 static void test_put_opts(void **state)
@@ -124,6 +128,5 @@ static void test_put_opts(void **state)
 }
 
 TSARC_TESTS_MAIN(NULL, NULL,
-	cmocka_unit_test(test_sts_xml),
-	cmocka_unit_test(test_cred_json),
+	cmocka_unit_test(test_answers),
 	cmocka_unit_test(test_put_opts))
