@@ -80,6 +80,12 @@ static const struct {
 	{"external_id", offsetof(ini_want, external_id)},
 };
 
+/* The field of `w` that row `i` of ini_keys fills. */
+static char **ini_slot(ini_want *w, size_t i)
+{
+	return (char **)((char *)w + ini_keys[i].off);
+}
+
 /*
  * Reads the section `section` of an AWS-style INI file. A missing file is
  * not an error; an unreadable one is, since silently ignoring it would
@@ -120,7 +126,7 @@ static int ini_read(const char *path, const char *section, ini_want *w)
 		val = trim(eq + 1);
 		for (i = 0; i < sizeof(ini_keys) / sizeof(ini_keys[0]); i++)
 			if (strcmp(key, ini_keys[i].key) == 0)
-				rc = set_once((char **)((char *)w + ini_keys[i].off), val);
+				rc = set_once(ini_slot(w, i), val);
 		if (rc)
 			break;
 	}
@@ -131,16 +137,14 @@ static int ini_read(const char *path, const char *section, ini_want *w)
 	return rc;
 }
 
+/* Every value the table fills, wiped (some are keys): a field added to
+ * the table is freed with the others. */
 static void want_dispose(ini_want *w)
 {
-	free(w->access_key);
-	tsarc_secure_free_str(w->secret_key);
-	tsarc_secure_free_str(w->session_token);
-	free(w->region);
-	free(w->role_arn);
-	free(w->source_profile);
-	free(w->role_session_name);
-	free(w->external_id);
+	size_t i;
+
+	for (i = 0; i < sizeof(ini_keys) / sizeof(ini_keys[0]); i++)
+		tsarc_secure_free_str(*ini_slot(w, i));
 	memset(w, 0, sizeof(*w));
 }
 
