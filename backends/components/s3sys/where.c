@@ -90,11 +90,7 @@ void tsarc_s3sys_where_free(tsarc_s3sys_where *w)
 	free(w->bucket);
 	free(w->prefix);
 	free(w->region);
-	tsarc_secure_free_str(w->keys.access_key);
-	tsarc_secure_free_str(w->keys.secret_key);
-	tsarc_secure_free_str(w->keys.session_token);
-	free(w->keys.region);
-	free(w->keys.source);
+	tsarc__s3_creds_dispose(&w->keys);
 	memset(w, 0, sizeof(*w));
 }
 

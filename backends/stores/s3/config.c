@@ -170,7 +170,7 @@ void tsarc__s3_creds_dispose(tsarc__s3_creds *c)
 {
 	if (!c)
 		return;
-	free(c->access_key);
+	tsarc_secure_free_str(c->access_key);
 	tsarc_secure_free_str(c->secret_key);
 	tsarc_secure_free_str(c->session_token);
 	free(c->region);
