@@ -90,13 +90,19 @@ static void data_name(char out[65], unsigned i)
 		snprintf(out + 2 * k, 3, "%02x", md[k]);
 }
 
-static void random_bucket(char *out, size_t n, const char *what)
+/* Each test starts from the good credentials and a bucket of its own: its
+ * name (tsarc-WHAT-PID-N) into `b`, its repository URL at endpoint `ep`
+ * under `prefix` into `u`. */
+static void fresh_bucket(char *u, size_t usize, char *b, size_t bsize, const char *ep,
+	const char *what, const char *prefix)
 {
 	struct timespec ts;
 
+	set_good_env();
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(out, n, "tsarc-%s-%x-%lx", what, (unsigned)getpid(),
+	snprintf(b, bsize, "tsarc-%s-%x-%lx", what, (unsigned)getpid(),
 		(unsigned long)(ts.tv_nsec ^ (ts.tv_sec << 8)) & 0xffffffUL);
+	snprintf(u, usize, "s3:%s/%s/%s", ep, b, prefix);
 }
 
 static double now_s(void)
@@ -114,11 +120,9 @@ static tsarc_store *shared;
 static int group_setup(void **state)
 {
 	(void)state;
-	set_good_env();
-	random_bucket(bucket, sizeof(bucket), "store");
 	/* A prefix with characters that need encoding in paths and queries. */
-	snprintf(url, sizeof(url), "s3:%s/%s/prod backups/3scale+apim=1", endpoint,
-		bucket);
+	fresh_bucket(url, sizeof(url), bucket, sizeof(bucket), endpoint, "store",
+		"prod backups/3scale+apim=1");
 	shared = open_url(url);
 	return 0;
 }
@@ -481,9 +485,7 @@ static void test_wrong_secret(void **state)
 	unsigned n = 0;
 
 	(void)state;
-	set_good_env();
-	random_bucket(bucket, sizeof(bucket), "err");
-	snprintf(u, sizeof(u), "s3:%s/%s/p", endpoint, bucket);
+	fresh_bucket(u, sizeof(u), bucket, sizeof(bucket), endpoint, "err", "p");
 	st = open_url(u);
 	assert_int_equal(tsarc_store_create(st), 0);
 	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_CONFIG, NULL, "cfg", 3, 0), 0);
@@ -519,9 +521,7 @@ static void test_missing_bucket(void **state)
 	unsigned n = 0;
 
 	(void)state;
-	set_good_env();
-	random_bucket(nb, sizeof(nb), "missing");
-	snprintf(u, sizeof(u), "s3:%s/%s/p", endpoint, nb);
+	fresh_bucket(u, sizeof(u), nb, sizeof(nb), endpoint, "missing", "p");
 	st = open_url(u);
 	expect_error(tsarc_store_get(st, TSARC_OBJ_CONFIG, NULL, 0, 0, &b),
 		TSARC_ENOTFOUND, nb, "does not exist");
@@ -616,9 +616,7 @@ static void test_tls(void **state)
 	char u[512];
 
 	(void)state;
-	set_good_env();
-	random_bucket(bucket, sizeof(bucket), "tls");
-	snprintf(u, sizeof(u), "s3:%s/%s/p", tls, bucket);
+	fresh_bucket(u, sizeof(u), bucket, sizeof(bucket), tls, "tls", "p");
 
 	/* Verification is on by default: a self-signed server is refused,
 	 * once (no retries), with a hint at the fix. */
@@ -653,9 +651,7 @@ static void test_faults_roundtrip(void **state)
 	unsigned i;
 
 	(void)state;
-	set_good_env();
-	random_bucket(bucket, sizeof(bucket), "faults");
-	snprintf(u, sizeof(u), "s3:%s/%s/faulty", endpoint, bucket);
+	fresh_bucket(u, sizeof(u), bucket, sizeof(bucket), endpoint, "faults", "faulty");
 	st = open_url(u);
 	assert_int_equal(tsarc_store_create(st), 0);
 	/* create-only puts, then a read-back of each: exercises the retried
