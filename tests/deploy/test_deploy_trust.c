@@ -268,6 +268,15 @@ static void restore_refuses_hostile_metadata(void **state)
 	}
 }
 
+/* Component `name`, already located in `pod`, `container`. */
+static void located(tsarc_component *c, const char *name, char *pod, char *container)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->pod = pod;
+	c->container = container;
+}
+
 /* The kube transport itself refuses a variable name that is not one:
  * nothing unvalidated reaches the pod's shell, whoever built the command. */
 static void kube_refuses_bad_pod_variable(void **state)
@@ -281,10 +290,7 @@ static void kube_refuses_bad_pod_variable(void **state)
 
 	(void)state;
 	assert_int_equal(tsarc_transport_kube_new(&tr, conf), 0);
-	memset(&c, 0, sizeof(c));
-	c.name = "x";
-	c.pod = "pod-1";
-	c.container = "c";
+	located(&c, "x", "pod-1", "c");
 	tsarc_cmd_init(&cmd);
 	assert_int_equal(tsarc_cmd_arg(&cmd, "true"), 0);
 	assert_int_equal(tsarc_cmd_pod_env(&cmd, "MYSQL_PWD", "X\"; touch /tmp/p; \""), 0);
@@ -417,10 +423,7 @@ static void kube_host_password_through_stdin(void **state)
 	tsarc_cmd cmd;
 
 	(void)state;
-	memset(&c, 0, sizeof(c));
-	c.name = "system-mysql";
-	c.pod = "system-mysql-1";
-	c.container = "system-mysql";
+	located(&c, "system-mysql", "system-mysql-1", "system-mysql");
 	/* mysql: the option file of this host becomes MYSQL_PWD in the pod. */
 	tsarc_cmd_init(&cmd);
 	assert_int_equal(tsarc_cmd_arg(&cmd, "sh"), 0);
