@@ -36,6 +36,7 @@
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
 #include "aws_env.h"
+#include "../count_listed.h"
 
 #define SKIP_CODE 77
 
@@ -358,20 +359,11 @@ static int seen_cb(const char *name, uint64_t size, int64_t mtime, void *p)
 	return 0;
 }
 
-static int count_cb(const char *name, uint64_t size, int64_t mtime, void *p)
-{
-	(void)name;
-	(void)size;
-	(void)mtime;
-	(*(unsigned *)p)++;
-	return 0;
-}
-
 static void test_list_pagination_concurrent(void **state)
 {
 	unsigned char hit[NOBJ] = {0};
 	seen s = {hit, 0, 0, 0, 0};
-	unsigned n = 0;
+	size_t n = 0;
 	int i;
 
 	(void)state;
@@ -386,13 +378,13 @@ static void test_list_pagination_concurrent(void **state)
 	assert_int_equal(s.wrong, 0);
 	assert_int_equal(s.dup, 0);
 	assert_int_equal(s.count, NOBJ);
-	assert_int_equal(tsarc_store_list(shared, TSARC_OBJ_SNAPSHOT, count_cb, &n), 0);
+	assert_int_equal(tsarc_store_list(shared, TSARC_OBJ_SNAPSHOT, count_listed, &n), 0);
 	assert_int_equal(n, 3);
 	n = 0;
-	assert_int_equal(tsarc_store_list(shared, TSARC_OBJ_CONFIG, count_cb, &n), 0);
+	assert_int_equal(tsarc_store_list(shared, TSARC_OBJ_CONFIG, count_listed, &n), 0);
 	assert_int_equal(n, 1);
 	n = 0;
-	assert_int_equal(tsarc_store_list(shared, TSARC_OBJ_KEY, count_cb, &n), 0);
+	assert_int_equal(tsarc_store_list(shared, TSARC_OBJ_KEY, count_listed, &n), 0);
 	assert_int_equal(n, 0);
 
 	/* a callback's non-zero return stops the listing and is returned */
@@ -422,7 +414,8 @@ static void test_remove_many(void **state)
 {
 	const char **names = calloc(NOBJ + 5, sizeof(*names));
 	char (*buf)[65] = calloc(NOBJ + 5, sizeof(*buf));
-	unsigned i, n = 0;
+	unsigned i;
+	size_t n = 0;
 
 	(void)state;
 	for (i = 0; i < NOBJ + 5; i++) {
@@ -430,7 +423,7 @@ static void test_remove_many(void **state)
 		names[i] = buf[i];
 	}
 	assert_int_equal(tsarc_store_remove_many(shared, TSARC_OBJ_DATA, names, NOBJ + 5), 0);
-	assert_int_equal(tsarc_store_list(shared, TSARC_OBJ_DATA, count_cb, &n), 0);
+	assert_int_equal(tsarc_store_list(shared, TSARC_OBJ_DATA, count_listed, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(tsarc_store_remove(shared, TSARC_OBJ_SNAPSHOT, "snap-0"), 0);
 	assert_int_equal(tsarc_store_remove(shared, TSARC_OBJ_SNAPSHOT, "snap-0"),
@@ -482,7 +475,7 @@ static void test_wrong_secret(void **state)
 	tsarc_store *st;
 	tsarc_buf b = TSARC_BUF_INIT;
 	uint64_t size;
-	unsigned n = 0;
+	size_t n = 0;
 
 	(void)state;
 	fresh_bucket(u, sizeof(u), bucket, sizeof(bucket), endpoint, "err", "p");
@@ -499,7 +492,7 @@ static void test_wrong_secret(void **state)
 		access_key, "secret key");
 	expect_error(tsarc_store_put(st, TSARC_OBJ_SNAPSHOT, "s", "x", 1, 0),
 		TSARC_EACCESS, access_key, "secret key");
-	expect_error(tsarc_store_list(st, TSARC_OBJ_SNAPSHOT, count_cb, &n),
+	expect_error(tsarc_store_list(st, TSARC_OBJ_SNAPSHOT, count_listed, &n),
 		TSARC_EACCESS, access_key, "secret key");
 	tsarc_store_free(st);
 
@@ -518,14 +511,14 @@ static void test_missing_bucket(void **state)
 	char u[512], nb[64];
 	tsarc_store *st;
 	tsarc_buf b = TSARC_BUF_INIT;
-	unsigned n = 0;
+	size_t n = 0;
 
 	(void)state;
 	fresh_bucket(u, sizeof(u), nb, sizeof(nb), endpoint, "missing", "p");
 	st = open_url(u);
 	expect_error(tsarc_store_get(st, TSARC_OBJ_CONFIG, NULL, 0, 0, &b),
 		TSARC_ENOTFOUND, nb, "does not exist");
-	expect_error(tsarc_store_list(st, TSARC_OBJ_SNAPSHOT, count_cb, &n),
+	expect_error(tsarc_store_list(st, TSARC_OBJ_SNAPSHOT, count_listed, &n),
 		TSARC_ENOTFOUND, nb, "does not exist");
 	tsarc_store_free(st);
 	tsarc_buf_dispose(&b);
@@ -645,7 +638,7 @@ static void test_faults_roundtrip(void **state)
 	tsarc__s3_stats stats;
 	tsarc_store *st;
 	char u[512];
-	unsigned n = 0, count = 600;
+	size_t n = 0, count = 600;
 	const char **names;
 	char (*buf)[65];
 	unsigned i;
@@ -657,7 +650,7 @@ static void test_faults_roundtrip(void **state)
 	/* create-only puts, then a read-back of each: exercises the retried
 	 * conditional PUT whose first attempt landed. */
 	put_many(st, count, 1);
-	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_DATA, count_cb, &n), 0);
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_DATA, count_listed, &n), 0);
 	assert_int_equal(n, count);
 	names = calloc(count, sizeof(*names));
 	buf = calloc(count, sizeof(*buf));
@@ -667,7 +660,7 @@ static void test_faults_roundtrip(void **state)
 	}
 	assert_int_equal(tsarc_store_remove_many(st, TSARC_OBJ_DATA, names, count), 0);
 	n = 0;
-	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_DATA, count_cb, &n), 0);
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_DATA, count_listed, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(tsarc__s3_stats_get(st, &stats), 0);
 	fprintf(stderr, "  s3 client: %llu requests, %llu retries, %llu connections\n",

@@ -30,6 +30,7 @@
 #include "repo_fixture.h"
 #include "cmocka_main.h"
 #include "scratch.h"
+#include "count_listed.h"
 
 #define LEN (400u * 1024)
 
@@ -37,15 +38,6 @@ static char dir[256];
 static tsarc_repo *repo;
 static uint8_t *data;
 static char snap_id[TSARC_ID_HEX_LEN + 1];
-
-static int count_obj(const char *name, uint64_t size, int64_t mtime, void *payload)
-{
-	(void)name;
-	(void)size;
-	(void)mtime;
-	(*(size_t *)payload)++;
-	return 0;
-}
 
 static int setup(void **state)
 {
@@ -106,7 +98,7 @@ static void test_round_trip_in_packs(void **state)
 
 	(void)state;
 	assert_int_equal(extract(&snap), 0);
-	assert_int_equal(tsarc_store_list(repo->store, TSARC_OBJ_DATA, count_obj, &objects), 0);
+	assert_int_equal(tsarc_store_list(repo->store, TSARC_OBJ_DATA, count_listed, &objects), 0);
 	assert_true(objects >= 2);
 	assert_true(objects < snap->streams[0].nchunks);
 	check(&res);
