@@ -126,6 +126,10 @@ int cli_flag_option(int opt, const char *arg, void *state);
 
 /* Prints the thread's last error and returns the exit code for `rc`. */
 int cli_fail(int rc);
+/* How a command that opened the repository ends: the lock (NULL: none)
+ * released, the repository freed, then EXIT_OK for 0, else cli_fail(rc). */
+struct tsarc_lock;
+int cli_end(tsarc_repo *repo, struct tsarc_lock *lock, int rc);
 int cli_exit_code(int rc);
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -522,6 +522,5 @@ int cmd_dump(int argc, char **argv)
 	if ((rc = cli_start_repo(&cmd, argc, argv, &c, NULL, &repo)) != CLI_GO_ON)
 		return rc;
 	rc = tsarc_dump_fd(repo, argv[optind], argv[optind + 1], STDOUT_FILENO, c.inflight);
-	tsarc_repo_free(repo);
-	return rc ? cli_fail(rc) : EXIT_OK;
+	return cli_end(repo, NULL, rc);
 }

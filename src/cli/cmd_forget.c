@@ -642,9 +642,7 @@ done:
 	free(keys);
 	free(reasons);
 	tsarc_snapshot_array_free(snaps, n);
-	tsarc_lock_release(lock);
-	tsarc_repo_free(repo);
-	return rc ? cli_fail(rc) : EXIT_OK;
+	return cli_end(repo, lock, rc);
 }
 
 static const char PRUNE_HELP[] =
@@ -716,9 +714,7 @@ int cmd_prune(int argc, char **argv)
 	}
 done:
 	cJSON_Delete(doc);
-	tsarc_lock_release(lock);
-	tsarc_repo_free(repo);
-	return rc ? cli_fail(rc) : EXIT_OK;
+	return cli_end(repo, lock, rc);
 }
 
 static const char UNLOCK_HELP[] =
@@ -775,6 +771,5 @@ int cmd_unlock(int argc, char **argv)
 	}
 done:
 	free(infos);
-	tsarc_repo_free(repo);
-	return rc ? cli_fail(rc) : EXIT_OK;
+	return cli_end(repo, NULL, rc);
 }

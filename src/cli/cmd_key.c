@@ -134,6 +134,5 @@ int cmd_key(int argc, char **argv)
 		}
 	}
 	cli_free_password(new_pw);
-	tsarc_repo_free(repo);
-	return rc ? cli_fail(rc) : EXIT_OK;
+	return cli_end(repo, NULL, rc);
 }

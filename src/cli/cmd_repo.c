@@ -188,8 +188,7 @@ int cmd_init(int argc, char **argv)
 				repo->retention.days);
 		cli_say("created", "Keep the password safe: without it the data cannot be read.");
 	}
-	tsarc_repo_free(repo);
-	return rc ? cli_fail(rc) : EXIT_OK;
+	return cli_end(repo, NULL, rc);
 }
 
 /* ---- snapshots ---- */
@@ -254,8 +253,7 @@ int cmd_snapshots(int argc, char **argv)
 		printf("%zu snapshot%s\n", n, n == 1 ? "" : "s");
 	}
 	tsarc_snapshot_array_free(snaps, n);
-	tsarc_repo_free(repo);
-	return rc ? cli_fail(rc) : EXIT_OK;
+	return cli_end(repo, NULL, rc);
 }
 
 /* ---- show ---- */
@@ -320,8 +318,7 @@ int cmd_show(int argc, char **argv)
 		}
 	}
 	tsarc_snapshot_free(snap);
-	tsarc_repo_free(repo);
-	return rc ? cli_fail(rc) : EXIT_OK;
+	return cli_end(repo, NULL, rc);
 }
 
 /* ---- check ---- */

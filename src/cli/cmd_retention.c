@@ -61,7 +61,5 @@ int cmd_extend_retention(int argc, char **argv)
 			res.snapshots, until);
 	}
 done:
-	tsarc_lock_release(lock);
-	tsarc_repo_free(repo);
-	return rc ? cli_fail(rc) : EXIT_OK;
+	return cli_end(repo, lock, rc);
 }

@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "lock.h"
 #include "metrics.h"
 #include "snapshot.h"
 #include "wipe.h"
@@ -129,6 +130,13 @@ int cli_fail(int rc)
 	cli_log(TSARC_LOG_ERROR, "failed", "%s",
 		e->message && e->message[0] ? e->message : tsarc_strerror(rc));
 	return cli_exit_code(rc);
+}
+
+int cli_end(tsarc_repo *repo, tsarc_lock *lock, int rc)
+{
+	tsarc_lock_release(lock);
+	tsarc_repo_free(repo);
+	return rc ? cli_fail(rc) : EXIT_OK;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
