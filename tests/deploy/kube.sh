@@ -173,6 +173,15 @@ diff <(tar -tf "$WORK/storage.tar" | sed 's|/$||' | sort) <(cd "$DEP/system-stor
 
 snapshots() { "$TSARC" snapshots --repo "$REPO" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 
+# A backup with config CONF refused (exit 1) with ERR on stderr, and no
+# snapshot written (the one of the run above stays alone).
+backup_refused() { # CONF WHAT ERR
+	t backup --repo "$REPO" --config "$1"
+	expect_rc 1 "$2"
+	expect_err "$3" "$2"
+	[ "$(snapshots)" = 1 ] || fail "a snapshot was written: $2"
+}
+
 info "a missing pod: no snapshot, the component named"
 python3 - "$KDIR/pods.json" <<'PY'
 import json, sys
@@ -180,29 +189,21 @@ d = json.load(open(sys.argv[1]))
 d["items"] = [p for p in d["items"] if not p["metadata"]["name"].startswith("system-redis")]
 json.dump(d, open(sys.argv[1], "w"))
 PY
-t backup --repo "$REPO" --config "$WORK/kube.json"
-expect_rc 1 "backup with system-redis gone"
+backup_refused "$WORK/kube.json" "missing pod" \
+	"no running pod matches deployment=system-redis or deploymentConfig=system-redis in namespace 3scale-prod"
 expect_err "component 'system-redis'" "missing pod"
-expect_err "no running pod matches deployment=system-redis or deploymentConfig=system-redis in namespace 3scale-prod" "missing pod"
-[ "$(snapshots)" = 1 ] || fail "a snapshot was written without system-redis"
 
 info "a missing container: no snapshot, the pod's containers listed"
 write_config "$WORK/kube2.json" 'c["components"]["system-redis"]["enabled"] = False; c["components"]["system-mysql"]["container"] = "mysql"'
-t backup --repo "$REPO" --config "$WORK/kube2.json"
-expect_rc 1 "backup with a wrong container"
-expect_err "component 'system-mysql': pod system-mysql-2-x7k2p has no container mysql \\(it has: system-mysql\\)" "wrong container"
-[ "$(snapshots)" = 1 ] || fail "a snapshot was written with a wrong container"
+backup_refused "$WORK/kube2.json" "wrong container" \
+	"component 'system-mysql': pod system-mysql-2-x7k2p has no container mysql \\(it has: system-mysql\\)"
 
 info "selector_style deployment (2.15+ only) does not find a DeploymentConfig pod"
 write_config "$WORK/kube3.json" 'c["components"]["system-redis"]["enabled"] = False; c["transport"]["selector_style"] = "deployment"'
-t backup --repo "$REPO" --config "$WORK/kube3.json"
-expect_rc 1 "deployment-only selectors"
-expect_err "component 'system-mysql': no running pod matches deployment=system-mysql in namespace" "deployment-only"
+backup_refused "$WORK/kube3.json" "deployment-only selectors" \
+	"component 'system-mysql': no running pod matches deployment=system-mysql in namespace"
 
 info "a wrong context is an error from kubectl, named"
 write_config "$WORK/kube4.json" 'c["components"]["system-redis"]["enabled"] = False; c["transport"]["context"] = "staging"'
-t backup --repo "$REPO" --config "$WORK/kube4.json"
-expect_rc 1 "wrong context"
-expect_err 'context "staging" does not exist' "wrong context"
-[ "$(snapshots)" = 1 ] || fail "a snapshot was written"
+backup_refused "$WORK/kube4.json" "wrong context" 'context "staging" does not exist'
 info "OK"
