@@ -35,9 +35,9 @@ int tsarc_repo_seal_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	return 0;
 }
 
-int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
+int tsarc_repo_open_chunk_to(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], const uint8_t *sealed, size_t sealed_len,
-	size_t plain_len, int check_id, tsarc_buf *scratch, tsarc_buf *out)
+	size_t plain_len, int check_id, tsarc_buf *scratch, uint8_t *out)
 {
 	uint8_t check[TSARC_ID_LEN];
 	char hex[TSARC_ID_HEX_LEN + 1];
@@ -55,18 +55,34 @@ int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 		return tsarc_error_set(TSARC_ECORRUPT,
 			"chunk %s is damaged: authentication failed", hex);
 	scratch->size = sealed_len - TSARC_AEAD_OVERHEAD;
-	if ((rc = tsarc_codec_decompress(codec, scratch->ptr, scratch->size,
+	if ((rc = tsarc_codec_decompress_to(codec, scratch->ptr, scratch->size,
 		     plain_len, out))) {
 		tsarc_error_prefix("chunk %s", hex);
 		return rc == TSARC_ENOMEM ? rc : TSARC_ECORRUPT;
 	}
 	if (!check_id)
 		return 0;
-	if ((rc = tsarc_repo_chunk_id(repo, out->ptr, out->size, check)))
+	if ((rc = tsarc_repo_chunk_id(repo, out, plain_len, check)))
 		return rc;
 	if (memcmp(check, id, TSARC_ID_LEN) != 0)
 		return tsarc_error_set(TSARC_ECORRUPT,
 			"chunk %s is damaged: its content does not match its id", hex);
+	return 0;
+}
+
+int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t id[TSARC_ID_LEN], const uint8_t *sealed, size_t sealed_len,
+	size_t plain_len, int check_id, tsarc_buf *scratch, tsarc_buf *out)
+{
+	int rc;
+
+	tsarc_buf_clear(out);
+	if ((rc = tsarc_buf_grow(out, plain_len)) ||
+		(rc = tsarc_repo_open_chunk_to(repo, codec, id, sealed, sealed_len, plain_len,
+			 check_id, scratch, out->ptr)))
+		return rc;
+	out->size = plain_len;
+	out->ptr[plain_len] = 0;
 	return 0;
 }
 

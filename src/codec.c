@@ -128,27 +128,23 @@ size_t tsarc_codec_min_size(size_t len)
 	return 1 + (len < zstd ? len : zstd);
 }
 
-int tsarc_codec_decompress(tsarc_codec *c, const uint8_t *in, size_t len,
-	size_t expect_len, tsarc_buf *out)
+int tsarc_codec_decompress_to(tsarc_codec *c, const uint8_t *in, size_t len,
+	size_t expect_len, uint8_t *out)
 {
 	size_t n;
-	int rc;
 
 	if (len < 1)
 		return tsarc_error_set(TSARC_ECORRUPT, "empty chunk payload");
-	tsarc_buf_clear(out);
-	if ((rc = tsarc_buf_grow(out, expect_len)))
-		return rc;
 	switch (in[0]) {
 	case TSARC_CODEC_NONE:
 		if (len - 1 != expect_len)
 			goto bad_size;
-		memcpy(out->ptr, in + 1, expect_len);
+		memcpy(out, in + 1, expect_len);
 		break;
 	case TSARC_CODEC_ZSTD:
 		if (!c->zd && !(c->zd = ZSTD_createDCtx()))
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory (zstd)");
-		n = ZSTD_decompressDCtx(c->zd, out->ptr, expect_len, in + 1, len - 1);
+		n = ZSTD_decompressDCtx(c->zd, out, expect_len, in + 1, len - 1);
 		if (ZSTD_isError(n))
 			return tsarc_error_set(TSARC_ECORRUPT, "zstd: %s",
 				ZSTD_getErrorName(n));
@@ -157,7 +153,7 @@ int tsarc_codec_decompress(tsarc_codec *c, const uint8_t *in, size_t len,
 		break;
 	case TSARC_CODEC_ZLIB: {
 		uLongf zn = (uLongf)expect_len;
-		int zr = uncompress(out->ptr, &zn, in + 1, (uLong)(len - 1));
+		int zr = uncompress(out, &zn, in + 1, (uLong)(len - 1));
 		if (zr != Z_OK)
 			return tsarc_error_set(TSARC_ECORRUPT,
 				"zlib: damaged or oversized data (%d)", zr);
@@ -168,10 +164,24 @@ int tsarc_codec_decompress(tsarc_codec *c, const uint8_t *in, size_t len,
 	default:
 		return tsarc_error_set(TSARC_ECORRUPT, "unknown codec %u", in[0]);
 	}
-	out->size = expect_len;
-	out->ptr[expect_len] = 0;
 	return 0;
 bad_size:
 	return tsarc_error_set(TSARC_ECORRUPT,
 		"chunk decompressed to the wrong size (expected %zu)", expect_len);
+}
+
+int tsarc_codec_decompress(tsarc_codec *c, const uint8_t *in, size_t len,
+	size_t expect_len, tsarc_buf *out)
+{
+	int rc;
+
+	if (len < 1)
+		return tsarc_error_set(TSARC_ECORRUPT, "empty chunk payload");
+	tsarc_buf_clear(out);
+	if ((rc = tsarc_buf_grow(out, expect_len)) ||
+		(rc = tsarc_codec_decompress_to(c, in, len, expect_len, out->ptr)))
+		return rc;
+	out->size = expect_len;
+	out->ptr[expect_len] = 0;
+	return 0;
 }

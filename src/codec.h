@@ -46,4 +46,9 @@ size_t tsarc_codec_min_size(size_t len);
 int tsarc_codec_decompress(tsarc_codec *c, const uint8_t *in, size_t len,
 	size_t expect_len, tsarc_buf *out);
 
+/* The same into `out`, which has room for exactly expect_len bytes: how a
+ * run of chunks is decompressed into one buffer (extract.c). */
+int tsarc_codec_decompress_to(tsarc_codec *c, const uint8_t *in, size_t len,
+	size_t expect_len, uint8_t *out);
+
 #endif

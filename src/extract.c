@@ -2,6 +2,8 @@
 #include "extract.h"
 #include "error_save.h"
 #include "fileio.h"
+#include "index.h"
+#include "pack.h"
 #include "parallel.h"
 #include "tsarc/errors.h"
 
@@ -33,11 +35,35 @@ int tsarc_sink_fd(void *payload, const uint8_t *data, size_t len)
 
 enum slot_state { SLOT_FREE, SLOT_BUSY, SLOT_READY, SLOT_FAILED };
 
+/*
+ * Format 2 keeps chunks small (64 KiB on average) and packs them about in
+ * the order a backup cut them (compression on several threads swaps
+ * neighbours), so a stream's chunks mostly lie close together in its
+ * packs. A fetcher takes a run of them at once: consecutive chunks of the
+ * stream whose blobs lie in one span of one pack, that span read with one
+ * range read (not one request, open and index lookup per chunk). The span
+ * may hold up to RUN_GAP bytes of other blobs, read for nothing; a run
+ * holds up to RUN_PLAIN bytes of plaintext, so the runs in flight hold
+ * what format 1's chunks of 1 MiB did. Where the chunks are is looked up
+ * RESOLVE chunks at a time, their ids sorted: one read and authentication
+ * of each block of the index table they fall in, instead of one per chunk.
+ */
+#define RUN_PLAIN (1024u * 1024u)
+#define RUN_GAP (64u * 1024u)
+#define RUN_CHUNKS 128
+#define RESOLVE 2048
+
 typedef struct slot {
 	enum slot_state state;
+	size_t first, count; /* the run: chunks [first, first + count) */
 	tsarc_buf data;
 	tsarc_saved_error err; /* of a failed fetch, for the consumer's thread */
 } slot;
+
+typedef struct want {
+	const uint8_t *id;
+	size_t pos;
+} want;
 
 typedef struct extractor {
 	tsarc_repo *repo;
@@ -45,43 +71,191 @@ typedef struct extractor {
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
 	slot *slots;
-	size_t window;
-	size_t next_fetch; /* next chunk index to fetch */
-	size_t consumed;   /* chunks already handed to the sink */
+	size_t window;       /* runs in flight */
+	size_t next_fetch;   /* next chunk to fetch */
+	size_t runs_fetched; /* runs taken by fetchers */
+	size_t runs_done;    /* runs handed to the sink */
 	int stop;
+	/* Format 2: where chunks [res_first, res_first + res_n) are; res_ok[i]
+	 * 0 when the index has no plausible place for one (it is then read
+	 * alone, by the path that says what is wrong). */
+	const struct tsarc_index *idx;
+	size_t res_first, res_n;
+	tsarc_index_hit *res_hit, *sorted_hit;
+	uint8_t *res_ok, *sorted_found;
+	want *wants;
+	const uint8_t **ids;
 } extractor;
+
+static int want_cmp(const void *a, const void *b)
+{
+	return memcmp(((const want *)a)->id, ((const want *)b)->id, TSARC_ID_LEN);
+}
+
+/* Looks up chunks [from, from + RESOLVE). Caller holds x->lock. A lookup
+ * that fails leaves them unresolved: read alone, they meet the error
+ * again and report it. */
+static void resolve(extractor *x, size_t from)
+{
+	const tsarc_chunk_ref *c = x->st->chunks;
+	size_t n = x->st->nchunks - from < RESOLVE ? x->st->nchunks - from : RESOLVE, i;
+	uint64_t lo, hi;
+
+	for (i = 0; i < n; i++) {
+		x->wants[i].id = c[from + i].id;
+		x->wants[i].pos = i;
+	}
+	qsort(x->wants, n, sizeof(want), want_cmp);
+	for (i = 0; i < n; i++)
+		x->ids[i] = x->wants[i].id;
+	x->res_first = from;
+	x->res_n = n;
+	memset(x->res_ok, 0, n);
+	if (tsarc_index_find_sorted(x->idx, x->ids, n, x->sorted_hit, x->sorted_found)) {
+		tsarc_error_clear();
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		size_t pos = x->wants[i].pos;
+		const tsarc_index_hit *h = &x->sorted_hit[i];
+		if (!x->sorted_found[i] || h->plain != c[from + pos].size)
+			continue;
+		tsarc_repo_chunk_size_bounds(h->plain, &lo, &hi);
+		if (h->length < lo || h->length > hi)
+			continue;
+		x->res_hit[pos] = *h;
+		x->res_ok[pos] = 1;
+	}
+}
+
+typedef struct run {
+	int packed; /* read with tsarc_pack_read_span */
+	uint8_t pack[TSARC_ID_LEN];
+	uint32_t span_off, span_len;
+	size_t plain;
+	uint32_t offsets[RUN_CHUNKS], lengths[RUN_CHUNKS];
+} run;
+
+/* The run that starts at chunk `first`: how many chunks. Caller holds
+ * x->lock. */
+static size_t take_run(extractor *x, size_t first, run *r)
+{
+	const tsarc_index_hit *h;
+	uint64_t lo, hi, sum;
+	size_t i, count = 1;
+
+	r->packed = 0;
+	if (!x->idx)
+		return 1;
+	if (first >= x->res_first + x->res_n)
+		resolve(x, first);
+	i = first - x->res_first;
+	if (!x->res_ok[i])
+		return 1;
+	h = &x->res_hit[i];
+	r->packed = 1;
+	memcpy(r->pack, h->pack, TSARC_ID_LEN);
+	r->offsets[0] = h->offset;
+	r->lengths[0] = h->length;
+	r->plain = h->plain;
+	lo = h->offset;
+	hi = sum = (uint64_t)h->offset + h->length;
+	sum -= lo;
+	while (count < RUN_CHUNKS && i + count < x->res_n && x->res_ok[i + count]) {
+		uint64_t nlo, nhi;
+		h = &x->res_hit[i + count];
+		nlo = h->offset < lo ? h->offset : lo;
+		nhi = (uint64_t)h->offset + h->length > hi ? (uint64_t)h->offset + h->length : hi;
+		if (memcmp(h->pack, r->pack, TSARC_ID_LEN) || r->plain + h->plain > RUN_PLAIN ||
+			nhi - nlo > sum + h->length + RUN_GAP)
+			break;
+		r->offsets[count] = h->offset;
+		r->lengths[count++] = h->length;
+		r->plain += h->plain;
+		sum += h->length;
+		lo = nlo;
+		hi = nhi;
+	}
+	r->span_off = (uint32_t)lo;
+	r->span_len = (uint32_t)(hi - lo);
+	return count;
+}
+
+/* The chunks of a slot one by one, each through the index (all its
+ * copies) or as its own object. */
+static int read_each(extractor *x, tsarc_codec *codec, slot *s, tsarc_buf *sealed,
+	tsarc_buf *scratch, tsarc_buf *one)
+{
+	const tsarc_chunk_ref *c = &x->st->chunks[s->first];
+	size_t i;
+	int rc;
+
+	if (s->count == 1)
+		return tsarc_repo_read_chunk(x->repo, codec, c->id, c->size, 0, sealed, scratch,
+			&s->data);
+	tsarc_buf_clear(&s->data);
+	for (i = 0; i < s->count; i++)
+		if ((rc = tsarc_repo_read_chunk(x->repo, codec, c[i].id, c[i].size, 0, sealed,
+			     scratch, one)) ||
+			(rc = tsarc_buf_append(&s->data, one->ptr, one->size)))
+			return rc;
+	return 0;
+}
+
+static int fetch(extractor *x, tsarc_codec *codec, slot *s, const run *r, tsarc_buf *sealed,
+	tsarc_buf *scratch, tsarc_buf *one)
+{
+	int rc;
+
+	/* The GCM tag (with the id as associated data) authenticates each
+	 * chunk and the whole-stream SHA-256 covers their order, so the id
+	 * is not recomputed here; check --read-data does that. */
+	if (r->packed) {
+		tsarc_buf_clear(&s->data);
+		if ((rc = tsarc_buf_grow(&s->data, r->plain)))
+			return rc;
+		rc = tsarc_pack_read_span(x->repo, codec, r->pack, r->span_off, r->span_len,
+			&x->st->chunks[s->first], r->offsets, r->lengths, s->count, sealed,
+			scratch, s->data.ptr);
+		if (!rc) {
+			s->data.size = r->plain;
+			return 0;
+		}
+		tsarc_error_clear();
+	}
+	return read_each(x, codec, s, sealed, scratch, one);
+}
 
 static void *fetch_main(void *arg)
 {
 	extractor *x = arg;
 	tsarc_codec *codec = NULL;
-	tsarc_buf sealed = TSARC_BUF_INIT, scratch = TSARC_BUF_INIT;
+	tsarc_buf sealed = TSARC_BUF_INIT, scratch = TSARC_BUF_INIT, one = TSARC_BUF_INIT;
 	int codec_rc = tsarc_codec_new(&codec, x->repo->codec, x->repo->level);
+	run *r = malloc(sizeof(*r));
 
 	for (;;) {
-		size_t idx;
 		slot *s;
 		int rc;
 
 		pthread_mutex_lock(&x->lock);
 		while (!x->stop && x->next_fetch < x->st->nchunks &&
-			x->next_fetch >= x->consumed + x->window)
+			x->runs_fetched >= x->runs_done + x->window)
 			pthread_cond_wait(&x->cv, &x->lock);
 		if (x->stop || x->next_fetch >= x->st->nchunks) {
 			pthread_mutex_unlock(&x->lock);
 			break;
 		}
-		idx = x->next_fetch++;
-		s = &x->slots[idx % x->window];
+		s = &x->slots[x->runs_fetched++ % x->window];
 		s->state = SLOT_BUSY;
+		s->first = x->next_fetch;
+		s->count = r ? take_run(x, s->first, r) : 1;
+		x->next_fetch += s->count;
 		pthread_mutex_unlock(&x->lock);
 
-		/* The GCM tag (with the id as associated data) authenticates each
-		 * chunk and the whole-stream SHA-256 covers their order, so the
-		 * id is not recomputed here; check --read-data does that. */
-		rc = codec ? tsarc_repo_read_chunk(x->repo, codec, x->st->chunks[idx].id,
-				     x->st->chunks[idx].size, 0, &sealed, &scratch, &s->data)
-			   : codec_rc;
+		rc = !codec ? codec_rc
+		     : !r   ? tsarc_error_set(TSARC_ENOMEM, "out of memory")
+			    : fetch(x, codec, s, r, &sealed, &scratch, &one);
 		pthread_mutex_lock(&x->lock);
 		if (rc) {
 			s->state = SLOT_FAILED;
@@ -93,10 +267,45 @@ static void *fetch_main(void *arg)
 		pthread_cond_broadcast(&x->cv);
 		pthread_mutex_unlock(&x->lock);
 	}
+	free(r);
 	tsarc_codec_free(codec);
 	tsarc_buf_dispose(&sealed);
 	tsarc_buf_dispose(&scratch);
+	tsarc_buf_dispose(&one);
 	return NULL;
+}
+
+/* Format 2: the index and the lookup arrays. A failure to open the index
+ * leaves x->idx NULL: each chunk read alone then reports it. */
+static int resolver_init(extractor *x)
+{
+	int rc;
+
+	if (x->repo->version < 2 || !x->st->nchunks)
+		return 0;
+	if (!(x->idx = tsarc_repo_get_index(x->repo, &rc))) {
+		tsarc_error_clear();
+		return 0;
+	}
+	x->res_hit = malloc(RESOLVE * sizeof(*x->res_hit));
+	x->sorted_hit = malloc(RESOLVE * sizeof(*x->sorted_hit));
+	x->res_ok = malloc(RESOLVE);
+	x->sorted_found = malloc(RESOLVE);
+	x->wants = malloc(RESOLVE * sizeof(*x->wants));
+	x->ids = malloc(RESOLVE * sizeof(*x->ids));
+	if (!x->res_hit || !x->sorted_hit || !x->res_ok || !x->sorted_found || !x->wants || !x->ids)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void resolver_free(extractor *x)
+{
+	free(x->res_hit);
+	free(x->sorted_hit);
+	free(x->res_ok);
+	free(x->sorted_found);
+	free(x->wants);
+	free(x->ids);
 }
 
 int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
@@ -107,7 +316,7 @@ int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
 	tsarc_sha256_ctx *sha = NULL;
 	uint8_t digest[32];
 	unsigned nthreads = 0, i;
-	size_t k;
+	size_t k, done;
 	int rc = 0;
 
 	memset(&x, 0, sizeof(x));
@@ -117,13 +326,13 @@ int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
 		parallel = repo->store->max_inflight < 2 ? 2 : repo->store->max_inflight;
 	if (parallel > MAX_PARALLEL)
 		parallel = MAX_PARALLEL;
-	/* Two chunks per fetcher keep them busy while the sink writes. */
+	/* Two runs per fetcher keep them busy while the sink writes. */
 	x.window = 2 * (size_t)parallel;
 	if (!(x.slots = calloc(x.window, sizeof(slot))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	pthread_mutex_init(&x.lock, NULL);
 	pthread_cond_init(&x.cv, NULL);
-	if ((rc = tsarc_sha256_new(&sha)))
+	if ((rc = resolver_init(&x)) || (rc = tsarc_sha256_new(&sha)))
 		goto done;
 	for (i = 0; i < parallel && i < st->nchunks; i++) {
 		if (pthread_create(&threads[i], NULL, fetch_main, &x) != 0) {
@@ -132,7 +341,7 @@ int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
 		}
 		nthreads++;
 	}
-	for (k = 0; k < st->nchunks; k++) {
+	for (k = 0, done = 0; done < st->nchunks; k++) {
 		slot *s = &x.slots[k % x.window];
 		pthread_mutex_lock(&x.lock);
 		while (s->state != SLOT_READY && s->state != SLOT_FAILED)
@@ -146,8 +355,9 @@ int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
 			(rc = sink(payload, s->data.ptr, s->data.size)))
 			goto done;
 		pthread_mutex_lock(&x.lock);
+		done += s->count;
 		s->state = SLOT_FREE;
-		x.consumed++;
+		x.runs_done++;
 		pthread_cond_broadcast(&x.cv);
 		pthread_mutex_unlock(&x.lock);
 	}
@@ -167,6 +377,7 @@ done:
 	for (k = 0; k < x.window; k++)
 		tsarc_buf_dispose(&x.slots[k].data);
 	free(x.slots);
+	resolver_free(&x);
 	tsarc_sha256_free(sha);
 	pthread_cond_destroy(&x.cv);
 	pthread_mutex_destroy(&x.lock);

@@ -436,6 +436,22 @@ int tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
 	return 0;
 }
 
+int tsarc_index_find_sorted(const tsarc_index *idx, const uint8_t *const *ids, size_t n,
+	tsarc_index_hit *out, uint8_t *found)
+{
+	size_t k, m;
+	int rc;
+
+	if (idx->table)
+		return tsarc_index_table_find_sorted(idx->table, ids, n, out, found);
+	for (k = 0; k < n; k++) {
+		if ((rc = tsarc_index_find(idx, ids[k], &out[k], 1, &m)))
+			return rc;
+		found[k] = m > 0;
+	}
+	return 0;
+}
+
 size_t tsarc_index_count(const tsarc_index *idx)
 {
 	return idx->table ? (size_t)tsarc_index_table_count(idx->table) : idx->n;

@@ -103,6 +103,11 @@ typedef struct tsarc_index_hit {
  * tsarc_index_open_table cannot be read. */
 int tsarc_index_find(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],
 	tsarc_index_hit *out, size_t max, size_t *n);
+/* The first copy of each of ids[0..n) (found[k] 0: none), as
+ * tsarc_index_find gives it first. Ids in ascending order make it cheap on
+ * the table of tsarc_index_open_table: one read of each block it needs. */
+int tsarc_index_find_sorted(const tsarc_index *idx, const uint8_t *const *ids, size_t n,
+	tsarc_index_hit *out, uint8_t *found);
 /* tsarc_index_load's only: the records for `id` in place (every copy, with
  * its pack number): how many, the first in *first. */
 size_t tsarc_index_find_records(const tsarc_index *idx, const uint8_t id[TSARC_ID_LEN],

@@ -461,18 +461,13 @@ void tsarc_index_table_free(tsarc_index_table *t)
 	free(t);
 }
 
-int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
-	tsarc_index_hit *out, size_t max, size_t *n)
+/* The block where the records of `id` begin, or just before: the first
+ * block starting at or after id may hold them only from its start, the
+ * one before may end with them. */
+static size_t first_block(const tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN])
 {
-	uint8_t *sealed, *plain;
-	size_t lo = 0, hi = t->f.nblocks, b, start, i, k;
-	int rc = 0;
+	size_t lo = 0, hi = t->f.nblocks;
 
-	*n = 0;
-	if (!t->f.nblocks)
-		return 0;
-	/* The first block starting at or after id; its records may begin at
-	 * the end of the block before. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (memcmp(t->fence[mid], id, TSARC_ID_LEN) < 0)
@@ -480,43 +475,123 @@ int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
 		else
 			hi = mid;
 	}
-	start = lo ? lo - 1 : 0;
-	if (!(sealed = malloc(BLOCK_SEALED)) || !(plain = malloc(BLOCK_PLAIN))) {
-		free(sealed);
+	return lo ? lo - 1 : 0;
+}
+
+/* Reads and authenticates block b; a cached table that fails is removed
+ * (the next run builds it again). */
+static int read_block(tsarc_index_table *t, size_t b, uint8_t *sealed, uint8_t *plain)
+{
+	int rc = itab_read_block(t->repo, &t->f, (uint32_t)b, sealed, plain);
+
+	if (rc == TSARC_ECORRUPT && t->named) {
+		(void)unlinkat(tsarc_index_cache_dirfd(t->cache), TABLE_NAME, 0);
+		tsarc_error_prefix("the index cache changed under us (removed: run again)");
+	}
+	return rc;
+}
+
+/* The first of a block's nr records whose id is not below `id`. */
+static size_t lower_bound(const uint8_t *plain, size_t nr, const uint8_t id[TSARC_ID_LEN])
+{
+	size_t lo = 0, hi = nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(plain + mid * REC_LEN, id, TSARC_ID_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void hit_of(tsarc_index_hit *h, const uint8_t *r)
+{
+	memcpy(h->pack, r + TSARC_ID_LEN, TSARC_ID_LEN);
+	h->offset = tsarc_le32_get(r + 64);
+	h->length = tsarc_le32_get(r + 68);
+	h->plain = tsarc_le32_get(r + 72);
+}
+
+static int block_buffers(uint8_t **sealed, uint8_t **plain)
+{
+	*plain = NULL;
+	if (!(*sealed = malloc(BLOCK_SEALED)) || !(*plain = malloc(BLOCK_PLAIN))) {
+		free(*sealed);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index lookup)");
 	}
+	return 0;
+}
+
+int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
+	tsarc_index_hit *out, size_t max, size_t *n)
+{
+	uint8_t *sealed, *plain;
+	size_t start, b, i;
+	int rc = 0;
+
+	*n = 0;
+	if (!t->f.nblocks)
+		return 0;
+	start = first_block(t, id);
+	if ((rc = block_buffers(&sealed, &plain)))
+		return rc;
 	for (b = start; b < t->f.nblocks; b++) {
 		size_t nr;
 		if (b > start && memcmp(t->fence[b], id, TSARC_ID_LEN) != 0)
 			break;
-		if ((rc = itab_read_block(t->repo, &t->f, (uint32_t)b, sealed, plain))) {
-			if (rc == TSARC_ECORRUPT && t->named) {
-				(void)unlinkat(tsarc_index_cache_dirfd(t->cache), TABLE_NAME, 0);
-				tsarc_error_prefix("the index cache changed under us (removed: run "
-					"again)");
-			}
+		if ((rc = read_block(t, b, sealed, plain)))
 			break;
-		}
 		nr = itab_block_recs(&t->f, (uint32_t)b);
-		for (lo = 0, hi = nr; lo < hi;) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (memcmp(plain + mid * REC_LEN, id, TSARC_ID_LEN) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (i = lo; i < nr && !memcmp(plain + i * REC_LEN, id, TSARC_ID_LEN); i++) {
-			const uint8_t *r = plain + i * REC_LEN;
-			if ((k = *n) < max) {
-				memcpy(out[k].pack, r + TSARC_ID_LEN, TSARC_ID_LEN);
-				out[k].offset = tsarc_le32_get(r + 64);
-				out[k].length = tsarc_le32_get(r + 68);
-				out[k].plain = tsarc_le32_get(r + 72);
-			}
+		for (i = lower_bound(plain, nr, id);
+			i < nr && !memcmp(plain + i * REC_LEN, id, TSARC_ID_LEN); i++) {
+			if (*n < max)
+				hit_of(&out[*n], plain + i * REC_LEN);
 			(*n)++;
 		}
-		if (rc || i < nr)
+		if (i < nr)
 			break;
+	}
+	free(sealed);
+	free(plain);
+	return rc;
+}
+
+int tsarc_index_table_find_sorted(tsarc_index_table *t, const uint8_t *const *ids, size_t n,
+	tsarc_index_hit *out, uint8_t *found)
+{
+	uint8_t *sealed, *plain;
+	size_t have = SIZE_MAX, k, b, i;
+	int rc;
+
+	memset(found, 0, n);
+	if (!t->f.nblocks || !n)
+		return 0;
+	if ((rc = block_buffers(&sealed, &plain)))
+		return rc;
+	for (k = 0; k < n && !rc; k++) {
+		size_t start = first_block(t, ids[k]);
+		/* At most two blocks: the id's first record is in the first, or
+		 * starts the next. */
+		for (b = start; b < t->f.nblocks && b <= start + 1; b++) {
+			size_t nr = itab_block_recs(&t->f, (uint32_t)b);
+			if (b > start && memcmp(t->fence[b], ids[k], TSARC_ID_LEN) != 0)
+				break;
+			if (b != have) {
+				if ((rc = read_block(t, b, sealed, plain)))
+					break;
+				have = b;
+			}
+			i = lower_bound(plain, nr, ids[k]);
+			if (i == nr)
+				continue;
+			if (!memcmp(plain + i * REC_LEN, ids[k], TSARC_ID_LEN)) {
+				hit_of(&out[k], plain + i * REC_LEN);
+				found[k] = 1;
+			}
+			break;
+		}
 	}
 	free(sealed);
 	free(plain);

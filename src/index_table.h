@@ -44,6 +44,12 @@ void tsarc_index_table_free(tsarc_index_table *t);
  * table does not authenticate (it is then removed from the cache). */
 int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
 	tsarc_index_hit *out, size_t max, size_t *n);
+/* The first record of each of ids[0..n): found[k] 1 and out[k] set when
+ * the table holds ids[k]. With the ids in ascending order each block is
+ * read and authenticated once however many of them fall in it (a lookup
+ * of one id reads a block every time). Errors as tsarc_index_table_find. */
+int tsarc_index_table_find_sorted(tsarc_index_table *t, const uint8_t *const *ids, size_t n,
+	tsarc_index_hit *out, uint8_t *found);
 uint64_t tsarc_index_table_count(const tsarc_index_table *t);
 /* The bytes of memory the table holds (fence, object names): for the
  * figures in index.h, bench/ and the tests. */

@@ -320,6 +320,37 @@ int tsarc_pack_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	return tsarc_error_restore(&first);
 }
 
+int tsarc_pack_read_span(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t pack[TSARC_ID_LEN], uint32_t span_off, uint32_t span_len,
+	const tsarc_chunk_ref *chunks, const uint32_t *offsets, const uint32_t *lengths,
+	size_t count, tsarc_buf *sealed, tsarc_buf *scratch, uint8_t *out)
+{
+	char name[TSARC_ID_HEX_LEN + 1];
+	size_t i;
+	int rc;
+
+	tsarc_hex_encode(name, pack, TSARC_ID_LEN);
+	for (i = 0; i < count; i++)
+		if (offsets[i] < span_off || (uint64_t)offsets[i] + lengths[i] >
+			(uint64_t)span_off + span_len)
+			return tsarc_error_set(TSARC_EINVAL, "chunk %zu is outside the span", i);
+	tsarc_buf_clear(sealed);
+	sealed->max = 0;
+	if ((rc = tsarc_store_get(repo->store, TSARC_OBJ_DATA, name, span_off, span_len, sealed)))
+		return rc;
+	if (sealed->size != span_len)
+		return tsarc_error_set(TSARC_ECORRUPT, "pack %.16s ends before offset %llu",
+			name, (unsigned long long)span_off + span_len);
+	for (i = 0; i < count; i++) {
+		if ((rc = tsarc_repo_open_chunk_to(repo, codec, chunks[i].id,
+			     sealed->ptr + (offsets[i] - span_off), lengths[i], chunks[i].size, 0,
+			     scratch, out)))
+			return rc;
+		out += chunks[i].size;
+	}
+	return 0;
+}
+
 static int read_toc_at(size_t i, void *ctx, void *worker)
 {
 	void **c = ctx;

@@ -19,6 +19,7 @@
  * are 32 random bytes in hex: they reveal nothing of the content.
  */
 #include "repo.h"
+#include "snapshot.h"
 
 /* Where a chunk is: a blob of a pack. */
 typedef struct tsarc_pack_entry {
@@ -110,5 +111,20 @@ int tsarc_pack_read_tocs(const tsarc_repo *repo, tsarc_pack_toc *packs, size_t n
 int tsarc_pack_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], size_t plain_len, int check_id,
 	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out);
+
+/*
+ * Reads chunks[0..count), whose blobs lie at offsets[] (sealed lengths[])
+ * within [span_off, span_off + span_len) of `pack`, with one range read of
+ * that span, and opens each (without recomputing its id) into `out`, one
+ * after the other (chunks[i].size bytes each). Each blob is still
+ * authenticated alone, with its own id as associated data, wherever the
+ * index says it is. Any failure is returned as it is: the caller reads
+ * those chunks again one by one (tsarc_pack_read_chunk), which tries every
+ * copy and says which chunk and pack are wrong.
+ */
+int tsarc_pack_read_span(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t pack[TSARC_ID_LEN], uint32_t span_off, uint32_t span_len,
+	const tsarc_chunk_ref *chunks, const uint32_t *offsets, const uint32_t *lengths,
+	size_t count, tsarc_buf *sealed, tsarc_buf *scratch, uint8_t *out);
 
 #endif

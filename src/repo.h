@@ -102,6 +102,11 @@ int tsarc_repo_seal_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 int tsarc_repo_open_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], const uint8_t *sealed, size_t sealed_len,
 	size_t plain_len, int check_id, tsarc_buf *scratch, tsarc_buf *out);
+/* The same into `out`, room for exactly plain_len bytes (a run of chunks
+ * read into one buffer). */
+int tsarc_repo_open_chunk_to(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t id[TSARC_ID_LEN], const uint8_t *sealed, size_t sealed_len,
+	size_t plain_len, int check_id, tsarc_buf *scratch, uint8_t *out);
 /* The sizes a stored chunk of `plain_len` bytes can have (sealed:
  * codec byte, payload, AEAD overhead). A stored object outside them is
  * damaged (torn by a crash, truncated), whatever a listing or a manifest

@@ -2,7 +2,8 @@
  * The on-disk index of backup and restore (src/index_table.c): for index
  * objects written directly (more records than one sorted run, so the
  * merge runs), every id finds exactly the records the whole in-memory
- * index holds, an id in two packs finds both, an absent id none; a new
+ * index holds, an id in two packs finds both, an absent id none (one at a
+ * time, and in a sorted batch that reads each block once); a new
  * index object is merged into the cached table without downloading the
  * others; a table holding an object the repository no longer lists is
  * built again without it; a damaged table is not used (a warning, built
@@ -185,6 +186,83 @@ static void test_lookups(void **state)
 	tsarc_index_free(t);
 }
 
+static int cmp_idp(const void *a, const void *b)
+{
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, TSARC_ID_LEN);
+}
+
+/* ids[0..n) through tsarc_index_find_sorted on `idx` give, for each, a
+ * copy tsarc_index_find on the whole index gives (or none when it has
+ * none). */
+static void sorted_same_as_find(tsarc_index *idx, tsarc_index *full, const uint8_t **ids, size_t n)
+{
+	tsarc_index_hit *out = calloc(n, sizeof(*out)), a[4];
+	uint8_t *found = malloc(n);
+	size_t i, k, na;
+
+	assert_non_null(out);
+	assert_non_null(found);
+	memset(found, 7, n);
+	assert_int_equal(tsarc_index_find_sorted(idx, ids, n, out, found), 0);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(tsarc_index_find(full, ids[i], a, 4, &na), 0);
+		assert_int_equal(found[i], na > 0);
+		for (k = 0; k < na && found[i]; k++)
+			if (!memcmp(a[k].pack, out[i].pack, TSARC_ID_LEN) &&
+				a[k].offset == out[i].offset && a[k].length == out[i].length &&
+				a[k].plain == out[i].plain)
+				break;
+		assert_true(!found[i] || k < na);
+	}
+	free(out);
+	free(found);
+}
+
+/* Every id of the index (each block met many times, the first record of
+ * some ids at the start of the next block), an id in two packs, absent
+ * ids between them, an id asked twice: the batch lookup of a dump finds
+ * what one lookup per id finds, on the table and on the whole index, in
+ * ascending order and in any other. */
+static void test_sorted_lookups(void **state)
+{
+	tsarc_index *t = NULL, *full = NULL;
+	const tsarc_index_rec *recs;
+	const uint8_t **ids;
+	uint8_t (*absent)[TSARC_ID_LEN] = malloc(300 * TSARC_ID_LEN);
+	size_t n = 0, i, total;
+
+	(void)state;
+	assert_non_null(absent);
+	assert_int_equal(tsarc_index_open_table(repo, &t), 0);
+	assert_int_equal(tsarc_index_load(repo, &full, NULL, NULL), 0);
+	recs = tsarc_index_records(full);
+	total = tsarc_index_count(full);
+	ids = malloc((total + 302) * sizeof(*ids));
+	assert_non_null(ids);
+	for (i = 0; i < total; i++)
+		ids[n++] = recs[i].id;
+	for (i = 0; i < 300; i++) {
+		make_id(absent[i], 6000000 + i);
+		ids[n++] = absent[i];
+	}
+	ids[n++] = packs[7].entries[0].id;
+	ids[n++] = packs[3].entries[5].id;
+	qsort(ids, n, sizeof(*ids), cmp_idp);
+	sorted_same_as_find(t, full, ids, n);
+	sorted_same_as_find(full, full, ids, n);
+	/* Out of order: still right, only dearer. */
+	for (i = 0; i < n / 2; i++) {
+		const uint8_t *x = ids[i];
+		ids[i] = ids[n - 1 - i];
+		ids[n - 1 - i] = x;
+	}
+	sorted_same_as_find(t, full, ids, 2000);
+	free(ids);
+	free(absent);
+	tsarc_index_free(full);
+	tsarc_index_free(t);
+}
+
 /* Opened again: the cached table as it is, no GET; a new object: merged
  * in, the old ones not read again. */
 static void test_reuse_and_merge(void **state)
@@ -322,6 +400,7 @@ static void test_no_cache_and_memory(void **state)
 
 TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_lookups),
+	cmocka_unit_test(test_sorted_lookups),
 	cmocka_unit_test(test_reuse_and_merge),
 	cmocka_unit_test(test_object_gone),
 	cmocka_unit_test(test_damaged_table),

@@ -4,7 +4,9 @@
  * contents opens only under its own name; hostile index objects (a lying
  * offset, a chunk placed in the wrong pack) give errors that name the chunk
  * and the pack, and check counts the wrong entries; repair rebuilds a good
- * index from the packs.
+ * index from the packs. A dump reads the chunks that lie together in a
+ * pack with one request, and damage inside such a run (a truncated pack, a
+ * changed byte, an index entry 8 bytes short) still names the chunk.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +30,7 @@
 #include "snapshot.h"
 #include "tsarc/errors.h"
 #include "repo_fixture.h"
+#include "store/counting_store.h"
 #include "cmocka_main.h"
 #include "scratch.h"
 #include "count_listed.h"
@@ -38,19 +41,21 @@ static char dir[256];
 static tsarc_repo *repo;
 static uint8_t *data;
 static char snap_id[TSARC_ID_HEX_LEN + 1];
+static counting_store *cnt;
 
 static int setup(void **state)
 {
 	tsarc_repo_init_options o = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0, 1024, {TSARC_RETAIN_NONE, 0}, 2,
 		TSARC_PACK_SIZE_MIN};
-	tsarc_store *st = NULL;
+	tsarc_store *st = NULL, *wrapped = NULL;
 	char path[300];
 
 	(void)state;
 	assert_non_null(scratch_make(dir, sizeof(dir), "pack"));
 	snprintf(path, sizeof(path), "%s/repo", dir);
 	assert_int_equal(tsarc_store_fs_open(&st, path, NULL), 0);
-	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &o), 0);
+	assert_int_equal(counting_store_wrap(&wrapped, &cnt, st), 0);
+	assert_int_equal(tsarc_repo_init(&repo, wrapped, "pw", &o), 0);
 	data = malloc(LEN);
 	assert_non_null(data);
 	repo_fixture_fill(data, LEN, 7);
@@ -110,9 +115,11 @@ static void test_round_trip_in_packs(void **state)
 }
 
 /* Replaces the whole index by one whose record for `id` says `pack` (NULL:
- * its own) and `offset`. Records of one pack go into one group: the parser
- * refuses a pack that repeats the one before it. */
-static void forge_index(const uint8_t id[TSARC_ID_LEN], const uint8_t *pack, uint32_t offset)
+ * its own), `offset` and (when not 0) `length`. Records of one pack go
+ * into one group: the parser refuses a pack that repeats the one before
+ * it. */
+static void forge_index(const uint8_t id[TSARC_ID_LEN], const uint8_t *pack, uint32_t offset,
+	uint32_t length)
 {
 	tsarc_index *idx = NULL;
 	tsarc_index_pack *grp;
@@ -135,6 +142,8 @@ static void forge_index(const uint8_t id[TSARC_ID_LEN], const uint8_t *pack, uin
 			if (pack)
 				name = pack;
 			e.offset = offset;
+			if (length)
+				e.length = length;
 		}
 		for (g = 0; g < ng && memcmp(grp[g].name, name, TSARC_ID_LEN); g++)
 			;
@@ -195,7 +204,7 @@ static void test_lying_offset(void **state)
 		assert_int_equal(tsarc_index_load(repo, &idx, NULL, NULL), 0);
 		assert_int_equal(tsarc_index_find(idx, c->id, &r, 1, &n), 0);
 		assert_int_equal(n, 1);
-		forge_index(c->id, NULL, r.offset + 8);
+		forge_index(c->id, NULL, r.offset + 8, 0);
 		tsarc_index_free(idx);
 	}
 	expect_corrupt_naming(hex, "offset");
@@ -234,11 +243,165 @@ static void test_chunk_in_the_wrong_pack(void **state)
 	assert_non_null(other);
 	memcpy(pack, tsarc_index_pack_name(idx, other->pack), TSARC_ID_LEN);
 	tsarc_hex_encode(phex, pack, 8);
-	forge_index(c->id, pack, other->offset);
+	forge_index(c->id, pack, other->offset, 0);
 	tsarc_index_free(idx);
 	expect_corrupt_naming(hex, phex);
 	check(&res);
 	assert_int_equal(res.index_wrong, 1);
+	repair();
+	assert_int_equal(extract(NULL), 0);
+	tsarc_snapshot_free(snap);
+}
+
+/* Where the index places chunk k of the snapshot's stream. */
+static void place_of(const tsarc_chunk_ref *c, tsarc_index_hit *r)
+{
+	tsarc_index *idx = NULL;
+	size_t n;
+
+	assert_int_equal(tsarc_index_load(repo, &idx, NULL, NULL), 0);
+	assert_int_equal(tsarc_index_find(idx, c->id, r, 1, &n), 0);
+	assert_int_equal(n, 1);
+	tsarc_index_free(idx);
+}
+
+/* A chunk k > 0 whose blob follows the blob of chunk k - 1 in one pack: in
+ * the middle of what a dump reads with one range read. */
+static size_t chunk_inside_a_run(const tsarc_stream *st, tsarc_index_hit *prev, tsarc_index_hit *r)
+{
+	size_t k;
+
+	for (k = 1; k < st->nchunks; k++) {
+		place_of(&st->chunks[k - 1], prev);
+		place_of(&st->chunks[k], r);
+		if (!memcmp(prev->pack, r->pack, TSARC_ID_LEN) && prev->offset + prev->length == r->offset)
+			return k;
+	}
+	fail_msg("no two chunks of the stream lie back to back in a pack");
+	return 0;
+}
+
+/* A dump reads the chunks lying together in a pack with one request: about
+ * one read per pack (a run also ends where the stream comes back to a pack
+ * it left), not one per chunk as before. */
+static void test_dump_reads_runs(void **state)
+{
+	tsarc_snapshot *snap = NULL;
+	unsigned long gets;
+	size_t packs = 0;
+
+	(void)state;
+	assert_int_equal(tsarc_snapshot_load(repo, snap_id, &snap), 0);
+	assert_int_equal(tsarc_store_list(repo->store, TSARC_OBJ_DATA, count_listed, &packs), 0);
+	counting_store_reset(cnt);
+	assert_int_equal(extract(NULL), 0);
+	gets = counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_DATA);
+	assert_true(gets > 0);
+	assert_true(gets <= 2 * packs);
+	assert_true(2 * packs < snap->streams[0].nchunks);
+	tsarc_snapshot_free(snap);
+}
+
+/* Replaces pack `name` by its bytes changed by `change`, returning the
+ * original for put_back. */
+static tsarc_buf damage_pack(const uint8_t pack[TSARC_ID_LEN], char *name, void (*change)(tsarc_buf *, uint32_t), uint32_t at)
+{
+	tsarc_buf orig = TSARC_BUF_INIT, bad = TSARC_BUF_INIT;
+
+	tsarc_hex_encode(name, pack, TSARC_ID_LEN);
+	assert_int_equal(tsarc_store_get(repo->store, TSARC_OBJ_DATA, name, 0, 0, &orig), 0);
+	assert_int_equal(tsarc_buf_append(&bad, orig.ptr, orig.size), 0);
+	change(&bad, at);
+	assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_DATA, name, bad.ptr, bad.size, 0), 0);
+	tsarc_buf_dispose(&bad);
+	return orig;
+}
+
+static void put_back(const char *name, tsarc_buf *orig)
+{
+	assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_DATA, name, orig->ptr, orig->size, 0), 0);
+	tsarc_buf_dispose(orig);
+	assert_int_equal(extract(NULL), 0);
+}
+
+static void cut_at(tsarc_buf *b, uint32_t at)
+{
+	b->size = at;
+}
+
+static void flip_at(tsarc_buf *b, uint32_t at)
+{
+	b->ptr[at] ^= 0x40;
+}
+
+/* The first chunk of the stream that pack `pack` holds and that does not
+ * end before `at`: what a dump of the pack cut at `at` fails on first
+ * (blobs come in the order the workers finished them, not quite the
+ * stream's). */
+static const tsarc_chunk_ref *first_past(const tsarc_stream *st, const uint8_t *pack, uint32_t at)
+{
+	tsarc_index_hit r;
+	size_t k;
+
+	for (k = 0; k < st->nchunks; k++) {
+		place_of(&st->chunks[k], &r);
+		if (!memcmp(r.pack, pack, TSARC_ID_LEN) && r.offset + r.length > at)
+			return &st->chunks[k];
+	}
+	fail_msg("no chunk past the cut");
+	return NULL;
+}
+
+/* A pack that ends inside a blob the dump reads with others in one
+ * request: the error names the first chunk of the stream cut off and the
+ * pack; a byte changed inside such a blob: that chunk does not
+ * authenticate, named. */
+static void test_damage_inside_a_run(void **state)
+{
+	tsarc_snapshot *snap = NULL;
+	tsarc_index_hit prev, r;
+	tsarc_buf orig;
+	char name[TSARC_ID_HEX_LEN + 1], hex[17];
+	size_t k;
+	uint32_t at;
+
+	(void)state;
+	assert_int_equal(tsarc_snapshot_load(repo, snap_id, &snap), 0);
+	k = chunk_inside_a_run(&snap->streams[0], &prev, &r);
+	at = r.offset + r.length / 2;
+	tsarc_hex_encode(hex, first_past(&snap->streams[0], r.pack, at)->id, 8);
+	orig = damage_pack(r.pack, name, cut_at, at);
+	expect_corrupt_naming(hex, "ends before offset");
+	name[16] = 0;
+	assert_non_null(strstr(tsarc_error_last()->message, name));
+	tsarc_hex_encode(name, r.pack, TSARC_ID_LEN);
+	put_back(name, &orig);
+	tsarc_hex_encode(hex, snap->streams[0].chunks[k].id, 8);
+	orig = damage_pack(r.pack, name, flip_at, at);
+	expect_corrupt_naming(hex, "authentication failed");
+	assert_non_null(strstr(tsarc_error_last()->message, "pack"));
+	put_back(name, &orig);
+	tsarc_snapshot_free(snap);
+}
+
+/* The index lies about where a blob inside a run ends (8 bytes short)
+ * while the run still looks whole: the chunk does not authenticate, the
+ * error names it; the chunk after it (its place taken 8 bytes early) is
+ * not read from bytes that are not its own. */
+static void test_lying_length_inside_a_run(void **state)
+{
+	tsarc_snapshot *snap = NULL;
+	tsarc_index_hit prev, r;
+	const tsarc_chunk_ref *c;
+	char hex[17];
+
+	(void)state;
+	assert_int_equal(tsarc_snapshot_load(repo, snap_id, &snap), 0);
+	/* The chunk before one inside a run: the run's first, or inside it. */
+	c = &snap->streams[0].chunks[chunk_inside_a_run(&snap->streams[0], &prev, &r) - 1];
+	tsarc_hex_encode(hex, c->id, 8);
+	forge_index(c->id, NULL, prev.offset, prev.length - 8);
+	expect_corrupt_naming(hex, "authentication failed");
 	repair();
 	assert_int_equal(extract(NULL), 0);
 	tsarc_snapshot_free(snap);
@@ -285,4 +448,7 @@ TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_round_trip_in_packs),
 	cmocka_unit_test(test_toc_opens_only_under_its_name),
 	cmocka_unit_test(test_lying_offset),
-	cmocka_unit_test(test_chunk_in_the_wrong_pack))
+	cmocka_unit_test(test_chunk_in_the_wrong_pack),
+	cmocka_unit_test(test_dump_reads_runs),
+	cmocka_unit_test(test_damage_inside_a_run),
+	cmocka_unit_test(test_lying_length_inside_a_run))
