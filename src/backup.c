@@ -72,11 +72,27 @@ static job *queue_pop(job_queue *q)
 	return j;
 }
 
+void tsarc__backup_block_put(in_block *blk)
+{
+	if (blk && atomic_fetch_sub(&blk->refs, 1) == 1)
+		free(blk);
+}
+
+void tsarc__backup_job_drop_data(job *j)
+{
+	if (j->blk)
+		tsarc__backup_block_put(j->blk);
+	else
+		free(j->data);
+	j->blk = NULL;
+	j->data = NULL;
+}
+
 void tsarc__backup_job_free(job *j)
 {
 	if (!j)
 		return;
-	free(j->data);
+	tsarc__backup_job_drop_data(j);
 	tsarc_buf_dispose(&j->sealed);
 	free(j);
 }
@@ -195,8 +211,7 @@ static void *compute_main(void *arg)
 			tsarc_chunkset_drop(b->known, id);
 			goto discard;
 		}
-		free(j->data);
-		j->data = NULL;
+		tsarc__backup_job_drop_data(j);
 		pthread_mutex_lock(&b->lock);
 		tsarc__backup_queue_push(&b->upload_q, j);
 		pthread_cond_signal(&b->upload_cv);

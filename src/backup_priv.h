@@ -16,17 +16,29 @@
 
 #define REFS_PER_BLOCK 4096
 #define READ_MAX (1024 * 1024)
+/* One read: scanned while still in the CPU's cache. */
+#define READ_STEP (256 * 1024)
 #define BUDGET_MIN (12u * 1024 * 1024)
 #define MAX_WORKERS 64
 #define MAX_UPLOADERS 256
 
 typedef struct pending_stream pending_stream;
 
+/* A block of the input read at once. The chunks cut from it point into it
+ * and hold a reference each (the reader one more while it fills it), so a
+ * chunk's bytes are not copied out of it. */
+typedef struct in_block {
+	_Atomic size_t refs;
+	size_t cap;
+	uint8_t data[];
+} in_block;
+
 typedef struct job {
 	struct job *next;
 	pending_stream *ps;
 	tsarc_chunk_ref *slot; /* where the id goes in the stream's chunk list */
 	uint8_t *data;
+	in_block *blk; /* data points into it; NULL: data is the job's own */
 	size_t len;
 	size_t charge; /* budget bytes held */
 	tsarc_buf sealed;
@@ -87,5 +99,8 @@ void tsarc__backup_fail(tsarc_backup *b, int code);
 int tsarc__backup_raise(tsarc_backup *b);
 void tsarc__backup_queue_push(job_queue *q, job *j);
 void tsarc__backup_job_free(job *j);
+/* Gives the chunk's bytes back (the job's reference to its block). */
+void tsarc__backup_job_drop_data(job *j);
+void tsarc__backup_block_put(in_block *blk);
 
 #endif

@@ -33,39 +33,59 @@ static tsarc_chunk_ref *next_slot(pending_stream *ps)
 	return &ps->blocks[block][ps->nrefs++ % REFS_PER_BLOCK];
 }
 
-static int submit_chunk(tsarc_backup *b, pending_stream *ps, uint8_t *data, size_t len)
+/* A job for `len` bytes at `data` in `blk` (which it then holds a
+ * reference to); NULL when out of memory. */
+static job *new_job(pending_stream *ps, in_block *blk, uint8_t *data, size_t len)
 {
 	job *j = calloc(1, sizeof(*j));
-	tsarc_chunk_ref *slot;
 
-	if (!j || !(slot = next_slot(ps))) {
+	if (!j || !(j->slot = next_slot(ps))) {
 		free(j);
-		free(data);
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		return NULL;
 	}
 	j->ps = ps;
-	j->slot = slot;
+	atomic_fetch_add(&blk->refs, 1);
+	j->blk = blk;
 	j->data = data;
 	j->len = len;
 	j->charge = 2 * len;
-	atomic_fetch_add(&b->chunks, 1);
+	return j;
+}
+
+/* Hands the jobs of one read on in order, under one lock and with one
+ * wake-up of the digest stage (not one per chunk). */
+static int submit(tsarc_backup *b, pending_stream *ps, job *head)
+{
+	job *j;
+	int rc = 0;
+
 	pthread_mutex_lock(&b->lock);
-	/* Wait for room; a chunk larger than the whole budget still goes
-	 * when nothing else is in flight. */
-	while (!b->failed && b->in_flight > 0 && b->in_flight + j->charge > b->budget)
-		pthread_cond_wait(&b->space_cv, &b->lock);
-	if (b->failed) {
-		pthread_mutex_unlock(&b->lock);
-		tsarc__backup_job_free(j);
-		return tsarc__backup_raise(b);
+	while ((j = head) != NULL) {
+		/* Wait for room; a chunk larger than the whole budget still goes
+		 * when nothing else is in flight. */
+		if (!b->failed && b->in_flight > 0 && b->in_flight + j->charge > b->budget) {
+			pthread_cond_signal(&b->digest_cv);
+			while (!b->failed && b->in_flight > 0 && b->in_flight + j->charge > b->budget)
+				pthread_cond_wait(&b->space_cv, &b->lock);
+		}
+		if (b->failed)
+			break;
+		head = j->next;
+		atomic_fetch_add(&b->chunks, 1);
+		b->in_flight += j->charge;
+		b->outstanding++;
+		ps->undigested++;
+		tsarc__backup_queue_push(&b->digest_q, j);
 	}
-	b->in_flight += j->charge;
-	b->outstanding++;
-	ps->undigested++;
-	tsarc__backup_queue_push(&b->digest_q, j);
+	if (head)
+		rc = tsarc__backup_raise(b);
 	pthread_cond_signal(&b->digest_cv);
 	pthread_mutex_unlock(&b->lock);
-	return 0;
+	while ((j = head) != NULL) {
+		head = j->next;
+		tsarc__backup_job_free(j);
+	}
+	return rc;
 }
 
 static int add_pending_stream(tsarc_backup *b, pending_stream *ps)
@@ -102,14 +122,25 @@ static int read_some(int fd, uint8_t *dst, size_t len, size_t *got)
 	return 0;
 }
 
+static in_block *block_new(size_t cap)
+{
+	in_block *blk = malloc(sizeof(*blk) + cap);
+
+	if (blk) {
+		atomic_init(&blk->refs, 1);
+		blk->cap = cap;
+	}
+	return blk;
+}
+
 int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 	int fd, cJSON *meta)
 {
-	const size_t max = b->repo->chunker.max_size;
 	pending_stream *ps;
 	tsarc_chunker chunker;
-	uint8_t *buf = NULL;
-	size_t cap = 0, filled = 0, scanned = 0, got = 0;
+	in_block *blk = NULL;
+	job *head = NULL, **tail = &head;
+	size_t filled = 0, cut = 0, scanned = 0, got = 0;
 	int rc, boundary;
 
 	if (!name || !*name || strlen(name) > 1024) {
@@ -139,22 +170,28 @@ int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 		goto done;
 	tsarc__pipe_grow(fd);
 
+	/* The input is read READ_STEP bytes at a time into blocks of READ_MAX
+	 * bytes (plus the unfinished chunk carried over); the chunks cut point
+	 * into their block, and only the unfinished chunk at a block's end is
+	 * copied, to the start of the next. */
 	for (;;) {
-		if (filled == cap) {
-			/* Grow towards the largest chunk; most chunks end well before. */
-			size_t ncap = cap ? cap * 2 : (size_t)b->repo->chunker.avg_size;
-			uint8_t *grown;
-			if (ncap > max)
-				ncap = max;
-			if (!(grown = realloc(buf, ncap))) {
+		if (!blk || filled == blk->cap) {
+			size_t rest = filled - cut;
+			in_block *next = block_new(rest + READ_MAX);
+			if (!next) {
 				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 				goto done;
 			}
-			buf = grown;
-			cap = ncap;
+			if (rest)
+				memcpy(next->data, blk->data + cut, rest);
+			tsarc__backup_block_put(blk);
+			blk = next;
+			scanned -= cut;
+			filled = rest;
+			cut = 0;
 		}
-		if ((rc = read_some(fd, buf + filled,
-			     cap - filled < READ_MAX ? cap - filled : READ_MAX, &got)))
+		if ((rc = read_some(fd, blk->data + filled, blk->cap - filled < READ_STEP ?
+				     blk->cap - filled : READ_STEP, &got)))
 			goto done;
 		if (got == 0)
 			break;
@@ -162,34 +199,34 @@ int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 		ps->st.size += got;
 		atomic_fetch_add(&b->bytes_read, got);
 		while (scanned < filled) {
-			scanned += tsarc_chunker_scan(&chunker, buf + scanned, filled - scanned,
+			job *j;
+			scanned += tsarc_chunker_scan(&chunker, blk->data + scanned, filled - scanned,
 				&boundary);
 			if (!boundary)
 				break;
-			{
-				size_t rest = filled - scanned;
-				size_t ncap = (size_t)b->repo->chunker.avg_size;
-				uint8_t *next;
-				if (ncap < rest)
-					ncap = rest;
-				if (!(next = malloc(ncap))) {
-					rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-					goto done;
-				}
-				memcpy(next, buf + scanned, rest);
-				rc = submit_chunk(b, ps, buf, scanned);
-				buf = next;
-				cap = ncap;
-				filled = rest;
-				scanned = 0;
-				if (rc)
-					goto done;
+			if (!(j = new_job(ps, blk, blk->data + cut, scanned - cut))) {
+				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+				goto done;
 			}
+			*tail = j;
+			tail = &j->next;
+			cut = scanned;
+		}
+		if (head) {
+			rc = submit(b, ps, head);
+			head = NULL;
+			tail = &head;
+			if (rc)
+				goto done;
 		}
 	}
-	if (filled > 0) {
-		rc = submit_chunk(b, ps, buf, filled);
-		buf = NULL;
+	if (filled > cut) {
+		if (!(head = new_job(ps, blk, blk->data + cut, filled - cut))) {
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			goto done;
+		}
+		rc = submit(b, ps, head);
+		head = NULL;
 		if (rc)
 			goto done;
 	}
@@ -206,13 +243,18 @@ int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 	ps->complete = 1;
 	pthread_mutex_unlock(&b->lock);
 done:
+	while (head) {
+		job *j = head;
+		head = j->next;
+		tsarc__backup_job_free(j);
+	}
 	if (rc) {
 		pthread_mutex_lock(&b->lock);
 		tsarc__backup_fail(b, rc);
 		pthread_mutex_unlock(&b->lock);
 		tsarc_error_prefix("stream '%s'", name);
 	}
-	free(buf);
+	tsarc__backup_block_put(blk);
 	return rc;
 }
 
