@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +15,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Blocks kept after a lookup, by block number modulo this (1 MiB at most):
+ * the lookups of a backup come in no order, but a repository of up to 64
+ * blocks (14 000 chunks, 1 GiB of 64 KiB chunks) is then read and
+ * decrypted once instead of at every lookup; a larger one is helped in
+ * proportion. */
+#define KEPT_BLOCKS 64
+
 struct tsarc_index_table {
 	const tsarc_repo *repo;
 	itab_file f;
+	pthread_mutex_t kept_lock;
+	uint8_t *kept; /* KEPT_BLOCKS blocks, allocated at the first lookup */
+	uint32_t kept_no[KEPT_BLOCKS]; /* block number + 1, 0: empty */
+	_Atomic uint64_t blocks_read;
 	uint8_t (*fence)[TSARC_ID_LEN]; /* the first id of each block */
 	uint8_t (*objects)[TSARC_ID_LEN]; /* sorted */
 	tsarc_index_cache *cache;
@@ -363,6 +376,9 @@ static void reset(tsarc_index_table *t)
 		close(t->f.fd);
 	free(t->fence);
 	free(t->objects);
+	free(t->kept);
+	t->kept = NULL;
+	memset(t->kept_no, 0, sizeof(t->kept_no));
 	t->fence = t->objects = NULL;
 	memset(&t->f, 0, sizeof(t->f));
 	t->f.fd = -1;
@@ -415,6 +431,7 @@ int tsarc_index_table_open(const tsarc_repo *repo, tsarc_index_table **out)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	t->repo = repo;
 	t->f.fd = t->tmpfd = -1;
+	pthread_mutex_init(&t->kept_lock, NULL);
 	tsarc_index_cache_open(repo, &t->cache);
 	if (!t->cache) {
 		t->tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp";
@@ -455,6 +472,7 @@ void tsarc_index_table_free(tsarc_index_table *t)
 	if (!t)
 		return;
 	reset(t);
+	pthread_mutex_destroy(&t->kept_lock);
 	if (t->tmpfd >= 0)
 		close(t->tmpfd);
 	tsarc_index_cache_free(t->cache);
@@ -483,6 +501,8 @@ static size_t first_block(const tsarc_index_table *t, const uint8_t id[TSARC_ID_
 static int read_block(tsarc_index_table *t, size_t b, uint8_t *sealed, uint8_t *plain)
 {
 	int rc = itab_read_block(t->repo, &t->f, (uint32_t)b, sealed, plain);
+
+	atomic_fetch_add(&t->blocks_read, 1);
 
 	if (rc == TSARC_ECORRUPT && t->named) {
 		(void)unlinkat(tsarc_index_cache_dirfd(t->cache), TABLE_NAME, 0);
@@ -524,10 +544,54 @@ static int block_buffers(uint8_t **sealed, uint8_t **plain)
 	return 0;
 }
 
+/* The records of `id` in a block of nr records, counted on from *n; where
+ * the scan stopped (nr: they may go on in the next block). */
+static size_t scan_block(const uint8_t *plain, size_t nr, const uint8_t id[TSARC_ID_LEN],
+	tsarc_index_hit *out, size_t max, size_t *n)
+{
+	size_t i;
+
+	for (i = lower_bound(plain, nr, id);
+		i < nr && !memcmp(plain + i * REC_LEN, id, TSARC_ID_LEN); i++) {
+		if (*n < max)
+			hit_of(&out[*n], plain + i * REC_LEN);
+		(*n)++;
+	}
+	return i;
+}
+
+/* scan_block on the kept copy of block b; SIZE_MAX when none is kept. */
+static size_t scan_kept(tsarc_index_table *t, size_t b, size_t nr,
+	const uint8_t id[TSARC_ID_LEN], tsarc_index_hit *out, size_t max, size_t *n)
+{
+	size_t slot = b % KEPT_BLOCKS, i = SIZE_MAX;
+
+	pthread_mutex_lock(&t->kept_lock);
+	if (t->kept && t->kept_no[slot] == b + 1)
+		i = scan_block(t->kept + slot * BLOCK_PLAIN, nr, id, out, max, n);
+	pthread_mutex_unlock(&t->kept_lock);
+	return i;
+}
+
+/* Keeps a copy of block b, read and authenticated. */
+static void keep(tsarc_index_table *t, size_t b, const uint8_t *plain)
+{
+	size_t slot = b % KEPT_BLOCKS;
+
+	pthread_mutex_lock(&t->kept_lock);
+	if (!t->kept)
+		t->kept = malloc((size_t)KEPT_BLOCKS * BLOCK_PLAIN);
+	if (t->kept) {
+		memcpy(t->kept + slot * BLOCK_PLAIN, plain, BLOCK_PLAIN);
+		t->kept_no[slot] = (uint32_t)b + 1;
+	}
+	pthread_mutex_unlock(&t->kept_lock);
+}
+
 int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
 	tsarc_index_hit *out, size_t max, size_t *n)
 {
-	uint8_t *sealed, *plain;
+	uint8_t *sealed = NULL, *plain = NULL;
 	size_t start, b, i;
 	int rc = 0;
 
@@ -535,20 +599,17 @@ int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
 	if (!t->f.nblocks)
 		return 0;
 	start = first_block(t, id);
-	if ((rc = block_buffers(&sealed, &plain)))
-		return rc;
 	for (b = start; b < t->f.nblocks; b++) {
-		size_t nr;
+		size_t nr = itab_block_recs(&t->f, (uint32_t)b);
 		if (b > start && memcmp(t->fence[b], id, TSARC_ID_LEN) != 0)
 			break;
-		if ((rc = read_block(t, b, sealed, plain)))
-			break;
-		nr = itab_block_recs(&t->f, (uint32_t)b);
-		for (i = lower_bound(plain, nr, id);
-			i < nr && !memcmp(plain + i * REC_LEN, id, TSARC_ID_LEN); i++) {
-			if (*n < max)
-				hit_of(&out[*n], plain + i * REC_LEN);
-			(*n)++;
+		if ((i = scan_kept(t, b, nr, id, out, max, n)) == SIZE_MAX) {
+			if (!plain && (rc = block_buffers(&sealed, &plain)))
+				break;
+			if ((rc = read_block(t, b, sealed, plain)))
+				break;
+			keep(t, b, plain);
+			i = scan_block(plain, nr, id, out, max, n);
 		}
 		if (i < nr)
 			break;
@@ -606,4 +667,9 @@ uint64_t tsarc_index_table_count(const tsarc_index_table *t)
 size_t tsarc_index_table_memory(const tsarc_index_table *t)
 {
 	return sizeof(*t) + ((size_t)t->f.nblocks + t->f.nobjects) * TSARC_ID_LEN;
+}
+
+uint64_t tsarc_index_table_blocks_read(tsarc_index_table *t)
+{
+	return atomic_load(&t->blocks_read);
 }

@@ -3,7 +3,8 @@
  * objects written directly (more records than one sorted run, so the
  * merge runs), every id finds exactly the records the whole in-memory
  * index holds, an id in two packs finds both, an absent id none (one at a
- * time, and in a sorted batch that reads each block once); a new
+ * time, and in a sorted batch that reads each block once; a block a lookup
+ * read is kept, not read again); a new
  * index object is merged into the cached table without downloading the
  * others; a table holding an object the repository no longer lists is
  * built again without it; a damaged table is not used (a warning, built
@@ -263,6 +264,48 @@ static void test_sorted_lookups(void **state)
 	tsarc_index_free(t);
 }
 
+/* The batch lookup reads each block once; a block read by a lookup is
+ * kept: the same id again reads nothing. */
+static void test_blocks_read(void **state)
+{
+	tsarc_index_table *tt = NULL;
+	tsarc_index *full = NULL;
+	const tsarc_index_rec *recs;
+	const uint8_t **ids;
+	tsarc_index_hit *out, r[2];
+	uint8_t *found;
+	size_t n, i, nblocks;
+	uint64_t before;
+
+	(void)state;
+	assert_int_equal(tsarc_index_table_open(repo, &tt), 0);
+	assert_int_equal(tsarc_index_load(repo, &full, NULL, NULL), 0);
+	recs = tsarc_index_records(full);
+	n = tsarc_index_count(full);
+	nblocks = (n + TSARC_INDEX_TABLE_BLOCK_RECS - 1) / TSARC_INDEX_TABLE_BLOCK_RECS;
+	ids = malloc(n * sizeof(*ids));
+	out = malloc(n * sizeof(*out));
+	found = malloc(n);
+	assert_true(ids && out && found);
+	for (i = 0; i < n; i++)
+		ids[i] = recs[i].id;
+	assert_int_equal(tsarc_index_table_find_sorted(tt, ids, n, out, found), 0);
+	assert_true(tsarc_index_table_blocks_read(tt) <= nblocks);
+	before = tsarc_index_table_blocks_read(tt);
+	assert_int_equal(tsarc_index_table_find(tt, ids[n / 2], r, 2, &i), 0);
+	assert_true(i >= 1);
+	assert_true(tsarc_index_table_blocks_read(tt) > before);
+	before = tsarc_index_table_blocks_read(tt);
+	assert_int_equal(tsarc_index_table_find(tt, ids[n / 2], r, 2, &i), 0);
+	assert_true(i >= 1);
+	assert_int_equal(tsarc_index_table_blocks_read(tt), before);
+	free(ids);
+	free(out);
+	free(found);
+	tsarc_index_free(full);
+	tsarc_index_table_free(tt);
+}
+
 /* Opened again: the cached table as it is, no GET; a new object: merged
  * in, the old ones not read again. */
 static void test_reuse_and_merge(void **state)
@@ -401,6 +444,7 @@ static void test_no_cache_and_memory(void **state)
 TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_lookups),
 	cmocka_unit_test(test_sorted_lookups),
+	cmocka_unit_test(test_blocks_read),
 	cmocka_unit_test(test_reuse_and_merge),
 	cmocka_unit_test(test_object_gone),
 	cmocka_unit_test(test_damaged_table),
