@@ -247,6 +247,47 @@ static void test_boundary_run_cuts_at_min(void **state)
 	free(data);
 }
 
+/* The cut points are part of the repository format (dedup against what
+ * is stored): the SHA-256 of the chunk lengths of fixed data with a fixed
+ * seed, at the defaults of format 2 and of format 1, fed whole and in
+ * pieces, recorded once. A faster chunker must cut exactly here. */
+static void cut_digest(const tsarc_chunker_params *p, size_t step, char hex[65])
+{
+	uint8_t *data = random_data(DATA_LEN, 11), digest[32], le[8];
+	size_t *lens = malloc(4096 * sizeof(*lens)), n, i, k;
+	tsarc_sha256_ctx *sha = NULL;
+
+	/* Half random, half text-like (a few symbols): both kinds of input. */
+	for (i = DATA_LEN / 2; i < DATA_LEN; i++)
+		data[i] = (uint8_t)("INSERT (1,'a'),\n"[data[i] % 16]);
+	n = cut_all(p, seed_a, data, DATA_LEN, step, lens, 4096);
+	assert_int_equal(tsarc_sha256_new(&sha), 0);
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < 8; k++)
+			le[k] = (uint8_t)((uint64_t)lens[i] >> (8 * k));
+		assert_int_equal(tsarc_sha256_update(sha, le, sizeof(le)), 0);
+	}
+	assert_int_equal(tsarc_sha256_final(sha, digest), 0);
+	tsarc_sha256_free(sha);
+	tsarc_hex_encode(hex, digest, sizeof(digest));
+	free(lens);
+	free(data);
+}
+
+static void test_cut_points_are_the_format(void **state)
+{
+	static const tsarc_chunker_params v2 = {16384, 65536, 262144}, v1 = {262144, 1048576, 4194304};
+	char hex[65];
+
+	(void)state;
+	cut_digest(&v2, 0, hex);
+	assert_string_equal(hex, "55ee806ad36ca6bff756315541d0bb80effec12f477023364ae3a9b61d03df62");
+	cut_digest(&v2, 4099, hex);
+	assert_string_equal(hex, "55ee806ad36ca6bff756315541d0bb80effec12f477023364ae3a9b61d03df62");
+	cut_digest(&v1, 0, hex);
+	assert_string_equal(hex, "d21333845ca310505bdf27e0af4808f7205999af55cc1701eb64900cf3165c3b");
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_deterministic_and_bounds),
 	cmocka_unit_test(test_feed_size_does_not_matter),
@@ -254,4 +295,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_resync_after_insertion),
 	cmocka_unit_test(test_rejects_bad_params),
 	cmocka_unit_test(test_constant_data_cuts_at_max),
-	cmocka_unit_test(test_boundary_run_cuts_at_min))
+	cmocka_unit_test(test_boundary_run_cuts_at_min),
+	cmocka_unit_test(test_cut_points_are_the_format))
