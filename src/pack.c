@@ -82,6 +82,12 @@ int tsarc_pack_builder_add(tsarc_pack_builder *b, const uint8_t id[TSARC_ID_LEN]
 	return 0;
 }
 
+uint64_t tsarc_pack_bytes(uint64_t blob_bytes, size_t n)
+{
+	return blob_bytes + TSARC_PACK_TOC_HEADER + (uint64_t)n * TSARC_PACK_TOC_ENTRY +
+	       TSARC_AEAD_OVERHEAD + 4;
+}
+
 static void toc_aad(char *out, size_t outsz, const uint8_t name[TSARC_ID_LEN])
 {
 	char hex[TSARC_ID_HEX_LEN + 1];

@@ -64,6 +64,9 @@ int tsarc_pack_builder_start(tsarc_pack_builder *b);
 /* Appends one sealed chunk. */
 int tsarc_pack_builder_add(tsarc_pack_builder *b, const uint8_t id[TSARC_ID_LEN],
 	const uint8_t *sealed, size_t len, uint32_t plain);
+/* The size of a pack of `n` blobs of `blob_bytes` in all: the blobs, the
+ * sealed TOC and its length. */
+uint64_t tsarc_pack_bytes(uint64_t blob_bytes, size_t n);
 /* Appends the sealed TOC and its length: the first b->size bytes of b->fd
  * are then the object. */
 int tsarc_pack_builder_finish(const tsarc_repo *repo, tsarc_pack_builder *b);

@@ -24,6 +24,7 @@ typedef struct tsarc_prune_result {
 	 * objects written and removed. bytes_removed is what the store holds
 	 * less afterwards. */
 	size_t packs_stored, packs_deleted, packs_repacked, packs_unindexed, packs_young;
+	size_t packs_small; /* of packs_repacked, the small ones combined */
 	size_t packs_missing, packs_written, index_written, index_removed;
 	uint64_t bytes_repacked, bytes_unused_left;
 	/* Format 2 under Object Lock: packs over max_unused left as they are
@@ -45,6 +46,11 @@ typedef struct tsarc_prune_result {
  * repacked. Low enough that space is given back, high enough that a prune
  * after each forget does not copy most packs again for a few chunks. */
 #define TSARC_PRUNE_MAX_UNUSED_DEFAULT 5u
+
+/* Small packs (under half the pack size) are combined once there are this
+ * many, or once they hold a whole pack between them: a nightly backup
+ * leaves one (its last) and a month of them is then ~30 objects less. */
+#define TSARC_PRUNE_SMALL_PACKS 10u
 
 /*
  * Removes every chunk that no snapshot refers to. The caller holds `lock`,

@@ -7,6 +7,11 @@
  *     second copies) exceeds max_unused percent is repacked: its live
  *     chunks are copied, still sealed (authenticated, never decompressed
  *     or sealed again), into new packs, then it is deleted;
+ *   - small packs (a backup's last, a repack's last: under half the
+ *     repository's pack size) kept as they are are repacked together once
+ *     there are TSARC_PRUNE_SMALL_PACKS of them or they hold a whole pack
+ *     between them, so the objects of a repository backed up every night
+ *     do not grow by one small pack a night;
  *   - a pack no index names (a killed backup's or repack's) is deleted;
  *   - a pack younger than a live shared lock is not touched (a running
  *     backup may be about to name it), and the rest are kept as they are.
@@ -59,6 +64,7 @@ typedef struct pack_info {
 	uint64_t needed, total;    /* of chunks snapshots need (any copy), of all */
 	size_t first, n;           /* its records in `order` */
 	int action;
+	int small;                 /* repacked only to be combined */
 } pack_info;
 
 typedef struct prune_pack {
@@ -75,6 +81,7 @@ typedef struct prune_pack {
 	uint8_t *live;  /* per record: LIVE_* */
 	char **doomed;  /* hex names of the packs to remove */
 	size_t ndoomed;
+	uint64_t repack_bytes; /* what the repack's new packs will take */
 } prune_pack;
 
 static int list_cb(const char *name, uint64_t size, int64_t mtime, void *payload)
@@ -179,10 +186,19 @@ static int repeated(const prune_pack *pp, size_t k)
 
 /* Pack a is the better home for a live chunk than b: a larger share of it
  * is needed (so a killed repack's new packs win over the packs it was
- * emptying, which then go whole instead of being repacked again). */
+ * emptying, which then go whole instead of being repacked again); at equal
+ * shares (small packs are wholly needed, and so are the packs combining
+ * them), the newer, then the larger: the killed run's. Both are stored
+ * (holds() was asked first). */
 static int better_home(const pack_info *a, const pack_info *b)
 {
-	return a->needed * b->total > b->needed * a->total;
+	uint64_t x = a->needed * b->total, y = b->needed * a->total;
+
+	if (x != y)
+		return x > y;
+	if (a->listed->mtime != b->listed->mtime)
+		return a->listed->mtime > b->listed->mtime;
+	return a->listed->size > b->listed->size;
 }
 
 /*
@@ -256,7 +272,8 @@ static int cmp_listed(const void *a, const void *b)
 	return memcmp(a, b, TSARC_ID_LEN);
 }
 
-/* A pack to repack under Object Lock: LOCKED while its retention runs. */
+/* A pack to repack under Object Lock: LOCKED while its retention runs (a
+ * small one is simply kept: it is not over max_unused). */
 static int repack_or_locked(prune_pack *pp, size_t i)
 {
 	char hex[TSARC_ID_HEX_LEN + 1];
@@ -270,12 +287,90 @@ static int repack_or_locked(prune_pack *pp, size_t i)
 		tsarc_error_prefix("retention of pack %.16s", hex);
 		return rc;
 	}
-	if (until) {
+	if (until && pp->packs[i].small) {
+		pp->packs[i].action = KEEP;
+	} else if (until) {
 		pp->packs[i].action = LOCKED;
 		if (until > pp->res->packs_locked_until)
 			pp->res->packs_locked_until = until;
 	}
 	return 0;
+}
+
+/* Each pack's fate by its own figures alone. */
+static int first_action(const pack_info *p, int64_t oldest_shared, unsigned max_unused)
+{
+	if (!p->listed)
+		return GONE;
+	if (oldest_shared != INT64_MAX &&
+		p->listed->mtime >= oldest_shared - TSARC_LOCK_CLOCK_SLACK_SECONDS)
+		return YOUNG;
+	if (!p->used)
+		return DELETE;
+	if (p->unused && p->unused * 100 > (uint64_t)max_unused * (p->used + p->unused))
+		return REPACK;
+	return KEEP;
+}
+
+/* Small packs kept as they are go to be combined when there are enough of
+ * them: copying one small pack into another gains nothing. */
+static void combine_small(prune_pack *pp)
+{
+	uint64_t half = pp->repo->pack_size / 2, bytes = 0;
+	size_t i, n = 0;
+
+	for (i = 0; i < pp->np; i++) {
+		const pack_info *p = &pp->packs[i];
+		if (p->action == KEEP && p->listed->size < half) {
+			n++;
+			bytes += p->listed->size;
+		}
+	}
+	if (n < 2 || (n < TSARC_PRUNE_SMALL_PACKS && bytes < pp->repo->pack_size))
+		return;
+	for (i = 0; i < pp->np; i++) {
+		pack_info *p = &pp->packs[i];
+		if (p->action == KEEP && p->listed->size < half) {
+			p->action = REPACK;
+			p->small = 1;
+		}
+	}
+}
+
+/*
+ * The bytes of the packs a repack will write, and how many: the packer's
+ * own rule (a pack is stored as soon as it reaches the pack size) over the
+ * live blobs in the order repack_one adds them, each pack with its sealed
+ * table of contents, so that a dry run says to the byte what prune frees.
+ */
+static uint64_t repack_bytes(const prune_pack *pp, size_t *npacks)
+{
+	uint64_t total = 0, cur = 0;
+	size_t i, k, n = 0;
+
+	*npacks = 0;
+	for (i = 0; i < pp->np; i++) {
+		const pack_info *p = &pp->packs[i];
+		if (p->action != REPACK)
+			continue;
+		for (k = p->first; k < p->first + p->n; k++) {
+			if (pp->live[pp->order[k]] != LIVE_YES)
+				continue;
+			cur += pp->recs[pp->order[k]].length;
+			n++;
+			if (cur >= pp->repo->pack_size) {
+				total += tsarc_pack_bytes(cur, n);
+				++*npacks;
+				cur = 0;
+				n = 0;
+			}
+		}
+	}
+	if (n) {
+		total += tsarc_pack_bytes(cur, n);
+		++*npacks;
+	}
+	return total;
 }
 
 /* Decides each pack's fate; counts what that frees. */
@@ -285,19 +380,11 @@ static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 	size_t i, k;
 	int rc;
 
+	for (i = 0; i < pp->np; i++)
+		pp->packs[i].action = first_action(&pp->packs[i], oldest_shared, max_unused);
+	combine_small(pp);
 	for (i = 0; i < pp->np; i++) {
 		pack_info *p = &pp->packs[i];
-		if (!p->listed)
-			p->action = GONE;
-		else if (oldest_shared != INT64_MAX &&
-			 p->listed->mtime >= oldest_shared - TSARC_LOCK_CLOCK_SLACK_SECONDS)
-			p->action = YOUNG;
-		else if (!p->used)
-			p->action = DELETE;
-		else if (p->unused && p->unused * 100 > (uint64_t)max_unused * (p->used + p->unused))
-			p->action = REPACK;
-		else
-			p->action = KEEP;
 		if (p->action == REPACK && (rc = repack_or_locked(pp, i)))
 			return rc;
 		switch (p->action) {
@@ -312,9 +399,8 @@ static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 			break;
 		case REPACK:
 			res->packs_repacked++;
+			res->packs_small += p->small;
 			res->bytes_repacked += p->used;
-			/* What the new packs will take, about. */
-			res->bytes_removed -= p->used;
 			break;
 		case LOCKED:
 			res->packs_locked++;
@@ -329,6 +415,8 @@ static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 			(rc = doom(pp, tsarc_index_pack_name(pp->idx, (uint32_t)i), p->listed->size)))
 			return rc;
 	}
+	pp->repack_bytes = repack_bytes(pp, &res->packs_written);
+	res->bytes_removed -= pp->repack_bytes;
 	/* Packs no index names: a killed backup's or repack's, unless young. */
 	for (i = 0; i < pp->nlisted; i++) {
 		const listed_pack *l = &pp->listed[i];
@@ -548,8 +636,9 @@ static int apply(prune_pack *pp)
 		rc = tsarc_packer_finish(pk, &written, &nwritten);
 	tsarc_packer_stats(pk, &npacks, &nbytes);
 	res->packs_written = npacks;
-	/* The estimate plan() made becomes the figure. */
-	res->bytes_removed += res->bytes_repacked;
+	/* What plan() worked out becomes what happened (the same, unless a
+	 * failure stopped the repack). */
+	res->bytes_removed += pp->repack_bytes;
 	res->bytes_removed -= nbytes;
 	if (rc)
 		goto done;

@@ -276,6 +276,7 @@ static void add_pack_figures(cJSON *p, const tsarc_prune_result *r, unsigned max
 	cJSON_AddNumberToObject(p, "packs_stored", (double)r->packs_stored);
 	cJSON_AddNumberToObject(p, "packs_deleted", (double)r->packs_deleted);
 	cJSON_AddNumberToObject(p, "packs_repacked", (double)r->packs_repacked);
+	cJSON_AddNumberToObject(p, "packs_small_combined", (double)r->packs_small);
 	cJSON_AddNumberToObject(p, "packs_unindexed", (double)r->packs_unindexed);
 	cJSON_AddNumberToObject(p, "packs_young", (double)r->packs_young);
 	cJSON_AddNumberToObject(p, "packs_missing", (double)r->packs_missing);
@@ -337,10 +338,11 @@ static void print_pack_figures(const tsarc_prune_result *r, int dry_run, unsigne
 	cli_format_bytes(copied, sizeof(copied), (double)r->bytes_repacked);
 	cli_format_bytes(left, sizeof(left), (double)r->bytes_unused_left);
 	printf("%zu of %zu packs %s: %zu wholly unused, %zu in no index; %zu more than "
-	       "%u%% unused %s (%s of live chunks copied)\n",
+	       "%u%% unused and %zu small ones %s (%s of live chunks copied)\n",
 		r->packs_deleted + r->packs_unindexed + r->packs_repacked, r->packs_stored,
 		dry_run ? "would be deleted" : "deleted", r->packs_deleted, r->packs_unindexed,
-		r->packs_repacked, max_unused, dry_run ? "would be repacked" : "repacked", copied);
+		r->packs_repacked - r->packs_small, max_unused, r->packs_small,
+		dry_run ? "would be repacked" : "repacked", copied);
 	printf("%s unused left in the packs kept", left);
 	if (r->packs_young)
 		printf("; %zu packs younger than a running backup's lock left alone", r->packs_young);

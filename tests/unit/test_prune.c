@@ -6,7 +6,9 @@
  * restores byte-identical; a second prune finds nothing to do. On a
  * folder (either format), the temporary files a killed run left (".tmp-"
  * in any object folder) that are older than the oldest live lock go with
- * a prune and are reported; younger ones, and other files, stay.
+ * a prune and are reported; younger ones, and other files, stay. On
+ * format 2, the small packs each backup leaves (its last) are combined
+ * once there are enough of them, and everything still restores.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -260,6 +262,109 @@ static void test_prune_removes_old_temporaries(void **state)
 	}
 }
 
+/* Packs in the repository's data/ folder. */
+static size_t count_packs(const char *root)
+{
+	char cmd[600];
+	FILE *f;
+	size_t n = 0;
+
+	snprintf(cmd, sizeof(cmd), "find '%s/data' -type f -name '[0-9a-f]*' | wc -l", root);
+	assert_non_null(f = popen(cmd, "r"));
+	assert_int_equal(fscanf(f, "%zu", &n), 1);
+	pclose(f);
+	return n;
+}
+
+/* Backups of `n` streams of `len` random bytes each (seeds from `seed`):
+ * each leaves one small pack, its last and only one. */
+static void small_backups(size_t n, size_t len, uint64_t seed, uint8_t **data,
+	char (*ids)[TSARC_ID_HEX_LEN + 1])
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		data[i] = malloc(len);
+		repo_fixture_fill(data[i], len, seed + i);
+		repo_fixture_backup(repo, dir, data[i], len, "stdin", ids[i]);
+	}
+}
+
+static void test_prune_combines_small_packs(void **state)
+{
+	tsarc_repo_init_options o;
+	char root[300], ids[12][TSARC_ID_HEX_LEN + 1];
+	uint8_t *data[12];
+	size_t i;
+	tsarc_store *st = NULL;
+	tsarc_prune_result res;
+
+	(void)state;
+	repo_fixture_options(&o);
+	o.format = 2;
+	o.pack_size = 64 * 1024; /* small packs: under 32 KiB */
+	o.chunker.min_size = 4096;
+	o.chunker.avg_size = 16384;
+	o.chunker.max_size = 65536;
+	assert_non_null(scratch_make(dir, sizeof(dir), "prune-small"));
+	snprintf(root, sizeof(root), "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&st, root, NULL), 0);
+	assert_int_equal(tsarc_repo_init(&repo, st, "prune-pw", &o), 0);
+
+	/* Two small packs, 16 KiB between them: combining gains nothing yet. */
+	small_backups(2, 8192, 100, data, ids);
+	assert_int_equal(count_packs(root), 2);
+	assert_int_equal(prune(0, &res), 0);
+	assert_int_equal(res.packs_repacked, 0);
+	assert_int_equal(res.packs_small, 0);
+	assert_int_equal(count_packs(root), 2);
+
+	/* Ten more (twelve, 96 KiB): all combined into full packs. */
+	small_backups(10, 8192, 200, data + 2, ids + 2);
+	assert_int_equal(count_packs(root), 12);
+	assert_int_equal(prune(1, &res), 0);
+	assert_int_equal(res.packs_small, 12);
+	assert_int_equal(count_packs(root), 12);
+	assert_int_equal(prune(0, &res), 0);
+	assert_int_equal(res.packs_small, 12);
+	assert_int_equal(res.packs_repacked, 12);
+	assert_int_equal(res.chunks_removed, 0);
+	/* 99 KiB of 8 KiB chunks: one pack to 64-72 KiB, the rest in a second,
+	 * wherever the chunk boundaries fell. */
+	assert_int_equal(res.packs_written, 2);
+	assert_int_equal(count_packs(root), 2);
+	for (i = 0; i < 12; i++) {
+		tsarc_snapshot *snap = NULL;
+		assert_int_equal(tsarc_snapshot_load(repo, ids[i], &snap), 0);
+		assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], data[i],
+					 8192, 4), 0);
+		tsarc_snapshot_free(snap);
+		free(data[i]);
+	}
+	/* What the combining wrote is not combined again. */
+	assert_int_equal(prune(0, &res), 0);
+	assert_int_equal(res.packs_repacked, 0);
+
+	/* Three packs of 24 KiB: a whole pack between them, so combined (with
+	 * the second pack of the first combining when that is under 32 KiB). */
+	small_backups(3, 24 * 1024, 300, data, ids);
+	assert_int_equal(prune(0, &res), 0);
+	assert_true(res.packs_small == 3 || res.packs_small == 4);
+	assert_int_equal(res.packs_repacked, res.packs_small);
+	for (i = 0; i < 3; i++) {
+		tsarc_snapshot *snap = NULL;
+		assert_int_equal(tsarc_snapshot_load(repo, ids[i], &snap), 0);
+		assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], data[i],
+					 24 * 1024, 4), 0);
+		tsarc_snapshot_free(snap);
+		free(data[i]);
+	}
+	tsarc_repo_free(repo);
+	repo = NULL;
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_prune_deletes_exactly_the_unreferenced),
-	cmocka_unit_test(test_prune_removes_old_temporaries))
+	cmocka_unit_test(test_prune_removes_old_temporaries),
+	cmocka_unit_test(test_prune_combines_small_packs))
