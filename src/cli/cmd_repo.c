@@ -26,18 +26,19 @@ static const char INIT_HELP[] =
 	"Options:\n"
 	"      --compression C      zstd (default) or zlib\n"
 	"      --level N            compression level (zstd 1-19, default 3; zlib 1-9, default 6)\n"
-	"      --chunk-min BYTES    smallest chunk (default 262144; format 2: 16384)\n"
-	"      --chunk-avg BYTES    average chunk, a power of two (default 1048576;\n"
-	"                           format 2: 65536)\n"
-	"      --chunk-max BYTES    largest chunk (default 4194304; format 2: 262144)\n"
+	"      --chunk-min BYTES    smallest chunk (default 16384; format 1: 262144)\n"
+	"      --chunk-avg BYTES    average chunk, a power of two (default 65536;\n"
+	"                           format 1: 1048576)\n"
+	"      --chunk-max BYTES    largest chunk (default 262144; format 1: 4194304)\n"
 	"      --object-lock DAYS   S3 Object Lock: every object but locks is written\n"
 	"                           undeletable for DAYS (1-36500); the bucket must have\n"
 	"                           Object Lock (tsarc creates a missing one with it).\n"
 	"                           See docs/object-lock.md\n"
 	"      --object-lock-mode M compliance (default: nobody can delete before the\n"
 	"                           date) or governance (who may bypass governance can)\n"
-	"      --format N           repository format: 1 (default; one object per chunk) or\n"
-	"                           2 (chunks in packs found through an index)\n"
+	"      --format N           repository format: 2 (default; chunks in packs found\n"
+	"                           through an index) or 1 (one object per chunk; read\n"
+	"                           and written by every tsarc)\n"
 	"      --pack-size BYTES    format 2: target size of a pack (default 16777216)\n"
 	CLI_COMMON_HELP;
 
@@ -507,7 +508,7 @@ int cmd_version(int argc, char **argv)
 	if (json) {
 		cJSON *doc = cJSON_CreateObject();
 		cJSON_AddStringToObject(doc, "version", TSARC_VERSION);
-		cJSON_AddNumberToObject(doc, "format", TSARC_FORMAT_VERSION);
+		cJSON_AddNumberToObject(doc, "format", TSARC_FORMAT_MAX);
 		cJSON_AddStringToObject(doc, "openssl", OPENSSL_VERSION_TEXT);
 		cJSON_AddStringToObject(doc, "curl", cv->version);
 		cJSON_AddStringToObject(doc, "zstd", ZSTD_versionString());
@@ -515,7 +516,7 @@ int cmd_version(int argc, char **argv)
 		return cli_print_json(doc) ? EXIT_FAILURE_GENERIC : EXIT_OK;
 	}
 	printf("tsarc %s (repository format %d; %s, curl %s, zstd %s, zlib %s)\n",
-		TSARC_VERSION, TSARC_FORMAT_VERSION, OPENSSL_VERSION_TEXT, cv->version,
+		TSARC_VERSION, TSARC_FORMAT_MAX, OPENSSL_VERSION_TEXT, cv->version,
 		ZSTD_versionString(), zlibVersion());
 	return EXIT_OK;
 }

@@ -7,7 +7,7 @@
 
 R=$WORK/repo
 MARKER="TSARC-MARKER-q8Zk3Lr1Vw-e2e"
-init_repo "$R"
+init_repo "$R" --format 1 # one object per chunk: each is tampered with
 {
 	"$GEN" 6M --seed 21
 	printf '%s\n' "INSERT INTO \`secrets\` VALUES (1,'$MARKER');"

@@ -127,7 +127,7 @@ ok repair index --repo "$D"
 ok check --repo "$D" --read-data
 
 # Format 1 has no index to repair.
-init_repo "$WORK/v1"
+init_repo "$WORK/v1" --format 1
 t repair index --repo "$WORK/v1"
 expect_rc 1 "repair index on format 1"
 grep -q "format 1" "$ERR" || fail "repair index on format 1: $(cat "$ERR")"

@@ -57,9 +57,10 @@ need(s["sha256"] == sha, "sha256 %r" % s["sha256"])
 need(s["chunk_count"] == len(s["chunks"]), "chunk_count %r vs %d chunks" % (s["chunk_count"], len(s["chunks"])))
 need(sum(c[1] for c in s["chunks"]) == size, "chunk sizes add up to %d, not %d" % (sum(c[1] for c in s["chunks"]), size))
 need(all(len(c[0]) == 64 for c in s["chunks"]), "a chunk id is not 64 hex")
-# Default chunker: 256 KiB .. 4 MiB; only the last chunk may be short.
-need(all(c[1] <= 4 << 20 for c in s["chunks"]), "a chunk is larger than 4 MiB")
-need(all(c[1] >= 256 << 10 for c in s["chunks"][:-1]), "a chunk before the last is smaller than 256 KiB")
+# Default chunker (format 2, the default): 16 KiB .. 256 KiB; only the last
+# chunk may be short.
+need(all(c[1] <= 256 << 10 for c in s["chunks"]), "a chunk is larger than 256 KiB")
+need(all(c[1] >= 16 << 10 for c in s["chunks"][:-1]), "a chunk before the last is smaller than 16 KiB")
 print("show --json: %d chunks, %d bytes stored for %d" % (len(s["chunks"]), s["stored_size"], size))
 EOF
 info "$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["streams"][0]; print("mixed %s: %d chunks, stored %.1f%% of the stream" % (sys.argv[2], s["chunk_count"], 100.0*s["stored_size"]/s["size"]))' "$WORK/show.json" "$SIZE")"

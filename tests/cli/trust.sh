@@ -14,7 +14,7 @@
 
 R=$WORK/repo
 # Small chunks: several per stream, whatever the chunker's choices.
-init_repo "$R" --chunk-min 65536 --chunk-avg 131072 --chunk-max 262144
+init_repo "$R" --format 1 --chunk-min 65536 --chunk-avg 131072 --chunk-max 262144
 "$GEN" 2M --seed 41 >"$WORK/a.sql" || fail "the generator failed"
 "$GEN" 2M --seed 42 >"$WORK/b.sql" || fail "the generator failed"
 

@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 
 REPO=$WORK/repo
-init_repo "$REPO"
+init_repo "$REPO" --format 1 # chunk files damaged below (lib_chunk.sh)
 fake_pod
 OUTF=$WORK/blob.out
 python3 - "$WORK/kube.json" "$FAKE_KUBECTL" "$OUTF" <<'PY'

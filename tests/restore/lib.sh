@@ -65,14 +65,14 @@ json.dump(c, open(sys.argv[2], "w"), indent=2)
 PY
 }
 
-# backup_demo: the demo deployment up, backed up (without its post_restore
-# stand-in, $WORK/config.json) into a fresh local repository $REPO; the
-# snapshot id in $SNAP.
+# backup_demo [INIT-OPTIONS...]: the demo deployment up, backed up (without
+# its post_restore stand-in, $WORK/config.json) into a fresh local
+# repository $REPO; the snapshot id in $SNAP.
 backup_demo() {
 	deploy_up 1
 	export TSARC_PASSWORD=restore-test
 	REPO=$WORK/repo
-	init_repo "$REPO"
+	init_repo "$REPO" "$@"
 	no_hooks "$WORK/config.json"
 	ok backup --repo "$REPO" --config "$WORK/config.json" --json
 	SNAP=$(json_get "$OUT" "d['snapshot_id']")

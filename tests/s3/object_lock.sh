@@ -15,7 +15,7 @@
 R=$BASE/$BUCKET/repo
 
 # --- init: the bucket tsarc makes has Object Lock; one without is refused ---
-ok init --repo "$R" --object-lock 1 --json
+ok init --repo "$R" --format 1 --object-lock 1 --json # one object per chunk (format 2: object_lock_pack.sh)
 [ "$(json_get "$OUT" "d['object_lock']['mode']")" = compliance ] || fail "init --json: no object_lock"
 [ "$($ATT lock-config "$BUCKET")" = Enabled ] || fail "the bucket tsarc created has no Object Lock"
 $ATT create-bucket "$BUCKET-plain"
@@ -93,7 +93,7 @@ expect_err "needs an S3 bucket" "--as-of on a folder"
 
 # --- forget and prune under retention (a second repository, governance) ---
 G=$BASE/$BUCKET-gov/repo
-ok init --repo "$G" --object-lock 1 --object-lock-mode governance
+ok init --repo "$G" --format 1 --object-lock 1 --object-lock-mode governance
 backup_gen "$G" db.sql 3M --seed 4
 G1=$SNAP
 backup_gen "$G" db.sql 3M --seed 5

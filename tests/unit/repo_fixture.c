@@ -21,6 +21,9 @@ void repo_fixture_options(tsarc_repo_init_options *o)
 	memset(o, 0, sizeof(*o));
 	o->codec = TSARC_CODEC_ZSTD;
 	o->scrypt_n = 1024;
+	/* Format 1, as these tests were written for: they find, damage and
+	 * count chunk objects. Format 2's tests ask for it (o->format = 2). */
+	o->format = 1;
 }
 
 void repo_fixture_fill(uint8_t *p, size_t len, uint64_t seed)

@@ -102,7 +102,7 @@ static size_t own_chunks(tsarc_repo *repo, const char *id, const char *other,
 static void test_forget_prune_extend_under_retention(void **state)
 {
 	static const tsarc_repo_init_options opts = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
-		1024, {TSARC_RETAIN_COMPLIANCE, 1}, 0, 0};
+		1024, {TSARC_RETAIN_COMPLIANCE, 1}, 1, 0};
 	uint8_t *a = malloc(LEN), *b = malloc(LEN);
 	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1], repo_dir[300];
 	char doomed[64][TSARC_ID_HEX_LEN + 1];
@@ -231,7 +231,7 @@ static void test_forget_prune_extend_under_retention(void **state)
 static void test_extend_reports_missing_chunks(void **state)
 {
 	static const tsarc_repo_init_options opts = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
-		1024, {TSARC_RETAIN_GOVERNANCE, 3}, 0, 0};
+		1024, {TSARC_RETAIN_GOVERNANCE, 3}, 1, 0};
 	uint8_t *a = malloc(LEN);
 	char ida[TSARC_ID_HEX_LEN + 1], repo_dir[300], hex[TSARC_ID_HEX_LEN + 1];
 	const char *names[1] = {hex};

@@ -89,7 +89,7 @@ static int prune(int dry_run, tsarc_prune_result *res)
 static void test_prune_deletes_exactly_the_unreferenced(void **state)
 {
 	static const tsarc_repo_init_options small = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
-		1024, {TSARC_RETAIN_NONE, 0}, 0, 0};
+		1024, {TSARC_RETAIN_NONE, 0}, 1, 0};
 	uint8_t *a = malloc(LEN), *b = malloc(LEN);
 	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1];
 	char **ca, **cb, **doomed, **removed;
