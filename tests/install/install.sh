@@ -30,7 +30,8 @@ done
 [ -z "$(find "$prefix/include" -name '*.h' ! -path '*/include/tsarc/*')" ] ||
 	fail "headers outside include/tsarc were installed"
 # The shared library is position-independent code (no text relocations).
-if readelf -d "$libdir/libtsarc.so" | grep -q TEXTREL; then
+dynamic=$(readelf -d "$libdir/libtsarc.so")
+if grep -q TEXTREL <<<"$dynamic"; then
 	fail "libtsarc.so has text relocations"
 fi
 
@@ -48,10 +49,15 @@ read -r -a slibs <<<"$(pkg-config --libs $(pkg-config --print-requires-private t
 "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -D_POSIX_C_SOURCE=200809L "${extra[@]}" \
 	"${cflags[@]}" "$here/use_api.c" -o "$work/use_api_static" "$libdir/libtsarc.a" \
 	"${slibs[@]}" || fail "use_api.c does not build against the static library"
-LD_LIBRARY_PATH=$libdir ldd "$work/use_api" | grep -q "$libdir/libtsarc.so" ||
-	fail "use_api is not linked to the installed libtsarc.so: $(ldd "$work/use_api")"
-! ldd "$work/use_api_static" | grep -q libtsarc ||
-	fail "use_api_static is linked to a shared libtsarc"
+# ldd's output is taken whole before it is searched: `ldd | grep -q` under
+# pipefail fails whenever grep, done at the first match, closes the pipe
+# while ldd still writes (SIGPIPE), which made this check fail now and then.
+linked=$(LD_LIBRARY_PATH=$libdir ldd "$work/use_api")
+grep -q "$libdir/libtsarc.so" <<<"$linked" ||
+	fail "use_api is not linked to the installed libtsarc.so: $linked"
+linked=$(ldd "$work/use_api_static")
+! grep -q libtsarc <<<"$linked" ||
+	fail "use_api_static is linked to a shared libtsarc: $linked"
 
 head -c 3000000 /dev/urandom >"$work/in"
 seq 1 200000 >>"$work/in"
