@@ -41,6 +41,7 @@
 #include "packer.h"
 #include "tsarc/errors.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -451,44 +452,82 @@ static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 	return 0;
 }
 
+/* A repack reads a pack's live blobs in runs: one range read for blobs
+ * at most RUN_GAP apart, up to RUN_MAX bytes (or one blob, whatever its
+ * size), so its memory does not grow with the pack size. */
+#define RUN_MAX (1024u * 1024u)
+#define RUN_GAP (64u * 1024u)
+
+/* The live records of pack i from position k of `order` on that one read
+ * takes: returns the position past them, the bytes they span in *span. */
+static size_t run_end(const prune_pack *pp, const pack_info *p, size_t k, uint64_t *span)
+{
+	const tsarc_index_rec *first = &pp->recs[pp->order[k]];
+	uint64_t start = first->offset, end = start + first->length;
+	size_t j;
+
+	for (j = k + 1; j < p->first + p->n; j++) {
+		const tsarc_index_rec *r = &pp->recs[pp->order[j]];
+		if (pp->live[pp->order[j]] != LIVE_YES)
+			continue;
+		if (r->offset < end || r->offset - end > RUN_GAP ||
+			(uint64_t)r->offset + r->length - start > RUN_MAX)
+			break;
+		end = (uint64_t)r->offset + r->length;
+	}
+	*span = end - start;
+	return j;
+}
+
 /* Copies the live chunks of pack i into the packer, authenticating each. */
 static int repack_one(prune_pack *pp, tsarc_packer *pk, size_t i, tsarc_buf *data,
 	tsarc_buf *scratch)
 {
 	const pack_info *p = &pp->packs[i];
 	char hex[TSARC_ID_HEX_LEN + 1];
-	size_t k;
+	size_t k, next, j;
 	int rc;
 
 	tsarc_hex_encode(hex, tsarc_index_pack_name(pp->idx, (uint32_t)i), TSARC_ID_LEN);
-	tsarc_buf_clear(data);
-	data->max = 0;
-	rc = tsarc_store_get(pp->repo->store, TSARC_OBJ_DATA, hex, 0, 0, data);
-	if (!rc && data->size != p->listed->size)
-		rc = tsarc_error_set(TSARC_ECORRUPT, "pack %.16s changed size while read", hex);
-	if (rc) {
-		tsarc_error_prefix("repacking pack %.16s", hex);
-		return rc;
-	}
-	for (k = p->first; k < p->first + p->n; k++) {
-		const tsarc_index_rec *r = &pp->recs[pp->order[k]];
-		if (pp->live[pp->order[k]] != LIVE_YES)
+	for (k = p->first; k < p->first + p->n; k = next) {
+		const tsarc_index_rec *first = &pp->recs[pp->order[k]];
+		uint64_t span;
+		if (pp->live[pp->order[k]] != LIVE_YES) {
+			next = k + 1;
 			continue;
-		tsarc_buf_clear(scratch);
-		if ((rc = tsarc_buf_grow(scratch, r->length)))
-			return rc;
-		/* The bytes the index points at must be this chunk, sealed: a
-		 * damaged blob is not spread into a new pack. */
-		if (tsarc_aead_open(pp->repo->enc_key, r->id, TSARC_ID_LEN, data->ptr + r->offset,
-			    r->length, scratch->ptr)) {
-			char id[TSARC_ID_HEX_LEN + 1];
-			tsarc_hex_encode(id, r->id, TSARC_ID_LEN);
-			return tsarc_error_set(TSARC_ECORRUPT, "prune stops before deleting anything: "
-				"chunk %.16s in pack %.16s at offset %u does not authenticate (run "
-				"'tsarc check --read-data')", id, hex, r->offset);
 		}
-		if ((rc = tsarc_packer_add(pk, r->id, data->ptr + r->offset, r->length, r->plain)))
+		next = run_end(pp, p, k, &span);
+		tsarc_buf_clear(data);
+		data->max = 0;
+		rc = tsarc_store_get(pp->repo->store, TSARC_OBJ_DATA, hex, first->offset, span, data);
+		if (!rc && data->size != span)
+			rc = tsarc_error_set(TSARC_ECORRUPT, "pack %.16s ends before offset %" PRIu64
+				" where the index places a chunk", hex, first->offset + span);
+		if (rc) {
+			tsarc_error_prefix("repacking pack %.16s", hex);
 			return rc;
+		}
+		for (j = k; j < next; j++) {
+			const tsarc_index_rec *r = &pp->recs[pp->order[j]];
+			const uint8_t *blob = data->ptr + (r->offset - first->offset);
+			if (pp->live[pp->order[j]] != LIVE_YES)
+				continue;
+			tsarc_buf_clear(scratch);
+			if ((rc = tsarc_buf_grow(scratch, r->length)))
+				return rc;
+			/* The bytes the index points at must be this chunk, sealed: a
+			 * damaged blob is not spread into a new pack. */
+			if (tsarc_aead_open(pp->repo->enc_key, r->id, TSARC_ID_LEN, blob, r->length,
+				    scratch->ptr)) {
+				char id[TSARC_ID_HEX_LEN + 1];
+				tsarc_hex_encode(id, r->id, TSARC_ID_LEN);
+				return tsarc_error_set(TSARC_ECORRUPT, "prune stops before deleting "
+					"anything: chunk %.16s in pack %.16s at offset %u does not "
+					"authenticate (run 'tsarc check --read-data')", id, hex, r->offset);
+			}
+			if ((rc = tsarc_packer_add(pk, r->id, blob, r->length, r->plain)))
+				return rc;
+		}
 	}
 	return 0;
 }

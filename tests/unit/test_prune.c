@@ -28,6 +28,7 @@
 #include "extract.h"
 #include "fileio.h"
 #include "lock.h"
+#include "pack.h"
 #include "prune.h"
 #include "repo.h"
 #include "snapshot.h"
@@ -364,7 +365,89 @@ static void test_prune_combines_small_packs(void **state)
 	assert_int_equal(scratch_remove(dir), 0);
 }
 
+/* The one pack file in the repository's data/ folder: its path and name. */
+static void only_pack(const char *root, char *path, size_t pathsz, char name[TSARC_ID_HEX_LEN + 1])
+{
+	char cmd[600];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "find '%s/data' -type f -name '[0-9a-f]*'", root);
+	assert_non_null(f = popen(cmd, "r"));
+	assert_non_null(fgets(path, (int)pathsz, f));
+	path[strcspn(path, "\n")] = 0;
+	assert_null(fgets(cmd, sizeof(cmd), f));
+	pclose(f);
+	snprintf(name, TSARC_ID_HEX_LEN + 1, "%s", strrchr(path, '/') + 1);
+}
+
+/*
+ * A repack reads the live blobs of a pack in runs and opens each before
+ * copying it: a damaged blob stops prune before it deletes or writes
+ * anything that stays, naming the chunk and the pack, and the other
+ * snapshot's pack is left as it was.
+ */
+static void test_repack_stops_at_a_damaged_blob(void **state)
+{
+	tsarc_repo_init_options o;
+	char root[300], path[700], name[TSARC_ID_HEX_LEN + 1], ida[TSARC_ID_HEX_LEN + 1];
+	char idb[TSARC_ID_HEX_LEN + 1];
+	uint8_t *a = malloc(LEN), *b = malloc(LEN), byte;
+	tsarc_pack_entry *e = NULL;
+	tsarc_store *st = NULL;
+	tsarc_prune_result res;
+	struct stat sb;
+	size_t n = 0;
+	int fd;
+
+	(void)state;
+	repo_fixture_options(&o);
+	o.format = 2;
+	o.chunker.min_size = 4096;
+	o.chunker.avg_size = 16384;
+	o.chunker.max_size = 65536;
+	assert_non_null(scratch_make(dir, sizeof(dir), "prune-damaged"));
+	snprintf(root, sizeof(root), "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&st, root, NULL), 0);
+	assert_int_equal(tsarc_repo_init(&repo, st, "prune-pw", &o), 0);
+	/* a's pack (one: 400 KiB under the default 16 MiB), then b sharing
+	 * its first half. */
+	repo_fixture_fill(a, LEN, 1);
+	memcpy(b, a, LEN / 2);
+	repo_fixture_fill(b + LEN / 2, LEN / 2, 2);
+	repo_fixture_backup(repo, dir, a, LEN, "stdin", ida);
+	only_pack(root, path, sizeof(path), name);
+	repo_fixture_backup(repo, dir, b, LEN, "stdin", idb);
+	assert_int_equal(count_packs(root), 2);
+	/* a forgotten: half of its pack is unused, so it is repacked. */
+	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_SNAPSHOT, ida), 0);
+	assert_int_equal(prune(1, &res), 0);
+	assert_int_equal(res.packs_repacked, 1);
+	/* Its first chunk (shared with b: live) damaged in the middle. */
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(tsarc_pack_read_toc(repo, name, (uint64_t)sb.st_size, &e, &n), 0);
+	assert_true(n > 2);
+	assert_true((fd = open(path, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, &byte, 1, e[0].offset + e[0].length / 2), 1);
+	byte ^= 0x40;
+	assert_int_equal(pwrite(fd, &byte, 1, e[0].offset + e[0].length / 2), 1);
+	close(fd);
+
+	assert_int_equal(prune(0, &res), TSARC_ECORRUPT);
+	assert_non_null(strstr(tsarc_error_last()->message, "does not authenticate"));
+	name[16] = 0; /* messages name a pack by its first 16 digits */
+	assert_non_null(strstr(tsarc_error_last()->message, name));
+	assert_int_equal(count_packs(root), 2);
+	assert_int_equal(stat(path, &sb), 0);
+	free(e);
+	free(a);
+	free(b);
+	tsarc_repo_free(repo);
+	repo = NULL;
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_prune_deletes_exactly_the_unreferenced),
 	cmocka_unit_test(test_prune_removes_old_temporaries),
-	cmocka_unit_test(test_prune_combines_small_packs))
+	cmocka_unit_test(test_prune_combines_small_packs),
+	cmocka_unit_test(test_repack_stops_at_a_damaged_blob))
