@@ -20,6 +20,7 @@
 
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
+#include "listed.h"
 
 static tsarc_store *st;
 static const char *url;
@@ -204,37 +205,16 @@ static void test_put_from_a_file(void **state)
 	free(body);
 }
 
-typedef struct listing {
-	char names[64][65];
-	uint64_t sizes[64];
-	int64_t mtimes[64];
-	size_t n;
-} listing;
-
-static int collect(const char *name, uint64_t size, int64_t mtime, void *payload)
-{
-	listing *l = payload;
-
-	if (l->n >= 64)
-		return -1000;
-	snprintf(l->names[l->n], 65, "%s", name);
-	l->mtimes[l->n] = mtime;
-	l->sizes[l->n++] = size;
-	return 0;
-}
-
 /* The listed mtime of one object (-1 when it is not listed). */
 static int64_t listed_mtime(tsarc_objtype type, const char *name)
 {
-	listing l;
-	size_t k;
+	listed l;
+	long k;
 
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(tsarc_store_list(st, type, collect, &l), 0);
-	for (k = 0; k < l.n; k++)
-		if (!strcmp(l.names[k], name))
-			return l.mtimes[k];
-	return -1;
+	assert_int_equal(tsarc_store_list(st, type, listed_add, &l), 0);
+	k = listed_find(&l, name);
+	return k < 0 ? -1 : l.mtimes[k];
 }
 
 /*
@@ -272,7 +252,7 @@ static void test_list_mtime(void **state)
 
 static void test_list_and_remove_many(void **state)
 {
-	listing l;
+	listed l;
 	char names[40][65];
 	const char *ptrs[40];
 	size_t i, k, before;
@@ -280,7 +260,7 @@ static void test_list_and_remove_many(void **state)
 	(void)state;
 	/* Other tests may have left index objects: count them first. */
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_INDEX, collect, &l), 0);
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_INDEX, listed_add, &l), 0);
 	before = l.n;
 	for (i = 0; i < 40; i++) {
 		data_name(names[i], 6000 + (unsigned)i);
@@ -288,25 +268,23 @@ static void test_list_and_remove_many(void **state)
 		assert_int_equal(tsarc_store_put(st, TSARC_OBJ_INDEX, names[i], "0123456789", i % 10 + 1, 0), 0);
 	}
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_INDEX, collect, &l), 0);
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_INDEX, listed_add, &l), 0);
 	assert_int_equal(l.n, before + 40);
 	for (i = 0; i < 40; i++) {
-		for (k = 0; k < l.n; k++)
-			if (!strcmp(l.names[k], names[i]))
-				break;
-		assert_true(k < l.n);
-		assert_int_equal(l.sizes[k], i % 10 + 1);
+		long at = listed_find(&l, names[i]);
+		assert_true(at >= 0);
+		assert_int_equal(l.sizes[at], i % 10 + 1);
 	}
 	/* A callback's non-zero return stops the listing and comes back. */
-	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_INDEX, collect, &l), -1000);
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_INDEX, listed_add, &l), -1000);
 	/* Data objects list with their plain names, not their fan-out path. */
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_DATA, collect, &l), 0);
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_DATA, listed_add, &l), 0);
 	for (k = 0; k < l.n; k++)
 		assert_int_equal(strlen(l.names[k]), 64);
 	assert_int_equal(tsarc_store_remove_many(st, TSARC_OBJ_INDEX, ptrs, 40), 0);
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_INDEX, collect, &l), 0);
+	assert_int_equal(tsarc_store_list(st, TSARC_OBJ_INDEX, listed_add, &l), 0);
 	assert_int_equal(l.n, before);
 	/* Removing names that are gone is not an error for the batch call. */
 	assert_int_equal(tsarc_store_remove_many(st, TSARC_OBJ_INDEX, ptrs, 3), 0);
@@ -385,16 +363,6 @@ static int note_purged(const char *name, int64_t kept_until, void *payload)
 	return 0;
 }
 
-static int has_name(const listing *l, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (!strcmp(l->names[i], name))
-			return 1;
-	return 0;
-}
-
 /* The suite's S3 URL with "-wl" after the bucket: a bucket of its own,
  * which the store creates with Object Lock. */
 static char *lock_url(void)
@@ -427,7 +395,7 @@ static void test_retention_semantics(void)
 	int enabled = 7;
 	uint64_t size;
 	purged p;
-	listing l;
+	listed l;
 
 	assert_int_equal(tsarc_store_retention_enabled(st, &enabled), 0);
 	assert_int_equal(enabled, 0);
@@ -460,14 +428,14 @@ static void test_retention_semantics(void)
 	assert_int_equal(tsarc_store_stat(ls, TSARC_OBJ_DATA, x, &size), TSARC_ENOTFOUND);
 	assert_int_equal(tsarc_store_stat(ls, TSARC_OBJ_LOCK, "lockname", &size), TSARC_ENOTFOUND);
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(tsarc_store_list(ls, TSARC_OBJ_DATA, collect, &l), 0);
-	assert_false(has_name(&l, x));
+	assert_int_equal(tsarc_store_list(ls, TSARC_OBJ_DATA, listed_add, &l), 0);
+	assert_false(listed_find(&l, x) >= 0);
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(tsarc_store_list_hidden(ls, TSARC_OBJ_DATA, collect, &l), 0);
-	assert_true(has_name(&l, x));
+	assert_int_equal(tsarc_store_list_hidden(ls, TSARC_OBJ_DATA, listed_add, &l), 0);
+	assert_true(listed_find(&l, x) >= 0);
 	memset(&l, 0, sizeof(l));
 	/* the lock went for good: no marker, no old version */
-	assert_int_equal(tsarc_store_list_hidden(ls, TSARC_OBJ_LOCK, collect, &l), 0);
+	assert_int_equal(tsarc_store_list_hidden(ls, TSARC_OBJ_LOCK, listed_add, &l), 0);
 	assert_int_equal(l.n, 0);
 	assert_int_equal(tsarc_store_extend_retention(ls, TSARC_OBJ_DATA, x, now + 86400),
 		TSARC_ENOTFOUND);
@@ -480,8 +448,8 @@ static void test_retention_semantics(void)
 	assert_int_equal(tsarc_store_stat(ls, TSARC_OBJ_DATA, x, &size), 0);
 	assert_int_equal(size, 4);
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(tsarc_store_list_hidden(ls, TSARC_OBJ_DATA, collect, &l), 0);
-	assert_false(has_name(&l, x));
+	assert_int_equal(tsarc_store_list_hidden(ls, TSARC_OBJ_DATA, listed_add, &l), 0);
+	assert_false(listed_find(&l, x) >= 0);
 	tsarc_store_free(ls);
 	free(lurl);
 }
@@ -494,7 +462,7 @@ static void test_retention_or_clear_refusal(void **state)
 	char names[2][65];
 	const char *ptrs[2] = {names[0], names[1]};
 	purged p;
-	listing l;
+	listed l;
 	uint64_t size;
 	int enabled = 1;
 
@@ -519,7 +487,7 @@ static void test_retention_or_clear_refusal(void **state)
 	assert_int_equal(p.until[1], 0);
 	assert_int_equal(tsarc_store_stat(st, TSARC_OBJ_DATA, names[0], &size), TSARC_ENOTFOUND);
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(tsarc_store_list_hidden(st, TSARC_OBJ_DATA, collect, &l), 0);
+	assert_int_equal(tsarc_store_list_hidden(st, TSARC_OBJ_DATA, listed_add, &l), 0);
 	assert_int_equal(l.n, 0);
 }
 

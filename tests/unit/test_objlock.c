@@ -44,6 +44,7 @@
 #include "repo_fixture.h"
 #include "tsarc/errors.h"
 #include "scratch.h"
+#include "listed.h"
 
 #define LEN (300u * 1024)
 #define DAY 86400
@@ -349,52 +350,25 @@ static void test_store_without_object_lock_is_refused(void **state)
 
 #define T0 1800000000
 #define SMALL (48u * 1024)
-#define MAXPACKS 16
-
-typedef struct names {
-	char v[MAXPACKS][TSARC_ID_HEX_LEN + 1];
-	uint64_t size[MAXPACKS];
-	size_t n;
-} names;
-
-static int add_name(const char *name, uint64_t size, int64_t mtime, void *payload)
-{
-	names *l = payload;
-
-	(void)mtime;
-	assert_true(l->n < MAXPACKS);
-	snprintf(l->v[l->n], sizeof(l->v[0]), "%s", name);
-	l->size[l->n++] = size;
-	return 0;
-}
-
-static int in(const names *l, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i], name))
-			return 1;
-	return 0;
-}
 
 /* The objects of `type` in `st` that are not in `before`. */
-static void listed_since(tsarc_store *st, tsarc_objtype type, const names *before, names *out)
+static void listed_since(tsarc_store *st, tsarc_objtype type, const listed *before,
+	listed *out)
 {
-	names all;
+	listed all;
 	size_t i;
 
 	memset(&all, 0, sizeof(all));
 	memset(out, 0, sizeof(*out));
-	assert_int_equal(tsarc_store_list(st, type, add_name, &all), 0);
+	assert_int_equal(tsarc_store_list(st, type, listed_add, &all), 0);
 	for (i = 0; i < all.n; i++)
-		if (!before || !in(before, all.v[i]))
-			add_name(all.v[i], all.size[i], 0, out);
+		if (!before || listed_find(before, all.names[i]) < 0)
+			assert_int_equal(listed_add(all.names[i], all.sizes[i], 0, out), 0);
 }
 
 static size_t count(tsarc_store *st, tsarc_objtype type)
 {
-	names all;
+	listed all;
 
 	listed_since(st, type, NULL, &all);
 	return all.n;
@@ -436,7 +410,7 @@ static void test_packs_and_index_under_retention(void **state)
 	tsarc_prune_result res;
 	tsarc_extend_result ext;
 	tsarc_lock *lock = NULL;
-	names pa, pb, pc, idx, none;
+	listed pa, pb, pc, idx, none;
 	size_t i, clen;
 	uint64_t bbytes = 0;
 	int hidden;
@@ -470,10 +444,10 @@ static void test_packs_and_index_under_retention(void **state)
 	retention_store_set_now(ctl, T0 + 120);
 	repo_fixture_backup(repo, dir, c, clen, "stdin", idc);
 	{
-		names ab;
+		listed ab;
 		memcpy(&ab, &pa, sizeof(ab));
 		for (i = 0; i < pb.n; i++)
-			add_name(pb.v[i], pb.size[i], 0, &ab);
+			assert_int_equal(listed_add(pb.names[i], pb.sizes[i], 0, &ab), 0);
 		listed_since(st, TSARC_OBJ_DATA, &ab, &pc);
 	}
 	assert_int_equal(pa.n, 1);
@@ -481,17 +455,17 @@ static void test_packs_and_index_under_retention(void **state)
 
 	/* Every pack and index object carries a date: DAYS after its write. */
 	assert_int_equal(retention_store_count(ctl, TSARC_OBJ_DATA), pa.n + pb.n + pc.n);
-	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pa.v[0], &hidden), T0 + DAY);
+	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pa.names[0], &hidden), T0 + DAY);
 	for (i = 0; i < pb.n; i++) {
-		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pb.v[i], &hidden),
+		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pb.names[i], &hidden),
 			T0 + 60 + DAY);
-		bbytes += pb.size[i];
+		bbytes += pb.sizes[i];
 	}
 	listed_since(st, TSARC_OBJ_INDEX, NULL, &idx);
 	assert_int_equal(idx.n, 3);
 	assert_int_equal(retention_store_count(ctl, TSARC_OBJ_INDEX), 3);
 	for (i = 0; i < idx.n; i++)
-		assert_true(retention_store_until(ctl, TSARC_OBJ_INDEX, idx.v[i], &hidden) >= T0 + DAY);
+		assert_true(retention_store_until(ctl, TSARC_OBJ_INDEX, idx.names[i], &hidden) >= T0 + DAY);
 
 	/* a and b forgotten within their dates: hidden. */
 	retention_store_set_now(ctl, T0 + 3 * 3600);
@@ -507,13 +481,13 @@ static void test_packs_and_index_under_retention(void **state)
 	assert_int_equal(ext.missing, 0);
 	assert_int_equal(ext.snapshots, 1);
 	assert_int_equal(ext.objects, 2 + idx.n + 1 + pa.n + pc.n);
-	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pa.v[0], &hidden),
+	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pa.names[0], &hidden),
 		T0 + 3 * 3600 + DAY);
 	for (i = 0; i < pc.n; i++)
-		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pc.v[i], &hidden),
+		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pc.names[i], &hidden),
 			T0 + 3 * 3600 + DAY);
 	for (i = 0; i < pb.n; i++)
-		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pb.v[i], &hidden),
+		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pb.names[i], &hidden),
 			T0 + 60 + DAY);
 
 	/* Prune within the dates: a's pack is over the unused threshold but
@@ -556,8 +530,8 @@ static void test_packs_and_index_under_retention(void **state)
 	assert_int_equal(res.packs_kept, 0);
 	assert_int_equal(res.index_kept, 0);
 	for (i = 0; i < pb.n; i++)
-		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pb.v[i], &hidden), 0);
-	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pa.v[0], &hidden), 0);
+		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pb.names[i], &hidden), 0);
+	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pa.names[0], &hidden), 0);
 	assert_int_equal(count(inner, TSARC_OBJ_DATA), count(st, TSARC_OBJ_DATA));
 	assert_int_equal(count(inner, TSARC_OBJ_INDEX), count(st, TSARC_OBJ_INDEX));
 	all_well(repo, idc, c, clen);
@@ -568,7 +542,7 @@ static void test_packs_and_index_under_retention(void **state)
 	/* A pack c needs, hidden behind tsarc's back: the extension says so,
 	 * and prune refuses to run and deletes nothing, even past its date. */
 	{
-		const char *hide[1] = {pc.v[0]};
+		const char *hide[1] = {pc.names[0]};
 		uint64_t size;
 		assert_int_equal(tsarc_lock_acquire(&lock, repo, 0), 0);
 		assert_int_equal(tsarc_objlock_extend(repo, lock, T0 + 2 * DAY, &ext), 0);
@@ -581,7 +555,7 @@ static void test_packs_and_index_under_retention(void **state)
 		assert_int_equal(ext.missing, 1);
 		retention_store_set_now(ctl, T0 + 30 * DAY);
 		assert_int_equal(prune(repo, &res), TSARC_ECORRUPT);
-		assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_DATA, pc.v[0], &size), 0);
+		assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_DATA, pc.names[0], &size), 0);
 	}
 
 	tsarc_repo_free(repo);
