@@ -1,4 +1,5 @@
 #include "counting_store.h"
+#include "forward_store.h"
 #include "tsarc/errors.h"
 
 #include <pthread.h>
@@ -6,8 +7,7 @@
 #include <string.h>
 
 struct counting_store {
-	tsarc_store base; /* first: the store is the wrapper */
-	tsarc_store *inner;
+	forward_store fw; /* first: the store is the wrapper */
 	pthread_mutex_t mu;
 	unsigned long counts[COUNT__N][TSARC_OBJ__COUNT];
 	char **removed[TSARC_OBJ__COUNT];
@@ -51,33 +51,33 @@ static int note_removed(counting_store *c, tsarc_objtype type, const char *name)
 static int c_create(tsarc_store *st)
 {
 	count(of(st), COUNT_CREATE, TSARC_OBJ_CONFIG);
-	return tsarc_store_create(of(st)->inner);
+	return tsarc_store_create(forward_inner(st));
 }
 
 static int c_put(tsarc_store *st, tsarc_objtype type, const char *name, const void *data,
 	size_t len, unsigned flags)
 {
 	count(of(st), COUNT_PUT, type);
-	return tsarc_store_put(of(st)->inner, type, name, data, len, flags);
+	return tsarc_store_put(forward_inner(st), type, name, data, len, flags);
 }
 
 static int c_get(tsarc_store *st, tsarc_objtype type, const char *name, uint64_t offset,
 	uint64_t length, tsarc_buf *out)
 {
 	count(of(st), COUNT_GET, type);
-	return tsarc_store_get(of(st)->inner, type, name, offset, length, out);
+	return tsarc_store_get(forward_inner(st), type, name, offset, length, out);
 }
 
 static int c_stat(tsarc_store *st, tsarc_objtype type, const char *name, uint64_t *size_out)
 {
 	count(of(st), COUNT_STAT, type);
-	return tsarc_store_stat(of(st)->inner, type, name, size_out);
+	return tsarc_store_stat(forward_inner(st), type, name, size_out);
 }
 
 static int c_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb, void *payload)
 {
 	count(of(st), COUNT_LIST, type);
-	return tsarc_store_list(of(st)->inner, type, cb, payload);
+	return tsarc_store_list(forward_inner(st), type, cb, payload);
 }
 
 static int c_remove(tsarc_store *st, tsarc_objtype type, const char *name)
@@ -85,7 +85,7 @@ static int c_remove(tsarc_store *st, tsarc_objtype type, const char *name)
 	int rc;
 
 	count(of(st), COUNT_REMOVE, type);
-	if ((rc = tsarc_store_remove(of(st)->inner, type, name)))
+	if ((rc = tsarc_store_remove(forward_inner(st), type, name)))
 		return rc;
 	return note_removed(of(st), type, name);
 }
@@ -97,7 +97,7 @@ static int c_remove_many(tsarc_store *st, tsarc_objtype type, const char *const 
 	int rc;
 
 	count(of(st), COUNT_REMOVE_MANY, type);
-	if ((rc = tsarc_store_remove_many(of(st)->inner, type, names, n)))
+	if ((rc = tsarc_store_remove_many(forward_inner(st), type, names, n)))
 		return rc;
 	for (i = 0; i < n; i++)
 		if ((rc = note_removed(of(st), type, names[i])))
@@ -108,12 +108,7 @@ static int c_remove_many(tsarc_store *st, tsarc_objtype type, const char *const 
 static int c_sync(tsarc_store *st)
 {
 	count(of(st), COUNT_SYNC, TSARC_OBJ_CONFIG);
-	return tsarc_store_sync(of(st)->inner);
-}
-
-static const char *c_describe(tsarc_store *st)
-{
-	return tsarc_store_describe(of(st)->inner);
+	return tsarc_store_sync(forward_inner(st));
 }
 
 static void c_free(tsarc_store *st)
@@ -124,9 +119,8 @@ static void c_free(tsarc_store *st)
 	counting_store_reset(c);
 	for (t = 0; t < TSARC_OBJ__COUNT; t++)
 		free(c->removed[t]);
-	tsarc_store_free(c->inner);
 	pthread_mutex_destroy(&c->mu);
-	free(c);
+	forward_store_free(st);
 }
 
 int counting_store_wrap(tsarc_store **out, counting_store **counter, tsarc_store *inner)
@@ -135,21 +129,18 @@ int counting_store_wrap(tsarc_store **out, counting_store **counter, tsarc_store
 
 	if (!c)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	c->base.kind = "counting";
-	c->base.max_inflight = inner->max_inflight;
-	c->base.create = c_create;
-	c->base.put = c_put;
-	c->base.get = c_get;
-	c->base.stat = c_stat;
-	c->base.list = c_list;
-	c->base.remove = c_remove;
-	c->base.remove_many = c_remove_many;
-	c->base.sync = c_sync;
-	c->base.describe = c_describe;
-	c->base.free = c_free;
-	c->inner = inner;
 	pthread_mutex_init(&c->mu, NULL);
-	*out = &c->base;
+	forward_store_init(&c->fw, "counting", inner);
+	c->fw.parent.create = c_create;
+	c->fw.parent.put = c_put;
+	c->fw.parent.get = c_get;
+	c->fw.parent.stat = c_stat;
+	c->fw.parent.list = c_list;
+	c->fw.parent.remove = c_remove;
+	c->fw.parent.remove_many = c_remove_many;
+	c->fw.parent.sync = c_sync;
+	c->fw.parent.free = c_free;
+	*out = &c->fw.parent;
 	*counter = c;
 	return 0;
 }

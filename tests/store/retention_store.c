@@ -1,4 +1,5 @@
 #include "store/retention_store.h"
+#include "store/forward_store.h"
 #include "tsarc/errors.h"
 
 #include <pthread.h>
@@ -14,8 +15,7 @@ typedef struct dated {
 } dated;
 
 struct retention_store {
-	tsarc_store parent;
-	tsarc_store *inner;
+	forward_store fw; /* first: the store is the wrapper */
 	tsarc_retention r;
 	int64_t now;
 	pthread_mutex_t mu;
@@ -67,7 +67,7 @@ static int rs_put(tsarc_store *st, tsarc_objtype type, const char *name, const v
 	/* An overwrite of a hidden object makes a new current version. */
 	if (is_hidden(r, type, name))
 		flags &= ~TSARC_PUT_CREATE_ONLY;
-	if ((rc = tsarc_store_put(r->inner, type, name, data, len, flags)))
+	if ((rc = tsarc_store_put(r->fw.inner, type, name, data, len, flags)))
 		return rc;
 	if (!r->r.mode || type == TSARC_OBJ_LOCK)
 		return 0;
@@ -100,14 +100,14 @@ static int rs_get(tsarc_store *st, tsarc_objtype type, const char *name, uint64_
 {
 	if (is_hidden(of(st), type, name))
 		return hidden_error(type, name);
-	return tsarc_store_get(of(st)->inner, type, name, offset, length, out);
+	return tsarc_store_get(forward_inner(st), type, name, offset, length, out);
 }
 
 static int rs_stat(tsarc_store *st, tsarc_objtype type, const char *name, uint64_t *size)
 {
 	if (is_hidden(of(st), type, name))
 		return hidden_error(type, name);
-	return tsarc_store_stat(of(st)->inner, type, name, size);
+	return tsarc_store_stat(forward_inner(st), type, name, size);
 }
 
 typedef struct filter {
@@ -131,7 +131,7 @@ static int rs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb, 
 {
 	filter f = {of(st), type, 0, cb, payload};
 
-	return tsarc_store_list(of(st)->inner, type, filter_cb, &f);
+	return tsarc_store_list(forward_inner(st), type, filter_cb, &f);
 }
 
 static int rs_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
@@ -139,7 +139,7 @@ static int rs_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_list_
 {
 	filter f = {of(st), type, 1, cb, payload};
 
-	return tsarc_store_list(of(st)->inner, type, filter_cb, &f);
+	return tsarc_store_list(forward_inner(st), type, filter_cb, &f);
 }
 
 static int rs_purge_many(tsarc_store *st, tsarc_objtype type, const char *const *names,
@@ -162,7 +162,7 @@ static int rs_purge_many(tsarc_store *st, tsarc_objtype type, const char *const 
 			}
 		}
 		pthread_mutex_unlock(&r->mu);
-		if (!kept && (rc = tsarc_store_remove(r->inner, type, names[i])) &&
+		if (!kept && (rc = tsarc_store_remove(r->fw.inner, type, names[i])) &&
 			rc != TSARC_ENOTFOUND)
 			return rc;
 		tsarc_error_clear();
@@ -239,29 +239,13 @@ static int rs_retained_until(tsarc_store *st, tsarc_objtype type, const char *na
 	return d ? 0 : TSARC_ENOTFOUND;
 }
 
-static int rs_create(tsarc_store *st)
-{
-	return tsarc_store_create(of(st)->inner);
-}
-
-static int rs_sync(tsarc_store *st)
-{
-	return tsarc_store_sync(of(st)->inner);
-}
-
-static const char *rs_describe(tsarc_store *st)
-{
-	return tsarc_store_describe(of(st)->inner);
-}
-
 static void rs_free(tsarc_store *st)
 {
 	retention_store *r = of(st);
 
-	tsarc_store_free(r->inner);
 	pthread_mutex_destroy(&r->mu);
 	free(r->v);
-	free(r);
+	forward_store_free(st);
 }
 
 int retention_store_wrap(tsarc_store **out, retention_store **ctl, tsarc_store *inner)
@@ -270,27 +254,22 @@ int retention_store_wrap(tsarc_store **out, retention_store **ctl, tsarc_store *
 
 	if (!r)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	r->inner = inner;
 	pthread_mutex_init(&r->mu, NULL);
-	r->parent.kind = "retention-test";
-	r->parent.max_inflight = inner->max_inflight;
-	r->parent.create = rs_create;
-	r->parent.put = rs_put;
-	r->parent.get = rs_get;
-	r->parent.stat = rs_stat;
-	r->parent.list = rs_list;
-	r->parent.remove = rs_remove;
-	r->parent.remove_many = rs_remove_many;
-	r->parent.sync = rs_sync;
-	r->parent.set_retention = rs_set_retention;
-	r->parent.retention_enabled = rs_retention_enabled;
-	r->parent.extend_retention = rs_extend;
-	r->parent.purge_many = rs_purge_many;
-	r->parent.list_hidden = rs_list_hidden;
-	r->parent.retained_until = rs_retained_until;
-	r->parent.describe = rs_describe;
-	r->parent.free = rs_free;
-	*out = &r->parent;
+	forward_store_init(&r->fw, "retention-test", inner);
+	r->fw.parent.put = rs_put;
+	r->fw.parent.get = rs_get;
+	r->fw.parent.stat = rs_stat;
+	r->fw.parent.list = rs_list;
+	r->fw.parent.remove = rs_remove;
+	r->fw.parent.remove_many = rs_remove_many;
+	r->fw.parent.set_retention = rs_set_retention;
+	r->fw.parent.retention_enabled = rs_retention_enabled;
+	r->fw.parent.extend_retention = rs_extend;
+	r->fw.parent.purge_many = rs_purge_many;
+	r->fw.parent.list_hidden = rs_list_hidden;
+	r->fw.parent.retained_until = rs_retained_until;
+	r->fw.parent.free = rs_free;
+	*out = &r->fw.parent;
 	*ctl = r;
 	return 0;
 }

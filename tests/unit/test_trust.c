@@ -30,29 +30,18 @@
 #include "tsarc/errors.h"
 #include "repo_fixture.h"
 #include "scratch.h"
+#include "store/forward_store.h"
 
 /* --- the wrapper store --- */
 
 typedef struct test_store {
-	tsarc_store parent;
-	tsarc_store *inner;
+	forward_store fw; /* first: the store is the wrapper */
 	int descending;   /* list names in descending order (else ascending) */
 	int fail_type;    /* gets of this type fail with fail_code (-1: none) */
 	int fail_code;
 } test_store;
 
 static test_store *the_store; /* the wrapper of the repository under test */
-
-static int ts_create(tsarc_store *st)
-{
-	return tsarc_store_create(((test_store *)st)->inner);
-}
-
-static int ts_put(tsarc_store *st, tsarc_objtype type, const char *name, const void *data,
-	size_t len, unsigned flags)
-{
-	return tsarc_store_put(((test_store *)st)->inner, type, name, data, len, flags);
-}
 
 static int ts_get(tsarc_store *st, tsarc_objtype type, const char *name, uint64_t offset,
 	uint64_t length, tsarc_buf *out)
@@ -62,12 +51,7 @@ static int ts_get(tsarc_store *st, tsarc_objtype type, const char *name, uint64_
 	if ((int)type == ts->fail_type)
 		return tsarc_error_set(ts->fail_code, "GET %s/%s: injected failure",
 			tsarc_objtype_dir(type), name);
-	return tsarc_store_get(ts->inner, type, name, offset, length, out);
-}
-
-static int ts_stat(tsarc_store *st, tsarc_objtype type, const char *name, uint64_t *size)
-{
-	return tsarc_store_stat(((test_store *)st)->inner, type, name, size);
+	return tsarc_store_get(ts->fw.inner, type, name, offset, length, out);
 }
 
 typedef struct listed {
@@ -104,7 +88,7 @@ static int ts_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb, 
 	size_t i, k;
 	int rc;
 
-	if ((rc = tsarc_store_list(ts->inner, type, collect, &l)) == 0) {
+	if ((rc = tsarc_store_list(ts->fw.inner, type, collect, &l)) == 0) {
 		/* Selection sort: lists here are a handful of names. */
 		for (i = 0; i < l.n; i++)
 			for (k = i + 1; k < l.n; k++) {
@@ -132,47 +116,20 @@ static int ts_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb, 
 	return rc;
 }
 
-static int ts_remove(tsarc_store *st, tsarc_objtype type, const char *name)
-{
-	return tsarc_store_remove(((test_store *)st)->inner, type, name);
-}
-
-static int ts_sync(tsarc_store *st)
-{
-	return tsarc_store_sync(((test_store *)st)->inner);
-}
-
-static const char *ts_describe(tsarc_store *st)
-{
-	return tsarc_store_describe(((test_store *)st)->inner);
-}
-
-static void ts_free(tsarc_store *st)
-{
-	tsarc_store_free(((test_store *)st)->inner);
-	free(st);
-}
-
 static tsarc_store *wrap(const char *dir)
 {
 	test_store *ts = calloc(1, sizeof(*ts));
+	tsarc_store *inner = NULL;
 
 	assert_non_null(ts);
-	assert_int_equal(tsarc_store_fs_open(&ts->inner, dir, NULL), 0);
-	ts->parent.kind = "test";
-	ts->parent.max_inflight = 2;
-	ts->parent.create = ts_create;
-	ts->parent.put = ts_put;
-	ts->parent.get = ts_get;
-	ts->parent.stat = ts_stat;
-	ts->parent.list = ts_list;
-	ts->parent.remove = ts_remove;
-	ts->parent.sync = ts_sync;
-	ts->parent.describe = ts_describe;
-	ts->parent.free = ts_free;
+	assert_int_equal(tsarc_store_fs_open(&inner, dir, NULL), 0);
+	forward_store_init(&ts->fw, "test", inner);
+	ts->fw.parent.max_inflight = 2;
+	ts->fw.parent.get = ts_get;
+	ts->fw.parent.list = ts_list;
 	ts->fail_type = -1;
 	the_store = ts;
-	return &ts->parent;
+	return &ts->fw.parent;
 }
 
 /* --- repositories in temp folders, cheap scrypt --- */
