@@ -269,15 +269,22 @@ static int each_folder(fs_store *fs, tsarc_objtype type,
 	return rc;
 }
 
-/* What a folder is walked for: a listing, or removing old temporaries. */
+/* What a folder is walked for: a listing, or removing old temporaries.
+ * `visit` is called with each regular file `wants` keeps, by name. */
 typedef struct walk {
 	tsarc_objtype type;
 	int64_t before;
+	int stat_flags; /* fstatat's: AT_SYMLINK_NOFOLLOW where a link must not count */
+	int (*wants)(const struct walk *w, const char *name);
+	int (*visit)(const struct walk *w, DIR *d, const char *dir, const char *name,
+		const struct stat *sb);
 	tsarc_store_list_cb cb;
 	void *payload;
 } walk;
 
-static int list_dir(const char *dir, void *ctx)
+/* Each regular file of `dir` that the walk wants, until a visit fails; a
+ * folder not made yet holds nothing. */
+static int walk_dir(const char *dir, void *ctx)
 {
 	const walk *w = ctx;
 	DIR *d = opendir(dir);
@@ -285,22 +292,33 @@ static int list_dir(const char *dir, void *ctx)
 	struct stat sb;
 	int rc = 0;
 
-	if (!d) /* a type folder not made yet holds nothing */
+	if (!d)
 		return errno == ENOENT ? 0 : tsarc_error_set(tsarc_errno_code(errno),
 			"cannot list %s: %s", dir, strerror(errno));
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue; /* ".", "..", and unfinished ".tmp-" files */
-		if (!tsarc_store_name_valid(w->type, de->d_name))
+	while (!rc && (de = readdir(d)) != NULL) {
+		if (!w->wants(w, de->d_name) ||
+			fstatat(dirfd(d), de->d_name, &sb, w->stat_flags) != 0 ||
+			!S_ISREG(sb.st_mode))
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode))
-			continue;
-		if ((rc = w->cb(de->d_name, (uint64_t)sb.st_size, (int64_t)sb.st_mtime,
-			     w->payload)))
-			break;
+		rc = w->visit(w, d, dir, de->d_name, &sb);
 	}
 	closedir(d);
 	return rc;
+}
+
+/* A listing: valid names of the type; ".", ".." and unfinished ".tmp-"
+ * files start with a dot. */
+static int listed_name(const walk *w, const char *name)
+{
+	return name[0] != '.' && tsarc_store_name_valid(w->type, name);
+}
+
+static int list_one(const walk *w, DIR *d, const char *dir, const char *name,
+	const struct stat *sb)
+{
+	(void)d;
+	(void)dir;
+	return w->cb(name, (uint64_t)sb->st_size, (int64_t)sb->st_mtime, w->payload);
 }
 
 static int fs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
@@ -308,7 +326,7 @@ static int fs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 {
 	fs_store *fs = (fs_store *)st;
 	char dir[FS_PATH_MAX];
-	walk w = {type, 0, cb, payload};
+	walk w = {type, 0, 0, listed_name, list_one, cb, payload};
 	int rc;
 
 	if (type == TSARC_OBJ_CONFIG) {
@@ -323,36 +341,26 @@ static int fs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 		}
 		return cb("config", (uint64_t)sb.st_size, (int64_t)sb.st_mtime, payload);
 	}
-	return each_folder(fs, type, list_dir, &w);
+	return each_folder(fs, type, walk_dir, &w);
 }
 
-/* The ".tmp-" files of one folder last written before `before`. */
-static int remove_temp_in(const char *dir, void *ctx)
+/* Temporary removal: the ".tmp-" files. */
+static int temp_name(const walk *w, const char *name)
 {
-	const walk *w = ctx;
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	struct stat sb;
-	int rc = 0;
+	(void)w;
+	return !strncmp(name, TMP_PREFIX, sizeof(TMP_PREFIX) - 1);
+}
 
-	if (!d)
+/* Removes one last written before `before` and reports it. */
+static int remove_old_temp(const walk *w, DIR *d, const char *dir, const char *name,
+	const struct stat *sb)
+{
+	if ((int64_t)sb->st_mtime >= w->before)
+		return 0;
+	if (unlinkat(dirfd(d), name, 0) != 0)
 		return errno == ENOENT ? 0 : tsarc_error_set(tsarc_errno_code(errno),
-			"cannot list %s: %s", dir, strerror(errno));
-	while (!rc && (de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) ||
-			fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
-			!S_ISREG(sb.st_mode) || (int64_t)sb.st_mtime >= w->before)
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
-			if (errno != ENOENT)
-				rc = tsarc_error_set(tsarc_errno_code(errno), "cannot remove %s/%s: %s",
-					dir, de->d_name, strerror(errno));
-			continue;
-		}
-		rc = w->cb(de->d_name, (uint64_t)sb.st_size, (int64_t)sb.st_mtime, w->payload);
-	}
-	closedir(d);
-	return rc;
+			"cannot remove %s/%s: %s", dir, name, strerror(errno));
+	return w->cb(name, (uint64_t)sb->st_size, (int64_t)sb->st_mtime, w->payload);
 }
 
 /* Every folder a put writes into: the root (config), each type's, and
@@ -360,11 +368,12 @@ static int remove_temp_in(const char *dir, void *ctx)
 static int fs_remove_temp(tsarc_store *st, int64_t before, tsarc_store_list_cb cb,
 	void *payload)
 {
-	walk w = {TSARC_OBJ_CONFIG, before, cb, payload};
+	walk w = {TSARC_OBJ_CONFIG, before, AT_SYMLINK_NOFOLLOW, temp_name, remove_old_temp, cb,
+		payload};
 	int t, rc = 0;
 
 	for (t = 0; !rc && t < TSARC_OBJ__COUNT; t++)
-		rc = each_folder((fs_store *)st, (tsarc_objtype)t, remove_temp_in, &w);
+		rc = each_folder((fs_store *)st, (tsarc_objtype)t, walk_dir, &w);
 	return rc;
 }
 
