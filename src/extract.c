@@ -43,12 +43,19 @@ enum slot_state { SLOT_FREE, SLOT_BUSY, SLOT_READY, SLOT_FAILED };
  * stream whose blobs lie in one span of one pack, that span read with one
  * range read (not one request, open and index lookup per chunk). The span
  * may hold up to RUN_GAP bytes of other blobs, read for nothing; a run
- * holds up to RUN_PLAIN bytes of plaintext, so the runs in flight hold
- * what format 1's chunks of 1 MiB did. Where the chunks are is looked up
+ * holds up to RUN_PLAIN bytes of plaintext (less with many fetchers,
+ * RUN_WINDOW_BYTES), so the runs in flight hold what format 1's chunks of
+ * 1 MiB did. Where the chunks are is looked up
  * RESOLVE chunks at a time, their ids sorted: one read and authentication
  * of each block of the index table they fall in, instead of one per chunk.
  */
 #define RUN_PLAIN (1024u * 1024u)
+/* The plaintext of all the runs in flight together: a store with many
+ * requests in flight (S3: 16, so 32 runs) gets shorter runs (512 KiB), so
+ * that a dump's peak memory stays where it was (measured on RGW: 46.5 MiB,
+ * as with a request per chunk; 1 MiB runs there took 61 MiB). */
+#define RUN_WINDOW_BYTES (16u * 1024u * 1024u)
+#define RUN_PLAIN_MIN (64u * 1024u)
 #define RUN_GAP (64u * 1024u)
 #define RUN_CHUNKS 128
 #define RESOLVE 2048
@@ -72,6 +79,7 @@ typedef struct extractor {
 	pthread_cond_t cv;
 	slot *slots;
 	size_t window;       /* runs in flight */
+	size_t run_plain;    /* plaintext bytes a run holds at most */
 	size_t next_fetch;   /* next chunk to fetch */
 	size_t runs_fetched; /* runs taken by fetchers */
 	size_t runs_done;    /* runs handed to the sink */
@@ -166,7 +174,7 @@ static size_t take_run(extractor *x, size_t first, run *r)
 		h = &x->res_hit[i + count];
 		nlo = h->offset < lo ? h->offset : lo;
 		nhi = (uint64_t)h->offset + h->length > hi ? (uint64_t)h->offset + h->length : hi;
-		if (memcmp(h->pack, r->pack, TSARC_ID_LEN) || r->plain + h->plain > RUN_PLAIN ||
+		if (memcmp(h->pack, r->pack, TSARC_ID_LEN) || r->plain + h->plain > x->run_plain ||
 			nhi - nlo > sum + h->length + RUN_GAP)
 			break;
 		r->offsets[count] = h->offset;
@@ -328,6 +336,8 @@ int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
 		parallel = MAX_PARALLEL;
 	/* Two runs per fetcher keep them busy while the sink writes. */
 	x.window = 2 * (size_t)parallel;
+	x.run_plain = RUN_WINDOW_BYTES / x.window;
+	x.run_plain = x.run_plain > RUN_PLAIN ? RUN_PLAIN : x.run_plain < RUN_PLAIN_MIN ? RUN_PLAIN_MIN : x.run_plain;
 	if (!(x.slots = calloc(x.window, sizeof(slot))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	pthread_mutex_init(&x.lock, NULL);
