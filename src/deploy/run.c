@@ -193,8 +193,13 @@ static int run_component(run *r, slot *s)
 		if (!rc && prod.filter &&
 			(rc = tsarc_proc_start_filter(&s->filter, prod.filter, s->proc.out_fd,
 				 prod.writer_ctx))) {
+			/* The producer killed is no news: the filter's error stays
+			 * the one reported. */
+			tsarc_saved_error why;
+			tsarc_error_save(&why);
 			tsarc_proc_kill(&s->proc);
 			tsarc_proc_finish(&s->proc, what);
+			tsarc_error_restore(&why);
 		}
 	}
 	if (rc)
