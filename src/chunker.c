@@ -77,6 +77,32 @@ void tsarc_chunker_reset(tsarc_chunker *c)
 	c->pos = 0;
 }
 
+/*
+ * Rolls the hash `*h` over data[*i] up to data[end - 1] and stops after the
+ * first byte where it has none of `mask`'s bits: 1 then (the chunk ends
+ * before data[*i]), else 0 with *i at end (or where it was, if past it).
+ * The two phases of normalised chunking differ only in the mask and where
+ * they stop.
+ */
+static inline int roll_to_cut(const uint64_t *gear, const uint8_t *data, size_t *i,
+	size_t end, uint64_t *h, uint64_t mask)
+{
+	size_t k;
+	uint64_t v = *h;
+
+	for (k = *i; k < end; k++) {
+		v = (v << 1) + gear[data[k]];
+		if (!(v & mask)) {
+			*i = k + 1;
+			*h = v;
+			return 1;
+		}
+	}
+	*i = end > *i ? end : *i;
+	*h = v;
+	return 0;
+}
+
 size_t tsarc_chunker_scan(tsarc_chunker *c, const uint8_t *data, size_t len,
 	int *boundary)
 {
@@ -102,26 +128,14 @@ size_t tsarc_chunker_scan(tsarc_chunker *c, const uint8_t *data, size_t len,
 		goto need_more;
 	/* The stricter mask up to the average size. */
 	lim = base < avg ? avg - base : 0;
-	end = lim < len ? lim : len;
-	for (; i < end; i++) {
-		h = (h << 1) + gear[data[i]];
-		if (!(h & c->mask_small)) {
-			i++;
-			goto cut;
-		}
-	}
+	if (roll_to_cut(gear, data, &i, lim < len ? lim : len, &h, c->mask_small))
+		goto cut;
 	if (i == len && base + i < avg)
 		goto need_more;
 	/* The looser mask up to the maximum, where the cut is forced. */
 	lim = max - base;
-	end = lim < len ? lim : len;
-	for (; i < end; i++) {
-		h = (h << 1) + gear[data[i]];
-		if (!(h & c->mask_large)) {
-			i++;
-			goto cut;
-		}
-	}
+	if (roll_to_cut(gear, data, &i, lim < len ? lim : len, &h, c->mask_large))
+		goto cut;
 	if (base + i >= max)
 		goto cut;
 need_more:
