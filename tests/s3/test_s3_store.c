@@ -37,6 +37,7 @@
 #include "tsarc/sys/store.h"
 #include "aws_env.h"
 #include "../count_listed.h"
+#include "../store/expect_get.h"
 
 #define SKIP_CODE 77
 
@@ -160,19 +161,14 @@ static void test_put_get_stat_range(void **state)
 	assert_int_equal(tsarc_store_stat(shared, TSARC_OBJ_CONFIG, NULL, &size), 0);
 	assert_int_equal(size, sizeof(data));
 
-	assert_int_equal(tsarc_store_get(shared, TSARC_OBJ_CONFIG, NULL, 0, 0, &b), 0);
-	assert_int_equal(b.size, sizeof(data));
-	assert_memory_equal(b.ptr, data, sizeof(data));
+	EXPECT_GET(shared, TSARC_OBJ_CONFIG, NULL, 0, 0, &b, data, sizeof(data));
 
 	/* get appends */
 	assert_int_equal(tsarc_store_get(shared, TSARC_OBJ_CONFIG, NULL, 10, 100, &b), 0);
 	assert_int_equal(b.size, sizeof(data) + 100);
 	assert_memory_equal(b.ptr + sizeof(data), data + 10, 100);
 
-	tsarc_buf_clear(&b);
-	assert_int_equal(tsarc_store_get(shared, TSARC_OBJ_CONFIG, NULL, 990, 0, &b), 0);
-	assert_int_equal(b.size, 10);
-	assert_memory_equal(b.ptr, data + 990, 10);
+	EXPECT_GET(shared, TSARC_OBJ_CONFIG, NULL, 990, 0, &b, data + 990, 10);
 
 	/* a length past the end gives what there is */
 	tsarc_buf_clear(&b);
@@ -180,9 +176,7 @@ static void test_put_get_stat_range(void **state)
 	assert_int_equal(b.size, 5);
 
 	/* at the very end: empty; past it: an error */
-	tsarc_buf_clear(&b);
-	assert_int_equal(tsarc_store_get(shared, TSARC_OBJ_CONFIG, NULL, 1000, 0, &b), 0);
-	assert_int_equal(b.size, 0);
+	EXPECT_GET(shared, TSARC_OBJ_CONFIG, NULL, 1000, 0, &b, "", 0);
 	assert_int_equal(tsarc_store_get(shared, TSARC_OBJ_CONFIG, NULL, 1001, 0, &b),
 		TSARC_EINVAL);
 
@@ -190,9 +184,7 @@ static void test_put_get_stat_range(void **state)
 	assert_int_equal(tsarc_store_put(shared, TSARC_OBJ_INDEX, "empty", "", 0, 0), 0);
 	assert_int_equal(tsarc_store_stat(shared, TSARC_OBJ_INDEX, "empty", &size), 0);
 	assert_int_equal(size, 0);
-	tsarc_buf_clear(&b);
-	assert_int_equal(tsarc_store_get(shared, TSARC_OBJ_INDEX, "empty", 0, 0, &b), 0);
-	assert_int_equal(b.size, 0);
+	EXPECT_GET(shared, TSARC_OBJ_INDEX, "empty", 0, 0, &b, "", 0);
 	assert_int_equal(tsarc_store_remove(shared, TSARC_OBJ_INDEX, "empty"), 0);
 	tsarc_buf_dispose(&b);
 }
@@ -240,13 +232,8 @@ static void test_large_object(void **state)
 	fill(data, n, 7);
 	data_name(name, 999999);
 	assert_int_equal(tsarc_store_put(shared, TSARC_OBJ_DATA, name, data, n, 0), 0);
-	assert_int_equal(tsarc_store_get(shared, TSARC_OBJ_DATA, name, 0, 0, &b), 0);
-	assert_int_equal(b.size, n);
-	assert_memory_equal(b.ptr, data, n);
-	tsarc_buf_clear(&b);
-	assert_int_equal(tsarc_store_get(shared, TSARC_OBJ_DATA, name, 5000000, 1234567, &b), 0);
-	assert_int_equal(b.size, 1234567);
-	assert_memory_equal(b.ptr, data + 5000000, 1234567);
+	EXPECT_GET(shared, TSARC_OBJ_DATA, name, 0, 0, &b, data, n);
+	EXPECT_GET(shared, TSARC_OBJ_DATA, name, 5000000, 1234567, &b, data + 5000000, 1234567);
 	assert_int_equal(tsarc_store_remove(shared, TSARC_OBJ_DATA, name), 0);
 	tsarc_buf_dispose(&b);
 	free(data);
@@ -591,9 +578,7 @@ static void tls_roundtrip(const char *u, const tsarc_store_options *opts)
 	if (rc)
 		fail_msg("create over TLS: %s", tsarc_error_last()->message);
 	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_KEY, "k1", "tls", 3, 0), 0);
-	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_KEY, "k1", 0, 0, &b), 0);
-	assert_int_equal(b.size, 3);
-	assert_memory_equal(b.ptr, "tls", 3);
+	EXPECT_GET(st, TSARC_OBJ_KEY, "k1", 0, 0, &b, "tls", 3);
 	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_KEY, "k1"), 0);
 	tsarc_store_free(st);
 	tsarc_buf_dispose(&b);

@@ -21,6 +21,7 @@
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
 #include "listed.h"
+#include "store/expect_get.h"
 
 static tsarc_store *st;
 static const char *url;
@@ -56,10 +57,7 @@ static void test_put_get_stat_every_type(void **state)
 		fill(body, sizeof(body), (unsigned)i);
 		data_name(name, 1000 + (unsigned)i);
 		assert_int_equal(tsarc_store_put(st, types[i], name, body, sizeof(body), 0), 0);
-		tsarc_buf_clear(&b);
-		assert_int_equal(tsarc_store_get(st, types[i], name, 0, 0, &b), 0);
-		assert_int_equal(b.size, sizeof(body));
-		assert_memory_equal(b.ptr, body, sizeof(body));
+		EXPECT_GET(st, types[i], name, 0, 0, &b, body, sizeof(body));
 		assert_int_equal(tsarc_store_stat(st, types[i], name, &size), 0);
 		assert_int_equal(size, sizeof(body));
 	}
@@ -76,13 +74,8 @@ static void test_ranges(void **state)
 	fill(body, sizeof(body), 5);
 	data_name(name, 2000);
 	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_DATA, name, body, sizeof(body), 0), 0);
-	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 100, 50, &b), 0);
-	assert_int_equal(b.size, 50);
-	assert_memory_equal(b.ptr, body + 100, 50);
-	tsarc_buf_clear(&b);
-	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 9990, 0, &b), 0);
-	assert_int_equal(b.size, 10);
-	assert_memory_equal(b.ptr, body + 9990, 10);
+	EXPECT_GET(st, TSARC_OBJ_DATA, name, 100, 50, &b, body + 100, 50);
+	EXPECT_GET(st, TSARC_OBJ_DATA, name, 9990, 0, &b, body + 9990, 10);
 	tsarc_buf_clear(&b);
 	/* get appends: a caller may gather several reads into one buffer */
 	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 0, 10, &b), 0);
@@ -117,14 +110,9 @@ static void test_create_only_and_overwrite(void **state)
 				 TSARC_PUT_CREATE_ONLY), 0);
 	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_SNAPSHOT, name, "second", 6,
 				 TSARC_PUT_CREATE_ONLY), TSARC_EEXISTS);
-	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_SNAPSHOT, name, 0, 0, &b), 0);
-	assert_int_equal(b.size, 5);
-	assert_memory_equal(b.ptr, "first", 5);
+	EXPECT_GET(st, TSARC_OBJ_SNAPSHOT, name, 0, 0, &b, "first", 5);
 	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_SNAPSHOT, name, "third!", 6, 0), 0);
-	tsarc_buf_clear(&b);
-	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_SNAPSHOT, name, 0, 0, &b), 0);
-	assert_int_equal(b.size, 6);
-	assert_memory_equal(b.ptr, "third!", 6);
+	EXPECT_GET(st, TSARC_OBJ_SNAPSHOT, name, 0, 0, &b, "third!", 6);
 	tsarc_buf_dispose(&b);
 }
 
@@ -138,15 +126,11 @@ static void test_empty_and_large_objects(void **state)
 	(void)state;
 	data_name(name, 5000);
 	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_LOCK, name, "", 0, 0), 0);
-	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_LOCK, name, 0, 0, &b), 0);
-	assert_int_equal(b.size, 0);
+	EXPECT_GET(st, TSARC_OBJ_LOCK, name, 0, 0, &b, "", 0);
 	fill(body, big, 77);
 	data_name(name, 5001);
 	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_DATA, name, body, big, 0), 0);
-	tsarc_buf_clear(&b);
-	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 0, 0, &b), 0);
-	assert_int_equal(b.size, big);
-	assert_memory_equal(b.ptr, body, big);
+	EXPECT_GET(st, TSARC_OBJ_DATA, name, 0, 0, &b, body, big);
 	/* A ceiling on the buffer is honoured. */
 	tsarc_buf_dispose(&b);
 	tsarc_buf_init(&b, 1024);
@@ -179,9 +163,7 @@ static void test_put_from_a_file(void **state)
 	data_name(name, 5100);
 	assert_int_equal(tsarc_store_put_file(st, TSARC_OBJ_DATA, name, fd, len,
 				 TSARC_PUT_CREATE_ONLY), 0);
-	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 0, 0, &b), 0);
-	assert_int_equal(b.size, len);
-	assert_memory_equal(b.ptr, body, len);
+	EXPECT_GET(st, TSARC_OBJ_DATA, name, 0, 0, &b, body, len);
 	assert_int_equal(tsarc_store_put_file(st, TSARC_OBJ_DATA, name, fd, 10,
 				 TSARC_PUT_CREATE_ONLY), TSARC_EEXISTS);
 	assert_int_equal(tsarc_store_stat(st, TSARC_OBJ_DATA, name, &size), 0);
@@ -338,10 +320,7 @@ static void test_concurrent_puts(void **state)
 		for (i = 0; i < PER_THREAD; i++) {
 			fill(body, sizeof(body), t * 1000 + i);
 			data_name(name, 10000 + t * 1000 + i);
-			tsarc_buf_clear(&b);
-			assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, name, 0, 0, &b), 0);
-			assert_int_equal(b.size, sizeof(body));
-			assert_memory_equal(b.ptr, body, sizeof(body));
+			EXPECT_GET(st, TSARC_OBJ_DATA, name, 0, 0, &b, body, sizeof(body));
 		}
 	}
 	tsarc_buf_dispose(&b);
