@@ -13,6 +13,8 @@
 #include "backup.h"
 #include "extract.h"
 #include "fileio.h"
+#include "lock.h"
+#include "prune.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
 
@@ -75,5 +77,16 @@ int repo_fixture_extract_equal(tsarc_repo *repo, const struct tsarc_stream *st,
 		assert_memory_equal(got.ptr, want, len);
 	}
 	tsarc_buf_dispose(&got);
+	return rc;
+}
+
+int repo_fixture_prune(tsarc_repo *repo, int dry_run, tsarc_prune_result *res)
+{
+	tsarc_lock *lock = NULL;
+	int rc;
+
+	assert_int_equal(tsarc_lock_acquire(&lock, repo, !dry_run), 0);
+	rc = tsarc_prune(repo, lock, dry_run, TSARC_PRUNE_MAX_UNUSED_DEFAULT, res);
+	assert_int_equal(tsarc_lock_release(lock), 0);
 	return rc;
 }

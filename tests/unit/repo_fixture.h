@@ -28,5 +28,10 @@ void repo_fixture_backup(tsarc_repo *repo, const char *dir, const uint8_t *data,
 struct tsarc_stream;
 int repo_fixture_extract_equal(tsarc_repo *repo, const struct tsarc_stream *st,
 	const uint8_t *want, size_t len, int inflight);
+/* Prunes `repo` under a lock of its own (exclusive, shared for a dry run)
+ * with the default share of unused bytes; prune's code. The test fails if
+ * the lock cannot be taken or released. */
+struct tsarc_prune_result;
+int repo_fixture_prune(tsarc_repo *repo, int dry_run, struct tsarc_prune_result *res);
 
 #endif

@@ -61,15 +61,28 @@ static void remove_dir(void)
 	assert_int_equal(scratch_remove(dir), 0);
 }
 
-static int prune(tsarc_repo *repo, tsarc_prune_result *res)
-{
-	tsarc_lock *lock = NULL;
-	int rc;
+/* A repository on a filesystem store in a new scratch folder (named after
+ * `what`), behind a retention_store whose clock reads `now`: what the tests
+ * under retention start from. */
+typedef struct locked {
+	tsarc_store *inner;   /* the store itself: what a purge really left */
+	tsarc_store *st;      /* the same behind the retention */
+	retention_store *ctl; /* the retention's clock and dates */
+	tsarc_repo *repo;
+} locked;
 
-	assert_int_equal(tsarc_lock_acquire(&lock, repo, 1), 0);
-	rc = tsarc_prune(repo, lock, 0, TSARC_PRUNE_MAX_UNUSED_DEFAULT, res);
-	assert_int_equal(tsarc_lock_release(lock), 0);
-	return rc;
+static void locked_open(locked *l, const char *what, int64_t now,
+	const tsarc_repo_init_options *opts)
+{
+	char repo_dir[300];
+
+	memset(l, 0, sizeof(*l));
+	make_dir(what);
+	snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&l->inner, repo_dir, NULL), 0);
+	assert_int_equal(retention_store_wrap(&l->st, &l->ctl, l->inner), 0);
+	retention_store_set_now(l->ctl, now);
+	assert_int_equal(tsarc_repo_init(&l->repo, l->st, "lock-pw", opts), 0);
 }
 
 /* The chunk names of snapshot `id` that snapshot `other` does not share. */
@@ -105,12 +118,10 @@ static void test_forget_prune_extend_under_retention(void **state)
 	static const tsarc_repo_init_options opts = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
 		1024, {TSARC_RETAIN_COMPLIANCE, 1}, 1, 0};
 	uint8_t *a = malloc(LEN), *b = malloc(LEN);
-	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1], repo_dir[300];
+	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1];
 	char doomed[64][TSARC_ID_HEX_LEN + 1];
 	const char *names[1];
-	tsarc_store *inner = NULL, *st = NULL;
-	retention_store *ctl = NULL;
-	tsarc_repo *repo = NULL;
+	locked L;
 	tsarc_purge_tally tally = {0, 0, 0};
 	tsarc_prune_result res;
 	tsarc_extend_result ext;
@@ -122,49 +133,44 @@ static void test_forget_prune_extend_under_retention(void **state)
 	int hidden;
 
 	(void)state;
-	make_dir("objlock");
-	snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
-	assert_int_equal(tsarc_store_fs_open(&inner, repo_dir, NULL), 0);
-	assert_int_equal(retention_store_wrap(&st, &ctl, inner), 0);
-	retention_store_set_now(ctl, t0);
-	assert_int_equal(tsarc_repo_init(&repo, st, "lock-pw", &opts), 0);
+	locked_open(&L, "objlock", t0, &opts);
 	/* The config and the key file were written with the retention. */
-	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_CONFIG, NULL, &hidden), t0 + DAY);
-	assert_int_equal(retention_store_count(ctl, TSARC_OBJ_KEY), 1);
+	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_CONFIG, NULL, &hidden), t0 + DAY);
+	assert_int_equal(retention_store_count(L.ctl, TSARC_OBJ_KEY), 1);
 	/* Reopened, the retention comes from the config and goes to the store. */
-	repo->store = NULL;
-	tsarc_repo_free(repo);
-	repo = NULL;
-	retention_store_drop_policy(ctl);
-	assert_int_equal(tsarc_repo_open(&repo, st, "lock-pw"), 0);
-	assert_int_equal(retention_store_policy(ctl).mode, TSARC_RETAIN_COMPLIANCE);
-	assert_int_equal(retention_store_policy(ctl).days, 1);
-	assert_int_equal(repo->retention.mode, TSARC_RETAIN_COMPLIANCE);
-	assert_int_equal(repo->retention.days, 1);
+	L.repo->store = NULL;
+	tsarc_repo_free(L.repo);
+	L.repo = NULL;
+	retention_store_drop_policy(L.ctl);
+	assert_int_equal(tsarc_repo_open(&L.repo, L.st, "lock-pw"), 0);
+	assert_int_equal(retention_store_policy(L.ctl).mode, TSARC_RETAIN_COMPLIANCE);
+	assert_int_equal(retention_store_policy(L.ctl).days, 1);
+	assert_int_equal(L.repo->retention.mode, TSARC_RETAIN_COMPLIANCE);
+	assert_int_equal(L.repo->retention.days, 1);
 
 	repo_fixture_fill(a, LEN, 1);
 	memcpy(b, a, LEN / 2);
 	repo_fixture_fill(b + LEN / 2, LEN / 2, 2);
-	repo_fixture_backup(repo, dir, a, LEN, "stdin", ida);
-	retention_store_set_now(ctl, t0 + 3600);
-	repo_fixture_backup(repo, dir, b, LEN, "stdin", idb);
-	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_SNAPSHOT, ida, &hidden), t0 + DAY);
-	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_SNAPSHOT, idb, &hidden),
+	repo_fixture_backup(L.repo, dir, a, LEN, "stdin", ida);
+	retention_store_set_now(L.ctl, t0 + 3600);
+	repo_fixture_backup(L.repo, dir, b, LEN, "stdin", idb);
+	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_SNAPSHOT, ida, &hidden), t0 + DAY);
+	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_SNAPSHOT, idb, &hidden),
 		t0 + 3600 + DAY);
-	ndoomed = own_chunks(repo, ida, idb, doomed, 64);
+	ndoomed = own_chunks(L.repo, ida, idb, doomed, 64);
 	assert_true(ndoomed > 2);
 
 	/* Forget a while it is retained: hidden, and reported until when. */
 	names[0] = ida;
-	assert_int_equal(tsarc_store_purge_many(repo->store, TSARC_OBJ_SNAPSHOT, names, 1,
+	assert_int_equal(tsarc_store_purge_many(L.repo->store, TSARC_OBJ_SNAPSHOT, names, 1,
 				 tsarc_purge_tally_cb, &tally), 0);
 	assert_int_equal(tally.kept, 1);
 	assert_int_equal(tally.removed, 0);
 	assert_int_equal(tally.kept_until, t0 + DAY);
-	assert_int_equal(tsarc_snapshot_load(repo, ida, &snap), TSARC_ENOTFOUND);
+	assert_int_equal(tsarc_snapshot_load(L.repo, ida, &snap), TSARC_ENOTFOUND);
 
 	/* Prune within the retention: a's own chunks hidden, none deleted. */
-	assert_int_equal(prune(repo, &res), 0);
+	assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
 	assert_int_equal(res.snapshots, 1);
 	assert_int_equal(res.chunks_removed, ndoomed);
 	assert_int_equal(res.chunks_kept, ndoomed);
@@ -172,42 +178,42 @@ static void test_forget_prune_extend_under_retention(void **state)
 	assert_int_equal(res.hidden_kept, 1); /* the forgotten snapshot */
 	assert_int_equal(res.hidden_removed, 0);
 	for (i = 0; i < ndoomed; i++) {
-		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, doomed[i], &hidden),
+		assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_DATA, doomed[i], &hidden),
 			t0 + DAY);
 		assert_true(hidden);
-		assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_DATA, doomed[i], &size), 0);
+		assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_DATA, doomed[i], &size), 0);
 	}
 
 	/* The extension at t0 + 2 h: b's objects move, the hidden ones do not. */
-	retention_store_set_now(ctl, t0 + 7200);
-	assert_int_equal(tsarc_lock_acquire(&lock, repo, 0), 0);
-	assert_int_equal(tsarc_objlock_extend(repo, lock, t0 + 7200, &ext), 0);
+	retention_store_set_now(L.ctl, t0 + 7200);
+	assert_int_equal(tsarc_lock_acquire(&lock, L.repo, 0), 0);
+	assert_int_equal(tsarc_objlock_extend(L.repo, lock, t0 + 7200, &ext), 0);
 	assert_int_equal(tsarc_lock_release(lock), 0);
 	assert_int_equal(ext.until, t0 + 7200 + DAY);
 	assert_int_equal(ext.snapshots, 1);
 	assert_int_equal(ext.missing, 0);
-	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_SNAPSHOT, idb, &hidden),
+	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_SNAPSHOT, idb, &hidden),
 		t0 + 7200 + DAY);
-	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_CONFIG, NULL, &hidden),
+	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_CONFIG, NULL, &hidden),
 		t0 + 7200 + DAY);
-	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_SNAPSHOT, ida, &hidden), t0 + DAY);
+	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_SNAPSHOT, ida, &hidden), t0 + DAY);
 	for (i = 0; i < ndoomed; i++)
-		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, doomed[i], &hidden),
+		assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_DATA, doomed[i], &hidden),
 			t0 + DAY);
 	/* config, key, b's manifest and every chunk b needs */
-	assert_int_equal(ext.objects, 3 + (retention_store_count(ctl, TSARC_OBJ_DATA) - ndoomed));
+	assert_int_equal(ext.objects, 3 + (retention_store_count(L.ctl, TSARC_OBJ_DATA) - ndoomed));
 
 	/* Past the date: the hidden objects go for good, b stays whole. */
-	retention_store_set_now(ctl, t0 + 2 * DAY);
-	assert_int_equal(prune(repo, &res), 0);
+	retention_store_set_now(L.ctl, t0 + 2 * DAY);
+	assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
 	assert_int_equal(res.chunks_removed, 0);
 	assert_int_equal(res.hidden_removed, ndoomed + 1);
 	assert_int_equal(res.hidden_kept, 0);
 	for (i = 0; i < ndoomed; i++)
-		assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_DATA, doomed[i], &size),
+		assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_DATA, doomed[i], &size),
 			TSARC_ENOTFOUND);
-	assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_SNAPSHOT, ida, &size), TSARC_ENOTFOUND);
-	assert_int_equal(tsarc_snapshot_load(repo, idb, &snap), 0);
+	assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_SNAPSHOT, ida, &size), TSARC_ENOTFOUND);
+	assert_int_equal(tsarc_snapshot_load(L.repo, idb, &snap), 0);
 	tsarc_snapshot_free(snap);
 
 	/* A chunk b needs, hidden behind tsarc's back: the extension says so,
@@ -215,15 +221,15 @@ static void test_forget_prune_extend_under_retention(void **state)
 	{
 		tsarc_snapshot *sb = NULL;
 		char hex[TSARC_ID_HEX_LEN + 1];
-		assert_int_equal(tsarc_snapshot_load(repo, idb, &sb), 0);
+		assert_int_equal(tsarc_snapshot_load(L.repo, idb, &sb), 0);
 		tsarc_hex_encode(hex, sb->streams[0].chunks[0].id, TSARC_ID_LEN);
 		tsarc_snapshot_free(sb);
 		names[0] = hex;
-		retention_store_set_now(ctl, t0 + 10 * DAY);
-		assert_int_equal(tsarc_store_remove_many(repo->store, TSARC_OBJ_DATA, names, 1), 0);
-		assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_DATA, hex, &size), TSARC_ENOTFOUND);
+		retention_store_set_now(L.ctl, t0 + 10 * DAY);
+		assert_int_equal(tsarc_store_remove_many(L.repo->store, TSARC_OBJ_DATA, names, 1), 0);
+		assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_DATA, hex, &size), TSARC_ENOTFOUND);
 	}
-	tsarc_repo_free(repo);
+	tsarc_repo_free(L.repo);
 	free(a);
 	free(b);
 	remove_dir();
@@ -234,11 +240,9 @@ static void test_extend_reports_missing_chunks(void **state)
 	static const tsarc_repo_init_options opts = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
 		1024, {TSARC_RETAIN_GOVERNANCE, 3}, 1, 0};
 	uint8_t *a = malloc(LEN);
-	char ida[TSARC_ID_HEX_LEN + 1], repo_dir[300], hex[TSARC_ID_HEX_LEN + 1];
+	char ida[TSARC_ID_HEX_LEN + 1], hex[TSARC_ID_HEX_LEN + 1];
 	const char *names[1] = {hex};
-	tsarc_store *inner = NULL, *st = NULL;
-	retention_store *ctl = NULL;
-	tsarc_repo *repo = NULL;
+	locked L;
 	tsarc_snapshot *snap = NULL;
 	tsarc_extend_result ext;
 	tsarc_prune_result res;
@@ -246,31 +250,26 @@ static void test_extend_reports_missing_chunks(void **state)
 	uint64_t size;
 
 	(void)state;
-	make_dir("objlock");
-	snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
-	assert_int_equal(tsarc_store_fs_open(&inner, repo_dir, NULL), 0);
-	assert_int_equal(retention_store_wrap(&st, &ctl, inner), 0);
-	retention_store_set_now(ctl, 1800000000);
-	assert_int_equal(tsarc_repo_init(&repo, st, "lock-pw", &opts), 0);
+	locked_open(&L, "objlock", 1800000000, &opts);
 	repo_fixture_fill(a, LEN, 7);
-	repo_fixture_backup(repo, dir, a, LEN, "stdin", ida);
-	assert_int_equal(tsarc_snapshot_load(repo, ida, &snap), 0);
+	repo_fixture_backup(L.repo, dir, a, LEN, "stdin", ida);
+	assert_int_equal(tsarc_snapshot_load(L.repo, ida, &snap), 0);
 	tsarc_hex_encode(hex, snap->streams[0].chunks[0].id, TSARC_ID_LEN);
 	tsarc_snapshot_free(snap);
 	/* Someone hides a chunk the snapshot needs (a delete marker). */
-	assert_int_equal(tsarc_store_remove_many(repo->store, TSARC_OBJ_DATA, names, 1), 0);
-	assert_int_equal(tsarc_lock_acquire(&lock, repo, 0), 0);
-	assert_int_equal(tsarc_objlock_extend(repo, lock, 1800000000 + 60, &ext),
+	assert_int_equal(tsarc_store_remove_many(L.repo->store, TSARC_OBJ_DATA, names, 1), 0);
+	assert_int_equal(tsarc_lock_acquire(&lock, L.repo, 0), 0);
+	assert_int_equal(tsarc_objlock_extend(L.repo, lock, 1800000000 + 60, &ext),
 		TSARC_ECORRUPT);
 	assert_non_null(strstr(tsarc_error_last()->message, "missing or hidden"));
 	assert_int_equal(tsarc_lock_release(lock), 0);
 	assert_int_equal(ext.missing, 1);
 	/* Long after its date, prune still leaves it: a live snapshot needs it. */
-	retention_store_set_now(ctl, 1800000000 + 30 * DAY);
-	assert_int_equal(prune(repo, &res), 0);
+	retention_store_set_now(L.ctl, 1800000000 + 30 * DAY);
+	assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
 	assert_int_equal(res.hidden_removed, 0);
-	assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_DATA, hex, &size), 0);
-	tsarc_repo_free(repo);
+	assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_DATA, hex, &size), 0);
+	tsarc_repo_free(L.repo);
 	free(a);
 	remove_dir();
 }
@@ -400,11 +399,8 @@ static void test_packs_and_index_under_retention(void **state)
 		1024, {TSARC_RETAIN_COMPLIANCE, 1}, 2, 64 * 1024};
 	uint8_t *a = malloc(SMALL), *b = malloc(SMALL), *c = malloc(2 * SMALL);
 	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1], idc[TSARC_ID_HEX_LEN + 1];
-	char repo_dir[300];
 	const char *forgotten[2] = {ida, idb};
-	tsarc_store *inner = NULL, *st = NULL;
-	retention_store *ctl = NULL;
-	tsarc_repo *repo = NULL;
+	locked L;
 	tsarc_snapshot *snap = NULL;
 	tsarc_purge_tally tally = {0, 0, 0};
 	tsarc_prune_result res;
@@ -416,85 +412,80 @@ static void test_packs_and_index_under_retention(void **state)
 	int hidden;
 
 	(void)state;
-	make_dir("objlock-pack");
-	snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
-	assert_int_equal(tsarc_store_fs_open(&inner, repo_dir, NULL), 0);
-	assert_int_equal(retention_store_wrap(&st, &ctl, inner), 0);
-	retention_store_set_now(ctl, T0);
 	/* Format 2 with Object Lock is made (it was refused before). */
-	assert_int_equal(tsarc_repo_init(&repo, st, "lock-pw", &opts), 0);
-	assert_int_equal(repo->version, 2);
+	locked_open(&L, "objlock-pack", T0, &opts);
+	assert_int_equal(L.repo->version, 2);
 
 	memset(&none, 0, sizeof(none));
 	repo_fixture_fill(a, SMALL, 1);
-	repo_fixture_backup(repo, dir, a, SMALL, "stdin", ida);
-	listed_since(st, TSARC_OBJ_DATA, &none, &pa);
-	retention_store_set_now(ctl, T0 + 60);
+	repo_fixture_backup(L.repo, dir, a, SMALL, "stdin", ida);
+	listed_since(L.st, TSARC_OBJ_DATA, &none, &pa);
+	retention_store_set_now(L.ctl, T0 + 60);
 	repo_fixture_fill(b, SMALL, 2);
-	repo_fixture_backup(repo, dir, b, SMALL, "stdin", idb);
-	listed_since(st, TSARC_OBJ_DATA, &pa, &pb);
+	repo_fixture_backup(L.repo, dir, b, SMALL, "stdin", idb);
+	listed_since(L.st, TSARC_OBJ_DATA, &pa, &pb);
 	/* c starts with a's first chunk, then bytes of its own. */
-	assert_int_equal(tsarc_snapshot_load(repo, ida, &snap), 0);
+	assert_int_equal(tsarc_snapshot_load(L.repo, ida, &snap), 0);
 	assert_true(snap->streams[0].nchunks >= 3);
 	clen = snap->streams[0].chunks[0].size;
 	tsarc_snapshot_free(snap);
 	memcpy(c, a, clen);
 	repo_fixture_fill(c + clen, SMALL, 3);
 	clen += SMALL;
-	retention_store_set_now(ctl, T0 + 120);
-	repo_fixture_backup(repo, dir, c, clen, "stdin", idc);
+	retention_store_set_now(L.ctl, T0 + 120);
+	repo_fixture_backup(L.repo, dir, c, clen, "stdin", idc);
 	{
 		listed ab;
 		memcpy(&ab, &pa, sizeof(ab));
 		for (i = 0; i < pb.n; i++)
 			assert_int_equal(listed_add(pb.names[i], pb.sizes[i], 0, &ab), 0);
-		listed_since(st, TSARC_OBJ_DATA, &ab, &pc);
+		listed_since(L.st, TSARC_OBJ_DATA, &ab, &pc);
 	}
 	assert_int_equal(pa.n, 1);
 	assert_true(pb.n >= 1 && pc.n >= 1);
 
 	/* Every pack and index object carries a date: DAYS after its write. */
-	assert_int_equal(retention_store_count(ctl, TSARC_OBJ_DATA), pa.n + pb.n + pc.n);
-	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pa.names[0], &hidden), T0 + DAY);
+	assert_int_equal(retention_store_count(L.ctl, TSARC_OBJ_DATA), pa.n + pb.n + pc.n);
+	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_DATA, pa.names[0], &hidden), T0 + DAY);
 	for (i = 0; i < pb.n; i++) {
-		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pb.names[i], &hidden),
+		assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_DATA, pb.names[i], &hidden),
 			T0 + 60 + DAY);
 		bbytes += pb.sizes[i];
 	}
-	listed_since(st, TSARC_OBJ_INDEX, NULL, &idx);
+	listed_since(L.st, TSARC_OBJ_INDEX, NULL, &idx);
 	assert_int_equal(idx.n, 3);
-	assert_int_equal(retention_store_count(ctl, TSARC_OBJ_INDEX), 3);
+	assert_int_equal(retention_store_count(L.ctl, TSARC_OBJ_INDEX), 3);
 	for (i = 0; i < idx.n; i++)
-		assert_true(retention_store_until(ctl, TSARC_OBJ_INDEX, idx.names[i], &hidden) >= T0 + DAY);
+		assert_true(retention_store_until(L.ctl, TSARC_OBJ_INDEX, idx.names[i], &hidden) >= T0 + DAY);
 
 	/* a and b forgotten within their dates: hidden. */
-	retention_store_set_now(ctl, T0 + 3 * 3600);
-	assert_int_equal(tsarc_store_purge_many(repo->store, TSARC_OBJ_SNAPSHOT, forgotten, 2,
+	retention_store_set_now(L.ctl, T0 + 3 * 3600);
+	assert_int_equal(tsarc_store_purge_many(L.repo->store, TSARC_OBJ_SNAPSHOT, forgotten, 2,
 				 tsarc_purge_tally_cb, &tally), 0);
 	assert_int_equal(tally.kept, 2);
 
 	/* The extension: a's pack (c needs its first chunk) and c's packs, the
 	 * index objects, config, key and c; never b's pack. */
-	assert_int_equal(tsarc_lock_acquire(&lock, repo, 0), 0);
-	assert_int_equal(tsarc_objlock_extend(repo, lock, T0 + 3 * 3600, &ext), 0);
+	assert_int_equal(tsarc_lock_acquire(&lock, L.repo, 0), 0);
+	assert_int_equal(tsarc_objlock_extend(L.repo, lock, T0 + 3 * 3600, &ext), 0);
 	assert_int_equal(tsarc_lock_release(lock), 0);
 	assert_int_equal(ext.missing, 0);
 	assert_int_equal(ext.snapshots, 1);
 	assert_int_equal(ext.objects, 2 + idx.n + 1 + pa.n + pc.n);
-	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pa.names[0], &hidden),
+	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_DATA, pa.names[0], &hidden),
 		T0 + 3 * 3600 + DAY);
 	for (i = 0; i < pc.n; i++)
-		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pc.names[i], &hidden),
+		assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_DATA, pc.names[i], &hidden),
 			T0 + 3 * 3600 + DAY);
 	for (i = 0; i < pb.n; i++)
-		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pb.names[i], &hidden),
+		assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_DATA, pb.names[i], &hidden),
 			T0 + 60 + DAY);
 
 	/* Prune within the dates: a's pack is over the unused threshold but
 	 * locked, so not repacked; b's pack and the three old index objects
 	 * are only hidden, reported with their bytes; nothing is freed. */
-	retention_store_set_now(ctl, T0 + 4 * 3600);
-	assert_int_equal(prune(repo, &res), 0);
+	retention_store_set_now(L.ctl, T0 + 4 * 3600);
+	assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
 	assert_int_equal(res.packs_locked, 1);
 	assert_true(res.bytes_locked_unused > 0);
 	assert_int_equal(res.packs_locked_until, T0 + 3 * 3600 + DAY);
@@ -512,16 +503,16 @@ static void test_packs_and_index_under_retention(void **state)
 	assert_int_equal(res.hidden_kept, 2); /* the forgotten snapshots */
 	assert_int_equal(res.hidden_removed, 0);
 	/* Still stored, out of sight: check and restore see a whole repository. */
-	assert_int_equal(count(inner, TSARC_OBJ_DATA), pa.n + pb.n + pc.n);
-	assert_int_equal(count(st, TSARC_OBJ_DATA), pa.n + pc.n);
-	assert_int_equal(count(inner, TSARC_OBJ_INDEX), 4);
-	assert_int_equal(count(st, TSARC_OBJ_INDEX), 1);
-	all_well(repo, idc, c, clen);
+	assert_int_equal(count(L.inner, TSARC_OBJ_DATA), pa.n + pb.n + pc.n);
+	assert_int_equal(count(L.st, TSARC_OBJ_DATA), pa.n + pc.n);
+	assert_int_equal(count(L.inner, TSARC_OBJ_INDEX), 4);
+	assert_int_equal(count(L.st, TSARC_OBJ_INDEX), 1);
+	all_well(L.repo, idc, c, clen);
 
 	/* Past every date: what was hidden goes for good, a's pack is repacked
 	 * and deleted for good (its date passed too). */
-	retention_store_set_now(ctl, T0 + 2 * DAY);
-	assert_int_equal(prune(repo, &res), 0);
+	retention_store_set_now(L.ctl, T0 + 2 * DAY);
+	assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
 	assert_int_equal(res.hidden_removed, pb.n + 3 + 2);
 	assert_int_equal(res.hidden_kept, 0);
 	assert_int_equal(res.packs_locked, 0);
@@ -530,13 +521,13 @@ static void test_packs_and_index_under_retention(void **state)
 	assert_int_equal(res.packs_kept, 0);
 	assert_int_equal(res.index_kept, 0);
 	for (i = 0; i < pb.n; i++)
-		assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pb.names[i], &hidden), 0);
-	assert_int_equal(retention_store_until(ctl, TSARC_OBJ_DATA, pa.names[0], &hidden), 0);
-	assert_int_equal(count(inner, TSARC_OBJ_DATA), count(st, TSARC_OBJ_DATA));
-	assert_int_equal(count(inner, TSARC_OBJ_INDEX), count(st, TSARC_OBJ_INDEX));
-	all_well(repo, idc, c, clen);
+		assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_DATA, pb.names[i], &hidden), 0);
+	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_DATA, pa.names[0], &hidden), 0);
+	assert_int_equal(count(L.inner, TSARC_OBJ_DATA), count(L.st, TSARC_OBJ_DATA));
+	assert_int_equal(count(L.inner, TSARC_OBJ_INDEX), count(L.st, TSARC_OBJ_INDEX));
+	all_well(L.repo, idc, c, clen);
 	/* Nothing is left to sweep. */
-	assert_int_equal(prune(repo, &res), 0);
+	assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
 	assert_int_equal(res.hidden_removed + res.hidden_kept, 0);
 
 	/* A pack c needs, hidden behind tsarc's back: the extension says so,
@@ -544,21 +535,21 @@ static void test_packs_and_index_under_retention(void **state)
 	{
 		const char *hide[1] = {pc.names[0]};
 		uint64_t size;
-		assert_int_equal(tsarc_lock_acquire(&lock, repo, 0), 0);
-		assert_int_equal(tsarc_objlock_extend(repo, lock, T0 + 2 * DAY, &ext), 0);
+		assert_int_equal(tsarc_lock_acquire(&lock, L.repo, 0), 0);
+		assert_int_equal(tsarc_objlock_extend(L.repo, lock, T0 + 2 * DAY, &ext), 0);
 		assert_int_equal(tsarc_lock_release(lock), 0);
-		assert_int_equal(tsarc_store_remove_many(repo->store, TSARC_OBJ_DATA, hide, 1), 0);
-		assert_int_equal(tsarc_lock_acquire(&lock, repo, 0), 0);
-		assert_int_equal(tsarc_objlock_extend(repo, lock, T0 + 2 * DAY, &ext),
+		assert_int_equal(tsarc_store_remove_many(L.repo->store, TSARC_OBJ_DATA, hide, 1), 0);
+		assert_int_equal(tsarc_lock_acquire(&lock, L.repo, 0), 0);
+		assert_int_equal(tsarc_objlock_extend(L.repo, lock, T0 + 2 * DAY, &ext),
 			TSARC_ECORRUPT);
 		assert_int_equal(tsarc_lock_release(lock), 0);
 		assert_int_equal(ext.missing, 1);
-		retention_store_set_now(ctl, T0 + 30 * DAY);
-		assert_int_equal(prune(repo, &res), TSARC_ECORRUPT);
-		assert_int_equal(tsarc_store_stat(inner, TSARC_OBJ_DATA, pc.names[0], &size), 0);
+		retention_store_set_now(L.ctl, T0 + 30 * DAY);
+		assert_int_equal(repo_fixture_prune(L.repo, 0, &res), TSARC_ECORRUPT);
+		assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_DATA, pc.names[0], &size), 0);
 	}
 
-	tsarc_repo_free(repo);
+	tsarc_repo_free(L.repo);
 	free(a);
 	free(b);
 	free(c);

@@ -76,17 +76,6 @@ static size_t chunk_names(const char *id, char ***out)
 	return n;
 }
 
-static int prune(int dry_run, tsarc_prune_result *res)
-{
-	tsarc_lock *lock = NULL;
-	int rc;
-
-	assert_int_equal(tsarc_lock_acquire(&lock, repo, !dry_run), 0);
-	rc = tsarc_prune(repo, lock, dry_run, TSARC_PRUNE_MAX_UNUSED_DEFAULT, res);
-	assert_int_equal(tsarc_lock_release(lock), 0);
-	return rc;
-}
-
 static void test_prune_deletes_exactly_the_unreferenced(void **state)
 {
 	static const tsarc_repo_init_options small = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
@@ -130,14 +119,14 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_SNAPSHOT, ida), 0);
 
 	counting_store_reset(cnt);
-	assert_int_equal(prune(1, &res), 0);
+	assert_int_equal(repo_fixture_prune(repo, 1, &res), 0);
 	assert_int_equal(res.snapshots, 1);
 	assert_int_equal(res.chunks_removed, ndoomed);
 	assert_int_equal(counting_store_calls(cnt, COUNT_REMOVED, TSARC_OBJ_DATA), 0);
 	assert_int_equal(counting_store_calls(cnt, COUNT_REMOVE_MANY, TSARC_OBJ_DATA), 0);
 
 	counting_store_reset(cnt);
-	assert_int_equal(prune(0, &res), 0);
+	assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
 	assert_int_equal(res.snapshots, 1);
 	assert_int_equal(res.chunks_referenced, nb);
 	assert_int_equal(res.chunks_removed, ndoomed);
@@ -169,7 +158,7 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 
 	/* Nothing left to do. */
 	counting_store_reset(cnt);
-	assert_int_equal(prune(0, &res), 0);
+	assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
 	assert_int_equal(res.chunks_removed, 0);
 	assert_int_equal(res.chunks_stored, nb);
 	assert_int_equal(counting_store_calls(cnt, COUNT_REMOVE_MANY, TSARC_OBJ_DATA), 0);
@@ -245,17 +234,17 @@ static void test_prune_removes_old_temporaries(void **state)
 		leave_file(root, alive[2], 10, 60);
 
 		/* A dry run touches none. */
-		assert_int_equal(prune(1, &res), 0);
+		assert_int_equal(repo_fixture_prune(repo, 1, &res), 0);
 		for (i = 0; i < sizeof(dead) / sizeof(dead[0]); i++)
 			assert_true(exists(root, dead[i]));
-		assert_int_equal(prune(0, &res), 0);
+		assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
 		assert_int_equal(res.temp_removed, 4);
 		assert_int_equal(res.temp_bytes_removed, 100 + 200 + 300 + 400);
 		for (i = 0; i < sizeof(dead) / sizeof(dead[0]); i++)
 			assert_false(exists(root, dead[i]));
 		for (i = 0; i < sizeof(alive) / sizeof(alive[0]); i++)
 			assert_true(exists(root, alive[i]));
-		assert_int_equal(prune(0, &res), 0);
+		assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
 		assert_int_equal(res.temp_removed, 0);
 		tsarc_repo_free(repo);
 		repo = NULL;
@@ -315,7 +304,7 @@ static void test_prune_combines_small_packs(void **state)
 	/* Two small packs, 16 KiB between them: combining gains nothing yet. */
 	small_backups(2, 8192, 100, data, ids);
 	assert_int_equal(count_packs(root), 2);
-	assert_int_equal(prune(0, &res), 0);
+	assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
 	assert_int_equal(res.packs_repacked, 0);
 	assert_int_equal(res.packs_small, 0);
 	assert_int_equal(count_packs(root), 2);
@@ -323,10 +312,10 @@ static void test_prune_combines_small_packs(void **state)
 	/* Ten more (twelve, 96 KiB): all combined into full packs. */
 	small_backups(10, 8192, 200, data + 2, ids + 2);
 	assert_int_equal(count_packs(root), 12);
-	assert_int_equal(prune(1, &res), 0);
+	assert_int_equal(repo_fixture_prune(repo, 1, &res), 0);
 	assert_int_equal(res.packs_small, 12);
 	assert_int_equal(count_packs(root), 12);
-	assert_int_equal(prune(0, &res), 0);
+	assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
 	assert_int_equal(res.packs_small, 12);
 	assert_int_equal(res.packs_repacked, 12);
 	assert_int_equal(res.chunks_removed, 0);
@@ -343,13 +332,13 @@ static void test_prune_combines_small_packs(void **state)
 		free(data[i]);
 	}
 	/* What the combining wrote is not combined again. */
-	assert_int_equal(prune(0, &res), 0);
+	assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
 	assert_int_equal(res.packs_repacked, 0);
 
 	/* Three packs of 24 KiB: a whole pack between them, so combined (with
 	 * the second pack of the first combining when that is under 32 KiB). */
 	small_backups(3, 24 * 1024, 300, data, ids);
-	assert_int_equal(prune(0, &res), 0);
+	assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
 	assert_true(res.packs_small == 3 || res.packs_small == 4);
 	assert_int_equal(res.packs_repacked, res.packs_small);
 	for (i = 0; i < 3; i++) {
@@ -420,7 +409,7 @@ static void test_repack_stops_at_a_damaged_blob(void **state)
 	assert_int_equal(count_packs(root), 2);
 	/* a forgotten: half of its pack is unused, so it is repacked. */
 	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_SNAPSHOT, ida), 0);
-	assert_int_equal(prune(1, &res), 0);
+	assert_int_equal(repo_fixture_prune(repo, 1, &res), 0);
 	assert_int_equal(res.packs_repacked, 1);
 	/* Its first chunk (shared with b: live) damaged in the middle. */
 	assert_int_equal(stat(path, &sb), 0);
@@ -432,7 +421,7 @@ static void test_repack_stops_at_a_damaged_blob(void **state)
 	assert_int_equal(pwrite(fd, &byte, 1, e[0].offset + e[0].length / 2), 1);
 	close(fd);
 
-	assert_int_equal(prune(0, &res), TSARC_ECORRUPT);
+	assert_int_equal(repo_fixture_prune(repo, 0, &res), TSARC_ECORRUPT);
 	assert_non_null(strstr(tsarc_error_last()->message, "does not authenticate"));
 	name[16] = 0; /* messages name a pack by its first 16 digits */
 	assert_non_null(strstr(tsarc_error_last()->message, name));
