@@ -18,6 +18,14 @@ With --only, faults are drawn only for requests whose "METHOD target" (e.g.
 exactly those requests fail every time, as a store that keeps failing on
 some objects after every retry does.
 
+With --hold-file F, a test stops its client at a request of its choosing,
+not at a moment of the clock's: while F holds two lines, N and REGEX, the
+Nth request since F last changed whose "METHOD target", a newline and its
+body match REGEX is held (never forwarded, no answer) until the client
+goes, and its request line is written to F.reached for the test, which
+then kills the client there (a batch delete is told by the keys in its
+body).
+
 Python standard library only. Request bodies must have a Content-Length
 (S3 clients send one; chunked uploads get 411 like from S3).
 """
@@ -38,7 +46,8 @@ MAX_HEAD = 64 * 1024
 
 lock = threading.Lock()
 stats = {"requests": 0, "forwarded": 0, "slowdown": 0, "internal": 0,
-         "reset": 0, "stall": 0}
+         "reset": 0, "stall": 0, "held": 0}
+hold = {"spec": None, "seen": 0}
 args = None
 rng = None
 
@@ -62,6 +71,34 @@ def draw(request_line):
         if rng.random() >= args.rate:
             return None, False
         return rng.choice(args.kinds), rng.random() < 0.5
+
+
+def to_hold(first, body):
+    """Whether this request is the one --hold-file asks to hold."""
+    if not args.hold_file:
+        return False
+    try:
+        with open(args.hold_file) as f:
+            spec = f.read()
+    except OSError:
+        return False
+    lines = spec.split("\n", 1)
+    if len(lines) < 2 or not lines[0].strip().isdigit():
+        return False
+    text = " ".join(first.split(" ")[:2]) + "\n" + body[:1 << 20].decode("latin-1")
+    with lock:
+        if spec != hold["spec"]:
+            hold["spec"], hold["seen"] = spec, 0
+        if not re.search(lines[1].strip(), text):
+            return False
+        hold["seen"] += 1
+        if hold["seen"] != int(lines[0]):
+            return False
+    tmp = args.hold_file + ".reached.tmp"
+    with open(tmp, "w") as f:
+        f.write(" ".join(first.split(" ")[:2]) + "\n")
+    os.replace(tmp, args.hold_file + ".reached")
+    return True
 
 
 class Conn:
@@ -205,6 +242,13 @@ class Handler(socketserver.BaseRequestHandler):
                         "chunked bodies are not accepted", method == "HEAD", False))
                     return
                 body = client.read_exact(int(headers.get("content-length", "0")))
+                if to_hold(first, body):
+                    count("held")
+                    # Until the client is killed (its socket closes).
+                    self.request.settimeout(300)
+                    while self.request.recv(65536):
+                        pass
+                    return
                 fault, after = draw(first)
 
                 if fault in ("slowdown", "internal", "reset", "stall") and not after:
@@ -295,6 +339,8 @@ def main():
     p.add_argument("--kinds", default="slowdown,internal,reset,stall")
     p.add_argument("--only", default=None,
                    help="regex over 'METHOD target': only matching requests draw faults")
+    p.add_argument("--hold-file", default=None,
+                   help="a file of N and REGEX: the Nth matching request is held")
     args = p.parse_args()
     args.only = re.compile(args.only) if args.only else None
     args.kinds = [k for k in args.kinds.split(",") if k]

@@ -59,7 +59,8 @@ if [ $proxy -eq 1 ]; then
 		--rate "${TSARC_TEST_FAULT_RATE:-0.1}" --stall "${TSARC_TEST_FAULT_STALL:-4}" \
 		${TSARC_TEST_FAULT_SEED:+--seed "$TSARC_TEST_FAULT_SEED"} \
 		${TSARC_TEST_FAULT_KINDS:+--kinds "$TSARC_TEST_FAULT_KINDS"} \
-		${TSARC_TEST_FAULT_ONLY:+--only "$TSARC_TEST_FAULT_ONLY"} &
+		${TSARC_TEST_FAULT_ONLY:+--only "$TSARC_TEST_FAULT_ONLY"} \
+		${TSARC_TEST_HOLD:+--hold-file "$tmp/hold"} &
 	proxy_pid=$!
 	i=0
 	while [ ! -s "$tmp/port" ]; do
@@ -76,6 +77,9 @@ if [ $proxy -eq 1 ]; then
 	export TSARC_S3_STALL_TIMEOUT="${TSARC_S3_STALL_TIMEOUT:-2}"
 	export TSARC_S3_TRACE="${TSARC_S3_TRACE:-1}"
 	export TSARC_TEST_EXPECT_RETRIES=1
+	# TSARC_TEST_HOLD=1: the test holds requests of its choosing (the
+	# proxy's --hold-file) by writing this file.
+	[ -z "${TSARC_TEST_HOLD:-}" ] || export TSARC_TEST_HOLD_FILE="$tmp/hold"
 fi
 
 bucket="tsarc-suite-$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
@@ -96,7 +100,7 @@ rc=0
 "$cmd" "$@" || rc=$?
 if [ -s "$tmp/stats" ]; then
 	echo "fault_proxy stats: $(cat "$tmp/stats")" >&2
-	if [ $rc -eq 0 ] && ! grep -q '"slowdown": [1-9]\|"internal": [1-9]\|"reset": [1-9]\|"stall": [1-9]' "$tmp/stats"; then
+	if [ $rc -eq 0 ] && ! grep -q '"slowdown": [1-9]\|"internal": [1-9]\|"reset": [1-9]\|"stall": [1-9]\|"held": [1-9]' "$tmp/stats"; then
 		echo "the fault proxy injected no fault: the test proved nothing" >&2
 		rc=1
 	fi
