@@ -76,27 +76,46 @@ static size_t chunk_names(const char *id, char ***out)
 	return n;
 }
 
+/* The file's `repo`, new (options `o`) on a filesystem store at `root`
+ * (300 bytes): "repo" in a new scratch folder named after `what`; behind a
+ * counting store (the file's `cnt`) when `counted`. */
+static void new_repo(const char *what, const tsarc_repo_init_options *o, char root[300],
+	int counted)
+{
+	tsarc_store *st = NULL, *inner = NULL;
+
+	assert_non_null(scratch_make(dir, sizeof(dir), what));
+	snprintf(root, 300, "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&inner, root, NULL), 0);
+	st = inner;
+	if (counted)
+		assert_int_equal(counting_store_wrap(&st, &cnt, inner), 0);
+	assert_int_equal(tsarc_repo_init(&repo, st, "prune-pw", o), 0);
+}
+
+/* Format 2 with small chunks (4 to 64 KiB), on top of the fast options. */
+static void small_format2(tsarc_repo_init_options *o)
+{
+	repo_fixture_options(o);
+	o->format = 2;
+	o->chunker.min_size = 4096;
+	o->chunker.avg_size = 16384;
+	o->chunker.max_size = 65536;
+}
+
 static void test_prune_deletes_exactly_the_unreferenced(void **state)
 {
 	static const tsarc_repo_init_options small = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
 		1024, {TSARC_RETAIN_NONE, 0}, 1, 0};
 	uint8_t *a = malloc(LEN), *b = malloc(LEN);
-	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1];
+	char root[300], ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1];
 	char **ca, **cb, **doomed, **removed;
 	size_t na, nb, ndoomed = 0, nremoved, i, j;
-	tsarc_store *inner = NULL, *st = NULL;
 	tsarc_prune_result res;
 	tsarc_snapshot *snap = NULL;
 
 	(void)state;
-	assert_non_null(scratch_make(dir, sizeof(dir), "prune"));
-	{
-		char repo_dir[300];
-		snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
-		assert_int_equal(tsarc_store_fs_open(&inner, repo_dir, NULL), 0);
-	}
-	assert_int_equal(counting_store_wrap(&st, &cnt, inner), 0);
-	assert_int_equal(tsarc_repo_init(&repo, st, "prune-pw", &small), 0);
+	new_repo("prune", &small, root, 1);
 
 	/* b shares a's first half: those chunks stay referenced. */
 	repo_fixture_fill(a, LEN, 1);
@@ -116,7 +135,7 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 	assert_true(ndoomed > 2 && ndoomed < na - 2);
 
 	/* a is forgotten: its manifest goes, its chunks stay until prune. */
-	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_SNAPSHOT, ida), 0);
+	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_SNAPSHOT, ida), 0);
 
 	counting_store_reset(cnt);
 	assert_int_equal(repo_fixture_prune(repo, 1, &res), 0);
@@ -207,7 +226,6 @@ static void test_prune_removes_old_temporaries(void **state)
 		{TSARC_RETAIN_NONE, 0}, 0, 0};
 	char root[300], id[TSARC_ID_HEX_LEN + 1];
 	uint8_t data[64 * 1024];
-	tsarc_store *st = NULL;
 	tsarc_prune_result res;
 	uint32_t format;
 	size_t i;
@@ -215,11 +233,8 @@ static void test_prune_removes_old_temporaries(void **state)
 	(void)state;
 	repo_fixture_fill(data, sizeof(data), 5);
 	for (format = 1; format <= 2; format++) {
-		assert_non_null(scratch_make(dir, sizeof(dir), "prune-tmp"));
-		snprintf(root, sizeof(root), "%s/repo", dir);
-		assert_int_equal(tsarc_store_fs_open(&st, root, NULL), 0);
 		o.format = format;
-		assert_int_equal(tsarc_repo_init(&repo, st, "prune-pw", &o), 0);
+		new_repo("prune-tmp", &o, root, 0);
 		repo_fixture_backup(repo, dir, data, sizeof(data), "stdin", id);
 		for (i = 0; i < 2; i++) {
 			char sub[400];
@@ -286,20 +301,12 @@ static void test_prune_combines_small_packs(void **state)
 	char root[300], ids[12][TSARC_ID_HEX_LEN + 1];
 	uint8_t *data[12];
 	size_t i;
-	tsarc_store *st = NULL;
 	tsarc_prune_result res;
 
 	(void)state;
-	repo_fixture_options(&o);
-	o.format = 2;
+	small_format2(&o);
 	o.pack_size = 64 * 1024; /* small packs: under 32 KiB */
-	o.chunker.min_size = 4096;
-	o.chunker.avg_size = 16384;
-	o.chunker.max_size = 65536;
-	assert_non_null(scratch_make(dir, sizeof(dir), "prune-small"));
-	snprintf(root, sizeof(root), "%s/repo", dir);
-	assert_int_equal(tsarc_store_fs_open(&st, root, NULL), 0);
-	assert_int_equal(tsarc_repo_init(&repo, st, "prune-pw", &o), 0);
+	new_repo("prune-small", &o, root, 0);
 
 	/* Two small packs, 16 KiB between them: combining gains nothing yet. */
 	small_backups(2, 8192, 100, data, ids);
@@ -382,22 +389,14 @@ static void test_repack_stops_at_a_damaged_blob(void **state)
 	char idb[TSARC_ID_HEX_LEN + 1];
 	uint8_t *a = malloc(LEN), *b = malloc(LEN), byte;
 	tsarc_pack_entry *e = NULL;
-	tsarc_store *st = NULL;
 	tsarc_prune_result res;
 	struct stat sb;
 	size_t n = 0;
 	int fd;
 
 	(void)state;
-	repo_fixture_options(&o);
-	o.format = 2;
-	o.chunker.min_size = 4096;
-	o.chunker.avg_size = 16384;
-	o.chunker.max_size = 65536;
-	assert_non_null(scratch_make(dir, sizeof(dir), "prune-damaged"));
-	snprintf(root, sizeof(root), "%s/repo", dir);
-	assert_int_equal(tsarc_store_fs_open(&st, root, NULL), 0);
-	assert_int_equal(tsarc_repo_init(&repo, st, "prune-pw", &o), 0);
+	small_format2(&o);
+	new_repo("prune-damaged", &o, root, 0);
 	/* a's pack (one: 400 KiB under the default 16 MiB), then b sharing
 	 * its first half. */
 	repo_fixture_fill(a, LEN, 1);
@@ -408,7 +407,7 @@ static void test_repack_stops_at_a_damaged_blob(void **state)
 	repo_fixture_backup(repo, dir, b, LEN, "stdin", idb);
 	assert_int_equal(count_packs(root), 2);
 	/* a forgotten: half of its pack is unused, so it is repacked. */
-	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_SNAPSHOT, ida), 0);
+	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_SNAPSHOT, ida), 0);
 	assert_int_equal(repo_fixture_prune(repo, 1, &res), 0);
 	assert_int_equal(res.packs_repacked, 1);
 	/* Its first chunk (shared with b: live) damaged in the middle. */
