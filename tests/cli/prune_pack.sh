@@ -17,41 +17,18 @@
 #     snapshot restores; the next prune finishes the job (nothing left to
 #     do after it, check --read-data clean).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/prune_set.sh"
 
 R=$WORK/repo
 init_repo "$R" --format 2 --pack-size 131072 --chunk-min 16384 --chunk-avg 65536 --chunk-max 262144
 
-SNAPS=()
-NAMES=()
-# snap NAME GEN-ARGS...: a backup of a generated stream, kept in $WORK/NAME.
-snap() {
-	local name=$1
-	shift
-	"$GEN" "$@" >"$WORK/$name" || fail "the generator failed"
-	t_in "$WORK/$name" backup --repo "$R" --stdin --name "$name" --json
-	expect_rc 0 "backup of $name"
-	SNAPS+=("$(json_get "$OUT" "d['snapshot_id']")")
-	NAMES+=("$name")
-}
-for k in 1 2 3; do
-	snap "base$k" 1M --seed "$k" --random-every 5 --line-bytes 2000
-	snap "edit$k" 1M --seed "$k" --random-every 5 --line-bytes 2000 --mutate 0.3 --mutate-seed $((k + 10))
-done
-snap other1 512K --seed 21 --random-every 3
-snap other2 512K --seed 22 --random-every 3
-ok forget --repo "$R" "${SNAPS[0]}" "${SNAPS[2]}" "${SNAPS[4]}" "${SNAPS[6]}"
-KEEP=(1 3 5 7)
+prune_set "$R"
 
 # Bytes of the packs (a killed run's `.tmp-` file is no object, and folder
 # sizes are the file system's business).
 space() { find "$1/data" -type f -name '[0-9a-f]*' -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }'; }
 packs() { find "$1/data" -type f -name '[0-9a-f]*' | wc -l; }
 listing() { find "$1" -type f -printf '%P %s\n' | grep -v '^locks/' | sort; }
-# restores_all REPO: every kept snapshot dumps byte-identical.
-restores_all() {
-	local i
-	for i in "${KEEP[@]}"; do dump_cmp_file "$1" "${SNAPS[$i]}" "${NAMES[$i]}" "$WORK/${NAMES[$i]}"; done
-}
 # prune_json REPO ARGS...: prune --json, the report in $WORK/p.json.
 prune_json() {
 	local repo=$1

@@ -16,6 +16,7 @@
 # Run through tests/s3/run_with_s3.sh --fault-proxy with
 # TSARC_TEST_HOLD=1 and TSARC_TEST_FAULT_RATE=0.
 . "$(dirname "$0")/../cli/lib.sh"
+. "$(dirname "$0")/../cli/prune_set.sh"
 . "$(dirname "$0")/object_lock_lib.sh"
 : "${TSARC_TEST_HOLD_FILE:?run this through run_with_s3.sh --fault-proxy with TSARC_TEST_HOLD=1}"
 HOLD=$TSARC_TEST_HOLD_FILE
@@ -26,31 +27,7 @@ G=$BASE/$BUCKET/repo
 ok init --repo "$G" --format 2 --pack-size 131072 --chunk-min 16384 --chunk-avg 65536 \
 	--chunk-max 262144 --object-lock 1 --object-lock-mode governance
 
-SNAPS=()
-NAMES=()
-# snap NAME GEN-ARGS...: a backup of a generated stream, kept in $WORK/NAME.
-snap() {
-	local name=$1
-	shift
-	"$GEN" "$@" >"$WORK/$name" || fail "the generator failed"
-	t_in "$WORK/$name" backup --repo "$G" --stdin --name "$name" --json
-	expect_rc 0 "backup of $name"
-	SNAPS+=("$(json_get "$OUT" "d['snapshot_id']")")
-	NAMES+=("$name")
-}
-for k in 1 2 3; do
-	snap "base$k" 1M --seed "$k" --random-every 5 --line-bytes 2000
-	snap "edit$k" 1M --seed "$k" --random-every 5 --line-bytes 2000 --mutate 0.3 --mutate-seed $((k + 10))
-done
-snap other1 512K --seed 21 --random-every 3
-snap other2 512K --seed 22 --random-every 3
-ok forget --repo "$G" "${SNAPS[0]}" "${SNAPS[2]}" "${SNAPS[4]}" "${SNAPS[6]}"
-KEEP=(1 3 5 7)
-
-restores_all() {
-	local i
-	for i in "${KEEP[@]}"; do dump_cmp_file "$G" "${SNAPS[$i]}" "${NAMES[$i]}" "$WORK/${NAMES[$i]}"; done
-}
+prune_set "$G"
 
 # kill_at N REGEX WHAT: a prune whose Nth request matching REGEX (over
 # "METHOD target", a newline and the body) is held, killed there; then
@@ -78,7 +55,7 @@ kill_at() {
 	[ "$rc" -eq 137 ] || [ "${4:-}" = may-miss ] || fail "trial $TRIAL ($what): $reached"
 	t check --repo "$G"
 	expect_rc 0 "check after trial $TRIAL ($what)"
-	restores_all
+	restores_all "$G"
 }
 PUT_INDEX='^PUT [^ ]*/repo/index/'
 PUT_PACK='^PUT [^ ]*/repo/data/'
@@ -94,7 +71,7 @@ kill_at 2 "$DELETE_PACK" "unused packs: being hidden" may-miss
 ok prune --repo "$G" --json
 [ "$(json_get "$OUT" "d['packs_repacked']")" -eq 0 ] || fail "a retained pack was repacked"
 ok check --repo "$G" --read-data
-restores_all
+restores_all "$G"
 
 # --- after the dates: prune repacks and deletes every version ---
 $ATT expire "$BUCKET" repo/ 3
@@ -112,5 +89,5 @@ ok prune --repo "$G" --json --dry-run --max-unused 5
 [ "$(json_get "$OUT" "d['packs_deleted'] + d['packs_repacked'] + d['packs_unindexed']")" -eq 0 ] ||
 	fail "a prune after the trials would still change packs: $(cat "$OUT")"
 ok check --repo "$G" --read-data
-restores_all
+restores_all "$G"
 echo "object_lock_prune_kill: OK ($TRIAL trials)"
