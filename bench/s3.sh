@@ -101,12 +101,14 @@ echo "## $SIZE mysqldump-shaped stream to a local Ceph RGW ($EP), $(nproc) cores
 echo
 echo "| tool | step | wall s | MB/s | peak RSS MiB |"
 echo "| --- | --- | ---: | ---: | ---: |"
-echo "| tsarc | backup | $ts_w | $(mbps "$N" "$ts_w") | $(mib "$ts_r") |"
-echo "| restic 0.14 | backup --stdin | $rs_w | $(mbps "$N" "$rs_w") | $(mib "$rs_r") |"
-echo "| rclone 1.60 | rcat | $rc_w | $(mbps "$N" "$rc_w") | $(mib "$rc_r") |"
-echo "| tsarc | dump (restore) | $tsd_w | $(mbps "$N" "$tsd_w") | $(mib "$tsd_r") |"
-echo "| restic 0.14 | dump | $rsd_w | $(mbps "$N" "$rsd_w") | $(mib "$rsd_r") |"
-echo "| rclone 1.60 | cat | $rcd_w | $(mbps "$N" "$rcd_w") | $(mib "$rcd_r") |"
+# row TOOL STEP WALL RSS_KB: one line of the table, for the N bytes moved.
+row() { echo "| $1 | $2 | $3 | $(mbps "$N" "$3") | $(mib "$4") |"; }
+row tsarc backup "$ts_w" "$ts_r"
+row "restic 0.14" "backup --stdin" "$rs_w" "$rs_r"
+row "rclone 1.60" rcat "$rc_w" "$rc_r"
+row tsarc "dump (restore)" "$tsd_w" "$tsd_r"
+row "restic 0.14" dump "$rsd_w" "$rsd_r"
+row "rclone 1.60" cat "$rcd_w" "$rcd_r"
 echo
 echo "tsarc stored $(mb "$ts_stored") MB for $(mb "$N") MB; rclone stores the stream as is."
 ok() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { print (b / a >= f) ? "PASS" : "FAIL" }'; }
