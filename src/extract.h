@@ -35,9 +35,12 @@ tsarc_chunk_reader *tsarc_chunk_reader_new(const tsarc_repo *repo);
 void tsarc_chunk_reader_free(void *reader);
 
 /*
- * Downloads and fully verifies every chunk of a stream (AEAD tag, size and
- * recomputed id) without writing anything: restore --verify-first. The
- * first damaged or missing chunk is TSARC_ECORRUPT naming it and the stream.
+ * Reads a stream exactly as tsarc_stream_extract does (format 2: runs of a
+ * pack in one read), so with the same checks a restore makes (each chunk's
+ * AEAD tag under its id, its size, the whole-stream SHA-256), and writes
+ * nothing: restore --verify-first. What passes here restores. The first
+ * damaged or missing chunk is TSARC_ECORRUPT naming it and the stream.
+ * (check --read-data also recomputes each chunk's id.)
  */
 int tsarc_stream_verify(tsarc_repo *repo, const tsarc_stream *st, unsigned parallel);
 

@@ -302,6 +302,27 @@ static void test_dump_reads_runs(void **state)
 	tsarc_snapshot_free(snap);
 }
 
+/* restore --verify-first reads what a restore would, the same way: runs
+ * of a pack in one read, not a request per chunk (from S3 that was 43 s
+ * a GiB against 5.7 s for the dump). */
+static void test_verify_reads_runs(void **state)
+{
+	tsarc_snapshot *snap = NULL;
+	unsigned long gets;
+	size_t packs = 0;
+
+	(void)state;
+	assert_int_equal(tsarc_snapshot_load(repo, snap_id, &snap), 0);
+	assert_int_equal(tsarc_store_list(repo->store, TSARC_OBJ_DATA, count_listed, &packs), 0);
+	counting_store_reset(cnt);
+	assert_int_equal(tsarc_stream_verify(repo, &snap->streams[0], 0), 0);
+	gets = counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_DATA);
+	assert_true(gets > 0);
+	assert_true(gets <= 2 * packs);
+	assert_true(2 * packs < snap->streams[0].nchunks);
+	tsarc_snapshot_free(snap);
+}
+
 /* Replaces pack `name` by its bytes changed by `change`, returning the
  * original for put_back. */
 static tsarc_buf damage_pack(const uint8_t pack[TSARC_ID_LEN], char *name, void (*change)(tsarc_buf *, uint32_t), uint32_t at)
@@ -450,5 +471,6 @@ TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_lying_offset),
 	cmocka_unit_test(test_chunk_in_the_wrong_pack),
 	cmocka_unit_test(test_dump_reads_runs),
+	cmocka_unit_test(test_verify_reads_runs),
 	cmocka_unit_test(test_damage_inside_a_run),
 	cmocka_unit_test(test_lying_length_inside_a_run))
