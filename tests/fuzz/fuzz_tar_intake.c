@@ -51,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512];
 
 	atomic_init(&stop, 0);
+	err[0] = '\0'; /* a refusal without a message must show as one */
 	if (!t || in < 0 || out < 0)
 		abort();
 	/* The stderr lines, before "--". */
@@ -69,8 +70,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = tsarc_tar_intake(in, out, t, &stop, err, sizeof(err));
 	if (rc == 0)
 		check_output(out);
-	else if (rc != TSARC_ECORRUPT || !err[0])
+	else if (rc != TSARC_ECORRUPT || !err[0]) {
+		/* What it said: a scratch space or memory failure reads as
+		 * such, not as a crash to hunt. */
+		fprintf(stderr, "fuzz_tar_intake: %s (%d): %s\n", tsarc_strerror(rc), rc, err);
 		abort();
+	}
 	close(in);
 	close(out);
 	tsarc_tar_stderr_free(t);

@@ -3,15 +3,69 @@
  * argument is a file or a folder of files (the corpus). Then feeds a few
  * thousand mutations of each input, deterministically, so a plain ctest
  * run still explores beyond the corpus.
+ *
+ * A target says a finding by abort(). One seen once in many runs must be
+ * replayable: on SIGABRT the input that was running is named and saved
+ * as crash-TARGET in the working folder (ctest's: the build's tests/),
+ * so `TARGET crash-TARGET` runs it again alone.
  */
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The input being run, for the SIGABRT handler (set before each run). */
+static char g_crash_path[4096];
+static char g_what[4200];
+static const uint8_t *volatile g_input;
+static volatile size_t g_input_len;
+
+static void say(const char *s)
+{
+	if (write(2, s, strlen(s)) < 0)
+		return;
+}
+
+/* Async-signal-safe: write(2) and open(2) only. */
+static void on_abort(int sig)
+{
+	const uint8_t *p = g_input;
+	size_t len = g_input_len;
+	int fd;
+
+	say("fuzz replay: aborted on ");
+	say(g_what);
+	if (p && (fd = open(g_crash_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) >= 0) {
+		while (len) {
+			ssize_t n = write(fd, p, len);
+			if (n <= 0)
+				break;
+			p += n;
+			len -= (size_t)n;
+		}
+		close(fd);
+		say("; the input is saved as ");
+		say(g_crash_path);
+	}
+	say("\n");
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void run_one(const uint8_t *data, size_t len)
+{
+	g_input_len = len;
+	g_input = data;
+	LLVMFuzzerTestOneInput(data, len);
+	g_input = NULL;
+}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -42,7 +96,8 @@ static void run_file(const char *path)
 	if (!buf || !mut || fread(buf, 1, (size_t)len, f) != (size_t)len)
 		exit(2);
 	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)len);
+	snprintf(g_what, sizeof(g_what), "%s", path);
+	run_one(buf, (size_t)len);
 	for (i = 0; i < 2000; i++) {
 		size_t n = (size_t)len;
 		memcpy(mut, buf, n);
@@ -69,7 +124,8 @@ static void run_file(const char *path)
 					mut[next() % n] = "\"{}[]0-9e,:\\\x00\xff"[next() % 14];
 			}
 		}
-		LLVMFuzzerTestOneInput(mut, n);
+		snprintf(g_what, sizeof(g_what), "%s, mutation %d", path, i);
+		run_one(mut, n);
 	}
 	free(buf);
 	free(mut);
@@ -77,8 +133,11 @@ static void run_file(const char *path)
 
 int main(int argc, char **argv)
 {
+	const char *self = strrchr(argv[0], '/');
 	int i, files = 0;
 
+	snprintf(g_crash_path, sizeof(g_crash_path), "crash-%s", self ? self + 1 : argv[0]);
+	signal(SIGABRT, on_abort);
 	for (i = 1; i < argc; i++) {
 		struct stat sb;
 		if (stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
