@@ -49,14 +49,14 @@ enum slot_state { SLOT_FREE, SLOT_BUSY, SLOT_READY, SLOT_FAILED };
  * RESOLVE chunks at a time, their ids sorted: one read and authentication
  * of each block of the index table they fall in, instead of one per chunk.
  */
-#define RUN_PLAIN (1024u * 1024u)
+#define RUN_PLAIN TSARC_PACK_RUN_MAX
 /* The plaintext of all the runs in flight together: a store with many
  * requests in flight (S3: 16, so 32 runs) gets shorter runs (512 KiB), so
  * that a dump's peak memory stays where it was (measured on RGW: 46.5 MiB,
  * as with a request per chunk; 1 MiB runs there took 61 MiB). */
 #define RUN_WINDOW_BYTES (16u * 1024u * 1024u)
 #define RUN_PLAIN_MIN (64u * 1024u)
-#define RUN_GAP (64u * 1024u)
+#define RUN_GAP TSARC_PACK_RUN_GAP
 #define RUN_CHUNKS 128
 #define RESOLVE 2048
 

@@ -326,6 +326,21 @@ int tsarc_pack_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	return tsarc_error_restore(&first);
 }
 
+int tsarc_pack_get_range(const tsarc_repo *repo, const char *name, uint64_t off, uint64_t len,
+	tsarc_buf *out)
+{
+	int rc;
+
+	tsarc_buf_clear(out);
+	out->max = 0;
+	if ((rc = tsarc_store_get(repo->store, TSARC_OBJ_DATA, name, off, len, out)))
+		return rc;
+	if (out->size != len)
+		return tsarc_error_set(TSARC_ECORRUPT, "pack %.16s ends before offset %llu",
+			name, (unsigned long long)(off + len));
+	return 0;
+}
+
 int tsarc_pack_read_span(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t pack[TSARC_ID_LEN], uint32_t span_off, uint32_t span_len,
 	const tsarc_chunk_ref *chunks, const uint32_t *offsets, const uint32_t *lengths,
@@ -340,13 +355,8 @@ int tsarc_pack_read_span(const tsarc_repo *repo, tsarc_codec *codec,
 		if (offsets[i] < span_off || (uint64_t)offsets[i] + lengths[i] >
 			(uint64_t)span_off + span_len)
 			return tsarc_error_set(TSARC_EINVAL, "chunk %zu is outside the span", i);
-	tsarc_buf_clear(sealed);
-	sealed->max = 0;
-	if ((rc = tsarc_store_get(repo->store, TSARC_OBJ_DATA, name, span_off, span_len, sealed)))
+	if ((rc = tsarc_pack_get_range(repo, name, span_off, span_len, sealed)))
 		return rc;
-	if (sealed->size != span_len)
-		return tsarc_error_set(TSARC_ECORRUPT, "pack %.16s ends before offset %llu",
-			name, (unsigned long long)span_off + span_len);
 	for (i = 0; i < count; i++) {
 		if ((rc = tsarc_repo_open_chunk_to(repo, codec, chunks[i].id,
 			     sealed->ptr + (offsets[i] - span_off), lengths[i], chunks[i].size, 0,

@@ -116,6 +116,21 @@ int tsarc_pack_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out);
 
 /*
+ * Reading many blobs of a pack at once (a dump's runs, a repack's live
+ * blobs): one range read of a span that may hold up to TSARC_PACK_RUN_GAP
+ * bytes of other blobs between two wanted ones, read for nothing, and up
+ * to TSARC_PACK_RUN_MAX bytes of what is wanted, so that memory stays what
+ * format 1's chunks of 1 MiB took.
+ */
+#define TSARC_PACK_RUN_MAX (1024u * 1024u)
+#define TSARC_PACK_RUN_GAP (64u * 1024u)
+
+/* Reads [off, off + len) of the pack `name` (hex) into `out` (emptied
+ * first); a pack that ends before is TSARC_ECORRUPT naming it. */
+int tsarc_pack_get_range(const tsarc_repo *repo, const char *name, uint64_t off, uint64_t len,
+	tsarc_buf *out);
+
+/*
  * Reads chunks[0..count), whose blobs lie at offsets[] (sealed lengths[])
  * within [span_off, span_off + span_len) of `pack`, with one range read of
  * that span, and opens each (without recomputing its id) into `out`, one

@@ -41,7 +41,6 @@
 #include "packer.h"
 #include "tsarc/errors.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -313,29 +312,31 @@ static int first_action(const pack_info *p, int64_t oldest_shared, unsigned max_
 	return KEEP;
 }
 
+/* A pack kept as it is that is under half the pack size. */
+static int small_kept(const prune_pack *pp, const pack_info *p)
+{
+	return p->action == KEEP && p->listed->size < pp->repo->pack_size / 2;
+}
+
 /* Small packs kept as they are go to be combined when there are enough of
  * them: copying one small pack into another gains nothing. */
 static void combine_small(prune_pack *pp)
 {
-	uint64_t half = pp->repo->pack_size / 2, bytes = 0;
+	uint64_t bytes = 0;
 	size_t i, n = 0;
 
-	for (i = 0; i < pp->np; i++) {
-		const pack_info *p = &pp->packs[i];
-		if (p->action == KEEP && p->listed->size < half) {
+	for (i = 0; i < pp->np; i++)
+		if (small_kept(pp, &pp->packs[i])) {
 			n++;
-			bytes += p->listed->size;
+			bytes += pp->packs[i].listed->size;
 		}
-	}
 	if (n < 2 || (n < TSARC_PRUNE_SMALL_PACKS && bytes < pp->repo->pack_size))
 		return;
-	for (i = 0; i < pp->np; i++) {
-		pack_info *p = &pp->packs[i];
-		if (p->action == KEEP && p->listed->size < half) {
-			p->action = REPACK;
-			p->small = 1;
+	for (i = 0; i < pp->np; i++)
+		if (small_kept(pp, &pp->packs[i])) {
+			pp->packs[i].action = REPACK;
+			pp->packs[i].small = 1;
 		}
-	}
 }
 
 /*
@@ -452,12 +453,9 @@ static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 	return 0;
 }
 
-/* A repack reads a pack's live blobs in runs: one range read for blobs
- * at most RUN_GAP apart, up to RUN_MAX bytes (or one blob, whatever its
- * size), so its memory does not grow with the pack size. */
-#define RUN_MAX (1024u * 1024u)
-#define RUN_GAP (64u * 1024u)
-
+/* A repack reads a pack's live blobs in runs (pack.h: TSARC_PACK_RUN_*;
+ * one blob alone, whatever its size), so its memory does not grow with
+ * the pack size. */
 /* The live records of pack i from position k of `order` on that one read
  * takes: returns the position past them, the bytes they span in *span. */
 static size_t run_end(const prune_pack *pp, const pack_info *p, size_t k, uint64_t *span)
@@ -470,8 +468,8 @@ static size_t run_end(const prune_pack *pp, const pack_info *p, size_t k, uint64
 		const tsarc_index_rec *r = &pp->recs[pp->order[j]];
 		if (pp->live[pp->order[j]] != LIVE_YES)
 			continue;
-		if (r->offset < end || r->offset - end > RUN_GAP ||
-			(uint64_t)r->offset + r->length - start > RUN_MAX)
+		if (r->offset < end || r->offset - end > TSARC_PACK_RUN_GAP ||
+			(uint64_t)r->offset + r->length - start > TSARC_PACK_RUN_MAX)
 			break;
 		end = (uint64_t)r->offset + r->length;
 	}
@@ -497,13 +495,7 @@ static int repack_one(prune_pack *pp, tsarc_packer *pk, size_t i, tsarc_buf *dat
 			continue;
 		}
 		next = run_end(pp, p, k, &span);
-		tsarc_buf_clear(data);
-		data->max = 0;
-		rc = tsarc_store_get(pp->repo->store, TSARC_OBJ_DATA, hex, first->offset, span, data);
-		if (!rc && data->size != span)
-			rc = tsarc_error_set(TSARC_ECORRUPT, "pack %.16s ends before offset %" PRIu64
-				" where the index places a chunk", hex, first->offset + span);
-		if (rc) {
+		if ((rc = tsarc_pack_get_range(pp->repo, hex, first->offset, span, data))) {
 			tsarc_error_prefix("repacking pack %.16s", hex);
 			return rc;
 		}
