@@ -167,8 +167,8 @@ static size_t take_run(extractor *x, size_t first, run *r)
 	r->lengths[0] = h->length;
 	r->plain = h->plain;
 	lo = h->offset;
-	hi = sum = (uint64_t)h->offset + h->length;
-	sum -= lo;
+	hi = (uint64_t)h->offset + h->length;
+	sum = h->length; /* the bytes wanted in the span [lo, hi) */
 	while (count < RUN_CHUNKS && i + count < x->res_n && x->res_ok[i + count]) {
 		uint64_t nlo, nhi;
 		h = &x->res_hit[i + count];
@@ -429,9 +429,12 @@ static int discard(void *payload, const uint8_t *data, size_t len)
 int tsarc_stream_verify(tsarc_repo *repo, const tsarc_stream *st, unsigned parallel)
 {
 	int rc = tsarc_stream_extract(repo, st, discard, NULL, parallel);
+	char named[300];
 
-	/* A chunk's error names the chunk (and its pack), not the stream. */
-	if (rc && !strstr(tsarc_error_last()->message, st->name))
-		tsarc_error_prefix("stream '%s'", st->name);
+	/* A chunk's error names the chunk (and its pack), not the stream; the
+	 * whole-stream digest's starts with it. */
+	snprintf(named, sizeof(named), "stream '%s'", st->name);
+	if (rc && strncmp(tsarc_error_last()->message, named, strlen(named)))
+		tsarc_error_prefix("%s", named);
 	return rc;
 }
