@@ -334,6 +334,27 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 	return 0;
 }
 
+/*
+ * Whether a failed filter's input had ended, read without waiting: at its
+ * end the producer had finished on its own, and a failure of its explains
+ * the filter's (a truncated archive); with bytes left, or none yet, the
+ * filter quit first, and the closed pipe the producer meets next (EPIPE,
+ * SIGPIPE) is tsarc's doing, not news.
+ */
+static int input_ended(int fd)
+{
+	char byte;
+	ssize_t n;
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return 1; /* unknown: the producer's failure is kept */
+	do
+		n = read(fd, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	return n == 0 || (n < 0 && errno != EAGAIN);
+}
+
 static void *writer_main(void *arg)
 {
 	tsarc_proc *p = arg;
@@ -344,10 +365,11 @@ static void *writer_main(void *arg)
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
-	if (p->filter_fn)
+	if (p->filter_fn) {
 		p->writer_rc = p->filter_fn(p->filter_in, p->writer_fd, p->writer_ctx, &p->stop,
 			p->writer_err, sizeof(p->writer_err));
-	else
+		p->filter_quit_early = p->writer_rc && !input_ended(p->filter_in);
+	} else
 		p->writer_rc = p->writer_fn(p->writer_fd, p->writer_ctx, &p->stop, p->writer_err,
 			sizeof(p->writer_err));
 	close_fd(&p->writer_fd);

@@ -43,6 +43,7 @@ typedef struct tsarc_proc {
 	tsarc_writer_fn writer_fn;
 	tsarc_filter_fn filter_fn; /* a filter instead of writer_fn */
 	int filter_in;             /* the filter's input, owned by its producer */
+	int filter_quit_early;     /* it failed before its input ended */
 	void *writer_ctx;
 	int writer_fd;
 	int writer_rc;

@@ -231,7 +231,14 @@ static int run_component(run *r, slot *s)
 				tsarc_error_save(&engine);
 				rc = frc;
 			}
-			prc = tsarc_proc_finish(&s->proc, what);
+			if (frc && s->filter.filter_quit_early) {
+				/* It quit while the producer still wrote: the
+				 * pipe the producer then finds closed is no news. */
+				tsarc_proc_kill(&s->proc);
+				tsarc_proc_finish(&s->proc, what);
+				prc = 0;
+			} else
+				prc = tsarc_proc_finish(&s->proc, what);
 			/* A status the producer's own stderr explained as warnings
 			 * (files that changed while tar read them). */
 			if (prc && !rc && prod.exit_ok && s->proc.status != -1 &&

@@ -135,4 +135,36 @@ live_tree 'echo "tar: ./big: something tsarc does not know" >&2'
 t backup --repo "$REPO" --config "$WORK/kube.json"
 [ "$RC" -ne 0 ] || fail "a backup whose tar said something unknown and exited 1 succeeded"
 expect_err "something tsarc does not know" "tar's message is not shown"
+
+info "a damaged archive from the pod's tar: the damage is the error, not the pipe it broke"
+# A tar that writes one good entry, a header that is not one, then much
+# more, and says what GNU tar says when its output is closed: the intake
+# stops at the damage while tar still writes, so tar's broken pipe is what
+# tsarc did to it, not what went wrong.
+FAKETAR=$WORK/faketar
+mkdir -p "$FAKETAR"
+cat >"$FAKETAR/tar" <<'PY'
+#!/usr/bin/env python3
+import sys, tarfile
+good = tarfile.TarInfo("./a.txt"); good.size = 6
+out = sys.stdout.buffer
+try:
+    out.write(good.tobuf(tarfile.USTAR_FORMAT) + b"hello\n".ljust(512, b"\0"))
+    out.write(b"not a tar header".ljust(512, b"x"))
+    for _ in range(512):
+        out.write(b"y" * 65536)
+    out.flush()
+except BrokenPipeError:
+    sys.stderr.write("tar: -: Cannot write: Broken pipe\ntar: Error is not recoverable: exiting now\n")
+    sys.stderr.flush()
+    import os; os._exit(2)
+PY
+chmod +x "$FAKETAR/tar"
+fake_pod "{\"PATH\": \"$FAKETAR:$PATH\"}"
+live_tree
+t backup --repo "$REPO" --config "$WORK/kube.json"
+fake_pod
+[ "$RC" -ne 0 ] || fail "a backup of a damaged archive succeeded"
+expect_err "the pod's tar archive" "the archive's damage is not the error"
+grep -q "Broken pipe" "$ERR" && fail "the error is tar's broken pipe, which tsarc caused: $(cat "$ERR")"
 info "OK"
