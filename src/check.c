@@ -1,13 +1,11 @@
 #include "check.h"
 #include "grow.h"
 #include "chunkset.h"
-#include "extract.h"
-#include "parallel.h"
+#include "check_read.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
 
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +20,6 @@ typedef struct check_ctx {
 	tsarc_check_report_fn report;
 	void *payload;
 	tsarc_check_result *res;
-	pthread_mutex_t lock;
 	unique_ref *refs;
 	size_t nrefs;
 	size_t *to_read;
@@ -68,30 +65,13 @@ static void snapshot_unreadable(const char *id, int code, const char *msg, void 
 	problem(c, "snapshot", id, NULL, NULL, code, msg);
 }
 
-static void *reader_new(void *ctx)
+static void read_damaged(size_t i, const char *msg, void *payload)
 {
-	return tsarc_chunk_reader_new(((check_ctx *)ctx)->repo);
-}
-
-static int read_one(size_t i, void *ctx, void *worker)
-{
-	check_ctx *c = ctx;
-	tsarc_chunk_reader *r = worker;
+	check_ctx *c = payload;
 	unique_ref *u = &c->refs[c->to_read[i]];
-	int rc = tsarc_repo_read_chunk(c->repo, r->codec, u->ref.id, u->ref.size, 1,
-		&r->sealed, &r->scratch, &r->plain);
 
-	pthread_mutex_lock(&c->lock);
-	c->res->chunks_read++;
-	c->res->bytes_read += r->sealed.size;
-	pthread_mutex_unlock(&c->lock);
-	if (rc == TSARC_ECORRUPT) {
-		/* Damage is a finding, not a reason to stop reading the rest. */
-		u->bad = 1;
-		snprintf(u->msg, sizeof(u->msg), "%s", tsarc_error_last()->message);
-		return 0;
-	}
-	return rc;
+	u->bad = 1;
+	snprintf(u->msg, sizeof(u->msg), "%s", msg);
 }
 
 /*
@@ -165,6 +145,7 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 	tsarc_check_options defaults;
 	tsarc_chunkset *stored = NULL, *seen = NULL;
 	tsarc_snapshot **snaps = NULL;
+	const tsarc_chunk_ref **wanted = NULL;
 	size_t nsnaps = 0, i, s, k, cap = 0;
 	check_ctx c;
 	int rc;
@@ -179,7 +160,6 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 	c.report = report;
 	c.payload = payload;
 	c.res = result;
-	pthread_mutex_init(&c.lock, NULL);
 
 	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_KEY, check_key, &c)))
 		goto done;
@@ -261,17 +241,18 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 		? result->chunks_stored - (c.nrefs - result->chunks_missing) : 0;
 
 	if (opts->read_data) {
-		if (c.nrefs && !(c.to_read = malloc(c.nrefs * sizeof(size_t)))) {
+		if (c.nrefs && (!(c.to_read = malloc(c.nrefs * sizeof(size_t))) ||
+				       !(wanted = malloc(c.nrefs * sizeof(*wanted))))) {
 			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 			goto done;
 		}
 		for (k = 0; k < c.nrefs; k++)
-			if (!c.refs[k].bad && selected(opts, &c.refs[k]))
+			if (!c.refs[k].bad && selected(opts, &c.refs[k])) {
+				wanted[c.nread] = &c.refs[k].ref;
 				c.to_read[c.nread++] = k;
-		rc = tsarc_parallel_for(c.nread, opts->parallel ? opts->parallel
-			: (repo->store->max_inflight < 2 ? 2 : repo->store->max_inflight),
-			read_one, &c, reader_new, tsarc_chunk_reader_free);
-		if (rc)
+			}
+		if ((rc = tsarc_check_read_chunks(repo, wanted, c.nread, opts->parallel,
+			     read_damaged, &c, &result->chunks_read, &result->bytes_read)))
 			goto done;
 		for (k = 0; k < c.nread; k++) {
 			unique_ref *u = &c.refs[c.to_read[k]];
@@ -293,6 +274,6 @@ done:
 	tsarc_chunkset_free(seen);
 	free(c.refs);
 	free(c.to_read);
-	pthread_mutex_destroy(&c.lock);
+	free(wanted);
 	return rc;
 }

@@ -223,7 +223,7 @@ static int fetch(extractor *x, tsarc_codec *codec, slot *s, const run *r, tsarc_
 		if ((rc = tsarc_buf_grow(&s->data, r->plain)))
 			return rc;
 		rc = tsarc_pack_read_span(x->repo, codec, r->pack, r->span_off, r->span_len,
-			&x->st->chunks[s->first], r->offsets, r->lengths, s->count, sealed,
+			&x->st->chunks[s->first], r->offsets, r->lengths, s->count, 0, sealed,
 			scratch, s->data.ptr);
 		if (!rc) {
 			s->data.size = r->plain;

@@ -344,7 +344,7 @@ int tsarc_pack_get_range(const tsarc_repo *repo, const char *name, uint64_t off,
 int tsarc_pack_read_span(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t pack[TSARC_ID_LEN], uint32_t span_off, uint32_t span_len,
 	const tsarc_chunk_ref *chunks, const uint32_t *offsets, const uint32_t *lengths,
-	size_t count, tsarc_buf *sealed, tsarc_buf *scratch, uint8_t *out)
+	size_t count, int check_id, tsarc_buf *sealed, tsarc_buf *scratch, uint8_t *out)
 {
 	char name[TSARC_ID_HEX_LEN + 1];
 	size_t i;
@@ -359,8 +359,8 @@ int tsarc_pack_read_span(const tsarc_repo *repo, tsarc_codec *codec,
 		return rc;
 	for (i = 0; i < count; i++) {
 		if ((rc = tsarc_repo_open_chunk_to(repo, codec, chunks[i].id,
-			     sealed->ptr + (offsets[i] - span_off), lengths[i], chunks[i].size, 0,
-			     scratch, out)))
+			     sealed->ptr + (offsets[i] - span_off), lengths[i], chunks[i].size,
+			     check_id, scratch, out)))
 			return rc;
 		out += chunks[i].size;
 	}

@@ -133,8 +133,9 @@ int tsarc_pack_get_range(const tsarc_repo *repo, const char *name, uint64_t off,
 /*
  * Reads chunks[0..count), whose blobs lie at offsets[] (sealed lengths[])
  * within [span_off, span_off + span_len) of `pack`, with one range read of
- * that span, and opens each (without recomputing its id) into `out`, one
- * after the other (chunks[i].size bytes each). Each blob is still
+ * that span, and opens each into `out` (its id recomputed from the
+ * plaintext when check_id), one after the other (chunks[i].size bytes
+ * each). Each blob is still
  * authenticated alone, with its own id as associated data, wherever the
  * index says it is. Any failure is returned as it is: the caller reads
  * those chunks again one by one (tsarc_pack_read_chunk), which tries every
@@ -143,6 +144,6 @@ int tsarc_pack_get_range(const tsarc_repo *repo, const char *name, uint64_t off,
 int tsarc_pack_read_span(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t pack[TSARC_ID_LEN], uint32_t span_off, uint32_t span_len,
 	const tsarc_chunk_ref *chunks, const uint32_t *offsets, const uint32_t *lengths,
-	size_t count, tsarc_buf *sealed, tsarc_buf *scratch, uint8_t *out);
+	size_t count, int check_id, tsarc_buf *sealed, tsarc_buf *scratch, uint8_t *out);
 
 #endif

@@ -86,13 +86,34 @@ static int extract(tsarc_snapshot **snap_out)
 	return rc;
 }
 
-static void check(tsarc_check_result *res)
+/* The first chunk check named damaged (hex), and how many it named. */
+typedef struct damaged_seen {
+	char first[TSARC_ID_HEX_LEN + 1];
+	size_t n;
+} damaged_seen;
+
+static void note_damaged(const tsarc_check_problem *p, void *payload)
+{
+	damaged_seen *d = payload;
+
+	if (strcmp(p->what, "chunk") || !p->object)
+		return;
+	if (!d->n++)
+		snprintf(d->first, sizeof(d->first), "%s", p->object);
+}
+
+static void check_with(int read_data, tsarc_check_result *res, damaged_seen *d)
 {
 	tsarc_check_options o;
 
 	memset(&o, 0, sizeof(o));
-	o.read_data = 1;
-	assert_int_equal(tsarc_check(repo, &o, NULL, NULL, res), 0);
+	o.read_data = read_data;
+	assert_int_equal(tsarc_check(repo, &o, d ? note_damaged : NULL, d, res), 0);
+}
+
+static void check(tsarc_check_result *res)
+{
+	check_with(1, res, NULL);
 }
 
 static void test_round_trip_in_packs(void **state)
@@ -305,6 +326,22 @@ static void test_dump_and_verify_read_runs(void **state)
 		assert_true(gets > 0);
 		assert_true(gets <= 2 * packs);
 	}
+	/* check --read-data: what it reads beyond the packs' tables of
+	 * contents (which check without it reads too), by runs as well. */
+	{
+		tsarc_check_result res;
+		unsigned long tocs;
+		counting_store_reset(cnt);
+		check_with(0, &res, NULL);
+		tocs = counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_DATA);
+		counting_store_reset(cnt);
+		check_with(1, &res, NULL);
+		gets = counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_DATA);
+		assert_int_equal(res.chunks_read, snap->streams[0].nchunks);
+		assert_int_equal(res.chunks_damaged, 0);
+		assert_true(gets > tocs);
+		assert_true(gets - tocs <= 2 * packs);
+	}
 	tsarc_snapshot_free(snap);
 }
 
@@ -386,6 +423,17 @@ static void test_damage_inside_a_run(void **state)
 	orig = damage_pack(r.pack, name, flip_at, at);
 	expect_corrupt_naming(hex, "authentication failed");
 	assert_non_null(strstr(tsarc_error_last()->message, "pack"));
+	{
+		/* check --read-data reads it inside a run too: that one chunk
+		 * named damaged, every other read. */
+		tsarc_check_result res;
+		damaged_seen d = {"", 0};
+		check_with(1, &res, &d);
+		assert_int_equal(res.chunks_damaged, 1);
+		assert_int_equal(d.n, 1);
+		assert_int_equal(strncmp(d.first, hex, 16), 0);
+		assert_int_equal(res.chunks_read, snap->streams[0].nchunks);
+	}
 	put_back(name, &orig);
 	tsarc_snapshot_free(snap);
 }
