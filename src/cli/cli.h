@@ -2,6 +2,7 @@
 #define TSARC_CLI_H
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include "repo.h"
 
@@ -57,9 +58,6 @@ typedef struct cli_common {
 	{"quiet", no_argument, NULL, 'q'},                           \
 	{"help", no_argument, NULL, 'h'}
 
-/* The options of a command that has none of its own. */
-extern const struct option cli_common_longopts[];
-
 #define CLI_COMMON_HELP                                                         \
 	"Common options:\n"                                                     \
 	"  -r, --repo URL           repository: a path, s3:http(s)://host[:port]/bucket[/prefix]\n" \
@@ -94,13 +92,30 @@ extern const struct option cli_common_longopts[];
 /* Handles a command's own option: 0 when taken, else an exit code. */
 typedef int (*own_option_fn)(int opt, const char *arg, void *state);
 
+/* How an own option is taken: by the command's own_option_fn, or stored at
+ * `at` in the state cli_start is handed: the argument as given (a
+ * const char *), or 1 (an int) for a flag. */
+typedef enum { CLI_OWN, CLI_STRING, CLI_FLAG } cli_take;
+
+/* One of a command's own options: getopt_long's row and the option's lines
+ * in --help come from this one place. A row without a name is text of the
+ * help, printed as it is (a heading, or prose after the options); a row of
+ * zeros ends the table. */
+typedef struct cli_option {
+	const char *name; /* the long name */
+	int id;           /* what getopt_long returns; a letter is the short name too */
+	const char *arg;  /* the argument's name in the help; NULL: takes none */
+	const char *help; /* a "\n" goes on below the first line's text */
+	cli_take take;
+	size_t at;        /* CLI_STRING, CLI_FLAG: offsetof the field in the state */
+} cli_option;
+
 /* What a command takes on its command line. */
 typedef struct cli_command {
 	const char *name;
-	const char *help;
-	const struct option *longopts; /* its own, then CLI_COMMON_OPTIONS */
-	const char *shortopts;
-	own_option_fn own;             /* NULL: none of its own */
+	const char *help;           /* usage and prose, up to its options' lines */
+	const cli_option *options;  /* its own (NULL: none); the common ones follow */
+	own_option_fn own;          /* for the CLI_OWN ones */
 	/* The operands after the options: exactly `operands` of them, else
 	 * the usage error `operands_usage` ("unexpected argument" when it
 	 * takes none); CLI_ANY_OPERANDS: the command checks them itself. */
@@ -111,18 +126,16 @@ typedef struct cli_command {
 
 /* What cli_start returns when the command goes on. */
 #define CLI_GO_ON (-1)
-/* Parses the common options and the command's own (`state` is handed to
- * its own_option_fn), then checks the operands. Returns CLI_GO_ON, or the
+/* Parses the common options and the command's own (`state` is where its
+ * CLI_STRING and CLI_FLAG options are stored, and is handed to its
+ * own_option_fn), then checks the operands; --help prints cmd->help, its
+ * options' lines and the common options'. Returns CLI_GO_ON, or the
  * exit code to return at once (EXIT_OK after --help). */
 int cli_start(const cli_command *cmd, int argc, char **argv, cli_common *c, void *state);
 /* cli_start, then the repository opened (cli_open_repo) into *repo; a
  * failure to open it is reported (cli_fail) and its exit code returned. */
 int cli_start_repo(const cli_command *cmd, int argc, char **argv, cli_common *c, void *state,
 	tsarc_repo **repo);
-
-/* An own_option_fn for a command whose one own option is a flag: sets the
- * int that `state` points to. */
-int cli_flag_option(int opt, const char *arg, void *state);
 
 /* Prints the thread's last error and returns the exit code for `rc`. */
 int cli_fail(int rc);

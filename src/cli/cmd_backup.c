@@ -34,17 +34,7 @@ static const char BACKUP_HELP[] =
 	"The snapshot is written only after every chunk is stored, so an\n"
 	"interrupted backup leaves none.\n"
 	"\n"
-	"Options:\n"
-	"  -c, --config FILE        back up the deployment FILE describes\n"
-	"      --parallel N         components backed up at once (default: the config's, or 4)\n"
-	"      --print-config       print the effective configuration (profile + FILE) and exit\n"
-	"      --stdin              read the stream from standard input\n"
-	"  -n, --name NAME          the stream's name in the snapshot (e.g. system-mysql.sql)\n"
-	"      --kind KIND          what the stream is (default: stdin)\n"
-	"  -t, --tag TAG            a tag for the snapshot (repeatable)\n"
-	"      --host HOST          the host name to record (default: this machine's)\n"
-	"      --time TIME          the time to record, RFC 3339 (default: now, UTC)\n"
-	CLI_COMMON_HELP;
+	"Options:\n";
 
 typedef struct backup_state {
 	int use_stdin;
@@ -59,35 +49,38 @@ typedef struct backup_state {
 	size_t ntags;
 } backup_state;
 
+static const cli_option BACKUP_OPTIONS[] = {
+	{"config", 'c', "FILE", "back up the deployment FILE describes",
+		CLI_STRING, offsetof(backup_state, config)},
+	{"parallel", 5, "N", "components backed up at once (default: the config's, or 4)",
+		CLI_OWN, 0},
+	{"print-config", 6, NULL, "print the effective configuration (profile + FILE) and exit",
+		CLI_FLAG, offsetof(backup_state, print_config)},
+	{"stdin", 1, NULL, "read the stream from standard input",
+		CLI_FLAG, offsetof(backup_state, use_stdin)},
+	{"name", 'n', "NAME", "the stream's name in the snapshot (e.g. system-mysql.sql)",
+		CLI_STRING, offsetof(backup_state, name)},
+	{"kind", 2, "KIND", "what the stream is (default: stdin)",
+		CLI_STRING, offsetof(backup_state, kind)},
+	{"tag", 't', "TAG", "a tag for the snapshot (repeatable)", CLI_OWN, 0},
+	{"host", 3, "HOST", "the host name to record (default: this machine's)",
+		CLI_STRING, offsetof(backup_state, host)},
+	{"time", 4, "TIME", "the time to record, RFC 3339 (default: now, UTC)",
+		CLI_STRING, offsetof(backup_state, time)},
+	{0},
+};
+
 static int backup_option(int opt, const char *arg, void *state)
 {
 	backup_state *s = state;
 
 	switch (opt) {
-	case 1:
-		s->use_stdin = 1;
-		return 0;
-	case 'n':
-		s->name = arg;
-		return 0;
-	case 2:
-		s->kind = arg;
-		return 0;
 	case 't':
 		if (s->ntags == MAX_TAGS)
 			return cli_usage_error("backup", "at most %d tags", MAX_TAGS);
 		if (!*arg)
 			return cli_usage_error("backup", "a tag cannot be empty");
 		s->tags[s->ntags++] = arg;
-		return 0;
-	case 3:
-		s->host = arg;
-		return 0;
-	case 4:
-		s->time = arg;
-		return 0;
-	case 'c':
-		s->config = arg;
 		return 0;
 	case 5: {
 		char *end;
@@ -97,9 +90,6 @@ static int backup_option(int opt, const char *arg, void *state)
 		s->parallel = (unsigned)v;
 		return 0;
 	}
-	case 6:
-		s->print_config = 1;
-		return 0;
 	}
 	return EXIT_USAGE;
 }
@@ -419,21 +409,8 @@ done:
 
 int cmd_backup(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"stdin", no_argument, NULL, 1},
-		{"name", required_argument, NULL, 'n'},
-		{"kind", required_argument, NULL, 2},
-		{"tag", required_argument, NULL, 't'},
-		{"host", required_argument, NULL, 3},
-		{"time", required_argument, NULL, 4},
-		{"config", required_argument, NULL, 'c'},
-		{"parallel", required_argument, NULL, 5},
-		{"print-config", no_argument, NULL, 6},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	static const cli_command cmd = {"backup", BACKUP_HELP, longopts, "r:qhn:t:c:",
-		backup_option, 0, NULL};
+	static const cli_command cmd = {"backup", BACKUP_HELP, BACKUP_OPTIONS, backup_option,
+		0, NULL};
 	backup_state s;
 	tsarc_backup_options o;
 	tsarc_backup_stats stats;
@@ -508,12 +485,11 @@ static const char DUMP_HELP[] =
 	"standard output. Every chunk is verified before it is written and the\n"
 	"whole stream's SHA-256 at the end; damage stops the dump with exit code 3.\n"
 	"Holds a shared lock, so no prune removes chunks while they are read.\n"
-	"\n"
-	CLI_COMMON_HELP;
+	"\n";
 
 int cmd_dump(int argc, char **argv)
 {
-	static const cli_command cmd = {"dump", DUMP_HELP, cli_common_longopts, "r:qh", NULL,
+	static const cli_command cmd = {"dump", DUMP_HELP, NULL, NULL,
 		2, "give a snapshot and a stream name"};
 	tsarc_repo *repo = NULL;
 	int rc;

@@ -25,25 +25,7 @@ static const char FORGET_HELP[] =
 	"snapshot (one that does not decrypt or parse) is kept by a policy and\n"
 	"named; give its id to remove it (prune refuses while one is left).\n"
 	"\n"
-	"Policy:\n"
-	"      --keep-last N        the N newest snapshots\n"
-	"      --keep-hourly N      the newest snapshot of each of the last N hours that have one\n"
-	"      --keep-daily N       ... days (UTC)\n"
-	"      --keep-weekly N      ... ISO weeks (Monday to Sunday, UTC)\n"
-	"      --keep-monthly N     ... months (UTC)\n"
-	"      --keep-yearly N      ... years (UTC)\n"
-	"                           (N = -1: no limit)\n"
-	"      --keep-within DUR    every snapshot within DUR of the newest (e.g. 7d, 36h, 2w, 1y6m)\n"
-	"      --keep-tag TAG       every snapshot with this tag (repeatable)\n"
-	"\n"
-	"Options:\n"
-	"      --group-by KEYS      host, tags, namespace, comma-separated, or '' for one group\n"
-	"                           (default: host)\n"
-	"  -n, --dry-run            show what would be removed; remove nothing (takes\n"
-	"                           only a shared lock, so running backups go on)\n"
-	"      --prune              run prune afterwards\n"
-	"      --max-unused N%      with --prune: see 'tsarc prune --help'\n"
-	CLI_COMMON_HELP;
+	"Policy:\n";
 
 typedef struct forget_state {
 	tsarc_keep_policy policy;
@@ -79,6 +61,28 @@ static int parse_count(const char *arg, int *out)
 	return 0;
 }
 
+static const cli_option FORGET_OPTIONS[] = {
+	{"keep-last", 1, "N", "the N newest snapshots", CLI_OWN, 0},
+	{"keep-hourly", 2, "N", "the newest snapshot of each of the last N hours that have one",
+		CLI_OWN, 0},
+	{"keep-daily", 3, "N", "... days (UTC)", CLI_OWN, 0},
+	{"keep-weekly", 4, "N", "... ISO weeks (Monday to Sunday, UTC)", CLI_OWN, 0},
+	{"keep-monthly", 5, "N", "... months (UTC)", CLI_OWN, 0},
+	{"keep-yearly", 6, "N", "... years (UTC)\n(N = -1: no limit)", CLI_OWN, 0},
+	{"keep-within", 7, "DUR",
+		"every snapshot within DUR of the newest (e.g. 7d, 36h, 2w, 1y6m)", CLI_OWN, 0},
+	{"keep-tag", 8, "TAG", "every snapshot with this tag (repeatable)", CLI_OWN, 0},
+	{NULL, 0, NULL, "\nOptions:\n", CLI_OWN, 0},
+	{"group-by", 9, "KEYS", "host, tags, namespace, comma-separated, or '' for one group\n"
+		"(default: host)", CLI_STRING, offsetof(forget_state, group_by)},
+	{"dry-run", 'n', NULL, "show what would be removed; remove nothing (takes\n"
+		"only a shared lock, so running backups go on)",
+		CLI_FLAG, offsetof(forget_state, dry_run)},
+	{"prune", 10, NULL, "run prune afterwards", CLI_FLAG, offsetof(forget_state, prune)},
+	{"max-unused", 11, "N%", "with --prune: see 'tsarc prune --help'", CLI_OWN, 0},
+	{0},
+};
+
 static int forget_option(int opt, const char *arg, void *state)
 {
 	forget_state *s = state;
@@ -99,15 +103,6 @@ static int forget_option(int opt, const char *arg, void *state)
 		if (s->policy.ntags == MAX_KEEP_TAGS)
 			return cli_usage_error("forget", "at most %d --keep-tag", MAX_KEEP_TAGS);
 		s->tags[s->policy.ntags++] = arg;
-		return 0;
-	case 9:
-		s->group_by = arg;
-		return 0;
-	case 'n':
-		s->dry_run = 1;
-		return 0;
-	case 10:
-		s->prune = 1;
 		return 0;
 	case 11:
 		return parse_max_unused("forget", arg, &s->max_unused);
@@ -455,23 +450,7 @@ static int is_damaged(const damaged_set *d, const char *id)
 
 int cmd_forget(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"keep-last", required_argument, NULL, 1},
-		{"keep-hourly", required_argument, NULL, 2},
-		{"keep-daily", required_argument, NULL, 3},
-		{"keep-weekly", required_argument, NULL, 4},
-		{"keep-monthly", required_argument, NULL, 5},
-		{"keep-yearly", required_argument, NULL, 6},
-		{"keep-within", required_argument, NULL, 7},
-		{"keep-tag", required_argument, NULL, 8},
-		{"group-by", required_argument, NULL, 9},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"prune", no_argument, NULL, 10},
-		{"max-unused", required_argument, NULL, 11},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	static const cli_command cmd = {"forget", FORGET_HELP, longopts, "r:qhn", forget_option,
+	static const cli_command cmd = {"forget", FORGET_HELP, FORGET_OPTIONS, forget_option,
 		CLI_ANY_OPERANDS, NULL};
 	forget_state s;
 	tsarc_snapshot **snaps = NULL;
@@ -662,38 +641,33 @@ static const char PRUNE_HELP[] =
 	"new packs, then deleted). The new index is stored before any pack or old\n"
 	"index object is removed.\n"
 	"\n"
-	"Options:\n"
-	"  -n, --dry-run            count what would be freed; remove nothing (takes\n"
-	"                           only a shared lock, so running backups go on)\n"
-	"      --max-unused N%      format 2: repack a pack with more than N% unused\n"
-	"                           bytes (0 to 100; default 5; 100: only delete\n"
-	"                           wholly unused packs)\n"
-	CLI_COMMON_HELP;
-
+	"Options:\n";
 typedef struct prune_state {
 	int dry_run;
 	unsigned max_unused;
 } prune_state;
 
+static const cli_option PRUNE_OPTIONS[] = {
+	{"dry-run", 'n', NULL, "count what would be freed; remove nothing (takes\n"
+		"only a shared lock, so running backups go on)",
+		CLI_FLAG, offsetof(prune_state, dry_run)},
+	{"max-unused", 1, "N%", "format 2: repack a pack with more than N% unused\n"
+		"bytes (0 to 100; default 5; 100: only delete\n"
+		"wholly unused packs)", CLI_OWN, 0},
+	{0},
+};
+
 static int prune_option(int opt, const char *arg, void *state)
 {
 	prune_state *s = state;
 
-	if (opt == 'n') {
-		s->dry_run = 1;
-		return 0;
-	}
-	if (opt == 1)
-		return parse_max_unused("prune", arg, &s->max_unused);
-	return EXIT_USAGE;
+	(void)opt;
+	return parse_max_unused("prune", arg, &s->max_unused);
 }
 
 int cmd_prune(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"dry-run", no_argument, NULL, 'n'}, {"max-unused", required_argument, NULL, 1},
-		CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-	static const cli_command cmd = {"prune", PRUNE_HELP, longopts, "r:qhn", prune_option, 0,
+	static const cli_command cmd = {"prune", PRUNE_HELP, PRUNE_OPTIONS, prune_option, 0,
 		NULL};
 	prune_state s = {0, TSARC_PRUNE_MAX_UNUSED_DEFAULT};
 	tsarc_repo *repo = NULL;
@@ -728,16 +702,17 @@ static const char UNLOCK_HELP[] =
 	"process's own. Lists the locks with --json. A backup whose lock was\n"
 	"removed writes no snapshot.\n"
 	"\n"
-	"Options:\n"
-	"      --remove-all         remove every lock, also live ones (dangerous)\n"
-	CLI_COMMON_HELP;
+	"Options:\n";
+
+/* Its state: whether to remove every lock. */
+static const cli_option UNLOCK_OPTIONS[] = {
+	{"remove-all", 1, NULL, "remove every lock, also live ones (dangerous)", CLI_FLAG, 0},
+	{0},
+};
 
 int cmd_unlock(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"remove-all", no_argument, NULL, 1}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-	static const cli_command cmd = {"unlock", UNLOCK_HELP, longopts, "r:qh", cli_flag_option,
-		0, NULL};
+	static const cli_command cmd = {"unlock", UNLOCK_HELP, UNLOCK_OPTIONS, NULL, 0, NULL};
 	tsarc_repo *repo = NULL;
 	tsarc_lock_info *infos = NULL;
 	size_t n = 0, removed = 0, i;

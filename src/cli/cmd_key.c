@@ -26,17 +26,13 @@ static const char KEY_HELP[] =
 	"The new password comes from --new-password-file, $TSARC_NEW_PASSWORD_FILE,\n"
 	"$TSARC_NEW_PASSWORD, or a prompt on a terminal; never from the command line.\n"
 	"\n"
-	"Options:\n"
-	"      --new-password-file F  read the new password from F\n"
-	CLI_COMMON_HELP;
+	"Options:\n";
 
-static int key_option(int opt, const char *arg, void *state)
-{
-	if (opt != 1)
-		return EXIT_USAGE;
-	*(const char **)state = arg;
-	return 0;
-}
+/* Its state: the --new-password-file. */
+static const cli_option KEY_OPTIONS[] = {
+	{"new-password-file", 1, "F", "read the new password from F", CLI_STRING, 0},
+	{0},
+};
 
 /* Prints what a change did, human or --json. */
 static int report(const cli_common *c, const char *action, const char *added,
@@ -83,11 +79,8 @@ static int key_list(const cli_common *c, tsarc_repo *repo)
 
 int cmd_key(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"new-password-file", required_argument, NULL, 1}, CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0}};
-	static const cli_command cmd = {"key", KEY_HELP, longopts, "r:qh", key_option,
-		CLI_ANY_OPERANDS, NULL};
+	static const cli_command cmd = {"key", KEY_HELP, KEY_OPTIONS, NULL, CLI_ANY_OPERANDS,
+		NULL};
 	char added[TSARC_ID_HEX_LEN + 1], removed[TSARC_ID_HEX_LEN + 1];
 	const char *new_file = NULL, *sub;
 	tsarc_repo *repo = NULL;

@@ -16,8 +16,7 @@ static const char REPAIR_HELP[] =
 	"Packs of a backup killed before it wrote its index are indexed too; a pack\n"
 	"whose table of contents does not open is reported and left out. Takes the\n"
 	"exclusive lock.\n"
-	"\n"
-	CLI_COMMON_HELP;
+	"\n";
 
 static void on_damaged(const char *pack, const char *msg, void *payload)
 {
@@ -27,8 +26,7 @@ static void on_damaged(const char *pack, const char *msg, void *payload)
 
 int cmd_repair(int argc, char **argv)
 {
-	static const cli_command cmd = {"repair", REPAIR_HELP, cli_common_longopts, "r:qh",
-		NULL, CLI_ANY_OPERANDS, NULL};
+	static const cli_command cmd = {"repair", REPAIR_HELP, NULL, NULL, CLI_ANY_OPERANDS, NULL};
 	tsarc_repair_result res;
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;

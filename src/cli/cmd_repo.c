@@ -23,24 +23,7 @@ static const char INIT_HELP[] =
 	"Creates a repository: a random master key (wrapped by a key derived from\n"
 	"the password with scrypt), a random chunk-id key and chunker seed.\n"
 	"\n"
-	"Options:\n"
-	"      --compression C      zstd (default) or zlib\n"
-	"      --level N            compression level (zstd 1-19, default 3; zlib 1-9, default 6)\n"
-	"      --chunk-min BYTES    smallest chunk (default 16384; format 1: 262144)\n"
-	"      --chunk-avg BYTES    average chunk, a power of two (default 65536;\n"
-	"                           format 1: 1048576)\n"
-	"      --chunk-max BYTES    largest chunk (default 262144; format 1: 4194304)\n"
-	"      --object-lock DAYS   S3 Object Lock: every object but locks is written\n"
-	"                           undeletable for DAYS (1-36500); the bucket must have\n"
-	"                           Object Lock (tsarc creates a missing one with it).\n"
-	"                           See docs/object-lock.md\n"
-	"      --object-lock-mode M compliance (default: nobody can delete before the\n"
-	"                           date) or governance (who may bypass governance can)\n"
-	"      --format N           repository format: 2 (default; chunks in packs found\n"
-	"                           through an index) or 1 (one object per chunk; read\n"
-	"                           and written by every tsarc)\n"
-	"      --pack-size BYTES    format 2: target size of a pack (default 16777216)\n"
-	CLI_COMMON_HELP;
+	"Options:\n";
 
 typedef struct init_state {
 	tsarc_repo_init_options o;
@@ -56,6 +39,27 @@ static int parse_u32(const char *arg, uint32_t *out)
 	*out = (uint32_t)v;
 	return 0;
 }
+
+static const cli_option INIT_OPTIONS[] = {
+	{"compression", 1, "C", "zstd (default) or zlib", CLI_OWN, 0},
+	{"level", 2, "N", "compression level (zstd 1-19, default 3; zlib 1-9, default 6)",
+		CLI_OWN, 0},
+	{"chunk-min", 3, "BYTES", "smallest chunk (default 16384; format 1: 262144)", CLI_OWN, 0},
+	{"chunk-avg", 4, "BYTES", "average chunk, a power of two (default 65536;\n"
+		"format 1: 1048576)", CLI_OWN, 0},
+	{"chunk-max", 5, "BYTES", "largest chunk (default 262144; format 1: 4194304)", CLI_OWN, 0},
+	{"object-lock", 6, "DAYS", "S3 Object Lock: every object but locks is written\n"
+		"undeletable for DAYS (1-36500); the bucket must have\n"
+		"Object Lock (tsarc creates a missing one with it).\n"
+		"See docs/object-lock.md", CLI_OWN, 0},
+	{"object-lock-mode", 7, "M", "compliance (default: nobody can delete before the\n"
+		"date) or governance (who may bypass governance can)", CLI_OWN, 0},
+	{"format", 8, "N", "repository format: 2 (default; chunks in packs found\n"
+		"through an index) or 1 (one object per chunk; read\n"
+		"and written by every tsarc)", CLI_OWN, 0},
+	{"pack-size", 9, "BYTES", "format 2: target size of a pack (default 16777216)", CLI_OWN, 0},
+	{0},
+};
 
 static int init_option(int opt, const char *arg, void *state)
 {
@@ -113,20 +117,7 @@ static int init_option(int opt, const char *arg, void *state)
 
 int cmd_init(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"compression", required_argument, NULL, 1},
-		{"level", required_argument, NULL, 2},
-		{"chunk-min", required_argument, NULL, 3},
-		{"chunk-avg", required_argument, NULL, 4},
-		{"chunk-max", required_argument, NULL, 5},
-		{"object-lock", required_argument, NULL, 6},
-		{"object-lock-mode", required_argument, NULL, 7},
-		{"format", required_argument, NULL, 8},
-		{"pack-size", required_argument, NULL, 9},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	static const cli_command cmd = {"init", INIT_HELP, longopts, "r:qh", init_option, 0, NULL};
+	static const cli_command cmd = {"init", INIT_HELP, INIT_OPTIONS, init_option, 0, NULL};
 	init_state s;
 	cli_common c;
 	tsarc_store *st = NULL;
@@ -198,8 +189,7 @@ static const char SNAPSHOTS_HELP[] =
 	"Usage: tsarc snapshots [options]\n"
 	"\n"
 	"Lists the snapshots, oldest first. Times are UTC.\n"
-	"\n"
-	CLI_COMMON_HELP;
+	"\n";
 
 static void print_unreadable(const char *id, int code, const char *msg, void *payload)
 {
@@ -215,8 +205,8 @@ static cJSON *snapshot_summary(const tsarc_snapshot *s)
 
 int cmd_snapshots(int argc, char **argv)
 {
-	static const cli_command cmd = {"snapshots", SNAPSHOTS_HELP, cli_common_longopts,
-		"r:qh", NULL, 0, NULL};
+	static const cli_command cmd = {"snapshots", SNAPSHOTS_HELP, NULL,
+		NULL, 0, NULL};
 	tsarc_snapshot **snaps = NULL;
 	tsarc_repo *repo = NULL;
 	size_t n = 0, i, k;
@@ -265,15 +255,17 @@ static const char SHOW_HELP[] =
 	"Shows a snapshot: its streams with kind, size, SHA-256, chunk count,\n"
 	"stored size and times. SNAPSHOT is an id, a unique prefix, or latest.\n"
 	"\n"
-	"Options:\n"
-	"      --chunks             with --json, include each stream's chunk list\n"
-	CLI_COMMON_HELP;
+	"Options:\n";
+
+/* Its state: whether to list the chunks. */
+static const cli_option SHOW_OPTIONS[] = {
+	{"chunks", 1, NULL, "with --json, include each stream's chunk list", CLI_FLAG, 0},
+	{0},
+};
 
 int cmd_show(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"chunks", no_argument, NULL, 1}, CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-	static const cli_command cmd = {"show", SHOW_HELP, longopts, "r:qh", cli_flag_option, 1,
+	static const cli_command cmd = {"show", SHOW_HELP, SHOW_OPTIONS, NULL, 1,
 		"give exactly one snapshot"};
 	char id[TSARC_ID_HEX_LEN + 1], hex[TSARC_ID_HEX_LEN + 1];
 	tsarc_snapshot *snap = NULL;
@@ -331,14 +323,17 @@ static const char CHECK_HELP[] =
 	"a snapshot refers to present with the size recorded. Exit code 3 when\n"
 	"anything is damaged or missing.\n"
 	"\n"
-	"Options:\n"
-	"      --read-data               also download, decrypt and verify every chunk\n"
-	"      --read-data-subset S      only part: N% (random) or n/t (part n of t)\n"
-	CLI_COMMON_HELP;
+	"Options:\n";
 
 typedef struct check_state {
 	tsarc_check_options o;
 } check_state;
+
+static const cli_option CHECK_OPTIONS[] = {
+	{"read-data", 1, NULL, "also download, decrypt and verify every chunk", CLI_OWN, 0},
+	{"read-data-subset", 2, "S", "only part: N% (random) or n/t (part n of t)", CLI_OWN, 0},
+	{0},
+};
 
 static int check_option(int opt, const char *arg, void *state)
 {
@@ -402,13 +397,7 @@ static void on_problem(const tsarc_check_problem *p, void *payload)
 
 int cmd_check(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"read-data", no_argument, NULL, 1},
-		{"read-data-subset", required_argument, NULL, 2},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	static const cli_command cmd = {"check", CHECK_HELP, longopts, "r:qh", check_option, 0,
+	static const cli_command cmd = {"check", CHECK_HELP, CHECK_OPTIONS, check_option, 0,
 		NULL};
 	check_state s;
 	check_report report = {0, NULL};

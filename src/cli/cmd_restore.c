@@ -27,33 +27,7 @@ static const char RESTORE_HELP[] =
 	"zync, backend-redis, system-redis, then the post_restore hooks. The first\n"
 	"failure stops the restore and the report says what was applied and what not.\n"
 	"\n"
-	"Options:\n"
-	"  -c, --config FILE        the target deployment\n"
-	"      --only A,B,...       restore only these components\n"
-	"      --dry-run            print the plan (steps, streams, bytes, targets, what\n"
-	"                           is replaced) and change nothing\n"
-	"      --verify-first       download and verify every chunk before the first write\n"
-	"      --target-namespace NS  kube: restore into namespace NS\n"
-	"      --rewrite-domain OLD=NEW  wildcard domain in ConfigMaps, the APIManager\n"
-	"                           and the tenant domain columns of the system database\n"
-	"      --skip-endpoint-secrets  leave out the Secrets that say where the databases\n"
-	"                           are (system-database, backend-redis, system-redis,\n"
-	"                           system-memcache), as for a migration to other databases\n"
-	"      --allow-source-target  let a migration write into the deployment or a\n"
-	"                           database the snapshot was taken from (refused\n"
-	"                           otherwise)\n"
-	"\n"
-	"Every target (namespace, resources_dir, path, host, port, user, database) is\n"
-	"resolved before the first write, from FILE and the target's own Secrets as\n"
-	"they are before the restore; --dry-run prints each one and where it came from.\n"
-	"A restore is a migration with --rewrite-domain or when the target deployment\n"
-	"(kube context and namespace, or this host's resources_dir) is not the one the\n"
-	"snapshot was taken from; a migration never takes an endpoint from the snapshot.\n"
-	"\n"
-	"Exit code 3: damaged data; nothing written with --verify-first, else the\n"
-	"restore stopped at the damaged stream (see the report).\n"
-	"\n"
-	CLI_COMMON_HELP;
+	"Options:\n";
 
 typedef struct restore_state {
 	const char *config;
@@ -62,37 +36,53 @@ typedef struct restore_state {
 	tsarc_restore_opts o;
 } restore_state;
 
+static const cli_option RESTORE_OPTIONS[] = {
+	{"config", 'c', "FILE", "the target deployment",
+		CLI_STRING, offsetof(restore_state, config)},
+	{"only", 1, "A,B,...", "restore only these components", CLI_OWN, 0},
+	{"dry-run", 2, NULL, "print the plan (steps, streams, bytes, targets, what\n"
+		"is replaced) and change nothing", CLI_FLAG, offsetof(restore_state, o.dry_run)},
+	{"verify-first", 3, NULL, "download and verify every chunk before the first write",
+		CLI_FLAG, offsetof(restore_state, o.verify_first)},
+	{"target-namespace", 4, "NS", "kube: restore into namespace NS",
+		CLI_STRING, offsetof(restore_state, o.target_namespace)},
+	{"rewrite-domain", 5, "OLD=NEW", "wildcard domain in ConfigMaps, the APIManager\n"
+		"and the tenant domain columns of the system database", CLI_OWN, 0},
+	{"skip-endpoint-secrets", 6, NULL, "leave out the Secrets that say where the databases\n"
+		"are (system-database, backend-redis, system-redis,\n"
+		"system-memcache), as for a migration to other databases",
+		CLI_FLAG, offsetof(restore_state, o.skip_endpoint_secrets)},
+	{"allow-source-target", 7, NULL, "let a migration write into the deployment or a\n"
+		"database the snapshot was taken from (refused\n"
+		"otherwise)", CLI_FLAG, offsetof(restore_state, o.allow_source_target)},
+	{NULL, 0, NULL, "\n"
+		"Every target (namespace, resources_dir, path, host, port, user, database) is\n"
+		"resolved before the first write, from FILE and the target's own Secrets as\n"
+		"they are before the restore; --dry-run prints each one and where it came from.\n"
+		"A restore is a migration with --rewrite-domain or when the target deployment\n"
+		"(kube context and namespace, or this host's resources_dir) is not the one the\n"
+		"snapshot was taken from; a migration never takes an endpoint from the snapshot.\n"
+		"\n"
+		"Exit code 3: damaged data; nothing written with --verify-first, else the\n"
+		"restore stopped at the damaged stream (see the report).\n"
+		"\n", CLI_OWN, 0},
+	{0},
+};
+
+/* --only and --rewrite-domain: copies, split in place later. */
 static int restore_option(int opt, const char *arg, void *p)
 {
 	restore_state *s = p;
 
 	switch (opt) {
-	case 'c':
-		s->config = arg;
-		return 0;
 	case 1:
 		free(s->only_text);
 		s->only_text = strdup(arg);
 		return s->only_text ? 0 : EXIT_FAILURE_GENERIC;
-	case 2:
-		s->o.dry_run = 1;
-		return 0;
-	case 3:
-		s->o.verify_first = 1;
-		return 0;
-	case 4:
-		s->o.target_namespace = arg;
-		return 0;
 	case 5:
 		free(s->rewrite);
 		s->rewrite = strdup(arg);
 		return s->rewrite ? 0 : EXIT_FAILURE_GENERIC;
-	case 6:
-		s->o.skip_endpoint_secrets = 1;
-		return 0;
-	case 7:
-		s->o.allow_source_target = 1;
-		return 0;
 	default:
 		return EXIT_USAGE;
 	}
@@ -211,17 +201,7 @@ static void measure_report(const cJSON *report)
 
 int cmd_restore(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"only", required_argument, NULL, 1},
-		{"dry-run", no_argument, NULL, 2},
-		{"verify-first", no_argument, NULL, 3},
-		{"target-namespace", required_argument, NULL, 4},
-		{"rewrite-domain", required_argument, NULL, 5},
-		{"skip-endpoint-secrets", no_argument, NULL, 6},
-		{"allow-source-target", no_argument, NULL, 7},
-		CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-	static const cli_command cmd = {"restore", RESTORE_HELP, longopts, "c:r:qh",
+	static const cli_command cmd = {"restore", RESTORE_HELP, RESTORE_OPTIONS,
 		restore_option, 1, "give one snapshot (an id, a prefix, or latest)"};
 	char id[TSARC_ID_HEX_LEN + 1];
 	tsarc_snapshot *snap = NULL;

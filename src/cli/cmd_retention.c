@@ -21,13 +21,12 @@ static const char EXTEND_HELP[] =
 	"forget): a chunk a new backup shares with older ones is protected only\n"
 	"as long as its date says. Dates are never shortened. Forgotten snapshots\n"
 	"are not extended, so they still expire. Holds a shared lock.\n"
-	"\n"
-	CLI_COMMON_HELP;
+	"\n";
 
 int cmd_extend_retention(int argc, char **argv)
 {
-	static const cli_command cmd = {"extend-retention", EXTEND_HELP, cli_common_longopts,
-		"r:qh", NULL, 0, NULL};
+	static const cli_command cmd = {"extend-retention", EXTEND_HELP, NULL,
+		NULL, 0, NULL};
 	tsarc_extend_result res;
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;

@@ -19,7 +19,8 @@
 
 /* The common options that keep their argument as given, and the flags:
  * rows that differ only by the field they set. */
-const struct option cli_common_longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+static const struct option common_longopts[] = {CLI_COMMON_OPTIONS};
+#define N_COMMON_LONGOPTS (sizeof(common_longopts) / sizeof(common_longopts[0]))
 
 static const struct {
 	int opt;
@@ -80,14 +81,6 @@ static int common_option(cli_common *c, int opt, const char *arg)
 		return 1;
 	}
 	return cli_metrics_option(opt, arg);
-}
-
-int cli_flag_option(int opt, const char *arg, void *state)
-{
-	(void)opt;
-	(void)arg;
-	*(int *)state = 1;
-	return 0;
 }
 
 static void common_env(cli_common *c)
@@ -340,19 +333,125 @@ int cli_print_json(cJSON *doc)
 	return fflush(stdout) == 0 ? 0 : tsarc_error_set(TSARC_EIO, "writing the output failed");
 }
 
-/* Parses common options plus the command's own; `own` handles the rest.
+/* The most own options a command has room for. */
+#define OWN_OPTIONS_MAX 32
+/* Where an option's help text starts on its line. */
+#define HELP_COLUMN 27
+
+static int is_letter(int id)
+{
+	return (id >= 'a' && id <= 'z') || (id >= 'A' && id <= 'Z');
+}
+
+/* "  -n, --name ARG" or "      --name ARG", then its help from HELP_COLUMN
+ * (two spaces further when the left side is longer), each line after the
+ * first indented to HELP_COLUMN. */
+static void print_option_help(const cli_option *o)
+{
+	const char *line = o->help, *end;
+	int n;
+
+	if (is_letter(o->id))
+		n = printf("  -%c, --%s", o->id, o->name);
+	else
+		n = printf("      --%s", o->name);
+	if (o->arg)
+		n += printf(" %s", o->arg);
+	printf("%*s", n < HELP_COLUMN ? HELP_COLUMN - n : 2, "");
+	while ((end = strchr(line, '\n'))) {
+		printf("%.*s\n%*s", (int)(end - line), line, HELP_COLUMN, "");
+		line = end + 1;
+	}
+	printf("%s\n", line);
+}
+
+static void print_help(const cli_command *cmd)
+{
+	const cli_option *o;
+
+	fputs(cmd->help, stdout);
+	for (o = cmd->options; o && (o->name || o->help); o++) {
+		if (o->name)
+			print_option_help(o);
+		else
+			fputs(o->help, stdout);
+	}
+	fputs(CLI_COMMON_HELP, stdout);
+}
+
+/* getopt_long's table and short options: the command's own, then the
+ * common ones. Returns -1 when the command has more than there is room for. */
+static int build_getopt(const cli_command *cmd, struct option *longopts, char *shortopts)
+{
+	const cli_option *o;
+	size_t n = 0, s;
+
+	strcpy(shortopts, "r:qh");
+	s = strlen(shortopts);
+	for (o = cmd->options; o && (o->name || o->help); o++) {
+		if (!o->name)
+			continue;
+		if (n == OWN_OPTIONS_MAX)
+			return -1;
+		longopts[n].name = o->name;
+		longopts[n].has_arg = o->arg ? required_argument : no_argument;
+		longopts[n].flag = NULL;
+		longopts[n++].val = o->id;
+		if (is_letter(o->id)) {
+			shortopts[s++] = (char)o->id;
+			if (o->arg)
+				shortopts[s++] = ':';
+		}
+	}
+	shortopts[s] = '\0';
+	memcpy(longopts + n, common_longopts, sizeof(common_longopts));
+	memset(longopts + n + N_COMMON_LONGOPTS, 0, sizeof(*longopts));
+	return 0;
+}
+
+/* Takes one of the command's own options: stored in `state`, or handed to
+ * its own_option_fn. */
+static int own_option(const cli_command *cmd, int id, const char *arg, void *state)
+{
+	const cli_option *o;
+
+	for (o = cmd->options; o && (o->name || o->help); o++) {
+		if (!o->name || o->id != id)
+			continue;
+		switch (o->take) {
+		case CLI_STRING:
+			*(const char **)(void *)((char *)state + o->at) = arg;
+			return 0;
+		case CLI_FLAG:
+			*(int *)(void *)((char *)state + o->at) = 1;
+			return 0;
+		case CLI_OWN:
+			return cmd->own(id, arg, state);
+		}
+	}
+	return cli_usage_error(cmd->name, "unexpected option");
+}
+
+/* Parses common options plus the command's own.
  * Returns 0 to go on, -1 when help was printed, or an exit code. */
 static int parse_args(const cli_command *cmd, int argc, char **argv, cli_common *c,
 	void *state)
 {
+	struct option longopts[OWN_OPTIONS_MAX + N_COMMON_LONGOPTS + 1];
+	char shortopts[8 + 2 * OWN_OPTIONS_MAX];
 	int o, r;
 
 	memset(c, 0, sizeof(*c));
 	cli_log_component(cmd->name);
+	if (build_getopt(cmd, longopts, shortopts)) {
+		cli_log(TSARC_LOG_ERROR, "failed", "%s has more than %d options", cmd->name,
+			OWN_OPTIONS_MAX);
+		return EXIT_FAILURE_GENERIC;
+	}
 	optind = 1;
-	while ((o = getopt_long(argc, argv, cmd->shortopts, cmd->longopts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		if (o == 'h') {
-			fputs(cmd->help, stdout);
+			print_help(cmd);
 			return -1;
 		}
 		if (o == '?')
@@ -360,10 +459,8 @@ static int parse_args(const cli_command *cmd, int argc, char **argv, cli_common 
 		r = common_option(c, o, optarg);
 		if (r < 0)
 			return EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (!cmd->own || (r = cmd->own(o, optarg, state)) != 0)
-			return r ? r : cli_usage_error(cmd->name, "unexpected option");
+		if (r == 0 && (r = own_option(cmd, o, optarg, state)) != 0)
+			return r;
 	}
 	common_env(c);
 	return cli_metrics_begin(cmd->name, c->repo);

@@ -1,11 +1,16 @@
-/* cli/common.c: how a command ends (cli_end): its lock released, its
- * repository freed, and the exit code for its result. */
+/* cli/common.c: how a command's option table is parsed and shown in its
+ * help (cli_start), and how a command ends (cli_end): its lock released,
+ * its repository freed, and the exit code for its result. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cmocka_main.h"
 
@@ -81,4 +86,85 @@ static void end_releases_and_maps(void **state)
 	assert_int_equal(cli_end(NULL, NULL, TSARC_ENOTREPO), EXIT_NO_REPOSITORY);
 }
 
-TSARC_TESTS_MAIN(setup, teardown, cmocka_unit_test(end_releases_and_maps))
+typedef struct table_state {
+	const char *name;
+	int flag;
+	int owned;
+} table_state;
+
+static int take_owned(int opt, const char *arg, void *state)
+{
+	assert_int_equal(opt, 7);
+	((table_state *)state)->owned = atoi(arg);
+	return 0;
+}
+
+static const cli_option TABLE_OPTIONS[] = {
+	{"name", 'n', "NAME", "the name", CLI_STRING, offsetof(table_state, name)},
+	{"flag", 1, NULL, "a flag whose help\ngoes on below", CLI_FLAG, offsetof(table_state, flag)},
+	{NULL, 0, NULL, "\nMore:\n", CLI_OWN, 0},
+	{"a-long-option-name", 7, "N", "past the column", CLI_OWN, 0},
+	{0},
+};
+
+static const cli_command TABLE_CMD = {"table", "Usage: tsarc table X\n\nOptions:\n",
+	TABLE_OPTIONS, take_owned, 1, "give one X"};
+
+/* One table gives getopt_long its long and short options, stores the
+ * strings and flags, hands the rest to the command, and is the help. */
+static void option_table_parses(void **state)
+{
+	char *argv[] = {"table", "-n", "N1", "--flag", "--a-long-option-name", "7", "--json",
+		"x", NULL};
+	table_state s = {NULL, 0, 0};
+	cli_common c;
+
+	(void)state;
+	assert_int_equal(cli_start(&TABLE_CMD, 8, argv, &c, &s), CLI_GO_ON);
+	assert_string_equal(s.name, "N1");
+	assert_int_equal(s.flag, 1);
+	assert_int_equal(s.owned, 7);
+	assert_int_equal(c.json, 1);
+	assert_string_equal(argv[optind], "x");
+}
+
+static void option_table_is_the_help(void **state)
+{
+	char *argv[] = {"table", "--help", NULL};
+	static const char want[] =
+		"Usage: tsarc table X\n\nOptions:\n"
+		"  -n, --name NAME          the name\n"
+		"      --flag               a flag whose help\n"
+		"                           goes on below\n"
+		"\nMore:\n"
+		"      --a-long-option-name N  past the column\n"
+		CLI_COMMON_HELP;
+	char path[300], got[sizeof(want) + 64];
+	table_state s = {NULL, 0, 0};
+	cli_common c;
+	int fd, saved;
+	ssize_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/help.txt", dir);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	assert_int_equal(cli_start(&TABLE_CMD, 2, argv, &c, &s), EXIT_OK);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, got, sizeof(got) - 1);
+	close(fd);
+	assert_true(n >= 0);
+	got[n] = '\0';
+	assert_string_equal(got, want);
+}
+
+TSARC_TESTS_MAIN(setup, teardown, cmocka_unit_test(option_table_parses),
+	cmocka_unit_test(option_table_is_the_help), cmocka_unit_test(end_releases_and_maps))
