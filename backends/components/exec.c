@@ -21,8 +21,7 @@ static int exec_validate(const cJSON *spec, const char *name)
 		"workload", "selector", "container", "restore", "command", "script", "env",
 		"pod_env", "version_command", "description", NULL};
 	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(spec, "command");
-	const char *maps[] = {"env", "pod_env"}, *script = tsarc_spec_str(spec, "script");
-	size_t i;
+	const char *script = tsarc_spec_str(spec, "script");
 	int rc;
 
 	if ((rc = tsarc_spec_check_keys(spec, name, keys)))
@@ -33,18 +32,8 @@ static int exec_validate(const cJSON *spec, const char *name)
 	if (cmd && (!cJSON_IsArray(cmd) || !cJSON_GetArraySize(cmd)))
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"command\" must be a "
 			"non-empty array of strings", name);
-	for (i = 0; i < 2; i++) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(spec, maps[i]), *v;
-		if (!m)
-			continue;
-		if (!cJSON_IsObject(m))
-			return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"%s\" must map "
-				"variable names to variable names", name, maps[i]);
-		cJSON_ArrayForEach(v, m)
-			if (!cJSON_IsString(v) || !v->valuestring[0])
-				return tsarc_error_set(TSARC_ECONFIG, "component '%s': %s.%s must name "
-					"a variable", name, maps[i], v->string);
-	}
+	/* env and pod_env are checked with every component's fields
+	 * (COMPONENT_FIELDS in config.c), names and values. */
 	return 0;
 }
 

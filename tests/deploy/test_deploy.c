@@ -193,6 +193,13 @@ static void config_errors(void **state)
 		 " \"command\": [\"x\"], \"stream\": \"secrets.json\"}}}", "both write stream 'secrets.json'"},
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-storage\": "
 		 "{\"path\": null}}}", "needs \"path\""},
+		/* An exec component's variables: by the rows every component's are. */
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"a\": {\"kind\": \"exec\","
+		 " \"command\": [\"x\"], \"env\": [\"A\"]}}}",
+			"cfg.json: components.a.env must be an object mapping variable names"},
+		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"a\": {\"kind\": \"exec\","
+		 " \"command\": [\"x\"], \"pod_env\": {\"A\": \"\"}}}}",
+			"cfg.json: components.a.pod_env: every value must be a variable name"},
 		{"{\"transport\": {\"type\": \"local\"}, \"extra\": 1}", "unknown field 'extra'"},
 		/* A default stream name (a -> a.rdb) against one given to another. */
 		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
