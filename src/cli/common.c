@@ -17,11 +17,12 @@
 
 #define PASSWORD_MAX 4096
 
-/* The common options that keep their argument as given, and the flags:
- * rows that differ only by the field they set. */
+/* getopt_long's rows of the options every command takes, after its own. */
 static const struct option common_longopts[] = {CLI_COMMON_OPTIONS};
 #define N_COMMON_LONGOPTS (sizeof(common_longopts) / sizeof(common_longopts[0]))
 
+/* The common options that keep their argument as given, and the flags:
+ * rows that differ only by the field they set. */
 static const struct {
 	int opt;
 	size_t at;
