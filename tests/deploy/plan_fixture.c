@@ -180,19 +180,6 @@ tsarc_snapshot *snapshot_of(const char *json)
 	return snap;
 }
 
-void snapshot_free(tsarc_snapshot *snap)
-{
-	size_t i;
-
-	for (i = 0; i < snap->nstreams; i++) {
-		free(snap->streams[i].name);
-		free(snap->streams[i].kind);
-		cJSON_Delete(snap->streams[i].meta);
-	}
-	free(snap->streams);
-	free(snap);
-}
-
 int fake_execute(tsarc_repo *repo, tsarc_snapshot *snap, const char *config,
 	tsarc_restore_opts *o, fake *f, cJSON **report)
 {
@@ -219,6 +206,6 @@ int fake_plan(const char *streams, const char *config, tsarc_restore_opts *o, fa
 	tsarc_snapshot *snap = snapshot_of(streams);
 	int rc = fake_execute(NULL, snap, config, o, f, report);
 
-	snapshot_free(snap);
+	tsarc_snapshot_free(snap);
 	return rc;
 }

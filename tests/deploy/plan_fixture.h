@@ -23,9 +23,9 @@ void fake_init(fake *f, const char *machine);
  * "transport": "local" (or an external database) finds. */
 void use_fake(tsarc_restore_ctx *r, fake *f);
 
-/* A snapshot's streams from JSON: [{"name": ..., "meta": {...}}]. */
+/* A snapshot's streams from JSON: [{"name": ..., "meta": {...}}]; freed
+ * with tsarc_snapshot_free, as any snapshot. */
 tsarc_snapshot *snapshot_of(const char *json);
-void snapshot_free(tsarc_snapshot *snap);
 
 /* Runs a restore (or its plan, with o->dry_run) of `snap` from `repo` (NULL
  * for a plan of a snapshot_of) with the configuration text `config`, the

@@ -488,7 +488,7 @@ static void redis_restore_connects_like_its_backup(void **state)
 	cJSON_Delete(dump);
 	cJSON_Delete(f.calls);
 	tsarc_deploy_free(d);
-	snapshot_free(snap);
+	tsarc_snapshot_free(snap);
 	unlink(conf);
 	rmdir(dir);
 }
