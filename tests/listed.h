@@ -3,7 +3,8 @@
 
 /* A tsarc_store_list callback that keeps what is listed (name, size,
  * mtime) and a lookup by name: for the tests that check which objects a
- * store holds (the store suite, Object Lock). One copy, not one per file. */
+ * store holds (the store suite, Object Lock) and test_trust's store that
+ * lists them in an order of its own. One copy, not one per file. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

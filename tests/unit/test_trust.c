@@ -29,6 +29,7 @@
 #include "snapshot.h"
 #include "tsarc/errors.h"
 #include "repo_fixture.h"
+#include "listed.h"
 #include "scratch.h"
 #include "store/forward_store.h"
 
@@ -54,65 +55,32 @@ static int ts_get(tsarc_store *st, tsarc_objtype type, const char *name, uint64_
 	return tsarc_store_get(ts->fw.inner, type, name, offset, length, out);
 }
 
-typedef struct listed {
-	char **names;
-	uint64_t *sizes;
-	int64_t *mtimes;
-	size_t n, cap;
-} listed;
-
-static int collect(const char *name, uint64_t size, int64_t mtime, void *payload)
-{
-	listed *l = payload;
-
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->names = realloc(l->names, l->cap * sizeof(char *));
-		l->sizes = realloc(l->sizes, l->cap * sizeof(uint64_t));
-		l->mtimes = realloc(l->mtimes, l->cap * sizeof(int64_t));
-		assert_non_null(l->names);
-		assert_non_null(l->sizes);
-		assert_non_null(l->mtimes);
-	}
-	l->names[l->n] = strdup(name);
-	assert_non_null(l->names[l->n]);
-	l->mtimes[l->n] = mtime;
-	l->sizes[l->n++] = size;
-	return 0;
-}
-
+/* Lists what the wrapped store lists, sorted by name as the wrapper says. */
 static int ts_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb, void *payload)
 {
 	test_store *ts = (test_store *)st;
-	listed l = {NULL, NULL, NULL, 0, 0};
-	size_t i, k;
+	listed *l = calloc(1, sizeof(*l));
+	size_t order[LISTED_MAX], i, k;
 	int rc;
 
-	if ((rc = tsarc_store_list(ts->fw.inner, type, collect, &l)) == 0) {
+	assert_non_null(l);
+	if ((rc = tsarc_store_list(ts->fw.inner, type, listed_add, l)) == 0) {
+		for (i = 0; i < l->n; i++)
+			order[i] = i;
 		/* Selection sort: lists here are a handful of names. */
-		for (i = 0; i < l.n; i++)
-			for (k = i + 1; k < l.n; k++) {
-				int c = strcmp(l.names[i], l.names[k]);
+		for (i = 0; i < l->n; i++)
+			for (k = i + 1; k < l->n; k++) {
+				int c = strcmp(l->names[order[i]], l->names[order[k]]);
 				if (ts->descending ? c < 0 : c > 0) {
-					char *t = l.names[i];
-					uint64_t z = l.sizes[i];
-					int64_t m = l.mtimes[i];
-					l.names[i] = l.names[k];
-					l.sizes[i] = l.sizes[k];
-					l.mtimes[i] = l.mtimes[k];
-					l.names[k] = t;
-					l.sizes[k] = z;
-					l.mtimes[k] = m;
+					size_t t = order[i];
+					order[i] = order[k];
+					order[k] = t;
 				}
 			}
-		for (i = 0; i < l.n && !rc; i++)
-			rc = cb(l.names[i], l.sizes[i], l.mtimes[i], payload);
+		for (i = 0; i < l->n && !rc; i++)
+			rc = cb(l->names[order[i]], l->sizes[order[i]], l->mtimes[order[i]], payload);
 	}
-	for (i = 0; i < l.n; i++)
-		free(l.names[i]);
-	free(l.names);
-	free(l.sizes);
-	free(l.mtimes);
+	free(l);
 	return rc;
 }
 
