@@ -15,17 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const EXEC_FIELDS[] = {"kind", "enabled", "required", "stream",
+	"transport", "workload", "selector", "container", "restore", "command", "script", "env",
+	"pod_env", "version_command", "description", NULL};
+
 static int exec_validate(const cJSON *spec, const char *name)
 {
-	static const char *const keys[] = {"kind", "enabled", "required", "stream", "transport",
-		"workload", "selector", "container", "restore", "command", "script", "env",
-		"pod_env", "version_command", "description", NULL};
 	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(spec, "command");
 	const char *script = tsarc_spec_str(spec, "script");
-	int rc;
 
-	if ((rc = tsarc_spec_check_keys(spec, name, keys)))
-		return rc;
 	if (!!cmd == !!script)
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': an exec component needs "
 			"either \"command\" (an array) or \"script\" (a string)", name);
@@ -129,5 +127,6 @@ static void exec_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 
 const tsarc_kind tsarc_kind_exec = {
 	.name = "exec", .extension = ".dump", .runs_in_pod = 1, .action = "exec",
-	.action_for_any_kind = 1, .target = TSARC_TARGET_COMMAND, .validate = exec_validate,
+	.action_for_any_kind = 1, .target = TSARC_TARGET_COMMAND, .fields = EXEC_FIELDS,
+	.validate = exec_validate,
 	.dump = exec_prepare, .describe = exec_describe, .restore = exec_restore};

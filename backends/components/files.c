@@ -40,15 +40,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static const char *const FILES_FIELDS[] = {"kind", "enabled", "required", "stream",
+	"transport", "workload", "selector", "container", "restore", "path", "tool", "options",
+	"description", NULL};
+
 static int files_validate(const cJSON *spec, const char *name)
 {
-	static const char *const keys[] = {"kind", "enabled", "required", "stream", "transport",
-		"workload", "selector", "container", "restore", "path", "tool", "options",
-		"description", NULL};
-	int rc;
-
-	if ((rc = tsarc_spec_check_keys(spec, name, keys)))
-		return rc;
 	if (!tsarc_spec_str(spec, "path"))
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': a files component needs "
 			"\"path\"", name);
@@ -578,5 +575,6 @@ static void files_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char
 
 const tsarc_kind tsarc_kind_files = {
 	.name = "files", .extension = ".tar", .runs_in_pod = 1, .action = "replace-tree",
-	.action_for_any_kind = 1, .target = TSARC_TARGET_TREE, .validate = files_validate,
+	.action_for_any_kind = 1, .target = TSARC_TARGET_TREE, .fields = FILES_FIELDS,
+	.validate = files_validate,
 	.dump = files_prepare, .describe = files_describe, .restore = files_restore};

@@ -61,12 +61,6 @@ done:
 	return rc;
 }
 
-static int mysql_validate(const cJSON *spec, const char *name)
-{
-	static const char *const keys[] = {TSARC_DB_COMMON_KEYS, "database", "socket", NULL};
-	return tsarc_spec_check_keys(spec, name, keys);
-}
-
 static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 {
 	const char *tool = tsarc_spec_str(c->spec, "tool");
@@ -209,8 +203,10 @@ static void mysql_plan_database(const tsarc_step *s, const char *db, cJSON *plan
 static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client,
 	.has_definers = 1, .plan_database = mysql_plan_database};
 
+static const char *const MYSQL_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "socket", NULL};
+
 const tsarc_kind tsarc_kind_mysql = {
 	.name = "mysql", .extension = ".sql", .runs_in_pod = 1, .default_port = 3306,
-	.action = "sql", .target = TSARC_TARGET_DATABASE, .validate = mysql_validate,
+	.action = "sql", .target = TSARC_TARGET_DATABASE, .fields = MYSQL_FIELDS,
 	.dump = mysql_prepare, .describe = tsarc_sql_describe,
 	.restore = tsarc_sql_restore, .data = &mysql_sql};

@@ -64,12 +64,6 @@ done:
 	return rc;
 }
 
-static int postgres_validate(const cJSON *spec, const char *name)
-{
-	static const char *const keys[] = {TSARC_DB_COMMON_KEYS, "database", NULL};
-	return tsarc_spec_check_keys(spec, name, keys);
-}
-
 static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 {
 	const char *tool = tsarc_spec_str(c->spec, "tool");
@@ -206,8 +200,10 @@ static int postgres_create_database(tsarc_restore_ctx *r, tsarc_step *s, tsarc_c
 static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_client,
 	.plan_database = postgres_plan_database, .create_database = postgres_create_database};
 
+static const char *const POSTGRES_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", NULL};
+
 const tsarc_kind tsarc_kind_postgres = {
 	.name = "postgres", .extension = ".sql", .runs_in_pod = 1, .default_port = 5432,
-	.action = "sql", .target = TSARC_TARGET_DATABASE, .validate = postgres_validate,
+	.action = "sql", .target = TSARC_TARGET_DATABASE, .fields = POSTGRES_FIELDS,
 	.dump = postgres_prepare, .describe = tsarc_sql_describe,
 	.restore = tsarc_sql_restore, .data = &postgres_sql};

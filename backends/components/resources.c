@@ -29,17 +29,15 @@ static const char *const STRIPPED_METADATA[] = {"ownerReferences", "selfLink", "
 static const char *const STRIPPED_ANNOTATIONS[] = {
 	"kubectl.kubernetes.io/last-applied-configuration", NULL};
 
+static const char *const RESOURCES_FIELDS[] = {"kind", "enabled", "required", "stream",
+	"transport", "restore", "resource", "names", "optional_names", "all",
+	"strip_label_prefixes", "description", NULL};
+
 static int resources_validate(const cJSON *spec, const char *name)
 {
-	static const char *const keys[] = {"kind", "enabled", "required", "stream", "transport",
-		"restore", "resource", "names", "optional_names", "all", "strip_label_prefixes",
-		"description", NULL};
 	const char *lists[] = {"names", "optional_names", "strip_label_prefixes"};
 	size_t i;
-	int rc;
 
-	if ((rc = tsarc_spec_check_keys(spec, name, keys)))
-		return rc;
 	if (!tsarc_spec_str(spec, "resource"))
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': a resources component needs "
 			"\"resource\" (secret, configmap, apimanager, ...)", name);
@@ -434,6 +432,7 @@ static void resources_warn_migration(tsarc_restore_ctx *r, const tsarc_step *s)
 
 const tsarc_kind tsarc_kind_resources = {
 	.name = "resources", .extension = ".json", .action = "apply", .action_for_any_kind = 1,
-	.target = TSARC_TARGET_RESOURCES, .validate = resources_validate,
+	.target = TSARC_TARGET_RESOURCES, .fields = RESOURCES_FIELDS,
+	.validate = resources_validate,
 	.dump = resources_prepare, .describe = resources_describe,
 	.warn_migration = resources_warn_migration, .restore = resources_restore};

@@ -174,7 +174,8 @@ static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf
 		tsarc_kind_names(kinds, sizeof(kinds));
 		return tsarc_error_set(TSARC_ECONFIG, "%s.kind must be one of %s", where, kinds);
 	}
-	if ((rc = src->validate(c, c->string))) {
+	if ((rc = tsarc_spec_check_keys(c, c->string, src->fields)) ||
+		(src->validate && (rc = src->validate(c, c->string)))) {
 		tsarc_error_prefix("%s", d->origin);
 		return rc;
 	}

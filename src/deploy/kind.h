@@ -116,7 +116,10 @@ struct tsarc_kind {
 	 * (redis: TLS, ACL and Sentinel fields): the planner keeps it in the
 	 * step (secret_doc). */
 	int wants_secret_doc;
-	/* Checks the component's fields before anything runs. */
+	/* The fields a component of the kind may have (NULL-ended): any
+	 * other is refused before anything runs. */
+	const char *const *fields;
+	/* Optional: checks what the fields hold, after `fields`. */
 	int (*validate)(const cJSON *spec, const char *name);
 	/* Backup: prepares the production (commands, writer, metadata). */
 	int (*dump)(tsarc_component *c, tsarc_production *out);

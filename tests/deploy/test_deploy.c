@@ -9,6 +9,7 @@
 
 #include "cmocka_main.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -290,6 +291,29 @@ static void unknown_kind_names_every_kind(void **state)
 	assert_true(i >= 7);
 }
 
+/* Every kind names the fields its components may have (kind.h, fields),
+ * and a component of any kind with another field is refused by name. */
+static void every_kind_refuses_unknown_fields(void **state)
+{
+	const tsarc_kind *k;
+	char text[300];
+	size_t i;
+
+	(void)state;
+	for (i = 0; (k = tsarc_kind_at(i)); i++) {
+		tsarc_deploy *d = NULL;
+		assert_non_null(k->fields);
+		snprintf(text, sizeof(text), "{\"profile\": \"none\", \"transport\": {\"type\": "
+			"\"local\"}, \"components\": {\"c\": {\"kind\": \"%s\", \"colour\": 1}}}",
+			k->name);
+		assert_int_equal(tsarc_deploy_load_text(&d, text, "cfg.json"), TSARC_ECONFIG);
+		assert_null(d);
+		if (!strstr(tsarc_error_last()->message, "component 'c': unknown field 'colour'"))
+			fail_msg("kind %s: '%s'", k->name, tsarc_error_last()->message);
+	}
+	assert_true(i >= 7);
+}
+
 /* What a step needs from its merged recipe, asked of the transport's
  * capabilities: the field naming a server's configuration is the one the
  * transport keeps it by, a workload to roll out only where workloads are
@@ -411,5 +435,6 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(check_fields_table),
 	cmocka_unit_test(config_errors),
 	cmocka_unit_test(unknown_kind_names_every_kind),
+	cmocka_unit_test(every_kind_refuses_unknown_fields),
 	cmocka_unit_test(recipe_requirements),
 	cmocka_unit_test(sanitize_resource))

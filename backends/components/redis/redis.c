@@ -20,17 +20,17 @@
 #include <string.h>
 #include <unistd.h>
 
+static const char *const REDIS_FIELDS[] = {TSARC_DB_COMMON_KEYS, "tls", "mode", "socket", NULL};
+
 static int redis_validate(const cJSON *spec, const char *name)
 {
-	static const char *const keys[] = {TSARC_DB_COMMON_KEYS, "tls", "mode", "socket", NULL};
 	const char *mode = tsarc_spec_str(spec, "mode");
-	int rc = tsarc_spec_check_keys(spec, name, keys);
 
-	if (!rc && cJSON_GetObjectItemCaseSensitive(spec, "mode") &&
+	if (cJSON_GetObjectItemCaseSensitive(spec, "mode") &&
 		(!mode || (strcmp(mode, "rdb") && strcmp(mode, "logical") && strcmp(mode, "auto"))))
-		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': \"mode\" is \"rdb\", \"logical\" "
-			"or \"auto\"", name);
-	return rc;
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"mode\" is \"rdb\", "
+			"\"logical\" or \"auto\"", name);
+	return 0;
 }
 
 const char *tsarc_redis_mode(const cJSON *spec)
@@ -291,5 +291,5 @@ static int redis_prepare(tsarc_component *c, tsarc_production *out)
 const tsarc_kind tsarc_kind_redis = {
 	.name = "redis", .extension = ".rdb", .runs_in_pod = 1, .default_port = 6379,
 	.action = "redis-rdb", .action_for_any_kind = 1, .target = TSARC_TARGET_SERVER,
-	.wants_secret_doc = 1, .validate = redis_validate, .dump = redis_prepare,
+	.wants_secret_doc = 1, .fields = REDIS_FIELDS, .validate = redis_validate, .dump = redis_prepare,
 	.describe = tsarc_redis_describe, .restore = tsarc_redis_restore};

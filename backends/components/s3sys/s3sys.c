@@ -12,15 +12,12 @@
 #include "s3sys.h"
 #include "tsarc/errors.h"
 
+static const char *const S3FILES_FIELDS[] = {"kind", "enabled", "required", "stream",
+	"transport", "restore", "description", "secret", "bucket", "prefix", "endpoint", "region",
+	"storage_when", NULL};
+
 static int s3files_validate(const cJSON *spec, const char *name)
 {
-	static const char *const keys[] = {"kind", "enabled", "required", "stream", "transport",
-		"restore", "description", "secret", "bucket", "prefix", "endpoint", "region",
-		"storage_when", NULL};
-	int rc;
-
-	if ((rc = tsarc_spec_check_keys(spec, name, keys)))
-		return rc;
 	if (!tsarc_spec_str(spec, "secret") && !tsarc_spec_str(spec, "bucket"))
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': an s3files component needs "
 			"\"secret\" (aws-auth: AWS_BUCKET and the keys) or \"bucket\"", name);
@@ -29,6 +26,7 @@ static int s3files_validate(const cJSON *spec, const char *name)
 
 const tsarc_kind tsarc_kind_s3files = {
 	.name = "s3files", .extension = ".tar", .action = "replace-bucket",
-	.target = TSARC_TARGET_OWN, .validate = s3files_validate, .dump = tsarc_s3sys_dump,
+	.target = TSARC_TARGET_OWN, .fields = S3FILES_FIELDS,
+	.validate = s3files_validate, .dump = tsarc_s3sys_dump,
 	.describe = tsarc_s3sys_describe, .resolve = tsarc_s3sys_resolve,
 	.recorded_source = tsarc_s3sys_recorded_source, .restore = tsarc_s3sys_restore};
