@@ -116,8 +116,8 @@ struct tsarc_kind {
 	 * (redis: TLS, ACL and Sentinel fields): the planner keeps it in the
 	 * step (secret_doc). */
 	int wants_secret_doc;
-	/* The fields a component of the kind may have (NULL-ended): any
-	 * other is refused before anything runs. */
+	/* The fields a component of the kind may have (NULL-ended; every
+	 * kind has them): any other is refused before anything runs. */
 	const char *const *fields;
 	/* Optional: checks what the fields hold, after `fields`. */
 	int (*validate)(const cJSON *spec, const char *name);

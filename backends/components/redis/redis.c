@@ -291,5 +291,5 @@ static int redis_prepare(tsarc_component *c, tsarc_production *out)
 const tsarc_kind tsarc_kind_redis = {
 	.name = "redis", .extension = ".rdb", .runs_in_pod = 1, .default_port = 6379,
 	.action = "redis-rdb", .action_for_any_kind = 1, .target = TSARC_TARGET_SERVER,
-	.wants_secret_doc = 1, .fields = REDIS_FIELDS, .validate = redis_validate, .dump = redis_prepare,
-	.describe = tsarc_redis_describe, .restore = tsarc_redis_restore};
+	.wants_secret_doc = 1, .fields = REDIS_FIELDS, .validate = redis_validate,
+	.dump = redis_prepare, .describe = tsarc_redis_describe, .restore = tsarc_redis_restore};
