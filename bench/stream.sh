@@ -56,6 +56,23 @@ row() { # tool step bytes wall rss_kb stored new cpu
 		"$(mib "$5")" "$6" "$7"
 }
 
+# backup_step LABEL FILE REPO NEW CMD: FILE read once (into the page cache),
+# then piped into the backup command CMD, timed as LABEL (run_timed; T wraps
+# the tool); sets the caller's LABEL_w, LABEL_r, LABEL_c (wall s, peak RSS
+# KiB, CPU s), LABEL_s (REPO's bytes after it) and LABEL_new (what `NEW
+# LABEL` reads from the tool's output: the new data it stored). The caller
+# declares those local: bash's scoping makes them the ones set here.
+backup_step() {
+	local label=$1 file=$2 repo=$3 new=$4 cmd=$5
+	warm "$file"
+	run_timed "$label" "cat '$file' | $(T "$label") $cmd"
+	printf -v "${label}_w" %s "$WALL"
+	printf -v "${label}_r" %s "$RSS_KB"
+	printf -v "${label}_c" %s "$CPU"
+	printf -v "${label}_s" %s "$(dusb "$repo")"
+	printf -v "${label}_new" %s "$("$new" "$label")"
+}
+
 verdict() { awk -v a="$1" -v t="$2" 'BEGIN { if (a == "-" ) print "n/a"; else print (a >= t) ? "PASS" : "FAIL" }'; }
 
 main_mode() {
@@ -79,39 +96,28 @@ main_mode() {
 	# ---- tsarc
 	# shellcheck disable=SC2086 # a list of options
 	"$TSARC" init --repo "$tr" -q ${TSARC_INIT_OPTS:-}
-	warm "$base"
-	run_timed ts1 "cat '$base' | $(T ts1) '$TSARC' backup --repo '$tr' --stdin --name dump.sql --json -q"
-	local ts1_w=$WALL ts1_r=$RSS_KB ts1_c=$CPU ts1_s ts1_new
-	ts1_s=$(dusb "$tr"); ts1_new=$(jnum "$BENCH_WORK/out.ts1" new_bytes)
-	warm "$base"
-	run_timed ts2 "cat '$base' | $(T ts2) '$TSARC' backup --repo '$tr' --stdin --name dump.sql --json -q"
-	local ts2_w=$WALL ts2_r=$RSS_KB ts2_c=$CPU ts2_s ts2_new
-	ts2_s=$(dusb "$tr"); ts2_new=$(jnum "$BENCH_WORK/out.ts2" new_bytes)
+	local ts1_w ts1_r ts1_c ts1_s ts1_new ts2_w ts2_r ts2_c ts2_s ts2_new
+	local tsm_w tsm_r tsm_c tsm_s tsm_new
+	local TB="'$TSARC' backup --repo '$tr' --stdin --name dump.sql --json -q"
+	tsnew() { jnum "$BENCH_WORK/out.$1" new_bytes; }
+	backup_step ts1 "$base" "$tr" tsnew "$TB"
+	backup_step ts2 "$base" "$tr" tsnew "$TB"
 	run_timed tsd "$(T tsd) '$TSARC' dump --repo '$tr' latest dump.sql | cat >/dev/null"
 	local tsd_w=$WALL tsd_r=$RSS_KB tsd_c=$CPU
-	warm "$mut"
-	run_timed tsm "cat '$mut' | $(T tsm) '$TSARC' backup --repo '$tr' --stdin --name dump.sql --json -q"
-	local tsm_w=$WALL tsm_r=$RSS_KB tsm_c=$CPU tsm_s tsm_new
-	tsm_s=$(dusb "$tr"); tsm_new=$(jnum "$BENCH_WORK/out.tsm" new_bytes)
+	backup_step tsm "$mut" "$tr" tsnew "$TB"
 
 	# ---- restic (repository v2, compression auto = its default)
 	local RC="'$RESTIC' -r '$rr' --cache-dir '$BENCH_WORK/restic-cache' -q"
 	bash -c "$RC init --repository-version 2" >/dev/null
-	rsum() { jq -r "select(.message_type == \"summary\") | .$2" "$BENCH_WORK/out.$1"; }
-	warm "$base"
-	run_timed rs1 "cat '$base' | $(T rs1) $RC backup --stdin --stdin-filename dump.sql --json"
-	local rs1_w=$WALL rs1_r=$RSS_KB rs1_c=$CPU rs1_s rs1_new
-	rs1_s=$(dusb "$rr"); rs1_new=$(rsum rs1 data_added)
-	warm "$base"
-	run_timed rs2 "cat '$base' | $(T rs2) $RC backup --stdin --stdin-filename dump.sql --json"
-	local rs2_w=$WALL rs2_r=$RSS_KB rs2_c=$CPU rs2_s rs2_new
-	rs2_s=$(dusb "$rr"); rs2_new=$(rsum rs2 data_added)
+	local rs1_w rs1_r rs1_c rs1_s rs1_new rs2_w rs2_r rs2_c rs2_s rs2_new
+	local rsm_w rsm_r rsm_c rsm_s rsm_new
+	local RB="$RC backup --stdin --stdin-filename dump.sql --json"
+	rsnew() { jq -r 'select(.message_type == "summary") | .data_added' "$BENCH_WORK/out.$1"; }
+	backup_step rs1 "$base" "$rr" rsnew "$RB"
+	backup_step rs2 "$base" "$rr" rsnew "$RB"
 	run_timed rsd "$(T rsd) $RC dump latest dump.sql | cat >/dev/null"
 	local rsd_w=$WALL rsd_r=$RSS_KB rsd_c=$CPU
-	warm "$mut"
-	run_timed rsm "cat '$mut' | $(T rsm) $RC backup --stdin --stdin-filename dump.sql --json"
-	local rsm_w=$WALL rsm_r=$RSS_KB rsm_c=$CPU rsm_s rsm_new
-	rsm_s=$(dusb "$rr"); rsm_new=$(rsum rsm data_added)
+	backup_step rsm "$mut" "$rr" rsnew "$RB"
 
 	# ---- gzip -6 (the seed procedure) and zstd -3 -T0
 	warm "$base"
