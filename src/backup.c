@@ -110,12 +110,16 @@ static job *next_job(tsarc_backup *b, job_queue *q, pthread_cond_t *cv)
 	return j;
 }
 
-/* Caller holds b->lock. */
+/* Caller holds b->lock. The reader waiting for room (submit) is woken
+ * once the room it asked for is free, not at every job (one wake-up per
+ * several small chunks finished); the commit once no job is left. */
 static void job_finished(tsarc_backup *b, job *j)
 {
 	b->in_flight -= j->charge;
 	b->outstanding--;
-	pthread_cond_broadcast(&b->space_cv);
+	if (!b->outstanding || (b->space_wanted && (b->in_flight == 0 ||
+						     b->in_flight + b->space_wanted <= b->budget)))
+		pthread_cond_broadcast(&b->space_cv);
 }
 
 /* The end of a job that goes no further: its failure (rc) recorded, its
@@ -129,30 +133,81 @@ static void job_done(tsarc_backup *b, job *j, int rc)
 	pthread_mutex_unlock(&b->lock);
 	tsarc__backup_job_free(j);
 }
+
+/* Every job queued, in order, as a list; blocks while there is none.
+ * NULL once the pipeline stops and the queue is empty. */
+static job *take_all(tsarc_backup *b, job_queue *q, pthread_cond_t *cv)
+{
+	job *head;
+
+	pthread_mutex_lock(&b->lock);
+	while (!q->head && !b->stopping)
+		pthread_cond_wait(cv, &b->lock);
+	head = q->head;
+	q->head = q->tail = NULL;
+	pthread_mutex_unlock(&b->lock);
+	return head;
+}
+
+/* Caller holds b->lock: the jobs of list `head` finished (rc their
+ * failure, 0 if none), unlinked into *freed for the caller to free
+ * without the lock. */
+static void jobs_finished(tsarc_backup *b, job *head, int rc, job **freed)
+{
+	job *j;
+
+	if (rc)
+		tsarc__backup_fail(b, rc);
+	while ((j = head) != NULL) {
+		head = j->next;
+		job_finished(b, j);
+		j->next = *freed;
+		*freed = j;
+	}
+}
+
+static void free_jobs(job *head)
+{
+	job *j;
+
+	while ((j = head) != NULL) {
+		head = j->next;
+		tsarc__backup_job_free(j);
+	}
+}
+
 /* Hashes each stream's chunks in the order they were cut, then hands
- * them to the compute workers. */
+ * them to the compute workers: all those queued at once, under one lock
+ * and one wake-up (64 KiB chunks made a lock round and a wake-up per
+ * chunk cost more than the hashing). */
 static void *digest_main(void *arg)
 {
 	tsarc_backup *b = arg;
-	job *j;
-	int rc;
+	job *batch, *j, *done;
+	size_t n;
+	int rc = 0;
 
-	while ((j = next_job(b, &b->digest_q, &b->digest_cv)) != NULL) {
-		rc = b->failed ? 0 : tsarc_sha256_update(j->ps->sha, j->data, j->len);
+	while ((batch = take_all(b, &b->digest_q, &b->digest_cv)) != NULL) {
+		for (j = batch; j && !rc && !b->failed; j = j->next)
+			rc = tsarc_sha256_update(j->ps->sha, j->data, j->len);
+		done = NULL;
 		pthread_mutex_lock(&b->lock);
-		j->ps->undigested--;
+		for (n = 0, j = batch; j; j = j->next, n++)
+			j->ps->undigested--;
 		pthread_cond_broadcast(&b->digested_cv);
-		if (rc || b->failed) {
-			if (rc)
-				tsarc__backup_fail(b, rc);
-			job_finished(b, j);
-			pthread_mutex_unlock(&b->lock);
-			tsarc__backup_job_free(j);
-			continue;
-		}
-		tsarc__backup_queue_push(&b->compute_q, j);
-		pthread_cond_signal(&b->work_cv);
+		if (rc || b->failed)
+			jobs_finished(b, batch, rc, &done);
+		else
+			while ((j = batch) != NULL) {
+				batch = j->next;
+				tsarc__backup_queue_push(&b->compute_q, j);
+			}
+		if (n > 1)
+			pthread_cond_broadcast(&b->work_cv);
+		else
+			pthread_cond_signal(&b->work_cv);
 		pthread_mutex_unlock(&b->lock);
+		free_jobs(done);
 	}
 	return NULL;
 }

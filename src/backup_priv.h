@@ -70,11 +70,12 @@ struct tsarc_backup {
 	pthread_mutex_t lock;
 	pthread_cond_t work_cv;   /* compute queue not empty, or stopping */
 	pthread_cond_t upload_cv; /* upload queue not empty, or stopping */
-	pthread_cond_t space_cv;  /* budget freed or job finished */
+	pthread_cond_t space_cv;  /* the room wanted freed, or no job left */
 	pthread_cond_t digest_cv; /* digest queue not empty, or stopping */
 	pthread_cond_t digested_cv; /* a chunk went through the digest stage */
 	job_queue digest_q, compute_q, upload_q;
 	size_t budget, in_flight;
+	size_t space_wanted; /* the room the waiting reader asked for; 0: none waits */
 	size_t outstanding; /* jobs cut but not finished */
 	int stopping;
 	_Atomic int failed; /* read without the lock to stop work early */

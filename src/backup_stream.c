@@ -64,9 +64,14 @@ static int submit(tsarc_backup *b, pending_stream *ps, job *head)
 		/* Wait for room; a chunk larger than the whole budget still goes
 		 * when nothing else is in flight. */
 		if (!b->failed && b->in_flight > 0 && b->in_flight + j->charge > b->budget) {
+			/* Once full, room for a quarter of the budget more: the
+			 * stages then finish several jobs per wake-up of ours. */
+			size_t want = j->charge + b->budget / 4;
 			pthread_cond_signal(&b->digest_cv);
-			while (!b->failed && b->in_flight > 0 && b->in_flight + j->charge > b->budget)
+			b->space_wanted = want;
+			while (!b->failed && b->in_flight > 0 && b->in_flight + want > b->budget)
 				pthread_cond_wait(&b->space_cv, &b->lock);
+			b->space_wanted = 0;
 		}
 		if (b->failed)
 			break;
