@@ -1,5 +1,6 @@
 #include "index_table_file.h"
 #include "fileio.h"
+#include "grow.h"
 #include "index_cache.h"
 #include "log.h"
 #include "tsarc/errors.h"
@@ -41,121 +42,22 @@ struct tsarc_index_table {
 
 typedef struct builder {
 	const tsarc_repo *repo;
-	int dirfd;         /* where runs and the new table go */
-	const char *where; /* that folder, for messages */
-	uint8_t *recs;     /* the run being filled: RUN_RECS of REC_LEN */
-	size_t n;
+	itab_runs runs; /* in[0]: the old table when kept, then the runs */
 	uint8_t (*objects)[TSARC_ID_LEN];
 	size_t nobjects, objects_cap;
-	itab_cursor *in; /* [0]: the old table when kept, then the runs */
-	size_t nin, in_cap;
 } builder;
-
-static int grow(void *pp, size_t *cap, size_t need, size_t size)
-{
-	void **p = pp;
-	size_t c = *cap ? *cap : 64;
-	void *g;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	if (!(g = realloc(*p, c * size)))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
-	*p = g;
-	*cap = c;
-	return 0;
-}
-
-static int flush_run(builder *b);
 
 static int add_entry(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e, void *payload)
 {
 	builder *b = payload;
-	uint8_t *r;
+	uint8_t r[REC_LEN];
 
-	if (!b->recs && !(b->recs = malloc((size_t)TSARC_INDEX_TABLE_RUN_RECS * REC_LEN)))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
-	r = b->recs + b->n++ * REC_LEN;
 	memcpy(r, e->id, TSARC_ID_LEN);
 	memcpy(r + TSARC_ID_LEN, pack, TSARC_ID_LEN);
 	tsarc_le32_put(r + 64, e->offset);
 	tsarc_le32_put(r + 68, e->length);
 	tsarc_le32_put(r + 72, e->plain);
-	return b->n == TSARC_INDEX_TABLE_RUN_RECS ? flush_run(b) : 0;
-}
-
-/* A file in `dirfd`, written through *wfd (the temporary file's) and read
- * through *rfd; with `unnamed`, removed at once (gone when closed). */
-static int scratch_file(int dirfd, const char *where, tsarc_tmpfile *t, int unnamed, int *wfd,
-	int *rfd)
-{
-	int rc;
-
-	if ((rc = tsarc_tmpfile_open(t, dirfd, where, ".tmp-")))
-		return rc;
-	if ((*rfd = openat(dirfd, t->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		rc = itab_io_error("open a temporary file");
-		tsarc_tmpfile_discard(t);
-		return rc;
-	}
-	*wfd = t->fd;
-	if (unnamed)
-		(void)unlinkat(dirfd, t->name, 0);
-	return 0;
-}
-
-static int new_input(builder *b, itab_cursor **c)
-{
-	int rc;
-
-	if ((rc = grow(&b->in, &b->in_cap, b->nin + 1, sizeof(itab_cursor))))
-		return rc;
-	*c = &b->in[b->nin];
-	memset(*c, 0, sizeof(**c));
-	(*c)->f.fd = -1;
-	if (!((*c)->plain = malloc(BLOCK_PLAIN)))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
-	b->nin++;
-	return 0;
-}
-
-/* Sorts the records collected into a run file. */
-static int flush_run(builder *b)
-{
-	tsarc_tmpfile tf;
-	itab_writer *w = NULL;
-	itab_cursor *c;
-	size_t i;
-	int rc, wfd = -1, rfd = -1;
-
-	if (!b->n)
-		return 0;
-	qsort(b->recs, b->n, REC_LEN, itab_rec_cmp);
-	if (!(w = malloc(sizeof(*w))))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
-	if ((rc = scratch_file(b->dirfd, b->where, &tf, 1, &wfd, &rfd)) ||
-		(rc = new_input(b, &c)))
-		goto done;
-	c->f.fd = rfd;
-	rfd = -1;
-	if ((rc = itab_writer_begin(w, b->repo, wfd, 0)))
-		goto done;
-	for (i = 0; i < b->n && !rc; i++)
-		rc = itab_writer_add(w, b->recs + i * REC_LEN);
-	if (rc || (rc = itab_writer_end(w, NULL, 0)))
-		goto done;
-	w->f.fd = c->f.fd;
-	c->f = w->f;
-	b->n = 0;
-done:
-	if (wfd >= 0)
-		close(wfd);
-	if (rfd >= 0)
-		close(rfd);
-	free(w);
-	return rc;
+	return itab_runs_add(&b->runs, r);
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -179,7 +81,7 @@ static int add_object(builder *b, tsarc_index_cache *cache, const char *hex,
 		}
 		return rc;
 	}
-	if ((rc = grow(&b->objects, &b->objects_cap, b->nobjects + 1, TSARC_ID_LEN)))
+	if ((rc = TSARC_RESERVE(b->objects, b->nobjects, b->objects_cap, 64)))
 		return rc;
 	memcpy(b->objects[b->nobjects++], bin, TSARC_ID_LEN);
 	return 0;
@@ -208,8 +110,11 @@ static int read_old(builder *b, itab_file *f, const uint8_t (*listed)[TSARC_ID_L
 		if (!bsearch(o, listed, nl, TSARC_ID_LEN, cmp_id))
 			goto done; /* replaced by a prune or a repair: rc 0 */
 	}
-	if ((rc = grow(&b->objects, &b->objects_cap, f->nobjects + 1, TSARC_ID_LEN)))
+	if (!(b->objects = malloc(((size_t)f->nobjects + 1) * TSARC_ID_LEN))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
 		goto done;
+	}
+	b->objects_cap = (size_t)f->nobjects + 1;
 	memcpy(b->objects, plain, len);
 	b->nobjects = f->nobjects;
 	rc = 1;
@@ -254,15 +159,7 @@ done:
 
 static void builder_dispose(builder *b)
 {
-	size_t i;
-
-	for (i = 0; i < b->nin; i++) {
-		if (b->in[i].f.fd >= 0)
-			close(b->in[i].f.fd);
-		free(b->in[i].plain);
-	}
-	free(b->in);
-	free(b->recs);
+	itab_runs_dispose(&b->runs);
 	free(b->objects);
 }
 
@@ -277,9 +174,10 @@ static int write_table(tsarc_index_table *t, builder *b)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
 	if (b->nobjects)
 		qsort(b->objects, b->nobjects, TSARC_ID_LEN, cmp_id);
-	if ((rc = scratch_file(b->dirfd, b->where, &tf, !t->cache, &wfd, &rfd)))
+	if ((rc = itab_scratch_file(b->runs.dirfd, b->runs.where, &tf, !t->cache, &wfd, &rfd)))
 		goto done;
-	if (!(rc = itab_writer_begin(w, t->repo, wfd, 1)) && !(rc = itab_merge(t->repo, b->in, b->nin, w)))
+	if (!(rc = itab_writer_begin(w, t->repo, wfd, 1)) &&
+		!(rc = itab_merge(t->repo, b->runs.in, b->runs.nin, w)))
 		rc = itab_writer_end(w, (const uint8_t(*)[TSARC_ID_LEN])b->objects,
 			(uint32_t)b->nobjects);
 	if (!t->cache)
@@ -322,12 +220,13 @@ static int build(tsarc_index_table *t, char *const *names, const uint8_t (*liste
 
 	memset(&b, 0, sizeof(b));
 	b.repo = t->repo;
-	b.dirfd = t->cache ? tsarc_index_cache_dirfd(t->cache) : t->tmpfd;
-	b.where = t->cache ? tsarc_index_cache_dir(t->cache) : t->tmpdir;
+	b.runs.repo = t->repo;
+	b.runs.dirfd = t->cache ? tsarc_index_cache_dirfd(t->cache) : t->tmpfd;
+	b.runs.where = t->cache ? tsarc_index_cache_dir(t->cache) : t->tmpdir;
 	*old_bad = 0;
 	if (use_old && t->cache &&
-		(fd = openat(b.dirfd, TABLE_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-		if ((rc = new_input(&b, &old)))
+		(fd = openat(b.runs.dirfd, TABLE_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		if ((rc = itab_runs_input(&b.runs, &old)))
 			goto done;
 		old->f.fd = fd;
 		if ((rc = itab_read_head(t->repo, fd, &old->f)) ||
@@ -340,7 +239,7 @@ static int build(tsarc_index_table *t, char *const *names, const uint8_t (*liste
 		if (!kept) {
 			close(fd);
 			old->f.fd = -1;
-			b.nin = 0;
+			b.runs.nin = 0;
 			free(old->plain);
 		}
 	}
@@ -349,13 +248,13 @@ static int build(tsarc_index_table *t, char *const *names, const uint8_t (*liste
 		if (!kept || !bsearch(listed[i], b.objects, nold, TSARC_ID_LEN, cmp_id))
 			if ((rc = add_object(&b, t->cache, names[i], listed[i])))
 				goto done;
-	if ((rc = flush_run(&b)))
+	if ((rc = itab_runs_flush(&b.runs)))
 		goto done;
-	if (kept && b.nin == 1) {
+	if (kept && b.runs.nin == 1) {
 		/* Nothing new: the cached table as it is (runs may have moved
 		 * b.in: no pointer into it is kept). */
-		t->f = b.in[0].f;
-		b.in[0].f.fd = -1;
+		t->f = b.runs.in[0].f;
+		b.runs.in[0].f.fd = -1;
 		t->objects = b.objects;
 		b.objects = NULL;
 		if ((rc = verify(t)) == TSARC_ECORRUPT)

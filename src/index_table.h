@@ -37,6 +37,9 @@ typedef struct tsarc_index_table tsarc_index_table;
 /* Records per sealed block, records sorted in memory per run. */
 #define TSARC_INDEX_TABLE_BLOCK_RECS 215
 #define TSARC_INDEX_TABLE_RUN_RECS 32768
+/* The records sorted in memory per run: TSARC_INDEX_TABLE_RUN_RECS, set
+ * lower only by the tests, so that a small repository's runs are many. */
+extern size_t tsarc_index_table_run_recs;
 
 /* Opens (building or updating it as needed) the repository's table.
  * Damaged index objects are left out with a warning, as

@@ -1,5 +1,6 @@
 #include "index_table_file.h"
 #include "fileio.h"
+#include "grow.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -271,39 +272,169 @@ static void itab_heap_down(itab_cursor **h, size_t n, size_t i)
 	}
 }
 
+void itab_cursor_rewind(itab_cursor *c)
+{
+	c->block = 0;
+	c->pos = c->n = 0;
+}
+
+int itab_merger_begin(itab_merger *m, const tsarc_repo *repo, itab_cursor *in, size_t nin)
+{
+	size_t i;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	m->repo = repo;
+	if (!(m->heap = malloc((nin ? nin : 1) * sizeof(*m->heap))) ||
+		!(m->sealed = malloc(BLOCK_SEALED)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+	for (i = 0; i < nin; i++) {
+		itab_cursor_rewind(&in[i]);
+		if ((rc = itab_cursor_next(repo, &in[i], m->sealed)) < 0)
+			return rc;
+		if (rc)
+			m->heap[m->n++] = &in[i];
+	}
+	for (i = m->n / 2; i-- > 0;)
+		itab_heap_down(m->heap, m->n, i);
+	return 0;
+}
+
+int itab_merger_next(itab_merger *m, const uint8_t **rec)
+{
+	int rc;
+
+	if (m->moved && m->n) {
+		if ((rc = itab_cursor_next(m->repo, m->heap[0], m->sealed)) < 0)
+			return rc;
+		if (!rc)
+			m->heap[0] = m->heap[--m->n];
+		itab_heap_down(m->heap, m->n, 0);
+	}
+	m->moved = 1;
+	if (!m->n)
+		return 0;
+	*rec = itab_cursor_rec(m->heap[0]);
+	return 1;
+}
+
+void itab_merger_end(itab_merger *m)
+{
+	free(m->heap);
+	free(m->sealed);
+	m->heap = NULL;
+	m->sealed = NULL;
+}
+
 int itab_merge(const tsarc_repo *repo, itab_cursor *in, size_t nin, itab_writer *w)
 {
-	itab_cursor **heap = malloc((nin ? nin : 1) * sizeof(*heap));
-	uint8_t *sealed = malloc(BLOCK_SEALED);
-	size_t n = 0, i;
-	int rc = 0;
+	itab_merger m;
+	const uint8_t *rec;
+	int rc;
 
-	if (!heap || !sealed) {
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
-		goto done;
-	}
-	for (i = 0; i < nin; i++) {
-		if ((rc = itab_cursor_next(repo, &in[i], sealed)) < 0)
-			goto done;
-		if (rc)
-			heap[n++] = &in[i];
-	}
-	for (i = n / 2; i-- > 0;)
-		itab_heap_down(heap, n, i);
-	rc = 0;
-	while (n) {
-		if ((rc = itab_writer_add(w, itab_cursor_rec(heap[0]))))
-			goto done;
-		if ((rc = itab_cursor_next(repo, heap[0], sealed)) < 0)
-			goto done;
-		if (!rc)
-			heap[0] = heap[--n];
-		rc = 0;
-		itab_heap_down(heap, n, 0);
-	}
-done:
-	free(heap);
-	free(sealed);
+	if (!(rc = itab_merger_begin(&m, repo, in, nin)))
+		while ((rc = itab_merger_next(&m, &rec)) > 0)
+			if ((rc = itab_writer_add(w, rec)))
+				break;
+	itab_merger_end(&m);
 	return rc;
 }
 
+/* --- sorted runs --- */
+
+size_t tsarc_index_table_run_recs = TSARC_INDEX_TABLE_RUN_RECS;
+
+int itab_scratch_file(int dirfd, const char *where, tsarc_tmpfile *t, int unnamed, int *wfd,
+	int *rfd)
+{
+	int rc;
+
+	if ((rc = tsarc_tmpfile_open(t, dirfd, where, ".tmp-")))
+		return rc;
+	if ((*rfd = openat(dirfd, t->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = itab_io_error("open a temporary file");
+		tsarc_tmpfile_discard(t);
+		return rc;
+	}
+	*wfd = t->fd;
+	if (unnamed)
+		(void)unlinkat(dirfd, t->name, 0);
+	return 0;
+}
+
+int itab_runs_input(itab_runs *r, itab_cursor **c)
+{
+	int rc;
+
+	if ((rc = TSARC_RESERVE(r->in, r->nin, r->in_cap, 16)))
+		return rc;
+	*c = &r->in[r->nin];
+	memset(*c, 0, sizeof(**c));
+	(*c)->f.fd = -1;
+	if (!((*c)->plain = malloc(BLOCK_PLAIN)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+	r->nin++;
+	return 0;
+}
+
+int itab_runs_flush(itab_runs *r)
+{
+	tsarc_tmpfile tf;
+	itab_writer *w = NULL;
+	itab_cursor *c;
+	size_t i;
+	int rc, wfd = -1, rfd = -1;
+
+	if (!r->n)
+		return 0;
+	qsort(r->recs, r->n, REC_LEN, itab_rec_cmp);
+	if (!(w = malloc(sizeof(*w))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+	if ((rc = itab_scratch_file(r->dirfd, r->where, &tf, 1, &wfd, &rfd)) ||
+		(rc = itab_runs_input(r, &c)))
+		goto done;
+	c->f.fd = rfd;
+	rfd = -1;
+	if ((rc = itab_writer_begin(w, r->repo, wfd, 0)))
+		goto done;
+	for (i = 0; i < r->n && !rc; i++)
+		rc = itab_writer_add(w, r->recs + i * REC_LEN);
+	if (rc || (rc = itab_writer_end(w, NULL, 0)))
+		goto done;
+	w->f.fd = c->f.fd;
+	c->f = w->f;
+	r->n = 0;
+done:
+	if (wfd >= 0)
+		close(wfd);
+	if (rfd >= 0)
+		close(rfd);
+	free(w);
+	return rc;
+}
+
+int itab_runs_add(itab_runs *r, const uint8_t rec[REC_LEN])
+{
+	if (!r->run_recs)
+		r->run_recs = tsarc_index_table_run_recs ? tsarc_index_table_run_recs : 1;
+	if (!r->recs && !(r->recs = malloc(r->run_recs * REC_LEN)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+	memcpy(r->recs + r->n++ * REC_LEN, rec, REC_LEN);
+	return r->n == r->run_recs ? itab_runs_flush(r) : 0;
+}
+
+void itab_runs_dispose(itab_runs *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nin; i++) {
+		if (r->in[i].f.fd >= 0)
+			close(r->in[i].f.fd);
+		free(r->in[i].plain);
+	}
+	free(r->in);
+	free(r->recs);
+	r->in = NULL;
+	r->recs = NULL;
+	r->nin = r->n = 0;
+}

@@ -6,6 +6,8 @@
  * index_table.c. */
 #include <sys/types.h>
 
+#include "fileio.h"
+
 #include "index_table.h"
 
 /* The file: magic, salt, sealed head, sealed blocks of records (chunk id,
@@ -73,5 +75,44 @@ int itab_writer_add(itab_writer *w, const uint8_t rec[REC_LEN]);
 int itab_writer_end(itab_writer *w, const uint8_t (*objects)[TSARC_ID_LEN], uint32_t nobjects);
 /* Merges the sorted inputs (each checked to be sorted) into w. */
 int itab_merge(const tsarc_repo *repo, itab_cursor *in, size_t nin, itab_writer *w);
+
+/* The same merge read a record at a time: begin rewinds the inputs (so a
+ * set of runs can be merged again), next gives the smallest record left
+ * (valid until the next call): 1, 0 at the end, < 0 on an error (a part
+ * that does not authenticate, an input not sorted: TSARC_ECORRUPT). */
+typedef struct itab_merger {
+	const tsarc_repo *repo;
+	itab_cursor **heap;
+	size_t n;
+	uint8_t *sealed;
+	int moved;
+} itab_merger;
+void itab_cursor_rewind(itab_cursor *c);
+int itab_merger_begin(itab_merger *m, const tsarc_repo *repo, itab_cursor *in, size_t nin);
+int itab_merger_next(itab_merger *m, const uint8_t **rec);
+void itab_merger_end(itab_merger *m);
+
+/* Records sorted in runs: collected run_recs at a time in memory (0: the
+ * tsarc_index_table_run_recs of index_table.h), each run sorted and
+ * written sealed to an unnamed file in dirfd (`where`, for messages),
+ * then read back as inputs in[0..nin) of the merge. itab_runs_input adds
+ * an input (its fd -1, for the caller to fill). */
+typedef struct itab_runs {
+	const tsarc_repo *repo;
+	int dirfd;
+	const char *where;
+	uint8_t *recs;
+	size_t n, run_recs;
+	itab_cursor *in;
+	size_t nin, in_cap;
+} itab_runs;
+int itab_runs_add(itab_runs *r, const uint8_t rec[REC_LEN]);
+int itab_runs_flush(itab_runs *r);
+int itab_runs_input(itab_runs *r, itab_cursor **c);
+void itab_runs_dispose(itab_runs *r);
+/* A temporary file in dirfd written through *wfd and read through *rfd;
+ * with `unnamed`, removed at once (gone when closed). */
+int itab_scratch_file(int dirfd, const char *where, tsarc_tmpfile *t, int unnamed,
+	int *wfd, int *rfd);
 
 #endif
