@@ -36,6 +36,8 @@ struct tsarc_index_table {
 	int named; /* the cache's index.table */
 	int tmpfd; /* without the cache: $TMPDIR, for unnamed files */
 	const char *tmpdir;
+	tsarc_index_damage_fn on_damage; /* NULL: a damaged object is an error */
+	void *damage_payload;
 };
 
 /* --- building --- */
@@ -67,14 +69,16 @@ static int cmp_id(const void *a, const void *b)
 
 /* Adds index object `hex` (a damaged one is left out with a warning:
  * tsarc_index_open_object checks it whole before passing any entry on). */
-static int add_object(builder *b, tsarc_index_cache *cache, const char *hex,
+static int add_object(builder *b, const tsarc_index_table *t, const char *hex,
 	const uint8_t bin[TSARC_ID_LEN])
 {
-	int rc = tsarc_index_open_object(b->repo, cache, hex, add_entry, b);
+	int rc = tsarc_index_open_object(b->repo, t->cache, hex, add_entry, b);
 
 	if (rc) {
+		if (rc == TSARC_ECORRUPT && !t->on_damage)
+			return rc;
 		if (rc == TSARC_ECORRUPT)
-			tsarc_index_warn_damage(hex, rc, tsarc_error_last()->message, NULL);
+			t->on_damage(hex, rc, tsarc_error_last()->message, t->damage_payload);
 		if (rc == TSARC_ECORRUPT || rc == TSARC_ENOTFOUND) {
 			tsarc_error_clear();
 			return 0;
@@ -246,7 +250,7 @@ static int build(tsarc_index_table *t, char *const *names, const uint8_t (*liste
 	nold = b.nobjects; /* sorted; those added after are not */
 	for (i = 0; i < nl; i++)
 		if (!kept || !bsearch(listed[i], b.objects, nold, TSARC_ID_LEN, cmp_id))
-			if ((rc = add_object(&b, t->cache, names[i], listed[i])))
+			if ((rc = add_object(&b, t, names[i], listed[i])))
 				goto done;
 	if ((rc = itab_runs_flush(&b.runs)))
 		goto done;
@@ -318,7 +322,12 @@ static int decode_names(char **names, size_t n, uint8_t (**out)[TSARC_ID_LEN], c
 
 int tsarc_index_table_open(const tsarc_repo *repo, tsarc_index_table **out)
 {
-	const char *tmp = getenv("TMPDIR");
+	return tsarc_index_table_open_checked(repo, tsarc_index_warn_damage, NULL, out);
+}
+
+int tsarc_index_table_open_checked(const tsarc_repo *repo, tsarc_index_damage_fn on_damage,
+	void *payload, tsarc_index_table **out)
+{
 	tsarc_index_table *t;
 	uint8_t (*listed)[TSARC_ID_LEN] = NULL;
 	char **names = NULL, **order = NULL;
@@ -329,19 +338,23 @@ int tsarc_index_table_open(const tsarc_repo *repo, tsarc_index_table **out)
 	if (!(t = calloc(1, sizeof(*t))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	t->repo = repo;
+	t->on_damage = on_damage;
+	t->damage_payload = payload;
 	t->f.fd = t->tmpfd = -1;
 	pthread_mutex_init(&t->kept_lock, NULL);
 	tsarc_index_cache_open(repo, &t->cache);
-	if (!t->cache) {
-		t->tmpdir = tmp && tmp[0] == '/' ? tmp : "/tmp";
-		if ((t->tmpfd = open(t->tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-			rc = itab_io_error("open the temporary folder");
-			goto done;
-		}
+	if (!t->cache && (t->tmpfd = itab_tmpdir_open(&t->tmpdir)) < 0) {
+		rc = t->tmpfd;
+		goto done;
 	}
 	if ((rc = tsarc_index_list_objects(repo, t->cache, &names, &n)) ||
 		(rc = decode_names(names, n, &listed, &order, &nl)))
 		goto done;
+	if (!on_damage && nl != n) {
+		rc = tsarc_error_set(TSARC_ECORRUPT, "index/ holds %zu objects whose names are "
+			"not index names", n - nl);
+		goto done;
+	}
 	rc = build(t, order, (const uint8_t(*)[TSARC_ID_LEN])listed, nl, 1, &old_bad);
 	if (rc && old_bad) {
 		drop_named(t, tsarc_error_last()->message);
@@ -521,6 +534,12 @@ int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
 int tsarc_index_table_find_sorted(tsarc_index_table *t, const uint8_t *const *ids, size_t n,
 	tsarc_index_hit *out, uint8_t *found)
 {
+	return tsarc_index_table_find_sorted_at(t, ids, n, out, found, NULL);
+}
+
+int tsarc_index_table_find_sorted_at(tsarc_index_table *t, const uint8_t *const *ids, size_t n,
+	tsarc_index_hit *out, uint8_t *found, uint64_t *ordinal)
+{
 	uint8_t *sealed, *plain;
 	size_t have = SIZE_MAX, k, b, i;
 	int rc;
@@ -549,6 +568,8 @@ int tsarc_index_table_find_sorted(tsarc_index_table *t, const uint8_t *const *id
 			if (!memcmp(plain + i * REC_LEN, ids[k], TSARC_ID_LEN)) {
 				hit_of(&out[k], plain + i * REC_LEN);
 				found[k] = 1;
+				if (ordinal)
+					ordinal[k] = (uint64_t)b * BLOCK_RECS + i;
 			}
 			break;
 		}
@@ -571,4 +592,63 @@ size_t tsarc_index_table_memory(const tsarc_index_table *t)
 uint64_t tsarc_index_table_blocks_read(tsarc_index_table *t)
 {
 	return atomic_load(&t->blocks_read);
+}
+
+const uint8_t *tsarc_index_table_objects(const tsarc_index_table *t, size_t *n)
+{
+	*n = t->f.nobjects;
+	return (const uint8_t *)t->objects;
+}
+
+/* Calls fn for the group of records of one id, with its first record's
+ * ordinal (what tsarc_index_table_find_sorted_at gives). */
+static int scan_group(tsarc_index_table_group_fn fn, void *payload,
+	const tsarc_index_table_rec *g, size_t n, uint64_t ordinal)
+{
+	return n ? fn(g, n, ordinal, payload) : 0;
+}
+
+int tsarc_index_table_scan(tsarc_index_table *t, tsarc_index_table_group_fn fn, void *payload)
+{
+	itab_cursor c;
+	itab_merger m;
+	tsarc_index_table_rec *g = NULL;
+	const uint8_t *rec;
+	size_t n = 0, cap = 0;
+	uint64_t at = 0, first = 0;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.f = t->f;
+	if (!(c.plain = malloc(BLOCK_PLAIN)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+	if (!(rc = itab_merger_begin(&m, t->repo, &c, 1))) {
+		while ((rc = itab_merger_next(&m, &rec)) > 0) {
+			if (n && memcmp(g[0].id, rec, TSARC_ID_LEN)) {
+				if ((rc = scan_group(fn, payload, g, n, first)))
+					break;
+				n = 0;
+			}
+			if ((rc = TSARC_RESERVE(g, n, cap, 8)))
+				break;
+			if (!n)
+				first = at;
+			memcpy(g[n].id, rec, TSARC_ID_LEN);
+			hit_of(&g[n++].at, rec);
+			at++;
+		}
+		if (!rc)
+			rc = scan_group(fn, payload, g, n, first);
+	}
+	if (!rc && at != t->f.nrecs)
+		rc = tsarc_error_set(TSARC_ECORRUPT, "index table: %llu records read, its "
+			"header says %llu", (unsigned long long)at, (unsigned long long)t->f.nrecs);
+	if (rc == TSARC_ECORRUPT && t->named) {
+		(void)unlinkat(tsarc_index_cache_dirfd(t->cache), TABLE_NAME, 0);
+		tsarc_error_prefix("the index cache changed under us (removed: run again)");
+	}
+	itab_merger_end(&m);
+	free(g);
+	free(c.plain);
+	return rc;
 }

@@ -45,6 +45,11 @@ extern size_t tsarc_index_table_run_recs;
  * Damaged index objects are left out with a warning, as
  * tsarc_index_warn_damage does. */
 int tsarc_index_table_open(const tsarc_repo *repo, tsarc_index_table **out);
+/* The same with damaged index objects passed to on_damage; with on_damage
+ * NULL a damaged object, or a name in index/ that is no index name, is an
+ * error (prune must know every pack in use). */
+int tsarc_index_table_open_checked(const tsarc_repo *repo, tsarc_index_damage_fn on_damage,
+	void *payload, tsarc_index_table **out);
 void tsarc_index_table_free(tsarc_index_table *t);
 /* The records for `id`: *n of them (they may be more than `max`; the
  * first min(*n, max) are in `out`). TSARC_ECORRUPT when a block of the
@@ -57,6 +62,26 @@ int tsarc_index_table_find(tsarc_index_table *t, const uint8_t id[TSARC_ID_LEN],
  * of one id reads a block every time). Errors as tsarc_index_table_find. */
 int tsarc_index_table_find_sorted(tsarc_index_table *t, const uint8_t *const *ids, size_t n,
 	tsarc_index_hit *out, uint8_t *found);
+/* The same, with the ordinal (place in the table) of each first record
+ * in ordinal[k] (when not NULL): what tsarc_index_table_scan gives. */
+int tsarc_index_table_find_sorted_at(tsarc_index_table *t, const uint8_t *const *ids, size_t n,
+	tsarc_index_hit *out, uint8_t *found, uint64_t *ordinal);
+/* A record of the table, as the scan gives it. */
+typedef struct tsarc_index_table_rec {
+	uint8_t id[TSARC_ID_LEN];
+	tsarc_index_hit at;
+} tsarc_index_table_rec;
+/* The records of one id (n >= 1: its copies, by pack name) and the ordinal
+ * of the first; non-zero stops the scan and is returned. */
+typedef int (*tsarc_index_table_group_fn)(const tsarc_index_table_rec *recs, size_t n,
+	uint64_t ordinal, void *payload);
+/* Reads the whole table in order (a block at a time, each authenticated,
+ * the order checked: TSARC_ECORRUPT otherwise, and a cached table that
+ * fails is removed), calling fn for each id. */
+int tsarc_index_table_scan(tsarc_index_table *t, tsarc_index_table_group_fn fn, void *payload);
+/* The names of the index objects the table holds: n of them, sorted, in
+ * binary (TSARC_ID_LEN bytes each). */
+const uint8_t *tsarc_index_table_objects(const tsarc_index_table *t, size_t *n);
 uint64_t tsarc_index_table_count(const tsarc_index_table *t);
 /* Blocks read and authenticated by lookups so far (the tests' measure of
  * what the batch lookup and the kept blocks save). */

@@ -362,6 +362,17 @@ int itab_scratch_file(int dirfd, const char *where, tsarc_tmpfile *t, int unname
 	return 0;
 }
 
+int itab_tmpdir_open(const char **where)
+{
+	const char *tmp = getenv("TMPDIR");
+	int fd;
+
+	*where = tmp && tmp[0] == '/' ? tmp : "/tmp";
+	if ((fd = open(*where, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return itab_io_error("open the temporary folder");
+	return fd;
+}
+
 int itab_runs_input(itab_runs *r, itab_cursor **c)
 {
 	int rc;

@@ -112,6 +112,9 @@ int itab_runs_input(itab_runs *r, itab_cursor **c);
 void itab_runs_dispose(itab_runs *r);
 /* A temporary file in dirfd written through *wfd and read through *rfd;
  * with `unnamed`, removed at once (gone when closed). */
+/* $TMPDIR (absolute, else /tmp) open as a folder, its path in *where: for
+ * unnamed files; < 0 (an error code, message set) when it cannot. */
+int itab_tmpdir_open(const char **where);
 int itab_scratch_file(int dirfd, const char *where, tsarc_tmpfile *t, int unnamed,
 	int *wfd, int *rfd);
 

@@ -78,6 +78,26 @@ static int remove_temporaries(tsarc_repo *repo, tsarc_lock *lock, tsarc_prune_re
 	return rc;
 }
 
+static int prune_format2(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_unused,
+	tsarc_prune_result *res)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = tsarc_snapshot_list_ids(repo, &ids, &n))) {
+		tsarc_error_prefix("prune refuses to run, as it cannot tell what every snapshot "
+				   "needs (run 'tsarc check')");
+		return rc;
+	}
+	if (!dry_run && (rc = remove_temporaries(repo, lock, res)))
+		goto done;
+	rc = tsarc_prune_packs(repo, lock, ids, n, dry_run, max_unused, res);
+done:
+	tsarc_snapshot_ids_free(ids, n);
+	return rc;
+}
+
 int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_unused,
 	tsarc_prune_result *res)
 {
@@ -92,7 +112,12 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_un
 	memset(res, 0, sizeof(*res));
 	memset(&sw, 0, sizeof(sw));
 	sw.res = res;
-	/* No on_error handler: one unreadable snapshot stops the prune. */
+	/* Its data objects are packs: freed a pack at a time, the snapshots
+	 * read one at a time. */
+	if (repo->version >= 2)
+		return prune_format2(repo, lock, dry_run, max_unused, res);
+	/* Format 1 (each chunk its own object) holds every id the snapshots
+	 * need in memory. No on_error handler: one unreadable snapshot stops the prune. */
 	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, NULL, NULL))) {
 		tsarc_error_prefix("prune refuses to run, as it cannot tell what every snapshot "
 				   "needs (run 'tsarc check')");
@@ -110,11 +135,6 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_un
 	res->chunks_referenced = tsarc_chunkset_count(sw.referenced);
 	if (!dry_run && (rc = remove_temporaries(repo, lock, res)))
 		goto done;
-	/* Its data objects are packs: freed a pack at a time. */
-	if (repo->version >= 2) {
-		rc = tsarc_prune_packs(repo, lock, sw.referenced, dry_run, max_unused, res);
-		goto done;
-	}
 	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_DATA, consider, &sw)))
 		goto done;
 	/*

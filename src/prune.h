@@ -69,9 +69,9 @@ typedef struct tsarc_prune_result {
 int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_unused,
 	tsarc_prune_result *res);
 
-struct tsarc_chunkset;
-/* The format-2 part of tsarc_prune, given the chunks the snapshots need. */
-int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, struct tsarc_chunkset *referenced,
+/* The format-2 part of tsarc_prune, given the snapshots listed: each is
+ * read in turn for the chunks it needs (in bounded memory: prune_pack.h). */
+int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, char **snapshots, size_t nsnapshots,
 	int dry_run, unsigned max_unused, tsarc_prune_result *res);
 
 #endif

@@ -33,56 +33,18 @@
  * two index entries for some chunks (both readable) and unindexed packs,
  * which the next prune removes.
  */
-#include "prune.h"
-#include "crypto.h"
-#include "chunkset.h"
+#include "prune_pack.h"
 #include "index.h"
 #include "objlock.h"
 #include "packer.h"
+#include "snapshot.h"
 #include "tsarc/errors.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DELETE_BATCH 1000
-
-enum { KEEP, YOUNG, DELETE, REPACK, GONE, LOCKED };
-/* Per index record: unused, the copy of a live chunk that stays, or a
- * repeat of the record before it. */
-enum { LIVE_NO, LIVE_YES, LIVE_REPEAT };
-
-typedef struct listed_pack {
-	uint8_t name[TSARC_ID_LEN];
-	uint64_t size;
-	int64_t mtime;
-} listed_pack;
-
-/* What prune knows of an indexed pack. */
-typedef struct pack_info {
-	const listed_pack *listed; /* NULL: not in the store */
-	uint64_t used, unused;     /* sealed bytes of live and other chunks */
-	uint64_t needed, total;    /* of chunks snapshots need (any copy), of all */
-	size_t first, n;           /* its records in `order` */
-	int action;
-	int small;                 /* repacked only to be combined */
-} pack_info;
-
-typedef struct prune_pack {
-	tsarc_repo *repo;
-	tsarc_lock *lock;
-	tsarc_prune_result *res;
-	tsarc_index *idx;
-	const tsarc_index_rec *recs;
-	size_t nrecs, np;
-	listed_pack *listed;
-	size_t nlisted, listed_cap;
-	pack_info *packs;
-	size_t *order;  /* record numbers grouped by pack, by offset in each */
-	uint8_t *live;  /* per record: LIVE_* */
-	char **doomed;  /* hex names of the packs to remove */
-	size_t ndoomed;
-	uint64_t repack_bytes; /* what the repack's new packs will take */
-} prune_pack;
 
 static int list_cb(const char *name, uint64_t size, int64_t mtime, void *payload)
 {
@@ -111,146 +73,9 @@ static int list_cb(const char *name, uint64_t size, int64_t mtime, void *payload
 	return 0;
 }
 
-/* Stays as it is (in the merged index of the packs kept). */
-static int kept_as_is(int action)
+int prune_kept_as_is(int action)
 {
 	return action == KEEP || action == YOUNG || action == LOCKED;
-}
-
-static int holds(const pack_info *p, const tsarc_index_rec *r)
-{
-	return p->listed && (uint64_t)r->offset + r->length + 4 <= p->listed->size;
-}
-
-/* A record of a pack, for sorting them by offset. */
-typedef struct slot {
-	uint32_t offset;
-	size_t rec;
-} slot;
-
-static int cmp_slot(const void *a, const void *b)
-{
-	uint32_t x = ((const slot *)a)->offset, y = ((const slot *)b)->offset;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Groups the records by pack (counting sort), each group by offset. */
-static int group_by_pack(prune_pack *pp)
-{
-	size_t i, *fill;
-	slot *s = NULL;
-
-	if (!pp->nrecs)
-		return 0;
-	if (!(pp->order = malloc(pp->nrecs * sizeof(*pp->order))) ||
-		!(s = malloc(pp->nrecs * sizeof(*s))))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	if (!(fill = calloc(pp->np + 1, sizeof(*fill)))) {
-		free(s);
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
-	for (i = 0; i < pp->nrecs; i++)
-		pp->packs[pp->recs[i].pack].n++;
-	for (i = 0; i < pp->np; i++)
-		fill[i + 1] = fill[i] + pp->packs[i].n;
-	for (i = 0; i < pp->np; i++)
-		pp->packs[i].first = fill[i];
-	for (i = 0; i < pp->nrecs; i++) {
-		slot *t = &s[fill[pp->recs[i].pack]++];
-		t->offset = pp->recs[i].offset;
-		t->rec = i;
-	}
-	free(fill);
-	for (i = 0; i < pp->np; i++)
-		qsort(s + pp->packs[i].first, pp->packs[i].n, sizeof(*s), cmp_slot);
-	for (i = 0; i < pp->nrecs; i++)
-		pp->order[i] = s[i].rec;
-	free(s);
-	return 0;
-}
-
-/* Record k repeats the one before it (the same pack and offset: two index
- * objects name the pack, as after a prune killed before it removed the
- * old ones). It is one copy, not two. */
-static int repeated(const prune_pack *pp, size_t k)
-{
-	const tsarc_index_rec *a, *b;
-
-	if (!k)
-		return 0;
-	a = &pp->recs[k - 1];
-	b = &pp->recs[k];
-	return !memcmp(a->id, b->id, TSARC_ID_LEN) && a->pack == b->pack && a->offset == b->offset;
-}
-
-/* Pack a is the better home for a live chunk than b: a larger share of it
- * is needed (so a killed repack's new packs win over the packs it was
- * emptying, which then go whole instead of being repacked again); at equal
- * shares (small packs are wholly needed, and so are the packs combining
- * them), the newer, then the larger: the killed run's. Both are stored
- * (holds() was asked first). */
-static int better_home(const pack_info *a, const pack_info *b)
-{
-	uint64_t x = a->needed * b->total, y = b->needed * a->total;
-
-	if (x != y)
-		return x > y;
-	if (a->listed->mtime != b->listed->mtime)
-		return a->listed->mtime > b->listed->mtime;
-	return a->listed->size > b->listed->size;
-}
-
-/*
- * For each chunk a snapshot needs, one copy stays: the one in the stored
- * pack (long enough to hold it) with the largest needed share. Every other
- * copy is unused. TSARC_ECORRUPT when a needed chunk is in no stored pack.
- */
-static int mark_live(prune_pack *pp, tsarc_chunkset *referenced)
-{
-	size_t i, end, k, best, missing = 0;
-	char hex[TSARC_ID_HEX_LEN + 1] = "";
-
-	for (k = 0; k < pp->nrecs; k++) {
-		pack_info *p = &pp->packs[pp->recs[k].pack];
-		if (repeated(pp, k)) {
-			pp->live[k] = LIVE_REPEAT;
-			continue;
-		}
-		p->total += pp->recs[k].length;
-		if (tsarc_chunkset_lookup(referenced, pp->recs[k].id, NULL))
-			p->needed += pp->recs[k].length;
-	}
-	for (i = 0; i < pp->nrecs; i = end) {
-		const tsarc_index_rec *r = &pp->recs[i];
-		int needed = tsarc_chunkset_lookup(referenced, r->id, NULL);
-		for (end = i + 1; end < pp->nrecs && !memcmp(pp->recs[end].id, r->id, TSARC_ID_LEN);
-			end++)
-			;
-		pp->res->chunks_stored++;
-		for (k = i, best = end; needed && k < end; k++)
-			if (pp->live[k] != LIVE_REPEAT && holds(&pp->packs[pp->recs[k].pack], &pp->recs[k]) &&
-				(best == end || better_home(&pp->packs[pp->recs[k].pack],
-						       &pp->packs[pp->recs[best].pack])))
-				best = k;
-		if (best != end)
-			pp->live[best] = LIVE_YES;
-		else if (needed && missing++ == 0)
-			tsarc_hex_encode(hex, r->id, TSARC_ID_LEN);
-		for (k = i; k < end; k++) {
-			pack_info *p = &pp->packs[pp->recs[k].pack];
-			if (pp->live[k] == LIVE_YES)
-				p->used += pp->recs[k].length;
-			else if (pp->live[k] == LIVE_NO)
-				p->unused += pp->recs[k].length;
-		}
-	}
-	if (missing)
-		return tsarc_error_set(TSARC_ECORRUPT, "prune refuses to run: %zu chunks that "
-			"snapshots need are in no stored pack the index names (the first: %.16s); "
-			"run 'tsarc check', and 'tsarc repair index' if packs are missing from the "
-			"index", missing, hex);
-	return 0;
 }
 
 static int doom(prune_pack *pp, const uint8_t name[TSARC_ID_LEN], uint64_t size)
@@ -282,7 +107,7 @@ static int repack_or_locked(prune_pack *pp, size_t i)
 
 	if (!pp->repo->retention.mode)
 		return 0;
-	tsarc_hex_encode(hex, tsarc_index_pack_name(pp->idx, (uint32_t)i), TSARC_ID_LEN);
+	tsarc_hex_encode(hex, pp->names[i], TSARC_ID_LEN);
 	if ((rc = tsarc_store_retained_until(pp->repo->store, TSARC_OBJ_DATA, hex, &until))) {
 		tsarc_error_prefix("retention of pack %.16s", hex);
 		return rc;
@@ -339,47 +164,11 @@ static void combine_small(prune_pack *pp)
 		}
 }
 
-/*
- * The bytes of the packs a repack will write, and how many: the packer's
- * own rule (a pack is stored as soon as it reaches the pack size) over the
- * live blobs in the order repack_one adds them, each pack with its sealed
- * table of contents, so that a dry run says to the byte what prune frees.
- */
-static uint64_t repack_bytes(const prune_pack *pp, size_t *npacks)
-{
-	uint64_t total = 0, cur = 0;
-	size_t i, k, n = 0;
-
-	*npacks = 0;
-	for (i = 0; i < pp->np; i++) {
-		const pack_info *p = &pp->packs[i];
-		if (p->action != REPACK)
-			continue;
-		for (k = p->first; k < p->first + p->n; k++) {
-			if (pp->live[pp->order[k]] != LIVE_YES)
-				continue;
-			cur += pp->recs[pp->order[k]].length;
-			n++;
-			if (cur >= pp->repo->pack_size) {
-				total += tsarc_pack_bytes(cur, n);
-				++*npacks;
-				cur = 0;
-				n = 0;
-			}
-		}
-	}
-	if (n) {
-		total += tsarc_pack_bytes(cur, n);
-		++*npacks;
-	}
-	return total;
-}
-
 /* Decides each pack's fate; counts what that frees. */
 static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 {
 	tsarc_prune_result *res = pp->res;
-	size_t i, k;
+	size_t i;
 	int rc;
 
 	for (i = 0; i < pp->np; i++)
@@ -414,15 +203,13 @@ static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 			break;
 		}
 		if ((p->action == DELETE || p->action == REPACK) &&
-			(rc = doom(pp, tsarc_index_pack_name(pp->idx, (uint32_t)i), p->listed->size)))
+			(rc = doom(pp, pp->names[i], p->listed->size)))
 			return rc;
 	}
-	pp->repack_bytes = repack_bytes(pp, &res->packs_written);
-	res->bytes_removed -= pp->repack_bytes;
 	/* Packs no index names: a killed backup's or repack's, unless young. */
 	for (i = 0; i < pp->nlisted; i++) {
 		const listed_pack *l = &pp->listed[i];
-		if (tsarc_index_pack_number(pp->idx, l->name) >= 0)
+		if (prune_pack_number(pp, l->name) >= 0)
 			continue;
 		if (oldest_shared != INT64_MAX &&
 			l->mtime >= oldest_shared - TSARC_LOCK_CLOCK_SLACK_SECONDS) {
@@ -433,133 +220,7 @@ static int plan(prune_pack *pp, int64_t oldest_shared, unsigned max_unused)
 		if ((rc = doom(pp, l->name, l->size)))
 			return rc;
 	}
-	/* Chunks: removed when no copy stays, young when one stays unused. */
-	for (i = 0; i < pp->nrecs; i = k) {
-		int stays = 0, live = 0, young = 0;
-		for (k = i; k < pp->nrecs && !memcmp(pp->recs[k].id, pp->recs[i].id, TSARC_ID_LEN);
-			k++) {
-			int a = pp->packs[pp->recs[k].pack].action;
-			live |= pp->live[k] == LIVE_YES;
-			stays |= kept_as_is(a);
-			young |= a == YOUNG;
-		}
-		if (live)
-			continue;
-		if (!stays)
-			res->chunks_removed++;
-		else if (young)
-			res->chunks_young++;
-	}
 	return 0;
-}
-
-/* A repack reads a pack's live blobs in runs (pack.h: TSARC_PACK_RUN_*;
- * one blob alone, whatever its size), so its memory does not grow with
- * the pack size. */
-/* The live records of pack i from position k of `order` on that one read
- * takes: returns the position past them, the bytes they span in *span. */
-static size_t run_end(const prune_pack *pp, const pack_info *p, size_t k, uint64_t *span)
-{
-	const tsarc_index_rec *first = &pp->recs[pp->order[k]];
-	uint64_t start = first->offset, end = start + first->length;
-	size_t j;
-
-	for (j = k + 1; j < p->first + p->n; j++) {
-		const tsarc_index_rec *r = &pp->recs[pp->order[j]];
-		if (pp->live[pp->order[j]] != LIVE_YES)
-			continue;
-		if (r->offset < end || r->offset - end > TSARC_PACK_RUN_GAP ||
-			(uint64_t)r->offset + r->length - start > TSARC_PACK_RUN_MAX)
-			break;
-		end = (uint64_t)r->offset + r->length;
-	}
-	*span = end - start;
-	return j;
-}
-
-/* Copies the live chunks of pack i into the packer, authenticating each. */
-static int repack_one(prune_pack *pp, tsarc_packer *pk, size_t i, tsarc_buf *data,
-	tsarc_buf *scratch)
-{
-	const pack_info *p = &pp->packs[i];
-	char hex[TSARC_ID_HEX_LEN + 1];
-	size_t k, next, j;
-	int rc;
-
-	tsarc_hex_encode(hex, tsarc_index_pack_name(pp->idx, (uint32_t)i), TSARC_ID_LEN);
-	for (k = p->first; k < p->first + p->n; k = next) {
-		const tsarc_index_rec *first = &pp->recs[pp->order[k]];
-		uint64_t span;
-		if (pp->live[pp->order[k]] != LIVE_YES) {
-			next = k + 1;
-			continue;
-		}
-		next = run_end(pp, p, k, &span);
-		if ((rc = tsarc_pack_get_range(pp->repo, hex, first->offset, span, data))) {
-			tsarc_error_prefix("repacking pack %.16s", hex);
-			return rc;
-		}
-		for (j = k; j < next; j++) {
-			const tsarc_index_rec *r = &pp->recs[pp->order[j]];
-			const uint8_t *blob = data->ptr + (r->offset - first->offset);
-			if (pp->live[pp->order[j]] != LIVE_YES)
-				continue;
-			tsarc_buf_clear(scratch);
-			if ((rc = tsarc_buf_grow(scratch, r->length)))
-				return rc;
-			/* The bytes the index points at must be this chunk, sealed: a
-			 * damaged blob is not spread into a new pack. */
-			if (tsarc_aead_open(pp->repo->enc_key, r->id, TSARC_ID_LEN, blob, r->length,
-				    scratch->ptr)) {
-				char id[TSARC_ID_HEX_LEN + 1];
-				tsarc_hex_encode(id, r->id, TSARC_ID_LEN);
-				return tsarc_error_set(TSARC_ECORRUPT, "prune stops before deleting "
-					"anything: chunk %.16s in pack %.16s at offset %u does not "
-					"authenticate (run 'tsarc check --read-data')", id, hex, r->offset);
-			}
-			if ((rc = tsarc_packer_add(pk, r->id, blob, r->length, r->plain)))
-				return rc;
-		}
-	}
-	return 0;
-}
-
-/* The merged index of every pack that stays as it is, all its entries. */
-static int write_kept_index(prune_pack *pp, char ***written, size_t *nwritten)
-{
-	tsarc_index_pack *ip = NULL;
-	size_t nip = 0, i, k;
-	int rc = 0;
-
-	if (pp->np && !(ip = calloc(pp->np, sizeof(*ip))))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	for (i = 0; i < pp->np && !rc; i++) {
-		const pack_info *p = &pp->packs[i];
-		tsarc_index_pack *d;
-		if (!kept_as_is(p->action) || !p->n)
-			continue;
-		d = &ip[nip++];
-		memcpy(d->name, tsarc_index_pack_name(pp->idx, (uint32_t)i), TSARC_ID_LEN);
-		if (!(d->entries = calloc(p->n, sizeof(*d->entries)))) {
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-			break;
-		}
-		for (k = 0; k < p->n; k++) {
-			const tsarc_index_rec *r = &pp->recs[pp->order[p->first + k]];
-			if (pp->live[pp->order[p->first + k]] == LIVE_REPEAT)
-				continue;
-			memcpy(d->entries[d->n].id, r->id, TSARC_ID_LEN);
-			d->entries[d->n].offset = r->offset;
-			d->entries[d->n].length = r->length;
-			d->entries[d->n++].plain = r->plain;
-		}
-	}
-	if (!rc)
-		rc = tsarc_index_write(pp->repo, ip, nip, written, nwritten);
-	for (i = 0; i < nip; i++)
-		free(ip[i].entries);
-	free(ip);
-	return rc;
 }
 
 static int append_names(char ***to, size_t *n, char **from, size_t nfrom)
@@ -616,12 +277,16 @@ static int remove_old_index(prune_pack *pp, char **written, size_t nwritten)
 	tsarc_chunkset *sizes = NULL;
 	const char **gone = NULL;
 	size_t nold, ngone = 0, i, k;
-	char **old = tsarc_index_object_names(pp->idx, &nold);
+	const uint8_t *bin = tsarc_index_table_objects(pp->table, &nold);
+	char (*old)[TSARC_ID_HEX_LEN + 1] = malloc((nold ? nold : 1) * sizeof(*old));
 	int rc = 0, keep;
 
-	if (nold && !(gone = malloc(nold * sizeof(*gone))))
+	if (!old || (nold && !(gone = malloc(nold * sizeof(*gone))))) {
+		free(old);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
 	for (i = 0; i < nold; i++) {
+		tsarc_hex_encode(old[i], bin + i * TSARC_ID_LEN, TSARC_ID_LEN);
 		for (k = 0, keep = 0; k < nwritten && !keep; k++)
 			keep = !strcmp(old[i], written[k]);
 		if (!keep)
@@ -641,6 +306,7 @@ static int remove_old_index(prune_pack *pp, char **written, size_t nwritten)
 	pp->res->bytes_kept_index = kb.bytes;
 	tsarc_chunkset_free(sizes);
 	free(gone);
+	free(old);
 	return rc;
 }
 
@@ -659,9 +325,7 @@ static int apply(prune_pack *pp)
 
 	if ((rc = tsarc_packer_new(&pk, repo, 2)))
 		return rc;
-	for (i = 0; i < pp->np && !rc; i++)
-		if (pp->packs[i].action == REPACK)
-			rc = repack_one(pp, pk, i, &data, &scratch);
+	rc = prune_repack(pp, pk);
 	/* New packs stored and synced, then their index. */
 	if (!rc)
 		rc = tsarc_packer_finish(pk, &written, &nwritten);
@@ -673,7 +337,7 @@ static int apply(prune_pack *pp)
 	res->bytes_removed -= nbytes;
 	if (rc)
 		goto done;
-	if ((rc = write_kept_index(pp, &more, &nmore)) ||
+	if ((rc = prune_write_kept_index(pp, &more, &nmore)) ||
 		(rc = append_names(&written, &nwritten, more, nmore)))
 		goto done;
 	more = NULL;
@@ -717,9 +381,9 @@ static int work_to_do(const prune_pack *pp)
 {
 	size_t nobj;
 
-	tsarc_index_object_names(pp->idx, &nobj);
+	tsarc_index_table_objects(pp->table, &nobj);
 	return pp->ndoomed || pp->res->packs_missing ||
-	       nobj > 1 + pp->nrecs / TSARC_INDEX_ENTRIES_PER_OBJECT;
+	       nobj > 1 + tsarc_index_table_count(pp->table) / TSARC_INDEX_ENTRIES_PER_OBJECT;
 }
 
 /* Object Lock: the hidden objects of earlier runs (and forgotten
@@ -736,8 +400,7 @@ static int sweep_hidden(prune_pack *pp)
 	if ((rc = tsarc_lock_check(pp->lock, NULL)) || (rc = tsarc_chunkset_new(&named)))
 		return rc;
 	for (i = 0; i < pp->np && !rc; i++)
-		rc = tsarc_chunkset_claim(named, tsarc_index_pack_name(pp->idx, (uint32_t)i), 0,
-			&added);
+		rc = tsarc_chunkset_claim(named, pp->names[i], 0, &added);
 	if (!rc)
 		rc = tsarc_objlock_sweep(pp->repo, named, &swept);
 	pp->res->hidden_removed = swept.removed;
@@ -747,7 +410,7 @@ static int sweep_hidden(prune_pack *pp)
 	return rc;
 }
 
-int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, tsarc_chunkset *referenced,
+int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, char **snapshots, size_t nsnapshots,
 	int dry_run, unsigned max_unused, tsarc_prune_result *res)
 {
 	prune_pack pp;
@@ -759,43 +422,47 @@ int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, tsarc_chunkset *refere
 	pp.repo = repo;
 	pp.lock = lock;
 	pp.res = res;
+	pp.bypack.dirfd = -1;
 	/* A damaged index object is an error: what it names would be unknown. */
-	if ((rc = tsarc_index_load(repo, &pp.idx, NULL, NULL))) {
+	if ((rc = tsarc_index_table_open_checked(repo, NULL, NULL, &pp.table))) {
 		tsarc_error_prefix("prune refuses to run (run 'tsarc check', then 'tsarc repair "
 				   "index')");
 		goto done;
 	}
+	if ((rc = prune_mark_referenced(&pp, snapshots, nsnapshots)))
+		goto done;
 	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_DATA, list_cb, &pp)))
 		goto done;
 	if (pp.nlisted)
 		qsort(pp.listed, pp.nlisted, sizeof(*pp.listed), cmp_listed);
-	pp.recs = tsarc_index_records(pp.idx);
-	pp.nrecs = tsarc_index_count(pp.idx);
-	pp.np = tsarc_index_npacks(pp.idx);
-	if ((pp.np && !(pp.packs = calloc(pp.np, sizeof(*pp.packs)))) ||
-		(pp.nrecs && !(pp.live = calloc(pp.nrecs, 1)))) {
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if ((rc = prune_collect_packs(&pp)))
 		goto done;
-	}
 	for (i = 0; i < pp.np; i++)
-		pp.packs[i].listed = bsearch(tsarc_index_pack_name(pp.idx, (uint32_t)i), pp.listed,
-			pp.nlisted, sizeof(*pp.listed), cmp_listed);
-	if ((rc = group_by_pack(&pp)) || (rc = mark_live(&pp, referenced)))
+		pp.packs[i].listed = bsearch(pp.names[i], pp.listed, pp.nlisted,
+			sizeof(*pp.listed), cmp_listed);
+	if ((rc = prune_mark_live(&pp)))
 		goto done;
 	/* A live shared lock: a backup is writing packs its index will name. */
 	if ((rc = tsarc_lock_check(lock, &oldest_shared)) ||
-		(rc = plan(&pp, oldest_shared, max_unused)))
+		(rc = plan(&pp, oldest_shared, max_unused)) || (rc = prune_group(&pp)))
 		goto done;
+	res->bytes_removed -= pp.repack_bytes;
 	if (!dry_run && repo->retention.mode && (rc = sweep_hidden(&pp)))
 		goto done;
 	if (!dry_run && work_to_do(&pp))
 		rc = apply(&pp);
 done:
-	tsarc_index_free(pp.idx);
+	tsarc_index_table_free(pp.table);
+	tsarc_chunkset_free(pp.absent);
+	itab_runs_dispose(&pp.bypack);
+	if (pp.bypack.dirfd >= 0)
+		close(pp.bypack.dirfd);
+	free(pp.referenced);
+	free(pp.names);
 	free(pp.listed);
 	free(pp.packs);
-	free(pp.order);
 	free(pp.live);
+	free(pp.num);
 	for (i = 0; i < pp.ndoomed; i++)
 		free(pp.doomed[i]);
 	free(pp.doomed);

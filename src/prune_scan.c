@@ -1,0 +1,609 @@
+/*
+ * The passes of prune over a format-2 repository's index table (see
+ * prune_pack.h for the memory each takes): what the snapshots need, one
+ * snapshot at a time, as bits on the table's records; the pack names; each
+ * pack's figures; and, once prune_pack.c has decided each pack's fate, the
+ * records repack and the merged index need sorted by pack and offset. The
+ * rules (which copy of a chunk stays, which pack goes) are prune_pack.c's
+ * own, applied to one id's records at a time.
+ */
+#include "prune_pack.h"
+#include "crypto.h"
+#include "grow.h"
+#include "index.h"
+#include "packer.h"
+#include "snapshot.h"
+#include "tsarc/errors.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Ids of a snapshot looked up in the table at a time (sorted across the
+ * whole snapshot, so each block is read once per snapshot). */
+#define LOOKUP_BATCH 4096
+
+static int cmp_idp(const void *a, const void *b)
+{
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, TSARC_ID_LEN);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return memcmp(a, b, TSARC_ID_LEN);
+}
+
+static int is_referenced(const prune_pack *pp, uint64_t ordinal)
+{
+	return pp->referenced[ordinal / 8] >> (ordinal % 8) & 1;
+}
+
+/* The ids of one snapshot, sorted and unique, looked up in the table. */
+static int mark_snapshot(prune_pack *pp, const tsarc_snapshot *sn)
+{
+	const uint8_t **ids = NULL;
+	tsarc_index_hit *hit = NULL;
+	uint8_t *found = NULL;
+	uint64_t *ord = NULL;
+	size_t total = 0, n = 0, s, k, i, m = 0;
+	int rc = 0, added;
+
+	for (s = 0; s < sn->nstreams; s++)
+		total += sn->streams[s].nchunks;
+	if (!total)
+		return 0;
+	if (!(ids = malloc(total * sizeof(*ids))) || !(hit = malloc(LOOKUP_BATCH * sizeof(*hit))) ||
+		!(found = malloc(LOOKUP_BATCH)) || !(ord = malloc(LOOKUP_BATCH * sizeof(*ord)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (s = 0; s < sn->nstreams; s++)
+		for (k = 0; k < sn->streams[s].nchunks; k++)
+			ids[n++] = sn->streams[s].chunks[k].id;
+	qsort(ids, n, sizeof(*ids), cmp_idp);
+	for (i = 0; i < n; i++)
+		if (!m || memcmp(ids[m - 1], ids[i], TSARC_ID_LEN))
+			ids[m++] = ids[i];
+	for (i = 0; i < m && !rc; i += LOOKUP_BATCH) {
+		size_t b = m - i < LOOKUP_BATCH ? m - i : LOOKUP_BATCH;
+		if ((rc = tsarc_index_table_find_sorted_at(pp->table,
+			     (const uint8_t *const *)(ids + i), b, hit, found, ord)))
+			break;
+		for (k = 0; k < b && !rc; k++)
+			if (found[k])
+				pp->referenced[ord[k] / 8] |= (uint8_t)(1u << (ord[k] % 8));
+			else
+				rc = tsarc_chunkset_claim(pp->absent, ids[i + k], 0, &added);
+	}
+done:
+	free(ids);
+	free(hit);
+	free(found);
+	free(ord);
+	return rc;
+}
+
+int prune_mark_referenced(prune_pack *pp, char **ids, size_t n)
+{
+	uint64_t nrecs = tsarc_index_table_count(pp->table), i;
+	size_t k, set = 0;
+	int rc;
+
+	if (!(pp->referenced = calloc(nrecs / 8 + 1, 1)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if ((rc = tsarc_chunkset_new(&pp->absent)))
+		return rc;
+	for (k = 0; k < n; k++) {
+		tsarc_snapshot *sn = NULL;
+		rc = tsarc_snapshot_load(pp->repo, ids[k], &sn);
+		if (rc == TSARC_ENOTFOUND) {
+			/* Listed, then removed by a concurrent forget. */
+			tsarc_error_clear();
+			continue;
+		}
+		if (rc) {
+			if (rc != TSARC_ECORRUPT)
+				tsarc_error_prefix("snapshot %.12s cannot be read", ids[k]);
+			tsarc_error_prefix("prune refuses to run, as it cannot tell what every "
+					   "snapshot needs (run 'tsarc check')");
+			return rc;
+		}
+		pp->res->snapshots++;
+		rc = mark_snapshot(pp, sn);
+		tsarc_snapshot_free(sn);
+		if (rc)
+			return rc;
+	}
+	for (i = 0; i < nrecs; i++)
+		set += (size_t)is_referenced(pp, i);
+	pp->res->chunks_referenced = set + tsarc_chunkset_count(pp->absent);
+	return 0;
+}
+
+/* Sorts the names gathered and drops repeats. */
+static void unique_names(prune_pack *pp)
+{
+	size_t i, u = 0;
+
+	if (pp->np)
+		qsort(pp->names, pp->np, TSARC_ID_LEN, cmp_name);
+	for (i = 0; i < pp->np; i++)
+		if (!u || memcmp(pp->names[u - 1], pp->names[i], TSARC_ID_LEN))
+			memcpy(pp->names[u++], pp->names[i], TSARC_ID_LEN);
+	pp->np = u;
+}
+
+static int collect_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal, void *payload)
+{
+	prune_pack *pp = payload;
+	size_t k;
+	int rc;
+
+	(void)ordinal;
+	for (k = 0; k < n; k++) {
+		/* Kept unique as it grows: twice the packs at most. */
+		if (pp->np == pp->names_cap && pp->np >= 1024) {
+			size_t before = pp->np;
+			unique_names(pp);
+			if (pp->np > before / 2 && (rc = TSARC_RESERVE(pp->names, pp->np, pp->names_cap,
+							       1024)))
+				return rc;
+		}
+		if ((rc = TSARC_RESERVE(pp->names, pp->np, pp->names_cap, 1024)))
+			return rc;
+		memcpy(pp->names[pp->np++], g[k].at.pack, TSARC_ID_LEN);
+	}
+	return 0;
+}
+
+int prune_collect_packs(prune_pack *pp)
+{
+	int rc = tsarc_index_table_scan(pp->table, collect_fn, pp);
+
+	if (rc)
+		return rc;
+	unique_names(pp);
+	if (pp->np && !(pp->packs = calloc(pp->np, sizeof(*pp->packs))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return 0;
+}
+
+long prune_pack_number(const prune_pack *pp, const uint8_t name[TSARC_ID_LEN])
+{
+	const uint8_t (*hit)[TSARC_ID_LEN] = pp->np ? bsearch(name, pp->names, pp->np,
+		TSARC_ID_LEN, cmp_name) : NULL;
+
+	return hit ? (long)(hit - (const uint8_t(*)[TSARC_ID_LEN])pp->names) : -1;
+}
+
+static int holds(const pack_info *p, const tsarc_index_hit *r)
+{
+	return p->listed && (uint64_t)r->offset + r->length + 4 <= p->listed->size;
+}
+
+/* Pack a is the better home for a live chunk than b: a larger share of it
+ * is needed (so a killed repack's new packs win over the packs it was
+ * emptying, which then go whole instead of being repacked again); at equal
+ * shares (small packs are wholly needed, and so are the packs combining
+ * them), the newer, then the larger: the killed run's. Both are stored
+ * (holds() was asked first). */
+static int better_home(const pack_info *a, const pack_info *b)
+{
+	uint64_t x = a->needed * b->total, y = b->needed * a->total;
+
+	if (x != y)
+		return x > y;
+	if (a->listed->mtime != b->listed->mtime)
+		return a->listed->mtime > b->listed->mtime;
+	return a->listed->size > b->listed->size;
+}
+
+/*
+ * The records of one id: each one's pack number in pp->num and, once the
+ * packs' shares are known, its LIVE_* in pp->live. A record repeats the
+ * one before it when it has the same pack and offset (two index objects
+ * name the pack, as after a prune killed before it removed the old ones):
+ * one copy, not two. For a chunk a snapshot needs, one copy stays: the one
+ * in the stored pack (long enough to hold it) with the largest needed
+ * share. Returns 0 when a needed chunk has no such copy.
+ */
+static int group_of(prune_pack *pp, const tsarc_index_table_rec *g, size_t n, int needed,
+	int choose, int *ok)
+{
+	size_t k, best = n;
+	long num;
+
+	if (n > pp->live_cap) {
+		size_t cap = n < 16 ? 16 : n * 2;
+		void *l = realloc(pp->live, cap), *m = realloc(pp->num, cap * sizeof(*pp->num));
+		if (l)
+			pp->live = l;
+		if (m)
+			pp->num = m;
+		if (!l || !m)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		pp->live_cap = cap;
+	}
+	for (k = 0; k < n; k++) {
+		if ((num = prune_pack_number(pp, g[k].at.pack)) < 0)
+			return tsarc_error_set(TSARC_ECORRUPT, "index table changed while prune "
+				"read it");
+		pp->num[k] = (uint32_t)num;
+		pp->live[k] = k && pp->num[k] == pp->num[k - 1] &&
+				      g[k].at.offset == g[k - 1].at.offset
+			? LIVE_REPEAT : LIVE_NO;
+	}
+	*ok = 1;
+	if (!choose || !needed)
+		return 0;
+	for (k = 0; k < n; k++)
+		if (pp->live[k] != LIVE_REPEAT && holds(&pp->packs[pp->num[k]], &g[k].at) &&
+			(best == n || better_home(&pp->packs[pp->num[k]], &pp->packs[pp->num[best]])))
+			best = k;
+	if (best != n)
+		pp->live[best] = LIVE_YES;
+	*ok = best != n;
+	return 0;
+}
+
+static int totals_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal, void *payload)
+{
+	prune_pack *pp = payload;
+	int needed = is_referenced(pp, ordinal), ok, rc;
+	size_t k;
+
+	if ((rc = group_of(pp, g, n, needed, 0, &ok)))
+		return rc;
+	for (k = 0; k < n; k++) {
+		pack_info *p = &pp->packs[pp->num[k]];
+		p->n++;
+		if (pp->live[k] == LIVE_REPEAT)
+			continue;
+		p->total += g[k].at.length;
+		if (needed)
+			p->needed += g[k].at.length;
+	}
+	return 0;
+}
+
+static int live_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal, void *payload)
+{
+	prune_pack *pp = payload;
+	int ok, rc;
+	size_t k;
+
+	if ((rc = group_of(pp, g, n, is_referenced(pp, ordinal), 1, &ok)))
+		return rc;
+	pp->res->chunks_stored++;
+	if (!ok && pp->missing++ == 0)
+		tsarc_hex_encode(pp->missing_hex, g[0].id, TSARC_ID_LEN);
+	for (k = 0; k < n; k++) {
+		pack_info *p = &pp->packs[pp->num[k]];
+		if (pp->live[k] == LIVE_YES)
+			p->used += g[k].at.length;
+		else if (pp->live[k] == LIVE_NO)
+			p->unused += g[k].at.length;
+	}
+	return 0;
+}
+
+int prune_mark_live(prune_pack *pp)
+{
+	int rc;
+
+	/* The shares first: the choice of a chunk's copy depends on them. */
+	if ((rc = tsarc_index_table_scan(pp->table, totals_fn, pp)) ||
+		(rc = tsarc_index_table_scan(pp->table, live_fn, pp)))
+		return rc;
+	if (pp->missing)
+		return tsarc_error_set(TSARC_ECORRUPT, "prune refuses to run: %zu chunks that "
+			"snapshots need are in no stored pack the index names (the first: %.16s); "
+			"run 'tsarc check', and 'tsarc repair index' if packs are missing from the "
+			"index", pp->missing, pp->missing_hex);
+	return 0;
+}
+
+/* A record of pp->bypack: pack number and offset (big-endian, so that the
+ * runs' order is theirs), then the id and where it is. */
+static void bypack_put(uint8_t r[REC_LEN], uint32_t pack, const tsarc_index_table_rec *g)
+{
+	memset(r, 0, TSARC_ID_LEN);
+	r[0] = (uint8_t)(pack >> 24);
+	r[1] = (uint8_t)(pack >> 16);
+	r[2] = (uint8_t)(pack >> 8);
+	r[3] = (uint8_t)pack;
+	r[4] = (uint8_t)(g->at.offset >> 24);
+	r[5] = (uint8_t)(g->at.offset >> 16);
+	r[6] = (uint8_t)(g->at.offset >> 8);
+	r[7] = (uint8_t)g->at.offset;
+	memcpy(r + TSARC_ID_LEN, g->id, TSARC_ID_LEN);
+	tsarc_le32_put(r + 64, g->at.offset);
+	tsarc_le32_put(r + 68, g->at.length);
+	tsarc_le32_put(r + 72, g->at.plain);
+}
+
+static uint32_t bypack_get(const uint8_t *r, tsarc_pack_entry *e)
+{
+	memcpy(e->id, r + TSARC_ID_LEN, TSARC_ID_LEN);
+	e->offset = tsarc_le32_get(r + 64);
+	e->length = tsarc_le32_get(r + 68);
+	e->plain = tsarc_le32_get(r + 72);
+	return (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
+}
+
+static int group_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal, void *payload)
+{
+	prune_pack *pp = payload;
+	int stays = 0, live = 0, young = 0, ok, rc;
+	uint8_t r[REC_LEN];
+	size_t k;
+
+	if ((rc = group_of(pp, g, n, is_referenced(pp, ordinal), 1, &ok)))
+		return rc;
+	for (k = 0; k < n; k++) {
+		int a = pp->packs[pp->num[k]].action;
+		live |= pp->live[k] == LIVE_YES;
+		stays |= prune_kept_as_is(a);
+		young |= a == YOUNG;
+		if ((a == REPACK && pp->live[k] == LIVE_YES) ||
+			(prune_kept_as_is(a) && pp->live[k] != LIVE_REPEAT)) {
+			bypack_put(r, pp->num[k], &g[k]);
+			if ((rc = itab_runs_add(&pp->bypack, r)))
+				return rc;
+		}
+	}
+	/* Chunks: removed when no copy stays, young when one stays unused. */
+	if (!live && !stays)
+		pp->res->chunks_removed++;
+	else if (!live && young)
+		pp->res->chunks_young++;
+	return 0;
+}
+
+/*
+ * The bytes of the packs a repack will write, and how many: the packer's
+ * own rule (a pack is stored as soon as it reaches the pack size) over the
+ * live blobs in the order prune_repack adds them, each pack with its
+ * sealed table of contents, so that a dry run says to the byte what prune
+ * frees.
+ */
+static int repack_bytes(prune_pack *pp)
+{
+	itab_merger m;
+	const uint8_t *r;
+	tsarc_pack_entry e;
+	uint64_t cur = 0;
+	size_t n = 0;
+	int rc;
+
+	pp->repack_bytes = 0;
+	pp->res->packs_written = 0;
+	if (!(rc = itab_merger_begin(&m, pp->repo, pp->bypack.in, pp->bypack.nin)))
+		while ((rc = itab_merger_next(&m, &r)) > 0) {
+			if (pp->packs[bypack_get(r, &e)].action != REPACK)
+				continue;
+			cur += e.length;
+			n++;
+			if (cur >= pp->repo->pack_size) {
+				pp->repack_bytes += tsarc_pack_bytes(cur, n);
+				pp->res->packs_written++;
+				cur = 0;
+				n = 0;
+			}
+		}
+	itab_merger_end(&m);
+	if (n) {
+		pp->repack_bytes += tsarc_pack_bytes(cur, n);
+		pp->res->packs_written++;
+	}
+	return rc;
+}
+
+int prune_group(prune_pack *pp)
+{
+	const char *where;
+	int rc;
+
+	if ((pp->bypack.dirfd = itab_tmpdir_open(&where)) < 0)
+		return pp->bypack.dirfd;
+	pp->bypack.repo = pp->repo;
+	pp->bypack.where = where;
+	if ((rc = tsarc_index_table_scan(pp->table, group_fn, pp)) ||
+		(rc = itab_runs_flush(&pp->bypack)))
+		return rc;
+	/* The run being filled is not needed any more. */
+	free(pp->bypack.recs);
+	pp->bypack.recs = NULL;
+	return repack_bytes(pp);
+}
+
+/* The records of one pack from the by-pack merge, as they come. */
+typedef struct pack_recs {
+	long pack; /* -1: none yet */
+	tsarc_pack_entry *e;
+	size_t n, cap;
+} pack_recs;
+
+/* The live records from e[k] on that one read takes: returns the place
+ * past them, the bytes they span in *span. */
+static size_t run_end(const pack_recs *pr, size_t k, uint64_t *span)
+{
+	uint64_t start = pr->e[k].offset, end = start + pr->e[k].length;
+	size_t j;
+
+	for (j = k + 1; j < pr->n; j++) {
+		const tsarc_pack_entry *r = &pr->e[j];
+		if (r->offset < end || r->offset - end > TSARC_PACK_RUN_GAP ||
+			(uint64_t)r->offset + r->length - start > TSARC_PACK_RUN_MAX)
+			break;
+		end = (uint64_t)r->offset + r->length;
+	}
+	*span = end - start;
+	return j;
+}
+
+/* Copies the live chunks of one pack into the packer, authenticating each;
+ * a repack reads them in runs (pack.h: TSARC_PACK_RUN_*; one blob alone,
+ * whatever its size), so its memory does not grow with the pack size. */
+static int repack_one(prune_pack *pp, tsarc_packer *pk, const pack_recs *pr, tsarc_buf *data,
+	tsarc_buf *scratch)
+{
+	char hex[TSARC_ID_HEX_LEN + 1];
+	size_t k, next, j;
+	int rc;
+
+	tsarc_hex_encode(hex, pp->names[pr->pack], TSARC_ID_LEN);
+	for (k = 0; k < pr->n; k = next) {
+		uint64_t span;
+		next = run_end(pr, k, &span);
+		if ((rc = tsarc_pack_get_range(pp->repo, hex, pr->e[k].offset, span, data))) {
+			tsarc_error_prefix("repacking pack %.16s", hex);
+			return rc;
+		}
+		for (j = k; j < next; j++) {
+			const tsarc_pack_entry *r = &pr->e[j];
+			const uint8_t *blob = data->ptr + (r->offset - pr->e[k].offset);
+			tsarc_buf_clear(scratch);
+			if ((rc = tsarc_buf_grow(scratch, r->length)))
+				return rc;
+			/* The bytes the index points at must be this chunk, sealed: a
+			 * damaged blob is not spread into a new pack. */
+			if (tsarc_aead_open(pp->repo->enc_key, r->id, TSARC_ID_LEN, blob, r->length,
+				    scratch->ptr)) {
+				char id[TSARC_ID_HEX_LEN + 1];
+				tsarc_hex_encode(id, r->id, TSARC_ID_LEN);
+				return tsarc_error_set(TSARC_ECORRUPT, "prune stops before deleting "
+					"anything: chunk %.16s in pack %.16s at offset %u does not "
+					"authenticate (run 'tsarc check --read-data')", id, hex, r->offset);
+			}
+			if ((rc = tsarc_packer_add(pk, r->id, blob, r->length, r->plain)))
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* Calls fn for each pack whose action `want` accepts, with its records
+ * from the by-pack merge (one pack's in memory at a time). */
+typedef int (*pack_fn)(prune_pack *pp, const pack_recs *pr, void *payload);
+
+static int each_pack(prune_pack *pp, int (*want)(int action), pack_fn fn, void *payload)
+{
+	itab_merger m;
+	pack_recs pr = {-1, NULL, 0, 0};
+	const uint8_t *r;
+	tsarc_pack_entry e;
+	uint32_t pack;
+	int rc;
+
+	if (!(rc = itab_merger_begin(&m, pp->repo, pp->bypack.in, pp->bypack.nin))) {
+		while ((rc = itab_merger_next(&m, &r)) > 0) {
+			pack = bypack_get(r, &e);
+			if (pack >= pp->np) {
+				rc = tsarc_error_set(TSARC_ECORRUPT, "prune's sorted runs name a pack "
+					"the index does not");
+				break;
+			}
+			if (!want(pp->packs[pack].action))
+				continue;
+			if (pr.pack != (long)pack) {
+				if (pr.n && (rc = fn(pp, &pr, payload)))
+					break;
+				pr.pack = pack;
+				pr.n = 0;
+			}
+			if ((rc = TSARC_RESERVE(pr.e, pr.n, pr.cap, 256)))
+				break;
+			pr.e[pr.n++] = e;
+		}
+		if (!rc && pr.n)
+			rc = fn(pp, &pr, payload);
+	}
+	itab_merger_end(&m);
+	free(pr.e);
+	return rc;
+}
+
+static int is_repack(int action)
+{
+	return action == REPACK;
+}
+
+typedef struct repack_ctx {
+	tsarc_packer *pk;
+	tsarc_buf data, scratch;
+} repack_ctx;
+
+static int repack_fn(prune_pack *pp, const pack_recs *pr, void *payload)
+{
+	repack_ctx *c = payload;
+
+	return repack_one(pp, c->pk, pr, &c->data, &c->scratch);
+}
+
+int prune_repack(prune_pack *pp, tsarc_packer *pk)
+{
+	repack_ctx c = {pk, TSARC_BUF_INIT, TSARC_BUF_INIT};
+	int rc = each_pack(pp, is_repack, repack_fn, &c);
+
+	tsarc_buf_dispose(&c.data);
+	tsarc_buf_dispose(&c.scratch);
+	return rc;
+}
+
+/* The packs of the index object being filled: written as
+ * tsarc_index_write would split them (an object holds whole packs, at
+ * least one, and no more entries than TSARC_INDEX_ENTRIES_PER_OBJECT
+ * unless one pack alone has more), so the objects are the ones writing the
+ * whole list at once gives, named the same. */
+typedef struct kept_ctx {
+	tsarc_index_pack *ip;
+	size_t nip, cap, entries;
+	char ***written;
+	size_t *nwritten;
+} kept_ctx;
+
+static void kept_clear(kept_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nip; i++)
+		free(c->ip[i].entries);
+	c->nip = c->entries = 0;
+}
+
+static int kept_fn(prune_pack *pp, const pack_recs *pr, void *payload)
+{
+	kept_ctx *c = payload;
+	tsarc_index_pack *d;
+	int rc;
+
+	if (c->nip && c->entries + pr->n > TSARC_INDEX_ENTRIES_PER_OBJECT) {
+		if ((rc = tsarc_index_write(pp->repo, c->ip, c->nip, c->written, c->nwritten)))
+			return rc;
+		kept_clear(c);
+	}
+	if ((rc = TSARC_RESERVE(c->ip, c->nip, c->cap, 64)))
+		return rc;
+	d = &c->ip[c->nip];
+	memcpy(d->name, pp->names[pr->pack], TSARC_ID_LEN);
+	if (!(d->entries = malloc(pr->n * sizeof(*d->entries))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	memcpy(d->entries, pr->e, pr->n * sizeof(*d->entries));
+	d->n = pr->n;
+	c->nip++;
+	c->entries += pr->n;
+	return 0;
+}
+
+int prune_write_kept_index(prune_pack *pp, char ***written, size_t *nwritten)
+{
+	kept_ctx c = {NULL, 0, 0, 0, written, nwritten};
+	int rc = each_pack(pp, prune_kept_as_is, kept_fn, &c);
+
+	if (!rc && c.nip)
+		rc = tsarc_index_write(pp->repo, c.ip, c.nip, written, nwritten);
+	kept_clear(&c);
+	free(c.ip);
+	return rc;
+}
