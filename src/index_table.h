@@ -28,7 +28,8 @@
  *
  * Building sorts runs of 32768 records (2.4 MiB) into temporary files and
  * merges them with one 16 KiB block per run in memory (5 MiB for 10
- * million chunks).
+ * million chunks). prune reads the whole table in order (the scan below)
+ * and sorts what it needs by pack with the same runs (index_table_file.h).
  */
 #include "index.h"
 

@@ -458,6 +458,7 @@ done:
 	if (pp.bypack.dirfd >= 0)
 		close(pp.bypack.dirfd);
 	free(pp.referenced);
+	free(pp.gathered);
 	free(pp.names);
 	free(pp.listed);
 	free(pp.packs);

@@ -49,12 +49,15 @@ typedef struct prune_pack {
 	tsarc_index_table *table;
 	uint8_t (*names)[TSARC_ID_LEN]; /* the packs the index names, sorted: */
 	size_t np, names_cap;           /* a pack's number is its place here */
+	size_t nsorted;                 /* while they are gathered: sorted ones */
 	pack_info *packs;
 	listed_pack *listed;
 	size_t nlisted, listed_cap;
 	uint8_t *referenced;      /* a bit per table record: set on the first
 				   * record of each id a snapshot needs */
 	tsarc_chunkset *absent;   /* ids snapshots need that the index lacks */
+	uint8_t (*gathered)[TSARC_ID_LEN]; /* ids of snapshots, to look up */
+	size_t ngathered, gathered_cap;
 	uint8_t *live;            /* LIVE_* of the id in hand's records, */
 	uint32_t *num;            /* and their pack numbers */
 	size_t live_cap;
@@ -73,7 +76,9 @@ long prune_pack_number(const prune_pack *pp, const uint8_t name[TSARC_ID_LEN]);
 
 /* prune_scan.c: the passes, in this order. */
 /* Sets the bits of the ids the snapshots `ids` need (one snapshot in
- * memory at a time); an unreadable snapshot is an error. */
+ * memory at a time, its ids gathered with those of the snapshots before
+ * it up to 4 MiB, then looked up together); an unreadable snapshot is an
+ * error. */
 int prune_mark_referenced(prune_pack *pp, char **ids, size_t n);
 /* The pack names of the table (pp->names). */
 int prune_collect_packs(prune_pack *pp);

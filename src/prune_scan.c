@@ -19,14 +19,14 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Ids of a snapshot looked up in the table at a time (sorted across the
- * whole snapshot, so each block is read once per snapshot). */
+/* The ids the snapshots need are gathered (32 bytes each) until there
+ * are this many, then sorted and looked up in the table together: each
+ * lookup reads every block its ids fall in once, so many small snapshots
+ * cost one read of the table, not one each (4 MiB; a larger snapshot is
+ * gathered whole, as it is in memory anyway, at 40 bytes a chunk). */
+#define GATHER_IDS 131072
+/* Ids passed to the table's lookup at a time. */
 #define LOOKUP_BATCH 4096
-
-static int cmp_idp(const void *a, const void *b)
-{
-	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, TSARC_ID_LEN);
-}
 
 static int cmp_name(const void *a, const void *b)
 {
@@ -38,49 +38,71 @@ static int is_referenced(const prune_pack *pp, uint64_t ordinal)
 	return pp->referenced[ordinal / 8] >> (ordinal % 8) & 1;
 }
 
-/* The ids of one snapshot, sorted and unique, looked up in the table. */
-static int mark_snapshot(prune_pack *pp, const tsarc_snapshot *sn)
+/* The ids gathered, sorted and unique, looked up in the table: the first
+ * record of each found gets its bit, the others are absent. */
+static int lookup_gathered(prune_pack *pp)
 {
-	const uint8_t **ids = NULL;
+	const uint8_t *ids[LOOKUP_BATCH];
 	tsarc_index_hit *hit = NULL;
-	uint8_t *found = NULL;
+	uint8_t found[LOOKUP_BATCH];
 	uint64_t *ord = NULL;
-	size_t total = 0, n = 0, s, k, i, m = 0;
+	size_t i, k, m = 0;
 	int rc = 0, added;
 
-	for (s = 0; s < sn->nstreams; s++)
-		total += sn->streams[s].nchunks;
-	if (!total)
+	if (!pp->ngathered)
 		return 0;
-	if (!(ids = malloc(total * sizeof(*ids))) || !(hit = malloc(LOOKUP_BATCH * sizeof(*hit))) ||
-		!(found = malloc(LOOKUP_BATCH)) || !(ord = malloc(LOOKUP_BATCH * sizeof(*ord)))) {
+	if (!(hit = malloc(LOOKUP_BATCH * sizeof(*hit))) ||
+		!(ord = malloc(LOOKUP_BATCH * sizeof(*ord)))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (s = 0; s < sn->nstreams; s++)
-		for (k = 0; k < sn->streams[s].nchunks; k++)
-			ids[n++] = sn->streams[s].chunks[k].id;
-	qsort(ids, n, sizeof(*ids), cmp_idp);
-	for (i = 0; i < n; i++)
-		if (!m || memcmp(ids[m - 1], ids[i], TSARC_ID_LEN))
-			ids[m++] = ids[i];
+	qsort(pp->gathered, pp->ngathered, TSARC_ID_LEN, cmp_name);
+	for (i = 0; i < pp->ngathered; i++)
+		if (!m || memcmp(pp->gathered[m - 1], pp->gathered[i], TSARC_ID_LEN))
+			memmove(pp->gathered[m++], pp->gathered[i], TSARC_ID_LEN);
 	for (i = 0; i < m && !rc; i += LOOKUP_BATCH) {
 		size_t b = m - i < LOOKUP_BATCH ? m - i : LOOKUP_BATCH;
-		if ((rc = tsarc_index_table_find_sorted_at(pp->table,
-			     (const uint8_t *const *)(ids + i), b, hit, found, ord)))
+		for (k = 0; k < b; k++)
+			ids[k] = pp->gathered[i + k];
+		if ((rc = tsarc_index_table_find_sorted_at(pp->table, ids, b, hit, found, ord)))
 			break;
 		for (k = 0; k < b && !rc; k++)
 			if (found[k])
 				pp->referenced[ord[k] / 8] |= (uint8_t)(1u << (ord[k] % 8));
 			else
-				rc = tsarc_chunkset_claim(pp->absent, ids[i + k], 0, &added);
+				rc = tsarc_chunkset_claim(pp->absent, ids[k], 0, &added);
 	}
+	pp->ngathered = 0;
 done:
-	free(ids);
 	free(hit);
-	free(found);
 	free(ord);
 	return rc;
+}
+
+/* Adds the ids of one snapshot to those gathered. */
+static int gather(prune_pack *pp, const tsarc_snapshot *sn)
+{
+	size_t total = 0, s, k;
+	int rc;
+
+	for (s = 0; s < sn->nstreams; s++)
+		total += sn->streams[s].nchunks;
+	if (pp->ngathered && pp->ngathered + total > GATHER_IDS &&
+		(rc = lookup_gathered(pp)))
+		return rc;
+	if (pp->ngathered + total > pp->gathered_cap) {
+		size_t cap = pp->ngathered + total < GATHER_IDS ? GATHER_IDS : pp->ngathered + total;
+		void *g = realloc(pp->gathered, cap * TSARC_ID_LEN);
+		if (!g)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		pp->gathered = g;
+		pp->gathered_cap = cap;
+	}
+	for (s = 0; s < sn->nstreams; s++)
+		for (k = 0; k < sn->streams[s].nchunks; k++)
+			memcpy(pp->gathered[pp->ngathered++], sn->streams[s].chunks[k].id,
+				TSARC_ID_LEN);
+	return 0;
 }
 
 int prune_mark_referenced(prune_pack *pp, char **ids, size_t n)
@@ -109,11 +131,16 @@ int prune_mark_referenced(prune_pack *pp, char **ids, size_t n)
 			return rc;
 		}
 		pp->res->snapshots++;
-		rc = mark_snapshot(pp, sn);
+		rc = gather(pp, sn);
 		tsarc_snapshot_free(sn);
 		if (rc)
 			return rc;
 	}
+	if ((rc = lookup_gathered(pp)))
+		return rc;
+	free(pp->gathered);
+	pp->gathered = NULL;
+	pp->gathered_cap = 0;
 	for (i = 0; i < nrecs; i++)
 		set += (size_t)is_referenced(pp, i);
 	pp->res->chunks_referenced = set + tsarc_chunkset_count(pp->absent);
@@ -133,6 +160,9 @@ static void unique_names(prune_pack *pp)
 	pp->np = u;
 }
 
+/* Each record's pack name, unless the sorted names hold it already: the
+ * new ones wait unsorted until there are as many as the sorted ones (and
+ * 1024), so the names are sorted a few times in all. */
 static int collect_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal, void *payload)
 {
 	prune_pack *pp = payload;
@@ -141,17 +171,16 @@ static int collect_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal
 
 	(void)ordinal;
 	for (k = 0; k < n; k++) {
-		/* Kept unique as it grows: twice the packs at most. */
-		if (pp->np == pp->names_cap && pp->np >= 1024) {
-			size_t before = pp->np;
-			unique_names(pp);
-			if (pp->np > before / 2 && (rc = TSARC_RESERVE(pp->names, pp->np, pp->names_cap,
-							       1024)))
-				return rc;
-		}
+		if (pp->nsorted && bsearch(g[k].at.pack, pp->names, pp->nsorted, TSARC_ID_LEN,
+					   cmp_name))
+			continue;
 		if ((rc = TSARC_RESERVE(pp->names, pp->np, pp->names_cap, 1024)))
 			return rc;
 		memcpy(pp->names[pp->np++], g[k].at.pack, TSARC_ID_LEN);
+		if (pp->np - pp->nsorted >= 1024 && pp->np - pp->nsorted >= pp->nsorted) {
+			unique_names(pp);
+			pp->nsorted = pp->np;
+		}
 	}
 	return 0;
 }
@@ -331,6 +360,12 @@ static uint32_t bypack_get(const uint8_t *r, tsarc_pack_entry *e)
 	return (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
 }
 
+static int bypack_lies(void)
+{
+	return tsarc_error_set(TSARC_ECORRUPT, "prune's sorted runs name a pack the index does "
+		"not");
+}
+
 static int group_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal, void *payload)
 {
 	prune_pack *pp = payload;
@@ -380,7 +415,12 @@ static int repack_bytes(prune_pack *pp)
 	pp->res->packs_written = 0;
 	if (!(rc = itab_merger_begin(&m, pp->repo, pp->bypack.in, pp->bypack.nin)))
 		while ((rc = itab_merger_next(&m, &r)) > 0) {
-			if (pp->packs[bypack_get(r, &e)].action != REPACK)
+			uint32_t pack = bypack_get(r, &e);
+			if (pack >= pp->np) {
+				rc = bypack_lies();
+				break;
+			}
+			if (pp->packs[pack].action != REPACK)
 				continue;
 			cur += e.length;
 			n++;
@@ -500,8 +540,7 @@ static int each_pack(prune_pack *pp, int (*want)(int action), pack_fn fn, void *
 		while ((rc = itab_merger_next(&m, &r)) > 0) {
 			pack = bypack_get(r, &e);
 			if (pack >= pp->np) {
-				rc = tsarc_error_set(TSARC_ECORRUPT, "prune's sorted runs name a pack "
-					"the index does not");
+				rc = bypack_lies();
 				break;
 			}
 			if (!want(pp->packs[pack].action))
