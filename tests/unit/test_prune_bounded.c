@@ -9,6 +9,8 @@
  * prune reads it, or the table's first block, stops it with TSARC_ECORRUPT
  * before it removes anything: no pack and no index object is gone, every
  * snapshot restores, and the next prune (nothing damaged) finishes.
+ * repair index, reading the packs a group at a time, writes back every
+ * record the backups wrote.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +28,9 @@
 #include "index.h"
 #include "index_table.h"
 #include "pack.h"
+#include "lock.h"
 #include "prune.h"
+#include "repair.h"
 #include "repo.h"
 #include "snapshot.h"
 #include "store/forward_store.h"
@@ -135,7 +139,7 @@ static char *names_in(const char *root, const char *folder)
  * object (as a prune killed before removing the old ones leaves it): packs
  * to delete, to repack and to combine, records that repeat. Then the
  * repository copied whole: the same bytes, the same times. */
-static void make_repos(char root_a[300], char root_b[300])
+static void make_repos(char root_a[300], char root_b[300], uint32_t pack_size)
 {
 	tsarc_repo_init_options o;
 	tsarc_store *st = NULL;
@@ -167,7 +171,7 @@ static void make_repos(char root_a[300], char root_b[300])
 	o.chunker.min_size = 4096;
 	o.chunker.avg_size = 16384;
 	o.chunker.max_size = 65536;
-	o.pack_size = 256 * 1024;
+	o.pack_size = pack_size;
 	assert_int_equal(tsarc_store_fs_open(&st, root_a, NULL), 0);
 	assert_int_equal(tsarc_repo_init(&r, st, "bounded-pw", &o), 0);
 	base = malloc(BASE);
@@ -246,7 +250,7 @@ static void test_prune_same_with_many_runs(void **state)
 	tsarc_repo *a, *b;
 
 	(void)state;
-	make_repos(root_a, root_b);
+	make_repos(root_a, root_b, 256 * 1024);
 	before = names_in(root_a, "data");
 	a = open_repo(root_a, NULL);
 	b = open_repo(root_b, NULL);
@@ -342,7 +346,7 @@ static void damaged_stops_prune(int at_list)
 	tsarc_repo *a;
 
 	damaged_files = 0;
-	make_repos(root_a, root_b);
+	make_repos(root_a, root_b, 256 * 1024);
 	data_before = names_in(root_a, "data");
 	index_before = names_in(root_a, "index");
 	a = open_repo(root_a, &h);
@@ -406,7 +410,78 @@ static void test_damaged_table_stops_prune(void **state)
 	damaged_stops_prune(1);
 }
 
+/* The records of the whole index, sorted (by id, then pack name). */
+static tsarc_index *load_index(tsarc_repo *r)
+{
+	tsarc_index *idx = NULL;
+
+	assert_int_equal(tsarc_index_load(r, &idx, NULL, NULL), 0);
+	return idx;
+}
+
+/*
+ * repair index reads the packs' tables a group of 64 at a time and writes
+ * the index as it goes: on some 100 packs (64 KiB each) with the index
+ * gone, it writes back exactly the records the backups wrote (one object),
+ * and everything restores.
+ */
+static void test_repair_in_groups(void **state)
+{
+	char root_a[300], root_b[300], *names, *p;
+	tsarc_index *before, *after;
+	tsarc_repair_result rr;
+	tsarc_lock *lock = NULL;
+	tsarc_repo *a;
+	size_t i, n;
+
+	(void)state;
+	make_repos(root_a, root_b, 64 * 1024);
+	a = open_repo(root_a, NULL);
+	/* The extra object of make_repos repeats a pack: one record each. */
+	before = load_index(a);
+	names = names_in(root_a, "index");
+	for (p = names; *p; p += TSARC_ID_HEX_LEN + 1) {
+		char name[TSARC_ID_HEX_LEN + 1];
+		memcpy(name, p, TSARC_ID_HEX_LEN);
+		name[TSARC_ID_HEX_LEN] = 0;
+		assert_int_equal(tsarc_store_remove(a->store, TSARC_OBJ_INDEX, name), 0);
+	}
+	free(names);
+	tsarc_repo_drop_index(a);
+	assert_int_equal(tsarc_lock_acquire(&lock, a, 1), 0);
+	assert_int_equal(tsarc_repair_index(a, lock, NULL, NULL, &rr), 0);
+	assert_int_equal(tsarc_lock_release(lock), 0);
+	assert_true(rr.packs > 64);
+	assert_int_equal(rr.packs_damaged, 0);
+	assert_int_equal(rr.index_written, 1);
+	after = load_index(a);
+	n = tsarc_index_count(after);
+	assert_int_equal(rr.chunks, n);
+	assert_int_equal(tsarc_index_npacks(after), rr.packs);
+	/* Every record of before, once (before repeats one pack's). */
+	for (i = 0; i < tsarc_index_count(before); i++) {
+		const tsarc_index_rec *r = &tsarc_index_records(before)[i], *q;
+		size_t k = tsarc_index_find_records(after, r->id, &q);
+		const uint8_t *pack = tsarc_index_pack_name(before, r->pack);
+		for (; k; k--, q++)
+			if (!memcmp(tsarc_index_pack_name(after, q->pack), pack, TSARC_ID_LEN))
+				break;
+		assert_true(k > 0);
+		assert_int_equal(q->offset, r->offset);
+		assert_int_equal(q->length, r->length);
+		assert_int_equal(q->plain, r->plain);
+	}
+	assert_true(n < tsarc_index_count(before));
+	restores(a);
+	tsarc_index_free(before);
+	tsarc_index_free(after);
+	tsarc_repo_free(a);
+	free(base);
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_prune_same_with_many_runs),
 	cmocka_unit_test(test_damaged_run_stops_prune),
-	cmocka_unit_test(test_damaged_table_stops_prune))
+	cmocka_unit_test(test_damaged_table_stops_prune),
+	cmocka_unit_test(test_repair_in_groups))
