@@ -435,6 +435,7 @@ int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, char **snapshots, size
 		goto done;
 	if (pp.nlisted)
 		qsort(pp.listed, pp.nlisted, sizeof(*pp.listed), cmp_listed);
+	prune_shrink((void **)&pp.listed, &pp.listed_cap, pp.nlisted, sizeof(*pp.listed));
 	if ((rc = prune_collect_packs(&pp)))
 		goto done;
 	for (i = 0; i < pp.np; i++)

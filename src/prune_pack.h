@@ -14,8 +14,10 @@
  * records and the packs' figures instead of being kept per record; the
  * records repack and the merged index need, by pack, go through sorted
  * sealed runs (itab_runs: 2.4 MiB in memory, then a 16 KiB block per run).
- * Only the packs stay in memory: their names and figures, about 200 bytes
- * a pack (a pack holds 64 to 256 chunks).
+ * Only the packs stay in memory: their names, listing and figures, about
+ * 130 bytes a pack, 90 more for each pack to remove (a pack holds 64 to
+ * 256 chunks). The peak is often a snapshot's: tsarc_snapshot_load parses
+ * a manifest whole, some 500 bytes a chunk reference while it does.
  */
 #include "index_table_file.h"
 #include "chunkset.h"
@@ -37,7 +39,6 @@ typedef struct pack_info {
 	const listed_pack *listed; /* NULL: not in the store */
 	uint64_t used, unused;     /* sealed bytes of live and other chunks */
 	uint64_t needed, total;    /* of chunks snapshots need (any copy), of all */
-	size_t n;                  /* its records */
 	int action;
 	int small;                 /* repacked only to be combined */
 } pack_info;
@@ -71,6 +72,9 @@ typedef struct prune_pack {
 
 /* Stays as it is (in the merged index of the packs kept). */
 int prune_kept_as_is(int action);
+/* An array grown by doubling cut to its n elements of `size` (as it was
+ * when realloc fails): what stays for the whole run takes no more. */
+void prune_shrink(void **arr, size_t *cap, size_t n, size_t size);
 /* The number of pack `name` among those the index names, or -1. */
 long prune_pack_number(const prune_pack *pp, const uint8_t name[TSARC_ID_LEN]);
 

@@ -147,6 +147,16 @@ int prune_mark_referenced(prune_pack *pp, char **ids, size_t n)
 	return 0;
 }
 
+void prune_shrink(void **arr, size_t *cap, size_t n, size_t size)
+{
+	void *s = n ? realloc(*arr, n * size) : NULL;
+
+	if (s) {
+		*arr = s;
+		*cap = n;
+	}
+}
+
 /* Sorts the names gathered and drops repeats. */
 static void unique_names(prune_pack *pp)
 {
@@ -192,6 +202,7 @@ int prune_collect_packs(prune_pack *pp)
 	if (rc)
 		return rc;
 	unique_names(pp);
+	prune_shrink((void **)&pp->names, &pp->names_cap, pp->np, TSARC_ID_LEN);
 	if (pp->np && !(pp->packs = calloc(pp->np, sizeof(*pp->packs))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	return 0;
@@ -285,7 +296,6 @@ static int totals_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal,
 		return rc;
 	for (k = 0; k < n; k++) {
 		pack_info *p = &pp->packs[pp->num[k]];
-		p->n++;
 		if (pp->live[k] == LIVE_REPEAT)
 			continue;
 		p->total += g[k].at.length;
