@@ -37,7 +37,6 @@
 #include "index.h"
 #include "objlock.h"
 #include "packer.h"
-#include "snapshot.h"
 #include "tsarc/errors.h"
 
 #include <stdlib.h>
