@@ -2,8 +2,9 @@
 #define TSARC_INDEX_TABLE_FILE_H
 
 /* The file format of index_table.h's table and of its sorted runs:
- * writing in order, reading a block, reading in order, merging. Only for
- * index_table.c. */
+ * writing in order, reading a block, reading in order, merging; and the
+ * sorted runs. Only for index_table.c and prune's passes (prune_scan.c),
+ * which sort what they need by pack with the same runs. */
 #include <sys/types.h>
 
 #include "fileio.h"
@@ -110,11 +111,11 @@ int itab_runs_add(itab_runs *r, const uint8_t rec[REC_LEN]);
 int itab_runs_flush(itab_runs *r);
 int itab_runs_input(itab_runs *r, itab_cursor **c);
 void itab_runs_dispose(itab_runs *r);
-/* A temporary file in dirfd written through *wfd and read through *rfd;
- * with `unnamed`, removed at once (gone when closed). */
 /* $TMPDIR (absolute, else /tmp) open as a folder, its path in *where: for
  * unnamed files; < 0 (an error code, message set) when it cannot. */
 int itab_tmpdir_open(const char **where);
+/* A temporary file in dirfd written through *wfd and read through *rfd;
+ * with `unnamed`, removed at once (gone when closed). */
 int itab_scratch_file(int dirfd, const char *where, tsarc_tmpfile *t, int unnamed,
 	int *wfd, int *rfd);
 

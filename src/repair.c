@@ -7,7 +7,9 @@
  * and no more than TSARC_INDEX_ENTRIES_PER_OBJECT entries unless one pack
  * alone has more), so at most one object's entries, one group's tables and
  * the listing (73 bytes a pack) are in memory. The new objects are stored
- * and synced before the old ones are removed.
+ * and synced before the old ones are removed; a run stopped half way has
+ * only added objects that say what the packs say (the next run, or a
+ * prune, replaces them).
  */
 #include "repair.h"
 #include "grow.h"
