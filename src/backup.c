@@ -235,6 +235,29 @@ static int reclaim_damaged(tsarc_backup *b, const uint8_t id[TSARC_ID_LEN], size
 	return 1;
 }
 
+/* Stores a sealed chunk: into the packer (format 2) or as its object. */
+static int store_sealed(tsarc_backup *b, job *j)
+{
+	char hex[TSARC_ID_HEX_LEN + 1];
+	int rc;
+
+	tsarc_hex_encode(hex, j->slot->id, TSARC_ID_LEN);
+	rc = b->packer ? tsarc_packer_add(b->packer, j->slot->id, j->sealed.ptr, j->sealed.size,
+			       (uint32_t)j->len)
+		       : tsarc_store_put(b->repo->store, TSARC_OBJ_DATA, hex, j->sealed.ptr,
+			       j->sealed.size, 0);
+	if (rc) {
+		tsarc_error_prefix("storing chunk %.16s", hex);
+		tsarc_chunkset_drop(b->known, j->slot->id);
+		return rc;
+	}
+	tsarc_chunkset_set_size(b->known, j->slot->id, (uint32_t)j->sealed.size);
+	atomic_fetch_add(&b->new_chunks, 1);
+	atomic_fetch_add(&b->new_bytes, j->len);
+	atomic_fetch_add(&b->stored_bytes, j->sealed.size);
+	return 0;
+}
+
 static void *compute_main(void *arg)
 {
 	tsarc_backup *b = arg;
@@ -248,31 +271,38 @@ static void *compute_main(void *arg)
 	while ((j = next_job(b, &b->compute_q, &b->work_cv)) != NULL) {
 		rc = codec ? 0 : codec_rc;
 		if (b->failed || !codec)
-			goto discard;
+			goto finished;
 		if ((rc = tsarc_repo_chunk_id(b->repo, j->data, j->len, id)))
-			goto discard;
+			goto finished;
 		memcpy(j->slot->id, id, TSARC_ID_LEN);
 		j->slot->size = (uint32_t)j->len;
 		/* Format 2: the index answers for what this backup has not met. */
 		if (b->index_known && (rc = tsarc_index_known_seed(b->index_known, b->known, id)))
-			goto discard;
+			goto finished;
 		if ((rc = tsarc_chunkset_claim(b->known, id, TSARC_CHUNK_SIZE_UNKNOWN, &added)))
-			goto discard;
+			goto finished;
 		if (!added && !reclaim_damaged(b, id, j->len))
-			goto discard; /* already stored, or being stored by another job */
+			goto finished; /* already stored, or being stored by another job */
 		rc = tsarc_repo_seal_chunk(b->repo, codec, id, j->data, j->len, &scratch,
 			&j->sealed);
 		if (rc) {
 			tsarc_chunkset_drop(b->known, id);
-			goto discard;
+			goto finished;
 		}
 		tsarc__backup_job_drop_data(j);
+		/* Format 2: into the packer at once (its own threads store
+		 * the packs), not through the upload stage and a wake-up of
+		 * an uploader per chunk. */
+		if (b->packer) {
+			rc = store_sealed(b, j);
+			goto finished;
+		}
 		pthread_mutex_lock(&b->lock);
 		tsarc__backup_queue_push(&b->upload_q, j);
 		pthread_cond_signal(&b->upload_cv);
 		pthread_mutex_unlock(&b->lock);
 		continue;
-discard:
+finished:
 		job_done(b, j, rc);
 		rc = 0;
 	}
@@ -281,33 +311,14 @@ discard:
 	return NULL;
 }
 
+/* Format 1: one request per chunk, many in flight. */
 static void *upload_main(void *arg)
 {
 	tsarc_backup *b = arg;
-	char hex[TSARC_ID_HEX_LEN + 1];
 	job *j;
-	int rc;
 
-	while ((j = next_job(b, &b->upload_q, &b->upload_cv)) != NULL) {
-		rc = 0;
-		if (!b->failed) {
-			tsarc_hex_encode(hex, j->slot->id, TSARC_ID_LEN);
-			rc = b->packer ? tsarc_packer_add(b->packer, j->slot->id, j->sealed.ptr,
-					       j->sealed.size, (uint32_t)j->len)
-				       : tsarc_store_put(b->repo->store, TSARC_OBJ_DATA, hex,
-					       j->sealed.ptr, j->sealed.size, 0);
-			if (rc == 0) {
-				tsarc_chunkset_set_size(b->known, j->slot->id, (uint32_t)j->sealed.size);
-				atomic_fetch_add(&b->new_chunks, 1);
-				atomic_fetch_add(&b->new_bytes, j->len);
-				atomic_fetch_add(&b->stored_bytes, j->sealed.size);
-			} else {
-				tsarc_error_prefix("storing chunk %.16s", hex);
-				tsarc_chunkset_drop(b->known, j->slot->id);
-			}
-		}
-		job_done(b, j, rc);
-	}
+	while ((j = next_job(b, &b->upload_q, &b->upload_cv)) != NULL)
+		job_done(b, j, b->failed ? 0 : store_sealed(b, j));
 	return NULL;
 }
 
@@ -442,7 +453,7 @@ int tsarc_backup_new(tsarc_backup **out, tsarc_repo *repo,
 	if (repo->version >= 2 &&
 		(rc = tsarc_packer_new(&b->packer, repo, uploaders < 2 ? uploaders : 2)))
 		goto fail;
-	if ((rc = start_threads(b, workers, uploaders)))
+	if ((rc = start_threads(b, workers, b->packer ? 0 : uploaders)))
 		goto fail;
 	*out = b;
 	return 0;

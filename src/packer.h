@@ -8,8 +8,9 @@
  *
  * Scratch space (TMPDIR): the pack being filled plus at most
  * `max_uploading` packs being stored, each in its own scratch file (in
- * memory only their tables of contents); an adder waits while a full pack
- * cannot be handed on. A chunk
+ * memory only their tables of contents). Full packs are stored by the
+ * packer's own `max_uploading` threads, so an adder (a backup's compute
+ * worker) waits only while a full pack cannot be handed on. A chunk
  * added is stored once its pack is, and found through the index once
  * tsarc_packer_finish has written it: the caller writes nothing that names
  * the chunk (a manifest, an index without its old entries) before that.
@@ -19,8 +20,8 @@
 typedef struct tsarc_packer tsarc_packer;
 
 int tsarc_packer_new(tsarc_packer **out, tsarc_repo *repo, unsigned max_uploading);
-/* Thread-safe; may store a full pack on the caller's thread. After one
- * failure every later call fails with it. */
+/* Thread-safe. After one failure (of this call or of storing a pack)
+ * every later call fails with it. */
 int tsarc_packer_add(tsarc_packer *p, const uint8_t id[TSARC_ID_LEN],
 	const uint8_t *sealed, size_t len, uint32_t plain);
 /* Stores the pack being filled, waits for every upload, syncs the store
