@@ -29,6 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define DIGEST_BATCH 16
+
 void tsarc__backup_fail(tsarc_backup *b, int code)
 {
 	/* Caller holds b->lock. The first failure wins: later ones are
@@ -134,17 +136,25 @@ static void job_done(tsarc_backup *b, job *j, int rc)
 	tsarc__backup_job_free(j);
 }
 
-/* Every job queued, in order, as a list; blocks while there is none.
- * NULL once the pipeline stops and the queue is empty. */
-static job *take_all(tsarc_backup *b, job_queue *q, pthread_cond_t *cv)
+/* Up to DIGEST_BATCH jobs queued, in order, as a list; blocks while there
+ * is none. NULL once the pipeline stops and the queue is empty. */
+static job *take_batch(tsarc_backup *b, job_queue *q, pthread_cond_t *cv)
 {
-	job *head;
+	job *head, *last;
+	size_t n;
 
 	pthread_mutex_lock(&b->lock);
 	while (!q->head && !b->stopping)
 		pthread_cond_wait(cv, &b->lock);
-	head = q->head;
-	q->head = q->tail = NULL;
+	head = last = q->head;
+	for (n = 1; last && last->next && n < DIGEST_BATCH; n++)
+		last = last->next;
+	if (last) {
+		q->head = last->next;
+		if (!q->head)
+			q->tail = NULL;
+		last->next = NULL;
+	}
 	pthread_mutex_unlock(&b->lock);
 	return head;
 }
@@ -177,9 +187,10 @@ static void free_jobs(job *head)
 }
 
 /* Hashes each stream's chunks in the order they were cut, then hands
- * them to the compute workers: all those queued at once, under one lock
- * and one wake-up (64 KiB chunks made a lock round and a wake-up per
- * chunk cost more than the hashing). */
+ * them to the compute workers, DIGEST_BATCH at a time under one lock and
+ * one wake-up (64 KiB chunks made a lock round and a wake-up per chunk
+ * cost more than the hashing); not more, so the workers start on the
+ * first chunks while the digest goes on. */
 static void *digest_main(void *arg)
 {
 	tsarc_backup *b = arg;
@@ -187,7 +198,7 @@ static void *digest_main(void *arg)
 	size_t n;
 	int rc = 0;
 
-	while ((batch = take_all(b, &b->digest_q, &b->digest_cv)) != NULL) {
+	while ((batch = take_batch(b, &b->digest_q, &b->digest_cv)) != NULL) {
 		for (j = batch; j && !rc && !b->failed; j = j->next)
 			rc = tsarc_sha256_update(j->ps->sha, j->data, j->len);
 		done = NULL;
