@@ -453,12 +453,10 @@ int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, char **snapshots, size
 		rc = apply(&pp);
 done:
 	tsarc_index_table_free(pp.table);
-	tsarc_chunkset_free(pp.absent);
+	tsarc_index_refs_dispose(&pp.refs);
 	itab_runs_dispose(&pp.bypack);
 	if (pp.bypack.dirfd >= 0)
 		close(pp.bypack.dirfd);
-	free(pp.referenced);
-	free(pp.gathered);
 	free(pp.names);
 	free(pp.listed);
 	free(pp.packs);

@@ -21,6 +21,7 @@
  */
 #include "index_table_file.h"
 #include "chunkset.h"
+#include "index_refs.h"
 #include "prune.h"
 
 enum { KEEP, YOUNG, DELETE, REPACK, GONE, LOCKED };
@@ -54,11 +55,7 @@ typedef struct prune_pack {
 	pack_info *packs;
 	listed_pack *listed;
 	size_t nlisted, listed_cap;
-	uint8_t *referenced;      /* a bit per table record: set on the first
-				   * record of each id a snapshot needs */
-	tsarc_chunkset *absent;   /* ids snapshots need that the index lacks */
-	uint8_t (*gathered)[TSARC_ID_LEN]; /* ids of snapshots, to look up */
-	size_t ngathered, gathered_cap;
+	tsarc_index_refs refs;    /* what the snapshots need */
 	uint8_t *live;            /* LIVE_* of the id in hand's records, */
 	uint32_t *num;            /* and their pack numbers */
 	size_t live_cap;
@@ -79,10 +76,8 @@ void prune_shrink(void **arr, size_t *cap, size_t n, size_t size);
 long prune_pack_number(const prune_pack *pp, const uint8_t name[TSARC_ID_LEN]);
 
 /* prune_scan.c: the passes, in this order. */
-/* Sets the bits of the ids the snapshots `ids` need (one snapshot in
- * memory at a time, its ids gathered with those of the snapshots before
- * it up to 4 MiB, then looked up together); an unreadable snapshot is an
- * error. */
+/* What the snapshots `ids` need (index_refs.h); an unreadable snapshot
+ * is an error. */
 int prune_mark_referenced(prune_pack *pp, char **ids, size_t n);
 /* The pack names of the table (pp->names). */
 int prune_collect_packs(prune_pack *pp);

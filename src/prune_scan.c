@@ -19,15 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The ids the snapshots need are gathered (32 bytes each) until there
- * are this many, then sorted and looked up in the table together: each
- * lookup reads every block its ids fall in once, so many small snapshots
- * cost one read of the table, not one each (4 MiB; a larger snapshot is
- * gathered whole, as it is in memory anyway, at 40 bytes a chunk). */
-#define GATHER_IDS 131072
-/* Ids passed to the table's lookup at a time. */
-#define LOOKUP_BATCH 4096
-
 static int cmp_name(const void *a, const void *b)
 {
 	return memcmp(a, b, TSARC_ID_LEN);
@@ -35,115 +26,20 @@ static int cmp_name(const void *a, const void *b)
 
 static int is_referenced(const prune_pack *pp, uint64_t ordinal)
 {
-	return pp->referenced[ordinal / 8] >> (ordinal % 8) & 1;
-}
-
-/* The ids gathered, sorted and unique, looked up in the table: the first
- * record of each found gets its bit, the others are absent. */
-static int lookup_gathered(prune_pack *pp)
-{
-	const uint8_t *ids[LOOKUP_BATCH];
-	tsarc_index_hit *hit = NULL;
-	uint8_t found[LOOKUP_BATCH];
-	uint64_t *ord = NULL;
-	size_t i, k, m = 0;
-	int rc = 0, added;
-
-	if (!pp->ngathered)
-		return 0;
-	if (!(hit = malloc(LOOKUP_BATCH * sizeof(*hit))) ||
-		!(ord = malloc(LOOKUP_BATCH * sizeof(*ord)))) {
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		goto done;
-	}
-	qsort(pp->gathered, pp->ngathered, TSARC_ID_LEN, cmp_name);
-	for (i = 0; i < pp->ngathered; i++)
-		if (!m || memcmp(pp->gathered[m - 1], pp->gathered[i], TSARC_ID_LEN))
-			memmove(pp->gathered[m++], pp->gathered[i], TSARC_ID_LEN);
-	for (i = 0; i < m && !rc; i += LOOKUP_BATCH) {
-		size_t b = m - i < LOOKUP_BATCH ? m - i : LOOKUP_BATCH;
-		for (k = 0; k < b; k++)
-			ids[k] = pp->gathered[i + k];
-		if ((rc = tsarc_index_table_find_sorted_at(pp->table, ids, b, hit, found, ord)))
-			break;
-		for (k = 0; k < b && !rc; k++)
-			if (found[k])
-				pp->referenced[ord[k] / 8] |= (uint8_t)(1u << (ord[k] % 8));
-			else
-				rc = tsarc_chunkset_claim(pp->absent, ids[k], 0, &added);
-	}
-	pp->ngathered = 0;
-done:
-	free(hit);
-	free(ord);
-	return rc;
-}
-
-/* Adds the ids of one snapshot to those gathered. */
-static int gather(prune_pack *pp, const tsarc_snapshot *sn)
-{
-	size_t total = 0, s, k;
-	int rc;
-
-	for (s = 0; s < sn->nstreams; s++)
-		total += sn->streams[s].nchunks;
-	if (pp->ngathered && pp->ngathered + total > GATHER_IDS &&
-		(rc = lookup_gathered(pp)))
-		return rc;
-	if (pp->ngathered + total > pp->gathered_cap) {
-		size_t cap = pp->ngathered + total < GATHER_IDS ? GATHER_IDS : pp->ngathered + total;
-		void *g = realloc(pp->gathered, cap * TSARC_ID_LEN);
-		if (!g)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		pp->gathered = g;
-		pp->gathered_cap = cap;
-	}
-	for (s = 0; s < sn->nstreams; s++)
-		for (k = 0; k < sn->streams[s].nchunks; k++)
-			memcpy(pp->gathered[pp->ngathered++], sn->streams[s].chunks[k].id,
-				TSARC_ID_LEN);
-	return 0;
+	return tsarc_index_refs_has(&pp->refs, ordinal);
 }
 
 int prune_mark_referenced(prune_pack *pp, char **ids, size_t n)
 {
-	uint64_t nrecs = tsarc_index_table_count(pp->table), i;
-	size_t k, set = 0;
-	int rc;
+	int rc = tsarc_index_refs_mark(&pp->refs, pp->repo, pp->table, ids, n, NULL, NULL,
+		&pp->res->snapshots);
 
-	if (!(pp->referenced = calloc(nrecs / 8 + 1, 1)))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	if ((rc = tsarc_chunkset_new(&pp->absent)))
+	if (rc) {
+		tsarc_error_prefix("prune refuses to run, as it cannot tell what every snapshot "
+				   "needs (run 'tsarc check')");
 		return rc;
-	for (k = 0; k < n; k++) {
-		tsarc_snapshot *sn = NULL;
-		rc = tsarc_snapshot_load(pp->repo, ids[k], &sn);
-		if (rc == TSARC_ENOTFOUND) {
-			/* Listed, then removed by a concurrent forget. */
-			tsarc_error_clear();
-			continue;
-		}
-		if (rc) {
-			if (rc != TSARC_ECORRUPT)
-				tsarc_error_prefix("snapshot %.12s cannot be read", ids[k]);
-			tsarc_error_prefix("prune refuses to run, as it cannot tell what every "
-					   "snapshot needs (run 'tsarc check')");
-			return rc;
-		}
-		pp->res->snapshots++;
-		rc = gather(pp, sn);
-		tsarc_snapshot_free(sn);
-		if (rc)
-			return rc;
 	}
-	if ((rc = lookup_gathered(pp)))
-		return rc;
-	free(pp->gathered);
-	pp->gathered = NULL;
-	pp->gathered_cap = 0;
-	for (i = 0; i < nrecs; i++)
-		set += (size_t)is_referenced(pp, i);
-	pp->res->chunks_referenced = set + tsarc_chunkset_count(pp->absent);
+	pp->res->chunks_referenced = tsarc_index_refs_count(&pp->refs);
 	return 0;
 }
 
