@@ -11,9 +11,9 @@
  *
  * Two forms in memory. tsarc_index_load: one 48-byte record per (chunk,
  * pack) sorted by id, and the pack names once each: about 46 MiB per
- * million chunks, for check, repair and objlock's extend, which still
- * load every record. tsarc_index_open_table, for backup, restore and
- * prune: the records in a sealed sorted table on disk (index_table.h),
+ * million chunks, for check, which still loads every record.
+ * tsarc_index_open_table, for backup, restore, prune and extend-retention
+ * (index_refs.h): the records in a sealed sorted table on disk (index_table.h),
  * 0.15 MiB per million chunks in memory (the first id of each 215
  * records), 1.5 MiB for 10 million. prune reads that table in order, a
  * block at a time (prune_pack.h): about 0.3 MiB per million chunks (the

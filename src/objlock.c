@@ -2,6 +2,7 @@
 #include "grow.h"
 #include "chunkset.h"
 #include "index.h"
+#include "index_refs.h"
 #include "parallel.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -126,67 +127,76 @@ static int need_chunk(const uint8_t id[TSARC_ID_LEN], uint32_t stored, void *pay
 	return need(payload, TSARC_OBJ_DATA, hex);
 }
 
-/* Format 2: which packs hold a needed chunk. */
+/* Format 2: which packs hold a needed chunk (a chunk set of pack names). */
 typedef struct pack_need {
-	const tsarc_index *idx;
-	uint8_t *pack;   /* per pack number: 1 when needed */
-	size_t unplaced; /* needed chunks no index record places */
+	const tsarc_index_refs *refs;
+	tsarc_chunkset *packs;
 } pack_need;
 
-static int need_pack_of(const uint8_t id[TSARC_ID_LEN], uint32_t stored, void *payload)
+static int need_packs_of(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal,
+	void *payload)
 {
 	pack_need *pn = payload;
-	const tsarc_index_rec *r;
-	size_t n = tsarc_index_find_records(pn->idx, id, &r);
+	size_t k;
+	int rc, added;
 
-	(void)stored;
-	pn->unplaced += !n;
+	if (!tsarc_index_refs_has(pn->refs, ordinal))
+		return 0;
 	/* Every copy: whichever a prune keeps stays protected. */
-	for (; n; n--, r++)
-		pn->pack[r->pack] = 1;
+	for (k = 0; k < n; k++)
+		if ((rc = tsarc_chunkset_claim(pn->packs, g[k].at.pack, 0, &added)))
+			return rc;
 	return 0;
 }
 
+static int need_pack(const uint8_t name[TSARC_ID_LEN], uint32_t stored, void *payload)
+{
+	(void)stored;
+	return need_chunk(name, 0, payload);
+}
+
+static void count_damaged(const char *id, void *payload)
+{
+	(void)id;
+	(*(size_t *)payload)++;
+}
+
 /*
- * The objects a chunk set needs: one per chunk on format 1; on format 2
- * the packs that hold any copy of a needed chunk, never a pack that holds
- * only chunks no live snapshot needs (so those still expire). A needed
- * chunk that no index places counts into *unplaced.
+ * The objects the snapshots need on format 2, in bounded memory: the
+ * snapshots read one at a time (a damaged one counted into *damaged and
+ * left out), what they need marked on the index table (index_refs.h),
+ * then the packs that hold any copy of a needed chunk, never a pack that
+ * holds only chunks no live snapshot needs (so those still expire). A
+ * needed chunk that no index places counts into *unplaced; a damaged index
+ * object is extended (it is listed) and what only it placed is counted
+ * so.
  */
-static int need_data(tsarc_repo *repo, tsarc_chunkset *chunks, needed_list *l,
+static int need_packs(tsarc_repo *repo, needed_list *l, size_t *loaded, size_t *damaged,
 	size_t *unplaced)
 {
-	char hex[TSARC_ID_HEX_LEN + 1];
-	pack_need pn = {NULL, NULL, 0};
-	tsarc_index *idx = NULL;
-	size_t i, np;
+	tsarc_index_table *t = NULL;
+	tsarc_index_refs refs;
+	pack_need pn = {&refs, NULL};
+	char **ids = NULL;
+	size_t n = 0;
 	int rc;
 
+	memset(&refs, 0, sizeof(refs));
 	*unplaced = 0;
-	if (repo->version < 2)
-		return tsarc_chunkset_foreach(chunks, need_chunk, l);
-	/* A damaged index object is extended (it is listed) and what only it
-	 * placed is counted as missing. */
-	if ((rc = tsarc_index_load(repo, &idx, tsarc_index_warn_damage, NULL)))
-		return rc;
-	np = tsarc_index_npacks(idx);
-	pn.idx = idx;
-	if (np && !(pn.pack = calloc(np, 1))) {
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if ((rc = tsarc_snapshot_list_ids(repo, &ids, &n)) ||
+		(rc = tsarc_index_table_open(repo, &t)) ||
+		(rc = tsarc_index_refs_mark(&refs, repo, t, ids, n, count_damaged, damaged,
+			 loaded)) ||
+		(rc = tsarc_chunkset_new(&pn.packs)) ||
+		(rc = tsarc_index_table_scan(t, need_packs_of, &pn)) ||
+		(rc = tsarc_chunkset_foreach(pn.packs, need_pack, l)))
 		goto done;
-	}
-	if ((rc = tsarc_chunkset_foreach(chunks, need_pack_of, &pn)))
-		goto done;
-	for (i = 0; i < np && !rc; i++) {
-		if (!pn.pack[i])
-			continue;
-		tsarc_hex_encode(hex, tsarc_index_pack_name(idx, (uint32_t)i), TSARC_ID_LEN);
-		rc = need(l, TSARC_OBJ_DATA, hex);
-	}
-	*unplaced = pn.unplaced;
+	*unplaced = tsarc_chunkset_count(refs.absent);
 done:
-	free(pn.pack);
-	tsarc_index_free(idx);
+	tsarc_chunkset_free(pn.packs);
+	tsarc_index_refs_dispose(&refs);
+	tsarc_index_table_free(t);
+	tsarc_snapshot_ids_free(ids, n);
 	return rc;
 }
 
@@ -246,18 +256,24 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 		if ((rc = tsarc_store_list(repo->store, listed[i], need_listed, &ls)))
 			goto done;
 	}
-	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, note_damaged, &res->damaged)) ||
-		(rc = tsarc_chunkset_new(&chunks)))
-		goto done;
-	res->snapshots = n;
-	for (i = 0; i < n; i++)
-		for (s = 0; s < snaps[i]->nstreams; s++)
-			for (k = 0; k < snaps[i]->streams[s].nchunks; k++)
-				if ((rc = tsarc_chunkset_claim(chunks,
-					     snaps[i]->streams[s].chunks[k].id, 0, &added)))
-					goto done;
-	if ((rc = need_data(repo, chunks, &ls.l, &unplaced)))
-		goto done;
+	if (repo->version >= 2) {
+		if ((rc = need_packs(repo, &ls.l, &res->snapshots, &res->damaged, &unplaced)))
+			goto done;
+	} else {
+		/* Format 1: every chunk is its own object, each needed one named. */
+		if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, note_damaged, &res->damaged)) ||
+			(rc = tsarc_chunkset_new(&chunks)))
+			goto done;
+		res->snapshots = n;
+		for (i = 0; i < n; i++)
+			for (s = 0; s < snaps[i]->nstreams; s++)
+				for (k = 0; k < snaps[i]->streams[s].nchunks; k++)
+					if ((rc = tsarc_chunkset_claim(chunks,
+						     snaps[i]->streams[s].chunks[k].id, 0, &added)))
+						goto done;
+		if ((rc = tsarc_chunkset_foreach(chunks, need_chunk, &ls.l)))
+			goto done;
+	}
 	/* A prune that took over a stale lock of ours must not race us. */
 	if ((rc = tsarc_lock_check(lock, NULL)))
 		goto done;

@@ -548,6 +548,17 @@ static void test_packs_and_index_under_retention(void **state)
 		assert_int_equal(repo_fixture_prune(L.repo, 0, &res), TSARC_ECORRUPT);
 		assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_DATA, pc.names[0], &size), 0);
 	}
+	/* And a snapshot that does not open: counted and left out, the rest
+	 * extended as before. */
+	assert_int_equal(tsarc_store_put(L.repo->store, TSARC_OBJ_SNAPSHOT,
+				 "0000000000000000000000000000000000000000000000000000000000000000",
+				 "junk", 4, 0), 0);
+	assert_int_equal(tsarc_lock_acquire(&lock, L.repo, 0), 0);
+	assert_int_equal(tsarc_objlock_extend(L.repo, lock, T0 + 30 * DAY, &ext), TSARC_ECORRUPT);
+	assert_int_equal(tsarc_lock_release(lock), 0);
+	assert_int_equal(ext.damaged, 1);
+	assert_int_equal(ext.snapshots, 1);
+	assert_int_equal(ext.missing, 1);
 
 	tsarc_repo_free(L.repo);
 	free(a);
