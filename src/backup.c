@@ -4,13 +4,19 @@
  *   reader (caller's thread, one per stream): read, gear-hash chunking;
  *       hands each chunk on in order
  *   digest stage (one thread): whole-stream SHA-256, in order, so the
- *       reader is not bound by it
+ *       reader is not bound by it; DIGEST_BATCH chunks per wake-up
  *   compute workers (one per CPU): chunk id (HMAC), dedup against the
- *       repository's chunk set, compress, encrypt
- *   upload workers (as many as the store wants in flight): put each
- *       chunk (format 1), or add it to a pack, storing full packs
- *       (format 2, packer.h); the index for the packs is written at
- *       commit, before the manifest
+ *       repository's chunk set, compress, encrypt; format 2: add the
+ *       sealed chunk to the packer, whose own threads store full packs
+ *       (packer.h); the index for the packs is written at commit,
+ *       before the manifest
+ *   upload workers (format 1, as many as the store wants in flight): put
+ *       each chunk as its own object
+ *
+ * With chunks of 64 KiB (format 2) a hand-off per chunk between threads
+ * cost more than some of the work: stages take several chunks per
+ * wake-up, and format 2 has no upload stage (measured: voluntary context
+ * switches for 1 GiB from 43k to 2.6k).
  *
  * Memory is bounded by a byte budget that every chunk holds from the
  * moment it is cut until it is stored (or found to be a duplicate), so
