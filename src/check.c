@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One per chunk the snapshots refer to: 56 bytes (the reader's message is
+ * kept only for a chunk that fails, instead of 256 bytes in every one). */
 typedef struct unique_ref {
 	tsarc_chunk_ref ref;
-	int bad; /* set by the reader when the chunk fails to verify */
-	char msg[256];
+	int bad;   /* set by the reader when the chunk fails to verify */
+	char *msg; /* why, when the reader set bad */
 } unique_ref;
 
 typedef struct check_ctx {
@@ -71,7 +73,8 @@ static void read_damaged(size_t i, const char *msg, void *payload)
 	unique_ref *u = &c->refs[c->to_read[i]];
 
 	u->bad = 1;
-	snprintf(u->msg, sizeof(u->msg), "%s", msg);
+	free(u->msg);
+	u->msg = strdup(msg); /* NULL: reported without it */
 }
 
 /*
@@ -261,7 +264,8 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 				continue;
 			result->chunks_damaged++;
 			tsarc_hex_encode(hex, u->ref.id, TSARC_ID_LEN);
-			problem(&c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT, u->msg);
+			problem(&c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT,
+				u->msg ? u->msg : "does not verify");
 		}
 		/* Name every snapshot and stream that a damaged chunk breaks. */
 		if (result->chunks_damaged && (rc = report_broken_streams(&c, snaps, nsnaps)))
@@ -272,6 +276,8 @@ done:
 	tsarc_snapshot_array_free(snaps, nsnaps);
 	tsarc_chunkset_free(stored);
 	tsarc_chunkset_free(seen);
+	for (k = 0; k < c.nrefs; k++)
+		free(c.refs[k].msg);
 	free(c.refs);
 	free(c.to_read);
 	free(wanted);
