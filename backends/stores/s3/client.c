@@ -521,6 +521,24 @@ static int header_ok(const tsarc__s3_kv *h)
 }
 
 /*
+ * Content-MD5: what S3 requires of a request with a body (a batch delete,
+ * a retention or a bucket setting, an object PUT under Object Lock), but
+ * not of a plain object PUT, whose body the signed SHA-256 covers already:
+ * MD5 over every pack stored took as much CPU as the SHA-256 twice.
+ */
+static int wants_content_md5(const tsarc__s3_req *req)
+{
+	size_t i;
+
+	if (!req->object_put)
+		return 1;
+	for (i = 0; i < req->nheaders; i++)
+		if (!strncmp(req->headers[i].name, "x-amz-object-lock-", 18))
+			return 1;
+	return 0;
+}
+
+/*
  * Runs a request with retries. 0: a final HTTP answer is in `resp` (any
  * status; the caller judges it). Negative: no usable answer after every
  * attempt (TSARC_ENET / TSARC_ETRANSIENT) or a local failure.
@@ -534,7 +552,7 @@ int tsarc__s3_perform(tsarc__s3_client *c, const tsarc__s3_req *req, tsarc__s3_r
 	size_t out_start = req->out ? req->out->size : 0;
 	unsigned attempt_no;
 	size_t i;
-	int rc = 0, last_code = TSARC_ETRANSIENT;
+	int rc = 0, last_code = TSARC_ETRANSIENT, want_md5;
 	double started;
 
 	memset(&x, 0, sizeof(x));
@@ -545,14 +563,16 @@ int tsarc__s3_perform(tsarc__s3_client *c, const tsarc__s3_req *req, tsarc__s3_r
 	tsarc_buf_init(&x.errbody, TSARC__S3_ERRBODY_MAX + 1);
 	tsarc__s3_req_what(c, req, what, sizeof(what));
 
+	want_md5 = req->has_body && wants_content_md5(req);
 	if (req->has_body && req->body_in_file) {
-		if (tsarc__file_digests(req->body_fd, req->body_len, payload_hash, md5_b64,
-			    NULL) != 0)
+		if (tsarc__file_digests(req->body_fd, req->body_len, payload_hash,
+			    want_md5 ? md5_b64 : NULL, NULL) != 0)
 			return tsarc_error_set(tsarc_errno_code(errno),
 				"%s: cannot read the body to send: %s", what, strerror(errno));
 	} else if (req->has_body) {
 		tsarc__sha256_hex(payload_hash, req->body, req->body_len);
-		tsarc__md5_base64(md5_b64, NULL, req->body, req->body_len);
+		if (want_md5)
+			tsarc__md5_base64(md5_b64, NULL, req->body, req->body_len);
 	} else {
 		memcpy(payload_hash, TSARC__SHA256_EMPTY, sizeof(payload_hash));
 	}
@@ -602,7 +622,7 @@ int tsarc__s3_perform(tsarc__s3_client *c, const tsarc__s3_req *req, tsarc__s3_r
 		atomic_fetch_add(&c->stat_requests, 1);
 		resp->attempts = attempt_no + 1;
 		cc = attempt(c, &x, (const char *)url.ptr, raw_path, payload_hash,
-			req->has_body ? md5_b64 : NULL, &local_rc);
+			want_md5 ? md5_b64 : NULL, &local_rc);
 		if (local_rc) {
 			rc = local_rc;
 			break;

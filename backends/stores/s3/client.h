@@ -44,7 +44,7 @@ typedef struct tsarc__s3_req {
 	 * x-amz-meta-*). */
 	const tsarc__s3_kv *headers;
 	size_t nheaders;
-	const void *body; /* sent with Content-Length and Content-MD5 */
+	const void *body; /* sent with Content-Length (and Content-MD5: wants_content_md5) */
 	size_t body_len;
 	int has_body;
 	/* Or, when set, the body is the first body_len bytes of the file

@@ -72,17 +72,23 @@ int tsarc__file_digests(int fd, uint64_t len, char sha_hex[65], char md5_b64[25]
 		size_t n = len - at < STEP ? (size_t)(len - at) : STEP;
 		if (tsarc_pread_all(fd, buf, n, (off_t)at) != 0)
 			goto out;
-		EVP_DigestUpdate(sha, buf, n);
-		EVP_DigestUpdate(md5, buf, n);
+		if (sha_hex)
+			EVP_DigestUpdate(sha, buf, n);
+		if (md5_b64 || md5_hex)
+			EVP_DigestUpdate(md5, buf, n);
 		at += n;
 	}
-	EVP_DigestFinal_ex(sha, md, &mdlen);
-	if (sha_hex)
+	if (sha_hex) {
+		EVP_DigestFinal_ex(sha, md, &mdlen);
 		to_hex(sha_hex, md, SHA256_DIGEST_LENGTH);
-	EVP_DigestFinal_ex(md5, md, &mdlen);
-	EVP_EncodeBlock((unsigned char *)md5_b64, md, 16);
-	if (md5_hex)
-		to_hex(md5_hex, md, 16);
+	}
+	if (md5_b64 || md5_hex) {
+		EVP_DigestFinal_ex(md5, md, &mdlen);
+		if (md5_b64)
+			EVP_EncodeBlock((unsigned char *)md5_b64, md, 16);
+		if (md5_hex)
+			to_hex(md5_hex, md, 16);
+	}
 	rc = 0;
 out:
 	free(buf);

@@ -58,8 +58,9 @@ void tsarc__sha256_hex(char out[65], const void *data, size_t len);
 /* Base64 of the MD5 of the data, for Content-MD5; hex also when wanted. */
 void tsarc__md5_base64(char out[25], char hex_out[33], const void *data,
 	size_t len);
-/* Both of the above (sha_hex may be NULL) over the first `len` bytes of
- * the file `fd`, in one read of it: 0, or -1 with errno set. */
+/* Both of the above over the first `len` bytes of the file `fd`, in one
+ * read of it (each output may be NULL: a digest no output wants is not
+ * computed): 0, or -1 with errno set. */
 int tsarc__file_digests(int fd, uint64_t len, char sha_hex[65], char md5_b64[25],
 	char md5_hex[33]);
 /* "YYYYMMDDTHHMMSSZ" for the given UNIX time. */
