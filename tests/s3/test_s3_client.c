@@ -235,6 +235,20 @@ static void test_bad_credentials_answer(void **state)
 	srv_stop();
 }
 
+/* A client of the canned server signing with `keys` only (none from the
+ * environment or files). */
+static tsarc__s3_client *client_with(const tsarc__s3_creds *keys)
+{
+	tsarc__s3_client *c = NULL;
+	char url[128];
+
+	clear_aws_env_and_files();
+	snprintf(url, sizeof(url), "s3:http://127.0.0.1:%u/bkt", (unsigned)srv.port);
+	if (tsarc__s3_client_open_keys(&c, url, NULL, 2, keys))
+		fail_msg("open: %s", tsarc_error_last()->message);
+	return c;
+}
+
 /* Content-MD5 goes with every body S3 wants it for (a request that is not
  * an object PUT: a batch delete, a retention; an object PUT under Object
  * Lock), and not with a plain object PUT, where computing it over every
@@ -252,15 +266,12 @@ static void test_content_md5_where_s3_wants_it(void **state)
 	tsarc__s3_req rq = {0};
 	tsarc__s3_resp resp;
 	tsarc__s3_client *c;
-	char url[128], md5[25], line[64];
+	char md5[25], line[64];
 	int k;
 
 	(void)state;
 	START(script);
-	clear_aws_env_and_files();
-	snprintf(url, sizeof(url), "s3:http://127.0.0.1:%u/bkt", (unsigned)srv.port);
-	if (tsarc__s3_client_open_keys(&c, url, NULL, 2, &keys))
-		fail_msg("open: %s", tsarc_error_last()->message);
+	c = client_with(&keys);
 	tsarc__md5_base64(md5, NULL, "hi", 2);
 	snprintf(line, sizeof(line), "content-md5: %s\r\n", md5);
 	for (k = 0; k < 3; k++) {
@@ -304,14 +315,10 @@ static void test_client_keys_and_headers(void **state)
 	tsarc__s3_req rq = {0};
 	tsarc__s3_resp resp;
 	tsarc__s3_client *c;
-	char url[128];
 
 	(void)state;
 	START(script);
-	clear_aws_env_and_files();
-	snprintf(url, sizeof(url), "s3:http://127.0.0.1:%u/bkt", (unsigned)srv.port);
-	if (tsarc__s3_client_open_keys(&c, url, NULL, 2, &keys))
-		fail_msg("open: %s", tsarc_error_last()->message);
+	c = client_with(&keys);
 	rq.method = "PUT";
 	rq.key = "a b/c";
 	rq.headers = evil;
