@@ -144,6 +144,8 @@ done:
 	return rc;
 }
 
+size_t tsarc_index_entries_per_object = TSARC_INDEX_ENTRIES_PER_OBJECT;
+
 int tsarc_index_write(const tsarc_repo *repo, const tsarc_index_pack *packs, size_t n,
 	char ***written, size_t *nwritten)
 {
@@ -152,7 +154,7 @@ int tsarc_index_write(const tsarc_repo *repo, const tsarc_index_pack *packs, siz
 
 	for (i = 0; i < n; i++) {
 		/* An object holds whole packs, at least one. */
-		if (i > start && entries + packs[i].n > TSARC_INDEX_ENTRIES_PER_OBJECT) {
+		if (i > start && entries + packs[i].n > tsarc_index_entries_per_object) {
 			if ((rc = write_one(repo, packs + start, i - start, written, nwritten)))
 				return rc;
 			start = i;

@@ -40,8 +40,12 @@ typedef struct tsarc_index_rec {
 
 typedef struct tsarc_index tsarc_index;
 
-/* Entries per index object written: about 3 MiB each. */
+/* Entries per index object written: about 3 MiB each (an object holds
+ * whole packs, at least one). tsarc_index_entries_per_object is that,
+ * set lower only by the tests, so that a small repository's index takes
+ * several objects. */
 #define TSARC_INDEX_ENTRIES_PER_OBJECT 65536
+extern size_t tsarc_index_entries_per_object;
 /* Largest index object accepted from the store. */
 #define TSARC_INDEX_OBJECT_MAX (64u * 1024u * 1024u)
 

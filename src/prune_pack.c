@@ -382,7 +382,7 @@ static int work_to_do(const prune_pack *pp)
 
 	tsarc_index_table_objects(pp->table, &nobj);
 	return pp->ndoomed || pp->res->packs_missing ||
-	       nobj > 1 + tsarc_index_table_count(pp->table) / TSARC_INDEX_ENTRIES_PER_OBJECT;
+	       nobj > 1 + tsarc_index_table_count(pp->table) / tsarc_index_entries_per_object;
 }
 
 /* Object Lock: the hidden objects of earlier runs (and forgotten

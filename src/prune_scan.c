@@ -523,7 +523,7 @@ static int kept_fn(prune_pack *pp, const pack_recs *pr, void *payload)
 	tsarc_index_pack *d;
 	int rc;
 
-	if (c->nip && c->entries + pr->n > TSARC_INDEX_ENTRIES_PER_OBJECT) {
+	if (c->nip && c->entries + pr->n > tsarc_index_entries_per_object) {
 		if ((rc = tsarc_index_write(pp->repo, c->ip, c->nip, c->written, c->nwritten)))
 			return rc;
 		kept_clear(c);

@@ -76,7 +76,7 @@ static int add_pack(repair_ctx *c, tsarc_pack_toc *t)
 {
 	int rc;
 
-	if (c->nip && c->entries + t->n > TSARC_INDEX_ENTRIES_PER_OBJECT &&
+	if (c->nip && c->entries + t->n > tsarc_index_entries_per_object &&
 		(rc = flush_object(c)))
 		return rc;
 	if ((rc = TSARC_RESERVE(c->ip, c->nip, c->ip_cap, 64)))

@@ -487,8 +487,188 @@ static void test_repair_in_groups(void **state)
 	assert_int_equal(scratch_remove(dir), 0);
 }
 
+/* Entries of each index object (names_in order), through `count`. */
+static int count_entry(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e,
+	void *payload)
+{
+	(void)pack;
+	(void)e;
+	++*(size_t *)payload;
+	return 0;
+}
+
+#define SPLIT_AT 50
+
+/* Every index object holds at most SPLIT_AT entries, more than one object
+ * was needed; their count in *nobj, their entries in *entries. */
+static void objects_split(tsarc_repo *r, const char *root, size_t *nobj, size_t *entries)
+{
+	char *names = names_in(root, "index"), *p, name[TSARC_ID_HEX_LEN + 1];
+
+	*nobj = *entries = 0;
+	for (p = names; *p; p += TSARC_ID_HEX_LEN + 1) {
+		size_t n = 0;
+		memcpy(name, p, TSARC_ID_HEX_LEN);
+		name[TSARC_ID_HEX_LEN] = 0;
+		assert_int_equal(tsarc_index_open_object(r, NULL, name, count_entry, &n), 0);
+		/* Packs of 64 KiB hold fewer chunks than SPLIT_AT: objects
+		 * are cut between packs before the limit. */
+		assert_true(n > 0 && n <= SPLIT_AT);
+		*entries += n;
+		++*nobj;
+	}
+	free(names);
+	assert_true(*nobj > 1);
+}
+
+/* The packs of the store, in its listing's order, with their tables. */
+typedef struct all_packs {
+	tsarc_pack_toc *t;
+	size_t n, cap;
+} all_packs;
+
+static int list_pack(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	all_packs *a = payload;
+
+	(void)mtime;
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 64;
+		assert_non_null(a->t = realloc(a->t, a->cap * sizeof(*a->t)));
+	}
+	memset(&a->t[a->n], 0, sizeof(*a->t));
+	snprintf(a->t[a->n].name, sizeof(a->t[a->n].name), "%s", name);
+	a->t[a->n++].size = size;
+	return 0;
+}
+
+/* An index object's first pack and how many entries it holds. */
+typedef struct object_shape {
+	uint8_t first[TSARC_ID_LEN];
+	size_t n;
+} object_shape;
+
+static int shape_entry(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e,
+	void *payload)
+{
+	object_shape *o = payload;
+
+	(void)e;
+	if (!o->n++)
+		memcpy(o->first, pack, TSARC_ID_LEN);
+	return 0;
+}
+
+static int cmp_shape(const void *x, const void *y)
+{
+	const object_shape *a = x, *b = y;
+	int c = memcmp(a->first, b->first, TSARC_ID_LEN);
+
+	return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+/* The shapes of the index objects named (n of them), sorted: how the
+ * entries were cut into objects, whatever the objects' names (each is
+ * sealed with a nonce of its own). */
+static object_shape *shapes_of(tsarc_repo *r, char *const *names, size_t n)
+{
+	object_shape *o = calloc(n, sizeof(*o));
+	size_t i;
+
+	assert_non_null(o);
+	for (i = 0; i < n; i++)
+		assert_int_equal(tsarc_index_open_object(r, NULL, names[i], shape_entry, &o[i]), 0);
+	qsort(o, n, sizeof(*o), cmp_shape);
+	return o;
+}
+
+/*
+ * prune's merged index and repair's index are written as they go, a pack
+ * at a time, yet must be cut into objects as tsarc_index_write cuts a
+ * whole list (whole packs, at most the limit of entries): the limit
+ * lowered to SPLIT_AT so that ~100 small packs need several objects,
+ * prune's objects each hold at most that; repair's are cut exactly as
+ * writing every pack's table at once, in the listing's order, cuts them
+ * (the same first pack and number of entries, object for object).
+ */
+static void test_index_objects_split_alike(void **state)
+{
+	char root_a[300], root_b[300], *after_repair;
+	tsarc_index_pack *ip;
+	tsarc_prune_result res;
+	tsarc_repair_result rr;
+	tsarc_lock *lock = NULL;
+	all_packs all = {NULL, 0, 0};
+	size_t nobj, entries, i, nwritten = 0;
+	char **written = NULL;
+	tsarc_repo *a;
+
+	(void)state;
+	make_repos(root_a, root_b, 64 * 1024);
+	a = open_repo(root_a, NULL);
+	tsarc_index_entries_per_object = SPLIT_AT;
+	tsarc_index_table_run_recs = SHORT_RUN;
+	assert_int_equal(repo_fixture_prune(a, 0, &res), 0);
+	objects_split(a, root_a, &nobj, &entries);
+	assert_int_equal(nobj, res.index_written);
+	restores(a);
+
+	tsarc_repo_drop_index(a);
+	assert_int_equal(tsarc_lock_acquire(&lock, a, 1), 0);
+	assert_int_equal(tsarc_repair_index(a, lock, NULL, NULL, &rr), 0);
+	assert_int_equal(tsarc_lock_release(lock), 0);
+	objects_split(a, root_a, &nobj, &entries);
+	assert_int_equal(rr.index_written, nobj);
+	assert_int_equal(rr.chunks, entries);
+	after_repair = names_in(root_a, "index");
+
+	assert_int_equal(tsarc_store_list(a->store, TSARC_OBJ_DATA, list_pack, &all), 0);
+	assert_int_equal(tsarc_pack_read_tocs(a, all.t, all.n, 2), 0);
+	assert_non_null(ip = calloc(all.n, sizeof(*ip)));
+	for (i = 0; i < all.n; i++) {
+		assert_false(all.t[i].bad);
+		assert_int_equal(tsarc_hex_decode(ip[i].name, TSARC_ID_LEN, all.t[i].name), 0);
+		ip[i].entries = all.t[i].entries;
+		ip[i].n = all.t[i].n;
+	}
+	assert_int_equal(tsarc_index_write(a, ip, all.n, &written, &nwritten), 0);
+	tsarc_index_entries_per_object = TSARC_INDEX_ENTRIES_PER_OBJECT;
+	tsarc_index_table_run_recs = TSARC_INDEX_TABLE_RUN_RECS;
+	assert_int_equal(nwritten, nobj);
+	{
+		char **repaired = calloc(nobj, sizeof(char *)), *p;
+		object_shape *x, *y;
+		size_t k = 0;
+		assert_non_null(repaired);
+		for (p = after_repair; *p; p += TSARC_ID_HEX_LEN + 1) {
+			assert_non_null(repaired[k] = strndup(p, TSARC_ID_HEX_LEN));
+			k++;
+		}
+		assert_int_equal(k, nobj);
+		x = shapes_of(a, repaired, nobj);
+		y = shapes_of(a, written, nwritten);
+		assert_memory_equal(x, y, nobj * sizeof(*x));
+		for (k = 0; k < nobj; k++)
+			free(repaired[k]);
+		free(repaired);
+		free(x);
+		free(y);
+	}
+	restores(a);
+	tsarc_store_names_free(written, nwritten);
+	for (i = 0; i < all.n; i++)
+		free(all.t[i].entries);
+	free(all.t);
+	free(ip);
+	free(after_repair);
+	tsarc_repo_free(a);
+	free(base);
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_prune_same_with_many_runs),
 	cmocka_unit_test(test_damaged_run_stops_prune),
 	cmocka_unit_test(test_damaged_table_stops_prune),
-	cmocka_unit_test(test_repair_in_groups))
+	cmocka_unit_test(test_repair_in_groups),
+	cmocka_unit_test(test_index_objects_split_alike))
