@@ -194,8 +194,9 @@ int tsarc_packer_finish(tsarc_packer *p, char ***index_names, size_t *nindex)
 		*nindex = 0;
 	}
 	pthread_mutex_lock(&p->lock);
-	while (!p->failed && p->cur && p->cur->size >= p->repo->pack_size &&
-		p->uploading >= p->max_uploading)
+	/* The last pack, full or not, waits for a slot like any other: at
+	 * most max_uploading are ever handed on (the ready list's size). */
+	while (!p->failed && p->cur && p->cur->n && p->uploading >= p->max_uploading)
 		pthread_cond_wait(&p->cv, &p->lock);
 	if (!p->failed && p->cur && p->cur->n)
 		detach(p);
