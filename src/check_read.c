@@ -80,7 +80,6 @@ static int resolve(reader *rd, size_t n)
 	const uint8_t **ids = malloc(RESOLVE * sizeof(*ids));
 	uint8_t *found = malloc(RESOLVE);
 	size_t from, m, i;
-	uint64_t lo, hi;
 	int rc = 0;
 
 	if (!hits || !ids || !found) {
@@ -103,10 +102,7 @@ static int resolve(reader *rd, size_t n)
 		}
 		for (i = 0; i < m; i++) {
 			place *p = &rd->places[from + i];
-			if (!found[i] || hits[i].plain != rd->chunks[p->chunk]->size)
-				continue;
-			tsarc_repo_chunk_size_bounds(hits[i].plain, &lo, &hi);
-			if (hits[i].length < lo || hits[i].length > hi)
+			if (!found[i] || !tsarc_index_hit_plausible(&hits[i], rd->chunks[p->chunk]->size))
 				continue;
 			memcpy(p->pack, hits[i].pack, TSARC_ID_LEN);
 			p->offset = hits[i].offset;

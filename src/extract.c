@@ -107,7 +107,6 @@ static void resolve(extractor *x, size_t from)
 {
 	const tsarc_chunk_ref *c = x->st->chunks;
 	size_t n = x->st->nchunks - from < RESOLVE ? x->st->nchunks - from : RESOLVE, i;
-	uint64_t lo, hi;
 
 	for (i = 0; i < n; i++) {
 		x->wants[i].id = c[from + i].id;
@@ -126,10 +125,7 @@ static void resolve(extractor *x, size_t from)
 	for (i = 0; i < n; i++) {
 		size_t pos = x->wants[i].pos;
 		const tsarc_index_hit *h = &x->sorted_hit[i];
-		if (!x->sorted_found[i] || h->plain != c[from + pos].size)
-			continue;
-		tsarc_repo_chunk_size_bounds(h->plain, &lo, &hi);
-		if (h->length < lo || h->length > hi)
+		if (!x->sorted_found[i] || !tsarc_index_hit_plausible(h, c[from + pos].size))
 			continue;
 		x->res_hit[pos] = *h;
 		x->res_ok[pos] = 1;

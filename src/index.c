@@ -146,6 +146,11 @@ done:
 
 size_t tsarc_index_entries_per_object = TSARC_INDEX_ENTRIES_PER_OBJECT;
 
+int tsarc_index_hit_plausible(const tsarc_index_hit *h, size_t plain_len)
+{
+	return h->plain == plain_len && tsarc_repo_chunk_size_plausible(plain_len, h->length);
+}
+
 int tsarc_index_write(const tsarc_repo *repo, const tsarc_index_pack *packs, size_t n,
 	char ***written, size_t *nwritten)
 {

@@ -108,6 +108,10 @@ typedef struct tsarc_index_hit {
 	uint8_t pack[TSARC_ID_LEN];
 	uint32_t offset, length, plain;
 } tsarc_index_hit;
+/* 1 when `h` can be where a chunk of plain_len bytes is: the same plain
+ * length, a sealed length the chunk can have. Else the index lies (or
+ * names another chunk), and the chunk is read by the path that says so. */
+int tsarc_index_hit_plausible(const tsarc_index_hit *h, size_t plain_len);
 /* The copies of `id` (several when it is in several packs): *n of them,
  * the first min(*n, max) copied to `out`. Fails only when the table of
  * tsarc_index_open_table cannot be read. */

@@ -265,12 +265,10 @@ static int read_blob(const tsarc_repo *repo, tsarc_codec *codec,
 	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out)
 {
 	char pack[TSARC_ID_HEX_LEN + 1];
-	uint64_t lo, hi;
 	int rc;
 
 	tsarc_hex_encode(pack, r->pack, TSARC_ID_LEN);
-	tsarc_repo_chunk_size_bounds(plain_len, &lo, &hi);
-	if (r->plain != plain_len || r->length < lo || r->length > hi)
+	if (!tsarc_index_hit_plausible(r, plain_len))
 		return tsarc_error_set(TSARC_ECORRUPT, "chunk %s: the index says %u bytes (%u "
 			"plain) in pack %.16s, the manifest %zu plain bytes: the index is wrong",
 			hex, r->length, r->plain, pack, plain_len);
