@@ -6,6 +6,7 @@
 #include "tsarc/errors.h"
 
 #include <openssl/rand.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,12 @@ typedef struct unique_ref {
 	char *msg; /* why, when the reader set bad */
 } unique_ref;
 
+/* The unique_ref whose `ref` this is. */
+static unique_ref *unique_of(const tsarc_chunk_ref *ref)
+{
+	return (unique_ref *)((char *)ref - offsetof(unique_ref, ref));
+}
+
 typedef struct check_ctx {
 	tsarc_repo *repo;
 	tsarc_check_report_fn report;
@@ -24,7 +31,7 @@ typedef struct check_ctx {
 	tsarc_check_result *res;
 	unique_ref *refs;
 	size_t nrefs;
-	size_t *to_read;
+	const tsarc_chunk_ref **to_read; /* the refs[k].ref that --read-data reads */
 	size_t nread;
 } check_ctx;
 
@@ -70,7 +77,7 @@ static void snapshot_unreadable(const char *id, int code, const char *msg, void 
 static void read_damaged(size_t i, const char *msg, void *payload)
 {
 	check_ctx *c = payload;
-	unique_ref *u = &c->refs[c->to_read[i]];
+	unique_ref *u = unique_of(c->to_read[i]);
 
 	u->bad = 1;
 	free(u->msg);
@@ -119,7 +126,7 @@ static int report_broken_streams(check_ctx *c, tsarc_snapshot **snaps, size_t ns
 	if ((rc = tsarc_chunkset_new(&bad)))
 		return rc;
 	for (k = 0; k < c->nread; k++) {
-		unique_ref *u = &c->refs[c->to_read[k]];
+		unique_ref *u = unique_of(c->to_read[k]);
 		if (u->bad && (rc = tsarc_chunkset_claim(bad, u->ref.id, 0, &added)))
 			goto done;
 	}
@@ -148,7 +155,6 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 	tsarc_check_options defaults;
 	tsarc_chunkset *stored = NULL, *seen = NULL;
 	tsarc_snapshot **snaps = NULL;
-	const tsarc_chunk_ref **wanted = NULL;
 	size_t nsnaps = 0, i, s, k, cap = 0;
 	check_ctx c;
 	int rc;
@@ -244,21 +250,18 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 		? result->chunks_stored - (c.nrefs - result->chunks_missing) : 0;
 
 	if (opts->read_data) {
-		if (c.nrefs && (!(c.to_read = malloc(c.nrefs * sizeof(size_t))) ||
-				       !(wanted = malloc(c.nrefs * sizeof(*wanted))))) {
+		if (c.nrefs && !(c.to_read = malloc(c.nrefs * sizeof(*c.to_read)))) {
 			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 			goto done;
 		}
 		for (k = 0; k < c.nrefs; k++)
-			if (!c.refs[k].bad && selected(opts, &c.refs[k])) {
-				wanted[c.nread] = &c.refs[k].ref;
-				c.to_read[c.nread++] = k;
-			}
-		if ((rc = tsarc_check_read_chunks(repo, wanted, c.nread, opts->parallel,
+			if (!c.refs[k].bad && selected(opts, &c.refs[k]))
+				c.to_read[c.nread++] = &c.refs[k].ref;
+		if ((rc = tsarc_check_read_chunks(repo, c.to_read, c.nread, opts->parallel,
 			     read_damaged, &c, &result->chunks_read, &result->bytes_read)))
 			goto done;
 		for (k = 0; k < c.nread; k++) {
-			unique_ref *u = &c.refs[c.to_read[k]];
+			unique_ref *u = unique_of(c.to_read[k]);
 			char hex[TSARC_ID_HEX_LEN + 1];
 			if (!u->bad)
 				continue;
@@ -280,6 +283,5 @@ done:
 		free(c.refs[k].msg);
 	free(c.refs);
 	free(c.to_read);
-	free(wanted);
 	return rc;
 }
