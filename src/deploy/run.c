@@ -65,6 +65,20 @@ static char *dup_error(void)
 	return strdup(e->message && e->message[0] ? e->message : tsarc_strerror(e->code));
 }
 
+/* Stops and reaps a slot's producer whose filter failed: what the producer
+ * then meets is tsarc's doing, so the filter's error stays the one
+ * reported. Returns 0. */
+static int stop_producer(slot *s, const char *what)
+{
+	tsarc_saved_error why;
+
+	tsarc_error_save(&why);
+	tsarc_proc_kill(&s->proc);
+	tsarc_proc_finish(&s->proc, what);
+	tsarc_error_restore(&why);
+	return 0;
+}
+
 /* Stops a slot's producer and the filter behind it. */
 static void kill_slot(slot *s)
 {
@@ -193,13 +207,7 @@ static int run_component(run *r, slot *s)
 		if (!rc && prod.filter &&
 			(rc = tsarc_proc_start_filter(&s->filter, prod.filter, s->proc.out_fd,
 				 prod.writer_ctx))) {
-			/* The producer killed is no news: the filter's error stays
-			 * the one reported. */
-			tsarc_saved_error why;
-			tsarc_error_save(&why);
-			tsarc_proc_kill(&s->proc);
-			tsarc_proc_finish(&s->proc, what);
-			tsarc_error_restore(&why);
+			stop_producer(s, what);
 		}
 	}
 	if (rc)
@@ -231,14 +239,10 @@ static int run_component(run *r, slot *s)
 				tsarc_error_save(&engine);
 				rc = frc;
 			}
-			if (frc && s->filter.filter_quit_early) {
-				/* It quit while the producer still wrote: the
-				 * pipe the producer then finds closed is no news. */
-				tsarc_proc_kill(&s->proc);
-				tsarc_proc_finish(&s->proc, what);
-				prc = 0;
-			} else
-				prc = tsarc_proc_finish(&s->proc, what);
+			/* A filter that quit while the producer still wrote: the
+			 * pipe the producer then finds closed is no news. */
+			prc = frc && s->filter.filter_quit_early ? stop_producer(s, what)
+								 : tsarc_proc_finish(&s->proc, what);
 			/* A status the producer's own stderr explained as warnings
 			 * (files that changed while tar read them). */
 			if (prc && !rc && prod.exit_ok && s->proc.status != -1 &&
