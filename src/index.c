@@ -170,6 +170,59 @@ int tsarc_index_write(const tsarc_repo *repo, const tsarc_index_pack *packs, siz
 	return i > start ? write_one(repo, packs + start, i - start, written, nwritten) : 0;
 }
 
+void tsarc_index_writer_init(tsarc_index_writer *w, const tsarc_repo *repo, char ***written,
+	size_t *nwritten)
+{
+	memset(w, 0, sizeof(*w));
+	w->repo = repo;
+	w->written = written;
+	w->nwritten = nwritten;
+}
+
+/* Drops the packs of the object being filled. */
+static void writer_clear(tsarc_index_writer *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nip; i++)
+		free(w->ip[i].entries);
+	w->nip = w->entries = 0;
+}
+
+int tsarc_index_writer_flush(tsarc_index_writer *w)
+{
+	int rc = w->nip ? tsarc_index_write(w->repo, w->ip, w->nip, w->written, w->nwritten) : 0;
+
+	writer_clear(w);
+	return rc;
+}
+
+int tsarc_index_writer_add(tsarc_index_writer *w, const uint8_t name[TSARC_ID_LEN],
+	tsarc_pack_entry *entries, size_t n)
+{
+	int rc;
+
+	if ((w->nip && w->entries + n > tsarc_index_entries_per_object &&
+		    (rc = tsarc_index_writer_flush(w))) ||
+		(rc = TSARC_RESERVE(w->ip, w->nip, w->cap, 64))) {
+		free(entries);
+		return rc;
+	}
+	memcpy(w->ip[w->nip].name, name, TSARC_ID_LEN);
+	w->ip[w->nip].entries = entries;
+	w->ip[w->nip++].n = n;
+	w->entries += n;
+	return 0;
+}
+
+void tsarc_index_writer_dispose(tsarc_index_writer *w)
+{
+	writer_clear(w);
+	free(w->ip);
+	w->ip = NULL;
+	w->cap = 0;
+}
+
 int tsarc_index_remove_old(const tsarc_repo *repo, const char *const *old, size_t nold,
 	const char *const *written, size_t nwritten, size_t *removed)
 {

@@ -67,6 +67,33 @@ int tsarc_index_serialize(const tsarc_index_pack *packs, size_t n, tsarc_buf *ou
 int tsarc_index_write(const tsarc_repo *repo, const tsarc_index_pack *packs, size_t n,
 	char ***written, size_t *nwritten);
 
+/*
+ * Index objects written as packs come (prune's merged index, repair), in
+ * bounded memory: the packs of the object being filled are kept until the
+ * next would not fit, then written, so the objects are cut exactly as
+ * tsarc_index_write cuts the whole list (whole packs, at least one, at
+ * most tsarc_index_entries_per_object entries unless one pack alone has
+ * more). The names written are appended to *written / *nwritten.
+ */
+typedef struct tsarc_index_writer {
+	const tsarc_repo *repo;
+	tsarc_index_pack *ip; /* the object being filled */
+	size_t nip, cap, entries;
+	char ***written;
+	size_t *nwritten;
+} tsarc_index_writer;
+
+void tsarc_index_writer_init(tsarc_index_writer *w, const tsarc_repo *repo, char ***written,
+	size_t *nwritten);
+/* Adds pack `name`'s n entries, taking `entries` over (malloc'd; freed by
+ * the writer, also when this fails). */
+int tsarc_index_writer_add(tsarc_index_writer *w, const uint8_t name[TSARC_ID_LEN],
+	tsarc_pack_entry *entries, size_t n);
+/* Writes the object being filled, if any. */
+int tsarc_index_writer_flush(tsarc_index_writer *w);
+/* Frees what was not written (the names written stay the caller's). */
+void tsarc_index_writer_dispose(tsarc_index_writer *w);
+
 /* Removes the index objects `old` but those also in `written` (the same
  * content, named the same, written again), counting into *removed. The
  * caller stores and syncs what replaces them first. */

@@ -496,59 +496,24 @@ int prune_repack(prune_pack *pp, tsarc_packer *pk)
 	return rc;
 }
 
-/* The packs of the index object being filled: written as
- * tsarc_index_write would split them (an object holds whole packs, at
- * least one, and no more entries than TSARC_INDEX_ENTRIES_PER_OBJECT
- * unless one pack alone has more), so the objects are the ones writing the
- * whole list at once gives, named the same. */
-typedef struct kept_ctx {
-	tsarc_index_pack *ip;
-	size_t nip, cap, entries;
-	char ***written;
-	size_t *nwritten;
-} kept_ctx;
-
-static void kept_clear(kept_ctx *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->nip; i++)
-		free(c->ip[i].entries);
-	c->nip = c->entries = 0;
-}
-
 static int kept_fn(prune_pack *pp, const pack_recs *pr, void *payload)
 {
-	kept_ctx *c = payload;
-	tsarc_index_pack *d;
-	int rc;
+	tsarc_pack_entry *e = malloc(pr->n * sizeof(*e));
 
-	if (c->nip && c->entries + pr->n > tsarc_index_entries_per_object) {
-		if ((rc = tsarc_index_write(pp->repo, c->ip, c->nip, c->written, c->nwritten)))
-			return rc;
-		kept_clear(c);
-	}
-	if ((rc = TSARC_RESERVE(c->ip, c->nip, c->cap, 64)))
-		return rc;
-	d = &c->ip[c->nip];
-	memcpy(d->name, pp->names[pr->pack], TSARC_ID_LEN);
-	if (!(d->entries = malloc(pr->n * sizeof(*d->entries))))
+	if (!e)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	memcpy(d->entries, pr->e, pr->n * sizeof(*d->entries));
-	d->n = pr->n;
-	c->nip++;
-	c->entries += pr->n;
-	return 0;
+	memcpy(e, pr->e, pr->n * sizeof(*e));
+	return tsarc_index_writer_add(payload, pp->names[pr->pack], e, pr->n);
 }
 
 int prune_write_kept_index(prune_pack *pp, char ***written, size_t *nwritten)
 {
-	kept_ctx c = {NULL, 0, 0, 0, written, nwritten};
-	int rc = each_pack(pp, prune_kept_as_is, kept_fn, &c);
+	tsarc_index_writer w;
+	int rc;
 
-	if (!rc && c.nip)
-		rc = tsarc_index_write(pp->repo, c.ip, c.nip, written, nwritten);
-	kept_clear(&c);
-	free(c.ip);
+	tsarc_index_writer_init(&w, pp->repo, written, nwritten);
+	if (!(rc = each_pack(pp, prune_kept_as_is, kept_fn, &w)))
+		rc = tsarc_index_writer_flush(&w);
+	tsarc_index_writer_dispose(&w);
 	return rc;
 }

@@ -2,11 +2,10 @@
  * repair index: the index written again from the packs' own tables of
  * contents, in bounded memory whatever the repository's size. The packs
  * are read a group at a time (REPAIR_GROUP packs' tables on the store's
- * parallel requests) and their entries written as the index objects
- * tsarc_index_write makes of the whole list (an object holds whole packs
- * and no more than TSARC_INDEX_ENTRIES_PER_OBJECT entries unless one pack
- * alone has more), so at most one object's entries, one group's tables and
- * the listing (73 bytes a pack) are in memory. The new objects are stored
+ * parallel requests) and their entries written as they come
+ * (tsarc_index_writer: the objects a write of the whole list makes), so at
+ * most one object's entries, one group's tables and the listing (73 bytes
+ * a pack) are in memory. The new objects are stored
  * and synced before the old ones are removed; a run stopped half way has
  * only added objects that say what the packs say (the next run, or a
  * prune, replaces them).
@@ -29,13 +28,8 @@ typedef struct listed {
 } listed;
 
 typedef struct repair_ctx {
-	tsarc_repo *repo;
 	listed *packs;
 	size_t n, cap;
-	tsarc_index_pack *ip; /* the index object being filled */
-	size_t nip, ip_cap, entries;
-	char **written;
-	size_t nwritten;
 } repair_ctx;
 
 static int list_one(const char *name, uint64_t size, int64_t mtime, void *payload)
@@ -52,56 +46,21 @@ static int list_one(const char *name, uint64_t size, int64_t mtime, void *payloa
 	return 0;
 }
 
-static void drop_object(repair_ctx *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->nip; i++)
-		free(c->ip[i].entries);
-	c->nip = c->entries = 0;
-}
-
-/* Writes the index object being filled. */
-static int flush_object(repair_ctx *c)
-{
-	int rc = c->nip ? tsarc_index_write(c->repo, c->ip, c->nip, &c->written, &c->nwritten) : 0;
-
-	drop_object(c);
-	return rc;
-}
-
-/* Adds a pack's entries (taken over) to the index object being filled,
- * writing that one first when they would not fit. */
-static int add_pack(repair_ctx *c, tsarc_pack_toc *t)
-{
-	int rc;
-
-	if (c->nip && c->entries + t->n > tsarc_index_entries_per_object &&
-		(rc = flush_object(c)))
-		return rc;
-	if ((rc = TSARC_RESERVE(c->ip, c->nip, c->ip_cap, 64)))
-		return rc;
-	tsarc_hex_decode(c->ip[c->nip].name, TSARC_ID_LEN, t->name);
-	c->ip[c->nip].entries = t->entries;
-	c->ip[c->nip++].n = t->n;
-	c->entries += t->n;
-	t->entries = NULL;
-	return 0;
-}
-
 int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 	void (*on_damaged)(const char *pack, const char *msg, void *payload), void *payload,
 	tsarc_repair_result *res)
 {
 	repair_ctx c;
+	tsarc_index_writer w;
 	tsarc_pack_toc *group = NULL;
-	char **old = NULL;
-	size_t nold = 0, i, k, g = 0;
+	char **old = NULL, **written = NULL;
+	uint8_t name[TSARC_ID_LEN];
+	size_t nold = 0, nwritten = 0, i, k, g = 0;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	memset(&c, 0, sizeof(c));
-	c.repo = repo;
+	tsarc_index_writer_init(&w, repo, &written, &nwritten);
 	if (repo->version < 2)
 		return tsarc_error_set(TSARC_EINVAL, "this repository is of format %u: it has "
 			"no index (each chunk is its own object)", repo->version);
@@ -132,30 +91,32 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 			if (!group[k].n)
 				continue;
 			res->chunks += group[k].n;
-			if ((rc = add_pack(&c, &group[k])))
+			tsarc_hex_decode(name, TSARC_ID_LEN, group[k].name);
+			rc = tsarc_index_writer_add(&w, name, group[k].entries, group[k].n);
+			group[k].entries = NULL;
+			if (rc)
 				goto done;
 		}
 		for (k = 0; k < g; k++)
 			free(group[k].entries);
 		g = 0;
 	}
-	if ((rc = flush_object(&c)))
+	if ((rc = tsarc_index_writer_flush(&w)))
 		goto done;
-	res->index_written = c.nwritten;
+	res->index_written = nwritten;
 	if ((rc = tsarc_store_sync(repo->store)) || (rc = tsarc_lock_check(lock, NULL)))
 		goto done;
 	if ((rc = tsarc_index_remove_old(repo, (const char *const *)old, nold,
-		     (const char *const *)c.written, c.nwritten, &res->index_removed)))
+		     (const char *const *)written, nwritten, &res->index_removed)))
 		goto done;
 	tsarc_repo_drop_index(repo);
 done:
 	for (k = 0; k < g; k++)
 		free(group[k].entries);
 	free(group);
-	drop_object(&c);
-	free(c.ip);
+	tsarc_index_writer_dispose(&w);
 	free(c.packs);
 	tsarc_store_names_free(old, nold);
-	tsarc_store_names_free(c.written, c.nwritten);
+	tsarc_store_names_free(written, nwritten);
 	return rc;
 }
