@@ -72,6 +72,16 @@ typedef struct want {
 	size_t pos;
 } want;
 
+/* What one lookup of RESOLVE chunks works in, one allocation: their ids
+ * sorted (wants, ids), the index's answers in that order (sorted_*), and
+ * the same put back in stream order (hit, ok). */
+typedef struct resolved {
+	tsarc_index_hit hit[RESOLVE], sorted_hit[RESOLVE];
+	uint8_t ok[RESOLVE], sorted_found[RESOLVE];
+	want wants[RESOLVE];
+	const uint8_t *ids[RESOLVE];
+} resolved;
+
 typedef struct extractor {
 	tsarc_repo *repo;
 	const tsarc_stream *st;
@@ -89,10 +99,7 @@ typedef struct extractor {
 	 * alone, by the path that says what is wrong). */
 	const struct tsarc_index *idx;
 	size_t res_first, res_n;
-	tsarc_index_hit *res_hit, *sorted_hit;
-	uint8_t *res_ok, *sorted_found;
-	want *wants;
-	const uint8_t **ids;
+	resolved *res;
 } extractor;
 
 static int want_cmp(const void *a, const void *b)
@@ -106,29 +113,30 @@ static int want_cmp(const void *a, const void *b)
 static void resolve(extractor *x, size_t from)
 {
 	const tsarc_chunk_ref *c = x->st->chunks;
+	resolved *r = x->res;
 	size_t n = x->st->nchunks - from < RESOLVE ? x->st->nchunks - from : RESOLVE, i;
 
 	for (i = 0; i < n; i++) {
-		x->wants[i].id = c[from + i].id;
-		x->wants[i].pos = i;
+		r->wants[i].id = c[from + i].id;
+		r->wants[i].pos = i;
 	}
-	qsort(x->wants, n, sizeof(want), want_cmp);
+	qsort(r->wants, n, sizeof(want), want_cmp);
 	for (i = 0; i < n; i++)
-		x->ids[i] = x->wants[i].id;
+		r->ids[i] = r->wants[i].id;
 	x->res_first = from;
 	x->res_n = n;
-	memset(x->res_ok, 0, n);
-	if (tsarc_index_find_sorted(x->idx, x->ids, n, x->sorted_hit, x->sorted_found)) {
+	memset(r->ok, 0, n);
+	if (tsarc_index_find_sorted(x->idx, r->ids, n, r->sorted_hit, r->sorted_found)) {
 		tsarc_error_clear();
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		size_t pos = x->wants[i].pos;
-		const tsarc_index_hit *h = &x->sorted_hit[i];
-		if (!x->sorted_found[i] || !tsarc_index_hit_plausible(h, c[from + pos].size))
+		size_t pos = r->wants[i].pos;
+		const tsarc_index_hit *h = &r->sorted_hit[i];
+		if (!r->sorted_found[i] || !tsarc_index_hit_plausible(h, c[from + pos].size))
 			continue;
-		x->res_hit[pos] = *h;
-		x->res_ok[pos] = 1;
+		r->hit[pos] = *h;
+		r->ok[pos] = 1;
 	}
 }
 
@@ -154,9 +162,9 @@ static size_t take_run(extractor *x, size_t first, run *r)
 	if (first >= x->res_first + x->res_n)
 		resolve(x, first);
 	i = first - x->res_first;
-	if (!x->res_ok[i])
+	if (!x->res->ok[i])
 		return 1;
-	h = &x->res_hit[i];
+	h = &x->res->hit[i];
 	r->packed = 1;
 	memcpy(r->pack, h->pack, TSARC_ID_LEN);
 	r->offsets[0] = h->offset;
@@ -165,9 +173,9 @@ static size_t take_run(extractor *x, size_t first, run *r)
 	lo = h->offset;
 	hi = (uint64_t)h->offset + h->length;
 	sum = h->length; /* the bytes wanted in the span [lo, hi) */
-	while (count < RUN_CHUNKS && i + count < x->res_n && x->res_ok[i + count]) {
+	while (count < RUN_CHUNKS && i + count < x->res_n && x->res->ok[i + count]) {
 		uint64_t nlo, nhi;
-		h = &x->res_hit[i + count];
+		h = &x->res->hit[i + count];
 		nlo = h->offset < lo ? h->offset : lo;
 		nhi = (uint64_t)h->offset + h->length > hi ? (uint64_t)h->offset + h->length : hi;
 		if (memcmp(h->pack, r->pack, TSARC_ID_LEN) || r->plain + h->plain > x->run_plain ||
@@ -291,25 +299,9 @@ static int resolver_init(extractor *x)
 		tsarc_error_clear();
 		return 0;
 	}
-	x->res_hit = malloc(RESOLVE * sizeof(*x->res_hit));
-	x->sorted_hit = malloc(RESOLVE * sizeof(*x->sorted_hit));
-	x->res_ok = malloc(RESOLVE);
-	x->sorted_found = malloc(RESOLVE);
-	x->wants = malloc(RESOLVE * sizeof(*x->wants));
-	x->ids = malloc(RESOLVE * sizeof(*x->ids));
-	if (!x->res_hit || !x->sorted_hit || !x->res_ok || !x->sorted_found || !x->wants || !x->ids)
+	if (!(x->res = malloc(sizeof(*x->res))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	return 0;
-}
-
-static void resolver_free(extractor *x)
-{
-	free(x->res_hit);
-	free(x->sorted_hit);
-	free(x->res_ok);
-	free(x->sorted_found);
-	free(x->wants);
-	free(x->ids);
 }
 
 int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
@@ -383,7 +375,7 @@ done:
 	for (k = 0; k < x.window; k++)
 		tsarc_buf_dispose(&x.slots[k].data);
 	free(x.slots);
-	resolver_free(&x);
+	free(x.res);
 	tsarc_sha256_free(sha);
 	pthread_cond_destroy(&x.cv);
 	pthread_mutex_destroy(&x.lock);
