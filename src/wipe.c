@@ -27,3 +27,14 @@ void tsarc_secure_buf_dispose(tsarc_buf *b)
 	tsarc_secure_zero(b->ptr, b->cap);
 	tsarc_buf_dispose(b);
 }
+
+void tsarc_secure_free_fields(void *obj, const size_t *fields, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char **field = (char **)((unsigned char *)obj + fields[i]);
+		tsarc_secure_free_str(*field);
+		*field = NULL;
+	}
+}

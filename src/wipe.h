@@ -22,4 +22,19 @@ void tsarc_secure_free_str(char *s);
 /* Wipes a buffer's whole allocation and disposes of it. */
 void tsarc_secure_buf_dispose(tsarc_buf *b);
 
+/*
+ * The owned strings of a configuration struct (a connection, a URL, a
+ * transport's settings), named once by their offsets in a table, so that
+ * one function frees them all instead of a destructor per struct that
+ * lists them field by field (and has to remember which hold a secret).
+ * Each is wiped before it is freed, whether or not it holds a secret:
+ * wiping a host name costs nothing, forgetting to wipe a password does.
+ * This wipes and frees the `n` strings (char *, may be NULL) at the
+ * offsets `fields` of `obj`, and sets them to NULL.
+ */
+void tsarc_secure_free_fields(void *obj, const size_t *fields, size_t n);
+/* The same for a table that is an array in scope. */
+#define TSARC_SECURE_FREE_FIELDS(obj, table) \
+	tsarc_secure_free_fields((obj), (table), sizeof(table) / sizeof(*(table)))
+
 #endif

@@ -11,6 +11,7 @@
  */
 #include "component.h"
 #include "fileio.h"
+#include "wipe.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
@@ -633,17 +634,20 @@ static void kube_describe(tsarc_transport *tr, const tsarc_component *c, cJSON *
 	}
 }
 
+/* The strings a kube_transport owns. */
+static const size_t KUBE_STRINGS[] = {
+	offsetof(kube_transport, binary), offsetof(kube_transport, context),
+	offsetof(kube_transport, namespace), offsetof(kube_transport, kubeconfig),
+	offsetof(kube_transport, style),
+};
+
 static void kube_free(tsarc_transport *tr)
 {
 	kube_transport *t = (kube_transport *)tr;
 
 	if (!t)
 		return;
-	free(t->binary);
-	free(t->context);
-	free(t->namespace);
-	free(t->kubeconfig);
-	free(t->style);
+	TSARC_SECURE_FREE_FIELDS(t, KUBE_STRINGS);
 	tsarc_env_list_free(t->pass);
 	free(t);
 }

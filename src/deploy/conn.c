@@ -47,16 +47,16 @@ static int read_password_file(const char *path, const char *comp, char **out)
 	return *out ? 0 : nomem();
 }
 
+/* The strings a tsarc_conn owns. */
+static const size_t CONN_STRINGS[] = {
+	offsetof(tsarc_conn, host), offsetof(tsarc_conn, user), offsetof(tsarc_conn, password),
+	offsetof(tsarc_conn, database), offsetof(tsarc_conn, socket),
+	offsetof(tsarc_conn, ssl_ca), offsetof(tsarc_conn, ssl_cert), offsetof(tsarc_conn, ssl_key),
+};
+
 void tsarc_conn_free(tsarc_conn *conn)
 {
-	free(conn->host);
-	free(conn->user);
-	tsarc_secure_free_str(conn->password);
-	free(conn->database);
-	free(conn->socket);
-	free(conn->ssl_ca);
-	free(conn->ssl_cert);
-	tsarc_secure_free_str(conn->ssl_key);
+	TSARC_SECURE_FREE_FIELDS(conn, CONN_STRINGS);
 	memset(conn, 0, sizeof(*conn));
 }
 
@@ -69,7 +69,7 @@ static int set_str(char **dst, const char *src)
 		return 0;
 	if (!(s = strdup(src)))
 		return nomem();
-	free(*dst);
+	tsarc_secure_free_str(*dst);
 	*dst = s;
 	return 0;
 }
@@ -149,7 +149,7 @@ int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *c
 		char *pw = NULL;
 		if ((rc = read_password_file(s, c->name, &pw)))
 			goto fail;
-		free(conn->password);
+		tsarc_secure_free_str(conn->password);
 		conn->password = pw;
 		conn->has_password = 1;
 	}

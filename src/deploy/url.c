@@ -45,13 +45,15 @@ static char *pct_decode(const char *s, size_t len)
 	return out;
 }
 
+/* The strings a tsarc_url owns. */
+static const size_t URL_STRINGS[] = {
+	offsetof(tsarc_url, scheme), offsetof(tsarc_url, user), offsetof(tsarc_url, password),
+	offsetof(tsarc_url, host), offsetof(tsarc_url, path),
+};
+
 void tsarc_url_free(tsarc_url *u)
 {
-	free(u->scheme);
-	free(u->user);
-	tsarc_secure_free_str(u->password);
-	free(u->host);
-	free(u->path);
+	TSARC_SECURE_FREE_FIELDS(u, URL_STRINGS);
 	memset(u, 0, sizeof(*u));
 }
 

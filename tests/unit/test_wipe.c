@@ -101,6 +101,40 @@ static void freed_buffer_holds_no_secret(void **state)
 	assert_int_equal(b.size, 0);
 }
 
+/* A configuration struct's owned strings, named by a table of offsets:
+ * each freed once, wiped, set to NULL; other fields left as they were. */
+typedef struct conf {
+	char *host;
+	int port;
+	char *password, *unset;
+} conf;
+
+static void freed_fields_hold_no_secret(void **state)
+{
+	static const size_t STRINGS[] = {
+		offsetof(conf, host), offsetof(conf, password), offsetof(conf, unset),
+	};
+	conf c = {strdup("db.example"), 3306, strdup(SECRET), NULL};
+
+	(void)state;
+	assert_non_null(c.host);
+	assert_non_null(c.password);
+	watch();
+	TSARC_SECURE_FREE_FIELDS(&c, STRINGS);
+	watching = 0;
+	assert_int_equal(freed_watched, 2);
+	assert_int_equal(freed_with_secret, 0);
+	assert_null(c.host);
+	assert_null(c.password);
+	assert_null(c.unset);
+	assert_int_equal(c.port, 3306);
+	/* Again on the cleared struct: nothing left to free. */
+	watch();
+	TSARC_SECURE_FREE_FIELDS(&c, STRINGS);
+	watching = 0;
+	assert_int_equal(freed_watched, 0);
+}
+
 /* The wrapper does see a secret freed unwiped (the test can fail). The
  */
 static void unwiped_block_is_seen(void **state)
@@ -123,4 +157,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(freed_strings_hold_no_secret),
 	cmocka_unit_test(freed_memory_holds_no_secret),
 	cmocka_unit_test(freed_buffer_holds_no_secret),
+	cmocka_unit_test(freed_fields_hold_no_secret),
 	cmocka_unit_test(unwiped_block_is_seen))

@@ -54,21 +54,20 @@ static const char *const SYSTEM[K_COUNT][3] = {
 	{"REDIS_SSL"},
 };
 
+/* The strings a tsarc_redis_conf owns (opts and sentinel point into them). */
+static const size_t CONF_STRINGS[] = {
+	offsetof(tsarc_redis_conf, host), offsetof(tsarc_redis_conf, socket),
+	offsetof(tsarc_redis_conf, user), offsetof(tsarc_redis_conf, password),
+	offsetof(tsarc_redis_conf, ca), offsetof(tsarc_redis_conf, cert),
+	offsetof(tsarc_redis_conf, key), offsetof(tsarc_redis_conf, s_hosts),
+	offsetof(tsarc_redis_conf, s_master), offsetof(tsarc_redis_conf, s_user),
+	offsetof(tsarc_redis_conf, s_password), offsetof(tsarc_redis_conf, sentinel_role),
+	offsetof(tsarc_redis_conf, url_scheme),
+};
+
 void tsarc_redis_conf_free(tsarc_redis_conf *c)
 {
-	free(c->host);
-	free(c->socket);
-	free(c->user);
-	tsarc_secure_free_str(c->password);
-	free(c->ca);
-	free(c->cert);
-	tsarc_secure_free_str(c->key);
-	free(c->s_hosts);
-	free(c->s_master);
-	free(c->s_user);
-	tsarc_secure_free_str(c->s_password);
-	free(c->sentinel_role);
-	free(c->url_scheme);
+	TSARC_SECURE_FREE_FIELDS(c, CONF_STRINGS);
 	memset(c, 0, sizeof(*c));
 }
 

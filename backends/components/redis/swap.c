@@ -14,6 +14,7 @@
 #include "error_save.h"
 #include "interrupt.h"
 #include "snapshot.h"
+#include "wipe.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
@@ -396,15 +397,16 @@ static int redis_drop_incoming(void *arg)
 	return redis_shell(arg, REMOVE_INCOMING_SCRIPT);
 }
 
+/* The strings a redis_op owns. */
+static const size_t OP_STRINGS[] = {
+	offsetof(redis_op, data_dir), offsetof(redis_op, dbfilename), offsetof(redis_op, aof_dir),
+	offsetof(redis_op, aof_file), offsetof(redis_op, pidfile), offsetof(redis_op, orig_conf),
+	offsetof(redis_op, earlier),
+};
+
 static void redis_op_free(redis_op *op)
 {
-	free(op->data_dir);
-	free(op->dbfilename);
-	free(op->aof_dir);
-	free(op->aof_file);
-	free(op->pidfile);
-	free(op->orig_conf);
-	free(op->earlier);
+	TSARC_SECURE_FREE_FIELDS(op, OP_STRINGS);
 	tsarc_server_config_dispose(&op->cfg);
 	tsarc_conn_free(&op->conn);
 	tsarc_component_clear(&op->c);

@@ -83,13 +83,16 @@ static int prefix_norm(const char *p, char **out)
 	return 0;
 }
 
+/* The strings a tsarc_s3sys_where owns, besides its keys. */
+static const size_t WHERE_STRINGS[] = {
+	offsetof(tsarc_s3sys_where, url), offsetof(tsarc_s3sys_where, endpoint),
+	offsetof(tsarc_s3sys_where, bucket), offsetof(tsarc_s3sys_where, prefix),
+	offsetof(tsarc_s3sys_where, region),
+};
+
 void tsarc_s3sys_where_free(tsarc_s3sys_where *w)
 {
-	free(w->url);
-	free(w->endpoint);
-	free(w->bucket);
-	free(w->prefix);
-	free(w->region);
+	TSARC_SECURE_FREE_FIELDS(w, WHERE_STRINGS);
 	tsarc__s3_creds_dispose(&w->keys);
 	memset(w, 0, sizeof(*w));
 }
@@ -98,15 +101,16 @@ typedef struct secret_fields {
 	char *bucket, *region, *host, *proto, *key_id, *secret_key, *role;
 } secret_fields;
 
+static const size_t SECRET_STRINGS[] = {
+	offsetof(secret_fields, bucket), offsetof(secret_fields, region),
+	offsetof(secret_fields, host), offsetof(secret_fields, proto),
+	offsetof(secret_fields, key_id), offsetof(secret_fields, secret_key),
+	offsetof(secret_fields, role),
+};
+
 static void secret_fields_free(secret_fields *f)
 {
-	free(f->bucket);
-	free(f->region);
-	free(f->host);
-	free(f->proto);
-	tsarc_secure_free_str(f->key_id);
-	tsarc_secure_free_str(f->secret_key);
-	free(f->role);
+	TSARC_SECURE_FREE_FIELDS(f, SECRET_STRINGS);
 }
 
 static int secret_fields_read(const cJSON *doc, const char *secret, secret_fields *f)
