@@ -1,5 +1,4 @@
 #include "lock.h"
-#include "grow.h"
 #include "interrupt.h"
 #include "log.h"
 #include "error_save.h"
@@ -170,26 +169,6 @@ static void judge(tsarc_lock_info *l, int64_t now, const identity *me)
 		l->stale = 1; /* the very process is gone */
 }
 
-typedef struct lock_listing {
-	tsarc_lock_info *infos;
-	size_t n, cap;
-} lock_listing;
-
-static int collect_lock(const char *name, uint64_t size, int64_t mtime, void *payload)
-{
-	lock_listing *l = payload;
-
-	(void)size;
-	if (strlen(name) >= sizeof(l->infos[0].name))
-		return 0; /* not a lock of ours */
-	if (TSARC_RESERVE(l->infos, l->n, l->cap, 16))
-		return TSARC_ENOMEM;
-	memset(&l->infos[l->n], 0, sizeof(l->infos[0]));
-	snprintf(l->infos[l->n].name, sizeof(l->infos[0].name), "%s", name);
-	l->infos[l->n++].mtime = mtime;
-	return 0;
-}
-
 /*
  * Reads every lock and judges it by the mtime of `self`, a lock object
  * this process has just written: the store's "now". Locks released since
@@ -197,29 +176,40 @@ static int collect_lock(const char *name, uint64_t size, int64_t mtime, void *pa
  */
 static int scan(tsarc_repo *repo, const char *self, tsarc_lock_info **out, size_t *count)
 {
-	lock_listing l = {NULL, 0, 0};
+	tsarc_store_entry *e = NULL;
+	tsarc_lock_info *infos = NULL;
 	identity me;
-	size_t i, n = 0;
+	size_t ne = 0, i, n = 0;
 	int64_t now = 0;
 	int rc, found = 0;
 
 	*out = NULL;
 	*count = 0;
-	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_LOCK, collect_lock, &l)))
+	if ((rc = tsarc_store_list_entries(repo->store, TSARC_OBJ_LOCK, &e, &ne)))
 		goto fail;
-	for (i = 0; i < l.n; i++) {
-		rc = read_record(repo, &l.infos[i]);
+	if (ne && !(infos = calloc(ne, sizeof(*infos)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < ne; i++) {
+		tsarc_lock_info *l = &infos[n];
+		if (strlen(e[i].name) >= sizeof(l->name))
+			continue; /* not a lock of ours */
+		memset(l, 0, sizeof(*l));
+		snprintf(l->name, sizeof(l->name), "%s", e[i].name);
+		l->mtime = e[i].mtime;
+		rc = read_record(repo, l);
 		if (rc == TSARC_ENOTFOUND) {
 			tsarc_error_clear();
 			continue;
 		}
 		if (rc)
 			goto fail;
-		if (!strcmp(l.infos[i].name, self)) {
-			now = l.infos[i].mtime;
+		if (!strcmp(l->name, self)) {
+			now = l->mtime;
 			found = 1;
 		}
-		l.infos[n++] = l.infos[i];
+		n++;
 	}
 	if (!found) {
 		rc = tsarc_error_set(TSARC_EIO,
@@ -228,14 +218,16 @@ static int scan(tsarc_repo *repo, const char *self, tsarc_lock_info **out, size_
 			tsarc_store_describe(repo->store));
 		goto fail;
 	}
+	tsarc_store_entries_free(e, ne);
 	local_identity(&me);
 	for (i = 0; i < n; i++)
-		judge(&l.infos[i], now, &me);
-	*out = l.infos;
+		judge(&infos[i], now, &me);
+	*out = infos;
 	*count = n;
 	return 0;
 fail:
-	free(l.infos);
+	tsarc_store_entries_free(e, ne);
+	free(infos);
 	return rc;
 }
 

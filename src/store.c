@@ -151,40 +151,72 @@ int tsarc_store_remove_many(tsarc_store *st, tsarc_objtype type,
 	return 0;
 }
 
-typedef struct name_list {
-	char **names;
+typedef struct entry_list {
+	tsarc_store_entry *v;
 	size_t count, cap;
-} name_list;
+} entry_list;
 
-static int collect_name(const char *name, uint64_t size, int64_t mtime,
-	void *payload)
+static int collect_entry(const char *name, uint64_t size, int64_t mtime, void *payload)
 {
-	name_list *l = payload;
+	entry_list *l = payload;
 
-	(void)size;
-	(void)mtime;
-	if (TSARC_RESERVE(l->names, l->count, l->cap, 32))
+	if (TSARC_RESERVE(l->v, l->count, l->cap, 32))
 		return TSARC_ENOMEM;
-	if (!(l->names[l->count] = strdup(name)))
+	if (!(l->v[l->count].name = strdup(name)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	l->count++;
+	l->v[l->count].size = size;
+	l->v[l->count++].mtime = mtime;
 	return 0;
+}
+
+int tsarc_store_list_entries(tsarc_store *st, tsarc_objtype type, tsarc_store_entry **out,
+	size_t *count_out)
+{
+	entry_list l = {NULL, 0, 0};
+	int rc = tsarc_store_list(st, type, collect_entry, &l);
+
+	*out = NULL;
+	*count_out = 0;
+	if (rc) {
+		tsarc_store_entries_free(l.v, l.count);
+		return rc;
+	}
+	*out = l.v;
+	*count_out = l.count;
+	return 0;
+}
+
+void tsarc_store_entries_free(tsarc_store_entry *entries, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		free(entries[i].name);
+	free(entries);
 }
 
 int tsarc_store_list_names(tsarc_store *st, tsarc_objtype type, char ***names_out,
 	size_t *count_out)
 {
-	name_list l = {NULL, 0, 0};
-	int rc = tsarc_store_list(st, type, collect_name, &l);
+	tsarc_store_entry *e;
+	char **names = NULL;
+	size_t n, i;
+	int rc;
 
 	*names_out = NULL;
 	*count_out = 0;
-	if (rc) {
-		tsarc_store_names_free(l.names, l.count);
+	if ((rc = tsarc_store_list_entries(st, type, &e, &n)))
 		return rc;
+	if (n && !(names = malloc(n * sizeof(*names)))) {
+		tsarc_store_entries_free(e, n);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
-	*names_out = l.names;
-	*count_out = l.count;
+	/* The names change hands; the entries around them go. */
+	for (i = 0; i < n; i++)
+		names[i] = e[i].name;
+	free(e);
+	*names_out = names;
+	*count_out = n;
 	return 0;
 }
 

@@ -201,6 +201,25 @@ static int64_t listed_mtime(tsarc_objtype type, const char *name)
 	return k < 0 ? -1 : l.mtimes[k];
 }
 
+/* The whole listing as entries (tsarc_store_list_entries) holds `name`
+ * once, with the size and time the listing gives it. */
+static void entry_listed(tsarc_objtype type, const char *name, uint64_t size, int64_t mtime)
+{
+	tsarc_store_entry *e;
+	size_t n, i, hits = 0;
+
+	assert_int_equal(tsarc_store_list_entries(st, type, &e, &n), 0);
+	for (i = 0; i < n; i++) {
+		if (strcmp(e[i].name, name))
+			continue;
+		hits++;
+		assert_int_equal(e[i].size, size);
+		assert_true(e[i].mtime == mtime);
+	}
+	assert_int_equal(hits, 1);
+	tsarc_store_entries_free(e, n);
+}
+
 /*
  * Listings carry each object's modification time by the store's clock, and
  * a rewrite moves it on: lock staleness and prune's young-chunk rule rest
@@ -229,6 +248,7 @@ static void test_list_mtime(void **state)
 		assert_int_equal(tsarc_store_put(st, types[i], name, "second", 6, 0), 0);
 		m2 = listed_mtime(types[i], types[i] == TSARC_OBJ_CONFIG ? "config" : name);
 		assert_true(m2 > m1);
+		entry_listed(types[i], types[i] == TSARC_OBJ_CONFIG ? "config" : name, 6, m2);
 		if (types[i] != TSARC_OBJ_CONFIG)
 			assert_int_equal(tsarc_store_remove(st, types[i], name), 0);
 	}

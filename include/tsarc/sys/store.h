@@ -226,6 +226,18 @@ int tsarc_store_list_names(tsarc_store *st, tsarc_objtype type, char ***names_ou
 	size_t *count_out);
 void tsarc_store_names_free(char **names, size_t count);
 
+/* One object of a listing: its name, size and the store's time of it. */
+typedef struct tsarc_store_entry {
+	char *name;
+	uint64_t size;
+	int64_t mtime;
+} tsarc_store_entry;
+/* Every object of a type with its size and time, as an array the caller
+ * frees with tsarc_store_entries_free. */
+int tsarc_store_list_entries(tsarc_store *st, tsarc_objtype type, tsarc_store_entry **out,
+	size_t *count_out);
+void tsarc_store_entries_free(tsarc_store_entry *entries, size_t count);
+
 /* Store constructors (backends/). */
 int tsarc_store_fs_open(tsarc_store **out, const char *path,
 	const tsarc_store_options *opts);
