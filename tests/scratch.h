@@ -24,4 +24,19 @@ static inline int scratch_remove(const char *dir)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Defines cmocka fixtures SETUP and TEARDOWN that make the scratch folder
+ * NAME into DIR (a char array) and remove it; LINKAGE is `static`, or empty
+ * for a fixture that several test files share. */
+#define SCRATCH_FIXTURES(LINKAGE, SETUP, TEARDOWN, DIR, NAME) \
+	LINKAGE int SETUP(void **state) \
+	{ \
+		(void)state; \
+		return scratch_make(DIR, sizeof(DIR), NAME) ? 0 : -1; \
+	} \
+	LINKAGE int TEARDOWN(void **state) \
+	{ \
+		(void)state; \
+		return scratch_remove(DIR); \
+	}
+
 #endif

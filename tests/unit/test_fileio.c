@@ -25,17 +25,7 @@
 
 static char dir[256];
 
-static int setup(void **state)
-{
-	(void)state;
-	return scratch_make(dir, sizeof(dir), "fileio") ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return scratch_remove(dir);
-}
+SCRATCH_FIXTURES(static, setup, teardown, dir, "fileio")
 
 static const char *at(const char *name)
 {

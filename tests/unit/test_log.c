@@ -200,17 +200,7 @@ static void test_level_names(void **state)
 	assert_string_equal(tsarc_log_level_name(TSARC_LOG_ERROR), "error");
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	return scratch_make(dir, sizeof(dir), "test-log") ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return scratch_remove(dir);
-}
+SCRATCH_FIXTURES(static, setup, teardown, dir, "test-log")
 
 TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_damaged_latest_is_an_event_not_stderr),

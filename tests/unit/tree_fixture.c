@@ -79,17 +79,7 @@ void sh(const char *fmt, ...)
 	assert_int_equal(system(cmd), 0);
 }
 
-int tree_setup(void **state)
-{
-	(void)state;
-	return scratch_make(tree_base, sizeof(tree_base), "tree") ? 0 : -1;
-}
-
-int tree_teardown(void **state)
-{
-	(void)state;
-	return scratch_remove(tree_base);
-}
+SCRATCH_FIXTURES(, tree_setup, tree_teardown, tree_base, "tree")
 
 /* A listing of a tree (names, kinds, contents) for comparisons. */
 void tree_sig(const char *dir, const char *out)
