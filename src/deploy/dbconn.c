@@ -194,16 +194,27 @@ out:
 
 /* ---- the private files ---- */
 
+/* The files of a client's TLS in tsarc_db_tls's order: the name in the
+ * private folder, the MySQL client's option (the path follows it) and libpq's
+ * variable. */
+static const struct {
+	const char *name, *mysql, *pg;
+} TLS_FILE[TSARC_DB_TLS_FILES] = {
+	{"ca.pem", "--ssl-ca=", "PGSSLROOTCERT"},
+	{"cert.pem", "--ssl-cert=", "PGSSLCERT"},
+	{"key.pem", "--ssl-key=", "PGSSLKEY"},
+};
+
 static int remove_files(void *arg)
 {
 	tsarc_db_tls *t = arg;
-	char *paths[3] = {t->ca, t->cert, t->key};
+	char *const *paths = t->path;
 	int i, rc = 0;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < TSARC_DB_TLS_FILES; i++) {
 		if (!paths[i])
 			continue;
-		if (paths[i] == t->key) {
+		if (i == TSARC_DB_TLS_KEY) {
 			/* The key is the one secret among them: zeros first. */
 			int fd = open(paths[i], O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 			struct stat st;
@@ -254,9 +265,10 @@ static int write_private(const char *dir, const char *name, const char *data, ch
 
 static void free_tls(tsarc_db_tls *t)
 {
-	free(t->ca);
-	free(t->cert);
-	free(t->key);
+	int i;
+
+	for (i = 0; i < TSARC_DB_TLS_FILES; i++)
+		free(t->path[i]);
 	free(t->dir);
 	free(t);
 }
@@ -264,8 +276,9 @@ static void free_tls(tsarc_db_tls *t)
 int tsarc_db_tls_open(const tsarc_conn *conn, tsarc_db_tls **out)
 {
 	const char *tmp = getenv("TMPDIR");
+	const char *pem[TSARC_DB_TLS_FILES] = {conn->ssl_ca, conn->ssl_cert, conn->ssl_key};
 	tsarc_db_tls *t;
-	int rc = 0;
+	int i, rc = 0;
 
 	*out = NULL;
 	if (!conn->ssl_ca && !conn->ssl_cert && !conn->ssl_key)
@@ -289,12 +302,9 @@ int tsarc_db_tls_open(const tsarc_conn *conn, tsarc_db_tls **out)
 		free(t->dir);
 		t->dir = NULL;
 	}
-	if (!rc && conn->ssl_ca)
-		rc = write_private(t->dir, "ca.pem", conn->ssl_ca, &t->ca);
-	if (!rc && conn->ssl_cert)
-		rc = write_private(t->dir, "cert.pem", conn->ssl_cert, &t->cert);
-	if (!rc && conn->ssl_key)
-		rc = write_private(t->dir, "key.pem", conn->ssl_key, &t->key);
+	for (i = 0; !rc && i < TSARC_DB_TLS_FILES; i++)
+		if (pem[i])
+			rc = write_private(t->dir, TLS_FILE[i].name, pem[i], &t->path[i]);
 	tsarc_cleanup_release();
 	if (rc) {
 		(void)tsarc_cleanup_run(&t->cleanup); /* the error above is the one to report */
@@ -322,7 +332,7 @@ int tsarc_db_tls_close(tsarc_db_tls *t)
 int tsarc_mysql_tls_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_tls *t)
 {
 	tsarc_tls_mode m = tsarc_conn_tls_mode(conn);
-	int rc = 0;
+	int i, rc = 0;
 
 	switch (m) {
 	case TSARC_TLS_UNSET:
@@ -349,28 +359,22 @@ int tsarc_mysql_tls_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_
 			rc = tsarc_cmd_arg(cmd, "--loose-ssl-verify-server-cert");
 		break;
 	}
-	if (!rc && t && t->ca)
-		rc = tsarc_cmd_argf(cmd, "--ssl-ca=%s", t->ca);
-	if (!rc && t && t->cert)
-		rc = tsarc_cmd_argf(cmd, "--ssl-cert=%s", t->cert);
-	if (!rc && t && t->key)
-		rc = tsarc_cmd_argf(cmd, "--ssl-key=%s", t->key);
+	for (i = 0; !rc && t && i < TSARC_DB_TLS_FILES; i++)
+		if (t->path[i])
+			rc = tsarc_cmd_argf(cmd, "%s%s", TLS_FILE[i].mysql, t->path[i]);
 	return rc;
 }
 
 int tsarc_pg_tls_env(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_tls *t)
 {
 	tsarc_tls_mode m = tsarc_conn_tls_mode(conn);
-	int rc = 0;
+	int i, rc = 0;
 
 	if (m != TSARC_TLS_UNSET)
 		rc = tsarc_cmd_env(cmd, "PGSSLMODE", tsarc_tls_mode_name(m));
-	if (!rc && t && t->ca)
-		rc = tsarc_cmd_env(cmd, "PGSSLROOTCERT", t->ca);
-	if (!rc && t && t->cert)
-		rc = tsarc_cmd_env(cmd, "PGSSLCERT", t->cert);
-	if (!rc && t && t->key)
-		rc = tsarc_cmd_env(cmd, "PGSSLKEY", t->key);
+	for (i = 0; !rc && t && i < TSARC_DB_TLS_FILES; i++)
+		if (t->path[i])
+			rc = tsarc_cmd_env(cmd, TLS_FILE[i].pg, t->path[i]);
 	return rc;
 }
 

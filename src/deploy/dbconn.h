@@ -54,10 +54,12 @@ const char *tsarc_tls_mode_name(tsarc_tls_mode m); /* libpq spelling */
  */
 int tsarc_conn_from_secret(const tsarc_component *c, const cJSON *doc, tsarc_conn *out);
 
-/* The private files of one client run. */
+/* The private files of one client run: the CA, the certificate and the
+ * key (the one secret among them), each a path or NULL. */
+enum { TSARC_DB_TLS_CA, TSARC_DB_TLS_CERT, TSARC_DB_TLS_KEY, TSARC_DB_TLS_FILES };
 typedef struct tsarc_db_tls {
 	char *dir;
-	char *ca, *cert, *key; /* paths, or NULL */
+	char *path[TSARC_DB_TLS_FILES];
 	tsarc_cleanup cleanup;
 } tsarc_db_tls;
 

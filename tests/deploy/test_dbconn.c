@@ -156,9 +156,9 @@ static void tls_modes_and_args(void **state)
 	/* A private folder, a 0600 file, the PEM in it; the path on argv. */
 	assert_int_equal(stat(t->dir, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
-	assert_int_equal(stat(t->ca, &st), 0);
+	assert_int_equal(stat(t->path[TSARC_DB_TLS_CA], &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_null(t->cert);
+	assert_null(t->path[TSARC_DB_TLS_CERT]);
 	tsarc_cmd_init(&cmd);
 	assert_int_equal(tsarc_mysql_tls_args(&cmd, &conn, t), 0);
 	for (i = 0; i < cmd.argc; i++) {
@@ -168,7 +168,7 @@ static void tls_modes_and_args(void **state)
 	}
 	assert_true(seen_ca && seen_verify);
 	tsarc_cmd_free(&cmd);
-	ca = strdup(t->ca);
+	ca = strdup(t->path[TSARC_DB_TLS_CA]);
 	{
 		char *dir = strdup(t->dir);
 		assert_int_equal(tsarc_db_tls_close(t), 0);
