@@ -49,30 +49,50 @@ static int add_meta(cJSON *o, const cJSON *meta)
 	return 0;
 }
 
-static cJSON *stream_to_cjson(const tsarc_stream *st, int include_chunks)
+/* How a manifest's chunks are written out: left out (a summary), as JSON
+ * lists, or as records after the JSON (the stored form on format 2). */
+enum chunks_as { CHUNKS_NONE, CHUNKS_LIST, CHUNKS_RECORDS };
+
+/* The stream's chunk count and stored bytes: from its chunks when it has
+ * them, else as its manifest said (loaded with TSARC_SNAPSHOT_HEADERS). */
+static void stream_totals(const tsarc_stream *st, uint64_t *count, uint64_t *stored)
+{
+	size_t i;
+
+	if (!st->chunks) {
+		*count = st->chunk_count;
+		*stored = st->stored_size;
+		return;
+	}
+	*count = st->nchunks;
+	*stored = 0;
+	for (i = 0; i < st->nchunks; i++)
+		*stored += st->chunks[i].stored;
+}
+
+static cJSON *stream_to_cjson(const tsarc_stream *st, enum chunks_as chunks)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *c;
 	char hex[TSARC_ID_HEX_LEN + 1];
-	uint64_t stored = 0;
+	uint64_t count, stored;
 	size_t i;
 
 	if (!o)
 		return NULL;
 	tsarc_hex_encode(hex, st->sha256, 32);
-	for (i = 0; i < st->nchunks; i++)
-		stored += st->chunks[i].stored;
+	stream_totals(st, &count, &stored);
 	if (!cJSON_AddStringToObject(o, "name", st->name) ||
 		!cJSON_AddStringToObject(o, "kind", st->kind) ||
 		!cJSON_AddNumberToObject(o, "size", (double)st->size) ||
 		!cJSON_AddStringToObject(o, "sha256", hex) ||
 		!cJSON_AddStringToObject(o, "start", st->start) ||
 		!cJSON_AddStringToObject(o, "end", st->end) ||
-		!cJSON_AddNumberToObject(o, "chunk_count", (double)st->nchunks) ||
+		!cJSON_AddNumberToObject(o, "chunk_count", (double)count) ||
 		!cJSON_AddNumberToObject(o, "stored_size", (double)stored))
 		goto fail;
 	if (add_meta(o, st->meta))
 		goto fail;
-	if (!include_chunks)
+	if (chunks != CHUNKS_LIST)
 		return o;
 	if (!(arr = cJSON_AddArrayToObject(o, "chunks")))
 		goto fail;
@@ -90,7 +110,7 @@ fail:
 	return NULL;
 }
 
-cJSON *tsarc_snapshot_to_cjson(const tsarc_snapshot *snap, int include_chunks)
+static cJSON *snapshot_to_cjson(const tsarc_snapshot *snap, enum chunks_as chunks)
 {
 	cJSON *root = cJSON_CreateObject(), *tags, *streams, *s;
 	uint64_t total = 0;
@@ -101,7 +121,7 @@ cJSON *tsarc_snapshot_to_cjson(const tsarc_snapshot *snap, int include_chunks)
 	for (i = 0; i < snap->nstreams; i++)
 		total += snap->streams[i].size;
 	if ((snap->id[0] && !cJSON_AddStringToObject(root, "id", snap->id)) ||
-		!cJSON_AddNumberToObject(root, "version", 1) ||
+		!cJSON_AddNumberToObject(root, "version", chunks == CHUNKS_RECORDS ? 2 : 1) ||
 		!cJSON_AddStringToObject(root, "time", snap->time) ||
 		!cJSON_AddStringToObject(root, "host", snap->host ? snap->host : "") ||
 		!cJSON_AddStringToObject(root, "tool_version",
@@ -116,7 +136,7 @@ cJSON *tsarc_snapshot_to_cjson(const tsarc_snapshot *snap, int include_chunks)
 	if (add_meta(root, snap->meta))
 		goto fail;
 	for (i = 0; i < snap->nstreams; i++) {
-		if (!(s = stream_to_cjson(&snap->streams[i], include_chunks)) ||
+		if (!(s = stream_to_cjson(&snap->streams[i], chunks)) ||
 			!cJSON_AddItemToArray(streams, s)) {
 			cJSON_Delete(s);
 			goto fail;
@@ -126,6 +146,11 @@ cJSON *tsarc_snapshot_to_cjson(const tsarc_snapshot *snap, int include_chunks)
 fail:
 	cJSON_Delete(root);
 	return NULL;
+}
+
+cJSON *tsarc_snapshot_to_cjson(const tsarc_snapshot *snap, int include_chunks)
+{
+	return snapshot_to_cjson(snap, include_chunks ? CHUNKS_LIST : CHUNKS_NONE);
 }
 
 int tsarc_snapshot_to_json(const tsarc_snapshot *snap, int include_chunks,
@@ -139,6 +164,50 @@ int tsarc_snapshot_to_json(const tsarc_snapshot *snap, int include_chunks,
 	*out = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	return *out ? 0 : tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+int tsarc_snapshot_encode(const tsarc_snapshot *snap, int records, tsarc_buf *out)
+{
+	cJSON *root = snapshot_to_cjson(snap, records ? CHUNKS_RECORDS : CHUNKS_LIST);
+	char *text = root ? cJSON_PrintUnformatted(root) : NULL;
+	uint8_t rec[TSARC_SNAPSHOT_RECORD_LEN];
+	size_t s, i;
+	int rc;
+
+	cJSON_Delete(root);
+	tsarc_buf_clear(out);
+	if (!text)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	/* Room for all of it at once: no doubling of a large list. */
+	for (s = 0, i = 0; records && s < snap->nstreams; s++)
+		i += snap->streams[s].nchunks;
+	if (!(rc = tsarc_buf_grow(out, strlen(text) + 1 + i * sizeof(rec))))
+		rc = tsarc_buf_append(out, text, strlen(text) + (records ? 1 : 0));
+	free(text);
+	for (s = 0; records && !rc && s < snap->nstreams; s++) {
+		const tsarc_stream *st = &snap->streams[s];
+		for (i = 0; !rc && i < st->nchunks; i++) {
+			memcpy(rec, st->chunks[i].id, TSARC_ID_LEN);
+			put_le32(rec + TSARC_ID_LEN, st->chunks[i].size);
+			put_le32(rec + TSARC_ID_LEN + 4, st->chunks[i].stored);
+			rc = tsarc_buf_append(out, rec, sizeof(rec));
+		}
+	}
+	return rc;
 }
 
 static int get_string(const cJSON *o, const char *key, char **out, size_t max)
@@ -173,12 +242,82 @@ static int get_number(const cJSON *o, const char *key, uint64_t max, uint64_t *o
 	return 0;
 }
 
-static int stream_from_cjson(tsarc_stream *st, const cJSON *o)
+/* Where a stream's chunks come from while a manifest is decoded. */
+typedef struct chunk_source {
+	const uint8_t *records; /* the records after the JSON; NULL: JSON lists */
+	size_t nrecords, next;  /* how many, and the first not yet taken */
+	unsigned flags;
+} chunk_source;
+
+/* Checks chunk i of stream st and, unless only headers are wanted, keeps it. */
+static int take_chunk(tsarc_stream *st, size_t i, const tsarc_chunk_ref *ref, uint64_t *sum,
+	const chunk_source *src)
 {
-	const cJSON *arr, *c, *meta;
+	if (ref->size < 1 || ref->size > TSARC_CHUNK_MAX_LIMIT)
+		return tsarc_error_set(TSARC_ECORRUPT,
+			"manifest: chunk %zu of stream '%s' is invalid", i, st->name);
+	*sum += ref->size;
+	st->stored_size += ref->stored;
+	if (!(src->flags & TSARC_SNAPSHOT_HEADERS))
+		st->chunks[i] = *ref;
+	return 0;
+}
+
+/* The stream's chunks from JSON lists: [hex id, size, stored]. */
+static int chunks_from_list(tsarc_stream *st, const cJSON *arr, uint64_t *sum,
+	const chunk_source *src)
+{
+	const cJSON *c;
+	tsarc_chunk_ref ref;
+	size_t i = 0;
+	int rc;
+
+	cJSON_ArrayForEach(c, arr) {
+		const cJSON *cid = cJSON_GetArrayItem(c, 0), *cs = cJSON_GetArrayItem(c, 1),
+			    *cst = cJSON_GetArrayItem(c, 2);
+		if (!cJSON_IsArray(c) || !cJSON_IsString(cid) || !cJSON_IsNumber(cs) ||
+			!cJSON_IsNumber(cst) ||
+			tsarc_hex_decode(ref.id, TSARC_ID_LEN, cid->valuestring) ||
+			cs->valuedouble < 1 || cs->valuedouble > TSARC_CHUNK_MAX_LIMIT ||
+			cs->valuedouble != (double)(uint32_t)cs->valuedouble ||
+			cst->valuedouble < 0 || cst->valuedouble > UINT32_MAX ||
+			cst->valuedouble != (double)(uint32_t)cst->valuedouble)
+			return tsarc_error_set(TSARC_ECORRUPT,
+				"manifest: chunk %zu of stream '%s' is invalid", i, st->name);
+		ref.size = (uint32_t)cs->valuedouble;
+		ref.stored = (uint32_t)cst->valuedouble;
+		if ((rc = take_chunk(st, i, &ref, sum, src)))
+			return rc;
+		i++;
+	}
+	return 0;
+}
+
+/* The stream's chunk_count chunks from the records not yet taken. */
+static int chunks_from_records(tsarc_stream *st, uint64_t *sum, chunk_source *src)
+{
+	const uint8_t *p;
+	tsarc_chunk_ref ref;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < st->chunk_count; i++) {
+		p = src->records + (src->next + i) * TSARC_SNAPSHOT_RECORD_LEN;
+		memcpy(ref.id, p, TSARC_ID_LEN);
+		ref.size = get_le32(p + TSARC_ID_LEN);
+		ref.stored = get_le32(p + TSARC_ID_LEN + 4);
+		if ((rc = take_chunk(st, i, &ref, sum, src)))
+			return rc;
+	}
+	src->next += (size_t)st->chunk_count;
+	return 0;
+}
+
+static int stream_from_cjson(tsarc_stream *st, const cJSON *o, chunk_source *src)
+{
+	const cJSON *arr, *meta;
 	char hex[TSARC_ID_HEX_LEN + 1];
 	uint64_t sum = 0;
-	size_t n, i = 0;
 	int rc;
 
 	if (!cJSON_IsObject(o))
@@ -196,29 +335,30 @@ static int stream_from_cjson(tsarc_stream *st, const cJSON *o)
 	if (meta && !(st->meta = cJSON_Duplicate(meta, 1)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	arr = cJSON_GetObjectItemCaseSensitive(o, "chunks");
-	if (!cJSON_IsArray(arr))
-		return tsarc_error_set(TSARC_ECORRUPT, "manifest: stream '%s' has no chunk list", st->name);
-	n = (size_t)cJSON_GetArraySize(arr);
-	if (n && !(st->chunks = calloc(n, sizeof(*st->chunks))))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	cJSON_ArrayForEach(c, arr) {
-		const cJSON *cid = cJSON_GetArrayItem(c, 0), *cs = cJSON_GetArrayItem(c, 1),
-			    *cst = cJSON_GetArrayItem(c, 2);
-		if (!cJSON_IsArray(c) || !cJSON_IsString(cid) || !cJSON_IsNumber(cs) ||
-			!cJSON_IsNumber(cst) ||
-			tsarc_hex_decode(st->chunks[i].id, TSARC_ID_LEN, cid->valuestring) ||
-			cs->valuedouble < 1 || cs->valuedouble > TSARC_CHUNK_MAX_LIMIT ||
-			cs->valuedouble != (double)(uint32_t)cs->valuedouble ||
-			cst->valuedouble < 0 || cst->valuedouble > UINT32_MAX ||
-			cst->valuedouble != (double)(uint32_t)cst->valuedouble)
+	if (src->records) {
+		/* Its records follow those of the streams before it. */
+		if (arr)
 			return tsarc_error_set(TSARC_ECORRUPT,
-				"manifest: chunk %zu of stream '%s' is invalid", i, st->name);
-		st->chunks[i].size = (uint32_t)cs->valuedouble;
-		st->chunks[i].stored = (uint32_t)cst->valuedouble;
-		sum += st->chunks[i].size;
-		i++;
+				"manifest: stream '%s' has a chunk list besides its records", st->name);
+		if (get_number(o, "chunk_count", src->nrecords - src->next, &st->chunk_count))
+			return tsarc_error_set(TSARC_ECORRUPT,
+				"manifest: stream '%s' has no chunk count or more chunks than the "
+				"records hold",
+				st->name);
+	} else {
+		if (!cJSON_IsArray(arr))
+			return tsarc_error_set(TSARC_ECORRUPT,
+				"manifest: stream '%s' has no chunk list", st->name);
+		st->chunk_count = (uint64_t)cJSON_GetArraySize(arr);
 	}
-	st->nchunks = n;
+	if (st->chunk_count && !(src->flags & TSARC_SNAPSHOT_HEADERS)) {
+		if (!(st->chunks = calloc((size_t)st->chunk_count, sizeof(*st->chunks))))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		st->nchunks = (size_t)st->chunk_count;
+	}
+	rc = src->records ? chunks_from_records(st, &sum, src) : chunks_from_list(st, arr, &sum, src);
+	if (rc)
+		return rc;
 	if (sum != st->size)
 		return tsarc_error_set(TSARC_ECORRUPT,
 			"manifest: chunks of stream '%s' add up to %llu bytes, not %llu",
@@ -226,95 +366,127 @@ static int stream_from_cjson(tsarc_stream *st, const cJSON *o)
 	return 0;
 }
 
-int tsarc_snapshot_from_json(tsarc_snapshot **out, const char *text, size_t len)
+/* The header fields of the root and its tags. */
+static int header_from_cjson(tsarc_snapshot *snap, const cJSON *root)
 {
+	const cJSON *tags, *it;
+	size_t n;
+	int rc;
+
+	if ((rc = get_fixed(root, "time", snap->time, sizeof(snap->time))) ||
+		(rc = get_string(root, "host", &snap->host, 255)) ||
+		(rc = get_string(root, "tool_version", &snap->tool_version, 64)))
+		return rc;
+	if (tsarc_time_parse(snap->time, &snap->time_unix))
+		return tsarc_error_set(TSARC_ECORRUPT, "manifest: invalid time");
+	it = cJSON_GetObjectItemCaseSensitive(root, "meta");
+	if (it) {
+		if (!cJSON_IsObject(it))
+			return tsarc_error_set(TSARC_ECORRUPT, "manifest: meta is not an object");
+		if (!(snap->meta = cJSON_Duplicate(it, 1)))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	tags = cJSON_GetObjectItemCaseSensitive(root, "tags");
+	if (!cJSON_IsArray(tags))
+		return tsarc_error_set(TSARC_ECORRUPT, "manifest: tags or streams missing");
+	n = (size_t)cJSON_GetArraySize(tags);
+	if (n && !(snap->tags = calloc(n, sizeof(char *))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	cJSON_ArrayForEach(it, tags) {
+		if (!cJSON_IsString(it) || !(snap->tags[snap->ntags] = strdup(it->valuestring)))
+			return tsarc_error_set(TSARC_ECORRUPT, "manifest: invalid tag");
+		snap->ntags++;
+	}
+	return 0;
+}
+
+/* The streams, their chunks from `src`, which they must use up exactly. */
+static int streams_from_cjson(tsarc_snapshot *snap, const cJSON *root, chunk_source *src)
+{
+	const cJSON *streams = cJSON_GetObjectItemCaseSensitive(root, "streams"), *it;
+	size_t n, i = 0;
+	int rc;
+
+	if (!cJSON_IsArray(streams))
+		return tsarc_error_set(TSARC_ECORRUPT, "manifest: tags or streams missing");
+	n = (size_t)cJSON_GetArraySize(streams);
+	if (n && !(snap->streams = calloc(n, sizeof(tsarc_stream))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	cJSON_ArrayForEach(it, streams) {
+		snap->nstreams = i + 1;
+		if ((rc = stream_from_cjson(&snap->streams[i], it, src)))
+			return rc;
+		i++;
+	}
+	if (src->records && src->next != src->nrecords)
+		return tsarc_error_set(TSARC_ECORRUPT,
+			"manifest: %zu chunk records belong to no stream", src->nrecords - src->next);
+	return 0;
+}
+
+int tsarc_snapshot_decode(tsarc_snapshot **out, const uint8_t *data, size_t len,
+	unsigned flags)
+{
+	const uint8_t *nul = len ? memchr(data, 0, len) : NULL;
+	size_t text_len = nul ? (size_t)(nul - data) : len, tail;
+	chunk_source src = {NULL, 0, 0, flags};
+	const cJSON *version;
 	tsarc_snapshot *snap;
 	cJSON *root;
-	const cJSON *tags, *streams, *it;
-	size_t n, i;
 	int rc;
 
 	*out = NULL;
-	root = cJSON_ParseWithLength(text, len);
+	root = cJSON_ParseWithLength((const char *)data, text_len);
 	if (!root || !cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		return tsarc_error_set(TSARC_ECORRUPT, "manifest is not a JSON object");
+	}
+	/* Records follow the NUL, and only a version-2 manifest has them. */
+	version = cJSON_GetObjectItemCaseSensitive(root, "version");
+	if (nul || (cJSON_IsNumber(version) && version->valuedouble == 2)) {
+		tail = len - text_len - (nul ? 1 : 0);
+		if (!nul || !cJSON_IsNumber(version) || version->valuedouble != 2 ||
+			tail % TSARC_SNAPSHOT_RECORD_LEN) {
+			cJSON_Delete(root);
+			return tsarc_error_set(TSARC_ECORRUPT,
+				"manifest: its chunk records are missing, cut short or not announced "
+				"(%zu bytes after the JSON)",
+				tail);
+		}
+		src.records = nul + 1;
+		src.nrecords = tail / TSARC_SNAPSHOT_RECORD_LEN;
 	}
 	if (!(snap = calloc(1, sizeof(*snap)))) {
 		cJSON_Delete(root);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
-	if ((rc = get_fixed(root, "time", snap->time, sizeof(snap->time))) ||
-		(rc = get_string(root, "host", &snap->host, 255)) ||
-		(rc = get_string(root, "tool_version", &snap->tool_version, 64)))
-		goto fail;
-	if (tsarc_time_parse(snap->time, &snap->time_unix)) {
-		rc = tsarc_error_set(TSARC_ECORRUPT, "manifest: invalid time");
-		goto fail;
-	}
-	it = cJSON_GetObjectItemCaseSensitive(root, "meta");
-	if (it) {
-		if (!cJSON_IsObject(it)) {
-			rc = tsarc_error_set(TSARC_ECORRUPT, "manifest: meta is not an object");
-			goto fail;
-		}
-		if (!(snap->meta = cJSON_Duplicate(it, 1))) {
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-			goto fail;
-		}
-	}
-	tags = cJSON_GetObjectItemCaseSensitive(root, "tags");
-	streams = cJSON_GetObjectItemCaseSensitive(root, "streams");
-	if (!cJSON_IsArray(tags) || !cJSON_IsArray(streams)) {
-		rc = tsarc_error_set(TSARC_ECORRUPT, "manifest: tags or streams missing");
-		goto fail;
-	}
-	n = (size_t)cJSON_GetArraySize(tags);
-	if (n && !(snap->tags = calloc(n, sizeof(char *)))) {
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		goto fail;
-	}
-	cJSON_ArrayForEach(it, tags) {
-		if (!cJSON_IsString(it) || !(snap->tags[snap->ntags] = strdup(it->valuestring))) {
-			rc = tsarc_error_set(TSARC_ECORRUPT, "manifest: invalid tag");
-			goto fail;
-		}
-		snap->ntags++;
-	}
-	n = (size_t)cJSON_GetArraySize(streams);
-	if (n && !(snap->streams = calloc(n, sizeof(tsarc_stream)))) {
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		goto fail;
-	}
-	i = 0;
-	cJSON_ArrayForEach(it, streams) {
-		snap->nstreams = i + 1;
-		if ((rc = stream_from_cjson(&snap->streams[i], it)))
-			goto fail;
-		i++;
+	if ((rc = header_from_cjson(snap, root)) || (rc = streams_from_cjson(snap, root, &src))) {
+		cJSON_Delete(root);
+		tsarc_snapshot_free(snap);
+		return rc;
 	}
 	cJSON_Delete(root);
 	*out = snap;
 	return 0;
-fail:
-	cJSON_Delete(root);
-	tsarc_snapshot_free(snap);
-	return rc;
+}
+
+int tsarc_snapshot_from_json(tsarc_snapshot **out, const char *text, size_t len)
+{
+	return tsarc_snapshot_decode(out, (const uint8_t *)text, len, 0);
 }
 
 int tsarc_snapshot_save(tsarc_repo *repo, tsarc_snapshot *snap)
 {
-	tsarc_buf sealed = TSARC_BUF_INIT;
+	tsarc_buf plain = TSARC_BUF_INIT, sealed = TSARC_BUF_INIT;
 	uint8_t digest[32];
-	char *text = NULL;
 	int rc;
 
 	snap->id[0] = '\0';
-	if ((rc = tsarc_snapshot_to_json(snap, 1, &text)))
-		return rc;
-	if ((rc = tsarc_repo_seal_object(repo, AAD_SNAPSHOT, text, strlen(text), &sealed)))
+	if ((rc = tsarc_snapshot_encode(snap, repo->version >= 2, &plain)))
 		goto done;
-	if ((rc = tsarc_sha256(sealed.ptr, sealed.size, digest)))
+	rc = tsarc_repo_seal_object(repo, AAD_SNAPSHOT, plain.ptr, plain.size, &sealed);
+	tsarc_buf_dispose(&plain);
+	if (rc || (rc = tsarc_sha256(sealed.ptr, sealed.size, digest)))
 		goto done;
 	tsarc_hex_encode(snap->id, digest, 32);
 	rc = tsarc_store_put(repo->store, TSARC_OBJ_SNAPSHOT, snap->id, sealed.ptr,
@@ -322,12 +494,12 @@ int tsarc_snapshot_save(tsarc_repo *repo, tsarc_snapshot *snap)
 	if (rc)
 		snap->id[0] = '\0';
 done:
-	free(text);
+	tsarc_buf_dispose(&plain);
 	tsarc_buf_dispose(&sealed);
 	return rc;
 }
 
-int tsarc_snapshot_load(tsarc_repo *repo, const char *id, tsarc_snapshot **out)
+static int load_flags(tsarc_repo *repo, const char *id, unsigned flags, tsarc_snapshot **out)
 {
 	tsarc_buf sealed = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
 	uint8_t digest[32];
@@ -350,11 +522,14 @@ int tsarc_snapshot_load(tsarc_repo *repo, const char *id, tsarc_snapshot **out)
 			"snapshot %.12s is damaged (its content does not match its id)", id);
 		goto done;
 	}
-	if ((rc = tsarc_repo_open_object(repo, AAD_SNAPSHOT, sealed.ptr, sealed.size, &plain))) {
+	rc = tsarc_repo_open_object(repo, AAD_SNAPSHOT, sealed.ptr, sealed.size, &plain);
+	/* Not needed any more: a large manifest is held once, not twice. */
+	tsarc_buf_dispose(&sealed);
+	if (rc) {
 		tsarc_error_prefix("snapshot %.12s", id);
 		goto done;
 	}
-	if ((rc = tsarc_snapshot_from_json(out, (const char *)plain.ptr, plain.size))) {
+	if ((rc = tsarc_snapshot_decode(out, plain.ptr, plain.size, flags))) {
 		tsarc_error_prefix("snapshot %.12s", id);
 		goto done;
 	}
@@ -363,6 +538,16 @@ done:
 	tsarc_buf_dispose(&sealed);
 	tsarc_buf_dispose(&plain);
 	return rc;
+}
+
+int tsarc_snapshot_load(tsarc_repo *repo, const char *id, tsarc_snapshot **out)
+{
+	return load_flags(repo, id, 0, out);
+}
+
+int tsarc_snapshot_load_headers(tsarc_repo *repo, const char *id, tsarc_snapshot **out)
+{
+	return load_flags(repo, id, TSARC_SNAPSHOT_HEADERS, out);
 }
 
 int tsarc_snapshot_list_ids(tsarc_repo *repo, char ***ids_out, size_t *count_out)
@@ -400,7 +585,7 @@ static int by_time(const void *a, const void *b)
 	return c ? c : strcmp(x->id, y->id);
 }
 
-int tsarc_snapshot_load_all(tsarc_repo *repo, tsarc_snapshot ***out,
+static int load_all_flags(tsarc_repo *repo, unsigned flags, tsarc_snapshot ***out,
 	size_t *count_out,
 	void (*on_error)(const char *id, int code, const char *msg, void *payload),
 	void *payload)
@@ -419,7 +604,7 @@ int tsarc_snapshot_load_all(tsarc_repo *repo, tsarc_snapshot ***out,
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < n; i++) {
-		rc = tsarc_snapshot_load(repo, ids[i], &snaps[got]);
+		rc = load_flags(repo, ids[i], flags, &snaps[got]);
 		if (rc == 0) {
 			got++;
 			continue;
@@ -449,6 +634,21 @@ int tsarc_snapshot_load_all(tsarc_repo *repo, tsarc_snapshot ***out,
 	*count_out = got;
 	tsarc_error_clear();
 	return 0;
+}
+
+int tsarc_snapshot_load_all(tsarc_repo *repo, tsarc_snapshot ***out, size_t *count_out,
+	void (*on_error)(const char *id, int code, const char *msg, void *payload),
+	void *payload)
+{
+	return load_all_flags(repo, 0, out, count_out, on_error, payload);
+}
+
+int tsarc_snapshot_load_all_headers(tsarc_repo *repo, tsarc_snapshot ***out,
+	size_t *count_out,
+	void (*on_error)(const char *id, int code, const char *msg, void *payload),
+	void *payload)
+{
+	return load_all_flags(repo, TSARC_SNAPSHOT_HEADERS, out, count_out, on_error, payload);
 }
 
 void tsarc_snapshot_array_free(tsarc_snapshot **snaps, size_t count)
@@ -490,7 +690,7 @@ int tsarc_snapshot_resolve(tsarc_repo *repo, const char *spec,
 	if (!strcmp(spec, "latest")) {
 		tsarc_snapshot **snaps;
 		skipped sk = {0, ""};
-		if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, skip_damaged, &sk)))
+		if ((rc = tsarc_snapshot_load_all_headers(repo, &snaps, &n, skip_damaged, &sk)))
 			return rc;
 		if (n == 0) {
 			tsarc_snapshot_array_free(snaps, n);

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include "chunker.h"
 #include "crypto.h"
+#include "tsarc/buf.h"
 
 struct tsarc_repo;
 
@@ -23,8 +24,13 @@ typedef struct tsarc_stream {
 	uint64_t size;
 	uint8_t sha256[32];
 	char start[40], end[40]; /* RFC 3339, UTC */
+	/* Its chunks in order; NULL (and nchunks 0) when the manifest was
+	 * loaded without them (TSARC_SNAPSHOT_HEADERS). */
 	tsarc_chunk_ref *chunks;
 	size_t nchunks;
+	/* Set by a load, with or without the chunks: how many the stream has
+	 * and the bytes their stored objects take. */
+	uint64_t chunk_count, stored_size;
 	cJSON *meta; /* kind-specific details (source, tool version, ...); may be NULL */
 } tsarc_stream;
 
@@ -45,17 +51,48 @@ typedef struct tsarc_snapshot {
 #define TSARC_SNAPSHOT_MAX (512u * 1024u * 1024u)
 
 void tsarc_snapshot_free(tsarc_snapshot *snap);
+/*
+ * A manifest is stored in one of two encodings (both are read):
+ * - JSON: each stream's chunks a list of [hex id, size, stored] (format-1
+ *   repositories, and format 2 before the records). cJSON holds some 400
+ *   bytes per chunk while parsing it, and a chunk is 64 KiB on format 2: a
+ *   50 GiB dump would take 320 MB to read back, every snapshot listing too.
+ * - records (format 2): the JSON without the lists ("version" 2, each
+ *   stream's "chunk_count"), a NUL byte, then the chunks of every stream
+ *   in order as 40-byte records (id, size and stored size little-endian):
+ *   40 bytes per chunk in the object and again in memory, and a listing
+ *   need not keep them at all.
+ * The records are as untrusted as the JSON: their count must match the
+ * streams' exactly and each size is checked as the list's are.
+ */
+#define TSARC_SNAPSHOT_RECORD_LEN (TSARC_ID_LEN + 8)
+/* Decode the header only: streams get chunk_count and stored_size (still
+ * checked against the chunks) but no chunk array. */
+#define TSARC_SNAPSHOT_HEADERS 1u
+
 /* JSON text of the manifest; with include_chunks 0, the chunk lists are
  * left out (for `show`). The caller frees the string. */
 int tsarc_snapshot_to_json(const tsarc_snapshot *snap, int include_chunks,
 	char **out);
 cJSON *tsarc_snapshot_to_cjson(const tsarc_snapshot *snap, int include_chunks);
-/* Parses and validates a manifest; any deviation is TSARC_ECORRUPT. */
+/* The stored form of a manifest (unsealed), in either encoding, into out
+ * (cleared first). */
+int tsarc_snapshot_encode(const tsarc_snapshot *snap, int records, tsarc_buf *out);
+/* Parses and validates a manifest in either encoding; any deviation is
+ * TSARC_ECORRUPT. flags: TSARC_SNAPSHOT_HEADERS or 0. */
+int tsarc_snapshot_decode(tsarc_snapshot **out, const uint8_t *data, size_t len,
+	unsigned flags);
+/* tsarc_snapshot_decode of JSON text, with the chunks. */
 int tsarc_snapshot_from_json(tsarc_snapshot **out, const char *text, size_t len);
 
-/* Seals and stores a manifest; fills snap->id. */
+/* Seals and stores a manifest (records on a format-2 repository, JSON on
+ * format 1); fills snap->id. */
 int tsarc_snapshot_save(struct tsarc_repo *repo, tsarc_snapshot *snap);
 int tsarc_snapshot_load(struct tsarc_repo *repo, const char *id,
+	tsarc_snapshot **out);
+/* The same without the chunk arrays (TSARC_SNAPSHOT_HEADERS): for what
+ * only lists, counts or picks snapshots. */
+int tsarc_snapshot_load_headers(struct tsarc_repo *repo, const char *id,
 	tsarc_snapshot **out);
 
 /* All snapshot ids in the repository. */
@@ -68,6 +105,12 @@ void tsarc_snapshot_ids_free(char **ids, size_t count);
  * access, I/O) is always an error: the list would be incomplete. One
  * removed since the listing is left out silently. */
 int tsarc_snapshot_load_all(struct tsarc_repo *repo, tsarc_snapshot ***out,
+	size_t *count_out,
+	void (*on_error)(const char *id, int code, const char *msg, void *payload),
+	void *payload);
+/* tsarc_snapshot_load_all with TSARC_SNAPSHOT_HEADERS: what listing,
+ * forget and "latest" need, in memory for the headers only. */
+int tsarc_snapshot_load_all_headers(struct tsarc_repo *repo, tsarc_snapshot ***out,
 	size_t *count_out,
 	void (*on_error)(const char *id, int code, const char *msg, void *payload),
 	void *payload);
