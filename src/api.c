@@ -70,7 +70,7 @@ int tsarc_backup_fd(tsarc_snapshot **out, tsarc_repo *repo, const char *name, in
 		rc = tsarc_backup_commit(b, id);
 	/* Without a commit this abandons the snapshot. */
 	tsarc_backup_free(b);
-	return rc ? rc : tsarc_snapshot_load(repo, id, out);
+	return rc ? rc : tsarc_snapshot_load_headers(repo, id, out);
 }
 
 typedef struct damaged_count {
@@ -93,7 +93,8 @@ int tsarc_snapshot_list(tsarc_snapshot ***out, size_t *count_out, tsarc_repo *re
 
 	if (!out || !count_out || !repo)
 		return tsarc_error_set(TSARC_EINVAL, "tsarc_snapshot_list: missing argument");
-	rc = tsarc_snapshot_load_all(repo, out, count_out, damaged_out ? count_damaged : NULL,
+	rc = tsarc_snapshot_load_all_headers(repo, out, count_out,
+		damaged_out ? count_damaged : NULL,
 		&d);
 	if (!rc && damaged_out)
 		*damaged_out = d.n;
@@ -109,7 +110,8 @@ int tsarc_snapshot_open(tsarc_snapshot **out, tsarc_repo *repo, const char *spec
 		return tsarc_error_set(TSARC_EINVAL, "tsarc_snapshot_open: missing argument");
 	if ((rc = tsarc_snapshot_resolve(repo, spec, id)))
 		return rc;
-	return tsarc_snapshot_load(repo, id, out);
+	/* The handle shows no chunks: they are not kept. */
+	return tsarc_snapshot_load_headers(repo, id, out);
 }
 
 const char *tsarc_snapshot_id(const tsarc_snapshot *snap)

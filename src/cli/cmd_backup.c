@@ -218,7 +218,7 @@ static void measure_backup(tsarc_repo *repo, const tsarc_backup_stats *stats, co
 		cli_metrics_set(CLI_M_BACKUP_CHUNKS, (double)stats->chunks);
 		cli_metrics_set(CLI_M_BACKUP_NEW_CHUNKS, (double)stats->new_chunks);
 	}
-	if (!id || tsarc_snapshot_load_all(repo, &snaps, &n, ignore_damaged, NULL))
+	if (!id || tsarc_snapshot_load_all_headers(repo, &snaps, &n, ignore_damaged, NULL))
 		snaps = NULL, n = 0;
 	else
 		cli_metrics_set(CLI_M_SNAPSHOTS, (double)n);

@@ -492,7 +492,7 @@ int cmd_forget(int argc, char **argv)
 		goto done;
 	}
 	damaged.by_policy = !explicit_ids;
-	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, note_damaged, &damaged)))
+	if ((rc = tsarc_snapshot_load_all_headers(repo, &snaps, &n, note_damaged, &damaged)))
 		goto done;
 	if (!(reasons = calloc(n ? n : 1, sizeof(*reasons))) ||
 		!(keys = calloc(n ? n : 1, sizeof(*keys)))) {

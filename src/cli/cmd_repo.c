@@ -215,7 +215,7 @@ int cmd_snapshots(int argc, char **argv)
 
 	if ((rc = cli_start_repo(&cmd, argc, argv, &c, NULL, &repo)) != CLI_GO_ON)
 		return rc;
-	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, print_unreadable, NULL))) {
+	if ((rc = tsarc_snapshot_load_all_headers(repo, &snaps, &n, print_unreadable, NULL))) {
 		tsarc_repo_free(repo);
 		return cli_fail(rc);
 	}
@@ -276,8 +276,10 @@ int cmd_show(int argc, char **argv)
 
 	if ((rc = cli_start_repo(&cmd, argc, argv, &c, &chunks, &repo)) != CLI_GO_ON)
 		return rc;
+	/* The chunks are read only to be listed. */
 	if ((rc = tsarc_snapshot_resolve(repo, argv[optind], id)) ||
-		(rc = tsarc_snapshot_load(repo, id, &snap))) {
+		(rc = chunks ? tsarc_snapshot_load(repo, id, &snap)
+			     : tsarc_snapshot_load_headers(repo, id, &snap))) {
 		tsarc_repo_free(repo);
 		return cli_fail(rc);
 	}
@@ -291,17 +293,14 @@ int cmd_show(int argc, char **argv)
 		printf("\n  streams: %zu\n", snap->nstreams);
 		for (i = 0; i < snap->nstreams; i++) {
 			const tsarc_stream *st = &snap->streams[i];
-			uint64_t stored = 0;
 			char size[32], ssize[32];
-			for (k = 0; k < st->nchunks; k++)
-				stored += st->chunks[k].stored;
 			cli_format_bytes(size, sizeof(size), (double)st->size);
-			cli_format_bytes(ssize, sizeof(ssize), (double)stored);
+			cli_format_bytes(ssize, sizeof(ssize), (double)st->stored_size);
 			tsarc_hex_encode(hex, st->sha256, 32);
 			printf("\n  %s (%s)\n    size:    %s (%llu bytes)\n    sha256:  %s\n"
-			       "    chunks:  %zu, %s stored\n    start:   %s\n    end:     %s\n",
+			       "    chunks:  %llu, %s stored\n    start:   %s\n    end:     %s\n",
 				st->name, st->kind, size, (unsigned long long)st->size, hex,
-				st->nchunks, ssize, st->start, st->end);
+				(unsigned long long)st->chunk_count, ssize, st->start, st->end);
 			if (st->meta) {
 				char *m = cJSON_PrintUnformatted(st->meta);
 				if (m)
