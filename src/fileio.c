@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int tsarc_scratch_file(void)
+static int scratch_file(int excl)
 {
 	const char *tmp = getenv("TMPDIR");
 	char path[4096];
@@ -20,7 +20,7 @@ int tsarc_scratch_file(void)
 
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
-	if ((fd = open(tmp, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600)) >= 0)
+	if ((fd = open(tmp, O_TMPFILE | O_RDWR | excl | O_CLOEXEC, 0600)) >= 0)
 		return fd;
 	if ((size_t)snprintf(path, sizeof(path), "%s/tsarc-scratch.XXXXXX", tmp) >= sizeof(path)) {
 		errno = ENAMETOOLONG;
@@ -29,6 +29,16 @@ int tsarc_scratch_file(void)
 	if ((fd = mkostemp(path, O_CLOEXEC)) >= 0)
 		unlink(path);
 	return fd;
+}
+
+int tsarc_scratch_file(void)
+{
+	return scratch_file(O_EXCL);
+}
+
+int tsarc_scratch_file_linkable(void)
+{
+	return scratch_file(0);
 }
 
 /* write(2), or pwrite(2) at `at` when it is not negative, of all `len`. */

@@ -29,6 +29,10 @@ int tsarc_pread_all(int fd, void *buf, size_t len, off_t at);
  * it, and it vanishes with its last descriptor, also after a crash.
  * The descriptor (close-on-exec), or -1 with errno set. */
 int tsarc_scratch_file(void);
+/* The same, except that a store on the same filesystem may give it a name
+ * (linkat of /proc/self/fd/N, which O_EXCL would forbid): a pack's bytes
+ * then become its object without being copied (fs store, put_file). */
+int tsarc_scratch_file_linkable(void);
 
 /* The TSARC_E* code for an errno of a file operation (ENOENT: ENOTFOUND,
  * EACCES: EACCESS, ...; EIO for anything without a better code). */

@@ -37,7 +37,7 @@ int tsarc_pack_builder_start(tsarc_pack_builder *b)
 	int rc;
 
 	memset(b, 0, sizeof(*b));
-	if ((b->fd = tsarc_scratch_file()) < 0) {
+	if ((b->fd = tsarc_scratch_file_linkable()) < 0) {
 		const char *tmp = getenv("TMPDIR");
 		return tsarc_error_set(tsarc_errno_code(errno),
 			"cannot make scratch space for a pack in %s (TMPDIR): %s",

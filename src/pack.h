@@ -44,8 +44,10 @@ void tsarc_le32_put(uint8_t *p, uint32_t v);
 uint32_t tsarc_le32_get(const uint8_t *p);
 
 /*
- * A pack being filled. Its bytes go to scratch space (tsarc_scratch_file:
- * an unlinked file in TMPDIR) as they come, not to memory: a backup keeps
+ * A pack being filled. Its bytes go to scratch space
+ * (tsarc_scratch_file_linkable: an unlinked file in TMPDIR, which the fs
+ * store links in as the pack when it is on the same filesystem) as they
+ * come, not to memory: a backup keeps
  * one pack filling and up to two being stored, and 48 MiB of packs held
  * whole would double its memory (bench/RESULTS.md, P5). Only the table of
  * contents (40 bytes a chunk) stays in memory. The scratch file holds

@@ -20,6 +20,8 @@
 
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
+#include "fileio.h"
+#include <sys/stat.h>
 #include "listed.h"
 #include "store/expect_get.h"
 
@@ -185,6 +187,71 @@ static void test_put_from_a_file(void **state)
 	data_name(name, 5101);
 	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_INDEX, name), 0);
 	close(fd);
+	tsarc_buf_dispose(&b);
+	free(body);
+}
+
+/* A pack's scratch file (unnamed, linkable) holding `len` bytes of `body`. */
+static int scratch_with(const uint8_t *body, size_t len)
+{
+	int fd = tsarc_scratch_file_linkable();
+
+	assert_true(fd >= 0);
+	assert_int_equal(tsarc_pwrite_all(fd, body, len, 0), 0);
+	return fd;
+}
+
+static nlink_t links_of(int fd)
+{
+	struct stat sb;
+
+	assert_int_equal(fstat(fd, &sb), 0);
+	return sb.st_nlink;
+}
+
+/*
+ * A pack as the packer stores it: a whole unnamed scratch file, create
+ * only. The fs store makes that file the object (it gains a name: no copy
+ * of its bytes) when it is on the same filesystem, as the suite's scratch
+ * and store are; any other store, and a file holding more than the
+ * object, is copied. Either way the object is exactly the bytes, and
+ * create-only still refuses a name that exists.
+ */
+static void test_put_a_scratch_file(void **state)
+{
+	size_t len = 2 * 1024 * 1024 + 3;
+	uint8_t *body = malloc(len);
+	tsarc_buf b = TSARC_BUF_INIT;
+	char name[65];
+	uint64_t size;
+	int fd, again;
+
+	(void)state;
+	fill(body, len, 77);
+	fd = scratch_with(body, len);
+	data_name(name, 5200);
+	assert_int_equal(tsarc_store_put_file(st, TSARC_OBJ_DATA, name, fd, len,
+				 TSARC_PUT_CREATE_ONLY), 0);
+	assert_int_equal(links_of(fd), !strcmp(st->kind, "fs") ? 1 : 0);
+	EXPECT_GET(st, TSARC_OBJ_DATA, name, 0, 0, &b, body, len);
+	/* The same name from another file: refused, the object unchanged. */
+	again = scratch_with(body + 1, len - 1);
+	assert_int_equal(tsarc_store_put_file(st, TSARC_OBJ_DATA, name, again, len - 1,
+				 TSARC_PUT_CREATE_ONLY), TSARC_EEXISTS);
+	assert_int_equal(links_of(again), 0);
+	assert_int_equal(tsarc_store_stat(st, TSARC_OBJ_DATA, name, &size), 0);
+	assert_int_equal(size, len);
+	/* More in the file than the object: only its first bytes, copied. */
+	data_name(name, 5201);
+	assert_int_equal(tsarc_store_put_file(st, TSARC_OBJ_DATA, name, again, 1000,
+				 TSARC_PUT_CREATE_ONLY), 0);
+	assert_int_equal(links_of(again), 0);
+	EXPECT_GET(st, TSARC_OBJ_DATA, name, 0, 0, &b, body + 1, 1000);
+	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_DATA, name), 0);
+	data_name(name, 5200);
+	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_DATA, name), 0);
+	close(fd);
+	close(again);
 	tsarc_buf_dispose(&b);
 	free(body);
 }
@@ -514,6 +581,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_create_only_and_overwrite),
 		cmocka_unit_test(test_empty_and_large_objects),
 		cmocka_unit_test(test_put_from_a_file),
+		cmocka_unit_test(test_put_a_scratch_file),
 		cmocka_unit_test(test_list_and_remove_many),
 		cmocka_unit_test(test_list_mtime),
 		cmocka_unit_test(test_invalid_names),

@@ -173,11 +173,45 @@ static int fs_put(tsarc_store *st, tsarc_objtype type, const char *name,
 	return put_body(st, type, name, &body, flags);
 }
 
+/*
+ * A create-only put of a whole unnamed file (a pack's scratch file,
+ * tsarc_scratch_file_linkable) on this store's filesystem: the file itself
+ * becomes the object, synced and then linked under its name, instead of
+ * its bytes being copied into a new file. 1 when that cannot be done here
+ * (another filesystem, a file with a name or longer than len, no /proc):
+ * the caller copies.
+ */
+static int adopt_file(fs_store *fs, tsarc_objtype type, const char *name, int fd, uint64_t len)
+{
+	char path[FS_PATH_MAX], self[64];
+	struct stat sb;
+	int rc;
+
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 0 ||
+		(uint64_t)sb.st_size != len)
+		return 1;
+	if ((rc = fs_path(fs, path, sizeof(path), type, name)))
+		return rc;
+	if (fsync(fd) != 0)
+		return tsarc_error_set(tsarc_errno_code(errno), "cannot write %s: %s", path,
+			strerror(errno));
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return tsarc_error_set(TSARC_EEXISTS, "%s already exists", path);
+	return 1;
+}
+
 static int fs_put_file(tsarc_store *st, tsarc_objtype type, const char *name, int fd,
 	uint64_t len, unsigned flags)
 {
 	fs_body body = {NULL, 0, fd, len};
+	int rc;
 
+	if ((flags & TSARC_PUT_CREATE_ONLY) &&
+		(rc = adopt_file((fs_store *)st, type, name, fd, len)) != 1)
+		return rc;
 	return put_body(st, type, name, &body, flags);
 }
 

@@ -86,7 +86,10 @@ struct tsarc_store {
 	 * read with pread (its offset is not used); the file is the caller's.
 	 * Lets an object larger than the memory budget (a 16 MiB pack) be
 	 * stored without holding it: without this slot the dispatch reads the
-	 * file into memory and calls put. */
+	 * file into memory and calls put. A store may make an unnamed file
+	 * that holds exactly `len` bytes the object itself (fs: linked, not
+	 * copied, on its own filesystem): the caller must not change the file
+	 * after a put of it succeeded. */
 	int (*put_file)(tsarc_store *st, tsarc_objtype type, const char *name,
 		int fd, uint64_t len, unsigned flags);
 	/* Reads `length` bytes from `offset` (length 0: to the end) into `out`
