@@ -1,105 +1,119 @@
 #include "index_refs.h"
-#include "snapshot.h"
+#include "grow.h"
+#include "index_table_file.h"
 #include "tsarc/errors.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-/* The ids the snapshots need are gathered (32 bytes each) until there
- * are this many, then sorted and looked up in the table together: each
- * lookup reads every block its ids fall in once, so many small snapshots
- * cost one read of the table, not one each (4 MiB; a larger snapshot is
- * gathered whole, as it is in memory anyway, at 40 bytes a chunk). */
-#define GATHER_IDS 131072
-/* Ids passed to the table's lookup at a time. */
-#define LOOKUP_BATCH 4096
+_Static_assert(TSARC_INDEX_REFS_REC == REC_LEN, "a reference is a record of the runs");
 
-static int cmp_name(const void *a, const void *b)
+/* References gathered in memory per sorted run: 4 MiB, as many as the ids
+ * that were looked up in the table together before. */
+#define RUN_RECS (4u * 1024 * 1024 / REC_LEN)
+
+size_t tsarc_index_refs_run_recs;
+
+struct tsarc_index_refs_sweep {
+	const tsarc_index_refs_pass *p;
+	itab_runs runs;
+	itab_merger m;
+	uint8_t cur[REC_LEN]; /* the merge's next reference, when `have` */
+	int have;
+	uint8_t (*refs)[REC_LEN]; /* those of the id at hand */
+	size_t nrefs, refs_cap;
+};
+
+int tsarc_index_refs_put(tsarc_index_refs_sweep *s, const uint8_t rec[TSARC_INDEX_REFS_REC])
 {
-	return memcmp(a, b, TSARC_ID_LEN);
+	return itab_runs_add(&s->runs, rec);
 }
 
-/* The ids gathered, sorted and unique, looked up in the table: the first
- * record of each found gets its bit, the others are absent. */
-static int lookup_gathered(tsarc_index_refs *r)
+/* The default: each chunk id of the snapshot, the rest zero. */
+static int put_ids(tsarc_index_refs_sweep *s, const tsarc_snapshot *sn, size_t number,
+	void *payload)
 {
-	const uint8_t *ids[LOOKUP_BATCH];
-	tsarc_index_hit *hit = NULL;
-	uint8_t found[LOOKUP_BATCH];
-	uint64_t *ord = NULL;
-	size_t i, k, m = 0;
-	int rc = 0, added;
-
-	if (!r->ngathered)
-		return 0;
-	if (!(hit = malloc(LOOKUP_BATCH * sizeof(*hit))) ||
-		!(ord = malloc(LOOKUP_BATCH * sizeof(*ord)))) {
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		goto done;
-	}
-	qsort(r->gathered, r->ngathered, TSARC_ID_LEN, cmp_name);
-	for (i = 0; i < r->ngathered; i++)
-		if (!m || memcmp(r->gathered[m - 1], r->gathered[i], TSARC_ID_LEN))
-			memmove(r->gathered[m++], r->gathered[i], TSARC_ID_LEN);
-	for (i = 0; i < m && !rc; i += LOOKUP_BATCH) {
-		size_t b = m - i < LOOKUP_BATCH ? m - i : LOOKUP_BATCH;
-		for (k = 0; k < b; k++)
-			ids[k] = r->gathered[i + k];
-		if ((rc = tsarc_index_table_find_sorted_at(r->table, ids, b, hit, found, ord)))
-			break;
-		for (k = 0; k < b && !rc; k++)
-			if (found[k])
-				r->bits[ord[k] / 8] |= (uint8_t)(1u << (ord[k] % 8));
-			else
-				rc = tsarc_chunkset_claim(r->absent, ids[k], 0, &added);
-	}
-	r->ngathered = 0;
-done:
-	free(hit);
-	free(ord);
-	return rc;
-}
-
-/* Adds the ids of one snapshot to those gathered. */
-static int gather(tsarc_index_refs *r, const tsarc_snapshot *sn)
-{
-	size_t total = 0, s, k;
+	uint8_t rec[REC_LEN];
+	size_t st, k;
 	int rc;
 
-	for (s = 0; s < sn->nstreams; s++)
-		total += sn->streams[s].nchunks;
-	if (r->ngathered && r->ngathered + total > GATHER_IDS &&
-		(rc = lookup_gathered(r)))
-		return rc;
-	if (r->ngathered + total > r->gathered_cap) {
-		size_t cap = r->ngathered + total < GATHER_IDS ? GATHER_IDS : r->ngathered + total;
-		void *g = realloc(r->gathered, cap * TSARC_ID_LEN);
-		if (!g)
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		r->gathered = g;
-		r->gathered_cap = cap;
-	}
-	for (s = 0; s < sn->nstreams; s++)
-		for (k = 0; k < sn->streams[s].nchunks; k++)
-			memcpy(r->gathered[r->ngathered++], sn->streams[s].chunks[k].id,
-				TSARC_ID_LEN);
+	(void)number;
+	(void)payload;
+	memset(rec, 0, sizeof(rec));
+	for (st = 0; st < sn->nstreams; st++)
+		for (k = 0; k < sn->streams[st].nchunks; k++) {
+			memcpy(rec, sn->streams[st].chunks[k].id, TSARC_ID_LEN);
+			if ((rc = tsarc_index_refs_put(s, rec)))
+				return rc;
+		}
 	return 0;
 }
 
-int tsarc_index_refs_mark(tsarc_index_refs *r, tsarc_repo *repo, tsarc_index_table *t,
-	char **ids, size_t n, void (*on_damaged)(const char *id, void *payload), void *payload,
+static int advance(tsarc_index_refs_sweep *s)
+{
+	const uint8_t *r;
+	int rc = itab_merger_next(&s->m, &r);
+
+	if (rc < 0)
+		return rc;
+	if ((s->have = rc > 0))
+		memcpy(s->cur, r, REC_LEN);
+	return 0;
+}
+
+/* The references to `id` at the head of the merge, into s->refs. */
+static int take(tsarc_index_refs_sweep *s, const uint8_t id[TSARC_ID_LEN])
+{
+	int rc;
+
+	s->nrefs = 0;
+	while (s->have && !memcmp(s->cur, id, TSARC_ID_LEN)) {
+		if ((rc = TSARC_RESERVE(s->refs, s->nrefs, s->refs_cap, 16)))
+			return rc;
+		memcpy(s->refs[s->nrefs++], s->cur, REC_LEN);
+		if ((rc = advance(s)))
+			return rc;
+	}
+	return 0;
+}
+
+/* The referenced ids before `upto` (NULL: all that are left): no record
+ * of the table has them. */
+static int absent_before(tsarc_index_refs_sweep *s, const uint8_t *upto)
+{
+	uint8_t id[TSARC_ID_LEN];
+	int rc;
+
+	while (s->have && (!upto || memcmp(s->cur, upto, TSARC_ID_LEN) < 0)) {
+		memcpy(id, s->cur, TSARC_ID_LEN);
+		if ((rc = take(s, id)) ||
+			(rc = s->p->id(id, NULL, 0, 0, (const uint8_t *)s->refs, s->nrefs,
+				 s->p->payload)))
+			return rc;
+	}
+	return 0;
+}
+
+static int sweep_group(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal, void *payload)
+{
+	tsarc_index_refs_sweep *s = payload;
+	int rc;
+
+	if ((rc = absent_before(s, g[0].id)) || (rc = take(s, g[0].id)))
+		return rc;
+	return s->p->id(g[0].id, g, n, ordinal, (const uint8_t *)s->refs, s->nrefs,
+		s->p->payload);
+}
+
+static int read_snapshots(tsarc_index_refs_sweep *s, tsarc_repo *repo, char **ids, size_t n,
 	size_t *loaded)
 {
+	int (*put)(tsarc_index_refs_sweep *, const tsarc_snapshot *, size_t, void *) =
+		s->p->snapshot ? s->p->snapshot : put_ids;
 	size_t k;
 	int rc;
 
-	memset(r, 0, sizeof(*r));
-	r->table = t;
-	*loaded = 0;
-	if (!(r->bits = calloc(tsarc_index_table_count(t) / 8 + 1, 1)))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	if ((rc = tsarc_chunkset_new(&r->absent)))
-		return rc;
 	for (k = 0; k < n; k++) {
 		tsarc_snapshot *sn = NULL;
 		rc = tsarc_snapshot_load(repo, ids[k], &sn);
@@ -108,8 +122,8 @@ int tsarc_index_refs_mark(tsarc_index_refs *r, tsarc_repo *repo, tsarc_index_tab
 			tsarc_error_clear();
 			continue;
 		}
-		if (rc == TSARC_ECORRUPT && on_damaged) {
-			on_damaged(ids[k], payload);
+		if (rc == TSARC_ECORRUPT && s->p->on_damaged) {
+			s->p->on_damaged(ids[k], s->p->payload);
 			tsarc_error_clear();
 			continue;
 		}
@@ -118,18 +132,103 @@ int tsarc_index_refs_mark(tsarc_index_refs *r, tsarc_repo *repo, tsarc_index_tab
 				tsarc_error_prefix("snapshot %.12s cannot be read", ids[k]);
 			return rc;
 		}
-		++*loaded;
-		rc = gather(r, sn);
+		rc = put(s, sn, (*loaded)++, s->p->payload);
 		tsarc_snapshot_free(sn);
 		if (rc)
 			return rc;
 	}
-	if ((rc = lookup_gathered(r)))
-		return rc;
-	free(r->gathered);
-	r->gathered = NULL;
-	r->gathered_cap = 0;
+	return itab_runs_flush(&s->runs);
+}
+
+int tsarc_index_refs_sweep_run(tsarc_repo *repo, tsarc_index_table *t, char **ids, size_t n,
+	const tsarc_index_refs_pass *p, size_t *loaded)
+{
+	tsarc_index_refs_sweep s;
+	const char *where;
+	int rc, merging = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.p = p;
+	*loaded = 0;
+	if ((s.runs.dirfd = itab_tmpdir_open(&where)) < 0)
+		return s.runs.dirfd;
+	s.runs.repo = repo;
+	s.runs.where = where;
+	s.runs.run_recs = p->run_recs ? p->run_recs
+		: tsarc_index_refs_run_recs ? tsarc_index_refs_run_recs : RUN_RECS;
+	s.runs.unique = !p->snapshot;
+	if ((rc = read_snapshots(&s, repo, ids, n, loaded)))
+		goto done;
+	/* The run being filled is not needed any more. */
+	free(s.runs.recs);
+	s.runs.recs = NULL;
+	if ((rc = itab_merger_begin(&s.m, repo, s.runs.in, s.runs.nin)))
+		goto done;
+	merging = 1;
+	if ((rc = advance(&s)) || (rc = tsarc_index_table_scan(t, sweep_group, &s)))
+		goto done;
+	rc = absent_before(&s, NULL);
+done:
+	if (merging)
+		itab_merger_end(&s.m);
+	itab_runs_dispose(&s.runs);
+	close(s.runs.dirfd);
+	free(s.refs);
+	return rc;
+}
+
+/* prune's and extend-retention's marking, and their damage callback. */
+typedef struct mark_ctx {
+	tsarc_index_refs *r;
+	void (*on_damaged)(const char *id, void *payload);
+	void *payload;
+} mark_ctx;
+
+static void mark_damaged(const char *id, void *payload)
+{
+	mark_ctx *m = payload;
+
+	m->on_damaged(id, m->payload);
+}
+
+/* The first record of each needed id gets its bit, the others are absent. */
+static int mark_id(const uint8_t id[TSARC_ID_LEN], const tsarc_index_table_rec *g, size_t n,
+	uint64_t ordinal, const uint8_t *refs, size_t nrefs, void *payload)
+{
+	tsarc_index_refs *r = ((mark_ctx *)payload)->r;
+	int added;
+
+	(void)g;
+	(void)refs;
+	if (!nrefs)
+		return 0;
+	r->needed++;
+	if (!n)
+		return tsarc_chunkset_claim(r->absent, id, 0, &added);
+	r->bits[ordinal / 8] |= (uint8_t)(1u << (ordinal % 8));
 	return 0;
+}
+
+int tsarc_index_refs_mark(tsarc_index_refs *r, tsarc_repo *repo, tsarc_index_table *t,
+	char **ids, size_t n, void (*on_damaged)(const char *id, void *payload), void *payload,
+	size_t *loaded)
+{
+	mark_ctx m = {r, on_damaged, payload};
+	tsarc_index_refs_pass p;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	memset(&p, 0, sizeof(p));
+	r->table = t;
+	*loaded = 0;
+	if (!(r->bits = calloc(tsarc_index_table_count(t) / 8 + 1, 1)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if ((rc = tsarc_chunkset_new(&r->absent)))
+		return rc;
+	p.id = mark_id;
+	p.on_damaged = on_damaged ? mark_damaged : NULL;
+	p.payload = &m;
+	return tsarc_index_refs_sweep_run(repo, t, ids, n, &p, loaded);
 }
 
 int tsarc_index_refs_has(const tsarc_index_refs *r, uint64_t ordinal)
@@ -139,18 +238,12 @@ int tsarc_index_refs_has(const tsarc_index_refs *r, uint64_t ordinal)
 
 size_t tsarc_index_refs_count(const tsarc_index_refs *r)
 {
-	uint64_t nrecs = tsarc_index_table_count(r->table), i;
-	size_t set = 0;
-
-	for (i = 0; i < nrecs; i++)
-		set += (size_t)tsarc_index_refs_has(r, i);
-	return set + tsarc_chunkset_count(r->absent);
+	return r->needed;
 }
 
 void tsarc_index_refs_dispose(tsarc_index_refs *r)
 {
 	free(r->bits);
-	free(r->gathered);
 	tsarc_chunkset_free(r->absent);
 	memset(r, 0, sizeof(*r));
 }

@@ -652,3 +652,75 @@ int tsarc_index_table_scan(tsarc_index_table *t, tsarc_index_table_group_fn fn, 
 	free(c.plain);
 	return rc;
 }
+
+/* The pack names gathered so far: the first nsorted sorted and unique,
+ * the new ones after them wait unsorted until there are as many as the
+ * sorted ones (and 1024), so the names are sorted a few times in all. */
+typedef struct names_acc {
+	uint8_t (*names)[TSARC_ID_LEN];
+	size_t n, nsorted, cap;
+} names_acc;
+
+/* Sorts the names gathered and drops repeats. */
+static void unique_names(names_acc *a)
+{
+	size_t i, u = 0;
+
+	if (a->n)
+		qsort(a->names, a->n, TSARC_ID_LEN, cmp_id);
+	for (i = 0; i < a->n; i++)
+		if (!u || memcmp(a->names[u - 1], a->names[i], TSARC_ID_LEN))
+			memcpy(a->names[u++], a->names[i], TSARC_ID_LEN);
+	a->n = u;
+}
+
+static int collect_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal, void *payload)
+{
+	names_acc *a = payload;
+	size_t k;
+	int rc;
+
+	(void)ordinal;
+	for (k = 0; k < n; k++) {
+		if (a->nsorted && bsearch(g[k].at.pack, a->names, a->nsorted, TSARC_ID_LEN, cmp_id))
+			continue;
+		if ((rc = TSARC_RESERVE(a->names, a->n, a->cap, 1024)))
+			return rc;
+		memcpy(a->names[a->n++], g[k].at.pack, TSARC_ID_LEN);
+		if (a->n - a->nsorted >= 1024 && a->n - a->nsorted >= a->nsorted) {
+			unique_names(a);
+			a->nsorted = a->n;
+		}
+	}
+	return 0;
+}
+
+int tsarc_index_table_pack_names(tsarc_index_table *t, uint8_t (**names)[TSARC_ID_LEN],
+	size_t *n)
+{
+	names_acc a = {NULL, 0, 0, 0};
+	int rc = tsarc_index_table_scan(t, collect_fn, &a);
+
+	if (rc) {
+		free(a.names);
+		return rc;
+	}
+	unique_names(&a);
+	if (a.n && a.n < a.cap) {
+		void *s = realloc(a.names, a.n * TSARC_ID_LEN);
+		if (s)
+			a.names = s;
+	}
+	*names = a.names;
+	*n = a.n;
+	return 0;
+}
+
+long tsarc_index_table_pack_number(const uint8_t (*names)[TSARC_ID_LEN], size_t n,
+	const uint8_t name[TSARC_ID_LEN])
+{
+	const uint8_t (*hit)[TSARC_ID_LEN] = n ? bsearch(name, names, n, TSARC_ID_LEN, cmp_id)
+		: NULL;
+
+	return hit ? (long)(hit - names) : -1;
+}

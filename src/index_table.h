@@ -80,6 +80,14 @@ typedef int (*tsarc_index_table_group_fn)(const tsarc_index_table_rec *recs, siz
  * the order checked: TSARC_ECORRUPT otherwise, and a cached table that
  * fails is removed), calling fn for each id. */
 int tsarc_index_table_scan(tsarc_index_table *t, tsarc_index_table_group_fn fn, void *payload);
+/* The names of the packs the table's records name, sorted and unique (a
+ * pass over the table; 32 bytes a pack in memory): a pack's number is its
+ * place there (tsarc_index_table_pack_number, -1 for a name not there).
+ * For prune and check, which keep figures per pack. */
+int tsarc_index_table_pack_names(tsarc_index_table *t, uint8_t (**names)[TSARC_ID_LEN],
+	size_t *n);
+long tsarc_index_table_pack_number(const uint8_t (*names)[TSARC_ID_LEN], size_t n,
+	const uint8_t name[TSARC_ID_LEN]);
 /* The names of the index objects the table holds: n of them, sorted, in
  * binary (TSARC_ID_LEN bytes each). */
 const uint8_t *tsarc_index_table_objects(const tsarc_index_table *t, size_t *n);

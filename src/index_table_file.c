@@ -409,7 +409,9 @@ int itab_runs_flush(itab_runs *r)
 	if ((rc = itab_writer_begin(w, r->repo, wfd, 0)))
 		goto done;
 	for (i = 0; i < r->n && !rc; i++)
-		rc = itab_writer_add(w, r->recs + i * REC_LEN);
+		if (!r->unique || !i || memcmp(r->recs + (i - 1) * REC_LEN, r->recs + i * REC_LEN,
+						REC_LEN))
+			rc = itab_writer_add(w, r->recs + i * REC_LEN);
 	if (rc || (rc = itab_writer_end(w, NULL, 0)))
 		goto done;
 	w->f.fd = c->f.fd;

@@ -97,13 +97,15 @@ void itab_merger_end(itab_merger *m);
  * tsarc_index_table_run_recs of index_table.h), each run sorted and
  * written sealed to an unnamed file in dirfd (`where`, for messages),
  * then read back as inputs in[0..nin) of the merge. itab_runs_input adds
- * an input (its fd -1, for the caller to fill). */
+ * an input (its fd -1, for the caller to fill). With `unique`, a record
+ * the same as the one before it in a run is written once. */
 typedef struct itab_runs {
 	const tsarc_repo *repo;
 	int dirfd;
 	const char *where;
 	uint8_t *recs;
 	size_t n, run_recs;
+	int unique;
 	itab_cursor *in;
 	size_t nin, in_cap;
 } itab_runs;

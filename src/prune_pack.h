@@ -9,7 +9,9 @@
  * Memory stays bounded whatever the repository size: the index is the
  * sealed sorted table of index_table.h on disk (its fence in memory, 0.15
  * MiB per million chunks), read in order a block at a time; what a
- * snapshot needs is one bit per table record (0.125 MiB per million); the
+ * snapshot needs is one bit per table record (0.125 MiB per million),
+ * set in one pass over the table merged with the snapshots' ids in
+ * sorted runs (index_refs.h: 4 MiB in memory, then 16 KiB a run); the
  * live/unused choice of each chunk is made again at each pass from its
  * records and the packs' figures instead of being kept per record; the
  * records repack and the merged index need, by pack, go through sorted
@@ -51,7 +53,6 @@ typedef struct prune_pack {
 	tsarc_index_table *table;
 	uint8_t (*names)[TSARC_ID_LEN]; /* the packs the index names, sorted: */
 	size_t np, names_cap;           /* a pack's number is its place here */
-	size_t nsorted;                 /* while they are gathered: sorted ones */
 	pack_info *packs;
 	listed_pack *listed;
 	size_t nlisted, listed_cap;

@@ -19,11 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int cmp_name(const void *a, const void *b)
-{
-	return memcmp(a, b, TSARC_ID_LEN);
-}
-
 static int is_referenced(const prune_pack *pp, uint64_t ordinal)
 {
 	return tsarc_index_refs_has(&pp->refs, ordinal);
@@ -53,52 +48,13 @@ void prune_shrink(void **arr, size_t *cap, size_t n, size_t size)
 	}
 }
 
-/* Sorts the names gathered and drops repeats. */
-static void unique_names(prune_pack *pp)
-{
-	size_t i, u = 0;
-
-	if (pp->np)
-		qsort(pp->names, pp->np, TSARC_ID_LEN, cmp_name);
-	for (i = 0; i < pp->np; i++)
-		if (!u || memcmp(pp->names[u - 1], pp->names[i], TSARC_ID_LEN))
-			memcpy(pp->names[u++], pp->names[i], TSARC_ID_LEN);
-	pp->np = u;
-}
-
-/* Each record's pack name, unless the sorted names hold it already: the
- * new ones wait unsorted until there are as many as the sorted ones (and
- * 1024), so the names are sorted a few times in all. */
-static int collect_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal, void *payload)
-{
-	prune_pack *pp = payload;
-	size_t k;
-	int rc;
-
-	(void)ordinal;
-	for (k = 0; k < n; k++) {
-		if (pp->nsorted && bsearch(g[k].at.pack, pp->names, pp->nsorted, TSARC_ID_LEN,
-					   cmp_name))
-			continue;
-		if ((rc = TSARC_RESERVE(pp->names, pp->np, pp->names_cap, 1024)))
-			return rc;
-		memcpy(pp->names[pp->np++], g[k].at.pack, TSARC_ID_LEN);
-		if (pp->np - pp->nsorted >= 1024 && pp->np - pp->nsorted >= pp->nsorted) {
-			unique_names(pp);
-			pp->nsorted = pp->np;
-		}
-	}
-	return 0;
-}
-
 int prune_collect_packs(prune_pack *pp)
 {
-	int rc = tsarc_index_table_scan(pp->table, collect_fn, pp);
+	int rc = tsarc_index_table_pack_names(pp->table, &pp->names, &pp->np);
 
 	if (rc)
 		return rc;
-	unique_names(pp);
-	prune_shrink((void **)&pp->names, &pp->names_cap, pp->np, TSARC_ID_LEN);
+	pp->names_cap = pp->np;
 	if (pp->np && !(pp->packs = calloc(pp->np, sizeof(*pp->packs))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	return 0;
@@ -106,10 +62,8 @@ int prune_collect_packs(prune_pack *pp)
 
 long prune_pack_number(const prune_pack *pp, const uint8_t name[TSARC_ID_LEN])
 {
-	const uint8_t (*hit)[TSARC_ID_LEN] = pp->np ? bsearch(name, pp->names, pp->np,
-		TSARC_ID_LEN, cmp_name) : NULL;
-
-	return hit ? (long)(hit - (const uint8_t(*)[TSARC_ID_LEN])pp->names) : -1;
+	return tsarc_index_table_pack_number((const uint8_t(*)[TSARC_ID_LEN])pp->names, pp->np,
+		name);
 }
 
 static int holds(const pack_info *p, const tsarc_index_hit *r)

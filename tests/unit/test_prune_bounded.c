@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "index.h"
+#include "index_refs.h"
 #include "index_table.h"
 #include "pack.h"
 #include "lock.h"
@@ -256,12 +257,15 @@ static void test_prune_same_with_many_runs(void **state)
 	b = open_repo(root_b, NULL);
 
 	tsarc_index_table_run_recs = TSARC_INDEX_TABLE_RUN_RECS;
+	tsarc_index_refs_run_recs = 0;
 	assert_int_equal(repo_fixture_prune(a, 1, &dry_a), 0);
 	assert_int_equal(repo_fixture_prune(a, 0, &real_a), 0);
 	tsarc_index_table_run_recs = SHORT_RUN;
+	tsarc_index_refs_run_recs = SHORT_RUN;
 	assert_int_equal(repo_fixture_prune(b, 1, &dry_b), 0);
 	assert_int_equal(repo_fixture_prune(b, 0, &real_b), 0);
 	tsarc_index_table_run_recs = TSARC_INDEX_TABLE_RUN_RECS;
+	tsarc_index_refs_run_recs = 0;
 
 	/* A repository that makes prune work, with many more records than a
 	 * short run holds. */
@@ -288,8 +292,10 @@ static void test_prune_same_with_many_runs(void **state)
 	/* The next prune (the repack's last packs may now be combined) reads
 	 * what this one wrote. */
 	tsarc_index_table_run_recs = SHORT_RUN;
+	tsarc_index_refs_run_recs = SHORT_RUN;
 	assert_int_equal(repo_fixture_prune(b, 0, &real_b), 0);
 	tsarc_index_table_run_recs = TSARC_INDEX_TABLE_RUN_RECS;
+	tsarc_index_refs_run_recs = 0;
 	assert_int_equal(real_b.packs_unindexed + real_b.packs_missing, 0);
 	restores(b);
 	tmp_empty();
@@ -362,8 +368,10 @@ static void damaged_stops_prune(int at_list)
 	else
 		h->on_put_data = damage_runs;
 	tsarc_index_table_run_recs = SHORT_RUN;
+	tsarc_index_refs_run_recs = SHORT_RUN;
 	assert_int_equal(repo_fixture_prune(a, 0, &res), TSARC_ECORRUPT);
 	tsarc_index_table_run_recs = TSARC_INDEX_TABLE_RUN_RECS;
+	tsarc_index_refs_run_recs = 0;
 	assert_true(h->fired);
 	assert_true(damaged_files >= 1);
 	assert_non_null(strstr(tsarc_error_last()->message, "does not authenticate"));
@@ -608,6 +616,7 @@ static void test_index_objects_split_alike(void **state)
 	a = open_repo(root_a, NULL);
 	tsarc_index_entries_per_object = SPLIT_AT;
 	tsarc_index_table_run_recs = SHORT_RUN;
+	tsarc_index_refs_run_recs = SHORT_RUN;
 	assert_int_equal(repo_fixture_prune(a, 0, &res), 0);
 	objects_split(a, root_a, &nobj, &entries);
 	assert_int_equal(nobj, res.index_written);
@@ -634,6 +643,7 @@ static void test_index_objects_split_alike(void **state)
 	assert_int_equal(tsarc_index_write(a, ip, all.n, &written, &nwritten), 0);
 	tsarc_index_entries_per_object = TSARC_INDEX_ENTRIES_PER_OBJECT;
 	tsarc_index_table_run_recs = TSARC_INDEX_TABLE_RUN_RECS;
+	tsarc_index_refs_run_recs = 0;
 	assert_int_equal(nwritten, nobj);
 	{
 		char **repaired = calloc(nobj, sizeof(char *)), *p;
