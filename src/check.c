@@ -1,8 +1,14 @@
-#include "check.h"
+/*
+ * check: the keys, then what the snapshots need against what is stored.
+ * Format 1 here, in memory (every snapshot, a set of the stored chunks and
+ * one of those referenced); format 2 in bounded memory through the index
+ * table (check_pack.c, check_refs.c). What is found and how it is said is
+ * the same (check_int.h).
+ */
+#include "check_int.h"
 #include "grow.h"
 #include "chunkset.h"
 #include "check_read.h"
-#include "snapshot.h"
 #include "tsarc/errors.h"
 
 #include <openssl/rand.h>
@@ -24,18 +30,16 @@ static unique_ref *unique_of(const tsarc_chunk_ref *ref)
 	return (unique_ref *)((char *)ref - offsetof(unique_ref, ref));
 }
 
-typedef struct check_ctx {
-	tsarc_repo *repo;
-	tsarc_check_report_fn report;
-	void *payload;
-	tsarc_check_result *res;
+/* Format 1's own: the chunks referenced, one each, and --read-data's. */
+typedef struct refs_ctx {
+	check_ctx *c;
 	unique_ref *refs;
 	size_t nrefs;
 	const tsarc_chunk_ref **to_read; /* the refs[k].ref that --read-data reads */
 	size_t nread;
-} check_ctx;
+} refs_ctx;
 
-static void problem(check_ctx *c, const char *what, const char *snapshot,
+void check_problem(const check_ctx *c, const char *what, const char *snapshot,
 	const char *stream, const char *object, int code, const char *msg)
 {
 	tsarc_check_problem p = {what, snapshot, stream, object, code, msg};
@@ -60,7 +64,7 @@ static int check_key(const char *name, uint64_t size, int64_t mtime, void *paylo
 	tsarc_buf_dispose(&raw);
 	if (rc == TSARC_ECORRUPT || rc == TSARC_ETOOLARGE) {
 		c->res->keys_damaged++;
-		problem(c, "key", NULL, NULL, name, rc, tsarc_error_last()->message);
+		check_problem(c, "key", NULL, NULL, name, rc, tsarc_error_last()->message);
 		return 0;
 	}
 	return rc;
@@ -71,12 +75,12 @@ static void snapshot_unreadable(const char *id, int code, const char *msg, void 
 	check_ctx *c = payload;
 
 	c->res->snapshots_damaged++;
-	problem(c, "snapshot", id, NULL, NULL, code, msg);
+	check_problem(c, "snapshot", id, NULL, NULL, code, msg);
 }
 
 static void read_damaged(size_t i, const char *msg, void *payload)
 {
-	check_ctx *c = payload;
+	refs_ctx *c = payload;
 	unique_ref *u = unique_of(c->to_read[i]);
 
 	u->bad = 1;
@@ -92,19 +96,19 @@ static void read_damaged(size_t i, const char *msg, void *payload)
  * impossible size for an object since stored again whole is only a stale
  * record: the object is judged by itself.
  */
-static int stored_size_wrong(const tsarc_chunk_ref *r, uint32_t size)
+int check_stored_size_wrong(const tsarc_chunk_ref *r, uint32_t size)
 {
 	if (!tsarc_repo_chunk_size_plausible(r->size, size))
 		return 1;
 	return size != r->stored && tsarc_repo_chunk_size_plausible(r->size, r->stored);
 }
 
-static int selected(const tsarc_check_options *o, const unique_ref *u)
+int check_selected(const tsarc_check_options *o, const uint8_t id[TSARC_ID_LEN])
 {
 	uint32_t v;
 
 	if (o->subset_t) {
-		memcpy(&v, u->ref.id, sizeof(v));
+		memcpy(&v, id, sizeof(v));
 		return v % o->subset_t == o->subset_n - 1;
 	}
 	if (o->subset_percent > 0 && o->subset_percent < 100) {
@@ -117,7 +121,63 @@ static int selected(const tsarc_check_options *o, const unique_ref *u)
 	return 1;
 }
 
-static int report_broken_streams(check_ctx *c, tsarc_snapshot **snaps, size_t nsnaps)
+int check_first_ref(const check_ctx *c, const tsarc_chunk_ref *r, int present, uint32_t size)
+{
+	char hex[TSARC_ID_HEX_LEN + 1], msg[128];
+
+	if (present && !check_stored_size_wrong(r, size))
+		return 0;
+	tsarc_hex_encode(hex, r->id, TSARC_ID_LEN);
+	if (!present) {
+		c->res->chunks_missing++;
+		check_problem(c, "chunk", NULL, NULL, hex, TSARC_ENOTFOUND,
+			c->repo->version >= 2 ? "in no pack that the index and the pack agree on"
+			: "missing from the store");
+	} else if (!tsarc_repo_chunk_size_plausible(r->size, size)) {
+		uint64_t lo, hi;
+		tsarc_repo_chunk_size_bounds(r->size, &lo, &hi);
+		snprintf(msg, sizeof(msg), "stored as %u bytes, but a chunk of %u bytes takes "
+			"%llu to %llu (torn or truncated)", size, r->size, (unsigned long long)lo,
+			(unsigned long long)hi);
+		c->res->chunks_wrong_size++;
+		check_problem(c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT, msg);
+	} else {
+		snprintf(msg, sizeof(msg), "stored as %u bytes, the manifest says %u", size,
+			r->stored);
+		c->res->chunks_wrong_size++;
+		check_problem(c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT, msg);
+	}
+	return 1;
+}
+
+void check_stream_problem(const check_ctx *c, const char *snapshot, const char *stream,
+	size_t missing, size_t wrong, size_t nchunks)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%zu of its %zu chunks are missing, %zu have the wrong size",
+		missing, nchunks, wrong);
+	check_problem(c, "stream", snapshot, stream, NULL,
+		missing ? TSARC_ENOTFOUND : TSARC_ECORRUPT, msg);
+}
+
+void check_stream_damaged(const check_ctx *c, const char *snapshot, const char *stream,
+	size_t nbad, size_t nchunks)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%zu of its %zu chunks are damaged", nbad, nchunks);
+	check_problem(c, "stream", snapshot, stream, NULL, TSARC_ECORRUPT, msg);
+}
+
+unsigned check_parallel(const check_ctx *c)
+{
+	if (c->opts->parallel)
+		return c->opts->parallel;
+	return c->repo->store->max_inflight < 2 ? 2 : c->repo->store->max_inflight;
+}
+
+static int report_broken_streams(refs_ctx *rc_, tsarc_snapshot **snaps, size_t nsnaps)
 {
 	tsarc_chunkset *bad = NULL;
 	size_t i, s, k;
@@ -125,8 +185,8 @@ static int report_broken_streams(check_ctx *c, tsarc_snapshot **snaps, size_t ns
 
 	if ((rc = tsarc_chunkset_new(&bad)))
 		return rc;
-	for (k = 0; k < c->nread; k++) {
-		unique_ref *u = unique_of(c->to_read[k]);
+	for (k = 0; k < rc_->nread; k++) {
+		unique_ref *u = unique_of(rc_->to_read[k]);
 		if (u->bad && (rc = tsarc_chunkset_claim(bad, u->ref.id, 0, &added)))
 			goto done;
 	}
@@ -134,14 +194,10 @@ static int report_broken_streams(check_ctx *c, tsarc_snapshot **snaps, size_t ns
 		for (s = 0; s < snaps[i]->nstreams; s++) {
 			const tsarc_stream *st = &snaps[i]->streams[s];
 			size_t nbad = 0;
-			char msg[256];
 			for (k = 0; k < st->nchunks; k++)
 				nbad += (size_t)tsarc_chunkset_lookup(bad, st->chunks[k].id, NULL);
-			if (!nbad)
-				continue;
-			snprintf(msg, sizeof(msg), "%zu of its %zu chunks are damaged", nbad,
-				st->nchunks);
-			problem(c, "stream", snaps[i]->id, st->name, NULL, TSARC_ECORRUPT, msg);
+			if (nbad)
+				check_stream_damaged(rc_->c, snaps[i]->id, st->name, nbad, st->nchunks);
 		}
 	}
 done:
@@ -149,40 +205,24 @@ done:
 	return rc;
 }
 
-int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
-	tsarc_check_report_fn report, void *payload, tsarc_check_result *result)
+/* Format 1: every snapshot in memory, a set of the stored chunks and one
+ * of those referenced. */
+static int check_in_memory(check_ctx *c)
 {
-	tsarc_check_options defaults;
+	tsarc_check_result *result = c->res;
 	tsarc_chunkset *stored = NULL, *seen = NULL;
 	tsarc_snapshot **snaps = NULL;
 	size_t nsnaps = 0, i, s, k, cap = 0;
-	check_ctx c;
+	refs_ctx u;
 	int rc;
 
-	if (!opts) {
-		memset(&defaults, 0, sizeof(defaults));
-		opts = &defaults;
-	}
-	memset(result, 0, sizeof(*result));
-	memset(&c, 0, sizeof(c));
-	c.repo = repo;
-	c.report = report;
-	c.payload = payload;
-	c.res = result;
-
-	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_KEY, check_key, &c)))
-		goto done;
-	if ((rc = tsarc_chunkset_new(&stored)) || (rc = tsarc_chunkset_new(&seen)))
-		goto done;
-	rc = repo->version >= 2
-		? tsarc_check_packs(repo, stored, opts->parallel ? opts->parallel
-			: (repo->store->max_inflight < 2 ? 2 : repo->store->max_inflight),
-			report, payload, result)
-		: tsarc_chunkset_load(stored, repo->store);
-	if (rc)
+	memset(&u, 0, sizeof(u));
+	u.c = c;
+	if ((rc = tsarc_chunkset_new(&stored)) || (rc = tsarc_chunkset_new(&seen)) ||
+		(rc = tsarc_chunkset_load(stored, c->repo->store)))
 		goto done;
 	result->chunks_stored = tsarc_chunkset_count(stored);
-	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &nsnaps, snapshot_unreadable, &c)))
+	if ((rc = tsarc_snapshot_load_all(c->repo, &snaps, &nsnaps, snapshot_unreadable, c)))
 		goto done;
 	result->snapshots = nsnaps + result->snapshots_damaged;
 
@@ -195,7 +235,7 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 				const tsarc_chunk_ref *r = &st->chunks[k];
 				uint32_t size = 0;
 				int present = tsarc_chunkset_lookup(stored, r->id, &size);
-				int wrong_size = present && stored_size_wrong(r, size);
+				int wrong_size = present && check_stored_size_wrong(r, size);
 				int added;
 				missing += !present;
 				wrong += wrong_size;
@@ -203,75 +243,45 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 					goto done;
 				if (!added)
 					continue;
-				if ((rc = TSARC_RESERVE(c.refs, c.nrefs, cap, 1024)))
+				if ((rc = TSARC_RESERVE(u.refs, u.nrefs, cap, 1024)))
 					goto done;
-				memset(&c.refs[c.nrefs], 0, sizeof(c.refs[0]));
-				c.refs[c.nrefs].ref = *r;
-				c.refs[c.nrefs].bad = !present || wrong_size;
-				if (!present || wrong_size) {
-					char hex[TSARC_ID_HEX_LEN + 1], msg[128];
-					tsarc_hex_encode(hex, r->id, TSARC_ID_LEN);
-					if (!present) {
-						result->chunks_missing++;
-						problem(&c, "chunk", NULL, NULL, hex, TSARC_ENOTFOUND,
-							repo->version >= 2 ? "in no pack that the index "
-							"and the pack agree on" : "missing from the store");
-					} else if (!tsarc_repo_chunk_size_plausible(r->size, size)) {
-						uint64_t lo, hi;
-						tsarc_repo_chunk_size_bounds(r->size, &lo, &hi);
-						snprintf(msg, sizeof(msg),
-							"stored as %u bytes, but a chunk of %u bytes takes "
-							"%llu to %llu (torn or truncated)", size, r->size,
-							(unsigned long long)lo, (unsigned long long)hi);
-						result->chunks_wrong_size++;
-						problem(&c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT, msg);
-					} else {
-						snprintf(msg, sizeof(msg),
-							"stored as %u bytes, the manifest says %u", size,
-							r->stored);
-						result->chunks_wrong_size++;
-						problem(&c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT, msg);
-					}
-				}
-				c.nrefs++;
+				memset(&u.refs[u.nrefs], 0, sizeof(u.refs[0]));
+				u.refs[u.nrefs].ref = *r;
+				u.refs[u.nrefs].bad = check_first_ref(c, r, present, size);
+				u.nrefs++;
 			}
-			if (missing || wrong) {
-				char msg[256];
-				snprintf(msg, sizeof(msg),
-					"%zu of its %zu chunks are missing, %zu have the wrong size",
-					missing, st->nchunks, wrong);
-				problem(&c, "stream", snaps[i]->id, st->name, NULL,
-					missing ? TSARC_ENOTFOUND : TSARC_ECORRUPT, msg);
-			}
+			if (missing || wrong)
+				check_stream_problem(c, snaps[i]->id, st->name, missing, wrong,
+					st->nchunks);
 		}
 	}
-	result->chunks_referenced = c.nrefs;
-	result->chunks_unreferenced = result->chunks_stored >= c.nrefs - result->chunks_missing
-		? result->chunks_stored - (c.nrefs - result->chunks_missing) : 0;
+	result->chunks_referenced = u.nrefs;
+	result->chunks_unreferenced = result->chunks_stored >= u.nrefs - result->chunks_missing
+		? result->chunks_stored - (u.nrefs - result->chunks_missing) : 0;
 
-	if (opts->read_data) {
-		if (c.nrefs && !(c.to_read = malloc(c.nrefs * sizeof(*c.to_read)))) {
+	if (c->opts->read_data) {
+		if (u.nrefs && !(u.to_read = malloc(u.nrefs * sizeof(*u.to_read)))) {
 			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 			goto done;
 		}
-		for (k = 0; k < c.nrefs; k++)
-			if (!c.refs[k].bad && selected(opts, &c.refs[k]))
-				c.to_read[c.nread++] = &c.refs[k].ref;
-		if ((rc = tsarc_check_read_chunks(repo, c.to_read, c.nread, opts->parallel,
-			     read_damaged, &c, &result->chunks_read, &result->bytes_read)))
+		for (k = 0; k < u.nrefs; k++)
+			if (!u.refs[k].bad && check_selected(c->opts, u.refs[k].ref.id))
+				u.to_read[u.nread++] = &u.refs[k].ref;
+		if ((rc = tsarc_check_read_chunks(c->repo, u.to_read, u.nread, c->opts->parallel,
+			     read_damaged, &u, &result->chunks_read, &result->bytes_read)))
 			goto done;
-		for (k = 0; k < c.nread; k++) {
-			unique_ref *u = unique_of(c.to_read[k]);
+		for (k = 0; k < u.nread; k++) {
+			unique_ref *x = unique_of(u.to_read[k]);
 			char hex[TSARC_ID_HEX_LEN + 1];
-			if (!u->bad)
+			if (!x->bad)
 				continue;
 			result->chunks_damaged++;
-			tsarc_hex_encode(hex, u->ref.id, TSARC_ID_LEN);
-			problem(&c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT,
-				u->msg ? u->msg : "does not verify");
+			tsarc_hex_encode(hex, x->ref.id, TSARC_ID_LEN);
+			check_problem(c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT,
+				x->msg ? x->msg : "does not verify");
 		}
 		/* Name every snapshot and stream that a damaged chunk breaks. */
-		if (result->chunks_damaged && (rc = report_broken_streams(&c, snaps, nsnaps)))
+		if (result->chunks_damaged && (rc = report_broken_streams(&u, snaps, nsnaps)))
 			goto done;
 	}
 	rc = 0;
@@ -279,9 +289,39 @@ done:
 	tsarc_snapshot_array_free(snaps, nsnaps);
 	tsarc_chunkset_free(stored);
 	tsarc_chunkset_free(seen);
-	for (k = 0; k < c.nrefs; k++)
-		free(c.refs[k].msg);
-	free(c.refs);
-	free(c.to_read);
+	for (k = 0; k < u.nrefs; k++)
+		free(u.refs[k].msg);
+	free(u.refs);
+	free(u.to_read);
+	return rc;
+}
+
+int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
+	tsarc_check_report_fn report, void *payload, tsarc_check_result *result)
+{
+	tsarc_check_options defaults;
+	tsarc_index_table *t = NULL;
+	uint8_t *ok = NULL;
+	check_ctx c;
+	int rc;
+
+	if (!opts) {
+		memset(&defaults, 0, sizeof(defaults));
+		opts = &defaults;
+	}
+	memset(result, 0, sizeof(*result));
+	c.repo = repo;
+	c.opts = opts;
+	c.report = report;
+	c.payload = payload;
+	c.res = result;
+	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_KEY, check_key, &c)))
+		return rc;
+	if (repo->version < 2)
+		return check_in_memory(&c);
+	if (!(rc = check_packs_bounded(&c, &t, &ok)))
+		rc = check_refs_bounded(&c, t, ok);
+	free(ok);
+	tsarc_index_table_free(t);
 	return rc;
 }

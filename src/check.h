@@ -40,11 +40,4 @@ typedef void (*tsarc_check_report_fn)(const tsarc_check_problem *p, void *payloa
 int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 	tsarc_check_report_fn report, void *payload, tsarc_check_result *result);
 
-/* Format 2: fills `stored` with every chunk that an index entry places in
- * a pack whose table of contents agrees; reports damaged index objects,
- * missing or damaged packs and wrong entries. Called by tsarc_check. */
-struct tsarc_chunkset;
-int tsarc_check_packs(tsarc_repo *repo, struct tsarc_chunkset *stored, unsigned parallel,
-	tsarc_check_report_fn fn, void *payload, tsarc_check_result *res);
-
 #endif

@@ -1,40 +1,69 @@
 /*
- * check on a format-2 repository: the index against the packs. Every pack
- * the index names must exist and its table of contents must open and
- * agree, entry for entry (id, offset, length, plaintext length), with what
- * the index says of it. Only chunks found that way count as stored; the
- * rest of check (references, sizes, --read-data through the index) is the
- * same as for format 1.
+ * check on a format-2 repository, first part: the index against the packs,
+ * in bounded memory. Every pack the index names must exist and its table
+ * of contents must open and agree, entry for entry (id, offset, length,
+ * plaintext length), with what the index says of it. Only records found
+ * that way count (a bit per record of the index table, 0.125 MiB per
+ * million); check_refs.c judges the snapshots' references by them.
+ *
+ * The index is the sealed sorted table of index_table.h, built for check
+ * from the index objects in the store (never the local cache: check is
+ * about what the repository holds). Its records are sorted by pack and
+ * offset through sealed runs in $TMPDIR (76 bytes a record), and the
+ * tables of contents read PACK_BATCH packs at a time: in memory stay the
+ * pack names (32 bytes a pack), the listing of packs/ and one batch.
+ * Before, the whole index, every pack's table of contents and a set of
+ * every chunk were in memory at once (some 170 MiB per million chunks).
  */
-#include "check.h"
+#include "check_int.h"
+#include "chunkset.h"
+#include "crypto.h"
+#include "grow.h"
 #include "index.h"
+#include "index_table_file.h"
+#include "pack.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void report(tsarc_check_report_fn fn, void *payload, const char *what,
-	const char *object, int code, const char *msg)
-{
-	tsarc_check_problem p = {what, NULL, NULL, object, code, msg};
+/* Packs whose tables of contents are read together, and records of the
+ * index held for them at most (more only when one pack has more). */
+#define PACK_BATCH 64
+#define BATCH_RECS 65536
 
-	if (fn)
-		fn(&p, payload);
-}
+size_t tsarc_check_run_recs, tsarc_check_read_batch;
 
-typedef struct damage_ctx {
-	tsarc_check_report_fn fn;
-	void *payload;
-	tsarc_check_result *res;
-} damage_ctx;
+/* A record of the index as the by-pack runs give it, its pack by its
+ * place in the batch. */
+typedef struct batch_rec {
+	uint32_t in_batch;
+	uint64_t ordinal;
+	tsarc_pack_entry e;
+} batch_rec;
+
+typedef struct packs_ctx {
+	check_ctx *c;
+	tsarc_index_table *t;
+	uint8_t *ok;
+	uint8_t (*names)[TSARC_ID_LEN];
+	size_t np;
+	tsarc_chunkset *listed;
+	itab_runs bypack;
+	tsarc_pack_toc *toc; /* the batch's packs, PACK_BATCH */
+	tsarc_pack_toc *present;
+	size_t nbatch;
+	batch_rec *recs;
+	size_t nrecs, recs_cap;
+} packs_ctx;
 
 static void index_damaged(const char *name, int code, const char *msg, void *payload)
 {
-	damage_ctx *d = payload;
+	check_ctx *c = payload;
 
-	d->res->index_damaged++;
-	report(d->fn, d->payload, "index", name, code, msg);
+	c->res->index_damaged++;
+	check_problem(c, "index", NULL, NULL, name, code, msg);
 }
 
 /* The TOC entry at `offset`, by binary search (TOC entries are in order). */
@@ -52,94 +81,205 @@ static const tsarc_pack_entry *toc_at(const tsarc_pack_toc *ps, uint32_t offset)
 	return lo < ps->n && ps->entries[lo].offset == offset ? &ps->entries[lo] : NULL;
 }
 
-int tsarc_check_packs(tsarc_repo *repo, tsarc_chunkset *stored, unsigned parallel,
-	tsarc_check_report_fn fn, void *payload, tsarc_check_result *res)
+static void be_put(uint8_t *p, uint64_t v, int bytes)
 {
-	damage_ctx dc = {fn, payload, res};
-	tsarc_index *idx = NULL;
-	tsarc_chunkset *listed = NULL;
-	const tsarc_index_rec *recs;
-	tsarc_pack_toc *packs = NULL; /* by index pack number */
-	size_t np = 0, i, nobj;
-	int rc, added;
+	int i;
 
-	if ((rc = tsarc_index_load(repo, &idx, index_damaged, &dc)) ||
-		(rc = tsarc_index_list_packs(repo, &listed)))
-		goto done;
-	tsarc_index_object_names(idx, &nobj);
-	res->index_objects = nobj;
-	res->packs = res->packs_unindexed = tsarc_chunkset_count(listed);
-	np = tsarc_index_npacks(idx);
-	if (np && !(packs = calloc(np, sizeof(*packs)))) {
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		goto done;
+	for (i = bytes - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t be_get(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < bytes; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* A record of the by-pack runs: pack number, offset and ordinal
+ * (big-endian: the runs' order is theirs), then the id and where it is. */
+static int bypack_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal, void *payload)
+{
+	packs_ctx *pc = payload;
+	uint8_t r[REC_LEN];
+	size_t k;
+	int rc;
+
+	memset(r, 0, sizeof(r));
+	for (k = 0; k < n; k++) {
+		long num = tsarc_index_table_pack_number((const uint8_t(*)[TSARC_ID_LEN])pc->names,
+			pc->np, g[k].at.pack);
+		if (num < 0)
+			return tsarc_error_set(TSARC_ECORRUPT, "index table changed while check "
+				"read it");
+		be_put(r, (uint64_t)num, 4);
+		be_put(r + 4, g[k].at.offset, 4);
+		be_put(r + 8, ordinal + k, 8);
+		memcpy(r + TSARC_ID_LEN, g[k].id, TSARC_ID_LEN);
+		tsarc_le32_put(r + 64, g[k].at.offset);
+		tsarc_le32_put(r + 68, g[k].at.length);
+		tsarc_le32_put(r + 72, g[k].at.plain);
+		if ((rc = itab_runs_add(&pc->bypack, r)))
+			return rc;
 	}
-	for (i = 0; i < np; i++) {
-		uint32_t size;
-		tsarc_hex_encode(packs[i].name, tsarc_index_pack_name(idx, (uint32_t)i),
-			TSARC_ID_LEN);
-		if (tsarc_chunkset_lookup(listed, tsarc_index_pack_name(idx, (uint32_t)i), &size)) {
-			packs[i].size = size;
-			res->packs_unindexed--;
+	return 0;
+}
+
+/* The batch's packs: each listed one's table of contents read, each
+ * record of the index checked against it. */
+static int check_batch(packs_ctx *pc)
+{
+	check_ctx *c = pc->c;
+	size_t i, k, npresent = 0;
+	uint32_t size;
+	int rc;
+
+	for (i = 0; i < pc->nbatch; i++) {
+		tsarc_pack_toc *ps = &pc->toc[i];
+		const uint8_t *name = pc->names[ps->n];
+		tsarc_hex_encode(ps->name, name, TSARC_ID_LEN);
+		ps->n = 0;
+		ps->entries = NULL;
+		ps->bad = 0;
+		if (tsarc_chunkset_lookup(pc->listed, name, &size)) {
+			ps->size = size;
+			c->res->packs_unindexed--;
+			pc->present[npresent++] = *ps;
 		} else {
-			packs[i].bad = 1;
-			snprintf(packs[i].msg, sizeof(packs[i].msg), "the index names this pack, "
-				"which is missing from the store");
+			ps->bad = 1;
+			snprintf(ps->msg, sizeof(ps->msg), "the index names this pack, which is "
+				"missing from the store");
 		}
 	}
 	/* Only the listed ones are read: a missing pack is bad already. */
-	{
-		tsarc_pack_toc *present = NULL;
-		size_t npresent = 0, k;
-		if (np && !(present = calloc(np, sizeof(*present)))) {
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-			goto done;
+	rc = tsarc_pack_read_tocs(c->repo, pc->present, npresent, check_parallel(c));
+	for (i = 0, k = 0; i < pc->nbatch; i++)
+		if (!pc->toc[i].bad)
+			pc->toc[i] = pc->present[k++];
+	if (rc)
+		goto done;
+	for (i = 0; i < pc->nbatch; i++)
+		if (pc->toc[i].bad) {
+			c->res->packs_damaged++;
+			check_problem(c, "pack", NULL, NULL, pc->toc[i].name, TSARC_ECORRUPT,
+				pc->toc[i].msg);
 		}
-		for (i = 0; i < np; i++)
-			if (!packs[i].bad)
-				present[npresent++] = packs[i];
-		rc = tsarc_pack_read_tocs(repo, present, npresent, parallel);
-		for (i = 0, k = 0; i < np; i++)
-			if (!packs[i].bad)
-				packs[i] = present[k++];
-		free(present);
-		if (rc)
-			goto done;
-	}
-	for (i = 0; i < np; i++) {
-		if (!packs[i].bad)
-			continue;
-		res->packs_damaged++;
-		report(fn, payload, "pack", packs[i].name, TSARC_ECORRUPT, packs[i].msg);
-	}
-	/* Each index entry against its pack's TOC. */
-	recs = tsarc_index_records(idx);
-	for (i = 0; i < tsarc_index_count(idx); i++) {
-		const tsarc_index_rec *r = &recs[i];
-		const tsarc_pack_toc *ps = &packs[r->pack];
+	for (i = 0; i < pc->nrecs; i++) {
+		const batch_rec *br = &pc->recs[i];
+		const tsarc_pack_toc *ps = &pc->toc[br->in_batch];
 		const tsarc_pack_entry *t;
 		if (ps->bad)
 			continue;
-		t = toc_at(ps, r->offset);
-		if (!t || memcmp(t->id, r->id, TSARC_ID_LEN) || t->length != r->length ||
-			t->plain != r->plain) {
+		t = toc_at(ps, br->e.offset);
+		if (!t || memcmp(t->id, br->e.id, TSARC_ID_LEN) || t->length != br->e.length ||
+			t->plain != br->e.plain) {
 			char hex[TSARC_ID_HEX_LEN + 1], msg[256];
-			tsarc_hex_encode(hex, r->id, TSARC_ID_LEN);
+			tsarc_hex_encode(hex, br->e.id, TSARC_ID_LEN);
 			snprintf(msg, sizeof(msg), "the index places it in pack %.16s at offset %u "
 				"(%u bytes), which the pack's table of contents does not say",
-				ps->name, r->offset, r->length);
-			res->index_wrong++;
-			report(fn, payload, "index", hex, TSARC_ECORRUPT, msg);
+				ps->name, br->e.offset, br->e.length);
+			c->res->index_wrong++;
+			check_problem(c, "index", NULL, NULL, hex, TSARC_ECORRUPT, msg);
 			continue;
 		}
-		if ((rc = tsarc_chunkset_claim(stored, r->id, r->length, &added)))
-			goto done;
+		pc->ok[br->ordinal / 8] |= (uint8_t)(1u << (br->ordinal % 8));
 	}
 done:
-	for (i = 0; i < np && packs; i++)
-		free(packs[i].entries);
-	free(packs);
-	tsarc_chunkset_free(listed);
-	tsarc_index_free(idx);
+	for (i = 0; i < pc->nbatch; i++) {
+		free(pc->toc[i].entries);
+		pc->toc[i].entries = NULL;
+	}
+	pc->nbatch = pc->nrecs = 0;
+	return rc;
+}
+
+/* The records in pack order, a batch of packs at a time. */
+static int check_by_pack(packs_ctx *pc)
+{
+	itab_merger m;
+	const uint8_t *r;
+	int rc;
+
+	if ((rc = itab_merger_begin(&m, pc->c->repo, pc->bypack.in, pc->bypack.nin)))
+		goto done;
+	while ((rc = itab_merger_next(&m, &r)) > 0) {
+		uint64_t num = be_get(r, 4);
+		batch_rec *br;
+		if (num >= pc->np) {
+			rc = tsarc_error_set(TSARC_ECORRUPT, "check's sorted runs name a pack the "
+				"index does not");
+			break;
+		}
+		/* pc->toc[].n holds the batch's pack numbers until it is read. */
+		if (!pc->nbatch || pc->toc[pc->nbatch - 1].n != num) {
+			if ((pc->nbatch == PACK_BATCH || pc->nrecs >= BATCH_RECS) &&
+				(rc = check_batch(pc)))
+				break;
+			pc->toc[pc->nbatch++].n = (size_t)num;
+		}
+		if ((rc = TSARC_RESERVE(pc->recs, pc->nrecs, pc->recs_cap, 1024)))
+			break;
+		br = &pc->recs[pc->nrecs++];
+		br->in_batch = (uint32_t)(pc->nbatch - 1);
+		br->ordinal = be_get(r + 8, 8);
+		memcpy(br->e.id, r + TSARC_ID_LEN, TSARC_ID_LEN);
+		br->e.offset = tsarc_le32_get(r + 64);
+		br->e.length = tsarc_le32_get(r + 68);
+		br->e.plain = tsarc_le32_get(r + 72);
+	}
+	if (!rc && pc->nbatch)
+		rc = check_batch(pc);
+done:
+	itab_merger_end(&m);
+	return rc;
+}
+
+int check_packs_bounded(check_ctx *c, tsarc_index_table **t, uint8_t **ok)
+{
+	packs_ctx pc;
+	int rc, no_cache = c->repo->no_cache;
+	size_t nobj;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.c = c;
+	pc.bypack.dirfd = -1;
+	*ok = NULL;
+	c->repo->no_cache = 1;
+	rc = tsarc_index_table_open_checked(c->repo, index_damaged, c, t);
+	c->repo->no_cache = no_cache;
+	if (rc)
+		return rc;
+	pc.t = *t;
+	tsarc_index_table_objects(*t, &nobj);
+	c->res->index_objects = nobj + c->res->index_damaged;
+	if ((rc = tsarc_index_list_packs(c->repo, &pc.listed)))
+		goto done;
+	c->res->packs = c->res->packs_unindexed = tsarc_chunkset_count(pc.listed);
+	if (!(pc.ok = *ok = calloc(tsarc_index_table_count(*t) / 8 + 1, 1)) ||
+		!(pc.toc = calloc(PACK_BATCH, sizeof(*pc.toc))) ||
+		!(pc.present = calloc(PACK_BATCH, sizeof(*pc.present)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = tsarc_index_table_pack_names(*t, &pc.names, &pc.np)))
+		goto done;
+	if ((rc = itab_runs_open(&pc.bypack, c->repo, tsarc_check_run_recs)) ||
+		(rc = tsarc_index_table_scan(*t, bypack_fn, &pc)) ||
+		(rc = itab_runs_flush(&pc.bypack)))
+		goto done;
+	/* The run being filled is not needed any more. */
+	free(pc.bypack.recs);
+	pc.bypack.recs = NULL;
+	rc = check_by_pack(&pc);
+done:
+	itab_runs_close(&pc.bypack);
+	tsarc_chunkset_free(pc.listed);
+	free(pc.names);
+	free(pc.toc);
+	free(pc.present);
+	free(pc.recs);
 	return rc;
 }

@@ -259,36 +259,89 @@ static void *worker_new(void *ctx)
 	return w;
 }
 
+/* A place for each of the n chunks, not placed yet. */
+static int places_new(reader *rd, size_t n)
+{
+	size_t i;
+
+	if (!(rd->places = calloc(n, sizeof(*rd->places)))) {
+		pthread_mutex_destroy(&rd->lock);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		rd->places[i].id = rd->chunks[i]->id;
+		rd->places[i].chunk = i;
+	}
+	return 0;
+}
+
+/* Reads the places rd.places[0..n), sorted by cmp_where, and frees them. */
+static int read_places(reader *rd, size_t n, unsigned parallel)
+{
+	size_t nruns;
+	int rc = 0;
+
+	if (!(rd->runs = malloc(n * sizeof(*rd->runs)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	nruns = make_runs(rd, n);
+	if (!parallel)
+		parallel = rd->repo->store->max_inflight < 2 ? 2 : rd->repo->store->max_inflight;
+	rc = tsarc_parallel_for(nruns, parallel, read_run_at, rd, worker_new, worker_free);
+done:
+	free(rd->places);
+	free(rd->runs);
+	pthread_mutex_destroy(&rd->lock);
+	return rc;
+}
+
 int tsarc_check_read_chunks(tsarc_repo *repo, const tsarc_chunk_ref **chunks, size_t n,
 	unsigned parallel, tsarc_check_damaged_fn damaged, void *payload, size_t *chunks_read,
 	uint64_t *bytes_read)
 {
 	reader rd = {repo, chunks, NULL, NULL, PTHREAD_MUTEX_INITIALIZER, damaged, payload,
 		chunks_read, bytes_read};
-	size_t i, nruns;
-	int rc = 0;
+	int rc;
 
 	if (!n)
 		return 0;
-	if (!(rd.places = calloc(n, sizeof(*rd.places))) ||
-		!(rd.runs = malloc(n * sizeof(*rd.runs)))) {
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		goto done;
+	if ((rc = places_new(&rd, n)))
+		return rc;
+	if (repo->version >= 2 && (rc = resolve(&rd, n))) {
+		free(rd.places);
+		pthread_mutex_destroy(&rd.lock);
+		return rc;
 	}
-	for (i = 0; i < n; i++) {
-		rd.places[i].id = chunks[i]->id;
-		rd.places[i].chunk = i;
-	}
-	if (repo->version >= 2 && (rc = resolve(&rd, n)))
-		goto done;
 	qsort(rd.places, n, sizeof(*rd.places), cmp_where);
-	nruns = make_runs(&rd, n);
-	if (!parallel)
-		parallel = repo->store->max_inflight < 2 ? 2 : repo->store->max_inflight;
-	rc = tsarc_parallel_for(nruns, parallel, read_run_at, &rd, worker_new, worker_free);
-done:
-	free(rd.places);
-	free(rd.runs);
-	pthread_mutex_destroy(&rd.lock);
-	return rc;
+	return read_places(&rd, n, parallel);
+}
+
+int tsarc_check_read_placed(tsarc_repo *repo, const tsarc_chunk_ref **chunks,
+	const tsarc_check_place *where, size_t n, unsigned parallel,
+	tsarc_check_damaged_fn damaged, void *payload, size_t *chunks_read, uint64_t *bytes_read)
+{
+	reader rd = {repo, chunks, NULL, NULL, PTHREAD_MUTEX_INITIALIZER, damaged, payload,
+		chunks_read, bytes_read};
+	size_t i;
+	int rc;
+
+	if (!n)
+		return 0;
+	if ((rc = places_new(&rd, n)))
+		return rc;
+	for (i = 0; i < n; i++) {
+		place *p = &rd.places[i];
+		if ((p->placed = where[i].placed)) {
+			memcpy(p->pack, where[i].pack, TSARC_ID_LEN);
+			p->offset = where[i].offset;
+			p->length = where[i].length;
+		}
+		if (i && cmp_where(p - 1, p) > 0) {
+			free(rd.places);
+			pthread_mutex_destroy(&rd.lock);
+			return tsarc_error_set(TSARC_EINVAL, "check: chunks to read not in pack order");
+		}
+	}
+	return read_places(&rd, n, parallel);
 }

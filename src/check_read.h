@@ -32,4 +32,23 @@ int tsarc_check_read_chunks(tsarc_repo *repo, const tsarc_chunk_ref **chunks, si
 	unsigned parallel, tsarc_check_damaged_fn damaged, void *payload, size_t *chunks_read,
 	uint64_t *bytes_read);
 
+/* Where the index first places a chunk (placed 0: it has no plausible
+ * place, and the chunk is read alone). */
+typedef struct tsarc_check_place {
+	uint8_t pack[TSARC_ID_LEN];
+	uint32_t offset, length;
+	int placed;
+} tsarc_check_place;
+
+/*
+ * The same for chunks already placed (check of format 2 in bounded
+ * memory, which learns where each chunk is from its sweep of the index
+ * table): where[i] for chunks[i], in the order they are read (the placed
+ * first, by pack and offset). Whole packs at a time read as they would
+ * all at once.
+ */
+int tsarc_check_read_placed(tsarc_repo *repo, const tsarc_chunk_ref **chunks,
+	const tsarc_check_place *where, size_t n, unsigned parallel,
+	tsarc_check_damaged_fn damaged, void *payload, size_t *chunks_read, uint64_t *bytes_read);
+
 #endif

@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 _Static_assert(TSARC_INDEX_REFS_REC == REC_LEN, "a reference is a record of the runs");
 
@@ -144,18 +143,14 @@ int tsarc_index_refs_sweep_run(tsarc_repo *repo, tsarc_index_table *t, char **id
 	const tsarc_index_refs_pass *p, size_t *loaded)
 {
 	tsarc_index_refs_sweep s;
-	const char *where;
 	int rc, merging = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.p = p;
 	*loaded = 0;
-	if ((s.runs.dirfd = itab_tmpdir_open(&where)) < 0)
-		return s.runs.dirfd;
-	s.runs.repo = repo;
-	s.runs.where = where;
-	s.runs.run_recs = p->run_recs ? p->run_recs
-		: tsarc_index_refs_run_recs ? tsarc_index_refs_run_recs : RUN_RECS;
+	if ((rc = itab_runs_open(&s.runs, repo, p->run_recs ? p->run_recs
+			: tsarc_index_refs_run_recs ? tsarc_index_refs_run_recs : RUN_RECS)))
+		return rc;
 	s.runs.unique = !p->snapshot;
 	if ((rc = read_snapshots(&s, repo, ids, n, loaded)))
 		goto done;
@@ -171,8 +166,7 @@ int tsarc_index_refs_sweep_run(tsarc_repo *repo, tsarc_index_table *t, char **id
 done:
 	if (merging)
 		itab_merger_end(&s.m);
-	itab_runs_dispose(&s.runs);
-	close(s.runs.dirfd);
+	itab_runs_close(&s.runs);
 	free(s.refs);
 	return rc;
 }

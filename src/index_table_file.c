@@ -436,6 +436,26 @@ int itab_runs_add(itab_runs *r, const uint8_t rec[REC_LEN])
 	return r->n == r->run_recs ? itab_runs_flush(r) : 0;
 }
 
+int itab_runs_open(itab_runs *r, const tsarc_repo *repo, size_t run_recs)
+{
+	const char *where;
+
+	r->repo = repo;
+	r->run_recs = run_recs;
+	if ((r->dirfd = itab_tmpdir_open(&where)) < 0)
+		return r->dirfd;
+	r->where = where;
+	return 0;
+}
+
+void itab_runs_close(itab_runs *r)
+{
+	itab_runs_dispose(r);
+	if (r->dirfd >= 0)
+		close(r->dirfd);
+	r->dirfd = -1;
+}
+
 void itab_runs_dispose(itab_runs *r)
 {
 	size_t i;

@@ -109,6 +109,10 @@ typedef struct itab_runs {
 	itab_cursor *in;
 	size_t nin, in_cap;
 } itab_runs;
+/* Runs in an unnamed file each in $TMPDIR, run_recs a run (0: the
+ * default); itab_runs_close disposes of them and closes the folder. */
+int itab_runs_open(itab_runs *r, const tsarc_repo *repo, size_t run_recs);
+void itab_runs_close(itab_runs *r);
 int itab_runs_add(itab_runs *r, const uint8_t rec[REC_LEN]);
 int itab_runs_flush(itab_runs *r);
 int itab_runs_input(itab_runs *r, itab_cursor **c);

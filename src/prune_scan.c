@@ -301,14 +301,10 @@ static int repack_bytes(prune_pack *pp)
 
 int prune_group(prune_pack *pp)
 {
-	const char *where;
 	int rc;
 
-	if ((pp->bypack.dirfd = itab_tmpdir_open(&where)) < 0)
-		return pp->bypack.dirfd;
-	pp->bypack.repo = pp->repo;
-	pp->bypack.where = where;
-	if ((rc = tsarc_index_table_scan(pp->table, group_fn, pp)) ||
+	if ((rc = itab_runs_open(&pp->bypack, pp->repo, 0)) ||
+		(rc = tsarc_index_table_scan(pp->table, group_fn, pp)) ||
 		(rc = itab_runs_flush(&pp->bypack)))
 		return rc;
 	/* The run being filled is not needed any more. */
