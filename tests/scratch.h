@@ -3,8 +3,10 @@
 
 /* A test's scratch folder under $TMPDIR (or /tmp), made in a setup and
  * removed in a teardown: one copy for every C test, not one per file. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Makes tsarc-NAME-XXXXXX into `dir` (`size` bytes); `dir`, or NULL. */
 static inline char *scratch_make(char *dir, size_t size, const char *name)
@@ -22,6 +24,23 @@ static inline int scratch_remove(const char *dir)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The files left in `dir` (a temporary folder the code under test wrote
+ * in): every name but "." and "..", and a hidden one only when it is a
+ * temporary file of ours (".tmp-"); -1 when it cannot be read. */
+static inline long scratch_files_left(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	long n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.' || strncmp(e->d_name, ".tmp-", 5) == 0;
+	closedir(d);
+	return n;
 }
 
 /* Defines cmocka fixtures SETUP and TEARDOWN that make the scratch folder

@@ -58,6 +58,28 @@ void repo_fixture_backup(tsarc_repo *repo, const char *dir, const uint8_t *data,
 	unlink(path);
 }
 
+tsarc_repo *repo_fixture_windows(const char *root, const char *dir, const char *password,
+	uint32_t pack_size, const uint8_t *base, size_t nbackups, size_t window, size_t step,
+	char (*ids)[TSARC_ID_HEX_LEN + 1])
+{
+	tsarc_repo_init_options o;
+	tsarc_store *st = NULL;
+	tsarc_repo *r = NULL;
+	size_t i;
+
+	repo_fixture_options(&o);
+	o.format = 2;
+	o.chunker.min_size = 4096;
+	o.chunker.avg_size = 16384;
+	o.chunker.max_size = 65536;
+	o.pack_size = pack_size;
+	assert_int_equal(tsarc_store_fs_open(&st, root, NULL), 0);
+	assert_int_equal(tsarc_repo_init(&r, st, password, &o), 0);
+	for (i = 0; i < nbackups; i++)
+		repo_fixture_backup(r, dir, base + i * step, window, "stdin", ids[i]);
+	return r;
+}
+
 static int to_buf(void *payload, const uint8_t *data, size_t len)
 {
 	return tsarc_buf_append(payload, data, len);

@@ -22,6 +22,13 @@ void repo_fixture_fill(uint8_t *p, size_t len, uint64_t seed);
  * test fails on any error. */
 void repo_fixture_backup(tsarc_repo *repo, const char *dir, const uint8_t *data, size_t len,
 	const char *kind, char id[TSARC_ID_HEX_LEN + 1]);
+/* A format-2 repository at folder `root` of small chunks (4, 16, 64 KiB)
+ * in packs of `pack_size`, with `nbackups` snapshots (ids out) of windows
+ * of `window` bytes of `base`, `step` apart: overlapping backups, many
+ * chunks in many packs, for the tests of prune and check on format 2. */
+tsarc_repo *repo_fixture_windows(const char *root, const char *dir, const char *password,
+	uint32_t pack_size, const uint8_t *base, size_t nbackups, size_t window, size_t step,
+	char (*ids)[TSARC_ID_HEX_LEN + 1]);
 /* Extracts stream `st` (`inflight` fetches at once) and returns the
  * extract's code; when it is 0, the test fails unless the bytes were
  * exactly the `len` bytes of `want`. */

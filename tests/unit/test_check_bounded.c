@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -162,16 +161,14 @@ typedef struct expected {
 
 static tsarc_repo *make_damaged(expected *x)
 {
-	tsarc_repo_init_options o;
-	tsarc_store *st = NULL;
-	tsarc_repo *r = NULL;
+	tsarc_repo *r;
 	tsarc_index *idx = NULL;
 	tsarc_chunkset *gone = NULL, *refs = NULL, *all = NULL;
 	uint8_t packs[6][32], chunk[6][32], *base;
 	char hex[TSARC_ID_HEX_LEN + 1], cmd[800];
 	tsarc_pack_entry *e;
 	struct stat sb;
-	size_t i, k, n, ne;
+	size_t i, k, ne;
 	int fd, added;
 	uint8_t byte;
 
@@ -181,18 +178,10 @@ static tsarc_repo *make_damaged(expected *x)
 	assert_int_equal(setenv("TMPDIR", tmp_dir, 1), 0);
 	assert_int_equal(setenv("TSARC_NO_CACHE", "1", 1), 0);
 	snprintf(root, sizeof(root), "%s/repo", dir);
-	repo_fixture_options(&o);
-	o.format = 2;
-	o.chunker.min_size = 4096;
-	o.chunker.avg_size = 16384;
-	o.chunker.max_size = 65536;
-	o.pack_size = 128 * 1024;
-	assert_int_equal(tsarc_store_fs_open(&st, root, NULL), 0);
-	assert_int_equal(tsarc_repo_init(&r, st, "check-pw", &o), 0);
 	base = malloc(BASE);
 	repo_fixture_fill(base, BASE, 11);
-	for (i = 0; i < NBACKUPS; i++)
-		repo_fixture_backup(r, dir, base + i * STEP, WINDOW, "stdin", ids[i]);
+	r = repo_fixture_windows(root, dir, "check-pw", 128 * 1024, base, NBACKUPS, WINDOW, STEP,
+		ids);
 	free(base);
 
 	assert_int_equal(tsarc_index_load(r, &idx, NULL, NULL), 0);
@@ -246,7 +235,6 @@ static tsarc_repo *make_damaged(expected *x)
 	}
 	x->referenced = tsarc_chunkset_count(refs);
 	x->missing = 0;
-	n = 0;
 	{
 		/* Referenced and gone; stored and not gone. */
 		tsarc_snapshot *sn = NULL;
@@ -266,7 +254,6 @@ static tsarc_repo *make_damaged(expected *x)
 	}
 	x->stored = tsarc_chunkset_count(all) - tsarc_chunkset_count(gone);
 	assert_int_equal(tsarc_chunkset_count(all), tsarc_chunkset_count(gone) + x->stored);
-	(void)n;
 	{
 		tsarc_chunkset *listed = NULL;
 		assert_int_equal(tsarc_index_list_packs(r, &listed), 0);
@@ -304,15 +291,7 @@ static void check_with(tsarc_repo *r, int read_data, size_t run, size_t batch,
 /* Nothing check wrote for itself is left in $TMPDIR. */
 static void tmp_empty(void)
 {
-	DIR *d = opendir(tmp_dir);
-	struct dirent *e;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.' || strncmp(e->d_name, ".tmp-", 5) == 0;
-	closedir(d);
-	assert_int_equal(n, 0);
+	assert_int_equal(scratch_files_left(tmp_dir), 0);
 }
 
 static void same(const tsarc_check_result *a, const problems *pa, const tsarc_check_result *b,

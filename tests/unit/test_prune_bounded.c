@@ -142,9 +142,7 @@ static char *names_in(const char *root, const char *folder)
  * repository copied whole: the same bytes, the same times. */
 static void make_repos(char root_a[300], char root_b[300], uint32_t pack_size)
 {
-	tsarc_repo_init_options o;
-	tsarc_store *st = NULL;
-	tsarc_repo *r = NULL;
+	tsarc_repo *r;
 	tsarc_index_pack ip;
 	char cmd[800], pack[TSARC_ID_HEX_LEN + 1], *packs;
 	struct stat sb;
@@ -167,18 +165,10 @@ static void make_repos(char root_a[300], char root_b[300], uint32_t pack_size)
 	assert_int_equal(setenv("TSARC_NO_CACHE", "1", 1), 0);
 	snprintf(root_a, 300, "%s/a", dir);
 	snprintf(root_b, 300, "%s/b", dir);
-	repo_fixture_options(&o);
-	o.format = 2;
-	o.chunker.min_size = 4096;
-	o.chunker.avg_size = 16384;
-	o.chunker.max_size = 65536;
-	o.pack_size = pack_size;
-	assert_int_equal(tsarc_store_fs_open(&st, root_a, NULL), 0);
-	assert_int_equal(tsarc_repo_init(&r, st, "bounded-pw", &o), 0);
 	base = malloc(BASE);
 	repo_fixture_fill(base, BASE, 7);
-	for (i = 0; i < NBACKUPS; i++)
-		repo_fixture_backup(r, dir, base + i * STEP, WINDOW, "stdin", ids[i]);
+	r = repo_fixture_windows(root_a, dir, "bounded-pw", pack_size, base, NBACKUPS, WINDOW, STEP,
+		ids);
 	for (i = 0; i < NBACKUPS; i++)
 		if (forgotten[i])
 			assert_int_equal(tsarc_store_remove(r->store, TSARC_OBJ_SNAPSHOT, ids[i]), 0);
@@ -233,15 +223,7 @@ static void kept_of(const char *before, const char *after, char *out)
 /* Nothing prune wrote for itself is left in $TMPDIR. */
 static void tmp_empty(void)
 {
-	DIR *d = opendir(tmp_dir);
-	struct dirent *e;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.' || strncmp(e->d_name, ".tmp-", 5) == 0;
-	closedir(d);
-	assert_int_equal(n, 0);
+	assert_int_equal(scratch_files_left(tmp_dir), 0);
 }
 
 static void test_prune_same_with_many_runs(void **state)
