@@ -2,8 +2,8 @@
  * check on format 2 in bounded memory (src/check_pack.c, check_refs.c):
  * a repository with every kind of damage check finds in packs and the
  * index (a pack missing, a pack cut short, an index record missing, one
- * that lies about its offset, a chunk whose bytes are damaged, a snapshot
- * that does not open). check finds what the damage makes, counted
+ * that lies about its offset, an object in index/ whose name is no index
+ * name, a chunk whose bytes are damaged, a snapshot that does not open). check finds what the damage makes, counted
  * independently here from the index and the snapshots; and with runs and
  * batches of a few records (many runs, many merges, ids whose references
  * straddle runs, packs read a few at a time) it gives the same result,
@@ -221,6 +221,11 @@ static tsarc_repo *make_damaged(expected *x)
 		close(fd);
 	}
 	tsarc_index_free(idx);
+	/* An object in index/ whose name is no index name. */
+	snprintf(cmd, sizeof(cmd), "%s/index/zzz", root);
+	assert_true((fd = open(cmd, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_int_equal(write(fd, "junk", 4), 4);
+	close(fd);
 	/* The last snapshot does not open. */
 	snprintf(cmd, sizeof(cmd), "%s", path_of("snapshots", ids[NBACKUPS - 1]));
 	assert_int_equal(truncate(cmd, 40), 0);
@@ -338,8 +343,9 @@ static void test_check_damage_same_with_short_runs(void **state)
 	assert_int_equal(a.packs, x.packs);
 	assert_int_equal(a.packs_damaged, 2);
 	assert_int_equal(a.packs_unindexed, 0);
-	assert_int_equal(a.index_objects, 1);
-	assert_int_equal(a.index_damaged, 0);
+	/* The forged object, and the one named zzz, damaged. */
+	assert_int_equal(a.index_objects, 2);
+	assert_int_equal(a.index_damaged, 1);
 	assert_int_equal(a.index_wrong, 1);
 	assert_int_equal(a.chunks_referenced, x.referenced);
 	assert_int_equal(a.chunks_missing, x.missing);
@@ -354,7 +360,8 @@ static void test_check_damage_same_with_short_runs(void **state)
 	assert_int_equal(da.chunks_missing, a.chunks_missing);
 	assert_int_equal(count_kind(&pa, "pack|"), 2);
 	assert_int_equal(count_kind(&pa, "snapshot|"), 1);
-	assert_int_equal(count_kind(&pa, "index|"), 1);
+	assert_int_equal(count_kind(&pa, "index|"), 2);
+	assert_int_equal(count_kind(&pa, "index|||zzz|"), 1);
 	assert_int_equal(count_kind(&pa, "chunk|"), x.missing);
 	assert_true(count_kind(&pa, "stream|") >= 1);
 	assert_int_equal(count_kind(&qa, "chunk|"), x.missing + 1);
