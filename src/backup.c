@@ -233,7 +233,9 @@ static void *digest_main(void *arg)
  * Dedup trusts an object in data/ only when its size is one the chunk can
  * have: a crash can leave a correctly named empty or short file (torn
  * write), and a snapshot that relied on it would be lost. A damaged one is
- * stored again, over it; returns 1 when this caller must do so.
+ * stored again, over it; returns 1 when this caller must do so. (Format 1:
+ * format 2's answers from the index are checked by
+ * tsarc_index_known_find.)
  */
 static int reclaim_damaged(tsarc_backup *b, const uint8_t id[TSARC_ID_LEN], size_t len)
 {
@@ -281,7 +283,7 @@ static void *compute_main(void *arg)
 	tsarc_codec *codec = NULL;
 	tsarc_buf scratch = TSARC_BUF_INIT;
 	uint8_t id[TSARC_ID_LEN];
-	int rc, added, codec_rc;
+	int rc, added, indexed, codec_rc;
 	job *j;
 
 	codec_rc = tsarc_codec_new(&codec, b->repo->codec, b->repo->level);
@@ -293,9 +295,14 @@ static void *compute_main(void *arg)
 			goto finished;
 		memcpy(j->slot->id, id, TSARC_ID_LEN);
 		j->slot->size = (uint32_t)j->len;
-		/* Format 2: the index answers for what this backup has not met. */
-		if (b->index_known && (rc = tsarc_index_known_seed(b->index_known, b->known, id)))
-			goto finished;
+		/* Format 2: a chunk the index holds is done, its stored size in
+		 * its reference (`known` is for the chunks this backup stores). */
+		if (b->index_known) {
+			if ((rc = tsarc_index_known_find(b->index_known, id, j->len, &j->slot->stored,
+				     &indexed)) ||
+				indexed)
+				goto finished;
+		}
 		if ((rc = tsarc_chunkset_claim(b->known, id, TSARC_CHUNK_SIZE_UNKNOWN, &added)))
 			goto finished;
 		if (!added && !reclaim_damaged(b, id, j->len))
@@ -500,9 +507,11 @@ static int assemble(tsarc_backup *b)
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		for (k = 0; k < ps->nrefs; k++) {
 			tsarc_chunk_ref *r = &ps->blocks[k / REFS_PER_BLOCK][k % REFS_PER_BLOCK];
-			uint32_t stored = TSARC_CHUNK_SIZE_UNKNOWN;
-			if (!tsarc_chunkset_lookup(b->known, r->id, &stored) ||
-				stored == TSARC_CHUNK_SIZE_UNKNOWN)
+			uint32_t stored = r->stored;
+			/* 0 (no sealed chunk is empty): this backup stored it, or
+			 * met it again while another job did; the set knows. */
+			if (!stored && (!tsarc_chunkset_lookup(b->known, r->id, &stored) ||
+					       stored == TSARC_CHUNK_SIZE_UNKNOWN))
 				return tsarc_error_set(TSARC_EGENERIC,
 					"internal error: chunk %zu of '%s' was not stored", k, st->name);
 			r->stored = stored;

@@ -600,22 +600,40 @@ void tsarc_index_known_free(tsarc_index_known *k)
 	free(k);
 }
 
-int tsarc_index_known_seed(tsarc_index_known *k, tsarc_chunkset *set,
-	const uint8_t id[TSARC_ID_LEN])
+int tsarc_index_known_find(tsarc_index_known *k, const uint8_t id[TSARC_ID_LEN],
+	size_t plain_len, uint32_t *stored, int *found)
 {
 	tsarc_index_hit r[TSARC_INDEX_FIND_MAX];
+	char hex[TSARC_ID_HEX_LEN + 1];
+	uint64_t lo, hi;
 	uint32_t size;
-	size_t n, i;
-	int rc, added;
+	size_t n, i, bad = 0;
+	int rc;
 
-	if (tsarc_chunkset_lookup(set, id, &size))
-		return 0;
+	*found = 0;
 	if ((rc = tsarc_index_find(k->idx, id, r, TSARC_INDEX_FIND_MAX, &n)))
 		return rc;
+	tsarc_repo_chunk_size_bounds(plain_len, &lo, &hi);
 	for (i = 0; i < n && i < TSARC_INDEX_FIND_MAX; i++) {
-		if (!tsarc_chunkset_lookup(k->packs, r[i].pack, &size) || (uint64_t)r[i].offset + r[i].length + 4 > size)
+		if (!tsarc_chunkset_lookup(k->packs, r[i].pack, &size) ||
+			(uint64_t)r[i].offset + r[i].length + 4 > size)
 			continue;
-		return tsarc_chunkset_claim(set, id, r[i].length, &added);
+		/* Dedup trusts a copy only at a size this chunk can have. */
+		if (r[i].length < lo || r[i].length > hi) {
+			bad = i + 1;
+			continue;
+		}
+		*stored = r[i].length;
+		*found = 1;
+		return 0;
+	}
+	if (bad) {
+		tsarc_hex_encode(hex, id, TSARC_ID_LEN);
+		tsarc__log(TSARC_LOG_WARN, "backup", "chunk_stored_again",
+			"chunk %.16s in the repository is damaged (%lu bytes; this chunk takes "
+			"%llu to %llu): storing it again",
+			hex, (unsigned long)r[bad - 1].length, (unsigned long long)lo,
+			(unsigned long long)hi);
 	}
 	return 0;
 }

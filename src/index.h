@@ -169,17 +169,20 @@ char **tsarc_index_object_names(const tsarc_index *idx, size_t *count);
 int tsarc_index_list_packs(const tsarc_repo *repo, tsarc_chunkset **out);
 
 /*
- * A backup's "what is stored" answer on a format-2 repository, without
- * loading the index: tsarc_index_known_seed puts `id` into the backup's
- * chunk set with its sealed length when the index places it in a pack the
- * store lists and that is long enough to hold it (so the set then answers
- * as if it held the whole index). A chunk whose pack is gone or truncated
- * is stored again.
+ * A backup's "is it stored" answer on a format-2 repository, from the
+ * index table on disk: *found 1 and the chunk's sealed length in *stored
+ * when the index places `id` in a pack the store lists, long enough to
+ * hold it, with a length a chunk of `plain_len` bytes can have. Otherwise
+ * *found 0 and the chunk is stored again: its pack gone or truncated (as
+ * check reports), or its record's length impossible (a warning names it).
+ * The answer goes straight into the chunk's reference: the backup's set
+ * of chunks holds only the chunks it stores itself, not every chunk it
+ * meets (some 80 bytes each, most of a nightly backup's).
  */
 typedef struct tsarc_index_known tsarc_index_known;
 int tsarc_index_known_open(const tsarc_repo *repo, tsarc_index_known **out);
-int tsarc_index_known_seed(tsarc_index_known *k, tsarc_chunkset *set,
-	const uint8_t id[TSARC_ID_LEN]);
+int tsarc_index_known_find(tsarc_index_known *k, const uint8_t id[TSARC_ID_LEN],
+	size_t plain_len, uint32_t *stored, int *found);
 void tsarc_index_known_free(tsarc_index_known *k);
 
 #endif
