@@ -196,8 +196,9 @@ static int adopt_file(fs_store *fs, tsarc_objtype type, const char *name, int fd
 		return tsarc_error_set(tsarc_errno_code(errno), "cannot write %s: %s", path,
 			strerror(errno));
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	/* Its folder synced as put_body's would be (data: by fs_sync). */
 	if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
-		return 0;
+		return type != TSARC_OBJ_DATA ? fsync_dir_of(path) : 0;
 	if (errno == EEXIST)
 		return tsarc_error_set(TSARC_EEXISTS, "%s already exists", path);
 	return 1;
