@@ -49,6 +49,7 @@ typedef struct packs_ctx {
 	uint8_t *ok;
 	uint8_t (*names)[TSARC_ID_LEN];
 	size_t np;
+	tsarc_pack_hash by_name;
 	tsarc_chunkset *listed;
 	itab_runs bypack;
 	tsarc_pack_toc *toc; /* the batch's packs, PACK_BATCH */
@@ -148,8 +149,7 @@ static int bypack_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal,
 
 	memset(r, 0, sizeof(r));
 	for (k = 0; k < n; k++) {
-		long num = tsarc_index_table_pack_number((const uint8_t(*)[TSARC_ID_LEN])pc->names,
-			pc->np, g[k].at.pack);
+		long num = tsarc_pack_hash_find(&pc->by_name, g[k].at.pack);
 		if (num < 0)
 			return tsarc_error_set(TSARC_ECORRUPT, "index table changed while check "
 				"read it");
@@ -302,7 +302,9 @@ int check_packs_bounded(check_ctx *c, tsarc_index_table **t, uint8_t **ok)
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = tsarc_index_table_pack_names(*t, &pc.names, &pc.np)))
+	if ((rc = tsarc_index_table_pack_names(*t, &pc.names, &pc.np)) ||
+		(rc = tsarc_pack_hash_build(&pc.by_name, (const uint8_t(*)[TSARC_ID_LEN])pc.names,
+			 pc.np)))
 		goto done;
 	if ((rc = itab_runs_open(&pc.bypack, c->repo, tsarc_check_run_recs)) ||
 		(rc = tsarc_index_table_scan(*t, bypack_fn, &pc)) ||
@@ -316,6 +318,7 @@ done:
 	itab_runs_close(&pc.bypack);
 	tsarc_chunkset_free(pc.listed);
 	free(pc.names);
+	tsarc_pack_hash_dispose(&pc.by_name);
 	free(pc.toc);
 	free(pc.present);
 	free(pc.recs);

@@ -716,11 +716,47 @@ int tsarc_index_table_pack_names(tsarc_index_table *t, uint8_t (**names)[TSARC_I
 	return 0;
 }
 
-long tsarc_index_table_pack_number(const uint8_t (*names)[TSARC_ID_LEN], size_t n,
-	const uint8_t name[TSARC_ID_LEN])
+/* The slot to start at: names are hashes or random, their first 8 bytes
+ * mixed once more (a multiplicative hash) so that a set of similar names
+ * does not crowd. */
+static size_t first_slot(const tsarc_pack_hash *h, const uint8_t name[TSARC_ID_LEN])
 {
-	const uint8_t (*hit)[TSARC_ID_LEN] = n ? bsearch(name, names, n, TSARC_ID_LEN, cmp_id)
-		: NULL;
+	uint64_t v;
 
-	return hit ? (long)(hit - names) : -1;
+	memcpy(&v, name, sizeof(v));
+	return (size_t)((v * 0x9e3779b97f4a7c15ull) >> 32) & h->mask;
+}
+
+int tsarc_pack_hash_build(tsarc_pack_hash *h, const uint8_t (*names)[TSARC_ID_LEN], size_t n)
+{
+	size_t size = 16, i, k;
+
+	while (size < 2 * n)
+		size *= 2;
+	h->names = names;
+	h->mask = size - 1;
+	if (n >= UINT32_MAX || !(h->slot = calloc(size, sizeof(*h->slot))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		for (k = first_slot(h, names[i]); h->slot[k]; k = (k + 1) & h->mask)
+			;
+		h->slot[k] = (uint32_t)(i + 1);
+	}
+	return 0;
+}
+
+long tsarc_pack_hash_find(const tsarc_pack_hash *h, const uint8_t name[TSARC_ID_LEN])
+{
+	size_t k;
+
+	for (k = first_slot(h, name); h->slot[k]; k = (k + 1) & h->mask)
+		if (!memcmp(h->names[h->slot[k] - 1], name, TSARC_ID_LEN))
+			return (long)h->slot[k] - 1;
+	return -1;
+}
+
+void tsarc_pack_hash_dispose(tsarc_pack_hash *h)
+{
+	free(h->slot);
+	memset(h, 0, sizeof(*h));
 }

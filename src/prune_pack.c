@@ -458,6 +458,7 @@ done:
 	if (pp.bypack.dirfd >= 0)
 		close(pp.bypack.dirfd);
 	free(pp.names);
+	tsarc_pack_hash_dispose(&pp.by_name);
 	free(pp.listed);
 	free(pp.packs);
 	free(pp.live);

@@ -53,6 +53,7 @@ typedef struct prune_pack {
 	tsarc_index_table *table;
 	uint8_t (*names)[TSARC_ID_LEN]; /* the packs the index names, sorted: */
 	size_t np, names_cap;           /* a pack's number is its place here */
+	tsarc_pack_hash by_name;        /* the names' places by hash */
 	pack_info *packs;
 	listed_pack *listed;
 	size_t nlisted, listed_cap;

@@ -55,6 +55,9 @@ int prune_collect_packs(prune_pack *pp)
 	if (rc)
 		return rc;
 	pp->names_cap = pp->np;
+	if ((rc = tsarc_pack_hash_build(&pp->by_name, (const uint8_t(*)[TSARC_ID_LEN])pp->names,
+		     pp->np)))
+		return rc;
 	if (pp->np && !(pp->packs = calloc(pp->np, sizeof(*pp->packs))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	return 0;
@@ -62,8 +65,7 @@ int prune_collect_packs(prune_pack *pp)
 
 long prune_pack_number(const prune_pack *pp, const uint8_t name[TSARC_ID_LEN])
 {
-	return tsarc_index_table_pack_number((const uint8_t(*)[TSARC_ID_LEN])pp->names, pp->np,
-		name);
+	return pp->by_name.slot ? tsarc_pack_hash_find(&pp->by_name, name) : -1;
 }
 
 static int holds(const pack_info *p, const tsarc_index_hit *r)
