@@ -16,9 +16,9 @@
  * records and the packs' figures instead of being kept per record; the
  * records repack and the merged index need, by pack, go through sorted
  * sealed runs (itab_runs: 2.4 MiB in memory, then a 16 KiB block per run).
- * Only the packs stay in memory: their names, listing and figures, about
- * 130 bytes a pack, 90 more for each pack to remove (a pack holds 64 to
- * 256 chunks). The peak is often a snapshot's: tsarc_snapshot_load parses
+ * Only the packs stay in memory: their names (and their hash), listing and
+ * figures, about 140 bytes a pack, 90 more for each pack to remove (a pack
+ * holds 64 to 256 chunks). The peak is often a snapshot's: tsarc_snapshot_load parses
  * a manifest whole, some 500 bytes a chunk reference while it does.
  */
 #include "index_table_file.h"
