@@ -11,6 +11,8 @@
 # authenticates every chunk (the sparse packs of tsarc-gen-index would
 # not). CHECK_OLD=path: the same with another tsarc binary (the one before,
 # for the comparison) first; the JSON reports must then be the same.
+# TSARC_WRITE=path: the repository written by another binary (one whose
+# manifests both binaries read: the older one).
 # Not a test: figures depend on the machine (bench/README.md).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -20,12 +22,13 @@ COUNT=${2:-24}
 bench_setup
 export TMPDIR=$BENCH_WORK XDG_CACHE_HOME=$BENCH_WORK/cache
 r=$BENCH_WORK/repo
-"$TSARC" init --repo "$r" --format 2 --chunk-min 512 --chunk-avg 1024 --chunk-max 4096 -q \
+W=${TSARC_WRITE:-$TSARC}
+"$W" init --repo "$r" --format 2 --chunk-min 512 --chunk-avg 1024 --chunk-max 4096 -q \
 	>/dev/null
 t0=$(now)
 for seed in $(seq 1 "$COUNT") 1; do
 	"$TSARC_GEN_DUMP" "$SIZE" --seed "$seed" |
-		"$TSARC" backup --repo "$r" --stdin --name "s$seed" -q >/dev/null
+		"$W" backup --repo "$r" --stdin --name "s$seed" -q >/dev/null
 done
 t1=$(now)
 "$TSARC" check --repo "$r" --json >"$BENCH_WORK/first.json"
