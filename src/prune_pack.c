@@ -428,15 +428,22 @@ int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, char **snapshots, size
 				   "index')");
 		goto done;
 	}
-	if ((rc = prune_mark_referenced(&pp, snapshots, nsnapshots)))
+	if ((rc = prune_mark_referenced(&pp, snapshots, nsnapshots)) ||
+		(rc = prune_collect_packs(&pp)))
 		goto done;
+	/* The store lists about the packs the index names: room for them and
+	 * a few more at once, not doubled as the listing comes (at 156 k packs
+	 * the doubling held 19 MiB for a moment, 3-4 MiB over prune's peak). */
+	pp.listed_cap = pp.np + pp.np / 16 + 256;
+	if (!(pp.listed = malloc(pp.listed_cap * sizeof(*pp.listed)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
 	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_DATA, list_cb, &pp)))
 		goto done;
 	if (pp.nlisted)
 		qsort(pp.listed, pp.nlisted, sizeof(*pp.listed), cmp_listed);
 	prune_shrink((void **)&pp.listed, &pp.listed_cap, pp.nlisted, sizeof(*pp.listed));
-	if ((rc = prune_collect_packs(&pp)))
-		goto done;
 	for (i = 0; i < pp.np; i++)
 		pp.packs[i].listed = bsearch(pp.names[i], pp.listed, pp.nlisted,
 			sizeof(*pp.listed), cmp_listed);
