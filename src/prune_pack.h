@@ -18,8 +18,8 @@
  * sealed runs (itab_runs: 2.4 MiB in memory, then a 16 KiB block per run).
  * Only the packs stay in memory: their names (and their hash), listing and
  * figures, about 140 bytes a pack, 90 more for each pack to remove (a pack
- * holds 64 to 256 chunks). The peak is often a snapshot's: tsarc_snapshot_load parses
- * a manifest whole, some 500 bytes a chunk reference while it does.
+ * holds 64 to 256 chunks). A snapshot is read whole: 80 bytes a chunk reference
+ * for a manifest of records, some 500 for one of JSON lists (written before them).
  */
 #include "index_table_file.h"
 #include "chunkset.h"
