@@ -361,17 +361,60 @@ static int check_option(int opt, const char *arg, void *state)
 	return cli_usage_error("check", "--read-data-subset takes N%% or n/t, e.g. 10%% or 2/5");
 }
 
+/*
+ * --json lists at most this many problems of each kind ("chunk", "pack",
+ * "stream", ...) and counts the others in "problems_omitted": a repository
+ * that lost its packs has millions of missing chunks, and a document
+ * holding each (some 900 bytes apiece) would take gigabytes, so the
+ * report that matters most would never come. The counts are complete;
+ * the text report still names every problem as it is found.
+ */
+#define CHECK_JSON_PER_KIND 1000
+
 typedef struct check_report {
 	int json;
 	cJSON *problems;
+	cJSON *omitted; /* kind -> how many were not listed */
+	struct {
+		char what[16];
+		size_t listed;
+	} kinds[16];
+	size_t nkinds;
 } check_report;
+
+/* 1 when one more problem of kind `what` may be listed, else counts it. */
+static int list_one_more(check_report *r, const char *what)
+{
+	cJSON *n;
+	size_t k;
+
+	for (k = 0; k < r->nkinds && strcmp(r->kinds[k].what, what); k++)
+		;
+	if (k == r->nkinds && k < sizeof(r->kinds) / sizeof(r->kinds[0])) {
+		snprintf(r->kinds[k].what, sizeof(r->kinds[k].what), "%s", what);
+		r->kinds[k].listed = 0;
+		r->nkinds++;
+	}
+	if (k < r->nkinds && r->kinds[k].listed < CHECK_JSON_PER_KIND) {
+		r->kinds[k].listed++;
+		return 1;
+	}
+	if ((n = cJSON_GetObjectItemCaseSensitive(r->omitted, what)))
+		cJSON_SetNumberValue(n, n->valuedouble + 1);
+	else
+		cJSON_AddNumberToObject(r->omitted, what, 1);
+	return 0;
+}
 
 static void on_problem(const tsarc_check_problem *p, void *payload)
 {
 	check_report *r = payload;
 
 	if (r->json) {
-		cJSON *o = cJSON_CreateObject();
+		cJSON *o;
+		if (!list_one_more(r, p->what))
+			return;
+		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "what", p->what);
 		if (p->snapshot)
 			cJSON_AddStringToObject(o, "snapshot", p->snapshot);
@@ -399,7 +442,7 @@ int cmd_check(int argc, char **argv)
 	static const cli_command cmd = {"check", CHECK_HELP, CHECK_OPTIONS, check_option, 0,
 		NULL};
 	check_state s;
-	check_report report = {0, NULL};
+	check_report report;
 	tsarc_check_result res;
 	tsarc_repo *repo = NULL;
 	size_t bad;
@@ -407,12 +450,15 @@ int cmd_check(int argc, char **argv)
 	int rc;
 
 	memset(&s, 0, sizeof(s));
+	memset(&report, 0, sizeof(report));
 	if ((rc = cli_start_repo(&cmd, argc, argv, &c, &s, &repo)) != CLI_GO_ON)
 		return rc;
 	s.o.parallel = c.inflight;
 	report.json = c.json;
-	if (c.json)
+	if (c.json) {
 		report.problems = cJSON_CreateArray();
+		report.omitted = cJSON_CreateObject();
+	}
 	/* Shared: a prune must not delete chunks while they are being checked. */
 	{
 		tsarc_lock *lock = NULL;
@@ -424,6 +470,7 @@ int cmd_check(int argc, char **argv)
 	tsarc_repo_free(repo);
 	if (rc) {
 		cJSON_Delete(report.problems);
+		cJSON_Delete(report.omitted);
 		return cli_fail(rc);
 	}
 	bad = res.keys_damaged + res.snapshots_damaged + res.chunks_missing +
@@ -453,6 +500,7 @@ int cmd_check(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "index_damaged", (double)res.index_damaged);
 		cJSON_AddNumberToObject(doc, "index_wrong", (double)res.index_wrong);
 		cJSON_AddItemToObject(doc, "problems", report.problems);
+		cJSON_AddItemToObject(doc, "problems_omitted", report.omitted);
 		if ((rc = cli_print_json(doc)))
 			return cli_fail(rc);
 	} else {

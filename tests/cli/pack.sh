@@ -126,6 +126,30 @@ grep -q "damaged index $(basename "$I" | cut -c1-16)" "$OUT" || fail "check does
 ok repair index --repo "$D"
 ok check --repo "$D" --read-data
 
+# Every pack lost from a repository of small chunks: the JSON report lists
+# 1000 problems of a kind and counts the rest in problems_omitted (listing
+# each would take gigabytes at millions of chunks); the counts are all
+# there, and the text report still names every chunk.
+init_repo "$WORK/lost" --format 2 --pack-size 262144 --chunk-min 1024 --chunk-avg 2048 --chunk-max 8192
+head -c 6000000 /dev/urandom >"$WORK/random"
+t_in "$WORK/random" backup --repo "$WORK/lost" --stdin --name r --json
+expect_rc 0 "backup of small chunks"
+N=$(json_get "$OUT" "d['new_chunks']")
+[ "$N" -gt 1500 ] || fail "want more than 1500 chunks, got $N"
+find "$WORK/lost/data" -type f -delete
+t check --repo "$WORK/lost" --json
+expect_rc 3 "check --json of a repository without its packs"
+[ "$(json_get "$OUT" "d['chunks_missing']")" -eq "$N" ] || fail "check --json counts $(json_get "$OUT" "d['chunks_missing']") missing chunks, want $N"
+[ "$(json_get "$OUT" "len([p for p in d['problems'] if p['what'] == 'chunk'])")" -eq 1000 ] ||
+	fail "check --json lists $(json_get "$OUT" "len([p for p in d['problems'] if p['what'] == 'chunk'])") chunk problems, want 1000"
+[ "$(json_get "$OUT" "d['problems_omitted']['chunk']")" -eq $((N - 1000)) ] ||
+	fail "check --json omits $(json_get "$OUT" "d['problems_omitted'].get('chunk')") chunk problems, want $((N - 1000))"
+[ "$(json_get "$OUT" "len([p for p in d['problems'] if p['what'] == 'stream'])")" -eq 1 ] ||
+	fail "check --json does not name the broken stream: $(head -c 2000 "$OUT")"
+t check --repo "$WORK/lost"
+expect_rc 3 "check of a repository without its packs"
+[ "$(grep -c '^damaged chunk' "$OUT")" -eq "$N" ] || fail "the text report names $(grep -c '^damaged chunk' "$OUT") chunks, want $N"
+
 # Format 1 has no index to repair.
 init_repo "$WORK/v1" --format 1
 t repair index --repo "$WORK/v1"
