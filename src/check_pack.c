@@ -293,7 +293,11 @@ int check_packs_bounded(check_ctx *c, tsarc_index_table **t, uint8_t **ok)
 	pc.t = *t;
 	tsarc_index_table_objects(*t, &nobj);
 	c->res->index_objects = nobj + c->res->index_damaged;
-	if ((rc = tsarc_index_list_packs(c->repo, &pc.listed)))
+	/* The index's packs first: the listing's set is then sized for them. */
+	if ((rc = tsarc_index_table_pack_names(*t, &pc.names, &pc.np)) ||
+		(rc = tsarc_pack_hash_build(&pc.by_name, (const uint8_t(*)[TSARC_ID_LEN])pc.names,
+			 pc.np)) ||
+		(rc = tsarc_index_list_packs(c->repo, pc.np, &pc.listed)))
 		goto done;
 	c->res->packs = c->res->packs_unindexed = tsarc_chunkset_count(pc.listed);
 	if (!(pc.ok = *ok = calloc(tsarc_index_table_count(*t) / 8 + 1, 1)) ||
@@ -302,10 +306,6 @@ int check_packs_bounded(check_ctx *c, tsarc_index_table **t, uint8_t **ok)
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = tsarc_index_table_pack_names(*t, &pc.names, &pc.np)) ||
-		(rc = tsarc_pack_hash_build(&pc.by_name, (const uint8_t(*)[TSARC_ID_LEN])pc.names,
-			 pc.np)))
-		goto done;
 	if ((rc = itab_runs_open(&pc.bypack, c->repo, tsarc_check_run_recs)) ||
 		(rc = tsarc_index_table_scan(*t, bypack_fn, &pc)) ||
 		(rc = itab_runs_flush(&pc.bypack)))

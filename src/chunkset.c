@@ -121,6 +121,21 @@ done:
 	return rc;
 }
 
+int tsarc_chunkset_reserve(tsarc_chunkset *set, size_t n)
+{
+	size_t cap;
+	int rc = 0;
+
+	pthread_mutex_lock(&set->lock);
+	/* The same bound as claim's: n below 70% of the slots. */
+	for (cap = set->cap; (n + set->tombstones + 1) * 10 > cap * 7; cap *= 2)
+		;
+	if (cap != set->cap)
+		rc = rehash(set, cap);
+	pthread_mutex_unlock(&set->lock);
+	return rc;
+}
+
 int tsarc_chunkset_reclaim(tsarc_chunkset *set, const uint8_t id[TSARC_ID_LEN],
 	uint64_t min, uint64_t max, uint32_t *bad_size)
 {

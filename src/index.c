@@ -548,13 +548,15 @@ char **tsarc_index_object_names(const tsarc_index *idx, size_t *count)
 	return idx->objects;
 }
 
-int tsarc_index_list_packs(const tsarc_repo *repo, tsarc_chunkset **out)
+int tsarc_index_list_packs(const tsarc_repo *repo, size_t expect, tsarc_chunkset **out)
 {
 	int rc;
 
 	if ((rc = tsarc_chunkset_new(out)))
 		return rc;
-	if ((rc = tsarc_chunkset_load(*out, repo->store))) {
+	/* A few more than the index names: packs no index names yet. */
+	if ((expect && (rc = tsarc_chunkset_reserve(*out, expect + expect / 16))) ||
+		(rc = tsarc_chunkset_load(*out, repo->store))) {
 		tsarc_chunkset_free(*out);
 		*out = NULL;
 	}
@@ -583,7 +585,7 @@ int tsarc_index_known_open(const tsarc_repo *repo, tsarc_index_known **out)
 	if (!(k = calloc(1, sizeof(*k))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	if ((rc = tsarc_index_open_table(repo, &k->idx)) ||
-		(rc = tsarc_index_list_packs(repo, &k->packs))) {
+		(rc = tsarc_index_list_packs(repo, 0, &k->packs))) {
 		tsarc_index_known_free(k);
 		return rc;
 	}

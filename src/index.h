@@ -164,9 +164,11 @@ char **tsarc_index_object_names(const tsarc_index *idx, size_t *count);
 
 /*
  * The pack names and sizes of the store: a chunkset keyed by pack name
- * whose size is the pack's (clamped to 32 bits).
+ * whose size is the pack's (clamped to 32 bits). `expect`: about how many
+ * there are (the packs the index names), so the set is sized once; 0 when
+ * not known.
  */
-int tsarc_index_list_packs(const tsarc_repo *repo, tsarc_chunkset **out);
+int tsarc_index_list_packs(const tsarc_repo *repo, size_t expect, tsarc_chunkset **out);
 
 /*
  * A backup's "is it stored" answer on a format-2 repository, from the

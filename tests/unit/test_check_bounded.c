@@ -261,7 +261,7 @@ static tsarc_repo *make_damaged(expected *x)
 	assert_int_equal(tsarc_chunkset_count(all), tsarc_chunkset_count(gone) + x->stored);
 	{
 		tsarc_chunkset *listed = NULL;
-		assert_int_equal(tsarc_index_list_packs(r, &listed), 0);
+		assert_int_equal(tsarc_index_list_packs(r, 0, &listed), 0);
 		x->packs = tsarc_chunkset_count(listed);
 		tsarc_chunkset_free(listed);
 	}

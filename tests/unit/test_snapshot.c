@@ -341,6 +341,9 @@ static void test_chunkset(void **state)
 
 	(void)state;
 	assert_int_equal(tsarc_chunkset_new(&set), 0);
+	/* Room made ahead (and again, smaller: nothing to do) holds what comes. */
+	assert_int_equal(tsarc_chunkset_reserve(set, 50000), 0);
+	assert_int_equal(tsarc_chunkset_reserve(set, 10), 0);
 	for (i = 0; i < 50000; i++) {
 		memset(id, 0, sizeof(id));
 		memcpy(id, &i, sizeof(i));
