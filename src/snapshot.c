@@ -1,5 +1,6 @@
 #include "snapshot.h"
 #include "log.h"
+#include "pack.h"
 #include "repo.h"
 #include "tsarc/errors.h"
 
@@ -166,20 +167,6 @@ int tsarc_snapshot_to_json(const tsarc_snapshot *snap, int include_chunks,
 	return *out ? 0 : tsarc_error_set(TSARC_ENOMEM, "out of memory");
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 int tsarc_snapshot_encode(const tsarc_snapshot *snap, int records, tsarc_buf *out)
 {
 	cJSON *root = snapshot_to_cjson(snap, records ? CHUNKS_RECORDS : CHUNKS_LIST);
@@ -202,8 +189,8 @@ int tsarc_snapshot_encode(const tsarc_snapshot *snap, int records, tsarc_buf *ou
 		const tsarc_stream *st = &snap->streams[s];
 		for (i = 0; !rc && i < st->nchunks; i++) {
 			memcpy(rec, st->chunks[i].id, TSARC_ID_LEN);
-			put_le32(rec + TSARC_ID_LEN, st->chunks[i].size);
-			put_le32(rec + TSARC_ID_LEN + 4, st->chunks[i].stored);
+			tsarc_le32_put(rec + TSARC_ID_LEN, st->chunks[i].size);
+			tsarc_le32_put(rec + TSARC_ID_LEN + 4, st->chunks[i].stored);
 			rc = tsarc_buf_append(out, rec, sizeof(rec));
 		}
 	}
@@ -304,8 +291,8 @@ static int chunks_from_records(tsarc_stream *st, uint64_t *sum, chunk_source *sr
 	for (i = 0; i < st->chunk_count; i++) {
 		p = src->records + (src->next + i) * TSARC_SNAPSHOT_RECORD_LEN;
 		memcpy(ref.id, p, TSARC_ID_LEN);
-		ref.size = get_le32(p + TSARC_ID_LEN);
-		ref.stored = get_le32(p + TSARC_ID_LEN + 4);
+		ref.size = tsarc_le32_get(p + TSARC_ID_LEN);
+		ref.stored = tsarc_le32_get(p + TSARC_ID_LEN + 4);
 		if ((rc = take_chunk(st, i, &ref, sum, src)))
 			return rc;
 	}
