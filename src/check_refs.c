@@ -126,17 +126,13 @@ static int put_snapshot(tsarc_index_refs_sweep *s, const tsarc_snapshot *sn, siz
 	return 0;
 }
 
-/* The order of tsarc_snapshot_load_all: time, its text (the fraction),
- * the id. */
+/* The order of tsarc_snapshot_load_all. */
 static int by_time(const void *a, const void *b)
 {
 	const snap_info *x = *(const snap_info *const *)a, *y = *(const snap_info *const *)b;
-	int c;
 
-	if (x->time_unix != y->time_unix)
-		return x->time_unix < y->time_unix ? -1 : 1;
-	c = strcmp(x->time, y->time);
-	return c ? c : strcmp(x->id, y->id);
+	return tsarc_snapshot_time_cmp(x->time_unix, x->time, x->id, y->time_unix, y->time,
+		y->id);
 }
 
 /* The snapshots in time order: order[k] is the kth (the caller frees it). */

@@ -560,16 +560,24 @@ void tsarc_snapshot_ids_free(char **ids, size_t count)
 	tsarc_store_names_free(ids, count);
 }
 
+int tsarc_snapshot_time_cmp(int64_t x_unix, const char *x_time, const char *x_id,
+	int64_t y_unix, const char *y_time, const char *y_id)
+{
+	int c;
+
+	if (x_unix != y_unix)
+		return x_unix < y_unix ? -1 : 1;
+	/* Same second: the text has the fraction; the id makes the order total. */
+	c = strcmp(x_time, y_time);
+	return c ? c : strcmp(x_id, y_id);
+}
+
 static int by_time(const void *a, const void *b)
 {
 	const tsarc_snapshot *x = *(tsarc_snapshot *const *)a, *y = *(tsarc_snapshot *const *)b;
-	int c;
 
-	if (x->time_unix != y->time_unix)
-		return x->time_unix < y->time_unix ? -1 : 1;
-	/* Same second: the text has the fraction; the id makes the order total. */
-	c = strcmp(x->time, y->time);
-	return c ? c : strcmp(x->id, y->id);
+	return tsarc_snapshot_time_cmp(x->time_unix, x->time, x->id, y->time_unix, y->time,
+		y->id);
 }
 
 static int load_all_flags(tsarc_repo *repo, unsigned flags, tsarc_snapshot ***out,

@@ -108,6 +108,11 @@ int tsarc_snapshot_load_all(struct tsarc_repo *repo, tsarc_snapshot ***out,
 	size_t *count_out,
 	void (*on_error)(const char *id, int code, const char *msg, void *payload),
 	void *payload);
+/* The order of tsarc_snapshot_load_all (oldest first): time, then its
+ * text (the fraction), then the id. For lists of snapshots kept in other
+ * forms (check's), so that they agree. */
+int tsarc_snapshot_time_cmp(int64_t x_unix, const char *x_time, const char *x_id,
+	int64_t y_unix, const char *y_time, const char *y_id);
 /* tsarc_snapshot_load_all with TSARC_SNAPSHOT_HEADERS: what listing,
  * forget and "latest" need, in memory for the headers only. */
 int tsarc_snapshot_load_all_headers(struct tsarc_repo *repo, tsarc_snapshot ***out,
