@@ -120,24 +120,6 @@ static const tsarc_pack_entry *toc_at(const tsarc_pack_toc *ps, uint32_t offset)
 	return lo < ps->n && ps->entries[lo].offset == offset ? &ps->entries[lo] : NULL;
 }
 
-static void be_put(uint8_t *p, uint64_t v, int bytes)
-{
-	int i;
-
-	for (i = bytes - 1; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t be_get(const uint8_t *p, int bytes)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < bytes; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* A record of the by-pack runs: pack number, offset and ordinal
  * (big-endian: the runs' order is theirs), then the id and where it is. */
 static int bypack_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal, void *payload)
@@ -153,9 +135,9 @@ static int bypack_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal,
 		if (num < 0)
 			return tsarc_error_set(TSARC_ECORRUPT, "index table changed while check "
 				"read it");
-		be_put(r, (uint64_t)num, 4);
-		be_put(r + 4, g[k].at.offset, 4);
-		be_put(r + 8, ordinal + k, 8);
+		itab_key_put(r, (uint64_t)num, 4);
+		itab_key_put(r + 4, g[k].at.offset, 4);
+		itab_key_put(r + 8, ordinal + k, 8);
 		memcpy(r + TSARC_ID_LEN, g[k].id, TSARC_ID_LEN);
 		tsarc_le32_put(r + 64, g[k].at.offset);
 		tsarc_le32_put(r + 68, g[k].at.length);
@@ -244,7 +226,7 @@ static int check_by_pack(packs_ctx *pc)
 	if ((rc = itab_merger_begin(&m, pc->c->repo, pc->bypack.in, pc->bypack.nin)))
 		goto done;
 	while ((rc = itab_merger_next(&m, &r)) > 0) {
-		uint64_t num = be_get(r, 4);
+		uint64_t num = itab_key_get(r, 4);
 		batch_rec *br;
 		if (num >= pc->np) {
 			rc = tsarc_error_set(TSARC_ECORRUPT, "check's sorted runs name a pack the "
@@ -262,7 +244,7 @@ static int check_by_pack(packs_ctx *pc)
 			break;
 		br = &pc->recs[pc->nrecs++];
 		br->in_batch = (uint32_t)(pc->nbatch - 1);
-		br->ordinal = be_get(r + 8, 8);
+		br->ordinal = itab_key_get(r + 8, 8);
 		memcpy(br->e.id, r + TSARC_ID_LEN, TSARC_ID_LEN);
 		br->e.offset = tsarc_le32_get(r + 64);
 		br->e.length = tsarc_le32_get(r + 68);

@@ -62,19 +62,6 @@ typedef struct refs_ctx {
 	tsarc_chunkset *bad; /* damaged chunks */
 } refs_ctx;
 
-static void be_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t be_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void snapshot_damaged(const char *id, void *payload)
 {
 	refs_ctx *x = payload;
@@ -101,7 +88,7 @@ static int put_snapshot(tsarc_index_refs_sweep *s, const tsarc_snapshot *sn, siz
 	snprintf(x->snaps[x->nsnaps].time, sizeof(x->snaps[0].time), "%s", sn->time);
 	x->snaps[x->nsnaps++].time_unix = sn->time_unix;
 	memset(rec, 0, sizeof(rec));
-	be_put32(rec + 32, (uint32_t)number);
+	itab_key_put(rec + 32, number, 4);
 	for (st = 0; st < sn->nstreams; st++) {
 		stream_info *si;
 		if ((rc = TSARC_RESERVE(x->streams, x->nstreams, x->streams_cap, 64)))
@@ -112,11 +99,11 @@ static int put_snapshot(tsarc_index_refs_sweep *s, const tsarc_snapshot *sn, siz
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		si->snap = number;
 		si->nchunks = sn->streams[st].nchunks;
-		be_put32(rec + 40, (uint32_t)x->nstreams++);
+		itab_key_put(rec + 40, x->nstreams++, 4);
 		for (k = 0; k < sn->streams[st].nchunks; k++) {
 			const tsarc_chunk_ref *r = &sn->streams[st].chunks[k];
 			memcpy(rec, r->id, TSARC_ID_LEN);
-			be_put32(rec + 36, nref++);
+			itab_key_put(rec + 36, nref++, 4);
 			tsarc_le32_put(rec + 64, r->size);
 			tsarc_le32_put(rec + 68, r->stored);
 			if ((rc = tsarc_index_refs_put(s, rec)))
@@ -184,9 +171,9 @@ static const uint8_t *first_ref(const refs_ctx *x, const uint8_t *refs, size_t n
 	for (j = 1; j < nrefs; j++) {
 		size_t a, b;
 		r = refs + j * TSARC_INDEX_REFS_REC;
-		a = x->snaps[be_get32(r + 32)].rank;
-		b = x->snaps[be_get32(best + 32)].rank;
-		if (a < b || (a == b && be_get32(r + 36) < be_get32(best + 36)))
+		a = x->snaps[itab_key_get(r + 32, 4)].rank;
+		b = x->snaps[itab_key_get(best + 32, 4)].rank;
+		if (a < b || (a == b && itab_key_get(r + 36, 4) < itab_key_get(best + 36, 4)))
 			best = r;
 	}
 	return best;
@@ -203,7 +190,7 @@ static int put_toread(refs_ctx *x, const tsarc_chunk_ref *r, const tsarc_index_t
 	memset(rec + TSARC_ID_LEN + 4, 0, REC_LEN - TSARC_ID_LEN - 4);
 	if (n && tsarc_index_hit_plausible(&g[0].at, r->size)) {
 		memcpy(rec, g[0].at.pack, TSARC_ID_LEN);
-		be_put32(rec + 32, g[0].at.offset);
+		itab_key_put(rec + 32, g[0].at.offset, 4);
 		tsarc_le32_put(rec + 68, g[0].at.length);
 	}
 	memcpy(rec + 36, r->id, TSARC_ID_LEN);
@@ -235,7 +222,7 @@ static int sweep_id(const uint8_t id[TSARC_ID_LEN], const tsarc_index_table_rec 
 	x->referenced++;
 	for (k = 0; k < nrefs; k++) {
 		const uint8_t *rec = refs + k * TSARC_INDEX_REFS_REC;
-		stream_info *si = &x->streams[be_get32(rec + 40)];
+		stream_info *si = &x->streams[itab_key_get(rec + 40, 4)];
 		ref_of(rec, &r);
 		si->missing += (size_t)!present;
 		si->wrong += (size_t)(present && check_stored_size_wrong(&r, size));
@@ -346,7 +333,7 @@ static int read_all(refs_ctx *x)
 		}
 		w = &b.where[b.n];
 		memcpy(w->pack, rec, TSARC_ID_LEN);
-		w->offset = be_get32(rec + 32);
+		w->offset = (uint32_t)itab_key_get(rec + 32, 4);
 		w->length = tsarc_le32_get(rec + 68);
 		w->placed = w->length != 0;
 		memcpy(b.refs[b.n].id, rec + 36, TSARC_ID_LEN);

@@ -31,6 +31,24 @@ int itab_rec_cmp(const void *a, const void *b)
 	return memcmp(a, b, 2 * TSARC_ID_LEN);
 }
 
+void itab_key_put(uint8_t *p, uint64_t v, int bytes)
+{
+	int i;
+
+	for (i = bytes - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+uint64_t itab_key_get(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < bytes; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 int itab_io_error(const char *what)
 {
 	return tsarc_error_set(tsarc_errno_code(errno), "index table: cannot %s: %s", what,

@@ -114,6 +114,11 @@ typedef struct itab_runs {
 int itab_runs_open(itab_runs *r, const tsarc_repo *repo, size_t run_recs);
 void itab_runs_close(itab_runs *r);
 int itab_runs_add(itab_runs *r, const uint8_t rec[REC_LEN]);
+/* The runs order records by their bytes (memcmp): a number that sorts
+ * them (a pack number, an offset, a snapshot's rank) goes in big-endian,
+ * `bytes` wide (at most 8). */
+void itab_key_put(uint8_t *p, uint64_t v, int bytes);
+uint64_t itab_key_get(const uint8_t *p, int bytes);
 int itab_runs_flush(itab_runs *r);
 int itab_runs_input(itab_runs *r, itab_cursor **c);
 void itab_runs_dispose(itab_runs *r);

@@ -199,14 +199,8 @@ int prune_mark_live(prune_pack *pp)
 static void bypack_put(uint8_t r[REC_LEN], uint32_t pack, const tsarc_index_table_rec *g)
 {
 	memset(r, 0, TSARC_ID_LEN);
-	r[0] = (uint8_t)(pack >> 24);
-	r[1] = (uint8_t)(pack >> 16);
-	r[2] = (uint8_t)(pack >> 8);
-	r[3] = (uint8_t)pack;
-	r[4] = (uint8_t)(g->at.offset >> 24);
-	r[5] = (uint8_t)(g->at.offset >> 16);
-	r[6] = (uint8_t)(g->at.offset >> 8);
-	r[7] = (uint8_t)g->at.offset;
+	itab_key_put(r, pack, 4);
+	itab_key_put(r + 4, g->at.offset, 4);
 	memcpy(r + TSARC_ID_LEN, g->id, TSARC_ID_LEN);
 	tsarc_le32_put(r + 64, g->at.offset);
 	tsarc_le32_put(r + 68, g->at.length);
@@ -219,7 +213,7 @@ static uint32_t bypack_get(const uint8_t *r, tsarc_pack_entry *e)
 	e->offset = tsarc_le32_get(r + 64);
 	e->length = tsarc_le32_get(r + 68);
 	e->plain = tsarc_le32_get(r + 72);
-	return (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
+	return (uint32_t)itab_key_get(r, 4);
 }
 
 static int bypack_lies(void)
