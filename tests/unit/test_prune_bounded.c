@@ -514,22 +514,21 @@ static void objects_split(tsarc_repo *r, const char *root, size_t *nobj, size_t 
 /* The packs of the store, in its listing's order, with their tables. */
 typedef struct all_packs {
 	tsarc_pack_toc *t;
-	size_t n, cap;
+	size_t n;
 } all_packs;
 
-static int list_pack(const char *name, uint64_t size, int64_t mtime, void *payload)
+static void list_packs(tsarc_store *st, all_packs *a)
 {
-	all_packs *a = payload;
+	tsarc_store_entry *e = NULL;
+	size_t i;
 
-	(void)mtime;
-	if (a->n == a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 64;
-		assert_non_null(a->t = realloc(a->t, a->cap * sizeof(*a->t)));
+	assert_int_equal(tsarc_store_list_entries(st, TSARC_OBJ_DATA, &e, &a->n), 0);
+	assert_non_null(a->t = calloc(a->n ? a->n : 1, sizeof(*a->t)));
+	for (i = 0; i < a->n; i++) {
+		snprintf(a->t[i].name, sizeof(a->t[i].name), "%s", e[i].name);
+		a->t[i].size = e[i].size;
 	}
-	memset(&a->t[a->n], 0, sizeof(*a->t));
-	snprintf(a->t[a->n].name, sizeof(a->t[a->n].name), "%s", name);
-	a->t[a->n++].size = size;
-	return 0;
+	tsarc_store_entries_free(e, a->n);
 }
 
 /* An index object's first pack and how many entries it holds. */
@@ -588,7 +587,7 @@ static void test_index_objects_split_alike(void **state)
 	tsarc_prune_result res;
 	tsarc_repair_result rr;
 	tsarc_lock *lock = NULL;
-	all_packs all = {NULL, 0, 0};
+	all_packs all = {NULL, 0};
 	size_t nobj, entries, i, nwritten = 0;
 	char **written = NULL;
 	tsarc_repo *a;
@@ -613,7 +612,7 @@ static void test_index_objects_split_alike(void **state)
 	assert_int_equal(rr.chunks, entries);
 	after_repair = names_in(root_a, "index");
 
-	assert_int_equal(tsarc_store_list(a->store, TSARC_OBJ_DATA, list_pack, &all), 0);
+	list_packs(a->store, &all);
 	assert_int_equal(tsarc_pack_read_tocs(a, all.t, all.n, 2), 0);
 	assert_non_null(ip = calloc(all.n, sizeof(*ip)));
 	for (i = 0; i < all.n; i++) {
