@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "backup.h"
 #include "extract.h"
 #include "fileio.h"
+#include "index.h"
 #include "lock.h"
 #include "prune.h"
 #include "snapshot.h"
@@ -111,4 +113,41 @@ int repo_fixture_prune(tsarc_repo *repo, int dry_run, tsarc_prune_result *res)
 	rc = tsarc_prune(repo, lock, dry_run, TSARC_PRUNE_MAX_UNUSED_DEFAULT, res);
 	assert_int_equal(tsarc_lock_release(lock), 0);
 	return rc;
+}
+
+size_t repo_fixture_rewrite_index(tsarc_repo *repo, tsarc_index *idx,
+	repo_fixture_index_edit edit, void *payload)
+{
+	const tsarc_index_rec *rec = tsarc_index_records(idx);
+	size_t n = tsarc_index_count(idx), i, g, ng = 0, nold, nw = 0;
+	tsarc_index_pack *grp = calloc(n ? n : 1, sizeof(*grp));
+	char **old, **names = NULL;
+
+	assert_non_null(grp);
+	for (i = 0; i < n; i++) {
+		const uint8_t *name = tsarc_index_pack_name(idx, rec[i].pack);
+		tsarc_pack_entry e;
+		memcpy(e.id, rec[i].id, TSARC_ID_LEN);
+		e.offset = rec[i].offset;
+		e.length = rec[i].length;
+		e.plain = rec[i].plain;
+		if (!edit(&e, &name, payload))
+			continue;
+		for (g = 0; g < ng && memcmp(grp[g].name, name, TSARC_ID_LEN); g++)
+			;
+		if (g == ng)
+			memcpy(grp[ng++].name, name, TSARC_ID_LEN);
+		assert_non_null(grp[g].entries =
+				realloc(grp[g].entries, (grp[g].n + 1) * sizeof(e)));
+		grp[g].entries[grp[g].n++] = e;
+	}
+	old = tsarc_index_object_names(idx, &nold);
+	for (i = 0; i < nold; i++)
+		assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_INDEX, old[i]), 0);
+	assert_int_equal(tsarc_index_write(repo, grp, ng, &names, &nw), 0);
+	tsarc_store_names_free(names, nw);
+	for (i = 0; i < ng; i++)
+		free(grp[i].entries);
+	free(grp);
+	return nw;
 }

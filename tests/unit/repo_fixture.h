@@ -41,4 +41,17 @@ int repo_fixture_extract_equal(tsarc_repo *repo, const struct tsarc_stream *st,
 struct tsarc_prune_result;
 int repo_fixture_prune(tsarc_repo *repo, int dry_run, struct tsarc_prune_result *res);
 
+/* Writes the index `idx` of `repo` again, every record passed through
+ * `edit` first (which may change the entry and the pack it names, or
+ * return 0 to leave it out), after removing the index objects `idx` was
+ * read from: a forged index. The records of one pack, wherever they come,
+ * go into one group (the parser refuses a pack that repeats the one
+ * before it). The number of index objects written. */
+struct tsarc_index;
+struct tsarc_pack_entry;
+typedef int (*repo_fixture_index_edit)(struct tsarc_pack_entry *e, const uint8_t **pack,
+	void *payload);
+size_t repo_fixture_rewrite_index(tsarc_repo *repo, struct tsarc_index *idx,
+	repo_fixture_index_edit edit, void *payload);
+
 #endif

@@ -120,38 +120,28 @@ static size_t packs_of_first(tsarc_repo *r, const tsarc_index *idx, uint8_t pack
 
 /* The index again, without the record of `drop` and with the record of
  * `lie` one byte off. */
+/* The record to leave out and the one to put a byte off. */
+typedef struct forgery {
+	const uint8_t *drop, *lie;
+} forgery;
+
+static int forge_one(tsarc_pack_entry *e, const uint8_t **pack, void *payload)
+{
+	const forgery *f = payload;
+
+	(void)pack;
+	if (!memcmp(e->id, f->drop, 32))
+		return 0;
+	e->offset += memcmp(e->id, f->lie, 32) ? 0 : 1;
+	return 1;
+}
+
 static void forge_index(tsarc_repo *r, tsarc_index *idx, const uint8_t drop[32],
 	const uint8_t lie[32])
 {
-	const tsarc_index_rec *rec = tsarc_index_records(idx);
-	size_t n = tsarc_index_count(idx), i, g, ng = 0, nold, nw = 0;
-	tsarc_index_pack *grp = calloc(n, sizeof(*grp));
-	char **old, **names = NULL;
+	forgery f = {drop, lie};
 
-	for (i = 0; i < n; i++) {
-		const uint8_t *name = tsarc_index_pack_name(idx, rec[i].pack);
-		tsarc_pack_entry e;
-		if (!memcmp(rec[i].id, drop, 32))
-			continue;
-		memcpy(e.id, rec[i].id, 32);
-		e.offset = rec[i].offset + (memcmp(rec[i].id, lie, 32) ? 0 : 1);
-		e.length = rec[i].length;
-		e.plain = rec[i].plain;
-		for (g = 0; g < ng && memcmp(grp[g].name, name, 32); g++)
-			;
-		if (g == ng)
-			memcpy(grp[ng++].name, name, 32);
-		grp[g].entries = realloc(grp[g].entries, (grp[g].n + 1) * sizeof(e));
-		grp[g].entries[grp[g].n++] = e;
-	}
-	old = tsarc_index_object_names(idx, &nold);
-	for (i = 0; i < nold; i++)
-		assert_int_equal(tsarc_store_remove(r->store, TSARC_OBJ_INDEX, old[i]), 0);
-	assert_int_equal(tsarc_index_write(r, grp, ng, &names, &nw), 0);
-	tsarc_store_names_free(names, nw);
-	for (i = 0; i < ng; i++)
-		free(grp[i].entries);
-	free(grp);
+	repo_fixture_rewrite_index(r, idx, forge_one, &f);
 }
 
 /* What check must find, counted from the index and snapshots here. */

@@ -135,53 +135,37 @@ static void test_round_trip_in_packs(void **state)
 	tsarc_snapshot_free(snap);
 }
 
+/* The record of one chunk forged: `id` placed at `offset` (and `length`
+ * when not 0), in `pack` when not NULL. */
+typedef struct forgery {
+	const uint8_t *id, *pack;
+	uint32_t offset, length;
+} forgery;
+
+static int forge_one(tsarc_pack_entry *e, const uint8_t **pack, void *payload)
+{
+	const forgery *f = payload;
+
+	if (!memcmp(e->id, f->id, TSARC_ID_LEN)) {
+		if (f->pack)
+			*pack = f->pack;
+		e->offset = f->offset;
+		if (f->length)
+			e->length = f->length;
+	}
+	return 1;
+}
+
 /* Replaces the whole index by one whose record for `id` says `pack` (NULL:
- * its own), `offset` and (when not 0) `length`. Records of one pack go
- * into one group: the parser refuses a pack that repeats the one before
- * it. */
+ * its own), `offset` and (when not 0) `length`. */
 static void forge_index(const uint8_t id[TSARC_ID_LEN], const uint8_t *pack, uint32_t offset,
 	uint32_t length)
 {
+	forgery f = {id, pack, offset, length};
 	tsarc_index *idx = NULL;
-	tsarc_index_pack *grp;
-	const tsarc_index_rec *r;
-	char **old, **names = NULL;
-	size_t nold, nw = 0, ng = 0, i, g, n;
 
 	assert_int_equal(tsarc_index_load(repo, &idx, NULL, NULL), 0);
-	n = tsarc_index_count(idx);
-	r = tsarc_index_records(idx);
-	grp = calloc(n, sizeof(*grp));
-	for (i = 0; i < n; i++) {
-		const uint8_t *name = tsarc_index_pack_name(idx, r[i].pack);
-		tsarc_pack_entry e;
-		memcpy(e.id, r[i].id, TSARC_ID_LEN);
-		e.offset = r[i].offset;
-		e.length = r[i].length;
-		e.plain = r[i].plain;
-		if (!memcmp(r[i].id, id, TSARC_ID_LEN)) {
-			if (pack)
-				name = pack;
-			e.offset = offset;
-			if (length)
-				e.length = length;
-		}
-		for (g = 0; g < ng && memcmp(grp[g].name, name, TSARC_ID_LEN); g++)
-			;
-		if (g == ng)
-			memcpy(grp[ng++].name, name, TSARC_ID_LEN);
-		grp[g].entries = realloc(grp[g].entries, (grp[g].n + 1) * sizeof(e));
-		grp[g].entries[grp[g].n++] = e;
-	}
-	old = tsarc_index_object_names(idx, &nold);
-	for (i = 0; i < nold; i++)
-		assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_INDEX, old[i]), 0);
-	assert_int_equal(tsarc_index_write(repo, grp, ng, &names, &nw), 0);
-	assert_int_equal(nw, 1);
-	tsarc_store_names_free(names, nw);
-	for (i = 0; i < ng; i++)
-		free(grp[i].entries);
-	free(grp);
+	assert_int_equal(repo_fixture_rewrite_index(repo, idx, forge_one, &f), 1);
 	tsarc_index_free(idx);
 	tsarc_repo_drop_index(repo);
 }
