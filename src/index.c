@@ -615,13 +615,14 @@ int tsarc_index_known_find(tsarc_index_known *k, const uint8_t id[TSARC_ID_LEN],
 	*found = 0;
 	if ((rc = tsarc_index_find(k->idx, id, r, TSARC_INDEX_FIND_MAX, &n)))
 		return rc;
-	tsarc_repo_chunk_size_bounds(plain_len, &lo, &hi);
 	for (i = 0; i < n && i < TSARC_INDEX_FIND_MAX; i++) {
 		if (!tsarc_chunkset_lookup(k->packs, r[i].pack, &size) ||
 			(uint64_t)r[i].offset + r[i].length + 4 > size)
 			continue;
-		/* Dedup trusts a copy only at a size this chunk can have. */
-		if (r[i].length < lo || r[i].length > hi) {
+		/* Dedup trusts only a copy a restore will read (its sizes
+		 * this chunk's): else the snapshot would name a chunk no
+		 * dump can read. */
+		if (!tsarc_index_hit_plausible(&r[i], plain_len)) {
 			bad = i + 1;
 			continue;
 		}
@@ -630,12 +631,14 @@ int tsarc_index_known_find(tsarc_index_known *k, const uint8_t id[TSARC_ID_LEN],
 		return 0;
 	}
 	if (bad) {
+		tsarc_repo_chunk_size_bounds(plain_len, &lo, &hi);
 		tsarc_hex_encode(hex, id, TSARC_ID_LEN);
 		tsarc__log(TSARC_LOG_WARN, "backup", "chunk_stored_again",
 			"chunk %.16s in the repository is damaged (%lu bytes; this chunk takes "
-			"%llu to %llu): storing it again",
+			"%llu to %llu; the index says %lu bytes plain, it has %zu): storing it "
+			"again",
 			hex, (unsigned long)r[bad - 1].length, (unsigned long long)lo,
-			(unsigned long long)hi);
+			(unsigned long long)hi, (unsigned long)r[bad - 1].plain, plain_len);
 	}
 	return 0;
 }

@@ -174,9 +174,10 @@ int tsarc_index_list_packs(const tsarc_repo *repo, size_t expect, tsarc_chunkset
  * A backup's "is it stored" answer on a format-2 repository, from the
  * index table on disk: *found 1 and the chunk's sealed length in *stored
  * when the index places `id` in a pack the store lists, long enough to
- * hold it, with a length a chunk of `plain_len` bytes can have. Otherwise
+ * hold it, as a dump would read it (tsarc_index_hit_plausible: its plain
+ * length `plain_len`, a sealed length such a chunk can have). Otherwise
  * *found 0 and the chunk is stored again: its pack gone or truncated (as
- * check reports), or its record's length impossible (a warning names it).
+ * check reports), or its record's sizes impossible (a warning names it).
  * The answer goes straight into the chunk's reference: the backup's set
  * of chunks holds only the chunks it stores itself, not every chunk it
  * meets (some 80 bytes each, most of a nightly backup's).
