@@ -145,52 +145,50 @@ static void index_of_one(tsarc_pack_entry *e, const uint8_t pack_name[TSARC_ID_L
 	tsarc_repo_drop_index(repo);
 }
 
-static void test_impossible_record_stores_again(void **state)
+/*
+ * The data backed up; then the index replaced by one record of the first
+ * chunk, its real one changed by `forge`; the data backed up again, its
+ * warnings caught: every chunk must be stored again (none is indexed as it
+ * can be), one warning name the chunk, and the snapshot restore. The
+ * forged record out, for more checks of the warning.
+ */
+static void backup_over_a_forged_record(void (*forge)(tsarc_pack_entry *e),
+	tsarc_pack_entry *forged, warned *w)
 {
 	char first[TSARC_ID_HEX_LEN + 1], second[TSARC_ID_HEX_LEN + 1], hex[TSARC_ID_HEX_LEN + 1];
 	tsarc_index_hit hit[TSARC_INDEX_FIND_MAX];
-	tsarc_pack_entry forged;
 	tsarc_snapshot *a = NULL, *s = NULL;
 	tsarc_backup_stats stats;
-	tsarc_index *idx = NULL;
-	size_t n;
-	warned w = {0, ""};
+	tsarc_index *idx;
 	tsarc_backup *b;
+	size_t n;
 	int rc;
 
-	(void)state;
 	tsarc_backup_free(backup_open(first));
 	assert_int_equal(tsarc_snapshot_load(repo, first, &a), 0);
-	/* Where the first chunk is; then an index that says only that it is
-	 * a chunk of 1000 bytes more, sealed in 500 bytes more than its own
-	 * size, there: a record the index reader accepts (for a chunk of that
-	 * size), but a length no sealing of this chunk has (at most its size
-	 * and the AEAD's overhead and a byte), wherever its boundaries fall. */
 	idx = tsarc_repo_get_index(repo, &rc);
 	assert_int_equal(rc, 0);
 	assert_int_equal(tsarc_index_find(idx, a->streams[0].chunks[0].id, hit,
 				 TSARC_INDEX_FIND_MAX, &n),
 		0);
 	assert_int_equal(n, 1);
-	memcpy(forged.id, a->streams[0].chunks[0].id, TSARC_ID_LEN);
-	forged.offset = hit[0].offset;
-	forged.length = hit[0].plain + 500;
-	forged.plain = hit[0].plain + 1000;
-	index_of_one(&forged, hit[0].pack);
+	memcpy(forged->id, a->streams[0].chunks[0].id, TSARC_ID_LEN);
+	forged->offset = hit[0].offset;
+	forged->length = hit[0].length;
+	forged->plain = hit[0].plain;
+	forge(forged);
+	index_of_one(forged, hit[0].pack);
 
-	tsarc_log_set(on_event, &w);
+	tsarc_log_set(on_event, w);
 	b = backup_open(second);
 	tsarc_log_set(NULL, NULL);
 	tsarc_backup_get_stats(b, &stats);
-	/* Nothing is indexed as it can be: every chunk is stored again. */
 	assert_int_equal(stats.new_chunks, stats.chunks);
 	tsarc_backup_free(b);
-	assert_int_equal(w.count, 1);
-	tsarc_hex_encode(hex, forged.id, TSARC_ID_LEN);
+	assert_int_equal(w->count, 1);
+	tsarc_hex_encode(hex, forged->id, TSARC_ID_LEN);
 	hex[16] = '\0';
-	assert_non_null(strstr(w.message, hex));
-	snprintf(hex, sizeof(hex), "(%u bytes;", (unsigned)forged.length);
-	assert_non_null(strstr(w.message, hex));
+	assert_non_null(strstr(w->message, hex));
 	assert_int_equal(tsarc_snapshot_load(repo, second, &s), 0);
 	tsarc_repo_drop_index(repo);
 	assert_int_equal(repo_fixture_extract_equal(repo, &s->streams[0], data, LEN, 4), 0);
@@ -198,55 +196,47 @@ static void test_impossible_record_stores_again(void **state)
 	tsarc_snapshot_free(s);
 }
 
+/* A chunk of 1000 bytes more, sealed in 500 bytes more than its own size:
+ * a record the index reader accepts (for a chunk of that size), but a
+ * length no sealing of this chunk has (at most its size, the AEAD's
+ * overhead and a byte), wherever its boundaries fall. */
+static void longer_than_it_can_be(tsarc_pack_entry *e)
+{
+	e->length = e->plain + 500;
+	e->plain += 1000;
+}
+
+static void test_impossible_record_stores_again(void **state)
+{
+	tsarc_pack_entry forged;
+	warned w = {0, ""};
+	char want[32];
+
+	(void)state;
+	backup_over_a_forged_record(longer_than_it_can_be, &forged, &w);
+	snprintf(want, sizeof(want), "(%u bytes;", (unsigned)forged.length);
+	assert_non_null(strstr(w.message, want));
+}
+
+/* Its real place and sealed length, one byte more of plain length. */
+static void one_byte_more_plain(tsarc_pack_entry *e)
+{
+	e->plain++;
+}
+
 /*
  * A record whose sealed length this chunk can have, but whose plain length
- * is not the chunk's (one byte more): a dump trusts no such copy
- * (tsarc_index_hit_plausible), so a backup that deduplicated against it
- * would name a chunk no restore can read. It is stored again.
+ * is not the chunk's: a dump trusts no such copy (tsarc_index_hit_plausible),
+ * so a backup that deduplicated against it would name a chunk no restore
+ * can read. It is stored again.
  */
 static void test_record_of_another_plain_size_stores_again(void **state)
 {
-	char first[TSARC_ID_HEX_LEN + 1], second[TSARC_ID_HEX_LEN + 1], hex[TSARC_ID_HEX_LEN + 1];
-	tsarc_index_hit hit[TSARC_INDEX_FIND_MAX];
 	tsarc_pack_entry forged;
-	tsarc_snapshot *a = NULL, *s = NULL;
-	tsarc_backup_stats stats;
-	tsarc_index *idx;
-	size_t n;
 	warned w = {0, ""};
-	tsarc_backup *b;
-	int rc;
 
 	(void)state;
-	tsarc_backup_free(backup_open(first));
-	assert_int_equal(tsarc_snapshot_load(repo, first, &a), 0);
-	idx = tsarc_repo_get_index(repo, &rc);
-	assert_int_equal(rc, 0);
-	assert_int_equal(tsarc_index_find(idx, a->streams[0].chunks[0].id, hit,
-				 TSARC_INDEX_FIND_MAX, &n),
-		0);
-	assert_int_equal(n, 1);
-	memcpy(forged.id, a->streams[0].chunks[0].id, TSARC_ID_LEN);
-	forged.offset = hit[0].offset;
-	forged.length = hit[0].length;
-	forged.plain = hit[0].plain + 1;
-	index_of_one(&forged, hit[0].pack);
-
-	tsarc_log_set(on_event, &w);
-	b = backup_open(second);
-	tsarc_log_set(NULL, NULL);
-	tsarc_backup_get_stats(b, &stats);
-	assert_int_equal(stats.new_chunks, stats.chunks);
-	tsarc_backup_free(b);
-	assert_int_equal(w.count, 1);
-	tsarc_hex_encode(hex, forged.id, TSARC_ID_LEN);
-	hex[16] = '\0';
-	assert_non_null(strstr(w.message, hex));
-	assert_int_equal(tsarc_snapshot_load(repo, second, &s), 0);
-	tsarc_repo_drop_index(repo);
-	assert_int_equal(repo_fixture_extract_equal(repo, &s->streams[0], data, LEN, 4), 0);
-	tsarc_snapshot_free(a);
-	tsarc_snapshot_free(s);
+	backup_over_a_forged_record(one_byte_more_plain, &forged, &w);
 }
 
 TSARC_TESTS_MAIN(NULL, NULL,
