@@ -79,7 +79,7 @@ long prune_pack_number(const prune_pack *pp, const uint8_t name[TSARC_ID_LEN]);
 
 /* prune_scan.c: the passes, in this order. */
 /* What the snapshots `ids` need (index_refs.h); an unreadable snapshot
- * is an error. */
+ * is an error, and so is a needed chunk that no index places. */
 int prune_mark_referenced(prune_pack *pp, char **ids, size_t n);
 /* The pack names of the table (pp->names). */
 int prune_collect_packs(prune_pack *pp);

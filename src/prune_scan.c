@@ -24,10 +24,19 @@ static int is_referenced(const prune_pack *pp, uint64_t ordinal)
 	return tsarc_index_refs_has(&pp->refs, ordinal);
 }
 
+static int first_id(const uint8_t id[TSARC_ID_LEN], uint32_t stored, void *payload)
+{
+	(void)stored;
+	tsarc_hex_encode(payload, id, TSARC_ID_LEN);
+	return 1;
+}
+
 int prune_mark_referenced(prune_pack *pp, char **ids, size_t n)
 {
 	int rc = tsarc_index_refs_mark(&pp->refs, pp->repo, pp->table, ids, n, NULL, NULL,
 		&pp->res->snapshots);
+	size_t absent;
+	char hex[TSARC_ID_HEX_LEN + 1];
 
 	if (rc) {
 		tsarc_error_prefix("prune refuses to run, as it cannot tell what every snapshot "
@@ -35,7 +44,16 @@ int prune_mark_referenced(prune_pack *pp, char **ids, size_t n)
 		return rc;
 	}
 	pp->res->chunks_referenced = tsarc_index_refs_count(&pp->refs);
-	return 0;
+	/* A needed chunk no index places is in a pack prune cannot tell from a
+	 * killed run's (in no index, so deleted): its index object was lost,
+	 * and only 'tsarc repair index' can place it again, from that pack. */
+	if (!(absent = tsarc_chunkset_count(pp->refs.absent)))
+		return 0;
+	tsarc_chunkset_foreach(pp->refs.absent, first_id, hex);
+	return tsarc_error_set(TSARC_ECORRUPT, "prune refuses to run: %zu chunks that snapshots "
+		"need are in no index (the first: %.16s), so the packs holding them would be "
+		"deleted as a killed run's; run 'tsarc check', then 'tsarc repair index'", absent,
+		hex);
 }
 
 void prune_shrink(void **arr, size_t *cap, size_t n, size_t size)

@@ -5,8 +5,8 @@
 # a fresh copy: a truncated pack, two packs swapped, a pack deleted, the
 # index deleted: check names the pack or the index (exit 3), dump fails
 # with a message naming the chunk and its pack, never with wrong bytes;
-# 'repair index' rebuilds the index from the packs. A format-1 repository
-# refuses 'repair index'.
+# 'repair index' rebuilds the index from the packs (prune refuses to run
+# without it). A format-1 repository refuses 'repair index'.
 . "$(dirname "$0")/lib.sh"
 
 R=$WORK/repo
@@ -106,6 +106,13 @@ expect_dump_fails "$D" "$FIRST" a.sql "$(basename "$P" | cut -c1-16)" "missing"
 fresh noindex
 rm "$D"/index/*
 expect_dump_fails "$D" "$FIRST" a.sql "in no index" "repair index"
+# prune must not take the packs for a killed run's (in no index, so
+# deleted): it stops, and every pack stays for repair index.
+N=$(find "$D/data" -type f | wc -l)
+t prune --repo "$D"
+expect_rc 3 "prune without an index"
+grep -q "in no index" "$ERR" || fail "prune without an index does not say why: $(cat "$ERR")"
+[ "$(find "$D/data" -type f | wc -l)" -eq "$N" ] || fail "prune without an index deleted packs"
 t check --repo "$D"
 expect_rc 3 "check without an index"
 t_in "$WORK/a.sql" backup --repo "$D" --stdin --name a.sql --json

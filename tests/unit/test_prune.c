@@ -30,6 +30,7 @@
 #include "lock.h"
 #include "pack.h"
 #include "prune.h"
+#include "repair.h"
 #include "repo.h"
 #include "snapshot.h"
 #include "store/counting_store.h"
@@ -434,8 +435,83 @@ static void test_repack_stops_at_a_damaged_blob(void **state)
 	assert_int_equal(scratch_remove(dir), 0);
 }
 
+/* The index objects of the repository, sorted. */
+static size_t index_names(char ***out)
+{
+	size_t n = 0;
+
+	assert_int_equal(tsarc_store_list_names(repo->store, TSARC_OBJ_INDEX, out, &n), 0);
+	qsort(*out, n, sizeof(char *), cmp_names);
+	return n;
+}
+
+/*
+ * A snapshot needs chunks that no index object places any more (the
+ * object that did is lost): their pack is then in no index, as a killed
+ * run's is, but prune must not take it for one. It stops before it
+ * deletes anything, saying how many such chunks there are, and the pack
+ * stays for 'tsarc repair index' to index again, after which prune runs
+ * and the snapshot restores. (Before, prune deleted the pack as unindexed:
+ * the needed chunks no record had were left out of its reckoning.)
+ */
+static void test_prune_keeps_a_pack_whose_index_is_lost(void **state)
+{
+	tsarc_repo_init_options o;
+	tsarc_repair_result rr;
+	tsarc_prune_result res;
+	tsarc_snapshot *snap = NULL;
+	tsarc_lock *lock = NULL;
+	char root[300], ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1];
+	char **before = NULL, **after = NULL;
+	uint8_t *a = malloc(LEN), *b = malloc(LEN);
+	size_t nbefore, nafter, i, lost = 0;
+
+	(void)state;
+	small_format2(&o);
+	new_repo("prune-lost-index", &o, root, 0);
+	repo_fixture_fill(a, LEN, 1);
+	repo_fixture_fill(b, LEN, 2);
+	repo_fixture_backup(repo, dir, a, LEN, "stdin", ida);
+	nbefore = index_names(&before);
+	repo_fixture_backup(repo, dir, b, LEN, "stdin", idb);
+	assert_int_equal(count_packs(root), 2);
+	/* b's index objects lost. */
+	nafter = index_names(&after);
+	for (i = 0; i < nafter; i++)
+		if (!bsearch(&after[i], before, nbefore, sizeof(char *), cmp_names)) {
+			assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_INDEX, after[i]), 0);
+			lost++;
+		}
+	assert_true(lost > 0);
+	tsarc_repo_drop_index(repo);
+
+	assert_int_equal(repo_fixture_prune(repo, 1, &res), TSARC_ECORRUPT);
+	assert_int_equal(repo_fixture_prune(repo, 0, &res), TSARC_ECORRUPT);
+	assert_non_null(strstr(tsarc_error_last()->message, "in no index"));
+	assert_int_equal(count_packs(root), 2);
+
+	assert_int_equal(tsarc_lock_acquire(&lock, repo, 1), 0);
+	assert_int_equal(tsarc_repair_index(repo, lock, NULL, NULL, &rr), 0);
+	assert_int_equal(tsarc_lock_release(lock), 0);
+	tsarc_repo_drop_index(repo);
+	assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
+	assert_int_equal(res.packs_deleted + res.packs_unindexed, 0);
+	assert_int_equal(count_packs(root), 2);
+	assert_int_equal(tsarc_snapshot_load(repo, idb, &snap), 0);
+	assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], b, LEN, 2), 0);
+	tsarc_snapshot_free(snap);
+	tsarc_store_names_free(before, nbefore);
+	tsarc_store_names_free(after, nafter);
+	free(a);
+	free(b);
+	tsarc_repo_free(repo);
+	repo = NULL;
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_prune_deletes_exactly_the_unreferenced),
 	cmocka_unit_test(test_prune_removes_old_temporaries),
 	cmocka_unit_test(test_prune_combines_small_packs),
-	cmocka_unit_test(test_repack_stops_at_a_damaged_blob))
+	cmocka_unit_test(test_repack_stops_at_a_damaged_blob),
+	cmocka_unit_test(test_prune_keeps_a_pack_whose_index_is_lost))
