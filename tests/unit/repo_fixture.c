@@ -12,6 +12,7 @@
 
 #include "repo_fixture.h"
 #include "backup.h"
+#include "crypto.h"
 #include "extract.h"
 #include "fileio.h"
 #include "index.h"
@@ -58,6 +59,37 @@ void repo_fixture_backup(tsarc_repo *repo, const char *dir, const uint8_t *data,
 	tsarc_backup_free(b);
 	close(fd);
 	unlink(path);
+}
+
+void repo_fixture_id(uint8_t id[TSARC_ID_LEN], uint64_t k)
+{
+	uint8_t b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (uint8_t)(k >> (8 * i));
+	assert_int_equal(tsarc_sha256(b, sizeof(b), id), 0);
+}
+
+void repo_fixture_index_packs(tsarc_index_pack *packs, tsarc_pack_entry *entries,
+	size_t npacks, size_t per_pack)
+{
+	uint64_t lo, hi;
+	size_t p, k;
+
+	tsarc_repo_chunk_size_bounds(1000, &lo, &hi);
+	for (p = 0; p < npacks; p++) {
+		repo_fixture_id(packs[p].name, 1000000 + p);
+		packs[p].entries = entries + p * per_pack;
+		packs[p].n = per_pack;
+		for (k = 0; k < per_pack; k++) {
+			tsarc_pack_entry *e = &packs[p].entries[k];
+			repo_fixture_id(e->id, p * per_pack + k);
+			e->offset = (uint32_t)(k * hi);
+			e->length = (uint32_t)lo;
+			e->plain = 1000;
+		}
+	}
 }
 
 tsarc_repo *repo_fixture_windows(const char *root, const char *dir, const char *password,

@@ -3,10 +3,11 @@
 
 /* What the tests that make a repository (test_prune, test_objlock,
  * test_pack, test_trust, test_lock, test_log, test_crypto, test_forget_alloc,
- * test_plan) share: the options of a repository that opens fast,
- * pseudo-random bytes from a seed, and those bytes backed up as a snapshot
- * of one stream. One copy, so that "a snapshot of these bytes" means the
- * same in every test. */
+ * test_plan, test_index_table, test_runs_fanin, ...) share: the options of
+ * a repository that opens fast, pseudo-random bytes from a seed, and those
+ * bytes backed up as a snapshot of one stream; ids from numbers and index
+ * records without packs. One copy, so that "a snapshot of these bytes"
+ * means the same in every test. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,19 @@ int repo_fixture_extract_equal(tsarc_repo *repo, const struct tsarc_stream *st,
 struct tsarc_prune_result;
 int repo_fixture_prune(tsarc_repo *repo, int dry_run, struct tsarc_prune_result *res);
 
+struct tsarc_pack_entry;
+/* The id of number k: the SHA-256 of its 8 bytes (little-endian). */
+void repo_fixture_id(uint8_t id[TSARC_ID_LEN], uint64_t k);
+/* Index records as a backup writes them, without packs behind them:
+ * packs[0..npacks) of per_pack entries each (from `entries`), pack p named
+ * repo_fixture_id(1000000 + p), its entry k repo_fixture_id(p * per_pack
+ * + k) of 1000 bytes plain, sealed to the least it can be, k times the
+ * most apart. For the tests of the index table, whose lookups do not read
+ * packs. */
+struct tsarc_index_pack;
+void repo_fixture_index_packs(struct tsarc_index_pack *packs, struct tsarc_pack_entry *entries,
+	size_t npacks, size_t per_pack);
+
 /* Writes the index `idx` of `repo` again, every record passed through
  * `edit` first (which may change the entry and the pack it names, or
  * return 0 to leave it out), after removing the index objects `idx` was
@@ -48,7 +62,6 @@ int repo_fixture_prune(tsarc_repo *repo, int dry_run, struct tsarc_prune_result 
  * go into one group (the parser refuses a pack that repeats the one
  * before it). The number of index objects written. */
 struct tsarc_index;
-struct tsarc_pack_entry;
 typedef int (*repo_fixture_index_edit)(struct tsarc_pack_entry *e, const uint8_t **pack,
 	void *payload);
 size_t repo_fixture_rewrite_index(tsarc_repo *repo, struct tsarc_index *idx,

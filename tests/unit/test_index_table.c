@@ -28,6 +28,7 @@
 #include "index.h"
 #include "index_table.h"
 #include "repo.h"
+#include "repo_fixture.h"
 #include "tsarc/errors.h"
 #include "tsarc/log.h"
 #include "store/counting_store.h"
@@ -47,24 +48,12 @@ static tsarc_index_pack packs[NPACKS + 1];
 static tsarc_pack_entry *entries;
 static event_count damaged = {"index_cache_damaged", 0};
 
-static void make_id(uint8_t id[TSARC_ID_LEN], uint64_t k)
-{
-	uint8_t b[8];
-	int i;
-
-	for (i = 0; i < 8; i++)
-		b[i] = (uint8_t)(k >> (8 * i));
-	assert_int_equal(tsarc_sha256(b, sizeof(b), id), 0);
-}
-
 static int setup(void **state)
 {
 	tsarc_repo_init_options o = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0, 1024,
 		{TSARC_RETAIN_NONE, 0}, 2, TSARC_PACK_SIZE_MIN};
 	tsarc_store *st = NULL, *wrapped = NULL;
-	uint64_t lo, hi;
 	char path[300];
-	size_t p, k;
 
 	(void)state;
 	assert_non_null(scratch_make(dir, sizeof(dir), "index_table"));
@@ -81,24 +70,15 @@ static int setup(void **state)
 	snprintf(table_path, sizeof(table_path), "%s/tsarc/%s/index.table", cache_root, repo->id);
 	/* Records as a backup writes them, without packs behind them: lookups
 	 * do not read packs. */
-	tsarc_repo_chunk_size_bounds(1000, &lo, &hi);
 	entries = calloc(N + 1, sizeof(*entries));
 	assert_non_null(entries);
-	for (p = 0; p <= NPACKS; p++) {
-		make_id(packs[p].name, 1000000 + p);
-		packs[p].entries = entries + p * PER_PACK;
-		packs[p].n = p < NPACKS ? PER_PACK : 1;
-		for (k = 0; k < packs[p].n; k++) {
-			tsarc_pack_entry *e = &packs[p].entries[k];
-			make_id(e->id, p * PER_PACK + k);
-			e->offset = (uint32_t)(k * hi);
-			e->length = (uint32_t)lo;
-			e->plain = 1000;
-		}
-	}
+	repo_fixture_index_packs(packs, entries, NPACKS, PER_PACK);
 	/* The last pack holds again the first id of pack 7. */
-	memcpy(packs[NPACKS].entries[0].id, packs[7].entries[0].id, TSARC_ID_LEN);
-	packs[NPACKS].entries[0].offset = 4;
+	repo_fixture_id(packs[NPACKS].name, 1000000 + NPACKS);
+	packs[NPACKS].entries = entries + N;
+	packs[NPACKS].n = 1;
+	entries[N] = packs[7].entries[0];
+	entries[N].offset = 4;
 	assert_int_equal(tsarc_index_write(repo, packs, NPACKS + 1, NULL, NULL), 0);
 	tsarc_log_set(event_count_cb, &damaged);
 	return 0;
@@ -176,7 +156,7 @@ static void test_lookups(void **state)
 	assert_int_equal(n, 2);
 	/* Absent ids: none, also one that shares 31 bytes with a present one. */
 	for (i = 0; i < 200; i++) {
-		make_id(id, 5000000 + i);
+		repo_fixture_id(id, 5000000 + i);
 		assert_int_equal(tsarc_index_find(t, id, r, 4, &n), 0);
 		assert_int_equal(n, 0);
 	}
@@ -243,7 +223,7 @@ static void test_sorted_lookups(void **state)
 	for (i = 0; i < total; i++)
 		ids[n++] = recs[i].id;
 	for (i = 0; i < 300; i++) {
-		make_id(absent[i], 6000000 + i);
+		repo_fixture_id(absent[i], 6000000 + i);
 		ids[n++] = absent[i];
 	}
 	ids[n++] = packs[7].entries[0].id;
@@ -321,12 +301,12 @@ static void test_reuse_and_merge(void **state)
 	assert_int_equal(tsarc_index_open_table(repo, &t), 0);
 	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 0);
 	tsarc_index_free(t);
-	make_id(extra.name, 2000000);
+	repo_fixture_id(extra.name, 2000000);
 	extra.entries = e;
 	extra.n = 3;
 	for (i = 0; i < 3; i++) {
 		e[i] = entries[i];
-		make_id(e[i].id, 3000000 + i);
+		repo_fixture_id(e[i].id, 3000000 + i);
 	}
 	assert_int_equal(tsarc_index_write(repo, &extra, 1, NULL, NULL), 0);
 	/* Unlike one written here, another host's object is downloaded once. */
@@ -371,9 +351,9 @@ static void test_object_gone(void **state)
 	(void)state;
 	memcpy(e, packs[0].entries, sizeof(e));
 	for (k = 0; k < PER_PACK; k++)
-		make_id(e[k].id, 4000000 + k);
+		repo_fixture_id(e[k].id, 4000000 + k);
 	one.entries = e;
-	make_id(one.name, 2000001);
+	repo_fixture_id(one.name, 2000001);
 	assert_int_equal(tsarc_index_write(repo, &one, 1, &written, &nw), 0);
 	assert_int_equal(nw, 1);
 	assert_int_equal(tsarc_index_open_table(repo, &t), 0);
