@@ -27,9 +27,10 @@
  * read each block once.
  *
  * Building sorts runs of 32768 records (2.4 MiB) into temporary files and
- * merges them with one 16 KiB block per run in memory (5 MiB for 10
- * million chunks). prune reads the whole table in order (the scan below)
- * and sorts what it needs by pack with the same runs (index_table_file.h).
+ * merges them with one 16 KiB block per run in memory, 64 runs at most
+ * (more are merged 64 at a time first: index_table_file.h), so 1 MiB.
+ * prune reads the whole table in order (the scan below) and sorts what it
+ * needs by pack with the same runs (index_table_file.h).
  */
 #include "index.h"
 

@@ -391,7 +391,8 @@ int itab_tmpdir_open(const char **where)
 	return fd;
 }
 
-int itab_runs_input(itab_runs *r, itab_cursor **c)
+/* A new input at the end of r->in: a run's (level 0) unless said. */
+static int runs_slot(itab_runs *r, itab_cursor **c)
 {
 	int rc;
 
@@ -406,42 +407,124 @@ int itab_runs_input(itab_runs *r, itab_cursor **c)
 	return 0;
 }
 
-int itab_runs_flush(itab_runs *r)
+int itab_runs_input(itab_runs *r, itab_cursor **c)
+{
+	int rc = runs_slot(r, c);
+
+	if (!rc)
+		(*c)->level = -1;
+	return rc;
+}
+
+/* A run being written to an unnamed file, read back through rfd; with
+ * `unique` the record last written, so that a repeat is dropped. */
+typedef struct run_out {
+	itab_writer *w;
+	int wfd, rfd, have;
+	uint8_t last[REC_LEN];
+} run_out;
+
+static int run_begin(const itab_runs *r, run_out *o)
 {
 	tsarc_tmpfile tf;
-	itab_writer *w = NULL;
-	itab_cursor *c;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	o->wfd = o->rfd = -1;
+	if (!(o->w = malloc(sizeof(*o->w))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
+	if ((rc = itab_scratch_file(r->dirfd, r->where, &tf, 1, &o->wfd, &o->rfd)))
+		return rc;
+	return itab_writer_begin(o->w, r->repo, o->wfd, 0);
+}
+
+static int run_put(const itab_runs *r, run_out *o, const uint8_t rec[REC_LEN])
+{
+	if (r->unique && o->have && !memcmp(o->last, rec, REC_LEN))
+		return 0;
+	memcpy(o->last, rec, REC_LEN);
+	o->have = 1;
+	return itab_writer_add(o->w, rec);
+}
+
+/* Ends the run (rc: an error met while writing it) as input *c of the
+ * given level, read from its start; its files are closed either way but
+ * the one c then reads. */
+static int run_end(run_out *o, int rc, itab_cursor *c, int level)
+{
+	if (!rc)
+		rc = itab_writer_end(o->w, NULL, 0);
+	if (o->wfd >= 0)
+		close(o->wfd);
+	if (!rc) {
+		c->f = o->w->f;
+		c->f.fd = o->rfd;
+		o->rfd = -1;
+		c->level = level;
+		itab_cursor_rewind(c);
+	}
+	if (o->rfd >= 0)
+		close(o->rfd);
+	free(o->w);
+	return rc;
+}
+
+/* The inputs have reached the fan-in: the newest runs of the lowest level
+ * (with those of the next levels while they are fewer than two) merged
+ * into one run a level up, their files closed (index_table_file.h). */
+static int runs_fan_in(itab_runs *r)
+{
+	size_t from = r->nin, i;
+	int level = -1, rc;
+	itab_cursor out;
+	itab_merger m;
+	const uint8_t *rec;
+	run_out o;
+
+	while (from > 0 && r->in[from - 1].level >= 0 &&
+		(r->nin - from < 2 || r->in[from - 1].level == level))
+		level = r->in[--from].level;
+	if (r->nin - from < 2)
+		return 0; /* inputs of the caller's: none to merge */
+	if (!(rc = run_begin(r, &o))) {
+		if (!(rc = itab_merger_begin(&m, r->repo, r->in + from, r->nin - from)))
+			while ((rc = itab_merger_next(&m, &rec)) > 0 && !(rc = run_put(r, &o, rec)))
+				;
+		itab_merger_end(&m);
+	}
+	memset(&out, 0, sizeof(out));
+	if ((rc = run_end(&o, rc, &out, level + 1)))
+		return rc;
+	for (i = from; i < r->nin; i++) {
+		close(r->in[i].f.fd);
+		if (i > from)
+			free(r->in[i].plain);
+	}
+	out.plain = r->in[from].plain;
+	r->in[from] = out;
+	r->nin = from + 1;
+	return 0;
+}
+
+int itab_runs_flush(itab_runs *r)
+{
+	itab_cursor *c = NULL;
+	run_out o;
 	size_t i;
-	int rc, wfd = -1, rfd = -1;
+	int rc;
 
 	if (!r->n)
 		return 0;
 	qsort(r->recs, r->n, REC_LEN, itab_rec_cmp);
-	if (!(w = malloc(sizeof(*w))))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
-	if ((rc = itab_scratch_file(r->dirfd, r->where, &tf, 1, &wfd, &rfd)) ||
-		(rc = itab_runs_input(r, &c)))
-		goto done;
-	c->f.fd = rfd;
-	rfd = -1;
-	if ((rc = itab_writer_begin(w, r->repo, wfd, 0)))
-		goto done;
+	rc = run_begin(r, &o);
 	for (i = 0; i < r->n && !rc; i++)
-		if (!r->unique || !i || memcmp(r->recs + (i - 1) * REC_LEN, r->recs + i * REC_LEN,
-						REC_LEN))
-			rc = itab_writer_add(w, r->recs + i * REC_LEN);
-	if (rc || (rc = itab_writer_end(w, NULL, 0)))
-		goto done;
-	w->f.fd = c->f.fd;
-	c->f = w->f;
+		rc = run_put(r, &o, r->recs + i * REC_LEN);
+	if (!rc)
+		rc = runs_slot(r, &c);
+	if ((rc = run_end(&o, rc, c, 0)))
+		return rc;
 	r->n = 0;
-done:
-	if (wfd >= 0)
-		close(wfd);
-	if (rfd >= 0)
-		close(rfd);
-	free(w);
-	return rc;
+	return r->nin >= ITAB_RUNS_FAN_IN ? runs_fan_in(r) : 0;
 }
 
 int itab_runs_add(itab_runs *r, const uint8_t rec[REC_LEN])

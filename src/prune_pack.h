@@ -15,7 +15,8 @@
  * live/unused choice of each chunk is made again at each pass from its
  * records and the packs' figures instead of being kept per record; the
  * records repack and the merged index need, by pack, go through sorted
- * sealed runs (itab_runs: 2.4 MiB in memory, then a 16 KiB block per run).
+ * sealed runs (itab_runs: 2.4 MiB in memory, then a 16 KiB block per run,
+ * 64 runs at most).
  * Only the packs stay in memory: their names (and their hash), listing and
  * figures, about 140 bytes a pack, 90 more for each pack to remove (a pack
  * holds 64 to 256 chunks). A snapshot is read whole: 80 bytes a chunk reference
