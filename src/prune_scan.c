@@ -52,8 +52,8 @@ int prune_mark_referenced(prune_pack *pp, char **ids, size_t n)
 	tsarc_chunkset_foreach(pp->refs.absent, first_id, hex);
 	return tsarc_error_set(TSARC_ECORRUPT, "prune refuses to run: %zu chunks that snapshots "
 		"need are in no index (the first: %.16s), so the packs holding them would be "
-		"deleted as a killed run's; run 'tsarc check', then 'tsarc repair index'", absent,
-		hex);
+		"deleted as a killed run's; run 'tsarc check', then 'tsarc repair index' (what it "
+		"cannot place again is lost: forget the snapshots check names)", absent, hex);
 }
 
 void prune_shrink(void **arr, size_t *cap, size_t n, size_t size)
