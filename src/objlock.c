@@ -163,13 +163,15 @@ static void count_damaged(const char *id, void *payload)
 
 /*
  * The objects the snapshots need on format 2, in bounded memory: the
- * snapshots read one at a time (a damaged one counted into *damaged and
- * left out), what they need marked on the index table (index_refs.h),
- * then the packs that hold any copy of a needed chunk, never a pack that
- * holds only chunks no live snapshot needs (so those still expire). A
- * needed chunk that no index places counts into *unplaced; a damaged index
- * object is extended (it is listed) and what only it placed is counted
- * so.
+ * snapshots read one at a time (a damaged one counted into *damaged),
+ * what they need marked on the index table (index_refs.h), then the packs
+ * that hold any copy of a needed chunk, never a pack that holds only
+ * chunks no live snapshot needs (so those still expire). A needed chunk
+ * that no index places counts into *unplaced; a damaged index object is
+ * extended (it is listed) and what only it placed is counted so. With a
+ * damaged snapshot or an unplaced chunk, what is needed is not known
+ * (the chunk list that cannot be read, the pack no index names): every
+ * pack is extended then, so that none of them expires.
  */
 static int need_packs(tsarc_repo *repo, needed_list *l, size_t *loaded, size_t *damaged,
 	size_t *unplaced)
@@ -188,10 +190,12 @@ static int need_packs(tsarc_repo *repo, needed_list *l, size_t *loaded, size_t *
 		(rc = tsarc_index_refs_mark(&refs, repo, t, ids, n, count_damaged, damaged,
 			 loaded)) ||
 		(rc = tsarc_chunkset_new(&pn.packs)) ||
-		(rc = tsarc_index_table_scan(t, need_packs_of, &pn)) ||
-		(rc = tsarc_chunkset_foreach(pn.packs, need_pack, l)))
+		(rc = tsarc_index_table_scan(t, need_packs_of, &pn)))
 		goto done;
 	*unplaced = tsarc_chunkset_count(refs.absent);
+	if ((*damaged || *unplaced) && (rc = tsarc_chunkset_load(pn.packs, repo->store)))
+		goto done;
+	rc = tsarc_chunkset_foreach(pn.packs, need_pack, l);
 done:
 	tsarc_chunkset_free(pn.packs);
 	tsarc_index_refs_dispose(&refs);
@@ -271,7 +275,9 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 					if ((rc = tsarc_chunkset_claim(chunks,
 						     snaps[i]->streams[s].chunks[k].id, 0, &added)))
 						goto done;
-		if ((rc = tsarc_chunkset_foreach(chunks, need_chunk, &ls.l)))
+		/* What a damaged one needs is not known: every chunk. */
+		if ((res->damaged && (rc = tsarc_chunkset_load(chunks, repo->store))) ||
+			(rc = tsarc_chunkset_foreach(chunks, need_chunk, &ls.l)))
 			goto done;
 	}
 	/* A prune that took over a stale lock of ours must not race us. */
@@ -291,9 +297,12 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 	}
 	if (res->damaged || res->missing)
 		rc = tsarc_error_set(TSARC_ECORRUPT,
-			"%zu snapshot%s could not be read and %zu needed object%s missing or hidden: "
-			"what they need is not protected (run 'tsarc check')", res->damaged,
-			res->damaged == 1 ? "" : "s", res->missing, res->missing == 1 ? " is" : "s are");
+			"%zu snapshot%s could not be read and %zu needed object%s missing or hidden%s "
+			"(run 'tsarc check')", res->damaged, res->damaged == 1 ? "" : "s", res->missing,
+			res->missing == 1 ? " is" : "s are",
+			res->damaged || unplaced ? ": what they need is not known, so every data "
+						   "object stored was extended"
+						 : ": what they need is not protected");
 done:
 	tsarc_snapshot_array_free(snaps, n);
 	tsarc_chunkset_free(chunks);

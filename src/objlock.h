@@ -54,7 +54,9 @@ typedef struct tsarc_extend_result {
  * config, the key files, the index objects, every snapshot object (damaged
  * ones too) and every chunk a readable snapshot refers to (format 2: every
  * pack that holds a copy of one; a pack holding only chunks no live
- * snapshot needs is left to expire), to DAYS from
+ * snapshot needs is left to expire; with a damaged snapshot, or on format
+ * 2 a needed chunk no index places, every data object, as what is needed
+ * is not known), to DAYS from
  * `now` (this host's clock). The caller holds `lock` (shared: nothing
  * is deleted). Everything it
  * can reach is extended; a damaged snapshot or a missing object is then

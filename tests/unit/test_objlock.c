@@ -5,8 +5,9 @@
  * reopened repository writes with it; a forgotten snapshot under
  * retention is hidden and reported, prune hides its chunks and reports
  * until when, and deletes them for good once the date has passed; the
- * extension reaches every object live snapshots need and no hidden one;
- * a config's object_lock field is checked when read back; a store without
+ * extension reaches every object live snapshots need and no hidden one,
+ * and every data object when what a snapshot needs is not known (it does
+ * not open, or an index object is hidden); a config's object_lock field is checked when read back; a store without
  * Object Lock is refused at init.
  *
  * On format 2 (packs + index), three backups: a (one pack, several
@@ -567,6 +568,110 @@ static void test_packs_and_index_under_retention(void **state)
 	remove_dir();
 }
 
+/* Extends under a shared lock at `now`; the extension's code. */
+static int extend_at(locked *l, int64_t now, tsarc_extend_result *ext)
+{
+	tsarc_lock *lock = NULL;
+	int rc;
+
+	assert_int_equal(tsarc_lock_acquire(&lock, l->repo, 0), 0);
+	rc = tsarc_objlock_extend(l->repo, lock, now, ext);
+	assert_int_equal(tsarc_lock_release(lock), 0);
+	return rc;
+}
+
+/* Every object of `l` (objects of `type`) is retained until `until`. */
+static void all_until(locked *l, tsarc_objtype type, const listed *objs, int64_t until)
+{
+	size_t i;
+	int hidden;
+
+	for (i = 0; i < objs->n; i++)
+		assert_int_equal(retention_store_until(l->ctl, type, objs->names[i], &hidden), until);
+}
+
+/*
+ * What a snapshot that does not open needs is unknown, and so is the pack
+ * of a chunk that no index places (its index object hidden behind a
+ * delete marker, as an attacker with the repository's credentials can):
+ * the extension must not let those expire, so it extends every data
+ * object then, and still fails (exit 3), counting them. Format 2: b's
+ * packs, which only b needs, are extended with b's manifest damaged and,
+ * with it whole again, with b's index object hidden; format 1: b's own
+ * chunks with b's manifest damaged. (Before, they kept their old date:
+ * b's chunk list was taken as empty.)
+ */
+static void test_extend_keeps_what_is_unknown(void **state)
+{
+	static const tsarc_repo_init_options v2 = {{1024, 4096, 16384}, TSARC_CODEC_ZSTD, 0,
+		1024, {TSARC_RETAIN_COMPLIANCE, 1}, 2, 64 * 1024};
+	static const tsarc_repo_init_options v1 = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
+		1024, {TSARC_RETAIN_GOVERNANCE, 1}, 1, 0};
+	const tsarc_repo_init_options *opts[2] = {&v1, &v2};
+	uint8_t *a = malloc(SMALL), *b = malloc(SMALL);
+	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1];
+	char own[64][TSARC_ID_HEX_LEN + 1];
+	tsarc_buf manifest = TSARC_BUF_INIT;
+	tsarc_extend_result ext;
+	listed pa, pb, ia, ib, none;
+	locked L;
+	size_t f, i, n;
+
+	(void)state;
+	repo_fixture_fill(a, SMALL, 1);
+	repo_fixture_fill(b, SMALL, 2);
+	memset(&none, 0, sizeof(none));
+	for (f = 0; f < 2; f++) {
+		locked_open(&L, "objlock-unknown", T0, opts[f]);
+		repo_fixture_backup(L.repo, dir, a, SMALL, "stdin", ida);
+		listed_since(L.st, TSARC_OBJ_DATA, &none, &pa);
+		listed_since(L.st, TSARC_OBJ_INDEX, &none, &ia);
+		retention_store_set_now(L.ctl, T0 + 60);
+		repo_fixture_backup(L.repo, dir, b, SMALL, "stdin", idb);
+		if (f == 0) {
+			/* Format 1: b's own chunks. */
+			n = own_chunks(L.repo, idb, ida, own, 64);
+			memset(&pb, 0, sizeof(pb));
+			for (i = 0; i < n; i++)
+				assert_int_equal(listed_add(own[i], 0, 0, &pb), 0);
+		} else {
+			listed_since(L.st, TSARC_OBJ_DATA, &pa, &pb);
+			listed_since(L.st, TSARC_OBJ_INDEX, &ia, &ib);
+		}
+		assert_true(pb.n >= 1);
+		all_until(&L, TSARC_OBJ_DATA, &pb, T0 + 60 + DAY);
+
+		/* b's manifest damaged (bit rot, or a version an attacker put). */
+		tsarc_buf_clear(&manifest);
+		assert_int_equal(tsarc_store_get(L.inner, TSARC_OBJ_SNAPSHOT, idb, 0, 0, &manifest), 0);
+		assert_int_equal(tsarc_store_put(L.inner, TSARC_OBJ_SNAPSHOT, idb, "junk", 4, 0), 0);
+		assert_int_equal(extend_at(&L, T0 + 3600, &ext), TSARC_ECORRUPT);
+		assert_int_equal(ext.damaged, 1);
+		all_until(&L, TSARC_OBJ_DATA, &pb, T0 + 3600 + DAY);
+		all_until(&L, TSARC_OBJ_DATA, &pa, T0 + 3600 + DAY);
+		assert_int_equal(tsarc_store_put(L.inner, TSARC_OBJ_SNAPSHOT, idb, manifest.ptr,
+					 manifest.size, 0), 0);
+		if (f == 1) {
+			/* Format 2: b whole again, its index object hidden. */
+			const char *hide[LISTED_MAX];
+			for (i = 0; i < ib.n; i++)
+				hide[i] = ib.names[i];
+			assert_true(ib.n >= 1);
+			assert_int_equal(tsarc_store_remove_many(L.repo->store, TSARC_OBJ_INDEX, hide,
+						 ib.n), 0);
+			assert_int_equal(extend_at(&L, T0 + 7200, &ext), TSARC_ECORRUPT);
+			assert_int_equal(ext.damaged, 0);
+			assert_true(ext.missing >= 1);
+			all_until(&L, TSARC_OBJ_DATA, &pb, T0 + 7200 + DAY);
+		}
+		tsarc_repo_free(L.repo);
+		remove_dir();
+	}
+	tsarc_buf_dispose(&manifest);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -575,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_forget_prune_extend_under_retention),
 		cmocka_unit_test(test_extend_reports_missing_chunks),
 		cmocka_unit_test(test_packs_and_index_under_retention),
+		cmocka_unit_test(test_extend_keeps_what_is_unknown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
