@@ -108,6 +108,13 @@ static int better_home(const pack_info *a, const pack_info *b)
 	return a->listed->size > b->listed->size;
 }
 
+/* A copy of record k of an id that may stay: not a repeat, in a stored
+ * pack long enough to hold it. */
+static int candidate(const prune_pack *pp, const tsarc_index_table_rec *g, size_t k)
+{
+	return pp->live[k] != LIVE_REPEAT && holds(&pp->packs[pp->num[k]], &g[k].at);
+}
+
 /*
  * The records of one id: each one's pack number in pp->num and, once the
  * packs' shares are known, its LIVE_* in pp->live. A record repeats the
@@ -115,12 +122,17 @@ static int better_home(const pack_info *a, const pack_info *b)
  * name the pack, as after a prune killed before it removed the old ones):
  * one copy, not two. For a chunk a snapshot needs, one copy stays: the one
  * in the stored pack (long enough to hold it) with the largest needed
- * share. Returns 0 when a needed chunk has no such copy.
+ * share; but copies whose records disagree on the plain length all stay,
+ * as one of them lies and only the manifest could say which (a restore
+ * tries each: the right one reads; the index parser already refuses a
+ * record whose length its own plain length cannot have). Returns 0 when a
+ * needed chunk has no such copy.
  */
 static int group_of(prune_pack *pp, const tsarc_index_table_rec *g, size_t n, int needed,
 	int choose, int *ok)
 {
 	size_t k, best = n;
+	int disagree = 0;
 	long num;
 
 	if (n > pp->live_cap) {
@@ -146,10 +158,16 @@ static int group_of(prune_pack *pp, const tsarc_index_table_rec *g, size_t n, in
 	*ok = 1;
 	if (!choose || !needed)
 		return 0;
-	for (k = 0; k < n; k++)
-		if (pp->live[k] != LIVE_REPEAT && holds(&pp->packs[pp->num[k]], &g[k].at) &&
-			(best == n || better_home(&pp->packs[pp->num[k]], &pp->packs[pp->num[best]])))
+	for (k = 0; k < n; k++) {
+		if (!candidate(pp, g, k))
+			continue;
+		disagree |= best != n && g[k].at.plain != g[best].at.plain;
+		if (best == n || better_home(&pp->packs[pp->num[k]], &pp->packs[pp->num[best]]))
 			best = k;
+	}
+	for (k = 0; k < n && disagree; k++)
+		if (candidate(pp, g, k))
+			pp->live[k] = LIVE_YES;
 	if (best != n)
 		pp->live[best] = LIVE_YES;
 	*ok = best != n;

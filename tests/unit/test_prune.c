@@ -27,6 +27,7 @@
 #include "backup.h"
 #include "extract.h"
 #include "fileio.h"
+#include "index.h"
 #include "lock.h"
 #include "pack.h"
 #include "prune.h"
@@ -509,9 +510,72 @@ static void test_prune_keeps_a_pack_whose_index_is_lost(void **state)
 	assert_int_equal(scratch_remove(dir), 0);
 }
 
+/* An index edit: the record of chunk `payload` one byte more plain. */
+static int one_byte_more_plain(tsarc_pack_entry *e, const uint8_t **pack, void *payload)
+{
+	(void)pack;
+	if (!memcmp(e->id, payload, TSARC_ID_LEN))
+		e->plain++;
+	return 1;
+}
+
+/*
+ * Two copies of a chunk a snapshot needs, whose records disagree on its
+ * plain length: one of them lies, and prune cannot tell which without the
+ * manifest, so it keeps both (a restore tries each copy: the right one
+ * reads). a's first chunk gets a lying record in a's pack; b, which
+ * starts with that chunk then has bytes of its own, stores it again (a
+ * backup trusts no such record) in b's pack; b forgotten, b's pack has
+ * that copy as its only needed chunk, a's pack the larger needed share.
+ * a restores before and after prune, and there are still two packs (b's
+ * repacked into a new one). (Before, prune kept the copy in a's pack and
+ * deleted b's: a no longer restored.)
+ */
+static void test_prune_keeps_copies_that_disagree(void **state)
+{
+	tsarc_repo_init_options o;
+	tsarc_prune_result res;
+	tsarc_snapshot *snap = NULL;
+	tsarc_index *idx = NULL;
+	char root[300], ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1];
+	uint8_t *a = malloc(LEN), *b = malloc(2 * LEN), first[TSARC_ID_LEN];
+	size_t flen;
+
+	(void)state;
+	small_format2(&o);
+	new_repo("prune-disagree", &o, root, 0);
+	repo_fixture_fill(a, LEN, 1);
+	repo_fixture_backup(repo, dir, a, LEN, "stdin", ida);
+	assert_int_equal(tsarc_snapshot_load(repo, ida, &snap), 0);
+	memcpy(first, snap->streams[0].chunks[0].id, TSARC_ID_LEN);
+	flen = snap->streams[0].chunks[0].size;
+	assert_int_equal(tsarc_index_load(repo, &idx, NULL, NULL), 0);
+	repo_fixture_rewrite_index(repo, idx, one_byte_more_plain, first);
+	tsarc_index_free(idx);
+	tsarc_repo_drop_index(repo);
+	memcpy(b, a, flen);
+	repo_fixture_fill(b + flen, LEN, 2);
+	repo_fixture_backup(repo, dir, b, flen + LEN, "stdin", idb);
+	assert_int_equal(count_packs(root), 2);
+	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_SNAPSHOT, idb), 0);
+	assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], a, LEN, 2), 0);
+
+	assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
+	assert_int_equal(count_packs(root), 2);
+	tsarc_repo_drop_index(repo);
+	assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], a, LEN, 2), 0);
+	tsarc_snapshot_free(snap);
+	free(a);
+	free(b);
+	tsarc_repo_free(repo);
+	repo = NULL;
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_prune_deletes_exactly_the_unreferenced),
 	cmocka_unit_test(test_prune_removes_old_temporaries),
 	cmocka_unit_test(test_prune_combines_small_packs),
 	cmocka_unit_test(test_repack_stops_at_a_damaged_blob),
-	cmocka_unit_test(test_prune_keeps_a_pack_whose_index_is_lost))
+	cmocka_unit_test(test_prune_keeps_a_pack_whose_index_is_lost),
+	cmocka_unit_test(test_prune_keeps_copies_that_disagree))
