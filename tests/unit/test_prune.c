@@ -95,6 +95,14 @@ static void new_repo(const char *what, const tsarc_repo_init_options *o, char ro
 	assert_int_equal(tsarc_repo_init(&repo, st, "prune-pw", o), 0);
 }
 
+/* The file's `repo` freed and its scratch folder removed. */
+static void close_repo(void)
+{
+	tsarc_repo_free(repo);
+	repo = NULL;
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
 /* Format 2 with small chunks (4 to 64 KiB), on top of the fast options. */
 static void small_format2(tsarc_repo_init_options *o)
 {
@@ -263,9 +271,7 @@ static void test_prune_removes_old_temporaries(void **state)
 			assert_true(exists(root, alive[i]));
 		assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
 		assert_int_equal(res.temp_removed, 0);
-		tsarc_repo_free(repo);
-		repo = NULL;
-		assert_int_equal(scratch_remove(dir), 0);
+		close_repo();
 	}
 }
 
@@ -358,9 +364,7 @@ static void test_prune_combines_small_packs(void **state)
 		tsarc_snapshot_free(snap);
 		free(data[i]);
 	}
-	tsarc_repo_free(repo);
-	repo = NULL;
-	assert_int_equal(scratch_remove(dir), 0);
+	close_repo();
 }
 
 /* The one pack file in the repository's data/ folder: its path and name. */
@@ -431,9 +435,7 @@ static void test_repack_stops_at_a_damaged_blob(void **state)
 	free(e);
 	free(a);
 	free(b);
-	tsarc_repo_free(repo);
-	repo = NULL;
-	assert_int_equal(scratch_remove(dir), 0);
+	close_repo();
 }
 
 /* The index objects of the repository, sorted. */
@@ -505,9 +507,7 @@ static void test_prune_keeps_a_pack_whose_index_is_lost(void **state)
 	tsarc_store_names_free(after, nafter);
 	free(a);
 	free(b);
-	tsarc_repo_free(repo);
-	repo = NULL;
-	assert_int_equal(scratch_remove(dir), 0);
+	close_repo();
 }
 
 /* An index edit: the record of chunk `payload` one byte more plain. */
@@ -567,9 +567,7 @@ static void test_prune_keeps_copies_that_disagree(void **state)
 	tsarc_snapshot_free(snap);
 	free(a);
 	free(b);
-	tsarc_repo_free(repo);
-	repo = NULL;
-	assert_int_equal(scratch_remove(dir), 0);
+	close_repo();
 }
 
 TSARC_TESTS_MAIN(NULL, NULL,
