@@ -544,9 +544,12 @@ int tsarc_snapshot_list_ids(tsarc_repo *repo, char ***ids_out, size_t *count_out
 
 	if (rc)
 		return rc;
-	/* Only names of a snapshot's form: anything else is not a snapshot. */
+	/* Only names of a snapshot's form (the lower-case hex of its hash):
+	 * anything else is not a snapshot, and taken for a damaged one it
+	 * would stop every prune, with no id 'forget' takes to remove it. */
 	for (i = 0; i < *count_out; i++) {
-		if (strlen((*ids_out)[i]) == TSARC_ID_HEX_LEN)
+		if (strlen((*ids_out)[i]) == TSARC_ID_HEX_LEN &&
+			strspn((*ids_out)[i], "0123456789abcdef") == TSARC_ID_HEX_LEN)
 			(*ids_out)[kept++] = (*ids_out)[i];
 		else
 			free((*ids_out)[i]);

@@ -570,10 +570,43 @@ static void test_prune_keeps_copies_that_disagree(void **state)
 	close_repo();
 }
 
+/*
+ * An object in snapshots/ whose name is 64 characters but no snapshot id
+ * (not lower-case hex: no manifest's hash is named so) is no snapshot. It
+ * is not listed as one, so it is no damaged snapshot that stops prune for
+ * good ('tsarc forget' takes only ids, so it could not remove it).
+ */
+static void test_a_name_that_is_no_id_is_no_snapshot(void **state)
+{
+	tsarc_repo_init_options o;
+	tsarc_prune_result res;
+	char root[300], ida[TSARC_ID_HEX_LEN + 1], name[TSARC_ID_HEX_LEN + 1], **ids = NULL;
+	uint8_t *a = malloc(LEN);
+	size_t n = 0;
+
+	(void)state;
+	small_format2(&o);
+	new_repo("prune-no-id", &o, root, 0);
+	repo_fixture_fill(a, LEN, 1);
+	repo_fixture_backup(repo, dir, a, LEN, "stdin", ida);
+	memset(name, 'A', TSARC_ID_HEX_LEN);
+	name[TSARC_ID_HEX_LEN] = 0;
+	assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_SNAPSHOT, name, "junk", 4, 0), 0);
+	assert_int_equal(tsarc_snapshot_list_ids(repo, &ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], ida);
+	tsarc_snapshot_ids_free(ids, n);
+	assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
+	assert_int_equal(res.snapshots, 1);
+	free(a);
+	close_repo();
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_prune_deletes_exactly_the_unreferenced),
 	cmocka_unit_test(test_prune_removes_old_temporaries),
 	cmocka_unit_test(test_prune_combines_small_packs),
 	cmocka_unit_test(test_repack_stops_at_a_damaged_blob),
 	cmocka_unit_test(test_prune_keeps_a_pack_whose_index_is_lost),
-	cmocka_unit_test(test_prune_keeps_copies_that_disagree))
+	cmocka_unit_test(test_prune_keeps_copies_that_disagree),
+	cmocka_unit_test(test_a_name_that_is_no_id_is_no_snapshot))
