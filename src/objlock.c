@@ -226,6 +226,45 @@ static int extend_one(size_t i, void *ctx, void *worker)
 	return rc;
 }
 
+static int cmp_needed(const void *a, const void *b)
+{
+	const needed *x = a, *y = b;
+
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Every other version of what was extended: after an overwrite the
+ * genuine version is no longer the current one, and it would expire (and
+ * could then be deleted by whoever overwrote it) though this runs every
+ * night. One call per type, the names sorted, so the store lists each
+ * folder once rather than each object.
+ */
+static int extend_old_versions(tsarc_store *store, needed_list *l, int64_t until,
+	size_t *extended)
+{
+	const char **names;
+	size_t i, j, n;
+	int rc = 0;
+
+	*extended = 0;
+	if (!l->n)
+		return 0;
+	if (!(names = malloc(l->n * sizeof(*names))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	qsort(l->v, l->n, sizeof(*l->v), cmp_needed);
+	for (i = 0; i < l->n && !rc; i = j) {
+		for (j = i; j < l->n && l->v[j].type == l->v[i].type; j++)
+			names[j - i] = l->v[j].name;
+		rc = tsarc_store_extend_versions(store, l->v[i].type, names, j - i, until, &n);
+		*extended += n;
+	}
+	free(names);
+	return rc;
+}
+
 static void note_damaged(const char *id, int code, const char *msg, void *payload)
 {
 	(void)id;
@@ -293,6 +332,10 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 	res->objects = ls.l.n - (res->missing - unplaced);
 	if (rc) {
 		tsarc_error_prefix("extending the retention");
+		goto done;
+	}
+	if ((rc = extend_old_versions(repo->store, &ls.l, res->until, &res->versions))) {
+		tsarc_error_prefix("extending the retention of old versions");
 		goto done;
 	}
 	if (res->damaged || res->missing)

@@ -44,6 +44,7 @@ int64_t tsarc_objlock_until(const tsarc_retention *r, int64_t now);
 typedef struct tsarc_extend_result {
 	size_t snapshots;       /* snapshots whose objects were extended */
 	size_t objects;         /* objects extended (config, keys, index, snapshots, chunks) */
+	size_t versions;        /* their old (noncurrent) versions whose date moved */
 	size_t missing;         /* needed but absent (or hidden): damage */
 	size_t damaged;         /* snapshots that could not be read */
 	int64_t until;          /* the date they are all protected to, at least */
@@ -57,7 +58,9 @@ typedef struct tsarc_extend_result {
  * snapshot needs is left to expire; with a damaged snapshot, or on format
  * 2 a needed chunk no index places, every data object, as what is needed
  * is not known), to DAYS from
- * `now` (this host's clock). The caller holds `lock` (shared: nothing
+ * `now` (this host's clock); with each, every old version of it an
+ * overwrite or a plain delete left behind (an attacker's overwrite makes
+ * the genuine version an old one). The caller holds `lock` (shared: nothing
  * is deleted). Everything it
  * can reach is extended; a damaged snapshot or a missing object is then
  * TSARC_ECORRUPT, with the counts in `res`.

@@ -257,6 +257,15 @@ int tsarc_store_extend_retention(tsarc_store *st, tsarc_objtype type, const char
 				    : unsupported(st, "Object Lock");
 }
 
+int tsarc_store_extend_versions(tsarc_store *st, tsarc_objtype type,
+	const char *const *names, size_t count, int64_t until, size_t *extended)
+{
+	*extended = 0;
+	if (st->extend_versions)
+		return st->extend_versions(st, type, names, count, until, extended);
+	return st->extend_retention ? 0 : unsupported(st, "Object Lock");
+}
+
 int tsarc_store_purge_many(tsarc_store *st, tsarc_objtype type, const char *const *names,
 	size_t count, tsarc_store_purge_cb cb, void *payload)
 {

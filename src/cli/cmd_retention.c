@@ -17,10 +17,12 @@ static const char EXTEND_HELP[] =
 	"config, key files, index objects, snapshots and the chunks they refer to;\n"
 	"on format 2 the packs that hold those chunks, not a pack only forgotten\n"
 	"snapshots use) to DAYS from now, so a repository kept for years stays\n"
-	"protected with a short DAYS. Run it more often than every DAYS (e.g. after the nightly\n"
-	"forget): a chunk a new backup shares with older ones is protected only\n"
-	"as long as its date says. Dates are never shortened. Forgotten snapshots\n"
-	"are not extended, so they still expire. Holds a shared lock.\n"
+	"protected with a short DAYS, and with each object its old versions (the\n"
+	"genuine one, should someone overwrite it). Run it more often than every\n"
+	"DAYS (e.g. after the nightly forget): a chunk a new backup shares with\n"
+	"older ones is protected only as long as its date says. Dates are never\n"
+	"shortened. Forgotten snapshots are not extended, so they still expire.\n"
+	"Holds a shared lock.\n"
 	"\n";
 
 int cmd_extend_retention(int argc, char **argv)
@@ -48,6 +50,7 @@ int cmd_extend_retention(int argc, char **argv)
 		cJSON_AddStringToObject(doc, "until", until);
 		cJSON_AddNumberToObject(doc, "snapshots", (double)res.snapshots);
 		cJSON_AddNumberToObject(doc, "objects", (double)res.objects);
+		cJSON_AddNumberToObject(doc, "versions_extended", (double)res.versions);
 		cJSON_AddNumberToObject(doc, "missing", (double)res.missing);
 		cJSON_AddNumberToObject(doc, "damaged_snapshots", (double)res.damaged);
 		if (rc)
@@ -58,6 +61,9 @@ int cmd_extend_retention(int argc, char **argv)
 	} else if (!c.quiet) {
 		printf("%zu objects of %zu snapshots retained until %s at least\n", res.objects,
 			res.snapshots, until);
+		if (res.versions)
+			printf("%zu old versions of them (left by an overwrite or a delete) "
+			       "retained as well\n", res.versions);
 	}
 done:
 	return cli_end(repo, lock, rc);

@@ -5,7 +5,9 @@
 # BUCKET (the fresh bucket of TSARC_TEST_S3_URL) and BASE (the endpoint URL
 # before it); wait_past EPOCH waits until this host's clock, which the
 # local RGW shares, is past EPOCH (a retention date cannot be set in the
-# past, so expiring one means waiting for a date a few seconds ahead).
+# past, so expiring one means waiting for a date a few seconds ahead);
+# old_version, version_until and extend_moves look at what an overwrite
+# left behind.
 : "${TSARC_TEST_S3_URL:?run this through tests/s3/run_with_s3.sh}"
 ATT="python3 $(dirname "${BASH_SOURCE[0]}")/attacker.py"
 rest=${TSARC_TEST_S3_URL#s3:http*://}
@@ -24,5 +26,38 @@ as_of_cmp() {
 			cmp - <("$GEN" "$size" --seed "$seed") >"$OUT" 2>&1 ||
 			fail "dump --as-of of ${snap:0:10} differs from what was backed up: $(cat "$OUT" "$ERR")"
 		sanitizer_check 0 "$ERR" "dump --as-of"
+	done
+}
+# old_version BUCKET KEY: the id of KEY's one noncurrent version (the
+# genuine one an overwrite left behind).
+old_version() {
+	local v
+	v=$($ATT versions "$1" "$2" | awk -v k="$2" '$1 == k && $3 == "old" {print $2}')
+	if [ -z "$v" ] || [ "$(printf '%s\n' "$v" | wc -l)" != 1 ]; then
+		fail "$2 has not exactly one old version: $($ATT versions "$1" "$2")"
+	fi
+	printf '%s\n' "$v"
+}
+# version_until BUCKET KEY [VERSION]: the retain-until date (epoch) of that
+# version of KEY (the current one by default), 0 when it has none.
+version_until() { $ATT retention "$@" | awk '{print $2}'; }
+# extend_moves REPO WHAT "KEY [VERSION]"...: extend-retention --json of a
+# damaged REPO exits 3 (WHAT) and moves the date of each version of KEY in
+# $BUCKET given (the current one without VERSION).
+extend_moves() {
+	local repo=$1 what=$2 kv i=0 was=()
+	shift 2
+	for kv in "$@"; do
+		# shellcheck disable=SC2086 # KEY [VERSION], split on purpose
+		was+=("$(version_until "$BUCKET" $kv)")
+	done
+	sleep 2
+	t extend-retention --repo "$repo" --json
+	expect_rc 3 "$what"
+	for kv in "$@"; do
+		# shellcheck disable=SC2086
+		[ "$(version_until "$BUCKET" $kv)" -gt "${was[i]}" ] ||
+			fail "$what: the date of $kv did not move from ${was[i]}"
+		i=$((i + 1))
 	done
 }

@@ -4,8 +4,10 @@
 # retention; with the repository's own credentials (tests/s3/attacker.py)
 # a locked pack or index version cannot be deleted or shortened, and after
 # an overwrite and a plain delete the repository as it was still restores
-# byte-identical. forget + prune within the dates delete nothing locked:
-# a mostly unused pack is not repacked, a wholly unused pack and the old
+# byte-identical, also after extend-retention, which moves the dates of
+# the overwritten pack's and snapshot's genuine (old) versions too.
+# forget + prune within the dates delete nothing locked: a mostly unused
+# pack is not repacked, a wholly unused pack and the old
 # index objects are only hidden, all reported with their bytes, and check
 # and dump see a whole repository; extend-retention moves the dates of
 # what the live snapshot needs and not of what only forgotten ones used;
@@ -70,12 +72,26 @@ sleep 1
 BEFORE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 sleep 1
 [ "$($ATT overwrite "$BUCKET" "$pack")" = ok ] || fail "overwrite of a pack refused"
+[ "$($ATT overwrite "$BUCKET" "repo/snapshots/$S2")" = ok ] || fail "overwrite of a snapshot refused"
 [ "$($ATT delete "$BUCKET" "$index")" = ok ] || fail "plain delete of an index object refused"
 versions "$BUCKET"
 grep -q "^$pack $pver old$" "$V" || fail "the overwritten pack's locked version is gone"
 grep -q "^$index $iver old$" "$V" || fail "the deleted index object's locked version is gone"
 t check --repo "$R" --read-data
 [ "$RC" -ne 0 ] || fail "check found nothing wrong after the attack"
+# extend-retention (damaged: exit 3) moves the dates of the genuine, now
+# old, versions of the overwritten pack and snapshot too, and of their
+# junk current versions: else the attacker deletes the genuine ones for
+# good once their first date has passed.
+s2key=repo/snapshots/$S2
+s2old=$(old_version "$BUCKET" "$s2key") || exit 1
+[ "$(old_version "$BUCKET" "$pack")" = "$pver" ] || fail "the pack's old version is not the backup's"
+extend_moves "$R" "extend-retention over a damaged snapshot and a hidden index object" \
+	"$s2key $s2old" "$pack $pver" "$pack"
+# Those two: the index object's, behind the attacker's delete marker, is
+# not listed (docs/object-lock.md).
+[ "$(json_get "$OUT" "d['versions_extended']")" = 2 ] ||
+	fail "extend-retention did not report the 2 old versions it extended"
 # The repository as it was before the attack restores byte-identical.
 as_of_cmp "$R" "$BEFORE" 2M "$S1 1" "$S2 2"
 ok check --repo "$R" --as-of "$BEFORE" --read-data

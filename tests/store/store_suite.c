@@ -450,6 +450,61 @@ static char *lock_url(void)
 	return out;
 }
 
+/* Object Lock on the versions an overwrite left behind: extend_versions
+ * moves the date of each old version of the names asked for (one listing
+ * per name for a few, of the folder for more, names in any order), never
+ * of other names, and leaves alone a version already protected longer; a
+ * purge then reports the old version's date as the one that holds. */
+static void retention_old_versions(tsarc_store *ls, int64_t now)
+{
+	char n[12][65];
+	const char *a[9], *b[9];
+	size_t i, moved = 7;
+	purged p;
+
+	for (i = 0; i < 12; i++) {
+		data_name(n[i], 9200 + (unsigned)i);
+		assert_int_equal(tsarc_store_put(ls, TSARC_OBJ_DATA, n[i], "v1", 2, 0), 0);
+	}
+	/* n[0], n[1] and n[2] overwritten: each has one old version */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(tsarc_store_put(ls, TSARC_OBJ_DATA, n[i], "v2", 2, 0), 0);
+	/* one name (a listing of its own) */
+	a[0] = n[0];
+	assert_int_equal(tsarc_store_extend_versions(ls, TSARC_OBJ_DATA, a, 1, now + 2 * 86400,
+		&moved), 0);
+	assert_int_equal(moved, 1);
+	/* an earlier date than it has: left alone, no error */
+	assert_int_equal(tsarc_store_extend_versions(ls, TSARC_OBJ_DATA, a, 1, now + 3600,
+		&moved), 0);
+	assert_int_equal(moved, 0);
+	/* nine names each (a listing of the folder), in two orders: the old
+	 * versions of n[1], then of n[0], never of n[2] */
+	a[0] = n[11];
+	a[1] = n[1];
+	b[0] = n[10];
+	b[8] = n[0];
+	for (i = 0; i < 7; i++) {
+		a[2 + i] = n[3 + i];
+		b[1 + i] = n[9 - i];
+	}
+	assert_int_equal(tsarc_store_extend_versions(ls, TSARC_OBJ_DATA, a, 9, now + 3 * 86400,
+		&moved), 0);
+	assert_int_equal(moved, 1);
+	assert_int_equal(tsarc_store_extend_versions(ls, TSARC_OBJ_DATA, b, 9, now + 3 * 86400,
+		&moved), 0);
+	assert_int_equal(moved, 1);
+	/* a purge hides them, kept until the latest date of their versions */
+	memset(&p, 0, sizeof(p));
+	for (i = 0; i < 3; i++)
+		a[i] = n[i];
+	assert_int_equal(tsarc_store_purge_many(ls, TSARC_OBJ_DATA, a, 3, note_purged, &p), 0);
+	assert_int_equal(p.n, 3);
+	for (i = 0; i < 2; i++)
+		assert_true(p.until[i] >= now + 3 * 86400 - 120 && p.until[i] <= now + 3 * 86400 + 120);
+	assert_true(p.until[2] > now && p.until[2] <= now + 86400 + 120);
+}
+
 /* A store with Object Lock: a retained object outlives a purge hidden,
  * with its date; a lock object carries none and goes for good; dates are
  * extended, never on a hidden object; a new put brings a hidden one back. */
@@ -518,6 +573,7 @@ static void test_retention_semantics(void)
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(tsarc_store_list_hidden(ls, TSARC_OBJ_DATA, listed_add, &l), 0);
 	assert_false(listed_find(&l, x) >= 0);
+	retention_old_versions(ls, now);
 	tsarc_store_free(ls);
 	free(lurl);
 }
@@ -532,6 +588,7 @@ static void test_retention_or_clear_refusal(void **state)
 	purged p;
 	listed l;
 	uint64_t size;
+	size_t moved = 7;
 	int enabled = 1;
 
 	(void)state;
@@ -547,6 +604,9 @@ static void test_retention_or_clear_refusal(void **state)
 	data_name(names[1], 9001);
 	assert_int_equal(tsarc_store_extend_retention(st, TSARC_OBJ_DATA, names[0], 1),
 		TSARC_EUNSUPPORTED);
+	assert_int_equal(tsarc_store_extend_versions(st, TSARC_OBJ_DATA, ptrs, 1, 1, &moved),
+		TSARC_EUNSUPPORTED);
+	assert_int_equal(moved, 0);
 	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_DATA, names[0], "abc", 3, 0), 0);
 	memset(&p, 0, sizeof(p));
 	assert_int_equal(tsarc_store_purge_many(st, TSARC_OBJ_DATA, ptrs, 2, note_purged, &p), 0);

@@ -5,15 +5,13 @@
 
 #include "tsarc/errors.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define DELETE_BATCH 1000
-/* Up to this many keys, one version listing per key; past it, one listing
- * of the whole type's folder costs fewer requests. */
-#define PER_KEY_LISTINGS 8
 
 static const char *bucket_of(tsarc__s3_client *c)
 {
@@ -135,16 +133,20 @@ int tsarc__s3_retained_until(tsarc__s3_client *c, const char *key, int64_t *unti
 	return rc;
 }
 
-int tsarc__s3_extend_retention(tsarc__s3_client *c, const char *key,
-	tsarc_retain_mode mode, int64_t until)
+/* PutObjectRetention on `version` of `key` (the current one when NULL):
+ * *moved says whether the date moved; a refusal where the version already
+ * has a date as late (never shortened) is success with *moved 0. */
+static int put_retention(tsarc__s3_client *c, const char *key, const char *version,
+	tsarc_retain_mode mode, int64_t until, int *moved)
 {
-	tsarc__s3_kv q[1] = {{"retention", ""}};
+	tsarc__s3_kv q[2] = {{"retention", ""}, {"versionId", version}};
 	tsarc__s3_req rq = {0};
 	tsarc__s3_resp resp;
 	char body[256], date[40];
 	int64_t have;
 	int rc, n;
 
+	*moved = 0;
 	format_date(date, sizeof(date), until);
 	n = snprintf(body, sizeof(body),
 		"<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>%s</Mode>"
@@ -152,22 +154,35 @@ int tsarc__s3_extend_retention(tsarc__s3_client *c, const char *key,
 	rq.method = "PUT";
 	rq.key = key;
 	rq.query = q;
-	rq.nquery = 1;
+	rq.nquery = version ? 2 : 1;
 	rq.body = body;
 	rq.body_len = (size_t)n;
 	rq.has_body = 1;
 	if ((rc = tsarc__s3_perform(c, &rq, &resp)))
 		return rc;
-	if (resp.status >= 200 && resp.status < 300)
+	if (resp.status >= 200 && resp.status < 300) {
+		*moved = 1;
 		return 0;
+	}
+	if ((resp.status == 404 || resp.status == 405) && version)
+		return tsarc_error_set(TSARC_ENOTFOUND, "version %s of s3://%s/%s is gone",
+			version, bucket_of(c), key);
 	if (resp.status == 404 || resp.status == 405)
 		return tsarc_error_set(TSARC_ENOTFOUND, "s3://%s/%s has no current version "
 			"(missing, or hidden behind a delete marker)", bucket_of(c), key);
 	/* Refused: a later date it already has is what we wanted. */
-	if ((resp.status == 403 || resp.status == 400) && !version_until(c, key, NULL, &have) &&
-		have >= until)
+	if ((resp.status == 403 || resp.status == 400) &&
+		!version_until(c, key, version, &have) && have >= until)
 		return 0;
 	return tsarc__s3_status_error(c, &rq, &resp);
+}
+
+int tsarc__s3_extend_retention(tsarc__s3_client *c, const char *key,
+	tsarc_retain_mode mode, int64_t until)
+{
+	int moved;
+
+	return put_retention(c, key, NULL, mode, until, &moved);
 }
 
 /* ---- versions ---- */
@@ -412,7 +427,7 @@ int tsarc__s3_purge(tsarc__s3_client *c, const char *prefix, const char *const *
 	}
 	qsort(r.ks, count, sizeof(*r.ks), cmp_ks);
 	r.nks = count;
-	if (count <= PER_KEY_LISTINGS) {
+	if (count <= TSARC__S3_PER_KEY_LISTINGS) {
 		for (i = 0; i < count && !rc; i++) {
 			r.only = r.ks[i].key;
 			rc = list_versions(c, r.ks[i].key, collect_version, &r);
@@ -450,6 +465,102 @@ int tsarc__s3_purge(tsarc__s3_client *c, const char *prefix, const char *const *
 		free(r.v[i].version);
 	free(r.v);
 	free(r.ks);
+	return rc;
+}
+
+/* ---- old versions ---- */
+
+/* Versions extended at once: one listing page's worth, so that memory
+ * stays bounded however many versions the folder holds. */
+#define EXTEND_BATCH 1000
+
+typedef struct old_version {
+	char *key, *version;
+} old_version;
+
+typedef struct extend_run {
+	tsarc__s3_client *c;
+	tsarc__s3_key_filter want;
+	void *ud;
+	tsarc_retain_mode mode;
+	int64_t until;
+	unsigned threads;
+	old_version *v; /* EXTEND_BATCH */
+	size_t n;
+	atomic_size_t moved;
+} extend_run;
+
+static int extend_version(size_t i, void *ctx, void *worker)
+{
+	extend_run *x = ctx;
+	int moved = 0, rc;
+
+	(void)worker;
+	rc = put_retention(x->c, x->v[i].key, x->v[i].version, x->mode, x->until, &moved);
+	if (rc == TSARC_ENOTFOUND) { /* deleted since the listing: its date had passed */
+		tsarc_error_clear();
+		return 0;
+	}
+	if (!rc && moved)
+		atomic_fetch_add(&x->moved, 1);
+	return rc;
+}
+
+/* Extends the batch (when `run`), then forgets it. */
+static int extend_batch(extend_run *x, int run)
+{
+	size_t i;
+	int rc = 0;
+
+	if (run && x->n)
+		rc = tsarc_parallel_for(x->n, x->threads ? x->threads : 1, extend_version, x,
+			NULL, NULL);
+	for (i = 0; i < x->n; i++) {
+		free(x->v[i].key);
+		free(x->v[i].version);
+	}
+	x->n = 0;
+	return rc;
+}
+
+static int old_version_cb(const tsarc__s3_version *v, void *ud)
+{
+	extend_run *x = ud;
+	int rc;
+
+	if (v->latest || v->marker || !x->want(v->key, x->ud))
+		return 0;
+	if (x->n == EXTEND_BATCH && (rc = extend_batch(x, 1)))
+		return rc;
+	x->v[x->n].key = strdup(v->key);
+	x->v[x->n].version = strdup(v->version_id);
+	if (!x->v[x->n].key || !x->v[x->n].version) {
+		free(x->v[x->n].key);
+		free(x->v[x->n].version);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	x->n++;
+	return 0;
+}
+
+int tsarc__s3_extend_versions(tsarc__s3_client *c, const char *prefix,
+	tsarc__s3_key_filter want, void *ud, tsarc_retain_mode mode, int64_t until,
+	unsigned threads, size_t *extended)
+{
+	extend_run x = {.c = c, .want = want, .ud = ud, .mode = mode, .until = until,
+		.threads = threads};
+	int rc, brc;
+
+	*extended = 0;
+	atomic_init(&x.moved, 0);
+	if (!(x.v = calloc(EXTEND_BATCH, sizeof(*x.v))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	rc = list_versions(c, prefix, old_version_cb, &x);
+	brc = extend_batch(&x, !rc);
+	if (!rc)
+		rc = brc;
+	free(x.v);
+	*extended = atomic_load(&x.moved);
 	return rc;
 }
 

@@ -31,6 +31,27 @@ int tsarc__s3_lock_enabled(tsarc__s3_client *c, int *enabled);
 int tsarc__s3_extend_retention(tsarc__s3_client *c, const char *key,
 	tsarc_retain_mode mode, int64_t until);
 
+/* Up to this many keys, one version listing per key; past it, one listing
+ * of the whole type's folder costs fewer requests. */
+#define TSARC__S3_PER_KEY_LISTINGS 8
+
+/* Whether a listed key is one the caller asked for. */
+typedef int (*tsarc__s3_key_filter)(const char *key, void *ud);
+
+/*
+ * PutObjectRetention (?versionId) on every noncurrent version under
+ * `prefix`, never a delete marker, of the keys `want` picks: protected
+ * until `until` at least, as tsarc__s3_extend_retention does the current
+ * one (a later date stays). The genuine version of an object someone
+ * overwrote, or hid behind a delete marker, is such a version. One
+ * version listing of `prefix` (paged), and the versions extended a page's
+ * worth at a time, `threads` at once, so memory does not grow with the
+ * folder. *extended counts the versions whose date moved.
+ */
+int tsarc__s3_extend_versions(tsarc__s3_client *c, const char *prefix,
+	tsarc__s3_key_filter want, void *ud, tsarc_retain_mode mode, int64_t until,
+	unsigned threads, size_t *extended);
+
 /* The retain-until date of the current version of `key` while it is in
  * force (this host's clock), 0 when it has none or it has passed;
  * TSARC_ENOTFOUND when there is no current version. One HEAD. */

@@ -315,27 +315,34 @@ typedef struct list_ctx {
 	void *payload;
 } list_ctx;
 
-/* Keys of the type's own layout go out as names; anything else is not
- * the repository's and is passed over. */
-static int list_entry(const tsarc__s3_list_entry *e, void *ud)
+/* The name of a key of the type's own layout, NULL for anything else
+ * (not the repository's). */
+static const char *listed_name(const list_ctx *lc, const char *k)
 {
-	list_ctx *lc = ud;
-	const char *k = e->key, *nm;
+	const char *nm;
 
 	if (strncmp(k, lc->pfx, lc->pfxlen) != 0)
-		return 0;
+		return NULL;
 	nm = k + lc->pfxlen;
 	if (lc->type == TSARC_OBJ_DATA) {
 		const char *slash = strchr(nm, '/');
 		/* data/<2 hex>/<name>, where <name> starts with those two */
 		if (!slash || slash - nm != 2 || strchr(slash + 1, '/') ||
 		    strncmp(nm, slash + 1, 2) != 0)
-			return 0;
+			return NULL;
 		nm = slash + 1;
 	}
-	if (!tsarc_store_name_valid(lc->type, nm))
-		return 0;
-	return lc->cb(nm, e->size, e->mtime, lc->payload);
+	return tsarc_store_name_valid(lc->type, nm) ? nm : NULL;
+}
+
+/* Keys of the type's own layout go out as names; anything else is passed
+ * over. */
+static int list_entry(const tsarc__s3_list_entry *e, void *ud)
+{
+	list_ctx *lc = ud;
+	const char *nm = listed_name(lc, e->key);
+
+	return nm ? lc->cb(nm, e->size, e->mtime, lc->payload) : 0;
 }
 
 /* The folder of a type under the prefix, "" for config (the prefix). */
@@ -447,6 +454,86 @@ static int s3_extend_retention(tsarc_store *base, tsarc_objtype type, const char
 		return read_only(st, key);
 	return tsarc__s3_extend_retention(st->c, key,
 		st->retention.mode ? st->retention.mode : TSARC_RETAIN_COMPLIANCE, until);
+}
+
+/* The names extend_versions was asked for, sorted, and how to tell a
+ * listed key's name; or (per-key listings) the one key. */
+typedef struct wanted {
+	list_ctx lc;
+	const char *const *names;
+	size_t count;
+	const char *only;
+} wanted;
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int wanted_key(const char *key, void *ud)
+{
+	const wanted *w = ud;
+	const char *nm;
+
+	if (w->only)
+		return !strcmp(key, w->only);
+	nm = listed_name(&w->lc, key);
+	return nm && bsearch(&nm, w->names, w->count, sizeof(*w->names), cmp_name);
+}
+
+static int s3_extend_versions(tsarc_store *base, tsarc_objtype type,
+	const char *const *names, size_t count, int64_t until, size_t *extended)
+{
+	s3_store *st = (s3_store *)base;
+	tsarc_retain_mode mode = st->retention.mode ? st->retention.mode
+						    : TSARC_RETAIN_COMPLIANCE;
+	char key[TSARC__S3_KEY_MAX + 1], *pfx = NULL;
+	const char **sorted = NULL;
+	wanted w;
+	size_t i, n;
+	int rc = 0;
+
+	*extended = 0;
+	memset(&w, 0, sizeof(w));
+	if (!count)
+		return 0;
+	if (in_past(st, type))
+		return read_only(st, "extending the retention");
+	/* A few keys: a listing of each costs fewer requests than the folder's. */
+	if (count <= TSARC__S3_PER_KEY_LISTINGS || type == TSARC_OBJ_CONFIG) {
+		for (i = 0; i < count && !rc; i++) {
+			if ((rc = object_key(st, key, sizeof(key), type, names[i])))
+				break;
+			w.only = key;
+			rc = tsarc__s3_extend_versions(st->c, key, wanted_key, &w, mode, until,
+				base->max_inflight, &n);
+			*extended += n;
+		}
+		return rc;
+	}
+	w.names = names;
+	w.count = count;
+	for (i = 1; i < count && strcmp(names[i - 1], names[i]) <= 0; i++)
+		;
+	if (i < count) { /* not sorted: a sorted copy of the pointers */
+		if (!(sorted = malloc(count * sizeof(*sorted))))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		memcpy(sorted, names, count * sizeof(*sorted));
+		qsort(sorted, count, sizeof(*sorted), cmp_name);
+		w.names = sorted;
+	}
+	if (!(pfx = type_prefix(st, type)))
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (!rc) {
+		w.lc.type = type;
+		w.lc.pfx = pfx;
+		w.lc.pfxlen = strlen(pfx);
+		rc = tsarc__s3_extend_versions(st->c, pfx, wanted_key, &w, mode, until,
+			base->max_inflight, extended);
+	}
+	free(sorted);
+	free(pfx);
+	return rc;
 }
 
 static int s3_retained_until(tsarc_store *base, tsarc_objtype type, const char *name,
@@ -602,6 +689,7 @@ int tsarc_store_s3_open(tsarc_store **out, const char *url,
 	st->parent.set_retention = s3_set_retention;
 	st->parent.retention_enabled = s3_retention_enabled;
 	st->parent.extend_retention = s3_extend_retention;
+	st->parent.extend_versions = s3_extend_versions;
 	st->parent.purge_many = s3_purge_many;
 	st->parent.list_hidden = s3_list_hidden;
 	st->parent.retained_until = s3_retained_until;

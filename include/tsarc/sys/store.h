@@ -116,8 +116,14 @@ struct tsarc_store {
 	 * with Object Lock on; makes no request. retention_enabled: whether
 	 * the location has Object Lock on. extend_retention: the current
 	 * version of the object stays protected until `until` at least (a later
-	 * date it already has is left alone). purge_many: in a location that
-	 * keeps versions, deletes every version of each object whose retention
+	 * date it already has is left alone). extend_versions: the same for
+	 * every other version (never a delete marker) of each of `names`, the
+	 * versions an overwrite or a plain delete left behind (the genuine one
+	 * when an attacker overwrote the object), counting into *extended
+	 * those whose date moved; in requests bounded by the type's folder,
+	 * not one listing per name, and in memory that does not grow with the
+	 * versions; a store without versions leaves it NULL. purge_many: in a
+	 * location that keeps versions, deletes every version of each object whose retention
 	 * has passed, hides the object when a version must stay, and reports
 	 * each (a missing object is not an error); remove and remove_many of
 	 * such a store do the same without the report. list_hidden: the
@@ -131,6 +137,8 @@ struct tsarc_store {
 	int (*retention_enabled)(tsarc_store *st, int *enabled);
 	int (*extend_retention)(tsarc_store *st, tsarc_objtype type, const char *name,
 		int64_t until);
+	int (*extend_versions)(tsarc_store *st, tsarc_objtype type, const char *const *names,
+		size_t count, int64_t until, size_t *extended);
 	int (*purge_many)(tsarc_store *st, tsarc_objtype type, const char *const *names,
 		size_t count, tsarc_store_purge_cb cb, void *payload);
 	int (*list_hidden)(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
@@ -208,6 +216,11 @@ int tsarc_store_set_retention(tsarc_store *st, const tsarc_retention *r);
 int tsarc_store_retention_enabled(tsarc_store *st, int *enabled);
 int tsarc_store_extend_retention(tsarc_store *st, tsarc_objtype type, const char *name,
 	int64_t until);
+/* extend_versions where the store has it; a store with retention but no
+ * versions has nothing but the current one: 0, nothing extended. Names
+ * sorted by strcmp spare the store a sorted copy. */
+int tsarc_store_extend_versions(tsarc_store *st, tsarc_objtype type,
+	const char *const *names, size_t count, int64_t until, size_t *extended);
 int tsarc_store_purge_many(tsarc_store *st, tsarc_objtype type, const char *const *names,
 	size_t count, tsarc_store_purge_cb cb, void *payload);
 int tsarc_store_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
