@@ -16,8 +16,9 @@
  * tsarc_index_refs_mark, for prune (what stays) and extend-retention
  * (what to protect), keeps the result as a bit on the first record of
  * each needed id (0.125 MiB per million records) and the ids no record
- * has apart (a chunk set: damage, a few); its runs hold each id once per
- * 4 MiB gathered. check sweeps the references itself, each one with where
+ * has apart (a chunk set: damage, a few); its runs hold each id at most
+ * once per 4 MiB gathered (fewer times in a run merged from others:
+ * index_table_file.h). check sweeps the references itself, each one with where
  * it comes from (check_refs.c).
  */
 #include "chunkset.h"
