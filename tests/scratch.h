@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Makes tsarc-NAME-XXXXXX into `dir` (`size` bytes); `dir`, or NULL. */
 static inline char *scratch_make(char *dir, size_t size, const char *name)
@@ -15,6 +16,15 @@ static inline char *scratch_make(char *dir, size_t size, const char *name)
 
 	snprintf(dir, size, "%s/tsarc-%s-XXXXXX", t && *t ? t : "/tmp", name);
 	return mkdtemp(dir);
+}
+
+/* Makes `dir`/tmp into `tmp` (`size` bytes) and points $TMPDIR at it, so
+ * that what the code under test writes for itself there (sorted runs,
+ * scratch packs) can be counted and is removed with `dir`: 0, or -1. */
+static inline int scratch_tmpdir(const char *dir, char *tmp, size_t size)
+{
+	snprintf(tmp, size, "%s/tmp", dir);
+	return mkdir(tmp, 0700) == 0 && setenv("TMPDIR", tmp, 1) == 0 ? 0 : -1;
 }
 
 /* Removes `dir` and all below it: 0, or -1. */

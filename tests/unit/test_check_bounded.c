@@ -163,9 +163,7 @@ static tsarc_repo *make_damaged(expected *x)
 	uint8_t byte;
 
 	assert_non_null(scratch_make(dir, sizeof(dir), "check-bounded"));
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/tmp", dir);
-	assert_int_equal(mkdir(tmp_dir, 0700), 0);
-	assert_int_equal(setenv("TMPDIR", tmp_dir, 1), 0);
+	assert_int_equal(scratch_tmpdir(dir, tmp_dir, sizeof(tmp_dir)), 0);
 	assert_int_equal(setenv("TSARC_NO_CACHE", "1", 1), 0);
 	snprintf(root, sizeof(root), "%s/repo", dir);
 	base = malloc(BASE);

@@ -58,10 +58,8 @@ static int setup(void **state)
 	(void)state;
 	assert_non_null(scratch_make(dir, sizeof(dir), "index_table"));
 	snprintf(cache_root, sizeof(cache_root), "%s/cache", dir);
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/tmp", dir);
-	assert_int_equal(mkdir(tmp_dir, 0700), 0);
 	assert_int_equal(setenv("XDG_CACHE_HOME", cache_root, 1), 0);
-	assert_int_equal(setenv("TMPDIR", tmp_dir, 1), 0);
+	assert_int_equal(scratch_tmpdir(dir, tmp_dir, sizeof(tmp_dir)), 0);
 	unsetenv("TSARC_NO_CACHE");
 	snprintf(path, sizeof(path), "%s/repo", dir);
 	assert_int_equal(tsarc_store_fs_open(&st, path, NULL), 0);

@@ -159,9 +159,7 @@ static void make_repos(char root_a[300], char root_b[300], uint32_t pack_size)
 	else
 		unsetenv("TMPDIR");
 	assert_non_null(scratch_make(dir, sizeof(dir), "prune-bounded"));
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/tmp", dir);
-	assert_int_equal(mkdir(tmp_dir, 0700), 0);
-	assert_int_equal(setenv("TMPDIR", tmp_dir, 1), 0);
+	assert_int_equal(scratch_tmpdir(dir, tmp_dir, sizeof(tmp_dir)), 0);
 	assert_int_equal(setenv("TSARC_NO_CACHE", "1", 1), 0);
 	snprintf(root_a, 300, "%s/a", dir);
 	snprintf(root_b, 300, "%s/b", dir);

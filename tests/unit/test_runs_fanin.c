@@ -59,10 +59,8 @@ static int setup(void **state)
 {
 	(void)state;
 	assert_non_null(scratch_make(dir, sizeof(dir), "runs-fanin"));
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/tmp", dir);
 	snprintf(cache_root, sizeof(cache_root), "%s/cache", dir);
-	assert_int_equal(mkdir(tmp_dir, 0700), 0);
-	assert_int_equal(setenv("TMPDIR", tmp_dir, 1), 0);
+	assert_int_equal(scratch_tmpdir(dir, tmp_dir, sizeof(tmp_dir)), 0);
 	assert_int_equal(setenv("XDG_CACHE_HOME", cache_root, 1), 0);
 	return 0;
 }
