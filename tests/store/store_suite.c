@@ -450,11 +450,23 @@ static char *lock_url(void)
 	return out;
 }
 
+/* `moved` versions whose date moved where the test made `want`: through
+ * the fault proxy (TSARC_TEST_EXPECT_RETRIES) a put the server applied but
+ * whose answer was lost is sent again and leaves one version more. */
+static void assert_moved(size_t moved, size_t want)
+{
+	if (getenv("TSARC_TEST_EXPECT_RETRIES"))
+		assert_true(moved >= want);
+	else
+		assert_int_equal(moved, want);
+}
+
 /* Object Lock on the versions an overwrite left behind: extend_versions
  * moves the date of each old version of the names asked for (one listing
  * per name for a few, of the folder for more, names in any order), never
  * of other names, and leaves alone a version already protected longer; a
- * purge then reports the old version's date as the one that holds. */
+ * purge then reports the old version's date as the one that holds (which
+ * names moved, whatever versions the fault proxy's retries added). */
 static void retention_old_versions(tsarc_store *ls, int64_t now)
 {
 	char n[12][65];
@@ -473,7 +485,7 @@ static void retention_old_versions(tsarc_store *ls, int64_t now)
 	a[0] = n[0];
 	assert_int_equal(tsarc_store_extend_versions(ls, TSARC_OBJ_DATA, a, 1, now + 2 * 86400,
 		&moved), 0);
-	assert_int_equal(moved, 1);
+	assert_moved(moved, 1);
 	/* an earlier date than it has: left alone, no error */
 	assert_int_equal(tsarc_store_extend_versions(ls, TSARC_OBJ_DATA, a, 1, now + 3600,
 		&moved), 0);
@@ -490,10 +502,10 @@ static void retention_old_versions(tsarc_store *ls, int64_t now)
 	}
 	assert_int_equal(tsarc_store_extend_versions(ls, TSARC_OBJ_DATA, a, 9, now + 3 * 86400,
 		&moved), 0);
-	assert_int_equal(moved, 1);
+	assert_moved(moved, 1);
 	assert_int_equal(tsarc_store_extend_versions(ls, TSARC_OBJ_DATA, b, 9, now + 3 * 86400,
 		&moved), 0);
-	assert_int_equal(moved, 1);
+	assert_moved(moved, 1);
 	/* a purge hides them, kept until the latest date of their versions */
 	memset(&p, 0, sizeof(p));
 	for (i = 0; i < 3; i++)
