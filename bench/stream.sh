@@ -183,6 +183,12 @@ main_mode() {
 # tool minutes apart: one run of it put P1 at 1.81x and the next rounds
 # here at 1.92-2.27x. Alternating the tools round by round and taking the
 # median of each round's ratio compares them under the same conditions.
+# median NUMBERS...: the middle one (the mean of the two middle ones).
+median() {
+	printf '%s\n' "$@" | sort -g |
+		awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 pairs_mode() {
 	local rounds=${1:-}
 	local size=${2:-1G} n base i tr rr RC
@@ -220,8 +226,8 @@ pairs_mode() {
 		echo "| $i | $t1w ($t1c) | $r1w ($r1c) | ${p1[-1]}x | $t2w | $r2w | ${p2[-1]}x |"
 	done
 	local m1 m2
-	m1=$(printf '%s\n' "${p1[@]}" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-	m2=$(printf '%s\n' "${p2[@]}" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	m1=$(median "${p1[@]}")
+	m2=$(median "${p2[@]}")
 	echo
 	echo "P1 first backup vs restic, median of $rounds rounds: ${m1}x (goal >= 2.0x): $(verdict "$m1" 2.0)"
 	echo "P2 second backup vs restic, median of $rounds rounds: ${m2}x (goal >= 3x): $(verdict "$m2" 3)"
