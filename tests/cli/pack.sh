@@ -126,7 +126,7 @@ dump_cmp_file "$D" "$FIRST" a.sql "$WORK/a.sql"
 # A damaged index object: check names it; repair replaces it.
 fresh badindex
 I=$(find "$D/index" -type f | head -1)
-printf 'x' | dd of="$I" bs=1 seek=40 conv=notrunc 2>/dev/null
+flip_byte "$I" 40
 t check --repo "$D"
 expect_rc 3 "check with a damaged index object"
 grep -q "damaged index $(basename "$I" | cut -c1-16)" "$OUT" || fail "check does not name the damaged index: $(cat "$OUT")"
