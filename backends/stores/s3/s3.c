@@ -579,7 +579,10 @@ static int s3_purge_many(tsarc_store *base, tsarc_objtype type, const char *cons
 static int s3_list_hidden(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb,
 	void *payload)
 {
-	if ((unsigned)type >= TSARC_OBJ__COUNT || type == TSARC_OBJ_CONFIG)
+	/* A view of the past shows what was live then and writes nothing:
+	 * hidden objects are about now. */
+	if ((unsigned)type >= TSARC_OBJ__COUNT || type == TSARC_OBJ_CONFIG ||
+		in_past((s3_store *)base, type))
 		return 0;
 	return list_names((s3_store *)base, type, 1, cb, payload);
 }

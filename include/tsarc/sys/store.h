@@ -128,7 +128,8 @@ struct tsarc_store {
 	 * each (a missing object is not an error); remove and remove_many of
 	 * such a store do the same without the report. list_hidden: the
 	 * objects of a type whose current version is a delete marker, with
-	 * their newest version's mtime (store clock). retained_until: the
+	 * their newest version's mtime (store clock); nothing in a view of
+	 * the past (as_of), which shows what was live then. retained_until: the
 	 * retain-until date of the current version while it is in force (by
 	 * the store's clock), 0 when it has none or it has passed;
 	 * TSARC_ENOTFOUND when there is no current version.
