@@ -6,6 +6,7 @@
  * the same (check_int.h).
  */
 #include "check_int.h"
+#include "forgotten.h"
 #include "grow.h"
 #include "chunkset.h"
 #include "check_read.h"
@@ -67,6 +68,29 @@ static int check_key(const char *name, uint64_t size, int64_t mtime, void *paylo
 		check_problem(c, "key", NULL, NULL, name, rc, tsarc_error_last()->message);
 		return 0;
 	}
+	return rc;
+}
+
+/*
+ * Under Object Lock, the hidden snapshots that tsarc's forget did not
+ * mark (forgotten.h): an attacker's delete marker, most likely. What they
+ * need is not checked (they are not listed); they are reported, as the
+ * sooner someone looks, the more of DAYS is left to read them back.
+ */
+static int check_hidden_snapshots(check_ctx *c)
+{
+	char **ids = NULL;
+	size_t n = 0, i;
+	int rc = tsarc_forgotten_unmarked(c->repo, &ids, &n);
+
+	for (i = 0; !rc && i < n; i++) {
+		c->res->snapshots_hidden++;
+		check_problem(c, "snapshot", ids[i], NULL, NULL, TSARC_ECORRUPT,
+			"hidden behind a delete marker that tsarc's forget did not write: read it "
+			"with --as-of a time before it was hidden, or run 'tsarc forget' with its "
+			"id if it was meant to go");
+	}
+	tsarc_snapshot_ids_free(ids, n);
 	return rc;
 }
 
@@ -315,7 +339,8 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 	c.report = report;
 	c.payload = payload;
 	c.res = result;
-	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_KEY, check_key, &c)))
+	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_KEY, check_key, &c)) ||
+		(rc = check_hidden_snapshots(&c)))
 		return rc;
 	if (repo->version < 2)
 		return check_in_memory(&c);

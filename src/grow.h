@@ -18,6 +18,12 @@ int tsarc_reserve(void *arrp, size_t n, size_t *cap, size_t elem, size_t first);
 #define TSARC_RESERVE(arr, n, cap, first) \
 	tsarc_reserve(&(arr), (n), &(cap), sizeof(*(arr)), (first))
 
+/* A string array that grows through tsarc_strv_push. */
+typedef struct tsarc_strv {
+	char **v;
+	size_t n, cap;
+} tsarc_strv;
+
 /* A copy of `s` appended to the string array *v of *n (growing it as
  * above): names gathered from a listing or an archive. On failure *v,
  * *n and *cap are as they were, and `s` is not kept. */

@@ -1,6 +1,7 @@
 #include "objlock.h"
 #include "grow.h"
 #include "chunkset.h"
+#include "forgotten.h"
 #include "index.h"
 #include "index_refs.h"
 #include "parallel.h"
@@ -171,10 +172,11 @@ static void count_damaged(const char *id, void *payload)
  * extended (it is listed) and what only it placed is counted so. With a
  * damaged snapshot or an unplaced chunk, what is needed is not known
  * (the chunk list that cannot be read, the pack no index names): every
- * pack is extended then, so that none of them expires.
+ * pack is extended then, so that none of them expires; and with `all`
+ * (an unmarked hidden snapshot, whose needs are not known either).
  */
-static int need_packs(tsarc_repo *repo, needed_list *l, size_t *loaded, size_t *damaged,
-	size_t *unplaced)
+static int need_packs(tsarc_repo *repo, needed_list *l, int all, size_t *loaded,
+	size_t *damaged, size_t *unplaced)
 {
 	tsarc_index_table *t = NULL;
 	tsarc_index_refs refs;
@@ -193,7 +195,7 @@ static int need_packs(tsarc_repo *repo, needed_list *l, size_t *loaded, size_t *
 		(rc = tsarc_index_table_scan(t, need_packs_of, &pn)))
 		goto done;
 	*unplaced = tsarc_chunkset_count(refs.absent);
-	if ((*damaged || *unplaced) && (rc = tsarc_chunkset_load(pn.packs, repo->store)))
+	if ((all || *damaged || *unplaced) && (rc = tsarc_chunkset_load(pn.packs, repo->store)))
 		goto done;
 	rc = tsarc_chunkset_foreach(pn.packs, need_pack, l);
 done:
@@ -273,6 +275,61 @@ static void note_damaged(const char *id, int code, const char *msg, void *payloa
 	(*(size_t *)payload)++;
 }
 
+/*
+ * The hidden snapshots no forget of ours marked (forgotten.h): each one's
+ * versions are extended (they are all old ones, under the marker), by
+ * way of `hl`, the names whose old versions only are extended.
+ */
+static int need_unmarked(tsarc_repo *repo, needed_list *hl, tsarc_extend_result *res)
+{
+	char **ids = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = tsarc_forgotten_unmarked(repo, &ids, &n)))
+		return rc;
+	res->hidden = n;
+	for (i = 0; i < n && !rc; i++)
+		rc = need(hl, TSARC_OBJ_SNAPSHOT, ids[i]);
+	if (n)
+		memcpy(res->hidden_first, ids[0], TSARC_ID_HEX_LEN + 1);
+	tsarc_snapshot_ids_free(ids, n);
+	return rc;
+}
+
+typedef struct hidden_data {
+	needed_list *hl;
+	const needed_list *listed; /* sorted */
+} hidden_data;
+
+static int need_hidden_data(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	hidden_data *h = payload;
+	needed key;
+
+	(void)size;
+	(void)mtime;
+	key.type = TSARC_OBJ_DATA;
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	/* A needed one hidden is in the listed ones already (reported missing). */
+	if (h->listed->n &&
+		bsearch(&key, h->listed->v, h->listed->n, sizeof(key), cmp_needed))
+		return 0;
+	return need(h->hl, TSARC_OBJ_DATA, name);
+}
+
+/* With an unmarked snapshot, what it needs is not known: every data
+ * object, the listed ones in `l` already, the hidden ones (its own might
+ * be among them, hidden by the same hand) into `hl`. */
+static int need_every_hidden_data(tsarc_repo *repo, needed_list *l, needed_list *hl)
+{
+	hidden_data h = {hl, l};
+
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_needed);
+	return tsarc_store_list_hidden(repo->store, TSARC_OBJ_DATA, need_hidden_data, &h);
+}
+
 int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 	tsarc_extend_result *res)
 {
@@ -281,8 +338,9 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 	tsarc_snapshot **snaps = NULL;
 	tsarc_chunkset *chunks = NULL;
 	listing ls;
+	needed_list hl = {NULL, 0, 0};
 	extend_run x;
-	size_t n = 0, i, s, k, unplaced = 0;
+	size_t n = 0, i, s, k, unplaced = 0, more;
 	int rc, added;
 
 	memset(res, 0, sizeof(*res));
@@ -299,8 +357,11 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 		if ((rc = tsarc_store_list(repo->store, listed[i], need_listed, &ls)))
 			goto done;
 	}
+	if ((rc = need_unmarked(repo, &hl, res)))
+		goto done;
 	if (repo->version >= 2) {
-		if ((rc = need_packs(repo, &ls.l, &res->snapshots, &res->damaged, &unplaced)))
+		if ((rc = need_packs(repo, &ls.l, res->hidden > 0, &res->snapshots, &res->damaged,
+			     &unplaced)))
 			goto done;
 	} else {
 		/* Format 1: every chunk is its own object, each needed one named. */
@@ -315,10 +376,13 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 						     snaps[i]->streams[s].chunks[k].id, 0, &added)))
 						goto done;
 		/* What a damaged one needs is not known: every chunk. */
-		if ((res->damaged && (rc = tsarc_chunkset_load(chunks, repo->store))) ||
+		if (((res->damaged || res->hidden) &&
+			    (rc = tsarc_chunkset_load(chunks, repo->store))) ||
 			(rc = tsarc_chunkset_foreach(chunks, need_chunk, &ls.l)))
 			goto done;
 	}
+	if (res->hidden && (rc = need_every_hidden_data(repo, &ls.l, &hl)))
+		goto done;
 	/* A prune that took over a stale lock of ours must not race us. */
 	if ((rc = tsarc_lock_check(lock, NULL)))
 		goto done;
@@ -334,11 +398,17 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 		tsarc_error_prefix("extending the retention");
 		goto done;
 	}
-	if ((rc = extend_old_versions(repo->store, &ls.l, res->until, &res->versions))) {
+	if ((rc = extend_old_versions(repo->store, &ls.l, res->until, &res->versions)) ||
+		(rc = extend_old_versions(repo->store, &hl, res->until, &more))) {
 		tsarc_error_prefix("extending the retention of old versions");
 		goto done;
 	}
-	if (res->damaged || res->missing)
+	res->versions += more;
+	if (res->hidden)
+		rc = tsarc_forgotten_unmarked_error(res->hidden_first, res->hidden,
+			"its versions, and every data object (what it needs is not known), "
+			"were extended");
+	else if (res->damaged || res->missing)
 		rc = tsarc_error_set(TSARC_ECORRUPT,
 			"%zu snapshot%s could not be read and %zu needed object%s missing or hidden%s "
 			"(run 'tsarc check')", res->damaged, res->damaged == 1 ? "" : "s", res->missing,
@@ -350,6 +420,7 @@ done:
 	tsarc_snapshot_array_free(snaps, n);
 	tsarc_chunkset_free(chunks);
 	free(ls.l.v);
+	free(hl.v);
 	return rc;
 }
 
@@ -374,12 +445,14 @@ typedef struct hidden_list {
 	char **names;
 	size_t n, cap;
 	tsarc_chunkset *skip; /* for data: chunks live snapshots need */
+	tsarc_repo *marks;    /* for snapshots: those of forget's marks only */
 } hidden_list;
 
 static int collect_hidden(const char *name, uint64_t size, int64_t mtime, void *payload)
 {
 	hidden_list *h = payload;
 	uint8_t id[TSARC_ID_LEN];
+	int rc;
 
 	(void)size;
 	(void)mtime;
@@ -388,7 +461,29 @@ static int collect_hidden(const char *name, uint64_t size, int64_t mtime, void *
 		tsarc_chunkset_lookup(h->skip, id, NULL))
 		return 0;
 	tsarc_error_clear();
+	/* A snapshot hidden by another hand is never ours to delete. */
+	if (h->marks && tsarc_snapshot_name_is_id(name) &&
+		(rc = tsarc_forgotten_check(h->marks, name))) {
+		if (rc != TSARC_ENOTFOUND && rc != TSARC_ECORRUPT)
+			return rc;
+		tsarc_error_clear();
+		return 0;
+	}
 	return tsarc_strv_push(&h->names, &h->n, &h->cap, 64, name);
+}
+
+/* The marks of snapshots that have no version left go the same way. */
+static int purge_orphan_marks(tsarc_repo *repo, tsarc_purge_tally *out)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc = tsarc_forgotten_orphans(repo, &names, &n);
+
+	if (!rc && n)
+		rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_SNAPSHOT,
+			(const char *const *)names, n, tsarc_purge_tally_cb, out);
+	tsarc_store_names_free(names, n);
+	return rc;
 }
 
 int tsarc_objlock_sweep(tsarc_repo *repo, tsarc_chunkset *referenced,
@@ -401,12 +496,15 @@ int tsarc_objlock_sweep(tsarc_repo *repo, tsarc_chunkset *referenced,
 
 	memset(out, 0, sizeof(*out));
 	for (t = 0; !rc && t < sizeof(types) / sizeof(types[0]); t++) {
-		hidden_list h = {NULL, 0, 0, types[t] == TSARC_OBJ_DATA ? referenced : NULL};
+		hidden_list h = {NULL, 0, 0, types[t] == TSARC_OBJ_DATA ? referenced : NULL,
+			types[t] == TSARC_OBJ_SNAPSHOT ? repo : NULL};
 		rc = tsarc_store_list_hidden(repo->store, types[t], collect_hidden, &h);
 		if (!rc && h.n)
 			rc = tsarc_store_purge_many(repo->store, types[t],
 				(const char *const *)h.names, h.n, tsarc_purge_tally_cb, out);
 		tsarc_store_names_free(h.names, h.n);
+		if (!rc && types[t] == TSARC_OBJ_SNAPSHOT)
+			rc = purge_orphan_marks(repo, out);
 	}
 	if (rc)
 		tsarc_error_prefix("deleting hidden objects whose retention has passed");

@@ -47,6 +47,8 @@ typedef struct tsarc_extend_result {
 	size_t versions;        /* their old (noncurrent) versions whose date moved */
 	size_t missing;         /* needed but absent (or hidden): damage */
 	size_t damaged;         /* snapshots that could not be read */
+	size_t hidden;          /* hidden snapshots no forget marked (forgotten.h) */
+	char hidden_first[TSARC_ID_HEX_LEN + 1]; /* the first of them */
 	int64_t until;          /* the date they are all protected to, at least */
 } tsarc_extend_result;
 
@@ -63,7 +65,10 @@ typedef struct tsarc_extend_result {
  * the genuine version an old one). The caller holds `lock` (shared: nothing
  * is deleted). Everything it
  * can reach is extended; a damaged snapshot or a missing object is then
- * TSARC_ECORRUPT, with the counts in `res`.
+ * TSARC_ECORRUPT, with the counts in `res`. A hidden snapshot that
+ * tsarc's forget did not mark (forgotten.h: an attacker's delete marker)
+ * has every version extended, and as what it needs is not known, every
+ * data object, listed or hidden; then TSARC_ECORRUPT naming it.
  */
 int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 	tsarc_extend_result *res);
@@ -84,7 +89,9 @@ int tsarc_purge_tally_cb(const char *name, int64_t kept_until, void *payload);
  * hidden data object named in `referenced` (format 1: a chunk a live
  * snapshot needs; format 2: a pack the index names), so someone hid it
  * behind our back, is left alone for `tsarc check` to report and a
- * point-in-time read to recover.
+ * point-in-time read to recover; so is a hidden snapshot that forget did
+ * not mark (forgotten.h). The marks of snapshots with no version left go
+ * too (hidden first while retained).
  */
 struct tsarc_chunkset;
 int tsarc_objlock_sweep(tsarc_repo *repo, struct tsarc_chunkset *referenced,

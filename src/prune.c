@@ -1,6 +1,7 @@
 #include "prune.h"
 #include "grow.h"
 #include "chunkset.h"
+#include "forgotten.h"
 #include "lock.h"
 #include "objlock.h"
 #include "snapshot.h"
@@ -98,6 +99,25 @@ done:
 	return rc;
 }
 
+/*
+ * Under Object Lock, a hidden snapshot that tsarc's forget did not mark
+ * (forgotten.h) was hidden by someone else: what it needs is not known
+ * (it is not listed), so freeing what no listed snapshot needs could
+ * free its data. Prune refuses, as with a snapshot it cannot read.
+ */
+static int refuse_unmarked(tsarc_repo *repo)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	int rc = tsarc_forgotten_unmarked(repo, &ids, &n);
+
+	if (!rc && n)
+		rc = tsarc_forgotten_unmarked_error(ids[0], n,
+			"prune deletes nothing while it is so, as what it needs is not known");
+	tsarc_snapshot_ids_free(ids, n);
+	return rc;
+}
+
 int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_unused,
 	tsarc_prune_result *res)
 {
@@ -112,6 +132,8 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_un
 	memset(res, 0, sizeof(*res));
 	memset(&sw, 0, sizeof(sw));
 	sw.res = res;
+	if ((rc = refuse_unmarked(repo)))
+		return rc;
 	/* Its data objects are packs: freed a pack at a time, the snapshots
 	 * read one at a time. */
 	if (repo->version >= 2)

@@ -537,6 +537,12 @@ int tsarc_snapshot_load_headers(tsarc_repo *repo, const char *id, tsarc_snapshot
 	return load_flags(repo, id, TSARC_SNAPSHOT_HEADERS, out);
 }
 
+int tsarc_snapshot_name_is_id(const char *name)
+{
+	return strlen(name) == TSARC_ID_HEX_LEN &&
+	       strspn(name, "0123456789abcdef") == TSARC_ID_HEX_LEN;
+}
+
 int tsarc_snapshot_list_ids(tsarc_repo *repo, char ***ids_out, size_t *count_out)
 {
 	size_t i, kept = 0;
@@ -548,8 +554,7 @@ int tsarc_snapshot_list_ids(tsarc_repo *repo, char ***ids_out, size_t *count_out
 	 * anything else is not a snapshot, and taken for a damaged one it
 	 * would stop every prune, with no id 'forget' takes to remove it. */
 	for (i = 0; i < *count_out; i++) {
-		if (strlen((*ids_out)[i]) == TSARC_ID_HEX_LEN &&
-			strspn((*ids_out)[i], "0123456789abcdef") == TSARC_ID_HEX_LEN)
+		if (tsarc_snapshot_name_is_id((*ids_out)[i]))
 			(*ids_out)[kept++] = (*ids_out)[i];
 		else
 			free((*ids_out)[i]);

@@ -95,6 +95,10 @@ int tsarc_snapshot_load(struct tsarc_repo *repo, const char *id,
 int tsarc_snapshot_load_headers(struct tsarc_repo *repo, const char *id,
 	tsarc_snapshot **out);
 
+/* Whether an object name in the snapshots' folder is a snapshot's id (the
+ * lower-case hex of its hash): other names there (forget's marks,
+ * forgotten.h) are not snapshots. */
+int tsarc_snapshot_name_is_id(const char *name);
 /* All snapshot ids in the repository. */
 int tsarc_snapshot_list_ids(struct tsarc_repo *repo, char ***ids_out,
 	size_t *count_out);

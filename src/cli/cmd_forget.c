@@ -3,6 +3,7 @@
 #include "metrics.h"
 #include "lock.h"
 #include "objlock.h"
+#include "forgotten.h"
 #include "prune.h"
 #include "retention.h"
 #include "snapshot.h"
@@ -11,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_KEEP_TAGS 64
 
@@ -24,6 +26,9 @@ static const char FORGET_HELP[] =
 	"chunks of removed snapshots are freed by prune (or --prune). A damaged\n"
 	"snapshot (one that does not decrypt or parse) is kept by a policy and\n"
 	"named; give its id to remove it (prune refuses while one is left).\n"
+	"Under Object Lock, the id of a snapshot hidden by another hand than\n"
+	"tsarc's forget (reported by check, extend-retention and prune) is taken\n"
+	"too: forget marks it, confirming that it may go.\n"
 	"\n"
 	"Policy:\n";
 
@@ -236,23 +241,22 @@ static void add_time(cJSON *doc, const char *name, size_t count, int64_t until)
 }
 
 /*
- * Removes a snapshot object. With Object Lock, one whose retention has not
- * passed is hidden (gone from every listing, so its chunks become prunable
- * and are hidden in turn), and its version stays in the bucket until the
- * date; it is said, and listed under "retained" in the JSON document.
+ * Removes a snapshot object (forgotten.h). With Object Lock, one whose
+ * retention has not passed is hidden (gone from every listing, so its
+ * chunks become prunable and are hidden in turn), and its version stays
+ * in the bucket until the date; it is said, and listed under "retained"
+ * in the JSON document.
  */
 static int remove_snapshot(tsarc_repo *repo, const char *id, int json, cJSON *doc)
 {
-	tsarc_purge_tally t = {0, 0, 0};
-	const char *names[1] = {id};
+	int64_t kept_until;
 	char when[40];
 	cJSON *arr, *o;
-	int rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_SNAPSHOT, names, 1,
-		tsarc_purge_tally_cb, &t);
+	int rc = tsarc_snapshot_forget(repo, id, (int64_t)time(NULL), &kept_until);
 
-	if (rc || !t.kept)
+	if (rc || !kept_until)
 		return rc;
-	tsarc_time_format(t.kept_until, 0, when, sizeof(when));
+	tsarc_time_format(kept_until, 0, when, sizeof(when));
 	if (!json)
 		printf("snapshot %.10s is under Object Lock until %s: hidden now, deleted for "
 		       "good by a prune after that date\n", id, when);
@@ -505,7 +509,21 @@ int cmd_forget(int argc, char **argv)
 			reasons[i] = TSARC_KEEP_LAST;
 		for (k = (size_t)optind; k < (size_t)argc; k++) {
 			char id[TSARC_ID_HEX_LEN + 1];
-			if ((rc = tsarc_snapshot_resolve(repo, argv[k], id)))
+			if ((rc = tsarc_snapshot_resolve(repo, argv[k], id)) == TSARC_ENOTFOUND &&
+				repo->retention.mode) {
+				/* Hidden by another hand: the operator confirms it may go. */
+				if ((rc = tsarc_forgotten_resolve(repo, argv[k], id)))
+					goto done;
+				if (!s.dry_run && (rc = remove_snapshot(repo, id, c.json, doc)))
+					goto done;
+				if (!c.json)
+					printf("hidden snapshot %.12s (no forget of tsarc's hid it) %s\n",
+						id, s.dry_run ? "would be marked forgotten"
+							      : "marked forgotten");
+				removed++;
+				continue;
+			}
+			if (rc)
 				goto done;
 			for (i = 0; i < n; i++)
 				if (!strcmp(snaps[i]->id, id))

@@ -473,7 +473,7 @@ int cmd_check(int argc, char **argv)
 		cJSON_Delete(report.omitted);
 		return cli_fail(rc);
 	}
-	bad = res.keys_damaged + res.snapshots_damaged + res.chunks_missing +
+	bad = res.keys_damaged + res.snapshots_damaged + res.snapshots_hidden + res.chunks_missing +
 	      res.chunks_wrong_size + res.chunks_damaged + res.packs_damaged +
 	      res.index_damaged + res.index_wrong;
 	cli_metrics_set(CLI_M_CHECK_ERRORS, (double)bad);
@@ -485,6 +485,7 @@ int cmd_check(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "keys", (double)res.keys);
 		cJSON_AddNumberToObject(doc, "snapshots", (double)res.snapshots);
 		cJSON_AddNumberToObject(doc, "snapshots_damaged", (double)res.snapshots_damaged);
+		cJSON_AddNumberToObject(doc, "snapshots_hidden", (double)res.snapshots_hidden);
 		cJSON_AddNumberToObject(doc, "chunks_stored", (double)res.chunks_stored);
 		cJSON_AddNumberToObject(doc, "chunks_referenced", (double)res.chunks_referenced);
 		cJSON_AddNumberToObject(doc, "chunks_missing", (double)res.chunks_missing);
@@ -519,6 +520,11 @@ int cmd_check(int argc, char **argv)
 			       "%zu missing chunks, %zu chunks of the wrong size, %zu damaged chunks\n",
 				res.keys_damaged, res.snapshots_damaged, res.chunks_missing,
 				res.chunks_wrong_size, res.chunks_damaged);
+		if (res.snapshots_hidden)
+			printf("PROBLEMS: %zu snapshot%s hidden behind a delete marker that tsarc's "
+			       "forget did not write (Object Lock keeps %s: see docs/object-lock.md)\n",
+				res.snapshots_hidden, res.snapshots_hidden == 1 ? "" : "s",
+				res.snapshots_hidden == 1 ? "it" : "them");
 		if (res.packs_damaged + res.index_damaged + res.index_wrong)
 			printf("PROBLEMS: %zu missing or damaged packs, %zu damaged index objects, "
 			       "%zu wrong index entries ('tsarc repair index' rebuilds the index "

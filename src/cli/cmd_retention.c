@@ -21,7 +21,9 @@ static const char EXTEND_HELP[] =
 	"genuine one, should someone overwrite it). Run it more often than every\n"
 	"DAYS (e.g. after the nightly forget): a chunk a new backup shares with\n"
 	"older ones is protected only as long as its date says. Dates are never\n"
-	"shortened. Forgotten snapshots are not extended, so they still expire.\n"
+	"shortened. Forgotten snapshots are not extended, so they still expire;\n"
+	"a snapshot hidden by another hand than tsarc's forget (an attacker's\n"
+	"delete marker) is, with every data object, and the command fails.\n"
 	"Holds a shared lock.\n"
 	"\n";
 
@@ -53,6 +55,7 @@ int cmd_extend_retention(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "versions_extended", (double)res.versions);
 		cJSON_AddNumberToObject(doc, "missing", (double)res.missing);
 		cJSON_AddNumberToObject(doc, "damaged_snapshots", (double)res.damaged);
+		cJSON_AddNumberToObject(doc, "hidden_snapshots", (double)res.hidden);
 		if (rc)
 			cJSON_AddStringToObject(doc, "error", tsarc_error_last()->message);
 		prc = cli_print_json(doc);

@@ -6,7 +6,10 @@
 # shortened, an overwrite adds a version and a plain DELETE a marker while
 # the locked versions stay, and untouched backups still restore;
 # extend-retention after the attack moves the dates of the genuine (old)
-# versions of what was overwritten or hidden too; forget and prune hide
+# versions of what was overwritten or hidden too; a snapshot the attacker
+# hid (no forget of tsarc's marked it) is reported by check,
+# extend-retention (which extends it) and prune (which refuses) until
+# forget of its id confirms it; forget and prune hide
 # what is retained and say until when; extend-retention moves the dates;
 # once the dates have passed (governance, shortened by an
 # administrator's bypass), prune deletes every version.
@@ -84,6 +87,20 @@ ok snapshots --repo "$R" --json
 expect_err "snapshot ${S2:0:12} cannot be read" "snapshots names the overwritten snapshot"
 t check --repo "$R"
 [ "$RC" -ne 0 ] || fail "check found nothing wrong after the overwrite"
+# S1, hidden by the attacker's plain DELETE, is no forgotten snapshot: no
+# forget of tsarc's marked it (src/forgotten.h). check names it, prune
+# refuses and deletes nothing.
+t check --repo "$R" --json
+expect_rc 3 "check after the attack"
+[ "$(json_get "$OUT" "d['snapshots_hidden']")" = 1 ] || fail "check did not report the hidden S1"
+json_get "$OUT" "[p.get('snapshot') for p in d['problems']]" | grep -q "$S1" ||
+	fail "check did not name the hidden snapshot"
+$ATT versions "$BUCKET" repo/ >"$WORK/before-prune"
+t prune --repo "$R"
+expect_rc 3 "prune with a snapshot hidden by another hand"
+expect_err "hidden behind a delete marker that tsarc's forget did not write" "prune's refusal"
+$ATT versions "$BUCKET" repo/ | grep -v /locks/ | diff <(grep -v /locks/ "$WORK/before-prune") - ||
+	fail "prune changed the bucket though it refused"
 
 # --- extend-retention after the attack: the genuine versions stay locked ---
 # The overwritten snapshot's and chunk's genuine versions are old ones
@@ -92,17 +109,23 @@ t check --repo "$R"
 # their first date has passed.
 s2key=repo/snapshots/$S2
 s2old=$(old_version "$BUCKET" "$s2key") || exit 1
+s1key=repo/snapshots/$S1
+s1old=$(old_version "$BUCKET" "$s1key") || exit 1
 [ "$(old_version "$BUCKET" "$ckey")" = "$cver" ] ||
 	fail "the chunk's old version is not the one written by the backup"
 # The junk current version is extended as well (harmless: it is what the
 # attacker wrote, and it hides nothing).
+# S1's, behind the attacker's delete marker, too: no forget of tsarc's
+# hid it.
 extend_moves "$R" "extend-retention over a damaged snapshot" "$s2key $s2old" "$ckey $cver" \
-	"$c3key $c3ver" "$s2key"
+	"$c3key $c3ver" "$s2key" "$s1key $s1old"
 [ "$(json_get "$OUT" "d['missing']")" = 1 ] || fail "extend-retention did not report the hidden chunk"
-# Exactly those three versions: S1's, behind the attacker's delete marker,
-# is not listed (see docs/object-lock.md), and nothing else was rewritten.
-[ "$(json_get "$OUT" "d['versions_extended']")" = 3 ] ||
-	fail "extend-retention did not report the 3 old versions it extended"
+[ "$(json_get "$OUT" "d['hidden_snapshots']")" = 1 ] ||
+	fail "extend-retention did not report the snapshot hidden by the attacker"
+expect_err "tsarc forget ${S1:0:12}" "extend-retention names the hidden snapshot"
+# Exactly those four versions, nothing else was rewritten.
+[ "$(json_get "$OUT" "d['versions_extended']")" = 4 ] ||
+	fail "extend-retention did not report the 4 old versions it extended"
 
 # --- restore after the attack: the repository as it was before it ---
 ok snapshots --repo "$R" --as-of "$BEFORE" --json
@@ -115,6 +138,15 @@ t_in <("$GEN" 1M --seed 9) backup --repo "$R" --as-of "$BEFORE" --stdin --name x
 expect_err "read-only" "a backup into a point-in-time view"
 t snapshots --repo "$WORK/local" --as-of "$BEFORE"
 expect_err "needs an S3 bucket" "--as-of on a folder"
+# The operator, S1 read back, confirms it may go: forget of its id marks
+# it, and it is no longer reported (S2 is still damaged: exit 3).
+ok forget --repo "$R" "${S1:0:12}"
+expect_out "hidden snapshot ${S1:0:12} .* marked forgotten"
+[ "$($ATT versions "$BUCKET" "repo/snapshots/$S1.forgotten" | awk '{print $3}')" = latest ] ||
+	fail "forget stored no mark of S1"
+t extend-retention --repo "$R" --json
+expect_rc 3 "extend-retention with S2 still damaged"
+[ "$(json_get "$OUT" "d['hidden_snapshots']")" = 0 ] || fail "S1 still reported after forget"
 
 # --- forget and prune under retention (a second repository, governance) ---
 G=$BASE/$BUCKET-gov/repo
@@ -147,7 +179,8 @@ $ATT expire "$BUCKET-gov" repo/ 2
 wait_past $(($(date +%s) + 3))
 ok prune --repo "$G" --json
 removed=$(json_get "$OUT" "d['hidden_removed']")
-[ "$removed" -eq $((kept + 1)) ] || fail "prune deleted $removed hidden objects, expected $((kept + 1))"
+# G1's chunks, G1, and forget's mark of G1 (src/forgotten.h)
+[ "$removed" -eq $((kept + 2)) ] || fail "prune deleted $removed hidden objects, expected $((kept + 2))"
 [ -z "$($ATT versions "$BUCKET-gov" "repo/snapshots/$G1")" ] ||
 	fail "versions of the forgotten snapshot are left: $($ATT versions "$BUCKET-gov" "repo/snapshots/$G1")"
 [ "$($ATT versions "$BUCKET-gov" repo/data/ | grep -vc ' latest$')" = 0 ] ||

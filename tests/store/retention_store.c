@@ -225,6 +225,26 @@ static int rs_extend(tsarc_store *st, tsarc_objtype type, const char *name, int6
 	return d ? 0 : TSARC_ENOTFOUND;
 }
 
+/* The double keeps one version per object: a hidden object's is the
+ * version under its delete marker, the "old" one to extend. */
+static int rs_extend_versions(tsarc_store *st, tsarc_objtype type, const char *const *names,
+	size_t count, int64_t until, size_t *extended)
+{
+	retention_store *r = of(st);
+	size_t i;
+	dated *d;
+
+	*extended = 0;
+	pthread_mutex_lock(&r->mu);
+	for (i = 0; i < count; i++)
+		if ((d = find(r, type, names[i])) && d->hidden && until > d->until) {
+			d->until = until;
+			(*extended)++;
+		}
+	pthread_mutex_unlock(&r->mu);
+	return 0;
+}
+
 static int rs_retained_until(tsarc_store *st, tsarc_objtype type, const char *name,
 	int64_t *until)
 {
@@ -265,6 +285,7 @@ int retention_store_wrap(tsarc_store **out, retention_store **ctl, tsarc_store *
 	r->fw.parent.set_retention = rs_set_retention;
 	r->fw.parent.retention_enabled = rs_retention_enabled;
 	r->fw.parent.extend_retention = rs_extend;
+	r->fw.parent.extend_versions = rs_extend_versions;
 	r->fw.parent.purge_many = rs_purge_many;
 	r->fw.parent.list_hidden = rs_list_hidden;
 	r->fw.parent.retained_until = rs_retained_until;

@@ -7,7 +7,9 @@
  * locks records a retain-until date; a purge deletes an object whose date
  * has passed and hides one whose date has not (absent from get, stat and
  * list, present in list_hidden), as a versioned bucket with a delete
- * marker does; extend_retention never shortens, and retained_until reads
+ * marker does; extend_retention never shortens, extend_versions moves the
+ * date of a hidden object (its version under the marker; the double keeps
+ * one version per object), and retained_until reads
  * a date as in force until the test's clock passes it. For tests of what
  * prune, forget and extend-retention do, without an S3 server.
  */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "repo_fixture.h"
+#include "error_save.h"
 #include "backup.h"
 #include "crypto.h"
 #include "extract.h"
@@ -139,12 +140,15 @@ int repo_fixture_extract_equal(tsarc_repo *repo, const struct tsarc_stream *st,
 int repo_fixture_prune(tsarc_repo *repo, int dry_run, tsarc_prune_result *res)
 {
 	tsarc_lock *lock = NULL;
+	tsarc_saved_error e;
 	int rc;
 
 	assert_int_equal(tsarc_lock_acquire(&lock, repo, !dry_run), 0);
-	rc = tsarc_prune(repo, lock, dry_run, TSARC_PRUNE_MAX_UNUSED_DEFAULT, res);
+	if ((rc = tsarc_prune(repo, lock, dry_run, TSARC_PRUNE_MAX_UNUSED_DEFAULT, res)))
+		tsarc_error_save(&e);
 	assert_int_equal(tsarc_lock_release(lock), 0);
-	return rc;
+	/* The error for the test to read is the prune's, not the release's. */
+	return rc ? tsarc_error_restore(&e) : 0;
 }
 
 size_t repo_fixture_rewrite_index(tsarc_repo *repo, tsarc_index *idx,

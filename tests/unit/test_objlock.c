@@ -36,19 +36,19 @@
 #include "backup.h"
 #include "check.h"
 #include "fileio.h"
+#include "forgotten.h"
 #include "lock.h"
 #include "objlock.h"
 #include "prune.h"
 #include "repo.h"
 #include "snapshot.h"
-#include "store/retention_store.h"
+#include "objlock_fixture.h"
 #include "repo_fixture.h"
 #include "tsarc/errors.h"
 #include "scratch.h"
 #include "listed.h"
 
 #define LEN (300u * 1024)
-#define DAY 86400
 
 static char dir[256];
 
@@ -60,30 +60,6 @@ static void make_dir(const char *what)
 static void remove_dir(void)
 {
 	assert_int_equal(scratch_remove(dir), 0);
-}
-
-/* A repository on a filesystem store in a new scratch folder (named after
- * `what`), behind a retention_store whose clock reads `now`: what the tests
- * under retention start from. */
-typedef struct locked {
-	tsarc_store *inner;   /* the store itself: what a purge really left */
-	tsarc_store *st;      /* the same behind the retention */
-	retention_store *ctl; /* the retention's clock and dates */
-	tsarc_repo *repo;
-} locked;
-
-static void locked_open(locked *l, const char *what, int64_t now,
-	const tsarc_repo_init_options *opts)
-{
-	char repo_dir[300];
-
-	memset(l, 0, sizeof(*l));
-	make_dir(what);
-	snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
-	assert_int_equal(tsarc_store_fs_open(&l->inner, repo_dir, NULL), 0);
-	assert_int_equal(retention_store_wrap(&l->st, &l->ctl, l->inner), 0);
-	retention_store_set_now(l->ctl, now);
-	assert_int_equal(tsarc_repo_init(&l->repo, l->st, "lock-pw", opts), 0);
 }
 
 /* The chunk names of snapshot `id` that snapshot `other` does not share. */
@@ -123,12 +99,11 @@ static void test_forget_prune_extend_under_retention(void **state)
 	char doomed[64][TSARC_ID_HEX_LEN + 1];
 	const char *names[1];
 	locked L;
-	tsarc_purge_tally tally = {0, 0, 0};
 	tsarc_prune_result res;
 	tsarc_extend_result ext;
 	tsarc_snapshot *snap = NULL;
 	tsarc_lock *lock = NULL;
-	int64_t t0 = 1800000000;
+	int64_t t0 = 1800000000, kept_until;
 	size_t ndoomed, i;
 	uint64_t size;
 	int hidden;
@@ -152,9 +127,9 @@ static void test_forget_prune_extend_under_retention(void **state)
 	repo_fixture_fill(a, LEN, 1);
 	memcpy(b, a, LEN / 2);
 	repo_fixture_fill(b + LEN / 2, LEN / 2, 2);
-	repo_fixture_backup(L.repo, dir, a, LEN, "stdin", ida);
+	repo_fixture_backup(L.repo, L.dir, a, LEN, "stdin", ida);
 	retention_store_set_now(L.ctl, t0 + 3600);
-	repo_fixture_backup(L.repo, dir, b, LEN, "stdin", idb);
+	repo_fixture_backup(L.repo, L.dir, b, LEN, "stdin", idb);
 	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_SNAPSHOT, ida, &hidden), t0 + DAY);
 	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_SNAPSHOT, idb, &hidden),
 		t0 + 3600 + DAY);
@@ -162,12 +137,9 @@ static void test_forget_prune_extend_under_retention(void **state)
 	assert_true(ndoomed > 2);
 
 	/* Forget a while it is retained: hidden, and reported until when. */
-	names[0] = ida;
-	assert_int_equal(tsarc_store_purge_many(L.repo->store, TSARC_OBJ_SNAPSHOT, names, 1,
-				 tsarc_purge_tally_cb, &tally), 0);
-	assert_int_equal(tally.kept, 1);
-	assert_int_equal(tally.removed, 0);
-	assert_int_equal(tally.kept_until, t0 + DAY);
+	assert_int_equal(tsarc_snapshot_forget(L.repo, ida, t0 + 3600, &kept_until), 0);
+	assert_int_equal(kept_until, t0 + DAY);
+	assert_int_equal(tsarc_forgotten_check(L.repo, ida), 0);
 	assert_int_equal(tsarc_snapshot_load(L.repo, ida, &snap), TSARC_ENOTFOUND);
 
 	/* Prune within the retention: a's own chunks hidden, none deleted. */
@@ -208,8 +180,10 @@ static void test_forget_prune_extend_under_retention(void **state)
 	retention_store_set_now(L.ctl, t0 + 2 * DAY);
 	assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
 	assert_int_equal(res.chunks_removed, 0);
-	assert_int_equal(res.hidden_removed, ndoomed + 1);
+	/* a's chunks, a, then a's mark (t0 + 1 h + DAY has passed too) */
+	assert_int_equal(res.hidden_removed, ndoomed + 2);
 	assert_int_equal(res.hidden_kept, 0);
+	assert_int_equal(tsarc_forgotten_check(L.repo, ida), TSARC_ENOTFOUND);
 	for (i = 0; i < ndoomed; i++)
 		assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_DATA, doomed[i], &size),
 			TSARC_ENOTFOUND);
@@ -230,10 +204,9 @@ static void test_forget_prune_extend_under_retention(void **state)
 		assert_int_equal(tsarc_store_remove_many(L.repo->store, TSARC_OBJ_DATA, names, 1), 0);
 		assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_DATA, hex, &size), TSARC_ENOTFOUND);
 	}
-	tsarc_repo_free(L.repo);
+	locked_close(&L);
 	free(a);
 	free(b);
-	remove_dir();
 }
 
 static void test_extend_reports_missing_chunks(void **state)
@@ -253,7 +226,7 @@ static void test_extend_reports_missing_chunks(void **state)
 	(void)state;
 	locked_open(&L, "objlock", 1800000000, &opts);
 	repo_fixture_fill(a, LEN, 7);
-	repo_fixture_backup(L.repo, dir, a, LEN, "stdin", ida);
+	repo_fixture_backup(L.repo, L.dir, a, LEN, "stdin", ida);
 	assert_int_equal(tsarc_snapshot_load(L.repo, ida, &snap), 0);
 	tsarc_hex_encode(hex, snap->streams[0].chunks[0].id, TSARC_ID_LEN);
 	tsarc_snapshot_free(snap);
@@ -270,9 +243,8 @@ static void test_extend_reports_missing_chunks(void **state)
 	assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
 	assert_int_equal(res.hidden_removed, 0);
 	assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_DATA, hex, &size), 0);
-	tsarc_repo_free(L.repo);
+	locked_close(&L);
 	free(a);
-	remove_dir();
 }
 
 static void test_config_field_is_checked(void **state)
@@ -352,28 +324,6 @@ static void test_store_without_object_lock_is_refused(void **state)
 #define SMALL (48u * 1024)
 
 /* The objects of `type` in `st` that are not in `before`. */
-static void listed_since(tsarc_store *st, tsarc_objtype type, const listed *before,
-	listed *out)
-{
-	listed all;
-	size_t i;
-
-	memset(&all, 0, sizeof(all));
-	memset(out, 0, sizeof(*out));
-	assert_int_equal(tsarc_store_list(st, type, listed_add, &all), 0);
-	for (i = 0; i < all.n; i++)
-		if (!before || listed_find(before, all.names[i]) < 0)
-			assert_int_equal(listed_add(all.names[i], all.sizes[i], 0, out), 0);
-}
-
-static size_t count(tsarc_store *st, tsarc_objtype type)
-{
-	listed all;
-
-	listed_since(st, type, NULL, &all);
-	return all.n;
-}
-
 /* check --read-data finds nothing wrong, and c restores byte-identical. */
 static void all_well(tsarc_repo *repo, const char *idc, const uint8_t *c, size_t clen)
 {
@@ -403,11 +353,11 @@ static void test_packs_and_index_under_retention(void **state)
 	const char *forgotten[2] = {ida, idb};
 	locked L;
 	tsarc_snapshot *snap = NULL;
-	tsarc_purge_tally tally = {0, 0, 0};
 	tsarc_prune_result res;
 	tsarc_extend_result ext;
 	tsarc_lock *lock = NULL;
 	listed pa, pb, pc, idx, none;
+	int64_t kept_until;
 	size_t i, clen;
 	uint64_t bbytes = 0;
 	int hidden;
@@ -419,11 +369,11 @@ static void test_packs_and_index_under_retention(void **state)
 
 	memset(&none, 0, sizeof(none));
 	repo_fixture_fill(a, SMALL, 1);
-	repo_fixture_backup(L.repo, dir, a, SMALL, "stdin", ida);
+	repo_fixture_backup(L.repo, L.dir, a, SMALL, "stdin", ida);
 	listed_since(L.st, TSARC_OBJ_DATA, &none, &pa);
 	retention_store_set_now(L.ctl, T0 + 60);
 	repo_fixture_fill(b, SMALL, 2);
-	repo_fixture_backup(L.repo, dir, b, SMALL, "stdin", idb);
+	repo_fixture_backup(L.repo, L.dir, b, SMALL, "stdin", idb);
 	listed_since(L.st, TSARC_OBJ_DATA, &pa, &pb);
 	/* c starts with a's first chunk, then bytes of its own. */
 	assert_int_equal(tsarc_snapshot_load(L.repo, ida, &snap), 0);
@@ -434,7 +384,7 @@ static void test_packs_and_index_under_retention(void **state)
 	repo_fixture_fill(c + clen, SMALL, 3);
 	clen += SMALL;
 	retention_store_set_now(L.ctl, T0 + 120);
-	repo_fixture_backup(L.repo, dir, c, clen, "stdin", idc);
+	repo_fixture_backup(L.repo, L.dir, c, clen, "stdin", idc);
 	{
 		listed ab;
 		memcpy(&ab, &pa, sizeof(ab));
@@ -461,9 +411,11 @@ static void test_packs_and_index_under_retention(void **state)
 
 	/* a and b forgotten within their dates: hidden. */
 	retention_store_set_now(L.ctl, T0 + 3 * 3600);
-	assert_int_equal(tsarc_store_purge_many(L.repo->store, TSARC_OBJ_SNAPSHOT, forgotten, 2,
-				 tsarc_purge_tally_cb, &tally), 0);
-	assert_int_equal(tally.kept, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(tsarc_snapshot_forget(L.repo, forgotten[i], T0 + 3 * 3600,
+					 &kept_until), 0);
+		assert_true(kept_until > T0 + 3 * 3600);
+	}
 
 	/* The extension: a's pack (c needs its first chunk) and c's packs, the
 	 * index objects, config, key and c; never b's pack. */
@@ -504,17 +456,17 @@ static void test_packs_and_index_under_retention(void **state)
 	assert_int_equal(res.hidden_kept, 2); /* the forgotten snapshots */
 	assert_int_equal(res.hidden_removed, 0);
 	/* Still stored, out of sight: check and restore see a whole repository. */
-	assert_int_equal(count(L.inner, TSARC_OBJ_DATA), pa.n + pb.n + pc.n);
-	assert_int_equal(count(L.st, TSARC_OBJ_DATA), pa.n + pc.n);
-	assert_int_equal(count(L.inner, TSARC_OBJ_INDEX), 4);
-	assert_int_equal(count(L.st, TSARC_OBJ_INDEX), 1);
+	assert_int_equal(listed_count(L.inner, TSARC_OBJ_DATA), pa.n + pb.n + pc.n);
+	assert_int_equal(listed_count(L.st, TSARC_OBJ_DATA), pa.n + pc.n);
+	assert_int_equal(listed_count(L.inner, TSARC_OBJ_INDEX), 4);
+	assert_int_equal(listed_count(L.st, TSARC_OBJ_INDEX), 1);
 	all_well(L.repo, idc, c, clen);
 
 	/* Past every date: what was hidden goes for good, a's pack is repacked
 	 * and deleted for good (its date passed too). */
 	retention_store_set_now(L.ctl, T0 + 2 * DAY);
 	assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
-	assert_int_equal(res.hidden_removed, pb.n + 3 + 2);
+	assert_int_equal(res.hidden_removed, pb.n + 3 + 2 + 2); /* + the 2 marks */
 	assert_int_equal(res.hidden_kept, 0);
 	assert_int_equal(res.packs_locked, 0);
 	assert_int_equal(res.packs_repacked, 1);
@@ -524,8 +476,8 @@ static void test_packs_and_index_under_retention(void **state)
 	for (i = 0; i < pb.n; i++)
 		assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_DATA, pb.names[i], &hidden), 0);
 	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_DATA, pa.names[0], &hidden), 0);
-	assert_int_equal(count(L.inner, TSARC_OBJ_DATA), count(L.st, TSARC_OBJ_DATA));
-	assert_int_equal(count(L.inner, TSARC_OBJ_INDEX), count(L.st, TSARC_OBJ_INDEX));
+	assert_int_equal(listed_count(L.inner, TSARC_OBJ_DATA), listed_count(L.st, TSARC_OBJ_DATA));
+	assert_int_equal(listed_count(L.inner, TSARC_OBJ_INDEX), listed_count(L.st, TSARC_OBJ_INDEX));
 	all_well(L.repo, idc, c, clen);
 	/* Nothing is left to sweep. */
 	assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
@@ -561,33 +513,10 @@ static void test_packs_and_index_under_retention(void **state)
 	assert_int_equal(ext.snapshots, 1);
 	assert_int_equal(ext.missing, 1);
 
-	tsarc_repo_free(L.repo);
+	locked_close(&L);
 	free(a);
 	free(b);
 	free(c);
-	remove_dir();
-}
-
-/* Extends under a shared lock at `now`; the extension's code. */
-static int extend_at(locked *l, int64_t now, tsarc_extend_result *ext)
-{
-	tsarc_lock *lock = NULL;
-	int rc;
-
-	assert_int_equal(tsarc_lock_acquire(&lock, l->repo, 0), 0);
-	rc = tsarc_objlock_extend(l->repo, lock, now, ext);
-	assert_int_equal(tsarc_lock_release(lock), 0);
-	return rc;
-}
-
-/* Every object of `l` (objects of `type`) is retained until `until`. */
-static void all_until(locked *l, tsarc_objtype type, const listed *objs, int64_t until)
-{
-	size_t i;
-	int hidden;
-
-	for (i = 0; i < objs->n; i++)
-		assert_int_equal(retention_store_until(l->ctl, type, objs->names[i], &hidden), until);
 }
 
 /*
@@ -623,11 +552,11 @@ static void test_extend_keeps_what_is_unknown(void **state)
 	memset(&none, 0, sizeof(none));
 	for (f = 0; f < 2; f++) {
 		locked_open(&L, "objlock-unknown", T0, opts[f]);
-		repo_fixture_backup(L.repo, dir, a, SMALL, "stdin", ida);
+		repo_fixture_backup(L.repo, L.dir, a, SMALL, "stdin", ida);
 		listed_since(L.st, TSARC_OBJ_DATA, &none, &pa);
 		listed_since(L.st, TSARC_OBJ_INDEX, &none, &ia);
 		retention_store_set_now(L.ctl, T0 + 60);
-		repo_fixture_backup(L.repo, dir, b, SMALL, "stdin", idb);
+		repo_fixture_backup(L.repo, L.dir, b, SMALL, "stdin", idb);
 		if (f == 0) {
 			/* Format 1: b's own chunks. */
 			n = own_chunks(L.repo, idb, ida, own, 64);
@@ -639,16 +568,16 @@ static void test_extend_keeps_what_is_unknown(void **state)
 			listed_since(L.st, TSARC_OBJ_INDEX, &ia, &ib);
 		}
 		assert_true(pb.n >= 1);
-		all_until(&L, TSARC_OBJ_DATA, &pb, T0 + 60 + DAY);
+		locked_all_until(&L, TSARC_OBJ_DATA, &pb, T0 + 60 + DAY);
 
 		/* b's manifest damaged (bit rot, or a version an attacker put). */
 		tsarc_buf_clear(&manifest);
 		assert_int_equal(tsarc_store_get(L.inner, TSARC_OBJ_SNAPSHOT, idb, 0, 0, &manifest), 0);
 		assert_int_equal(tsarc_store_put(L.inner, TSARC_OBJ_SNAPSHOT, idb, "junk", 4, 0), 0);
-		assert_int_equal(extend_at(&L, T0 + 3600, &ext), TSARC_ECORRUPT);
+		assert_int_equal(locked_extend(&L, T0 + 3600, &ext), TSARC_ECORRUPT);
 		assert_int_equal(ext.damaged, 1);
-		all_until(&L, TSARC_OBJ_DATA, &pb, T0 + 3600 + DAY);
-		all_until(&L, TSARC_OBJ_DATA, &pa, T0 + 3600 + DAY);
+		locked_all_until(&L, TSARC_OBJ_DATA, &pb, T0 + 3600 + DAY);
+		locked_all_until(&L, TSARC_OBJ_DATA, &pa, T0 + 3600 + DAY);
 		assert_int_equal(tsarc_store_put(L.inner, TSARC_OBJ_SNAPSHOT, idb, manifest.ptr,
 					 manifest.size, 0), 0);
 		if (f == 1) {
@@ -659,13 +588,12 @@ static void test_extend_keeps_what_is_unknown(void **state)
 			assert_true(ib.n >= 1);
 			assert_int_equal(tsarc_store_remove_many(L.repo->store, TSARC_OBJ_INDEX, hide,
 						 ib.n), 0);
-			assert_int_equal(extend_at(&L, T0 + 7200, &ext), TSARC_ECORRUPT);
+			assert_int_equal(locked_extend(&L, T0 + 7200, &ext), TSARC_ECORRUPT);
 			assert_int_equal(ext.damaged, 0);
 			assert_true(ext.missing >= 1);
-			all_until(&L, TSARC_OBJ_DATA, &pb, T0 + 7200 + DAY);
+			locked_all_until(&L, TSARC_OBJ_DATA, &pb, T0 + 7200 + DAY);
 		}
-		tsarc_repo_free(L.repo);
-		remove_dir();
+		locked_close(&L);
 	}
 	tsarc_buf_dispose(&manifest);
 	free(a);

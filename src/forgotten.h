@@ -1,0 +1,71 @@
+#ifndef TSARC_FORGOTTEN_H
+#define TSARC_FORGOTTEN_H
+
+/*
+ * Forgetting a snapshot under S3 Object Lock so that it can be told from
+ * an attack (docs/object-lock.md).
+ *
+ * In a bucket with Object Lock, deleting a snapshot still retained only
+ * hides it behind a delete marker, and a marker says nothing of who wrote
+ * it: a thief of the repository's credentials hides a snapshot the same
+ * way. Taken for a forgotten one, such a snapshot would be left to expire
+ * by extend-retention and its data freed by prune: the attack would
+ * destroy the backup DAYS later with nobody told.
+ *
+ * So forget first stores a mark, snapshots/<id>.forgotten, sealed with
+ * the repository's key and bound to the id (a thief without the password
+ * cannot make one, nor move one to another snapshot), and only then
+ * hides the snapshot. A hidden snapshot without a valid mark is
+ * "unmarked": extend-retention extends it and every data object and
+ * fails, prune refuses, check reports it, until the operator has read it
+ * back (--as-of) or confirmed with `tsarc forget ID`, which marks it.
+ * A mark goes (via prune's sweep) once its snapshot has no version left.
+ *
+ * Without Object Lock nothing is ever hidden: no mark is written and
+ * there is never an unmarked snapshot.
+ */
+
+#include "repo.h"
+
+/* A mark's name is the snapshot's id and this. */
+#define TSARC_FORGOTTEN_SUFFIX ".forgotten"
+
+/*
+ * Removes snapshot `id` (the current time `now`, for the mark). Under
+ * Object Lock the mark is stored first, so an interruption leaves the
+ * snapshot listed (a mark beside a listed snapshot means nothing); then
+ * every version whose date has passed goes for good and the snapshot is
+ * hidden if one is still retained. *kept_until: 0 when the snapshot is
+ * gone for good, else the date it is kept to (hidden until then).
+ * Forgetting a snapshot that is only hidden (an unmarked one the operator
+ * confirms) works the same.
+ */
+int tsarc_snapshot_forget(tsarc_repo *repo, const char *id, int64_t now, int64_t *kept_until);
+
+/* 0 when `id` has a valid mark; TSARC_ENOTFOUND when it has none;
+ * TSARC_ECORRUPT when the object there is not a mark of this snapshot
+ * (forged, damaged, another snapshot's). */
+int tsarc_forgotten_check(tsarc_repo *repo, const char *id);
+
+/*
+ * The hidden snapshots that no valid mark accounts for, as sorted ids the
+ * caller frees with tsarc_snapshot_ids_free (none without Object Lock).
+ * One version listing of the snapshots' folder, and a read of the mark of
+ * each hidden snapshot.
+ */
+int tsarc_forgotten_unmarked(tsarc_repo *repo, char ***ids, size_t *count);
+
+/* The error for `count` unmarked snapshots, the first `first`: names it,
+ * says what `done` about it, and what the operator can do. */
+int tsarc_forgotten_unmarked_error(const char *first, size_t count, const char *done);
+
+/* The unmarked snapshot `spec` names (the whole id or a unique prefix),
+ * for forget to confirm: TSARC_ENOTFOUND when none matches. */
+int tsarc_forgotten_resolve(tsarc_repo *repo, const char *spec,
+	char id_out[TSARC_ID_HEX_LEN + 1]);
+
+/* The marks (object names) whose snapshot has no version left, neither
+ * listed nor hidden: prune's sweep removes them. */
+int tsarc_forgotten_orphans(tsarc_repo *repo, char ***names, size_t *count);
+
+#endif
