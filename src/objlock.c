@@ -297,37 +297,49 @@ static int need_unmarked(tsarc_repo *repo, needed_list *hl, tsarc_extend_result 
 	return rc;
 }
 
-typedef struct hidden_data {
+typedef struct hidden_of {
+	tsarc_objtype type;
 	needed_list *hl;
 	const needed_list *listed; /* sorted */
-} hidden_data;
+} hidden_of;
 
-static int need_hidden_data(const char *name, uint64_t size, int64_t mtime, void *payload)
+static int need_hidden(const char *name, uint64_t size, int64_t mtime, void *payload)
 {
-	hidden_data *h = payload;
+	hidden_of *h = payload;
 	needed key;
 
 	(void)size;
 	(void)mtime;
-	key.type = TSARC_OBJ_DATA;
+	key.type = h->type;
 	snprintf(key.name, sizeof(key.name), "%s", name);
 	/* A needed one hidden is in the listed ones already (reported missing). */
 	if (h->listed->n &&
 		bsearch(&key, h->listed->v, h->listed->n, sizeof(key), cmp_needed))
 		return 0;
-	return need(h->hl, TSARC_OBJ_DATA, name);
+	return need(h->hl, h->type, name);
 }
 
-/* With an unmarked snapshot, what it needs is not known: every data
- * object, the listed ones in `l` already, the hidden ones (its own might
- * be among them, hidden by the same hand) into `hl`. */
-static int need_every_hidden_data(tsarc_repo *repo, needed_list *l, needed_list *hl)
+/*
+ * When what is needed is not known (a snapshot that does not open or
+ * that someone else hid, a chunk no index places), every data object is
+ * extended: the listed ones are in `l` already; the hidden ones, which a
+ * prune hid or the same hand did (the unknown's own data might be among
+ * them), go into `hl`, and so do the hidden index objects (one of them
+ * may place what is unplaced): their old versions are all they have.
+ */
+static int need_every_hidden(tsarc_repo *repo, needed_list *l, needed_list *hl)
 {
-	hidden_data h = {hl, l};
+	static const tsarc_objtype types[] = {TSARC_OBJ_DATA, TSARC_OBJ_INDEX};
+	size_t t;
+	int rc = 0;
 
 	if (l->n)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_needed);
-	return tsarc_store_list_hidden(repo->store, TSARC_OBJ_DATA, need_hidden_data, &h);
+	for (t = 0; !rc && t < sizeof(types) / sizeof(types[0]); t++) {
+		hidden_of h = {types[t], hl, l};
+		rc = tsarc_store_list_hidden(repo->store, types[t], need_hidden, &h);
+	}
+	return rc;
 }
 
 int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
@@ -381,7 +393,7 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 			(rc = tsarc_chunkset_foreach(chunks, need_chunk, &ls.l)))
 			goto done;
 	}
-	if (res->hidden && (rc = need_every_hidden_data(repo, &ls.l, &hl)))
+	if ((res->hidden || res->damaged || unplaced) && (rc = need_every_hidden(repo, &ls.l, &hl)))
 		goto done;
 	/* A prune that took over a stale lock of ours must not race us. */
 	if ((rc = tsarc_lock_check(lock, NULL)))

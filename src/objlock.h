@@ -68,7 +68,9 @@ typedef struct tsarc_extend_result {
  * TSARC_ECORRUPT, with the counts in `res`. A hidden snapshot that
  * tsarc's forget did not mark (forgotten.h: an attacker's delete marker)
  * has every version extended, and as what it needs is not known, every
- * data object, listed or hidden; then TSARC_ECORRUPT naming it.
+ * data object; then TSARC_ECORRUPT naming it. Whenever what is needed is
+ * not known, "every data object" means the hidden ones too (the same hand
+ * may have hidden them), and the hidden index objects with them.
  */
 int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 	tsarc_extend_result *res);

@@ -543,8 +543,10 @@ static void test_extend_keeps_what_is_unknown(void **state)
 	tsarc_buf manifest = TSARC_BUF_INIT;
 	tsarc_extend_result ext;
 	listed pa, pb, ia, ib, none;
+	const char *hide1[1];
 	locked L;
 	size_t f, i, n;
+	int hidden;
 
 	(void)state;
 	repo_fixture_fill(a, SMALL, 1);
@@ -570,13 +572,19 @@ static void test_extend_keeps_what_is_unknown(void **state)
 		assert_true(pb.n >= 1);
 		locked_all_until(&L, TSARC_OBJ_DATA, &pb, T0 + 60 + DAY);
 
-		/* b's manifest damaged (bit rot, or a version an attacker put). */
+		/* b's manifest damaged (bit rot, or a version an attacker put),
+		 * and one of its data objects hidden by the same hand: that one is
+		 * not listed, and is extended all the same. */
 		tsarc_buf_clear(&manifest);
 		assert_int_equal(tsarc_store_get(L.inner, TSARC_OBJ_SNAPSHOT, idb, 0, 0, &manifest), 0);
 		assert_int_equal(tsarc_store_put(L.inner, TSARC_OBJ_SNAPSHOT, idb, "junk", 4, 0), 0);
+		hide1[0] = pb.names[0];
+		assert_int_equal(tsarc_store_remove_many(L.repo->store, TSARC_OBJ_DATA, hide1, 1), 0);
 		assert_int_equal(locked_extend(&L, T0 + 3600, &ext), TSARC_ECORRUPT);
 		assert_int_equal(ext.damaged, 1);
 		locked_all_until(&L, TSARC_OBJ_DATA, &pb, T0 + 3600 + DAY);
+		retention_store_until(L.ctl, TSARC_OBJ_DATA, pb.names[0], &hidden);
+		assert_true(hidden);
 		locked_all_until(&L, TSARC_OBJ_DATA, &pa, T0 + 3600 + DAY);
 		assert_int_equal(tsarc_store_put(L.inner, TSARC_OBJ_SNAPSHOT, idb, manifest.ptr,
 					 manifest.size, 0), 0);
@@ -592,6 +600,8 @@ static void test_extend_keeps_what_is_unknown(void **state)
 			assert_int_equal(ext.damaged, 0);
 			assert_true(ext.missing >= 1);
 			locked_all_until(&L, TSARC_OBJ_DATA, &pb, T0 + 7200 + DAY);
+			/* the index objects too: hidden, but they placed what is unplaced */
+			locked_all_until(&L, TSARC_OBJ_INDEX, &ib, T0 + 7200 + DAY);
 		}
 		locked_close(&L);
 	}
