@@ -85,6 +85,7 @@ ok snapshots --repo "$R" --json
 [ "$(json_get "$OUT" "[s['id'] for s in d]")" = "['$S3']" ] ||
 	fail "snapshots: S1 is hidden, S2 damaged, only S3 is whole"
 expect_err "snapshot ${S2:0:12} cannot be read" "snapshots names the overwritten snapshot"
+expect_err "snapshot ${S1:0:12} is hidden behind a delete marker" "snapshots names the hidden snapshot"
 t check --repo "$R"
 [ "$RC" -ne 0 ] || fail "check found nothing wrong after the overwrite"
 # S1, hidden by the attacker's plain DELETE, is no forgotten snapshot: no
