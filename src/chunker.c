@@ -78,29 +78,75 @@ void tsarc_chunker_reset(tsarc_chunker *c)
 }
 
 /*
+ * Rolls the hash `*v` over the four bytes at p: returns n if it has none
+ * of `mask`'s bits after byte n (1-4; *v is then the hash after it), 0 if
+ * no byte of the four cuts (*v after all four).
+ *
+ * The hash after each byte is the hash before the four shifted, plus a
+ * sum of gear values that does not depend on it: the chain of dependent
+ * operations is one shift and one add per four bytes, not one per byte
+ * (byte by byte, that chain bounded the loop). Each byte is still tested,
+ * in order, so the cuts are the same.
+ */
+static inline int roll4(const uint64_t *gear, const uint8_t *p, uint64_t *v, uint64_t mask)
+{
+	const uint64_t g0 = gear[p[0]], g1 = gear[p[1]], g2 = gear[p[2]], g3 = gear[p[3]];
+	const uint64_t s1 = (g0 << 1) + g1, s2 = (s1 << 1) + g2, s3 = (s2 << 1) + g3;
+	const uint64_t h = *v, h1 = (h << 1) + g0, h2 = (h << 2) + s1, h3 = (h << 3) + s2,
+		       h4 = (h << 4) + s3;
+
+	if (!(h1 & mask)) {
+		*v = h1;
+		return 1;
+	}
+	if (!(h2 & mask)) {
+		*v = h2;
+		return 2;
+	}
+	if (!(h3 & mask)) {
+		*v = h3;
+		return 3;
+	}
+	*v = h4;
+	return !(h4 & mask) ? 4 : 0;
+}
+
+/*
  * Rolls the hash `*h` over data[*i] up to data[end - 1] and stops after the
  * first byte where it has none of `mask`'s bits: 1 then (the chunk ends
  * before data[*i]), else 0 with *i at end (or where it was, if past it).
  * The two phases of normalised chunking differ only in the mask and where
- * they stop.
+ * they stop. Eight bytes a step (roll4 twice: measured faster than once).
  */
 static inline int roll_to_cut(const uint64_t *gear, const uint8_t *data, size_t *i,
 	size_t end, uint64_t *h, uint64_t mask)
 {
-	size_t k;
+	size_t k = *i;
 	uint64_t v = *h;
+	int n;
 
-	for (k = *i; k < end; k++) {
+	for (; k + 8 <= end; k += 8) {
+		if ((n = roll4(gear, data + k, &v, mask)))
+			goto cut;
+		if ((n = roll4(gear, data + k + 4, &v, mask))) {
+			n += 4;
+			goto cut;
+		}
+	}
+	for (; k < end; k++) {
 		v = (v << 1) + gear[data[k]];
 		if (!(v & mask)) {
-			*i = k + 1;
-			*h = v;
-			return 1;
+			n = 1;
+			goto cut;
 		}
 	}
 	*i = end > *i ? end : *i;
 	*h = v;
 	return 0;
+cut:
+	*i = k + (size_t)n;
+	*h = v;
+	return 1;
 }
 
 size_t tsarc_chunker_scan(tsarc_chunker *c, const uint8_t *data, size_t len,
