@@ -281,17 +281,20 @@ static void *compute_main(void *arg)
 {
 	tsarc_backup *b = arg;
 	tsarc_codec *codec = NULL;
+	tsarc_hmac_ctx *ids = NULL;
 	tsarc_buf scratch = TSARC_BUF_INIT;
 	uint8_t id[TSARC_ID_LEN];
-	int rc, added, indexed, codec_rc;
+	int rc, added, indexed, setup_rc;
 	job *j;
 
-	codec_rc = tsarc_codec_new(&codec, b->repo->codec, b->repo->level);
+	/* One id context per worker: HMAC set up once, not per chunk. */
+	if (!(setup_rc = tsarc_codec_new(&codec, b->repo->codec, b->repo->level)))
+		setup_rc = tsarc_repo_chunk_id_ctx(b->repo, &ids);
 	while ((j = next_job(b, &b->compute_q, &b->work_cv)) != NULL) {
-		rc = codec ? 0 : codec_rc;
-		if (b->failed || !codec)
+		rc = setup_rc;
+		if (b->failed || rc)
 			goto finished;
-		if ((rc = tsarc_repo_chunk_id(b->repo, j->data, j->len, id)))
+		if ((rc = tsarc_hmac_mac(ids, j->data, j->len, id)))
 			goto finished;
 		memcpy(j->slot->id, id, TSARC_ID_LEN);
 		j->slot->size = (uint32_t)j->len;
@@ -331,6 +334,7 @@ finished:
 		rc = 0;
 	}
 	tsarc_codec_free(codec);
+	tsarc_hmac_free(ids);
 	tsarc_buf_dispose(&scratch);
 	return NULL;
 }

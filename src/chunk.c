@@ -16,6 +16,11 @@ int tsarc_repo_chunk_id(const tsarc_repo *repo, const uint8_t *data,
 	return tsarc_hmac_sha256(repo->id_key, data, len, id);
 }
 
+int tsarc_repo_chunk_id_ctx(const tsarc_repo *repo, tsarc_hmac_ctx **out)
+{
+	return tsarc_hmac_new(out, repo->id_key);
+}
+
 int tsarc_repo_seal_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], const uint8_t *data, size_t len,
 	tsarc_buf *scratch, tsarc_buf *out)

@@ -1,6 +1,7 @@
 #include "crypto.h"
 #include "tsarc/errors.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -70,6 +71,53 @@ int tsarc_hmac_sha256(const uint8_t key[TSARC_KEY_LEN], const void *data,
 	if (!HMAC(EVP_sha256(), key, TSARC_KEY_LEN, data, len, mac, &n) || n != 32)
 		return tsarc_error_set(TSARC_EGENERIC, "HMAC-SHA256 failed");
 	return 0;
+}
+
+struct tsarc_hmac_ctx {
+	EVP_MAC_CTX *mac;
+};
+
+int tsarc_hmac_new(tsarc_hmac_ctx **out, const uint8_t key[TSARC_KEY_LEN])
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	tsarc_hmac_ctx *ctx = calloc(1, sizeof(*ctx));
+	EVP_MAC *hmac;
+
+	*out = NULL;
+	if (!ctx)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if ((hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) != NULL)
+		ctx->mac = EVP_MAC_CTX_new(hmac);
+	EVP_MAC_free(hmac); /* the context keeps its own reference */
+	if (!ctx->mac || EVP_MAC_init(ctx->mac, key, TSARC_KEY_LEN, params) != 1) {
+		tsarc_hmac_free(ctx);
+		return tsarc_error_set(TSARC_EGENERIC, "HMAC-SHA256 initialisation failed");
+	}
+	*out = ctx;
+	return 0;
+}
+
+int tsarc_hmac_mac(tsarc_hmac_ctx *ctx, const void *data, size_t len, uint8_t mac[32])
+{
+	size_t n = 0;
+
+	/* No key: the one given at tsarc_hmac_new, its padded blocks kept. */
+	if (EVP_MAC_init(ctx->mac, NULL, 0, NULL) != 1 ||
+		EVP_MAC_update(ctx->mac, data, len) != 1 ||
+		EVP_MAC_final(ctx->mac, mac, &n, 32) != 1 || n != 32)
+		return tsarc_error_set(TSARC_EGENERIC, "HMAC-SHA256 failed");
+	return 0;
+}
+
+void tsarc_hmac_free(tsarc_hmac_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	EVP_MAC_CTX_free(ctx->mac);
+	free(ctx);
 }
 
 int tsarc_random_bytes(void *out, size_t len)

@@ -89,6 +89,9 @@ int tsarc_repo_verify_key_file(const uint8_t *raw, size_t len, const char *name)
 /* The chunk id: HMAC-SHA256 under the repository's id key. */
 int tsarc_repo_chunk_id(const tsarc_repo *repo, const uint8_t *data,
 	size_t len, uint8_t id[TSARC_ID_LEN]);
+/* The same ids, many on one thread: tsarc_hmac_mac with this context
+ * (keyed with the id key) gives them. */
+int tsarc_repo_chunk_id_ctx(const tsarc_repo *repo, tsarc_hmac_ctx **out);
 /*
  * Compresses and encrypts a chunk into `out` (replacing its contents);
  * `scratch` is a reusable buffer for the compressed form.

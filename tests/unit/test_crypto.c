@@ -30,6 +30,41 @@ static void test_sha256_vector(void **state)
 		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* A keyed context gives the MACs of the one-shot call, message after
+ * message: each starts again from the key, whatever came before (the
+ * values for "abc" and "" computed elsewhere, with Python's hmac). */
+static void test_hmac_ctx_matches_one_shot(void **state)
+{
+	static const size_t lens[] = {3, 0, 1, 63, 64, 65, 1000, 65536, 3, 0};
+	uint8_t key[TSARC_KEY_LEN], a[32], b[32], *data = malloc(65536);
+	tsarc_hmac_ctx *ctx = NULL;
+	char hex[65];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)i;
+	for (i = 0; i < 65536; i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	memcpy(data, "abc", 3);
+	assert_int_equal(tsarc_hmac_new(&ctx, key), 0);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		assert_int_equal(tsarc_hmac_mac(ctx, data, lens[i], a), 0);
+		assert_int_equal(tsarc_hmac_sha256(key, data, lens[i], b), 0);
+		assert_memory_equal(a, b, 32);
+		tsarc_hex_encode(hex, a, 32);
+		if (lens[i] == 3)
+			assert_string_equal(hex, "f0133729c4163dede81e21cd47839256"
+						 "da58171238c8a0d874397c73b14e1e47");
+		if (lens[i] == 0)
+			assert_string_equal(hex, "d38b42096d80f45f826b44a9d5607de7"
+						 "2496a415d3f4a1a8c88e3bb9da8dc1cb");
+	}
+	tsarc_hmac_free(ctx);
+	tsarc_hmac_free(NULL);
+	free(data);
+}
+
 /* RFC 7914 section 12, second vector (first 32 of its 64 bytes). */
 static void test_scrypt_vector(void **state)
 {
@@ -241,6 +276,7 @@ static void test_chunk_seal_open(void **state)
 
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_sha256_vector),
+	cmocka_unit_test(test_hmac_ctx_matches_one_shot),
 	cmocka_unit_test(test_scrypt_vector),
 	cmocka_unit_test(test_aead_roundtrip_and_every_flip),
 	cmocka_unit_test(test_hex),
