@@ -288,11 +288,19 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	cJSON *doc = NULL, *list = NULL, *items, *out_items = NULL, *item, *next;
 	cJSON *applied = cJSON_CreateArray(), *skipped = cJSON_CreateArray();
 	cJSON *changed = cJSON_CreateArray();
+	const char *rtype = tsarc_spec_str(s->spec, "resource");
 	tsarc_transport *tr;
 	int rc;
 
 	if (!applied || !skipped || !changed) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* The kinds it may apply are its component's type (below). */
+	if (!rtype) {
+		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': apply needs the \"resource\" "
+			"type of the target configuration (secret, configmap, ...): it says which "
+			"objects the stream may hold", s->component);
 		goto done;
 	}
 	if ((rc = tsarc_step_transport(r, s->spec, &tr)))
@@ -322,6 +330,15 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		if (!tsarc_valid_kube_kind(kind) || !tsarc_valid_kube_name(name)) {
 			rc = tsarc_error_set(TSARC_EUNSAFE, "stream %s holds a resource whose kind or "
 				"name is not a Kubernetes one; nothing of it was applied", s->st->name);
+			goto done;
+		}
+		/* Only objects of the component's own type: a List from the
+		 * snapshot may hold anything `kubectl apply` takes, a
+		 * ClusterRoleBinding or a Pod in a stream of Secrets. */
+		if (!tsarc_kube_kind_of_type(kind, rtype)) {
+			rc = tsarc_error_set(TSARC_EUNSAFE, "stream %s holds a %s (%s), which is not a "
+				"%s resource as component '%s' restores; nothing of it was applied",
+				s->st->name, kind, name, rtype, s->component);
 			goto done;
 		}
 		if (left_out(r, s, name)) {

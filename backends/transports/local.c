@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -130,20 +129,10 @@ static int read_json_file(const char *path, cJSON **out)
 	return rc;
 }
 
-/* "secret" matches kind Secret, "configmap" ConfigMap, "apimanager"
- * APIManager: kubectl's resource names are the lower-cased kinds. */
+/* The file's kind is one `type` names (component.h). */
 static int kind_matches(const cJSON *doc, const char *type)
 {
-	const char *kind = tsarc_spec_str(doc, "kind");
-	size_t tl = strlen(type);
-
-	if (!kind)
-		return 0;
-	if (!strcasecmp(kind, type))
-		return 1;
-	/* Plurals as kubectl accepts them: secrets, configmaps. */
-	return tl > 1 && type[tl - 1] == 's' && strlen(kind) == tl - 1 &&
-		!strncasecmp(kind, type, tl - 1);
+	return tsarc_kube_kind_of_type(tsarc_spec_str(doc, "kind"), type);
 }
 
 static int local_get_one(local_transport *t, const char *type, const char *name, cJSON **out)

@@ -196,6 +196,13 @@ int tsarc_valid_kube_name(const char *s);
 /* A resource type as kubectl takes it (secret, configmaps,
  * apimanagers.apps.3scale.net): a DNS-1123 subdomain, upper case allowed. */
 int tsarc_valid_kube_type(const char *s);
+/* Whether objects of kind `kind` are what resource type `type` names, as
+ * kubectl's resource names are the kinds lower-cased: the type's first
+ * dot-separated label (before an API group) is the kind or its plural
+ * (-s; -es after s, x, z, h; -y to -ies), letter case aside. Secret is
+ * secret or secrets, APIManager apimanagers.apps.3scale.net; a short name
+ * (cm) names none. A resources restore applies only these kinds. */
+int tsarc_kube_kind_of_type(const char *kind, const char *type);
 
 
 /* Checks a restore recipe (a component's "restore" in a config, or the

@@ -6,6 +6,8 @@
 #include "component.h"
 
 #include <stddef.h>
+#include <string.h>
+#include <strings.h>
 
 int tsarc_valid_env_name(const char *s)
 {
@@ -71,4 +73,32 @@ int tsarc_valid_kube_name(const char *s)
 int tsarc_valid_kube_type(const char *s)
 {
 	return dns_subdomain(s, 1);
+}
+
+int tsarc_kube_kind_of_type(const char *kind, const char *type)
+{
+	size_t kl, tl;
+	int last, ends_y, sibilant;
+	char end;
+
+	if (!tsarc_valid_kube_kind(kind) || !type)
+		return 0;
+	kl = strlen(kind);
+	tl = strcspn(type, ".");
+	/* All but the kind's last letter, then the endings. */
+	if (tl < kl || strncasecmp(kind, type, kl - 1))
+		return 0;
+	last = strncasecmp(kind + kl - 1, type + kl - 1, 1) == 0;
+	end = (char)(kind[kl - 1] | 0x20); /* a letter or a digit: lower case */
+	ends_y = end == 'y';
+	sibilant = end == 's' || end == 'x' || end == 'z' || end == 'h';
+	if (tl == kl)
+		return last;
+	/* The plural, as Kubernetes makes it from the kind. */
+	if (tl == kl + 1)
+		return last && (type[kl] == 's' || type[kl] == 'S');
+	if (tl == kl + 2)
+		return (last && sibilant && !strncasecmp(type + kl, "es", 2)) ||
+			(ends_y && !strncasecmp(type + kl - 1, "ies", 3));
+	return 0;
 }

@@ -172,6 +172,34 @@ static void local_apply_hostile_kind_and_name(void **state)
 	free(base);
 }
 
+/* Which kinds a resource type names: the rule an apply of a snapshot's
+ * List is held to (only its component's type goes to kubectl apply). */
+static void kind_of_type(void **state)
+{
+	static const struct {
+		const char *kind, *type;
+		int is;
+	} cases[] = {
+		{"Secret", "secret", 1}, {"Secret", "secrets", 1}, {"Secret", "Secret", 1},
+		{"ConfigMap", "configmap", 1}, {"ConfigMap", "configmaps", 1},
+		{"APIManager", "apimanager", 1}, {"APIManager", "apimanagers.apps.3scale.net", 1},
+		{"Ingress", "ingresses", 1}, {"NetworkPolicy", "networkpolicies", 1},
+		{"NetworkPolicy", "networkpolicy.networking.k8s.io", 1},
+		{"ClusterRoleBinding", "secret", 0}, {"Pod", "secret", 0}, {"ConfigMap", "secret", 0},
+		{"Secret", "secretx", 0}, {"Secret", "secrez", 0},
+		{"Secre", "secret", 0}, {"Secrets", "secret", 0}, {"ConfigMap", "cm", 0},
+		{"NetworkPolicy", "networkpolicyes", 0}, {"Secret", "", 0}, {"Secret", ".secret", 0},
+		{"../x", "x", 0}, {"", "s", 0}, {NULL, "secret", 0}, {"Secret", NULL, 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (tsarc_kube_kind_of_type(cases[i].kind, cases[i].type) != cases[i].is)
+			fail_msg("kind %s, type %s: not %d", cases[i].kind ? cases[i].kind : "NULL",
+				cases[i].type ? cases[i].type : "NULL", cases[i].is);
+}
+
 /* Variable names go into `sh -c` scripts in a pod: only identifiers load. */
 static void config_refuses_bad_variable_names(void **state)
 {
@@ -468,6 +496,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(local_apply_planted_symlink),
 		cmocka_unit_test(local_apply_hostile_kind_and_name),
+		cmocka_unit_test(kind_of_type),
 		cmocka_unit_test(config_refuses_bad_variable_names),
 		cmocka_unit_test(restore_refuses_hostile_metadata),
 		cmocka_unit_test(kube_refuses_bad_pod_variable),

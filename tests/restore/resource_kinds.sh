@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# A resources step applies only objects of its component's own resource
+# type. The List is the snapshot's (anyone who can write the repository
+# writes it): a "secrets" stream holding a ClusterRoleBinding, a Pod or a
+# ConfigMap must not reach `kubectl apply`, which would create a
+# cluster-wide grant or a workload; the whole List is refused before
+# anything of it is applied, with the kube transport (the test double of
+# kubectl) and the local one alike. No database server is needed.
+# shellcheck disable=SC1091
+. "$(cd "$(dirname "$0")" && pwd)/../cli/lib.sh"
+FAKE_KUBECTL=$(cd "$(dirname "$0")/../deploy" && pwd)/fake-kubectl
+
+KDIR=$WORK/kube
+mkdir -p "$KDIR/resources/secret" "$KDIR/resources/configmap" "$WORK/res/secret"
+echo '[]' >"$KDIR/pods.json"
+export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
+REPO=$WORK/repo
+init_repo "$REPO"
+
+# config TRANSPORT FILE: one component, the Secrets, restored by apply.
+config() {
+	python3 - "$1" "$2" "$FAKE_KUBECTL" "$WORK/res" <<'PY'
+import json, sys
+kind, out, kubectl, res = sys.argv[1:5]
+tr = {"type": "kube", "binary": kubectl, "namespace": "3scale",
+      "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE"]}
+if kind == "local":
+    tr = {"type": "local", "resources_dir": res}
+json.dump({"transport": tr, "components": {"secrets": {
+    "kind": "resources", "resource": "secret", "names": ["system-seed"],
+    "stream": "secrets.json", "restore": {"order": 10, "action": "apply"}}}},
+    open(out, "w"), indent=2)
+PY
+}
+config kube "$WORK/kube.json"
+config local "$WORK/local.json"
+
+# snapshot KIND...: a snapshot whose secrets.json is a List of the Secret
+# system-seed and one object of each KIND; its id in $SNAP.
+snapshot() {
+	python3 - "$@" <<'PY' >"$WORK/list.json"
+import json, sys
+items = [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "system-seed"},
+          "data": {"MASTER_PASSWORD": "c2VjcmV0"}}]
+for k in sys.argv[1:]:
+    o = {"apiVersion": "v1", "kind": k, "metadata": {"name": "tsarc-planted"}}
+    if k == "ClusterRoleBinding":
+        o.update(apiVersion="rbac.authorization.k8s.io/v1",
+                 roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                          "name": "cluster-admin"},
+                 subjects=[{"kind": "ServiceAccount", "name": "default", "namespace": "3scale"}])
+    elif k == "Pod":
+        o["spec"] = {"containers": [{"name": "x", "image": "busybox"}]}
+    else:
+        o["data"] = {"k": "v"}
+    items.append(o)
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+PY
+	t backup --repo "$REPO" --stdin --name secrets.json --json <"$WORK/list.json"
+	[ "$RC" -eq 0 ] || fail "backup --stdin exited with $RC"
+	SNAP=$(json_get "$OUT" "d['snapshot_id']")
+}
+
+# nothing_applied WHAT: no apply reached kubectl, no file was written.
+nothing_applied() {
+	if [ -f "$FAKE_KUBE_LOG" ] && grep -q '"apply"' "$FAKE_KUBE_LOG"; then
+		fail "$1: kubectl apply was run: $(grep '"apply"' "$FAKE_KUBE_LOG")"
+	fi
+	[ -z "$(find "$KDIR/resources" "$WORK/res" -name '*.json' -print -quit)" ] ||
+		fail "$1: written: $(find "$KDIR/resources" "$WORK/res" -name '*.json')"
+}
+
+for planted in ClusterRoleBinding Pod ConfigMap; do
+	snapshot "$planted"
+	for tr in kube local; do
+		: >"$FAKE_KUBE_LOG"
+		t restore "$SNAP" --repo "$REPO" --config "$WORK/$tr.json"
+		[ "$RC" -ne 0 ] || fail "$tr: a secrets stream holding a $planted was applied"
+		expect_err "$planted" "$tr: the refusal names the kind ($planted)"
+		expect_err "secret" "$tr: the refusal names the component's resource type"
+		nothing_applied "$tr, $planted planted"
+	done
+done
+
+# Secrets only: applied, through kubectl and into resources_dir.
+snapshot
+: >"$FAKE_KUBE_LOG"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json"
+grep -q '"apply"' "$FAKE_KUBE_LOG" || fail "kube: the Secrets were not applied"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/local.json"
+[ -f "$KDIR/resources/secret/system-seed.json" ] || fail "kube: system-seed not applied"
+[ -f "$WORK/res/secret/system-seed.json" ] || fail "local: system-seed not written"
+info "ok"
