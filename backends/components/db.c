@@ -9,6 +9,7 @@
 #include "db.h"
 #include "dbconn.h"
 #include "definer.h"
+#include "psqlguard.h"
 #include "rewrite.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
@@ -167,6 +168,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	int in_pod, rc, strip = 0;
 	tsarc_db_tls *tls = NULL;
 	tsarc_definer_filter *df = NULL;
+	tsarc_psql_guard *guard = NULL;
 	char what[300];
 
 	memset(&conn, 0, sizeof(conn));
@@ -191,7 +193,8 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	if (client->has_definers && ((rc = tsarc_definer_strip(s->recipe, s->component, &strip)) ||
 		    (strip && (rc = tsarc_definer_filter_new(&df)))))
 		goto done;
-	if ((rc = tsarc_spec_add_args(&cmd, s->recipe, "options", s->component)))
+	if ((rc = tsarc_spec_add_args(&cmd, s->recipe, "options", s->component)) ||
+		(client->runs_meta_commands && (rc = tsarc_psql_guard_new(&guard))))
 		goto done;
 	/* The domain rewrite runs in the same session, after the load: only a
 	 * complete load is rewritten, and a failed rewrite fails the step. */
@@ -208,7 +211,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		(rc = client->create_database(r, s, &c, &cmd, what)))
 		goto done;
 	rc = tsarc_restore_stream_filtered(r, &c, &cmd, s->st, pre.size ? (char *)pre.ptr : NULL,
-		post.size ? (char *)post.ptr : NULL, what, df);
+		post.size ? (char *)post.ptr : NULL, what, df, guard);
 	if (!rc) {
 		tsarc_step_note(s, "%llu bytes into %s%s%s%s", (unsigned long long)s->st->size, tool,
 			conn.database ? " (database " : "", conn.database ? conn.database : "",
@@ -226,6 +229,7 @@ done:
 	if (tls && tsarc_db_tls_close(tls) && !rc)
 		rc = TSARC_EIO;
 	tsarc_definer_filter_free(df);
+	tsarc_psql_guard_free(guard);
 	tsarc_buf_dispose(&pre);
 	tsarc_buf_dispose(&post);
 	tsarc_cmd_free(&cmd);

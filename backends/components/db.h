@@ -42,6 +42,10 @@ typedef struct tsarc_sql_client {
 	 * a restoring user without SUPER cannot load (MySQL): they are
 	 * removed on the way unless the recipe's "definer" is "keep". */
 	int has_definers;
+	/* The client runs the backslash commands of its input (psql): the
+	 * dump is checked on the way for any a dump does not write
+	 * (psqlguard.h), since it comes from the snapshot. */
+	int runs_meta_commands;
 	/* The plan's word on the database `db` the load goes into when the
 	 * target has none (what it is created with, or that it must exist). */
 	void (*plan_database)(const tsarc_step *s, const char *db, cJSON *plan);

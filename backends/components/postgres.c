@@ -198,7 +198,8 @@ static int postgres_create_database(tsarc_restore_ctx *r, tsarc_step *s, tsarc_c
 }
 
 static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_client,
-	.plan_database = postgres_plan_database, .create_database = postgres_create_database};
+	.runs_meta_commands = 1, .plan_database = postgres_plan_database,
+	.create_database = postgres_create_database};
 
 static const char *const POSTGRES_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", NULL};
 

@@ -190,11 +190,14 @@ int tsarc_step_conn(const tsarc_step *s, tsarc_conn *conn);
 int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const tsarc_cmd *cmd,
 	const struct tsarc_stream *st, const char *pre, const char *post, const char *what);
 /* The same with `df` (may be NULL) filtering the stream's bytes on the
- * way: a MySQL dump's DEFINER clauses removed (definer.h). */
+ * way: a MySQL dump's DEFINER clauses removed (definer.h); and `guard`
+ * (may be NULL) checking them before they are written: what psql must
+ * not run fails the step, the consumer killed first (psqlguard.h). */
 struct tsarc_definer_filter;
+struct tsarc_psql_guard;
 int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const tsarc_cmd *cmd, const struct tsarc_stream *st, const char *pre, const char *post,
-	const char *what, struct tsarc_definer_filter *df);
+	const char *what, struct tsarc_definer_filter *df, struct tsarc_psql_guard *guard);
 /* A whole (small) stream into `out`, at most `max` bytes. */
 int tsarc_restore_read_stream(tsarc_restore_ctx *r, const struct tsarc_stream *st, size_t max,
 	struct tsarc_buf *out);

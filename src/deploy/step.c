@@ -8,6 +8,7 @@
 #include "kind.h"
 #include "error_save.h"
 #include "definer.h"
+#include "psqlguard.h"
 #include "extract.h"
 #include "fileio.h"
 #include "repo.h"
@@ -127,6 +128,8 @@ typedef struct feeder {
 	unsigned long long read; /* bytes of the stream fed in */
 	/* A MySQL dump's DEFINER clauses removed on the way (or NULL). */
 	tsarc_definer_filter *df;
+	/* What psql must not get, refused before it is written (or NULL). */
+	tsarc_psql_guard *guard;
 	tsarc_buf out;
 } feeder;
 
@@ -135,6 +138,8 @@ static int feed_sink(void *payload, const uint8_t *data, size_t len)
 	feeder *f = payload;
 	int rc;
 
+	if (f->guard && len && (rc = tsarc_psql_guard_feed(f->guard, data, len)))
+		return rc;
 	if (f->pre) {
 		if ((rc = write_all(f->fd, f->pre, strlen(f->pre))))
 			return rc;
@@ -172,7 +177,7 @@ static int feed_sink(void *payload, const uint8_t *data, size_t len)
 int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const tsarc_cmd *cmd,
 	const tsarc_stream *st, const char *pre, const char *post, const char *what)
 {
-	return tsarc_restore_stream_filtered(r, c, cmd, st, pre, post, what, NULL);
+	return tsarc_restore_stream_filtered(r, c, cmd, st, pre, post, what, NULL, NULL);
 }
 
 typedef struct filtered_counter {
@@ -223,7 +228,7 @@ static int filtered_size(tsarc_restore_ctx *r, const tsarc_stream *st,
 
 int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const tsarc_cmd *cmd, const tsarc_stream *st, const char *pre, const char *post,
-	const char *what, tsarc_definer_filter *df)
+	const char *what, tsarc_definer_filter *df, tsarc_psql_guard *guard)
 {
 	unsigned long long body = st ? st->size : 0;
 	tsarc_proc p;
@@ -247,7 +252,10 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	f.fd = p.in_fd;
 	f.pre = pre;
 	f.df = df;
+	f.guard = guard;
 	rc = st ? tsarc_stream_extract(r->repo, st, feed_sink, &f, r->o->inflight) : 0;
+	if (!rc && guard)
+		rc = tsarc_psql_guard_finish(guard);
 	if (!rc && f.pre)
 		rc = feed_sink(&f, NULL, 0); /* an empty stream: the preamble alone */
 	if (!rc && df) {
