@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,9 +261,12 @@ static int frame_script(tsarc_buf *script, unsigned long long size)
 /* binary ... exec -i POD -c CONTAINER -- sh -c 'NAME="$VAR" exec ARGV'.
  * Credentials of this host (cmd->env, a MySQL password) go into *input,
  * which the caller sends first on the exec's stdin. With `framed`, the
- * command's input is framed (FRAME_TRAILER) and `size` bytes long. */
+ * command's input is framed (FRAME_TRAILER) and `size` bytes long. With
+ * `end_mark`, its output ends with a line "END_MARK STATUS" (a producer:
+ * see kube_deframe) and the exec's status is the command's. */
 static int exec_cmd(const kube_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
-	int framed, unsigned long long size, tsarc_cmd *out, tsarc_buf *input)
+	int framed, unsigned long long size, const char *end_mark, tsarc_cmd *out,
+	tsarc_buf *input)
 {
 	tsarc_buf script = TSARC_BUF_INIT;
 	char *q = NULL;
@@ -302,15 +306,22 @@ static int exec_cmd(const kube_transport *t, const tsarc_component *c, const tsa
 			(rc = tsarc_buf_puts(&script, eq + 1)) || (rc = tsarc_buf_puts(&script, "\" ")))
 			goto fail;
 	}
-	if ((rc = tsarc_buf_puts(&script, "exec")))
+	/* A producer's shell stays, to write the end mark after the
+	 * command's last byte. */
+	if (!end_mark && (rc = tsarc_buf_puts(&script, "exec")))
 		goto fail;
 	for (i = 0; i < cmd->argc; i++) {
-		if ((rc = tsarc_shell_quote(cmd->argv[i], &q)) || (rc = tsarc_buf_puts(&script, " ")) ||
+		if ((rc = tsarc_shell_quote(cmd->argv[i], &q)) ||
+			((i || !end_mark) && (rc = tsarc_buf_puts(&script, " "))) ||
 			(rc = tsarc_buf_puts(&script, q)))
 			goto fail;
 		free(q);
 		q = NULL;
 	}
+	if (end_mark && ((rc = tsarc_buf_puts(&script, "; tsarc_s=$?; printf '\\n%s %s\\n' ")) ||
+		(rc = tsarc_buf_puts(&script, end_mark)) ||
+		(rc = tsarc_buf_puts(&script, " \"$tsarc_s\"; exit \"$tsarc_s\""))))
+		goto fail;
 	if ((rc = tsarc_buf_append(&script, "", 1)))
 		goto fail;
 	tsarc_cmd_init(out);
@@ -333,6 +344,98 @@ static void input_dispose(tsarc_buf *input)
 	tsarc_buf_dispose(input);
 }
 
+/*
+ * A producer's output through kubectl exec is not to be trusted whole when
+ * kubectl exits 0: on a lost connection (a kubelet restart, a network cut,
+ * a stream torn down) it may end the output early and still exit 0, the
+ * command running on in the pod. So the pod's shell writes a last line,
+ * "\nEND_MARK STATUS\n", after the command's last byte, END_MARK random
+ * for each run (no data can forge it). This filter passes everything
+ * before that line on and fails the producer when the output ends without
+ * it, or with a status other than 0 (kubectl's own status, when it has
+ * one, says more and wins: tsarc_proc_finish).
+ */
+#define END_MARK_TAIL 64 /* "\n" + mark (42) + " " + status + "\n", and more */
+
+static int kube_deframe(int in_fd, int out_fd, void *ctx, const atomic_int *stop, char *err,
+	size_t errsz)
+{
+	const tsarc_proc *p = ctx;
+	const char *mark = p->end_mark;
+	size_t mlen = strlen(mark), held = 0, k;
+	char buf[65536 + END_MARK_TAIL];
+	const char *at;
+	ssize_t n;
+
+	for (;;) {
+		if (atomic_load(stop)) {
+			snprintf(err, errsz, "stopped");
+			return TSARC_ECANCELED;
+		}
+		n = read(in_fd, buf + held, sizeof(buf) - held);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errsz, "reading kubectl's output: %s", strerror(errno));
+			return TSARC_EIO;
+		}
+		if (n == 0)
+			break;
+		held += (size_t)n;
+		/* All but the last bytes, which may be the end mark. */
+		if (held > END_MARK_TAIL) {
+			if (tsarc_write_all(out_fd, buf, held - END_MARK_TAIL)) {
+				snprintf(err, errsz, "passing the output on: %s", strerror(errno));
+				return errno == EPIPE ? TSARC_ECANCELED : TSARC_EIO;
+			}
+			memmove(buf, buf + held - END_MARK_TAIL, END_MARK_TAIL);
+			held = END_MARK_TAIL;
+		}
+	}
+	/* The end: "\nMARK STATUS\n" and nothing after it. */
+	at = NULL;
+	for (k = 0; k + mlen + 2 <= held; k++)
+		if (buf[k] == '\n' && !memcmp(buf + k + 1, mark, mlen) && buf[k + 1 + mlen] == ' ')
+			at = buf + k;
+	if (at) {
+		const char *st = at + 1 + mlen + 1, *end = buf + held;
+		size_t digits = 0;
+		while (st + digits < end && st[digits] >= '0' && st[digits] <= '9')
+			digits++;
+		if (!digits || digits > 3 || st + digits + 1 != end || st[digits] != '\n')
+			at = NULL;
+		else if (st[0] != '0' || digits != 1) {
+			snprintf(err, errsz, "the command in the pod exited with status %.*s",
+				(int)digits, st);
+			return TSARC_EIO;
+		}
+	}
+	if (!at) {
+		snprintf(err, errsz, "its output ended before the command's end mark: kubectl lost "
+			"its connection to the pod (it may still exit 0), and the stream is incomplete");
+		return TSARC_EIO;
+	}
+	if (tsarc_write_all(out_fd, buf, (size_t)(at - buf))) {
+		snprintf(err, errsz, "passing the output on: %s", strerror(errno));
+		return errno == EPIPE ? TSARC_ECANCELED : TSARC_EIO;
+	}
+	return 0;
+}
+
+/* "tsarc-end-" and 32 random hex digits. */
+static int new_end_mark(char *out, size_t outsz)
+{
+	unsigned char rnd[16];
+	size_t i;
+
+	if (outsz < 11 + 2 * sizeof(rnd) || RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return tsarc_error_set(TSARC_EIO, "no random bytes for an end mark");
+	memcpy(out, "tsarc-end-", 10);
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(out + 10 + 2 * i, 3, "%02x", rnd[i]);
+	return 0;
+}
+
 static int kube_spawn(tsarc_transport *tr, const tsarc_component *c, const tsarc_cmd *cmd,
 	tsarc_proc *p)
 {
@@ -342,7 +445,11 @@ static int kube_spawn(tsarc_transport *tr, const tsarc_component *c, const tsarc
 
 	int framed = p->want_stdin && p->has_input_size;
 
-	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, framed, p->input_size, &ex, &input))) {
+	/* A producer's output ends with a mark (kube_deframe). */
+	if (!p->want_stdin && (rc = new_end_mark(p->end_mark, sizeof(p->end_mark))))
+		return rc;
+	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, framed, p->input_size,
+		     p->want_stdin ? NULL : p->end_mark, &ex, &input))) {
 		input_dispose(&input);
 		return rc;
 	}
@@ -354,6 +461,18 @@ static int kube_spawn(tsarc_transport *tr, const tsarc_component *c, const tsarc
 	p->stdin_len = 0;
 	input_dispose(&input);
 	tsarc_cmd_free(&ex);
+	if (!rc && !p->want_stdin) {
+		/* Its stdout goes through the filter; the filter's is ours. */
+		p->owns_filter_in = 1;
+		if ((rc = tsarc_proc_start_filter(p, kube_deframe, p->out_fd, p))) {
+			p->out_fd = p->filter_in;
+			p->filter_in = -1;
+			p->owns_filter_in = 0;
+			tsarc_proc_kill(p);
+			tsarc_proc_finish(p, "kubectl");
+			tsarc_error_set(rc, "cannot start the filter of kubectl's output");
+		}
+	}
 	return rc;
 }
 
@@ -365,7 +484,7 @@ static int kube_capture(tsarc_transport *tr, const tsarc_component *c, const tsa
 	tsarc_cmd ex;
 	int code, rc;
 
-	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, 0, 0, &ex, &input))) {
+	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, 0, 0, NULL, &ex, &input))) {
 		input_dispose(&input);
 		return rc;
 	}

@@ -474,6 +474,8 @@ int tsarc_proc_finish(tsarc_proc *p, const char *what)
 	if (p->has_writer) {
 		pthread_join(p->writer, NULL);
 		p->has_writer = 0;
+		if (p->owns_filter_in)
+			close_fd(&p->filter_in);
 		if (p->writer_rc && !rc)
 			rc = tsarc_error_set(p->writer_rc, "%s: %s", what,
 				p->writer_err[0] ? p->writer_err : tsarc_strerror(p->writer_rc));

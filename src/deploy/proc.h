@@ -43,6 +43,7 @@ typedef struct tsarc_proc {
 	tsarc_writer_fn writer_fn;
 	tsarc_filter_fn filter_fn; /* a filter instead of writer_fn */
 	int filter_in;             /* the filter's input, owned by its producer */
+	int owns_filter_in;        /* ...or by this proc, whose child writes it */
 	int filter_quit_early;     /* it failed before its input ended */
 	void *writer_ctx;
 	int writer_fd;
@@ -76,6 +77,10 @@ typedef struct tsarc_proc {
 	int has_input_size;
 	unsigned long long input_size;
 	const char *input_trailer;
+	/* A producer out of reach (a pod: kubectl may lose its connection and
+	 * still exit 0 with the output cut short) ends its output with this
+	 * line, which its transport checks and removes (kube.c). */
+	char end_mark[48];
 	/* Set before spawning, may be NULL: each line of the child's stderr
 	 * (without its newline; a line longer than TSARC_PROC_LINE_MAX comes
 	 * cut, with `cut` set), called on the drain thread as it comes and

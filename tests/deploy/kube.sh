@@ -106,7 +106,7 @@ PY
 
 info "selectors, containers, namespace and context"
 python3 - "$FAKE_KUBE_LOG" <<'PY' || fail "kubectl was not called as expected"
-import json, sys
+import json, re, sys
 calls = [json.loads(l) for l in open(sys.argv[1])]
 for c in calls:
     assert c[:4] == ["--context", "prod-cluster", "-n", "3scale-prod"], c
@@ -125,10 +125,12 @@ for e in execs:
     assert e[:2] == ["exec", "-i"] and e[5:8] == ["--", "sh", "-c"], e
 mysql = [e[8] for e in execs if e[4] == "system-mysql" and "--version" not in e[8] and
          "information_schema" not in e[8]][0]
-assert mysql.startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" exec \'mysqldump\''), mysql
+# Not exec'd: the pod's shell ends the output with its end mark.
+assert mysql.startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysqldump\''), mysql
+assert re.search(r"; tsarc_s=\$\?; printf '\\n%s %s\\n' tsarc-end-[0-9a-f]{32} ", mysql), mysql
 # The database's charset and collation, asked in the pod with its client.
 probe = [e[8] for e in execs if e[4] == "system-mysql" and "information_schema.SCHEMATA" in e[8]]
-assert probe and probe[0].startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" exec \'mysql\''), probe
+assert probe and probe[0].startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysql\''), probe
 assert any(c[4:7] == ["get", "secret", "system-seed"] for c in calls)
 PY
 grep -qF "$MYSQL_ROOT_PASSWORD" "$FAKE_KUBE_LOG" && fail "the MySQL password went through kubectl's command line"
@@ -181,6 +183,17 @@ backup_refused() { # CONF WHAT ERR
 	expect_err "$3" "$2"
 	[ "$(snapshots)" = 1 ] || fail "a snapshot was written: $2"
 }
+
+info "kubectl loses its connection and exits 0, the dump cut short: no snapshot"
+# (kubernetes/kubectl#1208, #1726): the pod's shell ends the output with a
+# mark only it knows, and an output without it fails the component.
+write_config "$WORK/kube-cut.json" 'c["transport"]["pass_env"].append("FAKE_KUBE_EXEC_STDOUT_MAX")
+for n in ("zync-database", "backend-redis", "system-redis", "system-storage"):
+    c["components"][n]["enabled"] = False'
+export FAKE_KUBE_EXEC_STDOUT_MAX=20000
+backup_refused "$WORK/kube-cut.json" "output cut, kubectl exit 0" "before the command's end mark"
+expect_err "component 'system-mysql'" "output cut, kubectl exit 0"
+unset FAKE_KUBE_EXEC_STDOUT_MAX
 
 info "a missing pod: no snapshot, the component named"
 python3 - "$KDIR/pods.json" <<'PY'
