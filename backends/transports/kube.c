@@ -357,14 +357,46 @@ static void input_dispose(tsarc_buf *input)
  */
 #define END_MARK_TAIL 64 /* "\n" + mark (42) + " " + status + "\n", and more */
 
+/* Whether buf[0..held) ends with the line "\nMARK STATUS\n" and STATUS
+ * is 0: 0 with the length of what precedes it in *data, else -1 with
+ * why in `err`. */
+static int end_mark_check(const char *buf, size_t held, const char *mark, size_t *data,
+	char *err, size_t errsz)
+{
+	size_t mlen = strlen(mark), k, digits = 0;
+	const char *at = NULL, *st, *end = buf + held;
+
+	for (k = 0; k + mlen + 2 <= held; k++)
+		if (buf[k] == '\n' && !memcmp(buf + k + 1, mark, mlen) && buf[k + 1 + mlen] == ' ')
+			at = buf + k;
+	if (at) {
+		st = at + 1 + mlen + 1;
+		while (st + digits < end && st[digits] >= '0' && st[digits] <= '9')
+			digits++;
+		if (!digits || digits > 3 || st + digits + 1 != end || st[digits] != '\n')
+			at = NULL;
+		else if (st[0] != '0' || digits != 1) {
+			snprintf(err, errsz, "the command in the pod exited with status %.*s",
+				(int)digits, st);
+			return -1;
+		}
+	}
+	if (!at) {
+		snprintf(err, errsz, "its output ended before the command's end mark: kubectl lost "
+			"its connection to the pod (it may still exit 0), and the output is incomplete");
+		return -1;
+	}
+	*data = (size_t)(at - buf);
+	return 0;
+}
+
 static int kube_deframe(int in_fd, int out_fd, void *ctx, const atomic_int *stop, char *err,
 	size_t errsz)
 {
 	const tsarc_proc *p = ctx;
 	const char *mark = p->end_mark;
-	size_t mlen = strlen(mark), held = 0, k;
+	size_t held = 0, data;
 	char buf[65536 + END_MARK_TAIL];
-	const char *at;
 	ssize_t n;
 
 	for (;;) {
@@ -392,30 +424,9 @@ static int kube_deframe(int in_fd, int out_fd, void *ctx, const atomic_int *stop
 			held = END_MARK_TAIL;
 		}
 	}
-	/* The end: "\nMARK STATUS\n" and nothing after it. */
-	at = NULL;
-	for (k = 0; k + mlen + 2 <= held; k++)
-		if (buf[k] == '\n' && !memcmp(buf + k + 1, mark, mlen) && buf[k + 1 + mlen] == ' ')
-			at = buf + k;
-	if (at) {
-		const char *st = at + 1 + mlen + 1, *end = buf + held;
-		size_t digits = 0;
-		while (st + digits < end && st[digits] >= '0' && st[digits] <= '9')
-			digits++;
-		if (!digits || digits > 3 || st + digits + 1 != end || st[digits] != '\n')
-			at = NULL;
-		else if (st[0] != '0' || digits != 1) {
-			snprintf(err, errsz, "the command in the pod exited with status %.*s",
-				(int)digits, st);
-			return TSARC_EIO;
-		}
-	}
-	if (!at) {
-		snprintf(err, errsz, "its output ended before the command's end mark: kubectl lost "
-			"its connection to the pod (it may still exit 0), and the stream is incomplete");
+	if (end_mark_check(buf, held, mark, &data, err, errsz))
 		return TSARC_EIO;
-	}
-	if (tsarc_write_all(out_fd, buf, (size_t)(at - buf))) {
+	if (tsarc_write_all(out_fd, buf, data)) {
 		snprintf(err, errsz, "passing the output on: %s", strerror(errno));
 		return errno == EPIPE ? TSARC_ECANCELED : TSARC_EIO;
 	}
@@ -480,11 +491,16 @@ static int kube_capture(tsarc_transport *tr, const tsarc_component *c, const tsa
 	size_t max, char **out)
 {
 	tsarc_buf input = TSARC_BUF_INIT;
-	char err[1024];
+	char err[1024], mark[48];
+	size_t len = 0, data;
 	tsarc_cmd ex;
 	int code, rc;
 
-	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, 0, 0, NULL, &ex, &input))) {
+	/* Its output ends with a mark too (kube_deframe): a hook whose
+	 * connection was lost is not taken for one that succeeded. */
+	if ((rc = new_end_mark(mark, sizeof(mark))))
+		return rc;
+	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, 0, 0, mark, &ex, &input))) {
 		input_dispose(&input);
 		return rc;
 	}
@@ -495,14 +511,26 @@ static int kube_capture(tsarc_transport *tr, const tsarc_component *c, const tsa
 		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': a credential of this "
 			"host is sent into a pod for streaming commands only", c->name);
 	}
-	rc = tsarc_proc_capture(ex.argv, ((kube_transport *)tr)->pass, max, out, NULL, &code, err,
-		sizeof(err));
+	rc = tsarc_proc_capture(ex.argv, ((kube_transport *)tr)->pass, max + END_MARK_TAIL, out,
+		&len, &code, err, sizeof(err));
 	tsarc_cmd_free(&ex);
 	if (!rc && code != 0) {
 		free(*out);
 		*out = NULL;
 		rc = tsarc_error_set(TSARC_EIO, "component '%s': %s in pod %s exited with status "
 			"%d: %s", c->name, cmd->argv[0], c->pod, code, err[0] ? err : "(nothing on stderr)");
+	} else if (!rc && end_mark_check(*out, len, mark, &data, err, sizeof(err))) {
+		free(*out);
+		*out = NULL;
+		rc = tsarc_error_set(TSARC_EIO, "component '%s': %s in pod %s: %s", c->name,
+			cmd->argv[0], c->pod, err);
+	} else if (!rc && data > max) {
+		free(*out);
+		*out = NULL;
+		rc = tsarc_error_set(TSARC_ETOOLARGE, "%s wrote more than %zu bytes", cmd->argv[0],
+			max);
+	} else if (!rc) {
+		(*out)[data] = '\0';
 	}
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include "snapshot.h"
 #include "tsarc/errors.h"
 #include "scratch.h"
+#include "kube_double.h"
 
 static char *tmpdir_new(void)
 {
@@ -414,30 +415,6 @@ static void mysql_option_file_in_memory(void **state)
 	tr->free(tr);
 }
 
-/* A kubectl that records its argv and runs the command after "--" here. */
-static tsarc_transport *kube_double(const char *dir, char *argv_log, size_t logsz)
-{
-	char script[4200], conf[4400];
-	tsarc_transport *tr = NULL;
-	cJSON *c;
-	FILE *f;
-
-	snprintf(argv_log, logsz, "%s/argv.log", dir);
-	snprintf(script, sizeof(script), "%s/kubectl", dir);
-	f = fopen(script, "w");
-	assert_non_null(f);
-	fprintf(f, "#!/bin/sh\nprintf '%%s\\n' \"$@\" >> '%s'\n"
-		"while [ $# -gt 0 ] && [ \"$1\" != -- ]; do shift; done\nshift\nexec \"$@\"\n",
-		argv_log);
-	fclose(f);
-	assert_int_equal(chmod(script, 0700), 0);
-	snprintf(conf, sizeof(conf), "{\"type\": \"kube\", \"binary\": \"%s\"}", script);
-	c = cJSON_Parse(conf);
-	assert_int_equal(tsarc_transport_kube_new(&tr, c), 0);
-	cJSON_Delete(c);
-	return tr;
-}
-
 /* A password from this host (password_file, password_env, a Secret's URL)
  * for a tool in a pod: it goes through the exec's stdin into a variable of
  * the pod's shell, never on kubectl's command line and never as a path of
@@ -446,11 +423,13 @@ static void kube_host_password_through_stdin(void **state)
 {
 	static const char pw[] = "pw 'q' \"d\" $HOME `x` \\ end";
 	char *dir = tmpdir_new(), argv_log[4200], *out, *log;
-	tsarc_transport *tr = kube_double(dir, argv_log, sizeof(argv_log));
+	tsarc_transport *tr;
 	tsarc_component c;
 	tsarc_cmd cmd;
 
 	(void)state;
+	snprintf(argv_log, sizeof(argv_log), "%s/argv.log", dir);
+	tr = kube_double(dir, argv_log, 0);
 	located(&c, "system-mysql", "system-mysql-1", "system-mysql");
 	/* mysql: the option file of this host becomes MYSQL_PWD in the pod. */
 	tsarc_cmd_init(&cmd);

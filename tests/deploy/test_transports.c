@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "tsarc/errors.h"
 #include "scratch.h"
+#include "kube_double.h"
 
 static char *tmpdir(void)
 {
@@ -195,7 +196,59 @@ static void local_config_keeps_the_original(void **state)
 	free(dir);
 }
 
+/* A short command in a pod (a post_restore hook, redis-cli): its output
+ * and status as it gave them, and a connection lost mid-way (kubectl exits
+ * 0 with the output cut) is a failure, never a success with half an
+ * answer: the re-sync hook's outcome is then unknown. */
+static void kube_capture_needs_the_whole_output(void **state)
+{
+	char *dir = tmpdir(), *out = NULL;
+	tsarc_component c;
+	tsarc_transport *tr;
+	tsarc_cmd cmd;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.name = "hook";
+	c.pod = "system-sidekiq-1";
+	c.container = "system-sidekiq";
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "sh"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "-c"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "printf 'rewrite queued\\nlast line'; exit $0"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "0"), 0);
+	tr = kube_double(dir, NULL, 0);
+	assert_int_equal(tr->capture(tr, &c, &cmd, 1024, &out), 0);
+	assert_string_equal(out, "rewrite queued\nlast line");
+	free(out);
+	out = NULL;
+	/* Too much output is refused as before. */
+	assert_int_equal(tr->capture(tr, &c, &cmd, 10, &out), TSARC_ETOOLARGE);
+	assert_null(out);
+	tr->free(tr);
+	/* The connection lost after 9 bytes, kubectl exits 0. */
+	tr = kube_double(dir, NULL, 9);
+	assert_int_equal(tr->capture(tr, &c, &cmd, 1024, &out), TSARC_EIO);
+	assert_null(out);
+	assert_non_null(strstr(tsarc_error_last()->message, "end mark"));
+	tr->free(tr);
+	/* The command failed; kubectl lost its status and exits 0. */
+	tsarc_cmd_free(&cmd);
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "sh"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "-c"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "printf 'started'; exit 3"), 0);
+	tr = kube_double(dir, NULL, 60);
+	assert_int_equal(tr->capture(tr, &c, &cmd, 1024, &out), TSARC_EIO);
+	assert_null(out);
+	tr->free(tr);
+	tsarc_cmd_free(&cmd);
+	rm_rf(dir);
+	free(dir);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(transport_registry),
 	cmocka_unit_test(apply_honours_the_namespace),
-	cmocka_unit_test(local_config_keeps_the_original))
+	cmocka_unit_test(local_config_keeps_the_original),
+	cmocka_unit_test(kube_capture_needs_the_whole_output))
