@@ -262,10 +262,11 @@ static int frame_script(tsarc_buf *script, unsigned long long size)
  * Credentials of this host (cmd->env, a MySQL password) go into *input,
  * which the caller sends first on the exec's stdin. With `framed`, the
  * command's input is framed (FRAME_TRAILER) and `size` bytes long. With
- * `end_mark`, its output ends with a line "END_MARK STATUS" (a producer:
- * see kube_deframe) and the exec's status is the command's. */
+ * `end_mark`, its output ends with a line "END_MARK STATUS" (see
+ * kube_deframe) and the exec's status is the command's; a `consumer`'s own
+ * output is dropped in the pod, only the mark comes back. */
 static int exec_cmd(const kube_transport *t, const tsarc_component *c, const tsarc_cmd *cmd,
-	int framed, unsigned long long size, const char *end_mark, tsarc_cmd *out,
+	int consumer, int framed, unsigned long long size, const char *end_mark, tsarc_cmd *out,
 	tsarc_buf *input)
 {
 	tsarc_buf script = TSARC_BUF_INIT;
@@ -318,6 +319,8 @@ static int exec_cmd(const kube_transport *t, const tsarc_component *c, const tsa
 		free(q);
 		q = NULL;
 	}
+	if (end_mark && consumer && (rc = tsarc_buf_puts(&script, " >/dev/null")))
+		goto fail;
 	if (end_mark && ((rc = tsarc_buf_puts(&script, "; tsarc_s=$?; printf '\\n%s %s\\n' ")) ||
 		(rc = tsarc_buf_puts(&script, end_mark)) ||
 		(rc = tsarc_buf_puts(&script, " \"$tsarc_s\"; exit \"$tsarc_s\""))))
@@ -355,48 +358,13 @@ static void input_dispose(tsarc_buf *input)
  * it, or with a status other than 0 (kubectl's own status, when it has
  * one, says more and wins: tsarc_proc_finish).
  */
-#define END_MARK_TAIL 64 /* "\n" + mark (42) + " " + status + "\n", and more */
-
-/* Whether buf[0..held) ends with the line "\nMARK STATUS\n" and STATUS
- * is 0: 0 with the length of what precedes it in *data, else -1 with
- * why in `err`. */
-static int end_mark_check(const char *buf, size_t held, const char *mark, size_t *data,
-	char *err, size_t errsz)
-{
-	size_t mlen = strlen(mark), k, digits = 0;
-	const char *at = NULL, *st, *end = buf + held;
-
-	for (k = 0; k + mlen + 2 <= held; k++)
-		if (buf[k] == '\n' && !memcmp(buf + k + 1, mark, mlen) && buf[k + 1 + mlen] == ' ')
-			at = buf + k;
-	if (at) {
-		st = at + 1 + mlen + 1;
-		while (st + digits < end && st[digits] >= '0' && st[digits] <= '9')
-			digits++;
-		if (!digits || digits > 3 || st + digits + 1 != end || st[digits] != '\n')
-			at = NULL;
-		else if (st[0] != '0' || digits != 1) {
-			snprintf(err, errsz, "the command in the pod exited with status %.*s",
-				(int)digits, st);
-			return -1;
-		}
-	}
-	if (!at) {
-		snprintf(err, errsz, "its output ended before the command's end mark: kubectl lost "
-			"its connection to the pod (it may still exit 0), and the output is incomplete");
-		return -1;
-	}
-	*data = (size_t)(at - buf);
-	return 0;
-}
-
 static int kube_deframe(int in_fd, int out_fd, void *ctx, const atomic_int *stop, char *err,
 	size_t errsz)
 {
 	const tsarc_proc *p = ctx;
 	const char *mark = p->end_mark;
 	size_t held = 0, data;
-	char buf[65536 + END_MARK_TAIL];
+	char buf[65536 + TSARC_PROC_END_MARK_TAIL];
 	ssize_t n;
 
 	for (;;) {
@@ -415,16 +383,16 @@ static int kube_deframe(int in_fd, int out_fd, void *ctx, const atomic_int *stop
 			break;
 		held += (size_t)n;
 		/* All but the last bytes, which may be the end mark. */
-		if (held > END_MARK_TAIL) {
-			if (tsarc_write_all(out_fd, buf, held - END_MARK_TAIL)) {
+		if (held > TSARC_PROC_END_MARK_TAIL) {
+			if (tsarc_write_all(out_fd, buf, held - TSARC_PROC_END_MARK_TAIL)) {
 				snprintf(err, errsz, "passing the output on: %s", strerror(errno));
 				return errno == EPIPE ? TSARC_ECANCELED : TSARC_EIO;
 			}
-			memmove(buf, buf + held - END_MARK_TAIL, END_MARK_TAIL);
-			held = END_MARK_TAIL;
+			memmove(buf, buf + held - TSARC_PROC_END_MARK_TAIL, TSARC_PROC_END_MARK_TAIL);
+			held = TSARC_PROC_END_MARK_TAIL;
 		}
 	}
-	if (end_mark_check(buf, held, mark, &data, err, errsz))
+	if (tsarc_proc_end_mark_check(buf, held, mark, &data, err, errsz))
 		return TSARC_EIO;
 	if (tsarc_write_all(out_fd, buf, data)) {
 		snprintf(err, errsz, "passing the output on: %s", strerror(errno));
@@ -456,11 +424,12 @@ static int kube_spawn(tsarc_transport *tr, const tsarc_component *c, const tsarc
 
 	int framed = p->want_stdin && p->has_input_size;
 
-	/* A producer's output ends with a mark (kube_deframe). */
-	if (!p->want_stdin && (rc = new_end_mark(p->end_mark, sizeof(p->end_mark))))
+	/* Its output ends with a mark: a producer's is checked by
+	 * kube_deframe, a consumer's (only the mark) by tsarc_proc_finish. */
+	if ((rc = new_end_mark(p->end_mark, sizeof(p->end_mark))))
 		return rc;
-	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, framed, p->input_size,
-		     p->want_stdin ? NULL : p->end_mark, &ex, &input))) {
+	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, p->want_stdin, framed, p->input_size,
+		     p->end_mark, &ex, &input))) {
 		input_dispose(&input);
 		return rc;
 	}
@@ -500,7 +469,7 @@ static int kube_capture(tsarc_transport *tr, const tsarc_component *c, const tsa
 	 * connection was lost is not taken for one that succeeded. */
 	if ((rc = new_end_mark(mark, sizeof(mark))))
 		return rc;
-	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, 0, 0, mark, &ex, &input))) {
+	if ((rc = exec_cmd((kube_transport *)tr, c, cmd, 0, 0, 0, mark, &ex, &input))) {
 		input_dispose(&input);
 		return rc;
 	}
@@ -511,7 +480,7 @@ static int kube_capture(tsarc_transport *tr, const tsarc_component *c, const tsa
 		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': a credential of this "
 			"host is sent into a pod for streaming commands only", c->name);
 	}
-	rc = tsarc_proc_capture(ex.argv, ((kube_transport *)tr)->pass, max + END_MARK_TAIL, out,
+	rc = tsarc_proc_capture(ex.argv, ((kube_transport *)tr)->pass, max + TSARC_PROC_END_MARK_TAIL, out,
 		&len, &code, err, sizeof(err));
 	tsarc_cmd_free(&ex);
 	if (!rc && code != 0) {
@@ -519,7 +488,7 @@ static int kube_capture(tsarc_transport *tr, const tsarc_component *c, const tsa
 		*out = NULL;
 		rc = tsarc_error_set(TSARC_EIO, "component '%s': %s in pod %s exited with status "
 			"%d: %s", c->name, cmd->argv[0], c->pod, code, err[0] ? err : "(nothing on stderr)");
-	} else if (!rc && end_mark_check(*out, len, mark, &data, err, sizeof(err))) {
+	} else if (!rc && tsarc_proc_end_mark_check(*out, len, mark, &data, err, sizeof(err))) {
 		free(*out);
 		*out = NULL;
 		rc = tsarc_error_set(TSARC_EIO, "component '%s': %s in pod %s: %s", c->name,

@@ -265,7 +265,10 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 	posix_spawn_file_actions_init(&fa);
 	if (p->want_stdin) {
 		posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+		if (p->end_mark[0])
+			posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+		else
+			posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 	} else {
 		if (in[0] >= 0)
 			posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
@@ -305,7 +308,7 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 	close_fd(&out[1]);
 	close_fd(&err[1]);
 	close_fd(&in[0]);
-	if (p->want_stdin)
+	if (p->want_stdin && !p->end_mark[0])
 		close_fd(&out[0]); /* the child's stdout is /dev/null */
 	if (rc != 0) {
 		close_fd(&out[0]);
@@ -442,11 +445,77 @@ void tsarc_proc_abort(tsarc_proc *p)
 	close_fd(&p->in_fd);
 }
 
+int tsarc_proc_end_mark_check(const char *buf, size_t held, const char *mark, size_t *data,
+	char *err, size_t errsz)
+{
+	size_t mlen = strlen(mark), k, digits = 0;
+	const char *at = NULL, *st, *end = buf + held;
+
+	for (k = 0; k + mlen + 2 <= held; k++)
+		if (buf[k] == '\n' && !memcmp(buf + k + 1, mark, mlen) && buf[k + 1 + mlen] == ' ')
+			at = buf + k;
+	if (at) {
+		st = at + 1 + mlen + 1;
+		while (st + digits < end && st[digits] >= '0' && st[digits] <= '9')
+			digits++;
+		if (!digits || digits > 3 || st + digits + 1 != end || st[digits] != '\n')
+			at = NULL;
+		else if (st[0] != '0' || digits != 1) {
+			snprintf(err, errsz, "the command in the pod exited with status %.*s",
+				(int)digits, st);
+			return -1;
+		}
+	}
+	if (!at) {
+		snprintf(err, errsz, "its output ended before the command's end mark: kubectl lost "
+			"its connection to the pod (it may still exit 0), and the output is incomplete");
+		return -1;
+	}
+	*data = (size_t)(at - buf);
+	return 0;
+}
+
+/* A consumer's output to its end (only its end mark is expected): the
+ * last bytes in `buf`, their number returned. */
+static size_t read_end(int fd, char *buf, size_t size)
+{
+	char chunk[4096];
+	size_t held = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return held;
+		if ((size_t)n >= size) {
+			memcpy(buf, chunk + n - size, size);
+			held = size;
+		} else {
+			if (held + (size_t)n > size) {
+				memmove(buf, buf + held + (size_t)n - size, size - (size_t)n);
+				held = size - (size_t)n;
+			}
+			memcpy(buf + held, chunk, (size_t)n);
+			held += (size_t)n;
+		}
+	}
+}
+
 int tsarc_proc_finish(tsarc_proc *p, const char *what)
 {
-	char tail[TSARC_PROC_TAIL + 1];
-	int rc = 0;
+	char tail[TSARC_PROC_TAIL + 1], end[TSARC_PROC_END_MARK_TAIL];
+	size_t held = 0, data;
+	int rc = 0, marked = 0;
 
+	/* A consumer that ends with a mark: its input ends, then its output
+	 * is read to the end (kubectl's end). */
+	if (p->pid > 0 && p->want_stdin && p->end_mark[0] && p->out_fd >= 0) {
+		close_fd(&p->in_fd);
+		held = read_end(p->out_fd, end, sizeof(end));
+		marked = 1;
+	}
 	/* Closing our end first: a producer still writing gets EPIPE and ends;
 	 * a consumer sees the end of its input. */
 	close_fd(&p->out_fd);
@@ -470,6 +539,11 @@ int tsarc_proc_finish(tsarc_proc *p, const char *what)
 				WEXITSTATUS(p->status),
 				tail[0] ? "; its stderr ended with:\n" : " (nothing on stderr)",
 				tail);
+		else if (marked) {
+			char why[256];
+			if (tsarc_proc_end_mark_check(end, held, p->end_mark, &data, why, sizeof(why)))
+				rc = tsarc_error_set(TSARC_EIO, "%s: %s", what, why);
+		}
 	}
 	if (p->has_writer) {
 		pthread_join(p->writer, NULL);

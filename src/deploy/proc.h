@@ -77,9 +77,11 @@ typedef struct tsarc_proc {
 	int has_input_size;
 	unsigned long long input_size;
 	const char *input_trailer;
-	/* A producer out of reach (a pod: kubectl may lose its connection and
-	 * still exit 0 with the output cut short) ends its output with this
-	 * line, which its transport checks and removes (kube.c). */
+	/* A command out of reach (in a pod: kubectl may lose its connection
+	 * and still exit 0, the output cut short) ends its output with the
+	 * line "\nEND_MARK STATUS\n": a producer's transport checks and
+	 * removes it (kube.c); a consumer's output is that line only, and
+	 * tsarc_proc_finish wants it there, with status 0. */
 	char end_mark[48];
 	/* Set before spawning, may be NULL: each line of the child's stderr
 	 * (without its newline; a line longer than TSARC_PROC_LINE_MAX comes
@@ -131,6 +133,14 @@ void tsarc_proc_abort(tsarc_proc *p);
 int tsarc_proc_finish(tsarc_proc *p, const char *what);
 /* The last bytes the producer wrote to stderr, NUL-terminated. */
 void tsarc_proc_tail(const tsarc_proc *p, char *out, size_t outsz);
+
+/* The most an end mark line takes, with room to spare. */
+#define TSARC_PROC_END_MARK_TAIL 64
+/* Whether buf[0..held) ends with the line "\nMARK STATUS\n" and STATUS
+ * is 0: 0 with the length of what precedes it in *data, else -1 with why
+ * in `err`. */
+int tsarc_proc_end_mark_check(const char *buf, size_t held, const char *mark, size_t *data,
+	char *err, size_t errsz);
 
 /* Runs a short command to completion: stdout collected (at most `max`
  * bytes, else TSARC_ETOOLARGE) into *out (NUL-terminated, caller frees),

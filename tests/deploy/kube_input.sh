@@ -9,7 +9,8 @@
 # psql and tar take one for the end of the dump. Proved: a whole stream
 # arrives exactly; a stream cut mid-way (the connection lost after N
 # bytes; kubectl killed after an unreadable chunk) leaves the consumer
-# stopped, never committed, and the step reported failed.
+# stopped, never committed, and the step reported failed; a connection
+# lost after the whole input (kubectl exits 0) fails the step too.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -23,7 +24,8 @@ path, kubectl, out = sys.argv[1:]
 commit = ["sh", "-c", 'cat > "$0.part" && mv "$0.part" "$0"']
 json.dump({"profile": "none",
   "transport": {"type": "kube", "binary": kubectl, "namespace": "3scale",
-                "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE", "FAKE_KUBE_EXEC_STDIN_MAX"]},
+                "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE", "FAKE_KUBE_EXEC_STDIN_MAX",
+                             "FAKE_KUBE_EXEC_STDOUT_MAX"]},
   "components": {
     "blob": {"kind": "exec", "workload": "system-app", "container": "system-master",
              "script": "seq 1 1500000", "restore": {"command": commit + [out]}},
@@ -57,6 +59,16 @@ rm -f "$OUTF" "$OUTF.empty"
 
 info "the connection lost mid-stream: the pod's consumer is stopped, the step failed"
 blob_restore_fails 300000 "whose input was cut" "input ended before tsarc sent all of it"
+
+info "the connection lost once the input was sent, kubectl exits 0: the step failed"
+# (kubernetes/kubectl#1208, #1726): whether the pod's consumer then
+# succeeded is unknown, so it is not reported applied.
+FAKE_KUBE_EXEC_STDOUT_MAX=0 t restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --only blob --json
+[ "$RC" -ne 0 ] || fail "a restore whose kubectl lost its connection succeeded"
+[ "$(step_status)" = failed ] || fail "a lost connection: the step is not reported failed"
+expect_err "before the command's end mark" "a lost connection"
+sleep 1
+rm -f "$OUTF"
 
 info "kubectl killed after an unreadable chunk: the pod's consumer is stopped too"
 unreadable_last_chunk "$REPO" "$SNAP" blob.dump
