@@ -432,8 +432,12 @@ int tsarc_psql_guard_feed(tsarc_psql_guard *g, const void *data, size_t len)
 			if (!g->line_start && g->clen == 0) {
 				const unsigned char *nl = memchr(p + i, '\n', len - i);
 				size_t n = nl ? (size_t)(nl - (p + i)) : len - i;
-				if (memchr(p + i, '\0', n))
+				const unsigned char *nul = memchr(p + i, '\0', n);
+				if (nul) {
+					/* Named where it is, however the input came in. */
+					g->off += (size_t)(nul - (p + i));
 					return refuse(g, "a NUL byte");
+				}
 				g->off += n;
 				i += n;
 				if (!nl)

@@ -1,0 +1,2 @@
+SELECT $tag$ \o |cat $tag$;
+\o |cat
