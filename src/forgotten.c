@@ -138,32 +138,30 @@ static int hidden_ids(tsarc_repo *repo, tsarc_strv *out)
 
 int tsarc_forgotten_unmarked(tsarc_repo *repo, char ***ids, size_t *count)
 {
-	tsarc_strv h;
-	size_t i, kept = 0;
-	int rc;
+	tsarc_strv hidden, out = {NULL, 0, 0};
+	size_t i;
+	int rc, marked;
 
 	*ids = NULL;
 	*count = 0;
-	if ((rc = hidden_ids(repo, &h)))
+	if ((rc = hidden_ids(repo, &hidden)))
 		return rc;
-	for (i = 0; i < h.n; i++) {
-		rc = tsarc_forgotten_check(repo, h.v[i]);
-		if (rc == TSARC_ENOTFOUND || rc == TSARC_ECORRUPT) {
+	for (i = 0; !rc && i < hidden.n; i++) {
+		marked = tsarc_forgotten_check(repo, hidden.v[i]);
+		if (marked == TSARC_ENOTFOUND || marked == TSARC_ECORRUPT) {
 			tsarc_error_clear();
-			h.v[kept++] = h.v[i];
-			continue;
-		}
-		free(h.v[i]);
-		if (rc) {
-			for (i++; i < h.n; i++)
-				free(h.v[i]);
-			h.n = kept;
-			tsarc_store_names_free(h.v, h.n);
-			return rc;
+			rc = tsarc_strv_push(&out.v, &out.n, &out.cap, 16, hidden.v[i]);
+		} else {
+			rc = marked;
 		}
 	}
-	*ids = h.v;
-	*count = kept;
+	tsarc_store_names_free(hidden.v, hidden.n);
+	if (rc) {
+		tsarc_store_names_free(out.v, out.n);
+		return rc;
+	}
+	*ids = out.v;
+	*count = out.n;
 	return 0;
 }
 
@@ -185,21 +183,14 @@ int tsarc_forgotten_resolve(tsarc_repo *repo, const char *spec,
 	char id_out[TSARC_ID_HEX_LEN + 1])
 {
 	char **ids = NULL;
-	size_t n = 0, i, len = strlen(spec), matches = 0;
+	size_t n = 0;
 	int rc;
 
 	if ((rc = tsarc_forgotten_unmarked(repo, &ids, &n)))
 		return rc;
-	for (i = 0; i < n; i++)
-		if (!strncmp(ids[i], spec, len) && matches++ == 0)
-			memcpy(id_out, ids[i], TSARC_ID_HEX_LEN + 1);
+	rc = tsarc_snapshot_match(ids, n, spec, "hidden snapshots", id_out);
 	tsarc_snapshot_ids_free(ids, n);
-	if (!matches)
-		return tsarc_error_set(TSARC_ENOTFOUND, "no snapshot matches '%s'", spec);
-	if (matches > 1)
-		return tsarc_error_set(TSARC_EINVAL,
-			"'%s' matches %zu hidden snapshots: give more of the id", spec, matches);
-	return 0;
+	return rc;
 }
 
 static int push_any(const char *name, uint64_t size, int64_t mtime, void *payload)

@@ -683,11 +683,22 @@ static void skip_damaged(const char *id, int code, const char *msg, void *payloa
 		msg);
 }
 
+/* 0 when `spec` can be an id or a prefix of one, else TSARC_EINVAL. */
+static int spec_is_prefix(const char *spec)
+{
+	size_t len = strlen(spec);
+
+	if (len == 0 || len > TSARC_ID_HEX_LEN || strspn(spec, "0123456789abcdef") != len)
+		return tsarc_error_set(TSARC_EINVAL,
+			"'%s' is not a snapshot id (use an id, a unique prefix, or latest)", spec);
+	return 0;
+}
+
 int tsarc_snapshot_resolve(tsarc_repo *repo, const char *spec,
 	char id_out[TSARC_ID_HEX_LEN + 1])
 {
 	char **ids = NULL;
-	size_t n = 0, i, len = strlen(spec), matches = 0;
+	size_t n = 0;
 	int rc;
 
 	if (!strcmp(spec, "latest")) {
@@ -707,23 +718,29 @@ int tsarc_snapshot_resolve(tsarc_repo *repo, const char *spec,
 		tsarc_snapshot_array_free(snaps, n);
 		return 0;
 	}
-	if (len == 0 || len > TSARC_ID_HEX_LEN || strspn(spec, "0123456789abcdef") != len)
-		return tsarc_error_set(TSARC_EINVAL,
-			"'%s' is not a snapshot id (use an id, a unique prefix, or latest)", spec);
-	if ((rc = tsarc_snapshot_list_ids(repo, &ids, &n)))
+	if ((rc = spec_is_prefix(spec)) || (rc = tsarc_snapshot_list_ids(repo, &ids, &n)))
 		return rc;
-	for (i = 0; i < n; i++) {
-		if (strncmp(ids[i], spec, len) == 0) {
-			if (matches++ == 0)
-				memcpy(id_out, ids[i], TSARC_ID_HEX_LEN + 1);
-		}
-	}
+	rc = tsarc_snapshot_match(ids, n, spec, "snapshots", id_out);
 	tsarc_snapshot_ids_free(ids, n);
+	return rc;
+}
+
+int tsarc_snapshot_match(char *const *ids, size_t n, const char *spec, const char *what,
+	char id_out[TSARC_ID_HEX_LEN + 1])
+{
+	size_t i, len = strlen(spec), matches = 0;
+	int rc;
+
+	if ((rc = spec_is_prefix(spec)))
+		return rc;
+	for (i = 0; i < n; i++)
+		if (!strncmp(ids[i], spec, len) && matches++ == 0)
+			memcpy(id_out, ids[i], TSARC_ID_HEX_LEN + 1);
 	if (matches == 0)
 		return tsarc_error_set(TSARC_ENOTFOUND, "no snapshot matches '%s'", spec);
 	if (matches > 1)
 		return tsarc_error_set(TSARC_EINVAL,
-			"'%s' matches %zu snapshots: give more of the id", spec, matches);
+			"'%s' matches %zu %s: give more of the id", spec, matches, what);
 	return 0;
 }
 

@@ -124,6 +124,11 @@ int tsarc_snapshot_load_all_headers(struct tsarc_repo *repo, tsarc_snapshot ***o
 	void (*on_error)(const char *id, int code, const char *msg, void *payload),
 	void *payload);
 void tsarc_snapshot_array_free(tsarc_snapshot **snaps, size_t count);
+/* The one of `ids` that `spec` names (the whole id or a unique prefix):
+ * TSARC_EINVAL when spec is no id or matches several of them (`what`:
+ * "snapshots", for the message), TSARC_ENOTFOUND when none. */
+int tsarc_snapshot_match(char *const *ids, size_t n, const char *spec, const char *what,
+	char id_out[TSARC_ID_HEX_LEN + 1]);
 /* Resolves "latest" (the newest snapshot that can be read; damaged ones
  * are skipped with a warning naming each on stderr), a full id or a
  * unique prefix of one. */
