@@ -458,6 +458,40 @@ int tsarc_repo_list_keys(tsarc_repo *repo, cJSON **out)
 	return 0;
 }
 
+/*
+ * Whether the key file that opened `repo` is still there with the bytes it
+ * was opened from (its name is their hash): then its password still opens
+ * the repository, whatever else is removed. Another process may have
+ * removed it since (two people each removing the other's key), or the
+ * store may have lost or damaged it.
+ */
+static int own_key_intact(tsarc_repo *repo, char **names, size_t n)
+{
+	tsarc_buf raw = TSARC_BUF_INIT;
+	key_params kp;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n && strcmp(names[i], repo->key_name); i++)
+		;
+	if (i == n)
+		return tsarc_error_set(TSARC_ENOTFOUND, "the key file %.10s this password opened is "
+			"gone (another 'tsarc key' removed it?): nothing was removed, so that some key "
+			"is always left", repo->key_name);
+	tsarc_buf_init(&raw, KEY_FILE_MAX);
+	rc = tsarc_store_get(repo->store, TSARC_OBJ_KEY, repo->key_name, 0, 0, &raw);
+	if (rc == TSARC_ETOOLARGE || rc == TSARC_ENOTFOUND)
+		rc = tsarc_error_set(rc == TSARC_ENOTFOUND ? rc : TSARC_ECORRUPT,
+			"the key file %.10s this password opened is %s: nothing was removed, so "
+			"that some key is always left", repo->key_name,
+			rc == TSARC_ENOTFOUND ? "gone" : "damaged");
+	else if (!rc && (rc = parse_key_file(raw.ptr, raw.size, repo->key_name, &kp)))
+		tsarc_error_prefix("the key file this password opened is no longer sound: "
+			"nothing was removed, so that some key is always left");
+	tsarc_buf_dispose(&raw);
+	return rc;
+}
+
 int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
 	char name_out[TSARC_ID_HEX_LEN + 1])
 {
@@ -482,7 +516,8 @@ int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
 	else if (!strcmp(names[which], repo->key_name))
 		rc = tsarc_error_set(TSARC_EINVAL, "key %.10s is the one this password opened: "
 			"remove it with another password, so that one is always left", names[which]);
-	else if (!(rc = tsarc_store_remove(repo->store, TSARC_OBJ_KEY, names[which])))
+	else if (!(rc = own_key_intact(repo, names, n)) &&
+		!(rc = tsarc_store_remove(repo->store, TSARC_OBJ_KEY, names[which])))
 		memcpy(name_out, names[which], TSARC_ID_HEX_LEN + 1);
 	tsarc_store_names_free(names, n);
 	return rc;

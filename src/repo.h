@@ -79,8 +79,10 @@ int tsarc_repo_add_key(tsarc_repo *repo, const char *password,
 struct cJSON;
 int tsarc_repo_list_keys(tsarc_repo *repo, struct cJSON **out);
 /* Removes the key file named by `id` (or a unique prefix of it): never the
- * one in use (TSARC_EINVAL), so at least one password always opens the
- * repository. Its full name goes to `name_out`. */
+ * one in use (TSARC_EINVAL), and only while the one in use is still stored
+ * intact (TSARC_ENOTFOUND, TSARC_ECORRUPT), so at least one password
+ * always opens the repository. Its full name goes to `name_out`. Two
+ * removals at once are kept apart by an exclusive lock (cmd_key.c). */
 int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
 	char name_out[TSARC_ID_HEX_LEN + 1]);
 

@@ -2,6 +2,7 @@
  * so people and automation can each have their own, and one can be
  * changed or withdrawn without re-encrypting a byte of data. */
 #include "cli.h"
+#include "lock.h"
 #include "tsarc/errors.h"
 
 #include <cjson/cJSON.h>
@@ -20,7 +21,9 @@ static const char KEY_HELP[] =
 	"           the given password opened is marked\n"
 	"  add      a key file for a new password\n"
 	"  remove   a key file (an id or a unique prefix of one from 'key list'); not\n"
-	"           the one the given password opened, so one always remains\n"
+	"           the one the given password opened, so one always remains; it\n"
+	"           holds the repository alone, as passwd does (exit 11 while\n"
+	"           another command runs)\n"
 	"  passwd   add a key file for the new password, then remove the one the\n"
 	"           given password opened\n"
 	"The new password comes from --new-password-file, $TSARC_NEW_PASSWORD_FILE,\n"
@@ -84,6 +87,7 @@ int cmd_key(int argc, char **argv)
 	char added[TSARC_ID_HEX_LEN + 1], removed[TSARC_ID_HEX_LEN + 1];
 	const char *new_file = NULL, *sub;
 	tsarc_repo *repo = NULL;
+	tsarc_lock *lock = NULL;
 	char *new_pw = NULL;
 	cli_common c;
 	int rc;
@@ -104,6 +108,12 @@ int cmd_key(int argc, char **argv)
 		return cli_usage_error("key", "--new-password-file is for add and passwd");
 	if ((rc = cli_open_repo(&c, &repo)))
 		return cli_fail(rc);
+	/* A removal holds the repository alone: two people each removing the
+	 * other's key at once would otherwise both see their own key in
+	 * place, and leave none (the removal checks its own key under it). */
+	if ((!strcmp(sub, "remove") || !strcmp(sub, "passwd")) &&
+		(rc = tsarc_lock_acquire(&lock, repo, 1)))
+		return cli_end(repo, NULL, rc);
 	if (!strcmp(sub, "list")) {
 		rc = key_list(&c, repo);
 	} else if (!strcmp(sub, "remove")) {
@@ -127,5 +137,5 @@ int cmd_key(int argc, char **argv)
 		}
 	}
 	cli_free_password(new_pw);
-	return cli_end(repo, NULL, rc);
+	return cli_end(repo, lock, rc);
 }

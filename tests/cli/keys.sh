@@ -3,7 +3,8 @@
 # the key in use; the key in use cannot be removed, another one can, and its
 # password then opens nothing (exit 12); passwd swaps the password; damaged
 # key files are listed as such; a new password never comes from argv and
-# never lands in the store or the output.
+# never lands in the store or the output; remove and passwd wait for no one:
+# a live lock of another run stops them (exit 11) with the keys unchanged.
 . "$(dirname "$0")/lib.sh"
 
 R=$WORK/repo
@@ -75,6 +76,26 @@ keys
 	fail "a damaged key file is not listed as damaged"
 t snapshots --repo "$R"
 expect_rc 0 "a good key beside a damaged one"
+
+info "remove and passwd hold the repository alone: a live lock of another run stops them"
+# Two people each removing the other's key at once would both see their own
+# key in place and leave none; an exclusive lock keeps them apart.
+: "${TSARC_FORGE_LOCK:?}"
+ls "$R/keys" | sort >"$WORK/keys.before"
+TSARC_REPOSITORY=$R TSARC_PASSWORD="third-pw-$TEST_NAME" "$TSARC_FORGE_LOCK" otherrun \
+	"{\"host\":\"other-node\",\"pid\":9,\"exclusive\":true,\"time\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}" ||
+	fail "test setup: cannot write a lock"
+t key remove --repo "$R" "${FOURTH:0:8}"
+expect_rc 11 "key remove beside a live lock of another run"
+expect_err "other-node" "key remove beside a live lock"
+TSARC_NEW_PASSWORD=fifth-pw t key passwd --repo "$R"
+expect_rc 11 "key passwd beside a live lock of another run"
+ls "$R/keys" | sort | cmp -s - "$WORK/keys.before" || fail "a refused remove or passwd changed the keys: $(ls "$R/keys")"
+[ "$(ls "$R/locks")" = otherrun ] || fail "a refused key command left a lock: $(ls "$R/locks")"
+rm "$R/locks/otherrun"
+t key remove --repo "$R" "${FOURTH:0:8}"
+expect_rc 0 "key remove once the other run's lock is gone"
+[ -z "$(ls "$R/locks")" ] || fail "key remove left its lock: $(ls "$R/locks")"
 
 info "usage errors and where a new password may come from"
 t key --repo "$R"

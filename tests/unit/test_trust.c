@@ -1,7 +1,8 @@
 /*
  * What a repository must survive without losing data or locking its users
  * out: a key file of another repository, a damaged key file of a second
- * password, a forged key file with huge scrypt parameters, a damaged or
+ * password, a forged key file with huge scrypt parameters, a key removed
+ * through a handle whose own key is gone or damaged, a damaged or
  * unreadable snapshot, a torn chunk object.
  *
  * The repository sits behind a wrapper store that lists objects in a chosen
@@ -412,6 +413,42 @@ static void test_snapshots_damaged_and_unreadable(void **state)
 	tsarc_repo_free(repo);
 }
 
+/* --- item: removing a key never leaves no key that opens --- */
+
+/* Two people, each with a password, each remove the other's key; the
+ * second removal goes through a handle opened before the first one ran.
+ * The key its own password opened is gone by then, so it must refuse, or
+ * no key file is left. Then the key that opened a handle is damaged: a
+ * removal through that handle refuses too (its password opens nothing any
+ * more, and the key it removes may be the last one that opens). */
+static void test_remove_keeps_a_key_that_opens(void **state)
+{
+	const char *dir = new_dir();
+	char a[TSARC_ID_HEX_LEN + 1], b[TSARC_ID_HEX_LEN + 1], c[TSARC_ID_HEX_LEN + 1];
+	char removed[TSARC_ID_HEX_LEN + 1], path[600];
+	tsarc_repo *ra = init_repo(dir, "first"), *rb;
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s", ra->key_name);
+	assert_int_equal(tsarc_repo_add_key(ra, "second", b), 0);
+	rb = open_repo(dir, "second", 0);
+	assert_string_equal(rb->key_name, b);
+	assert_int_equal(tsarc_repo_remove_key(rb, a, removed), 0);
+	assert_string_equal(removed, a);
+	assert_int_equal(tsarc_repo_remove_key(ra, b, removed), TSARC_ENOTFOUND);
+	assert_non_null(strstr(tsarc_error_last()->message, "this password opened is gone"));
+	tsarc_repo_free(ra);
+	tsarc_repo_free(open_repo(dir, "second", 0));
+
+	/* The key that opened rb damaged since: it opens nothing now. */
+	assert_int_equal(tsarc_repo_add_key(rb, "third", c), 0);
+	snprintf(path, sizeof(path), "%s/keys/%s", dir, b);
+	flip(path, 40);
+	assert_int_equal(tsarc_repo_remove_key(rb, c, removed), TSARC_ECORRUPT);
+	tsarc_repo_free(rb);
+	tsarc_repo_free(open_repo(dir, "third", 0));
+}
+
 /* --- item: a torn chunk does not poison later backups --- */
 
 static void test_codec_min_size_is_a_lower_bound(void **state)
@@ -531,6 +568,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_foreign_key_listed_first, teardown),
 		cmocka_unit_test_teardown(test_damaged_key_of_second_password, teardown),
 		cmocka_unit_test_teardown(test_forged_scrypt_parameters, teardown),
+		cmocka_unit_test_teardown(test_remove_keeps_a_key_that_opens, teardown),
 		cmocka_unit_test_teardown(test_snapshots_damaged_and_unreadable, teardown),
 		cmocka_unit_test(test_codec_min_size_is_a_lower_bound),
 		cmocka_unit_test_teardown(test_torn_chunk_is_stored_again, teardown),
