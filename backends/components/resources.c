@@ -280,6 +280,56 @@ static int left_out(const tsarc_restore_ctx *r, const tsarc_step *s, const char 
 			name);
 }
 
+/*
+ * Whether the target's component takes object `name` of its type: one of
+ * its names or optional_names, or any with "all". The snapshot says what
+ * it holds; only the target's configuration says which objects of the
+ * namespace belong to the deployment. Without this rule a snapshot's List
+ * replaces any Secret of the namespace it names (another application's
+ * credentials, a service account's token), as long as the kind is right.
+ */
+static int target_takes(const tsarc_step *s, const char *name)
+{
+	return tsarc_spec_bool(s->spec, "all", 0) ||
+		tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(s->spec, "names"), name) ||
+		tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(s->spec, "optional_names"), name);
+}
+
+/* The refusal of objects the target does not take (`names`: one or more,
+ * comma-separated), by the plan and the run alike. */
+static int not_taken_error(const tsarc_step *s, const char *names)
+{
+	return tsarc_error_set(TSARC_EUNSAFE, "component '%s': the snapshot's %s holds %s %s, "
+		"which the target configuration's component does not name: a restore applies only "
+		"the objects its \"names\" or \"optional_names\" list (or all of them with "
+		"\"all\": true), since anything else the List names would be replaced in the target. "
+		"Add it there to restore it; nothing of the List was applied", s->component,
+		s->st->name, tsarc_spec_str(s->spec, "resource"), names);
+}
+
+/* Plan: every object the stream's metadata lists is one the target takes
+ * (or one the recipe leaves out), before anything of the restore runs. */
+static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	const cJSON *it;
+	tsarc_buf refused = TSARC_BUF_INIT;
+	int rc = 0;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(s->st->meta, "items")) {
+		if (!cJSON_IsString(it) || left_out(r, s, it->valuestring) ||
+			target_takes(s, it->valuestring))
+			continue;
+		tsarc_buf_printf(&refused, "%s%s", refused.size ? ", " : "", it->valuestring);
+	}
+	if (refused.size) {
+		tsarc_buf_append(&refused, "", 1);
+		rc = refused.ptr ? not_taken_error(s, (const char *)refused.ptr) :
+			tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	tsarc_buf_dispose(&refused);
+	return rc;
+}
+
 /* ---- restore: apply the List (Secrets, ConfigMaps, the APIManager) ---- */
 
 static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
@@ -289,6 +339,7 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	cJSON *applied = cJSON_CreateArray(), *skipped = cJSON_CreateArray();
 	cJSON *changed = cJSON_CreateArray();
 	const char *rtype = tsarc_spec_str(s->spec, "resource");
+	const cJSON *meta_items = cJSON_GetObjectItemCaseSensitive(s->st->meta, "items");
 	tsarc_transport *tr;
 	int rc;
 
@@ -344,6 +395,18 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		if (left_out(r, s, name)) {
 			cJSON_AddItemToArray(skipped, cJSON_CreateString(name));
 			continue;
+		}
+		/* The plan admitted what the metadata lists; the List itself is
+		 * held to the same rule, and to the metadata the plan showed. */
+		if (!target_takes(s, name)) {
+			rc = not_taken_error(s, name);
+			goto done;
+		}
+		if (cJSON_IsArray(meta_items) && !tsarc_str_in_array(meta_items, name)) {
+			rc = tsarc_error_set(TSARC_EUNSAFE, "stream %s holds %s %s, which its metadata "
+				"does not list (the plan did not show it); nothing of it was applied",
+				s->st->name, kind, name);
+			goto done;
 		}
 		item = cJSON_DetachItemViaPointer(items, item);
 		/* Sanitized again: a snapshot from an older tsarc (or --stdin)
@@ -451,5 +514,5 @@ const tsarc_kind tsarc_kind_resources = {
 	.name = "resources", .extension = ".json", .action = "apply", .action_for_any_kind = 1,
 	.target = TSARC_TARGET_RESOURCES, .fields = RESOURCES_FIELDS,
 	.validate = resources_validate,
-	.dump = resources_prepare, .describe = resources_describe,
+	.dump = resources_prepare, .describe = resources_describe, .admit = resources_admit,
 	.warn_migration = resources_warn_migration, .restore = resources_restore};

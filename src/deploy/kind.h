@@ -127,6 +127,10 @@ struct tsarc_kind {
 	 * resolved endpoint in words) and "replaces", at least. Read-only. */
 	void (*describe)(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
 		cJSON *plan);
+	/* Plan, optional: refuses, before the first write of the restore,
+	 * what step `s`'s stream says it holds (its metadata, untrusted) that
+	 * the target does not take. */
+	int (*admit)(tsarc_restore_ctx *r, const tsarc_step *s);
 	/* Plan, optional: warnings of a migration (r->warnings) about what
 	 * step `s` will write. */
 	void (*warn_migration)(tsarc_restore_ctx *r, const tsarc_step *s);

@@ -479,7 +479,8 @@ static int resolve_step(tsarc_restore_ctx *r, tsarc_step *s)
 		c.spec = s->spec;
 		if ((rc = tsarc_step_transport(r, s->spec, &c.tr)))
 			return rc;
-	} else if ((rc = tsarc_step_component(r, s, &c)) || (rc = step_require(r, s, &c))) {
+	} else if ((rc = tsarc_step_component(r, s, &c)) || (rc = step_require(r, s, &c)) ||
+		   (s->impl->admit && (rc = s->impl->admit(r, s)))) {
 		return rc;
 	}
 	if (!(ep = s->endpoint = place_of(c.tr)))

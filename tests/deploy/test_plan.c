@@ -58,7 +58,7 @@
 	"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "                       \
 	"\"resources_dir\": \"/srv/resources\"}, \"components\": {"                            \
 	"\"secrets\": {\"kind\": \"resources\", \"resource\": \"secret\", "                    \
-	"\"names\": [\"system-seed\"]},"                                                       \
+	"\"names\": [\"system-seed\", \"system-database\"]},"                                  \
 	"\"system-mysql\": {\"kind\": \"mysql\", \"host\": \"" mysql_host "\", "              \
 	"\"port\": 3306, \"user\": \"root\", \"database\": \"system\"},"                      \
 	"\"backend-redis\": {\"kind\": \"redis\", \"host\": \"127.0.0.1\", \"port\": 6390, "   \
@@ -136,6 +136,33 @@ static const plan_case cases[] = {
 		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
 		"{\"cache\": {\"kind\": \"redis\", \"port\": 6390}}}",
 		NULL, 0, NULL, TSARC_ECONFIG, NULL, 0, NULL},
+	{"a Secret of the snapshot that the target's configuration does not name stops the "
+	 "plan, before anything is written",
+		"[{\"name\": \"secrets.json\", \"meta\": {\"component\": \"secrets\", \"kind\": "
+		"\"resources\", \"resource\": \"secret\", \"items\": [\"system-seed\", "
+		"\"other-app-credentials\"], " HERE "}}]",
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "
+		"\"resources_dir\": \"/srv/resources\"}, \"components\": {\"secrets\": {\"kind\": "
+		"\"resources\", \"resource\": \"secret\", \"names\": [\"system-seed\"], "
+		"\"optional_names\": [\"system-app\"]}}}",
+		NULL, 0, NULL, TSARC_EUNSAFE, NULL, 0, NULL},
+	{"... named in optional_names, it is applied",
+		"[{\"name\": \"secrets.json\", \"meta\": {\"component\": \"secrets\", \"kind\": "
+		"\"resources\", \"resource\": \"secret\", \"items\": [\"system-seed\", "
+		"\"other-app-credentials\"], " HERE "}}]",
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "
+		"\"resources_dir\": \"/srv/resources\"}, \"components\": {\"secrets\": {\"kind\": "
+		"\"resources\", \"resource\": \"secret\", \"names\": [\"system-seed\"], "
+		"\"optional_names\": [\"other-app-credentials\"]}}}",
+		NULL, 0, NULL, 0, "secrets/apply/run", 0, ""},
+	{"... or with all: true",
+		"[{\"name\": \"secrets.json\", \"meta\": {\"component\": \"secrets\", \"kind\": "
+		"\"resources\", \"resource\": \"secret\", \"items\": [\"system-seed\", "
+		"\"other-app-credentials\"], " HERE "}}]",
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "
+		"\"resources_dir\": \"/srv/resources\"}, \"components\": {\"secrets\": {\"kind\": "
+		"\"resources\", \"resource\": \"secret\", \"all\": true}}}",
+		NULL, 0, NULL, 0, "secrets/apply/run", 0, ""},
 	{"a disabled component, and a stream without a component",
 		"[{\"name\": \"s.sql\", \"meta\": {\"component\": \"db\", \"kind\": \"mysql\"}}, "
 		"{\"name\": \"loose.bin\", \"meta\": {\"kind\": \"exec\"}}]",
@@ -332,9 +359,9 @@ static void dry_run_agrees_with_run(void **state)
 	static const char config[] =
 		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
 		"\"configmaps\": {\"kind\": \"resources\", \"resource\": \"configmap\", "
-		"\"names\": [\"system-environment\"]}, "
+		"\"names\": [\"system-environment\"], \"optional_names\": [\"apicast-environment\"]}, "
 		"\"secrets\": {\"kind\": \"resources\", \"resource\": \"secret\", "
-		"\"names\": [\"system-seed\"]}}}";
+		"\"names\": [\"system-seed\", \"system-database\"]}}}";
 	char id[TSARC_ID_HEX_LEN + 1];
 	tsarc_repo *repo = repo_with(names, contents, metas, 2, id);
 	tsarc_restore_opts o;
@@ -397,6 +424,45 @@ static void dry_run_agrees_with_run(void **state)
 }
 
 /* ---- the connection of a kind: one builder for its dump and restore ---- */
+
+/* The run applies no object of the List that the metadata the plan read
+ * does not list, even one the target takes: what --dry-run showed is what
+ * may be applied. */
+static void run_applies_only_what_the_plan_showed(void **state)
+{
+	static const char *const names[] = {"secrets.json"};
+	static const char *const contents[] = {
+		"{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["
+		"{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": "
+		"\"system-seed\"}, \"data\": {\"k\": \"dg==\"}}, "
+		"{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": "
+		"\"system-app\"}, \"data\": {\"k\": \"dg==\"}}]}"};
+	static const char *const metas[] = {
+		"{\"component\": \"secrets\", \"kind\": \"resources\", \"resource\": \"secret\", "
+		"\"items\": [\"system-seed\"], \"restore\": {\"order\": 10}}"};
+	static const char config[] =
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		"\"secrets\": {\"kind\": \"resources\", \"resource\": \"secret\", "
+		"\"names\": [\"system-seed\", \"system-app\"]}}}";
+	char id[TSARC_ID_HEX_LEN + 1];
+	tsarc_repo *repo = repo_with(names, contents, metas, 1, id);
+	tsarc_restore_opts o;
+	cJSON *report = NULL;
+	const cJSON *call;
+	fake f;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	fake_init(&f, "m1");
+	assert_int_equal(restore_with(repo, id, config, &o, &f, &report), TSARC_EUNSAFE);
+	assert_non_null(strstr(tsarc_error_last()->message, "system-app"));
+	cJSON_ArrayForEach(call, f.calls)
+		assert_string_not_equal(cJSON_GetArrayItem(call, 0)->valuestring, "apply");
+	cJSON_Delete(report);
+	cJSON_Delete(f.calls);
+	tsarc_repo_free(repo);
+	repo_remove();
+}
 
 static int has_arg(const cJSON *call, const char *arg)
 {
@@ -496,4 +562,5 @@ static void redis_restore_connects_like_its_backup(void **state)
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(plan_table),
 	cmocka_unit_test(dry_run_agrees_with_run),
+	cmocka_unit_test(run_applies_only_what_the_plan_showed),
 	cmocka_unit_test(redis_restore_connects_like_its_backup))

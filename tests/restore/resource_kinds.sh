@@ -3,9 +3,11 @@
 # type. The List is the snapshot's (anyone who can write the repository
 # writes it): a "secrets" stream holding a ClusterRoleBinding, a Pod or a
 # ConfigMap must not reach `kubectl apply`, which would create a
-# cluster-wide grant or a workload; the whole List is refused before
-# anything of it is applied, with the kube transport (the test double of
-# kubectl) and the local one alike. No database server is needed.
+# cluster-wide grant or a workload; nor may a Secret the target's
+# configuration does not name, which would replace another application's
+# Secret of the namespace. The whole List is refused before anything of
+# it is applied, with the kube transport (the test double of kubectl) and
+# the local one alike. No database server is needed.
 # shellcheck disable=SC1091
 . "$(cd "$(dirname "$0")" && pwd)/../cli/lib.sh"
 FAKE_KUBECTL=$(cd "$(dirname "$0")/../deploy" && pwd)/fake-kubectl
@@ -36,14 +38,16 @@ config kube "$WORK/kube.json"
 config local "$WORK/local.json"
 
 # snapshot KIND...: a snapshot whose secrets.json is a List of the Secret
-# system-seed and one object of each KIND; its id in $SNAP.
+# system-seed and one object of each KIND (KIND:NAME names it, else
+# tsarc-planted); its id in $SNAP.
 snapshot() {
 	python3 - "$@" <<'PY' >"$WORK/list.json"
 import json, sys
 items = [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "system-seed"},
           "data": {"MASTER_PASSWORD": "c2VjcmV0"}}]
 for k in sys.argv[1:]:
-    o = {"apiVersion": "v1", "kind": k, "metadata": {"name": "tsarc-planted"}}
+    k, _, name = k.partition(":")
+    o = {"apiVersion": "v1", "kind": k, "metadata": {"name": name or "tsarc-planted"}}
     if k == "ClusterRoleBinding":
         o.update(apiVersion="rbac.authorization.k8s.io/v1",
                  roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
@@ -80,6 +84,18 @@ for planted in ClusterRoleBinding Pod ConfigMap; do
 		expect_err "secret" "$tr: the refusal names the component's resource type"
 		nothing_applied "$tr, $planted planted"
 	done
+done
+
+# A Secret of the right kind that the target's configuration does not
+# name: another application's credentials in the same namespace.
+snapshot Secret:other-app-credentials
+for tr in kube local; do
+	: >"$FAKE_KUBE_LOG"
+	t restore "$SNAP" --repo "$REPO" --config "$WORK/$tr.json"
+	[ "$RC" -ne 0 ] || fail "$tr: a Secret the configuration does not name was applied"
+	expect_err "other-app-credentials" "$tr: the refusal names the Secret"
+	expect_err "optional_names" "$tr: the refusal says where to name it"
+	nothing_applied "$tr, a Secret the configuration does not name"
 done
 
 # Secrets only: applied, through kubectl and into resources_dir.
