@@ -205,43 +205,6 @@ static const struct {
 	{"key.pem", "--ssl-key=", "PGSSLKEY"},
 };
 
-static int remove_files(void *arg)
-{
-	tsarc_db_tls *t = arg;
-	char *const *paths = t->path;
-	int i, rc = 0;
-
-	for (i = 0; i < TSARC_DB_TLS_FILES; i++) {
-		if (!paths[i])
-			continue;
-		if (i == TSARC_DB_TLS_KEY) {
-			/* The key is the one secret among them: zeros first. */
-			int fd = open(paths[i], O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-			struct stat st;
-			if (fd >= 0) {
-				if (fstat(fd, &st) == 0 && st.st_size > 0) {
-					static const char zeros[4096];
-					off_t left = st.st_size;
-					while (left > 0) {
-						size_t n = left < (off_t)sizeof(zeros) ? (size_t)left : sizeof(zeros);
-						ssize_t w = write(fd, zeros, n);
-						if (w <= 0)
-							break;
-						left -= w;
-					}
-					(void)fsync(fd);
-				}
-				close(fd);
-			}
-		}
-		if (unlink(paths[i]) != 0 && errno != ENOENT)
-			rc = -1;
-	}
-	if (t->dir && rmdir(t->dir) != 0 && errno != ENOENT)
-		rc = -1;
-	return rc;
-}
-
 static int write_private(const char *dir, const char *name, const char *data, char **path)
 {
 	int fd, rc = 0;
@@ -269,13 +232,11 @@ static void free_tls(tsarc_db_tls *t)
 
 	for (i = 0; i < TSARC_DB_TLS_FILES; i++)
 		free(t->path[i]);
-	free(t->dir);
 	free(t);
 }
 
 int tsarc_db_tls_open(const tsarc_conn *conn, tsarc_db_tls **out)
 {
-	const char *tmp = getenv("TMPDIR");
 	const char *pem[TSARC_DB_TLS_FILES] = {conn->ssl_ca, conn->ssl_cert, conn->ssl_key};
 	tsarc_db_tls *t;
 	int i, rc = 0;
@@ -285,29 +246,17 @@ int tsarc_db_tls_open(const tsarc_conn *conn, tsarc_db_tls **out)
 		return 0;
 	if (!(t = calloc(1, sizeof(*t))))
 		return nomem();
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
-	if (!(t->dir = tsarc_dup_printf("%s/tsarc-tls-XXXXXX", tmp))) {
+	/* Removed on a signal, and by the next tsarc after a SIGKILL; the
+	 * key overwritten with zeros first (privdir.h). */
+	if ((rc = tsarc_privdir_make(&t->pd, TSARC_PRIVDIR_TLS, "TLS files of a database client"))) {
 		free(t);
-		return TSARC_ENOMEM;
-	}
-	/* Registered before anything is written, so that a signal at any
-	 * point removes what exists; held while creating, so that it never
-	 * runs between a file's creation and its path being recorded. */
-	tsarc_cleanup_add(&t->cleanup, remove_files, t, "TLS files of a database client");
-	tsarc_cleanup_hold();
-	if (!mkdtemp(t->dir)) {
-		rc = tsarc_error_set(TSARC_EIO, "cannot create a private folder in %s: %s", tmp,
-			strerror(errno));
-		free(t->dir);
-		t->dir = NULL;
+		return rc;
 	}
 	for (i = 0; !rc && i < TSARC_DB_TLS_FILES; i++)
 		if (pem[i])
-			rc = write_private(t->dir, TLS_FILE[i].name, pem[i], &t->path[i]);
-	tsarc_cleanup_release();
+			rc = write_private(t->pd.path, TLS_FILE[i].name, pem[i], &t->path[i]);
 	if (rc) {
-		(void)tsarc_cleanup_run(&t->cleanup); /* the error above is the one to report */
+		(void)tsarc_privdir_remove(&t->pd); /* the error above is the one to report */
 		free_tls(t);
 		return rc;
 	}
@@ -321,7 +270,7 @@ int tsarc_db_tls_close(tsarc_db_tls *t)
 
 	if (!t)
 		return 0;
-	rc = tsarc_cleanup_run(&t->cleanup);
+	rc = tsarc_privdir_remove(&t->pd);
 	free_tls(t);
 	return rc ? tsarc_error_set(TSARC_EIO, "cannot remove the TLS files of a database "
 		"client") : 0;

@@ -16,12 +16,13 @@
  * The CA, certificate and key are PEM contents, not paths. Clients read
  * them from files: they are written to a private directory (0700, files
  * 0600) for the run of one client, registered for removal on a signal,
+ * removed by the next tsarc if this one is killed outright (privdir.h),
  * and removed (the key overwritten first) when the client is done. Their
  * paths, never their contents, go on the command line.
  */
 #include <cjson/cJSON.h>
 #include "component.h"
-#include "interrupt.h"
+#include "privdir.h"
 
 /* TLS modes, in both spellings (MySQL: disabled preferred required
  * verify_ca verify_identity; libpq: disable allow prefer require verify-ca
@@ -58,9 +59,8 @@ int tsarc_conn_from_secret(const tsarc_component *c, const cJSON *doc, tsarc_con
  * key (the one secret among them), each a path or NULL. */
 enum { TSARC_DB_TLS_CA, TSARC_DB_TLS_CERT, TSARC_DB_TLS_KEY, TSARC_DB_TLS_FILES };
 typedef struct tsarc_db_tls {
-	char *dir;
+	tsarc_privdir pd; /* the folder */
 	char *path[TSARC_DB_TLS_FILES];
-	tsarc_cleanup cleanup;
 } tsarc_db_tls;
 
 /* Writes the conn's CA, certificate and key (*out NULL when it has none).

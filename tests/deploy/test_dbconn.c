@@ -154,7 +154,7 @@ static void tls_modes_and_args(void **state)
 	assert_int_equal(tsarc_db_tls_open(&conn, &t), 0);
 	assert_non_null(t);
 	/* A private folder, a 0600 file, the PEM in it; the path on argv. */
-	assert_int_equal(stat(t->dir, &st), 0);
+	assert_int_equal(stat(t->pd.path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 	assert_int_equal(stat(t->path[TSARC_DB_TLS_CA], &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
@@ -170,7 +170,7 @@ static void tls_modes_and_args(void **state)
 	tsarc_cmd_free(&cmd);
 	ca = strdup(t->path[TSARC_DB_TLS_CA]);
 	{
-		char *dir = strdup(t->dir);
+		char *dir = strdup(t->pd.path);
 		assert_int_equal(tsarc_db_tls_close(t), 0);
 		assert_int_not_equal(access(ca, F_OK), 0);
 		assert_int_not_equal(access(dir, F_OK), 0);

@@ -5,7 +5,6 @@
 #include "error_save.h"
 #include "tsarc/errors.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -135,44 +134,21 @@ int tsarc_redis_sync_rdb(tsarc_redis *r, tsarc_redis_out_fn out, void *ctx,
 
 /* ---- the private server ---- */
 
-static int remove_dir(void *arg)
-{
-	tsarc_redis_private *p = arg;
-	DIR *d = opendir(p->dir);
-	struct dirent *e;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlinkat(dirfd(d), e->d_name, 0);
-	closedir(d);
-	rmdir(p->dir);
-	return 0;
-}
-
 int tsarc_redis_private_prepare(tsarc_redis_private *p, int *fd)
 {
-	const char *tmp = getenv("TMPDIR");
-	char path[4200];
+	int rc;
 
 	memset(p, 0, sizeof(*p));
 	tsarc_proc_init(&p->proc);
 	*fd = -1;
-	snprintf(p->dir, sizeof(p->dir), "%s/tsarc-redis-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	tsarc_cleanup_hold();
-	if (!mkdtemp(p->dir)) {
-		tsarc_cleanup_release();
-		p->dir[0] = '\0';
-		return tsarc_error_set(TSARC_EIO, "cannot make a private folder for redis-server: %s",
+	if ((rc = tsarc_privdir_make(&p->pd, TSARC_PRIVDIR_REDIS,
+		     "the private redis-server's folder")))
+		return rc;
+	snprintf(p->sock, sizeof(p->sock), "%s/redis.sock", p->pd.path);
+	if ((*fd = openat(p->pd.fd, "dump.rdb", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		     0600)) < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot create %s/dump.rdb: %s", p->pd.path,
 			strerror(errno));
-	}
-	tsarc_cleanup_add(&p->cleanup, remove_dir, p, "the private redis-server's folder");
-	tsarc_cleanup_release();
-	snprintf(p->sock, sizeof(p->sock), "%s/redis.sock", p->dir);
-	snprintf(path, sizeof(path), "%s/dump.rdb", p->dir);
-	if ((*fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
-		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -186,8 +162,8 @@ static int write_conf(tsarc_redis_private *p)
 	n = snprintf(text, sizeof(text),
 		"port 0\nunixsocket %s\nunixsocketperm 700\ndir %s\ndbfilename dump.rdb\n"
 		"save \"\"\nappendonly no\ndaemonize no\nlogfile %s/redis.log\ndatabases 256\n"
-		"protected-mode yes\n", p->sock, p->dir, p->dir);
-	snprintf(path, sizeof(path), "%s/redis.conf", p->dir);
+		"protected-mode yes\n", p->sock, p->pd.path, p->pd.path);
+	snprintf(path, sizeof(path), "%s/redis.conf", p->pd.path);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
 		return tsarc_error_set(TSARC_EIO, "cannot create %s: %s", path, strerror(errno));
 	if (write(fd, text, (size_t)n) != n)
@@ -203,7 +179,7 @@ static void log_tail(tsarc_redis_private *p, char *out, size_t outsz)
 	long size;
 
 	*out = '\0';
-	snprintf(path, sizeof(path), "%s/redis.log", p->dir);
+	snprintf(path, sizeof(path), "%s/redis.log", p->pd.path);
 	if (!(f = fopen(path, "r")))
 		return;
 	fseek(f, 0, SEEK_END);
@@ -223,10 +199,13 @@ int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_
 	*conn = NULL;
 	if ((rc = write_conf(p)))
 		return rc;
-	snprintf(conf, sizeof(conf), "%s/redis.conf", p->dir);
+	snprintf(conf, sizeof(conf), "%s/redis.conf", p->pd.path);
 	if ((rc = tsarc_proc_spawn(&p->proc, argv, NULL)))
 		return rc;
 	p->started = 1;
+	/* Recorded in the folder: if we are killed, the next tsarc stops it. */
+	if ((rc = tsarc_privdir_child(&p->pd, p->proc.pid)))
+		return rc;
 	memset(&o, 0, sizeof(o));
 	o.socket = p->sock;
 	o.connect_timeout_ms = 2000;
@@ -261,8 +240,13 @@ int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_
 			lost = 0;
 			rc = rep->type == '+';
 			tsarc_redis_reply_free(rep);
+			/* Loaded: the RDB on disk is needed no more (no save
+			 * points, so the server never writes or reads it again),
+			 * and a kill from now on leaves no data set there. */
 			if (rc)
-				return 0;
+				return unlinkat(p->pd.fd, "dump.rdb", 0) == 0 ? 0 :
+					tsarc_error_set(TSARC_EIO, "cannot remove %s/dump.rdb: %s",
+						p->pd.path, strerror(errno));
 		}
 		nanosleep(&ts, NULL);
 	}
@@ -282,7 +266,5 @@ void tsarc_redis_private_stop(tsarc_redis_private *p)
 		tsarc_error_restore(&caller);
 	}
 	p->started = 0;
-	if (p->dir[0])
-		tsarc_cleanup_run(&p->cleanup);
-	p->dir[0] = '\0';
+	(void)tsarc_privdir_remove(&p->pd);
 }

@@ -9,7 +9,7 @@
  */
 #include "logical.h"
 #include "proc.h"
-#include "interrupt.h"
+#include "privdir.h"
 
 #include <stdatomic.h>
 
@@ -21,16 +21,18 @@ int tsarc_redis_sync_rdb(tsarc_redis *r, tsarc_redis_out_fn out, void *ctx,
 	const atomic_int *stop, int *refused, unsigned long long *bytes);
 
 typedef struct tsarc_redis_private {
-	char dir[4096];      /* private 0700 folder: dump.rdb, redis.conf, socket, log */
-	char sock[4200];
+	/* Private 0700 folder: dump.rdb, redis.conf, socket, log; removed on
+	 * any exit, and by the next tsarc after a SIGKILL (privdir.h). */
+	tsarc_privdir pd;
+	char sock[PATH_MAX + 16];
 	tsarc_proc proc;
 	int started;
-	tsarc_cleanup cleanup; /* the folder (the RDB is data) on any exit */
 } tsarc_redis_private;
 
 /* Makes the private folder under $TMPDIR and opens dump.rdb in it for
  * writing (0600): the caller writes the RDB to *fd, closes it, then
- * calls tsarc_redis_private_start. */
+ * calls tsarc_redis_private_start. The RDB is data in plain text: it is
+ * unlinked as soon as the server has loaded it. */
 int tsarc_redis_private_prepare(tsarc_redis_private *p, int *fd);
 /* Starts `server` (NULL: redis-server) on the folder's unix socket only
  * (no TCP port, no password: the folder is ours alone), waits until it has
