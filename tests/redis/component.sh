@@ -111,5 +111,17 @@ grep -q "backend-redis" "$WORK/r4.err" || fail "the error does not name the comp
 grep -q "the target was not touched" "$WORK/r4.err" || fail "the error does not say the target is intact: $(cat "$WORK/r4.err")"
 [ -z "$(ls -A "$WORK/tmp")" ] || fail "files left in TMPDIR: $(ls -la "$WORK/tmp")"
 
+info "an ACL user without a password in the Secret: AUTH as that user, never the default user"
+# The default user of this server needs no password and may SYNC; the
+# Secret names "backup" (no SYNC) and gives no password. Connecting
+# without AUTH would back up as the default user, with its rights, while
+# the plan says "as backup".
+redis_up open "user default on nopass ~* &* +@all"
+deployment nopw "$PORT_OPEN" backup ""
+"$TSARC" backup --config "$WORK/nopw/config.json" --repo "$REPO" > "$WORK/b5.out" 2> "$WORK/b5.err" &&
+	fail "a user without a password connected (as the default user): $(cat "$WORK/b5.out")"
+grep -q "AUTH as backup refused" "$WORK/b5.err" || fail "the error does not name the user: $(cat "$WORK/b5.err")"
+grep -q "no password is given for this user" "$WORK/b5.err" || fail "the error does not say why: $(cat "$WORK/b5.err")"
+
 grep -q -e "$USER_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json "$WORK"/*.out && fail "a password was printed"
 info "ok"

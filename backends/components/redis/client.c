@@ -606,7 +606,9 @@ static int auth(tsarc_redis *r, const tsarc_redis_opts *o)
 	argv[argc++] = "AUTH";
 	if (o->user && *o->user)
 		argv[argc++] = o->user;
-	argv[argc++] = o->password;
+	/* A user without a password still authenticates as that user (a
+	 * nopass user takes any password), never silently as "default". */
+	argv[argc++] = o->password ? o->password : "";
 	if ((rc = tsarc_redis_append(r, argc, argv, NULL)))
 		return rc;
 	/* The password is in the output buffer: wipe it once sent. */
@@ -616,9 +618,9 @@ static int auth(tsarc_redis *r, const tsarc_redis_opts *o)
 		return rc;
 	/* Not TSARC_EACCESS: that exit status means the repository's store. */
 	if (rep->type == '-')
-		rc = tsarc_error_set(TSARC_EIO, "%s at %s: AUTH%s%s refused: %s", r->what,
+		rc = tsarc_error_set(TSARC_EIO, "%s at %s: AUTH%s%s refused: %s%s", r->what,
 			r->where, o->user && *o->user ? " as " : "", o->user && *o->user ? o->user : "",
-			rep->str);
+			rep->str, o->password ? "" : " (no password is given for this user)");
 	tsarc_redis_reply_free(rep);
 	return rc;
 }
@@ -641,8 +643,11 @@ int tsarc_redis_connect(tsarc_redis **out, const tsarc_redis_opts *o, const char
 	else
 		snprintf(r->where, sizeof(r->where), "%s:%d", o->host ? o->host : "127.0.0.1",
 			o->port > 0 ? o->port : 6379);
+	/* AUTH with a password, or as a user other than "default" (which a
+	 * connection is without AUTH). */
 	if ((rc = open_socket(r, o)) || (o->tls && (rc = start_tls(r, o))) ||
-		(o->password && (rc = auth(r, o)))) {
+		((o->password || (o->user && *o->user && strcmp(o->user, "default"))) &&
+			(rc = auth(r, o)))) {
 		tsarc_redis_close(r);
 		return rc;
 	}

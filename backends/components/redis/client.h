@@ -45,9 +45,10 @@ void tsarc_redis_reply_free(tsarc_redis_reply *r);
  * command" (NOPERM, unknown or renamed command): the caller falls back. */
 int tsarc_redis_reply_refused(const tsarc_redis_reply *r);
 
-/* Connects, does the TLS handshake (server verified) and AUTH. Errors
- * name the address, never the password. `what` names the server in
- * messages ("Redis", "Sentinel"). */
+/* Connects, does the TLS handshake (server verified) and AUTH (also for
+ * a user given without a password: never the default user in its place).
+ * Errors name the address, never the password. `what` names the server
+ * in messages ("Redis", "Sentinel"). */
 int tsarc_redis_connect(tsarc_redis **out, const tsarc_redis_opts *o, const char *what);
 void tsarc_redis_close(tsarc_redis *r);
 /* "host:port" or the socket path, for messages. */
