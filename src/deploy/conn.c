@@ -116,6 +116,10 @@ int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *c
 		}
 		conn->has_password = u.password != NULL;
 		conn->port = u.port;
+		/* rediss:// is Redis over TLS: a client of ours that reads
+		 * this conn (redis-cli) must not send its password in clear. */
+		if (!strcmp(u.scheme, "rediss"))
+			conn->tls_mode = TSARC_TLS_VERIFY_FULL;
 		/* mysql2://.../system, postgresql://.../zync_production; a Redis
 		 * URL's path is a db number, meaningless for a whole-server RDB. */
 		if (u.path && *u.path && (rc = set_str(&conn->database, u.path))) {

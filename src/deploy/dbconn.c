@@ -53,6 +53,11 @@ int tsarc_tls_mode_parse(const char *text, const char *what, tsarc_tls_mode *out
 
 tsarc_tls_mode tsarc_conn_tls_mode(const tsarc_conn *conn)
 {
+	/* A CA is given to be checked against: "require" with one is
+	 * verify-ca, as libpq makes it whenever its root certificate file
+	 * exists. MySQL's REQUIRED would encrypt and trust any server. */
+	if (conn->tls_mode == TSARC_TLS_REQUIRE && conn->ssl_ca)
+		return TSARC_TLS_VERIFY_CA;
 	if (conn->tls_mode != TSARC_TLS_UNSET)
 		return (tsarc_tls_mode)conn->tls_mode;
 	return conn->ssl_ca ? TSARC_TLS_VERIFY_CA : TSARC_TLS_UNSET;
@@ -166,7 +171,9 @@ int tsarc_conn_from_secret(const tsarc_component *c, const cJSON *doc, tsarc_con
 		mode ? tsarc_spec_str(tls, "mode") : "URL (sslmode)");
 	if ((rc = tsarc_tls_mode_parse(mode ? mode : urlmode, what, &m)))
 		goto out;
-	conn->tls_mode = (int)m;
+	/* No mode given: the URL's scheme may ask for TLS (rediss://). */
+	if (m != TSARC_TLS_UNSET)
+		conn->tls_mode = (int)m;
 	conn->ssl_ca = pem[0];
 	conn->ssl_cert = pem[1];
 	conn->ssl_key = pem[2];

@@ -38,8 +38,9 @@ typedef enum {
 
 /* TSARC_ECONFIG (naming `what`, never the value) for an unknown mode. */
 int tsarc_tls_mode_parse(const char *text, const char *what, tsarc_tls_mode *out);
-/* The mode a client is given: the one set, else verify-ca when a CA is
- * given (a private CA is there to be checked), else unset. */
+/* The mode a client is given: the one set (require with a CA given is
+ * verify-ca: a private CA is there to be checked), else verify-ca when a
+ * CA is given, else unset. A rediss:// URL sets verify-full. */
 tsarc_tls_mode tsarc_conn_tls_mode(const tsarc_conn *conn);
 const char *tsarc_tls_mode_name(tsarc_tls_mode m); /* libpq spelling */
 

@@ -140,6 +140,9 @@ static void tls_modes_and_args(void **state)
 	static const char *const bad[] = {"URL", "mysql2://a:b@h/s", "DATABASE_SSL_MODE",
 		"sometimes-secret", NULL};
 	static const char *const half[] = {"URL", "mysql2://a:b@h/s", "DB_SSL_CERT", "c", NULL};
+	static const char *const req_ca[] = {"URL", "mysql2://a:b@h/s", "DATABASE_SSL_MODE",
+		"required", "DB_SSL_CA", "-----BEGIN CERTIFICATE-----\nx\n", NULL};
+	static const char *const rediss[] = {"URL", "rediss://:pw@h:6380/0", NULL};
 	tsarc_conn conn;
 	tsarc_cmd cmd;
 	tsarc_db_tls *t;
@@ -186,6 +189,22 @@ static void tls_modes_and_args(void **state)
 	assert_int_equal(cmd.nenv, 1);
 	assert_string_equal(cmd.env[0], "PGSSLMODE=require");
 	tsarc_cmd_free(&cmd);
+	tsarc_conn_free(&conn);
+
+	/* "required" with a CA: the CA is used (verify-ca, as libpq does with
+	 * a root certificate), never MySQL's REQUIRED that trusts any server. */
+	resolve(profile_spec, req_ca, &conn, 0);
+	assert_int_equal(tsarc_conn_tls_mode(&conn), TSARC_TLS_VERIFY_CA);
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_mysql_tls_args(&cmd, &conn, NULL), 0);
+	for (i = 0; i < cmd.argc; i++)
+		assert_string_not_equal(cmd.argv[i], "--loose-skip-ssl-verify-server-cert");
+	assert_string_equal(cmd.argv[cmd.argc - 1], "--loose-ssl-verify-server-cert");
+	tsarc_cmd_free(&cmd);
+	tsarc_conn_free(&conn);
+	/* rediss:// asks for TLS (redis-cli then gets --tls). */
+	resolve(profile_spec, rediss, &conn, 0);
+	assert_int_equal(tsarc_conn_tls_mode(&conn), TSARC_TLS_VERIFY_FULL);
 	tsarc_conn_free(&conn);
 
 	/* An unknown mode is an error that names the key, never the value. */

@@ -54,6 +54,66 @@ T_REDIS_TLS=1 T_REDIS_CA=$P/ca.pem T_REDIS_CERT=$P/client.pem T_REDIS_KEY=$P/oth
 	fail "a key that does not match was used"
 grep -q "not a PEM private key matching" "$WORK/e4" || fail "key mismatch: $(cat "$WORK/e4")"
 
+info "redis-cli through tsarc (\"tool\"/\"options\") and a rediss:// URL: TLS, not the password in clear"
+: "${TSARC:?set TSARC to the tsarc binary}"
+export TSARC_PASSWORD="repo-$TEST_NAME-Wq4"
+"$TSARC" init --repo "$WORK/repo" >/dev/null 2>&1 || fail "tsarc init"
+# cli_deployment NAME URL EXTRA_JSON: the backend-redis Secret holding
+# URL, and a config whose component adds EXTRA_JSON (redis-cli's path).
+cli_deployment() {
+	mkdir -p "$WORK/$1/secret"
+	python3 - "$WORK/$1" "$2" "$3" <<'PY'
+import base64, json, sys
+d, url, extra = sys.argv[1:]
+b = lambda s: base64.b64encode(s.encode()).decode()
+json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backend-redis"},
+           "data": {"REDIS_STORAGE_URL": b(url)}}, open(d + "/secret/backend-redis.json", "w"))
+comp = {"kind": "redis", "external": True,
+        "url_secret": {"secret": "backend-redis", "key": "REDIS_STORAGE_URL"},
+        "stream": "backend-redis.rdb", "restore": {"action": "redis-rdb", "order": 70}}
+comp.update(json.loads(extra))
+json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
+           "components": {"backend-redis": comp}}, open(d + "/config.json", "w"))
+PY
+}
+# A listener that records what a client sends first.
+LPORT=$(free_port)
+python3 - "$LPORT" "$WORK/captured" <<'PY' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(1)
+open(sys.argv[2] + ".ready", "w").close()
+s.settimeout(60)
+c, _ = s.accept()
+c.settimeout(2)
+data = b""
+try:
+    while len(data) < 65536:
+        b = c.recv(4096)
+        if not b:
+            break
+        data += b
+except socket.timeout:
+    pass
+open(sys.argv[2], "wb").write(data)
+PY
+LISTENER=$!
+for _ in $(seq 100); do [ -e "$WORK/captured.ready" ] && break; sleep 0.05; done
+cli_deployment listen "rediss://backup:$USER_PW@127.0.0.1:$LPORT/0" '{"tool": "redis-cli"}'
+"$TSARC" backup --config "$WORK/listen/config.json" --repo "$WORK/repo" > /dev/null 2> "$WORK/cli0.err" &&
+	fail "a backup from a listener that is no Redis succeeded"
+wait "$LISTENER"
+[ -s "$WORK/captured" ] || fail "redis-cli sent nothing to the listener: $(cat "$WORK/cli0.err")"
+grep -qaF -- "$USER_PW" "$WORK/captured" && fail "redis-cli sent the password in clear to a rediss:// address"
+[ "$(head -c 1 "$WORK/captured" | od -An -tx1 | tr -d ' ')" = 16 ] ||
+	fail "redis-cli did not start a TLS handshake: $(head -c 40 "$WORK/captured" | od -c | head -3)"
+cli_deployment clitls "rediss://:$ADMIN_PW@127.0.0.1:$TLS_PORT/0" \
+	"{\"options\": [\"--cacert\", \"$P/ca.pem\", \"--cert\", \"$P/client.pem\", \"--key\", \"$P/client.key\"]}"
+"$TSARC" backup --config "$WORK/clitls/config.json" --repo "$WORK/repo" > /dev/null 2> "$WORK/cli1.err" ||
+	fail "redis-cli over the rediss:// URL's TLS: $(cat "$WORK/cli1.err")"
+
 info "Sentinel in front of a master and a replica"
 redis_up master
 redis_up replica "replicaof 127.0.0.1 $PORT_MASTER" "masterauth $ADMIN_PW"
@@ -100,9 +160,6 @@ diff "$WORK/master.before" "$WORK/master.keys" >/dev/null || fail "the master di
 info "SENTINEL_ROLE slave through tsarc: the backup reads a replica, the restore writes the master"
 # system-redis's Secret as 3scale has it behind Sentinel: the URL names
 # the master group, SENTINEL_ROLE says which server the application reads.
-: "${TSARC:?set TSARC to the tsarc binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Wq4"
-"$TSARC" init --repo "$WORK/repo" >/dev/null 2>&1 || fail "tsarc init"
 rcli "$PORT_MASTER" WAIT 1 10000 >/dev/null
 # sentinel_deployment NAME USER [HOST_PORT]: a resources folder with the
 # Secret, and a config (HOST_PORT: an address in the configuration).

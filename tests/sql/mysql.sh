@@ -7,7 +7,8 @@
 #   - the component is external without saying so (the Secret names a host
 #     that is not the in-cluster service);
 #   - backup and restore connect as the Secret's user (the profile's
-#     "user": "root" does not replace it) and verify the server over TLS;
+#     "user": "root" does not replace it) and verify the server over TLS
+#     (also where DATABASE_SSL_MODE is "required" and a CA is given);
 #     no PEM content is on a command line and no TLS file is left behind,
 #     not even by a backup ended with SIGTERM;
 #   - a dump whose trigger, view, function, procedure and event carry
@@ -72,6 +73,18 @@ ok backup --config "$WORK/src.json" --print-config
 tls_backup "backup as the Secret's admin over verified TLS"
 grep -q utf8mb4_unicode_ci "$OUT" || fail "the manifest does not record the collation utf8mb4_unicode_ci"
 grep -q '"db_user":[[:space:]]*"admin3"' "$OUT" || fail "the backup did not connect as the Secret's user admin3"
+
+info "DATABASE_SSL_MODE required with the Secret's CA: the server is checked against that CA"
+# As libpq does when it has a root certificate: a CA is given to be used.
+# The target's CA did not sign the source's certificate.
+secret_json "$WORK/res-otherca/secret/system-database.json" system-database \
+	"URL=mysql2://admin3:$ADMIN_PW@127.0.0.1:$S_PORT/system" DATABASE_SSL_MODE=required \
+	"DB_SSL_CA=@$T/tls/ca.pem" "DB_SSL_CERT=@$S/tls/client.pem" "DB_SSL_KEY=@$S/tls/client.key"
+only_config "$WORK/otherca.json" "$WORK/res-otherca" system-mysql
+TMPDIR=$TLS_TMP t backup --repo "$REPO" --config "$WORK/otherca.json"
+[ "$RC" != 0 ] || fail "mode required with a CA trusted a server that CA did not sign"
+expect_err "certificate|SSL|TLS" "the failure is the TLS check"
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after a failed backup"
 
 info "SIGTERM while the dump runs: no TLS file is left behind"
 # A dump tool that says it has started (and has its TLS files) and then

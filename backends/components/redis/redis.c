@@ -12,6 +12,7 @@
 #include "redis.h"
 #include "rdb.h"
 #include "secrets.h"
+#include "dbconn.h"
 #include "fileio.h"
 #include "tsarc/errors.h"
 
@@ -43,6 +44,7 @@ int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_c
 	int with_host)
 {
 	const char *var = tsarc_spec_str(c->spec, "pod_password_env");
+	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(c->spec, "tls");
 	int rc;
 
 	if (with_host && conn->host && ((rc = tsarc_cmd_arg(cmd, "-h")) ||
@@ -54,7 +56,13 @@ int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_c
 	if (conn->user && ((rc = tsarc_cmd_arg(cmd, "--user")) ||
 		(rc = tsarc_cmd_arg(cmd, conn->user))))
 		return rc;
-	if (tsarc_spec_bool(c->spec, "tls", 0) && (rc = tsarc_cmd_arg(cmd, "--tls")))
+	/* TLS where the configuration says so, else where the Secret's URL
+	 * is rediss://: without --tls, redis-cli would send the password in
+	 * clear to the TLS port. redis-cli verifies the server (the system's
+	 * CAs, or the options' --cacert). */
+	if ((cJSON_IsBool(tls) ? cJSON_IsTrue(tls) :
+		    tsarc_conn_tls_mode(conn) >= TSARC_TLS_REQUIRE) &&
+		(rc = tsarc_cmd_arg(cmd, "--tls")))
 		return rc;
 	if ((rc = tsarc_spec_add_args(cmd, c->spec, "options", c->name)))
 		return rc;
