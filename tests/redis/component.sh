@@ -21,26 +21,10 @@ keys_dump "$PORT_SRC" > "$WORK/src.keys"
 mkdir -m 700 "$WORK/tmp"
 export TMPDIR=$WORK/tmp
 
-# deployment NAME PORT USER PASSWORD [MODE]: a resources folder with the
-# backend-redis Secret as 3scale 2.16 has it, and a config using it.
+# deployment NAME PORT USER PASSWORD [MODE]: the backend-redis Secret
+# as 3scale 2.16 has it, and a config using it.
 deployment() {
-	local name=$1 port=$2 user=$3 pw=$4 mode=${5:-auto}
-	mkdir -p "$WORK/$name/secret"
-	python3 - "$WORK/$name" "$port" "$user" "$pw" "$mode" <<'PY'
-import base64, json, sys
-d, port, user, pw, mode = sys.argv[1:]
-b = lambda s: base64.b64encode(s.encode()).decode()
-json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backend-redis"},
-           "data": {"REDIS_STORAGE_URL": b("redis://127.0.0.1:%s/0" % port),
-                    "REDIS_STORAGE_USERNAME": b(user), "REDIS_STORAGE_PASSWORD": b(pw),
-                    "REDIS_STORAGE_SENTINEL_HOSTS": b("")}},
-          open(d + "/secret/backend-redis.json", "w"))
-json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
-           "components": {"backend-redis": {"kind": "redis", "external": True, "mode": mode,
-               "url_secret": {"secret": "backend-redis", "key": "REDIS_STORAGE_URL"},
-               "stream": "backend-redis.rdb", "restore": {"action": "redis-rdb", "order": 70}}}},
-          open(d + "/config.json", "w"))
-PY
+	redis_deployment "$1" "redis://127.0.0.1:$2/0" "$3" "$4" "{\"mode\": \"${5:-auto}\"}"
 }
 snap_mode() { # SNAP: redis_mode of its backend-redis stream
 	"$TSARC" show "$1" --repo "$REPO" --json | python3 -c 'import json,sys

@@ -140,3 +140,30 @@ redis.register_function('tsarc_answer', function(keys, args) return 42 end)" >/d
 keys_dump() {
 	REDIS_PW=$ADMIN_PW python3 "$REDIS_TESTS/keys_dump.py" "$1"
 }
+
+# redis_deployment NAME URL USER PASSWORD [COMPONENT_JSON]: $WORK/NAME, a
+# resources folder with the backend-redis Secret as 3scale 2.16 has it
+# (REDIS_STORAGE_URL, and _USERNAME / _PASSWORD when not empty), and its
+# config.json: an external backend-redis component reading that Secret,
+# with the fields of COMPONENT_JSON over the defaults ("mode": "auto").
+redis_deployment() {
+	mkdir -p "$WORK/$1/secret"
+	python3 - "$WORK/$1" "$2" "$3" "$4" "${5:-"{}"}" <<'PY'
+import base64, json, sys
+d, url, user, pw, extra = sys.argv[1:]
+b = lambda s: base64.b64encode(s.encode()).decode()
+data = {"REDIS_STORAGE_URL": b(url), "REDIS_STORAGE_SENTINEL_HOSTS": b("")}
+if user:
+    data["REDIS_STORAGE_USERNAME"] = b(user)
+if pw:
+    data["REDIS_STORAGE_PASSWORD"] = b(pw)
+json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backend-redis"},
+           "data": data}, open(d + "/secret/backend-redis.json", "w"))
+comp = {"kind": "redis", "external": True, "mode": "auto",
+        "url_secret": {"secret": "backend-redis", "key": "REDIS_STORAGE_URL"},
+        "stream": "backend-redis.rdb", "restore": {"action": "redis-rdb", "order": 70}}
+comp.update(json.loads(extra))
+json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
+           "components": {"backend-redis": comp}}, open(d + "/config.json", "w"))
+PY
+}

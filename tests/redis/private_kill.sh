@@ -42,25 +42,8 @@ for i in range(100000):
 mkdir -m 700 "$WORK/tmp"
 export TMPDIR=$WORK/tmp
 
-# deployment NAME PORT USER PASSWORD: the backend-redis Secret of 3scale
-# 2.16 and a config using it.
-deployment() {
-	local name=$1 port=$2 user=$3 pw=$4
-	mkdir -p "$WORK/$name/secret"
-	python3 - "$WORK/$name" "$port" "$user" "$pw" <<'PY'
-import base64, json, sys
-d, port, user, pw = sys.argv[1:]
-b = lambda s: base64.b64encode(s.encode()).decode()
-json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backend-redis"},
-           "data": {"REDIS_STORAGE_URL": b("redis://127.0.0.1:%s/0" % port),
-                    "REDIS_STORAGE_USERNAME": b(user), "REDIS_STORAGE_PASSWORD": b(pw)}},
-          open(d + "/secret/backend-redis.json", "w"))
-json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
-           "components": {"backend-redis": {"kind": "redis", "external": True, "mode": "auto",
-               "url_secret": {"secret": "backend-redis", "key": "REDIS_STORAGE_URL"},
-               "stream": "backend-redis.rdb", "restore": {"action": "redis-rdb", "order": 70}}}},
-          open(d + "/config.json", "w"))
-PY
+deployment() { # NAME PORT USER PASSWORD
+	redis_deployment "$1" "redis://127.0.0.1:$2/0" "$3" "$4"
 }
 deployment src "$PORT_SRC" default "$ADMIN_PW"
 deployment dst "$PORT_DST" restorer "$USER_PW"

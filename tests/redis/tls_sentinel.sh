@@ -58,24 +58,6 @@ info "redis-cli through tsarc (\"tool\"/\"options\") and a rediss:// URL: TLS, n
 : "${TSARC:?set TSARC to the tsarc binary}"
 export TSARC_PASSWORD="repo-$TEST_NAME-Wq4"
 "$TSARC" init --repo "$WORK/repo" >/dev/null 2>&1 || fail "tsarc init"
-# cli_deployment NAME URL EXTRA_JSON: the backend-redis Secret holding
-# URL, and a config whose component adds EXTRA_JSON (redis-cli's path).
-cli_deployment() {
-	mkdir -p "$WORK/$1/secret"
-	python3 - "$WORK/$1" "$2" "$3" <<'PY'
-import base64, json, sys
-d, url, extra = sys.argv[1:]
-b = lambda s: base64.b64encode(s.encode()).decode()
-json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backend-redis"},
-           "data": {"REDIS_STORAGE_URL": b(url)}}, open(d + "/secret/backend-redis.json", "w"))
-comp = {"kind": "redis", "external": True,
-        "url_secret": {"secret": "backend-redis", "key": "REDIS_STORAGE_URL"},
-        "stream": "backend-redis.rdb", "restore": {"action": "redis-rdb", "order": 70}}
-comp.update(json.loads(extra))
-json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
-           "components": {"backend-redis": comp}}, open(d + "/config.json", "w"))
-PY
-}
 # A listener that records what a client sends first.
 LPORT=$(free_port)
 python3 - "$LPORT" "$WORK/captured" <<'PY' &
@@ -101,7 +83,7 @@ open(sys.argv[2], "wb").write(data)
 PY
 LISTENER=$!
 for _ in $(seq 100); do [ -e "$WORK/captured.ready" ] && break; sleep 0.05; done
-cli_deployment listen "rediss://backup:$USER_PW@127.0.0.1:$LPORT/0" '{"tool": "redis-cli"}'
+redis_deployment listen "rediss://backup:$USER_PW@127.0.0.1:$LPORT/0" "" "" '{"tool": "redis-cli"}'
 "$TSARC" backup --config "$WORK/listen/config.json" --repo "$WORK/repo" > /dev/null 2> "$WORK/cli0.err" &&
 	fail "a backup from a listener that is no Redis succeeded"
 wait "$LISTENER"
@@ -109,7 +91,7 @@ wait "$LISTENER"
 grep -qaF -- "$USER_PW" "$WORK/captured" && fail "redis-cli sent the password in clear to a rediss:// address"
 [ "$(head -c 1 "$WORK/captured" | od -An -tx1 | tr -d ' ')" = 16 ] ||
 	fail "redis-cli did not start a TLS handshake: $(head -c 40 "$WORK/captured" | od -c | head -3)"
-cli_deployment clitls "rediss://:$ADMIN_PW@127.0.0.1:$TLS_PORT/0" \
+redis_deployment clitls "rediss://:$ADMIN_PW@127.0.0.1:$TLS_PORT/0" "" "" \
 	"{\"options\": [\"--cacert\", \"$P/ca.pem\", \"--cert\", \"$P/client.pem\", \"--key\", \"$P/client.key\"]}"
 "$TSARC" backup --config "$WORK/clitls/config.json" --repo "$WORK/repo" > /dev/null 2> "$WORK/cli1.err" ||
 	fail "redis-cli over the rediss:// URL's TLS: $(cat "$WORK/cli1.err")"
