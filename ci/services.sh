@@ -46,16 +46,19 @@ die() { echo "ci/services.sh: $*" >&2; exit 1; }
 # outside the kernel's ephemeral range, so that no client connection of
 # this machine can take one between the check and the server's bind.
 # A reservation older than a day was left by a killed run: it is dropped.
+# TSARC_TEST_PORT_RANGE=LO-HI keeps the choice within LO..HI (a range a
+# run was given on a machine where others use fixed ports).
 PORTS_DIR=${TSARC_TEST_PORTS_DIR:-/tmp/tsarc-ports-$(id -u)}
 free_port() { # DIR
 	local port
-	port=$(python3 - "$PORTS_DIR" <<'PY'
+	port=$(python3 - "$PORTS_DIR" "${TSARC_TEST_PORT_RANGE:-10000-65535}" <<'PY'
 import os, random, socket, sys, time
 d = sys.argv[1]
+lo, hi = (int(x) for x in sys.argv[2].split("-"))
 os.makedirs(d, mode=0o700, exist_ok=True)
 with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
     elo, ehi = (int(x) for x in f.read().split())
-cands = [p for p in range(10000, 65536) if not elo <= p <= ehi]
+cands = [p for p in range(lo, hi + 1) if not elo <= p <= ehi]
 for _ in range(2000):
     port = random.choice(cands)
     mark = os.path.join(d, str(port))
