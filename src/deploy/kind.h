@@ -99,6 +99,7 @@ typedef struct tsarc_restore_ctx {
 	const char *migration; /* why this restore is a migration, or NULL */
 	cJSON *warnings;       /* strings for the plan and the report (owned) */
 	int in_place;          /* known to be the snapshot's own deployment */
+	cJSON *state;          /* steps not known to be applied (state.c), or NULL */
 } tsarc_restore_ctx;
 
 struct tsarc_kind {

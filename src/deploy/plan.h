@@ -25,6 +25,13 @@ const char *tsarc_step_name(const tsarc_step *s);
  * deploy, repo, snap and opts set, its default transport r->deftr set
  * (tests set a fake one). `*report` (may be NULL) as tsarc_deploy_restore. */
 int tsarc_restore_execute(tsarc_restore_ctx *r, cJSON **report);
+/* The deployment's restore state (state.c). begin: warns (r->warnings)
+ * when an earlier restore left steps not known to be applied; unless a
+ * dry run, records this run's pending steps over those, before the first
+ * write. done: step `s` was applied. Never fails the restore: a state
+ * that cannot be kept is a warning. */
+void tsarc_restore_state_begin(tsarc_restore_ctx *r);
+void tsarc_restore_state_done(tsarc_restore_ctx *r, const tsarc_step *s);
 /* Frees what planning and running allocated (not the transports). */
 void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r);
 

@@ -7,6 +7,8 @@
  * depends on the ones before (pods read the Secrets, the re-sync reads the
  * system database). The first failure stops everything and the report says
  * what was applied and what was not: a restore never half-applies silently.
+ * A kill -9 reports nothing: the deployment's restore state (state.c) says
+ * it to the next restore.
  *
  * Streams come out of the repository verified chunk by chunk; a damaged
  * chunk stops the consumer (it is killed before its input is closed, so a
@@ -161,6 +163,7 @@ static int run_plan(tsarc_restore_ctx *r)
 			return stopped_error(r, rc, i, (size_t)-1);
 		}
 		s->state = TSARC_STEP_DONE;
+		tsarc_restore_state_done(r, s);
 		if (s->note)
 			tsarc_restore_progress(r, "%s: done (%s)", tsarc_step_name(s), s->note);
 	}
@@ -195,12 +198,17 @@ int tsarc_restore_execute(tsarc_restore_ctx *r, cJSON **report)
 	if ((rc = tsarc_plan_steps(r)) || (rc = tsarc_plan_targets(r)))
 		goto out;
 	if (o->dry_run) {
+		tsarc_restore_state_begin(r);
 		if (report)
 			*report = tsarc_report_make(r, 1);
 		return 0;
 	}
-	if ((!o->verify_first || !(rc = verify_first(r))) && !(rc = run_plan(r)) && report)
-		*report = tsarc_report_make(r, 0);
+	if (!o->verify_first || !(rc = verify_first(r))) {
+		/* After the verification, before the first write. */
+		tsarc_restore_state_begin(r);
+		if (!(rc = run_plan(r)) && report)
+			*report = tsarc_report_make(r, 0);
+	}
 out:
 	if (rc && report && !*report && r->steps)
 		*report = tsarc_report_make(r, 0);
@@ -224,11 +232,12 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 	free(r->steps);
 	cJSON_Delete(r->absent);
 	cJSON_Delete(r->warnings);
+	cJSON_Delete(r->state);
 	cJSON_Delete(r->target_place);
 	cJSON_Delete(r->snapshot_place);
 	r->steps = NULL;
 	r->n = 0;
-	r->absent = r->warnings = r->target_place = r->snapshot_place = NULL;
+	r->absent = r->warnings = r->state = r->target_place = r->snapshot_place = NULL;
 }
 
 int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot *snap,

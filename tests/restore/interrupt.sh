@@ -14,6 +14,9 @@
 #  - SIGHUP, then SIGTERM while the held child ignores SIGTERM (the restore
 #    cannot stop on its own): exit 129 at once, child killed, lock removed
 #    by the exit cleanup.
+#  - SIGKILL of a whole restore during the MySQL load: the next plan and
+#    the next run say the deployment is half-restored, naming the steps not
+#    applied (not those applied); after a run that finished, nothing.
 #  - SIGTERM during a backup (mysqldump held): exit 143, no snapshot, no
 #    file left, no lock.
 # shellcheck disable=SC1091
@@ -155,6 +158,41 @@ expect_err "$CONF.tsarc-orig" "the message names the planted file"
 cmp "$CONF" "$WORK/redis.conf.orig" >&2 || fail "redis.conf changed after a refused saved copy"
 rm -f "$CONF.tsarc-orig"
 no_leftovers "a refused saved copy"
+
+info "SIGKILL during a whole restore: the next plan and run say the deployment is half-restored"
+# A kill -9 reports nothing: what says the deployment is half-restored is
+# the restore state kept in it (the tsarc-restore-state ConfigMap).
+touch "$WORK/hold-mysql"
+bg
+held
+kill -KILL "$TPID"
+ended
+rm -f "$WORK/hold-mysql"
+kill -KILL "$HELD" 2>/dev/null
+rm -f "$REPO"/locks/*  # the killed process's lock
+# unfinished JSON: the warning about an unfinished restore in a report, or "".
+unfinished() {
+	python3 -c 'import json, sys
+w = [x for x in json.load(open(sys.argv[1]))["warnings"] if "did not finish" in x]
+print(w[0] if w else "")' "$1"
+}
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --dry-run --json
+[ "$RC" -eq 0 ] || fail "the plan after a killed restore failed (exit $RC)"
+W=$(unfinished "$OUT")
+[ -n "$W" ] || fail "the plan after a killed restore does not say the deployment is half-restored: $(cat "$OUT")"
+for c in system-mysql system-storage zync-database backend-redis system-redis; do
+	case $W in *" $c (snapshot ${SNAP:0:10})"*) ;; *) fail "the warning does not name $c as not applied: $W" ;; esac
+done
+for c in secrets configmaps; do
+	case $W in *" $c (snapshot"*) fail "the warning names $c, which the killed run applied: $W" ;; esac
+done
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --json
+[ "$RC" -eq 0 ] || fail "the run after a killed restore failed (exit $RC)"
+[ -n "$(unfinished "$OUT")" ] || fail "the run after a killed restore does not say what it found"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --dry-run --json
+[ "$RC" -eq 0 ] && [ -z "$(unfinished "$OUT")" ] ||
+	fail "a restore that finished is still reported unfinished: $(cat "$OUT")"
+no_leftovers "the run after a killed whole restore"
 
 info "SIGINT during the MySQL load: option file removed, exit 130"
 touch "$WORK/hold-mysql"

@@ -35,7 +35,9 @@ state() {
 		(cd "$DEP/system-storage" && find . -mindepth 1 -printf '%p %y %m %U %G %s %T@ %l %n\n' | sort)
 		(cd "$DEP/system-storage" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
 		echo "## resources"
-		(cd "$DEP/resources" && find . -type f -name '*.json' | sort | while read -r f; do
+		# Not the restore state tsarc keeps in the deployment: no restore
+		# brings it back.
+		(cd "$DEP/resources" && find . -type f -name '*.json' ! -name tsarc-restore-state.json | sort | while read -r f; do
 			echo "$f"; python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"kind": d["kind"], "data": d.get("data"), "spec": d.get("spec")}, sort_keys=True))' "$f"; done)
 	} > "$out" 2>&1
 }

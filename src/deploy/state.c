@@ -1,0 +1,195 @@
+/*
+ * The deployment's restore state: which steps of a restore began and are
+ * not known to have been applied, kept in the deployment itself (a
+ * ConfigMap through the default transport: kube writes it into the
+ * namespace, local into resources_dir), so that the next restore or plan
+ * into it says the deployment may be half-restored, whoever runs it and
+ * from wherever.
+ *
+ * A run reports what it applied and what not when it fails or is stopped
+ * by a signal; a kill -9, a lost node or a lost pod report nothing, and
+ * afterwards the deployment looked like any other. So before its first
+ * write a run records each of its steps as pending (with the snapshot it
+ * comes from), over what an earlier run left pending; each step applied is
+ * taken out; a run that applied everything leaves nothing pending. Steps
+ * of an earlier run this one does not redo (--only) stay pending.
+ *
+ * The state is advice, never a condition: a transport that cannot keep it
+ * (local without resources_dir) or a write that fails is a warning, and
+ * the restore goes on.
+ */
+#include "plan.h"
+#include "snapshot.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STATE_NAME "tsarc-restore-state"
+/* What is read back from the deployment is bounded: it is only advice. */
+#define STATE_MAX_STEPS 64
+#define STATE_NAME_MAX 253
+
+/* The pending map {step: snapshot id} of the stored state; NULL when
+ * there is none or nothing is pending. *when and *host: where it was last
+ * written (empty when unknown). */
+static cJSON *pending_of(const cJSON *cm, char *when, size_t whensz, char *host, size_t hostsz)
+{
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(cm, "data"), *e;
+	const char *text = tsarc_spec_str(data, "pending");
+	cJSON *doc = text ? cJSON_Parse(text) : NULL, *out = cJSON_CreateObject();
+
+	snprintf(when, whensz, "%.40s", tsarc_spec_str(data, "updated") ?
+		tsarc_spec_str(data, "updated") : "");
+	snprintf(host, hostsz, "%.255s", tsarc_spec_str(data, "host") ?
+		tsarc_spec_str(data, "host") : "");
+	cJSON_ArrayForEach(e, doc) {
+		if (!out || cJSON_GetArraySize(out) >= STATE_MAX_STEPS)
+			break;
+		if (cJSON_IsString(e) && e->string && e->string[0] &&
+			strlen(e->string) <= STATE_NAME_MAX && strlen(e->valuestring) <= TSARC_ID_HEX_LEN &&
+			!cJSON_GetObjectItemCaseSensitive(out, e->string))
+			cJSON_AddStringToObject(out, e->string, e->valuestring);
+	}
+	cJSON_Delete(doc);
+	if (out && !cJSON_GetArraySize(out)) {
+		cJSON_Delete(out);
+		out = NULL;
+	}
+	return out;
+}
+
+/* Reads the stored state: 0 with *pending (NULL: none), 1 when this
+ * deployment's transport keeps none, or an error. */
+static int state_read(tsarc_restore_ctx *r, cJSON **pending, char *when, size_t whensz,
+	char *host, size_t hostsz)
+{
+	cJSON *cm = NULL;
+	int rc;
+
+	*pending = NULL;
+	if (!r->deftr || !r->deftr->get || !r->deftr->apply)
+		return 1;
+	rc = r->deftr->get(r->deftr, "configmap", STATE_NAME, &cm);
+	if (rc == TSARC_ENOTFOUND || rc == TSARC_ECONFIG) {
+		tsarc_error_clear();
+		return rc == TSARC_ECONFIG;
+	}
+	if (rc)
+		return rc;
+	*pending = pending_of(cm, when, whensz, host, hostsz);
+	cJSON_Delete(cm);
+	return 0;
+}
+
+/* The warning about an earlier restore that did not finish. */
+static void warn_unfinished(tsarc_restore_ctx *r, const cJSON *pending, const char *when,
+	const char *host)
+{
+	tsarc_buf msg = TSARC_BUF_INIT;
+	const cJSON *e;
+
+	tsarc_buf_printf(&msg, "an earlier restore into this deployment did not finish (its state "
+		"%s was last written%s%s%s%s): not known to be applied:", STATE_NAME,
+		when[0] ? " at " : "", when, host[0] ? " on " : "", host);
+	cJSON_ArrayForEach(e, pending)
+		tsarc_buf_printf(&msg, " %s (snapshot %.10s)", e->string, e->valuestring);
+	tsarc_buf_puts(&msg, "; the deployment may be half-restored until those are restored");
+	tsarc_buf_append(&msg, "", 1);
+	if (msg.ptr) {
+		cJSON_AddItemToArray(r->warnings, cJSON_CreateString((char *)msg.ptr));
+		tsarc_restore_progress(r, "warning: %s", (char *)msg.ptr);
+	}
+	tsarc_buf_dispose(&msg);
+}
+
+/* Writes r->state as the deployment's state. */
+static int state_write(tsarc_restore_ctx *r)
+{
+	cJSON *list = cJSON_CreateObject(), *items, *cm, *md, *data;
+	char when[40], host[256] = "", *text = NULL;
+	int rc = TSARC_ENOMEM;
+
+	tsarc_time_now(when, sizeof(when), NULL);
+	gethostname(host, sizeof(host) - 1);
+	if (list && cJSON_AddStringToObject(list, "apiVersion", "v1") &&
+		cJSON_AddStringToObject(list, "kind", "List") &&
+		(items = cJSON_AddArrayToObject(list, "items")) && (cm = cJSON_CreateObject()) &&
+		cJSON_AddItemToArray(items, cm) && cJSON_AddStringToObject(cm, "apiVersion", "v1") &&
+		cJSON_AddStringToObject(cm, "kind", "ConfigMap") &&
+		(md = cJSON_AddObjectToObject(cm, "metadata")) &&
+		cJSON_AddStringToObject(md, "name", STATE_NAME) &&
+		(data = cJSON_AddObjectToObject(cm, "data")) &&
+		(text = cJSON_PrintUnformatted(r->state)) &&
+		cJSON_AddStringToObject(data, "pending", text) &&
+		cJSON_AddStringToObject(data, "updated", when) &&
+		cJSON_AddStringToObject(data, "host", host))
+		rc = r->deftr->apply(r->deftr, list, r->o->target_namespace);
+	else
+		tsarc_error_set(rc, "out of memory");
+	cJSON_free(text);
+	cJSON_Delete(list);
+	return rc;
+}
+
+/* A state that could not be kept: said, and no more writes. */
+static void state_lost(tsarc_restore_ctx *r, const char *when)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "the restore state (%s) could not be %s: %s; if this restore "
+		"is interrupted, the next one will not say so", STATE_NAME, when,
+		tsarc_error_last()->message);
+	cJSON_AddItemToArray(r->warnings, cJSON_CreateString(msg));
+	tsarc_restore_progress(r, "warning: %s", msg);
+	tsarc_error_clear();
+	cJSON_Delete(r->state);
+	r->state = NULL;
+}
+
+void tsarc_restore_state_begin(tsarc_restore_ctx *r)
+{
+	char when[48] = "", host[256] = "";
+	cJSON *pending = NULL;
+	size_t i;
+	int rc;
+
+	cJSON_Delete(r->state);
+	r->state = NULL;
+	rc = state_read(r, &pending, when, sizeof(when), host, sizeof(host));
+	if (rc == 1)
+		return;
+	if (rc) {
+		state_lost(r, "read");
+		return;
+	}
+	if (pending)
+		warn_unfinished(r, pending, when, host);
+	if (r->o->dry_run) {
+		cJSON_Delete(pending);
+		return;
+	}
+	r->state = pending ? pending : cJSON_CreateObject();
+	for (i = 0; r->state && i < r->n; i++) {
+		const tsarc_step *s = &r->steps[i];
+		if (s->state != TSARC_STEP_PENDING)
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(r->state, tsarc_step_name(s));
+		cJSON_AddStringToObject(r->state, tsarc_step_name(s), r->snap->id);
+	}
+	if (!r->state)
+		tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (!r->state || state_write(r))
+		state_lost(r, "written");
+}
+
+void tsarc_restore_state_done(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	if (!r->state)
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(r->state, tsarc_step_name(s));
+	if (state_write(r))
+		state_lost(r, "written");
+}
