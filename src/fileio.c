@@ -1,7 +1,7 @@
 #define _GNU_SOURCE /* O_TMPFILE, mkostemp, copy_file_range */
 #include "fileio.h"
-#include "tsarc/buf.h"
 #include "tsarc/errors.h"
+#include "wipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -116,31 +116,39 @@ int tsarc_errno_code(int err)
 
 /* Reads an open stream to its end (not trusting a size: /proc files and
  * pipes have none), NUL-terminated; closes it. */
+/* The whole stream, into a buffer of our own. The file may be a Secret
+ * or a password file: no stdio buffer holds a copy, and every buffer
+ * outgrown is wiped before it is freed (wipe.h); a caller holding a
+ * secret wipes the result. */
 static int read_stream(FILE *f, const char *path, size_t max, char **out, size_t *len_out)
 {
-	tsarc_buf b = TSARC_BUF_INIT;
-	char chunk[8192];
-	size_t n;
+	char chunk[8192], *buf = NULL;
+	size_t n, len = 0, cap = 0;
 	int rc = 0;
 
+	setvbuf(f, NULL, _IONBF, 0);
 	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (b.size + n > max)
+		if (len + n > max)
 			rc = tsarc_error_set(TSARC_ETOOLARGE, "%s is larger than %zu bytes", path, max);
-		else
-			rc = tsarc_buf_append(&b, chunk, n);
+		else if (!(rc = tsarc_secure_grow(&buf, len, &cap, len + n + 1))) {
+			memcpy(buf + len, chunk, n);
+			len += n;
+		}
 	}
+	tsarc_secure_zero(chunk, sizeof(chunk));
 	if (!rc && ferror(f))
 		rc = tsarc_error_set(TSARC_EIO, "cannot read %s", path);
 	fclose(f);
 	if (!rc)
-		rc = tsarc_buf_append(&b, "", 1);
+		rc = tsarc_secure_grow(&buf, len, &cap, len + 1);
 	if (rc) {
-		tsarc_buf_dispose(&b);
+		tsarc_secure_free(buf, cap);
 		return rc;
 	}
+	buf[len] = '\0';
 	if (len_out)
-		*len_out = b.size - 1;
-	*out = (char *)b.ptr;
+		*len_out = len;
+	*out = buf;
 	return 0;
 }
 

@@ -1,4 +1,5 @@
 #include "wipe.h"
+#include "tsarc/errors.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -26,6 +27,28 @@ void tsarc_secure_buf_dispose(tsarc_buf *b)
 {
 	tsarc_secure_zero(b->ptr, b->cap);
 	tsarc_buf_dispose(b);
+}
+
+int tsarc_secure_grow(char **buf, size_t used, size_t *cap, size_t need)
+{
+	size_t ncap = *cap ? *cap : 4096;
+	char *grown;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need) {
+		if (ncap > (size_t)-1 / 2)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		ncap *= 2;
+	}
+	if (!(grown = malloc(ncap)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (used)
+		memcpy(grown, *buf, used);
+	tsarc_secure_free(*buf, *cap);
+	*buf = grown;
+	*cap = ncap;
+	return 0;
 }
 
 void tsarc_secure_free_fields(void *obj, const size_t *fields, size_t n)

@@ -21,6 +21,12 @@ void tsarc_secure_free(void *p, size_t len);
 void tsarc_secure_free_str(char *s);
 /* Wipes a buffer's whole allocation and disposes of it. */
 void tsarc_secure_buf_dispose(tsarc_buf *b);
+/* Room for `need` bytes in *buf (of *cap, `used` of them in use): a new
+ * allocation of at least twice *cap, the used bytes copied, the old one
+ * wiped and freed. realloc would give the old block back as it is: a
+ * growing read of a Secret would leave copies of it behind. TSARC_ENOMEM
+ * (message set) when it cannot: *buf and *cap are then as they were. */
+int tsarc_secure_grow(char **buf, size_t used, size_t *cap, size_t need);
 
 /*
  * The owned strings of a configuration struct (a connection, a URL, a

@@ -517,7 +517,7 @@ static int kube_get(tsarc_transport *tr, const char *type, const char *name, cJS
 	if ((rc = kube_run(t, name ? one : all, &text, &code, err, sizeof(err))))
 		return rc;
 	if (code != 0) {
-		free(text);
+		tsarc_secure_free_str(text);
 		/* "Error from server (NotFound): secrets "x" not found", and for
 		 * a CRD that is not installed: "the server doesn't have a
 		 * resource type "apimanager"". */
@@ -528,8 +528,9 @@ static int kube_get(tsarc_transport *tr, const char *type, const char *name, cJS
 		return tsarc_error_set(TSARC_EIO, "%s get %s%s%s failed (status %d): %s", t->binary,
 			type, name ? " " : "", name ? name : "", code, err[0] ? err : "(nothing on stderr)");
 	}
+	/* A Secret's data: wiped (kubectl's JSON holds no NUL byte). */
 	doc = cJSON_Parse(text);
-	free(text);
+	tsarc_secure_free_str(text);
 	if (!doc || !cJSON_IsObject(doc)) {
 		cJSON_Delete(doc);
 		return tsarc_error_set(TSARC_EIO, "%s get %s printed no JSON object", t->binary, type);

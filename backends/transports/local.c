@@ -125,7 +125,8 @@ static int read_json_file(const char *path, cJSON **out)
 		*out = NULL;
 		rc = tsarc_error_set(TSARC_ECONFIG, "%s is not a JSON object", path);
 	}
-	free(text);
+	/* The file may be a Secret: wiped (wipe.h). */
+	tsarc_secure_free(text, len + 1);
 	return rc;
 }
 
@@ -148,7 +149,7 @@ static int local_get_one(local_transport *t, const char *type, const char *name,
 	snprintf(path, sizeof(path), "%s/%s.json", t->resources_dir, name);
 	rc = read_json_file(path, out);
 	if (rc == 0 && !kind_matches(*out, type)) {
-		cJSON_Delete(*out);
+		tsarc_secret_doc_free(*out); /* another kind's: a Secret, maybe */
 		*out = NULL;
 		rc = TSARC_ENOTFOUND;
 	}

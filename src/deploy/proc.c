@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* pipe2: close-on-exec pipes without a race against concurrent spawns */
 #include "proc.h"
 #include "fileio.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -576,16 +577,10 @@ int tsarc_proc_capture(char *const argv[], char *const env_add[], size_t max,
 		return rc;
 	for (;;) {
 		ssize_t n;
-		if (len + 4096 + 1 > cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *grown = realloc(buf, ncap);
-			if (!grown) {
-				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-				break;
-			}
-			buf = grown;
-			cap = ncap;
-		}
+		/* The output may be a Secret (kubectl get secret): a buffer
+		 * outgrown is wiped, not given back as it is (wipe.h). */
+		if ((rc = tsarc_secure_grow(&buf, len, &cap, cap ? len + 4096 + 1 : 65536)))
+			break;
 		n = read(p.out_fd, buf + len, cap - len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -617,11 +612,9 @@ int tsarc_proc_capture(char *const argv[], char *const env_add[], size_t max,
 	if (err && errsz)
 		tsarc_proc_tail(&p, err, errsz);
 	if (rc) {
-		free(buf);
+		tsarc_secure_free(buf, cap);
 		return rc;
 	}
-	if (!buf && !(buf = malloc(1)))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	buf[len] = '\0';
 	*out = buf;
 	if (out_len)

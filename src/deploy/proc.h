@@ -143,8 +143,10 @@ int tsarc_proc_end_mark_check(const char *buf, size_t held, const char *mark, si
 	char *err, size_t errsz);
 
 /* Runs a short command to completion: stdout collected (at most `max`
- * bytes, else TSARC_ETOOLARGE) into *out (NUL-terminated, caller frees),
- * exit status into *exit_code (-1 when killed), stderr tail into `err`. */
+ * bytes, else TSARC_ETOOLARGE) into *out (NUL-terminated, caller frees;
+ * the buffers it outgrew are wiped, as the caller wipes one that may hold
+ * a Secret), exit status into *exit_code (-1 when killed), stderr tail
+ * into `err`. */
 int tsarc_proc_capture(char *const argv[], char *const env_add[], size_t max,
 	char **out, size_t *out_len, int *exit_code, char *err, size_t errsz);
 

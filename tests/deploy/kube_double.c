@@ -6,15 +6,14 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "kube_double.h"
 
 tsarc_transport *kube_double(const char *dir, const char *argv_log, int cut)
 {
-	char script[4200], conf[4400];
-	tsarc_transport *tr = NULL;
-	cJSON *c;
+	char script[4200];
 	FILE *f;
 
 	snprintf(script, sizeof(script), "%s/kubectl", dir);
@@ -30,9 +29,18 @@ tsarc_transport *kube_double(const char *dir, const char *argv_log, int cut)
 		fprintf(f, "exec \"$@\"\n");
 	fclose(f);
 	assert_int_equal(chmod(script, 0700), 0);
-	snprintf(conf, sizeof(conf), "{\"type\": \"kube\", \"binary\": \"%s\"}", script);
-	c = cJSON_Parse(conf);
-	assert_int_equal(tsarc_transport_kube_new(&tr, c), 0);
+	return transport_with("kube", "binary", script);
+}
+
+tsarc_transport *transport_with(const char *type, const char *key, const char *value)
+{
+	tsarc_transport *tr = NULL;
+	cJSON *c = cJSON_CreateObject();
+
+	assert_non_null(cJSON_AddStringToObject(c, "type", type));
+	assert_non_null(cJSON_AddStringToObject(c, key, value));
+	assert_int_equal(strcmp(type, "kube") ? tsarc_transport_local_new(&tr, c) :
+		tsarc_transport_kube_new(&tr, c), 0);
 	cJSON_Delete(c);
 	return tr;
 }

@@ -11,5 +11,8 @@
  * output are relayed and kubectl exits 0, as it does when it loses its
  * connection to the pod. */
 tsarc_transport *kube_double(const char *dir, const char *argv_log, int cut);
+/* A transport of `type` ("kube", "local") whose configuration is
+ * {"type": type, key: value}: a kubectl binary, a resources_dir. */
+tsarc_transport *transport_with(const char *type, const char *key, const char *value);
 
 #endif

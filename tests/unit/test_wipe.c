@@ -152,7 +152,29 @@ static void unwiped_block_is_seen(void **state)
 	assert_int_equal(freed_with_secret, 1);
 }
 
+/* A buffer outgrown by tsarc_secure_grow is wiped before it goes back;
+ * what was in use moves over. */
+static void outgrown_buffer_holds_no_secret(void **state)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+
+	(void)state;
+	assert_int_equal(tsarc_secure_grow(&buf, 0, &cap, 10), 0);
+	assert_true(cap >= 10);
+	memcpy(buf, SECRET, sizeof(SECRET));
+	assert_int_equal(tsarc_secure_grow(&buf, sizeof(SECRET), &cap, sizeof(SECRET)), 0);
+	watch();
+	assert_int_equal(tsarc_secure_grow(&buf, sizeof(SECRET), &cap, cap + 1), 0);
+	watching = 0;
+	assert_int_equal(freed_watched, 1);
+	assert_int_equal(freed_with_secret, 0);
+	assert_string_equal(buf, SECRET);
+	tsarc_secure_free(buf, cap);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(outgrown_buffer_holds_no_secret),
 	cmocka_unit_test(zero_wipes),
 	cmocka_unit_test(freed_strings_hold_no_secret),
 	cmocka_unit_test(freed_memory_holds_no_secret),
