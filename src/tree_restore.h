@@ -81,6 +81,17 @@ int tsarc_stream_read_verified(tsarc_repo *repo, const tsarc_stream *st, unsigne
 int tsarc_tree_recover(const char *target_dir, int *recovered);
 
 /*
+ * What a restore into `dir` left there, without changing anything (for a
+ * backup of the tree, which never writes to it): 0 when no swap journal;
+ * 1 with *phase (0: the new tree was being extracted, the tree is the old
+ * one; 1 or 2: the swap had begun, the tree is part old, part new) and
+ * the names of the restore's staging and old-tree folders at the top of
+ * `dir`, which are tsarc's and not data; TSARC_ECORRUPT for a journal
+ * tsarc did not write.
+ */
+int tsarc_tree_interrupted(const char *dir, int *phase, char staging[64], char old[64]);
+
+/*
  * The zeros GNU tar padded files that shrank while it read them with
  * (a stream's metadata "padded": [{"path": NAME, "zeros": N}], written
  * by a backup through a pod). The restores of a repository stream read

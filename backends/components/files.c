@@ -88,6 +88,9 @@ typedef struct walk {
 	int spool;   /* a larger file's content (an unlinked file in TMPDIR), or -1 */
 	char *err;
 	size_t errsz;
+	/* The staging and old-tree folders a restore into the tree left
+	 * (its journal names them): tsarc's, not data. Empty: none. */
+	char staging[64], old[64];
 } walk;
 
 static int stopped(walk *w)
@@ -331,6 +334,17 @@ static int walk_path(walk *w, const char *full, const char *rel, int depth)
 		archive_entry_free(e);
 		return 0;
 	}
+	/* Nor the new tree such a restore was extracting, which the next
+	 * restore into the folder deletes: a copy of it in a snapshot would
+	 * come back as data with every restore of that snapshot. */
+	if (depth == 1 && ((w->staging[0] && !strcmp(rel + 2, w->staging)) ||
+		(w->old[0] && !strcmp(rel + 2, w->old)))) {
+		tsarc__log(TSARC_LOG_WARN, "files", "file_skipped", "%s: skipped, the folder of a "
+			"restore into this folder that is under way or was interrupted (its swap "
+			"journal names it)", full);
+		archive_entry_free(e);
+		return 0;
+	}
 	archive_entry_copy_sourcepath(e, full);
 	if (archive_read_disk_entry_from_file(w->disk, e, -1, &st) != ARCHIVE_OK) {
 		snprintf(w->err, w->errsz, "%s: %s", full, archive_error_string(w->disk));
@@ -406,6 +420,32 @@ static int walk_path(walk *w, const char *full, const char *rel, int depth)
 	return rc;
 }
 
+/*
+ * A restore into the tree that was killed, or is running, left its journal
+ * (tree_restore.h). Before its swap the tree is the old one: backed up,
+ * without the restore's folders. Once the swap has begun the tree is part
+ * old, part new, and a snapshot of it would be neither: the backup of the
+ * component fails, saying so, until a restore into it ends the swap.
+ */
+static int interrupted_restore(walk *w, const char *root)
+{
+	int phase = 0, rc = tsarc_tree_interrupted(root, &phase, w->staging, w->old);
+
+	if (rc == 1 && phase > 0) {
+		snprintf(w->err, w->errsz, "%s: a restore into it stopped during its swap (its swap "
+			"journal says phase %d): the tree is part old, part new, and is not backed up; "
+			"the next restore into %s finishes the swap first", root, phase, root);
+		return TSARC_EGENERIC;
+	}
+	if (rc < 0) {
+		/* A journal tsarc did not write: left out as before, nothing
+		 * else is. */
+		tsarc_error_clear();
+		w->staging[0] = w->old[0] = '\0';
+	}
+	return 0;
+}
+
 static int tar_writer(int fd, void *ctx, const atomic_int *stop, char *err, size_t errsz)
 {
 	tar_ctx *t = ctx;
@@ -438,6 +478,8 @@ static int tar_writer(int fd, void *ctx, const atomic_int *stop, char *err, size
 		rc = TSARC_EIO;
 		goto done;
 	}
+	if ((rc = interrupted_restore(&w, t->root)))
+		goto done;
 	/* Names relative to the root, as `tar -C ROOT .` writes them. */
 	if ((rc = walk_path(&w, t->root, ".", 0)))
 		goto done;

@@ -301,6 +301,23 @@ int tsarc__tree_target_swap(tsarc_tree_target *t, const tsarc_tree_restore_optio
 	return rc;
 }
 
+int tsarc_tree_interrupted(const char *dir, int *phase, char staging[64], char old[64])
+{
+	tsarc_tree_journal j;
+	int tfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (tfd < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", dir, strerror(errno));
+	rc = journal_read(tfd, dir, &j);
+	close(tfd);
+	if (rc == 1) {
+		*phase = j.phase;
+		snprintf(staging, 64, "%s", j.staging);
+		snprintf(old, 64, "%s", j.old);
+	}
+	return rc;
+}
+
 int tsarc_staging_name(char *out, size_t outsz)
 {
 	uint8_t nonce[8];
