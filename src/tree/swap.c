@@ -9,8 +9,9 @@
  *   phase 0  the new tree is being extracted into the staging folder:
  *            an interruption undoes it (staging deleted, the old tree was
  *            never touched);
- *   phase 1  the new tree is complete and its stream verified: the old
- *            entries are moved into the "old" folder;
+ *   phase 1  the new tree is complete, its stream verified and its
+ *            contents on disk (syncfs): the old entries are moved into
+ *            the "old" folder;
  *   phase 2  the staged entries are moved into the target;
  *   then the old tree and the (empty) staging folder go, the journal last.
  * From phase 1 on the swap only goes forward: both trees are whole on the
@@ -283,11 +284,25 @@ int tsarc__tree_target_swap(tsarc_tree_target *t, const tsarc_tree_restore_optio
 {
 	int rc;
 
-	t->j.phase = 1;
-	if (!(rc = journal_write(t->tfd, t->dir, &t->j))) {
-		step_done(o);
-		rc = swap_finish(t->tfd, t->dir, &t->j, o, res);
+	/* The new tree's contents on disk before the journal commits to it:
+	 * from phase 1 on, a crash of the machine (not only a kill) is
+	 * finished forward, and files whose data never reached the disk would
+	 * be swapped in empty, the old tree deleted. One syncfs writes the
+	 * whole staged tree at once. Until phase 1 is written, a failure
+	 * undoes the staging: nothing of the old tree has moved. */
+	if (syncfs(t->tfd) != 0) {
+		rc = tsarc_error_set(TSARC_EIO, "writing the new tree of %s to disk: %s", t->dir,
+			strerror(errno));
+		tsarc__tree_target_discard(t);
+		return rc;
 	}
+	t->j.phase = 1;
+	if ((rc = journal_write(t->tfd, t->dir, &t->j))) {
+		tsarc__tree_target_discard(t);
+		return rc;
+	}
+	step_done(o);
+	rc = swap_finish(t->tfd, t->dir, &t->j, o, res);
 	if (rc == 0 && t->top.present) {
 		if (o->restore_owner && fchown(t->tfd, t->top.uid, t->top.gid) != 0)
 			rc = tsarc_error_set(TSARC_EACCESS, "cannot set the owner of %s: %s", t->dir,

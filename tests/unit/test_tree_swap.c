@@ -152,6 +152,56 @@ static void test_interrupted_extraction_is_undone(void **state)
 	sh("cmp -s '%s' '%s' && test -z \"$(ls -A '%s' | grep tsarc)\"", want, got, target);
 }
 
+/* syncfs, wrapped (-Wl,--wrap=syncfs): what the swap journal of the
+ * target said when the restore wrote the new tree to disk. */
+int __real_syncfs(int fd);
+int __wrap_syncfs(int fd);
+static char synced_target[300];
+static int syncs;
+static char journal_at_sync[256];
+
+int __wrap_syncfs(int fd)
+{
+	char path[400];
+	FILE *f;
+
+	syncs++;
+	snprintf(path, sizeof(path), "%s/.tsarc-swap-journal", synced_target);
+	journal_at_sync[0] = '\0';
+	if ((f = fopen(path, "r"))) {
+		size_t n = fread(journal_at_sync, 1, sizeof(journal_at_sync) - 1, f);
+		journal_at_sync[n] = '\0';
+		fclose(f);
+	}
+	return __real_syncfs(fd);
+}
+
+/* A crash of the machine (not a kill) after the journal says phase 1 is
+ * finished forward by the next run, so the new tree's contents must be on
+ * disk by then, or files whose data never got there are swapped in empty
+ * and the old tree deleted: the staged tree is synced while the journal
+ * still says phase 0. */
+static void test_new_tree_on_disk_before_the_swap(void **state)
+{
+	static const spec newtree[] = {{"a.txt", 'f', "new a", 0, 0}, {"d", 'd', NULL, 0, 0},
+		{"d/x", 'f', "new x", 0, 0}};
+	tsarc_tree_restore_result res;
+	int fd;
+
+	(void)state;
+	snprintf(synced_target, sizeof(synced_target), "%s/durable", tree_base);
+	sh("rm -rf '%s' && mkdir -p '%s' && echo old > '%s/a.txt'", synced_target, synced_target,
+		synced_target);
+	syncs = 0;
+	fd = make_tar(newtree, 3);
+	assert_int_equal(tsarc_tree_restore_fd(synced_target, fd, NULL, &res), 0);
+	close(fd);
+	assert_true(syncs > 0);
+	assert_non_null(strstr(journal_at_sync, "tsarc-swap 1\n0\n"));
+	sh("test \"$(cat '%s/a.txt')\" = 'new a'", synced_target);
+}
+
 TREE_TESTS_MAIN(cmocka_unit_test(test_names_like_staging_are_data),
+	cmocka_unit_test(test_new_tree_on_disk_before_the_swap),
 	cmocka_unit_test(test_interrupted_swap_is_finished),
 	cmocka_unit_test(test_interrupted_extraction_is_undone))
