@@ -209,11 +209,18 @@ int tsarc_kube_kind_of_type(const char *kind, const char *type);
  * copy a snapshot carries): variable names, Kubernetes names, types of
  * the fields restore reads. Errors have `code` and start with `where`. */
 int tsarc_recipe_check(const cJSON *recipe, int code, const char *where);
-/* Removes from a snapshot's copy of a recipe what names a program or its
- * arguments (command, start_command, tool, options): what runs at restore
- * comes from the target configuration (its profile included), never from
- * the repository. */
-void tsarc_recipe_drop_commands(cJSON *recipe);
+/*
+ * Keeps of a snapshot's copy of a recipe only what describes its data:
+ * the order, the names an apply leaves out, the fields and columns that
+ * hold the domain, how a dump's database is created, cleaned and its
+ * DEFINERs treated. Everything else comes from the target configuration
+ * (its profile included), never from the repository, which anyone who can
+ * write it writes: the action, where a restore writes (a tree's path, a
+ * Redis configuration file or ConfigMap, data folder, workload to roll
+ * out), and what runs with which arguments and variables (command,
+ * start_command, tool, options, env, pod_env, pod_password_env).
+ */
+void tsarc_recipe_keep_snapshot_fields(cJSON *recipe);
 /* Checks what restore reads from a stream's metadata (component, kind,
  * resource, items, the recipe): TSARC_EUNSAFE naming the field. */
 int tsarc_stream_meta_check(const char *stream, const cJSON *meta);

@@ -118,6 +118,18 @@ static int recorded_layout(tsarc_restore_ctx *r, const cJSON *comps, cJSON **out
 	return 0;
 }
 
+static int same_kind(const tsarc_step *s)
+{
+	const char *recorded = tsarc_spec_str(s->st->meta, "kind");
+
+	if (!recorded || !strcmp(recorded, s->kind))
+		return 0;
+	return tsarc_error_set(TSARC_EUNSAFE, "stream %s of snapshot is of kind %s, but component "
+		"'%s' of the target configuration is of kind %s: it cannot be restored into it; "
+		"nothing was written (restore the other components with --only)", s->st->name,
+		recorded, s->component, s->kind);
+}
+
 int tsarc_plan_steps(tsarc_restore_ctx *r)
 {
 	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(r->d->eff, "components"), *c;
@@ -156,16 +168,18 @@ int tsarc_plan_steps(tsarc_restore_ctx *r)
 		s.st = st;
 		s.component = name ? name : st->name;
 		s.spec = spec;
-		s.kind = tsarc_spec_str(st->meta, "kind");
+		/* The target's kind; the snapshot's only names a stream no
+		 * component of the target takes (it is skipped). */
+		s.kind = tsarc_spec_str(spec, "kind");
 		if (!s.kind)
-			s.kind = tsarc_spec_str(spec, "kind");
+			s.kind = tsarc_spec_str(st->meta, "kind");
 		s.recipe = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(st->meta, "restore"), 1);
 		if (!s.recipe)
 			s.recipe = cJSON_CreateObject();
 		if (!s.recipe)
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		/* Programs and their arguments come from the target only. */
-		tsarc_recipe_drop_commands(s.recipe);
+		/* Actions, places and programs come from the target only. */
+		tsarc_recipe_keep_snapshot_fields(s.recipe);
 		/* The target's own recipe fields win: they say where things go. */
 		if ((over = cJSON_GetObjectItemCaseSensitive(spec, "restore")) &&
 			(rc = tsarc_json_merge(s.recipe, over))) {
@@ -178,6 +192,13 @@ int tsarc_plan_steps(tsarc_restore_ctx *r)
 		s.order = recipe_order(s.recipe);
 		s.selected = name && in_only(r->o, name);
 		skip_rule(&s, name);
+		/* A stream of another kind than its component's is not restored
+		 * that component's way, nor its recorded kind's way (that would
+		 * let the snapshot choose what a step writes): refused. */
+		if (s.state == TSARC_STEP_PENDING && (rc = same_kind(&s))) {
+			cJSON_Delete(s.recipe);
+			return rc;
+		}
 		/* What runs a pending step is known before anything runs: an
 		 * action no kind has, or one not for this kind, stops here. */
 		if (s.state == TSARC_STEP_PENDING &&

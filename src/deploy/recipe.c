@@ -187,13 +187,21 @@ int tsarc_recipe_require(const tsarc_recipe *r, const char *action, const char *
 	return 0;
 }
 
-void tsarc_recipe_drop_commands(cJSON *recipe)
+void tsarc_recipe_keep_snapshot_fields(cJSON *recipe)
 {
-	static const char *const fields[] = {"command", "start_command", "tool", "options", NULL};
+	static const char *const kept[] = {"order", "clean", "skip_when_migrating",
+		"never_apply", "domain_fields", "domain_columns", "create_database_options",
+		"definer", "note", NULL};
+	cJSON *f, *next;
 	size_t i;
 
-	for (i = 0; fields[i]; i++)
-		cJSON_DeleteItemFromObjectCaseSensitive(recipe, fields[i]);
+	for (f = recipe ? recipe->child : NULL; f; f = next) {
+		next = f->next;
+		for (i = 0; kept[i] && !(f->string && !strcmp(f->string, kept[i])); i++)
+			;
+		if (!kept[i])
+			cJSON_Delete(cJSON_DetachItemViaPointer(recipe, f));
+	}
 }
 
 int tsarc_recipe_check(const cJSON *recipe, int code, const char *where)

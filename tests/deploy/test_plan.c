@@ -124,18 +124,17 @@ static const plan_case cases[] = {
 		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
 		"post_restore[1]/hook/skip",
 		1, "system-storage"},
-	{"a recipe's action no kind has stops the plan, before anything is written",
+	{"a snapshot's recipe naming an action no kind has, or another kind's, is not "
+	 "followed: the target's component restores its own way (the target's own actions "
+	 "are checked when its configuration loads: test_deploy)",
 		"[{\"name\": \"s.sql\", \"meta\": {\"component\": \"db\", \"kind\": \"mysql\", "
-		"\"restore\": {\"action\": \"teleport\"}}}]",
-		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
-		"{\"db\": {\"kind\": \"mysql\", \"database\": \"d\"}}}",
-		NULL, 0, NULL, TSARC_ECONFIG, NULL, 0, NULL},
-	{"action sql on a stream that is no SQL dump",
-		"[{\"name\": \"x.rdb\", \"meta\": {\"component\": \"cache\", \"kind\": \"redis\", "
+		"\"restore\": {\"action\": \"teleport\"}}}, "
+		"{\"name\": \"x.rdb\", \"meta\": {\"component\": \"cache\", \"kind\": \"redis\", "
 		"\"restore\": {\"action\": \"sql\"}}}]",
 		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
-		"{\"cache\": {\"kind\": \"redis\", \"port\": 6390}}}",
-		NULL, 0, NULL, TSARC_ECONFIG, NULL, 0, NULL},
+		"{\"db\": {\"kind\": \"mysql\", \"database\": \"d\"}, "
+		"\"cache\": {\"kind\": \"redis\", \"port\": 6390}}}",
+		NULL, 0, NULL, 0, "db/sql/run cache/redis-rdb/run", 0, ""},
 	{"a Secret of the snapshot that the target's configuration does not name stops the "
 	 "plan, before anything is written",
 		"[{\"name\": \"secrets.json\", \"meta\": {\"component\": \"secrets\", \"kind\": "
@@ -163,6 +162,17 @@ static const plan_case cases[] = {
 		"\"resources_dir\": \"/srv/resources\"}, \"components\": {\"secrets\": {\"kind\": "
 		"\"resources\", \"resource\": \"secret\", \"all\": true}}}",
 		NULL, 0, NULL, 0, "secrets/apply/run", 0, ""},
+	{"a stream whose metadata names another kind than the target's component is refused "
+	 "before anything is written (a mysql component's stream made a tree replaced where "
+	 "the snapshot's recipe says)",
+		"[{\"name\": \"system-mysql.sql\", \"meta\": {\"component\": \"system-mysql\", "
+		"\"kind\": \"files\", \"restore\": {\"path\": \"/etc/planted\", \"action\": "
+		"\"replace-tree\"}, " HERE "}}]",
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "
+		"\"resources_dir\": \"/srv/resources\"}, \"components\": {\"system-mysql\": {"
+		"\"kind\": \"mysql\", \"host\": \"10.0.0.9\", \"user\": \"root\", "
+		"\"database\": \"system\"}}}",
+		NULL, 0, NULL, TSARC_EUNSAFE, NULL, 0, NULL},
 	{"a disabled component, and a stream without a component",
 		"[{\"name\": \"s.sql\", \"meta\": {\"component\": \"db\", \"kind\": \"mysql\"}}, "
 		"{\"name\": \"loose.bin\", \"meta\": {\"kind\": \"exec\"}}]",
@@ -267,6 +277,43 @@ static void plan_table(void **state)
 		cJSON_Delete(report);
 		cJSON_Delete(f.calls);
 	}
+}
+
+/* Where a restore writes and what its programs get comes from the target
+ * only: a snapshot's recipe that names a Redis configuration file, data
+ * folder or workload to roll out, a tree's path or the pod's password
+ * variable is not followed (the target's configuration here names none of
+ * them, so the Redis step copies logically and says so). */
+static void snapshot_recipe_names_no_place(void **state)
+{
+	static const char streams[] =
+		"[{\"name\": \"backend-redis.rdb\", \"meta\": {\"component\": \"backend-redis\", "
+		"\"kind\": \"redis\", \"restore\": {\"order\": 70, \"config_file\": "
+		"\"/etc/planted.conf\", \"data_dir\": \"/etc/planted\", \"rollout\": \"planted\", "
+		"\"config_map\": \"planted\", \"path\": \"/etc/planted\", \"pod_password_env\": "
+		"\"PLANTED\", \"env\": {\"PLANTED\": \"TSARC_PASSWORD\"}}, " HERE "}}]";
+	static const char config[] =
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "
+		"\"resources_dir\": \"/srv/resources\"}, \"components\": {\"backend-redis\": {"
+		"\"kind\": \"redis\", \"host\": \"127.0.0.1\", \"port\": 6390}}}";
+	tsarc_restore_opts o;
+	cJSON *report = NULL;
+	char *text;
+	fake f;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	fake_init(&f, "m1");
+	assert_int_equal(fake_plan(streams, config, &o, &f, &report), 0);
+	text = cJSON_PrintUnformatted(report);
+	print_message("%s\n", text);
+	assert_null(strstr(text, "planted"));
+	assert_null(strstr(text, "PLANTED"));
+	assert_non_null(strstr(text, "copied logically"));
+	free(text);
+	cJSON_Delete(report);
+	cJSON_Delete(f.calls);
 }
 
 /* ---- a run against a real repository, compared with its dry run ---- */
@@ -573,6 +620,7 @@ static void redis_restore_connects_like_its_backup(void **state)
 
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(plan_table),
+	cmocka_unit_test(snapshot_recipe_names_no_place),
 	cmocka_unit_test(dry_run_agrees_with_run),
 	cmocka_unit_test(run_applies_only_what_the_plan_showed),
 	cmocka_unit_test(redis_restore_connects_like_its_backup))
