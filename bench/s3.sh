@@ -5,6 +5,10 @@
 #
 #   bench/s3.sh [SIZE]        (default SIZE 1G)
 #
+# BENCH_S3_TLS=1: every tool talks HTTPS to the RGW's TLS port
+# (TSARC_TEST_S3_TLS_ENDPOINT, its certificate verified with
+# TSARC_TEST_S3_CACERT), as a production endpoint is reached.
+#
 # Uses the RGW named by TSARC_TEST_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY
 # when set; otherwise starts one with ci/rgw.sh on BENCH_RGW_PORT (default
 # 17580) inside the bench directory and stops it at the end.
@@ -14,7 +18,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[ $# -le 1 ] || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -le 1 ] || { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 SIZE=${1:-1G}
 RESTIC=${RESTIC:-restic}
 RCLONE=${RCLONE:-rclone}
@@ -45,12 +49,21 @@ if [ -z "${TSARC_TEST_S3_ENDPOINT:-}" ]; then
 	. "$RGW_DIR/env"
 fi
 EP=$TSARC_TEST_S3_ENDPOINT
+CA_RESTIC= CA_RCLONE=
+if [ "${BENCH_S3_TLS:-0}" = 1 ]; then
+	[ -n "${TSARC_TEST_S3_TLS_ENDPOINT:-}" ] && [ -n "${TSARC_TEST_S3_CACERT:-}" ] ||
+		die "BENCH_S3_TLS=1 needs TSARC_TEST_S3_TLS_ENDPOINT and TSARC_TEST_S3_CACERT"
+	EP=$TSARC_TEST_S3_TLS_ENDPOINT
+	CA_RESTIC="--cacert '$TSARC_TEST_S3_CACERT'"
+	CA_RCLONE="--ca-cert $TSARC_TEST_S3_CACERT"
+fi
 
 # Same credentials for all three, and nothing else from the caller's AWS setup.
 for v in $(env | sed -n 's/^\(AWS_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 export AWS_ACCESS_KEY_ID=$TSARC_TEST_S3_ACCESS_KEY
 export AWS_SECRET_ACCESS_KEY=$TSARC_TEST_S3_SECRET_KEY
 export AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_CONFIG_FILE=/nonexistent
+[ "${BENCH_S3_TLS:-0}" != 1 ] || export AWS_CA_BUNDLE=$TSARC_TEST_S3_CACERT
 export RCLONE_CONFIG_RGW_TYPE=s3 RCLONE_CONFIG_RGW_PROVIDER=Ceph
 export RCLONE_CONFIG_RGW_ENDPOINT=$EP RCLONE_CONFIG_RGW_FORCE_PATH_STYLE=true
 export RCLONE_CONFIG_RGW_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
@@ -97,7 +110,7 @@ timed_s3 tsd "$(T tsd) '$TSARC' dump --repo '$TS_REPO' latest dump.sql | cmp - '
 tsd_w=$WALL tsd_r=$RSS_KB tsd_c=$CPU tsd_s=$S3CPU
 
 echo "restic ..." >&2
-RS="'$RESTIC' -r '$RS_REPO' --cache-dir '$BENCH_WORK/restic-cache' -q"
+RS="'$RESTIC' -r '$RS_REPO' --cache-dir '$BENCH_WORK/restic-cache' -q $CA_RESTIC"
 bash -c "$RS init --repository-version 2" >/dev/null
 warm "$base"
 timed_s3 rs "cat '$base' | $(T rs) $RS backup --stdin --stdin-filename dump.sql"
@@ -106,11 +119,12 @@ timed_s3 rsd "$(T rsd) $RS dump latest dump.sql | cmp - '$base'"
 rsd_w=$WALL rsd_r=$RSS_KB rsd_c=$CPU rsd_s=$S3CPU
 
 echo "rclone ..." >&2
-"$RCLONE" mkdir "${RC_DEST%/*}"
+# shellcheck disable=SC2086 # empty or two words
+"$RCLONE" $CA_RCLONE mkdir "${RC_DEST%/*}"
 warm "$base"
-timed_s3 rc "cat '$base' | $(T rc) '$RCLONE' rcat '$RC_DEST'"
+timed_s3 rc "cat '$base' | $(T rc) '$RCLONE' $CA_RCLONE rcat '$RC_DEST'"
 rc_w=$WALL rc_r=$RSS_KB rc_c=$CPU rc_s=$S3CPU
-timed_s3 rcd "$(T rcd) '$RCLONE' cat '$RC_DEST' | cmp - '$base'"
+timed_s3 rcd "$(T rcd) '$RCLONE' $CA_RCLONE cat '$RC_DEST' | cmp - '$base'"
 rcd_w=$WALL rcd_r=$RSS_KB rcd_c=$CPU rcd_s=$S3CPU
 
 echo

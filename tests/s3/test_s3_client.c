@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../../backends/stores/s3/client.h"
+#include "../../backends/stores/s3/client_impl.h" /* sign_bodies, to see the wire */
 #include "../../backends/stores/s3/s3.h"
 #include "../../backends/stores/s3/sigv4.h"
 #include "tsarc/errors.h"
@@ -297,6 +298,106 @@ static void test_content_md5_where_s3_wants_it(void **state)
 	srv_stop();
 }
 
+/* An object PUT's body is left out of the signature only over HTTPS whose
+ * certificate is verified (client_impl.h): plain HTTP, TLS without
+ * verification and TSARC_S3_SIGN_PAYLOAD=1 sign it. */
+static void test_body_signed_unless_verified_https(void **state)
+{
+	static const struct {
+		const char *url;
+		int insecure;
+		const char *sign_env;
+		int signs;
+	} cases[] = {
+		{"s3:http://127.0.0.1:1/bkt", 0, NULL, 1},
+		{"s3:https://127.0.0.1:1/bkt", 0, NULL, 0},
+		{"s3:https://127.0.0.1:1/bkt", 1, NULL, 1},
+		{"s3:https://127.0.0.1:1/bkt", 0, "1", 1},
+		{"s3:https://127.0.0.1:1/bkt", 0, "0", 0},
+		{"s3:http://127.0.0.1:1/bkt", 0, "0", 1},
+		{"s3://bkt/prefix", 0, NULL, 0}, /* AWS itself: HTTPS */
+	};
+	tsarc__s3_creds keys = {"AKSIGN", "secret-sign", NULL, "us-east-1", "test keys", 0};
+	size_t i;
+
+	(void)state;
+	clear_aws_env_and_files();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tsarc_store_options o;
+		tsarc__s3_client *c = NULL;
+
+		memset(&o, 0, sizeof(o));
+		o.insecure_tls = cases[i].insecure;
+		if (cases[i].sign_env)
+			setenv("TSARC_S3_SIGN_PAYLOAD", cases[i].sign_env, 1);
+		else
+			unsetenv("TSARC_S3_SIGN_PAYLOAD");
+		if (tsarc__s3_client_open_keys(&c, cases[i].url, &o, 1, &keys))
+			fail_msg("case %zu: open: %s", i, tsarc_error_last()->message);
+		print_message("case %zu: %s insecure %d TSARC_S3_SIGN_PAYLOAD %s: signs %d\n", i,
+			cases[i].url, cases[i].insecure, cases[i].sign_env ? cases[i].sign_env : "unset",
+			tsarc__s3_client_signs_bodies(c));
+		assert_int_equal(tsarc__s3_client_signs_bodies(c), cases[i].signs);
+		tsarc__s3_client_free(c);
+	}
+	unsetenv("TSARC_S3_SIGN_PAYLOAD");
+	setenv("TSARC_S3_SIGN_PAYLOAD", "yes", 1);
+	assert_int_not_equal(tsarc__s3_client_open_keys(&(tsarc__s3_client *){NULL},
+		cases[0].url, NULL, 1, &keys), 0);
+	assert_non_null(strstr(tsarc_error_last()->message, "TSARC_S3_SIGN_PAYLOAD"));
+	unsetenv("TSARC_S3_SIGN_PAYLOAD");
+}
+
+/* On the wire, with bodies unsigned: an object PUT says UNSIGNED-PAYLOAD
+ * (and still carries Content-MD5 under Object Lock); any other body (a
+ * batch delete) is still hashed into the signature. */
+static void test_unsigned_body_on_the_wire(void **state)
+{
+	static const canned script[] = {
+		{REPLY, 200, NULL, "", -1},
+		{REPLY, 200, NULL, "", -1},
+		{REPLY, 200, NULL, "", -1},
+	};
+	tsarc__s3_creds keys = {"AKUNS", "secret-uns", NULL, "us-east-1", "test keys", 0};
+	tsarc__s3_kv lock[2] = {{"x-amz-object-lock-mode", "GOVERNANCE"},
+		{"x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"}};
+	tsarc__s3_req rq;
+	tsarc__s3_resp resp;
+	tsarc__s3_client *c;
+	char hash[65], md5[25], line[128];
+	int k;
+
+	(void)state;
+	START(script);
+	c = client_with(&keys);
+	c->sign_bodies = 0; /* as over verified HTTPS, which the canned server does not speak */
+	for (k = 0; k < 3; k++) {
+		memset(&rq, 0, sizeof(rq));
+		rq.method = k == 0 ? "POST" : "PUT";
+		rq.key = "o";
+		rq.body = "hi";
+		rq.body_len = 2;
+		rq.has_body = 1;
+		rq.object_put = k > 0;
+		if (k == 2) {
+			rq.headers = lock;
+			rq.nheaders = 2;
+		}
+		assert_int_equal(tsarc__s3_perform(c, &rq, &resp), 0);
+	}
+	assert_int_equal(srv.nreq, 3);
+	tsarc__sha256_hex(hash, "hi", 2);
+	snprintf(line, sizeof(line), "x-amz-content-sha256: %s\r\n", hash);
+	assert_true(has_header(srv.heads[0], line));
+	assert_true(has_header(srv.heads[1], "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n"));
+	assert_true(has_header(srv.heads[2], "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n"));
+	tsarc__md5_base64(md5, NULL, "hi", 2);
+	snprintf(line, sizeof(line), "content-md5: %s\r\n", md5);
+	assert_true(has_header(srv.heads[2], line));
+	tsarc__s3_client_free(c);
+	srv_stop();
+}
+
 /* The client with a caller's keys (a component's Secret), none in the
  * environment: requests are signed with them; further headers are signed
  * and sent; the answer's headers come back; a header that could end the
@@ -360,6 +461,8 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_slowdown_gives_up),
 	cmocka_unit_test(test_put_retry_resends_same_bytes),
 	cmocka_unit_test(test_content_md5_where_s3_wants_it),
+	cmocka_unit_test(test_body_signed_unless_verified_https),
+	cmocka_unit_test(test_unsigned_body_on_the_wire),
 	cmocka_unit_test(test_stall_is_cut_short),
 	cmocka_unit_test(test_retry_deadline),
 	cmocka_unit_test(test_trickle_is_cut),

@@ -552,7 +552,7 @@ int tsarc__s3_perform(tsarc__s3_client *c, const tsarc__s3_req *req, tsarc__s3_r
 	size_t out_start = req->out ? req->out->size : 0;
 	unsigned attempt_no;
 	size_t i;
-	int rc = 0, last_code = TSARC_ETRANSIENT, want_md5;
+	int rc = 0, last_code = TSARC_ETRANSIENT, want_md5, sign_body;
 	double started;
 
 	memset(&x, 0, sizeof(x));
@@ -564,17 +564,22 @@ int tsarc__s3_perform(tsarc__s3_client *c, const tsarc__s3_req *req, tsarc__s3_r
 	tsarc__s3_req_what(c, req, what, sizeof(what));
 
 	want_md5 = req->has_body && wants_content_md5(req);
-	if (req->has_body && req->body_in_file) {
-		if (tsarc__file_digests(req->body_fd, req->body_len, payload_hash,
+	/* Whether the signature covers the body (client_impl.h). */
+	sign_body = req->has_body && (!req->object_put || c->sign_bodies);
+	if (!req->has_body)
+		memcpy(payload_hash, TSARC__SHA256_EMPTY, sizeof(payload_hash));
+	else if (!sign_body)
+		memcpy(payload_hash, TSARC__S3_UNSIGNED_PAYLOAD, sizeof(TSARC__S3_UNSIGNED_PAYLOAD));
+	if (req->has_body && req->body_in_file && (sign_body || want_md5)) {
+		if (tsarc__file_digests(req->body_fd, req->body_len, sign_body ? payload_hash : NULL,
 			    want_md5 ? md5_b64 : NULL, NULL) != 0)
 			return tsarc_error_set(tsarc_errno_code(errno),
 				"%s: cannot read the body to send: %s", what, strerror(errno));
-	} else if (req->has_body) {
-		tsarc__sha256_hex(payload_hash, req->body, req->body_len);
+	} else if (req->has_body && !req->body_in_file) {
+		if (sign_body)
+			tsarc__sha256_hex(payload_hash, req->body, req->body_len);
 		if (want_md5)
 			tsarc__md5_base64(md5_b64, NULL, req->body, req->body_len);
-	} else {
-		memcpy(payload_hash, TSARC__SHA256_EMPTY, sizeof(payload_hash));
 	}
 	for (i = 0; i < req->nheaders; i++)
 		if (!header_ok(&req->headers[i]))

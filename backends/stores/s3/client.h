@@ -87,6 +87,8 @@ void tsarc__s3_client_free(tsarc__s3_client *c);
 
 const tsarc__s3_url *tsarc__s3_client_url(const tsarc__s3_client *c);
 const char *tsarc__s3_client_region(const tsarc__s3_client *c);
+/* Whether the signature of an object PUT covers its body (client_impl.h). */
+int tsarc__s3_client_signs_bodies(const tsarc__s3_client *c);
 void tsarc__s3_client_stats(tsarc__s3_client *c, tsarc__s3_stats *out);
 
 /*

@@ -493,7 +493,7 @@ static int env_num(const char *name, uint64_t lo, uint64_t hi, uint64_t *out)
 
 int tsarc__s3_limits_load(tsarc__s3_limits *l)
 {
-	uint64_t retries, connect, stall, attempt, deadline, trace = 0, margin;
+	uint64_t retries, connect, stall, attempt, deadline, trace = 0, sign = 0, margin;
 	int rc;
 
 	tsarc__s3_limits_default(l);
@@ -510,6 +510,7 @@ int tsarc__s3_limits_load(tsarc__s3_limits *l)
 	    (rc = env_num("TSARC_S3_MIN_THROUGHPUT", 1, 1ULL << 40, &l->min_rate)) ||
 	    (rc = env_num("TSARC_S3_RETRY_DEADLINE", 1, 86400, &deadline)) ||
 	    (rc = env_num("TSARC_S3_TRACE", 0, 1, &trace)) ||
+	    (rc = env_num("TSARC_S3_SIGN_PAYLOAD", 0, 1, &sign)) ||
 	    (rc = env_num("TSARC_S3_REFRESH_MARGIN", 0, 43200, &margin)))
 		return rc;
 	l->max_retries = (unsigned)retries;
@@ -518,6 +519,7 @@ int tsarc__s3_limits_load(tsarc__s3_limits *l)
 	l->attempt_s = (long)attempt;
 	l->deadline_s = (long)deadline;
 	l->trace = trace == 1;
+	l->sign_payload = sign == 1;
 	l->refresh_margin_s = (long)margin;
 	return 0;
 }

@@ -99,6 +99,8 @@ typedef struct tsarc__s3_limits {
 	uint64_t min_rate;    /* TSARC_S3_MIN_THROUGHPUT, bytes per second */
 	long deadline_s;      /* TSARC_S3_RETRY_DEADLINE */
 	int trace;            /* TSARC_S3_TRACE=1: each retry on stderr */
+	int sign_payload;     /* TSARC_S3_SIGN_PAYLOAD=1: sign object bodies over
+			       * verified HTTPS too (client_impl.h) */
 	long refresh_margin_s; /* TSARC_S3_REFRESH_MARGIN: renew temporary keys
 				* this long before they expire */
 } tsarc__s3_limits;

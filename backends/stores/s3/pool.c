@@ -156,6 +156,8 @@ int tsarc__s3_client_open_keys(tsarc__s3_client **out, const char *url,
 	c->region = tsarc__s3_credsrc_region(c->cred);
 	if (c->u.aws && (rc = tsarc__s3_url_aws_host(&c->u, c->region)))
 		goto fail;
+	c->sign_bodies = c->lim.sign_payload || c->insecure ||
+		strncmp(c->u.base_url, "https://", 8) != 0;
 	if (c->insecure && !atomic_flag_test_and_set(&insecure_warned))
 		tsarc__log(TSARC_LOG_WARN, "s3", "tls_verification_disabled",
 			"TLS certificate verification is DISABLED for %s: anyone on the network "
@@ -194,6 +196,11 @@ const tsarc__s3_url *tsarc__s3_client_url(const tsarc__s3_client *c)
 const char *tsarc__s3_client_region(const tsarc__s3_client *c)
 {
 	return c->region;
+}
+
+int tsarc__s3_client_signs_bodies(const tsarc__s3_client *c)
+{
+	return c->sign_bodies;
 }
 
 void tsarc__s3_client_stats(tsarc__s3_client *c, tsarc__s3_stats *out)

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include "tsarc/buf.h"
 
+/* x-amz-content-sha256 of a body the signature does not cover. */
+#define TSARC__S3_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 /* SHA-256 of the empty string, the payload hash of bodiless requests. */
 #define TSARC__SHA256_EMPTY \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
