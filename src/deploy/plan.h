@@ -28,8 +28,9 @@ int tsarc_restore_execute(tsarc_restore_ctx *r, cJSON **report);
 /* The deployment's restore state (state.c). begin: warns (r->warnings)
  * when an earlier restore left steps not known to be applied; unless a
  * dry run, records this run's pending steps over those, before the first
- * write. done: step `s` was applied. Never fails the restore: a state
- * that cannot be kept is a warning. */
+ * write. done: step `s` was applied. Never fails the restore: without a
+ * place for it (local without resources_dir) nothing is kept; a read or
+ * write that fails is a warning. */
 void tsarc_restore_state_begin(tsarc_restore_ctx *r);
 void tsarc_restore_state_done(tsarc_restore_ctx *r, const tsarc_step *s);
 /* Frees what planning and running allocated (not the transports). */

@@ -15,8 +15,8 @@
  * of an earlier run this one does not redo (--only) stay pending.
  *
  * The state is advice, never a condition: a transport that cannot keep it
- * (local without resources_dir) or a write that fails is a warning, and
- * the restore goes on.
+ * (local without resources_dir) keeps none, silently; a read or write that
+ * fails is a warning, and the restore goes on.
  */
 #include "plan.h"
 #include "snapshot.h"
