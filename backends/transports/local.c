@@ -41,7 +41,10 @@ static int local_locate(tsarc_transport *t, tsarc_component *c)
 
 /* On this host a MySQL password goes into an in-memory option file the
  * client reads as /dev/fd/N, its first option: nothing on disk (nothing
- * for a SIGTERM to leave behind), nothing on the command line. */
+ * for a SIGTERM to leave behind), nothing on the command line. It is the
+ * client's only defaults file, and includes the host's own ones before
+ * the password (tsarc_mysql_option_text): ~/.my.cnf, which a client reads
+ * after an extra file, cannot replace the password. */
 static int local_spawn(tsarc_transport *tr, const tsarc_component *c, const tsarc_cmd *cmd,
 	tsarc_proc *p)
 {
@@ -66,7 +69,7 @@ static int local_spawn(tsarc_transport *tr, const tsarc_component *c, const tsar
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
-	snprintf(opt, sizeof(opt), "--defaults-extra-file=/dev/fd/%d", fd);
+	snprintf(opt, sizeof(opt), "--defaults-file=/dev/fd/%d", fd);
 	argv[0] = cmd->argv[0];
 	argv[1] = opt;
 	memcpy(argv + 2, cmd->argv + 1, (cmd->argc - 1) * sizeof(char *));

@@ -129,11 +129,41 @@ int tsarc_cmd_mysql_password(tsarc_cmd *cmd, const char *password)
 	return 0;
 }
 
+/* The option files MySQL's and MariaDB's clients read by themselves, in
+ * their order (MYSQL_HOME is not in a child's environment), ~/.my.cnf last. */
+static const char *const MYSQL_OWN_FILES[] = {"/etc/my.cnf", "/etc/mysql/my.cnf"};
+
+static int include_line(tsarc_buf *out, const char *path)
+{
+	/* A path with a line break would be an option of its own. */
+	if (strpbrk(path, "\r\n") || access(path, R_OK) != 0)
+		return 0;
+	return tsarc_buf_printf(out, "!include %s\n", path);
+}
+
 int tsarc_mysql_option_text(const char *password, tsarc_buf *out)
 {
+	const char *home = getenv("HOME");
 	size_t i;
-	int rc;
+	int rc = 0;
 
+	/* The client's own files first, then the password: a [client]
+	 * password of ~/.my.cnf (read after an extra file) would replace the
+	 * Secret's, and the client would send an operator's password to the
+	 * Secret's server. Their other settings (a CA, a socket) still apply. */
+	for (i = 0; !rc && i < sizeof(MYSQL_OWN_FILES) / sizeof(*MYSQL_OWN_FILES); i++)
+		rc = include_line(out, MYSQL_OWN_FILES[i]);
+	if (!rc && home && *home == '/') {
+		char *path = NULL;
+		if (!(path = malloc(strlen(home) + sizeof("/.my.cnf"))))
+			return nomem();
+		strcpy(path, home);
+		strcat(path, "/.my.cnf");
+		rc = include_line(out, path);
+		free(path);
+	}
+	if (rc)
+		return rc;
 	/* Double-quoted, with the escapes MySQL's and MariaDB's option-file
 	 * reader undoes (\n \r \t \b \\ \"): #, ;, blanks, quotes and line
 	 * breaks in a password survive, and nothing ends the line early. */

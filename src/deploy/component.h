@@ -43,12 +43,14 @@ int tsarc_cmd_env(tsarc_cmd *c, const char *name, const char *value);
 int tsarc_cmd_pod_env(tsarc_cmd *c, const char *name, const char *pod_var);
 /* Gives a mysql client or mysqldump (argv[0]) its password. The transport
  * decides how, never on a command line and never in a file on disk: on
- * this host an in-memory option file (--defaults-extra-file=/dev/fd/N,
+ * this host an in-memory option file (--defaults-file=/dev/fd/N,
  * inserted as the first option); in a pod MYSQL_PWD, which the pod's
  * shell reads from the exec's stdin. */
 int tsarc_cmd_mysql_password(tsarc_cmd *c, const char *password);
-/* The option file that carries it: [client] password="..." with the
- * escapes MySQL and MariaDB undo. */
+/* The option file that carries it: the files the client reads by itself
+ * included first (/etc/my.cnf, /etc/mysql/my.cnf, ~/.my.cnf, those that
+ * exist), then [client] password="..." with the escapes MySQL and MariaDB
+ * undo: its password is the last, so no file of the host replaces it. */
 struct tsarc_buf;
 int tsarc_mysql_option_text(const char *password, struct tsarc_buf *out);
 /* A sealed in-memory file (memfd, close-on-exec, never fd 0-2) holding

@@ -130,7 +130,7 @@ static cJSON *command_json(const tsarc_cmd *cmd)
 	for (i = 0; arr && i < cmd->argc; i++) {
 		/* The option file's and the TLS files' paths are temporary
 		 * details, not the command. */
-		if (!strncmp(cmd->argv[i], "--defaults-extra-file=", 22) ||
+		if (!strncmp(cmd->argv[i], "--defaults-file=", 16) ||
 			!strncmp(cmd->argv[i], "--ssl-ca=", 9) || !strncmp(cmd->argv[i], "--ssl-cert=", 11) ||
 			!strncmp(cmd->argv[i], "--ssl-key=", 10))
 			continue;

@@ -74,7 +74,7 @@ cat > "$WORK/dying-mysqldump" <<DUMPER
 printf '%s\n' "\$@" > "$WORK/argv.txt"
 env | grep -c '^TSARC_PASSWORD=' > "$WORK/env.count"
 for a in "\$@"; do
-	case \$a in --defaults-extra-file=*) f=\${a#--defaults-extra-file=}; echo "\$f" > "$WORK/cnf.path"; stat -L -c %a "\$f" > "$WORK/cnf.mode" ;; esac
+	case \$a in --defaults-file=*) f=\${a#--defaults-file=}; echo "\$f" > "$WORK/cnf.path"; stat -L -c %a "\$f" > "$WORK/cnf.mode" ;; esac
 done
 mysqldump "\$@" | head -c 300000
 echo "simulated crash after 300000 bytes" >&2

@@ -409,10 +409,62 @@ static void mysql_option_file_in_memory(void **state)
 	free(out);
 	/* No file of it anywhere: the argv names no path on disk. */
 	for (size_t i = 0; i < cmd.argc; i++)
-		if (!strncmp(cmd.argv[i], "--defaults-extra-file=", 22))
-			assert_true(!strncmp(cmd.argv[i] + 22, "/dev/fd/", 8));
+		if (!strncmp(cmd.argv[i], "--defaults-file=", 16))
+			assert_true(!strncmp(cmd.argv[i] + 16, "/dev/fd/", 8));
 	tsarc_cmd_free(&cmd);
 	tr->free(tr);
+}
+
+/* An operator's ~/.my.cnf with a [client] password of its own (for
+ * another server, perhaps) never replaces the Secret's: the client would
+ * send it to the Secret's server and fail. Its other settings (its TLS
+ * CA, say) still reach the client. */
+static void mysql_home_option_file_keeps_our_password(void **state)
+{
+	char *home = tmpdir_new(), path[4200], *out, want[256], *old_home = NULL;
+	tsarc_transport *tr = local_transport("/");
+	const char *last;
+	tsarc_component c;
+	tsarc_cmd cmd;
+	FILE *f;
+
+	(void)state;
+	if (access("/usr/bin/my_print_defaults", X_OK))
+		skip();
+	snprintf(path, sizeof(path), "%s/.my.cnf", home);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "[client]\npassword=operators-own\nssl-ca=/etc/ssl/operator-ca.pem\n");
+	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
+	if (getenv("HOME"))
+		old_home = strdup(getenv("HOME"));
+	assert_int_equal(setenv("HOME", home, 1), 0);
+	memset(&c, 0, sizeof(c));
+	c.name = "system-mysql";
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "my_print_defaults"), 0);
+	assert_int_equal(tsarc_cmd_mysql_password(&cmd, "the-secrets"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "client"), 0);
+	out = run_producer(tr, &c, &cmd);
+	/* The client takes the last value of an option. */
+	last = strstr(out, "--password=");
+	while (last && strstr(last + 1, "--password="))
+		last = strstr(last + 1, "--password=");
+	snprintf(want, sizeof(want), "--password=%s\n", "the-secrets");
+	assert_non_null(last);
+	assert_string_equal(last, want);
+	assert_non_null(strstr(out, "--ssl-ca=/etc/ssl/operator-ca.pem\n"));
+	free(out);
+	tsarc_cmd_free(&cmd);
+	if (old_home)
+		assert_int_equal(setenv("HOME", old_home, 1), 0);
+	else
+		unsetenv("HOME");
+	free(old_home);
+	tr->free(tr);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(home), 0);
+	free(home);
 }
 
 /* A password from this host (password_file, password_env, a Secret's URL)
@@ -455,7 +507,7 @@ static void kube_host_password_through_stdin(void **state)
 	/* Pieces of the password (the pod's script names its end mark). */
 	assert_null(strstr(log, " end"));
 	assert_null(strstr(log, "`x`"));
-	assert_null(strstr(log, "defaults-extra-file"));
+	assert_null(strstr(log, "defaults-file"));
 	free(log);
 	/* A newline cannot be sent as one line: refused, nothing run. */
 	tsarc_cmd_init(&cmd);
@@ -483,6 +535,7 @@ int main(void)
 		cmocka_unit_test(kube_refuses_bad_pod_variable),
 		cmocka_unit_test(children_get_no_secrets),
 		cmocka_unit_test(mysql_option_file_in_memory),
+		cmocka_unit_test(mysql_home_option_file_keeps_our_password),
 		cmocka_unit_test(kube_host_password_through_stdin),
 	};
 

@@ -200,7 +200,7 @@ bg --only system-mysql
 held
 # The password's option file exists in memory only: the held mysql was
 # given /dev/fd/N, and nothing of it is in TMPDIR for a signal to leave.
-grep -q '^--defaults-extra-file=/dev/fd/' "$WORK/held-args" ||
+grep -q '^--defaults-file=/dev/fd/' "$WORK/held-args" ||
 	fail "test setup: the held mysql has no in-memory option file"
 [ -z "$(ls -A "$TMPDIR")" ] || fail "files in TMPDIR while mysql runs: $(ls -R "$TMPDIR")"
 kill -INT "$TPID"
@@ -240,7 +240,7 @@ rm -f "$WORK/held"
 "$TSARC" backup --repo "$REPO" --config "$WORK/config.json" >"$OUT" 2>"$ERR" &
 TPID=$!
 held
-grep -q '^--defaults-extra-file=/dev/fd/' "$WORK/held-args" ||
+grep -q '^--defaults-file=/dev/fd/' "$WORK/held-args" ||
 	fail "test setup: the held mysqldump has no in-memory option file"
 kill -TERM "$TPID"
 ended

@@ -74,6 +74,13 @@ tls_backup "backup as the Secret's admin over verified TLS"
 grep -q utf8mb4_unicode_ci "$OUT" || fail "the manifest does not record the collation utf8mb4_unicode_ci"
 grep -q '"db_user":[[:space:]]*"admin3"' "$OUT" || fail "the backup did not connect as the Secret's user admin3"
 
+info "an operator's ~/.my.cnf with a password of its own: the Secret's is the one sent"
+mkdir -m 700 "$WORK/home"
+printf '[client]\npassword=operators-own\n' > "$WORK/home/.my.cnf"
+chmod 600 "$WORK/home/.my.cnf"
+HOME=$WORK/home TMPDIR=$TLS_TMP t backup --repo "$REPO" --config "$WORK/src.json"
+[ "$RC" = 0 ] || { cat "$ERR" >&2; fail "~/.my.cnf's password replaced the Secret's"; }
+
 info "DATABASE_SSL_MODE required with the Secret's CA: the server is checked against that CA"
 # As libpq does when it has a root certificate: a CA is given to be used.
 # The target's CA did not sign the source's certificate.
