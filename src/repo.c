@@ -344,8 +344,21 @@ int tsarc_repo_verify_key_file(const uint8_t *raw, size_t len, const char *name)
 	return parse_key_file(raw, len, name, &kp);
 }
 
-/* Returns 0 and fills the master keys, TSARC_EWRONGPASS, or TSARC_ECORRUPT. */
-static int try_key_file(tsarc_repo *repo, const char *name, const char *password)
+/*
+ * What one open spends on scrypt at most, in N*r*p: 64 key files of the
+ * default cost, or 8 of the most tsarc accepts (seconds, not hours). Each
+ * key file's cost is bounded, their number is not: whoever can add objects
+ * to the store (an Object Lock bucket's writer, who cannot delete) could
+ * otherwise plant thousands and make every open, a restore's in an
+ * emergency too, take hours. Past it, only the hinted key files are tried.
+ */
+#define KEY_WORK_BUDGET (64ull * TSARC_SCRYPT_N_DEFAULT * TSARC_SCRYPT_R_DEFAULT)
+
+/* Returns 0 and fills the master keys, TSARC_EWRONGPASS, TSARC_ECORRUPT,
+ * or TSARC_ETOOLARGE when its cost is more than *budget has left (then
+ * nothing was derived); its cost is taken from *budget. */
+static int try_key_file(tsarc_repo *repo, const char *name, const char *password,
+	uint64_t *budget)
 {
 	tsarc_buf raw = TSARC_BUF_INIT;
 	uint8_t kek[TSARC_KEY_LEN];
@@ -359,6 +372,12 @@ static int try_key_file(tsarc_repo *repo, const char *name, const char *password
 		rc = tsarc_error_set(TSARC_ECORRUPT, "key file %.16s is damaged: too large", name);
 	if (rc || (rc = parse_key_file(raw.ptr, raw.size, name, &kp)))
 		goto done;
+	/* Bounded by parse_key_file: no overflow. */
+	if (kp.n * kp.r * kp.p > *budget) {
+		rc = TSARC_ETOOLARGE;
+		goto done;
+	}
+	*budget -= kp.n * kp.r * kp.p;
 	if ((rc = tsarc_scrypt(password, strlen(password), kp.salt, sizeof(kp.salt), kp.n,
 		     kp.r, kp.p, kek)))
 		goto done;
@@ -639,7 +658,26 @@ fail:
  * config), damaged key files (one of them may be this password's), and
  * only then a wrong password.
  */
+/* Puts the key files whose names start with `hint` first, in order. */
+static void hinted_first(char **keys, size_t n, const char *hint)
+{
+	size_t i, front = 0, len = hint ? strlen(hint) : 0;
+
+	for (i = 0; len && i < n; i++)
+		if (!strncmp(keys[i], hint, len)) {
+			char *k = keys[i];
+			memmove(keys + front + 1, keys + front, (i - front) * sizeof(*keys));
+			keys[front++] = k;
+		}
+}
+
 int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
+{
+	return tsarc_repo_open_hint(out, store, password, NULL);
+}
+
+int tsarc_repo_open_hint(tsarc_repo **out, tsarc_store *store, const char *password,
+	const char *key_hint)
 {
 	char **keys = NULL;
 	size_t nkeys = 0;
@@ -647,7 +685,8 @@ int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 	tsarc_buf sealed = TSARC_BUF_INIT;
 	char why[512] = "", first_damage[512] = "", foreign_key[TSARC_ID_HEX_LEN + 1] = "";
 	int present, rc, not_ours;
-	size_t i, wrong = 0, damaged = 0, foreign = 0;
+	size_t i, wrong = 0, damaged = 0, foreign = 0, untried = 0;
+	uint64_t budget = KEY_WORK_BUDGET;
 
 	*out = NULL;
 	if ((rc = config_present(store, &present, why, sizeof(why))))
@@ -668,8 +707,13 @@ int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 	}
 	if ((rc = fetch_config(store, &sealed)))
 		goto fail;
+	hinted_first(keys, nkeys, key_hint);
 	for (i = 0; i < nkeys; i++) {
-		rc = try_key_file(repo, keys[i], password ? password : "");
+		rc = try_key_file(repo, keys[i], password ? password : "", &budget);
+		if (rc == TSARC_ETOOLARGE) {
+			untried++;
+			continue;
+		}
 		if (rc == TSARC_EWRONGPASS) {
 			wrong++;
 			continue;
@@ -692,7 +736,15 @@ int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 		rc = TSARC_ECORRUPT;
 	}
 	if (rc) {
-		if (foreign)
+		if (untried)
+			rc = tsarc_error_set(TSARC_ETOOLARGE,
+				"the repository at %s has %zu key files: the password opened none of "
+				"the %zu tried within what one open spends on scrypt, and %zu were "
+				"not tried (planted ones cost every open that much); set "
+				"TSARC_KEY_HINT to the id (or its start) of this password's key, "
+				"which 'tsarc key list' shows, to try it first",
+				tsarc_store_describe(store), nkeys, nkeys - untried, untried);
+		else if (foreign)
 			rc = tsarc_error_set(TSARC_ECORRUPT,
 				"repository config at %s does not open with the %zu key file%s this "
 				"password opens (%.16s%s): %s of another repository, or the config "

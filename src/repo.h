@@ -65,6 +65,12 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 /* Opens a repository; takes ownership of `store` on success.
  * TSARC_ENOTREPO, TSARC_EWRONGPASS or TSARC_ECORRUPT on failure. */
 int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password);
+/* The same, trying first the key files whose names start with `key_hint`
+ * (may be NULL). One open spends a bounded amount of scrypt work whatever
+ * the number of key files: TSARC_ETOOLARGE when the password opened none
+ * of those it could try and others were left untried. */
+int tsarc_repo_open_hint(tsarc_repo **out, tsarc_store *store, const char *password,
+	const char *key_hint);
 void tsarc_repo_free(tsarc_repo *repo);
 /* Checks a key file: content matches its name, fields parse. */
 /* Key files: each wraps the same master keys with another password, so

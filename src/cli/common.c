@@ -293,7 +293,7 @@ int cli_open_repo(const cli_common *c, tsarc_repo **out)
 		tsarc_store_free(st);
 		return rc;
 	}
-	rc = tsarc_repo_open(out, st, pw);
+	rc = tsarc_repo_open_hint(out, st, pw, getenv("TSARC_KEY_HINT"));
 	cli_free_password(pw);
 	if (!rc)
 		(*out)->no_cache = c->no_cache;

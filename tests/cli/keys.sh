@@ -97,6 +97,12 @@ t key remove --repo "$R" "${FOURTH:0:8}"
 expect_rc 0 "key remove once the other run's lock is gone"
 [ -z "$(ls "$R/locks")" ] || fail "key remove left its lock: $(ls "$R/locks")"
 
+info "TSARC_KEY_HINT: the key file named by it (or its start) is tried first"
+TSARC_KEY_HINT=${THIRD:0:8} t snapshots --repo "$R"
+expect_rc 0 "an open with the hint of the password's key"
+TSARC_KEY_HINT=ffffffff t snapshots --repo "$R"
+expect_rc 0 "an open with a hint that names no key"
+
 info "usage errors and where a new password may come from"
 t key --repo "$R"
 expect_rc 2 "key without an action"

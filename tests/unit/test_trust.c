@@ -2,7 +2,8 @@
  * What a repository must survive without losing data or locking its users
  * out: a key file of another repository, a damaged key file of a second
  * password, a forged key file with huge scrypt parameters, a key removed
- * through a handle whose own key is gone or damaged, a damaged or
+ * through a handle whose own key is gone or damaged, a hundred planted key
+ * files, a damaged or
  * unreadable snapshot, a torn chunk object.
  *
  * The repository sits behind a wrapper store that lists objects in a chosen
@@ -338,6 +339,82 @@ static void test_forged_scrypt_parameters(void **state)
 	assert_int_equal(tsarc_scrypt_params_check(1ull << 62, 1ull << 62, 1), TSARC_ECORRUPT);
 }
 
+/* --- item: the number of key files does not make an open take hours --- */
+
+/* EVP_PBE_scrypt, wrapped (-Wl,--wrap=EVP_PBE_scrypt): counted; the real
+ * one for the fixture's cheap keys, a fake and instant one for the planted
+ * keys of the real cost, which would otherwise make this test take minutes. */
+int __real_EVP_PBE_scrypt(const char *pass, size_t passlen, const unsigned char *salt,
+	size_t saltlen, uint64_t n, uint64_t r, uint64_t p, uint64_t maxmem, unsigned char *key,
+	size_t keylen);
+int __wrap_EVP_PBE_scrypt(const char *pass, size_t passlen, const unsigned char *salt,
+	size_t saltlen, uint64_t n, uint64_t r, uint64_t p, uint64_t maxmem, unsigned char *key,
+	size_t keylen);
+static size_t scrypt_calls;
+
+int __wrap_EVP_PBE_scrypt(const char *pass, size_t passlen, const unsigned char *salt,
+	size_t saltlen, uint64_t n, uint64_t r, uint64_t p, uint64_t maxmem, unsigned char *key,
+	size_t keylen)
+{
+	scrypt_calls++;
+	if (n > 1024) {
+		memset(key, 0, keylen);
+		return 1;
+	}
+	return __real_EVP_PBE_scrypt(pass, passlen, salt, saltlen, n, r, p, maxmem, key, keylen);
+}
+
+/* Someone who can add objects to the store but not delete them (an Object
+ * Lock bucket's writer) plants 100 key files of the default cost: a wrong
+ * password, which tries every key file, must not cost 100 derivations
+ * (minutes); it stops within the budget and says how to go on. With the
+ * hint of the real key, one derivation opens it. */
+static void test_many_planted_keys(void **state)
+{
+	const char *dir = new_dir();
+	char text[1024], name[TSARC_ID_HEX_LEN + 1], salt_b64[64], data[128], real[TSARC_ID_HEX_LEN + 1];
+	uint8_t salt[32], zeros[80] = {0};
+	tsarc_repo *repo = init_repo(dir, "pw");
+	tsarc_store *st;
+	char *b64;
+	int i, rc;
+
+	(void)state;
+	snprintf(real, sizeof(real), "%s", repo->key_name);
+	tsarc_repo_free(repo);
+	assert_int_equal(tsarc_base64_encode(&b64, zeros, 2 * TSARC_KEY_LEN + TSARC_AEAD_OVERHEAD), 0);
+	snprintf(data, sizeof(data), "%s", b64);
+	free(b64);
+	for (i = 0; i < 100; i++) {
+		memset(salt, 0, sizeof(salt));
+		memcpy(salt, &i, sizeof(i));
+		assert_int_equal(tsarc_base64_encode(&b64, salt, sizeof(salt)), 0);
+		snprintf(salt_b64, sizeof(salt_b64), "%s", b64);
+		free(b64);
+		snprintf(text, sizeof(text), "{\"version\":1,\"kdf\":\"scrypt\",\"N\":32768,\"r\":8,"
+			"\"p\":1,\"salt\":\"%s\",\"data\":\"%s\"}", salt_b64, data);
+		write_key(dir, text, name);
+	}
+	/* The folder store itself: the wrapper lists a handful of names. */
+	scrypt_calls = 0;
+	assert_int_equal(tsarc_store_fs_open(&st, dir, NULL), 0);
+	assert_int_equal(tsarc_repo_open(&repo, st, "not the password"), TSARC_ETOOLARGE);
+	tsarc_store_free(st);
+	assert_true(scrypt_calls <= 65);
+	assert_non_null(strstr(tsarc_error_last()->message, "TSARC_KEY_HINT"));
+	assert_non_null(strstr(tsarc_error_last()->message, "101 key files"));
+	/* The hint (a prefix of the real key's id) is tried first. */
+	real[12] = '\0';
+	scrypt_calls = 0;
+	assert_int_equal(tsarc_store_fs_open(&st, dir, NULL), 0);
+	rc = tsarc_repo_open_hint(&repo, st, "pw", real);
+	if (rc)
+		tsarc_store_free(st);
+	assert_int_equal(rc, 0);
+	assert_int_equal(scrypt_calls, 1);
+	tsarc_repo_free(repo);
+}
+
 /* --- item: a damaged snapshot is skipped by latest; an unreadable one is an error --- */
 
 static void flip(const char *path, long off)
@@ -569,6 +646,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_damaged_key_of_second_password, teardown),
 		cmocka_unit_test_teardown(test_forged_scrypt_parameters, teardown),
 		cmocka_unit_test_teardown(test_remove_keeps_a_key_that_opens, teardown),
+		cmocka_unit_test_teardown(test_many_planted_keys, teardown),
 		cmocka_unit_test_teardown(test_snapshots_damaged_and_unreadable, teardown),
 		cmocka_unit_test(test_codec_min_size_is_a_lower_bound),
 		cmocka_unit_test_teardown(test_torn_chunk_is_stored_again, teardown),
