@@ -256,6 +256,19 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 			tsarc_error_prefix("component '%s'", s->component);
 			return rc;
 		}
+		/* "In place" and the copy are the snapshot's word: the target's
+		 * own password goes to no server that only the copy names. */
+		if (!names_server && (tsarc_spec_str(s->spec, "password_env") ||
+			tsarc_spec_str(s->spec, "password_file"))) {
+			tsarc_secret_doc_free(doc);
+			tsarc_secure_free_str(url);
+			return tsarc_error_set(TSARC_EUNSAFE, "component '%s': the target has no "
+				"Secret %s, so where its database is would come from the snapshot's copy, "
+				"and the configuration's own password (password_env or password_file) would "
+				"be sent to a server only the snapshot names. Give host (or socket) in the "
+				"configuration, or create the Secret in the target first; nothing was "
+				"written", s->component, secret);
+		}
 		snprintf(from, sizeof(from), "the snapshot's Secret %s (key %s): the target has none, "
 			"and the restore is in place (the snapshot was taken from this deployment)%s%s",
 			secret, key, fields[0] ? "; from the configuration: " : "", fields);

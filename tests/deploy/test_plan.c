@@ -523,6 +523,64 @@ static void run_applies_only_what_the_plan_showed(void **state)
 	repo_remove();
 }
 
+/* In place with no Secret in the target, a database's endpoint comes from
+ * the snapshot's copy of its Secret (anyone who can write the repository
+ * writes it, and what says "in place" with it). The target's own password
+ * (password_env) never goes to a host only that copy names: the plan
+ * refuses before anything is written. */
+static void own_password_never_to_the_snapshots_host(void **state)
+{
+	static const char *const names[] = {"secrets.json", "system-mysql.sql"};
+	static const char *const contents[] = {
+		"{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["
+		"{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": "
+		"\"system-database\"}, \"stringData\": {\"URL\": "
+		"\"mysql2://root@203.0.113.7:3306/system\"}}]}",
+		"-- MySQL dump\n"};
+	static const char *const metas[] = {
+		"{\"component\": \"secrets\", \"kind\": \"resources\", \"resource\": \"secret\", "
+		"\"items\": [\"system-database\"], \"restore\": {\"order\": 10}, " HERE "}",
+		"{\"component\": \"system-mysql\", \"kind\": \"mysql\", \"restore\": {\"order\": "
+		"40}, " HERE "}"};
+	static const char config[] =
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "
+		"\"resources_dir\": \"/srv/resources\"}, \"components\": {"
+		"\"secrets\": {\"kind\": \"resources\", \"resource\": \"secret\", "
+		"\"names\": [\"system-database\"]}, "
+		"\"system-mysql\": {\"kind\": \"mysql\", \"external\": true, \"database\": "
+		"\"system\", \"password_env\": \"TARGET_DB_PASSWORD\", \"url_secret\": {"
+		"\"secret\": \"system-database\", \"key\": \"URL\"}}}}";
+	char id[TSARC_ID_HEX_LEN + 1];
+	tsarc_repo *repo = repo_with(names, contents, metas, 2, id);
+	tsarc_restore_opts o;
+	cJSON *report = NULL;
+	const cJSON *call;
+	fake f;
+	int rc;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	fake_init(&f, "m1");
+	setenv("TARGET_DB_PASSWORD", "the-target-password", 1);
+	rc = restore_with(repo, id, config, &o, &f, &report);
+	unsetenv("TARGET_DB_PASSWORD");
+	print_message("rc %d: %s\n", rc, rc ? tsarc_error_last()->message : "");
+	if (!rc) {
+		char *text = cJSON_PrintUnformatted(report);
+		print_message("%s\n", text);
+		free(text);
+	}
+	assert_int_equal(rc, TSARC_EUNSAFE);
+	assert_non_null(strstr(tsarc_error_last()->message, "password_env"));
+	cJSON_ArrayForEach(call, f.calls)
+		assert_string_equal(cJSON_GetArrayItem(call, 0)->valuestring, "get");
+	cJSON_Delete(report);
+	cJSON_Delete(f.calls);
+	tsarc_repo_free(repo);
+	repo_remove();
+}
+
 static int has_arg(const cJSON *call, const char *arg)
 {
 	const cJSON *v;
@@ -623,4 +681,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(snapshot_recipe_names_no_place),
 	cmocka_unit_test(dry_run_agrees_with_run),
 	cmocka_unit_test(run_applies_only_what_the_plan_showed),
+	cmocka_unit_test(own_password_never_to_the_snapshots_host),
 	cmocka_unit_test(redis_restore_connects_like_its_backup))
