@@ -127,6 +127,9 @@ for kind in ("secret", "configmap", "apimanager"):
         for k in ("uid", "resourceVersion", "ownerReferences", "managedFields"):
             assert k not in b["metadata"], (fn, k)
         assert "status" not in b, fn
+# The restore state is the target's too, and says nothing is left pending.
+state = json.load(open(os.path.join(tgt, "configmap", "tsarc-restore-state.json")))
+assert state["metadata"]["namespace"] == "other-ns" and json.loads(state["data"]["pending"]) == {}, state
 PY
 
 info "the Redis swap went through redis-config, with rollouts"
