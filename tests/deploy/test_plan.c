@@ -581,6 +581,68 @@ static void own_password_never_to_the_snapshots_host(void **state)
 	repo_remove();
 }
 
+/* The same for an S3 bucket: in place with no aws-auth in the target, a
+ * snapshot's copy naming a bucket but no keys would have replace-bucket
+ * write into it, and delete what is not in the backup, with this host's
+ * own credentials (the restorer's: they may reach every bucket of the
+ * account). Refused; a copy with its own keys writes with those. */
+static void own_credentials_never_to_the_snapshots_bucket(void **state)
+{
+	static const char *const names[] = {"secrets.json", "system-storage-s3.tar"};
+#define AWS_AUTH_LIST(keys)                                                               \
+	"{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["                        \
+	"{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": "         \
+	"\"aws-auth\"}, \"stringData\": {\"AWS_BUCKET\": \"another-apps-bucket\", "          \
+	"\"AWS_REGION\": \"eu-west-1\"" keys "}}]}"
+	static const char *const lists[] = {AWS_AUTH_LIST(""),
+		AWS_AUTH_LIST(", \"AWS_ACCESS_KEY_ID\": \"AKSNAP\", \"AWS_SECRET_ACCESS_KEY\": "
+			"\"snapshot-secret\"")};
+	static const char *const metas[] = {
+		"{\"component\": \"secrets\", \"kind\": \"resources\", \"resource\": \"secret\", "
+		"\"items\": [\"aws-auth\"], \"restore\": {\"order\": 10}, " HERE "}",
+		"{\"component\": \"system-storage-s3\", \"kind\": \"s3files\", \"restore\": "
+		"{\"order\": 50}, " HERE "}"};
+	static const char config[] =
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "
+		"\"resources_dir\": \"/srv/resources\"}, \"components\": {"
+		"\"secrets\": {\"kind\": \"resources\", \"resource\": \"secret\", "
+		"\"names\": [\"aws-auth\"]}, "
+		"\"system-storage-s3\": {\"kind\": \"s3files\", \"secret\": \"aws-auth\", "
+		"\"stream\": \"system-storage-s3.tar\"}}}";
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		char id[TSARC_ID_HEX_LEN + 1];
+		const char *c[2];
+		tsarc_repo *repo;
+		tsarc_restore_opts o;
+		cJSON *report = NULL;
+		fake f;
+		int rc;
+
+		c[0] = lists[k];
+		c[1] = "";
+		repo = repo_with(names, c, metas, 2, id);
+		memset(&o, 0, sizeof(o));
+		o.dry_run = 1;
+		fake_init(&f, "m1");
+		rc = restore_with(repo, id, config, &o, &f, &report);
+		print_message("copy %s keys: rc %d %s\n", k ? "with" : "without", rc,
+			rc ? tsarc_error_last()->message : "");
+		if (k == 0) {
+			assert_int_equal(rc, TSARC_EUNSAFE);
+			assert_non_null(strstr(tsarc_error_last()->message, "another-apps-bucket"));
+		} else {
+			assert_int_equal(rc, 0);
+		}
+		cJSON_Delete(report);
+		cJSON_Delete(f.calls);
+		tsarc_repo_free(repo);
+		repo_remove();
+	}
+}
+
 static int has_arg(const cJSON *call, const char *arg)
 {
 	const cJSON *v;
@@ -682,4 +744,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(dry_run_agrees_with_run),
 	cmocka_unit_test(run_applies_only_what_the_plan_showed),
 	cmocka_unit_test(own_password_never_to_the_snapshots_host),
+	cmocka_unit_test(own_credentials_never_to_the_snapshots_bucket),
 	cmocka_unit_test(redis_restore_connects_like_its_backup))

@@ -77,6 +77,20 @@ int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)
 		tsarc_secret_doc_free(doc);
 		return rc;
 	}
+	/* "In place" and the copy are the snapshot's word: a bucket only the
+	 * copy names is never written (and emptied of what the backup does
+	 * not hold) with this host's own credentials, which may reach every
+	 * bucket of the account; the copy's own keys may write it. */
+	if (from_snapshot && !tsarc_spec_str(s->spec, "bucket") && !w.has_keys) {
+		rc = tsarc_error_set(TSARC_EUNSAFE, "component '%s': the target has no Secret %s, so "
+			"the bucket (%s) would come from the snapshot's copy, which gives no keys: this "
+			"host's own credentials would replace its content. Give \"bucket\" in the "
+			"configuration, or create the Secret in the target first; nothing was written",
+			s->component, secret, w.bucket);
+		tsarc_s3sys_where_free(&w);
+		tsarc_secret_doc_free(doc);
+		return rc;
+	}
 	tsarc_s3sys_where_text(&w, text, sizeof(text));
 	tsarc_s3sys_where_identity(&w, id, sizeof(id));
 	if (from_snapshot)
