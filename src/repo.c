@@ -649,15 +649,6 @@ fail:
 	return rc;
 }
 
-/*
- * Every key file the password opens is tried until one opens the config:
- * a key file of another repository that happens to take the same password
- * (copied in by mistake, or planted) must not lock anyone out. When none
- * works the error says why, most telling first: keys the password opens
- * but the config does not accept (another repository's keys, or a damaged
- * config), damaged key files (one of them may be this password's), and
- * only then a wrong password.
- */
 /* Puts the key files whose names start with `hint` first, in order. */
 static void hinted_first(char **keys, size_t n, const char *hint)
 {
@@ -671,6 +662,15 @@ static void hinted_first(char **keys, size_t n, const char *hint)
 		}
 }
 
+/*
+ * Every key file the password opens is tried until one opens the config:
+ * a key file of another repository that happens to take the same password
+ * (copied in by mistake, or planted) must not lock anyone out. When none
+ * works the error says why, most telling first: keys the password opens
+ * but the config does not accept (another repository's keys, or a damaged
+ * config), damaged key files (one of them may be this password's), and
+ * only then a wrong password.
+ */
 int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password)
 {
 	return tsarc_repo_open_hint(out, store, password, NULL);
