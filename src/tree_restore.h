@@ -128,6 +128,10 @@ int tsarc_tree_reserved_name(const char *name);
 /* A staging folder name, ".tsarc-restore-PID-NONCE": random, so that no
  * archive can hold an entry of that name. */
 int tsarc_staging_name(char *out, size_t outsz);
+/* Whether `name` has the shape of a swap's staging or old-tree folder
+ * (".tsarc-restore-" or ".tsarc-old-", a pid, "-", 16 hex digits): for a
+ * backup that cannot read the journal first (GNU tar in a pod). */
+int tsarc_tree_swap_folder_name(const char *name);
 
 /* The entry-name rules on their own (for tests and dry runs): 0 when
  * `name` (and a link `target`, may be NULL) stays inside the tree. */

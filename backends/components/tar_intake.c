@@ -246,29 +246,62 @@ static const char *below_root(const char *name)
 	return name[0] && strcmp(name, ".") ? name : NULL;
 }
 
-/* tsarc's swap journal at the top of the tree (and what is in it). */
-static int in_journal(const char *name)
+/* The entry's name at the top of the tree into `top`; 0 for the root or
+ * a name too long to be one of tsarc's. */
+static int top_name(const char *name, char top[256])
 {
 	const char *rel = below_root(name), *slash;
-	char top[256];
 	size_t len;
 
 	if (!rel)
 		return 0;
 	slash = strchr(rel, '/');
 	len = slash ? (size_t)(slash - rel) : strlen(rel);
-	if (len >= sizeof(top))
+	if (len >= 256)
 		return 0;
 	memcpy(top, rel, len);
 	top[len] = '\0';
-	return tsarc_tree_reserved_name(top);
+	return 1;
+}
+
+/* tsarc's swap journal at the top of the tree (and what is in it). */
+static int in_journal(const char *name)
+{
+	char top[256];
+
+	return top_name(name, top) && tsarc_tree_reserved_name(top);
+}
+
+/*
+ * The journal of a restore into the pod's folder that is under way or was
+ * killed: once its swap has begun the tree is part old, part new, and a
+ * snapshot of it would be neither (as files.c refuses on this host).
+ */
+static int journal_check(intake *k, struct archive_entry *e, const char *name)
+{
+	char text[513];
+	la_ssize_t n;
+	int phase;
+
+	if (!in_journal(name) || strchr(below_root(name), '/') ||
+		archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) <= 0 ||
+		archive_entry_size(e) >= (la_int64_t)sizeof(text))
+		return 0;
+	if ((n = archive_read_data(k->in, text, sizeof(text) - 1)) <= 0)
+		return 0;
+	text[n] = '\0';
+	if (sscanf(text, "tsarc-swap 1 %d", &phase) == 1 && phase > 0)
+		return fail(k, TSARC_EGENERIC, "a restore into the pod's folder stopped during its "
+			"swap (its swap journal says phase %d): the tree is part old, part new, and is "
+			"not backed up; the next restore into it finishes the swap first", phase);
+	return 0;
 }
 
 /* What a restore would not make: named and left out (as files.c does). */
 static int left_out(intake *k, struct archive_entry *e, const char *name)
 {
 	mode_t type = archive_entry_filetype(e);
-	char where[4608];
+	char where[4608], top[256];
 
 	if (in_journal(name)) {
 		if (!strchr(below_root(name), '/')) {
@@ -276,6 +309,18 @@ static int left_out(intake *k, struct archive_entry *e, const char *name)
 			tsarc__log(TSARC_LOG_WARN, "files", "file_skipped", "%s: skipped, a restore's "
 				"swap journal (a restore into this folder is under way or was "
 				"interrupted)", where);
+		}
+		return 1;
+	}
+	/* Nor the folders of such a restore (its new tree, the old one):
+	 * the journal that names them may come after them in the archive, but
+	 * their names, random, cannot be data's. */
+	if (top_name(name, top) && tsarc_tree_swap_folder_name(top)) {
+		if (!strchr(below_root(name), '/')) {
+			tsarc_tar_stderr_where(k->t, name, where, sizeof(where));
+			tsarc__log(TSARC_LOG_WARN, "files", "file_skipped", "%s: skipped, the folder "
+				"of a restore into this folder that is under way or was interrupted",
+				where);
 		}
 		return 1;
 	}
@@ -297,6 +342,8 @@ static int take(intake *k, struct archive_entry *e)
 
 	if (!name || !*name)
 		return fail(k, TSARC_ECORRUPT, "the pod's tar archive has an entry without a name");
+	if ((rc = journal_check(k, e, name)))
+		return rc;
 	if (left_out(k, e, name))
 		return 0;
 	/* As the backup on this host writes entries (files.c). */

@@ -333,6 +333,20 @@ int tsarc_tree_interrupted(const char *dir, int *phase, char staging[64], char o
 	return rc;
 }
 
+int tsarc_tree_swap_folder_name(const char *name)
+{
+	const char *p = !strncmp(name, TSARC_TREE_STAGING_PREFIX, strlen(TSARC_TREE_STAGING_PREFIX)) ?
+		name + strlen(TSARC_TREE_STAGING_PREFIX) :
+		!strncmp(name, TSARC_TREE_OLD_PREFIX, strlen(TSARC_TREE_OLD_PREFIX)) ?
+		name + strlen(TSARC_TREE_OLD_PREFIX) : NULL;
+	size_t digits;
+
+	if (!p || !(digits = strspn(p, "0123456789")) || p[digits] != '-')
+		return 0;
+	p += digits + 1;
+	return strspn(p, "0123456789abcdef") == 16 && !p[16];
+}
+
 int tsarc_staging_name(char *out, size_t outsz)
 {
 	uint8_t nonce[8];

@@ -12,8 +12,9 @@
 #   tsarc read it; a stream cut between two entries (GNU tar exits 0) swaps
 #   nothing; the pod's swap interrupted after each of its moves in turn is
 #   finished by the next restore, and leaves no old data lost meanwhile; a
-#   backup of the tree meanwhile takes the old tree without the restore's
-#   folders before the swap, and is refused once the swap has begun.
+#   backup of the tree meanwhile (on this host, and through the pod's tar)
+#   takes the old tree without the restore's folders before the swap, and
+#   is refused once the swap has begun.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -179,6 +180,22 @@ chmod +x "$KILLER/mv"
 # journal to phase 2; four new entries in. Interrupted after a sample
 # of them (one in each phase; the local swap's unit
 # test interrupts it after every one).
+# backed_up_meanwhile CONFIG STREAM WHAT: a backup of $T while a killed
+# restore's journal is there ($phase its phase).
+backed_up_meanwhile() {
+	t backup --repo "$REPO" --config "$1" --json
+	if [ "$phase" = 0 ]; then
+		[ "$RC" -eq 0 ] || fail "$3 (before the swap), the backup of the tree failed"
+		ok dump "$(json_get "$OUT" "d['snapshot_id']")" "$2" --repo "$REPO"
+		tar -tf "$OUT" >"$WORK/backed-up.list" || fail "$3, the backup's tar does not read"
+		! grep -q 'tsarc-' "$WORK/backed-up.list" ||
+			fail "$3, the backup took the restore's folders: $(cat "$WORK/backed-up.list")"
+		grep -qx './gone.txt' "$WORK/backed-up.list" || fail "$3, the backup is not the old tree"
+	else
+		[ "$RC" -ne 0 ] || fail "$3 (phase $phase), a half-swapped tree was backed up"
+		expect_err "stopped during its swap" "$3, the refusal says why"
+	fi
+}
 config "$WORK/backup-t.json" '{"type": "local"}' "{\"tree\": {\"kind\": \"files\", \"path\": \"$T\", \"stream\": \"tree.tar\"}}"
 echo 1000 >"$WORK/count"
 pods "{\"PATH\": \"$KILLER:$PATH\", \"KILL_COUNT\": \"$WORK/count\"}"
@@ -196,25 +213,16 @@ for k in 1 4 6 9; do
 	# Meanwhile nothing is lost: every old entry in the tree or the old folder.
 	(cd "$T" && { [ -f gone.txt ] || [ -f .tsarc-old-*/gone.txt ]; } && [ -f .tsarc-swap-journal ]) ||
 		fail "after move $k, the old tree's gone.txt is nowhere, or no journal"
-	# A backup of the tree meanwhile (the nightly one): before the swap,
-	# the old tree without the restore's folders; once the swap has begun
-	# (part old, part new), refused, saying why.
+	# A backup of the tree meanwhile (the nightly one), on this host and
+	# through the pod's tar: before the swap, the old tree without the
+	# restore's folders; once the swap has begun (part old, part new),
+	# refused, saying why.
 	phase=$(sed -n 2p "$T/.tsarc-swap-journal")
 	# Killed before its tar began: what a tar killed midway leaves too.
 	[ "$phase" != 0 ] || { mkdir -p "$T/$(sed -n 3p "$T/.tsarc-swap-journal")/d" &&
 		echo "new, half written" >"$T/$(sed -n 3p "$T/.tsarc-swap-journal")/d/x"; }
-	t backup --repo "$REPO" --config "$WORK/backup-t.json" --json
-	if [ "$phase" = 0 ]; then
-		[ "$RC" -eq 0 ] || fail "after move $k (before the swap), the backup of the tree failed"
-		ok dump "$(json_get "$OUT" "d['snapshot_id']")" tree.tar --repo "$REPO"
-		tar -tf "$OUT" >"$WORK/backed-up.list" || fail "after move $k, the backup's tar does not read"
-		! grep -q 'tsarc-' "$WORK/backed-up.list" ||
-			fail "after move $k, the backup took the restore's folders: $(cat "$WORK/backed-up.list")"
-		grep -qx './gone.txt' "$WORK/backed-up.list" || fail "after move $k, the backup is not the old tree"
-	else
-		[ "$RC" -ne 0 ] || fail "after move $k (phase $phase), a half-swapped tree was backed up"
-		expect_err "stopped during its swap" "after move $k, the refusal says why"
-	fi
+	backed_up_meanwhile "$WORK/backup-t.json" tree.tar "after move $k, on this host"
+	backed_up_meanwhile "$WORK/kube.json" system-storage.tar "after move $k, through the pod"
 	ok restore "$NEWSNAP" --repo "$REPO" --config "$WORK/kube.json" --only system-storage
 	diff <(listing "$NEW") <(listing "$T") >&2 || fail "interrupted after move $k, the next restore did not end it"
 done
