@@ -134,6 +134,13 @@ static cJSON *command_json(const tsarc_cmd *cmd)
 			!strncmp(cmd->argv[i], "--ssl-ca=", 9) || !strncmp(cmd->argv[i], "--ssl-cert=", 11) ||
 			!strncmp(cmd->argv[i], "--ssl-key=", 10))
 			continue;
+		/* redis-cli's --cacert, --cert and --key take the path apart. */
+		if (i + 1 < cmd->argc && strstr(cmd->argv[i + 1], "/" TSARC_PRIVDIR_TLS) &&
+			(!strcmp(cmd->argv[i], "--cacert") || !strcmp(cmd->argv[i], "--cert") ||
+				!strcmp(cmd->argv[i], "--key"))) {
+			i++;
+			continue;
+		}
 		cJSON_AddItemToArray(arr, cJSON_CreateString(cmd->argv[i]));
 	}
 	return arr;

@@ -23,9 +23,26 @@
 
 static const char *const REDIS_FIELDS[] = {TSARC_DB_COMMON_KEYS, "tls", "mode", "socket", NULL};
 
+int tsarc_redis_spec_tls(const cJSON *spec)
+{
+	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(spec, "tls");
+
+	if (cJSON_IsBool(tls))
+		return cJSON_IsTrue(tls);
+	if (cJSON_IsString(tls) && !strcmp(tls->valuestring, "verify-ca"))
+		return TSARC_REDIS_TLS_CHAIN_ONLY;
+	return -1;
+}
+
 static int redis_validate(const cJSON *spec, const char *name)
 {
 	const char *mode = tsarc_spec_str(spec, "mode");
+	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(spec, "tls");
+
+	if (tls && tsarc_redis_spec_tls(spec) < 0)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"tls\" is true, false or "
+			"\"verify-ca\" (redis-cli on this host: the certificate's chain checked, not its "
+			"host name)", name);
 
 	if (cJSON_GetObjectItemCaseSensitive(spec, "mode") &&
 		(!mode || (strcmp(mode, "rdb") && strcmp(mode, "logical") && strcmp(mode, "auto"))))
@@ -40,12 +57,68 @@ const char *tsarc_redis_mode(const cJSON *spec)
 	return m ? m : "auto";
 }
 
-int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_conn *conn,
-	int with_host)
+int tsarc_redis_cli_tls_open(const tsarc_component *c, const cJSON *doc,
+	const tsarc_conn *conn, int in_pod, tsarc_redis_cli_tls *out)
 {
+	int spec_tls = tsarc_redis_spec_tls(c->spec), rc = 0;
+	tsarc_redis_conf conf;
+	tsarc_conn pem;
+
+	memset(out, 0, sizeof(*out));
+	/* The Secret's word (rediss://, CONFIG_*_SSL, a client certificate)
+	 * and its PEM text, read as tsarc's own client reads them. */
+	if (doc && (rc = tsarc_redis_component_conf(c, doc, NULL, &conf)))
+		return rc;
+	if (!doc)
+		memset(&conf, 0, sizeof(conf));
+	/* TLS where the configuration says so, else where the Secret does:
+	 * without --tls, redis-cli would send the password in clear to the
+	 * TLS port. */
+	out->on = spec_tls >= 0 ? spec_tls != 0 : conf.opts.tls ||
+		tsarc_conn_tls_mode(conn) >= TSARC_TLS_REQUIRE;
+	/* In a pod redis-cli talks to the pod's own server, with the pod's
+	 * files: this host's private files are not there. */
+	if (!out->on || in_pod)
+		goto done;
+	/* redis-cli (hiredis) checks the certificate's chain, never its host
+	 * name: any certificate the CA signed for another name passes (with
+	 * the system's CAs, any public one). Not used unless the
+	 * configuration accepts the chain alone. */
+	if (spec_tls != TSARC_REDIS_TLS_CHAIN_ONLY) {
+		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': redis-cli does not check the "
+			"server certificate's host name, only its chain, so its TLS connection to %s "
+			"cannot be verified: leave out \"tool\" and \"options\" (tsarc's own client "
+			"checks both), or set \"tls\": \"verify-ca\" to accept the chain check alone",
+			c->name, conn->host ? conn->host : conf.host ? conf.host : "the server");
+		goto done;
+	}
+	/* The Secret's CA, certificate and key in private files (dbconn.h),
+	 * their paths on redis-cli's command line. */
+	memset(&pem, 0, sizeof(pem));
+	pem.ssl_ca = conf.ca;
+	pem.ssl_cert = conf.cert;
+	pem.ssl_key = conf.key;
+	rc = tsarc_db_tls_open(&pem, &out->files);
+done:
+	if (doc)
+		tsarc_redis_conf_free(&conf);
+	return rc;
+}
+
+int tsarc_redis_cli_tls_close(tsarc_redis_cli_tls *t)
+{
+	int rc = tsarc_db_tls_close(t->files);
+
+	t->files = NULL;
+	return rc;
+}
+
+int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_conn *conn,
+	int with_host, const tsarc_redis_cli_tls *tls)
+{
+	static const char *const FILE_OPT[TSARC_DB_TLS_FILES] = {"--cacert", "--cert", "--key"};
 	const char *var = tsarc_spec_str(c->spec, "pod_password_env");
-	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(c->spec, "tls");
-	int rc;
+	int rc, i;
 
 	if (with_host && conn->host && ((rc = tsarc_cmd_arg(cmd, "-h")) ||
 		(rc = tsarc_cmd_arg(cmd, conn->host))))
@@ -56,14 +129,12 @@ int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_c
 	if (conn->user && ((rc = tsarc_cmd_arg(cmd, "--user")) ||
 		(rc = tsarc_cmd_arg(cmd, conn->user))))
 		return rc;
-	/* TLS where the configuration says so, else where the Secret's URL
-	 * is rediss://: without --tls, redis-cli would send the password in
-	 * clear to the TLS port. redis-cli verifies the server (the system's
-	 * CAs, or the options' --cacert). */
-	if ((cJSON_IsBool(tls) ? cJSON_IsTrue(tls) :
-		    tsarc_conn_tls_mode(conn) >= TSARC_TLS_REQUIRE) &&
-		(rc = tsarc_cmd_arg(cmd, "--tls")))
+	if (tls->on && (rc = tsarc_cmd_arg(cmd, "--tls")))
 		return rc;
+	for (i = 0; tls->files && i < TSARC_DB_TLS_FILES; i++)
+		if (tls->files->path[i] && ((rc = tsarc_cmd_arg(cmd, FILE_OPT[i])) ||
+			(rc = tsarc_cmd_arg(cmd, tls->files->path[i]))))
+			return rc;
 	if ((rc = tsarc_spec_add_args(cmd, c->spec, "options", c->name)))
 		return rc;
 	if (conn->has_password && (rc = tsarc_cmd_env(cmd, "REDISCLI_AUTH", conn->password)))
@@ -78,7 +149,7 @@ int tsarc_redis_component_conf(const tsarc_component *c, const cJSON *secret_doc
 {
 	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
 	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
-	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(c->spec, "tls");
+	int tls = tsarc_redis_spec_tls(c->spec);
 	tsarc_conn fields;
 	int rc;
 
@@ -103,7 +174,7 @@ int tsarc_redis_component_conf(const tsarc_component *c, const cJSON *secret_doc
 	if ((rc = tsarc_conn_from_url(c, NULL, &fields)) == 0) {
 		rc = tsarc_redis_conf_override(conf, fields.host, fields.port, fields.socket,
 			fields.user, fields.has_password ? fields.password : NULL,
-			cJSON_IsBool(tls) ? cJSON_IsTrue(tls) : -1);
+			tls < 0 ? -1 : tls != 0);
 		tsarc_conn_free(&fields);
 	}
 	if (rc)
@@ -256,8 +327,11 @@ static int native_dump(tsarc_component *c, tsarc_production *out)
 
 static int pod_dump(tsarc_component *c, tsarc_production *out)
 {
-	const char *tool = tsarc_spec_str(c->spec, "tool");
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
+	const char *tool = tsarc_spec_str(c->spec, "tool"), *secret = tsarc_spec_str(ref, "secret");
+	tsarc_redis_cli_tls tls;
 	tsarc_conn conn;
+	cJSON *doc = NULL;
 	int rc;
 
 	if (!strcmp(tsarc_redis_mode(c->spec), "logical"))
@@ -266,14 +340,35 @@ static int pod_dump(tsarc_component *c, tsarc_production *out)
 			"port this host reaches", c->name);
 	if (!tool)
 		tool = "redis-cli";
-	if ((rc = tsarc_conn_resolve(c, &conn)))
+	/* The Secret is read once: the address (tsarc_conn_resolve's reading)
+	 * and its TLS (redis-cli's files). */
+	if (c->external) {
+		if (!secret || !tsarc_spec_str(ref, "key"))
+			return tsarc_error_set(TSARC_ECONFIG, "component '%s' is external but has no "
+				"url_secret {\"secret\": ..., \"key\": ...}", c->name);
+		if ((rc = c->resources->get(c->resources, "secret", secret, &doc))) {
+			tsarc_error_prefix("reading Secret %s", secret);
+			return rc;
+		}
+	}
+	if ((rc = tsarc_conn_from_secret(c, doc, &conn))) {
+		if (doc)
+			tsarc_error_prefix("Secret %s", secret);
+		tsarc_secret_doc_free(doc);
 		return rc;
+	}
+	/* The private files are removed once redis-cli has exited (run.c). */
+	rc = tsarc_redis_cli_tls_open(c, doc, &conn, tsarc_db_in_workload(c) && !c->external, &tls);
+	tsarc_secret_doc_free(doc);
+	if (rc)
+		goto done;
+	out->tls = tls.files;
 	/* The RDB the server streams to a replica: a consistent fork-time
 	 * snapshot of every db, without touching the server's own dump.rdb
 	 * (which may be stale, or switched off with persistence). */
 	if ((rc = tsarc_cmd_arg(&out->cmd, tool)))
 		goto done;
-	if ((rc = tsarc_redis_cli_args(&out->cmd, c, &conn, 1)) ||
+	if ((rc = tsarc_redis_cli_args(&out->cmd, c, &conn, 1, &tls)) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--rdb")) || (rc = tsarc_cmd_arg(&out->cmd, "-")))
 		goto done;
 	if ((rc = tsarc_db_version_cmd(out, tool, "--version")))

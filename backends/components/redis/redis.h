@@ -7,13 +7,36 @@
 #include "../db.h"
 #include "secrets.h"
 
+/* The component's "tls": 1 (true), 0 (false), TSARC_REDIS_TLS_CHAIN_ONLY
+ * ("verify-ca": TLS, and redis-cli on this host accepted although it
+ * checks the certificate's chain only), or -1 (not given: the Secret's). */
+#define TSARC_REDIS_TLS_CHAIN_ONLY 2
+int tsarc_redis_spec_tls(const cJSON *spec);
+
+/* redis-cli's TLS: whether it is on (the configuration's "tls", else the
+ * Secret's rediss://, CONFIG_*_SSL or client certificate), and on this
+ * host the Secret's CA, certificate and key (REDIS_SSL_CA ..., PEM text)
+ * in private files (dbconn.h tsarc_db_tls; NULL when it has none). Since
+ * redis-cli never checks the server certificate's host name, TLS on this
+ * host is refused (TSARC_ECONFIG, saying why) unless "tls" is
+ * "verify-ca". In a pod (in_pod) no files: the pod's server, the pod's. */
+typedef struct tsarc_redis_cli_tls {
+	int on;
+	struct tsarc_db_tls *files;
+} tsarc_redis_cli_tls;
+int tsarc_redis_cli_tls_open(const tsarc_component *c, const cJSON *doc,
+	const tsarc_conn *conn, int in_pod, tsarc_redis_cli_tls *out);
+/* Removes the files (the key overwritten first). */
+int tsarc_redis_cli_tls_close(tsarc_redis_cli_tls *t);
+
 /* How redis-cli reaches and logs into the server of component `c`, for
  * its backup and every redis-cli of its restore alike: host (with_host:
  * the restore in a pod talks to the server of that pod, whatever the
- * host), port, user, --tls, the component's options; the password in the
- * child's environment, or from the pod's own variable (pod_password_env). */
+ * host), port, user, --tls and the files of `tls`, the component's
+ * options; the password in the child's environment, or from the pod's
+ * own variable (pod_password_env). */
 int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_conn *conn,
-	int with_host);
+	int with_host, const tsarc_redis_cli_tls *tls);
 /* Restores step `s`: the path the stream and the target allow (restore.c). */
 int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s);
 /* The plan of step `s`: its target, what it replaces, which path. */

@@ -66,10 +66,9 @@ static int step_conf(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_conf
 		rc = tsarc_error_set(TSARC_EINVAL, "component '%s': its endpoint was not resolved "
 			"before the restore", s->component);
 	} else if (!(rc = tsarc_redis_conf_from_secret(conf, NULL, NULL, NULL))) {
-		const cJSON *tls = cJSON_GetObjectItemCaseSensitive(s->spec, "tls");
 		rc = tsarc_redis_conf_override(conf, s->conn.host, s->conn.port, s->conn.socket,
 			s->conn.user, s->conn.has_password ? s->conn.password : NULL,
-			cJSON_IsTrue(tls) ? 1 : 0);
+			tsarc_redis_spec_tls(s->spec) > 0);
 	}
 	tsarc_component_clear(&c);
 	return rc;

@@ -37,6 +37,7 @@ typedef struct redis_op {
 	tsarc_component c;
 	tsarc_conn conn;
 	int in_pod;            /* redis-cli runs in the server's workload */
+	tsarc_redis_cli_tls tls; /* redis-cli's TLS, its private files */
 	char *data_dir, *dbfilename, *aof_dir, *aof_file, *pidfile;
 	/* The server's configuration where the transport keeps it (a file
 	 * here, a ConfigMap in a cluster), with the original kept aside while
@@ -62,7 +63,7 @@ static int redis_cli(redis_op *op, const char *const args[], char **out)
 
 	tsarc_cmd_init(&cmd);
 	if (!(rc = tsarc_cmd_arg(&cmd, "redis-cli")))
-		rc = tsarc_redis_cli_args(&cmd, &op->c, &op->conn, !op->in_pod);
+		rc = tsarc_redis_cli_args(&cmd, &op->c, &op->conn, !op->in_pod, &op->tls);
 	for (i = 0; !rc && args[i]; i++)
 		rc = tsarc_cmd_arg(&cmd, args[i]);
 	if (!rc)
@@ -454,7 +455,8 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	if ((rc = tsarc_step_component(r, s, &op.c)))
 		return rc;
 	op.in_pod = (op.c.tr->caps & TSARC_TR_IN_WORKLOAD) != 0;
-	if ((rc = op.c.tr->locate(op.c.tr, &op.c)) || (rc = tsarc_step_conn(s, &op.conn)))
+	if ((rc = op.c.tr->locate(op.c.tr, &op.c)) || (rc = tsarc_step_conn(s, &op.conn)) ||
+		(rc = tsarc_redis_cli_tls_open(&op.c, s->secret_doc, &op.conn, op.in_pod, &op.tls)))
 		goto done;
 	/* The recipe's fields were checked for this transport before the
 	 * restore began (tsarc_recipe_require): these are the guards. */
@@ -616,6 +618,8 @@ done:
 	free(after);
 	free(off);
 	tsarc_cmd_free(&cmd);
+	if (tsarc_redis_cli_tls_close(&op.tls) && !rc)
+		rc = TSARC_EIO;
 	redis_op_free(&op);
 	return rc;
 }
