@@ -45,7 +45,9 @@ static int validate_tar(tsarc_repo *repo, const tsarc_stream *st, unsigned infli
  * phase 0 (extracting) is undone, phases 1 (old entries out) and 2 (new
  * entries in) are finished. tar's success is not enough to swap: tsarc
  * writes $4 only after it verified the whole stream, so a stream cut
- * between two entries (tar exits 0) leaves the old tree.
+ * between two entries (tar exits 0) leaves the old tree. The new tree is
+ * synced (`sync -f`, else `sync`, where the image has it) before phase 1,
+ * from which a crash of the node is finished forward.
  */
 static const char TREE_SCRIPT[] =
 	"set -e; d=$1; new=$2; old=$3; mark=$4; j=.tsarc-swap-journal\n"
@@ -90,6 +92,7 @@ static const char TREE_SCRIPT[] =
 	"  finish 0 \"$new\" \"$old\"; exit 1\n"
 	"fi\n"
 	"rm -f \"./$new/$mark\"\n"
+	"command -v sync >/dev/null && { sync -f \"./$new\" 2>/dev/null || sync; }\n"
 	"jw 1 \"$new\" \"$old\"\n"
 	"finish 1 \"$new\" \"$old\"\n";
 

@@ -196,12 +196,21 @@ backed_up_meanwhile() {
 		expect_err "stopped during its swap" "$3, the refusal says why"
 	fi
 }
+# A sync in the pod that says what the journal said when it ran.
+cat >"$KILLER/sync" <<SH
+#!/bin/sh
+sed -n 2p .tsarc-swap-journal >>"$WORK/synced"
+exec /bin/sync "\$@"
+SH
+chmod +x "$KILLER/sync"
 config "$WORK/backup-t.json" '{"type": "local"}' "{\"tree\": {\"kind\": \"files\", \"path\": \"$T\", \"stream\": \"tree.tar\"}}"
 echo 1000 >"$WORK/count"
 pods "{\"PATH\": \"$KILLER:$PATH\", \"KILL_COUNT\": \"$WORK/count\"}"
 old_tree
 ok restore "$NEWSNAP" --repo "$REPO" --config "$WORK/kube.json" --only system-storage
 [ "$(cat "$WORK/count")" = 990 ] || fail "the pod's swap made $((1000 - $(cat "$WORK/count"))) moves, not 10"
+[ "$(cat "$WORK/synced" 2>/dev/null)" = 0 ] ||
+	fail "the pod's new tree was not synced before its swap (journal phases at sync: $(cat "$WORK/synced" 2>/dev/null))"
 diff <(listing "$NEW") <(listing "$T") >&2 || fail "the uninterrupted restore is wrong"
 for k in 1 4 6 9; do
 	old_tree
