@@ -12,6 +12,7 @@
 #include "kind.h"
 #include "rewrite.h"
 #include "snapshot.h"
+#include "wipe.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
@@ -80,14 +81,16 @@ void tsarc_resource_sanitize(cJSON *doc, const cJSON *label_prefixes)
 	cJSON *md = cJSON_GetObjectItemCaseSensitive(doc, "metadata"), *sub, *item, *next;
 	size_t i;
 
-	cJSON_DeleteItemFromObjectCaseSensitive(doc, "status");
+	/* Wiped as they go: the last-applied annotation is the whole Secret
+	 * again, as JSON text. */
+	tsarc_secret_doc_delete_item(doc, "status");
 	if (!cJSON_IsObject(md))
 		return;
 	for (i = 0; STRIPPED_METADATA[i]; i++)
-		cJSON_DeleteItemFromObjectCaseSensitive(md, STRIPPED_METADATA[i]);
+		tsarc_secret_doc_delete_item(md, STRIPPED_METADATA[i]);
 	sub = cJSON_GetObjectItemCaseSensitive(md, "annotations");
 	for (i = 0; STRIPPED_ANNOTATIONS[i] && sub; i++)
-		cJSON_DeleteItemFromObjectCaseSensitive(sub, STRIPPED_ANNOTATIONS[i]);
+		tsarc_secret_doc_delete_item(sub, STRIPPED_ANNOTATIONS[i]);
 	if (cJSON_IsObject(sub) && !cJSON_GetArraySize(sub))
 		cJSON_DeleteItemFromObjectCaseSensitive(md, "annotations");
 	sub = cJSON_GetObjectItemCaseSensitive(md, "labels");
@@ -118,8 +121,7 @@ static void json_ctx_free(void *p)
 
 	if (j) {
 		if (j->text)
-			OPENSSL_cleanse(j->text, j->len); /* Secrets */
-		free(j->text);
+			tsarc_secure_free(j->text, j->len + 1); /* Secrets */
 		free(j);
 	}
 }
@@ -199,15 +201,15 @@ static int resources_prepare(tsarc_component *c, tsarc_production *out)
 		}
 		while (all && (doc = cJSON_DetachItemFromArray(all, 0))) {
 			if ((rc = check_item(c, doc))) {
-				cJSON_Delete(doc);
-				cJSON_Delete(all);
+				tsarc_secret_doc_free(doc);
+				tsarc_secret_doc_free(all);
 				goto fail;
 			}
 			tsarc_resource_sanitize(doc, prefixes);
 			cJSON_AddItemToArray(got, cJSON_CreateString(item_name(doc)));
 			cJSON_AddItemToArray(items, doc);
 		}
-		cJSON_Delete(all);
+		tsarc_secret_doc_free(all);
 	}
 	for (l = 0; l < 2; l++) {
 		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(c->spec, lists[l]), *n;
@@ -225,7 +227,7 @@ static int resources_prepare(tsarc_component *c, tsarc_production *out)
 				goto fail;
 			}
 			if ((rc = check_item(c, doc))) {
-				cJSON_Delete(doc);
+				tsarc_secret_doc_free(doc);
 				goto fail;
 			}
 			tsarc_resource_sanitize(doc, prefixes);
@@ -237,19 +239,18 @@ static int resources_prepare(tsarc_component *c, tsarc_production *out)
 	cJSON_AddItemToObject(out->meta, "items", got);
 	cJSON_AddItemToObject(out->meta, "missing_optional", missing);
 	got = missing = NULL;
-	if (!(j = calloc(1, sizeof(*j))) || !(j->text = cJSON_Print(list)))
+	if (!(j = calloc(1, sizeof(*j))) || !(j->text = tsarc_secret_doc_print(list, 1, &j->len)))
 		goto oom;
-	j->len = strlen(j->text);
 	out->writer = json_writer;
 	out->writer_ctx = j;
 	out->writer_ctx_free = json_ctx_free;
 	out->version_text = "sanitized JSON List";
-	cJSON_Delete(list);
+	tsarc_secret_doc_free(list);
 	return 0;
 oom:
 	rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 fail:
-	cJSON_Delete(list);
+	tsarc_secret_doc_free(list);
 	cJSON_Delete(got);
 	cJSON_Delete(missing);
 	json_ctx_free(j);
@@ -432,8 +433,8 @@ done:
 	if (m.ptr)
 		OPENSSL_cleanse(m.ptr, m.size); /* Secrets */
 	tsarc_buf_dispose(&m);
-	cJSON_Delete(doc);
-	cJSON_Delete(list);
+	tsarc_secret_doc_free(doc);
+	tsarc_secret_doc_free(list);
 	cJSON_Delete(applied);
 	cJSON_Delete(skipped);
 	cJSON_Delete(changed);

@@ -588,17 +588,18 @@ static int kube_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
 	kube_transport *t = (kube_transport *)tr;
 	const char *args[] = {"apply", "-f", "-", NULL};
 	char what[300];
+	size_t len;
 	char *text;
 	int rc;
 
-	if (!(text = cJSON_PrintUnformatted(list)))
+	/* Secrets: every buffer of the text wiped (component.h). */
+	if (!(text = tsarc_secret_doc_print(list, 0, &len)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	snprintf(what, sizeof(what), "%s apply -f - (namespace %s)", t->binary,
 		ns ? ns : ns_text(t));
 	/* On stdin: Secrets never appear on a command line or in a file. */
-	rc = kube_run_input(t, ns, args, text, strlen(text), what);
-	OPENSSL_cleanse(text, strlen(text));
-	free(text);
+	rc = kube_run_input(t, ns, args, text, len, what);
+	tsarc_secure_free(text, len + 1);
 	return rc;
 }
 

@@ -273,13 +273,13 @@ static int write_resource(local_transport *t, int rootfd, const cJSON *doc, cons
 		cJSON_DeleteItemFromObjectCaseSensitive(md, "namespace");
 		cJSON_AddStringToObject(md, "namespace", ns);
 	}
-	text = cJSON_Print(copy);
-	cJSON_Delete(copy);
+	/* Secrets: the copy and every buffer of its text wiped (component.h). */
+	text = tsarc_secret_doc_print(copy, 1, &len);
+	tsarc_secret_doc_free(copy);
 	if (!text) {
 		close(dfd);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
-	len = strlen(text);
 	text[len] = '\n'; /* over the NUL: the writer takes a length */
 	snprintf(file, sizeof(file), "%s.json", name);
 	/* 0600 when new: Secrets hold credentials. */

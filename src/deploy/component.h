@@ -174,6 +174,14 @@ int tsarc_secret_doc_optional(const cJSON *doc, const char *secret, const char *
  * passwords) must not linger in freed heap. */
 void tsarc_secret_doc_wipe(cJSON *doc);
 void tsarc_secret_doc_free(cJSON *doc);
+/* A Secret (or a List of them) as JSON text (`formatted`: cJSON_Print's
+ * layout, else unformatted), *len its length; NULL when out of memory.
+ * cJSON_Print grows its buffer by realloc, which gives each outgrown copy
+ * back unwiped: this prints into buffers of its own, every one it drops
+ * wiped. The caller frees the text with tsarc_secure_free(text, *len + 1). */
+char *tsarc_secret_doc_print(const cJSON *doc, int formatted, size_t *len);
+/* Deletes `name` from `obj` (a Secret's part), its strings wiped first. */
+void tsarc_secret_doc_delete_item(cJSON *obj, const char *name);
 
 /* Drops status, the server-owned metadata, the last-applied annotation
  * and labels starting with any of `label_prefixes` (a cJSON array). */

@@ -85,6 +85,32 @@ void tsarc_secret_doc_free(cJSON *doc)
 	cJSON_Delete(doc);
 }
 
+char *tsarc_secret_doc_print(const cJSON *doc, int formatted, size_t *len)
+{
+	size_t cap = 4096;
+	char *buf;
+
+	/* cJSON_PrintPreallocated never reallocates: a buffer too small is
+	 * wiped (it holds the text so far) and one twice the size tried. */
+	for (;;) {
+		if (cap > (size_t)1 << 30 || !(buf = malloc(cap)))
+			return NULL;
+		if (cJSON_PrintPreallocated((cJSON *)doc, buf, (int)cap, formatted != 0)) {
+			*len = strlen(buf);
+			return buf;
+		}
+		tsarc_secure_free(buf, cap);
+		cap *= 2;
+	}
+}
+
+void tsarc_secret_doc_delete_item(cJSON *obj, const char *name)
+{
+	cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(obj, name);
+
+	tsarc_secret_doc_free(item);
+}
+
 int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key, char **out)
 {
 	cJSON *doc = NULL;

@@ -4,7 +4,10 @@
  * (or left behind by a move) that still holds the Secret's password, in
  * clear or as its base64 in the JSON. Both transports: the local one
  * reading the Secret's file, the kube one reading kubectl's output (a
- * Secret large enough that the capture grows several times). */
+ * Secret large enough that the capture grows several times). Then the
+ * resources kind's backup of Secrets (the List, its printed text, the
+ * stripped last-applied-configuration annotation that copies the whole
+ * Secret) and both transports' apply of a List of Secrets. */
 #define _GNU_SOURCE /* memmem, malloc_usable_size */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,9 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "component.h"
+#include "kind.h"
 #include "scratch.h"
 #include "wipe.h"
 #include "kube_double.h"
@@ -96,8 +103,11 @@ static void write_secret(const char *dir, size_t pad)
 	assert_int_equal(mkdir(path, 0700), 0);
 	snprintf(path, sizeof(path), "%s/secret/s.json", dir);
 	assert_non_null(f = fopen(path, "w"));
-	fprintf(f, "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"s\"}, "
-		"\"data\": {\"password\": \"%s\", \"padding\": \"", PASSWORD_B64);
+	/* kubectl apply's annotation: the whole Secret again, as JSON text. */
+	fprintf(f, "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"s\", "
+		"\"annotations\": {\"kubectl.kubernetes.io/last-applied-configuration\": "
+		"\"{\\\"data\\\":{\\\"password\\\":\\\"%s\\\"}}\"}}, "
+		"\"data\": {\"password\": \"%s\", \"padding\": \"", PASSWORD_B64, PASSWORD_B64);
 	for (i = 0; i < pad; i++)
 		fputc('A', f);
 	fprintf(f, "\"}}\n");
@@ -166,4 +176,114 @@ static void kube_get_wipes(void **state)
 	read_through(kube_in, 300000);
 }
 
-TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(local_get_wipes), cmocka_unit_test(kube_get_wipes))
+static void arm(void)
+{
+	__atomic_store_n(&found, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&armed, 1, __ATOMIC_SEQ_CST);
+}
+
+static int disarm(void)
+{
+	__atomic_store_n(&armed, 0, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&found, __ATOMIC_SEQ_CST);
+}
+
+/* The resources kind's backup of the Secret (20 KB: cJSON's printing
+ * buffer grows): prepared, written out, its context freed. */
+static void resources_backup_wipes(void **state)
+{
+	static const char spec_text[] =
+		"{\"kind\": \"resources\", \"resource\": \"secret\", \"names\": [\"s\"]}";
+	const tsarc_kind *k = tsarc_kind_find("resources");
+	tsarc_production prod;
+	tsarc_component comp;
+	atomic_int stop = 0;
+	char dir[4096], err[256];
+	cJSON *spec;
+	int fd;
+
+	(void)state;
+	assert_non_null(k);
+	assert_non_null(scratch_make(dir, sizeof(dir), "wipe"));
+	write_secret(dir, 20000);
+	assert_non_null(spec = cJSON_Parse(spec_text));
+	memset(&comp, 0, sizeof(comp));
+	memset(&prod, 0, sizeof(prod));
+	tsarc_cmd_init(&prod.cmd);
+	tsarc_cmd_init(&prod.version_cmd);
+	comp.name = "secrets";
+	comp.kind = "resources";
+	comp.spec = spec;
+	comp.tr = local_in(dir);
+	assert_true((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0);
+	arm();
+	assert_int_equal(k->dump(&comp, &prod), 0);
+	assert_non_null(prod.writer);
+	assert_int_equal(prod.writer(fd, prod.writer_ctx, &stop, err, sizeof(err)), 0);
+	prod.writer_ctx_free(prod.writer_ctx);
+	cJSON_Delete(prod.meta);
+	assert_int_equal(disarm(), 0);
+	close(fd);
+	tsarc_cmd_free(&prod.cmd);
+	tsarc_cmd_free(&prod.version_cmd);
+	comp.tr->free(comp.tr);
+	cJSON_Delete(spec);
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
+/* A List of the Secret (20 KB) applied through `tr`, then freed as a
+ * Secret is (tsarc_secret_doc_free): nothing the apply gave back held it. */
+static void apply_armed(tsarc_transport *tr, const char *dir)
+{
+	char path[4200];
+	cJSON *doc = NULL, *items = NULL, *list = tsarc_resource_list_new(&items);
+
+	write_secret(dir, 20000);
+	assert_non_null(list);
+	assert_int_equal(tr->get(tr, "secret", "s", &doc), 0);
+	cJSON_AddItemToArray(items, doc);
+	snprintf(path, sizeof(path), "%s/secret/s.json", dir);
+	assert_int_equal(unlink(path), 0);
+	arm();
+	assert_int_equal(tr->apply(tr, list, NULL), 0);
+	tsarc_secret_doc_free(list);
+	assert_int_equal(disarm(), 0);
+}
+
+static void local_apply_wipes(void **state)
+{
+	char dir[4096];
+	tsarc_transport *tr;
+
+	(void)state;
+	assert_non_null(scratch_make(dir, sizeof(dir), "wipe"));
+	tr = local_in(dir);
+	apply_armed(tr, dir);
+	tr->free(tr);
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
+/* kubectl: the Secret on get, anything read and dropped on apply. */
+static void kube_apply_wipes(void **state)
+{
+	char dir[4096], script[4200];
+	tsarc_transport *tr;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(scratch_make(dir, sizeof(dir), "wipe"));
+	snprintf(script, sizeof(script), "%s/kubectl", dir);
+	assert_non_null(f = fopen(script, "w"));
+	fprintf(f, "#!/bin/sh\ncase \" $* \" in *\" apply \"*) exec cat > /dev/null ;; esac\n"
+		"exec cat '%s/secret/s.json'\n", dir);
+	fclose(f);
+	assert_int_equal(chmod(script, 0700), 0);
+	tr = transport_with("kube", "binary", script);
+	apply_armed(tr, dir);
+	tr->free(tr);
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
+TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(local_get_wipes), cmocka_unit_test(kube_get_wipes),
+	cmocka_unit_test(resources_backup_wipes), cmocka_unit_test(local_apply_wipes),
+	cmocka_unit_test(kube_apply_wipes))
