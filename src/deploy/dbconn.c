@@ -302,9 +302,15 @@ int tsarc_mysql_tls_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_
 		rc = tsarc_cmd_arg(cmd, "--loose-ssl-mode=PREFERRED");
 		break;
 	case TSARC_TLS_REQUIRE:
+		/* MySQL's client: encrypted, the server unchecked. MariaDB's has
+		 * no such mode: its --ssl goes on in clear where the server (or
+		 * someone in between) offers no TLS (10.11, measured), and only
+		 * --ssl-verify-server-cert makes it refuse that. So MariaDB's
+		 * checks the server (against the system's CAs when the Secret
+		 * gives none) rather than ever dumping in clear. */
 		if (!(rc = tsarc_cmd_arg(cmd, "--loose-ssl-mode=REQUIRED")) &&
 			!(rc = tsarc_cmd_arg(cmd, "--loose-ssl")))
-			rc = tsarc_cmd_arg(cmd, "--loose-skip-ssl-verify-server-cert");
+			rc = tsarc_cmd_arg(cmd, "--loose-ssl-verify-server-cert");
 		break;
 	case TSARC_TLS_VERIFY_CA:
 	case TSARC_TLS_VERIFY_FULL:
