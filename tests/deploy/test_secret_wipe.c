@@ -195,8 +195,8 @@ static void resources_backup_wipes(void **state)
 	static const char spec_text[] =
 		"{\"kind\": \"resources\", \"resource\": \"secret\", \"names\": [\"s\"]}";
 	const tsarc_kind *k = tsarc_kind_find("resources");
-	tsarc_production prod;
-	tsarc_component comp;
+	tsarc_production prod = {0};
+	tsarc_component comp = {.name = "secrets", .kind = "resources"};
 	atomic_int stop = 0;
 	char dir[4096], err[256];
 	cJSON *spec;
@@ -207,12 +207,8 @@ static void resources_backup_wipes(void **state)
 	assert_non_null(scratch_make(dir, sizeof(dir), "wipe"));
 	write_secret(dir, 20000);
 	assert_non_null(spec = cJSON_Parse(spec_text));
-	memset(&comp, 0, sizeof(comp));
-	memset(&prod, 0, sizeof(prod));
 	tsarc_cmd_init(&prod.cmd);
 	tsarc_cmd_init(&prod.version_cmd);
-	comp.name = "secrets";
-	comp.kind = "resources";
 	comp.spec = spec;
 	comp.tr = local_in(dir);
 	assert_true((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0);
