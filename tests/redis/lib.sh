@@ -31,23 +31,9 @@ trap 'exit 130' INT TERM
 fail() { echo "FAIL [$TEST_NAME]: $*" >&2; exit 1; }
 info() { echo "[$TEST_NAME] ${SECONDS}s $*"; }
 
-# A free loopback port; within TSARC_TEST_PORT_RANGE=LO-HI when it is set
-# (as ci/services.sh), else any above 10000.
+# A free loopback port, within TSARC_TEST_PORT_RANGE when it is set.
 free_port() {
-	python3 - "${TSARC_TEST_PORT_RANGE:-}" <<'PY'
-import random, socket, sys
-r = sys.argv[1]
-lo, hi = (int(x) for x in r.split("-")) if r else (0, 0)
-for _ in range(5000):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", random.randint(lo, hi) if r else 0))
-    except OSError:
-        s.close(); continue
-    p = s.getsockname()[1]; s.close()
-    if p > 10000 or r: print(p); sys.exit(0)
-sys.exit("no free port in " + r)
-PY
+	python3 "$TOP/tests/tools/free_port.py"
 }
 
 # A password that cannot occur by chance, so that grepping for it means something.

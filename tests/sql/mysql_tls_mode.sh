@@ -56,6 +56,19 @@ QUERY='?ssl_mode=REQUIRED' refused "the URL's ssl_mode=REQUIRED: the same" "SSL 
 refused "required without the Secret's CA, a private CA's server: refused with the reason" \
 	"certificate|SSL|TLS" req-tls "$TLS_PORT" "$TLS_PW" DATABASE_SSL_MODE=required
 
+info "required, someone in between who offers no TLS and asks for the password in clear"
+FAKE_PORT=$(python3 "$TOP/tests/tools/free_port.py") || fail "no free port"
+python3 "$(dirname "$0")/fake_mysql_clear.py" "$FAKE_PORT" "$WORK/fake.got" "$WORK/fake.ready" &
+FAKE=$!
+for _ in $(seq 100); do [ -e "$WORK/fake.ready" ] && break; sleep 0.05; done
+FAKE_PW="clear-$RANDOM-Vb7q"
+refused "required: the password never goes to a server without TLS" "SSL is required" \
+	req-fake "$FAKE_PORT" "$FAKE_PW" DATABASE_SSL_MODE=required
+kill "$FAKE" 2>/dev/null
+wait "$FAKE" 2>/dev/null
+! grep -qaF -- "$FAKE_PW" "$WORK/fake.got" 2>/dev/null ||
+	fail "mode required: the client sent the password in clear"
+
 info "required with the Secret's CA: verified TLS"
 backup_with req-ca "$TLS_PORT" "$TLS_PW" DATABASE_SSL_MODE=required "DB_SSL_CA=@$WORK/svc-tls/tls/ca.pem"
 [ "$RC" = 0 ] || fail "mode required with the CA: $(cat "$ERR")"
