@@ -8,13 +8,20 @@
  */
 #include "db.h"
 #include "dbconn.h"
+#include "fileio.h"
+#include "psqlguard.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* What the intake reads at a time. */
+#define INTAKE_BUF (256u * 1024)
 
 /* Where the server is, who connects and over what TLS (`tls`: its private
  * files, may be NULL), as pg_dump and psql both take it; `pod_pw` (may be
@@ -64,9 +71,80 @@ done:
 	return rc;
 }
 
+/* What the guard refused, and what to do about it: the one legitimate
+ * dump it refuses holds a string whose last byte is a backslash ('C:\'),
+ * which pg_dump writes in INSERTs and in the schema's literals. */
+static int intake_refused(char *err, size_t errsz)
+{
+	snprintf(err, errsz, "%s; tsarc's restore would refuse this dump, so it is not backed "
+		"up (a string ending in a backslash: drop --inserts, --column-inserts and "
+		"--rows-per-insert from the component's options, rows then go as COPY; in a "
+		"DEFAULT, COMMENT or CHECK, write it as 'C:' || chr(92))",
+		tsarc_error_last()->message);
+	return TSARC_EUNSAFE;
+}
+
+/*
+ * The dump on its way into the stream (a production's filter, proc.h),
+ * through the guard a restore feeds psql through (psqlguard.h), fed the
+ * same bytes: a dump that restore would refuse fails its backup now,
+ * instead of the restore that needs it. ctx: the guard.
+ */
+static int postgres_intake(int in_fd, int out_fd, void *ctx, const atomic_int *stop,
+	char *err, size_t errsz)
+{
+	tsarc_psql_guard *g = ctx;
+	char *buf = malloc(INTAKE_BUF);
+	ssize_t n;
+	int rc = 0;
+
+	if (!buf) {
+		snprintf(err, errsz, "out of memory");
+		return TSARC_ENOMEM;
+	}
+	for (;;) {
+		if (atomic_load(stop)) {
+			snprintf(err, errsz, "stopped");
+			rc = TSARC_ECANCELED;
+			break;
+		}
+		n = read(in_fd, buf, INTAKE_BUF);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errsz, "reading the dump: %s", strerror(errno));
+			rc = TSARC_EIO;
+			break;
+		}
+		if (n == 0) {
+			if (tsarc_psql_guard_finish(g))
+				rc = intake_refused(err, errsz);
+			break;
+		}
+		/* A refused piece goes no further. */
+		if (tsarc_psql_guard_feed(g, buf, (size_t)n)) {
+			rc = intake_refused(err, errsz);
+			break;
+		}
+		if (tsarc_write_all(out_fd, buf, (size_t)n)) {
+			snprintf(err, errsz, "writing the dump into the stream: %s", strerror(errno));
+			rc = TSARC_EIO;
+			break;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+static void intake_free(void *ctx)
+{
+	tsarc_psql_guard_free(ctx);
+}
+
 static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 {
 	const char *tool = tsarc_spec_str(c->spec, "tool");
+	tsarc_psql_guard *guard = NULL;
 	tsarc_conn conn;
 	int rc;
 
@@ -93,6 +171,13 @@ static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 		goto done;
 	if ((rc = tsarc_db_version_cmd(out, tool, "--version")))
 		goto done;
+	/* A restore loads every postgres dump through psql behind the guard,
+	 * whatever the tool and options: the backup runs it too. */
+	if ((rc = tsarc_psql_guard_new(&guard)))
+		goto done;
+	out->writer_ctx = guard;
+	out->writer_ctx_free = intake_free;
+	out->filter = postgres_intake;
 	if (!(out->meta = tsarc_db_meta(c, &conn)))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	else if (conn.database && !strcmp(tool, "pg_dump"))

@@ -36,7 +36,9 @@
  * What pg_dump and pg_dumpall write passes unchanged (tested with
  * PostgreSQL 15: COPY data, plpgsql and BEGIN ATOMIC bodies, \restrict),
  * except INSERTs (--inserts) whose literals hold a backslash right before
- * a quote.
+ * a quote. The backup of a postgres component runs the same guard over
+ * the dump as pg_dump writes it (postgres.c): a dump this refuses fails
+ * its backup, not the restore that needs it.
  */
 #include <stddef.h>
 
