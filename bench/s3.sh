@@ -49,11 +49,14 @@ if [ -z "${TSARC_TEST_S3_ENDPOINT:-}" ]; then
 	. "$RGW_DIR/env"
 fi
 EP=$TSARC_TEST_S3_ENDPOINT
-CA_RESTIC= CA_RCLONE=
+CA_TSARC= CA_RESTIC= CA_RCLONE=
 if [ "${BENCH_S3_TLS:-0}" = 1 ]; then
 	[ -n "${TSARC_TEST_S3_TLS_ENDPOINT:-}" ] && [ -n "${TSARC_TEST_S3_CACERT:-}" ] ||
 		die "BENCH_S3_TLS=1 needs TSARC_TEST_S3_TLS_ENDPOINT and TSARC_TEST_S3_CACERT"
 	EP=$TSARC_TEST_S3_TLS_ENDPOINT
+	# Each tool its own option: rclone's S3 library fails on AWS_CA_BUNDLE
+	# beside --ca-cert.
+	CA_TSARC="--cacert '$TSARC_TEST_S3_CACERT'"
 	CA_RESTIC="--cacert '$TSARC_TEST_S3_CACERT'"
 	CA_RCLONE="--ca-cert $TSARC_TEST_S3_CACERT"
 fi
@@ -63,7 +66,6 @@ for v in $(env | sed -n 's/^\(AWS_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 export AWS_ACCESS_KEY_ID=$TSARC_TEST_S3_ACCESS_KEY
 export AWS_SECRET_ACCESS_KEY=$TSARC_TEST_S3_SECRET_KEY
 export AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_CONFIG_FILE=/nonexistent
-[ "${BENCH_S3_TLS:-0}" != 1 ] || export AWS_CA_BUNDLE=$TSARC_TEST_S3_CACERT
 export RCLONE_CONFIG_RGW_TYPE=s3 RCLONE_CONFIG_RGW_PROVIDER=Ceph
 export RCLONE_CONFIG_RGW_ENDPOINT=$EP RCLONE_CONFIG_RGW_FORCE_PATH_STYLE=true
 export RCLONE_CONFIG_RGW_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
@@ -100,13 +102,13 @@ timed_s3() {
 
 echo "tsarc ..." >&2
 # shellcheck disable=SC2086 # a list of options
-"$TSARC" init --repo "$TS_REPO" -q ${TSARC_INIT_OPTS:-}
+eval "'$TSARC' init --repo '$TS_REPO' -q $CA_TSARC ${TSARC_INIT_OPTS:-}"
 warm "$base"
-timed_s3 ts "cat '$base' | $(T ts) '$TSARC' backup --repo '$TS_REPO' --stdin --name dump.sql --json -q"
+timed_s3 ts "cat '$base' | $(T ts) '$TSARC' backup --repo '$TS_REPO' $CA_TSARC --stdin --name dump.sql --json -q"
 ts_w=$WALL ts_r=$RSS_KB ts_c=$CPU ts_s=$S3CPU
 [ "$(jnum "$BENCH_WORK/out.ts" bytes_read)" = "$N" ] || die "tsarc read the wrong number of bytes"
 ts_stored=$(jnum "$BENCH_WORK/out.ts" stored_bytes)
-timed_s3 tsd "$(T tsd) '$TSARC' dump --repo '$TS_REPO' latest dump.sql | cmp - '$base'"
+timed_s3 tsd "$(T tsd) '$TSARC' dump --repo '$TS_REPO' $CA_TSARC latest dump.sql | cmp - '$base'"
 tsd_w=$WALL tsd_r=$RSS_KB tsd_c=$CPU tsd_s=$S3CPU
 
 echo "restic ..." >&2
