@@ -523,6 +523,35 @@ static void run_applies_only_what_the_plan_showed(void **state)
 	repo_remove();
 }
 
+/* Dry-runs a restore of a snapshot of `n` streams (repo_with) into
+ * `config` with the fake; its result, its message in `msg`. A plan only
+ * reads: the fake sees nothing but gets. */
+static int dry_run_of(const char *const names[], const char *const contents[],
+	const char *const metas[], size_t n, const char *config, char *msg, size_t msgsz)
+{
+	char id[TSARC_ID_HEX_LEN + 1];
+	tsarc_repo *repo = repo_with(names, contents, metas, n, id);
+	tsarc_restore_opts o;
+	cJSON *report = NULL;
+	const cJSON *call;
+	fake f;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	fake_init(&f, "m1");
+	rc = restore_with(repo, id, config, &o, &f, &report);
+	snprintf(msg, msgsz, "%s", rc ? tsarc_error_last()->message : "");
+	print_message("rc %d %s\n", rc, msg);
+	cJSON_ArrayForEach(call, f.calls)
+		assert_string_equal(cJSON_GetArrayItem(call, 0)->valuestring, "get");
+	cJSON_Delete(report);
+	cJSON_Delete(f.calls);
+	tsarc_repo_free(repo);
+	repo_remove();
+	return rc;
+}
+
 /* In place with no Secret in the target, a database's endpoint comes from
  * the snapshot's copy of its Secret (anyone who can write the repository
  * writes it, and what says "in place" with it). The target's own password
@@ -550,35 +579,15 @@ static void own_password_never_to_the_snapshots_host(void **state)
 		"\"system-mysql\": {\"kind\": \"mysql\", \"external\": true, \"database\": "
 		"\"system\", \"password_env\": \"TARGET_DB_PASSWORD\", \"url_secret\": {"
 		"\"secret\": \"system-database\", \"key\": \"URL\"}}}}";
-	char id[TSARC_ID_HEX_LEN + 1];
-	tsarc_repo *repo = repo_with(names, contents, metas, 2, id);
-	tsarc_restore_opts o;
-	cJSON *report = NULL;
-	const cJSON *call;
-	fake f;
+	char msg[1024];
 	int rc;
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	o.dry_run = 1;
-	fake_init(&f, "m1");
 	setenv("TARGET_DB_PASSWORD", "the-target-password", 1);
-	rc = restore_with(repo, id, config, &o, &f, &report);
+	rc = dry_run_of(names, contents, metas, 2, config, msg, sizeof(msg));
 	unsetenv("TARGET_DB_PASSWORD");
-	print_message("rc %d: %s\n", rc, rc ? tsarc_error_last()->message : "");
-	if (!rc) {
-		char *text = cJSON_PrintUnformatted(report);
-		print_message("%s\n", text);
-		free(text);
-	}
 	assert_int_equal(rc, TSARC_EUNSAFE);
-	assert_non_null(strstr(tsarc_error_last()->message, "password_env"));
-	cJSON_ArrayForEach(call, f.calls)
-		assert_string_equal(cJSON_GetArrayItem(call, 0)->valuestring, "get");
-	cJSON_Delete(report);
-	cJSON_Delete(f.calls);
-	tsarc_repo_free(repo);
-	repo_remove();
+	assert_non_null(strstr(msg, "password_env"));
 }
 
 /* The same for an S3 bucket: in place with no aws-auth in the target, a
@@ -609,37 +618,23 @@ static void own_credentials_never_to_the_snapshots_bucket(void **state)
 		"\"names\": [\"aws-auth\"]}, "
 		"\"system-storage-s3\": {\"kind\": \"s3files\", \"secret\": \"aws-auth\", "
 		"\"stream\": \"system-storage-s3.tar\"}}}";
+	const char *contents[2];
+	char msg[1024];
 	size_t k;
 
 	(void)state;
 	for (k = 0; k < 2; k++) {
-		char id[TSARC_ID_HEX_LEN + 1];
-		const char *c[2];
-		tsarc_repo *repo;
-		tsarc_restore_opts o;
-		cJSON *report = NULL;
-		fake f;
-		int rc;
-
-		c[0] = lists[k];
-		c[1] = "";
-		repo = repo_with(names, c, metas, 2, id);
-		memset(&o, 0, sizeof(o));
-		o.dry_run = 1;
-		fake_init(&f, "m1");
-		rc = restore_with(repo, id, config, &o, &f, &report);
-		print_message("copy %s keys: rc %d %s\n", k ? "with" : "without", rc,
-			rc ? tsarc_error_last()->message : "");
+		contents[0] = lists[k];
+		contents[1] = "";
+		print_message("the copy %s keys\n", k ? "with" : "without");
 		if (k == 0) {
-			assert_int_equal(rc, TSARC_EUNSAFE);
-			assert_non_null(strstr(tsarc_error_last()->message, "another-apps-bucket"));
+			assert_int_equal(dry_run_of(names, contents, metas, 2, config, msg,
+				sizeof(msg)), TSARC_EUNSAFE);
+			assert_non_null(strstr(msg, "another-apps-bucket"));
 		} else {
-			assert_int_equal(rc, 0);
+			assert_int_equal(dry_run_of(names, contents, metas, 2, config, msg,
+				sizeof(msg)), 0);
 		}
-		cJSON_Delete(report);
-		cJSON_Delete(f.calls);
-		tsarc_repo_free(repo);
-		repo_remove();
 	}
 }
 

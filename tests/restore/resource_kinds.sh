@@ -87,29 +87,33 @@ assert "secrets" in json.loads(json.load(open(sys.argv[1]))["data"]["pending"])'
 	done
 }
 
-for planted in ClusterRoleBinding Pod ConfigMap; do
-	snapshot "$planted"
+# refused WHAT PATTERN...: the restore of $SNAP through either transport
+# fails, its stderr matches every PATTERN, and nothing of the List was applied.
+refused() {
+	local what=$1 tr p
+	shift
 	for tr in kube local; do
 		: >"$FAKE_KUBE_LOG"
 		t restore "$SNAP" --repo "$REPO" --config "$WORK/$tr.json"
-		[ "$RC" -ne 0 ] || fail "$tr: a secrets stream holding a $planted was applied"
-		expect_err "$planted" "$tr: the refusal names the kind ($planted)"
-		expect_err "secret" "$tr: the refusal names the component's resource type"
-		nothing_applied "$tr, $planted planted"
+		[ "$RC" -ne 0 ] || fail "$tr: $what was applied"
+		for p in "$@"; do
+			expect_err "$p" "$tr, $what: the refusal says /$p/"
+		done
+		nothing_applied "$tr, $what"
 	done
+}
+
+for planted in ClusterRoleBinding Pod ConfigMap; do
+	snapshot "$planted"
+	# The refusal names the kind and the component's resource type.
+	refused "a secrets stream holding a $planted" "$planted" "secret"
 done
 
 # A Secret of the right kind that the target's configuration does not
-# name: another application's credentials in the same namespace.
+# name: another application's credentials in the same namespace. The
+# refusal names it and says where to name it.
 snapshot Secret:other-app-credentials
-for tr in kube local; do
-	: >"$FAKE_KUBE_LOG"
-	t restore "$SNAP" --repo "$REPO" --config "$WORK/$tr.json"
-	[ "$RC" -ne 0 ] || fail "$tr: a Secret the configuration does not name was applied"
-	expect_err "other-app-credentials" "$tr: the refusal names the Secret"
-	expect_err "optional_names" "$tr: the refusal says where to name it"
-	nothing_applied "$tr, a Secret the configuration does not name"
-done
+refused "a Secret the configuration does not name" other-app-credentials optional_names
 
 # Secrets only: applied, through kubectl and into resources_dir.
 snapshot

@@ -250,31 +250,16 @@ static tsarc__s3_client *client_with(const tsarc__s3_creds *keys)
 	return c;
 }
 
-/* Content-MD5 goes with every body S3 wants it for (a request that is not
- * an object PUT: a batch delete, a retention; an object PUT under Object
- * Lock), and not with a plain object PUT, where computing it over every
- * pack cost CPU for nothing. */
-static void test_content_md5_where_s3_wants_it(void **state)
+/* Sends "hi" three times: as a batch delete's body (POST), as an object
+ * PUT, and as an object PUT under Object Lock. */
+static void send_three_bodies(tsarc__s3_client *c)
 {
-	static const canned script[] = {
-		{REPLY, 200, NULL, "", -1},
-		{REPLY, 200, NULL, "", -1},
-		{REPLY, 200, NULL, "", -1},
-	};
-	tsarc__s3_creds keys = {"AKMD5", "secret-md5", NULL, "us-east-1", "test keys", 0};
 	tsarc__s3_kv lock[2] = {{"x-amz-object-lock-mode", "GOVERNANCE"},
 		{"x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"}};
-	tsarc__s3_req rq = {0};
+	tsarc__s3_req rq;
 	tsarc__s3_resp resp;
-	tsarc__s3_client *c;
-	char md5[25], line[64];
 	int k;
 
-	(void)state;
-	START(script);
-	c = client_with(&keys);
-	tsarc__md5_base64(md5, NULL, "hi", 2);
-	snprintf(line, sizeof(line), "content-md5: %s\r\n", md5);
 	for (k = 0; k < 3; k++) {
 		memset(&rq, 0, sizeof(rq));
 		rq.method = k == 0 ? "POST" : "PUT";
@@ -290,6 +275,29 @@ static void test_content_md5_where_s3_wants_it(void **state)
 		assert_int_equal(tsarc__s3_perform(c, &rq, &resp), 0);
 	}
 	assert_int_equal(srv.nreq, 3);
+}
+
+/* Content-MD5 goes with every body S3 wants it for (a request that is not
+ * an object PUT: a batch delete, a retention; an object PUT under Object
+ * Lock), and not with a plain object PUT, where computing it over every
+ * pack cost CPU for nothing. */
+static void test_content_md5_where_s3_wants_it(void **state)
+{
+	static const canned script[] = {
+		{REPLY, 200, NULL, "", -1},
+		{REPLY, 200, NULL, "", -1},
+		{REPLY, 200, NULL, "", -1},
+	};
+	tsarc__s3_creds keys = {"AKMD5", "secret-md5", NULL, "us-east-1", "test keys", 0};
+	tsarc__s3_client *c;
+	char md5[25], line[64];
+
+	(void)state;
+	START(script);
+	c = client_with(&keys);
+	tsarc__md5_base64(md5, NULL, "hi", 2);
+	snprintf(line, sizeof(line), "content-md5: %s\r\n", md5);
+	send_three_bodies(c);
 	assert_true(has_header(srv.heads[0], line));
 	assert_false(has_header(srv.heads[1], "content-md5"));
 	assert_true(has_header(srv.heads[2], line));
@@ -359,33 +367,14 @@ static void test_unsigned_body_on_the_wire(void **state)
 		{REPLY, 200, NULL, "", -1},
 	};
 	tsarc__s3_creds keys = {"AKUNS", "secret-uns", NULL, "us-east-1", "test keys", 0};
-	tsarc__s3_kv lock[2] = {{"x-amz-object-lock-mode", "GOVERNANCE"},
-		{"x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z"}};
-	tsarc__s3_req rq;
-	tsarc__s3_resp resp;
 	tsarc__s3_client *c;
 	char hash[65], md5[25], line[128];
-	int k;
 
 	(void)state;
 	START(script);
 	c = client_with(&keys);
 	c->sign_bodies = 0; /* as over verified HTTPS, which the canned server does not speak */
-	for (k = 0; k < 3; k++) {
-		memset(&rq, 0, sizeof(rq));
-		rq.method = k == 0 ? "POST" : "PUT";
-		rq.key = "o";
-		rq.body = "hi";
-		rq.body_len = 2;
-		rq.has_body = 1;
-		rq.object_put = k > 0;
-		if (k == 2) {
-			rq.headers = lock;
-			rq.nheaders = 2;
-		}
-		assert_int_equal(tsarc__s3_perform(c, &rq, &resp), 0);
-	}
-	assert_int_equal(srv.nreq, 3);
+	send_three_bodies(c);
 	tsarc__sha256_hex(hash, "hi", 2);
 	snprintf(line, sizeof(line), "x-amz-content-sha256: %s\r\n", hash);
 	assert_true(has_header(srv.heads[0], line));
