@@ -100,7 +100,9 @@ fingerprint() {
 	done
 	echo "files         $(find "$dep/system-storage" -mindepth 1 | wc -l) entries, tree $( (cd "$dep/system-storage" &&
 		find . -mindepth 1 -printf '%p %y %m %U %G %s %T@ %l\n' | sort && find . -type f -print0 | sort -z | xargs -0 -r sha256sum) | sha256sum | cut -c1-16)"
-	echo "resources     $(find "$dep/resources" -name '*.json' | wc -l) files, data $(cd "$dep/resources" && find . -name '*.json' | sort |
+	# tsarc-restore-state is tsarc's own record of a restore (nothing
+	# pending once it has finished: docs/config.md), not the deployment's.
+	echo "resources     $(find "$dep/resources" -name '*.json' ! -name tsarc-restore-state.json | wc -l) files, data $(cd "$dep/resources" && find . -name '*.json' ! -name tsarc-restore-state.json | sort |
 		xargs -r python3 -c 'import json,sys; [print(f, json.dumps([json.load(open(f)).get(k) for k in ("data", "spec")], sort_keys=True)) for f in sys.argv[1:]]' | sha256sum | cut -c1-16)"
 }
 
