@@ -12,14 +12,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int scratch_file(int excl)
+const char *tsarc_tmp_dir(void)
 {
 	const char *tmp = getenv("TMPDIR");
+
+	return tmp && *tmp ? tmp : "/tmp";
+}
+
+static int scratch_file(int excl)
+{
+	const char *tmp = tsarc_tmp_dir();
 	char path[4096];
 	int fd;
-
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
 	if ((fd = open(tmp, O_TMPFILE | O_RDWR | excl | O_CLOEXEC, 0600)) >= 0)
 		return fd;
 	if ((size_t)snprintf(path, sizeof(path), "%s/tsarc-scratch.XXXXXX", tmp) >= sizeof(path)) {
@@ -115,11 +119,10 @@ int tsarc_errno_code(int err)
 }
 
 /* Reads an open stream to its end (not trusting a size: /proc files and
- * pipes have none), NUL-terminated; closes it. */
-/* The whole stream, into a buffer of our own. The file may be a Secret
- * or a password file: no stdio buffer holds a copy, and every buffer
- * outgrown is wiped before it is freed (wipe.h); a caller holding a
- * secret wipes the result. */
+ * pipes have none) into a buffer of our own, NUL-terminated; closes it.
+ * The file may be a Secret or a password file: no stdio buffer holds a
+ * copy, and every buffer outgrown is wiped before it is freed (wipe.h); a
+ * caller holding a secret wipes the result. */
 static int read_stream(FILE *f, const char *path, size_t max, char **out, size_t *len_out)
 {
 	char chunk[8192], *buf = NULL;

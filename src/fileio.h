@@ -24,6 +24,8 @@ int tsarc_pwrite_all(int fd, const void *buf, size_t len, off_t at);
  * and short reads: 0, or -1 with errno set (ENODATA: the file is shorter). */
 int tsarc_pread_all(int fd, void *buf, size_t len, off_t at);
 
+/* The folder for scratch space: $TMPDIR, else /tmp. */
+const char *tsarc_tmp_dir(void);
 /* Scratch space: an unlinked file in TMPDIR (else /tmp), made with
  * O_TMPFILE where the filesystem has it, mode 0600. Nobody else can open
  * it, and it vanishes with its last descriptor, also after a crash.

@@ -37,12 +37,10 @@ int tsarc_pack_builder_start(tsarc_pack_builder *b)
 	int rc;
 
 	memset(b, 0, sizeof(*b));
-	if ((b->fd = tsarc_scratch_file_linkable()) < 0) {
-		const char *tmp = getenv("TMPDIR");
+	if ((b->fd = tsarc_scratch_file_linkable()) < 0)
 		return tsarc_error_set(tsarc_errno_code(errno),
-			"cannot make scratch space for a pack in %s (TMPDIR): %s",
-			tmp && *tmp ? tmp : "/tmp", strerror(errno));
-	}
+			"cannot make scratch space for a pack in %s (TMPDIR): %s", tsarc_tmp_dir(),
+			strerror(errno));
 	if ((rc = tsarc_random_bytes(b->name, sizeof(b->name)))) {
 		close(b->fd);
 		b->fd = -1;

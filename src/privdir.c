@@ -26,13 +26,6 @@ static const char *const PREFIXES[] = {TSARC_PRIVDIR_TLS, TSARC_PRIVDIR_REDIS};
 #define ZERO_MAX 65536
 #define CHILD_FILE "child.pid"
 
-static const char *tmp_dir(void)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	return tmp && *tmp ? tmp : "/tmp";
-}
-
 static void zero_file(int dirfd, const char *name, off_t size)
 {
 	static const char zeros[4096];
@@ -105,24 +98,24 @@ static int remove_cb(void *arg)
 
 int tsarc_privdir_make(tsarc_privdir *d, const char *prefix, const char *what)
 {
-	const char *tmp = tmp_dir();
+	const char *tmp = tsarc_tmp_dir();
+	char template[PATH_MAX];
 	struct stat st;
 	int tries, fd, err = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
 	(void)tsarc_privdir_sweep();
-	if ((size_t)snprintf(d->path, sizeof(d->path), "%s/%sXXXXXX", tmp, prefix) >=
-		sizeof(d->path)) {
-		d->path[0] = '\0';
+	/* mkdtemp replaces the six X: each try starts from the template. */
+	if ((size_t)snprintf(template, sizeof(template), "%s/%sXXXXXX", tmp, prefix) >=
+		sizeof(template))
 		return tsarc_error_set(TSARC_ETOOLARGE, "TMPDIR is too long");
-	}
 	/* Registered before anything exists, held while it is being made: a
 	 * signal removes whatever exists, never runs in the middle. */
 	tsarc_cleanup_add(&d->cleanup, remove_cb, d, what);
 	for (tries = 0; tries < 8; tries++) {
 		tsarc_cleanup_hold();
-		snprintf(d->path, sizeof(d->path), "%s/%sXXXXXX", tmp, prefix);
+		memcpy(d->path, template, sizeof(template));
 		if (!mkdtemp(d->path)) {
 			err = errno;
 			d->path[0] = '\0';
@@ -212,7 +205,7 @@ static int known_prefix(const char *name)
 
 int tsarc_privdir_sweep(void)
 {
-	DIR *top = opendir(tmp_dir());
+	DIR *top = opendir(tsarc_tmp_dir());
 	struct dirent *e;
 	struct stat st;
 	int removed = 0;

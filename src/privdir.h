@@ -32,7 +32,7 @@ typedef struct tsarc_privdir {
 #define TSARC_PRIVDIR_TLS "tsarc-tls-"
 #define TSARC_PRIVDIR_REDIS "tsarc-redis-"
 
-/* Makes TMPDIR/<prefix>XXXXXX (mode 0700, else /tmp), locked and
+/* Makes <prefix>XXXXXX (mode 0700) in TMPDIR, else /tmp, locked and
  * registered for removal on a signal (`what` names it in the exit
  * message), after sweeping the folders of dead owners. */
 int tsarc_privdir_make(tsarc_privdir *d, const char *prefix, const char *what);

@@ -6,6 +6,7 @@
  * every list is wiped before its memory is given back.
  */
 #include "component.h"
+#include "fmt.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
@@ -154,11 +155,9 @@ int tsarc_mysql_option_text(const char *password, tsarc_buf *out)
 	for (i = 0; !rc && i < sizeof(MYSQL_OWN_FILES) / sizeof(*MYSQL_OWN_FILES); i++)
 		rc = include_line(out, MYSQL_OWN_FILES[i]);
 	if (!rc && home && *home == '/') {
-		char *path = NULL;
-		if (!(path = malloc(strlen(home) + sizeof("/.my.cnf"))))
+		char *path = tsarc_dup_printf("%s/.my.cnf", home);
+		if (!path)
 			return nomem();
-		strcpy(path, home);
-		strcat(path, "/.my.cnf");
 		rc = include_line(out, path);
 		free(path);
 	}

@@ -152,6 +152,9 @@ typedef struct tsarc_conn {
 	char *ssl_ca, *ssl_cert, *ssl_key;
 } tsarc_conn;
 int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *out);
+/* The same, and the Secret it read (external components; NULL for the
+ * others) in *doc, which the caller frees with tsarc_secret_doc_free. */
+int tsarc_conn_resolve_doc(tsarc_component *c, tsarc_conn *out, cJSON **doc);
 /* The same from a URL already read (NULL: the spec's fields only). A
  * restore reads the target's Secrets before it writes anything, then
  * resolves from what it read (restore.c). */

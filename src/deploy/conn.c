@@ -76,12 +76,19 @@ static int set_str(char **dst, const char *src)
 
 int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *conn)
 {
+	return tsarc_conn_resolve_doc(c, conn, NULL);
+}
+
+int tsarc_conn_resolve_doc(tsarc_component *c, tsarc_conn *conn, cJSON **doc_out)
+{
 	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
 	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
 	cJSON *doc = NULL;
 	int rc;
 
 	memset(conn, 0, sizeof(*conn));
+	if (doc_out)
+		*doc_out = NULL;
 	if (c->external) {
 		if (!secret || !key)
 			return tsarc_error_set(TSARC_ECONFIG, "component '%s' is external but has no "
@@ -94,7 +101,10 @@ int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *conn)
 	/* The URL, the user, password and TLS keys of the Secret (dbconn.c). */
 	if ((rc = tsarc_conn_from_secret(c, doc, conn)) && doc)
 		tsarc_error_prefix("Secret %s, key %s", secret, key);
-	tsarc_secret_doc_free(doc);
+	if (!rc && doc_out)
+		*doc_out = doc;
+	else
+		tsarc_secret_doc_free(doc);
 	return rc;
 }
 

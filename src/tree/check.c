@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE /* mkdtemp */
 #include "internal.h"
+#include "fileio.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -20,7 +21,7 @@ int tsarc_tree_check_fd(int fd, uint64_t *entries)
 	tsarc_tree_restore_options opts;
 	tsarc_tree_restore_result res;
 	tsarc_tree_root_attrs top;
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = tsarc_tmp_dir();
 	char scratch[TSARC_TREE_PATH_MAX];
 	int pfd, rc;
 
@@ -28,8 +29,6 @@ int tsarc_tree_check_fd(int fd, uint64_t *entries)
 	memset(&res, 0, sizeof(res));
 	memset(&top, 0, sizeof(top));
 	*entries = 0;
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
 	/* mkdtemp's template: it replaces the six X. */
 	if (snprintf(scratch, sizeof(scratch), "%s/tsarc-tar-check.XXXXXX", tmp) >= (int)sizeof(scratch))
 		return tsarc_error_set(TSARC_ETOOLARGE, "TMPDIR is too long");

@@ -327,8 +327,7 @@ static int native_dump(tsarc_component *c, tsarc_production *out)
 
 static int pod_dump(tsarc_component *c, tsarc_production *out)
 {
-	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
-	const char *tool = tsarc_spec_str(c->spec, "tool"), *secret = tsarc_spec_str(ref, "secret");
+	const char *tool = tsarc_spec_str(c->spec, "tool");
 	tsarc_redis_cli_tls tls;
 	tsarc_conn conn;
 	cJSON *doc = NULL;
@@ -340,23 +339,10 @@ static int pod_dump(tsarc_component *c, tsarc_production *out)
 			"port this host reaches", c->name);
 	if (!tool)
 		tool = "redis-cli";
-	/* The Secret is read once: the address (tsarc_conn_resolve's reading)
-	 * and its TLS (redis-cli's files). */
-	if (c->external) {
-		if (!secret || !tsarc_spec_str(ref, "key"))
-			return tsarc_error_set(TSARC_ECONFIG, "component '%s' is external but has no "
-				"url_secret {\"secret\": ..., \"key\": ...}", c->name);
-		if ((rc = c->resources->get(c->resources, "secret", secret, &doc))) {
-			tsarc_error_prefix("reading Secret %s", secret);
-			return rc;
-		}
-	}
-	if ((rc = tsarc_conn_from_secret(c, doc, &conn))) {
-		if (doc)
-			tsarc_error_prefix("Secret %s", secret);
-		tsarc_secret_doc_free(doc);
+	/* The Secret is read once: the address and its TLS (redis-cli's
+	 * files). */
+	if ((rc = tsarc_conn_resolve_doc(c, &conn, &doc)))
 		return rc;
-	}
 	/* The private files are removed once redis-cli has exited (run.c). */
 	rc = tsarc_redis_cli_tls_open(c, doc, &conn, tsarc_db_in_workload(c) && !c->external, &tls);
 	tsarc_secret_doc_free(doc);
