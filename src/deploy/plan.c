@@ -124,7 +124,7 @@ static int same_kind(const tsarc_step *s)
 
 	if (!recorded || !strcmp(recorded, s->kind))
 		return 0;
-	return tsarc_error_set(TSARC_EUNSAFE, "stream %s of snapshot is of kind %s, but component "
+	return tsarc_error_set(TSARC_EUNSAFE, "stream %s of the snapshot is of kind %s, but component "
 		"'%s' of the target configuration is of kind %s: it cannot be restored into it; "
 		"nothing was written (restore the other components with --only)", s->st->name,
 		recorded, s->component, s->kind);

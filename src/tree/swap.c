@@ -335,16 +335,20 @@ int tsarc_tree_interrupted(const char *dir, int *phase, char staging[64], char o
 
 int tsarc_tree_swap_folder_name(const char *name)
 {
-	const char *p = !strncmp(name, TSARC_TREE_STAGING_PREFIX, strlen(TSARC_TREE_STAGING_PREFIX)) ?
-		name + strlen(TSARC_TREE_STAGING_PREFIX) :
-		!strncmp(name, TSARC_TREE_OLD_PREFIX, strlen(TSARC_TREE_OLD_PREFIX)) ?
-		name + strlen(TSARC_TREE_OLD_PREFIX) : NULL;
-	size_t digits;
+	static const char *const prefixes[] = {TSARC_TREE_STAGING_PREFIX, TSARC_TREE_OLD_PREFIX};
+	size_t i, digits;
 
-	if (!p || !(digits = strspn(p, "0123456789")) || p[digits] != '-')
-		return 0;
-	p += digits + 1;
-	return strspn(p, "0123456789abcdef") == 16 && !p[16];
+	for (i = 0; i < 2; i++) {
+		const char *p;
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])))
+			continue;
+		p = name + strlen(prefixes[i]);
+		if (!(digits = strspn(p, "0123456789")) || p[digits] != '-')
+			return 0;
+		p += digits + 1;
+		return strspn(p, "0123456789abcdef") == 16 && !p[16];
+	}
+	return 0;
 }
 
 int tsarc_staging_name(char *out, size_t outsz)
