@@ -11,7 +11,8 @@
  *     repository's pack size) kept as they are are repacked together once
  *     there are TSARC_PRUNE_SMALL_PACKS of them or they hold a whole pack
  *     between them, so the objects of a repository backed up every night
- *     do not grow by one small pack a night;
+ *     do not grow by one small pack a night, and always when other packs
+ *     are repacked (so that one prune leaves no work for the next);
  *   - a pack no index names (a killed backup's or repack's) is deleted;
  *   - a pack younger than a live shared lock is not touched (a running
  *     backup may be about to name it), and the rest are kept as they are.
@@ -143,18 +144,26 @@ static int small_kept(const prune_pack *pp, const pack_info *p)
 }
 
 /* Small packs kept as they are go to be combined when there are enough of
- * them: copying one small pack into another gains nothing. */
+ * them: copying one small pack into another gains nothing. When packs are
+ * repacked anyway they go along whatever their number: the copy ends with
+ * a small pack of its own, which with them could make enough for the next
+ * prune to combine, so that prune after prune would find work (under the
+ * threshold, that costs at most one pack's worth of copying). */
 static void combine_small(prune_pack *pp)
 {
 	uint64_t bytes = 0;
 	size_t i, n = 0;
+	int repacking = 0;
 
-	for (i = 0; i < pp->np; i++)
+	for (i = 0; i < pp->np; i++) {
+		repacking |= pp->packs[i].action == REPACK;
 		if (small_kept(pp, &pp->packs[i])) {
 			n++;
 			bytes += pp->packs[i].listed->size;
 		}
-	if (n < 2 || (n < TSARC_PRUNE_SMALL_PACKS && bytes < pp->repo->pack_size))
+	}
+	if (!n || (!repacking && n < 2) ||
+		(!repacking && n < TSARC_PRUNE_SMALL_PACKS && bytes < pp->repo->pack_size))
 		return;
 	for (i = 0; i < pp->np; i++)
 		if (small_kept(pp, &pp->packs[i])) {
