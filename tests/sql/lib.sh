@@ -96,3 +96,74 @@ tls_backup() {
 	ok show --repo "$REPO" "$SNAP" --json
 	! grep -q "BEGIN CERTIFICATE\|PRIVATE KEY" "$OUT" || fail "PEM contents in the manifest"
 }
+
+# two_mysql [SQL]: a MariaDB server without TLS (PLAIN_PORT, PLAIN_PW) and
+# one with TLS only and a private CA (TLS_PORT, TLS_PW), each with a
+# database `system` of one table, then SQL; an empty REPO=$WORK/repo and
+# $WORK/tmp for backup_with.
+two_mysql() {
+	local d
+	export TSARC_PASSWORD=sql-test
+	svc_start plain mysql
+	PLAIN_PORT=$MYSQL_PORT PLAIN_PW=$MYSQL_ROOT_PASSWORD
+	svc_start tls mysql-tls
+	TLS_PORT=$MYSQL_PORT TLS_PW=$MYSQL_ROOT_PASSWORD
+	for d in plain tls; do
+		sock_mysql "$WORK/svc-$d" -e "CREATE DATABASE system; CREATE TABLE system.t (id INT PRIMARY KEY);
+			INSERT INTO system.t VALUES (1); ${1:-}" || fail "cannot fill $d"
+	done
+	REPO=$WORK/repo
+	init_repo "$REPO"
+	mkdir -p "$WORK/tmp"
+}
+
+# backup_with NAME PORT PASSWORD [KEY=VALUE...]: a backup into $REPO
+# (TMPDIR $WORK/tmp) of system-mysql whose system-database Secret has URL
+# ($DB_USER, else root, on PORT, then $QUERY) and the pairs.
+backup_with() {
+	local name=$1 port=$2 pw=$3
+	shift 3
+	secret_json "$WORK/res-$name/secret/system-database.json" system-database \
+		"URL=mysql2://${DB_USER:-root}:$pw@127.0.0.1:$port/system${QUERY:-}" "$@"
+	only_config "$WORK/$name.json" "$WORK/res-$name" system-mysql '{"external": true}'
+	TMPDIR=$WORK/tmp t backup --repo "$REPO" --config "$WORK/$name.json"
+	[ -z "$(ls -A "$WORK/tmp")" ] || fail "$name: TLS files left behind"
+}
+
+# refused WHAT PATTERN NAME PORT PASSWORD [KEY=VALUE...]: backup_with
+# fails, stderr matching PATTERN, and no snapshot is written.
+refused() {
+	local what=$1 pattern=$2
+	shift 2
+	info "$what"
+	backup_with "$@"
+	[ "$RC" != 0 ] || fail "$what: the backup went ahead"
+	expect_err "$pattern" "$what"
+	no_snapshot "$REPO" "$what"
+}
+
+# hostile_start NAME [ARGS...]: the test double of a hostile server
+# (hostile_mysql.py ARGS) on a free port, HOSTILE_PORT; HOSTILE_PW a fresh
+# password to give it, HOSTILE_GOT the file of what it was sent.
+hostile_start() {
+	local name=$1
+	shift
+	HOSTILE_PORT=$(python3 "$TOP/tests/tools/free_port.py") || fail "no free port"
+	HOSTILE_GOT=$WORK/hostile-$name.got
+	HOSTILE_PW="clear-$RANDOM-Vb7q"
+	rm -f "$WORK/hostile.ready"
+	python3 "$TOP/tests/sql/hostile_mysql.py" "$HOSTILE_PORT" "$HOSTILE_GOT" "$WORK/hostile.ready" "$@" &
+	HOSTILE=$!
+	for _ in $(seq 100); do [ -e "$WORK/hostile.ready" ] && return 0; sleep 0.05; done
+	fail "the hostile server did not start"
+}
+
+# hostile_stop; hostile_got_password: whether it was sent HOSTILE_PW.
+hostile_stop() {
+	kill "$HOSTILE" 2>/dev/null
+	wait "$HOSTILE" 2>/dev/null
+	return 0
+}
+hostile_got_password() {
+	grep -qaF -- "$HOSTILE_PW" "$HOSTILE_GOT" 2>/dev/null
+}
