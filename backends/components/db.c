@@ -185,7 +185,8 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		tool = client->tool;
 	/* The Secret's CA, certificate and key, in private files for this
 	 * client's run only (dbconn.h). */
-	if ((rc = tsarc_db_tls_open(&conn, &tls)) || (rc = tsarc_cmd_arg(&cmd, tool)) ||
+	if ((rc = client->files_open ? client->files_open(&conn, !in_pod, &tls) :
+			    tsarc_db_tls_open(&conn, &tls)) || (rc = tsarc_cmd_arg(&cmd, tool)) ||
 		(rc = client->args(s, &conn, in_pod ? pod_pw : NULL, in_pod, tls, &cmd, &pre)))
 		goto done;
 	/* A DEFINER of another user needs SUPER, which a managed MySQL never
@@ -226,6 +227,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		}
 	}
 done:
+	rc = tsarc_mysql_explain(tls, rc);
 	if (tls && tsarc_db_tls_close(tls) && !rc)
 		rc = TSARC_EIO;
 	tsarc_definer_filter_free(df);

@@ -54,6 +54,9 @@ typedef struct tsarc_sql_client {
 	 * command, `what` names it. NULL: the client's `pre` does it. */
 	int (*create_database)(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
 		const tsarc_cmd *load, const char *what);
+	/* Writes the client's private files (dbconn.h tsarc_mysql_files_open);
+	 * NULL: tsarc_db_tls_open. */
+	int (*files_open)(const tsarc_conn *conn, int on_host, struct tsarc_db_tls **out);
 } tsarc_sql_client;
 /* The describe and restore of the SQL kinds: the dump loaded by the
  * client with the recipe's options, between what the client puts before

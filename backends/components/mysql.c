@@ -78,9 +78,11 @@ static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': no \"database\" to dump",
 			c->name);
 	}
-	/* The Secret's CA, certificate and key in private files, removed once
+	/* The Secret's CA, certificate and key in private files, and the
+	 * client's plugin folder unless it verifies the server, removed once
 	 * the dump has ended (run.c). */
-	if ((rc = tsarc_db_tls_open(&conn, &out->tls)) || (rc = tsarc_cmd_arg(&out->cmd, tool)))
+	if ((rc = tsarc_mysql_files_open(&conn, !tsarc_db_in_workload(c), &out->tls)) ||
+		(rc = tsarc_cmd_arg(&out->cmd, tool)))
 		goto done;
 	/* One consistent InnoDB snapshot without locking writers; routines,
 	 * triggers (3scale has ~78 BEFORE INSERT triggers) and events; binary
@@ -201,7 +203,8 @@ static void mysql_plan_database(const tsarc_step *s, const char *db, cJSON *plan
 }
 
 static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client,
-	.has_definers = 1, .plan_database = mysql_plan_database};
+	.has_definers = 1, .plan_database = mysql_plan_database,
+	.files_open = tsarc_mysql_files_open};
 
 static const char *const MYSQL_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "socket", NULL};
 

@@ -4,6 +4,7 @@
  * client options that use them.
  */
 #include "dbconn.h"
+#include "error_save.h"
 #include "fileio.h"
 #include "fmt.h"
 #include "names.h"
@@ -242,16 +243,14 @@ static void free_tls(tsarc_db_tls *t)
 	free(t);
 }
 
-int tsarc_db_tls_open(const tsarc_conn *conn, tsarc_db_tls **out)
+/* An empty private folder, *out. */
+static int tls_make(tsarc_db_tls **out)
 {
-	const char *pem[TSARC_DB_TLS_FILES] = {conn->ssl_ca, conn->ssl_cert, conn->ssl_key};
-	tsarc_db_tls *t;
-	int i, rc = 0;
+	tsarc_db_tls *t = calloc(1, sizeof(*t));
+	int rc;
 
 	*out = NULL;
-	if (!conn->ssl_ca && !conn->ssl_cert && !conn->ssl_key)
-		return 0;
-	if (!(t = calloc(1, sizeof(*t))))
+	if (!t)
 		return nomem();
 	/* Removed on a signal, and by the next tsarc after a SIGKILL; the
 	 * key overwritten with zeros first (privdir.h). */
@@ -259,15 +258,153 @@ int tsarc_db_tls_open(const tsarc_conn *conn, tsarc_db_tls **out)
 		free(t);
 		return rc;
 	}
+	*out = t;
+	return 0;
+}
+
+/* The error `rc` of filling `t`, after removing it. */
+static int tls_drop(tsarc_db_tls *t, int rc)
+{
+	(void)tsarc_privdir_remove(&t->pd); /* `rc` is the one to report */
+	free_tls(t);
+	return rc;
+}
+
+int tsarc_db_tls_open(const tsarc_conn *conn, tsarc_db_tls **out)
+{
+	const char *pem[TSARC_DB_TLS_FILES] = {conn->ssl_ca, conn->ssl_cert, conn->ssl_key};
+	tsarc_db_tls *t = NULL;
+	int i, rc = 0;
+
+	*out = NULL;
+	if (!conn->ssl_ca && !conn->ssl_cert && !conn->ssl_key)
+		return 0;
+	if ((rc = tls_make(&t)))
+		return rc;
 	for (i = 0; !rc && i < TSARC_DB_TLS_FILES; i++)
 		if (pem[i])
 			rc = write_private(t->pd.path, TLS_FILE[i].name, pem[i], &t->path[i]);
-	if (rc) {
-		(void)tsarc_privdir_remove(&t->pd); /* the error above is the one to report */
-		free_tls(t);
-		return rc;
-	}
+	if (rc)
+		return tls_drop(t, rc);
 	*out = t;
+	return 0;
+}
+
+/* MariaDB's client (libmariadb 3.3, 10.11) gives the password itself to
+ * any server that asks for it by an auth switch to mysql_clear_password or
+ * dialog, in clear without TLS and over TLS it did not check: whoever can
+ * pass for the database host gets it. Its restricted-auth cannot be set
+ * (mariadb and mariadb-dump refuse the option, command line or [client],
+ * and drop it as loose-restricted-auth: measured), but both plugins are
+ * files the client loads from its plugin folder. So unless the server is
+ * verified, the client's plugin folder is the private one, holding links
+ * to its other authentication plugins only; MySQL's clients have them
+ * built in, and refuse clear text anyway unless --enable-cleartext-plugin,
+ * which tsarc never gives. The links are what the sweep and the removal
+ * unlink (privdir.c never writes through a link). caching_sha2_password
+ * and sha256_password stay, MySQL 8's logins need them, though without a
+ * verified server they too can give a pretender the password (measured,
+ * docs/config.md). */
+static const char *const MYSQL_PLUGINS[] = {
+	"caching_sha2_password", "sha256_password", "client_ed25519", "auth_gssapi_client",
+	"parsec",
+};
+
+/* Debian's and Ubuntu's folder is per architecture: this build's. */
+#if defined(__x86_64__)
+#define MULTIARCH "x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define MULTIARCH "aarch64-linux-gnu"
+#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
+#define MULTIARCH "powerpc64le-linux-gnu"
+#elif defined(__s390x__)
+#define MULTIARCH "s390x-linux-gnu"
+#else
+#define MULTIARCH "unknown"
+#endif
+
+/* Where MariaDB's client finds its plugins, after MARIADB_PLUGIN_DIR:
+ * Debian's and Ubuntu's, Fedora's and RHEL's, Alpine's, a source build's.
+ * None found: only mysql_native_password (built in) logs in, and a server
+ * that asks for another plugin is refused with the plugin's name. */
+static const char *const MYSQL_PLUGIN_DIRS[] = {
+	"/usr/lib/" MULTIARCH "/libmariadb3/plugin", "/usr/lib64/mariadb/plugin",
+	"/usr/lib/mariadb/plugin", "/usr/local/lib/mariadb/plugin", "/usr/local/mysql/lib/plugin",
+};
+
+/* Links the allowed plugins found in `dir` into `t`; how many. */
+static int link_plugins(tsarc_db_tls *t, const char *dir, int *linked)
+{
+	size_t i;
+
+	*linked = 0;
+	for (i = 0; i < sizeof(MYSQL_PLUGINS) / sizeof(*MYSQL_PLUGINS); i++) {
+		char *from = tsarc_dup_printf("%s/%s.so", dir, MYSQL_PLUGINS[i]), *to;
+		int rc = 0;
+
+		if (!from)
+			return nomem();
+		if (access(from, R_OK) == 0) {
+			if (!(to = tsarc_dup_printf("%s/%s.so", t->pd.path, MYSQL_PLUGINS[i])))
+				rc = nomem();
+			else if (symlink(from, to) != 0)
+				rc = tsarc_error_set(TSARC_EIO, "cannot link %s: %s", to, strerror(errno));
+			else
+				(*linked)++;
+			free(to);
+		}
+		free(from);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int tsarc_mysql_explain(const tsarc_db_tls *t, int rc)
+{
+	tsarc_saved_error e;
+
+	if (!rc || !t || !t->plugin_dir)
+		return rc;
+	tsarc_error_save(&e);
+	if (!strstr(e.message, "loaded") || (!strstr(e.message, "mysql_clear_password") &&
+		!strstr(e.message, "dialog")))
+		return rc;
+	return tsarc_error_set(rc, "%s\n  the server asked for the password itself (mysql_clear_password "
+		"or dialog) over a connection whose server is not verified: refused, the password "
+		"was not sent. A server that needs it (LDAP, PAM, IAM tokens) is verified first: "
+		"DATABASE_SSL_MODE required or verify_identity, DB_SSL_CA for a private CA",
+		e.message);
+}
+
+int tsarc_mysql_client_verifies(const tsarc_conn *conn)
+{
+	/* Every mode from required up gives MariaDB's client
+	 * --ssl-verify-server-cert (tsarc_mysql_tls_args). */
+	return tsarc_conn_tls_mode(conn) >= TSARC_TLS_REQUIRE;
+}
+
+int tsarc_mysql_files_open(const tsarc_conn *conn, int on_host, tsarc_db_tls **out)
+{
+	const char *env = getenv("MARIADB_PLUGIN_DIR");
+	tsarc_db_tls *t;
+	size_t i;
+	int rc, linked = 0;
+
+	if ((rc = tsarc_db_tls_open(conn, out)) || !on_host || tsarc_mysql_client_verifies(conn))
+		return rc;
+	if (!*out && (rc = tls_make(out)))
+		return rc;
+	t = *out;
+	t->plugin_dir = 1;
+	if (env && *env == '/')
+		rc = link_plugins(t, env, &linked);
+	for (i = 0; !rc && !linked && i < sizeof(MYSQL_PLUGIN_DIRS) / sizeof(*MYSQL_PLUGIN_DIRS); i++)
+		rc = link_plugins(t, MYSQL_PLUGIN_DIRS[i], &linked);
+	if (rc) {
+		*out = NULL;
+		return tls_drop(t, rc);
+	}
 	return 0;
 }
 
@@ -324,6 +461,10 @@ int tsarc_mysql_tls_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_
 	for (i = 0; !rc && t && i < TSARC_DB_TLS_FILES; i++)
 		if (t->path[i])
 			rc = tsarc_cmd_argf(cmd, "%s%s", TLS_FILE[i].mysql, t->path[i]);
+	/* On the command line: it wins over a plugin-dir of the option files
+	 * the client reads (~/.my.cnf, included by tsarc's own). */
+	if (!rc && t && t->plugin_dir)
+		rc = tsarc_cmd_argf(cmd, "--plugin-dir=%s", t->pd.path);
 	return rc;
 }
 

@@ -279,6 +279,7 @@ static int run_component(run *r, slot *s)
 		}
 	}
 done:
+	rc = tsarc_mysql_explain(prod.tls, rc);
 	if (prod.tls && tsarc_db_tls_close(prod.tls) && !rc)
 		rc = TSARC_EIO;
 	if (prod.writer_ctx_free)

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include "cmocka_main.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -252,7 +253,81 @@ static void probe_answers_and_create_options(void **state)
 	free(q);
 }
 
+/* A MySQL client on this host that does not verify its server gets a
+ * plugin folder of its own: links to the usual plugins of the client's
+ * folder (MARIADB_PLUGIN_DIR here), never mysql_clear_password or dialog;
+ * one that verifies, or runs in a pod, gets none. Removing the folder
+ * leaves the plugins it linked to as they were. */
+static void mysql_plugin_folder_unless_verified(void **state)
+{
+	static const char *const none[] = {"URL", "mysql2://a:b@h/s", NULL};
+	static const char *const pref[] = {"URL", "mysql2://a:b@h/s", "DATABASE_SSL_MODE",
+		"preferred", NULL};
+	static const char *const req[] = {"URL", "mysql2://a:b@h/s", "DATABASE_SSL_MODE",
+		"required", NULL};
+	static const char *const names[] = {"caching_sha2_password", "client_ed25519",
+		"mysql_clear_password", "dialog"};
+	char src[] = "/tmp/tsarc-test-plugins-XXXXXX", path[512], *dir;
+	const char *const *const modes[] = {none, pref};
+	tsarc_conn conn;
+	tsarc_cmd cmd;
+	tsarc_db_tls *t;
+	struct stat st;
+	size_t i, m;
+
+	(void)state;
+	assert_non_null(mkdtemp(src));
+	for (i = 0; i < 4; i++) {
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/%s.so", src, names[i]);
+		assert_non_null(f = fopen(path, "w"));
+		fputs("plugin", f);
+		fclose(f);
+	}
+	setenv("MARIADB_PLUGIN_DIR", src, 1);
+	for (m = 0; m < 2; m++) {
+		resolve(profile_spec, modes[m], &conn, 0);
+		assert_int_equal(tsarc_mysql_files_open(&conn, 1, &t), 0);
+		assert_non_null(t);
+		assert_true(t->plugin_dir);
+		for (i = 0; i < 4; i++) {
+			snprintf(path, sizeof(path), "%s/%s.so", t->pd.path, names[i]);
+			assert_int_equal(lstat(path, &st) == 0, i < 2);
+		}
+		tsarc_cmd_init(&cmd);
+		assert_int_equal(tsarc_mysql_tls_args(&cmd, &conn, t), 0);
+		snprintf(path, sizeof(path), "--plugin-dir=%s", t->pd.path);
+		assert_string_equal(cmd.argv[cmd.argc - 1], path);
+		tsarc_cmd_free(&cmd);
+		dir = strdup(t->pd.path);
+		assert_int_equal(tsarc_db_tls_close(t), 0);
+		assert_int_not_equal(access(dir, F_OK), 0);
+		free(dir);
+		/* Not overwritten through the links. */
+		snprintf(path, sizeof(path), "%s/client_ed25519.so", src);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_size, 6);
+		/* In a pod the folder is not this host's: nothing. */
+		assert_int_equal(tsarc_mysql_files_open(&conn, 0, &t), 0);
+		assert_null(t);
+		tsarc_conn_free(&conn);
+	}
+	/* Verified ("required" checks the server): the client's own folder. */
+	resolve(profile_spec, req, &conn, 0);
+	assert_true(tsarc_mysql_client_verifies(&conn));
+	assert_int_equal(tsarc_mysql_files_open(&conn, 1, &t), 0);
+	assert_null(t);
+	tsarc_conn_free(&conn);
+	unsetenv("MARIADB_PLUGIN_DIR");
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s.so", src, names[i]);
+		unlink(path);
+	}
+	rmdir(src);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(mysql_plugin_folder_unless_verified),
 	cmocka_unit_test(secret_user_wins_over_profile_user),
 	cmocka_unit_test(user_key_when_url_has_none),
 	cmocka_unit_test(configured_password_brings_its_user),
