@@ -1,6 +1,7 @@
 #include "tsarc/buf.h"
 #include "grow.h"
 #include "tsarc/errors.h"
+#include "wipe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,13 @@ void tsarc_buf_init(tsarc_buf *b, size_t max)
 	b->size = 0;
 	b->cap = 0;
 	b->max = max;
+	b->wipe = 0;
+}
+
+void tsarc_buf_init_wiped(tsarc_buf *b)
+{
+	tsarc_buf_init(b, 0);
+	b->wipe = 1;
 }
 
 int tsarc_buf_grow(tsarc_buf *b, size_t extra)
@@ -27,6 +35,10 @@ int tsarc_buf_grow(tsarc_buf *b, size_t extra)
 			"data larger than the %zu bytes allowed", b->max);
 	if (need <= b->cap)
 		return 0;
+	/* The bytes so far and their NUL, into a new block; the old one
+	 * wiped. */
+	if (b->wipe)
+		return tsarc_secure_grow((char **)&b->ptr, b->ptr ? b->size + 1 : 0, &b->cap, need);
 	cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
@@ -104,6 +116,8 @@ void tsarc_buf_clear(tsarc_buf *b)
 
 void tsarc_buf_dispose(tsarc_buf *b)
 {
+	if (b->wipe)
+		tsarc_secure_zero(b->ptr, b->cap);
 	free(b->ptr);
 	b->ptr = NULL;
 	b->size = b->cap = 0;

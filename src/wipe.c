@@ -2,6 +2,7 @@
 #include "tsarc/errors.h"
 
 #include <openssl/crypto.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,33 @@ int tsarc_secure_grow(char **buf, size_t used, size_t *cap, size_t need)
 	*buf = grown;
 	*cap = ncap;
 	return 0;
+}
+
+/* Before each block: its size, in as many bytes as keep the block
+ * aligned as malloc's own. */
+typedef union wiped_head {
+	size_t size;
+	max_align_t align;
+} wiped_head;
+
+void *tsarc_wiped_alloc(size_t n)
+{
+	wiped_head *h;
+
+	if (n > (size_t)-1 - sizeof(*h) || !(h = malloc(sizeof(*h) + n)))
+		return NULL;
+	h->size = n;
+	return h + 1;
+}
+
+void tsarc_wiped_free(void *p)
+{
+	wiped_head *h = p;
+
+	if (p) {
+		h--;
+		tsarc_secure_free(h, sizeof(*h) + h->size);
+	}
 }
 
 void tsarc_secure_free_fields(void *obj, const size_t *fields, size_t n)

@@ -29,6 +29,16 @@ void tsarc_secure_buf_dispose(tsarc_buf *b);
 int tsarc_secure_grow(char **buf, size_t used, size_t *cap, size_t need);
 
 /*
+ * Memory for a library that frees it without saying how much (zstd's and
+ * zlib's contexts, which keep the last input they compressed or the
+ * output they inflated): each block remembers its size ahead of the
+ * pointer given out, so that its free can wipe it. NULL when out of
+ * memory; tsarc_wiped_free takes NULL.
+ */
+void *tsarc_wiped_alloc(size_t n);
+void tsarc_wiped_free(void *p);
+
+/*
  * The owned strings of a configuration struct (a connection, a URL, a
  * transport's settings), named once by their offsets in a table, so that
  * one function frees them all instead of a destructor per struct that

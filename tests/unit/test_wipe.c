@@ -44,6 +44,15 @@ static void watch(void)
 	freed_with_secret = freed_watched = 0;
 }
 
+/* Stops watching: `freed` blocks were freed since watch(), `with_secret`
+ * of them holding the secret. */
+static void unwatch(int freed, int with_secret)
+{
+	watching = 0;
+	assert_int_equal(freed_watched, freed);
+	assert_int_equal(freed_with_secret, with_secret);
+}
+
 static void zero_wipes(void **state)
 {
 	char s[] = SECRET;
@@ -64,9 +73,7 @@ static void freed_strings_hold_no_secret(void **state)
 	assert_non_null(s);
 	watch();
 	tsarc_secure_free_str(s);
-	watching = 0;
-	assert_int_equal(freed_watched, 1);
-	assert_int_equal(freed_with_secret, 0);
+	unwatch(1, 0);
 	tsarc_secure_free_str(NULL);
 }
 
@@ -79,9 +86,7 @@ static void freed_memory_holds_no_secret(void **state)
 	memcpy(p, SECRET, sizeof(SECRET));
 	watch();
 	tsarc_secure_free(p, 64);
-	watching = 0;
-	assert_int_equal(freed_watched, 1);
-	assert_int_equal(freed_with_secret, 0);
+	unwatch(1, 0);
 }
 
 static void freed_buffer_holds_no_secret(void **state)
@@ -94,9 +99,7 @@ static void freed_buffer_holds_no_secret(void **state)
 	tsarc_buf_clear(&b);
 	watch();
 	tsarc_secure_buf_dispose(&b);
-	watching = 0;
-	assert_int_equal(freed_watched, 1);
-	assert_int_equal(freed_with_secret, 0);
+	unwatch(1, 0);
 	assert_null(b.ptr);
 	assert_int_equal(b.size, 0);
 }
@@ -121,9 +124,7 @@ static void freed_fields_hold_no_secret(void **state)
 	assert_non_null(c.password);
 	watch();
 	TSARC_SECURE_FREE_FIELDS(&c, STRINGS);
-	watching = 0;
-	assert_int_equal(freed_watched, 2);
-	assert_int_equal(freed_with_secret, 0);
+	unwatch(2, 0);
 	assert_null(c.host);
 	assert_null(c.password);
 	assert_null(c.unset);
@@ -131,8 +132,7 @@ static void freed_fields_hold_no_secret(void **state)
 	/* Again on the cleared struct: nothing left to free. */
 	watch();
 	TSARC_SECURE_FREE_FIELDS(&c, STRINGS);
-	watching = 0;
-	assert_int_equal(freed_watched, 0);
+	unwatch(0, 0);
 }
 
 /* The wrapper does see a secret freed unwiped (the test can fail). The
@@ -147,9 +147,7 @@ static void unwiped_block_is_seen(void **state)
 	assert_non_null(s);
 	watch();
 	release(s);
-	watching = 0;
-	assert_int_equal(freed_watched, 1);
-	assert_int_equal(freed_with_secret, 1);
+	unwatch(1, 1);
 }
 
 /* A buffer outgrown by tsarc_secure_grow is wiped before it goes back;
@@ -166,15 +164,55 @@ static void outgrown_buffer_holds_no_secret(void **state)
 	assert_int_equal(tsarc_secure_grow(&buf, sizeof(SECRET), &cap, sizeof(SECRET)), 0);
 	watch();
 	assert_int_equal(tsarc_secure_grow(&buf, sizeof(SECRET), &cap, cap + 1), 0);
-	watching = 0;
-	assert_int_equal(freed_watched, 1);
-	assert_int_equal(freed_with_secret, 0);
+	unwatch(1, 0);
 	assert_string_equal(buf, SECRET);
 	tsarc_secure_free(buf, cap);
 }
 
+/* A tsarc_buf marked wipe: the block it outgrows and the one its
+ * dispose frees are wiped; what was in it moves over. Unmarked, the
+ * disposed block still holds the secret (what the mark is for). */
+static void wiped_buf_holds_no_secret(void **state)
+{
+	tsarc_buf b, plain = TSARC_BUF_INIT;
+
+	(void)state;
+	tsarc_buf_init_wiped(&b);
+	assert_int_equal(tsarc_buf_puts(&b, SECRET), 0);
+	watch();
+	assert_int_equal(tsarc_buf_grow(&b, b.cap + 1), 0);
+	unwatch(1, 0);
+	assert_string_equal((char *)b.ptr, SECRET);
+	watch();
+	tsarc_buf_dispose(&b);
+	unwatch(1, 0);
+	assert_null(b.ptr);
+	assert_int_equal(b.wipe, 1);
+
+	assert_int_equal(tsarc_buf_puts(&plain, SECRET), 0);
+	watch();
+	tsarc_buf_dispose(&plain);
+	unwatch(1, 1);
+}
+
+/* Memory handed to a library that frees it without its size. */
+static void wiped_alloc_holds_no_secret(void **state)
+{
+	char *p = tsarc_wiped_alloc(sizeof(SECRET));
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal((uintptr_t)p % _Alignof(max_align_t), 0);
+	memcpy(p, SECRET, sizeof(SECRET));
+	watch();
+	tsarc_wiped_free(p);
+	unwatch(1, 0);
+	tsarc_wiped_free(NULL);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(outgrown_buffer_holds_no_secret),
+	cmocka_unit_test(wiped_buf_holds_no_secret), cmocka_unit_test(wiped_alloc_holds_no_secret),
 	cmocka_unit_test(zero_wipes),
 	cmocka_unit_test(freed_strings_hold_no_secret),
 	cmocka_unit_test(freed_memory_holds_no_secret),
