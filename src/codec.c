@@ -1,5 +1,7 @@
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem */
 #include "codec.h"
 #include "names.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
 #include <stdlib.h>
@@ -7,12 +9,57 @@
 #include <zlib.h>
 #include <zstd.h>
 
+/*
+ * The contexts keep what they last compressed or inflated (zstd's
+ * literals, zlib's window): a chunk of a stream of Secrets. Their memory
+ * comes from tsarc_wiped_alloc, so that it is wiped when a context is
+ * freed (once per thread and stream, whatever the stream's size). zlib's
+ * streams are kept and reset between chunks, as zstd's contexts are,
+ * instead of one set up and freed for each chunk (compress2, uncompress).
+ */
 struct tsarc_codec {
 	tsarc_codec_id id;
 	int level;
 	ZSTD_CCtx *zc;
 	ZSTD_DCtx *zd;
+	z_stream zdef, zinf;
+	int zdef_ready, zinf_ready;
 };
+
+static void *zstd_alloc(void *opaque, size_t n)
+{
+	(void)opaque;
+	return tsarc_wiped_alloc(n);
+}
+
+static void zstd_free(void *opaque, void *p)
+{
+	(void)opaque;
+	tsarc_wiped_free(p);
+}
+
+static const ZSTD_customMem WIPED_MEM = {zstd_alloc, zstd_free, NULL};
+
+static voidpf zlib_alloc(voidpf opaque, uInt items, uInt size)
+{
+	(void)opaque;
+	if (size && (size_t)items > (size_t)-1 / size)
+		return NULL;
+	return tsarc_wiped_alloc((size_t)items * size);
+}
+
+static void zlib_free(voidpf opaque, voidpf p)
+{
+	(void)opaque;
+	tsarc_wiped_free(p);
+}
+
+static void zlib_stream_init(z_stream *z)
+{
+	memset(z, 0, sizeof(*z));
+	z->zalloc = zlib_alloc;
+	z->zfree = zlib_free;
+}
 
 /* zstd, zlib, none: the one list parse and print share. */
 static const tsarc_name CODECS[] = {
@@ -70,6 +117,10 @@ void tsarc_codec_free(tsarc_codec *c)
 		return;
 	ZSTD_freeCCtx(c->zc);
 	ZSTD_freeDCtx(c->zd);
+	if (c->zdef_ready)
+		deflateEnd(&c->zdef);
+	if (c->zinf_ready)
+		inflateEnd(&c->zinf);
 	free(c);
 }
 
@@ -100,17 +151,29 @@ int tsarc_codec_compress(tsarc_codec *c, const uint8_t *in, size_t len,
 		return rc;
 	out->ptr[0] = (uint8_t)c->id;
 	if (c->id == TSARC_CODEC_ZSTD) {
-		if (!c->zc && !(c->zc = ZSTD_createCCtx()))
+		if (!c->zc && !(c->zc = ZSTD_createCCtx_advanced(WIPED_MEM)))
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory (zstd)");
 		n = ZSTD_compressCCtx(c->zc, out->ptr + 1, bound, in, len, c->level);
 		if (ZSTD_isError(n))
 			return tsarc_error_set(TSARC_EGENERIC, "zstd: %s",
 				ZSTD_getErrorName(n));
 	} else {
-		uLongf zn = (uLongf)bound;
-		if (compress2(out->ptr + 1, &zn, in, (uLong)len, c->level) != Z_OK)
+		/* What compress2 does, on a stream kept from chunk to chunk. */
+		if (!c->zdef_ready) {
+			zlib_stream_init(&c->zdef);
+			if (deflateInit(&c->zdef, c->level) != Z_OK)
+				return tsarc_error_set(TSARC_ENOMEM, "out of memory (zlib)");
+			c->zdef_ready = 1;
+		} else if (deflateReset(&c->zdef) != Z_OK)
 			return tsarc_error_set(TSARC_EGENERIC, "zlib compression failed");
-		n = zn;
+		c->zdef.next_in = (Bytef *)(uintptr_t)in;
+		c->zdef.avail_in = (uInt)len;
+		c->zdef.next_out = out->ptr + 1;
+		c->zdef.avail_out = (uInt)bound;
+		if (len > (uInt)-1 || bound > (uInt)-1 ||
+			deflate(&c->zdef, Z_FINISH) != Z_STREAM_END)
+			return tsarc_error_set(TSARC_EGENERIC, "zlib compression failed");
+		n = c->zdef.total_out;
 	}
 	/* Incompressible data (already compressed files, random bytes) is
 	 * kept as it is, so reading it back costs nothing. */
@@ -142,7 +205,7 @@ int tsarc_codec_decompress_to(tsarc_codec *c, const uint8_t *in, size_t len,
 		memcpy(out, in + 1, expect_len);
 		break;
 	case TSARC_CODEC_ZSTD:
-		if (!c->zd && !(c->zd = ZSTD_createDCtx()))
+		if (!c->zd && !(c->zd = ZSTD_createDCtx_advanced(WIPED_MEM)))
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory (zstd)");
 		n = ZSTD_decompressDCtx(c->zd, out, expect_len, in + 1, len - 1);
 		if (ZSTD_isError(n))
@@ -152,12 +215,28 @@ int tsarc_codec_decompress_to(tsarc_codec *c, const uint8_t *in, size_t len,
 			goto bad_size;
 		break;
 	case TSARC_CODEC_ZLIB: {
-		uLongf zn = (uLongf)expect_len;
-		int zr = uncompress(out, &zn, in + 1, (uLong)(len - 1));
-		if (zr != Z_OK)
+		/* What uncompress does, on a stream kept from chunk to chunk:
+		 * the whole output or an error. */
+		int zr;
+		if (!c->zinf_ready) {
+			zlib_stream_init(&c->zinf);
+			if (inflateInit(&c->zinf) != Z_OK)
+				return tsarc_error_set(TSARC_ENOMEM, "out of memory (zlib)");
+			c->zinf_ready = 1;
+		} else if (inflateReset(&c->zinf) != Z_OK)
+			return tsarc_error_set(TSARC_EGENERIC, "zlib: cannot reset");
+		if (len - 1 > (uInt)-1 || expect_len > (uInt)-1)
+			return tsarc_error_set(TSARC_ECORRUPT, "zlib: oversized data");
+		c->zinf.next_in = (Bytef *)(uintptr_t)(in + 1);
+		c->zinf.avail_in = (uInt)(len - 1);
+		c->zinf.next_out = out;
+		c->zinf.avail_out = (uInt)expect_len;
+		zr = inflate(&c->zinf, Z_FINISH);
+		if (zr != Z_STREAM_END)
 			return tsarc_error_set(TSARC_ECORRUPT,
-				"zlib: damaged or oversized data (%d)", zr);
-		if (zn != expect_len)
+				"zlib: damaged or oversized data (%d)", zr == Z_BUF_ERROR &&
+				!c->zinf.avail_in ? Z_DATA_ERROR : zr);
+		if (c->zinf.total_out != expect_len)
 			goto bad_size;
 		break;
 	}
