@@ -29,6 +29,7 @@
 #include "interrupt.h"
 #include "lock.h"
 #include "tsarc/errors.h"
+#include "wipe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,8 +83,11 @@ static job *queue_pop(job_queue *q)
 
 void tsarc__backup_block_put(in_block *blk)
 {
-	if (blk && atomic_fetch_sub(&blk->refs, 1) == 1)
+	if (blk && atomic_fetch_sub(&blk->refs, 1) == 1) {
+		if (blk->wipe)
+			tsarc_secure_zero(blk->data, blk->cap);
 		free(blk);
+	}
 }
 
 void tsarc__backup_job_drop_data(job *j)
@@ -282,10 +286,15 @@ static void *compute_main(void *arg)
 	tsarc_backup *b = arg;
 	tsarc_codec *codec = NULL;
 	tsarc_hmac_ctx *ids = NULL;
-	tsarc_buf scratch = TSARC_BUF_INIT;
+	tsarc_buf scratch;
 	uint8_t id[TSARC_ID_LEN];
 	int rc, added, indexed, setup_rc;
 	job *j;
+
+	/* The chunk compressed (or stored as it is) before sealing: a
+	 * secret stream's plaintext, wiped when the worker ends, whatever
+	 * the stream (one wipe of one buffer a worker). */
+	tsarc_buf_init_wiped(&scratch);
 
 	/* One id context per worker: HMAC set up once, not per chunk. */
 	if (!(setup_rc = tsarc_codec_new(&codec, b->repo->codec, b->repo->level)))

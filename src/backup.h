@@ -9,6 +9,15 @@
 
 /* Options, stats and the session calls are public: tsarc/backup.h. */
 
+/* tsarc_backup_stream_fd for a stream that holds secrets (a List of
+ * Secrets): the blocks its input is read into are wiped before they are
+ * freed. Only such streams: a pass over every byte of a database dump
+ * would cost time for nothing. (What is wiped whatever the stream, at a
+ * cost that does not grow with it: the workers' compression buffers and
+ * contexts, codec.c.) */
+int tsarc_backup_secret_stream_fd(tsarc_backup *b, const char *name, const char *kind, int fd,
+	cJSON *meta);
+
 /* Adds (or replaces) `key` in a stream's metadata, e.g. what is only known
  * once its producer has exited. Takes ownership of `item`. */
 int tsarc_backup_stream_annotate(tsarc_backup *b, const char *name, const char *key,

@@ -30,7 +30,8 @@ typedef struct pending_stream pending_stream;
 typedef struct in_block {
 	_Atomic size_t refs;
 	size_t cap;
-	uint8_t data[];
+	int wipe; /* a secret stream's: wiped before it is freed */
+	_Alignas(16) uint8_t data[]; /* where it was before `wipe` */
 } in_block;
 
 typedef struct job {
@@ -56,6 +57,7 @@ struct pending_stream {
 	int complete;
 	int abandoned;
 	tsarc_sha256_ctx *sha;
+	int secret; /* tsarc_backup_secret_stream_fd */
 	size_t undigested; /* chunks handed on but not yet through the digest stage */
 };
 

@@ -127,19 +127,20 @@ static int read_some(int fd, uint8_t *dst, size_t len, size_t *got)
 	return 0;
 }
 
-static in_block *block_new(size_t cap)
+static in_block *block_new(size_t cap, int wipe)
 {
 	in_block *blk = malloc(sizeof(*blk) + cap);
 
 	if (blk) {
 		atomic_init(&blk->refs, 1);
 		blk->cap = cap;
+		blk->wipe = wipe;
 	}
 	return blk;
 }
 
-int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
-	int fd, cJSON *meta)
+static int stream_fd(tsarc_backup *b, const char *name, const char *kind, int fd, cJSON *meta,
+	int secret)
 {
 	pending_stream *ps;
 	tsarc_chunker chunker;
@@ -162,6 +163,7 @@ int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
 	ps->st.meta = meta;
+	ps->secret = secret;
 	if ((rc = add_pending_stream(b, ps))) {
 		free(ps->st.name);
 		free(ps->st.kind);
@@ -182,7 +184,7 @@ int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind,
 	for (;;) {
 		if (!blk || filled == blk->cap) {
 			size_t rest = filled - cut;
-			in_block *next = block_new(rest + READ_MAX);
+			in_block *next = block_new(rest + READ_MAX, ps->secret);
 			if (!next) {
 				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 				goto done;
@@ -261,6 +263,18 @@ done:
 	}
 	tsarc__backup_block_put(blk);
 	return rc;
+}
+
+int tsarc_backup_stream_fd(tsarc_backup *b, const char *name, const char *kind, int fd,
+	cJSON *meta)
+{
+	return stream_fd(b, name, kind, fd, meta, 0);
+}
+
+int tsarc_backup_secret_stream_fd(tsarc_backup *b, const char *name, const char *kind, int fd,
+	cJSON *meta)
+{
+	return stream_fd(b, name, kind, fd, meta, 1);
 }
 
 /* Caller holds b->lock. */

@@ -60,6 +60,15 @@ enum slot_state { SLOT_FREE, SLOT_BUSY, SLOT_READY, SLOT_FAILED };
 #define RUN_CHUNKS 128
 #define RESOLVE 2048
 
+/*
+ * Every buffer that holds a chunk's plaintext (a slot's run, a chunk read
+ * alone, the decrypted payload before decompression) is marked wipe
+ * (tsarc/buf.h), whatever the stream: a stream of Secrets leaves no copy
+ * in the memory it gives back. The buffers are reused from run to run,
+ * so this costs a wipe of each when the stream ends and a copy at each
+ * of its few growths, not a pass over the stream's bytes.
+ */
+
 typedef struct slot {
 	enum slot_state state;
 	size_t first, count; /* the run: chunks [first, first + count) */
@@ -242,9 +251,14 @@ static void *fetch_main(void *arg)
 {
 	extractor *x = arg;
 	tsarc_codec *codec = NULL;
-	tsarc_buf sealed = TSARC_BUF_INIT, scratch = TSARC_BUF_INIT, one = TSARC_BUF_INIT;
+	tsarc_buf sealed = TSARC_BUF_INIT, scratch, one;
 	int codec_rc = tsarc_codec_new(&codec, x->repo->codec, x->repo->level);
 	run *r = malloc(sizeof(*r));
+
+	/* Plaintext (scratch: decrypted, still compressed or stored as it
+	 * is), marked wipe as the slots are (above struct slot). */
+	tsarc_buf_init_wiped(&scratch);
+	tsarc_buf_init_wiped(&one);
 
 	for (;;) {
 		slot *s;
@@ -328,6 +342,8 @@ int tsarc_stream_extract(tsarc_repo *repo, const tsarc_stream *st,
 	x.run_plain = x.run_plain > RUN_PLAIN ? RUN_PLAIN : x.run_plain < RUN_PLAIN_MIN ? RUN_PLAIN_MIN : x.run_plain;
 	if (!(x.slots = calloc(x.window, sizeof(slot))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (k = 0; k < x.window; k++)
+		tsarc_buf_init_wiped(&x.slots[k].data);
 	pthread_mutex_init(&x.lock, NULL);
 	pthread_cond_init(&x.cv, NULL);
 	if ((rc = resolver_init(&x)) || (rc = tsarc_sha256_new(&sha)))
@@ -389,6 +405,10 @@ tsarc_chunk_reader *tsarc_chunk_reader_new(const tsarc_repo *repo)
 	if (r && tsarc_codec_new(&r->codec, repo->codec, repo->level)) {
 		free(r);
 		return NULL;
+	}
+	if (r) {
+		tsarc_buf_init_wiped(&r->scratch);
+		tsarc_buf_init_wiped(&r->plain);
 	}
 	return r;
 }

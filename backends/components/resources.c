@@ -17,7 +17,6 @@
 #include "tsarc/errors.h"
 
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +244,7 @@ static int resources_prepare(tsarc_component *c, tsarc_production *out)
 	out->writer_ctx = j;
 	out->writer_ctx_free = json_ctx_free;
 	out->version_text = "sanitized JSON List";
+	out->secret = 1; /* Secrets; a ConfigMap costs no more, being small */
 	tsarc_secret_doc_free(list);
 	return 0;
 oom:
@@ -430,9 +430,7 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	cJSON_AddItemToObject(s->detail, "rewritten", changed);
 	applied = skipped = changed = NULL;
 done:
-	if (m.ptr)
-		OPENSSL_cleanse(m.ptr, m.size); /* Secrets */
-	tsarc_buf_dispose(&m);
+	tsarc_buf_dispose(&m); /* wiped: Secrets */
 	tsarc_secret_doc_free(doc);
 	tsarc_secret_doc_free(list);
 	cJSON_Delete(applied);
@@ -465,7 +463,7 @@ static void resources_describe(tsarc_restore_ctx *r, const tsarc_step *s, const 
 			cJSON_AddItemToArray(repl, cJSON_CreateString(it->valuestring));
 		else
 			cJSON_AddItemToArray(create, cJSON_CreateString(it->valuestring));
-		cJSON_Delete(got);
+		tsarc_secret_doc_free(got); /* the target's Secret */
 	}
 	cJSON_AddStringToObject(plan, "target", where);
 	cJSON_AddItemToObject(plan, "replaces", repl);

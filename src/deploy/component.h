@@ -110,6 +110,10 @@ typedef struct tsarc_production {
 	/* The client's private TLS files (dbconn.h): removed once the
 	 * producer has exited, or by the cleanup registry on a signal. */
 	struct tsarc_db_tls *tls;
+	/* The stream holds secrets (the resources kind's Secrets): the
+	 * backup wipes every buffer that carried its plaintext before it
+	 * frees it (tsarc_backup_secret_stream_fd). */
+	int secret;
 } tsarc_production;
 
 /* The component kinds that use these: kind.h. */

@@ -203,7 +203,9 @@ struct tsarc_psql_guard;
 int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const tsarc_cmd *cmd, const struct tsarc_stream *st, const char *pre, const char *post,
 	const char *what, struct tsarc_definer_filter *df, struct tsarc_psql_guard *guard);
-/* A whole (small) stream into `out`, at most `max` bytes. */
+/* A whole (small) stream into `out`, at most `max` bytes: a resources
+ * stream, Secrets, so `out` is marked wipe (tsarc/buf.h) and its dispose
+ * wipes it. */
 int tsarc_restore_read_stream(tsarc_restore_ctx *r, const struct tsarc_stream *st, size_t max,
 	struct tsarc_buf *out);
 /* The whole Secret `name` as the snapshot holds it (a copy: free it with

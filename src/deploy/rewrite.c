@@ -10,6 +10,7 @@
 #include "component.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
+#include "wipe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,9 @@ char *tsarc_rewrite_domain_text(const char *text, const char *old, const char *n
 {
 	size_t ol = strlen(old), nl = strlen(new_), count = 0;
 	const char *p = text, *hit;
-	tsarc_buf out = TSARC_BUF_INIT;
+	tsarc_buf out;
+
+	tsarc_buf_init_wiped(&out); /* the text may be a Secret's */
 
 	while ((hit = strstr(p, old))) {
 		int start_ok = hit == text || !domain_char(hit[-1]) || hit[-1] == '.';
@@ -95,8 +98,11 @@ static void rewrite_field(cJSON *v, const char *old, const char *new_, const cha
 
 	if (!cJSON_IsString(v) || !(t = tsarc_rewrite_domain_text(v->valuestring, old, new_)))
 		return;
+	/* A Secret's stringData may be rewritten: the text it replaces and
+	 * the copy it is made from are wiped. */
+	tsarc_secure_zero(v->valuestring, strlen(v->valuestring));
 	cJSON_SetValuestring(v, t);
-	free(t);
+	tsarc_secure_free_str(t);
 	snprintf(where, sizeof(where), "%s %s: %s", kind, name ? name : "?", field);
 	cJSON_AddItemToArray(changed, cJSON_CreateString(where));
 }

@@ -227,8 +227,8 @@ static int run_component(run *r, slot *s)
 
 	{
 		s->streamed = 1;
-		rc = tsarc_backup_stream_fd(r->b, c->stream, c->kind,
-			prod.filter ? s->filter.out_fd : s->proc.out_fd, meta);
+		rc = (prod.secret ? tsarc_backup_secret_stream_fd : tsarc_backup_stream_fd)(r->b,
+			c->stream, c->kind, prod.filter ? s->filter.out_fd : s->proc.out_fd, meta);
 		meta = NULL;
 		if (rc)
 			kill_slot(s); /* nobody reads its output any more */

@@ -316,6 +316,9 @@ int tsarc_restore_read_stream(tsarc_restore_ctx *r, const tsarc_stream *st, size
 {
 	membuf m;
 
+	/* A resources stream: Secrets. Each block it outgrows is wiped, and
+	 * its dispose wipes the last. */
+	out->wipe = 1;
 	m.b = out;
 	m.max = max;
 	return tsarc_stream_extract(r->repo, st, mem_sink, &m, r->o->inflight);

@@ -28,7 +28,6 @@
 #include "tsarc/errors.h"
 #include "wipe.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,9 +173,7 @@ static int snapshot_secret_value(tsarc_restore_ctx *r, const char *name, const c
 			continue;
 		rc = tsarc_restore_read_stream(r, st, TSARC_RESOURCES_MAX, &m);
 		doc = rc ? NULL : cJSON_ParseWithLength((const char *)m.ptr, m.size);
-		if (m.ptr)
-			OPENSSL_cleanse(m.ptr, m.size); /* Secrets */
-		tsarc_buf_dispose(&m);
+		tsarc_buf_dispose(&m); /* wiped: Secrets */
 		if (rc)
 			return rc;
 		rc = TSARC_ENOTFOUND;
