@@ -19,7 +19,8 @@ void repo_fixture_options(tsarc_repo_init_options *o);
 /* `len` bytes of a 64-bit LCG from `seed`: the same seed, the same bytes. */
 void repo_fixture_fill(uint8_t *p, size_t len, uint64_t seed);
 /* Backs up `data` as stream "s" (kind `kind`) of a new snapshot, read from
- * a file written in `dir` and removed after; the snapshot's id out. The
+ * a file written in `dir` and removed after; the snapshot's id out. One
+ * compress worker, so the packs' layout is the same on every run. The
  * test fails on any error. */
 void repo_fixture_backup(tsarc_repo *repo, const char *dir, const uint8_t *data, size_t len,
 	const char *kind, char id[TSARC_ID_HEX_LEN + 1]);
