@@ -510,6 +510,12 @@ done:
 	return rc;
 }
 
+/* The pod's tar, when the component names no tool: `sh -c SCRIPT tar
+ * [options] -C PATH .` (see files_prepare). */
+static const char pod_tar_script[] =
+	"case \"$(tar --version 2>/dev/null)\" in *'GNU tar'*) exec tar --format=posix -cf - \"$@\";; "
+	"esac; exec tar -cf - \"$@\"";
+
 static const char *version_details;
 static pthread_once_t version_once = PTHREAD_ONCE_INIT;
 
@@ -531,12 +537,24 @@ static int files_prepare(tsarc_component *c, tsarc_production *out)
 	/* Where paths are not this host's, tar runs where they are. */
 	if (!(c->tr->caps & TSARC_TR_HOST_FILES)) {
 		const char *tool = tsarc_spec_str(c->spec, "tool");
-		if (!tool)
+		/* In the pod: numeric owners are what the image's tar keeps anyway.
+		 * The image's own tar (no "tool"): GNU tar's default format keeps
+		 * whole seconds of an mtime, and tar_intake can keep only what it
+		 * is given, so GNU tar writes pax, which keeps what the files have
+		 * (as this host's archive does); another tar (busybox) gets no
+		 * option it may not know. */
+		if (!tool) {
+			if ((rc = tsarc_cmd_arg(&out->cmd, "sh")) ||
+				(rc = tsarc_cmd_arg(&out->cmd, "-c")) ||
+				(rc = tsarc_cmd_arg(&out->cmd, pod_tar_script)) ||
+				(rc = tsarc_cmd_arg(&out->cmd, "tar")))
+				return rc;
 			tool = "tar";
-		/* In the pod: numeric owners are what the image's tar keeps anyway. */
-		if ((rc = tsarc_cmd_arg(&out->cmd, tool)) || (rc = tsarc_cmd_arg(&out->cmd, "cf")) ||
-			(rc = tsarc_cmd_arg(&out->cmd, "-")) ||
-			(rc = tsarc_spec_add_args(&out->cmd, c->spec, "options", c->name)) ||
+		} else if ((rc = tsarc_cmd_arg(&out->cmd, tool)) ||
+			   (rc = tsarc_cmd_arg(&out->cmd, "cf")) || (rc = tsarc_cmd_arg(&out->cmd, "-"))) {
+			return rc;
+		}
+		if ((rc = tsarc_spec_add_args(&out->cmd, c->spec, "options", c->name)) ||
 			(rc = tsarc_cmd_arg(&out->cmd, "-C")) || (rc = tsarc_cmd_arg(&out->cmd, path)) ||
 			(rc = tsarc_cmd_arg(&out->cmd, ".")) ||
 			(rc = tsarc_cmd_arg(&out->version_cmd, tool)) ||

@@ -32,7 +32,10 @@ fake_pod
 T=$WORK/pod-storage
 WEIRD=$'we:ird\\name\t\xc3\xa9'
 HOOK=$WORK/hook.sh
-# config FILE PATH: system-storage at PATH in the pod, read by tar with the hook.
+# config FILE PATH: system-storage at PATH in the pod, read by tar with the
+# hook. "tool": tar cf - as given, in GNU tar's own format, whose record
+# offsets the hook's fixed points below are counted in (by default GNU tar
+# in a pod writes pax, which adds an extended header to every entry).
 config() {
 	python3 - "$@" "$FAKE_KUBECTL" "$HOOK" <<'PY'
 import json, sys
@@ -42,7 +45,7 @@ json.dump({"profile": "none",
                          "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE"]},
            "components": {"system-storage": {
                "kind": "files", "workload": "system-app", "container": "system-master",
-               "path": tree, "stream": "system-storage.tar",
+               "path": tree, "stream": "system-storage.tar", "tool": "tar",
                "options": ["--sort=name", "--checkpoint=1", "--checkpoint-action=exec=sh " + hook],
                "restore": {"action": "replace-tree", "path": tree, "order": 1}}}},
           open(path, "w"), indent=2)
