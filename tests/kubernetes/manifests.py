@@ -6,13 +6,17 @@ usage: manifests.py KUBECTL MANIFESTS_DIR BACKUP_CALLS RESTORE_CALLS
 Every kustomization under MANIFESTS_DIR is rendered with `KUBECTL
 kustomize` and checked: the fields a CronJob and Job need, the
 restricted security context, no fixed UID in the OpenShift overlays, the
-backup Role grants no write verb, and every kubectl call the kube transport
-made in the end-to-end tests (BACKUP_CALLS from deploy_kube, RESTORE_CALLS
-from restore_kube: the {"argv", "kinds"} lines tests/deploy/fake-kubectl
-writes to FAKE_KUBE_CALLS) is granted to the ServiceAccount that runs that
-command. The map from a kubectl call to the RBAC requests it makes is
-below; a call it does not know fails the test, so a new kind of call cannot
-go unnoticed.
+backup Role grants no write verb, no Role lets tsarc read a Secret or
+ConfigMap it does not name (get by resourceNames only, never list or
+watch: the namespace's other Secrets are not tsarc's), and every kubectl
+call the kube transport made in the end-to-end tests is granted to the
+ServiceAccount that runs that command, object by object. BACKUP_CALLS and
+RESTORE_CALLS are lists of files separated by ':' (deploy_kube and the
+backup part of restore_layout216_kube; restore_kube and its restore part),
+of the {"argv", "kinds", "names", "existed"} lines tests/deploy/fake-kubectl
+writes to FAKE_KUBE_CALLS. The map from a kubectl call to the RBAC requests
+it makes is below; a call it does not know fails the test, so a new kind of
+call cannot go unnoticed.
 """
 import json
 import os
@@ -34,6 +38,11 @@ TYPES = {"secret": ("", "secrets"), "secrets": ("", "secrets"),
          "deploymentconfig": ("apps.openshift.io", "deploymentconfigs")}
 KINDS = {"Secret": ("", "secrets"), "ConfigMap": ("", "configmaps"),
          "APIManager": ("apps.3scale.net", "apimanagers")}
+# Verbs a rule's resourceNames cannot restrict: a rule with resourceNames
+# never grants them (the name is not known when they are authorized).
+UNNAMED_VERBS = {"create", "list", "watch", "deletecollection"}
+# Resources whose contents are not all tsarc's: read by name only.
+NAMED_ONLY = {("", "secrets"), ("", "configmaps")}
 failures = []
 
 
@@ -64,7 +73,8 @@ def strip_globals(argv):
 
 
 def requests_of(call):
-    """The RBAC (group, resource, verb) requests one kubectl call makes."""
+    """The RBAC (group, resource, verb, name) requests one kubectl call
+    makes (name None: no object named, a list or a create)."""
     a = strip_globals(call["argv"])
     if not a:
         return None
@@ -79,55 +89,80 @@ def requests_of(call):
         if not words or words[0] not in TYPES:
             return None
         g, r = TYPES[words[0]]
-        return {(g, r, "get" if len(words) > 1 else "list")}
+        return {(g, r, "get", words[1]) if len(words) > 1 else (g, r, "list", None)}
     if a[0] == "exec":
         # kubectl reads the pod, then opens pods/exec (POST; a WebSocket GET
         # from kubectl 1.30 is authorized as the same subresource).
-        return {("", "pods", "get"), ("", "pods/exec", "create")}
+        pod = a[a.index("-i") + 1] if "-i" in a else None
+        return {("", "pods", "get", pod), ("", "pods/exec", "create", pod)}
     if a[0] == "apply":
-        # Client-side apply: read the object, then create or patch it.
-        if not call["kinds"]:
+        # Client-side apply: read the object, then create it (new) or patch
+        # it (there before; not recorded: either).
+        if not call["kinds"] or len(call.get("names", [])) != len(call["kinds"]):
             return None
         out = set()
-        for k in call["kinds"]:
+        existed = call.get("existed") or [None] * len(call["kinds"])
+        for k, name, there in zip(call["kinds"], call["names"], existed):
             if k not in KINDS:
                 return None
             g, r = KINDS[k]
-            out |= {(g, r, "get"), (g, r, "create"), (g, r, "patch")}
+            out.add((g, r, "get", name))
+            if there is not True:
+                out.add((g, r, "create", None))
+            if there is not False:
+                out.add((g, r, "patch", name))
         return out
     if a[0] == "rollout" and len(a) >= 3:
         kind, _, _ = a[2].partition("/")
         if kind not in TYPES:
             return None
         g, r = TYPES[kind]
+        name = a[2].partition("/")[2]
         if a[1] == "restart":
-            return {(g, r, "get"), (g, r, "patch")}
+            return {(g, r, "get", name), (g, r, "patch", name)}
         if a[1] == "latest":
-            return {(g, r, "get"), (g, r + "/instantiate", "create")}
+            return {(g, r, "get", name), (g, r + "/instantiate", "create", None)}
         if a[1] == "status":
-            out = {(g, r, "get"), (g, r, "list"), (g, r, "watch")}
+            out = {(g, r, "get", name), (g, r, "list", None), (g, r, "watch", None)}
             if r == "deploymentconfigs":
-                out |= {("", "replicationcontrollers", v) for v in ("get", "list", "watch")}
+                out |= {("", "replicationcontrollers", v, None) for v in ("get", "list", "watch")}
             return out
     return None
 
 
 def grants(roles):
+    """(group, resource, verb, names): names None for a rule without
+    resourceNames (any object), else the frozenset of the names."""
     out = set()
     for role in roles:
         for rule in role.get("rules", []):
+            names = rule.get("resourceNames")
+            names = frozenset(names) if names else None
             for g in rule.get("apiGroups", []):
                 for r in rule.get("resources", []):
                     for v in rule.get("verbs", []):
-                        out.add((g, r, v))
+                        out.add((g, r, v, names))
     return out
 
 
-def load_calls(path):
-    with open(path) as f:
-        calls = [json.loads(line) for line in f if line.strip()]
-    if not calls:
-        sys.exit(f"{path}: no kubectl call recorded (did the end-to-end test run?)")
+def granted(req, have):
+    g, r, v, name = req
+    for hg, hr, hv, names in have:
+        if (hg, hr, hv) != (g, r, v):
+            continue
+        if names is None or (v not in UNNAMED_VERBS and name in names):
+            return True
+    return False
+
+
+def load_calls(paths):
+    calls = []
+    for path in paths.split(":"):
+        with open(path) as f:
+            these = [json.loads(line) for line in f if line.strip()]
+        if not these:
+            sys.exit(f"{path}: no kubectl call recorded (did the end-to-end test run?)")
+        calls += these
     return calls
 
 
@@ -252,11 +287,15 @@ for sa in ("tsarc-backup", "tsarc-restore"):
         fail(f"ServiceAccount {sa} missing")
 backup_grants = grants(bound.get("tsarc-backup", []))
 restore_grants = grants(bound.get("tsarc-restore", []))
-for g, r, v in sorted(backup_grants):
+for g, r, v, _ in sorted(backup_grants, key=str):
     if v in WRITE_VERBS and (r, v) != ("pods/exec", "create"):
         fail(f"the backup Role grants a write verb: {v} {r} ({g or 'core'})")
     if "*" in (g, r, v):
         fail(f"the backup Role grants a wildcard: {g} {r} {v}")
+for label, have in (("backup", backup_grants), ("restore", restore_grants)):
+    for g, r, v, names in sorted(have, key=str):
+        if (g, r) in NAMED_ONLY and v != "create" and names is None:
+            fail(f"tsarc-{label} may {v} every one of the namespace's {r}: name them (resourceNames)")
 
 for label, path, have in (("backup", BACKUP_CALLS, backup_grants),
                           ("restore", RESTORE_CALLS, restore_grants)):
@@ -266,9 +305,9 @@ for label, path, have in (("backup", BACKUP_CALLS, backup_grants),
         if reqs is None:
             fail(f"{label}: no RBAC mapping for kubectl call {call['argv']} (kinds {call['kinds']})")
             continue
-        for req in sorted(reqs - have):
+        for req in sorted((q for q in reqs if not granted(q, have)), key=str):
             fail(f"{label}: kubectl {' '.join(strip_globals(call['argv'])[:3])} needs "
-                 f"{req[2]} on {req[1]} ({req[0] or 'core'}), not granted to tsarc-{label}")
+                 f"{req[2]} on {req[1]} {req[3] or ''} ({req[0] or 'core'}), not granted to tsarc-{label}")
         seen += 1
     print(f"{label}: {seen} kubectl calls, every request granted" if not failures else
           f"{label}: {seen} kubectl calls checked")
