@@ -119,13 +119,14 @@ two_mysql() {
 
 # backup_with NAME PORT PASSWORD [KEY=VALUE...]: a backup into $REPO
 # (TMPDIR $WORK/tmp) of system-mysql whose system-database Secret has URL
-# ($DB_USER, else root, on PORT, then $QUERY) and the pairs.
+# ($DB_USER, else root, on PORT, then $QUERY) and the pairs; the component's
+# fields are $COMP (JSON), else {"external": true}.
 backup_with() {
-	local name=$1 port=$2 pw=$3
+	local name=$1 port=$2 pw=$3 comp=${COMP:-'{"external": true}'}
 	shift 3
 	secret_json "$WORK/res-$name/secret/system-database.json" system-database \
 		"URL=mysql2://${DB_USER:-root}:$pw@127.0.0.1:$port/system${QUERY:-}" "$@"
-	only_config "$WORK/$name.json" "$WORK/res-$name" system-mysql '{"external": true}'
+	only_config "$WORK/$name.json" "$WORK/res-$name" system-mysql "$comp"
 	TMPDIR=$WORK/tmp t backup --repo "$REPO" --config "$WORK/$name.json"
 	[ -z "$(ls -A "$WORK/tmp")" ] || fail "$name: TLS files left behind"
 }
@@ -158,7 +159,10 @@ hostile_start() {
 	fail "the hostile server did not start"
 }
 
-# hostile_stop; hostile_got_password: whether it was sent HOSTILE_PW.
+# hostile_stop; hostile_got_password: whether it was sent HOSTILE_PW (as
+# is, or encrypted to the double's key: hostile_mysql.py decrypts it);
+# hostile_did WORD: whether the double's steps hold WORD (answer,
+# key-request, decrypted).
 hostile_stop() {
 	kill "$HOSTILE" 2>/dev/null
 	wait "$HOSTILE" 2>/dev/null
@@ -166,4 +170,7 @@ hostile_stop() {
 }
 hostile_got_password() {
 	grep -qaF -- "$HOSTILE_PW" "$HOSTILE_GOT" 2>/dev/null
+}
+hostile_did() {
+	grep -qx -- "$1" "$HOSTILE_GOT.steps" 2>/dev/null
 }
