@@ -295,20 +295,28 @@ int tsarc_db_tls_open(const tsarc_conn *conn, tsarc_db_tls **out)
  * dialog, in clear without TLS and over TLS it did not check: whoever can
  * pass for the database host gets it. Its restricted-auth cannot be set
  * (mariadb and mariadb-dump refuse the option, command line or [client],
- * and drop it as loose-restricted-auth: measured), but both plugins are
+ * and drop it as loose-restricted-auth: measured), but the plugins are
  * files the client loads from its plugin folder. So unless the server is
  * verified, the client's plugin folder is the private one, holding links
- * to its other authentication plugins only; MySQL's clients have them
- * built in, and refuse clear text anyway unless --enable-cleartext-plugin,
- * which tsarc never gives. The links are what the sweep and the removal
- * unlink (privdir.c never writes through a link). caching_sha2_password
- * and sha256_password stay, MySQL 8's logins need them, though without a
- * verified server they too can give a pretender the password (measured,
- * docs/config.md). */
+ * to the plugins below only; MySQL's clients have them built in, and
+ * refuse clear text anyway unless --enable-cleartext-plugin, which tsarc
+ * never gives. The links are what the sweep and the removal unlink
+ * (privdir.c never writes through a link).
+ * caching_sha2_password and sha256_password give the password away too
+ * (measured against tests/sql/hostile_mysql.py): a server that switches to
+ * the first and asks for "full authentication" gets it as is (the client's
+ * ssl is on by default and it believes the channel secure, TLS agreed or
+ * not) or, with --skip-ssl, encrypted to whatever public key the server
+ * sends; the second sends it over TLS it did not check, else encrypted to
+ * the server's key. Any server may switch any account to them, so over TCP
+ * to a server not verified they are not linked: only the first
+ * MYSQL_PLUGINS_TCP. Over this host's Unix socket there is no network peer
+ * to pass for the server, and MySQL 8's accounts keep them. */
 static const char *const MYSQL_PLUGINS[] = {
-	"caching_sha2_password", "sha256_password", "client_ed25519", "auth_gssapi_client",
-	"parsec",
+	"client_ed25519", "auth_gssapi_client", "parsec", "caching_sha2_password",
+	"sha256_password",
 };
+enum { MYSQL_PLUGINS_TCP = 3 };
 
 /* Debian's and Ubuntu's folder is per architecture: this build's. */
 #if defined(__x86_64__)
@@ -332,13 +340,13 @@ static const char *const MYSQL_PLUGIN_DIRS[] = {
 	"/usr/lib/mariadb/plugin", "/usr/local/lib/mariadb/plugin", "/usr/local/mysql/lib/plugin",
 };
 
-/* Links the allowed plugins found in `dir` into `t`; how many. */
-static int link_plugins(tsarc_db_tls *t, const char *dir, int *linked)
+/* Links the first `n` MYSQL_PLUGINS found in `dir` into `t`; how many. */
+static int link_plugins(tsarc_db_tls *t, const char *dir, size_t n, int *linked)
 {
 	size_t i;
 
 	*linked = 0;
-	for (i = 0; i < sizeof(MYSQL_PLUGINS) / sizeof(*MYSQL_PLUGINS); i++) {
+	for (i = 0; i < n; i++) {
 		char *from = tsarc_dup_printf("%s/%s.so", dir, MYSQL_PLUGINS[i]), *to;
 		int rc = 0;
 
@@ -360,21 +368,40 @@ static int link_plugins(tsarc_db_tls *t, const char *dir, int *linked)
 	return 0;
 }
 
+/* The plugins left out, what each would do with the password and whose
+ * accounts use it. */
+static const struct {
+	const char *name, *does, *who;
+	int tcp_only; /* left out over TCP only (MYSQL_PLUGINS past MYSQL_PLUGINS_TCP) */
+} MYSQL_REFUSED[] = {
+	{"mysql_clear_password", "sends the password itself", "LDAP, PAM, IAM tokens", 0},
+	{"dialog", "sends the password itself to a password question", "PAM", 0},
+	{"caching_sha2_password", "sends it, when the server asks for full authentication, as is "
+		"or encrypted to whatever key the server sends", "MySQL 8's default", 1},
+	{"sha256_password", "sends it over TLS it did not check, or encrypted to whatever key the "
+		"server sends", "MySQL's SHA-256 accounts", 1},
+};
+
 int tsarc_mysql_explain(const tsarc_db_tls *t, int rc)
 {
 	tsarc_saved_error e;
+	char want[80];
+	size_t i;
 
 	if (!rc || !t || !t->plugin_dir)
 		return rc;
 	tsarc_error_save(&e);
-	if (!strstr(e.message, "loaded") || (!strstr(e.message, "mysql_clear_password") &&
-		!strstr(e.message, "dialog")))
-		return rc;
-	return tsarc_error_set(rc, "%s\n  the server asked for the password itself (mysql_clear_password "
-		"or dialog) over a connection whose server is not verified: refused, the password "
-		"was not sent. A server that needs it (LDAP, PAM, IAM tokens) is verified first: "
-		"DATABASE_SSL_MODE required or verify_identity, DB_SSL_CA for a private CA",
-		e.message);
+	for (i = 0; i < sizeof(MYSQL_REFUSED) / sizeof(*MYSQL_REFUSED); i++) {
+		snprintf(want, sizeof(want), "Plugin %s could not be loaded", MYSQL_REFUSED[i].name);
+		if ((!MYSQL_REFUSED[i].tcp_only || !t->over_socket) && strstr(e.message, want))
+			return tsarc_error_set(rc, "%s\n  the server asked for %s over a connection whose "
+				"server is not verified: refused, the password was not sent (%s %s). "
+				"Accounts that log in with %s (%s) need a verified server: "
+				"DATABASE_SSL_MODE required or verify_identity, DB_SSL_CA for a private CA",
+				e.message, MYSQL_REFUSED[i].name, MYSQL_REFUSED[i].name,
+				MYSQL_REFUSED[i].does, MYSQL_REFUSED[i].name, MYSQL_REFUSED[i].who);
+	}
+	return rc;
 }
 
 int tsarc_mysql_client_verifies(const tsarc_conn *conn)
@@ -384,11 +411,22 @@ int tsarc_mysql_client_verifies(const tsarc_conn *conn)
 	return tsarc_conn_tls_mode(conn) >= TSARC_TLS_REQUIRE;
 }
 
+int tsarc_mysql_over_socket(const tsarc_conn *conn)
+{
+	/* MariaDB's client (10.11, measured) takes --socket with the host
+	 * "localhost" (that spelling only) or none, and TCP for any other
+	 * name, 127.0.0.1 and ::1 included, socket given or not.
+	 * tsarc_mysql_tls_args pins it (--protocol=SOCKET, and --host=localhost
+	 * when there is no host) against an option file's host or protocol. */
+	return conn->socket && *conn->socket &&
+		(!conn->host || !*conn->host || !strcmp(conn->host, "localhost"));
+}
+
 int tsarc_mysql_files_open(const tsarc_conn *conn, int on_host, tsarc_db_tls **out)
 {
 	const char *env = getenv("MARIADB_PLUGIN_DIR");
 	tsarc_db_tls *t;
-	size_t i;
+	size_t i, n;
 	int rc, linked = 0;
 
 	if ((rc = tsarc_db_tls_open(conn, out)) || !on_host || tsarc_mysql_client_verifies(conn))
@@ -397,10 +435,12 @@ int tsarc_mysql_files_open(const tsarc_conn *conn, int on_host, tsarc_db_tls **o
 		return rc;
 	t = *out;
 	t->plugin_dir = 1;
+	t->over_socket = tsarc_mysql_over_socket(conn);
+	n = t->over_socket ? sizeof(MYSQL_PLUGINS) / sizeof(*MYSQL_PLUGINS) : MYSQL_PLUGINS_TCP;
 	if (env && *env == '/')
-		rc = link_plugins(t, env, &linked);
+		rc = link_plugins(t, env, n, &linked);
 	for (i = 0; !rc && !linked && i < sizeof(MYSQL_PLUGIN_DIRS) / sizeof(*MYSQL_PLUGIN_DIRS); i++)
-		rc = link_plugins(t, MYSQL_PLUGIN_DIRS[i], &linked);
+		rc = link_plugins(t, MYSQL_PLUGIN_DIRS[i], n, &linked);
 	if (rc) {
 		*out = NULL;
 		return tls_drop(t, rc);
@@ -465,6 +505,12 @@ int tsarc_mysql_tls_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_
 	 * the client reads (~/.my.cnf, included by tsarc's own). */
 	if (!rc && t && t->plugin_dir)
 		rc = tsarc_cmd_argf(cmd, "--plugin-dir=%s", t->pd.path);
+	/* The socket's plugin list is for the socket only: an option file's
+	 * protocol=tcp, or its host when none is given, would make it TCP. */
+	if (!rc && t && t->over_socket)
+		rc = tsarc_cmd_arg(cmd, "--protocol=SOCKET");
+	if (!rc && t && t->over_socket && (!conn->host || !*conn->host))
+		rc = tsarc_cmd_arg(cmd, "--host=localhost");
 	return rc;
 }
 

@@ -63,6 +63,7 @@ typedef struct tsarc_db_tls {
 	tsarc_privdir pd; /* the folder */
 	char *path[TSARC_DB_TLS_FILES];
 	int plugin_dir; /* the folder is a MySQL client's plugin folder too */
+	int over_socket; /* ... of one that connects over this host's socket */
 } tsarc_db_tls;
 
 /* Writes the conn's CA, certificate and key (*out NULL when it has none).
@@ -73,13 +74,18 @@ int tsarc_db_tls_close(tsarc_db_tls *t);
 /* tsarc_db_tls_open for a MySQL client; for one that runs on this host
  * (`on_host`) and does not verify the server (tsarc_mysql_client_verifies),
  * the folder (made when there are no TLS files) is also the client's
- * plugin folder, without the two plugins that hand the password itself to
- * whatever server asks (mysql_clear_password, dialog): dbconn.c says why.
- * tsarc_mysql_tls_args then adds --plugin-dir. */
+ * plugin folder, without the plugins that hand the password to whatever
+ * server asks (mysql_clear_password, dialog; over TCP caching_sha2_password
+ * and sha256_password too): dbconn.c says why. tsarc_mysql_tls_args then
+ * adds --plugin-dir. */
 int tsarc_mysql_files_open(const tsarc_conn *conn, int on_host, tsarc_db_tls **out);
 /* `rc` (a MySQL client's failure) with the reason added when it is that
- * refusal (the client could not load mysql_clear_password or dialog). */
+ * refusal (the client could not load a plugin left out), naming the
+ * plugin and what its accounts need. */
 int tsarc_mysql_explain(const tsarc_db_tls *t, int rc);
+/* Whether a MySQL client with these arguments connects over this host's
+ * Unix socket rather than TCP. */
+int tsarc_mysql_over_socket(const tsarc_conn *conn);
 /* Whether a MySQL client with tsarc_mysql_tls_args checks the server's
  * certificate (MariaDB's client: from "required" up). */
 int tsarc_mysql_client_verifies(const tsarc_conn *conn);

@@ -253,11 +253,57 @@ static void probe_answers_and_create_options(void **state)
 	free(q);
 }
 
+/* The plugin names the tests lay out in a folder of their own. */
+static const char *const PLUGIN_NAMES[] = {"client_ed25519", "caching_sha2_password",
+	"sha256_password", "mysql_clear_password", "dialog"};
+#define N_PLUGIN_NAMES (sizeof(PLUGIN_NAMES) / sizeof(*PLUGIN_NAMES))
+
+/* `t`'s plugin folder links the first `n` PLUGIN_NAMES, not the others,
+ * and tsarc_mysql_tls_args ends with --plugin-dir, then for a socket (`n`
+ * 3) --protocol=SOCKET and, when `pin`, --host=localhost; the folder is
+ * removed and the linked files untouched. */
+static void check_plugin_folder(const tsarc_conn *conn, tsarc_db_tls *t, const char *src,
+	size_t n, int pin)
+{
+	int tail = (n == 3) + !!pin;
+
+	char path[512], *dir;
+	tsarc_cmd cmd;
+	struct stat st;
+	size_t i;
+
+	assert_non_null(t);
+	assert_true(t->plugin_dir);
+	for (i = 0; i < N_PLUGIN_NAMES; i++) {
+		snprintf(path, sizeof(path), "%s/%s.so", t->pd.path, PLUGIN_NAMES[i]);
+		assert_int_equal(lstat(path, &st) == 0, i < n);
+	}
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_mysql_tls_args(&cmd, conn, t), 0);
+	snprintf(path, sizeof(path), "--plugin-dir=%s", t->pd.path);
+	assert_string_equal(cmd.argv[cmd.argc - 1 - tail], path);
+	if (n == 3)
+		assert_string_equal(cmd.argv[cmd.argc - tail], "--protocol=SOCKET");
+	if (pin)
+		assert_string_equal(cmd.argv[cmd.argc - 1], "--host=localhost");
+	tsarc_cmd_free(&cmd);
+	dir = strdup(t->pd.path);
+	assert_int_equal(tsarc_db_tls_close(t), 0);
+	assert_int_not_equal(access(dir, F_OK), 0);
+	free(dir);
+	/* Not overwritten through the links. */
+	snprintf(path, sizeof(path), "%s/client_ed25519.so", src);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 6);
+}
+
 /* A MySQL client on this host that does not verify its server gets a
  * plugin folder of its own: links to the usual plugins of the client's
- * folder (MARIADB_PLUGIN_DIR here), never mysql_clear_password or dialog;
- * one that verifies, or runs in a pod, gets none. Removing the folder
- * leaves the plugins it linked to as they were. */
+ * folder (MARIADB_PLUGIN_DIR here), never mysql_clear_password or dialog,
+ * and over TCP not caching_sha2_password or sha256_password either; over
+ * this host's socket those two stay. One that verifies, or runs in a pod,
+ * gets none. Removing the folder leaves the plugins it linked to as they
+ * were. */
 static void mysql_plugin_folder_unless_verified(void **state)
 {
 	static const char *const none[] = {"URL", "mysql2://a:b@h/s", NULL};
@@ -265,51 +311,47 @@ static void mysql_plugin_folder_unless_verified(void **state)
 		"preferred", NULL};
 	static const char *const req[] = {"URL", "mysql2://a:b@h/s", "DATABASE_SSL_MODE",
 		"required", NULL};
-	static const char *const names[] = {"caching_sha2_password", "client_ed25519",
-		"mysql_clear_password", "dialog"};
-	char src[] = "/tmp/tsarc-test-plugins-XXXXXX", path[512], *dir;
+	/* The host as given, whether the client takes the socket, and
+	 * whether tsarc pins --host=localhost. */
+	static const struct {
+		const char *host;
+		int socket, pin;
+	} sock[] = {{NULL, 1, 1}, {"localhost", 1, 0}, {"127.0.0.1", 0, 0}, {"", 1, 1}};
+	char src[] = "/tmp/tsarc-test-plugins-XXXXXX", path[512];
 	const char *const *const modes[] = {none, pref};
 	tsarc_conn conn;
-	tsarc_cmd cmd;
 	tsarc_db_tls *t;
-	struct stat st;
 	size_t i, m;
 
 	(void)state;
 	assert_non_null(mkdtemp(src));
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < N_PLUGIN_NAMES; i++) {
 		FILE *f;
-		snprintf(path, sizeof(path), "%s/%s.so", src, names[i]);
+		snprintf(path, sizeof(path), "%s/%s.so", src, PLUGIN_NAMES[i]);
 		assert_non_null(f = fopen(path, "w"));
 		fputs("plugin", f);
 		fclose(f);
 	}
 	setenv("MARIADB_PLUGIN_DIR", src, 1);
 	for (m = 0; m < 2; m++) {
+		/* TCP: client_ed25519 only of these. */
 		resolve(profile_spec, modes[m], &conn, 0);
+		assert_false(tsarc_mysql_over_socket(&conn));
 		assert_int_equal(tsarc_mysql_files_open(&conn, 1, &t), 0);
-		assert_non_null(t);
-		assert_true(t->plugin_dir);
-		for (i = 0; i < 4; i++) {
-			snprintf(path, sizeof(path), "%s/%s.so", t->pd.path, names[i]);
-			assert_int_equal(lstat(path, &st) == 0, i < 2);
-		}
-		tsarc_cmd_init(&cmd);
-		assert_int_equal(tsarc_mysql_tls_args(&cmd, &conn, t), 0);
-		snprintf(path, sizeof(path), "--plugin-dir=%s", t->pd.path);
-		assert_string_equal(cmd.argv[cmd.argc - 1], path);
-		tsarc_cmd_free(&cmd);
-		dir = strdup(t->pd.path);
-		assert_int_equal(tsarc_db_tls_close(t), 0);
-		assert_int_not_equal(access(dir, F_OK), 0);
-		free(dir);
-		/* Not overwritten through the links. */
-		snprintf(path, sizeof(path), "%s/client_ed25519.so", src);
-		assert_int_equal(stat(path, &st), 0);
-		assert_int_equal(st.st_size, 6);
+		check_plugin_folder(&conn, t, src, 1, 0);
 		/* In a pod the folder is not this host's: nothing. */
 		assert_int_equal(tsarc_mysql_files_open(&conn, 0, &t), 0);
 		assert_null(t);
+		/* A socket: the SHA-256 two as well, when the client takes it. */
+		for (i = 0; i < sizeof(sock) / sizeof(*sock); i++) {
+			free(conn.host);
+			conn.host = sock[i].host ? strdup(sock[i].host) : NULL;
+			free(conn.socket);
+			conn.socket = strdup("/run/mysqld/mysqld.sock");
+			assert_int_equal(tsarc_mysql_over_socket(&conn), sock[i].socket);
+			assert_int_equal(tsarc_mysql_files_open(&conn, 1, &t), 0);
+			check_plugin_folder(&conn, t, src, sock[i].socket ? 3 : 1, sock[i].pin);
+		}
 		tsarc_conn_free(&conn);
 	}
 	/* Verified ("required" checks the server): the client's own folder. */
@@ -319,15 +361,50 @@ static void mysql_plugin_folder_unless_verified(void **state)
 	assert_null(t);
 	tsarc_conn_free(&conn);
 	unsetenv("MARIADB_PLUGIN_DIR");
-	for (i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "%s/%s.so", src, names[i]);
+	for (i = 0; i < N_PLUGIN_NAMES; i++) {
+		snprintf(path, sizeof(path), "%s/%s.so", src, PLUGIN_NAMES[i]);
 		unlink(path);
 	}
 	rmdir(src);
 }
 
+/* A client's failure to load a plugin left out gets tsarc's reason,
+ * naming it and what its accounts need; caching_sha2_password over the
+ * socket (linked there: some other trouble) and other failures do not. */
+static void mysql_refusal_explained(void **state)
+{
+	tsarc_db_tls t;
+	const char *m;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.plugin_dir = 1;
+	tsarc_error_set(TSARC_EIO, "mysqldump: Got error: 1045: \"Plugin caching_sha2_password "
+		"could not be loaded: x.so: cannot open shared object file\"");
+	assert_int_equal(tsarc_mysql_explain(&t, TSARC_EIO), TSARC_EIO);
+	m = tsarc_error_last()->message;
+	assert_non_null(strstr(m, "could not be loaded"));
+	assert_non_null(strstr(m, "the server asked for caching_sha2_password over a connection "
+		"whose server is not verified: refused, the password was not sent"));
+	assert_non_null(strstr(m, "Accounts that log in with caching_sha2_password (MySQL 8's "
+		"default) need a verified server: DATABASE_SSL_MODE required or verify_identity"));
+	t.over_socket = 1;
+	tsarc_error_set(TSARC_EIO, "Plugin caching_sha2_password could not be loaded: x");
+	assert_int_equal(tsarc_mysql_explain(&t, TSARC_EIO), TSARC_EIO);
+	assert_string_equal(tsarc_error_last()->message,
+		"Plugin caching_sha2_password could not be loaded: x");
+	tsarc_error_set(TSARC_EIO, "Plugin dialog could not be loaded: x");
+	tsarc_mysql_explain(&t, TSARC_EIO);
+	assert_non_null(strstr(tsarc_error_last()->message, "the server asked for dialog over"));
+	tsarc_error_set(TSARC_EIO, "Access denied for user");
+	tsarc_mysql_explain(&t, TSARC_EIO);
+	assert_string_equal(tsarc_error_last()->message, "Access denied for user");
+	tsarc_error_clear();
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(mysql_plugin_folder_unless_verified),
+	cmocka_unit_test(mysql_refusal_explained),
 	cmocka_unit_test(secret_user_wins_over_profile_user),
 	cmocka_unit_test(user_key_when_url_has_none),
 	cmocka_unit_test(configured_password_brings_its_user),
