@@ -71,16 +71,16 @@ done:
 	return rc;
 }
 
-/* What the guard refused, and what to do about it: the one legitimate
- * dump it refuses holds a string whose last byte is a backslash ('C:\'),
- * which pg_dump writes in INSERTs and in the schema's literals. */
+/* What the guard refused, and what to do about it: what pg_dump writes
+ * passes, but for a dump in a client encoding such as SJIS (options
+ * --encoding, -E) and an INSERT whose string needs the stream's settings
+ * put in front of it past the first 8 MiB of the statement. */
 static int intake_refused(char *err, size_t errsz)
 {
 	snprintf(err, errsz, "%s; tsarc's restore would refuse this dump, so it is not backed "
-		"up (a string ending in a backslash: drop --inserts, --column-inserts and "
-		"--rows-per-insert from the component's options, rows then go as COPY; in a "
-		"DEFAULT, COMMENT or CHECK, write it as 'C:' || chr(92))",
-		tsarc_error_last()->message);
+		"up (a dump in an encoding such as SJIS: drop --encoding from the component's "
+		"options; an INSERT of more than 8 MiB: drop --inserts, --column-inserts and "
+		"--rows-per-insert, rows then go as COPY)", tsarc_error_last()->message);
 	return TSARC_EUNSAFE;
 }
 
@@ -117,12 +117,12 @@ static int postgres_intake(int in_fd, int out_fd, void *ctx, const atomic_int *s
 			break;
 		}
 		if (n == 0) {
-			if (tsarc_psql_guard_finish(g))
+			if (tsarc_psql_guard_finish(g, NULL))
 				rc = intake_refused(err, errsz);
 			break;
 		}
 		/* A refused piece goes no further. */
-		if (tsarc_psql_guard_feed(g, buf, (size_t)n)) {
+		if (tsarc_psql_guard_feed(g, buf, (size_t)n, NULL)) {
 			rc = intake_refused(err, errsz);
 			break;
 		}

@@ -19,39 +19,60 @@
  * `\unrestrict KEY` (plain names, the whole line), and `\.` ending COPY
  * data. Anything else fails the restore before psql reads that line.
  *
- * The guard follows psql's lexer where a backslash can start a command
- * (outside quotes, comments, dollar quotes and COPY ... FROM stdin data),
- * and where it cannot be sure psql agrees it refuses instead of guessing:
- * - a backslash right before a quote inside a '...' string (psql's reading
- *   depends on standard_conforming_strings, E'', and in client encodings
- *   such as SJIS on whether that byte is a backslash at all);
- * - a NUL byte (psql drops the rest of its line);
- * - a line that starts with \. in COPY data without being exactly that
- *   line;
- * - COPY data begins only after a statement `COPY name [(columns)] FROM
- *   STDIN ...;` that every psql splits the same way (not within a CREATE
- *   FUNCTION ... BEGIN ATOMIC body, which psql 14 and later keep whole);
- *   another form makes its data lines count as SQL, where a backslash
- *   (\N, a NULL) refuses the stream: never data taken for SQL by psql.
- * What pg_dump and pg_dumpall write passes unchanged (tested with
- * PostgreSQL 15: COPY data, plpgsql and BEGIN ATOMIC bodies, \restrict),
- * except INSERTs (--inserts) whose literals hold a backslash right before
- * a quote. The backup of a postgres component runs the same guard over
- * the dump as pg_dump writes it (postgres.c): a dump this refuses fails
- * its backup, not the restore that needs it.
+ * The guard lexes as psql does (psqlscan.l): quotes, E'' strings with
+ * backslash escapes, U&'' b'' x'' strings, '' doubling and strings
+ * continued after a newline, "identifiers", $tag$ quotes, -- and nested
+ * comments, COPY ... FROM stdin data. Two things psql reads a line with
+ * come from the server, and a statement can change them where no lexer
+ * sees it (set_config(), a function, a trigger, \connect):
+ * - standard_conforming_strings: with it on, 'C:\' is a whole string (what
+ *   pg_dump writes under its `SET standard_conforming_strings = on;`);
+ *   off, the quote after the backslash is escaped and the string goes on;
+ * - the client encoding: in SJIS, BIG5, GBK, UHC, GB18030 and JOHAB a
+ *   byte of 0x80 or more takes up to 3 bytes after it into one character,
+ *   a quote, a backslash or a `;` among them.
+ * A statement that reads differently with the other setting (a backslash
+ * right before the quote of a '...' string; an ASCII byte that matters
+ * there within 3 bytes after a byte of 0x80 or more) is read the way the
+ * stream's last `SET standard_conforming_strings` / `SET client_encoding`
+ * says, and psql is made to read it so: the guard's output puts that SET
+ * again on a line of its own before the statement (psql reads a line with
+ * the settings of when it starts). Where that cannot be (no such SET yet,
+ * or since \connect; an encoding of those six; a statement begun on the
+ * line of a COPY or a backslash command, or longer than 8 MiB before such
+ * a point) the stream is refused. Refused too: a NUL byte (psql drops the
+ * rest of its line); in COPY data, a line that starts with \. without
+ * being exactly that line; a quote right after a number glued to E, B, X
+ * or U& (psql versions split those differently).
+ * COPY data begins only after a statement `COPY name [(columns)] FROM
+ * STDIN ...;` that every psql splits the same way (not within a CREATE
+ * FUNCTION ... BEGIN ATOMIC body, which psql 14 and later keep whole);
+ * another form makes its data lines count as SQL, where a backslash (\N,
+ * a NULL) refuses the stream: never data taken for SQL by psql.
+ * What pg_dump and pg_dumpall write passes (tested with PostgreSQL 15:
+ * COPY data, --inserts, plpgsql and BEGIN ATOMIC bodies, \restrict). The
+ * backup of a postgres component runs the same guard over the dump as
+ * pg_dump writes it (postgres.c): a dump this refuses fails its backup,
+ * not the restore that needs it.
  */
 #include <stddef.h>
+
+#include "tsarc/buf.h"
 
 typedef struct tsarc_psql_guard tsarc_psql_guard;
 
 int tsarc_psql_guard_new(tsarc_psql_guard **out);
 /* 0, or TSARC_EUNSAFE (the error names the offset and the reason) when
  * data[0..len) holds what psql must not get; any split of the input gives
- * the same answer. The caller sends psql nothing of a refused piece. */
-int tsarc_psql_guard_feed(tsarc_psql_guard *g, const void *data, size_t len);
+ * the same answer and the same output. What psql is to get is appended to
+ * `out` (the input, with the settings' SETs put back where needed; some
+ * bytes may be held until a later call), or nothing when `out` is NULL (a
+ * check only). The caller sends psql nothing of a refused piece. */
+int tsarc_psql_guard_feed(tsarc_psql_guard *g, const void *data, size_t len, tsarc_buf *out);
 /* End of input: TSARC_EUNSAFE when it ends inside a backslash command, a
- * quoted string, a comment or COPY data. */
-int tsarc_psql_guard_finish(tsarc_psql_guard *g);
+ * quoted string, a comment or COPY data; else the bytes still held go to
+ * `out` (if not NULL). */
+int tsarc_psql_guard_finish(tsarc_psql_guard *g, tsarc_buf *out);
 void tsarc_psql_guard_free(tsarc_psql_guard *g);
 
 #endif

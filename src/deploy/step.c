@@ -128,38 +128,89 @@ typedef struct feeder {
 	unsigned long long read; /* bytes of the stream fed in */
 	/* A MySQL dump's DEFINER clauses removed on the way (or NULL). */
 	tsarc_definer_filter *df;
-	/* What psql must not get, refused before it is written (or NULL). */
+	/* What psql must not get, refused before it is written, and the
+	 * settings it reads the stream with put back (or NULL). */
 	tsarc_psql_guard *guard;
-	tsarc_buf out;
+	tsarc_buf out, gout;
 } feeder;
 
-static int feed_sink(void *payload, const uint8_t *data, size_t len)
+/* The stream's bytes through the guard, then the DEFINER filter (either
+ * may be NULL): what the consumer gets, in *data and *len. */
+static int filter_piece(tsarc_psql_guard *guard, tsarc_definer_filter *df, tsarc_buf *gout,
+	tsarc_buf *out, const uint8_t **data, size_t *len)
 {
-	feeder *f = payload;
 	int rc;
 
-	if (f->guard && len && (rc = tsarc_psql_guard_feed(f->guard, data, len)))
-		return rc;
+	if (guard) {
+		tsarc_buf_clear(gout);
+		if (*len && (rc = tsarc_psql_guard_feed(guard, *data, *len, gout)))
+			return rc;
+		*data = gout->ptr;
+		*len = gout->size;
+	}
+	if (df) {
+		tsarc_buf_clear(out);
+		if ((rc = tsarc_definer_filter_feed(df, *data, *len, out)))
+			return rc;
+		*data = out->ptr;
+		*len = out->size;
+	}
+	return 0;
+}
+
+/* The end of the stream through the same filters. */
+static int filter_end(tsarc_psql_guard *guard, tsarc_definer_filter *df, tsarc_buf *gout,
+	tsarc_buf *out, const uint8_t **data, size_t *len)
+{
+	int rc;
+
+	*data = NULL;
+	*len = 0;
+	if (guard) {
+		tsarc_buf_clear(gout);
+		if ((rc = tsarc_psql_guard_finish(guard, gout)))
+			return rc;
+		*data = gout->ptr;
+		*len = gout->size;
+	}
+	if (df) {
+		tsarc_buf_clear(out);
+		if (*len && (rc = tsarc_definer_filter_feed(df, *data, *len, out)))
+			return rc;
+		if ((rc = tsarc_definer_filter_finish(df, out)))
+			return rc;
+		*data = out->ptr;
+		*len = out->size;
+	}
+	return 0;
+}
+
+/* Bytes for the consumer, after the preamble if it has not gone yet. */
+static int emit(feeder *f, const uint8_t *data, size_t len)
+{
+	int rc;
+
 	if (f->pre) {
 		if ((rc = write_all(f->fd, f->pre, strlen(f->pre))))
 			return rc;
 		f->sent += strlen(f->pre);
 		f->pre = NULL;
 	}
-	f->read += len;
-	if (!f->df) {
-		if ((rc = tsarc_sink_fd(&f->fd, data, len)))
-			return rc;
-		f->sent += len;
-		return 0;
-	}
-	tsarc_buf_clear(&f->out);
-	if ((rc = tsarc_definer_filter_feed(f->df, data, len, &f->out)))
+	if (len && (rc = write_all(f->fd, data, len)))
 		return rc;
-	if (f->out.size && (rc = write_all(f->fd, f->out.ptr, f->out.size)))
-		return rc;
-	f->sent += f->out.size;
+	f->sent += len;
 	return 0;
+}
+
+static int feed_sink(void *payload, const uint8_t *data, size_t len)
+{
+	feeder *f = payload;
+	int rc;
+
+	f->read += len;
+	if ((rc = filter_piece(f->guard, f->df, &f->gout, &f->out, &data, &len)))
+		return rc;
+	return emit(f, data, len);
 }
 
 /*
@@ -182,7 +233,8 @@ int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const ts
 
 typedef struct filtered_counter {
 	tsarc_definer_filter *df;
-	tsarc_buf out;
+	tsarc_psql_guard *guard;
+	tsarc_buf out, gout;
 	unsigned long long size;
 } filtered_counter;
 
@@ -191,37 +243,39 @@ static int count_sink(void *payload, const uint8_t *data, size_t len)
 	filtered_counter *k = payload;
 	int rc;
 
-	tsarc_buf_clear(&k->out);
-	if ((rc = tsarc_definer_filter_feed(k->df, data, len, &k->out)))
+	if ((rc = filter_piece(k->guard, k->df, &k->gout, &k->out, &data, &len)))
 		return rc;
-	k->size += k->out.size;
+	k->size += len;
 	return 0;
 }
 
 /*
- * The size of a stream once filtered, found by a first pass with a filter
- * of its own (the filter's output does not depend on how the stream is
- * split). A consumer in a pod is framed by the size of its input, and
- * only this pass knows it; the pass also reads and verifies the whole
- * stream before the consumer gets its first byte.
+ * The size of a stream once filtered, found by a first pass with filters
+ * of its own, of the kinds given (their output does not depend on how the
+ * stream is split). A consumer in a pod is framed by the size of its
+ * input, and only this pass knows it; the pass also reads and verifies
+ * the whole stream before the consumer gets its first byte.
  */
-static int filtered_size(tsarc_restore_ctx *r, const tsarc_stream *st,
+static int filtered_size(tsarc_restore_ctx *r, const tsarc_stream *st, int df, int guard,
 	unsigned long long *out)
 {
 	filtered_counter k;
+	const uint8_t *data;
+	size_t len;
 	int rc;
 
 	memset(&k, 0, sizeof(k));
-	if ((rc = tsarc_definer_filter_new(&k.df)))
-		return rc;
+	if ((df && (rc = tsarc_definer_filter_new(&k.df))) ||
+		(guard && (rc = tsarc_psql_guard_new(&k.guard))))
+		goto done;
 	rc = tsarc_stream_extract(r->repo, st, count_sink, &k, r->o->inflight);
-	if (!rc) {
-		tsarc_buf_clear(&k.out);
-		if (!(rc = tsarc_definer_filter_finish(k.df, &k.out)))
-			k.size += k.out.size;
-	}
+	if (!rc && !(rc = filter_end(k.guard, k.df, &k.gout, &k.out, &data, &len)))
+		k.size += len;
+done:
 	tsarc_buf_dispose(&k.out);
+	tsarc_buf_dispose(&k.gout);
 	tsarc_definer_filter_free(k.df);
+	tsarc_psql_guard_free(k.guard);
 	*out = k.size;
 	return rc;
 }
@@ -236,14 +290,17 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	int rc, prc;
 	tsarc_saved_error failed;
 	char tail[512];
+	const uint8_t *data;
+	size_t len;
 
 	tsarc_proc_init(&p);
 	p.want_stdin = 1;
 	/* Filtered, the size sent is known only after a first pass, which a
 	 * consumer on this host does not need: its process group is killed
 	 * before its input closes short. */
-	p.has_input_size = !df || !st || (c->tr->caps & TSARC_TR_IN_WORKLOAD);
-	if (df && st && p.has_input_size && (rc = filtered_size(r, st, &body)))
+	p.has_input_size = !(df || guard) || !st || (c->tr->caps & TSARC_TR_IN_WORKLOAD);
+	if ((df || guard) && st && p.has_input_size &&
+		(rc = filtered_size(r, st, df != NULL, guard != NULL, &body)))
 		return rc;
 	p.input_size = (pre ? strlen(pre) : 0) + body + (post ? strlen(post) : 0);
 	if ((rc = c->tr->spawn(c->tr, c, cmd, &p)))
@@ -254,17 +311,12 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	f.df = df;
 	f.guard = guard;
 	rc = st ? tsarc_stream_extract(r->repo, st, feed_sink, &f, r->o->inflight) : 0;
-	if (!rc && guard)
-		rc = tsarc_psql_guard_finish(guard);
-	if (!rc && f.pre)
-		rc = feed_sink(&f, NULL, 0); /* an empty stream: the preamble alone */
-	if (!rc && df) {
-		tsarc_buf_clear(&f.out);
-		if (!(rc = tsarc_definer_filter_finish(df, &f.out)) && f.out.size &&
-			!(rc = write_all(f.fd, f.out.ptr, f.out.size)))
-			f.sent += f.out.size;
-	}
+	/* What the filters held back, or the preamble alone (an empty
+	 * stream). */
+	if (!rc && !(rc = filter_end(guard, df, &f.gout, &f.out, &data, &len)))
+		rc = emit(&f, data, len);
 	tsarc_buf_dispose(&f.out);
+	tsarc_buf_dispose(&f.gout);
 	if (!rc && post && !(rc = write_all(f.fd, post, strlen(post))))
 		f.sent += strlen(post);
 	/* The bytes sent are checked against the size the consumer was told;
@@ -272,7 +324,7 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	if (!rc && p.has_input_size && f.sent != p.input_size)
 		rc = tsarc_error_set(TSARC_ECORRUPT, "%llu bytes read for a stream of %llu",
 			f.sent, p.input_size);
-	if (!rc && df && st && f.read != st->size)
+	if (!rc && (df || guard) && st && f.read != st->size)
 		rc = tsarc_error_set(TSARC_ECORRUPT, "%llu bytes read for a stream of %llu",
 			f.read, (unsigned long long)st->size);
 	if (!rc) {

@@ -9,44 +9,74 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "deploy/psqlguard.h"
 #include "tsarc/errors.h"
 
-/* The guard's answer for text[0..len) fed whole, byte by byte and in two
- * pieces at every split: all must agree; returns it. */
-static int verdict(const char *text, size_t len)
+/* The guard's answer for text[0..len) fed whole (also as a check only),
+ * byte by byte and in two pieces at every split: all must agree, on the
+ * answer and on the output; returns it, the output in *got (if not NULL,
+ * freed by the caller). */
+static int run(const char *text, size_t len, size_t step, tsarc_buf *out)
 {
 	tsarc_psql_guard *g;
-	int whole, rc;
-	size_t i, cut;
+	size_t i;
+	int rc = 0;
 
 	assert_int_equal(tsarc_psql_guard_new(&g), 0);
-	whole = tsarc_psql_guard_feed(g, text, len);
-	if (!whole)
-		whole = tsarc_psql_guard_finish(g);
-	tsarc_psql_guard_free(g);
-	assert_int_equal(tsarc_psql_guard_new(&g), 0);
-	for (i = 0, rc = 0; i < len && !rc; i++)
-		rc = tsarc_psql_guard_feed(g, text + i, 1);
+	if (!step)
+		step = len ? len : 1;
+	for (i = 0; i < len && !rc; i += step)
+		rc = tsarc_psql_guard_feed(g, text + i, len - i < step ? len - i : step, out);
 	if (!rc)
-		rc = tsarc_psql_guard_finish(g);
+		rc = tsarc_psql_guard_finish(g, out);
 	tsarc_psql_guard_free(g);
-	if (rc != whole)
-		fail_msg("byte by byte %d, whole %d: %s", rc, whole, text);
-	for (cut = 1; cut < len; cut++) {
-		assert_int_equal(tsarc_psql_guard_new(&g), 0);
-		rc = tsarc_psql_guard_feed(g, text, cut);
-		if (!rc)
-			rc = tsarc_psql_guard_feed(g, text + cut, len - cut);
-		if (!rc)
-			rc = tsarc_psql_guard_finish(g);
-		tsarc_psql_guard_free(g);
+	return rc;
+}
+
+static int verdict_out(const char *text, size_t len, char **got)
+{
+	tsarc_psql_guard *g;
+	tsarc_buf whole_out = TSARC_BUF_INIT, out = TSARC_BUF_INIT;
+	int whole, rc;
+	size_t cut;
+
+	whole = run(text, len, 0, &whole_out);
+	if (run(text, len, 0, NULL) != whole)
+		fail_msg("checked only, another answer: %s", text);
+	for (cut = 0; cut < len; cut++) {
+		tsarc_buf_clear(&out);
+		if (cut == 0) {
+			rc = run(text, len, 1, &out);
+		} else {
+			assert_int_equal(tsarc_psql_guard_new(&g), 0);
+			rc = tsarc_psql_guard_feed(g, text, cut, &out);
+			if (!rc)
+				rc = tsarc_psql_guard_feed(g, text + cut, len - cut, &out);
+			if (!rc)
+				rc = tsarc_psql_guard_finish(g, &out);
+			tsarc_psql_guard_free(g);
+		}
 		if (rc != whole)
 			fail_msg("split at %zu: %d, whole %d: %s", cut, rc, whole, text);
+		if (!rc && (out.size != whole_out.size ||
+			(out.size && memcmp(out.ptr, whole_out.ptr, out.size))))
+			fail_msg("split at %zu: another output: %s", cut, text);
 	}
+	tsarc_buf_dispose(&out);
+	if (got) {
+		tsarc_buf_append(&whole_out, "", 1);
+		*got = tsarc_buf_detach(&whole_out);
+	}
+	tsarc_buf_dispose(&whole_out);
 	return whole;
+}
+
+static int verdict(const char *text, size_t len)
+{
+	return verdict_out(text, len, NULL);
 }
 
 static void passes(const char *text)
@@ -63,6 +93,14 @@ static void refused(const char *text)
 
 	if (rc != TSARC_EUNSAFE)
 		fail_msg("not refused (%d): %s", rc, text);
+}
+
+static void all_refused(const char *const *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		refused(cases[i]);
 }
 
 /* What pg_dump and pg_dumpall write. */
@@ -104,8 +142,7 @@ static void commands_refused(void **state)
 		"\\restrict k \\! id\n", "\\w |id\n", "\\;\n", "\\! id",
 		"SELECT (1 \\! id\n)", "SELECT 'a' \\gexec\n", "-- x\r\\! id\n",
 		/* std_strings off, E'' or SJIS: the string may end at the quote */
-		"SELECT 'a\\' \\! id ';\n", "SELECT E'\\'' \\! id ';\n", "SELECT '\\\\'' \\! id ';\n",
-		"SELECT '\x83\\' \\! id ';\n",
+		"SELECT 'a\\' \\! id ';\n", "SELECT E'\\'' \\! id ';\n", "SELECT '\x83\\' \\! id ';\n",
 		/* not a COPY FROM stdin to psql: the lines after are SQL */
 		"COPY (SELECT 1 FROM stdin) TO stdout;\n\\! id\n",
 		"COPY t TO stdout;\n\\! id\n", "COPY t FROM '/x';\n\\! id\n",
@@ -121,11 +158,8 @@ static void commands_refused(void **state)
 		"SELECT 'x", "SELECT $q$ x", "/* x", "SELECT \"x",
 		"COPY t FROM stdin;",
 	};
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		refused(cases[i]);
+	all_refused(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* psql drops what follows a NUL on its line: never sent. */
@@ -158,6 +192,127 @@ static void long_tags(void **state)
 	}
 }
 
+/* The output for text: its SETs put back where psql needs them. */
+static void output_is(const char *text, const char *want)
+{
+	char *got = NULL;
+	int rc = verdict_out(text, strlen(text), &got);
+
+	if (rc)
+		fail_msg("refused (%s): %s", tsarc_error_last()->message, text);
+	if (strcmp(got, want))
+		fail_msg("output:\n%s\nwanted:\n%s", got, want);
+	free(got);
+}
+
+#define SCS_ON "SET standard_conforming_strings = on;"
+#define SCS_OFF "SET standard_conforming_strings = off;"
+#define ENC_UTF8 "SET client_encoding = 'utf8';"
+
+/* A backslash before a quote: with standard_conforming_strings on (what
+ * pg_dump writes) the string ends there, and psql is made to read it so. */
+static void backslash_strings(void **state)
+{
+	(void)state;
+	output_is(SCS_ON "\nINSERT INTO public.t VALUES (1, 'C:\\');\nSELECT 1;\n",
+		SCS_ON SCS_ON "\n\nINSERT INTO public.t VALUES (1, 'C:\\');\nSELECT 1;\n");
+	/* a DEFAULT on a line inside the statement: the SET before all of it */
+	output_is(SCS_ON "\nCREATE TABLE public.t (\n    id integer,\n"
+		"    dir text DEFAULT 'D:\\'::text\n);\n",
+		SCS_ON SCS_ON "\n\nCREATE TABLE public.t (\n    id integer,\n"
+		"    dir text DEFAULT 'D:\\'::text\n);\n");
+	/* what would be \! with it off is a string with it on */
+	output_is("SET standard_conforming_strings TO 'on';\n-- x\nSELECT 1; SELECT 'q\\'' \\! id ';",
+		"SET standard_conforming_strings TO 'on';\n-- x\nSELECT 1;" SCS_ON "\n"
+		" SELECT 'q\\'' \\! id ';");
+	output_is("SET SESSION standard_conforming_strings = false;\nSELECT 'a\\'b';\n",
+		"SET SESSION standard_conforming_strings = false;" SCS_OFF "\n\nSELECT 'a\\'b';\n");
+	/* the same in both readings: nothing put in front */
+	output_is("SELECT '\\\\'' \\! id ', 'a\\b', E'\\\\', E'\\'', U&'\\0041', b'1', x'1F';\n",
+		"SELECT '\\\\'' \\! id ', 'a\\b', E'\\\\', E'\\'', U&'\\0041', b'1', x'1F';\n");
+	/* one SET in front is enough for the statement */
+	output_is(SCS_ON "\nINSERT INTO t VALUES ('a\\'), ('b\\');\n",
+		SCS_ON SCS_ON "\n\nINSERT INTO t VALUES ('a\\'), ('b\\');\n");
+	/* the encoding too, when a byte of 0x80 or more comes before ASCII */
+	output_is("SET client_encoding = 'UTF8';\n" SCS_ON "\nINSERT INTO t VALUES ('Jos\xc3\xa0', 'C:\\');\n",
+		"SET client_encoding = 'UTF8';\n" SCS_ON ENC_UTF8 SCS_ON "\n\nINSERT INTO t VALUES "
+		"('Jos\xc3\xa0', 'C:\\');\n");
+	/* after COPY data and after \connect with its SETs */
+	output_is(SCS_ON "\nCOPY t FROM stdin;\na\\\\\n\\.\nSELECT 'x\\';\n\\connect db\n" SCS_ON
+		"\nSELECT 'y\\';\n",
+		SCS_ON "\nCOPY t FROM stdin;\na\\\\\n\\.\n" SCS_ON "\nSELECT 'x\\';\n\\connect db\n"
+		SCS_ON SCS_ON "\n\nSELECT 'y\\';\n");
+	passes(SCS_ON "\nINSERT INTO t VALUES ('\\'), ('it''s\\'), (E'\\\\'), ('a\\\\');\n");
+	/* the settings as the statement began: the one that ends a SET too */
+	output_is("SET client_encoding = 'UTF8';\nSET client_encoding = 'BOGUS' \xc3;\n",
+		"SET client_encoding = 'UTF8';" ENC_UTF8 "\n\nSET client_encoding = 'BOGUS' \xc3;\n");
+}
+
+/* Where psql could read it otherwise and cannot be made not to, refused. */
+static void backslash_strings_refused(void **state)
+{
+	static const char *const cases[] = {
+		/* standard_conforming_strings not known */
+		"SELECT 'a\\'' \\! id ';\n",
+		SCS_ON "\nSET LOCAL standard_conforming_strings = on;\nSELECT 'a\\'' \\! id ';\n",
+		SCS_ON "\nRESET ALL;\nSELECT 'a\\'' \\! id ';\n",
+		SCS_ON "\nSET standard_conforming_strings = DEFAULT;\nSELECT 'a\\'' \\! id ';\n",
+		SCS_ON "\nSET standard_conforming_strings = 'o' 'n';\nSELECT 'a\\'' \\! id ';\n",
+		SCS_ON "\nSET \"standard_conforming_strings\" = on;\nSELECT 'a\\'' \\! id ';\n",
+		SCS_ON "\n\\connect db\nSELECT 'a\\'' \\! id ';\n",
+		/* with it off, a string goes on after \' but not after \\' */
+		SCS_OFF "\nSELECT 'a\\\\' \\! id ';\n",
+		/* U&'', B'', X'' never escape */
+		SCS_OFF "\nSELECT U&'a\\' \\! id ';\n", SCS_OFF "\nSELECT b'1\\' \\! id ';\n",
+		SCS_OFF "\nSELECT X'1\\' \\! id ';\n",
+		/* E'' always does, whatever the setting */
+		SCS_ON "\nSELECT E'a\\'' \\! id ';\n", SCS_ON "\nSELECT e'a\\\\' \\! id ';\n",
+		SCS_ON "\nSELECT 1, E'a\\\\\\'' \\! id ';\n",
+		/* a string continued after a newline keeps its kind */
+		SCS_ON "\nSELECT E'x'\r'y\\'' \\! id ';\n", SCS_ON "\nSELECT E'x'\n\r'y\\'' \\! id ';\n",
+		SCS_ON "\nSELECT E'x' -- c\r 'y\\'' \\! id ';\n",
+		SCS_OFF "\nSELECT U&'x'\r'a\\' \\! id ';\n", SCS_OFF "\nSELECT b'1'\n\r'\\' \\! id ';\n",
+		/* psql versions split a number and a prefix differently */
+		SCS_ON "\nSELECT 1e'a\\'' \\! x ';\n", SCS_ON "\nSELECT 0x'1' \\! x ';\n",
+		SCS_ON "\nSELECT $1u&'a\\'' \\! x ';\n",
+		/* a statement that cannot have the SET in front */
+		SCS_ON "\nCOPY t FROM stdin; SELECT 'a\\';\n\\.\n",
+		SCS_ON "\nSELECT (\n\\restrict k\n'a\\');\n",
+		/* a byte that SJIS and the like take a quote into */
+		"SET client_encoding = 'SJIS';\nSELECT '\x81' , ' \\! id ';\n",
+		"SET client_encoding = 'UTF8';\nSET NAMES 'GBK';\nSELECT '\x81' , ' \\! id ';\n",
+		"SELECT '\x81' , ' \\! id ';\n", "SELECT 1 \x81\\! id\n",
+		"SET client_encoding = 'UTF8';\n\\connect db\nSELECT $$\x81$$ \\! id $$;\n",
+		"SET client_encoding = 'LATIN1';\nSET client_encoding = 'EUC_XY';\nSELECT /*\x81*/ \\! id */;\n",
+	};
+	(void)state;
+	all_refused(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* A statement held back to put SETs in front of: 8 MiB at most. */
+static void long_statement(void **state)
+{
+	size_t n = 9u << 20, head = strlen(SCS_ON "\nSELECT '");
+	char *text = malloc(n + 16);
+	tsarc_buf out = TSARC_BUF_INIT;
+
+	(void)state;
+	assert_non_null(text);
+	memcpy(text, SCS_ON "\nSELECT '", head);
+	memset(text + head, 'a', n - head);
+	memcpy(text + n, "\\';\n", 5);
+	assert_int_equal(run(text, n + 4, 0, &out), TSARC_EUNSAFE);
+	assert_int_equal(run(text, n + 4, 4096, NULL), TSARC_EUNSAFE);
+	/* the same with its backslash before a quote 7 MiB in */
+	memcpy(text + head + (7u << 20), "\\', '", 5);
+	memcpy(text + n, "';\n", 4);
+	tsarc_buf_clear(&out);
+	assert_int_equal(run(text, n + 3, 4096, &out), 0);
+	assert_int_equal(out.size, n + 3 + strlen(SCS_ON "\n"));
+	tsarc_buf_dispose(&out);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +320,9 @@ int main(void)
 		cmocka_unit_test(commands_refused),
 		cmocka_unit_test(nul_refused),
 		cmocka_unit_test(long_tags),
+		cmocka_unit_test(backslash_strings),
+		cmocka_unit_test(backslash_strings_refused),
+		cmocka_unit_test(long_statement),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
