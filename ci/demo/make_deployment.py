@@ -156,7 +156,9 @@ CREATE UNLOGGED TABLE que_jobs (priority smallint NOT NULL DEFAULT 100, run_at t
   args jsonb NOT NULL DEFAULT '[]');
 CREATE UNLOGGED TABLE que_values (key text PRIMARY KEY, value jsonb NOT NULL DEFAULT '{{}}');
 CREATE UNLOGGED TABLE que_lockers (pid integer PRIMARY KEY, worker_count integer NOT NULL, queues text[] NOT NULL);
-CREATE TABLE message_bus (id bigserial PRIMARY KEY, channel text NOT NULL, value text NOT NULL, added_at timestamp NOT NULL DEFAULT now());
+CREATE TABLE message_bus (id bigserial PRIMARY KEY, channel text NOT NULL, value text NOT NULL, added_at timestamp NOT NULL DEFAULT now(),
+  -- a string that ends in a backslash: the restore's psql must read it with standard_conforming_strings on
+  origin text NOT NULL DEFAULT 'C:\\');
 INSERT INTO tenants (id, endpoint, access_token, created_at, updated_at)
   SELECT g, 'https://provider' || g || '-admin.example.com', md5('t' || g), '2026-11-20', '2026-11-20' FROM generate_series(1, 3) g;
 INSERT INTO models (tenant_id, record_type, record_id, created_at, updated_at)
