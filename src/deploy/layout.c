@@ -135,8 +135,9 @@ static int set_bool(cJSON *o, const char *key, int v)
  * "replaces" when the APIManager's spec.<apimanager> is set, with the
  * Secret its spec.<apimanager>.<secret_ref> names. */
 static int decide_storage(cJSON *comps, cJSON *c, const cJSON *am, const char *amwhy,
-	cJSON *out)
+	const cJSON *recorded, cJSON *out)
 {
+	const cJSON *was = cJSON_GetObjectItemCaseSensitive(recorded, c->string);
 	const cJSON *rule = cJSON_GetObjectItemCaseSensitive(c, "storage_when"), *p;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(am, "spec"), *ref;
 	const char *repl = tsarc_spec_str(rule, "replaces");
@@ -168,6 +169,13 @@ static int decide_storage(cJSON *comps, cJSON *c, const cJSON *am, const char *a
 			"%s%s", apimanager_name(am), dotted, tsarc_spec_str(c, "secret") ?
 			tsarc_spec_str(c, "secret") : "?", other ? ", in place of " : "",
 			other ? repl : "");
+		if ((rc = set_bool(c, "enabled", 1)) || (other && (rc = set_bool(other, "enabled", 0))))
+			return rc;
+	} else if (!am && cJSON_IsTrue(was)) {
+		snprintf(why, sizeof(why), "as backed up (the snapshot holds its stream), the target "
+			"says nothing: %s: the bucket of Secret %s%s%s", amwhy[0] ? amwhy :
+			"no APIManager", tsarc_spec_str(c, "secret") ? tsarc_spec_str(c, "secret") : "?",
+			other ? ", in place of " : "", other ? repl : "");
 		if ((rc = set_bool(c, "enabled", 1)) || (other && (rc = set_bool(other, "enabled", 0))))
 			return rc;
 	} else {
@@ -207,7 +215,7 @@ int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *r
 				am = read_apimanager(resources, amwhy, sizeof(amwhy));
 				read_am = 1;
 			}
-			if ((rc = decide_storage(comps, c, am, amwhy, out))) {
+			if ((rc = decide_storage(comps, c, am, amwhy, recorded, out))) {
 				cJSON_Delete(am);
 				cJSON_Delete(out);
 				return rc;

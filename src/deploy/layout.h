@@ -40,8 +40,13 @@
  *
  * is enabled, with that Secret as its "secret", and the component it
  * replaces disabled, when the APIManager's spec.<apimanager> is set
- * (3scale's S3 file storage); otherwise nothing changes (the volume).
- * Its decision is {"enabled": ..., "why": ...}.
+ * (3scale's S3 file storage). With no APIManager to read at restore, as
+ * the snapshot was taken: enabled when it holds the component's stream
+ * (`recorded`: {"system-storage-s3": true}) — a rebuilt namespace gets its
+ * APIManager from the restore itself, and "the volume" would leave the
+ * files out. Only whether comes from the snapshot: the bucket is the
+ * target's Secret's (s3sys/restore.c). Otherwise nothing changes (the
+ * volume). Its decision is {"enabled": ..., "why": ...}.
  */
 #include <cjson/cJSON.h>
 #include "component.h"

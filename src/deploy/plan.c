@@ -94,7 +94,9 @@ static void skip_rule(tsarc_step *s, const char *name)
 }
 
 /* {"component": external} for every stream whose metadata says which
- * (untrusted: only a boolean is taken, for a component of the target). */
+ * (untrusted: only a boolean is taken, for a component of the target),
+ * and {"component": true} for a storage component whose stream the
+ * snapshot holds (layout.h). */
 static int recorded_layout(tsarc_restore_ctx *r, const cJSON *comps, cJSON **out)
 {
 	size_t i;
@@ -105,11 +107,14 @@ static int recorded_layout(tsarc_restore_ctx *r, const cJSON *comps, cJSON **out
 		const tsarc_stream *st = &r->snap->streams[i];
 		const char *name = stream_component(st, comps);
 		const cJSON *ext = cJSON_GetObjectItemCaseSensitive(st->meta, "external");
+		const cJSON *c = name ? cJSON_GetObjectItemCaseSensitive(comps, name) : NULL;
+		/* A storage component (layout.h "storage_when") was enabled
+		 * when the snapshot holds its stream. */
+		int storage = c && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(c, "storage_when"));
 
-		if (!name || !cJSON_IsBool(ext) || !cJSON_GetObjectItemCaseSensitive(comps, name) ||
-			cJSON_GetObjectItemCaseSensitive(*out, name))
+		if (!c || (!storage && !cJSON_IsBool(ext)) || cJSON_GetObjectItemCaseSensitive(*out, name))
 			continue;
-		if (!cJSON_AddBoolToObject(*out, name, cJSON_IsTrue(ext))) {
+		if (!cJSON_AddBoolToObject(*out, name, storage || cJSON_IsTrue(ext))) {
 			cJSON_Delete(*out);
 			*out = NULL;
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");

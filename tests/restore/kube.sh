@@ -108,7 +108,6 @@ PY
 
 info "databases, files and Redis equal"
 state "$WORK/after"
-section() { awk -v s="## $2" '/^## /{on = ($0 == s)} on' "$1"; }
 for s in system zync backend-redis system-redis system-storage; do
 	diff <(section "$WORK/before" "$s") <(section "$WORK/after" "$s") >&2 || fail "$s differs after the kube restore"
 done

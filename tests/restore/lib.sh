@@ -42,6 +42,9 @@ state() {
 	} > "$out" 2>&1
 }
 
+# section FILE NAME: the "## NAME" part of a state file.
+section() { awk -v s="## $2" '/^## /{on = ($0 == s)} on' "$1"; }
+
 # destroy: the deployment lost everything a restore brings back.
 destroy() {
 	. "$DEP/env"

@@ -172,7 +172,6 @@ info "databases, Redis and files equal the source's"
 DEP=$T state "$WORK/target.after"
 . "$SRC/env"
 # The sections that a migration must carry over unchanged.
-section() { awk -v s="## $2" '/^## /{on = ($0 == s)} on' "$1"; }
 for s in zync backend-redis system-redis system-storage; do
 	diff <(section "$WORK/source.before" "$s") <(section "$WORK/target.after" "$s") >&2 ||
 		fail "$s differs between the source and the target"
