@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks the rendered Kubernetes manifests of deploy/kubernetes.
 
-usage: manifests.py KUBECTL MANIFESTS_DIR BACKUP_CALLS RESTORE_CALLS
+usage: manifests.py KUBECTL MANIFESTS_DIR BACKUP_CALLS RESTORE_CALLS S3_BACKUP_CALLS
+                    S3_RESTORE_CALLS
 
 Every kustomization under MANIFESTS_DIR is rendered with `KUBECTL
 kustomize` and checked: the fields a CronJob and Job need, the
@@ -16,7 +17,10 @@ backup part of restore_layout216_kube; restore_kube and its restore part),
 of the {"argv", "kinds", "names", "existed"} lines tests/deploy/fake-kubectl
 writes to FAKE_KUBE_CALLS. The map from a kubectl call to the RBAC requests
 it makes is below; a call it does not know fails the test, so a new kind of
-call cannot go unnoticed.
+call cannot go unnoticed. S3_BACKUP_CALLS and S3_RESTORE_CALLS are those of
+the 2.16 layout with the files in S3 (restore_layout216_kube_s3): granted by
+the base and by overlays/external-s3, whose backup Role must grant nothing
+on pods.
 """
 import json
 import os
@@ -25,7 +29,7 @@ import sys
 
 import yaml
 
-KUBECTL, ROOT, BACKUP_CALLS, RESTORE_CALLS = sys.argv[1:5]
+KUBECTL, ROOT, BACKUP_CALLS, RESTORE_CALLS, S3_BACKUP_CALLS, S3_RESTORE_CALLS = sys.argv[1:7]
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escalate", "bind",
                "impersonate"}
 # kubectl resource names (as tsarc passes them) -> (API group, resource).
@@ -238,7 +242,7 @@ def check_workloads(docs, overlay, fixed_uid):
 every = sorted(os.path.relpath(d, ROOT) for d, _, files in os.walk(ROOT)
                if "kustomization.yaml" in files)
 known = {"base", "restore", "monitoring", "overlays/openshift", "overlays/openshift-restore",
-         "overlays/pushgateway"}
+         "overlays/pushgateway", "overlays/external-s3"}
 if set(every) != known:
     fail(f"kustomizations {every}: this test knows {sorted(known)}; say what to check of a new one")
 base = render("base")
@@ -277,40 +281,63 @@ for docs in (base, restore_docs):
 if sa_of.get("backup") != "tsarc-backup" or sa_of.get("restore") != "tsarc-restore":
     fail(f"service accounts of backup/restore: {sa_of}")
 
-roles = by_kind.get("Role", {})
-bound = {}
-for rb in by_kind.get("RoleBinding", {}).values():
-    for s in rb["subjects"]:
-        bound.setdefault(s["name"], []).append(roles[rb["roleRef"]["name"]])
-for sa in ("tsarc-backup", "tsarc-restore"):
-    if sa not in by_kind.get("ServiceAccount", {}):
-        fail(f"ServiceAccount {sa} missing")
-backup_grants = grants(bound.get("tsarc-backup", []))
-restore_grants = grants(bound.get("tsarc-restore", []))
-for g, r, v, _ in sorted(backup_grants, key=str):
-    if v in WRITE_VERBS and (r, v) != ("pods/exec", "create"):
-        fail(f"the backup Role grants a write verb: {v} {r} ({g or 'core'})")
-    if "*" in (g, r, v):
-        fail(f"the backup Role grants a wildcard: {g} {r} {v}")
-for label, have in (("backup", backup_grants), ("restore", restore_grants)):
-    for g, r, v, names in sorted(have, key=str):
-        if (g, r) in NAMED_ONLY and v != "create" and names is None:
-            fail(f"tsarc-{label} may {v} every one of the namespace's {r}: name them (resourceNames)")
+def sa_grants(docs):
+    """The grants of the tsarc-backup and tsarc-restore ServiceAccounts."""
+    roles = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Role"}
+    bound = {}
+    for rb in (d for d in docs if d["kind"] == "RoleBinding"):
+        for s in rb["subjects"]:
+            bound.setdefault(s["name"], []).append(roles[rb["roleRef"]["name"]])
+    return grants(bound.get("tsarc-backup", [])), grants(bound.get("tsarc-restore", []))
 
-for label, path, have in (("backup", BACKUP_CALLS, backup_grants),
-                          ("restore", RESTORE_CALLS, restore_grants)):
+
+def check_roles(where, backup_grants, restore_grants):
+    for g, r, v, _ in sorted(backup_grants, key=str):
+        if v in WRITE_VERBS and (r, v) != ("pods/exec", "create"):
+            fail(f"{where}: the backup Role grants a write verb: {v} {r} ({g or 'core'})")
+        if "*" in (g, r, v):
+            fail(f"{where}: the backup Role grants a wildcard: {g} {r} {v}")
+    for label, have in (("backup", backup_grants), ("restore", restore_grants)):
+        for g, r, v, names in sorted(have, key=str):
+            if (g, r) in NAMED_ONLY and v != "create" and names is None:
+                fail(f"{where}: tsarc-{label} may {v} every one of the namespace's {r}: name them "
+                     "(resourceNames)")
+
+
+def check_calls(where, label, paths, have):
     seen = 0
-    for call in load_calls(path):
+    for call in load_calls(paths):
         reqs = requests_of(call)
         if reqs is None:
             fail(f"{label}: no RBAC mapping for kubectl call {call['argv']} (kinds {call['kinds']})")
             continue
         for req in sorted((q for q in reqs if not granted(q, have)), key=str):
-            fail(f"{label}: kubectl {' '.join(strip_globals(call['argv'])[:3])} needs "
+            fail(f"{where}: {label}: kubectl {' '.join(strip_globals(call['argv'])[:3])} needs "
                  f"{req[2]} on {req[1]} {req[3] or ''} ({req[0] or 'core'}), not granted to tsarc-{label}")
         seen += 1
-    print(f"{label}: {seen} kubectl calls, every request granted" if not failures else
-          f"{label}: {seen} kubectl calls checked")
+    print(f"{where}: {label}: {seen} kubectl calls checked")
+
+
+for sa in ("tsarc-backup", "tsarc-restore"):
+    if sa not in by_kind.get("ServiceAccount", {}):
+        fail(f"ServiceAccount {sa} missing")
+backup_grants, restore_grants = sa_grants(base)
+check_roles("base", backup_grants, restore_grants)
+check_calls("base", "backup", BACKUP_CALLS + ":" + S3_BACKUP_CALLS, backup_grants)
+check_calls("base", "restore", RESTORE_CALLS + ":" + S3_RESTORE_CALLS, restore_grants)
+
+# overlays/external-s3: nothing on pods for the nightly backup.
+ext = render("overlays/external-s3")
+check_workloads(ext, "overlays/external-s3", True)
+ext_backup, ext_restore = sa_grants(ext)
+check_roles("overlays/external-s3", ext_backup, ext_restore)
+for g, r, v, _ in sorted(ext_backup, key=str):
+    if r.startswith("pods"):
+        fail(f"overlays/external-s3: the backup Role grants {v} on {r}")
+if not any(r == "pods/exec" for _, r, _, _ in ext_restore):
+    fail("overlays/external-s3: the restore cannot run its post_restore steps (no pods/exec)")
+check_calls("overlays/external-s3", "backup", S3_BACKUP_CALLS, ext_backup)
+check_calls("overlays/external-s3", "restore", S3_RESTORE_CALLS, ext_restore)
 
 if failures:
     for f in failures:
