@@ -7,8 +7,7 @@
 # Proven: the destroyed deployment is restored equal with no exec but into
 # system-app for the files, and no rollout (tsarc reaches the databases
 # itself); only the deployment's own objects are read or written, each by
-# name. Every
-# kubectl call is recorded (TSARC_KUBE_CALLS) for
+# name. Every kubectl call is recorded (TSARC_KUBE_CALLS) for
 # tests/kubernetes/manifests.py, which checks that deploy/kubernetes's
 # Roles grant them, Secrets and ConfigMaps by name.
 #
