@@ -638,6 +638,60 @@ static void own_credentials_never_to_the_snapshots_bucket(void **state)
 	}
 }
 
+/* A namespace rebuilt after a disaster has no APIManager until the
+ * restore applies it: a storage component ("storage_when", layout.h)
+ * whose stream the snapshot holds is then restored as backed up, in place
+ * of the component it replaces. (Before, the profile kept "the volume" and
+ * the bucket's step was skipped as disabled, the restore succeeding.) */
+static void storage_as_backed_up_without_an_apimanager(void **state)
+{
+	static const char *const names[] = {"secrets.json", "system-storage-s3.tar"};
+	static const char *const contents[] = {
+		AWS_AUTH_LIST(", \"AWS_ACCESS_KEY_ID\": \"AKSNAP\", \"AWS_SECRET_ACCESS_KEY\": "
+			"\"snapshot-secret\""), ""};
+	static const char *const metas[] = {
+		"{\"component\": \"secrets\", \"kind\": \"resources\", \"resource\": \"secret\", "
+		"\"items\": [\"aws-auth\"], \"restore\": {\"order\": 10}, " HERE "}",
+		"{\"component\": \"system-storage-s3\", \"kind\": \"s3files\", \"restore\": "
+		"{\"order\": 50}, " HERE "}"};
+	static const char config[] =
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "
+		"\"resources_dir\": \"/srv/resources\"}, \"components\": {"
+		"\"secrets\": {\"kind\": \"resources\", \"resource\": \"secret\", "
+		"\"names\": [\"aws-auth\"]}, "
+		"\"system-storage\": {\"kind\": \"files\", \"path\": \"/srv/storage\", "
+		"\"stream\": \"system-storage.tar\"}, "
+		"\"system-storage-s3\": {\"kind\": \"s3files\", \"enabled\": false, "
+		"\"secret\": \"aws-auth\", \"stream\": \"system-storage-s3.tar\", "
+		"\"storage_when\": {\"apimanager\": [\"system\", \"fileStorage\", "
+		"\"simpleStorageService\"], \"secret_ref\": [\"configurationSecretRef\", \"name\"], "
+		"\"replaces\": \"system-storage\"}}}}";
+	char id[TSARC_ID_HEX_LEN + 1];
+	tsarc_repo *repo = repo_with(names, contents, metas, 2, id);
+	tsarc_restore_opts o;
+	cJSON *report = NULL;
+	const cJSON *st, *found = NULL;
+	fake f;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	fake_init(&f, "m1");
+	assert_int_equal(restore_with(repo, id, config, &o, &f, &report), 0);
+	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(report, "steps"))
+		if (!strcmp(tsarc_spec_str(st, "component"), "system-storage-s3"))
+			found = st;
+	assert_non_null(found);
+	print_message("%s: %s\n", tsarc_spec_str(found, "status"),
+		tsarc_spec_str(found, "note") ? tsarc_spec_str(found, "note") : "");
+	assert_string_not_equal(tsarc_spec_str(found, "status"), "skipped");
+	assert_string_equal(tsarc_spec_str(found, "action"), "replace-bucket");
+	cJSON_Delete(report);
+	cJSON_Delete(f.calls);
+	tsarc_repo_free(repo);
+	repo_remove();
+}
+
 static int has_arg(const cJSON *call, const char *arg)
 {
 	const cJSON *v;
@@ -741,4 +795,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(run_applies_only_what_the_plan_showed),
 	cmocka_unit_test(own_password_never_to_the_snapshots_host),
 	cmocka_unit_test(own_credentials_never_to_the_snapshots_bucket),
+	cmocka_unit_test(storage_as_backed_up_without_an_apimanager),
 	cmocka_unit_test(redis_restore_connects_like_its_backup))
