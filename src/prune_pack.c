@@ -162,8 +162,8 @@ static void combine_small(prune_pack *pp)
 			bytes += pp->packs[i].listed->size;
 		}
 	}
-	if (!n || (!repacking && n < 2) ||
-		(!repacking && n < TSARC_PRUNE_SMALL_PACKS && bytes < pp->repo->pack_size))
+	if (!n || (!repacking && (n < 2 || (n < TSARC_PRUNE_SMALL_PACKS &&
+						   bytes < pp->repo->pack_size))))
 		return;
 	for (i = 0; i < pp->np; i++)
 		if (small_kept(pp, &pp->packs[i])) {

@@ -169,21 +169,20 @@ static int decide_storage(cJSON *comps, cJSON *c, const cJSON *am, const char *a
 			"%s%s", apimanager_name(am), dotted, tsarc_spec_str(c, "secret") ?
 			tsarc_spec_str(c, "secret") : "?", other ? ", in place of " : "",
 			other ? repl : "");
-		if ((rc = set_bool(c, "enabled", 1)) || (other && (rc = set_bool(other, "enabled", 0))))
-			return rc;
-	} else if (!am && cJSON_IsTrue(was)) {
+	} else if ((on = !am && cJSON_IsTrue(was))) {
 		snprintf(why, sizeof(why), "as backed up (the snapshot holds its stream), the target "
 			"says nothing: %s: the bucket of Secret %s%s%s", amwhy[0] ? amwhy :
 			"no APIManager", tsarc_spec_str(c, "secret") ? tsarc_spec_str(c, "secret") : "?",
 			other ? ", in place of " : "", other ? repl : "");
-		if ((rc = set_bool(c, "enabled", 1)) || (other && (rc = set_bool(other, "enabled", 0))))
-			return rc;
 	} else {
 		snprintf(why, sizeof(why), "%s%s%s%s%s%s", am ? "APIManager " : "",
 			am ? apimanager_name(am) : amwhy[0] ? amwhy : "no APIManager",
 			am ? " has no spec." : "", am ? dotted : "", repl ? ": stays " : "",
 			repl ? repl : "");
 	}
+	if (on && ((rc = set_bool(c, "enabled", 1)) ||
+		      (other && (rc = set_bool(other, "enabled", 0)))))
+		return rc;
 	if (out && (!(d = cJSON_AddObjectToObject(out, c->string)) ||
 		    !cJSON_AddBoolToObject(d, "enabled", tsarc_spec_bool(c, "enabled", 1)) ||
 		    !cJSON_AddStringToObject(d, "why", why)))

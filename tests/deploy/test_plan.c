@@ -524,10 +524,12 @@ static void run_applies_only_what_the_plan_showed(void **state)
 }
 
 /* Dry-runs a restore of a snapshot of `n` streams (repo_with) into
- * `config` with the fake; its result, its message in `msg`. A plan only
- * reads: the fake sees nothing but gets. */
-static int dry_run_of(const char *const names[], const char *const contents[],
-	const char *const metas[], size_t n, const char *config, char *msg, size_t msgsz)
+ * `config` with the fake; its result, its message in `msg`, its report in
+ * `report_out` when not NULL (the caller's to free). A plan only reads:
+ * the fake sees nothing but gets. */
+static int dry_run_report(const char *const names[], const char *const contents[],
+	const char *const metas[], size_t n, const char *config, char *msg, size_t msgsz,
+	cJSON **report_out)
 {
 	char id[TSARC_ID_HEX_LEN + 1];
 	tsarc_repo *repo = repo_with(names, contents, metas, n, id);
@@ -545,11 +547,21 @@ static int dry_run_of(const char *const names[], const char *const contents[],
 	print_message("rc %d %s\n", rc, msg);
 	cJSON_ArrayForEach(call, f.calls)
 		assert_string_equal(cJSON_GetArrayItem(call, 0)->valuestring, "get");
-	cJSON_Delete(report);
+	if (report_out)
+		*report_out = report;
+	else
+		cJSON_Delete(report);
 	cJSON_Delete(f.calls);
 	tsarc_repo_free(repo);
 	repo_remove();
 	return rc;
+}
+
+/* dry_run_report without the report. */
+static int dry_run_of(const char *const names[], const char *const contents[],
+	const char *const metas[], size_t n, const char *config, char *msg, size_t msgsz)
+{
+	return dry_run_report(names, contents, metas, n, config, msg, msgsz, NULL);
 }
 
 /* In place with no Secret in the target, a database's endpoint comes from
@@ -590,6 +602,29 @@ static void own_password_never_to_the_snapshots_host(void **state)
 	assert_non_null(strstr(msg, "password_env"));
 }
 
+/* A snapshot of an S3 system-storage (the s3files kind) and the copy of
+ * its aws-auth Secret (naming another application's bucket; with keys of
+ * its own when AWS_AUTH_KEYS is given), and a target configuration of the
+ * Secret and the storage components given. */
+#define AWS_AUTH_LIST(keys)                                                               \
+	"{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["                        \
+	"{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": "         \
+	"\"aws-auth\"}, \"stringData\": {\"AWS_BUCKET\": \"another-apps-bucket\", "          \
+	"\"AWS_REGION\": \"eu-west-1\"" keys "}}]}"
+#define AWS_AUTH_KEYS                                                                     \
+	", \"AWS_ACCESS_KEY_ID\": \"AKSNAP\", \"AWS_SECRET_ACCESS_KEY\": \"snapshot-secret\""
+#define S3_CONFIG(storage)                                                                \
+	"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "                     \
+	"\"resources_dir\": \"/srv/resources\"}, \"components\": {"                           \
+	"\"secrets\": {\"kind\": \"resources\", \"resource\": \"secret\", "                  \
+	"\"names\": [\"aws-auth\"]}, " storage "}}"
+static const char *const s3_names[] = {"secrets.json", "system-storage-s3.tar"};
+static const char *const s3_metas[] = {
+	"{\"component\": \"secrets\", \"kind\": \"resources\", \"resource\": \"secret\", "
+	"\"items\": [\"aws-auth\"], \"restore\": {\"order\": 10}, " HERE "}",
+	"{\"component\": \"system-storage-s3\", \"kind\": \"s3files\", \"restore\": "
+	"{\"order\": 50}, " HERE "}"};
+
 /* The same for an S3 bucket: in place with no aws-auth in the target, a
  * snapshot's copy naming a bucket but no keys would have replace-bucket
  * write into it, and delete what is not in the backup, with this host's
@@ -597,27 +632,10 @@ static void own_password_never_to_the_snapshots_host(void **state)
  * account). Refused; a copy with its own keys writes with those. */
 static void own_credentials_never_to_the_snapshots_bucket(void **state)
 {
-	static const char *const names[] = {"secrets.json", "system-storage-s3.tar"};
-#define AWS_AUTH_LIST(keys)                                                               \
-	"{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["                        \
-	"{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": "         \
-	"\"aws-auth\"}, \"stringData\": {\"AWS_BUCKET\": \"another-apps-bucket\", "          \
-	"\"AWS_REGION\": \"eu-west-1\"" keys "}}]}"
-	static const char *const lists[] = {AWS_AUTH_LIST(""),
-		AWS_AUTH_LIST(", \"AWS_ACCESS_KEY_ID\": \"AKSNAP\", \"AWS_SECRET_ACCESS_KEY\": "
-			"\"snapshot-secret\"")};
-	static const char *const metas[] = {
-		"{\"component\": \"secrets\", \"kind\": \"resources\", \"resource\": \"secret\", "
-		"\"items\": [\"aws-auth\"], \"restore\": {\"order\": 10}, " HERE "}",
-		"{\"component\": \"system-storage-s3\", \"kind\": \"s3files\", \"restore\": "
-		"{\"order\": 50}, " HERE "}"};
-	static const char config[] =
-		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "
-		"\"resources_dir\": \"/srv/resources\"}, \"components\": {"
-		"\"secrets\": {\"kind\": \"resources\", \"resource\": \"secret\", "
-		"\"names\": [\"aws-auth\"]}, "
+	static const char *const lists[] = {AWS_AUTH_LIST(""), AWS_AUTH_LIST(AWS_AUTH_KEYS)};
+	static const char config[] = S3_CONFIG(
 		"\"system-storage-s3\": {\"kind\": \"s3files\", \"secret\": \"aws-auth\", "
-		"\"stream\": \"system-storage-s3.tar\"}}}";
+		"\"stream\": \"system-storage-s3.tar\"}");
 	const char *contents[2];
 	char msg[1024];
 	size_t k;
@@ -628,11 +646,11 @@ static void own_credentials_never_to_the_snapshots_bucket(void **state)
 		contents[1] = "";
 		print_message("the copy %s keys\n", k ? "with" : "without");
 		if (k == 0) {
-			assert_int_equal(dry_run_of(names, contents, metas, 2, config, msg,
+			assert_int_equal(dry_run_of(s3_names, contents, s3_metas, 2, config, msg,
 				sizeof(msg)), TSARC_EUNSAFE);
 			assert_non_null(strstr(msg, "another-apps-bucket"));
 		} else {
-			assert_int_equal(dry_run_of(names, contents, metas, 2, config, msg,
+			assert_int_equal(dry_run_of(s3_names, contents, s3_metas, 2, config, msg,
 				sizeof(msg)), 0);
 		}
 	}
@@ -645,39 +663,22 @@ static void own_credentials_never_to_the_snapshots_bucket(void **state)
  * the bucket's step was skipped as disabled, the restore succeeding.) */
 static void storage_as_backed_up_without_an_apimanager(void **state)
 {
-	static const char *const names[] = {"secrets.json", "system-storage-s3.tar"};
-	static const char *const contents[] = {
-		AWS_AUTH_LIST(", \"AWS_ACCESS_KEY_ID\": \"AKSNAP\", \"AWS_SECRET_ACCESS_KEY\": "
-			"\"snapshot-secret\""), ""};
-	static const char *const metas[] = {
-		"{\"component\": \"secrets\", \"kind\": \"resources\", \"resource\": \"secret\", "
-		"\"items\": [\"aws-auth\"], \"restore\": {\"order\": 10}, " HERE "}",
-		"{\"component\": \"system-storage-s3\", \"kind\": \"s3files\", \"restore\": "
-		"{\"order\": 50}, " HERE "}"};
-	static const char config[] =
-		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "
-		"\"resources_dir\": \"/srv/resources\"}, \"components\": {"
-		"\"secrets\": {\"kind\": \"resources\", \"resource\": \"secret\", "
-		"\"names\": [\"aws-auth\"]}, "
+	static const char *const contents[] = {AWS_AUTH_LIST(AWS_AUTH_KEYS), ""};
+	static const char config[] = S3_CONFIG(
 		"\"system-storage\": {\"kind\": \"files\", \"path\": \"/srv/storage\", "
 		"\"stream\": \"system-storage.tar\"}, "
 		"\"system-storage-s3\": {\"kind\": \"s3files\", \"enabled\": false, "
 		"\"secret\": \"aws-auth\", \"stream\": \"system-storage-s3.tar\", "
 		"\"storage_when\": {\"apimanager\": [\"system\", \"fileStorage\", "
 		"\"simpleStorageService\"], \"secret_ref\": [\"configurationSecretRef\", \"name\"], "
-		"\"replaces\": \"system-storage\"}}}}";
-	char id[TSARC_ID_HEX_LEN + 1];
-	tsarc_repo *repo = repo_with(names, contents, metas, 2, id);
-	tsarc_restore_opts o;
-	cJSON *report = NULL;
+		"\"replaces\": \"system-storage\"}}");
 	const cJSON *st, *found = NULL;
-	fake f;
+	cJSON *report = NULL;
+	char msg[1024];
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	o.dry_run = 1;
-	fake_init(&f, "m1");
-	assert_int_equal(restore_with(repo, id, config, &o, &f, &report), 0);
+	assert_int_equal(dry_run_report(s3_names, contents, s3_metas, 2, config, msg, sizeof(msg),
+				 &report), 0);
 	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(report, "steps"))
 		if (!strcmp(tsarc_spec_str(st, "component"), "system-storage-s3"))
 			found = st;
@@ -687,9 +688,6 @@ static void storage_as_backed_up_without_an_apimanager(void **state)
 	assert_string_not_equal(tsarc_spec_str(found, "status"), "skipped");
 	assert_string_equal(tsarc_spec_str(found, "action"), "replace-bucket");
 	cJSON_Delete(report);
-	cJSON_Delete(f.calls);
-	tsarc_repo_free(repo);
-	repo_remove();
 }
 
 static int has_arg(const cJSON *call, const char *arg)
