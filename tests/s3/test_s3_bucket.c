@@ -1,8 +1,9 @@
 /*
  * Requests on a whole bucket (bucket.c) against the canned server
  * (canned_server.h): DeleteObjects in batches of 1,000 with their
- * Content-MD5 and a refusal inside a 200 answer, listings over pages, and
- * listings that go round in a circle or say "more" without a token.
+ * Content-MD5 and a refusal inside a 200 answer, listings over pages,
+ * listings that go round in a circle or say "more" without a token, and
+ * 200 answers that hold another document than the one asked for.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,7 +164,62 @@ static void test_list_never_ends(void **state)
 	}
 }
 
+static int count_names(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	(void)name;
+	(void)size;
+	(void)mtime;
+	++*(size_t *)payload;
+	return 0;
+}
+
+/*
+ * A 200 whose body is another document than the one asked for: S3's own
+ * <Error> inside a 200, or a proxy's or another API's answer. Read as a
+ * listing, it listed nothing (no lock: an exclusive lock taken beside a
+ * running backup); read as a DeleteObjects result, nothing failed. Each is
+ * an error naming what came instead.
+ */
+static void test_answer_of_another_kind(void **state)
+{
+	static const canned internal[] = {{REPLY, 200, NULL,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code>"
+		"<Message>We encountered an internal error. Please try again.</Message>"
+		"</Error>", -1}};
+	static const canned buckets[] = {{REPLY, 200, NULL,
+		"<ListAllMyBucketsResult><Buckets><Bucket><Name>bkt</Name></Bucket>"
+		"</Buckets></ListAllMyBucketsResult>", -1}};
+	static const canned denied[] = {{REPLY, 200, NULL,
+		"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>", -1}};
+	static const char *const names[] = {"00ab", "00cd"};
+	tsarc_store *st;
+	size_t n = 0;
+
+	(void)state;
+	START(internal);
+	st = open_store("0");
+	expect(tsarc_store_list(st, TSARC_OBJ_LOCK, count_names, &n), TSARC_ETRANSIENT,
+		"InternalError: We encountered an internal error");
+	assert_non_null(strstr(tsarc_error_last()->message, "p/locks/"));
+	close_store(st);
+
+	START(buckets);
+	st = open_store("0");
+	expect(tsarc_store_list(st, TSARC_OBJ_LOCK, count_names, &n), TSARC_EIO,
+		"<ListAllMyBucketsResult> document where a <ListBucketResult> was due");
+	close_store(st);
+	assert_int_equal(n, 0);
+
+	START(denied);
+	st = open_store("0");
+	expect(tsarc_store_remove_many(st, TSARC_OBJ_DATA, names, 2), TSARC_EIO,
+		"AccessDenied: Access Denied");
+	assert_non_null(strstr(tsarc_error_last()->message, "deleting 2 objects"));
+	close_store(st);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_answer_of_another_kind),
 	cmocka_unit_test(test_delete_batches),
 	cmocka_unit_test(test_list_pages),
 	cmocka_unit_test(test_list_never_ends))

@@ -228,6 +228,44 @@ static void test_delete_errors_and_lock_config(void **state)
 	assert_int_equal(enabled, 0);
 }
 
+/* A document of another kind than the one asked for is refused by every
+ * parser, an <Error> with its code and message, never read as an empty
+ * listing, a deletion without errors or a bucket without Object Lock. */
+static void test_other_document(void **state)
+{
+	static const char err[] =
+		"<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
+		"</Message></Error>";
+	static const char other[] = "<ListBucketResult><IsTruncated>false</IsTruncated>"
+		"</ListBucketResult>";
+	tsarc__s3_list_page lp;
+	tsarc__s3_versions_page vp;
+	tsarc__s3_delete_result dr;
+	tsarc__s3_delete_errors de;
+	int enabled = 7;
+
+	(void)state;
+	assert_int_equal(tsarc__s3_parse_list(&lp, err, sizeof(err) - 1), TSARC_ETRANSIENT);
+	assert_non_null(strstr(tsarc_error_last()->message,
+		"instead of a <ListBucketResult> document: SlowDown: Please reduce"));
+	assert_null(lp.entries);
+	assert_int_equal(tsarc__s3_parse_versions(&vp, err, sizeof(err) - 1), TSARC_ETRANSIENT);
+	assert_int_equal(tsarc__s3_parse_versions(&vp, other, sizeof(other) - 1), TSARC_EIO);
+	assert_non_null(strstr(tsarc_error_last()->message,
+		"a <ListBucketResult> document where a <ListVersionsResult> was due"));
+	assert_null(vp.entries);
+	assert_int_equal(tsarc__s3_parse_delete(&dr, err, sizeof(err) - 1), TSARC_ETRANSIENT);
+	assert_int_equal(tsarc__s3_parse_delete(&dr, other, sizeof(other) - 1), TSARC_EIO);
+	assert_int_equal(tsarc__s3_parse_delete_errors(&de, other, sizeof(other) - 1),
+		TSARC_EIO);
+	assert_null(de.v);
+	assert_int_equal(tsarc__s3_parse_lock_config(&enabled, other, sizeof(other) - 1),
+		TSARC_EIO);
+	assert_int_equal(tsarc__s3_parse_delete(&dr,
+		"<Error><Code>AccessDenied</Code></Error>", 40), TSARC_EIO);
+	assert_non_null(strstr(tsarc_error_last()->message, "AccessDenied"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_delete_result),
 		cmocka_unit_test(test_versions_page),
 		cmocka_unit_test(test_delete_errors_and_lock_config),
+		cmocka_unit_test(test_other_document),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

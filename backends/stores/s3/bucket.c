@@ -226,8 +226,10 @@ static int delete_batch(tsarc__s3_client *c, const char *const *keys,
 		rc = tsarc__s3_delete_add(&xmlbody, keys[i], NULL);
 	if (rc || (rc = tsarc__s3_delete_post(c, &xmlbody, &out)))
 		goto done;
-	if ((rc = tsarc__s3_parse_delete(&res, (const char *)out.ptr, out.size)))
+	if ((rc = tsarc__s3_parse_delete(&res, (const char *)out.ptr, out.size))) {
+		tsarc_error_prefix("deleting %zu objects from bucket '%s'", count, c->u.bucket);
 		goto done;
+	}
 	if (res.errors) {
 		int code = strcmp(res.code, "AccessDenied") == 0 ? TSARC_EACCESS
 			 : strcmp(res.code, "SlowDown") == 0 ||

@@ -33,6 +33,10 @@ struct xml_ctx {
 	int text_overflow;
 	end_fn on_end;
 	void *doc;
+	/* The document element the answer must have (NULL: any), and the
+	 * one it had when it was another. */
+	const char *root;
+	char other_root[NAME_MAX_LEN];
 	int rc; /* first error of a handler, stops the parse */
 };
 
@@ -42,6 +46,15 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
 	xml_ctx *x = ud;
 
 	(void)attrs;
+	if (x->depth == 0 && x->root && strcmp(name, x->root) != 0) {
+		/* Another document than the one asked for (a 200 carrying an
+		 * <Error>, a proxy's page): none of its elements may be read as
+		 * the fields of this one, and no field must default to "none". */
+		snprintf(x->other_root, sizeof(x->other_root), "%s", name);
+		x->rc = TSARC_EIO;
+		XML_StopParser(x->parser, XML_FALSE);
+		return;
+	}
 	if (x->depth < DEPTH_MAX)
 		snprintf(x->names[x->depth], NAME_MAX_LEN, "%s", name);
 	x->depth++;
@@ -111,7 +124,11 @@ static void wipe_free(void *p)
 
 static const XML_Memory_Handling_Suite wiping_mm = {malloc, wipe_realloc, wipe_free};
 
-static int xml_run(const char *xml, size_t len, end_fn fn, void *doc)
+static int wrong_root(const char *xml, size_t len, const char *want, const char *got);
+
+/* Parses `xml`, calling `fn` at each closing tag; a document element
+ * other than `root` (NULL: any) is TSARC_EIO, naming what came instead. */
+static int xml_run(const char *xml, size_t len, const char *root, end_fn fn, void *doc)
 {
 	xml_ctx *x;
 	int rc = 0;
@@ -128,6 +145,7 @@ static int xml_run(const char *xml, size_t len, end_fn fn, void *doc)
 	}
 	x->on_end = fn;
 	x->doc = doc;
+	x->root = root;
 	XML_SetUserData(x->parser, x);
 	XML_SetElementHandler(x->parser, on_start, on_close);
 	XML_SetCharacterDataHandler(x->parser, on_text);
@@ -140,6 +158,8 @@ static int xml_run(const char *xml, size_t len, end_fn fn, void *doc)
 	} else {
 		rc = x->rc;
 	}
+	if (x->other_root[0])
+		rc = wrong_root(xml, len, root, x->other_root);
 	XML_ParserFree(x->parser);
 	/* The text buffer may hold a secret key or a session token. */
 	tsarc_secure_free(x, sizeof(*x));
@@ -175,8 +195,26 @@ void tsarc__s3_parse_error(tsarc__s3_error_doc *out, const char *xml,
 		return;
 	/* A broken error body must not replace the error being reported. */
 	tsarc_error_save(&saved);
-	if (xml_run(xml, len, error_end, out))
+	if (xml_run(xml, len, NULL, error_end, out))
 		tsarc_error_restore(&saved);
+}
+
+/* The error for an answer whose document is <got> where <want> was due:
+ * S3 may answer 200 and put an <Error> in the body (its code and message
+ * then say what went wrong; a throttling or internal one is transient). */
+static int wrong_root(const char *xml, size_t len, const char *want, const char *got)
+{
+	tsarc__s3_error_doc e;
+
+	if (strcmp(got, "Error") != 0)
+		return tsarc_error_set(TSARC_EIO,
+			"the S3 server answered with a <%s> document where a <%s> was due",
+			got, want);
+	tsarc__s3_parse_error(&e, xml, len);
+	return tsarc_error_set(!strcmp(e.code, "InternalError") || !strcmp(e.code, "SlowDown")
+			? TSARC_ETRANSIENT : TSARC_EIO,
+		"the S3 server answered 200 with an error instead of a <%s> document: %s%s%s",
+		want, e.code[0] ? e.code : "(no code)", e.message[0] ? ": " : "", e.message);
 }
 
 /* ---- ListObjectsV2 ---- */
@@ -292,7 +330,7 @@ int tsarc__s3_parse_list(tsarc__s3_list_page *out, const char *xml, size_t len)
 
 	memset(out, 0, sizeof(*out));
 	d.page = out;
-	rc = xml_run(xml, len, list_end, &d);
+	rc = xml_run(xml, len, "ListBucketResult", list_end, &d);
 	free(d.key);
 	if (!rc && out->truncated && (!out->next_token || !*out->next_token))
 		rc = tsarc_error_set(TSARC_EIO,
@@ -349,7 +387,7 @@ int tsarc__s3_parse_delete(tsarc__s3_delete_result *out, const char *xml,
 	if (!d)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	d->res = out;
-	rc = xml_run(xml, len, delete_end, d);
+	rc = xml_run(xml, len, "DeleteResult", delete_end, d);
 	free(d);
 	return rc;
 }
@@ -445,7 +483,7 @@ int tsarc__s3_parse_versions(tsarc__s3_versions_page *out, const char *xml, size
 	memset(out, 0, sizeof(*out));
 	memset(&d, 0, sizeof(d));
 	d.page = out;
-	rc = xml_run(xml, len, versions_end, &d);
+	rc = xml_run(xml, len, "ListVersionsResult", versions_end, &d);
 	free(d.cur.key);
 	free(d.cur.version_id);
 	if (!rc && out->truncated && !out->next_key)
@@ -514,7 +552,7 @@ int tsarc__s3_parse_delete_errors(tsarc__s3_delete_errors *out, const char *xml,
 	memset(out, 0, sizeof(*out));
 	memset(&d, 0, sizeof(d));
 	d.out = out;
-	rc = xml_run(xml, len, delete_errors_end, &d);
+	rc = xml_run(xml, len, "DeleteResult", delete_errors_end, &d);
 	free(d.cur.key);
 	free(d.cur.version_id);
 	if (rc)
@@ -534,7 +572,7 @@ static void lock_config_end(xml_ctx *x, const char *name, const char *parent,
 int tsarc__s3_parse_lock_config(int *enabled, const char *xml, size_t len)
 {
 	*enabled = 0;
-	return xml_run(xml, len, lock_config_end, enabled);
+	return xml_run(xml, len, "ObjectLockConfiguration", lock_config_end, enabled);
 }
 
 /* ---- STS <Credentials> ---- */
@@ -573,7 +611,7 @@ int tsarc__s3_parse_sts_creds(tsarc__s3_creds *out, const char *xml, size_t len)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = xml_run(xml, len, sts_end, &d);
+	rc = xml_run(xml, len, NULL, sts_end, &d);
 	if (rc == 0 && (!out->access_key || !out->secret_key || !out->session_token ||
 			       !out->expires || d.bad_time))
 		rc = tsarc_error_set(TSARC_EIO,

@@ -4,7 +4,9 @@
 /*
  * The few S3 response documents tsarc reads, parsed with expat. Input is
  * untrusted: every field is bounded, and anything unexpected is ignored
- * rather than trusted.
+ * rather than trusted; but a document whose element is not the one asked
+ * for (S3 may answer 200 with an <Error>) is an error, never read as an
+ * empty one.
  */
 
 #include <stddef.h>
