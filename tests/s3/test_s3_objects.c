@@ -2,7 +2,7 @@
  * The s3 store's object operations (s3.c) against the canned server
  * (canned_server.h): a create-only PUT whose answer is lost, the PUT
  * options (encryption, storage class) on object PUTs only, ranges a server
- * ignores or refuses at the end of an object.
+ * ignores, refuses at the end of an object, or answers with another range.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,7 +149,48 @@ static void test_ranges(void **state)
 	tsarc_buf_dispose(&b);
 }
 
+/* A 206 is taken only for the range asked for: one that starts elsewhere,
+ * stops short inside the object, or names no range is refused, and hands
+ * out no byte; a range cut short at the object's end is the contract. */
+static void test_range_answered(void **state)
+{
+	static const canned script[] = {
+		{REPLY, 206, "Content-Range: bytes 0-3/10\r\n", "0123", -1},
+		{REPLY, 206, "Content-Range: bytes 2-4/10\r\n", "234", -1},
+		{REPLY, 206, NULL, "4567", -1},
+		{REPLY, 206, "Content-Range: bytes 4-7/10\r\n", "4567", -1},
+		{REPLY, 206, "Content-Range: bytes 8-9/10\r\n", "89", -1},
+		{REPLY, 206, "Content-Range: bytes 8-9/*\r\n", "89", -1},
+	};
+	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_store *st;
+
+	(void)state;
+	START(script);
+	st = open_store("0");
+	tsarc_buf_puts(&b, "kept");
+	expect(tsarc_store_get(st, TSARC_OBJ_DATA, "ab12", 4, 4, &b), TSARC_EIO,
+		"Content-Range 'bytes 0-3/10'");
+	assert_int_equal(b.size, 4);
+	expect(tsarc_store_get(st, TSARC_OBJ_DATA, "ab12", 2, 6, &b), TSARC_EIO,
+		"asked for bytes=2-7, the server answered 206 with 3 bytes");
+	expect(tsarc_store_get(st, TSARC_OBJ_DATA, "ab12", 4, 4, &b), TSARC_EIO,
+		"Content-Range '(none)'");
+	assert_int_equal(b.size, 4);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, "ab12", 4, 4, &b), 0);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_DATA, "ab12", 8, 4, &b), 0);
+	assert_int_equal(b.size, 10);
+	assert_memory_equal(b.ptr, "kept456789", 10);
+	/* Short of the range, and the object's size not given: refused. */
+	expect(tsarc_store_get(st, TSARC_OBJ_DATA, "ab12", 8, 4, &b), TSARC_EIO,
+		"Content-Range 'bytes 8-9/*'");
+	assert_int_equal(b.size, 10);
+	tsarc_buf_dispose(&b);
+	close_store(st);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_range_answered),
 	cmocka_unit_test(test_create_only),
 	cmocka_unit_test(test_put_options),
 	cmocka_unit_test(test_ranges))

@@ -235,6 +235,37 @@ static int s3_stat(tsarc_store *base, tsarc_objtype type, const char *name,
 	return head_stat(base, type, name, size_out, NULL);
 }
 
+/*
+ * Whether a 206 answer holds what was asked: its Content-Range must start
+ * at `offset`, cover exactly the `got` bytes that came, and end where the
+ * range asked for ends (`length` 0: at the end of the object), or earlier
+ * only at the object's end. A range from elsewhere in the object would be
+ * taken for the bytes asked for.
+ */
+static int range_answers(const char *content_range, uint64_t offset, uint64_t length,
+	size_t got)
+{
+	unsigned long long first, last, total = 0;
+	char star[2];
+	int n = 0, known;
+
+	if (sscanf(content_range, "bytes %llu-%llu/%llu%n", &first, &last, &total, &n) == 3 &&
+	    content_range[n] == '\0')
+		known = 1;
+	else if (sscanf(content_range, "bytes %llu-%llu/%1[*]%n", &first, &last, star, &n) == 3 &&
+		 content_range[n] == '\0')
+		known = 0;
+	else
+		return 0;
+	if (first != offset || last < first || last - first != (uint64_t)got - 1 || !got ||
+	    (known && last >= total))
+		return 0;
+	if (length && last == offset + length - 1)
+		return 1;
+	/* Short of what was asked: only where the object ends. */
+	return known && last == total - 1 && (!length || last < offset + length - 1);
+}
+
 static int s3_get(tsarc_store *base, tsarc_objtype type, const char *name,
 	uint64_t offset, uint64_t length, tsarc_buf *out)
 {
@@ -285,6 +316,15 @@ static int s3_get(tsarc_store *base, tsarc_objtype type, const char *name,
 		return tsarc_error_set(TSARC_ETRANSIENT,
 			"GET s3://%s/%s: got %zu bytes of %lld", st->u->bucket, key, got,
 			(long long)resp.length);
+	}
+	if (resp.status == 206 &&
+	    !range_answers(resp.content_range, offset, length, out->size - start)) {
+		size_t got = out->size - start;
+		out->size = start;
+		return tsarc_error_set(TSARC_EIO,
+			"GET s3://%s/%s: asked for %s, the server answered 206 with %zu bytes of "
+			"Content-Range '%.80s'", st->u->bucket, key, rq.range ? rq.range : "the object",
+			got, resp.content_range[0] ? resp.content_range : "(none)");
 	}
 	if (resp.status == 200 && rq.range) {
 		/* The server ignored Range and sent everything: cut it here. */
