@@ -48,6 +48,34 @@ static void test_create_only(void **state)
 	assert_true(strncmp(srv.heads[2], "HEAD /bkt/p/locks/l1 ", 21) == 0);
 	close_store(st);
 
+	/* Under SSE-KMS the ETag is not the MD5 of the bytes: the object is
+	 * read back, and it is ours when it holds our bytes. */
+	{
+		static const canned kms[] = {
+			{RESET, 0, NULL, NULL, -1},
+			{REPLY, 412, NULL, "<Error><Code>PreconditionFailed</Code></Error>", -1},
+			{REPLY, 200, "ETag: \"0f1e2d3c4b5a69788796a5b4c3d2e1f0\"\r\n", "", 4},
+			{REPLY, 200, NULL, "lock", -1},
+		};
+		canned other[4];
+
+		START(kms);
+		st = open_store("3");
+		assert_int_equal(tsarc_store_put(st, TSARC_OBJ_LOCK, "l1", "lock", 4,
+					 TSARC_PUT_CREATE_ONLY), 0);
+		assert_int_equal(srv.nreq, 4);
+		assert_true(strncmp(srv.heads[3], "GET /bkt/p/locks/l1 ", 20) == 0);
+		close_store(st);
+
+		memcpy(other, kms, sizeof(other));
+		other[3].body = "lick";
+		START(other);
+		st = open_store("3");
+		expect(tsarc_store_put(st, TSARC_OBJ_LOCK, "l1", "lock", 4,
+			       TSARC_PUT_CREATE_ONLY), TSARC_EEXISTS, "locks/l1");
+		close_store(st);
+	}
+
 	/* Someone else's object: EEXISTS at once, no HEAD. */
 	START(taken);
 	st = open_store("3");

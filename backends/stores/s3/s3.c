@@ -7,6 +7,7 @@
 #include "s3.h"
 
 #include "client.h"
+#include "fileio.h"
 #include "fmt.h"
 #include "retention.h"
 
@@ -95,6 +96,41 @@ typedef struct s3_body {
 	uint64_t len;
 } s3_body;
 
+/* Whether `key` holds exactly the bytes of `body`, read back: for an ETag
+ * that is not the MD5 of the bytes (SSE-KMS, SSE-C). */
+static int holds_body(s3_store *st, const char *key, const s3_body *body)
+{
+	tsarc__s3_req rq = {0};
+	tsarc__s3_resp resp;
+	tsarc_buf got;
+	char piece[64 * 1024];
+	uint64_t at;
+	int same = 0;
+
+	tsarc_buf_init(&got, body->len ? (size_t)body->len : 1);
+	rq.method = "GET";
+	rq.key = key;
+	rq.out = &got;
+	if (tsarc__s3_perform(st->c, &rq, &resp) == 0 && resp.status == 200 &&
+	    got.size == body->len) {
+		same = 1;
+		for (at = 0; same && at < body->len; at += sizeof(piece)) {
+			size_t n = body->len - at < sizeof(piece) ? (size_t)(body->len - at)
+								 : sizeof(piece);
+			const void *mine = (const char *)body->data + at;
+			if (body->fd >= 0) {
+				if (tsarc_pread_all(body->fd, piece, n, (off_t)at) != 0)
+					same = 0;
+				mine = piece;
+			}
+			same = same && memcmp(got.ptr + at, mine, n) == 0;
+		}
+	}
+	tsarc_buf_dispose(&got);
+	tsarc_error_clear();
+	return same;
+}
+
 static int put_body(tsarc_store *base, tsarc_objtype type, const char *name,
 	const s3_body *body, unsigned flags)
 {
@@ -137,7 +173,9 @@ static int put_body(tsarc_store *base, tsarc_objtype type, const char *name,
 		return 0;
 	if (resp.status == 412 && rq.create_only && resp.attempts > 1) {
 		/* An earlier attempt may have landed before its answer was lost:
-		 * the object is then ours if it holds exactly our bytes. */
+		 * the object is then ours if it holds exactly our bytes. The
+		 * ETag says so when it is their MD5; under SSE-KMS it is not,
+		 * and the object is read back. */
 		tsarc__s3_resp h;
 		tsarc__s3_req hrq;
 		char md5_b64[25], md5_hex[33];
@@ -146,9 +184,10 @@ static int put_body(tsarc_store *base, tsarc_objtype type, const char *name,
 			tsarc__md5_base64(md5_b64, md5_hex, body->data, (size_t)body->len);
 		else if (tsarc__file_digests(body->fd, body->len, NULL, md5_b64, md5_hex) != 0)
 			md5_hex[0] = 0; /* unreadable now: the refusal stands */
-		if (md5_hex[0] && tsarc__s3_head_object(st->c, key, &h, &hrq) == 0 &&
-		    h.status == 200 && h.length == (int64_t)body->len &&
-		    tsarc__s3_etag_matches(h.etag, md5_hex))
+		if (tsarc__s3_head_object(st->c, key, &h, &hrq) == 0 && h.status == 200 &&
+		    h.length == (int64_t)body->len &&
+		    ((md5_hex[0] && tsarc__s3_etag_matches(h.etag, md5_hex)) ||
+			    holds_body(st, key, body)))
 			return 0;
 	}
 	return tsarc__s3_status_error(st->c, &rq, &resp);
