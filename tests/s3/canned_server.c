@@ -139,14 +139,18 @@ static void serve_conn(int c)
 			char hdr[2048];
 			const char *body = r->body ? r->body : "";
 			long len = r->length >= 0 ? r->length : (long)strlen(body);
-			int n = snprintf(hdr, sizeof(hdr),
-				"HTTP/1.1 %d Canned\r\nContent-Length: %ld\r\n%s\r\n", r->status,
-				r->action == SHORT ? len + 100 : len, r->headers ? r->headers : "");
+			int n = r->action == CLOSED
+				? snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d Canned\r\n%s\r\n",
+					  r->status, r->headers ? r->headers : "")
+				: snprintf(hdr, sizeof(hdr),
+					  "HTTP/1.1 %d Canned\r\nContent-Length: %ld\r\n%s\r\n",
+					  r->status, r->action == SHORT ? len + 100 : len,
+					  r->headers ? r->headers : "");
 			if (write_all(c, hdr, (size_t)n))
 				goto out;
 			if (!is_head && write_all(c, body, strlen(body)))
 				goto out;
-			if (r->action == SHORT)
+			if (r->action == SHORT || r->action == CLOSED)
 				goto out;
 		}
 	}

@@ -18,8 +18,10 @@
 #include "tsarc/sys/store.h"
 #include "aws_env.h" /* clear_aws_env_and_files, set_env, unset_env */
 
-/* TRICKLE: headers announcing `length` bytes, then one byte every 250 ms. */
-enum action { REPLY, RESET, STALL, SHORT, TRICKLE };
+/* TRICKLE: headers announcing `length` bytes, then one byte every 250 ms.
+ * CLOSED: no Content-Length (`headers` may say chunked), the body, then
+ * the connection closed. */
+enum action { REPLY, RESET, STALL, SHORT, TRICKLE, CLOSED };
 
 typedef struct canned {
 	enum action action;

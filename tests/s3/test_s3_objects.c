@@ -217,7 +217,33 @@ static void test_range_answered(void **state)
 	close_store(st);
 }
 
+/* A body whose end is only the connection's close could be one cut short:
+ * refused, whereas a chunked one (whose end curl checks) is taken. */
+static void test_body_without_length(void **state)
+{
+	static const canned script[] = {
+		{CLOSED, 200, NULL, "01234", -1},
+		{CLOSED, 200, "Transfer-Encoding: chunked\r\n", "5\r\n01234\r\n0\r\n\r\n", -1},
+	};
+	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_store *st;
+
+	(void)state;
+	START(script);
+	st = open_store("0");
+	expect(tsarc_store_get(st, TSARC_OBJ_SNAPSHOT, "s1", 0, 0, &b), TSARC_EIO,
+		"neither Content-Length nor chunked encoding");
+	assert_non_null(strstr(tsarc_error_last()->message, "GET s3://bkt/p/snapshots/s1"));
+	assert_int_equal(b.size, 0);
+	assert_int_equal(tsarc_store_get(st, TSARC_OBJ_SNAPSHOT, "s1", 0, 0, &b), 0);
+	assert_int_equal(b.size, 5);
+	assert_memory_equal(b.ptr, "01234", 5);
+	tsarc_buf_dispose(&b);
+	close_store(st);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_body_without_length),
 	cmocka_unit_test(test_range_answered),
 	cmocka_unit_test(test_create_only),
 	cmocka_unit_test(test_put_options),

@@ -239,6 +239,7 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
 		r->etag[0] = r->bucket_region[0] = r->content_range[0] = '\0';
 		r->last_modified[0] = '\0';
+		r->chunked = 0;
 		if (x->req->headers_out)
 			tsarc_buf_clear(x->req->headers_out);
 		return n;
@@ -247,6 +248,13 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 		x->out_rc = tsarc_buf_append(x->req->headers_out, line, n);
 		if (x->out_rc)
 			return 0;
+	}
+	if (n > 18 && strncasecmp(line, "transfer-encoding:", 18) == 0) {
+		char v[64];
+		copy_header_value(v, sizeof(v), line + 18, n - 18);
+		size_t vl = strlen(v);
+		/* "chunked" comes last when other codings precede it */
+		r->chunked = vl >= 7 && strcasecmp(v + vl - 7, "chunked") == 0;
 	}
 #define HDR(name, field)                                                     \
 	if (n > sizeof(name) - 1 && strncasecmp(line, name, sizeof(name) - 1) == 0) { \
@@ -689,6 +697,16 @@ int tsarc__s3_perform(tsarc__s3_client *c, const tsarc__s3_req *req, tsarc__s3_r
 			snprintf(last, sizeof(last), "HTTP %ld%s%s", resp->status,
 				resp->err.code[0] ? " " : "", resp->err.code);
 			continue;
+		}
+		/* A body whose end is the connection's: curl cannot tell one cut
+		 * short from a whole one, and neither can the caller. */
+		if (req->out && !req->head && resp->status >= 200 && resp->status < 300 &&
+		    resp->length < 0 && !resp->chunked) {
+			rc = tsarc_error_set(TSARC_EIO,
+				"%s: the S3 server at %s answered with neither Content-Length "
+				"nor chunked encoding: a body cut short could not be told from "
+				"a whole one", what, c->u.base_url);
+			break;
 		}
 		rc = 0;
 		goto release;

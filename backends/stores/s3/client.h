@@ -68,6 +68,7 @@ typedef struct tsarc__s3_resp {
 	char bucket_region[64];
 	char content_range[96];
 	char last_modified[64];
+	int chunked;    /* Transfer-Encoding: chunked (its end is checked) */
 	tsarc__s3_error_doc err;
 	unsigned attempts;
 } tsarc__s3_resp;
