@@ -55,6 +55,14 @@ static void test_list_page(void **state)
 
 	(void)state;
 	assert_int_equal(tsarc__s3_parse_list(&p, doc, sizeof(doc) - 1), 0);
+	{ /* xsd:boolean's other spelling of true */
+		tsarc__s3_list_page q;
+		static const char one[] = "<ListBucketResult><IsTruncated>1</IsTruncated>"
+			"<NextContinuationToken>t</NextContinuationToken></ListBucketResult>";
+		assert_int_equal(tsarc__s3_parse_list(&q, one, sizeof(one) - 1), 0);
+		assert_true(q.truncated);
+		tsarc__s3_list_page_dispose(&q);
+	}
 	assert_int_equal(p.count, 2);
 	assert_string_equal(p.entries[0].key, "p/data/ab/ab01");
 	assert_int_equal(p.entries[0].size, 123);
@@ -72,6 +80,10 @@ static void test_list_hostile(void **state)
 	static const char *const bad[] = {
 		/* truncated without a token */
 		"<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
+		/* neither true nor false: never taken for the last page */
+		"<ListBucketResult><IsTruncated>True</IsTruncated>"
+		"<NextContinuationToken>t</NextContinuationToken></ListBucketResult>",
+		"<ListBucketResult><IsTruncated></IsTruncated></ListBucketResult>",
 		/* size overflow */
 		"<ListBucketResult><Contents><Key>k</Key><Size>18446744073709551616</Size>"
 		"</Contents></ListBucketResult>",
@@ -162,6 +174,8 @@ static void test_versions_page(void **state)
 	static const char *const bad[] = {
 		/* truncated without a marker to go on from */
 		"<ListVersionsResult><IsTruncated>true</IsTruncated></ListVersionsResult>",
+		"<ListVersionsResult><IsTruncated>yes</IsTruncated>"
+		"<NextKeyMarker>k</NextKeyMarker></ListVersionsResult>",
 		/* an entry without a version id, one without a time, a bad size */
 		"<ListVersionsResult><Version><Key>k</Key><LastModified>2026-12-01T00:00:00Z"
 		"</LastModified></Version></ListVersionsResult>",

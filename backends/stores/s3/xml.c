@@ -245,6 +245,19 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* IsTruncated as xsd:boolean: "true"/"1" or "false"/"0"; anything else
+ * must not pass for "false", which would end a listing that goes on. */
+static void parse_truncated(xml_ctx *x, const char *text, int *out)
+{
+	if (!strcmp(text, "true") || !strcmp(text, "1"))
+		*out = 1;
+	else if (!strcmp(text, "false") || !strcmp(text, "0"))
+		*out = 0;
+	else
+		x->rc = tsarc_error_set(TSARC_EIO,
+			"S3 listing holds IsTruncated '%.40s', neither true nor false", text);
+}
+
 static void list_end(xml_ctx *x, const char *name, const char *parent,
 	const char *text)
 {
@@ -298,7 +311,7 @@ static void list_end(xml_ctx *x, const char *name, const char *parent,
 		d->key = NULL;
 		d->has_size = d->has_mtime = 0;
 	} else if (strcmp(name, "IsTruncated") == 0) {
-		p->truncated = strcmp(text, "true") == 0;
+		parse_truncated(x, text, &p->truncated);
 	} else if (strcmp(name, "NextContinuationToken") == 0) {
 		if (x->text_overflow) {
 			x->rc = tsarc_error_set(TSARC_EIO,
@@ -453,7 +466,7 @@ static void versions_end(xml_ctx *x, const char *name, const char *parent,
 		memset(&d->cur, 0, sizeof(d->cur));
 		d->has_mtime = 0;
 	} else if (!strcmp(name, "IsTruncated")) {
-		p->truncated = !strcmp(text, "true");
+		parse_truncated(x, text, &p->truncated);
 	} else if (!strcmp(name, "NextKeyMarker")) {
 		dup_text(x, &p->next_key, text, "key marker");
 	} else if (!strcmp(name, "NextVersionIdMarker")) {
