@@ -419,16 +419,35 @@ static int feed_loader(void *ctx, const void *data, size_t len)
 	return tsarc_redis_loader_feed(ctx, data, len);
 }
 
+/* The highest database of `src` that holds keys, + 1 (0: none). */
+static int src_dbs(tsarc_redis *src, int *ndb)
+{
+	int count, db, rc;
+
+	*ndb = 0;
+	if ((rc = tsarc_redis_db_count(src, &count)))
+		return rc;
+	for (db = 0; db < count; db++) {
+		long long n = 0;
+		if ((rc = tsarc__redis_select(src, db, NULL)) || (rc = tsarc__redis_dbsize(src, &n)))
+			return rc;
+		if (n > 0)
+			*ndb = db + 1;
+	}
+	return tsarc__redis_select(src, 0, NULL);
+}
+
 int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const atomic_int *stop,
 	tsarc_redis_stats *st, char *note, size_t notesz)
 {
 	tsarc_redis_loader *l = NULL;
 	tsarc_redis_stats dumped, cleared;
-	int rc;
+	int rc, ndb = 0;
 
 	memset(&dumped, 0, sizeof(dumped));
 	memset(&cleared, 0, sizeof(cleared));
-	if ((rc = tsarc_redis_clear(dst, &cleared)) ||
+	if ((rc = src_dbs(src, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)) ||
+		(rc = tsarc_redis_clear(dst, &cleared)) ||
 		(rc = tsarc_redis_loader_new(&l, dst, 0)) ||
 		(rc = tsarc_redis_logical_dump(src, feed_loader, l, stop, &dumped)) ||
 		(rc = tsarc_redis_loader_finish(l, st)) ||

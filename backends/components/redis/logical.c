@@ -345,6 +345,21 @@ done:
 
 /* ---- emptying the target ---- */
 
+int tsarc_redis_require_dbs(tsarc_redis *dst, int ndb)
+{
+	int have, rc;
+
+	if (ndb <= 1)
+		return 0;
+	if ((rc = tsarc_redis_db_count(dst, &have)))
+		return rc;
+	if (have < ndb)
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup holds database %d, Redis at "
+			"%s has %d databases (0 to %d): nothing was written", ndb - 1,
+			tsarc_redis_where(dst), have, have - 1);
+	return 0;
+}
+
 static int del_all(tsarc_redis *r, int db, tsarc_redis_stats *st)
 {
 	tsarc_redis_reply *rep = NULL;

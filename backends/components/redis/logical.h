@@ -53,6 +53,11 @@ int tsarc_redis_logical_dump(tsarc_redis *src, tsarc_redis_out_fn out, void *ctx
  * the connection on database 0. */
 int tsarc_redis_db_count(tsarc_redis *r, int *count);
 
+/* Refuses a target that has fewer databases than `ndb` (the backup's
+ * highest database + 1) before anything is written: emptying it first
+ * and then failing at SELECT would leave it empty. */
+int tsarc_redis_require_dbs(tsarc_redis *dst, int ndb);
+
 /* Empties every database of `dst`: FLUSHDB, or where refused SCAN + DEL. */
 int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_stats *st);
 

@@ -105,19 +105,23 @@ static void note_done(tsarc_step *s, const char *how, const char *where,
 		st->functions > 0 ? "; functions restored" : "", verified);
 }
 
-/* The check pass: the whole stream through a loader that sends nothing. */
-static int check_stream(tsarc_restore_ctx *r, tsarc_step *s)
+/* The check pass: the whole stream through a loader that sends nothing.
+ * *ndb: its highest database + 1. */
+static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, int *ndb)
 {
 	tsarc_redis_loader *chk = NULL;
 	tsarc_redis_stats st;
 	int rc;
 
 	memset(&st, 0, sizeof(st));
+	*ndb = 0;
 	tsarc_restore_progress(r, "%s: reading the whole stream before the first write",
 		s->component);
 	if (!(rc = tsarc_redis_loader_new(&chk, NULL, 0)) &&
 		!(rc = tsarc_stream_extract(r->repo, s->st, feed, chk, r->o->inflight)))
 		rc = tsarc_redis_loader_finish(chk, &st);
+	if (!rc)
+		*ndb = st.ndb;
 	if (rc)
 		tsarc_error_prefix("the stream, read whole before the first write (the target was "
 			"not touched)");
@@ -132,12 +136,12 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_redis_loader *l = NULL;
 	tsarc_redis_stats cleared, st;
 	char where[600], verified[300];
-	int rc;
+	int rc, ndb;
 
 	memset(&cleared, 0, sizeof(cleared));
 	memset(&st, 0, sizeof(st));
 	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
-		(rc = check_stream(r, s)))
+		(rc = check_stream(r, s, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)))
 		goto done;
 	tsarc_restore_progress(r, "%s: logical restore into %s", s->component, where);
 	if ((rc = tsarc_redis_clear(dst, &cleared)) || (rc = tsarc_redis_loader_new(&l, dst, 0)) ||
