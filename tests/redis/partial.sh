@@ -8,6 +8,13 @@
 #   managed Redis often has fewer than 16, or only database 0): refused
 #   before the target is emptied, for a logical stream and for an RDB
 #   restored through a private redis-server.
+# - Refused after the target was emptied: a RESTORE the target's user may
+#   not run (an ACL user limited to keys key:*), and a key larger than
+#   the target takes (proto-max-bulk-len: the server drops the
+#   connection). The error says the target was emptied, names the key
+#   refused, and says how many keys were restored: exactly the target's
+#   key count (replies of the commands already sent are all read), or
+#   with the connection lost a range that holds it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../lib_chunk.sh"
 : "${TSARC:?set TSARC to the tsarc binary}"
@@ -17,7 +24,13 @@ REPO=$WORK/repo
 
 redis_up src
 redis_up small "databases 4"
+redis_up narrow "user narrow on >$USER_PW ~key:* &* +@all $ACL_DENY"
+redis_up bulk "proto-max-bulk-len 1mb"
 fill "$PORT_SRC"
+# A 2 MiB value that does not compress (DUMP compresses with LZF), in
+# the backup's last database: larger than bulk takes.
+python3 -c 'import os, sys; sys.stdout.buffer.write(os.urandom(2 << 20))' | rcli "$PORT_SRC" -n 15 -x SET big:value >/dev/null ||
+	fail "SET big:value"
 mkdir -m 700 "$WORK/tmp"
 export TMPDIR=$WORK/tmp
 
@@ -56,6 +69,45 @@ for s in "logical $S_LOGICAL" "rdb $S_RDB"; do
 	grep -q "nothing was written" "$WORK/r-$1.err" || fail "$1: the error does not say the target is intact: $(cat "$WORK/r-$1.err")"
 	[ -z "$(ls -A "$WORK/tmp")" ] || fail "$1: files left in TMPDIR: $(ls -la "$WORK/tmp")"
 done
+
+# keys_in PORT: the number of keys of every database.
+keys_in() {
+	rcli "$1" INFO keyspace | tr -d '\r' | sed -n 's/^db[0-9]*:keys=\([0-9]*\),.*/\1/p' |
+		awk '{ n += $1 } END { print n + 0 }'
+}
+deployment narrow "$PORT_NARROW" narrow "$USER_PW"
+deployment bulk "$PORT_BULK" restorer "$USER_PW"
+
+info "a RESTORE the target's user may not run: the target's state is reported exactly"
+rcli "$PORT_NARROW" SET key:old 1 >/dev/null
+RC=0
+"$TSARC" restore "$S_LOGICAL" --config "$WORK/narrow/config.json" --repo "$REPO" > "$WORK/r-narrow.out" 2> "$WORK/r-narrow.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "narrow: a restore with refused keys succeeded"
+err=$(cat "$WORK/r-narrow.err")
+grep -q "refused RESTORE of key '[a-z]*:[a-z:]*' in database [0-9]*: NOPERM" "$WORK/r-narrow.err" ||
+	fail "narrow: the error does not name the key refused: $err"
+grep -q "the target was emptied" "$WORK/r-narrow.err" || fail "narrow: the error does not say the target was emptied: $err"
+n=$(sed -n 's/.*then \([0-9]*\) of the backup.s [0-9]* keys were restored.*/\1/p' "$WORK/r-narrow.err")
+[ -n "$n" ] || fail "narrow: the error does not say how many keys were restored: $err"
+[ "$n" -eq "$(keys_in "$PORT_NARROW")" ] ||
+	fail "narrow: the error says $n keys restored, the target holds $(keys_in "$PORT_NARROW"): $err"
+[ "$(rcli "$PORT_NARROW" EXISTS key:old)" = 0 ] || fail "narrow: the target was not emptied"
+info "narrow: $(grep "stopped at" "$WORK/r-narrow.err")"
+
+info "a key larger than the target takes: the connection is dropped, the state is reported"
+RC=0
+"$TSARC" restore "$S_LOGICAL" --config "$WORK/bulk/config.json" --repo "$REPO" > "$WORK/r-bulk.out" 2> "$WORK/r-bulk.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "bulk: a restore with a key too large succeeded"
+err=$(cat "$WORK/r-bulk.err")
+grep -q "the target was emptied" "$WORK/r-bulk.err" || fail "bulk: the error does not say the target was emptied: $err"
+n=$(sed -n 's/.*then \([0-9]*\) of the backup.s [0-9]* keys were restored.*/\1/p' "$WORK/r-bulk.err")
+more=$(sed -n 's/.*and up to \([0-9]*\) more.*/\1/p' "$WORK/r-bulk.err")
+[ -n "$n" ] || fail "bulk: the error does not say how many keys were restored: $err"
+got=$(keys_in "$PORT_BULK")
+[ "$got" -ge "$n" ] && [ "$got" -le $(( n + ${more:-0} )) ] ||
+	fail "bulk: the error says $n keys restored (and up to ${more:-0} more), the target holds $got: $err"
+[ "$(rcli "$PORT_BULK" -n 15 EXISTS big:value)" = 0 ] || fail "bulk: the big key is there"
+info "bulk: $(grep "stopped at" "$WORK/r-bulk.err")"
 
 grep -q -e "$USER_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json "$WORK"/*.out && fail "a password was printed"
 info "ok"

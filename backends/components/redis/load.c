@@ -8,6 +8,7 @@
  * hold (keys per database, digest) for tsarc_redis_loader_verify.
  */
 #include "digest.h"
+#include "error_save.h"
 #include "grow.h"
 #include "logical.h"
 #include "tsarc/buf.h"
@@ -25,6 +26,17 @@
 #define VERIFY_NEAR_MS (15 * 60 * 1000)
 #define VERIFY_MARGIN_MS (60 * 1000)
 #define NEAR_MAX (1u << 20)
+
+/* What the target is asked, in the order sent: its reply is matched to
+ * it, so a refusal names the key and the count of keys restored is
+ * exact. */
+#define KEY_SHOWN 60
+typedef struct inflight {
+	char kind;         /* 'S' SELECT, 'R' RESTORE, 'r' a key's repeat, 'F' FUNCTION */
+	int db;
+	size_t keylen;
+	unsigned char key[KEY_SHOWN];
+} inflight;
 
 typedef struct near_entry {
 	int64_t expiry;
@@ -52,6 +64,13 @@ struct tsarc_redis_loader {
 	uint64_t *seen;
 	size_t nseen, seen_cap;
 	unsigned long long duplicates;
+	/* Sent and unanswered (a ring of WINDOW), and what the replies said. */
+	inflight *ring;
+	size_t ring_head, ring_n;
+	unsigned long long applied;   /* keys the target answered OK */
+	unsigned long long refused;   /* commands it answered with an error */
+	size_t unanswered;            /* sent, replies lost with the connection */
+	char first_refusal[600];
 };
 
 static int seen_insert(tsarc_redis_loader *l, uint64_t fp, int *dup)
@@ -100,6 +119,10 @@ int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t n
 	l->db = -1;
 	l->digest_ok = 1;
 	l->want.rdb_version = -1;
+	if (dst && !(l->ring = calloc(WINDOW, sizeof(*l->ring)))) {
+		free(l);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
 	/* One command at most a payload and its key, with headers. */
 	tsarc_buf_init(&l->in, 2 * TSARC_REDIS_BULK_MAX + 4096);
 	*out = l;
@@ -115,6 +138,7 @@ void tsarc_redis_loader_free(tsarc_redis_loader *l)
 	tsarc_redis_digests_free(&l->want);
 	free(l->near);
 	free(l->seen);
+	free(l->ring);
 	free(l);
 }
 
@@ -123,36 +147,127 @@ static int refused_stream(const char *why)
 	return tsarc_error_set(TSARC_ECORRUPT, "not a logical Redis stream: %s", why);
 }
 
-/* Reads replies until at most `keep` are outstanding; any error reply
- * stops the restore. */
+/* A key as a message shows it: printable bytes, others as \xHH, cut. */
+static void key_text(char *out, size_t outsz, const inflight *e)
+{
+	size_t i, n = e->keylen < KEY_SHOWN ? e->keylen : KEY_SHOWN, o = 0;
+
+	for (i = 0; i < n && o + 5 < outsz; i++) {
+		unsigned char c = e->key[i];
+		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", c);
+	}
+	snprintf(out + o, outsz - o, "%s", e->keylen > n ? "..." : "");
+}
+
+static void note_refusal(tsarc_redis_loader *l, const inflight *e, const char *why)
+{
+	char key[4 * KEY_SHOWN + 8];
+
+	if (l->refused++)
+		return;
+	if (e->kind == 'S') {
+		snprintf(l->first_refusal, sizeof(l->first_refusal), "SELECT %d", e->db);
+	} else if (e->kind == 'F') {
+		snprintf(l->first_refusal, sizeof(l->first_refusal), "FUNCTION RESTORE");
+	} else {
+		key_text(key, sizeof(key), e);
+		snprintf(l->first_refusal, sizeof(l->first_refusal), "RESTORE of key '%s' in "
+			"database %d", key, e->db);
+	}
+	snprintf(l->first_refusal + strlen(l->first_refusal), sizeof(l->first_refusal) -
+		strlen(l->first_refusal), ": %.200s", why);
+}
+
+/* Reads replies until at most `keep` are outstanding. An error reply
+ * stops the restore, but only once every command already sent has been
+ * answered: the server runs them whatever the first said, so the count
+ * of keys restored (the target's state after a failure) is exact. */
 static int drain(tsarc_redis_loader *l, size_t keep)
 {
 	int rc = 0;
 
 	if (!l->dst)
 		return 0;
-	while (!rc && tsarc_redis_pending(l->dst) > keep) {
+	while (l->ring_n > keep) {
 		tsarc_redis_reply *rep = NULL;
-		if (!(rc = tsarc_redis_read(l->dst, &rep)) && rep->type == '-')
-			rc = tsarc_error_set(TSARC_EIO, "Redis at %s refused the restore: %s",
-				tsarc_redis_where(l->dst), rep->str);
+		const inflight *e = &l->ring[l->ring_head];
+		if ((rc = tsarc_redis_read(l->dst, &rep))) {
+			l->unanswered = l->ring_n;
+			break;
+		}
+		if (rep->type == '-') {
+			note_refusal(l, e, rep->str);
+			keep = 0;
+		} else if (e->kind == 'R') {
+			l->applied++;
+		}
 		tsarc_redis_reply_free(rep);
+		l->ring_head = (l->ring_head + 1) % WINDOW;
+		l->ring_n--;
 	}
-	return rc;
+	if (!l->refused)
+		return rc;
+	if (rc) {
+		tsarc_error_prefix("Redis at %s refused %s, then", tsarc_redis_where(l->dst),
+			l->first_refusal);
+		return rc;
+	}
+	return tsarc_error_set(TSARC_EIO, "Redis at %s refused %s (%llu command%s refused in all)",
+		tsarc_redis_where(l->dst), l->first_refusal, l->refused, l->refused == 1 ? "" : "s");
 }
 
-static int send_cmd(tsarc_redis_loader *l, const unsigned char *raw, size_t len)
+/* Queues one whole command; `kind`, `key` and `keylen` say what it is. */
+static int send_cmd(tsarc_redis_loader *l, const unsigned char *raw, size_t len, char kind,
+	const unsigned char *key, size_t keylen)
 {
+	inflight *e;
 	int rc;
 
 	if (!l->dst)
 		return 0; /* checking only */
-	rc = tsarc_redis_append_raw(l->dst, raw, len, 1);
-
-	if (!rc && (tsarc_redis_pending(l->dst) >= WINDOW ||
-		tsarc_redis_queued(l->dst) >= WINDOW_BYTES))
+	if (l->ring_n == WINDOW && (rc = drain(l, WINDOW - 1)))
+		return rc;
+	e = &l->ring[(l->ring_head + l->ring_n) % WINDOW];
+	e->kind = kind;
+	e->db = l->db;
+	e->keylen = keylen;
+	if (keylen)
+		memcpy(e->key, key, keylen < KEY_SHOWN ? keylen : KEY_SHOWN);
+	if ((rc = tsarc_redis_append_raw(l->dst, raw, len, 1)))
+		return rc;
+	l->ring_n++;
+	if (tsarc_redis_pending(l->dst) >= WINDOW || tsarc_redis_queued(l->dst) >= WINDOW_BYTES)
 		rc = drain(l, WINDOW / 2);
 	return rc;
+}
+
+void tsarc_redis_loader_partial(tsarc_redis_loader *l, unsigned long long total)
+{
+	tsarc_saved_error failure;
+	char of[64] = "";
+
+	if (!l || !l->dst)
+		return;
+	/* A failure that is not the target's (the repository, the stream):
+	 * what was sent is answered first, so the count is exact. */
+	if (l->ring_n && !l->unanswered) {
+		tsarc_error_save(&failure);
+		drain(l, 0);
+		tsarc_error_restore(&failure);
+	}
+	if (total)
+		snprintf(of, sizeof(of), " of the backup's %llu", total);
+	if (l->unanswered)
+		tsarc_error_prefix("the target was emptied, then %llu%s keys were restored (and up "
+			"to %zu more: commands sent whose replies were lost with the connection) "
+			"before the restore failed; it holds part of the backup", l->applied, of,
+			l->unanswered);
+	else
+		tsarc_error_prefix("the target was emptied, then %llu%s keys were restored before "
+			"the restore failed; it holds part of the backup", l->applied, of);
 }
 
 static int arg_is(const unsigned char *a, size_t len, const char *s)
@@ -214,7 +329,7 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 		l->db = (int)v;
 		if ((rc = tsarc_redis_digests_db(&l->want, l->db)))
 			return rc;
-		return send_cmd(l, raw, rawlen);
+		return send_cmd(l, raw, rawlen, 'S', NULL, 0);
 	}
 	if (argc == 6 && arg_is(argv[0], lens[0], "RESTORE") && arg_is(argv[4], lens[4], "REPLACE") &&
 		arg_is(argv[5], lens[5], "ABSTTL")) {
@@ -241,7 +356,7 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 			/* Which copy the target keeps is the last; the sum has the first. */
 			l->duplicates++;
 			l->digest_ok = 0;
-			return send_cmd(l, raw, rawlen);
+			return send_cmd(l, raw, rawlen, 'r', argv[1], lens[1]);
 		}
 		if (!(type = tsarc_redis_payload_type(argv[3][0])))
 			l->digest_ok = 0;
@@ -254,12 +369,12 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 			return rc;
 		l->st.keys++;
 		l->st.bytes += lens[3];
-		return send_cmd(l, raw, rawlen);
+		return send_cmd(l, raw, rawlen, 'R', argv[1], lens[1]);
 	}
 	if (argc == 4 && arg_is(argv[0], lens[0], "FUNCTION") &&
 		arg_is(argv[1], lens[1], "RESTORE") && arg_is(argv[3], lens[3], "REPLACE")) {
 		l->st.functions = 1;
-		return send_cmd(l, raw, rawlen);
+		return send_cmd(l, raw, rawlen, 'F', NULL, 0);
 	}
 	return refused_stream("a command other than SELECT, RESTORE ... REPLACE ABSTTL or "
 		"FUNCTION RESTORE");
@@ -448,10 +563,14 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const atomic_int *stop,
 	memset(&cleared, 0, sizeof(cleared));
 	if ((rc = src_dbs(src, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)) ||
 		(rc = tsarc_redis_clear(dst, &cleared)) ||
-		(rc = tsarc_redis_loader_new(&l, dst, 0)) ||
-		(rc = tsarc_redis_logical_dump(src, feed_loader, l, stop, &dumped)) ||
-		(rc = tsarc_redis_loader_finish(l, st)) ||
-		(rc = tsarc_redis_loader_verify(l, note, notesz)))
+		(rc = tsarc_redis_loader_new(&l, dst, 0)))
+		goto done;
+	if ((rc = tsarc_redis_logical_dump(src, feed_loader, l, stop, &dumped)) ||
+		(rc = tsarc_redis_loader_finish(l, st))) {
+		tsarc_redis_loader_partial(l, 0);
+		goto done;
+	}
+	if ((rc = tsarc_redis_loader_verify(l, note, notesz)))
 		goto done;
 	st->flush = cleared.flush;
 	st->deleted = cleared.deleted;

@@ -405,7 +405,9 @@ int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_stats *st)
 	for (db = 0; db < ndb && !rc; db++) {
 		tsarc_redis_reply *rep = NULL;
 		long long n = 0;
-		if ((rc = tsarc__redis_select(dst, db, NULL)) || (rc = tsarc__redis_dbsize(dst, &n)) || n == 0)
+		if ((rc = tsarc__redis_select(dst, db, NULL)) || (rc = tsarc__redis_dbsize(dst, &n)))
+			break;
+		if (n == 0)
 			continue;
 		if (st->flush && !(rc = tsarc_redis_command(dst, &rep, "FLUSHDB", NULL))) {
 			if (tsarc_redis_reply_refused(rep))
@@ -417,6 +419,16 @@ int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_stats *st)
 		tsarc_redis_reply_free(rep);
 		if (!rc && !st->flush)
 			rc = del_all(dst, db, st);
+		if (rc)
+			break;
 	}
+	if (rc && (db || st->deleted))
+		tsarc_error_prefix("emptying Redis at %s before the restore stopped in database %d "
+			"(%s%llu keys deleted one by one); nothing of the backup was written",
+			tsarc_redis_where(dst), db, db ? "the databases before it emptied, " : "",
+			st->deleted);
+	else if (rc)
+		tsarc_error_prefix("emptying Redis at %s before the restore; nothing of the backup "
+			"was written", tsarc_redis_where(dst));
 	return rc ? rc : tsarc__redis_select(dst, 0, NULL);
 }

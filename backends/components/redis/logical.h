@@ -77,6 +77,11 @@ int tsarc_redis_loader_finish(tsarc_redis_loader *l, tsarc_redis_stats *st);
  * TSARC_ECORRUPT naming the first database that differs. `note` gets what
  * was compared (or why the digest could not be). */
 int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz);
+/* After a failure of the load into a target emptied first: prefixes the
+ * error with the target's state (emptied, how many keys of `total`, 0
+ * unknown, were restored: every command sent is answered first, so the
+ * count is exact unless the connection was lost, then a range). */
+void tsarc_redis_loader_partial(tsarc_redis_loader *l, unsigned long long total);
 void tsarc_redis_loader_free(tsarc_redis_loader *l);
 
 /* Copies every database of `src` into `dst` (cleared first) through the

@@ -107,7 +107,8 @@ static void note_done(tsarc_step *s, const char *how, const char *where,
 
 /* The check pass: the whole stream through a loader that sends nothing.
  * *ndb: its highest database + 1. */
-static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, int *ndb)
+static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, int *ndb,
+	unsigned long long *keys)
 {
 	tsarc_redis_loader *chk = NULL;
 	tsarc_redis_stats st;
@@ -120,8 +121,10 @@ static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, int *ndb)
 	if (!(rc = tsarc_redis_loader_new(&chk, NULL, 0)) &&
 		!(rc = tsarc_stream_extract(r->repo, s->st, feed, chk, r->o->inflight)))
 		rc = tsarc_redis_loader_finish(chk, &st);
-	if (!rc)
+	if (!rc) {
 		*ndb = st.ndb;
+		*keys = st.keys;
+	}
 	if (rc)
 		tsarc_error_prefix("the stream, read whole before the first write (the target was "
 			"not touched)");
@@ -136,18 +139,23 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_redis_loader *l = NULL;
 	tsarc_redis_stats cleared, st;
 	char where[600], verified[300];
+	unsigned long long keys;
 	int rc, ndb;
 
 	memset(&cleared, 0, sizeof(cleared));
 	memset(&st, 0, sizeof(st));
 	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
-		(rc = check_stream(r, s, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)))
+		(rc = check_stream(r, s, &ndb, &keys)) || (rc = tsarc_redis_require_dbs(dst, ndb)))
 		goto done;
 	tsarc_restore_progress(r, "%s: logical restore into %s", s->component, where);
-	if ((rc = tsarc_redis_clear(dst, &cleared)) || (rc = tsarc_redis_loader_new(&l, dst, 0)) ||
-		(rc = tsarc_stream_extract(r->repo, s->st, feed, l, r->o->inflight)) ||
-		(rc = tsarc_redis_loader_finish(l, &st)) ||
-		(rc = tsarc_redis_loader_verify(l, verified, sizeof(verified))))
+	if ((rc = tsarc_redis_clear(dst, &cleared)) || (rc = tsarc_redis_loader_new(&l, dst, 0)))
+		goto done;
+	if ((rc = tsarc_stream_extract(r->repo, s->st, feed, l, r->o->inflight)) ||
+		(rc = tsarc_redis_loader_finish(l, &st))) {
+		tsarc_redis_loader_partial(l, keys);
+		goto done;
+	}
+	if ((rc = tsarc_redis_loader_verify(l, verified, sizeof(verified))))
 		goto done;
 	st.flush = cleared.flush;
 	note_done(s, "logical restore (RESTORE ... REPLACE ABSTTL, pipelined)", where, &st,
