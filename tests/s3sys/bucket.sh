@@ -140,6 +140,24 @@ tsarc_nokeys restore "$S1" --config "$WORK/nosecret/config.json" --repo "$REPO" 
 [ "$RC" -ne 0 ] || fail "a restore without the target's Secret ran"
 grep -q "the target has no Secret aws-auth" "$WORK/r4.err" || fail "refusal: $(cat "$WORK/r4.err")"
 
+info "a PUT refused midway: the error counts exactly the objects written, none deleted"
+# many/020.txt is the 31st key: the PUTs before it in its batch (8 at a
+# time) are written when it is refused.
+FAIL_B=tsarc-s3sys-fail-$run_id
+s3tool other "$FAIL_B" "" || fail "fill the failing bucket"
+s3tool deny-put "$FAIL_B" "many/020.txt" || fail "bucket policy"
+deployment failing "$FAIL_B"
+RC=0
+tsarc_nokeys restore "$S1" --config "$WORK/failing/config.json" --repo "$REPO" > "$WORK/r7.out" 2> "$WORK/r7.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "a restore with a PUT refused succeeded"
+grep -q "many/020.txt" "$WORK/r7.err" || fail "the error does not name the object: $(cat "$WORK/r7.err")"
+n=$(sed -n 's/.*writing objects (\([0-9]*\) of 85 written; no object was deleted).*/\1/p' "$WORK/r7.err")
+[ -n "$n" ] || fail "the error does not count the objects written: $(cat "$WORK/r7.err")"
+s3tool state "$FAIL_B" "" > "$WORK/failing.state" || fail "state"
+got=$(grep -cxFf "$WORK/src.state" "$WORK/failing.state")
+[ "$n" -eq "$got" ] || fail "the error says $n objects written, the bucket holds $got of the backup's: $(cat "$WORK/r7.err")"
+grep -q '"key": "only-in-target.txt"' "$WORK/failing.state" || fail "an object was deleted"
+
 info "a damaged stream leaves the target bucket untouched"
 s3tool put "$DST" "later/extra" "written after the restore" || fail "put"
 s3tool state "$DST" "" > "$WORK/before.state"

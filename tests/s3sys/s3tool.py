@@ -92,6 +92,13 @@ def main():
     elif cmd == "put":
         bucket(s3, sys.argv[2])
         s3.put_object(Bucket=sys.argv[2], Key=sys.argv[3], Body=sys.argv[4].encode())
+    elif cmd == "deny-put":
+        # An explicit Deny binds the bucket's owner too: PUTs of that one
+        # key get 403, every other request works.
+        s3.put_bucket_policy(Bucket=sys.argv[2], Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::%s/%s" % (sys.argv[2], sys.argv[3])}]}))
     elif cmd == "state":
         state(s3, sys.argv[2], sys.argv[3])
     else:

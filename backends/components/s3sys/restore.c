@@ -24,6 +24,7 @@
 #include "tsarc/errors.h"
 
 #include <archive.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +194,9 @@ typedef struct pass {
 	size_t nkeys, cap;
 	size_t n;                 /* objects read (check) or written (put) */
 	unsigned long long bytes;
+	/* PUTs S3 confirmed, counted as each ends: after a failure in a
+	 * batch, the others of it (8 in flight) may have been written. */
+	atomic_size_t written;
 } pass;
 
 static void pending_clear(pending *q)
@@ -236,6 +240,8 @@ static int put_one(size_t index, void *ctx, void *worker)
 		rc = tsarc__s3_status_error(p->client, &rq, &resp);
 	if (rc)
 		tsarc_error_prefix("s3://%s/%s", p->w->bucket, full);
+	else
+		atomic_fetch_add(&p->written, 1);
 	return rc;
 }
 
@@ -402,6 +408,7 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 
 	memset(&check, 0, sizeof(check));
 	memset(&put, 0, sizeof(put));
+	atomic_init(&put.written, 0);
 	/* What was resolved before the first write: the target's Secret
 	 * then, the configuration now (the same one). */
 	if ((rc = tsarc_s3sys_where_resolve(s->spec, s->secret_doc, s->component, &w)))
@@ -425,7 +432,7 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_restore_progress(r, "%s: writing %zu objects to %s", s->component, check.n, text);
 	if ((rc = tsarc_stream_read_verified(r->repo, s->st, r->o->inflight, read_pass, &put))) {
 		tsarc_error_prefix("writing objects (%zu of %zu written; no object was deleted)",
-			put.n, check.n);
+			atomic_load(&put.written), check.n);
 		goto done;
 	}
 	if ((rc = delete_extras(&put, c, &deleted))) {
