@@ -2,8 +2,9 @@
  * Requests on a whole bucket (bucket.c) against the canned server
  * (canned_server.h): DeleteObjects in batches of 1,000 with their
  * Content-MD5 and a refusal inside a 200 answer, listings over pages,
- * listings that go round in a circle or say "more" without a token, and
- * 200 answers that hold another document than the one asked for.
+ * listings that go round in a circle or say "more" without a token (of
+ * objects, and of versions), and 200 answers that hold another document
+ * than the one asked for.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -218,7 +219,49 @@ static void test_answer_of_another_kind(void **state)
 	close_store(st);
 }
 
+#define VERSIONS_PAGE(vid)                                                   \
+	"<ListVersionsResult><IsTruncated>true</IsTruncated>"                \
+	"<NextKeyMarker>p/snapshots/s1</NextKeyMarker>"                      \
+	"<NextVersionIdMarker>" vid "</NextVersionIdMarker>"                 \
+	"<DeleteMarker><Key>p/snapshots/s1</Key><VersionId>" vid "</VersionId>" \
+	"<IsLatest>true</IsLatest>"                                          \
+	"<LastModified>2026-11-30T12:00:00.000Z</LastModified></DeleteMarker>" \
+	"</ListVersionsResult>"
+
+/* A version listing whose markers come round again with the same key and
+ * the version ids taking turns (version ids have no order, so "going
+ * back" cannot be seen in them): an error at the first pair sent twice,
+ * not a listing that goes on as long as the server likes. */
+static void test_versions_never_end(void **state)
+{
+	canned script[40];
+	size_t i, n = 0;
+	tsarc_store *st;
+
+	(void)state;
+	for (i = 0; i < 40; i++) {
+		script[i].action = REPLY;
+		script[i].status = 200;
+		script[i].headers = NULL;
+		script[i].body = i % 2 ? VERSIONS_PAGE("v2") : VERSIONS_PAGE("v1");
+		script[i].length = -1;
+	}
+	START(script);
+	st = open_store("0");
+	expect(tsarc_store_list_hidden(st, TSARC_OBJ_SNAPSHOT, count_names, &n), TSARC_EIO,
+		"markers 'p/snapshots/s1' and 'v1' again");
+	assert_int_equal(srv.nreq, 3);
+	{
+		static const char third[] = "GET /bkt?key-marker=p%2Fsnapshots%2Fs1&"
+			"prefix=p%2Fsnapshots%2F&version-id-marker=v2&versions= ";
+		assert_true(strncmp(srv.heads[2], third, sizeof(third) - 1) == 0);
+	}
+	assert_int_equal(n, 2);
+	close_store(st);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_versions_never_end),
 	cmocka_unit_test(test_answer_of_another_kind),
 	cmocka_unit_test(test_delete_batches),
 	cmocka_unit_test(test_list_pages),

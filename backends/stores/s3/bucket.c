@@ -12,17 +12,7 @@
 
 #define S3_DELETE_BATCH 1000
 
-/*
- * The continuation tokens a listing has sent. A server that hands one out
- * a second time would take the listing round the same pages forever; each
- * token is new in a sane listing, so any repeat is an error. Open
- * addressing, FNV-1a: a listing of millions of keys has thousands of pages.
- */
-typedef struct token_set {
-	char **slot;
-	size_t cap; /* a power of two, or 0 */
-	size_t count;
-} token_set;
+/* ---- the tokens a listing has sent (client.h) ---- */
 
 static uint64_t fnv1a(const char *s)
 {
@@ -33,7 +23,7 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
-static int token_set_has(const token_set *t, const char *tok)
+int tsarc__s3_token_set_has(const tsarc__s3_token_set *t, const char *tok)
 {
 	size_t i;
 
@@ -46,8 +36,7 @@ static int token_set_has(const token_set *t, const char *tok)
 	return 0;
 }
 
-/* Takes `tok` (a string the caller gives up) into the set. */
-static int token_set_take(token_set *t, char *tok)
+int tsarc__s3_token_set_take(tsarc__s3_token_set *t, char *tok)
 {
 	size_t i;
 
@@ -75,7 +64,7 @@ static int token_set_take(token_set *t, char *tok)
 	return 0;
 }
 
-static void token_set_dispose(token_set *t)
+void tsarc__s3_token_set_dispose(tsarc__s3_token_set *t)
 {
 	size_t i;
 
@@ -106,7 +95,7 @@ int tsarc__s3_list(tsarc__s3_client *c, const char *prefix, tsarc__s3_list_cb cb
 	void *ud)
 {
 	tsarc_buf body;
-	token_set sent = {0};
+	tsarc__s3_token_set sent = {0};
 	const char *token = NULL; /* owned by `sent` */
 	size_t i;
 	int rc = 0;
@@ -127,7 +116,7 @@ int tsarc__s3_list(tsarc__s3_client *c, const char *prefix, tsarc__s3_list_cb cb
 			break;
 		}
 		/* Before the page's names go out: they may be ones already given. */
-		if (page.truncated && token_set_has(&sent, page.next_token)) {
+		if (page.truncated && tsarc__s3_token_set_has(&sent, page.next_token)) {
 			rc = tsarc_error_set(TSARC_EIO,
 				"listing s3://%s/%s: after %zu pages the server sent "
 				"continuation token '%.60s' again: its listing goes round "
@@ -141,7 +130,7 @@ int tsarc__s3_list(tsarc__s3_client *c, const char *prefix, tsarc__s3_list_cb cb
 			rc = cb(&page.entries[i], ud);
 		token = NULL;
 		if (!rc && page.truncated) {
-			rc = token_set_take(&sent, page.next_token);
+			rc = tsarc__s3_token_set_take(&sent, page.next_token);
 			if (!rc) {
 				token = page.next_token;
 				page.next_token = NULL;
@@ -151,7 +140,7 @@ int tsarc__s3_list(tsarc__s3_client *c, const char *prefix, tsarc__s3_list_cb cb
 		if (rc || !token)
 			break;
 	}
-	token_set_dispose(&sent);
+	tsarc__s3_token_set_dispose(&sent);
 	tsarc_buf_dispose(&body);
 	return rc;
 }

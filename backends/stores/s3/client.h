@@ -124,6 +124,23 @@ int tsarc__s3_etag_matches(const char *etag, const char *md5_hex);
 
 /* bucket.c */
 /*
+ * The continuation tokens (or markers) a listing has sent. A server that
+ * hands one out a second time would take the listing round the same pages
+ * forever; each is new in a sane listing, so any repeat is an error. Open
+ * addressing, FNV-1a: a listing of millions of keys has thousands of
+ * pages. Starts zeroed; take() takes the string (malloc'd) it is given.
+ */
+typedef struct tsarc__s3_token_set {
+	char **slot;
+	size_t cap; /* a power of two, or 0 */
+	size_t count;
+} tsarc__s3_token_set;
+
+int tsarc__s3_token_set_has(const tsarc__s3_token_set *t, const char *tok);
+int tsarc__s3_token_set_take(tsarc__s3_token_set *t, char *tok);
+void tsarc__s3_token_set_dispose(tsarc__s3_token_set *t);
+
+/*
  * Every key under `prefix` ("" for the whole bucket), in the server's
  * order, page by page (continuation tokens followed; a token handed out
  * twice or a truncated page without one is TSARC_EIO). The callback runs

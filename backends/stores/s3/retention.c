@@ -1,4 +1,5 @@
 #include "retention.h"
+#include "fmt.h"
 #include "grow.h"
 #include "parallel.h"
 #include "snapshot.h" /* tsarc_time_parse */
@@ -190,10 +191,13 @@ int tsarc__s3_extend_retention(tsarc__s3_client *c, const char *key,
 typedef int (*version_cb)(const tsarc__s3_version *v, void *ud);
 
 /* Every version and delete marker under `prefix`, newest first per key.
- * A listing whose markers do not move forward is an error, never a loop. */
+ * A listing whose markers go back, or come round to a pair of markers it
+ * sent before (version ids have no order: (k, v1), (k, v2), (k, v1)...),
+ * is an error, never a loop. */
 static int list_versions(tsarc__s3_client *c, const char *prefix, version_cb cb, void *ud)
 {
-	char *key_marker = NULL, *version_marker = NULL;
+	char *key_marker = NULL, *version_marker = NULL, *pair = NULL;
+	tsarc__s3_token_set sent = {0};
 	tsarc_buf body;
 	size_t i, pages = 0;
 	int rc = 0;
@@ -231,8 +235,29 @@ static int list_versions(tsarc__s3_client *c, const char *prefix, version_cb cb,
 			tsarc__s3_versions_page_dispose(&page);
 			break;
 		}
+		/* Key and version id: XML text cannot hold \x01 between them. */
+		if (page.truncated && !(pair = tsarc_dup_printf("%s\x01%s", page.next_key,
+						 page.next_version ? page.next_version : ""))) {
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			tsarc__s3_versions_page_dispose(&page);
+			break;
+		}
+		if (pair && tsarc__s3_token_set_has(&sent, pair)) {
+			rc = tsarc_error_set(TSARC_EIO, "listing versions of s3://%s/%s: after %zu "
+				"pages the server sent markers '%.60s' and '%.60s' again: the "
+				"listing goes round in a circle and would never end",
+				bucket_of(c), prefix, pages, page.next_key,
+				page.next_version ? page.next_version : "");
+			tsarc__s3_versions_page_dispose(&page);
+			break;
+		}
 		for (i = 0; i < page.count && !rc; i++)
 			rc = cb(&page.entries[i], ud);
+		if (!rc && pair) {
+			rc = tsarc__s3_token_set_take(&sent, pair);
+			if (!rc)
+				pair = NULL;
+		}
 		free(key_marker);
 		free(version_marker);
 		key_marker = version_marker = NULL;
@@ -247,6 +272,8 @@ static int list_versions(tsarc__s3_client *c, const char *prefix, version_cb cb,
 	}
 	free(key_marker);
 	free(version_marker);
+	free(pair);
+	tsarc__s3_token_set_dispose(&sent);
 	tsarc_buf_dispose(&body);
 	return rc;
 }
