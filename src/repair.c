@@ -9,9 +9,19 @@
  * and synced before the old ones are removed; a run stopped half way has
  * only added objects that say what the packs say (the next run, or a
  * prune, replaces them).
+ *
+ * A pack whose table of contents does not open may still hold every chunk
+ * whole (its tail torn or flipped, its blobs intact), and the old index
+ * still finds them: the snapshots restore. Dropping its entries would make
+ * the repair lose what the damage left. So the old index objects are read
+ * for those packs' entries alone (the damaged packs' entries in memory,
+ * one index object at a time), and each entry is kept when its chunk,
+ * read at its offset, authenticates and hashes to its id; one that does
+ * not is dropped and counted. A chunk kept is one a backup may reuse.
  */
 #include "repair.h"
 #include "grow.h"
+#include "codec.h"
 #include "index.h"
 #include "tsarc/errors.h"
 
@@ -32,6 +42,143 @@ typedef struct repair_ctx {
 	size_t n, cap;
 } repair_ctx;
 
+/* A pack whose table of contents did not open, with the old index's
+ * entries for it. */
+typedef struct damaged_pack {
+	uint8_t name[TSARC_ID_LEN];
+	uint64_t size;
+	tsarc_pack_entry *entries;
+	size_t n, cap;
+} damaged_pack;
+
+typedef struct damaged_set {
+	damaged_pack *v;
+	size_t n, cap;
+} damaged_set;
+
+static int cmp_damaged(const void *a, const void *b)
+{
+	return memcmp(((const damaged_pack *)a)->name, ((const damaged_pack *)b)->name,
+		TSARC_ID_LEN);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const tsarc_pack_entry *x = a, *y = b;
+
+	if (x->offset != y->offset)
+		return x->offset < y->offset ? -1 : 1;
+	if (x->length != y->length)
+		return x->length < y->length ? -1 : 1;
+	return memcmp(x->id, y->id, TSARC_ID_LEN);
+}
+
+/* An old index entry of a damaged pack. */
+static int collect_entry(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e,
+	void *payload)
+{
+	damaged_set *d = payload;
+	damaged_pack key, *p;
+
+	memcpy(key.name, pack, TSARC_ID_LEN);
+	if (!(p = bsearch(&key, d->v, d->n, sizeof(*d->v), cmp_damaged)))
+		return 0;
+	if (TSARC_RESERVE(p->entries, p->n, p->cap, 64))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	p->entries[p->n++] = *e;
+	return 0;
+}
+
+/*
+ * Keeps, of pack p's old entries (sorted, each once), those whose chunk
+ * opens where the entry says; the rest are dropped. A chunk that does not
+ * open, or a range the store does not have, is damage; any other failure
+ * to read is an error (nothing old is removed then).
+ */
+static int verify_entries(tsarc_repo *repo, tsarc_codec *codec, damaged_pack *p,
+	size_t *kept, size_t *distinct)
+{
+	tsarc_buf sealed = TSARC_BUF_INIT, scratch = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
+	char hex[TSARC_ID_HEX_LEN + 1];
+	size_t i, k = 0;
+	int rc = 0;
+
+	*distinct = 0;
+	tsarc_hex_encode(hex, p->name, TSARC_ID_LEN);
+	for (i = 0; i < p->n; i++) {
+		const tsarc_pack_entry *e = &p->entries[i];
+		/* Sorted: the same entry from several old objects is together. */
+		if (i && !cmp_entry(e, &p->entries[i - 1]))
+			continue;
+		(*distinct)++;
+		if ((uint64_t)e->offset + e->length > p->size)
+			continue; /* past the end of the pack as listed */
+		rc = tsarc_pack_get_range(repo, hex, e->offset, e->length, &sealed);
+		if (!rc)
+			rc = tsarc_repo_open_chunk(repo, codec, e->id, sealed.ptr, sealed.size,
+				e->plain, 1, &scratch, &plain);
+		if (rc == TSARC_ECORRUPT || rc == TSARC_EINVAL || rc == TSARC_ENOTFOUND) {
+			tsarc_error_clear();
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			break;
+		p->entries[k++] = *e;
+	}
+	tsarc_buf_dispose(&sealed);
+	tsarc_buf_dispose(&scratch);
+	tsarc_buf_dispose(&plain);
+	*kept = k;
+	return rc;
+}
+
+/*
+ * The damaged packs' chunks the old index objects `old` place in them,
+ * each kept once it authenticates there, added to the writer. A damaged
+ * or vanished old index object gives nothing (it is being replaced).
+ */
+static int keep_damaged(tsarc_repo *repo, damaged_set *d, char **old, size_t nold,
+	tsarc_index_writer *w, tsarc_repair_result *res)
+{
+	tsarc_codec *codec = NULL;
+	size_t i, kept, distinct;
+	int rc = 0;
+
+	qsort(d->v, d->n, sizeof(*d->v), cmp_damaged);
+	for (i = 0; i < nold; i++) {
+		rc = tsarc_index_open_object(repo, NULL, old[i], collect_entry, d);
+		if (rc == TSARC_ECORRUPT || rc == TSARC_ENOTFOUND) {
+			tsarc_error_clear();
+			rc = 0;
+		} else if (rc) {
+			return rc;
+		}
+	}
+	if ((rc = tsarc_codec_new(&codec, repo->codec, repo->level)))
+		return rc;
+	for (i = 0; i < d->n; i++) {
+		damaged_pack *p = &d->v[i];
+		if (!p->n)
+			continue;
+		qsort(p->entries, p->n, sizeof(*p->entries), cmp_entry);
+		if ((rc = verify_entries(repo, codec, p, &kept, &distinct)))
+			break;
+		res->damaged_chunks_kept += kept;
+		res->damaged_chunks_dropped += distinct - kept;
+		res->chunks += kept;
+		if (kept) {
+			rc = tsarc_index_writer_add(w, p->name, p->entries, kept);
+			p->entries = NULL;
+			p->n = p->cap = 0;
+			if (rc)
+				break;
+		}
+	}
+	tsarc_codec_free(codec);
+	return rc;
+}
+
 static int list_one(const char *name, uint64_t size, int64_t mtime, void *payload)
 {
 	repair_ctx *c = payload;
@@ -51,6 +198,7 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 	tsarc_repair_result *res)
 {
 	repair_ctx c;
+	damaged_set d = {NULL, 0, 0};
 	tsarc_index_writer w;
 	tsarc_pack_toc *group = NULL;
 	char **old = NULL, **written = NULL;
@@ -86,6 +234,13 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 				res->packs_damaged++;
 				if (on_damaged)
 					on_damaged(group[k].name, group[k].msg, payload);
+				if (TSARC_RESERVE(d.v, d.n, d.cap, 16)) {
+					rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+					goto done;
+				}
+				memset(&d.v[d.n], 0, sizeof(*d.v));
+				tsarc_hex_decode(d.v[d.n].name, TSARC_ID_LEN, group[k].name);
+				d.v[d.n++].size = group[k].size;
 				continue;
 			}
 			if (!group[k].n)
@@ -101,7 +256,8 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 			free(group[k].entries);
 		g = 0;
 	}
-	if ((rc = tsarc_index_writer_flush(&w)))
+	if ((d.n && (rc = keep_damaged(repo, &d, old, nold, &w, res))) ||
+		(rc = tsarc_index_writer_flush(&w)))
 		goto done;
 	res->index_written = nwritten;
 	if ((rc = tsarc_store_sync(repo->store)) || (rc = tsarc_lock_check(lock, NULL)))
@@ -116,6 +272,9 @@ done:
 	free(group);
 	tsarc_index_writer_dispose(&w);
 	free(c.packs);
+	for (k = 0; k < d.n; k++)
+		free(d.v[k].entries);
+	free(d.v);
 	tsarc_store_names_free(old, nold);
 	tsarc_store_names_free(written, nwritten);
 	return rc;

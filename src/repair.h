@@ -7,6 +7,9 @@
 typedef struct tsarc_repair_result {
 	size_t packs, packs_damaged;
 	size_t chunks;
+	/* Of the damaged packs: the chunks the old index placed there kept
+	 * (each read and authenticated), and those dropped. */
+	size_t damaged_chunks_kept, damaged_chunks_dropped;
 	size_t index_written, index_removed;
 } tsarc_repair_result;
 
@@ -14,7 +17,8 @@ typedef struct tsarc_repair_result {
  * 'tsarc repair index' (format 2): rebuilds the index from the packs'
  * tables of contents alone: every pack whose TOC opens is indexed (also
  * the packs of a backup that was killed before writing its index); one
- * whose TOC does not is reported through `on_damaged` and left out. The
+ * whose TOC does not is reported through `on_damaged`, and of it only the
+ * chunks the old index places there that still authenticate are kept. The
  * new index objects are stored before the old ones are removed, and the
  * removal only while `lock` (exclusive) is still held, so at every moment
  * some index finds every chunk that a pack holds.

@@ -14,14 +14,16 @@ static const char REPAIR_HELP[] =
 	"Format 2: rebuilds the index from the packs' own tables of contents (every\n"
 	"pack is read from its end), stores it, then removes the old index objects.\n"
 	"Packs of a backup killed before it wrote its index are indexed too; a pack\n"
-	"whose table of contents does not open is reported and left out. Takes the\n"
-	"exclusive lock.\n"
+	"whose table of contents does not open is reported, and of it only the\n"
+	"chunks the old index places there that still authenticate (each is read)\n"
+	"are kept. Takes the exclusive lock.\n"
 	"\n";
 
 static void on_damaged(const char *pack, const char *msg, void *payload)
 {
 	(void)payload;
-	cli_log(TSARC_LOG_WARN, "pack_damaged", "pack %.16s is left out: %s", pack, msg);
+	cli_log(TSARC_LOG_WARN, "pack_damaged", "pack %.16s: %s; of it, only the chunks the "
+		"old index places there that authenticate stay indexed", pack, msg);
 }
 
 int cmd_repair(int argc, char **argv)
@@ -53,6 +55,9 @@ int cmd_repair(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "packs", (double)res.packs);
 		cJSON_AddNumberToObject(doc, "packs_damaged", (double)res.packs_damaged);
 		cJSON_AddNumberToObject(doc, "chunks", (double)res.chunks);
+		cJSON_AddNumberToObject(doc, "damaged_chunks_kept", (double)res.damaged_chunks_kept);
+		cJSON_AddNumberToObject(doc, "damaged_chunks_dropped",
+			(double)res.damaged_chunks_dropped);
 		cJSON_AddNumberToObject(doc, "index_written", (double)res.index_written);
 		cJSON_AddNumberToObject(doc, "index_removed", (double)res.index_removed);
 		if ((rc = cli_print_json(doc)))
@@ -61,6 +66,10 @@ int cmd_repair(int argc, char **argv)
 		cli_say("repaired", "index rebuilt from %zu packs (%zu chunks, %zu damaged packs "
 			"left out): %zu index objects written, %zu removed", res.packs, res.chunks,
 			res.packs_damaged, res.index_written, res.index_removed);
+		if (res.packs_damaged)
+			cli_say("repaired_damaged", "of the damaged packs, %zu chunks the old index "
+				"placed there still authenticate and stay indexed, %zu do not and are "
+				"left out", res.damaged_chunks_kept, res.damaged_chunks_dropped);
 	}
 	return res.packs_damaged ? EXIT_DAMAGED : EXIT_OK;
 }

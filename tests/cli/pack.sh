@@ -73,6 +73,7 @@ expect_dump_fails "$D" "$FIRST" a.sql "$(basename "$P" | cut -c1-16)"
 t repair index --repo "$D" --json
 [ "$RC" -eq 3 ] || fail "repair index with a damaged pack: exit $RC, want 3"
 [ "$(json_get "$OUT" "d['packs_damaged']")" -eq 1 ] || fail "repair index does not count the damaged pack"
+[ "$(json_get "$OUT" "d['damaged_chunks_dropped']")" -gt 0 ] || fail "repair index kept the chunks past the truncation"
 t check --repo "$D"
 expect_rc 3 "check after repair: the chunks of the truncated pack are gone"
 grep -q "in no pack" "$OUT" || fail "check after repair does not say the chunks are in no pack"
@@ -91,6 +92,30 @@ expect_dump_fails "$D" "$FIRST" a.sql "pack"
 t repair index --repo "$D" --json
 expect_rc 3 "repair index with swapped packs"
 [ "$(json_get "$OUT" "d['packs_damaged']")" -eq 2 ] || fail "repair index took a swapped pack"
+
+# A pack whose table of contents is damaged (a byte of its tag flipped),
+# its chunks intact: the old index still finds them and every snapshot
+# restores. repair index must not lose that: it keeps the old index's
+# entries for that pack whose chunks still authenticate, and reports the
+# pack (exit 3). On main it left the pack out, and the snapshots no longer
+# restored.
+fresh badtoc
+P=$(big_packs "$D" | head -1)
+flip_byte "$P" -8
+t check --repo "$D"
+expect_rc 3 "check with a damaged table of contents"
+grep -q "damaged pack $(basename "$P" | cut -c1-16)" "$OUT" || fail "check does not name the pack whose table of contents is damaged: $(cat "$OUT")"
+dump_cmp_file "$D" "$FIRST" a.sql "$WORK/a.sql"
+t repair index --repo "$D" --json
+expect_rc 3 "repair index with a damaged table of contents"
+[ "$(json_get "$OUT" "d['packs_damaged']")" -eq 1 ] || fail "repair index does not count the pack whose table of contents is damaged"
+[ "$(json_get "$OUT" "d['damaged_chunks_kept']")" -gt 0 ] || fail "repair index kept none of the damaged pack's chunks"
+[ "$(json_get "$OUT" "d['damaged_chunks_dropped']")" -eq 0 ] || fail "repair index dropped intact chunks"
+dump_cmp_file "$D" "$FIRST" a.sql "$WORK/a.sql"
+dump_cmp_file "$D" latest b.sql "$WORK/b.sql"
+t check --repo "$D" --read-data
+expect_rc 3 "check after repair: the table of contents is still damaged"
+grep -q "damaged pack $(basename "$P" | cut -c1-16)" "$OUT" || fail "check after repair does not name the damaged pack: $(cat "$OUT")"
 
 # A pack deleted.
 fresh gone
