@@ -25,7 +25,9 @@ static const char FORGET_HELP[] =
 	"group. Time buckets (hour, day, ISO week, month, year) are in UTC. The\n"
 	"chunks of removed snapshots are freed by prune (or --prune). A damaged\n"
 	"snapshot (one that does not decrypt or parse) is kept by a policy and\n"
-	"named; give its id to remove it (prune refuses while one is left).\n"
+	"named; give its id to remove it (prune refuses while one is left). A\n"
+	"policy that would keep nothing of a group (--keep-tag with a tag none of\n"
+	"it has) is refused, and nothing is removed.\n"
 	"Under Object Lock, the id of a snapshot hidden by another hand than\n"
 	"tsarc's forget (reported by check, extend-retention and prune) is taken\n"
 	"too: forget marks it, confirming that it may go.\n"
@@ -466,6 +468,8 @@ int cmd_forget(int argc, char **argv)
 	int by_host, by_tags, by_ns, rc, explicit_ids;
 	cJSON *doc = NULL, *groups = NULL;
 	damaged_set damaged = {NULL, 0};
+	char *emptied = NULL; /* the first group the policy would keep nothing of */
+	size_t nemptied = 0;
 	cli_common c;
 
 	memset(&s, 0, sizeof(s));
@@ -602,6 +606,16 @@ int cmd_forget(int argc, char **argv)
 		}
 		if (!c.json)
 			print_group(keys[i], keep, rm);
+		/* Only --keep-tag can keep nothing of a group (every other rule
+		 * keeps its newest): a tag it lacks, a typo, would remove it all. */
+		if (!explicit_ids && !cJSON_GetArraySize(keep) && !nemptied++)
+			emptied = keys[i];
+	}
+	if (nemptied) {
+		rc = tsarc_error_set(TSARC_ECONFIG, "the policy keeps no snapshot of group %s%s "
+			"(no --keep-tag given matches one of it): nothing removed; name the "
+			"snapshots to remove them all", emptied, nemptied > 1 ? " and others" : "");
+		goto done;
 	}
 	if (!s.dry_run) {
 		for (i = 0; i < n; i++) {

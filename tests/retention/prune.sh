@@ -99,6 +99,30 @@ t forget --keep-last 1 --group-by '' --dry-run --json | python3 -c '
 import json,sys
 d=json.load(sys.stdin)
 assert len(d["groups"])==1 and len(d["groups"][0]["keep"])==1, d' || fail "one group"
+# --- a policy that keeps nothing of a group is refused, nothing removed:
+# --keep-tag alone with a tag no snapshot of the group has (a typo) would
+# remove every snapshot of it (on main it did, exit 0) ---
+for dry in --dry-run ""; do
+	set +e
+	t forget --keep-tag nightlyy $dry > "$work/typo.out" 2>&1; rc=$?
+	set -e
+	[ $rc -eq 2 ] || fail "forget --keep-tag matching nothing $dry: exit $rc, want 2 ($(cat "$work/typo.out"))"
+	grep -q "keeps no snapshot of group" "$work/typo.out" || fail "forget --keep-tag matching nothing does not say why: $(cat "$work/typo.out")"
+	[ "$(count)" -eq "$n0" ] || fail "forget --keep-tag matching nothing $dry removed snapshots"
+done
+# Grouped by tags too, the untagged group would be emptied: refused as a
+# whole, though the tagged groups are kept whole.
+set +e
+t forget --keep-tag nightly --group-by host,tags > "$work/typo.out" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "forget emptying one of its groups: exit $rc, want 2"
+[ "$(count)" -eq "$n0" ] || fail "forget emptying one of its groups removed snapshots"
+# A tag some snapshots of each group have: the others go.
+t forget --keep-tag nightly --dry-run --json | python3 -c '
+import json,sys
+d=json.load(sys.stdin)
+assert all(len(g["keep"]) == 2 for g in d["groups"]), d' || fail "keep-tag nightly"
+
 t forget --keep-last 1 -q >/dev/null
 [ "$(count)" -eq 2 ] || fail "keep-last 1 per host should leave 2 of $n0"
 
