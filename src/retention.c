@@ -85,14 +85,21 @@ static int64_t bucket_of(unsigned rule, int64_t t, size_t index)
 typedef struct order {
 	int64_t t;
 	size_t i;
+	const tsarc_retention_item *it;
 } order;
 
+/* Newest first, in the order 'latest' picks from (tsarc_snapshot_time_cmp)
+ * where the items carry their time and id: keep-last 1 keeps the snapshot
+ * 'latest' names, even within one second. */
 static int newest_first(const void *a, const void *b)
 {
 	const order *x = a, *y = b;
 
 	if (x->t != y->t)
 		return x->t > y->t ? -1 : 1;
+	if (x->it->time && x->it->id && y->it->time && y->it->id)
+		return -tsarc_snapshot_time_cmp(x->t, x->it->time, x->it->id, y->t, y->it->time,
+			y->it->id);
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
@@ -119,6 +126,7 @@ int tsarc_retention_apply(const tsarc_keep_policy *p, tsarc_retention_item *item
 	for (k = 0; k < n; k++) {
 		ord[k].t = items[k].time_unix;
 		ord[k].i = k;
+		ord[k].it = &items[k];
 		items[k].reasons = 0;
 	}
 	qsort(ord, n, sizeof(*ord), newest_first);

@@ -32,6 +32,10 @@ enum tsarc_keep_reason {
 
 typedef struct tsarc_retention_item {
 	int64_t time_unix;
+	/* The snapshot's time text and id: within one second, items are
+	 * ordered by them as tsarc_snapshot_time_cmp (and so 'latest') orders
+	 * snapshots. NULL: by their place in the input. */
+	const char *time, *id;
 	const char *const *tags;
 	size_t ntags;
 	unsigned reasons; /* out: TSARC_KEEP_* bits; 0 means remove */

@@ -574,6 +574,8 @@ int cmd_forget(int argc, char **argv)
 			if (strcmp(keys[j], keys[i]))
 				continue;
 			items[m].time_unix = snaps[j]->time_unix;
+			items[m].time = snaps[j]->time;
+			items[m].id = snaps[j]->id;
 			items[m].tags = (const char *const *)snaps[j]->tags;
 			items[m].ntags = snaps[j]->ntags;
 			idx[m++] = j;

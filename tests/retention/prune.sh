@@ -131,6 +131,19 @@ victim=$(t snapshots --json | python3 -c 'import json,sys; print(json.load(sys.s
 t forget "$victim" -q >/dev/null
 [ "$(count)" -eq 1 ] || fail "forget by id"
 t snapshots --json | grep -q "$victim" && fail "forgotten snapshot still listed"
+# --- snapshots of one second: forget --keep-last 1 keeps the one 'latest'
+# names (on main the smallest id won the tie, and 'latest' went) ---
+for i in 1 2 3; do
+	echo "tie $i" | t backup -q --stdin --name tie --host tie --time 2030-01-01T00:00:00Z >/dev/null
+done
+latest=$(t show latest --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+t forget --keep-last 1 -q >/dev/null
+t snapshots --json | python3 -c '
+import json,sys
+ids=[s["id"] for s in json.load(sys.stdin) if s["host"]=="tie"]
+assert ids==[sys.argv[1]], (ids, sys.argv[1])' "$latest" ||
+	fail "forget --keep-last 1 did not keep the snapshot latest names ($latest)"
+
 t prune -q >/dev/null
 t check --read-data -q >/dev/null || fail "final check"
 echo "retention and prune: OK"

@@ -149,6 +149,41 @@ static void test_last_and_tags(void **state)
 	expect(&p, t, tags, 5, "10010");
 }
 
+/* Snapshots of the same second are ordered as 'latest' orders them (the
+ * time's fraction, then the id), whatever order they come in: keep-last 1
+ * keeps the one 'latest' names. On main the first given won the tie. */
+static void test_same_second(void **state)
+{
+	static const struct {
+		const char *time, *id;
+	} snaps[] = {
+		{"2026-03-01T10:00:00.1Z", "cc"}, {"2026-03-01T10:00:00.9Z", "aa"},
+		{"2026-03-01T10:00:00.9Z", "bb"},
+	};
+	/* Each order of the three; the newest is always snaps[2]. */
+	static const size_t orders[][3] = {
+		{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0},
+	};
+	tsarc_retention_item items[3];
+	tsarc_keep_policy p;
+	size_t o, i;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.last = 1;
+	for (o = 0; o < sizeof(orders) / sizeof(orders[0]); o++) {
+		memset(items, 0, sizeof(items));
+		for (i = 0; i < 3; i++) {
+			items[i].time_unix = at(snaps[orders[o][i]].time);
+			items[i].time = snaps[orders[o][i]].time;
+			items[i].id = snaps[orders[o][i]].id;
+		}
+		assert_int_equal(tsarc_retention_apply(&p, items, 3), 0);
+		for (i = 0; i < 3; i++)
+			assert_int_equal(items[i].reasons != 0, orders[o][i] == 2);
+	}
+}
+
 static void test_within(void **state)
 {
 	static const char *const t[] = {
@@ -187,5 +222,6 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_year_of_dailies),
 	cmocka_unit_test(test_buckets),
 	cmocka_unit_test(test_last_and_tags),
+	cmocka_unit_test(test_same_second),
 	cmocka_unit_test(test_within),
 	cmocka_unit_test(test_empty_policy_and_input))
