@@ -59,6 +59,9 @@ os.makedirs(d, mode=0o700, exist_ok=True)
 with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
     elo, ehi = (int(x) for x in f.read().split())
 cands = [p for p in range(lo, hi + 1) if not elo <= p <= ehi]
+if not cands:
+    sys.exit("no port in %d-%d outside the kernel's ephemeral range %d-%d "
+             "(ip_local_port_range): set TSARC_TEST_PORT_RANGE outside it" % (lo, hi, elo, ehi))
 for _ in range(2000):
     port = random.choice(cands)
     mark = os.path.join(d, str(port))
