@@ -74,36 +74,28 @@ step "tsarc init"
 rm -rf "$dir/repo"
 "$tsarc" init
 
-# fingerprint: what a restore must bring back, one line per store.
+# fingerprint: what a restore must bring back, one line per store: a few
+# counts to read and a digest of the store's whole state (the demo_state_*
+# of ci/demo/clients.sh, which the restore tests compare in full).
 fingerprint() {
-	local tables
-	tables=$(demo_mysql "SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.tables WHERE table_schema='system'" 2>/dev/null || true)
-	if [ -n "$tables" ] && [ "$tables" != NULL ]; then
-		echo "system        $(echo "${tables//,/ }" | wc -w) tables, $(demo_mysql "SELECT SUM(table_rows) FROM (SELECT COUNT(*) AS table_rows FROM cinstances UNION ALL SELECT COUNT(*) FROM audits UNION ALL SELECT COUNT(*) FROM accounts) x") rows in cinstances+audits+accounts," \
-			"CHECKSUM TABLE $(demo_mysql "CHECKSUM TABLE ${tables//,/, }" | sha256sum | cut -c1-16)"
-		echo "system        database $(demo_mysql "SELECT CONCAT(default_character_set_name, ' ', default_collation_name) FROM information_schema.schemata WHERE schema_name='system'")," \
+	local r
+	digest() { "$@" | sha256sum | cut -c1-16; }
+	if [ "$(demo_mysql "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name='system'" "")" = 1 ]; then
+		echo "system        $(demo_mysql "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='system'" "") tables," \
+			"$(demo_mysql "SELECT (SELECT COUNT(*) FROM cinstances) + (SELECT COUNT(*) FROM audits) + (SELECT COUNT(*) FROM accounts)") rows in cinstances+audits+accounts," \
 			"$(demo_mysql "SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema='system'") triggers," \
 			"$(demo_mysql "SELECT COUNT(*) FROM information_schema.routines WHERE routine_schema='system'") routines," \
-			"their code and collations $(demo_mysql "SELECT trigger_name, action_statement, collation_connection, database_collation
-				FROM information_schema.triggers WHERE trigger_schema='system' ORDER BY 1;
-				SELECT routine_name, routine_definition, collation_connection, database_collation
-				FROM information_schema.routines WHERE routine_schema='system' ORDER BY 1" | sha256sum | cut -c1-16)"
+			"state $(digest demo_state_system)"
 	else
 		echo "system        (no database)"
 	fi
-	echo "zync          pg_dump $(PGPASSWORD=$ZYNC_DB_PASSWORD pg_dump --no-password -h 127.0.0.1 -p "$PG_PORT" -U zync -d zync_production |
-		grep -v -e '^-- Dumped' -e '^.restrict' -e '^.unrestrict' | sha256sum | cut -c1-16)"
-	local r
+	echo "zync          pg_dump $(digest demo_state_zync)"
 	for r in backend-redis system-redis; do
 		printf '%-13s DEBUG DIGEST %s, keys %s\n' "$r" "$(demo_redis "$r" DEBUG DIGEST)" \
-			"$(demo_redis "$r" INFO keyspace | grep '^db' | cut -d, -f1 | tr -d '\r' | paste -sd' ')"
+			"$(demo_state_redis "$r" | tail -n +2 | paste -sd' ')"
 	done
-	echo "files         $(find "$dep/system-storage" -mindepth 1 | wc -l) entries, tree $( (cd "$dep/system-storage" &&
-		find . -mindepth 1 -printf '%p %y %m %U %G %s %T@ %l\n' | sort && find . -type f -print0 | sort -z | xargs -0 -r sha256sum) | sha256sum | cut -c1-16)"
-	# tsarc-restore-state is tsarc's own record of a restore (nothing
-	# pending once it has finished: docs/config.md), not the deployment's.
-	echo "resources     $(find "$dep/resources" -name '*.json' ! -name tsarc-restore-state.json | wc -l) files, data $(cd "$dep/resources" && find . -name '*.json' ! -name tsarc-restore-state.json | sort |
-		xargs -r python3 -c 'import json,sys; [print(f, json.dumps([json.load(open(f)).get(k) for k in ("data", "spec")], sort_keys=True)) for f in sys.argv[1:]]' | sha256sum | cut -c1-16)"
+	echo "files         $(find "$dep/system-storage" -mindepth 1 | wc -l) entries, tree $(digest demo_state_files "$dep/system-storage")"
+	echo "resources     $(find "$dep/resources" -name '*.json' ! -name tsarc-restore-state.json | wc -l) files, data $(digest demo_state_resources "$dep/resources")"
 }
 
 # definers: who the system database's triggers and routines run as (a

@@ -7,38 +7,25 @@
 # shellcheck source=ci/demo/clients.sh
 . "$TOP/ci/demo/clients.sh"
 
-# state FILE: everything a restore must bring back, in one comparable file:
-# CHECKSUM TABLE and row counts of system, its triggers and routines, the
-# zync tables as rows, Redis DEBUG DIGEST and key counts per db, the file
-# tree (hashes, modes, owners, mtimes, links) and the resources.
+# state FILE: everything a restore must bring back, in one comparable file,
+# a "## NAME" section per store (ci/demo/clients.sh's demo_state_*, which
+# the demo's fingerprint digests).
 state() {
-	local out=$1 tables r
+	local out=$1 r
 	. "$DEP/env"
-	tables=$(demo_mysql "SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.tables WHERE table_schema='system'" "")
 	{
 		echo "## system"
-		demo_mysql "CHECKSUM TABLE ${tables//,/, }"
-		for tbl in ${tables//,/ }; do
-			echo "$tbl $(demo_mysql "SELECT COUNT(*) FROM $tbl")"
-		done
-		demo_mysql "SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema='system' ORDER BY 1;
-			 SELECT routine_name FROM information_schema.routines WHERE routine_schema='system' ORDER BY 1" ""
+		demo_state_system
 		echo "## zync"
-		PGPASSWORD=$ZYNC_DB_PASSWORD pg_dump --no-password -h 127.0.0.1 -p "$PG_PORT" -U zync \
-			-d zync_production | grep -v -e '^-- Dumped' -e '^.restrict' -e '^.unrestrict'
+		demo_state_zync
 		for r in backend-redis system-redis; do
 			echo "## $r"
-			demo_redis "$r" DEBUG DIGEST
-			demo_redis "$r" INFO keyspace | grep '^db' | cut -d, -f1
+			demo_state_redis "$r"
 		done
 		echo "## system-storage"
-		(cd "$DEP/system-storage" && find . -mindepth 1 -printf '%p %y %m %U %G %s %T@ %l %n\n' | sort)
-		(cd "$DEP/system-storage" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+		demo_state_files "$DEP/system-storage"
 		echo "## resources"
-		# Not the restore state tsarc keeps in the deployment: no restore
-		# brings it back.
-		(cd "$DEP/resources" && find . -type f -name '*.json' ! -name tsarc-restore-state.json | sort | while read -r f; do
-			echo "$f"; python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"kind": d["kind"], "data": d.get("data"), "spec": d.get("spec")}, sort_keys=True))' "$f"; done)
+		demo_state_resources "$DEP/resources"
 	} > "$out" 2>&1
 }
 
