@@ -131,8 +131,9 @@ int tsarc_retention_apply(const tsarc_keep_policy *p, tsarc_retention_item *item
 	}
 	qsort(ord, n, sizeof(*ord), newest_first);
 	if (p->within_years || p->within_months || p->within_days || p->within_hours) {
-		/* Calendar arithmetic back from the newest snapshot, as restic does. */
-		time_t newest = (time_t)ord[0].t;
+		/* Calendar arithmetic back from the newest snapshot, as restic does;
+		 * from the store's clock when the newest is dated after it. */
+		time_t newest = (time_t)(p->now && ord[0].t > p->now ? p->now : ord[0].t);
 		struct tm tm;
 		gmtime_r(&newest, &tm);
 		tm.tm_year -= p->within_years;

@@ -17,6 +17,10 @@ typedef struct tsarc_keep_policy {
 	int within_years, within_months, within_days, within_hours; /* keep-within */
 	const char *const *tags; /* keep snapshots carrying any of these */
 	size_t ntags;
+	/* The store's clock (0: not known). keep-within is measured back from
+	 * the newest snapshot, or from this when the newest is dated later (a
+	 * writer's clock ahead must not age the others out). */
+	int64_t now;
 } tsarc_keep_policy;
 
 enum tsarc_keep_reason {

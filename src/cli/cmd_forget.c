@@ -77,7 +77,8 @@ static const cli_option FORGET_OPTIONS[] = {
 	{"keep-monthly", 5, "N", "... months (UTC)", CLI_OWN, 0},
 	{"keep-yearly", 6, "N", "... years (UTC)\n(N = -1: no limit)", CLI_OWN, 0},
 	{"keep-within", 7, "DUR",
-		"every snapshot within DUR of the newest (e.g. 7d, 36h, 2w, 1y6m)", CLI_OWN, 0},
+		"every snapshot within DUR of the newest (e.g. 7d, 36h, 2w, 1y6m);\n"
+		"of the store's clock when the newest is dated after it", CLI_OWN, 0},
 	{"keep-tag", 8, "TAG", "every snapshot with this tag (repeatable)", CLI_OWN, 0},
 	{NULL, 0, NULL, "\nOptions:\n", CLI_OWN, 0},
 	{"group-by", 9, "KEYS", "host, tags, namespace, comma-separated, or '' for one group\n"
@@ -494,6 +495,8 @@ int cmd_forget(int argc, char **argv)
 	 * and lets its prune count spare a running backup's chunks. */
 	if ((rc = tsarc_lock_acquire(&lock, repo, !s.dry_run)))
 		goto done;
+	/* The store's clock, which a writer's clock ahead cannot move. */
+	s.policy.now = tsarc_lock_since(lock);
 	if (!(doc = cJSON_CreateObject()) || !(groups = cJSON_AddArrayToObject(doc, "groups")) ||
 		!(damaged.ids = cJSON_AddArrayToObject(doc, "damaged"))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");

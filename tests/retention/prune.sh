@@ -144,6 +144,19 @@ ids=[s["id"] for s in json.load(sys.stdin) if s["host"]=="tie"]
 assert ids==[sys.argv[1]], (ids, sys.argv[1])' "$latest" ||
 	fail "forget --keep-last 1 did not keep the snapshot latest names ($latest)"
 
+# --- a writer's clock a year ahead: keep-within is measured from the
+# store's clock then, and the snapshots of the last days stay (on main
+# only the skewed one was kept) ---
+for when in "-1 day" "-2 days" "+365 days"; do
+	echo "skew $when" | t backup -q --stdin --name skew --host skew \
+		--time "$(date -u -d "$when" +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
+done
+t forget --keep-within 7d --dry-run --json | python3 -c '
+import json,sys
+g=[g for g in json.load(sys.stdin)["groups"] if g["group"]["host"]=="skew"][0]
+assert len(g["keep"])==3 and not g["remove"], g' ||
+	fail "forget --keep-within 7d beside a snapshot dated a year ahead"
+
 t prune -q >/dev/null
 t check --read-data -q >/dev/null || fail "final check"
 echo "retention and prune: OK"

@@ -206,6 +206,32 @@ static void test_within(void **state)
 	assert_int_not_equal(tsarc_parse_within("d", &p), 0);
 }
 
+/* A snapshot dated after the store's clock (a writer's clock ahead) does
+ * not move keep-within's window past now: it is measured from the store's
+ * clock then, and the snapshots of the last days stay. On main the window
+ * ended a year ahead and only the skewed snapshot was kept. */
+static void test_within_future_snapshot(void **state)
+{
+	static const char *const t[] = {
+		"2027-05-10T12:00:00Z", "2026-05-09T12:00:00Z", "2026-05-07T12:00:00Z",
+		"2026-05-01T00:00:00Z",
+	};
+	static const char *const normal[] = {
+		"2026-05-09T12:00:00Z", "2026-05-07T12:00:00Z", "2026-05-01T00:00:00Z",
+	};
+	tsarc_keep_policy p;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(tsarc_parse_within("3d", &p), 0);
+	p.now = at("2026-05-10T00:00:00Z");
+	expect(&p, t, NULL, 4, "1110");
+	/* The store's clock after the newest snapshot: from the newest, as
+	 * always (a stopped backup does not age the rest out). */
+	p.now = at("2026-06-10T00:00:00Z");
+	expect(&p, normal, NULL, 3, "110");
+}
+
 static void test_empty_policy_and_input(void **state)
 {
 	tsarc_keep_policy p;
@@ -224,4 +250,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_last_and_tags),
 	cmocka_unit_test(test_same_second),
 	cmocka_unit_test(test_within),
+	cmocka_unit_test(test_within_future_snapshot),
 	cmocka_unit_test(test_empty_policy_and_input))
