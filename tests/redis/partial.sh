@@ -84,7 +84,7 @@ RC=0
 "$TSARC" restore "$S_LOGICAL" --config "$WORK/narrow/config.json" --repo "$REPO" > "$WORK/r-narrow.out" 2> "$WORK/r-narrow.err" || RC=$?
 [ "$RC" -ne 0 ] || fail "narrow: a restore with refused keys succeeded"
 err=$(cat "$WORK/r-narrow.err")
-grep -q "refused RESTORE of key '[a-z]*:[a-z:]*' in database [0-9]*: NOPERM" "$WORK/r-narrow.err" ||
+grep -q "refused RESTORE of key '.*' in database [0-9]*: NOPERM" "$WORK/r-narrow.err" ||
 	fail "narrow: the error does not name the key refused: $err"
 grep -q "the target was emptied" "$WORK/r-narrow.err" || fail "narrow: the error does not say the target was emptied: $err"
 n=$(sed -n 's/.*then \([0-9]*\) of the backup.s [0-9]* keys were restored.*/\1/p' "$WORK/r-narrow.err")
