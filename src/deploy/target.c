@@ -548,7 +548,54 @@ static void warn_migration(tsarc_restore_ctx *r)
 	}
 }
 
-/* Resolves every pending step's target, then refuses a migration into
+/* Whether endpoints `a` and `b` of whole-server steps (each as
+ * resolved, or a snapshot's recorded source) are known to be the same
+ * server: both name a host or a socket, and the same one. */
+static int same_server(const tsarc_step *s, const cJSON *a, const cJSON *b)
+{
+	if (!a || !b || (!tsarc_spec_str(a, "host") && !tsarc_spec_str(a, "socket")) ||
+		(!tsarc_spec_str(b, "host") && !tsarc_spec_str(b, "socket")) ||
+		!str_same(tsarc_spec_str(a, "workload"), tsarc_spec_str(b, "workload")))
+		return 0;
+	return same_endpoint(s, a, b);
+}
+
+/* A step whose target is a whole server (Redis) replaces all of it: every
+ * database is emptied first. Two such steps into one server leave only
+ * the second's data, which is right only when both streams are copies of
+ * that one server (the snapshot took both from the same server). Two
+ * servers' backups into one (a migration onto a shared Redis) would lose
+ * the first: refused before anything is written. */
+static int one_step_per_server(tsarc_restore_ctx *r)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->n; i++) {
+		const tsarc_step *a = &r->steps[i];
+		if (a->state != TSARC_STEP_PENDING || !a->endpoint || target_of(a) != TSARC_TARGET_SERVER)
+			continue;
+		for (j = i + 1; j < r->n; j++) {
+			const tsarc_step *b = &r->steps[j];
+			if (b->state != TSARC_STEP_PENDING || !b->endpoint ||
+				target_of(b) != TSARC_TARGET_SERVER || strcmp(a->kind, b->kind) ||
+				!same_server(a, a->endpoint, b->endpoint) ||
+				same_server(a, a->source, b->source))
+				continue;
+			return tsarc_error_set(TSARC_ECONFIG, "%s and %s both restore into %s, and each "
+				"replaces the whole server (every database emptied first): the second would "
+				"erase what the first wrote. The snapshot took them from %s and %s, not "
+				"known to be one server. Restore one of them (--only), or give each its own "
+				"server; nothing was written", tsarc_step_name(a), tsarc_step_name(b),
+				tsarc_spec_str(a->endpoint, "text"), a->source ? tsarc_spec_str(a->source,
+				"text") : "a server it did not record", b->source ?
+				tsarc_spec_str(b->source, "text") : "a server it did not record");
+		}
+	}
+	return 0;
+}
+
+/* Resolves every pending step's target, refuses two whole-server steps
+ * into one server from different ones, then refuses a migration into
  * the snapshot's own source unless the user allowed it. */
 int tsarc_plan_targets(tsarc_restore_ctx *r)
 {
@@ -565,6 +612,8 @@ int tsarc_plan_targets(tsarc_restore_ctx *r)
 		if ((rc = resolve_step(r, s)))
 			return rc;
 	}
+	if ((rc = one_step_per_server(r)))
+		return rc;
 	if (r->migration)
 		warn_migration(r);
 	if (!r->migration || r->o->allow_source_target)

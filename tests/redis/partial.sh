@@ -15,6 +15,11 @@
 #   refused, and says how many keys were restored: exactly the target's
 #   key count (replies of the commands already sent are all read), or
 #   with the connection lost a range that holds it.
+# - backend-redis and system-redis backed up from two servers, restored
+#   into one shared server (a migration onto one managed Redis): each
+#   step empties every database, so the second would erase the first;
+#   refused before the first write. Both backed up from one server and
+#   restored into one: allowed (each stream is that whole server).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../lib_chunk.sh"
 : "${TSARC:?set TSARC to the tsarc binary}"
@@ -108,6 +113,60 @@ got=$(keys_in "$PORT_BULK")
 	fail "bulk: the error says $n keys restored (and up to ${more:-0} more), the target holds $got: $err"
 [ "$(rcli "$PORT_BULK" -n 15 EXISTS big:value)" = 0 ] || fail "bulk: the big key is there"
 info "bulk: $(grep "stopped at" "$WORK/r-bulk.err")"
+
+# two_redis NAME BACKEND_PORT SYSTEM_PORT: backend-redis and system-redis
+# Secrets as 3scale 2.16 has them (system-redis on database 1), and a
+# config with both components, external, logical as the ACL user.
+two_redis() {
+	mkdir -p "$WORK/$1/secret"
+	python3 - "$WORK/$1" "$2" "$3" "$USER_PW" <<'PY'
+import base64, json, sys
+d, bport, sport, pw = sys.argv[1:]
+b = lambda s: base64.b64encode(s.encode()).decode()
+json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backend-redis"},
+           "data": {"REDIS_STORAGE_URL": b("redis://127.0.0.1:%s/0" % bport),
+                    "REDIS_STORAGE_USERNAME": b("restorer"), "REDIS_STORAGE_PASSWORD": b(pw)}},
+          open(d + "/secret/backend-redis.json", "w"))
+json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "system-redis"},
+           "data": {"URL": b("redis://127.0.0.1:%s/1" % sport),
+                    "REDIS_USERNAME": b("restorer"), "REDIS_PASSWORD": b(pw)}},
+          open(d + "/secret/system-redis.json", "w"))
+comp = lambda secret, key, stream, order: {
+    "kind": "redis", "external": True, "mode": "logical",
+    "url_secret": {"secret": secret, "key": key}, "stream": stream,
+    "restore": {"action": "redis-rdb", "order": order}}
+json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
+           "components": {"backend-redis": comp("backend-redis", "REDIS_STORAGE_URL", "backend-redis.rdb", 70),
+                          "system-redis": comp("system-redis", "URL", "system-redis.rdb", 80)}},
+          open(d + "/config.json", "w"))
+PY
+}
+redis_up system
+redis_up shared
+for i in $(seq 20); do echo "SET system:key:$i v$i"; done | rcli "$PORT_SYSTEM" -n 1 >/dev/null
+two_redis two-src "$PORT_SRC" "$PORT_SYSTEM"
+two_redis one-src "$PORT_SRC" "$PORT_SRC"
+two_redis shared "$PORT_SHARED" "$PORT_SHARED"
+S_TWO=$(snapshot_of "$WORK/two-src/config.json" b3) || exit 1
+S_ONE=$(snapshot_of "$WORK/one-src/config.json" b4) || exit 1
+
+info "two servers' backups into one shared server: refused before the first write"
+rcli "$PORT_SHARED" -n 2 SET marker:kept yes >/dev/null
+keys_dump "$PORT_SHARED" > "$WORK/shared-before.keys"
+RC=0
+"$TSARC" restore "$S_TWO" --config "$WORK/shared/config.json" --repo "$REPO" > "$WORK/r-shared.out" 2> "$WORK/r-shared.err" || RC=$?
+err=$(cat "$WORK/r-shared.err")
+[ "$RC" -ne 0 ] || fail "two servers' backups were restored into one: $(keys_in "$PORT_SHARED") keys left ($(rcli "$PORT_SHARED" INFO keyspace | tr -d '\r' | grep ^db | tr '\n' ' '))"
+keys_dump "$PORT_SHARED" > "$WORK/shared-after.keys"
+cmp -s "$WORK/shared-before.keys" "$WORK/shared-after.keys" || fail "the shared server was changed: $err"
+grep -q "both restore into" "$WORK/r-shared.err" || fail "the error does not say why: $err"
+grep -q "nothing was written" "$WORK/r-shared.err" || fail "the error does not say nothing was written: $err"
+
+info "one server's two backups into one server: restored, the whole server as backed up"
+"$TSARC" restore "$S_ONE" --config "$WORK/shared/config.json" --repo "$REPO" > "$WORK/r-one.out" 2> "$WORK/r-one.err" ||
+	fail "one server's backups into one server: $(cat "$WORK/r-one.err")"
+[ "$(rcli "$PORT_SHARED" -n 2 EXISTS marker:kept)" = 0 ] || fail "the shared server was not emptied"
+[ "$(keys_in "$PORT_SHARED")" -eq "$(keys_in "$PORT_SRC")" ] || fail "the shared server holds $(keys_in "$PORT_SHARED") keys, the source $(keys_in "$PORT_SRC")"
 
 grep -q -e "$USER_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json "$WORK"/*.out && fail "a password was printed"
 info "ok"
