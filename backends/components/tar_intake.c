@@ -72,6 +72,15 @@ static int write_failed(intake *k, const char *name)
 		archive_error_string(k->out) ? archive_error_string(k->out) : "short write");
 }
 
+static la_ssize_t write_out(struct archive *a, void *ud, const void *buf, size_t len)
+{
+	if (tsarc_write_all(*(int *)ud, buf, len) != 0) {
+		archive_set_error(a, errno, "%s", strerror(errno));
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
 static size_t trailing_zeros(const char *p, size_t n)
 {
 	size_t z = 0;
@@ -454,7 +463,13 @@ int tsarc_tar_intake(int in_fd, int out_fd, void *ctx, const atomic_int *stop, c
 			archive_error_string(k.in));
 		goto done;
 	}
-	if (archive_write_open_fd(k.out, out_fd) != ARCHIVE_OK) {
+	/* Through a callback, not archive_write_open_fd: on a regular file
+	 * that one refuses an entry whose device and inode are the file's
+	 * ("Can't add archive to itself"), and an entry's are whatever the
+	 * archive says, or numbers the reader counts up. The last block is not
+	 * padded, as archive_write_open_fd does on a pipe. */
+	archive_write_set_bytes_in_last_block(k.out, 1);
+	if (archive_write_open2(k.out, &out_fd, NULL, write_out, NULL, NULL) != ARCHIVE_OK) {
 		rc = write_failed(&k, "the archive");
 		goto done;
 	}

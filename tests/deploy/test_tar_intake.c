@@ -12,6 +12,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -279,6 +280,96 @@ static void damaged_archives_fail(void **state)
 	tsarc_tar_stderr_free(t);
 }
 
+/* A ustar header block: `name`, type flag `type`, `size` bytes of data. */
+static void ustar_header(char blk[512], const char *name, char type, size_t size)
+{
+	unsigned sum = 0;
+	size_t i;
+
+	memset(blk, 0, 512);
+	snprintf(blk, 100, "%s", name);
+	snprintf(blk + 100, 8, "%07o", 0644);
+	snprintf(blk + 108, 8, "%07o", 0);
+	snprintf(blk + 116, 8, "%07o", 0);
+	snprintf(blk + 124, 12, "%011zo", size);
+	snprintf(blk + 136, 12, "%011o", 1700000000u);
+	blk[156] = type;
+	memcpy(blk + 257, "ustar", 6);
+	memcpy(blk + 263, "00", 2);
+	memset(blk + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += (unsigned char)blk[i];
+	snprintf(blk + 148, 8, "%06o", sum);
+}
+
+/* An entry whose pax header says it is the file the stream goes to (the
+ * device and inode numbers of the output): the intake takes it like any
+ * other. libarchive refuses, as "Can't add archive to itself", an entry
+ * with the device and inode of a regular file it was opened on; those of
+ * an archive's entries are what the archive says (pax SCHILY.dev and .ino)
+ * or numbers libarchive's reader counts up, nothing of this host. */
+static void an_entry_named_like_the_output_is_taken(void **state)
+{
+	tsarc_tar_stderr *t = tsarc_tar_stderr_new("tar", "/srv");
+	char blk[512], rec[200], err[512];
+	int in = tsarc_scratch_file(), out = tsarc_scratch_file(), n;
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	atomic_int stop;
+	struct stat st;
+
+	(void)state;
+	atomic_init(&stop, 0);
+	assert_true(in >= 0 && out >= 0);
+	assert_int_equal(fstat(out, &st), 0);
+	/* "LEN SCHILY.dev=D\n", LEN counting itself */
+	n = snprintf(rec, sizeof(rec), "SCHILY.dev=%llu\n", (unsigned long long)st.st_dev);
+	n = snprintf(rec, sizeof(rec), "%d SCHILY.dev=%llu\n", n + 3 + (n + 3 >= 100),
+		(unsigned long long)st.st_dev);
+	{
+		char rec2[100];
+		int m = snprintf(rec2, sizeof(rec2), "SCHILY.ino=%llu\n", (unsigned long long)st.st_ino);
+		m = snprintf(rec + n, sizeof(rec) - (size_t)n, "%d SCHILY.ino=%llu\n",
+			m + 3 + (m + 3 >= 100), (unsigned long long)st.st_ino);
+		n += m;
+	}
+	ustar_header(blk, "./PaxHeaders/x", 'x', (size_t)n);
+	assert_int_equal(tsarc_write_all(in, blk, 512), 0);
+	memset(blk, 0, 512);
+	memcpy(blk, rec, (size_t)n);
+	assert_int_equal(tsarc_write_all(in, blk, 512), 0);
+	ustar_header(blk, "./x", '0', 0);
+	assert_int_equal(tsarc_write_all(in, blk, 512), 0);
+	memset(blk, 0, 512);
+	assert_int_equal(tsarc_write_all(in, blk, 512), 0);
+	assert_int_equal(tsarc_write_all(in, blk, 512), 0);
+	lseek(in, 0, SEEK_SET);
+	/* The input says what the test means it to. */
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_fd(a, in, 512), ARCHIVE_OK);
+	assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_OK);
+	assert_true(archive_entry_dev(e) == st.st_dev && archive_entry_ino64(e) == (la_int64_t)st.st_ino);
+	archive_read_free(a);
+	lseek(in, 0, SEEK_SET);
+
+	tsarc_tar_stderr_end(t);
+	err[0] = '\0';
+	if (tsarc_tar_intake(in, out, t, &stop, err, sizeof(err)) != 0)
+		fail_msg("the intake refused: %s", err);
+	a = archive_read_new();
+	archive_read_support_format_tar(a);
+	lseek(out, 0, SEEK_SET);
+	assert_int_equal(archive_read_open_fd(a, out, 65536), ARCHIVE_OK);
+	assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_OK);
+	assert_string_equal(archive_entry_pathname(e), "./x");
+	assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_EOF);
+	archive_read_free(a);
+	close(in);
+	close(out);
+	tsarc_tar_stderr_free(t);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(padded_files_lose_their_zeros),
 	cmocka_unit_test(entries_at_the_memory_bound),
-	cmocka_unit_test(padding_that_does_not_match_fails), cmocka_unit_test(damaged_archives_fail))
+	cmocka_unit_test(padding_that_does_not_match_fails), cmocka_unit_test(damaged_archives_fail),
+	cmocka_unit_test(an_entry_named_like_the_output_is_taken))
