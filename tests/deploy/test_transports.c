@@ -93,6 +93,34 @@ static cJSON *one_configmap(void)
 	return list;
 }
 
+/* A kubectl that is not installed is a configuration error naming it, at
+ * every call: never TSARC_ENOTFOUND, which get answers for a resource that
+ * does not exist (a restore would then take the target for one without its
+ * Secrets), and found without starting a process per call. */
+static void kube_binary_missing(void **state)
+{
+	const char *const names[] = {"tsarc-no-such-kubectl", "/nonexistent/kubectl"};
+	tsarc_transports trs;
+	tsarc_transport *tr;
+	cJSON *conf, *doc = NULL, *list = one_configmap();
+	char conf_text[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(conf_text, sizeof(conf_text), "{\"binary\": \"%s\"}", names[i]);
+		tr = make("kube", conf_text, &conf, &trs);
+		assert_int_equal(tr->get(tr, "secret", "backend-redis", &doc), TSARC_ECONFIG);
+		assert_null(doc);
+		assert_non_null(strstr(tsarc_error_last()->message, names[i]));
+		assert_int_equal(tr->get(tr, "secret", NULL, &doc), TSARC_ECONFIG);
+		assert_int_equal(tr->apply(tr, list, NULL), TSARC_ECONFIG);
+		tsarc_transports_dispose(&trs);
+		cJSON_Delete(conf);
+	}
+	cJSON_Delete(list);
+}
+
 /* --target-namespace reaches both transports' apply: kube applies with
  * -n NS (not its configured namespace), local writes NS into the file. */
 static void apply_honours_the_namespace(void **state)
@@ -251,4 +279,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(transport_registry),
 	cmocka_unit_test(apply_honours_the_namespace),
 	cmocka_unit_test(local_config_keeps_the_original),
-	cmocka_unit_test(kube_capture_needs_the_whole_output))
+	cmocka_unit_test(kube_capture_needs_the_whole_output),
+	cmocka_unit_test(kube_binary_missing))
