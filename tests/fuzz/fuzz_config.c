@@ -104,8 +104,15 @@ static void dry_run_restore(tsarc_deploy *d)
 	const char *only[1];
 
 	/* The local transport stats resources_dir when it starts: keep the
-	 * plan a pure function of the input. */
+	 * plan a pure function of the input. The kube transport would run
+	 * kubectl (a real one where it is installed: thousands of processes
+	 * that ask a cluster); a binary that is not there runs nothing, and
+	 * every call of the plan gets the transport's error instead. */
 	cJSON_DeleteItemFromObjectCaseSensitive(transport, "resources_dir");
+	if (cJSON_IsObject(transport)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(transport, "binary");
+		cJSON_AddStringToObject(transport, "binary", "/nonexistent/tsarc-fuzz/kubectl");
+	}
 	snap = snapshot_of(d->eff);
 	memset(&o, 0, sizeof(o));
 	o.dry_run = 1;
