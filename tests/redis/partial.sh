@@ -7,7 +7,9 @@
 # - The backup has keys in database 15, the target has 4 databases (a
 #   managed Redis often has fewer than 16, or only database 0): refused
 #   before the target is emptied, for a logical stream and for an RDB
-#   restored through a private redis-server.
+#   restored through a private redis-server; the RDB swap (a server tsarc
+#   restarts) is refused before the server is stopped, which would not
+#   start again with that RDB.
 # - Refused after the target was emptied: a RESTORE the target's user may
 #   not run (an ACL user limited to keys key:*), and a key larger than
 #   the target takes (proto-max-bulk-len: the server drops the
@@ -74,6 +76,29 @@ for s in "logical $S_LOGICAL" "rdb $S_RDB"; do
 	grep -q "nothing was written" "$WORK/r-$1.err" || fail "$1: the error does not say the target is intact: $(cat "$WORK/r-$1.err")"
 	[ -z "$(ls -A "$WORK/tmp")" ] || fail "$1: files left in TMPDIR: $(ls -la "$WORK/tmp")"
 done
+
+info "rdb swap: keys in database 15, the target has 4 databases: refused before the swap"
+# The server would exit at start with the backup's RDB ("DB index is out
+# of range"): the swap reads the RDB with the server's own redis-check-rdb
+# first and leaves the server running, untouched.
+redis_deployment swap-small "redis://127.0.0.1:$PORT_SMALL/0" default "$ADMIN_PW" \
+	"{\"mode\": \"rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 70, \"config_file\": \"$WORK/redis-small/redis.conf\"}}"
+cp "$WORK/redis-small/redis.conf" "$WORK/small-conf.before"
+pid_before=$(cat "$WORK/redis-small/redis.pid")
+keys_dump "$PORT_SMALL" > "$WORK/before.keys"
+RC=0
+"$TSARC" restore "$S_RDB" --config "$WORK/swap-small/config.json" --repo "$REPO" > "$WORK/r-swap.out" 2> "$WORK/r-swap.err" || RC=$?
+err=$(cat "$WORK/r-swap.err")
+[ "$RC" -ne 0 ] || fail "swap: a backup with database 15 swapped into a Redis with 4 databases"
+rcli "$PORT_SMALL" PING 2>/dev/null | grep -q PONG || fail "swap: the server is down after the refused restore: $err"
+[ "$(cat "$WORK/redis-small/redis.pid")" = "$pid_before" ] || fail "swap: the server was restarted: $err"
+keys_dump "$PORT_SMALL" > "$WORK/after.keys"
+diff -q "$WORK/before.keys" "$WORK/after.keys" >/dev/null || fail "swap: the target was changed: $err"
+cmp -s "$WORK/small-conf.before" "$WORK/redis-small/redis.conf" || fail "swap: the configuration was changed: $err"
+if ls "$WORK/redis-small" | grep -q -e tsarc -e -old; then fail "swap: files left beside the data: $(ls "$WORK/redis-small")"; fi
+grep -q "database 15" "$WORK/r-swap.err" || fail "swap: the error does not name the database: $err"
+grep -q "4 databases" "$WORK/r-swap.err" || fail "swap: the error does not say what the target has: $err"
+grep -q "nothing was changed" "$WORK/r-swap.err" || fail "swap: the error does not say the target is intact: $err"
 
 # keys_in PORT: the number of keys of every database.
 keys_in() {

@@ -14,6 +14,7 @@
 #include "secrets.h"
 #include "dbconn.h"
 #include "fileio.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -57,8 +58,31 @@ const char *tsarc_redis_mode(const cJSON *spec)
 	return m ? m : "auto";
 }
 
-int tsarc_redis_cli_tls_open(const tsarc_component *c, const cJSON *doc,
-	const tsarc_conn *conn, int in_pod, tsarc_redis_cli_tls *out)
+/* The Secret's user and password (as the client reads them) into the
+ * conn redis-cli logs in with, where the Secret gives them. */
+static int take_login(const tsarc_redis_conf *conf, tsarc_conn *conn)
+{
+	char *user = NULL, *pw = NULL;
+
+	if ((conf->user && !(user = strdup(conf->user))) ||
+		(conf->password && !(pw = strdup(conf->password)))) {
+		free(user);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	if (user) {
+		free(conn->user);
+		conn->user = user;
+	}
+	if (pw) {
+		tsarc_secure_free_str(conn->password);
+		conn->password = pw;
+		conn->has_password = 1;
+	}
+	return 0;
+}
+
+int tsarc_redis_cli_open(const tsarc_component *c, const cJSON *doc, tsarc_conn *conn,
+	int in_pod, tsarc_redis_cli_tls *out)
 {
 	int spec_tls = tsarc_redis_spec_tls(c->spec), rc = 0;
 	tsarc_redis_conf conf;
@@ -71,6 +95,8 @@ int tsarc_redis_cli_tls_open(const tsarc_component *c, const cJSON *doc,
 		return rc;
 	if (!doc)
 		memset(&conf, 0, sizeof(conf));
+	if (doc && (rc = take_login(&conf, conn)))
+		goto done;
 	/* TLS where the configuration says so, else where the Secret does:
 	 * without --tls, redis-cli would send the password in clear to the
 	 * TLS port. */
@@ -344,7 +370,7 @@ static int pod_dump(tsarc_component *c, tsarc_production *out)
 	if ((rc = tsarc_conn_resolve_doc(c, &conn, &doc)))
 		return rc;
 	/* The private files are removed once redis-cli has exited (run.c). */
-	rc = tsarc_redis_cli_tls_open(c, doc, &conn, tsarc_db_in_workload(c) && !c->external, &tls);
+	rc = tsarc_redis_cli_open(c, doc, &conn, tsarc_db_in_workload(c) && !c->external, &tls);
 	tsarc_secret_doc_free(doc);
 	if (rc)
 		goto done;

@@ -13,7 +13,12 @@
 #define TSARC_REDIS_TLS_CHAIN_ONLY 2
 int tsarc_redis_spec_tls(const cJSON *spec);
 
-/* redis-cli's TLS: whether it is on (the configuration's "tls", else the
+/* redis-cli's login and TLS, as tsarc's own client reads the Secret
+ * `doc` (NULL: none). The user and password: the Secret's URL, else its
+ * own keys beside it (3scale 2.16: REDIS_STORAGE_USERNAME and _PASSWORD,
+ * which the generic reading of `conn` does not know), the configuration's
+ * fields over both; they replace those of `conn` where the Secret gives
+ * them. TLS: whether it is on (the configuration's "tls", else the
  * Secret's rediss://, CONFIG_*_SSL or client certificate), and on this
  * host the Secret's CA, certificate and key (REDIS_SSL_CA ..., PEM text)
  * in private files (dbconn.h tsarc_db_tls; NULL when it has none). Since
@@ -24,8 +29,8 @@ typedef struct tsarc_redis_cli_tls {
 	int on;
 	struct tsarc_db_tls *files;
 } tsarc_redis_cli_tls;
-int tsarc_redis_cli_tls_open(const tsarc_component *c, const cJSON *doc,
-	const tsarc_conn *conn, int in_pod, tsarc_redis_cli_tls *out);
+int tsarc_redis_cli_open(const tsarc_component *c, const cJSON *doc, tsarc_conn *conn,
+	int in_pod, tsarc_redis_cli_tls *out);
 /* Removes the files (the key overwritten first). */
 int tsarc_redis_cli_tls_close(tsarc_redis_cli_tls *t);
 

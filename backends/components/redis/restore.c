@@ -230,8 +230,8 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		"RDB loaded by a private redis-server tsarc starts on a unix socket in a private "
 		"folder, then copied logically (FLUSHDB or DEL, RESTORE ... REPLACE ABSTTL) and "
 		"checked; no restart, no configuration of the target",
-		"RDB swap: persistence off, restart, files moved aside, RDB in place, restart, "
-		"persistence back on",
+		"RDB swap: the RDB read by the server's own redis-check-rdb first, persistence off, "
+		"restart, files moved aside, RDB in place, restart, persistence back on",
 	};
 	restore_path p = pick_path(r, s);
 	tsarc_redis_conf conf;

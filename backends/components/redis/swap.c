@@ -1,8 +1,9 @@
 #define _GNU_SOURCE /* strndup, asprintf */
 /*
  * The restore of a Redis RDB (action redis-rdb): the server loads an RDB
- * only at start, so the backup's RDB is written next to its data, the
- * server restarted with persistence off (so it saves nothing over the
+ * only at start, so the backup's RDB is written next to its data and read
+ * by the server's own redis-check-rdb (one it could not load would leave
+ * it down once its files are aside: rdbcheck.h), then the server restarted with persistence off (so it saves nothing over the
  * swapped files), its old dump.rdb and AOF moved aside, the RDB put in
  * place, the server restarted to load it, and persistence put back (AOF
  * rewritten from memory first when it was on). The original persistence
@@ -10,6 +11,7 @@
  * by a signal's cleanup, or by the next run after a crash.
  */
 #include "redis.h"
+#include "rdbcheck.h"
 #include "fileio.h"
 #include "error_save.h"
 #include "interrupt.h"
@@ -363,8 +365,9 @@ static int redis_restart(redis_op *op, int save)
 	return 0;
 }
 
-/* Runs a shell script in the data directory (this host or the pod). */
-static int redis_shell(redis_op *op, const char *script)
+/* Runs a shell script in the data directory (this host or the pod);
+ * its output into *outp (NULL: dropped). */
+static int redis_shell_out(redis_op *op, const char *script, char **outp)
 {
 	tsarc_cmd cmd;
 	char *out = NULL;
@@ -376,9 +379,18 @@ static int redis_shell(redis_op *op, const char *script)
 		!(rc = tsarc_cmd_arg(&cmd, op->data_dir)) && !(rc = tsarc_cmd_arg(&cmd, op->dbfilename)) &&
 		!(rc = tsarc_cmd_arg(&cmd, op->aof_file)) && !(rc = tsarc_cmd_arg(&cmd, op->aof_dir)))
 		rc = op->c.tr->capture(op->c.tr, &op->c, &cmd, TSARC_CAPTURE_MAX, &out);
+	if (!rc && outp) {
+		*outp = out;
+		out = NULL;
+	}
 	free(out);
 	tsarc_cmd_free(&cmd);
 	return rc;
+}
+
+static int redis_shell(redis_op *op, const char *script)
+{
+	return redis_shell_out(op, script, NULL);
 }
 
 /* $1 data dir, $2 dbfilename, $3 appendfilename, $4 appenddirname. */
@@ -390,6 +402,82 @@ static const char MOVE_ASIDE_SCRIPT[] =
 
 /* $1 data dir, $2 dbfilename. */
 static const char REMOVE_INCOMING_SCRIPT[] = "rm -f \"$1/$2.tsarc-incoming\"";
+
+/* $1 data dir, $2 dbfilename: the incoming RDB read by redis-check-rdb
+ * where the server runs; its status printed, not returned (the
+ * transport would take it for its own failure and drop the report). */
+static const char CHECK_INCOMING_SCRIPT[] =
+	"cd \"$1\" || exit 1; "
+	"command -v redis-check-rdb >/dev/null 2>&1 || { echo 'tsarc-check: missing'; exit 0; }; "
+	"s=0; redis-check-rdb \"$2.tsarc-incoming\" 2>&1 || s=$?; echo \"tsarc-check: $s\"";
+
+/* The number of databases the server has after the restart: the lower of
+ * the running server's and its configuration's (the restart reads the
+ * configuration; in a cluster it may not have been rolled out yet). */
+static int redis_databases(redis_op *op, long long *n)
+{
+	const char *p = op->orig_conf;
+	char *live = NULL;
+	int rc;
+
+	if ((rc = redis_config_get(op, "databases", &live)))
+		return rc;
+	*n = live[0] ? strtoll(live, NULL, 10) : 16;
+	free(live);
+	while (p && *p) {
+		size_t len = strcspn(p, "\n");
+		const char *v = conf_directive(p, len, "databases");
+		if (v) {
+			long long c = strtoll(v, NULL, 10);
+			if (c > 0 && c < *n)
+				*n = c;
+		}
+		p += len + (p[len] == '\n');
+	}
+	return 0;
+}
+
+/*
+ * Before the server is touched: can it load the backup's RDB? A server
+ * that cannot exits at start, after its files were moved aside, and
+ * stays down (rdbcheck.h). Where the server's host has no
+ * redis-check-rdb, the swap goes on and says it was not checked.
+ */
+static int redis_check_incoming(redis_op *op, const char **unchecked)
+{
+	tsarc_rdb_check chk;
+	char *out = NULL;
+	long long dbs = 0;
+	int rc;
+
+	*unchecked = NULL;
+	if ((rc = redis_shell_out(op, CHECK_INCOMING_SCRIPT, &out)) ||
+		(rc = tsarc_rdb_check_parse(out, &chk))) {
+		free(out);
+		tsarc_error_prefix("component '%s': reading the backup's RDB with redis-check-rdb",
+			op->s->component);
+		return rc;
+	}
+	free(out);
+	if (!chk.present) {
+		*unchecked = "not read before the swap: the server's host has no redis-check-rdb";
+		return 0;
+	}
+	if (!chk.ok)
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': the server's "
+			"redis-check-rdb refuses the backup's RDB (%s), so the server would not start "
+			"with it: nothing was changed (the server runs as before)", op->s->component,
+			chk.error);
+	if ((rc = redis_databases(op, &dbs)))
+		return rc;
+	if (chk.max_db >= dbs)
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': the backup's RDB holds "
+			"database %lld, the server has %lld databases (0 to %lld) and would not start "
+			"with it: nothing was changed (the server runs as before); raise its "
+			"\"databases\" to at least %lld first", op->s->component, chk.max_db, dbs, dbs - 1,
+			chk.max_db + 1);
+	return 0;
+}
 
 /* Our temporary file in the server's folder, partial or unused: removed
  * on failure or interruption (interrupt.h). */
@@ -444,6 +532,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	redis_op op;
 	char *appendonly = NULL, *before = NULL, *after = NULL, *off = NULL;
+	const char *unchecked = NULL;
 	tsarc_cmd cmd;
 	char what[300];
 	int rc;
@@ -456,7 +545,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		return rc;
 	op.in_pod = (op.c.tr->caps & TSARC_TR_IN_WORKLOAD) != 0;
 	if ((rc = op.c.tr->locate(op.c.tr, &op.c)) || (rc = tsarc_step_conn(s, &op.conn)) ||
-		(rc = tsarc_redis_cli_tls_open(&op.c, s->secret_doc, &op.conn, op.in_pod, &op.tls)))
+		(rc = tsarc_redis_cli_open(&op.c, s->secret_doc, &op.conn, op.in_pod, &op.tls)))
 		goto done;
 	/* The recipe's fields were checked for this transport before the
 	 * restore began (tsarc_recipe_require): these are the guards. */
@@ -534,6 +623,14 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_cleanup_add(&op.incoming, redis_drop_incoming, &op, op.incoming_what);
 	if ((rc = tsarc_restore_stream_into(r, &op.c, &cmd, s->st, NULL, NULL, what)))
 		goto done;
+	/* 1b. Read by the server's own redis-check-rdb: an RDB it cannot load
+	 * stops here, with the server and its files untouched. */
+	tsarc_restore_progress(r, "  %s: checking the RDB with the server's redis-check-rdb",
+		s->component);
+	if ((rc = redis_check_incoming(&op, &unchecked)))
+		goto done;
+	if (unchecked)
+		tsarc_restore_progress(r, "  %s: %s", s->component, unchecked);
 	/* 2. Persistence off and a restart: the server must neither save over
 	 * the swapped files nor replay an old AOF. */
 	tsarc_restore_progress(r, "  %s: persistence off, restart", s->component);
@@ -576,9 +673,9 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			"restart with persistence on (%s before, %s after)", s->component, before, after);
 		goto done;
 	}
-	tsarc_step_note(s, "RDB of %llu bytes loaded into %s/%s; keys %s AOF %s",
+	tsarc_step_note(s, "RDB of %llu bytes loaded into %s/%s; keys %s AOF %s%s%s",
 		(unsigned long long)s->st->size, op.data_dir, op.dbfilename, after[0] ? after : "none;",
-		op.aof_on ? "on" : "off");
+		op.aof_on ? "on" : "off", unchecked ? "; RDB " : "", unchecked ? unchecked : "");
 	s->detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(s->detail, "keyspace", after);
 	cJSON_AddStringToObject(s->detail, "data_dir", op.data_dir);
