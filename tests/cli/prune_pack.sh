@@ -166,7 +166,13 @@ trial create index 2 no  # the merged index of the packs kept is being written
 trial delete index 1 no  # the first old index object has gone
 trial delete data 1 no   # the first pack has gone
 trial delete data 4 no   # packs are being removed
-# Then every other pack or index object the prune writes or removes.
+# Then every other pack or index object the prune writes or removes
+# (TSARC_TEST_PRUNE_KILL_POINTS=named: only the six above; the sanitized
+# build's run, tests/CMakeLists.txt).
+if [ "${TSARC_TEST_PRUNE_KILL_POINTS:-all}" = named ]; then
+	finish "$TRIAL crash trials (the named points only)"
+	exit 0
+fi
 WRITTEN=$(json_get "$WORK/r0.json" "d['packs_written']")
 REMOVED=$(json_get "$WORK/r0.json" "d['packs_deleted'] + d['packs_repacked']")
 info "an uninterrupted prune writes $WRITTEN packs and 2 index objects, removes $REMOVED packs and $INDEX_BEFORE index objects"
