@@ -3,8 +3,9 @@
  * The restore of a Redis RDB (action redis-rdb): the server loads an RDB
  * only at start, so the backup's RDB is written next to its data and read
  * by the server's own redis-check-rdb (one it could not load would leave
- * it down once its files are aside: rdbcheck.h), then the server restarted with persistence off (so it saves nothing over the
- * swapped files), its old dump.rdb and AOF moved aside, the RDB put in
+ * it down once its files are aside: rdbcheck.h), then the server
+ * restarted with persistence off (so it saves nothing over the swapped
+ * files), its old dump.rdb and AOF moved aside, the RDB put in
  * place, the server restarted to load it, and persistence put back (AOF
  * rewritten from memory first when it was on). The original persistence
  * configuration is kept durably while it is off, and put back by the step,
