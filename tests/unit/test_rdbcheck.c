@@ -69,6 +69,10 @@ static void bad_rdb(void **state)
 	assert_int_equal(tsarc_rdb_check_parse("something else\ntsarc-check: 0\n", &c), 0);
 	assert_false(c.ok);
 	assert_string_equal(c.error, "something else");
+	/* A failure whose lines say nothing still gets a reason. */
+	assert_int_equal(tsarc_rdb_check_parse("[offset 1]   \ntsarc-check: 1\n", &c), 0);
+	assert_false(c.ok);
+	assert_string_equal(c.error, "exit status 1, nothing said why");
 	/* Status 0, "looks OK", and an error banner: not a pass either. */
 	assert_int_equal(tsarc_rdb_check_parse("--- RDB ERROR DETECTED ---\nx\n"
 		"RDB looks OK\ntsarc-check: 0\n", &c), 0);

@@ -110,11 +110,9 @@ int tsarc_rdb_check_parse(const char *out, tsarc_rdb_check *res)
 		return tsarc_error_set(TSARC_EIO, "redis-check-rdb's report has no status line");
 	res->present = 1;
 	res->ok = st == 0 && looks_ok && !after_error;
-	if (!res->ok && !res->error[0]) {
-		if (last)
-			copy_line(res->error, sizeof(res->error), last, last_end);
-		else
-			snprintf(res->error, sizeof(res->error), "exit status %lld, no output", st);
-	}
+	if (!res->ok && !res->error[0] && last)
+		copy_line(res->error, sizeof(res->error), last, last_end);
+	if (!res->ok && !res->error[0])
+		snprintf(res->error, sizeof(res->error), "exit status %lld, nothing said why", st);
 	return 0;
 }
