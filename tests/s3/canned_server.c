@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -136,8 +137,14 @@ static void serve_conn(int c)
 			goto out;
 		}
 		{
-			char hdr[2048];
+			char hdr[2048], numbered[4096];
 			const char *body = r->body ? r->body : "";
+			const char *mark = r->action == NUMBERED ? strstr(body, "%zu") : NULL;
+			if (mark) {
+				snprintf(numbered, sizeof(numbered), "%.*s%zu%s", (int)(mark - body),
+					body, idx, mark + 3);
+				body = numbered;
+			}
 			long len = r->length >= 0 ? r->length : (long)strlen(body);
 			int n = r->action == CLOSED
 				? snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d Canned\r\n%s\r\n",
@@ -168,8 +175,13 @@ static void *server_main(void *arg)
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		c = accept(srv.fd, NULL, NULL);
-		if (c >= 0)
+		if (c >= 0) {
+			/* Head and body go out in two writes: without this, each
+			 * answer waits for the client's delayed ACK (40 ms). */
+			int one = 1;
+			setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			serve_conn(c);
+		}
 	}
 	return NULL;
 }

@@ -20,8 +20,10 @@
 
 /* TRICKLE: headers announcing `length` bytes, then one byte every 250 ms.
  * CLOSED: no Content-Length (`headers` may say chunked), the body, then
- * the connection closed. */
-enum action { REPLY, RESET, STALL, SHORT, TRICKLE, CLOSED };
+ * the connection closed. NUMBERED: REPLY, the body a printf format whose
+ * one %zu is the request's number (a server that never says the same
+ * thing twice). */
+enum action { REPLY, RESET, STALL, SHORT, TRICKLE, CLOSED, NUMBERED };
 
 typedef struct canned {
 	enum action action;
