@@ -2,9 +2,9 @@
  * Requests on a whole bucket (bucket.c) against the canned server
  * (canned_server.h): DeleteObjects in batches of 1,000 with their
  * Content-MD5 and a refusal inside a 200 answer, listings over pages,
- * listings that go round in a circle or say "more" without a token (of
- * objects, and of versions), and 200 answers that hold another document
- * than the one asked for.
+ * listings that go round in a circle, say "more" without a token, or
+ * send empty page after empty page (of objects, and of versions), and 200
+ * answers that hold another document than the one asked for.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -260,9 +260,47 @@ static void test_versions_never_end(void **state)
 	close_store(st);
 }
 
+/*
+ * A server that says "more follow" on page after page with nothing on
+ * them, each with a token (or version marker) it never sent before: no
+ * circle to see, and S3 may send an empty truncated page now and then.
+ * A thousand in a row is a listing that never ends: an error, not a
+ * client that asks for ever.
+ */
+static void test_empty_pages_never_end(void **state)
+{
+	static const canned objects[] = {{NUMBERED, 200, NULL,
+		"<ListBucketResult><Name>bkt</Name><IsTruncated>true</IsTruncated>"
+		"<NextContinuationToken>tok-%zu</NextContinuationToken></ListBucketResult>", -1}};
+	static const canned versions[] = {{NUMBERED, 200, NULL,
+		"<ListVersionsResult><IsTruncated>true</IsTruncated>"
+		"<NextKeyMarker>p/snapshots/s1</NextKeyMarker>"
+		"<NextVersionIdMarker>v%zu</NextVersionIdMarker></ListVersionsResult>", -1}};
+	listed l = {0};
+	size_t n = 0;
+	tsarc_store *st;
+
+	(void)state;
+	START(objects);
+	st = open_store("0");
+	expect(tsarc_store_list(st, TSARC_OBJ_SNAPSHOT, collect, &l), TSARC_EIO,
+		"1000 pages in a row with nothing on them");
+	assert_int_equal(srv.nreq, 1000);
+	assert_int_equal(l.count, 0);
+	close_store(st);
+
+	START(versions);
+	st = open_store("0");
+	expect(tsarc_store_list_hidden(st, TSARC_OBJ_SNAPSHOT, count_names, &n), TSARC_EIO,
+		"1000 pages in a row with nothing on them");
+	assert_int_equal(srv.nreq, 1000);
+	close_store(st);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_versions_never_end),
 	cmocka_unit_test(test_answer_of_another_kind),
 	cmocka_unit_test(test_delete_batches),
 	cmocka_unit_test(test_list_pages),
-	cmocka_unit_test(test_list_never_ends))
+	cmocka_unit_test(test_list_never_ends),
+	cmocka_unit_test(test_empty_pages_never_end))

@@ -97,7 +97,7 @@ int tsarc__s3_list(tsarc__s3_client *c, const char *prefix, tsarc__s3_list_cb cb
 	tsarc_buf body;
 	tsarc__s3_token_set sent = {0};
 	const char *token = NULL; /* owned by `sent` */
-	size_t i;
+	size_t i, empty = 0;
 	int rc = 0;
 
 	tsarc_buf_init(&body, TSARC__S3_LISTBODY_MAX);
@@ -113,6 +113,14 @@ int tsarc__s3_list(tsarc__s3_client *c, const char *prefix, tsarc__s3_list_cb cb
 			break;
 		if ((rc = tsarc__s3_parse_list(&page, (const char *)body.ptr, body.size))) {
 			tsarc_error_prefix("listing s3://%s/%s", c->u.bucket, prefix);
+			break;
+		}
+		empty = page.count ? 0 : empty + 1;
+		if (page.truncated && empty >= TSARC__S3_EMPTY_PAGES_MAX) {
+			rc = tsarc_error_set(TSARC_EIO, "listing s3://%s/%s: the server sent %zu "
+				"pages in a row with nothing on them, each saying more follow: the "
+				"listing would never end", c->u.bucket, prefix, empty);
+			tsarc__s3_list_page_dispose(&page);
 			break;
 		}
 		/* Before the page's names go out: they may be ones already given. */

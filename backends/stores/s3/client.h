@@ -29,6 +29,11 @@
 #define TSARC__S3_KEY_MAX 1024
 /* A ListObjectsV2 page of 1000 keys of 1 KiB is about 1.3 MB. */
 #define TSARC__S3_LISTBODY_MAX (16 * 1024 * 1024)
+/* Truncated pages with nothing on them in a row, past which a listing is
+ * taken for one that never ends: S3 may send an empty page that says
+ * more follow, not a thousand in a row. Each comes with a token (or
+ * marker) never sent before, so no circle shows it. */
+#define TSARC__S3_EMPTY_PAGES_MAX 1000
 /* Error bodies are a few hundred bytes; anything past this is noise. */
 #define TSARC__S3_ERRBODY_MAX (64 * 1024)
 #define TSARC__S3_PUT_MAX (5ULL << 30)

@@ -199,7 +199,7 @@ static int list_versions(tsarc__s3_client *c, const char *prefix, version_cb cb,
 	char *key_marker = NULL, *version_marker = NULL, *pair = NULL;
 	tsarc__s3_token_set sent = {0};
 	tsarc_buf body;
-	size_t i, pages = 0;
+	size_t i, pages = 0, empty = 0;
 	int rc = 0;
 
 	tsarc_buf_init(&body, TSARC__S3_LISTBODY_MAX);
@@ -224,6 +224,14 @@ static int list_versions(tsarc__s3_client *c, const char *prefix, version_cb cb,
 			break;
 		}
 		pages++;
+		empty = page.count ? 0 : empty + 1;
+		if (page.truncated && empty >= TSARC__S3_EMPTY_PAGES_MAX) {
+			rc = tsarc_error_set(TSARC_EIO, "listing versions of s3://%s/%s: the server "
+				"sent %zu pages in a row with nothing on them, each saying more follow: "
+				"the listing would never end", bucket_of(c), prefix, empty);
+			tsarc__s3_versions_page_dispose(&page);
+			break;
+		}
 		if (page.truncated && key_marker &&
 			(strcmp(page.next_key, key_marker) < 0 ||
 				(!strcmp(page.next_key, key_marker) &&
