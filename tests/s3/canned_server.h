@@ -20,9 +20,9 @@
 
 /* TRICKLE: headers announcing `length` bytes, then one byte every 250 ms.
  * CLOSED: no Content-Length (`headers` may say chunked), the body, then
- * the connection closed. NUMBERED: REPLY, the body a printf format whose
- * one %zu is the request's number (a server that never says the same
- * thing twice). */
+ * the connection closed. NUMBERED: REPLY, the body's first "%zu" replaced
+ * by the request's number (a server that never says the same thing
+ * twice). */
 enum action { REPLY, RESET, STALL, SHORT, TRICKLE, CLOSED, NUMBERED };
 
 typedef struct canned {

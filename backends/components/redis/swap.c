@@ -192,26 +192,36 @@ static char *persistence_off(const char *conf)
 	return (char *)b.ptr;
 }
 
-/* Whether a redis.conf text turns AOF on: its last active appendonly
- * line (Redis takes the last one) says yes. */
-static int conf_wants_aof(const char *conf)
+/* The value of the last active `name` line of a redis.conf text (Redis
+ * takes the last one), blanks before it skipped, up to the line's end
+ * (*end); NULL when there is none. */
+static const char *conf_last(const char *conf, const char *name, const char **end)
 {
-	const char *p = conf, *v;
-	int on = 0;
+	const char *p = conf, *v, *found = NULL;
 
 	while (p && *p) {
 		size_t len = strcspn(p, "\n");
-		if ((v = conf_directive(p, len, "appendonly"))) {
+		if ((v = conf_directive(p, len, name))) {
 			while (v < p + len && (*v == ' ' || *v == '\t'))
 				v++;
-			on = (size_t)(p + len - v) >= 3 && !strncmp(v, "yes", 3) &&
-				(v + 3 == p + len || v[3] == ' ' || v[3] == '\t' || v[3] == '\r');
+			found = v;
+			*end = p + len;
 		}
 		p += len;
 		if (*p == '\n')
 			p++;
 	}
-	return on;
+	return found;
+}
+
+/* Whether a redis.conf text turns AOF on: its last active appendonly
+ * line says yes. */
+static int conf_wants_aof(const char *conf)
+{
+	const char *end = NULL, *v = conf_last(conf, "appendonly", &end);
+
+	return v && (size_t)(end - v) >= 3 && !strncmp(v, "yes", 3) &&
+		(v + 3 == end || v[3] == ' ' || v[3] == '\t' || v[3] == '\r');
 }
 
 /* Sets the persistence configuration, with `saved` (the original) kept
@@ -417,24 +427,17 @@ static const char CHECK_INCOMING_SCRIPT[] =
  * configuration; in a cluster it may not have been rolled out yet). */
 static int redis_databases(redis_op *op, long long *n)
 {
-	const char *p = op->orig_conf;
+	const char *end = NULL, *v = conf_last(op->orig_conf, "databases", &end);
 	char *live = NULL;
+	long long c;
 	int rc;
 
 	if ((rc = redis_config_get(op, "databases", &live)))
 		return rc;
 	*n = live[0] ? strtoll(live, NULL, 10) : 16;
 	free(live);
-	while (p && *p) {
-		size_t len = strcspn(p, "\n");
-		const char *v = conf_directive(p, len, "databases");
-		if (v) {
-			long long c = strtoll(v, NULL, 10);
-			if (c > 0 && c < *n)
-				*n = c;
-		}
-		p += len + (p[len] == '\n');
-	}
+	if (v && (c = strtoll(v, NULL, 10)) > 0 && c < *n)
+		*n = c;
 	return 0;
 }
 
