@@ -22,6 +22,13 @@
 #define TSARC_SCRYPT_N_DEFAULT 32768
 #define TSARC_SCRYPT_R_DEFAULT 8
 #define TSARC_SCRYPT_P_DEFAULT 1
+/* `init --kdf-memory`'s range (N = MiB * 1024 at r = 8). The top is the
+ * most a key file may ask for (TSARC_SCRYPT_WORK_MAX); the bottom, an
+ * eighth of the default, still makes each password guess cost megabytes
+ * of memory: for pods with a small memory limit and for test suites that
+ * open repositories thousands of times. */
+#define TSARC_KDF_MEMORY_MIN_MIB 4u
+#define TSARC_KDF_MEMORY_MAX_MIB 256u
 
 typedef struct tsarc_repo_init_options {
 	tsarc_chunker_params chunker; /* zeros: defaults */

@@ -59,6 +59,11 @@ static const cli_option INIT_OPTIONS[] = {
 		"through an index) or 1 (one object per chunk; read\n"
 		"and written by every tsarc)", CLI_OWN, 0},
 	{"pack-size", 9, "BYTES", "format 2: target size of a pack (default 16777216)", CLI_OWN, 0},
+	{"kdf-memory", 10, "MIB", "memory scrypt takes to turn the password into the key,\n"
+		"spent at every open: 4 to 256, a power of two (default\n"
+		"32). More slows password guessing from a stolen key\n"
+		"file; less fits a small pod's memory limit. Keys added\n"
+		"later (key add) take the same", CLI_OWN, 0},
 	{0},
 };
 
@@ -111,6 +116,14 @@ static int init_option(int opt, const char *arg, void *state)
 			return cli_usage_error("init", "--pack-size takes a byte count from %u to %u",
 				TSARC_PACK_SIZE_MIN, TSARC_PACK_SIZE_LIMIT);
 		s->o.pack_size = v;
+		return 0;
+	case 10:
+		/* scrypt with r = 8 takes 128 * 8 * N bytes: N = MiB * 1024. */
+		if (parse_u32(arg, &v) || v < TSARC_KDF_MEMORY_MIN_MIB ||
+			v > TSARC_KDF_MEMORY_MAX_MIB || (v & (v - 1)))
+			return cli_usage_error("init", "--kdf-memory takes MiB, a power of two "
+				"from %u to %u", TSARC_KDF_MEMORY_MIN_MIB, TSARC_KDF_MEMORY_MAX_MIB);
+		s->o.scrypt_n = (uint64_t)v * 1024;
 		return 0;
 	}
 	return EXIT_USAGE;

@@ -4,7 +4,8 @@
 # password then opens nothing (exit 12); passwd swaps the password; damaged
 # key files are listed as such; a new password never comes from argv and
 # never lands in the store or the output; remove and passwd wait for no one:
-# a live lock of another run stops them (exit 11) with the keys unchanged.
+# a live lock of another run stops them (exit 11) with the keys unchanged;
+# init --kdf-memory sets the scrypt cost (default 32 MiB), key add keeps it.
 . "$(dirname "$0")/lib.sh"
 
 R=$WORK/repo
@@ -102,6 +103,28 @@ TSARC_KEY_HINT=${THIRD:0:8} t snapshots --repo "$R"
 expect_rc 0 "an open with the hint of the password's key"
 TSARC_KEY_HINT=ffffffff t snapshots --repo "$R"
 expect_rc 0 "an open with a hint that names no key"
+
+info "init --kdf-memory: the scrypt cost of the key files, kept by key add"
+kdf_of() { # REPO: the scrypt N of its key files, each once, sorted
+	t key list --repo "$1" --json
+	[ "$RC" -eq 0 ] || fail "key list of $1: exit $RC"
+	json_get "$OUT" "sorted(set(k['scrypt_n'] for k in d))"
+}
+[ "$(kdf_of "$R")" = "[4096]" ] || fail "init_repo's --kdf-memory 4, key add and passwd: N=$(kdf_of "$R")"
+t init --repo "$WORK/default"
+expect_rc 0 "init with the default scrypt cost"
+[ "$(kdf_of "$WORK/default")" = "[32768]" ] || fail "the default key is not 32 MiB (N=32768)"
+t init --repo "$WORK/big" --kdf-memory 64
+expect_rc 0 "init --kdf-memory 64"
+TSARC_NEW_PASSWORD="big-$TEST_NAME" t key add --repo "$WORK/big"
+expect_rc 0 "key add to a --kdf-memory 64 repository"
+[ "$(kdf_of "$WORK/big")" = "[65536]" ] || fail "--kdf-memory 64: N=$(kdf_of "$WORK/big")"
+for bad in 2 6 512 "" x 4096; do
+	t init --repo "$WORK/bad" --kdf-memory "$bad"
+	expect_rc 2 "init --kdf-memory '$bad'"
+	expect_err "kdf-memory takes MiB, a power of two from 4 to 256" "init --kdf-memory '$bad'"
+	[ ! -e "$WORK/bad" ] || fail "init --kdf-memory '$bad' created something"
+done
 
 info "usage errors and where a new password may come from"
 t key --repo "$R"
