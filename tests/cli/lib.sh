@@ -216,10 +216,15 @@ EOF
 }
 
 # init_repo PATH [INIT-OPTIONS...]
+# The tests' repositories take the least scrypt memory (--kdf-memory 4): the
+# suite opens repositories many thousands of times, and at the default
+# (32 MiB, about 0.15 s of CPU and 8,192 page faults an open) the key
+# derivation was a fifth of a CI run's CPU. The default's own keys are
+# tested in test_crypto, cli_keys and the demo.
 init_repo() {
 	local repo=$1
 	shift
-	ok init --repo "$repo" "$@"
+	ok init --repo "$repo" --kdf-memory 4 "$@"
 }
 
 # chunk_files REPO: the chunk objects, one path a line, sorted.

@@ -48,7 +48,7 @@ mkfifo "$T/caf"$'\xe9'
 files_config "$WORK/dep.json" "$T"
 
 info "init, then a deployment backup whose tree holds a fifo"
-t init --repo "$R" --log-format json
+t init --repo "$R" --kdf-memory 4 --log-format json
 expect_rc 0 "init"
 json_lines "init"
 has_event "e['component'] == 'init' and e['event'] == 'created' and e['level'] == 'info'" "init says it created the repository"

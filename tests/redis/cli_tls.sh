@@ -10,7 +10,7 @@
 : "${TSARC:?set TSARC to the tsarc binary}"
 export TSARC_PASSWORD="repo-$TEST_NAME-Wq4"
 REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" >/dev/null 2>&1 || fail "tsarc init"
+"$TSARC" init --repo "$REPO" --kdf-memory 4 >/dev/null 2>&1 || fail "tsarc init"
 mkdir -m 700 "$WORK/tmp"
 export TMPDIR=$WORK/tmp
 

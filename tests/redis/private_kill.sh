@@ -9,7 +9,7 @@
 : "${TSARC:?set TSARC to the tsarc binary}"
 export TSARC_PASSWORD="repo-$TEST_NAME-Wq4"
 REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --format 1 >/dev/null 2>&1 || fail "tsarc init"
+"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
 
 # Processes whose working directory is under $WORK/tmp (the private
 # redis-server works in its folder), by PID.

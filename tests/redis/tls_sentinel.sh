@@ -57,7 +57,7 @@ grep -q "not a PEM private key matching" "$WORK/e4" || fail "key mismatch: $(cat
 info "redis-cli through tsarc (\"tool\"/\"options\") and a rediss:// URL: TLS, not the password in clear"
 : "${TSARC:?set TSARC to the tsarc binary}"
 export TSARC_PASSWORD="repo-$TEST_NAME-Wq4"
-"$TSARC" init --repo "$WORK/repo" >/dev/null 2>&1 || fail "tsarc init"
+"$TSARC" init --repo "$WORK/repo" --kdf-memory 4 >/dev/null 2>&1 || fail "tsarc init"
 # A listener that records what a client sends first.
 LPORT=$(free_port)
 python3 - "$LPORT" "$WORK/captured" <<'PY' &

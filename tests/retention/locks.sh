@@ -15,7 +15,7 @@ now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 # Runs a command that may fail; its exit code lands in $rc.
 run_rc() { set +e; "$@"; rc=$?; set -e; }
 
-t init -q
+t init -q --kdf-memory 4
 "$TSARC_GEN_DUMP" 6M --seed 1 > "$work/s1"
 "$TSARC_GEN_DUMP" 6M --seed 2 > "$work/s2"
 first=$(t backup -q --stdin --name dump < "$work/s1")

@@ -6,7 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh" prune
 
-t init -q
+t init -q --kdf-memory 4
 for i in 1 2 3; do
 	"$TSARC_GEN_DUMP" 6M --seed "$i" > "$work/s$i"
 	t backup -q --stdin --name dump --host db1 --time "2026-10-0${i}T01:00:00Z" < "$work/s$i" >/dev/null

@@ -68,7 +68,7 @@ ok check --repo "$R" --read-data-subset 1/2
 ok check --repo "$R" --read-data-subset 2/2
 info "prune removed $PRUNED chunks on S3"
 
-t init --repo "$R"
+t init --repo "$R" --kdf-memory 4
 [ "$RC" -ne 0 ] || fail "init over an existing S3 repository succeeded"
 
 if [ -n "${TSARC_TEST_EXPECT_RETRIES:-}" ]; then

@@ -24,7 +24,7 @@ s3tool() { python3 "$HERE/s3tool.py" "$@"; }
 
 export TSARC_PASSWORD="repo-$TEST_NAME-Zp8"
 REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --format 1 >/dev/null 2>&1 || fail "tsarc init"
+"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
 run_id=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
 SRC=tsarc-s3sys-src-$run_id
 DST=tsarc-s3sys-dst-$run_id
