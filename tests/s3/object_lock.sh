@@ -20,7 +20,7 @@
 R=$BASE/$BUCKET/repo
 
 # --- init: the bucket tsarc makes has Object Lock; one without is refused ---
-ok init --repo "$R" --kdf-memory 4 --format 1 --object-lock 1 --json # one object per chunk (format 2: object_lock_pack.sh)
+init_repo "$R" --format 1 --object-lock 1 --json # one object per chunk (format 2: object_lock_pack.sh)
 [ "$(json_get "$OUT" "d['object_lock']['mode']")" = compliance ] || fail "init --json: no object_lock"
 [ "$($ATT lock-config "$BUCKET")" = Enabled ] || fail "the bucket tsarc created has no Object Lock"
 $ATT create-bucket "$BUCKET-plain"
@@ -151,7 +151,7 @@ expect_rc 3 "extend-retention with S2 still damaged"
 
 # --- forget and prune under retention (a second repository, governance) ---
 G=$BASE/$BUCKET-gov/repo
-ok init --repo "$G" --kdf-memory 4 --format 1 --object-lock 1 --object-lock-mode governance
+init_repo "$G" --format 1 --object-lock 1 --object-lock-mode governance
 backup_gen "$G" db.sql 3M --seed 4
 G1=$SNAP
 backup_gen "$G" db.sql 3M --seed 5

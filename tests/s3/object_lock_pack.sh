@@ -44,7 +44,7 @@ nothing_hidden_left() {
 
 # --- init, and every pack and index object written with a retention ---
 R=$BASE/$BUCKET/repo
-ok init --repo "$R" --kdf-memory 4 --format 2 --object-lock 1 --json
+init_repo "$R" --format 2 --object-lock 1 --json
 check_json "init --json: not format 2 with compliance" \
 	"d['object_lock']['mode'] == 'compliance' and d['format'] == 2"
 backup_gen "$R" db.sql 2M --seed 1
@@ -104,7 +104,7 @@ ok check --repo "$R" --as-of "$BEFORE" --read-data
 # pack is mostly unused but needed, G3's wholly unused.
 GB=$BUCKET-gov
 G=$BASE/$GB/repo
-ok init --repo "$G" --kdf-memory 4 --format 2 --object-lock 1 --object-lock-mode governance \
+init_repo "$G" --format 2 --object-lock 1 --object-lock-mode governance \
 	--chunk-min 16384 --chunk-avg 65536 --chunk-max 262144
 "$GEN" 1M --seed 4 >"$WORK/g1"
 t_in "$WORK/g1" backup --repo "$G" --stdin --name db.sql --json

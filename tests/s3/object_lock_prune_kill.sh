@@ -24,7 +24,7 @@ HOLD=$TSARC_TEST_HOLD_FILE
 export TSARC_S3_STALL_TIMEOUT=120
 
 G=$BASE/$BUCKET/repo
-ok init --repo "$G" --kdf-memory 4 --format 2 --pack-size 131072 --chunk-min 16384 --chunk-avg 65536 \
+init_repo "$G" --format 2 --pack-size 131072 --chunk-min 16384 --chunk-avg 65536 \
 	--chunk-max 262144 --object-lock 1 --object-lock-mode governance
 
 prune_set "$G"
