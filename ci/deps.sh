@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-	build-essential cmake pkg-config ca-certificates
+	build-essential cmake ninja-build pkg-config ca-certificates
 	libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev libcjson-dev
 	libexpat1-dev libarchive-dev libcmocka-dev
 	python3 python3-botocore time

@@ -54,7 +54,9 @@ rm -f "$out/rootfs/.complete"
 root=$out/rootfs
 
 # 2. tsarc itself.
-cmake -S "$top" -B "$out/build" -DCMAKE_BUILD_TYPE=Release -DTSARC_WERROR=ON \
+generator=()
+[ ! -e "$out/build/CMakeCache.txt" ] && command -v ninja >/dev/null && generator=(-G Ninja)
+cmake -S "$top" -B "$out/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DTSARC_WERROR=ON \
 	-DCMAKE_INSTALL_PREFIX=/usr/local -DTSARC_TESTS=OFF >/dev/null
 cmake --build "$out/build" -j"$(nproc)" >/dev/null
 DESTDIR=$root cmake --install "$out/build" >/dev/null
