@@ -8,6 +8,8 @@ packages=(
 	libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev libcjson-dev
 	libexpat1-dev libarchive-dev libcmocka-dev
 	python3 python3-botocore time
+	# sleep as a bash builtin for the tests' polling loops.
+	bash-builtins
 	# tests/cli/trust.sh traces the fsync-before-rename order of chunk objects.
 	strace
 	# The deployment demo and tests (issue 4): real servers and their tools.

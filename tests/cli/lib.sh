@@ -6,6 +6,10 @@
 # crash (a signal, i.e. exit code >= 128) or on any sanitizer report.
 
 set -u
+# sleep as a bash builtin where Debian's bash-builtins is installed
+# (ci/deps.sh): the polling loops of a test run sleep thousands of times,
+# each time a fork and an exec otherwise, costly on the test machines.
+enable -f sleep sleep 2>/dev/null || true
 
 : "${TSARC:?set TSARC to the tsarc binary}"
 : "${TSARC_GEN_DUMP:?set TSARC_GEN_DUMP to the tsarc-gen-dump binary}"

@@ -3,6 +3,10 @@
 # directory $work (removed on exit, with every job whose pid the test added
 # to pids) holding the repository $work/repo, with a password of its own.
 : "${TSARC:?TSARC must name the tsarc binary}" "${TSARC_GEN_DUMP:?}"
+# sleep as a bash builtin where Debian's bash-builtins is installed
+# (ci/deps.sh): the polling loops of a test run sleep thousands of times,
+# each time a fork and an exec otherwise, costly on the test machines.
+enable -f sleep sleep 2>/dev/null || true
 work=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-$1.XXXXXX")
 pids=()
 cleanup() {
