@@ -36,10 +36,8 @@
 # A Redis data directory that already holds dump.rdb is loaded at start (the
 # tests use that to load a backed-up RDB into a fresh server).
 set -euo pipefail
-# sleep as a bash builtin where Debian's bash-builtins is installed
-# (ci/deps.sh): the polling loops of a test run sleep thousands of times,
-# each time a fork and an exec otherwise, costly on the test machines.
-enable -f sleep sleep 2>/dev/null || true
+# (No dirname process: this script runs once per server started or stopped.)
+case $0 in */*) . "${0%/*}/sleep_builtin.sh" ;; *) . ./sleep_builtin.sh ;; esac
 
 die() { echo "ci/services.sh: $*" >&2; exit 1; }
 

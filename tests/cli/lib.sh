@@ -6,10 +6,7 @@
 # crash (a signal, i.e. exit code >= 128) or on any sanitizer report.
 
 set -u
-# sleep as a bash builtin where Debian's bash-builtins is installed
-# (ci/deps.sh): the polling loops of a test run sleep thousands of times,
-# each time a fork and an exec otherwise, costly on the test machines.
-enable -f sleep sleep 2>/dev/null || true
+. "${BASH_SOURCE[0]%/*}/../../ci/sleep_builtin.sh" # sourced by path: no fork for dirname
 
 : "${TSARC:?set TSARC to the tsarc binary}"
 : "${TSARC_GEN_DUMP:?set TSARC_GEN_DUMP to the tsarc-gen-dump binary}"

@@ -4,10 +4,7 @@
 # configuration (passwords included) in 0600 files, and stopped by PID
 # through ci/services.sh stop.
 set -u
-# sleep as a bash builtin where Debian's bash-builtins is installed
-# (ci/deps.sh): the polling loops of a test run sleep thousands of times,
-# each time a fork and an exec otherwise, costly on the test machines.
-enable -f sleep sleep 2>/dev/null || true
+. "${BASH_SOURCE[0]%/*}/../../ci/sleep_builtin.sh" # sourced by path: no fork for dirname
 REDIS_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$REDIS_TESTS/../.." && pwd)
 SERVICES=$TOP/ci/services.sh

@@ -3,10 +3,7 @@
 # directory $work (removed on exit, with every job whose pid the test added
 # to pids) holding the repository $work/repo, with a password of its own.
 : "${TSARC:?TSARC must name the tsarc binary}" "${TSARC_GEN_DUMP:?}"
-# sleep as a bash builtin where Debian's bash-builtins is installed
-# (ci/deps.sh): the polling loops of a test run sleep thousands of times,
-# each time a fork and an exec otherwise, costly on the test machines.
-enable -f sleep sleep 2>/dev/null || true
+. "${BASH_SOURCE[0]%/*}/../../ci/sleep_builtin.sh" # sourced by path: no fork for dirname
 work=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-$1.XXXXXX")
 pids=()
 cleanup() {
