@@ -72,18 +72,18 @@ sanitizer_check() {
 	# of CPU on the test machines, and the tests run tsarc thousands of
 	# times): the lines go to the transcript and the reports are looked for
 	# in the same pass.
-	local found=0
+	local status=0
 	[ -s "$2" ] || return 0
 	awk -v transcript="$TRANSCRIPT" '
 		/./ { print >> transcript }
 		/ERROR: (Address|Leak|Undefined|Memory|Thread)Sanitizer|runtime error:|SUMMARY: [A-Za-z]*Sanitizer/ { found = 1 }
-		END { exit found ? 3 : 0 }' "$2" || found=$?
-	if [ "$found" -eq 3 ]; then
+		END { exit found ? 3 : 0 }' "$2" || status=$?
+	if [ "$status" -eq 3 ]; then
 		echo "FAIL [$TEST_NAME]: sanitizer report from '$3':" >&2
 		head -c 20000 "$2" >&2
 		exit 1
 	fi
-	[ "$found" -eq 0 ] || { echo "FAIL [$TEST_NAME]: cannot read the stderr of '$3' ($2)" >&2; exit 1; }
+	[ "$status" -eq 0 ] || { echo "FAIL [$TEST_NAME]: cannot read the stderr of '$3' ($2)" >&2; exit 1; }
 }
 
 # Adds the last stdout to the transcript if it is text and not a large dump
