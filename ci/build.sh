@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds tsarc into BUILD_DIR (default build/release).
-#   ci/build.sh [BUILD_DIR] [extra cmake args...]
+#   ci/build.sh [BUILD_DIR] [extra cmake args...]   (given after the defaults: they win)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-$top/build/release}

@@ -54,11 +54,9 @@ rm -f "$out/rootfs/.complete"
 root=$out/rootfs
 
 # 2. tsarc itself.
-generator=()
-[ ! -e "$out/build/CMakeCache.txt" ] && command -v ninja >/dev/null && generator=(-G Ninja)
-cmake -S "$top" -B "$out/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DTSARC_WERROR=ON \
+# ci/build.sh (its generator choice), as a Release build without the tests.
+bash "$top/ci/build.sh" "$out/build" -DCMAKE_BUILD_TYPE=Release \
 	-DCMAKE_INSTALL_PREFIX=/usr/local -DTSARC_TESTS=OFF >/dev/null
-cmake --build "$out/build" -j"$(nproc)" >/dev/null
 DESTDIR=$root cmake --install "$out/build" >/dev/null
 version=$("$root/usr/local/bin/tsarc" version --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
 
