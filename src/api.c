@@ -6,6 +6,7 @@
  */
 #include "backup.h"
 #include "extract.h"
+#include "fileio.h"
 #include "lock.h"
 #include "repo.h"
 #include "snapshot.h"
@@ -194,6 +195,6 @@ done:
 int tsarc_dump_fd(tsarc_repo *repo, const char *snapshot, const char *stream, int fd,
 	unsigned inflight)
 {
-	tsarc__pipe_grow(fd);
+	tsarc_pipe_grow(fd);
 	return tsarc_dump(repo, snapshot, stream, tsarc_sink_fd, &fd, inflight);
 }

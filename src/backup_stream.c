@@ -6,7 +6,7 @@
  */
 #include "backup_priv.h"
 #include "grow.h"
-#include "extract.h"
+#include "fileio.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -175,7 +175,7 @@ static int stream_fd(tsarc_backup *b, const char *name, const char *kind, int fd
 	if ((rc = tsarc_chunker_init(&chunker, &b->repo->chunker, b->repo->chunker_seed)) ||
 		(rc = tsarc_sha256_new(&ps->sha)))
 		goto done;
-	tsarc__pipe_grow(fd);
+	tsarc_pipe_grow(fd);
 
 	/* The input is read READ_STEP bytes at a time into blocks of READ_MAX
 	 * bytes (plus the unfinished chunk carried over); the chunks cut point

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "extract.h"
 #include "error_save.h"
 #include "fileio.h"
@@ -8,7 +7,6 @@
 #include "tsarc/errors.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,13 +15,6 @@
 #include <unistd.h>
 
 #define MAX_PARALLEL 64
-
-void tsarc__pipe_grow(int fd)
-{
-	/* 1 MiB is the default ceiling for unprivileged processes; failure
-	 * (not a pipe, or a lower ceiling) leaves the pipe as it was. */
-	(void)fcntl(fd, F_SETPIPE_SZ, 1024 * 1024);
-}
 
 int tsarc_sink_fd(void *payload, const uint8_t *data, size_t len)
 {

@@ -7,10 +7,6 @@
 /* Receives the stream's bytes in order; a non-zero return stops. */
 typedef int (*tsarc_sink_fn)(void *payload, const uint8_t *data, size_t len);
 
-/* Enlarges a pipe's buffer (when fd is a pipe) so that a fast producer or
- * consumer costs fewer system calls and context switches. */
-void tsarc__pipe_grow(int fd);
-
 /* A sink writing to the file descriptor *(int *)payload. */
 int tsarc_sink_fd(void *payload, const uint8_t *data, size_t len);
 

@@ -1,4 +1,4 @@
-#define _GNU_SOURCE /* O_TMPFILE, mkostemp, copy_file_range */
+#define _GNU_SOURCE /* O_TMPFILE, mkostemp, copy_file_range, F_SETPIPE_SZ */
 #include "fileio.h"
 #include "tsarc/errors.h"
 #include "wipe.h"
@@ -11,6 +11,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+void tsarc_pipe_grow(int fd)
+{
+	(void)fcntl(fd, F_SETPIPE_SZ, 1024 * 1024);
+}
 
 const char *tsarc_tmp_dir(void)
 {

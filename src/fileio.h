@@ -24,6 +24,12 @@ int tsarc_pwrite_all(int fd, const void *buf, size_t len, off_t at);
  * and short reads: 0, or -1 with errno set (ENODATA: the file is shorter). */
 int tsarc_pread_all(int fd, void *buf, size_t len, off_t at);
 
+/* Widens a pipe's buffer to 1 MiB (the default ceiling for unprivileged
+ * processes) when fd is a pipe, so a fast producer or consumer costs far
+ * fewer system calls and context switches than with 64 KiB. Best effort:
+ * not a pipe, or a lower ceiling, leaves it as it was. */
+void tsarc_pipe_grow(int fd);
+
 /* The folder for scratch space: $TMPDIR, else /tmp. */
 const char *tsarc_tmp_dir(void);
 /* Scratch space: an unlinked file in TMPDIR (else /tmp), made with

@@ -51,14 +51,6 @@ static void close_fd(int *fd)
 	}
 }
 
-/* A 1 MiB pipe instead of 64 KiB: a dump tool writing fast and the
- * pipeline reading in large pieces switch far less often. Best effort: a
- * smaller pipe still works. */
-static void widen_pipe(int fd)
-{
-	(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
-}
-
 static void tail_append(tsarc_proc *p, const char *data, size_t len)
 {
 	while (len > 0) {
@@ -325,9 +317,9 @@ int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 	p->err_fd = err[0];
 	p->in_fd = in[1];
 	if (p->out_fd >= 0)
-		widen_pipe(p->out_fd);
+		tsarc_pipe_grow(p->out_fd);
 	if (p->in_fd >= 0)
-		widen_pipe(p->in_fd);
+		tsarc_pipe_grow(p->in_fd);
 	if (pthread_create(&p->err_thread, NULL, drain_stderr, p) == 0)
 		p->has_err_thread = 1;
 	else {
@@ -388,7 +380,7 @@ int tsarc_proc_start_writer(tsarc_proc *p, tsarc_writer_fn fn, void *ctx)
 		return tsarc_error_set(TSARC_EIO, "creating a pipe: %s", strerror(errno));
 	p->out_fd = fds[0];
 	p->writer_fd = fds[1];
-	widen_pipe(p->out_fd);
+	tsarc_pipe_grow(p->out_fd);
 	p->writer_fn = fn;
 	p->writer_ctx = ctx;
 	if (pthread_create(&p->writer, NULL, writer_main, p) != 0) {
