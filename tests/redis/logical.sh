@@ -30,6 +30,11 @@ info "restore into a target with other keys (FLUSHDB allowed)"
 rcli "$PORT_DST" SET other:key 1 >/dev/null
 rcli "$PORT_DST" -n 5 SET other:db5 1 >/dev/null
 rcli "$PORT_DST" -n 3 SET str:plain overwritten >/dev/null
+# A library the backup does not have: after the restore the target holds
+# the backup's functions only, as after an RDB swap.
+rcli "$PORT_DST" FUNCTION LOAD "#!lua name=targetlib
+redis.register_function('target_only', function(keys, args) return 7 end)" >/dev/null ||
+	fail "FUNCTION LOAD on the target failed"
 as_user backup "$PORT_DST" load < "$WORK/stream" 2> "$WORK/load.err" || { cat "$WORK/load.err"; fail "load failed"; }
 grep -q "flush 1" "$WORK/load.err" || fail "FLUSHDB was not used: $(cat "$WORK/load.err")"
 grep -q "verify: key count and digest of every database match" "$WORK/load.err" || fail "no verification: $(cat "$WORK/load.err")"
@@ -38,6 +43,8 @@ cmp -s "$WORK/src.digest" "$WORK/dst.digest" || fail "digests differ: $(diff "$W
 keys_dump "$PORT_DST" > "$WORK/dst.keys"
 diff "$WORK/src.keys" "$WORK/dst.keys" > "$WORK/keys.diff" || fail "keys differ: $(head -20 "$WORK/keys.diff")"
 [ "$(rcli "$PORT_DST" FCALL tsarc_answer 0)" = 42 ] || fail "the function library was not restored"
+rcli "$PORT_DST" FUNCTION LIST | grep -qx targetlib && fail "the target's own function library was kept"
+grep -q "functions_removed 1" "$WORK/load.err" || fail "libraries removed: $(cat "$WORK/load.err")"
 [ "$(rcli "$PORT_DST" -n 3 XINFO GROUPS stream:events | sed -n 6p)" = 2 ] || fail "the consumer group lost its pending entries"
 
 info "restore with per-key DEL where FLUSHDB is refused"
@@ -47,6 +54,24 @@ as_user restorer "$PORT_DST" load < "$WORK/stream" 2> "$WORK/load2.err" || { cat
 grep -q "flush 0 deleted [1-9]" "$WORK/load2.err" || fail "DEL was not used: $(cat "$WORK/load2.err")"
 keys_dump "$PORT_DST" > "$WORK/dst2.keys"
 diff "$WORK/src.keys" "$WORK/dst2.keys" > "$WORK/keys2.diff" || fail "keys differ after DEL: $(head -20 "$WORK/keys2.diff")"
+
+info "a target whose libraries the user may not remove is left untouched"
+# shellcheck disable=SC2086 # ACL_DENY is a list of rules
+rcli "$PORT_DST" ACL SETUSER keeper on ">$USER_PW" "~*" "&*" +@all $ACL_DENY "-function|flush" |
+	grep -qx OK || fail "ACL SETUSER keeper"
+rcli "$PORT_DST" FUNCTION LOAD "#!lua name=targetlib
+redis.register_function('target_only', function(keys, args) return 7 end)" >/dev/null ||
+	fail "FUNCTION LOAD on the target failed"
+rcli "$PORT_DST" -n 7 SET other:db7 1 >/dev/null
+as_user keeper "$PORT_DST" load < "$WORK/stream" 2> "$WORK/keeper.err" &&
+	fail "a load whose FUNCTION FLUSH was refused succeeded"
+grep -q "holds 2 function libraries the backup may not have, and FUNCTION FLUSH was refused" "$WORK/keeper.err" ||
+	fail "keeper: $(cat "$WORK/keeper.err")"
+grep -q "nothing of the target removed" "$WORK/keeper.err" || fail "keeper: $(cat "$WORK/keeper.err")"
+[ "$(rcli "$PORT_DST" -n 7 GET other:db7)" = 1 ] || fail "a key of the target went"
+[ "$(rcli "$PORT_DST" FCALL target_only 0)" = 7 ] || fail "the target's library went"
+rcli "$PORT_DST" FUNCTION DELETE targetlib >/dev/null
+rcli "$PORT_DST" -n 7 DEL other:db7 >/dev/null
 
 info "the stream replays with redis-cli --pipe alone"
 REDISCLI_AUTH=$ADMIN_PW redis-cli --no-auth-warning -p "$PORT_PIPE" --pipe < "$WORK/stream" > "$WORK/pipe.out" ||

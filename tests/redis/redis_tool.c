@@ -99,8 +99,9 @@ static void print_stats(const char *what, const tsarc_redis_stats *st)
 	int db;
 
 	fprintf(stderr, "%s: keys %llu bytes %llu expired %llu vanished %llu functions %d "
-		"exact_expiry %d flush %d deleted %llu dbs", what, st->keys, st->bytes, st->expired,
-		st->vanished, st->functions, st->exact_expiry, st->flush, st->deleted);
+		"exact_expiry %d flush %d deleted %llu functions_removed %llu dbs", what, st->keys,
+		st->bytes, st->expired, st->vanished, st->functions, st->exact_expiry, st->flush,
+		st->deleted, st->functions_removed);
 	for (db = 0; db < st->ndb; db++)
 		if (st->db_keys[db])
 			fprintf(stderr, " %d:%llu", db, st->db_keys[db]);
@@ -129,6 +130,7 @@ static int cmd_load(tsarc_redis *r)
 		goto done;
 	st.flush = clear.flush;
 	st.deleted = clear.deleted;
+	st.functions_removed = clear.functions_removed;
 	print_stats("load", &st);
 	fprintf(stderr, "verify: %s\n", note);
 done:

@@ -574,6 +574,7 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const atomic_int *stop,
 		goto done;
 	st->flush = cleared.flush;
 	st->deleted = cleared.deleted;
+	st->functions_removed = cleared.functions_removed;
 	st->vanished = dumped.vanished;
 	st->exact_expiry = dumped.exact_expiry;
 done:

@@ -395,11 +395,47 @@ static int del_all(tsarc_redis *r, int db, tsarc_redis_stats *st)
 	return rc;
 }
 
+/* The target's function libraries go before its keys: after the restore
+ * it holds the backup's (FUNCTION RESTORE in the stream), as after an RDB
+ * swap, not theirs and the backup's side by side. A server without
+ * functions (before Redis 7) or a user not allowed to list them has none
+ * to remove that tsarc could see; a refused FUNCTION FLUSH stops the
+ * restore here, with the target untouched. */
+static int clear_functions(tsarc_redis *dst, tsarc_redis_stats *st)
+{
+	tsarc_redis_reply *rep = NULL;
+	size_t n;
+	int rc;
+
+	if ((rc = tsarc_redis_command(dst, &rep, "FUNCTION", "LIST", NULL)))
+		return rc;
+	n = rep->type == '*' ? rep->nelem : 0;
+	tsarc_redis_reply_free(rep);
+	rep = NULL;
+	if (n == 0)
+		return 0;
+	if ((rc = tsarc_redis_command(dst, &rep, "FUNCTION", "FLUSH", NULL)))
+		return rc;
+	if (rep->type == '-')
+		rc = tsarc_error_set(TSARC_EIO, "Redis at %s holds %zu function "
+			"librar%s the backup may not have, and FUNCTION FLUSH was refused: %s",
+			tsarc_redis_where(dst), n, n == 1 ? "y" : "ies", rep->str);
+	else
+		st->functions_removed = n;
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
 int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_stats *st)
 {
 	int ndb, db, rc;
 
 	st->flush = 1;
+	if ((rc = clear_functions(dst, st))) {
+		tsarc_error_prefix("emptying Redis at %s before the restore; nothing of the "
+			"backup was written, nothing of the target removed", tsarc_redis_where(dst));
+		return rc;
+	}
 	if ((rc = tsarc_redis_db_count(dst, &ndb)))
 		return rc;
 	for (db = 0; db < ndb && !rc; db++) {

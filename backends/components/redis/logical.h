@@ -34,6 +34,7 @@ typedef struct tsarc_redis_stats {
 	int exact_expiry;              /* PEXPIRETIME (1) or PTTL + clock (0) */
 	int flush;                     /* restore: 1 FLUSHDB, 0 per-key DEL */
 	unsigned long long deleted;    /* restore: keys DEL'd when FLUSHDB refused */
+	unsigned long long functions_removed; /* restore: the target's own libraries */
 } tsarc_redis_stats;
 
 void tsarc_redis_stats_free(tsarc_redis_stats *st);
@@ -58,7 +59,8 @@ int tsarc_redis_db_count(tsarc_redis *r, int *count);
  * and then failing at SELECT would leave it empty. */
 int tsarc_redis_require_dbs(tsarc_redis *dst, int ndb);
 
-/* Empties every database of `dst`: FLUSHDB, or where refused SCAN + DEL. */
+/* Empties every database of `dst` (FLUSHDB, or where refused SCAN + DEL),
+ * its function libraries first (FUNCTION FLUSH). */
 int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_stats *st);
 
 /* The restore side: fed the stream in pieces of any size. */

@@ -99,9 +99,14 @@ static int feed(void *payload, const uint8_t *data, size_t len)
 static void note_done(tsarc_step *s, const char *how, const char *where,
 	const tsarc_redis_stats *st, const char *verified)
 {
+	char libs[80] = "";
+
+	if (st->functions_removed)
+		snprintf(libs, sizeof(libs), " and FUNCTION FLUSH (%llu librar%s)",
+			st->functions_removed, st->functions_removed == 1 ? "y" : "ies");
 	tsarc_step_note(s, "%s into %s: %llu keys restored, %llu expired since the backup and "
-		"skipped; target emptied first with %s%s; %s", how, where, st->keys, st->expired,
-		st->flush ? "FLUSHDB" : "per-key DEL (FLUSHDB refused)",
+		"skipped; target emptied first with %s%s%s; %s", how, where, st->keys, st->expired,
+		st->flush ? "FLUSHDB" : "per-key DEL (FLUSHDB refused)", libs,
 		st->functions > 0 ? "; functions restored" : "", verified);
 }
 
@@ -158,6 +163,7 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s)
 	if ((rc = tsarc_redis_loader_verify(l, verified, sizeof(verified))))
 		goto done;
 	st.flush = cleared.flush;
+	st.functions_removed = cleared.functions_removed;
 	note_done(s, "logical restore (RESTORE ... REPLACE ABSTTL, pipelined)", where, &st,
 		verified);
 done:
