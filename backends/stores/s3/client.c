@@ -270,16 +270,21 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* The line is made at its exact size, in one block: one that grew as it
+ * was formatted would leave part of a session token behind in the block
+ * it outgrew. */
 static int add_header(struct curl_slist **list, const char *name,
 	const char *value)
 {
-	char *line = tsarc_dup_printf("%s: %s", name, value);
+	size_t n = strlen(name) + strlen(value) + 3;
+	char *line = malloc(n);
 	struct curl_slist *l;
 
 	if (!line)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	snprintf(line, n, "%s: %s", name, value);
 	l = curl_slist_append(*list, line);
-	OPENSSL_cleanse(line, strlen(line));
+	OPENSSL_cleanse(line, n);
 	free(line);
 	if (!l)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -569,6 +574,11 @@ int tsarc__s3_perform(tsarc__s3_client *c, const tsarc__s3_req *req, tsarc__s3_r
 	x.req = req;
 	x.resp = resp;
 	tsarc_buf_init(&x.errbody, TSARC__S3_ERRBODY_MAX + 1);
+	/* An InvalidToken or ExpiredToken answer echoes the session token
+	 * (<Token-0>): wiped when it grows and when it is disposed of. Each
+	 * attempt's tsarc_buf_clear keeps the block, which the next body
+	 * overwrites and the dispose wipes whole. */
+	x.errbody.wipe = 1;
 	tsarc__s3_req_what(c, req, what, sizeof(what));
 
 	want_md5 = req->has_body && wants_content_md5(req);

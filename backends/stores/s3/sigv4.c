@@ -155,13 +155,15 @@ typedef struct enc_pair {
 	char *value;
 } enc_pair;
 
+/* Wiped: a header's value may be the session token, a form's (an STS
+ * call's body) the web identity token. */
 static void pairs_free(enc_pair *p, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		free(p[i].name);
-		free(p[i].value);
+		tsarc_secure_free_str(p[i].name);
+		tsarc_secure_free_str(p[i].value);
 	}
 	free(p);
 }
@@ -345,12 +347,16 @@ static int hmac(unsigned char out[32], const void *key, size_t keylen,
 
 int tsarc__sigv4_authorization(tsarc_buf *out, const tsarc__sigv4_request *req)
 {
-	tsarc_buf canon = TSARC_BUF_INIT, signed_headers = TSARC_BUF_INIT;
-	tsarc_buf sts = TSARC_BUF_INIT, secret = TSARC_BUF_INIT;
+	tsarc_buf canon, signed_headers = TSARC_BUF_INIT;
+	tsarc_buf sts = TSARC_BUF_INIT, secret;
 	unsigned char k[32], sig[32];
 	char date[9], canon_hash[65], sig_hex[65];
 	int rc;
 
+	/* The canonical request holds the session token (its
+	 * x-amz-security-token line); `secret`, the secret key. */
+	tsarc_buf_init_wiped(&canon);
+	tsarc_buf_init_wiped(&secret);
 	if (!req->amz_date || strlen(req->amz_date) != 16)
 		return tsarc_error_set(TSARC_EINVAL, "bad x-amz-date");
 	memcpy(date, req->amz_date, 8);

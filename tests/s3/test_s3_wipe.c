@@ -1,0 +1,185 @@
+/*
+ * Session tokens leave no copy in freed memory. An S3 InvalidToken or
+ * ExpiredToken answer carries the request's token back in its body
+ * (<Token-0>), which the client keeps to read the error's code; every
+ * request carries the token in a header, signed. Each block that held it
+ * is wiped before it is given back: freed heap is reused by later
+ * allocations and shows in a core dump.
+ *
+ * Each case opens the store on the canned loopback server
+ * (canned_server.h) with its credentials, GETs an object, which the
+ * server refuses with 403 InvalidToken echoing the token, and frees the
+ * store. free() is wrapped (-Wl,--wrap=free, tests/CMakeLists.txt) to
+ * look at each block this thread frees meanwhile, and realloc() is
+ * wrapped to always move, so that the block a growing buffer leaves
+ * behind is looked at too (the real one may or may not move it). The
+ * canned server's own frees (its copies of the requests) are on its own
+ * thread and not looked at. malloc(), strdup() and strndup() are wrapped
+ * to clear each block they hand out: memory libcurl freed holding the
+ * token, then given to tsarc for something else, would otherwise show
+ * the token when tsarc frees it, though tsarc never wrote it there.
+ *
+ * Scope: tsarc's own frees only. libcurl is a shared library whose calls
+ * to free() bind to libc's, not to the wrapper: the copies it makes of
+ * the request headers (the token among them) and of what it receives are
+ * not looked at here.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsarc/errors.h"
+#include "canned_server.h"
+#include "cmocka_main.h"
+
+/* Each secret is a unit repeated: any run of twice a unit's length of
+ * its bytes holds a whole unit, which is what freed blocks are searched
+ * for. */
+#define X4(u) u u u u
+#define X24(u) X4(u) X4(u) X4(u) X4(u) X4(u) X4(u)
+#define TOKEN_UNIT "Wipe19/SessionToken+"
+#define TOKEN X24(TOKEN_UNIT)
+
+static const char *const UNITS[] = {TOKEN_UNIT};
+
+/* What S3 answers to a token it does not accept. */
+#define INVALID_TOKEN_BODY                                                         \
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                             \
+	"<Error><Code>InvalidToken</Code><Message>The provided token is malformed " \
+	"or otherwise invalid.</Message><Token-0>" TOKEN "</Token-0>"             \
+	"<RequestId>4442587FB7D0A2F9</RequestId><HostId>canned</HostId></Error>"
+
+void __real_free(void *p);
+void __wrap_free(void *p);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
+
+/* Per thread: only the test's own thread is watched. */
+static _Thread_local int watching;
+static int freed_watched, freed_with_secret;
+
+static void look_at(void *p)
+{
+	size_t n = malloc_usable_size(p), i;
+
+	freed_watched++;
+	for (i = 0; i < sizeof(UNITS) / sizeof(UNITS[0]); i++)
+		if (memmem(p, n, UNITS[i], strlen(UNITS[i]))) {
+			freed_with_secret++;
+			print_message("freed holding %s: %zu bytes: %.*s\n", UNITS[i], n,
+				(int)(n < 120 ? n : 120), (const char *)p);
+			return;
+		}
+}
+
+/* Cleared, on every thread: what a freed block holds, the code that
+ * allocated it wrote. */
+void *__wrap_malloc(size_t n)
+{
+	void *p = __real_malloc(n);
+
+	if (p)
+		memset(p, 0, malloc_usable_size(p));
+	return p;
+}
+
+char *__wrap_strdup(const char *s)
+{
+	return __wrap_strndup(s, strlen(s));
+}
+
+char *__wrap_strndup(const char *s, size_t n)
+{
+	char *p;
+
+	n = strnlen(s, n);
+	if ((p = __wrap_malloc(n + 1))) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+void __wrap_free(void *p)
+{
+	if (p && watching)
+		look_at(p);
+	__real_free(p);
+}
+
+/* Watched, a realloc always moves: the old block is freed as by free(). */
+void *__wrap_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (!p)
+		return __wrap_malloc(n);
+	if (!watching || !n)
+		return __real_realloc(p, n);
+	if (!(q = __wrap_malloc(n)))
+		return NULL;
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < n ? old : n);
+	look_at(p);
+	__real_free(p);
+	return q;
+}
+
+/* With the server started on a script of `n` answers, the last the
+ * InvalidToken one: opens the store with `env`, GETs the config, frees
+ * the store, all watched. The GET is refused, the last request carried
+ * the token, and no block freed held a secret. The server keeps running
+ * for the caller to read srv. */
+static void run(size_t n, const char *const *env)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_store *st;
+	int rc;
+
+	freed_watched = freed_with_secret = 0;
+	watching = 1;
+	st = open_store_env("0", env);
+	rc = tsarc_store_get(st, TSARC_OBJ_CONFIG, NULL, 0, 0, &b);
+	tsarc_store_free(st);
+	watching = 0;
+	expect(rc, TSARC_EACCESS, "session token");
+	assert_null(strstr(tsarc_error_last()->message, TOKEN_UNIT));
+	assert_int_equal(b.size, 0);
+	/* The token did go out, and the answer echoing it did come back. */
+	assert_int_equal(srv.nreq, n);
+	assert_true(strncmp(srv.heads[n - 1], "GET /bkt/p/config ", 18) == 0);
+	assert_true(has_header(srv.heads[n - 1], "x-amz-security-token: " TOKEN "\r\n"));
+	assert_true(freed_watched > 0);
+	if (freed_with_secret)
+		fail_msg("%d of %d blocks freed held a secret", freed_with_secret,
+			freed_watched);
+	tsarc_buf_dispose(&b);
+}
+
+/* Keys and token from the environment. */
+static void test_token_from_env(void **state)
+{
+	static const canned script[] = {{REPLY, 403, NULL, INVALID_TOKEN_BODY, -1}};
+	static const char *const env[] = {"AWS_SESSION_TOKEN", TOKEN, NULL};
+
+	(void)state;
+	START(script);
+	run(1, env);
+	srv_stop();
+}
+
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(test_token_from_env))
