@@ -1,10 +1,13 @@
 /*
- * Session tokens leave no copy in freed memory. An S3 InvalidToken or
- * ExpiredToken answer carries the request's token back in its body
- * (<Token-0>), which the client keeps to read the error's code; every
- * request carries the token in a header, signed. Each block that held it
- * is wiped before it is given back: freed heap is reused by later
- * allocations and shows in a core dump.
+ * Session tokens and keys leave no copy in freed memory. An S3
+ * InvalidToken or ExpiredToken answer carries the request's token back
+ * in its body (<Token-0>), which the client keeps to read the error's
+ * code; every request carries the token in a header, signed; temporary
+ * keys come in the body of a credentials answer (the container endpoint's
+ * JSON, STS's XML), and a web identity token goes out in the body of an
+ * STS call. Each block that held one of them is wiped before it is given
+ * back: freed heap is reused by later allocations and shows in a core
+ * dump.
  *
  * Each case opens the store on the canned loopback server
  * (canned_server.h) with its credentials, GETs an object, which the
@@ -17,7 +20,10 @@
  * thread and not looked at. malloc(), strdup() and strndup() are wrapped
  * to clear each block they hand out: memory libcurl freed holding the
  * token, then given to tsarc for something else, would otherwise show
- * the token when tsarc frees it, though tsarc never wrote it there.
+ * the token when tsarc frees it, though tsarc never wrote it there. The
+ * credentials answers are padded past libcurl's 16 KiB write size, so
+ * that they arrive in pieces and the buffer they are read into grows
+ * after holding the keys.
  *
  * Scope: tsarc's own frees only. libcurl is a shared library whose calls
  * to free() bind to libc's, not to the wrapper: the copies it makes of
@@ -35,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tsarc/errors.h"
 #include "canned_server.h"
@@ -47,8 +54,12 @@
 #define X24(u) X4(u) X4(u) X4(u) X4(u) X4(u) X4(u)
 #define TOKEN_UNIT "Wipe19/SessionToken+"
 #define TOKEN X24(TOKEN_UNIT)
+#define SECRET_UNIT "Wipe19/SecretKey+"
+#define SECRET SECRET_UNIT SECRET_UNIT
+#define WEBID_UNIT "Wipe19.WebIdentity-"
+#define WEBID "eyJhbGciOiJSUzI1NiJ9." X24(WEBID_UNIT)
 
-static const char *const UNITS[] = {TOKEN_UNIT};
+static const char *const UNITS[] = {TOKEN_UNIT, SECRET_UNIT, WEBID_UNIT};
 
 /* What S3 answers to a token it does not accept. */
 #define INVALID_TOKEN_BODY                                                         \
@@ -56,6 +67,10 @@ static const char *const UNITS[] = {TOKEN_UNIT};
 	"<Error><Code>InvalidToken</Code><Message>The provided token is malformed " \
 	"or otherwise invalid.</Message><Token-0>" TOKEN "</Token-0>"             \
 	"<RequestId>4442587FB7D0A2F9</RequestId><HostId>canned</HostId></Error>"
+
+/* The keys, then more than libcurl hands over at once. */
+#define PAD 40000
+static char json_answer[PAD + 2048], sts_answer[PAD + 2048];
 
 void __real_free(void *p);
 void __wrap_free(void *p);
@@ -181,5 +196,76 @@ static void test_token_from_env(void **state)
 	srv_stop();
 }
 
+/* Keys and token from the container credentials endpoint (JSON). */
+static void test_token_from_container_endpoint(void **state)
+{
+	const canned script[] = {
+		{REPLY, 200, NULL, json_answer, -1},
+		{REPLY, 403, NULL, INVALID_TOKEN_BODY, -1},
+	};
+	char uri[96];
+	const char *const env[] = {"AWS_ACCESS_KEY_ID", "", "AWS_SECRET_ACCESS_KEY", "",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, NULL};
+
+	(void)state;
+	snprintf(json_answer, sizeof(json_answer),
+		"{\"AccessKeyId\":\"ASIAWIPE19\",\"SecretAccessKey\":\"" SECRET "\","
+		"\"Token\":\"" TOKEN "\",\"Expiration\":\"2099-01-01T00:00:00Z\"%*s}",
+		PAD, "");
+	START(script);
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/creds", (unsigned)srv.port);
+	run(2, env);
+	assert_true(strncmp(srv.heads[0], "GET /creds ", 11) == 0);
+	srv_stop();
+}
+
+static char webid_file[] = "/tmp/tsarc-wipe-webid-XXXXXX";
+
+static int remove_webid_file(void **state)
+{
+	(void)state;
+	unlink(webid_file);
+	return 0;
+}
+
+/* A web identity token (from its file) exchanged at STS for keys and a
+ * token (XML). */
+static void test_token_from_web_identity(void **state)
+{
+	const canned script[] = {
+		{REPLY, 200, NULL, sts_answer, -1},
+		{REPLY, 403, NULL, INVALID_TOKEN_BODY, -1},
+	};
+	char sts[96];
+	const char *const env[] = {"AWS_ACCESS_KEY_ID", "", "AWS_SECRET_ACCESS_KEY", "",
+		"AWS_WEB_IDENTITY_TOKEN_FILE", webid_file,
+		"AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/wipe19",
+		"TSARC_S3_STS_ENDPOINT", sts, NULL};
+	int fd;
+
+	(void)state;
+	fd = mkstemp(webid_file);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, WEBID "\n", sizeof(WEBID)), (ssize_t)sizeof(WEBID));
+	close(fd);
+	snprintf(sts_answer, sizeof(sts_answer),
+		"<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
+		"<Credentials><AccessKeyId>ASIAWIPE19</AccessKeyId>"
+		"<SecretAccessKey>" SECRET "</SecretAccessKey>"
+		"<SessionToken>" TOKEN "</SessionToken>"
+		"<Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>"
+		"</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>%*s",
+		PAD, "");
+	START(script);
+	snprintf(sts, sizeof(sts), "http://127.0.0.1:%u", (unsigned)srv.port);
+	run(2, env);
+	/* The web identity token went to STS. */
+	assert_true(strncmp(srv.heads[0], "POST / ", 7) == 0);
+	assert_non_null(memmem(srv.bodies[0].ptr, srv.bodies[0].size, "WebIdentityToken=eyJ", 20));
+	srv_stop();
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
-	cmocka_unit_test(test_token_from_env))
+	cmocka_unit_test(test_token_from_env),
+	cmocka_unit_test(test_token_from_container_endpoint),
+	cmocka_unit_test_teardown(test_token_from_web_identity, remove_webid_file))

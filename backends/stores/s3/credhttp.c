@@ -43,6 +43,9 @@ int tsarc__s3_http_call(const tsarc__s3_http *req, long *status, tsarc_buf *out)
 	int rc = 0;
 
 	*status = 0;
+	/* The answer holds keys and a token, and arrives in pieces: the
+	 * blocks it outgrows are wiped as they go back. */
+	out->wipe = 1;
 	h = curl_easy_init();
 	if (!h)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");

@@ -31,8 +31,10 @@ typedef struct tsarc__s3_http {
 /*
  * Performs the call; *status is the HTTP status and `out` the body (at
  * most TSARC__S3_CRED_BODY_MAX bytes, NUL-terminated). TSARC_ENET when
- * no answer came (message says why, never a header value); the caller
- * wipes `out` (it may hold keys) with tsarc_secure_buf_dispose (wipe.h).
+ * no answer came (message says why, never a header value). `out` is
+ * marked `wipe` (tsarc/buf.h), so that the blocks it outgrows while the
+ * answer arrives are wiped; the caller wipes `out` (it may hold keys)
+ * with tsarc_secure_buf_dispose (wipe.h).
  */
 int tsarc__s3_http_call(const tsarc__s3_http *req, long *status, tsarc_buf *out);
 

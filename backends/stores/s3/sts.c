@@ -119,7 +119,7 @@ static int read_token_file(const char *path, char **out)
 			      buf[len - 1] == ' '))
 		buf[--len] = '\0';
 	if (!len || memchr(buf, '\0', len)) {
-		free(buf);
+		tsarc_secure_free(buf, TOKEN_FILE_MAX + 1);
 		return tsarc_error_set(TSARC_ECONFIG,
 			"AWS_WEB_IDENTITY_TOKEN_FILE %s holds no token", path);
 	}
@@ -181,7 +181,7 @@ static int sts_call(const tsarc__s3_credctx *ctx, const char *action,
 			tsarc_buf_clear(&auth);
 			if ((rc = tsarc__sigv4_authorization(&auth, &sr)))
 				goto done;
-			free(hdr_auth);
+			tsarc_secure_free_str(hdr_auth);
 			hdr_auth = malloc(auth.size + 32);
 			if (!hdr_auth) {
 				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
