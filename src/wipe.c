@@ -79,6 +79,21 @@ void tsarc_wiped_free(void *p)
 	}
 }
 
+void *tsarc_wiped_realloc(void *p, size_t n)
+{
+	wiped_head *h = p;
+	void *r;
+
+	if (!p)
+		return tsarc_wiped_alloc(n);
+	if (!(r = tsarc_wiped_alloc(n)))
+		return NULL;
+	h--;
+	memcpy(r, p, h->size < n ? h->size : n);
+	tsarc_wiped_free(p);
+	return r;
+}
+
 void tsarc_secure_free_fields(void *obj, const size_t *fields, size_t n)
 {
 	size_t i;

@@ -37,6 +37,9 @@ int tsarc_secure_grow(char **buf, size_t used, size_t *cap, size_t need);
  */
 void *tsarc_wiped_alloc(size_t n);
 void tsarc_wiped_free(void *p);
+/* realloc for those blocks: always a new block, the old one wiped and
+ * freed (NULL p: an allocation; NULL result: p untouched). */
+void *tsarc_wiped_realloc(void *p, size_t n);
 
 /*
  * The owned strings of a configuration struct (a connection, a URL, a

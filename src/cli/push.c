@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "wipe.h"
 #include "fileio.h"
+#include "curl_setup.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
@@ -91,6 +92,11 @@ int cli_metrics_push(const char *url, const char *job, const char *instance,
 		(rc = tsarc_buf_puts(&full, "/instance/")) || (rc = put_segment(&full, instance)) ||
 		(rc = tsarc_buf_puts(&full, "/command/")) || (rc = put_segment(&full, command)))
 		goto out;
+	if ((cc = tsarc_curl_setup()) != CURLE_OK) {
+		rc = tsarc_error_set(TSARC_EGENERIC, "libcurl failed to initialise: %s",
+			curl_easy_strerror(cc));
+		goto out;
+	}
 	if (!(h = curl_easy_init()) ||
 		!(hdr = curl_slist_append(NULL, "Content-Type: text/plain; version=0.0.4"))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");

@@ -1,5 +1,6 @@
 #include "credhttp.h"
 
+#include "curl_setup.h"
 #include "tsarc/errors.h"
 #include "wipe.h"
 
@@ -46,6 +47,9 @@ int tsarc__s3_http_call(const tsarc__s3_http *req, long *status, tsarc_buf *out)
 	/* The answer holds keys and a token, and arrives in pieces: the
 	 * blocks it outgrows are wiped as they go back. */
 	out->wipe = 1;
+	if ((cc = tsarc_curl_setup()) != CURLE_OK)
+		return tsarc_error_set(TSARC_EGENERIC, "libcurl failed to initialise: %s",
+			curl_easy_strerror(cc));
 	h = curl_easy_init();
 	if (!h)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");

@@ -1,30 +1,19 @@
 /*
- * The S3 client's resources (client.h): libcurl's one-time setup, the
- * pool of curl handles with its counting semaphore of max_inflight slots,
+ * The S3 client's resources (client.h): the pool of curl handles with its counting semaphore of max_inflight slots,
  * the DNS and TLS-session caches the handles share, and opening the
  * client from a URL and the credential chain.
  */
 #include "client_impl.h"
 
 #include "log.h"
+#include "curl_setup.h"
 
 #include "tsarc/errors.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- process-wide setup ---- */
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
 static atomic_flag insecure_warned = ATOMIC_FLAG_INIT;
-
-static void curl_init(void)
-{
-	/* Not thread-safe itself, hence pthread_once; never undone, because
-	 * other parts of the process may still use libcurl at exit. */
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static char *dup_str(const char *s)
 {
@@ -121,14 +110,14 @@ int tsarc__s3_client_open_keys(tsarc__s3_client **out, const char *url,
 {
 	tsarc__s3_client *c;
 	const char *cacert;
+	CURLcode cc;
 	size_t i;
 	int rc;
 
 	*out = NULL;
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
+	if ((cc = tsarc_curl_setup()) != CURLE_OK)
 		return tsarc_error_set(TSARC_EGENERIC, "libcurl failed to initialise: %s",
-			curl_easy_strerror(curl_init_rc));
+			curl_easy_strerror(cc));
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
