@@ -2,11 +2,15 @@
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
+/* The buffer is marked `wipe`: a string formatted with a secret in it (a
+ * header line with a session token, a password in a connection string)
+ * leaves no copy in the blocks it outgrows. */
 int tsarc_vasprintf(char **out, const char *fmt, va_list ap)
 {
-	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_buf b;
 	int rc;
 
+	tsarc_buf_init_wiped(&b);
 	*out = NULL;
 	if ((rc = tsarc_buf_vprintf(&b, fmt, ap))) {
 		tsarc_buf_dispose(&b);

@@ -25,10 +25,15 @@
  * that they arrive in pieces and the buffer they are read into grows
  * after holding the keys.
  *
- * Scope: tsarc's own frees only. libcurl is a shared library whose calls
- * to free() bind to libc's, not to the wrapper: the copies it makes of
- * the request headers (the token among them) and of what it receives are
- * not looked at here.
+ * Built twice. test_s3_wipe wraps tsarc's own calls (-Wl,--wrap): libcurl
+ * is a shared library whose calls to free() bind to libc's, not to the
+ * wrapper. test_s3_wipe_libcurl (WATCH_EVERY_FREE) defines malloc, free
+ * and realloc in the executable itself, in front of libc's for every
+ * library of the process, so that libcurl's copies of the request headers
+ * (the token among them) and of what it receives are looked at too: they
+ * are wiped because libcurl allocates through tsarc's wiping allocator
+ * (src/curl_setup.h). That one is not built with AddressSanitizer, whose
+ * own malloc and free it would replace.
  */
 #define _GNU_SOURCE /* memmem */
 #include <stdarg.h>
@@ -72,6 +77,16 @@ static const char *const UNITS[] = {TOKEN_UNIT, SECRET_UNIT, WEBID_UNIT};
 #define PAD 40000
 static char json_answer[PAD + 2048], sts_answer[PAD + 2048];
 
+#ifdef WATCH_EVERY_FREE
+/* libc's allocator under its own names; these three interpose for all. */
+#define WRAP(f) f
+#define REAL(f) __libc_##f
+void __libc_free(void *p);
+void *__libc_realloc(void *p, size_t n);
+void *__libc_malloc(size_t n);
+#else
+#define WRAP(f) __wrap_##f
+#define REAL(f) __real_##f
 void __real_free(void *p);
 void __wrap_free(void *p);
 void *__real_realloc(void *p, size_t n);
@@ -80,6 +95,7 @@ void *__real_malloc(size_t n);
 void *__wrap_malloc(size_t n);
 char *__wrap_strdup(const char *s);
 char *__wrap_strndup(const char *s, size_t n);
+#endif
 
 /* Per thread: only the test's own thread is watched. */
 static _Thread_local int watching;
@@ -101,15 +117,16 @@ static void look_at(void *p)
 
 /* Cleared, on every thread: what a freed block holds, the code that
  * allocated it wrote. */
-void *__wrap_malloc(size_t n)
+void *WRAP(malloc)(size_t n)
 {
-	void *p = __real_malloc(n);
+	void *p = REAL(malloc)(n);
 
 	if (p)
 		memset(p, 0, malloc_usable_size(p));
 	return p;
 }
 
+#ifndef WATCH_EVERY_FREE /* libc's strdup calls the malloc above */
 char *__wrap_strdup(const char *s)
 {
 	return __wrap_strndup(s, strlen(s));
@@ -126,30 +143,31 @@ char *__wrap_strndup(const char *s, size_t n)
 	}
 	return p;
 }
+#endif
 
-void __wrap_free(void *p)
+void WRAP(free)(void *p)
 {
 	if (p && watching)
 		look_at(p);
-	__real_free(p);
+	REAL(free)(p);
 }
 
 /* Watched, a realloc always moves: the old block is freed as by free(). */
-void *__wrap_realloc(void *p, size_t n)
+void *WRAP(realloc)(void *p, size_t n)
 {
 	size_t old;
 	void *q;
 
 	if (!p)
-		return __wrap_malloc(n);
+		return WRAP(malloc)(n);
 	if (!watching || !n)
-		return __real_realloc(p, n);
-	if (!(q = __wrap_malloc(n)))
+		return REAL(realloc)(p, n);
+	if (!(q = WRAP(malloc)(n)))
 		return NULL;
 	old = malloc_usable_size(p);
 	memcpy(q, p, old < n ? old : n);
 	look_at(p);
-	__real_free(p);
+	REAL(free)(p);
 	return q;
 }
 

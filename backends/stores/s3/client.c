@@ -12,6 +12,7 @@
 #include "log.h"
 #include "fmt.h"
 #include "fileio.h"
+#include "wipe.h"
 
 #include "tsarc/errors.h"
 
@@ -270,22 +271,16 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-/* The line is made at its exact size, in one block: one that grew as it
- * was formatted would leave part of a session token behind in the block
- * it outgrew. */
 static int add_header(struct curl_slist **list, const char *name,
 	const char *value)
 {
-	size_t n = strlen(name) + strlen(value) + 3;
-	char *line = malloc(n);
+	char *line = tsarc_dup_printf("%s: %s", name, value);
 	struct curl_slist *l;
 
 	if (!line)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	snprintf(line, n, "%s: %s", name, value);
 	l = curl_slist_append(*list, line);
-	OPENSSL_cleanse(line, n);
-	free(line);
+	tsarc_secure_free_str(line);
 	if (!l)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	*list = l;
