@@ -1,6 +1,7 @@
 #include "curl_setup.h"
 #include "wipe.h"
 
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -38,4 +39,17 @@ CURLcode tsarc_curl_setup(void)
 {
 	pthread_once(&once, setup);
 	return setup_rc;
+}
+
+static CURLcode cleanse_plaintext(CURL *h, void *ssl_ctx, void *payload)
+{
+	(void)h;
+	(void)payload;
+	SSL_CTX_set_options(ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
+	return CURLE_OK;
+}
+
+void tsarc_curl_tls_cleanse(CURL *h)
+{
+	(void)curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, cleanse_plaintext);
 }

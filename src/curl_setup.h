@@ -22,4 +22,15 @@
  */
 CURLcode tsarc_curl_setup(void);
 
+/*
+ * For each handle (again after curl_easy_reset): OpenSSL decrypts what a
+ * TLS connection receives in place, in its read buffer, and by default
+ * keeps that plaintext until the next record overwrites it and frees the
+ * buffer as it is: an STS answer read over HTTPS would stay in freed
+ * memory, secret key and token. SSL_OP_CLEANSE_PLAINTEXT wipes each
+ * record once libcurl has taken it. A libcurl built on another TLS
+ * library refuses the option, and this does nothing.
+ */
+void tsarc_curl_tls_cleanse(CURL *h);
+
 #endif

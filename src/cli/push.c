@@ -104,6 +104,7 @@ int cli_metrics_push(const char *url, const char *job, const char *instance,
 	}
 	curl_easy_setopt(h, CURLOPT_URL, (const char *)full.ptr);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	tsarc_curl_tls_cleanse(h);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);

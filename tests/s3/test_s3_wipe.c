@@ -51,6 +51,9 @@
 #include "tsarc/errors.h"
 #include "canned_server.h"
 #include "cmocka_main.h"
+#ifdef WATCH_EVERY_FREE
+#include "tls_once_server.h"
+#endif
 
 /* Each secret is a unit repeated: any run of twice a unit's length of
  * its bytes holds a whole unit, which is what freed blocks are searched
@@ -283,7 +286,41 @@ static void test_token_from_web_identity(void **state)
 	srv_stop();
 }
 
+#ifdef WATCH_EVERY_FREE
+/* The container endpoint over HTTPS: OpenSSL decrypts the answer in its
+ * read buffer, and an answer that fits in one record is still there when
+ * the connection's buffers are freed (what SSL_OP_CLEANSE_PLAINTEXT is
+ * for, src/curl_setup.h). Only here: the wrapped build cannot see
+ * OpenSSL's frees. */
+static void test_token_from_container_endpoint_over_tls(void **state)
+{
+	static const canned script[] = {{REPLY, 403, NULL, INVALID_TOKEN_BODY, -1}};
+	static char answer[4096];
+	static const char json[] =
+		"{\"AccessKeyId\":\"ASIAWIPE19\",\"SecretAccessKey\":\"" SECRET "\","
+		"\"Token\":\"" TOKEN "\",\"Expiration\":\"2099-01-01T00:00:00Z\"}";
+	tls_once_server *tls;
+	char uri[96];
+	const char *env[] = {"AWS_ACCESS_KEY_ID", "", "AWS_SECRET_ACCESS_KEY", "",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, "AWS_CA_BUNDLE", NULL, NULL};
+
+	(void)state;
+	snprintf(answer, sizeof(answer), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		"Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(json), json);
+	tls = tls_once_start(answer);
+	snprintf(uri, sizeof(uri), "https://127.0.0.1:%u/creds", (unsigned)tls_once_port(tls));
+	env[7] = tls_once_ca_file(tls);
+	START(script);
+	run(1, env);
+	srv_stop();
+	tls_once_stop(tls);
+}
+#endif
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_token_from_env),
 	cmocka_unit_test(test_token_from_container_endpoint),
+#ifdef WATCH_EVERY_FREE
+	cmocka_unit_test(test_token_from_container_endpoint_over_tls),
+#endif
 	cmocka_unit_test_teardown(test_token_from_web_identity, remove_webid_file))

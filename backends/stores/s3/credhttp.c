@@ -26,6 +26,7 @@ void tsarc__s3_curl_common(CURL *h, const char *cacert, int insecure)
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "tsarc/" TSARC_VERSION);
+	tsarc_curl_tls_cleanse(h);
 	if (cacert)
 		curl_easy_setopt(h, CURLOPT_CAINFO, cacert);
 	if (insecure) {
