@@ -10,6 +10,7 @@
  * and applies the List through the deployment's transport.
  */
 #include "kind.h"
+#include "resources.h"
 #include "rewrite.h"
 #include "snapshot.h"
 #include "wipe.h"
@@ -266,19 +267,37 @@ static int is_secrets(const tsarc_step *s)
 }
 
 /*
- * The one rule for what an apply leaves out of the snapshot's List, used
- * by the plan (--dry-run) and the run alike: the recipe's never_apply (the
- * 3scale profile: hashed-secret-data, derived by the operator from the
- * others) and, with --skip-endpoint-secrets, the Secrets of the recipe's
- * skip_when_migrating.
+ * What the target's component and the restore allow, as the plain rules of
+ * tsarc_resources_select. The one rule for what an apply leaves out of the
+ * snapshot's List, used by the plan (--dry-run) and the run alike: the
+ * recipe's never_apply (the 3scale profile: hashed-secret-data, derived by
+ * the operator from the others) and, with --skip-endpoint-secrets, the
+ * Secrets of the recipe's skip_when_migrating.
  */
-static int left_out(const tsarc_restore_ctx *r, const tsarc_step *s, const char *name)
+static void rules_of(const tsarc_restore_ctx *r, const tsarc_step *s, tsarc_resources_rules *rules)
 {
-	if (tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(s->recipe, "never_apply"), name))
-		return 1;
-	return r->o->skip_endpoint_secrets && is_secrets(s) &&
-		tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating"),
-			name);
+	memset(rules, 0, sizeof(*rules));
+	rules->stream = s->st->name;
+	rules->component = s->component;
+	rules->type = tsarc_spec_str(s->spec, "resource");
+	rules->meta_items = cJSON_GetObjectItemCaseSensitive(s->st->meta, "items");
+	rules->all = tsarc_spec_bool(s->spec, "all", 0);
+	rules->names = cJSON_GetObjectItemCaseSensitive(s->spec, "names");
+	rules->optional_names = cJSON_GetObjectItemCaseSensitive(s->spec, "optional_names");
+	rules->never_apply = cJSON_GetObjectItemCaseSensitive(s->recipe, "never_apply");
+	if (r->o->skip_endpoint_secrets && is_secrets(s))
+		rules->skip = cJSON_GetObjectItemCaseSensitive(s->recipe, "skip_when_migrating");
+	rules->strip_label_prefixes = cJSON_GetObjectItemCaseSensitive(s->spec,
+		"strip_label_prefixes");
+	rules->domain_fields = cJSON_GetObjectItemCaseSensitive(s->recipe, "domain_fields");
+	rules->rewrite_old = r->o->rewrite_old;
+	rules->rewrite_new = r->o->rewrite_new;
+}
+
+int tsarc_resources_left_out(const tsarc_resources_rules *rules, const char *name)
+{
+	return tsarc_str_in_array(rules->never_apply, name) ||
+		tsarc_str_in_array(rules->skip, name);
 }
 
 /*
@@ -289,42 +308,43 @@ static int left_out(const tsarc_restore_ctx *r, const tsarc_step *s, const char 
  * replaces any Secret of the namespace it names (another application's
  * credentials, a service account's token), as long as the kind is right.
  */
-static int target_takes(const tsarc_step *s, const char *name)
+int tsarc_resources_takes(const tsarc_resources_rules *rules, const char *name)
 {
-	return tsarc_spec_bool(s->spec, "all", 0) ||
-		tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(s->spec, "names"), name) ||
-		tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(s->spec, "optional_names"), name);
+	return rules->all || tsarc_str_in_array(rules->names, name) ||
+		tsarc_str_in_array(rules->optional_names, name);
 }
 
 /* The refusal of objects the target does not take (`names`: one or more,
  * comma-separated), by the plan and the run alike. */
-static int not_taken_error(const tsarc_step *s, const char *names)
+static int not_taken_error(const tsarc_resources_rules *rules, const char *names)
 {
 	return tsarc_error_set(TSARC_EUNSAFE, "component '%s': the snapshot's %s holds %s %s, "
 		"which the target configuration's component does not name: a restore applies only "
 		"the objects its \"names\" or \"optional_names\" list (or all of them with "
 		"\"all\": true), since anything else the List names would be replaced in the target. "
-		"Add it there to restore it; nothing of the List was applied", s->component,
-		s->st->name, tsarc_spec_str(s->spec, "resource"), names);
+		"Add it there to restore it; nothing of the List was applied", rules->component,
+		rules->stream, rules->type, names);
 }
 
 /* Plan: every object the stream's metadata lists is one the target takes
  * (or one the recipe leaves out), before anything of the restore runs. */
 static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 {
+	tsarc_resources_rules rules;
 	const cJSON *it;
 	tsarc_buf refused = TSARC_BUF_INIT;
 	int rc = 0;
 
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(s->st->meta, "items")) {
-		if (!cJSON_IsString(it) || left_out(r, s, it->valuestring) ||
-			target_takes(s, it->valuestring))
+	rules_of(r, s, &rules);
+	cJSON_ArrayForEach(it, rules.meta_items) {
+		if (!cJSON_IsString(it) || tsarc_resources_left_out(&rules, it->valuestring) ||
+			tsarc_resources_takes(&rules, it->valuestring))
 			continue;
 		tsarc_buf_printf(&refused, "%s%s", refused.size ? ", " : "", it->valuestring);
 	}
 	if (refused.size) {
 		tsarc_buf_append(&refused, "", 1);
-		rc = refused.ptr ? not_taken_error(s, (const char *)refused.ptr) :
+		rc = refused.ptr ? not_taken_error(&rules, (const char *)refused.ptr) :
 			tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
 	tsarc_buf_dispose(&refused);
@@ -333,38 +353,41 @@ static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 
 /* ---- restore: apply the List (Secrets, ConfigMaps, the APIManager) ---- */
 
-static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
+void tsarc_resources_apply_dispose(tsarc_resources_apply *a)
 {
-	tsarc_buf m = TSARC_BUF_INIT;
-	cJSON *doc = NULL, *list = NULL, *items, *out_items = NULL, *item, *next;
-	cJSON *applied = cJSON_CreateArray(), *skipped = cJSON_CreateArray();
-	cJSON *changed = cJSON_CreateArray();
-	const char *rtype = tsarc_spec_str(s->spec, "resource");
-	const cJSON *meta_items = cJSON_GetObjectItemCaseSensitive(s->st->meta, "items");
-	tsarc_transport *tr;
-	int rc;
+	if (!a)
+		return;
+	tsarc_secret_doc_free(a->list);
+	cJSON_Delete(a->applied);
+	cJSON_Delete(a->left_out);
+	cJSON_Delete(a->rewritten);
+	memset(a, 0, sizeof(*a));
+}
 
-	if (!applied || !skipped || !changed) {
+int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t len,
+	const tsarc_resources_rules *rules)
+{
+	cJSON *doc = NULL, *items, *out_items = NULL, *item, *next;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!(out->applied = cJSON_CreateArray()) || !(out->left_out = cJSON_CreateArray()) ||
+		!(out->rewritten = cJSON_CreateArray())) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
-	/* The kinds it may apply are its component's type (below). */
-	if (!rtype) {
+	if (!rules->type) {
 		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': apply needs the \"resource\" "
 			"type of the target configuration (secret, configmap, ...): it says which "
-			"objects the stream may hold", s->component);
+			"objects the stream may hold", rules->component);
 		goto done;
 	}
-	if ((rc = tsarc_step_transport(r, s->spec, &tr)))
-		goto done;
-	if ((rc = tsarc_restore_read_stream(r, s->st, TSARC_RESOURCES_MAX, &m)))
-		goto done;
-	if (!(doc = cJSON_ParseWithLength((const char *)m.ptr, m.size)) ||
+	if (!(doc = cJSON_ParseWithLength(data, len)) ||
 		!cJSON_IsArray(items = cJSON_GetObjectItemCaseSensitive(doc, "items"))) {
-		rc = tsarc_error_set(TSARC_ECORRUPT, "stream %s is not a resource List", s->st->name);
+		rc = tsarc_error_set(TSARC_ECORRUPT, "stream %s is not a resource List", rules->stream);
 		goto done;
 	}
-	if (!(list = tsarc_resource_list_new(&out_items))) {
+	if (!(out->list = tsarc_resource_list_new(&out_items))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -375,67 +398,92 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		next = item->next;
 		if (!kind || !name) {
 			rc = tsarc_error_set(TSARC_ECORRUPT, "stream %s holds a resource without kind "
-				"or name", s->st->name);
+				"or name", rules->stream);
 			goto done;
 		}
 		/* From the snapshot: only what Kubernetes itself would accept. */
 		if (!tsarc_valid_kube_kind(kind) || !tsarc_valid_kube_name(name)) {
 			rc = tsarc_error_set(TSARC_EUNSAFE, "stream %s holds a resource whose kind or "
-				"name is not a Kubernetes one; nothing of it was applied", s->st->name);
+				"name is not a Kubernetes one; nothing of it was applied", rules->stream);
 			goto done;
 		}
 		/* Only objects of the component's own type: a List from the
 		 * snapshot may hold anything `kubectl apply` takes, a
 		 * ClusterRoleBinding or a Pod in a stream of Secrets. */
-		if (!tsarc_kube_kind_of_type(kind, rtype)) {
+		if (!tsarc_kube_kind_of_type(kind, rules->type)) {
 			rc = tsarc_error_set(TSARC_EUNSAFE, "stream %s holds a %s (%s), which is not a "
 				"%s resource as component '%s' restores; nothing of it was applied",
-				s->st->name, kind, name, rtype, s->component);
+				rules->stream, kind, name, rules->type, rules->component);
 			goto done;
 		}
-		if (left_out(r, s, name)) {
-			cJSON_AddItemToArray(skipped, cJSON_CreateString(name));
+		if (tsarc_resources_left_out(rules, name)) {
+			cJSON_AddItemToArray(out->left_out, cJSON_CreateString(name));
 			continue;
 		}
 		/* The plan admitted what the metadata lists; the List itself is
 		 * held to the same rule, and to the metadata the plan showed. */
-		if (!target_takes(s, name)) {
-			rc = not_taken_error(s, name);
+		if (!tsarc_resources_takes(rules, name)) {
+			rc = not_taken_error(rules, name);
 			goto done;
 		}
-		if (cJSON_IsArray(meta_items) && !tsarc_str_in_array(meta_items, name)) {
+		if (cJSON_IsArray(rules->meta_items) && !tsarc_str_in_array(rules->meta_items, name)) {
 			rc = tsarc_error_set(TSARC_EUNSAFE, "stream %s holds %s %s, which its metadata "
 				"does not list (the plan did not show it); nothing of it was applied",
-				s->st->name, kind, name);
+				rules->stream, kind, name);
 			goto done;
 		}
 		item = cJSON_DetachItemViaPointer(items, item);
 		/* Sanitized again: a snapshot from an older tsarc (or --stdin)
 		 * may carry fields that clash in the target. */
-		tsarc_resource_sanitize(item, cJSON_GetObjectItemCaseSensitive(s->spec,
-			"strip_label_prefixes"));
-		tsarc_rewrite_resource(item, cJSON_GetObjectItemCaseSensitive(s->recipe,
-			"domain_fields"), r->o->rewrite_old, r->o->rewrite_new, changed);
-		cJSON_AddItemToArray(applied, cJSON_CreateString(name));
+		tsarc_resource_sanitize(item, rules->strip_label_prefixes);
+		tsarc_rewrite_resource(item, rules->domain_fields, rules->rewrite_old,
+			rules->rewrite_new, out->rewritten);
+		cJSON_AddItemToArray(out->applied, cJSON_CreateString(name));
 		cJSON_AddItemToArray(out_items, item);
 	}
-	if (cJSON_GetArraySize(out_items) &&
-		(rc = tr->apply(tr, list, r->o->target_namespace)))
+done:
+	tsarc_secret_doc_free(doc);
+	if (rc)
+		tsarc_resources_apply_dispose(out);
+	return rc;
+}
+
+static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
+{
+	tsarc_buf m = TSARC_BUF_INIT;
+	tsarc_resources_rules rules;
+	tsarc_resources_apply a;
+	tsarc_transport *tr;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rules_of(r, s, &rules);
+	/* The kinds it may apply are its component's type (below). */
+	if (!rules.type) {
+		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': apply needs the \"resource\" "
+			"type of the target configuration (secret, configmap, ...): it says which "
+			"objects the stream may hold", s->component);
 		goto done;
-	tsarc_step_note(s, "%d applied, %d left out", cJSON_GetArraySize(applied),
-		cJSON_GetArraySize(skipped));
+	}
+	if ((rc = tsarc_step_transport(r, s->spec, &tr)))
+		goto done;
+	if ((rc = tsarc_restore_read_stream(r, s->st, TSARC_RESOURCES_MAX, &m)))
+		goto done;
+	if ((rc = tsarc_resources_select(&a, (const char *)m.ptr, m.size, &rules)))
+		goto done;
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a.list, "items")) &&
+		(rc = tr->apply(tr, a.list, r->o->target_namespace)))
+		goto done;
+	tsarc_step_note(s, "%d applied, %d left out", cJSON_GetArraySize(a.applied),
+		cJSON_GetArraySize(a.left_out));
 	s->detail = cJSON_CreateObject();
-	cJSON_AddItemToObject(s->detail, "applied", applied);
-	cJSON_AddItemToObject(s->detail, "left_out", skipped);
-	cJSON_AddItemToObject(s->detail, "rewritten", changed);
-	applied = skipped = changed = NULL;
+	cJSON_AddItemToObject(s->detail, "applied", a.applied);
+	cJSON_AddItemToObject(s->detail, "left_out", a.left_out);
+	cJSON_AddItemToObject(s->detail, "rewritten", a.rewritten);
+	a.applied = a.left_out = a.rewritten = NULL;
 done:
 	tsarc_buf_dispose(&m); /* wiped: Secrets */
-	tsarc_secret_doc_free(doc);
-	tsarc_secret_doc_free(list);
-	cJSON_Delete(applied);
-	cJSON_Delete(skipped);
-	cJSON_Delete(changed);
+	tsarc_resources_apply_dispose(&a);
 	return rc;
 }
 
@@ -449,12 +497,14 @@ static void resources_describe(tsarc_restore_ctx *r, const tsarc_step *s, const 
 	cJSON *left = cJSON_CreateArray();
 	const cJSON *it;
 	const char *rtype = tsarc_spec_str(s->spec, "resource");
+	tsarc_resources_rules rules;
 
+	rules_of(r, s, &rules);
 	cJSON_ArrayForEach(it, items) {
 		cJSON *got = NULL;
 		if (!cJSON_IsString(it))
 			continue;
-		if (left_out(r, s, it->valuestring)) {
+		if (tsarc_resources_left_out(&rules, it->valuestring)) {
 			cJSON_AddItemToArray(left, cJSON_CreateString(it->valuestring));
 			continue;
 		}

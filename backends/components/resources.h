@@ -1,0 +1,77 @@
+#ifndef TSARC_RESOURCES_H
+#define TSARC_RESOURCES_H
+
+/*
+ * Which objects of a snapshot's resource List an apply sends to the
+ * cluster (the restore of the resources kind, resources.c).
+ *
+ * The List is the snapshot's: whoever can write the repository writes it,
+ * and `kubectl apply` creates or replaces whatever it names. The decision
+ * is kept here, apart from the transport and the restore context, as a
+ * function of plain inputs, so that it can be fuzzed on its own
+ * (tests/fuzz/fuzz_resources.c) and used by the plan and the run alike.
+ *
+ * What tsarc_resources_select guarantees, whatever the bytes: either an
+ * error with a message (TSARC_ECORRUPT for what is not a List of objects
+ * with a kind and a name, TSARC_EUNSAFE for objects it refuses; then
+ * nothing of the List is to be applied), or a List in which every item
+ * - has a Kubernetes kind (tsarc_valid_kube_kind) of the rules' resource
+ *   type (tsarc_kube_kind_of_type) and a Kubernetes name
+ *   (tsarc_valid_kube_name),
+ * - is one the target takes (its "names", "optional_names" or "all") and
+ *   the stream's metadata lists (when it has an "items" array), and not
+ *   one the recipe leaves out (those are named in left_out instead),
+ * - holds none of what the sanitizer strips (tsarc_resource_sanitize:
+ *   status, the server-owned metadata, the last-applied annotation,
+ *   labels of strip_label_prefixes),
+ * and its domain rewritten in the recipe's domain_fields.
+ */
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+/* What the target's configuration, the restore's options and the
+ * stream's metadata allow, as plain values (none is freed). */
+typedef struct tsarc_resources_rules {
+	const char *stream;    /* the stream's name, for messages */
+	const char *component; /* the target's component, for messages */
+	const char *type;      /* its resource type: secret, configmap, ... */
+	/* The stream metadata's "items": what the plan showed. Not an array:
+	 * no such check (metadata of an older tsarc). */
+	const cJSON *meta_items;
+	/* What the target takes: any object with `all`, else those named in
+	 * `names` or `optional_names` (arrays of strings, may be NULL). */
+	int all;
+	const cJSON *names, *optional_names;
+	/* What an apply leaves out (arrays of strings, may be NULL): the
+	 * recipe's never_apply, and `skip` its skip_when_migrating when
+	 * --skip-endpoint-secrets applies (Secrets), else NULL. */
+	const cJSON *never_apply, *skip;
+	const cJSON *strip_label_prefixes; /* the component's, may be NULL */
+	/* --rewrite-domain OLD=NEW (NULL: none) in the recipe's domain_fields. */
+	const cJSON *domain_fields;
+	const char *rewrite_old, *rewrite_new;
+} tsarc_resources_rules;
+
+/* What an apply sends, and what it says about it. */
+typedef struct tsarc_resources_apply {
+	cJSON *list;      /* a v1 List of the objects to apply (Secrets) */
+	cJSON *applied;   /* their names, in order */
+	cJSON *left_out;  /* names of the objects the recipe leaves out */
+	cJSON *rewritten; /* "Kind name: field" of each field rewritten */
+} tsarc_resources_apply;
+
+/* Reads the List in `data` (`len` bytes) and decides, as above. On
+ * success *out is the caller's (tsarc_resources_apply_dispose); on
+ * failure it holds nothing. */
+int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t len,
+	const tsarc_resources_rules *rules);
+/* Frees what *a holds (the List wiped: Secrets); accepts NULL. */
+void tsarc_resources_apply_dispose(tsarc_resources_apply *a);
+
+/* The one rule for what an apply leaves out, by the plan and the run. */
+int tsarc_resources_left_out(const tsarc_resources_rules *rules, const char *name);
+/* Whether the target's component takes object `name` of its type. */
+int tsarc_resources_takes(const tsarc_resources_rules *rules, const char *name);
+
+#endif
