@@ -90,12 +90,21 @@ int tsarc_valid_field_path(const char *p)
 	}
 }
 
-/* One string field: rewritten, and "Kind name: field" noted if it changed. */
-static void rewrite_field(cJSON *v, const char *old, const char *new_, const char *kind,
-	const char *name, const char *field, cJSON *changed)
+/* The fields that say what an object is: kind, apiVersion, metadata's
+ * name and namespace. */
+#define IDENTITY_FIELDS 4
+
+/* One string field: rewritten, and "Kind name: field" noted if it
+ * changed; never one of `keep`. */
+static void rewrite_field(cJSON *v, const cJSON *const keep[IDENTITY_FIELDS], const char *old,
+	const char *new_, const char *kind, const char *name, const char *field, cJSON *changed)
 {
 	char where[512], *t;
+	size_t i;
 
+	for (i = 0; i < IDENTITY_FIELDS; i++)
+		if (v == keep[i])
+			return;
 	if (!cJSON_IsString(v) || !(t = tsarc_rewrite_domain_text(v->valuestring, old, new_)))
 		return;
 	/* A Secret's stringData may be rewritten: the text it replaces and
@@ -103,19 +112,30 @@ static void rewrite_field(cJSON *v, const char *old, const char *new_, const cha
 	tsarc_secure_zero(v->valuestring, strlen(v->valuestring));
 	cJSON_SetValuestring(v, t);
 	tsarc_secure_free_str(t);
-	snprintf(where, sizeof(where), "%s %s: %s", kind, name ? name : "?", field);
+	snprintf(where, sizeof(where), "%s %s: %s", kind, name, field);
 	cJSON_AddItemToArray(changed, cJSON_CreateString(where));
 }
 
 void tsarc_rewrite_resource(cJSON *doc, const cJSON *fields, const char *old, const char *new_,
 	cJSON *changed)
 {
-	const char *kind = tsarc_spec_str(doc, "kind");
-	const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "name");
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
+	const char *k = tsarc_spec_str(doc, "kind"), *n = tsarc_spec_str(md, "name");
+	/* What the object is stays as the restore checked it, whatever
+	 * fields a recipe (the snapshot's) names. Its kind and name are
+	 * copied for the notes: a field rewritten is given a new string. */
+	const cJSON *keep[IDENTITY_FIELDS];
+	char kind[64], name[254];
 	const cJSON *f;
 
-	if (!old || !new_ || !kind)
+	if (!old || !new_ || !k)
 		return;
+	keep[0] = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+	keep[1] = cJSON_GetObjectItemCaseSensitive(doc, "apiVersion");
+	keep[2] = cJSON_GetObjectItemCaseSensitive(md, "name");
+	keep[3] = cJSON_GetObjectItemCaseSensitive(md, "namespace");
+	snprintf(kind, sizeof(kind), "%s", k);
+	snprintf(name, sizeof(name), "%s", n ? n : "?");
 	cJSON_ArrayForEach(f, fields) {
 		const char *p = cJSON_IsString(f) ? f->valuestring : "";
 		cJSON *at = doc, *v;
@@ -125,21 +145,21 @@ void tsarc_rewrite_resource(cJSON *doc, const cJSON *fields, const char *old, co
 		if (!tsarc_valid_field_path(p))
 			continue;
 		while (at && *p) {
-			size_t n = strcspn(p, ".");
+			size_t len = strcspn(p, ".");
 			if (!strcmp(p, "*")) {
 				all = 1;
 				break;
 			}
-			memcpy(seg, p, n);
-			seg[n] = '\0';
+			memcpy(seg, p, len);
+			seg[len] = '\0';
 			at = cJSON_GetObjectItemCaseSensitive(at, seg);
-			p += n + (p[n] == '.');
+			p += len + (p[len] == '.');
 		}
 		if (!all)
-			rewrite_field(at, old, new_, kind, name, f->valuestring, changed);
+			rewrite_field(at, keep, old, new_, kind, name, f->valuestring, changed);
 		else if (cJSON_IsObject(at))
 			cJSON_ArrayForEach(v, at)
-				rewrite_field(v, old, new_, kind, name, v->string, changed);
+				rewrite_field(v, keep, old, new_, kind, name, v->string, changed);
 	}
 }
 

@@ -141,6 +141,38 @@ static void named_fields_only(void **state)
 	cJSON_Delete(changed);
 }
 
+/* What an object is (kind, apiVersion, name, namespace) is never
+ * rewritten, whatever fields a recipe names (a snapshot's recipe names
+ * them): a restore checked that name, not another. A longer domain in
+ * another field after the name is noted under the name as it was. */
+static void identity_kept(void **state)
+{
+	cJSON *doc = cJSON_Parse("{\"apiVersion\": \"example.com/v1\", \"kind\": \"Secret\", "
+		"\"metadata\": {\"name\": \"example.com\", \"namespace\": \"example.com\", "
+		"\"labels\": {\"l\": \"example.com\"}}, \"data\": {\"HOST\": \"example.com\"}}");
+	cJSON *fields = cJSON_Parse("[\"metadata.name\", \"metadata.*\", \"kind\", "
+		"\"apiVersion\", \"metadata.labels.l\", \"data.*\"]");
+	cJSON *changed = cJSON_CreateArray();
+	char *t;
+
+	(void)state;
+	tsarc_rewrite_resource(doc, fields, "example.com", "a-much-longer-domain.new.test",
+		changed);
+	t = cJSON_PrintUnformatted(changed);
+	assert_string_equal(t, "[\"Secret example.com: metadata.labels.l\","
+		"\"Secret example.com: HOST\"]");
+	free(t);
+	t = cJSON_PrintUnformatted(doc);
+	assert_string_equal(t, "{\"apiVersion\":\"example.com/v1\",\"kind\":\"Secret\","
+		"\"metadata\":{\"name\":\"example.com\",\"namespace\":\"example.com\","
+		"\"labels\":{\"l\":\"a-much-longer-domain.new.test\"}},"
+		"\"data\":{\"HOST\":\"a-much-longer-domain.new.test\"}}");
+	free(t);
+	cJSON_Delete(doc);
+	cJSON_Delete(fields);
+	cJSON_Delete(changed);
+}
+
 static void sql(void **state)
 {
 	static const char *const bad[] = {"[\"accounts\"]", "[\"a.b.c\"]", "[\"ac`c.domain\"]",
@@ -177,4 +209,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(valid_domains),
 	cmocka_unit_test(resources),
 	cmocka_unit_test(named_fields_only),
+	cmocka_unit_test(identity_kept),
 	cmocka_unit_test(sql))
