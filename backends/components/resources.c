@@ -353,6 +353,45 @@ static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 
 /* ---- restore: apply the List (Secrets, ConfigMaps, the APIManager) ---- */
 
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Whether an object in `v` (at any depth) has a key twice: 1 if so, -1
+ * out of memory. cJSON keeps both and reads the first; kubectl reads the
+ * last, so the kind, name or namespace checked here would not be the one
+ * applied ({"kind": "Secret", ..., "kind": "ClusterRoleBinding"}), and
+ * the sanitizer would strip only the first status or uid. Sorted, not
+ * compared pairwise: a List of 64 MiB may have one object of millions
+ * of keys.
+ */
+static int key_twice(const cJSON *v)
+{
+	const cJSON *c;
+	const char **keys;
+	size_t n = 0, i;
+	int rc;
+
+	if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+		return 0;
+	for (c = v->child; c; c = c->next, n++)
+		if ((rc = key_twice(c)))
+			return rc;
+	if (!cJSON_IsObject(v) || n < 2)
+		return 0;
+	if (!(keys = malloc(n * sizeof(*keys))))
+		return -1;
+	for (i = 0, c = v->child; c; c = c->next)
+		keys[i++] = c->string ? c->string : "";
+	qsort(keys, n, sizeof(*keys), cmp_key);
+	for (rc = 0, i = 1; i < n && !rc; i++)
+		rc = !strcmp(keys[i - 1], keys[i]);
+	free(keys);
+	return rc;
+}
+
 void tsarc_resources_apply_dispose(tsarc_resources_apply *a)
 {
 	if (!a)
@@ -405,6 +444,13 @@ int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t 
 		if (!tsarc_valid_kube_kind(kind) || !tsarc_valid_kube_name(name)) {
 			rc = tsarc_error_set(TSARC_EUNSAFE, "stream %s holds a resource whose kind or "
 				"name is not a Kubernetes one; nothing of it was applied", rules->stream);
+			goto done;
+		}
+		if ((rc = key_twice(item))) {
+			rc = rc < 0 ? tsarc_error_set(TSARC_ENOMEM, "out of memory") :
+				tsarc_error_set(TSARC_EUNSAFE, "stream %s holds %s %s with a key "
+				"given twice, which kubectl would not read as it was checked; nothing "
+				"of it was applied", rules->stream, kind, name);
 			goto done;
 		}
 		/* Only objects of the component's own type: a List from the

@@ -242,6 +242,28 @@ static const char *check_item(const cJSON *item, const tsarc_resources_rules *r,
 	return name->valuestring;
 }
 
+/* Whether the List in `text` has an item of this kind and name (as cJSON
+ * reads it: first keys): nothing applied that the List did not name. */
+static int named_in_input(const char *text, size_t len, const cJSON *item)
+{
+	cJSON *doc = cJSON_ParseWithLength(text, len);
+	const cJSON *it;
+	const char *kind = tsarc_spec_str(item, "kind");
+	const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"),
+		"name");
+	int found = 0;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "items")) {
+		const char *k = tsarc_spec_str(it, "kind");
+		const char *n = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(it, "metadata"),
+			"name");
+		if (k && n && kind && name && !strcmp(k, kind) && !strcmp(n, name))
+			found = 1;
+	}
+	cJSON_Delete(doc);
+	return found;
+}
+
 /* Runs the selection; checks an accepted List by the rules above, a
  * refusal for its code and message. Returns the code. */
 static int run(const char *text, size_t len, unsigned type, unsigned opts,
@@ -273,7 +295,8 @@ static int run(const char *text, size_t len, unsigned type, unsigned opts,
 	cJSON_ArrayForEach(item, items) {
 		const char *name = check_item(item, &r, kind, opts);
 		v = cJSON_GetArrayItem(a.applied, i++);
-		if (!cJSON_IsString(v) || strcmp(v->valuestring, name))
+		if (!cJSON_IsString(v) || strcmp(v->valuestring, name) ||
+			!named_in_input(text, len, item))
 			abort();
 	}
 	cJSON_ArrayForEach(v, a.left_out)
@@ -343,6 +366,11 @@ static void known_answers(void)
 	refused(LIST(SECRET("system-seed", "") ", {\"apiVersion\": "
 		"\"rbac.authorization.k8s.io/v1\", \"kind\": \"ClusterRoleBinding\", \"metadata\": "
 		"{\"name\": \"system-seed\"}}"), 0, 0, TSARC_EUNSAFE, "ClusterRoleBinding");
+	/* cJSON reads the first of two keys, kubectl the last. */
+	refused(LIST("{\"kind\": \"Secret\", \"metadata\": {\"name\": \"zync\"}, "
+		"\"kind\": \"ClusterRoleBinding\"}"), 0, 0, TSARC_EUNSAFE, "twice");
+	refused(LIST(SECRET("zync", ", \"name\": \"other-app-credentials\"")), 0, 0,
+		TSARC_EUNSAFE, "twice");
 	refused(LIST(SECRET("other-app-credentials", "")), 0, 0, TSARC_EUNSAFE,
 		"does not name");
 	refused(LIST(SECRET("system-memcache", "")), 0, OPT_META_ITEMS, TSARC_EUNSAFE,
