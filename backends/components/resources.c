@@ -403,6 +403,42 @@ void tsarc_resources_apply_dispose(tsarc_resources_apply *a)
 	memset(a, 0, sizeof(*a));
 }
 
+int tsarc_resources_parse(cJSON **doc, cJSON **items, const char *data, size_t len,
+	const char *stream)
+{
+	*items = NULL;
+	if (!(*doc = cJSON_ParseWithLength(data, len)) ||
+		!cJSON_IsArray(*items = cJSON_GetObjectItemCaseSensitive(*doc, "items"))) {
+		tsarc_secret_doc_free(*doc);
+		*doc = NULL;
+		*items = NULL;
+		return tsarc_error_set(TSARC_ECORRUPT, "stream %s is not a resource List", stream);
+	}
+	return 0;
+}
+
+int tsarc_resources_item_check(const cJSON *item, const char *stream, const char **kind,
+	const char **name)
+{
+	int rc;
+
+	*kind = tsarc_spec_str(item, "kind");
+	*name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"), "name");
+	if (!*kind || !*name)
+		return tsarc_error_set(TSARC_ECORRUPT, "stream %s holds a resource without kind "
+			"or name", stream);
+	/* From the snapshot: only what Kubernetes itself would accept. */
+	if (!tsarc_valid_kube_kind(*kind) || !tsarc_valid_kube_name(*name))
+		return tsarc_error_set(TSARC_EUNSAFE, "stream %s holds a resource whose kind or "
+			"name is not a Kubernetes one; nothing of it was applied", stream);
+	if ((rc = key_twice(item)))
+		return rc < 0 ? tsarc_error_set(TSARC_ENOMEM, "out of memory") :
+			tsarc_error_set(TSARC_EUNSAFE, "stream %s holds %s %s with a key given "
+			"twice, which kubectl would not read as it was checked; nothing of it was "
+			"applied", stream, *kind, *name);
+	return 0;
+}
+
 int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t len,
 	const tsarc_resources_rules *rules)
 {
@@ -421,38 +457,17 @@ int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t 
 			"objects the stream may hold", rules->component);
 		goto done;
 	}
-	if (!(doc = cJSON_ParseWithLength(data, len)) ||
-		!cJSON_IsArray(items = cJSON_GetObjectItemCaseSensitive(doc, "items"))) {
-		rc = tsarc_error_set(TSARC_ECORRUPT, "stream %s is not a resource List", rules->stream);
+	if ((rc = tsarc_resources_parse(&doc, &items, data, len, rules->stream)))
 		goto done;
-	}
 	if (!(out->list = tsarc_resource_list_new(&out_items))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
 	for (item = items->child; item; item = next) {
-		const char *kind = tsarc_spec_str(item, "kind");
-		const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"),
-			"name");
+		const char *kind, *name;
 		next = item->next;
-		if (!kind || !name) {
-			rc = tsarc_error_set(TSARC_ECORRUPT, "stream %s holds a resource without kind "
-				"or name", rules->stream);
+		if ((rc = tsarc_resources_item_check(item, rules->stream, &kind, &name)))
 			goto done;
-		}
-		/* From the snapshot: only what Kubernetes itself would accept. */
-		if (!tsarc_valid_kube_kind(kind) || !tsarc_valid_kube_name(name)) {
-			rc = tsarc_error_set(TSARC_EUNSAFE, "stream %s holds a resource whose kind or "
-				"name is not a Kubernetes one; nothing of it was applied", rules->stream);
-			goto done;
-		}
-		if ((rc = key_twice(item))) {
-			rc = rc < 0 ? tsarc_error_set(TSARC_ENOMEM, "out of memory") :
-				tsarc_error_set(TSARC_EUNSAFE, "stream %s holds %s %s with a key "
-				"given twice, which kubectl would not read as it was checked; nothing "
-				"of it was applied", rules->stream, kind, name);
-			goto done;
-		}
 		/* Only objects of the component's own type: a List from the
 		 * snapshot may hold anything `kubectl apply` takes, a
 		 * ClusterRoleBinding or a Pod in a stream of Secrets. */

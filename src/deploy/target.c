@@ -23,6 +23,7 @@
  * is not taken for a database host. */
 #include "dbconn.h"
 #include "plan.h"
+#include "resources.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
@@ -166,27 +167,35 @@ static int snapshot_secret_value(tsarc_restore_ctx *r, const char *name, const c
 	*doc_out = NULL;
 	for (i = 0; i < r->snap->nstreams; i++) {
 		const tsarc_stream *st = &r->snap->streams[i];
-		cJSON *doc, *item;
+		cJSON *doc = NULL, *items = NULL, *item;
+		const cJSON *found = NULL;
 		tsarc_buf m = TSARC_BUF_INIT;
 		if (!holds_resources(st->meta) ||
 			!tsarc_str_in_array(cJSON_GetObjectItemCaseSensitive(st->meta, "items"), name))
 			continue;
 		rc = tsarc_restore_read_stream(r, st, TSARC_RESOURCES_MAX, &m);
-		doc = rc ? NULL : cJSON_ParseWithLength((const char *)m.ptr, m.size);
+		/* Through the checks of the apply's reading (resources.h): a
+		 * stream that is not a List, or whose items lack a Kubernetes
+		 * kind and name or hold a key twice (kubectl would read such a
+		 * Secret otherwise than this), is refused here too. */
+		if (!rc)
+			rc = tsarc_resources_parse(&doc, &items, (const char *)m.ptr, m.size, st->name);
 		tsarc_buf_dispose(&m); /* wiped: Secrets */
 		if (rc)
 			return rc;
-		rc = TSARC_ENOTFOUND;
-		cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "items")) {
-			const char *k = tsarc_spec_str(item, "kind");
-			const char *n = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"),
-				"name");
-			if (k && n && !strcmp(k, "Secret") && !strcmp(n, name)) {
-				rc = key ? tsarc_secret_doc_value(item, name, key, out) : 0;
-				if (!rc && !(*doc_out = cJSON_Duplicate(item, 1)))
-					rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		cJSON_ArrayForEach(item, items) {
+			const char *k, *n;
+			if ((rc = tsarc_resources_item_check(item, st->name, &k, &n)))
 				break;
-			}
+			if (!found && !strcmp(k, "Secret") && !strcmp(n, name))
+				found = item;
+		}
+		if (!rc && found) {
+			rc = key ? tsarc_secret_doc_value(found, name, key, out) : 0;
+			if (!rc && !(*doc_out = cJSON_Duplicate(found, 1)))
+				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		} else if (!rc) {
+			rc = TSARC_ENOTFOUND;
 		}
 		tsarc_secret_doc_free(doc);
 		if (rc != TSARC_ENOTFOUND)

@@ -656,6 +656,24 @@ static void own_credentials_never_to_the_snapshots_bucket(void **state)
 	}
 }
 
+/* The copy is read as the apply reads the List (resources.h): one whose
+ * Secret has a key twice (cJSON reads the first bucket, kubectl would
+ * apply the last) is refused, before anything is written. */
+static void snapshots_secret_read_as_applied(void **state)
+{
+	static const char *const contents[] = {
+		AWS_AUTH_LIST(AWS_AUTH_KEYS ", \"AWS_BUCKET\": \"3scale-storage\""), ""};
+	static const char config[] = S3_CONFIG(
+		"\"system-storage-s3\": {\"kind\": \"s3files\", \"secret\": \"aws-auth\", "
+		"\"stream\": \"system-storage-s3.tar\"}");
+	char msg[1024];
+
+	(void)state;
+	assert_int_equal(dry_run_of(s3_names, contents, s3_metas, 2, config, msg, sizeof(msg)),
+		TSARC_EUNSAFE);
+	assert_non_null(strstr(msg, "twice"));
+}
+
 /* A namespace rebuilt after a disaster has no APIManager until the
  * restore applies it: a storage component ("storage_when", layout.h)
  * whose stream the snapshot holds is then restored as backed up, in place
@@ -793,5 +811,6 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(run_applies_only_what_the_plan_showed),
 	cmocka_unit_test(own_password_never_to_the_snapshots_host),
 	cmocka_unit_test(own_credentials_never_to_the_snapshots_bucket),
+	cmocka_unit_test(snapshots_secret_read_as_applied),
 	cmocka_unit_test(storage_as_backed_up_without_an_apimanager),
 	cmocka_unit_test(redis_restore_connects_like_its_backup))

@@ -66,6 +66,18 @@ typedef struct tsarc_resources_apply {
  * failure it holds nothing. */
 int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t len,
 	const tsarc_resources_rules *rules);
+/* The checks every reader of a snapshot's List makes (the apply above,
+ * and the restore that reads a database's Secret out of it, target.c),
+ * each with its error and message: `data` parses to an object with an
+ * "items" array (*doc, the caller's to free with tsarc_secret_doc_free;
+ * *items in it), else TSARC_ECORRUPT; and each item has a kind and a
+ * name (TSARC_ECORRUPT), Kubernetes ones (TSARC_EUNSAFE), and no object
+ * in it a key twice (TSARC_EUNSAFE: cJSON reads the first, kubectl the
+ * last), *kind and *name then pointing into it. */
+int tsarc_resources_parse(cJSON **doc, cJSON **items, const char *data, size_t len,
+	const char *stream);
+int tsarc_resources_item_check(const cJSON *item, const char *stream, const char **kind,
+	const char **name);
 /* Frees what *a holds (the List wiped: Secrets); accepts NULL. */
 void tsarc_resources_apply_dispose(tsarc_resources_apply *a);
 
