@@ -116,25 +116,17 @@ static void copy_string(char *dst, size_t dstsz, const cJSON *doc, const char *k
 		snprintf(dst, dstsz, "%s", it->valuestring);
 }
 
-/* Fills info from the object; keeps info->name and info->mtime. */
-static int read_record(tsarc_repo *repo, tsarc_lock_info *info)
+int tsarc__lock_record_parse(tsarc_lock_info *info, const uint8_t *json, size_t len)
 {
-	tsarc_buf sealed = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
-	cJSON *doc = NULL;
+	cJSON *doc;
 	const cJSON *it;
-	int rc;
+	int rc = 0;
 
-	tsarc_buf_init(&sealed, 64 * 1024);
-	if ((rc = tsarc_store_get(repo->store, TSARC_OBJ_LOCK, info->name, 0, 0, &sealed)))
-		goto done;
 	info->since = info->mtime;
-	if (tsarc_repo_open_object(repo, AAD_LOCK, sealed.ptr, sealed.size, &plain) ||
-		!(doc = cJSON_ParseWithLength((const char *)plain.ptr, plain.size))) {
-		/* Puts are atomic, so a lock that cannot be read was never a
-		 * live process's lock: it is damage, and holds nobody back. */
+	if (!(doc = cJSON_ParseWithLength((const char *)json, len))) {
 		info->unreadable = 1;
-		tsarc_error_clear();
-		goto done;
+		return tsarc_error_set(TSARC_ECORRUPT, "lock %.16s is not a lock record (not JSON)",
+			info->name);
 	}
 	copy_string(info->host, sizeof(info->host), doc, "host");
 	copy_string(info->boot_id, sizeof(info->boot_id), doc, "boot_id");
@@ -150,10 +142,32 @@ static int read_record(tsarc_repo *repo, tsarc_lock_info *info)
 	if (!cJSON_IsString(it = cJSON_GetObjectItemCaseSensitive(doc, "time")) ||
 		tsarc_time_parse(it->valuestring, &info->time_unix)) {
 		info->unreadable = 1;
+		rc = tsarc_error_set(TSARC_ECORRUPT,
+			"lock %.16s is not a lock record (no time of writing)", info->name);
+	}
+	cJSON_Delete(doc);
+	return rc;
+}
+
+/* Fills info from the object; keeps info->name and info->mtime. */
+static int read_record(tsarc_repo *repo, tsarc_lock_info *info)
+{
+	tsarc_buf sealed = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
+	int rc;
+
+	tsarc_buf_init(&sealed, 64 * 1024);
+	if ((rc = tsarc_store_get(repo->store, TSARC_OBJ_LOCK, info->name, 0, 0, &sealed)))
+		goto done;
+	info->since = info->mtime;
+	/* Puts are atomic, so a lock that cannot be read was never a live
+	 * process's lock: it is damage, and holds nobody back. */
+	if (tsarc_repo_open_object(repo, AAD_LOCK, sealed.ptr, sealed.size, &plain)) {
+		info->unreadable = 1;
+		tsarc_error_clear();
+	} else if (tsarc__lock_record_parse(info, plain.ptr, plain.size)) {
 		tsarc_error_clear();
 	}
 done:
-	cJSON_Delete(doc);
 	tsarc_buf_dispose(&sealed);
 	tsarc_buf_dispose(&plain);
 	return rc;

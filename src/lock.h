@@ -69,6 +69,15 @@ typedef struct tsarc_lock_info {
 	int unreadable;
 } tsarc_lock_info;
 
+/*
+ * A lock object's plaintext (JSON) into info, which keeps its name and
+ * mtime (the store's): 0, or TSARC_ECORRUPT with a message when it is no
+ * lock record (not JSON, no time of writing); then info->unreadable is
+ * set and what could be read is filled in all the same, for the listing.
+ * Lock objects are untrusted (tests/fuzz/fuzz_lock.c).
+ */
+int tsarc__lock_record_parse(tsarc_lock_info *info, const uint8_t *json, size_t len);
+
 /* Lists the repository's locks, judged by the store's clock. */
 int tsarc_lock_list(tsarc_repo *repo, tsarc_lock_info **out, size_t *count);
 /* Removes stale (or, with all, every) lock; returns how many in *removed. */
