@@ -116,8 +116,33 @@ static void copy_string(char *dst, size_t dstsz, const cJSON *doc, const char *k
 		snprintf(dst, dstsz, "%s", it->valuestring);
 }
 
+/*
+ * A lock is believed to say only what tsarc writes in one: a pid within
+ * pid_t's range (the kernel's own bound is 2^22) and a first write (the
+ * store's time) of the years 1970 to 9999. A number beyond an integer's
+ * range (undefined behaviour to convert), infinite or with a fraction
+ * counts as absent: without a pid the lock is judged by its age alone,
+ * never by kill() of a pid that wrapped to -1 or to another process;
+ * without a first write, the last one stands for it. Neither makes a
+ * live lock stale.
+ */
+#define LOCK_PID_MAX INT32_MAX
+#define LOCK_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+_Static_assert(sizeof(pid_t) >= sizeof(int32_t), "a lock's pid fits pid_t");
+
+/* 1 and the number in *out when `it` is a whole number from lo to hi. */
+static int whole_number(const cJSON *it, int64_t lo, int64_t hi, int64_t *out)
+{
+	if (!cJSON_IsNumber(it) || !(it->valuedouble >= (double)lo && it->valuedouble <= (double)hi) ||
+		(double)(int64_t)it->valuedouble != it->valuedouble)
+		return 0;
+	*out = (int64_t)it->valuedouble;
+	return 1;
+}
+
 int tsarc__lock_record_parse(tsarc_lock_info *info, const uint8_t *json, size_t len)
 {
+	int64_t v;
 	cJSON *doc;
 	const cJSON *it;
 	int rc = 0;
@@ -131,14 +156,14 @@ int tsarc__lock_record_parse(tsarc_lock_info *info, const uint8_t *json, size_t 
 	copy_string(info->host, sizeof(info->host), doc, "host");
 	copy_string(info->boot_id, sizeof(info->boot_id), doc, "boot_id");
 	copy_string(info->pidns, sizeof(info->pidns), doc, "pidns");
-	if (cJSON_IsNumber(it = cJSON_GetObjectItemCaseSensitive(doc, "pid")))
-		info->pid = (long)it->valuedouble;
+	if (whole_number(cJSON_GetObjectItemCaseSensitive(doc, "pid"), 1, LOCK_PID_MAX, &v))
+		info->pid = (long)v;
 	info->exclusive = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "exclusive"));
 	info->probe = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "probe"));
 	/* The first write's time can only be older than the last one's. */
-	if (cJSON_IsNumber(it = cJSON_GetObjectItemCaseSensitive(doc, "since")) &&
-		(int64_t)it->valuedouble < info->mtime)
-		info->since = (int64_t)it->valuedouble;
+	if (whole_number(cJSON_GetObjectItemCaseSensitive(doc, "since"), 0, LOCK_TIME_MAX, &v) &&
+		v < info->mtime)
+		info->since = v;
 	if (!cJSON_IsString(it = cJSON_GetObjectItemCaseSensitive(doc, "time")) ||
 		tsarc_time_parse(it->valuestring, &info->time_unix)) {
 		info->unreadable = 1;

@@ -287,6 +287,96 @@ static void test_pid_test_needs_same_pid_space(void **state)
 	assert_int_equal(tsarc_lock_release(x), 0);
 }
 
+/* Writes a lock object with this JSON as its content. */
+static void forge_json(const char *name, const char *json)
+{
+	tsarc_buf sealed = TSARC_BUF_INIT;
+
+	assert_int_equal(tsarc_repo_seal_object(repo, "tsarc-lock-v1", json, strlen(json), &sealed), 0);
+	assert_int_equal(tsarc_store_put(repo->store, TSARC_OBJ_LOCK, name, sealed.ptr, sealed.size, 0), 0);
+	tsarc_buf_dispose(&sealed);
+}
+
+/*
+ * A pid or a first-write time that no tsarc writes (out of the range of
+ * its type, infinite, a fraction, before 1970) counts as absent: a pid
+ * of 0 (the lock is judged by its age alone, never by kill() of a pid
+ * that wrapped to -1 or to another process) and a first write at the
+ * last one. Such a lock, fresh, stays live and readable; so does every
+ * lock here but the one whose pid, possible, names no process.
+ */
+static void test_impossible_numbers(void **state)
+{
+	static const struct {
+		const char *pid, *since; /* "self": this process's */
+		long want_pid;           /* -1: this process's */
+		int64_t want_since;      /* -1: the lock's last write (mtime) */
+		int want_stale;
+	} cases[] = {
+		{"4294967295", NULL, 0, -1, 0},
+		{"4294967296", NULL, 0, -1, 0},
+		{"2147483648", NULL, 0, -1, 0},
+		{"1e300", NULL, 0, -1, 0},
+		{"-1e300", NULL, 0, -1, 0},
+		{"1e400", NULL, 0, -1, 0},  /* cJSON: infinity */
+		{"-1e400", NULL, 0, -1, 0},
+		{"-1", NULL, 0, -1, 0},
+		{"0", NULL, 0, -1, 0},
+		{"12.5", NULL, 0, -1, 0},
+		/* Possible, and no process has it (pid_max is at most 2^22). */
+		{"2147483647", NULL, 2147483647, -1, 1},
+		{"self", "1e300", -1, -1, 0},
+		{"self", "-1e30", -1, -1, 0},
+		{"self", "1e400", -1, -1, 0},
+		{"self", "-1e400", -1, -1, 0},
+		{"self", "-9223372036854775808", -1, -1, 0},
+		{"self", "9223372036854775807", -1, -1, 0},
+		{"self", "-5", -1, -1, 0},
+		{"self", "1000000000.5", -1, -1, 0},
+		{"self", "1000000000", -1, 1000000000, 0},
+		{"self", "0", -1, 0, 0},
+	};
+	tsarc_lock_info *infos;
+	char json[512], name[8], now[40], self[24];
+	size_t i, j, n, removed, wrong = 0;
+
+	(void)state;
+	read_identity();
+	now_text(now, sizeof(now));
+	snprintf(self, sizeof(self), "%ld", (long)getpid());
+	/* This very host, boot and pid space: a pid is believed here. */
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(name, sizeof(name), "n%02zu", i);
+		snprintf(json, sizeof(json), "{\"host\":\"%s\",\"pid\":%s,\"boot_id\":\"%s\","
+			"\"pidns\":\"%s\",\"exclusive\":false,\"time\":\"%s\"%s%s}", my_host,
+			strcmp(cases[i].pid, "self") ? cases[i].pid : self, my_boot, my_pidns, now, cases[i].since ? ",\"since\":" : "",
+			cases[i].since ? cases[i].since : "");
+		forge_json(name, json);
+	}
+	assert_int_equal(tsarc_lock_list(repo, &infos, &n), 0);
+	assert_int_equal(n, sizeof(cases) / sizeof(cases[0]));
+	for (j = 0; j < n; j++) {
+		i = (size_t)atoi(infos[j].name + 1);
+		assert_true(i < n);
+		if (infos[j].pid != (cases[i].want_pid < 0 ? (long)getpid() : cases[i].want_pid) ||
+			infos[j].unreadable || infos[j].stale != cases[i].want_stale ||
+			infos[j].since != (cases[i].want_since < 0 ? infos[j].mtime
+							: cases[i].want_since)) {
+			print_error("pid %s, since %s: read as pid %ld, since %lld (last written "
+				"%lld)%s%s\n", cases[i].pid, cases[i].since ? cases[i].since : "absent",
+				infos[j].pid, (long long)infos[j].since, (long long)infos[j].mtime,
+				infos[j].unreadable ? ", unreadable" : "",
+				infos[j].stale ? ", stale" : "");
+			wrong++;
+		}
+	}
+	free(infos);
+	/* The next test starts without them. */
+	assert_int_equal(tsarc_lock_remove(repo, 1, &removed), 0);
+	assert_int_equal(removed, n);
+	assert_int_equal(wrong, 0);
+}
+
 /* The holder refreshes its lock in the store, keeps its first time, and
  * never brings back a lock that someone removed. */
 static void test_refresh_and_lost_lock(void **state)
@@ -533,6 +623,7 @@ TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_live_foreign_lock_blocks),
 	cmocka_unit_test(test_store_clock_judges),
 	cmocka_unit_test(test_pid_test_needs_same_pid_space),
+	cmocka_unit_test(test_impossible_numbers),
 	cmocka_unit_test(test_refresh_and_lost_lock),
 	cmocka_unit_test(test_check_sees_exclusive),
 	cmocka_unit_test(test_prune_spares_chunks_of_live_backup),
