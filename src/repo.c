@@ -111,13 +111,12 @@ int tsarc_repo_open_object(const tsarc_repo *repo, const char *role,
 
 /* --- config --- */
 
-static int write_config(tsarc_repo *repo)
+int tsarc__repo_config_print(char **out, const tsarc_repo *repo)
 {
 	cJSON *root = cJSON_CreateObject(), *ch;
-	tsarc_buf sealed = TSARC_BUF_INIT;
 	char *text = NULL;
-	int rc = TSARC_ENOMEM;
 
+	*out = NULL;
 	if (!root)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	if (!cJSON_AddNumberToObject(root, "version", repo->version) ||
@@ -134,16 +133,28 @@ static int write_config(tsarc_repo *repo)
 		(repo->version >= 2 &&
 			!cJSON_AddNumberToObject(root, "pack_size", repo->pack_size)) ||
 		!(text = cJSON_PrintUnformatted(root))) {
-		tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		goto done;
+		cJSON_Delete(root);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
+	cJSON_Delete(root);
+	*out = text;
+	return 0;
+}
+
+static int write_config(tsarc_repo *repo)
+{
+	tsarc_buf sealed = TSARC_BUF_INIT;
+	char *text = NULL;
+	int rc;
+
+	if ((rc = tsarc__repo_config_print(&text, repo)))
+		return rc;
 	if ((rc = tsarc_repo_seal_object(repo, AAD_CONFIG, text, strlen(text), &sealed)))
 		goto done;
 	rc = tsarc_store_put(repo->store, TSARC_OBJ_CONFIG, NULL, sealed.ptr,
 		sealed.size, TSARC_PUT_CREATE_ONLY);
 done:
 	tsarc_secure_free_str(text);
-	cJSON_Delete(root);
 	tsarc_buf_dispose(&sealed);
 	return rc;
 }
@@ -160,26 +171,14 @@ static int fetch_config(tsarc_store *store, tsarc_buf *sealed)
 	return rc;
 }
 
-/* Opens the sealed config with the master keys in `repo`. *not_ours is
- * set when it does not authenticate: those keys are another repository's,
- * or the config is damaged; anything wrong after that is damage. */
-static int read_config(tsarc_repo *repo, const tsarc_buf *sealed, int *not_ours)
+int tsarc__repo_config_parse(tsarc_repo *repo, const uint8_t *json, size_t len)
 {
-	tsarc_buf plain = TSARC_BUF_INIT;
 	cJSON *root = NULL, *ch;
 	const cJSON *item;
 	uint64_t v = 0, mn = 0, av = 0, mx = 0, level = 0, pack = 0;
-	int rc;
+	int rc = TSARC_ECORRUPT;
 
-	*not_ours = 0;
-	if ((rc = tsarc_repo_open_object(repo, AAD_CONFIG, sealed->ptr, sealed->size,
-		     &plain))) {
-		*not_ours = rc == TSARC_ECORRUPT;
-		tsarc_error_prefix("repository config");
-		goto done;
-	}
-	rc = TSARC_ECORRUPT;
-	root = cJSON_ParseWithLength((const char *)plain.ptr, plain.size);
+	root = cJSON_ParseWithLength((const char *)json, len);
 	if (!root) {
 		tsarc_error_set(rc, "repository config is not valid JSON");
 		goto done;
@@ -232,6 +231,25 @@ static int read_config(tsarc_repo *repo, const tsarc_buf *sealed, int *not_ours)
 	rc = 0;
 done:
 	cJSON_Delete(root);
+	return rc;
+}
+
+/* Opens the sealed config with the master keys in `repo`. *not_ours is
+ * set when it does not authenticate: those keys are another repository's,
+ * or the config is damaged; anything wrong after that is damage. */
+static int read_config(tsarc_repo *repo, const tsarc_buf *sealed, int *not_ours)
+{
+	tsarc_buf plain = TSARC_BUF_INIT;
+	int rc;
+
+	*not_ours = 0;
+	if ((rc = tsarc_repo_open_object(repo, AAD_CONFIG, sealed->ptr, sealed->size,
+		     &plain))) {
+		*not_ours = rc == TSARC_ECORRUPT;
+		tsarc_error_prefix("repository config");
+	} else {
+		rc = tsarc__repo_config_parse(repo, plain.ptr, plain.size);
+	}
 	tsarc_secure_buf_dispose(&plain);
 	return rc;
 }

@@ -149,6 +149,18 @@ int tsarc_repo_seal_object(const tsarc_repo *repo, const char *role,
 int tsarc_repo_open_object(const tsarc_repo *repo, const char *role,
 	const uint8_t *sealed, size_t len, tsarc_buf *out);
 
+/*
+ * The config's plaintext (JSON) into repo's version, pack_size, id,
+ * chunker, chunker_seed, codec, level and retention: 0, TSARC_ECORRUPT
+ * with a message, or TSARC_EUNSUPPORTED for a format this build does not
+ * read. Authenticated, but still checked: whoever holds the key wrote it
+ * (tests/fuzz/fuzz_repo_config.c). On failure some fields may be set.
+ */
+int tsarc__repo_config_parse(tsarc_repo *repo, const uint8_t *json, size_t len);
+/* The config's JSON as it is stored (sealed) for repo; *out holds the
+ * chunker seed: free it with tsarc_secure_free_str (wipe.h). */
+int tsarc__repo_config_print(char **out, const tsarc_repo *repo);
+
 /* The index of a format-2 repository, loaded once (thread-safe); NULL
  * with an error when it cannot be loaded. */
 struct tsarc_index *tsarc_repo_get_index(const tsarc_repo *repo, int *rc);
