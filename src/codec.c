@@ -89,24 +89,28 @@ int tsarc_codec_default_level(tsarc_codec_id id)
 	return id == TSARC_CODEC_ZLIB ? 6 : id == TSARC_CODEC_ZSTD ? 3 : 0;
 }
 
+int tsarc_codec_level_check(tsarc_codec_id id, int level)
+{
+	if (id == TSARC_CODEC_ZLIB && (level < 1 || level > 9))
+		return tsarc_error_set(TSARC_EINVAL, "zlib level must be 1..9");
+	if (id == TSARC_CODEC_ZSTD && (level < 1 || level > ZSTD_maxCLevel()))
+		return tsarc_error_set(TSARC_EINVAL, "zstd level must be 1..%d",
+			ZSTD_maxCLevel());
+	return 0;
+}
+
 int tsarc_codec_new(tsarc_codec **out, tsarc_codec_id id, int level)
 {
-	tsarc_codec *c = calloc(1, sizeof(*c));
+	tsarc_codec *c;
+	int rc;
 
 	*out = NULL;
-	if (!c)
+	if ((rc = tsarc_codec_level_check(id, level)))
+		return rc;
+	if (!(c = calloc(1, sizeof(*c))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	c->id = id;
 	c->level = level;
-	if (id == TSARC_CODEC_ZLIB && (level < 1 || level > 9)) {
-		free(c);
-		return tsarc_error_set(TSARC_EINVAL, "zlib level must be 1..9");
-	}
-	if (id == TSARC_CODEC_ZSTD && (level < 1 || level > ZSTD_maxCLevel())) {
-		free(c);
-		return tsarc_error_set(TSARC_EINVAL, "zstd level must be 1..%d",
-			ZSTD_maxCLevel());
-	}
 	*out = c;
 	return 0;
 }

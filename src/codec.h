@@ -16,6 +16,9 @@ typedef enum tsarc_codec_id {
  * worker keeps one for its lifetime. */
 typedef struct tsarc_codec tsarc_codec;
 
+/* TSARC_EINVAL with a message when `level` is not one of the codec's
+ * (zstd 1..22, zlib 1..9; none takes any). */
+int tsarc_codec_level_check(tsarc_codec_id id, int level);
 int tsarc_codec_new(tsarc_codec **out, tsarc_codec_id id, int level);
 void tsarc_codec_free(tsarc_codec *c);
 int tsarc_codec_parse(const char *name, tsarc_codec_id *id);

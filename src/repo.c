@@ -14,6 +14,7 @@
  */
 #include "repo.h"
 #include "base64.h"
+#include "error_save.h"
 #include "objlock.h"
 #include "index.h"
 #include "wipe.h"
@@ -215,13 +216,20 @@ int tsarc__repo_config_parse(tsarc_repo *repo, const uint8_t *json, size_t len)
 	repo->chunker.avg_size = (uint32_t)av;
 	repo->chunker.max_size = (uint32_t)mx;
 	if (tsarc_chunker_params_validate(&repo->chunker)) {
+		/* The chunker's message, as damage (it says EINVAL of its
+		 * arguments): the error carries the code returned. */
+		tsarc_saved_error e;
+		tsarc_error_save(&e);
+		e.code = rc;
+		tsarc_error_restore(&e);
 		tsarc_error_prefix("config");
-		rc = TSARC_ECORRUPT;
 		goto done;
 	}
+	/* A level its codec has not would fail every backup and restore. */
 	item = cJSON_GetObjectItemCaseSensitive(root, "compression");
 	if (!cJSON_IsString(item) || tsarc_codec_parse(item->valuestring, &repo->codec) ||
-		json_get_u64(root, "level", &level, 22, "config")) {
+		json_get_u64(root, "level", &level, 22, "config") ||
+		tsarc_codec_level_check(repo->codec, (int)level)) {
 		tsarc_error_set(rc, "config: invalid compression settings");
 		goto done;
 	}
