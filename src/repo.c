@@ -207,7 +207,11 @@ int tsarc__repo_config_parse(tsarc_repo *repo, const uint8_t *json, size_t len)
 	}
 	memcpy(repo->id, item->valuestring, TSARC_ID_HEX_LEN + 1);
 	ch = cJSON_GetObjectItemCaseSensitive(root, "chunker");
-	if (!cJSON_IsObject(ch) || json_get_u64(ch, "min", &mn, UINT32_MAX, "config") ||
+	if (!cJSON_IsObject(ch)) {
+		tsarc_error_set(rc, "config: field 'chunker' is missing or invalid");
+		goto done;
+	}
+	if (json_get_u64(ch, "min", &mn, UINT32_MAX, "config") ||
 		json_get_u64(ch, "avg", &av, UINT32_MAX, "config") ||
 		json_get_u64(ch, "max", &mx, UINT32_MAX, "config") ||
 		json_get_b64(ch, "seed", repo->chunker_seed, 32, "config"))

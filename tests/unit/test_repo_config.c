@@ -79,6 +79,9 @@ static void test_config_fields(void **state)
 			TSARC_ECORRUPT, 0, 0, 0, 0, 0, 0},
 		{HEAD(2) CH2 ",\"compression\":\"zstd\",\"level\":3,\"object_lock\":{\"mode\":"
 			"\"compliance\",\"days\":0}" PACK, TSARC_ECORRUPT, 0, 0, 0, 0, 0, 0},
+		{HEAD(2) "\"compression\":\"zstd\",\"level\":3" PACK, TSARC_ECORRUPT, 0, 0, 0, 0, 0, 0},
+		{HEAD(2) "\"chunker\":[16384,65536,262144],\"compression\":\"zstd\",\"level\":3" PACK,
+			TSARC_ECORRUPT, 0, 0, 0, 0, 0, 0},
 		{"[2]", TSARC_ECORRUPT, 0, 0, 0, 0, 0, 0},
 		{"{\"version\":2", TSARC_ECORRUPT, 0, 0, 0, 0, 0, 0},
 		{"", TSARC_ECORRUPT, 0, 0, 0, 0, 0, 0},
