@@ -167,6 +167,17 @@ void cli_log(tsarc_log_level level, const char *event, const char *fmt, ...)
 	;
 /* A line of a report or summary: as is in the human format, an info
  * event in JSON. */
+/*
+ * Text from elsewhere (a lock's host, a server's error, a snapshot's host,
+ * tags and names) must not drive the terminal it is shown on (retitle it,
+ * move the cursor, rewrite a line): in place, each C0 control, DEL and C1
+ * control (U+0080..U+009F; U+009B is CSI) becomes one '?'. `keep_breaks`:
+ * line breaks and tabs stay (a message of tsarc's may have them). NULL:
+ * nothing. Every message on stderr goes through it; the JSON output
+ * escapes instead.
+ */
+void cli_text_clean(char *s, int keep_breaks);
+
 void cli_say(const char *event, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))

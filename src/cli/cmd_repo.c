@@ -228,6 +228,23 @@ static int warn_hidden(tsarc_repo *repo)
 	return rc;
 }
 
+/* A snapshot's words come from whoever wrote the repository: before they
+ * are printed as text, none of them may drive the terminal (the JSON
+ * output escapes them instead). */
+static void snapshot_text_clean(tsarc_snapshot *snap)
+{
+	size_t i;
+
+	cli_text_clean(snap->host, 0);
+	cli_text_clean(snap->tool_version, 0);
+	for (i = 0; i < snap->ntags; i++)
+		cli_text_clean(snap->tags[i], 0);
+	for (i = 0; i < snap->nstreams; i++) {
+		cli_text_clean(snap->streams[i].name, 0);
+		cli_text_clean(snap->streams[i].kind, 0);
+	}
+}
+
 static cJSON *snapshot_summary(const tsarc_snapshot *s)
 {
 	return tsarc_snapshot_to_cjson(s, 0);
@@ -262,6 +279,7 @@ int cmd_snapshots(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			uint64_t total = 0;
 			char size[32], when[32];
+			snapshot_text_clean(snaps[i]);
 			for (k = 0; k < snaps[i]->nstreams; k++)
 				total += snaps[i]->streams[k].size;
 			cli_format_bytes(size, sizeof(size), (double)total);
@@ -318,6 +336,7 @@ int cmd_show(int argc, char **argv)
 	if (c.json) {
 		rc = cli_print_json(tsarc_snapshot_to_cjson(snap, chunks));
 	} else {
+		snapshot_text_clean(snap);
 		printf("snapshot %s\n  time:    %s\n  host:    %s\n  tool:    tsarc %s\n  tags:   ",
 			snap->id, snap->time, snap->host, snap->tool_version);
 		for (k = 0; k < snap->ntags; k++)

@@ -94,10 +94,29 @@ static void utf8_clean(char *out, size_t outsz, const char *s)
 	out[o] = '\0';
 }
 
+void cli_text_clean(char *s, int keep_breaks)
+{
+	unsigned char *in = (unsigned char *)s, *out = in;
+
+	if (!s)
+		return;
+	for (; *in; in++) {
+		if ((*in < 0x20 && !(keep_breaks && (*in == '\n' || *in == '\t'))) ||
+			*in == 0x7f)
+			*out++ = '?';
+		else if (*in == 0xc2 && in[1] >= 0x80 && in[1] <= 0x9f) {
+			*out++ = '?'; /* one for the character's two bytes */
+			in++;
+		} else
+			*out++ = *in;
+	}
+	*out = '\0';
+}
+
 /* One line, written with one call. `raw`: a report line, as is. */
 static void render(const tsarc_event *ev, int raw)
 {
-	char when[40];
+	char when[40], *shown = NULL;
 
 	pthread_mutex_lock(&g_out_mu);
 	if (g_json) {
@@ -115,17 +134,26 @@ static void render(const tsarc_event *ev, int raw)
 			free(text);
 		}
 		cJSON_Delete(o);
-	} else if (raw) {
-		fprintf(stderr, "%s\n", ev->message);
 	} else {
-		fprintf(stderr, "tsarc: %s%s\n",
-			ev->level == TSARC_LOG_WARN	   ? "warning: "
-			: ev->level == TSARC_LOG_ERROR ? "error: "
-						       : "",
-			ev->message);
+		const char *m = ev->message ? ev->message : "";
+		if ((shown = strdup(m))) {
+			cli_text_clean(shown, 1);
+			m = shown;
+		} else {
+			m = "(a message tsarc had no memory to show)";
+		}
+		if (raw)
+			fprintf(stderr, "%s\n", m);
+		else
+			fprintf(stderr, "tsarc: %s%s\n",
+				ev->level == TSARC_LOG_WARN    ? "warning: "
+				: ev->level == TSARC_LOG_ERROR ? "error: "
+							       : "",
+				m);
 	}
 	fflush(stderr);
 	pthread_mutex_unlock(&g_out_mu);
+	free(shown);
 }
 
 static void from_library(const tsarc_event *ev, void *payload)

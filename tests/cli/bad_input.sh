@@ -58,6 +58,29 @@ expect_rc 0 "init with --password-file"
 t snapshots --repo "$WORK/fromfile"
 expect_rc 0 "a repository made with --password-file, opened with TSARC_PASSWORD"
 
+# --- a snapshot's words cannot drive the terminal ---
+# Tags and names are whatever their writer gave (a repository's writer may
+# be hostile): ESC, BEL, CR and CSI (U+009B) show as '?', in the listing,
+# in show, and in a message quoting one; --json escapes them.
+RW=$WORK/repo-words
+init_repo "$RW"
+TAG=$(printf 'ok\033]0;owned\007\033[2J\r\302\233')
+NAME=$(printf 'db\033[31m.sql')
+t_in "$WORK/in.sql" backup --repo "$RW" --stdin --name "$NAME" --tag "$TAG"
+expect_rc 0 "a backup with control characters in its tag and name"
+for cmd in "snapshots" "show latest"; do
+	ok $cmd --repo "$RW"
+	! grep -q "$(printf '[\033\007\r]\|\302\233')" "$OUT" || fail "$cmd printed a control character"
+	grep -qF 'ok?]0;owned??[2J??' "$OUT" || fail "$cmd: the tag is not shown: $(cat -v "$OUT")"
+done
+grep -qF 'db?[31m.sql' "$OUT" || fail "show: the stream name is not shown: $(cat -v "$OUT")"
+ok show latest --repo "$RW" --json
+grep -qF 'ok\u001b]0;owned\u0007' "$OUT" || fail "show --json: $(cat -v "$OUT")"
+t dump latest "$(printf 'db\033[31m.sq')" --repo "$RW"
+expect_rc 1 "dump of a stream that is not there"
+! grep -q "$(printf '\033')" "$ERR" || fail "an error quoting a name printed ESC: $(cat -v "$ERR")"
+expect_err 'db\?\[31m\.sq' "the error names the stream"
+
 # --- no repository there ---
 mkdir "$WORK/empty"
 t snapshots --repo "$WORK/empty"

@@ -1,6 +1,7 @@
 /* cli/common.c: how a command's option table is parsed and shown in its
  * help (cli_start), and how a command ends (cli_end): its lock released,
- * its repository freed, and the exit code for its result. */
+ * its repository freed, and the exit code for its result. cli/log.c: what
+ * reaches the terminal of a message that carries someone else's text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 
 #include "cli.h"
 #include "lock.h"
+#include "log.h"
 #include "repo.h"
 #include "scratch.h"
 #include "tsarc/errors.h"
@@ -166,5 +168,62 @@ static void option_table_is_the_help(void **state)
 	assert_string_equal(got, want);
 }
 
+/* Runs fn with stderr in a file; returns what it wrote (static). */
+static const char *stderr_of(void (*fn)(void))
+{
+	static char got[4096];
+	char path[300];
+	int fd, saved;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/stderr.txt", dir);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	fn();
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, got, sizeof(got) - 1);
+	close(fd);
+	assert_true(n >= 0);
+	got[n] = '\0';
+	return got;
+}
+
+/* A lock's host, an S3 or Redis server's error text, a snapshot's stream
+ * name: text from elsewhere inside a message. ESC (a terminal's control
+ * sequences: retitle the window, move the cursor, rewrite the line), BEL,
+ * CR, DEL and the C1 controls (U+009B is CSI) print as '?'; the line
+ * breaks and tabs tsarc's own messages use stay. */
+#define FOREIGN "host\x1b]0;owned\x07 \x1b[2K\rok\x7f \xc2\x9b" "31m"
+
+static void say_foreign(void)
+{
+	cli_log(TSARC_LOG_ERROR, "failed", "the repository is locked by %s\n  pid\t7",
+		FOREIGN);
+	cli_say("report", "stream %s", FOREIGN);
+	tsarc__log(TSARC_LOG_WARN, "test", "warned", "from the library: %s", FOREIGN);
+}
+
+static void foreign_text_cannot_drive_the_terminal(void **state)
+{
+	const char *got;
+
+	(void)state;
+	cli_log_install();
+	got = stderr_of(say_foreign);
+	assert_string_equal(got,
+		"tsarc: error: the repository is locked by host?]0;owned? ?[2K?ok? ?31m\n  pid\t7\n"
+		"stream host?]0;owned? ?[2K?ok? ?31m\n"
+		"tsarc: warning: from the library: host?]0;owned? ?[2K?ok? ?31m\n");
+}
+
 TSARC_TESTS_MAIN(setup, teardown, cmocka_unit_test(option_table_parses),
-	cmocka_unit_test(option_table_is_the_help), cmocka_unit_test(end_releases_and_maps))
+	cmocka_unit_test(option_table_is_the_help), cmocka_unit_test(end_releases_and_maps),
+	cmocka_unit_test(foreign_text_cannot_drive_the_terminal))
