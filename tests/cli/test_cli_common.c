@@ -130,62 +130,25 @@ static void option_table_parses(void **state)
 	assert_string_equal(argv[optind], "x");
 }
 
-static void option_table_is_the_help(void **state)
-{
-	char *argv[] = {"table", "--help", NULL};
-	static const char want[] =
-		"Usage: tsarc table X\n\nOptions:\n"
-		"  -n, --name NAME          the name\n"
-		"      --flag               a flag whose help\n"
-		"                           goes on below\n"
-		"\nMore:\n"
-		"      --a-long-option-name N  past the column\n"
-		CLI_COMMON_HELP;
-	char path[300], got[sizeof(want) + 64];
-	table_state s = {NULL, 0, 0};
-	cli_common c;
-	int fd, saved;
-	ssize_t n;
-
-	(void)state;
-	snprintf(path, sizeof(path), "%s/help.txt", dir);
-	fflush(stdout);
-	saved = dup(STDOUT_FILENO);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(saved >= 0 && fd >= 0);
-	dup2(fd, STDOUT_FILENO);
-	close(fd);
-	assert_int_equal(cli_start(&TABLE_CMD, 2, argv, &c, &s), EXIT_OK);
-	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
-	close(saved);
-	fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	n = read(fd, got, sizeof(got) - 1);
-	close(fd);
-	assert_true(n >= 0);
-	got[n] = '\0';
-	assert_string_equal(got, want);
-}
-
-/* Runs fn with stderr in a file; returns what it wrote (static). */
-static const char *stderr_of(void (*fn)(void))
+/* Runs fn(arg) with `out` (stdout or stderr) going to a file; returns
+ * what it wrote (a static buffer, the next call's too). */
+static const char *output_of(FILE *out, void (*fn)(void *), void *arg)
 {
 	static char got[4096];
 	char path[300];
-	int fd, saved;
+	int ofd = fileno(out), fd, saved;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/stderr.txt", dir);
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
+	snprintf(path, sizeof(path), "%s/output.txt", dir);
+	fflush(out);
+	saved = dup(ofd);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(saved >= 0 && fd >= 0);
-	dup2(fd, STDERR_FILENO);
+	dup2(fd, ofd);
 	close(fd);
-	fn();
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
+	fn(arg);
+	fflush(out);
+	dup2(saved, ofd);
 	close(saved);
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
@@ -196,6 +159,31 @@ static const char *stderr_of(void (*fn)(void))
 	return got;
 }
 
+static void table_help(void *arg)
+{
+	char *argv[] = {"table", "--help", NULL};
+	table_state s = {NULL, 0, 0};
+	cli_common c;
+
+	(void)arg;
+	assert_int_equal(cli_start(&TABLE_CMD, 2, argv, &c, &s), EXIT_OK);
+}
+
+static void option_table_is_the_help(void **state)
+{
+	static const char want[] =
+		"Usage: tsarc table X\n\nOptions:\n"
+		"  -n, --name NAME          the name\n"
+		"      --flag               a flag whose help\n"
+		"                           goes on below\n"
+		"\nMore:\n"
+		"      --a-long-option-name N  past the column\n"
+		CLI_COMMON_HELP;
+
+	(void)state;
+	assert_string_equal(output_of(stdout, table_help, NULL), want);
+}
+
 /* A lock's host, an S3 or Redis server's error text, a snapshot's stream
  * name: text from elsewhere inside a message. ESC (a terminal's control
  * sequences: retitle the window, move the cursor, rewrite the line), BEL,
@@ -203,8 +191,9 @@ static const char *stderr_of(void (*fn)(void))
  * breaks and tabs tsarc's own messages use stay. */
 #define FOREIGN "host\x1b]0;owned\x07 \x1b[2K\rok\x7f \xc2\x9b" "31m"
 
-static void say_foreign(void)
+static void say_foreign(void *arg)
 {
+	(void)arg;
 	cli_log(TSARC_LOG_ERROR, "failed", "the repository is locked by %s\n  pid\t7",
 		FOREIGN);
 	cli_say("report", "stream %s", FOREIGN);
@@ -217,7 +206,7 @@ static void foreign_text_cannot_drive_the_terminal(void **state)
 
 	(void)state;
 	cli_log_install();
-	got = stderr_of(say_foreign);
+	got = output_of(stderr, say_foreign, NULL);
 	assert_string_equal(got,
 		"tsarc: error: the repository is locked by host?]0;owned? ?[2K?ok? ?31m\n  pid\t7\n"
 		"stream host?]0;owned? ?[2K?ok? ?31m\n"
