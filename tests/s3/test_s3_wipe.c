@@ -42,6 +42,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@
 #include "tsarc/errors.h"
 #include "canned_server.h"
 #include "cmocka_main.h"
+#include "scratch.h"
 #ifdef WATCH_EVERY_FREE
 #include "tls_once_server.h"
 #endif
@@ -240,13 +242,13 @@ static void test_token_from_container_endpoint(void **state)
 	srv_stop();
 }
 
-static char webid_file[] = "/tmp/tsarc-wipe-webid-XXXXXX";
+/* The token's file, in a scratch folder under $TMPDIR. */
+static char webid_dir[300], webid_file[330];
 
 static int remove_webid_file(void **state)
 {
 	(void)state;
-	unlink(webid_file);
-	return 0;
+	return webid_dir[0] ? scratch_remove(webid_dir) : 0;
 }
 
 /* A web identity token (from its file) exchanged at STS for keys and a
@@ -265,7 +267,9 @@ static void test_token_from_web_identity(void **state)
 	int fd;
 
 	(void)state;
-	fd = mkstemp(webid_file);
+	assert_non_null(scratch_make(webid_dir, sizeof(webid_dir), "wipe-webid"));
+	snprintf(webid_file, sizeof(webid_file), "%s/token", webid_dir);
+	fd = open(webid_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, WEBID "\n", sizeof(WEBID)), (ssize_t)sizeof(WEBID));
 	close(fd);

@@ -1,4 +1,5 @@
 #include "tls_once_server.h"
+#include "scratch.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +27,7 @@ struct tls_once_server {
 	pthread_t th;
 	SSL_CTX *ctx;
 	const char *answer;
-	char ca_file[40];
+	char dir[300], ca_file[330]; /* a scratch folder under $TMPDIR */
 };
 
 /* A self-signed certificate for IP 127.0.0.1, its own CA. */
@@ -95,7 +96,6 @@ tls_once_server *tls_once_start(const char *answer)
 	EVP_PKEY *key;
 	X509 *cert;
 	FILE *f;
-	int fd;
 
 	assert_non_null(s);
 	s->answer = answer;
@@ -104,9 +104,9 @@ tls_once_server *tls_once_start(const char *answer)
 	assert_non_null(s->ctx = SSL_CTX_new(TLS_server_method()));
 	assert_int_equal(SSL_CTX_use_certificate(s->ctx, cert), 1);
 	assert_int_equal(SSL_CTX_use_PrivateKey(s->ctx, key), 1);
-	snprintf(s->ca_file, sizeof(s->ca_file), "/tmp/tsarc-tls-once-XXXXXX");
-	assert_true((fd = mkstemp(s->ca_file)) >= 0);
-	assert_non_null(f = fdopen(fd, "w"));
+	assert_non_null(scratch_make(s->dir, sizeof(s->dir), "tls-once"));
+	snprintf(s->ca_file, sizeof(s->ca_file), "%s/ca.pem", s->dir);
+	assert_non_null(f = fopen(s->ca_file, "wx"));
 	assert_true(PEM_write_X509(f, cert));
 	assert_int_equal(fclose(f), 0);
 	X509_free(cert);
@@ -139,7 +139,7 @@ void tls_once_stop(tls_once_server *s)
 	shutdown(s->fd, SHUT_RDWR); /* an accept() still waiting returns */
 	pthread_join(s->th, NULL);
 	close(s->fd);
-	unlink(s->ca_file);
+	scratch_remove(s->dir);
 	SSL_CTX_free(s->ctx);
 	free(s);
 }

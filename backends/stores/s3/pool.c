@@ -1,7 +1,8 @@
 /*
- * The S3 client's resources (client.h): the pool of curl handles with its counting semaphore of max_inflight slots,
- * the DNS and TLS-session caches the handles share, and opening the
- * client from a URL and the credential chain.
+ * The S3 client's resources (client.h): the pool of curl handles with
+ * its counting semaphore of max_inflight slots, the DNS and TLS-session
+ * caches the handles share, and opening the client from a URL and the
+ * credential chain.
  */
 #include "client_impl.h"
 

@@ -9,7 +9,6 @@
 
 #include <expat.h>
 
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,33 +95,12 @@ static void XMLCALL on_close(void *ud, const XML_Char *name)
 }
 
 /*
- * expat keeps copies of the document in its own buffers: freed memory is
- * wiped first, since a document may be an STS answer holding a secret key.
+ * expat keeps copies of the document in its own buffers: it allocates
+ * through the wiping allocator (wipe.h), since a document may be an STS
+ * answer holding a secret key.
  */
-static void *wipe_realloc(void *p, size_t n)
-{
-	void *r;
-	size_t old;
-
-	if (!p)
-		return malloc(n);
-	old = malloc_usable_size(p);
-	r = malloc(n ? n : 1);
-	if (!r)
-		return NULL;
-	memcpy(r, p, old < n ? old : n);
-	tsarc_secure_free(p, old);
-	return r;
-}
-
-static void wipe_free(void *p)
-{
-	if (p) {
-		tsarc_secure_free(p, malloc_usable_size(p));
-	}
-}
-
-static const XML_Memory_Handling_Suite wiping_mm = {malloc, wipe_realloc, wipe_free};
+static const XML_Memory_Handling_Suite wiping_mm = {tsarc_wiped_alloc, tsarc_wiped_realloc,
+	tsarc_wiped_free};
 
 static int wrong_root(const char *xml, size_t len, const char *want, const char *got);
 
