@@ -8,6 +8,7 @@
 #include "extract.h"
 #include "fileio.h"
 #include "lock.h"
+#include "names.h"
 #include "repo.h"
 #include "snapshot.h"
 #include "tsarc/backup.h"
@@ -65,6 +66,9 @@ int tsarc_backup_fd(tsarc_snapshot **out, tsarc_repo *repo, const char *name, in
 
 	if (!out || !repo || !name)
 		return tsarc_error_set(TSARC_EINVAL, "a repository and a stream name are needed");
+	/* Before the session takes its lock: a refused name writes nothing. */
+	if ((rc = tsarc_text_check(TSARC_EINVAL, "stream name", name)))
+		return rc;
 	if ((rc = tsarc_backup_new(&b, repo, opts)))
 		return rc;
 	if (!(rc = tsarc_backup_stream_fd(b, name, "stdin", fd, NULL)))

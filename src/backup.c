@@ -26,6 +26,7 @@
 #include "extract.h"
 #include "index.h"
 #include "log.h"
+#include "names.h"
 #include "interrupt.h"
 #include "lock.h"
 #include "tsarc/errors.h"
@@ -421,6 +422,13 @@ int tsarc_backup_new(tsarc_backup **out, tsarc_repo *repo,
 		memset(&defaults, 0, sizeof(defaults));
 		opts = &defaults;
 	}
+	/* Words operators will read: refused before anything is made or
+	 * written (names.h). */
+	if (opts->host && (rc = tsarc_text_check(TSARC_EINVAL, "host", opts->host)))
+		return rc;
+	for (i = 0; i < opts->ntags; i++)
+		if ((rc = tsarc_text_check(TSARC_EINVAL, "tag", opts->tags[i])))
+			return rc;
 	if (!(b = calloc(1, sizeof(*b))) || !(b->snap = calloc(1, sizeof(*b->snap)))) {
 		free(b);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -440,8 +448,10 @@ int tsarc_backup_new(tsarc_backup **out, tsarc_repo *repo,
 	} else {
 		tsarc_time_now(b->snap->time, sizeof(b->snap->time), &b->snap->time_unix);
 	}
-	if (!opts->host)
-		gethostname(host, sizeof(host) - 1);
+	/* This machine's name is checked as a given one is: it is shown the same. */
+	if (!opts->host && !gethostname(host, sizeof(host) - 1) &&
+		(rc = tsarc_text_check(TSARC_EINVAL, "host (this machine's name)", host)))
+		goto fail;
 	rc = TSARC_ENOMEM;
 	if (!(b->snap->host = strdup(opts->host ? opts->host : host)) ||
 		!(b->snap->tool_version = strdup(TSARC_VERSION)) ||

@@ -7,6 +7,7 @@
 #include "backup_priv.h"
 #include "grow.h"
 #include "fileio.h"
+#include "names.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -152,6 +153,12 @@ static int stream_fd(tsarc_backup *b, const char *name, const char *kind, int fd
 	if (!name || !*name || strlen(name) > 1024) {
 		cJSON_Delete(meta);
 		return tsarc_error_set(TSARC_EINVAL, "a stream needs a name of 1 to 1024 bytes");
+	}
+	/* Both are shown to operators later (names.h). */
+	if ((rc = tsarc_text_check(TSARC_EINVAL, "stream name", name)) ||
+		(kind && (rc = tsarc_text_check(TSARC_EINVAL, "stream kind", kind)))) {
+		cJSON_Delete(meta);
+		return rc;
 	}
 	if (!(ps = calloc(1, sizeof(*ps))) || !(ps->st.name = strdup(name)) ||
 		!(ps->st.kind = strdup(kind ? kind : "stream"))) {

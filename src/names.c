@@ -1,5 +1,7 @@
 #include "names.h"
+#include "tsarc/errors.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -24,4 +26,91 @@ int tsarc_name_find(const tsarc_name *table, size_t n, const char *name, int noc
 			return 1;
 		}
 	return 0;
+}
+
+/* The length of the UTF-8 character at `s` (its code point in *cp), or 0
+ * when the bytes there are no valid one: a stray continuation byte, a lead
+ * byte C0, C1 or F5..FF, a sequence cut short (the NUL ends it), an
+ * overlong form, a surrogate, a code point past U+10FFFF. */
+static size_t utf8_char(const unsigned char *s, uint32_t *cp)
+{
+	static const uint32_t min[4] = {0, 0x80, 0x800, 0x10000};
+	size_t n, i;
+	uint32_t c;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 1, c = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 2, c = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 3, c = s[0] & 0x07u;
+	else
+		return 0;
+	for (i = 1; i <= n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3fu);
+	}
+	if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n + 1;
+}
+
+static int is_control(uint32_t cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f);
+}
+
+const char *tsarc_text_problem(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	size_t n;
+
+	if (!s)
+		return "it is missing";
+	while (*p) {
+		if (!(n = utf8_char(p, &cp)))
+			return "not valid UTF-8";
+		if (is_control(cp))
+			return "control characters are not allowed";
+		p += n;
+	}
+	return NULL;
+}
+
+int tsarc_text_check(int code, const char *field, const char *value)
+{
+	const char *problem = tsarc_text_problem(value);
+	const unsigned char *p = (const unsigned char *)value;
+	char shown[128];
+	size_t o = 0, n;
+	uint32_t cp;
+
+	if (!problem)
+		return 0;
+	if (!value)
+		return tsarc_error_set(code, "%s: %s", field, problem);
+	/* Whole characters only, so that a shortened value is UTF-8 too. */
+	while (*p && o + 4 < 100) {
+		if (!(n = utf8_char(p, &cp)) || is_control(cp)) {
+			shown[o++] = '?';
+			p += n ? n : 1;
+		} else {
+			memcpy(shown + o, p, n);
+			o += n;
+			p += n;
+		}
+	}
+	if (*p) {
+		memcpy(shown + o, "...", 3);
+		o += 3;
+	}
+	shown[o] = '\0';
+	return tsarc_error_set(code, "%s '%s': %s", field, shown, problem);
 }

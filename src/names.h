@@ -26,4 +26,28 @@ const char *tsarc_name_of(const tsarc_name *table, size_t n, int value, const ch
 int tsarc_name_find(const tsarc_name *table, size_t n, const char *name, int nocase,
 	int *value);
 
+/*
+ * Text a snapshot records for operators to read later: its tags and host,
+ * its streams' names and kinds (from the command line, the library's
+ * options or a deployment's config). The display cleans what it shows
+ * (cli_text_clean), but a stored "nightly\x1b[2J" stays in the repository
+ * for every other reader (a script, --json, an older tsarc), and a name
+ * that is not UTF-8 cannot be matched or shown faithfully anywhere: such
+ * text is refused where it comes in, before anything is written. Reading
+ * snapshots never checks it (old ones may hold anything).
+ */
+
+/* NULL when `s` may be recorded: valid UTF-8 (no overlong forms,
+ * surrogates or code points past U+10FFFF) without a C0 control, DEL or a
+ * C1 control (U+0080..U+009F). Otherwise what is wrong with it, e.g.
+ * "control characters are not allowed". */
+const char *tsarc_text_problem(const char *s);
+
+/* 0 when `value` may be recorded; otherwise `code` with the message
+ * "FIELD 'VALUE': PROBLEM", VALUE shown with each control character and
+ * each byte of invalid UTF-8 as '?' (never the raw bytes), shortened past
+ * 100 bytes. `field` names what it is ("tag", "stream name", a config's
+ * path). A NULL value is refused too. */
+int tsarc_text_check(int code, const char *field, const char *value);
+
 #endif

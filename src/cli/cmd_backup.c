@@ -5,6 +5,7 @@
 #include "extract.h"
 #include "lock.h"
 #include "metrics.h"
+#include "names.h"
 #include "snapshot.h"
 #include "tsarc/backup.h"
 #include "tsarc/errors.h"
@@ -70,6 +71,15 @@ static const cli_option BACKUP_OPTIONS[] = {
 	{0},
 };
 
+/* A word the snapshot will show operators (names.h): refused as a usage
+ * error before the repository is opened; the library checks it again. */
+static int check_text(const char *field, const char *value)
+{
+	if (value && tsarc_text_check(TSARC_EINVAL, field, value))
+		return cli_usage_error("backup", "%s", tsarc_error_last()->message);
+	return 0;
+}
+
 static int backup_option(int opt, const char *arg, void *state)
 {
 	backup_state *s = state;
@@ -80,6 +90,8 @@ static int backup_option(int opt, const char *arg, void *state)
 			return cli_usage_error("backup", "at most %d tags", MAX_TAGS);
 		if (!*arg)
 			return cli_usage_error("backup", "a tag cannot be empty");
+		if (check_text("tag", arg))
+			return EXIT_USAGE;
 		s->tags[s->ntags++] = arg;
 		return 0;
 	case 5: {
@@ -425,6 +437,9 @@ int cmd_backup(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	if ((rc = cli_start(&cmd, argc, argv, &c, &s)) != CLI_GO_ON)
+		return rc;
+	if ((rc = check_text("host", s.host)) || (rc = check_text("stream name", s.name)) ||
+		(rc = check_text("stream kind", s.kind)))
 		return rc;
 	if (s.config && s.use_stdin)
 		return cli_usage_error("backup", "--config and --stdin do not go together");

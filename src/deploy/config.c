@@ -8,6 +8,7 @@
 #include "kind.h"
 #include "fileio.h"
 #include "deploy.h"
+#include "names.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -238,6 +239,7 @@ static int validate(tsarc_deploy *d)
 {
 	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components"), *c, *c2;
 	const cJSON *par = cJSON_GetObjectItemCaseSensitive(d->eff, "parallel");
+	char where[1100];
 	int rc;
 
 	if ((rc = parse_transport(d)))
@@ -261,6 +263,12 @@ static int validate(tsarc_deploy *d)
 		if (!tsarc_valid_component_name(c->string))
 			return tsarc_error_set(TSARC_ECONFIG, "%s: component name '%s' must be non-empty, "
 				"without spaces, commas or slashes", d->origin, c->string);
+		/* It names the component in reports and, by default, its stream
+		 * (names.h). Here only: a snapshot's component names are read
+		 * with tsarc_valid_component_name and must stay readable. */
+		snprintf(where, sizeof(where), "%s: component name", d->origin);
+		if ((rc = tsarc_text_check(TSARC_ECONFIG, where, c->string)))
+			return rc;
 		cJSON_ArrayForEach(c2, comps) {
 			if (c2 == c)
 				break;
@@ -298,16 +306,23 @@ static int check_streams_unique(tsarc_deploy *d)
 	return 0;
 }
 
-/* Fills in default stream names, so that the effective config says them. */
+/* Fills in default stream names, so that the effective config says them.
+ * A given one is checked as the library checks every stream name (names.h):
+ * here, so that a bad one fails before the repository is touched. */
 static int default_streams(tsarc_deploy *d)
 {
 	cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components"), *c;
 	size_t i = 0;
+	int rc;
 
 	cJSON_ArrayForEach(c, comps) {
 		const tsarc_kind *src = tsarc_kind_find(tsarc_spec_str(c, "kind"));
-		char name[1100];
+		char name[1100], where[1300];
 		if (tsarc_spec_str(c, "stream")) {
+			tsarc_json_path(name, sizeof(name), "components", c->string);
+			snprintf(where, sizeof(where), "%s: %s.stream", d->origin, name);
+			if ((rc = tsarc_text_check(TSARC_ECONFIG, where, tsarc_spec_str(c, "stream"))))
+				return rc;
 			d->conf.components[i++].stream = tsarc_spec_str(c, "stream");
 			continue;
 		}

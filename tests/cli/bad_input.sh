@@ -58,16 +58,70 @@ expect_rc 0 "init with --password-file"
 t snapshots --repo "$WORK/fromfile"
 expect_rc 0 "a repository made with --password-file, opened with TSARC_PASSWORD"
 
+# --- text a snapshot records: no control characters, valid UTF-8 ---
+# A tag, the host, a stream's name and kind are shown to operators later:
+# one with a C0 control, DEL, a C1 control (U+009B is CSI) or invalid UTF-8
+# is refused before the repository is touched (exit 2), the message names
+# the field and shows the value cleaned, and no snapshot is written.
+RT=$WORK/repo-text
+init_repo "$RT"
+refused() { # WHAT WANT ARGS...: backup --stdin ARGS is refused, the message matching WANT
+	local what=$1 want=$2
+	shift 2
+	t_in "$WORK/in.sql" backup --repo "$RT" --stdin "$@"
+	expect_rc 2 "$what"
+	expect_err "$want" "$what"
+	! LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]\|\302[\200-\237]')" "$ERR" ||
+		fail "$what: the message holds a control character: $(cat -v "$ERR")"
+	iconv -f UTF-8 -t UTF-8 "$ERR" >/dev/null 2>&1 || fail "$what: the message is not UTF-8: $(cat -v "$ERR")"
+	[ -z "$(find "$RT/snapshots" "$RT/locks" -type f 2>/dev/null)" ] ||
+		fail "$what: a snapshot or a lock was written"
+}
+refused "a tag with ESC" "tag 'nightly\?\[2J': control characters are not allowed" \
+	--name x --tag ok --tag "$(printf 'nightly\033[2J')"
+refused "a tag with a newline" "tag 'a\?b': control characters" --name x --tag "$(printf 'a\nb')"
+refused "a tag with DEL" "tag 'a\?': control characters" --name x --tag "$(printf 'a\177')"
+refused "a tag with CSI (U+009B)" "tag 'a\?\[2J': control characters" --name x \
+	--tag "$(printf 'a\302\233[2J')"
+refused "a tag of invalid UTF-8" "tag 'caf\?': not valid UTF-8" --name x --tag "$(printf 'caf\351')"
+refused "an overlong '/' in a tag" "tag '\?\?etc': not valid UTF-8" --name x \
+	--tag "$(printf '\300\257etc')"
+refused "a stream name with ESC" "stream name 'db\?\[31m\.sql': control characters" \
+	--name "$(printf 'db\033[31m.sql')"
+refused "a stream name of invalid UTF-8" "stream name 'db\?\.sql': not valid UTF-8" \
+	--name "$(printf 'db\377.sql')"
+refused "a host with CR" "host 'web1\?': control characters" --name x --host "$(printf 'web1\r')"
+refused "a stream kind with BEL" "stream kind 'k\?': control characters" --name x \
+	--kind "$(printf 'k\007')"
+# A deployment's stream names: refused when the config loads.
+printf '{"profile": "none", "transport": {"type": "local"}, "components": {"a": {"kind": "exec",
+ "command": ["true"], "stream": "a\\u001b]0;x\\u0007.out"}}}\n' >"$WORK/bad-stream.json"
+t backup --repo "$RT" --config "$WORK/bad-stream.json"
+expect_rc 2 "a config whose stream name holds control characters"
+expect_err "components\.a\.stream 'a\?\]0;x\?\.out': control characters" "a config's stream name"
+[ -z "$(find "$RT/snapshots" "$RT/locks" -type f 2>/dev/null)" ] ||
+	fail "a config with a bad stream name wrote a snapshot or a lock"
+# Text that is none of these is recorded as given: UTF-8 beyond ASCII too.
+t_in "$WORK/in.sql" backup --repo "$RT" --stdin --name "données-日本.sql" --tag "café ☕" \
+	--host "höst"
+expect_rc 0 "a backup with UTF-8 tag, host and name"
+ok show latest --repo "$RT"
+expect_out "café ☕" "show lists the UTF-8 tag"
+expect_out "données-日本\.sql" "show lists the UTF-8 stream name"
+
 # --- a snapshot's words cannot drive the terminal ---
-# Tags and names are whatever their writer gave (a repository's writer may
-# be hostile): ESC, BEL, CR and CSI (U+009B) show as '?', in the listing,
-# in show, and in a message quoting one; --json escapes them.
+# Tags and names are whatever their writer gave (an older tsarc took any
+# bytes, and a repository's writer may be hostile): such a snapshot still
+# lists, shows and dumps; ESC, BEL, CR and CSI (U+009B) show as '?', in the
+# listing, in show, and in a message quoting one; --json escapes them.
 RW=$WORK/repo-words
 init_repo "$RW"
 TAG=$(printf 'ok\033]0;owned\007\033[2J\r\302\233')
 NAME=$(printf 'db\033[31m.sql')
-t_in "$WORK/in.sql" backup --repo "$RW" --stdin --name "$NAME" --tag "$TAG"
-expect_rc 0 "a backup with control characters in its tag and name"
+t_in "$WORK/in.sql" backup --repo "$RW" --stdin --name db.sql
+expect_rc 0 "a backup to give words to"
+TSARC_REPOSITORY=$RW "$TSARC_FORGE_SNAPSHOT" "$(tail -1 "$OUT")" "$(printf 'h\033[1m')" "$TAG" "$NAME" \
+	>"$WORK/forged" || fail "tsarc-forge-snapshot failed"
 for cmd in "snapshots" "show latest"; do
 	ok $cmd --repo "$RW"
 	! grep -q "$(printf '[\033\007\r]\|\302\233')" "$OUT" || fail "$cmd printed a control character"
@@ -80,6 +134,8 @@ t dump latest "$(printf 'db\033[31m.sq')" --repo "$RW"
 expect_rc 1 "dump of a stream that is not there"
 ! grep -q "$(printf '\033')" "$ERR" || fail "an error quoting a name printed ESC: $(cat -v "$ERR")"
 expect_err 'db\?\[31m\.sq' "the error names the stream"
+ok dump latest "$NAME" --repo "$RW"
+cmp -s "$OUT" "$WORK/in.sql" || fail "the stream of the forged snapshot does not dump as it was"
 
 # --- no repository there ---
 mkdir "$WORK/empty"

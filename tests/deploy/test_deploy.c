@@ -206,6 +206,17 @@ static void config_errors(void **state)
 		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
 		 "\"a\": {\"kind\": \"redis\"}, \"b\": {\"kind\": \"redis\", \"stream\": \"a.rdb\"}}}",
 			"both write stream 'a.rdb'"},
+		/* Stream names are shown to operators: no control characters, and
+		 * UTF-8; a default one (a component's name) too. */
+		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		 "\"a\": {\"kind\": \"exec\", \"command\": [\"x\"], \"stream\": \"a\\u001b[2J.out\"}}}",
+			"cfg.json: components.a.stream 'a?[2J.out': control characters are not allowed"},
+		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		 "\"a\": {\"kind\": \"exec\", \"command\": [\"x\"], \"stream\": \"a\xff.out\"}}}",
+			"cfg.json: components.a.stream 'a?.out': not valid UTF-8"},
+		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		 "\"r\\u009b\": {\"kind\": \"redis\"}}}",
+			"cfg.json: component name 'r?': control characters are not allowed"},
 		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
 		 "\"\": {\"kind\": \"redis\"}}}", "component name '' must be non-empty"},
 		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"

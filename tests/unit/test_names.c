@@ -1,11 +1,13 @@
 /* names.c: a {value, name} table read both ways, and the tables built on
  * it (codecs, signals, log levels): the first row of a value prints, every
- * row parses, a miss gives the caller's word or leaves the value alone. */
+ * row parses, a miss gives the caller's word or leaves the value alone;
+ * and the check of text a snapshot records (tags, host, stream names). */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -78,5 +80,54 @@ static void signals_and_levels(void **state)
 	assert_string_equal(tsarc_log_level_name((tsarc_log_level)42), "info");
 }
 
+/* Text a snapshot records: every boundary of the refused ranges, and a
+ * message that shows the value cleaned and cut on a character's edge.
+ * ("?\?" below: one '?' a bad byte, not a trigraph.) */
+static void recorded_text(void **state)
+{
+	static const struct {
+		const char *text, *problem;
+	} cases[] = {
+		{"", NULL}, {"nightly-2026 ~!", NULL}, {" \x7e", NULL}, {"\xc2\xa0", NULL},
+		{"\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", NULL},
+		{"\x01", "control characters are not allowed"},
+		{"\x1f", "control characters are not allowed"},
+		{"a\tb", "control characters are not allowed"},
+		{"\x7f", "control characters are not allowed"},
+		{"\xc2\x80", "control characters are not allowed"},
+		{"\xc2\x9f", "control characters are not allowed"},
+		{"\x80", "not valid UTF-8"},
+		{"\xc1\xbf", "not valid UTF-8"},
+		{"\xe0\x9f\xbf", "not valid UTF-8"},
+		{"\xed\xbf\xbf", "not valid UTF-8"},
+		{"\xf0\x8f\xbf\xbf", "not valid UTF-8"},
+		{"\xf5\x80\x80\x80", "not valid UTF-8"},
+		{"\xc3", "not valid UTF-8"},
+		{"\xc3\x28", "not valid UTF-8"},
+	};
+	char long_tag[300], want[200];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_or_null(tsarc_text_problem(cases[i].text), cases[i].problem);
+	assert_int_equal(tsarc_text_check(TSARC_EINVAL, "tag", "fine \xe2\x98\x95"), 0);
+	assert_int_equal(tsarc_text_check(TSARC_ECONFIG, "x.json: a.stream", "a\x1b\xc2\x9b\xff\xc3\xa9"),
+		TSARC_ECONFIG);
+	assert_string_equal(tsarc_error_last()->message,
+		"x.json: a.stream 'a?\?\?\xc3\xa9': control characters are not allowed");
+	assert_int_equal(tsarc_text_check(TSARC_EINVAL, "tag", NULL), TSARC_EINVAL);
+	assert_string_equal(tsarc_error_last()->message, "tag: it is missing");
+	/* 149 two-byte characters and an ESC: 48 of them shown, then "...". */
+	for (i = 0; i < 149; i++)
+		memcpy(long_tag + 2 * i, "\xc3\xa9", 2);
+	long_tag[298] = '\x1b';
+	long_tag[299] = '\0';
+	assert_int_equal(tsarc_text_check(TSARC_EINVAL, "tag", long_tag), TSARC_EINVAL);
+	snprintf(want, sizeof(want), "tag '%.96s...': control characters are not allowed", long_tag);
+	assert_string_equal(tsarc_error_last()->message, want);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(both_directions),
-	cmocka_unit_test(codecs_round_trip), cmocka_unit_test(signals_and_levels))
+	cmocka_unit_test(codecs_round_trip), cmocka_unit_test(signals_and_levels),
+	cmocka_unit_test(recorded_text))
