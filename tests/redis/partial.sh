@@ -100,6 +100,35 @@ grep -q "database 15" "$WORK/r-swap.err" || fail "swap: the error does not name 
 grep -q "4 databases" "$WORK/r-swap.err" || fail "swap: the error does not say what the target has: $err"
 grep -q "nothing was changed" "$WORK/r-swap.err" || fail "swap: the error does not say the target is intact: $err"
 
+info "rdb swap on a host without redis-check-rdb: the server refuses the RDB, its own state comes back"
+# Nothing reads the RDB before the swap here, so the server is stopped,
+# its files moved aside and the backup's RDB put in: it exits at start.
+# The restore sees it exit (no wait for a server that is gone), puts its
+# files and configuration back and starts it: the state before the step.
+mkdir "$WORK/bin"
+for f in /usr/local/bin/* /usr/bin/*; do
+	[ -e "$WORK/bin/${f##*/}" ] || ln -s "$f" "$WORK/bin/${f##*/}"
+done
+rm -f "$WORK/bin/redis-check-rdb"
+rcli "$PORT_SMALL" SAVE >/dev/null # its own dump.rdb: what must come back
+keys_dump "$PORT_SMALL" > "$WORK/before.keys"
+cp "$WORK/redis-small/dump.rdb" "$WORK/small-dump.before"
+RC=0
+PATH=$WORK/bin "$TSARC" restore "$S_RDB" --config "$WORK/swap-small/config.json" --repo "$REPO" \
+	> "$WORK/r-swap2.out" 2> "$WORK/r-swap2.err" || RC=$?
+err=$(cat "$WORK/r-swap2.err")
+[ "$RC" -ne 0 ] || fail "swap without redis-check-rdb: a backup with database 15 swapped into a Redis with 4 databases"
+rcli "$PORT_SMALL" PING 2>/dev/null | grep -q PONG || fail "swap without redis-check-rdb: the server is down: $err"
+keys_dump "$PORT_SMALL" > "$WORK/after.keys"
+diff -q "$WORK/before.keys" "$WORK/after.keys" >/dev/null || fail "swap without redis-check-rdb: the target's data changed: $err"
+cmp -s "$WORK/small-conf.before" "$WORK/redis-small/redis.conf" || fail "swap without redis-check-rdb: the configuration was changed: $err"
+cmp -s "$WORK/small-dump.before" "$WORK/redis-small/dump.rdb" || fail "swap without redis-check-rdb: dump.rdb is not the server's own: $err"
+if ls "$WORK/redis-small" | grep -q -e tsarc -e -old; then fail "swap without redis-check-rdb: files left beside the data: $(ls "$WORK/redis-small")"; fi
+grep -q "exited while starting" "$WORK/r-swap2.err" || fail "swap without redis-check-rdb: the error does not say the server exited: $err"
+grep -q "databases" "$WORK/r-swap2.err" || fail "swap without redis-check-rdb: the error does not give the server's reason: $err"
+grep -q "put back" "$WORK/r-swap2.err" || fail "swap without redis-check-rdb: the error does not say the server's state was put back: $err"
+info "swap without redis-check-rdb: $err"
+
 # keys_in PORT: the number of keys of every database.
 keys_in() {
 	rcli "$1" INFO keyspace | tr -d '\r' | sed -n 's/^db[0-9]*:keys=\([0-9]*\),.*/\1/p' |

@@ -9,7 +9,10 @@
  * place, the server restarted to load it, and persistence put back (AOF
  * rewritten from memory first when it was on). The original persistence
  * configuration is kept durably while it is off, and put back by the step,
- * by a signal's cleanup, or by the next run after a crash.
+ * by a signal's cleanup, or by the next run after a crash. A server that
+ * does not come up on the backup's RDB (nothing read it first where its
+ * host has no redis-check-rdb) gets its own files and configuration back
+ * and is started on them: the step fails, the server runs as before.
  */
 #include "redis.h"
 #include "rdbcheck.h"
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A redis.conf or pid file; anything larger is not one. */
@@ -41,7 +45,7 @@ typedef struct redis_op {
 	tsarc_conn conn;
 	int in_pod;            /* redis-cli runs in the server's workload */
 	tsarc_redis_cli_tls tls; /* redis-cli's TLS, its private files */
-	char *data_dir, *dbfilename, *aof_dir, *aof_file, *pidfile;
+	char *data_dir, *dbfilename, *aof_dir, *aof_file, *pidfile, *logfile;
 	/* The server's configuration where the transport keeps it (a file
 	 * here, a ConfigMap in a cluster), with the original kept aside while
 	 * persistence is off (transport.h: read_config, write_config). */
@@ -137,16 +141,91 @@ static int redis_poll(redis_op *op, const char *const args[], redis_judge_fn jud
 }
 
 /* Whether PING is answered (or not) as `arg` (an int) wants. */
-static int judge_ping(redis_op *op, int rc, const char *out, void *arg)
+/* What a wait for PING watches: the answer wanted and, for a server
+ * being started on this host, its pid before the restart (a pid file
+ * that names another, dead process is a server that exited at start). */
+typedef struct ping_wait {
+	int want_up;
+	long old_pid; /* -1: not watched */
+} ping_wait;
+
+/* Whether process `pid` of this host is gone: no such process, or one
+ * that has exited and waits to be reaped (a zombie, where nothing reaps
+ * the daemon's orphans). */
+static int process_gone(long pid)
 {
-	(void)op;
-	return (!rc && out && !strncmp(out, "PONG", 4)) == *(const int *)arg;
+	char path[64], *stat = NULL, *close_paren;
+	int gone;
+
+	if (kill((pid_t)pid, 0) != 0)
+		return errno == ESRCH;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (tsarc_read_file(path, 4096, &stat, NULL))
+		return 0;
+	/* "PID (COMM) STATE ...": COMM may hold anything, the last ')' ends it. */
+	close_paren = strrchr(stat, ')');
+	gone = close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z';
+	free(stat);
+	return gone;
 }
 
-static int redis_wait_ping(redis_op *op, int want_up)
+/* The server's reason, when it logs to a file here: the message of the
+ * last warning line (" # ") in the last 4 KiB of its log, or "". */
+static void redis_log_reason(redis_op *op, char *out, size_t size)
+{
+	char tail[4097], *line = NULL, *p;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	out[0] = 0;
+	if (!(op->c.tr->caps & TSARC_TR_HOST_FILES) || !op->logfile || !op->logfile[0])
+		return;
+	if ((fd = open(op->logfile, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	n = pread(fd, tail, sizeof(tail) - 1, st.st_size > 4096 ? st.st_size - 4096 : 0);
+	close(fd);
+	if (n <= 0)
+		return;
+	tail[n] = 0;
+	for (p = tail; (p = strstr(p, " # ")); p += 3)
+		line = p + 3;
+	if (line)
+		snprintf(out, size, "%.*s", (int)strcspn(line, "\r\n"), line);
+}
+
+static int judge_ping(redis_op *op, int rc, const char *out, void *arg)
+{
+	const ping_wait *w = arg;
+	char *pid_text = NULL, reason[400];
+	long pid = 0;
+
+	if ((!rc && out && !strncmp(out, "PONG", 4)) == w->want_up)
+		return 1;
+	if (!w->want_up || w->old_pid < 0 || !(op->c.tr->caps & TSARC_TR_HOST_FILES) ||
+		!op->pidfile || !op->pidfile[0])
+		return 0;
+	if (!tsarc_read_file(op->pidfile, REDIS_CONF_MAX, &pid_text, NULL))
+		pid = strtol(pid_text, NULL, 10);
+	free(pid_text);
+	if (pid <= 0 || pid == w->old_pid || !process_gone(pid))
+		return 0;
+	redis_log_reason(op, reason, sizeof(reason));
+	return tsarc_error_set(TSARC_EIO, "component '%s': Redis exited while starting (pid %ld)%s%s",
+		op->s->component, pid, reason[0] ? ": " : "", reason);
+}
+
+/* Waits for the server to answer PING (want_up) or to stop answering;
+ * `old_pid` as in ping_wait. */
+static int redis_wait_ping(redis_op *op, int want_up, long old_pid)
 {
 	static const char *const args[] = {"PING", NULL};
-	int rc = redis_poll(op, args, judge_ping, &want_up);
+	ping_wait w = {want_up, old_pid};
+	int rc = redis_poll(op, args, judge_ping, &w);
 
 	if (rc <= 0)
 		return rc;
@@ -302,83 +381,101 @@ static int redis_undo_earlier(redis_op *op)
 	return rc;
 }
 
-/* Restarts the server with the configuration in place and waits for it
- * to answer (after loading its data). Where the transport rolls workloads
- * out: a rollout, then the new pod; elsewhere SHUTDOWN (SAVE or NOSAVE),
- * a wait for the PID when it is this host's, and start_command, run
- * through the transport like every other command. */
-static int redis_restart(redis_op *op, int save)
+/* Stops a server this host starts by command: SHUTDOWN (SAVE or
+ * NOSAVE; a server that is down or loading takes it too), a wait for
+ * its PID when it is this host's, then until PING goes unanswered. Its
+ * pid (0 when unknown) into *pid_out. */
+static int redis_stop(redis_op *op, int save, long *pid_out)
 {
-	tsarc_transport *tr = op->c.tr;
+	const char *args[] = {"SHUTDOWN", save ? "SAVE" : "NOSAVE", NULL};
+	char *out = NULL;
+	long pid = 0;
+	int i;
+
+	if ((op->c.tr->caps & TSARC_TR_HOST_FILES) && op->pidfile && op->pidfile[0]) {
+		char *t = NULL;
+		if (!tsarc_read_file(op->pidfile, REDIS_CONF_MAX, &t, NULL))
+			pid = strtol(t, NULL, 10);
+		free(t);
+	}
+	*pid_out = pid;
+	/* SHUTDOWN closes the connection: redis-cli's status says nothing. */
+	redis_cli(op, args, &out);
+	free(out);
+	op->server = 1;
+	for (i = 0; pid > 0 && i < REDIS_WAIT_SECONDS * 20 && !process_gone(pid); i++) {
+		if (tsarc_interrupted())
+			return tsarc_interrupt_error();
+		usleep(50000);
+	}
+	if (pid > 0 && !process_gone(pid))
+		return tsarc_error_set(TSARC_EIO, "component '%s': Redis (pid %ld) did not stop",
+			op->s->component, pid);
+	return redis_wait_ping(op, 0, -1);
+}
+
+/* Starts a stopped server with start_command (default redis-server
+ * CONFIG_FILE), run through the transport like every other command, and
+ * waits for it to answer; one that exits at start (its pid file names a
+ * process other than `old_pid`, gone) is seen at once. */
+static int redis_start(redis_op *op, long old_pid)
+{
+	const cJSON *start = cJSON_GetObjectItemCaseSensitive(op->s->recipe, "start_command"), *a;
+	char *out = NULL;
+	tsarc_cmd cmd;
 	int rc;
 
-	if (tr->rollout) {
-		op->server = 1;
-		if ((rc = tr->rollout(tr, op->workload)))
-			return rc;
-		/* The new pod, under the cleanup registry: an exit cleanup that
-		 * removes the incoming RDB must not read it half-written. */
-		tsarc_cleanup_hold();
-		tsarc_component_clear(&op->c);
-		rc = op->c.tr->locate(op->c.tr, &op->c);
-		tsarc_cleanup_release();
-		if (rc)
-			return rc;
+	tsarc_cmd_init(&cmd);
+	if (cJSON_IsArray(start)) {
+		cJSON_ArrayForEach(a, start)
+			if (cJSON_IsString(a))
+				tsarc_cmd_arg(&cmd, a->valuestring);
 	} else {
-		const cJSON *start = cJSON_GetObjectItemCaseSensitive(op->s->recipe, "start_command"), *a;
-		const char *args[] = {"SHUTDOWN", save ? "SAVE" : "NOSAVE", NULL};
-		char *out = NULL;
-		tsarc_cmd cmd;
-		long pid = 0;
-		int i;
-		if ((tr->caps & TSARC_TR_HOST_FILES) && op->pidfile && op->pidfile[0]) {
-			char *t = NULL;
-			if (!tsarc_read_file(op->pidfile, REDIS_CONF_MAX, &t, NULL))
-				pid = strtol(t, NULL, 10);
-			free(t);
-		}
-		/* SHUTDOWN closes the connection: redis-cli's status says nothing. */
-		redis_cli(op, args, &out);
-		free(out);
-		out = NULL;
-		op->server = 1;
-		for (i = 0; pid > 0 && i < REDIS_WAIT_SECONDS * 20 && kill((pid_t)pid, 0) == 0; i++) {
-			if (tsarc_interrupted())
-				return tsarc_interrupt_error();
-			usleep(50000);
-		}
-		if (pid > 0 && kill((pid_t)pid, 0) == 0)
-			return tsarc_error_set(TSARC_EIO, "component '%s': Redis (pid %ld) did not stop",
-				op->s->component, pid);
-		if ((rc = redis_wait_ping(op, 0)))
-			return rc;
-		tsarc_cmd_init(&cmd);
-		if (cJSON_IsArray(start)) {
-			cJSON_ArrayForEach(a, start)
-				if (cJSON_IsString(a))
-					tsarc_cmd_arg(&cmd, a->valuestring);
-		} else {
-			tsarc_cmd_arg(&cmd, "redis-server");
-			tsarc_cmd_arg(&cmd, op->cfg.file);
-		}
-		/* The server daemonizes (or a service manager starts it): the
-		 * command returns once it runs. */
-		rc = cmd.argc ? tr->capture(tr, &op->c, &cmd, TSARC_CAPTURE_MAX, &out) :
-			tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		free(out);
-		tsarc_cmd_free(&cmd);
-		if (rc)
-			return rc;
+		tsarc_cmd_arg(&cmd, "redis-server");
+		tsarc_cmd_arg(&cmd, op->cfg.file);
 	}
-	if ((rc = redis_wait_ping(op, 1)))
+	/* The server daemonizes (or a service manager starts it): the
+	 * command returns once it runs. */
+	rc = cmd.argc ? op->c.tr->capture(op->c.tr, &op->c, &cmd, TSARC_CAPTURE_MAX, &out) :
+		tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	free(out);
+	tsarc_cmd_free(&cmd);
+	if (rc || (rc = redis_wait_ping(op, 1, old_pid)))
 		return rc;
 	op->server = op->conf_switched ? 2 : 0;
 	return 0;
 }
 
-/* Runs a shell script in the data directory (this host or the pod);
- * its output into *outp (NULL: dropped). */
-static int redis_shell_out(redis_op *op, const char *script, char **outp)
+/* Restarts the server with the configuration in place and waits for it
+ * to answer (after loading its data). Where the transport rolls workloads
+ * out: a rollout, then the new pod; elsewhere redis_stop, redis_start. */
+static int redis_restart(redis_op *op, int save)
+{
+	tsarc_transport *tr = op->c.tr;
+	long pid = 0;
+	int rc;
+
+	if (!tr->rollout)
+		return (rc = redis_stop(op, save, &pid)) ? rc : redis_start(op, pid);
+	op->server = 1;
+	if ((rc = tr->rollout(tr, op->workload)))
+		return rc;
+	/* The new pod, under the cleanup registry: an exit cleanup that
+	 * removes the incoming RDB must not read it half-written. */
+	tsarc_cleanup_hold();
+	tsarc_component_clear(&op->c);
+	rc = op->c.tr->locate(op->c.tr, &op->c);
+	tsarc_cleanup_release();
+	if (rc || (rc = redis_wait_ping(op, 1, -1)))
+		return rc;
+	op->server = op->conf_switched ? 2 : 0;
+	return 0;
+}
+
+/* Runs a shell script in the data directory (this host or the pod),
+ * with `extra` (when not NULL) as its fifth argument; its output into
+ * *outp (NULL: dropped). */
+static int redis_shell_out(redis_op *op, const char *script, const char *extra, char **outp)
 {
 	tsarc_cmd cmd;
 	char *out = NULL;
@@ -388,7 +485,8 @@ static int redis_shell_out(redis_op *op, const char *script, char **outp)
 	if (!(rc = tsarc_cmd_arg(&cmd, "sh")) && !(rc = tsarc_cmd_arg(&cmd, "-c")) &&
 		!(rc = tsarc_cmd_arg(&cmd, script)) && !(rc = tsarc_cmd_arg(&cmd, "sh")) &&
 		!(rc = tsarc_cmd_arg(&cmd, op->data_dir)) && !(rc = tsarc_cmd_arg(&cmd, op->dbfilename)) &&
-		!(rc = tsarc_cmd_arg(&cmd, op->aof_file)) && !(rc = tsarc_cmd_arg(&cmd, op->aof_dir)))
+		!(rc = tsarc_cmd_arg(&cmd, op->aof_file)) && !(rc = tsarc_cmd_arg(&cmd, op->aof_dir)) &&
+		!(rc = extra ? tsarc_cmd_arg(&cmd, extra) : 0))
 		rc = op->c.tr->capture(op->c.tr, &op->c, &cmd, TSARC_CAPTURE_MAX, &out);
 	if (!rc && outp) {
 		*outp = out;
@@ -401,15 +499,27 @@ static int redis_shell_out(redis_op *op, const char *script, char **outp)
 
 static int redis_shell(redis_op *op, const char *script)
 {
-	return redis_shell_out(op, script, NULL);
+	return redis_shell_out(op, script, NULL, NULL);
 }
 
-/* $1 data dir, $2 dbfilename, $3 appendfilename, $4 appenddirname. */
+/* $1 data dir, $2 dbfilename, $3 appendfilename, $4 appenddirname; prints
+ * the time in the names of the files moved aside, for PUT_BACK_SCRIPT. */
 static const char MOVE_ASIDE_SCRIPT[] =
-	"set -e; cd \"$1\"; ts=$(date -u +%Y%m%dT%H%M%SZ); "
+	"set -e; cd \"$1\"; ts=$(date -u +%Y%m%dT%H%M%SZ); echo \"$ts\"; "
 	"for f in \"$2\" \"$3\" \"$4\"; do [ -n \"$f\" ] || continue; "
 	"if [ -e \"$f\" ]; then mv \"$f\" \"$f-old.$ts\"; fi; done; "
 	"mv \"$2.tsarc-incoming\" \"$2\"";
+
+/* $1 to $4 as above, $5 the time MOVE_ASIDE_SCRIPT printed: the backup's
+ * RDB removed (the repository has it), the server's own files back under
+ * their names; a file made since in the way stops it (mv would put the
+ * AOF folder inside it), nothing of the server's is deleted. */
+static const char PUT_BACK_SCRIPT[] =
+	"set -e; cd \"$1\"; rm -f \"$2\"; "
+	"for f in \"$2\" \"$3\" \"$4\"; do [ -n \"$f\" ] || continue; "
+	"[ -e \"$f-old.$5\" ] || continue; "
+	"if [ -e \"$f\" ]; then echo \"$1/$f is in the way of $f-old.$5\" >&2; exit 1; fi; "
+	"mv \"$f-old.$5\" \"$f\"; done";
 
 /* $1 data dir, $2 dbfilename. */
 static const char REMOVE_INCOMING_SCRIPT[] = "rm -f \"$1/$2.tsarc-incoming\"";
@@ -455,7 +565,7 @@ static int redis_check_incoming(redis_op *op, const char **unchecked)
 	int rc;
 
 	*unchecked = NULL;
-	if ((rc = redis_shell_out(op, CHECK_INCOMING_SCRIPT, &out)) ||
+	if ((rc = redis_shell_out(op, CHECK_INCOMING_SCRIPT, NULL, &out)) ||
 		(rc = tsarc_rdb_check_parse(out, &chk))) {
 		free(out);
 		tsarc_error_prefix("component '%s': reading the backup's RDB with redis-check-rdb",
@@ -493,7 +603,8 @@ static int redis_drop_incoming(void *arg)
 /* The strings a redis_op owns. */
 static const size_t OP_STRINGS[] = {
 	offsetof(redis_op, data_dir), offsetof(redis_op, dbfilename), offsetof(redis_op, aof_dir),
-	offsetof(redis_op, aof_file), offsetof(redis_op, pidfile), offsetof(redis_op, orig_conf),
+	offsetof(redis_op, aof_file), offsetof(redis_op, pidfile), offsetof(redis_op, logfile),
+	offsetof(redis_op, orig_conf),
 	offsetof(redis_op, earlier),
 };
 
@@ -532,13 +643,68 @@ static int redis_wait_aof(redis_op *op)
 		op->s->component);
 }
 
+/* The time MOVE_ASIDE_SCRIPT printed, as date -u +%Y%m%dT%H%M%SZ makes
+ * it (it goes back into a command); 0 when `out` is not that. */
+static int moved_aside_at(const char *out, char ts[17])
+{
+	size_t i;
+
+	if (!out || strlen(out) < 16 || (out[16] && out[16] != '\n' && out[16] != '\r'))
+		return 0;
+	for (i = 0; i < 16; i++)
+		if (i == 8 ? out[i] != 'T' : i == 15 ? out[i] != 'Z' : (out[i] < '0' || out[i] > '9'))
+			return 0;
+	memcpy(ts, out, 16);
+	ts[16] = 0;
+	return 1;
+}
+
+/*
+ * The server did not come up with the backup's RDB in place (it exited
+ * at start: an RDB it cannot load, which nothing read first where its
+ * host has no redis-check-rdb; or it did not answer in time): back to the
+ * state before the step, rather than a server left down. The server
+ * stopped (if it still runs or loads), the backup's RDB removed and its
+ * own files put back (moved aside at `ts`), the original configuration
+ * back, the server started on them.
+ */
+static int redis_put_back(redis_op *op, const char *ts)
+{
+	long pid = 0;
+	int rc;
+
+	if (!op->c.tr->rollout && (rc = redis_stop(op, 0, &pid)))
+		return rc;
+	if ((rc = redis_shell_out(op, PUT_BACK_SCRIPT, ts, NULL)) ||
+		(rc = tsarc_cleanup_run(&op->undo)))
+		return rc;
+	return op->c.tr->rollout ? redis_restart(op, 0) : redis_start(op, pid);
+}
+
+/* Step 3's restart failed with `rc`: the server's own state put back
+ * when it can be, and an error that says which state it is in. */
+static int redis_refused(redis_op *op, int rc, const char *ts)
+{
+	tsarc_saved_error e;
+
+	if (tsarc_interrupted())
+		return rc; /* the signal's cleanup puts the configuration back */
+	tsarc_error_save(&e);
+	if (redis_put_back(op, ts))
+		return tsarc_error_set(rc, "%s; putting the server's own files back failed too (%s)",
+			e.message, tsarc_error_last()->message);
+	return tsarc_error_set(rc, "%s (the server could not start with the backup's RDB: its "
+		"own files and configuration were put back, it runs as before the restore)",
+		e.message);
+}
+
 int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	redis_op op;
-	char *appendonly = NULL, *before = NULL, *after = NULL, *off = NULL;
+	char *appendonly = NULL, *before = NULL, *after = NULL, *off = NULL, *moved = NULL;
 	const char *unchecked = NULL;
 	tsarc_cmd cmd;
-	char what[300];
+	char what[300], ts[17];
 	int rc;
 
 	memset(&op, 0, sizeof(op));
@@ -591,7 +757,8 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		(rc = redis_config_get(&op, "appendfilename", &op.aof_file)) ||
 		(rc = redis_config_get(&op, "appenddirname", &op.aof_dir)) ||
 		(rc = redis_config_get(&op, "appendonly", &appendonly)) ||
-		(rc = redis_config_get(&op, "pidfile", &op.pidfile)))
+		(rc = redis_config_get(&op, "pidfile", &op.pidfile)) ||
+		(rc = redis_config_get(&op, "logfile", &op.logfile)))
 		goto done;
 	if (!op.data_dir[0] && tsarc_spec_str(s->recipe, "data_dir")) {
 		free(op.data_dir);
@@ -648,11 +815,15 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	/* 3. Old dump.rdb and AOF aside, the backup's RDB in place, restart:
 	 * it loads the RDB. */
 	tsarc_restore_progress(r, "  %s: old files aside, backup RDB in place, restart", s->component);
-	if ((rc = redis_shell(&op, MOVE_ASIDE_SCRIPT)))
+	if ((rc = redis_shell_out(&op, MOVE_ASIDE_SCRIPT, NULL, &moved)))
 		goto done;
 	tsarc_cleanup_remove(&op.incoming); /* it is the server's dump file now */
-	if ((rc = redis_restart(&op, 0)) ||
-		(rc = redis_keyspace(&op, &before)))
+	if ((rc = redis_restart(&op, 0))) {
+		if (moved_aside_at(moved, ts))
+			rc = redis_refused(&op, rc, ts);
+		goto done;
+	}
+	if ((rc = redis_keyspace(&op, &before)))
 		goto done;
 	/* 4. Persistence back on. AOF first on the running server (CONFIG SET
 	 * appendonly yes writes a complete AOF from memory): restarting with
@@ -715,6 +886,7 @@ done:
 	tsarc_cleanup_remove(&op.undo);
 	tsarc_cleanup_remove(&op.incoming);
 	free(appendonly);
+	free(moved);
 	free(before);
 	free(after);
 	free(off);
