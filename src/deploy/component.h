@@ -216,10 +216,36 @@ int tsarc_valid_kube_type(const char *s);
 /* Whether objects of kind `kind` are what resource type `type` names, as
  * kubectl's resource names are the kinds lower-cased: the type's first
  * dot-separated label (before an API group) is the kind or its plural
- * (-s; -es after s, x, z, h; -y to -ies), letter case aside. Secret is
- * secret or secrets, APIManager apimanagers.apps.3scale.net; a short name
- * (cm) names none. A resources restore applies only these kinds. */
+ * (-s; -es after s, x, z, h; -y to -ies), letter case aside (safe: the
+ * API server knows a kind only as its group spells it). Secret is secret
+ * or secrets, APIManager apimanagers.apps.3scale.net; a short name (cm)
+ * names none. The kind alone does not say the object is of the type: see
+ * tsarc_kube_object_of_type. */
 int tsarc_kube_kind_of_type(const char *kind, const char *type);
+/* A Kubernetes apiVersion: VERSION (the core group) or GROUP/VERSION,
+ * GROUP a DNS-1123 subdomain (lower case), VERSION as Kubernetes spells
+ * versions, v<digits>[alpha|beta<digits>]: v1, v1beta1, v2alpha3. */
+int tsarc_valid_kube_api_version(const char *s);
+/* The API group of resource type `type` in *group, when it is known
+ * (returns 1): what follows its first dot (apimanagers.apps.3scale.net;
+ * kubectl's RESOURCE.VERSION.GROUP too), else the group of the kinds
+ * tsarc knows, "" (the core group) for secret(s) and configmap(s),
+ * apps.3scale.net for apimanager(s). Returns 0 for any other type
+ * without a group, *group NULL. */
+int tsarc_kube_type_group(const char *type, const char **group);
+/* Whether an object of `api_version` and `kind` is what resource type
+ * `type` names. A kind is only a name within an API group: any custom
+ * resource definition of the cluster may have kind Secret in its own
+ * group, and `kubectl apply` of {"apiVersion": "evil.example/v1", "kind":
+ * "Secret"} makes one of those. So: the kind is of the type
+ * (tsarc_kube_kind_of_type), the apiVersion is one
+ * (tsarc_valid_kube_api_version), and its group is the type's
+ * (tsarc_kube_type_group; letter case aside), exactly v1 for the core
+ * group; of a type whose group is not known, any group but the core one
+ * (of the core kinds, a restore applies Secrets and ConfigMaps only: a
+ * custom resource named without its group, never a v1 object). A
+ * resources restore applies only these. */
+int tsarc_kube_object_of_type(const char *api_version, const char *kind, const char *type);
 
 
 /* Checks a restore recipe (a component's "restore" in a config, or the

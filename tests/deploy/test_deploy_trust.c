@@ -201,6 +201,89 @@ static void kind_of_type(void **state)
 				cases[i].type ? cases[i].type : "NULL", cases[i].is);
 }
 
+/* apiVersions as Kubernetes spells them: VERSION (the core group) or
+ * GROUP/VERSION, GROUP a DNS-1123 subdomain, VERSION v1, v1beta1, v2alpha3. */
+static void api_version_syntax(void **state)
+{
+	static const struct {
+		const char *s;
+		int is;
+	} cases[] = {
+		{"v1", 1}, {"v2", 1}, {"v1beta1", 1}, {"v2alpha3", 1}, {"apps/v1", 1},
+		{"rbac.authorization.k8s.io/v1", 1}, {"apps.3scale.net/v1alpha1", 1},
+		{"evil.example/v1", 1}, {"networking.k8s.io/v1beta12", 1},
+		{NULL, 0}, {"", 0}, {"v", 0}, {"1", 0}, {"V1", 0}, {"v1beta", 0}, {"v1alpha", 0},
+		{"v1gamma1", 0}, {"vbeta1", 0}, {"v1 ", 0}, {"v1\n", 0}, {"/v1", 0}, {"apps/", 0},
+		{"apps//v1", 0}, {"apps/v1/x", 0}, {"-apps/v1", 0}, {"apps-/v1", 0}, {"a..b/v1", 0},
+		{".apps/v1", 0}, {"Apps.3scale.net/v1", 0}, {"apps/V1", 0}, {"apps/../v1", 0},
+		{"apps.3scale.net/v1alpha1\x1b[2J", 0}, {"v12345678901234567890", 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (tsarc_valid_kube_api_version(cases[i].s) != cases[i].is)
+			fail_msg("apiVersion %s: not %d", cases[i].s ? cases[i].s : "NULL", cases[i].is);
+}
+
+/* Which objects a resource type names, apiVersion and kind: what an apply
+ * of a snapshot's List is held to. A kind alone does not say it: any CRD
+ * of the cluster may have kind Secret in its own group. */
+static void object_of_type(void **state)
+{
+	static const struct {
+		const char *api, *kind, *type;
+		int is;
+	} cases[] = {
+		/* The core kinds tsarc backs up: v1 and nothing else. */
+		{"v1", "Secret", "secret", 1}, {"v1", "Secret", "secrets", 1},
+		{"v1", "ConfigMap", "configmap", 1}, {"v1", "ConfigMap", "configmaps", 1},
+		{"evil.example/v1", "Secret", "secret", 0}, {"apps/v1", "Secret", "secrets", 0},
+		{"v2", "Secret", "secret", 0}, {"v1beta1", "ConfigMap", "configmap", 0},
+		{"evil.example/v1", "ConfigMap", "configmaps", 0},
+		/* A type naming its group: that group, letter case aside. */
+		{"apps.3scale.net/v1alpha1", "APIManager", "apimanagers.apps.3scale.net", 1},
+		{"apps.3scale.net/v1", "APIManager", "apimanagers.APPS.3scale.Net", 1},
+		{"other.example/v1", "APIManager", "apimanagers.apps.3scale.net", 0},
+		{"v1", "APIManager", "apimanagers.apps.3scale.net", 0},
+		{"3scale.net/v1alpha1", "APIManager", "apimanagers.apps.3scale.net", 0},
+		{"apps.3scale.net.evil.example/v1alpha1", "APIManager", "apimanagers.apps.3scale.net", 0},
+		{"evil.apps.3scale.net/v1alpha1", "APIManager", "apimanagers.apps.3scale.net", 0},
+		{"networking.k8s.io/v1", "NetworkPolicy", "networkpolicies.networking.k8s.io", 1},
+		{"evil.example/v1", "Secret", "secrets.evil.example", 1},
+		/* kubectl's RESOURCE.VERSION.GROUP: that version too. */
+		{"apps.3scale.net/v1alpha1", "APIManager", "apimanagers.v1alpha1.apps.3scale.net", 1},
+		{"apps.3scale.net/v1", "APIManager", "apimanagers.v1alpha1.apps.3scale.net", 0},
+		/* The 3scale profile's apimanager: the operator's group. */
+		{"apps.3scale.net/v1alpha1", "APIManager", "apimanager", 1},
+		{"apps.3scale.net/v1alpha1", "APIManager", "apimanagers", 1},
+		{"other.example/v1", "APIManager", "apimanager", 0}, {"v1", "APIManager", "apimanager", 0},
+		/* Any other type without a group: not the core group, whose
+		 * kinds (a Pod, a Service) tsarc does not back up. */
+		{"widgets.example/v1", "Widget", "widgets", 1}, {"v1", "Widget", "widgets", 0},
+		{"v1", "Service", "services", 0}, {"v1", "Pod", "pod", 0},
+		/* The kind still decides. */
+		{"v1", "Pod", "secret", 0}, {"v1", "ConfigMap", "secret", 0},
+		{"apps.3scale.net/v1alpha1", "Secret", "apimanager", 0},
+		/* Not an apiVersion. */
+		{NULL, "Secret", "secret", 0}, {"", "Secret", "secret", 0},
+		{"v1/", "Secret", "secret", 0}, {"/v1", "Secret", "secret", 0},
+		{"V1", "Secret", "secret", 0}, {"apps.3scale.net/", "APIManager", "apimanager", 0},
+		{"apps.3scale.net/v1alpha1/x", "APIManager", "apimanagers.apps.3scale.net", 0},
+		{"v1", "Secret", NULL, 0}, {"v1", NULL, "secret", 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (tsarc_kube_object_of_type(cases[i].api, cases[i].kind, cases[i].type) !=
+			cases[i].is)
+			fail_msg("apiVersion %s, kind %s, type %s: not %d",
+				cases[i].api ? cases[i].api : "NULL",
+				cases[i].kind ? cases[i].kind : "NULL",
+				cases[i].type ? cases[i].type : "NULL", cases[i].is);
+}
+
 /* Variable names go into `sh -c` scripts in a pod: only identifiers load. */
 static void config_refuses_bad_variable_names(void **state)
 {
@@ -530,6 +613,8 @@ int main(void)
 		cmocka_unit_test(local_apply_planted_symlink),
 		cmocka_unit_test(local_apply_hostile_kind_and_name),
 		cmocka_unit_test(kind_of_type),
+		cmocka_unit_test(api_version_syntax),
+		cmocka_unit_test(object_of_type),
 		cmocka_unit_test(config_refuses_bad_variable_names),
 		cmocka_unit_test(restore_refuses_hostile_metadata),
 		cmocka_unit_test(kube_refuses_bad_pod_variable),
