@@ -417,9 +417,41 @@ int tsarc_resources_parse(cJSON **doc, cJSON **items, const char *data, size_t l
 	return 0;
 }
 
-int tsarc_resources_item_check(const cJSON *item, const char *stream, const char **kind,
-	const char **name)
+/* The snapshot's text `s` for a message: at most `size` - 4 bytes of it
+ * ("..." after), each C0 control, DEL and C1 control (U+0080-U+009F:
+ * U+009B is CSI) as '?', so that it cannot drive the terminal it is
+ * shown on. */
+static const char *clean_text(const char *s, char *out, size_t size)
 {
+	size_t i = 0, o = 0;
+
+	while (s[i] && o + 4 < size) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == 0xc2 && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f) {
+			out[o++] = '?';
+			i += 2;
+			continue;
+		}
+		out[o++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+		i++;
+	}
+	if (s[i]) {
+		while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80)
+			o--; /* not half a character */
+		if (o > 0 && (unsigned char)out[o - 1] >= 0xc0)
+			o--;
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+int tsarc_resources_item_check(const cJSON *item, const char *stream, const char **kind,
+	const char **name, const char **api_version)
+{
+	const cJSON *api = cJSON_GetObjectItemCaseSensitive(item, "apiVersion");
+	char text[80];
 	int rc;
 
 	*kind = tsarc_spec_str(item, "kind");
@@ -436,7 +468,40 @@ int tsarc_resources_item_check(const cJSON *item, const char *stream, const char
 			tsarc_error_set(TSARC_EUNSAFE, "stream %s holds %s %s with a key given "
 			"twice, which kubectl would not read as it was checked; nothing of it was "
 			"applied", stream, *kind, *name);
+	/* The kind is a name within the apiVersion's group: without a
+	 * well-formed one, which object kubectl would make is unknown. */
+	*api_version = cJSON_IsString(api) ? api->valuestring : NULL;
+	if (!api || !*api_version)
+		return tsarc_error_set(TSARC_EUNSAFE, "stream %s holds %s %s %s: the apiVersion "
+			"says which API group's %s it is; nothing of it was applied", stream, *kind,
+			*name, api ? "with an apiVersion that is not a string" : "without an apiVersion",
+			*kind);
+	if (!tsarc_valid_kube_api_version(*api_version))
+		return tsarc_error_set(TSARC_EUNSAFE, "stream %s holds %s %s with apiVersion \"%s\", "
+			"which is not a Kubernetes one (VERSION of the core group or GROUP/VERSION, "
+			"such as v1 or apps.3scale.net/v1alpha1); nothing of it was applied", stream,
+			*kind, *name, clean_text(*api_version, text, sizeof(text)));
 	return 0;
+}
+
+/* The refusal of an object of the type's kind in another API group. */
+static int group_error(const tsarc_resources_rules *rules, const char *kind, const char *name,
+	const char *api)
+{
+	const char *group;
+	char want[300];
+
+	if (!tsarc_kube_type_group(rules->type, &group))
+		snprintf(want, sizeof(want), "a group other than the core one (v1): a type "
+			"without a group, but secret and configmap, names a custom resource");
+	else if (!group[0])
+		snprintf(want, sizeof(want), "apiVersion v1, the core group");
+	else
+		snprintf(want, sizeof(want), "group %.253s", group);
+	return tsarc_error_set(TSARC_EUNSAFE, "stream %s holds %s %s of apiVersion %s, which "
+		"component '%s' does not restore: its resource type %s takes %s, and kubectl "
+		"would apply an object of that API group instead; nothing of it was applied",
+		rules->stream, kind, name, api, rules->component, rules->type, want);
 }
 
 int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t len,
@@ -464,9 +529,9 @@ int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t 
 		goto done;
 	}
 	for (item = items->child; item; item = next) {
-		const char *kind, *name;
+		const char *kind, *name, *api;
 		next = item->next;
-		if ((rc = tsarc_resources_item_check(item, rules->stream, &kind, &name)))
+		if ((rc = tsarc_resources_item_check(item, rules->stream, &kind, &name, &api)))
 			goto done;
 		/* Only objects of the component's own type: a List from the
 		 * snapshot may hold anything `kubectl apply` takes, a
@@ -475,6 +540,12 @@ int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t 
 			rc = tsarc_error_set(TSARC_EUNSAFE, "stream %s holds a %s (%s), which is not a "
 				"%s resource as component '%s' restores; nothing of it was applied",
 				rules->stream, kind, name, rules->type, rules->component);
+			goto done;
+		}
+		/* And of its API group: kind Secret of evil.example/v1 is
+		 * whatever custom resource of the cluster has that kind. */
+		if (!tsarc_kube_object_of_type(api, kind, rules->type)) {
+			rc = group_error(rules, kind, name, api);
 			goto done;
 		}
 		if (tsarc_resources_left_out(rules, name)) {

@@ -15,9 +15,10 @@
  * error with a message (TSARC_ECORRUPT for what is not a List of objects
  * with a kind and a name, TSARC_EUNSAFE for objects it refuses; then
  * nothing of the List is to be applied), or a List in which every item
- * - has a Kubernetes kind (tsarc_valid_kube_kind) of the rules' resource
- *   type (tsarc_kube_kind_of_type) and a Kubernetes name
- *   (tsarc_valid_kube_name),
+ * - has a Kubernetes kind (tsarc_valid_kube_kind) and apiVersion
+ *   (tsarc_valid_kube_api_version) of the rules' resource type, its group
+ *   too (tsarc_kube_object_of_type: v1 for a Secret, not evil.example/v1),
+ *   and a Kubernetes name (tsarc_valid_kube_name),
  * - is one the target takes (its "names", "optional_names" or "all") and
  *   the stream's metadata lists (when it has an "items" array), and not
  *   one the recipe leaves out (those are named in left_out instead),
@@ -71,13 +72,15 @@ int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t 
  * each with its error and message: `data` parses to an object with an
  * "items" array (*doc, the caller's to free with tsarc_secret_doc_free;
  * *items in it), else TSARC_ECORRUPT; and each item has a kind and a
- * name (TSARC_ECORRUPT), Kubernetes ones (TSARC_EUNSAFE), and no object
- * in it a key twice (TSARC_EUNSAFE: cJSON reads the first, kubectl the
- * last), *kind and *name then pointing into it. */
+ * name (TSARC_ECORRUPT), Kubernetes ones (TSARC_EUNSAFE), no object in
+ * it a key twice (TSARC_EUNSAFE: cJSON reads the first, kubectl the
+ * last), and a Kubernetes apiVersion (TSARC_EUNSAFE), *kind, *name and
+ * *api_version then pointing into it. Which group the type wants is the
+ * caller's check (tsarc_kube_object_of_type). */
 int tsarc_resources_parse(cJSON **doc, cJSON **items, const char *data, size_t len,
 	const char *stream);
 int tsarc_resources_item_check(const cJSON *item, const char *stream, const char **kind,
-	const char **name);
+	const char **name, const char **api_version);
 /* Frees what *a holds (the List wiped: Secrets); accepts NULL. */
 void tsarc_resources_apply_dispose(tsarc_resources_apply *a);
 

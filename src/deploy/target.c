@@ -176,18 +176,20 @@ static int snapshot_secret_value(tsarc_restore_ctx *r, const char *name, const c
 		rc = tsarc_restore_read_stream(r, st, TSARC_RESOURCES_MAX, &m);
 		/* Through the checks of the apply's reading (resources.h): a
 		 * stream that is not a List, or whose items lack a Kubernetes
-		 * kind and name or hold a key twice (kubectl would read such a
-		 * Secret otherwise than this), is refused here too. */
+		 * kind, name and apiVersion or hold a key twice (kubectl would
+		 * read such a Secret otherwise than this), is refused here too. */
 		if (!rc)
 			rc = tsarc_resources_parse(&doc, &items, (const char *)m.ptr, m.size, st->name);
 		tsarc_buf_dispose(&m); /* wiped: Secrets */
 		if (rc)
 			return rc;
 		cJSON_ArrayForEach(item, items) {
-			const char *k, *n;
-			if ((rc = tsarc_resources_item_check(item, st->name, &k, &n)))
+			const char *k, *n, *api;
+			if ((rc = tsarc_resources_item_check(item, st->name, &k, &n, &api)))
 				break;
-			if (!found && !strcmp(k, "Secret") && !strcmp(n, name))
+			/* A Secret of the core group: kind Secret of another
+			 * group is no Secret (an apply would refuse it too). */
+			if (!found && !strcmp(k, "Secret") && !strcmp(api, "v1") && !strcmp(n, name))
 				found = item;
 		}
 		if (!rc && found) {

@@ -7,8 +7,11 @@
  * (TSARC_ECORRUPT or TSARC_EUNSAFE, with a message, and nothing to apply),
  * or give a List whose every item, by this target's own rules:
  * - has exactly one kind, a Kubernetes kind of the component's resource
- *   type, and exactly one metadata with exactly one name, a Kubernetes
- *   name (no '/', not an option, not a path step);
+ *   type, exactly one apiVersion, of the type's API group (exactly v1 for
+ *   Secrets and ConfigMaps, apps.3scale.net/VERSION for APIManagers: any
+ *   CRD may have kind Secret in its own group), and exactly one metadata
+ *   with exactly one name, a Kubernetes name (no '/', not an option, not
+ *   a path step);
  * - is listed in the stream's metadata (when it has items), taken by the
  *   target's configuration (names, optional_names or all) and not one
  *   the recipe leaves out;
@@ -37,15 +40,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* A resources stream is read up to 64 MiB; a fuzzer's input is small. */
 #define INPUT_MAX (256u * 1024u)
 
-/* Resource types as a configuration names them, and the kind each
- * applies, in lower case. */
+/* Resource types as a configuration names them, the kind each applies,
+ * in lower case, and its API group ("": the core group, apiVersion v1). */
 static const struct {
-	const char *type, *kind;
+	const char *type, *kind, *group;
 } TYPES[] = {
-	{"secret", "secret"},
-	{"configmaps", "configmap"},
-	{"apimanagers.apps.3scale.net", "apimanager"},
-	{"secrets", "secret"},
+	{"secret", "secret", ""},
+	{"configmaps", "configmap", ""},
+	{"apimanagers.apps.3scale.net", "apimanager", "apps.3scale.net"},
+	{"secrets", "secret", ""},
 };
 
 /* Options: bits 0-5 of the second byte (so that '@'..'\x7e' spell them
@@ -168,6 +171,39 @@ static void must_be_kind(const cJSON *v, const char *kind, const char *type)
 		abort();
 }
 
+/* An apiVersion of `group`: "v1" for the core group (""), else
+ * GROUP/VERSION with VERSION v<digits>[alpha|beta<digits>]. */
+static void must_be_api_version(const cJSON *v, const char *group)
+{
+	const char *s;
+	size_t n = strlen(group);
+
+	if (!cJSON_IsString(v))
+		abort();
+	s = v->valuestring;
+	if (!n) {
+		if (strcmp(s, "v1"))
+			abort();
+		return;
+	}
+	if (strncasecmp(s, group, n) || s[n] != '/' || s[n + 1] != 'v')
+		abort();
+	s += n + 2;
+	if (!(*s >= '0' && *s <= '9'))
+		abort();
+	while (*s >= '0' && *s <= '9')
+		s++;
+	if (!strncmp(s, "alpha", 5) || !strncmp(s, "beta", 4)) {
+		s += *s == 'a' ? 5 : 4;
+		if (!(*s >= '0' && *s <= '9'))
+			abort();
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s)
+		abort();
+}
+
 /* Lower-case letters, digits, '-' and '.', starting and ending with a
  * letter or digit, no empty step: not an option, not a path. */
 static void must_be_name(const char *s)
@@ -197,17 +233,19 @@ static int count(const cJSON *obj, const char *key)
 
 /* One item of an accepted List; its name. */
 static const char *check_item(const cJSON *item, const tsarc_resources_rules *r,
-	const char *kind, unsigned opts)
+	const char *kind, const char *group, unsigned opts)
 {
 	const cJSON *c, *md = NULL, *name = NULL;
 	size_t i;
 
 	if (!cJSON_IsObject(item) || count(item, "kind") != 1 || count(item, "metadata") != 1 ||
-		count(item, "status"))
+		count(item, "apiVersion") != 1 || count(item, "status"))
 		abort();
 	for (c = item->child; c; c = c->next) {
 		if (!strcmp(c->string, "kind"))
 			must_be_kind(c, kind, r->type);
+		else if (!strcmp(c->string, "apiVersion"))
+			must_be_api_version(c, group);
 		else if (!strcmp(c->string, "metadata"))
 			md = c;
 	}
@@ -269,7 +307,7 @@ static int named_in_input(const char *text, size_t len, const cJSON *item)
 static int run(const char *text, size_t len, unsigned type, unsigned opts,
 	tsarc_resources_apply *keep)
 {
-	const char *kind = TYPES[type & 3].kind;
+	const char *kind = TYPES[type & 3].kind, *group = TYPES[type & 3].group;
 	tsarc_resources_rules r;
 	tsarc_resources_apply a;
 	const cJSON *items, *item, *v;
@@ -293,7 +331,7 @@ static int run(const char *text, size_t len, unsigned type, unsigned opts,
 		cJSON_GetArraySize(items) != cJSON_GetArraySize(a.applied))
 		abort();
 	cJSON_ArrayForEach(item, items) {
-		const char *name = check_item(item, &r, kind, opts);
+		const char *name = check_item(item, &r, kind, group, opts);
 		v = cJSON_GetArrayItem(a.applied, i++);
 		if (!cJSON_IsString(v) || strcmp(v->valuestring, name) ||
 			!named_in_input(text, len, item))
@@ -381,6 +419,31 @@ static void known_answers(void)
 		"other-app-credentials", ""))), 3, OPT_ALL, NULL))
 		abort();
 	refused(LIST(SECRET("system-seed", "")), 1, OPT_ALL, TSARC_EUNSAFE, "configmap");
+	/* Kind Secret of another API group: a CRD's object, not a Secret.
+	 * Refused, and the message names the apiVersion. */
+	refused(LIST(SECRET("system-seed", "") ", {\"apiVersion\": \"evil.example/v1\", "
+		"\"kind\": \"Secret\", \"metadata\": {\"name\": \"zync\"}}"), 0, 0, TSARC_EUNSAFE,
+		"evil.example/v1");
+	refused(LIST("{\"apiVersion\": \"apps/v1\", \"kind\": \"ConfigMap\", \"metadata\": "
+		"{\"name\": \"system-environment\"}}"), 1, 0, TSARC_EUNSAFE, "apps/v1");
+	/* The APIManager of another group than its type names. */
+	refused(LIST("{\"apiVersion\": \"other.example/v1\", \"kind\": \"APIManager\", "
+		"\"metadata\": {\"name\": \"3scale\"}}"), 2, OPT_ALL, TSARC_EUNSAFE, "other.example/v1");
+	refused(LIST("{\"apiVersion\": \"v1\", \"kind\": \"APIManager\", "
+		"\"metadata\": {\"name\": \"3scale\"}}"), 2, OPT_ALL, TSARC_EUNSAFE, "apps.3scale.net");
+	/* No apiVersion, or not one: refused, named, its control bytes not
+	 * passed on to a terminal. */
+	refused(LIST("{\"kind\": \"Secret\", \"metadata\": {\"name\": \"zync\"}}"), 0, 0,
+		TSARC_EUNSAFE, "apiVersion");
+	refused(LIST("{\"apiVersion\": 1, \"kind\": \"Secret\", \"metadata\": {\"name\": "
+		"\"zync\"}}"), 0, 0, TSARC_EUNSAFE, "apiVersion");
+	refused(LIST("{\"apiVersion\": \"v1/../x\", \"kind\": \"Secret\", \"metadata\": "
+		"{\"name\": \"zync\"}}"), 0, 0, TSARC_EUNSAFE, "v1/../x");
+	refused(LIST("{\"apiVersion\": \"v1\\u001b]0;x\\u0007\\u009b2J\", \"kind\": \"Secret\", "
+		"\"metadata\": {\"name\": \"zync\"}}"), 0, 0, TSARC_EUNSAFE, "zync");
+	if (strchr(tsarc_error_last()->message, 0x1b) || strchr(tsarc_error_last()->message, 7) ||
+		strstr(tsarc_error_last()->message, "\xc2\x9b"))
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

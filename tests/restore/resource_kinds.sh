@@ -5,8 +5,10 @@
 # ConfigMap must not reach `kubectl apply`, which would create a
 # cluster-wide grant or a workload; nor may a Secret the target's
 # configuration does not name, which would replace another application's
-# Secret of the namespace. The whole List is refused before anything of
-# it is applied, with the kube transport (the test double of kubectl) and
+# Secret of the namespace. Nor may an object of kind Secret of another
+# API group (evil.example/v1: a custom resource of whatever CRD of the
+# cluster has that kind, not a Secret), or one whose apiVersion is not
+# one. The whole List is refused before anything of it is applied, with the kube transport (the test double of kubectl) and
 # the local one alike. No database server is needed.
 # shellcheck disable=SC1091
 . "$(cd "$(dirname "$0")" && pwd)/../cli/lib.sh"
@@ -40,15 +42,19 @@ config local "$WORK/local.json"
 
 # snapshot KIND...: a snapshot whose secrets.json is a List of the Secret
 # system-seed and one object of each KIND (KIND:NAME names it, else
-# tsarc-planted); its id in $SNAP.
+# tsarc-planted; KIND[:NAME]@APIVERSION gives its apiVersion, "-" none);
+# its id in $SNAP.
 snapshot() {
 	python3 - "$@" <<'PY' >"$WORK/list.json"
 import json, sys
 items = [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "system-seed"},
           "data": {"MASTER_PASSWORD": "c2VjcmV0"}}]
 for k in sys.argv[1:]:
+    k, _, api = k.partition("@")
     k, _, name = k.partition(":")
-    o = {"apiVersion": "v1", "kind": k, "metadata": {"name": name or "tsarc-planted"}}
+    o = {"apiVersion": api or "v1", "kind": k, "metadata": {"name": name or "tsarc-planted"}}
+    if api == "-":
+        del o["apiVersion"]
     if k == "ClusterRoleBinding":
         o.update(apiVersion="rbac.authorization.k8s.io/v1",
                  roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
@@ -114,6 +120,16 @@ done
 # refusal names it and says where to name it.
 snapshot Secret:other-app-credentials
 refused "a Secret the configuration does not name" other-app-credentials optional_names
+
+# Kind Secret, a name the configuration takes, but another API group, or
+# no apiVersion, or not one: the refusal names the object and its
+# apiVersion.
+snapshot Secret:system-seed@evil.example/v1
+refused "a Secret of another API group" "evil.example/v1" "system-seed"
+snapshot Secret:system-seed@-
+refused "a Secret without apiVersion" "apiVersion" "system-seed"
+snapshot 'Secret:system-seed@v1/../x'
+refused "a Secret whose apiVersion is not one" 'v1/\.\./x' "system-seed"
 
 # Secrets only: applied, through kubectl and into resources_dir.
 snapshot
