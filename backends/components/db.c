@@ -8,6 +8,7 @@
  */
 #include "db.h"
 #include "dbconn.h"
+#include "error_save.h"
 #include "definer.h"
 #include "psqlguard.h"
 #include "rewrite.h"
@@ -225,6 +226,12 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 				cJSON_AddNumberToObject(s->detail, "definers_removed",
 					(double)tsarc_definer_filter_count(df));
 		}
+	}
+	else if (conn.database && client->one_transaction) {
+		tsarc_saved_error e;
+		tsarc_error_save(&e);
+		tsarc_error_set(rc, "%s\n(the load runs as one transaction: nothing of it was "
+			"applied, database %s is as it was)", e.message, conn.database);
 	}
 done:
 	rc = tsarc_mysql_explain(tls, rc);

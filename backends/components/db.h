@@ -46,6 +46,10 @@ typedef struct tsarc_sql_client {
 	 * dump is checked on the way for any a dump does not write
 	 * (psqlguard.h), since it comes from the snapshot. */
 	int runs_meta_commands;
+	/* The load into one database runs as one transaction (psql -1, added
+	 * by `args`): a failure anywhere in it, the domain rewrite after it
+	 * included, leaves that database as it was, and the error says so. */
+	int one_transaction;
 	/* The plan's word on the database `db` the load goes into when the
 	 * target has none (what it is created with, or that it must exist). */
 	void (*plan_database)(const tsarc_step *s, const char *db, cJSON *plan);

@@ -206,9 +206,16 @@ static int postgres_client(tsarc_step *s, const tsarc_conn *conn, const char *po
 		return rc;
 	if ((rc = postgres_conn_args(cmd, conn, tls, kube, pod_pw)))
 		return rc;
-	/* A pg_dump of one database goes into it; a pg_dumpall (no
-	 * database) creates its databases itself from "postgres". */
-	return tsarc_cmd_argf(cmd, "--dbname=%s", conn->database ? conn->database : "postgres");
+	/* A pg_dump of one database goes into it, in one transaction: its
+	 * DROPs and CREATEs are transactional in PostgreSQL, so a load that
+	 * fails part-way (a role the target lacks, a lost connection, a
+	 * damaged chunk) leaves the database as it was rather than with its
+	 * tables dropped and half filled. A pg_dumpall (no database) creates
+	 * its databases itself from "postgres", which no transaction holds. */
+	if (conn->database)
+		return (rc = tsarc_cmd_arg(cmd, "--single-transaction")) ? rc :
+			tsarc_cmd_argf(cmd, "--dbname=%s", conn->database);
+	return tsarc_cmd_arg(cmd, "--dbname=postgres");
 }
 
 /* The plan's word on a missing database: created with what the backup
@@ -266,9 +273,11 @@ static int postgres_create_database(tsarc_restore_ctx *r, tsarc_step *s, tsarc_c
 	if ((rc = tsarc_pg_create_database_sql(s->conn.database, s->st->meta, &sql)) || !sql)
 		return rc;
 	tsarc_cmd_init(&cmd);
+	/* CREATE DATABASE runs outside any transaction: not the load's -1. */
 	for (i = 0; i < load->argc && !rc; i++)
-		rc = tsarc_cmd_arg(&cmd, !strncmp(load->argv[i], "--dbname=", 9) ? "--dbname=postgres" :
-			load->argv[i]);
+		if (strcmp(load->argv[i], "--single-transaction"))
+			rc = tsarc_cmd_arg(&cmd, !strncmp(load->argv[i], "--dbname=", 9) ?
+				"--dbname=postgres" : load->argv[i]);
 	for (i = 0; i < load->nenv && !rc; i++)
 		rc = copy_env(&cmd, load->env[i], tsarc_cmd_env);
 	for (i = 0; i < load->npod_env && !rc; i++)
@@ -283,6 +292,7 @@ static int postgres_create_database(tsarc_restore_ctx *r, tsarc_step *s, tsarc_c
 }
 
 static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_client,
+	.one_transaction = 1,
 	.runs_meta_commands = 1, .plan_database = postgres_plan_database,
 	.create_database = postgres_create_database};
 

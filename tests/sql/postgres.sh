@@ -59,5 +59,33 @@ dst=$(sock_psql "$T" -d zync_production -c "SELECT * FROM tenants ORDER BY id")
 info "an in-place restore into the existing database"
 TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
 [ "$(sock_psql "$T" -d zync_production -c 'SELECT COUNT(*) FROM tenants')" = 2 ] || fail "rows after the second restore"
+
+info "a restore that fails part-way leaves the database as it was"
+# The source now has a table owned by a role the target does not have (a
+# migration onto another managed server): psql stops at its ALTER ... OWNER,
+# after the dump's DROPs and CREATEs. Loaded statement by statement, the
+# target's tables would be dropped and left empty; in one transaction,
+# nothing of it stays.
+sock_psql "$S" -d postgres -c "CREATE ROLE auditor NOLOGIN; GRANT auditor TO zadmin" ||
+	fail "cannot create the role auditor"
+sock_psql "$S" -d zync_production -c "GRANT CREATE ON SCHEMA public TO auditor" ||
+	fail "cannot let auditor own tables"
+PGPASSWORD=$ADMIN_PW psql -qAtX -v ON_ERROR_STOP=1 \
+	"host=127.0.0.1 port=$S_PORT user=zadmin dbname=zync_production sslmode=verify-full sslrootcert=$S/tls/ca.pem sslcert=$S/tls/client.pem sslkey=$S/tls/client.key" <<'SQL' || fail "cannot add the audit table"
+CREATE TABLE zz_audit (id int PRIMARY KEY);
+ALTER TABLE zz_audit OWNER TO auditor;
+SQL
+TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/src.json" --json
+SNAP=$(json_get "$OUT" "d['snapshot_id']")
+sock_psql "$T" -d zync_production -c "INSERT INTO tenants VALUES (3, 'target only')" ||
+	fail "cannot add the target's row"
+before=$(sock_psql "$T" -d zync_production -c "SELECT * FROM tenants ORDER BY id")
+TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
+[ "$RC" -ne 0 ] || fail "a restore with a missing role succeeded"
+after=$(sock_psql "$T" -d zync_production -c "SELECT * FROM tenants ORDER BY id" 2>&1)
+[ "$before" = "$after" ] || fail "the target's table changed under a failed restore: '$before' became '$after'"
+expect_err 'role "auditor" does not exist' "the error gives psql's reason"
+expect_err "nothing of it was applied" "the error says the database is unchanged"
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the failed restore"
 ! grep -qF -- "$ADMIN_PW" "$WORK/.transcript" "$ERR" 2>/dev/null || fail "the password is in the output"
 info "OK"
