@@ -66,6 +66,29 @@ static int is_control(uint32_t cp)
 	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f);
 }
 
+/* Characters that change how the text around them reads without being
+ * seen: U+202E shows "nightly<RLO>daolpu" as "nightlyupload" ("Trojan
+ * Source"), a zero-width space or a BOM makes two different tags look the
+ * same, U+2028/U+2029 break a line in some terminals and log viewers. The
+ * bidi embeddings, overrides (U+202A..U+202E) and isolates (U+2066..U+2069),
+ * the marks LRM, RLM (U+200E, U+200F) and ALM (U+061C), the line and
+ * paragraph separators, the zero widths (U+200B..U+200D), the rest of the
+ * invisible U+2060..U+206F block and U+FEFF. Variation selectors are not
+ * among them: emoji need them. */
+static int is_hidden(uint32_t cp)
+{
+	return cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+		(cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
+}
+
+size_t tsarc_text_hidden_len(const char *s)
+{
+	uint32_t cp;
+	size_t n = utf8_char((const unsigned char *)s, &cp);
+
+	return n && is_hidden(cp) ? n : 0;
+}
+
 const char *tsarc_text_problem(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -79,6 +102,8 @@ const char *tsarc_text_problem(const char *s)
 			return "not valid UTF-8";
 		if (is_control(cp))
 			return "control characters are not allowed";
+		if (is_hidden(cp))
+			return "bidirectional or invisible formatting characters are not allowed";
 		p += n;
 	}
 	return NULL;
@@ -98,7 +123,7 @@ int tsarc_text_check(int code, const char *field, const char *value)
 		return tsarc_error_set(code, "%s: %s", field, problem);
 	/* Whole characters only, so that a shortened value is UTF-8 too. */
 	while (*p && o + 4 < 100) {
-		if (!(n = utf8_char(p, &cp)) || is_control(cp)) {
+		if (!(n = utf8_char(p, &cp)) || is_control(cp) || is_hidden(cp)) {
 			shown[o++] = '?';
 			p += n ? n : 1;
 		} else {

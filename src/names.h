@@ -38,14 +38,24 @@ int tsarc_name_find(const tsarc_name *table, size_t n, const char *name, int noc
  */
 
 /* NULL when `s` may be recorded: valid UTF-8 (no overlong forms,
- * surrogates or code points past U+10FFFF) without a C0 control, DEL or a
- * C1 control (U+0080..U+009F). Otherwise what is wrong with it, e.g.
+ * surrogates or code points past U+10FFFF) without a C0 control, DEL, a
+ * C1 control (U+0080..U+009F) or a character that reorders or hides text
+ * (tsarc_text_hidden_len). Otherwise what is wrong with it, e.g.
  * "control characters are not allowed". */
 const char *tsarc_text_problem(const char *s);
 
+/* The byte length of the character at `s` when it is one that reorders or
+ * hides the text around it: a bidi control (U+202A..U+202E, U+2066..U+2069,
+ * LRM, RLM, ALM), U+2028/U+2029, a zero width (U+200B..U+200D), U+2060..
+ * U+206F or U+FEFF; 0 for any other character, invalid UTF-8 or the NUL.
+ * Never reads past a NUL. The display (cli_text_clean) uses it too, for
+ * snapshots written before these were refused. */
+size_t tsarc_text_hidden_len(const char *s);
+
 /* 0 when `value` may be recorded; otherwise `code` with the message
- * "FIELD 'VALUE': PROBLEM", VALUE shown with each control character and
- * each byte of invalid UTF-8 as '?' (never the raw bytes), shortened past
+ * "FIELD 'VALUE': PROBLEM", VALUE shown with each control character, each
+ * reordering or hiding character and each byte of invalid UTF-8 as '?'
+ * (never the raw bytes), shortened past
  * 100 bytes. `field` names what it is ("tag", "stream name", a config's
  * path). A NULL value is refused too. */
 int tsarc_text_check(int code, const char *field, const char *value);

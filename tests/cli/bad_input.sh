@@ -65,6 +65,8 @@ expect_rc 0 "a repository made with --password-file, opened with TSARC_PASSWORD"
 # the field and shows the value cleaned, and no snapshot is written.
 RT=$WORK/repo-text
 init_repo "$RT"
+# U+061C, U+200B..U+200F, U+2028..U+202E, U+2060..U+206F, U+FEFF in UTF-8.
+BIDI_BYTES=$(printf '\330\234\|\342\200[\213-\217\250-\256]\|\342\201[\240-\257]\|\357\273\277')
 refused() { # WHAT WANT ARGS...: backup --stdin ARGS is refused, the message matching WANT
 	local what=$1 want=$2
 	shift 2
@@ -73,6 +75,8 @@ refused() { # WHAT WANT ARGS...: backup --stdin ARGS is refused, the message mat
 	expect_err "$want" "$what"
 	! LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]\|\302[\200-\237]')" "$ERR" ||
 		fail "$what: the message holds a control character: $(cat -v "$ERR")"
+	! LC_ALL=C grep -q "$BIDI_BYTES" "$ERR" ||
+		fail "$what: the message holds a bidi or invisible character: $(cat -v "$ERR")"
 	iconv -f UTF-8 -t UTF-8 "$ERR" >/dev/null 2>&1 || fail "$what: the message is not UTF-8: $(cat -v "$ERR")"
 	[ -z "$(find "$RT/snapshots" "$RT/locks" -type f 2>/dev/null)" ] ||
 		fail "$what: a snapshot or a lock was written"
@@ -86,6 +90,13 @@ refused "a tag with CSI (U+009B)" "tag 'a\?\[2J': control characters" --name x \
 refused "a tag of invalid UTF-8" "tag 'caf\?': not valid UTF-8" --name x --tag "$(printf 'caf\351')"
 refused "an overlong '/' in a tag" "tag '\?\?etc': not valid UTF-8" --name x \
 	--tag "$(printf '\300\257etc')"
+# Nor a character that reorders or hides text (U+202E shows it reversed:
+# "Trojan Source"): the tag a listing shows would not be the one matched.
+refused "a tag with RLO (U+202E)" \
+	"tag 'nightly\?daolpu': bidirectional or invisible formatting characters are not allowed" \
+	--name x --tag "$(printf 'nightly\342\200\256daolpu')"
+refused "a stream name with a BOM" "stream name '\?db\.sql': bidirectional or invisible" \
+	--name "$(printf '\357\273\277db.sql')"
 refused "a stream name with ESC" "stream name 'db\?\[31m\.sql': control characters" \
 	--name "$(printf 'db\033[31m.sql')"
 refused "a stream name of invalid UTF-8" "stream name 'db\?\.sql': not valid UTF-8" \

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kind.h"
+#include "names.h"
 #include "deploy.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -51,6 +52,10 @@ static void check_components(const cJSON *eff)
 
 		/* Every loaded component has a kind a source knows and a stream. */
 		if (!tsarc_kind_find(tsarc_spec_str(c, "kind")) || !tsarc_spec_str(c, "stream"))
+			abort();
+		/* Both are recorded in snapshots and shown to operators: no
+		 * control, bidi or invisible character, valid UTF-8 (names.h). */
+		if (tsarc_text_problem(c->string) || tsarc_text_problem(tsarc_spec_str(c, "stream")))
 			abort();
 		(void)tsarc_spec_port(c, "port", c->string, &port);
 		if (port < 0 || port > 65535)

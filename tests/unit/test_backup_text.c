@@ -1,7 +1,8 @@
 /*
  * The words a backup records for operators to read later (tags, host,
  * stream names and kinds) are refused through the library's API when they
- * hold a control character (C0, DEL, C1) or are not valid UTF-8: with
+ * hold a control character (C0, DEL, C1), a character that reorders or
+ * hides text (U+202E RLO, a BOM) or are not valid UTF-8: with
  * TSARC_EINVAL, a message naming the field and showing the value cleaned,
  * and no snapshot written. UTF-8 beyond ASCII is recorded as given.
  * ("?\?" in the strings below: a '?' for each bad byte, not a trigraph.)
@@ -104,6 +105,10 @@ static void options_refused(void **state)
 		{NULL, "\xe6\x97", "tag '?\?': not valid UTF-8"},        /* cut short */
 		{"web1\r", "ok", "host 'web1?': control characters are not allowed"},
 		{"h\xff", NULL, "host 'h?': not valid UTF-8"},
+		{NULL, "nightly\xe2\x80\xae" "daolpu",
+			"tag 'nightly?daolpu': bidirectional or invisible formatting characters are not allowed"},
+		{"\xef\xbb\xbfweb1", NULL,
+			"host '?web1': bidirectional or invisible formatting characters are not allowed"},
 	};
 	size_t i;
 
@@ -139,6 +144,8 @@ static void stream_words_refused(void **state)
 		"stream name 'db?.sql': not valid UTF-8");
 	assert_refused(tsarc_backup_stream_fd(b, "db.sql", "k\a", fd, NULL),
 		"stream kind 'k?': control characters are not allowed");
+	assert_refused(tsarc_backup_stream_fd(b, "db\xe2\x81\xa6.sql", "stdin", fd, NULL), /* LRI */
+		"stream name 'db?.sql': bidirectional or invisible formatting characters are not allowed");
 	/* The session goes on: a good stream after the refused ones. */
 	assert_int_equal(tsarc_backup_stream_fd(b, "db.sql", "stdin", fd, NULL), 0);
 	assert_int_equal(tsarc_backup_commit(b, id), 0);

@@ -80,6 +80,8 @@ static void signals_and_levels(void **state)
 	assert_string_equal(tsarc_log_level_name((tsarc_log_level)42), "info");
 }
 
+#define BIDI "bidirectional or invisible formatting characters are not allowed"
+
 /* Text a snapshot records: every boundary of the refused ranges, and a
  * message that shows the value cleaned and cut on a character's edge.
  * ("?\?" below: one '?' a bad byte, not a trigraph.) */
@@ -104,6 +106,27 @@ static void recorded_text(void **state)
 		{"\xf5\x80\x80\x80", "not valid UTF-8"},
 		{"\xc3", "not valid UTF-8"},
 		{"\xc3\x28", "not valid UTF-8"},
+		/* Characters that reorder or hide text: the bidirectional controls,
+		 * marks and isolates, the line and paragraph separators, the zero
+		 * widths, U+2060..U+206F and the BOM; their neighbours are fine. */
+		{"nightly\xe2\x80\xae" "daolpu", BIDI}, /* U+202E RLO */
+		{"\xd8\x9b\xd8\x9d\xe2\x80\x8a\xe2\x80\x90\xe2\x80\xa7\xe2\x80\xaf"
+		 "\xe2\x81\x9f\xe2\x81\xb0\xef\xbb\xbe\xef\xbc\x80", NULL},
+		{"\xd8\x9c", BIDI},           /* U+061C ALM */
+		{"\xe2\x80\x8b", BIDI},       /* U+200B ZWSP */
+		{"a\xe2\x80\x8d" "b", BIDI},  /* U+200D ZWJ */
+		{"\xe2\x80\x8e", BIDI},       /* U+200E LRM */
+		{"\xe2\x80\x8f", BIDI},       /* U+200F RLM */
+		{"\xe2\x80\xa8", BIDI},       /* U+2028 LINE SEPARATOR */
+		{"\xe2\x80\xa9", BIDI},       /* U+2029 PARAGRAPH SEPARATOR */
+		{"\xe2\x80\xaa", BIDI},       /* U+202A LRE */
+		{"\xe2\x80\xac", BIDI},       /* U+202C PDF */
+		{"\xe2\x81\xa0", BIDI},       /* U+2060 WORD JOINER */
+		{"\xe2\x81\xa4", BIDI},       /* U+2064 INVISIBLE PLUS */
+		{"\xe2\x81\xa6", BIDI},       /* U+2066 LRI */
+		{"\xe2\x81\xa9", BIDI},       /* U+2069 PDI */
+		{"\xe2\x81\xaf", BIDI},       /* U+206F NOMINAL DIGIT SHAPES */
+		{"\xef\xbb\xbf" "a", BIDI},   /* U+FEFF BOM */
 	};
 	char long_tag[300], want[200];
 	size_t i;
@@ -116,6 +139,10 @@ static void recorded_text(void **state)
 		TSARC_ECONFIG);
 	assert_string_equal(tsarc_error_last()->message,
 		"x.json: a.stream 'a?\?\?\xc3\xa9': control characters are not allowed");
+	/* Shown as one '?' each; the first problem is the one named. */
+	assert_int_equal(tsarc_text_check(TSARC_EINVAL, "tag", "nightly\xe2\x80\xae" "daolpu\x1b"),
+		TSARC_EINVAL);
+	assert_string_equal(tsarc_error_last()->message, "tag 'nightly?daolpu?': " BIDI);
 	assert_int_equal(tsarc_text_check(TSARC_EINVAL, "tag", NULL), TSARC_EINVAL);
 	assert_string_equal(tsarc_error_last()->message, "tag: it is missing");
 	/* 149 two-byte characters and an ESC: 48 of them shown, then "...". */
