@@ -170,8 +170,11 @@ void cli_log(tsarc_log_level level, const char *event, const char *fmt, ...)
 /*
  * Text from elsewhere (a lock's host, a server's error, a snapshot's host,
  * tags and names) must not drive the terminal it is shown on (retitle it,
- * move the cursor, rewrite a line): in place, each C0 control, DEL and C1
- * control (U+0080..U+009F; U+009B is CSI) becomes one '?'. `keep_breaks`:
+ * move the cursor, rewrite a line) nor reorder or hide what surrounds it
+ * (U+202E shows a tag reversed): in place, each C0 control, DEL, C1
+ * control (U+0080..U+009F; U+009B is CSI) and each character
+ * tsarc_text_hidden_len names (bidi controls, U+2028/U+2029, zero widths,
+ * U+FEFF) becomes one '?'. `keep_breaks`:
  * line breaks and tabs stay (a message of tsarc's may have them). NULL:
  * nothing. Every message on stderr goes through it; the JSON output
  * escapes instead.

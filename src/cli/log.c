@@ -7,6 +7,7 @@
  * message) for a log collector, and nothing else on stderr.
  */
 #include "cli.h"
+#include "names.h"
 #include "tsarc/errors.h"
 
 #include <cjson/cJSON.h>
@@ -97,6 +98,7 @@ static void utf8_clean(char *out, size_t outsz, const char *s)
 void cli_text_clean(char *s, int keep_breaks)
 {
 	unsigned char *in = (unsigned char *)s, *out = in;
+	size_t n;
 
 	if (!s)
 		return;
@@ -107,6 +109,9 @@ void cli_text_clean(char *s, int keep_breaks)
 		else if (*in == 0xc2 && in[1] >= 0x80 && in[1] <= 0x9f) {
 			*out++ = '?'; /* one for the character's two bytes */
 			in++;
+		} else if ((n = tsarc_text_hidden_len((const char *)in))) {
+			*out++ = '?'; /* U+202E and its kind: one for all its bytes */
+			in += n - 1;
 		} else
 			*out++ = *in;
 	}

@@ -123,11 +123,12 @@ expect_out "données-日本\.sql" "show lists the UTF-8 stream name"
 # --- a snapshot's words cannot drive the terminal ---
 # Tags and names are whatever their writer gave (an older tsarc took any
 # bytes, and a repository's writer may be hostile): such a snapshot still
-# lists, shows and dumps; ESC, BEL, CR and CSI (U+009B) show as '?', in the
-# listing, in show, and in a message quoting one; --json escapes them.
+# lists, shows and dumps; ESC, BEL, CR, CSI (U+009B) and RLO (U+202E) show
+# as '?', in the listing, in show, and in a message quoting one; --json
+# escapes the controls.
 RW=$WORK/repo-words
 init_repo "$RW"
-TAG=$(printf 'ok\033]0;owned\007\033[2J\r\302\233')
+TAG=$(printf 'ok\033]0;owned\007\033[2J\r\302\233\342\200\256x')
 NAME=$(printf 'db\033[31m.sql')
 t_in "$WORK/in.sql" backup --repo "$RW" --stdin --name db.sql
 expect_rc 0 "a backup to give words to"
@@ -136,7 +137,8 @@ TSARC_REPOSITORY=$RW "$TSARC_FORGE_SNAPSHOT" "$(tail -1 "$OUT")" "$(printf 'h\03
 for cmd in "snapshots" "show latest"; do
 	ok $cmd --repo "$RW"
 	! grep -q "$(printf '[\033\007\r]\|\302\233')" "$OUT" || fail "$cmd printed a control character"
-	grep -qF 'ok?]0;owned??[2J??' "$OUT" || fail "$cmd: the tag is not shown: $(cat -v "$OUT")"
+	! LC_ALL=C grep -q "$BIDI_BYTES" "$OUT" || fail "$cmd printed U+202E: $(cat -v "$OUT")"
+	grep -qF 'ok?]0;owned??[2J???x' "$OUT" || fail "$cmd: the tag is not shown: $(cat -v "$OUT")"
 done
 grep -qF 'db?[31m.sql' "$OUT" || fail "show: the stream name is not shown: $(cat -v "$OUT")"
 ok show latest --repo "$RW" --json

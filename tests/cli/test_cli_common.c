@@ -213,6 +213,42 @@ static void foreign_text_cannot_drive_the_terminal(void **state)
 		"tsarc: warning: from the library: host?]0;owned? ?[2K?ok? ?31m\n");
 }
 
+/* Text that reorders or hides what follows: a tag "nightly<RLO>daolpu"
+ * shows as "nightlyupload" on a terminal that applies bidi, a zero-width
+ * space makes two tags look alike, U+2028 breaks a log viewer's line. Each
+ * such character (all its bytes) prints as one '?': the bidi embeddings,
+ * overrides, marks (LRM, RLM, ALM) and isolates, U+2028/U+2029, the zero
+ * widths, U+2060..U+206F and the BOM. Their neighbours print as they are. */
+#define REORDERING "nightly\xe2\x80\xae" "daolpu \xe2\x81\xa6x\xe2\x81\xa9 " \
+	"a\xe2\x80\x8b" "b\xe2\x80\x8c\xe2\x80\x8d\xe2\x81\xa0\xef\xbb\xbf" "c " \
+	"\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad"
+
+static void say_reordering(void *arg)
+{
+	(void)arg;
+	cli_log(TSARC_LOG_ERROR, "failed", "no snapshot tagged %s", REORDERING);
+}
+
+static void foreign_text_cannot_reorder_or_hide(void **state)
+{
+	static const char neighbours[] = "\xd8\x9b\xd8\x9d\xe2\x80\x8a\xe2\x80\x90"
+		"\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\x9f\xe2\x81\xb0\xef\xbb\xbe\xc3\xa9\xe2\x98\x95";
+	char buf[64];
+
+	(void)state;
+	cli_log_install();
+	assert_string_equal(output_of(stderr, say_reordering, NULL),
+		"tsarc: error: no snapshot tagged nightly?daolpu ?x? a?b????c ?????????\n");
+	strcpy(buf, neighbours);
+	cli_text_clean(buf, 0);
+	assert_string_equal(buf, neighbours);
+	/* A sequence cut short by the end: nothing read past the NUL, left as is. */
+	strcpy(buf, "x\xe2\x80");
+	cli_text_clean(buf, 0);
+	assert_string_equal(buf, "x\xe2\x80");
+}
+
 TSARC_TESTS_MAIN(setup, teardown, cmocka_unit_test(option_table_parses),
 	cmocka_unit_test(option_table_is_the_help), cmocka_unit_test(end_releases_and_maps),
-	cmocka_unit_test(foreign_text_cannot_drive_the_terminal))
+	cmocka_unit_test(foreign_text_cannot_drive_the_terminal),
+	cmocka_unit_test(foreign_text_cannot_reorder_or_hide))
