@@ -109,33 +109,40 @@ const char *tsarc_text_problem(const char *s)
 	return NULL;
 }
 
-int tsarc_text_check(int code, const char *field, const char *value)
+const char *tsarc_text_shown(const char *s, char *out, size_t size)
 {
-	const char *problem = tsarc_text_problem(value);
-	const unsigned char *p = (const unsigned char *)value;
-	char shown[128];
+	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0, n;
 	uint32_t cp;
 
-	if (!problem)
-		return 0;
-	if (!value)
-		return tsarc_error_set(code, "%s: %s", field, problem);
-	/* Whole characters only, so that a shortened value is UTF-8 too. */
-	while (*p && o + 4 < 100) {
+	/* Whole characters only, so that a shortened text is UTF-8 too. */
+	while (*p && o + 8 < size) {
 		if (!(n = utf8_char(p, &cp)) || is_control(cp) || is_hidden(cp)) {
-			shown[o++] = '?';
+			out[o++] = '?';
 			p += n ? n : 1;
 		} else {
-			memcpy(shown + o, p, n);
+			memcpy(out + o, p, n);
 			o += n;
 			p += n;
 		}
 	}
 	if (*p) {
-		memcpy(shown + o, "...", 3);
+		memcpy(out + o, "...", 3);
 		o += 3;
 	}
-	shown[o] = '\0';
-	return tsarc_error_set(code, "%s '%s': %s", field, shown, problem);
+	out[o] = '\0';
+	return out;
+}
+
+int tsarc_text_check(int code, const char *field, const char *value)
+{
+	const char *problem = tsarc_text_problem(value);
+	char shown[104]; /* 96 bytes of it at most, "...", the NUL */
+
+	if (!problem)
+		return 0;
+	if (!value)
+		return tsarc_error_set(code, "%s: %s", field, problem);
+	return tsarc_error_set(code, "%s '%s': %s", field, tsarc_text_shown(value, shown,
+		sizeof(shown)), problem);
 }

@@ -52,11 +52,16 @@ const char *tsarc_text_problem(const char *s);
  * snapshots written before these were refused. */
 size_t tsarc_text_hidden_len(const char *s);
 
+/* Text from elsewhere (a snapshot, a value refused) as a message may show
+ * it: each control character, each reordering or hiding character and
+ * each byte of invalid UTF-8 as '?' (never the raw bytes), whole
+ * characters only, "..." where it is cut to fit `out` (`size` at least 9).
+ * Returns `out`. */
+const char *tsarc_text_shown(const char *s, char *out, size_t size);
+
 /* 0 when `value` may be recorded; otherwise `code` with the message
- * "FIELD 'VALUE': PROBLEM", VALUE shown with each control character, each
- * reordering or hiding character and each byte of invalid UTF-8 as '?'
- * (never the raw bytes), shortened past
- * 100 bytes. `field` names what it is ("tag", "stream name", a config's
+ * "FIELD 'VALUE': PROBLEM", VALUE as tsarc_text_shown shows it, cut at
+ * 96 bytes. `field` names what it is ("tag", "stream name", a config's
  * path). A NULL value is refused too. */
 int tsarc_text_check(int code, const char *field, const char *value);
 

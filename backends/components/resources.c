@@ -10,6 +10,7 @@
  * and applies the List through the deployment's transport.
  */
 #include "kind.h"
+#include "names.h"
 #include "resources.h"
 #include "rewrite.h"
 #include "snapshot.h"
@@ -417,36 +418,6 @@ int tsarc_resources_parse(cJSON **doc, cJSON **items, const char *data, size_t l
 	return 0;
 }
 
-/* The snapshot's text `s` for a message: at most `size` - 4 bytes of it
- * ("..." after), each C0 control, DEL and C1 control (U+0080-U+009F:
- * U+009B is CSI) as '?', so that it cannot drive the terminal it is
- * shown on. */
-static const char *clean_text(const char *s, char *out, size_t size)
-{
-	size_t i = 0, o = 0;
-
-	while (s[i] && o + 4 < size) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == 0xc2 && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f) {
-			out[o++] = '?';
-			i += 2;
-			continue;
-		}
-		out[o++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-		i++;
-	}
-	if (s[i]) {
-		while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80)
-			o--; /* not half a character */
-		if (o > 0 && (unsigned char)out[o - 1] >= 0xc0)
-			o--;
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 int tsarc_resources_item_check(const cJSON *item, const char *stream, const char **kind,
 	const char **name, const char **api_version)
 {
@@ -480,7 +451,7 @@ int tsarc_resources_item_check(const cJSON *item, const char *stream, const char
 		return tsarc_error_set(TSARC_EUNSAFE, "stream %s holds %s %s with apiVersion \"%s\", "
 			"which is not a Kubernetes one (VERSION of the core group or GROUP/VERSION, "
 			"such as v1 or apps.3scale.net/v1alpha1); nothing of it was applied", stream,
-			*kind, *name, clean_text(*api_version, text, sizeof(text)));
+			*kind, *name, tsarc_text_shown(*api_version, text, sizeof(text)));
 	return 0;
 }
 
