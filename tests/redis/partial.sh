@@ -84,18 +84,28 @@ info "rdb swap: keys in database 15, the target has 4 databases: refused before 
 redis_deployment swap-small "redis://127.0.0.1:$PORT_SMALL/0" default "$ADMIN_PW" \
 	"{\"mode\": \"rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 70, \"config_file\": \"$WORK/redis-small/redis.conf\"}}"
 cp "$WORK/redis-small/redis.conf" "$WORK/small-conf.before"
+# swap_refused WHAT OUT [ENV...]: the RDB swap of S_RDB into the small
+# server fails (stderr in $WORK/OUT.err, kept in $err) and leaves it as
+# $WORK/before.keys and small-conf.before say: running, the same keys and
+# configuration, nothing of tsarc's beside its data.
+swap_refused() {
+	local what=$1 out=$2
+	shift 2
+	RC=0
+	env "$@" "$TSARC" restore "$S_RDB" --config "$WORK/swap-small/config.json" --repo "$REPO" \
+		> "$WORK/$out.out" 2> "$WORK/$out.err" || RC=$?
+	err=$(cat "$WORK/$out.err")
+	[ "$RC" -ne 0 ] || fail "$what: a backup with database 15 swapped into a Redis with 4 databases"
+	rcli "$PORT_SMALL" PING 2>/dev/null | grep -q PONG || fail "$what: the server is down after the refused restore: $err"
+	keys_dump "$PORT_SMALL" > "$WORK/after.keys"
+	diff -q "$WORK/before.keys" "$WORK/after.keys" >/dev/null || fail "$what: the target was changed: $err"
+	cmp -s "$WORK/small-conf.before" "$WORK/redis-small/redis.conf" || fail "$what: the configuration was changed: $err"
+	if ls "$WORK/redis-small" | grep -q -e tsarc -e -old; then fail "$what: files left beside the data: $(ls "$WORK/redis-small")"; fi
+}
 pid_before=$(cat "$WORK/redis-small/redis.pid")
 keys_dump "$PORT_SMALL" > "$WORK/before.keys"
-RC=0
-"$TSARC" restore "$S_RDB" --config "$WORK/swap-small/config.json" --repo "$REPO" > "$WORK/r-swap.out" 2> "$WORK/r-swap.err" || RC=$?
-err=$(cat "$WORK/r-swap.err")
-[ "$RC" -ne 0 ] || fail "swap: a backup with database 15 swapped into a Redis with 4 databases"
-rcli "$PORT_SMALL" PING 2>/dev/null | grep -q PONG || fail "swap: the server is down after the refused restore: $err"
+swap_refused swap r-swap
 [ "$(cat "$WORK/redis-small/redis.pid")" = "$pid_before" ] || fail "swap: the server was restarted: $err"
-keys_dump "$PORT_SMALL" > "$WORK/after.keys"
-diff -q "$WORK/before.keys" "$WORK/after.keys" >/dev/null || fail "swap: the target was changed: $err"
-cmp -s "$WORK/small-conf.before" "$WORK/redis-small/redis.conf" || fail "swap: the configuration was changed: $err"
-if ls "$WORK/redis-small" | grep -q -e tsarc -e -old; then fail "swap: files left beside the data: $(ls "$WORK/redis-small")"; fi
 grep -q "database 15" "$WORK/r-swap.err" || fail "swap: the error does not name the database: $err"
 grep -q "4 databases" "$WORK/r-swap.err" || fail "swap: the error does not say what the target has: $err"
 grep -q "nothing was changed" "$WORK/r-swap.err" || fail "swap: the error does not say the target is intact: $err"
@@ -113,17 +123,8 @@ rm -f "$WORK/bin/redis-check-rdb"
 rcli "$PORT_SMALL" SAVE >/dev/null # its own dump.rdb: what must come back
 keys_dump "$PORT_SMALL" > "$WORK/before.keys"
 cp "$WORK/redis-small/dump.rdb" "$WORK/small-dump.before"
-RC=0
-PATH=$WORK/bin "$TSARC" restore "$S_RDB" --config "$WORK/swap-small/config.json" --repo "$REPO" \
-	> "$WORK/r-swap2.out" 2> "$WORK/r-swap2.err" || RC=$?
-err=$(cat "$WORK/r-swap2.err")
-[ "$RC" -ne 0 ] || fail "swap without redis-check-rdb: a backup with database 15 swapped into a Redis with 4 databases"
-rcli "$PORT_SMALL" PING 2>/dev/null | grep -q PONG || fail "swap without redis-check-rdb: the server is down: $err"
-keys_dump "$PORT_SMALL" > "$WORK/after.keys"
-diff -q "$WORK/before.keys" "$WORK/after.keys" >/dev/null || fail "swap without redis-check-rdb: the target's data changed: $err"
-cmp -s "$WORK/small-conf.before" "$WORK/redis-small/redis.conf" || fail "swap without redis-check-rdb: the configuration was changed: $err"
+swap_refused "swap without redis-check-rdb" r-swap2 PATH="$WORK/bin"
 cmp -s "$WORK/small-dump.before" "$WORK/redis-small/dump.rdb" || fail "swap without redis-check-rdb: dump.rdb is not the server's own: $err"
-if ls "$WORK/redis-small" | grep -q -e tsarc -e -old; then fail "swap without redis-check-rdb: files left beside the data: $(ls "$WORK/redis-small")"; fi
 grep -q "exited while starting" "$WORK/r-swap2.err" || fail "swap without redis-check-rdb: the error does not say the server exited: $err"
 grep -q "databases" "$WORK/r-swap2.err" || fail "swap without redis-check-rdb: the error does not give the server's reason: $err"
 grep -q "put back" "$WORK/r-swap2.err" || fail "swap without redis-check-rdb: the error does not say the server's state was put back: $err"
