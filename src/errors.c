@@ -47,19 +47,23 @@ const char *tsarc_errname(int code)
 	return i < sizeof(ERRORS) / sizeof(ERRORS[0]) ? ERRORS[i].name : "UNKNOWN";
 }
 
+/* Formatted aside, then copied: a message is often made from the last one
+ * ("%s; ... too (%s)", tsarc_error_last()->message), and formatting over
+ * an argument is undefined (it read what it had just written). */
 int tsarc_error_set(int code, const char *fmt, ...)
 {
+	char message[MESSAGE_MAX];
 	va_list ap;
 
-	last_error.err.code = code;
 	if (fmt) {
 		va_start(ap, fmt);
-		vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
+		vsnprintf(message, sizeof(message), fmt, ap);
 		va_end(ap);
 	} else {
-		snprintf(last_error.message, sizeof(last_error.message), "%s",
-			tsarc_strerror(code));
+		snprintf(message, sizeof(message), "%s", tsarc_strerror(code));
 	}
+	last_error.err.code = code;
+	memcpy(last_error.message, message, strlen(message) + 1);
 	last_error.err.message = last_error.message;
 	return code;
 }

@@ -25,6 +25,18 @@ static void codes_and_prefix(void **state)
 	assert_int_equal(tsarc_error_last()->code, 0);
 }
 
+/* A message made from the last one ("X; then Y (LAST)"): the last
+ * message is an argument of the call that replaces it. */
+static void last_message_as_an_argument(void **state)
+{
+	(void)state;
+	tsarc_error_set(TSARC_EIO, "the first failure");
+	tsarc_error_set(TSARC_EIO, "the step failed; putting it back failed too (%s)",
+		tsarc_error_last()->message);
+	assert_string_equal(tsarc_error_last()->message,
+		"the step failed; putting it back failed too (the first failure)");
+}
+
 /* Every code of the list has its name and text, and an unknown code
  * says so (both come from one table). */
 static void every_code_named(void **state)
@@ -102,6 +114,7 @@ static void kept_across_a_cleanup(void **state)
 
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(codes_and_prefix),
+	cmocka_unit_test(last_message_as_an_argument),
 	cmocka_unit_test(every_code_named),
 	cmocka_unit_test(saved_across_threads),
 	cmocka_unit_test(kept_across_a_cleanup))
