@@ -226,8 +226,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 				cJSON_AddNumberToObject(s->detail, "definers_removed",
 					(double)tsarc_definer_filter_count(df));
 		}
-	}
-	else if (conn.database && client->one_transaction) {
+	} else if (conn.database && client->one_transaction) {
 		tsarc_saved_error e;
 		tsarc_error_save(&e);
 		tsarc_error_set(rc, "%s\n(the load runs as one transaction: nothing of it was "

@@ -140,7 +140,6 @@ static int redis_poll(redis_op *op, const char *const args[], redis_judge_fn jud
 	return 1;
 }
 
-/* Whether PING is answered (or not) as `arg` (an int) wants. */
 /* What a wait for PING watches: the answer wanted and, for a server
  * being started on this host, its pid before the restart (a pid file
  * that names another, dead process is a server that exited at start). */
@@ -198,20 +197,33 @@ static void redis_log_reason(redis_op *op, char *out, size_t size)
 		snprintf(out, size, "%.*s", (int)strcspn(line, "\r\n"), line);
 }
 
+/* The pid in the server's pid file, when it is a file of this host; 0
+ * when there is none. */
+static long redis_pidfile_pid(redis_op *op)
+{
+	char *text = NULL;
+	long pid = 0;
+
+	if ((op->c.tr->caps & TSARC_TR_HOST_FILES) && op->pidfile && op->pidfile[0] &&
+		!tsarc_read_file(op->pidfile, REDIS_CONF_MAX, &text, NULL))
+		pid = strtol(text, NULL, 10);
+	free(text);
+	return pid;
+}
+
+/* Whether PING is answered (or not) as the ping_wait `arg` wants; an
+ * error when the server being started has exited. */
 static int judge_ping(redis_op *op, int rc, const char *out, void *arg)
 {
 	const ping_wait *w = arg;
-	char *pid_text = NULL, reason[400];
-	long pid = 0;
+	char reason[400];
+	long pid;
 
 	if ((!rc && out && !strncmp(out, "PONG", 4)) == w->want_up)
 		return 1;
-	if (!w->want_up || w->old_pid < 0 || !(op->c.tr->caps & TSARC_TR_HOST_FILES) ||
-		!op->pidfile || !op->pidfile[0])
+	if (!w->want_up || w->old_pid < 0)
 		return 0;
-	if (!tsarc_read_file(op->pidfile, REDIS_CONF_MAX, &pid_text, NULL))
-		pid = strtol(pid_text, NULL, 10);
-	free(pid_text);
+	pid = redis_pidfile_pid(op);
 	if (pid <= 0 || pid == w->old_pid || !process_gone(pid))
 		return 0;
 	redis_log_reason(op, reason, sizeof(reason));
@@ -389,15 +401,9 @@ static int redis_stop(redis_op *op, int save, long *pid_out)
 {
 	const char *args[] = {"SHUTDOWN", save ? "SAVE" : "NOSAVE", NULL};
 	char *out = NULL;
-	long pid = 0;
+	long pid = redis_pidfile_pid(op);
 	int i;
 
-	if ((op->c.tr->caps & TSARC_TR_HOST_FILES) && op->pidfile && op->pidfile[0]) {
-		char *t = NULL;
-		if (!tsarc_read_file(op->pidfile, REDIS_CONF_MAX, &t, NULL))
-			pid = strtol(t, NULL, 10);
-		free(t);
-	}
 	*pid_out = pid;
 	/* SHUTDOWN closes the connection: redis-cli's status says nothing. */
 	redis_cli(op, args, &out);
