@@ -66,19 +66,54 @@ static int is_control(uint32_t cp)
 	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f);
 }
 
-/* Characters that change how the text around them reads without being
- * seen: U+202E shows "nightly<RLO>daolpu" as "nightlyupload" ("Trojan
- * Source"), a zero-width space or a BOM makes two different tags look the
- * same, U+2028/U+2029 break a line in some terminals and log viewers. The
- * bidi embeddings, overrides (U+202A..U+202E) and isolates (U+2066..U+2069),
- * the marks LRM, RLM (U+200E, U+200F) and ALM (U+061C), the line and
- * paragraph separators, the zero widths (U+200B..U+200D), the rest of the
- * invisible U+2060..U+206F block and U+FEFF. Variation selectors are not
- * among them: emoji need them. */
+/*
+ * Characters that change how the text around them reads without being
+ * seen, or that are not seen at all: U+202E shows "nightly<RLO>daolpu" as
+ * "nightlyupload" ("Trojan Source"), and "night<SOFT HYPHEN>ly", a tag with
+ * a zero-width space, a BOM or a run of TAG characters in it looks like
+ * another tag on the screen. They are Unicode's Default_Ignorable_Code_Point
+ * characters (a renderer that does not know one shows nothing) without the
+ * variation selectors (U+180B..U+180D, U+180F, U+FE00..U+FE0F,
+ * U+E0100..U+E01EF: emoji and CJK text need them), plus the line and
+ * paragraph separators U+2028, U+2029 (they break a line) and the
+ * interlinear annotation controls U+FFF9..U+FFFB (they hide what they
+ * enclose). Letters of real scripts are not among them. Sorted, no
+ * overlaps.
+ */
+static const struct {
+	uint32_t first, last;
+} HIDDEN[] = {
+	{0x00ad, 0x00ad},   /* SOFT HYPHEN: shown only where a line breaks */
+	{0x034f, 0x034f},   /* COMBINING GRAPHEME JOINER: no glyph */
+	{0x061c, 0x061c},   /* ARABIC LETTER MARK: a bidi mark */
+	{0x115f, 0x1160},   /* HANGUL CHOSEONG/JUNGSEONG FILLER: blank */
+	{0x17b4, 0x17b5},   /* KHMER VOWEL INHERENT AQ/AA: no glyph (Unicode: not to be used) */
+	{0x180e, 0x180e},   /* MONGOLIAN VOWEL SEPARATOR: a format control, no glyph */
+	{0x200b, 0x200f},   /* zero widths (ZWSP, ZWNJ, ZWJ), LRM, RLM */
+	{0x2028, 0x202e},   /* line and paragraph separators (break lines), bidi
+			     * embeddings and overrides LRE..RLO */
+	{0x2060, 0x206f},   /* word joiner, invisible operators, bidi isolates
+			     * LRI..PDI, deprecated format controls (and U+2065) */
+	{0x3164, 0x3164},   /* HANGUL FILLER: blank */
+	{0xfeff, 0xfeff},   /* ZERO WIDTH NO-BREAK SPACE, the BOM */
+	{0xffa0, 0xffa0},   /* HALFWIDTH HANGUL FILLER: blank */
+	{0xfff0, 0xfffb},   /* unassigned ignorables, interlinear annotation
+			     * controls (they hide or move the text they enclose) */
+	{0x1bca0, 0x1bca3}, /* shorthand format controls: no glyph */
+	{0x1d173, 0x1d17a}, /* musical symbol format controls: no glyph */
+	{0xe0000, 0xe00ff}, /* TAG characters: invisible ASCII look-alikes that
+			     * smuggle text, and unassigned ignorables */
+	{0xe01f0, 0xe0fff}, /* unassigned ignorables after the variation selectors */
+};
+
 static int is_hidden(uint32_t cp)
 {
-	return cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
-		(cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
+	size_t i;
+
+	for (i = 0; i < sizeof(HIDDEN) / sizeof(HIDDEN[0]) && HIDDEN[i].first <= cp; i++)
+		if (cp <= HIDDEN[i].last)
+			return 1;
+	return 0;
 }
 
 size_t tsarc_text_hidden_len(const char *s)

@@ -47,7 +47,11 @@ const char *tsarc_text_problem(const char *s);
 /* The byte length of the character at `s` when it is one that reorders or
  * hides the text around it: a bidi control (U+202A..U+202E, U+2066..U+2069,
  * LRM, RLM, ALM), U+2028/U+2029, a zero width (U+200B..U+200D), U+2060..
- * U+206F or U+FEFF; 0 for any other character, invalid UTF-8 or the NUL.
+ * U+206F, U+FEFF, or another that shows as nothing or a blank (the soft
+ * hyphen, the combining grapheme joiner, the Hangul fillers, the TAG
+ * characters U+E0000..U+E007F, ...: the list in names.c, Unicode's
+ * default-ignorable characters but the variation selectors); 0 for any
+ * other character, invalid UTF-8 or the NUL.
  * Never reads past a NUL. The display (cli_text_clean) uses it too, for
  * snapshots written before these were refused. */
 size_t tsarc_text_hidden_len(const char *s);

@@ -174,7 +174,8 @@ void cli_log(tsarc_log_level level, const char *event, const char *fmt, ...)
  * (U+202E shows a tag reversed): in place, each C0 control, DEL, C1
  * control (U+0080..U+009F; U+009B is CSI) and each character
  * tsarc_text_hidden_len names (bidi controls, U+2028/U+2029, zero widths,
- * U+FEFF) becomes one '?'. `keep_breaks`:
+ * U+FEFF, the soft hyphen, TAG characters and the other invisible ones)
+ * becomes one '?'. `keep_breaks`:
  * line breaks and tabs stay (a message of tsarc's may have them). NULL:
  * nothing. Every message on stderr goes through it; the JSON output
  * escapes instead.

@@ -65,8 +65,15 @@ expect_rc 0 "a repository made with --password-file, opened with TSARC_PASSWORD"
 # the field and shows the value cleaned, and no snapshot is written.
 RT=$WORK/repo-text
 init_repo "$RT"
-# U+061C, U+200B..U+200F, U+2028..U+202E, U+2060..U+206F, U+FEFF in UTF-8.
-BIDI_BYTES=$(printf '\330\234\|\342\200[\213-\217\250-\256]\|\342\201[\240-\257]\|\357\273\277')
+# U+061C, U+200B..U+200F, U+2028..U+202E, U+2060..U+206F, U+FEFF, and the
+# other invisible ones (U+00AD, U+034F, U+115F/U+1160, U+17B4/U+17B5,
+# U+180E, U+3164, U+FFA0, U+FFF0..U+FFFB, U+1BCA0..U+1BCA3,
+# U+1D173..U+1D17A, U+E0000..U+E00FF, U+E01F0..U+E0FFF) in UTF-8.
+BIDI_BYTES=$(printf '%s' '\330\234\|\342\200[\213-\217\250-\256]\|\342\201[\240-\257]\|\357\273\277' \
+	'\|\302\255\|\315\217\|\341\205[\237\240]\|\341\236[\264\265]\|\341\240\216\|\343\205\244' \
+	'\|\357\276\240\|\357\277[\260-\273]\|\360\233\262[\240-\243]\|\360\235\205[\263-\272]' \
+	'\|\363\240[\200-\203]\|\363\240\207[\260-\277]\|\363\240[\210-\277]')
+BIDI_BYTES=$(printf "$BIDI_BYTES")
 refused() { # WHAT WANT ARGS...: backup --stdin ARGS is refused, the message matching WANT
 	local what=$1 want=$2
 	shift 2
@@ -95,6 +102,12 @@ refused "an overlong '/' in a tag" "tag '\?\?etc': not valid UTF-8" --name x \
 refused "a tag with RLO (U+202E)" \
 	"tag 'nightly\?daolpu': bidirectional or invisible formatting characters are not allowed" \
 	--name x --tag "$(printf 'nightly\342\200\256daolpu')"
+refused "a tag with a soft hyphen (U+00AD)" \
+	"tag 'night\?ly': bidirectional or invisible formatting characters are not allowed" \
+	--name x --tag "$(printf 'night\302\255ly')"
+refused "a stream name with tag characters (U+E0000..)" \
+	"stream name 'db\.sql\?\?': bidirectional or invisible" \
+	--name "$(printf 'db.sql\363\240\201\270\363\240\201\277')"
 refused "a stream name with a BOM" "stream name '\?db\.sql': bidirectional or invisible" \
 	--name "$(printf '\357\273\277db.sql')"
 refused "a stream name with ESC" "stream name 'db\?\[31m\.sql': control characters" \
@@ -123,12 +136,12 @@ expect_out "données-日本\.sql" "show lists the UTF-8 stream name"
 # --- a snapshot's words cannot drive the terminal ---
 # Tags and names are whatever their writer gave (an older tsarc took any
 # bytes, and a repository's writer may be hostile): such a snapshot still
-# lists, shows and dumps; ESC, BEL, CR, CSI (U+009B) and RLO (U+202E) show
-# as '?', in the listing, in show, and in a message quoting one; --json
-# escapes the controls.
+# lists, shows and dumps; ESC, BEL, CR, CSI (U+009B), RLO (U+202E), a soft
+# hyphen and a tag character show as '?', in the listing, in show, and in a
+# message quoting one; --json escapes the controls.
 RW=$WORK/repo-words
 init_repo "$RW"
-TAG=$(printf 'ok\033]0;owned\007\033[2J\r\302\233\342\200\256x')
+TAG=$(printf 'ok\033]0;owned\007\033[2J\r\302\233\342\200\256x\302\255\363\240\201\270')
 NAME=$(printf 'db\033[31m.sql')
 t_in "$WORK/in.sql" backup --repo "$RW" --stdin --name db.sql
 expect_rc 0 "a backup to give words to"
@@ -138,7 +151,7 @@ for cmd in "snapshots" "show latest"; do
 	ok $cmd --repo "$RW"
 	! grep -q "$(printf '[\033\007\r]\|\302\233')" "$OUT" || fail "$cmd printed a control character"
 	! LC_ALL=C grep -q "$BIDI_BYTES" "$OUT" || fail "$cmd printed U+202E: $(cat -v "$OUT")"
-	grep -qF 'ok?]0;owned??[2J???x' "$OUT" || fail "$cmd: the tag is not shown: $(cat -v "$OUT")"
+	grep -qF 'ok?]0;owned??[2J???x??' "$OUT" || fail "$cmd: the tag is not shown: $(cat -v "$OUT")"
 done
 grep -qF 'db?[31m.sql' "$OUT" || fail "show: the stream name is not shown: $(cat -v "$OUT")"
 ok show latest --repo "$RW" --json

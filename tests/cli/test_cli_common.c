@@ -232,7 +232,8 @@ static void say_reordering(void *arg)
 static void foreign_text_cannot_reorder_or_hide(void **state)
 {
 	static const char neighbours[] = "\xd8\x9b\xd8\x9d\xe2\x80\x8a\xe2\x80\x90"
-		"\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\x9f\xe2\x81\xb0\xef\xbb\xbe\xc3\xa9\xe2\x98\x95";
+		"\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\x9f\xe2\x81\xb0\xef\xbb\xbe\xc3\xa9\xe2\x98\x95"
+		"\xc2\xac\xc2\xae\xe1\xa0\x8d\xef\xb8\x8f\xf3\xa0\x84\x80";
 	char buf[64];
 
 	(void)state;
@@ -242,6 +243,11 @@ static void foreign_text_cannot_reorder_or_hide(void **state)
 	strcpy(buf, neighbours);
 	cli_text_clean(buf, 0);
 	assert_string_equal(buf, neighbours);
+	/* The other characters that show as nothing or blank: a soft hyphen, a
+	 * tag character, a Hangul filler, an interlinear annotation anchor. */
+	strcpy(buf, "a\xc2\xad" "b\xf3\xa0\x81\xb8\xf3\xa0\x81\xbf" "c\xe3\x85\xa4\xef\xbf\xb9");
+	cli_text_clean(buf, 0);
+	assert_string_equal(buf, "a?b??c??");
 	/* A sequence cut short by the end: nothing read past the NUL, left as is. */
 	strcpy(buf, "x\xe2\x80");
 	cli_text_clean(buf, 0);

@@ -109,6 +109,11 @@ static void options_refused(void **state)
 			"tag 'nightly?daolpu': bidirectional or invisible formatting characters are not allowed"},
 		{"\xef\xbb\xbfweb1", NULL,
 			"host '?web1': bidirectional or invisible formatting characters are not allowed"},
+		/* "night<SHY>ly" shows as "nightly"; a tag character is invisible. */
+		{NULL, "night\xc2\xad" "ly",
+			"tag 'night?ly': bidirectional or invisible formatting characters are not allowed"},
+		{"web\xf3\xa0\x80\xb1", NULL,
+			"host 'web?': bidirectional or invisible formatting characters are not allowed"},
 	};
 	size_t i;
 

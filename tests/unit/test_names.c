@@ -127,6 +127,46 @@ static void recorded_text(void **state)
 		{"\xe2\x81\xa9", BIDI},       /* U+2069 PDI */
 		{"\xe2\x81\xaf", BIDI},       /* U+206F NOMINAL DIGIT SHAPES */
 		{"\xef\xbb\xbf" "a", BIDI},   /* U+FEFF BOM */
+		/* The other default-ignorable characters (they render as nothing)
+		 * and the fillers that render blank: the first and the last of each
+		 * range refused, the neighbours on both sides allowed (U+180D and
+		 * U+180F are Mongolian variation selectors, U+E0100..U+E01EF the
+		 * ideographic ones). */
+		{"a\xc2\xad" "b", BIDI},          /* U+00AD SOFT HYPHEN */
+		{"\xc2\xac\xc2\xae", NULL},        /* U+00AC, U+00AE */
+		{"\xcd\x8f", BIDI},               /* U+034F COMBINING GRAPHEME JOINER */
+		{"\xcd\x8e\xcd\x90", NULL},        /* U+034E, U+0350 */
+		{"\xe1\x85\x9f", BIDI},           /* U+115F HANGUL CHOSEONG FILLER */
+		{"\xe1\x85\xa0", BIDI},           /* U+1160 HANGUL JUNGSEONG FILLER */
+		{"\xe1\x85\x9e\xe1\x85\xa1", NULL}, /* U+115E, U+1161 */
+		{"\xe1\x9e\xb4", BIDI},           /* U+17B4 KHMER VOWEL INHERENT AQ */
+		{"\xe1\x9e\xb5", BIDI},           /* U+17B5 KHMER VOWEL INHERENT AA */
+		{"\xe1\x9e\xb3\xe1\x9e\xb6", NULL}, /* U+17B3, U+17B6 */
+		{"\xe1\xa0\x8e", BIDI},           /* U+180E MONGOLIAN VOWEL SEPARATOR */
+		{"\xe1\xa0\x8d\xe1\xa0\x8f", NULL}, /* U+180D, U+180F */
+		{"\xe3\x85\xa4", BIDI},           /* U+3164 HANGUL FILLER */
+		{"\xe3\x85\xa3\xe3\x85\xa5", NULL}, /* U+3163, U+3165 */
+		{"\xef\xbe\xa0", BIDI},           /* U+FFA0 HALFWIDTH HANGUL FILLER */
+		{"\xef\xbe\x9f\xef\xbe\xa1", NULL}, /* U+FF9F, U+FFA1 */
+		{"\xef\xbf\xb0", BIDI},           /* U+FFF0 (reserved, ignorable) */
+		{"\xef\xbf\xb9", BIDI},           /* U+FFF9 INTERLINEAR ANNOTATION ANCHOR */
+		{"\xef\xbf\xbb", BIDI},           /* U+FFFB INTERLINEAR ANNOTATION TERMINATOR */
+		{"\xef\xbf\xaf\xef\xbf\xbc", NULL}, /* U+FFEF, U+FFFC */
+		{"\xf0\x9b\xb2\xa0", BIDI},       /* U+1BCA0 SHORTHAND FORMAT LETTER OVERLAP */
+		{"\xf0\x9b\xb2\xa3", BIDI},       /* U+1BCA3 SHORTHAND FORMAT UP STEP */
+		{"\xf0\x9b\xb2\x9f\xf0\x9b\xb2\xa4", NULL}, /* U+1BC9F, U+1BCA4 */
+		{"\xf0\x9d\x85\xb3", BIDI},       /* U+1D173 MUSICAL SYMBOL BEGIN BEAM */
+		{"\xf0\x9d\x85\xba", BIDI},       /* U+1D17A MUSICAL SYMBOL END PHRASE */
+		{"\xf0\x9d\x85\xb2\xf0\x9d\x85\xbb", NULL}, /* U+1D172, U+1D17B */
+		{"\xf3\xa0\x80\x80", BIDI},       /* U+E0000, the first of the tag block */
+		{"x\xf3\xa0\x81\xb8", BIDI},      /* U+E0078 TAG LATIN SMALL LETTER X */
+		{"\xf3\xa0\x81\xbf", BIDI},       /* U+E007F CANCEL TAG */
+		{"\xf3\xa0\x83\xbf", BIDI},       /* U+E00FF (reserved, ignorable) */
+		{"\xf3\xa0\x87\xb0", BIDI},       /* U+E01F0 (reserved, ignorable) */
+		{"\xf3\xa0\xbf\xbf", BIDI},       /* U+E0FFF (reserved, ignorable) */
+		{"\xf3\x9f\xbf\xbf\xf3\xa1\x80\x80", NULL}, /* U+DFFFF, U+E1000 */
+		{"\xf3\xa0\x84\x80\xf3\xa0\x87\xaf", NULL}, /* U+E0100, U+E01EF: VS17, VS256 */
+		{"\xef\xb8\x80\xef\xb8\x8f", NULL}, /* U+FE00, U+FE0F: VS1, VS16 */
 	};
 	char long_tag[300], want[200];
 	size_t i;
@@ -143,6 +183,9 @@ static void recorded_text(void **state)
 	assert_int_equal(tsarc_text_check(TSARC_EINVAL, "tag", "nightly\xe2\x80\xae" "daolpu\x1b"),
 		TSARC_EINVAL);
 	assert_string_equal(tsarc_error_last()->message, "tag 'nightly?daolpu?': " BIDI);
+	/* A soft hyphen: "night<SHY>ly" shows as "nightly" and is not it. */
+	assert_int_equal(tsarc_text_check(TSARC_EINVAL, "tag", "night\xc2\xad" "ly"), TSARC_EINVAL);
+	assert_string_equal(tsarc_error_last()->message, "tag 'night?ly': " BIDI);
 	assert_int_equal(tsarc_text_check(TSARC_EINVAL, "tag", NULL), TSARC_EINVAL);
 	assert_string_equal(tsarc_error_last()->message, "tag: it is missing");
 	/* 149 two-byte characters and an ESC: 48 of them shown, then "...". */
