@@ -182,6 +182,11 @@ void cli_log(tsarc_log_level level, const char *event, const char *fmt, ...)
  */
 void cli_text_clean(char *s, int keep_breaks);
 
+/* A copy of `s` as cli_text_clean(copy, 0) leaves it, for text from
+ * elsewhere printed with printf (the caller frees it); NULL when `s` is
+ * NULL or out of memory, which the caller shows as "?", never `s` raw. */
+char *cli_text_copy(const char *s);
+
 void cli_say(const char *event, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))

@@ -211,9 +211,13 @@ fail:
 
 static void print_group(const char *key, cJSON *keep, cJSON *rm)
 {
+	/* The key holds the snapshots' host, tags and namespace: cJSON
+	 * escaped their C0 controls, not C1 ones or U+202E and the like. */
+	char *shown = cli_text_copy(key);
 	const cJSON *it, *r;
 
-	printf("group %s\n", key);
+	printf("group %s\n", shown ? shown : "?");
+	free(shown);
 	printf("  keep %d snapshot%s:\n", cJSON_GetArraySize(keep),
 		cJSON_GetArraySize(keep) == 1 ? "" : "s");
 	cJSON_ArrayForEach(it, keep) {

@@ -69,8 +69,12 @@ static int key_list(const cli_common *c, tsarc_repo *repo)
 		return cli_print_json(keys);
 	printf("%-3s%-12s %-28s %s\n", "", "ID", "CREATED", "HOST");
 	cJSON_ArrayForEach(k, keys) {
-		const char *created = cJSON_GetStringValue(cJSON_GetObjectItem(k, "created"));
-		const char *host = cJSON_GetStringValue(cJSON_GetObjectItem(k, "host"));
+		char *created = cJSON_GetStringValue(cJSON_GetObjectItem(k, "created"));
+		char *host = cJSON_GetStringValue(cJSON_GetObjectItem(k, "host"));
+		/* A key file's words are plain JSON anyone who can write the
+		 * store may change (its name, the hash, changes with them). */
+		cli_text_clean(created, 0);
+		cli_text_clean(host, 0);
 		printf("%-3s%-12.10s %-28s %s\n", cJSON_IsTrue(cJSON_GetObjectItem(k, "current")) ?
 			"*" : "", cJSON_GetStringValue(cJSON_GetObjectItem(k, "id")),
 			cJSON_IsTrue(cJSON_GetObjectItem(k, "damaged")) ? "(damaged)" :

@@ -353,7 +353,10 @@ int cmd_show(int argc, char **argv)
 				st->name, st->kind, size, (unsigned long long)st->size, hex,
 				(unsigned long long)st->chunk_count, ssize, st->start, st->end);
 			if (st->meta) {
+				/* cJSON escapes C0 controls only: C1 ones, U+202E and the
+				 * like would reach the terminal as they are. */
 				char *m = cJSON_PrintUnformatted(st->meta);
+				cli_text_clean(m, 0);
 				if (m)
 					printf("    meta:    %s\n", m);
 				free(m);
@@ -460,6 +463,7 @@ static int list_one_more(check_report *r, const char *what)
 static void on_problem(const tsarc_check_problem *p, void *payload)
 {
 	check_report *r = payload;
+	char *stream, *message;
 
 	if (r->json) {
 		cJSON *o;
@@ -478,14 +482,19 @@ static void on_problem(const tsarc_check_problem *p, void *payload)
 		cJSON_AddItemToArray(r->problems, o);
 		return;
 	}
+	/* The stream's name is the snapshot's, the message may quote it. */
+	stream = cli_text_copy(p->stream);
+	message = cli_text_copy(p->message);
 	fprintf(stdout, "damaged %s", p->what);
 	if (p->snapshot)
 		fprintf(stdout, " snapshot %.12s", p->snapshot);
 	if (p->stream)
-		fprintf(stdout, " stream '%s'", p->stream);
+		fprintf(stdout, " stream '%s'", stream ? stream : "?");
 	if (p->object)
 		fprintf(stdout, " %.16s", p->object);
-	fprintf(stdout, ": %s\n", p->message);
+	fprintf(stdout, ": %s\n", message ? message : "?");
+	free(stream);
+	free(message);
 }
 
 int cmd_check(int argc, char **argv)

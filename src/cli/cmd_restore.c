@@ -157,7 +157,7 @@ static void print_report(const cJSON *report, int dry_run)
 			for (const char *const *k = sql_fields; *k; k++) {
 				const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, *k));
 				if (v)
-					fprintf(stderr, "      %s: %s\n", *k, v);
+					cli_say("report", "      %s: %s", *k, v);
 			}
 		} else {
 			const char *note = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "note"));

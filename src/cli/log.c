@@ -118,6 +118,14 @@ void cli_text_clean(char *s, int keep_breaks)
 	*out = '\0';
 }
 
+char *cli_text_copy(const char *s)
+{
+	char *copy = s ? strdup(s) : NULL;
+
+	cli_text_clean(copy, 0);
+	return copy;
+}
+
 /* One line, written with one call. `raw`: a report line, as is. */
 static void render(const tsarc_event *ev, int raw)
 {

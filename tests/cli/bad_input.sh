@@ -138,14 +138,20 @@ expect_out "données-日本\.sql" "show lists the UTF-8 stream name"
 # bytes, and a repository's writer may be hostile): such a snapshot still
 # lists, shows and dumps; ESC, BEL, CR, CSI (U+009B), RLO (U+202E), a soft
 # hyphen and a tag character show as '?', in the listing, in show, and in a
-# message quoting one; --json escapes the controls.
+# message quoting one; --json escapes the controls. The same for the
+# free-form details (meta) of the snapshot and its streams, read from the
+# repository as well: show prints the stream's, forget --group-by namespace
+# the snapshot's namespace.
 RW=$WORK/repo-words
 init_repo "$RW"
 TAG=$(printf 'ok\033]0;owned\007\033[2J\r\302\233\342\200\256x\302\255\363\240\201\270')
 NAME=$(printf 'db\033[31m.sql')
+STREAM_META='{"source":"a\u009b2J\u202eb\u00adc","tool":"\u001b]0;x\u0007"}'
+SNAP_META='{"namespace":"prod\u202e\u00adx\u009b"}'
 t_in "$WORK/in.sql" backup --repo "$RW" --stdin --name db.sql
 expect_rc 0 "a backup to give words to"
-TSARC_REPOSITORY=$RW "$TSARC_FORGE_SNAPSHOT" "$(tail -1 "$OUT")" "$(printf 'h\033[1m')" "$TAG" "$NAME" \
+TSARC_REPOSITORY=$RW "$TSARC_FORGE_SNAPSHOT" "$(tail -1 "$OUT")" \
+	"$(printf 'h\033[1m\302\233\342\200\256')" "$TAG" "$NAME" "$STREAM_META" "$SNAP_META" \
 	>"$WORK/forged" || fail "tsarc-forge-snapshot failed"
 for cmd in "snapshots" "show latest"; do
 	ok $cmd --repo "$RW"
@@ -154,8 +160,49 @@ for cmd in "snapshots" "show latest"; do
 	grep -qF 'ok?]0;owned??[2J???x??' "$OUT" || fail "$cmd: the tag is not shown: $(cat -v "$OUT")"
 done
 grep -qF 'db?[31m.sql' "$OUT" || fail "show: the stream name is not shown: $(cat -v "$OUT")"
+grep -qF 'meta:    {"source":"a?2J?b?c","tool":"\u001b]0;x\u0007"}' "$OUT" ||
+	fail "show: the stream's meta is not shown cleaned: $(cat -v "$OUT")"
+for by in host namespace; do
+	ok forget --repo "$RW" --keep-last 1 --group-by "$by" --dry-run
+	! grep -q "$(printf '[\033\007\r]\|\302\233')" "$OUT" ||
+		fail "forget --group-by $by printed a control character: $(cat -v "$OUT")"
+	! LC_ALL=C grep -q "$BIDI_BYTES" "$OUT" ||
+		fail "forget --group-by $by printed an invisible character: $(cat -v "$OUT")"
+done
+grep -qF 'group {"namespace":"prod??x?"}' "$OUT" ||
+	fail "forget: the namespace is not shown cleaned: $(cat -v "$OUT")"
 ok show latest --repo "$RW" --json
 grep -qF 'ok\u001b]0;owned\u0007' "$OUT" || fail "show --json: $(cat -v "$OUT")"
+# --json keeps every character as stored.
+[ "$(json_get "$OUT" "(d['streams'][0]['meta']['source'], d['tags'][0][-3:])")" = \
+	"('a\x9b2J\u202eb\xadc', 'x\xad\U000e0078')" ] ||
+	fail "show --json changed the stream's meta or the tag: $(cat -v "$OUT")"
+# A damaged stream is named as shown, never with its raw bytes.
+cp -a "$RW" "$WORK/repo-words-damaged"
+rm "$(find "$WORK/repo-words-damaged/data" -type f -name '[0-9a-f]*' | head -1)"
+t check --repo "$WORK/repo-words-damaged"
+expect_rc 3 "check of a forged snapshot whose data is missing"
+! grep -q "$(printf '\033')" "$OUT" || fail "check printed a stream name's ESC: $(cat -v "$OUT")"
+expect_out "stream 'db\?\[31m\.sql'" "check names the damaged stream"
+# A key file's host and creation time are plain JSON anyone with write
+# access to the store can change (the file stays named by its hash).
+KW=$WORK/repo-words-key
+cp -a "$RW" "$KW"
+python3 - "$KW/keys" <<'PY' || fail "could not forge the key file"
+import glob, hashlib, json, os, sys
+old = glob.glob(os.path.join(sys.argv[1], '*'))[0]
+d = json.load(open(old))
+d['host'] = 'k\x1b[2J\u009b\u202e\u00adz'
+d['created'] = '2026\x07\u2066'
+text = json.dumps(d, ensure_ascii=False).encode()
+os.remove(old)
+open(os.path.join(sys.argv[1], hashlib.sha256(text).hexdigest()), 'wb').write(text)
+PY
+ok key list --repo "$KW"
+! grep -q "$(printf '[\033\007\r]\|\302\233')" "$OUT" ||
+	fail "key list printed a control character: $(cat -v "$OUT")"
+! LC_ALL=C grep -q "$BIDI_BYTES" "$OUT" || fail "key list printed an invisible character: $(cat -v "$OUT")"
+expect_out 'k\?\[2J\?\?\?z' "key list shows the key file's host cleaned"
 t dump latest "$(printf 'db\033[31m.sq')" --repo "$RW"
 expect_rc 1 "dump of a stream that is not there"
 ! grep -q "$(printf '\033')" "$ERR" || fail "an error quoting a name printed ESC: $(cat -v "$ERR")"

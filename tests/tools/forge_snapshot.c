@@ -6,11 +6,14 @@
  * else): the tests that show they still list, show and restore safely need
  * one, and tsarc itself can no longer make it.
  *
- * Usage: tsarc-forge-snapshot ID HOST TAG NAME
+ * Usage: tsarc-forge-snapshot ID HOST TAG NAME [STREAM_META [META]]
  * The repository is TSARC_REPOSITORY, its password TSARC_PASSWORD. The
  * snapshot ID gets host HOST, the one tag TAG and its first stream the
  * name NAME; it is saved again (a new id, printed) and the old one removed.
+ * STREAM_META and META, JSON objects, replace the first stream's meta and
+ * the snapshot's (free-form details a hostile writer may fill as well).
  */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +28,17 @@ int main(int argc, char **argv)
 	tsarc_snapshot *snap = NULL;
 	tsarc_repo *repo = NULL;
 	char *host = NULL, *tag = NULL, *name = NULL, **tags = NULL;
+	cJSON *stream_meta = NULL, *meta = NULL;
 	int rc;
 
-	if ((rc = tool_open_repo(&repo, argc == 5, "tsarc-forge-snapshot", "ID HOST TAG NAME")))
+	if ((rc = tool_open_repo(&repo, argc >= 5 && argc <= 7, "tsarc-forge-snapshot",
+		     "ID HOST TAG NAME [STREAM_META [META]]")))
 		return rc;
+	if ((argc > 5 && !cJSON_IsObject(stream_meta = cJSON_Parse(argv[5]))) ||
+		(argc > 6 && !cJSON_IsObject(meta = cJSON_Parse(argv[6])))) {
+		rc = tsarc_error_set(TSARC_EINVAL, "STREAM_META and META are JSON objects");
+		goto done;
+	}
 	if ((rc = tsarc_snapshot_load(repo, argv[1], &snap)))
 		goto done;
 	if (!snap->nstreams || !(host = strdup(argv[2])) || !(tag = strdup(argv[3])) ||
@@ -50,6 +60,16 @@ int main(int argc, char **argv)
 	free(snap->streams[0].name);
 	snap->streams[0].name = name;
 	name = NULL;
+	if (stream_meta) {
+		cJSON_Delete(snap->streams[0].meta);
+		snap->streams[0].meta = stream_meta;
+		stream_meta = NULL;
+	}
+	if (meta) {
+		cJSON_Delete(snap->meta);
+		snap->meta = meta;
+		meta = NULL;
+	}
 	if (!(rc = tsarc_snapshot_save(repo, snap)))
 		rc = tsarc_store_remove(repo->store, TSARC_OBJ_SNAPSHOT, argv[1]);
 	if (!rc)
@@ -61,6 +81,8 @@ done:
 	free(tag);
 	free(name);
 	free(tags);
+	cJSON_Delete(stream_meta);
+	cJSON_Delete(meta);
 	tsarc_snapshot_free(snap);
 	tsarc_repo_free(repo);
 	return rc ? 1 : 0;
