@@ -165,8 +165,6 @@ void cli_log(tsarc_log_level level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)))
 #endif
 	;
-/* A line of a report or summary: as is in the human format, an info
- * event in JSON. */
 /*
  * Text from elsewhere (a lock's host, a server's error, a snapshot's host,
  * tags and names) must not drive the terminal it is shown on (retitle it,
@@ -187,6 +185,9 @@ void cli_text_clean(char *s, int keep_breaks);
  * NULL or out of memory, which the caller shows as "?", never `s` raw. */
 char *cli_text_copy(const char *s);
 
+/* A line of a report or summary: as is in the human format, an info
+ * event in JSON. One line: cleaned as cli_text_clean(line, 0), a line
+ * break or tab in it (a snapshot's words) printed as '?'. */
 void cli_say(const char *event, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))

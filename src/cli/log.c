@@ -126,7 +126,11 @@ char *cli_text_copy(const char *s)
 	return copy;
 }
 
-/* One line, written with one call. `raw`: a report line, as is. */
+/* One line, written with one call. `raw`: a report line, as is (no
+ * "tsarc: " before it). A report line is one line by construction and
+ * quotes a snapshot's words (its source, streams, resources): a break or a
+ * tab in it is theirs and shows as '?', lest it add a report line of its
+ * own ("dry run: nothing was changed"). A message may have its own. */
 static void render(const tsarc_event *ev, int raw)
 {
 	char when[40], *shown = NULL;
@@ -150,7 +154,7 @@ static void render(const tsarc_event *ev, int raw)
 	} else {
 		const char *m = ev->message ? ev->message : "";
 		if ((shown = strdup(m))) {
-			cli_text_clean(shown, 1);
+			cli_text_clean(shown, !raw);
 			m = shown;
 		} else {
 			m = "(a message tsarc had no memory to show)";

@@ -188,7 +188,9 @@ static void option_table_is_the_help(void **state)
  * name: text from elsewhere inside a message. ESC (a terminal's control
  * sequences: retitle the window, move the cursor, rewrite the line), BEL,
  * CR, DEL and the C1 controls (U+009B is CSI) print as '?'; the line
- * breaks and tabs tsarc's own messages use stay. */
+ * breaks and tabs tsarc's own messages use stay. A report line (cli_say)
+ * is one line: a break or a tab in it is foreign and prints as '?', so
+ * that a snapshot's words cannot add a line of their own to a report. */
 #define FOREIGN "host\x1b]0;owned\x07 \x1b[2K\rok\x7f \xc2\x9b" "31m"
 
 static void say_foreign(void *arg)
@@ -197,6 +199,7 @@ static void say_foreign(void *arg)
 	cli_log(TSARC_LOG_ERROR, "failed", "the repository is locked by %s\n  pid\t7",
 		FOREIGN);
 	cli_say("report", "stream %s", FOREIGN);
+	cli_say("report", "  source: %s", "db\n  in place: the snapshot was taken here\tok");
 	tsarc__log(TSARC_LOG_WARN, "test", "warned", "from the library: %s", FOREIGN);
 }
 
@@ -210,6 +213,7 @@ static void foreign_text_cannot_drive_the_terminal(void **state)
 	assert_string_equal(got,
 		"tsarc: error: the repository is locked by host?]0;owned? ?[2K?ok? ?31m\n  pid\t7\n"
 		"stream host?]0;owned? ?[2K?ok? ?31m\n"
+		"  source: db?  in place: the snapshot was taken here?ok\n"
 		"tsarc: warning: from the library: host?]0;owned? ?[2K?ok? ?31m\n");
 }
 
