@@ -242,6 +242,9 @@ static void snapshot_text_clean(tsarc_snapshot *snap)
 	for (i = 0; i < snap->nstreams; i++) {
 		cli_text_clean(snap->streams[i].name, 0);
 		cli_text_clean(snap->streams[i].kind, 0);
+		/* A load checks the snapshot's time, not a stream's. */
+		cli_text_clean(snap->streams[i].start, 0);
+		cli_text_clean(snap->streams[i].end, 0);
 	}
 }
 

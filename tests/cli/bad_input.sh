@@ -139,9 +139,10 @@ expect_out "données-日本\.sql" "show lists the UTF-8 stream name"
 # lists, shows and dumps; ESC, BEL, CR, CSI (U+009B), RLO (U+202E), a soft
 # hyphen and a tag character show as '?', in the listing, in show, and in a
 # message quoting one; --json escapes the controls. The same for the
-# free-form details (meta) of the snapshot and its streams, read from the
-# repository as well: show prints the stream's, forget --group-by namespace
-# the snapshot's namespace.
+# free-form details (meta) of the snapshot and its streams and a stream's
+# start time (a load takes it as it is), read from the repository as well:
+# show prints the stream's, forget --group-by namespace the snapshot's
+# namespace.
 RW=$WORK/repo-words
 init_repo "$RW"
 TAG=$(printf 'ok\033]0;owned\007\033[2J\r\302\233\342\200\256x\302\255\363\240\201\270')
@@ -152,6 +153,7 @@ t_in "$WORK/in.sql" backup --repo "$RW" --stdin --name db.sql
 expect_rc 0 "a backup to give words to"
 TSARC_REPOSITORY=$RW "$TSARC_FORGE_SNAPSHOT" "$(tail -1 "$OUT")" \
 	"$(printf 'h\033[1m\302\233\342\200\256')" "$TAG" "$NAME" "$STREAM_META" "$SNAP_META" \
+	"$(printf '2026\033[2J\302\233\342\200\256\302\255')" \
 	>"$WORK/forged" || fail "tsarc-forge-snapshot failed"
 for cmd in "snapshots" "show latest"; do
 	ok $cmd --repo "$RW"
@@ -160,6 +162,8 @@ for cmd in "snapshots" "show latest"; do
 	grep -qF 'ok?]0;owned??[2J???x??' "$OUT" || fail "$cmd: the tag is not shown: $(cat -v "$OUT")"
 done
 grep -qF 'db?[31m.sql' "$OUT" || fail "show: the stream name is not shown: $(cat -v "$OUT")"
+grep -qF 'start:   2026?[2J???' "$OUT" ||
+	fail "show: the stream's start is not shown cleaned: $(cat -v "$OUT")"
 grep -qF 'meta:    {"source":"a?2J?b?c","tool":"\u001b]0;x\u0007"}' "$OUT" ||
 	fail "show: the stream's meta is not shown cleaned: $(cat -v "$OUT")"
 for by in host namespace; do

@@ -6,12 +6,14 @@
  * else): the tests that show they still list, show and restore safely need
  * one, and tsarc itself can no longer make it.
  *
- * Usage: tsarc-forge-snapshot ID HOST TAG NAME [STREAM_META [META]]
+ * Usage: tsarc-forge-snapshot ID HOST TAG NAME [STREAM_META [META [START]]]
  * The repository is TSARC_REPOSITORY, its password TSARC_PASSWORD. The
  * snapshot ID gets host HOST, the one tag TAG and its first stream the
  * name NAME; it is saved again (a new id, printed) and the old one removed.
  * STREAM_META and META, JSON objects, replace the first stream's meta and
- * the snapshot's (free-form details a hostile writer may fill as well).
+ * the snapshot's (free-form details a hostile writer may fill as well);
+ * START, up to 39 bytes, the first stream's start time (which a load
+ * takes as it is).
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -31,12 +33,14 @@ int main(int argc, char **argv)
 	cJSON *stream_meta = NULL, *meta = NULL;
 	int rc;
 
-	if ((rc = tool_open_repo(&repo, argc >= 5 && argc <= 7, "tsarc-forge-snapshot",
-		     "ID HOST TAG NAME [STREAM_META [META]]")))
+	if ((rc = tool_open_repo(&repo, argc >= 5 && argc <= 8, "tsarc-forge-snapshot",
+		     "ID HOST TAG NAME [STREAM_META [META [START]]]")))
 		return rc;
 	if ((argc > 5 && !cJSON_IsObject(stream_meta = cJSON_Parse(argv[5]))) ||
-		(argc > 6 && !cJSON_IsObject(meta = cJSON_Parse(argv[6])))) {
-		rc = tsarc_error_set(TSARC_EINVAL, "STREAM_META and META are JSON objects");
+		(argc > 6 && !cJSON_IsObject(meta = cJSON_Parse(argv[6]))) ||
+		(argc > 7 && strlen(argv[7]) >= sizeof(snap->streams[0].start))) {
+		rc = tsarc_error_set(TSARC_EINVAL, "STREAM_META and META are JSON objects, START "
+			"up to 39 bytes");
 		goto done;
 	}
 	if ((rc = tsarc_snapshot_load(repo, argv[1], &snap)))
@@ -65,6 +69,8 @@ int main(int argc, char **argv)
 		snap->streams[0].meta = stream_meta;
 		stream_meta = NULL;
 	}
+	if (argc > 7)
+		memcpy(snap->streams[0].start, argv[7], strlen(argv[7]) + 1);
 	if (meta) {
 		cJSON_Delete(snap->meta);
 		snap->meta = meta;
