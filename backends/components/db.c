@@ -10,6 +10,7 @@
 #include "dbconn.h"
 #include "error_save.h"
 #include "definer.h"
+#include "interrupt.h"
 #include "psqlguard.h"
 #include "rewrite.h"
 #include "snapshot.h"
@@ -70,11 +71,9 @@ int tsarc_db_version_cmd(tsarc_production *out, const char *tool, const char *fl
 	return 0;
 }
 
-/* Runs `cmd` through the component's transport; its stdout (at most 4 KiB,
- * the rest read and dropped) in *out. Spawned, not captured: a transport
- * gives a MySQL password to spawned commands only (the in-memory option
- * file). */
-static int capture_spawned(tsarc_component *c, const tsarc_cmd *cmd, char **out)
+/* Spawned, not captured: a transport gives a MySQL password to spawned
+ * commands only (the in-memory option file). */
+int tsarc_db_capture(tsarc_component *c, const tsarc_cmd *cmd, char **out)
 {
 	tsarc_buf b = TSARC_BUF_INIT;
 	tsarc_proc p;
@@ -114,7 +113,7 @@ int tsarc_db_probe(tsarc_component *c, const tsarc_cmd *cmd, const char *const n
 	char *text = NULL;
 	size_t i;
 
-	if (capture_spawned(c, cmd, &text) != 0 || tsarc_probe_fields(text, names, n, meta) != 0) {
+	if (tsarc_db_capture(c, cmd, &text) != 0 || tsarc_probe_fields(text, names, n, meta) != 0) {
 		for (i = 0; i < n; i++)
 			cJSON_DeleteItemFromObjectCaseSensitive(meta, names[i]);
 		tsarc_error_clear();
@@ -157,6 +156,51 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 		cJSON_AddItemToObject(plan, "domain_rewrite", cJSON_Duplicate(cols, 1));
 }
 
+/*
+ * A database the restore created for its load (create_database said so),
+ * dropped again when the load fails, or when a signal ends the process
+ * before the load ended: an entry of the cleanup registry, so that the
+ * drop may still start a client after the signal (interrupt.h).
+ */
+typedef struct created_database {
+	const tsarc_sql_client *client;
+	tsarc_restore_ctx *r;
+	tsarc_step *s;
+	tsarc_component *c;
+	const tsarc_cmd *load;
+	const char *what;
+	tsarc_cleanup drop;
+	char drop_what[300];
+} created_database;
+
+static int drop_created(void *arg)
+{
+	created_database *d = arg;
+
+	return d->client->drop_created_database(d->r, d->s, d->c, d->load, d->what);
+}
+
+/* The error of a failed load into `database` (one transaction: nothing
+ * of it applied), after the database this restore created, if it did, was
+ * dropped again: what the target is left with, said as it is. */
+static int failed_load(created_database *d, int created, const char *database, int rc)
+{
+	tsarc_saved_error load, drop;
+
+	tsarc_error_save(&load);
+	if (!created)
+		return tsarc_error_set(rc, "%s\n(the load runs as one transaction: nothing of it "
+			"was applied, database %s is as it was)", load.message, database);
+	if (!tsarc_cleanup_run(&d->drop))
+		return tsarc_error_set(rc, "%s\n(the load runs as one transaction: nothing of it "
+			"was applied; database %s, created by this restore, was dropped again)",
+			load.message, database);
+	tsarc_error_save(&drop);
+	return tsarc_error_set(rc, "%s\n(the load runs as one transaction: nothing of it was "
+		"applied; database %s, created by this restore, is left behind, empty: %s)",
+		load.message, database, drop.message);
+}
+
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	const tsarc_sql_client *client = s->impl->data;
@@ -170,9 +214,12 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_db_tls *tls = NULL;
 	tsarc_definer_filter *df = NULL;
 	tsarc_psql_guard *guard = NULL;
+	created_database created_db;
+	int created = 0;
 	char what[300];
 
 	memset(&conn, 0, sizeof(conn));
+	memset(&created_db, 0, sizeof(created_db));
 	tsarc_cmd_init(&cmd);
 	if ((rc = tsarc_step_component(r, s, &c)))
 		return rc;
@@ -210,8 +257,16 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	snprintf(what, sizeof(what), "component '%s': %s%s%s", s->component, tool,
 		in_pod ? " in pod " : "", in_pod ? c.pod : "");
 	if (conn.database && client->create_database &&
-		(rc = client->create_database(r, s, &c, &cmd, what)))
+		(rc = client->create_database(r, s, &c, &cmd, what, &created)))
 		goto done;
+	if (created) {
+		created_db = (created_database){.client = client, .r = r, .s = s, .c = &c,
+			.load = &cmd, .what = what};
+		snprintf(created_db.drop_what, sizeof(created_db.drop_what), "component '%s': "
+			"database %s, created by this restore", s->component, conn.database);
+		tsarc_cleanup_add(&created_db.drop, drop_created, &created_db,
+			created_db.drop_what);
+	}
 	rc = tsarc_restore_stream_filtered(r, &c, &cmd, s->st, pre.size ? (char *)pre.ptr : NULL,
 		post.size ? (char *)post.ptr : NULL, what, df, guard);
 	if (!rc) {
@@ -226,12 +281,10 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 				cJSON_AddNumberToObject(s->detail, "definers_removed",
 					(double)tsarc_definer_filter_count(df));
 		}
-	} else if (conn.database && client->one_transaction) {
-		tsarc_saved_error e;
-		tsarc_error_save(&e);
-		tsarc_error_set(rc, "%s\n(the load runs as one transaction: nothing of it was "
-			"applied, database %s is as it was)", e.message, conn.database);
-	}
+	} else if (conn.database && client->one_transaction)
+		rc = failed_load(&created_db, created, conn.database, rc);
+	/* Loaded, it stays; failed, the drop above ran it (and unregistered it). */
+	tsarc_cleanup_remove(&created_db.drop);
 done:
 	rc = tsarc_mysql_explain(tls, rc);
 	if (tls && tsarc_db_tls_close(tls) && !rc)

@@ -53,10 +53,20 @@ typedef struct tsarc_sql_client {
 	/* The plan's word on the database `db` the load goes into when the
 	 * target has none (what it is created with, or that it must exist). */
 	void (*plan_database)(const tsarc_step *s, const char *db, cJSON *plan);
-	/* Creates that database before the load, when the client's own input
-	 * cannot (PostgreSQL: psql connects to it); `load` is the load's
-	 * command, `what` names it. NULL: the client's `pre` does it. */
+	/* Creates that database before the load when the target has none and
+	 * the client's own input cannot (PostgreSQL: psql connects to it),
+	 * *created 1 when this call created it (never for one that existed);
+	 * `load` is the load's command, `what` names it. NULL: the client's
+	 * `pre` does it. */
 	int (*create_database)(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
+		const tsarc_cmd *load, const char *what, int *created);
+	/* Drops the database create_database created when the load then
+	 * fails (or a signal ends the restore first): the target is left
+	 * without it, as it was, not with an empty database a later run or
+	 * the application would take for a restored one. Same arguments.
+	 * A client with create_database has this too, and one_transaction:
+	 * only then is a failed load known to have left the database empty. */
+	int (*drop_created_database)(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
 		const tsarc_cmd *load, const char *what);
 	/* Writes the client's private files (dbconn.h tsarc_mysql_files_open);
 	 * NULL: tsarc_db_tls_open. */
@@ -70,6 +80,10 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 	cJSON *plan);
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s);
 
+/* Runs `cmd` through the component's transport (in the pod in a pod) and
+ * puts its stdout (at most 4 KiB, the rest read and dropped) in *out, to
+ * free; a failure of the command is an error (a one-line query's answer). */
+int tsarc_db_capture(tsarc_component *c, const tsarc_cmd *cmd, char **out);
 /* Runs `cmd` (a client with the dump's connection and a one-line query)
  * through the component's transport (the pod's own client in a pod) and
  * records its answer in `meta` under `names` (dbconn.h

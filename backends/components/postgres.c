@@ -1,10 +1,11 @@
 /*
  * The postgres kind: one database dumped with pg_dump (or the whole server
  * with pg_dumpall) and loaded back with psql. Both directions (and the
- * encoding probe, and the CREATE DATABASE before a load) connect with the
- * same arguments (postgres_conn_args), TLS included; the password goes in
- * the child's environment (PGPASSWORD) on this host, from the pod's own
- * variable (pod_password_env) in a pod.
+ * encoding probe, the CREATE DATABASE before a load and the DROP of the
+ * database a failed load leaves empty) connect with the same arguments
+ * (postgres_conn_args), TLS included; the password goes in the child's
+ * environment (PGPASSWORD) on this host, from the pod's own variable
+ * (pod_password_env) in a pod.
  */
 #include "db.h"
 #include "dbconn.h"
@@ -234,7 +235,8 @@ static void postgres_plan_database(const tsarc_step *s, const char *db, cJSON *p
 	}
 	if (sql)
 		snprintf(buf, sizeof(buf), "%s, when missing, is created with ENCODING %s "
-			"LC_COLLATE %s LC_CTYPE %s (recorded at backup)", db, enc, col, ct);
+			"LC_COLLATE %s LC_CTYPE %s (recorded at backup; dropped again if the load fails)",
+			db, enc, col, ct);
 	else if (enc || col || ct)
 		snprintf(buf, sizeof(buf), "%s must exist (the snapshot's recorded encoding or "
 			"locale is not a plain name)", db);
@@ -258,34 +260,109 @@ static int copy_env(tsarc_cmd *cmd, const char *entry, int (*add)(tsarc_cmd *, c
 	return add(cmd, name, eq + 1);
 }
 
+/* The load's command made one for the server's list of databases: the
+ * same psql, options, TLS and password, connected to "postgres" (CREATE
+ * and DROP DATABASE do not run connected to the database they name) and
+ * outside any transaction (not the load's -1: neither runs in one). */
+static int admin_cmd(const tsarc_cmd *load, tsarc_cmd *cmd)
+{
+	size_t i;
+	int rc = 0;
+
+	tsarc_cmd_init(cmd);
+	for (i = 0; i < load->argc && !rc; i++)
+		if (strcmp(load->argv[i], "--single-transaction"))
+			rc = tsarc_cmd_arg(cmd, !strncmp(load->argv[i], "--dbname=", 9) ?
+				"--dbname=postgres" : load->argv[i]);
+	for (i = 0; i < load->nenv && !rc; i++)
+		rc = copy_env(cmd, load->env[i], tsarc_cmd_env);
+	for (i = 0; i < load->npod_env && !rc; i++)
+		rc = copy_env(cmd, load->pod_env[i], tsarc_cmd_pod_env);
+	return rc;
+}
+
+/* Whether the target has database `db` (*exists), asked through psql as
+ * `load` connects, in the pod in a pod. */
+static int database_exists(tsarc_component *c, const tsarc_cmd *load, const char *db,
+	int *exists)
+{
+	tsarc_cmd cmd;
+	char *query = NULL, *answer = NULL;
+	int rc;
+
+	tsarc_cmd_init(&cmd);
+	if ((rc = tsarc_pg_database_count_query(db, &query)) || (rc = admin_cmd(load, &cmd)))
+		goto done;
+	if ((rc = tsarc_cmd_arg(&cmd, "-At")) || (rc = tsarc_cmd_arg(&cmd, "-c")) ||
+		(rc = tsarc_cmd_arg(&cmd, query)) || (rc = tsarc_db_capture(c, &cmd, &answer)))
+		goto done;
+	/* count(*) of a unique name: "0" or "1", nothing else. */
+	if (!strcmp(answer, "0\n") || !strcmp(answer, "1\n"))
+		*exists = answer[0] == '1';
+	else
+		rc = tsarc_error_set(TSARC_ECORRUPT, "unexpected answer of psql to whether the "
+			"database exists");
+done:
+	tsarc_cmd_free(&cmd);
+	free(query);
+	free(answer);
+	return rc;
+}
+
 /* A pg_dump of one database does not create it, and psql cannot load
  * into a database that does not exist: when the target has none, it is
  * created first with the recorded encoding and locale, through psql with
- * the load's own options connected to "postgres". */
+ * the load's own options connected to "postgres". Looked up first, then
+ * created without condition: a database that appears in between fails
+ * the CREATE, so *created is never set for one this restore did not
+ * make, and a failed load never drops a database that was there. */
 static int postgres_create_database(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
-	const tsarc_cmd *load, const char *what)
+	const tsarc_cmd *load, const char *what, int *created)
 {
 	tsarc_cmd cmd;
 	char *sql = NULL;
-	size_t i;
-	int rc;
+	int rc, exists = 1;
 
-	if ((rc = tsarc_pg_create_database_sql(s->conn.database, s->st->meta, &sql)) || !sql)
-		return rc;
+	*created = 0;
 	tsarc_cmd_init(&cmd);
-	/* CREATE DATABASE runs outside any transaction: not the load's -1. */
-	for (i = 0; i < load->argc && !rc; i++)
-		if (strcmp(load->argv[i], "--single-transaction"))
-			rc = tsarc_cmd_arg(&cmd, !strncmp(load->argv[i], "--dbname=", 9) ?
-				"--dbname=postgres" : load->argv[i]);
-	for (i = 0; i < load->nenv && !rc; i++)
-		rc = copy_env(&cmd, load->env[i], tsarc_cmd_env);
-	for (i = 0; i < load->npod_env && !rc; i++)
-		rc = copy_env(&cmd, load->pod_env[i], tsarc_cmd_pod_env);
-	if (!rc)
+	if ((rc = tsarc_pg_create_database_sql(s->conn.database, s->st->meta, &sql)) || !sql)
+		goto done;
+	if ((rc = database_exists(c, load, s->conn.database, &exists))) {
+		tsarc_error_prefix("looking up database %s", s->conn.database);
+		goto done;
+	}
+	if (exists)
+		goto done;
+	if (!(rc = admin_cmd(load, &cmd)))
 		rc = tsarc_restore_stream_into(r, c, &cmd, NULL, sql, NULL, what);
 	if (rc)
 		tsarc_error_prefix("creating database %s", s->conn.database);
+	else
+		*created = 1;
+done:
+	tsarc_cmd_free(&cmd);
+	free(sql);
+	return rc;
+}
+
+/* The database postgres_create_database created, dropped again after a
+ * failed load (db.h): DROP DATABASE through psql as the CREATE ran it.
+ * Without FORCE: the server waits a few seconds for sessions to end (the
+ * failed load's own), and a session that came in meanwhile is not ours
+ * to end, so the DROP then fails and the error says the database is left. */
+static int postgres_drop_created_database(tsarc_restore_ctx *r, tsarc_step *s,
+	tsarc_component *c, const tsarc_cmd *load, const char *what)
+{
+	tsarc_cmd cmd;
+	char *sql = NULL;
+	int rc;
+
+	tsarc_cmd_init(&cmd);
+	if (!(rc = tsarc_pg_drop_database_sql(s->conn.database, &sql)) &&
+		!(rc = admin_cmd(load, &cmd)))
+		rc = tsarc_restore_stream_into(r, c, &cmd, NULL, sql, NULL, what);
+	if (rc)
+		tsarc_error_prefix("dropping database %s", s->conn.database);
 	tsarc_cmd_free(&cmd);
 	free(sql);
 	return rc;
@@ -294,7 +371,8 @@ static int postgres_create_database(tsarc_restore_ctx *r, tsarc_step *s, tsarc_c
 static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_client,
 	.one_transaction = 1,
 	.runs_meta_commands = 1, .plan_database = postgres_plan_database,
-	.create_database = postgres_create_database};
+	.create_database = postgres_create_database,
+	.drop_created_database = postgres_drop_created_database};
 
 static const char *const POSTGRES_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", NULL};
 

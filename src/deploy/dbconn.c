@@ -656,7 +656,9 @@ int tsarc_pg_create_database_sql(const char *database, const cJSON *meta, char *
 	if (!enc || !col || !ctype)
 		return 0;
 	/* template0: the only template that takes another encoding or locale.
-	 * \gexec runs the CREATE only when the SELECT returns it. */
+	 * No "when missing" here: the caller found it missing, and a CREATE
+	 * that then finds it exists fails rather than pass for one this
+	 * restore made (which a failed load drops again). */
 	if ((rc = tsarc_buf_puts(&b, "SELECT format('CREATE DATABASE %I ENCODING %L LC_COLLATE %L "
 		     "LC_CTYPE %L TEMPLATE template0', d, ")) ||
 		(rc = tsarc_buf_puts(&b, "'")) || (rc = tsarc_buf_puts(&b, enc)) ||
@@ -664,12 +666,24 @@ int tsarc_pg_create_database_sql(const char *database, const cJSON *meta, char *
 		(rc = tsarc_buf_puts(&b, "', '")) || (rc = tsarc_buf_puts(&b, ctype)) ||
 		(rc = tsarc_buf_puts(&b, "') FROM (SELECT ")) ||
 		(rc = sql_hex_literal(&b, database, "convert_from('\\x", "'::bytea, 'UTF8')")) ||
-		(rc = tsarc_buf_puts(&b, " AS d) x WHERE NOT EXISTS (SELECT 1 FROM pg_database "
-			"WHERE datname = x.d)\n\\gexec\n")) ||
+		(rc = tsarc_buf_puts(&b, " AS d) x\n\\gexec\n")) ||
 		!(*out = tsarc_buf_detach(&b)))
 		rc = rc ? rc : nomem();
 	tsarc_buf_dispose(&b);
 	return rc;
+}
+
+int tsarc_pg_drop_database_sql(const char *database, char **out)
+{
+	/* Quoted as the CREATE quotes it: %I over the name given as hex. */
+	return lookup_query("SELECT format('DROP DATABASE %I', ", database, "convert_from('\\x",
+		"'::bytea, 'UTF8'))\n\\gexec\n", out);
+}
+
+int tsarc_pg_database_count_query(const char *database, char **out)
+{
+	return lookup_query("SELECT count(*) FROM pg_database WHERE datname = ", database,
+		"convert_from('\\x", "'::bytea, 'UTF8')", out);
 }
 
 int tsarc_definer_strip(const cJSON *recipe, const char *comp, int *strip)

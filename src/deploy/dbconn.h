@@ -114,8 +114,14 @@ int tsarc_probe_fields(const char *text, const char *const names[], size_t n, cJ
  * recipe's create_database_options), else none (*out NULL). */
 int tsarc_mysql_create_options(const cJSON *meta, const char *fallback, char **out);
 /* psql input that creates `database` with the recorded encoding and
- * locale when it does not exist (*out NULL when nothing is recorded). */
+ * locale (*out NULL when nothing is recorded). Run only once the count
+ * query found it missing: it fails when the database exists. */
 int tsarc_pg_create_database_sql(const char *database, const cJSON *meta, char **out);
+/* psql input that drops `database` (one a restore created and whose load
+ * failed), quoted as the CREATE quotes it. */
+int tsarc_pg_drop_database_sql(const char *database, char **out);
+/* The query whose answer is 1 when `database` exists, 0 when not. */
+int tsarc_pg_database_count_query(const char *database, char **out);
 /* A MySQL recipe's "definer": "strip" (the default: *strip 1) or "keep". */
 int tsarc_definer_strip(const cJSON *recipe, const char *comp, int *strip);
 

@@ -6,7 +6,9 @@
 # 2.15+), terminating pods and other namespaces skipped, containers chosen,
 # --context and -n on every call, passwords taken from the pod's environment
 # (never on a command line), streams identical to what the tools print, and
-# the failures: a missing pod, a missing container.
+# the failures: a missing pod, a missing container, a one-database load
+# that fails in the pod into a database the restore created (dropped again,
+# in the pod).
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -219,4 +221,44 @@ backup_refused "$WORK/kube3.json" "deployment-only selectors" \
 info "a wrong context is an error from kubectl, named"
 write_config "$WORK/kube4.json" 'c["components"]["system-redis"]["enabled"] = False; c["transport"]["context"] = "staging"'
 backup_refused "$WORK/kube4.json" "wrong context" 'context "staging" does not exist'
+
+info "a load that fails in the pod into a fresh database: the database is dropped again"
+# One database (pg_dump) restored in the pod into a name the server does
+# not have: the restore looks it up, creates it and loads into it, all in
+# the pod; the load fails at the ALTER ... OWNER of a role the server no
+# longer has, and the database the restore created is dropped again.
+pgs() { psql -qAtX -v ON_ERROR_STOP=1 -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres "$@"; }
+pgs -d postgres -c "CREATE ROLE kube_auditor NOLOGIN" || fail "cannot create the role kube_auditor"
+pgs -d zync_production -c "CREATE TABLE zz_kube_audit (id int); ALTER TABLE zz_kube_audit OWNER TO kube_auditor" ||
+	fail "cannot add the audit table"
+only_zync='for n in ("system-mysql", "backend-redis", "system-redis", "system-storage"):
+    c["components"][n]["enabled"] = False
+for n in ("secrets", "configmaps", "apimanager"):
+    c["components"][n] = {"enabled": False}'
+write_config "$WORK/kube-pg.json" "$only_zync"'
+c["components"]["zync-database"]["database"] = "zync_production"'
+ok backup --repo "$REPO" --config "$WORK/kube-pg.json" --json
+PGSNAP=$(json_get "$OUT" "d['snapshot_id']")
+pgs -d zync_production -c "DROP TABLE zz_kube_audit" || fail "cannot drop the audit table"
+pgs -d postgres -c "DROP ROLE kube_auditor" || fail "cannot drop the role kube_auditor"
+write_config "$WORK/kube-pg-fresh.json" "$only_zync"'
+c["components"]["zync-database"]["database"] = "zync_kube_fresh"'
+: >"$FAKE_KUBE_LOG"
+t restore "$PGSNAP" --repo "$REPO" --config "$WORK/kube-pg-fresh.json" --only zync-database
+[ "$RC" -ne 0 ] || fail "a restore with a missing role succeeded in the pod"
+[ -z "$(pgs -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'zync_kube_fresh'")" ] ||
+	fail "the database created by the failed restore in the pod was left behind"
+expect_err 'role "kube_auditor" does not exist' "the error gives psql's reason (pod)"
+expect_err "nothing of it was applied; database zync_kube_fresh, created by this restore, was dropped again" \
+	"the error says the created database was dropped (pod)"
+python3 - "$FAKE_KUBE_LOG" <<'PY' || fail "the look-up, CREATE and DROP did not all run in the pod"
+import json, sys
+execs = [c[4:] for c in map(json.loads, open(sys.argv[1])) if c[4] == "exec"]
+pg = [e[8] for e in execs if e[2] == "zync-database-5d9f-abcde"]
+lookup = [e for e in pg if "pg_database WHERE datname" in e]
+load = [e for e in pg if "--single-transaction" in e]
+admin = [e for e in pg if "--dbname=postgres" in e and e not in lookup]
+assert len(lookup) == 1 and len(load) == 1, pg
+assert len(admin) == 2, pg  # CREATE, then DROP
+PY
 info "OK"

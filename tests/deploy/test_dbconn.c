@@ -246,8 +246,21 @@ static void probe_answers_and_create_options(void **state)
 	assert_non_null(strstr(sql, "ENCODING %L LC_COLLATE %L LC_CTYPE %L TEMPLATE template0', d, "
 		"'LATIN1', 'C', 'C')"));
 	assert_null(strstr(sql, "zync'")); /* the name goes as hex */
+	/* Unconditional: the caller found it missing, and one that exists
+	 * by then fails the CREATE instead of passing for one it made. */
+	assert_null(strstr(sql, "NOT EXISTS"));
 	free(sql);
 	cJSON_Delete(meta);
+	/* The DROP of a database a failed restore created: quoted as the
+	 * CREATE quotes it, the name as hex. */
+	assert_int_equal(tsarc_pg_drop_database_sql("zync'; --", &sql), 0);
+	assert_string_equal(sql, "SELECT format('DROP DATABASE %I', "
+		"convert_from('\\x7a796e63273b202d2d'::bytea, 'UTF8'))\n\\gexec\n");
+	free(sql);
+	assert_int_equal(tsarc_pg_database_count_query("zync'; --", &q), 0);
+	assert_string_equal(q, "SELECT count(*) FROM pg_database WHERE datname = "
+		"convert_from('\\x7a796e63273b202d2d'::bytea, 'UTF8')");
+	free(q);
 	assert_int_equal(tsarc_mysql_charset_query("sys`tem'", &q), 0);
 	assert_null(strstr(q, "sys"));
 	free(q);

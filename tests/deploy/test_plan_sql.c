@@ -106,7 +106,7 @@ static const sql_case cases[] = {
 			"zync_production?sslmode=verify-ca\", \"DB_SSL_CA\": \"" PEM("CERTIFICATE") "\""),
 		NULL, "verify-ca, the Secret's CA",
 		"zync_production, when missing, is created with ENCODING UTF8 LC_COLLATE C.UTF-8 "
-		"LC_CTYPE C.UTF-8 (recorded at backup)"},
+		"LC_CTYPE C.UTF-8 (recorded at backup; dropped again if the load fails)"},
 	{"PostgreSQL, nothing recorded: the database must exist",
 		PG_STREAM(""), PG_CONFIG,
 		SECRET("zync", "\"DATABASE_URL\": \"postgresql://zync:pw@10.0.0.9:5432/"

@@ -7,7 +7,9 @@
 #     verify-full, the CA, certificate and key in private files removed
 #     after the run (none left in TMPDIR, none on a command line);
 #   - the database's encoding and locale (LATIN1, C) are recorded at backup
-#     and used when the restore must create the database in a fresh server.
+#     and used when the restore must create the database in a fresh server;
+#   - a load that fails part-way changes nothing: an existing database is
+#     as it was, and one the restore created is dropped again.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -86,6 +88,23 @@ after=$(sock_psql "$T" -d zync_production -c "SELECT * FROM tenants ORDER BY id"
 [ "$before" = "$after" ] || fail "the target's table changed under a failed restore: '$before' became '$after'"
 expect_err 'role "auditor" does not exist' "the error gives psql's reason"
 expect_err "nothing of it was applied" "the error says the database is unchanged"
+! grep -qi "dropped" "$ERR" || fail "the error speaks of a drop of a database that existed before"
 [ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the failed restore"
+
+info "a restore that fails part-way into a server without the database leaves none"
+# The restore creates the database, then the load fails: the transaction
+# leaves nothing, and the database this restore created is dropped again,
+# so the target has no empty database that a later run or the
+# application would take for a restored one.
+sock_psql "$T" -d postgres -c "DROP DATABASE zync_production" ||
+	fail "cannot drop the target's database"
+TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
+[ "$RC" -ne 0 ] || fail "a restore with a missing role succeeded into a fresh server"
+left=$(sock_psql "$T" -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'zync_production'")
+[ -z "$left" ] || fail "the database created by the failed restore was left behind"
+expect_err 'role "auditor" does not exist' "the error gives psql's reason (fresh server)"
+expect_err "nothing of it was applied; database zync_production, created by this restore, was dropped again" \
+	"the error says the created database was dropped"
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the failed restore (fresh server)"
 ! grep -qF -- "$ADMIN_PW" "$WORK/.transcript" "$ERR" 2>/dev/null || fail "the password is in the output"
 info "OK"
