@@ -46,6 +46,9 @@ const char *tsarc_deploy_builtin_profile(const char *name);
  * closed pipe is reported as failed (the CLI ignores it).
  */
 int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report);
+/* The same for the enabled components named in only[0..nonly) alone. */
+int tsarc_deploy_backup_only(tsarc_deploy *d, tsarc_backup *b, const char *const *only,
+	size_t nonly, cJSON **report);
 
 /*
  * Restores a snapshot into the deployment `d` describes (the target: the
@@ -61,6 +64,13 @@ typedef struct tsarc_restore_opts {
 	size_t nonly;
 	int dry_run;               /* print the plan, touch nothing */
 	int verify_first;          /* verify every chunk before the first write */
+	/* Back up what the restore replaces first, and restore it if a
+	 * component's step fails (undo.h). */
+	int undo;
+	/* Set in the restore that rolls back a failed one (undo.c): the
+	 * snapshot that one restored, whose steps it left pending on purpose
+	 * (not "an earlier restore that did not finish"). */
+	const char *rolling_back;
 	int skip_endpoint_secrets; /* leave the database-endpoint Secrets alone */
 	/* A migration may write where the snapshot was taken from (refused
 	 * otherwise: see resolve_targets in restore.c). */

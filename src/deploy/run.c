@@ -367,6 +367,25 @@ static cJSON *make_report(run *r)
 
 int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report)
 {
+	return tsarc_deploy_backup_only(d, b, NULL, 0, report);
+}
+
+/* Whether component `name` is one of only[0..nonly) (all without a list). */
+static int selected(const char *const *only, size_t nonly, const char *name)
+{
+	size_t i;
+
+	if (!only)
+		return 1;
+	for (i = 0; i < nonly; i++)
+		if (!strcmp(only[i], name))
+			return 1;
+	return 0;
+}
+
+int tsarc_deploy_backup_only(tsarc_deploy *d, tsarc_backup *b, const char *const *only,
+	size_t nonly, cJSON **report)
+{
 	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components"), *c;
 	const cJSON *trconf = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
 	const char *deftype = tsarc_spec_str(trconf, "type");
@@ -396,7 +415,7 @@ int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report)
 	cJSON_ArrayForEach(c, comps) {
 		slot *s;
 		const char *ctype = tsarc_spec_str(c, "transport");
-		if (!tsarc_spec_bool(c, "enabled", 1))
+		if (!tsarc_spec_bool(c, "enabled", 1) || !selected(only, nonly, c->string))
 			continue;
 		s = &r.slots[r.n++];
 		tsarc_proc_init(&s->proc);
@@ -417,7 +436,8 @@ int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report)
 			goto out;
 	}
 	if (r.n == 0) {
-		rc = tsarc_error_set(TSARC_ECONFIG, "every component is disabled: nothing to back up");
+		rc = tsarc_error_set(TSARC_ECONFIG, only ? "none of the components named is enabled: "
+			"nothing to back up" : "every component is disabled: nothing to back up");
 		goto out;
 	}
 	nthreads = d->parallel < r.n ? d->parallel : r.n;
