@@ -694,11 +694,16 @@ static int spec_is_prefix(const char *spec)
 	return 0;
 }
 
+int tsarc_snapshot_is_undo(const tsarc_snapshot *snap)
+{
+	return snap->meta && cJSON_GetObjectItemCaseSensitive(snap->meta, TSARC_UNDO_META) != NULL;
+}
+
 int tsarc_snapshot_resolve(tsarc_repo *repo, const char *spec,
 	char id_out[TSARC_ID_HEX_LEN + 1])
 {
 	char **ids = NULL;
-	size_t n = 0;
+	size_t n = 0, i;
 	int rc;
 
 	if (!strcmp(spec, "latest")) {
@@ -714,8 +719,14 @@ int tsarc_snapshot_resolve(tsarc_repo *repo, const char *spec,
 					sk.count == 1 ? "is" : "are", sk.first);
 			return tsarc_error_set(TSARC_ENOTFOUND, "the repository has no snapshots");
 		}
-		memcpy(id_out, snaps[n - 1]->id, TSARC_ID_HEX_LEN + 1);
+		for (i = n; i > 0 && tsarc_snapshot_is_undo(snaps[i - 1]); i--)
+			;
+		if (i)
+			memcpy(id_out, snaps[i - 1]->id, TSARC_ID_HEX_LEN + 1);
 		tsarc_snapshot_array_free(snaps, n);
+		if (!i)
+			return tsarc_error_set(TSARC_ENOTFOUND, "the repository has only undo "
+				"snapshots, which 'latest' never names: give an id");
 		return 0;
 	}
 	if ((rc = spec_is_prefix(spec)) || (rc = tsarc_snapshot_list_ids(repo, &ids, &n)))

@@ -129,9 +129,22 @@ void tsarc_snapshot_array_free(tsarc_snapshot **snaps, size_t count);
  * "snapshots", for the message), TSARC_ENOTFOUND when none. */
 int tsarc_snapshot_match(char *const *ids, size_t n, const char *spec, const char *what,
 	char id_out[TSARC_ID_HEX_LEN + 1]);
-/* Resolves "latest" (the newest snapshot that can be read; damaged ones
- * are skipped with a warning naming each on stderr), a full id or a
- * unique prefix of one. */
+/*
+ * An undo snapshot: what a restore replaced, backed up from its target
+ * just before it (src/deploy/undo.c), tagged TSARC_UNDO_TAG, its
+ * metadata's TSARC_UNDO_META naming the snapshot that was restored. It
+ * holds only the components that restore replaced, so it is no backup of
+ * the deployment: "latest" passes over it, and forget never puts it in
+ * the same group as backups (its policy would count it as one, and keep
+ * it in place of a backup of the same day).
+ */
+#define TSARC_UNDO_TAG "undo"
+#define TSARC_UNDO_META "undo_of"
+int tsarc_snapshot_is_undo(const tsarc_snapshot *snap);
+
+/* Resolves "latest" (the newest snapshot that can be read and is no undo
+ * snapshot; damaged ones are skipped with a warning naming each on
+ * stderr), a full id or a unique prefix of one. */
 int tsarc_snapshot_resolve(struct tsarc_repo *repo, const char *spec,
 	char id_out[TSARC_ID_HEX_LEN + 1]);
 

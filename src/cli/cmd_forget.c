@@ -27,7 +27,8 @@ static const char FORGET_HELP[] =
 	"snapshot (one that does not decrypt or parse) is kept by a policy and\n"
 	"named; give its id to remove it (prune refuses while one is left). A\n"
 	"policy that would keep nothing of a group (--keep-tag with a tag none of\n"
-	"it has) is refused, and nothing is removed.\n"
+	"it has) is refused, and nothing is removed. Undo snapshots (restore\n"
+	"--undo-snapshot) are always a group of their own.\n"
 	"Under Object Lock, the id of a snapshot hidden by another hand than\n"
 	"tsarc's forget (reported by check, extend-retention and prune) is taken\n"
 	"too: forget marks it, confirming that it may go.\n"
@@ -160,6 +161,10 @@ static char *group_key(const tsarc_snapshot *s, int by_host, int by_tags, int by
 			    cJSON_IsString(ns) ? ns->valuestring : ""))
 			goto done;
 	}
+	/* Whatever the grouping: an undo snapshot counted in a group of
+	 * backups would take a backup's place (snapshot.h). */
+	if (tsarc_snapshot_is_undo(s) && !cJSON_AddTrueToObject(key, "undo"))
+		goto done;
 	text = cJSON_PrintUnformatted(key);
 done:
 	free(sorted);
