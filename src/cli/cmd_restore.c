@@ -44,6 +44,10 @@ static const cli_option RESTORE_OPTIONS[] = {
 		"is replaced) and change nothing", CLI_FLAG, offsetof(restore_state, o.dry_run)},
 	{"verify-first", 3, NULL, "download and verify every chunk before the first write",
 		CLI_FLAG, offsetof(restore_state, o.verify_first)},
+	{"undo-snapshot", 8, NULL, "first back up, from the target, what the restore\n"
+		"replaces (a snapshot tagged undo); if a component's\n"
+		"step fails, restore that: the deployment is left as\n"
+		"it was", CLI_FLAG, offsetof(restore_state, o.undo)},
 	{"target-namespace", 4, "NS", "kube: restore into namespace NS",
 		CLI_STRING, offsetof(restore_state, o.target_namespace)},
 	{"rewrite-domain", 5, "OLD=NEW", "wildcard domain in ConfigMaps, the APIManager\n"
@@ -108,6 +112,33 @@ static void say_list(const char *label, const cJSON *arr)
 	cli_say("report", "%s", line);
 }
 
+/* --undo-snapshot: which snapshot holds what was replaced, and whether a
+ * failed restore was rolled back from it. */
+static void print_undo(const cJSON *report)
+{
+	const char *undo = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report,
+		"undo_snapshot"));
+	const cJSON *rb = cJSON_GetObjectItemCaseSensitive(report, "rollback");
+	const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rb, "status"));
+	const cJSON *st;
+	int failed = 0;
+
+	if (!undo)
+		return;
+	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(report, "steps")) {
+		const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "status"));
+		failed |= s && !strcmp(s, "failed");
+	}
+	cli_say("report", "  undo snapshot %.10s: what this restore replaced, as it was before", undo);
+	if (status && !strcmp(status, "applied"))
+		say_list("  rolled back from it:", cJSON_GetObjectItemCaseSensitive(rb, "components"));
+	else if (status)
+		say_list("  the rollback from it failed:",
+			cJSON_GetObjectItemCaseSensitive(rb, "components"));
+	else if (!failed)
+		cli_say("report", "  tsarc restore %s undoes this restore", undo);
+}
+
 static void print_report(const cJSON *report, int dry_run)
 {
 	/* What a sql step's plan adds (db.c tsarc_sql_describe). */
@@ -169,6 +200,7 @@ static void print_report(const cJSON *report, int dry_run)
 				cli_say("report", "      %s", note);
 		}
 	}
+	print_undo(report);
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(report, "warnings"))
 		if (cJSON_IsString(a))
 			cli_say("warning", "  warning: %s", a->valuestring);
@@ -292,6 +324,9 @@ int cmd_restore(int argc, char **argv)
 		cli_say("report", "%s of snapshot %.10s into %s:", s.o.dry_run ? "plan for a restore" :
 			"restore", id, s.config);
 		print_report(report, s.o.dry_run);
+		if (s.o.dry_run && s.o.undo)
+			cli_say("report", "  --undo-snapshot: the run backs up, from the target, what "
+				"the steps above replace, before its first write");
 		if (s.o.dry_run)
 			cli_say("report", "dry run: nothing was changed");
 	}

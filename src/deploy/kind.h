@@ -100,6 +100,10 @@ typedef struct tsarc_restore_ctx {
 	cJSON *warnings;       /* strings for the plan and the report (owned) */
 	int in_place;          /* known to be the snapshot's own deployment */
 	cJSON *state;          /* steps not known to be applied (state.c), or NULL */
+	/* --undo-snapshot (undo.h): the snapshot of what the restore replaces
+	 * (empty: none), and the rollback's outcome for the report, or NULL. */
+	char undo_id[TSARC_SNAPSHOT_ID_LEN + 1];
+	cJSON *rollback;
 } tsarc_restore_ctx;
 
 struct tsarc_kind {

@@ -95,6 +95,10 @@ cJSON *tsarc_report_make(tsarc_restore_ctx *r, int with_plan)
 			cJSON_AddItemToObject(o, "plan", plan_target(r, s));
 		cJSON_AddItemToArray(arr, o);
 	}
+	if (r->undo_id[0])
+		cJSON_AddStringToObject(doc, "undo_snapshot", r->undo_id);
+	if (r->rollback)
+		cJSON_AddItemToObject(doc, "rollback", cJSON_Duplicate(r->rollback, 1));
 	cJSON_AddItemToObject(doc, "absent_from_snapshot", cJSON_Duplicate(r->absent, 1));
 	cJSON_AddItemToObject(doc, "warnings", cJSON_Duplicate(r->warnings, 1));
 	return doc;

@@ -20,6 +20,7 @@
  */
 #include "plan.h"
 #include "rewrite.h"
+#include "undo.h"
 #include "extract.h"
 #include "interrupt.h"
 #include "repo.h"
@@ -132,6 +133,19 @@ static int stopped_error(tsarc_restore_ctx *r, int rc, size_t failed, size_t sto
 	return rc;
 }
 
+/* With an undo snapshot, after the restore stopped with `rc`: a
+ * component's step that failed is rolled back; a signal (the operator
+ * wants it to stop) or a failed hook (every data step was applied) is not,
+ * and the error names the snapshot that puts back what was replaced. */
+static int after_stop(tsarc_restore_ctx *r, int rc, const tsarc_step *failed)
+{
+	if (!r->undo_id[0])
+		return rc;
+	if (failed && failed->st && !tsarc_interrupted())
+		return tsarc_undo_rollback(r, rc);
+	return tsarc_undo_name(r, rc);
+}
+
 /* Runs the pending steps of the plan, in its order, until one fails. */
 static int run_plan(tsarc_restore_ctx *r)
 {
@@ -145,7 +159,8 @@ static int run_plan(tsarc_restore_ctx *r)
 		/* A signal stops the restore between steps; within a step, its
 		 * children are stopped and the step undoes what it can. */
 		if (tsarc_interrupted())
-			return stopped_error(r, tsarc_interrupt_error(), (size_t)-1, i);
+			return after_stop(r, stopped_error(r, tsarc_interrupt_error(), (size_t)-1, i),
+				NULL);
 		tsarc_restore_progress(r, "%s: %s%s%s", tsarc_step_name(s), s->action,
 			s->st ? " from " : "", s->st ? s->st->name : "");
 		if ((rc = run_step(r, s))) {
@@ -160,7 +175,7 @@ static int run_plan(tsarc_restore_ctx *r)
 				s->error = strdup(m && m[0] ? m : tsarc_strerror(rc));
 			}
 			s->state = TSARC_STEP_FAILED;
-			return stopped_error(r, rc, i, (size_t)-1);
+			return after_stop(r, stopped_error(r, rc, i, (size_t)-1), s);
 		}
 		s->state = TSARC_STEP_DONE;
 		tsarc_restore_state_done(r, s);
@@ -203,8 +218,9 @@ int tsarc_restore_execute(tsarc_restore_ctx *r, cJSON **report)
 			*report = tsarc_report_make(r, 1);
 		return 0;
 	}
-	if (!o->verify_first || !(rc = verify_first(r))) {
-		/* After the verification, before the first write. */
+	if ((!o->verify_first || !(rc = verify_first(r))) && (!o->undo || !(rc = tsarc_undo_save(r)))) {
+		/* After the verification and the undo snapshot, before the first
+		 * write. */
 		tsarc_restore_state_begin(r);
 		if (!(rc = run_plan(r)) && report)
 			*report = tsarc_report_make(r, 0);
@@ -235,6 +251,9 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 	cJSON_Delete(r->state);
 	cJSON_Delete(r->target_place);
 	cJSON_Delete(r->snapshot_place);
+	cJSON_Delete(r->rollback);
+	r->rollback = NULL;
+	r->undo_id[0] = '\0';
 	r->steps = NULL;
 	r->n = 0;
 	r->absent = r->warnings = r->state = r->target_place = r->snapshot_place = NULL;

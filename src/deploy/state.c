@@ -165,6 +165,19 @@ void tsarc_restore_state_begin(tsarc_restore_ctx *r)
 		state_lost(r, "read");
 		return;
 	}
+	/* A rollback's own run is no earlier restore (undo.c). */
+	if (pending && r->o->rolling_back) {
+		cJSON *e = pending->child, *next;
+		for (; e; e = next) {
+			next = e->next;
+			if (!strcmp(e->valuestring, r->o->rolling_back))
+				cJSON_Delete(cJSON_DetachItemViaPointer(pending, e));
+		}
+		if (!pending->child) {
+			cJSON_Delete(pending);
+			pending = NULL;
+		}
+	}
 	if (pending)
 		warn_unfinished(r, pending, when, host);
 	if (r->o->dry_run) {
@@ -181,6 +194,33 @@ void tsarc_restore_state_begin(tsarc_restore_ctx *r)
 	}
 	if (!r->state)
 		tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (!r->state || state_write(r))
+		state_lost(r, "written");
+}
+
+void tsarc_restore_state_rolled_back(tsarc_restore_ctx *r)
+{
+	char when[48] = "", host[256] = "";
+	cJSON *pending = NULL;
+	size_t i;
+	int rc;
+
+	if (!r->state)
+		return;
+	/* The rollback wrote the state since: read it again. */
+	if ((rc = state_read(r, &pending, when, sizeof(when), host, sizeof(host)))) {
+		if (rc != 1)
+			state_lost(r, "read");
+		return;
+	}
+	for (i = 0; pending && i < r->n; i++) {
+		const tsarc_step *s = &r->steps[i];
+		const char *id = tsarc_spec_str(pending, tsarc_step_name(s));
+		if (s->state == TSARC_STEP_PENDING && id && !strcmp(id, r->snap->id))
+			cJSON_DeleteItemFromObjectCaseSensitive(pending, tsarc_step_name(s));
+	}
+	cJSON_Delete(r->state);
+	r->state = pending ? pending : cJSON_CreateObject();
 	if (!r->state || state_write(r))
 		state_lost(r, "written");
 }

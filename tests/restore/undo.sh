@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# restore --undo-snapshot on the demo deployment (real MariaDB, PostgreSQL,
+# Redis): a restore that fails part-way through the system database (its
+# load stops at a view whose table the target lacks, after every table was
+# already replaced: MySQL's DDL commits as it goes) is rolled back, and the
+# whole deployment, the Secrets applied before it included, is as it was;
+# without the option the same failure leaves a database that is neither.
+# A restore that succeeds names its undo snapshot, and restoring that
+# undoes it; 'latest' and forget's groups pass over undo snapshots; an
+# undo backup that fails stops the restore before its first write.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+step_status() { json_get "$OUT" "[s['status'] for s in d['steps'] if s['component'] == '$1'][0]"; }
+
+deploy_up 1
+export TSARC_PASSWORD=restore-test
+REPO=$WORK/repo
+init_repo "$REPO"
+no_hooks "$WORK/config.json"
+
+info "the snapshot: the demo, and a view of a table in another database"
+demo_mysql "CREATE DATABASE reports; CREATE TABLE reports.totals (n INT);
+	INSERT INTO reports.totals VALUES (42);
+	CREATE VIEW system.report_totals AS SELECT n FROM reports.totals" "" ||
+	fail "cannot create the view"
+ok backup --repo "$REPO" --config "$WORK/config.json" --json
+SNAP=$(json_get "$OUT" "d['snapshot_id']")
+state "$WORK/state.snap"
+
+info "the deployment changes after the backup (state B); the view's table goes"
+change_deployment() {
+	demo_mysql "UPDATE accounts SET org_name = 'renamed after the backup $1' WHERE id = 2" ||
+		fail "cannot change the system database"
+	demo_redis system-redis SET changed-after-backup "$1" >/dev/null
+	echo "$1" > "$DEP/system-storage/changed-after-backup"
+	python3 - "$DEP/resources/secret/system-app.json" "$1" <<'PY' || fail "cannot change a Secret"
+import base64, json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+d.setdefault("data", {})["CHANGED_AFTER_BACKUP"] = base64.b64encode(sys.argv[2].encode()).decode()
+json.dump(d, open(p, "w"))
+PY
+}
+change_deployment B
+demo_mysql "DROP VIEW system.report_totals; DROP DATABASE reports" "" || fail "cannot drop the view"
+state "$WORK/state.B"
+cmp -s "$WORK/state.snap" "$WORK/state.B" && fail "state B is the snapshot's"
+
+info "with --undo-snapshot: the same failure is rolled back, the Secrets applied before it too"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --undo-snapshot --json
+[ "$RC" -ne 0 ] || fail "a restore whose view cannot be created succeeded"
+[ "$(step_status secrets)" = applied ] || fail "the Secrets were not applied before the failure"
+[ "$(step_status system-mysql)" = failed ] || fail "the system-mysql step is not reported failed"
+[ "$(json_get "$OUT" "d['rollback']['status']")" = applied ] || fail "no rollback was reported"
+[ "$(json_get "$OUT" "' '.join(d['rollback']['components'])")" = \
+	"secrets configmaps apimanager system-mysql" ] ||
+	fail "the rollback did not cover what was replaced: $(json_get "$OUT" "d['rollback']")"
+UNDO=$(json_get "$OUT" "d['undo_snapshot']")
+expect_err "rolled back: secrets,configmaps,apimanager,system-mysql restored from undo snapshot ${UNDO:0:10}" \
+	"the error says it was rolled back"
+expect_err "as it was before the restore" "the error says the deployment is as before"
+state "$WORK/state.rolled-back"
+diff "$WORK/state.B" "$WORK/state.rolled-back" >&2 || fail "the rollback did not bring state B back"
+
+info "the undo snapshot: tagged undo, names the snapshot, holds what the restore was to replace"
+cp "$OUT" "$WORK/rolled-back.json"
+PLANNED=$(json_get "$WORK/rolled-back.json" "' '.join(sorted(s['component'] for s in d['steps'] if s['status'] != 'skipped'))")
+ok show "$UNDO" --repo "$REPO" --json
+[ "$(json_get "$OUT" "d['tags']")" = "['undo']" ] || fail "the undo snapshot is not tagged undo"
+[ "$(json_get "$OUT" "d['meta']['undo_of']")" = "$SNAP" ] || fail "the undo snapshot does not name $SNAP"
+[ "$(json_get "$OUT" "' '.join(sorted(s['meta']['component'] for s in d['streams']))")" = "$PLANNED" ] ||
+	fail "the undo snapshot holds $(json_get "$OUT" "[s['name'] for s in d['streams']]"), not $PLANNED"
+
+info "'latest' passes over undo snapshots; forget keeps them in a group of their own"
+ok restore latest --repo "$REPO" --config "$WORK/config.json" --dry-run --json
+[ "$(json_get "$OUT" "d['snapshot_id']")" = "$SNAP" ] || fail "latest named an undo snapshot"
+ok forget --repo "$REPO" --keep-last 1 --dry-run --json
+[ "$(json_get "$OUT" "[[k['id'] for k in g['keep']] for g in d['groups'] if not g['group'].get('undo')]")" = \
+	"[['$SNAP']]" ] || fail "forget --keep-last 1 does not keep the backup: $(cat "$OUT")"
+[ "$(json_get "$OUT" "[[k['id'] for k in g['keep']] for g in d['groups'] if g['group'].get('undo')]")" = \
+	"[['$UNDO']]" ] || fail "forget does not keep the undo snapshot in a group of its own"
+info "an undo snapshot that cannot be taken stops the restore before its first write"
+demo_mysql "CREATE TABLE system.gone (n INT); CREATE VIEW system.broken AS SELECT n FROM system.gone;
+	DROP TABLE system.gone" "" || fail "cannot make a view mysqldump refuses"
+state "$WORK/state.B3"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --undo-snapshot
+[ "$RC" -ne 0 ] || fail "the restore ran without its undo snapshot"
+expect_err "could not be backed up before the restore, so nothing was restored" \
+	"the error says nothing was restored"
+state "$WORK/state.B4"
+diff "$WORK/state.B3" "$WORK/state.B4" >&2 || fail "a restore whose undo snapshot failed changed the deployment"
+demo_mysql "DROP VIEW system.broken" "" || fail "cannot drop the broken view"
+
+info "without --undo-snapshot: the load stops at the view, the tables are already replaced"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-mysql --json
+[ "$RC" -ne 0 ] || fail "a restore whose view cannot be created succeeded"
+[ "$(step_status system-mysql)" = failed ] || fail "the system-mysql step is not reported failed"
+expect_err "reports" "the error names the missing table"
+state "$WORK/state.half"
+[ "$(section "$WORK/state.half" system)" != "$(section "$WORK/state.B" system)" ] ||
+	fail "the failed load left the database as it was: the test shows nothing"
+[ "$(section "$WORK/state.half" system)" != "$(section "$WORK/state.snap" system)" ] ||
+	fail "the failed load left the snapshot's database"
+info "the undo snapshot of the rolled-back restore puts it back"
+ok restore "$UNDO" --repo "$REPO" --config "$WORK/config.json" --only system-mysql
+state "$WORK/state.B5"
+diff "$WORK/state.B" "$WORK/state.B5" >&2 || fail "restoring the undo snapshot did not bring state B back"
+
+info "a rollback that fails too says so, and names the snapshot that puts things back"
+# An exec component whose restore command always fails: the rollback runs
+# it again and fails the same way.
+python3 - "$WORK/config.json" "$WORK/blob.json" "$WORK/blob.out" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"]["blob"] = {"kind": "exec", "script": "seq 1 1000",
+    "restore": {"order": 45, "command": ["sh", "-c", 'cat > /dev/null; echo refused >&2; exit 3']}}
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+c["components"]["blob"]["restore"]["command"] = ["sh", "-c", 'cat > "$0"', sys.argv[3]]
+c["post_restore"] = [{"command": ["sh", "-c", "echo re-sync failed; exit 4"], "after": ["blob"]}]
+json.dump(c, open(sys.argv[2] + ".hook", "w"), indent=2)
+PY
+ok backup --repo "$REPO" --config "$WORK/blob.json" --json
+BLOB=$(json_get "$OUT" "d['snapshot_id']")
+t restore "$BLOB" --repo "$REPO" --config "$WORK/blob.json" --only blob --undo-snapshot --json
+[ "$RC" -ne 0 ] || fail "a restore whose command fails succeeded"
+[ "$(json_get "$OUT" "d['rollback']['status']")" = failed ] || fail "the failed rollback is not reported"
+UNDO3=$(json_get "$OUT" "d['undo_snapshot']")
+expect_err "the rollback from undo snapshot ${UNDO3:0:10} failed too" "the error says the rollback failed"
+expect_err "the state before the restore is snapshot $UNDO3 \(tsarc restore $UNDO3 --only blob\)" \
+	"the error names the command that puts things back"
+
+info "a failed post_restore hook is not rolled back: the data was all applied"
+t restore "$BLOB" --repo "$REPO" --config "$WORK/blob.json.hook" --only blob --undo-snapshot --json
+[ "$RC" -ne 0 ] || fail "a restore whose hook fails succeeded"
+[ "$(step_status blob)" = applied ] || fail "the blob step is not applied"
+[ -s "$WORK/blob.out" ] || fail "the blob was not restored"
+json_get "$OUT" "d.get('rollback')" | grep -qx None || fail "a failed hook was rolled back"
+UNDO4=$(json_get "$OUT" "d['undo_snapshot']")
+expect_err "the state before the restore is undo snapshot ${UNDO4:0:10}: tsarc restore $UNDO4 --only blob puts it back" \
+	"the error names the undo snapshot"
+
+info "a restore that succeeds names its undo snapshot; restoring that undoes it"
+change_deployment C
+state "$WORK/state.C"
+demo_mysql "CREATE DATABASE reports; CREATE TABLE reports.totals (n INT);
+	INSERT INTO reports.totals VALUES (42)" "" || fail "cannot create the view's table"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --undo-snapshot --json
+UNDO2=$(json_get "$OUT" "d['undo_snapshot']")
+[ -n "$UNDO2" ] && [ "$UNDO2" != "$UNDO" ] || fail "no new undo snapshot was named"
+json_get "$OUT" "d.get('rollback')" | grep -qx None || fail "a rollback after a restore that succeeded"
+state "$WORK/state.restored"
+diff "$WORK/state.snap" "$WORK/state.restored" >&2 || fail "the restore did not bring the snapshot back"
+demo_mysql "DROP DATABASE reports" "" || fail "cannot drop reports"
+ok restore "$UNDO2" --repo "$REPO" --config "$WORK/config.json"
+state "$WORK/state.undone"
+diff "$WORK/state.C" "$WORK/state.undone" >&2 || fail "restoring the undo snapshot did not bring state C back"
+info "OK"
