@@ -104,6 +104,7 @@ typedef struct tsarc_restore_ctx {
 	 * (empty: none), and the rollback's outcome for the report, or NULL. */
 	char undo_id[TSARC_SNAPSHOT_ID_LEN + 1];
 	cJSON *rollback;
+	cJSON *state_undo; /* the state's undo map (state.c), or NULL */
 } tsarc_restore_ctx;
 
 struct tsarc_kind {

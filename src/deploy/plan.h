@@ -33,9 +33,6 @@ int tsarc_restore_execute(tsarc_restore_ctx *r, cJSON **report);
  * write that fails is a warning. */
 void tsarc_restore_state_begin(tsarc_restore_ctx *r);
 void tsarc_restore_state_done(tsarc_restore_ctx *r, const tsarc_step *s);
-/* After a rollback (undo.h) put back what this run replaced: the steps of
- * this run that never started are not pending any more either. */
-void tsarc_restore_state_rolled_back(tsarc_restore_ctx *r);
 /* Frees what planning and running allocated (not the transports). */
 void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r);
 

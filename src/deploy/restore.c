@@ -252,7 +252,8 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 	cJSON_Delete(r->target_place);
 	cJSON_Delete(r->snapshot_place);
 	cJSON_Delete(r->rollback);
-	r->rollback = NULL;
+	cJSON_Delete(r->state_undo);
+	r->rollback = r->state_undo = NULL;
 	r->undo_id[0] = '\0';
 	r->steps = NULL;
 	r->n = 0;

@@ -61,15 +61,48 @@ static cJSON *pending_of(const cJSON *cm, char *when, size_t whensz, char *host,
 	return out;
 }
 
-/* Reads the stored state: 0 with *pending (NULL: none), 1 when this
- * deployment's transport keeps none, or an error. */
-static int state_read(tsarc_restore_ctx *r, cJSON **pending, char *when, size_t whensz,
-	char *host, size_t hostsz)
+/* The undo map {snapshot id: its restore's undo snapshot id} of the
+ * stored state (--undo-snapshot, undo.h), ids only; never NULL unless out
+ * of memory. */
+static cJSON *undo_map_of(const cJSON *cm)
+{
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(cm, "data"), *e;
+	const char *text = tsarc_spec_str(data, "undo");
+	cJSON *doc = text ? cJSON_Parse(text) : NULL, *out = cJSON_CreateObject();
+
+	cJSON_ArrayForEach(e, doc) {
+		if (!out || cJSON_GetArraySize(out) >= STATE_MAX_STEPS)
+			break;
+		if (cJSON_IsString(e) && e->string && tsarc_snapshot_name_is_id(e->string) &&
+			tsarc_snapshot_name_is_id(e->valuestring) &&
+			!cJSON_GetObjectItemCaseSensitive(out, e->string))
+			cJSON_AddStringToObject(out, e->string, e->valuestring);
+	}
+	cJSON_Delete(doc);
+	return out;
+}
+
+/* Whether some step of `pending` is of snapshot `id`. */
+static int pending_from(const cJSON *pending, const char *id)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, pending)
+		if (!strcmp(e->valuestring, id))
+			return 1;
+	return 0;
+}
+
+/* Reads the stored state: 0 with *pending (NULL: none) and *undo (the
+ * undo map, see undo_map_of), 1 when this deployment's transport keeps
+ * none, or an error. */
+static int state_read(tsarc_restore_ctx *r, cJSON **pending, cJSON **undo, char *when,
+	size_t whensz, char *host, size_t hostsz)
 {
 	cJSON *cm = NULL;
 	int rc;
 
-	*pending = NULL;
+	*pending = *undo = NULL;
 	if (!r->deftr || !r->deftr->get || !r->deftr->apply)
 		return 1;
 	rc = r->deftr->get(r->deftr, "configmap", STATE_NAME, &cm);
@@ -80,13 +113,14 @@ static int state_read(tsarc_restore_ctx *r, cJSON **pending, char *when, size_t 
 	if (rc)
 		return rc;
 	*pending = pending_of(cm, when, whensz, host, hostsz);
+	*undo = undo_map_of(cm);
 	cJSON_Delete(cm);
 	return 0;
 }
 
 /* The warning about an earlier restore that did not finish. */
-static void warn_unfinished(tsarc_restore_ctx *r, const cJSON *pending, const char *when,
-	const char *host)
+static void warn_unfinished(tsarc_restore_ctx *r, const cJSON *pending, const cJSON *undo,
+	const char *when, const char *host)
 {
 	tsarc_buf msg = TSARC_BUF_INIT;
 	const cJSON *e;
@@ -97,12 +131,41 @@ static void warn_unfinished(tsarc_restore_ctx *r, const cJSON *pending, const ch
 	cJSON_ArrayForEach(e, pending)
 		tsarc_buf_printf(&msg, " %s (snapshot %.10s)", e->string, e->valuestring);
 	tsarc_buf_puts(&msg, "; the deployment may be half-restored until those are restored");
+	cJSON_ArrayForEach(e, undo)
+		if (pending_from(pending, e->string))
+			tsarc_buf_printf(&msg, "; what the restore of snapshot %.10s replaced is in "
+				"undo snapshot %s, as it was before", e->string, e->valuestring);
 	tsarc_buf_append(&msg, "", 1);
 	if (msg.ptr) {
 		cJSON_AddItemToArray(r->warnings, cJSON_CreateString((char *)msg.ptr));
 		tsarc_restore_progress(r, "warning: %s", (char *)msg.ptr);
 	}
 	tsarc_buf_dispose(&msg);
+}
+
+/* The undo map's entries of snapshots with steps still pending, into the
+ * ConfigMap's data; 0, or -1 when out of memory. */
+static int add_undo_map(tsarc_restore_ctx *r, cJSON *data)
+{
+	cJSON *kept = cJSON_CreateObject(), *e;
+	char *text;
+	int rc = -1;
+
+	if (!kept)
+		return -1;
+	cJSON_ArrayForEach(e, r->state_undo)
+		if (pending_from(r->state, e->string) &&
+			!cJSON_AddStringToObject(kept, e->string, e->valuestring))
+			goto out;
+	rc = 0;
+	if (kept->child) {
+		text = cJSON_PrintUnformatted(kept);
+		rc = text && cJSON_AddStringToObject(data, "undo", text) ? 0 : -1;
+		cJSON_free(text);
+	}
+out:
+	cJSON_Delete(kept);
+	return rc;
 }
 
 /* Writes r->state as the deployment's state. */
@@ -125,7 +188,7 @@ static int state_write(tsarc_restore_ctx *r)
 		(text = cJSON_PrintUnformatted(r->state)) &&
 		cJSON_AddStringToObject(data, "pending", text) &&
 		cJSON_AddStringToObject(data, "updated", when) &&
-		cJSON_AddStringToObject(data, "host", host))
+		cJSON_AddStringToObject(data, "host", host) && !add_undo_map(r, data))
 		rc = r->deftr->apply(r->deftr, list, r->o->target_namespace);
 	else
 		tsarc_error_set(rc, "out of memory");
@@ -152,20 +215,22 @@ static void state_lost(tsarc_restore_ctx *r, const char *when)
 void tsarc_restore_state_begin(tsarc_restore_ctx *r)
 {
 	char when[48] = "", host[256] = "";
-	cJSON *pending = NULL;
+	cJSON *pending = NULL, *undo = NULL;
 	size_t i;
 	int rc;
 
 	cJSON_Delete(r->state);
-	r->state = NULL;
-	rc = state_read(r, &pending, when, sizeof(when), host, sizeof(host));
+	cJSON_Delete(r->state_undo);
+	r->state = r->state_undo = NULL;
+	rc = state_read(r, &pending, &undo, when, sizeof(when), host, sizeof(host));
 	if (rc == 1)
 		return;
 	if (rc) {
 		state_lost(r, "read");
 		return;
 	}
-	/* A rollback's own run is no earlier restore (undo.c). */
+	/* A rollback's own run is no earlier restore (undo.c): the steps of
+	 * the run it rolls back are its own or were never started. */
 	if (pending && r->o->rolling_back) {
 		cJSON *e = pending->child, *next;
 		for (; e; e = next) {
@@ -179,12 +244,20 @@ void tsarc_restore_state_begin(tsarc_restore_ctx *r)
 		}
 	}
 	if (pending)
-		warn_unfinished(r, pending, when, host);
+		warn_unfinished(r, pending, undo, when, host);
 	if (r->o->dry_run) {
 		cJSON_Delete(pending);
+		cJSON_Delete(undo);
 		return;
 	}
 	r->state = pending ? pending : cJSON_CreateObject();
+	/* Where what this run replaces is kept, for the warning of the run
+	 * after a kill -9. */
+	r->state_undo = undo;
+	if (undo && r->undo_id[0]) {
+		cJSON_DeleteItemFromObjectCaseSensitive(undo, r->snap->id);
+		cJSON_AddStringToObject(undo, r->snap->id, r->undo_id);
+	}
 	for (i = 0; r->state && i < r->n; i++) {
 		const tsarc_step *s = &r->steps[i];
 		if (s->state != TSARC_STEP_PENDING)
@@ -194,33 +267,6 @@ void tsarc_restore_state_begin(tsarc_restore_ctx *r)
 	}
 	if (!r->state)
 		tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	if (!r->state || state_write(r))
-		state_lost(r, "written");
-}
-
-void tsarc_restore_state_rolled_back(tsarc_restore_ctx *r)
-{
-	char when[48] = "", host[256] = "";
-	cJSON *pending = NULL;
-	size_t i;
-	int rc;
-
-	if (!r->state)
-		return;
-	/* The rollback wrote the state since: read it again. */
-	if ((rc = state_read(r, &pending, when, sizeof(when), host, sizeof(host)))) {
-		if (rc != 1)
-			state_lost(r, "read");
-		return;
-	}
-	for (i = 0; pending && i < r->n; i++) {
-		const tsarc_step *s = &r->steps[i];
-		const char *id = tsarc_spec_str(pending, tsarc_step_name(s));
-		if (s->state == TSARC_STEP_PENDING && id && !strcmp(id, r->snap->id))
-			cJSON_DeleteItemFromObjectCaseSensitive(pending, tsarc_step_name(s));
-	}
-	cJSON_Delete(r->state);
-	r->state = pending ? pending : cJSON_CreateObject();
 	if (!r->state || state_write(r))
 		state_lost(r, "written");
 }

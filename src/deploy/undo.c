@@ -17,6 +17,9 @@
  * (only the components restored), so `latest` passes over it and forget
  * keeps it in a group of its own (tsarc_snapshot_is_undo).
  *
+ * The restore state (state.c) records the undo snapshot next to the steps
+ * it covers, so the run after a kill -9 names it too.
+ *
  * Limits: what the restore created that the target did not have (a
  * Secret, a database on a fresh server) stays; a signal stops the restore
  * without a rollback (the error names the snapshot that puts things
@@ -118,7 +121,9 @@ int tsarc_undo_save(tsarc_restore_ctx *r)
 	if (rc) {
 		r->undo_id[0] = '\0';
 		tsarc_error_prefix("--undo-snapshot: the target's %s could not be backed up "
-			"before the restore, so nothing was restored", (char *)what.ptr);
+			"before the restore, so nothing was restored (a target that does not have "
+			"them yet has nothing to undo: restore it without --undo-snapshot)",
+			(char *)what.ptr);
 	} else {
 		tsarc_restore_progress(r, "undo snapshot %.10s holds %s as they are before the "
 			"restore", r->undo_id, (char *)what.ptr);
@@ -214,8 +219,6 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 	if (!(rb = tsarc_snapshot_load(r->repo, r->undo_id, &undo)))
 		rb = tsarc_deploy_restore(r->d, r->repo, undo, &o, &report);
 	note_rollback(r, names, n, rb);
-	if (!rb)
-		tsarc_restore_state_rolled_back(r);
 out:
 	{
 		tsarc_saved_error why;

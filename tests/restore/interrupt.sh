@@ -10,13 +10,15 @@
 #  - SIGKILL at the same point (a crash): the next run finds the saved
 #    original, puts it back first and ends with persistence as configured.
 #  - SIGINT during the MySQL load: exit 130, nothing left (the password's
-#    option file exists in memory only).
+#    option file exists in memory only); with --undo-snapshot, no rollback
+#    (a signal means stop) and the error names the undo snapshot.
 #  - SIGHUP, then SIGTERM while the held child ignores SIGTERM (the restore
 #    cannot stop on its own): exit 129 at once, child killed, lock removed
 #    by the exit cleanup.
-#  - SIGKILL of a whole restore during the MySQL load: the next plan and
-#    the next run say the deployment is half-restored, naming the steps not
-#    applied (not those applied); after a run that finished, nothing.
+#  - SIGKILL of a whole restore (--undo-snapshot) during the MySQL load:
+#    the next plan and the next run say the deployment is half-restored,
+#    naming the steps not applied (not those applied) and the undo snapshot
+#    that holds what it replaced; after a run that finished, nothing.
 #  - SIGTERM during a backup (mysqldump held): exit 143, no snapshot, no
 #    file left, no lock.
 # shellcheck disable=SC1091
@@ -43,7 +45,9 @@ EOF
 	chmod +x "$WORK/bin/$1"
 }
 wrapper redis-server "$REAL_REDIS_SERVER"
-wrapper mysql "$REAL_MYSQL"
+# mysql holds in a load only, not in a query (-e) such as the ones a
+# backup (the undo snapshot's) runs before its dump.
+wrapper mysql "$REAL_MYSQL" 'for a in "$@"; do [ "$a" = -e ] && exec '"$REAL_MYSQL"' "$@"; done'
 export PATH="$WORK/bin:$PATH"
 export TMPDIR="$WORK/tmp"
 CONF=$REDIS_SYSTEM_REDIS_DIR/redis.conf
@@ -163,7 +167,7 @@ info "SIGKILL during a whole restore: the next plan and run say the deployment i
 # A kill -9 reports nothing: what says the deployment is half-restored is
 # the restore state kept in it (the tsarc-restore-state ConfigMap).
 touch "$WORK/hold-mysql"
-bg
+bg --undo-snapshot
 held
 kill -KILL "$TPID"
 ended
@@ -186,6 +190,10 @@ done
 for c in secrets configmaps; do
 	case $W in *" $c (snapshot"*) fail "the warning names $c, which the killed run applied: $W" ;; esac
 done
+UNDO=$(printf '%s' "$W" | sed -n "s/.*what the restore of snapshot ${SNAP:0:10} replaced is in undo snapshot \([0-9a-f]\{64\}\), as it was before.*/\1/p")
+[ -n "$UNDO" ] || fail "the warning does not name the killed run's undo snapshot: $W"
+ok show "$UNDO" --repo "$REPO" --json
+[ "$(json_get "$OUT" "d['meta']['undo_of']")" = "$SNAP" ] || fail "$UNDO is no undo snapshot of $SNAP"
 t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --json
 [ "$RC" -eq 0 ] || fail "the run after a killed restore failed (exit $RC)"
 [ -n "$(unfinished "$OUT")" ] || fail "the run after a killed restore does not say what it found"
@@ -196,7 +204,7 @@ no_leftovers "the run after a killed whole restore"
 
 info "SIGINT during the MySQL load: option file removed, exit 130"
 touch "$WORK/hold-mysql"
-bg --only system-mysql
+bg --only system-mysql --undo-snapshot
 held
 # The password's option file exists in memory only: the held mysql was
 # given /dev/fd/N, and nothing of it is in TMPDIR for a signal to leave
@@ -213,6 +221,9 @@ gone "$HELD" "the held mysql"
 no_leftovers "SIGINT"
 expect_err "interrupted by SIGINT" "the message names the signal"
 expect_err "stopped at system-mysql" "the message names the step"
+expect_err "the state before the restore is undo snapshot [0-9a-f]{10}: tsarc restore [0-9a-f]{64} --only system-mysql puts it back" \
+	"the message names the undo snapshot"
+grep -q "rolling back" "$ERR" && fail "a restore stopped by a signal was rolled back"
 
 info "SIGHUP, then SIGTERM while the child ignores SIGTERM: exit 129 at once, cleaned up"
 touch "$WORK/hold-mysql"
