@@ -12,7 +12,9 @@
 # over TLS and through the Sentinel group; the destroyed deployment
 # (databases dropped, Redis flushed, files, Secrets and ConfigMaps deleted) is
 # restored equal, its triggers and routines now the admin's, its database
-# charset kept; no password or PEM key in anything tsarc printed.
+# charset kept; a restore with --undo-snapshot (the undo backup taken as
+# the Secrets' users, logical Redis) undone by restoring its undo snapshot;
+# no password or PEM key in anything tsarc printed.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 command -v redis-sentinel >/dev/null || {
@@ -78,6 +80,27 @@ definers=$(demo_mysql "SELECT definer FROM information_schema.triggers WHERE tri
 [ "$definers" = "$MYSQL_ADMIN_USER@%" ] || fail "objects are defined by: $definers"
 [ "$(demo_mysql "SELECT default_collation_name FROM information_schema.schemata WHERE schema_name='system'")" = utf8mb4_unicode_ci ] ||
 	fail "the database lost its collation"
+
+info "--undo-snapshot with external databases: taken as the Secrets' users, it undoes the restore"
+demo_mysql "UPDATE accounts SET org_name = 'renamed after the restore' WHERE id = 2" ||
+	fail "cannot change the system database"
+demo_redis system-redis SET changed-after-restore yes >/dev/null
+demo_redis backend-redis SET changed-after-restore yes >/dev/null
+state "$WORK/changed"
+ok restore "$SNAP" --repo "$REPO" --config "$DEP/config.json" --undo-snapshot --json
+UNDO=$(json_get "$OUT" "d['undo_snapshot']")
+state "$WORK/restored-again"
+diff "$WORK/before" "$WORK/restored-again" >&2 || fail "the restore with --undo-snapshot differs"
+ok show "$UNDO" --repo "$REPO" --json
+python3 - "$OUT" <<'PY' || fail "the undo snapshot's Redis streams are not logical: $(cat "$OUT")"
+import json, sys
+st = {s["name"]: s["meta"] for s in json.load(open(sys.argv[1]))["streams"]}
+for r in ("backend-redis.rdb", "system-redis.rdb"):
+    assert st[r]["redis_mode"] == "logical", st[r]
+PY
+ok restore "$UNDO" --repo "$REPO" --config "$DEP/config.json" --json
+state "$WORK/undone"
+diff "$WORK/changed" "$WORK/undone" >&2 || fail "restoring the undo snapshot did not bring the changes back"
 
 for pw in "$MYSQL_ADMIN_PASSWORD" "$REDIS_BACKEND_REDIS_USER_PASSWORD" "$REDIS_SYSTEM_REDIS_USER_PASSWORD" \
 	"$SENTINEL_PASSWORD" "PRIVATE KEY"; do
