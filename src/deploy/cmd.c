@@ -116,6 +116,25 @@ int tsarc_cmd_pod_env(tsarc_cmd *c, const char *name, const char *pod_var)
 	return list_push(&c->pod_env, &c->npod_env, join_eq(name, pod_var));
 }
 
+int tsarc_cmd_copy(tsarc_cmd *to, const tsarc_cmd *from)
+{
+	size_t i;
+	int rc = 0;
+
+	tsarc_cmd_init(to);
+	for (i = 0; i < from->argc && !rc; i++)
+		rc = list_push(&to->argv, &to->argc, strdup(from->argv[i]));
+	for (i = 0; i < from->nenv && !rc; i++)
+		rc = list_push(&to->env, &to->nenv, strdup(from->env[i]));
+	for (i = 0; i < from->npod_env && !rc; i++)
+		rc = list_push(&to->pod_env, &to->npod_env, strdup(from->pod_env[i]));
+	if (!rc && from->mysql_password)
+		rc = tsarc_cmd_mysql_password(to, from->mysql_password);
+	if (rc)
+		tsarc_cmd_free(to);
+	return rc;
+}
+
 int tsarc_cmd_mysql_password(tsarc_cmd *cmd, const char *password)
 {
 	char *copy = strdup(password);

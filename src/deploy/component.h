@@ -41,6 +41,9 @@ int tsarc_cmd_argf(tsarc_cmd *c, const char *fmt, ...)
 	;
 int tsarc_cmd_env(tsarc_cmd *c, const char *name, const char *value);
 int tsarc_cmd_pod_env(tsarc_cmd *c, const char *name, const char *pod_var);
+/* `to` made a copy of `from` (its own memory, the password too), to run
+ * the same client with the same connection and more arguments. */
+int tsarc_cmd_copy(tsarc_cmd *to, const tsarc_cmd *from);
 /* Gives a mysql client or mysqldump (argv[0]) its password. The transport
  * decides how, never on a command line and never in a file on disk: on
  * this host an in-memory option file (--defaults-file=/dev/fd/N,

@@ -567,6 +567,15 @@ int tsarc_mysql_charset_query(const char *database, char **out)
 		"' USING utf8mb4)", out);
 }
 
+int tsarc_mysql_database_count_query(const char *database, char **out)
+{
+	/* Names compared as the server compares them: exactly, unless it
+	 * folds their case (lower_case_table_names 1 or 2). */
+	return lookup_query("SELECT COUNT(*) FROM information_schema.SCHEMATA, (SELECT ", database,
+		"CONVERT(X'", "' USING utf8mb4) AS d) x WHERE IF(@@lower_case_table_names = 0, "
+		"BINARY SCHEMA_NAME = x.d, SCHEMA_NAME = x.d)", out);
+}
+
 int tsarc_pg_encoding_query(const char *database, char **out)
 {
 	return lookup_query("SELECT pg_encoding_to_char(encoding), datcollate, datctype "

@@ -109,6 +109,9 @@ int tsarc_mysql_charset_query(const char *database, char **out);
 int tsarc_pg_encoding_query(const char *database, char **out);
 int tsarc_probe_fields(const char *text, const char *const names[], size_t n, cJSON *meta);
 
+/* The MySQL query whose answer is 1 when `database` exists, 0 when not
+ * (the name as a hex literal, compared as the server compares names). */
+int tsarc_mysql_database_count_query(const char *database, char **out);
 /* The CREATE DATABASE options of a MySQL restore: the recorded charset
  * and collation (DEFAULT CHARACTER SET x COLLATE y), else `fallback` (the
  * recipe's create_database_options), else none (*out NULL). */

@@ -264,6 +264,13 @@ static void probe_answers_and_create_options(void **state)
 	assert_int_equal(tsarc_mysql_charset_query("sys`tem'", &q), 0);
 	assert_null(strstr(q, "sys"));
 	free(q);
+	/* Whether a MySQL database exists before a restore creates it: the
+	 * name as hex, compared exactly unless the server folds case. */
+	assert_int_equal(tsarc_mysql_database_count_query("sys`tem'", &q), 0);
+	assert_string_equal(q, "SELECT COUNT(*) FROM information_schema.SCHEMATA, (SELECT "
+		"CONVERT(X'7379736074656d27' USING utf8mb4) AS d) x WHERE "
+		"IF(@@lower_case_table_names = 0, BINARY SCHEMA_NAME = x.d, SCHEMA_NAME = x.d)");
+	free(q);
 }
 
 /* The plugin names the tests lay out in a folder of their own. */
