@@ -180,25 +180,31 @@ static int drop_created(void *arg)
 	return d->client->drop_created_database(d->r, d->s, d->c, d->load, d->what);
 }
 
-/* The error of a failed load into `database` (one transaction: nothing
- * of it applied), after the database this restore created, if it did, was
- * dropped again: what the target is left with, said as it is. */
-static int failed_load(created_database *d, int created, const char *database, int rc)
+/* The error of a failed load into `database`, after the database this
+ * restore created, if it did, was dropped again: what the target is left
+ * with, said as it is. A load in one transaction applied nothing of it;
+ * another (mysql) left what it executed, which a drop takes with it. */
+static int failed_load(const tsarc_sql_client *client, created_database *d, int created,
+	const char *database, int rc)
 {
+	const char *applied = client->one_transaction ? "the load runs as one transaction: "
+		"nothing of it was applied" : NULL;
 	tsarc_saved_error load, drop;
 
+	if (!created && !applied)
+		return rc;
 	tsarc_error_save(&load);
 	if (!created)
-		return tsarc_error_set(rc, "%s\n(the load runs as one transaction: nothing of it "
-			"was applied, database %s is as it was)", load.message, database);
+		return tsarc_error_set(rc, "%s\n(%s, database %s is as it was)", load.message,
+			applied, database);
 	if (!tsarc_cleanup_run(&d->drop))
-		return tsarc_error_set(rc, "%s\n(the load runs as one transaction: nothing of it "
-			"was applied; database %s, created by this restore, was dropped again)",
-			load.message, database);
+		return tsarc_error_set(rc, "%s\n(%s%sdatabase %s, created by this restore, was "
+			"dropped again)", load.message, applied ? applied : "", applied ? "; " : "",
+			database);
 	tsarc_error_save(&drop);
-	return tsarc_error_set(rc, "%s\n(the load runs as one transaction: nothing of it was "
-		"applied; database %s, created by this restore, is left behind, empty: %s)",
-		load.message, database, drop.message);
+	return tsarc_error_set(rc, "%s\n(%s%sdatabase %s, created by this restore, is left "
+		"behind, %s: %s)", load.message, applied ? applied : "", applied ? "; " : "",
+		database, applied ? "empty" : "with what of the load executed", drop.message);
 }
 
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
@@ -281,8 +287,8 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 				cJSON_AddNumberToObject(s->detail, "definers_removed",
 					(double)tsarc_definer_filter_count(df));
 		}
-	} else if (conn.database && client->one_transaction)
-		rc = failed_load(&created_db, created, conn.database, rc);
+	} else if (conn.database)
+		rc = failed_load(client, &created_db, created, conn.database, rc);
 	/* Loaded, it stays; failed, the drop above ran it (and unregistered it). */
 	tsarc_cleanup_remove(&created_db.drop);
 done:

@@ -53,19 +53,20 @@ typedef struct tsarc_sql_client {
 	/* The plan's word on the database `db` the load goes into when the
 	 * target has none (what it is created with, or that it must exist). */
 	void (*plan_database)(const tsarc_step *s, const char *db, cJSON *plan);
-	/* Creates that database before the load when the target has none and
-	 * the client's own input cannot (PostgreSQL: psql connects to it),
-	 * *created 1 when this call created it (never for one that existed);
-	 * `load` is the load's command, `what` names it. NULL: the client's
-	 * `pre` does it. */
+	/* Creates that database before the load when the target has none,
+	 * *created 1 when this call created it (never for one that existed:
+	 * looked up first, then created without "if not exists", so one that
+	 * appears in between fails the step); `load` is the load's command,
+	 * `what` names it. NULL: the load needs no database created. */
 	int (*create_database)(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
 		const tsarc_cmd *load, const char *what, int *created);
 	/* Drops the database create_database created when the load then
 	 * fails (or a signal ends the restore first): the target is left
-	 * without it, as it was, not with an empty database a later run or
-	 * the application would take for a restored one. Same arguments.
-	 * A client with create_database has this too, and one_transaction:
-	 * only then is a failed load known to have left the database empty. */
+	 * without it, as it was, not with an empty or half-loaded database a
+	 * later run or the application would take for a restored one. Same
+	 * arguments. A client with create_database has this too. Without
+	 * one_transaction (mysql) the drop takes what the load executed with
+	 * it: the database held nothing else, the target had none. */
 	int (*drop_created_database)(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
 		const tsarc_cmd *load, const char *what);
 	/* Writes the client's private files (dbconn.h tsarc_mysql_files_open);

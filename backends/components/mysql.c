@@ -1,7 +1,9 @@
 /*
  * The mysql kind: a database dumped with mysqldump (or mariadb-dump) and
  * loaded back with the mysql client. Both directions (and the charset
- * probe) connect with the same arguments (mysql_conn_args), TLS included.
+ * probe, the look-up and CREATE DATABASE before a load and the DROP of
+ * the database a failed load leaves) connect with the same arguments
+ * (mysql_conn_args), TLS included.
  * The password never goes on a command line: on this host an in-memory
  * option file, in a pod the pod's own variable (pod_password_env).
  */
@@ -148,21 +150,14 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 		(rc = tsarc_cmd_arg(cmd, "--binary-mode")) ||
 		(rc = mysql_conn_args(cmd, conn, tls, pod_pw)))
 		return rc;
-	/* A mysqldump of one database has no CREATE DATABASE: after a loss
-	 * the database must be created first, with the charset and collation
-	 * recorded at backup (else the recipe's create_database_options). */
+	/* A mysqldump of one database has no CREATE DATABASE nor USE: the
+	 * database is created before the load when missing
+	 * (mysql_create_database), and the load goes into it. */
 	if (conn->database) {
-		char *opts = NULL;
 		if (strchr(conn->database, '`'))
 			return tsarc_error_set(TSARC_ECONFIG, "component '%s': database name with a "
 				"backquote", s->component);
-		if ((rc = tsarc_mysql_create_options(s->st->meta, tsarc_spec_str(s->recipe,
-			     "create_database_options"), &opts)))
-			return rc;
-		rc = tsarc_buf_printf(pre, "CREATE DATABASE IF NOT EXISTS `%s`%s%s;\nUSE `%s`;\n",
-			conn->database, opts ? " " : "", opts ? opts : "", conn->database);
-		free(opts);
-		if (rc)
+		if ((rc = tsarc_buf_printf(pre, "USE `%s`;\n", conn->database)))
 			return rc;
 	}
 	if (tsarc_spec_bool(s->recipe, "clean", 0)) {
@@ -195,15 +190,104 @@ static void mysql_plan_database(const tsarc_step *s, const char *db, cJSON *plan
 		cJSON_GetObjectItemCaseSensitive(m, "collation") ? "the recipe's "
 		"create_database_options: the snapshot's recorded charset or collation is not a "
 		"plain name" : "the recipe's create_database_options: the snapshot records no charset";
-	snprintf(buf, sizeof(buf), "%s, when missing, is created%s%s (%s)", db, opts ? " with " : "",
-		opts ? opts : "", why);
+	snprintf(buf, sizeof(buf), "%s, when missing, is created%s%s (%s; dropped again if the "
+		"load fails)", db, opts ? " with " : "", opts ? opts : "", why);
 	cJSON_AddStringToObject(plan, "database", buf);
 	free(recorded);
 	free(opts);
 }
 
+/* Whether the target has database `db` (*exists), asked through the
+ * load's own client and connection (`load`, in the pod in a pod). */
+static int database_exists(tsarc_component *c, const tsarc_cmd *load, const char *db,
+	int *exists)
+{
+	tsarc_cmd cmd;
+	char *query = NULL, *answer = NULL;
+	int rc;
+
+	tsarc_cmd_init(&cmd);
+	if ((rc = tsarc_mysql_database_count_query(db, &query)) ||
+		(rc = tsarc_cmd_copy(&cmd, load)))
+		goto done;
+	if ((rc = tsarc_cmd_arg(&cmd, "--batch")) || (rc = tsarc_cmd_arg(&cmd, "--skip-column-names")) ||
+		(rc = tsarc_cmd_arg(&cmd, "-e")) || (rc = tsarc_cmd_arg(&cmd, query)) ||
+		(rc = tsarc_db_capture(c, &cmd, &answer)))
+		goto done;
+	/* COUNT(*) of one name: "0" or "1", nothing else. */
+	if (!strcmp(answer, "0\n") || !strcmp(answer, "1\n"))
+		*exists = answer[0] == '1';
+	else
+		rc = tsarc_error_set(TSARC_ECORRUPT, "unexpected answer of mysql to whether the "
+			"database exists");
+done:
+	tsarc_cmd_free(&cmd);
+	free(query);
+	free(answer);
+	return rc;
+}
+
+/* A mysqldump of one database does not create it: when the target has
+ * none, it is created first, with the charset and collation recorded at
+ * backup (else the recipe's create_database_options), through the load's
+ * own client and connection. Looked up first, then created without IF NOT
+ * EXISTS: a database that appears in between fails the CREATE, so
+ * *created is never set for one this restore did not make, and a failed
+ * load never drops a database that was there. */
+static int mysql_create_database(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
+	const tsarc_cmd *load, const char *what, int *created)
+{
+	tsarc_buf sql = TSARC_BUF_INIT;
+	char *opts = NULL;
+	int rc, exists = 1;
+
+	*created = 0;
+	if ((rc = tsarc_mysql_create_options(s->st->meta, tsarc_spec_str(s->recipe,
+		     "create_database_options"), &opts)))
+		goto done;
+	if ((rc = database_exists(c, load, s->conn.database, &exists))) {
+		tsarc_error_prefix("looking up database %s", s->conn.database);
+		goto done;
+	}
+	if (exists)
+		goto done;
+	/* The name has no backquote (mysql_client refused it). */
+	if (!(rc = tsarc_buf_printf(&sql, "CREATE DATABASE `%s`%s%s;\n", s->conn.database,
+		      opts ? " " : "", opts ? opts : "")) &&
+		!(rc = tsarc_buf_append(&sql, "", 1)))
+		rc = tsarc_restore_stream_into(r, c, load, NULL, (char *)sql.ptr, NULL, what);
+	if (rc)
+		tsarc_error_prefix("creating database %s", s->conn.database);
+	else
+		*created = 1;
+done:
+	tsarc_buf_dispose(&sql);
+	free(opts);
+	return rc;
+}
+
+/* The database mysql_create_database created, dropped again after a
+ * failed load (db.h), with the tables the load created in it: DROP
+ * DATABASE through the client as the CREATE ran it. */
+static int mysql_drop_created_database(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
+	const tsarc_cmd *load, const char *what)
+{
+	tsarc_buf sql = TSARC_BUF_INIT;
+	int rc;
+
+	if (!(rc = tsarc_buf_printf(&sql, "DROP DATABASE `%s`;\n", s->conn.database)) &&
+		!(rc = tsarc_buf_append(&sql, "", 1)))
+		rc = tsarc_restore_stream_into(r, c, load, NULL, (char *)sql.ptr, NULL, what);
+	if (rc)
+		tsarc_error_prefix("dropping database %s", s->conn.database);
+	tsarc_buf_dispose(&sql);
+	return rc;
+}
+
 static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client,
 	.has_definers = 1, .plan_database = mysql_plan_database,
+	.create_database = mysql_create_database,
+	.drop_created_database = mysql_drop_created_database,
 	.files_open = tsarc_mysql_files_open};
 
 static const char *const MYSQL_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "socket", NULL};

@@ -7,8 +7,8 @@
 # --context and -n on every call, passwords taken from the pod's environment
 # (never on a command line), streams identical to what the tools print, and
 # the failures: a missing pod, a missing container, a one-database load
-# that fails in the pod into a database the restore created (dropped again,
-# in the pod).
+# (PostgreSQL, MySQL) that fails in the pod into a database the restore
+# created (dropped again, in the pod).
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -260,5 +260,46 @@ load = [e for e in pg if "--single-transaction" in e]
 admin = [e for e in pg if "--dbname=postgres" in e and e not in lookup]
 assert len(lookup) == 1 and len(load) == 1, pg
 assert len(admin) == 2, pg  # CREATE, then DROP
+PY
+
+info "a MySQL load that fails in the pod into a fresh database: the database is dropped again"
+# The dump's last statement, a view of a table in another database, fails
+# once that database is gone (mysqldump writes views after every table):
+# the load has created and filled the tables by then. The restore looked
+# the name up and created the database in the pod, and drops it there.
+mysqls() { mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" "$@"; }
+mysqls -e "CREATE DATABASE kube_audit; CREATE TABLE kube_audit.entries (id INT);
+	CREATE VIEW system.zz_kube_audit AS SELECT id FROM kube_audit.entries" ||
+	fail "cannot add the cross-database view"
+only_mysql='for n in ("zync-database", "backend-redis", "system-redis", "system-storage"):
+    c["components"][n]["enabled"] = False
+for n in ("secrets", "configmaps", "apimanager"):
+    c["components"][n] = {"enabled": False}'
+write_config "$WORK/kube-my.json" "$only_mysql"
+ok backup --repo "$REPO" --config "$WORK/kube-my.json" --json
+MYSNAP=$(json_get "$OUT" "d['snapshot_id']")
+mysqls -e "DROP VIEW system.zz_kube_audit; DROP DATABASE kube_audit" || fail "cannot drop the view's database"
+write_config "$WORK/kube-my-fresh.json" "$only_mysql"'
+c["components"]["system-mysql"]["database"] = "system_kube_fresh"'
+: >"$FAKE_KUBE_LOG"
+t restore "$MYSNAP" --repo "$REPO" --config "$WORK/kube-my-fresh.json" --only system-mysql
+[ "$RC" -ne 0 ] || fail "a view of a missing table loaded in the pod"
+[ -z "$(mysqls -e "SHOW DATABASES LIKE 'system_kube_fresh'")" ] ||
+	fail "the database created by the failed MySQL restore in the pod was left behind"
+expect_err "kube_audit.entries" "the error gives the server's reason (MySQL, pod)"
+expect_err "database system_kube_fresh, created by this restore, was dropped again" \
+	"the error says the created MySQL database was dropped (pod)"
+python3 - "$FAKE_KUBE_LOG" <<'PY' || fail "the MySQL look-up, CREATE, load and DROP did not all run in the pod"
+import json, sys
+execs = [c[4:] for c in map(json.loads, open(sys.argv[1])) if c[4] == "exec"]
+my = [e[8] for e in execs if e[2] == "system-mysql-2-x7k2p"]
+lookup = [e for e in my if "information_schema.SCHEMATA" in e]
+fed = [e for e in my if e not in lookup and "'mysql'" in e]
+assert len(lookup) == 1 and lookup[0].startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysql\''), my
+# CREATE, load, DROP: the same client and connection, the SQL on its stdin
+# (its length in the pod's `head -c`: DROP DATABASE `system_kube_fresh`;
+# is 35 bytes).
+client = {e.split("} | ", 1)[1].split(" >/dev/null")[0] for e in fed}
+assert len(fed) == 3 and len(client) == 1 and "head -c 35 " in fed[2], my
 PY
 info "OK"

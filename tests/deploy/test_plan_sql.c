@@ -76,7 +76,7 @@ static const sql_case cases[] = {
 		MYSQL_CONFIG(""), SECRET("system-database", DB_URL ", " TLS_FULL),
 		STRIP, "verify-full, the Secret's CA, the Secret's client certificate",
 		"system, when missing, is created with DEFAULT CHARACTER SET utf8mb4 COLLATE "
-		"utf8mb4_unicode_ci (recorded at backup)"},
+		"utf8mb4_unicode_ci (recorded at backup; dropped again if the load fails)"},
 	{"nothing recorded: the recipe's options; TLS required without a CA; DEFINER kept",
 		MYSQL_STREAM("", ", \"create_database_options\": \"DEFAULT CHARACTER SET utf8mb3 "
 			"COLLATE utf8mb3_bin\""),
@@ -85,7 +85,7 @@ static const sql_case cases[] = {
 		KEEP, "require",
 		"system, when missing, is created with DEFAULT CHARACTER SET utf8mb3 COLLATE "
 		"utf8mb3_bin (the recipe's create_database_options: the snapshot records no "
-		"charset)"},
+		"charset; dropped again if the load fails)"},
 	{"a recorded collation that is no plain name is not used, and the plan says so",
 		MYSQL_STREAM("\"charset\": \"utf8mb4\", \"collation\": \"utf8mb4_bin; DROP "
 			"DATABASE mysql\",", ", \"create_database_options\": \"DEFAULT CHARACTER SET "
@@ -93,12 +93,12 @@ static const sql_case cases[] = {
 		MYSQL_CONFIG(""), SECRET("system-database", DB_URL), STRIP, NULL,
 		"system, when missing, is created with DEFAULT CHARACTER SET utf8mb3 COLLATE "
 		"utf8mb3_bin (the recipe's create_database_options: the snapshot's recorded "
-		"charset or collation is not a plain name)"},
+		"charset or collation is not a plain name; dropped again if the load fails)"},
 	{"no TLS mode in the Secret or the URL: no tls line; nothing recorded, no options",
 		MYSQL_STREAM("", ""), MYSQL_CONFIG(""),
 		SECRET("system-database", DB_URL ", \"DB_USER\": \"app\""), STRIP, NULL,
 		"system, when missing, is created (the recipe's create_database_options: the "
-		"snapshot records no charset)"},
+		"snapshot records no charset; dropped again if the load fails)"},
 	{"zync on PostgreSQL: recorded encoding and locale, sslmode from the URL; no DEFINER",
 		PG_STREAM("\"encoding\": \"UTF8\", \"lc_collate\": \"C.UTF-8\", \"lc_ctype\": "
 			"\"C.UTF-8\","),

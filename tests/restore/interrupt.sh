@@ -11,7 +11,10 @@
 #    original, puts it back first and ends with persistence as configured.
 #  - SIGINT during the MySQL load: exit 130, nothing left (the password's
 #    option file exists in memory only); with --undo-snapshot, no rollback
-#    (a signal means stop) and the error names the undo snapshot.
+#    (a signal means stop) and the error names the undo snapshot; into a
+#    database the restore created, that database is dropped again, also
+#    when a second signal ends the restore at once (the cleanup registry
+#    drops it).
 #  - SIGHUP, then SIGTERM while the held child ignores SIGTERM (the restore
 #    cannot stop on its own): exit 129 at once, child killed, lock removed
 #    by the exit cleanup.
@@ -30,11 +33,19 @@ REAL_REDIS_SERVER=$(command -v redis-server)
 REAL_MYSQL=$(command -v mysql)
 REAL_MYSQLDUMP=$(command -v mysqldump)
 mkdir -p "$WORK/bin" "$WORK/tmp"
-# wrapper NAME REAL [SHELL-PREAMBLE]: $WORK/bin/NAME holds while $WORK/hold-NAME exists.
+# wrapper NAME REAL [SHELL-PREAMBLE]: $WORK/bin/NAME holds while $WORK/hold-NAME exists,
+# after letting through as many runs as that file says (none when empty). mysql
+# holds in a load only, never in a query (-e): the restore's look-up of its
+# database, the ones a backup (the undo snapshot's) runs before its dump.
 wrapper() {
 	cat > "$WORK/bin/$1" <<EOF
 #!/bin/sh
-if [ -e "$WORK/hold-$1" ]; then
+if [ -e "$WORK/hold-$1" ] && ! printf '%s\n' "\$@" | grep -qx -- -e; then
+	pass=\$(cat "$WORK/hold-$1")
+	if [ "\${pass:-0}" -gt 0 ]; then
+		echo \$((pass - 1)) > "$WORK/hold-$1"
+		exec "$2" "\$@"
+	fi
 	${3:-}
 	printf '%s\n' "\$@" > "$WORK/held-args"
 	echo \$\$ > "$WORK/held.tmp" && mv "$WORK/held.tmp" "$WORK/held"
@@ -45,9 +56,7 @@ EOF
 	chmod +x "$WORK/bin/$1"
 }
 wrapper redis-server "$REAL_REDIS_SERVER"
-# mysql holds in a load only, not in a query (-e) such as the ones a
-# backup (the undo snapshot's) runs before its dump.
-wrapper mysql "$REAL_MYSQL" 'for a in "$@"; do [ "$a" = -e ] && exec '"$REAL_MYSQL"' "$@"; done'
+wrapper mysql "$REAL_MYSQL"
 export PATH="$WORK/bin:$PATH"
 export TMPDIR="$WORK/tmp"
 CONF=$REDIS_SYSTEM_REDIS_DIR/redis.conf
@@ -57,12 +66,13 @@ grep -qx 'save 900 1' "$CONF" || fail "test setup: cannot turn RDB saves on in $
 cp "$CONF" "$WORK/redis.conf.orig"
 
 # bg ARGS...: tsarc restore in the background with SIGINT at its default
-# (a script's background jobs start with it ignored); PID in TPID.
+# (a script's background jobs start with it ignored), with $CONFIG (else
+# $WORK/config.json); PID in TPID.
 bg() {
 	rm -f "$WORK/held"
 	python3 -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
-os.execv(sys.argv[1], sys.argv[1:])' "$TSARC" restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" "$@" \
+os.execv(sys.argv[1], sys.argv[1:])' "$TSARC" restore "$SNAP" --repo "$REPO" --config "${CONFIG:-$WORK/config.json}" "$@" \
 		>"$OUT" 2>"$ERR" &
 	TPID=$!
 }
@@ -225,6 +235,32 @@ expect_err "the state before the restore is undo snapshot [0-9a-f]{10}: tsarc re
 	"the message names the undo snapshot"
 grep -q "rolling back" "$ERR" && fail "a restore stopped by a signal was rolled back"
 
+info "SIGINT during the MySQL load into a database the restore created: dropped again"
+# The database the restore loads into is one the server does not have: the
+# restore looks it up and creates it (the first mysql run let through), and
+# the load is held. After the signal the load has put part of the dump in
+# it, and the target had none: it is dropped.
+python3 - "$WORK/config.json" "$WORK/fresh.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"].setdefault("system-mysql", {})["database"] = "system_int_fresh"
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+fresh_db() { mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" -e "SHOW DATABASES LIKE 'system_int_fresh'"; }
+echo 1 > "$WORK/hold-mysql"
+CONFIG=$WORK/fresh.json bg --only system-mysql
+held
+[ "$(fresh_db)" = system_int_fresh ] || fail "test setup: the database was not created before the load"
+rm -f "$WORK/hold-mysql" # the DROP after the signal runs
+kill -INT "$TPID"
+ended
+[ "$RC" -eq 130 ] || fail "exit $RC after SIGINT into a fresh database, want 130"
+gone "$HELD" "the held mysql (fresh database)"
+no_leftovers "SIGINT into a fresh database"
+[ -z "$(fresh_db)" ] || fail "the database the interrupted restore created was left behind"
+expect_err "database system_int_fresh, created by this restore, was dropped again" \
+	"the error says the created database was dropped (SIGINT)"
+
 info "SIGHUP, then SIGTERM while the child ignores SIGTERM: exit 129 at once, cleaned up"
 touch "$WORK/hold-mysql"
 wrapper mysql "$REAL_MYSQL" "trap '' TERM HUP INT"
@@ -244,6 +280,27 @@ rm -f "$WORK/hold-mysql"
 gone "$HELD" "the mysql that ignores SIGTERM"
 no_leftovers "the second signal"
 expect_err "repository lock released" "the exit cleanup released the lock"
+
+info "the same into a database the restore created: the exit cleanup drops it"
+# The second signal ends the restore at once, the load never returning:
+# the cleanup registry drops the database.
+echo 1 > "$WORK/hold-mysql"
+CONFIG=$WORK/fresh.json bg --only system-mysql
+held
+[ "$(fresh_db)" = system_int_fresh ] || fail "test setup: the database was not created before the load"
+rm -f "$WORK/hold-mysql"
+kill -HUP "$TPID"
+for ((i = 0; i < 600; i++)); do
+	grep -q "SIGHUP received" "$ERR" && break
+	sleep 0.1
+done
+grep -q "SIGHUP received" "$ERR" || fail "no word of the first signal (fresh database)"
+kill -TERM "$TPID"
+ended
+[ "$RC" -eq 129 ] || fail "exit $RC after SIGHUP and SIGTERM into a fresh database, want 129"
+gone "$HELD" "the mysql that ignores SIGTERM (fresh database)"
+no_leftovers "the second signal into a fresh database"
+[ -z "$(fresh_db)" ] || fail "the exit cleanup left the database the restore created"
 info "SIGTERM during a backup (mysqldump held): exit 143, no snapshot, no file left, no lock"
 n0=$("$TSARC" snapshots --repo "$REPO" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 # Held at the dump itself, not at the version probe before it.

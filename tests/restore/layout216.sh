@@ -66,7 +66,8 @@ p = st["system-mysql"]
 assert p["definer"].startswith("strip: "), p
 assert p["tls"] == "verify-full, the Secret's CA, the Secret's client certificate", p
 assert p["database"] == ("system, when missing, is created with DEFAULT CHARACTER SET utf8mb4 "
-                         "COLLATE utf8mb4_unicode_ci (recorded at backup)"), p
+                         "COLLATE utf8mb4_unicode_ci (recorded at backup; dropped again if the "
+                         "load fails)"), p
 assert "over TLS as backend" in st["backend-redis"]["target"], st["backend-redis"]
 assert "Sentinel group system-redis-group" in st["system-redis"]["target"], st["system-redis"]
 PY

@@ -18,6 +18,9 @@
 #   - migrated into a fresh server, the database keeps its default charset
 #     and collation (utf8mb4 / utf8mb4_unicode_ci, not the profile's
 #     utf8mb3_bin): a function that returns an emoji still does.
+#   - a load that fails part-way into a server without the database leaves
+#     none (the database the restore created is dropped again); one that
+#     fails into an existing database never drops it.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -125,6 +128,8 @@ TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/keep.json"
 [ "$RC" != 0 ] || fail "a DEFINER of another user loaded without SUPER"
 expect_err "SUPER|SET USER|denied" "the failure is the server's privilege error"
 [ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after a failed restore"
+[ -z "$(sock_mysql "$T" -e "SHOW DATABASES LIKE 'system'")" ] ||
+	fail "the database the failed restore created was left behind (definer keep)"
 
 info "restore into the fresh target as admin3 (no SUPER), DEFINER stripped"
 sock_mysql "$T" -e "DROP DATABASE IF EXISTS system"
@@ -146,6 +151,40 @@ definers=$(sock_mysql "$T" -e "
 src=$(sock_mysql "$S" system -e "SELECT id, name, note FROM accounts ORDER BY id")
 dst=$(sock_mysql "$T" system -e "SELECT id, name, note FROM accounts WHERE id < 3 ORDER BY id")
 [ "$src" = "$dst" ] || fail "the rows differ: the data's DEFINER text must not be touched"
+info "a load that fails part-way: a database it created is dropped, an existing one is not"
+# A view of the source selects from a table of another database, which the
+# target does not have: mysqldump writes views after every table, and
+# CREATE VIEW checks its tables, so the load fails at the view, after it
+# created and filled the tables, wherever the chunks end.
+sock_mysql "$S" <<'SQL' || fail "cannot add the cross-database view"
+CREATE DATABASE audit;
+CREATE TABLE audit.entries (id INT PRIMARY KEY, what TEXT);
+INSERT INTO audit.entries VALUES (1, 'created');
+CREATE VIEW system.zz_audit AS SELECT id, what FROM audit.entries;
+SQL
+TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/src.json" --json
+BADSNAP=$(json_get "$OUT" "d['snapshot_id']")
+# Into the existing database: what executed stays (the tables replaced),
+# and the database is there, never dropped.
+TMPDIR=$TLS_TMP t restore "$BADSNAP" --repo "$REPO" --config "$WORK/dst.json"
+[ "$RC" != 0 ] || fail "a view of a missing table loaded into the existing database"
+expect_err "audit" "the error gives the server's reason (existing database)"
+[ "$(sock_mysql "$T" -e "SHOW DATABASES LIKE 'system'")" = system ] ||
+	fail "a failed restore dropped a database that existed before"
+[ "$(sock_mysql "$T" system -e 'SELECT COUNT(*) FROM accounts')" = 2 ] ||
+	fail "the existing database lost what the load executed"
+! grep -qi "dropped" "$ERR" || fail "the error speaks of a drop of a database that existed before"
+# Into a server without the database: the restore creates it, loads the
+# tables, fails at the view, and drops the database it created.
+sock_mysql "$T" -e "DROP DATABASE system" || fail "cannot drop the target's database"
+TMPDIR=$TLS_TMP t restore "$BADSNAP" --repo "$REPO" --config "$WORK/dst.json"
+[ "$RC" != 0 ] || fail "a view of a missing table loaded into a fresh server"
+expect_err "audit" "the error gives the server's reason (fresh server)"
+[ -z "$(sock_mysql "$T" -e "SHOW DATABASES LIKE 'system'")" ] ||
+	fail "the database created by the failed restore was left behind, holding part of the dump"
+expect_err "database system, created by this restore, was dropped again" \
+	"the error says the created database was dropped"
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the failed restores"
 for secret in "$ADMIN_PW" "$(sed -n 2p "$S/tls/client.key")"; do
 	! grep -qF -- "$secret" "$WORK/.transcript" "$OUT" "$ERR" 2>/dev/null || fail "a secret is in the output"
 done
