@@ -136,11 +136,14 @@ static int stopped_error(tsarc_restore_ctx *r, int rc, size_t failed, size_t sto
 /* With an undo snapshot, after the restore stopped with `rc`: a
  * component's step that failed is rolled back; a signal (the operator
  * wants it to stop) or a failed hook (every data step was applied) is not,
- * and the error names the snapshot that puts back what was replaced. */
+ * and the error names the snapshot that puts back what was replaced.
+ * Without one, a failed component step's error says the option exists. */
 static int after_stop(tsarc_restore_ctx *r, int rc, const tsarc_step *failed)
 {
 	if (!r->undo_id[0])
-		return rc;
+		return r->o->undo || r->o->rolling_back || !failed || !failed->st ? rc :
+			tsarc_error_set(rc, "%.900s\n  (with --undo-snapshot, a restore that fails "
+				"part-way is rolled back)", tsarc_error_last()->message);
 	if (failed && failed->st && !tsarc_interrupted())
 		return tsarc_undo_rollback(r, rc);
 	return tsarc_undo_name(r, rc);

@@ -30,6 +30,7 @@ expect_rc 3 "damaged chunk"
 expect_err "stopped at zync-database" "report"
 expect_err "applied: secrets configmaps apimanager system-mysql system-storage" "report of what was applied"
 expect_err "not applied: backend-redis system-redis" "report of what was not applied"
+expect_err "with --undo-snapshot, a restore that fails part-way is rolled back" "the hint"
 [ -e "$DEP/resources/secret/system-app.json" ] || fail "the Secrets before the damage were not applied"
 
 info "a store error mid-stream (not damage): the consumer never sees a clean end of input"
