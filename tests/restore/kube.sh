@@ -205,6 +205,22 @@ for secret in "$MYSQL_ROOT_PASSWORD" "$REDIS_BACKEND_REDIS_PASSWORD" "$ZYNC_DB_P
 	! grep -qF "$secret" "$WORK/restore.json" "$ERR" || fail "a password is in the output"
 done
 
+info "--undo-snapshot through kubectl: the undo backup runs in the target's pod, and undoes"
+demo_mysql "UPDATE accounts SET org_name = 'renamed before the restore' WHERE id = 2" ||
+	fail "cannot change the system database"
+section_of_system() { state "$WORK/s.tmp"; section "$WORK/s.tmp" system; }
+CHANGED=$(section_of_system)
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns \
+	--only system-mysql --undo-snapshot --json
+UNDO=$(json_get "$OUT" "d['undo_snapshot']")
+[ "$(section_of_system)" = "$(section "$WORK/before" system)" ] || fail "the restore with --undo-snapshot differs"
+ok show "$UNDO" --repo "$REPO" --json
+[ "$(json_get "$OUT" "[s['meta']['source'].get('pod', '') for s in d['streams']]")" = "['system-mysql-1-abcde']" ] ||
+	fail "the undo backup did not run in the target's pod: $(json_get "$OUT" "[s['meta']['source'] for s in d['streams']]")"
+ok restore "$UNDO" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns --json
+[ "$(section_of_system)" = "$CHANGED" ] || fail "restoring the undo snapshot did not bring the change back"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns --only system-mysql
+
 info "a migration through kubectl: --rewrite-domain and --skip-endpoint-secrets"
 # other-ns now has its own database endpoint, which the migration must keep.
 OLD=example.com
