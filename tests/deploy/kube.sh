@@ -22,9 +22,20 @@ export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3
 	FAKE_KUBE_CONTEXT=prod-cluster
 # Every kubectl call also goes to FAKE_KUBE_CALLS, never truncated here:
 # tests/kubernetes/manifests.py derives the RBAC the transport needs from it.
+# The backups' calls and the few restores' apart (NAME.log and
+# NAME-restore.log): each runs under its own ServiceAccount.
 export FAKE_KUBE_CALLS=${TSARC_KUBE_CALLS:-$WORK/kubectl-calls.log}
+BACKUP_CALLS=$FAKE_KUBE_CALLS
+RESTORE_CALLS=${FAKE_KUBE_CALLS%.log}-restore.log
 mkdir -p "$(dirname "$FAKE_KUBE_CALLS")"
-: >"$FAKE_KUBE_CALLS"
+: >"$BACKUP_CALLS"
+: >"$RESTORE_CALLS"
+# as_restore ARGS...: t, its kubectl calls recorded as a restore's.
+as_restore() {
+	export FAKE_KUBE_CALLS=$RESTORE_CALLS
+	t "$@"
+	export FAKE_KUBE_CALLS=$BACKUP_CALLS
+}
 
 # Pods as `kubectl get pods -o json` prints them. system-mysql is a 2.14
 # DeploymentConfig pod (with an older one terminating, listed first), the
@@ -244,7 +255,7 @@ pgs -d postgres -c "DROP ROLE kube_auditor" || fail "cannot drop the role kube_a
 write_config "$WORK/kube-pg-fresh.json" "$only_zync"'
 c["components"]["zync-database"]["database"] = "zync_kube_fresh"'
 : >"$FAKE_KUBE_LOG"
-t restore "$PGSNAP" --repo "$REPO" --config "$WORK/kube-pg-fresh.json" --only zync-database
+as_restore restore "$PGSNAP" --repo "$REPO" --config "$WORK/kube-pg-fresh.json" --only zync-database
 [ "$RC" -ne 0 ] || fail "a restore with a missing role succeeded in the pod"
 [ -z "$(pgs -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'zync_kube_fresh'")" ] ||
 	fail "the database created by the failed restore in the pod was left behind"
@@ -282,7 +293,7 @@ mysqls -e "DROP VIEW system.zz_kube_audit; DROP DATABASE kube_audit" || fail "ca
 write_config "$WORK/kube-my-fresh.json" "$only_mysql"'
 c["components"]["system-mysql"]["database"] = "system_kube_fresh"'
 : >"$FAKE_KUBE_LOG"
-t restore "$MYSNAP" --repo "$REPO" --config "$WORK/kube-my-fresh.json" --only system-mysql
+as_restore restore "$MYSNAP" --repo "$REPO" --config "$WORK/kube-my-fresh.json" --only system-mysql
 [ "$RC" -ne 0 ] || fail "a view of a missing table loaded in the pod"
 [ -z "$(mysqls -e "SHOW DATABASES LIKE 'system_kube_fresh'")" ] ||
 	fail "the database created by the failed MySQL restore in the pod was left behind"

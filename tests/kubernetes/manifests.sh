@@ -13,6 +13,6 @@ py=python3
 "$py" -c 'import yaml' 2>/dev/null || py=/usr/bin/python3
 exec "$py" "$here/manifests.py" "$kubectl" "$top/deploy/kubernetes" \
 	"${TSARC_KUBE_CALLS_DIR:?}/deploy_kube.log:$TSARC_KUBE_CALLS_DIR/restore_layout216_kube-backup.log" \
-	"$TSARC_KUBE_CALLS_DIR/restore_kube.log:$TSARC_KUBE_CALLS_DIR/restore_layout216_kube-restore.log" \
+	"$TSARC_KUBE_CALLS_DIR/restore_kube.log:$TSARC_KUBE_CALLS_DIR/restore_layout216_kube-restore.log:$TSARC_KUBE_CALLS_DIR/deploy_kube-restore.log" \
 	"$TSARC_KUBE_CALLS_DIR/restore_layout216_kube_s3-backup.log" \
 	"$TSARC_KUBE_CALLS_DIR/restore_layout216_kube_s3-restore.log"
