@@ -102,7 +102,7 @@ int tsarc_undo_save(tsarc_restore_ctx *r)
 		goto out;
 	list_names(&what, names, n, " ");
 	tsarc_buf_append(&what, "", 1);
-	if (!(meta = cJSON_CreateObject()) ||
+	if (!what.ptr || !(meta = cJSON_CreateObject()) ||
 		!cJSON_AddStringToObject(meta, TSARC_UNDO_META, r->snap->id)) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto out;
@@ -199,8 +199,8 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 		goto out;
 	list_names(&what, names, n, ",");
 	tsarc_buf_append(&what, "", 1);
-	tsarc_restore_progress(r, "rolling back %s from undo snapshot %.10s", (char *)what.ptr,
-		r->undo_id);
+	tsarc_restore_progress(r, "rolling back %s from undo snapshot %.10s",
+		what.ptr ? (char *)what.ptr : "", r->undo_id);
 	/* The same target, in place: no rewrite, no namespace change (the
 	 * configuration already names the target's), no second undo. */
 	o = *r->o;
@@ -246,7 +246,7 @@ int tsarc_undo_name(tsarc_restore_ctx *r, int rc)
 {
 	tsarc_saved_error stopped;
 	tsarc_buf what = TSARC_BUF_INIT;
-	const char **names = NULL;
+	const char **names = NULL, *w;
 	size_t n = 0;
 
 	tsarc_error_save(&stopped);
@@ -257,9 +257,10 @@ int tsarc_undo_name(tsarc_restore_ctx *r, int rc)
 	}
 	list_names(&what, names, n, ",");
 	tsarc_buf_append(&what, "", 1);
+	w = what.ptr ? (char *)what.ptr : "";
 	tsarc_error_set(rc, "%.*s\n  the state before the restore is undo snapshot %.10s: "
-		"tsarc restore %s --only %s puts it back", room((char *)what.ptr, 0),
-		stopped.message, r->undo_id, r->undo_id, (char *)what.ptr);
+		"tsarc restore %s --only %s puts it back", room(w, 0), stopped.message, r->undo_id,
+		r->undo_id, w);
 	free(names);
 	tsarc_buf_dispose(&what);
 	return rc;
