@@ -71,6 +71,22 @@ int tsarc_db_version_cmd(tsarc_production *out, const char *tool, const char *fl
 	return 0;
 }
 
+int tsarc_db_exists(tsarc_component *c, const tsarc_cmd *cmd, const char *tool, int *exists)
+{
+	char *answer = NULL;
+	int rc;
+
+	if ((rc = tsarc_db_capture(c, cmd, &answer)))
+		return rc;
+	if (answer && (!strcmp(answer, "0\n") || !strcmp(answer, "1\n")))
+		*exists = answer[0] == '1';
+	else
+		rc = tsarc_error_set(TSARC_ECORRUPT, "unexpected answer of %s to whether the "
+			"database exists", tool);
+	free(answer);
+	return rc;
+}
+
 /* Spawned, not captured: a transport gives a MySQL password to spawned
  * commands only (the in-memory option file). */
 int tsarc_db_capture(tsarc_component *c, const tsarc_cmd *cmd, char **out)

@@ -85,6 +85,10 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s);
  * puts its stdout (at most 4 KiB, the rest read and dropped) in *out, to
  * free; a failure of the command is an error (a one-line query's answer). */
 int tsarc_db_capture(tsarc_component *c, const tsarc_cmd *cmd, char **out);
+/* Runs `cmd`, a query of the count of databases of one name, as
+ * tsarc_db_capture: *exists from its answer, which must be "0" or "1" and
+ * nothing else (`tool` names the client in the error). */
+int tsarc_db_exists(tsarc_component *c, const tsarc_cmd *cmd, const char *tool, int *exists);
 /* Runs `cmd` (a client with the dump's connection and a one-line query)
  * through the component's transport (the pod's own client in a pod) and
  * records its answer in `meta` under `names` (dbconn.h

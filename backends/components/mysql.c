@@ -203,27 +203,17 @@ static int database_exists(tsarc_component *c, const tsarc_cmd *load, const char
 	int *exists)
 {
 	tsarc_cmd cmd;
-	char *query = NULL, *answer = NULL;
+	char *query = NULL;
 	int rc;
 
 	tsarc_cmd_init(&cmd);
-	if ((rc = tsarc_mysql_database_count_query(db, &query)) ||
-		(rc = tsarc_cmd_copy(&cmd, load)))
-		goto done;
-	if ((rc = tsarc_cmd_arg(&cmd, "--batch")) || (rc = tsarc_cmd_arg(&cmd, "--skip-column-names")) ||
-		(rc = tsarc_cmd_arg(&cmd, "-e")) || (rc = tsarc_cmd_arg(&cmd, query)) ||
-		(rc = tsarc_db_capture(c, &cmd, &answer)))
-		goto done;
-	/* COUNT(*) of one name: "0" or "1", nothing else. */
-	if (!strcmp(answer, "0\n") || !strcmp(answer, "1\n"))
-		*exists = answer[0] == '1';
-	else
-		rc = tsarc_error_set(TSARC_ECORRUPT, "unexpected answer of mysql to whether the "
-			"database exists");
-done:
+	if (!(rc = tsarc_mysql_database_count_query(db, &query)) &&
+		!(rc = tsarc_cmd_copy(&cmd, load)) && !(rc = tsarc_cmd_arg(&cmd, "--batch")) &&
+		!(rc = tsarc_cmd_arg(&cmd, "--skip-column-names")) &&
+		!(rc = tsarc_cmd_arg(&cmd, "-e")) && !(rc = tsarc_cmd_arg(&cmd, query)))
+		rc = tsarc_db_exists(c, &cmd, "mysql", exists);
 	tsarc_cmd_free(&cmd);
 	free(query);
-	free(answer);
 	return rc;
 }
 

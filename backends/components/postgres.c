@@ -287,25 +287,16 @@ static int database_exists(tsarc_component *c, const tsarc_cmd *load, const char
 	int *exists)
 {
 	tsarc_cmd cmd;
-	char *query = NULL, *answer = NULL;
+	char *query = NULL;
 	int rc;
 
 	tsarc_cmd_init(&cmd);
-	if ((rc = tsarc_pg_database_count_query(db, &query)) || (rc = admin_cmd(load, &cmd)))
-		goto done;
-	if ((rc = tsarc_cmd_arg(&cmd, "-At")) || (rc = tsarc_cmd_arg(&cmd, "-c")) ||
-		(rc = tsarc_cmd_arg(&cmd, query)) || (rc = tsarc_db_capture(c, &cmd, &answer)))
-		goto done;
-	/* count(*) of a unique name: "0" or "1", nothing else. */
-	if (!strcmp(answer, "0\n") || !strcmp(answer, "1\n"))
-		*exists = answer[0] == '1';
-	else
-		rc = tsarc_error_set(TSARC_ECORRUPT, "unexpected answer of psql to whether the "
-			"database exists");
-done:
+	if (!(rc = tsarc_pg_database_count_query(db, &query)) && !(rc = admin_cmd(load, &cmd)) &&
+		!(rc = tsarc_cmd_arg(&cmd, "-At")) && !(rc = tsarc_cmd_arg(&cmd, "-c")) &&
+		!(rc = tsarc_cmd_arg(&cmd, query)))
+		rc = tsarc_db_exists(c, &cmd, "psql", exists);
 	tsarc_cmd_free(&cmd);
 	free(query);
-	free(answer);
 	return rc;
 }
 
