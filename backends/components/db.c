@@ -71,22 +71,6 @@ int tsarc_db_version_cmd(tsarc_production *out, const char *tool, const char *fl
 	return 0;
 }
 
-int tsarc_db_exists(tsarc_component *c, const tsarc_cmd *cmd, const char *tool, int *exists)
-{
-	char *answer = NULL;
-	int rc;
-
-	if ((rc = tsarc_db_capture(c, cmd, &answer)))
-		return rc;
-	if (answer && (!strcmp(answer, "0\n") || !strcmp(answer, "1\n")))
-		*exists = answer[0] == '1';
-	else
-		rc = tsarc_error_set(TSARC_ECORRUPT, "unexpected answer of %s to whether the "
-			"database exists", tool);
-	free(answer);
-	return rc;
-}
-
 /* Spawned, not captured: a transport gives a MySQL password to spawned
  * commands only (the in-memory option file). */
 int tsarc_db_capture(tsarc_component *c, const tsarc_cmd *cmd, char **out)
@@ -173,6 +157,94 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 }
 
 /*
+ * A missing database created for the load and dropped again when the load
+ * fails: one flow for every client, around its SQL and command
+ * (tsarc_sql_client create_sql, drop_sql, count_query, admin_cmd).
+ */
+
+/* The client's command for statements about databases, made from the
+ * load's (`load`): *out to free, also on failure. */
+static int admin_cmd(const tsarc_sql_client *client, const tsarc_cmd *load, tsarc_cmd *out)
+{
+	tsarc_cmd_init(out);
+	return client->admin_cmd ? client->admin_cmd(load, out) : tsarc_cmd_copy(out, load);
+}
+
+/* Runs `sql` (the client's input, one statement) through the client's
+ * command for statements about databases, as the load runs. */
+static int run_statement(tsarc_restore_ctx *r, const tsarc_sql_client *client,
+	tsarc_component *c, const tsarc_cmd *load, const char *sql, const char *what)
+{
+	tsarc_cmd cmd;
+	int rc;
+
+	if (!client->admin_cmd)
+		return tsarc_restore_stream_into(r, c, load, NULL, sql, NULL, what);
+	if (!(rc = admin_cmd(client, load, &cmd)))
+		rc = tsarc_restore_stream_into(r, c, &cmd, NULL, sql, NULL, what);
+	tsarc_cmd_free(&cmd);
+	return rc;
+}
+
+/* Whether the target has database `db` (*exists), asked through the
+ * client's command (in the pod in a pod); its answer must be "0" or "1"
+ * and nothing else. */
+static int database_exists(const tsarc_sql_client *client, tsarc_component *c,
+	const tsarc_cmd *load, const char *db, int *exists)
+{
+	tsarc_cmd cmd;
+	char *query = NULL, *answer = NULL;
+	const char *const *a;
+	int rc;
+
+	tsarc_cmd_init(&cmd);
+	if ((rc = client->count_query(db, &query)) || (rc = admin_cmd(client, load, &cmd)))
+		goto done;
+	for (a = client->query_args; *a && !rc; a++)
+		rc = tsarc_cmd_arg(&cmd, *a);
+	if (rc || (rc = tsarc_cmd_arg(&cmd, query)) || (rc = tsarc_db_capture(c, &cmd, &answer)))
+		goto done;
+	if (answer && (!strcmp(answer, "0\n") || !strcmp(answer, "1\n")))
+		*exists = answer[0] == '1';
+	else
+		rc = tsarc_error_set(TSARC_ECORRUPT, "unexpected answer of %s to whether the "
+			"database exists", client->tool);
+done:
+	tsarc_cmd_free(&cmd);
+	free(answer);
+	free(query);
+	return rc;
+}
+
+/* Creates the database the load goes into when the target has none,
+ * *created 1 when this call created it. Looked up first, then created
+ * without "if not exists": a database that appears in between fails the
+ * CREATE, so *created is never set for one this restore did not make. */
+static int create_database(tsarc_restore_ctx *r, const tsarc_sql_client *client,
+	tsarc_step *s, tsarc_component *c, const tsarc_cmd *load, const char *what, int *created)
+{
+	char *sql = NULL;
+	int rc, exists = 1;
+
+	*created = 0;
+	if ((rc = client->create_sql(s, &sql)) || !sql)
+		goto done;
+	if ((rc = database_exists(client, c, load, s->conn.database, &exists))) {
+		tsarc_error_prefix("looking up database %s", s->conn.database);
+		goto done;
+	}
+	if (exists)
+		goto done;
+	if ((rc = run_statement(r, client, c, load, sql, what)))
+		tsarc_error_prefix("creating database %s", s->conn.database);
+	else
+		*created = 1;
+done:
+	free(sql);
+	return rc;
+}
+
+/*
  * A database the restore created for its load (create_database said so),
  * dropped again when the load fails, or when a signal ends the process
  * before the load ended: an entry of the cleanup registry, so that the
@@ -189,11 +261,20 @@ typedef struct created_database {
 	char drop_what[300];
 } created_database;
 
+/* DROP DATABASE through the client's command, as the CREATE ran. */
 static int drop_created(void *arg)
 {
 	created_database *d = arg;
+	const char *db = d->s->conn.database;
+	char *sql = NULL;
+	int rc;
 
-	return d->client->drop_created_database(d->r, d->s, d->c, d->load, d->what);
+	if (!(rc = d->client->drop_sql(db, &sql)))
+		rc = run_statement(d->r, d->client, d->c, d->load, sql, d->what);
+	if (rc)
+		tsarc_error_prefix("dropping database %s", db);
+	free(sql);
+	return rc;
 }
 
 /* The error of a failed load into `database`, after the database this
@@ -278,8 +359,8 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		tsarc_buf_append(&post, "", 1);
 	snprintf(what, sizeof(what), "component '%s': %s%s%s", s->component, tool,
 		in_pod ? " in pod " : "", in_pod ? c.pod : "");
-	if (conn.database && client->create_database &&
-		(rc = client->create_database(r, s, &c, &cmd, what, &created)))
+	if (conn.database && client->create_sql &&
+		(rc = create_database(r, client, s, &c, &cmd, what, &created)))
 		goto done;
 	if (created) {
 		created_db = (created_database){.client = client, .r = r, .s = s, .c = &c,

@@ -53,22 +53,31 @@ typedef struct tsarc_sql_client {
 	/* The plan's word on the database `db` the load goes into when the
 	 * target has none (what it is created with, or that it must exist). */
 	void (*plan_database)(const tsarc_step *s, const char *db, cJSON *plan);
-	/* Creates that database before the load when the target has none,
-	 * *created 1 when this call created it (never for one that existed:
-	 * looked up first, then created without "if not exists", so one that
-	 * appears in between fails the step); `load` is the load's command,
-	 * `what` names it. NULL: the load needs no database created. */
-	int (*create_database)(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
-		const tsarc_cmd *load, const char *what, int *created);
-	/* Drops the database create_database created when the load then
-	 * fails (or a signal ends the restore first): the target is left
-	 * without it, as it was, not with an empty or half-loaded database a
-	 * later run or the application would take for a restored one. Same
-	 * arguments. A client with create_database has this too. Without
-	 * one_transaction (mysql) the drop takes what the load executed with
-	 * it: the database held nothing else, the target had none. */
-	int (*drop_created_database)(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
-		const tsarc_cmd *load, const char *what);
+	/* How that database is created before the load when the target has
+	 * none, and dropped again when the load then fails (db.c: the flow is
+	 * the same for every client, only the SQL and the command differ).
+	 * Looked up first, then created without "if not exists": one that
+	 * appears in between fails the step, so a failed load never drops a
+	 * database that was there. NULL create_sql: the load needs no
+	 * database created, and the other slots below are unused.
+	 * create_sql: the client's input that creates s->conn.database (*out
+	 * NULL: nothing to create it with, the database must exist). */
+	int (*create_sql)(const tsarc_step *s, char **out);
+	/* The client's input that drops database `db` as create_sql made it:
+	 * the target is left without it, as it was, not with an empty or
+	 * half-loaded database a later run or the application would take for
+	 * a restored one. Without one_transaction (mysql) the drop takes what
+	 * the load executed with it: the database held nothing else. */
+	int (*drop_sql)(const char *db, char **out);
+	/* The query whose one-line answer is 1 when `db` exists, 0 when not;
+	 * run with query_args (NULL-terminated) before it, which make the
+	 * client print the answer alone. */
+	int (*count_query)(const char *db, char **out);
+	const char *const *query_args;
+	/* The command the look-up, CREATE and DROP run through, made from the
+	 * load's `load` (*out to free, also on failure); NULL: the load's own
+	 * command, as it is. */
+	int (*admin_cmd)(const tsarc_cmd *load, tsarc_cmd *out);
 	/* Writes the client's private files (dbconn.h tsarc_mysql_files_open);
 	 * NULL: tsarc_db_tls_open. */
 	int (*files_open)(const tsarc_conn *conn, int on_host, struct tsarc_db_tls **out);
@@ -85,10 +94,6 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s);
  * puts its stdout (at most 4 KiB, the rest read and dropped) in *out, to
  * free; a failure of the command is an error (a one-line query's answer). */
 int tsarc_db_capture(tsarc_component *c, const tsarc_cmd *cmd, char **out);
-/* Runs `cmd`, a query of the count of databases of one name, as
- * tsarc_db_capture: *exists from its answer, which must be "0" or "1" and
- * nothing else (`tool` names the client in the error). */
-int tsarc_db_exists(tsarc_component *c, const tsarc_cmd *cmd, const char *tool, int *exists);
 /* Runs `cmd` (a client with the dump's connection and a one-line query)
  * through the component's transport (the pod's own client in a pod) and
  * records its answer in `meta` under `names` (dbconn.h

@@ -152,7 +152,7 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 		return rc;
 	/* A mysqldump of one database has no CREATE DATABASE nor USE: the
 	 * database is created before the load when missing
-	 * (mysql_create_database), and the load goes into it. */
+	 * (mysql_create_sql), and the load goes into it. */
 	if (conn->database) {
 		if (strchr(conn->database, '`'))
 			return tsarc_error_set(TSARC_ECONFIG, "component '%s': database name with a "
@@ -197,87 +197,52 @@ static void mysql_plan_database(const tsarc_step *s, const char *db, cJSON *plan
 	free(opts);
 }
 
-/* Whether the target has database `db` (*exists), asked through the
- * load's own client and connection (`load`, in the pod in a pod). */
-static int database_exists(tsarc_component *c, const tsarc_cmd *load, const char *db,
-	int *exists)
-{
-	tsarc_cmd cmd;
-	char *query = NULL;
-	int rc;
-
-	tsarc_cmd_init(&cmd);
-	if (!(rc = tsarc_mysql_database_count_query(db, &query)) &&
-		!(rc = tsarc_cmd_copy(&cmd, load)) && !(rc = tsarc_cmd_arg(&cmd, "--batch")) &&
-		!(rc = tsarc_cmd_arg(&cmd, "--skip-column-names")) &&
-		!(rc = tsarc_cmd_arg(&cmd, "-e")) && !(rc = tsarc_cmd_arg(&cmd, query)))
-		rc = tsarc_db_exists(c, &cmd, "mysql", exists);
-	tsarc_cmd_free(&cmd);
-	free(query);
-	return rc;
-}
-
 /* A mysqldump of one database does not create it: when the target has
- * none, it is created first, with the charset and collation recorded at
- * backup (else the recipe's create_database_options), through the load's
- * own client and connection. Looked up first, then created without IF NOT
- * EXISTS: a database that appears in between fails the CREATE, so
- * *created is never set for one this restore did not make, and a failed
- * load never drops a database that was there. */
-static int mysql_create_database(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
-	const tsarc_cmd *load, const char *what, int *created)
+ * none (db.c looks it up), it is created first, with the charset and
+ * collation recorded at backup (else the recipe's create_database_options),
+ * through the load's own client and connection. No IF NOT EXISTS: a
+ * database that appears after the look-up fails the CREATE (db.h). */
+static int mysql_create_sql(const tsarc_step *s, char **out)
 {
 	tsarc_buf sql = TSARC_BUF_INIT;
 	char *opts = NULL;
-	int rc, exists = 1;
+	int rc;
 
-	*created = 0;
-	if ((rc = tsarc_mysql_create_options(s->st->meta, tsarc_spec_str(s->recipe,
-		     "create_database_options"), &opts)))
-		goto done;
-	if ((rc = database_exists(c, load, s->conn.database, &exists))) {
-		tsarc_error_prefix("looking up database %s", s->conn.database);
-		goto done;
-	}
-	if (exists)
-		goto done;
+	*out = NULL;
 	/* The name has no backquote (mysql_client refused it). */
-	if (!(rc = tsarc_buf_printf(&sql, "CREATE DATABASE `%s`%s%s;\n", s->conn.database,
-		      opts ? " " : "", opts ? opts : "")) &&
-		!(rc = tsarc_buf_append(&sql, "", 1)))
-		rc = tsarc_restore_stream_into(r, c, load, NULL, (char *)sql.ptr, NULL, what);
-	if (rc)
-		tsarc_error_prefix("creating database %s", s->conn.database);
-	else
-		*created = 1;
-done:
+	if (!(rc = tsarc_mysql_create_options(s->st->meta, tsarc_spec_str(s->recipe,
+		      "create_database_options"), &opts)) &&
+		!(rc = tsarc_buf_printf(&sql, "CREATE DATABASE `%s`%s%s;\n", s->conn.database,
+			opts ? " " : "", opts ? opts : "")) &&
+		!(*out = tsarc_buf_detach(&sql)))
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	tsarc_buf_dispose(&sql);
 	free(opts);
 	return rc;
 }
 
-/* The database mysql_create_database created, dropped again after a
- * failed load (db.h), with the tables the load created in it: DROP
- * DATABASE through the client as the CREATE ran it. */
-static int mysql_drop_created_database(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
-	const tsarc_cmd *load, const char *what)
+/* The database mysql_create_sql created, dropped again after a failed
+ * load (db.h), with the tables the load created in it. */
+static int mysql_drop_sql(const char *db, char **out)
 {
 	tsarc_buf sql = TSARC_BUF_INIT;
 	int rc;
 
-	if (!(rc = tsarc_buf_printf(&sql, "DROP DATABASE `%s`;\n", s->conn.database)) &&
-		!(rc = tsarc_buf_append(&sql, "", 1)))
-		rc = tsarc_restore_stream_into(r, c, load, NULL, (char *)sql.ptr, NULL, what);
-	if (rc)
-		tsarc_error_prefix("dropping database %s", s->conn.database);
+	*out = NULL;
+	if (!(rc = tsarc_buf_printf(&sql, "DROP DATABASE `%s`;\n", db)) &&
+		!(*out = tsarc_buf_detach(&sql)))
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	tsarc_buf_dispose(&sql);
 	return rc;
 }
 
+/* The look-up's answer alone, on one line. */
+static const char *const mysql_query_args[] = {"--batch", "--skip-column-names", "-e", NULL};
+
 static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client,
 	.has_definers = 1, .plan_database = mysql_plan_database,
-	.create_database = mysql_create_database,
-	.drop_created_database = mysql_drop_created_database,
+	.create_sql = mysql_create_sql, .drop_sql = mysql_drop_sql,
+	.count_query = tsarc_mysql_database_count_query, .query_args = mysql_query_args,
 	.files_open = tsarc_mysql_files_open};
 
 static const char *const MYSQL_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "socket", NULL};

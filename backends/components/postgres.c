@@ -281,89 +281,28 @@ static int admin_cmd(const tsarc_cmd *load, tsarc_cmd *cmd)
 	return rc;
 }
 
-/* Whether the target has database `db` (*exists), asked through psql as
- * `load` connects, in the pod in a pod. */
-static int database_exists(tsarc_component *c, const tsarc_cmd *load, const char *db,
-	int *exists)
-{
-	tsarc_cmd cmd;
-	char *query = NULL;
-	int rc;
-
-	tsarc_cmd_init(&cmd);
-	if (!(rc = tsarc_pg_database_count_query(db, &query)) && !(rc = admin_cmd(load, &cmd)) &&
-		!(rc = tsarc_cmd_arg(&cmd, "-At")) && !(rc = tsarc_cmd_arg(&cmd, "-c")) &&
-		!(rc = tsarc_cmd_arg(&cmd, query)))
-		rc = tsarc_db_exists(c, &cmd, "psql", exists);
-	tsarc_cmd_free(&cmd);
-	free(query);
-	return rc;
-}
-
 /* A pg_dump of one database does not create it, and psql cannot load
- * into a database that does not exist: when the target has none, it is
- * created first with the recorded encoding and locale, through psql with
- * the load's own options connected to "postgres". Looked up first, then
- * created without condition: a database that appears in between fails
- * the CREATE, so *created is never set for one this restore did not
- * make, and a failed load never drops a database that was there. */
-static int postgres_create_database(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c,
-	const tsarc_cmd *load, const char *what, int *created)
+ * into a database that does not exist: when the target has none (db.c
+ * looks it up), it is created first with the recorded encoding and
+ * locale, through admin_cmd (tsarc_pg_create_database_sql). */
+static int postgres_create_sql(const tsarc_step *s, char **out)
 {
-	tsarc_cmd cmd;
-	char *sql = NULL;
-	int rc, exists = 1;
-
-	*created = 0;
-	tsarc_cmd_init(&cmd);
-	if ((rc = tsarc_pg_create_database_sql(s->conn.database, s->st->meta, &sql)) || !sql)
-		goto done;
-	if ((rc = database_exists(c, load, s->conn.database, &exists))) {
-		tsarc_error_prefix("looking up database %s", s->conn.database);
-		goto done;
-	}
-	if (exists)
-		goto done;
-	if (!(rc = admin_cmd(load, &cmd)))
-		rc = tsarc_restore_stream_into(r, c, &cmd, NULL, sql, NULL, what);
-	if (rc)
-		tsarc_error_prefix("creating database %s", s->conn.database);
-	else
-		*created = 1;
-done:
-	tsarc_cmd_free(&cmd);
-	free(sql);
-	return rc;
+	return tsarc_pg_create_database_sql(s->conn.database, s->st->meta, out);
 }
 
-/* The database postgres_create_database created, dropped again after a
- * failed load (db.h): DROP DATABASE through psql as the CREATE ran it.
- * Without FORCE: the server waits a few seconds for sessions to end (the
+/* The look-up's answer alone, unaligned, on one line. */
+static const char *const postgres_query_args[] = {"-At", "-c", NULL};
+
+/* The drop of the database a failed load leaves (db.h) is a DROP DATABASE
+ * without FORCE: the server waits a few seconds for sessions to end (the
  * failed load's own), and a session that came in meanwhile is not ours
  * to end, so the DROP then fails and the error says the database is left. */
-static int postgres_drop_created_database(tsarc_restore_ctx *r, tsarc_step *s,
-	tsarc_component *c, const tsarc_cmd *load, const char *what)
-{
-	tsarc_cmd cmd;
-	char *sql = NULL;
-	int rc;
-
-	tsarc_cmd_init(&cmd);
-	if (!(rc = tsarc_pg_drop_database_sql(s->conn.database, &sql)) &&
-		!(rc = admin_cmd(load, &cmd)))
-		rc = tsarc_restore_stream_into(r, c, &cmd, NULL, sql, NULL, what);
-	if (rc)
-		tsarc_error_prefix("dropping database %s", s->conn.database);
-	tsarc_cmd_free(&cmd);
-	free(sql);
-	return rc;
-}
-
 static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_client,
 	.one_transaction = 1,
 	.runs_meta_commands = 1, .plan_database = postgres_plan_database,
-	.create_database = postgres_create_database,
-	.drop_created_database = postgres_drop_created_database};
+	.create_sql = postgres_create_sql, .drop_sql = tsarc_pg_drop_database_sql,
+	.count_query = tsarc_pg_database_count_query, .query_args = postgres_query_args,
+	.admin_cmd = admin_cmd};
 
 static const char *const POSTGRES_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", NULL};
 
