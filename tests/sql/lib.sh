@@ -174,3 +174,59 @@ hostile_got_password() {
 hostile_did() {
 	grep -qx -- "$1" "$HOSTILE_GOT.steps" 2>/dev/null
 }
+
+# pause_client NAME: $WORK/bin/NAME, first in PATH, runs the real NAME.
+# While $WORK/pause-NAME exists, a run by tsarc (the test's own clients,
+# sock_psql, pass) that is no one-line query (-e, -c: the restore's
+# look-up of its database) lets through as many runs as
+# that file says (the CREATE DATABASE before a load), then writes its PID
+# to $WORK/paused and waits until the file is removed before it runs the
+# real client: the restore stops at a known point, for as long as the
+# test needs, whatever the timing. It waits on the file (not a FIFO), so
+# that it ends when the test's directory goes.
+pause_client() {
+	local name=$1 real
+	real=$(command -v "$name") || fail "test setup: no $name"
+	mkdir -p "$WORK/bin"
+	cat > "$WORK/bin/$name" <<WRAP
+#!/bin/sh
+if [ -e "$WORK/pause-$name" ] && [ "\$(cat /proc/\$PPID/comm)" = tsarc ] &&
+	! printf '%s\n' "\$@" | grep -qx -- '-[ce]'; then
+	pass=\$(cat "$WORK/pause-$name")
+	if [ "\${pass:-0}" -gt 0 ]; then
+		echo \$((pass - 1)) > "$WORK/pause-$name"
+	else
+		echo \$\$ > "$WORK/paused.tmp" && mv "$WORK/paused.tmp" "$WORK/paused"
+		while [ -e "$WORK/pause-$name" ]; do sleep 0.1; done
+	fi
+fi
+exec "$real" "\$@"
+WRAP
+	chmod +x "$WORK/bin/$name"
+	case :$PATH: in *":$WORK/bin:"*) ;; *) export PATH="$WORK/bin:$PATH" ;; esac
+}
+
+# bg_t ARGS...: tsarc in the background (PID in TPID), as t; bg_ended
+# waits for it (RC, no sanitizer report).
+bg_t() {
+	rm -f "$WORK/paused"
+	"$TSARC" "$@" >"$OUT" 2>"$ERR" &
+	TPID=$!
+}
+bg_ended() {
+	RC=0
+	wait "$TPID" || RC=$?
+	sanitizer_check "$RC" "$ERR" "tsarc (background)"
+	transcript_add
+}
+
+# paused: waits until a pause_client wrapper holds tsarc (bg_t).
+paused() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		[ -s "$WORK/paused" ] && return 0
+		kill -0 "$TPID" 2>/dev/null || { bg_ended; fail "tsarc ended (exit $RC) before the pause"; }
+		sleep 0.1
+	done
+	fail "the pause was not reached in 120 s"
+}

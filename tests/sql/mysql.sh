@@ -20,7 +20,8 @@
 #     utf8mb3_bin): a function that returns an emoji still does.
 #   - a load that fails part-way into a server without the database leaves
 #     none (the database the restore created is dropped again); one that
-#     fails into an existing database never drops it.
+#     fails into an existing database never drops it; one whose DROP is
+#     refused too says the database it created is left behind, and why.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -185,6 +186,33 @@ expect_err "audit" "the error gives the server's reason (fresh server)"
 expect_err "database system, created by this restore, was dropped again" \
 	"the error says the created database was dropped"
 [ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the failed restores"
+info "a failed load whose DROP is refused too: the error says the database is left, and why"
+# Held after it created the database, before its load (pause_client), the
+# restore's admin loses the DROP privilege (a policy changed meanwhile):
+# the server refuses the dump's first DROP TABLE, then the DROP DATABASE
+# of the database this restore created, which stays, as the error says.
+pause_client mysql
+echo 1 > "$WORK/pause-mysql" # the CREATE DATABASE runs, the load waits
+TMPDIR=$TLS_TMP bg_t restore "$BADSNAP" --repo "$REPO" --config "$WORK/dst.json"
+paused
+revoked=0
+[ "$(sock_mysql "$T" -e "SHOW DATABASES LIKE 'system'")" = system ] &&
+	sock_mysql "$T" -e "REVOKE DROP ON *.* FROM admin3@'%'" && revoked=1
+rm -f "$WORK/pause-mysql"
+bg_ended
+[ "$revoked" = 1 ] || fail "test setup: no database created before the load, or no REVOKE"
+[ "$RC" != 0 ] || fail "a load without the DROP privilege succeeded"
+[ "$(sock_mysql "$T" -e "SHOW DATABASES LIKE 'system'")" = system ] ||
+	fail "the database is gone, though its DROP was refused"
+expect_err "DROP command denied" "the error gives the load's own reason"
+expect_err "database system, created by this restore, is left behind, with what of the load executed: dropping database system: " \
+	"the error says the created database is left behind"
+expect_err "Access denied for user 'admin3'@'%' to database 'system'\)$" \
+	"the error gives the server's reason for refusing the DROP"
+! grep -qi "dropped again" "$ERR" || fail "the error says the database was dropped"
+sock_mysql "$T" -e "GRANT DROP ON *.* TO admin3@'%'; DROP DATABASE system" ||
+	fail "cannot give admin3 its DROP back"
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the failed restore whose DROP was refused"
 for secret in "$ADMIN_PW" "$(sed -n 2p "$S/tls/client.key")"; do
 	! grep -qF -- "$secret" "$WORK/.transcript" "$OUT" "$ERR" 2>/dev/null || fail "a secret is in the output"
 done

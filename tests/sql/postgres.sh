@@ -9,7 +9,9 @@
 #   - the database's encoding and locale (LATIN1, C) are recorded at backup
 #     and used when the restore must create the database in a fresh server;
 #   - a load that fails part-way changes nothing: an existing database is
-#     as it was, and one the restore created is dropped again.
+#     as it was, and one the restore created is dropped again; when a
+#     session of another client holds that one, the DROP is refused (not
+#     forced) and the error says the database is left behind, and why.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -106,5 +108,45 @@ expect_err 'role "auditor" does not exist' "the error gives psql's reason (fresh
 expect_err "nothing of it was applied; database zync_production, created by this restore, was dropped again" \
 	"the error says the created database was dropped"
 [ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the failed restore (fresh server)"
+info "a failed load whose DROP is refused too: the error says the database is left, and why"
+# Held after it created the database, before its load (pause_client),
+# another client connects to the new database (an application that came
+# up meanwhile): the DROP after the failed load waits for sessions to end,
+# then is refused, as a DROP without FORCE is; the database stays, empty.
+pause_client psql
+echo 1 > "$WORK/pause-psql" # the CREATE DATABASE runs, the load waits
+TMPDIR=$TLS_TMP bg_t restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
+paused
+# The other client: a session that stays until its input ends (fd 8).
+mkfifo "$WORK/session.in"
+sock_psql "$T" -d zync_production <"$WORK/session.in" >/dev/null 2>&1 &
+SESSION=$!
+exec 8>"$WORK/session.in"
+sessions() {
+	sock_psql "$T" -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'zync_production'"
+}
+for ((i = 0; i < 300; i++)); do
+	[ "$(sessions)" = 1 ] || ! kill -0 "$SESSION" 2>/dev/null && break
+	sleep 0.1
+done
+rm -f "$WORK/pause-psql"
+bg_ended
+connected=$(sessions)
+exec 8>&-
+wait "$SESSION"
+[ "$connected" = 1 ] || fail "test setup: the other session was not connected through the restore"
+[ "$RC" -ne 0 ] || fail "a restore with a missing role succeeded (DROP refused)"
+left=$(sock_psql "$T" -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'zync_production'")
+[ "$left" = 1 ] || fail "the database is gone, though its DROP was refused"
+[ -z "$(sock_psql "$T" -d zync_production -c "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace")" ] ||
+	fail "the database left behind is not empty, though its load ran in one transaction"
+expect_err 'role "auditor" does not exist' "the error gives psql's reason (DROP refused)"
+expect_err "nothing of it was applied; database zync_production, created by this restore, is left behind, empty: dropping database zync_production: " \
+	"the error says the created database is left behind, empty"
+expect_err 'database "zync_production" is being accessed by other users' \
+	"the error gives the server's reason for refusing the DROP"
+! grep -qi "dropped again" "$ERR" || fail "the error says the database was dropped"
+sock_psql "$T" -d postgres -c "DROP DATABASE zync_production" || fail "cannot drop the database left behind"
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the failed restore whose DROP was refused"
 ! grep -qF -- "$ADMIN_PW" "$WORK/.transcript" "$ERR" 2>/dev/null || fail "the password is in the output"
 info "OK"
