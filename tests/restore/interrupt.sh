@@ -18,6 +18,9 @@
 #  - SIGHUP, then SIGTERM while the held child ignores SIGTERM (the restore
 #    cannot stop on its own): exit 129 at once, child killed, lock removed
 #    by the exit cleanup.
+#  - The same two into a PostgreSQL database the restore created (psql
+#    held in the load): SIGINT, exit 130, and SIGHUP then SIGTERM, exit
+#    129: the database is dropped again.
 #  - SIGKILL of a whole restore (--undo-snapshot) during the MySQL load:
 #    the next plan and the next run say the deployment is half-restored,
 #    naming the steps not applied (not those applied) and the undo snapshot
@@ -32,15 +35,17 @@ backup_demo
 REAL_REDIS_SERVER=$(command -v redis-server)
 REAL_MYSQL=$(command -v mysql)
 REAL_MYSQLDUMP=$(command -v mysqldump)
+REAL_PSQL=$(command -v psql)
 mkdir -p "$WORK/bin" "$WORK/tmp"
 # wrapper NAME REAL [SHELL-PREAMBLE]: $WORK/bin/NAME holds while $WORK/hold-NAME exists,
 # after letting through as many runs as that file says (none when empty). mysql
-# holds in a load only, never in a query (-e): the restore's look-up of its
-# database, the ones a backup (the undo snapshot's) runs before its dump.
+# and psql hold in a load only, never in a query (-e, -c): the restore's
+# look-up of its database, the ones a backup (the undo snapshot's) runs
+# before its dump.
 wrapper() {
 	cat > "$WORK/bin/$1" <<EOF
 #!/bin/sh
-if [ -e "$WORK/hold-$1" ] && ! printf '%s\n' "\$@" | grep -qx -- -e; then
+if [ -e "$WORK/hold-$1" ] && ! printf '%s\n' "\$@" | grep -qx -- '-[ce]'; then
 	pass=\$(cat "$WORK/hold-$1")
 	if [ "\${pass:-0}" -gt 0 ]; then
 		echo \$((pass - 1)) > "$WORK/hold-$1"
@@ -301,6 +306,63 @@ ended
 gone "$HELD" "the mysql that ignores SIGTERM (fresh database)"
 no_leftovers "the second signal into a fresh database"
 [ -z "$(fresh_db)" ] || fail "the exit cleanup left the database the restore created"
+info "SIGINT during the PostgreSQL load into a database the restore created: dropped again"
+# As above: zync_int_fresh is not on the server; the restore looks it up
+# (psql -c), creates it (the first psql run let through) and the load is
+# held. The load runs in one transaction: after the signal nothing of it
+# is there, and the database the restore created is dropped again.
+pg_q() {
+	PGPASSWORD=$PG_PASSWORD "$REAL_PSQL" -qAtX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" \
+		-U postgres -d postgres "$@"
+}
+# zync's role may create databases (as a managed service's admin may).
+pg_q -c "ALTER ROLE zync CREATEDB" || fail "test setup: cannot let zync create databases"
+python3 - "$WORK/config.json" "$WORK/fresh-pg.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"].setdefault("zync-database", {})["database"] = "zync_int_fresh"
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+pg_fresh_db() { pg_q -c "SELECT datname FROM pg_database WHERE datname = 'zync_int_fresh'"; }
+wrapper psql "$REAL_PSQL"
+echo 1 > "$WORK/hold-psql"
+CONFIG=$WORK/fresh-pg.json bg --only zync-database
+held
+[ "$(pg_fresh_db)" = zync_int_fresh ] || fail "test setup: the PostgreSQL database was not created before the load"
+rm -f "$WORK/hold-psql" # the DROP after the signal runs
+kill -INT "$TPID"
+ended
+[ "$RC" -eq 130 ] || fail "exit $RC after SIGINT into a fresh PostgreSQL database, want 130"
+gone "$HELD" "the held psql (fresh database)"
+no_leftovers "SIGINT into a fresh PostgreSQL database"
+[ -z "$(pg_fresh_db)" ] || fail "the PostgreSQL database the interrupted restore created was left behind"
+expect_err "interrupted by SIGINT" "the message names the signal (PostgreSQL)"
+expect_err "nothing of it was applied; database zync_int_fresh, created by this restore, was dropped again" \
+	"the error says the created PostgreSQL database was dropped (SIGINT)"
+
+info "SIGHUP, then SIGTERM while psql ignores SIGTERM, into a database the restore created: dropped"
+# The second signal ends the restore at once: the exit cleanup drops it.
+wrapper psql "$REAL_PSQL" "trap '' TERM HUP INT"
+echo 1 > "$WORK/hold-psql"
+CONFIG=$WORK/fresh-pg.json bg --only zync-database
+held
+[ "$(pg_fresh_db)" = zync_int_fresh ] || fail "test setup: the PostgreSQL database was not created before the load (SIGHUP)"
+rm -f "$WORK/hold-psql"
+kill -HUP "$TPID"
+for ((i = 0; i < 600; i++)); do
+	grep -q "SIGHUP received" "$ERR" && break
+	sleep 0.1
+done
+grep -q "SIGHUP received" "$ERR" || fail "no word of the first signal (fresh PostgreSQL database)"
+kill -0 "$TPID" 2>/dev/null || fail "tsarc ended on the first signal though psql ignores SIGTERM"
+kill -TERM "$TPID"
+ended
+[ "$RC" -eq 129 ] || fail "exit $RC after SIGHUP and SIGTERM into a fresh PostgreSQL database, want 129"
+gone "$HELD" "the psql that ignores SIGTERM (fresh database)"
+no_leftovers "the second signal into a fresh PostgreSQL database"
+[ -z "$(pg_fresh_db)" ] || fail "the exit cleanup left the PostgreSQL database the restore created"
+expect_err "database zync_int_fresh, created by this restore: cleaned up" \
+	"the exit cleanup says it dropped the PostgreSQL database"
 info "SIGTERM during a backup (mysqldump held): exit 143, no snapshot, no file left, no lock"
 n0=$("$TSARC" snapshots --repo "$REPO" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 # Held at the dump itself, not at the version probe before it.
