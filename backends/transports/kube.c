@@ -96,22 +96,29 @@ static int base_args(const kube_transport *t, tsarc_cmd *cmd)
 	return base_args_ns(t, cmd, NULL);
 }
 
-/* Runs `binary ... args` and returns stdout; on failure *code and err. */
-static int kube_run(const kube_transport *t, const char *const args[], char **out,
-	int *code, char *err, size_t errsz)
+/* Runs `binary [-n ns] ... args` and returns stdout; on failure *code and
+ * err. */
+static int kube_run_ns(const kube_transport *t, const char *ns, const char *const args[],
+	char **out, int *code, char *err, size_t errsz)
 {
 	tsarc_cmd cmd;
 	size_t i;
 	int rc;
 
 	tsarc_cmd_init(&cmd);
-	if (!(rc = base_args(t, &cmd)))
+	if (!(rc = base_args_ns(t, &cmd, ns)))
 		for (i = 0; args[i] && !rc; i++)
 			rc = tsarc_cmd_arg(&cmd, args[i]);
 	if (!rc)
 		rc = tsarc_proc_capture(cmd.argv, t->pass, KUBE_JSON_MAX, out, NULL, code, err, errsz);
 	tsarc_cmd_free(&cmd);
 	return rc;
+}
+
+static int kube_run(const kube_transport *t, const char *const args[], char **out,
+	int *code, char *err, size_t errsz)
+{
+	return kube_run_ns(t, NULL, args, out, code, err, errsz);
 }
 
 static const char *ns_text(const kube_transport *t)
@@ -640,6 +647,25 @@ static int kube_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
 	return rc;
 }
 
+/* `delete TYPE NAME --ignore-not-found`: one object, by name (the restore
+ * Role may delete only the names it may change). */
+static int kube_remove(tsarc_transport *tr, const char *type, const char *name, const char *ns)
+{
+	kube_transport *t = (kube_transport *)tr;
+	const char *args[] = {"delete", type, name, "--ignore-not-found", NULL};
+	char *out = NULL, err[2048];
+	int rc, code;
+
+	if ((rc = kube_run_ns(t, ns, args, &out, &code, err, sizeof(err))))
+		return rc;
+	free(out);
+	if (code != 0)
+		return tsarc_error_set(TSARC_EIO, "%s delete %s %s (namespace %s) failed (status "
+			"%d): %s", t->binary, type, name, ns ? ns : ns_text(t), code,
+			err[0] ? err : "(nothing on stderr)");
+	return 0;
+}
+
 /* 2.15+: `rollout restart deployment/NAME`; 2.14 and older: `rollout
  * latest dc/NAME` (what the manual procedure runs); then `rollout status`
  * until the new pods are ready. With selector_style auto, a Deployment is
@@ -870,6 +896,7 @@ int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf)
 	t->parent.capture = kube_capture;
 	t->parent.get = kube_get;
 	t->parent.apply = kube_apply;
+	t->parent.remove = kube_remove;
 	t->parent.rollout = kube_rollout;
 	t->parent.read_config = kube_read_config;
 	t->parent.write_config = kube_write_config;

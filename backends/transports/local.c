@@ -320,6 +320,52 @@ static int local_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
 	return rc;
 }
 
+/* Where local_get_one finds it: DIR/TYPE/NAME.json, and DIR/NAME.json
+ * when its kind is the type's. Nothing is followed out of the folder (the
+ * name is checked, the type folder opened without following a link). The
+ * namespace is only written into the files: the folder is the same. */
+static int local_remove(tsarc_transport *tr, const char *type, const char *name, const char *ns)
+{
+	local_transport *t = (local_transport *)tr;
+	char file[300], path[PATH_MAX];
+	cJSON *doc = NULL;
+	int rootfd, dfd, rc = 0;
+
+	(void)ns;
+	if (!t->resources_dir)
+		return tsarc_error_set(TSARC_ECONFIG, "the local transport needs \"resources_dir\" "
+			"to remove %s resources", type);
+	if (!tsarc_valid_kube_type(type) || !tsarc_valid_kube_name(name))
+		return tsarc_error_set(TSARC_EUNSAFE, "refusing to remove a resource whose type or "
+			"name is not a Kubernetes one (%.64s %.253s)", type ? type : "(none)",
+			name ? name : "");
+	snprintf(file, sizeof(file), "%s.json", name);
+	if ((rootfd = open(t->resources_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return tsarc_error_set(TSARC_EIO, "cannot open %s: %s", t->resources_dir,
+			strerror(errno));
+	dfd = openat(rootfd, type, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 && errno != ENOENT)
+		rc = tsarc_error_set(TSARC_EIO, "cannot open %s/%s: %s", t->resources_dir, type,
+			strerror(errno));
+	if (dfd >= 0) {
+		if (unlinkat(dfd, file, 0) && errno != ENOENT)
+			rc = tsarc_error_set(TSARC_EIO, "cannot remove %s/%s/%s: %s", t->resources_dir,
+				type, file, strerror(errno));
+		else if (fsync(dfd))
+			rc = tsarc_error_set(TSARC_EIO, "cannot sync %s/%s: %s", t->resources_dir, type,
+				strerror(errno));
+		close(dfd);
+	}
+	snprintf(path, sizeof(path), "%s/%s", t->resources_dir, file);
+	if (!rc && read_json_file(path, &doc))
+		tsarc_error_clear(); /* none there, or not one to read: not the type's */
+	else if (!rc && kind_matches(doc, type) && unlinkat(rootfd, file, 0) && errno != ENOENT)
+		rc = tsarc_error_set(TSARC_EIO, "cannot remove %s: %s", path, strerror(errno));
+	tsarc_secret_doc_free(doc);
+	close(rootfd);
+	return rc;
+}
+
 /*
  * A server's configuration file. While it is replaced, the original is
  * kept beside it as FILE.tsarc-orig, written and synced before the file
@@ -494,6 +540,7 @@ int tsarc_transport_local_new(tsarc_transport **out, const cJSON *conf)
 	t->parent.capture = local_capture;
 	t->parent.get = local_get;
 	t->parent.apply = local_apply;
+	t->parent.remove = local_remove;
 	t->parent.rollout = NULL; /* no workloads: servers restart by commands */
 	t->parent.read_config = local_read_config;
 	t->parent.write_config = local_write_config;

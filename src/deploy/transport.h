@@ -72,6 +72,12 @@ struct tsarc_transport {
 	 * kube `apply -n NS -f -`, local one JSON file each with the
 	 * namespace written into it. */
 	int (*apply)(tsarc_transport *t, const cJSON *list, const char *namespace);
+	/* Deletes resource `name` of `type` from `namespace` (the
+	 * transport's own when NULL); one already gone is no error. Only the
+	 * restore of an undo snapshot calls it, for what the restore it
+	 * undoes created (resources.c). */
+	int (*remove)(tsarc_transport *t, const char *type, const char *name,
+		const char *namespace);
 	/* Restarts a workload and waits until it is rolled out. NULL: the
 	 * transport has no workloads; a server is restarted by commands. */
 	int (*rollout)(tsarc_transport *t, const char *workload);

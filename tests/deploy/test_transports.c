@@ -1,6 +1,7 @@
 /* The transports through their interface (transport.h): the registry by
- * name, apply into the namespace it is given on both transports, and a
- * server's configuration replaced with its original kept aside. */
+ * name, apply into the namespace it is given on both transports, remove
+ * by name, and a server's configuration replaced with its original kept
+ * aside. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -168,6 +169,68 @@ static void apply_honours_the_namespace(void **state)
 	free(dir);
 }
 
+/* remove (the restore of an undo snapshot): one object by name, in the
+ * namespace given; already gone is no error; a name that is not a
+ * Kubernetes one, or a type folder that is a link out of the resources
+ * folder, removes nothing. */
+static void remove_deletes_by_name(void **state)
+{
+	char *dir = tmpdir(), *out = tmpdir(), path[4200], conf_text[8400], *text;
+	tsarc_transports trs;
+	tsarc_transport *tr;
+	cJSON *conf, *list = one_configmap(), *got = NULL;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/kubectl", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "#!/bin/sh\nprintf '%%s ' \"$@\" > '%s/args'\n"
+		"[ \"$5\" = refused ] && { echo 'forbidden: cannot delete' >&2; exit 1; }\nexit 0\n", dir);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+	snprintf(conf_text, sizeof(conf_text), "{\"binary\": \"%s\", \"namespace\": \"configured\","
+		" \"resources_dir\": \"%s\"}", path, dir);
+	tr = make("kube", conf_text, &conf, &trs);
+	assert_int_equal(tr->remove(tr, "configmap", "c", "target"), 0);
+	snprintf(path, sizeof(path), "%s/args", dir);
+	assert_non_null(text = slurp(path));
+	assert_string_equal(text, "-n target delete configmap c --ignore-not-found ");
+	free(text);
+	assert_int_equal(tr->remove(tr, "configmap", "refused", NULL), TSARC_EIO);
+	assert_non_null(strstr(tsarc_error_last()->message, "forbidden: cannot delete"));
+	tsarc_transports_dispose(&trs);
+	cJSON_Delete(conf);
+
+	tr = make("local", conf_text, &conf, &trs);
+	assert_int_equal(tr->apply(tr, list, NULL), 0);
+	assert_int_equal(tr->get(tr, "configmap", "c", &got), 0);
+	cJSON_Delete(got);
+	assert_int_equal(tr->remove(tr, "configmap", "c", "target"), 0);
+	assert_int_equal(tr->get(tr, "configmap", "c", &got), TSARC_ENOTFOUND);
+	assert_int_equal(tr->remove(tr, "configmap", "c", NULL), 0);
+	assert_int_equal(tr->remove(tr, "configmap", "../c", NULL), TSARC_EUNSAFE);
+	/* DIR/NAME.json of another kind is not the type's. */
+	snprintf(path, sizeof(path), "%s/d.json", dir);
+	assert_int_equal(tsarc_replace_file(path, "{\"kind\": \"Secret\"}", 18, 0600, 0), 0);
+	assert_int_equal(tr->remove(tr, "configmap", "d", NULL), 0);
+	assert_int_equal(access(path, F_OK), 0);
+	/* A type folder that is a link elsewhere is not followed. */
+	snprintf(path, sizeof(path), "%s/e.json", out);
+	assert_int_equal(tsarc_replace_file(path, "{\"kind\": \"Secret\"}", 18, 0600, 0), 0);
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	assert_int_equal(symlink(out, path), 0);
+	assert_int_equal(tr->remove(tr, "secret", "e", NULL), TSARC_EIO);
+	snprintf(path, sizeof(path), "%s/e.json", out);
+	assert_int_equal(access(path, F_OK), 0);
+	tsarc_transports_dispose(&trs);
+	cJSON_Delete(conf);
+	cJSON_Delete(list);
+	rm_rf(dir);
+	rm_rf(out);
+	free(dir);
+	free(out);
+}
+
 /* A server's configuration on this host: replaced with the original kept
  * beside it (mode 0600, before the file changes), put back and the kept
  * copy removed; a later read finds what a killed run kept. */
@@ -278,6 +341,7 @@ static void kube_capture_needs_the_whole_output(void **state)
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(transport_registry),
 	cmocka_unit_test(apply_honours_the_namespace),
+	cmocka_unit_test(remove_deletes_by_name),
 	cmocka_unit_test(local_config_keeps_the_original),
 	cmocka_unit_test(kube_capture_needs_the_whole_output),
 	cmocka_unit_test(kube_binary_missing))

@@ -116,6 +116,12 @@ def requests_of(call):
             if there is not False:
                 out.add((g, r, "patch", name))
         return out
+    if a[0] == "delete":
+        words = [x for x in a[1:] if not x.startswith("-")]
+        if len(words) != 2 or words[0] not in TYPES:
+            return None
+        g, r = TYPES[words[0]]
+        return {(g, r, "delete", words[1])}
     if a[0] == "rollout" and len(a) >= 3:
         kind, _, _ = a[2].partition("/")
         if kind not in TYPES:
