@@ -327,6 +327,48 @@ static int not_taken_error(const tsarc_resources_rules *rules, const char *names
 		rules->stream, rules->type, names);
 }
 
+/*
+ * The restore of an undo snapshot (tsarc_snapshot_is_undo) puts the target
+ * back as it was before the restore it undoes, and that includes removing
+ * what that restore created: the undo backup recorded the optional names
+ * the target did not have ("missing_optional"), and they are deleted. A
+ * backup's snapshot never removes anything (a 2.16 snapshot lacks the
+ * ConfigMaps of 2.15's in-pod databases, which a 2.15 target still uses).
+ * Only Secrets and ConfigMaps: deleting a custom resource (an APIManager)
+ * makes its operator delete what it deployed. The names come from the
+ * repository: each is one the target's component lists as optional, that
+ * the recipe does not leave out and that the stream does not hold.
+ * *out: NULL when nothing is removed here, else the names (maybe none).
+ */
+static int undo_removals(const tsarc_restore_ctx *r, const tsarc_step *s,
+	const tsarc_resources_rules *rules, cJSON **out)
+{
+	const cJSON *it;
+
+	*out = NULL;
+	if (!tsarc_snapshot_is_undo(r->snap) || !rules->type ||
+		(strcasecmp(rules->type, "secret") && strcasecmp(rules->type, "secrets") &&
+		strcasecmp(rules->type, "configmap") && strcasecmp(rules->type, "configmaps")))
+		return 0;
+	if (!(*out = cJSON_CreateArray()))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(s->st->meta, "missing_optional")) {
+		if (!cJSON_IsString(it) || !tsarc_valid_kube_name(it->valuestring)) {
+			cJSON_Delete(*out);
+			*out = NULL;
+			return tsarc_error_set(TSARC_ECORRUPT, "stream %s of undo snapshot %.10s: its "
+				"metadata's missing_optional holds something that is not a Kubernetes "
+				"name; nothing of it was applied or removed", rules->stream, r->snap->id);
+		}
+		if (!tsarc_str_in_array(rules->optional_names, it->valuestring) ||
+			tsarc_resources_left_out(rules, it->valuestring) ||
+			tsarc_str_in_array(rules->meta_items, it->valuestring))
+			continue;
+		cJSON_AddItemToArray(*out, cJSON_CreateString(it->valuestring));
+	}
+	return 0;
+}
+
 /* Plan: every object the stream's metadata lists is one the target takes
  * (or one the recipe leaves out), before anything of the restore runs. */
 static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
@@ -349,6 +391,11 @@ static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 			tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
 	tsarc_buf_dispose(&refused);
+	if (!rc) {
+		cJSON *removals = NULL;
+		rc = undo_removals(r, s, &rules, &removals);
+		cJSON_Delete(removals);
+	}
 	return rc;
 }
 
@@ -557,6 +604,8 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_resources_rules rules;
 	tsarc_resources_apply a;
 	tsarc_transport *tr;
+	cJSON *removed = NULL;
+	const cJSON *it;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
@@ -574,19 +623,41 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		goto done;
 	if ((rc = tsarc_resources_select(&a, (const char *)m.ptr, m.size, &rules)))
 		goto done;
+	if ((rc = undo_removals(r, s, &rules, &removed)))
+		goto done;
+	if (cJSON_GetArraySize(removed) && !tr->remove) {
+		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': transport %s cannot remove "
+			"resources, which the restore of an undo snapshot does", s->component, tr->type);
+		goto done;
+	}
 	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a.list, "items")) &&
 		(rc = tr->apply(tr, a.list, r->o->target_namespace)))
 		goto done;
-	tsarc_step_note(s, "%d applied, %d left out", cJSON_GetArraySize(a.applied),
-		cJSON_GetArraySize(a.left_out));
+	cJSON_ArrayForEach(it, removed)
+		if ((rc = tr->remove(tr, rules.type, it->valuestring, r->o->target_namespace))) {
+			tsarc_error_prefix("component '%s': %s %s, which the target did not have "
+				"before the restore undone, could not be removed", s->component,
+				rules.type, it->valuestring);
+			goto done;
+		}
+	if (cJSON_GetArraySize(removed))
+		tsarc_step_note(s, "%d applied, %d left out, %d removed (not there before the "
+			"restore undone)", cJSON_GetArraySize(a.applied), cJSON_GetArraySize(a.left_out),
+			cJSON_GetArraySize(removed));
+	else
+		tsarc_step_note(s, "%d applied, %d left out", cJSON_GetArraySize(a.applied),
+			cJSON_GetArraySize(a.left_out));
 	s->detail = cJSON_CreateObject();
 	cJSON_AddItemToObject(s->detail, "applied", a.applied);
 	cJSON_AddItemToObject(s->detail, "left_out", a.left_out);
 	cJSON_AddItemToObject(s->detail, "rewritten", a.rewritten);
-	a.applied = a.left_out = a.rewritten = NULL;
+	if (removed)
+		cJSON_AddItemToObject(s->detail, "removed", removed);
+	a.applied = a.left_out = a.rewritten = removed = NULL;
 done:
 	tsarc_buf_dispose(&m); /* wiped: Secrets */
 	tsarc_resources_apply_dispose(&a);
+	cJSON_Delete(removed);
 	return rc;
 }
 
@@ -601,6 +672,7 @@ static void resources_describe(tsarc_restore_ctx *r, const tsarc_step *s, const 
 	const cJSON *it;
 	const char *rtype = tsarc_spec_str(s->spec, "resource");
 	tsarc_resources_rules rules;
+	cJSON *removes = NULL;
 
 	rules_of(r, s, &rules);
 	cJSON_ArrayForEach(it, items) {
@@ -622,6 +694,19 @@ static void resources_describe(tsarc_restore_ctx *r, const tsarc_step *s, const 
 	cJSON_AddItemToObject(plan, "replaces", repl);
 	cJSON_AddItemToObject(plan, "creates", create);
 	cJSON_AddItemToObject(plan, "left_out", left);
+	/* The plan was admitted: a failure here is out of memory. */
+	if (!undo_removals(r, s, &rules, &removes) && removes) {
+		cJSON *there = cJSON_CreateArray();
+		cJSON_ArrayForEach(it, removes) {
+			cJSON *got = NULL;
+			if (there && rtype && r->deftr->get(r->deftr, rtype, it->valuestring, &got) == 0)
+				cJSON_AddItemToArray(there, cJSON_CreateString(it->valuestring));
+			tsarc_secret_doc_free(got);
+		}
+		tsarc_error_clear();
+		cJSON_AddItemToObject(plan, "removes", there);
+	}
+	cJSON_Delete(removes);
 }
 
 /* Whether Secret `name` says where a database is: a url_secret of a

@@ -184,6 +184,9 @@ static void print_report(const cJSON *report, int dry_run)
 				say_list("      creates:", cJSON_GetObjectItemCaseSensitive(plan, "creates"));
 				say_list("      leaves out:",
 					cJSON_GetObjectItemCaseSensitive(plan, "left_out"));
+				if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(plan, "removes")))
+					say_list("      removes:",
+						cJSON_GetObjectItemCaseSensitive(plan, "removes"));
 			}
 			for (const char *const *k = sql_fields; *k; k++) {
 				const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, *k));

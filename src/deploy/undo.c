@@ -20,8 +20,11 @@
  * The restore state (state.c) records the undo snapshot next to the steps
  * it covers, so the run after a kill -9 names it too.
  *
- * Limits: what the restore created that the target did not have (a
- * Secret, a database on a fresh server) stays; a signal stops the restore
+ * What the restore created that the target did not have: the optional
+ * Secrets and ConfigMaps are removed by the restore of the undo snapshot
+ * (resources.c, from the undo backup's "missing_optional"); a required one
+ * or a database the target lacks makes the undo backup fail. Limits: an
+ * APIManager the restore created stays; a signal stops the restore
  * without a rollback (the error names the snapshot that puts things
  * back); a failed post_restore hook is no reason to roll back (the data
  * steps were all applied; the hook can be run again); the rollback is a

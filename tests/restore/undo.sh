@@ -34,6 +34,9 @@ change_deployment() {
 		fail "cannot change the system database"
 	demo_redis system-redis SET changed-after-backup "$1" >/dev/null
 	echo "$1" > "$DEP/system-storage/changed-after-backup"
+	# An optional ConfigMap the snapshot holds and the target lacks: the
+	# restore creates it, the rollback must remove it again.
+	rm -f "$DEP/resources/configmap/mysql-main-conf.json"
 	python3 - "$DEP/resources/secret/system-app.json" "$1" <<'PY' || fail "cannot change a Secret"
 import base64, json, sys
 p = sys.argv[1]
@@ -152,6 +155,9 @@ json_get "$OUT" "d.get('rollback')" | grep -qx None || fail "a rollback after a 
 state "$WORK/state.restored"
 diff "$WORK/state.snap" "$WORK/state.restored" >&2 || fail "the restore did not bring the snapshot back"
 demo_mysql "DROP DATABASE reports" "" || fail "cannot drop reports"
+ok restore "$UNDO2" --repo "$REPO" --config "$WORK/config.json" --dry-run --json
+[ "$(json_get "$OUT" "[s['plan']['removes'] for s in d['steps'] if s['component'] == 'configmaps'][0]")" = \
+	"['mysql-main-conf']" ] || fail "the plan of the undo snapshot does not say it removes mysql-main-conf"
 ok restore "$UNDO2" --repo "$REPO" --config "$WORK/config.json"
 state "$WORK/state.undone"
 diff "$WORK/state.C" "$WORK/state.undone" >&2 || fail "restoring the undo snapshot did not bring state C back"
