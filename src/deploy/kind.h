@@ -135,7 +135,8 @@ struct tsarc_kind {
 		cJSON *plan);
 	/* Plan, optional: refuses, before the first write of the restore,
 	 * what step `s`'s stream says it holds (its metadata, untrusted) that
-	 * the target does not take. */
+	 * the target does not take. Called once the step's target is resolved
+	 * (s->endpoint, s->conn, s->secret_doc). */
 	int (*admit)(tsarc_restore_ctx *r, const tsarc_step *s);
 	/* Plan, optional: warnings of a migration (r->warnings) about what
 	 * step `s` will write. */

@@ -500,8 +500,7 @@ static int resolve_step(tsarc_restore_ctx *r, tsarc_step *s)
 		c.spec = s->spec;
 		if ((rc = tsarc_step_transport(r, s->spec, &c.tr)))
 			return rc;
-	} else if ((rc = tsarc_step_component(r, s, &c)) || (rc = step_require(r, s, &c)) ||
-		   (s->impl->admit && (rc = s->impl->admit(r, s)))) {
+	} else if ((rc = tsarc_step_component(r, s, &c)) || (rc = step_require(r, s, &c))) {
 		return rc;
 	}
 	if (!(ep = s->endpoint = place_of(c.tr)))
@@ -539,6 +538,10 @@ static int resolve_step(tsarc_restore_ctx *r, tsarc_step *s)
 			tsarc_error_set(TSARC_EGENERIC, "kind %s cannot resolve its target", s->kind);
 		break;
 	}
+	/* Once the target is resolved: what the stream holds is judged
+	 * against the target as it is (its Secret, s->secret_doc). */
+	if (!rc && s->impl && s->impl->admit)
+		rc = s->impl->admit(r, s);
 	if (!rc) {
 		if (!cJSON_GetObjectItemCaseSensitive(ep, "text"))
 			endpoint_text(s, ep);
