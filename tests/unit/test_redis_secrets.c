@@ -2,7 +2,9 @@
  * Redis connection details from 3scale's Secrets (backends/components/
  * redis/secrets.c): the three key sets, the older CONFIG_* names, TLS from
  * rediss:// and PEM text, Sentinel group from the URL, the configuration
- * over the Secret, and a description that never shows a password.
+ * over the Secret, and a description that never shows a password. And the
+ * database numbers a restore maps: the one a URL names, and the one the
+ * snapshot's metadata records (untrusted).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +15,10 @@
 #include "cmocka_main.h"
 
 #include "secrets.h"
+#include "logical.h"
 #include "tsarc/errors.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* The configuration from Secret `name`, given as JSON, whose URL is under
@@ -147,7 +151,92 @@ static void system_redis(void **state)
 		"system-redis", "URL"), 0);
 }
 
+/* The database a Secret's URL names: 1 for system-redis's .../1, 0 for no
+ * path or an empty one (as 3scale's clients read it), -1 with no URL; a
+ * path that is no number is an error naming the Secret and the path. */
+static void url_db(void **state)
+{
+	static const struct { const char *url; int rc, db; } cases[] = {
+		{"redis://system-redis:6379/1", 0, 1},
+		{"redis://h:6379/0", 0, 0},
+		{"redis://h:6379", 0, 0},
+		{"redis://h:6379/", 0, 0},
+		{"rediss://u:p@h:6380/15", 0, 15},
+		{"redis://h/1048575", 0, TSARC_REDIS_DB_MAX - 1},
+		{"redis://h/1048576", TSARC_ECONFIG, -1},
+		{"redis://h/-1", TSARC_ECONFIG, -1},
+		{"redis://h/1x", TSARC_ECONFIG, -1},
+		{"redis://h/%201", TSARC_ECONFIG, -1},
+		{"redis://h/99999999999999999999", TSARC_ECONFIG, -1},
+		{"redis://h/sysdb", TSARC_ECONFIG, -1},
+	};
+	tsarc_redis_conf c;
+	size_t i;
+	int db;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char json[256];
+		snprintf(json, sizeof(json), "{\"stringData\": {\"URL\": \"%s\"}}", cases[i].url);
+		assert_int_equal(from_secret(&c, json, "system-redis", "URL"), 0);
+		db = 7;
+		assert_int_equal(tsarc_redis_conf_url_db(&c, "Secret system-redis, key URL", &db),
+			cases[i].rc);
+		assert_int_equal(db, cases[i].db);
+		if (cases[i].rc) {
+			assert_non_null(strstr(tsarc_error_last()->message, "Secret system-redis, key URL"));
+			assert_non_null(strstr(tsarc_error_last()->message, "not a Redis database number"));
+			tsarc_error_clear();
+		}
+		tsarc_redis_conf_free(&c);
+	}
+	/* No Secret (the configuration names the server): no URL, no number. */
+	assert_int_equal(tsarc_redis_conf_from_secret(&c, NULL, NULL, NULL), 0);
+	assert_int_equal(tsarc_redis_conf_url_db(&c, "x", &db), 0);
+	assert_int_equal(db, -1);
+	tsarc_redis_conf_free(&c);
+}
+
+/* The snapshot's "redis_url_db": an integer from 0 to the bound, or
+ * absent (an older snapshot: -1); anything else is a damaged snapshot. */
+static void meta_db(void **state)
+{
+	static const struct { const char *meta; int rc, db; } cases[] = {
+		{"{}", 0, -1},
+		{"{\"redis_url_db\": 1}", 0, 1},
+		{"{\"redis_url_db\": 0}", 0, 0},
+		{"{\"redis_url_db\": 1048575}", 0, TSARC_REDIS_DB_MAX - 1},
+		{"{\"redis_url_db\": 1048576}", TSARC_ECORRUPT, -1},
+		{"{\"redis_url_db\": -1}", TSARC_ECORRUPT, -1},
+		{"{\"redis_url_db\": 1.5}", TSARC_ECORRUPT, -1},
+		{"{\"redis_url_db\": 1e300}", TSARC_ECORRUPT, -1},
+		{"{\"redis_url_db\": \"1\"}", TSARC_ECORRUPT, -1},
+		{"{\"redis_url_db\": null}", TSARC_ECORRUPT, -1},
+		{"{\"redis_url_db\": true}", TSARC_ECORRUPT, -1},
+		{"{\"redis_url_db\": [1]}", TSARC_ECORRUPT, -1},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *m = cJSON_Parse(cases[i].meta);
+		int db = 7;
+		assert_non_null(m);
+		assert_int_equal(tsarc_redis_meta_db(m, "redis_url_db", "system-redis.rdb", &db),
+			cases[i].rc);
+		assert_int_equal(db, cases[i].db);
+		if (cases[i].rc) {
+			assert_non_null(strstr(tsarc_error_last()->message, "system-redis.rdb"));
+			assert_non_null(strstr(tsarc_error_last()->message, "redis_url_db"));
+			tsarc_error_clear();
+		}
+		cJSON_Delete(m);
+	}
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(url_db),
+	cmocka_unit_test(meta_db),
 	cmocka_unit_test(storage_216),
 	cmocka_unit_test(queues_sentinel_tls),
 	cmocka_unit_test(older_config_names),

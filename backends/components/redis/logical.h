@@ -38,6 +38,12 @@ typedef struct tsarc_redis_stats {
 } tsarc_redis_stats;
 
 void tsarc_redis_stats_free(tsarc_redis_stats *st);
+
+/* Database numbers a stream, a URL or the snapshot's metadata may name:
+ * 0 to TSARC_REDIS_DB_MAX - 1 (Redis's own default is 16; a larger
+ * number is damage, not a server). */
+#define TSARC_REDIS_DB_MAX (1 << 20)
+
 /* Adds `add` keys to database `db`'s count, growing the table. */
 int tsarc_redis_stats_add_db(tsarc_redis_stats *st, int db, unsigned long long add);
 

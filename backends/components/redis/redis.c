@@ -8,6 +8,12 @@
  * which path was taken ("redis_mode"). In a pod the RDB comes from the
  * pod's redis-cli --rdb, the password from the pod's own variable.
  * The restore (restore.c, swap.c) picks the path the target allows.
+ *
+ * The metadata also records the database the component's URL names
+ * ("redis_url_db": system-redis's .../1): a whole-server stream does not
+ * say which of its databases the deployment used, and a restore into a
+ * target whose URL names another database (a managed Redis with database
+ * 0 only) is to map that one there.
  */
 #include "redis.h"
 #include "rdb.h"
@@ -208,6 +214,41 @@ int tsarc_redis_component_conf(const tsarc_component *c, const cJSON *secret_doc
 	return rc;
 }
 
+/* "redis_url_db" into the stream's metadata: the database the URL of the
+ * component's Secret names. `doc`: the Secret when already read; NULL:
+ * read here when the component names one (an in-pod Redis: its Secret
+ * still says where 3scale keeps its keys). Recorded only when known: no
+ * Secret, no URL or a path that is no database number leaves it out, and
+ * the backup goes on as before (a restore then keeps the numbers, and
+ * says why). */
+static int record_url_db(const tsarc_component *c, const cJSON *doc, cJSON *meta)
+{
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
+	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
+	cJSON *own = NULL;
+	char *url = NULL;
+	tsarc_url u;
+	int db = -1;
+
+	if (!secret || !key)
+		return 0;
+	if (!doc && c->resources && !c->resources->get(c->resources, "secret", secret, &own))
+		doc = own;
+	if (doc && !tsarc_secret_doc_value(doc, secret, key, &url) && !tsarc_url_parse(url, &u)) {
+		if (!u.path || !*u.path)
+			db = 0;
+		else
+			tsarc_redis_db_parse(u.path, &db);
+		tsarc_url_free(&u);
+	}
+	tsarc_secure_free_str(url);
+	tsarc_secret_doc_free(own);
+	tsarc_error_clear();
+	if (db >= 0 && !cJSON_AddNumberToObject(meta, "redis_url_db", db))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return 0;
+}
+
 /* ---- the backup on this host ---- */
 
 typedef struct dump_ctx {
@@ -324,8 +365,8 @@ static int native_dump(tsarc_component *c, tsarc_production *out)
 		}
 	}
 	rc = tsarc_redis_component_conf(c, doc, NULL, &d->conf);
-	tsarc_secret_doc_free(doc);
 	if (rc) {
+		tsarc_secret_doc_free(doc);
 		free(d);
 		return rc;
 	}
@@ -338,8 +379,14 @@ static int native_dump(tsarc_component *c, tsarc_production *out)
 	if (!(out->meta = cJSON_CreateObject()) ||
 		!cJSON_AddStringToObject(out->meta, "redis_endpoint", d->where) ||
 		!cJSON_AddStringToObject(out->meta, "redis_mode_configured", d->mode) ||
-		!cJSON_AddBoolToObject(out->meta, "external", c->external))
+		!cJSON_AddBoolToObject(out->meta, "external", c->external)) {
+		tsarc_secret_doc_free(doc);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	rc = record_url_db(c, doc, out->meta);
+	tsarc_secret_doc_free(doc);
+	if (rc)
+		return rc;
 	if (d->conf.opts.host)
 		cJSON_AddStringToObject(out->meta, "db_host", d->conf.opts.host);
 	if (d->conf.opts.port)
@@ -371,7 +418,6 @@ static int pod_dump(tsarc_component *c, tsarc_production *out)
 		return rc;
 	/* The private files are removed once redis-cli has exited (run.c). */
 	rc = tsarc_redis_cli_open(c, doc, &conn, tsarc_db_in_workload(c) && !c->external, &tls);
-	tsarc_secret_doc_free(doc);
 	if (rc)
 		goto done;
 	out->tls = tls.files;
@@ -388,7 +434,10 @@ static int pod_dump(tsarc_component *c, tsarc_production *out)
 	if (!(out->meta = tsarc_db_meta(c, &conn)) ||
 		!cJSON_AddStringToObject(out->meta, "redis_mode", "rdb"))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (!rc)
+		rc = record_url_db(c, doc, out->meta);
 done:
+	tsarc_secret_doc_free(doc);
 	tsarc_conn_free(&conn);
 	return rc;
 }

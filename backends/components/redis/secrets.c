@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* strdup, asprintf */
 #include "secrets.h"
 #include "component.h"
+#include "logical.h"
 #include "wipe.h"
 #include "tsarc/errors.h"
 
@@ -62,7 +63,7 @@ static const size_t CONF_STRINGS[] = {
 	offsetof(tsarc_redis_conf, key), offsetof(tsarc_redis_conf, s_hosts),
 	offsetof(tsarc_redis_conf, s_master), offsetof(tsarc_redis_conf, s_user),
 	offsetof(tsarc_redis_conf, s_password), offsetof(tsarc_redis_conf, sentinel_role),
-	offsetof(tsarc_redis_conf, url_scheme),
+	offsetof(tsarc_redis_conf, url_scheme), offsetof(tsarc_redis_conf, url_path),
 };
 
 void tsarc_redis_conf_free(tsarc_redis_conf *c)
@@ -180,6 +181,9 @@ int tsarc_redis_conf_from_secret(tsarc_redis_conf *c, const cJSON *doc, const ch
 			goto done;
 		}
 		rc = set(&c->url_scheme, u.scheme);
+		c->has_url = 1;
+		if (!rc)
+			rc = set(&c->url_path, u.path);
 		if (!rc && !strcmp(u.scheme, "rediss"))
 			c->opts.tls = 1;
 		/* With Sentinel the URL's host is the master group's name. */
@@ -221,6 +225,61 @@ done:
 	if (rc)
 		tsarc_redis_conf_free(c);
 	return rc;
+}
+
+int tsarc_redis_db_parse(const char *text, int *db)
+{
+	long v = 0;
+	size_t i;
+
+	*db = -1;
+	if (!text || !*text || strlen(text) > 8)
+		return -1;
+	for (i = 0; text[i]; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -1;
+		v = v * 10 + (text[i] - '0');
+	}
+	if (v >= TSARC_REDIS_DB_MAX)
+		return -1;
+	*db = (int)v;
+	return 0;
+}
+
+int tsarc_redis_conf_url_db(const tsarc_redis_conf *c, const char *what, int *db)
+{
+	char shown[40];
+
+	*db = -1;
+	if (!c->has_url)
+		return 0;
+	if (!c->url_path || !*c->url_path) {
+		*db = 0;
+		return 0;
+	}
+	if (!tsarc_redis_db_parse(c->url_path, db))
+		return 0;
+	/* The path is no secret, but it is cut: it could be anything. */
+	snprintf(shown, sizeof(shown), "%.32s%s", c->url_path, strlen(c->url_path) > 32 ?
+		"..." : "");
+	return tsarc_error_set(TSARC_ECONFIG, "%s: the URL's path '%s' is not a Redis database "
+		"number (0 to %d)", what, shown, TSARC_REDIS_DB_MAX - 1);
+}
+
+int tsarc_redis_meta_db(const cJSON *meta, const char *key, const char *stream, int *db)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);
+
+	*db = -1;
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble >= TSARC_REDIS_DB_MAX ||
+		v->valuedouble != (double)(int)v->valuedouble)
+		return tsarc_error_set(TSARC_ECORRUPT, "stream %s: its metadata \"%s\" is not a "
+			"Redis database number (an integer from 0 to %d): the snapshot is damaged",
+			stream, key, TSARC_REDIS_DB_MAX - 1);
+	*db = (int)v->valuedouble;
+	return 0;
 }
 
 int tsarc_redis_conf_override(tsarc_redis_conf *c, const char *host, int port,

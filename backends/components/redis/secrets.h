@@ -23,6 +23,10 @@ typedef struct tsarc_redis_conf {
 	int use_sentinel;
 	char *sentinel_role;          /* as the Secret says (master/slave), or NULL */
 	char *url_scheme;
+	/* The URL's path (its database number, as text), NULL for none;
+	 * has_url: the Secret gave a URL at all. */
+	char *url_path;
+	int has_url;
 	/* Owned; passwords and keys wiped by tsarc_redis_conf_free. */
 	char *host, *socket, *user, *password, *ca, *cert, *key;
 	char *s_hosts, *s_master, *s_user, *s_password;
@@ -50,5 +54,20 @@ int tsarc_redis_conf_role_replica(const tsarc_redis_conf *conf);
 /* "host:port" / "socket" / "Sentinel group G via H" for plans and metadata. */
 void tsarc_redis_conf_describe(const tsarc_redis_conf *conf, char *out, size_t outsz);
 void tsarc_redis_conf_free(tsarc_redis_conf *conf);
+
+/* The database the URL of `conf` names (redis://host:6379/1: 1; no path,
+ * or an empty one: 0, as 3scale's clients read it) into *db; -1 when the
+ * conf has no URL. A path that is not a database number is TSARC_ECONFIG
+ * naming `what` (the Secret and key) and the path: where 3scale keeps its
+ * keys is then unknown, and guessing would restore them elsewhere. */
+int tsarc_redis_conf_url_db(const tsarc_redis_conf *conf, const char *what, int *db);
+/* A database number as text: decimal digits only, 0 to
+ * TSARC_REDIS_DB_MAX - 1 (logical.h). -1 otherwise (no error set). */
+int tsarc_redis_db_parse(const char *text, int *db);
+/* The database number the snapshot's metadata `meta` holds under `key`
+ * (the stream's "redis_url_db") into *db, -1 when it has none. The
+ * metadata comes from the repository, so anything but an integer from 0
+ * to TSARC_REDIS_DB_MAX - 1 is TSARC_ECORRUPT naming `stream` and the key. */
+int tsarc_redis_meta_db(const cJSON *meta, const char *key, const char *stream, int *db);
 
 #endif
