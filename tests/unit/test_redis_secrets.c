@@ -3,8 +3,9 @@
  * redis/secrets.c): the three key sets, the older CONFIG_* names, TLS from
  * rediss:// and PEM text, Sentinel group from the URL, the configuration
  * over the Secret, and a description that never shows a password. And the
- * database numbers a restore maps: the one a URL names, and the one the
- * snapshot's metadata records (untrusted).
+ * database numbers a restore maps (logical.h tsarc_redis_dbmap): the one
+ * a URL names, the one the snapshot's metadata records (untrusted), and
+ * the mapping with its collision.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -234,9 +235,39 @@ static void meta_db(void **state)
 	}
 }
 
+/* 1 -> 0: database 1 goes to 0, the others keep their numbers, and 0 of
+ * the backup (it would land on the mapped one) is refused naming both. */
+static void dbmap(void **state)
+{
+	tsarc_redis_dbmap m = {1, 0}, same = {2, 2}, none = TSARC_REDIS_DBMAP_NONE;
+	char text[64];
+	int to;
+
+	(void)state;
+	assert_int_equal(tsarc_redis_dbmap_db(&m, 1, &to), 0);
+	assert_int_equal(to, 0);
+	assert_int_equal(tsarc_redis_dbmap_db(&m, 2, &to), 0);
+	assert_int_equal(to, 2);
+	assert_int_equal(tsarc_redis_dbmap_db(&m, 0, &to), TSARC_EUNSUPPORTED);
+	assert_non_null(strstr(tsarc_error_last()->message, "database 0 and in database 1"));
+	assert_non_null(strstr(tsarc_error_last()->message, "nothing was written"));
+	tsarc_error_clear();
+	assert_int_equal(tsarc_redis_dbmap_db(&same, 2, &to), 0);
+	assert_int_equal(to, 2);
+	assert_int_equal(tsarc_redis_dbmap_db(&none, 0, &to), 0);
+	assert_int_equal(to, 0);
+	assert_int_equal(tsarc_redis_dbmap_db(NULL, 5, &to), 0);
+	assert_int_equal(to, 5);
+	tsarc_redis_dbmap_text(&m, text, sizeof(text));
+	assert_string_equal(text, "database 1 -> 0");
+	tsarc_redis_dbmap_text(&same, text, sizeof(text));
+	assert_string_equal(text, "");
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(url_db),
 	cmocka_unit_test(meta_db),
+	cmocka_unit_test(dbmap),
 	cmocka_unit_test(storage_216),
 	cmocka_unit_test(queues_sentinel_tls),
 	cmocka_unit_test(older_config_names),

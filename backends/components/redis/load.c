@@ -6,6 +6,9 @@
  * whose absolute expiry has passed is not sent: a key that expired since
  * the backup stays gone. While loading, it adds up what the target should
  * hold (keys per database, digest) for tsarc_redis_loader_verify.
+ * With a database mapping (logical.h tsarc_redis_dbmap) the stream's
+ * SELECT is rewritten as it is sent, and everything counted is in the
+ * target's numbers: what the check compares is what the target holds.
  */
 #include "digest.h"
 #include "error_save.h"
@@ -49,7 +52,8 @@ struct tsarc_redis_loader {
 	int64_t now, started;
 	tsarc_buf in;      /* unparsed stream bytes */
 	size_t in_pos;
-	int db;            /* the stream's current database, -1 before SELECT */
+	int db;            /* the current database (the target's number), -1 before SELECT */
+	tsarc_redis_dbmap map;
 	tsarc_redis_stats st;
 	tsarc_redis_digests want;
 	int digest_ok;     /* 0: a payload type we cannot name; counts only */
@@ -117,6 +121,7 @@ int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t n
 	l->started = tsarc_redis_now_ms();
 	l->now = now_ms ? now_ms : l->started;
 	l->db = -1;
+	l->map.from = l->map.to = -1;
 	l->digest_ok = 1;
 	l->want.rdb_version = -1;
 	if (dst && !(l->ring = calloc(WINDOW, sizeof(*l->ring)))) {
@@ -127,6 +132,47 @@ int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t n
 	tsarc_buf_init(&l->in, 2 * TSARC_REDIS_BULK_MAX + 4096);
 	*out = l;
 	return 0;
+}
+
+void tsarc_redis_loader_map(tsarc_redis_loader *l, const tsarc_redis_dbmap *map)
+{
+	if (map && map->from >= 0 && map->from != map->to)
+		l->map = *map;
+}
+
+int tsarc_redis_dbmap_db(const tsarc_redis_dbmap *map, int db, int *out)
+{
+	*out = db;
+	if (!map || map->from < 0 || map->from == map->to)
+		return 0;
+	if (db == map->from)
+		*out = map->to;
+	else if (db == map->to)
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup holds keys in database %d "
+			"and in database %d, and its database %d (the one its URL named) is to be "
+			"restored into database %d (the one the target's URL names): both would land "
+			"in database %d; nothing was written (a target whose URL names database %d "
+			"takes this backup as it is)", map->to, map->from, map->from, map->to, map->to,
+			map->from);
+	return 0;
+}
+
+void tsarc_redis_dbmap_text(const tsarc_redis_dbmap *map, char *out, size_t outsz)
+{
+	if (!map || map->from < 0 || map->from == map->to)
+		snprintf(out, outsz, "%s", "");
+	else
+		snprintf(out, outsz, "database %d -> %d", map->from, map->to);
+}
+
+/* " (the backup's database N)" after the target's database `db` when
+ * the mapping put it there. */
+static const char *backup_db(const tsarc_redis_loader *l, int db, char *buf, size_t bufsz)
+{
+	if (l->map.from < 0 || db != l->map.to)
+		return "";
+	snprintf(buf, bufsz, " (the backup's database %d)", l->map.from);
+	return buf;
 }
 
 void tsarc_redis_loader_free(tsarc_redis_loader *l)
@@ -324,12 +370,21 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 	int rc;
 
 	if (argc == 2 && arg_is(argv[0], lens[0], "SELECT")) {
-		if (parse_num(argv[1], lens[1], 1 << 20, &v))
+		char sel[64];
+		int db, n;
+		if (parse_num(argv[1], lens[1], TSARC_REDIS_DB_MAX - 1, &v))
 			return refused_stream("SELECT of a database that is not a number");
-		l->db = (int)v;
+		if ((rc = tsarc_redis_dbmap_db(&l->map, (int)v, &db)))
+			return rc;
+		l->db = db;
 		if ((rc = tsarc_redis_digests_db(&l->want, l->db)))
 			return rc;
-		return send_cmd(l, raw, rawlen, 'S', NULL, 0);
+		if (db == v)
+			return send_cmd(l, raw, rawlen, 'S', NULL, 0);
+		/* The target's number in place of the stream's. */
+		n = snprintf(sel, sizeof(sel), "*2\r\n$6\r\nSELECT\r\n$%d\r\n%d\r\n",
+			snprintf(NULL, 0, "%d", db), db);
+		return send_cmd(l, (const unsigned char *)sel, (size_t)n, 'S', NULL, 0);
 	}
 	if (argc == 6 && arg_is(argv[0], lens[0], "RESTORE") && arg_is(argv[4], lens[4], "REPLACE") &&
 		arg_is(argv[5], lens[5], "ABSTTL")) {
@@ -506,15 +561,17 @@ int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz)
 	for (db = 0; db < want.ndb || db < got.ndb; db++) {
 		unsigned long long wk = db < want.ndb ? want.keys[db] : 0;
 		unsigned long long gk = db < got.ndb ? got.keys[db] : 0;
+		char was[64];
 		if (wk != gk) {
-			rc = tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: database %d has %llu keys "
-				"after the restore, the backup %llu", tsarc_redis_where(l->dst), db, gk, wk);
+			rc = tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: database %d%s has %llu keys "
+				"after the restore, the backup %llu", tsarc_redis_where(l->dst), db,
+				backup_db(l, db, was, sizeof(was)), gk, wk);
 			goto done;
 		}
 		if (digest && wk && memcmp(want.sums + 32 * db, got.sums + 32 * db, 32)) {
-			rc = tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: database %d holds other "
+			rc = tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: database %d%s holds other "
 				"values or expiries than the backup (same %llu keys, digest differs)",
-				tsarc_redis_where(l->dst), db, wk);
+				tsarc_redis_where(l->dst), db, backup_db(l, db, was, sizeof(was)), wk);
 			goto done;
 		}
 	}
@@ -534,10 +591,12 @@ static int feed_loader(void *ctx, const void *data, size_t len)
 	return tsarc_redis_loader_feed(ctx, data, len);
 }
 
-/* The highest database of `src` that holds keys, + 1 (0: none). */
-static int src_dbs(tsarc_redis *src, int *ndb)
+/* The highest database of the target that the keys of `src` go to
+ * (through `map`), + 1 (0: none); a collision of the mapping is refused
+ * here, before the target is emptied. */
+static int src_dbs(tsarc_redis *src, const tsarc_redis_dbmap *map, int *ndb)
 {
-	int count, db, rc;
+	int count, db, to = 0, rc;
 
 	*ndb = 0;
 	if ((rc = tsarc_redis_db_count(src, &count)))
@@ -546,14 +605,16 @@ static int src_dbs(tsarc_redis *src, int *ndb)
 		long long n = 0;
 		if ((rc = tsarc__redis_select(src, db, NULL)) || (rc = tsarc__redis_dbsize(src, &n)))
 			return rc;
-		if (n > 0)
-			*ndb = db + 1;
+		if (n > 0 && (rc = tsarc_redis_dbmap_db(map, db, &to)))
+			return rc;
+		if (n > 0 && to + 1 > *ndb)
+			*ndb = to + 1;
 	}
 	return tsarc__redis_select(src, 0, NULL);
 }
 
-int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const atomic_int *stop,
-	tsarc_redis_stats *st, char *note, size_t notesz)
+int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
+	const atomic_int *stop, tsarc_redis_stats *st, char *note, size_t notesz)
 {
 	tsarc_redis_loader *l = NULL;
 	tsarc_redis_stats dumped, cleared;
@@ -561,10 +622,11 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const atomic_int *stop,
 
 	memset(&dumped, 0, sizeof(dumped));
 	memset(&cleared, 0, sizeof(cleared));
-	if ((rc = src_dbs(src, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)) ||
+	if ((rc = src_dbs(src, map, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)) ||
 		(rc = tsarc_redis_clear(dst, &cleared)) ||
 		(rc = tsarc_redis_loader_new(&l, dst, 0)))
 		goto done;
+	tsarc_redis_loader_map(l, map);
 	if ((rc = tsarc_redis_logical_dump(src, feed_loader, l, stop, &dumped)) ||
 		(rc = tsarc_redis_loader_finish(l, st))) {
 		tsarc_redis_loader_partial(l, 0);

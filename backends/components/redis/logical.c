@@ -354,8 +354,9 @@ int tsarc_redis_require_dbs(tsarc_redis *dst, int ndb)
 	if ((rc = tsarc_redis_db_count(dst, &have)))
 		return rc;
 	if (have < ndb)
-		return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup holds database %d, Redis at "
-			"%s has %d databases (0 to %d): nothing was written", ndb - 1,
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup's keys go to database %d "
+			"(its own number, or the one the target's URL names), Redis at %s has %d "
+			"databases (0 to %d): nothing was written", ndb - 1,
 			tsarc_redis_where(dst), have, have - 1);
 	return 0;
 }

@@ -44,6 +44,29 @@ void tsarc_redis_stats_free(tsarc_redis_stats *st);
  * number is damage, not a server). */
 #define TSARC_REDIS_DB_MAX (1 << 20)
 
+/*
+ * Where a restore puts the backup's databases. The database the source's
+ * URL named (the one 3scale used there, recorded at backup) goes to the
+ * one the target's URL names: a 2.15 system-redis at .../1 migrated to a
+ * managed Redis whose Secret says .../0 (cluster-mode services have only
+ * database 0) must land where system will read it. Every other database
+ * keeps its number: nothing says where else it would belong. One of them
+ * that would land on the mapped database (`to`) is a collision, refused
+ * before anything is written: merging two databases of the backup into
+ * one would silently mix, and overwrite, their keys.
+ * from -1: no mapping, every database keeps its number.
+ */
+typedef struct tsarc_redis_dbmap {
+	int from, to;
+} tsarc_redis_dbmap;
+#define TSARC_REDIS_DBMAP_NONE {-1, -1}
+/* The target's database for the backup's `db` into *out; a collision is
+ * TSARC_EUNSUPPORTED naming both databases ("nothing was written": it is
+ * asked before the first write). map NULL: no mapping. */
+int tsarc_redis_dbmap_db(const tsarc_redis_dbmap *map, int db, int *out);
+/* "database 1 -> 0", or "" when map is NULL or maps nothing. */
+void tsarc_redis_dbmap_text(const tsarc_redis_dbmap *map, char *out, size_t outsz);
+
 /* Adds `add` keys to database `db`'s count, growing the table. */
 int tsarc_redis_stats_add_db(tsarc_redis_stats *st, int db, unsigned long long add);
 
@@ -60,9 +83,10 @@ int tsarc_redis_logical_dump(tsarc_redis *src, tsarc_redis_out_fn out, void *ctx
  * the connection on database 0. */
 int tsarc_redis_db_count(tsarc_redis *r, int *count);
 
-/* Refuses a target that has fewer databases than `ndb` (the backup's
- * highest database + 1) before anything is written: emptying it first
- * and then failing at SELECT would leave it empty. */
+/* Refuses a target that has fewer databases than `ndb` (the highest
+ * database the backup's keys go to, after any mapping, + 1) before
+ * anything is written: emptying it first and then failing at SELECT
+ * would leave it empty. */
 int tsarc_redis_require_dbs(tsarc_redis *dst, int ndb);
 
 /* Empties every database of `dst` (FLUSHDB, or where refused SCAN + DEL),
@@ -75,6 +99,12 @@ typedef struct tsarc_redis_loader tsarc_redis_loader;
  * to equal the backup; NULL: the stream is only checked (nothing sent).
  * `now_ms` (0: the clock) decides what has expired. */
 int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t now_ms);
+/* Maps the stream's databases (before the first feed; copied): its
+ * SELECT n is sent as SELECT of the mapped number, and the counts and
+ * digest the check compares are the target's databases. A collision
+ * stops the feed (TSARC_EUNSUPPORTED); the check pass meets it first,
+ * with nothing sent. */
+void tsarc_redis_loader_map(tsarc_redis_loader *l, const tsarc_redis_dbmap *map);
 int tsarc_redis_loader_feed(tsarc_redis_loader *l, const void *data, size_t len);
 /* Ends the stream (a command cut off is TSARC_ECORRUPT) and waits for
  * every reply; st gets the counts. */
@@ -94,9 +124,12 @@ void tsarc_redis_loader_free(tsarc_redis_loader *l);
 
 /* Copies every database of `src` into `dst` (cleared first) through the
  * loader, without a stream in between, then verifies: the RDB path into a
- * Redis that cannot restart (from a private redis-server). */
-int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const atomic_int *stop,
-	tsarc_redis_stats *st, char *note, size_t notesz);
+ * Redis that cannot restart (from a private redis-server). `map` (NULL:
+ * none) as tsarc_redis_loader_map; its collisions, and a target with
+ * fewer databases than the mapped ones, are refused before `dst` is
+ * emptied. */
+int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
+	const atomic_int *stop, tsarc_redis_stats *st, char *note, size_t notesz);
 
 int64_t tsarc_redis_now_ms(void);
 

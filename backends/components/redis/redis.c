@@ -13,7 +13,7 @@
  * ("redis_url_db": system-redis's .../1): a whole-server stream does not
  * say which of its databases the deployment used, and a restore into a
  * target whose URL names another database (a managed Redis with database
- * 0 only) is to map that one there.
+ * 0 only) maps that one there (logical.h tsarc_redis_dbmap).
  */
 #include "redis.h"
 #include "rdb.h"
@@ -456,4 +456,5 @@ const tsarc_kind tsarc_kind_redis = {
 	.name = "redis", .extension = ".rdb", .runs_in_pod = 1, .default_port = 6379,
 	.action = "redis-rdb", .action_for_any_kind = 1, .target = TSARC_TARGET_SERVER,
 	.wants_secret_doc = 1, .fields = REDIS_FIELDS, .validate = redis_validate,
-	.dump = redis_prepare, .describe = tsarc_redis_describe, .restore = tsarc_redis_restore};
+	.dump = redis_prepare, .describe = tsarc_redis_describe, .admit = tsarc_redis_admit,
+	.restore = tsarc_redis_restore};

@@ -42,6 +42,10 @@ int tsarc_redis_cli_tls_close(tsarc_redis_cli_tls *t);
  * own variable (pod_password_env). */
 int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_conn *conn,
 	int with_host, const tsarc_redis_cli_tls *tls);
+/* Plan: refuses what step `s` cannot do before anything is written: a
+ * database number in its metadata or the target's URL that is none, a
+ * database mapping the only path (the swap) cannot do (restore.c). */
+int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s);
 /* Restores step `s`: the path the stream and the target allow (restore.c). */
 int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s);
 /* The plan of step `s`: its target, what it replaces, which path. */

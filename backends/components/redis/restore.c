@@ -17,6 +17,24 @@
  *   goes away whatever happens;
  * - else the RDB swap of swap.c.
  * The target is always a master (ROLE): a replica is refused.
+ *
+ * The database mapping (logical.h tsarc_redis_dbmap): the database the
+ * source's URL named (the stream's "redis_url_db", recorded at backup)
+ * goes to the one the target's Secret's URL names now, where 3scale will
+ * look for its keys. A migration from an in-pod Redis (system-redis at
+ * .../1) to a managed one often names database 0, and some managed
+ * services have no other: keeping the numbers would leave system with an
+ * empty Redis, or be refused for want of databases. Nothing changes where
+ * the target has no Secret (the configuration names the server: no
+ * database is named), or both URLs name the same database, or the stream
+ * does not record its URL's database (a snapshot of an older tsarc: the
+ * numbers kept, as then, and the plan and report say why). Both online
+ * paths map, by rewriting the database they SELECT; the swap puts the
+ * server's own files in place and cannot, so a mapping takes the private
+ * redis-server instead wherever this host reaches the target (an
+ * external Redis: always), and is refused, naming both databases, before
+ * anything is written where it does not. The emptying stays the whole
+ * server's, as without a mapping.
  */
 #include "redis.h"
 #include "extract.h"
@@ -28,29 +46,39 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef enum { PATH_LOGICAL, PATH_PRIVATE, PATH_SWAP } restore_path;
+typedef enum { PATH_LOGICAL, PATH_PRIVATE, PATH_SWAP, PATH_REFUSED } restore_path;
 
-static restore_path pick_path(tsarc_restore_ctx *r, const tsarc_step *s)
+/* The path; `mapped`: the step maps a database (step_dbmap). */
+static restore_path pick_path(tsarc_restore_ctx *r, const tsarc_step *s, int mapped)
 {
 	const char *stream_mode = s->st ? tsarc_spec_str(s->st->meta, "redis_mode") : NULL;
 	const char *mode = tsarc_redis_mode(s->spec);
 	int external = tsarc_spec_bool(s->spec, "external", 0), in_workload = 0;
 	tsarc_transport *tr;
+	restore_path p;
 
 	if (stream_mode && !strcmp(stream_mode, "logical"))
 		return PATH_LOGICAL;
-	if (!strcmp(mode, "logical"))
-		return PATH_PRIVATE;
-	if (!strcmp(mode, "rdb"))
-		return PATH_SWAP;
-	/* auto: swap where the server can be restarted by us: in its
-	 * workload, or here with its configuration file named. */
 	if (!tsarc_step_transport(r, s->spec, &tr))
 		in_workload = (tr->caps & TSARC_TR_IN_WORKLOAD) != 0;
 	tsarc_error_clear();
-	if (in_workload && !external)
-		return PATH_SWAP;
-	return tsarc_spec_str(s->recipe, "config_file") ? PATH_SWAP : PATH_PRIVATE;
+	if (!strcmp(mode, "logical"))
+		p = PATH_PRIVATE;
+	else if (!strcmp(mode, "rdb"))
+		p = PATH_SWAP;
+	/* auto: swap where the server can be restarted by us: in its
+	 * workload, or here with its configuration file named. */
+	else if (in_workload && !external)
+		p = PATH_SWAP;
+	else
+		p = tsarc_spec_str(s->recipe, "config_file") ? PATH_SWAP : PATH_PRIVATE;
+	/* The swap cannot map: the private server where our client reaches
+	 * the target (an explicit "rdb" too: it names the RDB, which the
+	 * private server loads whole, and a swap would put the keys where
+	 * 3scale does not look). */
+	if (p == PATH_SWAP && mapped)
+		return in_workload && !external ? PATH_REFUSED : PATH_PRIVATE;
+	return p;
 }
 
 static int step_conf(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_conf *conf)
@@ -72,6 +100,63 @@ static int step_conf(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_conf
 	}
 	tsarc_component_clear(&c);
 	return rc;
+}
+
+/* The mapping of step `s` into *map (from -1: none) and, for the plan
+ * and the report, `text`: "database 1 -> 0 (...)" or why nothing is
+ * mapped. An unreadable number (the snapshot's metadata, the target's
+ * URL) is an error: guessing would put the keys where 3scale does not
+ * look. */
+static int step_dbmap(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_dbmap *map,
+	char *text, size_t textsz)
+{
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(s->spec, "url_secret");
+	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
+	tsarc_redis_conf conf;
+	char what[300];
+	int from = -1, to = -1, rc;
+
+	map->from = map->to = -1;
+	if (s->st && (rc = tsarc_redis_meta_db(s->st->meta, "redis_url_db", s->st->name, &from)))
+		return rc;
+	if (s->secret_doc) {
+		snprintf(what, sizeof(what), "the target's Secret %s, key %s", secret ? secret : "?",
+			key ? key : "URL");
+		if ((rc = step_conf(r, s, &conf)))
+			return rc;
+		rc = tsarc_redis_conf_url_db(&conf, what, &to);
+		tsarc_redis_conf_free(&conf);
+		if (rc)
+			return rc;
+	}
+	if (to < 0)
+		snprintf(text, textsz, "databases keep their numbers: no Secret of the target names "
+			"a database (the configuration, or the pod, names the server)");
+	else if (from < 0)
+		snprintf(text, textsz, "databases keep their numbers: the snapshot does not record "
+			"which database its URL named (taken by a tsarc that did not record it, or "
+			"without a URL); the target's URL names database %d", to);
+	else if (from == to)
+		snprintf(text, textsz, "databases keep their numbers: the source's URL and the "
+			"target's both name database %d", to);
+	else {
+		map->from = from;
+		map->to = to;
+		snprintf(text, textsz, "database %d -> %d: the source's URL named database %d, the "
+			"target's names %d; every other database keeps its number", from, to, from, to);
+	}
+	return 0;
+}
+
+/* The refusal of PATH_REFUSED. */
+static int refuse_swap(const tsarc_step *s, const tsarc_redis_dbmap *map)
+{
+	return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': the backup's database %d is "
+		"to be restored into database %d (the target's URL names it), and the RDB swap, the "
+		"only path into a Redis in its pod, puts the backup's files in place with their "
+		"database numbers: make the component \"external\" with an address this host "
+		"reaches (the RDB is then loaded through a private redis-server, which maps); "
+		"nothing was written", s->component, map->from, map->to);
 }
 
 static int connect_target(tsarc_restore_ctx *r, tsarc_step *s, tsarc_redis **dst, char *where,
@@ -97,7 +182,7 @@ static int feed(void *payload, const uint8_t *data, size_t len)
 }
 
 static void note_done(tsarc_step *s, const char *how, const char *where,
-	const tsarc_redis_stats *st, const char *verified)
+	const tsarc_redis_stats *st, const char *verified, const char *maptext)
 {
 	char libs[80] = "";
 
@@ -105,15 +190,20 @@ static void note_done(tsarc_step *s, const char *how, const char *where,
 		snprintf(libs, sizeof(libs), " and FUNCTION FLUSH (%llu librar%s)",
 			st->functions_removed, st->functions_removed == 1 ? "y" : "ies");
 	tsarc_step_note(s, "%s into %s: %llu keys restored, %llu expired since the backup and "
-		"skipped; target emptied first with %s%s%s; %s", how, where, st->keys, st->expired,
+		"skipped; target emptied first with %s%s%s; %s; %s", how, where, st->keys, st->expired,
 		st->flush ? "FLUSHDB" : "per-key DEL (FLUSHDB refused)", libs,
-		st->functions > 0 ? "; functions restored" : "", verified);
+		st->functions > 0 ? "; functions restored" : "", verified, maptext);
+	/* The mapping, or why there is none, for whoever reads the report. */
+	if (!s->detail)
+		s->detail = cJSON_CreateObject();
+	if (s->detail)
+		cJSON_AddStringToObject(s->detail, "redis_databases", maptext);
 }
 
 /* The check pass: the whole stream through a loader that sends nothing.
  * *ndb: its highest database + 1. */
-static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, int *ndb,
-	unsigned long long *keys)
+static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_dbmap *map,
+	int *ndb, unsigned long long *keys)
 {
 	tsarc_redis_loader *chk = NULL;
 	tsarc_redis_stats st;
@@ -123,8 +213,9 @@ static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, int *ndb,
 	*ndb = 0;
 	tsarc_restore_progress(r, "%s: reading the whole stream before the first write",
 		s->component);
-	if (!(rc = tsarc_redis_loader_new(&chk, NULL, 0)) &&
-		!(rc = tsarc_stream_extract(r->repo, s->st, feed, chk, r->o->inflight)))
+	if (!(rc = tsarc_redis_loader_new(&chk, NULL, 0)))
+		tsarc_redis_loader_map(chk, map);
+	if (!rc && !(rc = tsarc_stream_extract(r->repo, s->st, feed, chk, r->o->inflight)))
 		rc = tsarc_redis_loader_finish(chk, &st);
 	if (!rc) {
 		*ndb = st.ndb;
@@ -138,7 +229,8 @@ static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, int *ndb,
 	return rc;
 }
 
-static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s)
+static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_dbmap *map,
+	const char *maptext)
 {
 	tsarc_redis *dst = NULL;
 	tsarc_redis_loader *l = NULL;
@@ -150,11 +242,13 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s)
 	memset(&cleared, 0, sizeof(cleared));
 	memset(&st, 0, sizeof(st));
 	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
-		(rc = check_stream(r, s, &ndb, &keys)) || (rc = tsarc_redis_require_dbs(dst, ndb)))
+		(rc = check_stream(r, s, map, &ndb, &keys)) || (rc = tsarc_redis_require_dbs(dst, ndb)))
 		goto done;
-	tsarc_restore_progress(r, "%s: logical restore into %s", s->component, where);
+	tsarc_restore_progress(r, "%s: logical restore into %s%s%s", s->component, where,
+		map->from >= 0 ? ", " : "", map->from >= 0 ? maptext : "");
 	if ((rc = tsarc_redis_clear(dst, &cleared)) || (rc = tsarc_redis_loader_new(&l, dst, 0)))
 		goto done;
+	tsarc_redis_loader_map(l, map);
 	if ((rc = tsarc_stream_extract(r->repo, s->st, feed, l, r->o->inflight)) ||
 		(rc = tsarc_redis_loader_finish(l, &st))) {
 		tsarc_redis_loader_partial(l, keys);
@@ -165,7 +259,7 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s)
 	st.flush = cleared.flush;
 	st.functions_removed = cleared.functions_removed;
 	note_done(s, "logical restore (RESTORE ... REPLACE ABSTTL, pipelined)", where, &st,
-		verified);
+		verified, maptext);
 done:
 	if (rc)
 		tsarc_error_prefix("component '%s'", s->component);
@@ -175,7 +269,8 @@ done:
 	return rc;
 }
 
-static int restore_private(tsarc_restore_ctx *r, tsarc_step *s)
+static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_dbmap *map,
+	const char *maptext)
 {
 	tsarc_redis_private p;
 	tsarc_redis *dst = NULL, *priv = NULL;
@@ -190,17 +285,17 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s)
 	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
 		(rc = tsarc_redis_private_prepare(&p, &fd)))
 		goto done;
-	tsarc_restore_progress(r, "%s: RDB into a private redis-server, then into %s",
-		s->component, where);
+	tsarc_restore_progress(r, "%s: RDB into a private redis-server, then into %s%s%s",
+		s->component, where, map->from >= 0 ? ", " : "", map->from >= 0 ? maptext : "");
 	rc = tsarc_stream_extract(r->repo, s->st, tsarc_sink_fd, &fd, r->o->inflight);
 	if (close(fd) && !rc)
 		rc = tsarc_error_set(TSARC_EIO, "writing the RDB for the private redis-server");
 	fd = -1;
 	if (rc || (rc = tsarc_redis_private_start(&p, NULL, &priv)) ||
-		(rc = tsarc_redis_copy(priv, dst, NULL, &st, verified, sizeof(verified))))
+		(rc = tsarc_redis_copy(priv, dst, map, NULL, &st, verified, sizeof(verified))))
 		goto done;
 	note_done(s, "RDB loaded by a private redis-server (unix socket, private folder, removed "
-		"after), copied logically", where, &st, verified);
+		"after), copied logically", where, &st, verified, maptext);
 done:
 	if (rc)
 		tsarc_error_prefix("component '%s'", s->component);
@@ -213,15 +308,46 @@ done:
 	return rc;
 }
 
+int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	tsarc_redis_dbmap map;
+	char maptext[400];
+	int rc;
+
+	if ((rc = step_dbmap(r, s, &map, maptext, sizeof(maptext)))) {
+		tsarc_error_prefix("component '%s'", s->component);
+		return rc;
+	}
+	return pick_path(r, s, map.from >= 0) == PATH_REFUSED ? refuse_swap(s, &map) : 0;
+}
+
 int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
-	switch (pick_path(r, s)) {
+	tsarc_redis_dbmap map;
+	char maptext[400];
+	int rc;
+
+	/* Before anything is written: a number that cannot be read stops the
+	 * step here. */
+	if ((rc = step_dbmap(r, s, &map, maptext, sizeof(maptext)))) {
+		tsarc_error_prefix("component '%s'", s->component);
+		return rc;
+	}
+	switch (pick_path(r, s, map.from >= 0)) {
 	case PATH_LOGICAL:
-		return restore_logical(r, s);
+		return restore_logical(r, s, &map, maptext);
 	case PATH_PRIVATE:
-		return restore_private(r, s);
+		return restore_private(r, s, &map, maptext);
+	case PATH_REFUSED:
+		return refuse_swap(s, &map);
 	default:
-		return tsarc_redis_swap_restore(r, s);
+		if ((rc = tsarc_redis_swap_restore(r, s)))
+			return rc;
+		if (!s->detail)
+			s->detail = cJSON_CreateObject();
+		if (s->detail)
+			cJSON_AddStringToObject(s->detail, "redis_databases", maptext);
+		return 0;
 	}
 }
 
@@ -239,15 +365,33 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		"RDB swap: the RDB read by the server's own redis-check-rdb first, persistence off, "
 		"restart, files moved aside, RDB in place, restart, persistence back on",
 	};
-	restore_path p = pick_path(r, s);
+	tsarc_redis_dbmap map;
 	tsarc_redis_conf conf;
-	char buf[1024], addr[600];
+	char buf[1024], addr[600], maptext[400], mapped[64] = "";
 	const char *cf;
+	restore_path p;
+
+	/* The plan says what the run would refuse, without failing. */
+	if (step_dbmap(r, s, &map, maptext, sizeof(maptext))) {
+		snprintf(maptext, sizeof(maptext), "refused: %s", tsarc_error_last()->message);
+		tsarc_error_clear();
+	}
+	if (map.from >= 0)
+		snprintf(mapped, sizeof(mapped), ", database %d -> %d", map.from, map.to);
+	cJSON_AddStringToObject(plan, "redis_databases", maptext);
+	if ((p = pick_path(r, s, map.from >= 0)) == PATH_REFUSED) {
+		refuse_swap(s, &map);
+		snprintf(buf, sizeof(buf), "Redis %s%s", where, mapped);
+		cJSON_AddStringToObject(plan, "target", buf);
+		cJSON_AddStringToObject(plan, "redis_restore", tsarc_error_last()->message);
+		tsarc_error_clear();
+		return;
+	}
 
 	if (p == PATH_SWAP) {
 		if (!(cf = tsarc_spec_str(s->recipe, "config_file")))
 			cf = tsarc_spec_str(s->recipe, "config_map");
-		snprintf(buf, sizeof(buf), "Redis %s (%s)", where, cf ? cf : "?");
+		snprintf(buf, sizeof(buf), "Redis %s (%s)%s", where, cf ? cf : "?", mapped);
 		cJSON_AddStringToObject(plan, "target", buf);
 		cJSON_AddStringToObject(plan, "replaces", "the whole data set (dump.rdb and AOF "
 			"moved aside, two restarts)");
@@ -256,19 +400,26 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		 * Secret says more than the endpoint. */
 		if (!step_conf(r, s, &conf)) {
 			tsarc_redis_conf_describe(&conf, addr, sizeof(addr));
-			snprintf(buf, sizeof(buf), "Redis %s (%s)", where, addr);
+			snprintf(buf, sizeof(buf), "Redis %s (%s)%s", where, addr, mapped);
 			if (tsarc_redis_conf_role_replica(&conf))
 				cJSON_AddStringToObject(plan, "redis_sentinel_role", "the Secret's "
 					"SENTINEL_ROLE is slave: the restore writes to the master of the group "
 					"(a replica is never a restore target; the backup reads a replica)");
 			tsarc_redis_conf_free(&conf);
 		} else {
-			snprintf(buf, sizeof(buf), "Redis %s", where);
+			snprintf(buf, sizeof(buf), "Redis %s%s", where, mapped);
 		}
 		tsarc_error_clear();
 		cJSON_AddStringToObject(plan, "target", buf);
 		cJSON_AddStringToObject(plan, "replaces", "every key of every database (the "
 			"target must be a master)");
 	}
-	cJSON_AddStringToObject(plan, "redis_restore", how[p]);
+	if (map.from >= 0 && p == PATH_PRIVATE && pick_path(r, s, 0) == PATH_SWAP) {
+		snprintf(buf, sizeof(buf), "%s (not the RDB swap: it puts the backup's files in "
+			"place with their database numbers and cannot map database %d -> %d)", how[p],
+			map.from, map.to);
+		cJSON_AddStringToObject(plan, "redis_restore", buf);
+	} else {
+		cJSON_AddStringToObject(plan, "redis_restore", how[p]);
+	}
 }
