@@ -18,9 +18,10 @@
 #  - SIGHUP, then SIGTERM while the held child ignores SIGTERM (the restore
 #    cannot stop on its own): exit 129 at once, child killed, lock removed
 #    by the exit cleanup.
-#  - The same two into a PostgreSQL database the restore created (psql
-#    held in the load): SIGINT, exit 130, and SIGHUP then SIGTERM, exit
-#    129: the database is dropped again.
+#  - The same two into a PostgreSQL database the restore created (the
+#    real psql held in the load, connected to it, its input held): SIGINT,
+#    exit 130, and SIGHUP then SIGTERM, exit 129: the database is dropped
+#    again, once the load's session has ended.
 #  - SIGKILL of a whole restore (--undo-snapshot) during the MySQL load:
 #    the next plan and the next run say the deployment is half-restored,
 #    naming the steps not applied (not those applied) and the undo snapshot
@@ -37,11 +38,12 @@ REAL_MYSQL=$(command -v mysql)
 REAL_MYSQLDUMP=$(command -v mysqldump)
 REAL_PSQL=$(command -v psql)
 mkdir -p "$WORK/bin" "$WORK/tmp"
-# wrapper NAME REAL [SHELL-PREAMBLE]: $WORK/bin/NAME holds while $WORK/hold-NAME exists,
+# wrapper NAME REAL [SHELL-PREAMBLE [HOLD]]: $WORK/bin/NAME holds while $WORK/hold-NAME exists,
 # after letting through as many runs as that file says (none when empty). mysql
 # and psql hold in a load only, never in a query (-e, -c): the restore's
 # look-up of its database, the ones a backup (the undo snapshot's) runs
-# before its dump.
+# before its dump. The held run is `sleep` unless HOLD says what it execs
+# instead (its PID, in $WORK/held, the held process).
 wrapper() {
 	cat > "$WORK/bin/$1" <<EOF
 #!/bin/sh
@@ -54,7 +56,7 @@ if [ -e "$WORK/hold-$1" ] && ! printf '%s\n' "\$@" | grep -qx -- '-[ce]'; then
 	${3:-}
 	printf '%s\n' "\$@" > "$WORK/held-args"
 	echo \$\$ > "$WORK/held.tmp" && mv "$WORK/held.tmp" "$WORK/held"
-	exec sleep 100000
+	${4:-exec sleep 100000}
 fi
 exec "$2" "\$@"
 EOF
@@ -116,6 +118,55 @@ gone() {
 no_leftovers() {
 	[ -z "$(ls -A "$REPO/locks")" ] || fail "$1: a repository lock is left: $(ls "$REPO/locks")"
 	[ -z "$(ls -A "$TMPDIR")" ] || fail "$1: temporary files are left: $(ls -R "$TMPDIR")"
+}
+
+# fresh_config COMPONENT DATABASE: $WORK/fresh-COMPONENT.json, the config
+# with COMPONENT loading into DATABASE, one the server does not have.
+fresh_config() {
+	python3 - "$WORK/config.json" "$WORK/fresh-$1.json" "$1" "$2" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"].setdefault(sys.argv[3], {})["database"] = sys.argv[4]
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+}
+
+# held_in_fresh CLIENT COMPONENT DATABASE-FN: a restore of COMPONENT into
+# its fresh database, held in its load: the restore looks the database up
+# (a query, let through), creates it (the first CLIENT run, let through),
+# and the load holds; DATABASE-FN must then name the database. The hold
+# is lifted for the runs after (the DROP).
+held_in_fresh() {
+	echo 1 > "$WORK/hold-$1"
+	CONFIG=$WORK/fresh-$2.json bg --only "$2"
+	held
+	[ -n "$($3)" ] || fail "test setup: $2's database was not created before the load"
+	rm -f "$WORK/hold-$1"
+}
+
+# dropped_after RC WHAT DATABASE-FN: after held_in_fresh and a signal,
+# tsarc ended with exit RC, its held child is gone, nothing is left, and
+# the database the restore created (DATABASE-FN) is gone too.
+dropped_after() {
+	[ "$RC" -eq "$1" ] || fail "exit $RC after the signal ($2), want $1"
+	gone "$HELD" "the held client ($2)"
+	no_leftovers "$2"
+	[ -z "$($3)" ] || fail "the database the interrupted restore created was left behind ($2)"
+}
+
+# hup_then_term WHAT: SIGHUP, its word in the log while tsarc stops its
+# child (which ignores SIGTERM, so tsarc cannot end), then SIGTERM; ended.
+hup_then_term() {
+	local i
+	kill -HUP "$TPID"
+	for ((i = 0; i < 600; i++)); do
+		grep -q "SIGHUP received" "$ERR" && break
+		sleep 0.1
+	done
+	grep -q "SIGHUP received" "$ERR" || fail "no word of the first signal ($1)"
+	kill -0 "$TPID" 2>/dev/null || fail "tsarc ended on the first signal though its child ignores SIGTERM ($1)"
+	kill -TERM "$TPID"
+	ended
 }
 
 info "SIGTERM during the Redis swap: configuration back, lock released, exit 143"
@@ -245,24 +296,12 @@ info "SIGINT during the MySQL load into a database the restore created: dropped 
 # restore looks it up and creates it (the first mysql run let through), and
 # the load is held. After the signal the load has put part of the dump in
 # it, and the target had none: it is dropped.
-python3 - "$WORK/config.json" "$WORK/fresh.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["components"].setdefault("system-mysql", {})["database"] = "system_int_fresh"
-json.dump(c, open(sys.argv[2], "w"), indent=2)
-PY
+fresh_config system-mysql system_int_fresh
 fresh_db() { mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" -e "SHOW DATABASES LIKE 'system_int_fresh'"; }
-echo 1 > "$WORK/hold-mysql"
-CONFIG=$WORK/fresh.json bg --only system-mysql
-held
-[ "$(fresh_db)" = system_int_fresh ] || fail "test setup: the database was not created before the load"
-rm -f "$WORK/hold-mysql" # the DROP after the signal runs
+held_in_fresh mysql system-mysql fresh_db
 kill -INT "$TPID"
 ended
-[ "$RC" -eq 130 ] || fail "exit $RC after SIGINT into a fresh database, want 130"
-gone "$HELD" "the held mysql (fresh database)"
-no_leftovers "SIGINT into a fresh database"
-[ -z "$(fresh_db)" ] || fail "the database the interrupted restore created was left behind"
+dropped_after 130 "SIGINT into a fresh MySQL database" fresh_db
 expect_err "database system_int_fresh, created by this restore, was dropped again" \
 	"the error says the created database was dropped (SIGINT)"
 
@@ -271,15 +310,7 @@ touch "$WORK/hold-mysql"
 wrapper mysql "$REAL_MYSQL" "trap '' TERM HUP INT"
 bg --only system-mysql
 held
-kill -HUP "$TPID"
-for ((i = 0; i < 600; i++)); do
-	grep -q "SIGHUP received" "$ERR" && break
-	sleep 0.1
-done
-grep -q "SIGHUP received" "$ERR" || fail "no word of the first signal"
-kill -0 "$TPID" 2>/dev/null || fail "tsarc ended on the first signal though its child ignores SIGTERM"
-kill -TERM "$TPID"
-ended
+hup_then_term "mysql"
 rm -f "$WORK/hold-mysql"
 [ "$RC" -eq 129 ] || fail "exit $RC after SIGHUP and SIGTERM, want 129"
 gone "$HELD" "the mysql that ignores SIGTERM"
@@ -289,80 +320,58 @@ expect_err "repository lock released" "the exit cleanup released the lock"
 info "the same into a database the restore created: the exit cleanup drops it"
 # The second signal ends the restore at once, the load never returning:
 # the cleanup registry drops the database.
-echo 1 > "$WORK/hold-mysql"
-CONFIG=$WORK/fresh.json bg --only system-mysql
-held
-[ "$(fresh_db)" = system_int_fresh ] || fail "test setup: the database was not created before the load"
-rm -f "$WORK/hold-mysql"
-kill -HUP "$TPID"
-for ((i = 0; i < 600; i++)); do
-	grep -q "SIGHUP received" "$ERR" && break
-	sleep 0.1
-done
-grep -q "SIGHUP received" "$ERR" || fail "no word of the first signal (fresh database)"
-kill -TERM "$TPID"
-ended
-[ "$RC" -eq 129 ] || fail "exit $RC after SIGHUP and SIGTERM into a fresh database, want 129"
-gone "$HELD" "the mysql that ignores SIGTERM (fresh database)"
-no_leftovers "the second signal into a fresh database"
-[ -z "$(fresh_db)" ] || fail "the exit cleanup left the database the restore created"
+held_in_fresh mysql system-mysql fresh_db
+hup_then_term "fresh MySQL database"
+dropped_after 129 "SIGHUP and SIGTERM into a fresh MySQL database" fresh_db
+
 info "SIGINT during the PostgreSQL load into a database the restore created: dropped again"
 # As above: zync_int_fresh is not on the server; the restore looks it up
 # (psql -c), creates it (the first psql run let through) and the load is
-# held. The load runs in one transaction: after the signal nothing of it
-# is there, and the database the restore created is dropped again.
+# held, connected. The load runs in one transaction: after the signal
+# nothing of it is there, and the database the restore created is
+# dropped again.
 pg_q() {
 	PGPASSWORD=$PG_PASSWORD "$REAL_PSQL" -qAtX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" \
 		-U postgres -d postgres "$@"
 }
 # zync's role may create databases (as a managed service's admin may).
 pg_q -c "ALTER ROLE zync CREATEDB" || fail "test setup: cannot let zync create databases"
-python3 - "$WORK/config.json" "$WORK/fresh-pg.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["components"].setdefault("zync-database", {})["database"] = "zync_int_fresh"
-json.dump(c, open(sys.argv[2], "w"), indent=2)
-PY
+fresh_config zync-database zync_int_fresh
 pg_fresh_db() { pg_q -c "SELECT datname FROM pg_database WHERE datname = 'zync_int_fresh'"; }
-wrapper psql "$REAL_PSQL"
-echo 1 > "$WORK/hold-psql"
-CONFIG=$WORK/fresh-pg.json bg --only zync-database
-held
-[ "$(pg_fresh_db)" = zync_int_fresh ] || fail "test setup: the PostgreSQL database was not created before the load"
-rm -f "$WORK/hold-psql" # the DROP after the signal runs
+# The held load is the real psql, connected to the database (in its load,
+# its input held): the DROP after the signal must wait for its session.
+# connected: waits for that session; HELD_PSQL: that hold.
+HELD_PSQL="rm -f '$WORK/held-in'; mkfifo '$WORK/held-in'; sleep 100000 >'$WORK/held-in' &
+	exec '$REAL_PSQL' \"\$@\" <'$WORK/held-in'"
+connected() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[ "$(pg_q -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'zync_int_fresh'")" = 1 ] &&
+			return 0
+		sleep 0.1
+	done
+	fail "test setup: the held psql did not connect to zync_int_fresh"
+}
+wrapper psql "$REAL_PSQL" "" "$HELD_PSQL"
+held_in_fresh psql zync-database pg_fresh_db
+connected
 kill -INT "$TPID"
 ended
-[ "$RC" -eq 130 ] || fail "exit $RC after SIGINT into a fresh PostgreSQL database, want 130"
-gone "$HELD" "the held psql (fresh database)"
-no_leftovers "SIGINT into a fresh PostgreSQL database"
-[ -z "$(pg_fresh_db)" ] || fail "the PostgreSQL database the interrupted restore created was left behind"
+dropped_after 130 "SIGINT into a fresh PostgreSQL database" pg_fresh_db
 expect_err "interrupted by SIGINT" "the message names the signal (PostgreSQL)"
 expect_err "nothing of it was applied; database zync_int_fresh, created by this restore, was dropped again" \
 	"the error says the created PostgreSQL database was dropped (SIGINT)"
 
 info "SIGHUP, then SIGTERM while psql ignores SIGTERM, into a database the restore created: dropped"
 # The second signal ends the restore at once: the exit cleanup drops it.
-wrapper psql "$REAL_PSQL" "trap '' TERM HUP INT"
-echo 1 > "$WORK/hold-psql"
-CONFIG=$WORK/fresh-pg.json bg --only zync-database
-held
-[ "$(pg_fresh_db)" = zync_int_fresh ] || fail "test setup: the PostgreSQL database was not created before the load (SIGHUP)"
-rm -f "$WORK/hold-psql"
-kill -HUP "$TPID"
-for ((i = 0; i < 600; i++)); do
-	grep -q "SIGHUP received" "$ERR" && break
-	sleep 0.1
-done
-grep -q "SIGHUP received" "$ERR" || fail "no word of the first signal (fresh PostgreSQL database)"
-kill -0 "$TPID" 2>/dev/null || fail "tsarc ended on the first signal though psql ignores SIGTERM"
-kill -TERM "$TPID"
-ended
-[ "$RC" -eq 129 ] || fail "exit $RC after SIGHUP and SIGTERM into a fresh PostgreSQL database, want 129"
-gone "$HELD" "the psql that ignores SIGTERM (fresh database)"
-no_leftovers "the second signal into a fresh PostgreSQL database"
-[ -z "$(pg_fresh_db)" ] || fail "the exit cleanup left the PostgreSQL database the restore created"
+wrapper psql "$REAL_PSQL" "trap '' TERM HUP INT" "$HELD_PSQL"
+held_in_fresh psql zync-database pg_fresh_db
+connected
+hup_then_term "fresh PostgreSQL database"
+dropped_after 129 "SIGHUP and SIGTERM into a fresh PostgreSQL database" pg_fresh_db
 expect_err "database zync_int_fresh, created by this restore: cleaned up" \
 	"the exit cleanup says it dropped the PostgreSQL database"
+
 info "SIGTERM during a backup (mysqldump held): exit 143, no snapshot, no file left, no lock"
 n0=$("$TSARC" snapshots --repo "$REPO" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 # Held at the dump itself, not at the version probe before it.
