@@ -164,6 +164,12 @@ assert s["system-storage.tar"]["container"] == "system-master"
 for x in d["streams"]:
     assert x["meta"]["deployment"] == {"transport": "kube", "context": "prod-cluster",
                                        "namespace": "3scale-prod"}, x["meta"]["deployment"]
+# A Redis in its pod records the database its Secret's URL names (system
+# .../1, backend storage .../0): a restore into a Redis whose URL names
+# another maps it there.
+m = {x["name"]: x["meta"] for x in d["streams"]}
+assert m["system-redis.rdb"].get("redis_url_db") == 1, m["system-redis.rdb"]
+assert m["backend-redis.rdb"].get("redis_url_db") == 0, m["backend-redis.rdb"]
 PY
 
 info "streams are what the tools print"
