@@ -28,7 +28,8 @@ static const char FORGET_HELP[] =
 	"named; give its id to remove it (prune refuses while one is left). A\n"
 	"policy that would keep nothing of a group (--keep-tag with a tag none of\n"
 	"it has) is refused, and nothing is removed. Undo snapshots (restore\n"
-	"--undo-snapshot) are always a group of their own.\n"
+	"--undo-snapshot) are always a group of their own: --keep-tag undo\n"
+	"keeps them.\n"
 	"Under Object Lock, the id of a snapshot hidden by another hand than\n"
 	"tsarc's forget (reported by check, extend-retention and prune) is taken\n"
 	"too: forget marks it, confirming that it may go.\n"
@@ -480,6 +481,7 @@ int cmd_forget(int argc, char **argv)
 	damaged_set damaged = {NULL, 0};
 	char *emptied = NULL; /* the first group the policy would keep nothing of */
 	size_t nemptied = 0;
+	int undo_emptied = 0; /* and the undo group (tsarc_snapshot_is_undo) */
 	cli_common c;
 
 	memset(&s, 0, sizeof(s));
@@ -622,13 +624,27 @@ int cmd_forget(int argc, char **argv)
 			print_group(keys[i], keep, rm);
 		/* Only --keep-tag can keep nothing of a group (every other rule
 		 * keeps its newest): a tag it lacks, a typo, would remove it all. */
-		if (!explicit_ids && !cJSON_GetArraySize(keep) && !nemptied++)
-			emptied = keys[i];
+		if (!explicit_ids && !cJSON_GetArraySize(keep)) {
+			/* The undo group is said apart: a --keep-tag policy of
+			 * backup tags never keeps one, and what keeps them is
+			 * --keep-tag undo (or a rule that keeps the newest). */
+			if (tsarc_snapshot_is_undo(snaps[i]))
+				undo_emptied = 1;
+			else if (!nemptied++)
+				emptied = keys[i];
+		}
 	}
 	if (nemptied) {
 		rc = tsarc_error_set(TSARC_ECONFIG, "the policy keeps no snapshot of group %s%s "
-			"(no --keep-tag given matches one of it): nothing removed; name the "
-			"snapshots to remove them all", emptied, nemptied > 1 ? " and others" : "");
+			"(no --keep-tag given matches one of it)%s: nothing removed; name the "
+			"snapshots to remove them all", emptied, nemptied > 1 ? " and others" : "",
+			undo_emptied ? ", nor any undo snapshot (add --keep-tag undo to keep them)" : "");
+		goto done;
+	}
+	if (undo_emptied) {
+		rc = tsarc_error_set(TSARC_ECONFIG, "the policy keeps no undo snapshot (those of "
+			"restore --undo-snapshot, tagged undo, a group of their own): nothing removed; "
+			"add --keep-tag undo (or --keep-last N) to keep them, or name them to remove them");
 		goto done;
 	}
 	if (!s.dry_run) {

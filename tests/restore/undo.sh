@@ -24,7 +24,7 @@ demo_mysql "CREATE DATABASE reports; CREATE TABLE reports.totals (n INT);
 	INSERT INTO reports.totals VALUES (42);
 	CREATE VIEW system.report_totals AS SELECT n FROM reports.totals" "" ||
 	fail "cannot create the view"
-ok backup --repo "$REPO" --config "$WORK/config.json" --json
+ok backup --repo "$REPO" --config "$WORK/config.json" --tag nightly --json
 SNAP=$(json_get "$OUT" "d['snapshot_id']")
 state "$WORK/state.snap"
 
@@ -83,6 +83,15 @@ ok forget --repo "$REPO" --keep-last 1 --dry-run --json
 	"[['$SNAP']]" ] || fail "forget --keep-last 1 does not keep the backup: $(cat "$OUT")"
 [ "$(json_get "$OUT" "[[k['id'] for k in g['keep']] for g in d['groups'] if g['group'].get('undo')]")" = \
 	"[['$UNDO']]" ] || fail "forget does not keep the undo snapshot in a group of its own"
+info "a --keep-tag policy that keeps no undo snapshot is refused, and says how to keep them"
+t forget --repo "$REPO" --keep-tag nightly --dry-run
+[ "$RC" -ne 0 ] || fail "forget --keep-tag nightly would remove every undo snapshot"
+expect_err "keeps no undo snapshot" "the error does not name the undo snapshots"
+expect_err "--keep-tag undo" "the error does not say how to keep them"
+ok forget --repo "$REPO" --keep-tag nightly --keep-tag undo --dry-run
+t forget --repo "$REPO" --keep-tag other --dry-run
+[ "$RC" -ne 0 ] || fail "forget --keep-tag other would remove every snapshot"
+expect_err "keeps no snapshot of group .*, nor any undo snapshot" "the error does not name both groups"
 info "an undo snapshot that cannot be taken stops the restore before its first write"
 demo_mysql "CREATE TABLE system.gone (n INT); CREATE VIEW system.broken AS SELECT n FROM system.gone;
 	DROP TABLE system.gone" "" || fail "cannot make a view mysqldump refuses"
