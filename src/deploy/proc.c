@@ -123,23 +123,69 @@ static void *drain_stderr(void *arg)
 	return NULL;
 }
 
+/*
+ * Whether a line of a child's stderr is a client's warning about a
+ * `--loose-` option it does not know. tsarc gives the MySQL and MariaDB
+ * clients both spellings of a TLS option (--loose-ssl-mode for MySQL's,
+ * --loose-ssl-verify-server-cert for MariaDB's: dbconn.c), loose so that
+ * each ignores the other's; each still warns of them on every run, and in
+ * a message those lines hide the client's real error.
+ */
+static int loose_option_warning(const char *line, size_t len)
+{
+	static const char *const marks[] = {"unknown variable 'loose-",
+		"unknown option '--loose-"};
+	size_t i, m, k;
+
+	for (i = 0; i < sizeof(marks) / sizeof(*marks); i++)
+		for (m = strlen(marks[i]), k = 0; k + m <= len; k++)
+			if (!memcmp(line + k, marks[i], m))
+				return 1;
+	return 0;
+}
+
+/* Drops the lines loose_option_warning names from `s` (NUL-terminated). */
+static size_t drop_loose_option_warnings(char *s, size_t len)
+{
+	size_t r = 0, w = 0;
+
+	while (r < len) {
+		const char *nl = memchr(s + r, '\n', len - r);
+		size_t n = nl ? (size_t)(nl - (s + r)) + 1 : len - r;
+		if (!loose_option_warning(s + r, n)) {
+			memmove(s + w, s + r, n);
+			w += n;
+		}
+		r += n;
+	}
+	s[w] = '\0';
+	return w;
+}
+
 void tsarc_proc_tail(const tsarc_proc *p, char *out, size_t outsz)
 {
-	size_t len = 0, i, start, total;
+	char all[TSARC_PROC_TAIL + 1];
+	size_t len = 0, i, start, total, from = 0;
 
 	if (outsz == 0)
 		return;
 	total = p->tail_wrapped ? TSARC_PROC_TAIL : p->tail_pos;
 	start = p->tail_wrapped ? p->tail_pos : 0;
-	for (i = 0; i < total && len + 1 < outsz; i++) {
+	for (i = 0; i < total; i++) {
 		char ch = p->tail[(start + i) % TSARC_PROC_TAIL];
 		/* Keep messages printable: a tool may write binary junk. */
-		out[len++] = (ch == '\n' || ch == '\t' || (ch >= 0x20 && ch < 0x7f) ||
+		all[len++] = (ch == '\n' || ch == '\t' || (ch >= 0x20 && ch < 0x7f) ||
 				     (unsigned char)ch >= 0x80) ? ch : '?';
 	}
-	while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
+	all[len] = '\0';
+	len = drop_loose_option_warnings(all, len);
+	while (len > 0 && (all[len - 1] == '\n' || all[len - 1] == ' '))
 		len--;
-	out[len] = '\0';
+	/* The end of it, where a tool says why it stopped. */
+	if (len > outsz - 1)
+		from = len - (outsz - 1);
+	memcpy(out, all + from, len - from);
+	out[len - from] = '\0';
 }
 
 /*

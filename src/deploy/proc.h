@@ -131,7 +131,9 @@ void tsarc_proc_abort(tsarc_proc *p);
  * producer succeeded, else sets an error describing how it ended (exit
  * status or signal, and the tail of its stderr) prefixed with `what`. */
 int tsarc_proc_finish(tsarc_proc *p, const char *what);
-/* The last bytes the producer wrote to stderr, NUL-terminated. */
+/* The last bytes the producer wrote to stderr, NUL-terminated (at most
+ * outsz - 1 of them), without a MySQL or MariaDB client's warnings about
+ * the other's `--loose-` TLS options (proc.c). */
 void tsarc_proc_tail(const tsarc_proc *p, char *out, size_t outsz);
 
 /* The most an end mark line takes, with room to spare. */

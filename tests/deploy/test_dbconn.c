@@ -215,6 +215,46 @@ static void tls_modes_and_args(void **state)
 	resolve(profile_spec, half, &conn, TSARC_ECONFIG);
 }
 
+/* The client's own error is what a message shows: each client warns of
+ * the other's spelling of a TLS option (MariaDB of --loose-ssl-mode,
+ * MySQL's of --loose-ssl-verify-server-cert), and those warnings are left
+ * out of the stderr a message quotes. The real MariaDB client, a port
+ * nothing listens on. */
+static void client_error_without_loose_option_warnings(void **state)
+{
+	static const char *const kv[] = {"URL", "mysql2://a:b@127.0.0.1:1/system",
+		"DATABASE_SSL_MODE", "verify_identity", NULL};
+	tsarc_conn conn;
+	tsarc_cmd cmd;
+	char *out = NULL, err[1024];
+	int code = 0;
+
+	(void)state;
+	if (access("/usr/bin/mariadb", X_OK)) {
+		if (getenv("TSARC_TEST_REQUIRE_SERVICES"))
+			fail_msg("no /usr/bin/mariadb (ci/deps.sh installs mariadb-client)");
+		skip();
+	}
+	resolve(profile_spec, kv, &conn, 0);
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "/usr/bin/mariadb"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "--no-defaults"), 0);
+	assert_int_equal(tsarc_mysql_tls_args(&cmd, &conn, NULL), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "--host=127.0.0.1"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "--port=1"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "--connect-timeout=5"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "-e"), 0);
+	assert_int_equal(tsarc_cmd_arg(&cmd, "select 1"), 0);
+	assert_int_equal(tsarc_proc_capture(cmd.argv, NULL, 4096, &out, NULL, &code, err,
+		sizeof(err)), 0);
+	free(out);
+	assert_int_not_equal(code, 0);
+	if (!strstr(err, "Can't connect") || strstr(err, "unknown variable"))
+		fail_msg("the client's stderr as a message quotes it:\n%s", err);
+	tsarc_cmd_free(&cmd);
+	tsarc_conn_free(&conn);
+}
+
 static void probe_answers_and_create_options(void **state)
 {
 	static const char *const my[] = {"charset", "collation"};
@@ -430,4 +470,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(configured_password_brings_its_user),
 	cmocka_unit_test(tls_mode_names),
 	cmocka_unit_test(tls_modes_and_args),
+	cmocka_unit_test(client_error_without_loose_option_warnings),
 	cmocka_unit_test(probe_answers_and_create_options))
