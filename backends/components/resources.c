@@ -369,6 +369,81 @@ static int undo_removals(const tsarc_restore_ctx *r, const tsarc_step *s,
 	return 0;
 }
 
+/*
+ * What the restore of an undo snapshot leaves of what the restore it undoes
+ * created, where undo_removals does not delete: objects of a type other
+ * than Secrets and ConfigMaps (an APIManager) that the target has now and
+ * did not have when the undo snapshot was taken (with "all": any of the
+ * type its List lacks; else its missing_optional names). *out: "TYPE NAME"
+ * each (maybe none), NULL when this is no undo snapshot's restore or a
+ * removable type. Each also becomes a warning, which says why it stays.
+ */
+static int undo_left(tsarc_restore_ctx *r, const tsarc_step *s,
+	const tsarc_resources_rules *rules, tsarc_transport *tr, cJSON **out)
+{
+	cJSON *now = NULL, *names = NULL;
+	const cJSON *it;
+	int rc;
+
+	*out = NULL;
+	if (!tsarc_snapshot_is_undo(r->snap) || !rules->type || !cJSON_IsArray(rules->meta_items))
+		return 0;
+	if ((rc = undo_removals(r, s, rules, &names)) || names) {
+		cJSON_Delete(names);
+		return rc;
+	}
+	if (!(*out = cJSON_CreateArray()))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (rules->all) {
+		rc = tr->get(tr, rules->type, NULL, &now);
+		if (rc == TSARC_ENOTFOUND) {
+			tsarc_error_clear();
+			rc = 0;
+		}
+	} else {
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(s->st->meta,
+			    "missing_optional")) {
+			cJSON *got = NULL;
+			if (!cJSON_IsString(it) || !tsarc_valid_kube_name(it->valuestring) ||
+				!tsarc_str_in_array(rules->optional_names, it->valuestring))
+				continue;
+			if (!now && !(now = cJSON_CreateArray()))
+				return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			rc = tr->get(tr, rules->type, it->valuestring, &got);
+			if (rc == TSARC_ENOTFOUND) {
+				tsarc_error_clear();
+				rc = 0;
+			} else if (!rc) {
+				cJSON_AddItemToArray(now, got);
+			} else {
+				break;
+			}
+		}
+	}
+	cJSON_ArrayForEach(it, now) {
+		const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(it, "metadata"),
+			"name");
+		char what[400], line[1024];
+		if (rc || !name || !tsarc_valid_kube_name(name) ||
+			tsarc_str_in_array(rules->meta_items, name))
+			continue;
+		snprintf(what, sizeof(what), "%s %s", rules->type, name);
+		cJSON_AddItemToArray(*out, cJSON_CreateString(what));
+		snprintf(line, sizeof(line), "%s was not in the target when undo snapshot %.10s was "
+			"taken (the restore it undoes created it) and is left: deleting it would make "
+			"its operator delete what it deployed; delete it by hand if the target is to "
+			"have none", what, r->snap->id);
+		cJSON_AddItemToArray(r->warnings, cJSON_CreateString(line));
+	}
+	tsarc_secret_doc_free(now);
+	if (rc) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		tsarc_error_prefix("component '%s': what the restore undone created", s->component);
+	}
+	return rc;
+}
+
 /* Plan: every object the stream's metadata lists is one the target takes
  * (or one the recipe leaves out), before anything of the restore runs. */
 static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
@@ -604,7 +679,7 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_resources_rules rules;
 	tsarc_resources_apply a;
 	tsarc_transport *tr;
-	cJSON *removed = NULL;
+	cJSON *removed = NULL, *left = NULL;
 	const cJSON *it;
 	int rc;
 
@@ -640,6 +715,14 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 				rules.type, it->valuestring);
 			goto done;
 		}
+	/* Only what the report says: the restore itself is done. */
+	if (undo_left(r, s, &rules, tr, &left)) {
+		char line[1024];
+		snprintf(line, sizeof(line), "whether the restore undone created objects that are "
+			"left could not be checked: %s", tsarc_error_last()->message);
+		cJSON_AddItemToArray(r->warnings, cJSON_CreateString(line));
+		tsarc_error_clear();
+	}
 	if (cJSON_GetArraySize(removed))
 		tsarc_step_note(s, "%d applied, %d left out, %d removed (not there before the "
 			"restore undone)", cJSON_GetArraySize(a.applied), cJSON_GetArraySize(a.left_out),
@@ -653,11 +736,14 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	cJSON_AddItemToObject(s->detail, "rewritten", a.rewritten);
 	if (removed)
 		cJSON_AddItemToObject(s->detail, "removed", removed);
-	a.applied = a.left_out = a.rewritten = removed = NULL;
+	if (left)
+		cJSON_AddItemToObject(s->detail, "left", left);
+	a.applied = a.left_out = a.rewritten = removed = left = NULL;
 done:
 	tsarc_buf_dispose(&m); /* wiped: Secrets */
 	tsarc_resources_apply_dispose(&a);
 	cJSON_Delete(removed);
+	cJSON_Delete(left);
 	return rc;
 }
 

@@ -24,7 +24,8 @@
  * Secrets and ConfigMaps are removed by the restore of the undo snapshot
  * (resources.c, from the undo backup's "missing_optional"); a required one
  * or a database the target lacks makes the undo backup fail. Limits: an
- * APIManager the restore created stays; a signal stops the restore
+ * APIManager the restore created stays (its operator would delete what it
+ * deployed), and the error and a warning say so; a signal stops the restore
  * without a rollback (the error names the snapshot that puts things
  * back); a failed post_restore hook is no reason to roll back (the data
  * steps were all applied; the hook can be run again); the rollback is a
@@ -171,6 +172,28 @@ static void note_rollback(tsarc_restore_ctx *r, const char *const *names, size_t
 	r->rollback = o;
 }
 
+/* From the rollback's report: its warnings into the restore's (marked as
+ * the rollback's), and the objects the restore created that it left
+ * (resources.c: an APIManager) into `left`, "TYPE NAME, ...". */
+static void take_rollback_report(tsarc_restore_ctx *r, const cJSON *report, tsarc_buf *left)
+{
+	const cJSON *st, *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(report, "warnings")) {
+		char line[1100];
+		if (!cJSON_IsString(it))
+			continue;
+		snprintf(line, sizeof(line), "rollback: %s", it->valuestring);
+		cJSON_AddItemToArray(r->warnings, cJSON_CreateString(line));
+	}
+	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(report, "steps"))
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(st, "detail"), "left"))
+			if (cJSON_IsString(it))
+				tsarc_buf_printf(left, "%s%s", left->size ? ", " : "", it->valuestring);
+	tsarc_buf_append(left, "", 1);
+}
+
 /* The rollback's progress lines, marked as the rollback's. */
 typedef struct rollback_progress {
 	const tsarc_restore_opts *o;
@@ -191,7 +214,7 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 	tsarc_saved_error stopped;
 	tsarc_restore_opts o;
 	tsarc_snapshot *undo = NULL;
-	tsarc_buf what = TSARC_BUF_INIT;
+	tsarc_buf what = TSARC_BUF_INIT, left = TSARC_BUF_INIT;
 	const char **names = NULL;
 	cJSON *report = NULL;
 	size_t n = 0;
@@ -221,6 +244,7 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 	}
 	if (!(rb = tsarc_snapshot_load(r->repo, r->undo_id, &undo)))
 		rb = tsarc_deploy_restore(r->d, r->repo, undo, &o, &report);
+	take_rollback_report(r, report, &left);
 	note_rollback(r, names, n, rb);
 out:
 	{
@@ -228,10 +252,17 @@ out:
 		tsarc_error_save(&why);
 		tsarc_error_restore(&stopped);
 		const char *w = what.ptr ? (char *)what.ptr : "";
+		const char *l = left.size > 1 ? (char *)left.ptr : NULL;
+		/* What is left takes up to 300 bytes more of the message. */
+		int keep = room(w, 0) - (l ? 300 : 0);
+		if (keep < 0)
+			keep = 0;
 		if (!rb)
 			tsarc_error_set(rc, "%.*s\n  rolled back: %s restored from undo snapshot "
-				"%.10s; the deployment is as it was before the restore",
-				room(w, 0), stopped.message, w, r->undo_id);
+				"%.10s; the deployment is as it was before the restore%s%.200s%s",
+				keep, stopped.message, w, r->undo_id, l ? " but for " : "",
+				l ? l : "", l ? ", which the restore created (a warning says why it "
+				"is left)" : "");
 		else
 			tsarc_error_set(rc, "%.*s\n  the rollback from undo snapshot %.10s failed too: "
 				"%.*s\n  the state before the restore is snapshot %s (tsarc restore %s "
@@ -242,6 +273,7 @@ out:
 	tsarc_snapshot_free(undo);
 	free(names);
 	tsarc_buf_dispose(&what);
+	tsarc_buf_dispose(&left);
 	return rc;
 }
 

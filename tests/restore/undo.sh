@@ -170,4 +170,14 @@ ok restore "$UNDO2" --repo "$REPO" --config "$WORK/config.json" --dry-run --json
 ok restore "$UNDO2" --repo "$REPO" --config "$WORK/config.json"
 state "$WORK/state.undone"
 diff "$WORK/state.C" "$WORK/state.undone" >&2 || fail "restoring the undo snapshot did not bring state C back"
+info "an APIManager the restore created is left by the rollback, and the error says so"
+rm "$DEP/resources/apimanager/3scale.json"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --undo-snapshot --json
+[ "$RC" -ne 0 ] || fail "a restore whose view cannot be created succeeded"
+[ "$(json_get "$OUT" "d['rollback']['status']")" = applied ] || fail "no rollback was reported"
+[ -f "$DEP/resources/apimanager/3scale.json" ] || fail "the rollback deleted the APIManager"
+expect_err "as it was before the restore but for apimanager 3scale, which the restore created" \
+	"the error does not say the APIManager is left"
+[ "$(json_get "$OUT" "len([w for w in d['warnings'] if 'apimanager 3scale' in w and 'is left' in w])")" = 1 ] ||
+	fail "no warning names the APIManager left: $(json_get "$OUT" "d['warnings']")"
 info "OK"
