@@ -23,30 +23,6 @@ redis_up one "databases 1"
 mkdir -m 700 "$WORK/tmp"
 export TMPDIR=$WORK/tmp
 
-# sysdep NAME URL USER PASSWORD [COMPONENT_JSON]: the system-redis Secret
-# as 3scale 2.16 has it (URL, REDIS_USERNAME, REDIS_PASSWORD) and a
-# config with an external system-redis reading it.
-sysdep() {
-	mkdir -p "$WORK/$1/secret"
-	python3 - "$WORK/$1" "$2" "$3" "$4" "${5:-"{}"}" <<'PY'
-import base64, json, sys
-d, url, user, pw, extra = sys.argv[1:]
-b = lambda s: base64.b64encode(s.encode()).decode()
-data = {"URL": b(url), "SENTINEL_HOSTS": b("")}
-if user:
-    data["REDIS_USERNAME"] = b(user)
-if pw:
-    data["REDIS_PASSWORD"] = b(pw)
-json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "system-redis"},
-           "data": data}, open(d + "/secret/system-redis.json", "w"))
-comp = {"kind": "redis", "external": True, "mode": "auto",
-        "url_secret": {"secret": "system-redis", "key": "URL"},
-        "stream": "system-redis.rdb", "restore": {"action": "redis-rdb", "order": 80}}
-comp.update(json.loads(extra))
-json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
-           "components": {"system-redis": comp}}, open(d + "/config.json", "w"))
-PY
-}
 backup() { # CONFIG OUT: the snapshot id
 	"$TSARC" backup --config "$1" --repo "$REPO" --json > "$WORK/$2.json" 2> "$WORK/$2.err" ||
 		fail "backup $2: $(cat "$WORK/$2.err")"
@@ -96,8 +72,8 @@ keys_in "$PORT_SRC" 1 > "$WORK/src.db1"
 [ -s "$WORK/src.db1" ] || fail "no source keys"
 
 info "backups of a system-redis whose URL names database 1: logical and RDB, the number recorded"
-sysdep src-acl "redis://127.0.0.1:$PORT_SRC/1" backup "$USER_PW"
-sysdep src-admin "redis://127.0.0.1:$PORT_SRC/1" default "$ADMIN_PW"
+system_redis_deployment src-acl "redis://127.0.0.1:$PORT_SRC/1" backup "$USER_PW"
+system_redis_deployment src-admin "redis://127.0.0.1:$PORT_SRC/1" default "$ADMIN_PW"
 S_LOG=$(backup "$WORK/src-acl/config.json" b-log)
 S_RDB=$(backup "$WORK/src-admin/config.json" b-rdb)
 [ "$(meta "$S_LOG" redis_mode)" = logical ] || fail "not logical: $(meta "$S_LOG" redis_mode)"
@@ -107,7 +83,7 @@ S_RDB=$(backup "$WORK/src-admin/config.json" b-rdb)
 
 # The target: system-redis at database 0 (a managed Redis). Its
 # config_file would make an RDB take the swap, which cannot map.
-sysdep dst "redis://127.0.0.1:$PORT_DST/0" restorer "$USER_PW" \
+system_redis_deployment dst "redis://127.0.0.1:$PORT_DST/0" restorer "$USER_PW" \
 	"{\"restore\": {\"action\": \"redis-rdb\", \"order\": 80, \"config_file\": \"$WORK/nonexistent.conf\"}}"
 
 info "the dry-run says database 1 -> 0 on both paths"
@@ -136,7 +112,7 @@ mapped_ok r-rdb
 [ -z "$(ls -A "$WORK/tmp")" ] || fail "files left in TMPDIR: $(ls -la "$WORK/tmp")"
 
 info "a target with database 0 only: both paths restore into it"
-sysdep one "redis://127.0.0.1:$PORT_ONE/0" restorer "$USER_PW"
+system_redis_deployment one "redis://127.0.0.1:$PORT_ONE/0" restorer "$USER_PW"
 for s in "$S_LOG" "$S_RDB"; do
 	rcli "$PORT_ONE" SET target:old 1 >/dev/null
 	restore_ok "$s" "$WORK/one/config.json" r-one
@@ -146,7 +122,7 @@ for s in "$S_LOG" "$S_RDB"; do
 done
 
 info "a target whose Secret names the same database: nothing mapped"
-sysdep same "redis://127.0.0.1:$PORT_DST/1" restorer "$USER_PW"
+system_redis_deployment same "redis://127.0.0.1:$PORT_DST/1" restorer "$USER_PW"
 target_reset
 restore_ok "$S_LOG" "$WORK/same/config.json" r-same
 keys_in "$PORT_DST" 1 > "$WORK/same.db1"
@@ -173,7 +149,7 @@ done
 rcli "$PORT_SRC" -n 0 DEL other:db0 >/dev/null
 
 info "a target URL whose path is no database number: refused before anything is written"
-sysdep badurl "redis://127.0.0.1:$PORT_DST/sys" restorer "$USER_PW"
+system_redis_deployment badurl "redis://127.0.0.1:$PORT_DST/sys" restorer "$USER_PW"
 target_reset
 keys_dump "$PORT_DST" > "$WORK/before.keys"
 RC=0

@@ -145,24 +145,34 @@ keys_dump() {
 # (REDIS_STORAGE_URL, and _USERNAME / _PASSWORD when not empty), and its
 # config.json: an external backend-redis component reading that Secret,
 # with the fields of COMPONENT_JSON over the defaults ("mode": "auto").
-redis_deployment() {
-	mkdir -p "$WORK/$1/secret"
-	python3 - "$WORK/$1" "$2" "$3" "$4" "${5:-"{}"}" <<'PY'
+redis_deployment() { redis_component_deployment backend-redis "$@"; }
+# system_redis_deployment NAME URL USER PASSWORD [COMPONENT_JSON]: the same
+# with system-redis's Secret (URL, REDIS_USERNAME, REDIS_PASSWORD).
+system_redis_deployment() { redis_component_deployment system-redis "$@"; }
+
+redis_component_deployment() {
+	mkdir -p "$WORK/$2/secret"
+	python3 - "$1" "$WORK/$2" "$3" "$4" "$5" "${6:-"{}"}" <<'PY'
 import base64, json, sys
-d, url, user, pw, extra = sys.argv[1:]
+name, d, url, user, pw, extra = sys.argv[1:]
+# The Secret's keys, as the 3scale operator names them; the restore order.
+url_key, user_key, pw_key, sentinel_key, order = {
+    "backend-redis": ("REDIS_STORAGE_URL", "REDIS_STORAGE_USERNAME", "REDIS_STORAGE_PASSWORD",
+                      "REDIS_STORAGE_SENTINEL_HOSTS", 70),
+    "system-redis": ("URL", "REDIS_USERNAME", "REDIS_PASSWORD", "SENTINEL_HOSTS", 80)}[name]
 b = lambda s: base64.b64encode(s.encode()).decode()
-data = {"REDIS_STORAGE_URL": b(url), "REDIS_STORAGE_SENTINEL_HOSTS": b("")}
+data = {url_key: b(url), sentinel_key: b("")}
 if user:
-    data["REDIS_STORAGE_USERNAME"] = b(user)
+    data[user_key] = b(user)
 if pw:
-    data["REDIS_STORAGE_PASSWORD"] = b(pw)
-json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backend-redis"},
-           "data": data}, open(d + "/secret/backend-redis.json", "w"))
+    data[pw_key] = b(pw)
+json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+           "data": data}, open(d + "/secret/" + name + ".json", "w"))
 comp = {"kind": "redis", "external": True, "mode": "auto",
-        "url_secret": {"secret": "backend-redis", "key": "REDIS_STORAGE_URL"},
-        "stream": "backend-redis.rdb", "restore": {"action": "redis-rdb", "order": 70}}
+        "url_secret": {"secret": name, "key": url_key},
+        "stream": name + ".rdb", "restore": {"action": "redis-rdb", "order": order}}
 comp.update(json.loads(extra))
 json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
-           "components": {"backend-redis": comp}}, open(d + "/config.json", "w"))
+           "components": {name: comp}}, open(d + "/config.json", "w"))
 PY
 }
