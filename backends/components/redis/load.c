@@ -328,7 +328,7 @@ static int arg_is(const unsigned char *a, size_t len, const char *s)
 	return 1;
 }
 
-static int parse_num(const unsigned char *a, size_t len, long long max, long long *v)
+int tsarc_redis_decimal(const unsigned char *a, size_t len, long long max, long long *v)
 {
 	size_t i;
 
@@ -372,7 +372,7 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 	if (argc == 2 && arg_is(argv[0], lens[0], "SELECT")) {
 		char sel[64];
 		int db, n;
-		if (parse_num(argv[1], lens[1], TSARC_REDIS_DB_MAX - 1, &v))
+		if (tsarc_redis_decimal(argv[1], lens[1], TSARC_REDIS_DB_MAX - 1, &v))
 			return refused_stream("SELECT of a database that is not a number");
 		if ((rc = tsarc_redis_dbmap_db(&l->map, (int)v, &db)))
 			return rc;
@@ -394,7 +394,7 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 		int dup, i;
 		if (l->db < 0)
 			return refused_stream("RESTORE before SELECT");
-		if (parse_num(argv[2], lens[2], INT64_MAX, &v))
+		if (tsarc_redis_decimal(argv[2], lens[2], INT64_MAX, &v))
 			return refused_stream("RESTORE with an expiry that is not a number");
 		if (v > 0 && v <= l->now) {
 			l->st.expired++;
@@ -451,7 +451,7 @@ static int header(const unsigned char *p, size_t n, unsigned char c, long long m
 			return -1;
 	if (i + 1 >= n)
 		return i > 21 ? -1 : 1;
-	if (p[i + 1] != '\n' || parse_num(p + 1, i - 1, max, v))
+	if (p[i + 1] != '\n' || tsarc_redis_decimal(p + 1, i - 1, max, v))
 		return -1;
 	*used = i + 2;
 	return 0;

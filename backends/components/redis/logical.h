@@ -44,6 +44,11 @@ void tsarc_redis_stats_free(tsarc_redis_stats *st);
  * number is damage, not a server). */
 #define TSARC_REDIS_DB_MAX (1 << 20)
 
+/* `len` bytes of decimal digits (a RESP argument, a URL's path) into *v,
+ * 0 to `max`; -1 for anything else (no error set): no sign, no spaces,
+ * at most 19 digits. */
+int tsarc_redis_decimal(const unsigned char *a, size_t len, long long max, long long *v);
+
 /*
  * Where a restore puts the backup's databases. The database the source's
  * URL named (the one 3scale used there, recorded at backup) goes to the

@@ -235,10 +235,7 @@ static int record_url_db(const tsarc_component *c, const cJSON *doc, cJSON *meta
 	if (!doc && c->resources && !c->resources->get(c->resources, "secret", secret, &own))
 		doc = own;
 	if (doc && !tsarc_secret_doc_value(doc, secret, key, &url) && !tsarc_url_parse(url, &u)) {
-		if (!u.path || !*u.path)
-			db = 0;
-		else
-			tsarc_redis_db_parse(u.path, &db);
+		tsarc_redis_url_path_db(u.path, &db);
 		tsarc_url_free(&u);
 	}
 	tsarc_secure_free_str(url);

@@ -308,16 +308,25 @@ done:
 	return rc;
 }
 
+/* step_dbmap for a run or its admission: an error names the component. */
+static int run_dbmap(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_dbmap *map,
+	char *text, size_t textsz)
+{
+	int rc = step_dbmap(r, s, map, text, textsz);
+
+	if (rc)
+		tsarc_error_prefix("component '%s'", s->component);
+	return rc;
+}
+
 int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 {
 	tsarc_redis_dbmap map;
 	char maptext[400];
 	int rc;
 
-	if ((rc = step_dbmap(r, s, &map, maptext, sizeof(maptext)))) {
-		tsarc_error_prefix("component '%s'", s->component);
+	if ((rc = run_dbmap(r, s, &map, maptext, sizeof(maptext))))
 		return rc;
-	}
 	return pick_path(r, s, map.from >= 0) == PATH_REFUSED ? refuse_swap(s, &map) : 0;
 }
 
@@ -329,10 +338,8 @@ int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s)
 
 	/* Before anything is written: a number that cannot be read stops the
 	 * step here. */
-	if ((rc = step_dbmap(r, s, &map, maptext, sizeof(maptext)))) {
-		tsarc_error_prefix("component '%s'", s->component);
+	if ((rc = run_dbmap(r, s, &map, maptext, sizeof(maptext))))
 		return rc;
-	}
 	switch (pick_path(r, s, map.from >= 0)) {
 	case PATH_LOGICAL:
 		return restore_logical(r, s, &map, maptext);
@@ -367,7 +374,7 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 	};
 	tsarc_redis_dbmap map;
 	tsarc_redis_conf conf;
-	char buf[1024], addr[600], maptext[400], mapped[64] = "";
+	char buf[1024], addr[600], maptext[400], dbtext[48], mapped[64] = "";
 	const char *cf;
 	restore_path p;
 
@@ -376,8 +383,9 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		snprintf(maptext, sizeof(maptext), "refused: %s", tsarc_error_last()->message);
 		tsarc_error_clear();
 	}
-	if (map.from >= 0)
-		snprintf(mapped, sizeof(mapped), ", database %d -> %d", map.from, map.to);
+	tsarc_redis_dbmap_text(&map, dbtext, sizeof(dbtext));
+	if (*dbtext)
+		snprintf(mapped, sizeof(mapped), ", %s", dbtext);
 	cJSON_AddStringToObject(plan, "redis_databases", maptext);
 	if ((p = pick_path(r, s, map.from >= 0)) == PATH_REFUSED) {
 		refuse_swap(s, &map);

@@ -227,20 +227,17 @@ done:
 	return rc;
 }
 
-int tsarc_redis_db_parse(const char *text, int *db)
+int tsarc_redis_url_path_db(const char *path, int *db)
 {
-	long v = 0;
-	size_t i;
+	long long v;
 
 	*db = -1;
-	if (!text || !*text || strlen(text) > 8)
-		return -1;
-	for (i = 0; text[i]; i++) {
-		if (text[i] < '0' || text[i] > '9')
-			return -1;
-		v = v * 10 + (text[i] - '0');
+	if (!path || !*path) {
+		*db = 0;
+		return 0;
 	}
-	if (v >= TSARC_REDIS_DB_MAX)
+	if (tsarc_redis_decimal((const unsigned char *)path, strlen(path), TSARC_REDIS_DB_MAX - 1,
+			&v))
 		return -1;
 	*db = (int)v;
 	return 0;
@@ -253,11 +250,7 @@ int tsarc_redis_conf_url_db(const tsarc_redis_conf *c, const char *what, int *db
 	*db = -1;
 	if (!c->has_url)
 		return 0;
-	if (!c->url_path || !*c->url_path) {
-		*db = 0;
-		return 0;
-	}
-	if (!tsarc_redis_db_parse(c->url_path, db))
+	if (!tsarc_redis_url_path_db(c->url_path, db))
 		return 0;
 	/* The path is no secret, but it is cut: it could be anything. */
 	snprintf(shown, sizeof(shown), "%.32s%s", c->url_path, strlen(c->url_path) > 32 ?

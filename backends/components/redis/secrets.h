@@ -61,9 +61,11 @@ void tsarc_redis_conf_free(tsarc_redis_conf *conf);
  * naming `what` (the Secret and key) and the path: where 3scale keeps its
  * keys is then unknown, and guessing would restore them elsewhere. */
 int tsarc_redis_conf_url_db(const tsarc_redis_conf *conf, const char *what, int *db);
-/* A database number as text: decimal digits only, 0 to
- * TSARC_REDIS_DB_MAX - 1 (logical.h). -1 otherwise (no error set). */
-int tsarc_redis_db_parse(const char *text, int *db);
+/* The database a Redis URL's path names, as 3scale's clients read it: no
+ * path or an empty one: 0; decimal digits: that number, 0 to
+ * TSARC_REDIS_DB_MAX - 1 (logical.h). -1 otherwise (no error set). The
+ * one rule for the backup's record and the restore's target. */
+int tsarc_redis_url_path_db(const char *path, int *db);
 /* The database number the snapshot's metadata `meta` holds under `key`
  * (the stream's "redis_url_db") into *db, -1 when it has none. The
  * metadata comes from the repository, so anything but an integer from 0
