@@ -122,6 +122,16 @@ int tsarc_db_probe(tsarc_component *c, const tsarc_cmd *cmd, const char *const n
 	return 0;
 }
 
+/* Step `s` loads a whole server's dump that drops and creates every
+ * database it holds (server_replaces): the target names no database and
+ * the stream records none (a dump of one records it, tsarc_db_meta). */
+static int whole_server(const tsarc_sql_client *client, const tsarc_step *s,
+	const tsarc_conn *conn)
+{
+	return client->server_replaces && !conn->database && s->st &&
+		!cJSON_GetObjectItemCaseSensitive(s->st->meta, "database");
+}
+
 void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
 	cJSON *plan)
 {
@@ -131,9 +141,10 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 
 	snprintf(buf, sizeof(buf), "%s %s", client->tool, where);
 	cJSON_AddStringToObject(plan, "target", buf);
-	cJSON_AddStringToObject(plan, "replaces", tsarc_spec_bool(s->recipe, "clean", 0) ?
-		"every table and view of the database (it ends up with the dump's tables only)" :
-		"the tables and rows in the dump (tables not in the dump are kept)");
+	cJSON_AddStringToObject(plan, "replaces", s->has_conn && whole_server(client, s, &s->conn) ?
+		client->server_replaces : tsarc_spec_bool(s->recipe, "clean", 0) ?
+		client->clean_replaces : "the tables and rows in the dump (tables not in the dump "
+		"are kept)");
 	if (client->has_definers) {
 		int strip = 1;
 		if (tsarc_definer_strip(s->recipe, s->component, &strip))
@@ -154,6 +165,31 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 	}
 	if (r->o->rewrite_old && cJSON_GetArraySize(cols))
 		cJSON_AddItemToObject(plan, "domain_rewrite", cJSON_Duplicate(cols, 1));
+}
+
+/* A "clean" load empties its database first (the client's `args`): with
+ * no database named, there is none to empty, and the dump of one would
+ * be loaded as it is, next to what it does not hold, under a recipe that
+ * says otherwise. */
+int tsarc_sql_clean_check(const tsarc_step *s, const tsarc_conn *conn)
+{
+	const tsarc_sql_client *client = s->impl->data;
+
+	if (!tsarc_spec_bool(s->recipe, "clean", 0) || conn->database ||
+		whole_server(client, s, conn))
+		return 0;
+	return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"clean\" needs the \"database\" "
+		"to empty, and the target names none%s: name the database, or set \"clean\": false "
+		"in the component's \"restore\"", s->component,
+		client->server_replaces ? " while the snapshot holds the dump of one database (a "
+		"whole server's, pg_dumpall, drops and creates its databases itself)" : "");
+}
+
+int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	(void)r;
+	/* A step without its connection fails when it runs, and says why. */
+	return s->has_conn ? tsarc_sql_clean_check(s, &s->conn) : 0;
 }
 
 /*

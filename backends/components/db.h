@@ -50,6 +50,15 @@ typedef struct tsarc_sql_client {
 	 * by `args`): a failure anywhere in it, the domain rewrite after it
 	 * included, leaves that database as it was, and the error says so. */
 	int one_transaction;
+	/* What a "clean" load replaces, for the plan (its "replaces"): what
+	 * `args` drops before the dump, in words. */
+	const char *clean_replaces;
+	/* What the load of a whole server's dump replaces (a target that
+	 * names no database, a stream that records none), when such a dump
+	 * drops and creates every database it holds by itself (pg_dumpall
+	 * --clean): "clean" has nothing to add to it. NULL: a load without a
+	 * database is never clean. */
+	const char *server_replaces;
 	/* The plan's word on the database `db` the load goes into when the
 	 * target has none (what it is created with, or that it must exist). */
 	void (*plan_database)(const tsarc_step *s, const char *db, cJSON *plan);
@@ -89,6 +98,13 @@ typedef struct tsarc_sql_client {
 void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
 	cJSON *plan);
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s);
+/* TSARC_ECONFIG when step `s`'s recipe is "clean" and `conn` names no
+ * database to empty, but for a whole server's dump that its client's
+ * server_replaces says is clean by itself; else 0. */
+int tsarc_sql_clean_check(const tsarc_step *s, const tsarc_conn *conn);
+/* The SQL kinds' admit (kind.h): tsarc_sql_clean_check before the first
+ * write of the restore. */
+int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s);
 
 /* Runs `cmd` through the component's transport (in the pod in a pod) and
  * puts its stdout (at most 4 KiB, the rest read and dropped) in *out, to

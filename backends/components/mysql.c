@@ -160,14 +160,9 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 		if ((rc = tsarc_buf_printf(pre, "USE `%s`;\n", conn->database)))
 			return rc;
 	}
-	if (tsarc_spec_bool(s->recipe, "clean", 0)) {
-		if (!conn->database)
-			return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"clean\" needs the "
-				"\"database\" to empty", s->component);
-		if ((rc = tsarc_buf_puts(pre, mysql_clean_sql)))
-			return rc;
-	}
-	return 0;
+	if ((rc = tsarc_sql_clean_check(s, conn)))
+		return rc;
+	return tsarc_spec_bool(s->recipe, "clean", 0) ? tsarc_buf_puts(pre, mysql_clean_sql) : 0;
 }
 
 /* The plan's word on a missing database: what CREATE DATABASE gets, and
@@ -240,7 +235,9 @@ static int mysql_drop_sql(const char *db, char **out)
 static const char *const mysql_query_args[] = {"--batch", "--skip-column-names", "-e", NULL};
 
 static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client,
-	.has_definers = 1, .plan_database = mysql_plan_database,
+	.has_definers = 1,
+	.clean_replaces = "every table and view of the database (it ends up with the dump's "
+		"tables only)", .plan_database = mysql_plan_database,
 	.create_sql = mysql_create_sql, .drop_sql = mysql_drop_sql,
 	.count_query = tsarc_mysql_database_count_query, .query_args = mysql_query_args,
 	.files_open = tsarc_mysql_files_open};
@@ -250,5 +247,5 @@ static const char *const MYSQL_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "so
 const tsarc_kind tsarc_kind_mysql = {
 	.name = "mysql", .extension = ".sql", .runs_in_pod = 1, .default_port = 3306,
 	.action = "sql", .target = TSARC_TARGET_DATABASE, .fields = MYSQL_FIELDS,
-	.dump = mysql_prepare, .describe = tsarc_sql_describe,
+	.dump = mysql_prepare, .describe = tsarc_sql_describe, .admit = tsarc_sql_admit,
 	.restore = tsarc_sql_restore, .data = &mysql_sql};

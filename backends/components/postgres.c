@@ -191,16 +191,85 @@ done:
 
 /* ---- restore ---- */
 
+/*
+ * "clean": the database ends up with the dump's objects only. A
+ * pg_dumpall --clean drops and creates every database it holds; a pg_dump
+ * --clean --if-exists of one drops and recreates the objects it holds, no
+ * others: a table a failed zync upgrade added would survive the load next
+ * to an older schema_migrations (and a rollback's load of an undo dump
+ * would keep what the restored dump created). So every table, view,
+ * materialized view, sequence and foreign table of the database's own
+ * schemas is dropped first, in the load's transaction (psql -1: a load
+ * that then fails gives every one of them back). Kept: the system schemas
+ * (pg_catalog, information_schema, pg_toast*, pg_temp*), an extension's
+ * objects (the server drops them only with their extension, which the
+ * dump's own DROP EXTENSION IF EXISTS replaces when the dump holds it), and
+ * a sequence owned by a column (it goes with its table, or stays with an
+ * extension's). Functions, types and schemas are left to the dump's own
+ * DROP ... IF EXISTS, as mysql's clean leaves routines: they hold no data
+ * (a SQL function whose BEGIN ATOMIC body uses a dropped table goes with
+ * it: CASCADE).
+ *
+ * It runs as the load's user, who must own each object or its schema (a
+ * database's owner owns its public schema, PostgreSQL 15's
+ * pg_database_owner): a DROP it may not run fails the load, and nothing
+ * of the load applies; so does a database without plpgsql (every one has
+ * it unless it was dropped). Names are looked up with the search_path set
+ * to pg_catalog first (a schema of the target cannot put an operator or
+ * a table of its own in the way), quoted (format %I), dropped by kind
+ * with CASCADE (a view of a table the dump holds, a foreign key into one),
+ * each only while it still exists (a drop before took it along). The
+ * DROPs' cascade notices are not shown; both settings are put back after.
+ *
+ * It goes out unguarded, in `pre` (step.c sends it with the stream's first
+ * bytes, never alone): it is tsarc's SQL, not the snapshot's, and it is
+ * whole statements ending on a line of their own, so psql begins the
+ * dump's first line as the guard (psqlguard.h) begins it, and it sets
+ * neither setting the guard follows (standard_conforming_strings, the
+ * client encoding).
+ */
+static const char postgres_clean_sql[] =
+	"DO $tsarc_clean$\n"
+	"DECLARE\n"
+	"\tpath text := pg_catalog.current_setting('search_path');\n"
+	"\tmsgs text := pg_catalog.current_setting('client_min_messages');\n"
+	"\tr record;\n"
+	"BEGIN\n"
+	"\tPERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);\n"
+	"\tPERFORM pg_catalog.set_config('client_min_messages', 'warning', true);\n"
+	"\tFOR r IN\n"
+	"\t\tSELECT c.oid, n.nspname, c.relname, c.relkind FROM pg_class c\n"
+	"\t\tJOIN pg_namespace n ON n.oid = c.relnamespace\n"
+	"\t\tWHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')\n"
+	"\t\tAND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'\n"
+	"\t\tAND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass\n"
+	"\t\t\tAND d.objid = c.oid AND d.deptype = 'e')\n"
+	"\t\tAND NOT (c.relkind = 'S' AND EXISTS (SELECT FROM pg_depend d\n"
+	"\t\t\tWHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid\n"
+	"\t\t\tAND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0\n"
+	"\t\t\tAND d.deptype IN ('a', 'i')))\n"
+	"\t\tORDER BY strpos('vmfprS', c.relkind::text), n.nspname, c.relname\n"
+	"\tLOOP\n"
+	"\t\tIF EXISTS (SELECT FROM pg_class WHERE oid = r.oid) THEN\n"
+	"\t\t\tEXECUTE format('DROP %s %I.%I CASCADE', CASE r.relkind WHEN 'v' THEN 'VIEW'\n"
+	"\t\t\t\tWHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE'\n"
+	"\t\t\t\tWHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, r.nspname, r.relname);\n"
+	"\t\tEND IF;\n"
+	"\tEND LOOP;\n"
+	"\tPERFORM pg_catalog.set_config('client_min_messages', msgs, true);\n"
+	"\tPERFORM pg_catalog.set_config('search_path', path, true);\n"
+	"END\n"
+	"$tsarc_clean$;\n";
+
 static int postgres_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_pw, int kube,
 	const tsarc_db_tls *tls, tsarc_cmd *cmd, tsarc_buf *pre)
 {
 	int rc;
 
-	(void)pre;
-	if (tsarc_spec_bool(s->recipe, "clean", 0))
-		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"clean\" is for mysql; "
-			"PostgreSQL dumps drop and recreate their own objects (--clean --if-exists)",
-			s->component);
+	/* The plan checked it (tsarc_sql_admit); a clean is no place to
+	 * count on that. */
+	if ((rc = tsarc_sql_clean_check(s, conn)))
+		return rc;
 	if ((rc = tsarc_cmd_arg(cmd, "-X")) || (rc = tsarc_cmd_arg(cmd, "-q")) ||
 		(rc = tsarc_cmd_arg(cmd, "-v")) || (rc = tsarc_cmd_arg(cmd, "ON_ERROR_STOP=1")) ||
 		(rc = tsarc_cmd_arg(cmd, "--no-password")))
@@ -212,11 +281,15 @@ static int postgres_client(tsarc_step *s, const tsarc_conn *conn, const char *po
 	 * fails part-way (a role the target lacks, a lost connection, a
 	 * damaged chunk) leaves the database as it was rather than with its
 	 * tables dropped and half filled. A pg_dumpall (no database) creates
-	 * its databases itself from "postgres", which no transaction holds. */
-	if (conn->database)
-		return (rc = tsarc_cmd_arg(cmd, "--single-transaction")) ? rc :
-			tsarc_cmd_argf(cmd, "--dbname=%s", conn->database);
-	return tsarc_cmd_arg(cmd, "--dbname=postgres");
+	 * its databases itself from "postgres", which no transaction holds;
+	 * taken with --clean, it drops each first, and so is clean by itself
+	 * (server_replaces). */
+	if (!conn->database)
+		return tsarc_cmd_arg(cmd, "--dbname=postgres");
+	if ((rc = tsarc_cmd_arg(cmd, "--single-transaction")) ||
+		(rc = tsarc_cmd_argf(cmd, "--dbname=%s", conn->database)))
+		return rc;
+	return tsarc_spec_bool(s->recipe, "clean", 0) ? tsarc_buf_puts(pre, postgres_clean_sql) : 0;
 }
 
 /* The plan's word on a missing database: created with what the backup
@@ -299,6 +372,11 @@ static const char *const postgres_query_args[] = {"-At", "-c", NULL};
  * to end, so the DROP then fails and the error says the database is left. */
 static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_client,
 	.one_transaction = 1,
+	.clean_replaces = "every table, view, materialized view, sequence and foreign table of "
+		"the database but an extension's (it ends up with the dump's only)",
+	.server_replaces = "every database the dump holds, dropped and created again (pg_dumpall "
+		"--clean: each ends up with the dump's objects only; databases it does not hold are "
+		"kept)",
 	.runs_meta_commands = 1, .plan_database = postgres_plan_database,
 	.create_sql = postgres_create_sql, .drop_sql = tsarc_pg_drop_database_sql,
 	.count_query = tsarc_pg_database_count_query, .query_args = postgres_query_args,
@@ -309,5 +387,5 @@ static const char *const POSTGRES_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", 
 const tsarc_kind tsarc_kind_postgres = {
 	.name = "postgres", .extension = ".sql", .runs_in_pod = 1, .default_port = 5432,
 	.action = "sql", .target = TSARC_TARGET_DATABASE, .fields = POSTGRES_FIELDS,
-	.dump = postgres_prepare, .describe = tsarc_sql_describe,
+	.dump = postgres_prepare, .describe = tsarc_sql_describe, .admit = tsarc_sql_admit,
 	.restore = tsarc_sql_restore, .data = &postgres_sql};

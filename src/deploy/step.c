@@ -120,7 +120,9 @@ static int write_all(int fd, const void *buf, size_t len)
 
 /* What feeds a consumer: `pre` goes out with the first bytes of the
  * stream, not before, so a stream that cannot be read at all never lets
- * a preamble run on its own (mysql's clean step drops every table). */
+ * a preamble run on its own (a clean load's drops every table). It is
+ * the kind's own input, not the snapshot's: it goes past the filters as
+ * it is (a kind's preamble ends on a statement's end). */
 typedef struct feeder {
 	int fd;
 	const char *pre;

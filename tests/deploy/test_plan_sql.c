@@ -1,4 +1,5 @@
 /* The plan's lines of a SQL restore, pinned as --dry-run prints them: what
+ * the load replaces ("replaces", with and without "clean"), what
  * happens to DEFINER clauses ("definer"), the TLS the client will use and
  * where its CA and certificate come from ("tls"), and with which charset
  * and collation (PostgreSQL: encoding and locale) a missing database is
@@ -28,10 +29,15 @@
 	"[{\"name\": \"system-mysql.sql\", \"meta\": {\"component\": \"system-mysql\", "       \
 	"\"kind\": \"mysql\", \"db_host\": \"10.0.0.5\", \"db_port\": 3306, \"database\": "    \
 	"\"system\", " recorded " \"restore\": {\"order\": 40 " recipe "}, " HERE "}}]"
-#define PG_STREAM(recorded)                                                                 \
+#define PG_STREAM_RECIPE(recorded, recipe)                                                  \
 	"[{\"name\": \"zync.sql\", \"meta\": {\"component\": \"zync\", \"kind\": \"postgres\", " \
 	"\"db_host\": \"10.0.0.5\", \"db_port\": 5432, \"database\": \"zync_production\", "    \
-	recorded " \"restore\": {\"order\": 60}, " HERE "}}]"
+	recorded " \"restore\": {\"order\": 60 " recipe "}, " HERE "}}]"
+#define PG_STREAM(recorded) PG_STREAM_RECIPE(recorded, "")
+/* A whole server's dump (pg_dumpall): the stream records no database. */
+#define PG_DUMPALL_STREAM                                                                   \
+	"[{\"name\": \"zync.sql\", \"meta\": {\"component\": \"zync\", \"kind\": \"postgres\", " \
+	"\"db_host\": \"10.0.0.5\", \"db_port\": 5432, \"restore\": {\"order\": 60}, " HERE "}}]"
 
 /* As the 3scale profile reads system-database (DB_SSL_* PEM contents). */
 #define MYSQL_CONFIG(extra)                                                                 \
@@ -41,12 +47,13 @@
 	"\"system-database\", \"key\": \"URL\", \"user_key\": \"DB_USER\", \"password_key\": " \
 	"\"DB_PASSWORD\", \"tls\": {\"mode\": \"DATABASE_SSL_MODE\", \"ca\": \"DB_SSL_CA\", "  \
 	"\"cert\": \"DB_SSL_CERT\", \"key\": \"DB_SSL_KEY\"}}" extra "}}}"
-#define PG_CONFIG                                                                           \
+#define PG_CONFIG_WITH(database, extra)                                                     \
 	"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", \"resources_dir\": "    \
 	"\"/srv/resources\"}, \"components\": {\"zync\": {\"kind\": \"postgres\", "            \
-	"\"external\": true, \"database\": \"zync_production\", \"url_secret\": {\"secret\": " \
+	"\"external\": true, " database "\"url_secret\": {\"secret\": "                          \
 	"\"zync\", \"key\": \"DATABASE_URL\", \"password_key\": \"ZYNC_DATABASE_PASSWORD\", "   \
-	"\"tls\": {\"mode\": \"DATABASE_SSL_MODE\", \"ca\": \"DB_SSL_CA\"}}}}}"
+	"\"tls\": {\"mode\": \"DATABASE_SSL_MODE\", \"ca\": \"DB_SSL_CA\"}}" extra "}}}"
+#define PG_CONFIG PG_CONFIG_WITH("\"database\": \"zync_production\", ", "")
 
 #define PEM(what) "-----BEGIN " what "-----\\nAAAA\\n-----END " what "-----\\n"
 #define SECRET(name, data) "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": " \
@@ -208,6 +215,116 @@ static void definer_unknown_value(void **state)
 	cJSON_Delete(secret);
 }
 
+/* What a load replaces ("replaces"), with and without "clean", from the
+ * snapshot's recipe or the configuration's, as each client's clean drops
+ * it: mysql every table and view, postgres the relations of every kind
+ * but an extension's. */
+#define PG_CLEAN "every table, view, materialized view, sequence and foreign table of the " \
+	"database but an extension's (it ends up with the dump's only)"
+#define MYSQL_CLEAN "every table and view of the database (it ends up with the dump's " \
+	"tables only)"
+#define NOT_CLEAN "the tables and rows in the dump (tables not in the dump are kept)"
+#define ZYNC_URL(path) SECRET("zync", "\"DATABASE_URL\": \"postgresql://zync:pw@10.0.0.9:5432" \
+	path "\"")
+
+static void clean_replaces(void **state)
+{
+	static const struct {
+		const char *title, *streams, *config, *secret, *replaces;
+	} lines[] = {
+		{"postgres, clean in the snapshot's recipe", PG_STREAM_RECIPE("", ", \"clean\": true"),
+			PG_CONFIG, ZYNC_URL("/zync_production"), PG_CLEAN},
+		{"postgres, clean in the configuration",  PG_STREAM(""),
+			PG_CONFIG_WITH("\"database\": \"zync_production\", ",
+				", \"restore\": {\"clean\": true}"), ZYNC_URL("/zync_production"), PG_CLEAN},
+		{"postgres, the configuration's clean false wins", PG_STREAM_RECIPE("",
+			", \"clean\": true"), PG_CONFIG_WITH("\"database\": \"zync_production\", ",
+				", \"restore\": {\"clean\": false}"), ZYNC_URL("/zync_production"), NOT_CLEAN},
+		{"postgres, no clean", PG_STREAM(""), PG_CONFIG, ZYNC_URL("/zync_production"),
+			NOT_CLEAN},
+		{"mysql, clean", MYSQL_STREAM("", ", \"clean\": true"), MYSQL_CONFIG(""),
+			SECRET("system-database", DB_URL), MYSQL_CLEAN},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		tsarc_restore_opts o;
+		cJSON *report = NULL, *secret = cJSON_Parse(lines[i].secret);
+		fake f;
+		int rc;
+
+		assert_non_null(secret);
+		fake_init(&f, "m1");
+		f.secret = secret;
+		memset(&o, 0, sizeof(o));
+		o.dry_run = 1;
+		rc = fake_plan(lines[i].streams, lines[i].config, &o, &f, &report);
+		print_message("case %zu: %s: rc %d %s\n", i, lines[i].title, rc,
+			rc ? tsarc_error_last()->message : "");
+		assert_int_equal(rc, 0);
+		expect_line(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+			cJSON_GetObjectItemCaseSensitive(report, "steps"), 0), "plan"), "replaces",
+			lines[i].replaces);
+		cJSON_Delete(report);
+		cJSON_Delete(f.calls);
+		cJSON_Delete(secret);
+	}
+}
+
+/* A clean load needs a database to empty: a postgres target that names
+ * none, for a snapshot's dump of one database, is refused by the plan,
+ * before the first write, and the error says what to change; without clean
+ * the same target is planned. A whole server's dump (pg_dumpall --clean)
+ * drops and creates its databases itself: clean or not, it is planned,
+ * and the plan says so (the 3scale profile's in-pod zync-database). */
+static void clean_without_database(void **state)
+{
+	tsarc_restore_opts o;
+	cJSON *report = NULL, *secret = cJSON_Parse(ZYNC_URL(""));
+	fake f;
+	int clean;
+
+	(void)state;
+	assert_non_null(secret);
+	fake_init(&f, "m1");
+	f.secret = secret;
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	assert_int_equal(fake_plan(PG_STREAM(""), PG_CONFIG_WITH("", ", \"restore\": "
+		"{\"clean\": true}"), &o, &f, &report), TSARC_ECONFIG);
+	print_message("%s\n", tsarc_error_last()->message);
+	assert_non_null(strstr(tsarc_error_last()->message, "component 'zync': \"clean\" needs "
+		"the \"database\" to empty, and the target names none"));
+	assert_non_null(strstr(tsarc_error_last()->message, "set \"clean\": false"));
+	assert_non_null(strstr(tsarc_error_last()->message, "the snapshot holds the dump of one "
+		"database"));
+	cJSON_Delete(report);
+	report = NULL;
+	cJSON_Delete(f.calls);
+	fake_init(&f, "m1");
+	f.secret = secret;
+	assert_int_equal(fake_plan(PG_STREAM(""), PG_CONFIG_WITH("", ""), &o, &f, &report), 0);
+	cJSON_Delete(report);
+	cJSON_Delete(f.calls);
+	for (clean = 0; clean < 2; clean++) {
+		report = NULL;
+		fake_init(&f, "m1");
+		f.secret = secret;
+		assert_int_equal(fake_plan(PG_DUMPALL_STREAM, clean ? PG_CONFIG_WITH("",
+			", \"restore\": {\"clean\": true}") : PG_CONFIG_WITH("", ""), &o, &f, &report), 0);
+		expect_line(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+			cJSON_GetObjectItemCaseSensitive(report, "steps"), 0), "plan"), "replaces",
+			"every database the dump holds, dropped and created again (pg_dumpall --clean: "
+			"each ends up with the dump's objects only; databases it does not hold are kept)");
+		cJSON_Delete(report);
+		cJSON_Delete(f.calls);
+	}
+	cJSON_Delete(secret);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(sql_plan_lines),
-	cmocka_unit_test(definer_unknown_value))
+	cmocka_unit_test(definer_unknown_value),
+	cmocka_unit_test(clean_replaces),
+	cmocka_unit_test(clean_without_database))
