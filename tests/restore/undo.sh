@@ -7,7 +7,10 @@
 # without the option the same failure leaves a database that is neither.
 # A restore that succeeds names its undo snapshot, and restoring that
 # undoes it; 'latest' and forget's groups pass over undo snapshots; an
-# undo backup that fails stops the restore before its first write.
+# undo backup that fails stops the restore before its first write. A
+# rollback after zync-database was restored (clean, the profile's) drops
+# the PostgreSQL objects only the restored dump created, and gives back
+# the ones its clean load dropped: zync_production is exactly as before.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -180,4 +183,48 @@ expect_err "as it was before the restore but for apimanager 3scale, which the re
 	"the error does not say the APIManager is left"
 [ "$(json_get "$OUT" "len([w for w in d['warnings'] if 'apimanager 3scale' in w and 'is left' in w])")" = 1 ] ||
 	fail "no warning names the APIManager left: $(json_get "$OUT" "d['warnings']")"
+
+info "a rollback drops what only the restored dump created in zync_production"
+# The snapshot holds a failed upgrade's objects; the target has one of its
+# own instead. zync-database is restored (its load drops every object
+# first: the profile's clean), then a later step fails the first time it
+# runs; the rollback's load of the undo dump must drop the snapshot's
+# objects, which the undo dump does not hold, and bring the target's back.
+zync_sql() {
+	PGPASSWORD=$ZYNC_DB_PASSWORD psql -qAtX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U zync \
+		-d zync_production "$@"
+}
+zync_sql <<'SQL' || fail "cannot half-upgrade zync"
+CREATE TABLE upgrade_leftover (id int PRIMARY KEY, n serial);
+INSERT INTO upgrade_leftover (id) VALUES (1);
+CREATE VIEW upgrade_view AS SELECT id FROM upgrade_leftover;
+CREATE SEQUENCE upgrade_seq;
+SQL
+python3 - "$WORK/config.json" "$WORK/zync.json" "$WORK/blob.once" <<'PY2'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"]["blob"] = {"kind": "exec", "script": "seq 1 1000",
+    "restore": {"order": 65, "command": ["sh", "-c",
+        'cat > /dev/null; [ -e "$0" ] && exit 0; : > "$0"; echo refused once >&2; exit 3',
+        sys.argv[3]]}}
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY2
+ok backup --repo "$REPO" --config "$WORK/zync.json" --json
+ZSNAP=$(json_get "$OUT" "d['snapshot_id']")
+zync_sql <<'SQL' || fail "cannot change zync after the backup"
+DROP VIEW upgrade_view; DROP TABLE upgrade_leftover; DROP SEQUENCE upgrade_seq;
+CREATE TABLE zz_target_only (id int); INSERT INTO zz_target_only VALUES (7);
+SQL
+state "$WORK/state.Z"
+t restore "$ZSNAP" --repo "$REPO" --config "$WORK/zync.json" --only zync-database,blob --undo-snapshot --json
+[ "$RC" -ne 0 ] || fail "a restore whose blob step fails succeeded"
+[ "$(step_status zync-database)" = applied ] || fail "zync-database was not restored before the failure"
+[ "$(step_status blob)" = failed ] || fail "the blob step is not reported failed"
+[ "$(json_get "$OUT" "d['rollback']['status']")" = applied ] || fail "no rollback was reported: $(cat "$ERR")"
+expect_err "as it was before the restore" "the error says zync_production is as before"
+[ -z "$(zync_sql -c "SELECT to_regclass('upgrade_leftover'), to_regclass('upgrade_view'), to_regclass('upgrade_seq')" | tr -d '|')" ] ||
+	fail "the objects only the restored dump created survived the rollback"
+[ "$(zync_sql -c "SELECT * FROM zz_target_only")" = 7 ] || fail "the target's own table is not back"
+state "$WORK/state.Z-rolled-back"
+diff "$WORK/state.Z" "$WORK/state.Z-rolled-back" >&2 || fail "the rollback did not bring zync_production back"
 info "OK"

@@ -8,10 +8,17 @@
 #     after the run (none left in TMPDIR, none on a command line);
 #   - the database's encoding and locale (LATIN1, C) are recorded at backup
 #     and used when the restore must create the database in a fresh server;
+#   - a clean restore (the profile's "clean" for zync-database) leaves the
+#     dump's objects only: a table, view, materialized view, sequence,
+#     partitioned or foreign table the target alone had (odd names, other
+#     schemas, one that depends on a table of the dump) is dropped by the
+#     database's owner, who is no superuser; an extension's view stays; with
+#     "clean": false, what the dump does not hold stays;
 #   - a load that fails part-way changes nothing: an existing database is
-#     as it was, and one the restore created is dropped again; when a
-#     session of another client holds that one, the DROP is refused (not
-#     forced) and the error says the database is left behind, and why.
+#     as it was (the objects a clean load drops first included), and one the
+#     restore created is dropped again; when a session of another client
+#     holds that one, the DROP is refused (not forced) and the error says
+#     the database is left behind, and why.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -64,6 +71,70 @@ info "an in-place restore into the existing database"
 TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
 [ "$(sock_psql "$T" -d zync_production -c 'SELECT COUNT(*) FROM tenants')" = 2 ] || fail "rows after the second restore"
 
+# admin_psql DIR PORT: psql as zadmin (no superuser) over verified TLS.
+admin_psql() {
+	PGPASSWORD=$ADMIN_PW psql -qAtX -v ON_ERROR_STOP=1 \
+		"host=127.0.0.1 port=$2 user=zadmin dbname=zync_production sslmode=verify-full sslrootcert=$1/tls/ca.pem sslcert=$1/tls/client.pem sslkey=$1/tls/client.key"
+}
+# relations DIR: every table, view, materialized view, sequence and foreign
+# table of zync_production outside the system schemas, "schema.name kind".
+relations() {
+	sock_psql "$1" -d zync_production -c "SELECT format('%I.%I', n.nspname, c.relname) || ' ' || c.relkind::text
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname <> 'information_schema'
+		AND n.nspname NOT LIKE 'pg\_%'" | LC_ALL=C sort
+}
+
+info "with \"clean\": false, what the dump does not hold stays"
+only_config "$WORK/dst-keep.json" "$res_t" zync-database '{"external": true, "restore": {"clean": false}}'
+admin_psql "$T" "$T_PORT" <<<"CREATE TABLE zz_target_only (id int); INSERT INTO zz_target_only VALUES (7);" ||
+	fail "cannot add the target's table"
+TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst-keep.json"
+[ "$(relations "$T")" = "$( (relations "$S"; echo "public.zz_target_only r") | LC_ALL=C sort)" ] ||
+	fail "with clean false, the target's own table did not stay: $(relations "$T" | tr '\n' ' ')"
+
+info "clean (the profile's): only the dump's objects stay, but an extension's"
+# What a failed zync upgrade leaves next to an older schema_migrations,
+# and more kinds of objects than it would, under names that need quoting:
+# the load drops them all first, in its transaction, as zadmin (the
+# database's owner, no superuser). The extension's view (pg_buffercache,
+# made by the superuser) is the extension's to keep.
+sock_psql "$T" -d zync_production -c "CREATE EXTENSION pg_buffercache" \
+	-c "CREATE EXTENSION file_fdw" -c "CREATE SERVER files FOREIGN DATA WRAPPER file_fdw" \
+	-c "CREATE FOREIGN TABLE public.\"zz foreign\" (a int) SERVER files OPTIONS (filename '/dev/null')" \
+	-c "ALTER FOREIGN TABLE public.\"zz foreign\" OWNER TO zadmin" ||
+	fail "cannot add the extensions and the foreign table"
+admin_psql "$T" "$T_PORT" <<'SQL' || fail "cannot add the target's own objects"
+CREATE SCHEMA "Up""grade";
+CREATE TABLE "Up""grade"."left over" (id serial PRIMARY KEY, n int GENERATED ALWAYS AS IDENTITY);
+CREATE VIEW "Up""grade".v AS SELECT id FROM "Up""grade"."left over";
+CREATE MATERIALIZED VIEW mv AS SELECT count(*) FROM "Up""grade"."left over";
+CREATE SEQUENCE zz_seq;
+CREATE TABLE zz_parts (k int) PARTITION BY RANGE (k);
+CREATE TABLE zz_part1 PARTITION OF zz_parts FOR VALUES FROM (0) TO (10);
+SQL
+TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
+[ "$(relations "$T")" = "$( (relations "$S"; echo "public.pg_buffercache v") | LC_ALL=C sort)" ] ||
+	fail "the clean restore left other objects than the dump's and the extension's: $(relations "$T" | tr '\n' ' ')"
+src=$(sock_psql "$S" -d zync_production -c "SELECT * FROM tenants ORDER BY id")
+[ "$(sock_psql "$T" -d zync_production -c "SELECT * FROM tenants ORDER BY id")" = "$src" ] ||
+	fail "the rows differ after the clean restore"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json" --dry-run --json
+[ "$(json_get "$OUT" "[s['plan']['replaces'] for s in d['steps'] if s['component'] == 'zync-database'][0]")" = \
+	"every table, view, materialized view, sequence and foreign table of the database but an extension's (it ends up with the dump's only)" ] ||
+	fail "the plan does not say the database is emptied first: $(json_get "$OUT" "[s['plan'] for s in d['steps']]")"
+
+info "clean, over objects of the target that depend on the dump's tables"
+# Without clean the dump's own DROP TABLE tenants (no CASCADE) would stop
+# at them, and the whole restore with it.
+admin_psql "$T" "$T_PORT" <<'SQL' || fail "cannot add the target's dependent objects"
+CREATE TABLE zz_upgrade (id int PRIMARY KEY, tenant_id int REFERENCES tenants (id));
+CREATE VIEW zz_names AS SELECT name FROM tenants;
+SQL
+TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
+[ "$(relations "$T")" = "$( (relations "$S"; echo "public.pg_buffercache v") | LC_ALL=C sort)" ] ||
+	fail "the clean restore left the target's dependent objects: $(relations "$T" | tr '\n' ' ')"
+
 info "a restore that fails part-way leaves the database as it was"
 # The source now has a table owned by a role the target does not have (a
 # migration onto another managed server): psql stops at its ALTER ... OWNER,
@@ -83,11 +154,18 @@ TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/src.json" --json
 SNAP=$(json_get "$OUT" "d['snapshot_id']")
 sock_psql "$T" -d zync_production -c "INSERT INTO tenants VALUES (3, 'target only')" ||
 	fail "cannot add the target's row"
-before=$(sock_psql "$T" -d zync_production -c "SELECT * FROM tenants ORDER BY id")
+# A table only the target has: the clean load drops it first, before the
+# dump's statements, and the transaction must give it back.
+admin_psql "$T" "$T_PORT" <<<"CREATE TABLE zz_target_only (id int); INSERT INTO zz_target_only VALUES (7);" ||
+	fail "cannot add the target's table"
+before=$(sock_psql "$T" -d zync_production -c "SELECT * FROM tenants ORDER BY id; SELECT * FROM zz_target_only")
+rels=$(relations "$T")
 TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
 [ "$RC" -ne 0 ] || fail "a restore with a missing role succeeded"
-after=$(sock_psql "$T" -d zync_production -c "SELECT * FROM tenants ORDER BY id" 2>&1)
-[ "$before" = "$after" ] || fail "the target's table changed under a failed restore: '$before' became '$after'"
+after=$(sock_psql "$T" -d zync_production -c "SELECT * FROM tenants ORDER BY id; SELECT * FROM zz_target_only" 2>&1)
+[ "$before" = "$after" ] || fail "the target's tables changed under a failed restore: '$before' became '$after'"
+[ "$(relations "$T")" = "$rels" ] ||
+	fail "the target's objects changed under a failed clean restore: $(relations "$T" | tr '\n' ' ')"
 expect_err 'role "auditor" does not exist' "the error gives psql's reason"
 expect_err "nothing of it was applied" "the error says the database is unchanged"
 ! grep -qi "dropped" "$ERR" || fail "the error speaks of a drop of a database that existed before"
