@@ -122,14 +122,34 @@ int tsarc_db_probe(tsarc_component *c, const tsarc_cmd *cmd, const char *const n
 	return 0;
 }
 
-/* Step `s` loads a whole server's dump that drops and creates every
- * database it holds (server_replaces): the target names no database and
- * the stream records none (a dump of one records it, tsarc_db_meta). */
-static int whole_server(const tsarc_sql_client *client, const tsarc_step *s,
-	const tsarc_conn *conn)
+/* Step `s` loads the dump of a whole server that its client refuses: the
+ * backup recorded the tool's version line ("pg_dumpall (PostgreSQL) 15.18"),
+ * or could not read it ("unknown") and no database either (the tool then
+ * was the whole server's, postgres.c). A stream without a version (backup
+ * --stdin) is what its writer says it is. */
+static int whole_server(const tsarc_sql_client *client, const tsarc_step *s)
 {
-	return client->server_replaces && !conn->database && s->st &&
-		!cJSON_GetObjectItemCaseSensitive(s->st->meta, "database");
+	const char *v = s->st ? tsarc_spec_str(s->st->meta, "tool_version") : NULL;
+	size_t n = client->whole_server_tool ? strlen(client->whole_server_tool) : 0;
+
+	if (!n || !v)
+		return 0;
+	return (!strncmp(v, client->whole_server_tool, n) && (v[n] == ' ' || !v[n])) ||
+		(!strcmp(v, "unknown") && !cJSON_GetObjectItemCaseSensitive(s->st->meta, "database"));
+}
+
+int tsarc_sql_whole_server_check(const tsarc_step *s)
+{
+	const tsarc_sql_client *client = s->impl->data;
+
+	if (!whole_server(client, s))
+		return 0;
+	return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': %s is the dump of a whole "
+		"server (taken without a database), which a restore does not load: %s; nothing was "
+		"written (restore the other components with --only; this one's databases by hand, "
+		"from tsarc dump SNAPSHOT %s, or, for zync's, rebuilt from system by "
+		"zync:resync:domains)", s->component, s->st->name, client->whole_server_refusal,
+		s->st->name);
 }
 
 void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
@@ -141,8 +161,9 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 
 	snprintf(buf, sizeof(buf), "%s %s", client->tool, where);
 	cJSON_AddStringToObject(plan, "target", buf);
-	cJSON_AddStringToObject(plan, "replaces", s->has_conn && whole_server(client, s, &s->conn) ?
-		client->server_replaces : tsarc_spec_bool(s->recipe, "clean", 0) ?
+	cJSON_AddStringToObject(plan, "replaces", whole_server(client, s) ? "nothing: the dump "
+		"of a whole server is not loaded (the restore refuses it)" :
+		tsarc_spec_bool(s->recipe, "clean", 0) ?
 		client->clean_replaces : "the tables and rows in the dump (tables not in the dump "
 		"are kept)");
 	if (client->has_definers) {
@@ -173,21 +194,20 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
  * says otherwise. */
 int tsarc_sql_clean_check(const tsarc_step *s, const tsarc_conn *conn)
 {
-	const tsarc_sql_client *client = s->impl->data;
-
-	if (!tsarc_spec_bool(s->recipe, "clean", 0) || conn->database ||
-		whole_server(client, s, conn))
+	if (!tsarc_spec_bool(s->recipe, "clean", 0) || conn->database)
 		return 0;
 	return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"clean\" needs the \"database\" "
-		"to empty, and the target names none%s: name the database, or set \"clean\": false "
-		"in the component's \"restore\"", s->component,
-		client->server_replaces ? " while the snapshot holds the dump of one database (a "
-		"whole server's, pg_dumpall, drops and creates its databases itself)" : "");
+		"to empty, and the target names none: name the database, or set \"clean\": false "
+		"in the component's \"restore\"", s->component);
 }
 
 int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 {
+	int rc;
+
 	(void)r;
+	if ((rc = tsarc_sql_whole_server_check(s)))
+		return rc;
 	/* A step without its connection fails when it runs, and says why. */
 	return s->has_conn ? tsarc_sql_clean_check(s, &s->conn) : 0;
 }
@@ -360,7 +380,9 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	memset(&conn, 0, sizeof(conn));
 	memset(&created_db, 0, sizeof(created_db));
 	tsarc_cmd_init(&cmd);
-	if ((rc = tsarc_step_component(r, s, &c)))
+	/* The plan refused it (tsarc_sql_admit); a load is no place to count
+	 * on that. */
+	if ((rc = tsarc_sql_whole_server_check(s)) || (rc = tsarc_step_component(r, s, &c)))
 		return rc;
 	in_pod = tsarc_db_in_workload(&c);
 	if (!pod_pw)

@@ -53,12 +53,10 @@ typedef struct tsarc_sql_client {
 	/* What a "clean" load replaces, for the plan (its "replaces"): what
 	 * `args` drops before the dump, in words. */
 	const char *clean_replaces;
-	/* What the load of a whole server's dump replaces (a target that
-	 * names no database, a stream that records none), when such a dump
-	 * drops and creates every database it holds by itself (pg_dumpall
-	 * --clean): "clean" has nothing to add to it. NULL: a load without a
-	 * database is never clean. */
-	const char *server_replaces;
+	/* The tool that dumps a whole server (pg_dumpall), whose dumps are not
+	 * loaded, and why (tsarc_sql_whole_server_check, before the restore's
+	 * first write). NULL: none is refused. */
+	const char *whole_server_tool, *whole_server_refusal;
 	/* The plan's word on the database `db` the load goes into when the
 	 * target has none (what it is created with, or that it must exist). */
 	void (*plan_database)(const tsarc_step *s, const char *db, cJSON *plan);
@@ -99,11 +97,14 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 	cJSON *plan);
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s);
 /* TSARC_ECONFIG when step `s`'s recipe is "clean" and `conn` names no
- * database to empty, but for a whole server's dump that its client's
- * server_replaces says is clean by itself; else 0. */
+ * database to empty; else 0. */
 int tsarc_sql_clean_check(const tsarc_step *s, const tsarc_conn *conn);
-/* The SQL kinds' admit (kind.h): tsarc_sql_clean_check before the first
- * write of the restore. */
+/* TSARC_EUNSUPPORTED, naming the stream and why, when step `s` would
+ * load a whole server's dump its client refuses (whole_server_refusal);
+ * else 0. */
+int tsarc_sql_whole_server_check(const tsarc_step *s);
+/* The SQL kinds' admit (kind.h): tsarc_sql_whole_server_check and
+ * tsarc_sql_clean_check before the first write of the restore. */
 int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s);
 
 /* Runs `cmd` through the component's transport (in the pod in a pod) and

@@ -1,6 +1,7 @@
 /*
  * The postgres kind: one database dumped with pg_dump (or the whole server
- * with pg_dumpall) and loaded back with psql. Both directions (and the
+ * with pg_dumpall, which a restore refuses: whole_server_refusal) and
+ * loaded back with psql. Both directions (and the
  * encoding probe, the CREATE DATABASE before a load and the DROP of the
  * database a failed load leaves empty) connect with the same arguments
  * (postgres_conn_args), TLS included; the password goes in the child's
@@ -192,8 +193,7 @@ done:
 /* ---- restore ---- */
 
 /*
- * "clean": the database ends up with the dump's objects only. A
- * pg_dumpall --clean drops and creates every database it holds; a pg_dump
+ * "clean": the database ends up with the dump's objects only. A pg_dump
  * --clean --if-exists of one drops and recreates the objects it holds, no
  * others: a table a failed zync upgrade added would survive the load next
  * to an older schema_migrations (and a rollback's load of an undo dump
@@ -280,10 +280,9 @@ static int postgres_client(tsarc_step *s, const tsarc_conn *conn, const char *po
 	 * DROPs and CREATEs are transactional in PostgreSQL, so a load that
 	 * fails part-way (a role the target lacks, a lost connection, a
 	 * damaged chunk) leaves the database as it was rather than with its
-	 * tables dropped and half filled. A pg_dumpall (no database) creates
-	 * its databases itself from "postgres", which no transaction holds;
-	 * taken with --clean, it drops each first, and so is clean by itself
-	 * (server_replaces). */
+	 * tables dropped and half filled. A pg_dumpall (a stream without a
+	 * database) is never loaded (whole_server_refusal); a dump of one
+	 * into a target that names no database goes into "postgres". */
 	if (!conn->database)
 		return tsarc_cmd_arg(cmd, "--dbname=postgres");
 	if ((rc = tsarc_cmd_arg(cmd, "--single-transaction")) ||
@@ -374,9 +373,9 @@ static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_c
 	.one_transaction = 1,
 	.clean_replaces = "every table, view, materialized view, sequence and foreign table of "
 		"the database but an extension's (it ends up with the dump's only)",
-	.server_replaces = "every database the dump holds, dropped and created again (pg_dumpall "
-		"--clean: each ends up with the dump's objects only; databases it does not hold are "
-		"kept)",
+	.whole_server_tool = "pg_dumpall", .whole_server_refusal = "pg_dumpall's DROP DATABASE of each database it holds runs "
+		"first, then its DROP ROLE of the role psql runs as (such a dump holds every role) "
+		"stops the load, and those databases would be left dropped",
 	.runs_meta_commands = 1, .plan_database = postgres_plan_database,
 	.create_sql = postgres_create_sql, .drop_sql = tsarc_pg_drop_database_sql,
 	.count_query = tsarc_pg_database_count_query, .query_args = postgres_query_args,

@@ -26,7 +26,7 @@
  * or a database the target lacks makes the undo backup fail; the tables
  * and views (PostgreSQL: sequences and foreign tables too) only the
  * restored dump held go when the database's load is clean (the 3scale
- * profile's: mysql.c, postgres.c; a pg_dumpall is by itself), as the undo
+ * profile's: mysql.c, postgres.c), as the undo
  * dump's load empties the database first. Limits: without clean
  * they stay, and the error does not know of them; an APIManager the
  * restore created stays (its operator would delete what it deployed), and
