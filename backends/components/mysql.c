@@ -242,7 +242,8 @@ static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client
 	.count_query = tsarc_mysql_database_count_query, .query_args = mysql_query_args,
 	.files_open = tsarc_mysql_files_open};
 
-static const char *const MYSQL_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "socket", NULL};
+static const char *const MYSQL_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "default_database",
+	"socket", NULL};
 
 const tsarc_kind tsarc_kind_mysql = {
 	.name = "mysql", .extension = ".sql", .runs_in_pod = 1, .default_port = 3306,

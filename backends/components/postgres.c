@@ -381,7 +381,8 @@ static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_c
 	.count_query = tsarc_pg_database_count_query, .query_args = postgres_query_args,
 	.admin_cmd = admin_cmd};
 
-static const char *const POSTGRES_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", NULL};
+static const char *const POSTGRES_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "default_database",
+	NULL};
 
 const tsarc_kind tsarc_kind_postgres = {
 	.name = "postgres", .extension = ".sql", .runs_in_pod = 1, .default_port = 5432,

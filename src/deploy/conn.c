@@ -145,6 +145,12 @@ int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *c
 		(rc = set_str(&conn->database, tsarc_spec_str(spec, "database"))) ||
 		(rc = set_str(&conn->socket, tsarc_spec_str(spec, "socket"))))
 		goto fail;
+	/* A profile's name for the database (system, zync_production) is the
+	 * one of a pod, whose Secret is not read: where a URL names another,
+	 * that is where 3scale keeps its data. */
+	if (!conn->database &&
+		(rc = set_str(&conn->database, tsarc_spec_str(spec, "default_database"))))
+		goto fail;
 	if ((rc = tsarc_spec_port(spec, "port", c->name, &port)))
 		goto fail;
 	if (port)

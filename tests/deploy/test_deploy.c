@@ -103,7 +103,7 @@ static void merge_over_builtin_profile(void **state)
 	assert_string_equal(tsarc_spec_str(mysql, "selector"), "app=mysql");
 	assert_string_equal(tsarc_spec_str(mysql, "container"), "mysql");
 	/* Untouched fields of the profile stay. */
-	assert_string_equal(tsarc_spec_str(mysql, "database"), "system");
+	assert_string_equal(tsarc_spec_str(mysql, "default_database"), "system");
 	assert_string_equal(tsarc_spec_str(mysql, "pod_password_env"), "MYSQL_ROOT_PASSWORD");
 	assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(mysql, "restore"), "order"));
 	assert_false(tsarc_spec_bool(cJSON_GetObjectItem(comps, "zync-database"), "enabled", 1));

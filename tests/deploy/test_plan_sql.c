@@ -345,8 +345,77 @@ static void clean_without_database(void **state)
 	cJSON_Delete(secret);
 }
 
+/* The database 3scale uses is the one its Secret's URL names: an external
+ * database component of the 3scale profile restores into it, not into the
+ * profile's name for the database of a pod ("default_database": system,
+ * zync_production), which is used only when no URL names one. A
+ * configuration's own "database" still wins. */
+#define PROFILE_CONFIG(comp, extra)                                                         \
+	"{\"profile\": \"3scale\", \"transport\": {\"type\": \"local\", \"resources_dir\": "  \
+	"\"/srv/resources\"}, \"components\": {\"secrets\": {\"enabled\": false}, "            \
+	"\"configmaps\": {\"enabled\": false}, \"apimanager\": {\"enabled\": false}, "          \
+	"\"system-storage\": {\"enabled\": false}, \"backend-redis\": {\"enabled\": false}, "   \
+	"\"system-redis\": {\"enabled\": false}, \"system-mysql\": {\"enabled\": false}, "      \
+	"\"zync-database\": {\"enabled\": false}, \"" comp "\": {\"enabled\": true, "          \
+	"\"external\": true" extra "}}}"
+#define PROFILE_STREAM(comp, kind)                                                          \
+	"[{\"name\": \"" comp ".sql\", \"meta\": {\"component\": \"" comp "\", \"kind\": \""   \
+	kind "\", \"database\": \"db0\", \"restore\": {\"order\": 60}, " HERE "}}]"
+
+static void url_database_over_default(void **state)
+{
+	static const struct {
+		const char *comp, *streams, *config, *secret, *database;
+	} urls[] = {
+		{"system-mysql", PROFILE_STREAM("system-mysql", "mysql"),
+			PROFILE_CONFIG("system-mysql", ""), SECRET("system-database",
+			"\"URL\": \"mysql2://admin:pw@10.0.0.9:3306/threescale_sys\""), "threescale_sys"},
+		{"system-mysql", PROFILE_STREAM("system-mysql", "mysql"),
+			PROFILE_CONFIG("system-mysql", ""), SECRET("system-database",
+			"\"URL\": \"mysql2://admin:pw@10.0.0.9:3306\""), "system"},
+		{"system-mysql", PROFILE_STREAM("system-mysql", "mysql"),
+			PROFILE_CONFIG("system-mysql", ", \"database\": \"mine\""), SECRET(
+			"system-database", "\"URL\": \"mysql2://admin:pw@10.0.0.9:3306/threescale_sys\""),
+			"mine"},
+		{"zync-database", PROFILE_STREAM("zync-database", "postgres"),
+			PROFILE_CONFIG("zync-database", ""), SECRET("zync",
+			"\"DATABASE_URL\": \"postgresql://zync:pw@10.0.0.9:5432/zync_elsewhere\""),
+			"zync_elsewhere"},
+		{"zync-database", PROFILE_STREAM("zync-database", "postgres"),
+			PROFILE_CONFIG("zync-database", ""), SECRET("zync",
+			"\"DATABASE_URL\": \"postgresql://zync:pw@10.0.0.9:5432\""), "zync_production"},
+	};
+	tsarc_restore_opts o;
+	size_t i;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		cJSON *report = NULL, *secret = cJSON_Parse(urls[i].secret), *plan;
+		const char *db;
+		fake f;
+		assert_non_null(secret);
+		fake_init(&f, "m1");
+		f.secret = secret;
+		assert_int_equal(fake_plan(urls[i].streams, urls[i].config, &o, &f, &report), 0);
+		plan = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+			cJSON_GetObjectItemCaseSensitive(report, "steps"), 0), "plan");
+		db = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, "database"));
+		print_message("%s: %s\n", urls[i].comp, db ? db : "(none)");
+		assert_non_null(db);
+		assert_int_equal(strncmp(db, urls[i].database, strlen(urls[i].database)), 0);
+		assert_true(db[strlen(urls[i].database)] == ',' ||
+			db[strlen(urls[i].database)] == ' ');
+		cJSON_Delete(report);
+		cJSON_Delete(f.calls);
+		cJSON_Delete(secret);
+	}
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(sql_plan_lines),
 	cmocka_unit_test(definer_unknown_value),
 	cmocka_unit_test(clean_replaces),
-	cmocka_unit_test(clean_without_database))
+	cmocka_unit_test(clean_without_database),
+	cmocka_unit_test(url_database_over_default))

@@ -20,10 +20,12 @@ pgq -d zync_production -c "SET ROLE zync; CREATE TABLE tenants (id int PRIMARY K
 	fail "cannot fill the database"
 
 res=$WORK/res
-# No database in the URL, none in the configuration: the whole server.
+# No database in the URL, none in the configuration (the profile's
+# default_database emptied): the whole server, as the profile's in-pod
+# zync-database was backed up before it had one.
 secret_json "$res/secret/zync.json" zync \
 	"DATABASE_URL=postgresql://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT"
-only_config "$WORK/cfg.json" "$res" zync-database '{"external": true}'
+only_config "$WORK/cfg.json" "$res" zync-database '{"external": true, "default_database": ""}'
 REPO=$WORK/repo
 init_repo "$REPO"
 ok backup --repo "$REPO" --config "$WORK/cfg.json" --json
