@@ -237,7 +237,8 @@ static const char *const mysql_query_args[] = {"--batch", "--skip-column-names",
 static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client,
 	.has_definers = 1,
 	.clean_replaces = "every table and view of the database (it ends up with the dump's "
-		"tables only)", .plan_database = mysql_plan_database,
+		"tables only)",
+	.plan_database = mysql_plan_database,
 	.create_sql = mysql_create_sql, .drop_sql = mysql_drop_sql,
 	.count_query = tsarc_mysql_database_count_query, .query_args = mysql_query_args,
 	.files_open = tsarc_mysql_files_open};

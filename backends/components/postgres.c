@@ -373,7 +373,8 @@ static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_c
 	.one_transaction = 1,
 	.clean_replaces = "every table, view, materialized view, sequence and foreign table of "
 		"the database but an extension's (it ends up with the dump's only)",
-	.whole_server_tool = "pg_dumpall", .whole_server_refusal = "pg_dumpall's DROP DATABASE of each database it holds runs "
+	.whole_server_tool = "pg_dumpall",
+	.whole_server_refusal = "pg_dumpall's DROP DATABASE of each database it holds runs "
 		"first, then its DROP ROLE of the role psql runs as (such a dump holds every role) "
 		"stops the load, and those databases would be left dropped",
 	.runs_meta_commands = 1, .plan_database = postgres_plan_database,

@@ -26,15 +26,15 @@
  * or a database the target lacks makes the undo backup fail; the tables
  * and views (PostgreSQL: sequences and foreign tables too) only the
  * restored dump held go when the database's load is clean (the 3scale
- * profile's: mysql.c, postgres.c), as the undo
- * dump's load empties the database first. Limits: without clean
- * they stay, and the error does not know of them; an APIManager the
- * restore created stays (its operator would delete what it deployed), and
- * the error and a warning say so; a signal stops the restore
- * without a rollback (the error names the snapshot that puts things
- * back); a failed post_restore hook is no reason to roll back (the data
- * steps were all applied; the hook can be run again); the rollback is a
- * restore too and can fail: the error then says both.
+ * profile's: mysql.c, postgres.c), as the undo dump's load empties the
+ * database first. Limits: without clean they stay, and the error does not
+ * know of them; an APIManager the restore created stays (its operator
+ * would delete what it deployed), and the error and a warning say so; a
+ * signal stops the restore without a rollback (the error names the
+ * snapshot that puts things back); a failed post_restore hook is no reason
+ * to roll back (the data steps were all applied; the hook can be run
+ * again); the rollback is a restore too and can fail: the error then says
+ * both.
  */
 #include "plan.h"
 #include "undo.h"
