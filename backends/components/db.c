@@ -188,17 +188,26 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 		cJSON_AddItemToObject(plan, "domain_rewrite", cJSON_Duplicate(cols, 1));
 }
 
-/* A "clean" load empties its database first (the client's `args`): with
- * no database named, there is none to empty, and the dump of one would
- * be loaded as it is, next to what it does not hold, under a recipe that
- * says otherwise. */
-int tsarc_sql_clean_check(const tsarc_step *s, const tsarc_conn *conn)
+/* The load goes into the database the target names. Without one, the
+ * client's own default would take it (psql: "postgres", where 3scale never
+ * looks), and a "clean" load would have no database to empty. A stream
+ * that records no database (backup --stdin) is loaded as it is. */
+int tsarc_sql_database_check(const tsarc_step *s, const tsarc_conn *conn)
 {
-	if (!tsarc_spec_bool(s->recipe, "clean", 0) || conn->database)
+	const char *dumped = s->st ? tsarc_spec_str(s->st->meta, "database") : NULL;
+
+	if (conn->database)
 		return 0;
-	return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"clean\" needs the \"database\" "
-		"to empty, and the target names none: name the database, or set \"clean\": false "
-		"in the component's \"restore\"", s->component);
+	if (dumped)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': %s is the dump of database "
+			"%.64s, and the target names no database to load it into: name it (\"database\" "
+			"in the component, or the path of its Secret's URL); nothing was written",
+			s->component, s->st->name, dumped);
+	if (tsarc_spec_bool(s->recipe, "clean", 0))
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"clean\" needs the "
+			"\"database\" to empty, and the target names none: name the database, or set "
+			"\"clean\": false in the component's \"restore\"", s->component);
+	return 0;
 }
 
 int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s)
@@ -209,7 +218,7 @@ int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 	if ((rc = tsarc_sql_whole_server_check(s)))
 		return rc;
 	/* A step without its connection fails when it runs, and says why. */
-	return s->has_conn ? tsarc_sql_clean_check(s, &s->conn) : 0;
+	return s->has_conn ? tsarc_sql_database_check(s, &s->conn) : 0;
 }
 
 /*

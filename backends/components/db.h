@@ -96,15 +96,16 @@ typedef struct tsarc_sql_client {
 void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
 	cJSON *plan);
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s);
-/* TSARC_ECONFIG when step `s`'s recipe is "clean" and `conn` names no
- * database to empty; else 0. */
-int tsarc_sql_clean_check(const tsarc_step *s, const tsarc_conn *conn);
+/* TSARC_ECONFIG when `conn` names no database while step `s`'s stream is
+ * the dump of one (its client would load it into its own default) or its
+ * recipe is "clean" (nothing to empty); else 0. */
+int tsarc_sql_database_check(const tsarc_step *s, const tsarc_conn *conn);
 /* TSARC_EUNSUPPORTED, naming the stream and why, when step `s` would
  * load a whole server's dump its client refuses (whole_server_refusal);
  * else 0. */
 int tsarc_sql_whole_server_check(const tsarc_step *s);
 /* The SQL kinds' admit (kind.h): tsarc_sql_whole_server_check and
- * tsarc_sql_clean_check before the first write of the restore. */
+ * tsarc_sql_database_check before the first write of the restore. */
 int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s);
 
 /* Runs `cmd` through the component's transport (in the pod in a pod) and

@@ -160,7 +160,7 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 		if ((rc = tsarc_buf_printf(pre, "USE `%s`;\n", conn->database)))
 			return rc;
 	}
-	if ((rc = tsarc_sql_clean_check(s, conn)))
+	if ((rc = tsarc_sql_database_check(s, conn)))
 		return rc;
 	return tsarc_spec_bool(s->recipe, "clean", 0) ? tsarc_buf_puts(pre, mysql_clean_sql) : 0;
 }

@@ -274,10 +274,11 @@ static void clean_replaces(void **state)
 	}
 }
 
-/* A clean load needs a database to empty: a postgres target that names
- * none, for a snapshot's dump of one database, is refused by the plan,
- * before the first write, and the error says what to change; without clean
- * the same target is planned. A whole server's dump (pg_dumpall: psql
+/* A target that names no database is refused by the plan, before the
+ * first write, for a snapshot's dump of one database (psql would load it
+ * into "postgres"), and for a clean load (nothing to empty), the error
+ * saying what to change; a stream that records no database, without
+ * clean, is planned. A whole server's dump (pg_dumpall: psql
  * would drop its databases, then stop at the DROP ROLE of its own role) is
  * refused by the plan, clean or not, whether the target names a database
  * or not, naming the stream and why (tests/sql/pg_dumpall.sh: against a
@@ -295,8 +296,10 @@ static void clean_without_database(void **state)
 	f.secret = secret;
 	memset(&o, 0, sizeof(o));
 	o.dry_run = 1;
-	assert_int_equal(fake_plan(PG_STREAM(""), PG_CONFIG_WITH("", ", \"restore\": "
-		"{\"clean\": true}"), &o, &f, &report), TSARC_ECONFIG);
+	assert_int_equal(fake_plan("[{\"name\": \"zync.sql\", \"meta\": {\"component\": "
+		"\"zync\", \"kind\": \"postgres\", \"restore\": {\"order\": 60}, " HERE "}}]",
+		PG_CONFIG_WITH("", ", \"restore\": {\"clean\": true}"), &o, &f, &report),
+		TSARC_ECONFIG);
 	print_message("%s\n", tsarc_error_last()->message);
 	assert_non_null(strstr(tsarc_error_last()->message, "component 'zync': \"clean\" needs "
 		"the \"database\" to empty, and the target names none"));
@@ -304,9 +307,26 @@ static void clean_without_database(void **state)
 	cJSON_Delete(report);
 	report = NULL;
 	cJSON_Delete(f.calls);
+	/* Without clean too: psql would load the dump of zync_production into
+	 * the server's "postgres" database, where zync never looks. */
 	fake_init(&f, "m1");
 	f.secret = secret;
-	assert_int_equal(fake_plan(PG_STREAM(""), PG_CONFIG_WITH("", ""), &o, &f, &report), 0);
+	assert_int_equal(fake_plan(PG_STREAM(""), PG_CONFIG_WITH("", ""), &o, &f, &report),
+		TSARC_ECONFIG);
+	print_message("%s\n", tsarc_error_last()->message);
+	assert_non_null(strstr(tsarc_error_last()->message, "component 'zync': zync.sql is the "
+		"dump of database zync_production, and the target names no database to load it "
+		"into"));
+	cJSON_Delete(report);
+	report = NULL;
+	cJSON_Delete(f.calls);
+	/* A stream that records no database (backup --stdin) and no tool:
+	 * loaded as it is. */
+	fake_init(&f, "m1");
+	f.secret = secret;
+	assert_int_equal(fake_plan("[{\"name\": \"zync.sql\", \"meta\": {\"component\": "
+		"\"zync\", \"kind\": \"postgres\", \"restore\": {\"order\": 60}, " HERE "}}]",
+		PG_CONFIG_WITH("", ""), &o, &f, &report), 0);
 	cJSON_Delete(report);
 	cJSON_Delete(f.calls);
 	for (i = 0; i < 4; i++) {
