@@ -27,8 +27,8 @@
  * and views (PostgreSQL: sequences and foreign tables too) only the
  * restored dump held go when the database's load is clean (the 3scale
  * profile's: mysql.c, postgres.c), as the undo dump's load empties the
- * database first. Limits: without clean they stay, and the error does not
- * know of them; an APIManager the restore created stays (its operator
+ * database first. Limits: without clean they stay, and the error says
+ * so (unclean_loads); an APIManager the restore created stays (its operator
  * would delete what it deployed), and the error and a warning say so; a
  * signal stops the restore without a rollback (the error names the
  * snapshot that puts things back); a failed post_restore hook is no reason
@@ -199,6 +199,24 @@ static void take_rollback_report(tsarc_restore_ctx *r, const cJSON *report, tsar
 	tsarc_buf_append(left, "", 1);
 }
 
+/* The SQL steps replaced whose load is not clean, "a, b" into `out`: the
+ * rollback's load of the undo dump replaces the tables the undo dump
+ * holds, and those only the restored dump created stay (mysql.c,
+ * postgres.c: "clean" drops every table first). */
+static void unclean_loads(const tsarc_restore_ctx *r, tsarc_buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		const tsarc_step *s = &r->steps[i];
+		if (!s->component || !replaced(s) || !s->action || strcmp(s->action, "sql") ||
+			tsarc_spec_bool(s->recipe, "clean", 0))
+			continue;
+		tsarc_buf_printf(out, "%s%s", out->size ? ", " : "", s->component);
+	}
+	tsarc_buf_append(out, "", 1);
+}
+
 /* The rollback's progress lines, marked as the rollback's. */
 typedef struct rollback_progress {
 	const tsarc_restore_opts *o;
@@ -219,7 +237,7 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 	tsarc_saved_error stopped;
 	tsarc_restore_opts o;
 	tsarc_snapshot *undo = NULL;
-	tsarc_buf what = TSARC_BUF_INIT, left = TSARC_BUF_INIT;
+	tsarc_buf what = TSARC_BUF_INIT, left = TSARC_BUF_INIT, unclean = TSARC_BUF_INIT;
 	const char **names = NULL;
 	cJSON *report = NULL;
 	size_t n = 0;
@@ -250,6 +268,7 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 	if (!(rb = tsarc_snapshot_load(r->repo, r->undo_id, &undo)))
 		rb = tsarc_deploy_restore(r->d, r->repo, undo, &o, &report);
 	take_rollback_report(r, report, &left);
+	unclean_loads(r, &unclean);
 	note_rollback(r, names, n, rb);
 out:
 	{
@@ -258,16 +277,20 @@ out:
 		tsarc_error_restore(&stopped);
 		const char *w = what.ptr ? (char *)what.ptr : "";
 		const char *l = left.size > 1 ? (char *)left.ptr : NULL;
-		/* What is left takes up to 300 bytes more of the message. */
-		int keep = room(w, 0) - (l ? 300 : 0);
+		const char *u = unclean.size > 1 ? (char *)unclean.ptr : NULL;
+		/* What is left takes up to 300 bytes more of the message, the
+		 * loads that are not clean up to 300 more. */
+		int keep = room(w, 0) - (l ? 300 : 0) - (u ? 300 : 0);
 		if (keep < 0)
 			keep = 0;
 		if (!rb)
 			tsarc_error_set(rc, "%.*s\n  rolled back: %s restored from undo snapshot "
-				"%.10s; the deployment is as it was before the restore%s%.200s%s",
+				"%.10s; the deployment is as it was before the restore%s%.200s%s%s%.150s%s",
 				keep, stopped.message, w, r->undo_id, l ? " but for " : "",
 				l ? l : "", l ? ", which the restore created (a warning says why it "
-				"is left)" : "");
+				"is left)" : "", u ? "; tables that only the restored dump of " : "",
+				u ? u : "", u ? " created stay: its load is not clean (\"clean\": "
+				"false)" : "");
 		else
 			tsarc_error_set(rc, "%.*s\n  the rollback from undo snapshot %.10s failed too: "
 				"%.*s\n  the state before the restore is snapshot %s (tsarc restore %s "
@@ -279,6 +302,7 @@ out:
 	free(names);
 	tsarc_buf_dispose(&what);
 	tsarc_buf_dispose(&left);
+	tsarc_buf_dispose(&unclean);
 	return rc;
 }
 

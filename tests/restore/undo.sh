@@ -227,4 +227,28 @@ expect_err "as it was before the restore" "the error says zync_production is as 
 [ "$(zync_sql -c "SELECT * FROM zz_target_only")" = 7 ] || fail "the target's own table is not back"
 state "$WORK/state.Z-rolled-back"
 diff "$WORK/state.Z" "$WORK/state.Z-rolled-back" >&2 || fail "the rollback did not bring zync_production back"
+
+info "a rollback of a load that is not clean says what it leaves"
+# "clean": false (a database shared with other applications): the undo
+# dump's load replaces its own tables only, so a table only the restored
+# dump created stays, and the error must not claim "as it was" alone.
+demo_mysql "CREATE TABLE system.upgrade_leftover (id INT)" "" || fail "cannot half-upgrade system"
+python3 - "$WORK/zync.json" "$WORK/unclean.json" "$WORK/blob.unclean-once" <<'PY2'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"]["system-mysql"].setdefault("restore", {})["clean"] = False
+c["components"]["blob"]["restore"]["command"][3] = sys.argv[3]
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY2
+ok backup --repo "$REPO" --config "$WORK/unclean.json" --json
+USNAP=$(json_get "$OUT" "d['snapshot_id']")
+demo_mysql "DROP TABLE system.upgrade_leftover" "" || fail "cannot drop the leftover table"
+t restore "$USNAP" --repo "$REPO" --config "$WORK/unclean.json" --only system-mysql,blob --undo-snapshot --json
+[ "$RC" -ne 0 ] || fail "a restore whose blob step fails succeeded"
+[ "$(step_status system-mysql)" = applied ] || fail "system-mysql was not restored before the failure"
+[ "$(json_get "$OUT" "d['rollback']['status']")" = applied ] || fail "no rollback was reported: $(cat "$ERR")"
+expect_err "tables that only the restored dump of system-mysql created stay: its load is not clean" \
+	"the rollback's error does not say what a load that is not clean leaves"
+demo_mysql "SELECT COUNT(*) FROM system.upgrade_leftover" "" >/dev/null ||
+	fail "test setup: the leftover table is gone (the load was clean?)"
 info "OK"
