@@ -82,7 +82,11 @@ except socket.timeout:
 open(sys.argv[2], "wb").write(data)
 PY
 LISTENER=$!
-for _ in $(seq 100); do [ -e "$WORK/captured.ready" ] && break; sleep 0.05; done
+# However long the listener takes to start (a loaded machine), unless it exits.
+while [ ! -e "$WORK/captured.ready" ]; do
+	kill -0 "$LISTENER" 2>/dev/null || fail "the listener exited before it listened"
+	sleep 0.05
+done
 # "verify-ca": redis-cli checks the chain only, refused otherwise (cli_tls.sh).
 redis_deployment listen "rediss://backup:$USER_PW@127.0.0.1:$LPORT/0" "" "" '{"tool": "redis-cli", "tls": "verify-ca"}'
 "$TSARC" backup --config "$WORK/listen/config.json" --repo "$WORK/repo" > /dev/null 2> "$WORK/cli0.err" &&

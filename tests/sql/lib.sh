@@ -145,7 +145,9 @@ refused() {
 
 # hostile_start NAME [ARGS...]: the test double of a hostile server
 # (hostile_mysql.py ARGS) on a free port, HOSTILE_PORT; HOSTILE_PW a fresh
-# password to give it, HOSTILE_GOT the file of what it was sent.
+# password to give it, HOSTILE_GOT the file of what it was sent. Waits for
+# the double to say it listens, however long that takes (it makes an RSA
+# key with openssl first, seconds on a loaded machine), or for it to exit.
 hostile_start() {
 	local name=$1
 	shift
@@ -155,8 +157,14 @@ hostile_start() {
 	rm -f "$WORK/hostile.ready"
 	python3 "$TOP/tests/sql/hostile_mysql.py" "$HOSTILE_PORT" "$HOSTILE_GOT" "$WORK/hostile.ready" "$@" &
 	HOSTILE=$!
-	for _ in $(seq 100); do [ -e "$WORK/hostile.ready" ] && return 0; sleep 0.05; done
-	fail "the hostile server did not start"
+	while [ ! -e "$WORK/hostile.ready" ]; do
+		if ! kill -0 "$HOSTILE" 2>/dev/null; then
+			local st=0
+			wait "$HOSTILE" || st=$?
+			fail "the hostile server exited before it listened (status $st)"
+		fi
+		sleep 0.05
+	done
 }
 
 # hostile_stop; hostile_got_password: whether it was sent HOSTILE_PW (as
