@@ -138,7 +138,7 @@ static int whole_server(const tsarc_sql_client *client, const tsarc_step *s)
 		(!strcmp(v, "unknown") && !cJSON_GetObjectItemCaseSensitive(s->st->meta, "database"));
 }
 
-int tsarc_sql_whole_server_check(const tsarc_step *s)
+static int whole_server_check(const tsarc_step *s)
 {
 	const tsarc_sql_client *client = s->impl->data;
 
@@ -192,7 +192,7 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
  * client's own default would take it (psql: "postgres", where 3scale never
  * looks), and a "clean" load would have no database to empty. A stream
  * that records no database (backup --stdin) is loaded as it is. */
-int tsarc_sql_database_check(const tsarc_step *s, const tsarc_conn *conn)
+static int database_check(const tsarc_step *s, const tsarc_conn *conn)
 {
 	const char *dumped = s->st ? tsarc_spec_str(s->st->meta, "database") : NULL;
 
@@ -215,10 +215,10 @@ int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 	int rc;
 
 	(void)r;
-	if ((rc = tsarc_sql_whole_server_check(s)))
+	if ((rc = whole_server_check(s)))
 		return rc;
 	/* A step without its connection fails when it runs, and says why. */
-	return s->has_conn ? tsarc_sql_database_check(s, &s->conn) : 0;
+	return s->has_conn ? database_check(s, &s->conn) : 0;
 }
 
 /*
@@ -389,15 +389,16 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	memset(&conn, 0, sizeof(conn));
 	memset(&created_db, 0, sizeof(created_db));
 	tsarc_cmd_init(&cmd);
-	/* The plan refused it (tsarc_sql_admit); a load is no place to count
-	 * on that. */
-	if ((rc = tsarc_sql_whole_server_check(s)) || (rc = tsarc_step_component(r, s, &c)))
+	/* The plan refused these (tsarc_sql_admit); a load is no place to
+	 * count on that. */
+	if ((rc = whole_server_check(s)) || (rc = tsarc_step_component(r, s, &c)))
 		return rc;
 	in_pod = tsarc_db_in_workload(&c);
 	if (!pod_pw)
 		pod_pw = tsarc_spec_str(s->spec, "pod_password_env");
 	/* The connection resolved before the first write of the restore. */
-	if ((rc = c.tr->locate(c.tr, &c)) || (rc = tsarc_step_conn(s, &conn)))
+	if ((rc = c.tr->locate(c.tr, &c)) || (rc = tsarc_step_conn(s, &conn)) ||
+		(rc = database_check(s, &conn)))
 		goto done;
 	if (!tool)
 		tool = client->tool;

@@ -54,7 +54,7 @@ typedef struct tsarc_sql_client {
 	 * `args` drops before the dump, in words. */
 	const char *clean_replaces;
 	/* The tool that dumps a whole server (pg_dumpall), whose dumps are not
-	 * loaded, and why (tsarc_sql_whole_server_check, before the restore's
+	 * loaded, and why (tsarc_sql_admit, before the restore's
 	 * first write). NULL: none is refused. */
 	const char *whole_server_tool, *whole_server_refusal;
 	/* The plan's word on the database `db` the load goes into when the
@@ -96,16 +96,12 @@ typedef struct tsarc_sql_client {
 void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
 	cJSON *plan);
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s);
-/* TSARC_ECONFIG when `conn` names no database while step `s`'s stream is
- * the dump of one (its client would load it into its own default) or its
+/* The SQL kinds' admit (kind.h), before the first write of the restore,
+ * and again by tsarc_sql_restore: TSARC_EUNSUPPORTED, naming the stream and
+ * why, for a whole server's dump its client refuses (whole_server_refusal);
+ * TSARC_ECONFIG when the target names no database while the stream is the
+ * dump of one (its client would load it into its own default) or the
  * recipe is "clean" (nothing to empty); else 0. */
-int tsarc_sql_database_check(const tsarc_step *s, const tsarc_conn *conn);
-/* TSARC_EUNSUPPORTED, naming the stream and why, when step `s` would
- * load a whole server's dump its client refuses (whole_server_refusal);
- * else 0. */
-int tsarc_sql_whole_server_check(const tsarc_step *s);
-/* The SQL kinds' admit (kind.h): tsarc_sql_whole_server_check and
- * tsarc_sql_database_check before the first write of the restore. */
 int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s);
 
 /* Runs `cmd` through the component's transport (in the pod in a pod) and

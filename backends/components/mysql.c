@@ -160,9 +160,9 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 		if ((rc = tsarc_buf_printf(pre, "USE `%s`;\n", conn->database)))
 			return rc;
 	}
-	if ((rc = tsarc_sql_database_check(s, conn)))
-		return rc;
-	return tsarc_spec_bool(s->recipe, "clean", 0) ? tsarc_buf_puts(pre, mysql_clean_sql) : 0;
+	/* "clean" with no database: refused before (tsarc_sql_admit). */
+	return conn->database && tsarc_spec_bool(s->recipe, "clean", 0) ?
+		tsarc_buf_puts(pre, mysql_clean_sql) : 0;
 }
 
 /* The plan's word on a missing database: what CREATE DATABASE gets, and

@@ -266,10 +266,6 @@ static int postgres_client(tsarc_step *s, const tsarc_conn *conn, const char *po
 {
 	int rc;
 
-	/* The plan checked it (tsarc_sql_admit); a clean is no place to
-	 * count on that. */
-	if ((rc = tsarc_sql_database_check(s, conn)))
-		return rc;
 	if ((rc = tsarc_cmd_arg(cmd, "-X")) || (rc = tsarc_cmd_arg(cmd, "-q")) ||
 		(rc = tsarc_cmd_arg(cmd, "-v")) || (rc = tsarc_cmd_arg(cmd, "ON_ERROR_STOP=1")) ||
 		(rc = tsarc_cmd_arg(cmd, "--no-password")))
@@ -282,7 +278,7 @@ static int postgres_client(tsarc_step *s, const tsarc_conn *conn, const char *po
 	 * damaged chunk) leaves the database as it was rather than with its
 	 * tables dropped and half filled. A pg_dumpall (a stream without a
 	 * database) is never loaded (whole_server_refusal), nor the dump of
-	 * one into a target that names none (tsarc_sql_database_check): what
+	 * one into a target that names none (tsarc_sql_admit): what
 	 * goes into "postgres" is a stream that records no database. */
 	if (!conn->database)
 		return tsarc_cmd_arg(cmd, "--dbname=postgres");
