@@ -145,6 +145,31 @@ static void expect_line(const cJSON *plan, const char *key, const char *want)
 	}
 }
 
+/* The dry-run plan of `streams` into `config`, the target's Secret
+ * `secret`: planned without an error, its report in *report (the
+ * caller's to free), its first step returned. */
+static const cJSON *planned_step(const char *title, const char *streams, const char *config,
+	const char *secret_text, cJSON **report)
+{
+	tsarc_restore_opts o;
+	cJSON *secret = cJSON_Parse(secret_text);
+	fake f;
+	int rc;
+
+	assert_non_null(secret);
+	fake_init(&f, "m1");
+	f.secret = secret;
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	*report = NULL;
+	rc = fake_plan(streams, config, &o, &f, report);
+	print_message("%s: rc %d %s\n", title, rc, rc ? tsarc_error_last()->message : "");
+	assert_int_equal(rc, 0);
+	cJSON_Delete(f.calls);
+	cJSON_Delete(secret);
+	return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(*report, "steps"), 0);
+}
+
 static void sql_plan_lines(void **state)
 {
 	size_t i;
@@ -152,22 +177,10 @@ static void sql_plan_lines(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const sql_case *c = &cases[i];
-		tsarc_restore_opts o;
-		cJSON *report = NULL, *secret = cJSON_Parse(c->secret);
-		const cJSON *step, *plan;
-		fake f;
-		int rc;
+		cJSON *report;
+		const cJSON *step = planned_step(c->title, c->streams, c->config, c->secret, &report);
+		const cJSON *plan;
 
-		assert_non_null(secret);
-		fake_init(&f, "m1");
-		f.secret = secret;
-		memset(&o, 0, sizeof(o));
-		o.dry_run = 1;
-		rc = fake_plan(c->streams, c->config, &o, &f, &report);
-		print_message("case %zu: %s: rc %d %s\n", i, c->title, rc,
-			rc ? tsarc_error_last()->message : "");
-		assert_int_equal(rc, 0);
-		step = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(report, "steps"), 0);
 		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(step,
 			"status")), "not applied");
 		plan = cJSON_GetObjectItemCaseSensitive(step, "plan");
@@ -182,8 +195,6 @@ static void sql_plan_lines(void **state)
 			cJSON_free(text);
 		}
 		cJSON_Delete(report);
-		cJSON_Delete(f.calls);
-		cJSON_Delete(secret);
 	}
 }
 
@@ -251,26 +262,13 @@ static void clean_replaces(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		tsarc_restore_opts o;
-		cJSON *report = NULL, *secret = cJSON_Parse(lines[i].secret);
-		fake f;
-		int rc;
+		cJSON *report;
+		const cJSON *step = planned_step(lines[i].title, lines[i].streams, lines[i].config,
+			lines[i].secret, &report);
 
-		assert_non_null(secret);
-		fake_init(&f, "m1");
-		f.secret = secret;
-		memset(&o, 0, sizeof(o));
-		o.dry_run = 1;
-		rc = fake_plan(lines[i].streams, lines[i].config, &o, &f, &report);
-		print_message("case %zu: %s: rc %d %s\n", i, lines[i].title, rc,
-			rc ? tsarc_error_last()->message : "");
-		assert_int_equal(rc, 0);
-		expect_line(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
-			cJSON_GetObjectItemCaseSensitive(report, "steps"), 0), "plan"), "replaces",
+		expect_line(cJSON_GetObjectItemCaseSensitive(step, "plan"), "replaces",
 			lines[i].replaces);
 		cJSON_Delete(report);
-		cJSON_Delete(f.calls);
-		cJSON_Delete(secret);
 	}
 }
 
@@ -405,31 +403,22 @@ static void url_database_over_default(void **state)
 			PROFILE_CONFIG("zync-database", ""), SECRET("zync",
 			"\"DATABASE_URL\": \"postgresql://zync:pw@10.0.0.9:5432\""), "zync_production"},
 	};
-	tsarc_restore_opts o;
 	size_t i;
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	o.dry_run = 1;
 	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
-		cJSON *report = NULL, *secret = cJSON_Parse(urls[i].secret), *plan;
-		const char *db;
-		fake f;
-		assert_non_null(secret);
-		fake_init(&f, "m1");
-		f.secret = secret;
-		assert_int_equal(fake_plan(urls[i].streams, urls[i].config, &o, &f, &report), 0);
-		plan = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
-			cJSON_GetObjectItemCaseSensitive(report, "steps"), 0), "plan");
-		db = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, "database"));
+		cJSON *report;
+		const cJSON *plan = cJSON_GetObjectItemCaseSensitive(planned_step(urls[i].comp,
+			urls[i].streams, urls[i].config, urls[i].secret, &report), "plan");
+		const char *db = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan,
+			"database"));
+
 		print_message("%s: %s\n", urls[i].comp, db ? db : "(none)");
 		assert_non_null(db);
 		assert_int_equal(strncmp(db, urls[i].database, strlen(urls[i].database)), 0);
 		assert_true(db[strlen(urls[i].database)] == ',' ||
 			db[strlen(urls[i].database)] == ' ');
 		cJSON_Delete(report);
-		cJSON_Delete(f.calls);
-		cJSON_Delete(secret);
 	}
 }
 
