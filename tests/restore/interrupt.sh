@@ -340,9 +340,14 @@ fresh_config zync-database zync_int_fresh
 pg_fresh_db() { pg_q -c "SELECT datname FROM pg_database WHERE datname = 'zync_int_fresh'"; }
 # The held load is the real psql, connected to the database (in its load,
 # its input held): the DROP after the signal must wait for its session.
-# connected: waits for that session; HELD_PSQL: that hold.
+# connected: waits for that session; HELD_PSQL: that hold. The input tsarc
+# sends is read to its end meanwhile (cat, holding the pipe open): else
+# tsarc's write would fail (EPIPE) once psql's input is the FIFO, and
+# whether it had written the whole dump before then is timing, which
+# decided how the load ended (its consumer aborted, or held until the
+# second signal).
 HELD_PSQL="rm -f '$WORK/held-in'; mkfifo '$WORK/held-in'; sleep 100000 >'$WORK/held-in' &
-	exec '$REAL_PSQL' \"\$@\" <'$WORK/held-in'"
+	exec 3<&0; cat <&3 >/dev/null & exec '$REAL_PSQL' \"\$@\" <'$WORK/held-in' 3<&-"
 connected() {
 	local i
 	for ((i = 0; i < 600; i++)); do
