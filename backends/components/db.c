@@ -9,6 +9,7 @@
 #include "db.h"
 #include "dbconn.h"
 #include "error_save.h"
+#include "filter.h"
 #include "definer.h"
 #include "interrupt.h"
 #include "psqlguard.h"
@@ -369,6 +370,27 @@ static int failed_load(const tsarc_sql_client *client, created_database *d, int 
 		database, applied ? "empty" : "with what of the load executed", drop.message);
 }
 
+/* What the stream goes through on its way into the client, in order: the
+ * psql guard (one database: no \connect), the DEFINER filter (`df`, may
+ * be NULL). The guard made here is the caller's to free. */
+static int load_filters(const tsarc_sql_client *client, const tsarc_conn *conn,
+	tsarc_definer_filter *df, tsarc_psql_guard **guard, tsarc_filter *filters, size_t *n)
+{
+	int rc;
+
+	*n = 0;
+	if (client->runs_meta_commands) {
+		if ((rc = tsarc_psql_guard_new(guard)))
+			return rc;
+		if (conn->database)
+			tsarc_psql_guard_one_database(*guard);
+		filters[(*n)++] = (tsarc_filter){&tsarc_psql_guard_ops, *guard};
+	}
+	if (df)
+		filters[(*n)++] = (tsarc_filter){&tsarc_definer_filter_ops, df};
+	return 0;
+}
+
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	const tsarc_sql_client *client = s->impl->data;
@@ -382,6 +404,8 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_db_tls *tls = NULL;
 	tsarc_definer_filter *df = NULL;
 	tsarc_psql_guard *guard = NULL;
+	tsarc_filter filters[2];
+	size_t nfilters = 0;
 	created_database created_db;
 	int created = 0;
 	char what[300];
@@ -414,7 +438,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		    (strip && (rc = tsarc_definer_filter_new(&df)))))
 		goto done;
 	if ((rc = tsarc_spec_add_args(&cmd, s->recipe, "options", s->component)) ||
-		(client->runs_meta_commands && (rc = tsarc_psql_guard_new(&guard))))
+		(rc = load_filters(client, &conn, df, &guard, filters, &nfilters)))
 		goto done;
 	/* The domain rewrite runs in the same session, after the load: only a
 	 * complete load is rewritten, and a failed rewrite fails the step. */
@@ -439,7 +463,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			created_db.drop_what);
 	}
 	rc = tsarc_restore_stream_filtered(r, &c, &cmd, s->st, pre.size ? (char *)pre.ptr : NULL,
-		post.size ? (char *)post.ptr : NULL, what, df, guard);
+		post.size ? (char *)post.ptr : NULL, what, filters, nfilters);
 	if (!rc) {
 		tsarc_step_note(s, "%llu bytes into %s%s%s%s", (unsigned long long)s->st->size, tool,
 			conn.database ? " (database " : "", conn.database ? conn.database : "",

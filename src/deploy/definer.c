@@ -6,6 +6,7 @@
  * depend on where buffers split.
  */
 #include "definer.h"
+#include "filter.h"
 #include "tsarc/errors.h"
 
 #include <stdlib.h>
@@ -307,3 +308,35 @@ void tsarc_definer_filter_free(tsarc_definer_filter *f)
 	tsarc_buf_dispose(&f->hold);
 	free(f);
 }
+
+/* ---- as a stream filter (filter.h) ---- */
+
+static int filter_feed(void *self, const void *data, size_t len, tsarc_buf *out)
+{
+	return tsarc_definer_filter_feed(self, data, len, out);
+}
+
+static int filter_finish(void *self, tsarc_buf *out)
+{
+	return tsarc_definer_filter_finish(self, out);
+}
+
+static int filter_fresh(const void *self, void **out)
+{
+	tsarc_definer_filter *f;
+	int rc;
+
+	(void)self;
+	if ((rc = tsarc_definer_filter_new(&f)))
+		return rc;
+	*out = f;
+	return 0;
+}
+
+static void filter_free(void *self)
+{
+	tsarc_definer_filter_free(self);
+}
+
+const tsarc_filter_ops tsarc_definer_filter_ops = {.feed = filter_feed,
+	.finish = filter_finish, .fresh = filter_fresh, .free = filter_free};

@@ -36,5 +36,7 @@ int tsarc_definer_filter_finish(tsarc_definer_filter *f, tsarc_buf *out);
 /* How many clauses were removed so far. */
 unsigned long tsarc_definer_filter_count(const tsarc_definer_filter *f);
 void tsarc_definer_filter_free(tsarc_definer_filter *f);
+/* The filter as a stream filter (filter.h). */
+extern const struct tsarc_filter_ops tsarc_definer_filter_ops;
 
 #endif

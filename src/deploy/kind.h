@@ -200,15 +200,15 @@ int tsarc_step_conn(const tsarc_step *s, tsarc_conn *conn);
  * consumer before its input ends. `what` names it in messages. */
 int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const tsarc_cmd *cmd,
 	const struct tsarc_stream *st, const char *pre, const char *post, const char *what);
-/* The same with `df` (may be NULL) filtering the stream's bytes on the
- * way: a MySQL dump's DEFINER clauses removed (definer.h); and `guard`
- * (may be NULL) checking them before they are written: what psql must
- * not run fails the step, the consumer killed first (psqlguard.h). */
-struct tsarc_definer_filter;
-struct tsarc_psql_guard;
+/* The same through `n` filters (filter.h), in order, which stay the
+ * caller's: a MySQL dump's DEFINER clauses removed (definer.h), what psql
+ * must not run refused before it is written (psqlguard.h), one database's
+ * part of a whole server's dump (psqlsection.h). A filter's error fails
+ * the step, the consumer killed first. */
+struct tsarc_filter;
 int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const tsarc_cmd *cmd, const struct tsarc_stream *st, const char *pre, const char *post,
-	const char *what, struct tsarc_definer_filter *df, struct tsarc_psql_guard *guard);
+	const char *what, const struct tsarc_filter *filters, size_t n);
 /* A whole (small) stream into `out`, at most `max` bytes: a resources
  * stream, Secrets, so `out` is marked wipe (tsarc/buf.h) and its dispose
  * wipes it. */

@@ -6,6 +6,7 @@
  * any split of the input gives the same answer and the same output.
  */
 #include "psqlguard.h"
+#include "filter.h"
 #include "psqlguard_stmt.h"
 #include "tsarc/errors.h"
 
@@ -67,6 +68,7 @@ struct tsarc_psql_guard {
 	size_t held_len;
 	tsarc_buf held;
 	int ev_force, ev_sent, ev_hold; /* for feed: what the byte just read did */
+	int one_database;               /* \connect refused too */
 	char sets[PSQL_SETS_MAX];       /* ev_force: the SETs to put in front */
 };
 
@@ -81,6 +83,30 @@ int tsarc_psql_guard_new(tsarc_psql_guard **out)
 	if (!(*out = calloc(1, sizeof(**out))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	(*out)->holding = 1; /* the start of the stream: its SETs can go first */
+	return 0;
+}
+
+void tsarc_psql_guard_one_database(tsarc_psql_guard *g)
+{
+	g->one_database = 1;
+}
+
+int tsarc_psql_guard_between(const tsarc_psql_guard *g)
+{
+	return g->m == M_SQL && !g->nonempty && !g->copy_pending && !g->dash && !g->slash;
+}
+
+/* A backslash command line as psql would run it: refused, or allowed. */
+static int meta_check(tsarc_psql_guard *g)
+{
+	int rc = tsarc_psql_meta_allowed(&g->st, g->buf, g->blen);
+
+	if (rc < 0)
+		return refuse(g, "a backslash command other than \\connect, \\restrict or "
+			"\\unrestrict with a plain name");
+	if (rc == 1 && g->one_database)
+		return refuse(g, "a \\connect in a load into one database (psql would leave the "
+			"database and the transaction the load runs in)");
 	return 0;
 }
 
@@ -466,9 +492,8 @@ static int step(tsarc_psql_guard *g, unsigned char c)
 			g->buf[g->blen++] = (char)c;
 			return 0;
 		}
-		if ((rc = tsarc_psql_meta_allowed(&g->st, g->buf, g->blen)) < 0)
-			return refuse(g, "a backslash command other than \\connect, \\restrict or "
-				"\\unrestrict with a plain name");
+		if ((rc = meta_check(g)))
+			return rc;
 		g->m = M_SQL;
 		/* psql ran it there: after \connect, with settings unknown. A
 		 * statement begun before it cannot have them put in front. */
@@ -639,11 +664,12 @@ int tsarc_psql_guard_feed(tsarc_psql_guard *g, const void *data, size_t len, tsa
 
 int tsarc_psql_guard_finish(tsarc_psql_guard *g, tsarc_buf *out)
 {
+	int rc;
+
 	switch (g->m) {
 	case M_META:
-		if (tsarc_psql_meta_allowed(&g->st, g->buf, g->blen) < 0)
-			return refuse(g, "a backslash command other than \\connect, \\restrict or "
-				"\\unrestrict with a plain name");
+		if ((rc = meta_check(g)))
+			return rc;
 		break;
 	case M_SQL:
 	case M_LINE_COMMENT:
@@ -657,3 +683,36 @@ int tsarc_psql_guard_finish(tsarc_psql_guard *g, tsarc_buf *out)
 	}
 	return flush_held(g, out);
 }
+
+/* ---- as a stream filter (filter.h) ---- */
+
+static int filter_feed(void *self, const void *data, size_t len, tsarc_buf *out)
+{
+	return tsarc_psql_guard_feed(self, data, len, out);
+}
+
+static int filter_finish(void *self, tsarc_buf *out)
+{
+	return tsarc_psql_guard_finish(self, out);
+}
+
+static int filter_fresh(const void *self, void **out)
+{
+	const tsarc_psql_guard *g = self;
+	tsarc_psql_guard *n;
+	int rc;
+
+	if ((rc = tsarc_psql_guard_new(&n)))
+		return rc;
+	n->one_database = g->one_database;
+	*out = n;
+	return 0;
+}
+
+static void filter_free(void *self)
+{
+	tsarc_psql_guard_free(self);
+}
+
+const tsarc_filter_ops tsarc_psql_guard_ops = {.feed = filter_feed, .finish = filter_finish,
+	.fresh = filter_fresh, .free = filter_free};

@@ -15,7 +15,8 @@
  * non-interactive input); psql has no such switch.
  *
  * So psql only ever gets a stream whose backslash commands are the ones a
- * pg_dump or pg_dumpall writes: `\connect NAME`, `\restrict KEY`,
+ * pg_dump or pg_dumpall writes: `\connect NAME` (not in a load into one
+ * database, tsarc_psql_guard_one_database), `\restrict KEY`,
  * `\unrestrict KEY` (plain names, the whole line), and `\.` ending COPY
  * data. Anything else fails the restore before psql reads that line.
  *
@@ -74,5 +75,17 @@ int tsarc_psql_guard_feed(tsarc_psql_guard *g, const void *data, size_t len, tsa
  * `out` (if not NULL). */
 int tsarc_psql_guard_finish(tsarc_psql_guard *g, tsarc_buf *out);
 void tsarc_psql_guard_free(tsarc_psql_guard *g);
+/* The load goes into one database, in one transaction (psql -1 into a
+ * named database): a \connect (or \c), with which psql would leave both
+ * and go on in another session, is refused too. Set before the first feed. */
+void tsarc_psql_guard_one_database(tsarc_psql_guard *g);
+/* 1 when the input so far ends where psql's query buffer is empty:
+ * outside every statement, quote, comment and COPY data, so that the next
+ * line is one psql reads as a command of its own (a backslash command, a
+ * comment, a statement's start). Read at a line's start. */
+int tsarc_psql_guard_between(const tsarc_psql_guard *g);
+/* The guard as a stream filter (filter.h); the filter's `fresh` copy
+ * refuses what this one refuses. */
+extern const struct tsarc_filter_ops tsarc_psql_guard_ops;
 
 #endif

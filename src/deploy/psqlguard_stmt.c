@@ -312,6 +312,7 @@ int tsarc_psql_meta_allowed(tsarc_psql_stmt *s, const char *line, size_t len)
 			/* A new session: its settings are the server's, not known. */
 			s->scs = SCS_UNKNOWN;
 			s->enc = ENC_UNKNOWN;
+			return 1;
 		}
 		return 0;
 	}

@@ -53,8 +53,8 @@ void tsarc_psql_stmt_string_more(tsarc_psql_stmt *s);
 /* A ';' outside quotes: STMT_GOES_ON (psql does not send here), or the
  * statement's end (a SET of the two settings taken in). */
 int tsarc_psql_stmt_semicolon(tsarc_psql_stmt *s);
-/* A backslash command line: -1 refused; 0 allowed (\connect: the
- * settings unknown from there on). */
+/* A backslash command line: -1 refused; 1 a \connect (or \c), allowed,
+ * the settings unknown from there on; 0 another allowed one. */
 int tsarc_psql_meta_allowed(tsarc_psql_stmt *s, const char *line, size_t len);
 /* The known settings as SET statements, on a line of their own (out:
  * PSQL_SETS_MAX bytes). */

@@ -7,8 +7,7 @@
  */
 #include "kind.h"
 #include "error_save.h"
-#include "definer.h"
-#include "psqlguard.h"
+#include "filter.h"
 #include "extract.h"
 #include "fileio.h"
 #include "repo.h"
@@ -118,74 +117,20 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* What feeds a consumer: `pre` goes out with the first bytes of the
- * stream, not before, so a stream that cannot be read at all never lets
- * a preamble run on its own (a clean load's drops every table). It is
- * the kind's own input, not the snapshot's: it goes past the filters as
- * it is (a kind's preamble ends on a statement's end). */
+/* What feeds a consumer: `pre` goes out with the first bytes the filters
+ * let through, not before, so a stream that cannot be read at all, or one
+ * a filter refuses or keeps nothing of, never lets a preamble run on its
+ * own (a clean load's drops every table). It is the kind's own input, not
+ * the snapshot's: it goes past the filters as it is (a kind's preamble
+ * ends on a statement's end). */
 typedef struct feeder {
 	int fd;
 	const char *pre;
 	unsigned long long sent; /* bytes written, preamble included */
 	unsigned long long read; /* bytes of the stream fed in */
-	/* A MySQL dump's DEFINER clauses removed on the way (or NULL). */
-	tsarc_definer_filter *df;
-	/* What psql must not get, refused before it is written, and the
-	 * settings it reads the stream with put back (or NULL). */
-	tsarc_psql_guard *guard;
-	tsarc_buf out, gout;
+	/* The stream's filters (filter.h), or none. */
+	tsarc_filter_chain *chain;
 } feeder;
-
-/* The stream's bytes through the guard, then the DEFINER filter (either
- * may be NULL): what the consumer gets, in *data and *len. */
-static int filter_piece(tsarc_psql_guard *guard, tsarc_definer_filter *df, tsarc_buf *gout,
-	tsarc_buf *out, const uint8_t **data, size_t *len)
-{
-	int rc;
-
-	if (guard) {
-		tsarc_buf_clear(gout);
-		if (*len && (rc = tsarc_psql_guard_feed(guard, *data, *len, gout)))
-			return rc;
-		*data = gout->ptr;
-		*len = gout->size;
-	}
-	if (df) {
-		tsarc_buf_clear(out);
-		if ((rc = tsarc_definer_filter_feed(df, *data, *len, out)))
-			return rc;
-		*data = out->ptr;
-		*len = out->size;
-	}
-	return 0;
-}
-
-/* The end of the stream through the same filters. */
-static int filter_end(tsarc_psql_guard *guard, tsarc_definer_filter *df, tsarc_buf *gout,
-	tsarc_buf *out, const uint8_t **data, size_t *len)
-{
-	int rc;
-
-	*data = NULL;
-	*len = 0;
-	if (guard) {
-		tsarc_buf_clear(gout);
-		if ((rc = tsarc_psql_guard_finish(guard, gout)))
-			return rc;
-		*data = gout->ptr;
-		*len = gout->size;
-	}
-	if (df) {
-		tsarc_buf_clear(out);
-		if (*len && (rc = tsarc_definer_filter_feed(df, *data, *len, out)))
-			return rc;
-		if ((rc = tsarc_definer_filter_finish(df, out)))
-			return rc;
-		*data = out->ptr;
-		*len = out->size;
-	}
-	return 0;
-}
 
 /* Bytes for the consumer, after the preamble if it has not gone yet. */
 static int emit(feeder *f, const uint8_t *data, size_t len)
@@ -210,9 +155,9 @@ static int feed_sink(void *payload, const uint8_t *data, size_t len)
 	int rc;
 
 	f->read += len;
-	if ((rc = filter_piece(f->guard, f->df, &f->gout, &f->out, &data, &len)))
+	if ((rc = tsarc_filter_chain_piece(f->chain, &data, &len)))
 		return rc;
-	return emit(f, data, len);
+	return len ? emit(f, data, len) : 0;
 }
 
 /*
@@ -230,13 +175,11 @@ static int feed_sink(void *payload, const uint8_t *data, size_t len)
 int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const tsarc_cmd *cmd,
 	const tsarc_stream *st, const char *pre, const char *post, const char *what)
 {
-	return tsarc_restore_stream_filtered(r, c, cmd, st, pre, post, what, NULL, NULL);
+	return tsarc_restore_stream_filtered(r, c, cmd, st, pre, post, what, NULL, 0);
 }
 
 typedef struct filtered_counter {
-	tsarc_definer_filter *df;
-	tsarc_psql_guard *guard;
-	tsarc_buf out, gout;
+	tsarc_filter_chain chain;
 	unsigned long long size;
 } filtered_counter;
 
@@ -245,48 +188,45 @@ static int count_sink(void *payload, const uint8_t *data, size_t len)
 	filtered_counter *k = payload;
 	int rc;
 
-	if ((rc = filter_piece(k->guard, k->df, &k->gout, &k->out, &data, &len)))
+	if ((rc = tsarc_filter_chain_piece(&k->chain, &data, &len)))
 		return rc;
 	k->size += len;
 	return 0;
 }
 
 /*
- * The size of a stream once filtered, found by a first pass with filters
- * of its own, of the kinds given (their output does not depend on how the
+ * The size of a stream once filtered, found by a first pass through fresh
+ * copies of the same filters (their output does not depend on how the
  * stream is split). A consumer in a pod is framed by the size of its
  * input, and only this pass knows it; the pass also reads and verifies
- * the whole stream before the consumer gets its first byte.
+ * the whole stream, and the filters' verdict on it, before the consumer
+ * gets its first byte.
  */
-static int filtered_size(tsarc_restore_ctx *r, const tsarc_stream *st, int df, int guard,
-	unsigned long long *out)
+static int filtered_size(tsarc_restore_ctx *r, const tsarc_stream *st,
+	const tsarc_filter_chain *chain, unsigned long long *out)
 {
 	filtered_counter k;
 	const uint8_t *data;
 	size_t len;
 	int rc;
 
-	memset(&k, 0, sizeof(k));
-	if ((df && (rc = tsarc_definer_filter_new(&k.df))) ||
-		(guard && (rc = tsarc_psql_guard_new(&k.guard))))
-		goto done;
+	k.size = 0;
+	if ((rc = tsarc_filter_chain_fresh(chain, &k.chain)))
+		return rc;
 	rc = tsarc_stream_extract(r->repo, st, count_sink, &k, r->o->inflight);
-	if (!rc && !(rc = filter_end(k.guard, k.df, &k.gout, &k.out, &data, &len)))
+	if (!rc && !(rc = tsarc_filter_chain_end(&k.chain, &data, &len)))
 		k.size += len;
-done:
-	tsarc_buf_dispose(&k.out);
-	tsarc_buf_dispose(&k.gout);
-	tsarc_definer_filter_free(k.df);
-	tsarc_psql_guard_free(k.guard);
+	tsarc_filter_chain_dispose(&k.chain);
 	*out = k.size;
 	return rc;
 }
 
 int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const tsarc_cmd *cmd, const tsarc_stream *st, const char *pre, const char *post,
-	const char *what, tsarc_definer_filter *df, tsarc_psql_guard *guard)
+	const char *what, const tsarc_filter *filters, size_t nfilters)
 {
 	unsigned long long body = st ? st->size : 0;
+	tsarc_filter_chain chain;
 	tsarc_proc p;
 	feeder f;
 	int rc, prc;
@@ -295,30 +235,29 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const uint8_t *data;
 	size_t len;
 
+	if ((rc = tsarc_filter_chain_init(&chain, filters, nfilters)))
+		return rc;
 	tsarc_proc_init(&p);
 	p.want_stdin = 1;
 	/* Filtered, the size sent is known only after a first pass, which a
 	 * consumer on this host does not need: its process group is killed
 	 * before its input closes short. */
-	p.has_input_size = !(df || guard) || !st || (c->tr->caps & TSARC_TR_IN_WORKLOAD);
-	if ((df || guard) && st && p.has_input_size &&
-		(rc = filtered_size(r, st, df != NULL, guard != NULL, &body)))
-		return rc;
+	p.has_input_size = !nfilters || !st || (c->tr->caps & TSARC_TR_IN_WORKLOAD);
+	if (nfilters && st && p.has_input_size &&
+		(rc = filtered_size(r, st, &chain, &body)))
+		goto out;
 	p.input_size = (pre ? strlen(pre) : 0) + body + (post ? strlen(post) : 0);
 	if ((rc = c->tr->spawn(c->tr, c, cmd, &p)))
-		return rc;
+		goto out;
 	memset(&f, 0, sizeof(f));
 	f.fd = p.in_fd;
 	f.pre = pre;
-	f.df = df;
-	f.guard = guard;
+	f.chain = &chain;
 	rc = st ? tsarc_stream_extract(r->repo, st, feed_sink, &f, r->o->inflight) : 0;
 	/* What the filters held back, or the preamble alone (an empty
 	 * stream). */
-	if (!rc && !(rc = filter_end(guard, df, &f.gout, &f.out, &data, &len)))
+	if (!rc && !(rc = tsarc_filter_chain_end(&chain, &data, &len)))
 		rc = emit(&f, data, len);
-	tsarc_buf_dispose(&f.out);
-	tsarc_buf_dispose(&f.gout);
 	if (!rc && post && !(rc = write_all(f.fd, post, strlen(post))))
 		f.sent += strlen(post);
 	/* The bytes sent are checked against the size the consumer was told;
@@ -326,9 +265,10 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	if (!rc && p.has_input_size && f.sent != p.input_size)
 		rc = tsarc_error_set(TSARC_ECORRUPT, "%llu bytes read for a stream of %llu",
 			f.sent, p.input_size);
-	if (!rc && (df || guard) && st && f.read != st->size)
+	if (!rc && nfilters && st && f.read != st->size)
 		rc = tsarc_error_set(TSARC_ECORRUPT, "%llu bytes read for a stream of %llu",
 			f.read, (unsigned long long)st->size);
+	tsarc_filter_chain_dispose(&chain);
 	if (!rc) {
 		tsarc_proc_close_stdin(&p);
 		return tsarc_proc_finish(&p, what);
@@ -348,6 +288,9 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	}
 	return tsarc_error_set(rc, "%s; %s was stopped before the end of its input",
 		failed.message, what);
+out:
+	tsarc_filter_chain_dispose(&chain);
+	return rc;
 }
 
 /* Reads a whole (small) stream into memory. */

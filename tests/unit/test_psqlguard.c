@@ -313,6 +313,66 @@ static void long_statement(void **state)
 	free(text);
 }
 
+/* The guard of a load into one database: what passes elsewhere passes,
+ * but a \connect or \c (psql would leave the load's session). */
+static int one_database_verdict(const char *text)
+{
+	tsarc_psql_guard *g;
+	tsarc_buf out = TSARC_BUF_INIT;
+	int rc;
+
+	assert_int_equal(tsarc_psql_guard_new(&g), 0);
+	tsarc_psql_guard_one_database(g);
+	rc = tsarc_psql_guard_feed(g, text, strlen(text), &out);
+	if (!rc)
+		rc = tsarc_psql_guard_finish(g, &out);
+	tsarc_psql_guard_free(g);
+	tsarc_buf_dispose(&out);
+	return rc;
+}
+
+static void one_database(void **state)
+{
+	static const char *const cases[] = {"\\connect other\n", "SELECT 1;\n\\c x\n",
+		"SELECT 1 \\connect x\n", "\\connect zync_production"};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(one_database_verdict("\\restrict k\nSELECT 1;\n\\unrestrict k\n"), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		passes(cases[i]);
+		if (one_database_verdict(cases[i]) != TSARC_EUNSAFE)
+			fail_msg("not refused in a load into one database: %s", cases[i]);
+		assert_non_null(strstr(tsarc_error_last()->message, "load into one database"));
+	}
+}
+
+/* Where psql's query buffer is empty: the next line is a command of its own. */
+static void between_statements(void **state)
+{
+	static const struct {
+		const char *text;
+		int between;
+	} cases[] = {{"", 1}, {"SELECT 1;\n", 1}, {"SELECT 1\n", 0}, {"-- a comment\n", 1},
+		{"COPY t FROM stdin;\n", 0}, {"COPY t FROM stdin;\na\n", 0},
+		{"COPY t FROM stdin;\na\n\\.\n", 1}, {"SELECT 'a\n", 0}, {"/* a\n", 0},
+		{"\\connect x\n", 1}, {"SELECT $$\n", 0}, {"SELECT 1; -\n", 0},
+		{"CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n SELECT 1;\n", 0},
+		{"CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n SELECT 1;\nEND;\n", 1}};
+	tsarc_psql_guard *g;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(tsarc_psql_guard_new(&g), 0);
+		assert_int_equal(tsarc_psql_guard_feed(g, cases[i].text, strlen(cases[i].text),
+			NULL), 0);
+		if (tsarc_psql_guard_between(g) != cases[i].between)
+			fail_msg("between is %d after: %s", !cases[i].between, cases[i].text);
+		tsarc_psql_guard_free(g);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +383,8 @@ int main(void)
 		cmocka_unit_test(backslash_strings),
 		cmocka_unit_test(backslash_strings_refused),
 		cmocka_unit_test(long_statement),
+		cmocka_unit_test(one_database),
+		cmocka_unit_test(between_statements),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
