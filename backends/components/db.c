@@ -139,18 +139,19 @@ static int whole_server(const tsarc_sql_client *client, const tsarc_step *s)
 		(!strcmp(v, "unknown") && !cJSON_GetObjectItemCaseSensitive(s->st->meta, "database"));
 }
 
-static int whole_server_check(const tsarc_step *s)
+/* A whole server's dump is loaded one database at a time (the client's
+ * part filter): the target must name the database whose part it loads. */
+static int whole_server_check(const tsarc_step *s, const tsarc_conn *conn)
 {
 	const tsarc_sql_client *client = s->impl->data;
 
-	if (!whole_server(client, s))
+	if (!whole_server(client, s) || conn->database)
 		return 0;
-	return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': %s is the dump of a whole "
-		"server (taken without a database), which a restore does not load: %s; nothing was "
-		"written (restore the other components with --only; this one's databases by hand, "
-		"from tsarc dump SNAPSHOT %s, or, for zync's, rebuilt from system by "
-		"zync:resync:domains)", s->component, s->st->name, client->whole_server_refusal,
-		s->st->name);
+	return tsarc_error_set(TSARC_ECONFIG, "component '%s': %s is the dump of a whole "
+		"server (taken without a database), which a restore does not load whole (%s): it "
+		"loads the part of one database, and the target names none: name it (\"database\" "
+		"in the component, or the path of its Secret's URL); nothing was written",
+		s->component, s->st->name, client->whole_server_refusal);
 }
 
 void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
@@ -162,11 +163,17 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 
 	snprintf(buf, sizeof(buf), "%s %s", client->tool, where);
 	cJSON_AddStringToObject(plan, "target", buf);
-	cJSON_AddStringToObject(plan, "replaces", whole_server(client, s) ? "nothing: the dump "
-		"of a whole server is not loaded (the restore refuses it)" :
-		tsarc_spec_bool(s->recipe, "clean", 0) ?
-		client->clean_replaces : "the tables and rows in the dump (tables not in the dump "
-		"are kept)");
+	cJSON_AddStringToObject(plan, "replaces", tsarc_spec_bool(s->recipe, "clean", 0) ?
+		client->clean_replaces : whole_server(client, s) ? "nothing: the part of a whole "
+		"server's dump creates its tables without dropping them (a table the target has "
+		"fails the load; set \"clean\": true)" : "the tables and rows in the dump (tables "
+		"not in the dump are kept)");
+	if (whole_server(client, s) && s->has_conn && s->conn.database) {
+		snprintf(buf, sizeof(buf), "the part of database %s of the whole server's dump "
+			"(%s): its roles, its other databases and its DROP and CREATE DATABASE are not "
+			"loaded", s->conn.database, client->whole_server_tool);
+		cJSON_AddStringToObject(plan, "loads", buf);
+	}
 	if (client->has_definers) {
 		int strip = 1;
 		if (tsarc_definer_strip(s->recipe, s->component, &strip))
@@ -216,10 +223,12 @@ int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 	int rc;
 
 	(void)r;
-	if ((rc = whole_server_check(s)))
-		return rc;
 	/* A step without its connection fails when it runs, and says why. */
-	return s->has_conn ? database_check(s, &s->conn) : 0;
+	if (!s->has_conn)
+		return 0;
+	if ((rc = whole_server_check(s, &s->conn)))
+		return rc;
+	return database_check(s, &s->conn);
 }
 
 /*
@@ -371,14 +380,21 @@ static int failed_load(const tsarc_sql_client *client, created_database *d, int 
 }
 
 /* What the stream goes through on its way into the client, in order: the
- * psql guard (one database: no \connect), the DEFINER filter (`df`, may
- * be NULL). The guard made here is the caller's to free. */
-static int load_filters(const tsarc_sql_client *client, const tsarc_conn *conn,
-	tsarc_definer_filter *df, tsarc_psql_guard **guard, tsarc_filter *filters, size_t *n)
+ * part of the target's database of a whole server's dump (the client's
+ * part filter), the psql guard (one database: no \connect), the DEFINER
+ * filter (`df`, may be NULL). Each made here is the caller's to free. */
+static int load_filters(const tsarc_sql_client *client, const tsarc_step *s,
+	const tsarc_conn *conn, tsarc_definer_filter *df, tsarc_filter *part,
+	tsarc_psql_guard **guard, tsarc_filter *filters, size_t *n)
 {
 	int rc;
 
 	*n = 0;
+	if (whole_server(client, s)) {
+		if ((rc = client->part_filter(conn->database, part)))
+			return rc;
+		filters[(*n)++] = *part;
+	}
 	if (client->runs_meta_commands) {
 		if ((rc = tsarc_psql_guard_new(guard)))
 			return rc;
@@ -404,7 +420,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_db_tls *tls = NULL;
 	tsarc_definer_filter *df = NULL;
 	tsarc_psql_guard *guard = NULL;
-	tsarc_filter filters[2];
+	tsarc_filter filters[3], part = {NULL, NULL};
 	size_t nfilters = 0;
 	created_database created_db;
 	int created = 0;
@@ -413,16 +429,16 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	memset(&conn, 0, sizeof(conn));
 	memset(&created_db, 0, sizeof(created_db));
 	tsarc_cmd_init(&cmd);
-	/* The plan refused these (tsarc_sql_admit); a load is no place to
-	 * count on that. */
-	if ((rc = whole_server_check(s)) || (rc = tsarc_step_component(r, s, &c)))
+	if ((rc = tsarc_step_component(r, s, &c)))
 		return rc;
 	in_pod = tsarc_db_in_workload(&c);
 	if (!pod_pw)
 		pod_pw = tsarc_spec_str(s->spec, "pod_password_env");
-	/* The connection resolved before the first write of the restore. */
+	/* The connection resolved before the first write of the restore; the
+	 * plan's checks again (tsarc_sql_admit): a load is no place to count
+	 * on them. */
 	if ((rc = c.tr->locate(c.tr, &c)) || (rc = tsarc_step_conn(s, &conn)) ||
-		(rc = database_check(s, &conn)))
+		(rc = whole_server_check(s, &conn)) || (rc = database_check(s, &conn)))
 		goto done;
 	if (!tool)
 		tool = client->tool;
@@ -438,7 +454,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		    (strip && (rc = tsarc_definer_filter_new(&df)))))
 		goto done;
 	if ((rc = tsarc_spec_add_args(&cmd, s->recipe, "options", s->component)) ||
-		(rc = load_filters(client, &conn, df, &guard, filters, &nfilters)))
+		(rc = load_filters(client, s, &conn, df, &part, &guard, filters, &nfilters)))
 		goto done;
 	/* The domain rewrite runs in the same session, after the load: only a
 	 * complete load is rewritten, and a failed rewrite fails the step. */
@@ -465,9 +481,13 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	rc = tsarc_restore_stream_filtered(r, &c, &cmd, s->st, pre.size ? (char *)pre.ptr : NULL,
 		post.size ? (char *)post.ptr : NULL, what, filters, nfilters);
 	if (!rc) {
-		tsarc_step_note(s, "%llu bytes into %s%s%s%s", (unsigned long long)s->st->size, tool,
-			conn.database ? " (database " : "", conn.database ? conn.database : "",
-			conn.database ? ")" : "");
+		if (part.self)
+			tsarc_step_note(s, "the part of database %s of a whole server's dump (%llu "
+				"bytes) into %s", conn.database, (unsigned long long)s->st->size, tool);
+		else
+			tsarc_step_note(s, "%llu bytes into %s%s%s%s", (unsigned long long)s->st->size,
+				tool, conn.database ? " (database " : "", conn.database ? conn.database : "",
+				conn.database ? ")" : "");
 		if (post.size || df) {
 			s->detail = cJSON_CreateObject();
 			if (post.size)
@@ -486,6 +506,8 @@ done:
 		rc = TSARC_EIO;
 	tsarc_definer_filter_free(df);
 	tsarc_psql_guard_free(guard);
+	if (part.self)
+		part.ops->free(part.self);
 	tsarc_buf_dispose(&pre);
 	tsarc_buf_dispose(&post);
 	tsarc_cmd_free(&cmd);

@@ -5,6 +5,7 @@
 #include "kind.h"
 
 struct tsarc_buf;
+struct tsarc_filter;
 
 /* Fields every database component understands. */
 #define TSARC_DB_COMMON_KEYS                                                  \
@@ -54,9 +55,13 @@ typedef struct tsarc_sql_client {
 	 * `args` drops before the dump, in words. */
 	const char *clean_replaces;
 	/* The tool that dumps a whole server (pg_dumpall), whose dumps are not
-	 * loaded, and why (tsarc_sql_admit, before the restore's
-	 * first write). NULL: none is refused. */
+	 * loaded whole, and why (whole_server_refusal): a restore loads the
+	 * part of the target's database, through the filter part_filter makes
+	 * for `database` (out->self the caller's to free). A target that names
+	 * no database is refused (tsarc_sql_admit, before the restore's first
+	 * write). NULL: the client takes every dump as it is. */
 	const char *whole_server_tool, *whole_server_refusal;
+	int (*part_filter)(const char *database, struct tsarc_filter *out);
 	/* The plan's word on the database `db` the load goes into when the
 	 * target has none (what it is created with, or that it must exist). */
 	void (*plan_database)(const tsarc_step *s, const char *db, cJSON *plan);
@@ -97,11 +102,11 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 	cJSON *plan);
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s);
 /* The SQL kinds' admit (kind.h), before the first write of the restore,
- * and again by tsarc_sql_restore: TSARC_EUNSUPPORTED, naming the stream and
- * why, for a whole server's dump its client refuses (whole_server_refusal);
- * TSARC_ECONFIG when the target names no database while the stream is the
- * dump of one (its client would load it into its own default) or the
- * recipe is "clean" (nothing to empty); else 0. */
+ * and again by tsarc_sql_restore: TSARC_ECONFIG, naming the stream and
+ * why, when the target names no database while the stream is the dump of
+ * a whole server (only one database's part of it is loaded) or of one
+ * database (its client would load it into its own default), or the recipe
+ * is "clean" (nothing to empty); else 0. */
 int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s);
 
 /* Runs `cmd` through the component's transport (in the pod in a pod) and

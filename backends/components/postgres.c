@@ -1,6 +1,6 @@
 /*
  * The postgres kind: one database dumped with pg_dump (or the whole server
- * with pg_dumpall, which a restore refuses: whole_server_refusal) and
+ * with pg_dumpall, of which a restore loads one database's part) and
  * loaded back with psql. Both directions (and the
  * encoding probe, the CREATE DATABASE before a load and the DROP of the
  * database a failed load leaves empty) connect with the same arguments
@@ -11,7 +11,9 @@
 #include "db.h"
 #include "dbconn.h"
 #include "fileio.h"
+#include "filter.h"
 #include "psqlguard.h"
+#include "psqlsection.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
@@ -276,10 +278,11 @@ static int postgres_client(tsarc_step *s, const tsarc_conn *conn, const char *po
 	 * DROPs and CREATEs are transactional in PostgreSQL, so a load that
 	 * fails part-way (a role the target lacks, a lost connection, a
 	 * damaged chunk) leaves the database as it was rather than with its
-	 * tables dropped and half filled. A pg_dumpall (a stream without a
-	 * database) is never loaded (whole_server_refusal), nor the dump of
-	 * one into a target that names none (tsarc_sql_admit): what
-	 * goes into "postgres" is a stream that records no database. */
+	 * tables dropped and half filled. Of a pg_dumpall, only the part of
+	 * the target's database goes in, so (postgres_part_filter); the dump
+	 * of a whole server or of one database into a target that names none
+	 * is refused (tsarc_sql_admit): what goes into "postgres" is a stream
+	 * that records no database. */
 	if (!conn->database)
 		return tsarc_cmd_arg(cmd, "--dbname=postgres");
 	if ((rc = tsarc_cmd_arg(cmd, "--single-transaction")) ||
@@ -359,6 +362,19 @@ static int postgres_create_sql(const tsarc_step *s, char **out)
 	return tsarc_pg_create_database_sql(s->conn.database, s->st->meta, out);
 }
 
+/* A pg_dumpall is loaded one database at a time: its part for `database`
+ * (psqlsection.h). */
+static int postgres_part_filter(const char *database, tsarc_filter *out)
+{
+	tsarc_psql_section *part;
+	int rc;
+
+	if ((rc = tsarc_psql_section_new(database, &part)))
+		return rc;
+	*out = (tsarc_filter){&tsarc_psql_section_ops, part};
+	return 0;
+}
+
 /* The look-up's answer alone, unaligned, on one line. */
 static const char *const postgres_query_args[] = {"-At", "-c", NULL};
 
@@ -374,6 +390,7 @@ static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_c
 	.whole_server_refusal = "pg_dumpall's DROP DATABASE of each database it holds runs "
 		"first, then its DROP ROLE of the role psql runs as (such a dump holds every role) "
 		"stops the load, and those databases would be left dropped",
+	.part_filter = postgres_part_filter,
 	.runs_meta_commands = 1, .plan_database = postgres_plan_database,
 	.create_sql = postgres_create_sql, .drop_sql = tsarc_pg_drop_database_sql,
 	.count_query = tsarc_pg_database_count_query, .query_args = postgres_query_args,

@@ -284,6 +284,34 @@ assert len(lookup) == 1 and len(load) == 1, pg
 assert len(admin) == 2, pg  # CREATE, then DROP
 PY
 
+info "an in-pod zync-database dumped whole (pg_dumpall): its zync_production part restored in the pod"
+# As the profile's zync-database was backed up before it named its
+# database. The restore loads zync_production's part of the dump through
+# the pod's psql, framed by the size a first pass counted.
+write_config "$WORK/kube-pg-all.json" "$only_zync"'
+c["components"]["zync-database"]["default_database"] = ""'
+ok backup --repo "$REPO" --config "$WORK/kube-pg-all.json" --json
+ALLSNAP=$(json_get "$OUT" "d['snapshot_id']")
+ok dump --repo "$REPO" "$ALLSNAP" zync-database.sql
+grep -q 'PostgreSQL database cluster dump' "$OUT" || fail "test setup: zync-database was not dumped whole"
+tables() { pgs -d zync_production -c "SELECT string_agg(tablename, ' ' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"; }
+before=$(tables)
+pgs -d zync_production -c "CREATE TABLE zz_kube_later (id int)" || fail "cannot add a table"
+: >"$FAKE_KUBE_LOG"
+write_config "$WORK/kube-pg-part.json" "$only_zync"'
+c["components"]["zync-database"]["database"] = "zync_production"
+c["post_restore"] = []'
+as_restore restore "$ALLSNAP" --repo "$REPO" --config "$WORK/kube-pg-part.json" --only zync-database
+[ "$RC" = 0 ] || fail "the part of zync_production was not restored in the pod: $(cat "$ERR")"
+[ "$(tables)" = "$before" ] || fail "zync_production's tables are not the dump's: $(tables), want $before"
+python3 - "$FAKE_KUBE_LOG" <<'PY' || fail "the load did not run in the pod, into zync_production"
+import json, sys
+execs = [c[4:] for c in map(json.loads, open(sys.argv[1])) if c[4] == "exec"]
+pg = [e[8] for e in execs if e[2] == "zync-database-5d9f-abcde"]
+load = [e for e in pg if "--single-transaction" in e]
+assert len(load) == 1 and "--dbname=zync_production" in load[0], pg
+PY
+
 info "a MySQL load that fails in the pod into a fresh database: the database is dropped again"
 # The dump's last statement, a view of a table in another database, fails
 # once that database is gone (mysqldump writes views after every table):

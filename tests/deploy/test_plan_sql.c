@@ -278,9 +278,10 @@ static void clean_replaces(void **state)
  * saying what to change; a stream that records no database, without
  * clean, is planned. A whole server's dump (pg_dumpall: psql
  * would drop its databases, then stop at the DROP ROLE of its own role) is
- * refused by the plan, clean or not, whether the target names a database
- * or not, naming the stream and why (tests/sql/pg_dumpall.sh: against a
- * real server). */
+ * never loaded whole: into a target that names a database, the plan says
+ * it loads that database's part; into one that names none, it is refused,
+ * clean or not, naming the stream and why (tests/sql/pg_dumpall.sh:
+ * against a real server). */
 static void clean_without_database(void **state)
 {
 	tsarc_restore_opts o;
@@ -332,31 +333,52 @@ static void clean_without_database(void **state)
 			PG_CONFIG_WITH("", ", \"restore\": {\"clean\": true}"), PG_CONFIG,
 			PG_CONFIG_WITH("\"database\": \"zync_production\", ", ", \"restore\": "
 				"{\"clean\": true}")};
+		const cJSON *plan;
 		report = NULL;
 		fake_init(&f, "m1");
 		f.secret = secret;
-		assert_int_equal(fake_plan(PG_DUMPALL_STREAM, configs[i], &o, &f, &report),
-			TSARC_EUNSUPPORTED);
-		print_message("%s\n", tsarc_error_last()->message);
-		assert_non_null(strstr(tsarc_error_last()->message, "component 'zync': zync.sql is "
-			"the dump of a whole server (taken without a database), which a restore does "
-			"not load: pg_dumpall's DROP DATABASE"));
-		assert_non_null(strstr(tsarc_error_last()->message, "nothing was written"));
+		if (i < 2) {
+			assert_int_equal(fake_plan(PG_DUMPALL_STREAM, configs[i], &o, &f, &report),
+				TSARC_ECONFIG);
+			print_message("%s\n", tsarc_error_last()->message);
+			assert_non_null(strstr(tsarc_error_last()->message, "component 'zync': zync.sql "
+				"is the dump of a whole server (taken without a database), which a restore "
+				"does not load whole (pg_dumpall's DROP DATABASE"));
+			assert_non_null(strstr(tsarc_error_last()->message, "the target names none"));
+			assert_non_null(strstr(tsarc_error_last()->message, "nothing was written"));
+		} else {
+			/* The part of the target's database, named in the plan. */
+			assert_int_equal(fake_plan(PG_DUMPALL_STREAM, configs[i], &o, &f, &report), 0);
+			plan = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+				cJSON_GetObjectItemCaseSensitive(report, "steps"), 0), "plan");
+			assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+				plan, "loads")), "the part of database zync_production of the whole "
+				"server's dump (pg_dumpall)"));
+			assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+				plan, "replaces")), i == 2 ? "creates its tables without dropping them" :
+				"every table, view"));
+		}
 		cJSON_Delete(report);
 		cJSON_Delete(f.calls);
 	}
 	/* A version the backup could not read, and no database: the tool was
-	 * pg_dumpall; no version at all (backup --stdin): what its writer
-	 * says, planned. */
-	for (i = 0; i < 2; i++) {
+	 * pg_dumpall (its part loaded; into a target without a database:
+	 * refused); no version at all (backup --stdin): what its writer says,
+	 * planned. */
+	for (i = 0; i < 3; i++) {
 		report = NULL;
 		fake_init(&f, "m1");
 		f.secret = secret;
-		assert_int_equal(fake_plan(i ? "[{\"name\": \"zync.sql\", \"meta\": {\"component\": "
-			"\"zync\", \"kind\": \"postgres\", \"restore\": {\"order\": 60}, " HERE "}}]" :
-			"[{\"name\": \"zync.sql\", \"meta\": {\"component\": \"zync\", \"kind\": "
-			"\"postgres\", \"tool_version\": \"unknown\", \"restore\": {\"order\": 60}, "
-			HERE "}}]", PG_CONFIG, &o, &f, &report), i ? 0 : TSARC_EUNSUPPORTED);
+		assert_int_equal(fake_plan(i == 2 ? "[{\"name\": \"zync.sql\", \"meta\": "
+			"{\"component\": \"zync\", \"kind\": \"postgres\", \"restore\": {\"order\": "
+			"60}, " HERE "}}]" : "[{\"name\": \"zync.sql\", \"meta\": {\"component\": "
+			"\"zync\", \"kind\": \"postgres\", \"tool_version\": \"unknown\", "
+			"\"restore\": {\"order\": 60}, " HERE "}}]", i == 1 ? PG_CONFIG_WITH("", "") :
+			PG_CONFIG, &o, &f, &report), i == 1 ? TSARC_ECONFIG : 0);
+		if (i == 0)
+			assert_non_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(report, "steps"), 0),
+				"plan"), "loads"));
 		cJSON_Delete(report);
 		cJSON_Delete(f.calls);
 	}
