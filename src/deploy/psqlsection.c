@@ -30,6 +30,7 @@ struct tsarc_psql_section {
 	char line[LINE_HOLD];
 	size_t llen;
 	unsigned long long off;  /* bytes read */
+	unsigned long long line_off; /* where the line read began */
 	char seen[200];          /* the other databases connected to, for errors */
 	int seen_more;
 };
@@ -117,7 +118,7 @@ static int line_end(tsarc_psql_section *s, tsarc_buf *out)
 			if (s->where == AFTER)
 				return tsarc_error_set(TSARC_ECORRUPT, "the whole server's dump holds "
 					"database %s twice (a second \\connect %s at byte %llu)", s->db, s->db,
-					s->off);
+					s->line_off);
 			/* The part begins; or pg_dump reconnects within it, and psql
 			 * stays where it is: in the load's session. */
 			s->where = INSIDE;
@@ -171,6 +172,7 @@ int tsarc_psql_section_feed(tsarc_psql_section *s, const void *data, size_t len,
 			s->line_start = 0;
 			s->holding = tsarc_psql_guard_between(s->lex);
 			s->llen = 0;
+			s->line_off = s->off;
 		}
 		if ((rc = tsarc_psql_guard_feed(s->lex, p, n, NULL)))
 			return rc;
