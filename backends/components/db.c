@@ -352,6 +352,26 @@ static int drop_created(void *arg)
 	return rc;
 }
 
+/* `name` as the client's SQL quotes it (`q` around it, doubled within),
+ * for a statement an operator runs by hand; 0, or -1 (nothing) when it
+ * does not fit: a name cut short could name another database. */
+static int quoted_name(char q, const char *name, char *out, size_t size)
+{
+	size_t o = 0;
+
+	out[o++] = q;
+	for (; *name; name++) {
+		if (o + 4 > size)
+			return -1;
+		if (*name == q)
+			out[o++] = q;
+		out[o++] = *name;
+	}
+	out[o++] = q;
+	out[o] = '\0';
+	return 0;
+}
+
 /* The error of a failed load into `database`, after the database this
  * restore created, if it did, was dropped again: what the target is left
  * with, said as it is. A load in one transaction applied nothing of it;
@@ -362,6 +382,7 @@ static int failed_load(const tsarc_sql_client *client, created_database *d, int 
 	const char *applied = client->one_transaction ? "the load runs as one transaction: "
 		"nothing of it was applied" : NULL;
 	tsarc_saved_error load, drop;
+	char quoted[2 * 256 + 3];
 
 	if (!created && !applied)
 		return rc;
@@ -374,9 +395,13 @@ static int failed_load(const tsarc_sql_client *client, created_database *d, int 
 			"dropped again)", load.message, applied ? applied : "", applied ? "; " : "",
 			database);
 	tsarc_error_save(&drop);
+	if (quoted_name(client->name_quote, database, quoted, sizeof(quoted)))
+		quoted[0] = '\0';
 	return tsarc_error_set(rc, "%s\n(%s%sdatabase %s, created by this restore, is left "
-		"behind, %s: %s)", load.message, applied ? applied : "", applied ? "; " : "",
-		database, applied ? "empty" : "with what of the load executed", drop.message);
+		"behind, %s: %s)%s%s%s", load.message, applied ? applied : "", applied ? "; " : "",
+		database, applied ? "empty" : "with what of the load executed", drop.message,
+		quoted[0] ? "\nto remove it once nothing uses it: DROP DATABASE " : "", quoted,
+		quoted[0] ? ";" : "");
 }
 
 /* What the stream goes through on its way into the client, in order: the

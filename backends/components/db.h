@@ -75,6 +75,9 @@ typedef struct tsarc_sql_client {
 	 * create_sql: the client's input that creates s->conn.database (*out
 	 * NULL: nothing to create it with, the database must exist). */
 	int (*create_sql)(const tsarc_step *s, char **out);
+	/* How the client's SQL quotes a name ('"' or '`'), for the statement
+	 * an error gives to remove a database left behind. */
+	char name_quote;
 	/* The client's input that drops database `db` as create_sql made it:
 	 * the target is left without it, as it was, not with an empty or
 	 * half-loaded database a later run or the application would take for

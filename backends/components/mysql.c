@@ -235,6 +235,7 @@ static int mysql_drop_sql(const char *db, char **out)
 static const char *const mysql_query_args[] = {"--batch", "--skip-column-names", "-e", NULL};
 
 static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client,
+	.name_quote = '`',
 	.has_definers = 1,
 	.clean_replaces = "every table and view of the database (it ends up with the dump's "
 		"tables only)",

@@ -383,6 +383,7 @@ static const char *const postgres_query_args[] = {"-At", "-c", NULL};
  * failed load's own), and a session that came in meanwhile is not ours
  * to end, so the DROP then fails and the error says the database is left. */
 static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_client,
+	.name_quote = '"',
 	.one_transaction = 1,
 	.clean_replaces = "every table, view, materialized view, sequence and foreign table of "
 		"the database but an extension's (it ends up with the dump's only)",

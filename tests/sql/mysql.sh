@@ -209,6 +209,8 @@ expect_err "database system, created by this restore, is left behind, with what 
 	"the error says the created database is left behind"
 expect_err "Access denied for user 'admin3'@'%' to database 'system'\)$" \
 	"the error gives the server's reason for refusing the DROP"
+expect_err 'to remove it once nothing uses it: DROP DATABASE `system`;' \
+	"the error says how to remove the database left behind"
 ! grep -qi "dropped again" "$ERR" || fail "the error says the database was dropped"
 sock_mysql "$T" -e "GRANT DROP ON *.* TO admin3@'%'; DROP DATABASE system" ||
 	fail "cannot give admin3 its DROP back"

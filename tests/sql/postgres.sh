@@ -223,6 +223,8 @@ expect_err "nothing of it was applied; database zync_production, created by this
 	"the error says the created database is left behind, empty"
 expect_err 'database "zync_production" is being accessed by other users' \
 	"the error gives the server's reason for refusing the DROP"
+expect_err 'to remove it once nothing uses it: DROP DATABASE "zync_production";' \
+	"the error says how to remove the database left behind"
 ! grep -qi "dropped again" "$ERR" || fail "the error says the database was dropped"
 sock_psql "$T" -d postgres -c "DROP DATABASE zync_production" || fail "cannot drop the database left behind"
 [ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the failed restore whose DROP was refused"
