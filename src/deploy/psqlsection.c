@@ -80,13 +80,17 @@ static int may_be_marker(const char *h, size_t n)
 /* A database the dump connects to, named once (pg_dump reconnects). */
 static void note_seen(tsarc_psql_section *s, const char *name, size_t n)
 {
-	size_t used = strlen(s->seen);
-	const char *p;
+	size_t used = strlen(s->seen), len;
+	const char *p, *e;
 
-	for (p = s->seen; *p; p++)
-		if ((p == s->seen || (p[-1] == ' ' && p[-2] == ',')) && !strncmp(p, name, n) &&
-			(!p[n] || p[n] == ','))
+	for (p = s->seen; *p; p = e + 2) {
+		e = strstr(p, ", ");
+		len = e ? (size_t)(e - p) : strlen(p);
+		if (len == n && !memcmp(p, name, n))
 			return;
+		if (!e)
+			break;
+	}
 	if (used + n + 3 > sizeof(s->seen)) {
 		s->seen_more = 1;
 		return;
