@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	tsarc_redis_loader *l = NULL;
 	tsarc_redis_stats st;
-	tsarc_redis_dbmap map = {1, 0};
+	tsarc_redis_dbmap map = {1, {1}, {0}};
 	size_t pos = 0, step = size % 7 + 1;
 	int rc = 0, mapped = size % 2;
 

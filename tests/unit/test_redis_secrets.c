@@ -239,11 +239,16 @@ static void meta_db(void **state)
  * the backup (it would land on the mapped one) is refused naming both. */
 static void dbmap(void **state)
 {
-	tsarc_redis_dbmap m = {1, 0}, same = {2, 2}, none = TSARC_REDIS_DBMAP_NONE;
+	tsarc_redis_dbmap m = TSARC_REDIS_DBMAP_NONE, same = TSARC_REDIS_DBMAP_NONE,
+		none = TSARC_REDIS_DBMAP_NONE;
 	char text[64];
 	int to;
 
 	(void)state;
+	assert_int_equal(tsarc_redis_dbmap_add(&m, 1, 0), 0);
+	assert_int_equal(tsarc_redis_dbmap_add(&same, 2, 2), 0);
+	assert_true(tsarc_redis_dbmap_moves(&m));
+	assert_false(tsarc_redis_dbmap_moves(&same));
 	assert_int_equal(tsarc_redis_dbmap_db(&m, 1, &to), 0);
 	assert_int_equal(to, 0);
 	assert_int_equal(tsarc_redis_dbmap_db(&m, 2, &to), 0);
@@ -264,10 +269,108 @@ static void dbmap(void **state)
 	assert_string_equal(text, "");
 }
 
+/* backend-redis's two databases: storage 0 -> 2 and queues 1 -> 3 each
+ * go where the target's URLs name them; a third keeps its number unless
+ * it would land on a mapped one; pairs that would merge two databases, or
+ * split one, are refused when made. An identity pair (queues 1 -> 1) still
+ * takes its database: storage 0 -> 1 beside it is refused. */
+static void dbmap_two(void **state)
+{
+	tsarc_redis_dbmap m = TSARC_REDIS_DBMAP_NONE, k = TSARC_REDIS_DBMAP_NONE;
+	char text[96];
+	int to;
+
+	(void)state;
+	assert_int_equal(tsarc_redis_dbmap_add(&m, 0, 2), 0);
+	assert_int_equal(tsarc_redis_dbmap_add(&m, 1, 3), 0);
+	assert_int_equal(tsarc_redis_dbmap_db(&m, 0, &to), 0);
+	assert_int_equal(to, 2);
+	assert_int_equal(tsarc_redis_dbmap_db(&m, 1, &to), 0);
+	assert_int_equal(to, 3);
+	assert_int_equal(tsarc_redis_dbmap_db(&m, 5, &to), 0);
+	assert_int_equal(to, 5);
+	assert_int_equal(tsarc_redis_dbmap_db(&m, 3, &to), TSARC_EUNSUPPORTED);
+	assert_non_null(strstr(tsarc_error_last()->message, "database 3 and in database 1"));
+	tsarc_redis_dbmap_text(&m, text, sizeof(text));
+	assert_string_equal(text, "database 0 -> 2, database 1 -> 3");
+	/* a third pair: no room */
+	assert_int_equal(tsarc_redis_dbmap_add(&m, 4, 5), TSARC_EINVAL);
+	/* merged, split */
+	assert_int_equal(tsarc_redis_dbmap_add(&k, 0, 2), 0);
+	assert_int_equal(tsarc_redis_dbmap_add(&k, 1, 2), TSARC_EUNSUPPORTED);
+	assert_non_null(strstr(tsarc_error_last()->message, "nothing was written"));
+	assert_int_equal(tsarc_redis_dbmap_add(&k, 0, 3), TSARC_EUNSUPPORTED);
+	k = (tsarc_redis_dbmap)TSARC_REDIS_DBMAP_NONE;
+	assert_int_equal(tsarc_redis_dbmap_add(&k, 1, 1), 0);
+	assert_int_equal(tsarc_redis_dbmap_add(&k, 0, 1), TSARC_EUNSUPPORTED);
+	/* swapped: each where its pair says */
+	k = (tsarc_redis_dbmap)TSARC_REDIS_DBMAP_NONE;
+	assert_int_equal(tsarc_redis_dbmap_add(&k, 0, 1), 0);
+	assert_int_equal(tsarc_redis_dbmap_add(&k, 1, 0), 0);
+	assert_int_equal(tsarc_redis_dbmap_db(&k, 1, &to), 0);
+	assert_int_equal(to, 0);
+	tsarc_error_clear();
+}
+
+/* backend-redis's queues database, where its URL names the storage's
+ * server (host and port, the default port 6379 counted; a Sentinel group
+ * through the same Sentinels); another server, no key, an empty key, a
+ * path that is no number. */
+static int queues(const char *json, int *db, int *elsewhere)
+{
+	cJSON *doc = cJSON_Parse(json);
+	int rc;
+
+	assert_non_null(doc);
+	rc = tsarc_redis_queues_db(doc, "backend-redis", "REDIS_STORAGE_URL", "REDIS_QUEUES_URL",
+		db, elsewhere);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+static void queues_db(void **state)
+{
+	int db, elsewhere;
+
+	(void)state;
+	assert_int_equal(queues("{\"stringData\": {"
+		"\"REDIS_STORAGE_URL\": \"redis://backend-redis:6379/0\", "
+		"\"REDIS_QUEUES_URL\": \"redis://backend-redis/1\"}}", &db, &elsewhere), 0);
+	assert_int_equal(db, 1);
+	assert_int_equal(elsewhere, 0);
+	assert_int_equal(queues("{\"stringData\": {\"REDIS_STORAGE_URL\": \"redis://m:6379/2\", "
+		"\"REDIS_QUEUES_URL\": \"redis://m:6380/3\"}}", &db, &elsewhere), 0);
+	assert_int_equal(db, -1);
+	assert_int_equal(elsewhere, 1);
+	assert_int_equal(queues("{\"stringData\": {\"REDIS_STORAGE_URL\": \"redis://g/2\", "
+		"\"REDIS_STORAGE_SENTINEL_HOSTS\": \"redis://s1:26379\", "
+		"\"REDIS_QUEUES_URL\": \"redis://g/3\", "
+		"\"REDIS_QUEUES_SENTINEL_HOSTS\": \"redis://s1:26379\"}}", &db, &elsewhere), 0);
+	assert_int_equal(db, 3);
+	assert_int_equal(queues("{\"stringData\": {\"REDIS_STORAGE_URL\": \"redis://g/2\", "
+		"\"REDIS_STORAGE_SENTINEL_HOSTS\": \"redis://s1:26379\", "
+		"\"REDIS_QUEUES_URL\": \"redis://g/3\"}}", &db, &elsewhere), 0);
+	assert_int_equal(elsewhere, 1);
+	assert_int_equal(queues("{\"stringData\": {\"REDIS_STORAGE_URL\": \"redis://m/0\"}}", &db,
+		&elsewhere), 0);
+	assert_int_equal(db, -1);
+	assert_int_equal(elsewhere, 0);
+	assert_int_equal(queues("{\"stringData\": {\"REDIS_STORAGE_URL\": \"redis://m/0\", "
+		"\"REDIS_QUEUES_URL\": \"\"}}", &db, &elsewhere), 0);
+	assert_int_equal(db, -1);
+	assert_int_equal(queues("{\"stringData\": {\"REDIS_STORAGE_URL\": \"redis://m/0\", "
+		"\"REDIS_QUEUES_URL\": \"redis://m/q\"}}", &db, &elsewhere), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, "Secret backend-redis, key "
+		"REDIS_QUEUES_URL: the URL's path 'q' is not a Redis database number"));
+	tsarc_error_clear();
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(url_db),
 	cmocka_unit_test(meta_db),
 	cmocka_unit_test(dbmap),
+	cmocka_unit_test(dbmap_two),
+	cmocka_unit_test(queues_db),
 	cmocka_unit_test(storage_216),
 	cmocka_unit_test(queues_sentinel_tls),
 	cmocka_unit_test(older_config_names),

@@ -121,7 +121,6 @@ int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t n
 	l->started = tsarc_redis_now_ms();
 	l->now = now_ms ? now_ms : l->started;
 	l->db = -1;
-	l->map.from = l->map.to = -1;
 	l->digest_ok = 1;
 	l->want.rdb_version = -1;
 	if (dst && !(l->ring = calloc(WINDOW, sizeof(*l->ring)))) {
@@ -136,43 +135,86 @@ int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t n
 
 void tsarc_redis_loader_map(tsarc_redis_loader *l, const tsarc_redis_dbmap *map)
 {
-	if (map && map->from >= 0 && map->from != map->to)
+	if (tsarc_redis_dbmap_moves(map))
 		l->map = *map;
+}
+
+int tsarc_redis_dbmap_add(tsarc_redis_dbmap *map, int from, int to)
+{
+	int i;
+
+	if (map->n >= TSARC_REDIS_DBMAP_PAIRS)
+		return tsarc_error_set(TSARC_EINVAL, "more than %d Redis database pairs",
+			TSARC_REDIS_DBMAP_PAIRS);
+	for (i = 0; i < map->n; i++)
+		if (map->from[i] == from || map->to[i] == to)
+			return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup's database %d is to "
+				"go to the target's database %d, and its database %d to %d: two "
+				"databases of the backup would land in one, or one in two; nothing was "
+				"written", map->from[i], map->to[i], from, to);
+	map->from[map->n] = from;
+	map->to[map->n] = to;
+	map->n++;
+	return 0;
+}
+
+int tsarc_redis_dbmap_moves(const tsarc_redis_dbmap *map)
+{
+	int i;
+
+	for (i = 0; map && i < map->n; i++)
+		if (map->from[i] != map->to[i])
+			return 1;
+	return 0;
 }
 
 int tsarc_redis_dbmap_db(const tsarc_redis_dbmap *map, int db, int *out)
 {
+	int i;
+
 	*out = db;
-	if (!map || map->from < 0 || map->from == map->to)
+	if (!tsarc_redis_dbmap_moves(map))
 		return 0;
-	if (db == map->from)
-		*out = map->to;
-	else if (db == map->to)
-		return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup holds keys in database %d "
-			"and in database %d, and its database %d (the one its URL named) is to be "
-			"restored into database %d (the one the target's URL names): both would land "
-			"in database %d; nothing was written (a target whose URL names database %d "
-			"takes this backup as it is)", map->to, map->from, map->from, map->to, map->to,
-			map->from);
+	for (i = 0; i < map->n; i++)
+		if (db == map->from[i]) {
+			*out = map->to[i];
+			return 0;
+		}
+	for (i = 0; i < map->n; i++)
+		if (db == map->to[i])
+			return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup holds keys in database "
+				"%d and in database %d, and its database %d (the one a URL of the source "
+				"named) is to be restored into database %d (the one the target's names): "
+				"both would land in database %d; nothing was written (a target whose URL "
+				"names database %d takes this backup as it is)", map->to[i], map->from[i],
+				map->from[i], map->to[i], map->to[i], map->from[i]);
 	return 0;
 }
 
 void tsarc_redis_dbmap_text(const tsarc_redis_dbmap *map, char *out, size_t outsz)
 {
-	if (!map || map->from < 0 || map->from == map->to)
-		snprintf(out, outsz, "%s", "");
-	else
-		snprintf(out, outsz, "database %d -> %d", map->from, map->to);
+	size_t o = 0;
+	int i;
+
+	out[0] = '\0';
+	for (i = 0; map && i < map->n && o < outsz; i++)
+		if (map->from[i] != map->to[i])
+			o += (size_t)snprintf(out + o, outsz - o, "%sdatabase %d -> %d", o ? ", " : "",
+				map->from[i], map->to[i]);
 }
 
 /* " (the backup's database N)" after the target's database `db` when
  * the mapping put it there. */
 static const char *backup_db(const tsarc_redis_loader *l, int db, char *buf, size_t bufsz)
 {
-	if (l->map.from < 0 || db != l->map.to)
-		return "";
-	snprintf(buf, bufsz, " (the backup's database %d)", l->map.from);
-	return buf;
+	int i;
+
+	for (i = 0; i < l->map.n; i++)
+		if (db == l->map.to[i] && l->map.from[i] != db) {
+			snprintf(buf, bufsz, " (the backup's database %d)", l->map.from[i]);
+			return buf;
+		}
+	return "";
 }
 
 void tsarc_redis_loader_free(tsarc_redis_loader *l)

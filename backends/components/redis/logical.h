@@ -54,22 +54,34 @@ int tsarc_redis_decimal(const unsigned char *a, size_t len, long long max, long 
  * URL named (the one 3scale used there, recorded at backup) goes to the
  * one the target's URL names: a 2.15 system-redis at .../1 migrated to a
  * managed Redis whose Secret says .../0 (cluster-mode services have only
- * database 0) must land where system will read it. Every other database
- * keeps its number: nothing says where else it would belong. One of them
- * that would land on the mapped database (`to`) is a collision, refused
- * before anything is written: merging two databases of the backup into
- * one would silently mix, and overwrite, their keys.
- * from -1: no mapping, every database keeps its number.
+ * database 0) must land where system will read it; so does backend-redis's
+ * queues database, where its queues URL names one on the same server
+ * (redis.c). Each pair maps one database of the backup; every other
+ * database keeps its number: nothing says where else it would belong. One
+ * of them that would land on a mapped database (a pair's `to`) is a
+ * collision, refused before anything is written: merging two databases of
+ * the backup into one would silently mix, and overwrite, their keys.
  */
+#define TSARC_REDIS_DBMAP_PAIRS 2
 typedef struct tsarc_redis_dbmap {
-	int from, to;
+	int n;                                /* pairs */
+	int from[TSARC_REDIS_DBMAP_PAIRS];     /* the backup's database */
+	int to[TSARC_REDIS_DBMAP_PAIRS];       /* the target's */
 } tsarc_redis_dbmap;
-#define TSARC_REDIS_DBMAP_NONE {-1, -1}
+#define TSARC_REDIS_DBMAP_NONE {0, {0}, {0}}
+/* Adds the pair from -> to (a pair from == to keeps the number, and its
+ * database counts as taken); TSARC_EUNSUPPORTED naming both when `from`
+ * is mapped already or `to` is taken by another pair ("nothing was
+ * written": it is asked before the first write). */
+int tsarc_redis_dbmap_add(tsarc_redis_dbmap *map, int from, int to);
+/* Whether some pair moves a database (from != to). map NULL: no. */
+int tsarc_redis_dbmap_moves(const tsarc_redis_dbmap *map);
 /* The target's database for the backup's `db` into *out; a collision is
  * TSARC_EUNSUPPORTED naming both databases ("nothing was written": it is
  * asked before the first write). map NULL: no mapping. */
 int tsarc_redis_dbmap_db(const tsarc_redis_dbmap *map, int db, int *out);
-/* "database 1 -> 0", or "" when map is NULL or maps nothing. */
+/* "database 1 -> 0, database 2 -> 3" (the pairs that move one), or ""
+ * when map is NULL or moves nothing. */
 void tsarc_redis_dbmap_text(const tsarc_redis_dbmap *map, char *out, size_t outsz);
 
 /* Adds `add` keys to database `db`'s count, growing the table. */

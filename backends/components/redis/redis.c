@@ -215,9 +215,11 @@ int tsarc_redis_component_conf(const tsarc_component *c, const cJSON *secret_doc
 }
 
 /* "redis_url_db" into the stream's metadata: the database the URL of the
- * component's Secret names. `doc`: the Secret when already read; NULL:
- * read here when the component names one (an in-pod Redis: its Secret
- * still says where 3scale keeps its keys). Recorded only when known: no
+ * component's Secret names; and "redis_queues_db", the database of the
+ * URL under the url_secret's "queues_key" (backend-redis's
+ * REDIS_QUEUES_URL) where it names the same server. `doc`: the Secret
+ * when already read; NULL: read here when the component names one (an
+ * in-pod Redis: its Secret still says where 3scale keeps its keys). Recorded only when known: no
  * Secret, no URL or a path that is no database number leaves it out, and
  * the backup goes on as before (a restore then keeps the numbers, and
  * says why). */
@@ -228,7 +230,7 @@ static int record_url_db(const tsarc_component *c, const cJSON *doc, cJSON *meta
 	cJSON *own = NULL;
 	char *url = NULL;
 	tsarc_url u;
-	int db = -1;
+	int db = -1, qdb = -1, elsewhere;
 
 	if (!secret || !key)
 		return 0;
@@ -239,9 +241,15 @@ static int record_url_db(const tsarc_component *c, const cJSON *doc, cJSON *meta
 		tsarc_url_free(&u);
 	}
 	tsarc_secure_free_str(url);
+	/* backend-redis's queues, where they share the server: their
+	 * database is in this stream too. */
+	if (db >= 0 && tsarc_redis_queues_db(doc, secret, key, tsarc_spec_str(ref, "queues_key"),
+			       &qdb, &elsewhere))
+		qdb = -1;
 	tsarc_secret_doc_free(own);
 	tsarc_error_clear();
-	if (db >= 0 && !cJSON_AddNumberToObject(meta, "redis_url_db", db))
+	if ((db >= 0 && !cJSON_AddNumberToObject(meta, "redis_url_db", db)) ||
+		(qdb >= 0 && !cJSON_AddNumberToObject(meta, "redis_queues_db", qdb)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	return 0;
 }

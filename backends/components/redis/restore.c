@@ -21,9 +21,10 @@
  * The database mapping (logical.h tsarc_redis_dbmap): the database the
  * source's URL named (the stream's "redis_url_db", recorded at backup)
  * goes to the one the target's Secret's URL names now, where 3scale will
- * look for its keys. A migration from an in-pod Redis (system-redis at
- * .../1) to a managed one often names database 0, and some managed
- * services have no other: keeping the numbers would leave system with an
+ * look for its keys; backend-redis's queues database likewise, where its
+ * queues URL names the same server on both sides (queues_dbmap). A
+ * migration from an in-pod Redis (system-redis at .../1) to a managed one
+ * often names database 0, and some managed services have no other: keeping the numbers would leave system with an
  * empty Redis, or be refused for want of databases. Nothing changes where
  * the target has no Secret (the configuration names the server: no
  * database is named), or both URLs name the same database, or the stream
@@ -102,7 +103,47 @@ static int step_conf(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_conf
 	return rc;
 }
 
-/* The mapping of step `s` into *map (from -1: none) and, for the plan
+/* The queues' part of step_dbmap: the backup's queues database (the
+ * stream's "redis_queues_db", backend-redis's REDIS_QUEUES_URL on the
+ * source's server) goes to the one the target's queues URL names, where it
+ * names the same server as the target's URL; a pair of `map`. What it
+ * does is appended to `text`. */
+static int queues_dbmap(const tsarc_step *s, const cJSON *ref, tsarc_redis_dbmap *map,
+	char *text, size_t textsz)
+{
+	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
+	const char *qkey = tsarc_spec_str(ref, "queues_key");
+	size_t used = strlen(text);
+	int from = -1, to = -1, elsewhere = 0, rc;
+
+	if (!qkey)
+		return 0;
+	if (s->st && (rc = tsarc_redis_meta_db(s->st->meta, "redis_queues_db", s->st->name, &from)))
+		return rc;
+	if (s->secret_doc && (rc = tsarc_redis_queues_db(s->secret_doc, secret, key, qkey, &to,
+				      &elsewhere)))
+		return rc;
+	if (from < 0)
+		return 0;
+	if (elsewhere)
+		snprintf(text + used, textsz - used, "; the backup's queues (database %d) keep their "
+			"number on this server: the target's %s names another server, which this step "
+			"does not write", from, qkey);
+	else if (to < 0)
+		snprintf(text + used, textsz - used, "; the backup's queues (database %d) keep their "
+			"number: the target's Secret has no %s", from, qkey);
+	else if ((rc = tsarc_redis_dbmap_add(map, from, to)))
+		return rc;
+	else if (from == to)
+		snprintf(text + used, textsz - used, "; the queues keep database %d (the target's "
+			"%s names it)", from, qkey);
+	else
+		snprintf(text + used, textsz - used, "; queues: database %d -> %d (the target's %s "
+			"names it)", from, to, qkey);
+	return 0;
+}
+
+/* The mapping of step `s` into *map (no pairs: none) and, for the plan
  * and the report, `text`: "database 1 -> 0 (...)" or why nothing is
  * mapped. An unreadable number (the snapshot's metadata, the target's
  * URL) is an error: guessing would put the keys where 3scale does not
@@ -114,9 +155,10 @@ static int step_dbmap(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_dbm
 	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
 	tsarc_redis_conf conf;
 	char what[300];
+	size_t used;
 	int from = -1, to = -1, rc;
 
-	map->from = map->to = -1;
+	*map = (tsarc_redis_dbmap)TSARC_REDIS_DBMAP_NONE;
 	if (s->st && (rc = tsarc_redis_meta_db(s->st->meta, "redis_url_db", s->st->name, &from)))
 		return rc;
 	if (s->secret_doc) {
@@ -129,34 +171,44 @@ static int step_dbmap(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_dbm
 		if (rc)
 			return rc;
 	}
-	if (to < 0)
+	if (to < 0) {
 		snprintf(text, textsz, "databases keep their numbers: no Secret of the target names "
 			"a database (the configuration, or the pod, names the server)");
-	else if (from < 0)
+		return 0;
+	}
+	if (from < 0) {
 		snprintf(text, textsz, "databases keep their numbers: the snapshot does not record "
 			"which database its URL named (taken by a tsarc that did not record it, or "
 			"without a URL); the target's URL names database %d", to);
-	else if (from == to)
-		snprintf(text, textsz, "databases keep their numbers: the source's URL and the "
-			"target's both name database %d", to);
-	else {
-		map->from = from;
-		map->to = to;
-		snprintf(text, textsz, "database %d -> %d: the source's URL named database %d, the "
-			"target's names %d; every other database keeps its number", from, to, from, to);
+		return 0;
 	}
+	if ((rc = tsarc_redis_dbmap_add(map, from, to)))
+		return rc;
+	if (from == to)
+		snprintf(text, textsz, "the source's URL and the target's both name database %d", to);
+	else
+		snprintf(text, textsz, "database %d -> %d: the source's URL named database %d, the "
+			"target's names %d", from, to, from, to);
+	if ((rc = queues_dbmap(s, ref, map, text, textsz)))
+		return rc;
+	used = strlen(text);
+	snprintf(text + used, textsz - used, tsarc_redis_dbmap_moves(map) ? "; every other "
+		"database keeps its number" : ": databases keep their numbers");
 	return 0;
 }
 
 /* The refusal of PATH_REFUSED. */
 static int refuse_swap(const tsarc_step *s, const tsarc_redis_dbmap *map)
 {
-	return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': the backup's database %d is "
-		"to be restored into database %d (the target's URL names it), and the RDB swap, the "
+	char text[200];
+
+	tsarc_redis_dbmap_text(map, text, sizeof(text));
+	return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': the backup's databases are "
+		"to be restored into others (%s: the target's URLs name them), and the RDB swap, the "
 		"only path into a Redis in its pod, puts the backup's files in place with their "
 		"database numbers: make the component \"external\" with an address this host "
 		"reaches (the RDB is then loaded through a private redis-server, which maps); "
-		"nothing was written", s->component, map->from, map->to);
+		"nothing was written", s->component, text);
 }
 
 static int connect_target(tsarc_restore_ctx *r, tsarc_step *s, tsarc_redis **dst, char *where,
@@ -245,7 +297,7 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 		(rc = check_stream(r, s, map, &ndb, &keys)) || (rc = tsarc_redis_require_dbs(dst, ndb)))
 		goto done;
 	tsarc_restore_progress(r, "%s: logical restore into %s%s%s", s->component, where,
-		map->from >= 0 ? ", " : "", map->from >= 0 ? maptext : "");
+		tsarc_redis_dbmap_moves(map) ? ", " : "", tsarc_redis_dbmap_moves(map) ? maptext : "");
 	if ((rc = tsarc_redis_clear(dst, &cleared)) || (rc = tsarc_redis_loader_new(&l, dst, 0)))
 		goto done;
 	tsarc_redis_loader_map(l, map);
@@ -286,7 +338,8 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 		(rc = tsarc_redis_private_prepare(&p, &fd)))
 		goto done;
 	tsarc_restore_progress(r, "%s: RDB into a private redis-server, then into %s%s%s",
-		s->component, where, map->from >= 0 ? ", " : "", map->from >= 0 ? maptext : "");
+		s->component, where, tsarc_redis_dbmap_moves(map) ? ", " : "",
+		tsarc_redis_dbmap_moves(map) ? maptext : "");
 	rc = tsarc_stream_extract(r->repo, s->st, tsarc_sink_fd, &fd, r->o->inflight);
 	if (close(fd) && !rc)
 		rc = tsarc_error_set(TSARC_EIO, "writing the RDB for the private redis-server");
@@ -322,25 +375,25 @@ static int run_dbmap(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_dbma
 int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 {
 	tsarc_redis_dbmap map;
-	char maptext[400];
+	char maptext[640];
 	int rc;
 
 	if ((rc = run_dbmap(r, s, &map, maptext, sizeof(maptext))))
 		return rc;
-	return pick_path(r, s, map.from >= 0) == PATH_REFUSED ? refuse_swap(s, &map) : 0;
+	return pick_path(r, s, tsarc_redis_dbmap_moves(&map)) == PATH_REFUSED ? refuse_swap(s, &map) : 0;
 }
 
 int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	tsarc_redis_dbmap map;
-	char maptext[400];
+	char maptext[640];
 	int rc;
 
 	/* Before anything is written: a number that cannot be read stops the
 	 * step here. */
 	if ((rc = run_dbmap(r, s, &map, maptext, sizeof(maptext))))
 		return rc;
-	switch (pick_path(r, s, map.from >= 0)) {
+	switch (pick_path(r, s, tsarc_redis_dbmap_moves(&map))) {
 	case PATH_LOGICAL:
 		return restore_logical(r, s, &map, maptext);
 	case PATH_PRIVATE:
@@ -374,7 +427,7 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 	};
 	tsarc_redis_dbmap map;
 	tsarc_redis_conf conf;
-	char buf[1024], addr[600], maptext[400], dbtext[48], mapped[64] = "";
+	char buf[1024], addr[600], maptext[640], dbtext[96], mapped[112] = "";
 	const char *cf;
 	restore_path p;
 
@@ -387,7 +440,7 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 	if (*dbtext)
 		snprintf(mapped, sizeof(mapped), ", %s", dbtext);
 	cJSON_AddStringToObject(plan, "redis_databases", maptext);
-	if ((p = pick_path(r, s, map.from >= 0)) == PATH_REFUSED) {
+	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED) {
 		refuse_swap(s, &map);
 		snprintf(buf, sizeof(buf), "Redis %s%s", where, mapped);
 		cJSON_AddStringToObject(plan, "target", buf);
@@ -422,10 +475,9 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		cJSON_AddStringToObject(plan, "replaces", "every key of every database (the "
 			"target must be a master)");
 	}
-	if (map.from >= 0 && p == PATH_PRIVATE && pick_path(r, s, 0) == PATH_SWAP) {
+	if (*dbtext && p == PATH_PRIVATE && pick_path(r, s, 0) == PATH_SWAP) {
 		snprintf(buf, sizeof(buf), "%s (not the RDB swap: it puts the backup's files in "
-			"place with their database numbers and cannot map database %d -> %d)", how[p],
-			map.from, map.to);
+			"place with their database numbers and cannot map %s)", how[p], dbtext);
 		cJSON_AddStringToObject(plan, "redis_restore", buf);
 	} else {
 		cJSON_AddStringToObject(plan, "redis_restore", how[p]);

@@ -259,6 +259,56 @@ int tsarc_redis_conf_url_db(const tsarc_redis_conf *c, const char *what, int *db
 		"number (0 to %d)", what, shown, TSARC_REDIS_DB_MAX - 1);
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+/* Whether two confs of one Secret's URLs name the same server: the same
+ * Sentinel group through the same Sentinels, the same socket, or the same
+ * host and port. */
+static int same_server(const tsarc_redis_conf *a, const tsarc_redis_conf *b)
+{
+	if (a->use_sentinel || b->use_sentinel)
+		return a->use_sentinel && b->use_sentinel && same_str(a->s_master, b->s_master) &&
+			same_str(a->s_hosts, b->s_hosts);
+	if (a->socket || b->socket)
+		return same_str(a->socket, b->socket);
+	return same_str(a->host, b->host) &&
+		(a->opts.port ? a->opts.port : 6379) == (b->opts.port ? b->opts.port : 6379);
+}
+
+int tsarc_redis_queues_db(const cJSON *doc, const char *secret, const char *key,
+	const char *queues_key, int *db, int *elsewhere)
+{
+	tsarc_redis_conf main, queues;
+	char what[300], *url = NULL;
+	int rc;
+
+	*db = -1;
+	*elsewhere = 0;
+	if (!doc || !key || !queues_key)
+		return 0;
+	if ((rc = tsarc_secret_doc_optional(doc, secret, queues_key, &url)) || !url)
+		return rc;
+	tsarc_secure_free_str(url);
+	if ((rc = tsarc_redis_conf_from_secret(&main, doc, secret, key)))
+		return rc;
+	if ((rc = tsarc_redis_conf_from_secret(&queues, doc, secret, queues_key))) {
+		tsarc_redis_conf_free(&main);
+		return rc;
+	}
+	if (!same_server(&main, &queues)) {
+		*elsewhere = 1;
+	} else {
+		snprintf(what, sizeof(what), "Secret %s, key %s", secret ? secret : "?", queues_key);
+		rc = tsarc_redis_conf_url_db(&queues, what, db);
+	}
+	tsarc_redis_conf_free(&queues);
+	tsarc_redis_conf_free(&main);
+	return rc;
+}
+
 int tsarc_redis_meta_db(const cJSON *meta, const char *key, const char *stream, int *db)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);

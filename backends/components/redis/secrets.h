@@ -66,6 +66,15 @@ int tsarc_redis_conf_url_db(const tsarc_redis_conf *conf, const char *what, int 
  * TSARC_REDIS_DB_MAX - 1 (logical.h). -1 otherwise (no error set). The
  * one rule for the backup's record and the restore's target. */
 int tsarc_redis_url_path_db(const char *path, int *db);
+/* backend-redis's queues, in Secret `doc` (named `secret`): where the URL
+ * under `queues_key` names the same server as the one under `key` (the
+ * same host and port, socket, or Sentinel group and Sentinels), the
+ * database it names into *db; where it names another server, *elsewhere
+ * 1 and *db -1; -1 and 0 when the Secret has no such key (or doc, key or
+ * queues_key is NULL). A path that is no database number is TSARC_ECONFIG
+ * (tsarc_redis_conf_url_db). */
+int tsarc_redis_queues_db(const cJSON *doc, const char *secret, const char *key,
+	const char *queues_key, int *db, int *elsewhere);
 /* The database number the snapshot's metadata `meta` holds under `key`
  * (the stream's "redis_url_db") into *db, -1 when it has none. The
  * metadata comes from the repository, so anything but an integer from 0
