@@ -34,7 +34,9 @@ int tsarc_filter_chain_fresh(const tsarc_filter_chain *c, tsarc_filter_chain *ou
 	return 0;
 }
 
-int tsarc_filter_chain_piece(tsarc_filter_chain *c, const uint8_t **data, size_t *len)
+/* data[0..len) through every stage; at the end (`end`), each stage gets
+ * what the stages before let go at theirs, then ends itself. */
+static int chain_run(tsarc_filter_chain *c, const uint8_t **data, size_t *len, int end)
 {
 	size_t i;
 	int rc;
@@ -42,6 +44,8 @@ int tsarc_filter_chain_piece(tsarc_filter_chain *c, const uint8_t **data, size_t
 	for (i = 0; i < c->n; i++) {
 		tsarc_buf_clear(&c->out[i]);
 		if (*len && (rc = c->f[i].ops->feed(c->f[i].self, *data, *len, &c->out[i])))
+			return rc;
+		if (end && (rc = c->f[i].ops->finish(c->f[i].self, &c->out[i])))
 			return rc;
 		*data = c->out[i].ptr;
 		*len = c->out[i].size;
@@ -49,24 +53,16 @@ int tsarc_filter_chain_piece(tsarc_filter_chain *c, const uint8_t **data, size_t
 	return 0;
 }
 
+int tsarc_filter_chain_piece(tsarc_filter_chain *c, const uint8_t **data, size_t *len)
+{
+	return chain_run(c, data, len, 0);
+}
+
 int tsarc_filter_chain_end(tsarc_filter_chain *c, const uint8_t **data, size_t *len)
 {
-	size_t i;
-	int rc;
-
 	*data = NULL;
 	*len = 0;
-	for (i = 0; i < c->n; i++) {
-		tsarc_buf_clear(&c->out[i]);
-		/* What the stages before let go at their end, then this one's. */
-		if (*len && (rc = c->f[i].ops->feed(c->f[i].self, *data, *len, &c->out[i])))
-			return rc;
-		if ((rc = c->f[i].ops->finish(c->f[i].self, &c->out[i])))
-			return rc;
-		*data = c->out[i].ptr;
-		*len = c->out[i].size;
-	}
-	return 0;
+	return chain_run(c, data, len, 1);
 }
 
 void tsarc_filter_chain_dispose(tsarc_filter_chain *c)
