@@ -219,10 +219,10 @@ int tsarc_redis_component_conf(const tsarc_component *c, const cJSON *secret_doc
  * URL under the url_secret's "queues_key" (backend-redis's
  * REDIS_QUEUES_URL) where it names the same server. `doc`: the Secret
  * when already read; NULL: read here when the component names one (an
- * in-pod Redis: its Secret still says where 3scale keeps its keys). Recorded only when known: no
- * Secret, no URL or a path that is no database number leaves it out, and
- * the backup goes on as before (a restore then keeps the numbers, and
- * says why). */
+ * in-pod Redis: its Secret still says where 3scale keeps its keys).
+ * Recorded only when known: no Secret, no URL or a path that is no
+ * database number leaves it out, and the backup goes on as before (a
+ * restore then keeps the numbers, and says why). */
 static int record_url_db(const tsarc_component *c, const cJSON *doc, cJSON *meta)
 {
 	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
