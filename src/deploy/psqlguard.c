@@ -105,8 +105,9 @@ static int meta_check(tsarc_psql_guard *g)
 		return refuse(g, "a backslash command other than \\connect, \\restrict or "
 			"\\unrestrict with a plain name");
 	if (rc == 1 && g->one_database)
-		return refuse(g, "a \\connect in a load into one database (psql would leave the "
-			"database and the transaction the load runs in)");
+		return tsarc_error_set(TSARC_EUNSAFE, "the SQL stream holds a \\connect at byte %llu, "
+			"in a load into one database: psql is not given it (it would leave the load's "
+			"database and transaction, and run the rest in another session)", g->off);
 	return 0;
 }
 

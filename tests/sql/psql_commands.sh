@@ -67,4 +67,20 @@ hostile "a shell escape after a COPY that reads no data" "$WORK/h2.sql"
 { cat "$WORK/real.sql"; printf '\\o |touch %s/pwned\nSELECT 1;\n' "$WORK"; } >"$WORK/h3.sql"
 hostile "a pipe appended to a real dump" "$WORK/h3.sql"
 [ "$(rows)" = "$want" ] || fail "the rows changed: $(rows)"
+
+info "a \\connect in a load into one database: refused, nothing of the load applied anywhere"
+# psql -1 would leave the load's transaction and database with it, and run
+# the rest in another session: committed, in another database.
+{ cat "$WORK/real.sql"; printf '\\connect postgres\nCREATE TABLE escaped (x int);\n'; } >"$WORK/h4.sql"
+pgq -d zync_production -c "DELETE FROM entries WHERE id = 4" || fail "cannot change the database"
+changed=$(rows)
+t backup --repo "$REPO" --stdin --name zync-database.sql --json <"$WORK/h4.sql"
+[ "$RC" -eq 0 ] || fail "backup --stdin exited with $RC"
+SNAP=$(json_get "$OUT" "d['snapshot_id']")
+t restore "$SNAP" --repo "$REPO" --config "$WORK/cfg.json"
+[ "$(pgq -d postgres -c "SELECT count(*) FROM pg_tables WHERE tablename = 'escaped'")" = 0 ] ||
+	fail "what followed the \\connect ran in database postgres (restore exit $RC)"
+[ "$RC" -ne 0 ] || fail "a load with a \\connect succeeded"
+expect_err 'connect at byte [0-9]*, in a load into one database' "the error names the \\connect"
+[ "$(rows)" = "$changed" ] || fail "part of the load was applied: $(rows)"
 info "ok"
