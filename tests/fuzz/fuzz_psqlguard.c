@@ -6,7 +6,9 @@
  * gets, the stream's SETs put back), whole, in pieces of 1..7 bytes and
  * byte by byte, and the same verdict checked only; a refusal is
  * TSARC_EUNSAFE with a message; what passes comes out whole, in order,
- * with only SET lines added. */
+ * with only SET lines added. The guard of a load into one database
+ * refuses what the other refuses, and else passes the same output or
+ * refuses a \connect. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The verdict on the input fed `step` bytes at a time (0: whole): 0 or
  * the refusal's code, its message into msg, the output into out (NULL: a
  * check only). Feeding stops at a refusal, as the restore does. */
-static int run(const uint8_t *data, size_t size, size_t step, char *msg, size_t msgsz,
-	tsarc_buf *out)
+static int run_as(int one_database, const uint8_t *data, size_t size, size_t step, char *msg,
+	size_t msgsz, tsarc_buf *out)
 {
 	tsarc_psql_guard *g;
 	size_t off;
@@ -33,6 +35,8 @@ static int run(const uint8_t *data, size_t size, size_t step, char *msg, size_t 
 	msg[0] = '\0';
 	if (tsarc_psql_guard_new(&g))
 		abort();
+	if (one_database)
+		tsarc_psql_guard_one_database(g);
 	if (!step)
 		step = size ? size : 1;
 	for (off = 0; off < size && !rc; off += step)
@@ -46,6 +50,12 @@ static int run(const uint8_t *data, size_t size, size_t step, char *msg, size_t 
 		snprintf(msg, msgsz, "%s", tsarc_error_last()->message);
 	}
 	return rc;
+}
+
+static int run(const uint8_t *data, size_t size, size_t step, char *msg, size_t msgsz,
+	tsarc_buf *out)
+{
+	return run_as(0, data, size, step, msg, msgsz, out);
 }
 
 /* The length of a line of SETs as the guard writes it at p, with the
@@ -125,6 +135,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (!rc && (out.size != wout.size || (out.size && memcmp(out.ptr, wout.ptr, out.size))))
 			abort();
+	}
+	/* In a load into one database: the same, but that a \connect is
+	 * refused too; in pieces the same as whole. */
+	{
+		tsarc_buf one = TSARC_BUF_INIT;
+		char onemsg[1024];
+		int orc = run_as(1, data, size, 0, onemsg, sizeof(onemsg), &one);
+		if (run_as(1, data, size, size % 7 + 1, piece, sizeof(piece), NULL) != orc ||
+			strcmp(piece, onemsg))
+			abort();
+		if (rc && !orc)
+			abort();
+		if (!rc && !orc && (one.size != wout.size ||
+			(one.size && memcmp(one.ptr, wout.ptr, one.size))))
+			abort();
+		if (!rc && orc && !strstr(onemsg, "connect at byte"))
+			abort();
+		tsarc_buf_dispose(&one);
 	}
 	if (!rc) {
 		long budget = 1000000;
