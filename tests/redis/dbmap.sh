@@ -23,16 +23,8 @@ redis_up one "databases 1"
 mkdir -m 700 "$WORK/tmp"
 export TMPDIR=$WORK/tmp
 
-backup() { # CONFIG OUT: the snapshot id
-	"$TSARC" backup --config "$1" --repo "$REPO" --json > "$WORK/$2.json" 2> "$WORK/$2.err" ||
-		fail "backup $2: $(cat "$WORK/$2.err")"
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/$2.json"
-}
-meta() { # SNAP KEY: the system-redis stream's metadata KEY
-	"$TSARC" show "$1" --repo "$REPO" --json | python3 -c 'import json,sys
-d = json.load(sys.stdin)
-print([s for s in d["streams"] if s["name"] == "system-redis.rdb"][0]["meta"].get(sys.argv[1]))' "$2"
-}
+backup() { backup_id "$@"; }
+meta() { stream_meta "$1" system-redis.rdb "$2"; } # SNAP KEY
 # The system keys: what system keeps in its Redis, in database 1.
 system_keys() { # PORT DB
 	{
@@ -51,10 +43,7 @@ target_reset() {
 	rcli "$PORT_DST" -n 0 SET target:old 1 >/dev/null
 	rcli "$PORT_DST" -n 1 SET target:old 1 >/dev/null
 }
-# keys_in PORT DB: the keys_dump lines of database DB, "dbN " cut off.
-keys_in() {
-	keys_dump "$1" | sed -n "s/^db$2 //p"
-}
+keys_in() { keys_in_db "$@"; }
 restore_ok() { # SNAP CONFIG OUT
 	"$TSARC" restore "$1" --config "$2" --repo "$REPO" --json > "$WORK/$3.json" 2> "$WORK/$3.err" ||
 		fail "restore $3: $(cat "$WORK/$3.err") $(cat "$WORK/$3.json")"

@@ -146,6 +146,27 @@ keys_dump() {
 # config.json: an external backend-redis component reading that Secret,
 # with the fields of COMPONENT_JSON over the defaults ("mode": "auto").
 redis_deployment() { redis_component_deployment backend-redis "$@"; }
+# backup_id CONFIG OUT: a backup of CONFIG into $REPO (its report in
+# $WORK/OUT.json, stderr in $WORK/OUT.err); prints the snapshot id.
+backup_id() {
+	"$TSARC" backup --config "$1" --repo "$REPO" --json > "$WORK/$2.json" 2> "$WORK/$2.err" ||
+		fail "backup $2: $(cat "$WORK/$2.err")"
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/$2.json"
+}
+
+# stream_meta SNAP STREAM KEY: the metadata KEY of stream STREAM of
+# snapshot SNAP in $REPO (None when it has none).
+stream_meta() {
+	"$TSARC" show "$1" --repo "$REPO" --json | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+print([s for s in d["streams"] if s["name"] == sys.argv[1]][0]["meta"].get(sys.argv[2]))' "$2" "$3"
+}
+
+# keys_in_db PORT DB: the keys_dump lines of database DB, "dbN " cut off.
+keys_in_db() {
+	keys_dump "$1" | sed -n "s/^db$2 //p"
+}
+
 # system_redis_deployment NAME URL USER PASSWORD [COMPONENT_JSON]: the same
 # with system-redis's Secret (URL, REDIS_USERNAME, REDIS_PASSWORD).
 system_redis_deployment() { redis_component_deployment system-redis "$@"; }

@@ -35,17 +35,9 @@ doc["data"]["REDIS_QUEUES_URL"] = base64.b64encode(url.encode()).decode()
 json.dump(doc, open(path, "w"))
 PY
 }
-backup() { # CONFIG OUT: the snapshot id
-	"$TSARC" backup --config "$1" --repo "$REPO" --json > "$WORK/$2.json" 2> "$WORK/$2.err" ||
-		fail "backup $2: $(cat "$WORK/$2.err")"
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/$2.json"
-}
-meta() { # SNAP KEY
-	"$TSARC" show "$1" --repo "$REPO" --json | python3 -c 'import json,sys
-d = json.load(sys.stdin)
-print([s for s in d["streams"] if s["name"] == "backend-redis.rdb"][0]["meta"].get(sys.argv[1]))' "$2"
-}
-keys_in() { keys_dump "$1" | sed -n "s/^db$2 //p"; }
+backup() { backup_id "$@"; }
+meta() { stream_meta "$1" backend-redis.rdb "$2"; } # SNAP KEY
+keys_in() { keys_in_db "$@"; }
 target_reset() {
 	rcli "$PORT_DST" FLUSHALL >/dev/null
 	for db in 0 1 2 3; do rcli "$PORT_DST" -n "$db" SET target:old 1 >/dev/null; done
