@@ -1,0 +1,77 @@
+#ifndef TSARC_DEPLOY_MYSQLGUARD_H
+#define TSARC_DEPLOY_MYSQLGUARD_H
+
+/*
+ * Checks a MySQL/MariaDB dump on its way into the mysql client for what
+ * reaches past the one database the load goes into.
+ *
+ * Why: the client runs the statements of its input in a session whose
+ * database is the restore's target (the preamble's USE). A mysqldump of
+ * one database names no database, so everything it holds lands there. But
+ * a dump taken with --databases or --all-databases (a component's
+ * "options") holds CREATE DATABASE and USE of the names it came from, and
+ * the snapshot's stream is whatever was written to the repository:
+ * restored under another name, such a load replaced the database it named
+ * (not the target, which the clean had emptied) and reported success.
+ *
+ * Refused, at the start of every statement (after the client's delimiter
+ * and after every `;`, where the server splits a multi-statement):
+ * - USE of a database other than the target;
+ * - CREATE or ALTER DATABASE/SCHEMA of another database; DROP DATABASE;
+ * - the server's accounts: GRANT, REVOKE, CREATE/ALTER/DROP/RENAME USER,
+ *   CREATE/DROP ROLE, SET PASSWORD, SET DEFAULT ROLE; CREATE/ALTER/DROP
+ *   SERVER, INSTALL and UNINSTALL; the server's files: LOAD, INTO OUTFILE
+ *   and INTO DUMPFILE;
+ * - an object written under another database's name (`db`.`name`) where
+ *   the statement names what it writes: INSERT/REPLACE into, UPDATE and
+ *   DELETE before SET/WHERE, TRUNCATE, LOCK TABLES, RENAME TABLE, DROP of
+ *   any object, CREATE/ALTER of a table (ALTER ... RENAME TO too), view,
+ *   trigger (and its table), routine, event, sequence or index;
+ * - an sql_mode set from a string that makes the server read strings or
+ *   quotes otherwise than the guard (NO_BACKSLASH_ESCAPES, ANSI_QUOTES and
+ *   the modes that hold it);
+ * - a backslash outside strings, identifiers and comments (a client
+ *   command: none is in a dump), but for the line mariadb-dump starts with,
+ *   `/ *M!999999\- enable the sandbox mode * /` (no spaces), on its own;
+ * - a DELIMITER command that is not a line of its own at a statement's
+ *   start, where the client would not take it for one.
+ * The guard lexes as the client does: 'strings' and "strings" with
+ * backslash escapes, `identifiers`, # and -- comments, block comments;
+ * the text of a versioned comment (slash-star-bang, MariaDB's M!) counts
+ * as code, whatever its version. Not looked at: what a statement reads
+ * (a view of another database's table is a dump's own), what follows a
+ * `(` in the statements above (columns, an ALTER TABLE's definitions),
+ * and a stored program's body but the statements in it that follow a `;`
+ * (checked like any other: a trigger that writes another database is
+ * refused too). Not a sandbox: an sql_mode set from a variable or an
+ * expression is not seen, nor what a stored program does when it runs;
+ * the guard holds back what a dump of other databases (or a careless
+ * forgery) would do to the server, and the repository's key guards the
+ * rest.
+ * What a mysqldump or mariadb-dump of one database writes passes (tested
+ * with MariaDB 10.11: tables, data, triggers, views, routines, events).
+ * Output is the input, unchanged: the guard only checks. A backup of a
+ * mysql component runs it over the dump as written (mysql.c), with the
+ * dumped database as the target.
+ */
+#include <stddef.h>
+
+#include "tsarc/buf.h"
+
+typedef struct tsarc_mysql_guard tsarc_mysql_guard;
+
+/* A guard of a load into `database` (copied). */
+int tsarc_mysql_guard_new(const char *database, tsarc_mysql_guard **out);
+/* 0, or TSARC_EUNSAFE (the error names the statement, its offset and the
+ * target) when data[0..len) holds what must not reach the client; any
+ * split of the input gives the same answer. The input goes to `out` as it
+ * is (when not NULL); the caller sends the client nothing of a refused
+ * piece. */
+int tsarc_mysql_guard_feed(tsarc_mysql_guard *g, const void *data, size_t len, tsarc_buf *out);
+/* End of input: TSARC_EUNSAFE when what is held decides a refusal. */
+int tsarc_mysql_guard_finish(tsarc_mysql_guard *g, tsarc_buf *out);
+void tsarc_mysql_guard_free(tsarc_mysql_guard *g);
+/* The guard as a stream filter (filter.h). */
+extern const struct tsarc_filter_ops tsarc_mysql_guard_ops;
+
+#endif

@@ -1,0 +1,58 @@
+#ifndef TSARC_DEPLOY_MYSQLGUARD_STMT_H
+#define TSARC_DEPLOY_MYSQLGUARD_STMT_H
+
+/*
+ * The mysql guard's view of a statement, token by token (mysqlguard.c
+ * does the bytes): what the statement is by its first words, and whether
+ * it reaches past the target database (mysqlguard.h lists what is
+ * refused). A statement starts after the client's delimiter and after
+ * every ';' of a multi-statement; the lexer says so (tsarc_mysql_stmt_start).
+ */
+#include <stddef.h>
+
+/* An identifier is at most 64 characters: a longer token is kept cut. */
+#define MYSQL_TOKEN_MAX 256
+
+typedef enum { MYSQL_WORD, MYSQL_ID, MYSQL_STR, MYSQL_PUNCT } tsarc_mysql_token_kind;
+
+/* A whole token: a bare word (as written), an `identifier` or a
+ * "double-quoted" one (unescaped), a 'string' (as written between its
+ * quotes), or one byte of punctuation. */
+typedef struct tsarc_mysql_token {
+	tsarc_mysql_token_kind kind;
+	char text[MYSQL_TOKEN_MAX + 1];
+	size_t len;
+	int cut; /* longer than MYSQL_TOKEN_MAX */
+	unsigned long long off; /* where it starts in the stream */
+} tsarc_mysql_token;
+
+typedef struct tsarc_mysql_stmt {
+	const char *target; /* the database the load goes into (not owned) */
+	int rs;		    /* where the reading is (mysqlguard_stmt.c) */
+	unsigned ntok;
+	unsigned skipped;
+	unsigned long long off; /* where the statement starts */
+	char verb[16];		/* its first word, upper case */
+	char object[16];	/* the object's kind after CREATE, ALTER, DROP */
+	const char *const *stops; /* words that end the window */
+	int win_single;		  /* the window holds one name */
+	int win_named;		  /* a name began in the window */
+	int prev_ident;		  /* the last token was an identifier */
+	int dot;		  /* ... followed by a '.' */
+	int after_into;		  /* the last token was INTO */
+	char last[MYSQL_TOKEN_MAX + 1]; /* that identifier */
+	size_t last_len;
+	int last_cut;
+} tsarc_mysql_stmt;
+
+/* A statement starts: what the last one said is forgotten. */
+void tsarc_mysql_stmt_start(tsarc_mysql_stmt *s);
+/* The statement's next token: 0, or TSARC_EUNSAFE (the error set). */
+int tsarc_mysql_stmt_token(tsarc_mysql_stmt *s, const tsarc_mysql_token *t);
+/* TSARC_EUNSAFE, the error naming `what` at the statement's start, `why`
+ * and the target. */
+int tsarc_mysql_stmt_refuse(const tsarc_mysql_stmt *s, const char *what, const char *why);
+/* Whether `t` is the keyword `w` (upper case), in any case. */
+int tsarc_mysql_token_is(const tsarc_mysql_token *t, const char *w);
+
+#endif

@@ -1,0 +1,3 @@
+DELIMITER ;;
+SET @a = 1; USE other;;
+DELIMITER ;

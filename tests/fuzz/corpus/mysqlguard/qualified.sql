@@ -1,0 +1,3 @@
+INSERT INTO `other`.o VALUES (1);
+LOCK TABLES t WRITE, other.o READ;
+RENAME TABLE t TO other.t;

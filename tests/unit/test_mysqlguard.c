@@ -1,0 +1,302 @@
+/* The mysql load guard (src/deploy/mysqlguard.c): what a mariadb-dump of
+ * one database writes passes; a statement that reaches another database
+ * (USE, database DDL, a qualified name it writes), the server's accounts,
+ * or a client command is refused, wherever the statement starts (after
+ * the delimiter, after a `;` of a multi-statement, in a versioned
+ * comment); and any split of the input gives the same answer and the same
+ * message. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deploy/mysqlguard.h"
+#include "tsarc/errors.h"
+
+#define TARGET "system"
+
+/* text[0..len) fed in pieces of `step` (0: whole); the output must be the
+ * input. The error message in msg. */
+static int run(const char *text, size_t len, size_t step, size_t cut, char *msg, size_t msgsz)
+{
+	tsarc_mysql_guard *g;
+	tsarc_buf out = TSARC_BUF_INIT;
+	size_t i, n;
+	int rc = 0;
+
+	assert_int_equal(tsarc_mysql_guard_new(TARGET, &g), 0);
+	if (cut) {
+		rc = tsarc_mysql_guard_feed(g, text, cut, &out);
+		if (!rc)
+			rc = tsarc_mysql_guard_feed(g, text + cut, len - cut, &out);
+	} else {
+		if (!step)
+			step = len ? len : 1;
+		for (i = 0; i < len && !rc; i += n) {
+			n = len - i < step ? len - i : step;
+			rc = tsarc_mysql_guard_feed(g, text + i, n, &out);
+		}
+	}
+	if (!rc)
+		rc = tsarc_mysql_guard_finish(g, &out);
+	if (!rc && (out.size != len || (len && memcmp(out.ptr, text, len))))
+		fail_msg("the output is not the input: %s", text);
+	snprintf(msg, msgsz, "%s", rc ? tsarc_error_last()->message : "");
+	tsarc_buf_dispose(&out);
+	tsarc_mysql_guard_free(g);
+	return rc;
+}
+
+/* The answer for the whole text, which byte-by-byte feeding and every
+ * split into two pieces must give too, with the same message. */
+static int verdict_msg(const char *text, char *msg, size_t msgsz)
+{
+	size_t len = strlen(text), cut;
+	char other[1024];
+	int whole, rc;
+
+	whole = run(text, len, 0, 0, msg, msgsz);
+	rc = run(text, len, 1, 0, other, sizeof(other));
+	if (rc != whole || strcmp(other, msg))
+		fail_msg("byte by byte: %d '%s', whole %d '%s': %s", rc, other, whole, msg, text);
+	for (cut = 1; cut < len; cut++) {
+		rc = run(text, len, 0, cut, other, sizeof(other));
+		if (rc != whole || strcmp(other, msg))
+			fail_msg("split at %zu: %d '%s', whole %d '%s': %s", cut, rc, other, whole,
+				msg, text);
+	}
+	return whole;
+}
+
+static void passes(const char *text)
+{
+	char msg[1024];
+
+	if (verdict_msg(text, msg, sizeof(msg)))
+		fail_msg("refused: %s\n(%s)", text, msg);
+}
+
+/* Refused, the message holding `word`. */
+static void refused(const char *text, const char *word)
+{
+	char msg[1024];
+
+	if (verdict_msg(text, msg, sizeof(msg)) != TSARC_EUNSAFE)
+		fail_msg("passed: %s", text);
+	if (!strstr(msg, word))
+		fail_msg("the message of %s does not hold '%s': %s", text, word, msg);
+}
+
+/* The parts of a mariadb-dump 10.11 of one database (--routines
+ * --triggers --events --hex-blob), as it writes them. */
+static const char DUMP[] =
+	"/*M!999999\\- enable the sandbox mode */ \n"
+	"-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)\n"
+	"--\n-- Host: 127.0.0.1    Database: system\n\n"
+	"/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n"
+	"/*!40101 SET NAMES utf8mb4 */;\n"
+	"/*!40103 SET TIME_ZONE='+00:00' */;\n"
+	"/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n"
+	"DROP TABLE IF EXISTS `a`;\n"
+	"/*!40101 SET @saved_cs_client     = @@character_set_client */;\n"
+	"CREATE TABLE `a` (\n  `id` int(11) NOT NULL,\n  `s` text DEFAULT NULL,\n"
+	"  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n"
+	"LOCK TABLES `a` WRITE;\n"
+	"/*!40000 ALTER TABLE `a` DISABLE KEYS */;\n"
+	"INSERT INTO `a` VALUES\n(1,'it\\'s \\\\ a \\\"q\\\" `b` ; USE other; -- x',0x00FF27),\n"
+	"(2,NULL,NULL),(3,'DROP DATABASE x; GRANT ALL','\\\\');\n"
+	"/*!40000 ALTER TABLE `a` ENABLE KEYS */;\n"
+	"UNLOCK TABLES;\n"
+	"/*!50003 SET sql_mode              = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
+	"NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION' */ ;\n"
+	"DELIMITER ;;\n"
+	"/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER system.tr "
+	"BEFORE INSERT ON system.a FOR EACH ROW SET NEW.id = NEW.id + 0 \n*/;;\n"
+	"/*!50003 CREATE*/ /*!50017 DEFINER=`app`@`%`*/ /*!50003 TRIGGER `a_bi` BEFORE INSERT "
+	"ON `a` FOR EACH ROW BEGIN\n  DECLARE n INT;\n  IF @disable_triggers IS NULL THEN\n"
+	"    SET NEW.s = COALESCE(NEW.s, 'x;y');\n  END IF;\nEND */;;\n"
+	"DELIMITER ;\n"
+	"/*!50003 SET sql_mode              = @saved_sql_mode */ ;\n"
+	"/*!50001 DROP VIEW IF EXISTS `v`*/;\n"
+	"SET @saved_cs_client     = @@character_set_client;\n"
+	"/*!50001 CREATE VIEW `v` AS SELECT\n 1 AS `id` */;\n"
+	"/*!50106 DROP EVENT IF EXISTS `nightly` */;\n"
+	"DELIMITER ;;\n"
+	"/*!50003 SET time_zone             = 'SYSTEM' */ ;;\n"
+	"/*!50106 CREATE*/ /*!50117 DEFINER=`root`@`localhost`*/ /*!50106 EVENT `nightly` ON "
+	"SCHEDULE EVERY 1 DAY STARTS '2026-12-03 17:37:55' ON COMPLETION NOT PRESERVE DISABLE "
+	"DO DELETE FROM a WHERE id < 0 \n*/ ;;\n"
+	"DELIMITER ;\n"
+	"/*!50003 DROP FUNCTION IF EXISTS `smile` */;\n"
+	"DELIMITER ;;\n"
+	"CREATE DEFINER=`root`@`localhost` FUNCTION `smile`() RETURNS varchar(8) CHARSET utf8mb4\n"
+	"    DETERMINISTIC\nRETURN '\xf0\x9f\x98\x80'\n;;\n"
+	"CREATE DEFINER=`root`@`localhost` PROCEDURE `sp`(OUT n INT)\n"
+	"BEGIN SELECT COUNT(*) INTO n FROM other.o; SELECT 'USE other;'; END\n;;\n"
+	"DELIMITER ;\n"
+	"ALTER DATABASE `system` CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci ;\n"
+	"/*!50001 DROP VIEW IF EXISTS `v`*/;\n"
+	"/*!50001 CREATE ALGORITHM=UNDEFINED */\n"
+	"/*!50013 DEFINER=`root`@`localhost` SQL SECURITY DEFINER */\n"
+	"/*!50001 VIEW `v` AS select `other`.`o`.`id` AS `id` from `other`.`o` */;\n"
+	"/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n"
+	"-- Dump completed\n";
+
+static void dump_passes(void **state)
+{
+	(void)state;
+	passes(DUMP);
+	/* Taken with --databases, of the target itself. */
+	passes("CREATE DATABASE /*!32312 IF NOT EXISTS*/ `system` /*!40100 DEFAULT CHARACTER "
+	       "SET utf8mb4 */;\n\nUSE `system`;\n");
+	passes("ALTER DATABASE CHARACTER SET latin1;\nuse system;\n");
+	/* What a statement reads, and names in comments and strings. */
+	passes("INSERT INTO t SELECT * FROM other.x;\nCREATE TABLE t2 LIKE other.x;\n");
+	passes("INSERT INTO t (a, b) VALUES (1, 2);\nCREATE TABLE system.t3 (a int);\n");
+	passes("-- USE other;\n# DROP DATABASE x\n/* GRANT ALL; */ SELECT 1;\n");
+	passes("SELECT 'a\\';USE other;';\nSELECT \"\\\";USE other;\";\n");
+	passes("DELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\nDELIMITER ;\n");
+	passes("DELIMITER $\nSELECT 1$\nDELIMITER ;\nSELECT 2;");
+	passes("UPDATE t SET a = other.f(1) WHERE b = 2;\nDELETE FROM t WHERE a IN "
+	       "(SELECT id FROM other.o);\n");
+	passes("UPDATE t JOIN u ON t.id = u.id SET t.a = 1;\nDELETE FROM t USING t JOIN u ON "
+	       "t.id = u.id;\n");
+	passes("SELECT 1 - -1; SELECT 2--3;\nSELECT 4/2, 3*2;");
+	passes("");
+}
+
+static void other_database_refused(void **state)
+{
+	(void)state;
+	refused("USE other;", "USE `other`");
+	refused("use other\n", "USE `other`");
+	refused("USE `oth``er`;", "USE `oth`er`");
+	refused("/*!40000 USE other */;", "USE `other`");
+	refused("SELECT 1; USE other;", "USE");
+	refused("DELIMITER ;;\nSET @a = 1; USE other;;\n", "USE");
+	refused("CREATE DATABASE other;", "CREATE DATABASE `other`");
+	refused("CREATE SCHEMA IF NOT EXISTS other;", "CREATE SCHEMA `other`");
+	refused("ALTER DATABASE `other` CHARACTER SET utf8mb4;", "ALTER DATABASE `other`");
+	refused("DROP DATABASE system;", "DROP DATABASE");
+	refused("/*!40000 DROP DATABASE IF EXISTS `other` */;", "DROP DATABASE");
+	refused("INSERT INTO other.o VALUES (1);", "INSERT `other`");
+	refused("INSERT other.o VALUES (1);", "INSERT `other`");
+	refused("REPLACE INTO `other`.`o` VALUES (1);", "REPLACE `other`");
+	refused("INSERT LOW_PRIORITY IGNORE INTO other . o SET a = 1;", "other");
+	refused("UPDATE other.o SET a = 1;", "UPDATE `other`");
+	refused("DELETE FROM other.o;", "DELETE `other`");
+	refused("UPDATE t JOIN other.o ON t.id = o.id SET t.a = 1;", "UPDATE `other`");
+	refused("TRUNCATE TABLE other.o;", "TRUNCATE `other`");
+	refused("LOCK TABLES t WRITE, other.o READ;", "LOCK `other`");
+	refused("RENAME TABLE t TO other.t;", "RENAME `other`");
+	refused("DROP TABLE IF EXISTS t, other.o;", "DROP TABLE `other`");
+	refused("DROP VIEW other.v;", "DROP VIEW `other`");
+	refused("CREATE TABLE other.t (a int);", "CREATE TABLE `other`");
+	refused("CREATE OR REPLACE VIEW other.v AS SELECT 1;", "CREATE VIEW `other`");
+	refused("CREATE DEFINER=`x`@`%` TRIGGER tr BEFORE INSERT ON other.o FOR EACH ROW SET "
+		"@a = 1;", "CREATE TRIGGER `other`");
+	refused("/*!50003 CREATE*/ /*!50003 TRIGGER other.tr BEFORE INSERT ON o FOR EACH ROW "
+		"SET @a = 1 */;", "CREATE TRIGGER `other`");
+	refused("CREATE PROCEDURE other.p() SELECT 1;", "CREATE PROCEDURE `other`");
+	refused("CREATE EVENT other.e ON SCHEDULE EVERY 1 DAY DO SELECT 1;", "CREATE EVENT");
+	refused("ALTER TABLE other.t ADD c INT;", "ALTER TABLE `other`");
+	refused("ALTER TABLE t RENAME TO other.t2;", "ALTER TABLE `other`");
+	passes("ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES other.x (id);");
+	refused("CREATE INDEX i ON other.t (a);", "CREATE INDEX `other`");
+	refused("DROP TRIGGER IF EXISTS other.tr;", "DROP TRIGGER `other`");
+	/* A trigger's body is read statement by statement too. */
+	refused("DELIMITER ;;\nCREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN "
+		"SET @a = 1; INSERT INTO other.log VALUES (1); END;;\n", "INSERT `other`");
+}
+
+static void offset_named(void **state)
+{
+	char msg[1024];
+
+	(void)state;
+	assert_int_equal(verdict_msg("SELECT 1;\n  USE other;", msg, sizeof(msg)), TSARC_EUNSAFE);
+	assert_non_null(strstr(msg, "at byte 12 "));
+	assert_non_null(strstr(msg, "database `system` only"));
+}
+
+static void accounts_refused(void **state)
+{
+	(void)state;
+	refused("GRANT ALL ON *.* TO 'x'@'%';", "GRANT");
+	refused("REVOKE ALL ON system.* FROM app;", "REVOKE");
+	refused("CREATE USER x IDENTIFIED BY 'y';", "CREATE USER");
+	refused("CREATE OR REPLACE USER x;", "CREATE USER");
+	refused("DROP USER IF EXISTS app;", "DROP USER");
+	refused("ALTER USER app IDENTIFIED BY 'z';", "ALTER USER");
+	refused("RENAME USER a TO b;", "RENAME USER");
+	refused("CREATE ROLE r;", "CREATE ROLE");
+	refused("SET PASSWORD FOR app = PASSWORD('x');", "SET PASSWORD");
+	refused("SET DEFAULT ROLE r FOR app;", "SET DEFAULT");
+	refused("INSTALL PLUGIN x SONAME 'y.so';", "INSTALL");
+	refused("CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (HOST 'h');", "CREATE SERVER");
+	refused("LOAD DATA INFILE '/etc/passwd' INTO TABLE t;", "LOAD");
+	refused("SELECT * FROM t INTO OUTFILE '/tmp/x';", "OUTFILE");
+	refused("SELECT 'x' INTO dumpfile '/tmp/x';", "OUTFILE");
+	passes("SELECT COUNT(*) INTO @n FROM t; INSERT INTO `outfile` VALUES (1);");
+}
+
+static void client_commands_refused(void **state)
+{
+	(void)state;
+	refused("SELECT 1 \\g", "backslash");
+	refused("\\! touch x\n", "backslash");
+	refused("/*M!999999\\- enable the sandbox mode */ USE other;\n", "sandbox");
+	refused("SELECT 1; /*M!999999\\- enable the sandbox mode */\n", "backslash");
+	refused("/*M!999999\\- x */ USE other;\n", "backslash");
+	refused("SELECT 1; DELIMITER ;;\n", "DELIMITER");
+	refused("DELIMITER\n", "DELIMITER");
+	refused("DELIMITER ;; SELECT 1;;\n", "DELIMITER");
+	refused("DELIMITER 'x'\n", "DELIMITER");
+	refused("DELIMITER ;;\nSELECT 1; DELIMITER ;\n", "DELIMITER");
+}
+
+static void sql_modes_refused(void **state)
+{
+	(void)state;
+	refused("SET sql_mode = 'NO_BACKSLASH_ESCAPES';", "sql_mode");
+	refused("SET SESSION sql_mode = 'ansi';", "sql_mode");
+	refused("/*!50003 SET sql_mode = 'STRICT_TRANS_TABLES,ANSI_QUOTES' */ ;", "sql_mode");
+	refused("SET sql_mode = 'STRICT_TRANS_TABLES, db2';", "sql_mode");
+	passes("SET @saved_sql_mode = @@sql_mode; SET sql_mode = @saved_sql_mode;");
+	/* Names that merely hold a mode's letters. */
+	passes("SET @@GLOBAL.GTID_PURGED = '3E11FA47-71CA-11E1-DB2F-C80AA9429562:1-5';");
+	passes("SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO,ANSI_QUOTES_NOT';");
+}
+
+static void long_names(void **state)
+{
+	char text[700];
+
+	(void)state;
+	/* A qualifier longer than any name is no name of the target. */
+	snprintf(text, sizeof(text), "INSERT INTO `%0300d`.t VALUES (1);", 0);
+	refused(text, "names another database");
+	snprintf(text, sizeof(text), "USE %0400d;", 0);
+	refused(text, "USE");
+	snprintf(text, sizeof(text), "INSERT INTO `system`.`%0300d` VALUES (1);", 0);
+	passes(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(dump_passes),
+		cmocka_unit_test(other_database_refused),
+		cmocka_unit_test(offset_named),
+		cmocka_unit_test(accounts_refused),
+		cmocka_unit_test(client_commands_refused),
+		cmocka_unit_test(sql_modes_refused),
+		cmocka_unit_test(long_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
