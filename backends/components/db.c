@@ -446,6 +446,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_definer_filter *df = NULL;
 	tsarc_psql_guard *guard = NULL;
 	tsarc_filter filters[3], part = {NULL, NULL};
+	tsarc_stream_filters chain;
 	size_t nfilters = 0;
 	created_database created_db;
 	int created = 0;
@@ -503,8 +504,10 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		tsarc_cleanup_add(&created_db.drop, drop_created, &created_db,
 			created_db.drop_what);
 	}
+	chain = (tsarc_stream_filters){.f = filters, .n = nfilters,
+		.whole_first = !client->one_transaction};
 	rc = tsarc_restore_stream_filtered(r, &c, &cmd, s->st, pre.size ? (char *)pre.ptr : NULL,
-		post.size ? (char *)post.ptr : NULL, what, filters, nfilters);
+		post.size ? (char *)post.ptr : NULL, what, &chain);
 	if (!rc) {
 		if (part.self)
 			tsarc_step_note(s, "the part of database %s of a whole server's dump (%llu "

@@ -200,15 +200,26 @@ int tsarc_step_conn(const tsarc_step *s, tsarc_conn *conn);
  * consumer before its input ends. `what` names it in messages. */
 int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const tsarc_cmd *cmd,
 	const struct tsarc_stream *st, const char *pre, const char *post, const char *what);
-/* The same through `n` filters (filter.h), in order, which stay the
- * caller's: a MySQL dump's DEFINER clauses removed (definer.h), what psql
- * must not run refused before it is written (psqlguard.h), one database's
- * part of a whole server's dump (psqlsection.h). A filter's error fails
- * the step, the consumer killed first. */
+/* The filters (filter.h) a stream goes through on its way, in order,
+ * which stay the caller's: a MySQL dump's DEFINER clauses removed
+ * (definer.h), what psql must not run refused before it is written
+ * (psqlguard.h), a MySQL load kept in its database (mysqlguard.h), one
+ * database's part of a whole server's dump (psqlsection.h). */
 struct tsarc_filter;
+typedef struct tsarc_stream_filters {
+	const struct tsarc_filter *f;
+	size_t n;
+	/* The consumer applies its input as it reads it (mysql): the stream
+	 * is first read whole through fresh copies of the filters, so that
+	 * damage anywhere in it, or a filter's refusal, fails the step
+	 * before the consumer is started. */
+	int whole_first;
+} tsarc_stream_filters;
+/* tsarc_restore_stream_into through `filters`. A filter's error fails the
+ * step, the consumer killed first. */
 int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const tsarc_cmd *cmd, const struct tsarc_stream *st, const char *pre, const char *post,
-	const char *what, const struct tsarc_filter *filters, size_t n);
+	const char *what, const tsarc_stream_filters *filters);
 /* A whole (small) stream into `out`, at most `max` bytes: a resources
  * stream, Secrets, so `out` is marked wipe (tsarc/buf.h) and its dispose
  * wipes it. */

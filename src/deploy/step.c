@@ -175,7 +175,7 @@ static int feed_sink(void *payload, const uint8_t *data, size_t len)
 int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const tsarc_cmd *cmd,
 	const tsarc_stream *st, const char *pre, const char *post, const char *what)
 {
-	return tsarc_restore_stream_filtered(r, c, cmd, st, pre, post, what, NULL, 0);
+	return tsarc_restore_stream_filtered(r, c, cmd, st, pre, post, what, NULL);
 }
 
 typedef struct filtered_counter {
@@ -200,7 +200,8 @@ static int count_sink(void *payload, const uint8_t *data, size_t len)
  * stream is split). A consumer in a pod is framed by the size of its
  * input, and only this pass knows it; the pass also reads and verifies
  * the whole stream, and the filters' verdict on it, before the consumer
- * gets its first byte.
+ * gets its first byte, which is why a consumer that applies as it reads
+ * (whole_first) gets it wherever it runs.
  */
 static int filtered_size(tsarc_restore_ctx *r, const tsarc_stream *st,
 	const tsarc_filter_chain *chain, unsigned long long *out)
@@ -223,8 +224,9 @@ static int filtered_size(tsarc_restore_ctx *r, const tsarc_stream *st,
 
 int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const tsarc_cmd *cmd, const tsarc_stream *st, const char *pre, const char *post,
-	const char *what, const tsarc_filter *filters, size_t nfilters)
+	const char *what, const tsarc_stream_filters *filters)
 {
+	size_t nfilters = filters ? filters->n : 0;
 	unsigned long long body = st ? st->size : 0;
 	tsarc_filter_chain chain;
 	tsarc_proc p;
@@ -235,15 +237,16 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const uint8_t *data;
 	size_t len;
 
-	if ((rc = tsarc_filter_chain_init(&chain, filters, nfilters)))
+	if ((rc = tsarc_filter_chain_init(&chain, nfilters ? filters->f : NULL, nfilters)))
 		return rc;
 	tsarc_proc_init(&p);
 	p.want_stdin = 1;
 	/* Filtered, the size sent is known only after a first pass, which a
 	 * consumer on this host does not need: its process group is killed
-	 * before its input closes short. */
+	 * before its input closes short. A consumer that applies as it reads
+	 * gets the pass anyway, for its verdict. */
 	p.has_input_size = !nfilters || !st || (c->tr->caps & TSARC_TR_IN_WORKLOAD);
-	if (nfilters && st && p.has_input_size &&
+	if (st && ((nfilters && p.has_input_size) || (filters && filters->whole_first)) &&
 		(rc = filtered_size(r, st, &chain, &body)))
 		goto out;
 	p.input_size = (pre ? strlen(pre) : 0) + body + (post ? strlen(post) : 0);

@@ -9,7 +9,9 @@
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
-backup_demo --format 1 # chunk files damaged and hidden below (lib_chunk.sh)
+# Chunk files damaged and hidden below (lib_chunk.sh); chunks of at most
+# 256 KiB, so that system-mysql.sql is more than one whatever its content.
+backup_demo --format 1 --chunk-min 16384 --chunk-avg 65536 --chunk-max 262144
 
 info "a component named in --only that the snapshot lacks"
 t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-postgresql
@@ -53,19 +55,25 @@ t restore "$BLOB" --repo "$REPO" --config "$WORK/blob.json" --only blob --json
 [ "$(json_get "$OUT" "[s['status'] for s in d['steps'] if s['component'] == 'blob'][0]")" = failed ] ||
 	fail "the step is not reported failed"
 expect_err "stopped before the end of its input" "the consumer was stopped"
-info "system-mysql whose first chunk cannot be read: mysql is stopped, the database untouched"
-# The clean step (DROP of every table) goes out with the first bytes of
-# the dump, never ahead of a stream that cannot be read.
-hide_chunk "$REPO" "$SNAP" system-mysql.sql 0 "$WORK/saved-chunk2"
+info "system-mysql whose last chunk cannot be read: mysql never starts, the database untouched"
+# mysql applies statements as it reads them: the stream is read whole
+# (through the load's filters) before mysql is started, so neither the
+# clean step (DROP of every table) nor the dump's first tables run ahead
+# of a chunk that cannot be read (before, mysql had loaded up to it).
+hide_chunk "$REPO" "$SNAP" system-mysql.sql -1 "$WORK/saved-chunk2"
 mfile=$CHUNK_FILE
+[ "$CHUNK_COUNT" -gt 1 ] || fail "test setup: system-mysql.sql is one chunk"
+# A table made since the backup: the clean would drop it.
+demo_mysql "CREATE TABLE since_backup (id INT)" || fail "cannot add a table to system"
 state "$WORK/db.before"
 t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-mysql --json
 [ "$RC" -ne 0 ] && [ "$RC" -ne 3 ] || fail "an unreadable chunk of system-mysql.sql: exit $RC"
 [ "$(json_get "$OUT" "[s['status'] for s in d['steps'] if s['component'] == 'system-mysql'][0]")" = failed ] ||
 	fail "the system-mysql step is not reported failed"
-expect_err "mysql was stopped before the end of its input" "mysql was stopped"
+expect_err "is not a regular file" "the error names the chunk that cannot be read"
 state "$WORK/db.after"
 diff "$WORK/db.before" "$WORK/db.after" >&2 || fail "a stream that could not be read changed the database"
+demo_mysql "DROP TABLE since_backup" || fail "cannot drop the table again"
 rmdir "$HIDDEN_CHUNK" "$mfile"
 mv "$WORK/saved-chunk" "$HIDDEN_CHUNK"
 mv "$WORK/saved-chunk2" "$mfile"
