@@ -12,7 +12,6 @@
 #include "filter.h"
 #include "definer.h"
 #include "interrupt.h"
-#include "psqlguard.h"
 #include "rewrite.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
@@ -406,11 +405,12 @@ static int failed_load(const tsarc_sql_client *client, created_database *d, int 
 
 /* What the stream goes through on its way into the client, in order: the
  * part of the target's database of a whole server's dump (the client's
- * part filter), the psql guard (one database: no \connect), the DEFINER
- * filter (`df`, may be NULL). Each made here is the caller's to free. */
+ * part filter), the client's guard (psql: one database, no \connect;
+ * mysql: nothing past the target database), the DEFINER filter (`df`, may
+ * be NULL). Each made here is the caller's to free. */
 static int load_filters(const tsarc_sql_client *client, const tsarc_step *s,
 	const tsarc_conn *conn, tsarc_definer_filter *df, tsarc_filter *part,
-	tsarc_psql_guard **guard, tsarc_filter *filters, size_t *n)
+	tsarc_filter *guard, tsarc_filter *filters, size_t *n)
 {
 	int rc;
 
@@ -420,12 +420,10 @@ static int load_filters(const tsarc_sql_client *client, const tsarc_step *s,
 			return rc;
 		filters[(*n)++] = *part;
 	}
-	if (client->runs_meta_commands) {
-		if ((rc = tsarc_psql_guard_new(guard)))
+	if (client->guard) {
+		if ((rc = client->guard(conn->database, guard)))
 			return rc;
-		if (conn->database)
-			tsarc_psql_guard_one_database(*guard);
-		filters[(*n)++] = (tsarc_filter){&tsarc_psql_guard_ops, *guard};
+		filters[(*n)++] = *guard;
 	}
 	if (df)
 		filters[(*n)++] = (tsarc_filter){&tsarc_definer_filter_ops, df};
@@ -444,8 +442,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	int in_pod, rc, strip = 0;
 	tsarc_db_tls *tls = NULL;
 	tsarc_definer_filter *df = NULL;
-	tsarc_psql_guard *guard = NULL;
-	tsarc_filter filters[3], part = {NULL, NULL};
+	tsarc_filter filters[3], part = {NULL, NULL}, guard = {NULL, NULL};
 	tsarc_stream_filters chain;
 	size_t nfilters = 0;
 	created_database created_db;
@@ -533,7 +530,8 @@ done:
 	if (tls && tsarc_db_tls_close(tls) && !rc)
 		rc = TSARC_EIO;
 	tsarc_definer_filter_free(df);
-	tsarc_psql_guard_free(guard);
+	if (guard.self)
+		guard.ops->free(guard.self);
 	if (part.self)
 		part.ops->free(part.self);
 	tsarc_buf_dispose(&pre);

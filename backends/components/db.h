@@ -43,10 +43,14 @@ typedef struct tsarc_sql_client {
 	 * a restoring user without SUPER cannot load (MySQL): they are
 	 * removed on the way unless the recipe's "definer" is "keep". */
 	int has_definers;
-	/* The client runs the backslash commands of its input (psql): the
-	 * dump is checked on the way for any a dump does not write
-	 * (psqlguard.h), since it comes from the snapshot. */
-	int runs_meta_commands;
+	/* The check the dump goes through on its way into the client, since
+	 * it comes from the snapshot: psql's against the backslash commands
+	 * psql would run (psqlguard.h), mysql's against statements that reach
+	 * past the target database (mysqlguard.h). `database`: the target's,
+	 * NULL when it names none. out->self is the caller's to free. The
+	 * kind's backup runs the same check over the dump it takes
+	 * (tsarc_db_guard_intake). */
+	int (*guard)(const char *database, struct tsarc_filter *out);
 	/* The load into one database runs as one transaction (psql -1, added
 	 * by `args`): a failure anywhere in it, the domain rewrite after it
 	 * included, leaves that database as it was, and the error says so.
@@ -115,6 +119,12 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s);
  * database (its client would load it into its own default), or the recipe
  * is "clean" (nothing to empty); else 0. */
 int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s);
+
+/* The dump of `out` goes into the stream through `guard` (the kind's
+ * client's, db.h; taken over, freed with the production): a dump the
+ * restore would refuse fails its backup, the error ending with `hint`
+ * (what to change), which must outlive the production. */
+int tsarc_db_guard_intake(tsarc_production *out, struct tsarc_filter guard, const char *hint);
 
 /* Runs `cmd` through the component's transport (in the pod in a pod) and
  * puts its stdout (at most 4 KiB, the rest read and dropped) in *out, to

@@ -9,6 +9,8 @@
  */
 #include "db.h"
 #include "dbconn.h"
+#include "filter.h"
+#include "mysqlguard.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
@@ -63,11 +65,28 @@ done:
 	return rc;
 }
 
+/* mysql's guard (mysqlguard.h): the load stays in `database`. */
+static int mysql_guard(const char *database, tsarc_filter *out)
+{
+	tsarc_mysql_guard *g;
+	int rc;
+
+	if ((rc = tsarc_mysql_guard_new(database, &g)))
+		return rc;
+	*out = (tsarc_filter){&tsarc_mysql_guard_ops, g};
+	return 0;
+}
+
+/* What to do about a dump the guard refuses. */
+static const char intake_hint[] = "the component dumps one database, named in its Secret's "
+	"URL or its \"database\": drop --all-databases, -A, --databases and -B from its options";
+
 static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 {
 	const char *tool = tsarc_spec_str(c->spec, "tool");
 	const char *pod_pw = tsarc_db_in_workload(c) ? tsarc_spec_str(c->spec, "pod_password_env") :
 		NULL;
+	tsarc_filter guard;
 	tsarc_conn conn;
 	int rc;
 
@@ -106,6 +125,11 @@ static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 		(rc = tsarc_spec_add_args(&out->cmd, c->spec, "options", c->name)) ||
 		(rc = tsarc_cmd_arg(&out->cmd, conn.database)) ||
 		(rc = tsarc_db_version_cmd(out, tool, "--version")))
+		goto done;
+	/* A restore loads the dump behind the guard, into the target's
+	 * database: the backup runs it over the dump, with the dumped one. */
+	if ((rc = mysql_guard(conn.database, &guard)) ||
+		(rc = tsarc_db_guard_intake(out, guard, intake_hint)))
 		goto done;
 	if (!(out->meta = tsarc_db_meta(c, &conn)))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -236,7 +260,7 @@ static const char *const mysql_query_args[] = {"--batch", "--skip-column-names",
 
 static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client,
 	.name_quote = '`',
-	.has_definers = 1,
+	.has_definers = 1, .guard = mysql_guard,
 	.clean_replaces = "every table and view of the database (it ends up with the dump's "
 		"tables only)",
 	.plan_database = mysql_plan_database,

@@ -10,7 +10,6 @@
  */
 #include "db.h"
 #include "dbconn.h"
-#include "fileio.h"
 #include "filter.h"
 #include "psqlguard.h"
 #include "psqlsection.h"
@@ -18,14 +17,9 @@
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/* What the intake reads at a time. */
-#define INTAKE_BUF (256u * 1024)
 
 /* Where the server is, who connects and over what TLS (`tls`: its private
  * files, may be NULL), as pg_dump and psql both take it; `pod_pw` (may be
@@ -75,80 +69,33 @@ done:
 	return rc;
 }
 
-/* What the guard refused, and what to do about it: what pg_dump writes
- * passes, but for a dump in a client encoding such as SJIS (options
- * --encoding, -E) and an INSERT whose string needs the stream's settings
- * put in front of it past the first 8 MiB of the statement. */
-static int intake_refused(char *err, size_t errsz)
-{
-	snprintf(err, errsz, "%s; tsarc's restore would refuse this dump, so it is not backed "
-		"up (a dump in an encoding such as SJIS: drop --encoding from the component's "
-		"options; an INSERT of more than 8 MiB: drop --inserts, --column-inserts and "
-		"--rows-per-insert, rows then go as COPY)", tsarc_error_last()->message);
-	return TSARC_EUNSAFE;
-}
+/* What to do about a dump the guard refuses: what pg_dump writes passes,
+ * but for a dump in a client encoding such as SJIS (options --encoding,
+ * -E) and an INSERT whose string needs the stream's settings put in front
+ * of it past the first 8 MiB of the statement. */
+static const char intake_hint[] = "a dump in an encoding such as SJIS: drop --encoding from "
+	"the component's options; an INSERT of more than 8 MiB: drop --inserts, --column-inserts "
+	"and --rows-per-insert, rows then go as COPY";
 
-/*
- * The dump on its way into the stream (a production's filter, proc.h),
- * through the guard a restore feeds psql through (psqlguard.h), fed the
- * same bytes: a dump that restore would refuse fails its backup now,
- * instead of the restore that needs it. ctx: the guard.
- */
-static int postgres_intake(int in_fd, int out_fd, void *ctx, const atomic_int *stop,
-	char *err, size_t errsz)
+/* psql's guard (psqlguard.h); a load into one database (`database` named)
+ * refuses a \connect too. */
+static int postgres_guard(const char *database, tsarc_filter *out)
 {
-	tsarc_psql_guard *g = ctx;
-	char *buf = malloc(INTAKE_BUF);
-	ssize_t n;
-	int rc = 0;
+	tsarc_psql_guard *g;
+	int rc;
 
-	if (!buf) {
-		snprintf(err, errsz, "out of memory");
-		return TSARC_ENOMEM;
-	}
-	for (;;) {
-		if (atomic_load(stop)) {
-			snprintf(err, errsz, "stopped");
-			rc = TSARC_ECANCELED;
-			break;
-		}
-		n = read(in_fd, buf, INTAKE_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errsz, "reading the dump: %s", strerror(errno));
-			rc = TSARC_EIO;
-			break;
-		}
-		if (n == 0) {
-			if (tsarc_psql_guard_finish(g, NULL))
-				rc = intake_refused(err, errsz);
-			break;
-		}
-		/* A refused piece goes no further. */
-		if (tsarc_psql_guard_feed(g, buf, (size_t)n, NULL)) {
-			rc = intake_refused(err, errsz);
-			break;
-		}
-		if (tsarc_write_all(out_fd, buf, (size_t)n)) {
-			snprintf(err, errsz, "writing the dump into the stream: %s", strerror(errno));
-			rc = TSARC_EIO;
-			break;
-		}
-	}
-	free(buf);
-	return rc;
-}
-
-static void intake_free(void *ctx)
-{
-	tsarc_psql_guard_free(ctx);
+	if ((rc = tsarc_psql_guard_new(&g)))
+		return rc;
+	if (database)
+		tsarc_psql_guard_one_database(g);
+	*out = (tsarc_filter){&tsarc_psql_guard_ops, g};
+	return 0;
 }
 
 static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 {
 	const char *tool = tsarc_spec_str(c->spec, "tool");
-	tsarc_psql_guard *guard = NULL;
+	tsarc_filter guard;
 	tsarc_conn conn;
 	int rc;
 
@@ -177,11 +124,9 @@ static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 		goto done;
 	/* A restore loads every postgres dump through psql behind the guard,
 	 * whatever the tool and options: the backup runs it too. */
-	if ((rc = tsarc_psql_guard_new(&guard)))
+	if ((rc = postgres_guard(NULL, &guard)) ||
+		(rc = tsarc_db_guard_intake(out, guard, intake_hint)))
 		goto done;
-	out->writer_ctx = guard;
-	out->writer_ctx_free = intake_free;
-	out->filter = postgres_intake;
 	if (!(out->meta = tsarc_db_meta(c, &conn)))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	else if (conn.database && !strcmp(tool, "pg_dump"))
@@ -392,7 +337,7 @@ static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_c
 		"first, then its DROP ROLE of the role psql runs as (such a dump holds every role) "
 		"stops the load, and those databases would be left dropped",
 	.part_filter = postgres_part_filter,
-	.runs_meta_commands = 1, .plan_database = postgres_plan_database,
+	.guard = postgres_guard, .plan_database = postgres_plan_database,
 	.create_sql = postgres_create_sql, .drop_sql = tsarc_pg_drop_database_sql,
 	.count_query = tsarc_pg_database_count_query, .query_args = postgres_query_args,
 	.admin_cmd = admin_cmd};
