@@ -183,8 +183,11 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 			"keep: objects keep their DEFINER (the restoring user needs SUPER or "
 			"SET USER unless it is that user)");
 	}
-	if (s->has_conn && s->conn.database)
+	if (s->has_conn && s->conn.database) {
 		client->plan_database(s, s->conn.database, plan);
+		if (client->plan_guard)
+			client->plan_guard(s->conn.database, plan);
+	}
 	if (s->has_conn && tsarc_conn_tls_mode(&s->conn) != TSARC_TLS_UNSET) {
 		snprintf(buf, sizeof(buf), "%s%s%s", tsarc_tls_mode_name(tsarc_conn_tls_mode(&s->conn)),
 			s->conn.ssl_ca ? ", the Secret's CA" : "",

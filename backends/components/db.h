@@ -51,6 +51,9 @@ typedef struct tsarc_sql_client {
 	 * kind's backup runs the same check over the dump it takes
 	 * (tsarc_db_guard_intake). */
 	int (*guard)(const char *database, struct tsarc_filter *out);
+	/* The plan's word on what the guard holds back (its "checks") in a
+	 * load into `db`. */
+	void (*plan_guard)(const char *db, cJSON *plan);
 	/* The load into one database runs as one transaction (psql -1, added
 	 * by `args`): a failure anywhere in it, the domain rewrite after it
 	 * included, leaves that database as it was, and the error says so.

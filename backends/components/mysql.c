@@ -77,6 +77,17 @@ static int mysql_guard(const char *database, tsarc_filter *out)
 	return 0;
 }
 
+static void mysql_plan_guard(const char *db, cJSON *plan)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "every statement stays in database %.200s: a USE, CREATE or "
+		"DROP DATABASE, a table under another database's name, GRANT and the like refuse "
+		"the dump; it is read whole before mysql starts, so a refusal or a damaged chunk "
+		"applies nothing", db);
+	cJSON_AddStringToObject(plan, "checks", buf);
+}
+
 /* What to do about a dump the guard refuses. */
 static const char intake_hint[] = "the component dumps one database, named in its Secret's "
 	"URL or its \"database\": drop --all-databases, -A, --databases and -B from its options";
@@ -261,6 +272,7 @@ static const char *const mysql_query_args[] = {"--batch", "--skip-column-names",
 static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client,
 	.name_quote = '`',
 	.has_definers = 1, .guard = mysql_guard,
+	.plan_guard = mysql_plan_guard,
 	.clean_replaces = "every table and view of the database (it ends up with the dump's "
 		"tables only)",
 	.plan_database = mysql_plan_database,

@@ -77,6 +77,16 @@ static const char intake_hint[] = "a dump in an encoding such as SJIS: drop --en
 	"the component's options; an INSERT of more than 8 MiB: drop --inserts, --column-inserts "
 	"and --rows-per-insert, rows then go as COPY";
 
+static void postgres_plan_guard(const char *db, cJSON *plan)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "psql runs no backslash command of the dump but pg_dump's "
+		"own: \\!, \\o |cmd and the like, or a \\connect out of database %.200s, refuse "
+		"it before psql reads them (nothing of the load applies)", db);
+	cJSON_AddStringToObject(plan, "checks", buf);
+}
+
 /* psql's guard (psqlguard.h); a load into one database (`database` named)
  * refuses a \connect too. */
 static int postgres_guard(const char *database, tsarc_filter *out)
@@ -337,7 +347,9 @@ static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_c
 		"first, then its DROP ROLE of the role psql runs as (such a dump holds every role) "
 		"stops the load, and those databases would be left dropped",
 	.part_filter = postgres_part_filter,
-	.guard = postgres_guard, .plan_database = postgres_plan_database,
+	.guard = postgres_guard,
+	.plan_guard = postgres_plan_guard,
+	.plan_database = postgres_plan_database,
 	.create_sql = postgres_create_sql, .drop_sql = tsarc_pg_drop_database_sql,
 	.count_query = tsarc_pg_database_count_query, .query_args = postgres_query_args,
 	.admin_cmd = admin_cmd};

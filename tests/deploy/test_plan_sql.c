@@ -187,6 +187,16 @@ static void sql_plan_lines(void **state)
 		expect_line(plan, "definer", c->definer);
 		expect_line(plan, "tls", c->tls);
 		expect_line(plan, "database", c->database);
+		/* What the guard refuses, in the target's database (MySQL's cases
+		 * are those with a DEFINER line). */
+		{
+			const char *checks = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan,
+				"checks"));
+			print_message("  checks: %s\n", checks ? checks : "(absent)");
+			assert_non_null(checks);
+			assert_non_null(strstr(checks, c->definer ? "every statement stays in "
+				"database system: " : "a \\connect out of database zync_production,"));
+		}
 		/* No PEM content and no password in the plan. */
 		{
 			char *text = cJSON_PrintUnformatted(report);
