@@ -1,8 +1,9 @@
 /*
  * A SQL dump on its way into the stream (a production's filter, proc.h),
- * fed through a fresh copy of the guard its restore will feed the client
- * through (the client's `guard`, db.h): a dump the restore would refuse
- * fails its backup now, instead of the restore that needs it.
+ * fed through the same guard its restore will feed the client through
+ * (the client's `guard`, db.h; the dumped database as the target): a dump
+ * the restore would refuse fails its backup now, instead of the restore
+ * that needs it.
  */
 #include "db.h"
 #include "fileio.h"
