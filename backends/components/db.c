@@ -493,6 +493,11 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		tsarc_buf_append(&post, "", 1);
 	snprintf(what, sizeof(what), "component '%s': %s%s%s", s->component, tool,
 		in_pod ? " in pod " : "", in_pod ? c.pod : "");
+	/* mysql applies as it reads: its stream is read whole first, before
+	 * the database is created or anything else is written. */
+	chain = (tsarc_stream_filters){.f = filters, .n = nfilters};
+	if (!client->one_transaction && s->st && (rc = tsarc_restore_stream_check(r, s->st, &chain)))
+		goto done;
 	if (conn.database && client->create_sql &&
 		(rc = create_database(r, client, s, &c, &cmd, what, &created)))
 		goto done;
@@ -504,8 +509,6 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		tsarc_cleanup_add(&created_db.drop, drop_created, &created_db,
 			created_db.drop_what);
 	}
-	chain = (tsarc_stream_filters){.f = filters, .n = nfilters,
-		.whole_first = !client->one_transaction};
 	rc = tsarc_restore_stream_filtered(r, &c, &cmd, s->st, pre.size ? (char *)pre.ptr : NULL,
 		post.size ? (char *)post.ptr : NULL, what, &chain);
 	if (!rc) {

@@ -58,9 +58,9 @@ typedef struct tsarc_sql_client {
 	 * by `args`): a failure anywhere in it, the domain rewrite after it
 	 * included, leaves that database as it was, and the error says so.
 	 * Without it (mysql applies each statement as it reads it), the
-	 * stream is read whole through the filters before the client gets a
-	 * byte: a damaged chunk or a refusal anywhere stops the step with
-	 * nothing applied. */
+	 * stream is read whole through the filters before the database is
+	 * created and the client started: a damaged chunk or a refusal
+	 * anywhere stops the step with nothing written. */
 	int one_transaction;
 	/* What a "clean" load replaces, for the plan (its "replaces"): what
 	 * `args` drops before the dump, in words. */

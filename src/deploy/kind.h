@@ -209,17 +209,25 @@ struct tsarc_filter;
 typedef struct tsarc_stream_filters {
 	const struct tsarc_filter *f;
 	size_t n;
-	/* The consumer applies its input as it reads it (mysql): the stream
-	 * is first read whole through fresh copies of the filters, so that
-	 * damage anywhere in it, or a filter's refusal, fails the step
-	 * before the consumer is started. */
-	int whole_first;
+	/* Set by tsarc_restore_stream_check: the stream was read whole
+	 * through fresh copies of the filters, which let `size` bytes
+	 * through. */
+	int checked;
+	unsigned long long size;
 } tsarc_stream_filters;
-/* tsarc_restore_stream_into through `filters`. A filter's error fails the
- * step, the consumer killed first. */
+/* tsarc_restore_stream_into through `filters` (may be NULL). A filter's
+ * error fails the step, the consumer killed first. */
 int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const tsarc_cmd *cmd, const struct tsarc_stream *st, const char *pre, const char *post,
-	const char *what, const tsarc_stream_filters *filters);
+	const char *what, tsarc_stream_filters *filters);
+/* Reads `st` whole through fresh copies of `filters`, writing nothing: an
+ * unreadable or damaged chunk, or a filter's refusal, is an error before
+ * the step's first write. For a consumer that applies its input as it
+ * reads it (mysql: then nothing of such a stream applies). Marks `filters`
+ * checked, so that tsarc_restore_stream_filtered does not read it again
+ * for its size (a consumer in a pod is framed by it). */
+int tsarc_restore_stream_check(tsarc_restore_ctx *r, const struct tsarc_stream *st,
+	tsarc_stream_filters *filters);
 /* A whole (small) stream into `out`, at most `max` bytes: a resources
  * stream, Secrets, so `out` is marked wipe (tsarc/buf.h) and its dispose
  * wipes it. */

@@ -200,8 +200,8 @@ static int count_sink(void *payload, const uint8_t *data, size_t len)
  * stream is split). A consumer in a pod is framed by the size of its
  * input, and only this pass knows it; the pass also reads and verifies
  * the whole stream, and the filters' verdict on it, before the consumer
- * gets its first byte, which is why a consumer that applies as it reads
- * (whole_first) gets it wherever it runs.
+ * gets its first byte (tsarc_restore_stream_check: a consumer that
+ * applies as it reads gets it wherever it runs).
  */
 static int filtered_size(tsarc_restore_ctx *r, const tsarc_stream *st,
 	const tsarc_filter_chain *chain, unsigned long long *out)
@@ -224,7 +224,7 @@ static int filtered_size(tsarc_restore_ctx *r, const tsarc_stream *st,
 
 int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const tsarc_cmd *cmd, const tsarc_stream *st, const char *pre, const char *post,
-	const char *what, const tsarc_stream_filters *filters)
+	const char *what, tsarc_stream_filters *filters)
 {
 	size_t nfilters = filters ? filters->n : 0;
 	unsigned long long body = st ? st->size : 0;
@@ -243,10 +243,12 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	p.want_stdin = 1;
 	/* Filtered, the size sent is known only after a first pass, which a
 	 * consumer on this host does not need: its process group is killed
-	 * before its input closes short. A consumer that applies as it reads
-	 * gets the pass anyway, for its verdict. */
+	 * before its input closes short. A stream checked before already had
+	 * it. */
 	p.has_input_size = !nfilters || !st || (c->tr->caps & TSARC_TR_IN_WORKLOAD);
-	if (st && ((nfilters && p.has_input_size) || (filters && filters->whole_first)) &&
+	if (nfilters && st && filters->checked)
+		body = filters->size;
+	else if (nfilters && st && p.has_input_size &&
 		(rc = filtered_size(r, st, &chain, &body)))
 		goto out;
 	p.input_size = (pre ? strlen(pre) : 0) + body + (post ? strlen(post) : 0);
@@ -293,6 +295,20 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 		failed.message, what);
 out:
 	tsarc_filter_chain_dispose(&chain);
+	return rc;
+}
+
+int tsarc_restore_stream_check(tsarc_restore_ctx *r, const tsarc_stream *st,
+	tsarc_stream_filters *filters)
+{
+	tsarc_filter_chain chain;
+	int rc;
+
+	if ((rc = tsarc_filter_chain_init(&chain, filters->f, filters->n)))
+		return rc;
+	rc = filtered_size(r, st, &chain, &filters->size);
+	tsarc_filter_chain_dispose(&chain);
+	filters->checked = !rc;
 	return rc;
 }
 

@@ -7,7 +7,8 @@
 #   - a dump taken with --databases (a component's options) holds
 #     CREATE DATABASE and USE of its own name: restored under another name,
 #     it is refused, the database it names is left as it is and the target
-#     is not created; under its own name it restores;
+#     is not even created (the stream is read whole first); under its own
+#     name it restores;
 #   - a stream that goes on past a real dump into another database (USE,
 #     a qualified INSERT or DROP TABLE, DROP DATABASE, a GRANT, a USE in a
 #     multi-statement after DELIMITER, one behind the sandbox line's
@@ -62,6 +63,7 @@ t restore "$SNAP" --repo "$REPO" --config "$WORK/renamed.json"
 [ "$RC" -ne 0 ] || fail "a dump of database system restored into system_b"
 expect_err 'CREATE DATABASE `system` at byte [0-9]*.*system_b' "the error names the dump's database and the target"
 ! have_db system_b || fail "the refused restore left database system_b"
+! grep -q "created by this restore" "$ERR" || fail "the refused restore created system_b first"
 ok restore "$SNAP" --repo "$REPO" --config "$WORK/system.json" --allow-source-target
 [ "$(rows system.t)" = 1,2 ] || fail "the dump did not restore into its own database: $(rows system.t)"
 
