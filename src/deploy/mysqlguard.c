@@ -86,11 +86,14 @@ static int tok_end(tsarc_mysql_guard *g)
 
 /* A statement ends: at the client's delimiter (`client`), else at a ';'
  * the server splits a multi-statement at. */
-static void stmt_end(tsarc_mysql_guard *g, int client)
+static int stmt_end(tsarc_mysql_guard *g, int client)
 {
+	int rc = tsarc_mysql_stmt_end(&g->stmt);
+
 	tsarc_mysql_stmt_start(&g->stmt);
 	if (client)
 		g->client_fresh = 1;
+	return rc;
 }
 
 static int punct(tsarc_mysql_guard *g, unsigned char c, unsigned long long off)
@@ -143,13 +146,15 @@ static int scan(tsarc_mysql_guard *g, const char *p, size_t n, int eof, size_t *
 			if (!semicolon && c == (unsigned char)g->delim[0]) {
 				NEED(g->delim_len);
 				if (i + g->delim_len <= n && !memcmp(p + i, g->delim, g->delim_len)) {
-					stmt_end(g, 1);
+					if ((rc = stmt_end(g, 1)))
+						return rc;
 					i += g->delim_len;
 					break;
 				}
 			}
 			if (c == ';') {
-				stmt_end(g, semicolon);
+				if ((rc = stmt_end(g, semicolon)))
+					return rc;
 				i++;
 			} else if (c == '\n') {
 				g->line_start = 1;
@@ -164,10 +169,20 @@ static int scan(tsarc_mysql_guard *g, const char *p, size_t n, int eof, size_t *
 				g->st = L_LINE;
 				i++;
 			} else if (c == '-') {
+				/* The client takes `--` for a comment before a blank or
+				 * a newline only, the server before any control
+				 * character: a ';' after `--` and another one would be
+				 * a statement's end for one and a comment for the other. */
 				NEED(3);
-				if (i + 2 < n && p[i + 1] == '-' && (unsigned char)p[i + 2] <= ' ') {
+				if (i + 2 < n && p[i + 1] == '-' && (is_blank((unsigned char)p[i + 2]) ||
+					p[i + 2] == '\n')) {
 					g->st = L_LINE;
 					i += 3;
+				} else if (i + 2 < n && p[i + 1] == '-' && ((unsigned char)p[i + 2] < ' ' ||
+					p[i + 2] == 0x7f)) {
+					g->stmt.off = g->stmt.ntok ? g->stmt.off : OFF;
+					return refuse(g, "comment", "starts with `--` and a control character, "
+						"a comment for the server but not for the mysql client");
 				} else {
 					if ((rc = punct(g, c, OFF)))
 						return rc;
@@ -307,7 +322,8 @@ static int scan(tsarc_mysql_guard *g, const char *p, size_t n, int eof, size_t *
 				g->delim[g->delim_len] = '\0';
 				g->st = L_CODE;
 				g->line_start = 1;
-				stmt_end(g, 1);
+				if ((rc = stmt_end(g, 1)))
+					return rc;
 			} else if (!is_blank(c))
 				return refuse(g, "DELIMITER", "has more than a delimiter on its line");
 			i++;
@@ -345,13 +361,15 @@ int tsarc_mysql_guard_new(const char *database, tsarc_mysql_guard **out)
  * error, not a way past the guard. */
 static int at_end(tsarc_mysql_guard *g)
 {
+	int rc = 0;
+
 	if (g->st == L_WORD) {
 		g->st = L_CODE;
-		if (g->stmt.ntok == 0 && tsarc_mysql_token_is(&g->tok, "DELIMITER"))
-			return 0;
-		return tok_end(g);
+		if (!(g->stmt.ntok == 0 && tsarc_mysql_token_is(&g->tok, "DELIMITER")))
+			rc = tok_end(g);
 	}
-	return 0;
+	/* The client sends what is left as the last statement. */
+	return rc ? rc : stmt_end(g, 1);
 }
 
 static int feed(tsarc_mysql_guard *g, const char *data, size_t len, int eof)

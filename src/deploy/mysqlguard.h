@@ -27,9 +27,13 @@
  *   DELETE before SET/WHERE, TRUNCATE, LOCK TABLES, RENAME TABLE, DROP of
  *   any object, CREATE/ALTER of a table (ALTER ... RENAME TO too), view,
  *   trigger (and its table), routine, event, sequence or index;
- * - an sql_mode set from a string that makes the server read strings or
- *   quotes otherwise than the guard (NO_BACKSLASH_ESCAPES, ANSI_QUOTES and
- *   the modes that hold it);
+ * - a SET of what the server reads a statement's text with, to a value
+ *   that makes it read strings otherwise than the guard, or to one the
+ *   guard cannot read (mysqlguard_set.c): sql_mode with NO_BACKSLASH_ESCAPES
+ *   or ANSI_QUOTES, a client character set such as sjis; an expression or
+ *   a variable not read from the server's own setting;
+ * - `--` before a control character other than a blank: a comment for the
+ *   server, not for the client, which ends the statement at a ';' after;
  * - a backslash outside strings, identifiers and comments (a client
  *   command: none is in a dump), but for the line mariadb-dump starts with,
  *   `/ *M!999999\- enable the sandbox mode * /` (no spaces), on its own;
@@ -43,11 +47,11 @@
  * `(` in the statements above (columns, an ALTER TABLE's definitions),
  * and a stored program's body but the statements in it that follow a `;`
  * (checked like any other: a trigger that writes another database is
- * refused too). Not a sandbox: an sql_mode set from a variable or an
- * expression is not seen, nor what a stored program does when it runs;
- * the guard holds back what a dump of other databases (or a careless
- * forgery) would do to the server, and the repository's key guards the
- * rest.
+ * refused too). Not a sandbox: what a stored program does when it runs is
+ * not seen (one could change sql_mode), and the session starts with the
+ * server's own sql_mode (mysqldump's first statements replace it); the
+ * guard holds back what a dump of other databases (or a careless forgery)
+ * would do to the server, and the repository's key guards the rest.
  * What a mysqldump or mariadb-dump of one database writes passes (tested
  * with MariaDB 10.11: tables, data, triggers, views, routines, events).
  * Output is the input, unchanged: the guard only checks. A backup of a

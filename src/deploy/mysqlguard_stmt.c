@@ -21,7 +21,7 @@ enum {
 	R_DDL,	/* after CREATE, ALTER or DROP: looking for the object's kind */
 	R_IFX,	/* after the kind: IF [NOT] EXISTS, then the name */
 	R_DB,	/* the next identifier names a database */
-	R_SET,	/* a SET: PASSWORD or DEFAULT ROLE, an sql_mode's string */
+	R_SET,	/* a SET (mysqlguard_set.c) */
 	R_RENAME, /* after RENAME: USER or a table list */
 	R_WINDOW, /* names that are written: a qualifier must be the target */
 	R_DONE	/* nothing more to check in this statement */
@@ -75,6 +75,14 @@ void tsarc_mysql_stmt_start(tsarc_mysql_stmt *s)
 	s->verb[0] = s->object[0] = '\0';
 	s->stops = NULL;
 	s->win_single = s->win_named = s->prev_ident = s->dot = s->after_into = 0;
+	s->set_part = s->set_target = s->set_at = s->set_var_cut = 0;
+	s->set_var[0] = '\0';
+	s->val_n = s->val_literal = s->val_var_safe = s->val_sysvar = s->val_depth = 0;
+}
+
+int tsarc_mysql_stmt_end(tsarc_mysql_stmt *s)
+{
+	return s->rs == R_SET ? tsarc_mysql_set_end(s) : 0;
 }
 
 /* The token is the keyword `w` (upper case), in any case. */
@@ -246,51 +254,6 @@ static int object_name(tsarc_mysql_stmt *s, const tsarc_mysql_token *t)
 	return window_token(s, t);
 }
 
-/* Whether the token, a comma-separated list (an sql_mode), has the item
- * `s` (upper case), in any case, blanks around it ignored. */
-static int token_has_item(const tsarc_mysql_token *t, const char *item)
-{
-	size_t i = 0, n = strlen(item), a, b, k;
-
-	while (i <= t->len) {
-		for (a = i; a < t->len && t->text[a] == ' '; a++)
-			;
-		for (b = a; b < t->len && t->text[b] != ','; b++)
-			;
-		i = b + 1;
-		while (b > a && t->text[b - 1] == ' ')
-			b--;
-		if (b - a != n)
-			continue;
-		for (k = 0; k < n; k++) {
-			char c = t->text[a + k];
-			if ((c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c) != item[k])
-				break;
-		}
-		if (k == n)
-			return 1;
-	}
-	return 0;
-}
-
-/* A string of a SET statement: the sql_mode it may give must not make the
- * server read strings or "quotes" otherwise than the guard does (no
- * backslash escapes; "..." an identifier: ANSI_QUOTES, and the combined
- * modes that hold it). */
-static int sql_mode_check(tsarc_mysql_stmt *s, const tsarc_mysql_token *t)
-{
-	static const char *const modes[] = {"NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI",
-		"ORACLE", "DB2", "MSSQL", "POSTGRESQL", "MAXDB", NULL};
-	const char *const *m;
-
-	for (m = modes; *m; m++)
-		if (token_has_item(t, *m))
-			return tsarc_mysql_stmt_refuse(s, "SET", "gives an sql_mode under which the server reads "
-				"strings or quotes otherwise than this check (NO_BACKSLASH_ESCAPES, "
-				"ANSI_QUOTES)");
-	return 0;
-}
-
 /* The statement's first token. */
 static int head(tsarc_mysql_stmt *s, const tsarc_mysql_token *t)
 {
@@ -345,10 +308,7 @@ int tsarc_mysql_stmt_token(tsarc_mysql_stmt *s, const tsarc_mysql_token *t)
 	case R_DB:
 		return database_name(s, t);
 	case R_SET:
-		if (s->ntok == 2 && (tsarc_mysql_token_is(t, "PASSWORD") || tsarc_mysql_token_is(t, "DEFAULT")))
-			return tsarc_mysql_stmt_refuse(s, tsarc_mysql_token_is(t, "PASSWORD") ? "SET PASSWORD" : "SET DEFAULT",
-				"changes the server's accounts");
-		return t->kind == MYSQL_STR ? sql_mode_check(s, t) : 0;
+		return tsarc_mysql_set_token(s, t);
 	case R_RENAME:
 		if (tsarc_mysql_token_is(t, "USER"))
 			return tsarc_mysql_stmt_refuse(s, "RENAME USER", "changes the server's accounts");

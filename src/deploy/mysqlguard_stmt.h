@@ -12,6 +12,8 @@
 
 /* An identifier is at most 64 characters: a longer token is kept cut. */
 #define MYSQL_TOKEN_MAX 256
+/* User variables remembered as holding a setting read from the server. */
+#define MYSQL_SAFE_VARS 16
 
 typedef enum { MYSQL_WORD, MYSQL_ID, MYSQL_STR, MYSQL_PUNCT } tsarc_mysql_token_kind;
 
@@ -43,10 +45,25 @@ typedef struct tsarc_mysql_stmt {
 	char last[MYSQL_TOKEN_MAX + 1]; /* that identifier */
 	size_t last_len;
 	int last_cut;
+	/* A SET statement's assignment (mysqlguard_set.c). */
+	int set_part;	/* 0: its target; 2: its value */
+	int set_target; /* what it sets */
+	int set_at;	/* '@' before the target's name */
+	char set_var[65]; /* the user variable it sets */
+	int set_var_cut;
+	int val_n, val_literal, val_var_safe, val_sysvar, val_depth;
+	/* User variables that hold a setting read from the server
+	 * (`SET @saved = @@sql_mode`): kept from statement to statement. */
+	char safe[MYSQL_SAFE_VARS][65];
+	size_t nsafe;
 } tsarc_mysql_stmt;
 
-/* A statement starts: what the last one said is forgotten. */
+/* A statement starts: what the last one said is forgotten (but the user
+ * variables it set). */
 void tsarc_mysql_stmt_start(tsarc_mysql_stmt *s);
+/* The statement ends (the client's delimiter, a ';', the input's end):
+ * 0, or TSARC_EUNSAFE for what only its end decides. */
+int tsarc_mysql_stmt_end(tsarc_mysql_stmt *s);
 /* The statement's next token: 0, or TSARC_EUNSAFE (the error set). */
 int tsarc_mysql_stmt_token(tsarc_mysql_stmt *s, const tsarc_mysql_token *t);
 /* TSARC_EUNSAFE, the error naming `what` at the statement's start, `why`
@@ -54,5 +71,8 @@ int tsarc_mysql_stmt_token(tsarc_mysql_stmt *s, const tsarc_mysql_token *t);
 int tsarc_mysql_stmt_refuse(const tsarc_mysql_stmt *s, const char *what, const char *why);
 /* Whether `t` is the keyword `w` (upper case), in any case. */
 int tsarc_mysql_token_is(const tsarc_mysql_token *t, const char *w);
+/* A SET statement's tokens after SET, and its end (mysqlguard_set.c). */
+int tsarc_mysql_set_token(tsarc_mysql_stmt *s, const tsarc_mysql_token *t);
+int tsarc_mysql_set_end(tsarc_mysql_stmt *s);
 
 #endif

@@ -12,8 +12,10 @@
 #   - a stream that goes on past a real dump into another database (USE,
 #     a qualified INSERT or DROP TABLE, DROP DATABASE, a GRANT, a USE in a
 #     multi-statement after DELIMITER, one behind the sandbox line's
-#     backslash) is refused before the client gets a byte of it: the target
-#     keeps its rows (its clean did not run), the other database too;
+#     backslash, after `--` and a control character, or in a string that
+#     SET NAMES sjis ends elsewhere for the server) is refused before the
+#     client gets a byte of it: the target keeps its rows (its clean did not
+#     run), the other database too;
 #   - a backup with --all-databases fails, and no snapshot is written.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
@@ -106,4 +108,11 @@ escape "DROP DATABASE" '/*!40000 DROP DATABASE IF EXISTS `other` */;' 'DROP DATA
 escape "a GRANT" "GRANT ALL ON *.* TO 'nobody'@'%';" 'GRANT'
 escape "a USE in a multi-statement" "$(printf 'DELIMITER ;;\nSET @a = 1; USE other;;\nDELETE FROM o;;')" 'USE'
 escape "a USE behind a backslash" "$(printf '/*M!999999\\- x */ USE other; DELETE FROM o;')" 'backslash'
+# The client ends the statement at the ';' after `--` and a control
+# character; the server reads that part as a comment.
+escape "a USE after -- and a control character" "$(printf 'SELECT 1 --\x01 ; USE other; DELETE FROM o;')" 'comment'
+# In sjis the server reads 0x95 and the backslash after it as one
+# character: its string ends where the client's does not, and the rest of
+# the multi-statement runs (mysql's exit is 1, what ran stays).
+escape "a USE hidden by SET NAMES sjis" "$(printf "SET NAMES sjis;\nDELIMITER ;;\nSELECT '\x95\\\\'; USE other; DELETE FROM o; SELECT ';;\nDELIMITER ;")" 'character set'
 info "ok"

@@ -112,6 +112,7 @@ static const char DUMP[] =
 	"(2,NULL,NULL),(3,'DROP DATABASE x; GRANT ALL','\\\\');\n"
 	"/*!40000 ALTER TABLE `a` ENABLE KEYS */;\n"
 	"UNLOCK TABLES;\n"
+	"/*!50003 SET @saved_sql_mode       = @@sql_mode */ ;\n"
 	"/*!50003 SET sql_mode              = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
 	"NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION' */ ;\n"
 	"DELIMITER ;;\n"
@@ -271,6 +272,43 @@ static void sql_modes_refused(void **state)
 	/* Names that merely hold a mode's letters. */
 	passes("SET @@GLOBAL.GTID_PURGED = '3E11FA47-71CA-11E1-DB2F-C80AA9429562:1-5';");
 	passes("SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO,ANSI_QUOTES_NOT';");
+	/* Through a variable or an expression: what it holds is not seen. */
+	refused("SET @m = CONCAT('NO_BACKSLASH', '_ESCAPES'); SET sql_mode = @m;", "sql_mode");
+	refused("SET SESSION sql_mode = (SELECT 'ANSI');", "sql_mode");
+	refused("SET @@session.sql_mode = CONCAT(@@sql_mode, ',ANSI');", "sql_mode");
+	refused("SET @saved = @@sql_mode; SET @saved = 'ANSI'; SET sql_mode = @saved;", "sql_mode");
+	refused("SET STATEMENT sql_mode = 'ANSI_QUOTES' FOR SELECT 1;", "sql_mode");
+	passes("SET @a = 1, @OLD_SQL_MODE = @@SQL_MODE, SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO';\n"
+	       "SET SQL_MODE = @OLD_SQL_MODE;\nSET sql_mode = DEFAULT;\n");
+}
+
+/* A client character set in which a byte of 0x80 or more takes the '\\'
+ * or quote after it into one character: the server would end a string
+ * where the guard does not. */
+static void charsets_refused(void **state)
+{
+	(void)state;
+	refused("SET NAMES sjis;", "character set");
+	refused("/*!40101 SET NAMES 'big5' */;", "character set");
+	refused("SET CHARACTER SET gbk;", "character set");
+	refused("SET character_set_client = cp932;", "character set");
+	refused("SET @@session.character_set_client = 'gb18030';", "character set");
+	refused("SET @cs = 'sjis'; SET character_set_client = @cs;", "character set");
+	passes("/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n"
+	       "/*!40101 SET NAMES utf8mb4 */;\n/*!50503 SET NAMES utf8mb4 COLLATE "
+	       "utf8mb4_unicode_ci */;\nSET @saved_cs_client = @@character_set_client;\n"
+	       "SET character_set_client = utf8mb3;\nSET character_set_client = "
+	       "@saved_cs_client;\n/*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT */;\n");
+}
+
+/* `--` starts a comment for the client only before a blank or a line's
+ * end; the server takes any control character: the client would split
+ * at a ';' the server then reads in a comment, or the reverse. */
+static void dash_comments(void **state)
+{
+	(void)state;
+	refused("SELECT 1 --\x01 ; USE other;\n", "comment");
+	passes("SELECT 1 -- ; USE other;\nSELECT 2 --\t; USE other;\nSELECT 3;--\n");
 }
 
 static void long_names(void **state)
@@ -296,6 +334,8 @@ int main(void)
 		cmocka_unit_test(accounts_refused),
 		cmocka_unit_test(client_commands_refused),
 		cmocka_unit_test(sql_modes_refused),
+		cmocka_unit_test(charsets_refused),
+		cmocka_unit_test(dash_comments),
 		cmocka_unit_test(long_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
