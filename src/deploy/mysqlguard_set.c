@@ -195,6 +195,11 @@ static int value_token(tsarc_mysql_stmt *s, const tsarc_mysql_token *t)
 		/* @name: a user variable; @@: a server setting. */
 		if (s->val_sysvar && t->kind == MYSQL_PUNCT && t->text[0] == '@')
 			return 0;
+		/* NAMES x COLLATE y; anything else after a literal makes another
+		 * value ('sj' 'is' is 'sjis'). */
+		if (s->val_literal && !(s->set_target == TARGET_CHARSET &&
+			tsarc_mysql_token_is(t, "COLLATE")))
+			s->val_literal = 0;
 		s->val_var_safe = s->val_sysvar && literal && !t->cut &&
 			var_index(s, t->text, t->len) >= 0;
 		s->val_sysvar = 0;

@@ -278,6 +278,7 @@ static void sql_modes_refused(void **state)
 	refused("SET @@session.sql_mode = CONCAT(@@sql_mode, ',ANSI');", "sql_mode");
 	refused("SET @saved = @@sql_mode; SET @saved = 'ANSI'; SET sql_mode = @saved;", "sql_mode");
 	refused("SET STATEMENT sql_mode = 'ANSI_QUOTES' FOR SELECT 1;", "sql_mode");
+	refused("SET sql_mode = 'NO_BACKSLASH' '_ESCAPES';", "sql_mode");
 	passes("SET @a = 1, @OLD_SQL_MODE = @@SQL_MODE, SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO';\n"
 	       "SET SQL_MODE = @OLD_SQL_MODE;\nSET sql_mode = DEFAULT;\n");
 }
@@ -294,6 +295,8 @@ static void charsets_refused(void **state)
 	refused("SET character_set_client = cp932;", "character set");
 	refused("SET @@session.character_set_client = 'gb18030';", "character set");
 	refused("SET @cs = 'sjis'; SET character_set_client = @cs;", "character set");
+	refused("SET NAMES 'sj' 'is';", "character set");
+	refused("SET character_set_client = _latin1'sjis';", "character set");
 	passes("/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n"
 	       "/*!40101 SET NAMES utf8mb4 */;\n/*!50503 SET NAMES utf8mb4 COLLATE "
 	       "utf8mb4_unicode_ci */;\nSET @saved_cs_client = @@character_set_client;\n"
