@@ -39,8 +39,13 @@ struct tsarc_mysql_guard {
 	tsarc_mysql_token tok;
 	int tok_line_start;
 	int tok_client_fresh;
-	/* the statement it belongs to */
+	int tok_versioned; /* it began inside a versioned comment */
+	/* The statement it belongs to, read twice: with every token, as a
+	 * server that runs the versioned comments reads it (`stmt`), and
+	 * without those of versioned comments, as one that skips them
+	 * (`plain`): each must pass. */
 	tsarc_mysql_stmt stmt;
+	tsarc_mysql_stmt plain;
 };
 
 static int is_word(unsigned char c)
@@ -65,6 +70,7 @@ static void tok_begin(tsarc_mysql_guard *g, tsarc_mysql_token_kind k, unsigned l
 	g->tok.len = 0;
 	g->tok.cut = 0;
 	g->tok.off = off;
+	g->tok_versioned = g->in_versioned;
 	g->tok_line_start = g->line_start;
 	g->tok_client_fresh = g->client_fresh;
 	g->line_start = g->client_fresh = 0;
@@ -80,8 +86,12 @@ static void tok_byte(tsarc_mysql_guard *g, unsigned char c)
 
 static int tok_end(tsarc_mysql_guard *g)
 {
+	int rc;
+
 	g->tok.text[g->tok.len] = '\0';
-	return tsarc_mysql_stmt_token(&g->stmt, &g->tok);
+	if ((rc = tsarc_mysql_stmt_token(&g->stmt, &g->tok)))
+		return rc;
+	return g->tok_versioned ? 0 : tsarc_mysql_stmt_token(&g->plain, &g->tok);
 }
 
 /* A statement ends: at the client's delimiter (`client`), else at a ';'
@@ -91,6 +101,12 @@ static int stmt_end(tsarc_mysql_guard *g, int client)
 	int rc = tsarc_mysql_stmt_end(&g->stmt);
 
 	tsarc_mysql_stmt_start(&g->stmt);
+	/* A ';' in a versioned comment is no end for a server that skips it;
+	 * the client's delimiter is: the client sends the text there. */
+	if (!rc && (client || !g->in_versioned)) {
+		rc = tsarc_mysql_stmt_end(&g->plain);
+		tsarc_mysql_stmt_start(&g->plain);
+	}
 	if (client)
 		g->client_fresh = 1;
 	return rc;
@@ -101,6 +117,16 @@ static int punct(tsarc_mysql_guard *g, unsigned char c, unsigned long long off)
 	tok_begin(g, MYSQL_PUNCT, off);
 	tok_byte(g, c);
 	return tok_end(g);
+}
+
+/* A versioned comment's end inside a string or a comment that began in
+ * it: a server that runs the comment reads on, one that skips it stops
+ * there, and the two would split what follows otherwise. */
+static int versioned_end_inside(tsarc_mysql_guard *g, unsigned long long off)
+{
+	g->stmt.off = g->stmt.ntok ? g->stmt.off : off;
+	return refuse(g, "versioned comment", "ends inside a string or comment that began in "
+		"it (a server that skips the comment reads what follows otherwise)");
 }
 
 static int starts(const char *p, size_t n, const char *s, size_t slen)
@@ -196,6 +222,11 @@ static int scan(tsarc_mysql_guard *g, const char *p, size_t n, int eof, size_t *
 					g->st = L_SANDBOX_END;
 					g->stmt.off = OFF;
 					i += sizeof(SANDBOX_LINE) - 1;
+				} else if (i + 1 < n && p[i + 1] == '*' && g->in_versioned) {
+					/* Its end would be the versioned comment's too for
+					 * a server that skips that one. */
+					g->stmt.off = g->stmt.ntok ? g->stmt.off : OFF;
+					return refuse(g, "comment", "opens inside a versioned comment");
 				} else if (i + 1 < n && p[i + 1] == '*') {
 					/* slash-star-bang or MariaDB's slash-star-M-bang:
 					 * a versioned comment, its text code. */
@@ -239,6 +270,12 @@ static int scan(tsarc_mysql_guard *g, const char *p, size_t n, int eof, size_t *
 		case L_SQ:
 		case L_DQ:
 		case L_BT:
+			if (g->in_versioned && (c == '*' || c == '\\')) {
+				NEED(3);
+				if ((c == '*' && i + 1 < n && p[i + 1] == '/') ||
+					(c == '\\' && i + 2 < n && p[i + 1] == '*' && p[i + 2] == '/'))
+					return versioned_end_inside(g, OFF);
+			}
 			if (c == '\\' && g->st != L_BT) {
 				NEED(2);
 				tok_byte(g, c);
@@ -264,6 +301,11 @@ static int scan(tsarc_mysql_guard *g, const char *p, size_t n, int eof, size_t *
 			i++;
 			break;
 		case L_LINE:
+			if (g->in_versioned && c == '*') {
+				NEED(2);
+				if (i + 1 < n && p[i + 1] == '/')
+					return versioned_end_inside(g, OFF);
+			}
 			if (c == '\n') {
 				g->st = L_CODE;
 				g->line_start = 1;
@@ -350,8 +392,9 @@ int tsarc_mysql_guard_new(const char *database, tsarc_mysql_guard **out)
 	g->line_start = g->client_fresh = 1;
 	g->delim[0] = ';';
 	g->delim_len = 1;
-	g->stmt.target = g->target;
+	g->stmt.target = g->plain.target = g->target;
 	tsarc_mysql_stmt_start(&g->stmt);
+	tsarc_mysql_stmt_start(&g->plain);
 	*out = g;
 	return 0;
 }

@@ -40,9 +40,11 @@
  * - a DELIMITER command that is not a line of its own at a statement's
  *   start, where the client would not take it for one.
  * The guard lexes as the client does: 'strings' and "strings" with
- * backslash escapes, `identifiers`, # and -- comments, block comments;
- * the text of a versioned comment (slash-star-bang, MariaDB's M!) counts
- * as code, whatever its version. Not looked at: what a statement reads
+ * backslash escapes, `identifiers`, # and -- comments, block comments,
+ * versioned comments (slash-star-bang, MariaDB's M!), whose text a server
+ * runs or skips by its version: every statement is read both ways, and a
+ * comment opened in a versioned comment, or its end inside a string or
+ * comment begun in it (where the two ways part), is refused. Not looked at: what a statement reads
  * (a view of another database's table is a dump's own), what follows a
  * `(` in the statements above (columns, an ALTER TABLE's definitions),
  * and a stored program's body but the statements in it that follow a `;`

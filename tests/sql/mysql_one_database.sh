@@ -12,8 +12,9 @@
 #   - a stream that goes on past a real dump into another database (USE,
 #     a qualified INSERT or DROP TABLE, DROP DATABASE, a GRANT, a USE in a
 #     multi-statement after DELIMITER, one behind the sandbox line's
-#     backslash, after `--` and a control character, or in a string that
-#     SET NAMES sjis ends elsewhere for the server) is refused before the
+#     backslash, after `--` and a control character, after a versioned
+#     comment the server skips, or in a string that SET NAMES sjis ends
+#     elsewhere for the server) is refused before the
 #     client gets a byte of it: the target keeps its rows (its clean did not
 #     run), the other database too;
 #   - a backup with --all-databases fails, and no snapshot is written.
@@ -111,6 +112,9 @@ escape "a USE behind a backslash" "$(printf '/*M!999999\\- x */ USE other; DELET
 # The client ends the statement at the ';' after `--` and a control
 # character; the server reads that part as a comment.
 escape "a USE after -- and a control character" "$(printf 'SELECT 1 --\x01 ; USE other; DELETE FROM o;')" 'comment'
+# MariaDB skips a versioned comment of a later version: the statement is
+# the USE after it.
+escape "a USE after a versioned comment the server skips" '/*M!999999 SELECT 1, */ USE other; DELETE FROM o;' 'USE `other`'
 # In sjis the server reads 0x95 and the backslash after it as one
 # character: its string ends where the client's does not, and the rest of
 # the multi-statement runs (mysql's exit is 1, what ran stays).

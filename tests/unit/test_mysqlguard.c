@@ -304,6 +304,21 @@ static void charsets_refused(void **state)
 	       "@saved_cs_client;\n/*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT */;\n");
 }
 
+/* A server runs a versioned comment's text or skips it, by its version:
+ * a statement is read both ways, and a comment's end must be the same for
+ * both. */
+static void versioned_both_ways(void **state)
+{
+	(void)state;
+	refused("/*M!999999 SELECT 1, */ USE other;", "USE `other`");
+	refused("/*!90000 INSERT INTO t VALUES (1), */ DELETE FROM other.o;", "DELETE `other`");
+	refused("/*M!999999 ' */ USE other; SELECT '\n';", "versioned comment");
+	refused("/*!40000 -- x */ USE other;\n", "versioned comment");
+	refused("/*!40000 \"a\\*/\" */ USE other;", "versioned comment");
+	refused("/*!40000 /* x */ SELECT 1 */;", "comment");
+	passes("/*!40000 SELECT 'a*b', `c*`, \"*\" */;\n/*!50003 SET @a = 'x;y' */;\n");
+}
+
 /* `--` starts a comment for the client only before a blank or a line's
  * end; the server takes any control character: the client would split
  * at a ';' the server then reads in a comment, or the reverse. */
@@ -339,6 +354,7 @@ int main(void)
 		cmocka_unit_test(sql_modes_refused),
 		cmocka_unit_test(charsets_refused),
 		cmocka_unit_test(dash_comments),
+		cmocka_unit_test(versioned_both_ways),
 		cmocka_unit_test(long_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
