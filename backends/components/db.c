@@ -496,7 +496,8 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	/* mysql applies as it reads: its stream is read whole first, before
 	 * the database is created or anything else is written. */
 	chain = (tsarc_stream_filters){.f = filters, .n = nfilters};
-	if (!client->one_transaction && s->st && (rc = tsarc_restore_stream_check(r, s->st, &chain)))
+	if (!client->one_transaction && s->st &&
+		(rc = tsarc_restore_stream_check(r, s->st, &chain)))
 		goto done;
 	if (conn.database && client->create_sql &&
 		(rc = create_database(r, client, s, &c, &cmd, what, &created)))

@@ -219,7 +219,7 @@ typedef struct tsarc_stream_filters {
  * error fails the step, the consumer killed first. */
 int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const tsarc_cmd *cmd, const struct tsarc_stream *st, const char *pre, const char *post,
-	const char *what, tsarc_stream_filters *filters);
+	const char *what, const tsarc_stream_filters *filters);
 /* Reads `st` whole through fresh copies of `filters`, writing nothing: an
  * unreadable or damaged chunk, or a filter's refusal, is an error before
  * the step's first write. For a consumer that applies its input as it

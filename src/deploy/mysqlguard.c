@@ -129,11 +129,6 @@ static int versioned_end_inside(tsarc_mysql_guard *g, unsigned long long off)
 		"it (a server that skips the comment reads what follows otherwise)");
 }
 
-static int starts(const char *p, size_t n, const char *s, size_t slen)
-{
-	return n >= slen ? !memcmp(p, s, slen) : !memcmp(p, s, n);
-}
-
 static int scan(tsarc_mysql_guard *g, const char *p, size_t n, int eof, size_t *used)
 {
 	size_t i = 0;
@@ -217,8 +212,8 @@ static int scan(tsarc_mysql_guard *g, const char *p, size_t n, int eof, size_t *
 			} else if (c == '/') {
 				NEED(sizeof(SANDBOX_LINE) - 1);
 				if (g->line_start && g->stmt.ntok == 0 && g->client_fresh &&
-					starts(p + i, n - i, SANDBOX_LINE, sizeof(SANDBOX_LINE) - 1) &&
-					n - i >= sizeof(SANDBOX_LINE) - 1) {
+					n - i >= sizeof(SANDBOX_LINE) - 1 &&
+					!memcmp(p + i, SANDBOX_LINE, sizeof(SANDBOX_LINE) - 1)) {
 					g->st = L_SANDBOX_END;
 					g->stmt.off = OFF;
 					i += sizeof(SANDBOX_LINE) - 1;

@@ -24,20 +24,6 @@
 
 enum { TARGET_OTHER, TARGET_SQL_MODE, TARGET_CHARSET, TARGET_USER_VAR };
 
-static int upper_eq(const char *a, size_t n, const char *upper)
-{
-	size_t i;
-
-	if (strlen(upper) != n)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = a[i];
-		if ((c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c) != upper[i])
-			return 0;
-	}
-	return 1;
-}
-
 /* Whether the token, a comma-separated list, has one of `items` (upper
  * case), in any case, blanks around it ignored. */
 static int has_item(const tsarc_mysql_token *t, const char *const *items)
@@ -54,7 +40,7 @@ static int has_item(const tsarc_mysql_token *t, const char *const *items)
 		while (b > a && t->text[b - 1] == ' ')
 			b--;
 		for (it = items; *it; it++)
-			if (upper_eq(t->text + a, b - a, *it))
+			if (tsarc_mysql_upper_eq(t->text + a, b - a, *it))
 				return 1;
 	}
 	return 0;
@@ -163,9 +149,9 @@ static int target_token(tsarc_mysql_stmt *s, const tsarc_mysql_token *t)
 		return 0;
 	}
 	/* A system variable; @@scope.name: the last word is its name. */
-	if (upper_eq(t->text, t->len, "SQL_MODE"))
+	if (tsarc_mysql_upper_eq(t->text, t->len, "SQL_MODE"))
 		s->set_target = TARGET_SQL_MODE;
-	else if (upper_eq(t->text, t->len, "CHARACTER_SET_CLIENT"))
+	else if (tsarc_mysql_upper_eq(t->text, t->len, "CHARACTER_SET_CLIENT"))
 		s->set_target = TARGET_CHARSET;
 	else
 		s->set_target = TARGET_OTHER;

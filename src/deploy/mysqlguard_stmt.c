@@ -85,19 +85,23 @@ int tsarc_mysql_stmt_end(tsarc_mysql_stmt *s)
 	return s->rs == R_SET ? tsarc_mysql_set_end(s) : 0;
 }
 
-/* The token is the keyword `w` (upper case), in any case. */
-int tsarc_mysql_token_is(const tsarc_mysql_token *t, const char *w)
+int tsarc_mysql_upper_eq(const char *a, size_t n, const char *upper)
 {
 	size_t i;
 
-	if (t->kind != MYSQL_WORD || t->cut || t->len != strlen(w))
+	if (strlen(upper) != n)
 		return 0;
-	for (i = 0; i < t->len; i++) {
-		char c = t->text[i];
-		if ((c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c) != w[i])
+	for (i = 0; i < n; i++) {
+		char c = a[i];
+		if ((c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c) != upper[i])
 			return 0;
 	}
 	return 1;
+}
+
+int tsarc_mysql_token_is(const tsarc_mysql_token *t, const char *w)
+{
+	return t->kind == MYSQL_WORD && !t->cut && tsarc_mysql_upper_eq(t->text, t->len, w);
 }
 
 static int word_in(const tsarc_mysql_token *t, const char *const *list)

@@ -69,6 +69,8 @@ int tsarc_mysql_stmt_token(tsarc_mysql_stmt *s, const tsarc_mysql_token *t);
 /* TSARC_EUNSAFE, the error naming `what` at the statement's start, `why`
  * and the target. */
 int tsarc_mysql_stmt_refuse(const tsarc_mysql_stmt *s, const char *what, const char *why);
+/* Whether a[0..n) is `upper` (upper case), in any case. */
+int tsarc_mysql_upper_eq(const char *a, size_t n, const char *upper);
 /* Whether `t` is the keyword `w` (upper case), in any case. */
 int tsarc_mysql_token_is(const tsarc_mysql_token *t, const char *w);
 /* A SET statement's tokens after SET, and its end (mysqlguard_set.c). */

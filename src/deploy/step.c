@@ -224,7 +224,7 @@ static int filtered_size(tsarc_restore_ctx *r, const tsarc_stream *st,
 
 int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	const tsarc_cmd *cmd, const tsarc_stream *st, const char *pre, const char *post,
-	const char *what, tsarc_stream_filters *filters)
+	const char *what, const tsarc_stream_filters *filters)
 {
 	size_t nfilters = filters ? filters->n : 0;
 	unsigned long long body = st ? st->size : 0;

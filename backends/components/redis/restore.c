@@ -24,10 +24,11 @@
  * look for its keys; backend-redis's queues database likewise, where its
  * queues URL names the same server on both sides (queues_dbmap). A
  * migration from an in-pod Redis (system-redis at .../1) to a managed one
- * often names database 0, and some managed services have no other: keeping the numbers would leave system with an
- * empty Redis, or be refused for want of databases. Nothing changes where
- * the target has no Secret (the configuration names the server: no
- * database is named), or both URLs name the same database, or the stream
+ * often names database 0, and some managed services have no other:
+ * keeping the numbers would leave system with an empty Redis, or be
+ * refused for want of databases. Nothing changes where the target has no
+ * Secret (the configuration names the server: no database is named), or
+ * both URLs name the same database, or the stream
  * does not record its URL's database (a snapshot of an older tsarc: the
  * numbers kept, as then, and the plan and report say why). Both online
  * paths map, by rewriting the database they SELECT; the swap puts the
