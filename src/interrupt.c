@@ -16,6 +16,13 @@
 
 static atomic_int g_signal;   /* first signal received */
 static atomic_int g_deferred;
+static atomic_int g_undoing;  /* between tsarc_interrupt_undo_begin and _end */
+/* When the grace period after the first signal ends (CLOCK_MONOTONIC
+ * seconds); not while undoing. */
+static atomic_llong g_grace_end;
+/* What a second signal cuts short, for finish(): set by undo_begin. */
+static pthread_mutex_t g_undo_mu = PTHREAD_MUTEX_INITIALIZER;
+static char g_undo_what[700];
 static _Thread_local int t_in_cleanup;
 
 /* Both registries below are doubly linked lists, newest first: one push
@@ -76,13 +83,36 @@ const char *tsarc_signal_name(int sig)
 
 int tsarc_interrupted(void)
 {
-	return atomic_load(&g_signal);
+	return atomic_load(&g_undoing) ? 0 : atomic_load(&g_signal);
 }
 
 int tsarc_interrupt_error(void)
 {
 	return tsarc_error_set(TSARC_ECANCELED, "interrupted by %s",
-		tsarc_signal_name(tsarc_interrupted()));
+		tsarc_signal_name(atomic_load(&g_signal)));
+}
+
+static long long monotonic_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec;
+}
+
+int tsarc_interrupt_undo_begin(const char *what)
+{
+	pthread_mutex_lock(&g_undo_mu);
+	snprintf(g_undo_what, sizeof(g_undo_what), "%s", what ? what : "");
+	pthread_mutex_unlock(&g_undo_mu);
+	atomic_store(&g_undoing, 1);
+	return atomic_load(&g_signal);
+}
+
+void tsarc_interrupt_undo_end(void)
+{
+	atomic_store(&g_grace_end, monotonic_seconds() + TSARC_INTERRUPT_GRACE);
+	atomic_store(&g_undoing, 0);
 }
 
 int tsarc_interrupt_may_start(void)
@@ -214,9 +244,18 @@ static void finish(int sig)
 					c->what);
 		}
 	}
-	tsarc__log(TSARC_LOG_ERROR, "interrupt", "interrupted", "interrupted by %s; exiting%s",
-		tsarc_signal_name(sig),
-		locked ? "" : " without cleaning up (an undo in progress did not finish)");
+	if (atomic_load(&g_undoing)) {
+		pthread_mutex_lock(&g_undo_mu);
+		tsarc__log(TSARC_LOG_ERROR, "interrupt", "interrupted",
+			"interrupted by %s, then by a second signal during %s; exiting%s",
+			tsarc_signal_name(sig), g_undo_what,
+			locked ? "" : " without cleaning up (an undo in progress did not finish)");
+		pthread_mutex_unlock(&g_undo_mu);
+	} else {
+		tsarc__log(TSARC_LOG_ERROR, "interrupt", "interrupted", "interrupted by %s; "
+			"exiting%s", tsarc_signal_name(sig),
+			locked ? "" : " without cleaning up (an undo in progress did not finish)");
+	}
 	/* The registry stays locked: no owner starts anything more. */
 	_exit(128 + sig);
 }
@@ -233,9 +272,10 @@ static void *signal_main(void *arg)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	for (;;) {
-		if (!tsarc_interrupted()) {
+		if (!atomic_load(&g_signal)) {
 			if (sigwait(&set, &sig))
 				continue;
+			atomic_store(&g_grace_end, monotonic_seconds() + TSARC_INTERRUPT_GRACE);
 			atomic_store(&g_signal, sig);
 			if (!atomic_load(&g_deferred))
 				finish(sig);
@@ -243,12 +283,13 @@ static void *signal_main(void *arg)
 				"%s received: stopping (again to exit at once)", tsarc_signal_name(sig));
 			signal_children(SIGTERM);
 		} else {
-			struct timespec grace = {TSARC_INTERRUPT_GRACE, 0};
-			/* A second signal, or the grace period over. */
-			sig = sigtimedwait(&set, &info, &grace);
-			if (sig < 0 && errno == EINTR)
-				continue;
-			finish(tsarc_interrupted());
+			/* A second signal, or the grace period over (checked every
+			 * second: an undo suspends it, and its end starts it anew). */
+			struct timespec slice = {1, 0};
+			sig = sigtimedwait(&set, &info, &slice);
+			if (sig > 0 || (errno == EAGAIN && !atomic_load(&g_undoing) &&
+					       monotonic_seconds() >= atomic_load(&g_grace_end)))
+				finish(atomic_load(&g_signal));
 		}
 	}
 	return NULL;

@@ -22,6 +22,13 @@
  * flag that its loops check and sends SIGTERM to the child groups, and the
  * command unwinds on its own; a second signal, or TSARC_INTERRUPT_GRACE
  * seconds without an exit, ends it as in the default mode.
+ *
+ * A deferred command that can put back what it changed before the signal
+ * (a restore with an undo snapshot rolls back: the operator gets the old
+ * state, not a half-restored one) does so between tsarc_interrupt_undo_begin
+ * and _end: its loops and children run as if no signal had come, without
+ * the grace period (an undo takes as long as it takes), and the next signal
+ * ends the command at once, saying what it cut short.
  */
 
 /* How long a deferred command may take to stop after the first signal. */
@@ -32,8 +39,16 @@
 int tsarc_interrupt_install(void);
 /* Deferred mode on (1) or off (0). */
 void tsarc_interrupt_defer(int on);
-/* The first signal received, or 0. */
+/* The first signal received, or 0; 0 also between undo_begin and _end. */
 int tsarc_interrupted(void);
+/* After the first signal: the undo of what the command did starts (see
+ * above). `what` (copied) completes the exit message of a second signal:
+ * "the rollback from undo snapshot 1234abcd; ... puts it back". Returns
+ * the signal that was received. */
+int tsarc_interrupt_undo_begin(const char *what);
+/* The undo is over: tsarc_interrupted() tells the signal again (the
+ * command still ends as interrupted) and the grace period starts anew. */
+void tsarc_interrupt_undo_end(void);
 /* Sets TSARC_ECANCELED, "interrupted by SIGTERM", and returns it. */
 int tsarc_interrupt_error(void);
 /* Whether new work (a child process) may start: not once interrupted,

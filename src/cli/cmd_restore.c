@@ -46,8 +46,9 @@ static const cli_option RESTORE_OPTIONS[] = {
 		CLI_FLAG, offsetof(restore_state, o.verify_first)},
 	{"undo-snapshot", 8, NULL, "first back up, from the target, what the restore\n"
 		"replaces (a snapshot tagged undo); if a component's\n"
-		"step fails, restore that: the deployment is left as\n"
-		"it was", CLI_FLAG, offsetof(restore_state, o.undo)},
+		"step fails or a signal stops the restore, restore\n"
+		"that: the deployment is left as it was (a second\n"
+		"signal stops the rollback)", CLI_FLAG, offsetof(restore_state, o.undo)},
 	{"target-namespace", 4, "NS", "kube: restore into namespace NS",
 		CLI_STRING, offsetof(restore_state, o.target_namespace)},
 	{"rewrite-domain", 5, "OLD=NEW", "wildcard domain in ConfigMaps, the APIManager\n"

@@ -133,20 +133,23 @@ static int stopped_error(tsarc_restore_ctx *r, int rc, size_t failed, size_t sto
 	return rc;
 }
 
-/* With an undo snapshot, after the restore stopped with `rc`: a
- * component's step that failed is rolled back; a signal (the operator
- * wants it to stop) or a failed hook (every data step was applied) is not,
- * and the error names the snapshot that puts back what was replaced.
- * Without one, a failed component step's error says the option exists. */
+/* With an undo snapshot, after the restore stopped with `rc` (`failed`:
+ * the step that failed, NULL when a signal stopped it between steps): what
+ * it replaced is rolled back, after a failed step and after a signal alike
+ * (--undo-snapshot promises the old state or the new one; a second signal
+ * ends it at once). A failed hook is not rolled back (every data step was
+ * applied; the hook can be run again): the error names the snapshot that
+ * puts back what was replaced. Without one, a failed component step's
+ * error says the option exists. */
 static int after_stop(tsarc_restore_ctx *r, int rc, const tsarc_step *failed)
 {
 	if (!r->undo_id[0])
 		return r->o->undo || r->o->rolling_back || !failed || !failed->st ? rc :
 			tsarc_error_set(rc, "%.900s\n  (with --undo-snapshot, a restore that fails "
 				"part-way is rolled back)", tsarc_error_last()->message);
-	if (failed && failed->st && !tsarc_interrupted())
-		return tsarc_undo_rollback(r, rc);
-	return tsarc_undo_name(r, rc);
+	if (failed && !failed->st)
+		return tsarc_undo_name(r, rc);
+	return tsarc_undo_rollback(r, rc);
 }
 
 /* Runs the pending steps of the plan, in its order, until one fails. */

@@ -30,8 +30,10 @@
  * database first. Limits: without clean they stay, and the error says
  * so (unclean_loads); an APIManager the restore created stays (its operator
  * would delete what it deployed), and the error and a warning say so; a
- * signal stops the restore without a rollback (the error names the
- * snapshot that puts things back); a failed post_restore hook is no reason
+ * signal is rolled back like a failure (the operator asked for the old
+ * state or the new one; one who wants tsarc gone now sends a second
+ * signal, and the error and the restore state name the snapshot that puts
+ * things back); a failed post_restore hook is no reason
  * to roll back (the data steps were all applied; the hook can be run
  * again); the rollback is a restore too and can fail: the error then says
  * both.
@@ -39,6 +41,7 @@
 #include "plan.h"
 #include "undo.h"
 #include "error_save.h"
+#include "interrupt.h"
 #include "snapshot.h"
 #include "tsarc/backup.h"
 #include "tsarc/buf.h"
@@ -241,15 +244,32 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 	const char **names = NULL;
 	cJSON *report = NULL;
 	size_t n = 0;
-	int rb;
+	int rb, sig = 0;
 
 	tsarc_error_save(&stopped);
 	if ((rb = components_of(r, replaced, &names, &n)))
 		goto out;
+	if (n == 0) {
+		/* Stopped before its first write: nothing to put back. */
+		free(names);
+		tsarc_error_restore(&stopped);
+		return rc;
+	}
 	list_names(&what, names, n, ",");
 	tsarc_buf_append(&what, "", 1);
-	tsarc_restore_progress(r, "rolling back %s from undo snapshot %.10s",
-		what.ptr ? (char *)what.ptr : "", r->undo_id);
+	if ((sig = tsarc_interrupted())) {
+		char cut[700];
+		snprintf(cut, sizeof(cut), "the rollback from undo snapshot %.10s (tsarc restore "
+			"%s --only %.300s puts back the state before the restore)", r->undo_id,
+			r->undo_id, what.ptr ? (char *)what.ptr : "");
+		tsarc_interrupt_undo_begin(cut);
+		tsarc_restore_progress(r, "%s received: rolling back %s from undo snapshot %.10s "
+			"(a second signal ends tsarc at once)", tsarc_signal_name(sig),
+			what.ptr ? (char *)what.ptr : "", r->undo_id);
+	} else {
+		tsarc_restore_progress(r, "rolling back %s from undo snapshot %.10s",
+			what.ptr ? (char *)what.ptr : "", r->undo_id);
+	}
 	/* The same target, in place: no rewrite, no namespace change (the
 	 * configuration already names the target's), no second undo. */
 	o = *r->o;
@@ -267,6 +287,8 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 	}
 	if (!(rb = tsarc_snapshot_load(r->repo, r->undo_id, &undo)))
 		rb = tsarc_deploy_restore(r->d, r->repo, undo, &o, &report);
+	if (sig)
+		tsarc_interrupt_undo_end();
 	take_rollback_report(r, report, &left);
 	unclean_loads(r, &unclean);
 	note_rollback(r, names, n, rb);

@@ -15,13 +15,15 @@
  * is an error naming them: the restore must not start. */
 int tsarc_undo_save(tsarc_restore_ctx *r);
 /* After the restore stopped with `rc` (its message the last error) at a
- * failed component step: restores the components of the steps applied
- * and of the one that failed from r->undo_id, records the outcome in
- * r->rollback, and returns `rc` with the message saying whether the
- * deployment is as it was (or, the rollback failing too, why and the
- * command that puts it back). */
+ * failed component step or on a signal: restores the components of the
+ * steps applied and of the one that failed from r->undo_id, records the
+ * outcome in r->rollback, and returns `rc` with the message saying
+ * whether the deployment is as it was (or, the rollback failing too, why
+ * and the command that puts it back). After a signal the rollback runs
+ * as an undo (interrupt.h): a second signal ends tsarc at once. With
+ * nothing replaced yet, nothing is restored. */
 int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc);
-/* The same without a rollback (a signal, or a failed hook): returns `rc`
+/* The same without a rollback (a failed hook): returns `rc`
  * with the message naming the undo snapshot and the command that puts
  * back what was replaced. */
 int tsarc_undo_name(tsarc_restore_ctx *r, int rc);

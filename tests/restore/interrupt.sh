@@ -2,7 +2,8 @@
 # A restore ended by a signal, and the run after a crash. Each scenario
 # stops tsarc at a known point: a wrapper in PATH (redis-server, mysql)
 # that, while a hold file exists, writes its PID to $WORK/held and blocks
-# until it is killed; nothing depends on timing.
+# until it is killed (hold.sh); nothing depends on timing. With an undo
+# snapshot a signal is rolled back: interrupt_undo.sh.
 #  - SIGTERM during the Redis swap (persistence off, server stopped, the
 #    start command held): exit 143, redis.conf byte for byte the original,
 #    no saved copy or incoming RDB left, no lock, the held child stopped,
@@ -10,11 +11,9 @@
 #  - SIGKILL at the same point (a crash): the next run finds the saved
 #    original, puts it back first and ends with persistence as configured.
 #  - SIGINT during the MySQL load: exit 130, nothing left (the password's
-#    option file exists in memory only); with --undo-snapshot, no rollback
-#    (a signal means stop) and the error names the undo snapshot; into a
-#    database the restore created, that database is dropped again, also
-#    when a second signal ends the restore at once (the cleanup registry
-#    drops it).
+#    option file exists in memory only); into a database the restore
+#    created, that database is dropped again, also when a second signal
+#    ends the restore at once (the cleanup registry drops it).
 #  - SIGHUP, then SIGTERM while the held child ignores SIGTERM (the restore
 #    cannot stop on its own): exit 129 at once, child killed, lock removed
 #    by the exit cleanup.
@@ -32,93 +31,15 @@
 . "$(dirname "$0")/lib.sh"
 
 backup_demo
-
-REAL_REDIS_SERVER=$(command -v redis-server)
-REAL_MYSQL=$(command -v mysql)
-REAL_MYSQLDUMP=$(command -v mysqldump)
-REAL_PSQL=$(command -v psql)
-mkdir -p "$WORK/bin" "$WORK/tmp"
-# wrapper NAME REAL [SHELL-PREAMBLE [HOLD]]: $WORK/bin/NAME holds while $WORK/hold-NAME exists,
-# after letting through as many runs as that file says (none when empty). mysql
-# and psql hold in a load only, never in a query (-e, -c): the restore's
-# look-up of its database, the ones a backup (the undo snapshot's) runs
-# before its dump. The held run is `sleep` unless HOLD says what it execs
-# instead (its PID, in $WORK/held, the held process).
-wrapper() {
-	cat > "$WORK/bin/$1" <<EOF
-#!/bin/sh
-if [ -e "$WORK/hold-$1" ] && ! printf '%s\n' "\$@" | grep -qx -- '-[ce]'; then
-	pass=\$(cat "$WORK/hold-$1")
-	if [ "\${pass:-0}" -gt 0 ]; then
-		echo \$((pass - 1)) > "$WORK/hold-$1"
-		exec "$2" "\$@"
-	fi
-	${3:-}
-	printf '%s\n' "\$@" > "$WORK/held-args"
-	echo \$\$ > "$WORK/held.tmp" && mv "$WORK/held.tmp" "$WORK/held"
-	${4:-exec sleep 100000}
-fi
-exec "$2" "\$@"
-EOF
-	chmod +x "$WORK/bin/$1"
-}
+# shellcheck source=tests/restore/hold.sh
+. "$(dirname "$0")/hold.sh"
 wrapper redis-server "$REAL_REDIS_SERVER"
 wrapper mysql "$REAL_MYSQL"
-export PATH="$WORK/bin:$PATH"
-export TMPDIR="$WORK/tmp"
 CONF=$REDIS_SYSTEM_REDIS_DIR/redis.conf
 # Persistence on in the configuration, so that "left off" shows.
 sed -i 's/^save ""$/save 900 1/' "$CONF"
 grep -qx 'save 900 1' "$CONF" || fail "test setup: cannot turn RDB saves on in $CONF"
 cp "$CONF" "$WORK/redis.conf.orig"
-
-# bg ARGS...: tsarc restore in the background with SIGINT at its default
-# (a script's background jobs start with it ignored), with $CONFIG (else
-# $WORK/config.json); PID in TPID.
-bg() {
-	rm -f "$WORK/held"
-	python3 -c 'import os, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_DFL)
-os.execv(sys.argv[1], sys.argv[1:])' "$TSARC" restore "$SNAP" --repo "$REPO" --config "${CONFIG:-$WORK/config.json}" "$@" \
-		>"$OUT" 2>"$ERR" &
-	TPID=$!
-}
-
-# held: waits until the wrapper holds (tsarc is at the known point).
-held() {
-	local i
-	for ((i = 0; i < 1200; i++)); do
-		[ -s "$WORK/held" ] && { HELD=$(cat "$WORK/held"); return 0; }
-		kill -0 "$TPID" 2>/dev/null || { wait "$TPID"; RC=$?; fail "tsarc ended (exit $RC) before the hold point"; }
-		sleep 0.1
-	done
-	fail "the hold point was not reached in 120 s"
-}
-
-# ended: waits for tsarc, RC its exit code; no sanitizer report.
-ended() {
-	RC=0
-	wait "$TPID" || RC=$?
-	if grep -qE 'ERROR: (Address|Leak|Undefined|Memory|Thread)Sanitizer|runtime error:' "$ERR"; then
-		head -c 20000 "$ERR" >&2
-		fail "sanitizer report"
-	fi
-}
-
-# gone PID WHAT: the process no longer exists (killed, reaped by init).
-gone() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	fail "$2 (pid $1) is still running"
-}
-
-no_leftovers() {
-	[ -z "$(ls -A "$REPO/locks")" ] || fail "$1: a repository lock is left: $(ls "$REPO/locks")"
-	[ -z "$(ls -A "$TMPDIR")" ] || fail "$1: temporary files are left: $(ls -R "$TMPDIR")"
-}
 
 # fresh_config COMPONENT DATABASE: $WORK/fresh-COMPONENT.json, the config
 # with COMPONENT loading into DATABASE, one the server does not have.
@@ -270,7 +191,7 @@ no_leftovers "the run after a killed whole restore"
 
 info "SIGINT during the MySQL load: option file removed, exit 130"
 touch "$WORK/hold-mysql"
-bg --only system-mysql --undo-snapshot
+bg --only system-mysql
 held
 # The password's option file exists in memory only: the held mysql was
 # given /dev/fd/N, and nothing of it is in TMPDIR for a signal to leave
@@ -287,9 +208,6 @@ gone "$HELD" "the held mysql"
 no_leftovers "SIGINT"
 expect_err "interrupted by SIGINT" "the message names the signal"
 expect_err "stopped at system-mysql" "the message names the step"
-expect_err "the state before the restore is undo snapshot [0-9a-f]{10}: tsarc restore [0-9a-f]{64} --only system-mysql puts it back" \
-	"the message names the undo snapshot"
-grep -q "rolling back" "$ERR" && fail "a restore stopped by a signal was rolled back"
 
 info "SIGINT during the MySQL load into a database the restore created: dropped again"
 # The database the restore loads into is one the server does not have: the

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# A restore with --undo-snapshot ended by a signal: the old state, not a
+# half-restored one. The whole demo deployment is restored over a changed
+# one (state B: a system database row, a Secret, a file of system-storage);
+# zync-database's load is held (tests/restore/hold.sh), after the Secrets,
+# system-mysql and system-storage were replaced.
+#  - SIGINT: what was replaced is rolled back from the undo snapshot; exit
+#    130, the deployment is state B, the error says so, the held psql and
+#    nothing else is left. Before, the signal stopped the restore and left
+#    the snapshot's system database and Secrets in place.
+#  - The rollback is not cut short by the grace period that bounds a stop
+#    (30 s): held in its own load for longer, it goes on.
+#  - A second signal during the rollback ends tsarc at once (exit 130),
+#    saying what it cut short and which snapshot puts things back; the
+#    next plan warns that the deployment is half-restored and names the
+#    step of the undo snapshot the rollback had not finished; restoring
+#    that snapshot gives state B back.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+backup_demo
+# shellcheck source=tests/restore/hold.sh
+. "$(dirname "$0")/hold.sh"
+
+info "state B: the deployment changes after the backup"
+demo_mysql "UPDATE accounts SET org_name = 'renamed after the backup' WHERE id = 2" ||
+	fail "cannot change the system database"
+echo B > "$DEP/system-storage/changed-after-backup"
+python3 - "$DEP/resources/secret/system-app.json" <<'PY' || fail "cannot change a Secret"
+import base64, json, sys
+d = json.load(open(sys.argv[1]))
+d.setdefault("data", {})["CHANGED_AFTER_BACKUP"] = base64.b64encode(b"B").decode()
+json.dump(d, open(sys.argv[1], "w"))
+PY
+state "$WORK/state.B"
+
+# The load of zync-database holds (the look-ups with -c pass); the restore
+# has replaced the Secrets, system-mysql and system-storage by then.
+held_at_zync() {
+	touch "$WORK/hold-psql"
+	bg --undo-snapshot
+	held
+	for c in system-mysql system-storage; do
+		grep -q "$c: done" "$ERR" || fail "test setup: $c was not applied before the hold point: $(cat "$ERR")"
+	done
+}
+
+info "SIGINT: rolled back, the deployment is state B, exit 130"
+# The held load lifts the hold as it takes it: the rollback's own load of
+# zync-database runs.
+wrapper psql "$REAL_PSQL" "rm -f '$WORK/hold-psql'"
+held_at_zync
+kill -INT "$TPID"
+ended
+[ "$RC" -eq 130 ] || fail "exit $RC after SIGINT, want 130: $(cat "$ERR")"
+gone "$HELD" "the held psql"
+no_leftovers "SIGINT, rolled back"
+expect_err "SIGINT received: rolling back secrets,configmaps,apimanager,system-mysql,system-storage,zync-database from undo snapshot" \
+	"the progress says the rollback starts"
+expect_err "interrupted by SIGINT" "the message names the signal"
+expect_err "rolled back: secrets,configmaps,apimanager,system-mysql,system-storage,zync-database restored from undo snapshot [0-9a-f]{10}; the deployment is as it was before the restore" \
+	"the error says the deployment is as it was"
+state "$WORK/state.rolled-back"
+diff "$WORK/state.B" "$WORK/state.rolled-back" >&2 || fail "the rollback after SIGINT did not bring state B back"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --dry-run --json
+[ "$RC" -eq 0 ] || fail "the plan after a rolled-back restore failed (exit $RC)"
+grep -q "did not finish" "$OUT" && fail "a restore rolled back after SIGINT is reported unfinished: $(cat "$OUT")"
+
+info "a second signal during the rollback: exit at once, the undo snapshot named"
+# Both loads hold: the restore's, then the rollback's.
+wrapper psql "$REAL_PSQL"
+held_at_zync
+FIRST=$HELD
+rm -f "$WORK/held"
+kill -INT "$TPID"
+held
+[ "$HELD" != "$FIRST" ] || fail "test setup: the rollback's load is not a new psql"
+grep -q "SIGINT received: rolling back" "$ERR" || fail "test setup: no rollback at the second hold point"
+# Longer than the grace period after the first signal: a rollback runs
+# as long as it needs.
+sleep 35
+kill -0 "$TPID" 2>/dev/null || { ended; fail "the rollback was ended by the grace period (exit $RC): $(cat "$ERR")"; }
+kill -INT "$TPID"
+ended
+rm -f "$WORK/hold-psql"
+[ "$RC" -eq 130 ] || fail "exit $RC after a second SIGINT, want 130"
+gone "$HELD" "the rollback's held psql"
+gone "$FIRST" "the restore's held psql"
+[ -z "$(ls -A "$REPO/locks")" ] || fail "a repository lock is left after the second signal"
+expect_err "interrupted by SIGINT, then by a second signal during the rollback from undo snapshot [0-9a-f]{10} \(tsarc restore [0-9a-f]{64} --only secrets,configmaps,apimanager,system-mysql,system-storage,zync-database puts back the state before the restore\)" \
+	"the exit message says what the second signal cut short"
+UNDO=$(sed -n 's/.*during the rollback from undo snapshot [0-9a-f]\{10\} (tsarc restore \([0-9a-f]\{64\}\) --only.*/\1/p' "$ERR" | head -1)
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --dry-run --json
+[ "$RC" -eq 0 ] || fail "the plan after the cut-short rollback failed (exit $RC)"
+# The rollback is a restore of the undo snapshot, step by step in the
+# plan's order: cut short in zync-database's load, it had put back every
+# step before it, and the restore state says that one is left.
+grep -q "not known to be applied: zync-database (snapshot ${UNDO:0:10})" "$OUT" ||
+	fail "the next plan does not name zync-database of the undo snapshot $UNDO: $(cat "$OUT")"
+info "the undo snapshot puts state B back"
+ok restore "$UNDO" --repo "$REPO" --config "$WORK/config.json" \
+	--only secrets,configmaps,apimanager,system-mysql,system-storage,zync-database
+state "$WORK/state.undone"
+diff "$WORK/state.B" "$WORK/state.undone" >&2 || fail "restoring the undo snapshot did not bring state B back"
+no_leftovers "the second signal"
+info "OK"
