@@ -433,93 +433,142 @@ static int load_filters(const tsarc_sql_client *client, const tsarc_step *s,
 	return 0;
 }
 
+/*
+ * A step's client: the component located, the connection resolved before
+ * the first write of the restore, the client's command with its TLS files
+ * and options, and what goes before the dump (`pre`). The load, and the
+ * look-up and drop of the step's database (an undo's), all run through it.
+ */
+typedef struct sql_session {
+	const tsarc_sql_client *client;
+	tsarc_component c;
+	int have_c;
+	tsarc_conn conn;
+	tsarc_cmd cmd;
+	tsarc_buf pre;
+	tsarc_db_tls *tls;
+	const char *tool;
+	int in_pod;
+	char what[300];
+} sql_session;
+
+static int session_open(tsarc_restore_ctx *r, tsarc_step *s, sql_session *x)
+{
+	const char *pod_pw = tsarc_spec_str(s->recipe, "pod_password_env");
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	x->client = s->impl->data;
+	tsarc_cmd_init(&x->cmd);
+	x->pre = (tsarc_buf)TSARC_BUF_INIT;
+	if ((rc = tsarc_step_component(r, s, &x->c)))
+		return rc;
+	x->have_c = 1;
+	x->in_pod = tsarc_db_in_workload(&x->c);
+	if (!pod_pw)
+		pod_pw = tsarc_spec_str(s->spec, "pod_password_env");
+	/* The connection resolved before the first write of the restore; the
+	 * plan's checks again (tsarc_sql_admit): a load is no place to count
+	 * on them. */
+	if ((rc = x->c.tr->locate(x->c.tr, &x->c)) || (rc = tsarc_step_conn(s, &x->conn)) ||
+		(rc = whole_server_check(s, &x->conn)) || (rc = database_check(s, &x->conn)))
+		return rc;
+	x->tool = tsarc_spec_str(s->recipe, "tool");
+	if (!x->tool)
+		x->tool = x->client->tool;
+	/* The Secret's CA, certificate and key, in private files for this
+	 * client's run only (dbconn.h). */
+	if ((rc = x->client->files_open ? x->client->files_open(&x->conn, !x->in_pod, &x->tls) :
+			    tsarc_db_tls_open(&x->conn, &x->tls)) ||
+		(rc = tsarc_cmd_arg(&x->cmd, x->tool)) ||
+		(rc = x->client->args(s, &x->conn, x->in_pod ? pod_pw : NULL, x->in_pod, x->tls,
+			 &x->cmd, &x->pre)) ||
+		(rc = tsarc_spec_add_args(&x->cmd, s->recipe, "options", s->component)))
+		return rc;
+	snprintf(x->what, sizeof(x->what), "component '%s': %s%s%s", s->component, x->tool,
+		x->in_pod ? " in pod " : "", x->in_pod ? x->c.pod : "");
+	return 0;
+}
+
+/* Frees what session_open made; returns `rc` (explained for mysql's TLS). */
+static int session_close(sql_session *x, int rc)
+{
+	rc = tsarc_mysql_explain(x->tls, rc);
+	if (x->tls && tsarc_db_tls_close(x->tls) && !rc)
+		rc = TSARC_EIO;
+	x->tls = NULL;
+	tsarc_buf_dispose(&x->pre);
+	tsarc_cmd_free(&x->cmd);
+	tsarc_conn_free(&x->conn);
+	if (x->have_c)
+		tsarc_component_clear(&x->c);
+	x->have_c = 0;
+	return rc;
+}
+
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	const tsarc_sql_client *client = s->impl->data;
-	tsarc_component c;
-	tsarc_conn conn;
-	tsarc_cmd cmd;
-	tsarc_buf pre = TSARC_BUF_INIT, post = TSARC_BUF_INIT;
-	const char *tool = tsarc_spec_str(s->recipe, "tool");
-	const char *pod_pw = tsarc_spec_str(s->recipe, "pod_password_env");
-	int in_pod, rc, strip = 0;
-	tsarc_db_tls *tls = NULL;
+	sql_session x;
+	tsarc_buf post = TSARC_BUF_INIT;
+	int rc, strip = 0;
 	tsarc_definer_filter *df = NULL;
 	tsarc_filter filters[3], part = {NULL, NULL}, guard = {NULL, NULL};
 	tsarc_stream_filters chain;
 	size_t nfilters = 0;
 	created_database created_db;
 	int created = 0;
-	char what[300];
 
-	memset(&conn, 0, sizeof(conn));
 	memset(&created_db, 0, sizeof(created_db));
-	tsarc_cmd_init(&cmd);
-	if ((rc = tsarc_step_component(r, s, &c)))
-		return rc;
-	in_pod = tsarc_db_in_workload(&c);
-	if (!pod_pw)
-		pod_pw = tsarc_spec_str(s->spec, "pod_password_env");
-	/* The connection resolved before the first write of the restore; the
-	 * plan's checks again (tsarc_sql_admit): a load is no place to count
-	 * on them. */
-	if ((rc = c.tr->locate(c.tr, &c)) || (rc = tsarc_step_conn(s, &conn)) ||
-		(rc = whole_server_check(s, &conn)) || (rc = database_check(s, &conn)))
-		goto done;
-	if (!tool)
-		tool = client->tool;
-	/* The Secret's CA, certificate and key, in private files for this
-	 * client's run only (dbconn.h). */
-	if ((rc = client->files_open ? client->files_open(&conn, !in_pod, &tls) :
-			    tsarc_db_tls_open(&conn, &tls)) || (rc = tsarc_cmd_arg(&cmd, tool)) ||
-		(rc = client->args(s, &conn, in_pod ? pod_pw : NULL, in_pod, tls, &cmd, &pre)))
+	if ((rc = session_open(r, s, &x)))
 		goto done;
 	/* A DEFINER of another user needs SUPER, which a managed MySQL never
 	 * gives: removed on the way, unless the recipe says "keep". */
 	if (client->has_definers && ((rc = tsarc_definer_strip(s->recipe, s->component, &strip)) ||
 		    (strip && (rc = tsarc_definer_filter_new(&df)))))
 		goto done;
-	if ((rc = tsarc_spec_add_args(&cmd, s->recipe, "options", s->component)) ||
-		(rc = load_filters(client, s, &conn, df, &part, &guard, filters, &nfilters)))
+	if ((rc = load_filters(client, s, &x.conn, df, &part, &guard, filters, &nfilters)))
 		goto done;
 	/* The domain rewrite runs in the same session, after the load: only a
 	 * complete load is rewritten, and a failed rewrite fails the step. */
 	if ((rc = tsarc_rewrite_domain_sql(cJSON_GetObjectItemCaseSensitive(s->recipe,
 		     "domain_columns"), s->component, r->o->rewrite_old, r->o->rewrite_new, &post)))
 		goto done;
-	if (pre.size)
-		tsarc_buf_append(&pre, "", 1);
+	if (x.pre.size)
+		tsarc_buf_append(&x.pre, "", 1);
 	if (post.size)
 		tsarc_buf_append(&post, "", 1);
-	snprintf(what, sizeof(what), "component '%s': %s%s%s", s->component, tool,
-		in_pod ? " in pod " : "", in_pod ? c.pod : "");
 	/* mysql applies as it reads: its stream is read whole first, before
 	 * the database is created or anything else is written. */
 	chain = (tsarc_stream_filters){.f = filters, .n = nfilters};
 	if (!client->one_transaction && s->st &&
 		(rc = tsarc_restore_stream_check(r, s->st, &chain)))
 		goto done;
-	if (conn.database && client->create_sql &&
-		(rc = create_database(r, client, s, &c, &cmd, what, &created)))
+	if (x.conn.database && client->create_sql &&
+		(rc = create_database(r, client, s, &x.c, &x.cmd, x.what, &created)))
 		goto done;
 	if (created) {
-		created_db = (created_database){.client = client, .r = r, .s = s, .c = &c,
-			.load = &cmd, .what = what};
+		created_db = (created_database){.client = client, .r = r, .s = s, .c = &x.c,
+			.load = &x.cmd, .what = x.what};
 		snprintf(created_db.drop_what, sizeof(created_db.drop_what), "component '%s': "
-			"database %s, created by this restore", s->component, conn.database);
+			"database %s, created by this restore", s->component, x.conn.database);
 		tsarc_cleanup_add(&created_db.drop, drop_created, &created_db,
 			created_db.drop_what);
 	}
-	rc = tsarc_restore_stream_filtered(r, &c, &cmd, s->st, pre.size ? (char *)pre.ptr : NULL,
-		post.size ? (char *)post.ptr : NULL, what, &chain);
+	rc = tsarc_restore_stream_filtered(r, &x.c, &x.cmd, s->st,
+		x.pre.size ? (char *)x.pre.ptr : NULL, post.size ? (char *)post.ptr : NULL, x.what,
+		&chain);
 	if (!rc) {
+		/* An undo removes it again (tsarc_sql_undo_remove). */
+		s->created = created;
 		if (part.self)
 			tsarc_step_note(s, "the part of database %s of a whole server's dump (%llu "
-				"bytes) into %s", conn.database, (unsigned long long)s->st->size, tool);
+				"bytes) into %s", x.conn.database, (unsigned long long)s->st->size,
+				x.tool);
 		else
 			tsarc_step_note(s, "%llu bytes into %s%s%s%s", (unsigned long long)s->st->size,
-				tool, conn.database ? " (database " : "", conn.database ? conn.database : "",
-				conn.database ? ")" : "");
+				x.tool, x.conn.database ? " (database " : "",
+				x.conn.database ? x.conn.database : "", x.conn.database ? ")" : "");
 		if (post.size || df) {
 			s->detail = cJSON_CreateObject();
 			if (post.size)
@@ -528,23 +577,60 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 				cJSON_AddNumberToObject(s->detail, "definers_removed",
 					(double)tsarc_definer_filter_count(df));
 		}
-	} else if (conn.database)
-		rc = failed_load(client, &created_db, created, conn.database, rc);
+	} else if (x.conn.database)
+		rc = failed_load(client, &created_db, created, x.conn.database, rc);
 	/* Loaded, it stays; failed, the drop above ran it (and unregistered it). */
 	tsarc_cleanup_remove(&created_db.drop);
 done:
-	rc = tsarc_mysql_explain(tls, rc);
-	if (tls && tsarc_db_tls_close(tls) && !rc)
-		rc = TSARC_EIO;
+	rc = session_close(&x, rc);
 	tsarc_definer_filter_free(df);
 	if (guard.self)
 		guard.ops->free(guard.self);
 	if (part.self)
 		part.ops->free(part.self);
-	tsarc_buf_dispose(&pre);
 	tsarc_buf_dispose(&post);
-	tsarc_cmd_free(&cmd);
-	tsarc_conn_free(&conn);
-	tsarc_component_clear(&c);
 	return rc;
+}
+
+int tsarc_sql_undo_absent(tsarc_restore_ctx *r, tsarc_step *s, char **what)
+{
+	const tsarc_sql_client *client = s->impl->data;
+	sql_session x;
+	char *sql = NULL;
+	int rc, exists = 1;
+
+	*what = NULL;
+	if (!client->create_sql)
+		return 0;
+	if (!(rc = session_open(r, s, &x)) && x.conn.database &&
+		!(rc = client->create_sql(s, &sql)) && sql &&
+		!(rc = database_exists(client, &x.c, &x.cmd, x.conn.database, &exists)) && !exists) {
+		size_t size = strlen(x.conn.database) + sizeof("database ");
+		if ((*what = malloc(size)))
+			snprintf(*what, size, "database %s", x.conn.database);
+		else
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	if (rc)
+		tsarc_error_prefix("component '%s': looking up its database before the restore",
+			s->component);
+	free(sql);
+	return session_close(&x, rc);
+}
+
+int tsarc_sql_undo_remove(tsarc_restore_ctx *r, tsarc_step *s)
+{
+	created_database d;
+	sql_session x;
+	int rc;
+
+	if (!s->created)
+		return 0;
+	if (!(rc = session_open(r, s, &x))) {
+		d = (created_database){.client = x.client, .r = r, .s = s, .c = &x.c,
+			.load = &x.cmd, .what = x.what};
+		if (!(rc = drop_created(&d)))
+			s->created = 0;
+	}
+	return session_close(&x, rc);
 }

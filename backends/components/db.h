@@ -115,6 +115,12 @@ typedef struct tsarc_sql_client {
 void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
 	cJSON *plan);
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s);
+/* The SQL kinds' undo_absent and undo_remove (kind.h): the database a
+ * load would create, looked up as the load looks it up; and that
+ * database dropped again through the load's client, when step `s`
+ * created it (s->created). */
+int tsarc_sql_undo_absent(tsarc_restore_ctx *r, tsarc_step *s, char **what);
+int tsarc_sql_undo_remove(tsarc_restore_ctx *r, tsarc_step *s);
 /* The SQL kinds' admit (kind.h), before the first write of the restore,
  * and again by tsarc_sql_restore: TSARC_ECONFIG, naming the stream and
  * why, when the target names no database while the stream is the dump of

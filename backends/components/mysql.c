@@ -287,4 +287,5 @@ const tsarc_kind tsarc_kind_mysql = {
 	.name = "mysql", .extension = ".sql", .runs_in_pod = 1, .default_port = 3306,
 	.action = "sql", .target = TSARC_TARGET_DATABASE, .fields = MYSQL_FIELDS,
 	.dump = mysql_prepare, .describe = tsarc_sql_describe, .admit = tsarc_sql_admit,
-	.restore = tsarc_sql_restore, .data = &mysql_sql};
+	.restore = tsarc_sql_restore, .undo_absent = tsarc_sql_undo_absent,
+	.undo_remove = tsarc_sql_undo_remove, .data = &mysql_sql};

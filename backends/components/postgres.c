@@ -361,4 +361,5 @@ const tsarc_kind tsarc_kind_postgres = {
 	.name = "postgres", .extension = ".sql", .runs_in_pod = 1, .default_port = 5432,
 	.action = "sql", .target = TSARC_TARGET_DATABASE, .fields = POSTGRES_FIELDS,
 	.dump = postgres_prepare, .describe = tsarc_sql_describe, .admit = tsarc_sql_admit,
-	.restore = tsarc_sql_restore, .data = &postgres_sql};
+	.restore = tsarc_sql_restore, .undo_absent = tsarc_sql_undo_absent,
+	.undo_remove = tsarc_sql_undo_remove, .data = &postgres_sql};

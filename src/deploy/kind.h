@@ -81,6 +81,9 @@ typedef struct tsarc_step {
 	 * kind that reads more of it than the URL (its wants_secret_doc);
 	 * NULL when none was read. */
 	cJSON *secret_doc;
+	/* The step created what it wrote into (a database the target did not
+	 * have): an undo removes it (tsarc_kind undo_remove). */
+	int created;
 } tsarc_step;
 
 /* One restore run. */
@@ -103,6 +106,11 @@ typedef struct tsarc_restore_ctx {
 	/* --undo-snapshot (undo.h): the snapshot of what the restore replaces
 	 * (empty: none), and the rollback's outcome for the report, or NULL. */
 	char undo_id[TSARC_SNAPSHOT_ID_LEN + 1];
+	/* Whether a failure or a signal is rolled back (the undo backup was
+	 * taken; it may hold nothing when the target lacked all of it), and
+	 * what the target lacked {component: "database NAME"} (owned). */
+	int undo_active;
+	cJSON *undo_absent;
 	cJSON *rollback;
 	cJSON *state_undo; /* the state's undo map (state.c), or NULL */
 } tsarc_restore_ctx;
@@ -153,6 +161,14 @@ struct tsarc_kind {
 	cJSON *(*recorded_source)(const tsarc_step *s);
 	/* Restore: runs step `s` (its action is this kind's). */
 	int (*restore)(tsarc_restore_ctx *r, tsarc_step *s);
+	/* --undo-snapshot, optional (undo.c): before the undo backup, whether
+	 * the target lacks what step `s` would create and write into (a
+	 * database): *what names it (to free), or NULL when the target has
+	 * it. What is absent cannot be backed up; a rollback removes what the
+	 * step created instead, with undo_remove (nothing when s->created is
+	 * 0: the step did not create it). */
+	int (*undo_absent)(tsarc_restore_ctx *r, tsarc_step *s, char **what);
+	int (*undo_remove)(tsarc_restore_ctx *r, tsarc_step *s);
 	/* What shared describe/restore functions need to know of this kind
 	 * (the SQL kinds: their client, db.h), or NULL. */
 	const void *data;

@@ -143,7 +143,7 @@ static int stopped_error(tsarc_restore_ctx *r, int rc, size_t failed, size_t sto
  * error says the option exists. */
 static int after_stop(tsarc_restore_ctx *r, int rc, const tsarc_step *failed)
 {
-	if (!r->undo_id[0])
+	if (!r->undo_active)
 		return r->o->undo || r->o->rolling_back || !failed || !failed->st ? rc :
 			tsarc_error_set(rc, "%.900s\n  (with --undo-snapshot, a restore that fails "
 				"part-way is rolled back)", tsarc_error_last()->message);
@@ -259,8 +259,10 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 	cJSON_Delete(r->snapshot_place);
 	cJSON_Delete(r->rollback);
 	cJSON_Delete(r->state_undo);
-	r->rollback = r->state_undo = NULL;
+	cJSON_Delete(r->undo_absent);
+	r->rollback = r->state_undo = r->undo_absent = NULL;
 	r->undo_id[0] = '\0';
+	r->undo_active = 0;
 	r->steps = NULL;
 	r->n = 0;
 	r->absent = r->warnings = r->state = r->target_place = r->snapshot_place = NULL;

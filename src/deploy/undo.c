@@ -23,7 +23,13 @@
  * What the restore created that the target did not have: the optional
  * Secrets and ConfigMaps are removed by the restore of the undo snapshot
  * (resources.c, from the undo backup's "missing_optional"); a required one
- * or a database the target lacks makes the undo backup fail; the tables
+ * makes the undo backup fail. A database the target lacks (its kind's
+ * undo_absent, looked up as the load looks it up) is left out of the undo
+ * backup, and the rollback drops it again if the restore created it (its
+ * kind's undo_remove, through the load's client: the same run that made
+ * it, so nothing else's is dropped); a restore of the undo snapshot later
+ * does not (the snapshot does not hold it, and the database may hold data
+ * by then). The tables
  * and views (PostgreSQL: sequences and foreign tables too) only the
  * restored dump held go when the database's load is clean (the 3scale
  * profile's: mysql.c, postgres.c), as the undo dump's load empties the
@@ -98,6 +104,44 @@ static void list_names(tsarc_buf *b, const char *const *names, size_t n, const c
 	}
 }
 
+/* What the target lacks of the components `names` (each a kind's
+ * undo_absent: a database), into r->undo_absent {component: what}; those
+ * are taken out of `names` (*n shrinks), since there is nothing of them
+ * to back up. */
+static int take_out_absent(tsarc_restore_ctx *r, const char **names, size_t *n)
+{
+	size_t i, j, kept = 0;
+	int rc = 0;
+
+	if (!r->undo_absent && !(r->undo_absent = cJSON_CreateObject()))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (i = 0; i < *n; i++) {
+		char *what = NULL;
+		for (j = 0; j < r->n && !what; j++) {
+			tsarc_step *s = &r->steps[j];
+			if (s->state != TSARC_STEP_PENDING || !s->st || !s->component ||
+				strcmp(s->component, names[i]) || !s->impl || !s->impl->undo_absent)
+				continue;
+			if ((rc = s->impl->undo_absent(r, s, &what)))
+				return rc;
+		}
+		if (!what) {
+			names[kept++] = names[i];
+			continue;
+		}
+		tsarc_restore_progress(r, "undo snapshot: the target has no %s (component %s): "
+			"nothing of it to back up; a rollback drops it again if the restore creates "
+			"it", what, names[i]);
+		if (!cJSON_AddStringToObject(r->undo_absent, names[i], what))
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		free(what);
+		if (rc)
+			return rc;
+	}
+	*n = kept;
+	return 0;
+}
+
 int tsarc_undo_save(tsarc_restore_ctx *r)
 {
 	static const char *const tags[] = {TSARC_UNDO_TAG};
@@ -110,7 +154,17 @@ int tsarc_undo_save(tsarc_restore_ctx *r)
 	int rc;
 
 	r->undo_id[0] = '\0';
-	if ((rc = components_of(r, to_replace, &names, &n)) || n == 0)
+	r->undo_active = 0;
+	if ((rc = components_of(r, to_replace, &names, &n)))
+		goto out;
+	if ((rc = take_out_absent(r, names, &n))) {
+		tsarc_error_prefix("--undo-snapshot: before the restore, so nothing was restored");
+		goto out;
+	}
+	/* From here on a failed step is undone, with or without a snapshot
+	 * (what the target lacked is dropped again). */
+	r->undo_active = 1;
+	if (n == 0)
 		goto out;
 	list_names(&what, names, n, " ");
 	tsarc_buf_append(&what, "", 1);
@@ -132,6 +186,7 @@ int tsarc_undo_save(tsarc_restore_ctx *r)
 	tsarc_backup_free(b);
 	if (rc) {
 		r->undo_id[0] = '\0';
+		r->undo_active = 0;
 		tsarc_error_prefix("--undo-snapshot: the target's %s could not be backed up "
 			"before the restore, so nothing was restored (a target that does not have "
 			"them yet has nothing to undo: restore it without --undo-snapshot)",
@@ -234,17 +289,75 @@ static void say_rollback(void *payload, const char *line)
 	p->o->progress(p->o->progress_payload, marked);
 }
 
+/* The steps replaced of components the target lacked (r->undo_absent):
+ * what each created is removed again (its kind's undo_remove), into
+ * `removed` ("database X of C, ..."); one that loaded into a database it
+ * found (made by someone else after the undo backup's look-up) is not
+ * removed, into `found`. The first removal that fails: its error in
+ * *why, and its rc returned; the others are still tried. */
+static int remove_created(tsarc_restore_ctx *r, tsarc_buf *removed, tsarc_buf *found,
+	tsarc_saved_error *why)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < r->n; i++) {
+		tsarc_step *s = &r->steps[i];
+		const char *what = s->component ? tsarc_spec_str(r->undo_absent, s->component) : NULL;
+		int e;
+		if (!what || !replaced(s))
+			continue;
+		if (s->created && s->impl && s->impl->undo_remove) {
+			if ((e = s->impl->undo_remove(r, s))) {
+				if (!rc) {
+					rc = e;
+					tsarc_error_save(why);
+				}
+				continue;
+			}
+			tsarc_buf_printf(removed, "%s%s of %s", removed->size ? ", " : "", what,
+				s->component);
+		} else if (s->state == TSARC_STEP_DONE) {
+			tsarc_buf_printf(found, "%s%s of %s", found->size ? ", " : "", what,
+				s->component);
+		}
+	}
+	tsarc_buf_append(removed, "", 1);
+	tsarc_buf_append(found, "", 1);
+	return rc;
+}
+
+/* Whether a step of a component the target lacked was applied (its
+ * failed steps undid themselves). */
+static int absent_applied(const tsarc_restore_ctx *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->steps[i].state == TSARC_STEP_DONE && r->steps[i].component &&
+			tsarc_spec_str(r->undo_absent, r->steps[i].component))
+			return 1;
+	return 0;
+}
+
+/* `b`'s text, or "" (a buffer ended by tsarc_buf_append(b, "", 1)). */
+static const char *text_of(const tsarc_buf *b)
+{
+	return b->size > 1 ? (const char *)b->ptr : "";
+}
+
 int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 {
 	rollback_progress prog = {r->o};
-	tsarc_saved_error stopped;
+	tsarc_saved_error stopped, why_rm;
 	tsarc_restore_opts o;
 	tsarc_snapshot *undo = NULL;
-	tsarc_buf what = TSARC_BUF_INIT, left = TSARC_BUF_INIT, unclean = TSARC_BUF_INIT;
-	const char **names = NULL;
+	tsarc_buf what = TSARC_BUF_INIT, snap_what = TSARC_BUF_INIT, left = TSARC_BUF_INIT,
+		  unclean = TSARC_BUF_INIT, removed = TSARC_BUF_INIT, found = TSARC_BUF_INIT;
+	const char **names = NULL, **from_snap = NULL;
 	cJSON *report = NULL;
-	size_t n = 0;
-	int rb, sig = 0;
+	size_t n = 0, nsnap = 0, i;
+	int rb, rm = 0, sig = 0;
 
 	tsarc_error_save(&stopped);
 	if ((rb = components_of(r, replaced, &names, &n)))
@@ -255,76 +368,134 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 		tsarc_error_restore(&stopped);
 		return rc;
 	}
+	/* The undo snapshot holds the components the target had; what it
+	 * lacked is removed instead (remove_created). */
+	if (!(from_snap = calloc(n, sizeof(*from_snap)))) {
+		rb = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (!cJSON_GetObjectItemCaseSensitive(r->undo_absent, names[i]))
+			from_snap[nsnap++] = names[i];
+	if (!nsnap && !absent_applied(r)) {
+		/* Only a step of what the target lacked, which dropped what it
+		 * created itself when it failed (its error says so): nothing
+		 * to undo. */
+		free(names);
+		free(from_snap);
+		tsarc_error_restore(&stopped);
+		return rc;
+	}
 	list_names(&what, names, n, ",");
 	tsarc_buf_append(&what, "", 1);
+	list_names(&snap_what, from_snap, nsnap, ",");
+	tsarc_buf_append(&snap_what, "", 1);
 	if ((sig = tsarc_interrupted())) {
 		char cut[700];
-		snprintf(cut, sizeof(cut), "the rollback from undo snapshot %.10s (tsarc restore "
-			"%s --only %.300s puts back the state before the restore)", r->undo_id,
-			r->undo_id, what.ptr ? (char *)what.ptr : "");
+		if (nsnap)
+			snprintf(cut, sizeof(cut), "the rollback from undo snapshot %.10s (tsarc "
+				"restore %s --only %.300s puts back the state before the restore)",
+				r->undo_id, r->undo_id, text_of(&snap_what));
+		else
+			snprintf(cut, sizeof(cut), "the rollback of %.300s", text_of(&what));
 		tsarc_interrupt_undo_begin(cut);
-		tsarc_restore_progress(r, "%s received: rolling back %s from undo snapshot %.10s "
-			"(a second signal ends tsarc at once)", tsarc_signal_name(sig),
-			what.ptr ? (char *)what.ptr : "", r->undo_id);
+		tsarc_restore_progress(r, "%s received: rolling back %s%s%.10s (a second signal "
+			"ends tsarc at once)", tsarc_signal_name(sig), text_of(&what),
+			nsnap ? " from undo snapshot " : "", r->undo_id);
 	} else {
-		tsarc_restore_progress(r, "rolling back %s from undo snapshot %.10s",
-			what.ptr ? (char *)what.ptr : "", r->undo_id);
+		tsarc_restore_progress(r, "rolling back %s%s%.10s", text_of(&what),
+			nsnap ? " from undo snapshot " : "", r->undo_id);
 	}
-	/* The same target, in place: no rewrite, no namespace change (the
-	 * configuration already names the target's), no second undo. */
-	o = *r->o;
-	o.only = names;
-	o.nonly = n;
-	o.dry_run = 0;
-	o.verify_first = 0;
-	o.undo = 0;
-	o.rewrite_old = o.rewrite_new = NULL;
-	o.target_namespace = NULL;
-	o.rolling_back = r->snap->id;
-	if (r->o->progress) {
-		o.progress = say_rollback;
-		o.progress_payload = &prog;
+	if (nsnap) {
+		/* The same target, in place: no rewrite, no namespace change (the
+		 * configuration already names the target's), no second undo. */
+		o = *r->o;
+		o.only = from_snap;
+		o.nonly = nsnap;
+		o.dry_run = 0;
+		o.verify_first = 0;
+		o.undo = 0;
+		o.rewrite_old = o.rewrite_new = NULL;
+		o.target_namespace = NULL;
+		o.rolling_back = r->snap->id;
+		if (r->o->progress) {
+			o.progress = say_rollback;
+			o.progress_payload = &prog;
+		}
+		if (!(rb = tsarc_snapshot_load(r->repo, r->undo_id, &undo)))
+			rb = tsarc_deploy_restore(r->d, r->repo, undo, &o, &report);
+		take_rollback_report(r, report, &left);
+		unclean_loads(r, &unclean);
 	}
-	if (!(rb = tsarc_snapshot_load(r->repo, r->undo_id, &undo)))
-		rb = tsarc_deploy_restore(r->d, r->repo, undo, &o, &report);
+	{
+		tsarc_saved_error why_rb;
+		tsarc_error_save(&why_rb);
+		rm = remove_created(r, &removed, &found, &why_rm);
+		tsarc_error_restore(&why_rb);
+	}
 	if (sig)
 		tsarc_interrupt_undo_end();
-	take_rollback_report(r, report, &left);
-	unclean_loads(r, &unclean);
-	note_rollback(r, names, n, rb);
+	note_rollback(r, names, n, rb ? rb : rm);
 out:
 	{
 		tsarc_saved_error why;
 		tsarc_error_save(&why);
 		tsarc_error_restore(&stopped);
-		const char *w = what.ptr ? (char *)what.ptr : "";
+		const char *w = text_of(&what), *sw = text_of(&snap_what);
 		const char *l = left.size > 1 ? (char *)left.ptr : NULL;
 		const char *u = unclean.size > 1 ? (char *)unclean.ptr : NULL;
+		const char *d = removed.size > 1 ? (char *)removed.ptr : NULL;
+		const char *f = found.size > 1 ? (char *)found.ptr : NULL;
 		/* What is left takes up to 300 bytes more of the message, the
-		 * loads that are not clean up to 300 more. */
-		int keep = room(w, 0) - (l ? 300 : 0) - (u ? 300 : 0);
+		 * loads that are not clean up to 300 more, what was dropped or
+		 * found as much as it says. */
+		int extra = (d ? (int)strlen(d) + 60 : 0) + (f ? (int)strlen(f) + 120 : 0);
+		int keep = room(w, 0) - (l ? 300 : 0) - (u ? 300 : 0) - extra;
+		int half = (room(w, 0) - extra - (rm ? 300 : 0)) / 2;
+		char undone[1200];
 		if (keep < 0)
 			keep = 0;
-		if (!rb)
-			tsarc_error_set(rc, "%.*s\n  rolled back: %s restored from undo snapshot "
-				"%.10s; the deployment is as it was before the restore%s%.200s%s%s%.150s%s",
-				keep, stopped.message, w, r->undo_id, l ? " but for " : "",
-				l ? l : "", l ? ", which the restore created (a warning says why it "
-				"is left)" : "", u ? "; tables that only the restored dump of " : "",
-				u ? u : "", u ? " created stay: its load is not clean (\"clean\": "
-				"false)" : "");
-		else
+		if (half < 0)
+			half = 0;
+		snprintf(undone, sizeof(undone), "%s%s%.10s%s%.250s%s", nsnap ? sw : "",
+			nsnap ? " restored from undo snapshot " : "", nsnap ? r->undo_id : "",
+			nsnap && d ? ", " : "", d ? d : "", d ? " dropped (the target did not have it "
+			"before the restore)" : "");
+		if (!rb && !rm)
+			tsarc_error_set(rc, "%.*s\n  rolled back: %s; the deployment is as it was "
+				"before the restore%s%.200s%s%s%.150s%s%s%.250s%s", keep, stopped.message,
+				undone, l ? " but for " : "", l ? l : "", l ? ", which the restore created "
+				"(a warning says why it is left)" : "", u ? "; tables that only the "
+				"restored dump of " : "", u ? u : "", u ? " created stay: its load is not "
+				"clean (\"clean\": false)" : "", f ? "; the restore loaded into " : "",
+				f ? f : "", f ? ", which another client created after the look-up before "
+				"the restore: it stays" : "");
+		else if (rb)
 			tsarc_error_set(rc, "%.*s\n  the rollback from undo snapshot %.10s failed too: "
 				"%.*s\n  the state before the restore is snapshot %s (tsarc restore %s "
-				"--only %s)", room(w, 1), stopped.message, r->undo_id, room(w, 1),
-				why.message, r->undo_id, r->undo_id, w);
+				"--only %s)%s%.250s%s%.300s%s", half, stopped.message, r->undo_id,
+				half, why.message, r->undo_id, r->undo_id, sw,
+				d ? "\n  dropped again (the target did not have it): " : "", d ? d : "",
+				rm ? "\n  not dropped again: " : "", rm ? why_rm.message : "",
+				rm ? " (the target did not have it before the restore: drop it by hand)" :
+				"");
+		else
+			tsarc_error_set(rc, "%.*s\n  the rollback failed too: %.*s%s%s%s%s\n  the "
+				"target did not have it before the restore: drop it by hand once nothing "
+				"uses it", half, stopped.message, half, why_rm.message,
+				undone[0] ? " (" : "", undone[0] ? "done: " : "", undone,
+				undone[0] ? ")" : "");
 	}
 	cJSON_Delete(report);
 	tsarc_snapshot_free(undo);
 	free(names);
+	free(from_snap);
 	tsarc_buf_dispose(&what);
+	tsarc_buf_dispose(&snap_what);
 	tsarc_buf_dispose(&left);
 	tsarc_buf_dispose(&unclean);
+	tsarc_buf_dispose(&removed);
+	tsarc_buf_dispose(&found);
 	return rc;
 }
 
@@ -336,7 +507,7 @@ int tsarc_undo_name(tsarc_restore_ctx *r, int rc)
 	size_t n = 0;
 
 	tsarc_error_save(&stopped);
-	if (components_of(r, replaced, &names, &n) || n == 0) {
+	if (!r->undo_id[0] || components_of(r, replaced, &names, &n) || n == 0) {
 		free(names);
 		tsarc_error_restore(&stopped);
 		return rc;

@@ -15,6 +15,9 @@
 #    next plan warns that the deployment is half-restored and names the
 #    step of the undo snapshot the rollback had not finished; restoring
 #    that snapshot gives state B back.
+#  - SIGINT in a restore into databases the target lacked (a migration onto
+#    new servers): no undo snapshot (nothing to back up), the database the
+#    restore created and loaded is dropped again by the rollback.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -103,4 +106,43 @@ ok restore "$UNDO" --repo "$REPO" --config "$WORK/config.json" \
 state "$WORK/state.undone"
 diff "$WORK/state.B" "$WORK/state.undone" >&2 || fail "restoring the undo snapshot did not bring state B back"
 no_leftovers "the second signal"
+
+info "SIGINT into databases the target lacked: no undo snapshot, both dropped again"
+# A migration onto new servers: system-mysql and zync-database each go into
+# a database the target does not have. There is nothing to back up, and
+# after the signal (zync-database's load held, system-mysql loaded) the
+# rollback drops the database system-mysql's load created; zync-database's
+# own step drops the one it created.
+PG_SUPER=(env PGPASSWORD="$PG_PASSWORD" "$REAL_PSQL" -qAtX -v ON_ERROR_STOP=1 -h 127.0.0.1
+	-p "$PG_PORT" -U postgres -d postgres)
+"${PG_SUPER[@]}" -c "ALTER ROLE zync CREATEDB" || fail "test setup: cannot let zync create databases"
+python3 - "$WORK/config.json" "$WORK/new-dbs.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"]["system-mysql"]["database"] = "system_int_new"
+c["components"]["zync-database"]["database"] = "zync_int_new"
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+mysql_has() { mysql_q "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" -e "SHOW DATABASES LIKE '$1'"; }
+pg_has() { "${PG_SUPER[@]}" -c "SELECT datname FROM pg_database WHERE datname = '$1'"; }
+state "$WORK/state.before-new"
+# psql's first run past the look-ups creates zync_int_new: let through.
+wrapper psql "$REAL_PSQL" "rm -f '$WORK/hold-psql'"
+echo 1 > "$WORK/hold-psql"
+CONFIG=$WORK/new-dbs.json bg --only system-mysql,zync-database --undo-snapshot
+held
+[ -n "$(mysql_has system_int_new)" ] && [ -n "$(pg_has zync_int_new)" ] ||
+	fail "test setup: the databases were not created before the hold point"
+kill -INT "$TPID"
+ended
+[ "$RC" -eq 130 ] || fail "exit $RC after SIGINT into new databases, want 130: $(cat "$ERR")"
+gone "$HELD" "the held psql (new databases)"
+no_leftovers "SIGINT into new databases"
+expect_err "rolled back: database system_int_new of system-mysql dropped \(the target did not have it before the restore\); the deployment is as it was before the restore" \
+	"the error says the new database was dropped"
+[ -z "$(mysql_has system_int_new)" ] || fail "system_int_new outlived the rollback"
+[ -z "$(pg_has zync_int_new)" ] || fail "zync_int_new outlived the interrupted load"
+grep -q "undo snapshot [0-9a-f]" "$ERR" && fail "an undo snapshot was named with nothing to back up: $(cat "$ERR")"
+state "$WORK/state.after-new"
+diff "$WORK/state.before-new" "$WORK/state.after-new" >&2 || fail "the deployment changed (new databases)"
 info "OK"

@@ -11,6 +11,8 @@
 # rollback after zync-database was restored (clean, the profile's) drops
 # the PostgreSQL objects only the restored dump created, and gives back
 # the ones its clean load dropped: zync_production is exactly as before.
+# A database the target lacks is left out of the undo snapshot and
+# dropped again by the rollback (before, the undo backup failed).
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -251,4 +253,69 @@ expect_err "tables that only the restored dump of system-mysql created stay: its
 	"the rollback's error does not say what a load that is not clean leaves"
 demo_mysql "SELECT COUNT(*) FROM system.upgrade_leftover" "" >/dev/null ||
 	fail "test setup: the leftover table is gone (the load was clean?)"
+
+info "a database the target lacks: left out of the undo snapshot, dropped again by the rollback"
+# A migration onto a new external server: the target's Secret names a
+# database that is not there yet, which the restore creates. Before, the
+# undo backup of it failed and --undo-snapshot could not be used at all.
+# system-mysql goes into system_undo_new (absent), zync-database into its
+# own (present), then blob fails once: the rollback restores zync from the
+# undo snapshot and drops system_undo_new; with zync's database absent
+# too, both are dropped.
+pg_super() {
+	PGPASSWORD=$PG_PASSWORD psql -qAtX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres \
+		-d postgres "$@"
+}
+pg_super -c "ALTER ROLE zync CREATEDB" || fail "test setup: cannot let zync create databases"
+absent_config() {
+	python3 - "$WORK/zync.json" "$WORK/absent-$1.json" "$WORK/blob.absent-$1" "$2" <<'PY2'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"]["system-mysql"]["database"] = "system_undo_new"
+if sys.argv[4]:
+    c["components"]["zync-database"]["database"] = sys.argv[4]
+c["components"]["blob"]["restore"]["command"][3] = sys.argv[3]
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY2
+}
+mysql_has() { demo_mysql "SHOW DATABASES LIKE '$1'" ""; }
+pg_has() { pg_super -c "SELECT datname FROM pg_database WHERE datname = '$1'"; }
+[ -z "$(mysql_has system_undo_new)" ] || fail "test setup: system_undo_new exists"
+absent_config mixed ""
+state "$WORK/state.M"
+t restore "$ZSNAP" --repo "$REPO" --config "$WORK/absent-mixed.json" \
+	--only system-mysql,zync-database,blob --undo-snapshot --json
+[ "$RC" -ne 0 ] || fail "a restore whose blob step fails succeeded"
+[ "$(step_status system-mysql)" = applied ] || fail "system-mysql was not restored before the failure: $(cat "$ERR")"
+[ "$(json_get "$OUT" "d['rollback']['status']")" = applied ] || fail "no rollback was reported: $(cat "$ERR")"
+expect_err "rolled back: zync-database,blob restored from undo snapshot [0-9a-f]{10}, database system_undo_new of system-mysql dropped \(the target did not have it before the restore\); the deployment is as it was before the restore" \
+	"the error says what was restored and what dropped"
+[ -z "$(mysql_has system_undo_new)" ] || fail "the database the restore created outlived the rollback"
+state "$WORK/state.M-rolled-back"
+diff "$WORK/state.M" "$WORK/state.M-rolled-back" >&2 || fail "the rollback did not bring zync_production back"
+ok show "$(json_get "$OUT" "d['undo_snapshot']")" --repo "$REPO" --json
+[ "$(json_get "$OUT" "' '.join(sorted(s['meta']['component'] for s in d['streams']))")" = "blob zync-database" ] ||
+	fail "the undo snapshot holds $(json_get "$OUT" "[s['name'] for s in d['streams']]"), not blob and zync-database"
+
+absent_config both zync_undo_new
+[ -z "$(pg_has zync_undo_new)" ] || fail "test setup: zync_undo_new exists"
+t restore "$ZSNAP" --repo "$REPO" --config "$WORK/absent-both.json" \
+	--only system-mysql,zync-database,blob --undo-snapshot --json
+[ "$RC" -ne 0 ] || fail "a restore whose blob step fails succeeded (both absent)"
+[ "$(step_status zync-database)" = applied ] || fail "zync-database was not restored before the failure: $(cat "$ERR")"
+[ "$(json_get "$OUT" "d['rollback']['status']")" = applied ] || fail "no rollback was reported (both absent): $(cat "$ERR")"
+expect_err "rolled back: blob restored from undo snapshot [0-9a-f]{10}, database system_undo_new of system-mysql, database zync_undo_new of zync-database dropped" \
+	"the error says both were dropped"
+[ -z "$(mysql_has system_undo_new)" ] || fail "system_undo_new outlived the rollback (both absent)"
+[ -z "$(pg_has zync_undo_new)" ] || fail "zync_undo_new outlived the rollback"
+state "$WORK/state.M2"
+diff "$WORK/state.M" "$WORK/state.M2" >&2 || fail "the deployment changed (both absent)"
+# The first snapshot's view fails the load itself: its step drops the
+# database it created, and there is nothing more to roll back.
+t restore "$SNAP" --repo "$REPO" --config "$WORK/absent-both.json" --only system-mysql --undo-snapshot
+[ "$RC" -ne 0 ] || fail "a load that stops at a view succeeded (new database)"
+expect_err "database system_undo_new, created by this restore, was dropped again" \
+	"the step says it dropped the database it created"
+grep -q "rolled back\|rolling back" "$ERR" && fail "a rollback of nothing was reported: $(cat "$ERR")"
+[ -z "$(mysql_has system_undo_new)" ] || fail "system_undo_new outlived its failed load"
 info "OK"
