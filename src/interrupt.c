@@ -221,8 +221,10 @@ int tsarc_cleanup_run(tsarc_cleanup *c)
 static void finish(int sig)
 {
 	struct timespec until;
-	int locked;
+	int locked, undoing = atomic_exchange(&g_undoing, 0);
 
+	/* An undo cut short is over too: the cleanups (the metrics' exit
+	 * status among them) see the signal. */
 	signal_children(SIGKILL);
 	/* An owner running an undo holds the registry: wait for it, but not
 	 * forever (a second signal means now). */
@@ -244,7 +246,7 @@ static void finish(int sig)
 					c->what);
 		}
 	}
-	if (atomic_load(&g_undoing)) {
+	if (undoing) {
 		pthread_mutex_lock(&g_undo_mu);
 		tsarc__log(TSARC_LOG_ERROR, "interrupt", "interrupted",
 			"interrupted by %s, then by a second signal during %s; exiting%s",

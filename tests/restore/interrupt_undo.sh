@@ -10,9 +10,9 @@
 #    the snapshot's system database and Secrets in place.
 #  - The rollback is not cut short by the grace period that bounds a stop
 #    (30 s): held in its own load for longer, it goes on.
-#  - A second signal during the rollback ends tsarc at once (exit 130),
-#    saying what it cut short and which snapshot puts things back; the
-#    next plan warns that the deployment is half-restored and names the
+#  - A second signal during the rollback ends tsarc at once (exit 130, and
+#    130 in its metrics), saying what it cut short and which snapshot puts
+#    things back; the next plan warns that the deployment is half-restored and names the
 #    step of the undo snapshot the rollback had not finished; restoring
 #    that snapshot gives state B back.
 #  - SIGINT in a restore into databases the target lacked (a migration onto
@@ -37,11 +37,12 @@ json.dump(d, open(sys.argv[1], "w"))
 PY
 state "$WORK/state.B"
 
-# The load of zync-database holds (the look-ups with -c pass); the restore
-# has replaced the Secrets, system-mysql and system-storage by then.
+# held_at_zync [ARGS...]: the restore (ARGS added) held in the load of
+# zync-database (the look-ups with -c pass); it has replaced the Secrets,
+# system-mysql and system-storage by then.
 held_at_zync() {
 	touch "$WORK/hold-psql"
-	bg --undo-snapshot
+	bg --undo-snapshot "$@"
 	held
 	for c in system-mysql system-storage; do
 		grep -q "$c: done" "$ERR" || fail "test setup: $c was not applied before the hold point: $(cat "$ERR")"
@@ -72,7 +73,7 @@ grep -q "did not finish" "$OUT" && fail "a restore rolled back after SIGINT is r
 info "a second signal during the rollback: exit at once, the undo snapshot named"
 # Both loads hold: the restore's, then the rollback's.
 wrapper psql "$REAL_PSQL"
-held_at_zync
+held_at_zync --metrics-file "$WORK/metrics.prom"
 FIRST=$HELD
 rm -f "$WORK/held"
 kill -INT "$TPID"
@@ -92,6 +93,8 @@ gone "$FIRST" "the restore's held psql"
 [ -z "$(ls -A "$REPO/locks")" ] || fail "a repository lock is left after the second signal"
 expect_err "interrupted by SIGINT, then by a second signal during the rollback from undo snapshot [0-9a-f]{10} \(tsarc restore [0-9a-f]{64} --only secrets,configmaps,apimanager,system-mysql,system-storage,zync-database puts back the state before the restore\)" \
 	"the exit message says what the second signal cut short"
+grep -Eq '^tsarc_exit_code\{.*command="restore".*\} 130$' "$WORK/metrics.prom" ||
+	fail "the metrics do not say exit 130 after the second signal: $(grep tsarc_exit_code "$WORK/metrics.prom")"
 UNDO=$(sed -n 's/.*during the rollback from undo snapshot [0-9a-f]\{10\} (tsarc restore \([0-9a-f]\{64\}\) --only.*/\1/p' "$ERR" | head -1)
 t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --dry-run --json
 [ "$RC" -eq 0 ] || fail "the plan after the cut-short rollback failed (exit $RC)"
