@@ -237,6 +237,10 @@ def check_workloads(docs, overlay, fixed_uid):
         spec = job["template"]["spec"]
         check_pod(what, spec, fixed_uid)
         cmd = spec["containers"][0]["args"][0]
+        # A SIGTERM to a restore with --undo-snapshot rolls back: the
+        # kubelet's default 30 s before SIGKILL would cut that short.
+        if cmd == "restore" and spec.get("terminationGracePeriodSeconds", 30) < 600:
+            fail(f"{what}: a restore's pod gets under 600 s to roll back after SIGTERM")
         if cmd in ("forget", "check", "prune"):
             if spec.get("automountServiceAccountToken") is not False:
                 fail(f"{what}: repository-only job mounts a Kubernetes token")
