@@ -221,10 +221,10 @@ int tsarc_cleanup_run(tsarc_cleanup *c)
 static void finish(int sig)
 {
 	struct timespec until;
-	int locked, undoing = atomic_exchange(&g_undoing, 0);
-
 	/* An undo cut short is over too: the cleanups (the metrics' exit
 	 * status among them) see the signal. */
+	int locked, undoing = atomic_exchange(&g_undoing, 0);
+
 	signal_children(SIGKILL);
 	/* An owner running an undo holds the registry: wait for it, but not
 	 * forever (a second signal means now). */
