@@ -49,6 +49,11 @@ held_at_zync() {
 	done
 }
 
+info "the plan says a signal is rolled back"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --undo-snapshot --dry-run
+[ "$RC" -eq 0 ] || fail "the plan failed (exit $RC)"
+grep -q "a failed step or a signal rolls back" "$OUT" "$ERR" || fail "the plan does not say a signal is rolled back"
+
 info "SIGINT: rolled back, the deployment is state B, exit 130"
 # The held load lifts the hold as it takes it: the rollback's own load of
 # zync-database runs.
