@@ -10,6 +10,7 @@
 #include "dbconn.h"
 #include "error_save.h"
 #include "filter.h"
+#include "fmt.h"
 #include "definer.h"
 #include "interrupt.h"
 #include "rewrite.h"
@@ -604,13 +605,8 @@ int tsarc_sql_undo_absent(tsarc_restore_ctx *r, tsarc_step *s, char **what)
 		return 0;
 	if (!(rc = session_open(r, s, &x)) && x.conn.database &&
 		!(rc = client->create_sql(s, &sql)) && sql &&
-		!(rc = database_exists(client, &x.c, &x.cmd, x.conn.database, &exists)) && !exists) {
-		size_t size = strlen(x.conn.database) + sizeof("database ");
-		if ((*what = malloc(size)))
-			snprintf(*what, size, "database %s", x.conn.database);
-		else
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
+		!(rc = database_exists(client, &x.c, &x.cmd, x.conn.database, &exists)) && !exists)
+		rc = tsarc_asprintf(what, "database %s", x.conn.database);
 	if (rc)
 		tsarc_error_prefix("component '%s': looking up its database before the restore",
 			s->component);

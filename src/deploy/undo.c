@@ -203,15 +203,12 @@ out:
 }
 
 /* How much of an earlier message fits before the lines added to it (the
- * message has a fixed size: what is added must not be the part cut off);
- * `halves`: two earlier messages share the room. */
-static int room(const char *components, int halves)
+ * message has a fixed size: what is added must not be the part cut off). */
+static int room(const char *components)
 {
 	int left = TSARC_ERROR_MESSAGE_MAX - 320 - 2 * (int)strlen(components);
 
-	if (left < 0)
-		left = 0;
-	return halves ? left / 2 : left;
+	return left < 0 ? 0 : left;
 }
 
 /* The rollback's outcome into the report (r->rollback). */
@@ -340,17 +337,52 @@ static int absent_applied(const tsarc_restore_ctx *r)
 	return 0;
 }
 
-/* `b`'s text, or "" (a buffer ended by tsarc_buf_append(b, "", 1)). */
+/* `b`'s text, or NULL when it has none (a buffer ended by
+ * tsarc_buf_append(b, "", 1)). */
+static const char *text_or_null(const tsarc_buf *b)
+{
+	return b->size > 1 ? (const char *)b->ptr : NULL;
+}
+
+/* The same, "" for none. */
 static const char *text_of(const tsarc_buf *b)
 {
-	return b->size > 1 ? (const char *)b->ptr : "";
+	const char *t = text_or_null(b);
+
+	return t ? t : "";
+}
+
+/* The rollback's restore of `names` from the undo snapshot: the same
+ * target, in place (no rewrite, no namespace change: the configuration
+ * already names the target's), no second undo; its progress lines marked
+ * as the rollback's (`prog`), its report into *report. */
+static int restore_from_undo(tsarc_restore_ctx *r, const char **names, size_t n,
+	rollback_progress *prog, tsarc_snapshot **undo, cJSON **report)
+{
+	tsarc_restore_opts o = *r->o;
+	int rc;
+
+	o.only = names;
+	o.nonly = n;
+	o.dry_run = 0;
+	o.verify_first = 0;
+	o.undo = 0;
+	o.rewrite_old = o.rewrite_new = NULL;
+	o.target_namespace = NULL;
+	o.rolling_back = r->snap->id;
+	if (r->o->progress) {
+		o.progress = say_rollback;
+		o.progress_payload = prog;
+	}
+	if (!(rc = tsarc_snapshot_load(r->repo, r->undo_id, undo)))
+		rc = tsarc_deploy_restore(r->d, r->repo, *undo, &o, report);
+	return rc;
 }
 
 int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 {
 	rollback_progress prog = {r->o};
 	tsarc_saved_error stopped, why_rm;
-	tsarc_restore_opts o;
 	tsarc_snapshot *undo = NULL;
 	tsarc_buf what = TSARC_BUF_INIT, snap_what = TSARC_BUF_INIT, left = TSARC_BUF_INIT,
 		  unclean = TSARC_BUF_INIT, removed = TSARC_BUF_INIT, found = TSARC_BUF_INIT;
@@ -407,23 +439,7 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 			nsnap ? " from undo snapshot " : "", r->undo_id);
 	}
 	if (nsnap) {
-		/* The same target, in place: no rewrite, no namespace change (the
-		 * configuration already names the target's), no second undo. */
-		o = *r->o;
-		o.only = from_snap;
-		o.nonly = nsnap;
-		o.dry_run = 0;
-		o.verify_first = 0;
-		o.undo = 0;
-		o.rewrite_old = o.rewrite_new = NULL;
-		o.target_namespace = NULL;
-		o.rolling_back = r->snap->id;
-		if (r->o->progress) {
-			o.progress = say_rollback;
-			o.progress_payload = &prog;
-		}
-		if (!(rb = tsarc_snapshot_load(r->repo, r->undo_id, &undo)))
-			rb = tsarc_deploy_restore(r->d, r->repo, undo, &o, &report);
+		rb = restore_from_undo(r, from_snap, nsnap, &prog, &undo, &report);
 		take_rollback_report(r, report, &left);
 		unclean_loads(r, &unclean);
 	}
@@ -442,16 +458,14 @@ out:
 		tsarc_error_save(&why);
 		tsarc_error_restore(&stopped);
 		const char *w = text_of(&what), *sw = text_of(&snap_what);
-		const char *l = left.size > 1 ? (char *)left.ptr : NULL;
-		const char *u = unclean.size > 1 ? (char *)unclean.ptr : NULL;
-		const char *d = removed.size > 1 ? (char *)removed.ptr : NULL;
-		const char *f = found.size > 1 ? (char *)found.ptr : NULL;
+		const char *l = text_or_null(&left), *u = text_or_null(&unclean);
+		const char *d = text_or_null(&removed), *f = text_or_null(&found);
 		/* What is left takes up to 300 bytes more of the message, the
 		 * loads that are not clean up to 300 more, what was dropped or
 		 * found as much as it says. */
 		int extra = (d ? (int)strlen(d) + 60 : 0) + (f ? (int)strlen(f) + 120 : 0);
-		int keep = room(w, 0) - (l ? 300 : 0) - (u ? 300 : 0) - extra;
-		int half = (room(w, 0) - extra - (rm ? 300 : 0)) / 2;
+		int keep = room(w) - (l ? 300 : 0) - (u ? 300 : 0) - extra;
+		int half = (room(w) - extra - (rm ? 300 : 0)) / 2;
 		char undone[1200];
 		if (keep < 0)
 			keep = 0;
@@ -516,7 +530,7 @@ int tsarc_undo_name(tsarc_restore_ctx *r, int rc)
 	tsarc_buf_append(&what, "", 1);
 	w = what.ptr ? (char *)what.ptr : "";
 	tsarc_error_set(rc, "%.*s\n  the state before the restore is undo snapshot %.10s: "
-		"tsarc restore %s --only %s puts it back", room(w, 0), stopped.message, r->undo_id,
+		"tsarc restore %s --only %s puts it back", room(w), stopped.message, r->undo_id,
 		r->undo_id, w);
 	free(names);
 	tsarc_buf_dispose(&what);

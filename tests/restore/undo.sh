@@ -280,14 +280,20 @@ PY2
 }
 mysql_has() { demo_mysql "SHOW DATABASES LIKE '$1'" ""; }
 pg_has() { pg_super -c "SELECT datname FROM pg_database WHERE datname = '$1'"; }
+# rolled_back_after_blob CONFIG STEP WHAT: the restore of $ZSNAP with
+# CONFIG (system-mysql, zync-database, blob) fails at blob after STEP was
+# applied, and is rolled back (WHAT: the case, for a failure).
+rolled_back_after_blob() {
+	t restore "$ZSNAP" --repo "$REPO" --config "$1" \
+		--only system-mysql,zync-database,blob --undo-snapshot --json
+	[ "$RC" -ne 0 ] || fail "a restore whose blob step fails succeeded ($3)"
+	[ "$(step_status "$2")" = applied ] || fail "$2 was not restored before the failure ($3): $(cat "$ERR")"
+	[ "$(json_get "$OUT" "d['rollback']['status']")" = applied ] || fail "no rollback was reported ($3): $(cat "$ERR")"
+}
 [ -z "$(mysql_has system_undo_new)" ] || fail "test setup: system_undo_new exists"
 absent_config mixed ""
 state "$WORK/state.M"
-t restore "$ZSNAP" --repo "$REPO" --config "$WORK/absent-mixed.json" \
-	--only system-mysql,zync-database,blob --undo-snapshot --json
-[ "$RC" -ne 0 ] || fail "a restore whose blob step fails succeeded"
-[ "$(step_status system-mysql)" = applied ] || fail "system-mysql was not restored before the failure: $(cat "$ERR")"
-[ "$(json_get "$OUT" "d['rollback']['status']")" = applied ] || fail "no rollback was reported: $(cat "$ERR")"
+rolled_back_after_blob "$WORK/absent-mixed.json" system-mysql "one absent"
 expect_err "rolled back: zync-database,blob restored from undo snapshot [0-9a-f]{10}, database system_undo_new of system-mysql dropped \(the target did not have it before the restore\); the deployment is as it was before the restore" \
 	"the error says what was restored and what dropped"
 [ -z "$(mysql_has system_undo_new)" ] || fail "the database the restore created outlived the rollback"
@@ -299,11 +305,7 @@ ok show "$(json_get "$OUT" "d['undo_snapshot']")" --repo "$REPO" --json
 
 absent_config both zync_undo_new
 [ -z "$(pg_has zync_undo_new)" ] || fail "test setup: zync_undo_new exists"
-t restore "$ZSNAP" --repo "$REPO" --config "$WORK/absent-both.json" \
-	--only system-mysql,zync-database,blob --undo-snapshot --json
-[ "$RC" -ne 0 ] || fail "a restore whose blob step fails succeeded (both absent)"
-[ "$(step_status zync-database)" = applied ] || fail "zync-database was not restored before the failure: $(cat "$ERR")"
-[ "$(json_get "$OUT" "d['rollback']['status']")" = applied ] || fail "no rollback was reported (both absent): $(cat "$ERR")"
+rolled_back_after_blob "$WORK/absent-both.json" zync-database "both absent"
 expect_err "rolled back: blob restored from undo snapshot [0-9a-f]{10}, database system_undo_new of system-mysql, database zync_undo_new of zync-database dropped" \
 	"the error says both were dropped"
 [ -z "$(mysql_has system_undo_new)" ] || fail "system_undo_new outlived the rollback (both absent)"
