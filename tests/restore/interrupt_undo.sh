@@ -15,6 +15,9 @@
 #    things back; the next plan warns that the deployment is half-restored and names the
 #    step of the undo snapshot the rollback had not finished; restoring
 #    that snapshot gives state B back.
+#  - A signal during the rollback of a failed step (the first signal the
+#    restore sees) does not stop the rollback: it goes on to the end and the
+#    deployment is as it was; a second signal would end tsarc at once.
 #  - SIGINT in a restore into databases the target lacked (a migration onto
 #    new servers): no undo snapshot (nothing to back up), the database the
 #    restore created and loaded is dropped again by the rollback.
@@ -114,6 +117,41 @@ ok restore "$UNDO" --repo "$REPO" --config "$WORK/config.json" \
 state "$WORK/state.undone"
 diff "$WORK/state.B" "$WORK/state.undone" >&2 || fail "restoring the undo snapshot did not bring state B back"
 no_leftovers "the second signal"
+
+info "a signal during the rollback of a failed step: the rollback goes on"
+# zync-database's load fails (the restore's own, the first psql past the
+# look-ups), which starts the rollback; the rollback's own load of
+# zync-database holds until released. A SIGINT then is the first signal the
+# restore sees: before, it stopped the rollback like any restore (its load
+# was killed) and left the snapshot's Secrets and system database in place.
+rm -f "$WORK/psql-failed" "$WORK/release-psql"
+wrapper psql "$REAL_PSQL" \
+	"if [ ! -e '$WORK/psql-failed' ]; then touch '$WORK/psql-failed'; echo 'psql: failed by the test' >&2; exit 3; fi" \
+	"while [ ! -e '$WORK/release-psql' ]; do sleep 0.1; done; exec '$REAL_PSQL' \"\$@\""
+touch "$WORK/hold-psql"
+bg --undo-snapshot
+held
+grep -q "rolling back secrets" "$ERR" || fail "test setup: the failed load did not start a rollback: $(cat "$ERR")"
+kill -INT "$TPID"
+for ((i = 0; i < 300; i++)); do
+	grep -q "SIGINT received during the rollback" "$ERR" && break
+	kill -0 "$TPID" 2>/dev/null || break
+	sleep 0.1
+done
+expect_err "SIGINT received during the rollback from undo snapshot [0-9a-f]{10}: it goes on \(again to exit at once\)" \
+	"the progress says the rollback goes on"
+kill -0 "$HELD" 2>/dev/null || fail "the signal stopped the rollback's load"
+touch "$WORK/release-psql"
+ended
+rm -f "$WORK/hold-psql" "$WORK/release-psql" "$WORK/psql-failed"
+[ "$RC" -eq 130 ] || fail "exit $RC after SIGINT during a rollback, want 130: $(cat "$ERR")"
+no_leftovers "SIGINT during the rollback of a failed step"
+expect_err "stopped at zync-database: .*psql: failed by the test" "the error names the failed step"
+expect_err "rolled back: secrets,configmaps,apimanager,system-mysql,system-storage,zync-database restored from undo snapshot [0-9a-f]{10}; the deployment is as it was before the restore" \
+	"the error says the deployment is as it was"
+state "$WORK/state.rolled-back-failed"
+diff "$WORK/state.B" "$WORK/state.rolled-back-failed" >&2 || fail "a signal during the rollback of a failed step left the deployment half-restored"
+wrapper psql "$REAL_PSQL"
 
 info "SIGINT into databases the target lacked: no undo snapshot, both dropped again"
 # A migration onto new servers: system-mysql and zync-database each go into
