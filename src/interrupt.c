@@ -20,9 +20,10 @@ static atomic_int g_undoing;  /* between tsarc_interrupt_undo_begin and _end */
 /* When the grace period after the first signal ends (CLOCK_MONOTONIC
  * seconds); not while undoing. */
 static atomic_llong g_grace_end;
-/* What a second signal cuts short, for finish(): set by undo_begin. */
+/* What a signal during an undo finds under way, and what puts things back
+ * if a second one cuts it short (for finish()): set by undo_begin. */
 static pthread_mutex_t g_undo_mu = PTHREAD_MUTEX_INITIALIZER;
-static char g_undo_what[700];
+static char g_undo_what[300], g_undo_recovery[500];
 static _Thread_local int t_in_cleanup;
 
 /* Both registries below are doubly linked lists, newest first: one push
@@ -100,10 +101,11 @@ static long long monotonic_seconds(void)
 	return (long long)t.tv_sec;
 }
 
-int tsarc_interrupt_undo_begin(const char *what)
+int tsarc_interrupt_undo_begin(const char *what, const char *recovery)
 {
 	pthread_mutex_lock(&g_undo_mu);
-	snprintf(g_undo_what, sizeof(g_undo_what), "%s", what ? what : "");
+	snprintf(g_undo_what, sizeof(g_undo_what), "%s", what ? what : "an undo");
+	snprintf(g_undo_recovery, sizeof(g_undo_recovery), "%s", recovery ? recovery : "");
 	pthread_mutex_unlock(&g_undo_mu);
 	atomic_store(&g_undoing, 1);
 	return atomic_load(&g_signal);
@@ -249,8 +251,9 @@ static void finish(int sig)
 	if (undoing) {
 		pthread_mutex_lock(&g_undo_mu);
 		tsarc__log(TSARC_LOG_ERROR, "interrupt", "interrupted",
-			"interrupted by %s, then by a second signal during %s; exiting%s",
-			tsarc_signal_name(sig), g_undo_what,
+			"interrupted by %s, then by a second signal during %s%s%s%s; exiting%s",
+			tsarc_signal_name(sig), g_undo_what, g_undo_recovery[0] ? " (" : "",
+			g_undo_recovery, g_undo_recovery[0] ? ")" : "",
 			locked ? "" : " without cleaning up (an undo in progress did not finish)");
 		pthread_mutex_unlock(&g_undo_mu);
 	} else {
@@ -279,6 +282,17 @@ static void *signal_main(void *arg)
 				continue;
 			atomic_store(&g_grace_end, monotonic_seconds() + TSARC_INTERRUPT_GRACE);
 			atomic_store(&g_signal, sig);
+			if (atomic_load(&g_undoing)) {
+				/* An undo already under way (a failed step's
+				 * rollback) is what a stop would start: it goes
+				 * on, its children untouched. */
+				pthread_mutex_lock(&g_undo_mu);
+				tsarc__log(TSARC_LOG_WARN, "interrupt", "undo_goes_on",
+					"%s received during %s: it goes on (again to exit at once)",
+					tsarc_signal_name(sig), g_undo_what);
+				pthread_mutex_unlock(&g_undo_mu);
+				continue;
+			}
 			if (!atomic_load(&g_deferred))
 				finish(sig);
 			tsarc__log(TSARC_LOG_WARN, "interrupt", "stopping",

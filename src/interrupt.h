@@ -24,11 +24,13 @@
  * seconds without an exit, ends it as in the default mode.
  *
  * A deferred command that can put back what it changed before the signal
- * (a restore with an undo snapshot rolls back: the operator gets the old
- * state, not a half-restored one) does so between tsarc_interrupt_undo_begin
- * and _end: its loops and children run as if no signal had come, without
- * the grace period (an undo takes as long as it takes), and the next signal
- * ends the command at once, saying what it cut short.
+ * or a failure (a restore with an undo snapshot rolls back: the operator
+ * gets the old state, not a half-restored one) does so between
+ * tsarc_interrupt_undo_begin and _end: its loops and children run as if no
+ * signal had come, without the grace period (an undo takes as long as it
+ * takes). A signal during it does not stop it: the one that started it, or
+ * a first one during a failure's undo, only says so; the next ends the
+ * command at once, saying what it cut short.
  */
 
 /* How long a deferred command may take to stop after the first signal. */
@@ -41,11 +43,14 @@ int tsarc_interrupt_install(void);
 void tsarc_interrupt_defer(int on);
 /* The first signal received, or 0; 0 also between undo_begin and _end. */
 int tsarc_interrupted(void);
-/* After the first signal: the undo of what the command did starts (see
- * above). `what` (copied) completes the exit message of a second signal:
- * "the rollback from undo snapshot 1234abcd; ... puts it back". Returns
- * the signal that was received. */
-int tsarc_interrupt_undo_begin(const char *what);
+/* The undo of what the command did starts (see above): after the first
+ * signal, or after a failure, when a signal must not stop it either (the
+ * first one to come is then only reported). `what` and `recovery` (both
+ * copied; recovery may be NULL) complete the messages of a signal during
+ * it: "the rollback from undo snapshot 1234abcd", "tsarc restore ...
+ * puts back the state before the restore". Returns the signal received
+ * before, or 0. */
+int tsarc_interrupt_undo_begin(const char *what, const char *recovery);
 /* The undo is over: tsarc_interrupted() tells the signal again (the
  * command still ends as interrupted) and the grace period starts anew. */
 void tsarc_interrupt_undo_end(void);

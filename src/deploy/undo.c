@@ -422,22 +422,26 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 	tsarc_buf_append(&what, "", 1);
 	list_names(&snap_what, from_snap, nsnap, ",");
 	tsarc_buf_append(&snap_what, "", 1);
-	if ((sig = tsarc_interrupted())) {
-		char cut[700];
-		if (nsnap)
-			snprintf(cut, sizeof(cut), "the rollback from undo snapshot %.10s (tsarc "
-				"restore %s --only %.300s puts back the state before the restore)",
-				r->undo_id, r->undo_id, text_of(&snap_what));
-		else
-			snprintf(cut, sizeof(cut), "the rollback of %.300s", text_of(&what));
-		tsarc_interrupt_undo_begin(cut);
+	{
+		/* Begun after a signal and after a failure alike: a signal
+		 * during it does not stop it (interrupt.h). */
+		char cut[300], recovery[500];
+		if (nsnap) {
+			snprintf(cut, sizeof(cut), "the rollback from undo snapshot %.10s", r->undo_id);
+			snprintf(recovery, sizeof(recovery), "tsarc restore %s --only %.300s puts "
+				"back the state before the restore", r->undo_id, text_of(&snap_what));
+		} else {
+			snprintf(cut, sizeof(cut), "the rollback of %.250s", text_of(&what));
+		}
+		sig = tsarc_interrupt_undo_begin(cut, nsnap ? recovery : NULL);
+	}
+	if (sig)
 		tsarc_restore_progress(r, "%s received: rolling back %s%s%.10s (a second signal "
 			"ends tsarc at once)", tsarc_signal_name(sig), text_of(&what),
 			nsnap ? " from undo snapshot " : "", r->undo_id);
-	} else {
+	else
 		tsarc_restore_progress(r, "rolling back %s%s%.10s", text_of(&what),
 			nsnap ? " from undo snapshot " : "", r->undo_id);
-	}
 	if (nsnap) {
 		rb = restore_from_undo(r, from_snap, nsnap, &prog, &undo, &report);
 		take_rollback_report(r, report, &left);
@@ -449,8 +453,7 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 		rm = remove_created(r, &removed, &found, &why_rm);
 		tsarc_error_restore(&why_rb);
 	}
-	if (sig)
-		tsarc_interrupt_undo_end();
+	tsarc_interrupt_undo_end();
 	note_rollback(r, names, n, rb ? rb : rm);
 out:
 	{

@@ -146,7 +146,7 @@ ended
 rm -f "$WORK/hold-psql" "$WORK/release-psql" "$WORK/psql-failed"
 [ "$RC" -eq 130 ] || fail "exit $RC after SIGINT during a rollback, want 130: $(cat "$ERR")"
 no_leftovers "SIGINT during the rollback of a failed step"
-expect_err "stopped at zync-database: .*psql: failed by the test" "the error names the failed step"
+expect_err "stopped at zync-database: component 'zync-database': psql: exited with status 3" "the error names the failed step"
 expect_err "rolled back: secrets,configmaps,apimanager,system-mysql,system-storage,zync-database restored from undo snapshot [0-9a-f]{10}; the deployment is as it was before the restore" \
 	"the error says the deployment is as it was"
 state "$WORK/state.rolled-back-failed"
