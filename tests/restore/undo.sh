@@ -12,7 +12,9 @@
 # the PostgreSQL objects only the restored dump created, and gives back
 # the ones its clean load dropped: zync_production is exactly as before.
 # A database the target lacks is left out of the undo snapshot and
-# dropped again by the rollback (before, the undo backup failed).
+# dropped again by the rollback (before, the undo backup failed); so are
+# Secrets and ConfigMaps the target lacks (a namespace emptied): removed
+# again by the rollback, and by a restore of the undo snapshot later.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -320,4 +322,44 @@ expect_err "database system_undo_new, created by this restore, was dropped again
 	"the step says it dropped the database it created"
 grep -q "rolled back\|rolling back" "$ERR" && fail "a rollback of nothing was reported: $(cat "$ERR")"
 [ -z "$(mysql_has system_undo_new)" ] || fail "system_undo_new outlived its failed load"
+
+info "Secrets and ConfigMaps the target lacks: left out of the undo snapshot, removed again"
+# A deployment that lost its Secrets and ConfigMaps (a namespace emptied by
+# mistake, restored in place onto its external databases). Before, the
+# undo backup failed on the first required Secret and nothing was
+# restored. The restore creates them; blob fails once: the rollback
+# removes them again. Then the restore succeeds, and restoring its undo
+# snapshot removes them too (the state before that restore).
+mkdir -p "$WORK/kept-resources"
+mv "$DEP/resources/secret" "$DEP/resources/configmap" "$WORK/kept-resources/"
+mkdir -p "$DEP/resources/secret" "$DEP/resources/configmap"
+state "$WORK/state.E"
+python3 - "$WORK/zync.json" "$WORK/emptied.json" "$WORK/blob.emptied" <<'PY2'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"]["blob"]["restore"]["command"][3] = sys.argv[3]
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY2
+t restore "$ZSNAP" --repo "$REPO" --config "$WORK/emptied.json" --only secrets,configmaps,blob \
+	--undo-snapshot --json
+[ "$RC" -ne 0 ] || fail "a restore whose blob step fails succeeded (emptied)"
+[ "$(step_status secrets)" = applied ] || fail "the Secrets were not restored before the failure: $(cat "$ERR")"
+[ "$(json_get "$OUT" "d['rollback']['status']")" = applied ] || fail "no rollback was reported (emptied): $(cat "$ERR")"
+expect_err "the deployment is as it was before the restore" "the error says the deployment is as it was (emptied)"
+[ -z "$(ls -A "$DEP/resources/secret" "$DEP/resources/configmap")" ] ||
+	fail "the Secrets or ConfigMaps the restore created outlived the rollback: $(ls "$DEP/resources"/*)"
+state "$WORK/state.E-rolled-back"
+diff "$WORK/state.E" "$WORK/state.E-rolled-back" >&2 || fail "the rollback did not bring the emptied deployment back"
+ok restore "$ZSNAP" --repo "$REPO" --config "$WORK/emptied.json" --only secrets,configmaps,blob \
+	--undo-snapshot --json
+[ -s "$DEP/resources/secret/system-seed.json" ] || fail "the restore did not create system-seed"
+EUNDO=$(json_get "$OUT" "d['undo_snapshot']")
+ok restore "$EUNDO" --repo "$REPO" --config "$WORK/emptied.json" --only secrets,configmaps,blob --json
+[ "$(json_get "$OUT" "[s['detail'].get('removed') for s in d['steps'] if s['component'] == 'secrets'][0]" | tr -d "[]' " | tr , '\n' | sort | tr '\n' ' ')" = \
+	"backend-internal-api backend-listener backend-redis system-app system-database system-events-hook system-master-apicast system-memcache system-recaptcha system-redis system-seed system-smtp zync " ] ||
+	fail "the undo snapshot's restore does not report the 13 Secrets removed: $(cat "$OUT")"
+state "$WORK/state.E-undone"
+diff "$WORK/state.E" "$WORK/state.E-undone" >&2 || fail "restoring the undo snapshot did not bring the emptied deployment back"
+rm -rf "$DEP/resources/secret" "$DEP/resources/configmap"
+mv "$WORK/kept-resources/secret" "$WORK/kept-resources/configmap" "$DEP/resources/"
 info "OK"
