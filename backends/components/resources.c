@@ -177,19 +177,23 @@ static int resources_prepare(tsarc_component *c, tsarc_production *out)
 	/* kubectl apply -f takes a List as it takes one object. */
 	cJSON *items = NULL, *list = tsarc_resource_list_new(&items);
 	cJSON *got = cJSON_CreateArray(), *missing = cJSON_CreateArray();
+	/* An undo backup's named objects the target lacks (component.h). */
+	cJSON *missing_required = c->undo ? cJSON_CreateArray() : NULL;
 	json_ctx *j = NULL;
 	size_t l;
 	int rc = 0;
 
-	if (!list || !got || !missing || !(out->meta = cJSON_CreateObject()))
+	if (!list || !got || !missing || (c->undo && !missing_required) ||
+		!(out->meta = cJSON_CreateObject()))
 		goto oom;
 	if (tsarc_spec_bool(c->spec, "all", 0)) {
 		cJSON *all = NULL, *doc;
 		rc = c->tr->get(c->tr, type, NULL, &all);
 		if (rc == TSARC_ENOTFOUND) {
 			/* Not installed (no such resource type, or no such directory):
-			 * recorded as absent; required components fail. */
-			if (c->required) {
+			 * recorded as absent; required components fail, but for an
+			 * undo backup (the target has none to put back). */
+			if (c->required && !c->undo) {
 				tsarc_error_prefix("component '%s'", c->name);
 				goto fail;
 			}
@@ -217,9 +221,13 @@ static int resources_prepare(tsarc_component *c, tsarc_production *out)
 		cJSON_ArrayForEach(n, arr) {
 			cJSON *doc = NULL;
 			rc = c->tr->get(c->tr, type, n->valuestring, &doc);
-			if (rc == TSARC_ENOTFOUND && l == 1) {
-				/* Optional: e.g. mysql-main-conf is gone from 2.16 on. */
-				cJSON_AddItemToArray(missing, cJSON_CreateString(n->valuestring));
+			if (rc == TSARC_ENOTFOUND && (l == 1 || c->undo)) {
+				/* Optional: e.g. mysql-main-conf is gone from 2.16 on.
+				 * Or the target of an undo backup lacks it (a
+				 * namespace emptied): its undo removes it again. */
+				cJSON_AddItemToArray(l == 1 ? missing : missing_required,
+					cJSON_CreateString(n->valuestring));
+				tsarc_error_clear();
 				rc = 0;
 				continue;
 			}
@@ -239,7 +247,9 @@ static int resources_prepare(tsarc_component *c, tsarc_production *out)
 	cJSON_AddStringToObject(out->meta, "resource", type);
 	cJSON_AddItemToObject(out->meta, "items", got);
 	cJSON_AddItemToObject(out->meta, "missing_optional", missing);
-	got = missing = NULL;
+	if (missing_required)
+		cJSON_AddItemToObject(out->meta, "missing_required", missing_required);
+	got = missing = missing_required = NULL;
 	if (!(j = calloc(1, sizeof(*j))) || !(j->text = tsarc_secret_doc_print(list, 1, &j->len)))
 		goto oom;
 	out->writer = json_writer;
@@ -255,6 +265,7 @@ fail:
 	tsarc_secret_doc_free(list);
 	cJSON_Delete(got);
 	cJSON_Delete(missing);
+	cJSON_Delete(missing_required);
 	json_ctx_free(j);
 	return rc;
 }
@@ -330,20 +341,24 @@ static int not_taken_error(const tsarc_resources_rules *rules, const char *names
 /*
  * The restore of an undo snapshot (tsarc_snapshot_is_undo) puts the target
  * back as it was before the restore it undoes, and that includes removing
- * what that restore created: the undo backup recorded the optional names
- * the target did not have ("missing_optional"), and they are deleted. A
+ * what that restore created: the undo backup recorded the names the target
+ * did not have, optional ("missing_optional") and required
+ * ("missing_required": a namespace emptied), and they are deleted. A
  * backup's snapshot never removes anything (a 2.16 snapshot lacks the
  * ConfigMaps of 2.15's in-pod databases, which a 2.15 target still uses).
  * Only Secrets and ConfigMaps: deleting a custom resource (an APIManager)
  * makes its operator delete what it deployed. The names come from the
- * repository: each is one the target's component lists as optional, that
- * the recipe does not leave out and that the stream does not hold.
+ * repository: each is one the target's component lists (as optional for
+ * missing_optional), that the recipe does not leave out and that the
+ * stream does not hold.
  * *out: NULL when nothing is removed here, else the names (maybe none).
  */
 static int undo_removals(const tsarc_restore_ctx *r, const tsarc_step *s,
 	const tsarc_resources_rules *rules, cJSON **out)
 {
+	static const char *const keys[] = {"missing_optional", "missing_required"};
 	const cJSON *it;
+	size_t l;
 
 	*out = NULL;
 	if (!tsarc_snapshot_is_undo(r->snap) || !rules->type ||
@@ -352,20 +367,24 @@ static int undo_removals(const tsarc_restore_ctx *r, const tsarc_step *s,
 		return 0;
 	if (!(*out = cJSON_CreateArray()))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(s->st->meta, "missing_optional")) {
-		if (!cJSON_IsString(it) || !tsarc_valid_kube_name(it->valuestring)) {
-			cJSON_Delete(*out);
-			*out = NULL;
-			return tsarc_error_set(TSARC_ECORRUPT, "stream %s of undo snapshot %.10s: its "
-				"metadata's missing_optional holds something that is not a Kubernetes "
-				"name; nothing of it was applied or removed", rules->stream, r->snap->id);
+	for (l = 0; l < 2; l++)
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(s->st->meta, keys[l])) {
+			if (!cJSON_IsString(it) || !tsarc_valid_kube_name(it->valuestring)) {
+				cJSON_Delete(*out);
+				*out = NULL;
+				return tsarc_error_set(TSARC_ECORRUPT, "stream %s of undo snapshot "
+					"%.10s: its metadata's %s holds something that is not a "
+					"Kubernetes name; nothing of it was applied or removed",
+					rules->stream, r->snap->id, keys[l]);
+			}
+			if (!tsarc_str_in_array(l ? rules->names : rules->optional_names,
+				    it->valuestring) ||
+				tsarc_resources_left_out(rules, it->valuestring) ||
+				tsarc_str_in_array(rules->meta_items, it->valuestring) ||
+				tsarc_str_in_array(*out, it->valuestring))
+				continue;
+			cJSON_AddItemToArray(*out, cJSON_CreateString(it->valuestring));
 		}
-		if (!tsarc_str_in_array(rules->optional_names, it->valuestring) ||
-			tsarc_resources_left_out(rules, it->valuestring) ||
-			tsarc_str_in_array(rules->meta_items, it->valuestring))
-			continue;
-		cJSON_AddItemToArray(*out, cJSON_CreateString(it->valuestring));
-	}
 	return 0;
 }
 

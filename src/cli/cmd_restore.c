@@ -330,8 +330,9 @@ int cmd_restore(int argc, char **argv)
 		print_report(report, s.o.dry_run);
 		if (s.o.dry_run && s.o.undo)
 			cli_say("report", "  --undo-snapshot: the run backs up, from the target, what "
-				"the steps above replace, before its first write (a database the target "
-				"does not have is left out, and dropped again by a rollback); a failed "
+				"the steps above replace, before its first write (a database, Secret or "
+				"ConfigMap the target does not have is left out, and removed again by a "
+				"rollback); a failed "
 				"step or a signal rolls back");
 		if (s.o.dry_run)
 			cli_say("report", "dry run: nothing was changed");

@@ -69,6 +69,10 @@ typedef struct tsarc_component {
 	tsarc_transport *resources; /* where Secrets are read (url_secret) */
 	int external;               /* connect from this host (URL from a Secret) */
 	int required;
+	/* The backup is a restore's undo snapshot (undo.c): an object the
+	 * target lacks is recorded as absent, not an error, even a required
+	 * one (the restore of the snapshot removes it again). */
+	int undo;
 	const char *stream;
 	/* Filled while locating (kube: the pod). */
 	char *pod;

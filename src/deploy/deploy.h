@@ -46,9 +46,11 @@ const char *tsarc_deploy_builtin_profile(const char *name);
  * closed pipe is reported as failed (the CLI ignores it).
  */
 int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report);
-/* The same for the enabled components named in only[0..nonly) alone. */
+/* The same for the enabled components named in only[0..nonly) alone;
+ * for_undo: the backup is a restore's undo snapshot (tsarc_component's
+ * undo). */
 int tsarc_deploy_backup_only(tsarc_deploy *d, tsarc_backup *b, const char *const *only,
-	size_t nonly, cJSON **report);
+	size_t nonly, int for_undo, cJSON **report);
 
 /*
  * Restores a snapshot into the deployment `d` describes (the target: the

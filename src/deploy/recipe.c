@@ -234,6 +234,8 @@ int tsarc_stream_meta_check(const char *stream, const cJSON *meta)
 		(rc = tsarc_check_string_array(meta, "items", tsarc_valid_kube_name,
 			TSARC_KUBE_NAME_RULE, TSARC_EUNSAFE, where)) ||
 		(rc = tsarc_check_string_array(meta, "missing_optional", tsarc_valid_kube_name,
+			TSARC_KUBE_NAME_RULE, TSARC_EUNSAFE, where)) ||
+		(rc = tsarc_check_string_array(meta, "missing_required", tsarc_valid_kube_name,
 			TSARC_KUBE_NAME_RULE, TSARC_EUNSAFE, where)))
 		return rc;
 	/* What a tree restore will leave out of files that shrank. */

@@ -367,7 +367,7 @@ static cJSON *make_report(run *r)
 
 int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report)
 {
-	return tsarc_deploy_backup_only(d, b, NULL, 0, report);
+	return tsarc_deploy_backup_only(d, b, NULL, 0, 0, report);
 }
 
 /* Whether component `name` is one of only[0..nonly) (all without a list). */
@@ -384,7 +384,7 @@ static int selected(const char *const *only, size_t nonly, const char *name)
 }
 
 int tsarc_deploy_backup_only(tsarc_deploy *d, tsarc_backup *b, const char *const *only,
-	size_t nonly, cJSON **report)
+	size_t nonly, int for_undo, cJSON **report)
 {
 	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components"), *c;
 	const cJSON *trconf = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
@@ -425,6 +425,7 @@ int tsarc_deploy_backup_only(tsarc_deploy *d, tsarc_backup *b, const char *const
 		s->comp.spec = c;
 		s->comp.stream = tsarc_spec_str(c, "stream");
 		s->comp.required = tsarc_spec_bool(c, "required", 1);
+		s->comp.undo = for_undo;
 		s->comp.external = tsarc_spec_bool(c, "external", 0);
 		s->comp.resources = resources_tr;
 		s->src = tsarc_kind_find(s->comp.kind);

@@ -20,10 +20,10 @@
  * The restore state (state.c) records the undo snapshot next to the steps
  * it covers, so the run after a kill -9 names it too.
  *
- * What the restore created that the target did not have: the optional
- * Secrets and ConfigMaps are removed by the restore of the undo snapshot
- * (resources.c, from the undo backup's "missing_optional"); a required one
- * makes the undo backup fail. A database the target lacks (its kind's
+ * What the restore created that the target did not have: the Secrets and
+ * ConfigMaps are removed by the restore of the undo snapshot (resources.c,
+ * from the undo backup's "missing_optional" and "missing_required", the
+ * latter recorded for an undo backup only: tsarc_component's undo). A database the target lacks (its kind's
  * undo_absent, looked up as the load looks it up) is left out of the undo
  * backup, and the rollback drops it again if the restore created it (its
  * kind's undo_remove, through the load's client: the same run that made
@@ -180,7 +180,7 @@ int tsarc_undo_save(tsarc_restore_ctx *r)
 	bo.ntags = 1;
 	bo.meta = meta;
 	if (!(rc = tsarc_backup_new(&b, r->repo, &bo)) &&
-		!(rc = tsarc_deploy_backup_only(r->d, b, names, n, NULL)))
+		!(rc = tsarc_deploy_backup_only(r->d, b, names, n, 1, NULL)))
 		rc = tsarc_backup_commit(b, r->undo_id);
 	/* Without a commit nothing of it is published. */
 	tsarc_backup_free(b);

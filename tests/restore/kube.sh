@@ -210,28 +210,34 @@ demo_mysql "UPDATE accounts SET org_name = 'renamed before the restore' WHERE id
 	fail "cannot change the system database"
 section_of_system() { state "$WORK/s.tmp"; section "$WORK/s.tmp" system; }
 CHANGED=$(section_of_system)
-# An optional ConfigMap the target lacks: the restore creates it, and
-# restoring the undo snapshot deletes it again (kubectl delete, by name).
+# An optional ConfigMap and a required Secret the target lacks: the restore
+# creates them, and restoring the undo snapshot deletes them again
+# (kubectl delete, by name: the restore Role grants it by name only).
 MAINCONF=$KDIR/namespaces/other-ns/resources/configmap/mysql-main-conf.json
-rm -f "$MAINCONF"
+RECAPTCHA=$KDIR/namespaces/other-ns/resources/secret/system-recaptcha.json
+rm -f "$MAINCONF" "$RECAPTCHA"
 ok restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns \
-	--only configmaps,system-mysql --undo-snapshot --json
+	--only secrets,configmaps,system-mysql --undo-snapshot --json
 [ -f "$MAINCONF" ] || fail "the restore did not create mysql-main-conf"
+[ -f "$RECAPTCHA" ] || fail "the restore did not create system-recaptcha"
 UNDO=$(json_get "$OUT" "d['undo_snapshot']")
 [ "$(section_of_system)" = "$(section "$WORK/before" system)" ] || fail "the restore with --undo-snapshot differs"
 ok show "$UNDO" --repo "$REPO" --json
-[ "$(json_get "$OUT" "sorted(s['meta']['source'].get('pod', '') for s in d['streams'])")" = "['', 'system-mysql-1-abcde']" ] ||
+[ "$(json_get "$OUT" "sorted(s['meta']['source'].get('pod', '') for s in d['streams'])")" = "['', '', 'system-mysql-1-abcde']" ] ||
 	fail "the undo backup did not run in the target's pod: $(json_get "$OUT" "[s['meta']['source'] for s in d['streams']]")"
-[ "$(json_get "$OUT" "sorted(s['meta']['component'] for s in d['streams'])")" = "['configmaps', 'system-mysql']" ] ||
-	fail "the undo snapshot does not hold the ConfigMaps and the database"
+[ "$(json_get "$OUT" "sorted(s['meta']['component'] for s in d['streams'])")" = "['configmaps', 'secrets', 'system-mysql']" ] ||
+	fail "the undo snapshot does not hold the Secrets, the ConfigMaps and the database"
 : >"$FAKE_KUBE_LOG"
 ok restore "$UNDO" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns --json
 [ "$(section_of_system)" = "$CHANGED" ] || fail "restoring the undo snapshot did not bring the change back"
 [ ! -e "$MAINCONF" ] || fail "restoring the undo snapshot left mysql-main-conf, which the target did not have"
 grep -qxF '["--context", "dr-cluster", "-n", "other-ns", "delete", "configmap", "mysql-main-conf", "--ignore-not-found"]' \
 	"$FAKE_KUBE_LOG" || fail "mysql-main-conf was not deleted by name in other-ns: $(grep delete "$FAKE_KUBE_LOG")"
+[ ! -e "$RECAPTCHA" ] || fail "restoring the undo snapshot left system-recaptcha, which the target did not have"
+grep -qxF '["--context", "dr-cluster", "-n", "other-ns", "delete", "secret", "system-recaptcha", "--ignore-not-found"]' \
+	"$FAKE_KUBE_LOG" || fail "system-recaptcha was not deleted by name in other-ns: $(grep delete "$FAKE_KUBE_LOG")"
 ok restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns \
-	--only configmaps,system-mysql
+	--only secrets,configmaps,system-mysql
 
 info "a migration through kubectl: --rewrite-domain and --skip-endpoint-secrets"
 # other-ns now has its own database endpoint, which the migration must keep.
