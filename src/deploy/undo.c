@@ -23,26 +23,26 @@
  * What the restore created that the target did not have: the Secrets and
  * ConfigMaps are removed by the restore of the undo snapshot (resources.c,
  * from the undo backup's "missing_optional" and "missing_required", the
- * latter recorded for an undo backup only: tsarc_component's undo). A database the target lacks (its kind's
- * undo_absent, looked up as the load looks it up) is left out of the undo
- * backup, and the rollback drops it again if the restore created it (its
- * kind's undo_remove, through the load's client: the same run that made
- * it, so nothing else's is dropped); a restore of the undo snapshot later
- * does not (the snapshot does not hold it, and the database may hold data
- * by then). The tables
- * and views (PostgreSQL: sequences and foreign tables too) only the
- * restored dump held go when the database's load is clean (the 3scale
- * profile's: mysql.c, postgres.c), as the undo dump's load empties the
- * database first. Limits: without clean they stay, and the error says
- * so (unclean_loads); an APIManager the restore created stays (its operator
- * would delete what it deployed), and the error and a warning say so; a
- * signal is rolled back like a failure (the operator asked for the old
- * state or the new one; one who wants tsarc gone now sends a second
- * signal, and the error and the restore state name the snapshot that puts
- * things back); a failed post_restore hook is no reason
- * to roll back (the data steps were all applied; the hook can be run
- * again); the rollback is a restore too and can fail: the error then says
- * both.
+ * latter recorded for an undo backup only: tsarc_component's undo). A
+ * database the target lacks (its kind's undo_absent, looked up as the load
+ * looks it up) is left out of the undo backup, and the rollback drops it
+ * again if the restore created it (its kind's undo_remove, through the
+ * load's client: the same run that made it, so nothing else's is dropped);
+ * a restore of the undo snapshot later does not (the snapshot does not hold
+ * it, and the database may hold data by then). The tables and views
+ * (PostgreSQL: sequences and foreign tables too) only the restored dump
+ * held go when the database's load is clean (the 3scale profile's: mysql.c,
+ * postgres.c), as the undo dump's load empties the database first. Limits:
+ * without clean they stay, and the error says so (unclean_loads); an
+ * APIManager the restore created stays (its operator would delete what it
+ * deployed), and the error and a warning say so; a signal is rolled back
+ * like a failure (the operator asked for the old state or the new one; one
+ * who wants tsarc gone now sends a second signal, and the error and the
+ * restore state name the snapshot that puts things back); a first signal
+ * during the rollback of a failed step is reported and does not stop it
+ * either; a failed post_restore hook is no reason to roll back (the data
+ * steps were all applied; the hook can be run again); the rollback is a
+ * restore too and can fail: the error then says both.
  */
 #include "plan.h"
 #include "undo.h"
