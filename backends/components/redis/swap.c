@@ -393,6 +393,45 @@ static int redis_undo_earlier(redis_op *op)
 	return rc;
 }
 
+/* SAVE, and its answer checked: redis-cli's status does not say an error
+ * reply (a failed save, a user that may not). */
+static int redis_save(redis_op *op)
+{
+	static const char *const args[] = {"SAVE", NULL};
+	char *out = NULL;
+	int rc;
+
+	if ((rc = redis_cli(op, args, &out)))
+		return rc;
+	if (!out || strncmp(out, "OK", 2))
+		rc = tsarc_error_set(TSARC_EIO, "component '%s': Redis did not save its data set "
+			"before the restart (SAVE: %.200s)", op->s->component, out ? out : "");
+	free(out);
+	return rc;
+}
+
+/* Whether the server holds writes that are on disk nowhere: its RDB is
+ * older than its data set (rdb_changes_since_last_save) and no AOF runs
+ * (a shutdown flushes the AOF, with or without SAVE). An answer that says
+ * neither counts as yes: a save too many costs time, one too few data. */
+static int redis_unsaved(redis_op *op, int *unsaved)
+{
+	static const char *const args[] = {"INFO", "persistence", NULL};
+	char *out = NULL;
+	const char *p;
+	int rc;
+
+	*unsaved = 1;
+	if ((rc = redis_cli(op, args, &out)))
+		return rc;
+	if (out && strstr(out, "aof_enabled:1"))
+		*unsaved = 0;
+	else if (out && (p = strstr(out, "rdb_changes_since_last_save:")))
+		*unsaved = strtoll(p + strlen("rdb_changes_since_last_save:"), NULL, 10) != 0;
+	free(out);
+	return 0;
+}
+
 /* Stops a server this host starts by command: SHUTDOWN (SAVE or
  * NOSAVE; a server that is down or loading takes it too), a wait for
  * its PID when it is this host's, then until PING goes unanswered. Its
@@ -454,7 +493,10 @@ static int redis_start(redis_op *op, long old_pid)
 
 /* Restarts the server with the configuration in place and waits for it
  * to answer (after loading its data). Where the transport rolls workloads
- * out: a rollout, then the new pod; elsewhere redis_stop, redis_start. */
+ * out: a rollout, then the new pod; elsewhere redis_stop, redis_start.
+ * `save`: what the server holds in memory is written to its dump file
+ * first (SHUTDOWN SAVE; before a rollout, SAVE: the pod's SIGTERM saves
+ * only where the running configuration has save points). */
 static int redis_restart(redis_op *op, int save)
 {
 	tsarc_transport *tr = op->c.tr;
@@ -463,6 +505,8 @@ static int redis_restart(redis_op *op, int save)
 
 	if (!tr->rollout)
 		return (rc = redis_stop(op, save, &pid)) ? rc : redis_start(op, pid);
+	if (save && (rc = redis_save(op)))
+		return rc;
 	op->server = 1;
 	if ((rc = tr->rollout(tr, op->workload)))
 		return rc;
@@ -711,7 +755,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	const char *unchecked = NULL;
 	tsarc_cmd cmd;
 	char what[300], ts[17];
-	int rc;
+	int rc, unsaved = 1;
 
 	memset(&op, 0, sizeof(op));
 	op.r = r;
@@ -809,14 +853,19 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	if (unchecked)
 		tsarc_restore_progress(r, "  %s: %s", s->component, unchecked);
 	/* 2. Persistence off and a restart: the server must neither save over
-	 * the swapped files nor replay an old AOF. */
+	 * the swapped files nor replay an old AOF. The files moved aside next
+	 * (and put back if the server cannot start on the backup's RDB) must
+	 * be its data set as it is at this stop, not as it was at its last
+	 * save: writes since then are saved by the stop. */
+	if ((rc = redis_unsaved(&op, &unsaved)))
+		goto done;
 	tsarc_restore_progress(r, "  %s: persistence off, restart", s->component);
 	/* From here until the original is back, a signal that ends the
 	 * process puts it back first (interrupt.h). */
 	snprintf(op.undo_what, sizeof(op.undo_what), "component '%s': persistence configuration "
 		"of %s put back", s->component, op.cfg.where);
 	tsarc_cleanup_add(&op.undo, redis_undo, &op, op.undo_what);
-	if ((rc = redis_switch_off(&op, off)) || (rc = redis_restart(&op, 0)))
+	if ((rc = redis_switch_off(&op, off)) || (rc = redis_restart(&op, unsaved)))
 		goto done;
 	/* 3. Old dump.rdb and AOF aside, the backup's RDB in place, restart:
 	 * it loads the RDB. */
