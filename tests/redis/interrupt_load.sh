@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# A signal during a Redis restore without a restart (the logical load):
+# once the target was emptied, the restore cannot leave it as it was, so
+# whatever ends it says so: the target emptied, how many of the backup's
+# keys it holds, part of the backup.
+#
+# The load runs in tsarc's own process (no child to stop), so after
+# SIGTERM a load that does not end within the grace period (30 s) is
+# ended by the signal thread. Here the target stops answering writes
+# once the load began (CLIENT PAUSE WRITE: as a large load into a slow
+# or distant server), tsarc gets SIGTERM and is ended 30 s later.
+# Before, all it said was "interrupted by SIGTERM; exiting": nothing
+# about the target, emptied and holding part of the backup.
+. "$(dirname "$0")/lib.sh"
+: "${TSARC:?set TSARC to the tsarc binary}"
+export TSARC_PASSWORD="repo-$TEST_NAME-Tq3"
+REPO=$WORK/repo
+"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
+mkdir -m 700 "$WORK/tmp"
+export TMPDIR=$WORK/tmp
+
+redis_up src
+redis_up dst
+# Enough keys that the load is still running when the test pauses it.
+python3 -c '
+for i in range(200000):
+    k = "key:%d" % i
+    print("*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$8\r\nvalue-%02d\r" % (len(k), k, i % 100))
+' | rcli "$PORT_SRC" --pipe >/dev/null || fail "fill"
+redis_deployment src "redis://127.0.0.1:$PORT_SRC/0" backup "$USER_PW" '{"mode": "logical"}'
+redis_deployment dst "redis://127.0.0.1:$PORT_DST/0" restorer "$USER_PW" '{"mode": "logical"}'
+SNAP=$(backup_id "$WORK/src/config.json" b1) || exit 1
+for i in $(seq 10); do echo "SET old:$i v$i"; done | rcli "$PORT_DST" -n 3 >/dev/null
+
+info "SIGTERM while the load waits on the target: the exit says the target holds part of the backup"
+"$TSARC" restore "$SNAP" --config "$WORK/dst/config.json" --repo "$REPO" > "$WORK/r1.out" 2> "$WORK/r1.err" &
+PID=$!
+# The load has begun: the old keys are gone, some of the backup's are in.
+started=
+for _ in $(seq 600); do
+	n=$(rcli "$PORT_DST" DBSIZE 2>/dev/null)
+	if [ "$(rcli "$PORT_DST" -n 3 DBSIZE 2>/dev/null)" = 0 ] && [ "${n:-0}" -gt 0 ]; then
+		rcli "$PORT_DST" CLIENT PAUSE 60000 WRITE >/dev/null
+		started=1
+		break
+	fi
+	kill -0 "$PID" 2>/dev/null || break
+	sleep 0.02
+done
+[ -n "$started" ] || { wait "$PID"; fail "test setup: the load was not caught running: $(cat "$WORK/r1.err")"; }
+kill -TERM "$PID"
+RC=0
+wait "$PID" || RC=$?
+rcli "$PORT_DST" CLIENT UNPAUSE >/dev/null
+err=$(cat "$WORK/r1.err")
+[ "$RC" = 143 ] || fail "exit $RC, want 143: $err"
+n=$(rcli "$PORT_DST" DBSIZE)
+[ "$n" -lt 200000 ] || fail "test setup: the whole backup was restored before the signal ended tsarc"
+grep -q "emptied" "$WORK/r1.err" ||
+	fail "the target holds $n of the backup's 200000 keys and none of its own, and the exit does not say the target was emptied: $err"
+grep -q "part of the backup" "$WORK/r1.err" || fail "the exit does not say the target holds part of the backup: $err"
+grep -q "backend-redis" "$WORK/r1.err" || fail "the exit does not name the component: $err"
+info "$(grep -i emptied "$WORK/r1.err" | head -2)"
+
+grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
+info "ok"
