@@ -160,7 +160,7 @@ static int cmd_load_rdb(tsarc_redis *r)
 	if (rc || (rc = tsarc_redis_private_start(&p, getenv("T_REDIS_SERVER"), &priv)))
 		goto done;
 	fprintf(stderr, "private: %s\n", tsarc_redis_where(priv));
-	if ((rc = tsarc_redis_copy(priv, r, NULL, NULL, &st, note, sizeof(note))))
+	if ((rc = tsarc_redis_copy(priv, r, NULL, "tsarc-redis-tool", &st, note, sizeof(note))))
 		goto done;
 	print_stats("load-rdb", &st);
 	fprintf(stderr, "verify: %s\n", note);

@@ -13,10 +13,13 @@
 #include "digest.h"
 #include "error_save.h"
 #include "grow.h"
+#include "interrupt.h"
+#include "log.h"
 #include "logical.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,10 +74,17 @@ struct tsarc_redis_loader {
 	/* Sent and unanswered (a ring of WINDOW), and what the replies said. */
 	inflight *ring;
 	size_t ring_head, ring_n;
-	unsigned long long applied;   /* keys the target answered OK */
+	atomic_ullong applied;        /* keys the target answered OK */
+	atomic_ullong sent;           /* keys sent (RESTOREs of a key's first copy) */
 	unsigned long long refused;   /* commands it answered with an error */
 	size_t unanswered;            /* sent, replies lost with the connection */
 	char first_refusal[600];
+	/* From the target's emptying on (tsarc_redis_loader_clear) until
+	 * freed: what a signal that ends the process says of the target. */
+	tsarc_cleanup on_exit;
+	atomic_int stage;             /* 1 emptying, 2 loading */
+	unsigned long long total;     /* the backup's keys, 0 unknown */
+	char what[200], where[300];
 };
 
 static int seen_insert(tsarc_redis_loader *l, uint64_t fp, int *dup)
@@ -221,6 +231,8 @@ void tsarc_redis_loader_free(tsarc_redis_loader *l)
 {
 	if (!l)
 		return;
+	/* First: the signal thread may be reading the loader. */
+	tsarc_cleanup_remove(&l->on_exit);
 	tsarc_buf_dispose(&l->in);
 	tsarc_redis_stats_free(&l->st);
 	tsarc_redis_digests_free(&l->want);
@@ -351,11 +363,62 @@ void tsarc_redis_loader_partial(tsarc_redis_loader *l, unsigned long long total)
 	if (l->unanswered)
 		tsarc_error_prefix("the target was emptied, then %llu%s keys were restored (and up "
 			"to %zu more: commands sent whose replies were lost with the connection) "
-			"before the restore failed; it holds part of the backup", l->applied, of,
-			l->unanswered);
+			"before the restore failed; it holds part of the backup",
+			(unsigned long long)atomic_load(&l->applied), of, l->unanswered);
 	else
 		tsarc_error_prefix("the target was emptied, then %llu%s keys were restored before "
-			"the restore failed; it holds part of the backup", l->applied, of);
+			"the restore failed; it holds part of the backup",
+			(unsigned long long)atomic_load(&l->applied), of);
+}
+
+/* The cleanup a signal that ends the process runs (on its own thread,
+ * the load still running): the target's state, said once more as the
+ * last word, since the step cannot report it. */
+static int say_target_state(void *arg)
+{
+	tsarc_redis_loader *l = arg;
+	unsigned long long applied = atomic_load(&l->applied), sent = atomic_load(&l->sent);
+	char of[64] = "", more[96] = "";
+
+	if (l->total)
+		snprintf(of, sizeof(of), " of the backup's %llu", l->total);
+	if (sent > applied)
+		snprintf(more, sizeof(more), " (and up to %llu more, sent and not yet answered)",
+			sent - applied);
+	if (atomic_load(&l->stage) == 1)
+		tsarc__log(TSARC_LOG_ERROR, "redis", "load_interrupted", "%s: Redis at %s was being "
+			"emptied for the restore when tsarc was ended: it holds part of its own keys "
+			"or none, and nothing of the backup", l->what, l->where);
+	else
+		tsarc__log(TSARC_LOG_ERROR, "redis", "load_interrupted", "%s: Redis at %s was "
+			"emptied, then %llu%s keys were restored%s when tsarc was ended; it holds part "
+			"of the backup", l->what, l->where, applied, of, more);
+	return 0;
+}
+
+int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned long long total,
+	tsarc_redis_stats *cleared)
+{
+	int rc;
+
+	if (!l->dst)
+		return tsarc_error_set(TSARC_EINVAL, "a loader without a target empties none");
+	/* Signalled before the first write: the target stays as it is. */
+	if (tsarc_interrupted()) {
+		rc = tsarc_interrupt_error();
+		tsarc_error_prefix("before Redis at %s was emptied; nothing was written",
+			tsarc_redis_where(l->dst));
+		return rc;
+	}
+	snprintf(l->what, sizeof(l->what), "%s", what ? what : "Redis restore");
+	snprintf(l->where, sizeof(l->where), "%s", tsarc_redis_where(l->dst));
+	l->total = total;
+	atomic_store(&l->stage, 1);
+	tsarc_cleanup_add(&l->on_exit, say_target_state, l, NULL);
+	if ((rc = tsarc_redis_clear(l->dst, cleared)))
+		return rc;
+	atomic_store(&l->stage, 2);
+	return 0;
 }
 
 static int arg_is(const unsigned char *a, size_t len, const char *s)
@@ -466,6 +529,8 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 			return rc;
 		l->st.keys++;
 		l->st.bytes += lens[3];
+		if (l->dst)
+			l->sent++;
 		return send_cmd(l, raw, rawlen, 'R', argv[1], lens[1]);
 	}
 	if (argc == 4 && arg_is(argv[0], lens[0], "FUNCTION") &&
@@ -538,6 +603,11 @@ int tsarc_redis_loader_feed(tsarc_redis_loader *l, const void *data, size_t len)
 {
 	int rc;
 
+	/* A signal stops the load here (the restore stops between steps; this
+	 * one runs in our own process, with no child to stop): the caller
+	 * reports what the target then holds (tsarc_redis_loader_partial). */
+	if (tsarc_interrupted())
+		return tsarc_interrupt_error();
 	if (l->in_pos && l->in_pos == l->in.size) {
 		tsarc_buf_clear(&l->in);
 		l->in_pos = 0;
@@ -656,7 +726,7 @@ static int src_dbs(tsarc_redis *src, const tsarc_redis_dbmap *map, int *ndb)
 }
 
 int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
-	const atomic_int *stop, tsarc_redis_stats *st, char *note, size_t notesz)
+	const char *what, tsarc_redis_stats *st, char *note, size_t notesz)
 {
 	tsarc_redis_loader *l = NULL;
 	tsarc_redis_stats dumped, cleared;
@@ -665,11 +735,11 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap
 	memset(&dumped, 0, sizeof(dumped));
 	memset(&cleared, 0, sizeof(cleared));
 	if ((rc = src_dbs(src, map, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)) ||
-		(rc = tsarc_redis_clear(dst, &cleared)) ||
-		(rc = tsarc_redis_loader_new(&l, dst, 0)))
+		(rc = tsarc_redis_loader_new(&l, dst, 0)) ||
+		(rc = tsarc_redis_loader_clear(l, what, 0, &cleared)))
 		goto done;
 	tsarc_redis_loader_map(l, map);
-	if ((rc = tsarc_redis_logical_dump(src, feed_loader, l, stop, &dumped)) ||
+	if ((rc = tsarc_redis_logical_dump(src, feed_loader, l, NULL, &dumped)) ||
 		(rc = tsarc_redis_loader_finish(l, st))) {
 		tsarc_redis_loader_partial(l, 0);
 		goto done;

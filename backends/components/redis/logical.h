@@ -110,12 +110,22 @@ int tsarc_redis_require_dbs(tsarc_redis *dst, int ndb);
  * its function libraries first (FUNCTION FLUSH). */
 int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_stats *st);
 
-/* The restore side: fed the stream in pieces of any size. */
+/* The restore side: fed the stream in pieces of any size. A signal
+ * (interrupt.h) stops a feed with TSARC_ECANCELED. */
 typedef struct tsarc_redis_loader tsarc_redis_loader;
-/* `dst` must already be cleared (tsarc_redis_clear) when the result is
- * to equal the backup; NULL: the stream is only checked (nothing sent).
- * `now_ms` (0: the clock) decides what has expired. */
+/* `dst` must already be cleared (tsarc_redis_clear, or
+ * tsarc_redis_loader_clear) when the result is to equal the backup;
+ * NULL: the stream is only checked (nothing sent). `now_ms` (0: the
+ * clock) decides what has expired. */
 int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t now_ms);
+/* Empties the loader's target (tsarc_redis_clear) for its load; refused
+ * with the target untouched when a signal came first. From then until
+ * tsarc_redis_loader_free, a signal that ends the process before the
+ * step can report says what the target holds: being emptied, or emptied
+ * and how many of the backup's `total` keys (0: unknown) were restored.
+ * `what` names the step there ("component 'backend-redis'"). */
+int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned long long total,
+	tsarc_redis_stats *cleared);
 /* Maps the stream's databases (before the first feed; copied): its
  * SELECT n is sent as SELECT of the mapped number, and the counts and
  * digest the check compares are the target's databases. A collision
@@ -144,9 +154,9 @@ void tsarc_redis_loader_free(tsarc_redis_loader *l);
  * Redis that cannot restart (from a private redis-server). `map` (NULL:
  * none) as tsarc_redis_loader_map; its collisions, and a target with
  * fewer databases than the mapped ones, are refused before `dst` is
- * emptied. */
+ * emptied. `what` as for tsarc_redis_loader_clear. */
 int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
-	const atomic_int *stop, tsarc_redis_stats *st, char *note, size_t notesz);
+	const char *what, tsarc_redis_stats *st, char *note, size_t notesz);
 
 int64_t tsarc_redis_now_ms(void);
 

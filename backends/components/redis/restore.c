@@ -288,8 +288,8 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	tsarc_redis *dst = NULL;
 	tsarc_redis_loader *l = NULL;
 	tsarc_redis_stats cleared, st;
-	char where[600], verified[300];
-	unsigned long long keys;
+	char where[600], verified[300], what[300];
+	unsigned long long keys = 0;
 	int rc, ndb;
 
 	memset(&cleared, 0, sizeof(cleared));
@@ -299,7 +299,9 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 		goto done;
 	tsarc_restore_progress(r, "%s: logical restore into %s%s%s", s->component, where,
 		tsarc_redis_dbmap_moves(map) ? ", " : "", tsarc_redis_dbmap_moves(map) ? maptext : "");
-	if ((rc = tsarc_redis_clear(dst, &cleared)) || (rc = tsarc_redis_loader_new(&l, dst, 0)))
+	snprintf(what, sizeof(what), "component '%s'", s->component);
+	if ((rc = tsarc_redis_loader_new(&l, dst, 0)) ||
+		(rc = tsarc_redis_loader_clear(l, what, keys, &cleared)))
 		goto done;
 	tsarc_redis_loader_map(l, map);
 	if ((rc = tsarc_stream_extract(r->repo, s->st, feed, l, r->o->inflight)) ||
@@ -328,11 +330,12 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	tsarc_redis_private p;
 	tsarc_redis *dst = NULL, *priv = NULL;
 	tsarc_redis_stats st;
-	char where[600], verified[300];
+	char where[600], verified[300], what[300];
 	int rc, fd = -1;
 
 	memset(&st, 0, sizeof(st));
 	memset(&p, 0, sizeof(p));
+	snprintf(what, sizeof(what), "component '%s'", s->component);
 	/* The target first: a replica or a wrong password stops us before
 	 * the RDB is read. */
 	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
@@ -346,7 +349,7 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 		rc = tsarc_error_set(TSARC_EIO, "writing the RDB for the private redis-server");
 	fd = -1;
 	if (rc || (rc = tsarc_redis_private_start(&p, NULL, &priv)) ||
-		(rc = tsarc_redis_copy(priv, dst, map, NULL, &st, verified, sizeof(verified))))
+		(rc = tsarc_redis_copy(priv, dst, map, what, &st, verified, sizeof(verified))))
 		goto done;
 	note_done(s, "RDB loaded by a private redis-server (unix socket, private folder, removed "
 		"after), copied logically", where, &st, verified, maptext);
