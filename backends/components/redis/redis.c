@@ -173,6 +173,13 @@ int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_c
 		return rc;
 	if (var && tsarc_db_in_workload(c) && (rc = tsarc_cmd_pod_env(cmd, "REDISCLI_AUTH", var)))
 		return rc;
+	/* redis-cli sends AUTH only with a password: given --user alone it
+	 * stays the default user. An empty one makes it AUTH user "" (a
+	 * nopass user takes it, any other refuses), as our own client does. */
+	if (!conn->has_password && !(var && tsarc_db_in_workload(c)) && conn->user &&
+		*conn->user && strcmp(conn->user, "default") &&
+		(rc = tsarc_cmd_env(cmd, "REDISCLI_AUTH", "")))
+		return rc;
 	return 0;
 }
 
