@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# A Redis Cluster of several shards (a managed service in cluster mode)
+# is not one server: each node holds only the keys of its hash slots.
+# tsarc backs up and restores a whole server (SYNC, or SCAN of every
+# database, and on restore every database emptied), so a node of such a
+# cluster is refused, saying why, before anything is read into a
+# snapshot or written into the target.
+#
+# Before, the backup of one node of a three-shard cluster succeeded with
+# about a third of the keys and nothing said so; a restore into it
+# emptied that node, then failed on the first key of another node's
+# slots (MOVED), the other shards' keys left as they were.
+. "$(dirname "$0")/lib.sh"
+: "${TSARC:?set TSARC to the tsarc binary}"
+export TSARC_PASSWORD="repo-$TEST_NAME-Cl4"
+REPO=$WORK/repo
+"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
+mkdir -m 700 "$WORK/tmp"
+export TMPDIR=$WORK/tmp
+
+for n in c1 c2 c3; do
+	redis_up "$n" "cluster-enabled yes" "cluster-config-file $WORK/redis-$n/nodes.conf" \
+		"cluster-node-timeout 2000" "masterauth $ADMIN_PW"
+done
+REDISCLI_AUTH=$ADMIN_PW redis-cli --no-auth-warning --cluster create "127.0.0.1:$PORT_C1" \
+	"127.0.0.1:$PORT_C2" "127.0.0.1:$PORT_C3" --cluster-replicas 0 --cluster-yes > "$WORK/create.log" 2>&1 ||
+	fail "test setup: cluster create: $(tail -5 "$WORK/create.log")"
+for _ in $(seq 200); do
+	rcli "$PORT_C1" CLUSTER INFO | tr -d '\r' | grep -q '^cluster_state:ok' &&
+		rcli "$PORT_C3" CLUSTER INFO | tr -d '\r' | grep -q '^cluster_state:ok' && break
+	sleep 0.1
+done
+for i in $(seq 300); do echo "SET key:$i v$i"; done | rcli "$PORT_C1" -c >/dev/null
+total=0
+for p in "$PORT_C1" "$PORT_C2" "$PORT_C3"; do total=$((total + $(rcli "$p" DBSIZE))); done
+[ "$total" = 300 ] || fail "test setup: the cluster holds $total keys, not 300"
+on_c1=$(rcli "$PORT_C1" DBSIZE)
+[ "$on_c1" -lt 300 ] || fail "test setup: every key is on one node"
+
+for mode in logical auto; do
+	info "$mode backup of one node of a three-shard cluster: refused"
+	redis_deployment "b-$mode" "redis://127.0.0.1:$PORT_C1/0" default "$ADMIN_PW" "{\"mode\": \"$mode\"}"
+	RC=0
+	"$TSARC" backup --config "$WORK/b-$mode/config.json" --repo "$REPO" --json > "$WORK/b-$mode.json" 2> "$WORK/b-$mode.err" || RC=$?
+	[ "$RC" -ne 0 ] || fail "$mode: the backup of one node ($on_c1 of the cluster's 300 keys) succeeded"
+	grep -q "Redis Cluster of 3 shards" "$WORK/b-$mode.err" || fail "$mode: the error does not say why: $(cat "$WORK/b-$mode.err")"
+done
+
+info "a restore into a node of a three-shard cluster: refused, nothing written"
+redis_up single
+for i in $(seq 20); do echo "SET single:$i v$i"; done | rcli "$PORT_SINGLE" >/dev/null
+redis_deployment src "redis://127.0.0.1:$PORT_SINGLE/0" backup "$USER_PW" '{"mode": "logical"}'
+SNAP=$(backup_id "$WORK/src/config.json" b1) || exit 1
+redis_deployment dst "redis://127.0.0.1:$PORT_C1/0" restorer "$USER_PW" '{"mode": "logical"}'
+RC=0
+"$TSARC" restore "$SNAP" --config "$WORK/dst/config.json" --repo "$REPO" > "$WORK/r1.out" 2> "$WORK/r1.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "a restore into one node of a cluster succeeded"
+[ "$(rcli "$PORT_C1" DBSIZE)" = "$on_c1" ] ||
+	fail "the node was written to: $(rcli "$PORT_C1" DBSIZE) keys, $on_c1 before: $(cat "$WORK/r1.err")"
+grep -q "Redis Cluster of 3 shards" "$WORK/r1.err" || fail "the error does not say why: $(cat "$WORK/r1.err")"
+
+grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
+info "ok"
