@@ -289,7 +289,7 @@ static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, siz
 
 	/* Reads only: a replica where the Secret's Sentinel role says so. */
 	if ((rc = tsarc_redis_conf_connect_read(&d->conf, &r)) ||
-		(rc = tsarc_redis_role(r, role, sizeof(role))))
+		(rc = tsarc_redis_require_whole(r)) || (rc = tsarc_redis_role(r, role, sizeof(role))))
 		goto done;
 	snprintf(d->read_from, sizeof(d->read_from), "%s%s%s", !strcmp(role, "slave") ?
 		"replica" : role, *role ? " " : "", tsarc_redis_where(r));

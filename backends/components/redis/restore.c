@@ -221,7 +221,8 @@ static int connect_target(tsarc_restore_ctx *r, tsarc_step *s, tsarc_redis **dst
 	if ((rc = step_conf(r, s, &conf)))
 		return rc;
 	tsarc_redis_conf_describe(&conf, where, wsz);
-	if (!(rc = tsarc_redis_conf_connect(&conf, dst)) && (rc = tsarc_redis_require_master(*dst))) {
+	if (!(rc = tsarc_redis_conf_connect(&conf, dst)) && ((rc = tsarc_redis_require_master(*dst)) ||
+		(rc = tsarc_redis_require_whole(*dst)))) {
 		tsarc_redis_close(*dst);
 		*dst = NULL;
 	}

@@ -59,6 +59,37 @@ int tsarc_redis_require_master(tsarc_redis *r)
 	return 0;
 }
 
+int tsarc_redis_require_whole(tsarc_redis *r)
+{
+	tsarc_redis_reply *rep = NULL;
+	const char *p;
+	long long size = -1;
+	int rc, cluster;
+	char shards[64];
+
+	if ((rc = tsarc_redis_command(r, &rep, "INFO", "cluster", NULL)))
+		return rc;
+	cluster = rep->type == '$' && strstr(rep->str, "cluster_enabled:1");
+	tsarc_redis_reply_free(rep);
+	if (!cluster)
+		return 0;
+	if ((rc = tsarc_redis_command(r, &rep, "CLUSTER", "INFO", NULL)))
+		return rc;
+	if (rep->type == '$' && (p = strstr(rep->str, "cluster_size:")))
+		size = strtoll(p + strlen("cluster_size:"), NULL, 10);
+	tsarc_redis_reply_free(rep);
+	if (size == 1)
+		return 0;
+	if (size > 1)
+		snprintf(shards, sizeof(shards), "of %lld shards", size);
+	else
+		snprintf(shards, sizeof(shards), "whose shards it does not tell (CLUSTER INFO)");
+	return tsarc_error_set(TSARC_EUNSUPPORTED, "Redis at %s is a node of a Redis Cluster %s: "
+		"it holds only the keys of its own hash slots, and tsarc backs up and restores a "
+		"whole server (a backup of this node would hold part of the data set, a restore "
+		"would empty part of it); nothing was read or written", tsarc_redis_where(r), shards);
+}
+
 /* Asks one Sentinel for the master of `name`. */
 static int ask(const tsarc_redis_opts *o, const char *name, char **host, int *port)
 {

@@ -37,5 +37,13 @@ int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base
 int tsarc_redis_role(tsarc_redis *r, char *role, size_t rolesz);
 /* TSARC_EUNSAFE when `r` is a replica: a restore never writes there. */
 int tsarc_redis_require_master(tsarc_redis *r);
+/* TSARC_EUNSUPPORTED when `r` is a node of a Redis Cluster of more than
+ * one shard (INFO cluster, CLUSTER INFO's cluster_size), or of one whose
+ * size it does not tell: such a node holds only the keys of its hash
+ * slots, while a backup (SYNC, or SCAN of every database) and a restore
+ * (every database emptied) take it for the whole data set. Checked before
+ * the first read of a backup and the first write of a restore. A server
+ * that refuses INFO to this user is taken for a whole server. */
+int tsarc_redis_require_whole(tsarc_redis *r);
 
 #endif
