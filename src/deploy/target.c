@@ -414,6 +414,8 @@ static cJSON *recorded_source(const tsarc_step *s)
 	if (target_of(s) != TSARC_TARGET_SERVER)
 		ep_str(o, "database", tsarc_spec_str(m, "database"));
 	ep_str(o, "path", tsarc_spec_str(m, "path"));
+	/* A server's own identity, where its kind recorded it (Redis). */
+	ep_str(o, "server_id", tsarc_spec_str(m, "server_id"));
 	if (target_of(s) == TSARC_TARGET_RESOURCES)
 		ep_str(o, "resource", tsarc_spec_str(s->spec, "resource"));
 	endpoint_text(s, o);
@@ -564,9 +566,15 @@ static void warn_migration(tsarc_restore_ctx *r)
 
 /* Whether endpoints `a` and `b` of whole-server steps (each as
  * resolved, or a snapshot's recorded source) are known to be the same
- * server: both name a host or a socket, and the same one. */
+ * server: both carry the server's own identity ("server_id", which the
+ * kind asked the server for), and the same one; else both name a host or
+ * a socket, and the same one. */
 static int same_server(const tsarc_step *s, const cJSON *a, const cJSON *b)
 {
+	const char *ia = tsarc_spec_str(a, "server_id"), *ib = tsarc_spec_str(b, "server_id");
+
+	if (a && b && ia && ib)
+		return !strcmp(ia, ib);
 	if (!a || !b || (!tsarc_spec_str(a, "host") && !tsarc_spec_str(a, "socket")) ||
 		(!tsarc_spec_str(b, "host") && !tsarc_spec_str(b, "socket")) ||
 		!str_same(tsarc_spec_str(a, "workload"), tsarc_spec_str(b, "workload")))

@@ -377,15 +377,45 @@ static int run_dbmap(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_dbma
 	return rc;
 }
 
+/* The target's own identity into its endpoint ("server_id"), where our
+ * client reaches it: two steps whose URLs name one server by two
+ * addresses (an IP and a name) are then known to be one server, and the
+ * plan refuses two servers' backups into it (target.c). Unreachable now,
+ * or silent: the addresses are compared, as before. */
+static void note_server_id(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	tsarc_redis_conf conf;
+	tsarc_redis *dst = NULL;
+	char id[64] = "";
+
+	if (!s->endpoint || step_conf(r, s, &conf)) {
+		tsarc_error_clear();
+		return;
+	}
+	if (!tsarc_redis_conf_connect(&conf, &dst))
+		tsarc_redis_server_id(dst, id, sizeof(id));
+	tsarc_redis_close(dst);
+	tsarc_redis_conf_free(&conf);
+	tsarc_error_clear();
+	cJSON_DeleteItemFromObjectCaseSensitive(s->endpoint, "server_id");
+	if (*id)
+		cJSON_AddStringToObject(s->endpoint, "server_id", id);
+}
+
 int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 {
 	tsarc_redis_dbmap map;
 	char maptext[640];
+	restore_path p;
 	int rc;
 
 	if ((rc = run_dbmap(r, s, &map, maptext, sizeof(maptext))))
 		return rc;
-	return pick_path(r, s, tsarc_redis_dbmap_moves(&map)) == PATH_REFUSED ? refuse_swap(s, &map) : 0;
+	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
+		return refuse_swap(s, &map);
+	if (p != PATH_SWAP)
+		note_server_id(r, s);
+	return 0;
 }
 
 int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s)

@@ -43,6 +43,26 @@ int tsarc_redis_role(tsarc_redis *r, char *role, size_t rolesz)
 	return 0;
 }
 
+int tsarc_redis_server_id(tsarc_redis *r, char *id, size_t idsz)
+{
+	tsarc_redis_reply *rep = NULL;
+	const char *p;
+	size_t n;
+	int rc;
+
+	*id = '\0';
+	if ((rc = tsarc_redis_command(r, &rep, "INFO", "server", NULL)))
+		return rc;
+	if (rep->type == '$' && (p = strstr(rep->str, "\nrun_id:"))) {
+		p += strlen("\nrun_id:");
+		n = strspn(p, "0123456789abcdef");
+		if (n >= 16 && n < idsz)
+			snprintf(id, idsz, "%.*s", (int)n, p);
+	}
+	tsarc_redis_reply_free(rep);
+	return 0;
+}
+
 int tsarc_redis_require_master(tsarc_redis *r)
 {
 	char role[32];

@@ -35,6 +35,10 @@ int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base
 /* ROLE's first element ("master", "slave", ...) into role; "" when the
  * server refuses both ROLE and INFO replication to this user. */
 int tsarc_redis_role(tsarc_redis *r, char *role, size_t rolesz);
+/* The server's own identity (INFO server's run_id: random at each start,
+ * so two connections that get the same one reach one running server,
+ * whatever address each used) into id; "" when the server does not say. */
+int tsarc_redis_server_id(tsarc_redis *r, char *id, size_t idsz);
 /* TSARC_EUNSAFE when `r` is a replica: a restore never writes there. */
 int tsarc_redis_require_master(tsarc_redis *r);
 /* TSARC_EUNSUPPORTED when `r` is a node of a Redis Cluster of more than
