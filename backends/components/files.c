@@ -307,13 +307,16 @@ static int walk_path(walk *w, const char *full, const char *rel, int depth)
 		archive_entry_free(e);
 		return TSARC_EIO;
 	}
-	if (lstat(full, &st) && errno == ENOENT && depth > 0) {
+	/* The root as `tar -C ROOT .` takes it: a symlink to the folder (a
+	 * volume mounted elsewhere and linked into place) is followed, else
+	 * the archive would hold the link alone and none of the tree. */
+	if ((depth ? lstat(full, &st) : stat(full, &st)) && errno == ENOENT && depth > 0) {
 		tsarc__log(TSARC_LOG_WARN, "files", "file_vanished",
 			"%s: removed while the backup read the tree; left out", full);
 		archive_entry_free(e);
 		return 0;
 	}
-	if (lstat(full, &st)) {
+	if (depth ? lstat(full, &st) : stat(full, &st)) {
 		snprintf(w->err, w->errsz, "cannot stat %s: %s", full, strerror(errno));
 		archive_entry_free(e);
 		return TSARC_EIO;
