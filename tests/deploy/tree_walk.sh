@@ -3,7 +3,12 @@
 # no database needed:
 # - a component whose path is a symlink to the folder (a volume mounted
 #   elsewhere and linked into place) is backed up as `tar -C PATH .` would:
-#   the folder's entries, not the link alone; its restore puts them back.
+#   the folder's entries, not the link alone; its restore puts them back;
+# - a folder of the live tree swapped for a symlink to a folder outside it
+#   just as the walk reaches it (strace holds the walk's open of the folder
+#   while the test swaps it) is named and left out: nothing from outside the
+#   tree reaches the snapshot (a pod writing the volume must not get a host
+#   folder into the backup, and through its restore into the volume).
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -42,5 +47,49 @@ ok restore latest --repo "$REPO" --config "$WORK/link.json"
 [ "$(cat "$REAL/a.txt" 2>/dev/null)" = one ] && [ "$(cat "$REAL/sub/b.txt")" = two ] &&
 	[ ! -e "$REAL/extra.txt" ] && [ -L "$WORK/storage" ] ||
 	fail "the restore through the symlinked path did not give the folder back"
+
+if command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true 2>/dev/null; then
+	info "a folder swapped for a symlink to outside the tree while the walk reaches it"
+	LIVE=$WORK/live
+	mkdir -p "$LIVE/swapped" "$WORK/outside"
+	echo "inside" >"$LIVE/swapped/in.txt"
+	echo "outside-the-tree" >"$WORK/outside/secret.txt"
+	config "$WORK/live.json" "$LIVE"
+	# The walk's first open of the folder, by its whole path or by its name
+	# beside its parent's descriptor, is held 5 s before the kernel sees it;
+	# strace has written the call's start to its log by then.
+	# (LeakSanitizer cannot work under ptrace.)
+	RC=0
+	ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" \
+		strace -f -qq -o "$WORK/strace.log" -P "$LIVE/swapped" -P swapped -e trace=openat \
+		-e inject=openat:delay_enter=5000000:when=1 \
+		"$TSARC" backup --repo "$REPO" --config "$WORK/live.json" >"$OUT" 2>"$ERR" &
+	PID=$!
+	for _ in $(seq 200); do
+		grep -q 'swapped' "$WORK/strace.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q 'swapped' "$WORK/strace.log" || fail "the walk did not open the folder within 20 s"
+	mv "$LIVE/swapped" "$WORK/swapped.moved"
+	ln -s "$WORK/outside" "$LIVE/swapped"
+	wait "$PID" || RC=$?
+	sanitizer_check "$RC" "$ERR" "tsarc backup (under strace)"
+	expect_rc 0 "the backup of a tree whose folder was swapped for a symlink"
+	cp "$ERR" "$WORK/backup.err"
+	ok dump latest st.tar --repo "$REPO"
+	members "$OUT" >"$WORK/live.list"
+	! grep -q 'secret' "$WORK/live.list" ||
+		fail "a file from outside the tree was backed up through the swapped folder: $(tr '\n' ' ' <"$WORK/live.list")"
+	python3 - "$OUT" <<'PY' || fail "the snapshot holds bytes of a file outside the tree"
+import sys, tarfile
+for m in tarfile.open(sys.argv[1]):
+    if m.isfile():
+        assert b"outside-the-tree" not in tarfile.open(sys.argv[1]).extractfile(m.name).read(), m.name
+PY
+	grep -q "$LIVE/swapped" "$WORK/backup.err" || fail "the swapped folder is not named on stderr"
+else
+	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] && fail "strace is not installed or cannot trace here"
+	info "SKIP the swapped folder: no strace here"
+fi
 
 finish
