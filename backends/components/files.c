@@ -77,7 +77,7 @@ static la_ssize_t write_cb(struct archive *a, void *ud, const void *buf, size_t 
 }
 
 #define BUF_SIZE (1u << 20)
-/* read_whole: the file is no longer there to read. */
+/* symlink_entry: the link is no longer there to read. */
 #define GONE 1
 
 typedef struct walk {
@@ -117,56 +117,43 @@ static int all_zero(const char *p, size_t len)
 /*
  * Reads a regular file before its header is written, because a tar
  * header states the size before the data and the file may change while
- * it is read (system-storage is a live volume). Up to the size lstat
- * gave, into w->buf (files up to 1 MiB) or the spool: *got is what the
- * file really had. Like GNU tar, a file that changed is named in a warning;
- * unlike it, a file that shrank is stored with the bytes it had, not
- * padded with zeros, and one that grew with its first `want` bytes.
+ * it is read (system-storage is a live volume). Up to the size fstat gave
+ * when the walk opened it (`st`), into w->buf (files up to 1 MiB) or the
+ * spool: *got is what the file really had. Like GNU tar, a file that
+ * changed is named in a warning; unlike it, a file that shrank is stored
+ * with the bytes it had, not padded with zeros, and one that grew with its
+ * first `want` bytes.
  */
-static int read_whole(walk *w, const char *path, const struct stat *st, uint64_t *got,
+static int read_whole(walk *w, int fd, const char *path, const struct stat *st, uint64_t *got,
 	int *spooled)
 {
 	uint64_t want = (uint64_t)st->st_size, have = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	int big = want > BUF_SIZE;
-	struct stat a, b;
+	struct stat b;
 	char probe;
 	ssize_t n;
 
-	/* Removed or replaced by something else since lstat: as GNU tar
-	 * does, named and left out rather than failing the whole backup. */
-	if (fd < 0 ? errno == ENOENT || errno == ELOOP :
-		     fstat(fd, &a) != 0 || !S_ISREG(a.st_mode)) {
-		tsarc__log(TSARC_LOG_WARN, "files", "file_vanished",
-			"%s: %s while the backup read the tree; left out", path, fd < 0 ? "removed" : "no longer a file");
-		if (fd >= 0)
-			close(fd);
-		return GONE;
-	}
-	if (fd < 0) {
-		snprintf(w->err, w->errsz, "cannot open %s: %s", path, strerror(errno));
+	/* libarchive may have looked for holes with this descriptor. */
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		snprintf(w->err, w->errsz, "reading %s: %s", path, strerror(errno));
 		return TSARC_EIO;
 	}
 	if (big && spool_open(w) != 0) {
 		snprintf(w->err, w->errsz, "cannot make a spool file in TMPDIR for %s: %s", path,
 			strerror(errno));
-		close(fd);
 		return TSARC_EIO;
 	}
 	while (have < want) {
 		size_t room = big ? BUF_SIZE : (size_t)(want - have);
 		if (room > want - have)
 			room = (size_t)(want - have);
-		if (stopped(w)) {
-			close(fd);
+		if (stopped(w))
 			return TSARC_ECANCELED;
-		}
 		n = read(fd, big ? w->buf : w->buf + have, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			snprintf(w->err, w->errsz, "reading %s: %s", path, strerror(errno));
-			close(fd);
 			return TSARC_EIO;
 		}
 		if (n == 0)
@@ -175,14 +162,12 @@ static int read_whole(walk *w, const char *path, const struct stat *st, uint64_t
 		if (big && !all_zero(w->buf, (size_t)n) &&
 			tsarc_pwrite_all(w->spool, w->buf, (size_t)n, (off_t)have) != 0) {
 			snprintf(w->err, w->errsz, "spooling %s into TMPDIR: %s", path, strerror(errno));
-			close(fd);
 			return TSARC_EIO;
 		}
 		have += (uint64_t)n;
 	}
 	if (big && ftruncate(w->spool, (off_t)have) != 0) {
 		snprintf(w->err, w->errsz, "spooling %s into TMPDIR: %s", path, strerror(errno));
-		close(fd);
 		return TSARC_EIO;
 	}
 	while ((n = read(fd, &probe, 1)) < 0 && errno == EINTR)
@@ -194,13 +179,10 @@ static int read_whole(walk *w, const char *path, const struct stat *st, uint64_t
 	else if (n > 0)
 		tsarc__log(TSARC_LOG_WARN, "files", "file_grew", "%s: file grew while read; stored "
 			"its first %llu bytes", path, (unsigned long long)want);
-	else if (fstat(fd, &b) == 0 && (b.st_mtim.tv_sec != a.st_mtim.tv_sec ||
-			 b.st_mtim.tv_nsec != a.st_mtim.tv_nsec || a.st_ino != st->st_ino ||
-			 a.st_mtim.tv_sec != st->st_mtim.tv_sec ||
-			 a.st_mtim.tv_nsec != st->st_mtim.tv_nsec))
+	else if (fstat(fd, &b) == 0 && (b.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+			 b.st_mtim.tv_nsec != st->st_mtim.tv_nsec))
 		tsarc__log(TSARC_LOG_WARN, "files", "file_changed", "%s: file changed while read",
 			path);
-	close(fd);
 	*got = have;
 	*spooled = big;
 	return 0;
@@ -246,32 +228,26 @@ static int name_cmp(const void *a, const void *b)
 }
 
 /* Writes an entry (and its data) whose hard-link state is resolved: a
- * file's bytes are read first, and its header says how many it had. */
-static int emit(walk *w, struct archive_entry *e)
+ * file's bytes are read first from `fd`, the file the walk opened (`st`
+ * its fstat then), and its header says how many it had. */
+static int emit(walk *w, struct archive_entry *e, int fd, const struct stat *st)
 {
-	const char *src = archive_entry_sourcepath(e);
+	const char *src = archive_entry_sourcepath(e) ? archive_entry_sourcepath(e) :
+		archive_entry_pathname(e);
 	uint64_t got = 0;
 	int spooled = 0;
-	/* Empty ones too: one that grew since lstat is named. Later links
-	 * of a hard-linked file carry no data. */
-	int data = archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) && src;
+	/* Empty ones too: one that grew since it was opened is named. Later
+	 * links of a hard-linked file carry no data. */
+	int data = archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e);
 	int r, rc;
 
 	if (data) {
-		struct stat st;
-		memset(&st, 0, sizeof(st));
-		st.st_size = (off_t)archive_entry_size(e);
-		st.st_ino = (ino_t)archive_entry_ino64(e);
-		st.st_mtim.tv_sec = archive_entry_mtime(e);
-		st.st_mtim.tv_nsec = archive_entry_mtime_nsec(e);
-		if ((rc = read_whole(w, src, &st, &got, &spooled)) < 0)
+		if (fd < 0 || !st) {
+			snprintf(w->err, w->errsz, "%s: no open file to read its data from", src);
+			return TSARC_EIO;
+		}
+		if ((rc = read_whole(w, fd, src, st, &got, &spooled)))
 			return rc;
-		/* Gone: left out, unless other links of it follow, which
-		 * name this entry: then it stays, empty. */
-		if (rc == GONE && archive_entry_nlink(e) <= 1)
-			return 0;
-		if (rc == GONE)
-			got = 0;
 		archive_entry_set_size(e, (la_int64_t)got);
 	}
 	r = archive_write_header(w->aw, e);
@@ -283,108 +259,69 @@ static int emit(walk *w, struct archive_entry *e)
 	return data ? write_kept(w, src, got, spooled) : 0;
 }
 
-/* One path: its entry, then (a directory) its children in name order. The
- * order is `tar`'s own: a directory's whole subtree follows it, so GNU tar
- * sets each directory's mtime after filling it; sorted names make the
- * stream the same from one backup to the next (better deduplication). */
-static int walk_path(walk *w, const char *full, const char *rel, int depth)
+/* A symlink's entry, its text read beside its parent (`dfd`): no name
+ * of the path is resolved again, so a folder above it swapped for a link
+ * cannot make the walk read another link's text. GONE when it is no
+ * longer a symlink. */
+static int symlink_entry(walk *w, struct archive_entry *e, int dfd, const char *name,
+	const char *full, const struct stat *st)
 {
-	struct archive_entry *e = archive_entry_new(), *sparse = NULL;
-	struct stat st;
-	int rc = 0;
+	size_t cap = st->st_size > 0 && st->st_size < 65536 ? (size_t)st->st_size + 1 : 256;
+	const char *owner;
+	char *text = NULL;
+	ssize_t n;
 
-	if (!e) {
-		snprintf(w->err, w->errsz, "out of memory");
-		return TSARC_ENOMEM;
+	for (;;) {
+		char *grown = realloc(text, cap);
+		if (!grown) {
+			free(text);
+			snprintf(w->err, w->errsz, "out of memory");
+			return TSARC_ENOMEM;
+		}
+		text = grown;
+		if ((n = readlinkat(dfd, name, text, cap)) < 0) {
+			int err = errno;
+			free(text);
+			if (err == ENOENT || err == EINVAL)
+				return GONE;
+			snprintf(w->err, w->errsz, "cannot read the link %s: %s", full, strerror(err));
+			return TSARC_EIO;
+		}
+		if ((size_t)n < cap)
+			break;
+		if (cap > (1u << 20)) {
+			free(text);
+			snprintf(w->err, w->errsz, "%s: a link text longer than 1 MiB", full);
+			return TSARC_EIO;
+		}
+		cap *= 2;
 	}
-	if (atomic_load(w->stop)) {
-		snprintf(w->err, w->errsz, "stopped");
-		archive_entry_free(e);
-		return TSARC_ECANCELED;
-	}
-	if (depth > 512) {
-		snprintf(w->err, w->errsz, "%s: directories nested too deep", full);
-		archive_entry_free(e);
-		return TSARC_EIO;
-	}
-	/* The root as `tar -C ROOT .` takes it: a symlink to the folder (a
-	 * volume mounted elsewhere and linked into place) is followed, else
-	 * the archive would hold the link alone and none of the tree. */
-	if ((depth ? lstat(full, &st) : stat(full, &st)) && errno == ENOENT && depth > 0) {
-		tsarc__log(TSARC_LOG_WARN, "files", "file_vanished",
-			"%s: removed while the backup read the tree; left out", full);
-		archive_entry_free(e);
-		return 0;
-	}
-	if (depth ? lstat(full, &st) : stat(full, &st)) {
-		snprintf(w->err, w->errsz, "cannot stat %s: %s", full, strerror(errno));
-		archive_entry_free(e);
-		return TSARC_EIO;
-	}
-	/* What a restore would not make either: named, left out. */
-	if (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ||
-		S_ISBLK(st.st_mode)) {
-		tsarc__log(TSARC_LOG_WARN, "files", "file_skipped", "%s: skipped, %s is not backed up",
-			full,
-			S_ISSOCK(st.st_mode) ? "a socket" : S_ISFIFO(st.st_mode) ? "a fifo" : "a device");
-		archive_entry_free(e);
-		return 0;
-	}
-	/* tsarc's own swap journal (a restore under way) is not data. */
-	if (depth == 1 && tsarc_tree_reserved_name(rel + 2)) {
-		tsarc__log(TSARC_LOG_WARN, "files", "file_skipped", "%s: skipped, a restore's swap "
-			"journal (a restore into this folder is under way or was interrupted)", full);
-		archive_entry_free(e);
-		return 0;
-	}
-	/* Nor the new tree such a restore was extracting, which the next
-	 * restore into the folder deletes: a copy of it in a snapshot would
-	 * come back as data with every restore of that snapshot. */
-	if (depth == 1 && ((w->staging[0] && !strcmp(rel + 2, w->staging)) ||
-		(w->old[0] && !strcmp(rel + 2, w->old)))) {
-		tsarc__log(TSARC_LOG_WARN, "files", "file_skipped", "%s: skipped, the folder of a "
-			"restore into this folder that is under way or was interrupted (its swap "
-			"journal names it)", full);
-		archive_entry_free(e);
-		return 0;
-	}
-	archive_entry_copy_sourcepath(e, full);
-	if (archive_read_disk_entry_from_file(w->disk, e, -1, &st) != ARCHIVE_OK) {
-		snprintf(w->err, w->errsz, "%s: %s", full, archive_error_string(w->disk));
-		archive_entry_free(e);
-		return TSARC_EIO;
-	}
-	archive_entry_copy_pathname(e, rel);
-	/* Holes are stored as zeros: the data is written sequentially. */
-	archive_entry_sparse_clear(e);
-	/* Access and change times move on every read: keeping them would make
-	 * every backup's stream differ and defeat deduplication; a restore
-	 * sets mtimes, which is what tar keeps too. */
-	archive_entry_unset_atime(e);
-	archive_entry_unset_ctime(e);
-	archive_entry_unset_birthtime(e);
-	/* Hard links: the first one carries the data, later ones link. */
-	archive_entry_linkify(w->links, &e, &sparse);
-	if (e)
-		rc = emit(w, e);
-	archive_entry_free(e);
-	if (!rc && sparse) {
-		rc = emit(w, sparse);
-		archive_entry_free(sparse);
-	}
-	if (rc || !S_ISDIR(st.st_mode))
-		return rc;
+	text[n] = '\0';
+	archive_entry_copy_stat(e, st);
+	archive_entry_copy_symlink(e, text);
+	free(text);
+	/* Owner names as archive_read_disk_entry_from_file looks them up. */
+	if ((owner = archive_read_disk_uname(w->disk, (la_int64_t)st->st_uid)))
+		archive_entry_copy_uname(e, owner);
+	if ((owner = archive_read_disk_gname(w->disk, (la_int64_t)st->st_gid)))
+		archive_entry_copy_gname(e, owner);
+	return 0;
+}
 
-	DIR *d = opendir(full);
+/* The names in the folder open on `dfd` (not "." and ".."), sorted. */
+static int list_folder(walk *w, int dfd, const char *full, char ***out, size_t *count)
+{
 	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0, i;
-	if (!d && errno == ENOENT && depth > 0) {
-		tsarc__log(TSARC_LOG_WARN, "files", "dir_vanished", "%s: removed while the backup "
-			"read the tree; its entries left out", full);
-		return 0;
-	}
-	if (!d) {
+	size_t n = 0;
+	int fd = dup(dfd), rc = 0;
+	DIR *d;
+
+	*out = NULL;
+	*count = 0;
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
 		snprintf(w->err, w->errsz, "cannot read %s: %s", full, strerror(errno));
 		return TSARC_EIO;
 	}
@@ -406,6 +343,141 @@ static int walk_path(walk *w, const char *full, const char *rel, int depth)
 	closedir(d);
 	if (!rc && n > 1)
 		qsort(names, n, sizeof(char *), name_cmp);
+	*out = names;
+	*count = n;
+	return rc;
+}
+
+/*
+ * One entry: `name` in the folder open on `parent` (the root itself at
+ * depth 0: `full`, opened as `tar -C ROOT .` takes it, a symlink to the
+ * folder followed). Then, a folder, its children in name order. The order
+ * is `tar`'s own: a directory's whole subtree follows it, so GNU tar sets
+ * each directory's mtime after filling it; sorted names make the stream
+ * the same from one backup to the next (better deduplication).
+ *
+ * Every entry below the root is looked at, opened and read beside its
+ * parent's descriptor, never by a path from the root, and with
+ * O_NOFOLLOW: the tree is live (a pod writes the volume), and a folder
+ * swapped for a symlink between its listing and its reading must not take
+ * the walk outside the tree (a host folder into the snapshot, and through
+ * its restore into the volume). `full` only names the entry in messages.
+ */
+static int walk_path(walk *w, int parent, const char *name, const char *full, const char *rel,
+	int depth)
+{
+	struct archive_entry *e = NULL, *sparse = NULL;
+	struct stat st;
+	char **names = NULL;
+	size_t n = 0, i;
+	int fd = -1, rc = 0;
+
+	if (atomic_load(w->stop)) {
+		snprintf(w->err, w->errsz, "stopped");
+		return TSARC_ECANCELED;
+	}
+	if (depth > 512) {
+		snprintf(w->err, w->errsz, "%s: directories nested too deep", full);
+		return TSARC_EIO;
+	}
+	if (depth == 0) {
+		if ((fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+			snprintf(w->err, w->errsz, "cannot open %s: %s", full, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return TSARC_EIO;
+		}
+	} else if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT) {
+			tsarc__log(TSARC_LOG_WARN, "files", "file_vanished",
+				"%s: removed while the backup read the tree; left out", full);
+			return 0;
+		}
+		snprintf(w->err, w->errsz, "cannot stat %s: %s", full, strerror(errno));
+		return TSARC_EIO;
+	}
+	/* What a restore would not make either: named, left out. */
+	if (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ||
+		S_ISBLK(st.st_mode)) {
+		tsarc__log(TSARC_LOG_WARN, "files", "file_skipped", "%s: skipped, %s is not backed up",
+			full,
+			S_ISSOCK(st.st_mode) ? "a socket" : S_ISFIFO(st.st_mode) ? "a fifo" : "a device");
+		return 0;
+	}
+	/* tsarc's own swap journal (a restore under way) is not data. */
+	if (depth == 1 && tsarc_tree_reserved_name(name)) {
+		tsarc__log(TSARC_LOG_WARN, "files", "file_skipped", "%s: skipped, a restore's swap "
+			"journal (a restore into this folder is under way or was interrupted)", full);
+		return 0;
+	}
+	/* Nor the new tree such a restore was extracting, which the next
+	 * restore into the folder deletes: a copy of it in a snapshot would
+	 * come back as data with every restore of that snapshot. */
+	if (depth == 1 && ((w->staging[0] && !strcmp(name, w->staging)) ||
+		(w->old[0] && !strcmp(name, w->old)))) {
+		tsarc__log(TSARC_LOG_WARN, "files", "file_skipped", "%s: skipped, the folder of a "
+			"restore into this folder that is under way or was interrupted (its swap "
+			"journal names it)", full);
+		return 0;
+	}
+	/* A folder or file is read through the descriptor opened here: what
+	 * is there now, of the same kind, never a link followed. */
+	if (depth > 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+		struct stat now;
+		fd = openat(parent, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+			(S_ISDIR(st.st_mode) ? O_DIRECTORY : O_NONBLOCK));
+		if (fd < 0 ? errno == ENOENT || errno == ELOOP || errno == ENOTDIR :
+			     fstat(fd, &now) != 0 || (now.st_mode & S_IFMT) != (st.st_mode & S_IFMT)) {
+			tsarc__log(TSARC_LOG_WARN, "files", "file_vanished", "%s: removed or replaced "
+				"while the backup read the tree; left out", full);
+			if (fd >= 0)
+				close(fd);
+			return 0;
+		}
+		if (fd < 0) {
+			snprintf(w->err, w->errsz, "cannot open %s: %s", full, strerror(errno));
+			return TSARC_EIO;
+		}
+		st = now;
+	}
+	if (!(e = archive_entry_new())) {
+		snprintf(w->err, w->errsz, "out of memory");
+		rc = TSARC_ENOMEM;
+		goto done;
+	}
+	archive_entry_copy_sourcepath(e, full);
+	if (S_ISLNK(st.st_mode)) {
+		if ((rc = symlink_entry(w, e, parent, name, full, &st)) == GONE) {
+			tsarc__log(TSARC_LOG_WARN, "files", "file_vanished", "%s: removed or replaced "
+				"while the backup read the tree; left out", full);
+			rc = 0;
+			goto done;
+		}
+		if (rc)
+			goto done;
+	} else if (archive_read_disk_entry_from_file(w->disk, e, fd, &st) != ARCHIVE_OK) {
+		snprintf(w->err, w->errsz, "%s: %s", full, archive_error_string(w->disk));
+		rc = TSARC_EIO;
+		goto done;
+	}
+	archive_entry_copy_pathname(e, rel);
+	/* Holes are stored as zeros: the data is written sequentially. */
+	archive_entry_sparse_clear(e);
+	/* Access and change times move on every read: keeping them would make
+	 * every backup's stream differ and defeat deduplication; a restore
+	 * sets mtimes, which is what tar keeps too. */
+	archive_entry_unset_atime(e);
+	archive_entry_unset_ctime(e);
+	archive_entry_unset_birthtime(e);
+	/* Hard links: the first one carries the data, later ones link. */
+	archive_entry_linkify(w->links, &e, &sparse);
+	if (e)
+		rc = emit(w, e, fd, &st);
+	if (!rc && sparse)
+		rc = emit(w, sparse, -1, NULL);
+	if (rc || !S_ISDIR(st.st_mode))
+		goto done;
+	rc = list_folder(w, fd, full, &names, &n);
 	for (i = 0; i < n && !rc; i++) {
 		char *cfull = NULL, *crel = NULL;
 		if (asprintf(&cfull, "%s/%s", full, names[i]) < 0 ||
@@ -413,13 +485,18 @@ static int walk_path(walk *w, const char *full, const char *rel, int depth)
 			snprintf(w->err, w->errsz, "out of memory");
 			rc = TSARC_ENOMEM;
 		} else
-			rc = walk_path(w, cfull, crel, depth + 1);
+			rc = walk_path(w, fd, names[i], cfull, crel, depth + 1);
 		free(cfull);
 		free(crel);
 	}
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+done:
+	archive_entry_free(e);
+	archive_entry_free(sparse);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -484,12 +561,12 @@ static int tar_writer(int fd, void *ctx, const atomic_int *stop, char *err, size
 	if ((rc = interrupted_restore(&w, t->root)))
 		goto done;
 	/* Names relative to the root, as `tar -C ROOT .` writes them. */
-	if ((rc = walk_path(&w, t->root, ".", 0)))
+	if ((rc = walk_path(&w, -1, ".", t->root, ".", 0)))
 		goto done;
 	/* Hard-linked files whose other links are outside the tree. */
 	archive_entry_linkify(w.links, &e, &sparse);
 	while (e) {
-		rc = emit(&w, e);
+		rc = emit(&w, e, -1, NULL);
 		archive_entry_free(e);
 		e = NULL;
 		if (rc)
