@@ -101,6 +101,86 @@ static void test_hostile_archives_change_nothing(void **state)
 	}
 }
 
+/* A tar of one folder and one file, owned by uid:gid 4321:4321 with set-id
+ * bits: what a pod (or anyone writing its volume) can hand to a backup. */
+static int set_id_tar(void)
+{
+	char path[300];
+	struct archive *a = archive_write_new();
+	struct archive_entry *e;
+	int i, fd;
+
+	snprintf(path, sizeof(path), "%s/set-id.tar", tree_base);
+	assert_non_null(a);
+	archive_write_set_format_pax(a);
+	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+	for (i = 0; i < 2; i++) {
+		assert_non_null(e = archive_entry_new());
+		archive_entry_set_pathname(e, i ? "./d/run" : "./d");
+		archive_entry_set_filetype(e, i ? AE_IFREG : AE_IFDIR);
+		archive_entry_set_perm(e, i ? 06755 : 02775);
+		archive_entry_set_uid(e, 4321);
+		archive_entry_set_gid(e, 4321);
+		archive_entry_set_size(e, i ? 9 : 0);
+		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+		if (i)
+			assert_int_equal(archive_write_data(a, "#!/bin/sh", 9), 9);
+		archive_entry_free(e);
+	}
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Set-user-ID and set-group-ID bits are the archive's owner's to give: a
+ * restore that does not make the entry that owner's (not root, or
+ * restore_owner off) drops them, as libarchive's and GNU tar's extraction
+ * do, instead of handing out a program that runs as the restoring user. */
+static void test_set_id_bits_only_with_their_owner(void **state)
+{
+	tsarc_tree_restore_options o;
+	tsarc_tree_restore_result res;
+	char target[300], p[400];
+	struct stat sb;
+	int fd;
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s/set-id", tree_base);
+	memset(&o, 0, sizeof(o));
+	o.restore_owner = 0;
+	fd = set_id_tar();
+	if (tsarc_tree_restore_fd(target, fd, &o, &res) != 0)
+		fail_msg("restore failed: %s", tsarc_error_last()->message);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/d/run", target);
+	assert_int_equal(lstat(p, &sb), 0);
+	assert_int_not_equal(sb.st_uid, 4321);
+	if (sb.st_mode & (S_ISUID | S_ISGID))
+		fail_msg("%s, owned by %d:%d, not the archive's 4321:4321, has mode %o", p,
+			(int)sb.st_uid, (int)sb.st_gid, (unsigned)(sb.st_mode & 07777));
+	assert_int_equal(sb.st_mode & 0777, 0755);
+	snprintf(p, sizeof(p), "%s/d", target);
+	assert_int_equal(lstat(p, &sb), 0);
+	if (sb.st_mode & S_ISGID)
+		fail_msg("%s, group %d, not the archive's 4321, has mode %o", p, (int)sb.st_gid,
+			(unsigned)(sb.st_mode & 07777));
+	assert_int_equal(sb.st_mode & 0777, 0775);
+	/* Restored as their owner (root only), they keep them. */
+	if (geteuid() == 0) {
+		o.restore_owner = 1;
+		fd = set_id_tar();
+		if (tsarc_tree_restore_fd(target, fd, &o, &res) != 0)
+			fail_msg("restore failed: %s", tsarc_error_last()->message);
+		close(fd);
+		snprintf(p, sizeof(p), "%s/d/run", target);
+		assert_int_equal(lstat(p, &sb), 0);
+		assert_int_equal(sb.st_uid, 4321);
+		assert_int_equal(sb.st_mode & 07777, 06755);
+	}
+}
+
 static void test_garbage_is_an_error(void **state)
 {
 	tsarc_tree_restore_result res;
@@ -120,4 +200,5 @@ static void test_garbage_is_an_error(void **state)
 
 TREE_TESTS_MAIN(cmocka_unit_test(test_restore_equals_archive),
 	cmocka_unit_test(test_hostile_archives_change_nothing),
+	cmocka_unit_test(test_set_id_bits_only_with_their_owner),
 	cmocka_unit_test(test_garbage_is_an_error))
