@@ -24,6 +24,7 @@
 #include <archive_entry.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -94,6 +95,12 @@ int tsarc__tree_padding_zeros(const char *name, const void *p, size_t len);
 int tsarc__tree_extract(int fd, const char *staging, const tsarc_tree_restore_options *o,
 	tsarc_tree_restore_result *res, tsarc_tree_root_attrs *top, int skeleton,
 	const tsarc_tree_padding *pad);
+
+/* stage.c: `mode` without its set-user-ID bit unless `now` (the entry as
+ * restored) is owned by the archive's `uid`, and without its set-group-ID
+ * bit unless its group is the archive's `gid`: those bits are the archive
+ * owner's to give, as libarchive's and GNU tar's extraction keep them. */
+mode_t tsarc__tree_setid_mode(mode_t mode, uid_t uid, gid_t gid, const struct stat *now);
 
 /* holes.c: the current entry's data into the new file fd: `size` bytes
  * (entry `name`'s size); past them only zeros (padding.c) may follow. */

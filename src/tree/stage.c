@@ -80,6 +80,15 @@ static int open_parent(stager *s, const char *path, const char **leaf)
 	return fd;
 }
 
+mode_t tsarc__tree_setid_mode(mode_t mode, uid_t uid, gid_t gid, const struct stat *now)
+{
+	if (now->st_uid != uid)
+		mode &= ~(mode_t)S_ISUID;
+	if (now->st_gid != gid)
+		mode &= ~(mode_t)S_ISGID;
+	return mode;
+}
+
 static void entry_times(struct archive_entry *e, struct timespec t[2])
 {
 	t[0].tv_sec = archive_entry_atime_is_set(e) ? archive_entry_atime(e) : archive_entry_mtime(e);
@@ -93,6 +102,7 @@ static int stage_entry(stager *s, struct archive *in, struct archive_entry *e,
 {
 	const char *leaf;
 	struct timespec t[2];
+	struct stat now;
 	mode_t type = archive_entry_filetype(e), perm = archive_entry_perm(e) & 07777;
 	int dfd = open_parent(s, name, &leaf), fd, rc = 0;
 
@@ -165,8 +175,12 @@ static int stage_entry(stager *s, struct archive *in, struct archive_entry *e,
 				fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) != 0)
 				rc = tsarc_error_set(TSARC_EACCESS, "cannot set the owner of '%s': %s", name,
 					strerror(errno));
-			/* After chown, which clears set-id bits. */
-			if (!rc && (fchmod(fd, perm) != 0 || futimens(fd, t) != 0))
+			/* After chown, which clears set-id bits; and only those
+			 * of the owner it has now. */
+			if (!rc && (fstat(fd, &now) != 0 ||
+				    fchmod(fd, tsarc__tree_setid_mode(perm, (uid_t)archive_entry_uid(e),
+					    (gid_t)archive_entry_gid(e), &now)) != 0 ||
+				    futimens(fd, t) != 0))
 				rc = tsarc_error_set(TSARC_EIO, "setting attributes of '%s': %s", name,
 					strerror(errno));
 			if (close(fd) != 0 && !rc)
@@ -290,6 +304,7 @@ static int fix_dirs(stager *s)
 	/* Deepest first, so a parent's time is set after its children's. */
 	for (i = s->ndirs; i-- > 0;) {
 		dir_fixup *d = &s->dirs[i];
+		struct stat now;
 		const char *leaf;
 		int dfd = open_parent(s, d->path, &leaf);
 		if (dfd < 0)
@@ -297,7 +312,10 @@ static int fix_dirs(stager *s)
 		if (d->has_owner && fchownat(dfd, leaf, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) != 0 && !rc)
 			rc = tsarc_error_set(TSARC_EACCESS, "cannot set the owner of '%s': %s", d->path,
 				strerror(errno));
-		if ((fchmodat(dfd, leaf, d->mode, 0) != 0 ||
+		/* fchmodat follows a link at `leaf` (one the walk of the links
+		 * kept inside the tree): so does the owner looked at here. */
+		if ((fstatat(dfd, leaf, &now, 0) != 0 ||
+			    fchmodat(dfd, leaf, tsarc__tree_setid_mode(d->mode, d->uid, d->gid, &now), 0) != 0 ||
 			    utimensat(dfd, leaf, d->times, AT_SYMLINK_NOFOLLOW) != 0) && !rc)
 			rc = tsarc_error_set(TSARC_EIO, "setting attributes of '%s': %s", d->path,
 				strerror(errno));

@@ -304,10 +304,14 @@ int tsarc__tree_target_swap(tsarc_tree_target *t, const tsarc_tree_restore_optio
 	step_done(o);
 	rc = swap_finish(t->tfd, t->dir, &t->j, o, res);
 	if (rc == 0 && t->top.present) {
+		struct stat now;
 		if (o->restore_owner && fchown(t->tfd, t->top.uid, t->top.gid) != 0)
 			rc = tsarc_error_set(TSARC_EACCESS, "cannot set the owner of %s: %s", t->dir,
 				strerror(errno));
-		else if (fchmod(t->tfd, t->top.mode) != 0 || futimens(t->tfd, t->top.times) != 0)
+		else if (fstat(t->tfd, &now) != 0 ||
+			 fchmod(t->tfd, tsarc__tree_setid_mode(t->top.mode, t->top.uid, t->top.gid,
+				 &now)) != 0 ||
+			 futimens(t->tfd, t->top.times) != 0)
 			rc = tsarc_error_set(TSARC_EIO, "setting attributes of %s: %s", t->dir,
 				strerror(errno));
 	}
