@@ -7,8 +7,9 @@
 # (extras deleted); the plan names source and target bucket and endpoint,
 # never a key; a migration into the source bucket is refused; a migration
 # into a target without its Secret is refused, never the snapshot's copy
-# used, which in place says where; a damaged stream leaves the target bucket
-# untouched. Run by tests/s3/run_with_s3.sh.
+# used, which in place says where; a damaged stream, and a key too long under
+# the target's prefix, leave the target bucket untouched. Run by
+# tests/s3/run_with_s3.sh.
 set -u
 : "${TSARC:?set TSARC to the tsarc binary}"
 : "${TSARC_TEST_S3_ENDPOINT:?run through tests/s3/run_with_s3.sh}"
@@ -183,6 +184,25 @@ grep -q "the snapshot's Secret aws-auth: the target has none, and the restore is
 	fail "where from: $(cat "$WORK/r6.json")"
 same_state "$HOME_B" "" "$WORK/home.state" "home bucket differs"
 [ -f "$WORK/home/secret/aws-auth.json" ] || fail "the Secret was not restored"
+
+info "a key too long under the target's prefix: refused before the first write"
+# 1020 bytes: a key S3 keeps, but not under the 22 bytes of the target's
+# prefix (S3 keys end at 1024). The keys around it would be written first.
+LONG_B=tsarc-s3sys-long-$run_id
+LONG_KEY=long/$(head -c 1015 /dev/zero | tr '\0' k)
+s3tool put "$LONG_B" "a-first.txt" "first" && s3tool put "$LONG_B" "$LONG_KEY" "long" &&
+	s3tool put "$LONG_B" "z-last.txt" "last" || fail "fill the bucket with a long key"
+deployment long "$LONG_B"
+tsarc_nokeys backup --config "$WORK/long/config.json" --repo "$REPO" --json > "$WORK/b8.json" 2> "$WORK/b8.err" ||
+	fail "backup of the long key: $(cat "$WORK/b8.err")"
+S8=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/b8.json")
+deployment longp "$DST" "restored/longer-prefix"
+s3tool state "$DST" "" > "$WORK/before-long.state"
+RC=0
+tsarc_nokeys restore "$S8" --config "$WORK/longp/config.json" --repo "$REPO" > "$WORK/r8.out" 2> "$WORK/r8.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "a key longer than S3 allows under the prefix was restored"
+same_state "$DST" "" "$WORK/before-long.state" "the target changed before the long key was refused"
+grep -q "the bucket was not touched" "$WORK/r8.err" || fail "the error does not say so: $(cat "$WORK/r8.err")"
 
 grep -q -e "$AWS_SECRET_ACCESS_KEY" "$WORK"/*.err "$WORK"/*.json "$WORK"/*.out && fail "a secret key was printed"
 info "ok"
