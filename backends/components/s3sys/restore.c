@@ -205,6 +205,18 @@ static void pending_clear(pending *q)
 	tsarc_buf_dispose(&q->body);
 }
 
+/* The object's key in the target: the prefix, then the stream's key. The
+ * check pass calls this too, so a key S3 cannot keep under the target's
+ * prefix is refused before the first write, not after the PUTs before it. */
+static int target_key(const pass *p, const char *key, char full[TSARC__S3_KEY_MAX + 1])
+{
+	if ((size_t)snprintf(full, TSARC__S3_KEY_MAX + 1, "%s%s", p->w->prefix, key) >
+		TSARC__S3_KEY_MAX)
+		return tsarc_error_set(TSARC_EINVAL, "key '%.200s' under prefix '%s' is longer than "
+			"S3 allows (%d bytes)", key, p->w->prefix, TSARC__S3_KEY_MAX);
+	return 0;
+}
+
 static int put_one(size_t index, void *ctx, void *worker)
 {
 	pass *p = ctx;
@@ -217,9 +229,8 @@ static int put_one(size_t index, void *ctx, void *worker)
 	int rc;
 
 	(void)worker;
-	if ((size_t)snprintf(full, sizeof(full), "%s%s", p->w->prefix, q->a.key) >= sizeof(full))
-		return tsarc_error_set(TSARC_EINVAL, "key '%.200s' under prefix '%s' is longer than "
-			"S3 allows", q->a.key, p->w->prefix);
+	if ((rc = target_key(p, q->a.key, full)))
+		return rc;
 	if (q->a.type) {
 		h[nh].name = "content-type";
 		h[nh++].value = q->a.type;
@@ -282,10 +293,12 @@ static int entry_cb(struct archive *a, const tsarc_s3sys_obj *o, void *ud)
 {
 	pass *p = ud;
 	pending *q = NULL;
-	char buf[65536];
+	char buf[65536], full[TSARC__S3_KEY_MAX + 1];
 	int64_t n;
 	int rc;
 
+	if ((rc = target_key(p, o->key, full)))
+		return rc;
 	if (o->size > TSARC_S3SYS_OBJECT_MAX)
 		return tsarc_error_set(TSARC_EUNSUPPORTED, "object '%.200s' of %llu bytes: tsarc "
 			"copies objects of at most %llu bytes", o->key, (unsigned long long)o->size,
