@@ -50,6 +50,15 @@ int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
 	const char *target_dir, const tsarc_tree_restore_options *opts,
 	tsarc_tree_restore_result *res);
 
+/* 0 unless `repo` is a folder repository that is `dir` or lies beneath
+ * it: then TSARC_EUNSAFE, naming both. A restore replaces the whole
+ * folder, and with it the repository it reads from (as the snapshot held
+ * it, or deleted as an extra), losing every snapshot written since. Folders
+ * are compared by device and inode, walking up from the repository, so a
+ * symlink or another spelling of either path changes nothing. The stream
+ * restore checks this; a plan calls it to refuse before the first write. */
+int tsarc_tree_repository_check(tsarc_repo *repo, const char *dir);
+
 /* Checks a tar stream read from `fd` to its end by the rules of a restore,
  * without its data, for a restore that extracts it elsewhere (in a pod):
  * its folders, links and empty files are made in a scratch folder under

@@ -25,6 +25,7 @@
 #include "plan.h"
 #include "resources.h"
 #include "snapshot.h"
+#include "tree_restore.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 #include "wipe.h"
@@ -528,6 +529,10 @@ static int resolve_step(tsarc_restore_ctx *r, tsarc_step *s)
 		if (!(v = tsarc_spec_str(s->spec, "path")))
 			v = tsarc_spec_str(s->recipe, "path");
 		ep_str(ep, "path", v);
+		/* A tree on this host that holds the repository itself. */
+		if (v && (c.tr->caps & TSARC_TR_HOST_FILES) &&
+			(rc = tsarc_tree_repository_check(r->repo, v)))
+			tsarc_error_prefix("component '%s'", s->component);
 		break;
 	case TSARC_TARGET_COMMAND:
 		cmd = cJSON_GetObjectItemCaseSensitive(s->impl ? s->recipe : s->spec, "command");

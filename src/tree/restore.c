@@ -4,10 +4,15 @@
  * stream to its verified end, and only then swap. Any failure before the
  * swap undoes the staging and leaves the target as it was.
  */
+#define _GNU_SOURCE /* O_DIRECTORY */
 #include "internal.h"
 #include "tsarc/errors.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Extracts everything into the staging folder and reads the stream to its
  * very end, so that whoever feeds it has finished (and verified the whole
@@ -41,6 +46,41 @@ static int stage_tar(int fd, void *ctx)
 	return stage(g->t, fd, g->opts, g->res, g->pad);
 }
 
+int tsarc_tree_repository_check(tsarc_repo *repo, const char *dir)
+{
+	struct stat target, cur, up;
+	const char *root;
+	int fd, next, rc = 0;
+
+	if (!repo || !repo->store || !repo->store->kind || strcmp(repo->store->kind, "fs") ||
+		!(root = tsarc_store_describe(repo->store)))
+		return 0;
+	/* A folder the restore will create holds nothing yet. */
+	if (stat(dir, &target) != 0)
+		return 0;
+	/* From the repository's folder up to "/": is the target one of them? */
+	for (fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC); fd >= 0; fd = next) {
+		if (fstat(fd, &cur) != 0)
+			break;
+		if (cur.st_dev == target.st_dev && cur.st_ino == target.st_ino) {
+			rc = tsarc_error_set(TSARC_EUNSAFE, "%s holds the repository %s: a restore "
+				"replaces the whole folder, the repository with it (the snapshots written "
+				"since the backup would be lost); restore into another folder", dir, root);
+			break;
+		}
+		next = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		if (next >= 0 && (fstat(next, &up) != 0 ||
+			(up.st_dev == cur.st_dev && up.st_ino == cur.st_ino))) {
+			close(next);
+			return 0; /* "/" */
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 /* A restore from the repository stream (verified as it is read) when
  * `repo` is set, else from fd. */
 static int restore(const char *target_dir, tsarc_repo *repo, const tsarc_stream *st, int fd,
@@ -53,6 +93,8 @@ static int restore(const char *target_dir, tsarc_repo *repo, const tsarc_stream 
 
 	if (!opts)
 		opts = &no_options;
+	if ((rc = tsarc_tree_repository_check(repo, target_dir)))
+		return rc;
 	if (repo && (rc = tsarc_tree_padding_parse(st->meta, &pad))) {
 		tsarc_error_prefix("stream %s: metadata", st->name);
 		return rc;
