@@ -8,7 +8,8 @@
 # never a key; a migration into the source bucket is refused; a migration
 # into a target without its Secret is refused, never the snapshot's copy
 # used, which in place says where; a damaged stream, and a key too long under
-# the target's prefix, leave the target bucket untouched. Run by
+# the target's prefix, leave the target bucket untouched; a restore into the
+# bucket and prefix that hold the repository is refused. Run by
 # tests/s3/run_with_s3.sh.
 set -u
 : "${TSARC:?set TSARC to the tsarc binary}"
@@ -203,6 +204,36 @@ tsarc_nokeys restore "$S8" --config "$WORK/longp/config.json" --repo "$REPO" > "
 [ "$RC" -ne 0 ] || fail "a key longer than S3 allows under the prefix was restored"
 same_state "$DST" "" "$WORK/before-long.state" "the target changed before the long key was refused"
 grep -q "the bucket was not touched" "$WORK/r8.err" || fail "the error does not say so: $(cat "$WORK/r8.err")"
+
+info "a restore into the bucket and prefix that hold the repository itself is refused"
+# The repository under tsarc/ of the bucket 3scale keeps its files in (at
+# the bucket's root): the restore would write the repository's objects
+# back as the backup listed them and delete the ones written since.
+REPO_B=tsarc-s3sys-repo-$run_id
+REPO_S3=s3:$TSARC_TEST_S3_ENDPOINT/$REPO_B/tsarc
+"$TSARC" init --repo "$REPO_S3" --kdf-memory 4 >/dev/null 2>"$WORK/i9.err" || fail "init on S3: $(cat "$WORK/i9.err")"
+s3tool put "$REPO_B" "attachments/one.txt" "one" || fail "put"
+deployment inrepo "$REPO_B"
+"$TSARC" backup --config "$WORK/inrepo/config.json" --repo "$REPO_S3" --json > "$WORK/b9.json" 2> "$WORK/b9.err" ||
+	fail "backup of the repository's bucket: $(cat "$WORK/b9.err")"
+S9=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/b9.json")
+s3tool put "$REPO_B" "attachments/two.txt" "two" || fail "put"
+"$TSARC" backup --config "$WORK/inrepo/config.json" --repo "$REPO_S3" --json > "$WORK/b10.json" 2> "$WORK/b10.err" ||
+	fail "second backup of the repository's bucket: $(cat "$WORK/b10.err")"
+S10=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/b10.json")
+RC=0
+"$TSARC" restore "$S9" --config "$WORK/inrepo/config.json" --repo "$REPO_S3" --dry-run > "$WORK/r9.out" 2> "$WORK/r9.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "the plan of a restore over the repository's own bucket and prefix was accepted"
+grep -q "repository" "$WORK/r9.err" || fail "the plan's refusal does not name the repository: $(cat "$WORK/r9.err")"
+RC=0
+"$TSARC" restore "$S9" --config "$WORK/inrepo/config.json" --repo "$REPO_S3" > "$WORK/r10.out" 2> "$WORK/r10.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "a restore over the repository's own bucket and prefix ran"
+"$TSARC" snapshots --repo "$REPO_S3" --json > "$WORK/snaps9.json" 2> "$WORK/snaps9.err" || fail "snapshots: $(cat "$WORK/snaps9.err")"
+python3 - "$WORK/snaps9.json" "$S9" "$S10" <<'PY' || fail "the repository lost snapshots: $(cat "$WORK/snaps9.json")"
+import json, sys
+ids = {s["id"] for s in json.load(open(sys.argv[1]))}
+assert set(sys.argv[2:]) <= ids, ids
+PY
 
 grep -q -e "$AWS_SECRET_ACCESS_KEY" "$WORK"/*.err "$WORK"/*.json "$WORK"/*.out && fail "a secret key was printed"
 info "ok"
