@@ -20,6 +20,7 @@
 #include "stream.h"
 #include "grow.h"
 #include "parallel.h"
+#include "repo.h"
 #include "tree_restore.h"
 #include "tsarc/errors.h"
 
@@ -37,6 +38,27 @@ static int nomem(void)
 }
 
 /* ---- before the first write: where ---- */
+
+/* The restore's own S3 repository under the target's bucket and prefix
+ * (the bucket 3scale keeps its files in, the repository beside them):
+ * the restore would write the repository's objects back as the backup
+ * listed them and delete those written since, every newer snapshot with
+ * them. Places are compared by name (w->url and the store's description
+ * are made alike: s3:ENDPOINT/BUCKET[/PREFIX], or s3://BUCKET[/PREFIX]). */
+static int holds_repository(tsarc_restore_ctx *r, const tsarc_s3sys_where *w, const char *comp)
+{
+	const char *desc;
+	size_t n = strlen(w->url);
+
+	if (!r->repo || !r->repo->store || !r->repo->store->kind ||
+		strcmp(r->repo->store->kind, "s3") || !(desc = tsarc_store_describe(r->repo->store)) ||
+		strncmp(desc, w->url, n) || (desc[n] && desc[n] != '/'))
+		return 0;
+	return tsarc_error_set(TSARC_EUNSAFE, "component '%s': %s holds the repository %s: the "
+		"restore replaces every object under it, the repository's too (the snapshots "
+		"written since the backup would be lost); restore into another bucket or prefix",
+		comp, w->url, desc);
+}
 
 int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)
 {
@@ -75,6 +97,11 @@ int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)
 		rc = 0;
 	}
 	if ((rc = tsarc_s3sys_where_resolve(s->spec, doc, s->component, &w))) {
+		tsarc_secret_doc_free(doc);
+		return rc;
+	}
+	if ((rc = holds_repository(r, &w, s->component))) {
+		tsarc_s3sys_where_free(&w);
 		tsarc_secret_doc_free(doc);
 		return rc;
 	}
@@ -426,6 +453,10 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	 * then, the configuration now (the same one). */
 	if ((rc = tsarc_s3sys_where_resolve(s->spec, s->secret_doc, s->component, &w)))
 		return rc;
+	if ((rc = holds_repository(r, &w, s->component))) {
+		tsarc_s3sys_where_free(&w);
+		return rc;
+	}
 	tsarc_s3sys_where_text(&w, text, sizeof(text));
 	check.w = put.w = &w;
 	if (!(put.batch = calloc(BATCH_OBJECTS, sizeof(*put.batch)))) {
