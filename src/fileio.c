@@ -3,6 +3,7 @@
 #include "tsarc/errors.h"
 #include "wipe.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/rand.h>
@@ -436,4 +437,53 @@ int tsarc_replace_file(const char *path, const void *data, size_t len, mode_t mo
 	close(dfd);
 	free(dir);
 	return rc;
+}
+
+static int name_sort(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int tsarc_list_folder(int dfd, char ***out, size_t *count)
+{
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0;
+	int fd = dup(dfd), rc = 0;
+	DIR *d;
+
+	*out = NULL;
+	*count = 0;
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return tsarc_error_set(TSARC_EIO, "cannot list a folder: %s", strerror(errno));
+	}
+	rewinddir(d);
+	while (!rc && (de = readdir(d)) != NULL) {
+		char **grown;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!(grown = realloc(names, (n + 1) * sizeof(*names))) ||
+			!(grown[n] = strdup(de->d_name))) {
+			if (grown)
+				names = grown;
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		} else {
+			names = grown;
+			n++;
+		}
+	}
+	closedir(d);
+	if (rc) {
+		while (n)
+			free(names[--n]);
+		free(names);
+		return rc;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_sort);
+	*out = names;
+	*count = n;
+	return 0;
 }

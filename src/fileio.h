@@ -42,6 +42,11 @@ int tsarc_scratch_file(void);
  * then become its object without being copied (fs store, put_file). */
 int tsarc_scratch_file_linkable(void);
 
+/* The names of the entries of the folder open on `dfd` (not "." and
+ * ".."), sorted by strcmp (a walk in the same order each time), each and
+ * the array malloc'd; `dfd` stays open and its position is not used. */
+int tsarc_list_folder(int dfd, char ***out, size_t *count);
+
 /* The TSARC_E* code for an errno of a file operation (ENOENT: ENOTFOUND,
  * EACCES: EACCESS, ...; EIO for anything without a better code). */
 int tsarc_errno_code(int err);

@@ -30,7 +30,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -222,11 +221,6 @@ fail:
 	return TSARC_EIO;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Writes an entry (and its data) whose hard-link state is resolved: a
  * file's bytes are read first from `fd`, the file the walk opened (`st`
  * its fstat then), and its header says how many it had. */
@@ -311,40 +305,10 @@ static int symlink_entry(walk *w, struct archive_entry *e, int dfd, const char *
 /* The names in the folder open on `dfd` (not "." and ".."), sorted. */
 static int list_folder(walk *w, int dfd, const char *full, char ***out, size_t *count)
 {
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0;
-	int fd = dup(dfd), rc = 0;
-	DIR *d;
+	int rc = tsarc_list_folder(dfd, out, count);
 
-	*out = NULL;
-	*count = 0;
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		snprintf(w->err, w->errsz, "cannot read %s: %s", full, strerror(errno));
-		return TSARC_EIO;
-	}
-	while ((de = readdir(d))) {
-		char **grown;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (!(grown = realloc(names, (n + 1) * sizeof(char *))) ||
-			!(grown[n] = strdup(de->d_name))) {
-			if (grown)
-				names = grown;
-			snprintf(w->err, w->errsz, "out of memory");
-			rc = TSARC_ENOMEM;
-			break;
-		}
-		names = grown;
-		n++;
-	}
-	closedir(d);
-	if (!rc && n > 1)
-		qsort(names, n, sizeof(char *), name_cmp);
-	*out = names;
-	*count = n;
+	if (rc)
+		snprintf(w->err, w->errsz, "cannot read %s (%s)", full, tsarc_error_last()->message);
 	return rc;
 }
 

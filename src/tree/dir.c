@@ -151,56 +151,6 @@ int tsarc__tree_remove_at(int parent, const char *name)
 	return rc;
 }
 
-static int name_sort(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names of a folder's entries (not "." and ".."), sorted. */
-int tsarc__tree_list_names(int dfd, char ***out, size_t *count)
-{
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0;
-	int fd = dup(dfd), rc = 0;
-	DIR *d;
-
-	*out = NULL;
-	*count = 0;
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return tsarc_error_set(TSARC_EIO, "cannot list a folder: %s", strerror(errno));
-	}
-	rewinddir(d);
-	while (!rc && (de = readdir(d)) != NULL) {
-		char **grown;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (!(grown = realloc(names, (n + 1) * sizeof(*names))) ||
-			!(grown[n] = strdup(de->d_name))) {
-			if (grown)
-				names = grown;
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		} else {
-			names = grown;
-			n++;
-		}
-	}
-	closedir(d);
-	if (rc) {
-		while (n)
-			free(names[--n]);
-		free(names);
-		return rc;
-	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), name_sort);
-	*out = names;
-	*count = n;
-	return 0;
-}
-
 void tsarc__tree_free_names(char **names, size_t n)
 {
 	while (n)

@@ -109,8 +109,6 @@ int tsarc__tree_write_data(struct archive *in, int fd, const char *name, uint64_
 
 /* dir.c: rm -rf of parent/name without following symlinks; 0 or -1 (errno). */
 int tsarc__tree_remove_at(int parent, const char *name);
-/* dir.c: the names of a folder's entries (not "." and ".."), sorted. */
-int tsarc__tree_list_names(int dfd, char ***out, size_t *count);
 void tsarc__tree_free_names(char **names, size_t n);
 
 /* swap.c: opens and locks the target folder, ends an earlier interrupted

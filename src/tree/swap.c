@@ -93,7 +93,7 @@ static int remove_journal_temps(int tfd)
 	size_t n, i;
 	int rc;
 
-	if ((rc = tsarc__tree_list_names(tfd, &names, &n)))
+	if ((rc = tsarc_list_folder(tfd, &names, &n)))
 		return rc;
 	for (i = 0; i < n; i++)
 		if (!strncmp(names[i], TSARC_TREE_JOURNAL_TMP_PREFIX, strlen(TSARC_TREE_JOURNAL_TMP_PREFIX)) ||
@@ -154,7 +154,7 @@ static int swap_finish(int tfd, const char *target, tsarc_tree_journal *j,
 			goto io;
 		if ((ofd = openat(tfd, j->old, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 			goto io;
-		if ((rc = tsarc__tree_list_names(tfd, &names, &n)))
+		if ((rc = tsarc_list_folder(tfd, &names, &n)))
 			goto done;
 		for (i = 0; i < n; i++) {
 			int in_new;
@@ -179,7 +179,7 @@ static int swap_finish(int tfd, const char *target, tsarc_tree_journal *j,
 			goto done;
 		step_done(o);
 	}
-	if ((rc = tsarc__tree_list_names(sfd, &names, &n)))
+	if ((rc = tsarc_list_folder(sfd, &names, &n)))
 		goto done;
 	for (i = 0; i < n; i++) {
 		if (move_entry(sfd, tfd, names[i]) != 0)
