@@ -197,3 +197,32 @@ json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d}
            "components": {name: comp}}, open(d + "/config.json", "w"))
 PY
 }
+
+# two_redis NAME BACKEND_HOST BACKEND_PORT SYSTEM_HOST SYSTEM_PORT: in
+# $WORK/NAME, the backend-redis and system-redis Secrets as 3scale 2.16
+# has them (system-redis on database 1), and a config with both
+# components, external, logical, as the ACL user ($USER_PW).
+two_redis() {
+	mkdir -p "$WORK/$1/secret"
+	python3 - "$WORK/$1" "$2" "$3" "$4" "$5" "$USER_PW" <<'PY'
+import base64, json, sys
+d, bhost, bport, shost, sport, pw = sys.argv[1:]
+b = lambda s: base64.b64encode(s.encode()).decode()
+json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backend-redis"},
+           "data": {"REDIS_STORAGE_URL": b("redis://%s:%s/0" % (bhost, bport)),
+                    "REDIS_STORAGE_USERNAME": b("restorer"), "REDIS_STORAGE_PASSWORD": b(pw)}},
+          open(d + "/secret/backend-redis.json", "w"))
+json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "system-redis"},
+           "data": {"URL": b("redis://%s:%s/1" % (shost, sport)),
+                    "REDIS_USERNAME": b("restorer"), "REDIS_PASSWORD": b(pw)}},
+          open(d + "/secret/system-redis.json", "w"))
+comp = lambda secret, key, stream, order: {
+    "kind": "redis", "external": True, "mode": "logical",
+    "url_secret": {"secret": secret, "key": key}, "stream": stream,
+    "restore": {"action": "redis-rdb", "order": order}}
+json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
+           "components": {"backend-redis": comp("backend-redis", "REDIS_STORAGE_URL", "backend-redis.rdb", 70),
+                          "system-redis": comp("system-redis", "URL", "system-redis.rdb", 80)}},
+          open(d + "/config.json", "w"))
+PY
+}

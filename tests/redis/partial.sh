@@ -169,39 +169,12 @@ got=$(keys_in "$PORT_BULK")
 [ "$(rcli "$PORT_BULK" -n 15 EXISTS big:value)" = 0 ] || fail "bulk: the big key is there"
 info "bulk: $(grep "stopped at" "$WORK/r-bulk.err")"
 
-# two_redis NAME BACKEND_PORT SYSTEM_PORT: backend-redis and system-redis
-# Secrets as 3scale 2.16 has them (system-redis on database 1), and a
-# config with both components, external, logical as the ACL user.
-two_redis() {
-	mkdir -p "$WORK/$1/secret"
-	python3 - "$WORK/$1" "$2" "$3" "$USER_PW" <<'PY'
-import base64, json, sys
-d, bport, sport, pw = sys.argv[1:]
-b = lambda s: base64.b64encode(s.encode()).decode()
-json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backend-redis"},
-           "data": {"REDIS_STORAGE_URL": b("redis://127.0.0.1:%s/0" % bport),
-                    "REDIS_STORAGE_USERNAME": b("restorer"), "REDIS_STORAGE_PASSWORD": b(pw)}},
-          open(d + "/secret/backend-redis.json", "w"))
-json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "system-redis"},
-           "data": {"URL": b("redis://127.0.0.1:%s/1" % sport),
-                    "REDIS_USERNAME": b("restorer"), "REDIS_PASSWORD": b(pw)}},
-          open(d + "/secret/system-redis.json", "w"))
-comp = lambda secret, key, stream, order: {
-    "kind": "redis", "external": True, "mode": "logical",
-    "url_secret": {"secret": secret, "key": key}, "stream": stream,
-    "restore": {"action": "redis-rdb", "order": order}}
-json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
-           "components": {"backend-redis": comp("backend-redis", "REDIS_STORAGE_URL", "backend-redis.rdb", 70),
-                          "system-redis": comp("system-redis", "URL", "system-redis.rdb", 80)}},
-          open(d + "/config.json", "w"))
-PY
-}
 redis_up system
 redis_up shared
 for i in $(seq 20); do echo "SET system:key:$i v$i"; done | rcli "$PORT_SYSTEM" -n 1 >/dev/null
-two_redis two-src "$PORT_SRC" "$PORT_SYSTEM"
-two_redis one-src "$PORT_SRC" "$PORT_SRC"
-two_redis shared "$PORT_SHARED" "$PORT_SHARED"
+two_redis two-src 127.0.0.1 "$PORT_SRC" 127.0.0.1 "$PORT_SYSTEM"
+two_redis one-src 127.0.0.1 "$PORT_SRC" 127.0.0.1 "$PORT_SRC"
+two_redis shared 127.0.0.1 "$PORT_SHARED" 127.0.0.1 "$PORT_SHARED"
 S_TWO=$(snapshot_of "$WORK/two-src/config.json" b3) || exit 1
 S_ONE=$(snapshot_of "$WORK/one-src/config.json" b4) || exit 1
 

@@ -28,36 +28,9 @@ redis_up other
 for i in $(seq 20); do echo "SET backend:$i v$i"; done | rcli "$PORT_BSRC" >/dev/null
 for i in $(seq 20); do echo "SET system:$i v$i"; done | rcli "$PORT_SSRC" -n 1 >/dev/null
 
-# two NAME BACKEND_HOST BACKEND_PORT SYSTEM_HOST SYSTEM_PORT: the
-# backend-redis and system-redis Secrets (system-redis on database 1)
-# and a config with both, external, logical, as the ACL user.
-two() {
-	mkdir -p "$WORK/$1/secret"
-	python3 - "$WORK/$1" "$2" "$3" "$4" "$5" "$USER_PW" <<'PY'
-import base64, json, sys
-d, bhost, bport, shost, sport, pw = sys.argv[1:]
-b = lambda s: base64.b64encode(s.encode()).decode()
-json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "backend-redis"},
-           "data": {"REDIS_STORAGE_URL": b("redis://%s:%s/0" % (bhost, bport)),
-                    "REDIS_STORAGE_USERNAME": b("restorer"), "REDIS_STORAGE_PASSWORD": b(pw)}},
-          open(d + "/secret/backend-redis.json", "w"))
-json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "system-redis"},
-           "data": {"URL": b("redis://%s:%s/1" % (shost, sport)),
-                    "REDIS_USERNAME": b("restorer"), "REDIS_PASSWORD": b(pw)}},
-          open(d + "/secret/system-redis.json", "w"))
-comp = lambda secret, key, stream, order: {
-    "kind": "redis", "external": True, "mode": "logical",
-    "url_secret": {"secret": secret, "key": key}, "stream": stream,
-    "restore": {"action": "redis-rdb", "order": order}}
-json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
-           "components": {"backend-redis": comp("backend-redis", "REDIS_STORAGE_URL", "backend-redis.rdb", 70),
-                          "system-redis": comp("system-redis", "URL", "system-redis.rdb", 80)}},
-          open(d + "/config.json", "w"))
-PY
-}
-two src 127.0.0.1 "$PORT_BSRC" 127.0.0.1 "$PORT_SSRC"
-two shared 127.0.0.1 "$PORT_SHARED" "$ADDR" "$PORT_SHARED"
-two apart 127.0.0.1 "$PORT_SHARED" 127.0.0.1 "$PORT_OTHER"
+two_redis src 127.0.0.1 "$PORT_BSRC" 127.0.0.1 "$PORT_SSRC"
+two_redis shared 127.0.0.1 "$PORT_SHARED" "$ADDR" "$PORT_SHARED"
+two_redis apart 127.0.0.1 "$PORT_SHARED" 127.0.0.1 "$PORT_OTHER"
 SNAP=$(backup_id "$WORK/src/config.json" b1) || exit 1
 
 info "two servers' backups into one server named by two addresses: refused, nothing written"
