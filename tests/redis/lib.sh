@@ -44,14 +44,32 @@ SENT_PW="sen-${TEST_NAME}-Hy2mC9"
 # What a managed Redis allows an ACL user (ci/services.sh keeps the list).
 ACL_DENY=$(bash "$SERVICES" redis-managed-deny)
 
+# free_cluster_port: a free port whose cluster bus port (10000 above it)
+# is a port too, and free: a node of a Redis Cluster listens on both, and
+# refuses to start on a port above 55535.
+free_cluster_port() {
+	local p
+	for _ in $(seq 200); do
+		p=$(free_port)
+		[ "$p" -le 55535 ] || continue
+		python3 -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' \
+			$((p + 10000)) 2>/dev/null && { echo "$p"; return 0; }
+	done
+	fail "no free port with a free cluster bus port"
+}
+
 # redis_up NAME [EXTRA_CONF_LINE...]: a server in $WORK/redis-NAME; sets
-# PORT_<NAME> (upper case). "port 0" among the extra lines: socket only.
+# PORT_<NAME> (upper case). "port 0" among the extra lines: socket only;
+# "cluster-enabled yes": a port with room for its cluster bus port.
 redis_up() {
 	local name=$1 base port var line
 	shift
 	base=$WORK/redis-$name
 	mkdir -p "$base"
-	port=$(free_port)
+	case " $* " in
+	*" cluster-enabled yes "*) port=$(free_cluster_port) ;;
+	*) port=$(free_port) ;;
+	esac
 	var=PORT_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')
 	(
 		umask 077
