@@ -476,9 +476,7 @@ int tsarc_list_folder(int dfd, char ***out, size_t *count)
 	}
 	closedir(d);
 	if (rc) {
-		while (n)
-			free(names[--n]);
-		free(names);
+		tsarc_list_folder_free(names, n);
 		return rc;
 	}
 	if (n > 1)
@@ -486,4 +484,11 @@ int tsarc_list_folder(int dfd, char ***out, size_t *count)
 	*out = names;
 	*count = n;
 	return 0;
+}
+
+void tsarc_list_folder_free(char **names, size_t n)
+{
+	while (n)
+		free(names[--n]);
+	free(names);
 }

@@ -46,6 +46,8 @@ int tsarc_scratch_file_linkable(void);
  * ".."), sorted by strcmp (a walk in the same order each time), each and
  * the array malloc'd; `dfd` stays open and its position is not used. */
 int tsarc_list_folder(int dfd, char ***out, size_t *count);
+/* Frees what tsarc_list_folder gave (names may be NULL). */
+void tsarc_list_folder_free(char **names, size_t n);
 
 /* The TSARC_E* code for an errno of a file operation (ENOENT: ENOTFOUND,
  * EACCES: EACCESS, ...; EIO for anything without a better code). */

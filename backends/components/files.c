@@ -453,9 +453,7 @@ static int walk_path(walk *w, int parent, const char *name, const char *full, co
 		free(cfull);
 		free(crel);
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	tsarc_list_folder_free(names, n);
 done:
 	archive_entry_free(e);
 	archive_entry_free(sparse);

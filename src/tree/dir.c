@@ -2,8 +2,9 @@
 /*
  * Folder operations of a tree restore that never follow a symlink: the
  * trees they work on were made from an archive, and a link in them must
- * not take a removal or a listing elsewhere. Removal keeps one folder
- * open at a time, whatever the depth.
+ * not take a removal elsewhere (listing a folder open on a descriptor:
+ * tsarc_list_folder, fileio.h). Removal keeps one folder open at a time,
+ * whatever the depth.
  */
 #include "internal.h"
 #include "tsarc/errors.h"
@@ -151,9 +152,3 @@ int tsarc__tree_remove_at(int parent, const char *name)
 	return rc;
 }
 
-void tsarc__tree_free_names(char **names, size_t n)
-{
-	while (n)
-		free(names[--n]);
-	free(names);
-}

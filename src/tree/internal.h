@@ -109,7 +109,6 @@ int tsarc__tree_write_data(struct archive *in, int fd, const char *name, uint64_
 
 /* dir.c: rm -rf of parent/name without following symlinks; 0 or -1 (errno). */
 int tsarc__tree_remove_at(int parent, const char *name);
-void tsarc__tree_free_names(char **names, size_t n);
 
 /* swap.c: opens and locks the target folder, ends an earlier interrupted
  * swap, writes this one's journal and makes its staging folder. */

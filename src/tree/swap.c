@@ -99,7 +99,7 @@ static int remove_journal_temps(int tfd)
 		if (!strncmp(names[i], TSARC_TREE_JOURNAL_TMP_PREFIX, strlen(TSARC_TREE_JOURNAL_TMP_PREFIX)) ||
 			!strcmp(names[i], TSARC_TREE_JOURNAL_NAME ".tmp"))
 			unlinkat(tfd, names[i], 0);
-	tsarc__tree_free_names(names, n);
+	tsarc_list_folder_free(names, n);
 	return 0;
 }
 
@@ -170,7 +170,7 @@ static int swap_finish(int tfd, const char *target, tsarc_tree_journal *j,
 				res->removed++;
 			step_done(o);
 		}
-		tsarc__tree_free_names(names, n);
+		tsarc_list_folder_free(names, n);
 		names = NULL;
 		if (fsync_dir(ofd) != 0 || fsync_dir(tfd) != 0)
 			goto io;
@@ -202,7 +202,7 @@ io:
 		"finishes it (%s/%s says how far it got)", target, strerror(errno), target, target,
 		TSARC_TREE_JOURNAL_NAME);
 done:
-	tsarc__tree_free_names(names, n);
+	tsarc_list_folder_free(names, n);
 	if (sfd >= 0)
 		close(sfd);
 	if (ofd >= 0)
