@@ -36,22 +36,30 @@ redis_deployment dst "redis://127.0.0.1:$PORT_DST/0" restorer "$USER_PW" '{"mode
 SNAP=$(backup_id "$WORK/src/config.json" b1) || exit 1
 for i in $(seq 10); do echo "SET old:$i v$i"; done | rcli "$PORT_DST" -n 3 >/dev/null
 
+# paused_in_load N: tsarc restores $SNAP into dst in the background (PID;
+# its output in $WORK/rN.out and rN.err) and is caught in its load (the
+# target's old keys gone, some of the backup's in); the target's writes
+# are then paused, so the load waits on it.
+paused_in_load() {
+	local n
+	"$TSARC" restore "$SNAP" --config "$WORK/dst/config.json" --repo "$REPO" \
+		> "$WORK/r$1.out" 2> "$WORK/r$1.err" &
+	PID=$!
+	for _ in $(seq 600); do
+		n=$(rcli "$PORT_DST" DBSIZE 2>/dev/null)
+		if [ "$(rcli "$PORT_DST" -n 3 DBSIZE 2>/dev/null)" = 0 ] && [ "${n:-0}" -gt 0 ]; then
+			rcli "$PORT_DST" CLIENT PAUSE 60000 WRITE >/dev/null
+			return 0
+		fi
+		kill -0 "$PID" 2>/dev/null || break
+		sleep 0.02
+	done
+	wait "$PID"
+	fail "test setup: the load was not caught running: $(cat "$WORK/r$1.err")"
+}
+
 info "SIGTERM while the load waits on the target: the exit says the target holds part of the backup"
-"$TSARC" restore "$SNAP" --config "$WORK/dst/config.json" --repo "$REPO" > "$WORK/r1.out" 2> "$WORK/r1.err" &
-PID=$!
-# The load has begun: the old keys are gone, some of the backup's are in.
-started=
-for _ in $(seq 600); do
-	n=$(rcli "$PORT_DST" DBSIZE 2>/dev/null)
-	if [ "$(rcli "$PORT_DST" -n 3 DBSIZE 2>/dev/null)" = 0 ] && [ "${n:-0}" -gt 0 ]; then
-		rcli "$PORT_DST" CLIENT PAUSE 60000 WRITE >/dev/null
-		started=1
-		break
-	fi
-	kill -0 "$PID" 2>/dev/null || break
-	sleep 0.02
-done
-[ -n "$started" ] || { wait "$PID"; fail "test setup: the load was not caught running: $(cat "$WORK/r1.err")"; }
+paused_in_load 1
 kill -TERM "$PID"
 RC=0
 wait "$PID" || RC=$?
@@ -69,28 +77,16 @@ info "$(grep -i emptied "$WORK/r1.err" | head -2)"
 info "SIGTERM while the load runs (held, then let go): it stops, and the step says exactly what the target holds"
 rcli "$PORT_DST" FLUSHALL >/dev/null
 for i in $(seq 10); do echo "SET old:$i v$i"; done | rcli "$PORT_DST" -n 3 >/dev/null
-"$TSARC" restore "$SNAP" --config "$WORK/dst/config.json" --repo "$REPO" > "$WORK/r2.out" 2> "$WORK/r2.err" &
-PID=$!
-started=
-for _ in $(seq 600); do
-	n=$(rcli "$PORT_DST" DBSIZE 2>/dev/null)
-	if [ "$(rcli "$PORT_DST" -n 3 DBSIZE 2>/dev/null)" = 0 ] && [ "${n:-0}" -gt 0 ]; then
-		# Held while the signal comes, then let go: the signal is
-		# there before the load could end, however fast it runs.
-		rcli "$PORT_DST" CLIENT PAUSE 60000 WRITE >/dev/null
-		kill -TERM "$PID"
-		sleep 1
-		rcli "$PORT_DST" CLIENT UNPAUSE >/dev/null
-		started=$SECONDS
-		break
-	fi
-	kill -0 "$PID" 2>/dev/null || break
-	sleep 0.02
-done
+paused_in_load 2
+# Let go once the signal is there: before the load could end, however
+# fast it runs.
+kill -TERM "$PID"
+sleep 1
+rcli "$PORT_DST" CLIENT UNPAUSE >/dev/null
+started=$SECONDS
 RC=0
 wait "$PID" || RC=$?
 err=$(cat "$WORK/r2.err")
-[ -n "$started" ] || fail "test setup: the load was not caught running: $err"
 [ "$RC" = 143 ] || fail "exit $RC, want 143: $err"
 [ $((SECONDS - started)) -lt 20 ] || fail "the load went on for $((SECONDS - started)) s after SIGTERM: $err"
 n=$(rcli "$PORT_DST" DBSIZE)
