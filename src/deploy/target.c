@@ -415,8 +415,10 @@ static cJSON *recorded_source(const tsarc_step *s)
 	if (target_of(s) != TSARC_TARGET_SERVER)
 		ep_str(o, "database", tsarc_spec_str(m, "database"));
 	ep_str(o, "path", tsarc_spec_str(m, "path"));
-	/* A server's own identity, where its kind recorded it (Redis). */
+	/* A server's own identity and its data set's, where its kind
+	 * recorded them (Redis). */
 	ep_str(o, "server_id", tsarc_spec_str(m, "server_id"));
+	ep_str(o, "dataset_id", tsarc_spec_str(m, "dataset_id"));
 	if (target_of(s) == TSARC_TARGET_RESOURCES)
 		ep_str(o, "resource", tsarc_spec_str(s->spec, "resource"));
 	endpoint_text(s, o);
@@ -571,13 +573,19 @@ static void warn_migration(tsarc_restore_ctx *r)
 
 /* Whether endpoints `a` and `b` of whole-server steps (each as
  * resolved, or a snapshot's recorded source) are known to be the same
- * server: both carry the server's own identity ("server_id", which the
- * kind asked the server for), and the same one; else both name a host or
- * a socket, and the same one. */
+ * server: both carry the identity of the data set they hold
+ * ("dataset_id": a primary and its replicas share it, so two backups
+ * read from two replicas of one primary are copies of one server), and
+ * the same one; or both carry the server's own identity ("server_id",
+ * which the kind asked the server for), and the same one; else both name
+ * a host or a socket, and the same one. */
 static int same_server(const tsarc_step *s, const cJSON *a, const cJSON *b)
 {
 	const char *ia = tsarc_spec_str(a, "server_id"), *ib = tsarc_spec_str(b, "server_id");
+	const char *da = tsarc_spec_str(a, "dataset_id"), *db = tsarc_spec_str(b, "dataset_id");
 
+	if (a && b && da && db && !strcmp(da, db))
+		return 1;
 	if (a && b && ia && ib)
 		return !strcmp(ia, ib);
 	if (!a || !b || (!tsarc_spec_str(a, "host") && !tsarc_spec_str(a, "socket")) ||

@@ -273,6 +273,7 @@ typedef struct dump_ctx {
 	char where[600];
 	char read_from[300];    /* "replica host:port" / "master host:port" */
 	char server_id[64];     /* the server read (tsarc_redis_server_id), or "" */
+	char dataset_id[64];    /* its data set (tsarc_redis_dataset_id), or "" */
 } dump_ctx;
 
 static int out_fd(void *ctx, const void *data, size_t len)
@@ -291,7 +292,8 @@ static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, siz
 	/* Reads only: a replica where the Secret's Sentinel role says so. */
 	if ((rc = tsarc_redis_conf_connect_read(&d->conf, &r)) ||
 		(rc = tsarc_redis_require_whole(r)) || (rc = tsarc_redis_role(r, role, sizeof(role))) ||
-		(rc = tsarc_redis_server_id(r, d->server_id, sizeof(d->server_id))))
+		(rc = tsarc_redis_server_id(r, d->server_id, sizeof(d->server_id))) ||
+		(rc = tsarc_redis_dataset_id(r, d->dataset_id, sizeof(d->dataset_id))))
 		goto done;
 	snprintf(d->read_from, sizeof(d->read_from), "%s%s%s", !strcmp(role, "slave") ?
 		"replica" : role, *role ? " " : "", tsarc_redis_where(r));
@@ -326,10 +328,13 @@ static cJSON *dump_meta(void *arg)
 		return m;
 	cJSON_AddStringToObject(m, "redis_mode", d->taken);
 	cJSON_AddStringToObject(m, "redis_read_from", d->read_from);
-	/* Which running server this was: a restore knows by it that two
-	 * streams came from one server, whatever address each used. */
+	/* Which running server this was, and which data set: a restore
+	 * knows by them that two streams came from one server, whatever
+	 * address each used, or from replicas of one primary. */
 	if (d->server_id[0])
 		cJSON_AddStringToObject(m, "server_id", d->server_id);
+	if (d->dataset_id[0])
+		cJSON_AddStringToObject(m, "dataset_id", d->dataset_id);
 	cJSON_AddStringToObject(m, "redis_format", !strcmp(d->taken, "rdb") ? "rdb" :
 		"resp: SELECT / RESTORE key expiry payload REPLACE ABSTTL (redis-cli --pipe)");
 	if (d->why)

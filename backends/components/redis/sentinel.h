@@ -39,6 +39,13 @@ int tsarc_redis_role(tsarc_redis *r, char *role, size_t rolesz);
  * so two connections that get the same one reach one running server,
  * whatever address each used) into id; "" when the server does not say. */
 int tsarc_redis_server_id(tsarc_redis *r, char *id, size_t idsz);
+/* The identity of the server's data set (INFO replication's
+ * master_replid): a primary's replication id, which each of its replicas
+ * takes on when it syncs. Two reads with the same one read one data set,
+ * from the primary or any replica in its group (a Sentinel hands out
+ * either); a promotion or a replica detached gets a new one. "" when the
+ * server does not say. */
+int tsarc_redis_dataset_id(tsarc_redis *r, char *id, size_t idsz);
 /* TSARC_EUNSAFE when `r` is a replica: a restore never writes there. */
 int tsarc_redis_require_master(tsarc_redis *r);
 /* TSARC_EUNSUPPORTED when `r` is a node of a Redis Cluster of more than
