@@ -239,6 +239,43 @@ grep -qxF '["--context", "dr-cluster", "-n", "other-ns", "delete", "secret", "sy
 ok restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns \
 	--only secrets,configmaps,system-mysql
 
+info "an object the API server refuses (an immutable Secret) stops the restore before anything is applied"
+# The target's system-app is immutable with data of its own, which the
+# snapshot's copy would change: the API server refuses that one object.
+# kubectl then goes on with the List's others (exit 1), and the Secrets
+# and ConfigMaps already applied would be the snapshot's next to the
+# target's own: a mix. Every other Secret carries a marker an apply would
+# remove.
+NSDIR=$KDIR/namespaces/other-ns/resources
+cp -r "$NSDIR" "$WORK/ns.before-immutable"
+python3 - "$NSDIR" <<'PY' || fail "test setup: cannot mark the target's Secrets"
+import base64, json, os, sys
+d = os.path.join(sys.argv[1], "secret")
+for fn in os.listdir(d):
+    p = os.path.join(d, fn)
+    s = json.load(open(p))
+    if fn == "system-app.json":
+        s["immutable"] = True
+        s["data"]["SECRET_KEY_BASE"] = base64.b64encode(b"the target's own").decode()
+    else:
+        s.setdefault("data", {})["tsarc-test-marker"] = base64.b64encode(b"kept").decode()
+    json.dump(s, open(p, "w"))
+PY
+ns_digest() { (cd "$NSDIR" && find . -type f | sort | xargs sha256sum); }
+ns_digest > "$WORK/ns.digest.before"
+for dry in "" --dry-run; do
+	t restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns \
+		--only secrets,configmaps,system-mysql $dry
+	[ "$RC" -ne 0 ] || fail "restore${dry:+ $dry}: a List with an object the API server refuses was taken"
+	ns_digest > "$WORK/ns.digest.after"
+	diff "$WORK/ns.digest.before" "$WORK/ns.digest.after" >&2 ||
+		fail "restore${dry:+ $dry}: objects of other-ns were changed though the API server refuses system-app: $(grep -v '^  ' "$ERR")"
+	expect_err 'system-app.*immutable' "restore${dry:+ $dry}: the refused Secret and the server's reason are named"
+	expect_err 'nothing was written' "restore${dry:+ $dry}: the error says nothing was written"
+done
+grep -q -- '--dry-run=server' "$FAKE_KUBE_LOG" || fail "the List was not checked by the API server first"
+rm -rf "$NSDIR" && cp -r "$WORK/ns.before-immutable" "$NSDIR"
+
 info "a migration through kubectl: --rewrite-domain and --skip-endpoint-secrets"
 # other-ns now has its own database endpoint, which the migration must keep.
 OLD=example.com
