@@ -465,6 +465,9 @@ static int undo_left(tsarc_restore_ctx *r, const tsarc_step *s,
 
 /* Plan: every object the stream's metadata lists is one the target takes
  * (or one the recipe leaves out), before anything of the restore runs. */
+static int server_check(tsarc_restore_ctx *r, const tsarc_step *s,
+	const tsarc_resources_rules *rules);
+
 static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 {
 	tsarc_resources_rules rules;
@@ -490,6 +493,8 @@ static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 		rc = undo_removals(r, s, &rules, &removals);
 		cJSON_Delete(removals);
 	}
+	if (!rc)
+		rc = server_check(r, s, &rules);
 	return rc;
 }
 
@@ -692,6 +697,56 @@ done:
 	return rc;
 }
 
+/* The List step `s` applies into *a (the snapshot's stream, read into
+ * *m, selected, sanitized and rewritten by `rules`) and the transport it
+ * goes through into *tr. *m holds Secrets: the caller disposes of it
+ * (wiped), and of *a. */
+static int list_to_apply(tsarc_restore_ctx *r, const tsarc_step *s,
+	const tsarc_resources_rules *rules, tsarc_transport **tr, tsarc_buf *m,
+	tsarc_resources_apply *a)
+{
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	/* The kinds it may apply are its component's type (select). */
+	if (!rules->type)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': apply needs the \"resource\" "
+			"type of the target configuration (secret, configmap, ...): it says which "
+			"objects the stream may hold", s->component);
+	if ((rc = tsarc_step_transport(r, s->spec, tr)) ||
+		(rc = tsarc_restore_read_stream(r, s->st, TSARC_RESOURCES_MAX, m)))
+		return rc;
+	return tsarc_resources_select(a, (const char *)m->ptr, m->size, rules);
+}
+
+/* Plan: the List the step will apply, put to the target's API server
+ * with nothing stored (the transport's check_apply: kubectl apply
+ * --dry-run=server), before the restore's first write. kubectl applies a
+ * List object by object and goes on past one the server refuses (an
+ * immutable Secret whose data would change, an admission policy, a
+ * quota, a name the restore Role does not grant): found only at the
+ * step, the others would already be the snapshot's, the refused one the
+ * target's, and the steps before applied. What the server refuses now
+ * stops the restore with nothing written. */
+static int server_check(tsarc_restore_ctx *r, const tsarc_step *s,
+	const tsarc_resources_rules *rules)
+{
+	tsarc_buf m = TSARC_BUF_INIT;
+	tsarc_resources_apply a;
+	tsarc_transport *tr = NULL;
+	int rc;
+
+	if (!(rc = list_to_apply(r, s, rules, &tr, &m, &a)) && tr->check_apply &&
+		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a.list, "items")) &&
+		(rc = tr->check_apply(tr, a.list, r->o->target_namespace)))
+		tsarc_error_prefix("component '%s': the target's API server refuses the %s the "
+			"restore would apply (asked with nothing stored, before the first write); "
+			"nothing was written", s->component, rules->type);
+	tsarc_buf_dispose(&m); /* wiped: Secrets */
+	tsarc_resources_apply_dispose(&a);
+	return rc;
+}
+
 static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	tsarc_buf m = TSARC_BUF_INIT;
@@ -702,20 +757,8 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	const cJSON *it;
 	int rc;
 
-	memset(&a, 0, sizeof(a));
 	rules_of(r, s, &rules);
-	/* The kinds it may apply are its component's type (below). */
-	if (!rules.type) {
-		rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': apply needs the \"resource\" "
-			"type of the target configuration (secret, configmap, ...): it says which "
-			"objects the stream may hold", s->component);
-		goto done;
-	}
-	if ((rc = tsarc_step_transport(r, s->spec, &tr)))
-		goto done;
-	if ((rc = tsarc_restore_read_stream(r, s->st, TSARC_RESOURCES_MAX, &m)))
-		goto done;
-	if ((rc = tsarc_resources_select(&a, (const char *)m.ptr, m.size, &rules)))
+	if ((rc = list_to_apply(r, s, &rules, &tr, &m, &a)))
 		goto done;
 	if ((rc = undo_removals(r, s, &rules, &removed)))
 		goto done;

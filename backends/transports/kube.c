@@ -627,24 +627,41 @@ static int kube_run_input(const kube_transport *t, const char *ns, const char *c
 	return tsarc_proc_finish(&p, what);
 }
 
-static int kube_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
+/* `apply [--dry-run=server] -f -` of `list`. */
+static int kube_apply_list(kube_transport *t, const cJSON *list, const char *ns, int dry_run)
 {
-	kube_transport *t = (kube_transport *)tr;
-	const char *args[] = {"apply", "-f", "-", NULL};
+	const char *args[] = {"apply", "-f", "-", NULL, NULL};
 	char what[300];
 	size_t len;
 	char *text;
 	int rc;
 
+	if (dry_run) {
+		args[1] = "--dry-run=server";
+		args[2] = "-f";
+		args[3] = "-";
+	}
 	/* Secrets: every buffer of the text wiped (component.h). */
 	if (!(text = tsarc_secret_doc_print(list, 0, &len)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	snprintf(what, sizeof(what), "%s apply -f - (namespace %s)", t->binary,
-		ns ? ns : ns_text(t));
+	snprintf(what, sizeof(what), "%s apply%s -f - (namespace %s)", t->binary,
+		dry_run ? " --dry-run=server" : "", ns ? ns : ns_text(t));
 	/* On stdin: Secrets never appear on a command line or in a file. */
 	rc = kube_run_input(t, ns, args, text, len, what);
 	tsarc_secure_free(text, len + 1);
 	return rc;
+}
+
+static int kube_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
+{
+	return kube_apply_list((kube_transport *)tr, list, ns, 0);
+}
+
+/* The API server runs every object of the List through validation,
+ * admission and RBAC as for the apply, and stores none of them. */
+static int kube_check_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
+{
+	return kube_apply_list((kube_transport *)tr, list, ns, 1);
 }
 
 /* `delete TYPE NAME --ignore-not-found`: one object, by name (the restore
@@ -896,6 +913,7 @@ int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf)
 	t->parent.capture = kube_capture;
 	t->parent.get = kube_get;
 	t->parent.apply = kube_apply;
+	t->parent.check_apply = kube_check_apply;
 	t->parent.remove = kube_remove;
 	t->parent.rollout = kube_rollout;
 	t->parent.read_config = kube_read_config;

@@ -72,6 +72,13 @@ struct tsarc_transport {
 	 * kube `apply -n NS -f -`, local one JSON file each with the
 	 * namespace written into it. */
 	int (*apply)(tsarc_transport *t, const cJSON *list, const char *namespace);
+	/* Optional: whether apply would take every object of `list`,
+	 * asked of what stores them with nothing stored (kube: `apply
+	 * --dry-run=server`, the API server's validation, admission,
+	 * immutable fields and RBAC). A restore asks before its first write,
+	 * since an apply goes on past an object refused. NULL: nothing
+	 * refuses an object that apply's own checks took. */
+	int (*check_apply)(tsarc_transport *t, const cJSON *list, const char *namespace);
 	/* Deletes resource `name` of `type` from `namespace` (the
 	 * transport's own when NULL); one already gone is no error. Only the
 	 * restore of an undo snapshot calls it, for what the restore it
