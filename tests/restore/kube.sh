@@ -270,6 +270,16 @@ for dry in "" --dry-run; do
 	ns_digest > "$WORK/ns.digest.after"
 	diff "$WORK/ns.digest.before" "$WORK/ns.digest.after" >&2 ||
 		fail "restore${dry:+ $dry}: objects of other-ns were changed though the API server refuses system-app: $(grep -v '^  ' "$ERR")"
+	# kubectl's error holds the patch it sent, Secret values and all.
+	python3 - "$WORK/resources.source/secret" "$ERR" "$OUT" <<'PY' || fail "restore${dry:+ $dry}: a Secret's value is in tsarc's output"
+import json, os, sys
+d, *outs = sys.argv[1:]
+text = "".join(open(o, errors="replace").read() for o in outs)
+for fn in os.listdir(d):
+    for k, v in (json.load(open(os.path.join(d, fn))).get("data") or {}).items():
+        if len(v) >= 12 and v in text:
+            sys.exit(f"{fn} {k}")
+PY
 	expect_err 'system-app.*immutable' "restore${dry:+ $dry}: the refused Secret and the server's reason are named"
 	expect_err 'nothing was written' "restore${dry:+ $dry}: the error says nothing was written"
 done
