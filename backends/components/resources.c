@@ -736,12 +736,16 @@ static int server_check(tsarc_restore_ctx *r, const tsarc_step *s,
 	tsarc_transport *tr = NULL;
 	int rc;
 
-	if (!(rc = list_to_apply(r, s, rules, &tr, &m, &a)) && tr->check_apply &&
+	memset(&a, 0, sizeof(a));
+	/* A transport with no server to ask: nothing to read either. */
+	if ((rc = tsarc_step_transport(r, s->spec, &tr)) || !tr->check_apply)
+		return rc;
+	if (!(rc = list_to_apply(r, s, rules, &tr, &m, &a)) &&
 		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a.list, "items")) &&
 		(rc = tr->check_apply(tr, a.list, r->o->target_namespace)))
-		tsarc_error_prefix("component '%s': the target's API server refuses the %s the "
-			"restore would apply (asked with nothing stored, before the first write); "
-			"nothing was written", s->component, rules->type);
+		tsarc_error_prefix("component '%s': the target's API server refuses what the "
+			"restore would apply (its List of %s objects, asked with nothing stored, "
+			"before the first write); nothing was written", s->component, rules->type);
 	tsarc_buf_dispose(&m); /* wiped: Secrets */
 	tsarc_resources_apply_dispose(&a);
 	return rc;

@@ -595,9 +595,11 @@ static int kube_get(tsarc_transport *tr, const char *type, const char *name, cJS
 	return 0;
 }
 
-/* Runs `binary [-n ns] ... args` with `input` on its stdin, to completion. */
+/* Runs `binary [-n ns] ... args` with `input` on its stdin, to completion;
+ * `hide` (may be NULL): what its stderr may not bring into a message
+ * (tsarc_proc's hide). */
 static int kube_run_input(const kube_transport *t, const char *ns, const char *const args[],
-	const char *input, size_t len, const char *what)
+	const char *input, size_t len, const char *what, const char *const *hide)
 {
 	tsarc_proc p;
 	tsarc_cmd cmd;
@@ -607,6 +609,7 @@ static int kube_run_input(const kube_transport *t, const char *ns, const char *c
 	tsarc_cmd_init(&cmd);
 	tsarc_proc_init(&p);
 	p.want_stdin = 1;
+	p.hide = hide;
 	if (!(rc = base_args_ns(t, &cmd, ns)))
 		for (i = 0; args[i] && !rc; i++)
 			rc = tsarc_cmd_arg(&cmd, args[i]);
@@ -631,7 +634,7 @@ static int kube_run_input(const kube_transport *t, const char *ns, const char *c
 static int kube_apply_list(kube_transport *t, const cJSON *list, const char *ns, int dry_run)
 {
 	const char *args[] = {"apply", "-f", "-", NULL, NULL};
-	char what[300];
+	char what[300], **hide = NULL;
 	size_t len;
 	char *text;
 	int rc;
@@ -641,14 +644,22 @@ static int kube_apply_list(kube_transport *t, const cJSON *list, const char *ns,
 		args[2] = "-f";
 		args[3] = "-";
 	}
+	/* kubectl's error for an object the server refuses holds the patch
+	 * it sent, a Secret's values too: lines with them stay out of the
+	 * message. */
+	if ((rc = tsarc_secret_values(list, &hide)))
+		return rc;
 	/* Secrets: every buffer of the text wiped (component.h). */
-	if (!(text = tsarc_secret_doc_print(list, 0, &len)))
+	if (!(text = tsarc_secret_doc_print(list, 0, &len))) {
+		tsarc_secret_values_free(hide);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
 	snprintf(what, sizeof(what), "%s apply%s -f - (namespace %s)", t->binary,
 		dry_run ? " --dry-run=server" : "", ns ? ns : ns_text(t));
 	/* On stdin: Secrets never appear on a command line or in a file. */
-	rc = kube_run_input(t, ns, args, text, len, what);
+	rc = kube_run_input(t, ns, args, text, len, what, (const char *const *)hide);
 	tsarc_secure_free(text, len + 1);
+	tsarc_secret_values_free(hide);
 	return rc;
 }
 

@@ -196,6 +196,13 @@ void tsarc_secret_doc_free(cJSON *doc);
 char *tsarc_secret_doc_print(const cJSON *doc, int formatted, size_t *len);
 /* Deletes `name` from `obj` (a Secret's part), its strings wiped first. */
 void tsarc_secret_doc_delete_item(cJSON *obj, const char *name);
+/* The values the Secrets of `doc` (a List, or one object) hold, as a
+ * NULL-ended array for tsarc_proc's hide (*out NULL when it holds none):
+ * each data value as written (base64) and decoded (those of 12 bytes or
+ * more), each stringData value. Freed, each wiped, by
+ * tsarc_secret_values_free (which takes NULL). */
+int tsarc_secret_values(const cJSON *doc, char ***out);
+void tsarc_secret_values_free(char **vals);
 
 /* Drops status, the server-owned metadata, the last-applied annotation
  * and labels starting with any of `label_prefixes` (a cJSON array). */

@@ -67,7 +67,41 @@ static void tail_append(tsarc_proc *p, const char *data, size_t len)
 	}
 }
 
-/* Hands each complete line of `data` to err_line; keeps a partial one in
+/* What takes the place of a line p->hide keeps out of the tail. */
+static const char HIDDEN_LINE[] = "(a line holding a value tsarc does not show)\n";
+
+/* Whether a line of stderr must stay out of the tail: it holds one of
+ * p->hide's strings, or came cut (a longer line might hold one past the
+ * cut, or a part of one at it). */
+static int line_hidden(const tsarc_proc *p, const char *line, size_t len, int cut)
+{
+	const char *const *v;
+
+	if (cut)
+		return 1;
+	for (v = p->hide; *v; v++)
+		if (**v && memmem(line, len, *v, strlen(*v)))
+			return 1;
+	return 0;
+}
+
+/* One line of stderr (without its newline): into the tail where p->hide
+ * is set (the raw bytes go there otherwise), then to err_line. */
+static void on_line(tsarc_proc *p, const char *line, size_t len, int cut)
+{
+	if (p->hide) {
+		if (line_hidden(p, line, len, cut)) {
+			tail_append(p, HIDDEN_LINE, sizeof(HIDDEN_LINE) - 1);
+		} else {
+			tail_append(p, line, len);
+			tail_append(p, "\n", 1);
+		}
+	}
+	if (p->err_line)
+		p->err_line(p->err_line_ctx, line, len, cut);
+}
+
+/* Hands each complete line of `data` to on_line; keeps a partial one in
  * `line` (TSARC_PROC_LINE_MAX bytes: the rest of a longer one is dropped
  * and the line comes cut). */
 static void split_lines(tsarc_proc *p, char *line, size_t *len, int *cut, const char *data,
@@ -86,7 +120,7 @@ static void split_lines(tsarc_proc *p, char *line, size_t *len, int *cut, const 
 		}
 		if (!nl)
 			return;
-		p->err_line(p->err_line_ctx, line, *len, *cut);
+		on_line(p, line, *len, *cut);
 		*len = 0;
 		*cut = 0;
 		n -= take + 1;
@@ -97,18 +131,23 @@ static void split_lines(tsarc_proc *p, char *line, size_t *len, int *cut, const 
 static void *drain_stderr(void *arg)
 {
 	tsarc_proc *p = arg;
-	char buf[4096], *line = p->err_line ? malloc(TSARC_PROC_LINE_MAX) : NULL;
+	char buf[4096], *line = p->err_line || p->hide ? malloc(TSARC_PROC_LINE_MAX) : NULL;
 	size_t len = 0;
 	int cut = 0;
 	ssize_t n;
 
+	if (!line && p->hide) {
+		static const char lost[] = "(stderr not shown: out of memory)\n";
+		tail_append(p, lost, sizeof(lost) - 1);
+	}
 	for (;;) {
 		n = read(p->err_fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		tail_append(p, buf, (size_t)n);
+		if (!p->hide)
+			tail_append(p, buf, (size_t)n);
 		if (line)
 			split_lines(p, line, &len, &cut, buf, (size_t)n);
 		else if (p->err_line)
@@ -116,7 +155,12 @@ static void *drain_stderr(void *arg)
 	}
 	/* A last line without its newline. */
 	if (line && (len || cut))
-		p->err_line(p->err_line_ctx, line, len, cut);
+		on_line(p, line, len, cut);
+	if (p->hide) {
+		tsarc_secure_zero(buf, sizeof(buf));
+		if (line)
+			tsarc_secure_zero(line, TSARC_PROC_LINE_MAX);
+	}
 	free(line);
 	if (p->err_end)
 		p->err_end(p->err_line_ctx);

@@ -94,6 +94,14 @@ typedef struct tsarc_proc {
 	 * cannot be drained): from then on every line has been seen. */
 	void (*err_end)(void *ctx);
 	void *err_line_ctx;
+	/* Set before spawning, may be NULL: strings (NULL-ended) that must
+	 * not reach a message, such as the values of the Secrets a command
+	 * was given (kubectl's error for an object the API server refuses
+	 * holds the patch it sent, the whole Secret). A line of the child's
+	 * stderr holding one, or too long to be looked at whole, stays out
+	 * of the tail, and a line saying so takes its place; what was read
+	 * is wiped. The caller keeps them until tsarc_proc_finish. */
+	const char *const *hide;
 } tsarc_proc;
 
 /* The longest stderr line err_line is given whole. */

@@ -7,6 +7,7 @@
 #include "wipe.h"
 #include "tsarc/errors.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,4 +125,91 @@ int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key,
 	rc = tsarc_secret_doc_value(doc, secret, key, out);
 	tsarc_secret_doc_free(doc);
 	return rc;
+}
+
+/* Decoded values shorter than this are not hidden: kubectl never prints
+ * one (a Secret's data goes out base64), and a short word ("system",
+ * "true") would hide the very line that says what was refused. */
+#define DECODED_HIDDEN_MIN 12
+
+/* Appends a copy of `v` to the NULL-ended *vals (*n of them). */
+static int values_add(char ***vals, size_t *n, const char *v, size_t len)
+{
+	char **grown, *copy;
+
+	if (!len)
+		return 0;
+	if (!(grown = realloc(*vals, (*n + 2) * sizeof(**vals))))
+		return nomem();
+	*vals = grown;
+	if (!(copy = malloc(len + 1)))
+		return nomem();
+	memcpy(copy, v, len);
+	copy[len] = '\0';
+	grown[(*n)++] = copy;
+	grown[*n] = NULL;
+	return 0;
+}
+
+/* The values of one Secret: data as written and decoded, stringData. */
+static int secret_values_of(const cJSON *secret, char ***vals, size_t *n)
+{
+	const cJSON *v;
+	int rc = 0;
+
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(secret, "data")) {
+		uint8_t *dec = NULL;
+		size_t len = 0;
+		if (!cJSON_IsString(v))
+			continue;
+		if ((rc = values_add(vals, n, v->valuestring, strlen(v->valuestring))))
+			return rc;
+		if (tsarc_base64_decode(&dec, &len, v->valuestring, 1u << 20)) {
+			tsarc_error_clear(); /* not base64: the API server says so */
+			continue;
+		}
+		if (len >= DECODED_HIDDEN_MIN && strlen((char *)dec) == len)
+			rc = values_add(vals, n, (char *)dec, len);
+		tsarc_secure_free(dec, len);
+		if (rc)
+			return rc;
+	}
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(secret, "stringData"))
+		if (cJSON_IsString(v) &&
+			(rc = values_add(vals, n, v->valuestring, strlen(v->valuestring))))
+			return rc;
+	return 0;
+}
+
+int tsarc_secret_values(const cJSON *doc, char ***out)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "items"), *it;
+	char **vals = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	*out = NULL;
+	if (cJSON_IsArray(items)) {
+		cJSON_ArrayForEach(it, items)
+			if (!rc && !strcmp(tsarc_spec_str(it, "kind") ? tsarc_spec_str(it, "kind") : "",
+				    "Secret"))
+				rc = secret_values_of(it, &vals, &n);
+	} else if (tsarc_spec_str(doc, "kind") && !strcmp(tsarc_spec_str(doc, "kind"), "Secret")) {
+		rc = secret_values_of(doc, &vals, &n);
+	}
+	if (rc) {
+		tsarc_secret_values_free(vals);
+		return rc;
+	}
+	*out = vals;
+	return 0;
+}
+
+void tsarc_secret_values_free(char **vals)
+{
+	size_t i;
+
+	for (i = 0; vals && vals[i]; i++)
+		tsarc_secure_free_str(vals[i]);
+	free(vals);
 }

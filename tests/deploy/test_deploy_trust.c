@@ -444,6 +444,46 @@ static void children_get_no_secrets(void **state)
 		unsetenv(secrets[i]);
 }
 
+/* A child's stderr reaches a message without the values it was told to
+ * hide (kubectl's error for a refused apply holds a Secret's values), nor
+ * a line too long to be looked at whole; the lines around them come. */
+static void stderr_hides_secret_values(void **state)
+{
+	cJSON *list = cJSON_Parse("{\"kind\": \"List\", \"items\": ["
+		"{\"kind\": \"Secret\", \"data\": {\"k\": \"bG9uZy1zZWNyZXQtdmFsdWUtWnE=\","
+		"\"short\": \"c3lzdGVt\"}, \"stringData\": {\"s\": \"plain-Wq\"}},"
+		"{\"kind\": \"ConfigMap\", \"data\": {\"c\": \"not-a-secret-value\"}}]}");
+	char *argv[] = {"sh", "-c", "exec >&2; echo 'before'; echo 'x bG9uZy1zZWNyZXQtdmFsdWUtWnE= y'; "
+		"echo 'decoded long-secret-value-Zq'; echo 'raw plain-Wq'; "
+		"head -c 70000 /dev/zero | tr '\\0' a; echo; echo 'system-app is invalid'; "
+		"echo 'a not-a-secret-value'; exit 3", NULL};
+	char **hide = NULL;
+	const char *msg;
+	tsarc_proc p;
+
+	(void)state;
+	assert_non_null(list);
+	assert_int_equal(tsarc_secret_values(list, &hide), 0);
+	assert_non_null(hide);
+	tsarc_proc_init(&p);
+	p.hide = (const char *const *)hide;
+	assert_int_equal(tsarc_proc_spawn(&p, argv, NULL), 0);
+	assert_int_not_equal(tsarc_proc_finish(&p, "the child"), 0);
+	msg = tsarc_error_last()->message;
+	if (strstr(msg, "bG9uZy1zZWNyZXQtdmFsdWUtWnE=") || strstr(msg, "long-secret-value-Zq") ||
+		strstr(msg, "plain-Wq") || strstr(msg, "aaaaaaaaaa"))
+		fail_msg("a hidden value or a cut line is in the message:\n%.600s", msg);
+	/* A short decoded value ("system") hides nothing: the reason stays. */
+	assert_non_null(strstr(msg, "before"));
+	assert_non_null(strstr(msg, "system-app is invalid"));
+	assert_non_null(strstr(msg, "a not-a-secret-value"));
+	assert_non_null(strstr(msg, "exited with status 3"));
+	assert_non_null(strstr(msg, "(a line holding a value tsarc does not show)"));
+	tsarc_error_clear();
+	tsarc_secret_values_free(hide);
+	cJSON_Delete(list);
+}
+
 /* Runs `cmd` through `tr` as a producer; its stdout, NUL-terminated. */
 static char *run_producer(tsarc_transport *tr, tsarc_component *c, const tsarc_cmd *cmd)
 {
@@ -619,6 +659,7 @@ int main(void)
 		cmocka_unit_test(restore_refuses_hostile_metadata),
 		cmocka_unit_test(kube_refuses_bad_pod_variable),
 		cmocka_unit_test(children_get_no_secrets),
+		cmocka_unit_test(stderr_hides_secret_values),
 		cmocka_unit_test(mysql_option_file_in_memory),
 		cmocka_unit_test(mysql_home_option_file_keeps_our_password),
 		cmocka_unit_test(kube_host_password_through_stdin),
