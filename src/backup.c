@@ -594,6 +594,11 @@ int tsarc_backup_commit(tsarc_backup *b, char id_out[TSARC_ID_HEX_LEN + 1])
 	return 0;
 }
 
+tsarc_repo *tsarc_backup_repository(tsarc_backup *b)
+{
+	return b->repo;
+}
+
 void tsarc_backup_get_stats(tsarc_backup *b, tsarc_backup_stats *out)
 {
 	out->bytes_read = atomic_load(&b->bytes_read);

@@ -26,4 +26,8 @@ int tsarc_backup_stream_annotate(tsarc_backup *b, const char *name, const char *
  * whose producer failed); its chunks stay unreferenced until prune. */
 int tsarc_backup_stream_abandon(tsarc_backup *b, const char *name);
 
+/* The repository the session writes to: a component whose tree or bucket
+ * holds it leaves it out of its stream (files.c, s3sys/dump.c). */
+tsarc_repo *tsarc_backup_repository(tsarc_backup *b);
+
 #endif

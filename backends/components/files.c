@@ -22,6 +22,7 @@
 #include "extract.h"
 #include "fileio.h"
 #include "log.h"
+#include "repo.h"
 #include "snapshot.h"
 #include "tar_intake.h"
 #include "tar_stderr.h"
@@ -53,6 +54,16 @@ static int files_validate(const cJSON *spec, const char *name)
 
 typedef struct tar_ctx {
 	char *root;
+	/* The folder repository the backup writes to, when it is a folder of
+	 * this host (repo_path): known by device and inode, however the tree
+	 * or the repository's path is spelt, so the walk leaves it out. */
+	int repo_known;
+	dev_t repo_dev;
+	ino_t repo_ino;
+	char *repo_path;
+	/* What the walk left out, and why ({"path", "why"} each), for the
+	 * stream's metadata and the report (tar_meta). */
+	cJSON *excluded;
 } tar_ctx;
 
 static void tar_ctx_free(void *p)
@@ -61,8 +72,21 @@ static void tar_ctx_free(void *p)
 
 	if (t) {
 		free(t->root);
+		free(t->repo_path);
+		cJSON_Delete(t->excluded);
 		free(t);
 	}
+}
+
+/* What the walk learned: the folders it left out. */
+static cJSON *tar_meta(void *p)
+{
+	tar_ctx *t = p;
+	cJSON *m = cJSON_CreateObject();
+
+	if (m && t->excluded && cJSON_GetArraySize(t->excluded))
+		cJSON_AddItemToObject(m, "excluded", cJSON_Duplicate(t->excluded, 1));
+	return m;
 }
 
 /* libarchive's write callback: everything goes to the pipe. */
@@ -80,6 +104,7 @@ static la_ssize_t write_cb(struct archive *a, void *ud, const void *buf, size_t 
 #define GONE 1
 
 typedef struct walk {
+	tar_ctx *t;
 	const atomic_int *stop;
 	struct archive *disk, *aw;
 	struct archive_entry_linkresolver *links;
@@ -312,6 +337,32 @@ static int list_folder(walk *w, int dfd, const char *full, char ***out, size_t *
 	return rc;
 }
 
+/* Leaves the repository's folder out: named in a warning, and in the
+ * stream's metadata and the report. The tree's root itself cannot be. */
+static int repository_left_out(walk *w, const char *full, const char *rel, int depth)
+{
+	static const char why[] = "the repository this backup writes to: its packs, index and "
+		"locks are not the tree's data, and a copy of them in each snapshot would hold "
+		"all the snapshots before it";
+	cJSON *e;
+
+	if (depth == 0) {
+		snprintf(w->err, w->errsz, "%s is the repository this backup writes to (%s): "
+			"back up the tree it holds, or put the repository elsewhere", full,
+			w->t->repo_path);
+		return TSARC_ECONFIG;
+	}
+	tsarc__log(TSARC_LOG_WARN, "files", "repository_excluded", "%s: left out of the "
+		"snapshot, %s (%s)", full, why, w->t->repo_path);
+	if ((!w->t->excluded && !(w->t->excluded = cJSON_CreateArray())) ||
+		!(e = cJSON_CreateObject()) || !cJSON_AddItemToArray(w->t->excluded, e) ||
+		!cJSON_AddStringToObject(e, "path", rel) || !cJSON_AddStringToObject(e, "why", why)) {
+		snprintf(w->err, w->errsz, "out of memory");
+		return TSARC_ENOMEM;
+	}
+	return 0;
+}
+
 /*
  * One entry: `name` in the folder open on `parent` (the root itself at
  * depth 0: `full`, opened as `tar -C ROOT .` takes it, a symlink to the
@@ -403,6 +454,17 @@ static int walk_path(walk *w, int parent, const char *name, const char *full, co
 			return TSARC_EIO;
 		}
 		st = now;
+	}
+	/* The repository this backup writes to, inside the tree: its packs,
+	 * index and locks are not the tree's data, and a copy of them in
+	 * every snapshot would hold all the snapshots before it (the
+	 * repository growing by itself at every backup). Known by the
+	 * descriptor's device and inode: another spelling of either path, or
+	 * a bind mount of the repository, is the same folder. */
+	if (S_ISDIR(st.st_mode) && w->t->repo_known && st.st_dev == w->t->repo_dev &&
+		st.st_ino == w->t->repo_ino) {
+		rc = repository_left_out(w, full, rel, depth);
+		goto done;
 	}
 	if (!(e = archive_entry_new())) {
 		snprintf(w->err, w->errsz, "out of memory");
@@ -496,6 +558,7 @@ static int tar_writer(int fd, void *ctx, const atomic_int *stop, char *err, size
 	int rc = 0;
 
 	memset(&w, 0, sizeof(w));
+	w.t = t;
 	w.stop = stop;
 	w.err = err;
 	w.errsz = errsz;
@@ -626,9 +689,22 @@ static int files_prepare(tsarc_component *c, tsarc_production *out)
 	/* No trailing slash: entry names are cut at the root's length. */
 	while (strlen(t->root) > 1 && t->root[strlen(t->root) - 1] == '/')
 		t->root[strlen(t->root) - 1] = '\0';
+	/* The backup's own folder repository, found by device and inode. */
+	if (c->repo && c->repo->store && c->repo->store->kind &&
+		!strcmp(c->repo->store->kind, "fs") && tsarc_store_describe(c->repo->store) &&
+		stat(tsarc_store_describe(c->repo->store), &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (!(t->repo_path = strdup(tsarc_store_describe(c->repo->store)))) {
+			tar_ctx_free(t);
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		}
+		t->repo_known = 1;
+		t->repo_dev = st.st_dev;
+		t->repo_ino = st.st_ino;
+	}
 	out->writer = tar_writer;
 	out->writer_ctx = t;
 	out->writer_ctx_free = tar_ctx_free;
+	out->writer_meta = tar_meta;
 	/* archive_version_details builds its text in a static buffer: once,
 	 * not from every component's thread at the same time. */
 	pthread_once(&version_once, version_init);

@@ -74,6 +74,10 @@ typedef struct tsarc_component {
 	 * one (the restore of the snapshot removes it again). */
 	int undo;
 	const char *stream;
+	/* The repository a backup writes to (NULL in a restore): a tree or
+	 * a bucket that holds it leaves it out of the stream, rather than
+	 * copy the repository into itself at every backup. */
+	struct tsarc_repo *repo;
 	/* Filled while locating (kube: the pod). */
 	char *pod;
 	char *container;

@@ -35,6 +35,10 @@ typedef struct slot {
 	double seconds;
 	char *tool_version;
 	cJSON *source;     /* where from (copy kept for the report) */
+	/* What the producer left out of the tree or bucket, and why (its
+	 * writer_meta's "excluded": the backup's own repository), for the
+	 * report; NULL: nothing. */
+	cJSON *excluded;
 	tsarc_proc proc;
 	tsarc_proc filter; /* rewrites proc's output into the stream, if the kind asks */
 	int running;       /* proc may be killed (under run.lock) */
@@ -273,6 +277,8 @@ static int run_component(run *r, slot *s)
 			cJSON *learned = prod.writer_meta(prod.writer_ctx), *item;
 			while (!rc && learned && learned->child) {
 				item = cJSON_DetachItemViaPointer(learned, learned->child);
+				if (item->string && !strcmp(item->string, "excluded") && !s->excluded)
+					s->excluded = cJSON_Duplicate(item, 1);
 				rc = tsarc_backup_stream_annotate(r->b, c->stream, item->string, item);
 			}
 			cJSON_Delete(learned);
@@ -359,6 +365,8 @@ static cJSON *make_report(run *r)
 				cJSON_AddStringToObject(o, "tool_version", s->tool_version);
 			if (s->error)
 				cJSON_AddStringToObject(o, "error", s->error);
+			if (s->excluded)
+				cJSON_AddItemToObject(o, "excluded", cJSON_Duplicate(s->excluded, 1));
 		}
 		cJSON_AddItemToArray(arr, o);
 	}
@@ -428,6 +436,7 @@ int tsarc_deploy_backup_only(tsarc_deploy *d, tsarc_backup *b, const char *const
 		s->comp.undo = for_undo;
 		s->comp.external = tsarc_spec_bool(c, "external", 0);
 		s->comp.resources = resources_tr;
+		s->comp.repo = tsarc_backup_repository(b);
 		s->src = tsarc_kind_find(s->comp.kind);
 		/* An external database is reached from this host, whatever the
 		 * deployment's transport (3scale 2.16+: databases outside). */
@@ -484,6 +493,7 @@ out:
 		free(r.slots[i].comp.container);
 		free(r.slots[i].comp.selector);
 		cJSON_Delete(r.slots[i].source);
+		cJSON_Delete(r.slots[i].excluded);
 	}
 	free(r.slots);
 	tsarc_transports_dispose(&r.tr);

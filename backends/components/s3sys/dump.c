@@ -12,6 +12,8 @@
 #include "stream.h"
 #include "fileio.h"
 #include "parallel.h"
+#include "log.h"
+#include "repo.h"
 #include "tsarc/errors.h"
 
 #include <archive.h>
@@ -32,6 +34,11 @@ typedef struct dump_ctx {
 	tsarc__s3_client *client;
 	listed *keys;
 	size_t n, cap;
+	/* The backup's own repository under the prefix (repo.c): its prefix
+	 * below ours ("" or "tsarc/"), whose objects are left out; NULL:
+	 * it is elsewhere. */
+	char *repo_rel;
+	unsigned long long repo_objects;
 	/* What the writer did, for the stream's metadata. */
 	unsigned long long objects, bytes, vanished, markers;
 	int done;
@@ -49,6 +56,10 @@ static int list_cb(const tsarc__s3_list_entry *e, void *ud)
 	/* The prefix's own "folder" object has no name below it. */
 	if (!*rel) {
 		d->markers++;
+		return 0;
+	}
+	if (d->repo_rel && tsarc_s3sys_repo_object(d->repo_rel, rel)) {
+		d->repo_objects++;
 		return 0;
 	}
 	if (d->n == d->cap) {
@@ -327,6 +338,18 @@ static cJSON *dump_meta(void *arg)
 	cJSON_AddNumberToObject(m, "s3_vanished_during_backup", (double)d->vanished);
 	if (d->markers)
 		cJSON_AddNumberToObject(m, "s3_prefix_markers_skipped", (double)d->markers);
+	if (d->repo_rel) {
+		cJSON *ex = cJSON_AddArrayToObject(m, "excluded"), *e = cJSON_CreateObject();
+		if (!ex || !e || !cJSON_AddItemToArray(ex, e)) {
+			cJSON_Delete(e);
+			return m;
+		}
+		cJSON_AddStringToObject(e, "path", d->repo_rel);
+		cJSON_AddStringToObject(e, "why", "the repository this backup writes to: its "
+			"objects (config, keys/, data/, snapshots/, locks/, index/) are not 3scale's "
+			"files, and a copy in each snapshot would hold all the snapshots before it");
+		cJSON_AddNumberToObject(e, "objects", (double)d->repo_objects);
+	}
 	return m;
 }
 
@@ -338,6 +361,7 @@ static void dump_free(void *arg)
 	for (i = 0; i < d->n; i++)
 		free(d->keys[i].key);
 	free(d->keys);
+	free(d->repo_rel);
 	tsarc__s3_client_free(d->client);
 	tsarc_s3sys_where_free(&d->w);
 	free(d);
@@ -362,6 +386,16 @@ int tsarc_s3sys_dump(tsarc_component *c, tsarc_production *out)
 	tsarc_secret_doc_free(doc);
 	if (!rc)
 		rc = tsarc_s3sys_open(&d->w, 8, &d->client);
+	/* The repository in this bucket: left out, said once here. */
+	if (!rc && (rc = tsarc_s3sys_repo_under(&d->w, d->client, c->repo, &d->repo_rel)) == 1) {
+		tsarc__log(TSARC_LOG_WARN, "s3files", "repository_excluded", "component '%s': "
+			"s3://%s/%s%s: left out of the snapshot, the repository this backup writes to "
+			"(%s): its objects are not 3scale's files, and a copy of them in each snapshot "
+			"would hold all the snapshots before it", c->name, d->w.bucket, d->w.prefix,
+			d->repo_rel, tsarc_store_describe(c->repo->store));
+		rc = 0;
+	} else if (rc)
+		tsarc_error_prefix("component '%s'", c->name);
 	if (rc) {
 		dump_free(d);
 		return rc;

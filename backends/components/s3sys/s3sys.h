@@ -36,6 +36,23 @@ void tsarc_s3sys_where_text(const tsarc_s3sys_where *w, char *out, size_t size);
 void tsarc_s3sys_where_identity(const tsarc_s3sys_where *w, char *out, size_t size);
 int tsarc_s3sys_open(const tsarc_s3sys_where *w, unsigned inflight, tsarc__s3_client **out);
 
+/* repo.c: the repository `repo` (may be NULL) in w's bucket under w's
+ * prefix: 1 and *rel (to free: "" or "tsarc/", the repository's prefix
+ * below w's), 0 when it is elsewhere. Endpoints spelt alike (letter case,
+ * a default port, a trailing slash aside) are one server; otherwise the
+ * object where the repository's config would be is read with client `c`
+ * (NULL: one is opened for it, with w's keys) and compared with the
+ * repository's own config, so another name of the same server (an alias,
+ * its address) is caught too. A failure to tell is an error. */
+struct tsarc_repo;
+int tsarc_s3sys_repo_under(const tsarc_s3sys_where *w, tsarc__s3_client *c,
+	struct tsarc_repo *repo, char **rel);
+/* 1 when `key` (relative to w's prefix) is one of the repository's own
+ * objects under `rel` (its config, keys/, data/, snapshots/, locks/,
+ * index/): what a backup leaves out, never an object of 3scale's beside
+ * them. */
+int tsarc_s3sys_repo_object(const char *rel, const char *key);
+
 /* dump.c: the backup's production (an in-process writer). */
 int tsarc_s3sys_dump(tsarc_component *c, tsarc_production *out);
 
