@@ -3,15 +3,21 @@
 # repository (3scale's files at the bucket's root, the repository under
 # tsarc/): a backup leaves the repository's objects out of the snapshot and
 # says so in its log and report (else every backup copies the whole
-# repository into itself, and grows with it). Run by
-# tests/s3/run_with_s3.sh against a real RGW.
+# repository into itself, and grows with it). A restore into that bucket
+# and prefix is refused before anything is written, whatever name the
+# configuration or the repository URL gives the same RGW (here another
+# port in front of it, as a proxy or load balancer: tests/s3/fault_proxy.py
+# forwarding every request untouched): the restore would put the
+# repository back as the backup listed it and delete every object written
+# since. Run by tests/s3/run_with_s3.sh against a real RGW.
 set -u
 : "${TSARC:?set TSARC to the tsarc binary}"
 : "${TSARC_TEST_S3_ENDPOINT:?run through tests/s3/run_with_s3.sh}"
 HERE=$(cd "$(dirname "$0")" && pwd)
 TEST_NAME=s3sys_repo
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-s3sys-repo.XXXXXX") || exit 1
-trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+PROXY_PID=
+trap '[ -z "$PROXY_PID" ] || kill "$PROXY_PID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 fail() { echo "FAIL [$TEST_NAME]: $*" >&2; exit 1; }
 info() { echo "[$TEST_NAME] ${SECONDS}s $*"; }
@@ -93,6 +99,54 @@ S2=$SNAP
 holds_no_repository "$S2" b2
 grep -qx 'attachments/two.txt' "$WORK/b2.list" || fail "the second snapshot lacks the new file"
 [ -n "$S1" ] || fail "no first snapshot"
+
+# refused CONFIG REPO WHAT: the plan and the restore of S1 into the
+# repository's own bucket and prefix are refused, naming the repository,
+# and nothing in the bucket (the repository's objects included) changed.
+refused() {
+	local config=$1 repo=$2 what=$3 rc
+	s3tool state "$BUCKET" "" >"$WORK/before.state" || fail "state"
+	rc=0
+	"$TSARC" restore "$S1" --config "$WORK/dep/$config" --repo "$repo" --dry-run >"$WORK/plan.out" 2>"$WORK/plan.err" || rc=$?
+	[ "$rc" -ne 0 ] || fail "$what: the plan of a restore over the repository's own bucket was accepted: $(cat "$WORK/plan.out")"
+	grep -q "holds the repository" "$WORK/plan.err" || fail "$what: the plan's refusal does not name the repository: $(cat "$WORK/plan.err")"
+	rc=0
+	"$TSARC" restore "$S1" --config "$WORK/dep/$config" --repo "$repo" >"$WORK/restore.out" 2>"$WORK/restore.err" || rc=$?
+	[ "$rc" -ne 0 ] || fail "$what: a restore over the repository's own bucket ran: $(cat "$WORK/restore.out")"
+	grep -q "holds the repository" "$WORK/restore.err" || fail "$what: the refusal does not name the repository: $(cat "$WORK/restore.err")"
+	s3tool state "$BUCKET" "" >"$WORK/after.state" || fail "state"
+	cmp -s "$WORK/before.state" "$WORK/after.state" ||
+		fail "$what: the refused restore changed the bucket: $(diff "$WORK/before.state" "$WORK/after.state" | head -5)"
+}
+
+info "a restore into the repository's bucket is refused, the endpoint spelt as the repository's"
+refused config.json "$REPO" "the same spelling"
+
+info "the same RGW through another port: a proxy that forwards every request untouched"
+python3 "$HERE/../s3/fault_proxy.py" --upstream "$TSARC_TEST_S3_ENDPOINT" --rate 0 \
+	--port-file "$WORK/proxy.port" &
+PROXY_PID=$!
+i=0
+while [ ! -s "$WORK/proxy.port" ]; do
+	i=$((i + 1))
+	{ [ $i -le 100 ] && kill -0 "$PROXY_PID" 2>/dev/null; } || fail "fault_proxy.py did not start"
+	sleep 0.1
+done
+ALIAS=http://127.0.0.1:$(cat "$WORK/proxy.port")
+info "... the component's endpoint through it, the repository's direct"
+deployment alias.json "$ALIAS/"
+refused alias.json "$REPO" "the component through the proxy"
+info "... the repository opened through it, the Secret's endpoint direct"
+refused config.json "s3:$ALIAS/$BUCKET/tsarc" "the repository through the proxy"
+info "a backup through the other port leaves the repository out too"
+backup alias.json b3
+holds_no_repository "$SNAP" b3
+"$TSARC" snapshots --repo "$REPO" --json >"$WORK/snaps.json" 2>"$WORK/snaps.err" || fail "snapshots: $(cat "$WORK/snaps.err")"
+python3 - "$WORK/snaps.json" "$S1" "$S2" <<'PY' || fail "the repository lost snapshots: $(cat "$WORK/snaps.json")"
+import json, sys
+ids = {s["id"] for s in json.load(open(sys.argv[1]))}
+assert set(sys.argv[2:]) <= ids, ids
+PY
 
 grep -q -e "$AWS_SECRET_ACCESS_KEY" "$WORK"/*.err "$WORK"/*.json && fail "a secret key was printed"
 info "ok"
