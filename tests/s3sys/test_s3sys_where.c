@@ -125,7 +125,26 @@ static void refused(void **state)
 	tsarc_s3sys_where_free(&w);
 }
 
+/* The repository's endpoint and a component's are one server when spelt
+ * alike, whatever the letter case, a default port or a trailing slash
+ * (repo.c); another port, scheme or host is left to the probe by content. */
+static void endpoints_by_name(void **state)
+{
+	(void)state;
+	assert_true(tsarc_s3sys_endpoint_same("http://127.0.0.1:7480", "http://127.0.0.1:7480/"));
+	assert_true(tsarc_s3sys_endpoint_same("https://S3.Example.internal",
+		"https://s3.example.internal:443"));
+	assert_true(tsarc_s3sys_endpoint_same("http://rgw.internal:80/", "http://RGW.internal"));
+	assert_true(tsarc_s3sys_endpoint_same("AWS", "aws"));
+	assert_false(tsarc_s3sys_endpoint_same("http://rgw.internal:443", "https://rgw.internal"));
+	assert_false(tsarc_s3sys_endpoint_same("https://rgw.internal:80", "http://rgw.internal"));
+	assert_false(tsarc_s3sys_endpoint_same("http://127.0.0.1:7480", "http://127.0.0.1:7481"));
+	assert_false(tsarc_s3sys_endpoint_same("http://127.0.0.1:8080", "http://127.0.0.1:80"));
+	assert_false(tsarc_s3sys_endpoint_same("AWS", "https://s3.amazonaws.internal"));
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(endpoints_by_name),
 	cmocka_unit_test(secret_keys_and_endpoint),
 	cmocka_unit_test(configuration_over_secret),
 	cmocka_unit_test(aws_and_sts_mode),

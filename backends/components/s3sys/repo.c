@@ -53,6 +53,15 @@ static void endpoint_norm(const char *e, char *out, size_t size)
 		out[n - 4] = '\0';
 }
 
+int tsarc_s3sys_endpoint_same(const char *a, const char *b)
+{
+	char na[600], nb[600];
+
+	endpoint_norm(a, na, sizeof(na));
+	endpoint_norm(b, nb, sizeof(nb));
+	return !strcmp(na, nb);
+}
+
 /* 1 when the object `key` of the component's bucket holds exactly the
  * repository's config, 0 when it is absent or holds anything else. */
 static int same_config(const tsarc_s3sys_where *w, tsarc__s3_client *c, tsarc_repo *repo,
@@ -112,7 +121,7 @@ int tsarc_s3sys_repo_under(const tsarc_s3sys_where *w, tsarc__s3_client *c,
 	struct tsarc_repo *repo, char **rel)
 {
 	const char *desc;
-	char mine[600], theirs[600], key[TSARC__S3_KEY_MAX + 1];
+	char key[TSARC__S3_KEY_MAX + 1];
 	tsarc__s3_url u;
 	size_t plen = strlen(w->prefix);
 	int rc;
@@ -131,9 +140,7 @@ int tsarc_s3sys_repo_under(const tsarc_s3sys_where *w, tsarc__s3_client *c,
 	 * another place. */
 	if (strcmp(u.bucket, w->bucket) || strncmp(u.prefix, w->prefix, plen))
 		goto done;
-	endpoint_norm(u.aws ? "AWS" : u.base_url, mine, sizeof(mine));
-	endpoint_norm(w->endpoint, theirs, sizeof(theirs));
-	if (strcmp(mine, theirs)) {
+	if (!tsarc_s3sys_endpoint_same(u.aws ? "AWS" : u.base_url, w->endpoint)) {
 		if ((size_t)snprintf(key, sizeof(key), "%sconfig", u.prefix) >= sizeof(key)) {
 			rc = 0;
 			goto done;

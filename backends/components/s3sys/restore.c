@@ -43,21 +43,26 @@ static int nomem(void)
  * (the bucket 3scale keeps its files in, the repository beside them):
  * the restore would write the repository's objects back as the backup
  * listed them and delete those written since, every newer snapshot with
- * them. Places are compared by name (w->url and the store's description
- * are made alike: s3:ENDPOINT/BUCKET[/PREFIX], or s3://BUCKET[/PREFIX]). */
+ * them. The same place whatever the endpoint's spelling, or another name
+ * of the same server (repo.c, tsarc_s3sys_repo_under: by the repository's
+ * config object there); a target that cannot be told apart from it (its
+ * config cannot be read) is not written either. */
 static int holds_repository(tsarc_restore_ctx *r, const tsarc_s3sys_where *w, const char *comp)
 {
-	const char *desc;
-	size_t n = strlen(w->url);
+	char *rel = NULL;
+	int rc = tsarc_s3sys_repo_under(w, NULL, r->repo, &rel);
 
-	if (!r->repo || !r->repo->store || !r->repo->store->kind ||
-		strcmp(r->repo->store->kind, "s3") || !(desc = tsarc_store_describe(r->repo->store)) ||
-		strncmp(desc, w->url, n) || (desc[n] && desc[n] != '/'))
+	free(rel);
+	if (rc < 0) {
+		tsarc_error_prefix("component '%s': %s: before the first write", comp, w->url);
+		return rc;
+	}
+	if (rc == 0)
 		return 0;
 	return tsarc_error_set(TSARC_EUNSAFE, "component '%s': %s holds the repository %s: the "
 		"restore replaces every object under it, the repository's too (the snapshots "
 		"written since the backup would be lost); restore into another bucket or prefix",
-		comp, w->url, desc);
+		comp, w->url, tsarc_store_describe(r->repo->store));
 }
 
 int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)

@@ -45,6 +45,10 @@ int tsarc_s3sys_open(const tsarc_s3sys_where *w, unsigned inflight, tsarc__s3_cl
  * repository's own config, so another name of the same server (an alias,
  * its address) is caught too. A failure to tell is an error. */
 struct tsarc_repo;
+/* Whether two endpoints ("http(s)://host[:port]" or "AWS") are spelt alike:
+ * letter case, a default port (:80 with http, :443 with https) and a
+ * trailing slash aside. */
+int tsarc_s3sys_endpoint_same(const char *a, const char *b);
 int tsarc_s3sys_repo_under(const tsarc_s3sys_where *w, tsarc__s3_client *c,
 	struct tsarc_repo *repo, char **rel);
 /* 1 when `key` (relative to w's prefix) is one of the repository's own
