@@ -8,7 +8,12 @@
 #   just as the walk reaches it (strace holds the walk's open of the folder
 #   while the test swaps it) is named and left out: nothing from outside the
 #   tree reaches the snapshot (a pod writing the volume must not get a host
-#   folder into the backup, and through its restore into the volume).
+#   folder into the backup, and through its restore into the volume);
+# - ACLs are read through the descriptor the walk opened, never by the
+#   entry's path: a folder's default ACL too, which libarchive reads by
+#   path (a folder swapped for a symlink meanwhile would give another
+#   folder's ACL). Shown without a race: a folder whose whole path is longer
+#   than PATH_MAX, where a read by path fails, keeps its default ACL.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -47,6 +52,56 @@ ok restore latest --repo "$REPO" --config "$WORK/link.json"
 [ "$(cat "$REAL/a.txt" 2>/dev/null)" = one ] && [ "$(cat "$REAL/sub/b.txt")" = two ] &&
 	[ ! -e "$REAL/extra.txt" ] && [ -L "$WORK/storage" ] ||
 	fail "the restore through the symlinked path did not give the folder back"
+
+info "ACLs come from the descriptor, a default ACL of a folder too"
+# Written as the kernel keeps them (system.posix_acl_*), no setfacl needed:
+# a default ACL on a folder at the top and on one 22 folders of 202 bytes
+# down (its path longer than PATH_MAX), an access ACL on a file beside it.
+ACLS=$WORK/acls
+mkdir -p "$ACLS"
+if python3 - "$ACLS" <<'PY'
+import os, struct, sys
+def acl(*extra):
+    ents = [(0x01, 7, 0xffffffff), *extra, (0x04, 5, 0xffffffff), (0x10, 5, 0xffffffff),
+            (0x20, 5, 0xffffffff)]
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in ents)
+dflt, access = acl((0x02, 5, 65534)), acl((0x02, 4, 65534))
+top = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+try:
+    os.mkdir("shallow", dir_fd=top)
+    os.setxattr("%s/shallow" % sys.argv[1], "system.posix_acl_default", dflt)
+except OSError:
+    sys.exit(3)  # no ACLs on this filesystem
+fd = top
+for i in range(22):
+    name = "%02d" % i + "x" * 200
+    os.mkdir(name, dir_fd=fd)
+    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+os.mkdir("deep", dir_fd=fd)
+deep = os.open("deep", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+os.setxattr("/proc/self/fd/%d" % deep, "system.posix_acl_default", dflt)
+f = os.open("file.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=deep)
+os.write(f, b"deep\n")
+os.setxattr("/proc/self/fd/%d" % f, "system.posix_acl_access", access)
+PY
+then
+	config "$WORK/acls.json" "$ACLS"
+	ok backup --repo "$REPO" --config "$WORK/acls.json"
+	ok dump latest st.tar --repo "$REPO"
+	python3 - "$OUT" <<'PY' || fail "ACLs lost or not the folders' own"
+import sys, tarfile
+acl = {m.name.rsplit("/", 1)[-1]: m.pax_headers for m in tarfile.open(sys.argv[1])}
+shallow = acl["shallow"].get("SCHILY.acl.default", "")
+assert "65534" in shallow and "mask::r-x" in shallow, ("the top folder", shallow)
+deep = acl["deep"].get("SCHILY.acl.default")
+assert deep == shallow, ("the default ACL of a folder whose path is longer than PATH_MAX", deep)
+access = acl["file.txt"].get("SCHILY.acl.access", "")
+assert "r--:65534" in access, ("the access ACL of the file beside it", access)
+PY
+else
+	[ $? -eq 3 ] || fail "making the ACL tree"
+	info "SKIP ACLs: the filesystem of $WORK keeps none"
+fi
 
 if command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true 2>/dev/null; then
 	info "a folder swapped for a symlink to outside the tree while the walk reaches it"
