@@ -37,7 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static const char *const FILES_FIELDS[] = {"kind", "enabled", "required", "stream",
@@ -327,6 +329,72 @@ static int symlink_entry(walk *w, struct archive_entry *e, int dfd, const char *
 	return 0;
 }
 
+/*
+ * One POSIX ACL of the entry open on `fd`, from the extended attribute the
+ * kernel keeps it in (`attr`: system.posix_acl_access, or a folder's
+ * system.posix_acl_default): a version (2), then {tag, perm, id} each, in
+ * little-endian 16, 16 and 32 bits. libarchive reads the access ACL from
+ * the descriptor but a folder's default ACL by the entry's path (libacl
+ * has no call for it by descriptor): a folder swapped for a symlink after
+ * the walk opened it would give the snapshot another folder's default
+ * ACL, and a path longer than PATH_MAX none. So the walk reads both here
+ * (libarchive's own ACL reading is off: ARCHIVE_READDISK_NO_ACL), and adds
+ * them as libarchive's would: names of users and groups looked up, the
+ * owner, group and other entries of an access ACL into its mode.
+ * w->buf is free until the entry's data is read.
+ */
+static int fd_acl(walk *w, struct archive_entry *e, int fd, const char *attr, int type,
+	const char *full)
+{
+	const unsigned char *p = (const unsigned char *)w->buf, *end;
+	ssize_t n = fgetxattr(fd, attr, w->buf, BUF_SIZE);
+
+	if (n < 0) {
+		/* None, or a filesystem without ACLs: as libarchive, nothing. */
+		if (errno == ENODATA || errno == ENOTSUP || errno == EOPNOTSUPP)
+			return 0;
+		snprintf(w->err, w->errsz, "cannot read the ACL of %s (%s): %s", full, attr,
+			strerror(errno));
+		return TSARC_EIO;
+	}
+	if (n < 4 || (n - 4) % 8 || p[0] != 2 || p[1] || p[2] || p[3])
+		goto bad;
+	for (end = p + n, p += 4; p < end; p += 8) {
+		unsigned tag = (unsigned)p[0] | (unsigned)p[1] << 8;
+		unsigned perm = (unsigned)p[2] | (unsigned)p[3] << 8;
+		uint32_t id = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+			(uint32_t)p[7] << 24;
+		int atag, aperm = (perm & 4 ? ARCHIVE_ENTRY_ACL_READ : 0) |
+			(perm & 2 ? ARCHIVE_ENTRY_ACL_WRITE : 0) |
+			(perm & 1 ? ARCHIVE_ENTRY_ACL_EXECUTE : 0);
+		const char *name = NULL;
+		int aid = -1;
+		switch (tag) {
+		case 0x01: atag = ARCHIVE_ENTRY_ACL_USER_OBJ; break;
+		case 0x02:
+			atag = ARCHIVE_ENTRY_ACL_USER;
+			aid = (int)id;
+			name = archive_read_disk_uname(w->disk, (la_int64_t)id);
+			break;
+		case 0x04: atag = ARCHIVE_ENTRY_ACL_GROUP_OBJ; break;
+		case 0x08:
+			atag = ARCHIVE_ENTRY_ACL_GROUP;
+			aid = (int)id;
+			name = archive_read_disk_gname(w->disk, (la_int64_t)id);
+			break;
+		case 0x10: atag = ARCHIVE_ENTRY_ACL_MASK; break;
+		case 0x20: atag = ARCHIVE_ENTRY_ACL_OTHER; break;
+		default: goto bad;
+		}
+		if (archive_entry_acl_add_entry(e, type, aperm, atag, aid, name) != ARCHIVE_OK)
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(w->err, w->errsz, "%s: its %s is not an ACL tsarc can read", full, attr);
+	return TSARC_EIO;
+}
+
 /* The names in the folder open on `dfd` (not "." and ".."), sorted. */
 static int list_folder(walk *w, int dfd, const char *full, char ***out, size_t *count)
 {
@@ -485,6 +553,11 @@ static int walk_path(walk *w, int parent, const char *name, const char *full, co
 		snprintf(w->err, w->errsz, "%s: %s", full, archive_error_string(w->disk));
 		rc = TSARC_EIO;
 		goto done;
+	} else if ((rc = fd_acl(w, e, fd, "system.posix_acl_access",
+			    ARCHIVE_ENTRY_ACL_TYPE_ACCESS, full)) ||
+		   (S_ISDIR(st.st_mode) && (rc = fd_acl(w, e, fd, "system.posix_acl_default",
+						    ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, full)))) {
+		goto done;
 	}
 	archive_entry_copy_pathname(e, rel);
 	/* Holes are stored as zeros: the data is written sequentially. */
@@ -574,6 +647,8 @@ static int tar_writer(int fd, void *ctx, const atomic_int *stop, char *err, size
 	}
 	/* Owner names looked up so that a restore can map them; ids kept too. */
 	archive_read_disk_set_standard_lookup(w.disk);
+	/* ACLs are read from the walk's descriptors (fd_acl), never by path. */
+	archive_read_disk_set_behavior(w.disk, ARCHIVE_READDISK_NO_ACL);
 	/* Full pax: sub-second times and long names kept exactly. */
 	archive_write_set_format_pax(w.aw);
 	archive_write_set_bytes_per_block(w.aw, 10240);
