@@ -9,7 +9,11 @@
 # port in front of it, as a proxy or load balancer: tests/s3/fault_proxy.py
 # forwarding every request untouched): the restore would put the
 # repository back as the backup listed it and delete every object written
-# since. Run by tests/s3/run_with_s3.sh against a real RGW.
+# since. The snapshot records what it left out, and its restore into
+# another bucket that keeps another repository under tsarc/ (one restored
+# from a copy of the repository, say) leaves that repository's objects
+# alone, deleting the other objects the backup does not have. Run by
+# tests/s3/run_with_s3.sh against a real RGW.
 set -u
 : "${TSARC:?set TSARC to the tsarc binary}"
 : "${TSARC_TEST_S3_ENDPOINT:?run through tests/s3/run_with_s3.sh}"
@@ -30,16 +34,16 @@ BUCKET=tsarc-s3sys-inrepo-$run_id
 hostport=${TSARC_TEST_S3_ENDPOINT#http://}
 REPO=s3:$TSARC_TEST_S3_ENDPOINT/$BUCKET/tsarc
 
-# deployment CONFIG [ENDPOINT]: the aws-auth Secret as 3scale has it (the
+# deployment CONFIG [ENDPOINT [BUCKET]]: the aws-auth Secret as 3scale has it (the
 # bucket, this RGW as AWS_HOSTNAME) in $WORK/dep, and a configuration with
 # the s3files component at the bucket's root; ENDPOINT, when given, is the
-# component's "endpoint" over the Secret's.
+# component's "endpoint" over the Secret's, BUCKET its "bucket".
 deployment() {
-	local config=$1 endpoint=${2:-}
+	local config=$1 endpoint=${2:-} bucket=${3:-}
 	mkdir -p "$WORK/dep/secret"
-	python3 - "$WORK/dep" "$config" "$BUCKET" "$hostport" "$endpoint" <<'PY'
+	python3 - "$WORK/dep" "$config" "$BUCKET" "$hostport" "$endpoint" "$bucket" <<'PY'
 import base64, json, os, sys
-d, config, bucket, host, endpoint = sys.argv[1:]
+d, config, bucket, host, endpoint, target = sys.argv[1:]
 b = lambda s: base64.b64encode(s.encode()).decode()
 json.dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "aws-auth"},
            "data": {"AWS_ACCESS_KEY_ID": b(os.environ["AWS_ACCESS_KEY_ID"]),
@@ -52,6 +56,8 @@ comp = {"kind": "s3files", "secret": "aws-auth", "stream": "system-storage-s3.ta
         "restore": {"action": "replace-bucket", "order": 50}}
 if endpoint:
     comp["endpoint"] = endpoint
+if target:
+    comp["bucket"] = target
 json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d},
            "components": {"system-storage": comp}}, open(d + "/" + config, "w"))
 PY
@@ -147,6 +153,28 @@ import json, sys
 ids = {s["id"] for s in json.load(open(sys.argv[1]))}
 assert set(sys.argv[2:]) <= ids, ids
 PY
+
+info "a restore into another bucket that keeps another repository under tsarc/"
+OTHER=tsarc-s3sys-other-$run_id
+OTHER_REPO=s3:$TSARC_TEST_S3_ENDPOINT/$OTHER/tsarc
+"$TSARC" init --repo "$OTHER_REPO" --kdf-memory 4 >/dev/null 2>"$WORK/init2.err" || fail "init: $(cat "$WORK/init2.err")"
+s3tool put "$OTHER" "attachments/old.txt" "an extra" || fail "put"
+s3tool put "$OTHER" "tsarc/notes.txt" "not the repository's" || fail "put"
+s3tool state "$OTHER" "tsarc/" >"$WORK/other-tsarc.before" || fail "state"
+grep -v '"notes.txt"' "$WORK/other-tsarc.before" >"$WORK/other-repo.before"
+[ -s "$WORK/other-repo.before" ] || fail "no repository objects in the other bucket"
+deployment other.json "" "$OTHER"
+"$TSARC" restore "$S2" --config "$WORK/dep/other.json" --repo "$REPO" >"$WORK/r-other.out" 2>"$WORK/r-other.err" ||
+	fail "restore into the other bucket: $(cat "$WORK/r-other.err")"
+s3tool state "$OTHER" "tsarc/" >"$WORK/other-tsarc.after" || fail "state"
+grep -v '"notes.txt"' "$WORK/other-tsarc.after" >"$WORK/other-repo.after"
+cmp -s "$WORK/other-repo.before" "$WORK/other-repo.after" ||
+	fail "the restore deleted or changed the other repository's objects: $(diff "$WORK/other-repo.before" "$WORK/other-repo.after" | head -5)"
+"$TSARC" snapshots --repo "$OTHER_REPO" >/dev/null 2>"$WORK/snaps2.err" || fail "the other repository no longer opens: $(cat "$WORK/snaps2.err")"
+s3tool state "$OTHER" "" >"$WORK/other.after" || fail "state"
+grep -q '"key": "attachments/two.txt"' "$WORK/other.after" || fail "the restore did not write the backup's objects"
+! grep -q '"key": "attachments/old.txt"' "$WORK/other.after" || fail "the restore kept an extra object"
+! grep -q '"key": "tsarc/notes.txt"' "$WORK/other.after" || fail "the restore kept an object beside the repository's"
 
 grep -q -e "$AWS_SECRET_ACCESS_KEY" "$WORK"/*.err "$WORK"/*.json && fail "a secret key was printed"
 info "ok"
