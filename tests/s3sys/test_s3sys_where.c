@@ -10,9 +10,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "../../backends/components/s3sys/s3sys.h"
+#include "snapshot.h"
 #include "cmocka_main.h"
 #include "tsarc/errors.h"
 
@@ -143,7 +145,48 @@ static void endpoints_by_name(void **state)
 	assert_false(tsarc_s3sys_endpoint_same("AWS", "https://s3.amazonaws.internal"));
 }
 
+/* What a stream says the backup left out (its metadata "excluded": the
+ * prefix of the repository, dump.c), which a restore keeps: untrusted, so
+ * only "" or a key's start ending in '/' are admitted by the plan. */
+static int admit(const char *meta_json)
+{
+	tsarc_stream st;
+	tsarc_step s;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	memset(&s, 0, sizeof(s));
+	st.name = "system-storage-s3.tar";
+	assert_non_null(st.meta = cJSON_Parse(meta_json));
+	s.st = &st;
+	rc = tsarc_s3sys_admit(NULL, &s);
+	cJSON_Delete(st.meta);
+	return rc;
+}
+
+static void excluded_admitted(void **state)
+{
+	char many[2048];
+	size_t i, n;
+
+	(void)state;
+	assert_int_equal(admit("{}"), 0);
+	assert_int_equal(admit("{\"excluded\": [{\"path\": \"tsarc/\", \"why\": \"x\"}]}"), 0);
+	assert_int_equal(admit("{\"excluded\": [{\"path\": \"\"}]}"), 0);
+	assert_int_equal(admit("{\"excluded\": \"tsarc/\"}"), TSARC_EUNSAFE);
+	assert_int_equal(admit("{\"excluded\": [{\"path\": \"tsarc\"}]}"), TSARC_EUNSAFE);
+	assert_int_equal(admit("{\"excluded\": [{\"path\": \"a\\nb/\"}]}"), TSARC_EUNSAFE);
+	assert_int_equal(admit("{\"excluded\": [{}]}"), TSARC_EUNSAFE);
+	n = (size_t)snprintf(many, sizeof(many), "{\"excluded\": [");
+	for (i = 0; i < 17; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "%s{\"path\": \"p%zu/\"}",
+			i ? ", " : "", i);
+	snprintf(many + n, sizeof(many) - n, "]}");
+	assert_int_equal(admit(many), TSARC_EUNSAFE);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(excluded_admitted),
 	cmocka_unit_test(endpoints_by_name),
 	cmocka_unit_test(secret_keys_and_endpoint),
 	cmocka_unit_test(configuration_over_secret),

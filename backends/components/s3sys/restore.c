@@ -189,6 +189,54 @@ void tsarc_s3sys_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		cJSON_AddStringToObject(plan, "s3_credentials", creds);
 }
 
+/* ---- what the backup left out ---- */
+
+/* At most this many prefixes in a stream's "excluded" (dump.c writes one). */
+#define KEPT_MAX 16
+
+/* The prefixes (relative to the component's) of the repository the backup
+ * left out of the bucket (the stream's metadata "excluded", dump.c): the
+ * backup never had those objects, so a restore keeps the repository
+ * objects it finds there (tsarc_s3sys_repo_object) rather than delete them
+ * as extras. Another repository in the target's bucket at that place (one
+ * restored from a copy of the backup's, say) survives the restore.
+ * Untrusted (anyone who can write the repository writes the metadata):
+ * each "" or a key's start ending in '/', at most KEPT_MAX of them; else
+ * TSARC_EUNSAFE. kept[] points into `meta`. */
+static int kept_prefixes(const tsarc_step *s, const char *kept[KEPT_MAX], size_t *n)
+{
+	const cJSON *ex = s->st ? cJSON_GetObjectItemCaseSensitive(s->st->meta, "excluded") : NULL;
+	const cJSON *e;
+
+	*n = 0;
+	if (!ex)
+		return 0;
+	if (!cJSON_IsArray(ex) || cJSON_GetArraySize(ex) > KEPT_MAX)
+		goto bad;
+	cJSON_ArrayForEach(e, ex) {
+		const cJSON *pv = cJSON_GetObjectItemCaseSensitive(e, "path");
+		const char *p = cJSON_IsString(pv) ? pv->valuestring : NULL;
+		size_t len = p ? strlen(p) : 0;
+		if (!p || len > TSARC__S3_KEY_MAX || (len && (p[len - 1] != '/' ||
+			tsarc_s3sys_key_check(p))))
+			goto bad;
+		kept[(*n)++] = p;
+	}
+	return 0;
+bad:
+	return tsarc_error_set(TSARC_EUNSAFE, "stream %s: metadata 'excluded' is not a list of at "
+		"most %d {\"path\": \"\" or \"PREFIX/\"}", s->st->name, KEPT_MAX);
+}
+
+int tsarc_s3sys_admit(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	const char *kept[KEPT_MAX];
+	size_t n;
+
+	(void)r;
+	return kept_prefixes(s, kept, &n);
+}
+
 /* ---- reading the stream ---- */
 
 /* Past the archive's end, so that the feeder finishes its verification. */
@@ -223,6 +271,8 @@ typedef struct pass {
 	size_t nbatch;
 	uint64_t batch_bytes;
 	char **keys;              /* the stream's keys, relative, in order */
+	const char *kept[KEPT_MAX]; /* the backup's repository prefixes (kept_prefixes) */
+	size_t nkept;
 	size_t nkeys, cap;
 	size_t n;                 /* objects read (check) or written (put) */
 	unsigned long long bytes;
@@ -404,7 +454,8 @@ static int str_cmp(const void *a, const void *b)
 }
 
 /* Deletes the keys under the prefix that the stream does not have (the
- * prefix's own folder object stays: a backup leaves it out). */
+ * prefix's own folder object stays: a backup leaves it out; so do the
+ * repository objects where the backup left its repository out). */
 static int delete_extras(const pass *p, tsarc__s3_client *c, unsigned long long *deleted)
 {
 	existing x = {0};
@@ -425,8 +476,13 @@ static int delete_extras(const pass *p, tsarc__s3_client *c, unsigned long long 
 	for (i = 0; i < x.n; i++) {
 		const char *rel = x.keys[i] + plen;
 		int cmp = 1;
+		size_t k;
 		if (strncmp(x.keys[i], p->w->prefix, plen) || !*rel)
 			continue;
+		for (k = 0; k < p->nkept && !tsarc_s3sys_repo_object(p->kept[k], rel); k++)
+			;
+		if (k < p->nkept)
+			continue; /* a repository's object where the backup left one out */
 		while (j < p->nkeys && (cmp = strcmp(p->keys[j], rel)) < 0)
 			j++;
 		if (j >= p->nkeys || cmp != 0)
@@ -462,6 +518,8 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		tsarc_s3sys_where_free(&w);
 		return rc;
 	}
+	if ((rc = kept_prefixes(s, put.kept, &put.nkept)))
+		goto done;
 	tsarc_s3sys_where_text(&w, text, sizeof(text));
 	check.w = put.w = &w;
 	if (!(put.batch = calloc(BATCH_OBJECTS, sizeof(*put.batch)))) {

@@ -29,4 +29,5 @@ const tsarc_kind tsarc_kind_s3files = {
 	.target = TSARC_TARGET_OWN, .fields = S3FILES_FIELDS,
 	.validate = s3files_validate, .dump = tsarc_s3sys_dump,
 	.describe = tsarc_s3sys_describe, .resolve = tsarc_s3sys_resolve,
+	.admit = tsarc_s3sys_admit,
 	.recorded_source = tsarc_s3sys_recorded_source, .restore = tsarc_s3sys_restore};

@@ -66,6 +66,9 @@ cJSON *tsarc_s3sys_recorded_source(const tsarc_step *s);
 void tsarc_s3sys_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
 	cJSON *plan);
 int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s);
+/* The plan: refuses a stream whose "excluded" (what the backup left out)
+ * is malformed, before the restore's first write. */
+int tsarc_s3sys_admit(tsarc_restore_ctx *r, const tsarc_step *s);
 
 /* The largest object tsarc copies: each is held in memory once. */
 #define TSARC_S3SYS_OBJECT_MAX (1024ull * 1024 * 1024)
