@@ -286,6 +286,25 @@ done
 grep -q -- '--dry-run=server' "$FAKE_KUBE_LOG" || fail "the List was not checked by the API server first"
 rm -rf "$NSDIR" && cp -r "$WORK/ns.before-immutable" "$NSDIR"
 
+info "a refused write of redis-config (the swap turning persistence off) shows no line of the configuration"
+# A redis.conf with its requirepass; the ConfigMap immutable, so the API
+# server refuses the swap's first write. kubectl's error holds the patch
+# it sent: the whole redis.conf.
+CMF=$NSDIR/configmap/redis-config.json
+cp "$CMF" "$WORK/redis-config.keep"
+python3 - "$CMF" <<'PY' || fail "test setup: cannot edit redis-config"
+import json, sys
+cm = json.load(open(sys.argv[1]))
+cm["data"]["redis.conf"] += "\nrequirepass cm-secret-Vx81qPz\n"
+cm["immutable"] = True
+json.dump(cm, open(sys.argv[1], "w"))
+PY
+t restore "$SNAP" --repo "$REPO" --config "$WORK/kube.json" --target-namespace other-ns --only system-redis
+[ "$RC" -ne 0 ] || fail "the swap went on though redis-config cannot be written"
+! grep -qF "cm-secret-Vx81qPz" "$ERR" "$OUT" || fail "redis.conf's requirepass is in tsarc's output: $(grep -F cm-secret "$ERR" | head -3)"
+expect_err 'redis-config.*immutable' "the refused ConfigMap and the server's reason are named"
+cp "$WORK/redis-config.keep" "$CMF"
+
 info "a migration through kubectl: --rewrite-domain and --skip-endpoint-secrets"
 # other-ns now has its own database endpoint, which the migration must keep.
 OLD=example.com
