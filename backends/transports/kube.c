@@ -630,8 +630,10 @@ static int kube_run_input(const kube_transport *t, const char *ns, const char *c
 	return tsarc_proc_finish(&p, what);
 }
 
-/* `apply [--dry-run=server] -f -` of `list`. */
-static int kube_apply_list(kube_transport *t, const cJSON *list, const char *ns, int dry_run)
+/* `apply [--dry-run=server] -f -` of `list`; the lines of `texts` (NULL,
+ * or NULL-ended) stay out of a message as its Secrets' values do. */
+static int kube_apply_list(kube_transport *t, const cJSON *list, const char *ns, int dry_run,
+	const char *const *texts)
 {
 	const char *args[] = {"apply", "-f", "-", NULL, NULL};
 	char what[300], **hide = NULL;
@@ -649,6 +651,12 @@ static int kube_apply_list(kube_transport *t, const cJSON *list, const char *ns,
 	 * message. */
 	if ((rc = tsarc_secret_values(list, &hide)))
 		return rc;
+	for (; texts && *texts && !rc; texts++)
+		rc = tsarc_hide_text_lines(&hide, *texts);
+	if (rc) {
+		tsarc_secret_values_free(hide);
+		return rc;
+	}
 	/* Secrets: every buffer of the text wiped (component.h). */
 	if (!(text = tsarc_secret_doc_print(list, 0, &len))) {
 		tsarc_secret_values_free(hide);
@@ -665,14 +673,14 @@ static int kube_apply_list(kube_transport *t, const cJSON *list, const char *ns,
 
 static int kube_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
 {
-	return kube_apply_list((kube_transport *)tr, list, ns, 0);
+	return kube_apply_list((kube_transport *)tr, list, ns, 0, NULL);
 }
 
 /* The API server runs every object of the List through validation,
  * admission and RBAC as for the apply, and stores none of them. */
 static int kube_check_apply(tsarc_transport *tr, const cJSON *list, const char *ns)
 {
-	return kube_apply_list((kube_transport *)tr, list, ns, 1);
+	return kube_apply_list((kube_transport *)tr, list, ns, 1, NULL);
 }
 
 /* `delete TYPE NAME --ignore-not-found`: one object, by name (the restore
@@ -784,6 +792,8 @@ static int kube_write_config(tsarc_transport *tr, tsarc_server_config *cfg, cons
 	const char *saved)
 {
 	cJSON *list, *items, *doc, *data, *md, *ann;
+	const char *texts[4] = {NULL};
+	size_t ntexts = 0;
 	int rc;
 
 	if (!cfg->priv)
@@ -805,7 +815,14 @@ static int kube_write_config(tsarc_transport *tr, tsarc_server_config *cfg, cons
 	else if (ann && !ann->child)
 		cJSON_DeleteItemFromObjectCaseSensitive(md, "annotations");
 	cJSON_AddItemToArray(items, doc);
-	rc = tr->apply(tr, list, NULL);
+	/* The configuration holds the server's password: what kubectl says
+	 * of a refused write (the patch it sent) keeps none of its lines. */
+	texts[ntexts++] = text;
+	if (saved)
+		texts[ntexts++] = saved;
+	if (cfg->text)
+		texts[ntexts++] = cfg->text;
+	rc = kube_apply_list((kube_transport *)tr, list, NULL, 0, texts);
 	cJSON_Delete(list);
 	if (rc)
 		tsarc_error_prefix("ConfigMap %s", cfg->object);

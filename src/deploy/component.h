@@ -207,6 +207,11 @@ void tsarc_secret_doc_delete_item(cJSON *obj, const char *name);
  * tsarc_secret_values_free (which takes NULL). */
 int tsarc_secret_values(const cJSON *doc, char ***out);
 void tsarc_secret_values_free(char **vals);
+/* Adds to *vals (such an array, or NULL) every line of `text` (a server's
+ * configuration, which holds its password) of 8 bytes or more, as it is
+ * and as JSON quotes it once and twice: kubectl prints an object inside a
+ * JSON patch, and again inside the last-applied annotation. */
+int tsarc_hide_text_lines(char ***vals, const char *text);
 
 /* Drops status, the server-owned metadata, the last-applied annotation
  * and labels starting with any of `label_prefixes` (a cJSON array). */

@@ -131,6 +131,9 @@ int tsarc_secret_value(tsarc_transport *tr, const char *secret, const char *key,
  * one (a Secret's data goes out base64), and a short word ("system",
  * "true") would hide the very line that says what was refused. */
 #define DECODED_HIDDEN_MIN 12
+/* Lines of a configuration shorter than this are not hidden ("save 60"):
+ * kubectl's own lines would go with them. */
+#define HIDDEN_LINE_MIN 8
 
 /* Appends a copy of `v` to the NULL-ended *vals (*n of them). */
 static int values_add(char ***vals, size_t *n, const char *v, size_t len)
@@ -212,4 +215,54 @@ void tsarc_secret_values_free(char **vals)
 	for (i = 0; vals && vals[i]; i++)
 		tsarc_secure_free_str(vals[i]);
 	free(vals);
+}
+
+/* `s` as a JSON string's text would hold it, without the quotes; NULL
+ * when out of memory. Freed with tsarc_secure_free_str. */
+static char *json_quoted(const char *s)
+{
+	cJSON *str = cJSON_CreateString(s);
+	size_t len = 0;
+	char *text = str ? tsarc_secret_doc_print(str, 0, &len) : NULL;
+
+	tsarc_secret_doc_free(str);
+	if (text && len >= 2) {
+		memmove(text, text + 1, len - 2);
+		tsarc_secure_zero(text + len - 2, 2);
+	}
+	return text;
+}
+
+int tsarc_hide_text_lines(char ***vals, const char *text)
+{
+	size_t n = 0;
+	const char *p = text, *nl;
+	int rc = 0;
+
+	while (*vals && (*vals)[n])
+		n++;
+	for (; p && *p && !rc; p = nl ? nl + 1 : NULL) {
+		size_t len;
+		char *line, *once = NULL, *twice = NULL;
+		nl = strchr(p, '\n');
+		len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len < HIDDEN_LINE_MIN)
+			continue;
+		if (!(line = malloc(len + 1)))
+			return nomem();
+		memcpy(line, p, len);
+		line[len] = '\0';
+		if (!(once = json_quoted(line)) || !(twice = json_quoted(once)))
+			rc = nomem();
+		if (!rc)
+			rc = values_add(vals, &n, line, len);
+		if (!rc && strcmp(once, line))
+			rc = values_add(vals, &n, once, strlen(once));
+		if (!rc && strcmp(twice, once))
+			rc = values_add(vals, &n, twice, strlen(twice));
+		tsarc_secure_free(line, len + 1);
+		tsarc_secure_free_str(once);
+		tsarc_secure_free_str(twice);
+	}
+	return rc;
 }

@@ -484,6 +484,32 @@ static void stderr_hides_secret_values(void **state)
 	cJSON_Delete(list);
 }
 
+/* A configuration's lines stay out too, also as kubectl prints them
+ * inside a JSON patch (quoted once) and its last-applied annotation
+ * (twice): a password with a quote in it is escaped there. */
+static void stderr_hides_config_lines(void **state)
+{
+	char *argv[] = {"sh", "-c", "exec >&2; printf '%s\\n' '{\"data\": \"requirepass \\\"q-Pw7x\\\"\\n\"}' '\"requirepass \\\\\\\"q-Pw7x\\\\\\\"\"' 'save 60'; exit 1", NULL};
+	char **hide = NULL;
+	const char *msg;
+	tsarc_proc p;
+
+	(void)state;
+	assert_int_equal(tsarc_hide_text_lines(&hide, "port 6379\nrequirepass \"q-Pw7x\"\nsave 60\n"),
+		0);
+	assert_non_null(hide);
+	tsarc_proc_init(&p);
+	p.hide = (const char *const *)hide;
+	assert_int_equal(tsarc_proc_spawn(&p, argv, NULL), 0);
+	assert_int_not_equal(tsarc_proc_finish(&p, "the child"), 0);
+	msg = tsarc_error_last()->message;
+	if (strstr(msg, "q-Pw7x"))
+		fail_msg("a line of the configuration is in the message:\n%.600s", msg);
+	assert_non_null(strstr(msg, "save 60")); /* too short to be hidden */
+	tsarc_error_clear();
+	tsarc_secret_values_free(hide);
+}
+
 /* Runs `cmd` through `tr` as a producer; its stdout, NUL-terminated. */
 static char *run_producer(tsarc_transport *tr, tsarc_component *c, const tsarc_cmd *cmd)
 {
@@ -660,6 +686,7 @@ int main(void)
 		cmocka_unit_test(kube_refuses_bad_pod_variable),
 		cmocka_unit_test(children_get_no_secrets),
 		cmocka_unit_test(stderr_hides_secret_values),
+		cmocka_unit_test(stderr_hides_config_lines),
 		cmocka_unit_test(mysql_option_file_in_memory),
 		cmocka_unit_test(mysql_home_option_file_keeps_our_password),
 		cmocka_unit_test(kube_host_password_through_stdin),
