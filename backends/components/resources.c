@@ -737,8 +737,10 @@ static int server_check(tsarc_restore_ctx *r, const tsarc_step *s,
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	/* A transport with no server to ask: nothing to read either. */
-	if ((rc = tsarc_step_transport(r, s->spec, &tr)) || !tr->check_apply)
+	/* A transport with no server to ask: nothing to read either. A plan
+	 * of a snapshot's metadata alone (no repository: fuzz_config's dry
+	 * runs) has no List to show it. */
+	if ((rc = tsarc_step_transport(r, s->spec, &tr)) || !tr->check_apply || !r->repo)
 		return rc;
 	if (!(rc = list_to_apply(r, s, rules, &tr, &m, &a)) &&
 		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a.list, "items")) &&
