@@ -49,6 +49,9 @@ S_NOFN=$(backup_id "$WORK/src-nofn/config.json" b-nofn)
 
 info "its restore leaves the target's libraries as they are, and says so"
 target_reset
+"$TSARC" restore "$S_NOFN" --config "$WORK/dst/config.json" --repo "$REPO" --dry-run --json > "$WORK/plan.json" 2>&1 ||
+	fail "plan: $(cat "$WORK/plan.json")"
+grep -q "function libraries are kept" "$WORK/plan.json" || fail "the plan does not say: $(cat "$WORK/plan.json")"
 restore_ok "$S_NOFN" r-nofn
 [ "$(rcli "$PORT_DST" GET src:key)" = 1 ] || fail "the backup's key was not restored"
 [ "$(rcli "$PORT_DST" EXISTS dst:key)" = 0 ] || fail "the target's key was kept"

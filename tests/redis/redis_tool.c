@@ -119,7 +119,10 @@ static int cmd_load(tsarc_redis *r)
 
 	memset(&clear, 0, sizeof(clear));
 	memset(&st, 0, sizeof(st));
-	if ((rc = tsarc_redis_require_master(r)) || (rc = tsarc_redis_clear(r, &clear)) ||
+	/* A stream alone, without the snapshot's metadata: taken to hold the
+	 * source's libraries (REPLACE), as `redis-cli --pipe` after FUNCTION
+	 * FLUSH would; the KEEP side is tsarc's restore (redis_functions). */
+	if ((rc = tsarc_redis_require_master(r)) || (rc = tsarc_redis_clear(r, TSARC_REDIS_FUNCTIONS_REPLACE, &clear)) ||
 		(rc = tsarc_redis_loader_new(&l, r, now ? atoll(now) : 0)))
 		goto done;
 	while ((n = read(0, buf, sizeof(buf))) > 0)

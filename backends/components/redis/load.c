@@ -397,7 +397,7 @@ static int say_target_state(void *arg)
 }
 
 int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned long long total,
-	tsarc_redis_stats *cleared)
+	tsarc_redis_functions functions, tsarc_redis_stats *cleared)
 {
 	int rc;
 
@@ -415,7 +415,7 @@ int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned l
 	l->total = total;
 	atomic_store(&l->stage, 1);
 	tsarc_cleanup_add(&l->on_exit, say_target_state, l, NULL);
-	if ((rc = tsarc_redis_clear(l->dst, cleared)))
+	if ((rc = tsarc_redis_clear(l->dst, functions, cleared)))
 		return rc;
 	atomic_store(&l->stage, 2);
 	return 0;
@@ -725,18 +725,33 @@ static int src_dbs(tsarc_redis *src, const tsarc_redis_dbmap *map, int *ndb)
 	return tsarc__redis_select(src, 0, NULL);
 }
 
+/* Whether the copy will read the function libraries of `src` (its user
+ * may FUNCTION LIST; the dump then carries them): only then do the
+ * target's go before it, as for a logical stream (tsarc_redis_functions). */
+static int src_functions(tsarc_redis *src, tsarc_redis_functions *f)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc = tsarc_redis_command(src, &rep, "FUNCTION", "LIST", NULL);
+
+	if (!rc)
+		*f = rep->type == '*' ? TSARC_REDIS_FUNCTIONS_REPLACE : TSARC_REDIS_FUNCTIONS_KEEP;
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
 int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
 	const char *what, tsarc_redis_stats *st, char *note, size_t notesz)
 {
 	tsarc_redis_loader *l = NULL;
 	tsarc_redis_stats dumped, cleared;
+	tsarc_redis_functions f = TSARC_REDIS_FUNCTIONS_KEEP;
 	int rc, ndb = 0;
 
 	memset(&dumped, 0, sizeof(dumped));
 	memset(&cleared, 0, sizeof(cleared));
 	if ((rc = src_dbs(src, map, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)) ||
-		(rc = tsarc_redis_loader_new(&l, dst, 0)) ||
-		(rc = tsarc_redis_loader_clear(l, what, 0, &cleared)))
+		(rc = src_functions(src, &f)) || (rc = tsarc_redis_loader_new(&l, dst, 0)) ||
+		(rc = tsarc_redis_loader_clear(l, what, 0, f, &cleared)))
 		goto done;
 	tsarc_redis_loader_map(l, map);
 	if ((rc = tsarc_redis_logical_dump(src, feed_loader, l, NULL, &dumped)) ||
@@ -749,6 +764,8 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap
 	st->flush = cleared.flush;
 	st->deleted = cleared.deleted;
 	st->functions_removed = cleared.functions_removed;
+	st->functions_kept = cleared.functions_kept;
+	st->functions_kept_n = cleared.functions_kept_n;
 	st->vanished = dumped.vanished;
 	st->exact_expiry = dumped.exact_expiry;
 done:

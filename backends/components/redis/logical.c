@@ -401,8 +401,11 @@ static int del_all(tsarc_redis *r, int db, tsarc_redis_stats *st)
  * swap, not theirs and the backup's side by side. A server without
  * functions (before Redis 7) or a user not allowed to list them has none
  * to remove that tsarc could see; a refused FUNCTION FLUSH stops the
- * restore here, with the target untouched. */
-static int clear_functions(tsarc_redis *dst, tsarc_redis_stats *st)
+ * restore here, with the target untouched. Where the backup could not
+ * read the source's (KEEP), the target's are counted and left: the
+ * backup holds nothing to put in their place. */
+static int clear_functions(tsarc_redis *dst, tsarc_redis_functions functions,
+	tsarc_redis_stats *st)
 {
 	tsarc_redis_reply *rep = NULL;
 	size_t n;
@@ -413,6 +416,11 @@ static int clear_functions(tsarc_redis *dst, tsarc_redis_stats *st)
 	n = rep->type == '*' ? rep->nelem : 0;
 	tsarc_redis_reply_free(rep);
 	rep = NULL;
+	if (functions != TSARC_REDIS_FUNCTIONS_REPLACE) {
+		st->functions_kept = 1;
+		st->functions_kept_n = n;
+		return 0;
+	}
 	if (n == 0)
 		return 0;
 	if ((rc = tsarc_redis_command(dst, &rep, "FUNCTION", "FLUSH", NULL)))
@@ -427,12 +435,12 @@ static int clear_functions(tsarc_redis *dst, tsarc_redis_stats *st)
 	return rc;
 }
 
-int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_stats *st)
+int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_functions functions, tsarc_redis_stats *st)
 {
 	int ndb, db, rc;
 
 	st->flush = 1;
-	if ((rc = clear_functions(dst, st))) {
+	if ((rc = clear_functions(dst, functions, st))) {
 		tsarc_error_prefix("emptying Redis at %s before the restore; nothing of the "
 			"backup was written, nothing of the target removed", tsarc_redis_where(dst));
 		return rc;

@@ -35,6 +35,10 @@ typedef struct tsarc_redis_stats {
 	int flush;                     /* restore: 1 FLUSHDB, 0 per-key DEL */
 	unsigned long long deleted;    /* restore: keys DEL'd when FLUSHDB refused */
 	unsigned long long functions_removed; /* restore: the target's own libraries */
+	/* restore: the target's libraries were left as they were (the backup
+	 * could not read the source's); how many there were */
+	int functions_kept;
+	unsigned long long functions_kept_n;
 } tsarc_redis_stats;
 
 void tsarc_redis_stats_free(tsarc_redis_stats *st);
@@ -106,9 +110,23 @@ int tsarc_redis_db_count(tsarc_redis *r, int *count);
  * would leave it empty. */
 int tsarc_redis_require_dbs(tsarc_redis *dst, int ndb);
 
+/* What a restore knows of the backup's function libraries, and so what
+ * becomes of the target's. REPLACE: the backup read the source's (the
+ * stream holds them, or the source had none): the target's go first, so
+ * that it ends with the backup's, as after an RDB swap. KEEP: the backup
+ * could not read them (its user may not FUNCTION LIST: "redis_functions"
+ * "not readable", or a stream that does not say): it holds none, and
+ * removing the target's would lose libraries the backup never had, so
+ * they are left as they are (st->functions_kept) and the report says so. */
+typedef enum {
+	TSARC_REDIS_FUNCTIONS_KEEP = 0,
+	TSARC_REDIS_FUNCTIONS_REPLACE = 1
+} tsarc_redis_functions;
+
 /* Empties every database of `dst` (FLUSHDB, or where refused SCAN + DEL),
- * its function libraries first (FUNCTION FLUSH). */
-int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_stats *st);
+ * its function libraries first (FUNCTION FLUSH) where `functions` is
+ * REPLACE. */
+int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_functions functions, tsarc_redis_stats *st);
 
 /* The restore side: fed the stream in pieces of any size. A signal
  * (interrupt.h) stops a feed with TSARC_ECANCELED. */
@@ -125,7 +143,7 @@ int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t n
  * and how many of the backup's `total` keys (0: unknown) were restored.
  * `what` names the step there ("component 'backend-redis'"). */
 int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned long long total,
-	tsarc_redis_stats *cleared);
+	tsarc_redis_functions functions, tsarc_redis_stats *cleared);
 /* Maps the stream's databases (before the first feed; copied): its
  * SELECT n is sent as SELECT of the mapped number, and the counts and
  * digest the check compares are the target's databases. A collision

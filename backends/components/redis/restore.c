@@ -238,15 +238,26 @@ static int feed(void *payload, const uint8_t *data, size_t len)
 static void note_done(tsarc_step *s, const char *how, const char *where,
 	const tsarc_redis_stats *st, const char *verified, const char *maptext)
 {
-	char libs[80] = "";
+	char libs[80] = "", kept[200] = "";
 
 	if (st->functions_removed)
 		snprintf(libs, sizeof(libs), " and FUNCTION FLUSH (%llu librar%s)",
 			st->functions_removed, st->functions_removed == 1 ? "y" : "ies");
+	if (st->functions_kept)
+		snprintf(kept, sizeof(kept), "; the target's function libraries left as they were "
+			"(%llu): the backup could not read the source's (redis_functions \"not "
+			"readable\") and holds none", st->functions_kept_n);
 	tsarc_step_note(s, "%s into %s: %llu keys restored, %llu expired since the backup and "
-		"skipped; target emptied first with %s%s%s; %s; %s", how, where, st->keys, st->expired,
-		st->flush ? "FLUSHDB" : "per-key DEL (FLUSHDB refused)", libs,
-		st->functions > 0 ? "; functions restored" : "", verified, maptext);
+		"skipped; target emptied first with %s%s%s%s; %s; %s", how, where, st->keys,
+		st->expired, st->flush ? "FLUSHDB" : "per-key DEL (FLUSHDB refused)", libs,
+		st->functions > 0 ? "; functions restored" : "", kept, verified, maptext);
+	if (st->functions_kept) {
+		if (!s->detail)
+			s->detail = cJSON_CreateObject();
+		if (s->detail)
+			cJSON_AddStringToObject(s->detail, "redis_functions", "the target's kept: the "
+				"backup could not read the source's");
+	}
 	/* The mapping, or why there is none, for whoever reads the report. */
 	if (!s->detail)
 		s->detail = cJSON_CreateObject();
@@ -257,7 +268,7 @@ static void note_done(tsarc_step *s, const char *how, const char *where,
 /* The check pass: the whole stream through a loader that sends nothing.
  * *ndb: its highest database + 1. */
 static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_dbmap *map,
-	int *ndb, unsigned long long *keys)
+	int *ndb, unsigned long long *keys, int *functions)
 {
 	tsarc_redis_loader *chk = NULL;
 	tsarc_redis_stats st;
@@ -274,6 +285,7 @@ static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_d
 	if (!rc) {
 		*ndb = st.ndb;
 		*keys = st.keys;
+		*functions = st.functions;
 	}
 	if (rc)
 		tsarc_error_prefix("the stream, read whole before the first write (the target was "
@@ -281,6 +293,20 @@ static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_d
 	tsarc_redis_stats_free(&st);
 	tsarc_redis_loader_free(chk);
 	return rc;
+}
+
+/* What the backup knew of the source's function libraries: the stream
+ * holds them (`functions`: a FUNCTION RESTORE, seen by the check pass), or
+ * the backup recorded that there were none ("redis_functions": "none").
+ * "not readable" (its user may not FUNCTION LIST), or nothing recorded:
+ * it knows nothing of them, and the target's are kept (logical.h). */
+static tsarc_redis_functions stream_functions(const tsarc_step *s, int functions)
+{
+	const char *rec = s->st ? tsarc_spec_str(s->st->meta, "redis_functions") : NULL;
+
+	if (functions > 0 || (rec && (!strcmp(rec, "none") || !strcmp(rec, "saved"))))
+		return TSARC_REDIS_FUNCTIONS_REPLACE;
+	return TSARC_REDIS_FUNCTIONS_KEEP;
 }
 
 static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_dbmap *map,
@@ -291,18 +317,20 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	tsarc_redis_stats cleared, st;
 	char where[600], verified[300], what[300];
 	unsigned long long keys = 0;
-	int rc, ndb;
+	int rc, ndb, functions = 0;
 
 	memset(&cleared, 0, sizeof(cleared));
 	memset(&st, 0, sizeof(st));
 	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
-		(rc = check_stream(r, s, map, &ndb, &keys)) || (rc = tsarc_redis_require_dbs(dst, ndb)))
+		(rc = check_stream(r, s, map, &ndb, &keys, &functions)) ||
+		(rc = tsarc_redis_require_dbs(dst, ndb)))
 		goto done;
 	tsarc_restore_progress(r, "%s: logical restore into %s%s%s", s->component, where,
 		tsarc_redis_dbmap_moves(map) ? ", " : "", tsarc_redis_dbmap_moves(map) ? maptext : "");
 	snprintf(what, sizeof(what), "component '%s'", s->component);
 	if ((rc = tsarc_redis_loader_new(&l, dst, 0)) ||
-		(rc = tsarc_redis_loader_clear(l, what, keys, &cleared)))
+		(rc = tsarc_redis_loader_clear(l, what, keys, stream_functions(s, functions),
+			&cleared)))
 		goto done;
 	tsarc_redis_loader_map(l, map);
 	if ((rc = tsarc_stream_extract(r->repo, s->st, feed, l, r->o->inflight)) ||
@@ -314,6 +342,8 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 		goto done;
 	st.flush = cleared.flush;
 	st.functions_removed = cleared.functions_removed;
+	st.functions_kept = cleared.functions_kept;
+	st.functions_kept_n = cleared.functions_kept_n;
 	note_done(s, "logical restore (RESTORE ... REPLACE ABSTTL, pipelined)", where, &st,
 		verified, maptext);
 done:
@@ -510,6 +540,10 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		cJSON_AddStringToObject(plan, "replaces", "every key of every database (the "
 			"target must be a master)");
 	}
+	if (p == PATH_LOGICAL && stream_functions(s, 0) == TSARC_REDIS_FUNCTIONS_KEEP)
+		cJSON_AddStringToObject(plan, "redis_functions", "the target's function libraries "
+			"are kept: the backup could not read the source's (redis_functions \"not "
+			"readable\") and holds none");
 	if (*dbtext && p == PATH_PRIVATE && pick_path(r, s, 0) == PATH_SWAP) {
 		snprintf(buf, sizeof(buf), "%s (not the RDB swap: it puts the backup's files in "
 			"place with their database numbers and cannot map %s)", how[p], dbtext);
