@@ -13,7 +13,8 @@
  * sealing, packs), its plan (which reads the target's Secret) and its
  * restore (reading the chunks back, decrypting, decompressing, the
  * stream read into memory, parsed, a domain rewritten, applied), in both
- * formats and with each codec. */
+ * formats and with each codec. Last, the RDB swap of a Redis on this host,
+ * whose redis.conf holds requirepass. */
 #define _GNU_SOURCE /* memmem, malloc_usable_size */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +31,9 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "component.h"
@@ -40,6 +44,7 @@
 #include "fileio.h"
 #include "unit/repo_fixture.h"
 #include "tsarc/deployment.h"
+#include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
 
 extern void *__libc_malloc(size_t);
@@ -454,6 +459,154 @@ static void repository_wipes(void **state)
 	assert_int_equal(all, 0);
 }
 
+/* DIR/NAME with `text`, 0600. */
+static void write_private(const char *dir, const char *name, const char *text)
+{
+	char path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(chmod(path, 0600), 0);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A loopback port free now (the kernel's pick). */
+static int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Runs `script` with sh, DIR as its $1 and PORT as $2; its exit status. */
+static int sh_in(const char *dir, int port, const char *script)
+{
+	char cmd[8400];
+
+	snprintf(cmd, sizeof(cmd), "sh -c '%s' sh '%s' %d", script, dir, port);
+	return system(cmd);
+}
+
+/* redis-cli on port $2 as the server's user (the password through the
+ * environment). */
+#define RCLI "REDISCLI_AUTH=" PASSWORD " redis-cli --no-auth-warning -p \"$2\""
+
+/* A restore of `snap` by `d` that must succeed: its report printed
+ * when it does not. */
+static void restore_ok(tsarc_deployment *d, tsarc_repo *repo, tsarc_snapshot *snap)
+{
+	tsarc_deployment_restore_options ro = {.inflight = 1};
+	char *report = NULL;
+	int rc = tsarc_deployment_restore(&report, d, repo, snap, &ro);
+
+	if (rc)
+		printf("restore: %s\n%s\n", tsarc_error_last()->message, report ? report : "");
+	free(report);
+	assert_int_equal(rc, 0);
+}
+
+/* The RDB swap of a Redis on this host (local transport, "mode": "rdb",
+ * restore.config_file): its redis.conf holds requirepass, and the swap
+ * reads it, keeps the original, builds the persistence-off text and puts
+ * the original back. Every block given back holding the password is
+ * counted over the restore: the second one finds the original kept by an
+ * "interrupted" run (redis.conf.tsarc-orig, as a SIGKILL leaves it) and
+ * takes it from there. Needs redis-server and redis-cli on PATH. */
+static char swap_dir[4096];
+static int swap_port;
+
+/* The server of redis_swap_wipes stopped and its folder removed, whether
+ * the test passed or an assertion ended it. */
+static int redis_swap_teardown(void **state)
+{
+	(void)state;
+	if (!swap_dir[0])
+		return 0;
+	sh_in(swap_dir, swap_port, RCLI " SHUTDOWN NOSAVE >/dev/null 2>&1; "
+		"p=$(cat \"$1/redis.pid\" 2>/dev/null); [ -n \"$p\" ] && kill \"$p\" 2>/dev/null; "
+		"for i in $(seq 300); do " RCLI " ping >/dev/null 2>&1 || exit 0; sleep 0.1; done");
+	scratch_remove(swap_dir);
+	swap_dir[0] = '\0';
+	return 0;
+}
+
+static void redis_swap_wipes(void **state)
+{
+	const char *dir = swap_dir;
+	char path[4200], conf[2048], cfg[6000];
+	tsarc_repo_init_options io;
+	tsarc_store *st = NULL;
+	tsarc_repo *repo = NULL;
+	tsarc_deployment *d;
+	tsarc_snapshot *snap = NULL;
+	char *report = NULL;
+	int first, second, i, port;
+
+	(void)state;
+	if (system("command -v redis-server >/dev/null && command -v redis-cli >/dev/null"))
+		skip();
+	assert_non_null(scratch_make(swap_dir, sizeof(swap_dir), "wipe"));
+	/* requirepass near the top: every block the text is grown through
+	 * holds it. */
+	swap_port = port = free_port();
+	snprintf(conf, sizeof(conf), "requirepass %s\nport %d\nbind 127.0.0.1\ndir %s\n"
+		"pidfile %s/redis.pid\nlogfile %s/redis.log\ndaemonize yes\nsave \"\"\n"
+		"appendonly no\n", PASSWORD, port, dir, dir, dir);
+	for (i = 0; i < 20; i++)
+		strcat(conf, "# a comment line of the configuration, as redis.conf has many\n");
+	write_private(dir, "redis.conf", conf);
+	write_private(dir, "pw", PASSWORD);
+	assert_int_equal(sh_in(dir, port, "redis-server \"$1/redis.conf\" && for i in $(seq 300); do "
+		RCLI " ping 2>/dev/null | grep -q PONG && exit 0; sleep 0.1; done; exit 1"), 0);
+	assert_int_equal(sh_in(dir, port, RCLI " SET swap:key 1 | grep -q OK"), 0);
+	snprintf(cfg, sizeof(cfg), "{\"profile\": \"none\", \"transport\": {\"type\": \"local\"},\n"
+		" \"components\": {\"redis\": {\"kind\": \"redis\", \"host\": \"127.0.0.1\", "
+		"\"port\": %d, \"password_file\": \"%s/pw\", \"mode\": \"rdb\", \"stream\": "
+		"\"redis.rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 1, "
+		"\"config_file\": \"%s/redis.conf\"}}}}\n", port, dir, dir);
+	write_private(dir, "config.json", cfg);
+	snprintf(path, sizeof(path), "%s/repo", dir);
+	repo_fixture_options(&io);
+	assert_int_equal(tsarc_store_fs_open(&st, path, NULL), 0);
+	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &io), 0);
+	d = deployment_open(dir, "config");
+	assert_int_equal(tsarc_deployment_backup(&snap, d, repo, NULL, &report), 0);
+	free(report);
+	report = NULL;
+
+	litter();
+	arm();
+	restore_ok(d, repo, snap);
+	first = disarm();
+	/* As a run killed with persistence off leaves it: the original kept
+	 * beside the configuration (here the configuration already back). */
+	write_private(dir, "redis.conf.tsarc-orig", conf);
+	litter();
+	arm();
+	restore_ok(d, repo, snap);
+	second = disarm();
+	printf("Redis swap: %d blocks freed holding requirepass by the restore, %d by the one "
+		"after an interrupted run\n", first, second);
+	assert_int_equal(sh_in(dir, port, RCLI " GET swap:key | grep -qx 1"), 0);
+	tsarc_deployment_free(d);
+	tsarc_snapshot_free(snap);
+	tsarc_repo_free(repo);
+	assert_int_equal(first + second, 0);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(local_get_wipes), cmocka_unit_test(kube_get_wipes),
 	cmocka_unit_test(resources_backup_wipes), cmocka_unit_test(local_apply_wipes),
-	cmocka_unit_test(kube_apply_wipes), cmocka_unit_test(repository_wipes))
+	cmocka_unit_test(kube_apply_wipes), cmocka_unit_test(repository_wipes),
+	cmocka_unit_test_teardown(redis_swap_wipes, redis_swap_teardown))
