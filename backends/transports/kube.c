@@ -748,9 +748,11 @@ static int kube_rollout(tsarc_transport *tr, const char *workload)
  */
 #define SAVED_ANNOTATION "tsarc/original-redis-config"
 
+/* The ConfigMap holds the server's configuration (a redis.conf with its
+ * requirepass): its strings wiped before they are given back. */
 static void cm_free(void *cm)
 {
-	cJSON_Delete(cm);
+	tsarc_secret_doc_free(cm);
 }
 
 static int kube_read_config(tsarc_transport *tr, tsarc_server_config *cfg)
@@ -769,16 +771,16 @@ static int kube_read_config(tsarc_transport *tr, tsarc_server_config *cfg)
 		return rc;
 	text = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(cm, "data"), cfg->key);
 	if (!text) {
-		cJSON_Delete(cm);
+		tsarc_secret_doc_free(cm);
 		return tsarc_error_set(TSARC_ECONFIG, "ConfigMap %s has no %s", cfg->object, cfg->key);
 	}
 	ann = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cm, "metadata"),
 		"annotations");
 	saved = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ann, SAVED_ANNOTATION));
 	if (!(cfg->text = strdup(text)) || (saved && !(cfg->saved = strdup(saved)))) {
-		free(cfg->text);
+		tsarc_secure_free_str(cfg->text);
 		cfg->text = NULL;
-		cJSON_Delete(cm);
+		tsarc_secret_doc_free(cm);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
 	cfg->priv = cm;
@@ -799,17 +801,18 @@ static int kube_write_config(tsarc_transport *tr, tsarc_server_config *cfg, cons
 	if (!cfg->priv)
 		return tsarc_error_set(TSARC_EINVAL, "ConfigMap %s was not read first", cfg->object);
 	if (!(doc = cJSON_Duplicate(cfg->priv, 1)) || !(list = tsarc_resource_list_new(&items))) {
-		cJSON_Delete(doc);
+		tsarc_secret_doc_free(doc);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
 	tsarc_resource_sanitize(doc, NULL);
 	data = cJSON_GetObjectItemCaseSensitive(doc, "data");
-	cJSON_DeleteItemFromObjectCaseSensitive(data, cfg->key);
+	/* The texts replaced are configurations too: wiped as they go. */
+	tsarc_secret_doc_free(cJSON_DetachItemFromObjectCaseSensitive(data, cfg->key));
 	cJSON_AddStringToObject(data, cfg->key, text);
 	md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
 	if (!(ann = cJSON_GetObjectItemCaseSensitive(md, "annotations")) && saved && md)
 		ann = cJSON_AddObjectToObject(md, "annotations");
-	cJSON_DeleteItemFromObjectCaseSensitive(ann, SAVED_ANNOTATION);
+	tsarc_secret_doc_free(cJSON_DetachItemFromObjectCaseSensitive(ann, SAVED_ANNOTATION));
 	if (saved && ann)
 		cJSON_AddStringToObject(ann, SAVED_ANNOTATION, saved);
 	else if (ann && !ann->child)
@@ -823,7 +826,7 @@ static int kube_write_config(tsarc_transport *tr, tsarc_server_config *cfg, cons
 	if (cfg->text)
 		texts[ntexts++] = cfg->text;
 	rc = kube_apply_list((kube_transport *)tr, list, NULL, 0, texts);
-	cJSON_Delete(list);
+	tsarc_secret_doc_free(list);
 	if (rc)
 		tsarc_error_prefix("ConfigMap %s", cfg->object);
 	return rc;

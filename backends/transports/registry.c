@@ -5,6 +5,7 @@
  * error naming it, never a silent default.
  */
 #include "component.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -74,10 +75,12 @@ void tsarc_transports_dispose(tsarc_transports *t)
 		}
 }
 
+/* The texts are a server's configuration (a redis.conf with its
+ * requirepass): wiped before they are given back (wipe.h). */
 void tsarc_server_config_dispose(tsarc_server_config *cfg)
 {
-	free(cfg->text);
-	free(cfg->saved);
+	tsarc_secure_free_str(cfg->text);
+	tsarc_secure_free_str(cfg->saved);
 	cfg->text = cfg->saved = NULL;
 	if (cfg->priv && cfg->priv_free)
 		cfg->priv_free(cfg->priv);

@@ -262,11 +262,18 @@ static const char *conf_directive(const char *line, size_t len, const char *name
 }
 
 /* Persistence off: every save line and appendonly commented out, then
- * save "" and appendonly no (the seed's edit of redis-config). */
+ * save "" and appendonly no (the seed's edit of redis-config). The text
+ * holds the configuration's requirepass (and masterauth): the buffer is
+ * a wiped one, so that each block it outgrows is wiped before it is
+ * given back, and the caller frees the result with tsarc_secure_free_str,
+ * as every copy of the configuration here (redis_op's orig_conf, the
+ * transport's cfg). */
 static char *persistence_off(const char *conf)
 {
-	tsarc_buf b = TSARC_BUF_INIT;
+	tsarc_buf b;
 	const char *p = conf;
+
+	tsarc_buf_init_wiped(&b);
 
 	while (*p) {
 		size_t len = strcspn(p, "\n");
@@ -368,7 +375,7 @@ static int redis_undo_earlier(redis_op *op)
 	if (!(saved = strdup(op->cfg.saved)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	if (!(off = persistence_off(saved))) {
-		free(saved);
+		tsarc_secure_free_str(saved);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
 	leftover = !strcmp(op->orig_conf, saved);
@@ -380,7 +387,7 @@ static int redis_undo_earlier(redis_op *op)
 			op->cfg.saved_where, where, op->cfg.saved_where);
 	} else {
 		/* The original is what the saved copy says. */
-		free(op->orig_conf);
+		tsarc_secure_free_str(op->orig_conf);
 		op->orig_conf = saved;
 		saved = NULL;
 		if (!(rc = redis_undo(op)) && asprintf(&op->earlier, "%s: an earlier interrupted "
@@ -388,8 +395,8 @@ static int redis_undo_earlier(redis_op *op)
 			"had already put the configuration back" : "had left persistence off") < 0)
 			op->earlier = NULL;
 	}
-	free(saved);
-	free(off);
+	tsarc_secure_free_str(saved);
+	tsarc_secure_free_str(off);
 	return rc;
 }
 
@@ -944,7 +951,7 @@ done:
 	free(moved);
 	free(before);
 	free(after);
-	free(off);
+	tsarc_secure_free_str(off);
 	tsarc_cmd_free(&cmd);
 	if (tsarc_redis_cli_tls_close(&op.tls) && !rc)
 		rc = TSARC_EIO;
