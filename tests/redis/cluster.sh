@@ -10,6 +10,9 @@
 # about a third of the keys and nothing said so; a restore into it
 # emptied that node, then failed on the first key of another node's
 # slots (MOVED), the other shards' keys left as they were.
+#
+# The same through redis-cli ("tool", "options", and the RDB swap with a
+# config_file), which tsarc did not check.
 . "$(dirname "$0")/lib.sh"
 : "${TSARC:?set TSARC to the tsarc binary}"
 export TSARC_PASSWORD="repo-$TEST_NAME-Cl4"
@@ -58,6 +61,36 @@ RC=0
 [ "$(rcli "$PORT_C1" DBSIZE)" = "$on_c1" ] ||
 	fail "the node was written to: $(rcli "$PORT_C1" DBSIZE) keys, $on_c1 before: $(cat "$WORK/r1.err")"
 grep -q "Redis Cluster of 3 shards" "$WORK/r1.err" || fail "the error does not say why: $(cat "$WORK/r1.err")"
+
+# redis-cli on this host ("tool", "options": redis-cli --rdb in place of
+# tsarc's own client) is refused the same way: before, it streamed the
+# node's RDB, a part of the cluster's keys, into a snapshot.
+for extra in '"tool": "redis-cli"' '"options": ["--no-auth-warning"]'; do
+	info "backup of one node through redis-cli ($extra): refused"
+	redis_deployment b-cli "redis://127.0.0.1:$PORT_C1/0" default "$ADMIN_PW" "{\"mode\": \"rdb\", $extra}"
+	RC=0
+	"$TSARC" backup --config "$WORK/b-cli/config.json" --repo "$REPO" --json > "$WORK/b-cli.json" 2> "$WORK/b-cli.err" || RC=$?
+	[ "$RC" -ne 0 ] || fail "$extra: the backup of one node ($on_c1 of the cluster's 300 keys) through redis-cli succeeded"
+	grep -q "Redis Cluster of 3 shards" "$WORK/b-cli.err" || fail "$extra: the error does not say why: $(cat "$WORK/b-cli.err")"
+done
+
+# The RDB swap (redis-cli, restore.config_file) into a node: refused
+# before the RDB is written, the node neither stopped nor changed.
+info "the RDB swap into a node of a three-shard cluster: refused, nothing written"
+redis_deployment src-rdb "redis://127.0.0.1:$PORT_SINGLE/0" default "$ADMIN_PW" '{"mode": "rdb"}'
+SNAP_RDB=$(backup_id "$WORK/src-rdb/config.json" b-rdb) || exit 1
+redis_deployment dst-swap "redis://127.0.0.1:$PORT_C1/0" default "$ADMIN_PW" \
+	"{\"mode\": \"rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 70, \"config_file\": \"$WORK/redis-c1/redis.conf\"}}"
+pid_before=$(cat "$WORK/redis-c1/redis.pid")
+cp "$WORK/redis-c1/redis.conf" "$WORK/c1-conf.before"
+RC=0
+"$TSARC" restore "$SNAP_RDB" --config "$WORK/dst-swap/config.json" --repo "$REPO" > "$WORK/r-swap.out" 2> "$WORK/r-swap.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "the RDB swap into one node of a cluster succeeded"
+grep -q "Redis Cluster of 3 shards" "$WORK/r-swap.err" || fail "the swap's error does not say why: $(cat "$WORK/r-swap.err")"
+[ "$(cat "$WORK/redis-c1/redis.pid")" = "$pid_before" ] || fail "the node was restarted: $(cat "$WORK/r-swap.err")"
+[ "$(rcli "$PORT_C1" DBSIZE)" = "$on_c1" ] || fail "the node was written to: $(cat "$WORK/r-swap.err")"
+cmp -s "$WORK/c1-conf.before" "$WORK/redis-c1/redis.conf" || fail "the node's configuration was changed"
+if ls "$WORK/redis-c1" | grep -q tsarc; then fail "files left beside the node's data: $(ls "$WORK/redis-c1")"; fi
 
 grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
 info "ok"
