@@ -183,6 +183,50 @@ int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_c
 	return 0;
 }
 
+/* redis-cli `a1` `a2` as tsarc_redis_cli_require_whole runs it; its
+ * output into *out. */
+static int cli_capture(const tsarc_component *c, const char *tool, const tsarc_conn *conn,
+	int with_host, const tsarc_redis_cli_tls *tls, const char *a1, const char *a2, char **out)
+{
+	tsarc_cmd cmd;
+	int rc;
+
+	*out = NULL;
+	tsarc_cmd_init(&cmd);
+	if (!(rc = tsarc_cmd_arg(&cmd, tool ? tool : "redis-cli")) &&
+		!(rc = tsarc_redis_cli_args(&cmd, c, conn, with_host, tls)) &&
+		!(rc = tsarc_cmd_arg(&cmd, a1)) && !(rc = tsarc_cmd_arg(&cmd, a2)))
+		rc = c->tr->capture(c->tr, c, &cmd, TSARC_CAPTURE_MAX, out);
+	tsarc_cmd_free(&cmd);
+	return rc;
+}
+
+int tsarc_redis_cli_require_whole(const tsarc_component *c, const char *tool,
+	const tsarc_conn *conn, int with_host, const tsarc_redis_cli_tls *tls)
+{
+	char *out = NULL, where[600];
+	int rc, cluster;
+
+	if ((rc = cli_capture(c, tool, conn, with_host, tls, "INFO", "cluster", &out)))
+		return rc;
+	cluster = tsarc_redis_info_cluster_enabled(out);
+	free(out);
+	if (!cluster)
+		return 0;
+	if ((rc = cli_capture(c, tool, conn, with_host, tls, "CLUSTER", "INFO", &out)))
+		return rc;
+	if (conn->socket)
+		snprintf(where, sizeof(where), "%s (redis-cli)", conn->socket);
+	else
+		snprintf(where, sizeof(where), "%s:%d (redis-cli)", conn->host ? conn->host :
+			"127.0.0.1", conn->port ? conn->port : 6379);
+	rc = tsarc_redis_refuse_shards(where, out);
+	free(out);
+	if (rc)
+		tsarc_error_prefix("component '%s'", c->name);
+	return rc;
+}
+
 int tsarc_redis_component_conf(const tsarc_component *c, const cJSON *secret_doc,
 	const char *url, tsarc_redis_conf *conf)
 {
@@ -444,6 +488,12 @@ static int pod_dump(tsarc_component *c, tsarc_production *out)
 	if (rc)
 		goto done;
 	out->tls = tls.files;
+	/* On this host (an external Redis, a "tool" or "options"), the node of
+	 * a cluster of several shards refused before its RDB is read; in its
+	 * pod it is the deployment's own Redis, one server. */
+	if (!(tsarc_db_in_workload(c) && !c->external) &&
+		(rc = tsarc_redis_cli_require_whole(c, tool, &conn, 1, &tls)))
+		goto done;
 	/* The RDB the server streams to a replica: a consistent fork-time
 	 * snapshot of every db, without touching the server's own dump.rdb
 	 * (which may be stale, or switched off with persistence). */

@@ -42,6 +42,15 @@ int tsarc_redis_cli_tls_close(tsarc_redis_cli_tls *t);
  * own variable (pod_password_env). */
 int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_conn *conn,
 	int with_host, const tsarc_redis_cli_tls *tls);
+/* tsarc_redis_require_whole through redis-cli (`tool`, NULL: redis-cli)
+ * with the arguments of tsarc_redis_cli_args, run by the component's
+ * transport: where redis-cli, not tsarc's own client, reads or replaces
+ * the server (a "tool" or "options", the RDB swap), a node of a Redis
+ * Cluster of several shards is refused the same way, before anything is
+ * read or written. redis-cli prints an error reply and exits 0: a refused
+ * INFO reads as no cluster, as for our client. */
+int tsarc_redis_cli_require_whole(const tsarc_component *c, const char *tool,
+	const tsarc_conn *conn, int with_host, const tsarc_redis_cli_tls *tls);
 /* Plan: refuses what step `s` cannot do before anything is written: a
  * database number in its metadata or the target's URL that is none, a
  * database mapping the only path (the swap) cannot do (restore.c). */

@@ -96,25 +96,19 @@ int tsarc_redis_require_master(tsarc_redis *r)
 	return 0;
 }
 
-int tsarc_redis_require_whole(tsarc_redis *r)
+int tsarc_redis_info_cluster_enabled(const char *info_cluster)
 {
-	tsarc_redis_reply *rep = NULL;
+	return info_cluster && strstr(info_cluster, "cluster_enabled:1") != NULL;
+}
+
+int tsarc_redis_refuse_shards(const char *where, const char *cluster_info)
+{
 	const char *p;
 	long long size = -1;
-	int rc, cluster;
 	char shards[64];
 
-	if ((rc = tsarc_redis_command(r, &rep, "INFO", "cluster", NULL)))
-		return rc;
-	cluster = rep->type == '$' && strstr(rep->str, "cluster_enabled:1");
-	tsarc_redis_reply_free(rep);
-	if (!cluster)
-		return 0;
-	if ((rc = tsarc_redis_command(r, &rep, "CLUSTER", "INFO", NULL)))
-		return rc;
-	if (rep->type == '$' && (p = strstr(rep->str, "cluster_size:")))
+	if (cluster_info && (p = strstr(cluster_info, "cluster_size:")))
 		size = strtoll(p + strlen("cluster_size:"), NULL, 10);
-	tsarc_redis_reply_free(rep);
 	if (size == 1)
 		return 0;
 	if (size > 1)
@@ -124,7 +118,25 @@ int tsarc_redis_require_whole(tsarc_redis *r)
 	return tsarc_error_set(TSARC_EUNSUPPORTED, "Redis at %s is a node of a Redis Cluster %s: "
 		"it holds only the keys of its own hash slots, and tsarc backs up and restores a "
 		"whole server (a backup of this node would hold part of the data set, a restore "
-		"would empty part of it); nothing was read or written", tsarc_redis_where(r), shards);
+		"would empty part of it); nothing was read or written", where, shards);
+}
+
+int tsarc_redis_require_whole(tsarc_redis *r)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc, cluster;
+
+	if ((rc = tsarc_redis_command(r, &rep, "INFO", "cluster", NULL)))
+		return rc;
+	cluster = rep->type == '$' && tsarc_redis_info_cluster_enabled(rep->str);
+	tsarc_redis_reply_free(rep);
+	if (!cluster)
+		return 0;
+	if ((rc = tsarc_redis_command(r, &rep, "CLUSTER", "INFO", NULL)))
+		return rc;
+	rc = tsarc_redis_refuse_shards(tsarc_redis_where(r), rep->type == '$' ? rep->str : NULL);
+	tsarc_redis_reply_free(rep);
+	return rc;
 }
 
 /* Asks one Sentinel for the master of `name`. */

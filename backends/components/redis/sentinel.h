@@ -56,5 +56,12 @@ int tsarc_redis_require_master(tsarc_redis *r);
  * the first read of a backup and the first write of a restore. A server
  * that refuses INFO to this user is taken for a whole server. */
 int tsarc_redis_require_whole(tsarc_redis *r);
+/* Its two halves, from the servers' texts, for every way of asking (our
+ * client, redis-cli: tsarc_redis_cli_require_whole): whether INFO
+ * cluster's text says cluster_enabled:1 (a refusal, NULL: no), and the
+ * refusal of the node at `where` unless CLUSTER INFO's text (NULL: none,
+ * or refused) says cluster_size:1. */
+int tsarc_redis_info_cluster_enabled(const char *info_cluster);
+int tsarc_redis_refuse_shards(const char *where, const char *cluster_info);
 
 #endif

@@ -774,6 +774,11 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	if ((rc = op.c.tr->locate(op.c.tr, &op.c)) || (rc = tsarc_step_conn(s, &op.conn)) ||
 		(rc = tsarc_redis_cli_open(&op.c, s->secret_doc, &op.conn, op.in_pod, &op.tls)))
 		goto done;
+	/* A node of a cluster of several shards is not the whole data set: on
+	 * this host it is refused before the RDB is written (in its pod it is
+	 * the deployment's own Redis, one server). */
+	if (!op.in_pod && (rc = tsarc_redis_cli_require_whole(&op.c, NULL, &op.conn, 1, &op.tls)))
+		goto done;
 	/* The recipe's fields were checked for this transport before the
 	 * restore began (tsarc_recipe_require): these are the guards. */
 	if (!op.c.tr->read_config || !op.c.tr->write_config) {
