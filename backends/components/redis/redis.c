@@ -152,12 +152,19 @@ int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_c
 	const char *var = tsarc_spec_str(c->spec, "pod_password_env");
 	int rc, i;
 
-	if (with_host && conn->host && ((rc = tsarc_cmd_arg(cmd, "-h")) ||
-		(rc = tsarc_cmd_arg(cmd, conn->host))))
-		return rc;
-	if (conn->port && ((rc = tsarc_cmd_arg(cmd, "-p")) ||
-		(rc = tsarc_cmd_argf(cmd, "%d", conn->port))))
-		return rc;
+	/* A unix socket names the server alone (redis-cli's -s; host and port
+	 * would be its defaults, 127.0.0.1:6379: another server, or none). */
+	if (with_host && conn->socket) {
+		if ((rc = tsarc_cmd_arg(cmd, "-s")) || (rc = tsarc_cmd_arg(cmd, conn->socket)))
+			return rc;
+	} else {
+		if (with_host && conn->host && ((rc = tsarc_cmd_arg(cmd, "-h")) ||
+			(rc = tsarc_cmd_arg(cmd, conn->host))))
+			return rc;
+		if (conn->port && ((rc = tsarc_cmd_arg(cmd, "-p")) ||
+			(rc = tsarc_cmd_argf(cmd, "%d", conn->port))))
+			return rc;
+	}
 	if (conn->user && ((rc = tsarc_cmd_arg(cmd, "--user")) ||
 		(rc = tsarc_cmd_arg(cmd, conn->user))))
 		return rc;
