@@ -444,6 +444,21 @@ static void children_get_no_secrets(void **state)
 		unsetenv(secrets[i]);
 }
 
+/* The error of `sh -c script` (failing) run with `hide`: what stderr
+ * brought into a message. */
+static const char *failed_child_message(const char *script, char **hide)
+{
+	char *argv[] = {"sh", "-c", (char *)script, NULL};
+	tsarc_proc p;
+
+	assert_non_null(hide);
+	tsarc_proc_init(&p);
+	p.hide = (const char *const *)hide;
+	assert_int_equal(tsarc_proc_spawn(&p, argv, NULL), 0);
+	assert_int_not_equal(tsarc_proc_finish(&p, "the child"), 0);
+	return tsarc_error_last()->message;
+}
+
 /* A child's stderr reaches a message without the values it was told to
  * hide (kubectl's error for a refused apply holds a Secret's values), nor
  * a line too long to be looked at whole; the lines around them come. */
@@ -453,23 +468,16 @@ static void stderr_hides_secret_values(void **state)
 		"{\"kind\": \"Secret\", \"data\": {\"k\": \"bG9uZy1zZWNyZXQtdmFsdWUtWnE=\","
 		"\"short\": \"c3lzdGVt\"}, \"stringData\": {\"s\": \"plain-Wq\"}},"
 		"{\"kind\": \"ConfigMap\", \"data\": {\"c\": \"not-a-secret-value\"}}]}");
-	char *argv[] = {"sh", "-c", "exec >&2; echo 'before'; echo 'x bG9uZy1zZWNyZXQtdmFsdWUtWnE= y'; "
-		"echo 'decoded long-secret-value-Zq'; echo 'raw plain-Wq'; "
-		"head -c 70000 /dev/zero | tr '\\0' a; echo; echo 'system-app is invalid'; "
-		"echo 'a not-a-secret-value'; exit 3", NULL};
 	char **hide = NULL;
 	const char *msg;
-	tsarc_proc p;
 
 	(void)state;
 	assert_non_null(list);
 	assert_int_equal(tsarc_secret_values(list, &hide), 0);
-	assert_non_null(hide);
-	tsarc_proc_init(&p);
-	p.hide = (const char *const *)hide;
-	assert_int_equal(tsarc_proc_spawn(&p, argv, NULL), 0);
-	assert_int_not_equal(tsarc_proc_finish(&p, "the child"), 0);
-	msg = tsarc_error_last()->message;
+	msg = failed_child_message("exec >&2; echo 'before'; echo 'x bG9uZy1zZWNyZXQtdmFsdWUtWnE= y'; "
+		"echo 'decoded long-secret-value-Zq'; echo 'raw plain-Wq'; "
+		"head -c 70000 /dev/zero | tr '\\0' a; echo; echo 'system-app is invalid'; "
+		"echo 'a not-a-secret-value'; exit 3", hide);
 	if (strstr(msg, "bG9uZy1zZWNyZXQtdmFsdWUtWnE=") || strstr(msg, "long-secret-value-Zq") ||
 		strstr(msg, "plain-Wq") || strstr(msg, "aaaaaaaaaa"))
 		fail_msg("a hidden value or a cut line is in the message:\n%.600s", msg);
@@ -489,20 +497,15 @@ static void stderr_hides_secret_values(void **state)
  * (twice): a password with a quote in it is escaped there. */
 static void stderr_hides_config_lines(void **state)
 {
-	char *argv[] = {"sh", "-c", "exec >&2; printf '%s\\n' '{\"data\": \"requirepass \\\"q-Pw7x\\\"\\n\"}' '\"requirepass \\\\\\\"q-Pw7x\\\\\\\"\"' 'save 60'; exit 1", NULL};
 	char **hide = NULL;
 	const char *msg;
-	tsarc_proc p;
 
 	(void)state;
 	assert_int_equal(tsarc_hide_text_lines(&hide, "port 6379\nrequirepass \"q-Pw7x\"\nsave 60\n"),
 		0);
-	assert_non_null(hide);
-	tsarc_proc_init(&p);
-	p.hide = (const char *const *)hide;
-	assert_int_equal(tsarc_proc_spawn(&p, argv, NULL), 0);
-	assert_int_not_equal(tsarc_proc_finish(&p, "the child"), 0);
-	msg = tsarc_error_last()->message;
+	msg = failed_child_message(
+		"exec >&2; printf '%s\\n' '{\"data\": \"requirepass \\\"q-Pw7x\\\"\\n\"}' "
+		"'\"requirepass \\\\\\\"q-Pw7x\\\\\\\"\"' 'save 60'; exit 1", hide);
 	if (strstr(msg, "q-Pw7x"))
 		fail_msg("a line of the configuration is in the message:\n%.600s", msg);
 	assert_non_null(strstr(msg, "save 60")); /* too short to be hidden */
