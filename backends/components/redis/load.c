@@ -396,6 +396,35 @@ static int say_target_state(void *arg)
 	return 0;
 }
 
+/* Whether the target's user may RESTORE, asked before anything of the
+ * target is removed: a managed Redis's user is often "+@all -@dangerous",
+ * and RESTORE is @dangerous (FLUSHDB too, so the emptying goes on with
+ * SCAN and DEL); found at the first key, the target would be left empty.
+ * The probe changes nothing: a payload no Redis takes, without REPLACE.
+ * Redis checks the ACL first: "NOPERM ... to run the 'restore' command"
+ * is the answer that matters; a probe key the user's key patterns leave
+ * out says nothing of the keys of the backup, nor does any other error
+ * (the payload's, an existing key's). A server that has no RESTORE (a
+ * renamed command: "ERR unknown command") cannot take the backup either. */
+static int restore_allowed(tsarc_redis *dst)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc;
+
+	if ((rc = tsarc_redis_command(dst, &rep, "RESTORE", "tsarc:probe:restore", "0",
+		"tsarc: not a payload", NULL)))
+		return rc;
+	if (rep->type == '-' && ((!strncmp(rep->str, "NOPERM", 6) && strstr(rep->str, "to run the")) ||
+		!strncmp(rep->str, "ERR unknown command", 19)))
+		rc = tsarc_error_set(TSARC_EUNSAFE, "Redis at %s refuses RESTORE to this user (%s): "
+			"the restore would empty it and then restore none of the backup; nothing was "
+			"written. The restore's user needs RESTORE (a managed Redis's -@dangerous takes "
+			"it away: +restore; a renamed command cannot be used)", tsarc_redis_where(dst),
+			rep->str);
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
 int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned long long total,
 	tsarc_redis_functions functions, tsarc_redis_stats *cleared)
 {
@@ -410,6 +439,8 @@ int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned l
 			tsarc_redis_where(l->dst));
 		return rc;
 	}
+	if ((rc = restore_allowed(l->dst)))
+		return rc;
 	snprintf(l->what, sizeof(l->what), "%s", what ? what : "Redis restore");
 	snprintf(l->where, sizeof(l->where), "%s", tsarc_redis_where(l->dst));
 	l->total = total;
