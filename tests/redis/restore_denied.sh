@@ -52,5 +52,27 @@ rcli "$PORT_DST" FLUSHALL >/dev/null
 	fail "restore by a user of app:* keys: $(cat "$WORK/r3.err")"
 [ "$(rcli "$PORT_DST" DBSIZE)" = 5 ] || fail "the app:* keys were not restored"
 
+info "a user who may not FUNCTION RESTORE, and a backup that holds a library: refused before the target is emptied"
+# shellcheck disable=SC2086 # ACL_DENY is a list of rules
+rcli "$PORT_DST" ACL SETUSER nofnrestore on ">$USER_PW" "~*" "&*" +@all $ACL_DENY "-function|restore" |
+	grep -qx OK || fail "ACL SETUSER nofnrestore"
+redis_deployment dst-nofn "redis://127.0.0.1:$PORT_DST/0" nofnrestore "$USER_PW"
+rcli "$PORT_SRC" FUNCTION LOAD "#!lua name=srclib
+redis.register_function('src_fn', function(keys, args) return 1 end)" >/dev/null ||
+	fail "FUNCTION LOAD on the source"
+S_FN=$(backup_id "$WORK/src-logical/config.json" b-fn)
+[ "$(stream_meta "$S_FN" backend-redis.rdb redis_functions)" = saved ] || fail "the backup holds no library"
+rcli "$PORT_DST" FLUSHALL >/dev/null
+for i in $(seq 10); do echo "SET dst:$i own$i"; done | rcli "$PORT_DST" >/dev/null
+keys_dump "$PORT_DST" > "$WORK/before.keys"
+RC=0
+"$TSARC" restore "$S_FN" --config "$WORK/dst-nofn/config.json" --repo "$REPO" > "$WORK/r4.out" 2> "$WORK/r4.err" || RC=$?
+keys_dump "$PORT_DST" > "$WORK/after.keys"
+cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
+	fail "the target was changed ($(grep -c . "$WORK/after.keys") keys left of its 10): $(grep -v '^  ' "$WORK/r4.err")"
+[ "$RC" -ne 0 ] || fail "a restore of function libraries by a user who may not FUNCTION RESTORE succeeded"
+grep -q "FUNCTION RESTORE" "$WORK/r4.err" || fail "the error does not name FUNCTION RESTORE: $(cat "$WORK/r4.err")"
+grep -q "nothing was written" "$WORK/r4.err" || fail "the error does not say nothing was written: $(cat "$WORK/r4.err")"
+
 grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
 info "ok"
