@@ -396,17 +396,30 @@ static int say_target_state(void *arg)
 	return 0;
 }
 
-/* Whether the target's user may RESTORE, asked before anything of the
- * target is removed: a managed Redis's user is often "+@all -@dangerous",
- * and RESTORE is @dangerous (FLUSHDB too, so the emptying goes on with
- * SCAN and DEL); found at the first key, the target would be left empty.
- * The probe changes nothing: a payload no Redis takes, without REPLACE.
- * Redis checks the ACL first: "NOPERM ... to run the 'restore' command"
- * is the answer that matters; a probe key the user's key patterns leave
- * out says nothing of the keys of the backup, nor does any other error
- * (the payload's, an existing key's). A server that has no RESTORE (a
- * renamed command: "ERR unknown command") cannot take the backup either. */
-static int restore_allowed(tsarc_redis *dst)
+/* Whether the target's user may run what the restore will send, asked
+ * before anything of the target is removed: a managed Redis's user is
+ * often "+@all -@dangerous", and RESTORE is @dangerous (FLUSHDB too, so
+ * the emptying goes on with SCAN and DEL); found at the first key, the
+ * target would be left empty, or (FUNCTION RESTORE refused) with the
+ * backup's keys and not its libraries. Each probe changes nothing: a
+ * payload no Redis takes (RESTORE without REPLACE). Redis checks the ACL
+ * first: "NOPERM ... to run the '...' command" is the answer that
+ * matters; a probe key the user's key patterns leave out says nothing of
+ * the keys of the backup, nor does any other error (the payload's, an
+ * existing key's). A server that has no such command (a renamed one:
+ * "ERR unknown command") cannot take the backup either. */
+static int probe_refused(tsarc_redis *dst, const char *cmd, tsarc_redis_reply *rep)
+{
+	if (rep->type != '-' || !((!strncmp(rep->str, "NOPERM", 6) && strstr(rep->str, "to run the")) ||
+		!strncmp(rep->str, "ERR unknown command", 19)))
+		return 0;
+	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s refuses %s to this user (%s): the "
+		"restore would empty it and then be refused; nothing was written. The restore's "
+		"user needs %s (a managed Redis's -@dangerous takes RESTORE away: +restore; a "
+		"renamed command cannot be used)", tsarc_redis_where(dst), cmd, rep->str, cmd);
+}
+
+static int writes_allowed(tsarc_redis *dst, int sends_functions)
 {
 	tsarc_redis_reply *rep = NULL;
 	int rc;
@@ -414,19 +427,21 @@ static int restore_allowed(tsarc_redis *dst)
 	if ((rc = tsarc_redis_command(dst, &rep, "RESTORE", "tsarc:probe:restore", "0",
 		"tsarc: not a payload", NULL)))
 		return rc;
-	if (rep->type == '-' && ((!strncmp(rep->str, "NOPERM", 6) && strstr(rep->str, "to run the")) ||
-		!strncmp(rep->str, "ERR unknown command", 19)))
-		rc = tsarc_error_set(TSARC_EUNSAFE, "Redis at %s refuses RESTORE to this user (%s): "
-			"the restore would empty it and then restore none of the backup; nothing was "
-			"written. The restore's user needs RESTORE (a managed Redis's -@dangerous takes "
-			"it away: +restore; a renamed command cannot be used)", tsarc_redis_where(dst),
-			rep->str);
+	rc = probe_refused(dst, "RESTORE", rep);
+	tsarc_redis_reply_free(rep);
+	rep = NULL;
+	if (rc || !sends_functions)
+		return rc;
+	if ((rc = tsarc_redis_command(dst, &rep, "FUNCTION", "RESTORE", "tsarc: not a payload",
+		NULL)))
+		return rc;
+	rc = probe_refused(dst, "FUNCTION RESTORE", rep);
 	tsarc_redis_reply_free(rep);
 	return rc;
 }
 
 int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned long long total,
-	tsarc_redis_functions functions, tsarc_redis_stats *cleared)
+	tsarc_redis_functions functions, int sends_functions, tsarc_redis_stats *cleared)
 {
 	int rc;
 
@@ -439,7 +454,7 @@ int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned l
 			tsarc_redis_where(l->dst));
 		return rc;
 	}
-	if ((rc = restore_allowed(l->dst)))
+	if ((rc = writes_allowed(l->dst, sends_functions)))
 		return rc;
 	snprintf(l->what, sizeof(l->what), "%s", what ? what : "Redis restore");
 	snprintf(l->where, sizeof(l->where), "%s", tsarc_redis_where(l->dst));
@@ -759,13 +774,15 @@ static int src_dbs(tsarc_redis *src, const tsarc_redis_dbmap *map, int *ndb)
 /* Whether the copy will read the function libraries of `src` (its user
  * may FUNCTION LIST; the dump then carries them): only then do the
  * target's go before it, as for a logical stream (tsarc_redis_functions). */
-static int src_functions(tsarc_redis *src, tsarc_redis_functions *f)
+static int src_functions(tsarc_redis *src, tsarc_redis_functions *f, int *libraries)
 {
 	tsarc_redis_reply *rep = NULL;
 	int rc = tsarc_redis_command(src, &rep, "FUNCTION", "LIST", NULL);
 
-	if (!rc)
+	if (!rc) {
 		*f = rep->type == '*' ? TSARC_REDIS_FUNCTIONS_REPLACE : TSARC_REDIS_FUNCTIONS_KEEP;
+		*libraries = rep->type == '*' && rep->nelem > 0;
+	}
 	tsarc_redis_reply_free(rep);
 	return rc;
 }
@@ -776,13 +793,13 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap
 	tsarc_redis_loader *l = NULL;
 	tsarc_redis_stats dumped, cleared;
 	tsarc_redis_functions f = TSARC_REDIS_FUNCTIONS_KEEP;
-	int rc, ndb = 0;
+	int rc, ndb = 0, libraries = 0;
 
 	memset(&dumped, 0, sizeof(dumped));
 	memset(&cleared, 0, sizeof(cleared));
 	if ((rc = src_dbs(src, map, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)) ||
-		(rc = src_functions(src, &f)) || (rc = tsarc_redis_loader_new(&l, dst, 0)) ||
-		(rc = tsarc_redis_loader_clear(l, what, 0, f, &cleared)))
+		(rc = src_functions(src, &f, &libraries)) || (rc = tsarc_redis_loader_new(&l, dst, 0)) ||
+		(rc = tsarc_redis_loader_clear(l, what, 0, f, libraries, &cleared)))
 		goto done;
 	tsarc_redis_loader_map(l, map);
 	if ((rc = tsarc_redis_logical_dump(src, feed_loader, l, NULL, &dumped)) ||

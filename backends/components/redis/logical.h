@@ -141,9 +141,12 @@ int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t n
  * tsarc_redis_loader_free, a signal that ends the process before the
  * step can report says what the target holds: being emptied, or emptied
  * and how many of the backup's `total` keys (0: unknown) were restored.
- * `what` names the step there ("component 'backend-redis'"). */
+ * `what` names the step there ("component 'backend-redis'"). Before
+ * anything is removed, the target's user is asked whether it may RESTORE
+ * (and FUNCTION RESTORE where `sends_functions`: the stream holds
+ * libraries), so that one refused is found with the target untouched. */
 int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned long long total,
-	tsarc_redis_functions functions, tsarc_redis_stats *cleared);
+	tsarc_redis_functions functions, int sends_functions, tsarc_redis_stats *cleared);
 /* Maps the stream's databases (before the first feed; copied): its
  * SELECT n is sent as SELECT of the mapped number, and the counts and
  * digest the check compares are the target's databases. A collision

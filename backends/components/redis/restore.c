@@ -330,7 +330,7 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	snprintf(what, sizeof(what), "component '%s'", s->component);
 	if ((rc = tsarc_redis_loader_new(&l, dst, 0)) ||
 		(rc = tsarc_redis_loader_clear(l, what, keys, stream_functions(s, functions),
-			&cleared)))
+			functions > 0, &cleared)))
 		goto done;
 	tsarc_redis_loader_map(l, map);
 	if ((rc = tsarc_stream_extract(r->repo, s->st, feed, l, r->o->inflight)) ||
