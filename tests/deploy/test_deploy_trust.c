@@ -513,6 +513,23 @@ static void stderr_hides_config_lines(void **state)
 	tsarc_secret_values_free(hide);
 }
 
+/* kubectl is written in Go, whose JSON escapes &, < and > as \u0026,
+ * \u003c and \u003e: a password holding one is printed so in the patch. */
+static void stderr_hides_config_lines_go_escaped(void **state)
+{
+	char **hide = NULL;
+	const char *msg;
+
+	(void)state;
+	assert_int_equal(tsarc_hide_text_lines(&hide, "requirepass a&b<c>d-Lm3\n"), 0);
+	msg = failed_child_message(
+		"exec >&2; printf '%s\\n' '{\"data\": \"requirepass a\\u0026b\\u003cc\\u003ed-Lm3\\n\"}' '\"requirepass a\\\\u0026b\\\\u003cc\\\\u003ed-Lm3\"'; exit 1", hide);
+	if (strstr(msg, "Lm3"))
+		fail_msg("a line of the configuration is in the message:\n%.600s", msg);
+	tsarc_error_clear();
+	tsarc_secret_values_free(hide);
+}
+
 /* Runs `cmd` through `tr` as a producer; its stdout, NUL-terminated. */
 static char *run_producer(tsarc_transport *tr, tsarc_component *c, const tsarc_cmd *cmd)
 {
@@ -690,6 +707,7 @@ int main(void)
 		cmocka_unit_test(children_get_no_secrets),
 		cmocka_unit_test(stderr_hides_secret_values),
 		cmocka_unit_test(stderr_hides_config_lines),
+		cmocka_unit_test(stderr_hides_config_lines_go_escaped),
 		cmocka_unit_test(mysql_option_file_in_memory),
 		cmocka_unit_test(mysql_home_option_file_keeps_our_password),
 		cmocka_unit_test(kube_host_password_through_stdin),
