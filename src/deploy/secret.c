@@ -8,6 +8,7 @@
 #include "tsarc/errors.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,36 +234,62 @@ static char *json_quoted(const char *s)
 	return text;
 }
 
+/* `s` with &, < and > as Go's JSON writes them (\u0026, \u003c, \u003e:
+ * kubectl's patch); NULL when out of memory. */
+static char *go_escaped(const char *s)
+{
+	size_t n = strlen(s), extra = 0, i, j;
+	char *out;
+
+	for (i = 0; i < n; i++)
+		extra += strchr("&<>", s[i]) && s[i] ? 5 : 0;
+	if (!(out = malloc(n + extra + 1)))
+		return NULL;
+	for (i = j = 0; i < n; i++) {
+		if (s[i] && strchr("&<>", s[i])) {
+			snprintf(out + j, 7, "\\u%04x", (unsigned)(unsigned char)s[i]);
+			j += 6;
+		} else {
+			out[j++] = s[i];
+		}
+	}
+	out[j] = '\0';
+	return out;
+}
+
 int tsarc_hide_text_lines(char ***vals, const char *text)
 {
-	size_t n = 0;
+	size_t n = 0, i, j;
 	const char *p = text, *nl;
 	int rc = 0;
 
 	while (*vals && (*vals)[n])
 		n++;
 	for (; p && *p && !rc; p = nl ? nl + 1 : NULL) {
+		/* The line as written; quoted once and twice as cJSON quotes it;
+		 * once and twice as Go's JSON does (kubectl: &, < and > as
+		 * \u0026 ...). */
+		char *form[5] = {NULL};
 		size_t len;
-		char *line, *once = NULL, *twice = NULL;
 		nl = strchr(p, '\n');
 		len = nl ? (size_t)(nl - p) : strlen(p);
 		if (len < HIDDEN_LINE_MIN)
 			continue;
-		if (!(line = malloc(len + 1)))
+		if (!(form[0] = malloc(len + 1)))
 			return nomem();
-		memcpy(line, p, len);
-		line[len] = '\0';
-		if (!(once = json_quoted(line)) || !(twice = json_quoted(once)))
+		memcpy(form[0], p, len);
+		form[0][len] = '\0';
+		if (!(form[1] = json_quoted(form[0])) || !(form[2] = json_quoted(form[1])) ||
+			!(form[3] = go_escaped(form[1])) || !(form[4] = json_quoted(form[3])))
 			rc = nomem();
-		if (!rc)
-			rc = values_add(vals, &n, line, len);
-		if (!rc && strcmp(once, line))
-			rc = values_add(vals, &n, once, strlen(once));
-		if (!rc && strcmp(twice, once))
-			rc = values_add(vals, &n, twice, strlen(twice));
-		tsarc_secure_free(line, len + 1);
-		tsarc_secure_free_str(once);
-		tsarc_secure_free_str(twice);
+		for (i = 0; i < 5 && !rc; i++) {
+			for (j = 0; j < i && strcmp(form[j], form[i]); j++)
+				;
+			if (j == i)
+				rc = values_add(vals, &n, form[i], strlen(form[i]));
+		}
+		for (i = 0; i < 5; i++)
+			tsarc_secure_free_str(form[i]);
 	}
 	return rc;
 }
