@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Which snapshot `tsarc restore latest` restores, when one repository holds
+# the backups of several deployments (the nightly CronJob records each as
+# `--host 3scale-NAMESPACE`, so staging and production can share a bucket
+# and its deduplication) and snapshots that are no deployment's backup (a
+# `tsarc backup --stdin` of an ad-hoc dump):
+# - with the backups of two hosts, `latest` alone is refused, naming both
+#   hosts and --host, and nothing is written (before: the newest snapshot of
+#   any host, staging's tree restored into production's);
+# - `--host NAME` picks the newest deployment backup of that host; a
+#   snapshot id of another host is refused with it;
+# - a later `backup --stdin` snapshot is passed over: it is no backup of a
+#   deployment;
+# - a repository with one host's backups restores `latest` as before.
+# Files components only: no database server is needed.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+REPO=$WORK/repo
+init_repo "$REPO"
+
+# config FILE TREE: one files component, the system-storage of a deployment
+config() {
+	python3 - "$@" <<'PY'
+import json, sys
+path, tree = sys.argv[1:]
+json.dump({"profile": "none", "transport": {"type": "local"},
+           "components": {"system-storage": {"kind": "files", "path": tree,
+                                             "stream": "system-storage.tar",
+                                             "restore": {"action": "replace-tree", "order": 1}}}},
+          open(path, "w"), indent=2)
+PY
+}
+# listing DIR: every entry and every file's MD5, sorted
+listing() { (cd "$1" && { find . -printf '%p %y\n'; find . -type f -exec md5sum {} +; } | LC_ALL=C sort); }
+
+PROD=$WORK/prod
+STAGING=$WORK/staging
+mkdir -p "$PROD/files" "$STAGING/files"
+echo "production logo" >"$PROD/files/logo.png"
+echo "staging logo" >"$STAGING/files/logo.png"
+echo "staging only" >"$STAGING/files/test-account.txt"
+config "$WORK/prod.json" "$PROD"
+config "$WORK/staging.json" "$STAGING"
+
+info "production, then staging, backed up into one repository"
+ok backup --repo "$REPO" --config "$WORK/prod.json" --host 3scale-prod --json
+PROD_SNAP=$(json_get "$OUT" "d['snapshot_id']")
+listing "$PROD" >"$WORK/prod.list"
+ok backup --repo "$REPO" --config "$WORK/staging.json" --host 3scale-staging --json
+STAGING_SNAP=$(json_get "$OUT" "d['snapshot_id']")
+
+# Production breaks.
+echo "broken" >"$PROD/files/logo.png"
+listing "$PROD" >"$WORK/broken.list"
+
+info "'latest' with two hosts' backups: refused, nothing written"
+for dry in "" --dry-run; do
+	# shellcheck disable=SC2086
+	t restore latest --repo "$REPO" --config "$WORK/prod.json" $dry
+	[ "$RC" -ne 0 ] || fail "restore latest $dry: two hosts' backups, and it went ahead: production's files are now: $(cd "$PROD/files" && head -- *)"
+	expect_err "3scale-prod" "restore latest $dry: the hosts are named"
+	expect_err "3scale-staging" "restore latest $dry: the hosts are named"
+	expect_err "--host" "restore latest $dry: the way out is named"
+	listing "$PROD" | cmp -s - "$WORK/broken.list" ||
+		fail "restore latest $dry: refused, yet production's tree changed: $(listing "$PROD" | diff "$WORK/broken.list" - | head -5)"
+done
+
+info "an ad-hoc dump backed up later, with production's host name"
+echo "select 1;" >"$WORK/adhoc.sql"
+t_in "$WORK/adhoc.sql" backup --repo "$REPO" --stdin --name adhoc.sql --host 3scale-prod --json
+[ "$RC" -eq 0 ] || fail "backup --stdin exited with $RC"
+ADHOC_SNAP=$(json_get "$OUT" "d['snapshot_id']")
+
+info "--host names the deployment: its newest backup, not the ad-hoc dump"
+ok restore latest --repo "$REPO" --config "$WORK/prod.json" --host 3scale-prod --dry-run --json
+[ "$(json_get "$OUT" "d['snapshot_id']")" = "$PROD_SNAP" ] ||
+	fail "latest --host 3scale-prod named $(json_get "$OUT" "d['snapshot_id']"), not production's backup $PROD_SNAP (staging: $STAGING_SNAP, ad hoc: $ADHOC_SNAP)"
+ok restore latest --repo "$REPO" --config "$WORK/prod.json" --host 3scale-prod
+listing "$PROD" | cmp -s - "$WORK/prod.list" ||
+	fail "production's tree is not its backup's: $(listing "$PROD" | diff "$WORK/prod.list" - | head -5)"
+
+info "--host with another host's snapshot id: refused"
+echo "broken" >"$PROD/files/logo.png"
+t restore "$STAGING_SNAP" --repo "$REPO" --config "$WORK/prod.json" --host 3scale-prod
+[ "$RC" -ne 0 ] || fail "a snapshot of 3scale-staging restored with --host 3scale-prod"
+expect_err "3scale-staging" "the snapshot's host is named"
+listing "$PROD" | cmp -s - "$WORK/broken.list" || fail "the refused restore changed production's tree"
+t restore latest --repo "$REPO" --config "$WORK/prod.json" --host 3scale-nowhere
+[ "$RC" -ne 0 ] || fail "latest --host of a host without backups went ahead"
+expect_err "3scale-nowhere" "the host without backups is named"
+
+info "one host's backups (and an ad-hoc dump): 'latest' alone restores them"
+REPO1=$WORK/repo1
+init_repo "$REPO1"
+echo "production logo" >"$PROD/files/logo.png"
+listing "$PROD" | cmp -s - "$WORK/prod.list" || fail "production's tree is not as at first"
+ok backup --repo "$REPO1" --config "$WORK/prod.json" --host 3scale-prod --json
+ONE_SNAP=$(json_get "$OUT" "d['snapshot_id']")
+t_in "$WORK/adhoc.sql" backup --repo "$REPO1" --stdin --name adhoc.sql --json
+[ "$RC" -eq 0 ] || fail "backup --stdin exited with $RC"
+ok restore latest --repo "$REPO1" --config "$WORK/prod.json" --dry-run --json
+[ "$(json_get "$OUT" "d['snapshot_id']")" = "$ONE_SNAP" ] ||
+	fail "latest in a one-host repository named $(json_get "$OUT" "d['snapshot_id']"), not $ONE_SNAP"
+echo "broken" >"$PROD/files/logo.png"
+ok restore latest --repo "$REPO1" --config "$WORK/prod.json"
+listing "$PROD" | cmp -s - "$WORK/prod.list" || fail "the one-host restore did not give the backup's tree"
+
+finish
