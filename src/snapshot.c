@@ -699,40 +699,133 @@ int tsarc_snapshot_is_undo(const tsarc_snapshot *snap)
 	return snap->meta && cJSON_GetObjectItemCaseSensitive(snap->meta, TSARC_UNDO_META) != NULL;
 }
 
+int tsarc_snapshot_is_deployment(const tsarc_snapshot *snap)
+{
+	size_t i;
+
+	if (!snap->nstreams || tsarc_snapshot_is_undo(snap))
+		return 0;
+	for (i = 0; i < snap->nstreams; i++)
+		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(snap->streams[i].meta,
+			    "component")))
+			return 0;
+	return 1;
+}
+
+/* Whether `snap` is one "latest" may name under `pick`. */
+static int pickable(const tsarc_snapshot *snap, const tsarc_snapshot_pick *pick)
+{
+	if (tsarc_snapshot_is_undo(snap))
+		return 0;
+	if (pick && pick->host && strcmp(snap->host, pick->host))
+		return 0;
+	return !pick || !pick->deployment || tsarc_snapshot_is_deployment(snap);
+}
+
+/* A deployment's "latest" without a host, in a repository holding the
+ * backups of several: refused, naming each host with its newest backup,
+ * newest first (snaps is oldest first), so the operator says which one
+ * they mean. */
+static int several_hosts(tsarc_snapshot **snaps, size_t n)
+{
+	const tsarc_snapshot_pick any = {NULL, 1};
+	const tsarc_snapshot **seen;
+	char list[1024] = "";
+	size_t i, j, hosts = 0, len = 0;
+	int rc;
+
+	if (!(seen = calloc(n ? n : 1, sizeof(*seen))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (i = n; i > 0; i--) {
+		const tsarc_snapshot *s = snaps[i - 1];
+		if (!pickable(s, &any))
+			continue;
+		for (j = 0; j < hosts && strcmp(seen[j]->host, s->host); j++)
+			;
+		if (j < hosts)
+			continue;
+		seen[hosts++] = s;
+		/* snprintf stops at the end of the list: a long one is cut. */
+		if (len < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s (newest %s, %.10s)",
+				hosts > 1 ? ", " : "", s->host, s->time, s->id);
+	}
+	rc = tsarc_error_set(TSARC_EINVAL, "the repository holds the backups of %zu hosts, "
+		"newest first: %s; 'latest' alone could name another deployment's: give "
+		"--host HOST or a snapshot id", hosts, list);
+	free(seen);
+	return rc;
+}
+
+/* "latest" under `pick`: see tsarc_snapshot_resolve_pick. */
+static int resolve_latest(tsarc_repo *repo, const tsarc_snapshot_pick *pick,
+	char id_out[TSARC_ID_HEX_LEN + 1])
+{
+	tsarc_snapshot **snaps;
+	skipped sk = {0, ""};
+	size_t n, i, j;
+	int rc;
+
+	if ((rc = tsarc_snapshot_load_all_headers(repo, &snaps, &n, skip_damaged, &sk)))
+		return rc;
+	for (i = n; i > 0 && !pickable(snaps[i - 1], pick); i--)
+		;
+	if (i && pick && pick->deployment && !pick->host)
+		for (j = 0; j < i && !rc; j++)
+			if (pickable(snaps[j], pick) && strcmp(snaps[j]->host, snaps[i - 1]->host))
+				rc = several_hosts(snaps, n);
+	if (i && !rc)
+		memcpy(id_out, snaps[i - 1]->id, TSARC_ID_HEX_LEN + 1);
+	tsarc_snapshot_array_free(snaps, n);
+	if (rc || i)
+		return rc;
+	if (n == 0 && sk.count)
+		return tsarc_error_set(TSARC_ECORRUPT, "no snapshot can be read: %zu %s damaged (%s)",
+			sk.count, sk.count == 1 ? "is" : "are", sk.first);
+	if (n == 0)
+		return tsarc_error_set(TSARC_ENOTFOUND, "the repository has no snapshots");
+	if (pick && pick->host)
+		return tsarc_error_set(TSARC_ENOTFOUND, "the repository has no %s of host '%s' "
+			"that 'latest' can name%s", pick->deployment ? "deployment backup" : "snapshot",
+			pick->host, sk.count ? " (some snapshots are damaged: see the warnings)" : "");
+	if (pick && pick->deployment)
+		return tsarc_error_set(TSARC_ENOTFOUND, "the repository has no deployment backup "
+			"that 'latest' can name (undo snapshots and single-stream backups are never "
+			"named by it): give an id");
+	return tsarc_error_set(TSARC_ENOTFOUND, "the repository has only undo "
+		"snapshots, which 'latest' never names: give an id");
+}
+
 int tsarc_snapshot_resolve(tsarc_repo *repo, const char *spec,
 	char id_out[TSARC_ID_HEX_LEN + 1])
 {
+	return tsarc_snapshot_resolve_pick(repo, spec, NULL, id_out);
+}
+
+int tsarc_snapshot_resolve_pick(tsarc_repo *repo, const char *spec,
+	const tsarc_snapshot_pick *pick, char id_out[TSARC_ID_HEX_LEN + 1])
+{
+	tsarc_snapshot *snap = NULL;
 	char **ids = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	int rc;
 
-	if (!strcmp(spec, "latest")) {
-		tsarc_snapshot **snaps;
-		skipped sk = {0, ""};
-		if ((rc = tsarc_snapshot_load_all_headers(repo, &snaps, &n, skip_damaged, &sk)))
-			return rc;
-		if (n == 0) {
-			tsarc_snapshot_array_free(snaps, n);
-			if (sk.count)
-				return tsarc_error_set(TSARC_ECORRUPT,
-					"no snapshot can be read: %zu %s damaged (%s)", sk.count,
-					sk.count == 1 ? "is" : "are", sk.first);
-			return tsarc_error_set(TSARC_ENOTFOUND, "the repository has no snapshots");
-		}
-		for (i = n; i > 0 && tsarc_snapshot_is_undo(snaps[i - 1]); i--)
-			;
-		if (i)
-			memcpy(id_out, snaps[i - 1]->id, TSARC_ID_HEX_LEN + 1);
-		tsarc_snapshot_array_free(snaps, n);
-		if (!i)
-			return tsarc_error_set(TSARC_ENOTFOUND, "the repository has only undo "
-				"snapshots, which 'latest' never names: give an id");
-		return 0;
-	}
+	if (!strcmp(spec, "latest"))
+		return resolve_latest(repo, pick, id_out);
 	if ((rc = spec_is_prefix(spec)) || (rc = tsarc_snapshot_list_ids(repo, &ids, &n)))
 		return rc;
 	rc = tsarc_snapshot_match(ids, n, spec, "snapshots", id_out);
 	tsarc_snapshot_ids_free(ids, n);
+	if (rc || !pick || !pick->host)
+		return rc;
+	/* An id and a host: they must agree, or the operator meant another
+	 * deployment than the one they named. */
+	if ((rc = tsarc_snapshot_load_headers(repo, id_out, &snap)))
+		return rc;
+	if (strcmp(snap->host, pick->host))
+		rc = tsarc_error_set(TSARC_EINVAL, "snapshot %.10s is a backup of host '%s', "
+			"not of '%s' (--host)", id_out, snap->host, pick->host);
+	tsarc_snapshot_free(snap);
 	return rc;
 }
 

@@ -148,6 +148,33 @@ int tsarc_snapshot_is_undo(const tsarc_snapshot *snap);
 int tsarc_snapshot_resolve(struct tsarc_repo *repo, const char *spec,
 	char id_out[TSARC_ID_HEX_LEN + 1]);
 
+/*
+ * A deployment's backup: every stream was made by one of its components
+ * (the stream's metadata names it), and it is no undo snapshot. A
+ * `backup --stdin` of an ad-hoc dump is not one.
+ */
+int tsarc_snapshot_is_deployment(const tsarc_snapshot *snap);
+
+/*
+ * What "latest" may name for a command that writes what it picks into a
+ * live deployment. One repository often holds several deployments'
+ * backups (staging and production in one bucket, each CronJob recording
+ * its own `--host`), and by time alone "latest" would then name whichever
+ * ran last: another deployment's data restored over this one's.
+ * - host: only snapshots of this host; with an id, the id's snapshot must
+ *   be of this host (TSARC_EINVAL otherwise).
+ * - deployment: only deployment backups (tsarc_snapshot_is_deployment);
+ *   without a host, "latest" among those of several hosts is refused
+ *   (TSARC_EINVAL), naming each host and its newest backup.
+ */
+typedef struct tsarc_snapshot_pick {
+	const char *host;
+	int deployment;
+} tsarc_snapshot_pick;
+/* tsarc_snapshot_resolve under `pick` (NULL: as tsarc_snapshot_resolve). */
+int tsarc_snapshot_resolve_pick(struct tsarc_repo *repo, const char *spec,
+	const tsarc_snapshot_pick *pick, char id_out[TSARC_ID_HEX_LEN + 1]);
+
 const tsarc_stream *tsarc_snapshot_find_stream(const tsarc_snapshot *snap,
 	const char *name);
 

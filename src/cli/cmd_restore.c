@@ -22,7 +22,9 @@ static const char RESTORE_HELP[] =
 	"\n"
 	"Restores a deployment from SNAPSHOT (an id, a unique prefix, or latest) into\n"
 	"the deployment FILE describes (same format as for backup; for a migration,\n"
-	"the target's configuration). Steps run in the order of the restore recipes:\n"
+	"the target's configuration). latest is the newest backup of a deployment\n"
+	"(never an undo snapshot or a backup --stdin); where the repository holds the\n"
+	"backups of several hosts, --host says whose. Steps run in the order of the restore recipes:\n"
 	"Secrets, ConfigMaps, the APIManager, the system database, system-storage,\n"
 	"zync, backend-redis, system-redis, then the post_restore hooks. The first\n"
 	"failure stops the restore and the report says what was applied and what not.\n"
@@ -31,6 +33,7 @@ static const char RESTORE_HELP[] =
 
 typedef struct restore_state {
 	const char *config;
+	const char *host;  /* --host: whose backups SNAPSHOT names */
 	char *only_text;   /* --only, split into o.only */
 	char *rewrite;     /* --rewrite-domain, split into o.rewrite_old/new */
 	tsarc_restore_opts o;
@@ -39,6 +42,10 @@ typedef struct restore_state {
 static const cli_option RESTORE_OPTIONS[] = {
 	{"config", 'c', "FILE", "the target deployment",
 		CLI_STRING, offsetof(restore_state, config)},
+	{"host", 9, "HOST", "the deployment whose backup to restore, as its\n"
+		"backup recorded it (backup --host): latest is its\n"
+		"newest, and an id of another host's is refused",
+		CLI_STRING, offsetof(restore_state, host)},
 	{"only", 1, "A,B,...", "restore only these components", CLI_OWN, 0},
 	{"dry-run", 2, NULL, "print the plan (steps, streams, bytes, targets, what\n"
 		"is replaced) and change nothing", CLI_FLAG, offsetof(restore_state, o.dry_run)},
@@ -300,7 +307,8 @@ int cmd_restore(int argc, char **argv)
 	}
 	/* Shared: prune must not delete chunks this restore still reads. */
 	if ((rc = tsarc_lock_acquire(&lock, repo, 0)) ||
-		(rc = tsarc_snapshot_resolve(repo, argv[optind], id)) ||
+		(rc = tsarc_snapshot_resolve_pick(repo, argv[optind],
+			&(tsarc_snapshot_pick){s.host, 1}, id)) ||
 		(rc = tsarc_snapshot_load(repo, id, &snap))) {
 		code = cli_fail(rc);
 		goto out;

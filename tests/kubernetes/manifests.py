@@ -288,6 +288,19 @@ for docs in (base, restore_docs):
             args = spec["containers"][0]["args"]
             if args[1:3] != ["--log-format", "json"]:
                 fail(f"{d['kind']} {d['metadata']['name']}: not logging JSON lines: {args}")
+# The restore Job's "latest" is the newest backup of the host the nightly
+# CronJob records: a repository shared by several deployments would
+# otherwise give it another one's (tsarc refuses "latest" across hosts).
+host_of = {}
+for docs in (base, restore_docs):
+    for d in docs:
+        if d["kind"] in ("CronJob", "Job"):
+            spec = (d["spec"]["jobTemplate"]["spec"] if d["kind"] == "CronJob" else d["spec"])["template"]["spec"]
+            args = spec["containers"][0]["args"]
+            if args[0] in ("backup", "restore"):
+                host_of[args[0]] = args[args.index("--host") + 1] if "--host" in args else None
+if not host_of.get("backup") or host_of.get("restore") != host_of["backup"]:
+    fail(f"the restore Job's --host is not the backup CronJob's: {host_of}")
 if sa_of.get("backup") != "tsarc-backup" or sa_of.get("restore") != "tsarc-restore":
     fail(f"service accounts of backup/restore: {sa_of}")
 
