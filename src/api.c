@@ -119,6 +119,20 @@ int tsarc_snapshot_open(tsarc_snapshot **out, tsarc_repo *repo, const char *spec
 	return tsarc_snapshot_load_headers(repo, id, out);
 }
 
+int tsarc_snapshot_open_backup(tsarc_snapshot **out, tsarc_repo *repo, const char *spec,
+	const char *host)
+{
+	const tsarc_snapshot_pick pick = {host, 1};
+	char id[TSARC_ID_HEX_LEN + 1];
+	int rc;
+
+	if (!out || !repo || !spec)
+		return tsarc_error_set(TSARC_EINVAL, "tsarc_snapshot_open_backup: missing argument");
+	if ((rc = tsarc_snapshot_resolve_pick(repo, spec, &pick, id)))
+		return rc;
+	return tsarc_snapshot_load_headers(repo, id, out);
+}
+
 const char *tsarc_snapshot_id(const tsarc_snapshot *snap)
 {
 	return snap->id;

@@ -24,8 +24,21 @@ int tsarc_snapshot_list(tsarc_snapshot ***out, size_t *count_out, tsarc_repo *re
 	size_t *damaged_out);
 void tsarc_snapshot_array_free(tsarc_snapshot **snaps, size_t count);
 
-/* One snapshot: "latest", a full id or a unique prefix of one. */
+/* One snapshot: "latest", a full id or a unique prefix of one. To restore
+ * into a deployment, open it with tsarc_snapshot_open_backup instead. */
 int tsarc_snapshot_open(tsarc_snapshot **out, tsarc_repo *repo, const char *spec);
+/*
+ * The snapshot `spec` names for a restore into a deployment, as `tsarc
+ * restore` picks it. One repository may hold several deployments'
+ * backups (each recorded under its own host), and "latest" by time alone
+ * would name whichever ran last. Here "latest" is the newest deployment
+ * backup (never an undo snapshot or a single-stream backup) of `host`;
+ * with `host` NULL it is refused (TSARC_EINVAL, naming each host) where
+ * the backups of several hosts are held. With `host` set, an id of
+ * another host's snapshot is refused (TSARC_EINVAL).
+ */
+int tsarc_snapshot_open_backup(tsarc_snapshot **out, tsarc_repo *repo, const char *spec,
+	const char *host);
 void tsarc_snapshot_free(tsarc_snapshot *snap);
 
 const char *tsarc_snapshot_id(const tsarc_snapshot *snap);

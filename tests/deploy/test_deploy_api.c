@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -176,6 +177,64 @@ static void test_backup_plan_restore(void **state)
 	tsarc_repo_free(repo);
 }
 
+/* A restore's "latest" through the library: one repository with the
+ * backups of two hosts and a later single-stream backup. */
+static void test_open_backup(void **state)
+{
+	char cfg[400], src[300], repo_url[300];
+	const char *const text = "select 1;\n";
+	tsarc_repo *repo = NULL;
+	tsarc_deployment *d = NULL;
+	tsarc_snapshot *a = NULL, *b = NULL, *c = NULL, *got = NULL;
+	tsarc_snapshot *none = (tsarc_snapshot *)&none;
+	tsarc_backup_options o;
+	int fd;
+
+	(void)state;
+	snprintf(src, sizeof(src), "%s/hosts-src", dir);
+	snprintf(repo_url, sizeof(repo_url), "%s/hosts-repo", dir);
+	snprintf(cfg, sizeof(cfg), "%s/hosts.json", dir);
+	assert_int_equal(mkdir(src, 0700), 0);
+	config(cfg, src);
+	assert_int_equal(tsarc_repo_init_url(&repo, repo_url, "deploy-api-pw", NULL), 0);
+	assert_int_equal(tsarc_deployment_open(&d, cfg), 0);
+	memset(&o, 0, sizeof(o));
+	o.host = "3scale-prod";
+	assert_int_equal(tsarc_deployment_backup(&a, d, repo, &o, NULL), 0);
+	o.host = "3scale-staging";
+	assert_int_equal(tsarc_deployment_backup(&b, d, repo, &o, NULL), 0);
+	tsarc_deployment_free(d);
+	/* Later, with production's host: an ad-hoc dump, no deployment's backup. */
+	o.host = "3scale-prod";
+	snprintf(src, sizeof(src), "%s/hosts-adhoc.sql", dir);
+	write_file(src, text);
+	assert_true((fd = open(src, O_RDONLY)) >= 0);
+	assert_int_equal(tsarc_backup_fd(&c, repo, "adhoc.sql", fd, &o), 0);
+	close(fd);
+
+	/* Several hosts and no host: refused, both named, *out untouched. */
+	assert_int_equal(tsarc_snapshot_open_backup(&none, repo, "latest", NULL), TSARC_EINVAL);
+	assert_ptr_equal(none, (tsarc_snapshot *)&none);
+	assert_non_null(strstr(tsarc_error_last()->message, "3scale-prod"));
+	assert_non_null(strstr(tsarc_error_last()->message, "3scale-staging"));
+	/* A host: its newest deployment backup, not the later dump. */
+	assert_int_equal(tsarc_snapshot_open_backup(&got, repo, "latest", "3scale-prod"), 0);
+	assert_string_equal(tsarc_snapshot_id(got), tsarc_snapshot_id(a));
+	tsarc_snapshot_free(got);
+	/* An id of another host's: refused. */
+	assert_int_equal(tsarc_snapshot_open_backup(&none, repo, tsarc_snapshot_id(b),
+		"3scale-prod"), TSARC_EINVAL);
+	assert_int_equal(tsarc_snapshot_open_backup(&got, repo, tsarc_snapshot_id(b),
+		"3scale-staging"), 0);
+	assert_string_equal(tsarc_snapshot_id(got), tsarc_snapshot_id(b));
+	tsarc_snapshot_free(got);
+
+	tsarc_snapshot_free(a);
+	tsarc_snapshot_free(b);
+	tsarc_snapshot_free(c);
+	tsarc_repo_free(repo);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -191,4 +250,5 @@ static int teardown(void **state)
 }
 
 TSARC_TESTS_MAIN(setup, teardown,
-	cmocka_unit_test(test_backup_plan_restore))
+	cmocka_unit_test(test_backup_plan_restore),
+	cmocka_unit_test(test_open_backup))
