@@ -68,6 +68,29 @@ static void printf_keeps_the_ceiling(void **state)
 	tsarc_buf_dispose(&b);
 }
 
+/* An append that fails leaves a piece out: a later one that would fit
+ * must not go on after the hole (a redis.conf without the line that was
+ * dropped, written as if whole). The first failure stays: every later
+ * append returns it and the bytes are not handed out. */
+static void a_failure_stays(void **state)
+{
+	tsarc_buf b;
+	char *out;
+
+	(void)state;
+	tsarc_buf_init(&b, 10);
+	assert_int_equal(tsarc_buf_puts(&b, "abc"), 0);
+	assert_int_equal(tsarc_buf_puts(&b, "0123456789"), TSARC_ETOOLARGE);
+	assert_int_equal(tsarc_buf_puts(&b, "def"), TSARC_ETOOLARGE);
+	assert_int_equal(tsarc_buf_printf(&b, "%d", 7), TSARC_ETOOLARGE);
+	assert_int_equal(tsarc_buf_append(&b, "", 1), TSARC_ETOOLARGE);
+	assert_string_equal((char *)b.ptr, "abc");
+	out = tsarc_buf_detach(&b);
+	assert_null(out);
+	assert_int_equal(tsarc_error_last()->code, TSARC_ETOOLARGE);
+	tsarc_buf_dispose(&b);
+}
+
 /* Doubling from `first`; an element count whose bytes overflow is refused
  * and leaves the array as it was. */
 static void reserve_doubles(void **state)
@@ -120,4 +143,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(strv_push_copies),
 	cmocka_unit_test(printf_appends),
 	cmocka_unit_test(printf_grows),
-	cmocka_unit_test(printf_keeps_the_ceiling))
+	cmocka_unit_test(printf_keeps_the_ceiling),
+	cmocka_unit_test(a_failure_stays))

@@ -62,6 +62,12 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 	cJSON *plan);
 /* The RDB swap (swap.c). */
 int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s);
+/* The redis.conf text `conf` with persistence off, which the swap writes
+ * while it restarts the server (the caller frees it with
+ * tsarc_secure_free_str): every save and appendonly line commented out,
+ * then save "" and appendonly no. NULL when it cannot be built whole.
+ * Not static so that a test can fail its allocations (test_redis_swap). */
+char *tsarc__redis_persistence_off(const char *conf);
 /* The component's "mode": "rdb", "logical" or "auto" (default). */
 const char *tsarc_redis_mode(const cJSON *spec);
 /* The connection details of component `c`: its Secret (`secret_doc`, or a

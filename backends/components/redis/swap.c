@@ -268,7 +268,7 @@ static const char *conf_directive(const char *line, size_t len, const char *name
  * given back, and the caller frees the result with tsarc_secure_free_str,
  * as every copy of the configuration here (redis_op's orig_conf, the
  * transport's cfg). */
-static char *persistence_off(const char *conf)
+char *tsarc__redis_persistence_off(const char *conf)
 {
 	tsarc_buf b;
 	const char *p = conf;
@@ -374,7 +374,7 @@ static int redis_undo_earlier(redis_op *op)
 		return 0;
 	if (!(saved = strdup(op->cfg.saved)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	if (!(off = persistence_off(saved))) {
+	if (!(off = tsarc__redis_persistence_off(saved))) {
 		tsarc_secure_free_str(saved);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
@@ -837,7 +837,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	 * with appendonly yes and no AOF written from memory would come up
 	 * without the restored data. */
 	op.aof_on = !strcmp(appendonly, "yes") || conf_wants_aof(op.orig_conf);
-	if (!op.orig_conf || !(off = persistence_off(op.orig_conf))) {
+	if (!op.orig_conf || !(off = tsarc__redis_persistence_off(op.orig_conf))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
