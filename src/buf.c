@@ -14,6 +14,7 @@ void tsarc_buf_init(tsarc_buf *b, size_t max)
 	b->cap = 0;
 	b->max = max;
 	b->wipe = 0;
+	b->err = 0;
 }
 
 void tsarc_buf_init_wiped(tsarc_buf *b)
@@ -27,24 +28,28 @@ int tsarc_buf_grow(tsarc_buf *b, size_t extra)
 	size_t need, cap;
 	uint8_t *p;
 
+	/* Nothing after a hole (buf.h); the message was set then. */
+	if (b->err)
+		return b->err;
 	if (extra > SIZE_MAX - b->size - 1)
-		return tsarc_error_set(TSARC_ETOOLARGE, "buffer size overflow");
+		return b->err = tsarc_error_set(TSARC_ETOOLARGE, "buffer size overflow");
 	need = b->size + extra + 1; /* room for a terminating NUL */
 	if (b->max && need - 1 > b->max)
-		return tsarc_error_set(TSARC_ETOOLARGE,
-			"data larger than the %zu bytes allowed", b->max);
+		return b->err = tsarc_error_set(TSARC_ETOOLARGE,
+			       "data larger than the %zu bytes allowed", b->max);
 	if (need <= b->cap)
 		return 0;
 	/* The bytes so far and their NUL, into a new block; the old one
 	 * wiped. */
 	if (b->wipe)
-		return tsarc_secure_grow((char **)&b->ptr, b->ptr ? b->size + 1 : 0, &b->cap, need);
+		return b->err = tsarc_secure_grow((char **)&b->ptr, b->ptr ? b->size + 1 : 0,
+			       &b->cap, need);
 	cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	p = realloc(b->ptr, cap);
 	if (!p)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory (%zu bytes)", cap);
+		return b->err = tsarc_error_set(TSARC_ENOMEM, "out of memory (%zu bytes)", cap);
 	b->ptr = p;
 	b->cap = cap;
 	return 0;
@@ -83,7 +88,7 @@ int tsarc_buf_vprintf(tsarc_buf *b, const char *fmt, va_list ap)
 	va_end(again);
 	if (n < 0) {
 		b->ptr[b->size] = 0;
-		return tsarc_error_set(TSARC_EINVAL, "cannot format '%s'", fmt);
+		return b->err = tsarc_error_set(TSARC_EINVAL, "cannot format '%s'", fmt);
 	}
 	/* Checks the ceiling too, which the room may be past. */
 	if ((rc = tsarc_buf_grow(b, (size_t)n))) {
@@ -107,9 +112,27 @@ int tsarc_buf_printf(tsarc_buf *b, const char *fmt, ...)
 	return rc;
 }
 
+int tsarc_buf_status(const tsarc_buf *b)
+{
+	switch (b->err) {
+	case 0:
+		return 0;
+	case TSARC_ENOMEM:
+		return tsarc_error_set(b->err, "out of memory");
+	case TSARC_ETOOLARGE:
+		if (b->max)
+			return tsarc_error_set(b->err, "data larger than the %zu bytes allowed",
+				b->max);
+		return tsarc_error_set(b->err, "buffer size overflow");
+	default:
+		return tsarc_error_set(b->err, "cannot format text");
+	}
+}
+
 void tsarc_buf_clear(tsarc_buf *b)
 {
 	b->size = 0;
+	b->err = 0;
 	if (b->ptr)
 		b->ptr[0] = 0;
 }
@@ -121,14 +144,18 @@ void tsarc_buf_dispose(tsarc_buf *b)
 	free(b->ptr);
 	b->ptr = NULL;
 	b->size = b->cap = 0;
+	b->err = 0;
 }
 
 char *tsarc_buf_detach(tsarc_buf *b)
 {
 	char *p;
 
-	if (!b->ptr && tsarc_buf_grow(b, 0))
+	if (b->err || (!b->ptr && tsarc_buf_grow(b, 0))) {
+		tsarc_buf_status(b);
+		tsarc_buf_dispose(b);
 		return NULL;
+	}
 	p = (char *)b->ptr;
 	p[b->size] = 0;
 	b->ptr = NULL;

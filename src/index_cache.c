@@ -154,6 +154,8 @@ int tsarc_index_cache_get(tsarc_index_cache *c, const char *name, tsarc_buf *out
 		tsarc_error_last()->message);
 	tsarc_error_clear();
 	(void)unlinkat(c->indexfd, name, 0);
+	/* Downloaded again into `out`: not after a failed append (buf.h). */
+	tsarc_buf_clear(out);
 	return 0;
 }
 

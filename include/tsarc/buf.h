@@ -14,6 +14,16 @@
  * heap is reused by later allocations. It costs a copy at each growth
  * (realloc could not wipe the block it leaves) and a wipe at the end;
  * buffers reused chunk after chunk grow a few times in all.
+ *
+ * A failure sticks. Once an append (or grow, or printf) has failed, out
+ * of memory or past the ceiling, every later one does nothing and returns
+ * the same code, until tsarc_buf_clear or tsarc_buf_dispose. A failed
+ * append leaves its piece out, and one after it that fits would go on
+ * after the hole: a redis.conf without its requirepass line, the SQL
+ * sent before a dump without one of its statements, used as if whole.
+ * With the failure kept, text built by a run of appends needs one check
+ * before it is used (tsarc_buf_status), and tsarc_buf_detach hands out
+ * no failed text.
  */
 typedef struct tsarc_buf {
 	uint8_t *ptr;
@@ -21,14 +31,16 @@ typedef struct tsarc_buf {
 	size_t cap;
 	size_t max; /* 0: no ceiling */
 	int wipe;   /* wiped before its memory is given back */
+	int err;    /* the first failed append's code; 0: none since the last clear */
 } tsarc_buf;
 
-#define TSARC_BUF_INIT {NULL, 0, 0, 0, 0}
+#define TSARC_BUF_INIT {NULL, 0, 0, 0, 0, 0}
 
 void tsarc_buf_init(tsarc_buf *b, size_t max);
 /* An empty buffer, no ceiling, marked `wipe`. */
 void tsarc_buf_init_wiped(tsarc_buf *b);
-/* Makes room for `extra` more bytes; TSARC_ETOOLARGE past the ceiling. */
+/* Makes room for `extra` more bytes; TSARC_ETOOLARGE past the ceiling.
+ * This and the appends return the buffer's earlier failure, if any. */
 int tsarc_buf_grow(tsarc_buf *b, size_t extra);
 int tsarc_buf_append(tsarc_buf *b, const void *data, size_t len);
 int tsarc_buf_puts(tsarc_buf *b, const char *s);
@@ -43,12 +55,19 @@ int tsarc_buf_vprintf(tsarc_buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)))
 #endif
 	;
+/* 0 while every append since the last clear succeeded; else the first
+ * failure's code, with this thread's error set to it again (what ran
+ * since the failure may have replaced the message). */
+int tsarc_buf_status(const tsarc_buf *b);
+/* Empties the buffer and forgets a failure. */
 void tsarc_buf_clear(tsarc_buf *b);
-/* Frees the bytes (wiped first when marked `wipe`); the buffer is empty
- * and keeps its ceiling and mark. */
+/* Frees the bytes (wiped first when marked `wipe`); the buffer is empty,
+ * without a failure, and keeps its ceiling and mark. */
 void tsarc_buf_dispose(tsarc_buf *b);
 /* Hands the bytes to the caller (NUL-terminated) and empties the buffer;
- * a `wipe` buffer's bytes are the caller's to wipe. */
+ * a `wipe` buffer's bytes are the caller's to wipe. A failed buffer
+ * hands out nothing: NULL, the error set as by tsarc_buf_status, and the
+ * buffer disposed of. */
 char *tsarc_buf_detach(tsarc_buf *b);
 
 #endif

@@ -63,7 +63,9 @@ static void printf_keeps_the_ceiling(void **state)
 	assert_int_equal(tsarc_buf_printf(&b, "%d", 1234), TSARC_ETOOLARGE);
 	assert_int_equal(b.size, 7);
 	assert_string_equal((char *)b.ptr, "0123456");
-	assert_int_equal(tsarc_buf_printf(&b, "%d", 789), 0);
+	/* Up to the ceiling exactly, once the failure is cleared. */
+	tsarc_buf_clear(&b);
+	assert_int_equal(tsarc_buf_printf(&b, "%s%d", "0123456", 789), 0);
 	assert_string_equal((char *)b.ptr, "0123456789");
 	tsarc_buf_dispose(&b);
 }
@@ -85,10 +87,40 @@ static void a_failure_stays(void **state)
 	assert_int_equal(tsarc_buf_printf(&b, "%d", 7), TSARC_ETOOLARGE);
 	assert_int_equal(tsarc_buf_append(&b, "", 1), TSARC_ETOOLARGE);
 	assert_string_equal((char *)b.ptr, "abc");
+	/* One question, whatever replaced the message since. */
+	tsarc_error_clear();
+	assert_int_equal(tsarc_buf_status(&b), TSARC_ETOOLARGE);
+	assert_int_equal(tsarc_error_last()->code, TSARC_ETOOLARGE);
 	out = tsarc_buf_detach(&b);
 	assert_null(out);
 	assert_int_equal(tsarc_error_last()->code, TSARC_ETOOLARGE);
+	/* Detached (disposed of), or cleared: a buffer to use again. */
+	assert_int_equal(tsarc_buf_status(&b), 0);
+	assert_int_equal(tsarc_buf_puts(&b, "0123456789"), 0);
+	assert_int_equal(tsarc_buf_puts(&b, "x"), TSARC_ETOOLARGE);
+	tsarc_buf_clear(&b);
+	assert_int_equal(tsarc_buf_status(&b), 0);
+	assert_int_equal(tsarc_buf_puts(&b, "x"), 0);
+	assert_string_equal((char *)b.ptr, "x");
 	tsarc_buf_dispose(&b);
+}
+
+/* A wiped buffer that failed is still wiped when it is given back: the
+ * failure changes what is appended, not how the memory goes. */
+static void a_failed_wiped_buffer_is_disposed(void **state)
+{
+	tsarc_buf b;
+
+	(void)state;
+	tsarc_buf_init_wiped(&b);
+	b.max = 8;
+	assert_int_equal(tsarc_buf_puts(&b, "secret"), 0);
+	assert_int_equal(tsarc_buf_puts(&b, "123"), TSARC_ETOOLARGE);
+	assert_null(tsarc_buf_detach(&b));
+	assert_null(b.ptr);
+	assert_int_equal(b.wipe, 1);
+	assert_int_equal(b.max, 8);
+	assert_int_equal(tsarc_buf_status(&b), 0);
 }
 
 /* Doubling from `first`; an element count whose bytes overflow is refused
@@ -144,4 +176,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(printf_appends),
 	cmocka_unit_test(printf_grows),
 	cmocka_unit_test(printf_keeps_the_ceiling),
-	cmocka_unit_test(a_failure_stays))
+	cmocka_unit_test(a_failure_stays),
+	cmocka_unit_test(a_failed_wiped_buffer_is_disposed))

@@ -111,10 +111,9 @@ static int redis_keyspace(redis_op *op, char **out)
 			tsarc_buf_append(&b, ";", 1);
 		}
 	}
-	tsarc_buf_append(&b, "", 1);
 	free(text);
-	*out = (char *)b.ptr;
-	return *out ? 0 : tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	*out = tsarc_buf_detach(&b);
+	return *out ? 0 : tsarc_error_last()->code;
 }
 
 /* Asks redis-cli `args` every 100 ms, for up to REDIS_WAIT_SECONDS, until
@@ -286,8 +285,9 @@ char *tsarc__redis_persistence_off(const char *conf)
 			p++;
 	}
 	tsarc_buf_puts(&b, "save \"\"\nappendonly no\n");
-	tsarc_buf_append(&b, "", 1);
-	return (char *)b.ptr;
+	/* NULL, the bytes wiped, when an append failed: never a text with a
+	 * line (requirepass, a save) left out. */
+	return tsarc_buf_detach(&b);
 }
 
 /* The value of the last active `name` line of a redis.conf text (Redis
