@@ -46,7 +46,8 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	tsarc_buf *reply = userdata;
 
-	/* The first bytes of the reply, for the message of a refused push. */
+	/* The first bytes of the reply, for the message of a refused push
+	 * (after a failed append, those before it: buf.h). */
 	if (reply->size < 300)
 		tsarc_buf_append(reply, ptr, size * nmemb < 300 ? size * nmemb : 300);
 	return size * nmemb;

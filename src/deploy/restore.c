@@ -128,7 +128,19 @@ static int stopped_error(tsarc_restore_ctx *r, int rc, size_t failed, size_t sto
 		if (r->steps[i].state == TSARC_STEP_PENDING)
 			tsarc_buf_printf(&msg, " %s", tsarc_step_name(&r->steps[i]));
 	tsarc_buf_append(&msg, "", 1);
-	rc = tsarc_error_set(rc, "%s", msg.ptr ? (char *)msg.ptr : "restore failed");
+	/* A failed list would leave steps out: none rather than some. */
+	if ((tsarc_buf_status(&msg) || !msg.ptr) && failed != (size_t)-1)
+		rc = tsarc_error_set(rc, "restore of snapshot %.10s stopped at %s: %s\n  (the "
+			"steps applied and not applied could not be listed: out of memory)",
+			r->snap->id, tsarc_step_name(&r->steps[failed]),
+			r->steps[failed].error ? r->steps[failed].error : "out of memory");
+	else if (tsarc_buf_status(&msg) || !msg.ptr)
+		rc = tsarc_error_set(rc, "restore of snapshot %.10s interrupted by %s before %s\n  "
+			"(the steps applied and not applied could not be listed: out of memory)",
+			r->snap->id, tsarc_signal_name(tsarc_interrupted()),
+			tsarc_step_name(&r->steps[stopped]));
+	else
+		rc = tsarc_error_set(rc, "%s", (char *)msg.ptr);
 	tsarc_buf_dispose(&msg);
 	return rc;
 }

@@ -480,7 +480,13 @@ int tsarc_deploy_backup_only(tsarc_deploy *d, tsarc_backup *b, const char *const
 				tsarc_buf_puts(&msg, r.slots[i].error);
 			}
 		tsarc_buf_append(&msg, "", 1);
-		rc = tsarc_error_set(first_rc, "%s", msg.ptr ? (char *)msg.ptr : "failed");
+		/* Not a list with a component's error left out. */
+		if (tsarc_buf_status(&msg) || !msg.ptr)
+			rc = tsarc_error_set(first_rc, "backup of the deployment failed, no snapshot "
+				"written: %zu components failed (their errors could not be listed: "
+				"out of memory)", nfailed);
+		else
+			rc = tsarc_error_set(first_rc, "%s", (char *)msg.ptr);
 	}
 out:
 	if (report)

@@ -124,6 +124,7 @@ static void warn_unfinished(tsarc_restore_ctx *r, const cJSON *pending, const cJ
 {
 	tsarc_buf msg = TSARC_BUF_INIT;
 	const cJSON *e;
+	const char *text;
 
 	tsarc_buf_printf(&msg, "an earlier restore into this deployment did not finish (its state "
 		"%s was last written%s%s%s%s): not known to be applied:", STATE_NAME,
@@ -136,10 +137,13 @@ static void warn_unfinished(tsarc_restore_ctx *r, const cJSON *pending, const cJ
 			tsarc_buf_printf(&msg, "; what the restore of snapshot %.10s replaced is in "
 				"undo snapshot %s, as it was before", e->string, e->valuestring);
 	tsarc_buf_append(&msg, "", 1);
-	if (msg.ptr) {
-		cJSON_AddItemToArray(r->warnings, cJSON_CreateString((char *)msg.ptr));
-		tsarc_restore_progress(r, "warning: %s", (char *)msg.ptr);
-	}
+	/* Without the list rather than with a step left out of it. */
+	text = !tsarc_buf_status(&msg) && msg.ptr ? (const char *)msg.ptr :
+		"an earlier restore into this deployment did not finish (its state " STATE_NAME
+		" lists steps not known to be applied, which could not be listed here): the "
+		"deployment may be half-restored until those are restored";
+	cJSON_AddItemToArray(r->warnings, cJSON_CreateString(text));
+	tsarc_restore_progress(r, "warning: %s", text);
 	tsarc_buf_dispose(&msg);
 }
 

@@ -385,7 +385,8 @@ static void endpoint_text(const tsarc_step *s, cJSON *ep)
 			tsarc_buf_printf(&b, " on %s", v);
 	}
 	tsarc_buf_append(&b, "", 1);
-	if (b.ptr)
+	/* None rather than one with a piece left out (readers say "?"). */
+	if (!tsarc_buf_status(&b) && b.ptr)
 		cJSON_AddStringToObject(ep, "text", (char *)b.ptr);
 	tsarc_buf_dispose(&b);
 }
@@ -662,7 +663,11 @@ int tsarc_plan_targets(tsarc_restore_ctx *r)
 			"that is meant)", tsarc_step_name(s), tsarc_spec_str(s->endpoint, "text"));
 	}
 	tsarc_buf_append(&msg, "", 1);
-	if (same)
+	if (same && tsarc_buf_status(&msg))
+		rc = tsarc_error_set(TSARC_ECONFIG, "refusing a migration (%s) into the snapshot's own "
+			"source (%zu steps: give --allow-source-target if that is meant); nothing was "
+			"written", r->migration, same);
+	else if (same)
 		rc = tsarc_error_set(TSARC_ECONFIG, "refusing a migration (%s) into the snapshot's own "
 			"source; nothing was written:%s", r->migration, msg.ptr ? (char *)msg.ptr : "");
 	tsarc_buf_dispose(&msg);

@@ -168,6 +168,8 @@ int tsarc_undo_save(tsarc_restore_ctx *r)
 		goto out;
 	list_names(&what, names, n, " ");
 	tsarc_buf_append(&what, "", 1);
+	if ((rc = tsarc_buf_status(&what)))
+		goto out;
 	if (!what.ptr || !(meta = cJSON_CreateObject()) ||
 		!cJSON_AddStringToObject(meta, TSARC_UNDO_META, r->snap->id)) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -338,9 +340,13 @@ static int absent_applied(const tsarc_restore_ctx *r)
 }
 
 /* `b`'s text, or NULL when it has none (a buffer ended by
- * tsarc_buf_append(b, "", 1)). */
+ * tsarc_buf_append(b, "", 1)). A list whose append failed says so: a
+ * component left out of a list, or of the command that puts them back,
+ * would read as whole. */
 static const char *text_or_null(const tsarc_buf *b)
 {
+	if (tsarc_buf_status(b))
+		return "(could not be listed: out of memory)";
 	return b->size > 1 ? (const char *)b->ptr : NULL;
 }
 
@@ -531,7 +537,7 @@ int tsarc_undo_name(tsarc_restore_ctx *r, int rc)
 	}
 	list_names(&what, names, n, ",");
 	tsarc_buf_append(&what, "", 1);
-	w = what.ptr ? (char *)what.ptr : "";
+	w = text_of(&what);
 	tsarc_error_set(rc, "%.*s\n  the state before the restore is undo snapshot %.10s: "
 		"tsarc restore %s --only %s puts it back", room(w), stopped.message, r->undo_id,
 		r->undo_id, w);
