@@ -539,6 +539,9 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		tsarc_buf_append(&x.pre, "", 1);
 	if (post.size)
 		tsarc_buf_append(&post, "", 1);
+	/* The SQL sent before and after the dump: whole, or not at all. */
+	if ((rc = tsarc_buf_status(&x.pre)) || (rc = tsarc_buf_status(&post)))
+		goto done;
 	/* mysql applies as it reads: its stream is read whole first, before
 	 * the database is created or anything else is written. */
 	chain = (tsarc_stream_filters){.f = filters, .n = nfilters};

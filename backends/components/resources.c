@@ -482,11 +482,9 @@ static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 			continue;
 		tsarc_buf_printf(&refused, "%s%s", refused.size ? ", " : "", it->valuestring);
 	}
-	if (refused.size) {
-		tsarc_buf_append(&refused, "", 1);
-		rc = refused.ptr ? not_taken_error(&rules, (const char *)refused.ptr) :
-			tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
+	/* A failed list may be empty: refused all the same. */
+	if (!(rc = tsarc_buf_status(&refused)) && refused.size)
+		rc = not_taken_error(&rules, (const char *)refused.ptr);
 	tsarc_buf_dispose(&refused);
 	if (!rc) {
 		cJSON *removals = NULL;
@@ -682,13 +680,15 @@ int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t 
 			goto done;
 		}
 		item = cJSON_DetachItemViaPointer(items, item);
+		/* In the List from here: a failed rewrite's item is wiped with it. */
+		cJSON_AddItemToArray(out_items, item);
 		/* Sanitized again: a snapshot from an older tsarc (or --stdin)
 		 * may carry fields that clash in the target. */
 		tsarc_resource_sanitize(item, rules->strip_label_prefixes);
-		tsarc_rewrite_resource(item, rules->domain_fields, rules->rewrite_old,
-			rules->rewrite_new, out->rewritten);
+		if ((rc = tsarc_rewrite_resource(item, rules->domain_fields, rules->rewrite_old,
+			     rules->rewrite_new, out->rewritten)))
+			goto done;
 		cJSON_AddItemToArray(out->applied, cJSON_CreateString(name));
-		cJSON_AddItemToArray(out_items, item);
 	}
 done:
 	tsarc_secret_doc_free(doc);

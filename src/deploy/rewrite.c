@@ -25,14 +25,16 @@ static int domain_char(char ch)
 /*
  * Replaces OLD by NEW where it is a whole domain or the end of one:
  * "example.com", "apicast.example.com", "https://x.example.com:443";
- * not "myexample.com". Returns NULL when nothing changed (or no memory).
+ * not "myexample.com". *out is NULL when nothing changed.
  */
-char *tsarc_rewrite_domain_text(const char *text, const char *old, const char *new_)
+int tsarc_rewrite_domain_text(char **result, const char *text, const char *old, const char *new_)
 {
 	size_t ol = strlen(old), nl = strlen(new_), count = 0;
 	const char *p = text, *hit;
 	tsarc_buf out;
+	int rc;
 
+	*result = NULL;
 	tsarc_buf_init_wiped(&out); /* the text may be a Secret's */
 
 	while ((hit = strstr(p, old))) {
@@ -49,10 +51,16 @@ char *tsarc_rewrite_domain_text(const char *text, const char *old, const char *n
 	}
 	if (!count) {
 		tsarc_buf_dispose(&out);
-		return NULL;
+		return 0;
 	}
-	tsarc_buf_append(&out, p, strlen(p) + 1);
-	return (char *)out.ptr;
+	tsarc_buf_append(&out, p, strlen(p));
+	/* A failed append is a value with a piece left out: an error, not
+	 * a field rewritten with a hole nor one left as it was. */
+	if ((rc = tsarc_buf_status(&out))) {
+		tsarc_buf_dispose(&out);
+		return rc;
+	}
+	return (*result = tsarc_buf_detach(&out)) ? 0 : tsarc_error_last()->code;
 }
 
 int tsarc_valid_domain(const char *d)
@@ -96,17 +104,20 @@ int tsarc_valid_field_path(const char *p)
 
 /* One string field: rewritten, and "Kind name: field" noted if it
  * changed; never one of `keep`. */
-static void rewrite_field(cJSON *v, const cJSON *const keep[IDENTITY_FIELDS], const char *old,
+static int rewrite_field(cJSON *v, const cJSON *const keep[IDENTITY_FIELDS], const char *old,
 	const char *new_, const char *kind, const char *name, const char *field, cJSON *changed)
 {
-	char where[512], *t;
+	char where[512], *t = NULL;
 	size_t i;
+	int rc;
 
 	for (i = 0; i < IDENTITY_FIELDS; i++)
 		if (v == keep[i])
-			return;
-	if (!cJSON_IsString(v) || !(t = tsarc_rewrite_domain_text(v->valuestring, old, new_)))
-		return;
+			return 0;
+	if (!cJSON_IsString(v))
+		return 0;
+	if ((rc = tsarc_rewrite_domain_text(&t, v->valuestring, old, new_)) || !t)
+		return rc;
 	/* A Secret's stringData may be rewritten: the text it replaces and
 	 * the copy it is made from are wiped. */
 	tsarc_secure_zero(v->valuestring, strlen(v->valuestring));
@@ -114,9 +125,10 @@ static void rewrite_field(cJSON *v, const cJSON *const keep[IDENTITY_FIELDS], co
 	tsarc_secure_free_str(t);
 	snprintf(where, sizeof(where), "%s %s: %s", kind, name, field);
 	cJSON_AddItemToArray(changed, cJSON_CreateString(where));
+	return 0;
 }
 
-void tsarc_rewrite_resource(cJSON *doc, const cJSON *fields, const char *old, const char *new_,
+int tsarc_rewrite_resource(cJSON *doc, const cJSON *fields, const char *old, const char *new_,
 	cJSON *changed)
 {
 	const cJSON *md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
@@ -127,9 +139,10 @@ void tsarc_rewrite_resource(cJSON *doc, const cJSON *fields, const char *old, co
 	const cJSON *keep[IDENTITY_FIELDS];
 	char kind[64], name[254];
 	const cJSON *f;
+	int rc = 0;
 
 	if (!old || !new_ || !k)
-		return;
+		return 0;
 	keep[0] = cJSON_GetObjectItemCaseSensitive(doc, "kind");
 	keep[1] = cJSON_GetObjectItemCaseSensitive(doc, "apiVersion");
 	keep[2] = cJSON_GetObjectItemCaseSensitive(md, "name");
@@ -156,11 +169,16 @@ void tsarc_rewrite_resource(cJSON *doc, const cJSON *fields, const char *old, co
 			p += len + (p[len] == '.');
 		}
 		if (!all)
-			rewrite_field(at, keep, old, new_, kind, name, f->valuestring, changed);
+			rc = rewrite_field(at, keep, old, new_, kind, name, f->valuestring, changed);
 		else if (cJSON_IsObject(at))
 			cJSON_ArrayForEach(v, at)
-				rewrite_field(v, keep, old, new_, kind, name, v->string, changed);
+				if ((rc = rewrite_field(v, keep, old, new_, kind, name, v->string,
+					     changed)))
+					break;
+		if (rc)
+			return rc;
 	}
+	return 0;
 }
 
 static int sql_ident_ok(const char *s)

@@ -11,8 +11,9 @@ struct tsarc_buf;
 int tsarc_valid_domain(const char *d);
 /* `text` with OLD replaced by NEW where it is a whole domain or the end of
  * one ("example.com", "x.example.com", "https://x.example.com:443"; never
- * "myexample.com"). NULL when nothing changed (or out of memory). */
-char *tsarc_rewrite_domain_text(const char *text, const char *old, const char *new_);
+ * "myexample.com") into *out, NULL when nothing changed; an error (out
+ * of memory) rather than a text with a piece left out. */
+int tsarc_rewrite_domain_text(char **out, const char *text, const char *old, const char *new_);
 /* A field path of a recipe's domain_fields: names of letters, digits, '_'
  * and '-' joined by dots ("spec.wildcardDomain"), the last one possibly "*"
  * (every string value of that object: "data.*"). Which fields of which
@@ -22,8 +23,9 @@ int tsarc_valid_field_path(const char *p);
 /* Rewrites the string fields of one resource that `fields` (a recipe's
  * domain_fields, may be NULL: nothing) names, in place; adds "Kind name:
  * field" to `changed` for each field it changed (for "a.*", the key under
- * a). Nothing when `old` is NULL. */
-void tsarc_rewrite_resource(cJSON *doc, const cJSON *fields, const char *old, const char *new_,
+ * a). Nothing when `old` is NULL. Out of memory: the error, the fields
+ * before it rewritten (the caller applies none of it). */
+int tsarc_rewrite_resource(cJSON *doc, const cJSON *fields, const char *old, const char *new_,
 	cJSON *changed);
 /* Appends one UPDATE per "table.column" of `cols` to `out`: exact matches
  * and sub-domains of OLD get NEW. OLD and NEW must have passed

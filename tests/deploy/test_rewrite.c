@@ -37,7 +37,10 @@ static void text_cases(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *got = tsarc_rewrite_domain_text(cases[i].in, "example.com", "new.test");
+		char *got = NULL;
+
+		assert_int_equal(tsarc_rewrite_domain_text(&got, cases[i].in, "example.com",
+					 "new.test"), 0);
 		print_message("%s -> %s\n", cases[i].in, got ? got : "(unchanged)");
 		assert_string_or_null(got, cases[i].out);
 		free(got);
