@@ -78,5 +78,31 @@ S_NONE=$(backup_id "$WORK/src-fn/config.json" b-none)
 target_reset
 restore_ok "$S_NONE" r-none
 [ -z "$(rcli "$PORT_DST" FUNCTION LIST)" ] || fail "the target kept a library the source did not have"
+info "an older snapshot, without redis_functions, whose stream holds a library: the plan does not say the target's are kept"
+# S_FN's stream holds srclib; its metadata as an older tsarc wrote it,
+# without the field: the restore reads the stream and replaces the
+# target's libraries, and the plan must not say otherwise.
+: "${TSARC_FORGE_SNAPSHOT:?set TSARC_FORGE_SNAPSHOT to the tsarc-forge-snapshot binary}"
+"$TSARC" show "$S_FN" --repo "$REPO" --json > "$WORK/s-fn.json" || fail "show $S_FN"
+mapfile -t FORGE < <(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+s = d["streams"][0]
+assert s["name"] == "backend-redis.rdb", s["name"]
+m = dict(s["meta"])
+del m["redis_functions"]
+print(d["host"]); print(s["name"]); print(json.dumps(m))' "$WORK/s-fn.json") || fail "the snapshot's first stream"
+S_OLD=$(TSARC_REPOSITORY=$REPO "$TSARC_FORGE_SNAPSHOT" "$S_FN" "${FORGE[0]}" older "${FORGE[1]}" \
+	"${FORGE[2]}") || fail "tsarc-forge-snapshot"
+[ "$(stream_meta "$S_OLD" backend-redis.rdb redis_functions)" = None ] || fail "the field is still there"
+target_reset
+"$TSARC" restore "$S_OLD" --config "$WORK/dst/config.json" --repo "$REPO" --dry-run --json > "$WORK/plan-old.json" 2>&1 ||
+	fail "plan: $(cat "$WORK/plan-old.json")"
+grep -q "function libraries are kept" "$WORK/plan-old.json" &&
+	fail "the plan says the target's libraries are kept, the stream holds one: $(grep -o '"redis_functions":[[:space:]]*"[^"]*"' "$WORK/plan-old.json")"
+grep -q "replaced by those the stream holds" "$WORK/plan-old.json" ||
+	fail "the plan does not say what becomes of the target's libraries: $(cat "$WORK/plan-old.json")"
+restore_ok "$S_OLD" r-old
+[ "$(rcli "$PORT_DST" FCALL src_fn 0)" = 1 ] || fail "the stream's library was not restored"
+rcli "$PORT_DST" FUNCTION LIST | grep -qx targetlib && fail "the target's own library was kept"
 grep -q -e "$USER_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json && fail "a password was printed"
 info "ok"
