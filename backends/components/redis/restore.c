@@ -235,18 +235,30 @@ static int feed(void *payload, const uint8_t *data, size_t len)
 	return tsarc_redis_loader_feed(payload, data, len);
 }
 
+/* Why the target's function libraries are kept (KEEP, after the check
+ * pass found none in the stream): what the snapshot recorded, or, from a
+ * tsarc before "redis_functions", that it says nothing. */
+static const char *functions_kept_why(const tsarc_step *s)
+{
+	const char *rec = s->st ? tsarc_spec_str(s->st->meta, "redis_functions") : NULL;
+
+	return rec ? "the backup could not read the source's (redis_functions \"not readable\") "
+		     "and holds none" :
+		     "the stream holds none, and its snapshot (from an older tsarc) does not say "
+		     "whether the backup could read the source's";
+}
+
 static void note_done(tsarc_step *s, const char *how, const char *where,
 	const tsarc_redis_stats *st, const char *verified, const char *maptext)
 {
-	char libs[80] = "", kept[200] = "";
+	char libs[80] = "", kept[300] = "", detail[200];
 
 	if (st->functions_removed)
 		snprintf(libs, sizeof(libs), " and FUNCTION FLUSH (%llu librar%s)",
 			st->functions_removed, st->functions_removed == 1 ? "y" : "ies");
 	if (st->functions_kept)
 		snprintf(kept, sizeof(kept), "; the target's function libraries left as they were "
-			"(%llu): the backup could not read the source's (redis_functions \"not "
-			"readable\") and holds none", st->functions_kept_n);
+			"(%llu): %s", st->functions_kept_n, functions_kept_why(s));
 	tsarc_step_note(s, "%s into %s: %llu keys restored, %llu expired since the backup and "
 		"skipped; target emptied first with %s%s%s%s; %s; %s", how, where, st->keys,
 		st->expired, st->flush ? "FLUSHDB" : "per-key DEL (FLUSHDB refused)", libs,
@@ -254,9 +266,9 @@ static void note_done(tsarc_step *s, const char *how, const char *where,
 	if (st->functions_kept) {
 		if (!s->detail)
 			s->detail = cJSON_CreateObject();
+		snprintf(detail, sizeof(detail), "the target's kept: %s", functions_kept_why(s));
 		if (s->detail)
-			cJSON_AddStringToObject(s->detail, "redis_functions", "the target's kept: the "
-				"backup could not read the source's");
+			cJSON_AddStringToObject(s->detail, "redis_functions", detail);
 	}
 	/* The mapping, or why there is none, for whoever reads the report. */
 	if (!s->detail)
@@ -540,7 +552,17 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		cJSON_AddStringToObject(plan, "replaces", "every key of every database (the "
 			"target must be a master)");
 	}
-	if (p == PATH_LOGICAL && stream_functions(s, 0) == TSARC_REDIS_FUNCTIONS_KEEP)
+	/* The plan does not read the stream: where the snapshot does not say
+	 * (a tsarc before "redis_functions"), the restore's check pass
+	 * decides, and the plan says both outcomes. */
+	if (p == PATH_LOGICAL && stream_functions(s, 0) == TSARC_REDIS_FUNCTIONS_KEEP &&
+		s->st && !tsarc_spec_str(s->st->meta, "redis_functions"))
+		cJSON_AddStringToObject(plan, "redis_functions", "the target's function libraries "
+			"are replaced by those the stream holds, if it holds any (read whole before "
+			"the first write); if it holds none, the target's are left as they are: the "
+			"snapshot, from an older tsarc, does not say whether the backup could read "
+			"the source's");
+	else if (p == PATH_LOGICAL && stream_functions(s, 0) == TSARC_REDIS_FUNCTIONS_KEEP)
 		cJSON_AddStringToObject(plan, "redis_functions", "the target's function libraries "
 			"are kept: the backup could not read the source's (redis_functions \"not "
 			"readable\") and holds none");
