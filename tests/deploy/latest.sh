@@ -11,7 +11,12 @@
 #   snapshot id of another host is refused with it;
 # - a later `backup --stdin` snapshot is passed over: it is no backup of a
 #   deployment;
-# - a repository with one host's backups restores `latest` as before.
+# - a repository with one host's backups restores `latest` as before;
+# - a backup taken while the deployment is half-restored (a restore whose
+#   step failed left it so, as its restore state says) is marked: `latest`
+#   passes over it, naming it, and forget counts it in a group of its own
+#   (before: the nightly backup of the half-restored deployment was the
+#   `latest` that the next restore took).
 # Files components only: no database server is needed.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
@@ -105,5 +110,47 @@ ok restore latest --repo "$REPO1" --config "$WORK/prod.json" --dry-run --json
 echo "broken" >"$PROD/files/logo.png"
 ok restore latest --repo "$REPO1" --config "$WORK/prod.json"
 listing "$PROD" | cmp -s - "$WORK/prod.list" || fail "the one-host restore did not give the backup's tree"
+
+info "a backup of a half-restored deployment: marked, passed over by 'latest', a group of its own"
+HALF=$WORK/half
+mkdir -p "$HALF/tree" "$WORK/res"
+echo "tree v1" >"$HALF/tree/a.txt"
+python3 - "$WORK/half.json" "$HALF/tree" "$WORK/res" <<'PY'
+import json, sys
+path, tree, res = sys.argv[1:]
+json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": res},
+           "components": {
+               "system-storage": {"kind": "files", "path": tree, "stream": "system-storage.tar",
+                                  "restore": {"action": "replace-tree", "order": 1}},
+               # The database's load fails: the restore stops after the files.
+               "system-db": {"kind": "exec", "script": "printf 'db v1\\n'", "stream": "db.sql",
+                             "restore": {"order": 2, "command": ["sh", "-c", "cat >/dev/null; exit 1"]}}}},
+          open(path, "w"), indent=2)
+PY
+REPO2=$WORK/repo2
+init_repo "$REPO2"
+ok backup --repo "$REPO2" --config "$WORK/half.json" --host 3scale-half --json
+GOOD_SNAP=$(json_get "$OUT" "d['snapshot_id']")
+echo "tree v2" >"$HALF/tree/a.txt"
+t restore "$GOOD_SNAP" --repo "$REPO2" --config "$WORK/half.json"
+[ "$RC" -ne 0 ] || fail "the restore whose database load fails succeeded"
+grep -q "system-db" "$WORK/res/configmap/tsarc-restore-state.json" ||
+	fail "the failed restore left no pending step in its state"
+ok backup --repo "$REPO2" --config "$WORK/half.json" --host 3scale-half --json
+HALF_SNAP=$(json_get "$OUT" "d['snapshot_id']")
+cp "$ERR" "$WORK/half-backup.err"
+ok restore latest --repo "$REPO2" --config "$WORK/half.json" --host 3scale-half --dry-run --json
+[ "$(json_get "$OUT" "d['snapshot_id']")" = "$GOOD_SNAP" ] ||
+	fail "latest named $(json_get "$OUT" "d['snapshot_id']"), not the last backup of the whole deployment $GOOD_SNAP (half-restored: $HALF_SNAP)"
+expect_err "${HALF_SNAP:0:10}.*half-restored" "the backup passed over is named"
+grep -q "half-restored" "$WORK/half-backup.err" || fail "the backup of a half-restored deployment does not say so"
+ok show "$HALF_SNAP" --repo "$REPO2" --json
+[ "$(json_get "$OUT" "sorted(d['meta']['restore_pending']['steps'])")" = "['system-db']" ] ||
+	fail "the backup of the half-restored deployment does not record the pending step: $(cat "$OUT")"
+ok forget --repo "$REPO2" --keep-last 1 --dry-run --json
+[ "$(json_get "$OUT" "d['removed']")" = 0 ] ||
+	fail "forget --keep-last 1 counted the half-restored backup with the others: $(cat "$OUT")"
+# An id still restores it, as any snapshot.
+ok restore "$HALF_SNAP" --repo "$REPO2" --config "$WORK/half.json" --host 3scale-half --dry-run --json
 
 finish
