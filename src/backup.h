@@ -22,6 +22,10 @@ int tsarc_backup_secret_stream_fd(tsarc_backup *b, const char *name, const char 
  * once its producer has exited. Takes ownership of `item`. */
 int tsarc_backup_stream_annotate(tsarc_backup *b, const char *name, const char *key,
 	cJSON *item);
+/* Adds (or replaces) `key` in the snapshot's own metadata (what is known
+ * of the whole backup, e.g. that the deployment was half-restored when it
+ * was taken). Takes ownership of `item`. */
+int tsarc_backup_annotate(tsarc_backup *b, const char *key, cJSON *item);
 /* Leaves a finished stream out of the snapshot (an optional component
  * whose producer failed); its chunks stay unreferenced until prune. */
 int tsarc_backup_stream_abandon(tsarc_backup *b, const char *name);

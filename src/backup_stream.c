@@ -320,6 +320,27 @@ int tsarc_backup_stream_annotate(tsarc_backup *b, const char *name, const char *
 	return rc;
 }
 
+int tsarc_backup_annotate(tsarc_backup *b, const char *key, cJSON *item)
+{
+	int rc = 0;
+
+	if (!item)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	pthread_mutex_lock(&b->lock);
+	if (!b->snap->meta && !(b->snap->meta = cJSON_CreateObject())) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	} else {
+		cJSON_DeleteItemFromObjectCaseSensitive(b->snap->meta, key);
+		if (cJSON_AddItemToObject(b->snap->meta, key, item))
+			item = NULL;
+		else
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	pthread_mutex_unlock(&b->lock);
+	cJSON_Delete(item);
+	return rc;
+}
+
 int tsarc_backup_stream_abandon(tsarc_backup *b, const char *name)
 {
 	pending_stream *ps;

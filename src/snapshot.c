@@ -712,14 +712,27 @@ int tsarc_snapshot_is_deployment(const tsarc_snapshot *snap)
 	return 1;
 }
 
-/* Whether `snap` is one "latest" may name under `pick`. */
-static int pickable(const tsarc_snapshot *snap, const tsarc_snapshot_pick *pick)
+int tsarc_snapshot_is_half_restored(const tsarc_snapshot *snap)
+{
+	return snap->meta &&
+		cJSON_GetObjectItemCaseSensitive(snap->meta, TSARC_HALF_RESTORED_META) != NULL;
+}
+
+/* Whether `snap` is one "latest" may name under `pick`, half-restored
+ * backups aside (pickable). */
+static int pickable_any(const tsarc_snapshot *snap, const tsarc_snapshot_pick *pick)
 {
 	if (tsarc_snapshot_is_undo(snap))
 		return 0;
 	if (pick && pick->host && strcmp(snap->host, pick->host))
 		return 0;
 	return !pick || !pick->deployment || tsarc_snapshot_is_deployment(snap);
+}
+
+static int pickable(const tsarc_snapshot *snap, const tsarc_snapshot_pick *pick)
+{
+	return pickable_any(snap, pick) &&
+		!(pick && pick->deployment && tsarc_snapshot_is_half_restored(snap));
 }
 
 /* A deployment's "latest" without a host, in a repository holding the
@@ -769,7 +782,11 @@ static int resolve_latest(tsarc_repo *repo, const tsarc_snapshot_pick *pick,
 	if ((rc = tsarc_snapshot_load_all_headers(repo, &snaps, &n, skip_damaged, &sk)))
 		return rc;
 	for (i = n; i > 0 && !pickable(snaps[i - 1], pick); i--)
-		;
+		if (pickable_any(snaps[i - 1], pick))
+			tsarc__log(TSARC_LOG_WARN, "snapshot", "snapshot_half_restored", "snapshot "
+				"%.10s (%s, host %s) was taken while the deployment was half-restored: "
+				"passed over for 'latest' (restore it by its id)", snaps[i - 1]->id,
+				snaps[i - 1]->time, snaps[i - 1]->host);
 	if (i && pick && pick->deployment && !pick->host)
 		for (j = 0; j < i && !rc; j++)
 			if (pickable(snaps[j], pick) && strcmp(snaps[j]->host, snaps[i - 1]->host))
@@ -790,8 +807,8 @@ static int resolve_latest(tsarc_repo *repo, const tsarc_snapshot_pick *pick,
 			pick->host, sk.count ? " (some snapshots are damaged: see the warnings)" : "");
 	if (pick && pick->deployment)
 		return tsarc_error_set(TSARC_ENOTFOUND, "the repository has no deployment backup "
-			"that 'latest' can name (undo snapshots and single-stream backups are never "
-			"named by it): give an id");
+			"that 'latest' can name (undo snapshots, single-stream backups and backups "
+			"taken half-restored are never named by it): give an id");
 	return tsarc_error_set(TSARC_ENOTFOUND, "the repository has only undo "
 		"snapshots, which 'latest' never names: give an id");
 }

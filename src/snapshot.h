@@ -149,6 +149,18 @@ int tsarc_snapshot_resolve(struct tsarc_repo *repo, const char *spec,
 	char id_out[TSARC_ID_HEX_LEN + 1]);
 
 /*
+ * A backup taken while the deployment was half-restored (its restore
+ * state named steps not known to be applied: deploy/state.h) holds this
+ * key in its metadata, {"steps": {step: snapshot id}, ...}. It holds
+ * neither the deployment as it was nor as any snapshot was: "latest"
+ * passes over it for a restore (tsarc_snapshot_resolve_pick), and forget
+ * counts such backups in a group of their own, so that they never take
+ * the place of whole ones under a policy. An id still restores it.
+ */
+#define TSARC_HALF_RESTORED_META "restore_pending"
+int tsarc_snapshot_is_half_restored(const tsarc_snapshot *snap);
+
+/*
  * A deployment's backup: every stream was made by one of its components
  * (the stream's metadata names it), and it is no undo snapshot. A
  * `backup --stdin` of an ad-hoc dump is not one.
@@ -163,8 +175,9 @@ int tsarc_snapshot_is_deployment(const tsarc_snapshot *snap);
  * ran last: another deployment's data restored over this one's.
  * - host: only snapshots of this host; with an id, the id's snapshot must
  *   be of this host (TSARC_EINVAL otherwise).
- * - deployment: only deployment backups (tsarc_snapshot_is_deployment);
- *   without a host, "latest" among those of several hosts is refused
+ * - deployment: only deployment backups (tsarc_snapshot_is_deployment)
+ *   not taken half-restored (each newer one passed over is named in a
+ *   warning); without a host, "latest" among those of several hosts is refused
  *   (TSARC_EINVAL), naming each host and its newest backup.
  */
 typedef struct tsarc_snapshot_pick {

@@ -29,7 +29,8 @@ static const char FORGET_HELP[] =
 	"policy that would keep nothing of a group (--keep-tag with a tag none of\n"
 	"it has) is refused, and nothing is removed. Undo snapshots (restore\n"
 	"--undo-snapshot) are always a group of their own: --keep-tag undo\n"
-	"keeps them.\n"
+	"keeps them. So are backups taken while the deployment was half-restored\n"
+	"(marked restore_pending, never restore's latest).\n"
 	"Under Object Lock, the id of a snapshot hidden by another hand than\n"
 	"tsarc's forget (reported by check, extend-retention and prune) is taken\n"
 	"too: forget marks it, confirming that it may go.\n"
@@ -165,6 +166,10 @@ static char *group_key(const tsarc_snapshot *s, int by_host, int by_tags, int by
 	/* Whatever the grouping: an undo snapshot counted in a group of
 	 * backups would take a backup's place (snapshot.h). */
 	if (tsarc_snapshot_is_undo(s) && !cJSON_AddTrueToObject(key, "undo"))
+		goto done;
+	/* Nor a backup of a half-restored deployment (snapshot.h): a run of
+	 * them would push whole backups out of the policy. */
+	if (tsarc_snapshot_is_half_restored(s) && !cJSON_AddTrueToObject(key, "half_restored"))
 		goto done;
 	text = cJSON_PrintUnformatted(key);
 done:

@@ -9,8 +9,11 @@
 #include "dbconn.h"
 #include "error_save.h"
 #include "layout.h"
+#include "log.h"
 #include "kind.h"
 #include "deploy.h"
+#include "snapshot.h"
+#include "state.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
@@ -373,6 +376,65 @@ static cJSON *make_report(run *r)
 	return arr;
 }
 
+/*
+ * Whether the deployment is half-restored: its restore state names steps
+ * not known to be applied (a restore under way, or one that failed or was
+ * killed). Read before the components run and again after them, so that
+ * a restore begun meanwhile is seen too; what either read names is merged
+ * into *seen. A state that cannot be read (an older Role without get on
+ * its ConfigMap, say) is a warning: the state is advice (state.c), and a
+ * backup must not stop for it.
+ */
+static void note_half_restored(tsarc_transport *resources_tr, cJSON **seen)
+{
+	cJSON *now = NULL, *e;
+
+	if (tsarc_restore_state_pending(resources_tr, &now)) {
+		tsarc__log(TSARC_LOG_WARN, "backup", "restore_state_unread", "the deployment's "
+			"restore state could not be read (%s): whether it is half-restored is not "
+			"known", tsarc_error_last()->message);
+		tsarc_error_clear();
+		return;
+	}
+	if (!now)
+		return;
+	if (!*seen) {
+		*seen = now;
+		return;
+	}
+	/* Steps of the first read stay; the second's are added. */
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(now, "steps"))
+		if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(*seen,
+			    "steps"), e->string))
+			cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(*seen, "steps"),
+				e->string, e->valuestring);
+	cJSON_Delete(now);
+}
+
+/* A backup of a half-restored deployment: said, and marked in the
+ * snapshot (TSARC_HALF_RESTORED_META), which `restore latest` passes over
+ * and forget counts apart. The backup itself goes on: what the deployment
+ * holds now may be held nowhere else. */
+static int mark_half_restored(tsarc_backup *b, cJSON *seen)
+{
+	tsarc_buf steps = TSARC_BUF_INIT;
+	const char *list = " (they could not be listed: out of memory)";
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(seen, "steps"))
+		tsarc_buf_printf(&steps, " %s (snapshot %.10s)", e->string, e->valuestring);
+	if (tsarc_buf_status(&steps))
+		tsarc_error_clear();
+	else if (steps.ptr)
+		list = (const char *)steps.ptr;
+	tsarc__log(TSARC_LOG_WARN, "backup", "half_restored", "the deployment is half-restored: "
+		"a restore into it did not finish (or is under way), and its restore state names "
+		"steps not known to be applied:%s; this backup is marked half-restored, and "
+		"'restore latest' passes over it (restore it by its id)", list);
+	tsarc_buf_dispose(&steps);
+	return tsarc_backup_annotate(b, TSARC_HALF_RESTORED_META, seen);
+}
+
 int tsarc_deploy_backup(tsarc_deploy *d, tsarc_backup *b, cJSON **report)
 {
 	return tsarc_deploy_backup_only(d, b, NULL, 0, 0, report);
@@ -401,6 +463,7 @@ int tsarc_deploy_backup_only(tsarc_deploy *d, tsarc_backup *b, const char *const
 	pthread_t *threads = NULL;
 	size_t nthreads = 0, i, nfailed = 0;
 	tsarc_buf msg = TSARC_BUF_INIT;
+	cJSON *half_restored = NULL;
 	int rc = 0, first_rc = 0;
 	run r;
 
@@ -450,6 +513,10 @@ int tsarc_deploy_backup_only(tsarc_deploy *d, tsarc_backup *b, const char *const
 			"nothing to back up" : "every component is disabled: nothing to back up");
 		goto out;
 	}
+	/* The undo snapshot is taken by the restore itself: not of a
+	 * half-restored deployment, whatever an earlier run left. */
+	if (!for_undo)
+		note_half_restored(resources_tr, &half_restored);
 	nthreads = d->parallel < r.n ? d->parallel : r.n;
 	if (!(threads = calloc(nthreads, sizeof(pthread_t)))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -487,8 +554,16 @@ int tsarc_deploy_backup_only(tsarc_deploy *d, tsarc_backup *b, const char *const
 				"out of memory)", nfailed);
 		else
 			rc = tsarc_error_set(first_rc, "%s", (char *)msg.ptr);
+		goto out;
+	}
+	if (!for_undo)
+		note_half_restored(resources_tr, &half_restored);
+	if (half_restored) {
+		rc = mark_half_restored(b, half_restored);
+		half_restored = NULL;
 	}
 out:
+	cJSON_Delete(half_restored);
 	if (report)
 		*report = make_report(&r);
 	free(threads);

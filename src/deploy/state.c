@@ -20,6 +20,7 @@
  */
 #include "plan.h"
 #include "snapshot.h"
+#include "state.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
@@ -93,19 +94,21 @@ static int pending_from(const cJSON *pending, const char *id)
 	return 0;
 }
 
-/* Reads the stored state: 0 with *pending (NULL: none) and *undo (the
- * undo map, see undo_map_of), 1 when this deployment's transport keeps
- * none, or an error. */
-static int state_read(tsarc_restore_ctx *r, cJSON **pending, cJSON **undo, char *when,
+/* Reads the state stored through `tr`: 0 with *pending (NULL: none) and,
+ * unless undo is NULL, *undo (the undo map, see undo_map_of), 1 when this
+ * deployment's transport keeps none, or an error. */
+static int state_read_from(tsarc_transport *tr, cJSON **pending, cJSON **undo, char *when,
 	size_t whensz, char *host, size_t hostsz)
 {
 	cJSON *cm = NULL;
 	int rc;
 
-	*pending = *undo = NULL;
-	if (!r->deftr || !r->deftr->get || !r->deftr->apply)
+	*pending = NULL;
+	if (undo)
+		*undo = NULL;
+	if (!tr || !tr->get || !tr->apply)
 		return 1;
-	rc = r->deftr->get(r->deftr, "configmap", STATE_NAME, &cm);
+	rc = tr->get(tr, "configmap", STATE_NAME, &cm);
 	if (rc == TSARC_ENOTFOUND || rc == TSARC_ECONFIG) {
 		tsarc_error_clear();
 		return rc == TSARC_ECONFIG;
@@ -113,8 +116,40 @@ static int state_read(tsarc_restore_ctx *r, cJSON **pending, cJSON **undo, char 
 	if (rc)
 		return rc;
 	*pending = pending_of(cm, when, whensz, host, hostsz);
-	*undo = undo_map_of(cm);
+	if (undo)
+		*undo = undo_map_of(cm);
 	cJSON_Delete(cm);
+	return 0;
+}
+
+static int state_read(tsarc_restore_ctx *r, cJSON **pending, cJSON **undo, char *when,
+	size_t whensz, char *host, size_t hostsz)
+{
+	return state_read_from(r->deftr, pending, undo, when, whensz, host, hostsz);
+}
+
+int tsarc_restore_state_pending(tsarc_transport *tr, cJSON **out)
+{
+	char when[48] = "", host[256] = "";
+	cJSON *pending = NULL, *doc;
+	int rc;
+
+	*out = NULL;
+	if ((rc = state_read_from(tr, &pending, NULL, when, sizeof(when), host, sizeof(host))))
+		return rc == 1 ? 0 : rc;
+	if (!pending)
+		return 0;
+	if (!(doc = cJSON_CreateObject()) || !cJSON_AddItemToObject(doc, "steps", pending)) {
+		cJSON_Delete(doc);
+		cJSON_Delete(pending);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	if ((when[0] && !cJSON_AddStringToObject(doc, "updated", when)) ||
+		(host[0] && !cJSON_AddStringToObject(doc, "host", host))) {
+		cJSON_Delete(doc);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	*out = doc;
 	return 0;
 }
 
