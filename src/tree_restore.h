@@ -55,8 +55,12 @@ int tsarc_tree_restore_stream(tsarc_repo *repo, const tsarc_stream *st,
  * folder, and with it the repository it reads from (as the snapshot held
  * it, or deleted as an extra), losing every snapshot written since. Folders
  * are compared by device and inode, walking up from the repository, so a
- * symlink or another spelling of either path changes nothing. The stream
- * restore checks this; a plan calls it to refuse before the first write. */
+ * symlink or another spelling of either path changes nothing.
+ * Any other tsarc repository in `dir` (`repo` may be NULL), at any depth,
+ * is refused the same way, naming its folder: known by its config and a
+ * key file that verifies (tree/repofind.c), not by names alone; a folder
+ * that cannot be looked into is an error. Both restores check this; a plan
+ * calls it to refuse before the first write. */
 int tsarc_tree_repository_check(tsarc_repo *repo, const char *dir);
 
 /* Checks a tar stream read from `fd` to its end by the rules of a restore,

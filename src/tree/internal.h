@@ -13,6 +13,8 @@
  *   swap.c     the journaled swap by renames of the staging folder into the
  *              target, and the recovery of an interrupted one;
  *   dir.c      folder listing and removal that never follow a symlink;
+ *   repofind.c a tsarc repository anywhere in the target, which the
+ *              restore refuses to replace;
  *   feed.c     a repository stream through a pipe, verified as it is read;
  *   padding.c  the zeros a pod's tar padded shrunk files with (metadata);
  *   restore.c  the public restore, check.c the check, rewrite.c the pax
@@ -109,6 +111,12 @@ int tsarc__tree_write_data(struct archive *in, int fd, const char *name, uint64_
 
 /* dir.c: rm -rf of parent/name without following symlinks; 0 or -1 (errno). */
 int tsarc__tree_remove_at(int parent, const char *name);
+
+/* repofind.c: 1 and *found (to free: "." or "a/b", below `dir`) when a
+ * folder in `dir` (it too) is a tsarc repository, 0 when none is (or
+ * `dir` does not exist), or an error when a folder cannot be looked into.
+ * Symlinks are not followed; tsarc's own swap folders are left out. */
+int tsarc__tree_find_repository(const char *dir, char **found);
 
 /* swap.c: opens and locks the target folder, ends an earlier interrupted
  * swap, writes this one's journal and makes its staging folder. */

@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,7 +47,8 @@ static int stage_tar(int fd, void *ctx)
 	return stage(g->t, fd, g->opts, g->res, g->pad);
 }
 
-int tsarc_tree_repository_check(tsarc_repo *repo, const char *dir)
+/* The restore's own folder repository: `dir` or a folder above it. */
+static int own_repository(tsarc_repo *repo, const char *dir)
 {
 	struct stat target, cur, up;
 	const char *root;
@@ -78,6 +80,29 @@ int tsarc_tree_repository_check(tsarc_repo *repo, const char *dir)
 	}
 	if (fd >= 0)
 		close(fd);
+	return rc;
+}
+
+int tsarc_tree_repository_check(tsarc_repo *repo, const char *dir)
+{
+	char *found = NULL;
+	int rc;
+
+	if ((rc = own_repository(repo, dir)))
+		return rc;
+	if ((rc = tsarc__tree_find_repository(dir, &found)) <= 0)
+		return rc;
+	if (!strcmp(found, "."))
+		rc = tsarc_error_set(TSARC_EUNSAFE, "%s is a tsarc repository (a config and key "
+			"files): a restore replaces the whole folder, and every snapshot in that "
+			"repository with it; restore into another folder", dir);
+	else
+		rc = tsarc_error_set(TSARC_EUNSAFE, "%s/%s is a tsarc repository (a config and key "
+			"files) inside %s: a restore replaces the whole folder, and would delete that "
+			"repository with the old tree or overwrite it with what the snapshot holds "
+			"there, every snapshot in it lost; move the repository out of %s, or restore "
+			"into another folder", dir, found, dir, dir);
+	free(found);
 	return rc;
 }
 
