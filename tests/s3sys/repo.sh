@@ -12,7 +12,10 @@
 # since. The snapshot records what it left out, and its restore into
 # another bucket that keeps another repository under tsarc/ (one restored
 # from a copy of the repository, say) leaves that repository's objects
-# alone, deleting the other objects the backup does not have. Run by
+# alone, deleting the other objects the backup does not have. With the
+# repository at the component's own prefix (the bucket's root), only its
+# own objects (by their names' form) are left out: 3scale's objects under
+# data/, keys/, index/, ... are backed up and restored. Run by
 # tests/s3/run_with_s3.sh against a real RGW.
 set -u
 : "${TSARC:?set TSARC to the tsarc binary}"
@@ -63,10 +66,10 @@ json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d}
 PY
 }
 
-# backup CONFIG NAME: a backup with --json; its id in SNAP, its report in
+# backup CONFIG NAME [REPO]: a backup with --json; its id in SNAP, its report in
 # $WORK/NAME.json and its log in $WORK/NAME.err.
 backup() {
-	"$TSARC" backup --config "$WORK/dep/$1" --repo "$REPO" --json >"$WORK/$2.json" 2>"$WORK/$2.err" ||
+	"$TSARC" backup --config "$WORK/dep/$1" --repo "${3:-$REPO}" --json >"$WORK/$2.json" 2>"$WORK/$2.err" ||
 		fail "backup $2: $(cat "$WORK/$2.err")"
 	SNAP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/$2.json") ||
 		fail "no snapshot id: $(cat "$WORK/$2.json")"
@@ -175,6 +178,46 @@ s3tool state "$OTHER" "" >"$WORK/other.after" || fail "state"
 grep -q '"key": "attachments/two.txt"' "$WORK/other.after" || fail "the restore did not write the backup's objects"
 ! grep -q '"key": "attachments/old.txt"' "$WORK/other.after" || fail "the restore kept an extra object"
 ! grep -q '"key": "tsarc/notes.txt"' "$WORK/other.after" || fail "the restore kept an object beside the repository's"
+
+info "the repository at the component's own prefix: 3scale's objects of the same folders stay in"
+# The bucket's root holds both: the repository's objects are only those of
+# its own names (config, keys/HEX, data/XX/HEX, snapshots/HEX, locks/HEX,
+# index/HEX), and 3scale's objects under data/, keys/, index/, snapshots/,
+# locks/ or config/ are files to back up like any other.
+ROOTB=tsarc-s3sys-root-$run_id
+ROOT_REPO=s3:$TSARC_TEST_S3_ENDPOINT/$ROOTB
+"$TSARC" init --repo "$ROOT_REPO" --kdf-memory 4 >/dev/null 2>"$WORK/init3.err" || fail "init: $(cat "$WORK/init3.err")"
+LOOKALIKES="data/provider/logo.png keys/provider.pem index/page.html snapshots/thumb.png locks/notes.txt config/app.yml data/ab/abcdef"
+for k in $LOOKALIKES attachments/one.txt; do
+	s3tool put "$ROOTB" "$k" "3scale's $k" || fail "put"
+done
+deployment root.json "" "$ROOTB"
+backup root.json b4 "$ROOT_REPO"
+"$TSARC" dump --repo "$ROOT_REPO" "$SNAP" system-storage-s3.tar 2>"$WORK/b4.dump.err" |
+	tar -tf - 2>/dev/null | LC_ALL=C sort >"$WORK/b4.list" || fail "dump b4: $(cat "$WORK/b4.dump.err")"
+for k in $LOOKALIKES; do
+	grep -qxF "$k" "$WORK/b4.list" || fail "3scale's $k, beside the repository at the bucket's root, is not in the snapshot: $(cat "$WORK/b4.list")"
+done
+if grep -qE '^(config|(keys|snapshots|locks|index)/[0-9a-f]{64}|data/[0-9a-f]{2}/[0-9a-f]{64})$' "$WORK/b4.list"; then
+	fail "the snapshot holds the repository's own objects: $(grep -cE '^(config|(keys|snapshots|locks|index)/|data/[0-9a-f]{2}/[0-9a-f]{64})' "$WORK/b4.list")"
+fi
+python3 - "$WORK/b4.json" <<'PY' || fail "the report does not name the repository at the root as left out: $(cat "$WORK/b4.json")"
+import json, sys
+comps = json.load(open(sys.argv[1]))["components"]
+ex = [e for c in comps for e in c.get("excluded", [])]
+assert any(e["path"] == "" and "repository" in e["why"] for e in ex), comps
+PY
+info "... and its restore into another bucket puts them back"
+ROOT2=tsarc-s3sys-root2-$run_id
+s3tool put "$ROOT2" "attachments/old.txt" "an extra" || fail "put"
+deployment root2.json "" "$ROOT2"
+"$TSARC" restore "$SNAP" --config "$WORK/dep/root2.json" --repo "$ROOT_REPO" >"$WORK/r-root2.out" 2>"$WORK/r-root2.err" ||
+	fail "restore into another bucket: $(cat "$WORK/r-root2.err")"
+s3tool state "$ROOT2" "" >"$WORK/root2.after" || fail "state"
+for k in $LOOKALIKES attachments/one.txt; do
+	grep -qF "\"key\": \"$k\"" "$WORK/root2.after" || fail "the restore did not put back $k: $(cat "$WORK/root2.after")"
+done
+! grep -q '"key": "attachments/old.txt"' "$WORK/root2.after" || fail "the restore kept an extra object"
 
 grep -q -e "$AWS_SECRET_ACCESS_KEY" "$WORK"/*.err "$WORK"/*.json && fail "a secret key was printed"
 info "ok"
