@@ -19,6 +19,7 @@
 #include "index.h"
 #include "wipe.h"
 #include "snapshot.h"
+#include "forgotten.h"
 #include "tsarc/errors.h"
 
 #include <cjson/cJSON.h>
@@ -73,6 +74,41 @@ static int json_get_u64(const cJSON *obj, const char *name, uint64_t *out,
 			what, name);
 	*out = (uint64_t)item->valuedouble;
 	return 0;
+}
+
+/* --- the names of a repository's objects --- */
+
+/* The number of lower-case hex digits `s` starts with. */
+static size_t hex_run(const char *s)
+{
+	size_t i = 0;
+
+	while ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))
+		i++;
+	return i;
+}
+
+int tsarc_repo_object_key(const char *key)
+{
+	static const char *const flat[] = {"keys/", "snapshots/", "locks/", "index/"};
+	size_t i;
+
+	if (!strcmp(key, "config"))
+		return 1;
+	for (i = 0; i < sizeof(flat) / sizeof(flat[0]); i++) {
+		size_t d = strlen(flat[i]);
+		const char *name = key + d;
+		if (strncmp(key, flat[i], d) || hex_run(name) != TSARC_ID_HEX_LEN)
+			continue;
+		if (!name[TSARC_ID_HEX_LEN])
+			return 1;
+		/* forgotten.c's mark beside a snapshot */
+		return i == 1 && !strcmp(name + TSARC_ID_HEX_LEN, TSARC_FORGOTTEN_SUFFIX);
+	}
+	/* data/XX/HEX: a chunk (format 1) or a pack (format 2) */
+	return !strncmp(key, "data/", 5) && hex_run(key + 5) == 2 && key[7] == '/' &&
+		hex_run(key + 8) == TSARC_ID_HEX_LEN && !key[8 + TSARC_ID_HEX_LEN] &&
+		!strncmp(key + 5, key + 8, 2);
 }
 
 /* --- whole encrypted objects --- */

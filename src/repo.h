@@ -101,6 +101,15 @@ int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
 
 int tsarc_repo_verify_key_file(const uint8_t *raw, size_t len, const char *name);
 
+/* 1 when `key`, relative to a repository's root, has the form of an
+ * object a repository writes (the layout above, with the names tsarc
+ * gives: HEX is 64 lower-case hex digits): "config", keys/HEX,
+ * snapshots/HEX and snapshots/HEX.forgotten, locks/HEX, index/HEX, and
+ * data/XX/HEX where XX are HEX's first two digits. Anything else under
+ * those folders (a file of 3scale's in a bucket that holds a repository
+ * at its root) is no object of the repository's. */
+int tsarc_repo_object_key(const char *key);
+
 /* The chunk id: HMAC-SHA256 under the repository's id key. */
 int tsarc_repo_chunk_id(const tsarc_repo *repo, const uint8_t *data,
 	size_t len, uint8_t id[TSARC_ID_LEN]);

@@ -185,7 +185,56 @@ static void excluded_admitted(void **state)
 	assert_int_equal(admit(many), TSARC_EUNSAFE);
 }
 
+/* What a backup leaves out of a bucket that holds its repository: the
+ * repository's objects by the names it gives them, never 3scale's objects
+ * in folders of the same names (the repository at the component's own
+ * prefix). */
+static void repository_objects(void **state)
+{
+#define H "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	static const struct {
+		const char *rel, *key;
+		int mine;
+	} t[] = {
+		{"", "config", 1},
+		{"", "keys/" H, 1},
+		{"", "snapshots/" H, 1},
+		{"", "snapshots/" H ".forgotten", 1},
+		{"", "locks/" H, 1},
+		{"", "index/" H, 1},
+		{"", "data/01/" H, 1},
+		{"tsarc/", "tsarc/config", 1},
+		{"tsarc/", "tsarc/data/01/" H, 1},
+		{"tsarc/", "config", 0},
+		{"tsarc/", "tsarc/notes.txt", 0},
+		{"", "config/app.yml", 0},
+		{"", "configs", 0},
+		{"", "keys/provider.pem", 0},
+		{"", "keys/" H "0", 0},
+		{"", "keys/" H "/x", 0},
+		{"", "keys/0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", 0},
+		{"", "snapshots/" H ".forgotten.txt", 0},
+		{"", "index/" H ".forgotten", 0},
+		{"", "data/provider/logo.png", 0},
+		{"", "data/ab/abcdef", 0},
+		{"", "data/02/" H, 0},
+		{"", "data/01/" H "/x", 0},
+		{"", "data/" H, 0},
+		{"", "locks/notes.txt", 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (tsarc_s3sys_repo_object(t[i].rel, t[i].key) != t[i].mine)
+			fail_msg("'%s' under '%s': %d, not %d", t[i].key, t[i].rel, !t[i].mine,
+				t[i].mine);
+	}
+#undef H
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(repository_objects),
 	cmocka_unit_test(excluded_admitted),
 	cmocka_unit_test(endpoints_by_name),
 	cmocka_unit_test(secret_keys_and_endpoint),

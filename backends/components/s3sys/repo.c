@@ -157,18 +157,9 @@ done:
 int tsarc_s3sys_repo_object(const char *rel, const char *key)
 {
 	size_t n = strlen(rel);
-	tsarc_objtype t;
 
-	if (strncmp(key, rel, n))
-		return 0;
-	key += n;
-	if (!strcmp(key, "config"))
-		return 1;
-	for (t = 0; t < TSARC_OBJ__COUNT; t++) {
-		const char *dir = tsarc_objtype_dir(t);
-		size_t d = dir ? strlen(dir) : 0;
-		if (d && !strncmp(key, dir, d) && key[d] == '/')
-			return 1;
-	}
-	return 0;
+	/* By the names the repository gives its objects, not their folders:
+	 * with the repository at the component's own prefix, 3scale's
+	 * data/, keys/ or index/ objects are beside it and backed up. */
+	return !strncmp(key, rel, n) && tsarc_repo_object_key(key + n);
 }

@@ -52,9 +52,10 @@ int tsarc_s3sys_endpoint_same(const char *a, const char *b);
 int tsarc_s3sys_repo_under(const tsarc_s3sys_where *w, tsarc__s3_client *c,
 	struct tsarc_repo *repo, char **rel);
 /* 1 when `key` (relative to w's prefix) is one of the repository's own
- * objects under `rel` (its config, keys/, data/, snapshots/, locks/,
- * index/): what a backup leaves out, never an object of 3scale's beside
- * them. */
+ * objects under `rel`: its config, or an object of its keys/, data/,
+ * snapshots/, locks/, index/ with a name of the form the repository gives
+ * (tsarc_repo_object_key). What a backup leaves out, never an object of
+ * 3scale's beside them or in folders of the same names. */
 int tsarc_s3sys_repo_object(const char *rel, const char *key);
 
 /* dump.c: the backup's production (an in-process writer). */
