@@ -12,7 +12,9 @@
 # since. The snapshot records what it left out, and its restore into
 # another bucket that keeps another repository under tsarc/ (one restored
 # from a copy of the repository, say) leaves that repository's objects
-# alone, deleting the other objects the backup does not have. With the
+# alone, deleting the other objects the backup does not have; a restore
+# into a bucket that keeps a repository anywhere else under the prefix is
+# refused before anything is written, naming it. With the
 # repository at the component's own prefix (the bucket's root), only its
 # own objects (by their names' form) are left out: 3scale's objects under
 # data/, keys/, index/, ... are backed up and restored. Run by
@@ -178,6 +180,45 @@ s3tool state "$OTHER" "" >"$WORK/other.after" || fail "state"
 grep -q '"key": "attachments/two.txt"' "$WORK/other.after" || fail "the restore did not write the backup's objects"
 ! grep -q '"key": "attachments/old.txt"' "$WORK/other.after" || fail "the restore kept an extra object"
 ! grep -q '"key": "tsarc/notes.txt"' "$WORK/other.after" || fail "the restore kept an object beside the repository's"
+
+info "a restore into a bucket that keeps another repository where the backup left none out is refused"
+# Under vault/, not where the backup left its own repository out (tsarc/):
+# the restore would delete its objects as extras (or overwrite them with
+# the snapshot's). Refused, plan and restore, naming it; nothing written.
+VAULTB=tsarc-s3sys-vault-$run_id
+VAULT_REPO=s3:$TSARC_TEST_S3_ENDPOINT/$VAULTB/vault
+VAULT_PW="other-$TSARC_PASSWORD"
+TSARC_PASSWORD=$VAULT_PW "$TSARC" init --repo "$VAULT_REPO" --kdf-memory 4 >/dev/null 2>"$WORK/init4.err" ||
+	fail "init: $(cat "$WORK/init4.err")"
+echo "the other repository's data" >"$WORK/vault.txt"
+TSARC_PASSWORD=$VAULT_PW "$TSARC" backup --repo "$VAULT_REPO" --stdin --name vault.txt <"$WORK/vault.txt" \
+	>/dev/null 2>"$WORK/vault-backup.err" || fail "backup into the other repository: $(cat "$WORK/vault-backup.err")"
+s3tool put "$VAULTB" "attachments/old.txt" "an extra" || fail "put"
+deployment vault.json "" "$VAULTB"
+s3tool state "$VAULTB" "" >"$WORK/vault.before" || fail "state"
+rc=0
+"$TSARC" restore "$S2" --config "$WORK/dep/vault.json" --repo "$REPO" --dry-run >"$WORK/vplan.out" 2>"$WORK/vplan.err" || rc=$?
+[ "$rc" -ne 0 ] || fail "the plan of a restore over another repository (vault/) was accepted: $(cat "$WORK/vplan.out")"
+grep -q "s3://$VAULTB/vault/.*repository" "$WORK/vplan.err" || fail "the plan's refusal does not name the other repository: $(cat "$WORK/vplan.err")"
+rc=0
+"$TSARC" restore "$S2" --config "$WORK/dep/vault.json" --repo "$REPO" >"$WORK/vrestore.out" 2>"$WORK/vrestore.err" || rc=$?
+[ "$rc" -ne 0 ] || fail "a restore over another repository (vault/) ran: $(cat "$WORK/vrestore.out")"
+grep -q "s3://$VAULTB/vault/.*repository" "$WORK/vrestore.err" || fail "the refusal does not name the other repository: $(cat "$WORK/vrestore.err")"
+s3tool state "$VAULTB" "" >"$WORK/vault.after" || fail "state"
+cmp -s "$WORK/vault.before" "$WORK/vault.after" ||
+	fail "the refused restore changed the bucket: $(diff "$WORK/vault.before" "$WORK/vault.after" | head -5)"
+TSARC_PASSWORD=$VAULT_PW "$TSARC" dump --repo "$VAULT_REPO" latest vault.txt 2>"$WORK/vdump.err" |
+	cmp -s - "$WORK/vault.txt" || fail "the other repository lost its snapshot: $(cat "$WORK/vdump.err")"
+info "... objects that only bear a repository's names do not stop it"
+LOOKB=tsarc-s3sys-look-$run_id
+s3tool put "$LOOKB" "look/config" "an app's settings" || fail "put"
+s3tool put "$LOOKB" "look/keys/$(printf '%064d' 0)" "not a key" || fail "put"
+deployment look.json "" "$LOOKB"
+"$TSARC" restore "$S2" --config "$WORK/dep/look.json" --repo "$REPO" >"$WORK/r-look.out" 2>"$WORK/r-look.err" ||
+	fail "restore into a bucket with lookalike objects: $(cat "$WORK/r-look.err")"
+s3tool state "$LOOKB" "" >"$WORK/look.after" || fail "state"
+grep -q '"key": "attachments/two.txt"' "$WORK/look.after" || fail "the restore did not write the backup's objects"
+! grep -q '"key": "look/' "$WORK/look.after" || fail "the restore kept the lookalike extras: $(cat "$WORK/look.after")"
 
 info "the repository at the component's own prefix: 3scale's objects of the same folders stay in"
 # The bucket's root holds both: the repository's objects are only those of
