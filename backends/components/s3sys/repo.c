@@ -19,6 +19,7 @@
  * bytes are the same repository.
  */
 #include "s3sys.h"
+#include "grow.h"
 #include "repo.h"
 #include "tsarc/errors.h"
 
@@ -30,6 +31,10 @@
 
 /* The largest config object tsarc writes is a few hundred bytes. */
 #define CONFIG_MAX (64 * 1024)
+/* So is a key file (repo.c: KEY_FILE_MAX). */
+#define KEY_FILE_MAX (64 * 1024)
+/* Key files read for one candidate repository: one that verifies is enough. */
+#define KEYS_TRIED 8
 
 /* "http(s)://host[:port]" lower-cased, without a default port (":80"
  * with http, ":443" with https) or a trailing slash; "AWS" as it is. */
@@ -162,4 +167,120 @@ int tsarc_s3sys_repo_object(const char *rel, const char *key)
 	 * with the repository at the component's own prefix, 3scale's
 	 * data/, keys/ or index/ objects are beside it and backed up. */
 	return !strncmp(key, rel, n) && tsarc_repo_object_key(key + n);
+}
+
+/* ---- any repository under the prefix ---- */
+
+/* What a listing of the prefix offers: "config" objects (their prefix,
+ * relative) and objects of the form keys/HEX (relative keys). */
+typedef struct candidates {
+	size_t plen;
+	char **configs, **keys;
+	size_t nconfigs, nkeys, capc, capk;
+} candidates;
+
+static int candidate_cb(const tsarc__s3_list_entry *e, void *ud)
+{
+	candidates *x = ud;
+	const char *rel, *k;
+	size_t n;
+
+	if (strlen(e->key) < x->plen)
+		return 0;
+	rel = e->key + x->plen;
+	n = strlen(rel);
+	if (n >= 6 && !strcmp(rel + n - 6, "config") && (n == 6 || rel[n - 7] == '/')) {
+		char p[TSARC__S3_KEY_MAX + 1];
+		snprintf(p, sizeof(p), "%.*s", (int)(n - 6), rel);
+		return tsarc_strv_push(&x->configs, &x->nconfigs, &x->capc, 8, p);
+	}
+	/* keys/HEX at the end of the key, at the start or after a '/', of a
+	 * key file's size */
+	if (e->size <= KEY_FILE_MAX && n >= 5 + 64 && (k = rel + n - 5 - 64, !strncmp(k, "keys/", 5)) &&
+		(k == rel || k[-1] == '/') && tsarc_repo_object_key(k))
+		return tsarc_strv_push(&x->keys, &x->nkeys, &x->capk, 16, rel);
+	return 0;
+}
+
+/* 1 when the object `rel` (a keys/HEX under w's prefix) is a key file:
+ * its bytes hash to its name and read as one. 0 when not or gone. */
+static int key_object(tsarc__s3_client *c, const tsarc_s3sys_where *w, const char *rel)
+{
+	char full[TSARC__S3_KEY_MAX + 1];
+	tsarc_buf body = TSARC_BUF_INIT;
+	tsarc__s3_req rq = {0};
+	tsarc__s3_resp resp;
+	int rc;
+
+	if ((size_t)snprintf(full, sizeof(full), "%s%s", w->prefix, rel) >= sizeof(full))
+		return 0;
+	tsarc_buf_init(&body, KEY_FILE_MAX);
+	rq.method = "GET";
+	rq.key = full;
+	rq.out = &body;
+	rc = tsarc__s3_perform(c, &rq, &resp);
+	if (rc == 0 && resp.status == 404) {
+		rc = 0; /* gone since the listing */
+	} else if (rc == 0 && resp.status != 200) {
+		rc = tsarc__s3_status_error(c, &rq, &resp);
+	} else if (rc == 0) {
+		rc = tsarc_repo_verify_key_file(body.ptr, body.size, strrchr(rel, '/') + 1) == 0;
+		if (!rc)
+			tsarc_error_clear();
+	}
+	if (rc < 0)
+		tsarc_error_prefix("s3://%s/%s: cannot tell whether it is a tsarc key file",
+			w->bucket, full);
+	tsarc_buf_dispose(&body);
+	return rc;
+}
+
+int tsarc_s3sys_repo_find(const tsarc_s3sys_where *w, tsarc__s3_client *c,
+	const char *const *kept, size_t nkept, char **found)
+{
+	candidates x;
+	tsarc__s3_client *own = NULL;
+	size_t i, j, k;
+	int rc;
+
+	*found = NULL;
+	memset(&x, 0, sizeof(x));
+	x.plen = strlen(w->prefix);
+	if (!c && (rc = tsarc_s3sys_open(w, 1, &own)))
+		return rc;
+	if ((rc = tsarc__s3_list(c ? c : own, w->prefix, candidate_cb, &x))) {
+		if (rc == TSARC_ENOTFOUND) { /* no bucket yet: it holds nothing */
+			tsarc_error_clear();
+			rc = 0;
+		} else {
+			tsarc_error_prefix("listing s3://%s/%s for a tsarc repository", w->bucket,
+				w->prefix);
+		}
+		goto done;
+	}
+	for (i = 0; i < x.nconfigs && !rc; i++) {
+		const char *p = x.configs[i];
+		size_t plen = strlen(p), tried = 0;
+		for (k = 0; k < nkept && strcmp(kept[k], p); k++)
+			;
+		if (k < nkept)
+			continue; /* where the backup left its repository out: kept */
+		for (j = 0; j < x.nkeys && tried < KEYS_TRIED && !rc; j++) {
+			if (strncmp(x.keys[j], p, plen) || strchr(x.keys[j] + plen + 5, '/') ||
+				strncmp(x.keys[j] + plen, "keys/", 5))
+				continue;
+			tried++;
+			if ((rc = key_object(c ? c : own, w, x.keys[j])) == 1 && !(*found = strdup(p)))
+				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		}
+	}
+done:
+	for (i = 0; i < x.nconfigs; i++)
+		free(x.configs[i]);
+	for (i = 0; i < x.nkeys; i++)
+		free(x.keys[i]);
+	free(x.configs);
+	free(x.keys);
+	tsarc__s3_client_free(own);
+	return rc;
 }

@@ -65,6 +65,8 @@ static int holds_repository(tsarc_restore_ctx *r, const tsarc_s3sys_where *w, co
 		comp, w->url, tsarc_store_describe(r->repo->store));
 }
 
+static int holds_other_repository(const tsarc_s3sys_where *w, const tsarc_step *s);
+
 int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)
 {
 	const char *secret = tsarc_spec_str(s->spec, "secret");
@@ -120,6 +122,11 @@ int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)
 			"host's own credentials would replace its content. Give \"bucket\" in the "
 			"configuration, or create the Secret in the target first; nothing was written",
 			s->component, secret, w.bucket);
+		tsarc_s3sys_where_free(&w);
+		tsarc_secret_doc_free(doc);
+		return rc;
+	}
+	if ((rc = holds_other_repository(&w, s))) {
 		tsarc_s3sys_where_free(&w);
 		tsarc_secret_doc_free(doc);
 		return rc;
@@ -226,6 +233,37 @@ static int kept_prefixes(const tsarc_step *s, const char *kept[KEPT_MAX], size_t
 bad:
 	return tsarc_error_set(TSARC_EUNSAFE, "stream %s: metadata 'excluded' is not a list of at "
 		"most %d {\"path\": \"\" or \"PREFIX/\"}", s->st->name, KEPT_MAX);
+}
+
+/* Another tsarc repository under the target's prefix than where the
+ * backup left its own out (kept_prefixes, which the restore keeps): the
+ * restore would delete its objects as extras, or overwrite them with the
+ * stream's, every snapshot in it lost. Refused before the first write,
+ * naming it, as the tree restore refuses a folder holding one (and as
+ * holds_repository the restore's own). Known by a key file that verifies
+ * beside its config (tsarc_s3sys_repo_find), not by names. */
+static int holds_other_repository(const tsarc_s3sys_where *w, const tsarc_step *s)
+{
+	const char *kept[KEPT_MAX];
+	char *found = NULL;
+	size_t n;
+	int rc;
+
+	if ((rc = kept_prefixes(s, kept, &n)))
+		return rc;
+	if ((rc = tsarc_s3sys_repo_find(w, NULL, kept, n, &found)) <= 0) {
+		if (rc)
+			tsarc_error_prefix("component '%s': before the first write", s->component);
+		return rc;
+	}
+	rc = tsarc_error_set(TSARC_EUNSAFE, "component '%s': s3://%s/%s%s holds a tsarc "
+		"repository (its config and a key file): the restore replaces every object under "
+		"s3://%s/%s and would delete that repository's objects as extras or overwrite "
+		"them, every snapshot in it lost; move the repository elsewhere, or restore into "
+		"another bucket or prefix", s->component, w->bucket, w->prefix, found, w->bucket,
+		w->prefix);
+	free(found);
+	return rc;
 }
 
 int tsarc_s3sys_admit(tsarc_restore_ctx *r, const tsarc_step *s)
@@ -377,10 +415,19 @@ static int entry_cb(struct archive *a, const tsarc_s3sys_obj *o, void *ud)
 	pending *q = NULL;
 	char buf[65536], full[TSARC__S3_KEY_MAX + 1];
 	int64_t n;
+	size_t k;
 	int rc;
 
 	if ((rc = target_key(p, o->key, full)))
 		return rc;
+	/* The restore keeps the target's repository objects there, and does
+	 * not overwrite them either: a backup that left its repository out
+	 * has none of them. */
+	for (k = 0; k < p->nkept; k++)
+		if (tsarc_s3sys_repo_object(p->kept[k], o->key))
+			return tsarc_error_set(TSARC_EUNSAFE, "object '%.200s' is a repository's "
+				"object where the stream's metadata says the backup left its "
+				"repository out ('excluded'): the stream contradicts itself", o->key);
 	if (o->size > TSARC_S3SYS_OBJECT_MAX)
 		return tsarc_error_set(TSARC_EUNSUPPORTED, "object '%.200s' of %llu bytes: tsarc "
 			"copies objects of at most %llu bytes", o->key, (unsigned long long)o->size,
@@ -519,6 +566,10 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		return rc;
 	}
 	if ((rc = kept_prefixes(s, put.kept, &put.nkept)))
+		goto done;
+	memcpy(check.kept, put.kept, sizeof(put.kept));
+	check.nkept = put.nkept;
+	if ((rc = holds_other_repository(&w, s)))
 		goto done;
 	tsarc_s3sys_where_text(&w, text, sizeof(text));
 	check.w = put.w = &w;

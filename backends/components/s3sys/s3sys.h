@@ -58,6 +58,18 @@ int tsarc_s3sys_repo_under(const tsarc_s3sys_where *w, tsarc__s3_client *c,
  * 3scale's beside them or in folders of the same names. */
 int tsarc_s3sys_repo_object(const char *rel, const char *key);
 
+/* repo.c: a tsarc repository in w's bucket under w's prefix, other than
+ * at one of the `nkept` prefixes `kept` (relative: where the backup left
+ * its repository out, which a restore keeps): 1 and *found (to free: its
+ * prefix below w's, "" or "a/b/") when there is one, 0 when not, or an
+ * error (the listing, or a key object that cannot be read). Known by the
+ * repository's rules, not its names: a "config" object and, beside it, a
+ * keys/HEX object whose bytes hash to its name and read as a key file
+ * (tsarc_repo_verify_key_file; no password). A whole listing of the
+ * prefix; client `c` (NULL: one is opened with w's keys). */
+int tsarc_s3sys_repo_find(const tsarc_s3sys_where *w, tsarc__s3_client *c,
+	const char *const *kept, size_t nkept, char **found);
+
 /* dump.c: the backup's production (an in-process writer). */
 int tsarc_s3sys_dump(tsarc_component *c, tsarc_production *out);
 
