@@ -266,8 +266,9 @@ int tsarc_s3sys_repo_find(const tsarc_s3sys_where *w, tsarc__s3_client *c,
 		if (k < nkept)
 			continue; /* where the backup left its repository out: kept */
 		for (j = 0; j < x.nkeys && tried < KEYS_TRIED && !rc; j++) {
-			if (strncmp(x.keys[j], p, plen) || strchr(x.keys[j] + plen + 5, '/') ||
-				strncmp(x.keys[j] + plen, "keys/", 5))
+			/* P keys/HEX: its own key, not one of a repository below */
+			if (strncmp(x.keys[j], p, plen) || strncmp(x.keys[j] + plen, "keys/", 5) ||
+				strchr(x.keys[j] + plen + 5, '/'))
 				continue;
 			tried++;
 			if ((rc = key_object(c ? c : own, w, x.keys[j])) == 1 && !(*found = strdup(p)))
