@@ -27,6 +27,7 @@
 #include "tsarc/errors.h"
 #include "tsarc/sys/store.h"
 #include "scratch.h"
+#include "s3/canned_server.h"
 #include "unit/repo_fixture.h"
 
 /* ---- the table ---- */
@@ -605,12 +606,30 @@ static void own_password_never_to_the_snapshots_host(void **state)
 /* A snapshot of an S3 system-storage (the s3files kind) and the copy of
  * its aws-auth Secret (naming another application's bucket; with keys of
  * its own when AWS_AUTH_KEYS is given), and a target configuration of the
- * Secret and the storage components given. */
+ * Secret and the storage components given. The bucket's server is the
+ * canned loopback server (tests/s3/canned_server.h, a TEST DOUBLE) on the
+ * port written in place of @PORT@ (on_canned): the plan lists the bucket
+ * for a tsarc repository it would replace, and finds none there. */
 #define AWS_AUTH_LIST(keys)                                                               \
 	"{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["                        \
 	"{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": "         \
 	"\"aws-auth\"}, \"stringData\": {\"AWS_BUCKET\": \"another-apps-bucket\", "          \
-	"\"AWS_REGION\": \"eu-west-1\"" keys "}}]}"
+	"\"AWS_REGION\": \"eu-west-1\", \"AWS_HOSTNAME\": \"127.0.0.1:@PORT@\", "            \
+	"\"AWS_PROTOCOL\": \"http\"" keys "}}]}"
+static const canned empty_bucket[] = {{REPLY, 200, NULL,
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>another-apps-bucket"
+	"</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>", -1}};
+
+/* `list` with the canned server's port in place of @PORT@, into out. */
+static const char *on_canned(const char *list, char *out, size_t size)
+{
+	const char *at = strstr(list, "@PORT@");
+
+	assert_non_null(at);
+	assert_true((size_t)snprintf(out, size, "%.*s%u%s", (int)(at - list), list,
+			    (unsigned)srv.port, at + 6) < size);
+	return out;
+}
 #define AWS_AUTH_KEYS                                                                     \
 	", \"AWS_ACCESS_KEY_ID\": \"AKSNAP\", \"AWS_SECRET_ACCESS_KEY\": \"snapshot-secret\""
 #define S3_CONFIG(storage)                                                                \
@@ -633,6 +652,7 @@ static const char *const s3_metas[] = {
 static void own_credentials_never_to_the_snapshots_bucket(void **state)
 {
 	static const char *const lists[] = {AWS_AUTH_LIST(""), AWS_AUTH_LIST(AWS_AUTH_KEYS)};
+	char list[2048];
 	static const char config[] = S3_CONFIG(
 		"\"system-storage-s3\": {\"kind\": \"s3files\", \"secret\": \"aws-auth\", "
 		"\"stream\": \"system-storage-s3.tar\"}");
@@ -641,8 +661,9 @@ static void own_credentials_never_to_the_snapshots_bucket(void **state)
 	size_t k;
 
 	(void)state;
+	START(empty_bucket);
 	for (k = 0; k < 2; k++) {
-		contents[0] = lists[k];
+		contents[0] = on_canned(lists[k], list, sizeof(list));
 		contents[1] = "";
 		print_message("the copy %s keys\n", k ? "with" : "without");
 		if (k == 0) {
@@ -652,8 +673,13 @@ static void own_credentials_never_to_the_snapshots_bucket(void **state)
 		} else {
 			assert_int_equal(dry_run_of(s3_names, contents, s3_metas, 2, config, msg,
 				sizeof(msg)), 0);
+			/* The plan looked into the bucket, with the copy's keys. */
+			assert_true(srv.nreq >= 1);
+			assert_non_null(strstr(srv.heads[0], "another-apps-bucket"));
+			assert_non_null(strstr(srv.heads[0], "AKSNAP"));
 		}
 	}
+	srv_stop();
 }
 
 /* The copy is read as the apply reads the List (resources.h): one whose
@@ -661,8 +687,9 @@ static void own_credentials_never_to_the_snapshots_bucket(void **state)
  * apply the last) is refused, before anything is written. */
 static void snapshots_secret_read_as_applied(void **state)
 {
-	static const char *const contents[] = {
-		AWS_AUTH_LIST(AWS_AUTH_KEYS ", \"AWS_BUCKET\": \"3scale-storage\""), ""};
+	char list[2048];
+	const char *contents[] = {on_canned(AWS_AUTH_LIST(AWS_AUTH_KEYS
+		", \"AWS_BUCKET\": \"3scale-storage\""), list, sizeof(list)), ""};
 	static const char config[] = S3_CONFIG(
 		"\"system-storage-s3\": {\"kind\": \"s3files\", \"secret\": \"aws-auth\", "
 		"\"stream\": \"system-storage-s3.tar\"}");
@@ -681,7 +708,8 @@ static void snapshots_secret_read_as_applied(void **state)
  * the bucket's step was skipped as disabled, the restore succeeding.) */
 static void storage_as_backed_up_without_an_apimanager(void **state)
 {
-	static const char *const contents[] = {AWS_AUTH_LIST(AWS_AUTH_KEYS), ""};
+	char list[2048];
+	const char *contents[2];
 	static const char config[] = S3_CONFIG(
 		"\"system-storage\": {\"kind\": \"files\", \"path\": \"/srv/storage\", "
 		"\"stream\": \"system-storage.tar\"}, "
@@ -695,8 +723,12 @@ static void storage_as_backed_up_without_an_apimanager(void **state)
 	char msg[1024];
 
 	(void)state;
+	START(empty_bucket);
+	contents[0] = on_canned(AWS_AUTH_LIST(AWS_AUTH_KEYS), list, sizeof(list));
+	contents[1] = "";
 	assert_int_equal(dry_run_report(s3_names, contents, s3_metas, 2, config, msg, sizeof(msg),
 				 &report), 0);
+	srv_stop();
 	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(report, "steps"))
 		if (!strcmp(tsarc_spec_str(st, "component"), "system-storage-s3"))
 			found = st;
