@@ -295,49 +295,49 @@ static pending_stream *find_stream(tsarc_backup *b, const char *name)
 	return NULL;
 }
 
+/* `key` set to `item` in the metadata object *meta (made when there is
+ * none), in place of an earlier one; `item` is taken either way. */
+static int meta_put(cJSON **meta, const char *key, cJSON *item)
+{
+	if (!*meta && !(*meta = cJSON_CreateObject())) {
+		cJSON_Delete(item);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(*meta, key);
+	if (cJSON_AddItemToObject(*meta, key, item))
+		return 0;
+	cJSON_Delete(item);
+	return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
 int tsarc_backup_stream_annotate(tsarc_backup *b, const char *name, const char *key,
 	cJSON *item)
 {
 	pending_stream *ps;
-	int rc = 0;
+	int rc;
 
 	if (!item)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	pthread_mutex_lock(&b->lock);
 	if (!(ps = find_stream(b, name))) {
+		cJSON_Delete(item);
 		rc = tsarc_error_set(TSARC_ENOTFOUND, "no stream named '%s'", name);
-	} else if (!ps->st.meta && !(ps->st.meta = cJSON_CreateObject())) {
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	} else {
-		cJSON_DeleteItemFromObjectCaseSensitive(ps->st.meta, key);
-		if (cJSON_AddItemToObject(ps->st.meta, key, item))
-			item = NULL;
-		else
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		rc = meta_put(&ps->st.meta, key, item);
 	}
 	pthread_mutex_unlock(&b->lock);
-	cJSON_Delete(item);
 	return rc;
 }
 
 int tsarc_backup_annotate(tsarc_backup *b, const char *key, cJSON *item)
 {
-	int rc = 0;
+	int rc;
 
 	if (!item)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	pthread_mutex_lock(&b->lock);
-	if (!b->snap->meta && !(b->snap->meta = cJSON_CreateObject())) {
-		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	} else {
-		cJSON_DeleteItemFromObjectCaseSensitive(b->snap->meta, key);
-		if (cJSON_AddItemToObject(b->snap->meta, key, item))
-			item = NULL;
-		else
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
+	rc = meta_put(&b->snap->meta, key, item);
 	pthread_mutex_unlock(&b->lock);
-	cJSON_Delete(item);
 	return rc;
 }
 
