@@ -24,18 +24,6 @@
 REPO=$WORK/repo
 init_repo "$REPO"
 
-# config FILE TREE: one files component, the system-storage of a deployment
-config() {
-	python3 - "$@" <<'PY'
-import json, sys
-path, tree = sys.argv[1:]
-json.dump({"profile": "none", "transport": {"type": "local"},
-           "components": {"system-storage": {"kind": "files", "path": tree,
-                                             "stream": "system-storage.tar",
-                                             "restore": {"action": "replace-tree", "order": 1}}}},
-          open(path, "w"), indent=2)
-PY
-}
 # listing DIR: every entry and every file's MD5, sorted
 listing() { (cd "$1" && { find . -printf '%p %y\n'; find . -type f -exec md5sum {} +; } | LC_ALL=C sort); }
 
@@ -45,8 +33,8 @@ mkdir -p "$PROD/files" "$STAGING/files"
 echo "production logo" >"$PROD/files/logo.png"
 echo "staging logo" >"$STAGING/files/logo.png"
 echo "staging only" >"$STAGING/files/test-account.txt"
-config "$WORK/prod.json" "$PROD"
-config "$WORK/staging.json" "$STAGING"
+tree_config "$WORK/prod.json" "$PROD" system-storage
+tree_config "$WORK/staging.json" "$STAGING" system-storage
 
 info "production, then staging, backed up into one repository"
 ok backup --repo "$REPO" --config "$WORK/prod.json" --host 3scale-prod --json

@@ -116,3 +116,17 @@ pod = {"apiVersion": "v1", "kind": "Pod",
 json.dump({"apiVersion": "v1", "kind": "List", "items": [pod]}, open(sys.argv[1], "w"))
 PY
 }
+
+# tree_config FILE PATH [NAME]: a configuration of one files component NAME
+# (default st) backing up PATH as NAME.tar, restored by replace-tree; local
+# transport.
+tree_config() {
+	python3 - "$1" "$2" "${3:-st}" <<'PY'
+import json, sys
+path, tree, name = sys.argv[1:]
+json.dump({"profile": "none", "transport": {"type": "local"},
+           "components": {name: {"kind": "files", "path": tree, "stream": name + ".tar",
+                                 "restore": {"action": "replace-tree", "order": 1}}}},
+          open(path, "w"), indent=2)
+PY
+}

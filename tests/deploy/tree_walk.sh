@@ -20,17 +20,6 @@
 REPO=$WORK/repo
 init_repo "$REPO"
 
-# config FILE PATH: one files component, "st", backing up PATH as st.tar.
-config() {
-	python3 - "$@" <<'PY'
-import json, sys
-path, tree = sys.argv[1:]
-json.dump({"profile": "none", "transport": {"type": "local"},
-           "components": {"st": {"kind": "files", "path": tree, "stream": "st.tar",
-                                 "restore": {"action": "replace-tree", "order": 1}}}},
-          open(path, "w"), indent=2)
-PY
-}
 # members TAR: the archive's entry names, one a line, sorted
 members() { python3 -c 'import sys, tarfile; print("\n".join(sorted(m.name for m in tarfile.open(sys.argv[1]))))' "$1"; }
 
@@ -40,7 +29,7 @@ mkdir -p "$REAL/sub"
 echo "one" >"$REAL/a.txt"
 echo "two" >"$REAL/sub/b.txt"
 ln -s "$REAL" "$WORK/storage"
-config "$WORK/link.json" "$WORK/storage"
+tree_config "$WORK/link.json" "$WORK/storage"
 ok backup --repo "$REPO" --config "$WORK/link.json" --json
 ok dump latest st.tar --repo "$REPO"
 members "$OUT" >"$WORK/link.list"
@@ -85,7 +74,7 @@ os.write(f, b"deep\n")
 os.setxattr("/proc/self/fd/%d" % f, "system.posix_acl_access", access)
 PY
 then
-	config "$WORK/acls.json" "$ACLS"
+	tree_config "$WORK/acls.json" "$ACLS"
 	ok backup --repo "$REPO" --config "$WORK/acls.json"
 	ok dump latest st.tar --repo "$REPO"
 	python3 - "$OUT" <<'PY' || fail "ACLs lost or not the folders' own"
@@ -109,7 +98,7 @@ if command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true 2>/dev/null;
 	mkdir -p "$LIVE/swapped" "$WORK/outside"
 	echo "inside" >"$LIVE/swapped/in.txt"
 	echo "outside-the-tree" >"$WORK/outside/secret.txt"
-	config "$WORK/live.json" "$LIVE"
+	tree_config "$WORK/live.json" "$LIVE"
 	# The walk's first open of the folder, by its whole path or by its name
 	# beside its parent's descriptor, is held 5 s before the kernel sees it;
 	# strace has written the call's start to its log by then.
