@@ -28,7 +28,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define KEY_FILE_MAX (64 * 1024)
 #define CONFIG_MAX (64 * 1024)
 #define SALT_LEN 32
 
@@ -432,7 +431,7 @@ static int try_key_file(tsarc_repo *repo, const char *name, const char *password
 	key_params kp;
 	int rc;
 
-	tsarc_buf_init(&raw, KEY_FILE_MAX);
+	tsarc_buf_init(&raw, TSARC_KEY_FILE_MAX);
 	rc = tsarc_store_get(repo->store, TSARC_OBJ_KEY, name, 0, 0, &raw);
 	if (rc == TSARC_ETOOLARGE)
 		rc = tsarc_error_set(TSARC_ECORRUPT, "key file %.16s is damaged: too large", name);
@@ -490,7 +489,7 @@ int tsarc_repo_list_keys(tsarc_repo *repo, cJSON **out)
 		tsarc_store_names_free(names, n);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
-	tsarc_buf_init(&raw, KEY_FILE_MAX);
+	tsarc_buf_init(&raw, TSARC_KEY_FILE_MAX);
 	for (i = 0; i < n && !rc; i++) {
 		cJSON *o = cJSON_CreateObject(), *doc = NULL;
 		key_params kp;
@@ -563,7 +562,7 @@ static int own_key_intact(tsarc_repo *repo, char **names, size_t n)
 		return tsarc_error_set(TSARC_ENOTFOUND, "the key file %.10s this password opened is "
 			"gone (another 'tsarc key' removed it?): nothing was removed, so that some key "
 			"is always left", repo->key_name);
-	tsarc_buf_init(&raw, KEY_FILE_MAX);
+	tsarc_buf_init(&raw, TSARC_KEY_FILE_MAX);
 	rc = tsarc_store_get(repo->store, TSARC_OBJ_KEY, repo->key_name, 0, 0, &raw);
 	if (rc == TSARC_ETOOLARGE || rc == TSARC_ENOTFOUND)
 		rc = tsarc_error_set(rc == TSARC_ENOTFOUND ? rc : TSARC_ECORRUPT,

@@ -99,6 +99,10 @@ int tsarc_repo_list_keys(tsarc_repo *repo, struct cJSON **out);
 int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
 	char name_out[TSARC_ID_HEX_LEN + 1]);
 
+/* The largest key file read: tsarc writes a few hundred bytes, and one
+ * past this is damage (also what looking for a repository elsewhere reads
+ * of a candidate's key file: tree/repofind.c, s3sys/repo.c). */
+#define TSARC_KEY_FILE_MAX (64 * 1024)
 int tsarc_repo_verify_key_file(const uint8_t *raw, size_t len, const char *name);
 
 /* 1 when `key`, relative to a repository's root, has the form of an

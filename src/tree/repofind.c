@@ -18,6 +18,7 @@
  */
 #include "internal.h"
 #include "fileio.h"
+#include "repo.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -28,8 +29,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A key file tsarc writes is a few hundred bytes (repo.c: KEY_FILE_MAX). */
-#define KEY_FILE_MAX (64 * 1024)
 /* The key files looked at in one "keys" folder: one that verifies is
  * enough, and a folder of thousands is not read whole. */
 #define KEYS_TRIED 64
@@ -55,11 +54,11 @@ static int key_file(int kfd, const char *name, char *buf)
 
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > KEY_FILE_MAX) {
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > TSARC_KEY_FILE_MAX) {
 		close(fd);
 		return 0;
 	}
-	while (len < KEY_FILE_MAX && (n = read(fd, buf + len, KEY_FILE_MAX - len)) != 0) {
+	while (len < TSARC_KEY_FILE_MAX && (n = read(fd, buf + len, TSARC_KEY_FILE_MAX - len)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -94,7 +93,7 @@ static int is_repository(int fd)
 		close(kfd);
 		return rc;
 	}
-	if (!(buf = malloc(KEY_FILE_MAX))) {
+	if (!(buf = malloc(TSARC_KEY_FILE_MAX))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}

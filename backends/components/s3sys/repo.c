@@ -31,8 +31,6 @@
 
 /* The largest config object tsarc writes is a few hundred bytes. */
 #define CONFIG_MAX (64 * 1024)
-/* So is a key file (repo.c: KEY_FILE_MAX). */
-#define KEY_FILE_MAX (64 * 1024)
 /* Key files read for one candidate repository: one that verifies is enough. */
 #define KEYS_TRIED 8
 
@@ -196,7 +194,7 @@ static int candidate_cb(const tsarc__s3_list_entry *e, void *ud)
 	}
 	/* keys/HEX at the end of the key, at the start or after a '/', of a
 	 * key file's size */
-	if (e->size <= KEY_FILE_MAX && n >= 5 + 64 && (k = rel + n - 5 - 64, !strncmp(k, "keys/", 5)) &&
+	if (e->size <= TSARC_KEY_FILE_MAX && n >= 5 + 64 && (k = rel + n - 5 - 64, !strncmp(k, "keys/", 5)) &&
 		(k == rel || k[-1] == '/') && tsarc_repo_object_key(k))
 		return tsarc_strv_push(&x->keys, &x->nkeys, &x->capk, 16, rel);
 	return 0;
@@ -214,7 +212,7 @@ static int key_object(tsarc__s3_client *c, const tsarc_s3sys_where *w, const cha
 
 	if ((size_t)snprintf(full, sizeof(full), "%s%s", w->prefix, rel) >= sizeof(full))
 		return 0;
-	tsarc_buf_init(&body, KEY_FILE_MAX);
+	tsarc_buf_init(&body, TSARC_KEY_FILE_MAX);
 	rq.method = "GET";
 	rq.key = full;
 	rq.out = &body;
