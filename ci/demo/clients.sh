@@ -52,9 +52,14 @@ demo_state_system() {
 	fi
 	demo_mysql "SELECT default_character_set_name, default_collation_name FROM information_schema.schemata WHERE schema_name='system'" ""
 	demo_mysql "CHECKSUM TABLE ${tables//,/, }"
+	# Every table's rows in one query (a client per table was a tenth of a
+	# restore test's CPU): "TABLE ROWS" lines, in the tables' order.
+	local counts=() sep=""
 	for tbl in ${tables//,/ }; do
-		echo "$tbl $(demo_mysql "SELECT COUNT(*) FROM $tbl")"
+		counts+=("${sep}SELECT '$tbl', COUNT(*) FROM \`$tbl\`")
+		sep="UNION ALL "
 	done
+	demo_mysql "${counts[*]}" | tr '\t' ' '
 	demo_mysql "SELECT trigger_name, action_statement, collation_connection, database_collation
 		FROM information_schema.triggers WHERE trigger_schema='system' ORDER BY 1;
 		SELECT routine_name, routine_definition, collation_connection, database_collation
