@@ -1,4 +1,6 @@
-/* src/tree/swap.c: the journaled swap, interrupted at every step. */
+/* src/tree/swap.c: the journaled swap, interrupted at every step; a
+ * repository that appears in the target after the restore checked it is
+ * not deleted with the old tree. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include <cmocka.h>
 
 #include "tree_fixture.h"
+#include "repo.h"
 #include "tree_restore.h"
 #include "tsarc/errors.h"
 
@@ -152,6 +155,122 @@ static void test_interrupted_extraction_is_undone(void **state)
 	sh("cmp -s '%s' '%s' && test -z \"$(ls -A '%s' | grep tsarc)\"", want, got, target);
 }
 
+/* A repository at `path`, as tsarc init makes it (the password "pw"). */
+static void make_repo_at(const char *path)
+{
+	tsarc_repo_init_options o;
+	tsarc_store *st = NULL;
+	tsarc_repo *repo = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.codec = TSARC_CODEC_ZSTD;
+	o.scrypt_n = 1024;
+	assert_int_equal(tsarc_store_open(&st, path, NULL), 0);
+	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &o), 0);
+	tsarc_repo_free(repo);
+}
+
+/* The repository that appears: made once, at the swap's first step (the
+ * journal says phase 1, nothing has moved yet), the restore's check of
+ * the target long done. */
+static int repo_made;
+
+static void repository_appears(void *arg)
+{
+	if (!repo_made++)
+		make_repo_at(arg);
+}
+
+/* The repository is whole where the swap moved the old tree aside (the
+ * only .tsarc-old-* folder of `target`), and a restore into `target` is
+ * refused, naming it. */
+static void repository_kept(const char *target)
+{
+	sh("cd '%s' && test \"$(ls -d .tsarc-old-* | wc -l)\" = 1 && "
+		"test -f .tsarc-old-*/sub/vault/config && test -d .tsarc-old-*/sub/vault/keys || "
+		"{ echo 'the repository made during the restore is gone:'; ls -laR; exit 1; }", target);
+	assert_int_equal(tsarc_tree_repository_check(NULL, target), TSARC_EUNSAFE);
+	assert_non_null(strstr(tsarc_error_last()->message, "/sub/vault is a tsarc repository"));
+	assert_non_null(strstr(tsarc_error_last()->message, "/.tsarc-old-"));
+}
+
+/* A tsarc repository made in the target after the restore checked it
+ * (while the new tree was being extracted: the check is at the start) is
+ * moved aside with the old tree by the swap. The old tree is then
+ * deleted, and was with the repository in it: every snapshot lost, the
+ * restore reporting success. Here it appears at the swap's first step,
+ * in a folder the new tree has too; the restore succeeds (the new tree
+ * is in place) and the repository survives, whole. */
+static void test_repository_made_during_restore_is_kept(void **state)
+{
+	static const spec newtree[] = {{"a.txt", 'f', "new a", 0, 0}, {"sub", 'd', NULL, 0, 0},
+		{"sub/b.txt", 'f', "new b", 0, 0}};
+	tsarc_tree_restore_options o;
+	tsarc_tree_restore_result res;
+	char target[300], vault[400];
+	int fd, rc;
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s/race", tree_base);
+	snprintf(vault, sizeof(vault), "%s/sub/vault", target);
+	sh("rm -rf '%s' && mkdir -p '%s/sub' && echo old a > '%s/a.txt' && echo old b > '%s/sub/b.txt' && "
+		"echo gone > '%s/gone.txt'", target, target, target, target, target);
+	memset(&o, 0, sizeof(o));
+	o.after_step = repository_appears;
+	o.after_step_arg = vault;
+	repo_made = 0;
+	fd = make_tar(newtree, 3);
+	rc = tsarc_tree_restore_fd(target, fd, &o, &res);
+	close(fd);
+	if (rc != 0)
+		fail_msg("restore: %s", tsarc_error_last()->message);
+	assert_true(repo_made > 0);
+	/* the new tree in place, the swap ended */
+	sh("cd '%s' && test \"$(cat a.txt)\" = 'new a' && test \"$(cat sub/b.txt)\" = 'new b' && "
+		"! test -e gone.txt && ! test -e sub/vault && ! test -e .tsarc-swap-journal && "
+		"! ls -d .tsarc-restore-* 2>/dev/null", target);
+	repository_kept(target);
+}
+
+/* The same when the swap was interrupted (killed at its first step) and
+ * the repository appeared before the next run, which ends the swap. */
+static void test_repository_made_before_recovery_is_kept(void **state)
+{
+	static const spec newtree[] = {{"a.txt", 'f', "new a", 0, 0}, {"sub", 'd', NULL, 0, 0},
+		{"sub/b.txt", 'f', "new b", 0, 0}};
+	char target[300], vault[400];
+	int fd, status, recovered;
+	pid_t pid;
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s/race2", tree_base);
+	snprintf(vault, sizeof(vault), "%s/sub/vault", target);
+	sh("rm -rf '%s' && mkdir -p '%s/sub' && echo old a > '%s/a.txt' && echo old b > '%s/sub/b.txt'",
+		target, target, target, target);
+	fd = make_tar(newtree, 3);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		tsarc_tree_restore_options o;
+		tsarc_tree_restore_result res;
+		memset(&o, 0, sizeof(o));
+		o.after_step = interrupt_here;
+		steps_left = 1;
+		_exit(tsarc_tree_restore_fd(target, fd, &o, &res) == 0 ? 0 : 1);
+	}
+	close(fd);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 3);
+	make_repo_at(vault);
+	if (tsarc_tree_recover(target, &recovered) != 0)
+		fail_msg("recover: %s", tsarc_error_last()->message);
+	assert_int_equal(recovered, 1);
+	sh("cd '%s' && test \"$(cat a.txt)\" = 'new a' && test \"$(cat sub/b.txt)\" = 'new b' && "
+		"! test -e sub/vault && ! test -e .tsarc-swap-journal", target);
+	repository_kept(target);
+}
+
 /* syncfs, wrapped (-Wl,--wrap=syncfs): what the swap journal of the
  * target said when the restore wrote the new tree to disk. */
 int __real_syncfs(int fd);
@@ -204,4 +323,6 @@ static void test_new_tree_on_disk_before_the_swap(void **state)
 TREE_TESTS_MAIN(cmocka_unit_test(test_names_like_staging_are_data),
 	cmocka_unit_test(test_new_tree_on_disk_before_the_swap),
 	cmocka_unit_test(test_interrupted_swap_is_finished),
-	cmocka_unit_test(test_interrupted_extraction_is_undone))
+	cmocka_unit_test(test_interrupted_extraction_is_undone),
+	cmocka_unit_test(test_repository_made_during_restore_is_kept),
+	cmocka_unit_test(test_repository_made_before_recovery_is_kept))
