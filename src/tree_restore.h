@@ -23,7 +23,10 @@
  * The swap is journaled (see tree/swap.c): interrupted at any point,
  * the target holds the old tree or, once the new one was complete and
  * verified, the next restore into it (tsarc_tree_recover) finishes the
- * new one; nothing is lost either way.
+ * new one; nothing is lost either way. The old tree, moved aside, is
+ * deleted at the end unless it holds a tsarc repository (one made in the
+ * target after tsarc_tree_repository_check): then it is kept, named in
+ * the result's kept_old and a warning, and the restore succeeds.
  */
 typedef struct tsarc_tree_restore_options {
 	int keep_extras;    /* do not delete files the archive does not have */
@@ -39,6 +42,12 @@ typedef struct tsarc_tree_restore_result {
 	uint64_t removed; /* top-level entries deleted as extras */
 	uint64_t skipped; /* fifos, sockets, devices: named on stderr, not restored */
 	int recovered;    /* an earlier interrupted restore: 1 its swap finished, 2 undone */
+	/* The old tree's folder in the target (".tsarc-old-PID-NONCE") when
+	 * the swap kept it rather than delete it: a tsarc repository was made
+	 * in the target after the restore checked it and moved aside with the
+	 * old tree (or the old tree could not be looked into); a warning
+	 * names it and the repository. "" when the old tree was deleted. */
+	char kept_old[64];
 } tsarc_tree_restore_result;
 
 /* Reads the tar stream from `fd` to its end. */

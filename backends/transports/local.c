@@ -462,6 +462,7 @@ static int local_replace_tree(tsarc_transport *tr, tsarc_component *c, tsarc_rep
 {
 	tsarc_tree_restore_options o;
 	tsarc_tree_restore_result res;
+	char *kept = NULL;
 	int rc;
 
 	(void)tr;
@@ -473,13 +474,22 @@ static int local_replace_tree(tsarc_transport *tr, tsarc_component *c, tsarc_rep
 	/* It creates the target folder when missing. */
 	if ((rc = tsarc_tree_restore_stream(repo, st, path, &o, &res)))
 		return rc;
-	if (asprintf(note, "%llu entries, %llu bytes into %s, %llu extra entries removed%s%s",
+	/* A kept old tree is in the step's report too, not only in the log:
+	 * it holds a repository to move out, and takes the volume's room. */
+	if (res.kept_old[0] && asprintf(&kept, "; the old tree is kept in %s/%s, not deleted: it "
+		    "holds a tsarc repository made in the folder during the restore, or could not be "
+		    "looked into for one (the warning says which); move the repository out, then "
+		    "delete it", path, res.kept_old) < 0)
+		kept = NULL;
+	if (asprintf(note, "%llu entries, %llu bytes into %s, %llu extra entries removed%s%s%s",
 		    (unsigned long long)res.entries, (unsigned long long)res.bytes, path,
 		    (unsigned long long)res.removed,
 		    res.skipped ? ", fifos, sockets or devices skipped" : "",
 		    res.recovered == 1 ? ", an interrupted earlier swap finished first" :
-		    res.recovered == 2 ? ", an interrupted earlier restore undone first" : "") < 0)
+		    res.recovered == 2 ? ", an interrupted earlier restore undone first" : "",
+		    kept ? kept : res.kept_old[0] ? "; the old tree is kept (see the warning)" : "") < 0)
 		*note = NULL;
+	free(kept);
 	return 0;
 }
 

@@ -115,8 +115,14 @@ int tsarc__tree_remove_at(int parent, const char *name);
 /* repofind.c: 1 and *found (to free: "." or "a/b", below `dir`) when a
  * folder in `dir` (it too) is a tsarc repository, 0 when none is (or
  * `dir` does not exist), or an error when a folder cannot be looked into.
- * Symlinks are not followed; tsarc's own swap folders are left out. */
+ * Symlinks are not followed; a staging folder of a restore at the top of
+ * `dir` (a restore's target) is left out. */
 int tsarc__tree_find_repository(const char *dir, char **found);
+/* repofind.c: the same of the folder `name` in the folder open on
+ * `parent` (never through a symlink), `label` its path in messages;
+ * nothing is left out (the old tree a swap moved aside, swap.c). */
+int tsarc__tree_find_repository_at(int parent, const char *name, const char *label,
+	char **found);
 
 /* swap.c: opens and locks the target folder, ends an earlier interrupted
  * swap, writes this one's journal and makes its staging folder. */

@@ -122,10 +122,14 @@ static void level_free(level *l)
 	l->n = 0;
 }
 
-/* The folders in the folder open on fd. At the top, tsarc's own folders
- * of an interrupted swap are left out: they hold a tree tsarc itself put
- * there (a staging folder the next restore deletes, the old tree the
- * interrupted one moved aside), not the target's. */
+/* The folders in the folder open on fd. At the top of a target (`top`),
+ * a staging folder of an interrupted restore is left out: it holds the
+ * new tree tsarc itself put there, which the next restore deletes (or
+ * swaps in). An old-tree folder is looked into: it may be one a swap
+ * kept because a repository was made in the target during the restore
+ * (swap.c, keep_old_tree), and a restore into the folder is refused
+ * while it holds one; otherwise it holds the old tree of an interrupted
+ * swap, which was the target's. */
 static int level_fill(int fd, level *l, int top)
 {
 	struct stat sb;
@@ -141,8 +145,8 @@ static int level_fill(int fd, level *l, int top)
 		return rc;
 	for (i = 0; i < l->n; i++) {
 		char *name = l->subdirs[i];
-		if ((top && (!strncmp(name, TSARC_TREE_STAGING_PREFIX, strlen(TSARC_TREE_STAGING_PREFIX)) ||
-			!strncmp(name, TSARC_TREE_OLD_PREFIX, strlen(TSARC_TREE_OLD_PREFIX)))) ||
+		if ((top && !strncmp(name, TSARC_TREE_STAGING_PREFIX, strlen(TSARC_TREE_STAGING_PREFIX)) &&
+			tsarc_tree_swap_folder_name(name)) ||
 			fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(sb.st_mode))
 			free(name);
 		else
@@ -173,18 +177,16 @@ static char *where(const level *stack, size_t depth)
 	return p;
 }
 
-int tsarc__tree_find_repository(const char *dir, char **found)
+/* The walk from the folder open on fd (closed here), `dir` its name in
+ * messages; `target`: the top is a restore's target (level_fill). */
+static int find_in(int fd, const char *dir, int target, char **found)
 {
 	level *stack = NULL;
 	size_t depth = 0, cap = 0;
 	struct stat sb;
 	char *at;
-	int fd, rc = 0;
+	int rc = 0;
 
-	*found = NULL;
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? 0 : tsarc_error_set(tsarc_errno_code(errno),
-			"cannot look into %s for a tsarc repository: %s", dir, strerror(errno));
 	for (;;) {
 		/* The folder just entered: a repository? Then its subfolders. */
 		if ((rc = is_repository(fd)) == 1) {
@@ -202,7 +204,7 @@ int tsarc__tree_find_repository(const char *dir, char **found)
 			stack = grown;
 			cap = ncap;
 		}
-		if (!rc && (rc = level_fill(fd, &stack[depth], depth == 0)) == 0)
+		if (!rc && (rc = level_fill(fd, &stack[depth], target && depth == 0)) == 0)
 			depth++;
 		if (rc)
 			break;
@@ -256,4 +258,27 @@ int tsarc__tree_find_repository(const char *dir, char **found)
 		level_free(&stack[--depth]);
 	free(stack);
 	return rc;
+}
+
+int tsarc__tree_find_repository(const char *dir, char **found)
+{
+	int fd;
+
+	*found = NULL;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : tsarc_error_set(tsarc_errno_code(errno),
+			"cannot look into %s for a tsarc repository: %s", dir, strerror(errno));
+	return find_in(fd, dir, 1, found);
+}
+
+int tsarc__tree_find_repository_at(int parent, const char *name, const char *label,
+	char **found)
+{
+	int fd;
+
+	*found = NULL;
+	if ((fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : tsarc_error_set(tsarc_errno_code(errno),
+			"cannot look into %s for a tsarc repository: %s", label, strerror(errno));
+	return find_in(fd, label, 0, found);
 }

@@ -13,7 +13,9 @@
  *            contents on disk (syncfs): the old entries are moved into
  *            the "old" folder;
  *   phase 2  the staged entries are moved into the target;
- *   then the old tree and the (empty) staging folder go, the journal last.
+ *   then the old tree and the (empty) staging folder go, the journal last
+ *            (the old tree is looked into first: one that holds a tsarc
+ *            repository is kept, see keep_old_tree).
  * From phase 1 on the swap only goes forward: both trees are whole on the
  * volume (old entries in the target or the old folder, new ones in the
  * staging folder or the target) and the next run finishes the moves.
@@ -27,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -122,9 +125,62 @@ static void step_done(const tsarc_tree_restore_options *o)
 		o->after_step(o->after_step_arg);
 }
 
-/* Runs the journal's swap to its end (phase 0: undoes it). */
+/*
+ * Before the moved-aside old tree is deleted: does it hold a tsarc
+ * repository? The restore refused a target holding one when it began
+ * (tsarc_tree_repository_check), but one made in the target since then
+ * (while the new tree was extracted, or between an interrupted swap and
+ * the run that ends it) was moved aside with the old entries, and the
+ * deletion would take every snapshot in it, the restore reporting
+ * success. Looked into by the same rules, at the one place where
+ * something is deleted, so no window is left between the look and the
+ * deletion but the rename of the folder itself, which is tsarc's.
+ *
+ * Such an old tree is kept whole where the swap moved it (the repository
+ * is not moved out: tsarc would have to pick a place for it, and the old
+ * tree already sits under a name nothing else uses), and the restore
+ * says so, with a warning naming the repository and the folder, and in
+ * `kept` (the folder's name) for the step's report. The restore itself
+ * succeeded: the new tree is in place, and a failure here would stop a
+ * deployment restore whose files were all restored. An old tree that
+ * cannot be looked into is kept the same way: keeping costs room,
+ * deleting what might hold a repository cannot be undone. A later
+ * restore into the folder is refused while the kept tree holds the
+ * repository (repofind.c looks into old-tree folders). 1 when kept.
+ */
+static int keep_old_tree(int tfd, const char *target, const tsarc_tree_journal *j, char *kept)
+{
+	char path[TSARC_TREE_PATH_MAX], *found = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", target, j->old);
+	rc = tsarc__tree_find_repository_at(tfd, j->old, path, &found);
+	if (rc == 0)
+		return 0; /* none, or no old tree (already deleted) */
+	if (rc == 1)
+		tsarc__log(TSARC_LOG_WARN, "tree", "old_tree_kept", "%s%s%s is a tsarc repository "
+			"that was made in %s during the restore, after the restore checked the folder: "
+			"the swap moved it aside with the old tree, which is kept in %s, not deleted. "
+			"The new tree is in place. Move the repository out of %s, then delete %s (a "
+			"restore into %s is refused while it holds the repository)", path,
+			strcmp(found, ".") ? "/" : "", strcmp(found, ".") ? found : "", target, path,
+			path, path, target);
+	else
+		tsarc__log(TSARC_LOG_WARN, "tree", "old_tree_kept", "%s: the old tree, moved aside "
+			"in %s by the swap, could not be looked into for a tsarc repository (%s), so it "
+			"is kept, not deleted. The new tree is in place. Delete %s once nothing in it is "
+			"needed", target, path, tsarc_error_last()->message, path);
+	tsarc_error_clear();
+	free(found);
+	if (kept)
+		snprintf(kept, 64, "%s", j->old);
+	return 1;
+}
+
+/* Runs the journal's swap to its end (phase 0: undoes it). `kept`
+ * (64 bytes, may be NULL) gets the old tree's name when it is kept. */
 static int swap_finish(int tfd, const char *target, tsarc_tree_journal *j,
-	const tsarc_tree_restore_options *o, tsarc_tree_restore_result *res)
+	const tsarc_tree_restore_options *o, tsarc_tree_restore_result *res, char *kept)
 {
 	char **names = NULL;
 	size_t n = 0, i;
@@ -189,9 +245,11 @@ static int swap_finish(int tfd, const char *target, tsarc_tree_journal *j,
 	if (fsync_dir(tfd) != 0)
 		goto io;
 cleanup:
-	/* The new tree is in place: the old one goes, then the journal last,
-	 * so that an interruption here is cleaned up by the next run. */
-	if (tsarc__tree_remove_at(tfd, j->old) != 0 || tsarc__tree_remove_at(tfd, j->staging) != 0)
+	/* The new tree is in place: the old one goes (unless it holds a
+	 * repository), then the journal last, so that an interruption here is
+	 * cleaned up by the next run. */
+	if ((!keep_old_tree(tfd, target, j, kept) && tsarc__tree_remove_at(tfd, j->old) != 0) ||
+		tsarc__tree_remove_at(tfd, j->staging) != 0)
 		goto io;
 	step_done(o);
 	if (unlinkat(tfd, TSARC_TREE_JOURNAL_NAME, 0) != 0 || fsync_dir(tfd) != 0)
@@ -236,7 +294,7 @@ int tsarc__tree_target_open(tsarc_tree_target *t, const char *dir, const tsarc_t
 		goto fail;
 	if (rc == 1) {
 		int phase = t->j.phase;
-		if ((rc = swap_finish(t->tfd, dir, &t->j, o, NULL)))
+		if ((rc = swap_finish(t->tfd, dir, &t->j, o, NULL, res->kept_old)))
 			goto fail;
 		res->recovered = phase == 0 ? 2 : 1;
 		tsarc__log(TSARC_LOG_WARN, "tree", "swap_recovered",
@@ -257,7 +315,7 @@ int tsarc__tree_target_open(tsarc_tree_target *t, const char *dir, const tsarc_t
 	if (mkdirat(t->tfd, t->j.staging, 0700) != 0) {
 		rc = tsarc_error_set(TSARC_EIO, "cannot create %s/%s: %s", dir, t->j.staging,
 			strerror(errno));
-		swap_finish(t->tfd, dir, &t->j, NULL, NULL);
+		swap_finish(t->tfd, dir, &t->j, NULL, NULL, NULL);
 		goto fail;
 	}
 	return 0;
@@ -273,7 +331,7 @@ void tsarc__tree_target_discard(tsarc_tree_target *t)
 	if (t->tfd < 0)
 		return;
 	t->j.phase = 0;
-	swap_finish(t->tfd, t->dir, &t->j, NULL, NULL);
+	swap_finish(t->tfd, t->dir, &t->j, NULL, NULL, NULL);
 	close(t->tfd);
 	t->tfd = -1;
 }
@@ -302,7 +360,7 @@ int tsarc__tree_target_swap(tsarc_tree_target *t, const tsarc_tree_restore_optio
 		return rc;
 	}
 	step_done(o);
-	rc = swap_finish(t->tfd, t->dir, &t->j, o, res);
+	rc = swap_finish(t->tfd, t->dir, &t->j, o, res, res ? res->kept_old : NULL);
 	if (rc == 0 && t->top.present) {
 		struct stat now;
 		if (o->restore_owner && fchown(t->tfd, t->top.uid, t->top.gid) != 0)

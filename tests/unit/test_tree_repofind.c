@@ -1,8 +1,8 @@
 /* src/tree/repofind.c through tsarc_tree_repository_check: a tsarc
  * repository anywhere in a restore's target is found by its config and a
  * key file that verifies, never through a symlink, never by names alone,
- * at any depth with few descriptors; tsarc's own swap folders are not the
- * target's. */
+ * at any depth with few descriptors; a restore's staging folder is not
+ * the target's, the old tree a swap kept is. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -139,13 +139,19 @@ static void lookalikes_and_links_are_not(void **state)
 static void swap_folders_are_tsarcs(void **state)
 {
 	(void)state;
-	/* an interrupted swap's folders at the top are tsarc's own */
-	make_repo("t3/.tsarc-old-1-0123456789abcdef/vault");
+	/* an interrupted restore's staging folder at the top is tsarc's own
+	 * (the new tree it was extracting) */
 	make_repo("t3/.tsarc-restore-1-0123456789abcdef/vault");
 	assert_int_equal(check("t3"), 0);
-	/* below the top the same names are data */
-	make_repo("t3/sub/.tsarc-old-1-0123456789abcdef/vault");
+	/* an old-tree folder is not: a swap keeps the old tree there when a
+	 * repository was made in the target during the restore (swap.c) */
+	make_repo("t3/.tsarc-old-1-0123456789abcdef/vault");
 	assert_int_equal(check("t3"), TSARC_EUNSAFE);
+	assert_non_null(strstr(tsarc_error_last()->message,
+		"/t3/.tsarc-old-1-0123456789abcdef/vault is a tsarc repository"));
+	/* below the top a staging folder's name is data */
+	make_repo("t3b/sub/.tsarc-restore-1-0123456789abcdef/vault");
+	assert_int_equal(check("t3b"), TSARC_EUNSAFE);
 }
 
 static void deep_with_few_descriptors(void **state)

@@ -22,6 +22,7 @@
 #include "repo.h"
 #include "tree_restore.h"
 #include "tsarc/errors.h"
+#include "tsarc/log.h"
 
 /* Entries named like staging folders (a leftover of an interrupted
  * restore that a later backup took along) are ordinary entries: the
@@ -181,11 +182,33 @@ static void repository_appears(void *arg)
 		make_repo_at(arg);
 }
 
+/* The warning a kept old tree gives (swap.c, "old_tree_kept"). */
+static char kept_warning[4096];
+static int kept_warnings;
+
+static void kept_cb(const tsarc_event *ev, void *payload)
+{
+	(void)payload;
+	if (strcmp(ev->event, "old_tree_kept"))
+		return;
+	kept_warnings++;
+	assert_int_equal(ev->level, TSARC_LOG_WARN);
+	snprintf(kept_warning, sizeof(kept_warning), "%s", ev->message);
+}
+
 /* The repository is whole where the swap moved the old tree aside (the
- * only .tsarc-old-* folder of `target`), and a restore into `target` is
- * refused, naming it. */
+ * only .tsarc-old-* folder of `target`), one warning named it and that
+ * folder, and a restore into `target` is refused, naming it. */
 static void repository_kept(const char *target)
 {
+	char want[400];
+
+	tsarc_log_set(NULL, NULL);
+	assert_int_equal(kept_warnings, 1);
+	snprintf(want, sizeof(want), "%s/.tsarc-old-", target);
+	assert_non_null(strstr(kept_warning, want));
+	assert_non_null(strstr(kept_warning, "/sub/vault is a tsarc repository"));
+	assert_non_null(strstr(kept_warning, "not deleted"));
 	sh("cd '%s' && test \"$(ls -d .tsarc-old-* | wc -l)\" = 1 && "
 		"test -f .tsarc-old-*/sub/vault/config && test -d .tsarc-old-*/sub/vault/keys || "
 		"{ echo 'the repository made during the restore is gone:'; ls -laR; exit 1; }", target);
@@ -219,12 +242,17 @@ static void test_repository_made_during_restore_is_kept(void **state)
 	o.after_step = repository_appears;
 	o.after_step_arg = vault;
 	repo_made = 0;
+	kept_warnings = 0;
+	tsarc_log_set(kept_cb, NULL);
 	fd = make_tar(newtree, 3);
 	rc = tsarc_tree_restore_fd(target, fd, &o, &res);
 	close(fd);
 	if (rc != 0)
 		fail_msg("restore: %s", tsarc_error_last()->message);
 	assert_true(repo_made > 0);
+	/* the kept old tree named for the step's report */
+	assert_non_null(strstr(res.kept_old, ".tsarc-old-"));
+	sh("test -d '%s/%s/sub/vault'", target, res.kept_old);
 	/* the new tree in place, the swap ended */
 	sh("cd '%s' && test \"$(cat a.txt)\" = 'new a' && test \"$(cat sub/b.txt)\" = 'new b' && "
 		"! test -e gone.txt && ! test -e sub/vault && ! test -e .tsarc-swap-journal && "
@@ -263,6 +291,8 @@ static void test_repository_made_before_recovery_is_kept(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 3);
 	make_repo_at(vault);
+	kept_warnings = 0;
+	tsarc_log_set(kept_cb, NULL);
 	if (tsarc_tree_recover(target, &recovered) != 0)
 		fail_msg("recover: %s", tsarc_error_last()->message);
 	assert_int_equal(recovered, 1);
