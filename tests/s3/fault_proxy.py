@@ -5,7 +5,7 @@ must survive: 503 SlowDown, 500 InternalError, connection resets and stalls.
     fault_proxy.py --upstream http://127.0.0.1:17480 --port-file F
                    [--listen-port 0] [--rate 0.1] [--stall 4] [--seed 1]
                    [--kinds slowdown,internal,reset,stall] [--stats-file F]
-                   [--only REGEX]
+                   [--only REGEX] [--log-file F]
 
 Requests that draw no fault are forwarded byte for byte: the request line,
 headers (Host included) and body reach the server exactly as the client sent
@@ -25,6 +25,10 @@ body match REGEX is held (never forwarded, no answer) until the client
 goes, and its request line is written to F.reached for the test, which
 then kills the client there (a batch delete is told by the keys in its
 body).
+
+With --log-file F, every request's "METHOD target" is appended to F, one a
+line (opened for each request, so a test may empty F between its steps):
+for tests that count the requests a command makes.
 
 Python standard library only. Request bodies must have a Content-Length
 (S3 clients send one; chunked uploads get 411 like from S3).
@@ -236,6 +240,10 @@ class Handler(socketserver.BaseRequestHandler):
                 first, headers = parse_head(head)
                 method = first.split(" ")[0]
                 count("requests")
+                if args.log_file:
+                    with lock:
+                        with open(args.log_file, "a") as f:
+                            f.write(" ".join(first.split(" ")[:2]) + "\n")
                 if "chunked" in headers.get("transfer-encoding", "").lower():
                     self.request.sendall(error_response(
                         411, "Length Required", "MissingContentLength",
@@ -341,6 +349,8 @@ def main():
                    help="regex over 'METHOD target': only matching requests draw faults")
     p.add_argument("--hold-file", default=None,
                    help="a file of N and REGEX: the Nth matching request is held")
+    p.add_argument("--log-file", default=None,
+                   help="every request's 'METHOD target' appended, one a line")
     args = p.parse_args()
     args.only = re.compile(args.only) if args.only else None
     args.kinds = [k for k in args.kinds.split(",") if k]

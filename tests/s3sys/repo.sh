@@ -17,7 +17,10 @@
 # refused before anything is written, naming it. With the
 # repository at the component's own prefix (the bucket's root), only its
 # own objects (by their names' form) are left out: 3scale's objects under
-# data/, keys/, index/, ... are backed up and restored. Run by
+# data/, keys/, index/, ... are backed up and restored. A restore lists
+# the target's prefix twice, not three times: the plan's look for another
+# repository, and the restore's own before its first write, whose listing
+# is also the one its extras are taken from. Run by
 # tests/s3/run_with_s3.sh against a real RGW.
 set -u
 : "${TSARC:?set TSARC to the tsarc binary}"
@@ -135,7 +138,7 @@ refused config.json "$REPO" "the same spelling"
 
 info "the same RGW through another port: a proxy that forwards every request untouched"
 python3 "$HERE/../s3/fault_proxy.py" --upstream "$TSARC_TEST_S3_ENDPOINT" --rate 0 \
-	--port-file "$WORK/proxy.port" &
+	--port-file "$WORK/proxy.port" --log-file "$WORK/proxy.log" &
 PROXY_PID=$!
 i=0
 while [ ! -s "$WORK/proxy.port" ]; do
@@ -259,6 +262,28 @@ for k in $LOOKALIKES attachments/one.txt; do
 	grep -qF "\"key\": \"$k\"" "$WORK/root2.after" || fail "the restore did not put back $k: $(cat "$WORK/root2.after")"
 done
 ! grep -q '"key": "attachments/old.txt"' "$WORK/root2.after" || fail "the restore kept an extra object"
+
+info "a restore lists the target's prefix twice: the plan's look, then one before the first write"
+# For a bucket of a million objects one listing is a thousand LIST
+# requests. The plan looks for another repository before the whole
+# restore; the restore looks again before its first write, and that same
+# listing is the one the extras are taken from after the PUTs. Counted at
+# the proxy in front of the RGW (the component's endpoint): a pass over
+# the prefix is a listing's first page (no continuation-token).
+CNTB=tsarc-s3sys-count-$run_id
+for k in attachments/old.txt attachments/older.txt; do
+	s3tool put "$CNTB" "$k" "an extra" || fail "put"
+done
+deployment count.json "$ALIAS/" "$CNTB"
+: >"$WORK/proxy.log"
+"$TSARC" restore "$S2" --config "$WORK/dep/count.json" --repo "$REPO" >"$WORK/r-count.out" 2>"$WORK/r-count.err" ||
+	fail "restore through the proxy: $(cat "$WORK/r-count.err")"
+passes=$(grep "^GET /$CNTB[/?]" "$WORK/proxy.log" | grep 'list-type=2' | grep -vc 'continuation-token')
+[ "$passes" -eq 2 ] ||
+	fail "the restore listed s3://$CNTB/ $passes times, not twice (the plan, then once before the first write): $(grep 'list-type' "$WORK/proxy.log")"
+s3tool state "$CNTB" "" >"$WORK/count.after" || fail "state"
+grep -q '"key": "attachments/two.txt"' "$WORK/count.after" || fail "the restore did not write the backup's objects"
+! grep -q '"key": "attachments/old' "$WORK/count.after" || fail "the restore kept an extra object: $(cat "$WORK/count.after")"
 
 grep -q -e "$AWS_SECRET_ACCESS_KEY" "$WORK"/*.err "$WORK"/*.json && fail "a secret key was printed"
 info "ok"
