@@ -175,6 +175,8 @@ typedef struct candidates {
 	size_t plen;
 	char **configs, **keys;
 	size_t nconfigs, nkeys, capc, capk;
+	tsarc__s3_list_cb each; /* the caller's, for every object (may be NULL) */
+	void *each_ud;
 } candidates;
 
 static int candidate_cb(const tsarc__s3_list_entry *e, void *ud)
@@ -182,7 +184,10 @@ static int candidate_cb(const tsarc__s3_list_entry *e, void *ud)
 	candidates *x = ud;
 	const char *rel, *k;
 	size_t n;
+	int rc;
 
+	if (x->each && (rc = x->each(e, x->each_ud)))
+		return rc;
 	if (strlen(e->key) < x->plen)
 		return 0;
 	rel = e->key + x->plen;
@@ -234,7 +239,8 @@ static int key_object(tsarc__s3_client *c, const tsarc_s3sys_where *w, const cha
 }
 
 int tsarc_s3sys_repo_find(const tsarc_s3sys_where *w, tsarc__s3_client *c,
-	const char *const *kept, size_t nkept, char **found)
+	const char *const *kept, size_t nkept, tsarc__s3_list_cb each, void *each_ud,
+	char **found)
 {
 	candidates x;
 	tsarc__s3_client *own = NULL;
@@ -244,6 +250,8 @@ int tsarc_s3sys_repo_find(const tsarc_s3sys_where *w, tsarc__s3_client *c,
 	*found = NULL;
 	memset(&x, 0, sizeof(x));
 	x.plen = strlen(w->prefix);
+	x.each = each;
+	x.each_ud = each_ud;
 	if (!c && (rc = tsarc_s3sys_open(w, 1, &own)))
 		return rc;
 	if ((rc = tsarc__s3_list(c ? c : own, w->prefix, candidate_cb, &x))) {

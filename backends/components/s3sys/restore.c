@@ -15,6 +15,12 @@
  *   deleted. Interrupted anywhere, no object of the old state is gone:
  *   the bucket holds the old objects, some of them already overwritten by
  *   their new versions, or the new state.
+ * - The prefix is listed once by the restore itself, before the first
+ *   write: that listing is looked through for another tsarc repository
+ *   (refused) and is the list the extras are taken from after the PUTs.
+ *   A listing of a million objects is a thousand requests; and an object
+ *   made under the prefix after that look (a repository among them) is
+ *   not one the restore looked at, so it is not deleted either.
  */
 #include "s3sys.h"
 #include "stream.h"
@@ -65,7 +71,33 @@ static int holds_repository(tsarc_restore_ctx *r, const tsarc_s3sys_where *w, co
 		comp, w->url, tsarc_store_describe(r->repo->store));
 }
 
-static int holds_other_repository(const tsarc_s3sys_where *w, const tsarc_step *s);
+/* The objects under the target's prefix before the first write, as the
+ * look for another repository listed them (holds_other_repository): the
+ * extras are taken from them after the PUTs (delete_extras). */
+typedef struct existing {
+	char **keys; /* full keys */
+	size_t n, cap;
+} existing;
+
+static int existing_cb(const tsarc__s3_list_entry *e, void *ud)
+{
+	existing *x = ud;
+
+	return tsarc_strv_push(&x->keys, &x->n, &x->cap, 256, e->key);
+}
+
+static void existing_dispose(existing *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->n; i++)
+		free(x->keys[i]);
+	free(x->keys);
+	memset(x, 0, sizeof(*x));
+}
+
+static int holds_other_repository(const tsarc_s3sys_where *w, const tsarc_step *s,
+	existing *listed);
 
 int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)
 {
@@ -126,7 +158,7 @@ int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)
 		tsarc_secret_doc_free(doc);
 		return rc;
 	}
-	if ((rc = holds_other_repository(&w, s))) {
+	if ((rc = holds_other_repository(&w, s, NULL))) {
 		tsarc_s3sys_where_free(&w);
 		tsarc_secret_doc_free(doc);
 		return rc;
@@ -241,8 +273,11 @@ bad:
  * stream's, every snapshot in it lost. Refused before the first write,
  * naming it, as the tree restore refuses a folder holding one (and as
  * holds_repository the restore's own). Known by a key file that verifies
- * beside its config (tsarc_s3sys_repo_find), not by names. */
-static int holds_other_repository(const tsarc_s3sys_where *w, const tsarc_step *s)
+ * beside its config (tsarc_s3sys_repo_find), not by names. The plan calls
+ * it (`listed` NULL), then the restore before its first write, keeping
+ * every object of that one listing in `listed` for the extras. */
+static int holds_other_repository(const tsarc_s3sys_where *w, const tsarc_step *s,
+	existing *listed)
 {
 	const char *kept[KEPT_MAX];
 	char *found = NULL;
@@ -251,7 +286,8 @@ static int holds_other_repository(const tsarc_s3sys_where *w, const tsarc_step *
 
 	if ((rc = kept_prefixes(s, kept, &n)))
 		return rc;
-	if ((rc = tsarc_s3sys_repo_find(w, NULL, kept, n, &found)) <= 0) {
+	if ((rc = tsarc_s3sys_repo_find(w, NULL, kept, n, listed ? existing_cb : NULL, listed,
+		&found)) <= 0) {
 		if (rc)
 			tsarc_error_prefix("component '%s': before the first write", s->component);
 		return rc;
@@ -483,48 +519,35 @@ static void pass_dispose(pass *p)
 
 /* ---- after every PUT: the extras ---- */
 
-typedef struct existing {
-	char **keys; /* full keys */
-	size_t n, cap;
-} existing;
-
-static int existing_cb(const tsarc__s3_list_entry *e, void *ud)
-{
-	existing *x = ud;
-
-	return tsarc_strv_push(&x->keys, &x->n, &x->cap, 256, e->key);
-}
-
 static int str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Deletes the keys under the prefix that the stream does not have (the
- * prefix's own folder object stays: a backup leaves it out; so do the
- * repository objects where the backup left its repository out). */
-static int delete_extras(const pass *p, tsarc__s3_client *c, unsigned long long *deleted)
+/* Deletes the keys under the prefix, as listed before the first write
+ * (`x`), that the stream does not have (the prefix's own folder object
+ * stays: a backup leaves it out; so do the repository objects where the
+ * backup left its repository out). */
+static int delete_extras(const pass *p, tsarc__s3_client *c, existing *x,
+	unsigned long long *deleted)
 {
-	existing x = {0};
 	const char **extra = NULL;
 	size_t i, j = 0, ne = 0, plen = strlen(p->w->prefix);
-	int rc;
+	int rc = 0;
 
 	*deleted = 0;
-	if ((rc = tsarc__s3_list(c, p->w->prefix, existing_cb, &x)))
-		goto done;
-	if (x.n > 1)
-		qsort(x.keys, x.n, sizeof(*x.keys), str_cmp);
-	if (x.n && !(extra = malloc(x.n * sizeof(*extra)))) {
+	if (x->n > 1)
+		qsort(x->keys, x->n, sizeof(*x->keys), str_cmp);
+	if (x->n && !(extra = malloc(x->n * sizeof(*extra)))) {
 		rc = nomem();
 		goto done;
 	}
 	/* Both in byte order: the stream's keys are strictly ascending. */
-	for (i = 0; i < x.n; i++) {
-		const char *rel = x.keys[i] + plen;
+	for (i = 0; i < x->n; i++) {
+		const char *rel = x->keys[i] + plen;
 		int cmp = 1;
 		size_t k;
-		if (strncmp(x.keys[i], p->w->prefix, plen) || !*rel)
+		if (strncmp(x->keys[i], p->w->prefix, plen) || !*rel)
 			continue;
 		for (k = 0; k < p->nkept && !tsarc_s3sys_repo_object(p->kept[k], rel); k++)
 			;
@@ -533,15 +556,12 @@ static int delete_extras(const pass *p, tsarc__s3_client *c, unsigned long long 
 		while (j < p->nkeys && (cmp = strcmp(p->keys[j], rel)) < 0)
 			j++;
 		if (j >= p->nkeys || cmp != 0)
-			extra[ne++] = x.keys[i];
+			extra[ne++] = x->keys[i];
 	}
 	if (ne && !(rc = tsarc__s3_delete_keys(c, (const char *const *)extra, ne)))
 		*deleted = ne;
 done:
 	free(extra);
-	for (i = 0; i < x.n; i++)
-		free(x.keys[i]);
-	free(x.keys);
 	return rc;
 }
 
@@ -550,6 +570,7 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_s3sys_where w;
 	tsarc__s3_client *c = NULL;
 	pass check, put;
+	existing listed = {0};
 	unsigned long long deleted = 0;
 	char text[1500];
 	int rc;
@@ -569,7 +590,7 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		goto done;
 	memcpy(check.kept, put.kept, sizeof(put.kept));
 	check.nkept = put.nkept;
-	if ((rc = holds_other_repository(&w, s)))
+	if ((rc = holds_other_repository(&w, s, &listed)))
 		goto done;
 	tsarc_s3sys_where_text(&w, text, sizeof(text));
 	check.w = put.w = &w;
@@ -593,7 +614,7 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			atomic_load(&put.written), check.n);
 		goto done;
 	}
-	if ((rc = delete_extras(&put, c, &deleted))) {
+	if ((rc = delete_extras(&put, c, &listed, &deleted))) {
 		tsarc_error_prefix("deleting the objects the backup does not have (every object "
 			"of the backup was written)");
 		goto done;
@@ -601,6 +622,7 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_step_note(s, "%zu objects (%llu bytes) written to %s, %llu objects the backup "
 		"does not have deleted", put.n, put.bytes, text, deleted);
 done:
+	existing_dispose(&listed);
 	pass_dispose(&check);
 	pass_dispose(&put);
 	tsarc__s3_client_free(c);

@@ -66,9 +66,14 @@ int tsarc_s3sys_repo_object(const char *rel, const char *key);
  * repository's rules, not its names: a "config" object and, beside it, a
  * keys/HEX object whose bytes hash to its name and read as a key file
  * (tsarc_repo_verify_key_file; no password). A whole listing of the
- * prefix; client `c` (NULL: one is opened with w's keys). */
+ * prefix; client `c` (NULL: one is opened with w's keys). `each` (may be
+ * NULL) is handed every object of that same listing, so that a caller
+ * that needs the prefix's objects too (a restore's extras) does not list
+ * it again: for a bucket of a million objects a listing is a thousand
+ * requests. */
 int tsarc_s3sys_repo_find(const tsarc_s3sys_where *w, tsarc__s3_client *c,
-	const char *const *kept, size_t nkept, char **found);
+	const char *const *kept, size_t nkept, tsarc__s3_list_cb each, void *each_ud,
+	char **found);
 
 /* dump.c: the backup's production (an in-process writer). */
 int tsarc_s3sys_dump(tsarc_component *c, tsarc_production *out);
