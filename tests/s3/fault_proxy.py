@@ -5,7 +5,7 @@ must survive: 503 SlowDown, 500 InternalError, connection resets and stalls.
     fault_proxy.py --upstream http://127.0.0.1:17480 --port-file F
                    [--listen-port 0] [--rate 0.1] [--stall 4] [--seed 1]
                    [--kinds slowdown,internal,reset,stall] [--stats-file F]
-                   [--only REGEX] [--log-file F]
+                   [--only REGEX] [--log-file F] [--hold-file F [--hold-release]]
 
 Requests that draw no fault are forwarded byte for byte: the request line,
 headers (Host included) and body reach the server exactly as the client sent
@@ -24,7 +24,9 @@ Nth request since F last changed whose "METHOD target", a newline and its
 body match REGEX is held (never forwarded, no answer) until the client
 goes, and its request line is written to F.reached for the test, which
 then kills the client there (a batch delete is told by the keys in its
-body).
+body). With --hold-release the held request is forwarded instead, as any
+other, once F no longer holds what it held it for (changed or removed):
+the test does its part while the client waits there, then lets it go on.
 
 With --log-file F, every request's "METHOD target" is appended to F, one a
 line (opened for each request, so a test may empty F between its steps):
@@ -103,6 +105,22 @@ def to_hold(first, body):
         f.write(" ".join(first.split(" ")[:2]) + "\n")
     os.replace(tmp, args.hold_file + ".reached")
     return True
+
+
+def released():
+    """Waits until --hold-file no longer holds the text the request now
+    held was held for (--hold-release)."""
+    with lock:
+        spec = hold["spec"]
+    while True:
+        try:
+            with open(args.hold_file) as f:
+                now = f.read()
+        except OSError:
+            now = None
+        if now != spec:
+            return
+        time.sleep(0.05)
 
 
 class Conn:
@@ -252,11 +270,14 @@ class Handler(socketserver.BaseRequestHandler):
                 body = client.read_exact(int(headers.get("content-length", "0")))
                 if to_hold(first, body):
                     count("held")
-                    # Until the client is killed (its socket closes).
-                    self.request.settimeout(300)
-                    while self.request.recv(65536):
-                        pass
-                    return
+                    if args.hold_release:
+                        released()
+                    else:
+                        # Until the client is killed (its socket closes).
+                        self.request.settimeout(300)
+                        while self.request.recv(65536):
+                            pass
+                        return
                 fault, after = draw(first)
 
                 if fault in ("slowdown", "internal", "reset", "stall") and not after:
@@ -349,6 +370,8 @@ def main():
                    help="regex over 'METHOD target': only matching requests draw faults")
     p.add_argument("--hold-file", default=None,
                    help="a file of N and REGEX: the Nth matching request is held")
+    p.add_argument("--hold-release", action="store_true",
+                   help="a held request is forwarded once the hold file changes")
     p.add_argument("--log-file", default=None,
                    help="every request's 'METHOD target' appended, one a line")
     args = p.parse_args()

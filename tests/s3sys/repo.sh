@@ -20,7 +20,9 @@
 # data/, keys/, index/, ... are backed up and restored. A restore lists
 # the target's prefix twice, not three times: the plan's look for another
 # repository, and the restore's own before its first write, whose listing
-# is also the one its extras are taken from. Run by
+# is also the one its extras are taken from: a repository made under the
+# prefix during the restore (its first PUT held at the proxy meanwhile)
+# is not deleted as an extra. Run by
 # tests/s3/run_with_s3.sh against a real RGW.
 set -u
 : "${TSARC:?set TSARC to the tsarc binary}"
@@ -138,7 +140,8 @@ refused config.json "$REPO" "the same spelling"
 
 info "the same RGW through another port: a proxy that forwards every request untouched"
 python3 "$HERE/../s3/fault_proxy.py" --upstream "$TSARC_TEST_S3_ENDPOINT" --rate 0 \
-	--port-file "$WORK/proxy.port" --log-file "$WORK/proxy.log" &
+	--port-file "$WORK/proxy.port" --log-file "$WORK/proxy.log" \
+	--hold-file "$WORK/hold" --hold-release &
 PROXY_PID=$!
 i=0
 while [ ! -s "$WORK/proxy.port" ]; do
@@ -284,6 +287,39 @@ passes=$(grep "^GET /$CNTB[/?]" "$WORK/proxy.log" | grep 'list-type=2' | grep -v
 s3tool state "$CNTB" "" >"$WORK/count.after" || fail "state"
 grep -q '"key": "attachments/two.txt"' "$WORK/count.after" || fail "the restore did not write the backup's objects"
 ! grep -q '"key": "attachments/old' "$WORK/count.after" || fail "the restore kept an extra object: $(cat "$WORK/count.after")"
+
+info "a repository made under the prefix during the restore, after its look, is not deleted"
+# The restore's first PUT is held at the proxy: the restore has looked at
+# the prefix (and found no repository). A repository is made there, then
+# the PUT goes on. The restore deletes the objects the backup does not
+# have: those it looked at, not the repository's, made since.
+MADEB=tsarc-s3sys-made-$run_id
+s3tool put "$MADEB" "attachments/old.txt" "an extra" || fail "put"
+deployment made.json "$ALIAS/" "$MADEB"
+HOLD=$WORK/hold
+rm -f "$HOLD.reached"
+printf '1\n^PUT /%s/\n' "$MADEB" >"$HOLD.new" && mv "$HOLD.new" "$HOLD"
+TSARC_S3_STALL_TIMEOUT=300 "$TSARC" restore "$S2" --config "$WORK/dep/made.json" --repo "$REPO" \
+	>"$WORK/r-made.out" 2>"$WORK/r-made.err" &
+pid=$!
+while kill -0 "$pid" 2>/dev/null && [ ! -e "$HOLD.reached" ]; do sleep 0.05; done
+if [ ! -e "$HOLD.reached" ]; then
+	wait "$pid"
+	fail "the restore's first PUT was never held: $(cat "$WORK/r-made.err")"
+fi
+TSARC_PASSWORD=$VAULT_PW "$TSARC" init --repo "s3:$TSARC_TEST_S3_ENDPOINT/$MADEB/vault" --kdf-memory 4 \
+	>/dev/null 2>"$WORK/init5.err" || { kill "$pid"; fail "init: $(cat "$WORK/init5.err")"; }
+s3tool state "$MADEB" "vault/" >"$WORK/made-vault.before" || { kill "$pid"; fail "state"; }
+rm -f "$HOLD"
+wait "$pid" || fail "the restore with its first PUT held: $(cat "$WORK/r-made.err")"
+s3tool state "$MADEB" "vault/" >"$WORK/made-vault.after" || fail "state"
+cmp -s "$WORK/made-vault.before" "$WORK/made-vault.after" ||
+	fail "the restore deleted the repository made under the prefix during it: $(diff "$WORK/made-vault.before" "$WORK/made-vault.after" | head -5)"
+TSARC_PASSWORD=$VAULT_PW "$TSARC" snapshots --repo "s3:$TSARC_TEST_S3_ENDPOINT/$MADEB/vault" >/dev/null 2>"$WORK/snaps5.err" ||
+	fail "the repository made during the restore no longer opens: $(cat "$WORK/snaps5.err")"
+s3tool state "$MADEB" "" >"$WORK/made.after" || fail "state"
+grep -q '"key": "attachments/two.txt"' "$WORK/made.after" || fail "the restore did not write the backup's objects"
+! grep -q '"key": "attachments/old.txt"' "$WORK/made.after" || fail "the restore kept an extra it looked at"
 
 grep -q -e "$AWS_SECRET_ACCESS_KEY" "$WORK"/*.err "$WORK"/*.json && fail "a secret key was printed"
 info "ok"
