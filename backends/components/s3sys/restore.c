@@ -74,30 +74,15 @@ static int holds_repository(tsarc_restore_ctx *r, const tsarc_s3sys_where *w, co
 /* The objects under the target's prefix before the first write, as the
  * look for another repository listed them (holds_other_repository): the
  * extras are taken from them after the PUTs (delete_extras). */
-typedef struct existing {
-	char **keys; /* full keys */
-	size_t n, cap;
-} existing;
-
 static int existing_cb(const tsarc__s3_list_entry *e, void *ud)
 {
-	existing *x = ud;
+	tsarc_strv *x = ud;
 
-	return tsarc_strv_push(&x->keys, &x->n, &x->cap, 256, e->key);
-}
-
-static void existing_dispose(existing *x)
-{
-	size_t i;
-
-	for (i = 0; i < x->n; i++)
-		free(x->keys[i]);
-	free(x->keys);
-	memset(x, 0, sizeof(*x));
+	return tsarc_strv_push(&x->v, &x->n, &x->cap, 256, e->key);
 }
 
 static int holds_other_repository(const tsarc_s3sys_where *w, const tsarc_step *s,
-	existing *listed);
+	tsarc_strv *listed);
 
 int tsarc_s3sys_resolve(tsarc_restore_ctx *r, tsarc_step *s, cJSON *ep)
 {
@@ -277,7 +262,7 @@ bad:
  * it (`listed` NULL), then the restore before its first write, keeping
  * every object of that one listing in `listed` for the extras. */
 static int holds_other_repository(const tsarc_s3sys_where *w, const tsarc_step *s,
-	existing *listed)
+	tsarc_strv *listed)
 {
 	const char *kept[KEPT_MAX];
 	char *found = NULL;
@@ -528,7 +513,7 @@ static int str_cmp(const void *a, const void *b)
  * (`x`), that the stream does not have (the prefix's own folder object
  * stays: a backup leaves it out; so do the repository objects where the
  * backup left its repository out). */
-static int delete_extras(const pass *p, tsarc__s3_client *c, existing *x,
+static int delete_extras(const pass *p, tsarc__s3_client *c, tsarc_strv *x,
 	unsigned long long *deleted)
 {
 	const char **extra = NULL;
@@ -537,17 +522,17 @@ static int delete_extras(const pass *p, tsarc__s3_client *c, existing *x,
 
 	*deleted = 0;
 	if (x->n > 1)
-		qsort(x->keys, x->n, sizeof(*x->keys), str_cmp);
+		qsort(x->v, x->n, sizeof(*x->v), str_cmp);
 	if (x->n && !(extra = malloc(x->n * sizeof(*extra)))) {
 		rc = nomem();
 		goto done;
 	}
 	/* Both in byte order: the stream's keys are strictly ascending. */
 	for (i = 0; i < x->n; i++) {
-		const char *rel = x->keys[i] + plen;
+		const char *rel = x->v[i] + plen;
 		int cmp = 1;
 		size_t k;
-		if (strncmp(x->keys[i], p->w->prefix, plen) || !*rel)
+		if (strncmp(x->v[i], p->w->prefix, plen) || !*rel)
 			continue;
 		for (k = 0; k < p->nkept && !tsarc_s3sys_repo_object(p->kept[k], rel); k++)
 			;
@@ -556,7 +541,7 @@ static int delete_extras(const pass *p, tsarc__s3_client *c, existing *x,
 		while (j < p->nkeys && (cmp = strcmp(p->keys[j], rel)) < 0)
 			j++;
 		if (j >= p->nkeys || cmp != 0)
-			extra[ne++] = x->keys[i];
+			extra[ne++] = x->v[i];
 	}
 	if (ne && !(rc = tsarc__s3_delete_keys(c, (const char *const *)extra, ne)))
 		*deleted = ne;
@@ -570,7 +555,7 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_s3sys_where w;
 	tsarc__s3_client *c = NULL;
 	pass check, put;
-	existing listed = {0};
+	tsarc_strv listed = {NULL, 0, 0};
 	unsigned long long deleted = 0;
 	char text[1500];
 	int rc;
@@ -622,7 +607,7 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_step_note(s, "%zu objects (%llu bytes) written to %s, %llu objects the backup "
 		"does not have deleted", put.n, put.bytes, text, deleted);
 done:
-	existing_dispose(&listed);
+	tsarc_store_names_free(listed.v, listed.n);
 	pass_dispose(&check);
 	pass_dispose(&put);
 	tsarc__s3_client_free(c);
