@@ -37,6 +37,9 @@ typedef struct tsarc_tree_restore_options {
 	void *after_step_arg;
 } tsarc_tree_restore_options;
 
+/* Room for the name of an old tree the swap kept (".tsarc-old-PID-NONCE"). */
+#define TSARC_TREE_KEPT_OLD_MAX 64
+
 typedef struct tsarc_tree_restore_result {
 	uint64_t entries, bytes;
 	uint64_t removed; /* top-level entries deleted as extras */
@@ -47,7 +50,7 @@ typedef struct tsarc_tree_restore_result {
 	 * in the target after the restore checked it and moved aside with the
 	 * old tree (or the old tree could not be looked into); a warning
 	 * names it and the repository. "" when the old tree was deleted. */
-	char kept_old[64];
+	char kept_old[TSARC_TREE_KEPT_OLD_MAX];
 } tsarc_tree_restore_result;
 
 /* Reads the tar stream from `fd` to its end. */

@@ -173,12 +173,13 @@ static int keep_old_tree(int tfd, const char *target, const tsarc_tree_journal *
 	tsarc_error_clear();
 	free(found);
 	if (kept)
-		snprintf(kept, 64, "%s", j->old);
+		snprintf(kept, TSARC_TREE_KEPT_OLD_MAX, "%s", j->old);
 	return 1;
 }
 
 /* Runs the journal's swap to its end (phase 0: undoes it). `kept`
- * (64 bytes, may be NULL) gets the old tree's name when it is kept. */
+ * (TSARC_TREE_KEPT_OLD_MAX bytes, may be NULL) gets the old tree's name
+ * when it is kept. */
 static int swap_finish(int tfd, const char *target, tsarc_tree_journal *j,
 	const tsarc_tree_restore_options *o, tsarc_tree_restore_result *res, char *kept)
 {
