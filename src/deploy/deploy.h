@@ -77,6 +77,10 @@ typedef struct tsarc_restore_opts {
 	/* A migration may write where the snapshot was taken from (refused
 	 * otherwise: see resolve_targets in restore.c). */
 	int allow_source_target;
+	/* Restore a snapshot that lacks some of the target's enabled
+	 * components: the rest is restored, those are left as they are
+	 * (refused otherwise: see tsarc_restore_plan in plan.c). */
+	int allow_partial;
 	const char *target_namespace;
 	const char *rewrite_old, *rewrite_new; /* --rewrite-domain OLD=NEW */
 	unsigned inflight;         /* chunk requests in flight (0: the store's) */

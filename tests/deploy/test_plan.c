@@ -81,50 +81,55 @@ typedef struct plan_case {
 	const char *steps;
 	int migration;
 	const char *absent;  /* components of the config with no stream */
+	int allow_partial;   /* --allow-partial */
 } plan_case;
 
 static const plan_case cases[] = {
-	{"in place: every stream by its recipe's order, absent and unclaimed ones skipped",
+	{"a snapshot without an enabled component of the target (system-storage) is refused: "
+	 "the restore would apply the others and leave that one as it is",
+		STREAMS(HERE), CONFIG("10.0.0.9"), NULL, 0, NULL, TSARC_ECONFIG, NULL, 0, NULL, 0},
+	{"in place with --allow-partial: every stream by its recipe's order, absent and "
+	 "unclaimed ones skipped, the component with no stream listed",
 		STREAMS(HERE), CONFIG("10.0.0.9"), NULL, 0, NULL, 0,
 		"secrets/apply/run system-mysql/sql/run backend-redis/redis-rdb/run "
 		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
 		"post_restore[1]/hook/skip",
-		0, "system-storage"},
+		0, "system-storage", 1},
 	{"--only one component: the others are not selected, its hook follows it",
 		STREAMS(HERE), CONFIG("10.0.0.9"), "system-mysql", 0, NULL, 0,
 		"secrets/apply/skip system-mysql/sql/run backend-redis/redis-rdb/skip "
 		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
 		"post_restore[1]/hook/skip",
-		0, "system-storage"},
+		0, "system-storage", 0},
 	{"--only a component the snapshot holds nothing for",
 		STREAMS(HERE), CONFIG("10.0.0.9"), "system-storage", 0, NULL, TSARC_ENOTFOUND,
-		NULL, 0, NULL},
+		NULL, 0, NULL, 0},
 	{"--only an optional component absent when backed up",
 		STREAMS(HERE), CONFIG("10.0.0.9"), "zync", 0, NULL, TSARC_ENOTFOUND, NULL, 0,
-		NULL},
+		NULL, 0},
 	{"--only a name nobody knows", STREAMS(HERE), CONFIG("10.0.0.9"), "nope", 0, NULL,
-		TSARC_ECONFIG, NULL, 0, NULL},
+		TSARC_ECONFIG, NULL, 0, NULL, 0},
 	{"migration: another machine's snapshot, databases elsewhere",
 		STREAMS(ELSEWHERE), CONFIG("10.0.0.9"), NULL, 0, NULL, 0,
 		"secrets/apply/run system-mysql/sql/run backend-redis/redis-rdb/run "
 		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
 		"post_restore[1]/hook/skip",
-		1, "system-storage"},
+		1, "system-storage", 1},
 	{"migration into the snapshot's own source database is refused",
 		STREAMS(ELSEWHERE), CONFIG("10.0.0.5"), NULL, 0, NULL, TSARC_ECONFIG, NULL, 1,
-		NULL},
+		NULL, 1},
 	{"... unless --allow-source-target",
 		STREAMS(ELSEWHERE), CONFIG("10.0.0.5"), NULL, 1, NULL, 0,
 		"secrets/apply/run system-mysql/sql/run backend-redis/redis-rdb/run "
 		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
 		"post_restore[1]/hook/skip",
-		1, "system-storage"},
+		1, "system-storage", 1},
 	{"--rewrite-domain makes any restore a migration",
 		STREAMS(HERE), CONFIG("10.0.0.9"), NULL, 0, "a.example.com=b.example.com", 0,
 		"secrets/apply/run system-mysql/sql/run backend-redis/redis-rdb/run "
 		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
 		"post_restore[1]/hook/skip",
-		1, "system-storage"},
+		1, "system-storage", 1},
 	{"a snapshot's recipe naming an action no kind has, or another kind's, is not "
 	 "followed: the target's component restores its own way (the target's own actions "
 	 "are checked when its configuration loads: test_deploy)",
@@ -135,7 +140,7 @@ static const plan_case cases[] = {
 		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
 		"{\"db\": {\"kind\": \"mysql\", \"database\": \"d\"}, "
 		"\"cache\": {\"kind\": \"redis\", \"port\": 6390}}}",
-		NULL, 0, NULL, 0, "db/sql/run cache/redis-rdb/run", 0, ""},
+		NULL, 0, NULL, 0, "db/sql/run cache/redis-rdb/run", 0, "", 0},
 	{"a Secret of the snapshot that the target's configuration does not name stops the "
 	 "plan, before anything is written",
 		"[{\"name\": \"secrets.json\", \"meta\": {\"component\": \"secrets\", \"kind\": "
@@ -145,7 +150,7 @@ static const plan_case cases[] = {
 		"\"resources_dir\": \"/srv/resources\"}, \"components\": {\"secrets\": {\"kind\": "
 		"\"resources\", \"resource\": \"secret\", \"names\": [\"system-seed\"], "
 		"\"optional_names\": [\"system-app\"]}}}",
-		NULL, 0, NULL, TSARC_EUNSAFE, NULL, 0, NULL},
+		NULL, 0, NULL, TSARC_EUNSAFE, NULL, 0, NULL, 0},
 	{"... named in optional_names, it is applied",
 		"[{\"name\": \"secrets.json\", \"meta\": {\"component\": \"secrets\", \"kind\": "
 		"\"resources\", \"resource\": \"secret\", \"items\": [\"system-seed\", "
@@ -154,7 +159,7 @@ static const plan_case cases[] = {
 		"\"resources_dir\": \"/srv/resources\"}, \"components\": {\"secrets\": {\"kind\": "
 		"\"resources\", \"resource\": \"secret\", \"names\": [\"system-seed\"], "
 		"\"optional_names\": [\"other-app-credentials\"]}}}",
-		NULL, 0, NULL, 0, "secrets/apply/run", 0, ""},
+		NULL, 0, NULL, 0, "secrets/apply/run", 0, "", 0},
 	{"... or with all: true",
 		"[{\"name\": \"secrets.json\", \"meta\": {\"component\": \"secrets\", \"kind\": "
 		"\"resources\", \"resource\": \"secret\", \"items\": [\"system-seed\", "
@@ -162,7 +167,7 @@ static const plan_case cases[] = {
 		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\", "
 		"\"resources_dir\": \"/srv/resources\"}, \"components\": {\"secrets\": {\"kind\": "
 		"\"resources\", \"resource\": \"secret\", \"all\": true}}}",
-		NULL, 0, NULL, 0, "secrets/apply/run", 0, ""},
+		NULL, 0, NULL, 0, "secrets/apply/run", 0, "", 0},
 	{"a stream whose metadata names another kind than the target's component is refused "
 	 "before anything is written (a mysql component's stream made a tree replaced where "
 	 "the snapshot's recipe says)",
@@ -173,13 +178,13 @@ static const plan_case cases[] = {
 		"\"resources_dir\": \"/srv/resources\"}, \"components\": {\"system-mysql\": {"
 		"\"kind\": \"mysql\", \"host\": \"10.0.0.9\", \"user\": \"root\", "
 		"\"database\": \"system\"}}}",
-		NULL, 0, NULL, TSARC_EUNSAFE, NULL, 0, NULL},
+		NULL, 0, NULL, TSARC_EUNSAFE, NULL, 0, NULL, 0},
 	{"a disabled component, and a stream without a component",
 		"[{\"name\": \"s.sql\", \"meta\": {\"component\": \"db\", \"kind\": \"mysql\"}}, "
 		"{\"name\": \"loose.bin\", \"meta\": {\"kind\": \"exec\"}}]",
 		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
 		"{\"db\": {\"kind\": \"mysql\", \"database\": \"d\", \"enabled\": false}}}",
-		NULL, 0, NULL, 0, "db/sql/skip loose.bin/exec/skip", 0, ""},
+		NULL, 0, NULL, 0, "db/sql/skip loose.bin/exec/skip", 0, "", 0},
 };
 
 /* "component/action/state ..." of a report's steps. */
@@ -224,6 +229,7 @@ static int plan(const plan_case *c, fake *f, cJSON **report)
 	memset(&o, 0, sizeof(o));
 	o.dry_run = 1;
 	o.allow_source_target = c->allow_source_target;
+	o.allow_partial = c->allow_partial;
 	if (c->only) {
 		char *save = NULL, *tok;
 		snprintf(onlybuf, sizeof(onlybuf), "%s", c->only);
@@ -278,6 +284,50 @@ static void plan_table(void **state)
 		cJSON_Delete(report);
 		cJSON_Delete(f.calls);
 	}
+}
+
+/* The refusal of a snapshot without some of the target's enabled
+ * components names them and the ways on; an undo snapshot (it holds only
+ * what a restore replaced, by design) and a rollback's own restore are
+ * not refused, and --only restores what it names. */
+static void partial_snapshot_refused_unless_meant(void **state)
+{
+	tsarc_restore_opts o;
+	tsarc_snapshot *snap;
+	cJSON *report = NULL;
+	const char *msg;
+	fake f;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	fake_init(&f, "m1");
+	assert_int_equal(fake_plan(STREAMS(HERE), CONFIG("10.0.0.9"), &o, &f, &report),
+		TSARC_ECONFIG);
+	msg = tsarc_error_last()->message;
+	print_message("%s\n", msg);
+	assert_non_null(strstr(msg, "system-storage"));
+	assert_non_null(strstr(msg, "--only"));
+	assert_non_null(strstr(msg, "--allow-partial"));
+	cJSON_Delete(report);
+	report = NULL;
+	cJSON_Delete(f.calls);
+
+	snap = snapshot_of(STREAMS(HERE));
+	snap->meta = cJSON_Parse("{\"" TSARC_UNDO_META "\": \"0123456789abcdef\"}");
+	fake_init(&f, "m1");
+	assert_int_equal(fake_execute(NULL, snap, CONFIG("10.0.0.9"), &o, &f, &report), 0);
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(report,
+		"absent_from_snapshot"), 0)->valuestring, "system-storage");
+	cJSON_Delete(report);
+	cJSON_Delete(f.calls);
+	tsarc_snapshot_free(snap);
+
+	o.rolling_back = "0123456789abcdef";
+	fake_init(&f, "m1");
+	assert_int_equal(fake_plan(STREAMS(HERE), CONFIG("10.0.0.9"), &o, &f, &report), 0);
+	cJSON_Delete(report);
+	cJSON_Delete(f.calls);
 }
 
 /* Where a restore writes and what its programs get comes from the target
@@ -844,6 +894,7 @@ static void redis_restore_connects_like_its_backup(void **state)
 
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(plan_table),
+	cmocka_unit_test(partial_snapshot_refused_unless_meant),
 	cmocka_unit_test(snapshot_recipe_names_no_place),
 	cmocka_unit_test(dry_run_agrees_with_run),
 	cmocka_unit_test(run_applies_only_what_the_plan_showed),
