@@ -44,6 +44,7 @@ typedef struct tsarc_deployment_restore_options {
 	int verify_first;          /* verify every chunk before the first write */
 	int skip_endpoint_secrets; /* leave the database-endpoint Secrets alone */
 	int allow_source_target;   /* a migration may write where the snapshot came from */
+	int allow_partial;         /* restore a snapshot lacking some enabled components */
 	const char *target_namespace;
 	const char *rewrite_old, *rewrite_new; /* rewrite the domain OLD to NEW */
 	unsigned inflight;         /* chunk requests in flight (0: the store's) */

@@ -67,6 +67,11 @@ static const cli_option RESTORE_OPTIONS[] = {
 	{"allow-source-target", 7, NULL, "let a migration write into the deployment or a\n"
 		"database the snapshot was taken from (refused\n"
 		"otherwise)", CLI_FLAG, offsetof(restore_state, o.allow_source_target)},
+	{"allow-partial", 10, NULL, "restore a snapshot that lacks some enabled components\n"
+		"of FILE: the rest is restored, those are left as they\n"
+		"are and listed (refused otherwise; --only restores\n"
+		"the components it names without it)",
+		CLI_FLAG, offsetof(restore_state, o.allow_partial)},
 	{NULL, 0, NULL, "\n"
 		"Every target (namespace, resources_dir, path, host, port, user, database) is\n"
 		"resolved before the first write, from FILE and the target's own Secrets as\n"

@@ -75,6 +75,7 @@ static void to_internal(tsarc_restore_opts *o, const tsarc_deployment_restore_op
 	o->verify_first = p->verify_first;
 	o->skip_endpoint_secrets = p->skip_endpoint_secrets;
 	o->allow_source_target = p->allow_source_target;
+	o->allow_partial = p->allow_partial;
 	o->target_namespace = p->target_namespace;
 	o->rewrite_old = p->rewrite_old;
 	o->rewrite_new = p->rewrite_new;

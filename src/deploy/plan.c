@@ -8,6 +8,7 @@
 #include "layout.h"
 #include "plan.h"
 #include "snapshot.h"
+#include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -36,6 +37,38 @@ static int in_only(const tsarc_restore_opts *o, const char *name)
 	return 0;
 }
 
+/*
+ * A snapshot without some of the target's enabled components (r->absent:
+ * taken before a component was added to the configuration, or restored
+ * into a target that has more than the source had) would be restored in
+ * part: the others replaced, those left as they were, and a restore that
+ * exits 0. So it is refused, before anything is read or written, unless
+ * the operator says the part is meant: --only (which names what to
+ * restore) or --allow-partial. An undo snapshot holds only what a
+ * restore replaced, by design (undo.h), and a rollback restores one.
+ */
+static int refuse_partial(tsarc_restore_ctx *r)
+{
+	tsarc_buf b = TSARC_BUF_INIT;
+	const cJSON *a;
+	char *names;
+	int one = cJSON_GetArraySize(r->absent) == 1, rc;
+
+	if (!cJSON_GetArraySize(r->absent) || r->o->only || r->o->allow_partial ||
+		r->o->rolling_back || tsarc_snapshot_is_undo(r->snap))
+		return 0;
+	cJSON_ArrayForEach(a, r->absent)
+		tsarc_buf_printf(&b, "%s%s", b.size ? ", " : "", a->valuestring);
+	if (!(names = tsarc_buf_detach(&b)))
+		return tsarc_error_last()->code;
+	rc = tsarc_error_set(TSARC_ECONFIG, "snapshot %.10s has nothing for %s, enabled in the "
+		"configuration: a restore would replace the other components and leave %s as "
+		"%s; name the components to restore with --only, or give --allow-partial to "
+		"restore what the snapshot holds", r->snap->id, names, one ? "it" : "them",
+		one ? "it is" : "they are");
+	free(names);
+	return rc;
+}
 
 static int add_step(tsarc_restore_ctx *r, tsarc_step *s)
 {
@@ -238,6 +271,8 @@ int tsarc_plan_steps(tsarc_restore_ctx *r)
 				"in snapshot %.10s", c->string, r->snap->id);
 		cJSON_AddItemToArray(r->absent, cJSON_CreateString(c->string));
 	}
+	if ((rc = refuse_partial(r)))
+		return rc;
 	/* A name given to --only that has nothing to restore is an error,
 	 * not a silent no-op. */
 	for (i = 0; r->o->only && i < r->o->nonly; i++) {

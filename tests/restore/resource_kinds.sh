@@ -22,7 +22,9 @@ export FAKE_KUBE_CALLS=$WORK/kubectl-calls.log
 REPO=$WORK/repo
 init_repo "$REPO"
 
-# config TRANSPORT FILE: one component, the Secrets, restored by apply.
+# config TRANSPORT FILE: one component, the Secrets, restored by apply (no
+# profile: the 3scale one would add its other components, which the
+# snapshots here lack).
 config() {
 	python3 - "$1" "$2" "$FAKE_KUBECTL" "$WORK/res" <<'PY'
 import json, sys
@@ -31,7 +33,7 @@ tr = {"type": "kube", "binary": kubectl, "namespace": "3scale",
       "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE", "FAKE_KUBE_CALLS"]}
 if kind == "local":
     tr = {"type": "local", "resources_dir": res}
-json.dump({"transport": tr, "components": {"secrets": {
+json.dump({"profile": "none", "transport": tr, "components": {"secrets": {
     "kind": "resources", "resource": "secret", "names": ["system-seed"],
     "stream": "secrets.json", "restore": {"order": 10, "action": "apply"}}}},
     open(out, "w"), indent=2)
