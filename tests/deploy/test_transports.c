@@ -338,7 +338,66 @@ static void kube_capture_needs_the_whole_output(void **state)
 	free(dir);
 }
 
+/* Where two kube places are one: the cluster (the hash of its root CA,
+ * kube-root-ca.crt) tells two clusters apart where the contexts do not
+ * say (in a pod there is none), and one namespace of one cluster is one
+ * place whatever the contexts are called. */
+static void kube_same_place_by_cluster(void **state)
+{
+	static const struct {
+		const char *a, *b;
+		int want;
+	} cases[] = {
+		/* Today's rule, without clusters. */
+		{"{\"namespace\": \"3scale\"}", "{\"namespace\": \"3scale\"}", -1},
+		{"{\"namespace\": \"3scale\", \"context\": \"a\"}",
+			"{\"namespace\": \"3scale\", \"context\": \"a\"}", 1},
+		{"{\"namespace\": \"3scale\", \"context\": \"a\"}",
+			"{\"namespace\": \"3scale\", \"context\": \"b\"}", 0},
+		{"{\"namespace\": \"x\"}", "{\"namespace\": \"y\"}", 0},
+		/* Two clusters: another place, whatever the rest says. */
+		{"{\"namespace\": \"3scale\", \"cluster\": \"sha256:aa\"}",
+			"{\"namespace\": \"3scale\", \"cluster\": \"sha256:bb\"}", 0},
+		{"{\"namespace\": \"3scale\", \"context\": \"a\", \"cluster\": \"sha256:aa\"}",
+			"{\"namespace\": \"3scale\", \"context\": \"a\", \"cluster\": \"sha256:bb\"}", 0},
+		/* One cluster, one namespace: one place, with contexts or not. */
+		{"{\"namespace\": \"3scale\", \"cluster\": \"sha256:aa\"}",
+			"{\"namespace\": \"3scale\", \"cluster\": \"sha256:aa\"}", 1},
+		{"{\"namespace\": \"3scale\", \"context\": \"a\", \"cluster\": \"sha256:aa\"}",
+			"{\"namespace\": \"3scale\", \"context\": \"b\", \"cluster\": \"sha256:aa\"}", 1},
+		/* One cluster, two namespaces. */
+		{"{\"namespace\": \"x\", \"cluster\": \"sha256:aa\"}",
+			"{\"namespace\": \"y\", \"cluster\": \"sha256:aa\"}", 0},
+		/* One side names no cluster (a backup of an older version, a
+		 * cluster without kube-root-ca.crt): today's rule. */
+		{"{\"namespace\": \"3scale\", \"cluster\": \"sha256:aa\"}",
+			"{\"namespace\": \"3scale\"}", -1},
+		{"{\"namespace\": \"3scale\", \"context\": \"a\", \"cluster\": \"sha256:aa\"}",
+			"{\"namespace\": \"3scale\", \"context\": \"a\"}", 1},
+		/* A cluster that is no string (a snapshot is untrusted): none. */
+		{"{\"namespace\": \"3scale\", \"cluster\": 7}",
+			"{\"namespace\": \"3scale\", \"cluster\": \"sha256:bb\"}", -1},
+		{"{\"namespace\": \"3scale\", \"cluster\": {\"x\": 1}}",
+			"{\"namespace\": \"3scale\", \"cluster\": {\"x\": 1}}", -1},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *a = cJSON_Parse(cases[i].a), *b = cJSON_Parse(cases[i].b);
+		assert_non_null(a);
+		assert_non_null(b);
+		if (tsarc_kube_same_place(a, b, 1) != cases[i].want ||
+			tsarc_kube_same_place(b, a, 1) != cases[i].want)
+			fail_msg("case %zu: %s and %s: want %d, got %d", i, cases[i].a, cases[i].b,
+				cases[i].want, tsarc_kube_same_place(a, b, 1));
+		cJSON_Delete(a);
+		cJSON_Delete(b);
+	}
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(kube_same_place_by_cluster),
 	cmocka_unit_test(transport_registry),
 	cmocka_unit_test(apply_honours_the_namespace),
 	cmocka_unit_test(remove_deletes_by_name),
