@@ -122,7 +122,7 @@ int tsarc_snapshot_open(tsarc_snapshot **out, tsarc_repo *repo, const char *spec
 int tsarc_snapshot_open_backup(tsarc_snapshot **out, tsarc_repo *repo, const char *spec,
 	const char *host)
 {
-	const tsarc_snapshot_pick pick = {host, 1};
+	const tsarc_snapshot_pick pick = {host, 1, NULL};
 	char id[TSARC_ID_HEX_LEN + 1];
 	int rc;
 

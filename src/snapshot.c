@@ -741,7 +741,7 @@ static int pickable(const tsarc_snapshot *snap, const tsarc_snapshot_pick *pick)
  * they mean. */
 static int several_hosts(tsarc_snapshot **snaps, size_t n)
 {
-	const tsarc_snapshot_pick any = {NULL, 1};
+	const tsarc_snapshot_pick any = {NULL, 1, NULL};
 	const tsarc_snapshot **seen;
 	char list[1024] = "";
 	size_t i, j, hosts = 0, len = 0;
@@ -770,6 +770,62 @@ static int several_hosts(tsarc_snapshot **snaps, size_t n)
 	return rc;
 }
 
+int tsarc_cluster_valid(const char *s)
+{
+	const size_t plen = sizeof(TSARC_CLUSTER_PREFIX) - 1;
+
+	return s && strlen(s) == TSARC_CLUSTER_LEN && !strncmp(s, TSARC_CLUSTER_PREFIX, plen) &&
+		strspn(s + plen, "0123456789abcdef") == TSARC_CLUSTER_LEN - plen;
+}
+
+const char *tsarc_snapshot_cluster(const tsarc_snapshot *snap)
+{
+	size_t i;
+
+	for (i = 0; i < snap->nstreams; i++) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(snap->streams[i].meta, "deployment");
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(d, "cluster");
+		if (cJSON_IsObject(d))
+			return cJSON_IsString(c) && tsarc_cluster_valid(c->valuestring) ?
+				c->valuestring : NULL;
+	}
+	return NULL;
+}
+
+/* A deployment's "latest" (snaps[i - 1], oldest first) taken in another
+ * cluster than the target's (pick->cluster), while the same host also has
+ * backups taken in the target's own: two clusters whose 3scale namespaces
+ * share a name record one host, and by time alone "latest" is whichever
+ * cluster ran last, the other's data restored over this one's. Refused,
+ * naming both clusters (a short fingerprint) and each one's newest
+ * backup. Where the host has no backup of the target's cluster (the
+ * first restore of a migration) "latest" is the other cluster's, and
+ * the restore is a migration (its place names another cluster). A
+ * backup that records no cluster is not counted either way. */
+static int other_clusters_latest(tsarc_snapshot **snaps, size_t i,
+	const tsarc_snapshot_pick *pick)
+{
+	const tsarc_snapshot *newest = snaps[i - 1], *own = NULL;
+	const char *theirs = tsarc_snapshot_cluster(newest), *c;
+	size_t j;
+
+	if (!theirs || !strcmp(theirs, pick->cluster))
+		return 0;
+	for (j = i - 1; j > 0 && !own; j--)
+		if (pickable(snaps[j - 1], pick) && !strcmp(snaps[j - 1]->host, newest->host) &&
+			(c = tsarc_snapshot_cluster(snaps[j - 1])) && !strcmp(c, pick->cluster))
+			own = snaps[j - 1];
+	if (!own)
+		return 0;
+	return tsarc_error_set(TSARC_EINVAL, "the newest backup of host '%s' was taken in "
+		"another cluster: cluster %.19s (newest %s, %.10s), not this one, cluster %.19s "
+		"(newest %s, %.10s); two clusters back up under one host (their 3scale namespaces "
+		"share a name) and 'latest' would restore the other cluster's data over this "
+		"one's: give the snapshot id, or give each cluster's CronJob its own --host (and "
+		"its restore Job the same)", newest->host, theirs, newest->time, newest->id,
+		pick->cluster, own->time, own->id);
+}
+
 /* "latest" under `pick`: see tsarc_snapshot_resolve_pick. */
 static int resolve_latest(tsarc_repo *repo, const tsarc_snapshot_pick *pick,
 	char id_out[TSARC_ID_HEX_LEN + 1])
@@ -791,6 +847,8 @@ static int resolve_latest(tsarc_repo *repo, const tsarc_snapshot_pick *pick,
 		for (j = 0; j < i && !rc; j++)
 			if (pickable(snaps[j], pick) && strcmp(snaps[j]->host, snaps[i - 1]->host))
 				rc = several_hosts(snaps, n);
+	if (i && !rc && pick && pick->deployment && pick->cluster)
+		rc = other_clusters_latest(snaps, i, pick);
 	if (i && !rc)
 		memcpy(id_out, snaps[i - 1]->id, TSARC_ID_HEX_LEN + 1);
 	tsarc_snapshot_array_free(snaps, n);

@@ -183,7 +183,30 @@ int tsarc_snapshot_is_deployment(const tsarc_snapshot *snap);
 typedef struct tsarc_snapshot_pick {
 	const char *host;
 	int deployment;
+	/* The target's cluster (TSARC_CLUSTER_PREFIX...), or NULL when it is
+	 * not known. With deployment: where the newest pickable backup was
+	 * taken in another cluster and the same host also has backups taken
+	 * in this one, "latest" is refused (TSARC_EINVAL), naming both
+	 * clusters and each one's newest backup. Two clusters whose 3scale
+	 * namespaces share a name record one host: by time alone, "latest"
+	 * would restore the other cluster's data over this one's. */
+	const char *cluster;
 } tsarc_snapshot_pick;
+/*
+ * A Kubernetes cluster's identity as a backup records it (the "cluster"
+ * of a stream's "deployment" and "source"): "sha256:" and the lower-case
+ * hex SHA-256 of the cluster's root CA (backends/transports/kube.c).
+ */
+#define TSARC_CLUSTER_PREFIX "sha256:"
+#define TSARC_CLUSTER_LEN (sizeof(TSARC_CLUSTER_PREFIX) - 1 + 64)
+/* Whether `s` is one (any other string names no cluster). */
+int tsarc_cluster_valid(const char *s);
+/* The cluster `snap` was taken in: the one its streams' deployment names
+ * (the first stream that records a deployment, as a restore reads it), or
+ * NULL when none is recorded or it is no identity of that form (the
+ * metadata is anyone's who can write the repository). */
+const char *tsarc_snapshot_cluster(const tsarc_snapshot *snap);
+
 /* tsarc_snapshot_resolve under `pick` (NULL: as tsarc_snapshot_resolve). */
 int tsarc_snapshot_resolve_pick(struct tsarc_repo *repo, const char *spec,
 	const tsarc_snapshot_pick *pick, char id_out[TSARC_ID_HEX_LEN + 1]);

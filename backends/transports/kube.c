@@ -10,7 +10,11 @@
  * is read by the pod's shell from the exec's stdin.
  */
 #include "component.h"
+#include "crypto.h"
+#include "error_save.h"
 #include "fileio.h"
+#include "log.h"
+#include "snapshot.h"
 #include "wipe.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
@@ -18,6 +22,7 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +36,11 @@ typedef struct kube_transport {
 	char *binary, *context, *namespace, *kubeconfig, *style;
 	char **pass; /* "NAME=VALUE" of pass_env, for every kubectl we run */
 	int missing; /* binary is not a program we can run (looked up once) */
+	/* The cluster's identity (cluster_identity), asked once: NULL when it
+	 * has none; components describe their place from several threads. */
+	pthread_mutex_t cluster_mu;
+	int cluster_asked;
+	char *cluster;
 } kube_transport;
 
 /*
@@ -832,16 +842,80 @@ static int kube_write_config(tsarc_transport *tr, tsarc_server_config *cfg, cons
 	return rc;
 }
 
-/* One cluster's namespace: the same context and namespace, named on
- * both sides (without them the kubeconfig's current one may be another
- * cluster's). */
+/*
+ * Which cluster kubectl reaches. A context is a name in one kubeconfig,
+ * and in a pod (the CronJob, the restore Job) there is none: two clusters
+ * whose 3scale namespaces share a name then record the same place, and a
+ * restore could not tell the other cluster's backup from its own. Every
+ * namespace of a cluster (Kubernetes 1.20+, OpenShift) holds the
+ * ConfigMap kube-root-ca.crt, its data["ca.crt"] the cluster's root CA:
+ * readable with a Role's get by name, the same in every namespace of one
+ * cluster, another in another cluster. Its SHA-256 ("sha256:" and 64 hex
+ * digits) is the identity recorded as the place's "cluster". Read once
+ * per transport; a cluster without it, or a Role that may not get it,
+ * has no identity and everything goes as before (said, never an error).
+ */
+#define KUBE_ROOT_CA "kube-root-ca.crt"
+
+static const char *cluster_identity(kube_transport *t)
+{
+	tsarc_saved_error saved;
+	cJSON *cm = NULL;
+	const char *ca;
+	uint8_t digest[32];
+	int rc;
+
+	pthread_mutex_lock(&t->cluster_mu);
+	if (t->cluster_asked) {
+		pthread_mutex_unlock(&t->cluster_mu);
+		return t->cluster;
+	}
+	t->cluster_asked = 1;
+	/* The caller's error, if any, is not this look-up's business. */
+	tsarc_error_save(&saved);
+	rc = t->parent.get(&t->parent, "configmap", KUBE_ROOT_CA, &cm);
+	ca = rc ? NULL : tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(cm, "data"), "ca.crt");
+	if (rc == TSARC_ENOTFOUND)
+		tsarc__log(TSARC_LOG_INFO, "kube", "cluster_unknown", "no ConfigMap " KUBE_ROOT_CA
+			" in namespace %s (Kubernetes before 1.20?): what is recorded names no "
+			"cluster", ns_text(t));
+	else if (rc)
+		tsarc__log(TSARC_LOG_INFO, "kube", "cluster_unknown", "ConfigMap " KUBE_ROOT_CA
+			" could not be read (%s): what is recorded names no cluster",
+			tsarc_error_last()->message);
+	else if (!ca)
+		tsarc__log(TSARC_LOG_INFO, "kube", "cluster_unknown", "ConfigMap " KUBE_ROOT_CA
+			" in namespace %s has no ca.crt: what is recorded names no cluster", ns_text(t));
+	else if (tsarc_sha256(ca, strlen(ca), digest) == 0 &&
+		(t->cluster = malloc(TSARC_CLUSTER_LEN + 1))) {
+		memcpy(t->cluster, TSARC_CLUSTER_PREFIX, sizeof(TSARC_CLUSTER_PREFIX) - 1);
+		tsarc_hex_encode(t->cluster + sizeof(TSARC_CLUSTER_PREFIX) - 1, digest,
+			sizeof(digest));
+	}
+	cJSON_Delete(cm);
+	tsarc_error_restore(&saved);
+	pthread_mutex_unlock(&t->cluster_mu);
+	return t->cluster;
+}
+
+/* One cluster's namespace. Two clusters (both places name one) are two
+ * places; one namespace of one cluster is one place, whatever its
+ * contexts are called. Otherwise the same context and namespace, named
+ * on both sides (without them the kubeconfig's current one may be
+ * another cluster's). A "cluster" that is no string (a snapshot's
+ * metadata is anyone's who can write the repository) names none. */
 int tsarc_kube_same_place(const cJSON *a, const cJSON *b, int with_dir)
 {
 	const char *ca = tsarc_spec_str(a, "context"), *cb = tsarc_spec_str(b, "context");
 	const char *na = tsarc_spec_str(a, "namespace"), *nb = tsarc_spec_str(b, "namespace");
+	const char *ka = tsarc_spec_str(a, "cluster"), *kb = tsarc_spec_str(b, "cluster");
 
 	(void)with_dir;
-	if ((na && nb && strcmp(na, nb)) || (ca && cb && strcmp(ca, cb)))
+	if ((ka && kb && strcmp(ka, kb)) || (na && nb && strcmp(na, nb)))
+		return 0;
+	if (ka && kb && na && nb)
+		return 1;
+	if (ca && cb && strcmp(ca, cb))
 		return 0;
 	return na && nb && ca && cb ? 1 : -1;
 }
@@ -849,9 +923,12 @@ int tsarc_kube_same_place(const cJSON *a, const cJSON *b, int with_dir)
 static void kube_describe(tsarc_transport *tr, const tsarc_component *c, cJSON *source)
 {
 	kube_transport *t = (kube_transport *)tr;
+	const char *cluster = cluster_identity(t);
 
 	cJSON_AddStringToObject(source, "transport", "kube");
 	cJSON_AddStringToObject(source, "binary", t->binary);
+	if (cluster)
+		cJSON_AddStringToObject(source, "cluster", cluster);
 	if (t->context)
 		cJSON_AddStringToObject(source, "context", t->context);
 	if (t->namespace)
@@ -878,6 +955,8 @@ static void kube_free(tsarc_transport *tr)
 		return;
 	TSARC_SECURE_FREE_FIELDS(t, KUBE_STRINGS);
 	tsarc_env_list_free(t->pass);
+	free(t->cluster);
+	pthread_mutex_destroy(&t->cluster_mu);
 	free(t);
 }
 
@@ -937,6 +1016,7 @@ int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf)
 
 	if (!t)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	pthread_mutex_init(&t->cluster_mu, NULL);
 	t->parent.type = "kube";
 	t->parent.caps = TSARC_TR_IN_WORKLOAD;
 	t->parent.locate = kube_locate;

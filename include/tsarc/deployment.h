@@ -38,6 +38,19 @@ void tsarc_deployment_free(tsarc_deployment *d);
 int tsarc_deployment_backup(tsarc_snapshot **out, tsarc_deployment *d, tsarc_repo *repo,
 	const tsarc_backup_options *opts, char **report_json);
 
+/*
+ * The snapshot `spec` names for a restore into the deployment `d`, as
+ * `tsarc restore --config` picks it: as tsarc_snapshot_open_backup, and
+ * where d's transport tells which Kubernetes cluster it reaches (the
+ * kube-root-ca.crt every namespace holds), a "latest" of `host` taken in
+ * another cluster while the host also has backups taken in this one is
+ * refused (TSARC_EINVAL, naming both clusters): two clusters whose 3scale
+ * namespaces share a name record one host. `target_namespace` (may be
+ * NULL): the namespace the restore will reach, if not d's.
+ */
+int tsarc_deployment_open_backup(tsarc_snapshot **out, tsarc_deployment *d, tsarc_repo *repo,
+	const char *spec, const char *host, const char *target_namespace);
+
 typedef struct tsarc_deployment_restore_options {
 	const char *const *only;   /* component names, or NULL: all */
 	size_t nonly;

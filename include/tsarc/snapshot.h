@@ -35,7 +35,8 @@ int tsarc_snapshot_open(tsarc_snapshot **out, tsarc_repo *repo, const char *spec
  * backup (never an undo snapshot or a single-stream backup) of `host`;
  * with `host` NULL it is refused (TSARC_EINVAL, naming each host) where
  * the backups of several hosts are held. With `host` set, an id of
- * another host's snapshot is refused (TSARC_EINVAL).
+ * another host's snapshot is refused (TSARC_EINVAL). It does not know the
+ * target's cluster: tsarc_deployment_open_backup (deployment.h) does.
  */
 int tsarc_snapshot_open_backup(tsarc_snapshot **out, tsarc_repo *repo, const char *spec,
 	const char *host);

@@ -209,15 +209,15 @@ static void read_report_line(const cJSON *o, const tsarc_snapshot *snap, report_
  * Metrics of a backup: what it read and stored (once committed); per component its time,
  * size and status; after a commit, the snapshot count and the size of the
  * same host's snapshot before this one (for the "much smaller than the
- * previous backup" alert; loading the manifests is one small read each).
+ * previous backup" alert), from `snaps` (snapshots_after: loading the
+ * manifests is one small read each).
  */
-static void measure_backup(tsarc_repo *repo, const tsarc_backup_stats *stats, const char *id,
-	const cJSON *report)
+static void measure_backup(tsarc_snapshot **snaps, size_t n, const tsarc_backup_stats *stats,
+	const char *id, const cJSON *report)
 {
 	const cJSON *o;
-	tsarc_snapshot **snaps = NULL;
 	const tsarc_snapshot *self = NULL, *prev = NULL;
-	size_t n = 0, i, j;
+	size_t i, j;
 
 	if (!cli_metrics_active())
 		return;
@@ -230,9 +230,7 @@ static void measure_backup(tsarc_repo *repo, const tsarc_backup_stats *stats, co
 		cli_metrics_set(CLI_M_BACKUP_CHUNKS, (double)stats->chunks);
 		cli_metrics_set(CLI_M_BACKUP_NEW_CHUNKS, (double)stats->new_chunks);
 	}
-	if (!id || tsarc_snapshot_load_all_headers(repo, &snaps, &n, ignore_damaged, NULL))
-		snaps = NULL, n = 0;
-	else
+	if (snaps)
 		cli_metrics_set(CLI_M_SNAPSHOTS, (double)n);
 	for (i = 0; i < n; i++)
 		if (!strcmp(snaps[i]->id, id))
@@ -256,7 +254,53 @@ static void measure_backup(tsarc_repo *repo, const tsarc_backup_stats *stats, co
 			size += (double)prev->streams[j].size;
 		cli_metrics_set(CLI_M_BACKUP_PREVIOUS_SIZE, size);
 	}
-	tsarc_snapshot_array_free(snaps, n);
+}
+
+/* Every snapshot's headers once the backup `id` is committed (id NULL:
+ * none was), for the metrics and the shared-host check: *snaps NULL when
+ * they are not needed or cannot be read (only those go without). */
+static void snapshots_after(tsarc_repo *repo, const char *id, int deployment,
+	tsarc_snapshot ***snaps, size_t *n)
+{
+	*snaps = NULL;
+	*n = 0;
+	if (!id || (!cli_metrics_active() && !deployment) ||
+		tsarc_snapshot_load_all_headers(repo, snaps, n, ignore_damaged, NULL))
+		*snaps = NULL, *n = 0;
+}
+
+/*
+ * Two clusters whose 3scale namespaces share a name record one host
+ * (the CronJob's --host 3scale-NAMESPACE): `restore latest --host` then
+ * refuses where it would take the other cluster's backup (snapshot.h,
+ * tsarc_snapshot_pick), but the setup is wrong from the first backup on,
+ * and said then: when the host's previous deployment backup was taken in
+ * another cluster than this one, a warning names both. The backup is kept.
+ */
+static void warn_shared_host(tsarc_snapshot **snaps, size_t n, const char *id)
+{
+	const tsarc_snapshot *self = NULL, *prev = NULL;
+	const char *mine, *theirs;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(snaps[i]->id, id))
+			self = snaps[i];
+	if (!self || !(mine = tsarc_snapshot_cluster(self)))
+		return;
+	/* Oldest first: the last match before this one is the previous. */
+	for (i = 0; i < n; i++)
+		if (snaps[i] != self && !strcmp(snaps[i]->host, self->host) &&
+			snaps[i]->time_unix <= self->time_unix && tsarc_snapshot_is_deployment(snaps[i]))
+			prev = snaps[i];
+	if (!prev || !(theirs = tsarc_snapshot_cluster(prev)) || !strcmp(theirs, mine))
+		return;
+	cli_log(TSARC_LOG_WARN, "host_shared_by_clusters", "host '%s' is backed up from "
+		"another cluster too: this backup (%.10s) was taken in cluster %.19s, the host's "
+		"previous one (%s, %.10s) in cluster %.19s; 'restore latest --host %s' refuses "
+		"while the newest is the other cluster's: give each cluster's CronJob its own "
+		"--host (and its restore Job the same)", self->host, self->id, mine, prev->time,
+		prev->id, theirs, self->host);
 }
 
 /* Per component: status, stream size (from the saved snapshot), time, source. */
@@ -323,12 +367,13 @@ static int backup_deployment(const backup_state *s, cli_common *c)
 	tsarc_deploy *d = NULL;
 	tsarc_backup *b = NULL;
 	tsarc_repo *repo = NULL;
-	tsarc_snapshot *snap = NULL;
+	tsarc_snapshot *snap = NULL, **snaps = NULL;
 	cJSON *report = NULL;
 	char id[TSARC_ID_HEX_LEN + 1];
 	struct timespec t0;
 	progress prog;
 	int64_t when;
+	size_t nsnaps = 0;
 	int rc, show_progress;
 
 	if (s->use_stdin || s->name || s->kind)
@@ -380,7 +425,11 @@ static int backup_deployment(const backup_state *s, cli_common *c)
 	/* Without a commit this abandons the snapshot: no manifest is written. */
 	tsarc_backup_free(b);
 	b = NULL;
-	measure_backup(repo, &stats, rc ? NULL : id, report);
+	snapshots_after(repo, rc ? NULL : id, 1, &snaps, &nsnaps);
+	measure_backup(snaps, nsnaps, &stats, rc ? NULL : id, report);
+	if (!rc)
+		warn_shared_host(snaps, nsnaps, id);
+	tsarc_snapshot_array_free(snaps, nsnaps);
 	if (rc) {
 		int code = cli_fail(rc);
 		if (c->json) {
@@ -428,8 +477,10 @@ int cmd_backup(int argc, char **argv)
 	tsarc_backup_stats stats;
 	tsarc_backup *b = NULL;
 	tsarc_repo *repo = NULL;
+	tsarc_snapshot **snaps = NULL;
 	char id[TSARC_ID_HEX_LEN + 1];
 	progress prog;
+	size_t nsnaps = 0;
 	int show_progress, rc, commit_rc;
 	int64_t when;
 	struct timespec t0;
@@ -477,7 +528,9 @@ int cmd_backup(int argc, char **argv)
 		progress_stop(&prog);
 	tsarc_backup_get_stats(b, &stats);
 	tsarc_backup_free(b);
-	measure_backup(repo, &stats, commit_rc ? NULL : id, NULL);
+	snapshots_after(repo, commit_rc ? NULL : id, 0, &snaps, &nsnaps);
+	measure_backup(snaps, nsnaps, &stats, commit_rc ? NULL : id, NULL);
+	tsarc_snapshot_array_free(snaps, nsnaps);
 	tsarc_repo_free(repo);
 	if (commit_rc)
 		return cli_fail(commit_rc);

@@ -259,7 +259,7 @@ int cmd_restore(int argc, char **argv)
 	cJSON *report = NULL;
 	restore_state s;
 	cli_common c;
-	char *eq = NULL;
+	char *eq = NULL, *cluster = NULL;
 	int rc, code = EXIT_OK;
 
 	memset(&s, 0, sizeof(s));
@@ -310,10 +310,16 @@ int cmd_restore(int argc, char **argv)
 		code = cli_fail(rc);
 		goto out;
 	}
+	/* The target's cluster, where it can tell: "latest" is never the
+	 * other cluster's backup of a host two clusters share. */
+	if ((rc = tsarc_deploy_target_cluster(d, &s.o, &cluster))) {
+		code = cli_fail(rc);
+		goto out;
+	}
 	/* Shared: prune must not delete chunks this restore still reads. */
 	if ((rc = tsarc_lock_acquire(&lock, repo, 0)) ||
 		(rc = tsarc_snapshot_resolve_pick(repo, argv[optind],
-			&(tsarc_snapshot_pick){s.host, 1}, id)) ||
+			&(tsarc_snapshot_pick){s.host, 1, cluster}, id)) ||
 		(rc = tsarc_snapshot_load(repo, id, &snap))) {
 		code = cli_fail(rc);
 		goto out;
@@ -360,5 +366,6 @@ out:
 	free((void *)s.o.only);
 	free(s.only_text);
 	free(s.rewrite);
+	free(cluster);
 	return code;
 }

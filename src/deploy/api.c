@@ -119,3 +119,24 @@ int tsarc_deployment_restore(char **report_json, tsarc_deployment *d, tsarc_repo
 {
 	return restore(report_json, d, repo, snap, opts, 0);
 }
+
+int tsarc_deployment_open_backup(tsarc_snapshot **out, tsarc_deployment *d, tsarc_repo *repo,
+	const char *spec, const char *host, const char *target_namespace)
+{
+	tsarc_restore_opts o;
+	tsarc_snapshot_pick pick = {host, 1, NULL};
+	char id[TSARC_ID_HEX_LEN + 1], *cluster = NULL;
+	int rc;
+
+	if (!out || !d || !repo || !spec)
+		return tsarc_error_set(TSARC_EINVAL, "tsarc_deployment_open_backup: missing argument");
+	memset(&o, 0, sizeof(o));
+	o.target_namespace = target_namespace;
+	if ((rc = tsarc_deploy_target_cluster(d, &o, &cluster)))
+		return rc;
+	pick.cluster = cluster;
+	if (!(rc = tsarc_snapshot_resolve_pick(repo, spec, &pick, id)))
+		rc = tsarc_snapshot_load_headers(repo, id, out);
+	free(cluster);
+	return rc;
+}

@@ -89,6 +89,16 @@ typedef struct tsarc_restore_opts {
 	void *progress_payload;
 } tsarc_restore_opts;
 
+/*
+ * The cluster the restore's target is in (a kube transport's identity of
+ * it, TSARC_CLUSTER_PREFIX... of snapshot.h), in `*out` (allocated), or
+ * NULL when its transport cannot tell (another transport, a cluster
+ * without kube-root-ca.crt): for the pick of "latest"
+ * (tsarc_snapshot_pick's cluster), before the snapshot is chosen. `o`
+ * (may be NULL): its target_namespace is the namespace reached.
+ */
+int tsarc_deploy_target_cluster(tsarc_deploy *d, const tsarc_restore_opts *o, char **out);
+
 struct tsarc_repo;
 struct tsarc_snapshot;
 int tsarc_deploy_restore(tsarc_deploy *d, struct tsarc_repo *repo,

@@ -280,6 +280,40 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 	r->absent = r->warnings = r->state = r->target_place = r->snapshot_place = NULL;
 }
 
+int tsarc_deploy_target_cluster(tsarc_deploy *d, const tsarc_restore_opts *o, char **out)
+{
+	cJSON *trconf, *place = NULL;
+	tsarc_transports trs;
+	tsarc_transport *tr = NULL;
+	const char *cluster;
+	int rc;
+
+	*out = NULL;
+	/* The namespace the restore will reach (--target-namespace), as
+	 * tsarc_deploy_restore sets it, on a copy: d is left as it is. */
+	if (!(trconf = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d->eff, "transport"), 1)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (o && o->target_namespace) {
+		cJSON_DeleteItemFromObjectCaseSensitive(trconf, "namespace");
+		cJSON_AddStringToObject(trconf, "namespace", o->target_namespace);
+	}
+	memset(&trs, 0, sizeof(trs));
+	trs.conf = trconf;
+	if (!(rc = tsarc_transports_get(&trs, tsarc_spec_str(trconf, "type"), &tr))) {
+		if (!(place = cJSON_CreateObject()))
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		else
+			tr->describe(tr, NULL, place);
+	}
+	cluster = tsarc_spec_str(place, "cluster");
+	if (!rc && cluster && !(*out = strdup(cluster)))
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	cJSON_Delete(place);
+	tsarc_transports_dispose(&trs);
+	cJSON_Delete(trconf);
+	return rc;
+}
+
 int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot *snap,
 	const tsarc_restore_opts *o, cJSON **report)
 {

@@ -228,6 +228,22 @@ static void test_open_backup(void **state)
 		"3scale-staging"), 0);
 	assert_string_equal(tsarc_snapshot_id(got), tsarc_snapshot_id(b));
 	tsarc_snapshot_free(got);
+	/* Through the deployment (the pick of `tsarc restore --config`): its
+	 * local transport names no cluster, so the pick is the same. The
+	 * clusters' case is deploy_clusters'. */
+	assert_int_equal(tsarc_deployment_open(&d, cfg), 0);
+	assert_int_equal(tsarc_deployment_open_backup(&got, d, repo, "latest", "3scale-prod", NULL),
+		0);
+	assert_string_equal(tsarc_snapshot_id(got), tsarc_snapshot_id(a));
+	tsarc_snapshot_free(got);
+	got = NULL;
+	assert_int_equal(tsarc_deployment_open_backup(&got, d, repo, "latest", NULL, NULL),
+		TSARC_EINVAL);
+	assert_null(got);
+	assert_non_null(strstr(tsarc_error_last()->message, "3scale-staging"));
+	assert_int_equal(tsarc_deployment_open_backup(NULL, d, repo, "latest", NULL, NULL),
+		TSARC_EINVAL);
+	tsarc_deployment_free(d);
 
 	tsarc_snapshot_free(a);
 	tsarc_snapshot_free(b);

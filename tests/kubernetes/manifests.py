@@ -9,7 +9,9 @@ kustomize` and checked: the fields a CronJob and Job need, the
 restricted security context, no fixed UID in the OpenShift overlays, the
 backup Role grants no write verb, no Role lets tsarc read a Secret or
 ConfigMap it does not name (get by resourceNames only, never list or
-watch: the namespace's other Secrets are not tsarc's), and every kubectl
+watch: the namespace's other Secrets are not tsarc's), both ServiceAccounts
+may get the ConfigMap kube-root-ca.crt (the cluster's identity) and do
+nothing else to it, and every kubectl
 call the kube transport made in the end-to-end tests is granted to the
 ServiceAccount that runs that command, object by object. BACKUP_CALLS and
 RESTORE_CALLS are lists of files separated by ':' (deploy_kube and the
@@ -327,6 +329,19 @@ def check_roles(where, backup_grants, restore_grants):
                      "(resourceNames)")
 
 
+def check_cluster_identity(where, label, have):
+    """The kube transport reads the ConfigMap kube-root-ca.crt (the cluster's root
+    CA) to record and compare the cluster: get by name, nothing more."""
+    req = ("", "configmaps", "get", "kube-root-ca.crt")
+    if not granted(req, have):
+        fail(f"{where}: tsarc-{label} may not get the ConfigMap kube-root-ca.crt: backups and "
+             "restores would name no cluster")
+    for g, r, v, names in sorted(have, key=str):
+        if (g, r) == ("", "configmaps") and v != "get" and names and "kube-root-ca.crt" in names:
+            fail(f"{where}: tsarc-{label} may {v} the ConfigMap kube-root-ca.crt, which is the "
+                 "cluster's, not tsarc's")
+
+
 def check_calls(where, label, paths, have):
     seen = 0
     for call in load_calls(paths):
@@ -346,6 +361,8 @@ for sa in ("tsarc-backup", "tsarc-restore"):
         fail(f"ServiceAccount {sa} missing")
 backup_grants, restore_grants = sa_grants(base)
 check_roles("base", backup_grants, restore_grants)
+check_cluster_identity("base", "backup", backup_grants)
+check_cluster_identity("base", "restore", restore_grants)
 check_calls("base", "backup", BACKUP_CALLS + ":" + S3_BACKUP_CALLS, backup_grants)
 check_calls("base", "restore", RESTORE_CALLS + ":" + S3_RESTORE_CALLS, restore_grants)
 
@@ -354,6 +371,8 @@ ext = render("overlays/external-s3")
 check_workloads(ext, "overlays/external-s3", True)
 ext_backup, ext_restore = sa_grants(ext)
 check_roles("overlays/external-s3", ext_backup, ext_restore)
+check_cluster_identity("overlays/external-s3", "backup", ext_backup)
+check_cluster_identity("overlays/external-s3", "restore", ext_restore)
 for g, r, v, _ in sorted(ext_backup, key=str):
     if r.startswith("pods"):
         fail(f"overlays/external-s3: the backup Role grants {v} on {r}")

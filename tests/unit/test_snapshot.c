@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -315,6 +316,67 @@ static void test_stored_encoding(void **state)
 	assert_int_equal(scratch_remove(dir), 0);
 }
 
+/* The cluster a snapshot records (its streams' "deployment") is read from
+ * metadata anyone who can write the repository writes: only an identity
+ * of the recorded form counts; anything else names no cluster. */
+static void test_snapshot_cluster(void **state)
+{
+	static const char good[] = "sha256:"
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	static const struct {
+		const char *meta;
+		int known;
+	} cases[] = {
+		{"{\"deployment\": {\"transport\": \"kube\", \"cluster\": \"@\"}}", 1},
+		{"{\"deployment\": {\"transport\": \"kube\"}}", 0},
+		{"{\"component\": \"x\"}", 0},
+		{"{\"deployment\": {\"cluster\": 7}}", 0},
+		{"{\"deployment\": {\"cluster\": {\"a\": \"@\"}}}", 0},
+		{"{\"deployment\": {\"cluster\": [\"@\"]}}", 0},
+		{"{\"deployment\": {\"cluster\": null}}", 0},
+		{"{\"deployment\": \"@\"}", 0},
+		{"{\"deployment\": {\"cluster\": \"sha256:0123\"}}", 0},
+		{"{\"deployment\": {\"cluster\": \"@0\"}}", 0},
+		{"{\"deployment\": {\"cluster\": \"SHA256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}}", 0},
+		{"{\"deployment\": {\"cluster\": \"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeF\"}}", 0},
+		{"{\"deployment\": {\"cluster\": \"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\\u001b\"}}", 0},
+	};
+	size_t i;
+
+	(void)state;
+	assert_true(tsarc_cluster_valid(good));
+	assert_false(tsarc_cluster_valid(NULL));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tsarc_snapshot *s = sample();
+		char text[512];
+		size_t len = 0;
+		const char *m;
+		/* "@" stands for the good identity. */
+		for (m = cases[i].meta; *m; m++)
+			if (*m == '@')
+				len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", good);
+			else
+				text[len++] = *m;
+		text[len] = '\0';
+		cJSON_Delete(s->streams[0].meta);
+		s->streams[0].meta = cJSON_Parse(text);
+		assert_non_null(s->streams[0].meta);
+		if (cases[i].known)
+			assert_string_equal(tsarc_snapshot_cluster(s), good);
+		else if (tsarc_snapshot_cluster(s))
+			fail_msg("case %zu (%s): a cluster %s", i, text, tsarc_snapshot_cluster(s));
+		tsarc_snapshot_free(s);
+	}
+	/* A stream without metadata names none. */
+	{
+		tsarc_snapshot *s = sample();
+		cJSON_Delete(s->streams[0].meta);
+		s->streams[0].meta = NULL;
+		assert_null(tsarc_snapshot_cluster(s));
+		tsarc_snapshot_free(s);
+	}
+}
+
 static void test_time_parse(void **state)
 {
 	int64_t t;
@@ -373,5 +435,6 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_records_roundtrip),
 	cmocka_unit_test(test_records_hostile),
 	cmocka_unit_test(test_stored_encoding),
+	cmocka_unit_test(test_snapshot_cluster),
 	cmocka_unit_test(test_time_parse),
 	cmocka_unit_test(test_chunkset))
