@@ -116,6 +116,42 @@ static void merge_over_builtin_profile(void **state)
 	tsarc_deploy_free(d);
 }
 
+/* The 3scale profile's hooks re-sync from the system database whenever it
+ * is restored (MySQL or PostgreSQL): backend-redis, zync, and the search
+ * index of system-searchd, which no backup holds (its volume is derived
+ * from the system database), so after a restore it is the old one's or,
+ * in a new cluster, empty. */
+static void profile_resyncs_after_the_system_database(void **state)
+{
+	static const char *const tasks[] = {"backend:storage:enqueue_rewrite",
+		"zync:resync:domains", "searchd:enqueue"};
+	tsarc_deploy *d;
+	const cJSON *hooks, *h;
+	size_t i, found;
+
+	(void)state;
+	assert_int_equal(tsarc_deploy_load_text(&d,
+		"{\"transport\": {\"type\": \"kube\", \"namespace\": \"3scale\"}}", "test"), 0);
+	hooks = cJSON_GetObjectItem(tsarc_deploy_effective(d), "post_restore");
+	for (i = 0; i < sizeof(tasks) / sizeof(tasks[0]); i++) {
+		found = 0;
+		cJSON_ArrayForEach(h, hooks) {
+			const cJSON *cmd = cJSON_GetObjectItem(h, "command");
+			const cJSON *last = cJSON_GetArrayItem(cmd, cJSON_GetArraySize(cmd) - 1);
+			if (!cJSON_IsString(last) || strcmp(last->valuestring, tasks[i]))
+				continue;
+			found++;
+			assert_string_equal(tsarc_spec_str(h, "workload"), "system-sidekiq");
+			assert_true(tsarc_str_in_array(cJSON_GetObjectItem(h, "after"), "system-mysql"));
+			assert_true(tsarc_str_in_array(cJSON_GetObjectItem(h, "after"),
+				"system-postgresql"));
+		}
+		if (found != 1)
+			fail_msg("the 3scale profile runs %s %zu times after a restore", tasks[i], found);
+	}
+	tsarc_deploy_free(d);
+}
+
 static int upper_only(const char *s)
 {
 	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(s);
@@ -239,6 +275,11 @@ static void config_errors(void **state)
 			"cfg.json: post_restore[0].command is required"},
 		{"{\"transport\": {\"type\": \"local\"}, \"post_restore\": [{\"command\": [\"x\"],"
 		 " \"after\": [1]}]}", "cfg.json: post_restore[0].after[0] must be a string"},
+		/* A name in "after" that no component has (a typo) would keep the
+		 * hook from ever running, the restore saying nothing of it. */
+		{"{\"transport\": {\"type\": \"local\"}, \"post_restore\": [{\"command\": [\"x\"],"
+		 " \"after\": [\"system-mysql\", \"backend-rediss\"]}]}",
+			"cfg.json: post_restore[0].after[1]: no component is named 'backend-rediss'"},
 		/* Restore recipes: every field's type, with its JSON path. */
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-mysql\": "
 		 "{\"restore\": {\"order\": \"first\"}}}}",
@@ -443,6 +484,7 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(url_errors_hide_the_password),
 	cmocka_unit_test(shell_quote),
 	cmocka_unit_test(merge_over_builtin_profile),
+	cmocka_unit_test(profile_resyncs_after_the_system_database),
 	cmocka_unit_test(check_fields_table),
 	cmocka_unit_test(config_errors),
 	cmocka_unit_test(unknown_kind_names_every_kind),
