@@ -196,12 +196,15 @@ static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf
 	return 0;
 }
 
-/* post_restore: commands run after the components, where and when. */
+/* post_restore: commands run after the components, where and when. A
+ * name in "after" must be a component's: a hook runs when one of them was
+ * restored, so a typo would keep it from ever running, silently. */
 static int parse_hooks(tsarc_deploy *d)
 {
 	const cJSON *hooks = cJSON_GetObjectItemCaseSensitive(d->eff, "post_restore"), *h, *a;
+	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components");
 	char where[1200];
-	size_t i = 0;
+	size_t i = 0, j;
 	int rc;
 
 	if (!hooks || cJSON_IsNull(hooks))
@@ -230,6 +233,13 @@ static int parse_hooks(tsarc_deploy *d)
 		if ((rc = tsarc_check_string_array(h, "after", NULL, NULL, TSARC_ECONFIG, where)) ||
 			(rc = optional_transport(h, where, &hc->transport)))
 			return rc;
+		j = 0;
+		cJSON_ArrayForEach(a, hc->after) {
+			if (!cJSON_GetObjectItemCaseSensitive(comps, a->valuestring))
+				return tsarc_error_set(TSARC_ECONFIG, "%s.after[%zu]: no component is "
+					"named '%s'", where, j, a->valuestring);
+			j++;
+		}
 		d->conf.nhooks = ++i;
 	}
 	return 0;
