@@ -5,7 +5,9 @@
 # into the bucket after a migration from A. Each cluster is told apart by
 # its root CA (the kube-root-ca.crt ConfigMap every namespace holds):
 # - a backup records the cluster ("cluster" of the stream's deployment),
-#   and says so when the host's previous backup was taken in another one;
+#   and, with metrics (which read every snapshot's headers), says so when
+#   the host's previous backup was taken in another one; without them it
+#   reads no other snapshot's manifest;
 # - B's `restore latest --host 3scale-3scale`, while A's backup is the
 #   newest and B has backups of its own, is refused before anything is
 #   read or written, naming both clusters, each one's newest snapshot and
@@ -82,9 +84,10 @@ at() {
 	shift
 	FAKE_KUBE_DIR=$dir t "$@"
 }
-# backup_in DIR TIME: a backup of host 3scale-3scale; its id in $SNAP.
+# backup_in DIR TIME [ARGS...]: a backup of host 3scale-3scale; its id in $SNAP.
 backup_in() {
-	at "$1" backup --repo "$REPO" --config "$WORK/kube.json" --host 3scale-3scale --time "$2" --json
+	at "$1" backup --repo "$REPO" --config "$WORK/kube.json" --host 3scale-3scale --time "$2" --json \
+		"${@:3}"
 	[ "$RC" -eq 0 ] || fail "the backup in $(basename "$1") exited with $RC"
 	SNAP=$(json_get "$OUT" "d['snapshot_id']")
 }
@@ -92,7 +95,9 @@ backup_in() {
 info "cluster A backs up, then B under the same host, then A again"
 backup_in "$CA" 2026-11-20T01:00:00Z
 A1=$SNAP
-backup_in "$CB" 2026-11-20T02:00:00Z
+# With metrics: they read every snapshot's headers, which the shared-host
+# warning needs (below).
+backup_in "$CB" 2026-11-20T02:00:00Z --metrics-file "$WORK/b1.prom"
 B1=$SNAP
 cp "$ERR" "$WORK/b-backup.err"
 python3 - "$CA/resources/configmap/system-environment.json" <<'PY'
@@ -124,7 +129,7 @@ at "$CB" restore "$B1" --repo "$REPO" --config "$WORK/kube.json" --host 3scale-3
 [ "$RC" -eq 0 ] || fail "restore of B's own snapshot by id exited with $RC"
 [ "$(json_get "$OUT" "d.get('in_place')")" = True ] || fail "B's own snapshot is not restored in place: $(cat "$OUT")"
 
-info "each backup records its cluster; B's, after A's, says the host is shared"
+info "each backup records its cluster; B's, after A's, says the host is shared (with metrics)"
 at "$CA" show "$A1" --repo "$REPO" --json
 [ "$(json_get "$OUT" "d['streams'][0]['meta']['deployment'].get('cluster')")" = "$ID_A" ] ||
 	fail "A's backup does not record its cluster $ID_A: $(cat "$OUT")"
@@ -161,5 +166,22 @@ at "$CD" restore latest --repo "$REPO" --config "$WORK/kube.json" --host 3scale-
 [ "$(json_get "$OUT" "d['snapshot_id']")" = "$A2" ] ||
 	fail "latest without identity named $(json_get "$OUT" "d['snapshot_id']"), not $A2"
 backup_in "$CD" 2026-11-20T04:00:00Z
+
+info "a backup without metrics reads no other snapshot's manifest"
+# The shared-host warning needs every snapshot's headers, a download of
+# each whole manifest (tens of MB for a large dump's, one per snapshot
+# kept): it comes with the metrics, which read them anyway.
+if command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true 2>/dev/null; then
+	FAKE_KUBE_DIR=$CB strace -f -qq -o "$WORK/backup.strace" -e trace=openat,open \
+		"$TSARC" backup --repo "$REPO" --config "$WORK/kube.json" --host 3scale-3scale \
+		--time 2026-11-20T05:00:00Z >/dev/null 2>"$WORK/b2.err" ||
+		fail "B's backup under strace failed: $(cat "$WORK/b2.err")"
+	for id in "$A1" "$B1" "$A2"; do
+		! grep -q "snapshots/$id" "$WORK/backup.strace" ||
+			fail "a backup without metrics read snapshot ${id:0:10}: $(grep "snapshots/$id" "$WORK/backup.strace" | head -2)"
+	done
+else
+	info "SKIP: strace cannot trace here"
+fi
 
 finish
