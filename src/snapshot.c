@@ -778,18 +778,24 @@ int tsarc_cluster_valid(const char *s)
 		strspn(s + plen, "0123456789abcdef") == TSARC_CLUSTER_LEN - plen;
 }
 
-const char *tsarc_snapshot_cluster(const tsarc_snapshot *snap)
+const cJSON *tsarc_snapshot_deployment(const tsarc_snapshot *snap)
 {
 	size_t i;
 
 	for (i = 0; i < snap->nstreams; i++) {
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(snap->streams[i].meta, "deployment");
-		const cJSON *c = cJSON_GetObjectItemCaseSensitive(d, "cluster");
 		if (cJSON_IsObject(d))
-			return cJSON_IsString(c) && tsarc_cluster_valid(c->valuestring) ?
-				c->valuestring : NULL;
+			return d;
 	}
 	return NULL;
+}
+
+const char *tsarc_snapshot_cluster(const tsarc_snapshot *snap)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(tsarc_snapshot_deployment(snap),
+		"cluster");
+
+	return cJSON_IsString(c) && tsarc_cluster_valid(c->valuestring) ? c->valuestring : NULL;
 }
 
 /* A deployment's "latest" (snaps[i - 1], oldest first) taken in another

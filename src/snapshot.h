@@ -201,10 +201,14 @@ typedef struct tsarc_snapshot_pick {
 #define TSARC_CLUSTER_LEN (sizeof(TSARC_CLUSTER_PREFIX) - 1 + 64)
 /* Whether `s` is one (any other string names no cluster). */
 int tsarc_cluster_valid(const char *s);
-/* The cluster `snap` was taken in: the one its streams' deployment names
- * (the first stream that records a deployment, as a restore reads it), or
- * NULL when none is recorded or it is no identity of that form (the
- * metadata is anyone's who can write the repository). */
+/* The deployment `snap` was taken from, as its first stream that records
+ * one ("deployment" of its metadata, an object) says; NULL when none does
+ * (older snapshots). Untrusted, as all metadata: read its fields as such. */
+const cJSON *tsarc_snapshot_deployment(const tsarc_snapshot *snap);
+/* The cluster `snap` was taken in: the one its deployment names
+ * (tsarc_snapshot_deployment, as a restore reads it), or NULL when none is
+ * recorded or it is no identity of that form (the metadata is anyone's who
+ * can write the repository). */
 const char *tsarc_snapshot_cluster(const tsarc_snapshot *snap);
 
 /* tsarc_snapshot_resolve under `pick` (NULL: as tsarc_snapshot_resolve). */

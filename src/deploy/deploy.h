@@ -79,7 +79,7 @@ typedef struct tsarc_restore_opts {
 	int allow_source_target;
 	/* Restore a snapshot that lacks some of the target's enabled
 	 * components: the rest is restored, those are left as they are
-	 * (refused otherwise: see tsarc_restore_plan in plan.c). */
+	 * (refused otherwise: refuse_partial in plan.c). */
 	int allow_partial;
 	const char *target_namespace;
 	const char *rewrite_old, *rewrite_new; /* --rewrite-domain OLD=NEW */

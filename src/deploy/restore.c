@@ -280,6 +280,17 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 	r->absent = r->warnings = r->state = r->target_place = r->snapshot_place = NULL;
 }
 
+/* A migration into another namespace (--target-namespace, `o` may be
+ * NULL): every call of a transport with namespaces goes there (one
+ * without ignores the field). */
+static void reach_namespace(cJSON *trconf, const tsarc_restore_opts *o)
+{
+	if (!o || !o->target_namespace)
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(trconf, "namespace");
+	cJSON_AddStringToObject(trconf, "namespace", o->target_namespace);
+}
+
 int tsarc_deploy_target_cluster(tsarc_deploy *d, const tsarc_restore_opts *o, char **out)
 {
 	cJSON *trconf, *place = NULL;
@@ -289,14 +300,10 @@ int tsarc_deploy_target_cluster(tsarc_deploy *d, const tsarc_restore_opts *o, ch
 	int rc;
 
 	*out = NULL;
-	/* The namespace the restore will reach (--target-namespace), as
-	 * tsarc_deploy_restore sets it, on a copy: d is left as it is. */
+	/* The namespace the restore will reach, on a copy: d is left as it is. */
 	if (!(trconf = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d->eff, "transport"), 1)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	if (o && o->target_namespace) {
-		cJSON_DeleteItemFromObjectCaseSensitive(trconf, "namespace");
-		cJSON_AddStringToObject(trconf, "namespace", o->target_namespace);
-	}
+	reach_namespace(trconf, o);
 	memset(&trs, 0, sizeof(trs));
 	trs.conf = trconf;
 	if (!(rc = tsarc_transports_get(&trs, tsarc_spec_str(trconf, "type"), &tr))) {
@@ -329,12 +336,7 @@ int tsarc_deploy_restore(tsarc_deploy *d, tsarc_repo *repo, const tsarc_snapshot
 	r.repo = repo;
 	r.snap = snap;
 	r.o = o;
-	/* A migration into another namespace: every call of a transport with
-	 * namespaces goes there (one without ignores the field). */
-	if (o->target_namespace) {
-		cJSON_DeleteItemFromObjectCaseSensitive(trconf, "namespace");
-		cJSON_AddStringToObject(trconf, "namespace", o->target_namespace);
-	}
+	reach_namespace(trconf, o);
 	if (!(rc = tsarc_transports_get(&r.tr, tsarc_spec_str(trconf, "type"), &r.deftr)))
 		rc = tsarc_restore_execute(&r, report);
 	tsarc_restore_ctx_dispose(&r);

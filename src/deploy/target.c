@@ -92,13 +92,11 @@ static int holds_resources(const cJSON *meta)
  * streams' source (without a resources_dir on this host). */
 static cJSON *snapshot_place(const tsarc_snapshot *snap)
 {
+	const cJSON *d = tsarc_snapshot_deployment(snap);
 	size_t i;
 
-	for (i = 0; i < snap->nstreams; i++) {
-		const cJSON *d = cJSON_GetObjectItemCaseSensitive(snap->streams[i].meta, "deployment");
-		if (cJSON_IsObject(d))
-			return normalize_place(d);
-	}
+	if (d)
+		return normalize_place(d);
 	for (i = 0; i < snap->nstreams; i++) {
 		const cJSON *m = snap->streams[i].meta;
 		const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source");
