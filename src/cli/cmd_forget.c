@@ -22,7 +22,12 @@ static const char FORGET_HELP[] =
 	"\n"
 	"Removes snapshots, either those named, or those a keep-policy does not\n"
 	"keep. Snapshots are grouped (--group-by) and the policy applies to each\n"
-	"group. Time buckets (hour, day, ISO week, month, year) are in UTC. The\n"
+	"group: by default one group per host and what was backed up (its streams'\n"
+	"names and the deployment they were taken from, cluster and namespace\n"
+	"included), so that one deployment's backups never push another's out,\n"
+	"nor a backup of some components a whole one. A group that gets no new\n"
+	"backups (the components changed) keeps its newest: name them to remove\n"
+	"them. Time buckets (hour, day, ISO week, month, year) are in UTC. The\n"
 	"chunks of removed snapshots are freed by prune (or --prune). A damaged\n"
 	"snapshot (one that does not decrypt or parse) is kept by a policy and\n"
 	"named; give its id to remove it (prune refuses while one is left). A\n"
@@ -84,8 +89,9 @@ static const cli_option FORGET_OPTIONS[] = {
 		"of the store's clock when the newest is dated after it", CLI_OWN, 0},
 	{"keep-tag", 8, "TAG", "every snapshot with this tag (repeatable)", CLI_OWN, 0},
 	{NULL, 0, NULL, "\nOptions:\n", CLI_OWN, 0},
-	{"group-by", 9, "KEYS", "host, tags, namespace, comma-separated, or '' for one group\n"
-		"(default: host)", CLI_STRING, offsetof(forget_state, group_by)},
+	{"group-by", 9, "KEYS", "host, source, tags, namespace, comma-separated, or ''\n"
+		"for one group (default: host,source)", CLI_STRING,
+		offsetof(forget_state, group_by)},
 	{"dry-run", 'n', NULL, "show what would be removed; remove nothing (takes\n"
 		"only a shared lock, so running backups go on)",
 		CLI_FLAG, offsetof(forget_state, dry_run)},
@@ -125,44 +131,123 @@ static int forget_option(int opt, const char *arg, void *state)
 	return 0;
 }
 
-/* The group key of a snapshot for the chosen --group-by fields. */
+/* The --group-by fields, as a mask. */
+enum {
+	GROUP_HOST = 1,
+	GROUP_TAGS = 2,
+	GROUP_NAMESPACE = 4,
+	GROUP_SOURCE = 8,
+};
+
+/* The default: a keep-policy counts a group's snapshots against each
+ * other, so two things backed up under one host (two dumps sent from one
+ * machine, two deployments whose CronJobs record one --host) must not
+ * share a group, or the later one's backups push the other's out of every
+ * bucket. As restic's host,paths. */
+#define GROUP_DEFAULT "host,source"
+
+static int name_order(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* `names` (n of them, a scratch array the caller sorts in place) as a
+ * sorted JSON array `key` of `parent`: a set, whose order makes no other
+ * group. */
+static int add_sorted(cJSON *parent, const char *key, const char **names, size_t n)
+{
+	cJSON *a = cJSON_AddArrayToObject(parent, key);
+	size_t i;
+
+	if (!a)
+		return -1;
+	qsort(names, n, sizeof(*names), name_order);
+	for (i = 0; i < n; i++)
+		if (!cJSON_AddItemToArray(a, cJSON_CreateString(names[i])))
+			return -1;
+	return 0;
+}
+
+/* By name, then value: a field a hostile writer named twice sorts the same
+ * way every time. */
+static int field_order(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	int c = strcmp(x->string, y->string);
+
+	return c ? c : strcmp(x->valuestring, y->valuestring);
+}
+
+/*
+ * What a snapshot backed up, as forget's "source": the place its deployment
+ * was recorded at (the text fields of a stream's "deployment": transport,
+ * cluster, context, namespace; host and resources_dir on this host), and
+ * the names of its streams. The streams count too: a backup of some of a
+ * deployment's components (a configuration of the database alone, before
+ * a schema change) is not a whole one, and must not take the place of the
+ * day's whole backup. Read from the repository, which may
+ * be hostile: only strings are taken, a field named twice once, as they are
+ * (print_group cleans what it shows). `room` has room for a pointer to
+ * each stream and each field of the deployment.
+ */
+static int add_source(cJSON *key, const tsarc_snapshot *s, void *room)
+{
+	const cJSON *dep = tsarc_snapshot_deployment(s), *f, **fields = room;
+	const char **names = room;
+	cJSON *src = cJSON_AddObjectToObject(key, "source"), *place;
+	size_t n = 0, i;
+
+	if (!src)
+		return -1;
+	if (dep) {
+		if (!(place = cJSON_AddObjectToObject(src, "deployment")))
+			return -1;
+		cJSON_ArrayForEach(f, dep)
+			if (cJSON_IsString(f) && f->string)
+				fields[n++] = f;
+		qsort(fields, n, sizeof(*fields), field_order);
+		for (i = 0; i < n; i++)
+			if ((!i || strcmp(fields[i - 1]->string, fields[i]->string)) &&
+				!cJSON_AddStringToObject(place, fields[i]->string, fields[i]->valuestring))
+				return -1;
+	}
+	for (i = 0; i < s->nstreams; i++)
+		names[i] = s->streams[i].name;
+	return add_sorted(src, "streams", names, s->nstreams);
+}
+
 /* The group's key as JSON text (the caller frees it with cJSON_free);
- * NULL when out of memory. */
-static char *group_key(const tsarc_snapshot *s, int by_host, int by_tags, int by_ns)
+ * NULL when out of memory. `by` is a mask of GROUP_*. */
+static char *group_key(const tsarc_snapshot *s, unsigned by)
 {
 	cJSON *key = cJSON_CreateObject();
-	char *text = NULL, **sorted = NULL;
+	char *text = NULL;
+	const cJSON *dep = tsarc_snapshot_deployment(s);
+	const char **names;
 	size_t i;
 
 	if (!key)
 		return NULL;
-	if (by_host && !cJSON_AddStringToObject(key, "host", s->host))
+	/* Room for the tags, or the streams and the deployment's fields. */
+	if (!(names = calloc(s->ntags + s->nstreams + (size_t)cJSON_GetArraySize(dep) + 1,
+		      sizeof(*names))))
 		goto done;
-	if (by_tags) {
-		cJSON *tags = cJSON_AddArrayToObject(key, "tags");
-		size_t a, b;
-		/* Tags are a set: order does not make another group. */
-		if (!tags || !(sorted = calloc(s->ntags ? s->ntags : 1, sizeof(char *))))
+	if ((by & GROUP_HOST) && !cJSON_AddStringToObject(key, "host", s->host))
+		goto done;
+	if (by & GROUP_TAGS) {
+		for (i = 0; i < s->ntags; i++)
+			names[i] = s->tags[i];
+		if (add_sorted(key, "tags", names, s->ntags))
 			goto done;
-		for (i = 0; i < s->ntags; i++)
-			sorted[i] = s->tags[i];
-		for (a = 0; a < s->ntags; a++)
-			for (b = a + 1; b < s->ntags; b++)
-				if (strcmp(sorted[a], sorted[b]) > 0) {
-					char *t = sorted[a];
-					sorted[a] = sorted[b];
-					sorted[b] = t;
-				}
-		for (i = 0; i < s->ntags; i++)
-			if (!cJSON_AddItemToArray(tags, cJSON_CreateString(sorted[i])))
-				goto done;
 	}
-	if (by_ns) {
+	if (by & GROUP_NAMESPACE) {
 		const cJSON *ns = s->meta ? cJSON_GetObjectItemCaseSensitive(s->meta, "namespace") : NULL;
 		if (!cJSON_AddStringToObject(key, "namespace",
 			    cJSON_IsString(ns) ? ns->valuestring : ""))
 			goto done;
 	}
+	if ((by & GROUP_SOURCE) && add_source(key, s, names))
+		goto done;
 	/* Whatever the grouping: an undo snapshot counted in a group of
 	 * backups would take a backup's place (snapshot.h). */
 	if (tsarc_snapshot_is_undo(s) && !cJSON_AddTrueToObject(key, "undo"))
@@ -173,26 +258,28 @@ static char *group_key(const tsarc_snapshot *s, int by_host, int by_tags, int by
 		goto done;
 	text = cJSON_PrintUnformatted(key);
 done:
-	free(sorted);
+	free(names);
 	cJSON_Delete(key);
 	return text;
 }
 
-static int parse_group_by(const char *spec, int *host, int *tags, int *ns)
+static int parse_group_by(const char *spec, unsigned *by)
 {
 	char buf[256], *tok, *save = NULL;
 
-	*host = *tags = *ns = 0;
+	*by = 0;
 	if (strlen(spec) >= sizeof(buf))
 		return -1;
 	snprintf(buf, sizeof(buf), "%s", spec);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(tok, "host"))
-			*host = 1;
+			*by |= GROUP_HOST;
 		else if (!strcmp(tok, "tags"))
-			*tags = 1;
+			*by |= GROUP_TAGS;
 		else if (!strcmp(tok, "namespace"))
-			*ns = 1;
+			*by |= GROUP_NAMESPACE;
+		else if (!strcmp(tok, "source"))
+			*by |= GROUP_SOURCE;
 		else
 			return -1;
 	}
@@ -481,7 +568,8 @@ int cmd_forget(int argc, char **argv)
 	unsigned *reasons = NULL;
 	char **keys = NULL;
 	size_t n = 0, i, k, removed = 0;
-	int by_host, by_tags, by_ns, rc, explicit_ids;
+	unsigned by;
+	int rc, explicit_ids;
 	cJSON *doc = NULL, *groups = NULL;
 	damaged_set damaged = {NULL, 0};
 	char *emptied = NULL; /* the first group the policy would keep nothing of */
@@ -490,7 +578,7 @@ int cmd_forget(int argc, char **argv)
 	cli_common c;
 
 	memset(&s, 0, sizeof(s));
-	s.group_by = "host";
+	s.group_by = GROUP_DEFAULT;
 	s.max_unused = TSARC_PRUNE_MAX_UNUSED_DEFAULT;
 	if ((rc = cli_start(&cmd, argc, argv, &c, &s)) != CLI_GO_ON)
 		return rc;
@@ -502,8 +590,8 @@ int cmd_forget(int argc, char **argv)
 		return cli_usage_error("forget",
 			"no policy given: nothing would be kept, so nothing is removed "
 			"(use --keep-* options or name snapshots)");
-	if (parse_group_by(s.group_by, &by_host, &by_tags, &by_ns))
-		return cli_usage_error("forget", "--group-by takes host, tags, namespace");
+	if (parse_group_by(s.group_by, &by))
+		return cli_usage_error("forget", "--group-by takes host, tags, namespace, source");
 	if ((rc = cli_open_repo(&c, &repo)))
 		return cli_fail(rc);
 	/* A dry run changes nothing, so it must not make a backup fail: a
@@ -566,7 +654,7 @@ int cmd_forget(int argc, char **argv)
 			}
 	} else {
 		for (i = 0; i < n; i++)
-			if (!(keys[i] = group_key(snaps[i], by_host, by_tags, by_ns))) {
+			if (!(keys[i] = group_key(snaps[i], by))) {
 				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 				goto done;
 			}

@@ -15,7 +15,9 @@
 #   migration, nothing said);
 # - A's `restore latest` takes A's newest, in place;
 # - a cluster C with no backups of its own takes A's newest as a
-#   migration (another cluster is another deployment).
+#   migration (another cluster is another deployment);
+# - forget counts each cluster's backups apart: --keep-last 1 keeps A's
+#   newest and B's (before: A's alone, B's every backup removed).
 # Against tests/deploy/fake-kubectl, a TEST DOUBLE of kubectl: two of its
 # stores (FAKE_KUBE_DIR) are the two clusters. No database server is needed.
 # shellcheck disable=SC1091
@@ -157,6 +159,13 @@ grep -q "a2.apps.example.test" "$CC/resources/configmap/system-environment.json"
 at "$CC" restore latest --repo "$REPO" --config "$WORK/kube.json" --host 3scale-3scale --dry-run
 [ "$RC" -eq 0 ] || fail "restore latest --dry-run in C exited with $RC"
 expect_err "a migration" "the plan says migration"
+
+info "forget counts each cluster's backups apart (one host, two groups)"
+at "$CA" forget --repo "$REPO" --keep-last 1 --dry-run --json
+[ "$RC" -eq 0 ] || fail "forget --keep-last 1 --dry-run exited with $RC"
+[ "$(json_get "$OUT" "sorted(k['id'] for g in d['groups'] for k in g['keep'])")" = \
+	"$(python3 -c 'import sys; print(sorted(sys.argv[1:]))' "$A2" "$B1")" ] ||
+	fail "forget --keep-last 1 does not keep each cluster's newest backup ($A2, $B1): $(cat "$OUT")"
 
 info "a cluster without kube-root-ca.crt (no identity): 'latest' as before"
 CD=$WORK/cluster-d

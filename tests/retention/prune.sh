@@ -81,7 +81,9 @@ kill_backup_midway
 t prune -q >/dev/null || fail "prune did not treat a dead process's lock as stale"
 [ "$(ls "$work/repo/locks" | wc -l)" -eq 0 ] || fail "prune left the stale lock behind"
 
-# --- groups: per host by default, one group with --group-by '' ---
+# --- groups: per host and what was backed up by default (db1's dump,
+# during and g each a group), per host with --group-by host, one group
+# with --group-by '' ---
 for h in db1 db2; do
 	for d in 10 11; do
 		"$TSARC_GEN_DUMP" 1M --seed "$d$h" | t backup -q --stdin --name g --host "$h" \
@@ -91,6 +93,12 @@ done
 count() { t snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 n0=$(count)
 t forget --keep-last 1 --dry-run --json | python3 -c '
+import json,sys
+d=json.load(sys.stdin)
+groups=sorted((g["group"]["host"], g["group"]["source"]["streams"]) for g in d["groups"])
+assert groups==[("db1",["dump"]),("db1",["during"]),("db1",["g"]),("db2",["g"])], groups' ||
+	fail "groups by host and source"
+t forget --keep-last 1 --group-by host --dry-run --json | python3 -c '
 import json,sys
 d=json.load(sys.stdin)
 hosts=sorted(g["group"]["host"] for g in d["groups"])
@@ -110,26 +118,29 @@ for dry in --dry-run ""; do
 	grep -q "keeps no snapshot of group" "$work/typo.out" || fail "forget --keep-tag matching nothing does not say why: $(cat "$work/typo.out")"
 	[ "$(count)" -eq "$n0" ] || fail "forget --keep-tag matching nothing $dry removed snapshots"
 done
-# Grouped by tags too, the untagged group would be emptied: refused as a
-# whole, though the tagged groups are kept whole.
-set +e
-t forget --keep-tag nightly --group-by host,tags > "$work/typo.out" 2>&1; rc=$?
-set -e
-[ $rc -eq 2 ] || fail "forget emptying one of its groups: exit $rc, want 2"
-[ "$(count)" -eq "$n0" ] || fail "forget emptying one of its groups removed snapshots"
+# Grouped by tags too, or by what was backed up (the default), an untagged
+# group would be emptied (db1's dump and during): refused as a whole, though
+# the tagged groups are kept whole.
+for by in host,tags host,source; do
+	set +e
+	t forget --keep-tag nightly --group-by "$by" > "$work/typo.out" 2>&1; rc=$?
+	set -e
+	[ $rc -eq 2 ] || fail "forget --group-by $by emptying one of its groups: exit $rc, want 2"
+	[ "$(count)" -eq "$n0" ] || fail "forget --group-by $by emptying one of its groups removed snapshots"
+done
 # A tag some snapshots of each group have: the others go.
-t forget --keep-tag nightly --dry-run --json | python3 -c '
+t forget --keep-tag nightly --group-by host --dry-run --json | python3 -c '
 import json,sys
 d=json.load(sys.stdin)
 assert all(len(g["keep"]) == 2 for g in d["groups"]), d' || fail "keep-tag nightly"
 
 t forget --keep-last 1 -q >/dev/null
-[ "$(count)" -eq 2 ] || fail "keep-last 1 per host should leave 2 of $n0"
+[ "$(count)" -eq 4 ] || fail "keep-last 1 per host and source should leave 4 of $n0"
 
 # --- forget by id prefix removes exactly that snapshot ---
 victim=$(t snapshots --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"][:12])')
 t forget "$victim" -q >/dev/null
-[ "$(count)" -eq 1 ] || fail "forget by id"
+[ "$(count)" -eq 3 ] || fail "forget by id"
 t snapshots --json | grep -q "$victim" && fail "forgotten snapshot still listed"
 # --- snapshots of one second: forget --keep-last 1 keeps the one 'latest'
 # names (on main the smallest id won the tie, and 'latest' went) ---
