@@ -304,6 +304,36 @@ static void rules_of(const tsarc_restore_ctx *r, const tsarc_step *s, tsarc_reso
 	rules->domain_fields = cJSON_GetObjectItemCaseSensitive(s->recipe, "domain_fields");
 	rules->rewrite_old = r->o->rewrite_old;
 	rules->rewrite_new = r->o->rewrite_new;
+	rules->target_keeps = cJSON_GetObjectItemCaseSensitive(s->recipe, "target_keeps");
+}
+
+/* The target's objects of the rules' type into *out (an array; none:
+ * empty), where its recipe has target_keeps (resources_target.c), read
+ * through `tr`; else *out is NULL. Only such types are read whole: not
+ * Secrets. */
+static int target_objects(tsarc_transport *tr, const tsarc_resources_rules *rules, cJSON **out)
+{
+	int rc;
+
+	*out = NULL;
+	if (!rules->target_keeps)
+		return 0;
+	rc = tr->get(tr, rules->type, NULL, out);
+	if (rc == TSARC_ENOTFOUND) {
+		tsarc_error_clear();
+		rc = 0;
+	} else if (!rc && !cJSON_IsArray(*out)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		rc = tsarc_error_set(TSARC_EIO, "component '%s': the target's %s objects were not "
+			"read as a list", rules->component, rules->type);
+	} else if (rc) {
+		tsarc_error_prefix("component '%s': the target's %s objects, which the snapshot's "
+			"is applied onto, could not be read", rules->component, rules->type);
+	}
+	if (!rc && !*out && !(*out = cJSON_CreateArray()))
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return rc;
 }
 
 int tsarc_resources_left_out(const tsarc_resources_rules *rules, const char *name)
@@ -468,6 +498,36 @@ static int undo_left(tsarc_restore_ctx *r, const tsarc_step *s,
 static int server_check(tsarc_restore_ctx *r, const tsarc_step *s,
 	const tsarc_resources_rules *rules);
 
+/* How many objects of the stream's metadata the apply takes (not left out). */
+static int taken_count(const tsarc_resources_rules *rules)
+{
+	const cJSON *it;
+	int n = 0;
+
+	cJSON_ArrayForEach(it, rules->meta_items)
+		n += cJSON_IsString(it) && !tsarc_resources_left_out(rules, it->valuestring);
+	return n;
+}
+
+/* Plan: a type the namespace holds one of, whose target holds several
+ * (or the snapshot several), is refused before the first write, as the
+ * run would refuse it at its step. */
+static int target_admit(tsarc_restore_ctx *r, const tsarc_step *s,
+	const tsarc_resources_rules *rules)
+{
+	tsarc_transport *tr;
+	cJSON *target = NULL;
+	int rc;
+
+	if (!rules->target_keeps)
+		return 0;
+	if (!(rc = tsarc_step_transport(r, s->spec, &tr)) &&
+		!(rc = target_objects(tr, rules, &target)))
+		rc = tsarc_resources_target_check(target, taken_count(rules), rules);
+	cJSON_Delete(target);
+	return rc;
+}
+
 static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 {
 	tsarc_resources_rules rules;
@@ -491,6 +551,8 @@ static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 		rc = undo_removals(r, s, &rules, &removals);
 		cJSON_Delete(removals);
 	}
+	if (!rc)
+		rc = target_admit(r, s, &rules);
 	if (!rc)
 		rc = server_check(r, s, &rules);
 	return rc;
@@ -545,6 +607,7 @@ void tsarc_resources_apply_dispose(tsarc_resources_apply *a)
 	cJSON_Delete(a->applied);
 	cJSON_Delete(a->left_out);
 	cJSON_Delete(a->rewritten);
+	cJSON_Delete(a->applied_as);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -627,7 +690,8 @@ int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t 
 
 	memset(out, 0, sizeof(*out));
 	if (!(out->applied = cJSON_CreateArray()) || !(out->left_out = cJSON_CreateArray()) ||
-		!(out->rewritten = cJSON_CreateArray())) {
+		!(out->rewritten = cJSON_CreateArray()) ||
+		!(out->applied_as = cJSON_CreateObject())) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -714,9 +778,18 @@ static int list_to_apply(tsarc_restore_ctx *r, const tsarc_step *s,
 			"type of the target configuration (secret, configmap, ...): it says which "
 			"objects the stream may hold", s->component);
 	if ((rc = tsarc_step_transport(r, s->spec, tr)) ||
-		(rc = tsarc_restore_read_stream(r, s->st, TSARC_RESOURCES_MAX, m)))
+		(rc = tsarc_restore_read_stream(r, s->st, TSARC_RESOURCES_MAX, m)) ||
+		(rc = tsarc_resources_select(a, (const char *)m->ptr, m->size, rules)))
 		return rc;
-	return tsarc_resources_select(a, (const char *)m->ptr, m->size, rules);
+	/* A type the namespace holds one of: onto the target's own. */
+	if (rules->target_keeps) {
+		cJSON *target = NULL;
+		if ((rc = target_objects(*tr, rules, &target)) ||
+			(rc = tsarc_resources_onto_target(a, target, rules)))
+			tsarc_resources_apply_dispose(a);
+		cJSON_Delete(target);
+	}
+	return rc;
 }
 
 /* Plan: the List the step will apply, put to the target's API server
@@ -802,6 +875,10 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	cJSON_AddItemToObject(s->detail, "applied", a.applied);
 	cJSON_AddItemToObject(s->detail, "left_out", a.left_out);
 	cJSON_AddItemToObject(s->detail, "rewritten", a.rewritten);
+	if (cJSON_GetArraySize(a.applied_as)) {
+		cJSON_AddItemToObject(s->detail, "applied_as", a.applied_as);
+		a.applied_as = NULL;
+	}
 	if (removed)
 		cJSON_AddItemToObject(s->detail, "removed", removed);
 	if (left)
@@ -826,15 +903,36 @@ static void resources_describe(tsarc_restore_ctx *r, const tsarc_step *s, const 
 	const cJSON *it;
 	const char *rtype = tsarc_spec_str(s->spec, "resource");
 	tsarc_resources_rules rules;
-	cJSON *removes = NULL;
+	cJSON *removes = NULL, *target = NULL, *as = NULL, *kept = NULL;
+	const char *own = NULL;
 
 	rules_of(r, s, &rules);
+	/* A type the namespace holds one of: applied onto the target's own
+	 * (admitted: the target holds at most one, the List one then). */
+	if (!target_objects(r->deftr, &rules, &target) && cJSON_GetArraySize(target) == 1) {
+		const cJSON *md = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(target, 0),
+			"metadata");
+		const cJSON *p;
+		own = tsarc_spec_str(md, "name");
+		as = cJSON_AddObjectToObject(plan, "applied_as");
+		kept = cJSON_AddArrayToObject(plan, "kept_from_target");
+		cJSON_ArrayForEach(p, rules.target_keeps)
+			if (cJSON_IsString(p) && tsarc_valid_keep_path(p->valuestring))
+				cJSON_AddItemToArray(kept, cJSON_CreateString(p->valuestring));
+	}
+	tsarc_error_clear();
 	cJSON_ArrayForEach(it, items) {
 		cJSON *got = NULL;
 		if (!cJSON_IsString(it))
 			continue;
 		if (tsarc_resources_left_out(&rules, it->valuestring)) {
 			cJSON_AddItemToArray(left, cJSON_CreateString(it->valuestring));
+			continue;
+		}
+		if (own) {
+			cJSON_AddItemToArray(repl, cJSON_CreateString(own));
+			if (strcmp(own, it->valuestring))
+				cJSON_AddStringToObject(as, it->valuestring, own);
 			continue;
 		}
 		/* Read-only look: does the target have it (replace) or not (create)? */
@@ -861,6 +959,7 @@ static void resources_describe(tsarc_restore_ctx *r, const tsarc_step *s, const 
 		cJSON_AddItemToObject(plan, "removes", there);
 	}
 	cJSON_Delete(removes);
+	cJSON_Delete(target);
 }
 
 /* Whether Secret `name` says where a database is: a url_secret of a

@@ -72,6 +72,7 @@ static const tsarc_field_rule RECIPE_FIELDS[] = {
 	{"skip_when_migrating", TSARC_FIELD_STRINGS, tsarc_valid_kube_name, TSARC_KUBE_NAME_RULE},
 	{"never_apply", TSARC_FIELD_STRINGS, tsarc_valid_kube_name, TSARC_KUBE_NAME_RULE},
 	{"domain_fields", TSARC_FIELD_STRINGS, tsarc_valid_field_path, TSARC_FIELD_PATH_RULE},
+	{"target_keeps", TSARC_FIELD_STRINGS, tsarc_valid_keep_path, TSARC_KEEP_PATH_RULE},
 	{"create_database_options", TSARC_FIELD_STRING, valid_sql_options,
 		"words of letters, digits, '_' and '='"},
 	{"tool", TSARC_FIELD_STRING, valid_tool, "a command name"},

@@ -52,6 +52,10 @@ typedef struct tsarc_resources_rules {
 	/* --rewrite-domain OLD=NEW (NULL: none) in the recipe's domain_fields. */
 	const cJSON *domain_fields;
 	const char *rewrite_old, *rewrite_new;
+	/* The recipe's target_keeps (NULL: none): the namespace holds one
+	 * object of the type, and these fields of it are the target's
+	 * (resources_target.c). */
+	const cJSON *target_keeps;
 } tsarc_resources_rules;
 
 /* What an apply sends, and what it says about it. */
@@ -60,6 +64,9 @@ typedef struct tsarc_resources_apply {
 	cJSON *applied;   /* their names, in order */
 	cJSON *left_out;  /* names of the objects the recipe leaves out */
 	cJSON *rewritten; /* "Kind name: field" of each field rewritten */
+	/* {"snapshot's name": "the target's"} of an object applied onto the
+	 * target's own under its name (tsarc_resources_onto_target). */
+	cJSON *applied_as;
 } tsarc_resources_apply;
 
 /* Reads the List in `data` (`len` bytes) and decides, as above. On
@@ -83,6 +90,21 @@ int tsarc_resources_item_check(const cJSON *item, const char *stream, const char
 	const char **name, const char **api_version);
 /* Frees what *a holds (the List wiped: Secrets); accepts NULL. */
 void tsarc_resources_apply_dispose(tsarc_resources_apply *a);
+
+/* With the rules' target_keeps: refuses (TSARC_ECONFIG, naming them)
+ * `target`, the target's objects of the type (an array, may be NULL),
+ * when it holds several, or one while the snapshot's List holds `nitems`
+ * above one; TSARC_EUNSAFE for a target object without a name. The plan
+ * asks it before the first write, the run again. */
+int tsarc_resources_target_check(const cJSON *target, int nitems,
+	const tsarc_resources_rules *rules);
+/* With the rules' target_keeps and one object in `target`: the List's
+ * object (*a from tsarc_resources_select) applied onto it, under its name
+ * (a->applied and a->applied_as say so) and with the target_keeps fields
+ * the target's, or removed where the target has none. Nothing without
+ * target_keeps or a target object. */
+int tsarc_resources_onto_target(tsarc_resources_apply *a, const cJSON *target,
+	const tsarc_resources_rules *rules);
 
 /* The one rule for what an apply leaves out, by the plan and the run. */
 int tsarc_resources_left_out(const tsarc_resources_rules *rules, const char *name);

@@ -98,6 +98,11 @@ int tsarc_valid_field_path(const char *p)
 	}
 }
 
+int tsarc_valid_keep_path(const char *p)
+{
+	return tsarc_valid_field_path(p) && !strchr(p, '*');
+}
+
 /* The fields that say what an object is: kind, apiVersion, metadata's
  * name and namespace. */
 #define IDENTITY_FIELDS 4

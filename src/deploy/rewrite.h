@@ -20,6 +20,10 @@ int tsarc_rewrite_domain_text(char **out, const char *text, const char *old, con
  * resources hold a domain is the profile's knowledge, not the engine's. */
 int tsarc_valid_field_path(const char *p);
 #define TSARC_FIELD_PATH_RULE "field names joined by dots, the last one possibly *"
+/* A field path of a recipe's target_keeps (resources_target.c): one
+ * field, so tsarc_valid_field_path's without '*'. */
+int tsarc_valid_keep_path(const char *p);
+#define TSARC_KEEP_PATH_RULE "field names joined by dots"
 /* Rewrites the string fields of one resource that `fields` (a recipe's
  * domain_fields, may be NULL: nothing) names, in place; adds "Kind name:
  * field" to `changed` for each field it changed (for "a.*", the key under

@@ -18,6 +18,11 @@
  * - holds none of the fields the sanitizer strips (status, the
  *   server-owned metadata, the last-applied annotation, labels of
  *   strip_label_prefixes), under any spelling cJSON keeps (a key twice).
+ * An APIManager List that passes is applied onto a target's own
+ * (tsarc_resources_onto_target): refused with a message when it holds
+ * several, else its one object carries the target's name and the target's
+ * target_keeps fields (a field the target lacks gone), its kind and
+ * apiVersion as checked.
  * The first two bytes choose the resource type and the options (all,
  * metadata items, --skip-endpoint-secrets, label prefixes, the domain
  * rewrite and its fields); the rest is the List. Known answers are checked
@@ -66,7 +71,7 @@ enum {
 #define PREFIX "secret.apimanager.apps.3scale.net/"
 
 static cJSON *g_names, *g_optional, *g_meta_items, *g_never, *g_skip, *g_prefixes;
-static cJSON *g_fields, *g_name_fields;
+static cJSON *g_fields, *g_name_fields, *g_target, *g_keeps;
 
 static const char *const STRIPPED_METADATA[] = {"ownerReferences", "selfLink", "uid",
 	"resourceVersion", "creationTimestamp", "namespace", "clusterName", "generation",
@@ -109,6 +114,8 @@ static void setup(void)
 		"data.THREESCALE_SUPERDOMAIN", NULL};
 	static const char *const name_fields[] = {"metadata.name", "kind", "data.*",
 		"metadata.namespace", "spec.wildcardDomain", NULL};
+	static const char *const keeps[] = {"spec.externalComponents", "spec.highAvailability",
+		"spec.system.fileStorage", NULL};
 
 	g_names = strings(names);
 	g_optional = strings(optional);
@@ -118,6 +125,15 @@ static void setup(void)
 	g_prefixes = strings(prefixes);
 	g_fields = strings(fields);
 	g_name_fields = strings(name_fields);
+	g_keeps = strings(keeps);
+	/* A target's APIManager: external databases, files on a volume, no
+	 * highAvailability. */
+	g_target = cJSON_Parse("[{\"apiVersion\": \"apps.3scale.net/v1alpha1\", \"kind\": "
+		"\"APIManager\", \"metadata\": {\"name\": \"apimanager-sample\"}, \"spec\": {"
+		"\"externalComponents\": {\"system\": {\"database\": true}}, \"system\": {"
+		"\"fileStorage\": {\"persistentVolumeClaim\": {}}}}}]");
+	if (!g_keeps || !g_target)
+		abort();
 }
 
 static void rules_for(tsarc_resources_rules *r, unsigned type, unsigned opts)
@@ -302,6 +318,65 @@ static int named_in_input(const char *text, size_t len, const cJSON *item)
 	return found;
 }
 
+/* Follows a dotted path from `o`; NULL where it ends. */
+static const cJSON *at_path(const cJSON *o, const char *path)
+{
+	char seg[129];
+
+	while (o && *path) {
+		size_t len = strcspn(path, ".");
+		memcpy(seg, path, len);
+		seg[len] = '\0';
+		o = cJSON_GetObjectItemCaseSensitive(o, seg);
+		path += len + (path[len] == '.');
+	}
+	return o;
+}
+
+/* The selected APIManager List `a` (kept as select left it: this works
+ * on a copy) applied onto g_target, checked as the header says. */
+static void check_onto(const tsarc_resources_apply *a, const tsarc_resources_rules *r,
+	const char *kind, const char *group)
+{
+	tsarc_resources_apply b;
+	tsarc_resources_rules kr = *r;
+	const cJSON *items, *item, *k;
+	int rc;
+
+	kr.target_keeps = g_keeps;
+	memset(&b, 0, sizeof(b));
+	if (!(b.list = cJSON_Duplicate(a->list, 1)) || !(b.applied = cJSON_Duplicate(a->applied, 1)) ||
+		!(b.applied_as = cJSON_CreateObject()))
+		abort();
+	items = cJSON_GetObjectItemCaseSensitive(b.list, "items");
+	tsarc_error_clear();
+	rc = tsarc_resources_onto_target(&b, g_target, &kr);
+	if (rc) {
+		if ((rc != TSARC_ECONFIG && rc != TSARC_EUNSAFE) || !tsarc_error_last()->message[0] ||
+			(rc == TSARC_ECONFIG && cJSON_GetArraySize(items) < 2))
+			abort();
+	} else if (cJSON_GetArraySize(items) == 1) {
+		const cJSON *own = cJSON_GetArrayItem(g_target, 0);
+		item = cJSON_GetArrayItem(items, 0);
+		if (count(item, "kind") != 1 || count(item, "apiVersion") != 1)
+			abort();
+		must_be_kind(cJSON_GetObjectItemCaseSensitive(item, "kind"), kind, r->type);
+		must_be_api_version(cJSON_GetObjectItemCaseSensitive(item, "apiVersion"), group);
+		if (strcmp(tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"), "name"),
+			    "apimanager-sample") ||
+			strcmp(cJSON_GetArrayItem(b.applied, 0)->valuestring, "apimanager-sample"))
+			abort();
+		cJSON_ArrayForEach(k, g_keeps) {
+			const cJSON *want = at_path(own, k->valuestring), *got = at_path(item, k->valuestring);
+			if (want ? !got || !cJSON_Compare(want, got, 1) : got != NULL)
+				abort();
+		}
+	} else if (cJSON_GetArraySize(items)) {
+		abort(); /* several objects went through */
+	}
+	tsarc_resources_apply_dispose(&b);
+}
+
 /* Runs the selection; checks an accepted List by the rules above, a
  * refusal for its code and message. Returns the code. */
 static int run(const char *text, size_t len, unsigned type, unsigned opts,
@@ -341,6 +416,8 @@ static int run(const char *text, size_t len, unsigned type, unsigned opts,
 		if (!cJSON_IsString(v) || !(in(r.never_apply, v->valuestring) ||
 			    (r.skip && in(r.skip, v->valuestring))))
 			abort();
+	if ((type & 3) == 2)
+		check_onto(&a, &r, kind, group);
 	if (keep)
 		*keep = a;
 	else
@@ -395,6 +472,37 @@ static void known_answers(void)
 			!(text = cJSON_PrintUnformatted(a.list)) || !strstr(text, "other-cluster"))
 			abort();
 		free(text);
+		tsarc_resources_apply_dispose(&a);
+	}
+	/* An APIManager onto the target's own: its name, its layout. */
+	{
+		static const char am[] = LIST("{\"apiVersion\": \"apps.3scale.net/v1alpha1\", "
+			"\"kind\": \"APIManager\", \"metadata\": {\"name\": \"3scale\"}, \"spec\": {"
+			"\"highAvailability\": {\"enabled\": true}, \"system\": {\"appSpec\": {}}}}");
+		static const char two[] = LIST("{\"apiVersion\": \"apps.3scale.net/v1alpha1\", "
+			"\"kind\": \"APIManager\", \"metadata\": {\"name\": \"a\"}}, "
+			"{\"apiVersion\": \"apps.3scale.net/v1alpha1\", \"kind\": \"APIManager\", "
+			"\"metadata\": {\"name\": \"b\"}}");
+		tsarc_resources_rules kr;
+		const cJSON *item, *spec;
+		rules_for(&kr, 2, OPT_ALL);
+		kr.target_keeps = g_keeps;
+		if (run(am, strlen(am), 2, OPT_ALL, &a) || tsarc_resources_onto_target(&a, g_target, &kr))
+			abort();
+		item = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a.list, "items"), 0);
+		spec = cJSON_GetObjectItemCaseSensitive(item, "spec");
+		if (strcmp(tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"), "name"),
+			    "apimanager-sample") ||
+			strcmp(tsarc_spec_str(a.applied_as, "3scale"), "apimanager-sample") ||
+			cJSON_GetObjectItemCaseSensitive(spec, "highAvailability") ||
+			!at_path(spec, "externalComponents.system.database") ||
+			!at_path(spec, "system.appSpec") || !at_path(spec, "system.fileStorage"))
+			abort();
+		tsarc_resources_apply_dispose(&a);
+		if (run(two, strlen(two), 2, OPT_ALL, &a) ||
+			tsarc_resources_onto_target(&a, g_target, &kr) != TSARC_ECONFIG ||
+			!strstr(tsarc_error_last()->message, "apimanager-sample"))
+			abort();
 		tsarc_resources_apply_dispose(&a);
 	}
 	refused("not json", 0, 0, TSARC_ECORRUPT, "is not a resource List");
