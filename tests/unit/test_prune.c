@@ -633,6 +633,119 @@ static void test_prune_keeps_copies_that_disagree(void **state)
 	close_repo();
 }
 
+/* A backup of `data` begun now (its lock taken, the chunks the repository
+ * holds now known to it) and written by finish_backup: two of them begun
+ * before either is written are two backups at once, each storing what the
+ * other stores too. One worker, as repo_fixture_backup. */
+typedef struct open_backup {
+	tsarc_backup *b;
+	int fd;
+	char path[300];
+} open_backup;
+
+static void begin_backup(open_backup *ob, const char *name, const uint8_t *data, size_t len)
+{
+	tsarc_backup_options o = {NULL, NULL, 0, NULL, NULL, 1, 0};
+
+	snprintf(ob->path, sizeof(ob->path), "%s/%s", dir, name);
+	ob->fd = open(ob->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(ob->fd >= 0);
+	assert_int_equal(tsarc_write_all(ob->fd, data, len), 0);
+	assert_int_equal(lseek(ob->fd, 0, SEEK_SET), 0);
+	assert_int_equal(tsarc_backup_new(&ob->b, repo, &o), 0);
+}
+
+static void finish_backup(open_backup *ob, char id[TSARC_ID_HEX_LEN + 1])
+{
+	assert_int_equal(tsarc_backup_stream_fd(ob->b, "s", "stdin", ob->fd, NULL), 0);
+	assert_int_equal(tsarc_backup_commit(ob->b, id), 0);
+	tsarc_backup_free(ob->b);
+	close(ob->fd);
+	unlink(ob->path);
+}
+
+/* Flips a byte in the middle of chunk `id`'s blob in the pack at `path`. */
+static void damage_blob(const char *path, const char *name, const uint8_t id[TSARC_ID_LEN])
+{
+	tsarc_pack_entry *e = NULL;
+	struct stat sb;
+	size_t n = 0, k;
+	uint8_t byte;
+	int fd;
+
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(tsarc_pack_read_toc(repo, name, (uint64_t)sb.st_size, &e, &n), 0);
+	for (k = 0; k < n && memcmp(e[k].id, id, TSARC_ID_LEN); k++)
+		;
+	assert_true(k < n);
+	assert_true((fd = open(path, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, &byte, 1, e[k].offset + e[k].length / 2), 1);
+	byte ^= 0x40;
+	assert_int_equal(pwrite(fd, &byte, 1, e[k].offset + e[k].length / 2), 1);
+	close(fd);
+	free(e);
+}
+
+/*
+ * Two backups at once of streams that begin alike both store the chunks
+ * they share, each in its own pack. a forgotten, c needs those chunks:
+ * their copy in c's pack has the larger needed share, a's pack has
+ * nothing else needed. The copy in c's pack of c's first chunk is
+ * damaged (a flipped byte): c still restores, from the copy in a's pack
+ * (a restore reads the first copy that authenticates). prune must not
+ * keep the damaged copy and delete the good one: after it, c restores.
+ * (Before, prune kept the copy in c's pack without reading it and deleted
+ * a's pack, and c no longer restored.)
+ */
+static void test_prune_keeps_a_copy_that_authenticates(void **state)
+{
+	tsarc_repo_init_options o;
+	tsarc_prune_result res;
+	tsarc_snapshot *snap = NULL;
+	open_backup oa, oc;
+	char root[300], ida[TSARC_ID_HEX_LEN + 1], idc[TSARC_ID_HEX_LEN + 1];
+	char pa_path[700], pa[TSARC_ID_HEX_LEN + 1], pc_path[700], pc[TSARC_ID_HEX_LEN + 1];
+	char cmd[700];
+	const size_t shared = 256 * 1024;
+	uint8_t *a = malloc(LEN), *c = malloc(LEN), first[TSARC_ID_LEN];
+	FILE *f;
+
+	(void)state;
+	small_format2(&o);
+	new_repo("prune-damaged-copy", &o, root, 0);
+	repo_fixture_fill(a, LEN, 1);
+	memcpy(c, a, shared);
+	repo_fixture_fill(c + shared, LEN - shared, 2);
+	begin_backup(&oa, "a", a, LEN);
+	begin_backup(&oc, "c", c, LEN);
+	finish_backup(&oa, ida);
+	only_pack(root, pa_path, sizeof(pa_path), pa);
+	finish_backup(&oc, idc);
+	assert_int_equal(count_packs(root), 2);
+	snprintf(cmd, sizeof(cmd), "find '%s/data' -type f -name '[0-9a-f]*' ! -name '%s'", root,
+		pa);
+	assert_non_null(f = popen(cmd, "r"));
+	assert_non_null(fgets(pc_path, (int)sizeof(pc_path), f));
+	pclose(f);
+	pc_path[strcspn(pc_path, "\n")] = 0;
+	snprintf(pc, sizeof(pc), "%s", strrchr(pc_path, '/') + 1);
+
+	assert_int_equal(tsarc_snapshot_load(repo, idc, &snap), 0);
+	memcpy(first, snap->streams[0].chunks[0].id, TSARC_ID_LEN);
+	damage_blob(pc_path, pc, first);
+	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_SNAPSHOT, ida), 0);
+	tsarc_repo_drop_index(repo);
+	assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], c, LEN, 2), 0);
+
+	assert_int_equal(repo_fixture_prune(repo, 0, &res), 0);
+	tsarc_repo_drop_index(repo);
+	assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], c, LEN, 2), 0);
+	tsarc_snapshot_free(snap);
+	free(a);
+	free(c);
+	close_repo();
+}
+
 /*
  * An object in snapshots/ whose name is 64 characters but no snapshot id
  * (not lower-case hex: no manifest's hash is named so) is no snapshot. It
@@ -673,4 +786,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_repack_stops_at_a_damaged_blob),
 	cmocka_unit_test(test_prune_keeps_a_pack_whose_index_is_lost),
 	cmocka_unit_test(test_prune_keeps_copies_that_disagree),
+	cmocka_unit_test(test_prune_keeps_a_copy_that_authenticates),
 	cmocka_unit_test(test_a_name_that_is_no_id_is_no_snapshot))
