@@ -479,6 +479,9 @@ done:
 	free(pp.packs);
 	free(pp.live);
 	free(pp.num);
+	free(pp.rejected);
+	tsarc_buf_dispose(&pp.copy);
+	tsarc_buf_dispose(&pp.scratch);
 	for (i = 0; i < pp.ndoomed; i++)
 		free(pp.doomed[i]);
 	free(pp.doomed);

@@ -26,6 +26,7 @@
 #include "chunkset.h"
 #include "index_refs.h"
 #include "prune.h"
+#include "tsarc/buf.h"
 
 enum { KEEP, YOUNG, DELETE, REPACK, GONE, LOCKED };
 /* Per index record: unused, the copy of a live chunk that stays, or a
@@ -37,6 +38,14 @@ typedef struct listed_pack {
 	uint64_t size;
 	int64_t mtime;
 } listed_pack;
+
+/* A copy of a needed chunk that prune read and found damaged (it does not
+ * open as the chunk, or its pack is too short for it): never the one
+ * that stays while other copies go. By the record's pack and offset. */
+typedef struct rejected_copy {
+	uint8_t id[TSARC_ID_LEN];
+	uint32_t pack, offset;
+} rejected_copy;
 
 /* What prune knows of an indexed pack. */
 typedef struct pack_info {
@@ -62,6 +71,9 @@ typedef struct prune_pack {
 	uint8_t *live;            /* LIVE_* of the id in hand's records, */
 	uint32_t *num;            /* and their pack numbers */
 	size_t live_cap;
+	rejected_copy *rejected;  /* damaged copies, a few at most */
+	size_t nrejected, rejected_cap;
+	tsarc_buf copy, scratch;  /* a copy read to be judged */
 	size_t missing;           /* needed chunks in no stored pack */
 	char missing_hex[TSARC_ID_HEX_LEN + 1];
 	itab_runs bypack;         /* what repack and the merged index need */
@@ -85,7 +97,9 @@ int prune_mark_referenced(prune_pack *pp, char **ids, size_t n);
 /* The pack names of the table (pp->names). */
 int prune_collect_packs(prune_pack *pp);
 /* Each pack's figures (needed, total, used, unused) and chunks_stored;
- * TSARC_ECORRUPT when a needed chunk is in no stored pack. */
+ * TSARC_ECORRUPT when a needed chunk is in no stored pack. A needed chunk
+ * with several copies has the one that would stay read first (only such
+ * chunks: prune reads none otherwise), and a damaged one passed over. */
 int prune_mark_live(prune_pack *pp);
 /* With each pack's action decided: the chunks removed or young, and the
  * records repack and the merged index need written to pp->bypack; then

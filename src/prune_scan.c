@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "grow.h"
 #include "index.h"
+#include "log.h"
 #include "packer.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -108,11 +109,23 @@ static int better_home(const pack_info *a, const pack_info *b)
 	return a->listed->size > b->listed->size;
 }
 
+static int is_rejected(const prune_pack *pp, const tsarc_index_table_rec *r, uint32_t pack)
+{
+	size_t i;
+
+	for (i = 0; i < pp->nrejected; i++)
+		if (pp->rejected[i].pack == pack && pp->rejected[i].offset == r->at.offset &&
+			!memcmp(pp->rejected[i].id, r->id, TSARC_ID_LEN))
+			return 1;
+	return 0;
+}
+
 /* A copy of record k of an id that may stay: not a repeat, in a stored
- * pack long enough to hold it. */
+ * pack long enough to hold it, not found damaged. */
 static int candidate(const prune_pack *pp, const tsarc_index_table_rec *g, size_t k)
 {
-	return pp->live[k] != LIVE_REPEAT && holds(&pp->packs[pp->num[k]], &g[k].at);
+	return pp->live[k] != LIVE_REPEAT && holds(&pp->packs[pp->num[k]], &g[k].at) &&
+	       !is_rejected(pp, &g[k], pp->num[k]);
 }
 
 /*
@@ -193,13 +206,90 @@ static int totals_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal,
 	return 0;
 }
 
+/* 1 when the `len` bytes at `blob` open as chunk `id` sealed, 0 when they
+ * do not; an error of memory otherwise. */
+static int opens_as(const prune_pack *pp, const uint8_t id[TSARC_ID_LEN], const uint8_t *blob,
+	uint32_t len, tsarc_buf *scratch)
+{
+	int rc;
+
+	tsarc_buf_clear(scratch);
+	if ((rc = tsarc_buf_grow(scratch, len)))
+		return rc;
+	return !tsarc_aead_open(pp->repo->enc_key, id, TSARC_ID_LEN, blob, len, scratch->ptr);
+}
+
+/* The copy of record r read from its pack: 1 when it opens as the chunk,
+ * 0 when it is damaged (or its pack ends before it); an error of the
+ * store otherwise. */
+static int copy_opens(prune_pack *pp, const tsarc_index_table_rec *r)
+{
+	char hex[TSARC_ID_HEX_LEN + 1];
+	int rc;
+
+	tsarc_hex_encode(hex, r->at.pack, TSARC_ID_LEN);
+	rc = tsarc_pack_get_range(pp->repo, hex, r->at.offset, r->at.length, &pp->copy);
+	if (rc == TSARC_ECORRUPT) {
+		tsarc_error_clear();
+		return 0;
+	}
+	if (rc) {
+		tsarc_error_prefix("reading a copy of a chunk in pack %.16s", hex);
+		return rc;
+	}
+	return opens_as(pp, r->id, pp->copy.ptr, r->at.length, &pp->scratch);
+}
+
+/*
+ * group_of's choice for a needed chunk, read before it is trusted when
+ * the chunk has other copies: those may go (their packs deleted or
+ * repacked without them), and a damaged copy kept in their place would
+ * leave no readable one, though a restore reads the first that opens and
+ * so check --read-data passes. A copy that does not open is passed over
+ * (rejected, for every later pass too) and the next best one read, until
+ * one opens or a single copy is left. Copies whose records disagree all
+ * stay (group_of), and a chunk with one copy has none to lose: neither is
+ * read, so prune reads no chunk where no chunk has copies.
+ */
+static int choose_read(prune_pack *pp, const tsarc_index_table_rec *g, size_t n, int needed,
+	int *ok)
+{
+	char id[TSARC_ID_HEX_LEN + 1], pack[TSARC_ID_HEX_LEN + 1];
+	size_t k, yes, cands, best = 0;
+	int rc;
+
+	for (;;) {
+		if ((rc = group_of(pp, g, n, needed, 1, ok)) || !needed || n < 2)
+			return rc;
+		for (k = 0, yes = 0, cands = 0; k < n; k++) {
+			cands += (size_t)candidate(pp, g, k);
+			if (pp->live[k] == LIVE_YES) {
+				yes++;
+				best = k;
+			}
+		}
+		if (yes != 1 || cands < 2 || (rc = copy_opens(pp, &g[best])) != 0)
+			return rc < 0 ? rc : 0;
+		if ((rc = TSARC_RESERVE(pp->rejected, pp->nrejected, pp->rejected_cap, 4)))
+			return rc;
+		memcpy(pp->rejected[pp->nrejected].id, g[best].id, TSARC_ID_LEN);
+		pp->rejected[pp->nrejected].pack = pp->num[best];
+		pp->rejected[pp->nrejected++].offset = g[best].at.offset;
+		tsarc_hex_encode(id, g[best].id, TSARC_ID_LEN);
+		tsarc_hex_encode(pack, g[best].at.pack, TSARC_ID_LEN);
+		tsarc__log(TSARC_LOG_WARN, "prune", "copy_damaged", "chunk %.16s: its copy in pack "
+			"%.16s at offset %u does not authenticate; another copy of it stays instead", id, pack,
+			g[best].at.offset);
+	}
+}
+
 static int live_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal, void *payload)
 {
 	prune_pack *pp = payload;
 	int ok, rc;
 	size_t k;
 
-	if ((rc = group_of(pp, g, n, is_referenced(pp, ordinal), 1, &ok)))
+	if ((rc = choose_read(pp, g, n, is_referenced(pp, ordinal), &ok)))
 		return rc;
 	pp->res->chunks_stored++;
 	if (!ok && pp->missing++ == 0)
@@ -391,13 +481,11 @@ static int repack_one(prune_pack *pp, tsarc_packer *pk, const pack_recs *pr, tsa
 		for (j = k; j < next; j++) {
 			const tsarc_pack_entry *r = &pr->e[j];
 			const uint8_t *blob = data->ptr + (r->offset - pr->e[k].offset);
-			tsarc_buf_clear(scratch);
-			if ((rc = tsarc_buf_grow(scratch, r->length)))
-				return rc;
 			/* The bytes the index points at must be this chunk, sealed: a
 			 * damaged blob is not spread into a new pack. */
-			if (tsarc_aead_open(pp->repo->enc_key, r->id, TSARC_ID_LEN, blob, r->length,
-				    scratch->ptr)) {
+			if ((rc = opens_as(pp, r->id, blob, r->length, scratch)) < 0)
+				return rc;
+			if (!rc) {
 				char id[TSARC_ID_HEX_LEN + 1];
 				tsarc_hex_encode(id, r->id, TSARC_ID_LEN);
 				return tsarc_error_set(TSARC_ECORRUPT, "prune stops before deleting "
