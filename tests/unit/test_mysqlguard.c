@@ -327,6 +327,16 @@ static void dash_comments(void **state)
 	(void)state;
 	refused("SELECT 1 --\x01 ; USE other;\n", "comment");
 	passes("SELECT 1 -- ; USE other;\nSELECT 2 --\t; USE other;\nSELECT 3;--\n");
+	/* `--` and its newline: the comment ends there, for the client and
+	 * the server alike, and the next line is read (mariadb-dump writes
+	 * such lines around its section titles). */
+	refused("--\nUSE other;\n", "USE");
+	refused("SELECT 1;\n--\nDROP DATABASE other;\n", "DROP DATABASE");
+	refused("--\nDELIMITER ;;\nUSE other;;\n", "USE");
+	passes("--\n-- Dumping routines for database 'system'\n--\n"
+	       "/*!50003 SET @saved_sql_mode       = @@sql_mode */ ;\n"
+	       "/*!50003 SET sql_mode              = 'STRICT_TRANS_TABLES' */ ;\n"
+	       "/*!50003 SET sql_mode              = @saved_sql_mode */ ;\n");
 }
 
 static void long_names(void **state)
