@@ -193,12 +193,14 @@ static int scan(tsarc_mysql_guard *g, const char *p, size_t n, int eof, size_t *
 				/* The client takes `--` for a comment before a blank or
 				 * a newline only, the server before any control
 				 * character: a ';' after `--` and another one would be
-				 * a statement's end for one and a comment for the other. */
+				 * a statement's end for one and a comment for the other.
+				 * A newline right after it is the comment's end, left
+				 * for L_LINE to see: the next line is code for both. */
 				NEED(3);
 				if (i + 2 < n && p[i + 1] == '-' && (is_blank((unsigned char)p[i + 2]) ||
 					p[i + 2] == '\n')) {
 					g->st = L_LINE;
-					i += 3;
+					i += p[i + 2] == '\n' ? 2 : 3;
 				} else if (i + 2 < n && p[i + 1] == '-' && ((unsigned char)p[i + 2] < ' ' ||
 					p[i + 2] == 0x7f)) {
 					g->stmt.off = g->stmt.ntok ? g->stmt.off : OFF;
