@@ -40,6 +40,21 @@ static int mysql_conn_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_d
 	return 0;
 }
 
+/* The client (mariadb for mariadb-dump, else mysql) with the dump's own
+ * connection, asking `query` and printing its answer alone. */
+static int mysql_query_cmd(const char *tool, const tsarc_conn *conn, const tsarc_db_tls *tls,
+	const char *pod_pw, const char *query, tsarc_cmd *cmd)
+{
+	int rc;
+
+	if ((rc = tsarc_cmd_arg(cmd, strstr(tool, "mariadb") ? "mariadb" : "mysql")) ||
+		(rc = mysql_conn_args(cmd, conn, tls, pod_pw)) ||
+		(rc = tsarc_cmd_arg(cmd, "--batch")) || (rc = tsarc_cmd_arg(cmd, "--skip-column-names")) ||
+		(rc = tsarc_cmd_arg(cmd, "-e")) || (rc = tsarc_cmd_arg(cmd, query)))
+		return rc;
+	return 0;
+}
+
 /* The database's default charset and collation, recorded in the stream's
  * metadata for a restore that must create it (a mysqldump of one database
  * has no CREATE DATABASE). Asked with the dump's own connection. */
@@ -52,14 +67,78 @@ static int mysql_probe(tsarc_component *c, const char *tool, const tsarc_conn *c
 	int rc;
 
 	tsarc_cmd_init(&cmd);
-	if ((rc = tsarc_mysql_charset_query(conn->database, &query)) ||
-		(rc = tsarc_cmd_arg(&cmd, strstr(tool, "mariadb") ? "mariadb" : "mysql")) ||
-		(rc = mysql_conn_args(&cmd, conn, out->tls, pod_pw)) ||
-		(rc = tsarc_cmd_arg(&cmd, "--batch")) || (rc = tsarc_cmd_arg(&cmd, "--skip-column-names")) ||
-		(rc = tsarc_cmd_arg(&cmd, "-e")) || (rc = tsarc_cmd_arg(&cmd, query)))
+	if (!(rc = tsarc_mysql_charset_query(conn->database, &query)) &&
+		!(rc = mysql_query_cmd(tool, conn, out->tls, pod_pw, query, &cmd)))
+		rc = tsarc_db_probe(c, &cmd, names, 2, out->meta);
+	free(query);
+	tsarc_cmd_free(&cmd);
+	return rc;
+}
+
+/* Whether the component's options give mysqldump `flag`. */
+static int has_option(const tsarc_component *c, const char *flag)
+{
+	const cJSON *o;
+
+	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(c->spec, "options"))
+		if (cJSON_IsString(o) && !strcmp(o->valuestring, flag))
+			return 1;
+	return 0;
+}
+
+/*
+ * mysqldump dumps what the server lists to its user, and the server lists
+ * only what that user holds a privilege on: a table it may not touch, the
+ * triggers of a table without TRIGGER, a routine without a routine
+ * privilege are left out of the dump without an error, and mysqldump exits
+ * 0 (a backup user made with SELECT, SHOW VIEW and EVENT took 3scale's
+ * system database without its triggers). So before the dump the user's
+ * privileges are read with the dump's own connection
+ * (tsarc_mysql_visible_query): what it may not see fails the component,
+ * naming what and the grant. Where they cannot be read (a role is active,
+ * the query fails on an older server) the dump goes on, as before: the
+ * check refuses only what it knows to be hidden.
+ */
+static int mysql_require_visible(tsarc_component *c, const char *tool, const tsarc_conn *conn,
+	const char *pod_pw, tsarc_production *out)
+{
+	/* The answer's words, and the option that leaves each out anyway. */
+	static const char *const words[] = {" tables", " triggers", " routines"};
+	static const char *const skip[] = {NULL, "--skip-triggers", "--skip-routines"};
+	tsarc_cmd cmd;
+	char *query = NULL, *answer = NULL, what[64] = "";
+	const char *at;
+	size_t i, n;
+	int rc;
+
+	tsarc_cmd_init(&cmd);
+	if ((rc = tsarc_mysql_visible_query(conn->database, &query)) ||
+		(rc = mysql_query_cmd(tool, conn, out->tls, pod_pw, query, &cmd)))
 		goto done;
-	rc = tsarc_db_probe(c, &cmd, names, 2, out->meta);
+	if (tsarc_db_capture(c, &cmd, &answer)) {
+		tsarc_error_clear(); /* the dump says what is wrong with the connection */
+		goto done;
+	}
+	if (strncmp(answer, "hidden:", 7))
+		goto done;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		n = strlen(words[i]);
+		if (!(at = strstr(answer + 7, words[i])) || (at[n] && !strchr(" \r\n", at[n])) ||
+			(skip[i] && has_option(c, skip[i])))
+			continue;
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%s", *what ? "," : "",
+			words[i]);
+	}
+	if (*what)
+		rc = tsarc_error_set(TSARC_EACCESS, "component '%s': user %s may not see the whole "
+			"of database %s: mysqldump would leave out, without an error, the%s it holds "
+			"no privilege on; grant it SELECT, SHOW VIEW, TRIGGER and EVENT on the "
+			"database and, for routines, SELECT on mysql.proc (MariaDB) or SHOW_ROUTINE "
+			"(MySQL), or give --skip-triggers or --skip-routines in the component's "
+			"options if they are not wanted; nothing was backed up", c->name,
+			conn->user ? conn->user : "(the client's default)", conn->database, what);
 done:
+	free(answer);
 	free(query);
 	tsarc_cmd_free(&cmd);
 	return rc;
@@ -144,7 +223,7 @@ static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 		goto done;
 	if (!(out->meta = tsarc_db_meta(c, &conn)))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	else
+	else if (!(rc = mysql_require_visible(c, tool, &conn, pod_pw, out)))
 		rc = mysql_probe(c, tool, &conn, pod_pw, out);
 done:
 	tsarc_conn_free(&conn);

@@ -567,6 +567,49 @@ int tsarc_mysql_charset_query(const char *database, char **out)
 		"' USING utf8mb4)", out);
 }
 
+/* The grantee of information_schema's privilege tables ('user'@'host'),
+ * made of CURRENT_USER() (user@host, the host without '@'). */
+#define MYSQL_ME "CONCAT('''', LEFT(CURRENT_USER(), CHAR_LENGTH(CURRENT_USER()) - " \
+	"CHAR_LENGTH(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)) - 1), '''@''', " \
+	"SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')"
+/* Held on every object of database x.d: globally, or on the database (a
+ * grant's pattern, as LIKE reads it: `_` and `%` are wildcards there
+ * too). */
+#define MYSQL_HELD(priv) \
+	"(EXISTS (SELECT 1 FROM information_schema.USER_PRIVILEGES u WHERE u.GRANTEE = x.me " \
+	"AND u.PRIVILEGE_TYPE = '" priv "') OR EXISTS (SELECT 1 FROM " \
+	"information_schema.SCHEMA_PRIVILEGES s WHERE s.GRANTEE = x.me AND s.PRIVILEGE_TYPE = '" \
+	priv "' AND x.d LIKE s.TABLE_SCHEMA))"
+
+int tsarc_mysql_visible_query(const char *database, char **out)
+{
+	/* Tables: SELECT on the database (a grant table by table shows those
+	 * tables only, and none made after it). Triggers: TRIGGER on the
+	 * database, or on each of its tables. Routines: listed with a routine
+	 * privilege on the database (EXECUTE, ALTER ROUTINE), or shown whole
+	 * (global SELECT, SELECT on mysql.proc, MySQL's SHOW_ROUTINE,
+	 * MariaDB's SHOW CREATE ROUTINE); one listed whose body is not shown
+	 * makes mysqldump fail by itself. */
+	return lookup_query("SELECT CASE WHEN (SELECT COUNT(ROLE_NAME) FROM "
+		"information_schema.ENABLED_ROLES) > 0 OR NOT EXISTS (SELECT 1 FROM "
+		"information_schema.USER_PRIVILEGES u WHERE u.GRANTEE = x.me) THEN 'unknown' "
+		"ELSE CONCAT('hidden:', IF(" MYSQL_HELD("SELECT") ", '', ' tables'), IF("
+		MYSQL_HELD("TRIGGER") " OR NOT EXISTS (SELECT 1 FROM information_schema.TABLES t "
+		"WHERE t.TABLE_SCHEMA = x.d AND t.TABLE_TYPE = 'BASE TABLE' AND NOT EXISTS (SELECT 1 "
+		"FROM information_schema.TABLE_PRIVILEGES p WHERE p.GRANTEE = x.me AND "
+		"p.TABLE_SCHEMA = t.TABLE_SCHEMA AND p.TABLE_NAME = t.TABLE_NAME AND "
+		"p.PRIVILEGE_TYPE = 'TRIGGER')), '', ' triggers'), IF(" MYSQL_HELD("EXECUTE") " OR "
+		MYSQL_HELD("ALTER ROUTINE") " OR " MYSQL_HELD("SHOW CREATE ROUTINE") " OR EXISTS "
+		"(SELECT 1 FROM information_schema.USER_PRIVILEGES u WHERE u.GRANTEE = x.me AND "
+		"u.PRIVILEGE_TYPE IN ('SELECT', 'SHOW_ROUTINE')) OR EXISTS (SELECT 1 FROM "
+		"information_schema.SCHEMA_PRIVILEGES s WHERE s.GRANTEE = x.me AND "
+		"s.PRIVILEGE_TYPE = 'SELECT' AND 'mysql' LIKE s.TABLE_SCHEMA) OR EXISTS (SELECT 1 "
+		"FROM information_schema.TABLE_PRIVILEGES p WHERE p.GRANTEE = x.me AND "
+		"p.TABLE_SCHEMA = 'mysql' AND p.TABLE_NAME = 'proc' AND p.PRIVILEGE_TYPE = 'SELECT'), "
+		"'', ' routines')) END FROM (SELECT " MYSQL_ME " AS me, ", database, "CONVERT(X'",
+		"' USING utf8mb4) AS d) x", out);
+}
+
 int tsarc_mysql_database_count_query(const char *database, char **out)
 {
 	/* Names compared as the server compares them: exactly, unless it

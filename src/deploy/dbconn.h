@@ -109,6 +109,14 @@ int tsarc_mysql_charset_query(const char *database, char **out);
 int tsarc_pg_encoding_query(const char *database, char **out);
 int tsarc_probe_fields(const char *text, const char *const names[], size_t n, cJSON *meta);
 
+/* The MySQL query whose one-line answer says what of `database` its user
+ * may not see, which mysqldump then leaves out without an error (it dumps
+ * what SHOW TABLES, SHOW TRIGGERS and SHOW PROCEDURE STATUS list, and they
+ * list only what the user holds a privilege on): "hidden:" followed by
+ * " tables", " triggers", " routines" (none: it sees everything), or
+ * "unknown" where its privileges cannot be read (a role is active, whose
+ * privileges information_schema does not show). */
+int tsarc_mysql_visible_query(const char *database, char **out);
 /* The MySQL query whose answer is 1 when `database` exists, 0 when not
  * (the name as a hex literal, compared as the server compares names). */
 int tsarc_mysql_database_count_query(const char *database, char **out);
