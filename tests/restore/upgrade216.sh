@@ -9,9 +9,11 @@
 # Secrets name its databases). Proven: every store of the install equals
 # the 2.15 deployment's (the system database's tables, routines and
 # triggers, now the admin's; zync; both Redis; system-storage); the
-# install's endpoint Secrets are its own; its one APIManager keeps its name
-# and external databases, its settings the backup's; the 2.15 deployment
-# untouched.
+# install's endpoint Secrets are its own, and so are the endpoint keys of
+# Secret zync (its database's URL and password: on main the backup's, the
+# install's zync left on the 2.15 deployment's database); its one
+# APIManager keeps its name and external databases, its settings the
+# backup's; the 2.15 deployment untouched.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 command -v redis-sentinel >/dev/null || {
@@ -96,6 +98,14 @@ before, after, source = (resources(p) for p in sys.argv[1:])
 for name in ("system-database", "backend-redis", "system-redis"):
     f = "./secret/%s.json" % name
     assert after[f] == before[f], (name, "not the install's own")
+# zync's Secret is zync's settings and its database's endpoint: the
+# backup's settings, the install's endpoint (else the install's zync would
+# use the 2.15 deployment's database).
+z, zb, zs = (d["./secret/zync.json"]["data"] for d in (after, before, source))
+for k in ("DATABASE_URL", "ZYNC_DATABASE_PASSWORD"):
+    assert z[k] == zb[k] != zs[k], (k, "of Secret zync is not the install's own")
+for k in ("SECRET_KEY_BASE", "ZYNC_AUTHENTICATION_TOKEN"):
+    assert z[k] == zs[k], (k, "of Secret zync is not the backup's")
 assert [f for f in after if f.startswith("./apimanager/")] == ["./apimanager/apimanager-sample.json"], list(after)
 am = after["./apimanager/apimanager-sample.json"]["spec"]
 assert am["externalComponents"] == before["./apimanager/apimanager-sample.json"]["spec"]["externalComponents"], am
