@@ -305,6 +305,48 @@ static void rules_of(const tsarc_restore_ctx *r, const tsarc_step *s, tsarc_reso
 	rules->rewrite_old = r->o->rewrite_old;
 	rules->rewrite_new = r->o->rewrite_new;
 	rules->target_keeps = cJSON_GetObjectItemCaseSensitive(s->recipe, "target_keeps");
+	if (r->o->skip_endpoint_secrets && is_secrets(s))
+		rules->endpoint_components = cJSON_GetObjectItemCaseSensitive(r->d->eff, "components");
+}
+
+/* --skip-endpoint-secrets: the Secrets of the List (*a) that hold endpoint
+ * keys keep the target's values of them (resources_target.c), its Secrets
+ * read through `tr` (wiped after). */
+static int keep_endpoints(tsarc_transport *tr, const tsarc_resources_rules *rules,
+	tsarc_resources_apply *a)
+{
+	cJSON *target = cJSON_CreateObject(), *item;
+	int rc = target ? 0 : tsarc_error_set(TSARC_ENOMEM, "out of memory");
+
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(a->list, "items")) {
+		const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"),
+			"name");
+		cJSON *keys = cJSON_CreateArray(), *own = NULL;
+		if (rc || !keys || !name ||
+			(rc = tsarc_resources_endpoint_keys(rules->endpoint_components, name, keys)) ||
+			!cJSON_GetArraySize(keys)) {
+			cJSON_Delete(keys);
+			if (!rc && !keys)
+				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+			continue;
+		}
+		cJSON_Delete(keys);
+		if ((rc = tr->get(tr, rules->type, name, &own)) == TSARC_ENOTFOUND) {
+			tsarc_error_clear(); /* its endpoint keys are left out */
+			rc = 0;
+		} else if (rc) {
+			tsarc_error_prefix("component '%s': the target's Secret %s, whose endpoint "
+				"keys --skip-endpoint-secrets keeps, could not be read", rules->component,
+				name);
+		} else if (!cJSON_AddItemToObject(target, name, own)) {
+			tsarc_secret_doc_free(own);
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		}
+	}
+	if (!rc)
+		rc = tsarc_resources_keep_endpoints(a, rules->endpoint_components, target);
+	tsarc_secret_doc_free(target);
+	return rc;
 }
 
 /* The target's objects of the rules' type into *out (an array; none:
@@ -608,6 +650,7 @@ void tsarc_resources_apply_dispose(tsarc_resources_apply *a)
 	cJSON_Delete(a->left_out);
 	cJSON_Delete(a->rewritten);
 	cJSON_Delete(a->applied_as);
+	cJSON_Delete(a->endpoints_kept);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -691,7 +734,8 @@ int tsarc_resources_select(tsarc_resources_apply *out, const char *data, size_t 
 	memset(out, 0, sizeof(*out));
 	if (!(out->applied = cJSON_CreateArray()) || !(out->left_out = cJSON_CreateArray()) ||
 		!(out->rewritten = cJSON_CreateArray()) ||
-		!(out->applied_as = cJSON_CreateObject())) {
+		!(out->applied_as = cJSON_CreateObject()) ||
+		!(out->endpoints_kept = cJSON_CreateObject())) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -781,6 +825,10 @@ static int list_to_apply(tsarc_restore_ctx *r, const tsarc_step *s,
 		(rc = tsarc_restore_read_stream(r, s->st, TSARC_RESOURCES_MAX, m)) ||
 		(rc = tsarc_resources_select(a, (const char *)m->ptr, m->size, rules)))
 		return rc;
+	if (rules->endpoint_components && (rc = keep_endpoints(*tr, rules, a))) {
+		tsarc_resources_apply_dispose(a);
+		return rc;
+	}
 	/* A type the namespace holds one of: onto the target's own. */
 	if (rules->target_keeps) {
 		cJSON *target = NULL;
@@ -879,6 +927,10 @@ static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		cJSON_AddItemToObject(s->detail, "applied_as", a.applied_as);
 		a.applied_as = NULL;
 	}
+	if (cJSON_GetArraySize(a.endpoints_kept)) {
+		cJSON_AddItemToObject(s->detail, "endpoint_keys_kept", a.endpoints_kept);
+		a.endpoints_kept = NULL;
+	}
 	if (removed)
 		cJSON_AddItemToObject(s->detail, "removed", removed);
 	if (left)
@@ -946,6 +998,24 @@ static void resources_describe(tsarc_restore_ctx *r, const tsarc_step *s, const 
 	cJSON_AddItemToObject(plan, "replaces", repl);
 	cJSON_AddItemToObject(plan, "creates", create);
 	cJSON_AddItemToObject(plan, "left_out", left);
+	/* --skip-endpoint-secrets: the keys of a Secret applied that stay the
+	 * target's (zync's database URL and password). */
+	if (rules.endpoint_components) {
+		cJSON *ekeys = cJSON_AddObjectToObject(plan, "endpoint_keys_kept");
+		cJSON_ArrayForEach(it, items) {
+			cJSON *keys;
+			if (!ekeys || !cJSON_IsString(it) ||
+				tsarc_resources_left_out(&rules, it->valuestring))
+				continue;
+			keys = cJSON_CreateArray();
+			if (keys && !tsarc_resources_endpoint_keys(rules.endpoint_components,
+					    it->valuestring, keys) &&
+				cJSON_GetArraySize(keys) && cJSON_AddItemToObject(ekeys, it->valuestring, keys))
+				continue;
+			cJSON_Delete(keys);
+		}
+		tsarc_error_clear();
+	}
 	/* The plan was admitted: a failure here is out of memory. */
 	if (!undo_removals(r, s, &rules, &removes) && removes) {
 		cJSON *there = cJSON_CreateArray();

@@ -19,8 +19,18 @@
  * layout was decided from the snapshot's record. Several objects in the
  * target, or in the snapshot's List, leave no object to apply onto:
  * refused, before the restore's first write (the plan checks the same).
+ *
+ * And, with --skip-endpoint-secrets, the keys of a Secret that say where
+ * a database is: that option leaves out the Secrets that are endpoints
+ * alone (the recipe's skip_when_migrating), but zync's Secret is zync's
+ * settings too (SECRET_KEY_BASE, the token system shares with it) beside
+ * its database's URL and password. Applied whole, it left the target's
+ * zync on the source's database (tsarc restores into the target's, read
+ * from that Secret before the first write). Its endpoint keys, every
+ * string of a target component's url_secret naming it, are the target's.
  */
 #include "component.h"
+#include "kind.h"
 #include "resources.h"
 #include "rewrite.h"
 #include "tsarc/errors.h"
@@ -142,6 +152,80 @@ int tsarc_resources_onto_target(tsarc_resources_apply *a, const cJSON *target,
 		if (from && (!(copy = cJSON_Duplicate(from, 1)) ||
 			    !cJSON_AddItemToObject(parent, last, copy)))
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* Every string of a url_secret but its "secret" (key, user_key,
+ * password_key, queues_key, the tls object's keys), into `keys` once. */
+static int add_ref_keys(const cJSON *ref, cJSON *keys)
+{
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f, ref) {
+		if (cJSON_IsObject(f) && add_ref_keys(f, keys))
+			return -1;
+		if (!cJSON_IsString(f) || (f->string && !strcmp(f->string, "secret")) ||
+			tsarc_str_in_array(keys, f->valuestring))
+			continue;
+		if (!cJSON_AddItemToArray(keys, cJSON_CreateString(f->valuestring)))
+			return -1;
+	}
+	return 0;
+}
+
+int tsarc_resources_endpoint_keys(const cJSON *components, const char *name, cJSON *keys)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, components) {
+		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c, "url_secret");
+		const char *secret = tsarc_spec_str(ref, "secret");
+		if (secret && !strcmp(secret, name) && add_ref_keys(ref, keys))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int tsarc_resources_keep_endpoints(tsarc_resources_apply *a, const cJSON *components,
+	const cJSON *target)
+{
+	cJSON *item;
+
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(a->list, "items")) {
+		const char *name = object_name(item);
+		const cJSON *own = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(target, name), "data"), *k;
+		cJSON *keys = cJSON_CreateArray(), *data;
+		int rc = 0;
+
+		if (!keys || tsarc_resources_endpoint_keys(components, name, keys)) {
+			cJSON_Delete(keys);
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		}
+		if (!cJSON_GetArraySize(keys)) {
+			cJSON_Delete(keys);
+			continue;
+		}
+		if (!cJSON_IsObject(data = cJSON_GetObjectItemCaseSensitive(item, "data")) &&
+			!(data = cJSON_AddObjectToObject(item, "data")))
+			rc = TSARC_ENOMEM;
+		cJSON_ArrayForEach(k, keys) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(own, k->valuestring);
+			cJSON *copy;
+			if (rc)
+				break;
+			/* Wiped with the List: it may be a password. */
+			tsarc_secret_doc_free(cJSON_DetachItemFromObjectCaseSensitive(data,
+				k->valuestring));
+			if (cJSON_IsString(v) && (!(copy = cJSON_CreateString(v->valuestring)) ||
+				    !cJSON_AddItemToObject(data, k->valuestring, copy)))
+				rc = TSARC_ENOMEM;
+		}
+		if (rc || !cJSON_AddItemToObject(a->endpoints_kept, name, keys)) {
+			cJSON_Delete(keys);
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		}
 	}
 	return 0;
 }

@@ -56,6 +56,10 @@ typedef struct tsarc_resources_rules {
 	 * object of the type, and these fields of it are the target's
 	 * (resources_target.c). */
 	const cJSON *target_keeps;
+	/* With --skip-endpoint-secrets, of a Secrets step: the target's
+	 * components, whose url_secret names the keys of a Secret that say
+	 * where a database is (NULL otherwise). */
+	const cJSON *endpoint_components;
 } tsarc_resources_rules;
 
 /* What an apply sends, and what it says about it. */
@@ -67,6 +71,9 @@ typedef struct tsarc_resources_apply {
 	/* {"snapshot's name": "the target's"} of an object applied onto the
 	 * target's own under its name (tsarc_resources_onto_target). */
 	cJSON *applied_as;
+	/* {"Secret": [keys]} whose values are the target's
+	 * (tsarc_resources_keep_endpoints). */
+	cJSON *endpoints_kept;
 } tsarc_resources_apply;
 
 /* Reads the List in `data` (`len` bytes) and decides, as above. On
@@ -105,6 +112,18 @@ int tsarc_resources_target_check(const cJSON *target, int nitems,
  * target_keeps or a target object. */
 int tsarc_resources_onto_target(tsarc_resources_apply *a, const cJSON *target,
 	const tsarc_resources_rules *rules);
+
+/* The keys of Secret `name` that say where a database is: every string of
+ * each of `components`' url_secret naming it (key, user_key, password_key,
+ * queues_key, the tls keys), added to the array `keys` once. */
+int tsarc_resources_endpoint_keys(const cJSON *components, const char *name, cJSON *keys);
+/* --skip-endpoint-secrets for a Secret that holds more than an endpoint
+ * (zync's: its settings and its database's URL and password): each Secret
+ * of the List (*a) with endpoint keys gets the target's values of them,
+ * from `target` ({"name": the target's Secret}; a Secret or key the target
+ * lacks: the key removed), and a->endpoints_kept says which. */
+int tsarc_resources_keep_endpoints(tsarc_resources_apply *a, const cJSON *components,
+	const cJSON *target);
 
 /* The one rule for what an apply leaves out, by the plan and the run. */
 int tsarc_resources_left_out(const tsarc_resources_rules *rules, const char *name);

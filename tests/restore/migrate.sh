@@ -72,9 +72,10 @@ find "$T/resources" -type f ! -name system-database.json ! -name backend-redis.j
 (cd "$T/resources" && find . -type f | sort) > "$WORK/target-resources"
 [ "$(wc -l < "$WORK/target-resources")" = 4 ] || fail "test setup: target resources"
 cp -r "$T/resources/secret" "$WORK/target-secrets"
-# zync-database: the restored zync Secret is the source's (its DATABASE_URL
-# names the source's server); the target's address and password are given
-# in the configuration, which wins over the Secret.
+# zync-database: the target has no zync Secret, and the restored one keeps
+# none of the source's endpoint (its DATABASE_URL names the source's
+# server): the target's address and password are given in the
+# configuration.
 ( umask 077; printf '%s\n' "$T_ZYNC_PW" > "$WORK/zync-password" )
 python3 - "$T/config.json" "$WORK/target.json" "$PG_PORT" "$WORK/zync-password" <<'PY'
 import json, sys
@@ -227,6 +228,14 @@ for fn in os.listdir(os.path.join(src, "secret")):
     b = load(tgt, "secret", fn)
     if name in endpoint:
         assert b == load(tsec, fn), name + " was replaced"
+    elif name == "zync":
+        # Its database's URL and password are an endpoint: the target had
+        # no zync Secret, so they are left out, never the source's.
+        a = dict(load(src, "secret", fn)["data"])
+        for k in ("DATABASE_URL", "ZYNC_DATABASE_PASSWORD"):
+            assert k in a and k not in b["data"], (name, k)
+            del a[k]
+        assert b["data"] == a, name
     else:
         assert b["data"] == load(src, "secret", fn)["data"], name
 PY

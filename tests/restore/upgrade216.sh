@@ -58,6 +58,7 @@ assert st["system-mysql"]["tls"].startswith("verify-full"), st["system-mysql"]
 assert "over TLS as backend" in st["backend-redis"]["target"], st["backend-redis"]
 assert "Sentinel group system-redis-group" in st["system-redis"]["target"], st["system-redis"]
 assert st["apimanager"]["applied_as"] == {"3scale": "apimanager-sample"}, st["apimanager"]
+assert {"DATABASE_URL", "ZYNC_DATABASE_PASSWORD"} <= set(st["secrets"]["endpoint_keys_kept"]["zync"]), st["secrets"]
 PY
 
 info "the restore: the install holds the 2.15 deployment's data"
