@@ -207,9 +207,13 @@ int tsarc_resources_keep_endpoints(tsarc_resources_apply *a, const cJSON *compon
 			cJSON_Delete(keys);
 			continue;
 		}
-		if (!cJSON_IsObject(data = cJSON_GetObjectItemCaseSensitive(item, "data")) &&
-			!(data = cJSON_AddObjectToObject(item, "data")))
-			rc = TSARC_ENOMEM;
+		/* A "data" that is no object (the API server would refuse it) is
+		 * replaced, not given a second "data" beside it. */
+		if (!cJSON_IsObject(data = cJSON_GetObjectItemCaseSensitive(item, "data"))) {
+			tsarc_secret_doc_free(cJSON_DetachItemFromObjectCaseSensitive(item, "data"));
+			if (!(data = cJSON_AddObjectToObject(item, "data")))
+				rc = TSARC_ENOMEM;
+		}
 		cJSON_ArrayForEach(k, keys) {
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(own, k->valuestring);
 			cJSON *copy;

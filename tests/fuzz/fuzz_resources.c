@@ -71,7 +71,7 @@ enum {
 #define PREFIX "secret.apimanager.apps.3scale.net/"
 
 static cJSON *g_names, *g_optional, *g_meta_items, *g_never, *g_skip, *g_prefixes;
-static cJSON *g_fields, *g_name_fields, *g_target, *g_keeps;
+static cJSON *g_fields, *g_name_fields, *g_target, *g_keeps, *g_components, *g_zync;
 
 static const char *const STRIPPED_METADATA[] = {"ownerReferences", "selfLink", "uid",
 	"resourceVersion", "creationTimestamp", "namespace", "clusterName", "generation",
@@ -132,7 +132,13 @@ static void setup(void)
 		"\"APIManager\", \"metadata\": {\"name\": \"apimanager-sample\"}, \"spec\": {"
 		"\"externalComponents\": {\"system\": {\"database\": true}}, \"system\": {"
 		"\"fileStorage\": {\"persistentVolumeClaim\": {}}}}}]");
-	if (!g_keeps || !g_target)
+	/* A url_secret naming zync's endpoint keys, and the target's zync. */
+	g_components = cJSON_Parse("{\"zync-database\": {\"url_secret\": {\"secret\": \"zync\", "
+		"\"key\": \"DATABASE_URL\", \"password_key\": \"ZYNC_DATABASE_PASSWORD\", \"tls\": "
+		"{\"ca\": \"DB_SSL_CA\"}}}}");
+	g_zync = cJSON_Parse("{\"zync\": {\"data\": {\"DATABASE_URL\": \"dGFyZ2V0\", "
+		"\"SECRET_KEY_BASE\": \"dGFyZ2V0\"}}}");
+	if (!g_keeps || !g_target || !g_components || !g_zync)
 		abort();
 }
 
@@ -377,6 +383,46 @@ static void check_onto(const tsarc_resources_apply *a, const tsarc_resources_rul
 	tsarc_resources_apply_dispose(&b);
 }
 
+/* --skip-endpoint-secrets on the selected List `a` (a copy of it): each
+ * zync keeps the target's DATABASE_URL, loses the two keys the target
+ * lacks, and keeps its other keys as selected. */
+static void check_endpoints(const tsarc_resources_apply *a)
+{
+	tsarc_resources_apply b;
+	cJSON *items;
+	const cJSON *item, *orig, *d, *o;
+	int i = 0;
+
+	memset(&b, 0, sizeof(b));
+	if (!(b.list = cJSON_Duplicate(a->list, 1)) || !(b.endpoints_kept = cJSON_CreateObject()))
+		abort();
+	if (tsarc_resources_keep_endpoints(&b, g_components, g_zync))
+		abort(); /* only memory can fail it */
+	items = cJSON_GetObjectItemCaseSensitive(b.list, "items");
+	cJSON_ArrayForEach(item, items) {
+		const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"),
+			"name");
+		orig = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a->list, "items"), i++);
+		if (!name || strcmp(name, "zync")) {
+			if (!cJSON_Compare(item, orig, 1))
+				abort();
+			continue;
+		}
+		d = cJSON_GetObjectItemCaseSensitive(item, "data");
+		if (count(item, "data") != 1 || strcmp(tsarc_spec_str(d, "DATABASE_URL"), "dGFyZ2V0") ||
+			cJSON_GetObjectItemCaseSensitive(d, "ZYNC_DATABASE_PASSWORD") ||
+			cJSON_GetObjectItemCaseSensitive(d, "DB_SSL_CA") ||
+			!cJSON_GetObjectItemCaseSensitive(b.endpoints_kept, "zync"))
+			abort();
+		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(orig, "data"))
+			if (o->string && strcmp(o->string, "DATABASE_URL") &&
+				strcmp(o->string, "ZYNC_DATABASE_PASSWORD") && strcmp(o->string, "DB_SSL_CA") &&
+				!cJSON_Compare(o, cJSON_GetObjectItemCaseSensitive(d, o->string), 1))
+				abort();
+	}
+	tsarc_resources_apply_dispose(&b);
+}
+
 /* Runs the selection; checks an accepted List by the rules above, a
  * refusal for its code and message. Returns the code. */
 static int run(const char *text, size_t len, unsigned type, unsigned opts,
@@ -418,6 +464,8 @@ static int run(const char *text, size_t len, unsigned type, unsigned opts,
 			abort();
 	if ((type & 3) == 2)
 		check_onto(&a, &r, kind, group);
+	if (opts & OPT_SKIP)
+		check_endpoints(&a);
 	if (keep)
 		*keep = a;
 	else
