@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmocka_main.h"
@@ -86,6 +88,38 @@ static void end_releases_and_maps(void **state)
 	/* Without a lock, and without a repository. */
 	assert_int_equal(cli_end(open_repo(), NULL, 0), EXIT_OK);
 	assert_int_equal(cli_end(NULL, NULL, TSARC_ENOTREPO), EXIT_NO_REPOSITORY);
+}
+
+/* A lock whose removal fails stays in the repository, and an exclusive
+ * one stops every backup until it is stale (30 minutes): the command
+ * that left it says so and fails, though its work was done (before,
+ * cli_end dropped the failure: exit 0, nothing said). Its removal fails
+ * here because a folder took the lock file's place. */
+static void end_fails_when_its_lock_stays(void **state)
+{
+	tsarc_repo *repo = open_repo();
+	tsarc_lock *lock = NULL;
+	char locks[300], path[600], inner[700];
+	struct dirent *e;
+	DIR *d;
+
+	(void)state;
+	assert_int_equal(tsarc_lock_acquire(&lock, repo, 1), 0);
+	snprintf(locks, sizeof(locks), "%s/locks", dir);
+	assert_non_null(d = opendir(locks));
+	path[0] = '\0';
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			snprintf(path, sizeof(path), "%s/%s", locks, e->d_name);
+	closedir(d);
+	assert_true(path[0]);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(inner, sizeof(inner), "%s/x", path);
+	assert_int_equal(mkdir(inner, 0700), 0);
+	assert_int_equal(cli_end(repo, lock, 0), EXIT_FAILURE_GENERIC);
+	assert_int_equal(rmdir(inner), 0);
+	assert_int_equal(rmdir(path), 0);
 }
 
 typedef struct table_state {
@@ -260,5 +294,6 @@ static void foreign_text_cannot_reorder_or_hide(void **state)
 
 TSARC_TESTS_MAIN(setup, teardown, cmocka_unit_test(option_table_parses),
 	cmocka_unit_test(option_table_is_the_help), cmocka_unit_test(end_releases_and_maps),
+	cmocka_unit_test(end_fails_when_its_lock_stays),
 	cmocka_unit_test(foreign_text_cannot_drive_the_terminal),
 	cmocka_unit_test(foreign_text_cannot_reorder_or_hide))
