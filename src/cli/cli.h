@@ -140,9 +140,17 @@ int cli_start_repo(const cli_command *cmd, int argc, char **argv, cli_common *c,
 /* Prints the thread's last error and returns the exit code for `rc`. */
 int cli_fail(int rc);
 /* How a command that opened the repository ends: the lock (NULL: none)
- * released, the repository freed, then EXIT_OK for 0, else cli_fail(rc). */
+ * released (cli_lock_release), the repository freed, then EXIT_OK for 0,
+ * else cli_fail(rc). */
 struct tsarc_lock;
 int cli_end(tsarc_repo *repo, struct tsarc_lock *lock, int rc);
+/* Releases `lock` (NULL: none) and returns the command's result `rc`, or,
+ * when the command succeeded but its lock could not be removed, that
+ * failure (the message says the work is done and that `tsarc unlock`
+ * removes the lock): a lock left in the repository, an exclusive one
+ * above all, stops other runs until it is judged stale (30 minutes), so
+ * it is never left without a word. */
+int cli_lock_release(struct tsarc_lock *lock, int rc);
 int cli_exit_code(int rc);
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -45,7 +45,7 @@ int cmd_repair(int argc, char **argv)
 		return cli_fail(rc);
 	if (!(rc = tsarc_lock_acquire(&lock, repo, 1))) {
 		rc = tsarc_repair_index(repo, lock, on_damaged, NULL, &res);
-		tsarc_lock_release(lock);
+		rc = cli_lock_release(lock, rc);
 	}
 	tsarc_repo_free(repo);
 	if (rc)

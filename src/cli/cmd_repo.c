@@ -1,6 +1,7 @@
 /* Commands that look at a repository: init, snapshots, show, check, version. */
 #include "check.h"
 #include "pack.h"
+#include "error_save.h"
 #include "lock.h"
 #include "cli.h"
 #include "forgotten.h"
@@ -510,7 +511,8 @@ int cmd_check(int argc, char **argv)
 	tsarc_repo *repo = NULL;
 	size_t bad;
 	cli_common c;
-	int rc;
+	tsarc_saved_error lock_error;
+	int rc, lock_rc = 0;
 
 	memset(&s, 0, sizeof(s));
 	memset(&report, 0, sizeof(report));
@@ -522,12 +524,16 @@ int cmd_check(int argc, char **argv)
 		report.problems = cJSON_CreateArray();
 		report.omitted = cJSON_CreateObject();
 	}
-	/* Shared: a prune must not delete chunks while they are being checked. */
+	/* Shared: a prune must not delete chunks while they are being checked.
+	 * A lock that stays fails the run once its report is out. */
 	{
 		tsarc_lock *lock = NULL;
 		if ((rc = tsarc_lock_acquire(&lock, repo, 0)) == 0) {
 			rc = tsarc_check(repo, &s.o, on_problem, &report, &res);
-			tsarc_lock_release(lock);
+			if (!rc && (lock_rc = cli_lock_release(lock, 0)))
+				tsarc_error_save(&lock_error);
+			else if (rc)
+				tsarc_lock_release(lock);
 		}
 	}
 	tsarc_repo_free(repo);
@@ -595,6 +601,12 @@ int cmd_check(int argc, char **argv)
 				res.index_wrong);
 		if (!bad)
 			printf("no errors were found\n");
+	}
+	if (lock_rc) {
+		tsarc_error_restore(&lock_error);
+		if (!bad)
+			return cli_fail(lock_rc);
+		cli_log(TSARC_LOG_WARN, "lock_not_removed", "%s", tsarc_error_last()->message);
 	}
 	return bad ? EXIT_DAMAGED : EXIT_OK;
 }

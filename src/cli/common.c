@@ -126,9 +126,19 @@ int cli_fail(int rc)
 	return cli_exit_code(rc);
 }
 
+int cli_lock_release(tsarc_lock *lock, int rc)
+{
+	if (tsarc_lock_release(lock) && !rc) {
+		tsarc_error_prefix("its work is done, but its repository lock could not be removed "
+			"and stays until it is stale (30 minutes) or 'tsarc unlock' removes it");
+		rc = tsarc_error_last()->code;
+	}
+	return rc;
+}
+
 int cli_end(tsarc_repo *repo, tsarc_lock *lock, int rc)
 {
-	tsarc_lock_release(lock);
+	rc = cli_lock_release(lock, rc);
 	tsarc_repo_free(repo);
 	return rc ? cli_fail(rc) : EXIT_OK;
 }
