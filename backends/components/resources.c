@@ -309,11 +309,14 @@ static void rules_of(const tsarc_restore_ctx *r, const tsarc_step *s, tsarc_reso
 		rules->endpoint_components = cJSON_GetObjectItemCaseSensitive(r->d->eff, "components");
 }
 
+static int endpoint_secret(tsarc_restore_ctx *r, const tsarc_step *s, const char *name);
+
 /* --skip-endpoint-secrets: the Secrets of the List (*a) that hold endpoint
- * keys keep the target's values of them (resources_target.c), its Secrets
- * read through `tr` (wiped after). */
-static int keep_endpoints(tsarc_transport *tr, const tsarc_resources_rules *rules,
-	tsarc_resources_apply *a)
+ * keys keep the target's values of them (resources_target.c); the target's
+ * Secrets that say where a database is are read through `tr` (wiped
+ * after). */
+static int keep_endpoints(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_transport *tr,
+	const tsarc_resources_rules *rules, tsarc_resources_apply *a)
 {
 	cJSON *target = cJSON_CreateObject(), *item;
 	int rc = target ? 0 : tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -321,16 +324,11 @@ static int keep_endpoints(tsarc_transport *tr, const tsarc_resources_rules *rule
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(a->list, "items")) {
 		const char *name = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(item, "metadata"),
 			"name");
-		cJSON *keys = cJSON_CreateArray(), *own = NULL;
-		if (rc || !keys || !name ||
-			(rc = tsarc_resources_endpoint_keys(rules->endpoint_components, name, keys)) ||
-			!cJSON_GetArraySize(keys)) {
-			cJSON_Delete(keys);
-			if (!rc && !keys)
-				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		cJSON *own = NULL;
+		if (rc)
+			break;
+		if (!name || !endpoint_secret(r, s, name))
 			continue;
-		}
-		cJSON_Delete(keys);
 		if ((rc = tr->get(tr, rules->type, name, &own)) == TSARC_ENOTFOUND) {
 			tsarc_error_clear(); /* its endpoint keys are left out */
 			rc = 0;
@@ -825,7 +823,7 @@ static int list_to_apply(tsarc_restore_ctx *r, const tsarc_step *s,
 		(rc = tsarc_restore_read_stream(r, s->st, TSARC_RESOURCES_MAX, m)) ||
 		(rc = tsarc_resources_select(a, (const char *)m->ptr, m->size, rules)))
 		return rc;
-	if (rules->endpoint_components && (rc = keep_endpoints(*tr, rules, a))) {
+	if (rules->endpoint_components && (rc = keep_endpoints(r, s, *tr, rules, a))) {
 		tsarc_resources_apply_dispose(a);
 		return rc;
 	}
