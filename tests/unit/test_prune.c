@@ -8,7 +8,9 @@
  * in any object folder) that are older than the oldest live lock go with
  * a prune and are reported; younger ones, and other files, stay. On
  * format 2, the small packs each backup leaves (its last) are combined
- * once there are enough of them, and everything still restores.
+ * once there are enough of them, and everything still restores. check
+ * --read-data reports a damaged copy of a chunk stored twice, and the
+ * prune it names removes it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +27,7 @@
 #include <cmocka.h>
 
 #include "backup.h"
+#include "check.h"
 #include "extract.h"
 #include "fileio.h"
 #include "index.h"
@@ -746,6 +749,133 @@ static void test_prune_keeps_a_copy_that_authenticates(void **state)
 	close_repo();
 }
 
+/* What check reported: every problem of kind "copy" and "chunk". */
+typedef struct copy_problems {
+	size_t copies, chunks, other;
+	char object[TSARC_ID_HEX_LEN + 1];
+	char message[1024];
+} copy_problems;
+
+static void note_copy(const tsarc_check_problem *p, void *payload)
+{
+	copy_problems *cp = payload;
+
+	if (!strcmp(p->what, "copy")) {
+		cp->copies++;
+		snprintf(cp->object, sizeof(cp->object), "%s", p->object ? p->object : "");
+		snprintf(cp->message, sizeof(cp->message), "%s", p->message);
+	} else if (!strcmp(p->what, "chunk")) {
+		cp->chunks++;
+	} else {
+		cp->other++;
+	}
+}
+
+static void check_copies(tsarc_check_result *res, copy_problems *cp)
+{
+	tsarc_check_options o;
+
+	memset(&o, 0, sizeof(o));
+	memset(cp, 0, sizeof(*cp));
+	o.read_data = 1;
+	tsarc_repo_drop_index(repo);
+	assert_int_equal(tsarc_check(repo, &o, note_copy, cp, res), 0);
+}
+
+/*
+ * check --read-data reads every copy of a chunk the index lists. Two
+ * backups at once store the chunks they share twice, once in each pack;
+ * a byte of one copy of the first chunk is flipped, in one pack and then
+ * (a new repository) in the other, so that the damaged copy is the first
+ * the index lists once and the second once. Each time check reports that
+ * copy (kind "copy", the chunk's id, a message naming its pack, saying
+ * another copy is intact and what removes the damaged one), counts no
+ * chunk damaged (the data is not lost) and nothing else; and what the
+ * message names, prune with no unused byte left, removes it: check is
+ * clean after, both snapshots restore. (Before, check read the first copy
+ * that authenticated and said nothing: exit 0 over a damaged copy.)
+ */
+static void test_check_reports_a_damaged_copy(void **state)
+{
+	int which;
+
+	(void)state;
+	for (which = 0; which < 2; which++) {
+		tsarc_repo_init_options o;
+		tsarc_prune_result pres;
+		tsarc_check_result res;
+		tsarc_snapshot *sa = NULL, *sc = NULL;
+		tsarc_lock *lock = NULL;
+		copy_problems cp;
+		open_backup oa, oc;
+		char root[300], ida[TSARC_ID_HEX_LEN + 1], idc[TSARC_ID_HEX_LEN + 1];
+		char pa_path[700], pa[TSARC_ID_HEX_LEN + 1], pc_path[700], pc[TSARC_ID_HEX_LEN + 1];
+		char cmd[700], hex[TSARC_ID_HEX_LEN + 1], want[40];
+		const char *bad_path, *bad;
+		const size_t shared = 256 * 1024;
+		uint8_t *a = malloc(LEN), *c = malloc(LEN), first[TSARC_ID_LEN];
+		FILE *f;
+
+		small_format2(&o);
+		new_repo("check-damaged-copy", &o, root, 0);
+		repo_fixture_fill(a, LEN, 1);
+		memcpy(c, a, shared);
+		repo_fixture_fill(c + shared, LEN - shared, 2);
+		begin_backup(&oa, "a", a, LEN);
+		begin_backup(&oc, "c", c, LEN);
+		finish_backup(&oa, ida);
+		only_pack(root, pa_path, sizeof(pa_path), pa);
+		finish_backup(&oc, idc);
+		assert_int_equal(count_packs(root), 2);
+		snprintf(cmd, sizeof(cmd), "find '%s/data' -type f -name '[0-9a-f]*' ! -name '%s'",
+			root, pa);
+		assert_non_null(f = popen(cmd, "r"));
+		assert_non_null(fgets(pc_path, (int)sizeof(pc_path), f));
+		pclose(f);
+		pc_path[strcspn(pc_path, "\n")] = 0;
+		snprintf(pc, sizeof(pc), "%s", strrchr(pc_path, '/') + 1);
+
+		/* Clean: the shared chunks' two copies both open. */
+		check_copies(&res, &cp);
+		assert_int_equal(cp.copies + cp.chunks + cp.other, 0);
+
+		assert_int_equal(tsarc_snapshot_load(repo, ida, &sa), 0);
+		assert_int_equal(tsarc_snapshot_load(repo, idc, &sc), 0);
+		/* The first chunk lies within the shared start: in both packs. */
+		memcpy(first, sc->streams[0].chunks[0].id, TSARC_ID_LEN);
+		assert_memory_equal(first, sa->streams[0].chunks[0].id, TSARC_ID_LEN);
+		bad_path = which ? pa_path : pc_path;
+		bad = which ? pa : pc;
+		damage_blob(bad_path, bad, first);
+
+		check_copies(&res, &cp);
+		tsarc_hex_encode(hex, first, TSARC_ID_LEN);
+		assert_int_equal(cp.copies, 1);
+		assert_int_equal(cp.chunks, 0);
+		assert_int_equal(cp.other, 0);
+		assert_int_equal(res.chunks_damaged, 0);
+		assert_string_equal(cp.object, hex);
+		snprintf(want, sizeof(want), "pack %.16s", bad);
+		assert_non_null(strstr(cp.message, want));
+		assert_non_null(strstr(cp.message, "another copy"));
+		assert_non_null(strstr(cp.message, "tsarc prune --max-unused 0"));
+
+		/* What the message says repairs it. */
+		assert_int_equal(tsarc_lock_acquire(&lock, repo, 1), 0);
+		assert_int_equal(tsarc_prune(repo, lock, 0, 0, &pres), 0);
+		assert_int_equal(tsarc_lock_release(lock), 0);
+		check_copies(&res, &cp);
+		assert_int_equal(cp.copies + cp.chunks + cp.other, 0);
+		assert_int_equal(repo_fixture_extract_equal(repo, &sa->streams[0], a, LEN, 2), 0);
+		assert_int_equal(repo_fixture_extract_equal(repo, &sc->streams[0], c, LEN, 2), 0);
+		tsarc_snapshot_free(sa);
+		tsarc_snapshot_free(sc);
+		free(a);
+		free(c);
+		close_repo();
+	}
+}
+
 /*
  * An object in snapshots/ whose name is 64 characters but no snapshot id
  * (not lower-case hex: no manifest's hash is named so) is no snapshot. It
@@ -787,4 +917,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_prune_keeps_a_pack_whose_index_is_lost),
 	cmocka_unit_test(test_prune_keeps_copies_that_disagree),
 	cmocka_unit_test(test_prune_keeps_a_copy_that_authenticates),
+	cmocka_unit_test(test_check_reports_a_damaged_copy),
 	cmocka_unit_test(test_a_name_that_is_no_id_is_no_snapshot))
