@@ -17,6 +17,9 @@ typedef struct tsarc_check_result {
 	size_t snapshots_hidden; /* Object Lock: hidden by another hand (forgotten.h) */
 	size_t chunks_stored, chunks_referenced;
 	size_t chunks_missing, chunks_wrong_size, chunks_damaged;
+	/* format 2, --read-data: damaged copies of chunks another copy of
+	 * which opens (a chunk stored twice) */
+	size_t copies_damaged;
 	size_t chunks_read, chunks_unreferenced;
 	uint64_t bytes_read;
 	/* format 2 */
@@ -26,7 +29,7 @@ typedef struct tsarc_check_result {
 
 /* One problem found: what (key, snapshot, chunk), where, and why. */
 typedef struct tsarc_check_problem {
-	const char *what; /* key, snapshot, stream, chunk, pack, index */
+	const char *what; /* key, snapshot, stream, chunk, copy, pack, index */
 	const char *snapshot; /* id, or NULL */
 	const char *stream;   /* name, or NULL */
 	const char *object;   /* chunk or key id, or NULL */

@@ -40,6 +40,7 @@ typedef struct reader {
 	void *payload;
 	size_t *chunks_read;
 	uint64_t *bytes_read;
+	int each_copy; /* a placed chunk is that copy: read again, it is read alone */
 } reader;
 
 typedef struct worker {
@@ -160,17 +161,30 @@ static void counted(reader *rd, size_t chunks, uint64_t bytes)
 	pthread_mutex_unlock(&rd->lock);
 }
 
-static int read_alone(reader *rd, worker *w, size_t chunk)
+/* The chunk of place p alone: that copy when the places are copies, else
+ * through the index (every copy it lists tried). */
+static int read_alone(reader *rd, worker *w, const place *p)
 {
-	const tsarc_chunk_ref *c = rd->chunks[chunk];
-	int rc = tsarc_repo_read_chunk(rd->repo, w->r->codec, c->id, c->size, 1, &w->r->sealed,
-		&w->r->scratch, &w->r->plain);
+	const tsarc_chunk_ref *c = rd->chunks[p->chunk];
+	int rc;
 
+	if (rd->each_copy && p->placed) {
+		tsarc_index_hit at;
+		memcpy(at.pack, p->pack, TSARC_ID_LEN);
+		at.offset = p->offset;
+		at.length = p->length;
+		at.plain = (uint32_t)c->size;
+		rc = tsarc_pack_read_copy(rd->repo, w->r->codec, c->id, &at, c->size, 1,
+			&w->r->sealed, &w->r->scratch, &w->r->plain);
+	} else {
+		rc = tsarc_repo_read_chunk(rd->repo, w->r->codec, c->id, c->size, 1,
+			&w->r->sealed, &w->r->scratch, &w->r->plain);
+	}
 	counted(rd, 1, w->r->sealed.size);
 	if (rc == TSARC_ECORRUPT) {
 		/* Damage is a finding, not a reason to stop reading the rest. */
 		pthread_mutex_lock(&rd->lock);
-		rd->damaged(chunk, tsarc_error_last()->message, rd->payload);
+		rd->damaged(p->chunk, tsarc_error_last()->message, rd->payload);
 		pthread_mutex_unlock(&rd->lock);
 		tsarc_error_clear();
 		return 0;
@@ -209,7 +223,7 @@ static int read_run_at(size_t k, void *ctx, void *state)
 	int rc;
 
 	if (!r->span_len)
-		return read_alone(rd, w, p->chunk);
+		return read_alone(rd, w, p);
 	if ((rc = grow_worker(w, r->count)))
 		return rc;
 	for (i = 0; i < r->count; i++) {
@@ -229,7 +243,7 @@ static int read_run_at(size_t k, void *ctx, void *state)
 	/* Which chunk, which copy, and why: each read again alone. */
 	tsarc_error_clear();
 	for (i = 0; i < r->count; i++)
-		if ((rc = read_alone(rd, w, p[i].chunk)))
+		if ((rc = read_alone(rd, w, &p[i])))
 			return rc;
 	return 0;
 }
@@ -301,7 +315,7 @@ int tsarc_check_read_chunks(tsarc_repo *repo, const tsarc_chunk_ref **chunks, si
 	uint64_t *bytes_read)
 {
 	reader rd = {repo, chunks, NULL, NULL, PTHREAD_MUTEX_INITIALIZER, damaged, payload,
-		chunks_read, bytes_read};
+		chunks_read, bytes_read, 0};
 	int rc;
 
 	if (!n)
@@ -322,7 +336,7 @@ int tsarc_check_read_placed(tsarc_repo *repo, const tsarc_chunk_ref **chunks,
 	tsarc_check_damaged_fn damaged, void *payload, size_t *chunks_read, uint64_t *bytes_read)
 {
 	reader rd = {repo, chunks, NULL, NULL, PTHREAD_MUTEX_INITIALIZER, damaged, payload,
-		chunks_read, bytes_read};
+		chunks_read, bytes_read, 1};
 	size_t i;
 	int rc;
 

@@ -11,9 +11,9 @@
  * packs, runs of neighbours (one pack, at most TSARC_PACK_RUN_GAP bytes of
  * other blobs between two, at most TSARC_PACK_RUN_MAX plaintext bytes) with
  * one range read each, as a dump reads them. A run that fails in any way
- * is read again chunk by chunk (tsarc_repo_read_chunk, every copy the
- * index has tried), which says which chunk and pack are wrong; so is a
- * chunk the index has no plausible place for.
+ * is read again chunk by chunk, which says which chunk and pack are wrong;
+ * so is a chunk the index has no plausible place for (tsarc_repo_read_chunk,
+ * every copy the index lists tried).
  */
 #include "repo.h"
 #include "snapshot.h"
@@ -45,7 +45,11 @@ typedef struct tsarc_check_place {
  * memory, which learns where each chunk is from its sweep of the index
  * table): where[i] for chunks[i], in the order they are read (the placed
  * first, by pack and offset). Whole packs at a time read as they would
- * all at once.
+ * all at once. Each placed entry is one copy, read again alone where its
+ * run fails (tsarc_pack_read_copy) and never swapped for another copy, so
+ * that a chunk stored twice can be given twice, each copy judged: a
+ * restore reads the first copy that opens, and a damaged second copy
+ * would otherwise show nowhere.
  */
 int tsarc_check_read_placed(tsarc_repo *repo, const tsarc_chunk_ref **chunks,
 	const tsarc_check_place *where, size_t n, unsigned parallel,

@@ -8,11 +8,17 @@
  * --read-data) read once, by its first reference in the snapshots' time
  * order as before; each reference counts into its stream's figures.
  * --read-data reads the chunks in pack and offset order (a second set of
- * runs), handing check_read.c whole packs at a time.
+ * runs), handing check_read.c whole packs at a time, and every copy of a
+ * chunk stored twice (after two backups at once, or a killed repack): a
+ * restore reads the first copy that opens, so a damaged other copy would
+ * show nowhere until the day prune keeps it and deletes the good one's
+ * pack. The copies that do not open are judged once all are read: when
+ * none of the chunk's opens, the chunk is damaged (as before); otherwise
+ * each damaged copy is a problem of its own ("copy"), no data lost.
  *
  * In memory stay a few bytes per snapshot and stream (their names and
  * figures), a snapshot at a time, the references of one chunk, a batch of
- * chunks to read, and the damaged chunks (a set: damage, a few). Before,
+ * chunks to read, and the damaged chunks and copies (damage, a few). Before,
  * every snapshot, a set of every chunk stored and an entry for every
  * chunk referenced were in memory at once.
  *
@@ -49,8 +55,18 @@ typedef struct stream_info {
 	size_t snap, nchunks, missing, wrong;
 } stream_info;
 
+/* A copy --read-data found damaged (placed 0: read through the index, as
+ * a chunk with no plausible place). */
+typedef struct damaged_copy {
+	uint8_t id[TSARC_ID_LEN], pack[TSARC_ID_LEN];
+	uint32_t offset, size;
+	int placed;
+	char *msg; /* NULL: reported without it */
+} damaged_copy;
+
 typedef struct refs_ctx {
 	check_ctx *c;
+	tsarc_index_table *t;
 	const uint8_t *ok;
 	snap_info *snaps;
 	size_t nsnaps, snaps_cap;
@@ -60,6 +76,8 @@ typedef struct refs_ctx {
 	size_t referenced;
 	itab_runs toread; /* --read-data's, by pack and offset */
 	tsarc_chunkset *bad; /* damaged chunks */
+	damaged_copy *dam;   /* damaged copies, judged once all are read */
+	size_t ndam, dam_cap;
 } refs_ctx;
 
 static void snapshot_damaged(const char *id, void *payload)
@@ -179,19 +197,26 @@ static const uint8_t *first_ref(const refs_ctx *x, const uint8_t *refs, size_t n
 	return best;
 }
 
-/* A chunk to read: its place (the pack 0xff... when it has no plausible
- * one: read alone, last), offset big-endian, id, length, plain size. */
-static int put_toread(refs_ctx *x, const tsarc_chunk_ref *r, const tsarc_index_table_rec *g,
-	size_t n)
+/* Whether --read-data reads the copy of table record `ordinal`: one a
+ * pack agrees with, of a size the chunk can have. */
+static int copy_read(const refs_ctx *x, uint64_t ordinal, const tsarc_index_hit *at,
+	size_t size)
+{
+	return check_bit(x->ok, ordinal) && tsarc_index_hit_plausible(at, size);
+}
+
+/* A chunk to read: the copy `at` (NULL: the pack 0xff..., read alone
+ * through the index, last), offset big-endian, id, length, plain size. */
+static int put_toread(refs_ctx *x, const tsarc_chunk_ref *r, const tsarc_index_hit *at)
 {
 	uint8_t rec[REC_LEN];
 
 	memset(rec, 0xff, TSARC_ID_LEN + 4);
 	memset(rec + TSARC_ID_LEN + 4, 0, REC_LEN - TSARC_ID_LEN - 4);
-	if (n && tsarc_index_hit_plausible(&g[0].at, r->size)) {
-		memcpy(rec, g[0].at.pack, TSARC_ID_LEN);
-		itab_key_put(rec + 32, g[0].at.offset, 4);
-		tsarc_le32_put(rec + 68, g[0].at.length);
+	if (at) {
+		memcpy(rec, at->pack, TSARC_ID_LEN);
+		itab_key_put(rec + 32, at->offset, 4);
+		tsarc_le32_put(rec + 68, at->length);
 	}
 	memcpy(rec + 36, r->id, TSARC_ID_LEN);
 	tsarc_le32_put(rec + 72, r->size);
@@ -204,7 +229,7 @@ static int sweep_id(const uint8_t id[TSARC_ID_LEN], const tsarc_index_table_rec 
 	refs_ctx *x = payload;
 	tsarc_chunk_ref r;
 	uint32_t size = 0;
-	size_t k;
+	size_t k, copies;
 	int present = 0, rc;
 
 	(void)id;
@@ -231,7 +256,14 @@ static int sweep_id(const uint8_t id[TSARC_ID_LEN], const tsarc_index_table_rec 
 	if (check_first_ref(x->c, &r, present, size) || !x->c->opts->read_data ||
 		!check_selected(x->c->opts, r.id))
 		return 0;
-	return put_toread(x, &r, g, n);
+	/* Every copy, each judged (copies_judge). */
+	for (k = 0, copies = 0; k < n; k++)
+		if (copy_read(x, ordinal + k, &g[k].at, r.size)) {
+			if ((rc = put_toread(x, &r, &g[k].at)))
+				return rc;
+			copies++;
+		}
+	return copies ? 0 : put_toread(x, &r, NULL);
 }
 
 /* A chunk the reader found damaged: its place in the batch, and why. */
@@ -268,7 +300,7 @@ static int read_batch_now(read_batch *b)
 {
 	check_ctx *c = b->x->c;
 	size_t k;
-	int rc, added;
+	int rc;
 
 	for (k = 0; k < b->n; k++)
 		b->ptrs[k] = &b->refs[k];
@@ -278,13 +310,18 @@ static int read_batch_now(read_batch *b)
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	for (k = 0; k < b->nbad; k++) {
 		const tsarc_chunk_ref *r = &b->refs[b->bad[k].i];
-		char hex[TSARC_ID_HEX_LEN + 1];
-		if (!rc) {
-			c->res->chunks_damaged++;
-			tsarc_hex_encode(hex, r->id, TSARC_ID_LEN);
-			check_problem(c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT,
-				b->bad[k].msg ? b->bad[k].msg : "does not verify");
-			rc = tsarc_chunkset_claim(b->x->bad, r->id, 0, &added);
+		const tsarc_check_place *w = &b->where[b->bad[k].i];
+		refs_ctx *x = b->x;
+		damaged_copy *d;
+		if (!rc && !(rc = TSARC_RESERVE(x->dam, x->ndam, x->dam_cap, 16))) {
+			d = &x->dam[x->ndam++];
+			memcpy(d->id, r->id, TSARC_ID_LEN);
+			memcpy(d->pack, w->pack, TSARC_ID_LEN);
+			d->offset = w->offset;
+			d->size = (uint32_t)r->size;
+			d->placed = w->placed;
+			d->msg = b->bad[k].msg;
+			continue;
 		}
 		free(b->bad[k].msg);
 	}
@@ -348,6 +385,98 @@ done:
 	free(b.ptrs);
 	free(b.where);
 	free(b.bad);
+	return rc;
+}
+
+static int by_copy(const void *a, const void *b)
+{
+	const damaged_copy *x = a, *y = b;
+	int c;
+
+	if ((c = memcmp(x->id, y->id, TSARC_ID_LEN)) || (c = memcmp(x->pack, y->pack, TSARC_ID_LEN)))
+		return c;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* How many copies of chunk `id` (plain `size` bytes) --read-data read:
+ * sweep_id's choice, made again from the table for a damaged one. */
+static int copies_read(refs_ctx *x, const uint8_t id[TSARC_ID_LEN], size_t size, size_t *out)
+{
+	tsarc_index_hit few[TSARC_INDEX_FIND_MAX], *hits = few, first;
+	const uint8_t *ids[1] = {id};
+	uint64_t ordinal;
+	uint8_t found;
+	size_t n, k;
+	int rc;
+
+	*out = 0;
+	if ((rc = tsarc_index_table_find_sorted_at(x->t, ids, 1, &first, &found, &ordinal)) ||
+		!found || (rc = tsarc_index_table_find(x->t, id, few, TSARC_INDEX_FIND_MAX, &n)))
+		return rc;
+	if (n > TSARC_INDEX_FIND_MAX) {
+		if (!(hits = malloc(n * sizeof(*hits))))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		if ((rc = tsarc_index_table_find(x->t, id, hits, n, &n))) {
+			free(hits);
+			return rc;
+		}
+	}
+	for (k = 0; k < n; k++)
+		*out += (size_t)copy_read(x, ordinal + k, &hits[k], size);
+	if (hits != few)
+		free(hits);
+	return 0;
+}
+
+/*
+ * The damaged copies, by chunk: a chunk none of whose copies opens is
+ * damaged (its snapshots' streams are named after); a damaged copy of a
+ * chunk that has one that opens is a problem of its own. Its data is not
+ * lost, but the copy must go before prune keeps it in place of the good
+ * one's: prune leaves it in its pack while that pack has no more than
+ * --max-unused of unused bytes, and 'prune --max-unused 0' rewrites the
+ * pack without it (a repack copies the live chunks only). repair index
+ * keeps it (the pack's table still lists it).
+ */
+static int copies_judge(refs_ctx *x)
+{
+	check_ctx *c = x->c;
+	size_t from, to, k, nread;
+	char hex[TSARC_ID_HEX_LEN + 1], msg[1200];
+	int rc = 0, added;
+
+	qsort(x->dam, x->ndam, sizeof(*x->dam), by_copy);
+	for (from = 0; from < x->ndam && !rc; from = to) {
+		const damaged_copy *d = &x->dam[from];
+		for (to = from + 1; to < x->ndam && !memcmp(x->dam[to].id, d->id, TSARC_ID_LEN); to++)
+			;
+		tsarc_hex_encode(hex, d->id, TSARC_ID_LEN);
+		if ((rc = copies_read(x, d->id, d->size, &nread)))
+			break;
+		if (nread <= to - from) {
+			/* No copy opens. */
+			c->res->chunks_damaged++;
+			if (to - from > 1)
+				snprintf(msg, sizeof(msg), "%s (its other %zu copies do not open either)",
+					d->msg ? d->msg : "does not verify", to - from - 1);
+			else
+				snprintf(msg, sizeof(msg), "%s", d->msg ? d->msg : "does not verify");
+			check_problem(c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT, msg);
+			rc = tsarc_chunkset_claim(x->bad, d->id, 0, &added);
+			continue;
+		}
+		for (k = from; k < to; k++) {
+			char pack[TSARC_ID_HEX_LEN + 1];
+			d = &x->dam[k];
+			tsarc_hex_encode(pack, d->pack, TSARC_ID_LEN);
+			c->res->copies_damaged++;
+			snprintf(msg, sizeof(msg), "%s; another copy of the chunk opens, so no data "
+				"is lost, but prune could keep this one in its place: 'tsarc prune "
+				"--max-unused 0' rewrites pack %.16s without it",
+				d->msg ? d->msg : "does not verify", pack);
+			check_problem(c, "copy", NULL, NULL, hex, TSARC_ECORRUPT, msg);
+		}
+	}
 	return rc;
 }
 
@@ -425,6 +554,7 @@ int check_refs_bounded(check_ctx *c, tsarc_index_table *t, const uint8_t *ok)
 	memset(&x, 0, sizeof(x));
 	memset(&p, 0, sizeof(p));
 	x.c = c;
+	x.t = t;
 	x.ok = ok;
 	x.toread.dirfd = -1;
 	if ((rc = tsarc_chunkset_new(&x.bad)) || (rc = tsarc_snapshot_list_ids(c->repo, &ids, &n)))
@@ -445,7 +575,7 @@ int check_refs_bounded(check_ctx *c, tsarc_index_table *t, const uint8_t *ok)
 	if ((rc = report_streams(&x)))
 		goto done;
 	if (c->opts->read_data) {
-		if ((rc = read_all(&x)))
+		if ((rc = read_all(&x)) || (rc = copies_judge(&x)))
 			goto done;
 		/* Name every snapshot and stream that a damaged chunk breaks. */
 		if (res->chunks_damaged && (rc = report_broken_streams(&x, c->repo)))
@@ -454,6 +584,9 @@ int check_refs_bounded(check_ctx *c, tsarc_index_table *t, const uint8_t *ok)
 done:
 	itab_runs_close(&x.toread);
 	tsarc_chunkset_free(x.bad);
+	for (k = 0; k < x.ndam; k++)
+		free(x.dam[k].msg);
+	free(x.dam);
 	for (k = 0; k < x.nstreams; k++)
 		free(x.streams[k].name);
 	free(x.streams);

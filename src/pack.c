@@ -258,13 +258,14 @@ done:
 	return rc;
 }
 
-static int read_blob(const tsarc_repo *repo, tsarc_codec *codec,
-	const uint8_t id[TSARC_ID_LEN], const char *hex, const tsarc_index_hit *r, size_t plain_len, int check_id,
+int tsarc_pack_read_copy(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t id[TSARC_ID_LEN], const tsarc_index_hit *r, size_t plain_len, int check_id,
 	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out)
 {
-	char pack[TSARC_ID_HEX_LEN + 1];
+	char pack[TSARC_ID_HEX_LEN + 1], hex[TSARC_ID_HEX_LEN + 1];
 	int rc;
 
+	tsarc_hex_encode(hex, id, TSARC_ID_LEN);
 	tsarc_hex_encode(pack, r->pack, TSARC_ID_LEN);
 	if (!tsarc_index_hit_plausible(r, plain_len))
 		return tsarc_error_set(TSARC_ECORRUPT, "chunk %s: the index says %u bytes (%u "
@@ -312,7 +313,7 @@ int tsarc_pack_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 			"lost, or the index: 'tsarc repair index' rebuilds it from the packs)", hex);
 	/* The first copy that opens; else the error of the first. */
 	for (i = 0; i < n; i++) {
-		rc = read_blob(repo, codec, id, hex, &r[i], plain_len, check_id, sealed,
+		rc = tsarc_pack_read_copy(repo, codec, id, &r[i], plain_len, check_id, sealed,
 			scratch, out);
 		if (rc != TSARC_ECORRUPT)
 			return rc;

@@ -116,6 +116,14 @@ int tsarc_pack_read_tocs(const tsarc_repo *repo, tsarc_pack_toc *packs, size_t n
 int tsarc_pack_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t id[TSARC_ID_LEN], size_t plain_len, int check_id,
 	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out);
+struct tsarc_index_hit;
+/* One copy of the chunk: the one `at` places, and no other. The same
+ * errors, each naming the pack and offset (check --read-data reads every
+ * copy the index lists, so that a damaged one is seen even when another
+ * opens). */
+int tsarc_pack_read_copy(const tsarc_repo *repo, tsarc_codec *codec,
+	const uint8_t id[TSARC_ID_LEN], const struct tsarc_index_hit *at, size_t plain_len, int check_id,
+	tsarc_buf *sealed, tsarc_buf *scratch, tsarc_buf *out);
 
 /*
  * Reading many blobs of a pack at once (a dump's runs, a repack's live

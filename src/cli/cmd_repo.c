@@ -377,8 +377,10 @@ static const char CHECK_HELP[] =
 	"Usage: tsarc check [options]\n"
 	"\n"
 	"Verifies the repository: every key file and snapshot readable, every chunk\n"
-	"a snapshot refers to present with the size recorded. Exit code 3 when\n"
-	"anything is damaged or missing.\n"
+	"a snapshot refers to present with the size recorded. With --read-data,\n"
+	"every copy the index lists of a chunk stored twice is read: a damaged copy\n"
+	"is reported (\"copy\") though another opens ('tsarc prune --max-unused 0'\n"
+	"removes it). Exit code 3 when anything is damaged or missing.\n"
 	"\n"
 	"Options:\n";
 
@@ -543,7 +545,7 @@ int cmd_check(int argc, char **argv)
 		return cli_fail(rc);
 	}
 	bad = res.keys_damaged + res.snapshots_damaged + res.snapshots_hidden + res.chunks_missing +
-	      res.chunks_wrong_size + res.chunks_damaged + res.packs_damaged +
+	      res.chunks_wrong_size + res.chunks_damaged + res.copies_damaged + res.packs_damaged +
 	      res.index_damaged + res.index_wrong;
 	cli_metrics_set(CLI_M_CHECK_ERRORS, (double)bad);
 	cli_metrics_set(CLI_M_SNAPSHOTS, (double)res.snapshots);
@@ -561,6 +563,7 @@ int cmd_check(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "chunks_wrong_size", (double)res.chunks_wrong_size);
 		cJSON_AddNumberToObject(doc, "chunks_read", (double)res.chunks_read);
 		cJSON_AddNumberToObject(doc, "chunks_damaged", (double)res.chunks_damaged);
+		cJSON_AddNumberToObject(doc, "copies_damaged", (double)res.copies_damaged);
 		cJSON_AddNumberToObject(doc, "chunks_unreferenced", (double)res.chunks_unreferenced);
 		cJSON_AddNumberToObject(doc, "bytes_read", (double)res.bytes_read);
 		cJSON_AddNumberToObject(doc, "packs", (double)res.packs);
@@ -589,6 +592,11 @@ int cmd_check(int argc, char **argv)
 			       "%zu missing chunks, %zu chunks of the wrong size, %zu damaged chunks\n",
 				res.keys_damaged, res.snapshots_damaged, res.chunks_missing,
 				res.chunks_wrong_size, res.chunks_damaged);
+		if (res.copies_damaged)
+			printf("PROBLEMS: %zu damaged cop%s of chunks stored twice, another copy of "
+			       "each intact ('tsarc prune --max-unused 0' rewrites their packs "
+			       "without them)\n", res.copies_damaged,
+				res.copies_damaged == 1 ? "y" : "ies");
 		if (res.snapshots_hidden)
 			printf("PROBLEMS: %zu snapshot%s hidden behind a delete marker that tsarc's "
 			       "forget did not write (Object Lock keeps %s: see docs/object-lock.md)\n",

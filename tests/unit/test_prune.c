@@ -854,6 +854,7 @@ static void test_check_reports_a_damaged_copy(void **state)
 		assert_int_equal(cp.chunks, 0);
 		assert_int_equal(cp.other, 0);
 		assert_int_equal(res.chunks_damaged, 0);
+		assert_int_equal(res.copies_damaged, 1);
 		assert_string_equal(cp.object, hex);
 		snprintf(want, sizeof(want), "pack %.16s", bad);
 		assert_non_null(strstr(cp.message, want));
