@@ -35,6 +35,13 @@ struct tsarc_lock {
 	int64_t last_ok;    /* monotonic seconds: start of the last good write */
 	tsarc_cleanup on_exit; /* removes it when a signal ends the process */
 	int was_gone;       /* lock_drop found no lock object to remove */
+	/* The exclusive locks acquire found stale, by name and last write
+	 * (store clock): see tsarc_lock_check. */
+	struct stale_seen {
+		char name[65];
+		int64_t mtime;
+	} *stale_seen;
+	size_t nstale_seen;
 };
 
 /* What makes a pid on this machine name the same process as in a lock. */
@@ -435,6 +442,21 @@ int tsarc_lock_acquire(tsarc_lock **out, tsarc_repo *repo, int exclusive)
 			goto fail_remove;
 		}
 	}
+	/* Remembered for tsarc_lock_check: their holders were gone (or had
+	 * given up) before this lock set was read. */
+	for (i = 0; i < n; i++)
+		if (infos[i].stale && infos[i].exclusive && !infos[i].probe) {
+			struct stale_seen *g = realloc(lock->stale_seen,
+				(lock->nstale_seen + 1) * sizeof(*g));
+			if (!g) {
+				rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+				goto fail_remove;
+			}
+			lock->stale_seen = g;
+			g += lock->nstale_seen++;
+			snprintf(g->name, sizeof(g->name), "%s", infos[i].name);
+			g->mtime = infos[i].mtime;
+		}
 	if (pthread_create(&lock->refresher, NULL, refresh_main, lock) == 0)
 		lock->refresher_running = 1;
 	/* Holding the repository alone, clear what killed processes left:
@@ -453,6 +475,7 @@ fail_remove:
 	remove_keeping_error(repo, lock->name);
 fail:
 	free(infos);
+	free(lock->stale_seen);
 	pthread_mutex_destroy(&lock->io_mu);
 	pthread_cond_destroy(&lock->cv);
 	pthread_mutex_destroy(&lock->mu);
@@ -465,6 +488,41 @@ int64_t tsarc_lock_since(const tsarc_lock *lock)
 	return lock->since;
 }
 
+/* Whether `l` is an exclusive lock acquire found stale and that nobody
+ * has written since (the same last write). */
+static int seen_stale(const tsarc_lock *lock, const tsarc_lock_info *l)
+{
+	size_t i;
+
+	for (i = 0; i < lock->nstale_seen; i++)
+		if (!strcmp(lock->stale_seen[i].name, l->name))
+			return lock->stale_seen[i].mtime == l->mtime;
+	return 0;
+}
+
+/*
+ * A shared holder stops at an exclusive lock that is live, or that was
+ * written while its own lock was held (last written, store clock, at or
+ * after its first write: `since`), even if stale by now: that process may
+ * have pruned under it. "At or after" because the store's clock counts
+ * whole seconds and S3 front ends' clocks differ: a lock written just
+ * after ours may carry our second, or an earlier one from another front
+ * end, which no comparison of times can tell from one written just
+ * before. So times alone would also stop a backup at the lock of a prune
+ * killed in the second the backup began, and that backup never commits.
+ *
+ * What tells them apart is acquire's own reading of the lock set: an
+ * exclusive lock listed there as stale (its process gone, judged only
+ * where the pid means that process; or not written for 30 minutes, when
+ * its holder has given up for 10) and not written since (the same name
+ * and last write) belonged to a process that could change nothing after
+ * this lock was written and the others read, and a backup reads the index
+ * only after that. It is passed over. Everything else stays as strict as
+ * before: a live exclusive lock always stops the holder; one acquire did
+ * not list (written after its reading, or missed by it) stops it when
+ * written at or after `since`, stale or not; one acquire saw stale that
+ * was written again since (another last write) stops it too.
+ */
 int tsarc_lock_check(tsarc_lock *lock, int64_t *oldest_shared)
 {
 	tsarc_lock_info *infos = NULL;
@@ -481,8 +539,9 @@ int tsarc_lock_check(tsarc_lock *lock, int64_t *oldest_shared)
 			continue;
 		/* An exclusive lock written while ours was held belongs to a
 		 * process that may have changed the repository under us, even
-		 * if it is stale by now. */
-		if (!lock->exclusive && l->exclusive && (!l->stale || l->mtime >= lock->since))
+		 * if it is stale by now (above). */
+		if (!lock->exclusive && l->exclusive &&
+			(!l->stale || (l->mtime >= lock->since && !seen_stale(lock, l))))
 			rc = locked_error(l, "was locked meanwhile");
 		else if (oldest_shared && !l->exclusive && !l->stale && l->since < *oldest_shared)
 			*oldest_shared = l->since;
@@ -524,6 +583,7 @@ int tsarc_lock_release(tsarc_lock *lock)
 	 * must not replace the failure's message with its own. */
 	if (lock->was_gone)
 		tsarc_error_restore(&saved);
+	free(lock->stale_seen);
 	pthread_mutex_destroy(&lock->io_mu);
 	pthread_cond_destroy(&lock->cv);
 	pthread_mutex_destroy(&lock->mu);

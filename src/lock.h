@@ -45,8 +45,15 @@ int tsarc_lock_release(tsarc_lock *lock);
  * deletions): refreshes the lock after making sure it still exists, then
  * reads the lock set again. TSARC_ELOCKED when the lock was lost, or, for
  * a shared lock, when an exclusive lock is live or was written while this
- * lock was held. With oldest_shared, also says when (store clock) the
- * oldest other live shared lock was first written: INT64_MAX when none.
+ * lock was held. The store's clock cannot order two writes of one second
+ * (nor of front ends whose clocks differ), so an exclusive lock last
+ * written at or after this one's first write counts as written while it
+ * was held, unless acquire itself found that lock stale and nobody wrote
+ * it since: its holder was gone before this lock set was read (a prune
+ * killed in the second a backup began must not stop that backup's
+ * commit; why that is safe: lock.c). With oldest_shared, also says when
+ * (store clock) the oldest other live shared lock was first written:
+ * INT64_MAX when none.
  */
 int tsarc_lock_check(tsarc_lock *lock, int64_t *oldest_shared);
 /* When (store clock) this lock was first written. */
