@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Passwords (tsarc key): a second password opens the same data; list marks
 # the key in use; the key in use cannot be removed, another one can, and its
-# password then opens nothing (exit 12); passwd swaps the password; damaged
+# password then opens nothing (exit 12); passwd swaps the password, and
+# removes every key file the old password opens (two may hold it); damaged
 # key files are listed as such; a new password never comes from argv and
 # never lands in the store or the output; remove and passwd wait for no one:
 # a live lock of another run stops them (exit 11) with the keys unchanged;
@@ -126,6 +127,49 @@ for bad in 2 6 512 "" x 4096; do
 	[ ! -e "$WORK/bad" ] || fail "init --kdf-memory '$bad' created something"
 done
 
+info "key passwd: every key file the old password opens goes, the others stay"
+# Two key files with one password (added twice, or by two people who chose
+# alike): the operator changing a leaked password expects it to open
+# nothing after. A key file of another password stays, and still opens.
+D=$WORK/dup
+DUP_PW="dup-$TEST_NAME-Qx3"
+OTHER_PW="other-$TEST_NAME-Wm7"
+init_repo "$D"
+backup_file "$D" db.sql "$WORK/in.sql"
+TSARC_NEW_PASSWORD=$DUP_PW t key add --repo "$D" --json
+expect_rc 0 "key add (the first of the password)"
+DUP1=$(json_get "$OUT" "d['added']")
+TSARC_NEW_PASSWORD=$DUP_PW t key add --repo "$D" --json
+expect_rc 0 "key add (the same password again)"
+DUP2=$(json_get "$OUT" "d['added']")
+TSARC_NEW_PASSWORD=$OTHER_PW t key add --repo "$D" --json
+expect_rc 0 "key add (another password)"
+OTHER=$(json_get "$OUT" "d['added']")
+# The hint makes the old password open DUP2: the one passwd knows first.
+TSARC_PASSWORD_FILE= TSARC_PASSWORD=$DUP_PW TSARC_KEY_HINT=$DUP2 TSARC_NEW_PASSWORD="changed-$TEST_NAME" \
+	t key passwd --repo "$D" --json
+expect_rc 0 "key passwd of a password two key files hold"
+CHANGED=$(json_get "$OUT" "d['added']")
+[ ! -e "$D/keys/$DUP1" ] && [ ! -e "$D/keys/$DUP2" ] ||
+	fail "a key file of the old password is left: $(ls "$D/keys")"
+[ "$(json_get "$OUT" "d['removed']")" = "$DUP2" ] &&
+	[ "$(json_get "$OUT" "sorted(d['removed_all'])")" = \
+	"$(python3 -c 'import sys; print(sorted(sys.argv[1:]))' "$DUP1" "$DUP2")" ] ||
+	fail "key passwd did not report both key files of the old password: $(cat "$OUT")"
+[ -f "$D/keys/$OTHER" ] && [ -f "$D/keys/$CHANGED" ] || fail "key passwd removed another password's key"
+TSARC_PASSWORD_FILE= TSARC_PASSWORD=$DUP_PW t snapshots --repo "$D"
+expect_rc 12 "the old password after passwd (two key files held it)"
+TSARC_PASSWORD_FILE= TSARC_PASSWORD=$OTHER_PW t snapshots --repo "$D"
+expect_rc 0 "another password after passwd"
+TSARC_PASSWORD_FILE= TSARC_PASSWORD="changed-$TEST_NAME" t dump --repo "$D" latest db.sql
+expect_rc 0 "the new password after passwd"
+cmp -s "$OUT" "$WORK/in.sql" || fail "the new password does not give the same data"
+TSARC_PASSWORD_FILE= TSARC_PASSWORD="changed-$TEST_NAME" t key passwd --repo "$D" --new-password-file "$WORK/new.pw" --json
+expect_rc 0 "key passwd of a password one key file holds"
+[ "$(json_get "$OUT" "d['removed_all']")" = "['$CHANGED']" ] && [ "$(json_get "$OUT" "d['removed']")" = "$CHANGED" ] ||
+	fail "key passwd of one key file reports $(cat "$OUT")"
+[ "$(ls "$D/keys" | wc -l)" -eq 3 ] || fail "key passwd left $(ls "$D/keys")"
+
 info "usage errors and where a new password may come from"
 t key --repo "$R"
 expect_rc 2 "key without an action"
@@ -141,6 +185,10 @@ expect_err "no new password given" "key add with no new password"
 t key add --repo "$R" --new-password-file "$WORK/nonexistent"
 expect_rc 2 "an unreadable new password file"
 
+for pw in "$DUP_PW" "$OTHER_PW" "changed-$TEST_NAME"; do
+	! grep -rqF -- "$pw" "$D" || fail "a password is in the store"
+	! grep -qF -- "$pw" "$TRANSCRIPT" 2>/dev/null || fail "a password is in the output"
+done
 for pw in "$SECOND_PW" "third-pw-$TEST_NAME" "fourth-pw"; do
 	! grep -rqF -- "$pw" "$R" || fail "a password is in the store"
 	! grep -qF -- "$pw" "$TRANSCRIPT" 2>/dev/null || fail "a password is in the output"
