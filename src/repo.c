@@ -23,6 +23,7 @@
 #include "tsarc/errors.h"
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,15 +420,15 @@ int tsarc_repo_verify_key_file(const uint8_t *raw, size_t len, const char *name)
  */
 #define KEY_WORK_BUDGET (64ull * TSARC_SCRYPT_N_DEFAULT * TSARC_SCRYPT_R_DEFAULT)
 
-/* Returns 0 and fills the master keys, TSARC_EWRONGPASS, TSARC_ECORRUPT,
+/* Opens key file `name` with `password`: 0 with its master keys in
+ * `master` and its scrypt N in *n_out, TSARC_EWRONGPASS, TSARC_ECORRUPT,
  * or TSARC_ETOOLARGE when its cost is more than *budget has left (then
  * nothing was derived); its cost is taken from *budget. */
-static int try_key_file(tsarc_repo *repo, const char *name, const char *password,
-	uint64_t *budget)
+static int unwrap_key_file(const tsarc_repo *repo, const char *name, const char *password,
+	uint64_t *budget, uint8_t master[2 * TSARC_KEY_LEN], uint64_t *n_out)
 {
 	tsarc_buf raw = TSARC_BUF_INIT;
 	uint8_t kek[TSARC_KEY_LEN];
-	uint8_t master[2 * TSARC_KEY_LEN];
 	key_params kp;
 	int rc;
 
@@ -450,19 +451,34 @@ static int try_key_file(tsarc_repo *repo, const char *name, const char *password
 		master);
 	tsarc_secure_zero(kek, sizeof(kek));
 	if (rc) {
+		tsarc_secure_zero(master, 2 * TSARC_KEY_LEN);
 		rc = tsarc_error_set(TSARC_EWRONGPASS,
 			"wrong password: it opens no key of this repository");
 		goto done;
 	}
-	memcpy(repo->enc_key, master, TSARC_KEY_LEN);
-	memcpy(repo->id_key, master + TSARC_KEY_LEN, TSARC_KEY_LEN);
-	tsarc_secure_zero(master, sizeof(master));
-	snprintf(repo->key_name, sizeof(repo->key_name), "%s", name);
-	repo->key_n = kp.n;
+	*n_out = kp.n;
 	rc = 0;
 done:
 	tsarc_buf_dispose(&raw);
 	return rc;
+}
+
+/* The same, the master keys into repo as the ones in use. */
+static int try_key_file(tsarc_repo *repo, const char *name, const char *password,
+	uint64_t *budget)
+{
+	uint8_t master[2 * TSARC_KEY_LEN];
+	uint64_t n;
+	int rc;
+
+	if ((rc = unwrap_key_file(repo, name, password, budget, master, &n)))
+		return rc;
+	memcpy(repo->enc_key, master, TSARC_KEY_LEN);
+	memcpy(repo->id_key, master + TSARC_KEY_LEN, TSARC_KEY_LEN);
+	tsarc_secure_zero(master, sizeof(master));
+	snprintf(repo->key_name, sizeof(repo->key_name), "%s", name);
+	repo->key_n = n;
+	return 0;
 }
 
 int tsarc_repo_add_key(tsarc_repo *repo, const char *password,
@@ -604,6 +620,127 @@ int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
 		!(rc = tsarc_store_remove(repo->store, TSARC_OBJ_KEY, names[which])))
 		memcpy(name_out, names[which], TSARC_ID_HEX_LEN + 1);
 	tsarc_store_names_free(names, n);
+	return rc;
+}
+
+int tsarc_repo_keys_of_password(tsarc_repo *repo, const char *password, char ***out,
+	size_t *count)
+{
+	uint8_t master[2 * TSARC_KEY_LEN], ours[2 * TSARC_KEY_LEN];
+	uint64_t budget = KEY_WORK_BUDGET, cost;
+	char **names = NULL, **found = NULL;
+	size_t n = 0, i, k, nfound = 0, untried = 0;
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	if ((rc = tsarc_store_list_names(repo->store, TSARC_OBJ_KEY, &names, &n)))
+		return rc;
+	if (!(found = calloc(n ? n : 1, sizeof(*found)))) {
+		tsarc_store_names_free(names, n);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	memcpy(ours, repo->enc_key, TSARC_KEY_LEN);
+	memcpy(ours + TSARC_KEY_LEN, repo->id_key, TSARC_KEY_LEN);
+	/* The key in use first: it must be one, and it goes first. */
+	for (i = 0; i < n && strcmp(names[i], repo->key_name); i++)
+		;
+	if (i < n) {
+		char *t = names[0];
+		names[0] = names[i];
+		names[i] = t;
+	}
+	for (k = 0; k < n && !rc; k++) {
+		rc = unwrap_key_file(repo, names[k], password ? password : "", &budget, master,
+			&cost);
+		if (rc == TSARC_ETOOLARGE) {
+			untried++;
+			rc = 0;
+			continue;
+		}
+		if (rc == TSARC_EWRONGPASS || rc == TSARC_ECORRUPT || rc == TSARC_ENOTFOUND) {
+			/* Another password's, damaged (opens nothing), or removed
+			 * since the listing. */
+			tsarc_error_clear();
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			break;
+		/* A key file of another repository (the same password) opens
+		 * nothing here: not one of ours. */
+		if (!CRYPTO_memcmp(master, ours, sizeof(ours)))
+			found[nfound++] = names[k];
+		tsarc_secure_zero(master, sizeof(master));
+	}
+	tsarc_secure_zero(ours, sizeof(ours));
+	if (!rc && untried)
+		rc = tsarc_error_set(TSARC_ETOOLARGE, "%zu of the %zu key files could not be tried "
+			"within what one open spends on scrypt, so whether this password opens them "
+			"too cannot be told: remove the key files that are no one's first ('tsarc key "
+			"list', 'tsarc key remove')", untried, n);
+	else if (!rc && (!nfound || strcmp(found[0], repo->key_name)))
+		rc = tsarc_error_set(TSARC_EWRONGPASS, "the password given does not open key %.10s, "
+			"the one in use", repo->key_name);
+	if (!rc) {
+		/* found[] holds names[]' own strings: the rest are freed. */
+		for (i = 0; i < n; i++) {
+			for (k = 0; k < nfound && found[k] != names[i]; k++)
+				;
+			if (k == nfound)
+				free(names[i]);
+		}
+		free(names);
+		*out = found;
+		*count = nfound;
+		return 0;
+	}
+	free(found);
+	tsarc_store_names_free(names, n);
+	return rc;
+}
+
+int tsarc_repo_change_password(tsarc_repo *repo, const char *old_password,
+	const char *new_password, char added[TSARC_ID_HEX_LEN + 1], char ***removed,
+	size_t *nremoved)
+{
+	char **old = NULL, removed_one[TSARC_ID_HEX_LEN + 1];
+	size_t n = 0, i;
+	int rc;
+
+	*removed = NULL;
+	*nremoved = 0;
+	/* Every key file the old password opens is known before anything is
+	 * written: a refusal changes nothing. */
+	if ((rc = tsarc_repo_keys_of_password(repo, old_password, &old, &n)) ||
+		(rc = tsarc_repo_add_key(repo, new_password, added))) {
+		tsarc_store_names_free(old, n);
+		return rc;
+	}
+	/* The old keys go only once the new one is stored: at every moment
+	 * some password opens the repository (remove_key checks the new one
+	 * is still there before each removal). */
+	snprintf(repo->key_name, sizeof(repo->key_name), "%s", added);
+	for (i = 0; i < n; i++) {
+		if ((rc = tsarc_repo_remove_key(repo, old[i], removed_one))) {
+			tsarc_error_prefix("the new password was added as key %.10s and works, but "
+				"%zu of the %zu key files the old password opens (%.10s%s) are still "
+				"there, so it still opens the repository: remove them with 'tsarc key "
+				"remove'", added, n - i, n, old[i], n - i > 1 ? ", ..." : "");
+			break;
+		}
+	}
+	/* What was removed: old[0..i), handed over. */
+	*nremoved = i;
+	for (; i < n; i++) {
+		free(old[i]);
+		old[i] = NULL;
+	}
+	if (!*nremoved) {
+		free(old);
+		old = NULL;
+	}
+	*removed = old;
 	return rc;
 }
 

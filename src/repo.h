@@ -99,6 +99,34 @@ int tsarc_repo_list_keys(tsarc_repo *repo, struct cJSON **out);
 int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
 	char name_out[TSARC_ID_HEX_LEN + 1]);
 
+/*
+ * The key files of this repository that `password` opens, the one in use
+ * first (TSARC_EWRONGPASS when it is not one of them): each that wraps
+ * the master keys in use. A key file of another repository that the
+ * password opens is not one (it opens nothing here), nor is a damaged
+ * one. Every key file is tried, within the scrypt budget of an open:
+ * TSARC_ETOOLARGE when some could not be, as nothing can then be said of
+ * them. Free *out with tsarc_store_names_free.
+ */
+int tsarc_repo_keys_of_password(tsarc_repo *repo, const char *password, char ***out,
+	size_t *count);
+/*
+ * Changes a password: a key file for new_password, then every key file of
+ * this repository that old_password opens removed (tsarc_repo_keys_of_
+ * password, found before anything is written: a refusal changes nothing).
+ * A password is what people hold, key files are where it is kept: two key
+ * files with one password (added twice, or two people who chose alike)
+ * are one password, and an operator changing it because it leaked expects
+ * it to open nothing after, whichever key file it would have opened. Each
+ * removal first checks that the new key file is still stored intact
+ * (tsarc_repo_remove_key), so some key always opens the repository. The
+ * names removed go to *removed (the key in use first; free with
+ * tsarc_store_names_free), also when a removal fails part way (its error
+ * says which are left). Hold the repository alone (an exclusive lock).
+ */
+int tsarc_repo_change_password(tsarc_repo *repo, const char *old_password,
+	const char *new_password, char added[TSARC_ID_HEX_LEN + 1], char ***removed,
+	size_t *nremoved);
 /* The largest key file read: tsarc writes a few hundred bytes, and one
  * past this is damage (also what looking for a repository elsewhere reads
  * of a candidate's key file: tree/repofind.c, s3sys/repo.c). */

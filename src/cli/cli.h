@@ -209,6 +209,9 @@ int cli_get_new_password(const char *file, char **out);
 void cli_free_password(char *pw);
 int cli_open_store(const cli_common *c, tsarc_store **out);
 int cli_open_repo(const cli_common *c, tsarc_repo **out);
+/* The same, handing the password that opened it to *password (free it
+ * with cli_free_password): key passwd must find every key file it opens. */
+int cli_open_repo_password(const cli_common *c, tsarc_repo **out, char **password);
 
 void cli_format_bytes(char *out, size_t outsz, double bytes);
 /* Prints a cJSON document to stdout and frees it. */

@@ -24,8 +24,11 @@ static const char KEY_HELP[] =
 	"           the one the given password opened, so one always remains; it\n"
 	"           holds the repository alone, as passwd does (exit 11 while\n"
 	"           another command runs)\n"
-	"  passwd   add a key file for the new password, then remove the one the\n"
-	"           given password opened\n"
+	"  passwd   add a key file for the new password, then remove every key file\n"
+	"           the given password opens (not only the one it opened: two may\n"
+	"           hold it), so that the old password opens nothing after; another\n"
+	"           password's key files stay. Refused, nothing changed, when some key\n"
+	"           files cannot be tried within one open's scrypt budget\n"
 	"The new password comes from --new-password-file, $TSARC_NEW_PASSWORD_FILE,\n"
 	"$TSARC_NEW_PASSWORD, or a prompt on a terminal; never from the command line.\n"
 	"\n"
@@ -37,23 +40,32 @@ static const cli_option KEY_OPTIONS[] = {
 	{0},
 };
 
-/* Prints what a change did, human or --json. */
+/* Prints what a change did, human or --json: the key added, the keys
+ * removed ("removed": the first, the one in use; passwd's "removed_all":
+ * each). */
 static int report(const cli_common *c, const char *action, const char *added,
-	const char *removed)
+	char *const *removed, size_t nremoved)
 {
+	size_t i;
+
 	if (c->json) {
-		cJSON *doc = cJSON_CreateObject();
+		cJSON *doc = cJSON_CreateObject(), *all;
 		cJSON_AddStringToObject(doc, "action", action);
 		if (added)
 			cJSON_AddStringToObject(doc, "added", added);
-		if (removed)
-			cJSON_AddStringToObject(doc, "removed", removed);
+		if (nremoved)
+			cJSON_AddStringToObject(doc, "removed", removed[0]);
+		if (!strcmp(action, "passwd") && (all = cJSON_AddArrayToObject(doc, "removed_all")))
+			for (i = 0; i < nremoved; i++)
+				cJSON_AddItemToArray(all, cJSON_CreateString(removed[i]));
 		return cli_print_json(doc);
 	}
 	if (added)
 		printf("added key %.10s\n", added);
-	if (removed)
-		printf("removed key %.10s\n", removed);
+	for (i = 0; i < nremoved; i++)
+		printf("removed key %.10s\n", removed[i]);
+	if (nremoved > 1)
+		printf("the old password opened %zu key files: all are removed\n", nremoved);
 	return 0;
 }
 
@@ -92,7 +104,8 @@ int cmd_key(int argc, char **argv)
 	const char *new_file = NULL, *sub;
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;
-	char *new_pw = NULL;
+	char *new_pw = NULL, *old_pw = NULL, **gone = NULL, *one;
+	size_t ngone = 0;
 	cli_common c;
 	int rc;
 
@@ -110,36 +123,32 @@ int cmd_key(int argc, char **argv)
 		return cli_usage_error("key", "unexpected argument '%s'", argv[argc - 1]);
 	if (new_file && strcmp(sub, "add") && strcmp(sub, "passwd"))
 		return cli_usage_error("key", "--new-password-file is for add and passwd");
-	if ((rc = cli_open_repo(&c, &repo)))
+	if ((rc = cli_open_repo_password(&c, &repo, !strcmp(sub, "passwd") ? &old_pw : NULL)))
 		return cli_fail(rc);
 	/* A removal holds the repository alone: two people each removing the
 	 * other's key at once would otherwise both see their own key in
 	 * place, and leave none (the removal checks its own key under it). */
 	if ((!strcmp(sub, "remove") || !strcmp(sub, "passwd")) &&
-		(rc = tsarc_lock_acquire(&lock, repo, 1)))
+		(rc = tsarc_lock_acquire(&lock, repo, 1))) {
+		cli_free_password(old_pw);
 		return cli_end(repo, NULL, rc);
+	}
 	if (!strcmp(sub, "list")) {
 		rc = key_list(&c, repo);
 	} else if (!strcmp(sub, "remove")) {
+		one = removed;
 		if (!(rc = tsarc_repo_remove_key(repo, argv[optind], removed)))
-			rc = report(&c, "remove", NULL, removed);
-	} else if (!(rc = cli_get_new_password(new_file, &new_pw)) &&
-		!(rc = tsarc_repo_add_key(repo, new_pw, added))) {
-		if (!strcmp(sub, "add")) {
-			rc = report(&c, "add", added, NULL);
-		} else {
-			/* The old key goes only once the new one is stored: at
-			 * every moment some password opens the repository. */
-			char old[TSARC_ID_HEX_LEN + 1];
-			memcpy(old, repo->key_name, sizeof(old));
-			snprintf(repo->key_name, sizeof(repo->key_name), "%s", added);
-			if ((rc = tsarc_repo_remove_key(repo, old, removed)))
-				tsarc_error_prefix("the new password was added as key %.10s and works, "
-					"but the old key %.10s is still there", added, old);
-			else
-				rc = report(&c, "passwd", added, removed);
-		}
+			rc = report(&c, "remove", NULL, &one, 1);
+	} else if ((rc = cli_get_new_password(new_file, &new_pw))) {
+		/* nothing to add */
+	} else if (!strcmp(sub, "add")) {
+		if (!(rc = tsarc_repo_add_key(repo, new_pw, added)))
+			rc = report(&c, "add", added, NULL, 0);
+	} else if (!(rc = tsarc_repo_change_password(repo, old_pw, new_pw, added, &gone, &ngone))) {
+		rc = report(&c, "passwd", added, gone, ngone);
 	}
+	tsarc_store_names_free(gone, ngone);
+	cli_free_password(old_pw);
 	cli_free_password(new_pw);
 	return cli_end(repo, lock, rc);
 }

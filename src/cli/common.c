@@ -293,10 +293,17 @@ int cli_open_store(const cli_common *c, tsarc_store **out)
 
 int cli_open_repo(const cli_common *c, tsarc_repo **out)
 {
+	return cli_open_repo_password(c, out, NULL);
+}
+
+int cli_open_repo_password(const cli_common *c, tsarc_repo **out, char **password)
+{
 	tsarc_store *st = NULL;
 	char *pw = NULL;
 	int rc;
 
+	if (password)
+		*password = NULL;
 	if ((rc = cli_open_store(c, &st)))
 		return rc;
 	if ((rc = cli_get_password(c, 0, &pw))) {
@@ -304,7 +311,10 @@ int cli_open_repo(const cli_common *c, tsarc_repo **out)
 		return rc;
 	}
 	rc = tsarc_repo_open_hint(out, st, pw, getenv("TSARC_KEY_HINT"));
-	cli_free_password(pw);
+	if (!rc && password)
+		*password = pw;
+	else
+		cli_free_password(pw);
 	if (!rc)
 		(*out)->no_cache = c->no_cache;
 	if (rc) {
