@@ -526,6 +526,70 @@ static void test_remove_keeps_a_key_that_opens(void **state)
 	tsarc_repo_free(open_repo(dir, "third", 0));
 }
 
+
+/* --- item: key passwd leaves the old password opening nothing --- */
+
+/* Whether key file `name` is in `dir`'s keys/. */
+static int key_exists(const char *dir, const char *name)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/keys/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Two key files of one password, one of another, and a key file of
+ * another repository with the same password: changing the password
+ * removes both of its key files (the one in use first), and only those;
+ * the old password then opens nothing here, the other and the new one do.
+ * A wrong old password is refused with nothing written.
+ */
+static void test_change_password_removes_each_key_of_it(void **state)
+{
+	const char *dir = new_dir(), *other = new_dir();
+	char k0[TSARC_ID_HEX_LEN + 1], k1[TSARC_ID_HEX_LEN + 1], k2[TSARC_ID_HEX_LEN + 1];
+	char foreign[TSARC_ID_HEX_LEN + 1], added[TSARC_ID_HEX_LEN + 1], from[600], to[600];
+	char **gone = NULL;
+	size_t n = 0;
+	tsarc_repo *repo = init_repo(dir, "old"), *again;
+
+	(void)state;
+	snprintf(k0, sizeof(k0), "%s", repo->key_name);
+	assert_int_equal(tsarc_repo_add_key(repo, "old", k1), 0);
+	assert_int_equal(tsarc_repo_add_key(repo, "other", k2), 0);
+	tsarc_repo_free(init_repo(other, "old"));
+	only_key(other, foreign);
+	snprintf(from, sizeof(from), "%s/keys/%s", other, foreign);
+	snprintf(to, sizeof(to), "%s/keys/%s", dir, foreign);
+	copy_file(from, to);
+
+	/* A password that is not the one in use: refused, nothing written. */
+	assert_int_equal(tsarc_repo_change_password(repo, "other", "new", added, &gone, &n),
+		TSARC_EWRONGPASS);
+	assert_null(gone);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(tsarc_repo_change_password(repo, "old", "new", added, &gone, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(gone[0], k0);
+	assert_string_equal(gone[1], k1);
+	tsarc_store_names_free(gone, n);
+	assert_false(key_exists(dir, k0));
+	assert_false(key_exists(dir, k1));
+	assert_true(key_exists(dir, k2));
+	assert_true(key_exists(dir, foreign));
+	assert_true(key_exists(dir, added));
+	tsarc_repo_free(repo);
+	/* "old" opens only the other repository's key now: not this one. */
+	assert_null(open_repo(dir, "old", TSARC_ECORRUPT));
+	assert_non_null(strstr(tsarc_error_last()->message, "another repository"));
+	again = open_repo(dir, "new", 0);
+	assert_string_equal(again->key_name, added);
+	tsarc_repo_free(again);
+	tsarc_repo_free(open_repo(dir, "other", 0));
+}
+
 /* --- item: a torn chunk does not poison later backups --- */
 
 static void test_codec_min_size_is_a_lower_bound(void **state)
@@ -646,6 +710,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_damaged_key_of_second_password, teardown),
 		cmocka_unit_test_teardown(test_forged_scrypt_parameters, teardown),
 		cmocka_unit_test_teardown(test_remove_keeps_a_key_that_opens, teardown),
+		cmocka_unit_test_teardown(test_change_password_removes_each_key_of_it, teardown),
 		cmocka_unit_test_teardown(test_many_planted_keys, teardown),
 		cmocka_unit_test_teardown(test_snapshots_damaged_and_unreadable, teardown),
 		cmocka_unit_test(test_codec_min_size_is_a_lower_bound),
