@@ -445,6 +445,8 @@ static int copies_judge(refs_ctx *x)
 	char hex[TSARC_ID_HEX_LEN + 1], msg[1200];
 	int rc = 0, added;
 
+	if (!x->ndam)
+		return 0;
 	qsort(x->dam, x->ndam, sizeof(*x->dam), by_copy);
 	for (from = 0; from < x->ndam && !rc; from = to) {
 		const damaged_copy *d = &x->dam[from];
