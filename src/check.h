@@ -20,7 +20,8 @@ typedef struct tsarc_check_result {
 	/* format 2, --read-data: damaged copies of chunks another copy of
 	 * which opens (a chunk stored twice) */
 	size_t copies_damaged;
-	size_t chunks_read, chunks_unreferenced;
+	size_t chunks_read; /* copies read: a chunk stored twice counts twice */
+	size_t chunks_unreferenced;
 	uint64_t bytes_read;
 	/* format 2 */
 	size_t packs, packs_damaged, packs_unindexed;
