@@ -11,8 +11,8 @@
  * runs), handing check_read.c whole packs at a time, and every copy of a
  * chunk stored twice (after two backups at once, or a killed repack): a
  * restore reads the first copy that opens, so a damaged other copy would
- * show nowhere until the day prune keeps it and deletes the good one's
- * pack. The copies that do not open are judged once all are read: when
+ * show nowhere, and damage the store did would go unseen. The copies
+ * that do not open are judged once all are read: when
  * none of the chunk's opens, the chunk is damaged (as before); otherwise
  * each damaged copy is a problem of its own ("copy"), no data lost.
  *
@@ -432,11 +432,11 @@ static int copies_read(refs_ctx *x, const uint8_t id[TSARC_ID_LEN], size_t size,
  * The damaged copies, by chunk: a chunk none of whose copies opens is
  * damaged (its snapshots' streams are named after); a damaged copy of a
  * chunk that has one that opens is a problem of its own. Its data is not
- * lost, but the copy must go before prune keeps it in place of the good
- * one's: prune leaves it in its pack while that pack has no more than
- * --max-unused of unused bytes, and 'prune --max-unused 0' rewrites the
- * pack without it (a repack copies the live chunks only). repair index
- * keeps it (the pack's table still lists it).
+ * lost (prune reads the copy it keeps first, and passes a damaged one
+ * over: prune_scan.c), but the copy stays in its pack while that pack
+ * has no more than --max-unused of unused bytes; 'prune --max-unused 0'
+ * rewrites the pack without it (a repack copies the kept copies only).
+ * repair index keeps it (the pack's table still lists it).
  */
 static int copies_judge(refs_ctx *x)
 {
@@ -473,9 +473,9 @@ static int copies_judge(refs_ctx *x)
 			tsarc_hex_encode(pack, d->pack, TSARC_ID_LEN);
 			c->res->copies_damaged++;
 			snprintf(msg, sizeof(msg), "%s; another copy of the chunk opens, so no data "
-				"is lost, but prune could keep this one in its place: 'tsarc prune "
-				"--max-unused 0' rewrites pack %.16s without it",
-				d->msg ? d->msg : "does not verify", pack);
+				"is lost (prune keeps that one): 'tsarc prune --max-unused 0' rewrites "
+				"pack %.16s without the damaged copy", d->msg ? d->msg : "does not verify",
+				pack);
 			check_problem(c, "copy", NULL, NULL, hex, TSARC_ECORRUPT, msg);
 		}
 	}
