@@ -10,12 +10,31 @@
 #include "tsarc/buf.h"
 
 struct tsarc_repo;
+struct tsarc_stream;
 
 typedef struct tsarc_chunk_ref {
 	uint8_t id[TSARC_ID_LEN];
 	uint32_t size;   /* plaintext bytes */
 	uint32_t stored; /* bytes of the stored object */
 } tsarc_chunk_ref;
+
+/*
+ * A stream read in another format than the one it was backed up in: a
+ * restore that puts a component's stream into a component of another kind
+ * (system-storage backed up from a volume as a tar, restored into the S3
+ * bucket of a target that keeps its files there). `run` reads stream `st`
+ * on in_fd to its end and writes it converted to out_fd; 0, or the error
+ * (tsarc_error_set, on the thread that runs it) naming what it cannot
+ * convert (TSARC_ECANCELED when out_fd broke: its reader gave up). Whoever
+ * reads a stream as a tar through a pipe
+ * (tsarc_stream_read_verified) reads it through the conversion, so the
+ * converted bytes meet every check of the target kind's own format.
+ */
+typedef struct tsarc_stream_conversion {
+	const char *from, *to; /* the kinds */
+	const char *how;       /* for people: what becomes what */
+	int (*run)(const struct tsarc_stream *st, int in_fd, int out_fd);
+} tsarc_stream_conversion;
 
 /* One backed-up byte stream: a dump, a tar of a tree, stdin. */
 typedef struct tsarc_stream {
@@ -32,6 +51,9 @@ typedef struct tsarc_stream {
 	 * and the bytes their stored objects take. */
 	uint64_t chunk_count, stored_size;
 	cJSON *meta; /* kind-specific details (source, tool version, ...); may be NULL */
+	/* Never set by a load: only on a restore step's own copy of a
+	 * stream that it converts (plan.c). */
+	const tsarc_stream_conversion *convert;
 } tsarc_stream;
 
 typedef struct tsarc_snapshot {

@@ -2,6 +2,7 @@
 #define TSARC_TREE_RESTORE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include "repo.h"
 #include "snapshot.h"
 
@@ -31,6 +32,12 @@
 typedef struct tsarc_tree_restore_options {
 	int keep_extras;    /* do not delete files the archive does not have */
 	int restore_owner;  /* chown entries (needs root) */
+	/* With restore_owner: every entry's owner is this one, not the
+	 * archive's (a tree converted from a bucket's objects has none:
+	 * the target folder's owner is given). */
+	int owner_given;
+	uid_t uid;
+	gid_t gid;
 	/* Called after every rename and journal write of the swap: tests
 	 * interrupt the swap there, at each step in turn. NULL in use. */
 	void (*after_step)(void *arg);
@@ -93,8 +100,31 @@ int tsarc_tree_check_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned i
  * the reader made of a cut stream. For readers of other tar streams (the
  * s3files kind). */
 typedef int (*tsarc_stream_fd_reader)(int fd, void *ctx);
+/* Reads `fd` to its end: a reader done with an archive goes on past its
+ * end, so that whoever writes the pipe (the feeder) finishes its
+ * verification. */
+int tsarc_stream_read_to_end(int fd);
 int tsarc_stream_read_verified(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
 	tsarc_stream_fd_reader reader, void *ctx);
+
+/*
+ * A tree archive's files, for a restore into a place that keeps only
+ * files under names (an S3 bucket). Reads the tar on `fd` to its end by
+ * the rules of every tree restore (names, skipped types, the padding that
+ * the stream's `meta` names), and calls `fn` with each regular file:
+ * its name (no "./"), size and modification time; `fn` reads its bytes
+ * with tsarc_tree_file_data. Folders are passed over; a symbolic or hard
+ * link is TSARC_EUNSUPPORTED naming it. A non-zero return of `fn` stops.
+ */
+struct archive;
+typedef int (*tsarc_tree_file_fn)(void *ctx, struct archive *in, const char *name,
+	uint64_t size, int64_t mtime);
+int tsarc_tree_each_file(const cJSON *meta, int fd, tsarc_tree_file_fn fn, void *ctx);
+/* The current file's `size` bytes to `out`, in order, the holes of a
+ * sparse file as zeros; the padding past `size` must be zeros. */
+typedef int (*tsarc_tree_data_fn)(void *ctx, const void *data, size_t len);
+int tsarc_tree_file_data(struct archive *in, const char *name, uint64_t size,
+	tsarc_tree_data_fn out, void *ctx);
 
 /*
  * Ends a swap an earlier restore into `target_dir` left half-done (its

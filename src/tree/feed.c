@@ -59,23 +59,63 @@ static void *feed_main(void *arg)
 	return NULL;
 }
 
+/* A stream's conversion (snapshot.h) between the feeder and the reader:
+ * it reads the feeder's pipe and writes the reader's. */
+typedef struct converter {
+	const tsarc_stream *st;
+	int in, out;
+	tsarc_saved_error err;
+} converter;
+
+static void *convert_main(void *arg)
+{
+	converter *c = arg;
+	sigset_t pipe_only;
+	int rc;
+
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
+	rc = c->st->convert->run(c->st, c->in, c->out);
+	if (rc) {
+		tsarc_error_save(&c->err);
+		c->err.code = rc;
+	}
+	/* Our giving up stops the feeder; our end of output ends the reader's. */
+	close(c->in);
+	close(c->out);
+	return NULL;
+}
+
 /*
  * Runs `read_tar` on a repository stream through a pipe, a feeder thread
- * verifying it chunk by chunk. It returns 0 only when the reader took
+ * verifying it chunk by chunk (and, for a stream a restore converts, a
+ * converter thread between them). It returns 0 only when the reader took
  * the whole stream and the feeder verified all of it (every chunk and the
  * whole-stream SHA-256). Damage the feeder finds explains whatever the
- * reader made of the truncated tar, so its error wins.
+ * converter and the reader made of the truncated tar, so its error wins;
+ * then the converter's (what it could not convert: the reader saw its
+ * output end early), then the reader's. A conversion's run returns
+ * TSARC_ECANCELED when its output breaks (the reader gave up).
  */
 int tsarc__tree_read_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,
 	tsarc_tree_reader read_tar, void *ctx)
 {
 	feeder f;
-	pthread_t th;
-	int fds[2], rc;
+	converter c;
+	pthread_t th, cth;
+	int fds[2], cfds[2] = {-1, -1}, rc, converting = st->convert != NULL;
 
 	memset(&f, 0, sizeof(f));
+	memset(&c, 0, sizeof(c));
 	if (pipe(fds) != 0)
 		return tsarc_error_set(TSARC_EIO, "pipe: %s", strerror(errno));
+	if (converting && pipe(cfds) != 0) {
+		rc = tsarc_error_set(TSARC_EIO, "pipe: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
 	f.repo = repo;
 	f.st = st;
 	f.inflight = inflight;
@@ -83,17 +123,46 @@ int tsarc__tree_read_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned i
 	if (pthread_create(&th, NULL, feed_main, &f) != 0) {
 		close(fds[0]);
 		close(fds[1]);
+		if (converting) {
+			close(cfds[0]);
+			close(cfds[1]);
+		}
 		return tsarc_error_set(TSARC_EGENERIC, "cannot start a thread");
 	}
-	rc = read_tar(fds[0], ctx);
-	/* Closing our end stops the feeder if we gave up early. */
-	close(fds[0]);
+	if (converting) {
+		c.st = st;
+		c.in = fds[0];
+		c.out = cfds[1];
+		if (pthread_create(&cth, NULL, convert_main, &c) != 0) {
+			close(fds[0]);
+			close(cfds[0]);
+			close(cfds[1]);
+			pthread_join(th, NULL);
+			return tsarc_error_set(TSARC_EGENERIC, "cannot start a thread");
+		}
+		rc = read_tar(cfds[0], ctx);
+		/* Closing our end stops the converter, and it the feeder. */
+		close(cfds[0]);
+		pthread_join(cth, NULL);
+	} else {
+		rc = read_tar(fds[0], ctx);
+		/* Closing our end stops the feeder if we gave up early. */
+		close(fds[0]);
+	}
 	pthread_join(th, NULL);
 	if (f.err.code && f.err.code != TSARC_ECANCELED)
 		return tsarc_error_restore(&f.err);
-	if (!rc && f.err.code)
+	/* TSARC_ECANCELED: the reader gave up first, and says why. */
+	if (c.err.code && c.err.code != TSARC_ECANCELED)
+		return tsarc_error_restore(&c.err);
+	if (!rc && (f.err.code || c.err.code))
 		return tsarc_error_set(TSARC_EIO, "the stream ended before it was verified");
 	return rc;
+}
+
+int tsarc_stream_read_to_end(int fd)
+{
+	return tsarc__tree_read_to_end(fd);
 }
 
 int tsarc_stream_read_verified(tsarc_repo *repo, const tsarc_stream *st, unsigned inflight,

@@ -336,6 +336,10 @@ static int stage_one(void *ctx, struct archive *in, struct archive_entry *e,
 	stager *s = c->s;
 	int rc;
 
+	if (s->o->owner_given) {
+		archive_entry_set_uid(e, s->o->uid);
+		archive_entry_set_gid(e, s->o->gid);
+	}
 	if (root) {
 		s->top->present = 1;
 		s->top->mode = archive_entry_perm(e) & 07777;
