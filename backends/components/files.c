@@ -23,6 +23,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "repo.h"
+#include "s3sys/s3sys.h"
 #include "snapshot.h"
 #include "tar_intake.h"
 #include "tar_stderr.h"
@@ -826,8 +827,11 @@ static void files_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char
 		"deleted)");
 }
 
+/* A bucket's objects, restored onto a volume (s3sys/convert.c). */
+static const tsarc_stream_conversion *const FILES_CONVERTS[] = {&tsarc_s3sys_to_tree, NULL};
+
 const tsarc_kind tsarc_kind_files = {
 	.name = "files", .extension = ".tar", .runs_in_pod = 1, .action = "replace-tree",
 	.action_for_any_kind = 1, .target = TSARC_TARGET_TREE, .fields = FILES_FIELDS,
-	.validate = files_validate,
+	.validate = files_validate, .converts = FILES_CONVERTS,
 	.dump = files_prepare, .describe = files_describe, .restore = files_restore};

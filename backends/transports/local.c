@@ -471,6 +471,20 @@ static int local_replace_tree(tsarc_transport *tr, tsarc_component *c, tsarc_rep
 	memset(&o, 0, sizeof(o));
 	memset(&res, 0, sizeof(res));
 	o.restore_owner = geteuid() == 0;
+	/* A tree converted from a bucket's objects has no owners of its own:
+	 * its files and folders take the target folder's, as the files 3scale
+	 * writes there do (never root's, which the application could not
+	 * write into). A folder not there yet: the restorer's. */
+	if (st->convert && o.restore_owner) {
+		struct stat target;
+		if (stat(path, &target) == 0) {
+			o.owner_given = 1;
+			o.uid = target.st_uid;
+			o.gid = target.st_gid;
+		} else {
+			o.restore_owner = 0;
+		}
+	}
 	/* It creates the target folder when missing. */
 	if ((rc = tsarc_tree_restore_stream(repo, st, path, &o, &res)))
 		return rc;

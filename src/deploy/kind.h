@@ -84,6 +84,11 @@ typedef struct tsarc_step {
 	/* The step created what it wrote into (a database the target did not
 	 * have): an undo removes it (tsarc_kind undo_remove). */
 	int created;
+	/* A stream of another component restored into this one, converted
+	 * (plan.c): that component's name, and the step's own copy of the
+	 * stream (st points to it; owned), whose `convert` says how. */
+	const char *converted_from;
+	struct tsarc_stream *own_st;
 } tsarc_step;
 
 /* One restore run. */
@@ -169,6 +174,11 @@ struct tsarc_kind {
 	 * 0: the step did not create it). */
 	int (*undo_absent)(tsarc_restore_ctx *r, tsarc_step *s, char **what);
 	int (*undo_remove)(tsarc_restore_ctx *r, tsarc_step *s);
+	/* Optional: the streams of other kinds a restore converts into this
+	 * kind's (snapshot.h), NULL-ended: a component of this kind that
+	 * takes the place of another (layout.h "storage_when") restores the
+	 * other's stream when the snapshot holds that one only. */
+	const struct tsarc_stream_conversion *const *converts;
 	/* What shared describe/restore functions need to know of this kind
 	 * (the SQL kinds: their client, db.h), or NULL. */
 	const void *data;

@@ -298,18 +298,6 @@ int tsarc_s3sys_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 
 /* ---- reading the stream ---- */
 
-/* Past the archive's end, so that the feeder finishes its verification. */
-static int drain(int fd)
-{
-	char buf[65536];
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) != 0)
-		if (n < 0 && errno != EINTR)
-			return tsarc_error_set(TSARC_EIO, "reading the stream: %s", strerror(errno));
-	return 0;
-}
-
 /* Objects are PUT in batches (64 objects or 64 MiB), 8 in flight: each
  * PUT waits tens of milliseconds for S3's answer. The stream is read on
  * between batches, so memory holds one batch. */
@@ -330,6 +318,10 @@ typedef struct pass {
 	size_t nbatch;
 	uint64_t batch_bytes;
 	char **keys;              /* the stream's keys, relative, in order */
+	/* The stream's keys come in key order (the reader checks it); a
+	 * stream converted from a tree's tar comes in the tree's, and the
+	 * check pass keeps its keys too, to find one given twice. */
+	int key_order;
 	const char *kept[KEPT_MAX]; /* the backup's repository prefixes (kept_prefixes) */
 	size_t nkept;
 	size_t nkeys, cap;
@@ -455,6 +447,9 @@ static int entry_cb(struct archive *a, const tsarc_s3sys_obj *o, void *ud)
 			TSARC_S3SYS_OBJECT_MAX);
 	if (p->client && (rc = pend(p, o, &q)))
 		return rc;
+	if (!p->client && !p->key_order &&
+		(rc = tsarc_strv_push(&p->keys, &p->nkeys, &p->cap, 256, o->key)))
+		return rc;
 	while ((n = tsarc_s3sys_read_body(a, buf, sizeof(buf))) > 0)
 		if (q && (rc = tsarc_buf_append(&q->body, buf, (size_t)n)))
 			return rc;
@@ -481,12 +476,12 @@ static int read_pass(int fd, void *ud)
 	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK)
 		rc = tsarc_error_set(TSARC_EIO, "s3 object stream: %s", archive_error_string(a));
 	else
-		rc = tsarc_s3sys_read(a, entry_cb, ud);
+		rc = tsarc_s3sys_read_in(a, p->key_order, entry_cb, ud);
 	archive_read_free(a);
 	if (!rc && p->client)
 		rc = flush(p);
 	if (!rc)
-		rc = drain(fd);
+		rc = tsarc_stream_read_to_end(fd);
 	return rc;
 }
 
@@ -507,6 +502,21 @@ static void pass_dispose(pass *p)
 static int str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Puts the pass's keys in byte order; a key given twice is an error
+ * (what the reader checks of a stream in key order). */
+static int sort_keys(pass *p, const char *stream)
+{
+	size_t i;
+
+	if (p->nkeys > 1)
+		qsort(p->keys, p->nkeys, sizeof(*p->keys), str_cmp);
+	for (i = 1; i < p->nkeys; i++)
+		if (!strcmp(p->keys[i - 1], p->keys[i]))
+			return tsarc_error_set(TSARC_EINVAL, "stream %s: key '%.200s' twice (two "
+				"entries of the tree are one object)", stream, p->keys[i]);
+	return 0;
 }
 
 /* Deletes the keys under the prefix, as listed before the first write
@@ -574,6 +584,7 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	if ((rc = kept_prefixes(s, put.kept, &put.nkept)))
 		goto done;
 	memcpy(check.kept, put.kept, sizeof(put.kept));
+	check.key_order = put.key_order = !s->st->convert;
 	check.nkept = put.nkept;
 	if ((rc = holds_other_repository(&w, s, &listed)))
 		goto done;
@@ -585,7 +596,8 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	}
 	tsarc_restore_progress(r, "%s: reading the whole stream before the first write",
 		s->component);
-	if ((rc = tsarc_stream_read_verified(r->repo, s->st, r->o->inflight, read_pass, &check))) {
+	if ((rc = tsarc_stream_read_verified(r->repo, s->st, r->o->inflight, read_pass, &check)) ||
+		(!check.key_order && (rc = sort_keys(&check, s->st->name)))) {
 		tsarc_error_prefix("the stream, read whole before the first write (the bucket was "
 			"not touched)");
 		goto done;
@@ -599,6 +611,8 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			atomic_load(&put.written), check.n);
 		goto done;
 	}
+	if (!put.key_order && (rc = sort_keys(&put, s->st->name)))
+		goto done;
 	if ((rc = delete_extras(&put, c, &listed, &deleted))) {
 		tsarc_error_prefix("deleting the objects the backup does not have (every object "
 			"of the backup was written)");

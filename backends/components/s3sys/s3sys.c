@@ -8,6 +8,7 @@
  *   dump.c     the backup writer
  *   restore.c  the target resolved before the first write, the restore
  *   stream.c   the stream format (a pax tar with user.s3.* attributes)
+ *   convert.c  a volume's tree (kind files) read as that stream
  */
 #include "s3sys.h"
 #include "tsarc/errors.h"
@@ -24,10 +25,13 @@ static int s3files_validate(const cJSON *spec, const char *name)
 	return 0;
 }
 
+/* A volume's tree, restored into a bucket (convert.c). */
+static const tsarc_stream_conversion *const S3FILES_CONVERTS[] = {&tsarc_s3sys_from_tree, NULL};
+
 const tsarc_kind tsarc_kind_s3files = {
 	.name = "s3files", .extension = ".tar", .action = "replace-bucket",
 	.target = TSARC_TARGET_OWN, .fields = S3FILES_FIELDS,
 	.validate = s3files_validate, .dump = tsarc_s3sys_dump,
 	.describe = tsarc_s3sys_describe, .resolve = tsarc_s3sys_resolve,
-	.admit = tsarc_s3sys_admit,
+	.admit = tsarc_s3sys_admit, .converts = S3FILES_CONVERTS,
 	.recorded_source = tsarc_s3sys_recorded_source, .restore = tsarc_s3sys_restore};

@@ -12,6 +12,7 @@
  * stream back so that the bucket ends up equal to it.
  */
 #include "kind.h"
+#include "snapshot.h"
 #include "../../stores/s3/client.h"
 
 typedef struct tsarc_s3sys_where {
@@ -87,6 +88,16 @@ int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s);
 /* The plan: refuses a stream whose "excluded" (what the backup left out)
  * is malformed, before the restore's first write. */
 int tsarc_s3sys_admit(tsarc_restore_ctx *r, const tsarc_step *s);
+
+/* convert.c: a tree's tar (kind files) into this kind's stream, for a
+ * restore of a volume's system-storage into a bucket. */
+extern const tsarc_stream_conversion tsarc_s3sys_from_tree;
+/* And a bucket's stream into a tree's tar (kind files), for a restore of
+ * a bucket's system-storage onto a volume. */
+extern const tsarc_stream_conversion tsarc_s3sys_to_tree;
+/* The Content-Type a file of this name is given there (its extension's),
+ * or NULL. */
+const char *tsarc_s3sys_type_by_name(const char *name);
 
 /* The largest object tsarc copies: each is held in memory once. */
 #define TSARC_S3SYS_OBJECT_MAX (1024ull * 1024 * 1024)

@@ -132,6 +132,16 @@ int tsarc_s3sys_writer_setup(struct archive *a)
 int tsarc_s3sys_write(struct archive *a, size_t index, const tsarc_s3sys_obj *o,
 	const void *body)
 {
+	int rc = tsarc_s3sys_write_header(a, index, o);
+
+	if (!rc && o->size && archive_write_data(a, body, (size_t)o->size) != (la_ssize_t)o->size)
+		rc = tsarc_error_set(TSARC_EIO, "writing the entry of s3 key '%.200s': %s",
+			o->key, archive_error_string(a));
+	return rc;
+}
+
+int tsarc_s3sys_write_header(struct archive *a, size_t index, const tsarc_s3sys_obj *o)
+{
 	struct archive_entry *e;
 	char name[64], xname[200];
 	size_t i;
@@ -167,8 +177,7 @@ int tsarc_s3sys_write(struct archive *a, size_t index, const tsarc_s3sys_obj *o,
 		archive_entry_xattr_add_entry(e, xname, o->meta[i].value,
 			strlen(o->meta[i].value));
 	}
-	if (archive_write_header(a, e) != ARCHIVE_OK ||
-	    (o->size && archive_write_data(a, body, (size_t)o->size) != (la_ssize_t)o->size))
+	if (archive_write_header(a, e) != ARCHIVE_OK)
 		rc = tsarc_error_set(TSARC_EIO, "writing the entry of s3 key '%.200s': %s",
 			o->key, archive_error_string(a));
 out:
@@ -323,6 +332,11 @@ static int entry_fields_get(struct archive_entry *e, size_t index, entry_fields 
 
 int tsarc_s3sys_read(struct archive *a, tsarc_s3sys_entry_cb cb, void *ud)
 {
+	return tsarc_s3sys_read_in(a, 1, cb, ud);
+}
+
+int tsarc_s3sys_read_in(struct archive *a, int key_order, tsarc_s3sys_entry_cb cb, void *ud)
+{
 	struct archive_entry *e;
 	char *prev = NULL;
 	size_t index = 0;
@@ -355,7 +369,7 @@ int tsarc_s3sys_read(struct archive *a, tsarc_s3sys_entry_cb cb, void *ud)
 				path ? path : "", f.a.key);
 			goto next;
 		}
-		if (prev && strcmp(prev, f.a.key) >= 0) {
+		if (key_order && prev && strcmp(prev, f.a.key) >= 0) {
 			rc = tsarc_error_set(TSARC_EINVAL,
 				"entry %zu: key '%.200s' does not come after '%.200s' (keys are "
 				"sorted and unique)", index, f.a.key, prev);

@@ -68,6 +68,8 @@ int tsarc_s3sys_writer_setup(struct archive *a);
  * pax writer. */
 int tsarc_s3sys_write(struct archive *a, size_t index, const tsarc_s3sys_obj *o,
 	const void *body);
+/* Its header alone: its `size` bytes of body follow (archive_write_data). */
+int tsarc_s3sys_write_header(struct archive *a, size_t index, const tsarc_s3sys_obj *o);
 
 /*
  * Reads every entry of the stream in `a`; for each, `cb` gets the object
@@ -77,6 +79,11 @@ int tsarc_s3sys_write(struct archive *a, size_t index, const tsarc_s3sys_obj *o,
 typedef int (*tsarc_s3sys_entry_cb)(struct archive *a, const tsarc_s3sys_obj *o,
 	void *ud);
 int tsarc_s3sys_read(struct archive *a, tsarc_s3sys_entry_cb cb, void *ud);
+/* The same, the keys in key order (strictly ascending) only when
+ * `key_order`: a stream converted from a tree's tar comes in the tree's
+ * order ("a/x" before "a-b"), and its reader finds the keys it holds
+ * twice itself (restore.c). */
+int tsarc_s3sys_read_in(struct archive *a, int key_order, tsarc_s3sys_entry_cb cb, void *ud);
 /* Up to `cap` bytes of the current entry's body (0 at its end). */
 int64_t tsarc_s3sys_read_body(struct archive *a, void *buf, size_t cap);
 
