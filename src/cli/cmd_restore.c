@@ -177,6 +177,9 @@ static void print_report(const cJSON *report, int dry_run)
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "action")),
 			stream ? stream : "-", sz,
 			dry_run && plan ? "planned" : status);
+		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(st, "converted_from")))
+			cli_say("report", "      from %s",
+				cJSON_GetObjectItemCaseSensitive(st, "converted_from")->valuestring);
 		if (plan) {
 			const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, "target"));
 			const cJSON *rep = cJSON_GetObjectItemCaseSensitive(plan, "replaces");

@@ -27,6 +27,8 @@ static int recipe_order(const cJSON *recipe)
 
 static int in_only(const tsarc_restore_opts *o, const char *name)
 {
+	if (!name)
+		return 0;
 	size_t i;
 
 	if (!o->only)
@@ -96,6 +98,98 @@ static const char *stream_component(const tsarc_stream *st, const cJSON *comps)
 			return c->string;
 	}
 	return NULL;
+}
+
+/* Component `c` takes the place of component `other` (layout.h). */
+static int replaces(const cJSON *c, const char *other)
+{
+	const char *repl = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(c, "storage_when"),
+		"replaces");
+
+	return repl && !strcmp(repl, other);
+}
+
+/*
+ * The component that restores stream `st` of component `name` converted,
+ * or NULL. When the target keeps a store elsewhere than the source did
+ * (layout.h "storage_when": its system-storage in an S3 bucket, the
+ * source's on a volume, or the other way), the layout decision disabled
+ * `name` for the component whose place it takes or that takes its place;
+ * when the snapshot holds nothing of that one, and its kind converts the
+ * stream's (kind.h "converts"), it takes this stream, converted (*conv).
+ * Otherwise the stream is skipped as its component is disabled, and the
+ * other one is absent (refuse_partial).
+ */
+static const cJSON *converting_component(const tsarc_restore_ctx *r, const cJSON *comps,
+	const char *name, const tsarc_stream *st, const tsarc_stream_conversion **conv)
+{
+	const cJSON *spec = name ? cJSON_GetObjectItemCaseSensitive(comps, name) : NULL, *c;
+	const char *from = tsarc_spec_str(st->meta, "kind");
+	size_t i;
+
+	*conv = NULL;
+	if (!spec || tsarc_spec_bool(spec, "enabled", 1))
+		return NULL;
+	if (!from)
+		from = st->kind;
+	/* The stream must be of its component's kind in the target too:
+	 * a conversion starts from what the stream is. */
+	if (!from || !tsarc_spec_str(spec, "kind") || strcmp(from, tsarc_spec_str(spec, "kind")))
+		return NULL;
+	cJSON_ArrayForEach(c, comps) {
+		const tsarc_kind *k = tsarc_kind_find(tsarc_spec_str(c, "kind"));
+		const tsarc_stream_conversion *const *cv;
+		int own = 0;
+
+		/* One takes the other's place, either way round. */
+		if (!(replaces(c, name) || replaces(spec, c->string)) ||
+			!tsarc_spec_bool(c, "enabled", 1) || !k || !k->converts)
+			continue;
+		for (i = 0; i < r->snap->nstreams && !own; i++) {
+			const char *cn = stream_component(&r->snap->streams[i], comps);
+			own = cn && !strcmp(cn, c->string);
+		}
+		if (own)
+			continue; /* its own stream is restored */
+		for (cv = k->converts; *cv; cv++)
+			if (!strcmp((*cv)->from, from)) {
+				*conv = *cv;
+				return c;
+			}
+	}
+	return NULL;
+}
+
+/* The step's own copy of its stream, read through `conv`: the chunks are
+ * the snapshot's, the metadata a copy without what says where the source
+ * left things out ("excluded": a folder of the volume, not a key of the
+ * bucket). */
+static int converted_copy(tsarc_step *s, const tsarc_stream_conversion *conv)
+{
+	tsarc_stream *own = malloc(sizeof(*own));
+
+	if (!own)
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	*own = *s->st;
+	own->meta = NULL;
+	if (s->st->meta && !(own->meta = cJSON_Duplicate(s->st->meta, 1))) {
+		free(own);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(own->meta, "excluded");
+	own->convert = conv;
+	s->own_st = own;
+	s->st = own;
+	return 0;
+}
+
+void tsarc_step_free_converted(tsarc_step *s)
+{
+	if (!s->own_st)
+		return;
+	cJSON_Delete(s->own_st->meta);
+	free(s->own_st);
+	s->own_st = NULL;
 }
 
 /*
@@ -199,10 +293,17 @@ int tsarc_plan_steps(tsarc_restore_ctx *r)
 		const tsarc_stream *st = &r->snap->streams[i];
 		const char *name = stream_component(st, comps);
 		const cJSON *spec = name ? cJSON_GetObjectItemCaseSensitive(comps, name) : NULL;
+		const tsarc_stream_conversion *conv = NULL;
+		const cJSON *into = converting_component(r, comps, name, st, &conv);
 		const cJSON *over;
 		tsarc_step s;
 
 		memset(&s, 0, sizeof(s));
+		if (into) {
+			s.converted_from = name;
+			name = into->string;
+			spec = into;
+		}
 		s.st = st;
 		s.component = name ? name : st->name;
 		s.spec = spec;
@@ -211,7 +312,9 @@ int tsarc_plan_steps(tsarc_restore_ctx *r)
 		s.kind = tsarc_spec_str(spec, "kind");
 		if (!s.kind)
 			s.kind = tsarc_spec_str(st->meta, "kind");
-		s.recipe = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(st->meta, "restore"), 1);
+		/* A converted stream's recipe is its new component's alone. */
+		s.recipe = conv ? NULL :
+			cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(st->meta, "restore"), 1);
 		if (!s.recipe)
 			s.recipe = cJSON_CreateObject();
 		if (!s.recipe)
@@ -228,12 +331,12 @@ int tsarc_plan_steps(tsarc_restore_ctx *r)
 		if (!s.action && tsarc_kind_find(s.kind))
 			s.action = tsarc_kind_find(s.kind)->action;
 		s.order = recipe_order(s.recipe);
-		s.selected = name && in_only(r->o, name);
+		s.selected = name && (in_only(r->o, name) || in_only(r->o, s.converted_from));
 		skip_rule(&s, name);
 		/* A stream of another kind than its component's is not restored
 		 * that component's way, nor its recorded kind's way (that would
 		 * let the snapshot choose what a step writes): refused. */
-		if (s.state == TSARC_STEP_PENDING && (rc = same_kind(&s))) {
+		if (s.state == TSARC_STEP_PENDING && !conv && (rc = same_kind(&s))) {
 			cJSON_Delete(s.recipe);
 			return rc;
 		}
@@ -251,9 +354,10 @@ int tsarc_plan_steps(tsarc_restore_ctx *r)
 			cJSON_Delete(s.recipe);
 			return rc;
 		}
-		if ((rc = add_step(r, &s))) {
+		if ((conv && (rc = converted_copy(&s, conv))) || (rc = add_step(r, &s))) {
 			free(s.note);
 			cJSON_Delete(s.recipe);
+			tsarc_step_free_converted(&s);
 			return rc;
 		}
 	}
@@ -279,7 +383,9 @@ int tsarc_plan_steps(tsarc_restore_ctx *r)
 		int pending = 0;
 		for (j = 0; j < r->n && !pending; j++)
 			pending = r->steps[j].state == TSARC_STEP_PENDING &&
-				!strcmp(r->steps[j].component, r->o->only[i]);
+				(!strcmp(r->steps[j].component, r->o->only[i]) ||
+					(r->steps[j].converted_from &&
+						!strcmp(r->steps[j].converted_from, r->o->only[i])));
 		if (!pending)
 			return tsarc_error_set(TSARC_ENOTFOUND, "component '%s' named in --only is not "
 				"in snapshot %.10s (or is disabled in the configuration)", r->o->only[i],

@@ -13,6 +13,8 @@
 /* The steps of the restore into r->steps, sorted, each pending or skipped
  * with the reason; r->absent: components with nothing in the snapshot. */
 int tsarc_plan_steps(tsarc_restore_ctx *r);
+/* Frees step `s`'s own copy of a converted stream (plan.c), if any. */
+void tsarc_step_free_converted(tsarc_step *s);
 /* Resolves the endpoint of every pending step and whether the restore is
  * a migration; refuses a migration into the snapshot's own source. */
 int tsarc_plan_targets(tsarc_restore_ctx *r);

@@ -54,6 +54,16 @@ static cJSON *plan_target(tsarc_restore_ctx *r, tsarc_step *s)
 	return o;
 }
 
+/* A stream restored into another component than its own, converted. */
+static void add_converted(cJSON *o, const tsarc_step *s)
+{
+	char text[600];
+
+	snprintf(text, sizeof(text), "component %s (kind %s), converted into kind %s: %s",
+		s->converted_from, s->st->convert->from, s->st->convert->to, s->st->convert->how);
+	cJSON_AddStringToObject(o, "converted_from", text);
+}
+
 cJSON *tsarc_report_make(tsarc_restore_ctx *r, int with_plan)
 {
 	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_CreateArray();
@@ -82,6 +92,8 @@ cJSON *tsarc_report_make(tsarc_restore_ctx *r, int with_plan)
 			cJSON_AddStringToObject(o, "stream", s->st->name);
 			cJSON_AddNumberToObject(o, "bytes", (double)s->st->size);
 		}
+		if (s->converted_from && s->st && s->st->convert)
+			add_converted(o, s);
 		cJSON_AddStringToObject(o, "status", state_name(s));
 		if (s->note)
 			cJSON_AddStringToObject(o, "note", s->note);

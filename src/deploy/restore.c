@@ -262,6 +262,7 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 		tsarc_secret_doc_free(r->steps[i].secret_doc);
 		free(r->steps[i].note);
 		free(r->steps[i].error);
+		tsarc_step_free_converted(&r->steps[i]);
 	}
 	free(r->steps);
 	cJSON_Delete(r->absent);
