@@ -9,6 +9,11 @@
 # Folders "acme" and "acme-corp" and a file "acme.txt" come in another order
 # in the tar than their keys in S3. A tree with a symbolic link, which S3
 # cannot hold, is refused before the first write, the bucket untouched.
+# The other way: a bucket's objects onto the volume of a target whose
+# APIManager keeps the files there: each object a file at its key, the
+# folders made, the volume's other files deleted, owned (as root) by the
+# volume's owner; objects that cannot be a tree (a file and a folder of one
+# name, a key that is no path) refused, the volume untouched.
 # Run by tests/s3/run_with_s3.sh.
 set -u
 : "${TSARC:?set TSARC to the tsarc binary}"
@@ -29,12 +34,12 @@ run_id=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
 DST=tsarc-s3sys-conv-$run_id
 hostport=${TSARC_TEST_S3_ENDPOINT#http://}
 
-# deployment NAME VOLUME [s3]: a resources folder and a config with both
-# system-storage components, as the 3scale profile has them; with s3 the
-# APIManager keeps the files in the bucket $DST of Secret aws-auth.
+# deployment NAME VOLUME [s3 [BUCKET]]: a resources folder and a config with
+# both system-storage components, as the 3scale profile has them; with s3
+# the APIManager keeps the files in BUCKET ($DST) of Secret aws-auth.
 deployment() {
 	mkdir -p "$WORK/$1/secret" "$WORK/$1/apimanager"
-	python3 - "$WORK/$1" "$2" "${3:-}" "$DST" "$hostport" <<'PY'
+	python3 - "$WORK/$1" "$2" "${3:-}" "${4:-$DST}" "$hostport" <<'PY'
 import base64, json, os, sys
 d, volume, s3, bucket, host = sys.argv[1:]
 b = lambda s: base64.b64encode(s.encode()).decode()
@@ -122,9 +127,9 @@ d = json.load(open(sys.argv[1]))
 st = [s for s in d["steps"] if s.get("stream") == "system-storage.tar"]
 assert len(st) == 1, d["steps"]
 s = st[0]
-assert s["component"] == "system-storage-s3" and s["state"] == "pending", s
+assert s["component"] == "system-storage-s3" and s["status"] == "not applied", s
 assert "system-storage" in s["converted_from"] and "files" in s["converted_from"], s
-assert "s3://%s/" % sys.argv[2] in s["target"], s
+assert "s3://%s/" % sys.argv[2] in s["plan"]["target"], s
 PY
 [ "$(s3tool state "$DST" "" | grep -c .)" -eq 3 ] || fail "the dry run wrote"
 
@@ -151,6 +156,67 @@ grep -q "link-to-acme" "$WORK/r2.err" && grep -q "symbolic link" "$WORK/r2.err" 
 grep -q "the bucket was not touched" "$WORK/r2.err" || fail "the error does not say so: $(cat "$WORK/r2.err")"
 s3tool state "$DST" "" > "$WORK/after.state"
 diff "$WORK/before.state" "$WORK/after.state" > /dev/null || fail "the refused restore changed the bucket"
+
+info "the other way: a bucket's objects onto the volume of a target without S3"
+# The bucket as 3scale and a console leave it: a folder object ("dir/"),
+# keys whose folders come in another order in a tree, and the target's
+# volume holding other files (deleted), owned by another user than root.
+SRC2=tsarc-s3sys-conv-src-$run_id
+for kv in "acme/2/accounts/logos/original/logo.png=PNG" "acme-corp/site.css=body{}" \
+	"acme.txt=top" "console-folder/=" "ünï cödé/README=utf-8"; do
+	s3tool put "$SRC2" "${kv%%=*}" "${kv#*=}" || fail "put ${kv%%=*}"
+done
+deployment src2 "$WORK/unused" s3 "$SRC2"
+S3=$(backup src2 b3)
+T2=$WORK/t2vol
+mkdir -p "$T2/old-folder"
+printf 'old\n' > "$T2/old-folder/old.txt"
+printf 'old top\n' > "$T2/acme.txt"
+chown -R 4321:4322 "$T2" 2>/dev/null || :
+deployment dst2 "$T2"
+tsarc_nokeys restore "$S3" --config "$WORK/dst2/config.json" --repo "$REPO" --json > "$WORK/r3.json" 2> "$WORK/r3.err" ||
+	fail "restore onto the volume: $(cat "$WORK/r3.err") $(cat "$WORK/r3.json")"
+grep -q '"converted_from":[[:space:]]*"component system-storage-s3 (kind s3files)' "$WORK/r3.json" ||
+	fail "the report does not say it converted: $(cat "$WORK/r3.json")"
+(cd "$T2" && find . -mindepth 1 | LC_ALL=C sort) > "$WORK/t2.list"
+printf '%s\n' ./acme ./acme-corp ./acme-corp/site.css ./acme.txt ./acme/2 ./acme/2/accounts \
+	./acme/2/accounts/logos ./acme/2/accounts/logos/original ./acme/2/accounts/logos/original/logo.png \
+	./console-folder "./ünï cödé" "./ünï cödé/README" | LC_ALL=C sort > "$WORK/t2.want"
+diff "$WORK/t2.want" "$WORK/t2.list" > "$WORK/t2.diff" || fail "the volume differs: $(cat "$WORK/t2.diff")"
+[ "$(cat "$T2/acme.txt")" = top ] && [ "$(cat "$T2/acme-corp/site.css")" = "body{}" ] &&
+	[ "$(cat "$T2/acme/2/accounts/logos/original/logo.png")" = PNG ] || fail "a file's bytes differ"
+[ "$(stat -c %a "$T2/acme.txt")" = 644 ] && [ "$(stat -c %a "$T2/acme/2")" = 755 ] ||
+	fail "modes: $(stat -c '%a %n' "$T2/acme.txt" "$T2/acme/2")"
+if [ "$(id -u)" = 0 ]; then
+	# As root: owned by the target folder's owner, as 3scale's own files.
+	[ "$(stat -c %u:%g "$T2/acme/2/accounts/logos/original/logo.png")" = 4321:4322 ] &&
+		[ "$(stat -c %u:%g "$T2/acme/2")" = 4321:4322 ] ||
+		fail "owners: $(stat -c '%u:%g %n' "$T2/acme/2" "$T2/acme/2/accounts/logos/original/logo.png")"
+fi
+
+info "objects a folder cannot hold: refused, the volume untouched"
+SRC3=tsarc-s3sys-conv-bad-$run_id
+s3tool put "$SRC3" "a" "file a" && s3tool put "$SRC3" "a.txt" "between" &&
+	s3tool put "$SRC3" "a/b" "file under a" || fail "fill the conflicting bucket"
+deployment src3 "$WORK/unused" s3 "$SRC3"
+S4=$(backup src3 b4)
+(cd "$T2" && find . | LC_ALL=C sort | xargs -d '\n' md5sum 2>/dev/null) > "$WORK/t2.before"
+RC=0
+tsarc_nokeys restore "$S4" --config "$WORK/dst2/config.json" --repo "$REPO" > "$WORK/r4.out" 2> "$WORK/r4.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "a file and a folder of one name were restored"
+grep -q "objects 'a' and 'a/b' cannot both be in a folder" "$WORK/r4.err" || fail "the error: $(cat "$WORK/r4.err")"
+(cd "$T2" && find . | LC_ALL=C sort | xargs -d '\n' md5sum 2>/dev/null) > "$WORK/t2.after"
+diff "$WORK/t2.before" "$WORK/t2.after" > /dev/null || fail "the refused restore changed the volume"
+SRC4=tsarc-s3sys-conv-odd-$run_id
+s3tool put "$SRC4" "fine.txt" "fine" && s3tool put "$SRC4" "double//slash" "odd" || fail "fill the odd bucket"
+deployment src4 "$WORK/unused" s3 "$SRC4"
+S5=$(backup src4 b5)
+RC=0
+tsarc_nokeys restore "$S5" --config "$WORK/dst2/config.json" --repo "$REPO" > "$WORK/r5.out" 2> "$WORK/r5.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "a key that is no path was restored into a folder"
+grep -q "object key 'double//slash' cannot be a path in a folder" "$WORK/r5.err" || fail "the error: $(cat "$WORK/r5.err")"
+(cd "$T2" && find . | LC_ALL=C sort | xargs -d '\n' md5sum 2>/dev/null) > "$WORK/t2.after"
+diff "$WORK/t2.before" "$WORK/t2.after" > /dev/null || fail "the refused restore changed the volume"
 
 grep -q -e "$AWS_SECRET_ACCESS_KEY" "$WORK"/*.err "$WORK"/*.json "$WORK"/*.out && fail "a secret key was printed"
 info "ok"
