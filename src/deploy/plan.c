@@ -27,13 +27,11 @@ static int recipe_order(const cJSON *recipe)
 
 static int in_only(const tsarc_restore_opts *o, const char *name)
 {
-	if (!name)
-		return 0;
 	size_t i;
 
 	if (!o->only)
 		return 1;
-	for (i = 0; i < o->nonly; i++)
+	for (i = 0; name && i < o->nonly; i++)
 		if (!strcmp(o->only[i], name))
 			return 1;
 	return 0;

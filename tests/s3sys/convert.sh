@@ -131,6 +131,16 @@ assert s["component"] == "system-storage-s3" and s["status"] == "not applied", s
 assert "system-storage" in s["converted_from"] and "files" in s["converted_from"], s
 assert "s3://%s/" % sys.argv[2] in s["plan"]["target"], s
 PY
+for only in system-storage system-storage-s3; do
+	tsarc_nokeys restore "$S1" --config "$WORK/dst/config.json" --repo "$REPO" --dry-run --json \
+		--only "$only" > "$WORK/plan-$only.json" 2> "$WORK/plan-$only.err" ||
+		fail "--only $only: $(cat "$WORK/plan-$only.err")"
+	python3 - "$WORK/plan-$only.json" <<'PY' || fail "--only $only: $(cat "$WORK/plan-$only.json")"
+import json, sys
+s = [s for s in json.load(open(sys.argv[1]))["steps"] if s.get("stream") == "system-storage.tar"][0]
+assert s["component"] == "system-storage-s3" and s["status"] == "not applied", s
+PY
+done
 [ "$(s3tool state "$DST" "" | grep -c .)" -eq 3 ] || fail "the dry run wrote"
 
 info "the restore: the bucket ends up equal to the tree"
