@@ -12,8 +12,9 @@
 # The other way: a bucket's objects onto the volume of a target whose
 # APIManager keeps the files there: each object a file at its key, the
 # folders made, the volume's other files deleted, owned (as root) by the
-# volume's owner; objects that cannot be a tree (a file and a folder of one
-# name, a key that is no path) refused, the volume untouched.
+# volume's owner; the same into a pod's volume through kubectl; objects
+# that cannot be a tree (a file and a folder of one name, a key that is no
+# path) refused, the volume untouched.
 # Run by tests/s3/run_with_s3.sh.
 set -u
 : "${TSARC:?set TSARC to the tsarc binary}"
@@ -203,6 +204,36 @@ if [ "$(id -u)" = 0 ]; then
 		[ "$(stat -c %u:%g "$T2/acme/2")" = 4321:4322 ] ||
 		fail "owners: $(stat -c '%u:%g %n' "$T2/acme/2" "$T2/acme/2/accounts/logos/original/logo.png")"
 fi
+
+info "the same into the volume of a pod, through kubectl (a TEST DOUBLE that runs the pod's tar here)"
+KDIR=$WORK/kube
+T3=$WORK/pod-volume
+mkdir -p "$KDIR/resources/apimanager" "$T3/old"
+printf 'old\n' > "$T3/old/old.txt"
+export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
+python3 - "$KDIR" "$T3" "$HERE/../deploy/fake-kubectl" <<'PY'
+import json, sys
+kdir, vol, kubectl = sys.argv[1:]
+pod = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "system-app-1-abcde", "namespace": "3scale", "labels": {"deployment": "system-app"}},
+       "spec": {"containers": [{"name": "system-master", "env": []}]}, "status": {"phase": "Running"}}
+json.dump({"apiVersion": "v1", "kind": "List", "items": [pod]}, open(kdir + "/pods.json", "w"))
+json.dump({"apiVersion": "apps.3scale.net/v1alpha1", "kind": "APIManager", "metadata": {"name": "3scale"},
+           "spec": {"wildcardDomain": "example.com", "system": {"fileStorage": {"persistentVolumeClaim": {}}}}},
+          open(kdir + "/resources/apimanager/3scale.json", "w"))
+comps = json.load(open(sys.argv[1] + "/../dst2/config.json"))["components"]
+comps["system-storage"].update({"workload": "system-app", "container": "system-master", "path": vol})
+json.dump({"profile": "none", "components": comps,
+           "transport": {"type": "kube", "binary": kubectl, "namespace": "3scale",
+                         "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE"]}},
+          open(kdir + "/config.json", "w"))
+PY
+tsarc_nokeys restore "$S3" --config "$KDIR/config.json" --repo "$REPO" --json > "$WORK/r6.json" 2> "$WORK/r6.err" ||
+	fail "restore into the pod: $(cat "$WORK/r6.err") $(cat "$WORK/r6.json")"
+(cd "$T3" && find . -mindepth 1 | LC_ALL=C sort) > "$WORK/t3.list"
+diff "$WORK/t2.want" "$WORK/t3.list" > "$WORK/t3.diff" || fail "the pod's volume differs: $(cat "$WORK/t3.diff")"
+[ "$(cat "$T3/acme/2/accounts/logos/original/logo.png")" = PNG ] || fail "a file's bytes differ in the pod"
+grep -q "exec" "$WORK/kubectl.log" || fail "kubectl was not asked to exec the pod's tar"
 
 info "objects a folder cannot hold: refused, the volume untouched"
 SRC3=tsarc-s3sys-conv-bad-$run_id
