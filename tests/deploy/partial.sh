@@ -7,7 +7,9 @@
 # or written (--dry-run too), naming what the snapshot lacks, unless the
 # operator says which part is meant: --only, or --allow-partial. An undo
 # snapshot holds only what a restore replaced, by design, and restores
-# with the whole configuration.
+# with the whole configuration. The other way, a snapshot holding a
+# component the target configuration leaves out or disables, is refused
+# the same way.
 # Files components only: no database server is needed. The undo snapshot
 # is taken with --only, as a restore of one component takes it.
 # shellcheck disable=SC1091
@@ -90,5 +92,36 @@ echo "broken" >"$WORK/dep/extra-files/notes.txt"
 ok restore "$FULL" --repo "$REPO" --config "$WORK/new.json"
 listing "$WORK/dep" | cmp -s - "$WORK/full.list" ||
 	fail "the full snapshot did not restore: $(listing "$WORK/dep" | diff "$WORK/full.list" - | head -5)"
+
+info "the other way: a snapshot with more than the target configuration restores"
+# old.json has no extra-files; off.json has it disabled. Either restore
+# would replace system-storage and leave the snapshot's extra-files out,
+# with exit 0: refused the same way, naming the stream and its component.
+python3 - "$WORK/new.json" "$WORK/off.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"]["extra-files"]["enabled"] = False
+json.dump(c, open(sys.argv[2], "w"))
+PY
+echo "broken again" >"$WORK/dep/system-storage/logo.png"
+listing "$WORK/dep" >"$WORK/before2.list"
+for cfg in old off; do
+	for dry in "" --dry-run; do
+		# shellcheck disable=SC2086
+		t restore "$FULL" --repo "$REPO" --config "$WORK/$cfg.json" $dry
+		expect_rc 2 "restore $dry with $cfg.json of a snapshot with extra-files"
+		expect_err "extra-files" "restore $dry with $cfg.json: the component the target leaves out is named"
+		expect_err "--only" "restore $dry with $cfg.json: the way to restore a part is named"
+		expect_err "--allow-partial" "restore $dry with $cfg.json: the way to restore the rest is named"
+		listing "$WORK/dep" | cmp -s - "$WORK/before2.list" ||
+			fail "restore $dry with $cfg.json: refused, yet the deployment changed"
+	done
+done
+ok restore "$FULL" --repo "$REPO" --config "$WORK/old.json" --only system-storage
+[ "$(cat "$WORK/dep/system-storage/logo.png")" = "logo v2" ] || fail "--only with old.json: system-storage not restored"
+echo "broken again" >"$WORK/dep/system-storage/logo.png"
+ok restore "$FULL" --repo "$REPO" --config "$WORK/off.json" --allow-partial --json
+[ "$(cat "$WORK/dep/system-storage/logo.png")" = "logo v2" ] || fail "--allow-partial with off.json: system-storage not restored"
+[ "$(cat "$WORK/dep/extra-files/notes.txt")" = "broken" ] || fail "--allow-partial with off.json: extra-files restored"
 
 finish
