@@ -68,9 +68,10 @@ static const cli_option RESTORE_OPTIONS[] = {
 		"database the snapshot was taken from (refused\n"
 		"otherwise)", CLI_FLAG, offsetof(restore_state, o.allow_source_target)},
 	{"allow-partial", 10, NULL, "restore a snapshot that lacks some enabled components\n"
-		"of FILE: the rest is restored, those are left as they\n"
-		"are and listed (refused otherwise; --only restores\n"
-		"the components it names without it)",
+		"of FILE, or holds some FILE leaves out or disables:\n"
+		"the rest is restored, those are left as they are and\n"
+		"listed (refused otherwise; --only restores the\n"
+		"components it names without it)",
 		CLI_FLAG, offsetof(restore_state, o.allow_partial)},
 	{NULL, 0, NULL, "\n"
 		"Every target (namespace, resources_dir, path, host, port, user, database) is\n"
@@ -226,6 +227,9 @@ static void print_report(const cJSON *report, int dry_run)
 	a = cJSON_GetObjectItemCaseSensitive(report, "absent_from_snapshot");
 	if (cJSON_GetArraySize(a))
 		say_list("  not in the snapshot:", a);
+	a = cJSON_GetObjectItemCaseSensitive(report, "left_out_by_configuration");
+	if (cJSON_GetArraySize(a))
+		say_list("  in the snapshot, not restored by the configuration:", a);
 }
 
 /* Per component: applied (1) or not (0), and its stream's size. */

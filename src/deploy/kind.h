@@ -102,6 +102,9 @@ typedef struct tsarc_restore_ctx {
 	tsarc_step *steps;
 	size_t n;
 	cJSON *absent; /* components of the target config with no stream */
+	/* Components (or streams) of the snapshot that the target config
+	 * does not restore: not in it, disabled, or no component takes. */
+	cJSON *left_out;
 	cJSON *target_place;   /* where the target's resources are (owned) */
 	cJSON *snapshot_place; /* where the snapshot's were, or NULL (owned) */
 	const char *migration; /* why this restore is a migration, or NULL */

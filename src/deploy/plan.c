@@ -37,36 +37,59 @@ static int in_only(const tsarc_restore_opts *o, const char *name)
 	return 0;
 }
 
-/*
- * A snapshot without some of the target's enabled components (r->absent:
- * taken before a component was added to the configuration, or restored
- * into a target that has more than the source had) would be restored in
- * part: the others replaced, those left as they were, and a restore that
- * exits 0. So it is refused, before anything is read or written, unless
- * the operator says the part is meant: --only (which names what to
- * restore) or --allow-partial. An undo snapshot holds only what a
- * restore replaced, by design (undo.h), and a rollback restores one.
- */
-static int refuse_partial(tsarc_restore_ctx *r)
+/* "A, B" of the strings of `names`, or NULL (out of memory). */
+static char *joined(const cJSON *names)
 {
 	tsarc_buf b = TSARC_BUF_INIT;
 	const cJSON *a;
-	char *names;
-	int one = cJSON_GetArraySize(r->absent) == 1, rc;
 
-	if (!cJSON_GetArraySize(r->absent) || r->o->only || r->o->allow_partial ||
-		r->o->rolling_back || tsarc_snapshot_is_undo(r->snap))
-		return 0;
-	cJSON_ArrayForEach(a, r->absent)
+	cJSON_ArrayForEach(a, names)
 		tsarc_buf_printf(&b, "%s%s", b.size ? ", " : "", a->valuestring);
-	if (!(names = tsarc_buf_detach(&b)))
+	return tsarc_buf_detach(&b);
+}
+
+/*
+ * A restore of part of a snapshot into part of a target, either way:
+ * - the snapshot lacks some of the target's enabled components (r->absent:
+ *   taken before a component was added to the configuration, or restored
+ *   into a target that has more than the source had);
+ * - it holds components the target's configuration leaves out or disables,
+ *   or streams no component of it takes (r->left_out: a configuration
+ *   written for part of a deployment, a component turned off).
+ * Either would be restored in part: the others replaced, those left as
+ * they were (or not restored), and a restore that exits 0. So it is
+ * refused, before anything is read or written, unless the operator says
+ * the part is meant: --only (which names what to restore) or
+ * --allow-partial. An undo snapshot holds only what a restore replaced,
+ * by design (undo.h), and a rollback restores one.
+ */
+static int refuse_partial(tsarc_restore_ctx *r)
+{
+	char *absent = NULL, *left = NULL;
+	int na = cJSON_GetArraySize(r->absent), nl = cJSON_GetArraySize(r->left_out), rc;
+
+	if ((!na && !nl) || r->o->only || r->o->allow_partial || r->o->rolling_back ||
+		tsarc_snapshot_is_undo(r->snap))
+		return 0;
+	if ((na && !(absent = joined(r->absent))) || (nl && !(left = joined(r->left_out)))) {
+		free(absent);
 		return tsarc_error_last()->code;
-	rc = tsarc_error_set(TSARC_ECONFIG, "snapshot %.10s has nothing for %s, enabled in the "
-		"configuration: a restore would replace the other components and leave %s as "
-		"%s; name the components to restore with --only, or give --allow-partial to "
-		"restore what the snapshot holds", r->snap->id, names, one ? "it" : "them",
-		one ? "it is" : "they are");
-	free(names);
+	}
+	if (na)
+		rc = tsarc_error_set(TSARC_ECONFIG, "snapshot %.10s has nothing for %s, enabled in "
+			"the configuration: a restore would replace the other components and leave %s "
+			"as %s%s%s; name the components to restore with --only, or give "
+			"--allow-partial to restore what the snapshot holds", r->snap->id, absent,
+			na == 1 ? "it" : "them", na == 1 ? "it is" : "they are",
+			nl ? "; and the configuration does not restore its " : "", nl ? left : "");
+	else
+		rc = tsarc_error_set(TSARC_ECONFIG, "snapshot %.10s holds %s, which the "
+			"configuration does not restore (not in it, or disabled): a restore would "
+			"replace the other components and leave %s out; name the components to "
+			"restore with --only, or give --allow-partial to restore the rest",
+			r->snap->id, left, nl == 1 ? "it" : "them");
+	free(absent);
+	free(left);
 	return rc;
 }
 
@@ -195,11 +218,14 @@ void tsarc_step_free_converted(tsarc_step *s)
  * `name` or NULL), with the reason in its note. Only pending steps are
  * resolved, described by --dry-run and run.
  */
-static void skip_rule(tsarc_step *s, const char *name)
+static int skip_rule(tsarc_step *s, const char *name)
 {
 	const tsarc_stream *st = s->st;
 	const char *why = tsarc_spec_str(st->meta, "absent_reason");
-
+	/* The target does not take what the stream holds (a stream that
+	 * says its component was absent when backed up holds nothing). */
+	int left_out = (!name || !s->spec || !tsarc_spec_bool(s->spec, "enabled", 1)) &&
+		!tsarc_spec_bool(st->meta, "absent", 0);
 	if (!name)
 		tsarc_step_note(s, "no component of the target configuration takes stream %s",
 			st->name);
@@ -214,8 +240,9 @@ static void skip_rule(tsarc_step *s, const char *name)
 	else if (!s->selected)
 		tsarc_step_note(s, "not selected (--only)");
 	else
-		return;
+		return 0;
 	s->state = TSARC_STEP_SKIPPED;
+	return left_out;
 }
 
 /* {"component": external} for every stream whose metadata says which
@@ -330,7 +357,13 @@ int tsarc_plan_steps(tsarc_restore_ctx *r)
 			s.action = tsarc_kind_find(s.kind)->action;
 		s.order = recipe_order(s.recipe);
 		s.selected = name && (in_only(r->o, name) || in_only(r->o, s.converted_from));
-		skip_rule(&s, name);
+		/* What the snapshot holds and the target does not take. */
+		if (skip_rule(&s, name) &&
+			!cJSON_AddItemToArray(r->left_out, cJSON_CreateString(name ? name : st->name))) {
+			free(s.note);
+			cJSON_Delete(s.recipe);
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		}
 		/* A stream of another kind than its component's is not restored
 		 * that component's way, nor its recorded kind's way (that would
 		 * let the snapshot choose what a step writes): refused. */

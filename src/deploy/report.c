@@ -112,6 +112,7 @@ cJSON *tsarc_report_make(tsarc_restore_ctx *r, int with_plan)
 	if (r->rollback)
 		cJSON_AddItemToObject(doc, "rollback", cJSON_Duplicate(r->rollback, 1));
 	cJSON_AddItemToObject(doc, "absent_from_snapshot", cJSON_Duplicate(r->absent, 1));
+	cJSON_AddItemToObject(doc, "left_out_by_configuration", cJSON_Duplicate(r->left_out, 1));
 	cJSON_AddItemToObject(doc, "warnings", cJSON_Duplicate(r->warnings, 1));
 	return doc;
 }

@@ -211,7 +211,8 @@ int tsarc_restore_execute(tsarc_restore_ctx *r, cJSON **report)
 
 	if (report)
 		*report = NULL;
-	if (!r->absent && !(r->absent = cJSON_CreateArray()))
+	if ((!r->absent && !(r->absent = cJSON_CreateArray())) ||
+		(!r->left_out && !(r->left_out = cJSON_CreateArray())))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	if (!r->warnings && !(r->warnings = cJSON_CreateArray()))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -266,6 +267,7 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 	}
 	free(r->steps);
 	cJSON_Delete(r->absent);
+	cJSON_Delete(r->left_out);
 	cJSON_Delete(r->warnings);
 	cJSON_Delete(r->state);
 	cJSON_Delete(r->target_place);
@@ -278,7 +280,7 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 	r->undo_active = 0;
 	r->steps = NULL;
 	r->n = 0;
-	r->absent = r->warnings = r->state = r->target_place = r->snapshot_place = NULL;
+	r->absent = r->left_out = r->warnings = r->state = r->target_place = r->snapshot_place = NULL;
 }
 
 /* A migration into another namespace (--target-namespace, `o` may be

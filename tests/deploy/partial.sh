@@ -118,10 +118,13 @@ for cfg in old off; do
 	done
 done
 ok restore "$FULL" --repo "$REPO" --config "$WORK/old.json" --only system-storage
-[ "$(cat "$WORK/dep/system-storage/logo.png")" = "logo v2" ] || fail "--only with old.json: system-storage not restored"
+[ "$(cat "$WORK/dep/system-storage/logo.png")" = "logo v3" ] || fail "--only with old.json: system-storage not restored"
 echo "broken again" >"$WORK/dep/system-storage/logo.png"
+echo "extra changed" >"$WORK/dep/extra-files/notes.txt"
 ok restore "$FULL" --repo "$REPO" --config "$WORK/off.json" --allow-partial --json
-[ "$(cat "$WORK/dep/system-storage/logo.png")" = "logo v2" ] || fail "--allow-partial with off.json: system-storage not restored"
-[ "$(cat "$WORK/dep/extra-files/notes.txt")" = "broken" ] || fail "--allow-partial with off.json: extra-files restored"
+[ "$(cat "$WORK/dep/system-storage/logo.png")" = "logo v3" ] || fail "--allow-partial with off.json: system-storage not restored"
+[ "$(cat "$WORK/dep/extra-files/notes.txt")" = "extra changed" ] || fail "--allow-partial with off.json: extra-files restored"
+[ "$(json_get "$OUT" "d['left_out_by_configuration']")" = "['extra-files']" ] ||
+	fail "--allow-partial: the report's left_out_by_configuration is $(json_get "$OUT" "d.get('left_out_by_configuration')")"
 
 finish

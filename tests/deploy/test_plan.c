@@ -179,12 +179,19 @@ static const plan_case cases[] = {
 		"\"kind\": \"mysql\", \"host\": \"10.0.0.9\", \"user\": \"root\", "
 		"\"database\": \"system\"}}}",
 		NULL, 0, NULL, TSARC_EUNSAFE, NULL, 0, NULL, 0},
-	{"a disabled component, and a stream without a component",
+	{"a disabled component, and a stream without a component: refused, the restore would "
+	 "leave them out and exit 0",
 		"[{\"name\": \"s.sql\", \"meta\": {\"component\": \"db\", \"kind\": \"mysql\"}}, "
 		"{\"name\": \"loose.bin\", \"meta\": {\"kind\": \"exec\"}}]",
 		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
 		"{\"db\": {\"kind\": \"mysql\", \"database\": \"d\", \"enabled\": false}}}",
-		NULL, 0, NULL, 0, "db/sql/skip loose.bin/exec/skip", 0, "", 0},
+		NULL, 0, NULL, TSARC_ECONFIG, NULL, 0, NULL, 0},
+	{"... with --allow-partial: both skipped, saying why",
+		"[{\"name\": \"s.sql\", \"meta\": {\"component\": \"db\", \"kind\": \"mysql\"}}, "
+		"{\"name\": \"loose.bin\", \"meta\": {\"kind\": \"exec\"}}]",
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
+		"{\"db\": {\"kind\": \"mysql\", \"database\": \"d\", \"enabled\": false}}}",
+		NULL, 0, NULL, 0, "db/sql/skip loose.bin/exec/skip", 0, "", 1},
 };
 
 /* "component/action/state ..." of a report's steps. */
