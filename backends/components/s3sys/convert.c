@@ -70,25 +70,50 @@ const char *tsarc_s3sys_type_by_name(const char *name)
 	return NULL;
 }
 
-typedef struct to_objects {
-	const tsarc_stream *st;
-	struct archive *out;
+/* Where a conversion writes: the pipe to the reader. */
+typedef struct pipe_out {
 	int fd;
-	int broken; /* the output pipe broke: its reader gave up */
-	size_t index;
-} to_objects;
+	int broken; /* the pipe broke: its reader gave up */
+	int failed; /* nothing more is written: no archive end after a failure */
+} pipe_out;
 
-static la_ssize_t write_cb(struct archive *a, void *ud, const void *buf, size_t len)
+static la_ssize_t pipe_write(struct archive *a, void *ud, const void *buf, size_t len)
 {
-	to_objects *t = ud;
+	pipe_out *p = ud;
 
-	if (tsarc_write_all(t->fd, buf, len) != 0) {
-		t->broken = errno == EPIPE;
+	if (p->failed) {
+		archive_set_error(a, ECANCELED, "the conversion failed");
+		return -1;
+	}
+	if (tsarc_write_all(p->fd, buf, len) != 0) {
+		p->broken = errno == EPIPE;
 		archive_set_error(a, errno, "%s", strerror(errno));
 		return -1;
 	}
 	return (la_ssize_t)len;
 }
+
+/* Frees writer `a`; after a failure (rc) its close writes nothing more,
+ * so a failed conversion never ends its output as a whole archive. Then
+ * rc, or TSARC_ECANCELED when the reader had given up (its error says
+ * why), or rc with what was converted named. */
+static int pipe_close(struct archive *a, pipe_out *p, int rc, const char *stream,
+	const char *what)
+{
+	p->failed = rc != 0;
+	archive_write_free(a);
+	if (rc && p->broken)
+		return tsarc_error_set(TSARC_ECANCELED, "the converted stream's reader stopped");
+	if (rc)
+		tsarc_error_prefix("stream %s, %s", stream, what);
+	return rc;
+}
+
+typedef struct to_objects {
+	struct archive *out;
+	pipe_out pipe;
+	size_t index;
+} to_objects;
 
 static int body_cb(void *ctx, const void *data, size_t len)
 {
@@ -164,12 +189,11 @@ static int from_tree(const tsarc_stream *st, int in_fd, int out_fd)
 	int rc;
 
 	memset(&t, 0, sizeof(t));
-	t.st = st;
-	t.fd = out_fd;
+	t.pipe.fd = out_fd;
 	if (!(t.out = archive_write_new()))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	if (!(rc = tsarc_s3sys_writer_setup(t.out)) &&
-		archive_write_open(t.out, &t, NULL, write_cb, NULL) != ARCHIVE_OK)
+		archive_write_open(t.out, &t.pipe, NULL, pipe_write, NULL) != ARCHIVE_OK)
 		rc = tsarc_error_set(TSARC_EIO, "writing the converted stream: %s",
 			archive_error_string(t.out));
 	if (!rc)
@@ -177,15 +201,7 @@ static int from_tree(const tsarc_stream *st, int in_fd, int out_fd)
 	if (!rc && archive_write_close(t.out) != ARCHIVE_OK)
 		rc = tsarc_error_set(TSARC_EIO, "writing the converted stream: %s",
 			archive_error_string(t.out));
-	/* A failed conversion never ends its output as a whole archive. */
-	if (rc)
-		archive_write_fail(t.out);
-	archive_write_free(t.out);
-	if (rc && t.broken)
-		return tsarc_error_set(TSARC_ECANCELED, "the converted stream's reader stopped");
-	if (rc)
-		tsarc_error_prefix("stream %s, a tree's tar, into S3 objects", st->name);
-	return rc;
+	return pipe_close(t.out, &t.pipe, rc, st->name, "a tree's tar, into S3 objects");
 }
 
 const tsarc_stream_conversion tsarc_s3sys_from_tree = {
@@ -197,10 +213,8 @@ const tsarc_stream_conversion tsarc_s3sys_from_tree = {
 /* ---- the other way: a bucket's objects onto a volume ---- */
 
 typedef struct to_tree {
-	const tsarc_stream *st;
 	struct archive *out;
-	int fd;
-	int broken;
+	pipe_out pipe;
 	/* The keys written as files, in key order (the stream's): a folder
 	 * that one of them names cannot be made. */
 	tsarc_strv files;
@@ -215,22 +229,10 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int tree_write_cb_error(to_tree *t, const char *what, const char *key)
+static int write_error(to_tree *t, const char *what, const char *key)
 {
 	return tsarc_error_set(TSARC_EIO, "writing the converted stream (%s '%.200s'): %s", what,
 		key, archive_error_string(t->out));
-}
-
-static la_ssize_t tree_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
-{
-	to_tree *t = ud;
-
-	if (tsarc_write_all(t->fd, buf, len) != 0) {
-		t->broken = errno == EPIPE;
-		archive_set_error(a, errno, "%s", strerror(errno));
-		return -1;
-	}
-	return (la_ssize_t)len;
 }
 
 static int write_folder(to_tree *t, const char *path, int64_t mtime)
@@ -245,7 +247,7 @@ static int write_folder(to_tree *t, const char *path, int64_t mtime)
 	archive_entry_set_perm(e, 0755);
 	archive_entry_set_mtime(e, (time_t)mtime, 0);
 	if (archive_write_header(t->out, e) != ARCHIVE_OK)
-		rc = tree_write_cb_error(t, "folder", path);
+		rc = write_error(t, "folder", path);
 	archive_entry_free(e);
 	return rc;
 }
@@ -320,11 +322,11 @@ static int object_cb(struct archive *in, const tsarc_s3sys_obj *o, void *ud)
 	archive_entry_set_size(e, (la_int64_t)o->size);
 	archive_entry_set_mtime(e, (time_t)o->mtime, 0);
 	if (archive_write_header(t->out, e) != ARCHIVE_OK)
-		rc = tree_write_cb_error(t, "file", o->key);
+		rc = write_error(t, "file", o->key);
 	archive_entry_free(e);
 	while (!rc && (n = tsarc_s3sys_read_body(in, buf, sizeof(buf))) > 0)
 		if (archive_write_data(t->out, buf, (size_t)n) != (la_ssize_t)n)
-			rc = tree_write_cb_error(t, "file", o->key);
+			rc = write_error(t, "file", o->key);
 	if (!rc && n < 0)
 		rc = (int)n;
 	/* In key order: the vector stays sorted for open_folders' bsearch. */
@@ -341,8 +343,7 @@ static int from_objects(const tsarc_stream *st, int in_fd, int out_fd)
 	int rc = 0;
 
 	memset(&t, 0, sizeof(t));
-	t.st = st;
-	t.fd = out_fd;
+	t.pipe.fd = out_fd;
 	if (!in || !(t.out = archive_write_new()) || !(t.open = strdup(""))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
@@ -354,7 +355,7 @@ static int from_objects(const tsarc_stream *st, int in_fd, int out_fd)
 	 * their bytes. */
 	else if (archive_write_set_format_pax(t.out) != ARCHIVE_OK ||
 		archive_write_set_options(t.out, "hdrcharset=BINARY") != ARCHIVE_OK ||
-		archive_write_open(t.out, &t, NULL, tree_write_cb, NULL) != ARCHIVE_OK)
+		archive_write_open(t.out, &t.pipe, NULL, pipe_write, NULL) != ARCHIVE_OK)
 		rc = tsarc_error_set(TSARC_EIO, "writing the converted stream: %s",
 			archive_error_string(t.out));
 	if (!rc)
@@ -365,19 +366,14 @@ static int from_objects(const tsarc_stream *st, int in_fd, int out_fd)
 		rc = tsarc_error_set(TSARC_EIO, "writing the converted stream: %s",
 			archive_error_string(t.out));
 done:
-	if (rc && t.out)
-		archive_write_fail(t.out);
-	archive_write_free(t.out);
 	archive_read_free(in);
 	for (i = 0; i < t.files.n; i++)
 		free(t.files.v[i]);
 	free(t.files.v);
 	free(t.open);
-	if (rc && t.broken)
-		return tsarc_error_set(TSARC_ECANCELED, "the converted stream's reader stopped");
-	if (rc)
-		tsarc_error_prefix("stream %s, a bucket's objects, into a folder's tree", st->name);
-	return rc;
+	if (!t.out)
+		return rc;
+	return pipe_close(t.out, &t.pipe, rc, st->name, "a bucket's objects, into a folder's tree");
 }
 
 const tsarc_stream_conversion tsarc_s3sys_to_tree = {
