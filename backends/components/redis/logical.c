@@ -11,6 +11,7 @@
  * of the same key is harmless).
  */
 #include "logical.h"
+#include "sentinel.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -325,6 +326,11 @@ int tsarc_redis_logical_dump(tsarc_redis *src, tsarc_redis_out_fn out, void *ctx
 	writer w = {out, ctx, NULL, 0};
 	int ndb, db, rc;
 
+	/* A replica is read only while its link is up: before the first
+	 * read, and again after the last (a link that broke, or a full sync
+	 * that began, during the scan: part of what was read is stale). */
+	if ((rc = tsarc_redis_require_linked(src)))
+		return rc;
 	if (!(w.buf = malloc(OUTBUF)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	if ((rc = tsarc_redis_db_count(src, &ndb)) ||
@@ -336,7 +342,7 @@ int tsarc_redis_logical_dump(tsarc_redis *src, tsarc_redis_out_fn out, void *ctx
 		if (!(rc = tsarc__redis_select(src, db, NULL)) && !(rc = tsarc__redis_dbsize(src, &n)) && n > 0)
 			rc = dump_db(src, &w, db, st->exact_expiry, stop, st);
 	}
-	if (!rc)
+	if (!rc && !(rc = tsarc_redis_require_linked(src)))
 		rc = w_flush(&w);
 done:
 	free(w.buf);

@@ -95,7 +95,9 @@ int tsarc_redis_stats_add_db(tsarc_redis_stats *st, int db, unsigned long long a
 typedef int (*tsarc_redis_out_fn)(void *ctx, const void *data, size_t len);
 
 /* Backs up every database of `src` as the stream above into `out`.
- * Checks *stop (may be NULL) between batches: TSARC_ECANCELED. */
+ * Checks *stop (may be NULL) between batches: TSARC_ECANCELED. A replica
+ * whose link to its master is not up, before the first read or after the
+ * last, is refused (sentinel.h tsarc_redis_require_linked). */
 int tsarc_redis_logical_dump(tsarc_redis *src, tsarc_redis_out_fn out, void *ctx,
 	const atomic_int *stop, tsarc_redis_stats *st);
 

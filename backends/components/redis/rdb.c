@@ -3,6 +3,7 @@
  */
 #include "rdb.h"
 #include "error_save.h"
+#include "sentinel.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -84,6 +85,11 @@ int tsarc_redis_sync_rdb(tsarc_redis *r, tsarc_redis_out_fn out, void *ctx,
 
 	*refused = 0;
 	*bytes = 0;
+	/* A replica whose link is not up refuses SYNC itself (NOMASTERLINK);
+	 * asked first, the logical path's check says which master and what
+	 * to do, the same on both paths. */
+	if ((rc = tsarc_redis_require_linked(r)))
+		return rc;
 	/* Only the RDB, no replication stream after it (7.0+; older servers
 	 * answer an error and send the stream, which we never read). */
 	if ((rc = tsarc_redis_command(r, &rep, "REPLCONF", "rdb-only", "1", NULL)))

@@ -16,7 +16,9 @@
 /* Streams the server's RDB (SYNC; REPLCONF rdb-only first where the
  * server knows it) into `out`. When SYNC is refused (NOPERM, unknown or
  * renamed command) nothing is written, *refused is set and the result is
- * TSARC_EUNSUPPORTED; the connection stays usable. */
+ * TSARC_EUNSUPPORTED; the connection stays usable. A replica whose link
+ * to its master is not up is refused first, nothing written
+ * (tsarc_redis_require_linked). */
 int tsarc_redis_sync_rdb(tsarc_redis *r, tsarc_redis_out_fn out, void *ctx,
 	const atomic_int *stop, int *refused, unsigned long long *bytes);
 

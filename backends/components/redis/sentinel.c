@@ -80,6 +80,86 @@ int tsarc_redis_dataset_id(tsarc_redis *r, char *id, size_t idsz)
 	return info_hex_field(r, "replication", "master_replid", id, idsz);
 }
 
+/* The value of `key` in an INFO text (a line "key:value") into out; 0
+ * when there is no such line. */
+static int info_line(const char *text, const char *key, char *out, size_t outsz)
+{
+	size_t klen = strlen(key), n;
+	const char *p;
+
+	for (p = text; p && (p = strstr(p, key)); p += klen) {
+		if ((p != text && p[-1] != '\n') || p[klen] != ':')
+			continue;
+		p += klen + 1;
+		n = strcspn(p, "\r\n");
+		snprintf(out, outsz, "%.*s", (int)n, p);
+		return 1;
+	}
+	return 0;
+}
+
+int tsarc_redis_require_linked(tsarc_redis *r)
+{
+	tsarc_redis_reply *rep = NULL;
+	char role[32] = "", host[256] = "", port[16] = "", link[32] = "", syncing[8] = "";
+	char since[32] = "", master[300];
+	int rc;
+
+	if ((rc = tsarc_redis_command(r, &rep, "INFO", "replication", NULL)))
+		return rc;
+	if (rep->type == '$' && info_line(rep->str, "role", role, sizeof(role))) {
+		info_line(rep->str, "master_host", host, sizeof(host));
+		info_line(rep->str, "master_port", port, sizeof(port));
+		info_line(rep->str, "master_link_status", link, sizeof(link));
+		info_line(rep->str, "master_sync_in_progress", syncing, sizeof(syncing));
+		/* -1 where the link was never up since the server started. */
+		if (info_line(rep->str, "master_link_down_since_seconds", since, sizeof(since)) &&
+			*since == '-')
+			*since = '\0';
+	} else {
+		/* INFO refused: ROLE says the same of a replica ("slave", its
+		 * master's host and port, and the link's state, "connected"
+		 * only when master_link_status is up, "sync" while it syncs). */
+		tsarc_redis_reply_free(rep);
+		rep = NULL;
+		if ((rc = tsarc_redis_command(r, &rep, "ROLE", NULL)))
+			return rc;
+		if (rep->type == '*' && rep->nelem >= 4 && rep->elem[0]->type == '$' &&
+			rep->elem[1]->type == '$' && rep->elem[2]->type == ':' &&
+			rep->elem[3]->type == '$') {
+			snprintf(role, sizeof(role), "%s", rep->elem[0]->str);
+			snprintf(host, sizeof(host), "%s", rep->elem[1]->str);
+			snprintf(port, sizeof(port), "%lld", rep->elem[2]->integer);
+			snprintf(link, sizeof(link), "%s", !strcmp(rep->elem[3]->str, "connected") ?
+				"up" : "down");
+			snprintf(syncing, sizeof(syncing), "%s", !strcmp(rep->elem[3]->str, "sync") ?
+				"1" : "0");
+		}
+	}
+	tsarc_redis_reply_free(rep);
+	/* A master, or a server that tells neither (it is read as it is). */
+	if (strcmp(role, "slave") || (!strcmp(link, "up") && strcmp(syncing, "1")))
+		return 0;
+	if (*host)
+		snprintf(master, sizeof(master), "%s%s%s%s", strchr(host, ':') ? "[" : "", host,
+			strchr(host, ':') ? "]:" : ":", port);
+	else
+		snprintf(master, sizeof(master), "(not named)");
+	if (!strcmp(syncing, "1"))
+		return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s is a replica of %s still syncing "
+			"from it (master_sync_in_progress:1): it serves its old data set until the "
+			"sync ends, and a backup of it would record that as the deployment's state; "
+			"nothing was backed up: back up the master (%s) instead, or wait until the "
+			"replica's link is up (INFO replication: master_link_status:up) and back up "
+			"again", tsarc_redis_where(r), master, master);
+	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s is a replica of %s, and its link to "
+		"it is down (master_link_status:%s%s%s%s): it serves the data set as it was when the "
+		"link broke, and a backup of it would record that as the deployment's state; nothing "
+		"was backed up: back up the master (%s) instead, or wait until the replica's link is "
+		"up and back up again", tsarc_redis_where(r), master, *link ? link : "not up",
+		*since ? ", for " : "", since, *since ? " s" : "", master);
+}
+
 int tsarc_redis_require_master(tsarc_redis *r)
 {
 	char role[32];

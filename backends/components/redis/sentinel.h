@@ -46,6 +46,19 @@ int tsarc_redis_server_id(tsarc_redis *r, char *id, size_t idsz);
  * either); a promotion or a replica detached gets a new one. "" when the
  * server does not say. */
 int tsarc_redis_dataset_id(tsarc_redis *r, char *id, size_t idsz);
+/* TSARC_EUNSAFE when `r` is a replica whose link to its master is not up
+ * (INFO replication: master_link_status other than up, or
+ * master_sync_in_progress:1; ROLE's state other than "connected" where
+ * INFO is refused): it serves the data set as it was when the link broke,
+ * or an old one while a full sync runs, and a backup would record that as
+ * the deployment's state. The error names the replica, its master and
+ * what to do. A master, a replica in sync, or a server that refuses both
+ * INFO and ROLE to this user passes. Both backup paths ask it before they
+ * read (tsarc_redis_sync_rdb: the replica's own SYNC refuses the same way,
+ * NOMASTERLINK, but says nothing of what to do) and the logical dump asks
+ * again once it has read everything, so that a link that broke during the
+ * scan is found too. */
+int tsarc_redis_require_linked(tsarc_redis *r);
 /* TSARC_EUNSAFE when `r` is a replica: a restore never writes there. */
 int tsarc_redis_require_master(tsarc_redis *r);
 /* TSARC_EUNSUPPORTED when `r` is a node of a Redis Cluster of more than
