@@ -14,9 +14,21 @@
 #     mysqldump would leave out and what to grant, and no snapshot (before,
 #     a snapshot without the trigger, the table, the procedure, exit 0);
 #   - a user who may see everything, one whose TRIGGER is held through a
-#     role (which the check cannot read: it does not refuse) and one
-#     without TRIGGER whose options say --skip-triggers: their snapshots
-#     hold the tables, the trigger and the procedure they dump.
+#     role and one without TRIGGER whose options say --skip-triggers: their
+#     snapshots hold the tables, the trigger and the procedure they dump.
+# Roles and PUBLIC: what counts is what mysqldump's own session holds, the
+# user's grants, its default role's (enabled at login) with the roles that
+# role holds, and MariaDB 10.11's grants TO PUBLIC; a role granted but not
+# the default is not enabled in that session:
+#   - every privilege through the default role (and a role it holds):
+#     backed up, the trigger in the dump;
+#   - SELECT, SHOW VIEW, EVENT through the default role, TRIGGER nowhere:
+#     refused (before: no check at all once a role was enabled, a snapshot
+#     without the trigger, exit 0);
+#   - TRIGGER through a role granted but not the default: refused, saying
+#     that a role counts as the default role (mysqldump never sets one);
+#   - TRIGGER granted TO PUBLIC: backed up with the trigger (before:
+#     refused, PUBLIC's grants not read).
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -51,6 +63,25 @@ GRANT SELECT, SHOW VIEW, EVENT ON system.* TO bk_role@'%';
 GRANT SELECT ON mysql.proc TO bk_role@'%';
 GRANT bk_triggers TO bk_role@'%';
 SET DEFAULT ROLE bk_triggers FOR bk_role@'%';
+CREATE ROLE bk_reader;
+GRANT SELECT, SHOW VIEW, EVENT ON system.* TO bk_reader;
+GRANT SELECT ON mysql.proc TO bk_reader;
+CREATE ROLE bk_dumper;
+GRANT bk_reader TO bk_dumper;
+GRANT TRIGGER ON system.* TO bk_dumper;
+CREATE USER bk_roleall@'%' IDENTIFIED BY '$UPW';
+GRANT bk_dumper TO bk_roleall@'%';
+SET DEFAULT ROLE bk_dumper FOR bk_roleall@'%';
+CREATE USER bk_rolepart@'%' IDENTIFIED BY '$UPW';
+GRANT bk_reader TO bk_rolepart@'%';
+SET DEFAULT ROLE bk_reader FOR bk_rolepart@'%';
+CREATE USER bk_nodefault@'%' IDENTIFIED BY '$UPW';
+GRANT SELECT, SHOW VIEW, EVENT ON system.* TO bk_nodefault@'%';
+GRANT SELECT ON mysql.proc TO bk_nodefault@'%';
+GRANT bk_triggers TO bk_nodefault@'%';
+CREATE USER bk_public@'%' IDENTIFIED BY '$UPW';
+GRANT SELECT, SHOW VIEW, EVENT ON system.* TO bk_public@'%';
+GRANT SELECT ON mysql.proc TO bk_public@'%';
 SQL
 REPO=$WORK/repo
 init_repo "$REPO"
@@ -63,6 +94,10 @@ hidden() {
 hidden bk_notrig triggers
 hidden bk_onetable tables
 hidden bk_noroutine routines
+hidden bk_rolepart triggers
+hidden bk_nodefault triggers
+expect_err "a role's privileges count only where it is the user's default role \\(SET DEFAULT ROLE\\)" \
+	"bk_nodefault: TRIGGER through a role that is not its default"
 
 # whole USER WHAT [COMPONENT-JSON]: backed up, the stream holds both
 # tables, and the trigger and the procedure unless WHAT says which not.
@@ -87,5 +122,9 @@ whole() {
 whole bk_all "every privilege on the database"
 whole bk_role "TRIGGER through its default role"
 whole bk_notrig "without triggers" '{"external": true, "options": ["--skip-triggers"]}'
+whole bk_roleall "every privilege through its default role and the role it holds"
+# Last: every user of the server holds what PUBLIC holds.
+sock_mysql "$M" -e "GRANT TRIGGER ON system.* TO PUBLIC" || fail "no GRANT ... TO PUBLIC"
+whole bk_public "TRIGGER through PUBLIC"
 
 finish
