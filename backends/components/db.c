@@ -16,6 +16,7 @@
 #include "rewrite.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -73,16 +74,22 @@ int tsarc_db_version_cmd(tsarc_production *out, const char *tool, const char *fl
 }
 
 /* Spawned, not captured: a transport gives a MySQL password to spawned
- * commands only (the in-memory option file). */
-int tsarc_db_capture(tsarc_component *c, const tsarc_cmd *cmd, char **out)
+ * commands only (the in-memory option file). At most `keep` bytes are
+ * kept; with `whole`, more than that is TSARC_ETOOLARGE (the rest is read
+ * and dropped either way, so the command ends), and the buffer is wiped
+ * when freed (a whole answer may hold what SHOW GRANTS shows: a password
+ * hash). */
+static int capture(tsarc_component *c, const tsarc_cmd *cmd, size_t keep, int whole, char **out)
 {
 	tsarc_buf b = TSARC_BUF_INIT;
 	tsarc_proc p;
 	char buf[4096];
 	ssize_t n;
-	int rc, frc;
+	int rc = 0, frc, over = 0;
 
 	*out = NULL;
+	if (whole)
+		tsarc_buf_init_wiped(&b);
 	tsarc_proc_init(&p);
 	if ((rc = c->tr->spawn(c->tr, c, cmd, &p)))
 		return rc;
@@ -92,12 +99,18 @@ int tsarc_db_capture(tsarc_component *c, const tsarc_cmd *cmd, char **out)
 				continue;
 			break;
 		}
-		if (b.size < sizeof(buf) && (rc = tsarc_buf_append(&b, buf, (size_t)n)))
+		if (b.size >= keep || (whole && b.size + (size_t)n > keep))
+			over = 1;
+		else if ((rc = tsarc_buf_append(&b, buf, (size_t)n)))
 			break;
 	}
+	tsarc_secure_zero(buf, sizeof(buf));
 	frc = tsarc_proc_finish(&p, cmd->argv[0]);
 	if (!rc)
 		rc = frc;
+	if (!rc && whole && over)
+		rc = tsarc_error_set(TSARC_ETOOLARGE, "%s answered more than %zu bytes",
+			cmd->argv[0], keep);
 	if (!rc)
 		rc = tsarc_buf_append(&b, "", 1);
 	if (rc) {
@@ -106,6 +119,17 @@ int tsarc_db_capture(tsarc_component *c, const tsarc_cmd *cmd, char **out)
 	}
 	*out = (char *)b.ptr;
 	return 0;
+}
+
+int tsarc_db_capture(tsarc_component *c, const tsarc_cmd *cmd, char **out)
+{
+	/* As it always was: appends while under 4 KiB, the rest dropped. */
+	return capture(c, cmd, 4096, 0, out);
+}
+
+int tsarc_db_capture_whole(tsarc_component *c, const tsarc_cmd *cmd, size_t max, char **out)
+{
+	return capture(c, cmd, max, 1, out);
 }
 
 int tsarc_db_probe(tsarc_component *c, const tsarc_cmd *cmd, const char *const names[], size_t n,

@@ -139,6 +139,11 @@ int tsarc_db_guard_intake(tsarc_production *out, struct tsarc_filter guard, cons
  * puts its stdout (at most 4 KiB, the rest read and dropped) in *out, to
  * free; a failure of the command is an error (a one-line query's answer). */
 int tsarc_db_capture(tsarc_component *c, const tsarc_cmd *cmd, char **out);
+/* The same for an answer of several lines that is used whole or not at
+ * all: more than `max` bytes is TSARC_ETOOLARGE. The answer is the
+ * caller's to wipe (tsarc_secure_free_str): SHOW GRANTS shows a password
+ * hash. */
+int tsarc_db_capture_whole(tsarc_component *c, const tsarc_cmd *cmd, size_t max, char **out);
 /* Runs `cmd` (a client with the dump's connection and a one-line query)
  * through the component's transport (the pod's own client in a pod) and
  * records its answer in `meta` under `names` (dbconn.h

@@ -14,6 +14,7 @@
 #include "snapshot.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
+#include "wipe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,13 +93,19 @@ static int has_option(const tsarc_component *c, const char *flag)
  * triggers of a table without TRIGGER, a routine without a routine
  * privilege are left out of the dump without an error, and mysqldump exits
  * 0 (a backup user made with SELECT, SHOW VIEW and EVENT took 3scale's
- * system database without its triggers). So before the dump the user's
- * privileges are read with the dump's own connection
- * (tsarc_mysql_visible_query): what it may not see fails the component,
- * naming what and the grant. Where they cannot be read (a role is active,
- * the query fails on an older server) the dump goes on, as before: the
- * check refuses only what it knows to be hidden.
+ * system database without its triggers). So before the dump the session's
+ * privileges are read with the dump's own connection, which logs in as
+ * mysqldump does (its default role enabled): SHOW GRANTS, the server's
+ * own account of them, roles and PUBLIC included, then the query of
+ * tsarc_mysql_visible_query over them. What it may not see fails the
+ * component, naming what and the grant. Where they cannot be read (a role
+ * whose privileges SHOW GRANTS does not show, a REVOKE, the query fails
+ * on an older server) the dump goes on, as before: the check refuses only
+ * what it knows to be hidden.
  */
+/* More SHOW GRANTS than this is not read (it makes the query too). */
+#define GRANTS_MAX (32u * 1024u)
+
 static int mysql_require_visible(tsarc_component *c, const char *tool, const tsarc_conn *conn,
 	const char *pod_pw, tsarc_production *out)
 {
@@ -106,17 +113,25 @@ static int mysql_require_visible(tsarc_component *c, const char *tool, const tsa
 	static const char *const words[] = {" tables", " triggers", " routines"};
 	static const char *const skip[] = {NULL, "--skip-triggers", "--skip-routines"};
 	tsarc_cmd cmd;
-	char *query = NULL, *answer = NULL, what[64] = "";
+	char *query = NULL, *answer = NULL, *grants = NULL, what[64] = "";
 	const char *at;
 	size_t i, n;
 	int rc;
 
 	tsarc_cmd_init(&cmd);
-	if ((rc = tsarc_mysql_visible_query(conn->database, &query)) ||
+	if ((rc = mysql_query_cmd(tool, conn, out->tls, pod_pw, "SHOW GRANTS", &cmd)))
+		goto done;
+	if (tsarc_db_capture_whole(c, &cmd, GRANTS_MAX, &grants)) {
+		tsarc_error_clear(); /* the dump says what is wrong with the connection */
+		goto done;
+	}
+	tsarc_cmd_free(&cmd);
+	tsarc_cmd_init(&cmd);
+	if ((rc = tsarc_mysql_visible_query(conn->database, grants, &query)) || !query ||
 		(rc = mysql_query_cmd(tool, conn, out->tls, pod_pw, query, &cmd)))
 		goto done;
 	if (tsarc_db_capture(c, &cmd, &answer)) {
-		tsarc_error_clear(); /* the dump says what is wrong with the connection */
+		tsarc_error_clear();
 		goto done;
 	}
 	if (strncmp(answer, "hidden:", 7))
@@ -135,9 +150,12 @@ static int mysql_require_visible(tsarc_component *c, const char *tool, const tsa
 			"no privilege on; grant it SELECT, SHOW VIEW, TRIGGER and EVENT on the "
 			"database and, for routines, SELECT on mysql.proc (MariaDB) or SHOW_ROUTINE "
 			"(MySQL), or give --skip-triggers or --skip-routines in the component's "
-			"options if they are not wanted; nothing was backed up", c->name,
+			"options if they are not wanted; a role's privileges count only where it is "
+			"the user's default role (SET DEFAULT ROLE), the one enabled when mysqldump "
+			"logs in; nothing was backed up", c->name,
 			conn->user ? conn->user : "(the client's default)", conn->database, what);
 done:
+	tsarc_secure_free_str(grants);
 	free(answer);
 	free(query);
 	tsarc_cmd_free(&cmd);

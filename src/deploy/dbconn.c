@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -567,47 +568,245 @@ int tsarc_mysql_charset_query(const char *database, char **out)
 		"' USING utf8mb4)", out);
 }
 
-/* The grantee of information_schema's privilege tables ('user'@'host'),
- * made of CURRENT_USER() (user@host, the host without '@'). */
-#define MYSQL_ME "CONCAT('''', LEFT(CURRENT_USER(), CHAR_LENGTH(CURRENT_USER()) - " \
-	"CHAR_LENGTH(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)) - 1), '''@''', " \
-	"SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')"
+/*
+ * The visibility check reads the privileges of the dump's own session from
+ * the server's own account of them, SHOW GRANTS: on MariaDB it lists the
+ * user's grants, those of the role enabled in the session (the default
+ * role, enabled at login) and of every role that role holds, and those to
+ * PUBLIC (10.11), and nothing of a role granted but not enabled; which is
+ * what mysqldump's session holds. information_schema's privilege tables
+ * show the user's own grants only (MariaDB 10.11, measured: with a role
+ * enabled, its rows are not there), so the check once gave up wherever a
+ * role was enabled, and passed a user missing TRIGGER; and it never saw
+ * PUBLIC, and refused a user who held TRIGGER through it.
+ *
+ * Each "GRANT privileges ON object TO grantee" line becomes a row of the
+ * query's table g: its level (l: g global, d database, t table, r a
+ * routine, its privileges not counted), the privileges that matter here
+ * (p: ",SELECT,TRIGGER,", "ALL" for ALL PRIVILEGES; a column's grant is
+ * not the table's), the database (s: a pattern at level d, as LIKE reads
+ * it), the table (t) and the grantee's name (w). The names go as hex
+ * literals; the privileges are from the list below only.
+ */
+static const struct {
+	const char *shown, *as;
+} VISIBLE_PRIVS[] = {
+	{"SELECT", "SELECT"}, {"TRIGGER", "TRIGGER"}, {"EXECUTE", "EXECUTE"},
+	{"ALTER ROUTINE", "ALTER ROUTINE"}, {"SHOW CREATE ROUTINE", "SHOW CREATE ROUTINE"},
+	{"SHOW_ROUTINE", "SHOW_ROUTINE"}, {"ALL PRIVILEGES", "ALL"}, {"ALL", "ALL"},
+};
+
+/* Where `stop` (a word between spaces) starts in `p` outside quotes and
+ * parentheses, or NULL. */
+static const char *grant_find(const char *p, const char *stop)
+{
+	size_t n = strlen(stop);
+	int depth = 0;
+	char q = 0;
+
+	for (; *p; p++) {
+		if (q) {
+			if (*p == q)
+				q = 0;
+		} else if (*p == '`' || *p == '\'' || *p == '"') {
+			q = *p;
+		} else if (*p == '(') {
+			depth++;
+		} else if (*p == ')') {
+			depth--;
+		} else if (!depth && !strncmp(p, stop, n)) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* A name at *pp, `quoted` (`` inside is one `), 'quoted' or a bare word,
+ * into out; *pp moves past it. 0 when there is none or it is too long. */
+static int grant_name(const char **pp, char *out, size_t outsz)
+{
+	const char *p = *pp;
+	size_t n = 0;
+
+	if (*p == '`' || *p == '\'') {
+		char q = *p++;
+		for (;; p++) {
+			if (!*p)
+				return 0;
+			if (*p == q) {
+				if (p[1] != q)
+					break;
+				p++;
+			}
+			if (n + 1 >= outsz)
+				return 0;
+			out[n++] = *p;
+		}
+		p++;
+	} else {
+		while (*p && *p != '.' && *p != ' ' && *p != '@') {
+			if (n + 1 >= outsz)
+				return 0;
+			out[n++] = *p++;
+		}
+		if (!n)
+			return 0;
+	}
+	out[n] = '\0';
+	*pp = p;
+	return 1;
+}
+
+/* The relevant privileges of "SELECT, SHOW VIEW, TRIGGER" (len bytes) as
+ * ",SELECT,TRIGGER," into out. */
+static void grant_privs(const char *p, size_t len, char *out, size_t outsz)
+{
+	const char *end = p + len;
+
+	snprintf(out, outsz, ",");
+	while (p < end) {
+		const char *comma = p;
+		int depth = 0;
+		size_t i, n;
+		while (comma < end && (depth || *comma != ',')) {
+			depth += *comma == '(' ? 1 : *comma == ')' ? -1 : 0;
+			comma++;
+		}
+		while (p < comma && *p == ' ')
+			p++;
+		n = (size_t)(comma - p);
+		while (n && p[n - 1] == ' ')
+			n--;
+		for (i = 0; i < sizeof(VISIBLE_PRIVS) / sizeof(VISIBLE_PRIVS[0]); i++)
+			if (strlen(VISIBLE_PRIVS[i].shown) == n &&
+				!strncasecmp(p, VISIBLE_PRIVS[i].shown, n) && !memchr(p, '(', n)) {
+				size_t at = strlen(out);
+				snprintf(out + at, outsz - at, "%s,", VISIBLE_PRIVS[i].as);
+			}
+		p = comma + (comma < end);
+	}
+}
+
+/* One row of g from one line of SHOW GRANTS: 1 added, 0 not a grant on an
+ * object (a role granted, SET DEFAULT ROLE), -1 a line that says the
+ * grants cannot be read this way (REVOKE: MySQL's partial revokes). */
+static int grant_row(tsarc_buf *b, const char *line)
+{
+	const char *on, *to, *p;
+	char privs[128], db[256] = "", tbl[256] = "", who[256] = "";
+	char level;
+
+	if (!strncasecmp(line, "REVOKE ", 7))
+		return -1;
+	if (strncasecmp(line, "GRANT ", 6) || !(on = grant_find(line + 6, " ON ")) ||
+		!(to = grant_find(on + 4, " TO ")))
+		return 0;
+	grant_privs(line + 6, (size_t)(on - line - 6), privs, sizeof(privs));
+	p = on + 4;
+	if (!strncasecmp(p, "FUNCTION ", 9) || !strncasecmp(p, "PROCEDURE ", 10) ||
+		!strncasecmp(p, "PACKAGE ", 8)) {
+		level = 'r';
+		snprintf(privs, sizeof(privs), ",");
+	} else if (!strncmp(p, "*.* ", 4)) {
+		level = 'g';
+	} else if (grant_name(&p, db, sizeof(db)) && *p == '.') {
+		p++;
+		if (!strncmp(p, "* ", 2))
+			level = 'd';
+		else if (grant_name(&p, tbl, sizeof(tbl)) && p == to)
+			level = 't';
+		else
+			return 0;
+	} else {
+		return 0;
+	}
+	p = to + 4;
+	if (!grant_name(&p, who, sizeof(who)))
+		return 0;
+	tsarc_buf_printf(b, " UNION ALL SELECT '%c', '%s', ", level, privs);
+	sql_hex_literal(b, db, "CONVERT(X'", "' USING utf8mb4), ");
+	sql_hex_literal(b, tbl, "CONVERT(X'", "' USING utf8mb4), ");
+	sql_hex_literal(b, who, "CONVERT(X'", "' USING utf8mb4)");
+	return 1;
+}
+
+/* A privilege of row g (ALL PRIVILEGES holds them all). */
+#define G_HAS(priv) "(LOCATE('," priv ",', g.p) > 0 OR LOCATE(',ALL,', g.p) > 0)"
 /* Held on every object of database x.d: globally, or on the database (a
  * grant's pattern, as LIKE reads it: `_` and `%` are wildcards there
  * too). */
-#define MYSQL_HELD(priv) \
-	"(EXISTS (SELECT 1 FROM information_schema.USER_PRIVILEGES u WHERE u.GRANTEE = x.me " \
-	"AND u.PRIVILEGE_TYPE = '" priv "') OR EXISTS (SELECT 1 FROM " \
-	"information_schema.SCHEMA_PRIVILEGES s WHERE s.GRANTEE = x.me AND s.PRIVILEGE_TYPE = '" \
-	priv "' AND x.d LIKE s.TABLE_SCHEMA))"
+#define G_HELD(priv) \
+	"EXISTS (SELECT 1 FROM g WHERE " G_HAS(priv) " AND (g.l = 'g' OR (g.l = 'd' AND " \
+	"x.d LIKE g.s)))"
 
-int tsarc_mysql_visible_query(const char *database, char **out)
+int tsarc_mysql_visible_query(const char *database, const char *grants, char **out)
 {
+	tsarc_buf b = TSARC_BUF_INIT;
+	const char *p;
+	int rows = 0;
+
+	*out = NULL;
+	if (!grants)
+		return 0;
+	tsarc_buf_puts(&b, "WITH g (l, p, s, t, w) AS (SELECT '', '', '', '', '' FROM DUAL "
+		"WHERE 0");
+	/* One line per grant, as mysql --batch writes it (\\ for a backslash,
+	 * \t \n \0), no longer than a line the server shows. */
+	for (p = grants; *p;) {
+		char line[2048];
+		size_t n = 0;
+		int r;
+		for (; *p && *p != '\n'; p++) {
+			char ch = *p;
+			if (ch == '\\' && p[1]) {
+				p++;
+				ch = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p == '0' ? ' ' : *p;
+			}
+			if (n + 1 < sizeof(line))
+				line[n++] = ch;
+		}
+		line[n] = '\0';
+		if (*p)
+			p++;
+		r = n + 1 < sizeof(line) ? grant_row(&b, line) : 0;
+		tsarc_secure_zero(line, sizeof(line));
+		if (r < 0) {
+			tsarc_buf_dispose(&b);
+			return 0;
+		}
+		rows += r;
+	}
 	/* Tables: SELECT on the database (a grant table by table shows those
 	 * tables only, and none made after it). Triggers: TRIGGER on the
 	 * database, or on each of its tables. Routines: listed with a routine
 	 * privilege on the database (EXECUTE, ALTER ROUTINE), or shown whole
 	 * (global SELECT, SELECT on mysql.proc, MySQL's SHOW_ROUTINE,
 	 * MariaDB's SHOW CREATE ROUTINE); one listed whose body is not shown
-	 * makes mysqldump fail by itself. */
-	return lookup_query("SELECT CASE WHEN (SELECT COUNT(ROLE_NAME) FROM "
-		"information_schema.ENABLED_ROLES) > 0 OR NOT EXISTS (SELECT 1 FROM "
-		"information_schema.USER_PRIVILEGES u WHERE u.GRANTEE = x.me) THEN 'unknown' "
-		"ELSE CONCAT('hidden:', IF(" MYSQL_HELD("SELECT") ", '', ' tables'), IF("
-		MYSQL_HELD("TRIGGER") " OR NOT EXISTS (SELECT 1 FROM information_schema.TABLES t "
-		"WHERE t.TABLE_SCHEMA = x.d AND t.TABLE_TYPE = 'BASE TABLE' AND NOT EXISTS (SELECT 1 "
-		"FROM information_schema.TABLE_PRIVILEGES p WHERE p.GRANTEE = x.me AND "
-		"p.TABLE_SCHEMA = t.TABLE_SCHEMA AND p.TABLE_NAME = t.TABLE_NAME AND "
-		"p.PRIVILEGE_TYPE = 'TRIGGER')), '', ' triggers'), IF(" MYSQL_HELD("EXECUTE") " OR "
-		MYSQL_HELD("ALTER ROUTINE") " OR " MYSQL_HELD("SHOW CREATE ROUTINE") " OR EXISTS "
-		"(SELECT 1 FROM information_schema.USER_PRIVILEGES u WHERE u.GRANTEE = x.me AND "
-		"u.PRIVILEGE_TYPE IN ('SELECT', 'SHOW_ROUTINE')) OR EXISTS (SELECT 1 FROM "
-		"information_schema.SCHEMA_PRIVILEGES s WHERE s.GRANTEE = x.me AND "
-		"s.PRIVILEGE_TYPE = 'SELECT' AND 'mysql' LIKE s.TABLE_SCHEMA) OR EXISTS (SELECT 1 "
-		"FROM information_schema.TABLE_PRIVILEGES p WHERE p.GRANTEE = x.me AND "
-		"p.TABLE_SCHEMA = 'mysql' AND p.TABLE_NAME = 'proc' AND p.PRIVILEGE_TYPE = 'SELECT'), "
-		"'', ' routines')) END FROM (SELECT " MYSQL_ME " AS me, ", database, "CONVERT(X'",
-		"' USING utf8mb4) AS d) x", out);
+	 * makes mysqldump fail by itself. "unknown": a role enabled in the
+	 * session whose grants SHOW GRANTS does not show (MySQL 8 lists the
+	 * role, not its privileges). */
+	tsarc_buf_puts(&b, ") SELECT CASE WHEN EXISTS (SELECT 1 FROM "
+		"information_schema.ENABLED_ROLES e WHERE e.ROLE_NAME IS NOT NULL AND NOT EXISTS "
+		"(SELECT 1 FROM g WHERE g.l <> '' AND g.w = e.ROLE_NAME)) THEN 'unknown' "
+		"ELSE CONCAT('hidden:', IF(" G_HELD("SELECT") ", '', ' tables'), IF("
+		G_HELD("TRIGGER") " OR NOT EXISTS (SELECT 1 FROM information_schema.TABLES tb "
+		"WHERE tb.TABLE_SCHEMA = x.d AND tb.TABLE_TYPE = 'BASE TABLE' AND NOT EXISTS (SELECT 1 "
+		"FROM g WHERE g.l = 't' AND " G_HAS("TRIGGER") " AND g.s = tb.TABLE_SCHEMA AND "
+		"g.t = tb.TABLE_NAME)), '', ' triggers'), IF(" G_HELD("EXECUTE") " OR "
+		G_HELD("ALTER ROUTINE") " OR " G_HELD("SHOW CREATE ROUTINE") " OR EXISTS (SELECT 1 "
+		"FROM g WHERE g.l = 'g' AND (" G_HAS("SELECT") " OR " G_HAS("SHOW_ROUTINE") ")) OR "
+		"EXISTS (SELECT 1 FROM g WHERE g.l = 'd' AND " G_HAS("SELECT") " AND 'mysql' LIKE "
+		"g.s) OR EXISTS (SELECT 1 FROM g WHERE g.l = 't' AND g.s = 'mysql' AND "
+		"g.t = 'proc' AND " G_HAS("SELECT") "), '', ' routines')) END FROM (SELECT ");
+	sql_hex_literal(&b, database, "CONVERT(X'", "' USING utf8mb4) AS d) x");
+	/* No grant on any object read: nothing to go by. */
+	if (!rows) {
+		tsarc_buf_dispose(&b);
+		return 0;
+	}
+	if (!(*out = tsarc_buf_detach(&b)))
+		return tsarc_error_last()->code;
+	return 0;
 }
 
 int tsarc_mysql_database_count_query(const char *database, char **out)

@@ -112,11 +112,15 @@ int tsarc_probe_fields(const char *text, const char *const names[], size_t n, cJ
 /* The MySQL query whose one-line answer says what of `database` its user
  * may not see, which mysqldump then leaves out without an error (it dumps
  * what SHOW TABLES, SHOW TRIGGERS and SHOW PROCEDURE STATUS list, and they
- * list only what the user holds a privilege on): "hidden:" followed by
+ * list only what the session holds a privilege on): "hidden:" followed by
  * " tables", " triggers", " routines" (none: it sees everything), or
- * "unknown" where its privileges cannot be read (a role is active, whose
- * privileges information_schema does not show). */
-int tsarc_mysql_visible_query(const char *database, char **out);
+ * "unknown" where a role is enabled whose privileges `grants` does not
+ * show (MySQL 8). `grants` is the session's SHOW GRANTS as mysql --batch
+ * writes it (MariaDB: the user's grants, its enabled role's and those of
+ * the roles it holds, PUBLIC's), read with the dump's own connection.
+ * *out is NULL (nothing to check by) when `grants` is NULL, shows no grant
+ * on any object, or holds a REVOKE (MySQL's partial revokes). */
+int tsarc_mysql_visible_query(const char *database, const char *grants, char **out);
 /* The MySQL query whose answer is 1 when `database` exists, 0 when not
  * (the name as a hex literal, compared as the server compares names). */
 int tsarc_mysql_database_count_query(const char *database, char **out);

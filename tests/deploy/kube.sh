@@ -137,13 +137,16 @@ assert want <= targets, targets
 for e in execs:
     assert e[:2] == ["exec", "-i"] and e[5:8] == ["--", "sh", "-c"], e
 mysql = [e[8] for e in execs if e[4] == "system-mysql" and "--version" not in e[8] and
-         "information_schema" not in e[8]][0]
+         "information_schema" not in e[8] and "SHOW GRANTS" not in e[8]][0]
 # Not exec'd: the pod's shell ends the output with its end mark.
 assert mysql.startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysqldump\''), mysql
 assert re.search(r"; tsarc_s=\$\?; printf '\\n%s %s\\n' tsarc-end-[0-9a-f]{32} ", mysql), mysql
 # The database's charset and collation, asked in the pod with its client.
 probe = [e[8] for e in execs if e[4] == "system-mysql" and "information_schema.SCHEMATA" in e[8]]
 assert probe and probe[0].startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysql\''), probe
+# The session's grants (what the dump will see), asked the same way.
+grants = [e[8] for e in execs if e[4] == "system-mysql" and "'SHOW GRANTS'" in e[8]]
+assert grants and grants[0].startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysql\''), grants
 assert any(c[4:7] == ["get", "secret", "system-seed"] for c in calls)
 PY
 grep -qF "$MYSQL_ROOT_PASSWORD" "$FAKE_KUBE_LOG" && fail "the MySQL password went through kubectl's command line"

@@ -322,6 +322,62 @@ static const char *const PLUGIN_NAMES[] = {"client_ed25519", "caching_sha2_passw
  * and tsarc_mysql_tls_args ends with --plugin-dir, then for a socket (`n`
  * 3) --protocol=SOCKET and, when `pin`, --host=localhost; the folder is
  * removed and the linked files untouched. */
+/* SHOW GRANTS (as mysql --batch writes it) read into the visibility
+ * query's rows: each grant on an object is one row of its level, the
+ * privileges that matter, its names as hex and its grantee; a column's
+ * grant is not the table's; a password hash never goes into the query;
+ * nothing to go by (no grant on an object, a REVOKE) is no query. */
+static void mysql_grants_read(void **state)
+{
+	static const struct {
+		const char *grants;
+		const char *want[3]; /* in the query; NULL want[0]: no query */
+	} cases[] = {
+		{"", {NULL}},
+		{"GRANT `r` TO `u`@`%`\nSET DEFAULT ROLE `r` FOR `u`@`%`\n", {NULL}},
+		{"GRANT USAGE ON *.* TO `u`@`%` IDENTIFIED BY PASSWORD '*D821809F'\n"
+		 "GRANT SELECT, SHOW VIEW, EVENT, TRIGGER ON `system`.* TO `r`\n",
+			{"SELECT 'g', ',', CONVERT(X'' USING utf8mb4), CONVERT(X'' USING utf8mb4), "
+			 "CONVERT(X'75' USING utf8mb4)",
+			 "SELECT 'd', ',SELECT,TRIGGER,', CONVERT(X'73797374656d' USING utf8mb4), "
+			 "CONVERT(X'' USING utf8mb4), CONVERT(X'72' USING utf8mb4)"}},
+		{"GRANT SELECT (`id`, `tenant_id`), TRIGGER ON `system`.`accounts` TO `u`@`%`\n",
+			{"SELECT 't', ',TRIGGER,', CONVERT(X'73797374656d' USING utf8mb4), "
+			 "CONVERT(X'6163636f756e7473' USING utf8mb4)"}},
+		/* my\_db (an escaped wildcard), written my\\_db by --batch. */
+		{"GRANT SELECT ON `my\\\\_db`.* TO PUBLIC\n",
+			{"SELECT 'd', ',SELECT,', CONVERT(X'6d795c5f6462' USING utf8mb4), "
+			 "CONVERT(X'' USING utf8mb4), CONVERT(X'5055424c4943' USING utf8mb4)"}},
+		{"GRANT ALL PRIVILEGES ON `a``b`.* TO 'u'@'%' WITH GRANT OPTION\n",
+			{"SELECT 'd', ',ALL,', CONVERT(X'616062' USING utf8mb4)"}},
+		{"GRANT EXECUTE ON PROCEDURE `system`.`p` TO `u`@`%`\n",
+			{"SELECT 'r', ',', CONVERT(X'' USING utf8mb4), CONVERT(X'' USING utf8mb4), "
+			 "CONVERT(X'75' USING utf8mb4)"}},
+		{"GRANT SELECT, SHOW_ROUTINE ON *.* TO `u`@`%`\n"
+		 "REVOKE SELECT ON `mysql`.* FROM `u`@`%`\n", {NULL}},
+	};
+	size_t i, j;
+	char *q;
+
+	(void)state;
+	assert_int_equal(tsarc_mysql_visible_query("system", NULL, &q), 0);
+	assert_null(q);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(tsarc_mysql_visible_query("system", cases[i].grants, &q), 0);
+		if (!cases[i].want[0]) {
+			assert_null(q);
+			continue;
+		}
+		assert_non_null(q);
+		for (j = 0; j < 3 && cases[i].want[j]; j++)
+			if (!strstr(q, cases[i].want[j]))
+				fail_msg("case %zu: no \"%s\" in %s", i, cases[i].want[j], q);
+		assert_null(strstr(q, "D821809F"));
+		assert_null(strstr(q, "PASSWORD"));
+		free(q);
+	}
+}
+
 static void check_plugin_folder(const tsarc_conn *conn, tsarc_db_tls *t, const char *src,
 	size_t n, int pin)
 {
@@ -471,4 +527,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(tls_mode_names),
 	cmocka_unit_test(tls_modes_and_args),
 	cmocka_unit_test(client_error_without_loose_option_warnings),
-	cmocka_unit_test(probe_answers_and_create_options))
+	cmocka_unit_test(probe_answers_and_create_options),
+	cmocka_unit_test(mysql_grants_read))
