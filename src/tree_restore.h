@@ -1,6 +1,7 @@
 #ifndef TSARC_TREE_RESTORE_H
 #define TSARC_TREE_RESTORE_H
 
+#include <archive.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "repo.h"
@@ -108,6 +109,21 @@ int tsarc_stream_read_verified(tsarc_repo *repo, const tsarc_stream *st, unsigne
 	tsarc_stream_fd_reader reader, void *ctx);
 
 /*
+ * libarchive's write callback (archive_write_open's) into a pipe, `ud` a
+ * tsarc_tar_pipe: a writer that sets `stopped` after a failure writes
+ * nothing more, so the free's close never ends a failed archive as a
+ * whole one; `broken` says the reader closed the pipe (EPIPE: it gave up,
+ * and its own error says why). The tree rewrite for a pod and the
+ * conversions of a store (s3sys/convert.c) write this way.
+ */
+typedef struct tsarc_tar_pipe {
+	int fd;
+	int stopped;
+	int broken;
+} tsarc_tar_pipe;
+la_ssize_t tsarc_tar_pipe_write(struct archive *a, void *ud, const void *buf, size_t len);
+
+/*
  * A tree archive's files, for a restore into a place that keeps only
  * files under names (an S3 bucket). Reads the tar on `fd` to its end by
  * the rules of every tree restore (names, skipped types, the padding that
@@ -116,7 +132,6 @@ int tsarc_stream_read_verified(tsarc_repo *repo, const tsarc_stream *st, unsigne
  * with tsarc_tree_file_data. Folders are passed over; a symbolic or hard
  * link is TSARC_EUNSUPPORTED naming it. A non-zero return of `fn` stops.
  */
-struct archive;
 typedef int (*tsarc_tree_file_fn)(void *ctx, struct archive *in, const char *name,
 	uint64_t size, int64_t mtime);
 int tsarc_tree_each_file(const cJSON *meta, int fd, tsarc_tree_file_fn fn, void *ctx);

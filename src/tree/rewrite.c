@@ -15,21 +15,21 @@
 
 typedef struct rewriter {
 	struct archive *aw;
-	int out_fd;
-	int broken; /* nothing more may reach the consumer */
+	tsarc_tar_pipe out; /* stopped: nothing more may reach the consumer */
 	uint64_t entries, skipped;
 	const tsarc_tree_padding *pad; /* the stream's, or NULL */
 } rewriter;
 
-static la_ssize_t rewrite_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
+la_ssize_t tsarc_tar_pipe_write(struct archive *a, void *ud, const void *buf, size_t len)
 {
-	rewriter *w = ud;
+	tsarc_tar_pipe *p = ud;
 
-	if (w->broken) {
-		archive_set_error(a, ECANCELED, "the rewrite was stopped");
+	if (p->stopped) {
+		archive_set_error(a, ECANCELED, "the writer was stopped");
 		return -1;
 	}
-	if (tsarc_write_all(w->out_fd, buf, len) != 0) {
+	if (tsarc_write_all(p->fd, buf, len) != 0) {
+		p->broken = errno == EPIPE;
 		archive_set_error(a, errno, "writing the tar stream: %s", strerror(errno));
 		return -1;
 	}
@@ -147,7 +147,7 @@ static int rewrite(const rewrite_source *src, int out_fd, const char *complete_n
 	int rc;
 
 	memset(&w, 0, sizeof(w));
-	w.out_fd = out_fd;
+	w.out.fd = out_fd;
 	*entries = *skipped = 0;
 	if (src->repo && (rc = tsarc_tree_padding_parse(src->st->meta, &pad))) {
 		tsarc_error_prefix("stream %s: metadata", src->st->name);
@@ -167,9 +167,9 @@ static int rewrite(const rewrite_source *src, int out_fd, const char *complete_n
 	 * refuse the entry; GNU tar extracts such names byte for byte. */
 	archive_write_set_format_option(w.aw, "pax", "hdrcharset", "BINARY");
 	archive_write_set_bytes_per_block(w.aw, 10240);
-	if (archive_write_open2(w.aw, &w, NULL, rewrite_write_cb, NULL, NULL) != ARCHIVE_OK) {
+	if (archive_write_open2(w.aw, &w.out, NULL, tsarc_tar_pipe_write, NULL, NULL) != ARCHIVE_OK) {
 		rc = tsarc_error_set(TSARC_EIO, "%s", archive_error_string(w.aw));
-		w.broken = 1;
+		w.out.stopped = 1;
 		archive_write_free(w.aw);
 		tsarc_tree_padding_free(pad);
 		return rc;
@@ -195,7 +195,7 @@ static int rewrite(const rewrite_source *src, int out_fd, const char *complete_n
 		}
 	}
 	if (rc)
-		w.broken = 1;
+		w.out.stopped = 1;
 	archive_write_free(w.aw);
 	tsarc_tree_padding_free(pad);
 	*entries = w.entries;

@@ -70,37 +70,14 @@ const char *tsarc_s3sys_type_by_name(const char *name)
 	return NULL;
 }
 
-/* Where a conversion writes: the pipe to the reader. */
-typedef struct pipe_out {
-	int fd;
-	int broken; /* the pipe broke: its reader gave up */
-	int failed; /* nothing more is written: no archive end after a failure */
-} pipe_out;
-
-static la_ssize_t pipe_write(struct archive *a, void *ud, const void *buf, size_t len)
-{
-	pipe_out *p = ud;
-
-	if (p->failed) {
-		archive_set_error(a, ECANCELED, "the conversion failed");
-		return -1;
-	}
-	if (tsarc_write_all(p->fd, buf, len) != 0) {
-		p->broken = errno == EPIPE;
-		archive_set_error(a, errno, "%s", strerror(errno));
-		return -1;
-	}
-	return (la_ssize_t)len;
-}
-
 /* Frees writer `a`; after a failure (rc) its close writes nothing more,
  * so a failed conversion never ends its output as a whole archive. Then
  * rc, or TSARC_ECANCELED when the reader had given up (its error says
  * why), or rc with what was converted named. */
-static int pipe_close(struct archive *a, pipe_out *p, int rc, const char *stream,
+static int pipe_close(struct archive *a, tsarc_tar_pipe *p, int rc, const char *stream,
 	const char *what)
 {
-	p->failed = rc != 0;
+	p->stopped = rc != 0;
 	archive_write_free(a);
 	if (rc && p->broken)
 		return tsarc_error_set(TSARC_ECANCELED, "the converted stream's reader stopped");
@@ -111,7 +88,7 @@ static int pipe_close(struct archive *a, pipe_out *p, int rc, const char *stream
 
 typedef struct to_objects {
 	struct archive *out;
-	pipe_out pipe;
+	tsarc_tar_pipe pipe;
 	size_t index;
 } to_objects;
 
@@ -193,7 +170,7 @@ static int from_tree(const tsarc_stream *st, int in_fd, int out_fd)
 	if (!(t.out = archive_write_new()))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	if (!(rc = tsarc_s3sys_writer_setup(t.out)) &&
-		archive_write_open(t.out, &t.pipe, NULL, pipe_write, NULL) != ARCHIVE_OK)
+		archive_write_open(t.out, &t.pipe, NULL, tsarc_tar_pipe_write, NULL) != ARCHIVE_OK)
 		rc = tsarc_error_set(TSARC_EIO, "writing the converted stream: %s",
 			archive_error_string(t.out));
 	if (!rc)
@@ -214,7 +191,7 @@ const tsarc_stream_conversion tsarc_s3sys_from_tree = {
 
 typedef struct to_tree {
 	struct archive *out;
-	pipe_out pipe;
+	tsarc_tar_pipe pipe;
 	/* The keys written as files, in key order (the stream's): a folder
 	 * that one of them names cannot be made. */
 	tsarc_strv files;
@@ -355,7 +332,7 @@ static int from_objects(const tsarc_stream *st, int in_fd, int out_fd)
 	 * their bytes. */
 	else if (archive_write_set_format_pax(t.out) != ARCHIVE_OK ||
 		archive_write_set_options(t.out, "hdrcharset=BINARY") != ARCHIVE_OK ||
-		archive_write_open(t.out, &t.pipe, NULL, pipe_write, NULL) != ARCHIVE_OK)
+		archive_write_open(t.out, &t.pipe, NULL, tsarc_tar_pipe_write, NULL) != ARCHIVE_OK)
 		rc = tsarc_error_set(TSARC_EIO, "writing the converted stream: %s",
 			archive_error_string(t.out));
 	if (!rc)
