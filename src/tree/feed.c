@@ -39,22 +39,33 @@ typedef struct feeder {
 	tsarc_saved_error err; /* the feeder thread's failure */
 } feeder;
 
-static void *feed_main(void *arg)
+/* A thread that writes a pipe: if its reader gives up, its write fails
+ * with EPIPE instead of a signal killing the process. */
+static void pipe_writer_thread(void)
 {
-	feeder *f = arg;
 	sigset_t pipe_only;
-	int rc;
 
-	/* If the reader gives up, our write fails with EPIPE instead of a
-	 * signal killing the process. */
 	sigemptyset(&pipe_only);
 	sigaddset(&pipe_only, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
-	rc = tsarc_stream_extract(f->repo, f->st, tsarc_sink_fd, &f->fd, f->inflight);
+}
+
+/* A thread's failure `rc` (0: none) kept for the caller's thread. */
+static void keep_failure(tsarc_saved_error *err, int rc)
+{
 	if (rc) {
-		tsarc_error_save(&f->err);
-		f->err.code = rc;
+		tsarc_error_save(err);
+		err->code = rc;
 	}
+}
+
+static void *feed_main(void *arg)
+{
+	feeder *f = arg;
+
+	pipe_writer_thread();
+	keep_failure(&f->err, tsarc_stream_extract(f->repo, f->st, tsarc_sink_fd, &f->fd,
+		f->inflight));
 	close(f->fd);
 	return NULL;
 }
@@ -70,17 +81,9 @@ typedef struct converter {
 static void *convert_main(void *arg)
 {
 	converter *c = arg;
-	sigset_t pipe_only;
-	int rc;
 
-	sigemptyset(&pipe_only);
-	sigaddset(&pipe_only, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
-	rc = c->st->convert->run(c->st, c->in, c->out);
-	if (rc) {
-		tsarc_error_save(&c->err);
-		c->err.code = rc;
-	}
+	pipe_writer_thread();
+	keep_failure(&c->err, c->st->convert->run(c->st, c->in, c->out));
 	/* Our giving up stops the feeder; our end of output ends the reader's. */
 	close(c->in);
 	close(c->out);

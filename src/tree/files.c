@@ -85,11 +85,7 @@ int tsarc_tree_file_data(struct archive *in, const char *name, uint64_t size,
 		if (offset < 0 || (uint64_t)offset < at)
 			return tsarc_error_set(TSARC_ECORRUPT, "tar entry '%s': its data goes back "
 				"to offset %lld", name, (long long)offset);
-		/* Past the entry's size: the zeros tar padded a shrunk file
-		 * with (padding.c), never copied. */
-		keep = (uint64_t)offset >= size ? 0 : size - (uint64_t)offset < len ?
-			(size_t)(size - (uint64_t)offset) : len;
-		if ((rc = tsarc__tree_padding_zeros(name, (const char *)buf + keep, len - keep)))
+		if ((rc = tsarc__tree_data_kept(name, buf, len, (uint64_t)offset, size, &keep)))
 			return rc;
 		/* A hole of a sparse file: its zeros, written out. */
 		while (at < (uint64_t)offset && at < size) {

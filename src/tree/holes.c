@@ -63,6 +63,15 @@ static int pwrite_holes(int fd, const char *buf, size_t size, off_t offset, uint
 	return 0;
 }
 
+int tsarc__tree_data_kept(const char *name, const void *buf, size_t len, uint64_t offset,
+	uint64_t limit, size_t *keep)
+{
+	/* Past the entry's size: the zeros tar padded a shrunk file with
+	 * (padding.c), never written. */
+	*keep = offset >= limit ? 0 : limit - offset < len ? (size_t)(limit - offset) : len;
+	return tsarc__tree_padding_zeros(name, (const char *)buf + *keep, len - *keep);
+}
+
 int tsarc__tree_write_data(struct archive *in, int fd, const char *name, uint64_t limit,
 	uint64_t *bytes)
 {
@@ -78,11 +87,7 @@ int tsarc__tree_write_data(struct archive *in, int fd, const char *name, uint64_
 		if (r < ARCHIVE_WARN)
 			return tsarc_error_set(TSARC_ECORRUPT, "reading the tar stream: %s",
 				archive_error_string(in));
-		/* Past the entry's size: the zeros tar padded a shrunk file
-		 * with (padding.c), never written. */
-		keep = (uint64_t)offset >= limit ? 0 : limit - (uint64_t)offset < size ?
-			(size_t)(limit - (uint64_t)offset) : size;
-		if ((rc = tsarc__tree_padding_zeros(name, (const char *)buf + keep, size - keep)) ||
+		if ((rc = tsarc__tree_data_kept(name, buf, size, (uint64_t)offset, limit, &keep)) ||
 			(rc = pwrite_holes(fd, buf, keep, (off_t)offset, bytes)))
 			return rc;
 	}

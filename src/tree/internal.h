@@ -104,6 +104,11 @@ int tsarc__tree_extract(int fd, const char *staging, const tsarc_tree_restore_op
  * owner's to give, as libarchive's and GNU tar's extraction keep them. */
 mode_t tsarc__tree_setid_mode(mode_t mode, uid_t uid, gid_t gid, const struct stat *now);
 
+/* holes.c: how much of a data block of `len` bytes at `offset` is the
+ * entry's own (*keep: below `limit`, its size); the rest must be the
+ * zeros of tar's padding (padding.c), else TSARC_ECORRUPT naming `name`. */
+int tsarc__tree_data_kept(const char *name, const void *buf, size_t len, uint64_t offset,
+	uint64_t limit, size_t *keep);
 /* holes.c: the current entry's data into the new file fd: `size` bytes
  * (entry `name`'s size); past them only zeros (padding.c) may follow. */
 int tsarc__tree_write_data(struct archive *in, int fd, const char *name, uint64_t size,
