@@ -8,6 +8,7 @@
 #   ci/services.sh start-mysql DIR [ROOT_PASSWORD]
 #   ci/services.sh start-postgres DIR [POSTGRES_PASSWORD]
 #   ci/services.sh start-mysql-tls DIR [ROOT_PASSWORD]     # TCP only over TLS
+#   MYSQL_LOG_BIN=1 ci/services.sh start-mysql...      # with a binary log, as a managed one
 #   ci/services.sh start-postgres-tls DIR [POSTGRES_PASSWORD]  # hostssl only
 #   ci/services.sh start-redis DIR NAME [PASSWORD]
 #   ci/services.sh start-redis-managed DIR NAME USER [tls]  # what a managed Redis is
@@ -153,11 +154,15 @@ start_mysql() {
 	mariadb-install-db --user=root --datadir="$base/data" --tmpdir="$base/tmp" \
 		--auth-root-authentication-method=normal --skip-test-db >"$base/install.log" 2>&1 || { cat "$base/install.log" >&2; die "mariadb-install-db failed"; }
 	# Small buffers and no binary log: this is a test server, on a shared 2-core machine.
+	# MYSQL_LOG_BIN=1: with one, as a managed MySQL keeps it for its backups
+	# and replicas (what a user without SUPER may then create changes).
+	local -a binlog=(--skip-log-bin)
+	[ "${MYSQL_LOG_BIN:-}" != 1 ] || binlog=(--log-bin="$base/data/binlog" --server-id=1)
 	mariadbd --no-defaults --user=root --datadir="$base/data" --tmpdir="$base/tmp" \
 		--socket="$base/mysqld.sock" \
 		--port="$port" --bind-address=127.0.0.1 --pid-file="$base/mysqld.pid" \
 		--log-error="$base/error.log" --innodb-buffer-pool-size=128M \
-		--innodb-log-file-size=64M --innodb-flush-log-at-trx-commit=2 --skip-log-bin \
+		--innodb-log-file-size=64M --innodb-flush-log-at-trx-commit=2 "${binlog[@]}" \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
 		--max-allowed-packet=64M "${tlsopt[@]}" </dev/null >/dev/null 2>&1 &
 	echo $! > "$base/server.pid"
