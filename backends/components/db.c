@@ -288,23 +288,35 @@ static int run_statement(tsarc_restore_ctx *r, const tsarc_sql_client *client,
 	return rc;
 }
 
+int tsarc_sql_ask(const tsarc_sql_client *client, tsarc_component *c, const tsarc_cmd *load,
+	const char *query, size_t max, char **out)
+{
+	tsarc_cmd cmd;
+	const char *const *a;
+	int rc;
+
+	*out = NULL;
+	if (!(rc = admin_cmd(client, load, &cmd))) {
+		for (a = client->query_args; *a && !rc; a++)
+			rc = tsarc_cmd_arg(&cmd, *a);
+		if (!rc && !(rc = tsarc_cmd_arg(&cmd, query)))
+			rc = tsarc_db_capture_whole(c, &cmd, max, out);
+	}
+	tsarc_cmd_free(&cmd);
+	return rc;
+}
+
 /* Whether the target has database `db` (*exists), asked through the
  * client's command (in the pod in a pod); its answer must be "0" or "1"
  * and nothing else. */
 static int database_exists(const tsarc_sql_client *client, tsarc_component *c,
 	const tsarc_cmd *load, const char *db, int *exists)
 {
-	tsarc_cmd cmd;
 	char *query = NULL, *answer = NULL;
-	const char *const *a;
 	int rc;
 
-	tsarc_cmd_init(&cmd);
-	if ((rc = client->count_query(db, &query)) || (rc = admin_cmd(client, load, &cmd)))
-		goto done;
-	for (a = client->query_args; *a && !rc; a++)
-		rc = tsarc_cmd_arg(&cmd, *a);
-	if (rc || (rc = tsarc_cmd_arg(&cmd, query)) || (rc = tsarc_db_capture(c, &cmd, &answer)))
+	if ((rc = client->count_query(db, &query)) ||
+		(rc = tsarc_sql_ask(client, c, load, query, 64, &answer)))
 		goto done;
 	if (answer && (!strcmp(answer, "0\n") || !strcmp(answer, "1\n")))
 		*exists = answer[0] == '1';
@@ -312,8 +324,7 @@ static int database_exists(const tsarc_sql_client *client, tsarc_component *c,
 		rc = tsarc_error_set(TSARC_ECORRUPT, "unexpected answer of %s to whether the "
 			"database exists", client->tool);
 done:
-	tsarc_cmd_free(&cmd);
-	free(answer);
+	tsarc_secure_free_str(answer);
 	free(query);
 	return rc;
 }
@@ -570,7 +581,9 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	 * the database is created or anything else is written. */
 	chain = (tsarc_stream_filters){.f = filters, .n = nfilters};
 	if (!client->one_transaction && s->st &&
-		(rc = tsarc_restore_stream_check(r, s->st, &chain)))
+		((rc = tsarc_restore_stream_check(r, s->st, &chain)) ||
+			(client->before_load && guard.self &&
+				(rc = client->before_load(s, &x.c, &x.cmd, &guard)))))
 		goto done;
 	if (x.conn.database && client->create_sql &&
 		(rc = create_database(r, client, s, &x.c, &x.cmd, x.what, &created)))

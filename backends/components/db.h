@@ -107,7 +107,22 @@ typedef struct tsarc_sql_client {
 	/* Writes the client's private files (dbconn.h tsarc_mysql_files_open);
 	 * NULL: tsarc_db_tls_open. */
 	int (*files_open)(const tsarc_conn *conn, int on_host, struct tsarc_db_tls **out);
+	/* Optional, for a client that applies as it reads (no
+	 * one_transaction): once the stream was read whole through the
+	 * filters, and before anything is written (the database created, the
+	 * clean), refuses what the target would refuse part-way through the
+	 * load, after the statements before it were applied. `guard` is this
+	 * load's guard (guard above; its verdict on the whole stream); queries
+	 * go through tsarc_sql_ask with `load`, the load's own command. */
+	int (*before_load)(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
+		const struct tsarc_filter *guard);
 } tsarc_sql_client;
+/* Runs `query` through the client's command for statements about
+ * databases (admin_cmd, made from the load's `load`; in the pod in a pod)
+ * with its query_args, and puts the answer (at most `max` bytes, else
+ * TSARC_ETOOLARGE) in *out, to wipe and free (tsarc_secure_free_str). */
+int tsarc_sql_ask(const tsarc_sql_client *client, tsarc_component *c, const tsarc_cmd *load,
+	const char *query, size_t max, char **out);
 /* The describe and restore of the SQL kinds: the dump loaded by the
  * client with the recipe's options, between what the client puts before
  * it and the domain rewrite, in one session; TLS files for the client's

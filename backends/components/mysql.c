@@ -297,6 +297,63 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 		tsarc_buf_puts(pre, mysql_clean_sql) : 0;
 }
 
+/*
+ * A server that keeps a binary log (every managed MySQL and MariaDB does,
+ * for its backups and replicas) refuses CREATE TRIGGER and CREATE FUNCTION
+ * (ERROR 1419) to a user without SUPER, which no managed service's admin
+ * holds, unless log_bin_trust_function_creators is on; its default is off.
+ * mysql applies a dump as it reads it: such a load stopped at the first
+ * trigger (3scale's system database holds 78), after the clean had dropped
+ * every table and the tables before it were replaced, and the database
+ * was left without the rest. So once the guard has read the whole stream,
+ * a dump that creates either is checked against the server, through the
+ * load's own client and connection: its SHOW GRANTS (the user's, its
+ * default role's, PUBLIC's), then the query of
+ * tsarc_mysql_stored_programs_query over them and the server's settings.
+ * Refused, the step writes nothing. Where the grants cannot be read, or
+ * do not show all the session holds, the load goes on and the server has
+ * the last word, as before.
+ */
+static int mysql_before_load(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
+	const tsarc_filter *guard)
+{
+	const tsarc_sql_client *client = s->impl->data;
+	tsarc_mysql_programs p;
+	char *grants = NULL, *query = NULL, *answer = NULL, what[96] = "";
+	int rc = 0;
+
+	tsarc_mysql_guard_programs(guard->self, &p);
+	if (!p.complete || (!p.triggers && !p.functions))
+		return 0;
+	if (tsarc_sql_ask(client, c, load, "SHOW GRANTS", GRANTS_MAX, &grants) ||
+		tsarc_mysql_stored_programs_query(grants, &query) || !query ||
+		tsarc_sql_ask(client, c, load, query, 64, &answer)) {
+		tsarc_error_clear(); /* the load says what is wrong */
+		goto done;
+	}
+	if (strcmp(answer, "refused\n"))
+		goto done;
+	if (p.triggers)
+		snprintf(what, sizeof(what), "%llu trigger%s", p.triggers, p.triggers == 1 ? "" : "s");
+	if (p.functions)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%llu function%s",
+			*what ? " and " : "", p.functions, p.functions == 1 ? "" : "s");
+	rc = tsarc_error_set(TSARC_EACCESS, "component '%s': the dump creates %s, which the "
+		"server refuses user %s: it keeps a binary log (log_bin) with "
+		"log_bin_trust_function_creators off, and the user holds no SUPER (ERROR 1419); "
+		"the load would stop at the first of them, the tables before it replaced. Turn "
+		"log_bin_trust_function_creators on (a managed MySQL or MariaDB: in its parameter "
+		"group or server parameters; else SET GLOBAL log_bin_trust_function_creators = 1), "
+		"or restore as a user with SUPER; nothing of it was written, database %s is as it "
+		"was", s->component, what, s->conn.user ? s->conn.user : "(the client's default)",
+		s->conn.database);
+done:
+	tsarc_secure_free_str(grants);
+	tsarc_secure_free_str(answer);
+	free(query);
+	return rc;
+}
+
 /* The plan's word on a missing database: what CREATE DATABASE gets, and
  * from where. A recorded name that is not plain is not used (dbconn.c):
  * the plan says so rather than "recorded at backup". */
@@ -375,7 +432,7 @@ static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client
 	.plan_database = mysql_plan_database,
 	.create_sql = mysql_create_sql, .drop_sql = mysql_drop_sql,
 	.count_query = tsarc_mysql_database_count_query, .query_args = mysql_query_args,
-	.files_open = tsarc_mysql_files_open};
+	.files_open = tsarc_mysql_files_open, .before_load = mysql_before_load};
 
 static const char *const MYSQL_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "default_database",
 	"socket", NULL};

@@ -121,6 +121,14 @@ int tsarc_probe_fields(const char *text, const char *const names[], size_t n, cJ
  * *out is NULL (nothing to check by) when `grants` is NULL, shows no grant
  * on any object, or holds a REVOKE (MySQL's partial revokes). */
 int tsarc_mysql_visible_query(const char *database, const char *grants, char **out);
+/* The MySQL query whose one-line answer says whether the session may
+ * create triggers and functions: "refused" where the server keeps a binary
+ * log (log_bin), log_bin_trust_function_creators is off and the grants
+ * hold no SUPER (the server then refuses them, ERROR 1419); "allowed";
+ * "unknown" where a role is enabled whose privileges `grants` does not
+ * show. `grants` as for tsarc_mysql_visible_query, read with the load's
+ * own connection; *out NULL as there. */
+int tsarc_mysql_stored_programs_query(const char *grants, char **out);
 /* The MySQL query whose answer is 1 when `database` exists, 0 when not
  * (the name as a hex literal, compared as the server compares names). */
 int tsarc_mysql_database_count_query(const char *database, char **out);

@@ -46,6 +46,10 @@ struct tsarc_mysql_guard {
 	 * (`plain`): each must pass. */
 	tsarc_mysql_stmt stmt;
 	tsarc_mysql_stmt plain;
+	/* Where a whole stream's counts go (its own, or those of the guard a
+	 * fresh copy was made from). */
+	tsarc_mysql_programs own;
+	tsarc_mysql_programs *report;
 };
 
 static int is_word(unsigned char c)
@@ -390,6 +394,8 @@ int tsarc_mysql_guard_new(const char *database, tsarc_mysql_guard **out)
 	g->delim[0] = ';';
 	g->delim_len = 1;
 	g->stmt.target = g->plain.target = g->target;
+	g->stmt.counts = 1;
+	g->report = &g->own;
 	tsarc_mysql_stmt_start(&g->stmt);
 	tsarc_mysql_stmt_start(&g->plain);
 	*out = g;
@@ -409,7 +415,11 @@ static int at_end(tsarc_mysql_guard *g)
 			rc = tok_end(g);
 	}
 	/* The client sends what is left as the last statement. */
-	return rc ? rc : stmt_end(g, 1);
+	if (rc || (rc = stmt_end(g, 1)))
+		return rc;
+	*g->report = (tsarc_mysql_programs){.complete = 1, .triggers = g->stmt.triggers,
+		.functions = g->stmt.functions};
+	return 0;
 }
 
 static int feed(tsarc_mysql_guard *g, const char *data, size_t len, int eof)
@@ -448,6 +458,11 @@ int tsarc_mysql_guard_finish(tsarc_mysql_guard *g, tsarc_buf *out)
 	return feed(g, "", 0, 1);
 }
 
+void tsarc_mysql_guard_programs(const tsarc_mysql_guard *g, tsarc_mysql_programs *out)
+{
+	*out = *g->report;
+}
+
 void tsarc_mysql_guard_free(tsarc_mysql_guard *g)
 {
 	if (!g)
@@ -477,6 +492,7 @@ static int filter_fresh(const void *self, void **out)
 
 	if ((rc = tsarc_mysql_guard_new(g->target, &f)))
 		return rc;
+	f->report = g->report;
 	*out = f;
 	return 0;
 }

@@ -212,6 +212,10 @@ static int object_kind(tsarc_mysql_stmt *s, const tsarc_mysql_token *t)
 		return 0;
 	}
 	keyword_copy(t, s->object, sizeof(s->object));
+	if (s->counts && !strcmp(s->verb, "CREATE")) {
+		s->triggers += !strcmp(s->object, "TRIGGER");
+		s->functions += !strcmp(s->object, "FUNCTION");
+	}
 	if (!strcmp(s->object, "DATABASE") || !strcmp(s->object, "SCHEMA")) {
 		if (!strcmp(s->verb, "DROP")) {
 			snprintf(what, sizeof(what), "DROP %s", s->object);

@@ -56,6 +56,12 @@ typedef struct tsarc_mysql_stmt {
 	 * (`SET @saved = @@sql_mode`): kept from statement to statement. */
 	char safe[MYSQL_SAFE_VARS][65];
 	size_t nsafe;
+	/* Counted where `counts` is set (the reading of a server that runs
+	 * the versioned comments, as every server since 5.0 does): the
+	 * CREATE TRIGGER and CREATE FUNCTION statements, kept from statement
+	 * to statement. */
+	int counts;
+	unsigned long long triggers, functions;
 } tsarc_mysql_stmt;
 
 /* A statement starts: what the last one said is forgotten (but the user

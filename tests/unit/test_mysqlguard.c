@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deploy/filter.h"
 #include "deploy/mysqlguard.h"
 #include "tsarc/errors.h"
 
@@ -353,6 +354,77 @@ static void long_names(void **state)
 	passes(text);
 }
 
+/* The CREATE TRIGGER and CREATE FUNCTION a whole stream holds (what a
+ * server with a binary log refuses a user without SUPER, mysql.c), read
+ * as a server that runs the versioned comments reads them, wherever the
+ * stream is split; told by the guard a first pass's fresh copy was made
+ * from; nothing told of a stream not read to its end or refused. */
+static void programs_of(const char *text, size_t step, tsarc_mysql_programs *out)
+{
+	tsarc_mysql_guard *g;
+	void *copy;
+	size_t i, n, len = strlen(text);
+	int rc = 0;
+
+	assert_int_equal(tsarc_mysql_guard_new(TARGET, &g), 0);
+	assert_int_equal(tsarc_mysql_guard_ops.fresh(g, &copy), 0);
+	for (i = 0; i < len && !rc; i += n) {
+		n = len - i < step ? len - i : step;
+		rc = tsarc_mysql_guard_ops.feed(copy, text + i, n, NULL);
+	}
+	if (!rc)
+		rc = tsarc_mysql_guard_ops.finish(copy, NULL);
+	tsarc_mysql_guard_ops.free(copy);
+	tsarc_mysql_guard_programs(g, out);
+	tsarc_mysql_guard_free(g);
+	if (rc)
+		tsarc_error_clear();
+}
+
+static void stored_programs_counted(void **state)
+{
+	static const size_t steps[] = {1, 2, 7, 64, 100000};
+	tsarc_mysql_programs p;
+	tsarc_mysql_guard *g;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		programs_of(DUMP, steps[i], &p);
+		assert_int_equal(p.complete, 1);
+		assert_int_equal(p.triggers, 2);
+		assert_int_equal(p.functions, 1);
+	}
+	/* In strings and comments, DROP, a procedure, a view: none. */
+	programs_of("SELECT 'CREATE TRIGGER t'; -- CREATE FUNCTION f\n/* CREATE TRIGGER */\n"
+		    "DROP TRIGGER IF EXISTS t;\nDROP FUNCTION IF EXISTS f;\nCREATE PROCEDURE "
+		    "p() SELECT 1;\nCREATE VIEW v AS SELECT 1;\nCREATE TABLE `trigger` (a int);\n",
+		7, &p);
+	assert_int_equal(p.complete, 1);
+	assert_int_equal(p.triggers, 0);
+	assert_int_equal(p.functions, 0);
+	/* MariaDB's aggregate functions, OR REPLACE, a multi-statement. */
+	programs_of("CREATE OR REPLACE AGGREGATE FUNCTION f() RETURNS INT BEGIN RETURN 1; END;"
+		    "CREATE TRIGGER IF NOT EXISTS t BEFORE INSERT ON a FOR EACH ROW SET @x = 1;",
+		3, &p);
+	assert_int_equal(p.complete, 1);
+	assert_int_equal(p.triggers, 1);
+	assert_int_equal(p.functions, 1);
+	/* Refused, or not read to its end: nothing told. */
+	programs_of("CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET @x = 1;\nUSE other;\n",
+		5, &p);
+	assert_int_equal(p.complete, 0);
+	assert_int_equal(tsarc_mysql_guard_new(TARGET, &g), 0);
+	assert_int_equal(tsarc_mysql_guard_feed(g, DUMP, sizeof(DUMP) - 1, NULL), 0);
+	tsarc_mysql_guard_programs(g, &p);
+	assert_int_equal(p.complete, 0);
+	assert_int_equal(tsarc_mysql_guard_finish(g, NULL), 0);
+	tsarc_mysql_guard_programs(g, &p);
+	assert_int_equal(p.complete, 1);
+	assert_int_equal(p.triggers, 2);
+	tsarc_mysql_guard_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +438,7 @@ int main(void)
 		cmocka_unit_test(dash_comments),
 		cmocka_unit_test(versioned_both_ways),
 		cmocka_unit_test(long_names),
+		cmocka_unit_test(stored_programs_counted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
