@@ -176,12 +176,14 @@ static int mysql_guard(const char *database, tsarc_filter *out)
 
 static void mysql_plan_guard(const char *db, cJSON *plan)
 {
-	char buf[512];
+	char buf[768];
 
 	snprintf(buf, sizeof(buf), "every statement stays in database %.200s: a USE, CREATE or "
 		"DROP DATABASE, a table under another database's name, GRANT and the like refuse "
 		"the dump; it is read whole before mysql starts, so a refusal or a damaged chunk "
-		"applies nothing", db);
+		"applies nothing; a dump with triggers or functions is refused too where the "
+		"server keeps a binary log without log_bin_trust_function_creators and the user "
+		"holds no SUPER (the server would stop the load at the first of them)", db);
 	cJSON_AddStringToObject(plan, "checks", buf);
 }
 
