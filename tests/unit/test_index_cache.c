@@ -280,9 +280,46 @@ static void test_cache_off(void **state)
 	}
 }
 
+/* A repository handle that read a chunk, then stored a backup, reads
+ * that backup's chunks with no reopen: an index object the process
+ * stores itself is in the index it reads next. (restore --undo-snapshot
+ * reads the snapshot first with --verify-first, or to plan, then stores
+ * the undo backup, and its rollback reads that backup through the same
+ * handle.) */
+static void test_own_backup_read_by_the_same_handle(void **state)
+{
+	counting_store *cnt = NULL;
+	tsarc_repo *repo = open_counted(&cnt);
+	tsarc_snapshot *snap = NULL;
+	char first[TSARC_ID_HEX_LEN + 1], second[TSARC_ID_HEX_LEN + 1];
+	uint8_t *kept = malloc(LEN);
+
+	(void)state;
+	assert_non_null(kept);
+	repo_fixture_fill(data, LEN, 60);
+	repo_fixture_backup(repo, dir, data, LEN, "stdin", first);
+	assert_int_equal(tsarc_snapshot_load(repo, first, &snap), 0);
+	/* The index is opened here, by a read. */
+	assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], data, LEN, 2), 0);
+	tsarc_snapshot_free(snap);
+	memcpy(kept, data, LEN);
+	repo_fixture_fill(data, LEN, 61);
+	repo_fixture_backup(repo, dir, data, LEN, "stdin", second);
+	assert_int_equal(tsarc_snapshot_load(repo, second, &snap), 0);
+	assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], data, LEN, 2), 0);
+	tsarc_snapshot_free(snap);
+	/* The first is still read as before. */
+	assert_int_equal(tsarc_snapshot_load(repo, first, &snap), 0);
+	assert_int_equal(repo_fixture_extract_equal(repo, &snap->streams[0], kept, LEN, 2), 0);
+	tsarc_snapshot_free(snap);
+	free(kept);
+	tsarc_repo_free(repo);
+}
+
 TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_second_open_no_index_get),
 	cmocka_unit_test(test_miss_then_hit),
 	cmocka_unit_test(test_tampered_entry_is_downloaded_again),
 	cmocka_unit_test(test_stale_entries_removed),
-	cmocka_unit_test(test_cache_off))
+	cmocka_unit_test(test_cache_off),
+	cmocka_unit_test(test_own_backup_read_by_the_same_handle))
