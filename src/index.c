@@ -22,6 +22,9 @@ struct tsarc_index {
 	char **objects;
 	size_t nobjects;
 	tsarc_index_table *table; /* instead of the above: tsarc_index_open_table */
+	/* The repository's index this one replaced (tsarc_repo_get_index):
+	 * another thread may still read it, so it is freed with this one. */
+	struct tsarc_index *older;
 };
 
 int tsarc_index_parse(const uint8_t *plain, size_t len, tsarc_index_entry_fn fn,
@@ -97,6 +100,18 @@ int tsarc_index_serialize(const tsarc_index_pack *packs, size_t n, tsarc_buf *ou
 	return 0;
 }
 
+/* The index the handle loaded lacks an object this process just stored:
+ * tsarc_repo_get_index loads it again. */
+static void mark_stale(const tsarc_repo *repo)
+{
+	/* The repository is otherwise read-only here; its index is a cache. */
+	tsarc_repo_index *ri = (tsarc_repo_index *)&repo->index;
+
+	pthread_mutex_lock(&ri->lock);
+	ri->stale = 1;
+	pthread_mutex_unlock(&ri->lock);
+}
+
 static int write_one(const tsarc_repo *repo, const tsarc_index_pack *packs, size_t n,
 	char ***written, size_t *nwritten)
 {
@@ -123,6 +138,9 @@ static int write_one(const tsarc_repo *repo, const tsarc_index_pack *packs, size
 		tsarc_error_prefix("writing index %.16s", hex);
 		goto done;
 	}
+	/* The next read through this handle finds what it stored (the
+	 * rollback of restore --undo-snapshot reads its undo backup). */
+	mark_stale(repo);
 	/* What we wrote need never be downloaded. */
 	tsarc_index_cache_open(repo, &cache);
 	tsarc_index_cache_put(cache, hex, sealed.ptr, sealed.size);
@@ -435,13 +453,16 @@ fail:
 
 void tsarc_index_free(tsarc_index *idx)
 {
-	if (!idx)
-		return;
-	free(idx->recs);
-	free(idx->packs);
-	tsarc_store_names_free(idx->objects, idx->nobjects);
-	tsarc_index_table_free(idx->table);
-	free(idx);
+	tsarc_index *older;
+
+	for (; idx; idx = older) {
+		older = idx->older;
+		free(idx->recs);
+		free(idx->packs);
+		tsarc_store_names_free(idx->objects, idx->nobjects);
+		tsarc_index_table_free(idx->table);
+		free(idx);
+	}
 }
 
 int tsarc_index_open_table(const tsarc_repo *repo, tsarc_index **out)
@@ -651,9 +672,16 @@ struct tsarc_index *tsarc_repo_get_index(const tsarc_repo *repo, int *rc)
 
 	*rc = 0;
 	pthread_mutex_lock(&ri->lock);
-	if (!ri->idx)
-		*rc = tsarc_index_open_table(repo, &ri->idx);
-	idx = ri->idx;
+	if (!ri->idx || ri->stale) {
+		/* A failure leaves the one loaded before in place: the caller
+		 * has the error, the next call tries again. */
+		if (!(*rc = tsarc_index_open_table(repo, &idx))) {
+			idx->older = ri->idx;
+			ri->idx = idx;
+			ri->stale = 0;
+		}
+	}
+	idx = *rc ? NULL : ri->idx;
 	pthread_mutex_unlock(&ri->lock);
 	return idx;
 }
@@ -663,5 +691,6 @@ void tsarc_repo_drop_index(tsarc_repo *repo)
 	pthread_mutex_lock(&repo->index.lock);
 	tsarc_index_free(repo->index.idx);
 	repo->index.idx = NULL;
+	repo->index.stale = 0;
 	pthread_mutex_unlock(&repo->index.lock);
 }

@@ -41,10 +41,14 @@ typedef struct tsarc_repo_init_options {
 } tsarc_repo_init_options;
 
 struct tsarc_index;
-/* A format-2 repository's index, loaded on the first read of a chunk. */
+/* A format-2 repository's index, loaded on the first read of a chunk, and
+ * again at the next read once this process stored an index object (stale:
+ * a backup's, whose chunks the same handle may read next, as the rollback
+ * of restore --undo-snapshot does). */
 typedef struct tsarc_repo_index {
 	pthread_mutex_t lock;
 	struct tsarc_index *idx;
+	int stale;
 } tsarc_repo_index;
 
 typedef struct tsarc_repo {
@@ -202,8 +206,11 @@ int tsarc__repo_config_parse(tsarc_repo *repo, const uint8_t *json, size_t len);
  * chunker seed: free it with tsarc_secure_free_str (wipe.h). */
 int tsarc__repo_config_print(char **out, const tsarc_repo *repo);
 
-/* The index of a format-2 repository, loaded once (thread-safe); NULL
- * with an error when it cannot be loaded. */
+/* The index of a format-2 repository (thread-safe): loaded at the first
+ * call, and again when this process stored an index object since (the
+ * one it replaces stays valid for whoever still reads it, until the
+ * repository or tsarc_repo_drop_index frees it); NULL with an error when
+ * it cannot be loaded. */
 struct tsarc_index *tsarc_repo_get_index(const tsarc_repo *repo, int *rc);
 /* Forgets the loaded index (after index objects were replaced). */
 void tsarc_repo_drop_index(tsarc_repo *repo);
