@@ -5,7 +5,8 @@
  * a cache emptied or off downloads each index object once; an entry that
  * does not hash to its name, or is a symlink, is never used (a warning,
  * downloaded again); an entry whose object is gone from the repository
- * is removed; folders are 0700.
+ * is removed; folders are 0700. A handle reads what its own process
+ * stored after it had opened the index (a backup, then its chunks).
  */
 #include <setjmp.h>
 #include <stdarg.h>
