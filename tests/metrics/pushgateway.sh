@@ -86,6 +86,15 @@ t backup --repo "$R" --stdin --name a.sql --pushgateway "http://u:p@127.0.0.1:$P
 expect_rc 2 "credentials in the pushgateway URL"
 expect_err "no credentials in the URL" "the refusal says where they go"
 grep -qaF -- "$PGW_PASS" "$TRANSCRIPT" && fail "the pushgateway password was printed"
+# A password holding '/', '?' or '#' ended the part searched for '@' early:
+# the URL was taken, curl failed on it, and the warning quoted it whole.
+for sep in / '?' '#'; do
+	t_in "$WORK/a.sql" backup --repo "$R" --stdin --name a.sql \
+		--pushgateway "http://u:pw-Qk27${sep}tail-Vb93@127.0.0.1:$PORT"
+	expect_rc 2 "credentials holding '$sep' in the pushgateway URL"
+	expect_err "no credentials in the URL" "the refusal of a password holding '$sep'"
+	grep -qaE -- "Qk27|Vb93" "$TRANSCRIPT" && fail "a pushgateway password holding '$sep' was printed"
+done
 
 info "the default instance is this host's name"
 t_in "$WORK/a.sql" backup --repo "$R" --stdin --name a.sql --pushgateway "$URL" \

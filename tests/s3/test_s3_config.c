@@ -188,6 +188,62 @@ static void test_urls(void **state)
 	}
 }
 
+/* Credentials put in a repository URL by mistake are refused and never
+ * quoted, whatever characters the secret holds: an AWS secret access key
+ * often holds '/' (and a password may hold '?' or '#'), which ended the
+ * "host" part early, so the '@' after it was not seen. The URL was then
+ * taken as host "AKID:first-part", bucket and prefix the rest of the key,
+ * and the description printed by every message and the --json report
+ * held the whole secret. */
+static void test_url_credentials(void **state)
+{
+	static const char *const bad[] = {
+		"s3:http://AKIDPLANT:wJalrPLANT/K7MDPLANT/bPxRPLANT@127.0.0.1:9000/bucket",
+		"s3:https://AKIDPLANT:wJalrPLANT/K7MDPLANT@127.0.0.1/bucket/prefix",
+		"s3:http://AKIDPLANT:wJalrPLANT?K7MDPLANT@127.0.0.1:9000/bucket",
+		"s3:http://AKIDPLANT:wJalrPLANT#K7MDPLANT@127.0.0.1:9000/bucket",
+		"s3:http://AKIDPLANT:12/K7MDPLANT@127.0.0.1:9000/bucket",
+		"https://AKIDPLANT:wJalrPLANT@127.0.0.1:9000/bucket",
+	};
+	static const char *const pieces[] = {"AKIDPLANT", "wJalrPLANT", "K7MDPLANT", "bPxRPLANT"};
+	size_t i, j;
+
+	(void)state;
+	clear_aws_env_and_files();
+	setenv("AWS_ACCESS_KEY_ID", "AKURL", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "secret-url", 1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tsarc_store *st = NULL;
+		int rc = tsarc_store_open(&st, bad[i], NULL);
+		if (rc == 0) {
+			const char *d = tsarc_store_describe(st);
+			for (j = 0; j < sizeof(pieces) / sizeof(pieces[0]); j++)
+				if (strstr(d, pieces[j]))
+					fail_msg("%s: opened, and its description \"%s\" holds %s",
+						bad[i], d, pieces[j]);
+			tsarc_store_free(st);
+			fail_msg("%s: opened, credentials and all", bad[i]);
+		}
+		assert_null(st);
+		for (j = 0; j < sizeof(pieces) / sizeof(pieces[0]); j++)
+			if (strstr(tsarc_error_last()->message, pieces[j]))
+				fail_msg("%s: the error \"%s\" holds %s", bad[i],
+					tsarc_error_last()->message, pieces[j]);
+	}
+	/* The endpoint of an s3:// URL, from the environment. */
+	setenv("AWS_ENDPOINT_URL", "http://AKIDPLANT:wJalrPLANT/K7MDPLANT@127.0.0.1:9000", 1);
+	{
+		tsarc_store *st = NULL;
+		int rc = tsarc_store_open(&st, "s3://bucket/p", NULL);
+		assert_int_equal(rc, TSARC_ECONFIG);
+		for (j = 0; j < sizeof(pieces) / sizeof(pieces[0]); j++)
+			if (strstr(tsarc_error_last()->message, pieces[j]))
+				fail_msg("AWS_ENDPOINT_URL: the error \"%s\" holds %s",
+					tsarc_error_last()->message, pieces[j]);
+	}
+	unsetenv("AWS_ENDPOINT_URL");
+}
+
 /* ---- time limits ---- */
 
 static void clear_limit_env(void)
@@ -317,5 +373,6 @@ TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_profiles),
 	cmocka_unit_test(test_missing),
 	cmocka_unit_test(test_urls),
+	cmocka_unit_test(test_url_credentials),
 	cmocka_unit_test(test_limit_defaults),
 	cmocka_unit_test(test_limit_env))
