@@ -1,6 +1,7 @@
 #include "tsarc/sys/store.h"
 #include "grow.h"
 #include "fileio.h"
+#include "urltext.h"
 #include "tsarc/errors.h"
 
 #include <errno.h>
@@ -344,8 +345,11 @@ int tsarc_store_open(tsarc_store **out, const char *url,
 		return tsarc_store_s3_open(out, url, opts);
 	if (strncmp(url, "local:", 6) == 0)
 		url += 6;
-	if (strstr(url, "://"))
+	if (strstr(url, "://")) {
+		char quoted[512];
+		tsarc_url_redact(url, quoted, sizeof(quoted));
 		return tsarc_error_set(TSARC_EINVAL,
-			"unsupported repository URL '%s' (use a path or s3:...)", url);
+			"unsupported repository URL '%s' (use a path or s3:...)", quoted);
+	}
 	return tsarc_store_fs_open(out, url, opts);
 }

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "fileio.h"
 #include "interrupt.h"
+#include "urltext.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
@@ -87,13 +88,15 @@ int cli_metrics_option(int opt, const char *arg)
 		g.file = arg;
 		return 1;
 	case 1008: {
-		const char *host = strstr(arg, "://");
 		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
 			fprintf(stderr, "tsarc: --pushgateway takes an http:// or https:// URL\n");
 			return -1;
 		}
-		/* A password in the URL would be on the command line for ps. */
-		if (memchr(host + 3, '@', strcspn(host + 3, "/?#"))) {
+		/* A password in the URL would be on the command line for ps,
+		 * and in the warning of a failed push. An '@' anywhere counts
+		 * (urltext.h): one holding '/' hid it from a search of the
+		 * host part. */
+		if (tsarc_url_userinfo_end(arg)) {
 			fprintf(stderr, "tsarc: --pushgateway: no credentials in the URL; give them "
 					"with --pushgateway-auth-file\n");
 			return -1;

@@ -1,6 +1,7 @@
 #include "url.h"
 
 #include "fmt.h"
+#include "urltext.h"
 #include "tsarc/errors.h"
 
 #include <ctype.h>
@@ -88,11 +89,26 @@ static int split_bucket(tsarc__s3_url *st, const char *s)
 	return 0;
 }
 
+/* Credentials are never taken from the URL, and a URL holding some is
+ * never quoted: an '@' anywhere after "://" refuses it (urltext.h: a
+ * secret key holding '/' hid the '@' from a search of the host part,
+ * and the bucket and prefix carried the rest of the key into every
+ * message). A bucket name cannot hold '@'; a prefix that does is refused
+ * too, as the two cannot be told apart. */
+static int no_credentials(const char *url)
+{
+	if (!tsarc_url_userinfo_end(url))
+		return 0;
+	return tsarc_error_set(TSARC_ECONFIG, "do not put credentials in the S3 URL (it holds "
+		"'@' after its scheme, which a bucket or prefix cannot): use AWS_ACCESS_KEY_ID "
+		"and AWS_SECRET_ACCESS_KEY");
+}
+
 /* "http[s]://host[:port][/...]": base URL and Host; `rest` gets the path. */
 static int split_endpoint(tsarc__s3_url *st, const char *url, const char **rest)
 {
-	const char *p, *hostpart, *end;
-	int https;
+	const char *hostpart, *end;
+	int https, rc;
 
 	if (strncmp(url, "https://", 8) == 0) {
 		https = 1;
@@ -104,12 +120,9 @@ static int split_endpoint(tsarc__s3_url *st, const char *url, const char **rest)
 		return tsarc_error_set(TSARC_ECONFIG,
 			"S3 endpoint must start with http:// or https://");
 	}
+	if ((rc = no_credentials(url)))
+		return rc;
 	end = hostpart + strcspn(hostpart, "/?#");
-	for (p = hostpart; p < end; p++)
-		if (*p == '@')
-			return tsarc_error_set(TSARC_ECONFIG,
-				"do not put credentials in the S3 URL: use AWS_ACCESS_KEY_ID "
-				"and AWS_SECRET_ACCESS_KEY");
 	if (end == hostpart)
 		return tsarc_error_set(TSARC_ECONFIG, "S3 endpoint has no host name");
 	st->host = malloc((size_t)(end - hostpart) + 1);
@@ -129,6 +142,8 @@ int tsarc__s3_url_parse(tsarc__s3_url *st, const char *url)
 	const char *rest;
 	int rc;
 
+	if ((rc = no_credentials(url)))
+		return rc;
 	if (strncmp(url, "s3://", 5) == 0) {
 		const char *ep = getenv("AWS_ENDPOINT_URL_S3");
 		if (!ep || !*ep)
