@@ -51,8 +51,12 @@ static void url_cases(void **state)
 
 static void url_errors_hide_the_password(void **state)
 {
+	/* The last four: a password holding '/', '?' or '#' unencoded, once
+	 * read as host "root" and a path or query "hunter2@host/...". */
 	const char *bad[] = {"system-mysql:3306", "mysql2://root:hunter2@host:99999/x",
-		"redis://root:hunter2@[::1/0"};
+		"redis://root:hunter2@[::1/0", "mysql2://root:/hunter2@host/system",
+		"postgresql://zync:12/hunter2@host/zync_production", "redis://u:12?hunter2@h:6379/1",
+		"redis://u:#hunter2@h:6379/1"};
 	size_t i;
 
 	(void)state;
