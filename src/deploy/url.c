@@ -4,6 +4,7 @@
  * password: errors never repeat it, and the password is wiped when freed.
  */
 #include "component.h"
+#include "urltext.h"
 #include "wipe.h"
 #include "tsarc/errors.h"
 
@@ -69,6 +70,16 @@ int tsarc_url_parse(const char *text, tsarc_url *u)
 		goto oom;
 	p += 3;
 	auth_end = p + strcspn(p, "/?#");
+	/* An '@' after the host: a password holding '/', '?' or '#' that
+	 * was not percent-encoded. Read as a URL (as libpq and Ruby's URI do)
+	 * its host is the user and its path or query the rest of the password,
+	 * which went on a dump tool's argv as the database and into messages:
+	 * refused, quoting nothing of it. */
+	if (tsarc_url_userinfo_end(text) > auth_end) {
+		tsarc_error_set(rc, "URL holds an '@' after its host: a password holding '/', "
+			"'?' or '#' must be percent-encoded (%%2F, %%3F, %%23)");
+		goto fail;
+	}
 	/* The last @ before the path: passwords may contain @ when unencoded. */
 	for (const char *q = p; q < auth_end; q++)
 		if (*q == '@')
