@@ -239,6 +239,36 @@ t snapshots
 expect_rc 2 "no repository given"
 expect_err "no repository given" "no repository given"
 
+# --- credentials put in a URL by mistake: refused, never quoted ---
+# The S3 repository URL (TSARC_REPOSITORY too: not on the command line) and
+# the STS endpoint of the web identity chain. Each secret below holds
+# "Cred-Hk41"; none may reach the output. No server is asked: each is
+# refused before any request.
+for url in "s3:http://AKID:Cred-Hk41@127.0.0.1:1/bucket" \
+	"s3:http://AKID:wJalr/Cred-Hk41@127.0.0.1:1/bucket" "https://AKID:Cred-Hk41@127.0.0.1:1/bucket"; do
+	TSARC_REPOSITORY=$url t snapshots
+	[ "$RC" -ne 0 ] || fail "credentials in the repository URL: exit 0"
+done
+echo web-identity-token >"$WORK/token"
+for url in "http://user:Cred-Hk41@127.0.0.1:1" "ftp://user:Cred-Hk41@127.0.0.1:1" \
+	"http://user:a/Cred-Hk41@127.0.0.1:1"; do
+	for var in TSARC_S3_STS_ENDPOINT AWS_ENDPOINT_URL_STS; do
+		(
+			unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE \
+				TSARC_S3_STS_ENDPOINT AWS_ENDPOINT_URL_STS
+			export AWS_CONFIG_FILE=$WORK/none AWS_SHARED_CREDENTIALS_FILE=$WORK/none \
+				AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1 \
+				AWS_WEB_IDENTITY_TOKEN_FILE=$WORK/token AWS_ROLE_ARN=arn:aws:iam::1:role/r
+			export "$var=$url"
+			t snapshots --repo s3:http://127.0.0.1:1/bucket
+			expect_rc 2 "credentials in $var"
+			expect_err "STS endpoint" "credentials in $var: the refusal names it"
+		) || exit 1
+	done
+done
+! grep -qaF "Cred-Hk41" "$TRANSCRIPT" ||
+	fail "credentials in a URL were printed: $(grep -aF "Cred-Hk41" "$TRANSCRIPT" | head -3)"
+
 # --- init twice ---
 t init --repo "$R"
 [ "$RC" -ne 0 ] || fail "init over an existing repository succeeded"
