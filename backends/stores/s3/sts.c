@@ -5,6 +5,7 @@
 #include "xml.h"
 
 #include "tsarc/errors.h"
+#include "urltext.h"
 #include "wipe.h"
 
 
@@ -44,6 +45,7 @@ static int sts_endpoint_get(const char *region, sts_endpoint *e)
 {
 	const char *v = env_nonempty("TSARC_S3_STS_ENDPOINT");
 	const char *hp, *end;
+	char quoted[104];
 	size_t n;
 
 	if (!v)
@@ -60,19 +62,22 @@ static int sts_endpoint_get(const char *region, sts_endpoint *e)
 		}
 		v = e->url;
 	}
+	/* Quoted without credentials (urltext.h); an endpoint holding some
+	 * is refused like any other that is not http(s)://HOST[:PORT]. */
+	tsarc_url_redact(v, quoted, sizeof(quoted));
 	if (strncmp(v, "https://", 8) == 0)
 		hp = v + 8;
 	else if (strncmp(v, "http://", 7) == 0)
 		hp = v + 7;
 	else
 		return tsarc_error_set(TSARC_ECONFIG,
-			"the STS endpoint '%.100s' does not start with http:// or https://", v);
+			"the STS endpoint '%s' does not start with http:// or https://", quoted);
 	end = hp + strcspn(hp, "/?#@");
 	n = (size_t)(end - hp);
-	if (*end == '@' || n == 0 || n >= sizeof(e->host) ||
+	if (tsarc_url_userinfo_end(v) || n == 0 || n >= sizeof(e->host) ||
 	    (*end && strcmp(end, "/") != 0))
 		return tsarc_error_set(TSARC_ECONFIG,
-			"the STS endpoint '%.100s' is not http(s)://HOST[:PORT]", v);
+			"the STS endpoint '%s' is not http(s)://HOST[:PORT]", quoted);
 	memcpy(e->host, hp, n);
 	e->host[n] = '\0';
 	if (v != e->url)
