@@ -266,6 +266,19 @@ for url in "http://user:Cred-Hk41@127.0.0.1:1" "ftp://user:Cred-Hk41@127.0.0.1:1
 		) || exit 1
 	done
 done
+# The container credentials endpoint may carry basic auth (curl sends it):
+# taken, but its failure quotes it without.
+(
+	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE \
+		AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_ARN AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+	export AWS_CONFIG_FILE=$WORK/none AWS_SHARED_CREDENTIALS_FILE=$WORK/none \
+		AWS_EC2_METADATA_DISABLED=true \
+		AWS_CONTAINER_CREDENTIALS_FULL_URI="https://user:Cred-Hk41@127.0.0.1:1/creds"
+	t snapshots --repo s3:http://127.0.0.1:1/bucket
+	[ "$RC" -ne 0 ] || fail "a container credentials endpoint that refuses: exit 0"
+	expect_err "container credentials endpoint https://\*\*\*@127.0.0.1:1/creds" \
+		"the container credentials endpoint is named"
+) || exit 1
 ! grep -qaF "Cred-Hk41" "$TRANSCRIPT" ||
 	fail "credentials in a URL were printed: $(grep -aF "Cred-Hk41" "$TRANSCRIPT" | head -3)"
 
