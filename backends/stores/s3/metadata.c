@@ -4,6 +4,7 @@
 
 #include "snapshot.h" /* tsarc_time_parse */
 #include "tsarc/errors.h"
+#include "urltext.h"
 #include "wipe.h"
 
 #include <cjson/cJSON.h>
@@ -168,7 +169,7 @@ int tsarc__s3_container_creds(const tsarc__s3_credctx *ctx, tsarc__s3_creds *out
 {
 	const char *full = env_nonempty("AWS_CONTAINER_CREDENTIALS_FULL_URI");
 	const char *rel = env_nonempty("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-	char url[1024], *token = NULL, *auth = NULL;
+	char url[1024], quoted[1024], *token = NULL, *auth = NULL;
 	const char *headers[3] = {"Accept: application/json", NULL, NULL};
 	tsarc_buf body = TSARC_BUF_INIT;
 	long status = 0;
@@ -200,14 +201,17 @@ int tsarc__s3_container_creds(const tsarc__s3_credctx *ctx, tsarc__s3_creds *out
 			ctx->cacert, ctx->insecure};
 		rc = tsarc__s3_http_call(&req, &status, &body);
 	}
+	/* The URL may carry basic auth (curl sends it): messages quote it
+	 * without (urltext.h). */
+	tsarc_url_redact(url, quoted, sizeof(quoted));
 	if (rc) {
-		tsarc_error_prefix("container credentials endpoint %s", url);
+		tsarc_error_prefix("container credentials endpoint %s", quoted);
 	} else if (status != 200) {
 		rc = tsarc_error_set(status == 429 || status >= 500 ? TSARC_ETRANSIENT
 								   : TSARC_EACCESS,
-			"container credentials endpoint %s answered HTTP %ld", url, status);
+			"container credentials endpoint %s answered HTTP %ld", quoted, status);
 	} else if ((rc = tsarc__s3_parse_cred_json(out, (const char *)body.ptr, body.size))) {
-		tsarc_error_prefix("container credentials endpoint %s", url);
+		tsarc_error_prefix("container credentials endpoint %s", quoted);
 	} else if (!(out->source = strdup(rel ? "the container credentials endpoint "
 						"(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)"
 					      : "the container credentials endpoint "
