@@ -133,4 +133,16 @@ expect_rc 143 "backup ended by SIGTERM"
 prom_true "$M" "s('tsarc_exit_code', $L) == 143" "exit code 143 written by the signal path"
 expect_err "interrupted by SIGTERM" "the interruption is said"
 
+info "a repository URL holding credentials: refused, and the metrics' label holds none"
+# The label was the --repo text as given: a failed run wrote (and pushed)
+# the credentials it was refused for.
+MC=$WORK/cred.prom
+for url in "s3:http://AKID:Label-Zt62@127.0.0.1:1/bucket" "https://AKID:Label-Zt62@127.0.0.1:1/bucket"; do
+	rm -f "$MC"
+	TSARC_REPOSITORY=$url t check --metrics-file "$MC"
+	[ "$RC" -ne 0 ] || fail "credentials in the repository URL: exit 0"
+	prom_true "$MC" "s('tsarc_exit_code', command='check') == $RC" "the failed run's exit code is written"
+	! grep -q "Label-Zt62" "$MC" || fail "the metrics hold the credentials: $(grep -m1 "Label-Zt62" "$MC")"
+done
+
 finish
