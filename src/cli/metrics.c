@@ -73,7 +73,11 @@ typedef struct sample {
 static struct {
 	pthread_mutex_t mu;
 	const char *file, *push_url, *job, *instance, *auth_file;
-	const char *command, *repo;
+	const char *command;
+	/* The repository label: --repo as given, credentials left out
+	 * (urltext.h), for a run refused because its URL holds some writes
+	 * and pushes its metrics too. */
+	char repo[4200];
 	int active, ended;
 	struct timespec t0;
 	sample *s;
@@ -146,7 +150,7 @@ int cli_metrics_begin(const char *command, const char *repo)
 		return cli_usage_error(command, "--metrics-file and --pushgateway go with backup, "
 						"restore, forget, prune and check");
 	g.command = command;
-	g.repo = repo ? repo : "";
+	tsarc_url_redact(repo, g.repo, sizeof(g.repo));
 	clock_gettime(CLOCK_MONOTONIC, &g.t0);
 	g.active = 1;
 	/* A signal ends the process from the signal thread: the metrics are
