@@ -5,6 +5,8 @@
 #include "sentinel.h"
 #include "component.h"
 #include "error_save.h"
+#include "fmt.h"
+#include "wipe.h"
 #include "tsarc/errors.h"
 
 #include <openssl/crypto.h>
@@ -311,10 +313,12 @@ static int try_entry(const char *entry, const tsarc_redis_opts *base,
 	const char *want = "master";
 	int rc, port = 0;
 
-	if (asprintf(&text, "%s%s", strstr(entry, "://") ? "" : "redis://", entry) < 0)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	/* The entry may carry the Sentinels' password: formatted into a
+	 * wiped buffer (fmt.h), wiped when freed. */
+	if ((rc = tsarc_asprintf(&text, "%s%s", strstr(entry, "://") ? "" : "redis://", entry)))
+		return rc;
 	rc = tsarc_url_parse(text, &u);
-	free(text);
+	tsarc_secure_free_str(text);
 	if (rc) {
 		tsarc_error_prefix("a Sentinel host");
 		return rc;
