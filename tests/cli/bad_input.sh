@@ -233,6 +233,24 @@ t check --repo "$WORK/does/not/exist"
 expect_rc 10 "a path that does not exist"
 expect_err "no tsarc repository at" "a path that does not exist"
 [ ! -e "$WORK/does" ] || fail "check created the missing repository path"
+# A repository whose config is gone but whose key files are there is
+# damaged, not absent: init over it would seal every later write with a
+# new master key (its snapshots then unreadable), so it refuses, and no
+# command advises it (tests/s3/object_lock_config.sh: the config hidden
+# behind a delete marker on S3).
+init_repo "$WORK/noconf"
+rm "$WORK/noconf/config"
+for cmd in "snapshots" "check"; do
+	t $cmd --repo "$WORK/noconf"
+	expect_rc 3 "$cmd in a repository without its config"
+	expect_err "key files but no config" "$cmd in a repository without its config"
+	! grep -qi "create one with" "$ERR" || fail "$cmd advises init over a repository: $(cat "$ERR")"
+done
+t init --repo "$WORK/noconf" --kdf-memory 4
+[ "$RC" -ne 0 ] || fail "init over a repository without its config succeeded"
+expect_err "key files but no config" "init over a repository without its config"
+[ ! -e "$WORK/noconf/config" ] && [ "$(find "$WORK/noconf/keys" -type f | wc -l)" = 1 ] ||
+	fail "a refused init wrote a config or a key file"
 TSARC_REPOSITORY="$WORK/empty" t snapshots
 expect_rc 10 "TSARC_REPOSITORY pointing to an empty directory"
 t snapshots
