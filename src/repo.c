@@ -774,9 +774,65 @@ static int config_present(tsarc_store *store, int *present, char *why, size_t wh
 	return rc;
 }
 
+static int count_name(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	(void)name;
+	(void)size;
+	(void)mtime;
+	(*(size_t *)payload)++;
+	return 0;
+}
+
+/*
+ * Without a config, the key files tell a repository whose config is gone
+ * from a place with no repository. tsarc never removes a config, nor the
+ * last key file: key files there, listed or hidden behind delete markers,
+ * are a repository's, its config deleted or hidden (in a bucket with
+ * Object Lock one plain DELETE by whoever holds its credentials hides it;
+ * the locked version stays). That is damage to report, never "no
+ * repository, create one": init over it would write a new config and key
+ * with a new master key, every snapshot there unreadable from then on,
+ * and without --object-lock every later write unprotected. Hidden key
+ * files need a version listing; credentials that may not list versions
+ * (a bucket without Object Lock needs no such right) leave the listed
+ * ones to tell, unless `need_hidden` (an init with Object Lock, whose
+ * credentials list versions anyway).
+ */
+static int keys_without_config(tsarc_store *store, int need_hidden, size_t *listed,
+	size_t *hidden)
+{
+	int rc;
+
+	*listed = *hidden = 0;
+	rc = tsarc_store_list(store, TSARC_OBJ_KEY, count_name, listed);
+	if (!rc && !*listed) {
+		rc = tsarc_store_list_hidden(store, TSARC_OBJ_KEY, count_name, hidden);
+		if (!need_hidden && (rc == TSARC_EACCESS || rc == TSARC_EUNSUPPORTED))
+			rc = 0;
+	}
+	if (rc == TSARC_ENOTFOUND) /* no bucket or folder: nothing there */
+		rc = 0;
+	if (!rc)
+		tsarc_error_clear();
+	return rc;
+}
+
+static int config_missing(tsarc_store *store, size_t listed, size_t hidden, int code,
+	const char *what, const char *then)
+{
+	return tsarc_error_set(code,
+		"%s: %s has key files but no config (%zu key file%s, %zu hidden behind a delete "
+		"marker): the config was deleted, or hidden behind a delete marker (in a bucket "
+		"with Object Lock one plain DELETE does that and the locked version stays: read "
+		"the repository as it was with --as-of a time before, e.g. 'tsarc snapshots "
+		"--as-of 2026-11-30T22:00:00Z'); never put a new repository over it with 'tsarc "
+		"init'%s", what, tsarc_store_describe(store), listed + hidden, listed + hidden == 1 ? "" : "s", hidden, then);
+}
+
 int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 	const tsarc_repo_init_options *opts)
 {
+	size_t listed, hidden;
 	tsarc_repo_init_options defaults = {{0, 0, 0}, TSARC_CODEC_ZSTD, 0, 0, {TSARC_RETAIN_NONE, 0},
 		0, 0};
 	tsarc_repo *repo;
@@ -800,6 +856,12 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 	if (present)
 		return tsarc_error_set(TSARC_EEXISTS, "a repository already exists at %s",
 			tsarc_store_describe(store));
+	if ((rc = keys_without_config(store, opts->retention.mode != TSARC_RETAIN_NONE, &listed,
+		     &hidden)))
+		return rc;
+	if (listed || hidden)
+		return config_missing(store, listed, hidden, TSARC_EEXISTS, "init refuses",
+			": init a new one elsewhere");
 	if (!(repo = repo_alloc(store)))
 		return TSARC_ENOMEM;
 	repo->version = opts->format ? opts->format : TSARC_FORMAT_VERSION;
@@ -887,12 +949,17 @@ int tsarc_repo_open_hint(tsarc_repo **out, tsarc_store *store, const char *passw
 	tsarc_buf sealed = TSARC_BUF_INIT;
 	char why[512] = "", first_damage[512] = "", foreign_key[TSARC_ID_HEX_LEN + 1] = "";
 	int present, rc, not_ours;
-	size_t i, wrong = 0, damaged = 0, foreign = 0, untried = 0;
+	size_t i, wrong = 0, damaged = 0, foreign = 0, untried = 0, orphan_listed, orphan_hidden;
 	uint64_t budget = KEY_WORK_BUDGET;
 
 	*out = NULL;
 	if ((rc = config_present(store, &present, why, sizeof(why))))
 		return rc;
+	if (!present && (rc = keys_without_config(store, 0, &orphan_listed, &orphan_hidden)))
+		return rc;
+	if (!present && (orphan_listed || orphan_hidden))
+		return config_missing(store, orphan_listed, orphan_hidden, TSARC_ECORRUPT,
+			"the repository is damaged", "");
 	if (!present)
 		return tsarc_error_set(TSARC_ENOTREPO,
 			"there is no tsarc repository at %s (%s); create one with 'tsarc init'",

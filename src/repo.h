@@ -70,11 +70,13 @@ typedef struct tsarc_repo {
 } tsarc_repo;
 
 /* Creates a repository in an empty location; takes ownership of `store`
- * on success. TSARC_EEXISTS when one is already there. */
+ * on success. TSARC_EEXISTS when one is already there, or key files
+ * without a config (a repository whose config is deleted or hidden). */
 int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 	const tsarc_repo_init_options *opts);
 /* Opens a repository; takes ownership of `store` on success.
- * TSARC_ENOTREPO, TSARC_EWRONGPASS or TSARC_ECORRUPT on failure. */
+ * TSARC_ENOTREPO (no config and no key file there), TSARC_EWRONGPASS or
+ * TSARC_ECORRUPT (key files without a config among others) on failure. */
 int tsarc_repo_open(tsarc_repo **out, tsarc_store *store, const char *password);
 /* The same, trying first the key files whose names start with `key_hint`
  * (may be NULL). One open spends a bounded amount of scrypt work whatever

@@ -23,13 +23,16 @@ typedef struct tsarc_repo tsarc_repo;
 /*
  * Opens the repository at `url`: a path, s3:http(s)://host[:port]/bucket[/prefix]
  * or s3://bucket[/prefix] (credentials from the AWS environment). `opts`
- * may be NULL. TSARC_ENOTREPO when there is none there, TSARC_EWRONGPASS
- * when no key file opens with `password`.
+ * may be NULL. TSARC_ENOTREPO when there is none there, TSARC_ECORRUPT
+ * when its key files are there but no config (deleted, or hidden behind
+ * a delete marker), TSARC_EWRONGPASS when no key file opens with
+ * `password`.
  */
 int tsarc_repo_open_url(tsarc_repo **out, const char *url, const char *password,
 	const tsarc_store_options *opts);
 /* Creates a repository with the default chunk sizes and compression in
- * an empty location; TSARC_EEXISTS when one is already there. */
+ * an empty location; TSARC_EEXISTS when one is already there, its config
+ * or only its key files. */
 int tsarc_repo_init_url(tsarc_repo **out, const char *url, const char *password,
 	const tsarc_store_options *opts);
 /* The same over a store the caller opened (tsarc_store_open, or its own
