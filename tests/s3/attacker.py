@@ -15,6 +15,9 @@ the command line.
   attacker.py delete-version BUCKET KEY VER   "ok" or the error code
   attacker.py delete BUCKET KEY           a plain DELETE: "ok" or the error code
   attacker.py overwrite BUCKET KEY        a PUT of garbage: "ok" or the error code
+  attacker.py overwrite-locked BUCKET KEY MODE SECONDS
+                                          the same, the garbage retained in MODE
+                                          (GOVERNANCE, COMPLIANCE) for SECONDS
   attacker.py shorten BUCKET KEY EPOCH    PutObjectRetention to an earlier date,
                                           no bypass: "ok" or the error code
   attacker.py expire BUCKET PREFIX SECONDS  administrator: every version's
@@ -25,6 +28,7 @@ the command line.
 import datetime
 import os
 import sys
+import time
 
 import botocore.session
 from botocore.exceptions import ClientError
@@ -99,6 +103,11 @@ def main():
         attempt(s3.delete_object, Bucket=args[0], Key=args[1])
     elif cmd == "overwrite":
         attempt(s3.put_object, Bucket=args[0], Key=args[1], Body=b"encrypted by ransomware")
+    elif cmd == "overwrite-locked":
+        date = datetime.datetime.fromtimestamp(int(time.time()) + int(args[3]),
+                                               datetime.timezone.utc)
+        attempt(s3.put_object, Bucket=args[0], Key=args[1], Body=b"encrypted by ransomware",
+                ObjectLockMode=args[2], ObjectLockRetainUntilDate=date)
     elif cmd == "shorten":
         h = s3.head_object(Bucket=args[0], Key=args[1])
         date = datetime.datetime.fromtimestamp(int(args[2]), datetime.timezone.utc)
