@@ -1,4 +1,5 @@
 #include "objlock.h"
+#include "error_save.h"
 #include "grow.h"
 #include "chunkset.h"
 #include "forgotten.h"
@@ -211,8 +212,26 @@ typedef struct extend_run {
 	const needed *v;
 	int64_t until;
 	atomic_size_t missing;
+	atomic_size_t foreign; /* a date of the other mode, not ours to move */
+	tsarc_saved_error first_foreign;
 } extend_run;
 
+/* The first error of a kind, kept while the run goes on (one per run). */
+static void keep_first(atomic_size_t *count, tsarc_saved_error *first)
+{
+	if (atomic_fetch_add(count, 1) == 0)
+		tsarc_error_save(first);
+	tsarc_error_clear();
+}
+
+/*
+ * A version with a date of the other mode (TSARC_ECORRUPT from the
+ * store: tsarc writes every version in the repository's mode) is
+ * another hand's: a version it wrote on top, whose date S3 will not let
+ * us move, and must not stop the rest. Stopping there would leave every
+ * object after it, and the genuine version under it, to expire night
+ * after night while the failure read as a permission problem.
+ */
 static int extend_one(size_t i, void *ctx, void *worker)
 {
 	extend_run *x = ctx;
@@ -223,6 +242,10 @@ static int extend_one(size_t i, void *ctx, void *worker)
 	if (rc == TSARC_ENOTFOUND) {
 		tsarc_error_clear();
 		atomic_fetch_add(&x->missing, 1);
+		return 0;
+	}
+	if (rc == TSARC_ECORRUPT) {
+		keep_first(&x->foreign, &x->first_foreign);
 		return 0;
 	}
 	return rc;
@@ -245,7 +268,7 @@ static int cmp_needed(const void *a, const void *b)
  * folder once rather than each object.
  */
 static int extend_old_versions(tsarc_store *store, needed_list *l, int64_t until,
-	size_t *extended)
+	size_t *extended, extend_run *x)
 {
 	const char **names;
 	size_t i, j, n;
@@ -262,6 +285,11 @@ static int extend_old_versions(tsarc_store *store, needed_list *l, int64_t until
 			names[j - i] = l->v[j].name;
 		rc = tsarc_store_extend_versions(store, l->v[i].type, names, j - i, until, &n);
 		*extended += n;
+		/* Another hand's date on one (extend_one): the rest still go. */
+		if (rc == TSARC_ECORRUPT) {
+			keep_first(&x->foreign, &x->first_foreign);
+			rc = 0;
+		}
 	}
 	free(names);
 	return rc;
@@ -402,21 +430,32 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 	x.v = ls.l.v;
 	x.until = res->until;
 	atomic_init(&x.missing, 0);
+	atomic_init(&x.foreign, 0);
+	x.first_foreign.code = 0;
 	rc = tsarc_parallel_for(ls.l.n, repo->store->max_inflight ? repo->store->max_inflight : 1,
 		extend_one, &x, NULL, NULL);
 	res->missing = atomic_load(&x.missing) + unplaced;
-	res->objects = ls.l.n - (res->missing - unplaced);
+	res->objects = ls.l.n - (res->missing - unplaced) - atomic_load(&x.foreign);
 	if (rc) {
 		tsarc_error_prefix("extending the retention");
 		goto done;
 	}
-	if ((rc = extend_old_versions(repo->store, &ls.l, res->until, &res->versions)) ||
-		(rc = extend_old_versions(repo->store, &hl, res->until, &more))) {
+	if ((rc = extend_old_versions(repo->store, &ls.l, res->until, &res->versions, &x)) ||
+		(rc = extend_old_versions(repo->store, &hl, res->until, &more, &x))) {
 		tsarc_error_prefix("extending the retention of old versions");
 		goto done;
 	}
 	res->versions += more;
-	if (res->hidden)
+	res->foreign = atomic_load(&x.foreign);
+	if (res->foreign) {
+		rc = tsarc_error_set(TSARC_ECORRUPT, "%zu version%s of what snapshots need carr%s "
+			"a retention date tsarc did not write, which could not be moved (everything "
+			"else was extended, the versions under them too; read the repository with "
+			"--as-of a time before the overwrite, and have an administrator remove "
+			"that version, once its date has passed or with the governance bypass): %s", res->foreign,
+			res->foreign == 1 ? "" : "s", res->foreign == 1 ? "ies" : "y",
+			x.first_foreign.message);
+	} else if (res->hidden)
 		rc = tsarc_forgotten_unmarked_error(res->hidden_first, res->hidden,
 			"its versions, and every data object (what it needs is not known), "
 			"were extended");

@@ -48,6 +48,8 @@ typedef struct tsarc_extend_result {
 	size_t missing;         /* needed but absent (or hidden): damage */
 	size_t damaged;         /* snapshots that could not be read */
 	size_t hidden;          /* hidden snapshots no forget marked (forgotten.h) */
+	size_t foreign;         /* versions with a date of the other mode: another
+				 * hand's, which S3 will not move */
 	char hidden_first[TSARC_ID_HEX_LEN + 1]; /* the first of them */
 	int64_t until;          /* the date they are all protected to, at least */
 } tsarc_extend_result;

@@ -1,4 +1,5 @@
 #include "retention.h"
+#include "error_save.h"
 #include "fmt.h"
 #include "grow.h"
 #include "parallel.h"
@@ -73,11 +74,13 @@ done:
 }
 
 /* The retain-until date of a version (or of the current one, version
- * NULL) from a HEAD: 0 when it has none. */
-static int version_until(tsarc__s3_client *c, const char *key, const char *version,
-	int64_t *until)
+ * NULL) from a HEAD: 0 when it has none; with `mode`, its lock mode too
+ * ("" when none). */
+static int version_retention(tsarc__s3_client *c, const char *key, const char *version,
+	int64_t *until, char *mode, size_t modesz)
 {
 	static const char name[] = "x-amz-object-lock-retain-until-date:";
+	static const char mname[] = "x-amz-object-lock-mode:";
 	tsarc__s3_kv q[1] = {{"versionId", version}};
 	tsarc__s3_req rq = {0};
 	tsarc__s3_resp resp;
@@ -87,6 +90,8 @@ static int version_until(tsarc__s3_client *c, const char *key, const char *versi
 	int rc;
 
 	*until = 0;
+	if (mode && modesz)
+		mode[0] = '\0';
 	tsarc_buf_init(&hdrs, 64 * 1024);
 	rq.method = "HEAD";
 	rq.key = key;
@@ -109,6 +114,16 @@ static int version_until(tsarc__s3_client *c, const char *key, const char *versi
 		goto done;
 	for (p = (const char *)hdrs.ptr; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		size_t n;
+		if (mode && modesz && !strncasecmp(p, mname, sizeof(mname) - 1)) {
+			p += sizeof(mname) - 1;
+			p += strspn(p, " \t");
+			n = strcspn(p, "\r\n");
+			/* Shown in a message: letters only (the two modes are). */
+			snprintf(mode, modesz, "%.*s", (int)(n < modesz ? n : 0), p);
+			mode[strspn(mode, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")] =
+				'\0';
+			continue;
+		}
 		if (strncasecmp(p, name, sizeof(name) - 1))
 			continue;
 		p += sizeof(name) - 1;
@@ -118,11 +133,18 @@ static int version_until(tsarc__s3_client *c, const char *key, const char *versi
 		if (tsarc_time_parse(value, until) || *until <= 0)
 			rc = tsarc_error_set(TSARC_EIO, "HEAD s3://%s/%s: a retain-until date "
 				"that is no date: '%.40s'", bucket_of(c), key, value);
-		break;
+		if (rc || !mode || !modesz)
+			break;
 	}
 done:
 	tsarc_buf_dispose(&hdrs);
 	return rc;
+}
+
+static int version_until(tsarc__s3_client *c, const char *key, const char *version,
+	int64_t *until)
+{
+	return version_retention(c, key, version, until, NULL, 0);
 }
 
 int tsarc__s3_retained_until(tsarc__s3_client *c, const char *key, int64_t *until)
@@ -143,7 +165,7 @@ static int put_retention(tsarc__s3_client *c, const char *key, const char *versi
 	tsarc__s3_kv q[2] = {{"retention", ""}, {"versionId", version}};
 	tsarc__s3_req rq = {0};
 	tsarc__s3_resp resp;
-	char body[256], date[40];
+	char body[256], date[40], other[16];
 	int64_t have;
 	int rc, n;
 
@@ -171,10 +193,25 @@ static int put_retention(tsarc__s3_client *c, const char *key, const char *versi
 	if (resp.status == 404 || resp.status == 405)
 		return tsarc_error_set(TSARC_ENOTFOUND, "s3://%s/%s has no current version "
 			"(missing, or hidden behind a delete marker)", bucket_of(c), key);
-	/* Refused: a later date it already has is what we wanted. */
+	/* Refused: a later date it already has is what we wanted. A date of
+	 * the other mode (which S3 will not turn into ours: governance needs
+	 * the bypass, compliance is never weakened) tsarc did not write: it
+	 * writes every version in the repository's mode. Damage, with its
+	 * own code, so that the caller goes on with the rest. */
 	if ((resp.status == 403 || resp.status == 400) &&
-		!version_until(c, key, version, &have) && have >= until)
-		return 0;
+		!version_retention(c, key, version, &have, other, sizeof(other))) {
+		if (have >= until)
+			return 0;
+		if (other[0] && strcasecmp(other, mode_header(mode))) {
+			format_date(date, sizeof(date), have);
+			return tsarc_error_set(TSARC_ECORRUPT, "s3://%s/%s%s%s carries a %s "
+				"retention until %s that tsarc did not write (this repository "
+				"writes %s; an overwrite by another hand?): S3 refuses to move "
+				"its date", bucket_of(c), key, version ? " version " : "",
+				version ? version : "", other, date, mode_header(mode));
+		}
+	}
+	tsarc_error_clear();
 	return tsarc__s3_status_error(c, &rq, &resp);
 }
 
@@ -523,6 +560,8 @@ typedef struct extend_run {
 	old_version *v; /* EXTEND_BATCH */
 	size_t n;
 	atomic_size_t moved;
+	atomic_int foreign_seen; /* a version of another mode's date: the first kept */
+	tsarc_saved_error foreign;
 } extend_run;
 
 static int extend_version(size_t i, void *ctx, void *worker)
@@ -533,6 +572,13 @@ static int extend_version(size_t i, void *ctx, void *worker)
 	(void)worker;
 	rc = put_retention(x->c, x->v[i].key, x->v[i].version, x->mode, x->until, &moved);
 	if (rc == TSARC_ENOTFOUND) { /* deleted since the listing: its date had passed */
+		tsarc_error_clear();
+		return 0;
+	}
+	/* Not tsarc's date (put_retention): the others still go. */
+	if (rc == TSARC_ECORRUPT) {
+		if (!atomic_exchange(&x->foreign_seen, 1))
+			tsarc_error_save(&x->foreign);
 		tsarc_error_clear();
 		return 0;
 	}
@@ -588,6 +634,7 @@ int tsarc__s3_extend_versions(tsarc__s3_client *c, const char *prefix,
 
 	*extended = 0;
 	atomic_init(&x.moved, 0);
+	atomic_init(&x.foreign_seen, 0);
 	if (!(x.v = calloc(EXTEND_BATCH, sizeof(*x.v))))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	rc = list_versions(c, prefix, old_version_cb, &x);
@@ -596,6 +643,8 @@ int tsarc__s3_extend_versions(tsarc__s3_client *c, const char *prefix,
 		rc = brc;
 	free(x.v);
 	*extended = atomic_load(&x.moved);
+	if (!rc && atomic_load(&x.foreign_seen))
+		rc = tsarc_error_restore(&x.foreign);
 	return rc;
 }
 

@@ -26,7 +26,9 @@ int tsarc__s3_lock_enabled(tsarc__s3_client *c, int *enabled);
  * `until` at least. A date it already has that is later stays (the
  * server refuses to shorten one; that refusal is success here).
  * TSARC_ENOTFOUND when there is no current version (missing, or hidden
- * behind a delete marker).
+ * behind a delete marker); TSARC_ECORRUPT when it carries an earlier
+ * date of the other mode, which S3 will not move (tsarc writes every
+ * version in the repository's mode: another hand wrote it).
  */
 int tsarc__s3_extend_retention(tsarc__s3_client *c, const char *key,
 	tsarc_retain_mode mode, int64_t until);
@@ -46,7 +48,10 @@ typedef int (*tsarc__s3_key_filter)(const char *key, void *ud);
  * overwrote, or hid behind a delete marker, is such a version. One
  * version listing of `prefix` (paged), and the versions extended a page's
  * worth at a time, `threads` at once, so memory does not grow with the
- * folder. *extended counts the versions whose date moved.
+ * folder. *extended counts the versions whose date moved. A version
+ * of the other mode's earlier date (see tsarc__s3_extend_retention) is
+ * passed over: the rest are extended, then TSARC_ECORRUPT names the
+ * first.
  */
 int tsarc__s3_extend_versions(tsarc__s3_client *c, const char *prefix,
 	tsarc__s3_key_filter want, void *ud, tsarc_retain_mode mode, int64_t until,

@@ -7,6 +7,7 @@
 #include "s3.h"
 
 #include "client.h"
+#include "error_save.h"
 #include "fileio.h"
 #include "fmt.h"
 #include "retention.h"
@@ -580,6 +581,7 @@ static int s3_extend_versions(tsarc_store *base, tsarc_objtype type,
 		return read_only(st, "extending the retention");
 	/* A few keys: a listing of each costs fewer requests than the folder's. */
 	if (count <= TSARC__S3_PER_KEY_LISTINGS || type == TSARC_OBJ_CONFIG) {
+		tsarc_saved_error foreign = {0, ""};
 		for (i = 0; i < count && !rc; i++) {
 			if ((rc = object_key(st, key, sizeof(key), type, names[i])))
 				break;
@@ -587,8 +589,14 @@ static int s3_extend_versions(tsarc_store *base, tsarc_objtype type,
 			rc = tsarc__s3_extend_versions(st->c, key, wanted_key, &w, mode, until,
 				base->max_inflight, &n);
 			*extended += n;
+			/* Another hand's date on one: the other names still go. */
+			if (rc == TSARC_ECORRUPT) {
+				if (!foreign.code)
+					tsarc_error_save(&foreign);
+				rc = 0;
+			}
 		}
-		return rc;
+		return rc ? rc : tsarc_error_restore(&foreign);
 	}
 	w.names = names;
 	w.count = count;
