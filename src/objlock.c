@@ -452,8 +452,8 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 			"a retention date tsarc did not write, which could not be moved (everything "
 			"else was extended, the versions under them too; read the repository with "
 			"--as-of a time before the overwrite, and have an administrator remove "
-			"that version, once its date has passed or with the governance bypass): %s", res->foreign,
-			res->foreign == 1 ? "" : "s", res->foreign == 1 ? "ies" : "y",
+			"that version, once its date has passed or with the governance bypass): %s",
+			res->foreign, res->foreign == 1 ? "" : "s", res->foreign == 1 ? "ies" : "y",
 			x.first_foreign.message);
 	} else if (res->hidden)
 		rc = tsarc_forgotten_unmarked_error(res->hidden_first, res->hidden,
