@@ -824,9 +824,13 @@ static int config_missing(tsarc_store *store, size_t listed, size_t hidden, int 
 		"%s: %s has key files but no config (%zu key file%s, %zu hidden behind a delete "
 		"marker): the config was deleted, or hidden behind a delete marker (in a bucket "
 		"with Object Lock one plain DELETE does that and the locked version stays: read "
-		"the repository as it was with --as-of a time before, e.g. 'tsarc snapshots "
-		"--as-of 2026-11-30T22:00:00Z'); never put a new repository over it with 'tsarc "
-		"init'%s", what, tsarc_store_describe(store), listed + hidden, listed + hidden == 1 ? "" : "s", hidden, then);
+		"the repository as it was with --as-of a time before that, e.g. 'tsarc snapshots "
+		"--as-of TIME', TIME in RFC 3339); never put a new repository over it with 'tsarc "
+		"init'%s; an init that failed or was interrupted between its key file and its "
+		"config leaves the same: with no snapshots and no data there, remove the key "
+		"file and init again",
+		what, tsarc_store_describe(store), listed + hidden, listed + hidden == 1 ? "" : "s",
+		hidden, then);
 }
 
 int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
