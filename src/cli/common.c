@@ -158,12 +158,20 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/*
+ * The first line of the file, as restic reads it. The whole buffer is
+ * wiped past the password at once (the lines after it, which may be
+ * another secret, and any bytes after a NUL), so that cli_free_password,
+ * which wipes by strlen, leaves nothing of the file; a refused file is
+ * wiped whole. A read error (a folder: EISDIR) is reported as one, not as
+ * an empty file.
+ */
 static int read_password_file(const char *path, char **out)
 {
 	char *buf = calloc(1, PASSWORD_MAX + 1);
-	size_t len = 0;
+	size_t len = 0, pwlen;
 	ssize_t n;
-	int fd;
+	int fd, err = 0;
 
 	if (!buf)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -173,13 +181,24 @@ static int read_password_file(const char *path, char **out)
 		return tsarc_error_set(TSARC_ECONFIG, "cannot read password file %s: %s",
 			path, strerror(errno));
 	}
-	while (len < PASSWORD_MAX && (n = read(fd, buf + len, PASSWORD_MAX - len)) > 0)
+	while (len < PASSWORD_MAX && (n = read(fd, buf + len, PASSWORD_MAX - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = errno;
+			break;
+		}
 		len += (size_t)n;
+	}
 	close(fd);
-	/* The first line is the password, as restic reads it. */
 	buf[strcspn(buf, "\r\n")] = '\0';
-	if (!buf[0]) {
-		free(buf);
+	pwlen = strlen(buf);
+	tsarc_secure_zero(buf + pwlen, PASSWORD_MAX + 1 - pwlen);
+	if (err || !pwlen) {
+		tsarc_secure_free(buf, PASSWORD_MAX + 1);
+		if (err)
+			return tsarc_error_set(TSARC_ECONFIG, "cannot read password file %s: %s",
+				path, strerror(err));
 		return tsarc_error_set(TSARC_ECONFIG, "password file %s is empty", path);
 	}
 	*out = buf;
