@@ -13,7 +13,8 @@
  * sealing, packs), its plan (which reads the target's Secret) and its
  * restore (reading the chunks back, decrypting, decompressing, the
  * stream read into memory, parsed, a domain rewritten, applied), in both
- * formats and with each codec. Last, the RDB swap of a Redis on this host,
+ * formats and with each codec. A Secret inside a JSON array, refused by
+ * either transport. Last, the RDB swap of a Redis on this host,
  * whose redis.conf holds requirepass. */
 #define _GNU_SOURCE /* memmem, malloc_usable_size */
 #include <setjmp.h>
@@ -115,8 +116,9 @@ void *realloc(void *p, size_t n)
 
 /* DIR/secret/s.json: a Secret whose "password" is PASSWORD, with `pad`
  * bytes of other data after it and PASSWORD again at the end (so that
- * the first and the last chunk of a stream of it both hold it). */
-static void write_secret(const char *dir, size_t pad)
+ * the first and the last chunk of a stream of it both hold it); with
+ * `in_array`, the Secret inside a JSON array (no object at the top). */
+static void write_secret_as(const char *dir, size_t pad, int in_array)
 {
 	char path[4200];
 	FILE *f;
@@ -127,14 +129,20 @@ static void write_secret(const char *dir, size_t pad)
 	snprintf(path, sizeof(path), "%s/secret/s.json", dir);
 	assert_non_null(f = fopen(path, "w"));
 	/* kubectl apply's annotation: the whole Secret again, as JSON text. */
-	fprintf(f, "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"s\", "
+	fprintf(f, "%s{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"s\", "
 		"\"annotations\": {\"kubectl.kubernetes.io/last-applied-configuration\": "
 		"\"{\\\"data\\\":{\\\"password\\\":\\\"%s\\\"}}\"}}, "
-		"\"data\": {\"password\": \"%s\", \"padding\": \"", PASSWORD_B64, PASSWORD_B64);
+		"\"data\": {\"password\": \"%s\", \"padding\": \"", in_array ? "[" : "",
+		PASSWORD_B64, PASSWORD_B64);
 	for (i = 0; i < pad; i++)
 		fputc('A', f);
-	fprintf(f, "\", \"tail\": \"%s\"}}\n", PASSWORD_B64);
+	fprintf(f, "\", \"tail\": \"%s\"}}%s\n", PASSWORD_B64, in_array ? "]" : "");
 	fclose(f);
+}
+
+static void write_secret(const char *dir, size_t pad)
+{
+	write_secret_as(dir, pad, 0);
 }
 
 /* Reads the Secret's password through `tr` with the check armed: the
@@ -197,6 +205,41 @@ static void kube_get_wipes(void **state)
 {
 	(void)state;
 	read_through(kube_in, 300000);
+}
+
+/* The Secret inside a JSON array, through `make`'s transport: refused
+ * (no JSON object), and the document parsed, deleted, was wiped first.
+ * Before, both transports deleted it as it was. */
+static void refused_through(tsarc_transport *(*make)(const char *))
+{
+	char dir[4096], *v = NULL;
+	tsarc_transport *tr;
+
+	assert_non_null(scratch_make(dir, sizeof(dir), "wipe"));
+	write_secret_as(dir, 100, 1);
+	tr = make(dir);
+	__atomic_store_n(&found, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&armed, 1, __ATOMIC_SEQ_CST);
+	assert_int_not_equal(tsarc_secret_value(tr, "s", "password", &v), 0);
+	__atomic_store_n(&armed, 0, __ATOMIC_SEQ_CST);
+	assert_null(v);
+	assert_null(strstr(tsarc_error_last()->message, PASSWORD_B64));
+	tsarc_error_clear();
+	assert_int_equal(__atomic_load_n(&found, __ATOMIC_SEQ_CST), 0);
+	tr->free(tr);
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
+static void local_refused_wipes(void **state)
+{
+	(void)state;
+	refused_through(local_in);
+}
+
+static void kube_refused_wipes(void **state)
+{
+	(void)state;
+	refused_through(kube_in);
 }
 
 static void arm(void)
@@ -630,5 +673,6 @@ static void redis_swap_wipes(void **state)
 TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(local_get_wipes), cmocka_unit_test(kube_get_wipes),
 	cmocka_unit_test(resources_backup_wipes), cmocka_unit_test(local_apply_wipes),
 	cmocka_unit_test(kube_apply_wipes), cmocka_unit_test(repository_wipes),
-	cmocka_unit_test(sentinel_hosts_wipe),
+	cmocka_unit_test(sentinel_hosts_wipe), cmocka_unit_test(local_refused_wipes),
+	cmocka_unit_test(kube_refused_wipes),
 	cmocka_unit_test_teardown(redis_swap_wipes, redis_swap_teardown))
