@@ -582,22 +582,21 @@ static int kube_get(tsarc_transport *tr, const char *type, const char *name, cJS
 		return tsarc_error_set(TSARC_EIO, "%s get %s%s%s failed (status %d): %s", t->binary,
 			type, name ? " " : "", name ? name : "", code, err[0] ? err : "(nothing on stderr)");
 	}
-	/* A Secret's data: wiped (kubectl's JSON holds no NUL byte). */
-	doc = cJSON_Parse(text);
+	/* A Secret's data: wiped (kubectl's JSON holds no NUL byte), the text
+	 * and what parsed of it when it is refused. */
+	doc = tsarc_secret_doc_parse_object(text, strlen(text));
 	tsarc_secure_free_str(text);
-	if (!doc || !cJSON_IsObject(doc)) {
-		cJSON_Delete(doc);
+	if (!doc)
 		return tsarc_error_set(TSARC_EIO, "%s get %s printed no JSON object", t->binary, type);
-	}
 	if (name) {
 		*out = doc;
 		return 0;
 	}
 	{
 		cJSON *items = cJSON_DetachItemFromObjectCaseSensitive(doc, "items");
-		cJSON_Delete(doc);
+		tsarc_secret_doc_free(doc);
 		if (!cJSON_IsArray(items)) {
-			cJSON_Delete(items);
+			tsarc_secret_doc_free(items);
 			return tsarc_error_set(TSARC_EIO, "%s get %s printed no list", t->binary, type);
 		}
 		*out = items;

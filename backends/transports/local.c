@@ -123,11 +123,8 @@ static int read_json_file(const char *path, cJSON **out)
 
 	if (rc)
 		return rc;
-	if (!(*out = cJSON_ParseWithLength(text, len)) || !cJSON_IsObject(*out)) {
-		cJSON_Delete(*out);
-		*out = NULL;
+	if (!(*out = tsarc_secret_doc_parse_object(text, len)))
 		rc = tsarc_error_set(TSARC_ECONFIG, "%s is not a JSON object", path);
-	}
 	/* The file may be a Secret: wiped (wipe.h). */
 	tsarc_secure_free(text, len + 1);
 	return rc;

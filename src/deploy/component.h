@@ -192,6 +192,11 @@ int tsarc_secret_doc_optional(const cJSON *doc, const char *secret, const char *
  * passwords) must not linger in freed heap. */
 void tsarc_secret_doc_wipe(cJSON *doc);
 void tsarc_secret_doc_free(cJSON *doc);
+/* Text a transport read that may be a Secret (kubectl's output, a file of
+ * the local folder), `len` bytes of it: the parsed document when it is a
+ * JSON object, else NULL, and whatever did parse (an array of Secrets, a
+ * string) wiped before it is deleted. The caller sets the message. */
+cJSON *tsarc_secret_doc_parse_object(const char *text, size_t len);
 /* A Secret (or a List of them) as JSON text (`formatted`: cJSON_Print's
  * layout, else unformatted), *len its length; NULL when out of memory.
  * cJSON_Print grows its buffer by realloc, which gives each outgrown copy

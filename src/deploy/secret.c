@@ -87,6 +87,16 @@ void tsarc_secret_doc_free(cJSON *doc)
 	cJSON_Delete(doc);
 }
 
+cJSON *tsarc_secret_doc_parse_object(const char *text, size_t len)
+{
+	cJSON *doc = cJSON_ParseWithLength(text, len);
+
+	if (cJSON_IsObject(doc))
+		return doc;
+	tsarc_secret_doc_free(doc);
+	return NULL;
+}
+
 char *tsarc_secret_doc_print(const cJSON *doc, int formatted, size_t *len)
 {
 	size_t cap = 4096;
