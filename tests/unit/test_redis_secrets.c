@@ -17,6 +17,7 @@
 
 #include "secrets.h"
 #include "logical.h"
+#include "sentinel.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -365,7 +366,79 @@ static void queues_db(void **state)
 	tsarc_error_clear();
 }
 
+/* A Sentinel hosts list whose password holds ',' or a blank: 3scale
+ * splits the list at each ',', so it cannot work there; each piece was
+ * taken as an entry of its own ("redis://su:Xq7" a Sentinel, whose
+ * description was "su:Xq7": the user and the password's start). Refused
+ * at the Secret, and by the Sentinel connection itself (the hosts may
+ * come from elsewhere), with no piece of the value in the message. */
+static void sentinel_hosts_split_password(void **state)
+{
+	static const char *const lists[] = {
+		"redis://su:Xq7,Zk9@s1:26379,redis://su:Xq7,Zk9@s2:26379",
+		"redis://su:Xq7 Zk9@s1:26379",
+		"su:Xq7,Zk9@s1:26379",
+		"rediss://su:Xq7\\tZk9@s1",
+	};
+	char json[512];
+	tsarc_redis_conf c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(lists) / sizeof(*lists); i++) {
+		snprintf(json, sizeof(json), "{\"stringData\": {"
+			"\"REDIS_QUEUES_URL\": \"redis://:qpw@mygroup/1\","
+			"\"REDIS_QUEUES_SENTINEL_HOSTS\": \"%s\"}}", lists[i]);
+		assert_int_equal(from_secret(&c, json, "backend-redis", "REDIS_QUEUES_URL"),
+			TSARC_ECONFIG);
+		assert_non_null(strstr(tsarc_error_last()->message, "Secret backend-redis"));
+		assert_non_null(strstr(tsarc_error_last()->message, "','"));
+		assert_null(strstr(tsarc_error_last()->message, "Xq7"));
+		assert_null(strstr(tsarc_error_last()->message, "Zk9"));
+		assert_null(strstr(tsarc_error_last()->message, "su"));
+		tsarc_error_clear();
+	}
+	{
+		/* The hosts refused before any connection is tried. */
+		tsarc_redis_sentinel s = {.hosts = "redis://u:Xq7 Zk9@127.0.0.1:1",
+			.master = "mymaster"};
+		tsarc_redis_opts base = {.connect_timeout_ms = 2000};
+		tsarc_redis *r = NULL;
+		assert_int_equal(tsarc_redis_sentinel_connect(&r, &base, &s), TSARC_ECONFIG);
+		assert_null(r);
+		assert_null(strstr(tsarc_error_last()->message, "Xq7"));
+		assert_null(strstr(tsarc_error_last()->message, "Zk9"));
+		tsarc_error_clear();
+	}
+}
+
+/* Well-formed lists still pass: blanks around the entries, IPv6, no port. */
+static void sentinel_hosts_well_formed(void **state)
+{
+	static const char *const lists[] = {
+		"s1:26379, s2:26380",
+		"redis://su:p@ss:w0rd@s1:26379,\\n redis://[::1]:26379",
+		"rediss://s1",
+		"u:pw@10.0.0.1",
+	};
+	char json[512];
+	tsarc_redis_conf c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(lists) / sizeof(*lists); i++) {
+		snprintf(json, sizeof(json), "{\"stringData\": {"
+			"\"REDIS_QUEUES_URL\": \"redis://:qpw@mygroup/1\","
+			"\"REDIS_QUEUES_SENTINEL_HOSTS\": \"%s\"}}", lists[i]);
+		assert_int_equal(from_secret(&c, json, "backend-redis", "REDIS_QUEUES_URL"), 0);
+		assert_int_equal(c.use_sentinel, 1);
+		tsarc_redis_conf_free(&c);
+	}
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(sentinel_hosts_split_password),
+	cmocka_unit_test(sentinel_hosts_well_formed),
 	cmocka_unit_test(url_db),
 	cmocka_unit_test(meta_db),
 	cmocka_unit_test(dbmap),
