@@ -209,6 +209,11 @@ int tsarc_redis_conf_from_secret(tsarc_redis_conf *c, const cJSON *doc, const ch
 	c->ca = v[K_CA];
 	c->cert = v[K_CERT];
 	c->key = v[K_KEY];
+	/* Refused before anything shows a piece of it as a host (hosts_only). */
+	if (v[K_S_HOSTS] && (rc = tsarc_redis_sentinel_hosts_check(v[K_S_HOSTS]))) {
+		tsarc_error_prefix("Secret %s", secret);
+		goto done;
+	}
 	c->s_hosts = v[K_S_HOSTS];
 	c->s_user = v[K_S_USER];
 	c->s_password = v[K_S_PASSWORD];

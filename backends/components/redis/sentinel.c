@@ -363,6 +363,77 @@ done:
 	return rc;
 }
 
+static int is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* One entry, blanks around it trimmed: [scheme://][userinfo@]host[:port][/...]. */
+static int entry_ok(const char *e, const char *end)
+{
+	const char *p = e, *q, *at = NULL;
+	size_t digits = 0;
+
+	for (q = e; q < end; q++)
+		if (is_blank(*q))
+			return 0;
+	for (q = e; q + 3 <= end; q++)
+		if (q[0] == ':' && q[1] == '/' && q[2] == '/') {
+			if (q == e)
+				return 0;
+			p = q + 3;
+			break;
+		}
+	for (q = p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	if (at)
+		p = at + 1;
+	if (p < end && *p == '[') {
+		while (p < end && *p != ']')
+			p++;
+		if (p == end)
+			return 0;
+		p++;
+	} else {
+		for (q = p; q < end && *q != ':' && *q != '/'; q++)
+			;
+		if (q == p)
+			return 0;
+		p = q;
+	}
+	if (p < end && *p == ':') {
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++)
+			digits++;
+		if (!digits || digits > 5)
+			return 0;
+	}
+	return p == end || *p == '/';
+}
+
+int tsarc_redis_sentinel_hosts_check(const char *hosts)
+{
+	const char *p = hosts, *e, *end;
+	int n = 0;
+
+	while (p && *p) {
+		e = strchr(p, ',');
+		end = e ? e : p + strlen(p);
+		while (p < end && is_blank(*p))
+			p++;
+		while (end > p && is_blank(end[-1]))
+			end--;
+		n++;
+		/* An empty entry ("a,,b") is passed over, as before. */
+		if (end > p && !entry_ok(p, end))
+			return tsarc_error_set(TSARC_ECONFIG, "the Sentinel hosts' entry %d is not "
+				"[redis[s]://][user[:password]@]host[:port] (3scale splits the list "
+				"at each ',': a password in it cannot hold ',' or a blank)", n);
+		p = e ? e + 1 : NULL;
+	}
+	return 0;
+}
+
 int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base,
 	const tsarc_redis_sentinel *s)
 {
@@ -373,6 +444,8 @@ int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base
 	*out = NULL;
 	if (!s->hosts || !s->master || !*s->master)
 		return tsarc_error_set(TSARC_ECONFIG, "Sentinel needs hosts and a master name");
+	if ((rc = tsarc_redis_sentinel_hosts_check(s->hosts)))
+		return rc;
 	if (!(list = strdup(s->hosts)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	for (entry = strtok_r(list, ", \t\n", &save); entry; entry = strtok_r(NULL, ", \t\n", &save)) {

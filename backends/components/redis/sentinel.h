@@ -25,6 +25,15 @@ typedef struct tsarc_redis_sentinel {
 	int read_replica;
 } tsarc_redis_sentinel;
 
+/* The hosts list is one 3scale can read: split at each ',' (as 3scale
+ * does), each entry, blanks around it aside, is
+ * [scheme://][user[:password]@]host[:port][/...]: no blank inside, a port
+ * of digits. A password holding ',' or a blank breaks the list apart
+ * ("redis://u:ab,cd@h" is "redis://u:ab" and "cd@h"), and a piece would
+ * be taken for a host and shown as one. TSARC_ECONFIG, with a message that
+ * quotes nothing of the list, when it is not. */
+int tsarc_redis_sentinel_hosts_check(const char *hosts);
+
 /* Resolves the master (or a replica, read_replica) and connects to it with
  * `base` (its host and port replaced), checking with ROLE that it is what
  * the Sentinel said. The Sentinels use base's TLS settings (or their own
