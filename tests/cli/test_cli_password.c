@@ -8,6 +8,7 @@
  * first line is the password, but the rest of it (a second secret, or the
  * password followed by something else) was read into the same buffer and
  * was left there when only the password was wiped.
+ * The Pushgateway credentials file, read by cli/push.c, too.
  */
 #define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
@@ -23,6 +24,7 @@
 #include "cmocka_main.h"
 
 #include "cli.h"
+#include "metrics.h"
 #include "scratch.h"
 #include "tsarc/errors.h"
 
@@ -141,5 +143,23 @@ static void folder_is_not_empty(void **state)
 	assert_non_null(strstr(tsarc_error_last()->message, "directory"));
 }
 
+/* The Pushgateway credentials file ("user:password" on its first line)
+ * is read the same way: nothing of its other lines left in a block freed.
+ * The push itself fails (port 1 refuses the connection): what is checked
+ * is how the file is read and freed. */
+static void pushgateway_auth_rest_is_wiped(void **state)
+{
+	(void)state;
+	write_file("user:first-line-password\n" SECRET "\n");
+	freed_with_secret = 0;
+	watching = 1;
+	assert_int_equal(cli_metrics_push("http://127.0.0.1:1", "job", "inst", "backup", file,
+		"tsarc_up 1\n"), TSARC_ENET);
+	watching = 0;
+	tsarc_error_clear();
+	assert_int_equal(freed_with_secret, 0);
+}
+
 TSARC_TESTS_MAIN(setup, teardown, cmocka_unit_test(rest_of_file_is_wiped),
+	cmocka_unit_test(pushgateway_auth_rest_is_wiped),
 	cmocka_unit_test(refused_file_is_wiped), cmocka_unit_test(folder_is_not_empty))
