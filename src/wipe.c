@@ -24,6 +24,16 @@ void tsarc_secure_free_str(char *s)
 		tsarc_secure_free(s, strlen(s));
 }
 
+size_t tsarc_secure_first_line(char *s, size_t len)
+{
+	size_t keep = strcspn(s, "\r\n");
+
+	/* strcspn stops at a NUL too: the bytes after one are wiped. */
+	if (keep <= len)
+		tsarc_secure_zero(s + keep, len + 1 - keep);
+	return keep;
+}
+
 void tsarc_secure_buf_dispose(tsarc_buf *b)
 {
 	tsarc_secure_zero(b->ptr, b->cap);

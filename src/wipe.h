@@ -19,6 +19,12 @@ void tsarc_secure_zero(void *p, size_t len);
 void tsarc_secure_free(void *p, size_t len);
 /* Wipes and frees a NUL-terminated string (s may be NULL). */
 void tsarc_secure_free_str(char *s);
+/* Keeps the first line of the `len` bytes read into s (a password file,
+ * user:password): s cut at its first line end or NUL, and every byte
+ * after the cut up to s[len] wiped, so that a later free by strlen
+ * (tsarc_secure_free_str) leaves nothing of the other lines. s[len] must
+ * be in the allocation. The kept line's length. */
+size_t tsarc_secure_first_line(char *s, size_t len);
 /* Wipes a buffer's whole allocation and disposes of it. */
 void tsarc_secure_buf_dispose(tsarc_buf *b);
 /* Room for `need` bytes in *buf (of *cap, `used` of them in use): a new

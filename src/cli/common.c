@@ -191,9 +191,7 @@ static int read_password_file(const char *path, char **out)
 		len += (size_t)n;
 	}
 	close(fd);
-	buf[strcspn(buf, "\r\n")] = '\0';
-	pwlen = strlen(buf);
-	tsarc_secure_zero(buf + pwlen, PASSWORD_MAX + 1 - pwlen);
+	pwlen = tsarc_secure_first_line(buf, PASSWORD_MAX);
 	if (err || !pwlen) {
 		tsarc_secure_free(buf, PASSWORD_MAX + 1);
 		if (err)

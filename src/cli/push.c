@@ -61,7 +61,8 @@ static int read_auth(const char *file, char **out)
 	if (rc)
 		return tsarc_error_set(rc, "cannot read the Pushgateway credentials file %s: %s",
 			file, tsarc_error_last()->message);
-	(*out)[strcspn(*out, "\r\n")] = '\0';
+	/* The lines after user:password are wiped now: the free is by strlen. */
+	tsarc_secure_first_line(*out, len);
 	if (!strchr(*out, ':')) {
 		tsarc_secure_zero(*out, len);
 		free(*out);
@@ -139,9 +140,6 @@ out:
 	curl_slist_free_all(hdr);
 	tsarc_buf_dispose(&full);
 	tsarc_buf_dispose(&reply);
-	if (auth) {
-		tsarc_secure_zero(auth, strlen(auth));
-		free(auth);
-	}
+	tsarc_secure_free_str(auth);
 	return rc;
 }
