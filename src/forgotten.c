@@ -207,8 +207,10 @@ static int has(const tsarc_strv *sorted, const char *name)
 	return sorted->n && bsearch(&name, sorted->v, sorted->n, sizeof(*sorted->v), cmp_str);
 }
 
-int tsarc_forgotten_orphans(tsarc_repo *repo, char ***names, size_t *count)
+int tsarc_forgotten_orphans(tsarc_repo *repo, const char *const *gone, size_t ngone,
+	char ***names, size_t *count)
 {
+	const tsarc_strv going = {(char **)gone, ngone, ngone};
 	const size_t suffix = sizeof(TSARC_FORGOTTEN_SUFFIX) - 1;
 	tsarc_strv listed = {NULL, 0, 0}, hidden = {NULL, 0, 0}, out = {NULL, 0, 0};
 	char id[TSARC_ID_HEX_LEN + 1];
@@ -231,7 +233,8 @@ int tsarc_forgotten_orphans(tsarc_repo *repo, char ***names, size_t *count)
 			continue;
 		memcpy(id, listed.v[i], TSARC_ID_HEX_LEN);
 		id[TSARC_ID_HEX_LEN] = '\0';
-		if (!tsarc_snapshot_name_is_id(id) || has(&listed, id) || has(&hidden, id))
+		if (!tsarc_snapshot_name_is_id(id) || has(&listed, id) ||
+			(has(&hidden, id) && !has(&going, id)))
 			continue;
 		if ((rc = tsarc_strv_push(&out.v, &out.n, &out.cap, 16, listed.v[i])))
 			goto done;

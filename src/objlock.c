@@ -523,25 +523,63 @@ static int collect_hidden(const char *name, uint64_t size, int64_t mtime, void *
 	return tsarc_strv_push(&h->names, &h->n, &h->cap, 64, name);
 }
 
+/* What a sweep does to a batch: purge it, or (a dry run) say what a
+ * purge would do, and in a dry run keep the names it would delete for
+ * good, so that the marks of snapshots that would go count as orphans. */
+typedef struct sweep_run {
+	int dry_run;
+	tsarc_purge_tally *out;
+	tsarc_strv gone; /* dry run, snapshots: would be deleted for good */
+} sweep_run;
+
+static int sweep_tally(const char *name, int64_t kept_until, void *payload)
+{
+	sweep_run *w = payload;
+	int rc;
+
+	if (w->dry_run && !kept_until && tsarc_snapshot_name_is_id(name) &&
+		(rc = tsarc_strv_push(&w->gone.v, &w->gone.n, &w->gone.cap, 16, name)))
+		return rc;
+	return tsarc_purge_tally_cb(name, kept_until, w->out);
+}
+
+static int sweep_purge(tsarc_repo *repo, tsarc_objtype type, char **names, size_t n,
+	sweep_run *w)
+{
+	if (!n)
+		return 0;
+	return (w->dry_run ? tsarc_store_purge_preview : tsarc_store_purge_many)(repo->store,
+		type, (const char *const *)names, n, sweep_tally, w);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* The marks of snapshots that have no version left go the same way. */
-static int purge_orphan_marks(tsarc_repo *repo, tsarc_purge_tally *out)
+static int purge_orphan_marks(tsarc_repo *repo, sweep_run *w)
 {
 	char **names = NULL;
 	size_t n = 0;
-	int rc = tsarc_forgotten_orphans(repo, &names, &n);
+	int rc;
 
-	if (!rc && n)
-		rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_SNAPSHOT,
-			(const char *const *)names, n, tsarc_purge_tally_cb, out);
+	if (w->gone.n)
+		qsort(w->gone.v, w->gone.n, sizeof(*w->gone.v), cmp_name);
+	rc = tsarc_forgotten_orphans(repo, (const char *const *)w->gone.v, w->gone.n, &names,
+		&n);
+	if (!rc)
+		rc = sweep_purge(repo, TSARC_OBJ_SNAPSHOT, names, n, w);
 	tsarc_store_names_free(names, n);
 	return rc;
 }
 
-int tsarc_objlock_sweep(tsarc_repo *repo, tsarc_chunkset *referenced,
+int tsarc_objlock_sweep(tsarc_repo *repo, tsarc_chunkset *referenced, int dry_run,
 	tsarc_purge_tally *out)
 {
 	static const tsarc_objtype types[] = {TSARC_OBJ_SNAPSHOT, TSARC_OBJ_INDEX,
 		TSARC_OBJ_DATA, TSARC_OBJ_KEY, TSARC_OBJ_LOCK};
+	sweep_run w = {dry_run, out, {NULL, 0, 0}};
 	size_t t;
 	int rc = 0;
 
@@ -550,13 +588,13 @@ int tsarc_objlock_sweep(tsarc_repo *repo, tsarc_chunkset *referenced,
 		hidden_list h = {NULL, 0, 0, types[t] == TSARC_OBJ_DATA ? referenced : NULL,
 			types[t] == TSARC_OBJ_SNAPSHOT ? repo : NULL};
 		rc = tsarc_store_list_hidden(repo->store, types[t], collect_hidden, &h);
-		if (!rc && h.n)
-			rc = tsarc_store_purge_many(repo->store, types[t],
-				(const char *const *)h.names, h.n, tsarc_purge_tally_cb, out);
+		if (!rc)
+			rc = sweep_purge(repo, types[t], h.names, h.n, &w);
 		tsarc_store_names_free(h.names, h.n);
 		if (!rc && types[t] == TSARC_OBJ_SNAPSHOT)
-			rc = purge_orphan_marks(repo, out);
+			rc = purge_orphan_marks(repo, &w);
 	}
+	tsarc_store_names_free(w.gone.v, w.gone.n);
 	if (rc)
 		tsarc_error_prefix("deleting hidden objects whose retention has passed");
 	return rc;

@@ -95,10 +95,12 @@ int tsarc_purge_tally_cb(const char *name, int64_t kept_until, void *payload);
  * behind our back, is left alone for `tsarc check` to report and a
  * point-in-time read to recover; so is a hidden snapshot that forget did
  * not mark (forgotten.h). The marks of snapshots with no version left go
- * too (hidden first while retained).
+ * too (hidden first while retained). With dry_run, deletes nothing and
+ * counts what it would do, by the same choice of names and the store's
+ * preview of the purge (tsarc_store_purge_preview).
  */
 struct tsarc_chunkset;
-int tsarc_objlock_sweep(tsarc_repo *repo, struct tsarc_chunkset *referenced,
+int tsarc_objlock_sweep(tsarc_repo *repo, struct tsarc_chunkset *referenced, int dry_run,
 	tsarc_purge_tally *out);
 
 #endif

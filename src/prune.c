@@ -178,12 +178,11 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_un
 		sw.doomed[m++] = sw.doomed[i];
 	}
 	sw.ndoomed = m;
-	if (dry_run)
-		goto done;
 	/* Object Lock: what earlier runs hid, first, so this run's own hidden
-	 * chunks are not tried twice. */
+	 * chunks are not tried twice. A dry run goes the same way and asks
+	 * the store what each purge would do instead. */
 	if (repo->retention.mode) {
-		if ((rc = tsarc_objlock_sweep(repo, sw.referenced, &swept)))
+		if ((rc = tsarc_objlock_sweep(repo, sw.referenced, dry_run, &swept)))
 			goto done;
 		res->hidden_removed = swept.removed;
 		res->hidden_kept = swept.kept;
@@ -192,13 +191,14 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_un
 	for (i = 0; i < sw.ndoomed; i += DELETE_BATCH) {
 		m = sw.ndoomed - i < DELETE_BATCH ? sw.ndoomed - i : DELETE_BATCH;
 		/* Each batch only while our lock is still ours. */
-		if ((i > 0 || repo->retention.mode) && (rc = tsarc_lock_check(lock, NULL)))
+		if (!dry_run && (i > 0 || repo->retention.mode) &&
+			(rc = tsarc_lock_check(lock, NULL)))
 			goto done;
 		for (k = 0; k < m; k++)
 			batch[k] = sw.doomed[i + k].name;
 		/* With Object Lock, one under retention is only hidden. */
-		if ((rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_DATA, batch, m,
-			     tsarc_purge_tally_cb, &kept))) {
+		if ((rc = (dry_run ? tsarc_store_purge_preview : tsarc_store_purge_many)(
+			     repo->store, TSARC_OBJ_DATA, batch, m, tsarc_purge_tally_cb, &kept))) {
 			tsarc_error_prefix("removing unreferenced chunks");
 			goto done;
 		}

@@ -382,6 +382,29 @@ done:
 	return rc;
 }
 
+/*
+ * A dry run under Object Lock: of the packs apply() would remove, those it
+ * would only hide (the store's preview of the purge, by the same dates),
+ * with their bytes, out of bytes_removed as apply() takes them out. The
+ * old index objects are named only once the merged ones are written, so
+ * a dry run does not count them.
+ */
+static int preview_packs(prune_pack *pp)
+{
+	tsarc_prune_result *res = pp->res;
+	kept_bytes kept = {{0, 0, 0}, pp, NULL, 0};
+	int rc = 0;
+
+	if (pp->ndoomed)
+		rc = tsarc_store_purge_preview(pp->repo->store, TSARC_OBJ_DATA,
+			(const char *const *)pp->doomed, pp->ndoomed, count_kept, &kept);
+	res->packs_kept = kept.t.kept;
+	res->packs_kept_until = kept.t.kept_until;
+	res->bytes_kept_packs = kept.bytes;
+	res->bytes_removed -= kept.bytes;
+	return rc;
+}
+
 /* Whether anything is to change: a pack to remove, index entries of packs
  * that are gone, or more index objects than the entries need (one per
  * backup: merged, so opening the repository reads few). */
@@ -398,19 +421,20 @@ static int work_to_do(const prune_pack *pp)
  * snapshots) whose date has passed go for good, but a hidden pack the
  * index still names: that one someone hid behind our back, for check to
  * report and a point-in-time read to recover. */
-static int sweep_hidden(prune_pack *pp)
+static int sweep_hidden(prune_pack *pp, int dry_run)
 {
 	tsarc_chunkset *named = NULL;
 	tsarc_purge_tally swept = {0, 0, 0};
 	size_t i;
 	int rc, added;
 
-	if ((rc = tsarc_lock_check(pp->lock, NULL)) || (rc = tsarc_chunkset_new(&named)))
+	if ((!dry_run && (rc = tsarc_lock_check(pp->lock, NULL))) ||
+		(rc = tsarc_chunkset_new(&named)))
 		return rc;
 	for (i = 0; i < pp->np && !rc; i++)
 		rc = tsarc_chunkset_claim(named, pp->names[i], 0, &added);
 	if (!rc)
-		rc = tsarc_objlock_sweep(pp->repo, named, &swept);
+		rc = tsarc_objlock_sweep(pp->repo, named, dry_run, &swept);
 	pp->res->hidden_removed = swept.removed;
 	pp->res->hidden_kept = swept.kept;
 	pp->res->hidden_kept_until = swept.kept_until;
@@ -463,9 +487,11 @@ int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, char **snapshots, size
 		(rc = plan(&pp, oldest_shared, max_unused)) || (rc = prune_group(&pp)))
 		goto done;
 	res->bytes_removed -= pp.repack_bytes;
-	if (!dry_run && repo->retention.mode && (rc = sweep_hidden(&pp)))
+	if (repo->retention.mode && (rc = sweep_hidden(&pp, dry_run)))
 		goto done;
-	if (!dry_run && work_to_do(&pp))
+	if (dry_run && repo->retention.mode)
+		rc = preview_packs(&pp);
+	else if (!dry_run && work_to_do(&pp))
 		rc = apply(&pp);
 done:
 	tsarc_index_table_free(pp.table);

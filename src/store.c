@@ -284,6 +284,22 @@ int tsarc_store_purge_many(tsarc_store *st, tsarc_objtype type, const char *cons
 	return 0;
 }
 
+int tsarc_store_purge_preview(tsarc_store *st, tsarc_objtype type, const char *const *names,
+	size_t count, tsarc_store_purge_cb cb, void *payload)
+{
+	size_t i;
+	int rc;
+
+	if (st->purge_preview)
+		return st->purge_preview(st, type, names, count, cb, payload);
+	if (st->purge_many)
+		return unsupported(st, "a purge's preview");
+	for (i = 0; cb && i < count; i++)
+		if ((rc = cb(names[i], 0, payload)))
+			return rc;
+	return 0;
+}
+
 int tsarc_store_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 	void *payload)
 {

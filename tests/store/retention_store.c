@@ -172,6 +172,27 @@ static int rs_purge_many(tsarc_store *st, tsarc_objtype type, const char *const 
 	return 0;
 }
 
+/* What rs_purge_many would report, by the same dates, deleting nothing. */
+static int rs_purge_preview(tsarc_store *st, tsarc_objtype type, const char *const *names,
+	size_t count, tsarc_store_purge_cb cb, void *payload)
+{
+	retention_store *r = of(st);
+	size_t i;
+	int rc;
+
+	for (i = 0; i < count; i++) {
+		int64_t kept = 0;
+		dated *d;
+		pthread_mutex_lock(&r->mu);
+		if ((d = find(r, type, names[i])) && d->until > r->now)
+			kept = d->until;
+		pthread_mutex_unlock(&r->mu);
+		if (cb && (rc = cb(names[i], kept, payload)))
+			return rc;
+	}
+	return 0;
+}
+
 static int rs_remove(tsarc_store *st, tsarc_objtype type, const char *name)
 {
 	uint64_t size;
@@ -287,6 +308,7 @@ int retention_store_wrap(tsarc_store **out, retention_store **ctl, tsarc_store *
 	r->fw.parent.extend_retention = rs_extend;
 	r->fw.parent.extend_versions = rs_extend_versions;
 	r->fw.parent.purge_many = rs_purge_many;
+	r->fw.parent.purge_preview = rs_purge_preview;
 	r->fw.parent.list_hidden = rs_list_hidden;
 	r->fw.parent.retained_until = rs_retained_until;
 	r->fw.parent.free = rs_free;

@@ -151,7 +151,7 @@ static void test_a_snapshot_hidden_by_another_hand(void **state)
 		 * never a. */
 		retention_store_set_now(L.ctl, T0 + 30 * DAY);
 		memset(&tally, 0, sizeof(tally));
-		assert_int_equal(tsarc_objlock_sweep(L.repo, NULL, &tally), 0);
+		assert_int_equal(tsarc_objlock_sweep(L.repo, NULL, 0, &tally), 0);
 		assert_int_equal(tally.kept, 0);
 		assert_true(tally.removed >= 2);
 		assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_SNAPSHOT, idc, &size),

@@ -347,6 +347,7 @@ typedef struct purge_run {
 	doomed *v;
 	size_t n, cap;
 	const char *only; /* a per-key listing: only this exact key */
+	int preview;      /* deleting nothing: every version's date read */
 } purge_run;
 
 static int cmp_ks(const void *a, const void *b)
@@ -468,7 +469,7 @@ static int date_of(size_t i, void *ctx, void *worker)
 	int rc;
 
 	(void)worker;
-	if (r->v[i].marker || !k->kept)
+	if (r->v[i].marker || (!k->kept && !r->preview))
 		return 0;
 	rc = version_until(r->c, k->key, r->v[i].version, &r->v[i].until);
 	if (rc == TSARC_ENOTFOUND) { /* deleted after all: nothing to report */
@@ -478,8 +479,9 @@ static int date_of(size_t i, void *ctx, void *worker)
 	return rc;
 }
 
-int tsarc__s3_purge(tsarc__s3_client *c, const char *prefix, const char *const *keys,
-	size_t count, unsigned threads, int64_t *kept)
+/* A purge (or with `preview`, what one would do). */
+static int purge(tsarc__s3_client *c, const char *prefix, const char *const *keys,
+	size_t count, unsigned threads, int64_t *kept, int preview)
 {
 	purge_run r;
 	int64_t now = (int64_t)time(NULL);
@@ -488,6 +490,7 @@ int tsarc__s3_purge(tsarc__s3_client *c, const char *prefix, const char *const *
 
 	memset(&r, 0, sizeof(r));
 	r.c = c;
+	r.preview = preview;
 	if (!count)
 		return 0;
 	if (!(r.ks = calloc(count, sizeof(*r.ks))))
@@ -509,19 +512,23 @@ int tsarc__s3_purge(tsarc__s3_client *c, const char *prefix, const char *const *
 		rc = list_versions(c, prefix, collect_version, &r);
 	}
 	/* Versions first: a marker goes only once nothing is left behind it,
-	 * or the object would come back into view. */
-	if (!rc)
+	 * or the object would come back into view. A preview deletes nothing:
+	 * the server refuses to delete a version while its date holds, so
+	 * that date says what the purge would keep. */
+	if (!rc && !preview)
 		rc = delete_where(&r, 0, is_version);
-	if (!rc)
+	if (!rc && !preview)
 		rc = delete_where(&r, 0, is_needless_marker);
-	if (!rc)
+	if (!rc && !preview)
 		rc = delete_where(&r, 1, needs_marker);
 	if (!rc)
 		rc = tsarc_parallel_for(r.n, threads ? threads : 1, date_of, &r, NULL, NULL);
 	for (i = 0; i < r.n; i++)
 		if (r.v[i].until > r.ks[r.v[i].ks].until)
 			r.ks[r.v[i].ks].until = r.v[i].until;
-	for (i = 0; !rc && i < count; i++) {
+	for (i = 0; !rc && preview && i < count; i++)
+		kept[r.ks[i].index] = r.ks[i].until > now ? r.ks[i].until : 0;
+	for (i = 0; !rc && !preview && i < count; i++) {
 		if (!r.ks[i].kept)
 			continue;
 		/* Refused, yet no retention holds it: not Object Lock's doing. */
@@ -538,6 +545,18 @@ int tsarc__s3_purge(tsarc__s3_client *c, const char *prefix, const char *const *
 	free(r.v);
 	free(r.ks);
 	return rc;
+}
+
+int tsarc__s3_purge(tsarc__s3_client *c, const char *prefix, const char *const *keys,
+	size_t count, unsigned threads, int64_t *kept)
+{
+	return purge(c, prefix, keys, count, threads, kept, 0);
+}
+
+int tsarc__s3_purge_preview(tsarc__s3_client *c, const char *prefix,
+	const char *const *keys, size_t count, unsigned threads, int64_t *kept)
+{
+	return purge(c, prefix, keys, count, threads, kept, 1);
 }
 
 /* ---- old versions ---- */

@@ -72,6 +72,12 @@ int tsarc__s3_retained_until(tsarc__s3_client *c, const char *key, int64_t *unti
  */
 int tsarc__s3_purge(tsarc__s3_client *c, const char *prefix, const char *const *keys,
 	size_t count, unsigned threads, int64_t *kept);
+/* The same listing, with a HEAD of each version for its date, deleting
+ * nothing: `kept[i]` gets the latest retain-until date still in force
+ * (this host's clock) among the versions of keys[i], the date a purge
+ * would report, or 0 when the purge would delete every version. */
+int tsarc__s3_purge_preview(tsarc__s3_client *c, const char *prefix,
+	const char *const *keys, size_t count, unsigned threads, int64_t *kept);
 
 /* Every key under `prefix` whose current version is a delete marker,
  * with the marker's time (the entry's size is 0). */

@@ -636,8 +636,9 @@ static int s3_retained_until(tsarc_store *base, tsarc_objtype type, const char *
 	return tsarc__s3_retained_until(st->c, key, until);
 }
 
-static int s3_purge_many(tsarc_store *base, tsarc_objtype type, const char *const *names,
-	size_t count, tsarc_store_purge_cb cb, void *payload)
+/* A purge, or (preview) what one would do. */
+static int purge_names(tsarc_store *base, tsarc_objtype type, const char *const *names,
+	size_t count, tsarc_store_purge_cb cb, void *payload, int preview)
 {
 	s3_store *st = (s3_store *)base;
 	char **keys = NULL, *pfx = NULL;
@@ -653,14 +654,35 @@ static int s3_purge_many(tsarc_store *base, tsarc_objtype type, const char *cons
 		(!(kept = calloc(count, sizeof(*kept))) || !(pfx = type_prefix(st, type))))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	if (!rc)
-		rc = tsarc__s3_purge(st->c, pfx, (const char *const *)keys, count,
-			base->max_inflight, kept);
+		rc = (preview ? tsarc__s3_purge_preview : tsarc__s3_purge)(st->c, pfx,
+			(const char *const *)keys, count, base->max_inflight, kept);
 	for (i = 0; i < count && !rc && cb; i++)
 		rc = cb(names[i], kept[i], payload);
 	keys_free(keys, count);
 	free(kept);
 	free(pfx);
 	return rc;
+}
+
+static int s3_purge_many(tsarc_store *base, tsarc_objtype type, const char *const *names,
+	size_t count, tsarc_store_purge_cb cb, void *payload)
+{
+	return purge_names(base, type, names, count, cb, payload, 0);
+}
+
+static int s3_purge_preview(tsarc_store *base, tsarc_objtype type,
+	const char *const *names, size_t count, tsarc_store_purge_cb cb, void *payload)
+{
+	size_t i;
+	int rc;
+
+	/* Without Object Lock nothing outlives a delete: no request. */
+	if (((s3_store *)base)->retention.mode)
+		return purge_names(base, type, names, count, cb, payload, 1);
+	for (i = 0; cb && i < count; i++)
+		if ((rc = cb(names[i], 0, payload)))
+			return rc;
+	return 0;
 }
 
 static int s3_list_hidden(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb,
@@ -781,6 +803,7 @@ int tsarc_store_s3_open(tsarc_store **out, const char *url,
 	st->parent.extend_retention = s3_extend_retention;
 	st->parent.extend_versions = s3_extend_versions;
 	st->parent.purge_many = s3_purge_many;
+	st->parent.purge_preview = s3_purge_preview;
 	st->parent.list_hidden = s3_list_hidden;
 	st->parent.retained_until = s3_retained_until;
 	st->parent.describe = s3_describe;

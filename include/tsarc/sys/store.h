@@ -142,6 +142,14 @@ struct tsarc_store {
 		size_t count, int64_t until, size_t *extended);
 	int (*purge_many)(tsarc_store *st, tsarc_objtype type, const char *const *names,
 		size_t count, tsarc_store_purge_cb cb, void *payload);
+	/* purge_preview: what purge_many would report for each of `names`,
+	 * deleting nothing (a dry run's figures): kept_until the latest
+	 * retain-until date in force among its versions, 0 when none is, so
+	 * that every version would go. The same listing and dates as
+	 * purge_many; where the server alone decides (a refused delete), the
+	 * dates stand for its refusal. */
+	int (*purge_preview)(tsarc_store *st, tsarc_objtype type, const char *const *names,
+		size_t count, tsarc_store_purge_cb cb, void *payload);
 	int (*list_hidden)(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 		void *payload);
 	int (*retained_until)(tsarc_store *st, tsarc_objtype type, const char *name,
@@ -223,6 +231,10 @@ int tsarc_store_extend_retention(tsarc_store *st, tsarc_objtype type, const char
 int tsarc_store_extend_versions(tsarc_store *st, tsarc_objtype type,
 	const char *const *names, size_t count, int64_t until, size_t *extended);
 int tsarc_store_purge_many(tsarc_store *st, tsarc_objtype type, const char *const *names,
+	size_t count, tsarc_store_purge_cb cb, void *payload);
+/* purge_preview where the store has it; without retention, every name is
+ * reported gone (as purge_many there would remove it). */
+int tsarc_store_purge_preview(tsarc_store *st, tsarc_objtype type, const char *const *names,
 	size_t count, tsarc_store_purge_cb cb, void *payload);
 int tsarc_store_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 	void *payload);
