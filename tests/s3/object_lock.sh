@@ -160,7 +160,7 @@ read -r _ before < <($ATT retention "$BUCKET-gov" "repo/snapshots/$G2")
 ok forget --repo "$G" "$G1" --json
 [ "$(json_get "$OUT" "d['retained'][0]['id']")" = "$G1" ] || fail "forget did not report the retained snapshot"
 ok forget --repo "$G" --keep-last 5
-ok prune --repo "$G" --json
+prune_as_dry_run_said "$G"
 kept=$(json_get "$OUT" "d['chunks_kept']['count']")
 [ "$kept" -gt 0 ] && [ "$kept" = "$(json_get "$OUT" "d['chunks_removed']")" ] ||
 	fail "prune should have hidden, not deleted, every chunk of the forgotten snapshot"
@@ -178,7 +178,7 @@ read -r _ after < <($ATT retention "$BUCKET-gov" "repo/snapshots/$G2")
 # deletes the hidden objects for good, every version and marker.
 $ATT expire "$BUCKET-gov" repo/ 2
 wait_past $(($(date +%s) + 3))
-ok prune --repo "$G" --json
+prune_as_dry_run_said "$G"
 removed=$(json_get "$OUT" "d['hidden_removed']")
 # G1's chunks, G1, and forget's mark of G1 (src/forgotten.h)
 [ "$removed" -eq $((kept + 2)) ] || fail "prune deleted $removed hidden objects, expected $((kept + 2))"

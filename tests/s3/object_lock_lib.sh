@@ -61,3 +61,24 @@ extend_moves() {
 		i=$((i + 1))
 	done
 }
+# prune_as_dry_run_said REPO: prune --dry-run --json, then prune --json
+# (left in $OUT) on the same state; the dry run must have said what the
+# real run did under Object Lock: bytes freed, what is only hidden, what
+# the sweep deletes for good or keeps (README: the dry run's figures are
+# exact). The old index objects a format-2 prune replaces are named only
+# once the merged one is written: the dry run does not count them.
+prune_as_dry_run_said() {
+	ok prune --repo "$1" --dry-run --json
+	cp "$OUT" "$WORK/prune-dry.json"
+	ok prune --repo "$1" --json
+	local diff
+	diff=$(python3 -c 'import json, sys
+dry, real = (json.load(open(f)) for f in sys.argv[1:3])
+keys = ["bytes_removed", "chunks_removed", "chunks_kept", "hidden_removed", "hidden_kept",
+        "packs_deleted", "packs_repacked", "packs_written", "packs_locked", "packs_kept"]
+bad = [k + ": dry run " + json.dumps(dry.get(k)) + ", prune " + json.dumps(real.get(k))
+       for k in keys if dry.get(k) != real.get(k)]
+print("; ".join(bad))' "$WORK/prune-dry.json" "$OUT") ||
+		fail "the two reports of prune are not JSON"
+	[ -z "$diff" ] || fail "prune --dry-run did not say what prune did: $diff"
+}

@@ -33,7 +33,7 @@ check_json() { [ "$(json_get "$OUT" "bool($2)")" = True ] || fail "$1"; }
 expire_then_prune() {
 	$ATT expire "$GB" repo/ 3
 	wait_past $(($(date +%s) + 4))
-	ok prune --repo "$G" --json
+	prune_as_dry_run_said "$G"
 }
 # nothing_hidden_left: only current versions are left in the bucket.
 nothing_hidden_left() {
@@ -123,7 +123,7 @@ versions "$GB"
 [ "$(latest repo/data/ | wc -l)" = 3 ] || fail "G1, G2 and G3 are not one pack each: $(latest repo/data/)"
 ok forget --repo "$G" "$G1" "$G3" --json
 check_json "forget did not report the retained snapshots" "len(d['retained']) == 2"
-ok prune --repo "$G" --json
+prune_as_dry_run_said "$G"
 check_json "prune within the dates: G1's pack locked and not repacked, G3's pack and three \
 old index objects only hidden with their bytes, the two snapshots hidden, nothing freed" \
 	"d['packs_locked']['count'] == 1 and d['packs_locked']['until'].startswith('20') and
@@ -164,7 +164,7 @@ awk -v k="$P3" '$1 == k && $5 > e' e="$exp" "$WORK/dates" | grep . &&
 
 # --- past the dates: prune deletes what it hid, for good ---
 wait_past $((exp + 1))
-ok prune --repo "$G" --json
+prune_as_dry_run_said "$G"
 # G3's pack, three old index objects, two snapshots, then forget's marks
 # of those two (src/forgotten.h).
 check_json "prune past the dates: 8 hidden objects deleted, G1's pack (extended) locked" \
