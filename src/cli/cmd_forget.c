@@ -404,10 +404,11 @@ static void add_pack_locks(cJSON *p, const tsarc_prune_result *r, int dry_run)
 {
 	add_locked(p, "packs_locked", r->packs_locked, "unused_bytes", r->bytes_locked_unused,
 		r->packs_locked_until);
-	if (dry_run)
-		return;
 	add_locked(p, "packs_kept", r->packs_kept, "bytes", r->bytes_kept_packs,
 		r->packs_kept_until);
+	/* The old index objects are named once the merged one is written. */
+	if (dry_run)
+		return;
 	add_locked(p, "index_kept", r->index_kept, "bytes", r->bytes_kept_index,
 		r->index_kept_until);
 }
@@ -423,6 +424,12 @@ static void print_pack_locks(const tsarc_prune_result *r, int dry_run, unsigned 
 		       "repacked: retained until %s at the latest, they cannot go before, so "
 		       "copying them would only add bytes\n", r->packs_locked, max_unused, size,
 			when);
+	}
+	if (dry_run && r->packs_kept) {
+		tsarc_time_format(r->packs_kept_until, 0, when, sizeof(when));
+		cli_format_bytes(size, sizeof(size), (double)r->bytes_kept_packs);
+		printf("Object Lock: %zu packs (%s) would be only hidden, not deleted: retained "
+		       "until %s at the latest\n", r->packs_kept, size, when);
 	}
 	if (dry_run || (!r->packs_kept && !r->index_kept))
 		return;
@@ -488,7 +495,7 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned m
 			add_pack_figures(p, &res, max_unused);
 		if (repo->version >= 2 && repo->retention.mode)
 			add_pack_locks(p, &res, dry_run);
-		if (repo->retention.mode && !dry_run) {
+		if (repo->retention.mode) {
 			if (repo->version < 2)
 				add_time(p, "chunks_kept", res.chunks_kept, res.chunks_kept_until);
 			cJSON_AddNumberToObject(p, "hidden_removed", (double)res.hidden_removed);
@@ -513,13 +520,15 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned m
 		print_pack_locks(&res, dry_run, max_unused);
 	if (res.chunks_kept) {
 		tsarc_time_format(res.chunks_kept_until, 0, freed, sizeof(freed));
-		printf("Object Lock: %zu of them only hidden, their retention runs until %s at "
-		       "the latest; a prune after that deletes them\n", res.chunks_kept, freed);
+		printf("Object Lock: %zu of them %s hidden, their retention runs until %s at "
+		       "the latest; a prune after that deletes them\n", res.chunks_kept,
+			dry_run ? "would be only" : "only", freed);
 	}
 	if (res.hidden_removed || res.hidden_kept) {
 		tsarc_time_format(res.hidden_kept_until, 0, freed, sizeof(freed));
-		printf("Object Lock: %zu hidden objects of earlier runs deleted for good, %zu still "
-		       "retained%s%s\n", res.hidden_removed, res.hidden_kept,
+		printf("Object Lock: %zu hidden objects of earlier runs %s for good, %zu still "
+		       "retained%s%s\n", res.hidden_removed,
+			dry_run ? "would be deleted" : "deleted", res.hidden_kept,
 			res.hidden_kept ? " until " : "", res.hidden_kept ? freed : "");
 	}
 	return 0;
