@@ -207,10 +207,10 @@ static int has(const tsarc_strv *sorted, const char *name)
 	return sorted->n && bsearch(&name, sorted->v, sorted->n, sizeof(*sorted->v), cmp_str);
 }
 
-int tsarc_forgotten_orphans(tsarc_repo *repo, const char *const *gone, size_t ngone,
-	char ***names, size_t *count)
+int tsarc_forgotten_orphans(tsarc_repo *repo, char **gone, size_t ngone, char ***names,
+	size_t *count)
 {
-	const tsarc_strv going = {(char **)gone, ngone, ngone};
+	const tsarc_strv going = {gone, ngone, ngone};
 	const size_t suffix = sizeof(TSARC_FORGOTTEN_SUFFIX) - 1;
 	tsarc_strv listed = {NULL, 0, 0}, hidden = {NULL, 0, 0}, out = {NULL, 0, 0};
 	char id[TSARC_ID_HEX_LEN + 1];
@@ -226,6 +226,8 @@ int tsarc_forgotten_orphans(tsarc_repo *repo, const char *const *gone, size_t ng
 		goto done;
 	if (listed.n)
 		qsort(listed.v, listed.n, sizeof(*listed.v), cmp_str);
+	if (ngone)
+		qsort(gone, ngone, sizeof(*gone), cmp_str);
 	for (i = 0; i < listed.n; i++) {
 		len = strlen(listed.v[i]);
 		if (len != TSARC_ID_HEX_LEN + suffix ||

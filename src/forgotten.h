@@ -65,10 +65,10 @@ int tsarc_forgotten_resolve(tsarc_repo *repo, const char *spec,
 	char id_out[TSARC_ID_HEX_LEN + 1]);
 
 /* The marks (object names) whose snapshot has no version left, neither
- * listed nor hidden: prune's sweep removes them. `gone` (sorted by
- * strcmp), for a dry run: the hidden snapshots its purge would delete
- * for good, counted as having no version left. */
-int tsarc_forgotten_orphans(tsarc_repo *repo, const char *const *gone, size_t ngone,
-	char ***names, size_t *count);
+ * listed nor hidden: prune's sweep removes them. `gone` (sorted
+ * here, in place), for a dry run: the hidden snapshots its purge would
+ * delete for good, counted as having no version left. */
+int tsarc_forgotten_orphans(tsarc_repo *repo, char **gone, size_t ngone, char ***names,
+	size_t *count);
 
 #endif

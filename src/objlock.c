@@ -552,11 +552,6 @@ static int sweep_purge(tsarc_repo *repo, tsarc_objtype type, char **names, size_
 		type, (const char *const *)names, n, sweep_tally, w);
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The marks of snapshots that have no version left go the same way. */
 static int purge_orphan_marks(tsarc_repo *repo, sweep_run *w)
 {
@@ -564,10 +559,7 @@ static int purge_orphan_marks(tsarc_repo *repo, sweep_run *w)
 	size_t n = 0;
 	int rc;
 
-	if (w->gone.n)
-		qsort(w->gone.v, w->gone.n, sizeof(*w->gone.v), cmp_name);
-	rc = tsarc_forgotten_orphans(repo, (const char *const *)w->gone.v, w->gone.n, &names,
-		&n);
+	rc = tsarc_forgotten_orphans(repo, w->gone.v, w->gone.n, &names, &n);
 	if (!rc)
 		rc = sweep_purge(repo, TSARC_OBJ_SNAPSHOT, names, n, w);
 	tsarc_store_names_free(names, n);

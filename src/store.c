@@ -267,10 +267,22 @@ int tsarc_store_extend_versions(tsarc_store *st, tsarc_objtype type,
 	return st->extend_retention ? 0 : unsupported(st, "Object Lock");
 }
 
+/* A purge of a store without versions: each name gone for good. */
+static int all_gone(const char *const *names, size_t count, tsarc_store_purge_cb cb,
+	void *payload)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; cb && i < count; i++)
+		if ((rc = cb(names[i], 0, payload)))
+			return rc;
+	return 0;
+}
+
 int tsarc_store_purge_many(tsarc_store *st, tsarc_objtype type, const char *const *names,
 	size_t count, tsarc_store_purge_cb cb, void *payload)
 {
-	size_t i;
 	int rc;
 
 	if (st->purge_many)
@@ -278,26 +290,17 @@ int tsarc_store_purge_many(tsarc_store *st, tsarc_objtype type, const char *cons
 	/* No versions: a removed object is gone for good. */
 	if ((rc = tsarc_store_remove_many(st, type, names, count)))
 		return rc;
-	for (i = 0; cb && i < count; i++)
-		if ((rc = cb(names[i], 0, payload)))
-			return rc;
-	return 0;
+	return all_gone(names, count, cb, payload);
 }
 
 int tsarc_store_purge_preview(tsarc_store *st, tsarc_objtype type, const char *const *names,
 	size_t count, tsarc_store_purge_cb cb, void *payload)
 {
-	size_t i;
-	int rc;
-
 	if (st->purge_preview)
 		return st->purge_preview(st, type, names, count, cb, payload);
 	if (st->purge_many)
 		return unsupported(st, "a purge's preview");
-	for (i = 0; cb && i < count; i++)
-		if ((rc = cb(names[i], 0, payload)))
-			return rc;
-	return 0;
+	return all_gone(names, count, cb, payload);
 }
 
 int tsarc_store_list_hidden(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,

@@ -793,7 +793,8 @@ int tsarc_mysql_visible_query(const char *database, const char *grants, char **o
 	*out = NULL;
 	if (!grants)
 		return 0;
-	if ((rows = grants_table(&b, grants)) < 0) {
+	/* No grant on any object read (or a REVOKE): nothing to go by. */
+	if ((rows = grants_table(&b, grants)) <= 0) {
 		tsarc_buf_dispose(&b);
 		return 0;
 	}
@@ -818,11 +819,6 @@ int tsarc_mysql_visible_query(const char *database, const char *grants, char **o
 		"g.s) OR EXISTS (SELECT 1 FROM g WHERE g.l = 't' AND g.s = 'mysql' AND "
 		"g.t = 'proc' AND " G_HAS("SELECT") "), '', ' routines')) END FROM (SELECT ");
 	sql_hex_literal(&b, database, "CONVERT(X'", "' USING utf8mb4) AS d) x");
-	/* No grant on any object read: nothing to go by. */
-	if (!rows) {
-		tsarc_buf_dispose(&b);
-		return 0;
-	}
 	if (!(*out = tsarc_buf_detach(&b)))
 		return tsarc_error_last()->code;
 	return 0;

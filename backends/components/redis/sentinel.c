@@ -45,43 +45,6 @@ int tsarc_redis_role(tsarc_redis *r, char *role, size_t rolesz)
 	return 0;
 }
 
-/* The hexadecimal value of `field` in INFO `section` into out (of at
- * least 16 digits: an identity, not a number); "" when the server does
- * not say or refuses INFO to this user. */
-static int info_hex_field(tsarc_redis *r, const char *section, const char *field, char *out,
-	size_t outsz)
-{
-	tsarc_redis_reply *rep = NULL;
-	const char *p;
-	size_t n, flen = strlen(field);
-	int rc;
-
-	*out = '\0';
-	if ((rc = tsarc_redis_command(r, &rep, "INFO", section, NULL)))
-		return rc;
-	for (p = rep->type == '$' ? rep->str : NULL; p && (p = strstr(p, field)); p += flen) {
-		if ((p != rep->str && p[-1] != '\n') || p[flen] != ':')
-			continue;
-		p += flen + 1;
-		n = strspn(p, "0123456789abcdef");
-		if (n >= 16 && n < outsz)
-			snprintf(out, outsz, "%.*s", (int)n, p);
-		break;
-	}
-	tsarc_redis_reply_free(rep);
-	return 0;
-}
-
-int tsarc_redis_server_id(tsarc_redis *r, char *id, size_t idsz)
-{
-	return info_hex_field(r, "server", "run_id", id, idsz);
-}
-
-int tsarc_redis_dataset_id(tsarc_redis *r, char *id, size_t idsz)
-{
-	return info_hex_field(r, "replication", "master_replid", id, idsz);
-}
-
 /* The value of `key` in an INFO text (a line "key:value") into out; 0
  * when there is no such line. */
 static int info_line(const char *text, const char *key, char *out, size_t outsz)
@@ -98,6 +61,39 @@ static int info_line(const char *text, const char *key, char *out, size_t outsz)
 		return 1;
 	}
 	return 0;
+}
+
+/* The hexadecimal value of `field` in INFO `section` into out (of at
+ * least 16 digits: an identity, not a number); "" when the server does
+ * not say or refuses INFO to this user. */
+static int info_hex_field(tsarc_redis *r, const char *section, const char *field, char *out,
+	size_t outsz)
+{
+	tsarc_redis_reply *rep = NULL;
+	char value[256];
+	size_t n;
+	int rc;
+
+	*out = '\0';
+	if ((rc = tsarc_redis_command(r, &rep, "INFO", section, NULL)))
+		return rc;
+	if (rep->type == '$' && info_line(rep->str, field, value, sizeof(value))) {
+		n = strspn(value, "0123456789abcdef");
+		if (n >= 16 && n < outsz)
+			snprintf(out, outsz, "%.*s", (int)n, value);
+	}
+	tsarc_redis_reply_free(rep);
+	return 0;
+}
+
+int tsarc_redis_server_id(tsarc_redis *r, char *id, size_t idsz)
+{
+	return info_hex_field(r, "server", "run_id", id, idsz);
+}
+
+int tsarc_redis_dataset_id(tsarc_redis *r, char *id, size_t idsz)
+{
+	return info_hex_field(r, "replication", "master_replid", id, idsz);
 }
 
 int tsarc_redis_require_linked(tsarc_redis *r)
