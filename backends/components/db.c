@@ -11,7 +11,7 @@
 #include "error_save.h"
 #include "filter.h"
 #include "fmt.h"
-#include "definer.h"
+#include "mysqlstrip.h"
 #include "interrupt.h"
 #include "rewrite.h"
 #include "snapshot.h"
@@ -198,7 +198,7 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 			"loaded", s->conn.database, client->whole_server_tool);
 		cJSON_AddStringToObject(plan, "loads", buf);
 	}
-	if (client->has_definers) {
+	if (client->mysql_strip) {
 		int strip = 1;
 		if (tsarc_definer_strip(s->recipe, s->component, &strip))
 			tsarc_error_clear(); /* running the step says why */
@@ -207,6 +207,10 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 			"created as the restoring user (no SUPER needed)" :
 			"keep: objects keep their DEFINER (the restoring user needs SUPER or "
 			"SET USER unless it is that user)");
+		cJSON_AddStringToObject(plan, "binlog", "the dump's SET of SQL_LOG_BIN and "
+			"GTID_PURGED (MySQL 8's mysqldump of a server with GTIDs) is removed: the load "
+			"is written to the binary log, so the server's replicas get it, and needs no "
+			"SUPER");
 	}
 	if (s->has_conn && s->conn.database) {
 		client->plan_database(s, s->conn.database, plan);
@@ -445,10 +449,10 @@ static int failed_load(const tsarc_sql_client *client, created_database *d, int 
 /* What the stream goes through on its way into the client, in order: the
  * part of the target's database of a whole server's dump (the client's
  * part filter), the client's guard (psql: one database, no \connect;
- * mysql: nothing past the target database), the DEFINER filter (`df`, may
- * be NULL). Each made here is the caller's to free. */
+ * mysql: nothing past the target database), mysql's strip filter (`df`,
+ * may be NULL: mysqlstrip.h). Each made here is the caller's to free. */
 static int load_filters(const tsarc_sql_client *client, const tsarc_step *s,
-	const tsarc_conn *conn, tsarc_definer_filter *df, tsarc_filter *part,
+	const tsarc_conn *conn, tsarc_mysql_strip *df, tsarc_filter *part,
 	tsarc_filter *guard, tsarc_filter *filters, size_t *n)
 {
 	int rc;
@@ -465,7 +469,7 @@ static int load_filters(const tsarc_sql_client *client, const tsarc_step *s,
 		filters[(*n)++] = *guard;
 	}
 	if (df)
-		filters[(*n)++] = (tsarc_filter){&tsarc_definer_filter_ops, df};
+		filters[(*n)++] = (tsarc_filter){&tsarc_mysql_strip_ops, df};
 	return 0;
 }
 
@@ -548,7 +552,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	sql_session x;
 	tsarc_buf post = TSARC_BUF_INIT;
 	int rc, strip = 0;
-	tsarc_definer_filter *df = NULL;
+	tsarc_mysql_strip *df = NULL;
 	tsarc_filter filters[3], part = {NULL, NULL}, guard = {NULL, NULL};
 	tsarc_stream_filters chain;
 	size_t nfilters = 0;
@@ -559,9 +563,11 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	if ((rc = session_open(r, s, &x)))
 		goto done;
 	/* A DEFINER of another user needs SUPER, which a managed MySQL never
-	 * gives: removed on the way, unless the recipe says "keep". */
-	if (client->has_definers && ((rc = tsarc_definer_strip(s->recipe, s->component, &strip)) ||
-		    (strip && (rc = tsarc_definer_filter_new(&df)))))
+	 * gives: removed on the way, unless the recipe says "keep". The SET of
+	 * SQL_LOG_BIN and GTID_PURGED of MySQL 8's mysqldump always is. */
+	if (client->mysql_strip && ((rc = tsarc_definer_strip(s->recipe, s->component, &strip)) ||
+		    (rc = tsarc_mysql_strip_new(&df, TSARC_STRIP_BINLOG |
+			     (strip ? TSARC_STRIP_DEFINERS : 0)))))
 		goto done;
 	if ((rc = load_filters(client, s, &x.conn, df, &part, &guard, filters, &nfilters)))
 		goto done;
@@ -614,9 +620,12 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			s->detail = cJSON_CreateObject();
 			if (post.size)
 				cJSON_AddStringToObject(s->detail, "domain_rewrite", (char *)post.ptr);
-			if (df)
+			if (df && strip)
 				cJSON_AddNumberToObject(s->detail, "definers_removed",
-					(double)tsarc_definer_filter_count(df));
+					(double)tsarc_mysql_strip_definers(df));
+			if (df)
+				cJSON_AddNumberToObject(s->detail, "binlog_statements_removed",
+					(double)tsarc_mysql_strip_statements(df));
 		}
 	} else if (x.conn.database)
 		rc = failed_load(client, &created_db, created, x.conn.database, rc);
@@ -624,7 +633,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_cleanup_remove(&created_db.drop);
 done:
 	rc = session_close(&x, rc);
-	tsarc_definer_filter_free(df);
+	tsarc_mysql_strip_free(df);
 	if (guard.self)
 		guard.ops->free(guard.self);
 	if (part.self)

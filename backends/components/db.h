@@ -39,10 +39,11 @@ typedef int (*tsarc_sql_client_fn)(tsarc_step *s, const tsarc_conn *conn, const 
 typedef struct tsarc_sql_client {
 	const char *tool;
 	tsarc_sql_client_fn args;
-	/* The dump's triggers, views and routines carry DEFINER clauses that
-	 * a restoring user without SUPER cannot load (MySQL): they are
-	 * removed on the way unless the recipe's "definer" is "keep". */
-	int has_definers;
+	/* A MySQL dump holds what a restoring user without SUPER cannot load:
+	 * its triggers', views' and routines' DEFINER clauses, removed on the
+	 * way unless the recipe's "definer" is "keep"; MySQL 8's SET of
+	 * SQL_LOG_BIN and GTID_PURGED, always removed (mysqlstrip.h). */
+	int mysql_strip;
 	/* The check the dump goes through on its way into the client, since
 	 * it comes from the snapshot: psql's against the backslash commands
 	 * psql would run (psqlguard.h), mysql's against statements that reach

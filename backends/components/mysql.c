@@ -427,7 +427,7 @@ static const char *const mysql_query_args[] = {"--batch", "--skip-column-names",
 
 static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client,
 	.name_quote = '`',
-	.has_definers = 1, .guard = mysql_guard,
+	.mysql_strip = 1, .guard = mysql_guard,
 	.plan_guard = mysql_plan_guard,
 	.clean_replaces = "every table and view of the database (it ends up with the dump's "
 		"tables only)",

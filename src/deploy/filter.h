@@ -3,7 +3,7 @@
 
 /*
  * A stage between a snapshot's stream and the program that loads it: the
- * DEFINER filter of a MySQL dump (definer.h), the psql guard
+ * strip filter of a MySQL dump (mysqlstrip.h), the psql guard
  * (psqlguard.h), the choice of one database's part of a whole server's
  * dump (psqlsection.h). A restore runs a chain of them (step.c).
  *

@@ -230,8 +230,8 @@ int tsarc_step_conn(const tsarc_step *s, tsarc_conn *conn);
 int tsarc_restore_stream_into(tsarc_restore_ctx *r, tsarc_component *c, const tsarc_cmd *cmd,
 	const struct tsarc_stream *st, const char *pre, const char *post, const char *what);
 /* The filters (filter.h) a stream goes through on its way, in order,
- * which stay the caller's: a MySQL dump's DEFINER clauses removed
- * (definer.h), what psql must not run refused before it is written
+ * which stay the caller's: a MySQL dump's DEFINER clauses and binary
+ * log settings removed (mysqlstrip.h), what psql must not run refused before it is written
  * (psqlguard.h), a MySQL load kept in its database (mysqlguard.h), one
  * database's part of a whole server's dump (psqlsection.h). */
 struct tsarc_filter;

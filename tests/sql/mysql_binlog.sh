@@ -136,7 +136,7 @@ q "SET GLOBAL log_bin_trust_function_creators = 1"
 for who in admin root; do
 	q "INSERT INTO system.settings VALUES (4, 'since the MySQL 8 backup')"
 	POS=$(q 'SHOW MASTER STATUS' | cut -f1,2)
-	t restore "$GSNAP" --repo "$REPO" --config "$WORK/$who.json" --allow-source-target
+	t restore "$GSNAP" --repo "$REPO" --config "$WORK/$who.json" --allow-source-target --json
 	[ "$(q 'SELECT GROUP_CONCAT(v ORDER BY id) FROM system.settings' 2>&1)" = kept ] ||
 		fail "as $who: not restored (exit $RC): system.settings holds $(q 'SELECT GROUP_CONCAT(v ORDER BY id) FROM system.settings' 2>&1); $(grep -v '^  ' "$ERR" | head -5)"
 	[ "$RC" -eq 0 ] || fail "as $who: the restore failed (exit $RC)"
@@ -144,6 +144,8 @@ for who in admin root; do
 		fail "as $who: the trigger is not back"
 	q "SHOW BINLOG EVENTS IN '${POS%%$'\t'*}' FROM ${POS#*$'\t'}" | grep -q 'INSERT INTO `settings` VALUES' ||
 		fail "as $who: the restore's rows are not in the binary log (its replicas never see them)"
+	[ "$(json_get "$OUT" "[s['detail']['binlog_statements_removed'] for s in d['steps'] if s['component'] == 'system-mysql'][0]")" = 3 ] ||
+		fail "as $who: the report does not count the 3 statements removed"
 done
 q "SET GLOBAL log_bin_trust_function_creators = 0"
 

@@ -1,4 +1,4 @@
-/* The DEFINER filter (src/deploy/definer.c) reads a MySQL dump out of the
+/* The strip filter (src/deploy/mysqlstrip.c) reads a MySQL dump out of the
  * repository (whoever can write the repository writes it) while it streams
  * into the client. Whatever the bytes: no crash, no read past the input,
  * the same output and count however the input is split (whole, in pieces
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deploy/definer.h"
+#include "deploy/mysqlstrip.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,22 +19,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void run(const uint8_t *data, size_t size, size_t step, tsarc_buf *out,
 	unsigned long *count)
 {
-	tsarc_definer_filter *f;
+	tsarc_mysql_strip *f;
 	size_t off = 0;
 
-	if (tsarc_definer_filter_new(&f))
+	if (tsarc_mysql_strip_new(&f, TSARC_STRIP_DEFINERS | TSARC_STRIP_BINLOG))
 		abort();
 	if (!step)
 		step = size ? size : 1;
 	for (off = 0; off < size; off += step) {
 		size_t n = size - off < step ? size - off : step;
-		if (tsarc_definer_filter_feed(f, data + off, n, out))
+		if (tsarc_mysql_strip_feed(f, data + off, n, out))
 			abort();
 	}
-	if (tsarc_definer_filter_finish(f, out))
+	if (tsarc_mysql_strip_finish(f, out))
 		abort();
-	*count = tsarc_definer_filter_count(f);
-	tsarc_definer_filter_free(f);
+	*count = tsarc_mysql_strip_definers(f) + tsarc_mysql_strip_statements(f);
+	tsarc_mysql_strip_free(f);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

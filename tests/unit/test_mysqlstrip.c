@@ -1,5 +1,7 @@
-/* The DEFINER filter (src/deploy/definer.c): what it removes, what it must
- * leave alone (data, comments, SQL SECURITY DEFINER), and that every split
+/* The strip filter (src/deploy/mysqlstrip.c): what it removes (DEFINER
+ * clauses; the SET of SQL_LOG_BIN and GTID_PURGED of MySQL 8's mysqldump),
+ * what it must leave alone (data, comments, SQL SECURITY DEFINER, a
+ * routine's body, statements it cannot read whole), and that every split
  * of the input, down to one byte at a time, gives the same output. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,29 +12,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deploy/definer.h"
+#include "deploy/mysqlstrip.h"
+
+/* What the filters of a test remove. */
+static unsigned strip_what = TSARC_STRIP_DEFINERS | TSARC_STRIP_BINLOG;
 
 /* Feeds `in` in pieces of `step` bytes (0: split once at `at`). */
 static char *filter(const char *in, size_t step, size_t at, unsigned long *count)
 {
-	tsarc_definer_filter *f;
+	tsarc_mysql_strip *f;
 	tsarc_buf out = TSARC_BUF_INIT;
 	size_t len = strlen(in), off = 0;
 
-	assert_int_equal(tsarc_definer_filter_new(&f), 0);
+	assert_int_equal(tsarc_mysql_strip_new(&f, strip_what), 0);
 	if (step == 0) {
-		assert_int_equal(tsarc_definer_filter_feed(f, in, at, &out), 0);
-		assert_int_equal(tsarc_definer_filter_feed(f, in + at, len - at, &out), 0);
+		assert_int_equal(tsarc_mysql_strip_feed(f, in, at, &out), 0);
+		assert_int_equal(tsarc_mysql_strip_feed(f, in + at, len - at, &out), 0);
 	} else {
 		for (off = 0; off < len; off += step) {
 			size_t n = len - off < step ? len - off : step;
-			assert_int_equal(tsarc_definer_filter_feed(f, in + off, n, &out), 0);
+			assert_int_equal(tsarc_mysql_strip_feed(f, in + off, n, &out), 0);
 		}
 	}
-	assert_int_equal(tsarc_definer_filter_finish(f, &out), 0);
+	assert_int_equal(tsarc_mysql_strip_finish(f, &out), 0);
 	if (count)
-		*count = tsarc_definer_filter_count(f);
-	tsarc_definer_filter_free(f);
+		*count = tsarc_mysql_strip_definers(f) + tsarc_mysql_strip_statements(f);
+	tsarc_mysql_strip_free(f);
 	assert_int_equal(tsarc_buf_append(&out, "", 1), 0);
 	return (char *)out.ptr;
 }
@@ -135,7 +140,83 @@ static void large_input_passes_through(void **state)
 	free(in);
 }
 
+/* MySQL 8's mysqldump of a server with GTIDs: its head and foot. */
+#define HEAD "/*!40111 SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0 */;\n"
+#define KEEP_VAR "SET @MYSQLDUMP_TEMP_LOG_BIN = @@SESSION.SQL_LOG_BIN;\n"
+#define LOG_OFF "SET @@SESSION.SQL_LOG_BIN= 0;"
+#define GTID_COMMENT "\n--\n-- GTID state at the beginning of the backup \n--\n\n"
+#define GTIDS "SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-77,\n" \
+	"7a2b5c1e-0d3f-11ef-8c4a-0242ac120002:1-5';"
+#define BODY "\nINSERT INTO `settings` VALUES (1,'SET sql_log_bin=0;');\n"
+#define LOG_BACK "SET @@SESSION.SQL_LOG_BIN = @MYSQLDUMP_TEMP_LOG_BIN;"
+#define FOOT "\n/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */;\n"
+
+static void strips_binlog_statements(void **state)
+{
+	(void)state;
+	check(HEAD KEEP_VAR LOG_OFF "\n" GTID_COMMENT GTIDS "\n" BODY LOG_BACK FOOT,
+	      HEAD KEEP_VAR "\n" GTID_COMMENT "\n" BODY FOOT, 3);
+	/* Other spellings of the same: any scope, any case, blanks, comments
+	 * before it, one statement after another on a line. */
+	check("set session sql_log_bin=1;", "", 1);
+	check("SET sql_log_bin = OFF ;SET @@sql_log_bin=@v;", "", 2);
+	check("SET GLOBAL gtid_purged = '';\n", "\n", 1);
+	check("SET\t@@global.GTID_PURGED=\"x:1\";", "", 1);
+	check("SET @@GLOBAL.GTID_PURGED='a:1-5';", "", 1);
+	check("SELECT 1; -- c\n# c\n/* c */ SET @@SESSION.SQL_LOG_BIN= 0; SELECT 2;",
+	      "SELECT 1; -- c\n# c\n/* c */  SELECT 2;", 1);
+	/* Only what was asked. */
+	strip_what = TSARC_STRIP_DEFINERS;
+	check(LOG_OFF GTIDS, LOG_OFF GTIDS, 0);
+	strip_what = TSARC_STRIP_BINLOG;
+	check("CREATE DEFINER=`a`@`b` VIEW v AS SELECT 1;" LOG_OFF,
+	      "CREATE DEFINER=`a`@`b` VIEW v AS SELECT 1;", 1);
+	strip_what = TSARC_STRIP_DEFINERS | TSARC_STRIP_BINLOG;
+}
+
+/* A statement is removed only where it is one of its own and read whole:
+ * never in a routine's body, in data, a comment, or in part. */
+static void leaves_other_statements(void **state)
+{
+	(void)state;
+	static const char *const same[] = {
+		KEEP_VAR,
+		"SELECT 1 " LOG_OFF,
+		"INSERT INTO t VALUES ('" LOG_OFF "');",
+		"INSERT INTO t VALUES ('x'), (\"" LOG_OFF "\");",
+		"-- " LOG_OFF "\n",
+		"/* " LOG_OFF " */",
+		"/*!80000 " LOG_OFF " */;",
+		"SET sql_log_bin = 0, @x = 1;",
+		"SET @@GLOBAL.GTID_PURGED = CONCAT('a', 'b');",
+		"SET sql_log_bin = (SELECT 0);",
+		"SET sql_log_binx = 0;",
+		"SET @sql_log_bin = 0;",
+		"SET sql_log_bin 0;",
+		"SET sql_log_bin = ;",
+		"SET @@GLOBAL.GTID_PURGED='unterminated;",
+		"SET @@SESSION.SQL_LOG_BIN= 0",
+		"RESET sql_log_bin = 0;",
+		"DELIMITER ;;\nCREATE PROCEDURE p() BEGIN\n" LOG_OFF "\nSELECT 1;\n" LOG_OFF
+		"\nEND ;;\n",
+		"DELIMITER $$ x\n" LOG_OFF,
+		"DELIMITER 12345678901234567\n" LOG_OFF,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		check(same[i], same[i], 0);
+	/* Back to ';': removed again. */
+	check("DELIMITER ;;\nCREATE PROCEDURE p() BEGIN " LOG_OFF " END ;;\nDELIMITER ;\n" LOG_OFF
+	      "\n", "DELIMITER ;;\nCREATE PROCEDURE p() BEGIN " LOG_OFF " END ;;\nDELIMITER ;\n\n",
+	      1);
+	check("delimiter $$\r\nSELECT 1$$\n" LOG_OFF "$$\ndelimiter ;\n" GTIDS,
+	      "delimiter $$\r\nSELECT 1$$\n" LOG_OFF "$$\ndelimiter ;\n", 1);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(strips_binlog_statements),
+	cmocka_unit_test(leaves_other_statements),
 	cmocka_unit_test(strips_mysqldump_objects),
 	cmocka_unit_test(other_spellings),
 	cmocka_unit_test(leaves_data_and_comments),
