@@ -214,7 +214,33 @@ static void leaves_other_statements(void **state)
 	      "delimiter $$\r\nSELECT 1$$\n" LOG_OFF "$$\ndelimiter ;\n", 1);
 }
 
+/* A statement longer than the filter reads whole is left to the server. */
+static void long_statement_left(void **state)
+{
+	static const char head[] = "SET @@GLOBAL.GTID_PURGED='";
+	size_t n = 300u * 1024u, i;
+	char *in = malloc(n + 1), *got;
+
+	(void)state;
+	assert_non_null(in);
+	memcpy(in, head, sizeof(head) - 1);
+	for (i = sizeof(head) - 1; i < n - 2; i++)
+		in[i] = "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5,\n"[i % 42];
+	memcpy(in + n - 2, "';", 2);
+	in[n] = '\0';
+	got = filter(in, 4096, 0, NULL);
+	assert_string_equal(got, in);
+	free(got);
+	memcpy(in + 200u * 1024u, "';", 2);
+	in[200u * 1024u + 2] = '\0';
+	got = filter(in, 4096, 0, NULL);
+	assert_string_equal(got, "");
+	free(got);
+	free(in);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(long_statement_left),
 	cmocka_unit_test(strips_binlog_statements),
 	cmocka_unit_test(leaves_other_statements),
 	cmocka_unit_test(strips_mysqldump_objects),
