@@ -289,6 +289,23 @@ static int match_delimiter(const char *p, size_t n, int eof, size_t *len, size_t
 	return MATCH;
 }
 
+/* A match's verdict on the `left` bytes there are: one still undecided at
+ * the input's end, or past `max` bytes, is no match. */
+static int decided(int r, int eof, size_t left, size_t max)
+{
+	return r == NEED_MORE && (eof || left > max) ? NO_MATCH : r;
+}
+
+/* Removes p[*i..*i+len): what ran up to it goes out, the run starts after. */
+static int cut(const char *p, size_t *i, size_t *run, size_t len, tsarc_buf *out)
+{
+	int rc = tsarc_buf_append(out, p + *run, *i - *run);
+
+	*i += len;
+	*run = *i;
+	return rc;
+}
+
 /* Scans p[0..n); appends the output to `out`; *used: bytes decided. With
  * `eof` every byte is decided. */
 static int scan(tsarc_mysql_strip *f, const char *p, size_t n, int eof, tsarc_buf *out,
@@ -332,16 +349,13 @@ static int scan(tsarc_mysql_strip *f, const char *p, size_t n, int eof, tsarc_bu
 			}
 			if (f->at_statement && (c == 'S' || c == 's') && (f->what & TSARC_STRIP_BINLOG) &&
 				f->delim_len == 1 && f->delim[0] == ';') {
-				int r = match_binlog_set(p + i, n - i, &len);
-				if (r == NEED_MORE && (eof || n - i > STATEMENT_MAX))
-					r = NO_MATCH;
+				int r = decided(match_binlog_set(p + i, n - i, &len), eof, n - i,
+					STATEMENT_MAX);
 				if (r == NEED_MORE)
 					goto stop;
 				if (r == MATCH) {
-					if ((rc = tsarc_buf_append(out, p + run, i - run)))
+					if ((rc = cut(p, &i, &run, len, out)))
 						return rc;
-					i += len;
-					run = i;
 					f->statements++;
 					break;
 				}
@@ -392,17 +406,13 @@ static int scan(tsarc_mysql_strip *f, const char *p, size_t n, int eof, tsarc_bu
 				}
 			} else if ((c == 'D' || c == 'd') && !f->prev_word &&
 				(f->what & TSARC_STRIP_DEFINERS)) {
-				int r = match_clause(p + i, n - i, &len);
-				if (r == NEED_MORE && (eof || n - i > CLAUSE_MAX))
-					r = NO_MATCH;
+				int r = decided(match_clause(p + i, n - i, &len), eof, n - i, CLAUSE_MAX);
 				if (r == NEED_MORE)
 					goto stop;
 				f->at_statement = 0;
 				if (r == MATCH) {
-					if ((rc = tsarc_buf_append(out, p + run, i - run)))
+					if ((rc = cut(p, &i, &run, len, out)))
 						return rc;
-					i += len;
-					run = i;
 					f->definers++;
 					f->prev_word = 0;
 				} else {
