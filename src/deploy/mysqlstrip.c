@@ -271,10 +271,18 @@ static int match_delimiter(const char *p, size_t n, int eof, size_t *len, size_t
 		r = NO_MATCH;
 	if (r != MATCH)
 		return r;
-	for (e = w; e < n && p[e] != '\n'; e++)
+	/* Its line, looked at up to DELIMITER_LINE_MAX bytes whatever the
+	 * input's split: a longer one is skipped that far, and no statement
+	 * is removed after it. */
+	for (e = w; e < n && e < DELIMITER_LINE_MAX && p[e] != '\n'; e++)
 		;
+	if (e == DELIMITER_LINE_MAX) {
+		*len = e;
+		*at = *dlen = 0;
+		return MATCH;
+	}
 	if (e == n && !eof)
-		return n > DELIMITER_LINE_MAX ? NO_MATCH : NEED_MORE;
+		return NEED_MORE;
 	for (i = w; i < e && is_space((unsigned char)p[i]); i++)
 		;
 	*at = i;

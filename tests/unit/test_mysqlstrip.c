@@ -206,6 +206,15 @@ static void leaves_other_statements(void **state)
 
 	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++)
 		check(same[i], same[i], 0);
+	/* A DELIMITER line longer than the filter looks at: the same whatever
+	 * the split (found by fuzz_mysqlstrip), and nothing removed after it. */
+	{
+		char in[400];
+		memcpy(in, "DELIMITER ", 10);
+		memset(in + 10, 'x', 300);
+		strcpy(in + 310, "'\nCREATE DEFINER=`a`@`b` VIEW v;\n" LOG_OFF);
+		check(in, in, 0);
+	}
 	/* Back to ';': removed again. */
 	check("DELIMITER ;;\nCREATE PROCEDURE p() BEGIN " LOG_OFF " END ;;\nDELIMITER ;\n" LOG_OFF
 	      "\n", "DELIMITER ;;\nCREATE PROCEDURE p() BEGIN " LOG_OFF " END ;;\nDELIMITER ;\n\n",
