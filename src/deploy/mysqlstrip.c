@@ -297,11 +297,18 @@ static int match_delimiter(const char *p, size_t n, int eof, size_t *len, size_t
 	return MATCH;
 }
 
-/* A match's verdict on the `left` bytes there are: one still undecided at
- * the input's end, or past `max` bytes, is no match. */
+/* How much of the `left` bytes there are a match looks at: at most `max`,
+ * so that one longer is none whatever the input's split. */
+static size_t window(size_t left, size_t max)
+{
+	return left < max ? left : max;
+}
+
+/* A match's verdict over window(left, max) bytes: one still undecided at
+ * the input's end, or with the whole window seen, is no match. */
 static int decided(int r, int eof, size_t left, size_t max)
 {
-	return r == NEED_MORE && (eof || left > max) ? NO_MATCH : r;
+	return r == NEED_MORE && (eof || left >= max) ? NO_MATCH : r;
 }
 
 /* Removes p[*i..*i+len): what ran up to it goes out, the run starts after. */
@@ -357,7 +364,8 @@ static int scan(tsarc_mysql_strip *f, const char *p, size_t n, int eof, tsarc_bu
 			}
 			if (f->at_statement && (c == 'S' || c == 's') && (f->what & TSARC_STRIP_BINLOG) &&
 				f->delim_len == 1 && f->delim[0] == ';') {
-				int r = decided(match_binlog_set(p + i, n - i, &len), eof, n - i,
+				int r = decided(match_binlog_set(p + i, window(n - i, STATEMENT_MAX),
+					&len), eof, n - i,
 					STATEMENT_MAX);
 				if (r == NEED_MORE)
 					goto stop;
@@ -414,7 +422,8 @@ static int scan(tsarc_mysql_strip *f, const char *p, size_t n, int eof, tsarc_bu
 				}
 			} else if ((c == 'D' || c == 'd') && !f->prev_word &&
 				(f->what & TSARC_STRIP_DEFINERS)) {
-				int r = decided(match_clause(p + i, n - i, &len), eof, n - i, CLAUSE_MAX);
+				int r = decided(match_clause(p + i, window(n - i, CLAUSE_MAX), &len),
+					eof, n - i, CLAUSE_MAX);
 				if (r == NEED_MORE)
 					goto stop;
 				f->at_statement = 0;

@@ -86,6 +86,19 @@ static void strips_mysqldump_objects(void **state)
 	      "SCHEDULE EVERY 1 DAY DO SELECT 1 */ ;;", 1);
 }
 
+/* A DEFINER clause longer than the filter looks at is kept, whole or in
+ * pieces (before, it was removed when it came in one piece). */
+static void long_clause_left(void **state)
+{
+	char in[3000];
+
+	(void)state;
+	memcpy(in, "CREATE DEFINER=`", 16);
+	memset(in + 16, 'u', 2500);
+	strcpy(in + 2516, "`@`h` VIEW v;");
+	check(in, in, 0);
+}
+
 static void other_spellings(void **state)
 {
 	(void)state;
@@ -240,9 +253,15 @@ static void long_statement_left(void **state)
 	got = filter(in, 4096, 0, NULL);
 	assert_string_equal(got, in);
 	free(got);
+	got = filter(in, 0, n, NULL); /* whole: the same */
+	assert_string_equal(got, in);
+	free(got);
 	memcpy(in + 200u * 1024u, "';", 2);
 	in[200u * 1024u + 2] = '\0';
 	got = filter(in, 4096, 0, NULL);
+	assert_string_equal(got, "");
+	free(got);
+	got = filter(in, 0, 200u * 1024u + 2, NULL);
 	assert_string_equal(got, "");
 	free(got);
 	free(in);
@@ -250,6 +269,7 @@ static void long_statement_left(void **state)
 
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(long_statement_left),
+	cmocka_unit_test(long_clause_left),
 	cmocka_unit_test(strips_binlog_statements),
 	cmocka_unit_test(leaves_other_statements),
 	cmocka_unit_test(strips_mysqldump_objects),
