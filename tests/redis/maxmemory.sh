@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# A managed Redis has a fixed maxmemory (the node's size) and often an
+# eviction policy. A backup whose data set does not fit it was restored
+# anyway: the target emptied, then, with noeviction, the RESTOREs refused
+# with OOM (the target left empty or half loaded, the backup's keys
+# nowhere); with an eviction policy, the server evicted keys while the load
+# ran and the check afterwards found the counts wrong, with the target's
+# own data already gone. What the backup needs must be compared with what
+# the target allows before anything is removed, on both online paths (the
+# logical load, and the private redis-server that copies an RDB across);
+# a target that fits is restored and checked. Sizes are far apart (the
+# backup some 8 MB, targets of 4 MB and of 256 MB): nothing depends on how
+# close an estimate comes.
+. "$(dirname "$0")/lib.sh"
+: "${TSARC:?set TSARC to the tsarc binary}"
+export TSARC_PASSWORD="repo-$TEST_NAME-Qm4"
+REPO=$WORK/repo
+"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
+mkdir -m 700 "$WORK/tmp"
+export TMPDIR=$WORK/tmp
+
+redis_up src
+redis_up noev "maxmemory 4mb" "maxmemory-policy noeviction"
+redis_up lru "maxmemory 4mb" "maxmemory-policy allkeys-lru"
+redis_up roomy "maxmemory 256mb" "maxmemory-policy volatile-lru"
+# 4000 keys of 2 kB (incompressible: the RDB's LZF does not shrink them),
+# some with a TTL.
+python3 - <<'PY' | rcli "$PORT_SRC" --pipe >/dev/null || fail "filling the source"
+import os, sys
+for i in range(4000):
+    v = os.urandom(1024).hex()
+    ex = " EX 86400" if i % 4 == 0 else ""
+    sys.stdout.write("SET big:%d %s%s\r\n" % (i, v, ex))
+PY
+[ "$(rcli "$PORT_SRC" DBSIZE)" = 4000 ] || fail "the source holds $(rcli "$PORT_SRC" DBSIZE) keys"
+
+redis_deployment src-logical "redis://127.0.0.1:$PORT_SRC/0" backup "$USER_PW" '{"mode": "logical"}'
+S_LOG=$(backup_id "$WORK/src-logical/config.json" b-logical)
+redis_deployment src-rdb "redis://127.0.0.1:$PORT_SRC/0" "" "$ADMIN_PW" '{"mode": "rdb"}'
+S_RDB=$(backup_id "$WORK/src-rdb/config.json" b-rdb)
+[ "$(stream_meta "$S_RDB" backend-redis.rdb redis_mode)" = rdb ] || fail "the second backup is no RDB"
+[ "$(stream_meta "$S_LOG" backend-redis.rdb redis_mode)" = logical ] || fail "the first backup is not logical"
+
+# own PORT: the target's own keys, small, some with a TTL.
+own() {
+	rcli "$1" FLUSHALL >/dev/null
+	for i in $(seq 10); do echo "SET dst:$i own$i"; echo "SET ttl:$i t$i EX 86400"; done |
+		rcli "$1" >/dev/null
+}
+
+for t in noev lru; do
+	port_var=PORT_$(printf '%s' "$t" | tr 'a-z' 'A-Z')
+	port=${!port_var}
+	redis_deployment "dst-$t" "redis://127.0.0.1:$port/0" restorer "$USER_PW"
+	for snap in "$S_LOG" "$S_RDB"; do
+		mode=$(stream_meta "$snap" backend-redis.rdb redis_mode)
+		info "$t, $mode: refused before the target is emptied"
+		own "$port"
+		keys_dump "$port" > "$WORK/before.keys"
+		RC=0
+		"$TSARC" restore "$snap" --config "$WORK/dst-$t/config.json" --repo "$REPO" > "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
+		keys_dump "$port" > "$WORK/after.keys"
+		cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
+			fail "the target was changed ($(grep -c . "$WORK/after.keys") keys, $(grep -c "^db0 b'big:" "$WORK/after.keys") of the backup's 4000, left of its 20): $(grep -v '^  ' "$WORK/r.err")"
+		[ "$RC" -ne 0 ] || fail "a restore of 8 MB into a maxmemory of 4 MB succeeded"
+		grep -q "maxmemory" "$WORK/r.err" || fail "the error does not name maxmemory: $(cat "$WORK/r.err")"
+		grep -q "nothing was written" "$WORK/r.err" || fail "the error does not say nothing was written: $(cat "$WORK/r.err")"
+		"$TSARC" restore "$snap" --config "$WORK/dst-$t/config.json" --repo "$REPO" --dry-run --json \
+			> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "plan: $(cat "$WORK/plan.err")"
+		python3 - "$WORK/plan.json" <<'PY' || fail "the plan does not show the memory check: $(cat "$WORK/plan.json")"
+import json, sys
+p = [s for s in json.load(open(sys.argv[1]))["steps"] if s["component"] == "backend-redis"][0]["plan"]
+m = p["redis_memory"]
+assert "maxmemory" in m, m
+PY
+	done
+done
+
+info "a target that fits: restored and checked, on both paths"
+redis_deployment dst-roomy "redis://127.0.0.1:$PORT_ROOMY/0" restorer "$USER_PW"
+keys_dump "$PORT_SRC" > "$WORK/src.keys"
+for snap in "$S_LOG" "$S_RDB"; do
+	own "$PORT_ROOMY"
+	"$TSARC" restore "$snap" --config "$WORK/dst-roomy/config.json" --repo "$REPO" > "$WORK/r.out" 2> "$WORK/r.err" ||
+		fail "restore into a target that fits: $(cat "$WORK/r.err")"
+	keys_dump "$PORT_ROOMY" > "$WORK/roomy.keys"
+	cmp -s "$WORK/src.keys" "$WORK/roomy.keys" || fail "the target that fits does not hold the backup"
+done
+
+grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
+info "ok"
