@@ -9,7 +9,7 @@
 # the target allows before anything is removed, on both online paths (the
 # logical load, and the private redis-server that copies an RDB across);
 # a target that fits is restored and checked. Sizes are far apart (the
-# backup some 8 MB, targets of 4 MB and of 256 MB): nothing depends on how
+# backup some 5 MB in memory, targets of 2 MB and of 256 MB): nothing depends on how
 # close an estimate comes.
 . "$(dirname "$0")/lib.sh"
 : "${TSARC:?set TSARC to the tsarc binary}"
@@ -20,19 +20,19 @@ mkdir -m 700 "$WORK/tmp"
 export TMPDIR=$WORK/tmp
 
 redis_up src
-redis_up noev "maxmemory 4mb" "maxmemory-policy noeviction"
-redis_up lru "maxmemory 4mb" "maxmemory-policy allkeys-lru"
+redis_up noev "maxmemory 2mb" "maxmemory-policy noeviction"
+redis_up lru "maxmemory 2mb" "maxmemory-policy allkeys-lru"
 redis_up roomy "maxmemory 256mb" "maxmemory-policy volatile-lru"
-# 4000 keys of 2 kB (incompressible: the RDB's LZF does not shrink them),
+# 1000 keys of 4 kB (incompressible: the RDB's LZF does not shrink them),
 # some with a TTL.
 python3 - <<'PY' | rcli "$PORT_SRC" --pipe >/dev/null || fail "filling the source"
 import os, sys
-for i in range(4000):
-    v = os.urandom(1024).hex()
+for i in range(1000):
+    v = os.urandom(2048).hex()
     ex = " EX 86400" if i % 4 == 0 else ""
     sys.stdout.write("SET big:%d %s%s\r\n" % (i, v, ex))
 PY
-[ "$(rcli "$PORT_SRC" DBSIZE)" = 4000 ] || fail "the source holds $(rcli "$PORT_SRC" DBSIZE) keys"
+[ "$(rcli "$PORT_SRC" DBSIZE)" = 1000 ] || fail "the source holds $(rcli "$PORT_SRC" DBSIZE) keys"
 
 redis_deployment src-logical "redis://127.0.0.1:$PORT_SRC/0" backup "$USER_PW" '{"mode": "logical"}'
 S_LOG=$(backup_id "$WORK/src-logical/config.json" b-logical)
@@ -40,6 +40,8 @@ redis_deployment src-rdb "redis://127.0.0.1:$PORT_SRC/0" "" "$ADMIN_PW" '{"mode"
 S_RDB=$(backup_id "$WORK/src-rdb/config.json" b-rdb)
 [ "$(stream_meta "$S_RDB" backend-redis.rdb redis_mode)" = rdb ] || fail "the second backup is no RDB"
 [ "$(stream_meta "$S_LOG" backend-redis.rdb redis_mode)" = logical ] || fail "the first backup is not logical"
+[ "$(stream_meta "$S_LOG" backend-redis.rdb redis_used_memory_dataset)" != None ] ||
+	fail "the logical backup does not record the source's data set in memory"
 
 # own PORT: the target's own keys, small, some with a TTL.
 own() {
@@ -61,8 +63,8 @@ for t in noev lru; do
 		"$TSARC" restore "$snap" --config "$WORK/dst-$t/config.json" --repo "$REPO" > "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
 		keys_dump "$port" > "$WORK/after.keys"
 		cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
-			fail "the target was changed ($(grep -c . "$WORK/after.keys") keys, $(grep -c "^db0 b'big:" "$WORK/after.keys") of the backup's 4000, left of its 20): $(grep -v '^  ' "$WORK/r.err")"
-		[ "$RC" -ne 0 ] || fail "a restore of 8 MB into a maxmemory of 4 MB succeeded"
+			fail "the target was changed ($(grep -c . "$WORK/after.keys") keys, $(grep -c "^db0 b'big:" "$WORK/after.keys") of the backup's 1000, left of its 20): $(grep -v '^  ' "$WORK/r.err")"
+		[ "$RC" -ne 0 ] || fail "a restore of 5 MB into a maxmemory of 2 MB succeeded"
 		grep -q "maxmemory" "$WORK/r.err" || fail "the error does not name maxmemory: $(cat "$WORK/r.err")"
 		grep -q "nothing was written" "$WORK/r.err" || fail "the error does not say nothing was written: $(cat "$WORK/r.err")"
 		"$TSARC" restore "$snap" --config "$WORK/dst-$t/config.json" --repo "$REPO" --dry-run --json \
@@ -86,6 +88,38 @@ for snap in "$S_LOG" "$S_RDB"; do
 	keys_dump "$PORT_ROOMY" > "$WORK/roomy.keys"
 	cmp -s "$WORK/src.keys" "$WORK/roomy.keys" || fail "the target that fits does not hold the backup"
 done
+
+info "an older snapshot, without redis_used_memory_dataset: estimated from the stream, refused where it clearly cannot fit"
+: "${TSARC_FORGE_SNAPSHOT:?set TSARC_FORGE_SNAPSHOT to the tsarc-forge-snapshot binary}"
+"$TSARC" show "$S_LOG" --repo "$REPO" --json > "$WORK/s-log.json" || fail "show $S_LOG"
+mapfile -t FORGE < <(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+s = d["streams"][0]
+assert s["name"] == "backend-redis.rdb", s["name"]
+m = dict(s["meta"])
+del m["redis_used_memory_dataset"]
+print(d["host"]); print(s["name"]); print(json.dumps(m))' "$WORK/s-log.json") || fail "the snapshot's first stream"
+S_OLD=$(TSARC_REPOSITORY=$REPO "$TSARC_FORGE_SNAPSHOT" "$S_LOG" "${FORGE[0]}" older "${FORGE[1]}" \
+	"${FORGE[2]}") || fail "tsarc-forge-snapshot"
+[ "$(stream_meta "$S_OLD" backend-redis.rdb redis_used_memory_dataset)" = None ] || fail "the field is still there"
+own "$PORT_NOEV"
+keys_dump "$PORT_NOEV" > "$WORK/before.keys"
+"$TSARC" restore "$S_OLD" --config "$WORK/dst-noev/config.json" --repo "$REPO" --dry-run --json \
+	> "$WORK/plan-old.json" 2> "$WORK/plan-old.err" || fail "plan: $(cat "$WORK/plan-old.err")"
+grep -q "older tsarc" "$WORK/plan-old.json" || fail "the plan does not say the size is estimated: $(cat "$WORK/plan-old.json")"
+RC=0
+"$TSARC" restore "$S_OLD" --config "$WORK/dst-noev/config.json" --repo "$REPO" > "$WORK/r-old.out" 2> "$WORK/r-old.err" || RC=$?
+keys_dump "$PORT_NOEV" > "$WORK/after.keys"
+cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "the target was changed: $(grep -v '^  ' "$WORK/r-old.err")"
+[ "$RC" -ne 0 ] || fail "an older snapshot of 5 MB into a maxmemory of 2 MB was restored"
+grep -q "estimated from the stream" "$WORK/r-old.err" || fail "the error does not say the size is estimated: $(cat "$WORK/r-old.err")"
+own "$PORT_ROOMY"
+"$TSARC" restore "$S_OLD" --config "$WORK/dst-roomy/config.json" --repo "$REPO" --json > "$WORK/r-old2.json" 2> "$WORK/r-old2.err" ||
+	fail "restore of an older snapshot into a target that fits: $(cat "$WORK/r-old2.err")"
+grep -q '"redis_memory":.*fits: .*estimated from the stream' "$WORK/r-old2.json" ||
+	fail "the report does not say what the check found: $(cat "$WORK/r-old2.json")"
+keys_dump "$PORT_ROOMY" > "$WORK/roomy.keys"
+cmp -s "$WORK/src.keys" "$WORK/roomy.keys" || fail "the target that fits does not hold the backup"
 
 grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
 info "ok"

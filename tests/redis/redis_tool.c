@@ -147,7 +147,7 @@ static int cmd_load_rdb(tsarc_redis *r)
 	tsarc_redis_private p;
 	tsarc_redis *priv = NULL;
 	tsarc_redis_stats st;
-	char buf[65536], note[256];
+	char buf[65536], note[256], memory[1200];
 	ssize_t n;
 	int fd, rc;
 
@@ -163,9 +163,11 @@ static int cmd_load_rdb(tsarc_redis *r)
 	if (rc || (rc = tsarc_redis_private_start(&p, getenv("T_REDIS_SERVER"), &priv)))
 		goto done;
 	fprintf(stderr, "private: %s\n", tsarc_redis_where(priv));
-	if ((rc = tsarc_redis_copy(priv, r, NULL, "tsarc-redis-tool", &st, note, sizeof(note))))
+	if ((rc = tsarc_redis_copy(priv, r, NULL, "tsarc-redis-tool", &st, note, sizeof(note),
+		     memory, sizeof(memory))))
 		goto done;
 	print_stats("load-rdb", &st);
+	fprintf(stderr, "memory: %s\n", memory);
 	fprintf(stderr, "verify: %s\n", note);
 done:
 	tsarc_redis_close(priv);

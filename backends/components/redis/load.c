@@ -85,6 +85,8 @@ struct tsarc_redis_loader {
 	atomic_int stage;             /* 1 emptying, 2 loading */
 	unsigned long long total;     /* the backup's keys, 0 unknown */
 	char what[200], where[300];
+	tsarc_redis_need need;        /* what the backup needs in memory */
+	char memory[1200];            /* what the memory check said */
 };
 
 static int seen_insert(tsarc_redis_loader *l, uint64_t fp, int *dup)
@@ -440,6 +442,30 @@ static int writes_allowed(tsarc_redis *dst, int sends_functions)
 	return rc;
 }
 
+void tsarc_redis_loader_need(tsarc_redis_loader *l, const tsarc_redis_need *need)
+{
+	l->need = *need;
+}
+
+const char *tsarc_redis_loader_memory(const tsarc_redis_loader *l)
+{
+	return l->memory;
+}
+
+/* Whether the target, once emptied, holds the backup (memory.c), asked
+ * before anything is removed: found while loading, the target would be
+ * emptied and then refused with OOM, or thinned by evictions. */
+static int room_for(tsarc_redis_loader *l)
+{
+	tsarc_redis_memory m;
+	int rc;
+
+	if ((rc = tsarc_redis_memory_read(l->dst, &m)))
+		return rc;
+	return tsarc_redis_room(tsarc_redis_where(l->dst), &m, &l->need, l->memory,
+		sizeof(l->memory));
+}
+
 int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned long long total,
 	tsarc_redis_functions functions, int sends_functions, tsarc_redis_stats *cleared)
 {
@@ -454,7 +480,7 @@ int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned l
 			tsarc_redis_where(l->dst));
 		return rc;
 	}
-	if ((rc = writes_allowed(l->dst, sends_functions)))
+	if ((rc = writes_allowed(l->dst, sends_functions)) || (rc = room_for(l)))
 		return rc;
 	snprintf(l->what, sizeof(l->what), "%s", what ? what : "Redis restore");
 	snprintf(l->where, sizeof(l->where), "%s", tsarc_redis_where(l->dst));
@@ -575,6 +601,7 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 			return rc;
 		l->st.keys++;
 		l->st.bytes += lens[3];
+		l->st.key_bytes += lens[1];
 		if (l->dst)
 			l->sent++;
 		return send_cmd(l, raw, rawlen, 'R', argv[1], lens[1]);
@@ -787,19 +814,47 @@ static int src_functions(tsarc_redis *src, tsarc_redis_functions *f, int *librar
 	return rc;
 }
 
+/* What the copy of `src` needs in memory: its own INFO, the data set as
+ * it holds it (a server that does not tell: not known, not checked). */
+static int src_need(tsarc_redis *src, tsarc_redis_need *need)
+{
+	tsarc_redis_memory m;
+	int rc;
+
+	memset(need, 0, sizeof(*need));
+	if ((rc = tsarc_redis_memory_read(src, &m)))
+		return rc;
+	if (m.known) {
+		need->how = TSARC_REDIS_NEED_MEASURED;
+		need->dataset = m.dataset;
+		need->keys = m.keys;
+	}
+	return 0;
+}
+
 int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
-	const char *what, tsarc_redis_stats *st, char *note, size_t notesz)
+	const char *what, tsarc_redis_stats *st, char *note, size_t notesz, char *memory,
+	size_t memorysz)
 {
 	tsarc_redis_loader *l = NULL;
 	tsarc_redis_stats dumped, cleared;
 	tsarc_redis_functions f = TSARC_REDIS_FUNCTIONS_KEEP;
+	tsarc_redis_need need;
 	int rc, ndb = 0, libraries = 0;
 
 	memset(&dumped, 0, sizeof(dumped));
 	memset(&cleared, 0, sizeof(cleared));
+	if (memorysz)
+		*memory = '\0';
 	if ((rc = src_dbs(src, map, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)) ||
-		(rc = src_functions(src, &f, &libraries)) || (rc = tsarc_redis_loader_new(&l, dst, 0)) ||
-		(rc = tsarc_redis_loader_clear(l, what, 0, f, libraries, &cleared)))
+		(rc = src_functions(src, &f, &libraries)) || (rc = src_need(src, &need)) ||
+		(rc = tsarc_redis_loader_new(&l, dst, 0)))
+		goto done;
+	tsarc_redis_loader_need(l, &need);
+	rc = tsarc_redis_loader_clear(l, what, 0, f, libraries, &cleared);
+	if (memorysz)
+		snprintf(memory, memorysz, "%s", tsarc_redis_loader_memory(l));
+	if (rc)
 		goto done;
 	tsarc_redis_loader_map(l, map);
 	if ((rc = tsarc_redis_logical_dump(src, feed_loader, l, NULL, &dumped)) ||

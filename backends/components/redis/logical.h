@@ -26,6 +26,7 @@
 typedef struct tsarc_redis_stats {
 	unsigned long long keys;       /* keys written (backup) or restored */
 	unsigned long long bytes;      /* DUMP payload bytes */
+	unsigned long long key_bytes;  /* restore: key names' bytes */
 	unsigned long long expired;    /* skipped: expired before the restore */
 	unsigned long long vanished;   /* gone between SCAN and DUMP (backup) */
 	unsigned long long *db_keys;   /* per database index */
@@ -130,6 +131,43 @@ typedef enum {
  * REPLACE. */
 int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_functions functions, tsarc_redis_stats *st);
 
+/* What a Redis allows in memory, from INFO memory and INFO keyspace (what
+ * a managed Redis answers where it blocks CONFIG). */
+typedef struct tsarc_redis_memory {
+	int known;                    /* INFO memory told used_memory, its data set, maxmemory */
+	unsigned long long used;      /* used_memory */
+	unsigned long long dataset;   /* used_memory_dataset */
+	unsigned long long startup;   /* used_memory_startup (0: not told) */
+	unsigned long long maxmemory; /* 0: no limit */
+	unsigned long long keys;      /* INFO keyspace: every database's keys */
+	char policy[32];              /* maxmemory_policy */
+} tsarc_redis_memory;
+/* *m from the server; INFO refused to this user leaves m->known 0 (not
+ * an error: the check then says it could not be made). */
+int tsarc_redis_memory_read(tsarc_redis *r, tsarc_redis_memory *m);
+
+/* What a backup needs in memory, and how that is known. */
+typedef enum {
+	TSARC_REDIS_NEED_UNKNOWN = 0,
+	TSARC_REDIS_NEED_MEASURED, /* the private redis-server holds it: its own INFO */
+	TSARC_REDIS_NEED_RECORDED, /* the stream's "redis_used_memory_dataset", taken at backup */
+	TSARC_REDIS_NEED_STREAM    /* an older snapshot's: the stream's payloads and key names */
+} tsarc_redis_need_how;
+typedef struct tsarc_redis_need {
+	tsarc_redis_need_how how;
+	unsigned long long dataset;   /* bytes, as used_memory_dataset counts them */
+	unsigned long long keys;
+} tsarc_redis_need;
+
+/* Whether target `t` (at `where`), once emptied (every database), holds
+ * backup `n` (memory.c says how both are estimated): 0 when it does, or
+ * when it cannot be told (no maxmemory, INFO refused, a need unknown), and
+ * `text` says which and why, for the plan and the report; TSARC_EUNSAFE
+ * when it does not, naming the need, the limit, the policy and what to do,
+ * and saying nothing was written (it is asked before the first write). */
+int tsarc_redis_room(const char *where, const tsarc_redis_memory *t, const tsarc_redis_need *n,
+	char *text, size_t textsz);
+
 /* The restore side: fed the stream in pieces of any size. A signal
  * (interrupt.h) stops a feed with TSARC_ECANCELED. */
 typedef struct tsarc_redis_loader tsarc_redis_loader;
@@ -146,9 +184,17 @@ int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t n
  * `what` names the step there ("component 'backend-redis'"). Before
  * anything is removed, the target's user is asked whether it may RESTORE
  * (and FUNCTION RESTORE where `sends_functions`: the stream holds
- * libraries), so that one refused is found with the target untouched. */
+ * libraries), so that one refused is found with the target untouched;
+ * and whether the target's maxmemory holds what the backup needs
+ * (tsarc_redis_loader_need): one that cannot is refused untouched too. */
 int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned long long total,
 	tsarc_redis_functions functions, int sends_functions, tsarc_redis_stats *cleared);
+/* What the backup needs in memory (before tsarc_redis_loader_clear;
+ * copied): the clear refuses, with the target untouched, a target whose
+ * maxmemory cannot hold it (tsarc_redis_room). Not set: not checked. */
+void tsarc_redis_loader_need(tsarc_redis_loader *l, const tsarc_redis_need *need);
+/* What the memory check said ("" before tsarc_redis_loader_clear). */
+const char *tsarc_redis_loader_memory(const tsarc_redis_loader *l);
 /* Maps the stream's databases (before the first feed; copied): its
  * SELECT n is sent as SELECT of the mapped number, and the counts and
  * digest the check compares are the target's databases. A collision
@@ -177,9 +223,12 @@ void tsarc_redis_loader_free(tsarc_redis_loader *l);
  * Redis that cannot restart (from a private redis-server). `map` (NULL:
  * none) as tsarc_redis_loader_map; its collisions, and a target with
  * fewer databases than the mapped ones, are refused before `dst` is
- * emptied. `what` as for tsarc_redis_loader_clear. */
+ * emptied, and so is a `dst` whose maxmemory cannot hold what `src` holds
+ * (measured there: INFO memory); `memory` gets what that check said. `what`
+ * as for tsarc_redis_loader_clear. */
 int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
-	const char *what, tsarc_redis_stats *st, char *note, size_t notesz);
+	const char *what, tsarc_redis_stats *st, char *note, size_t notesz, char *memory,
+	size_t memorysz);
 
 int64_t tsarc_redis_now_ms(void);
 

@@ -325,6 +325,7 @@ typedef struct dump_ctx {
 	char read_from[300];    /* "replica host:port" / "master host:port" */
 	char server_id[64];     /* the server read (tsarc_redis_server_id), or "" */
 	char dataset_id[64];    /* its data set (tsarc_redis_dataset_id), or "" */
+	tsarc_redis_memory mem; /* the logical dump's source, before it (memory.c) */
 } dump_ctx;
 
 static int out_fd(void *ctx, const void *data, size_t len)
@@ -360,6 +361,11 @@ static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, siz
 		d->why = "SYNC refused";
 		tsarc_error_clear();
 	}
+	/* What the data set takes in memory, for the restore's check of the
+	 * target's maxmemory (memory.c): read before the dump, whose own
+	 * replies would count in the server's buffers, not its data. */
+	if ((rc = tsarc_redis_memory_read(r, &d->mem)))
+		goto done;
 	if (!(rc = tsarc_redis_logical_dump(r, out_fd, &fd, stop, &d->st)))
 		d->taken = "logical";
 done:
@@ -392,6 +398,9 @@ static cJSON *dump_meta(void *arg)
 		cJSON_AddStringToObject(m, "redis_mode_reason", d->why);
 	if (!strcmp(d->taken, "logical")) {
 		cJSON_AddNumberToObject(m, "redis_keys", (double)d->st.keys);
+		if (d->mem.known)
+			cJSON_AddNumberToObject(m, "redis_used_memory_dataset",
+				(double)d->mem.dataset);
 		cJSON_AddNumberToObject(m, "redis_vanished_during_scan", (double)d->st.vanished);
 		cJSON_AddStringToObject(m, "redis_functions", d->st.functions > 0 ? "saved" :
 			d->st.functions == 0 ? "none" : "not readable");

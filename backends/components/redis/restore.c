@@ -249,7 +249,7 @@ static const char *functions_kept_why(const tsarc_step *s)
 }
 
 static void note_done(tsarc_step *s, const char *how, const char *where,
-	const tsarc_redis_stats *st, const char *verified, const char *maptext)
+	const tsarc_redis_stats *st, const char *verified, const char *maptext, const char *memory)
 {
 	char libs[80] = "", kept[300] = "", detail[200];
 
@@ -275,12 +275,51 @@ static void note_done(tsarc_step *s, const char *how, const char *where,
 		s->detail = cJSON_CreateObject();
 	if (s->detail)
 		cJSON_AddStringToObject(s->detail, "redis_databases", maptext);
+	/* The memory check before the emptying: what fit, or why it was not
+	 * made (no maxmemory, INFO refused). */
+	if (s->detail && *memory)
+		cJSON_AddStringToObject(s->detail, "redis_memory", memory);
 }
 
 /* The check pass: the whole stream through a loader that sends nothing.
  * *ndb: its highest database + 1. */
+/* A number the snapshot recorded for the stream (`key` of its metadata):
+ * 1 and *v, or 0 when it has none (an older tsarc) or not a number. */
+static int meta_number(const tsarc_step *s, const char *key, unsigned long long *v)
+{
+	const cJSON *n = s->st ? cJSON_GetObjectItemCaseSensitive(s->st->meta, key) : NULL;
+
+	if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > 1e18)
+		return 0;
+	*v = (unsigned long long)n->valuedouble;
+	return 1;
+}
+
+/* What a logical stream needs in memory (memory.c): the source's data set
+ * as the backup recorded it ("redis_used_memory_dataset") and the keys the
+ * check pass counted (`st`: those not expired). A snapshot of an older
+ * tsarc records none: the stream's own bytes then, its payloads (less
+ * each one's 10 bytes of version and checksum) and key names, a low
+ * estimate (a value often takes more in memory than dumped), which still
+ * refuses a backup that clearly cannot fit; the plan and report say so. */
+static void stream_need(const tsarc_step *s, const tsarc_redis_stats *st, tsarc_redis_need *need)
+{
+	unsigned long long recorded, dumped;
+
+	memset(need, 0, sizeof(*need));
+	need->keys = st->keys;
+	if (meta_number(s, "redis_used_memory_dataset", &recorded)) {
+		need->how = TSARC_REDIS_NEED_RECORDED;
+		need->dataset = recorded;
+		return;
+	}
+	dumped = st->bytes > 10 * st->keys ? st->bytes - 10 * st->keys : 0;
+	need->how = TSARC_REDIS_NEED_STREAM;
+	need->dataset = dumped + st->key_bytes;
+}
+
 static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_dbmap *map,
-	int *ndb, unsigned long long *keys, int *functions)
+	int *ndb, unsigned long long *keys, int *functions, tsarc_redis_need *need)
 {
 	tsarc_redis_loader *chk = NULL;
 	tsarc_redis_stats st;
@@ -298,6 +337,7 @@ static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_d
 		*ndb = st.ndb;
 		*keys = st.keys;
 		*functions = st.functions;
+		stream_need(s, &st, need);
 	}
 	if (rc)
 		tsarc_error_prefix("the stream, read whole before the first write (the target was "
@@ -327,6 +367,7 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	tsarc_redis *dst = NULL;
 	tsarc_redis_loader *l = NULL;
 	tsarc_redis_stats cleared, st;
+	tsarc_redis_need need;
 	char where[600], verified[300], what[300];
 	unsigned long long keys = 0;
 	int rc, ndb, functions = 0;
@@ -334,15 +375,17 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	memset(&cleared, 0, sizeof(cleared));
 	memset(&st, 0, sizeof(st));
 	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
-		(rc = check_stream(r, s, map, &ndb, &keys, &functions)) ||
+		(rc = check_stream(r, s, map, &ndb, &keys, &functions, &need)) ||
 		(rc = tsarc_redis_require_dbs(dst, ndb)))
 		goto done;
 	tsarc_restore_progress(r, "%s: logical restore into %s%s%s", s->component, where,
 		tsarc_redis_dbmap_moves(map) ? ", " : "", tsarc_redis_dbmap_moves(map) ? maptext : "");
 	snprintf(what, sizeof(what), "component '%s'", s->component);
-	if ((rc = tsarc_redis_loader_new(&l, dst, 0)) ||
-		(rc = tsarc_redis_loader_clear(l, what, keys, stream_functions(s, functions),
-			functions > 0, &cleared)))
+	if ((rc = tsarc_redis_loader_new(&l, dst, 0)))
+		goto done;
+	tsarc_redis_loader_need(l, &need);
+	if ((rc = tsarc_redis_loader_clear(l, what, keys, stream_functions(s, functions),
+		     functions > 0, &cleared)))
 		goto done;
 	tsarc_redis_loader_map(l, map);
 	if ((rc = tsarc_stream_extract(r->repo, s->st, feed, l, r->o->inflight)) ||
@@ -357,7 +400,7 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	st.functions_kept = cleared.functions_kept;
 	st.functions_kept_n = cleared.functions_kept_n;
 	note_done(s, "logical restore (RESTORE ... REPLACE ABSTTL, pipelined)", where, &st,
-		verified, maptext);
+		verified, maptext, tsarc_redis_loader_memory(l));
 done:
 	if (rc)
 		tsarc_error_prefix("component '%s'", s->component);
@@ -373,7 +416,7 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	tsarc_redis_private p;
 	tsarc_redis *dst = NULL, *priv = NULL;
 	tsarc_redis_stats st;
-	char where[600], verified[300], what[300];
+	char where[600], verified[300], what[300], memory[1200];
 	int rc, fd = -1;
 
 	memset(&st, 0, sizeof(st));
@@ -392,10 +435,11 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 		rc = tsarc_error_set(TSARC_EIO, "writing the RDB for the private redis-server");
 	fd = -1;
 	if (rc || (rc = tsarc_redis_private_start(&p, NULL, &priv)) ||
-		(rc = tsarc_redis_copy(priv, dst, map, what, &st, verified, sizeof(verified))))
+		(rc = tsarc_redis_copy(priv, dst, map, what, &st, verified, sizeof(verified),
+			memory, sizeof(memory))))
 		goto done;
 	note_done(s, "RDB loaded by a private redis-server (unix socket, private folder, removed "
-		"after), copied logically", where, &st, verified, maptext);
+		"after), copied logically", where, &st, verified, maptext, memory);
 done:
 	if (rc)
 		tsarc_error_prefix("component '%s'", s->component);
@@ -488,6 +532,57 @@ int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	}
 }
 
+/* The plan's word on memory (memory.c): the check the run makes before
+ * the target is emptied, with its outcome where the snapshot recorded the
+ * backup's size and the target answers now; else what the run will
+ * compare (the private redis-server's measure, or the stream's bytes). */
+static void plan_memory(tsarc_restore_ctx *r, const tsarc_step *s, restore_path p, cJSON *plan)
+{
+	tsarc_redis_conf conf;
+	tsarc_redis *dst = NULL;
+	tsarc_redis_memory m;
+	tsarc_redis_need need;
+	char text[1200], out[1600], addr[300] = "the target";
+	int asked = 0;
+
+	memset(&m, 0, sizeof(m));
+	memset(&need, 0, sizeof(need));
+	if (!step_conf(r, s, &conf)) {
+		if (!tsarc_redis_conf_connect(&conf, &dst) && !tsarc_redis_memory_read(dst, &m)) {
+			asked = 1;
+			snprintf(addr, sizeof(addr), "%s", tsarc_redis_where(dst));
+		}
+		tsarc_redis_close(dst);
+		tsarc_redis_conf_free(&conf);
+	}
+	tsarc_error_clear();
+	if (p == PATH_LOGICAL && meta_number(s, "redis_used_memory_dataset", &need.dataset)) {
+		need.how = TSARC_REDIS_NEED_RECORDED;
+		meta_number(s, "redis_keys", &need.keys);
+	}
+	if (!asked || !m.known) {
+		snprintf(out, sizeof(out), "checked when the restore runs, before the target is "
+			"emptied (INFO memory: maxmemory, maxmemory_policy, used_memory, "
+			"used_memory_dataset): the target %s now", asked ? "does not tell its "
+			"memory to this user (INFO memory); the run cannot check either, and says "
+			"so" : "could not be asked");
+	} else if (need.how) {
+		int refused = tsarc_redis_room(addr, &m, &need, text, sizeof(text));
+		tsarc_error_clear();
+		snprintf(out, sizeof(out), "before the target is emptied, maxmemory: %s%s", text,
+			refused ? "; the run refuses it, with nothing written" : "");
+	} else {
+		tsarc_redis_room(addr, &m, &need, text, sizeof(text));
+		snprintf(out, sizeof(out), "before the target is emptied, maxmemory: %s; the run "
+			"%s, and refuses, with nothing written, a backup that does not fit", text,
+			p == PATH_LOGICAL ? "estimates the backup's size from the stream it reads "
+			"whole first (its snapshot, from an older tsarc, does not record the source's "
+			"memory: a low estimate)" : "measures the backup's size on the private "
+			"redis-server that loads the RDB");
+	}
+	cJSON_AddStringToObject(plan, "redis_memory", out);
+}
+
 void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
 	cJSON *plan)
 {
@@ -551,6 +646,7 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		cJSON_AddStringToObject(plan, "target", buf);
 		cJSON_AddStringToObject(plan, "replaces", "every key of every database (the "
 			"target must be a master)");
+		plan_memory(r, s, p, plan);
 	}
 	/* The plan does not read the stream: where the snapshot does not say
 	 * (a tsarc before "redis_functions"), the restore's check pass

@@ -45,9 +45,7 @@ int tsarc_redis_role(tsarc_redis *r, char *role, size_t rolesz)
 	return 0;
 }
 
-/* The value of `key` in an INFO text (a line "key:value") into out; 0
- * when there is no such line. */
-static int info_line(const char *text, const char *key, char *out, size_t outsz)
+int tsarc_redis_info_line(const char *text, const char *key, char *out, size_t outsz)
 {
 	size_t klen = strlen(key), n;
 	const char *p;
@@ -77,7 +75,7 @@ static int info_hex_field(tsarc_redis *r, const char *section, const char *field
 	*out = '\0';
 	if ((rc = tsarc_redis_command(r, &rep, "INFO", section, NULL)))
 		return rc;
-	if (rep->type == '$' && info_line(rep->str, field, value, sizeof(value))) {
+	if (rep->type == '$' && tsarc_redis_info_line(rep->str, field, value, sizeof(value))) {
 		n = strspn(value, "0123456789abcdef");
 		if (n >= 16 && n < outsz)
 			snprintf(out, outsz, "%.*s", (int)n, value);
@@ -105,14 +103,15 @@ int tsarc_redis_require_linked(tsarc_redis *r)
 
 	if ((rc = tsarc_redis_command(r, &rep, "INFO", "replication", NULL)))
 		return rc;
-	if (rep->type == '$' && info_line(rep->str, "role", role, sizeof(role))) {
-		info_line(rep->str, "master_host", host, sizeof(host));
-		info_line(rep->str, "master_port", port, sizeof(port));
-		info_line(rep->str, "master_link_status", link, sizeof(link));
-		info_line(rep->str, "master_sync_in_progress", syncing, sizeof(syncing));
+	if (rep->type == '$' && tsarc_redis_info_line(rep->str, "role", role, sizeof(role))) {
+		tsarc_redis_info_line(rep->str, "master_host", host, sizeof(host));
+		tsarc_redis_info_line(rep->str, "master_port", port, sizeof(port));
+		tsarc_redis_info_line(rep->str, "master_link_status", link, sizeof(link));
+		tsarc_redis_info_line(rep->str, "master_sync_in_progress", syncing,
+			sizeof(syncing));
 		/* -1 where the link was never up since the server started. */
-		if (info_line(rep->str, "master_link_down_since_seconds", since, sizeof(since)) &&
-			*since == '-')
+		if (tsarc_redis_info_line(rep->str, "master_link_down_since_seconds", since,
+			    sizeof(since)) && *since == '-')
 			*since = '\0';
 	} else {
 		/* INFO refused: ROLE says the same of a replica ("slave", its

@@ -41,6 +41,10 @@ int tsarc_redis_sentinel_hosts_check(const char *hosts);
 int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base,
 	const tsarc_redis_sentinel *s);
 
+/* The value of `key` in an INFO text (a line "key:value") into out; 0
+ * when there is no such line. */
+int tsarc_redis_info_line(const char *text, const char *key, char *out, size_t outsz);
+
 /* ROLE's first element ("master", "slave", ...) into role; "" when the
  * server refuses both ROLE and INFO replication to this user. */
 int tsarc_redis_role(tsarc_redis *r, char *role, size_t rolesz);

@@ -1,0 +1,174 @@
+/*
+ * Whether a Redis can hold a backup (logical.h tsarc_redis_room), asked
+ * before a restore empties it. A managed Redis has a fixed maxmemory (the
+ * node's size) and often an eviction policy, and tsarc may not change
+ * either (CONFIG is blocked): a backup that does not fit was loaded
+ * anyway, into a target emptied first, and then either refused with OOM
+ * halfway (noeviction) or thinned by the server's evictions while the
+ * load ran (the check afterwards found the counts wrong, the target's own
+ * data already gone). INFO memory and INFO keyspace are what a managed
+ * Redis still answers.
+ *
+ * Both sides are estimates in the same terms: the data set
+ * (used_memory_dataset: keys and values as the allocator holds them) plus
+ * KEY_OVERHEAD per key for what Redis counts as overhead but grows with
+ * the keys (the main table's entry and bucket, about 32 bytes on 7.x).
+ * What stays in the target once it is emptied (every database is: its
+ * clients, its replication backlog, its function libraries where they are
+ * kept) is its used_memory less its own data set and keys, never less than
+ * what it used at startup. The backup must fit what is left with a tenth
+ * to spare: another server, or version, may encode the same values less
+ * tightly, and a load that ends at 99% of maxmemory is one write away from
+ * evicting.
+ */
+#include "logical.h"
+#include "sentinel.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_OVERHEAD 40ull
+#define MARGIN_DIV 10ull
+
+/* A number of INFO's field `key` into *v; 0 when there is none. */
+static int info_number(const char *text, const char *key, unsigned long long *v)
+{
+	char value[64], *end;
+
+	if (!tsarc_redis_info_line(text, key, value, sizeof(value)) || !*value)
+		return 0;
+	*v = strtoull(value, &end, 10);
+	return *end == '\0';
+}
+
+/* INFO keyspace: the keys of every database ("db0:keys=12,expires=..."). */
+static unsigned long long keyspace_keys(const char *text)
+{
+	unsigned long long sum = 0;
+	const char *p, *eol = NULL;
+
+	for (p = text; p && *p; p = eol ? eol + 1 : NULL) {
+		const char *k = strstr(p, ":keys=");
+		eol = strchr(p, '\n');
+		if (!strncmp(p, "db", 2) && k && (!eol || k < eol))
+			sum += strtoull(k + 6, NULL, 10);
+	}
+	return sum;
+}
+
+int tsarc_redis_memory_read(tsarc_redis *r, tsarc_redis_memory *m)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if ((rc = tsarc_redis_command(r, &rep, "INFO", "memory", NULL)))
+		return rc;
+	/* Refused to this user, or a server that does not say: unknown. */
+	if (rep->type == '$' && info_number(rep->str, "used_memory", &m->used) &&
+		info_number(rep->str, "used_memory_dataset", &m->dataset) &&
+		info_number(rep->str, "maxmemory", &m->maxmemory)) {
+		m->known = 1;
+		info_number(rep->str, "used_memory_startup", &m->startup);
+		if (!tsarc_redis_info_line(rep->str, "maxmemory_policy", m->policy, sizeof(m->policy)))
+			snprintf(m->policy, sizeof(m->policy), "?");
+	}
+	tsarc_redis_reply_free(rep);
+	rep = NULL;
+	if (!m->known)
+		return 0;
+	if ((rc = tsarc_redis_command(r, &rep, "INFO", "keyspace", NULL)))
+		return rc;
+	if (rep->type == '$')
+		m->keys = keyspace_keys(rep->str);
+	tsarc_redis_reply_free(rep);
+	return 0;
+}
+
+static const char *size_text(unsigned long long b, char *buf, size_t bufsz)
+{
+	snprintf(buf, bufsz, "%.1f MiB", (double)b / (1024.0 * 1024.0));
+	return buf;
+}
+
+/* What the need says of where it comes from. */
+static void need_text(const tsarc_redis_need *n, char *out, size_t outsz)
+{
+	char s[32];
+
+	switch (n->how) {
+	case TSARC_REDIS_NEED_MEASURED:
+		snprintf(out, outsz, "measured on the private redis-server that loaded the RDB: data "
+			"set %s (used_memory_dataset), %llu keys", size_text(n->dataset, s, sizeof(s)),
+			n->keys);
+		break;
+	case TSARC_REDIS_NEED_RECORDED:
+		snprintf(out, outsz, "recorded at backup: the source's data set %s "
+			"(used_memory_dataset), %llu keys in the stream",
+			size_text(n->dataset, s, sizeof(s)), n->keys);
+		break;
+	default:
+		snprintf(out, outsz, "estimated from the stream, its snapshot (from an older tsarc) "
+			"not recording the source's memory: %s of values and key names as dumped, %llu "
+			"keys; a low estimate, values in memory often take more",
+			size_text(n->dataset, s, sizeof(s)), n->keys);
+		break;
+	}
+}
+
+int tsarc_redis_room(const char *where, const tsarc_redis_memory *t, const tsarc_redis_need *n,
+	char *text, size_t textsz)
+{
+	unsigned long long need, want, kept, own, room;
+	char src[400], a[32], b[32], c[32], d[32], e[32];
+
+	if (!t->known) {
+		snprintf(text, textsz, "not checked: Redis at %s does not tell its memory to this "
+			"user (INFO memory)", where);
+		return 0;
+	}
+	if (!t->maxmemory) {
+		snprintf(text, textsz, "Redis at %s has no maxmemory (0: no limit): nothing to "
+			"check", where);
+		return 0;
+	}
+	own = t->dataset + t->keys * KEY_OVERHEAD;
+	kept = t->used > own ? t->used - own : 0;
+	if (kept < t->startup)
+		kept = t->startup;
+	room = t->maxmemory > kept ? t->maxmemory - kept : 0;
+	if (n->how == TSARC_REDIS_NEED_UNKNOWN) {
+		snprintf(text, textsz, "the backup's size in memory not known here; Redis at %s has "
+			"%s once emptied (maxmemory %s, policy %s, %s used besides its data)",
+			where, size_text(room, b, sizeof(b)), size_text(t->maxmemory, c, sizeof(c)),
+			t->policy, size_text(kept, d, sizeof(d)));
+		return 0;
+	}
+	need = n->dataset + n->keys * KEY_OVERHEAD;
+	want = need + need / MARGIN_DIV;
+	need_text(n, src, sizeof(src));
+	if (want <= room) {
+		snprintf(text, textsz, "fits: the backup needs about %s (%s), Redis at %s has %s once "
+			"emptied (maxmemory %s, policy %s, %s used besides its data)",
+			size_text(need, a, sizeof(a)), src, where, size_text(room, b, sizeof(b)),
+			size_text(t->maxmemory, c, sizeof(c)), t->policy, size_text(kept, d, sizeof(d)));
+		return 0;
+	}
+	snprintf(text, textsz, "does not fit: the backup needs about %s (%s), Redis at %s has %s "
+		"once emptied (maxmemory %s, policy %s, %s used besides its data)",
+		size_text(need, a, sizeof(a)), src, where, size_text(room, b, sizeof(b)),
+		size_text(t->maxmemory, c, sizeof(c)), t->policy, size_text(kept, d, sizeof(d)));
+	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s cannot hold the backup: it needs about "
+		"%s in memory, a tenth more to spare (%s), and the target's maxmemory of %s leaves "
+		"%s once it is emptied (%s used besides its data stays); with maxmemory-policy %s "
+		"the load would %s; nothing was written, the target is as it was: restore into "
+		"a Redis whose maxmemory is at least %s (a larger node)", where,
+		size_text(need, a, sizeof(a)), src, size_text(t->maxmemory, c, sizeof(c)),
+		size_text(room, b, sizeof(b)), size_text(kept, d, sizeof(d)), t->policy,
+		!strcmp(t->policy, "noeviction") ? "be refused with OOM halfway, the target "
+		"emptied and holding part of the backup" : "go on while the server evicts keys (the "
+		"backup's own, or those with a TTL), the target emptied and the backup not whole",
+		size_text(kept + want, e, sizeof(e)));
+}
