@@ -89,6 +89,31 @@ for snap in "$S_LOG" "$S_RDB"; do
 	cmp -s "$WORK/src.keys" "$WORK/roomy.keys" || fail "the target that fits does not hold the backup"
 done
 
+info "two components, the second too large for its target: refused before the first is written"
+# backend-redis (order 70) from a small server into the roomy target,
+# system-redis (order 80) from the large one into the small target: the
+# snapshot records what each needs, so the plan refuses the second before
+# the first step empties anything.
+redis_up small
+for i in $(seq 5); do echo "SET small:$i v$i"; done | rcli "$PORT_SMALL" >/dev/null
+two_redis two-src 127.0.0.1 "$PORT_SMALL" 127.0.0.1 "$PORT_SRC"
+S_TWO=$(backup_id "$WORK/two-src/config.json" b-two)
+two_redis two-dst 127.0.0.1 "$PORT_ROOMY" 127.0.0.1 "$PORT_NOEV"
+own "$PORT_ROOMY"
+own "$PORT_NOEV"
+keys_dump "$PORT_ROOMY" > "$WORK/roomy-before.keys"
+keys_dump "$PORT_NOEV" > "$WORK/before.keys"
+RC=0
+"$TSARC" restore "$S_TWO" --config "$WORK/two-dst/config.json" --repo "$REPO" > "$WORK/r-two.out" 2> "$WORK/r-two.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "system-redis of 5 MB into a maxmemory of 2 MB was restored"
+keys_dump "$PORT_ROOMY" > "$WORK/roomy-after.keys"
+cmp -s "$WORK/roomy-before.keys" "$WORK/roomy-after.keys" ||
+	fail "backend-redis's target was emptied and restored before system-redis was refused: $(grep -v '^  ' "$WORK/r-two.err")"
+keys_dump "$PORT_NOEV" > "$WORK/after.keys"
+cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "system-redis's target was changed: $(cat "$WORK/r-two.err")"
+grep -q "maxmemory" "$WORK/r-two.err" || fail "the error does not name maxmemory: $(cat "$WORK/r-two.err")"
+grep -q "nothing was written" "$WORK/r-two.err" || fail "the error does not say nothing was written: $(cat "$WORK/r-two.err")"
+
 info "an older snapshot, without redis_used_memory_dataset: estimated from the stream, refused where it clearly cannot fit"
 : "${TSARC_FORGE_SNAPSHOT:?set TSARC_FORGE_SNAPSHOT to the tsarc-forge-snapshot binary}"
 "$TSARC" show "$S_LOG" --repo "$REPO" --json > "$WORK/s-log.json" || fail "show $S_LOG"
