@@ -488,6 +488,49 @@ static void note_server_id(tsarc_restore_ctx *r, const tsarc_step *s)
 		cJSON_AddStringToObject(s->endpoint, "server_id", id);
 }
 
+/* A logical stream's need as the snapshot recorded it (its data set and
+ * keys, memory.c): 0 when it records none (an older tsarc: the step
+ * estimates it from the stream it reads whole). */
+static int recorded_need(const tsarc_step *s, tsarc_redis_need *need)
+{
+	memset(need, 0, sizeof(*need));
+	if (!meta_number(s, "redis_used_memory_dataset", &need->dataset))
+		return 0;
+	meta_number(s, "redis_keys", &need->keys);
+	need->how = TSARC_REDIS_NEED_RECORDED;
+	return 1;
+}
+
+/* The memory check of a logical stream whose snapshot records its need,
+ * made when the plan is made, before any step of the restore writes
+ * (the step makes it again before it empties its target): found only
+ * when its step runs, the steps before it (a MySQL, another Redis) would
+ * already have replaced their targets. A target not reachable now, or
+ * that does not tell its memory: the step decides. */
+static int admit_memory(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	tsarc_redis_conf conf;
+	tsarc_redis *dst = NULL;
+	tsarc_redis_memory m;
+	tsarc_redis_need need;
+	char text[1200];
+	int rc = 0;
+
+	if (!recorded_need(s, &need) || step_conf(r, s, &conf)) {
+		tsarc_error_clear();
+		return 0;
+	}
+	if (!tsarc_redis_conf_connect(&conf, &dst) && !tsarc_redis_memory_read(dst, &m))
+		rc = tsarc_redis_room(tsarc_redis_where(dst), &m, &need, text, sizeof(text));
+	tsarc_redis_close(dst);
+	tsarc_redis_conf_free(&conf);
+	if (rc)
+		tsarc_error_prefix("component '%s'", s->component);
+	else
+		tsarc_error_clear();
+	return rc;
+}
+
 int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 {
 	tsarc_redis_dbmap map;
@@ -499,6 +542,8 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 		return rc;
 	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
 		return refuse_swap(s, &map);
+	if (p == PATH_LOGICAL && (rc = admit_memory(r, s)))
+		return rc;
 	if (p != PATH_SWAP)
 		note_server_id(r, s);
 	return 0;
@@ -556,10 +601,8 @@ static void plan_memory(tsarc_restore_ctx *r, const tsarc_step *s, restore_path 
 		tsarc_redis_conf_free(&conf);
 	}
 	tsarc_error_clear();
-	if (p == PATH_LOGICAL && meta_number(s, "redis_used_memory_dataset", &need.dataset)) {
-		need.how = TSARC_REDIS_NEED_RECORDED;
-		meta_number(s, "redis_keys", &need.keys);
-	}
+	if (p == PATH_LOGICAL)
+		recorded_need(s, &need);
 	if (!asked || !m.known) {
 		snprintf(out, sizeof(out), "checked when the restore runs, before the target is "
 			"emptied (INFO memory: maxmemory, maxmemory_policy, used_memory, "
