@@ -16,10 +16,11 @@
  * What stays in the target once it is emptied (every database is: its
  * clients, its replication backlog, its function libraries where they are
  * kept) is its used_memory less its own data set and keys, never less than
- * what it used at startup. The backup must fit what is left with a tenth
- * to spare: another server, or version, may encode the same values less
- * tightly, and a load that ends at 99% of maxmemory is one write away from
- * evicting.
+ * what it used at startup. A backup that does not fit what is left is
+ * refused. One that fits with less than a tenth to spare is said to, not
+ * refused: another server, or version, may encode the same values less
+ * tightly, but a restore into the server it came from (the same data at the
+ * same limit) must not be refused for the source's own fill.
  */
 #include "logical.h"
 #include "sentinel.h"
@@ -149,11 +150,14 @@ int tsarc_redis_room(const char *where, const tsarc_redis_memory *t, const tsarc
 	need = n->dataset + n->keys * KEY_OVERHEAD;
 	want = need + need / MARGIN_DIV;
 	need_text(n, src, sizeof(src));
-	if (want <= room) {
-		snprintf(text, textsz, "fits: the backup needs about %s (%s), Redis at %s has %s once "
-			"emptied (maxmemory %s, policy %s, %s used besides its data)",
+	if (need <= room) {
+		snprintf(text, textsz, "fits%s: the backup needs about %s (%s), Redis at %s has %s "
+			"once emptied (maxmemory %s, policy %s, %s used besides its data)%s",
+			want <= room ? "" : ", with less than a tenth to spare",
 			size_text(need, a, sizeof(a)), src, where, size_text(room, b, sizeof(b)),
-			size_text(t->maxmemory, c, sizeof(c)), t->policy, size_text(kept, d, sizeof(d)));
+			size_text(t->maxmemory, c, sizeof(c)), t->policy, size_text(kept, d, sizeof(d)),
+			want <= room ? "" : "; a server that encodes the values less tightly than "
+			"the source may not hold it, and the check after the load would say so");
 		return 0;
 	}
 	snprintf(text, textsz, "does not fit: the backup needs about %s (%s), Redis at %s has %s "
@@ -161,7 +165,7 @@ int tsarc_redis_room(const char *where, const tsarc_redis_memory *t, const tsarc
 		size_text(need, a, sizeof(a)), src, where, size_text(room, b, sizeof(b)),
 		size_text(t->maxmemory, c, sizeof(c)), t->policy, size_text(kept, d, sizeof(d)));
 	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s cannot hold the backup: it needs about "
-		"%s in memory, a tenth more to spare (%s), and the target's maxmemory of %s leaves "
+		"%s in memory (%s), and the target's maxmemory of %s leaves "
 		"%s once it is emptied (%s used besides its data stays); with maxmemory-policy %s "
 		"the load would %s; nothing was written, the target is as it was: restore into "
 		"a Redis whose maxmemory is at least %s (a larger node)", where,
