@@ -157,5 +157,22 @@ grep -q '"redis_memory":.*fits: .*estimated from the stream' "$WORK/r-old2.json"
 keys_dump "$PORT_ROOMY" > "$WORK/roomy.keys"
 cmp -s "$WORK/src.keys" "$WORK/roomy.keys" || fail "the target that fits does not hold the backup"
 
+info "a snapshot whose metadata says the backup needs nothing (forged; the older one, which the forge replaces): the stream's own size counts"
+mapfile -t FORGE < <(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+s = d["streams"][0]
+m = dict(s["meta"])
+m["redis_used_memory_dataset"] = 0
+print(d["host"]); print(s["name"]); print(json.dumps(m))' "$WORK/s-log.json") || fail "the snapshot's first stream"
+S_ZERO=$(TSARC_REPOSITORY=$REPO "$TSARC_FORGE_SNAPSHOT" "$S_OLD" "${FORGE[0]}" zero "${FORGE[1]}" \
+	"${FORGE[2]}") || fail "tsarc-forge-snapshot"
+own "$PORT_NOEV"
+keys_dump "$PORT_NOEV" > "$WORK/before.keys"
+RC=0
+"$TSARC" restore "$S_ZERO" --config "$WORK/dst-noev/config.json" --repo "$REPO" > "$WORK/r-zero.out" 2> "$WORK/r-zero.err" || RC=$?
+keys_dump "$PORT_NOEV" > "$WORK/after.keys"
+cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "a forged need of 0: the target was changed: $(grep -v '^  ' "$WORK/r-zero.err")"
+[ "$RC" -ne 0 ] || fail "a forged need of 0: 5 MB restored into a maxmemory of 2 MB"
+
 grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
 info "ok"
