@@ -301,21 +301,23 @@ static int meta_number(const tsarc_step *s, const char *key, unsigned long long 
  * tsarc records none: the stream's own bytes then, its payloads (less
  * each one's 10 bytes of version and checksum) and key names, a low
  * estimate (a value often takes more in memory than dumped), which still
- * refuses a backup that clearly cannot fit; the plan and report say so. */
+ * refuses a backup that clearly cannot fit; the plan and report say so.
+ * A recorded value is metadata anyone who writes the repository writes:
+ * never less than that estimate (a forged 0 would skip the check). */
 static void stream_need(const tsarc_step *s, const tsarc_redis_stats *st, tsarc_redis_need *need)
 {
 	unsigned long long recorded, dumped;
 
 	memset(need, 0, sizeof(*need));
 	need->keys = st->keys;
+	dumped = st->bytes > 10 * st->keys ? st->bytes - 10 * st->keys : 0;
+	need->dataset = dumped + st->key_bytes;
+	need->how = TSARC_REDIS_NEED_STREAM;
 	if (meta_number(s, "redis_used_memory_dataset", &recorded)) {
 		need->how = TSARC_REDIS_NEED_RECORDED;
-		need->dataset = recorded;
-		return;
+		if (recorded > need->dataset)
+			need->dataset = recorded;
 	}
-	dumped = st->bytes > 10 * st->keys ? st->bytes - 10 * st->keys : 0;
-	need->how = TSARC_REDIS_NEED_STREAM;
-	need->dataset = dumped + st->key_bytes;
 }
 
 static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_dbmap *map,
