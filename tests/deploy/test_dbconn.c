@@ -16,6 +16,7 @@
 
 #include "component.h"
 #include "dbconn.h"
+#include "scratch.h"
 #include "tsarc/errors.h"
 
 /* A Secret document with stringData (what tsarc_secret_doc_value reads). */
@@ -518,7 +519,89 @@ static void mysql_refusal_explained(void **state)
 	tsarc_error_clear();
 }
 
+/* A component's password_file that cannot be read is an error naming the
+ * file and read's reason, never an empty password: before, a folder (open
+ * succeeds, read fails with EISDIR) gave "" and the client went on to
+ * connect without one (or failed with the server's misleading "access
+ * denied"). A file larger than a password can be is refused, not cut at
+ * 4096 bytes; one holding a NUL byte (no client can be given it) too. */
+static void password_file_unreadable_is_an_error(void **state)
+{
+	char dir[4096], spec[8300], file[4200];
+	tsarc_component c;
+	tsarc_conn conn;
+	cJSON *j;
+	FILE *f;
+	size_t i;
+
+	(void)state;
+	assert_non_null(scratch_make(dir, sizeof(dir), "dbconn"));
+	memset(&c, 0, sizeof(c));
+	c.name = "system-mysql";
+
+	/* The folder itself. */
+	snprintf(spec, sizeof(spec), "{\"password_file\": \"%s\"}", dir);
+	assert_non_null(c.spec = j = cJSON_Parse(spec));
+	assert_int_equal(tsarc_conn_from_url(&c, NULL, &conn), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, "system-mysql"));
+	assert_non_null(strstr(tsarc_error_last()->message, dir));
+	assert_non_null(strstr(tsarc_error_last()->message, "Is a directory"));
+	assert_null(conn.password);
+	cJSON_Delete(j);
+
+	/* Missing. */
+	snprintf(file, sizeof(file), "%s/missing", dir);
+	snprintf(spec, sizeof(spec), "{\"password_file\": \"%s\"}", file);
+	assert_non_null(c.spec = j = cJSON_Parse(spec));
+	assert_int_equal(tsarc_conn_from_url(&c, NULL, &conn), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, file));
+	assert_non_null(strstr(tsarc_error_last()->message, "No such file"));
+	cJSON_Delete(j);
+
+	/* 5000 bytes: not a password, and not to be cut at 4096. */
+	snprintf(file, sizeof(file), "%s/large", dir);
+	assert_non_null(f = fopen(file, "w"));
+	for (i = 0; i < 5000; i++)
+		fputc('p', f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(spec, sizeof(spec), "{\"password_file\": \"%s\"}", file);
+	assert_non_null(c.spec = j = cJSON_Parse(spec));
+	assert_int_equal(tsarc_conn_from_url(&c, NULL, &conn), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, file));
+	assert_null(conn.password);
+	cJSON_Delete(j);
+
+	/* A NUL byte inside: refused, not cut there. */
+	snprintf(file, sizeof(file), "%s/nul", dir);
+	assert_non_null(f = fopen(file, "w"));
+	assert_int_equal(fwrite("pw\0rest\n", 1, 8, f), 8);
+	assert_int_equal(fclose(f), 0);
+	snprintf(spec, sizeof(spec), "{\"password_file\": \"%s\"}", file);
+	assert_non_null(c.spec = j = cJSON_Parse(spec));
+	assert_int_equal(tsarc_conn_from_url(&c, NULL, &conn), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, file));
+	assert_null(conn.password);
+	cJSON_Delete(j);
+
+	/* A readable one: its text without the line end; blanks and inner
+	 * line breaks kept (docs/config.md). */
+	snprintf(file, sizeof(file), "%s/pw", dir);
+	assert_non_null(f = fopen(file, "w"));
+	fputs(" a b\nc\r\n", f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(spec, sizeof(spec), "{\"password_file\": \"%s\"}", file);
+	assert_non_null(c.spec = j = cJSON_Parse(spec));
+	assert_int_equal(tsarc_conn_from_url(&c, NULL, &conn), 0);
+	assert_string_equal(conn.password, " a b\nc");
+	assert_true(conn.has_password);
+	tsarc_conn_free(&conn);
+	cJSON_Delete(j);
+	tsarc_error_clear();
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(password_file_unreadable_is_an_error),
 	cmocka_unit_test(mysql_plugin_folder_unless_verified),
 	cmocka_unit_test(mysql_refusal_explained),
 	cmocka_unit_test(secret_user_wins_over_profile_user),
