@@ -129,24 +129,33 @@ int tsarc_errno_code(int err)
  * The file may be a Secret or a password file: no stdio buffer holds a
  * copy, and every buffer outgrown is wiped before it is freed (wipe.h); a
  * caller holding a secret wipes the result. */
-static int read_stream(FILE *f, const char *path, size_t max, char **out, size_t *len_out)
+/* `what` (may be "") names the file's role in messages: "cannot read
+ * WHAT PATH: reason". */
+#define WHAT(what) (what), *(what) ? " " : ""
+
+static int read_stream(FILE *f, const char *what, const char *path, size_t max, char **out,
+	size_t *len_out)
 {
 	char chunk[8192], *buf = NULL;
 	size_t n, len = 0, cap = 0;
-	int rc = 0;
+	int rc = 0, err;
 
 	setvbuf(f, NULL, _IONBF, 0);
 	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (len + n > max)
-			rc = tsarc_error_set(TSARC_ETOOLARGE, "%s is larger than %zu bytes", path, max);
+			rc = tsarc_error_set(TSARC_ETOOLARGE, "%s%s%s is larger than %zu bytes",
+				WHAT(what), path, max);
 		else if (!(rc = tsarc_secure_grow(&buf, len, &cap, len + n + 1))) {
 			memcpy(buf + len, chunk, n);
 			len += n;
 		}
 	}
+	err = errno;
 	tsarc_secure_zero(chunk, sizeof(chunk));
+	/* read's reason: a folder opens, and only its read fails (EISDIR). */
 	if (!rc && ferror(f))
-		rc = tsarc_error_set(TSARC_EIO, "cannot read %s", path);
+		rc = tsarc_error_set(TSARC_EIO, "cannot read %s%s%s: %s", WHAT(what), path,
+			strerror(err));
 	fclose(f);
 	if (!rc)
 		rc = tsarc_secure_grow(&buf, len, &cap, len + 1);
@@ -161,15 +170,41 @@ static int read_stream(FILE *f, const char *path, size_t max, char **out, size_t
 	return 0;
 }
 
-int tsarc_read_file(const char *path, size_t max, char **out, size_t *len_out)
+static int read_named(const char *what, const char *path, size_t max, char **out,
+	size_t *len_out)
 {
 	FILE *f = fopen(path, "rb");
 
 	*out = NULL;
 	if (!f)
 		return tsarc_error_set(errno == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
-			"cannot read %s: %s", path, strerror(errno));
-	return read_stream(f, path, max, out, len_out);
+			"cannot read %s%s%s: %s", WHAT(what), path, strerror(errno));
+	return read_stream(f, what, path, max, out, len_out);
+}
+
+int tsarc_read_file(const char *path, size_t max, char **out, size_t *len_out)
+{
+	return read_named("", path, max, out, len_out);
+}
+
+int tsarc_read_secret_file(const char *what, const char *path, size_t max, char **out,
+	size_t *len_out)
+{
+	size_t len;
+	int rc = read_named(what, path, max, out, &len);
+
+	if (rc == TSARC_ENOMEM)
+		return rc;
+	if (rc)
+		return tsarc_error_set(TSARC_ECONFIG, "%s", tsarc_error_last()->message);
+	if (strlen(*out) != len) {
+		tsarc_secure_free(*out, len + 1);
+		*out = NULL;
+		return tsarc_error_set(TSARC_ECONFIG, "%s %s holds a NUL byte", what, path);
+	}
+	if (len_out)
+		*len_out = len;
+	return 0;
 }
 
 int tsarc_read_private_file(const char *path, size_t max, char **out, size_t *len_out)
@@ -198,7 +233,7 @@ int tsarc_read_private_file(const char *path, size_t max, char **out, size_t *le
 		close(fd);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
-	return read_stream(f, path, max, out, len_out);
+	return read_stream(f, "", path, max, out, len_out);
 }
 
 /* "FOLDER/NAME" or, when the name is a path of its own, "NAME". */

@@ -61,6 +61,18 @@ int tsarc_read_file(const char *path, size_t max, char **out, size_t *len_out);
  * FIFO, another owner's file or one writable by others is TSARC_EUNSAFE
  * (it may have been planted to be trusted). */
 int tsarc_read_private_file(const char *path, size_t max, char **out, size_t *len_out);
+/* A file that holds a secret (a password file, user:password), the one
+ * reader of them all: read as tsarc_read_file reads (no stdio buffer
+ * holds a copy, every buffer it outgrew wiped), and a NUL byte refused
+ * (no client can be given one; the secret would end there). Any refusal
+ * is TSARC_ECONFIG (TSARC_ENOMEM aside), its message naming `what` (the
+ * setting that named the file), the path and what is wrong: read's
+ * reason for a folder ("cannot read password file F: Is a directory") or
+ * an unreadable file, never an empty secret; a file over `max` bytes is
+ * refused, not cut. The caller wipes
+ * the result (tsarc_secure_free of *len_out + 1 bytes). */
+int tsarc_read_secret_file(const char *what, const char *path, size_t max, char **out,
+	size_t *len_out);
 
 /*
  * A file written under a temporary name in its final folder and put in

@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "fileio.h"
 #include "lock.h"
 #include "metrics.h"
 #include "snapshot.h"
@@ -159,47 +160,25 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 }
 
 /*
- * The first line of the file, as restic reads it. The whole buffer is
- * wiped past the password at once (the lines after it, which may be
- * another secret, and any bytes after a NUL), so that cli_free_password,
- * which wipes by strlen, leaves nothing of the file; a refused file is
- * wiped whole. A read error (a folder: EISDIR) is reported as one, not as
- * an empty file.
+ * The first line of the file, as restic reads it, through the one reader
+ * of secret files (fileio.h: a folder or unreadable file is read's error,
+ * a file over PASSWORD_MAX bytes refused). The whole buffer is wiped past
+ * the password at once (the lines after it, which may be another secret),
+ * so that cli_free_password, which wipes by strlen, leaves nothing of the
+ * file; a refused file is wiped whole.
  */
 static int read_password_file(const char *path, char **out)
 {
-	char *buf = calloc(1, PASSWORD_MAX + 1);
-	size_t len = 0, pwlen;
-	ssize_t n;
-	int fd, err = 0;
+	size_t len;
+	int rc = tsarc_read_secret_file("password file", path, PASSWORD_MAX, out, &len);
 
-	if (!buf)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
-		return tsarc_error_set(TSARC_ECONFIG, "cannot read password file %s: %s",
-			path, strerror(errno));
-	}
-	while (len < PASSWORD_MAX && (n = read(fd, buf + len, PASSWORD_MAX - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = errno;
-			break;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	pwlen = tsarc_secure_first_line(buf, PASSWORD_MAX);
-	if (err || !pwlen) {
-		tsarc_secure_free(buf, PASSWORD_MAX + 1);
-		if (err)
-			return tsarc_error_set(TSARC_ECONFIG, "cannot read password file %s: %s",
-				path, strerror(err));
+	if (rc)
+		return rc;
+	if (!tsarc_secure_first_line(*out, len)) {
+		tsarc_secure_free(*out, len + 1);
+		*out = NULL;
 		return tsarc_error_set(TSARC_ECONFIG, "password file %s is empty", path);
 	}
-	*out = buf;
 	return 0;
 }
 

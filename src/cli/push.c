@@ -56,11 +56,11 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
 static int read_auth(const char *file, char **out)
 {
 	size_t len;
-	int rc = tsarc_read_file(file, AUTH_MAX, out, &len);
+	int rc = tsarc_read_secret_file("the Pushgateway credentials file", file, AUTH_MAX, out,
+		&len);
 
 	if (rc)
-		return tsarc_error_set(rc, "cannot read the Pushgateway credentials file %s: %s",
-			file, tsarc_error_last()->message);
+		return rc;
 	/* The lines after user:password are wiped now: the free is by strlen. */
 	tsarc_secure_first_line(*out, len);
 	if (!strchr(*out, ':')) {
