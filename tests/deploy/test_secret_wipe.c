@@ -117,8 +117,10 @@ void *realloc(void *p, size_t n)
 /* DIR/secret/s.json: a Secret whose "password" is PASSWORD, with `pad`
  * bytes of other data after it and PASSWORD again at the end (so that
  * the first and the last chunk of a stream of it both hold it); with
- * `in_array`, the Secret inside a JSON array (no object at the top). */
-static void write_secret_as(const char *dir, size_t pad, int in_array)
+ * `in_array`, the Secret inside a JSON array (no object at the top); with
+ * `broken`, JSON that fails to parse after its data (a value missing at
+ * the end), so that the parser has copied every value before it fails. */
+static void write_secret_shaped(const char *dir, size_t pad, int in_array, int broken)
 {
 	char path[4200];
 	FILE *f;
@@ -136,8 +138,14 @@ static void write_secret_as(const char *dir, size_t pad, int in_array)
 		PASSWORD_B64, PASSWORD_B64);
 	for (i = 0; i < pad; i++)
 		fputc('A', f);
-	fprintf(f, "\", \"tail\": \"%s\"}}%s\n", PASSWORD_B64, in_array ? "]" : "");
+	fprintf(f, "\", \"tail\": \"%s\"}%s}%s\n", PASSWORD_B64, broken ? ", \"broken\": " : "",
+		in_array ? "]" : "");
 	fclose(f);
+}
+
+static void write_secret_as(const char *dir, size_t pad, int in_array)
+{
+	write_secret_shaped(dir, pad, in_array, 0);
 }
 
 static void write_secret(const char *dir, size_t pad)
@@ -240,6 +248,42 @@ static void kube_refused_wipes(void **state)
 {
 	(void)state;
 	refused_through(kube_in);
+}
+
+/* A Secret whose JSON breaks after its data, through `make`'s transport:
+ * refused, and the values cJSON had copied when it failed were wiped
+ * before the partial tree was freed. Before, cJSON freed that tree itself,
+ * with free(): the base64 of the password stayed in the freed blocks. */
+static void broken_through(tsarc_transport *(*make)(const char *))
+{
+	char dir[4096], *v = NULL;
+	tsarc_transport *tr;
+
+	assert_non_null(scratch_make(dir, sizeof(dir), "wipe"));
+	write_secret_shaped(dir, 100, 0, 1);
+	tr = make(dir);
+	__atomic_store_n(&found, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&armed, 1, __ATOMIC_SEQ_CST);
+	assert_int_not_equal(tsarc_secret_value(tr, "s", "password", &v), 0);
+	__atomic_store_n(&armed, 0, __ATOMIC_SEQ_CST);
+	assert_null(v);
+	assert_null(strstr(tsarc_error_last()->message, PASSWORD_B64));
+	tsarc_error_clear();
+	assert_int_equal(__atomic_load_n(&found, __ATOMIC_SEQ_CST), 0);
+	tr->free(tr);
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
+static void local_broken_wipes(void **state)
+{
+	(void)state;
+	broken_through(local_in);
+}
+
+static void kube_broken_wipes(void **state)
+{
+	(void)state;
+	broken_through(kube_in);
 }
 
 static void arm(void)
@@ -674,5 +718,6 @@ TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(local_get_wipes), cmocka_unit_test
 	cmocka_unit_test(resources_backup_wipes), cmocka_unit_test(local_apply_wipes),
 	cmocka_unit_test(kube_apply_wipes), cmocka_unit_test(repository_wipes),
 	cmocka_unit_test(sentinel_hosts_wipe), cmocka_unit_test(local_refused_wipes),
-	cmocka_unit_test(kube_refused_wipes),
+	cmocka_unit_test(kube_refused_wipes), cmocka_unit_test(local_broken_wipes),
+	cmocka_unit_test(kube_broken_wipes),
 	cmocka_unit_test_teardown(redis_swap_wipes, redis_swap_teardown))
