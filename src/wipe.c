@@ -1,6 +1,8 @@
 #include "wipe.h"
 #include "tsarc/errors.h"
 
+#include <cjson/cJSON.h>
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -113,4 +115,35 @@ void tsarc_secure_free_fields(void *obj, const size_t *fields, size_t n)
 		tsarc_secure_free_str(*field);
 		*field = NULL;
 	}
+}
+
+/*
+ * cJSON's free, wiping: a block's usable size is what malloc gave, so a
+ * block from plain malloc (cJSON's allocator, kept) is wiped whole, and
+ * any block is still free()'s to take.
+ */
+static void json_free(void *p)
+{
+	if (p) {
+		OPENSSL_cleanse(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+/*
+ * Installed when the program (or the library) is loaded, before main and
+ * before any thread: cJSON's hooks are one global struct that every cJSON
+ * call reads unlocked, so it is set once, before anyone can read it, and
+ * never again. Not per parse: a thread's parse would change the free of
+ * another's at any moment, and a parse of a Secret must not depend on no
+ * other thread using cJSON. malloc stays cJSON's allocator, so a block
+ * allocated before this ran, or freed with free() by a caller of
+ * cJSON_Print*, is as fine as any (no header to find), and with a free of
+ * its own cJSON stops using realloc (a buffer it outgrows is freed here).
+ */
+__attribute__((constructor)) static void json_hooks_install(void)
+{
+	cJSON_Hooks hooks = {NULL, json_free};
+
+	cJSON_InitHooks(&hooks);
 }

@@ -48,6 +48,18 @@ void tsarc_wiped_free(void *p);
 void *tsarc_wiped_realloc(void *p, size_t n);
 
 /*
+ * Every block cJSON gives back is wiped (wipe.c installs a free of its
+ * own in cJSON's hooks when tsarc is loaded): a document's values are
+ * copies of the text it parsed, and a parse that fails half-way deletes
+ * its partial tree itself, out of the caller's reach (a Secret's data
+ * that breaks after its values: before, their copies were freed as they
+ * were). cJSON_Print's buffers outgrown on the way are wiped too. An
+ * application that links tsarc and sets cJSON's hooks itself replaces
+ * this: its free must wipe as well. tsarc_secret_doc_free still wipes a
+ * Secret's tree itself, whoever frees it.
+ */
+
+/*
  * The owned strings of a configuration struct (a connection, a URL, a
  * transport's settings), named once by their offsets in a table, so that
  * one function frees them all instead of a destructor per struct that
