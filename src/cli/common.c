@@ -182,36 +182,59 @@ static int read_password_file(const char *path, char **out)
 	return 0;
 }
 
-/* Asks on the terminal; without one, `missing` says where else to give it. */
+static void tty_write(int fd, const char *s)
+{
+	(void)tsarc_write_all(fd, s, strlen(s));
+}
+
+/*
+ * Asks on the terminal; without one, `missing` says where else to give it.
+ * Read with read(2) into a buffer of ours, never through stdio: a FILE's
+ * buffer (malloc'd by the first read, freed by fclose as it is) held the
+ * typed line. Echo goes off before the prompt is shown, as getpass does:
+ * the flush that comes with it (TCSAFLUSH) drops only what was typed
+ * before the prompt. In canonical mode a read returns at most a line; the
+ * line's end, and anything after it in the buffer (a \r typed inside the
+ * password), is wiped with the rest by tsarc_secure_first_line.
+ */
 static int prompt_password(const char *prompt, const char *missing, char **out)
 {
 	struct termios old, quiet;
 	char *buf;
-	FILE *tty = fopen("/dev/tty", "r+");
-	int rc = 0;
+	size_t len = 0;
+	ssize_t n;
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC), rc = 0, quieted = 0;
 
-	if (!tty)
+	if (fd < 0)
 		return tsarc_error_set(TSARC_ECONFIG, "%s", missing);
 	if (!(buf = calloc(1, PASSWORD_MAX + 1))) {
-		fclose(tty);
+		close(fd);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
-	fputs(prompt, tty);
-	fflush(tty);
-	tcgetattr(fileno(tty), &old);
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)ECHO;
-	tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
-	if (!fgets(buf, PASSWORD_MAX, tty))
+	if (tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quieted = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+	}
+	tty_write(fd, prompt);
+	while (len < PASSWORD_MAX && !memchr(buf, '\n', len)) {
+		n = read(fd, buf + len, PASSWORD_MAX - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (!len)
 		rc = tsarc_error_set(TSARC_ECONFIG, "no password entered");
-	tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	fputs("\n", tty);
-	fclose(tty);
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (!rc && !buf[0])
+	if (quieted)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	tty_write(fd, "\n");
+	close(fd);
+	if (!rc && !tsarc_secure_first_line(buf, PASSWORD_MAX))
 		rc = tsarc_error_set(TSARC_ECONFIG, "an empty password is not allowed");
 	if (rc) {
-		cli_free_password(buf);
+		tsarc_secure_free(buf, PASSWORD_MAX + 1);
 		return rc;
 	}
 	*out = buf;
