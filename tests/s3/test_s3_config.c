@@ -137,6 +137,25 @@ static void test_missing(void **state)
 	assert_null(strstr(tsarc_error_last()->message, "only-the-secret"));
 }
 
+/* A credentials file that cannot be read (a folder) is an error naming
+ * it and read's reason. Before, fgets failed on it as at the end of an
+ * empty file: the file was passed over and the chain went on to other
+ * credentials (here the config file's profile), which the operator did
+ * not mean to use. */
+static void test_unreadable_file(void **state)
+{
+	tsarc__s3_creds c;
+
+	(void)state;
+	use_files();
+	setenv("AWS_SHARED_CREDENTIALS_FILE", dir, 1);
+	setenv("AWS_PROFILE", "confonly", 1);
+	assert_int_equal(tsarc__s3_creds_load(&c), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, dir));
+	assert_non_null(strstr(tsarc_error_last()->message, "Is a directory"));
+	tsarc_error_clear();
+}
+
 /* Repository URLs: the forms accepted, how they read back, and no network
  * needed to open one. */
 static void test_urls(void **state)
@@ -371,7 +390,7 @@ static void test_limit_env(void **state)
 
 TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_profiles),
-	cmocka_unit_test(test_missing),
+	cmocka_unit_test(test_missing), cmocka_unit_test(test_unreadable_file),
 	cmocka_unit_test(test_urls),
 	cmocka_unit_test(test_url_credentials),
 	cmocka_unit_test(test_limit_defaults),

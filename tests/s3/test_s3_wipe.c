@@ -290,6 +290,32 @@ static void test_token_from_web_identity(void **state)
 	srv_stop();
 }
 
+/* Keys and token from the shared credentials file
+ * (AWS_SHARED_CREDENTIALS_FILE). Before, the file was read through stdio
+ * (fgets): the FILE's buffer held the whole file, the secret key and the
+ * token among it, and fclose freed it unwiped (only seen here when libc's
+ * own frees are: WATCH_EVERY_FREE). */
+static void test_keys_from_credentials_file(void **state)
+{
+	static const canned script[] = {{REPLY, 403, NULL, INVALID_TOKEN_BODY, -1}};
+	const char *const env[] = {"AWS_ACCESS_KEY_ID", "", "AWS_SECRET_ACCESS_KEY", "",
+		"AWS_SHARED_CREDENTIALS_FILE", webid_file, NULL};
+	int fd;
+	static const char ini[] = "[default]\naws_access_key_id = ASIAWIPE19\n"
+		"aws_secret_access_key = " SECRET "\naws_session_token = " TOKEN "\n";
+
+	(void)state;
+	assert_non_null(scratch_make(webid_dir, sizeof(webid_dir), "wipe-ini"));
+	snprintf(webid_file, sizeof(webid_file), "%s/credentials", webid_dir);
+	fd = open(webid_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
+	close(fd);
+	START(script);
+	run(1, env);
+	srv_stop();
+}
+
 #ifdef WATCH_EVERY_FREE
 /* The container endpoint over HTTPS: OpenSSL decrypts the answer in its
  * read buffer, and an answer that fits in one record is still there when
@@ -327,4 +353,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 #ifdef WATCH_EVERY_FREE
 	cmocka_unit_test(test_token_from_container_endpoint_over_tls),
 #endif
-	cmocka_unit_test_teardown(test_token_from_web_identity, remove_webid_file))
+	cmocka_unit_test_teardown(test_token_from_web_identity, remove_webid_file),
+	cmocka_unit_test_teardown(test_keys_from_credentials_file, remove_webid_file))
