@@ -176,9 +176,10 @@ static int read_named(const char *what, const char *path, size_t max, char **out
 	FILE *f = fopen(path, "rb");
 
 	*out = NULL;
+	/* ENOTDIR: a path through a regular file, nothing is there. */
 	if (!f)
-		return tsarc_error_set(errno == ENOENT ? TSARC_ENOTFOUND : TSARC_EIO,
-			"cannot read %s%s%s: %s", WHAT(what), path, strerror(errno));
+		return tsarc_error_set(errno == ENOENT || errno == ENOTDIR ? TSARC_ENOTFOUND :
+			TSARC_EIO, "cannot read %s%s%s: %s", WHAT(what), path, strerror(errno));
 	return read_stream(f, what, path, max, out, len_out);
 }
 

@@ -55,7 +55,7 @@ int tsarc_errno_code(int err);
 
 /* Reads a whole file (at most `max` bytes, else TSARC_ETOOLARGE),
  * NUL-terminated; `*len_out` (may be NULL) gets its length. A missing
- * file is TSARC_ENOTFOUND. */
+ * file (ENOENT, or ENOTDIR: a path through a file) is TSARC_ENOTFOUND. */
 int tsarc_read_file(const char *path, size_t max, char **out, size_t *len_out);
 /* The same for a file only this user may have written: a symlink, a
  * FIFO, another owner's file or one writable by others is TSARC_EUNSAFE

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "fileio.h"
 #include "tsarc/errors.h"
 #include "wipe.h"
 
@@ -86,29 +87,38 @@ static char **ini_slot(ini_want *w, size_t i)
 	return (char **)((char *)w + ini_keys[i].off);
 }
 
+/* An INI file larger than this is not a credentials file. */
+#define INI_MAX (1u << 20)
+
 /*
  * Reads the section `section` of an AWS-style INI file. A missing file is
- * not an error; an unreadable one is, since silently ignoring it would
- * make the tool use other credentials than the operator intended.
+ * not an error; an unreadable one is (a folder too: read's EISDIR), since
+ * silently ignoring it would make the tool use other credentials than the
+ * operator intended. Read whole by tsarc_read_file, never through stdio:
+ * a FILE's buffer held the file, secret keys and all, and fclose freed it
+ * unwiped; the text is wiped here once parsed.
  */
 static int ini_read(const char *path, const char *section, ini_want *w)
 {
-	char line[4096];
-	FILE *f;
-	int in_section = 0, rc = 0;
+	char *text, *line, *next;
+	size_t len, i;
+	int in_section = 0, rc;
 	const char *had_key = w->access_key;
-	size_t i;
 
-	f = fopen(path, "r");
-	if (!f) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return tsarc_error_set(TSARC_ECONFIG, "cannot read %s: %s", path,
-			strerror(errno));
+	rc = tsarc_read_file(path, INI_MAX, &text, &len);
+	if (rc == TSARC_ENOTFOUND) {
+		tsarc_error_clear();
+		return 0;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *s = trim(line), *eq, *key, *val;
+	if (rc)
+		return rc == TSARC_ENOMEM ? rc :
+			tsarc_error_set(TSARC_ECONFIG, "%s", tsarc_error_last()->message);
+	for (line = text; line; line = next) {
+		char *s, *eq, *key, *val;
 
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
+		s = trim(line);
 		if (!*s || *s == '#' || *s == ';')
 			continue;
 		if (*s == '[') {
@@ -130,8 +140,7 @@ static int ini_read(const char *path, const char *section, ini_want *w)
 		if (rc)
 			break;
 	}
-	tsarc_secure_zero(line, sizeof(line));
-	fclose(f);
+	tsarc_secure_free(text, len + 1);
 	if (!had_key && w->access_key)
 		w->file = path;
 	return rc;
