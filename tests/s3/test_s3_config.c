@@ -156,6 +156,35 @@ static void test_unreadable_file(void **state)
 	tsarc_error_clear();
 }
 
+/* The token files of the web identity and container steps that cannot be
+ * read (a folder) are refused with read's reason, before any request.
+ * Before, a folder's failed read was taken for an empty file: "holds no
+ * token", "is empty, longer than 8192 bytes or spans lines". */
+static void test_unreadable_token_files(void **state)
+{
+	tsarc__s3_creds c;
+
+	(void)state;
+	clear_aws_env_and_files();
+	setenv("AWS_WEB_IDENTITY_TOKEN_FILE", dir, 1);
+	setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r", 1);
+	assert_int_equal(tsarc__s3_creds_load(&c), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, "AWS_WEB_IDENTITY_TOKEN_FILE"));
+	assert_non_null(strstr(tsarc_error_last()->message, dir));
+	assert_non_null(strstr(tsarc_error_last()->message, "Is a directory"));
+
+	clear_aws_env_and_files();
+	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds", 1);
+	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", dir, 1);
+	assert_int_equal(tsarc__s3_creds_load(&c), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message,
+		"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"));
+	assert_non_null(strstr(tsarc_error_last()->message, dir));
+	assert_non_null(strstr(tsarc_error_last()->message, "Is a directory"));
+	clear_aws_env_and_files();
+	tsarc_error_clear();
+}
+
 /* Repository URLs: the forms accepted, how they read back, and no network
  * needed to open one. */
 static void test_urls(void **state)
@@ -391,6 +420,7 @@ static void test_limit_env(void **state)
 TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_profiles),
 	cmocka_unit_test(test_missing), cmocka_unit_test(test_unreadable_file),
+	cmocka_unit_test(test_unreadable_token_files),
 	cmocka_unit_test(test_urls),
 	cmocka_unit_test(test_url_credentials),
 	cmocka_unit_test(test_limit_defaults),
