@@ -2,6 +2,7 @@
 
 #include "credhttp.h"
 
+#include "fileio.h"
 #include "snapshot.h" /* tsarc_time_parse */
 #include "tsarc/errors.h"
 #include "urltext.h"
@@ -121,31 +122,30 @@ static int full_uri_allowed(const char *uri)
 	return 0;
 }
 
+/* The token from its file (through the one reader of secret files,
+ * fileio.h: no stdio buffer, wiped, a folder or unreadable file an error
+ * with read's reason; before, a folder's EISDIR was taken for an empty
+ * file) or from the variable. */
 static int read_auth_token(char **out)
 {
 	const char *file = env_nonempty("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	const char *tok = env_nonempty("AWS_CONTAINER_AUTHORIZATION_TOKEN");
 	char *buf;
-	size_t len = 0, n;
-	FILE *f;
+	size_t len = 0, size;
+	int rc;
 
 	*out = NULL;
 	if (!file && !tok)
 		return 0;
-	buf = calloc(1, AUTH_TOKEN_MAX + 1);
-	if (!buf)
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	if (file) {
-		if (!(f = fopen(file, "r"))) {
-			free(buf);
-			return tsarc_error_set(TSARC_ECONFIG,
-				"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", file,
-				strerror(errno));
-		}
-		while ((n = fread(buf + len, 1, AUTH_TOKEN_MAX + 1 - len, f)) > 0)
-			len += n;
-		fclose(f);
+		if ((rc = tsarc_read_secret_file("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", file,
+			     AUTH_TOKEN_MAX, &buf, &len)))
+			return rc;
+		size = len + 1;
 	} else {
+		if (!(buf = calloc(1, AUTH_TOKEN_MAX + 1)))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		size = AUTH_TOKEN_MAX + 1;
 		len = strlen(tok);
 		if (len <= AUTH_TOKEN_MAX)
 			memcpy(buf, tok, len);
@@ -154,7 +154,7 @@ static int read_auth_token(char **out)
 		buf[--len] = '\0';
 	/* A line break would let the token add headers of its own. */
 	if (len == 0 || len > AUTH_TOKEN_MAX || strcspn(buf, "\r\n") != len) {
-		tsarc_secure_free(buf, AUTH_TOKEN_MAX + 1);
+		tsarc_secure_free(buf, size);
 		return tsarc_error_set(TSARC_ECONFIG,
 			"the container authorization token (%s) is empty, longer than %d "
 			"bytes or spans lines", file ? file : "AWS_CONTAINER_AUTHORIZATION_TOKEN",

@@ -4,6 +4,7 @@
 #include "sigv4.h"
 #include "xml.h"
 
+#include "fileio.h"
 #include "tsarc/errors.h"
 #include "urltext.h"
 #include "wipe.h"
@@ -94,41 +95,28 @@ static void session_name(char *out, size_t outsz, const char *given)
 		snprintf(out, outsz, "tsarc-%lld", (long long)time(NULL));
 }
 
+/* The web identity token, through the one reader of secret files
+ * (fileio.h: no stdio buffer, wiped, a folder or unreadable file an error
+ * with read's reason; before, a folder's EISDIR was taken for an empty
+ * file: "holds no token"). Trailing line ends and blanks are not part of
+ * it. */
 static int read_token_file(const char *path, char **out)
 {
-	char *buf;
-	size_t len = 0;
-	ssize_t n;
-	FILE *f;
+	size_t len;
+	int rc;
 
-	*out = NULL;
-	f = fopen(path, "r");
-	if (!f)
-		return tsarc_error_set(TSARC_ECONFIG,
-			"AWS_WEB_IDENTITY_TOKEN_FILE %s: %s", path, strerror(errno));
-	buf = calloc(1, TOKEN_FILE_MAX + 1);
-	if (!buf) {
-		fclose(f);
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	}
-	while ((n = (ssize_t)fread(buf + len, 1, TOKEN_FILE_MAX + 1 - len, f)) > 0)
-		len += (size_t)n;
-	fclose(f);
-	if (len > TOKEN_FILE_MAX) {
-		tsarc_secure_free(buf, TOKEN_FILE_MAX + 1);
-		return tsarc_error_set(TSARC_ECONFIG,
-			"AWS_WEB_IDENTITY_TOKEN_FILE %s is larger than %d bytes", path,
-			TOKEN_FILE_MAX);
-	}
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-			      buf[len - 1] == ' '))
-		buf[--len] = '\0';
-	if (!len || memchr(buf, '\0', len)) {
-		tsarc_secure_free(buf, TOKEN_FILE_MAX + 1);
+	if ((rc = tsarc_read_secret_file("AWS_WEB_IDENTITY_TOKEN_FILE", path, TOKEN_FILE_MAX,
+		     out, &len)))
+		return rc;
+	while (len && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r' ||
+			      (*out)[len - 1] == ' '))
+		(*out)[--len] = '\0';
+	if (!len) {
+		tsarc_secure_free(*out, 1);
+		*out = NULL;
 		return tsarc_error_set(TSARC_ECONFIG,
 			"AWS_WEB_IDENTITY_TOKEN_FILE %s holds no token", path);
 	}
-	*out = buf;
 	return 0;
 }
 
