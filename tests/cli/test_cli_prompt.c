@@ -5,7 +5,8 @@
  * needed: a child process gets a pseudo-terminal (openpty) as its
  * controlling terminal, so that its /dev/tty is the pty, and this
  * process types the password on the master side once the prompt is
- * shown and echo is off.
+ * shown and echo is off. A Ctrl-C (SIGINT) at the prompt gives the
+ * terminal its echo back.
  *
  * Every block the child frees is looked at for the typed password, the C
  * library's own frees too (fclose's of a stdio buffer): in the plain build
@@ -27,6 +28,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <poll.h>
+#include <signal.h>
 #include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "interrupt.h"
 #include "tsarc/errors.h"
 
 #define TYPED "typed-Pw-9xQ4-on-the-tty"
@@ -197,4 +200,60 @@ static void typed_password_is_wiped(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(typed_password_is_wiped))
+/* The child of the next test: signals taken as the command line takes
+ * them (interrupt.h), then asked for the password, which never comes. */
+static void child_interrupted(int master, int slave)
+{
+	cli_common c;
+	char *pw = NULL;
+
+	close(master);
+	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+		_exit(10);
+	unsetenv("TSARC_PASSWORD");
+	unsetenv("TSARC_PASSWORD_FILE");
+	memset(&c, 0, sizeof(c));
+	if (tsarc_interrupt_install())
+		_exit(15);
+	cli_get_password(&c, 0, &pw);
+	_exit(16); /* the signal ends the process before */
+}
+
+/* Ctrl-C at the prompt ends the command (130) and gives the terminal its
+ * echo back. Before, the process ended with echo still off: what the
+ * operator typed next in that shell was not shown. */
+static void interrupted_prompt_restores_echo(void **state)
+{
+	char out[4096] = "";
+	struct termios t;
+	struct timespec ms = {0, 1000000};
+	size_t len = 0;
+	int master, slave, status, i;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		child_interrupted(master, slave);
+	close(slave);
+	assert_int_equal(read_until(master, out, sizeof(out), &len, PROMPT), 0);
+	for (i = 0; i < WAIT_MS; i++) {
+		assert_int_equal(tcgetattr(master, &t), 0);
+		if (!(t.c_lflag & ECHO))
+			break;
+		nanosleep(&ms, NULL);
+	}
+	assert_true(i < WAIT_MS);
+	assert_int_equal(kill(pid, SIGINT), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 130);
+	assert_int_equal(tcgetattr(master, &t), 0);
+	close(master);
+	assert_true(t.c_lflag & ECHO);
+}
+
+TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(typed_password_is_wiped),
+	cmocka_unit_test(interrupted_prompt_restores_echo))
