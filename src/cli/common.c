@@ -1,5 +1,6 @@
 #include "cli.h"
 #include "fileio.h"
+#include "interrupt.h"
 #include "lock.h"
 #include "metrics.h"
 #include "snapshot.h"
@@ -187,6 +188,24 @@ static void tty_write(int fd, const char *s)
 	(void)tsarc_write_all(fd, s, strlen(s));
 }
 
+/* The terminal as it was before the prompt turned echo off. */
+typedef struct tty_state {
+	int fd;
+	struct termios old;
+} tty_state;
+
+/* Puts the terminal back: after the password is read, or from the signal
+ * thread when a Ctrl-C ends the command at the prompt (interrupt.h), which
+ * otherwise left the operator's shell without echo. */
+static int tty_restore(void *arg)
+{
+	tty_state *t = arg;
+
+	tcsetattr(t->fd, TCSAFLUSH, &t->old);
+	tty_write(t->fd, "\n");
+	return 0;
+}
+
 /*
  * Asks on the terminal; without one, `missing` says where else to give it.
  * Read with read(2) into a buffer of ours, never through stdio: a FILE's
@@ -199,7 +218,9 @@ static void tty_write(int fd, const char *s)
  */
 static int prompt_password(const char *prompt, const char *missing, char **out)
 {
-	struct termios old, quiet;
+	struct termios quiet;
+	tty_state tty;
+	tsarc_cleanup echo_back;
 	char *buf;
 	size_t len = 0;
 	ssize_t n;
@@ -211,10 +232,17 @@ static int prompt_password(const char *prompt, const char *missing, char **out)
 		close(fd);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
-	if (tcgetattr(fd, &old) == 0) {
-		quiet = old;
+	memset(&echo_back, 0, sizeof(echo_back));
+	tty.fd = fd;
+	if (tcgetattr(fd, &tty.old) == 0) {
+		quiet = tty.old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		quieted = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+		/* Registered first: a signal between the two finds it. */
+		tsarc_cleanup_add(&echo_back, tty_restore, &tty, NULL);
+		if (tcsetattr(fd, TCSAFLUSH, &quiet) == 0)
+			quieted = 1;
+		else
+			tsarc_cleanup_remove(&echo_back);
 	}
 	tty_write(fd, prompt);
 	while (len < PASSWORD_MAX && !memchr(buf, '\n', len)) {
@@ -228,8 +256,9 @@ static int prompt_password(const char *prompt, const char *missing, char **out)
 	if (!len)
 		rc = tsarc_error_set(TSARC_ECONFIG, "no password entered");
 	if (quieted)
-		tcsetattr(fd, TCSAFLUSH, &old);
-	tty_write(fd, "\n");
+		tsarc_cleanup_run(&echo_back);
+	else
+		tty_write(fd, "\n");
 	close(fd);
 	if (!rc && !tsarc_secure_first_line(buf, PASSWORD_MAX))
 		rc = tsarc_error_set(TSARC_ECONFIG, "an empty password is not allowed");
