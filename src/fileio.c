@@ -124,15 +124,15 @@ int tsarc_errno_code(int err)
 	}
 }
 
+/* `what` (may be "") names the file's role in messages: "cannot read
+ * WHAT PATH: reason". */
+#define WHAT(what) (what), *(what) ? " " : ""
+
 /* Reads an open stream to its end (not trusting a size: /proc files and
  * pipes have none) into a buffer of our own, NUL-terminated; closes it.
  * The file may be a Secret or a password file: no stdio buffer holds a
  * copy, and every buffer outgrown is wiped before it is freed (wipe.h); a
  * caller holding a secret wipes the result. */
-/* `what` (may be "") names the file's role in messages: "cannot read
- * WHAT PATH: reason". */
-#define WHAT(what) (what), *(what) ? " " : ""
-
 static int read_stream(FILE *f, const char *what, const char *path, size_t max, char **out,
 	size_t *len_out)
 {
