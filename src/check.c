@@ -14,6 +14,7 @@
 
 #include <openssl/rand.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,9 @@ static int check_key(const char *name, uint64_t size, int64_t mtime, void *paylo
 
 	(void)size;
 	(void)mtime;
+	/* key remove's mark under Object Lock (forgotten.h): no key file. */
+	if (tsarc_key_name_is_mark(name))
+		return 0;
 	c->res->keys++;
 	tsarc_buf_init(&raw, 64 * 1024);
 	rc = tsarc_store_get(c->repo->store, TSARC_OBJ_KEY, name, 0, 0, &raw);
@@ -91,6 +95,28 @@ static int check_hidden_snapshots(check_ctx *c)
 			"id if it was meant to go");
 	}
 	tsarc_snapshot_ids_free(ids, n);
+	return rc;
+}
+
+/*
+ * The same for key files (forgotten.h): a hidden key file that tsarc's key
+ * remove did not mark is a password someone else withdrew, which the
+ * sweep would otherwise delete for good after its date.
+ */
+static int check_hidden_keys(check_ctx *c)
+{
+	char **names = NULL, advice[TSARC_KEY_ADVICE_MAX], msg[TSARC_KEY_ADVICE_MAX + 128];
+	size_t n = 0, i;
+	int rc = tsarc_keys_unmarked(c->repo, &names, &n);
+
+	for (i = 0; !rc && i < n; i++) {
+		c->res->keys_hidden++;
+		tsarc_key_unmarked_advice(advice, sizeof(advice), names[i]);
+		snprintf(msg, sizeof(msg), "key file hidden behind a delete marker that tsarc's key "
+			"remove did not write: %s", advice);
+		check_problem(c, "key", NULL, NULL, names[i], TSARC_ECORRUPT, msg);
+	}
+	tsarc_store_names_free(names, n);
 	return rc;
 }
 
@@ -340,7 +366,7 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 	c.payload = payload;
 	c.res = result;
 	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_KEY, check_key, &c)) ||
-		(rc = check_hidden_snapshots(&c)))
+		(rc = check_hidden_snapshots(&c)) || (rc = check_hidden_keys(&c)))
 		return rc;
 	if (repo->version < 2)
 		return check_in_memory(&c);

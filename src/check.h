@@ -13,6 +13,7 @@ typedef struct tsarc_check_options {
 
 typedef struct tsarc_check_result {
 	size_t keys, keys_damaged;
+	size_t keys_hidden; /* Object Lock: hidden by another hand (forgotten.h) */
 	size_t snapshots, snapshots_damaged;
 	size_t snapshots_hidden; /* Object Lock: hidden by another hand (forgotten.h) */
 	size_t chunks_stored, chunks_referenced;

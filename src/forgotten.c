@@ -9,45 +9,75 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The mark's AAD is this and the id: a mark opens only under its own
- * snapshot's name. */
-#define AAD_FORGOTTEN "tsarc-forgotten-v1 "
 /* A mark is a short JSON document; anything larger is not one. */
 #define MARK_MAX 4096
+/* The longest mark name or AAD: a prefix or suffix and a name. */
+#define MARK_NAME_MAX (TSARC_ID_HEX_LEN + 32)
 
-static void mark_name(char *out, size_t outsz, const char *id)
+/*
+ * What a mark is for one kind of object: it sits beside what it marks,
+ * under its name and `suffix`; it is sealed with AAD `aad` and the name,
+ * so that it opens only under that very name (another object's mark, or
+ * a mark of the other kind, copied there opens nothing), and says the
+ * name again in `field`.
+ */
+typedef struct mark_kind {
+	tsarc_objtype type;
+	const char *suffix;
+	const char *aad;
+	const char *field;
+	const char *what; /* for messages */
+} mark_kind;
+
+static const mark_kind SNAPSHOT_MARK = {TSARC_OBJ_SNAPSHOT, TSARC_FORGOTTEN_SUFFIX,
+	"tsarc-forgotten-v1 ", "forgotten", "a forgotten snapshot"};
+static const mark_kind KEY_MARK = {TSARC_OBJ_KEY, TSARC_KEY_REMOVED_SUFFIX,
+	"tsarc-key-removed-v1 ", "removed", "a removed key file"};
+
+static const mark_kind *kind_of(tsarc_objtype type)
 {
-	snprintf(out, outsz, "%s%s", id, TSARC_FORGOTTEN_SUFFIX);
+	return type == TSARC_OBJ_SNAPSHOT ? &SNAPSHOT_MARK
+	       : type == TSARC_OBJ_KEY    ? &KEY_MARK
+					  : NULL;
 }
 
-static void mark_aad(char *out, size_t outsz, const char *id)
+/* Snapshot ids and key file names alike: the lower-case hex of a hash. */
+static int name_is_id(const char *name)
 {
-	snprintf(out, outsz, "%s%s", AAD_FORGOTTEN, id);
+	return tsarc_snapshot_name_is_id(name);
 }
 
-static int put_mark(tsarc_repo *repo, const char *id, int64_t now)
+static void mark_name(char *out, size_t outsz, const mark_kind *k, const char *id)
 {
-	char name[TSARC_ID_HEX_LEN + sizeof(TSARC_FORGOTTEN_SUFFIX)];
-	char aad[sizeof(AAD_FORGOTTEN) + TSARC_ID_HEX_LEN], when[40];
+	snprintf(out, outsz, "%s%s", id, k->suffix);
+}
+
+static void mark_aad(char *out, size_t outsz, const mark_kind *k, const char *id)
+{
+	snprintf(out, outsz, "%s%s", k->aad, id);
+}
+
+static int put_mark(tsarc_repo *repo, const mark_kind *k, const char *id, int64_t now)
+{
+	char name[MARK_NAME_MAX], aad[MARK_NAME_MAX], when[40];
 	tsarc_buf sealed = TSARC_BUF_INIT;
 	cJSON *doc = cJSON_CreateObject();
 	char *text = NULL;
 	int rc;
 
 	tsarc_time_format(now, 0, when, sizeof(when));
-	if (!doc || !cJSON_AddStringToObject(doc, "forgotten", id) ||
+	if (!doc || !cJSON_AddStringToObject(doc, k->field, id) ||
 		!cJSON_AddStringToObject(doc, "time", when) ||
 		!(text = cJSON_PrintUnformatted(doc))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
-	mark_name(name, sizeof(name), id);
-	mark_aad(aad, sizeof(aad), id);
+	mark_name(name, sizeof(name), k, id);
+	mark_aad(aad, sizeof(aad), k, id);
 	if (!(rc = tsarc_repo_seal_object(repo, aad, text, strlen(text), &sealed)))
-		rc = tsarc_store_put(repo->store, TSARC_OBJ_SNAPSHOT, name, sealed.ptr, sealed.size,
-			0);
+		rc = tsarc_store_put(repo->store, k->type, name, sealed.ptr, sealed.size, 0);
 	if (rc)
-		tsarc_error_prefix("marking snapshot %.12s as forgotten", id);
+		tsarc_error_prefix("marking %.12s as %s", id, k->what);
 done:
 	cJSON_free(text);
 	cJSON_Delete(doc);
@@ -64,7 +94,7 @@ int tsarc_snapshot_forget(tsarc_repo *repo, const char *id, int64_t now, int64_t
 	*kept_until = 0;
 	if (!tsarc_snapshot_name_is_id(id))
 		return tsarc_error_set(TSARC_EINVAL, "'%s' is not a snapshot id", id);
-	if (repo->retention.mode && (rc = put_mark(repo, id, now)))
+	if (repo->retention.mode && (rc = put_mark(repo, &SNAPSHOT_MARK, id, now)))
 		return rc;
 	if ((rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_SNAPSHOT, names, 1,
 		     tsarc_purge_tally_cb, &t))) {
@@ -75,33 +105,38 @@ int tsarc_snapshot_forget(tsarc_repo *repo, const char *id, int64_t now, int64_t
 	return 0;
 }
 
-int tsarc_forgotten_check(tsarc_repo *repo, const char *id)
+static int mark_check(tsarc_repo *repo, const mark_kind *k, const char *id)
 {
-	char name[TSARC_ID_HEX_LEN + sizeof(TSARC_FORGOTTEN_SUFFIX)];
-	char aad[sizeof(AAD_FORGOTTEN) + TSARC_ID_HEX_LEN];
+	char name[MARK_NAME_MAX], aad[MARK_NAME_MAX];
 	tsarc_buf sealed = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
 	cJSON *doc = NULL;
 	const cJSON *named;
 	int rc;
 
-	mark_name(name, sizeof(name), id);
-	mark_aad(aad, sizeof(aad), id);
+	mark_name(name, sizeof(name), k, id);
+	mark_aad(aad, sizeof(aad), k, id);
 	tsarc_buf_init(&sealed, MARK_MAX);
-	rc = tsarc_store_get(repo->store, TSARC_OBJ_SNAPSHOT, name, 0, 0, &sealed);
+	rc = tsarc_store_get(repo->store, k->type, name, 0, 0, &sealed);
 	if (rc == TSARC_ETOOLARGE)
 		rc = TSARC_ECORRUPT;
 	if (!rc && !(rc = tsarc_repo_open_object(repo, aad, sealed.ptr, sealed.size, &plain))) {
 		doc = cJSON_ParseWithLength((const char *)plain.ptr, plain.size);
-		named = cJSON_GetObjectItemCaseSensitive(doc, "forgotten");
+		named = cJSON_GetObjectItemCaseSensitive(doc, k->field);
 		if (!cJSON_IsString(named) || strcmp(named->valuestring, id))
 			rc = TSARC_ECORRUPT;
 	}
 	if (rc == TSARC_ECORRUPT)
-		tsarc_error_set(rc, "snapshots/%s is not tsarc's mark of a forgotten snapshot", name);
+		tsarc_error_set(rc, "%s/%s is not tsarc's mark of %s", tsarc_objtype_dir(k->type),
+			name, k->what);
 	cJSON_Delete(doc);
 	tsarc_buf_dispose(&sealed);
 	tsarc_buf_dispose(&plain);
 	return rc;
+}
+
+int tsarc_forgotten_check(tsarc_repo *repo, const char *id)
+{
+	return mark_check(repo, &SNAPSHOT_MARK, id);
 }
 
 static int push_id(const char *name, uint64_t size, int64_t mtime, void *payload)
@@ -110,7 +145,7 @@ static int push_id(const char *name, uint64_t size, int64_t mtime, void *payload
 
 	(void)size;
 	(void)mtime;
-	if (!tsarc_snapshot_name_is_id(name))
+	if (!name_is_id(name))
 		return 0;
 	return tsarc_strv_push(&v->v, &v->n, &v->cap, 16, name);
 }
@@ -120,15 +155,16 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int hidden_ids(tsarc_repo *repo, tsarc_strv *out)
+/* The hidden objects of kind `k` that a mark may account for, sorted. */
+static int hidden_ids(tsarc_repo *repo, const mark_kind *k, tsarc_strv *out)
 {
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!repo->retention.mode)
 		return 0;
-	if ((rc = tsarc_store_list_hidden(repo->store, TSARC_OBJ_SNAPSHOT, push_id, out))) {
-		tsarc_error_prefix("listing the hidden snapshots");
+	if ((rc = tsarc_store_list_hidden(repo->store, k->type, push_id, out))) {
+		tsarc_error_prefix("listing what is hidden in %s/", tsarc_objtype_dir(k->type));
 		return rc;
 	}
 	if (out->n)
@@ -136,7 +172,7 @@ static int hidden_ids(tsarc_repo *repo, tsarc_strv *out)
 	return 0;
 }
 
-int tsarc_forgotten_unmarked(tsarc_repo *repo, char ***ids, size_t *count)
+static int unmarked(tsarc_repo *repo, const mark_kind *k, char ***ids, size_t *count)
 {
 	tsarc_strv hidden, out = {NULL, 0, 0};
 	size_t i;
@@ -144,10 +180,10 @@ int tsarc_forgotten_unmarked(tsarc_repo *repo, char ***ids, size_t *count)
 
 	*ids = NULL;
 	*count = 0;
-	if ((rc = hidden_ids(repo, &hidden)))
+	if ((rc = hidden_ids(repo, k, &hidden)))
 		return rc;
 	for (i = 0; !rc && i < hidden.n; i++) {
-		marked = tsarc_forgotten_check(repo, hidden.v[i]);
+		marked = mark_check(repo, k, hidden.v[i]);
 		if (marked == TSARC_ENOTFOUND || marked == TSARC_ECORRUPT) {
 			tsarc_error_clear();
 			rc = tsarc_strv_push(&out.v, &out.n, &out.cap, 16, hidden.v[i]);
@@ -163,6 +199,11 @@ int tsarc_forgotten_unmarked(tsarc_repo *repo, char ***ids, size_t *count)
 	*ids = out.v;
 	*count = out.n;
 	return 0;
+}
+
+int tsarc_forgotten_unmarked(tsarc_repo *repo, char ***ids, size_t *count)
+{
+	return unmarked(repo, &SNAPSHOT_MARK, ids, count);
 }
 
 int tsarc_forgotten_unmarked_error(const char *first, size_t count, const char *done)
@@ -207,35 +248,41 @@ static int has(const tsarc_strv *sorted, const char *name)
 	return sorted->n && bsearch(&name, sorted->v, sorted->n, sizeof(*sorted->v), cmp_str);
 }
 
-int tsarc_forgotten_orphans(tsarc_repo *repo, char **gone, size_t ngone, char ***names,
-	size_t *count)
+/* Whether `name` is a mark of kind `k`; its object's name into `id`. */
+static int mark_of(const mark_kind *k, const char *name, char id[TSARC_ID_HEX_LEN + 1])
 {
+	size_t len = strlen(name), suffix = strlen(k->suffix);
+
+	if (len != TSARC_ID_HEX_LEN + suffix || strcmp(name + TSARC_ID_HEX_LEN, k->suffix))
+		return 0;
+	memcpy(id, name, TSARC_ID_HEX_LEN);
+	id[TSARC_ID_HEX_LEN] = '\0';
+	return name_is_id(id);
+}
+
+int tsarc_mark_orphans(tsarc_repo *repo, tsarc_objtype type, char **gone, size_t ngone,
+	char ***names, size_t *count)
+{
+	const mark_kind *k = kind_of(type);
 	const tsarc_strv going = {gone, ngone, ngone};
-	const size_t suffix = sizeof(TSARC_FORGOTTEN_SUFFIX) - 1;
 	tsarc_strv listed = {NULL, 0, 0}, hidden = {NULL, 0, 0}, out = {NULL, 0, 0};
 	char id[TSARC_ID_HEX_LEN + 1];
-	size_t i, len;
+	size_t i;
 	int rc;
 
 	*names = NULL;
 	*count = 0;
-	if (!repo->retention.mode)
+	if (!k || !repo->retention.mode)
 		return 0;
-	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_SNAPSHOT, push_any, &listed)) ||
-		(rc = hidden_ids(repo, &hidden)))
+	if ((rc = tsarc_store_list(repo->store, type, push_any, &listed)) ||
+		(rc = hidden_ids(repo, k, &hidden)))
 		goto done;
 	if (listed.n)
 		qsort(listed.v, listed.n, sizeof(*listed.v), cmp_str);
 	if (ngone)
 		qsort(gone, ngone, sizeof(*gone), cmp_str);
 	for (i = 0; i < listed.n; i++) {
-		len = strlen(listed.v[i]);
-		if (len != TSARC_ID_HEX_LEN + suffix ||
-			strcmp(listed.v[i] + TSARC_ID_HEX_LEN, TSARC_FORGOTTEN_SUFFIX))
-			continue;
-		memcpy(id, listed.v[i], TSARC_ID_HEX_LEN);
-		id[TSARC_ID_HEX_LEN] = '\0';
-		if (!tsarc_snapshot_name_is_id(id) || has(&listed, id) ||
+		if (!mark_of(k, listed.v[i], id) || has(&listed, id) ||
 			(has(&hidden, id) && !has(&going, id)))
 			continue;
 		if ((rc = tsarc_strv_push(&out.v, &out.n, &out.cap, 16, listed.v[i])))
@@ -250,4 +297,65 @@ done:
 	tsarc_store_names_free(hidden.v, hidden.n);
 	tsarc_store_names_free(out.v, out.n);
 	return rc;
+}
+
+int tsarc_forgotten_orphans(tsarc_repo *repo, char **gone, size_t ngone, char ***names,
+	size_t *count)
+{
+	return tsarc_mark_orphans(repo, TSARC_OBJ_SNAPSHOT, gone, ngone, names, count);
+}
+
+int tsarc_mark_check(tsarc_repo *repo, tsarc_objtype type, const char *name)
+{
+	const mark_kind *k = kind_of(type);
+
+	if (!k)
+		return tsarc_error_set(TSARC_EINVAL, "%s/ holds no marks",
+			tsarc_objtype_dir(type));
+	return mark_check(repo, k, name);
+}
+
+/* ---- key files ---- */
+
+int tsarc_key_name_is_mark(const char *name)
+{
+	char id[TSARC_ID_HEX_LEN + 1];
+
+	return mark_of(&KEY_MARK, name, id);
+}
+
+int tsarc_key_mark_removed(tsarc_repo *repo, const char *name, int64_t now)
+{
+	if (!repo->retention.mode)
+		return 0;
+	if (!name_is_id(name))
+		return tsarc_error_set(TSARC_EINVAL, "'%s' is not a key file's name", name);
+	return put_mark(repo, &KEY_MARK, name, now);
+}
+
+int tsarc_keys_unmarked(tsarc_repo *repo, char ***names, size_t *count)
+{
+	return unmarked(repo, &KEY_MARK, names, count);
+}
+
+int tsarc_keys_unmarked_error(const char *first, size_t count, const char *done)
+{
+	char more[48] = "", advice[TSARC_KEY_ADVICE_MAX];
+
+	if (count > 1)
+		snprintf(more, sizeof(more), " (and %zu more)", count - 1);
+	tsarc_key_unmarked_advice(advice, sizeof(advice), first);
+	return tsarc_error_set(TSARC_ECORRUPT,
+		"key file %.10s%s is hidden behind a delete marker that tsarc's key remove did "
+		"not write (an attack with the repository's credentials, or a delete outside "
+		"tsarc): %s; %s",
+		first, more, done, advice);
+}
+
+void tsarc_key_unmarked_advice(char *out, size_t outsz, const char *name)
+{
+	snprintf(out, outsz, "its password still opens the repository with --as-of "
+		"a time before it was hidden; to keep it, delete that delete marker in the bucket "
+		"(or give the password a new key file with 'tsarc key add', then confirm); to "
+		"confirm the removal, run 'tsarc key remove %.10s'", name);
 }

@@ -23,12 +23,25 @@
  *
  * Without Object Lock nothing is ever hidden: no mark is written and
  * there is never an unmarked snapshot.
+ *
+ * Key files the same way (`tsarc key remove`, and passwd's removals):
+ * a break-glass password's key file hidden by a thief would otherwise be
+ * left to expire and be deleted for good by prune's sweep, that password
+ * lost with nobody told. The removal stores keys/<name>.removed first,
+ * sealed with its own AAD and the key file's name; a hidden key file
+ * without a valid mark is extended (its versions) by extend-retention,
+ * which fails, never deleted by the sweep, and reported by check, until
+ * `tsarc key remove NAME` confirms it. Its mark goes (via the sweep) once
+ * the key file has no version left. Marks are no key files: every listing
+ * of keys/ leaves them out (tsarc_key_name_is_mark).
  */
 
 #include "repo.h"
 
 /* A mark's name is the snapshot's id and this. */
 #define TSARC_FORGOTTEN_SUFFIX ".forgotten"
+/* A key file's mark: its name and this. */
+#define TSARC_KEY_REMOVED_SUFFIX ".removed"
 
 /*
  * Removes snapshot `id` (the current time `now`, for the mark). Under
@@ -70,5 +83,34 @@ int tsarc_forgotten_resolve(tsarc_repo *repo, const char *spec,
  * delete for good, counted as having no version left. */
 int tsarc_forgotten_orphans(tsarc_repo *repo, char **gone, size_t ngone, char ***names,
 	size_t *count);
+
+/* The marks (object names) in `type`'s folder (TSARC_OBJ_SNAPSHOT or
+ * TSARC_OBJ_KEY) whose object has no version left, neither listed nor
+ * hidden, `gone` (sorted here) counted as having none: the sweep's. */
+int tsarc_mark_orphans(tsarc_repo *repo, tsarc_objtype type, char **gone, size_t ngone,
+	char ***names, size_t *count);
+
+/* tsarc_forgotten_check for either kind: 0 when object `name` of `type`
+ * has a valid mark, TSARC_ENOTFOUND or TSARC_ECORRUPT when not. */
+int tsarc_mark_check(tsarc_repo *repo, tsarc_objtype type, const char *name);
+
+/* ---- key files ---- */
+
+/* Whether a name in keys/ is a removal's mark (no key file). */
+int tsarc_key_name_is_mark(const char *name);
+
+/* Under Object Lock, stores the mark that key file `name` was removed by
+ * tsarc (the current time `now`), before it is hidden; nothing without. */
+int tsarc_key_mark_removed(tsarc_repo *repo, const char *name, int64_t now);
+
+/* The hidden key files no valid mark accounts for, sorted (free with
+ * tsarc_store_names_free; none without Object Lock). */
+int tsarc_keys_unmarked(tsarc_repo *repo, char ***names, size_t *count);
+
+/* The error for `count` unmarked key files, the first `first`, and what
+ * `done` about them; and the advice alone, for check's report. */
+#define TSARC_KEY_ADVICE_MAX 512
+int tsarc_keys_unmarked_error(const char *first, size_t count, const char *done);
+void tsarc_key_unmarked_advice(char *out, size_t outsz, const char *name);
 
 #endif

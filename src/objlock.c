@@ -304,24 +304,33 @@ static void note_damaged(const char *id, int code, const char *msg, void *payloa
 }
 
 /*
- * The hidden snapshots no forget of ours marked (forgotten.h): each one's
- * versions are extended (they are all old ones, under the marker), by
- * way of `hl`, the names whose old versions only are extended.
+ * The hidden snapshots no forget of ours marked, and the hidden key files
+ * no key remove of ours marked (forgotten.h): each one's versions are
+ * extended (they are all old ones, under the marker), by way of `hl`,
+ * the names whose old versions only are extended.
  */
 static int need_unmarked(tsarc_repo *repo, needed_list *hl, tsarc_extend_result *res)
 {
-	char **ids = NULL;
-	size_t n = 0, i;
+	char **ids = NULL, **keys = NULL;
+	size_t n = 0, nkeys = 0, i;
 	int rc;
 
-	if ((rc = tsarc_forgotten_unmarked(repo, &ids, &n)))
-		return rc;
+	if ((rc = tsarc_forgotten_unmarked(repo, &ids, &n)) ||
+		(rc = tsarc_keys_unmarked(repo, &keys, &nkeys)))
+		goto done;
 	res->hidden = n;
+	res->hidden_keys = nkeys;
 	for (i = 0; i < n && !rc; i++)
 		rc = need(hl, TSARC_OBJ_SNAPSHOT, ids[i]);
+	for (i = 0; i < nkeys && !rc; i++)
+		rc = need(hl, TSARC_OBJ_KEY, keys[i]);
 	if (n)
 		memcpy(res->hidden_first, ids[0], TSARC_ID_HEX_LEN + 1);
+	if (nkeys)
+		memcpy(res->hidden_key_first, keys[0], TSARC_ID_HEX_LEN + 1);
+done:
 	tsarc_snapshot_ids_free(ids, n);
+	tsarc_store_names_free(keys, nkeys);
 	return rc;
 }
 
@@ -459,6 +468,9 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 		rc = tsarc_forgotten_unmarked_error(res->hidden_first, res->hidden,
 			"its versions, and every data object (what it needs is not known), "
 			"were extended");
+	else if (res->hidden_keys)
+		rc = tsarc_keys_unmarked_error(res->hidden_key_first, res->hidden_keys,
+			"its versions were extended, as the listed key files' are");
 	else if (res->damaged || res->missing)
 		rc = tsarc_error_set(TSARC_ECORRUPT,
 			"%zu snapshot%s could not be read and %zu needed object%s missing or hidden%s "
@@ -496,7 +508,8 @@ typedef struct hidden_list {
 	char **names;
 	size_t n, cap;
 	tsarc_chunkset *skip; /* for data: chunks live snapshots need */
-	tsarc_repo *marks;    /* for snapshots: those of forget's marks only */
+	tsarc_repo *marks;    /* snapshots, key files: those of our marks only */
+	tsarc_objtype type;
 } hidden_list;
 
 static int collect_hidden(const char *name, uint64_t size, int64_t mtime, void *payload)
@@ -512,9 +525,10 @@ static int collect_hidden(const char *name, uint64_t size, int64_t mtime, void *
 		tsarc_chunkset_lookup(h->skip, id, NULL))
 		return 0;
 	tsarc_error_clear();
-	/* A snapshot hidden by another hand is never ours to delete. */
+	/* A snapshot or key file hidden by another hand is never ours to
+	 * delete (a mark, hidden, is). */
 	if (h->marks && tsarc_snapshot_name_is_id(name) &&
-		(rc = tsarc_forgotten_check(h->marks, name))) {
+		(rc = tsarc_mark_check(h->marks, h->type, name))) {
 		if (rc != TSARC_ENOTFOUND && rc != TSARC_ECORRUPT)
 			return rc;
 		tsarc_error_clear();
@@ -525,11 +539,12 @@ static int collect_hidden(const char *name, uint64_t size, int64_t mtime, void *
 
 /* What a sweep does to a batch: purge it, or (a dry run) say what a
  * purge would do, and in a dry run keep the names it would delete for
- * good, so that the marks of snapshots that would go count as orphans. */
+ * good, so that the marks of snapshots and key files that would go count
+ * as orphans. */
 typedef struct sweep_run {
 	int dry_run;
 	tsarc_purge_tally *out;
-	tsarc_strv gone; /* dry run, snapshots: would be deleted for good */
+	tsarc_strv gone; /* dry run, of the type swept: would be deleted for good */
 } sweep_run;
 
 static int sweep_tally(const char *name, int64_t kept_until, void *payload)
@@ -552,16 +567,17 @@ static int sweep_purge(tsarc_repo *repo, tsarc_objtype type, char **names, size_
 		type, (const char *const *)names, n, sweep_tally, w);
 }
 
-/* The marks of snapshots that have no version left go the same way. */
-static int purge_orphan_marks(tsarc_repo *repo, sweep_run *w)
+/* The marks of snapshots and key files that have no version left go the
+ * same way. */
+static int purge_orphan_marks(tsarc_repo *repo, tsarc_objtype type, sweep_run *w)
 {
 	char **names = NULL;
 	size_t n = 0;
 	int rc;
 
-	rc = tsarc_forgotten_orphans(repo, w->gone.v, w->gone.n, &names, &n);
+	rc = tsarc_mark_orphans(repo, type, w->gone.v, w->gone.n, &names, &n);
 	if (!rc)
-		rc = sweep_purge(repo, TSARC_OBJ_SNAPSHOT, names, n, w);
+		rc = sweep_purge(repo, type, names, n, w);
 	tsarc_store_names_free(names, n);
 	return rc;
 }
@@ -577,16 +593,19 @@ int tsarc_objlock_sweep(tsarc_repo *repo, tsarc_chunkset *referenced, int dry_ru
 
 	memset(out, 0, sizeof(*out));
 	for (t = 0; !rc && t < sizeof(types) / sizeof(types[0]); t++) {
+		int marked = types[t] == TSARC_OBJ_SNAPSHOT || types[t] == TSARC_OBJ_KEY;
 		hidden_list h = {NULL, 0, 0, types[t] == TSARC_OBJ_DATA ? referenced : NULL,
-			types[t] == TSARC_OBJ_SNAPSHOT ? repo : NULL};
+			marked ? repo : NULL, types[t]};
 		rc = tsarc_store_list_hidden(repo->store, types[t], collect_hidden, &h);
 		if (!rc)
 			rc = sweep_purge(repo, types[t], h.names, h.n, &w);
 		tsarc_store_names_free(h.names, h.n);
-		if (!rc && types[t] == TSARC_OBJ_SNAPSHOT)
-			rc = purge_orphan_marks(repo, &w);
+		if (!rc && marked)
+			rc = purge_orphan_marks(repo, types[t], &w);
+		/* What would go is of this type only. */
+		tsarc_store_names_free(w.gone.v, w.gone.n);
+		memset(&w.gone, 0, sizeof(w.gone));
 	}
-	tsarc_store_names_free(w.gone.v, w.gone.n);
 	if (rc)
 		tsarc_error_prefix("deleting hidden objects whose retention has passed");
 	return rc;

@@ -51,6 +51,8 @@ typedef struct tsarc_extend_result {
 	size_t foreign;         /* versions with a date of the other mode: another
 				 * hand's, which S3 will not move */
 	char hidden_first[TSARC_ID_HEX_LEN + 1]; /* the first of them */
+	size_t hidden_keys;     /* hidden key files no key remove marked */
+	char hidden_key_first[TSARC_ID_HEX_LEN + 1];
 	int64_t until;          /* the date they are all protected to, at least */
 } tsarc_extend_result;
 
@@ -72,7 +74,9 @@ typedef struct tsarc_extend_result {
  * has every version extended, and as what it needs is not known, every
  * data object; then TSARC_ECORRUPT naming it. Whenever what is needed is
  * not known, "every data object" means the hidden ones too (the same hand
- * may have hidden them), and the hidden index objects with them.
+ * may have hidden them), and the hidden index objects with them. A hidden
+ * key file that tsarc's key remove did not mark has its versions
+ * extended, like a listed one's: TSARC_ECORRUPT naming it too.
  */
 int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 	tsarc_extend_result *res);
@@ -94,8 +98,9 @@ int tsarc_purge_tally_cb(const char *name, int64_t kept_until, void *payload);
  * snapshot needs; format 2: a pack the index names), so someone hid it
  * behind our back, is left alone for `tsarc check` to report and a
  * point-in-time read to recover; so is a hidden snapshot that forget did
- * not mark (forgotten.h). The marks of snapshots with no version left go
- * too (hidden first while retained). With dry_run, deletes nothing and
+ * not mark, and a hidden key file that key remove did not mark
+ * (forgotten.h). The marks of snapshots and key files with no version
+ * left go too (hidden first while retained). With dry_run, deletes nothing and
  * counts what it would do, by the same choice of names and the store's
  * preview of the purge (tsarc_store_purge_preview).
  */

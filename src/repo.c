@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CONFIG_MAX (64 * 1024)
@@ -481,6 +482,29 @@ static int try_key_file(tsarc_repo *repo, const char *name, const char *password
 	return 0;
 }
 
+/*
+ * The key files' names: what keys/ lists, without the marks that key
+ * remove leaves under Object Lock (forgotten.h), which are no key files
+ * (taken for ones they would read as damaged, and could be picked by a
+ * prefix given to key remove).
+ */
+static int list_key_names(tsarc_store *store, char ***out, size_t *count)
+{
+	size_t i, kept = 0;
+	int rc;
+
+	if ((rc = tsarc_store_list_names(store, TSARC_OBJ_KEY, out, count)))
+		return rc;
+	for (i = 0; i < *count; i++) {
+		if (tsarc_key_name_is_mark((*out)[i]))
+			free((*out)[i]);
+		else
+			(*out)[kept++] = (*out)[i];
+	}
+	*count = kept;
+	return 0;
+}
+
 int tsarc_repo_add_key(tsarc_repo *repo, const char *password,
 	char name_out[TSARC_ID_HEX_LEN + 1])
 {
@@ -499,7 +523,7 @@ int tsarc_repo_list_keys(tsarc_repo *repo, cJSON **out)
 	int rc;
 
 	*out = NULL;
-	if ((rc = tsarc_store_list_names(repo->store, TSARC_OBJ_KEY, &names, &n)))
+	if ((rc = list_key_names(repo->store, &names, &n)))
 		return rc;
 	if (!(arr = cJSON_CreateArray())) {
 		tsarc_store_names_free(names, n);
@@ -592,34 +616,83 @@ static int own_key_intact(tsarc_repo *repo, char **names, size_t n)
 	return rc;
 }
 
-int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
-	char name_out[TSARC_ID_HEX_LEN + 1])
+/* The one name of `names` that `id` (a whole name or a prefix) gives:
+ * its index in *which; TSARC_ENOTFOUND, or TSARC_EINVAL when ambiguous. */
+static int match_key(char *const *names, size_t n, const char *id, size_t *which)
 {
-	char **names = NULL;
-	size_t n = 0, i, len = id ? strlen(id) : 0, found = 0, which = 0;
-	int rc;
+	size_t i, len = strlen(id), found = 0;
 
-	if (len == 0 || len > TSARC_ID_HEX_LEN || strspn(id, "0123456789abcdef") != len)
-		return tsarc_error_set(TSARC_EINVAL, "'%s' is not a key id (hex, from 'tsarc key "
-			"list')", id ? id : "");
-	if ((rc = tsarc_store_list_names(repo->store, TSARC_OBJ_KEY, &names, &n)))
-		return rc;
 	for (i = 0; i < n; i++)
 		if (!strncmp(names[i], id, len)) {
 			found++;
-			which = i;
+			*which = i;
 		}
-	if (found != 1)
-		rc = tsarc_error_set(found ? TSARC_EINVAL : TSARC_ENOTFOUND,
-			found ? "key id '%s' is ambiguous: give more of it" :
-				"no key file '%s' in this repository", id);
-	else if (!strcmp(names[which], repo->key_name))
-		rc = tsarc_error_set(TSARC_EINVAL, "key %.10s is the one this password opened: "
-			"remove it with another password, so that one is always left", names[which]);
-	else if (!(rc = own_key_intact(repo, names, n)) &&
-		!(rc = tsarc_store_remove(repo->store, TSARC_OBJ_KEY, names[which])))
-		memcpy(name_out, names[which], TSARC_ID_HEX_LEN + 1);
+	if (found > 1)
+		return tsarc_error_set(TSARC_EINVAL, "key id '%s' is ambiguous: give more of it",
+			id);
+	if (!found)
+		return tsarc_error_set(TSARC_ENOTFOUND, "no key file '%s' in this repository", id);
+	return 0;
+}
+
+/*
+ * Removes key file `name`, listed or (`hidden`) already hidden by another
+ * hand, once the one in use is known intact. Under Object Lock the mark
+ * that tsarc removed it goes first (forgotten.h): an interruption leaves
+ * it listed, a mark beside it meaning nothing; then, as for every
+ * removal there, the versions whose date has passed go for good and the
+ * key file stays hidden while one is retained.
+ */
+static int remove_key_file(tsarc_repo *repo, char **listed, size_t n, const char *name,
+	int hidden)
+{
+	tsarc_purge_tally t = {0, 0, 0};
+	const char *one[1] = {name};
+	int rc;
+
+	if (!strcmp(name, repo->key_name))
+		return tsarc_error_set(TSARC_EINVAL, "key %.10s is the one this password opened: "
+			"remove it with another password, so that one is always left", name);
+	if ((rc = own_key_intact(repo, listed, n)) ||
+		(rc = tsarc_key_mark_removed(repo, name, (int64_t)time(NULL))))
+		return rc;
+	if (hidden)
+		return tsarc_store_purge_many(repo->store, TSARC_OBJ_KEY, one, 1,
+			tsarc_purge_tally_cb, &t);
+	return tsarc_store_remove(repo->store, TSARC_OBJ_KEY, name);
+}
+
+int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
+	char name_out[TSARC_ID_HEX_LEN + 1], int *was_hidden)
+{
+	char **names = NULL, **hidden = NULL;
+	size_t n = 0, nhidden = 0, len = id ? strlen(id) : 0, which = 0;
+	int rc, in_hidden = 0;
+
+	if (was_hidden)
+		*was_hidden = 0;
+	if (len == 0 || len > TSARC_ID_HEX_LEN || strspn(id, "0123456789abcdef") != len)
+		return tsarc_error_set(TSARC_EINVAL, "'%s' is not a key id (hex, from 'tsarc key "
+			"list')", id ? id : "");
+	if ((rc = list_key_names(repo->store, &names, &n)))
+		return rc;
+	rc = match_key(names, n, id, &which);
+	/* None listed: a key file someone else hid, whose removal the
+	 * operator confirms (Object Lock only; forgotten.h). */
+	if (rc == TSARC_ENOTFOUND && repo->retention.mode) {
+		tsarc_error_clear();
+		if (!(rc = tsarc_keys_unmarked(repo, &hidden, &nhidden)))
+			rc = match_key(hidden, nhidden, id, &which);
+		in_hidden = 1;
+	}
+	if (!rc && !(rc = remove_key_file(repo, names, n, in_hidden ? hidden[which] :
+		names[which], in_hidden))) {
+		memcpy(name_out, in_hidden ? hidden[which] : names[which], TSARC_ID_HEX_LEN + 1);
+		if (was_hidden)
+			*was_hidden = in_hidden;
+	}
 	tsarc_store_names_free(names, n);
+	tsarc_store_names_free(hidden, nhidden);
 	return rc;
 }
 
@@ -634,7 +707,7 @@ int tsarc_repo_keys_of_password(tsarc_repo *repo, const char *password, char ***
 
 	*out = NULL;
 	*count = 0;
-	if ((rc = tsarc_store_list_names(repo->store, TSARC_OBJ_KEY, &names, &n)))
+	if ((rc = list_key_names(repo->store, &names, &n)))
 		return rc;
 	if (!(found = calloc(n ? n : 1, sizeof(*found)))) {
 		tsarc_store_names_free(names, n);
@@ -722,7 +795,7 @@ int tsarc_repo_change_password(tsarc_repo *repo, const char *old_password,
 	 * is still there before each removal). */
 	snprintf(repo->key_name, sizeof(repo->key_name), "%s", added);
 	for (i = 0; i < n; i++) {
-		if ((rc = tsarc_repo_remove_key(repo, old[i], removed_one))) {
+		if ((rc = tsarc_repo_remove_key(repo, old[i], removed_one, NULL))) {
 			tsarc_error_prefix("the new password was added as key %.10s and works, but "
 				"%zu of the %zu key files the old password opens (%.10s%s) are still "
 				"there, so it still opens the repository: remove them with 'tsarc key "
@@ -970,7 +1043,7 @@ int tsarc_repo_open_hint(tsarc_repo **out, tsarc_store *store, const char *passw
 			tsarc_store_describe(store), why[0] ? why : "no config object");
 	if (!(repo = repo_alloc(store)))
 		return TSARC_ENOMEM;
-	if ((rc = tsarc_store_list_names(store, TSARC_OBJ_KEY, &keys, &nkeys)))
+	if ((rc = list_key_names(store, &keys, &nkeys)))
 		goto fail;
 	if (nkeys == 0) {
 		rc = tsarc_error_set(TSARC_ECORRUPT,

@@ -101,9 +101,12 @@ int tsarc_repo_list_keys(tsarc_repo *repo, struct cJSON **out);
  * one in use (TSARC_EINVAL), and only while the one in use is still stored
  * intact (TSARC_ENOTFOUND, TSARC_ECORRUPT), so at least one password
  * always opens the repository. Its full name goes to `name_out`. Two
- * removals at once are kept apart by an exclusive lock (cmd_key.c). */
+ * removals at once are kept apart by an exclusive lock (cmd_key.c).
+ * Under Object Lock it leaves a mark first (forgotten.h); with no listed
+ * key file of that id, one hidden by another hand is the one whose
+ * removal this confirms (its mark written, *was_hidden set; may be NULL). */
 int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
-	char name_out[TSARC_ID_HEX_LEN + 1]);
+	char name_out[TSARC_ID_HEX_LEN + 1], int *was_hidden);
 
 /*
  * The key files of this repository that `password` opens, the one in use

@@ -2,6 +2,7 @@
  * so people and automation can each have their own, and one can be
  * changed or withdrawn without re-encrypting a byte of data. */
 #include "cli.h"
+#include "forgotten.h"
 #include "lock.h"
 #include "tsarc/errors.h"
 
@@ -23,7 +24,9 @@ static const char KEY_HELP[] =
 	"  remove   a key file (an id or a unique prefix of one from 'key list'); not\n"
 	"           the one the given password opened, so one always remains; it\n"
 	"           holds the repository alone, as passwd does (exit 11 while\n"
-	"           another command runs)\n"
+	"           another command runs). Under Object Lock it marks the key file\n"
+	"           removed, and the id of a key file someone else hid ('check'\n"
+	"           names it) confirms that removal\n"
 	"  passwd   add a key file for the new password, then remove every key file\n"
 	"           the given password opens (not only the one it opened: two may\n"
 	"           hold it), so that the old password opens nothing after; another\n"
@@ -69,14 +72,52 @@ static int report(const cli_common *c, const char *action, const char *added,
 	return 0;
 }
 
+/* A key file someone else had hidden (Object Lock), whose removal the
+ * operator confirmed: marked removed now, so it is no longer reported and
+ * a prune deletes it for good after its date (forgotten.h). */
+static int report_confirmed(const cli_common *c, const char *name)
+{
+	if (c->json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "action", "remove");
+		cJSON_AddStringToObject(doc, "removed", name);
+		cJSON_AddBoolToObject(doc, "was_hidden", 1);
+		return cli_print_json(doc);
+	}
+	printf("hidden key %.10s (hidden by another hand) marked removed: it is deleted for "
+	       "good once its retention date has passed (now, or by a later prune)\n", name);
+	return 0;
+}
+
+/* Under Object Lock, a key file someone else hid (forgotten.h) is
+ * missing from the list: said, as whoever checks their passwords against
+ * the list must learn why one is not there. */
+static int warn_hidden_keys(tsarc_repo *repo)
+{
+	char **names = NULL, advice[TSARC_KEY_ADVICE_MAX];
+	size_t n = 0, i;
+	int rc = tsarc_keys_unmarked(repo, &names, &n);
+
+	for (i = 0; !rc && i < n; i++) {
+		tsarc_key_unmarked_advice(advice, sizeof(advice), names[i]);
+		cli_log(TSARC_LOG_WARN, "key_hidden", "key file %.10s is hidden behind a delete "
+			"marker that tsarc's key remove did not write: not listed; %s", names[i],
+			advice);
+	}
+	tsarc_store_names_free(names, n);
+	return rc;
+}
+
 static int key_list(const cli_common *c, tsarc_repo *repo)
 {
 	cJSON *keys = NULL;
 	const cJSON *k;
 	int rc;
 
-	if ((rc = tsarc_repo_list_keys(repo, &keys)))
+	if ((rc = tsarc_repo_list_keys(repo, &keys)) || (rc = warn_hidden_keys(repo))) {
+		cJSON_Delete(keys);
 		return rc;
+	}
 	if (c->json)
 		return cli_print_json(keys);
 	printf("%-3s%-12s %-28s %s\n", "", "ID", "CREATED", "HOST");
@@ -107,7 +148,7 @@ int cmd_key(int argc, char **argv)
 	char *new_pw = NULL, *old_pw = NULL, **gone = NULL, *one;
 	size_t ngone = 0;
 	cli_common c;
-	int rc;
+	int rc, was_hidden = 0;
 
 	if ((rc = cli_start(&cmd, argc, argv, &c, &new_file)) != CLI_GO_ON)
 		return rc;
@@ -137,8 +178,9 @@ int cmd_key(int argc, char **argv)
 		rc = key_list(&c, repo);
 	} else if (!strcmp(sub, "remove")) {
 		one = removed;
-		if (!(rc = tsarc_repo_remove_key(repo, argv[optind], removed)))
-			rc = report(&c, "remove", NULL, &one, 1);
+		if (!(rc = tsarc_repo_remove_key(repo, argv[optind], removed, &was_hidden)))
+			rc = was_hidden ? report_confirmed(&c, removed) :
+					  report(&c, "remove", NULL, &one, 1);
 	} else if ((rc = cli_get_new_password(new_file, &new_pw))) {
 		/* nothing to add */
 	} else if (!strcmp(sub, "add")) {

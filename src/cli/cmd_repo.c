@@ -544,7 +544,7 @@ int cmd_check(int argc, char **argv)
 		cJSON_Delete(report.omitted);
 		return cli_fail(rc);
 	}
-	bad = res.keys_damaged + res.snapshots_damaged + res.snapshots_hidden + res.chunks_missing +
+	bad = res.keys_damaged + res.keys_hidden + res.snapshots_damaged + res.snapshots_hidden + res.chunks_missing +
 	      res.chunks_wrong_size + res.chunks_damaged + res.copies_damaged + res.packs_damaged +
 	      res.index_damaged + res.index_wrong;
 	cli_metrics_set(CLI_M_CHECK_ERRORS, (double)bad);
@@ -554,6 +554,7 @@ int cmd_check(int argc, char **argv)
 		cJSON *doc = cJSON_CreateObject();
 		cJSON_AddBoolToObject(doc, "ok", bad == 0);
 		cJSON_AddNumberToObject(doc, "keys", (double)res.keys);
+		cJSON_AddNumberToObject(doc, "keys_hidden", (double)res.keys_hidden);
 		cJSON_AddNumberToObject(doc, "snapshots", (double)res.snapshots);
 		cJSON_AddNumberToObject(doc, "snapshots_damaged", (double)res.snapshots_damaged);
 		cJSON_AddNumberToObject(doc, "snapshots_hidden", (double)res.snapshots_hidden);
@@ -602,6 +603,11 @@ int cmd_check(int argc, char **argv)
 			       "forget did not write (Object Lock keeps %s: see docs/object-lock.md)\n",
 				res.snapshots_hidden, res.snapshots_hidden == 1 ? "" : "s",
 				res.snapshots_hidden == 1 ? "it" : "them");
+		if (res.keys_hidden)
+			printf("PROBLEMS: %zu key file%s hidden behind a delete marker that tsarc's "
+			       "key remove did not write (Object Lock keeps %s: see "
+			       "docs/object-lock.md)\n", res.keys_hidden,
+				res.keys_hidden == 1 ? "" : "s", res.keys_hidden == 1 ? "it" : "them");
 		if (res.packs_damaged + res.index_damaged + res.index_wrong)
 			printf("PROBLEMS: %zu missing or damaged packs, %zu damaged index objects, "
 			       "%zu wrong index entries ('tsarc repair index' rebuilds the index "

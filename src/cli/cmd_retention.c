@@ -56,6 +56,7 @@ int cmd_extend_retention(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "missing", (double)res.missing);
 		cJSON_AddNumberToObject(doc, "damaged_snapshots", (double)res.damaged);
 		cJSON_AddNumberToObject(doc, "hidden_snapshots", (double)res.hidden);
+		cJSON_AddNumberToObject(doc, "hidden_keys", (double)res.hidden_keys);
 		cJSON_AddNumberToObject(doc, "foreign_retention", (double)res.foreign);
 		if (rc)
 			cJSON_AddStringToObject(doc, "error", tsarc_error_last()->message);

@@ -24,12 +24,15 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+
 #include "check.h"
 #include "forgotten.h"
 #include "objlock.h"
 #include "prune.h"
 #include "objlock_fixture.h"
 #include "repo_fixture.h"
+#include "scratch.h"
 #include "tsarc/errors.h"
 
 #define T0 1800000000
@@ -189,10 +192,191 @@ static void test_a_snapshot_hidden_by_another_hand(void **state)
 	free(data);
 }
 
+static size_t count_cb_n;
+static int count_cb(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	(void)name;
+	(void)size;
+	(void)mtime;
+	(void)payload;
+	count_cb_n++;
+	return 0;
+}
+
+/* What `type`'s folder lists and hides (marks too). */
+static size_t hidden_count(tsarc_store *st, tsarc_objtype type)
+{
+	count_cb_n = 0;
+	assert_int_equal(tsarc_store_list_hidden(st, type, count_cb, NULL), 0);
+	return count_cb_n;
+}
+
+/*
+ * The same for key files (forgotten.h): a break-glass password's key file
+ * hidden with one plain DELETE was left to expire and deleted for good by
+ * the sweep, nothing reported. Now key remove marks what it hides; a
+ * hidden key file without its own mark (none, junk, another key file's
+ * mark or a snapshot's copied under its name) is extended, reported by
+ * check and never swept; key remove of its id confirms it; the marks go
+ * once their key file has no version left, and are never key files.
+ */
+static void test_a_key_file_hidden_by_another_hand(void **state)
+{
+	tsarc_repo_init_options o;
+	uint8_t *data = malloc(SMALL);
+	char kb[TSARC_ID_HEX_LEN + 1], kr[TSARC_ID_HEX_LEN + 1], out[TSARC_ID_HEX_LEN + 1];
+	char ida[TSARC_ID_HEX_LEN + 1], name[128], from[128], prefix[13];
+	char **names = NULL;
+	const char *hide[1];
+	tsarc_buf mark = TSARC_BUF_INIT;
+	tsarc_extend_result ext;
+	tsarc_purge_tally tally;
+	tsarc_check_result cres;
+	cJSON *keys = NULL;
+	int64_t kept_until;
+	uint64_t size;
+	size_t n = 0;
+	int hidden, was_hidden;
+	locked L;
+
+	(void)state;
+	repo_fixture_options(&o);
+	o.retention.mode = TSARC_RETAIN_GOVERNANCE;
+	o.retention.days = 1;
+	locked_open(&L, "forgotten-keys", T0, &o);
+	repo_fixture_fill(data, SMALL, 1);
+	repo_fixture_backup(L.repo, L.dir, data, SMALL, "stdin", ida);
+	assert_int_equal(tsarc_repo_add_key(L.repo, "break-glass", kb), 0);
+	assert_int_equal(tsarc_repo_add_key(L.repo, "withdrawn", kr), 0);
+
+	/* kr removed by tsarc: marked, hidden, left to expire; the mark is no
+	 * key file to any listing of keys. */
+	retention_store_set_now(L.ctl, T0 + 60);
+	assert_int_equal(tsarc_repo_remove_key(L.repo, kr, out, &was_hidden), 0);
+	assert_string_equal(out, kr);
+	assert_int_equal(was_hidden, 0);
+	assert_int_equal(tsarc_mark_check(L.repo, TSARC_OBJ_KEY, kr), 0);
+	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_KEY, kr, &hidden), T0 + DAY);
+	assert_true(hidden);
+	assert_int_equal(listed_count(L.st, TSARC_OBJ_KEY), 3); /* in use, kb, kr's mark */
+	assert_int_equal(tsarc_repo_list_keys(L.repo, &keys), 0);
+	assert_int_equal(cJSON_GetArraySize(keys), 2);
+	cJSON_Delete(keys);
+	assert_int_equal(tsarc_check(L.repo, NULL, NULL, NULL, &cres), 0);
+	assert_int_equal(cres.keys, 2);
+	assert_int_equal(cres.keys_damaged + cres.keys_hidden, 0);
+	snprintf(prefix, sizeof(prefix), "%.12s", kr);
+	assert_int_equal(tsarc_repo_remove_key(L.repo, prefix, out, NULL), TSARC_ENOTFOUND);
+
+	/* kb hidden with the repository's credentials: one plain DELETE. */
+	hide[0] = kb;
+	assert_int_equal(tsarc_store_remove_many(L.repo->store, TSARC_OBJ_KEY, hide, 1), 0);
+	assert_int_equal(tsarc_keys_unmarked(L.repo, &names, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], kb);
+	tsarc_store_names_free(names, n);
+	assert_int_equal(tsarc_check(L.repo, NULL, NULL, NULL, &cres), 0);
+	assert_int_equal(cres.keys_hidden, 1);
+	assert_int_equal(locked_extend(&L, T0 + 3600, &ext), TSARC_ECORRUPT);
+	assert_non_null(strstr(tsarc_error_last()->message, "tsarc key remove"));
+	assert_int_equal(ext.hidden_keys, 1);
+	assert_string_equal(ext.hidden_key_first, kb);
+	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_KEY, kb, &hidden),
+		T0 + 3600 + DAY);
+	assert_true(hidden);
+	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_KEY, kr, &hidden), T0 + DAY);
+
+	/* Junk, kr's mark, a forgotten snapshot's mark, each under kb's
+	 * mark's name: kb is still hidden by another hand. */
+	snprintf(name, sizeof(name), "%s%s", kb, TSARC_KEY_REMOVED_SUFFIX);
+	assert_int_equal(tsarc_store_put(L.repo->store, TSARC_OBJ_KEY, name, "junk", 4, 0), 0);
+	assert_int_equal(tsarc_mark_check(L.repo, TSARC_OBJ_KEY, kb), TSARC_ECORRUPT);
+	snprintf(from, sizeof(from), "%s%s", kr, TSARC_KEY_REMOVED_SUFFIX);
+	assert_int_equal(tsarc_store_get(L.repo->store, TSARC_OBJ_KEY, from, 0, 0, &mark), 0);
+	assert_int_equal(tsarc_store_put(L.repo->store, TSARC_OBJ_KEY, name, mark.ptr, mark.size,
+				 0), 0);
+	assert_int_equal(tsarc_mark_check(L.repo, TSARC_OBJ_KEY, kb), TSARC_ECORRUPT);
+	assert_int_equal(tsarc_snapshot_forget(L.repo, ida, T0 + 3600, &kept_until), 0);
+	snprintf(from, sizeof(from), "%s%s", ida, TSARC_FORGOTTEN_SUFFIX);
+	tsarc_buf_clear(&mark);
+	assert_int_equal(tsarc_store_get(L.repo->store, TSARC_OBJ_SNAPSHOT, from, 0, 0, &mark),
+		0);
+	assert_int_equal(tsarc_store_put(L.repo->store, TSARC_OBJ_KEY, name, mark.ptr, mark.size,
+				 0), 0);
+	assert_int_equal(tsarc_mark_check(L.repo, TSARC_OBJ_KEY, kb), TSARC_ECORRUPT);
+	assert_int_equal(tsarc_check(L.repo, NULL, NULL, NULL, &cres), 0);
+	assert_int_equal(cres.keys_hidden, 1);
+	assert_int_equal(cres.keys_damaged, 0);
+
+	/* Past every date, the sweep deletes kr and then its mark for good,
+	 * never kb (its forged mark, listed beside it, stays too). */
+	retention_store_set_now(L.ctl, T0 + 30 * DAY);
+	memset(&tally, 0, sizeof(tally));
+	assert_int_equal(tsarc_objlock_sweep(L.repo, NULL, 1, &tally), 0);
+	assert_int_equal(tally.kept, 0);
+	n = tally.removed;
+	memset(&tally, 0, sizeof(tally));
+	assert_int_equal(tsarc_objlock_sweep(L.repo, NULL, 0, &tally), 0);
+	assert_int_equal(tally.removed, n); /* the dry run said so */
+	assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_KEY, kr, &size), TSARC_ENOTFOUND);
+	snprintf(from, sizeof(from), "%s%s", kr, TSARC_KEY_REMOVED_SUFFIX);
+	assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_KEY, from, &size), TSARC_ENOTFOUND);
+	assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_KEY, kb, &size), 0);
+	assert_int_equal(hidden_count(L.st, TSARC_OBJ_KEY), 1);
+
+	/* The operator confirms (key remove of its id, a prefix will do): its
+	 * date passed, it goes at once, and its mark with the next sweep. */
+	snprintf(prefix, sizeof(prefix), "%.12s", kb);
+	assert_int_equal(tsarc_repo_remove_key(L.repo, prefix, out, &was_hidden), 0);
+	assert_string_equal(out, kb);
+	assert_int_equal(was_hidden, 1);
+	assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_KEY, kb, &size), TSARC_ENOTFOUND);
+	assert_int_equal(tsarc_check(L.repo, NULL, NULL, NULL, &cres), 0);
+	assert_int_equal(cres.keys_hidden, 0);
+	assert_int_equal(locked_extend(&L, T0 + 30 * DAY, &ext), 0);
+	retention_store_set_now(L.ctl, T0 + 32 * DAY);
+	memset(&tally, 0, sizeof(tally));
+	assert_int_equal(tsarc_objlock_sweep(L.repo, NULL, 0, &tally), 0);
+	assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_KEY, name, &size), TSARC_ENOTFOUND);
+	assert_int_equal(listed_count(L.inner, TSARC_OBJ_KEY), 1);
+	locked_close(&L);
+	tsarc_buf_dispose(&mark);
+	free(data);
+}
+
+/* Without Object Lock nothing is hidden: key remove deletes the key file
+ * and leaves no mark. */
+static void test_no_mark_without_object_lock(void **state)
+{
+	tsarc_repo_init_options o;
+	char dir[256], repo_dir[300], k[TSARC_ID_HEX_LEN + 1], out[TSARC_ID_HEX_LEN + 1];
+	tsarc_store *st = NULL;
+	tsarc_repo *repo = NULL;
+	char **names = NULL;
+	size_t n = 0;
+
+	(void)state;
+	repo_fixture_options(&o);
+	assert_non_null(scratch_make(dir, sizeof(dir), "forgotten-nolock"));
+	snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
+	assert_int_equal(tsarc_store_fs_open(&st, repo_dir, NULL), 0);
+	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &o), 0);
+	assert_int_equal(tsarc_repo_add_key(repo, "other", k), 0);
+	assert_int_equal(listed_count(st, TSARC_OBJ_KEY), 2);
+	assert_int_equal(tsarc_repo_remove_key(repo, k, out, NULL), 0);
+	assert_int_equal(listed_count(st, TSARC_OBJ_KEY), 1);
+	assert_int_equal(tsarc_keys_unmarked(repo, &names, &n), 0);
+	assert_int_equal(n, 0);
+	tsarc_repo_free(repo);
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_a_snapshot_hidden_by_another_hand),
+		cmocka_unit_test(test_a_key_file_hidden_by_another_hand),
+		cmocka_unit_test(test_no_mark_without_object_lock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

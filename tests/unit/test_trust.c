@@ -510,9 +510,9 @@ static void test_remove_keeps_a_key_that_opens(void **state)
 	assert_int_equal(tsarc_repo_add_key(ra, "second", b), 0);
 	rb = open_repo(dir, "second", 0);
 	assert_string_equal(rb->key_name, b);
-	assert_int_equal(tsarc_repo_remove_key(rb, a, removed), 0);
+	assert_int_equal(tsarc_repo_remove_key(rb, a, removed, NULL), 0);
 	assert_string_equal(removed, a);
-	assert_int_equal(tsarc_repo_remove_key(ra, b, removed), TSARC_ENOTFOUND);
+	assert_int_equal(tsarc_repo_remove_key(ra, b, removed, NULL), TSARC_ENOTFOUND);
 	assert_non_null(strstr(tsarc_error_last()->message, "this password opened is gone"));
 	tsarc_repo_free(ra);
 	tsarc_repo_free(open_repo(dir, "second", 0));
@@ -521,7 +521,7 @@ static void test_remove_keeps_a_key_that_opens(void **state)
 	assert_int_equal(tsarc_repo_add_key(rb, "third", c), 0);
 	snprintf(path, sizeof(path), "%s/keys/%s", dir, b);
 	flip(path, 40);
-	assert_int_equal(tsarc_repo_remove_key(rb, c, removed), TSARC_ECORRUPT);
+	assert_int_equal(tsarc_repo_remove_key(rb, c, removed, NULL), TSARC_ECORRUPT);
 	tsarc_repo_free(rb);
 	tsarc_repo_free(open_repo(dir, "third", 0));
 }
