@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# A MySQL restore into a server whose max_allowed_packet is smaller than
+# the dump's largest statement. mysqldump writes a row in one INSERT, and
+# a row may be as large as the source server allowed (MySQL 8 and RDS: 64
+# MiB by default; MariaDB: 16 MiB; a text of 3scale's CMS, an audit's
+# changes; --hex-blob doubles a binary column). The target refuses a
+# statement past its own limit ("Server has gone away") and mysql stops
+# there: with the 3scale profile's clean every table was dropped first, the
+# tables after it were gone, the step reported failed. Proven against a
+# real MariaDB through tsarc restore:
+#   - max_allowed_packet 16 MiB, a row of 20 MiB in the dump: refused before
+#     anything is written, naming the limit and the statement's size, the
+#     tables and a row written since the backup as they were (before: the
+#     tables dropped, the large one empty);
+#   - 64 MiB: restored, the large row whole.
+# And the backup of that row: Debian's mysqldump.cnf (the tsarc image's,
+# every Debian host's) gives mysqldump max_allowed_packet = 16M, and
+# mysqldump's own default is 24 MiB: a larger row failed the backup
+# ("Lost connection to server during query when dumping table"), every
+# night, whatever the server allowed.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+export TSARC_PASSWORD=mysql-packet
+svc_start m mysql
+PORT=$MYSQL_PORT PW=$MYSQL_ROOT_PASSWORD
+M=$WORK/svc-m
+q() { sock_mysql "$M" -e "$1"; }
+sock_mysql "$M" <<SQL || fail "cannot fill the server"
+CREATE DATABASE system;
+CREATE TABLE system.accounts (id INT PRIMARY KEY);
+CREATE TABLE system.cms_templates (id INT PRIMARY KEY, published LONGTEXT);
+CREATE TABLE system.settings (id INT PRIMARY KEY, v TEXT);
+INSERT INTO system.accounts VALUES (1), (2);
+INSERT INTO system.cms_templates VALUES (1, REPEAT('x', 20 * 1024 * 1024)), (2, 'small');
+INSERT INTO system.settings VALUES (1, 'kept');
+SQL
+
+REPO=$WORK/repo
+init_repo "$REPO"
+secret_json "$WORK/res/secret/system-database.json" system-database \
+	"URL=mysql2://root:$PW@127.0.0.1:$PORT/system"
+only_config "$WORK/root.json" "$WORK/res" system-mysql '{"external": true}'
+ok backup --repo "$REPO" --config "$WORK/root.json" --json
+SNAP=$(json_get "$OUT" "d['snapshot_id']")
+
+info "max_allowed_packet smaller than the dump's largest statement: refused, nothing written"
+q "SET GLOBAL max_allowed_packet = 16777216"
+q "INSERT INTO system.settings VALUES (2, 'since the backup')"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/root.json" --allow-source-target
+[ "$(q 'SELECT GROUP_CONCAT(v ORDER BY id) FROM system.settings' 2>&1)" = "kept,since the backup" ] ||
+	fail "the refused restore changed system.settings: $(q 'SELECT GROUP_CONCAT(v ORDER BY id) FROM system.settings' 2>&1) (exit $RC): $(grep -v '^  ' "$ERR" | cut -c1-300 | head -5)"
+[ "$(q 'SELECT COUNT(*) FROM system.cms_templates' 2>&1)" = 2 ] ||
+	fail "the refused restore changed system.cms_templates (exit $RC)"
+[ "$RC" -ne 0 ] || fail "a restore the server cannot take succeeded"
+expect_err "max_allowed_packet" "the refusal names the setting"
+expect_err "nothing of it was written" "the refusal says the database is as it was"
+
+info "max_allowed_packet large enough: restored, the large row whole"
+q "SET GLOBAL max_allowed_packet = 67108864"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/root.json" --allow-source-target
+[ "$(q 'SELECT GROUP_CONCAT(v ORDER BY id) FROM system.settings')" = kept ] || fail "not restored"
+[ "$(q 'SELECT LENGTH(published) FROM system.cms_templates WHERE id = 1')" = 20971520 ] ||
+	fail "the large row is not whole"
+
+finish
