@@ -105,6 +105,11 @@ static int has_option(const tsarc_component *c, const char *flag)
  */
 /* More SHOW GRANTS than this is not read (it makes the query too). */
 #define GRANTS_MAX (32u * 1024u)
+/* The largest packet mysqldump and mysql accept, 1 GiB (MySQL's and
+ * MariaDB's most): on the command line, over the host's option files. A
+ * client is then never what limits a row: the server is (its own
+ * max_allowed_packet, which a restore asks before the load). */
+#define CLIENT_PACKET_MAX "--max-allowed-packet=1073741824"
 
 static int mysql_require_visible(tsarc_component *c, const char *tool, const tsarc_conn *conn,
 	const char *pod_pw, tsarc_production *out)
@@ -220,13 +225,17 @@ static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 	 * columns in hex; the connection in utf8mb4 so that every charset of
 	 * the tables (utf8mb3 / utf8mb3_bin mostly) survives exactly. No
 	 * "Dump completed on" date: an unchanged database then dumps to the
-	 * same bytes, and its last chunk deduplicates too. */
+	 * same bytes, and its last chunk deduplicates too. The client's
+	 * packet limit at its most (CLIENT_PACKET_MAX): a row is as large as
+	 * the server let it be, and mysqldump's own limit (24 MiB, 16 MiB
+	 * from Debian's mysqldump.cnf) failed the backup of a larger one. */
 	if ((rc = tsarc_cmd_arg(&out->cmd, "--single-transaction")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--skip-dump-date")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--routines")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--triggers")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--events")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--hex-blob")) ||
+		(rc = tsarc_cmd_arg(&out->cmd, CLIENT_PACKET_MAX)) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--quick")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--set-charset")) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--default-character-set=utf8mb4")))
@@ -282,6 +291,7 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
 	(void)kube;
 	if ((rc = tsarc_cmd_arg(cmd, "--default-character-set=utf8mb4")) ||
 		(rc = tsarc_cmd_arg(cmd, "--binary-mode")) ||
+		(rc = tsarc_cmd_arg(cmd, CLIENT_PACKET_MAX)) ||
 		(rc = mysql_conn_args(cmd, conn, tls, pod_pw)))
 		return rc;
 	/* A mysqldump of one database has no CREATE DATABASE nor USE: the
