@@ -326,16 +326,14 @@ static int mysql_client(tsarc_step *s, const tsarc_conn *conn, const char *pod_p
  * do not show all the session holds, the load goes on and the server has
  * the last word, as before.
  */
-static int mysql_before_load(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
-	const tsarc_filter *guard)
+static int stored_programs_check(const tsarc_step *s, tsarc_component *c,
+	const tsarc_cmd *load, const tsarc_mysql_dump_facts *p)
 {
 	const tsarc_sql_client *client = s->impl->data;
-	tsarc_mysql_programs p;
 	char *grants = NULL, *query = NULL, *answer = NULL, what[96] = "";
 	int rc = 0;
 
-	tsarc_mysql_guard_programs(guard->self, &p);
-	if (!p.complete || (!p.triggers && !p.functions))
+	if (!p->triggers && !p->functions)
 		return 0;
 	if (tsarc_sql_ask(client, c, load, "SHOW GRANTS", GRANTS_MAX, &grants) ||
 		tsarc_mysql_stored_programs_query(grants, &query) || !query ||
@@ -345,11 +343,12 @@ static int mysql_before_load(const tsarc_step *s, tsarc_component *c, const tsar
 	}
 	if (strcmp(answer, "refused\n"))
 		goto done;
-	if (p.triggers)
-		snprintf(what, sizeof(what), "%llu trigger%s", p.triggers, p.triggers == 1 ? "" : "s");
-	if (p.functions)
+	if (p->triggers)
+		snprintf(what, sizeof(what), "%llu trigger%s", p->triggers,
+			p->triggers == 1 ? "" : "s");
+	if (p->functions)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%llu function%s",
-			*what ? " and " : "", p.functions, p.functions == 1 ? "" : "s");
+			*what ? " and " : "", p->functions, p->functions == 1 ? "" : "s");
 	rc = tsarc_error_set(TSARC_EACCESS, "component '%s': the dump creates %s, which the "
 		"server refuses user %s: it keeps a binary log (log_bin) with "
 		"log_bin_trust_function_creators off, and the user holds no SUPER (ERROR 1419); "
@@ -364,6 +363,69 @@ done:
 	tsarc_secure_free_str(answer);
 	free(query);
 	return rc;
+}
+
+/*
+ * A server refuses a statement longer than its max_allowed_packet ("Server
+ * has gone away"), and mysqldump writes a row in one INSERT: a row as large
+ * as the source allowed (MySQL 8 and RDS: 64 MiB by default; MariaDB: 16
+ * MiB) stopped the load into a server of a smaller limit, the clean done
+ * and the tables before it replaced. So a dump whose longest statement
+ * (counted by the guard while the whole stream is read) passes
+ * PACKET_ASKED is checked against the server's limit, through the load's
+ * own client and connection; refused, the step writes nothing. Smaller
+ * ones are not asked about: mysqldump's extended INSERTs stay under 1 MiB,
+ * and no server's default is below it. Where the setting cannot be read,
+ * the load goes on and the server has the last word.
+ */
+#define PACKET_ASKED (1024ull * 1024ull)
+/* What the client adds to a statement's text in its packet, and a
+ * statement's comments and blanks the guard counts: not worth a refusal. */
+#define PACKET_SLACK 1024ull
+
+static int packet_check(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
+	const tsarc_mysql_dump_facts *p)
+{
+	const tsarc_sql_client *client = s->impl->data;
+	char *answer = NULL, *end;
+	unsigned long long limit;
+	int rc = 0;
+
+	if (p->longest_statement <= PACKET_ASKED)
+		return 0;
+	if (tsarc_sql_ask(client, c, load, "SELECT @@GLOBAL.max_allowed_packet", 64, &answer)) {
+		tsarc_error_clear(); /* the load says what is wrong */
+		return 0;
+	}
+	limit = strtoull(answer, &end, 10);
+	if (end != answer && *end == '\n' && p->longest_statement > limit + PACKET_SLACK)
+		rc = tsarc_error_set(TSARC_EUNSAFE, "component '%s': the dump holds a statement of "
+			"%llu bytes (a row mysqldump writes whole), and the server's "
+			"max_allowed_packet is %llu: it would refuse that statement (\"Server has gone "
+			"away\") and the load would stop there, the tables before it replaced. Raise "
+			"max_allowed_packet to at least %llu (a managed MySQL or MariaDB: in its "
+			"parameter group or server parameters; else SET GLOBAL max_allowed_packet = "
+			"%llu); nothing of it was written, database %s is as it was", s->component,
+			p->longest_statement, limit, p->longest_statement + PACKET_SLACK,
+			p->longest_statement + PACKET_SLACK, s->conn.database);
+	free(answer);
+	return rc;
+}
+
+/* What a server refuses by itself, asked once the guard has read the whole
+ * stream and before anything is written (db.h before_load). */
+static int mysql_before_load(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
+	const tsarc_filter *guard)
+{
+	tsarc_mysql_dump_facts p;
+	int rc;
+
+	tsarc_mysql_guard_facts(guard->self, &p);
+	if (!p.complete)
+		return 0;
+	if ((rc = packet_check(s, c, load, &p)))
+		return rc;
+	return stored_programs_check(s, c, load, &p);
 }
 
 /* The plan's word on a missing database: what CREATE DATABASE gets, and

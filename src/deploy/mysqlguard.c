@@ -46,10 +46,13 @@ struct tsarc_mysql_guard {
 	 * (`plain`): each must pass. */
 	tsarc_mysql_stmt stmt;
 	tsarc_mysql_stmt plain;
+	/* Where the statement the client sends next begins, and the longest
+	 * one so far (tsarc_mysql_dump_facts). */
+	unsigned long long client_begin, longest;
 	/* Where a whole stream's counts go (its own, or those of the guard a
 	 * fresh copy was made from). */
-	tsarc_mysql_programs own;
-	tsarc_mysql_programs *report;
+	tsarc_mysql_dump_facts own;
+	tsarc_mysql_dump_facts *report;
 };
 
 static int is_word(unsigned char c)
@@ -98,9 +101,11 @@ static int tok_end(tsarc_mysql_guard *g)
 	return g->tok_versioned ? 0 : tsarc_mysql_stmt_token(&g->plain, &g->tok);
 }
 
-/* A statement ends: at the client's delimiter (`client`), else at a ';'
- * the server splits a multi-statement at. */
-static int stmt_end(tsarc_mysql_guard *g, int client)
+/* A statement ends: at the client's delimiter (`client`: the client
+ * sends the text before `at`, and the next begins at `next`), else at a
+ * ';' the server splits a multi-statement at. */
+static int stmt_end(tsarc_mysql_guard *g, int client, unsigned long long at,
+	unsigned long long next)
 {
 	int rc = tsarc_mysql_stmt_end(&g->stmt);
 
@@ -111,8 +116,12 @@ static int stmt_end(tsarc_mysql_guard *g, int client)
 		rc = tsarc_mysql_stmt_end(&g->plain);
 		tsarc_mysql_stmt_start(&g->plain);
 	}
-	if (client)
+	if (client) {
 		g->client_fresh = 1;
+		if (at - g->client_begin > g->longest)
+			g->longest = at - g->client_begin;
+		g->client_begin = next;
+	}
 	return rc;
 }
 
@@ -171,14 +180,14 @@ static int scan(tsarc_mysql_guard *g, const char *p, size_t n, int eof, size_t *
 			if (!semicolon && c == (unsigned char)g->delim[0]) {
 				NEED(g->delim_len);
 				if (i + g->delim_len <= n && !memcmp(p + i, g->delim, g->delim_len)) {
-					if ((rc = stmt_end(g, 1)))
+					if ((rc = stmt_end(g, 1, OFF, OFF + g->delim_len)))
 						return rc;
 					i += g->delim_len;
 					break;
 				}
 			}
 			if (c == ';') {
-				if ((rc = stmt_end(g, semicolon)))
+				if ((rc = stmt_end(g, semicolon, OFF, OFF + 1)))
 					return rc;
 				i++;
 			} else if (c == '\n') {
@@ -365,7 +374,7 @@ static int scan(tsarc_mysql_guard *g, const char *p, size_t n, int eof, size_t *
 				g->delim[g->delim_len] = '\0';
 				g->st = L_CODE;
 				g->line_start = 1;
-				if ((rc = stmt_end(g, 1)))
+				if ((rc = stmt_end(g, 1, OFF, OFF + 1)))
 					return rc;
 			} else if (!is_blank(c))
 				return refuse(g, "DELIMITER", "has more than a delimiter on its line");
@@ -415,10 +424,10 @@ static int at_end(tsarc_mysql_guard *g)
 			rc = tok_end(g);
 	}
 	/* The client sends what is left as the last statement. */
-	if (rc || (rc = stmt_end(g, 1)))
+	if (rc || (rc = stmt_end(g, 1, g->base, g->base)))
 		return rc;
-	*g->report = (tsarc_mysql_programs){.complete = 1, .triggers = g->stmt.triggers,
-		.functions = g->stmt.functions};
+	*g->report = (tsarc_mysql_dump_facts){.complete = 1, .triggers = g->stmt.triggers,
+		.functions = g->stmt.functions, .longest_statement = g->longest};
 	return 0;
 }
 
@@ -458,7 +467,7 @@ int tsarc_mysql_guard_finish(tsarc_mysql_guard *g, tsarc_buf *out)
 	return feed(g, "", 0, 1);
 }
 
-void tsarc_mysql_guard_programs(const tsarc_mysql_guard *g, tsarc_mysql_programs *out)
+void tsarc_mysql_guard_facts(const tsarc_mysql_guard *g, tsarc_mysql_dump_facts *out)
 {
 	*out = *g->report;
 }

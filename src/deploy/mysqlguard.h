@@ -77,17 +77,21 @@ int tsarc_mysql_guard_feed(tsarc_mysql_guard *g, const void *data, size_t len, t
 /* End of input: TSARC_EUNSAFE when what is held decides a refusal. */
 int tsarc_mysql_guard_finish(tsarc_mysql_guard *g, tsarc_buf *out);
 void tsarc_mysql_guard_free(tsarc_mysql_guard *g);
-/* What a load of the stream creates that a server may refuse by itself
- * (mysql.c: a binary log without SUPER): the CREATE TRIGGER and CREATE
- * FUNCTION statements of the last whole stream that `g`, or a fresh copy
- * of it (filter.h: the first pass of a load), read to its end without a
- * refusal; `complete` is 0 until one has. A fresh copy tells the guard it
- * was made from, which must outlive it. */
-typedef struct tsarc_mysql_programs {
+/* What a load of the stream asks of a server that the server may refuse
+ * by itself (mysql.c, before the load): the CREATE TRIGGER and CREATE
+ * FUNCTION statements (a binary log without SUPER), and the longest
+ * statement the client sends (max_allowed_packet: its bytes from after
+ * the delimiter before it to its own, comments and blanks included), of
+ * the last whole stream that `g`, or a fresh copy of it (filter.h: the
+ * first pass of a load), read to its end without a refusal; `complete` is
+ * 0 until one has. A fresh copy tells the guard it was made from, which
+ * must outlive it. */
+typedef struct tsarc_mysql_dump_facts {
 	int complete;
 	unsigned long long triggers, functions;
-} tsarc_mysql_programs;
-void tsarc_mysql_guard_programs(const tsarc_mysql_guard *g, tsarc_mysql_programs *out);
+	unsigned long long longest_statement;
+} tsarc_mysql_dump_facts;
+void tsarc_mysql_guard_facts(const tsarc_mysql_guard *g, tsarc_mysql_dump_facts *out);
 /* The guard as a stream filter (filter.h). */
 extern const struct tsarc_filter_ops tsarc_mysql_guard_ops;
 

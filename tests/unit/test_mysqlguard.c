@@ -359,7 +359,7 @@ static void long_names(void **state)
  * as a server that runs the versioned comments reads them, wherever the
  * stream is split; told by the guard a first pass's fresh copy was made
  * from; nothing told of a stream not read to its end or refused. */
-static void programs_of(const char *text, size_t step, tsarc_mysql_programs *out)
+static void programs_of(const char *text, size_t step, tsarc_mysql_dump_facts *out)
 {
 	tsarc_mysql_guard *g;
 	void *copy;
@@ -375,16 +375,44 @@ static void programs_of(const char *text, size_t step, tsarc_mysql_programs *out
 	if (!rc)
 		rc = tsarc_mysql_guard_ops.finish(copy, NULL);
 	tsarc_mysql_guard_ops.free(copy);
-	tsarc_mysql_guard_programs(g, out);
+	tsarc_mysql_guard_facts(g, out);
 	tsarc_mysql_guard_free(g);
 	if (rc)
 		tsarc_error_clear();
 }
 
+/* The longest statement the client sends, from after the delimiter before
+ * it to its own, whatever the split: a ';' inside a string or a routine's
+ * body under another delimiter does not end one; the last one counts
+ * without a delimiter. */
+static void longest_statement_measured(void **state)
+{
+	static const size_t steps[] = {1, 3, 100000};
+	static const char text[] = "SELECT 1;\nINSERT INTO t VALUES ('a;b;c;d;e');\n"
+				   "DELIMITER ;;\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END;;\n"
+				   "DELIMITER ;\nSELECT 3";
+	tsarc_mysql_dump_facts p;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		programs_of(text, steps[i], &p);
+		assert_int_equal(p.complete, 1);
+		/* "CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END" (the line of
+		 * DELIMITER is no statement's) */
+		assert_int_equal(p.longest_statement, 50);
+	}
+	programs_of("SELECT 1;\nINSERT INTO t VALUES ('a;b;c;d;e');\nSELECT 2", 2, &p);
+	/* "\nINSERT INTO t VALUES ('a;b;c;d;e')" */
+	assert_int_equal(p.longest_statement, 35);
+	programs_of("SELECT 1", 1, &p);
+	assert_int_equal(p.longest_statement, 8);
+}
+
 static void stored_programs_counted(void **state)
 {
 	static const size_t steps[] = {1, 2, 7, 64, 100000};
-	tsarc_mysql_programs p;
+	tsarc_mysql_dump_facts p;
 	tsarc_mysql_guard *g;
 	size_t i;
 
@@ -416,10 +444,10 @@ static void stored_programs_counted(void **state)
 	assert_int_equal(p.complete, 0);
 	assert_int_equal(tsarc_mysql_guard_new(TARGET, &g), 0);
 	assert_int_equal(tsarc_mysql_guard_feed(g, DUMP, sizeof(DUMP) - 1, NULL), 0);
-	tsarc_mysql_guard_programs(g, &p);
+	tsarc_mysql_guard_facts(g, &p);
 	assert_int_equal(p.complete, 0);
 	assert_int_equal(tsarc_mysql_guard_finish(g, NULL), 0);
-	tsarc_mysql_guard_programs(g, &p);
+	tsarc_mysql_guard_facts(g, &p);
 	assert_int_equal(p.complete, 1);
 	assert_int_equal(p.triggers, 2);
 	tsarc_mysql_guard_free(g);
@@ -439,6 +467,7 @@ int main(void)
 		cmocka_unit_test(versioned_both_ways),
 		cmocka_unit_test(long_names),
 		cmocka_unit_test(stored_programs_counted),
+		cmocka_unit_test(longest_statement_measured),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
