@@ -13,7 +13,12 @@ watch: the namespace's other Secrets are not tsarc's), both ServiceAccounts
 may get the ConfigMap kube-root-ca.crt (the cluster's identity) and do
 nothing else to it, and every kubectl
 call the kube transport made in the end-to-end tests is granted to the
-ServiceAccount that runs that command, object by object. BACKUP_CALLS and
+ServiceAccount that runs that command, object by object. The other way
+round too (least privilege): every grant of a Role is needed by a call of
+the command it is for (the backup Role's by the backup, the restore Role's
+by the restore), verb by verb and name by name, and every grant that
+Kubernetes can limit to names is (resourceNames; UNNAMEABLE lists those it
+cannot, each with why). BACKUP_CALLS and
 RESTORE_CALLS are lists of files separated by ':' (deploy_kube and the
 backup part of restore_layout216_kube; restore_kube and its restore part),
 of the {"argv", "kinds", "names", "existed"} lines tests/deploy/fake-kubectl
@@ -44,11 +49,44 @@ TYPES = {"secret": ("", "secrets"), "secrets": ("", "secrets"),
          "deploymentconfig": ("apps.openshift.io", "deploymentconfigs")}
 KINDS = {"Secret": ("", "secrets"), "ConfigMap": ("", "configmaps"),
          "APIManager": ("apps.3scale.net", "apimanagers")}
-# Verbs a rule's resourceNames cannot restrict: a rule with resourceNames
-# never grants them (the name is not known when they are authorized).
-UNNAMED_VERBS = {"create", "list", "watch", "deletecollection"}
+# A rule with resourceNames authorizes only a request that names an object
+# (requests_of gives the name, or None): not the create of a new object nor
+# a plain list (Kubernetes RBAC knows no name for them), but a list or
+# watch with the field selector metadata.name=NAME (kubectl rollout
+# status) and a subresource's create (pods/exec, deploymentconfigs/
+# instantiate: the object is in the path).
+#
+# The grants Kubernetes cannot name, each with why: any other grant with no
+# resourceNames fails (a patch of every Deployment of the namespace is a
+# patch of what runs as every ServiceAccount there).
+UNNAMEABLE = {
+    # pods are found by label, and their names change with every rollout
+    ("", "pods", "list"), ("", "pods", "get"),
+    # exec is authorized per pod name, which changes: a known limit (README)
+    ("", "pods/exec", "create"), ("", "pods/exec", "get"),
+    # the APIManager's name is the installation's: read as a list
+    ("apps.3scale.net", "apimanagers", "list"), ("apps.3scale.net", "apimanagers", "get"),
+    ("apps.3scale.net", "apimanagers", "patch"),
+    # a create of a new object names nothing RBAC can check
+    ("", "secrets", "create"), ("", "configmaps", "create"),
+    ("apps.3scale.net", "apimanagers", "create"),
+    # a DeploymentConfig's ReplicationControllers are named per rollout
+    ("", "replicationcontrollers", "get"), ("", "replicationcontrollers", "list"),
+    ("", "replicationcontrollers", "watch"),
+}
 # Resources whose contents are not all tsarc's: read by name only.
 NAMED_ONLY = {("", "secrets"), ("", "configmaps")}
+# The workloads the 3scale profile rolls out (restore.rollout, else the
+# component's workload), in either style: selector_style auto tries a
+# Deployment, then a DeploymentConfig (3scale 2.14), and the tests give
+# each workload one style only.
+with open(os.path.join(ROOT, "..", "..", "profiles", "3scale.json")) as f:
+    _profile = json.load(f)
+ROLLOUTS = {c["restore"].get("rollout") or c.get("workload")
+            for c in _profile["components"].values()
+            if "rollout" in c.get("restore", {})}
+WORKLOADS = {("apps", "deployments"), ("apps.openshift.io", "deploymentconfigs"),
+             ("apps.openshift.io", "deploymentconfigs/instantiate")}
 failures = []
 
 
@@ -97,10 +135,12 @@ def requests_of(call):
         g, r = TYPES[words[0]]
         return {(g, r, "get", words[1]) if len(words) > 1 else (g, r, "list", None)}
     if a[0] == "exec":
-        # kubectl reads the pod, then opens pods/exec (POST; a WebSocket GET
-        # from kubectl 1.30 is authorized as the same subresource).
+        # kubectl reads the pod, then opens pods/exec: a POST (SPDY,
+        # authorized as create) or, from kubectl 1.30, a WebSocket upgrade
+        # of a GET (authorized as get; API servers from 1.35 ask create too).
         pod = a[a.index("-i") + 1] if "-i" in a else None
-        return {("", "pods", "get", pod), ("", "pods/exec", "create", pod)}
+        return {("", "pods", "get", pod), ("", "pods/exec", "create", pod),
+                ("", "pods/exec", "get", pod)}
     if a[0] == "apply":
         # Client-side apply: read the object, then create it (new) or patch
         # it (there before; not recorded: either).
@@ -133,9 +173,11 @@ def requests_of(call):
         if a[1] == "restart":
             return {(g, r, "get", name), (g, r, "patch", name)}
         if a[1] == "latest":
-            return {(g, r, "get", name), (g, r + "/instantiate", "create", None)}
+            return {(g, r, "get", name), (g, r + "/instantiate", "create", name)}
         if a[1] == "status":
-            out = {(g, r, "get", name), (g, r, "list", None), (g, r, "watch", None)}
+            # kubectl gets the object, then lists and watches it with the
+            # field selector metadata.name=NAME: all three by its name.
+            out = {(g, r, "get", name), (g, r, "list", name), (g, r, "watch", name)}
             if r == "deploymentconfigs":
                 out |= {("", "replicationcontrollers", v, None) for v in ("get", "list", "watch")}
             return out
@@ -162,7 +204,7 @@ def granted(req, have):
     for hg, hr, hv, names in have:
         if (hg, hr, hv) != (g, r, v):
             continue
-        if names is None or (v not in UNNAMED_VERBS and name in names):
+        if names is None or (name is not None and name in names):
             return True
     return False
 
@@ -342,6 +384,44 @@ def check_cluster_identity(where, label, have):
                  "cluster's, not tsarc's")
 
 
+def role_grants(docs, name):
+    return grants([d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == name])
+
+
+def check_named(where, name, have):
+    """Every grant Kubernetes can name is named (UNNAMEABLE says which it
+    cannot, and why)."""
+    for g, r, v, names in sorted(have, key=str):
+        if names is None and (g, r, v) not in UNNAMEABLE:
+            fail(f"{where}: Role {name} may {v} every one of the namespace's {r} "
+                 f"({g or 'core'}): name them (resourceNames)")
+
+
+def check_used(where, name, label, paths, have):
+    """Every grant of Role `name` is needed by a kubectl call of the command
+    it is for (`label`'s calls), name by name: a verb, a resource or a name
+    no call needs is reach handed to whoever gets into the pod, for
+    nothing. A delete by name is needed for every name the job writes
+    (patch): the restore of an undo snapshot removes what the restore it
+    undoes created, whichever of them that was."""
+    reqs = set()
+    for call in load_calls(paths):
+        reqs |= requests_of(call) or set()
+    for g, r, v, names in sorted(have, key=str):
+        hits = [q for q in reqs if q[:3] == (g, r, v) and (names is None or q[3] in (names or ()))]
+        if not hits:
+            fail(f"{where}: Role {name} grants {v} on {r} ({g or 'core'}), which no kubectl call "
+                 f"of the {label} needs")
+            continue
+        why = [q for q in reqs if q[:2] == (g, r) and q[2] in ({v, "patch"} if v == "delete" else {v})]
+        for n in sorted(names or ()):
+            if (g, r) in WORKLOADS and n in ROLLOUTS:
+                continue
+            if not any(q[3] == n for q in why):
+                fail(f"{where}: Role {name} grants {v} on {r} {n} ({g or 'core'}), which no "
+                     f"kubectl call of the {label} needs")
+
+
 def check_calls(where, label, paths, have):
     seen = 0
     for call in load_calls(paths):
@@ -365,6 +445,13 @@ check_cluster_identity("base", "backup", backup_grants)
 check_cluster_identity("base", "restore", restore_grants)
 check_calls("base", "backup", BACKUP_CALLS + ":" + S3_BACKUP_CALLS, backup_grants)
 check_calls("base", "restore", RESTORE_CALLS + ":" + S3_RESTORE_CALLS, restore_grants)
+# Least privilege, Role by Role: the backup Role's grants are for the
+# backup (the restore's ServiceAccount is bound to it too, for the reads
+# they share), the restore Role's for the restore.
+for role, label, paths in (("tsarc-backup", "backup", BACKUP_CALLS + ":" + S3_BACKUP_CALLS),
+                           ("tsarc-restore", "restore", RESTORE_CALLS + ":" + S3_RESTORE_CALLS)):
+    check_named("base", role, role_grants(base, role))
+    check_used("base", role, label, paths, role_grants(base, role))
 
 # overlays/external-s3: nothing on pods for the nightly backup.
 ext = render("overlays/external-s3")
@@ -380,6 +467,11 @@ if not any(r == "pods/exec" for _, r, _, _ in ext_restore):
     fail("overlays/external-s3: the restore cannot run its post_restore steps (no pods/exec)")
 check_calls("overlays/external-s3", "backup", S3_BACKUP_CALLS, ext_backup)
 check_calls("overlays/external-s3", "restore", S3_RESTORE_CALLS, ext_restore)
+for role, label, paths in (("tsarc-backup", "backup", S3_BACKUP_CALLS),
+                           ("tsarc-restore", "restore", RESTORE_CALLS + ":" + S3_RESTORE_CALLS)):
+    check_named("overlays/external-s3", role, role_grants(ext, role))
+ext_backup_role = role_grants(ext, "tsarc-backup")
+check_used("overlays/external-s3", "tsarc-backup", "backup", S3_BACKUP_CALLS, ext_backup_role)
 
 if failures:
     for f in failures:
