@@ -344,6 +344,135 @@ static void test_a_key_file_hidden_by_another_hand(void **state)
 	free(data);
 }
 
+/* A removal cut off between its two requests: the store refuses every
+ * delete, as a killed process sends none. */
+static int refused_purge(tsarc_store *st, tsarc_objtype type, const char *const *names,
+	size_t count, tsarc_store_purge_cb cb, void *payload)
+{
+	(void)st, (void)type, (void)names, (void)count, (void)cb, (void)payload;
+	return tsarc_error_set(TSARC_EIO, "the test cut the removal off");
+}
+
+static int refused_remove(tsarc_store *st, tsarc_objtype type, const char *name)
+{
+	(void)st, (void)type, (void)name;
+	return tsarc_error_set(TSARC_EIO, "the test cut the removal off");
+}
+
+static int refused_remove_many(tsarc_store *st, tsarc_objtype type,
+	const char *const *names, size_t count)
+{
+	(void)st, (void)type, (void)names, (void)count;
+	return tsarc_error_set(TSARC_EIO, "the test cut the removal off");
+}
+
+/*
+ * A mark is bound to a name, not to the delete marker that hides it. A
+ * forget or key remove cut off after storing its mark but before hiding
+ * left the mark beside the listed snapshot or key file; whoever later
+ * hid that object with one plain DELETE had it taken for tsarc's own
+ * removal: left to expire, swept for good after its date, reported by
+ * nobody. Now the mark is stored only once the object is hidden, and a
+ * mark found beside a listed object (an operator deleted tsarc's delete
+ * marker to take a removal back) is voided by the next prune: either
+ * way, a later plain DELETE is reported as what it is.
+ */
+static void test_a_removal_cut_off_leaves_no_mark_to_reuse(void **state)
+{
+	tsarc_repo_init_options o;
+	uint8_t *data = malloc(SMALL);
+	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1], kb[TSARC_ID_HEX_LEN + 1];
+	char out[TSARC_ID_HEX_LEN + 1];
+	int (*purge)(tsarc_store *, tsarc_objtype, const char *const *, size_t,
+		tsarc_store_purge_cb, void *);
+	int (*remove)(tsarc_store *, tsarc_objtype, const char *);
+	int (*remove_many)(tsarc_store *, tsarc_objtype, const char *const *, size_t);
+	const char *hide[1];
+	tsarc_check_result cres;
+	tsarc_extend_result ext;
+	char **names = NULL;
+	int64_t kept_until;
+	uint64_t size;
+	size_t n = 0;
+	locked L;
+
+	(void)state;
+	repo_fixture_options(&o);
+	o.retention.mode = TSARC_RETAIN_GOVERNANCE;
+	o.retention.days = 1;
+	locked_open(&L, "forgotten-cut", T0, &o);
+	repo_fixture_fill(data, SMALL, 1);
+	repo_fixture_backup(L.repo, L.dir, data, SMALL, "stdin", ida);
+	repo_fixture_fill(data, SMALL, 2);
+	repo_fixture_backup(L.repo, L.dir, data, SMALL, "stdin", idb);
+	assert_int_equal(tsarc_repo_add_key(L.repo, "break-glass", kb), 0);
+
+	/* forget of a and key remove of kb, each cut off. */
+	purge = L.repo->store->purge_many;
+	remove = L.repo->store->remove;
+	remove_many = L.repo->store->remove_many;
+	L.repo->store->purge_many = refused_purge;
+	L.repo->store->remove = refused_remove;
+	L.repo->store->remove_many = refused_remove_many;
+	assert_int_equal(tsarc_snapshot_forget(L.repo, ida, T0 + 60, &kept_until), TSARC_EIO);
+	assert_int_equal(tsarc_repo_remove_key(L.repo, kb, out, NULL), TSARC_EIO);
+	L.repo->store->purge_many = purge;
+	L.repo->store->remove = remove;
+	L.repo->store->remove_many = remove_many;
+	assert_int_equal(tsarc_store_stat(L.repo->store, TSARC_OBJ_SNAPSHOT, ida, &size), 0);
+	assert_int_equal(tsarc_store_stat(L.repo->store, TSARC_OBJ_KEY, kb, &size), 0);
+
+	/* Later, both hidden with the repository's credentials. */
+	hide[0] = ida;
+	assert_int_equal(tsarc_store_remove_many(L.repo->store, TSARC_OBJ_SNAPSHOT, hide, 1), 0);
+	hide[0] = kb;
+	assert_int_equal(tsarc_store_remove_many(L.repo->store, TSARC_OBJ_KEY, hide, 1), 0);
+
+	/* Both are another hand's: reported, extended, never swept. */
+	assert_int_equal(tsarc_check(L.repo, NULL, NULL, NULL, &cres), 0);
+	assert_int_equal(cres.snapshots_hidden, 1);
+	assert_int_equal(cres.keys_hidden, 1);
+	assert_int_equal(tsarc_keys_unmarked(L.repo, &names, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], kb);
+	tsarc_store_names_free(names, n);
+	assert_int_equal(locked_extend(&L, T0 + 3600, &ext), TSARC_ECORRUPT);
+	assert_int_equal(ext.hidden, 1);
+	assert_int_equal(ext.hidden_keys, 1);
+	assert_int_equal(prune_at(&L, T0 + 3600, 0), TSARC_ECORRUPT);
+
+	/* The operator confirms both: marked now, they go as usual. */
+	assert_int_equal(tsarc_snapshot_forget(L.repo, ida, T0 + 3600, &kept_until), 0);
+	assert_int_equal(tsarc_repo_remove_key(L.repo, kb, out, NULL), 0);
+	assert_int_equal(tsarc_check(L.repo, NULL, NULL, NULL, &cres), 0);
+	assert_int_equal(cres.snapshots_hidden + cres.keys_hidden, 0);
+
+	/* b forgotten whole, then its delete marker deleted by the operator
+	 * (taking the forget back: modelled by putting b's object back), its
+	 * mark beside it. The next prune voids that mark; a plain DELETE
+	 * afterwards is another hand's again. */
+	assert_int_equal(tsarc_snapshot_forget(L.repo, idb, T0 + 3600, &kept_until), 0);
+	assert_true(kept_until > 0);
+	assert_int_equal(tsarc_forgotten_check(L.repo, idb), 0);
+	{
+		tsarc_buf snap = TSARC_BUF_INIT;
+		assert_int_equal(tsarc_store_get(L.inner, TSARC_OBJ_SNAPSHOT, idb, 0, 0, &snap), 0);
+		assert_int_equal(tsarc_store_put(L.repo->store, TSARC_OBJ_SNAPSHOT, idb, snap.ptr,
+					 snap.size, 0), 0);
+		tsarc_buf_dispose(&snap);
+	}
+	assert_int_equal(tsarc_store_stat(L.repo->store, TSARC_OBJ_SNAPSHOT, idb, &size), 0);
+	assert_int_equal(prune_at(&L, T0 + 7200, 0), 0);
+	assert_int_equal(tsarc_forgotten_check(L.repo, idb), TSARC_ENOTFOUND);
+	tsarc_error_clear();
+	hide[0] = idb;
+	assert_int_equal(tsarc_store_remove_many(L.repo->store, TSARC_OBJ_SNAPSHOT, hide, 1), 0);
+	assert_int_equal(tsarc_check(L.repo, NULL, NULL, NULL, &cres), 0);
+	assert_int_equal(cres.snapshots_hidden, 1);
+	locked_close(&L);
+	free(data);
+}
+
 /* Without Object Lock nothing is hidden: key remove deletes the key file
  * and leaves no mark. */
 static void test_no_mark_without_object_lock(void **state)
@@ -376,6 +505,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_a_snapshot_hidden_by_another_hand),
 		cmocka_unit_test(test_a_key_file_hidden_by_another_hand),
+		cmocka_unit_test(test_a_removal_cut_off_leaves_no_mark_to_reuse),
 		cmocka_unit_test(test_no_mark_without_object_lock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
