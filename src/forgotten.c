@@ -94,13 +94,15 @@ int tsarc_snapshot_forget(tsarc_repo *repo, const char *id, int64_t now, int64_t
 	*kept_until = 0;
 	if (!tsarc_snapshot_name_is_id(id))
 		return tsarc_error_set(TSARC_EINVAL, "'%s' is not a snapshot id", id);
-	if (repo->retention.mode && (rc = put_mark(repo, &SNAPSHOT_MARK, id, now)))
-		return rc;
 	if ((rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_SNAPSHOT, names, 1,
 		     tsarc_purge_tally_cb, &t))) {
 		tsarc_error_prefix("forgetting snapshot %.12s", id);
 		return rc;
 	}
+	/* Hidden first, marked after (forgotten.h): cut off in between, it is
+	 * reported as unmarked, never a mark left for another's delete. */
+	if (t.kept && repo->retention.mode && (rc = put_mark(repo, &SNAPSHOT_MARK, id, now)))
+		return rc;
 	*kept_until = t.kept ? t.kept_until : 0;
 	return 0;
 }
@@ -281,9 +283,11 @@ int tsarc_mark_orphans(tsarc_repo *repo, tsarc_objtype type, char **gone, size_t
 		qsort(listed.v, listed.n, sizeof(*listed.v), cmp_str);
 	if (ngone)
 		qsort(gone, ngone, sizeof(*gone), cmp_str);
+	/* A mark whose object is listed is void too (forgotten.h): its
+	 * object was brought back; left, it would vouch for the next plain
+	 * DELETE of that object. */
 	for (i = 0; i < listed.n; i++) {
-		if (!mark_of(k, listed.v[i], id) || has(&listed, id) ||
-			(has(&hidden, id) && !has(&going, id)))
+		if (!mark_of(k, listed.v[i], id) || (has(&hidden, id) && !has(&going, id)))
 			continue;
 		if ((rc = tsarc_strv_push(&out.v, &out.n, &out.cap, 16, listed.v[i])))
 			goto done;

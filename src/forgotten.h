@@ -12,10 +12,17 @@
  * by extend-retention and its data freed by prune: the attack would
  * destroy the backup DAYS later with nobody told.
  *
- * So forget first stores a mark, snapshots/<id>.forgotten, sealed with
- * the repository's key and bound to the id (a thief without the password
- * cannot make one, nor move one to another snapshot), and only then
- * hides the snapshot. A hidden snapshot without a valid mark is
+ * So forget hides the snapshot and then, if it is kept hidden, stores a
+ * mark, snapshots/<id>.forgotten, sealed with the repository's key and
+ * bound to the id (a thief without the password cannot make one, nor
+ * move one to another snapshot). A mark is bound to a name, not to the
+ * delete marker: stored before the hide (as before), a forget cut off in
+ * between left it beside the listed snapshot, vouching for whoever hid
+ * that snapshot later with a plain DELETE. Hidden first, a cut-off forget
+ * leaves an unmarked snapshot instead: reported, confirmed by running
+ * forget again. A mark beside a listed object (its delete marker was
+ * deleted, taking the removal back) is void: prune's sweep removes it
+ * with the orphans. A hidden snapshot without a valid mark is
  * "unmarked": extend-retention extends it and every data object and
  * fails, prune refuses, check reports it, until the operator has read it
  * back (--as-of) or confirmed with `tsarc forget ID`, which marks it.
@@ -27,8 +34,9 @@
  * Key files the same way (`tsarc key remove`, and passwd's removals):
  * a break-glass password's key file hidden by a thief would otherwise be
  * left to expire and be deleted for good by prune's sweep, that password
- * lost with nobody told. The removal stores keys/<name>.removed first,
- * sealed with its own AAD and the key file's name; a hidden key file
+ * lost with nobody told. The removal, once the key file is hidden,
+ * stores keys/<name>.removed, sealed with its own AAD and the key file's
+ * name (hidden first, marked after, as for snapshots); a hidden key file
  * without a valid mark is extended (its versions) by extend-retention,
  * which fails, never deleted by the sweep, and reported by check, until
  * `tsarc key remove NAME` confirms it. Its mark goes (via the sweep) once
@@ -44,11 +52,10 @@
 #define TSARC_KEY_REMOVED_SUFFIX ".removed"
 
 /*
- * Removes snapshot `id` (the current time `now`, for the mark). Under
- * Object Lock the mark is stored first, so an interruption leaves the
- * snapshot listed (a mark beside a listed snapshot means nothing); then
- * every version whose date has passed goes for good and the snapshot is
- * hidden if one is still retained. *kept_until: 0 when the snapshot is
+ * Removes snapshot `id` (the current time `now`, for the mark): every
+ * version whose date has passed goes for good and the snapshot is hidden
+ * if one is still retained; then, hidden, it is marked (an interruption
+ * in between leaves it unmarked: reported, never vouched for). *kept_until: 0 when the snapshot is
  * gone for good, else the date it is kept to (hidden until then).
  * Forgetting a snapshot that is only hidden (an unmarked one the operator
  * confirms) works the same.
@@ -85,8 +92,9 @@ int tsarc_forgotten_orphans(tsarc_repo *repo, char **gone, size_t ngone, char **
 	size_t *count);
 
 /* The marks (object names) in `type`'s folder (TSARC_OBJ_SNAPSHOT or
- * TSARC_OBJ_KEY) whose object has no version left, neither listed nor
- * hidden, `gone` (sorted here) counted as having none: the sweep's. */
+ * TSARC_OBJ_KEY) whose object is not hidden (no version left, `gone`
+ * (sorted here) counted as having none; or listed again, which voids a
+ * mark): the sweep's. */
 int tsarc_mark_orphans(tsarc_repo *repo, tsarc_objtype type, char **gone, size_t ngone,
 	char ***names, size_t *count);
 
@@ -100,7 +108,7 @@ int tsarc_mark_check(tsarc_repo *repo, tsarc_objtype type, const char *name);
 int tsarc_key_name_is_mark(const char *name);
 
 /* Under Object Lock, stores the mark that key file `name` was removed by
- * tsarc (the current time `now`), before it is hidden; nothing without. */
+ * tsarc (the current time `now`), once it is hidden; nothing without. */
 int tsarc_key_mark_removed(tsarc_repo *repo, const char *name, int64_t now);
 
 /* The hidden key files no valid mark accounts for, sorted (free with

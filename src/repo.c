@@ -636,15 +636,16 @@ static int match_key(char *const *names, size_t n, const char *id, size_t *which
 }
 
 /*
- * Removes key file `name`, listed or (`hidden`) already hidden by another
- * hand, once the one in use is known intact. Under Object Lock the mark
- * that tsarc removed it goes first (forgotten.h): an interruption leaves
- * it listed, a mark beside it meaning nothing; then, as for every
- * removal there, the versions whose date has passed go for good and the
- * key file stays hidden while one is retained.
+ * Removes key file `name`, listed or already hidden by another hand, once
+ * the one in use is known intact: as for every removal under Object Lock,
+ * the versions whose date has passed go for good and the key file stays
+ * hidden while one is retained. Then, if it is kept hidden, the mark that
+ * tsarc removed it (forgotten.h). Hidden first, marked after: cut off in
+ * between, the key file is reported as hidden by another hand (confirmed
+ * by running key remove again), never left listed beside a mark that
+ * would vouch for someone's later plain DELETE of it.
  */
-static int remove_key_file(tsarc_repo *repo, char **listed, size_t n, const char *name,
-	int hidden)
+static int remove_key_file(tsarc_repo *repo, char **listed, size_t n, const char *name)
 {
 	tsarc_purge_tally t = {0, 0, 0};
 	const char *one[1] = {name};
@@ -654,12 +655,10 @@ static int remove_key_file(tsarc_repo *repo, char **listed, size_t n, const char
 		return tsarc_error_set(TSARC_EINVAL, "key %.10s is the one this password opened: "
 			"remove it with another password, so that one is always left", name);
 	if ((rc = own_key_intact(repo, listed, n)) ||
-		(rc = tsarc_key_mark_removed(repo, name, (int64_t)time(NULL))))
+		(rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_KEY, one, 1,
+			 tsarc_purge_tally_cb, &t)))
 		return rc;
-	if (hidden)
-		return tsarc_store_purge_many(repo->store, TSARC_OBJ_KEY, one, 1,
-			tsarc_purge_tally_cb, &t);
-	return tsarc_store_remove(repo->store, TSARC_OBJ_KEY, name);
+	return t.kept ? tsarc_key_mark_removed(repo, name, (int64_t)time(NULL)) : 0;
 }
 
 int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
@@ -686,7 +685,7 @@ int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
 		in_hidden = 1;
 	}
 	if (!rc && !(rc = remove_key_file(repo, names, n, in_hidden ? hidden[which] :
-		names[which], in_hidden))) {
+		names[which]))) {
 		memcpy(name_out, in_hidden ? hidden[which] : names[which], TSARC_ID_HEX_LEN + 1);
 		if (was_hidden)
 			*was_hidden = in_hidden;
