@@ -100,6 +100,39 @@ done:
 }
 
 /*
+ * The report of one batch's purge: tallied as every purge's, and the
+ * bytes of each chunk only hidden taken back out of bytes_removed, which
+ * counts only what is deleted for good (as on format 2, and so the dry
+ * run's figures, from the store's preview, are the real run's). Before,
+ * a chunk only hidden counted as freed.
+ */
+typedef struct batch_purge {
+	tsarc_purge_tally *tally;
+	const doomed_chunk *batch;
+	size_t n, at;
+	tsarc_prune_result *res;
+} batch_purge;
+
+static int batch_purged(const char *name, int64_t kept_until, void *payload)
+{
+	batch_purge *p = payload;
+	size_t i, k;
+
+	if (kept_until)
+		/* The store reports in the batch's order as a rule: from where
+		 * the last one was, once round at worst. */
+		for (i = 0; i < p->n; i++) {
+			k = (p->at + i) % p->n;
+			if (!strcmp(p->batch[k].name, name)) {
+				p->res->bytes_removed -= p->batch[k].size;
+				p->at = k + 1;
+				break;
+			}
+		}
+	return tsarc_purge_tally_cb(name, kept_until, p->tally);
+}
+
+/*
  * Under Object Lock, a hidden snapshot that tsarc's forget did not mark
  * (forgotten.h) was hidden by someone else: what it needs is not known
  * (it is not listed), so freeing what no listed snapshot needs could
@@ -194,11 +227,12 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_un
 		if (!dry_run && (i > 0 || repo->retention.mode) &&
 			(rc = tsarc_lock_check(lock, NULL)))
 			goto done;
+		batch_purge bp = {&kept, sw.doomed + i, m, 0, res};
 		for (k = 0; k < m; k++)
 			batch[k] = sw.doomed[i + k].name;
 		/* With Object Lock, one under retention is only hidden. */
 		if ((rc = (dry_run ? tsarc_store_purge_preview : tsarc_store_purge_many)(
-			     repo->store, TSARC_OBJ_DATA, batch, m, tsarc_purge_tally_cb, &kept))) {
+			     repo->store, TSARC_OBJ_DATA, batch, m, batch_purged, &bp))) {
 			tsarc_error_prefix("removing unreferenced chunks");
 			goto done;
 		}

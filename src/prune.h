@@ -11,7 +11,8 @@ typedef struct tsarc_prune_result {
 	size_t chunks_young; /* unreferenced, but spared for a running backup */
 	uint64_t bytes_stored, bytes_removed;
 	/* Object Lock (objlock.h): of chunks_removed, those only hidden, as
-	 * their retention runs until chunks_kept_until (the latest date); and
+	 * their retention runs until chunks_kept_until (the latest date; their
+	 * bytes, still stored, are out of bytes_removed); and
 	 * the hidden objects of earlier runs now deleted for good or still kept. */
 	size_t chunks_kept;
 	int64_t chunks_kept_until;
