@@ -9,7 +9,8 @@
 # an administrator's bypass) prune's sweep deletes for good only what key
 # remove hid, as its dry run said; the break-glass password still reads
 # the repository as it was (--as-of). `tsarc key remove` of the hidden key
-# file confirms the removal: then it, and the marks, go like the other.
+# file confirms the removal: then it goes like the other (its date passed:
+# at once, no mark written).
 #
 # Run through tests/s3/run_with_s3.sh (a fresh bucket name, AWS_* set).
 . "$(dirname "$0")/../cli/lib.sh"
@@ -99,8 +100,9 @@ attack() {
 # Every date has passed: the sweep deletes what key remove hid and its
 # mark, never the key file another hand hid, whose password still reads
 # the repository as it was. Then the operator confirms that removal:
-# key remove of the hidden key file marks it and, its date passed,
-# deletes it for good at once; nothing is reported.
+# key remove of the hidden key file, its date passed, deletes it for good
+# at once, with no mark to write (tsarc marks only what it keeps hidden,
+# and only once it is hidden); nothing is reported.
 swept() {
 	local kb=${KB[$1]} kr=${KR[$1]}
 	in_bucket "$1"
@@ -117,16 +119,19 @@ swept() {
 	ok key remove --repo "$R" "${kb:0:12}" --json
 	[ "$(json_get "$OUT" "d['removed']")" = "$kb" ] && [ "$(json_get "$OUT" "d['was_hidden']")" = True ] ||
 		fail "key remove of the hidden key file: $(cat "$OUT")"
+	keys_versions
+	! has_version "$kb" && ! has_version "$kb.removed" ||
+		fail "the confirmed key file, its date passed, is left, or marked: $(cat "$WORK/keys")"
 	ok check --repo "$R"
 }
 
-# The next prune takes the confirmed key file's mark.
+# The next prune finds nothing of them left to delete.
 marks_gone() {
 	local kb=${KB[$1]}
 	in_bucket "$1"
 	prune_as_dry_run_said "$R"
-	[ "$(json_get "$OUT" "d['hidden_removed']")" = 1 ] ||
-		fail "prune deleted $(json_get "$OUT" "d['hidden_removed']") hidden objects, expected the mark"
+	[ "$(json_get "$OUT" "d['hidden_removed']")" = 0 ] ||
+		fail "prune deleted $(json_get "$OUT" "d['hidden_removed']") hidden objects, expected none"
 	keys_versions
 	! has_version "$kb" && ! has_version "$kb.removed" ||
 		fail "the confirmed key file or its mark is left: $(cat "$WORK/keys")"
