@@ -286,6 +286,70 @@ static void kube_broken_wipes(void **state)
 	broken_through(kube_in);
 }
 
+/* DIR/kubectl: prints a pod list whose Running pod "p" has a container
+ * "c" with the password as a literal env value (a Deployment's `value:`,
+ * which kubectl get pods shows in every pod's spec), then exits `code`. */
+static tsarc_transport *kube_pods_in(const char *dir, int code)
+{
+	char path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/pods.json", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "{\"kind\": \"List\", \"items\": [{\"metadata\": {\"name\": \"p\"}, "
+		"\"spec\": {\"containers\": [{\"name\": \"c\", \"env\": [{\"name\": "
+		"\"DB_PASSWORD\", \"value\": \"%s\"}]}]}, \"status\": {\"phase\": "
+		"\"Running\"}}]}\n", PASSWORD);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/kubectl", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "#!/bin/sh\ncat '%s/pods.json'\nexit %d\n", dir, code);
+	fclose(f);
+	assert_int_equal(chmod(path, 0700), 0);
+	return transport_with("kube", "binary", path);
+}
+
+/* Locating a pod reads `kubectl get pods -o json`, whose text holds every
+ * pod's spec: a password set as a literal env value is in it. The text
+ * is wiped on the way that finds the pod and on the one where kubectl
+ * fails. Before, both freed it as it was (the parsed tree was wiped). */
+static void kube_locate_wipes(void **state)
+{
+	cJSON *spec = cJSON_Parse("{\"container\": \"c\", \"workload\": \"w\"}");
+	char dir[4096];
+	int code, found_at[2];
+
+	(void)state;
+	assert_non_null(spec);
+	for (code = 0; code < 2; code++) {
+		tsarc_component c = {.name = "system-app", .kind = "exec", .spec = spec};
+		tsarc_transport *tr;
+		int rc;
+		assert_non_null(scratch_make(dir, sizeof(dir), "wipe"));
+		tr = kube_pods_in(dir, code);
+		__atomic_store_n(&found, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&armed, 1, __ATOMIC_SEQ_CST);
+		rc = tr->locate(tr, &c);
+		__atomic_store_n(&armed, 0, __ATOMIC_SEQ_CST);
+		if (code == 0) {
+			assert_int_equal(rc, 0);
+			assert_string_equal(c.pod, "p");
+		} else {
+			assert_int_not_equal(rc, 0);
+			assert_null(strstr(tsarc_error_last()->message, PASSWORD));
+			tsarc_error_clear();
+		}
+		found_at[code] = __atomic_load_n(&found, __ATOMIC_SEQ_CST);
+		printf("kubectl get pods exiting %d: %d blocks freed holding the password\n", code,
+			found_at[code]);
+		tsarc_component_clear(&c);
+		tr->free(tr);
+		assert_int_equal(scratch_remove(dir), 0);
+	}
+	cJSON_Delete(spec);
+	assert_int_equal(found_at[0] + found_at[1], 0);
+}
+
 static void arm(void)
 {
 	__atomic_store_n(&found, 0, __ATOMIC_SEQ_CST);
@@ -719,5 +783,5 @@ TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(local_get_wipes), cmocka_unit_test
 	cmocka_unit_test(kube_apply_wipes), cmocka_unit_test(repository_wipes),
 	cmocka_unit_test(sentinel_hosts_wipe), cmocka_unit_test(local_refused_wipes),
 	cmocka_unit_test(kube_refused_wipes), cmocka_unit_test(local_broken_wipes),
-	cmocka_unit_test(kube_broken_wipes),
+	cmocka_unit_test(kube_broken_wipes), cmocka_unit_test(kube_locate_wipes),
 	cmocka_unit_test_teardown(redis_swap_wipes, redis_swap_teardown))
