@@ -106,6 +106,15 @@ printf '{"transport": {"type": "local"},\n "components": {' > "$WORK/c6.json"
 backup_fails 2 "$WORK/c6.json" "broken JSON" "c6.json: not valid JSON \\(near line 2\\)"
 config "$WORK/c7.json" 'c["components"]["system-mysql"]["password_env"] = "TSARC_TEST_UNSET_VARIABLE"'
 backup_fails 2 "$WORK/c7.json" "unset password variable" "password_env names TSARC_TEST_UNSET_VARIABLE, which is not set"
+# An empty variable or password file is a mistake named, never a password:
+# before, an empty password_env crashed tsarc (the MySQL command was built
+# from no password at all).
+export TSARC_TEST_EMPTY_VARIABLE=
+config "$WORK/c7e.json" 'c["components"]["system-mysql"]["password_env"] = "TSARC_TEST_EMPTY_VARIABLE"'
+backup_fails 2 "$WORK/c7e.json" "empty password variable" "component 'system-mysql': password_env names TSARC_TEST_EMPTY_VARIABLE, which is empty"
+: > "$WORK/empty.pw"
+config "$WORK/c7f.json" 'c["components"]["system-mysql"]["password_file"] = "'"$WORK"'/empty.pw"'
+backup_fails 2 "$WORK/c7f.json" "empty password file" "component 'system-mysql': password_file $WORK/empty.pw is empty"
 no_snapshot "$REPO" "configuration mistakes"
 
 info "optional resources missing are noted, not fatal; exec components run"

@@ -600,8 +600,71 @@ static void password_file_unreadable_is_an_error(void **state)
 	assert_int_equal(scratch_remove(dir), 0);
 }
 
+/* An empty password is never taken for one, from a variable or a file:
+ * either is an error naming it (an operator's empty variable or empty
+ * file is a mistake: a Secret not mounted yet, a variable exported before
+ * it was filled), as the repository's empty password file is. To connect
+ * without a password the component names neither. Before, an empty
+ * password_env gave has_password with no password at all (the MySQL,
+ * PostgreSQL and Redis commands were then built from a NULL password),
+ * or, with url_secret, silently the Secret URL's password; an empty
+ * password_file gave "". */
+static void empty_password_is_an_error(void **state)
+{
+	static const char *const kv[] = {"URL", "postgresql://zync:old@src/zync_production", NULL};
+	char dir[4096], spec[8300], file[4200];
+	tsarc_component c;
+	tsarc_conn conn;
+	cJSON *j;
+	FILE *f;
+	int i;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.name = "system-mysql";
+	setenv("TSARC_TEST_DBCONN_EMPTY", "", 1);
+	assert_non_null(c.spec = j = cJSON_Parse("{\"password_env\": \"TSARC_TEST_DBCONN_EMPTY\"}"));
+	memset(&conn, 0, sizeof(conn));
+	assert_int_equal(tsarc_conn_from_url(&c, NULL, &conn), TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, "system-mysql"));
+	assert_non_null(strstr(tsarc_error_last()->message,
+		"password_env names TSARC_TEST_DBCONN_EMPTY, which is empty"));
+	assert_null(conn.password);
+	assert_false(conn.has_password);
+	tsarc_error_clear();
+	cJSON_Delete(j);
+	/* Not the Secret URL's password instead. */
+	resolve("{\"password_env\": \"TSARC_TEST_DBCONN_EMPTY\", \"url_secret\": "
+		"{\"secret\": \"zync\", \"key\": \"URL\"}}", kv, &conn, TSARC_ECONFIG);
+	assert_non_null(strstr(tsarc_error_last()->message, "TSARC_TEST_DBCONN_EMPTY"));
+	tsarc_error_clear();
+	unsetenv("TSARC_TEST_DBCONN_EMPTY");
+
+	/* An empty file, and one holding only a line end. */
+	assert_non_null(scratch_make(dir, sizeof(dir), "dbconn"));
+	for (i = 0; i < 2; i++) {
+		snprintf(file, sizeof(file), "%s/pw%d", dir, i);
+		assert_non_null(f = fopen(file, "w"));
+		fputs(i ? "\r\n" : "", f);
+		assert_int_equal(fclose(f), 0);
+		snprintf(spec, sizeof(spec), "{\"password_file\": \"%s\"}", file);
+		assert_non_null(c.spec = j = cJSON_Parse(spec));
+		memset(&conn, 0, sizeof(conn));
+		assert_int_equal(tsarc_conn_from_url(&c, NULL, &conn), TSARC_ECONFIG);
+		assert_non_null(strstr(tsarc_error_last()->message, "system-mysql"));
+		assert_non_null(strstr(tsarc_error_last()->message, file));
+		assert_non_null(strstr(tsarc_error_last()->message, "is empty"));
+		assert_null(conn.password);
+		assert_false(conn.has_password);
+		tsarc_error_clear();
+		cJSON_Delete(j);
+	}
+	assert_int_equal(scratch_remove(dir), 0);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(password_file_unreadable_is_an_error),
+	cmocka_unit_test(empty_password_is_an_error),
 	cmocka_unit_test(mysql_plugin_folder_unless_verified),
 	cmocka_unit_test(mysql_refusal_explained),
 	cmocka_unit_test(secret_user_wins_over_profile_user),
