@@ -106,10 +106,12 @@ static int base_args(const kube_transport *t, tsarc_cmd *cmd)
 	return base_args_ns(t, cmd, NULL);
 }
 
-/* Runs `binary [-n ns] ... args` and returns stdout; on failure *code and
- * err. */
+/* Runs `binary [-n ns] ... args` and returns stdout (*len bytes); on
+ * failure *code and err. What kubectl prints is the cluster's: a pod's
+ * spec with a literal env value (a password set as `value:`), a Secret's
+ * data. Every caller gives it back through kube_out_free, on every path. */
 static int kube_run_ns(const kube_transport *t, const char *ns, const char *const args[],
-	char **out, int *code, char *err, size_t errsz)
+	char **out, size_t *len, int *code, char *err, size_t errsz)
 {
 	tsarc_cmd cmd;
 	size_t i;
@@ -120,15 +122,24 @@ static int kube_run_ns(const kube_transport *t, const char *ns, const char *cons
 		for (i = 0; args[i] && !rc; i++)
 			rc = tsarc_cmd_arg(&cmd, args[i]);
 	if (!rc)
-		rc = tsarc_proc_capture(cmd.argv, t->pass, KUBE_JSON_MAX, out, NULL, code, err, errsz);
+		rc = tsarc_proc_capture(cmd.argv, t->pass, KUBE_JSON_MAX, out, len, code, err, errsz);
 	tsarc_cmd_free(&cmd);
 	return rc;
 }
 
 static int kube_run(const kube_transport *t, const char *const args[], char **out,
-	int *code, char *err, size_t errsz)
+	size_t *len, int *code, char *err, size_t errsz)
 {
-	return kube_run_ns(t, NULL, args, out, code, err, errsz);
+	return kube_run_ns(t, NULL, args, out, len, code, err, errsz);
+}
+
+/* kubectl's output, wiped whole (a NUL byte in it stops no wipe) before
+ * it is given back; *out is NULL after. */
+static void kube_out_free(char **out, size_t len)
+{
+	if (*out)
+		tsarc_secure_free(*out, len + 1);
+	*out = NULL;
 }
 
 static const char *ns_text(const kube_transport *t)
@@ -205,18 +216,21 @@ static int kube_locate(tsarc_transport *tr, tsarc_component *c)
 	for (i = 0; i < nsel; i++) {
 		const char *args[] = {"get", "pods", "-l", selectors[i], "-o", "json", NULL};
 		char *text = NULL;
+		size_t len = 0;
 		cJSON *list;
 		const cJSON *pod;
-		if ((rc = kube_run(t, args, &text, &code, err, sizeof(err))))
+		if ((rc = kube_run(t, args, &text, &len, &code, err, sizeof(err))))
 			return rc;
 		if (code != 0) {
-			free(text);
+			kube_out_free(&text, len);
 			return tsarc_error_set(TSARC_EIO, "component '%s': %s get pods -l %s failed "
 				"(status %d): %s", c->name, t->binary, selectors[i], code,
 				err[0] ? err : "(nothing on stderr)");
 		}
+		/* Every pod's spec: its literal env values too (the tree is
+		 * wiped when deleted, cJSON's hook in wipe.c). */
 		list = cJSON_Parse(text);
-		free(text);
+		kube_out_free(&text, len);
 		if (!list)
 			return tsarc_error_set(TSARC_EIO, "component '%s': %s get pods printed no JSON",
 				c->name, t->binary);
@@ -564,14 +578,15 @@ static int kube_get(tsarc_transport *tr, const char *type, const char *name, cJS
 	const char *one[] = {"get", type, name, "-o", "json", NULL};
 	const char *all[] = {"get", type, "-o", "json", NULL};
 	char *text = NULL, err[2048];
+	size_t len = 0;
 	cJSON *doc;
 	int rc, code;
 
 	*out = NULL;
-	if ((rc = kube_run(t, name ? one : all, &text, &code, err, sizeof(err))))
+	if ((rc = kube_run(t, name ? one : all, &text, &len, &code, err, sizeof(err))))
 		return rc;
 	if (code != 0) {
-		tsarc_secure_free_str(text);
+		kube_out_free(&text, len);
 		/* "Error from server (NotFound): secrets "x" not found", and for
 		 * a CRD that is not installed: "the server doesn't have a
 		 * resource type "apimanager"". */
@@ -582,10 +597,10 @@ static int kube_get(tsarc_transport *tr, const char *type, const char *name, cJS
 		return tsarc_error_set(TSARC_EIO, "%s get %s%s%s failed (status %d): %s", t->binary,
 			type, name ? " " : "", name ? name : "", code, err[0] ? err : "(nothing on stderr)");
 	}
-	/* A Secret's data: wiped (kubectl's JSON holds no NUL byte), the text
-	 * and what parsed of it when it is refused. */
+	/* A Secret's data: wiped, the text (whole) and what parsed of it when
+	 * it is refused. */
 	doc = tsarc_secret_doc_parse_object(text, strlen(text));
-	tsarc_secure_free_str(text);
+	kube_out_free(&text, len);
 	if (!doc)
 		return tsarc_error_set(TSARC_EIO, "%s get %s printed no JSON object", t->binary, type);
 	if (name) {
@@ -699,11 +714,12 @@ static int kube_remove(tsarc_transport *tr, const char *type, const char *name, 
 	kube_transport *t = (kube_transport *)tr;
 	const char *args[] = {"delete", type, name, "--ignore-not-found", NULL};
 	char *out = NULL, err[2048];
+	size_t len = 0;
 	int rc, code;
 
-	if ((rc = kube_run_ns(t, ns, args, &out, &code, err, sizeof(err))))
+	if ((rc = kube_run_ns(t, ns, args, &out, &len, &code, err, sizeof(err))))
 		return rc;
-	free(out);
+	kube_out_free(&out, len);
 	if (code != 0)
 		return tsarc_error_set(TSARC_EIO, "%s delete %s %s (namespace %s) failed (status "
 			"%d): %s", t->binary, type, name, ns ? ns : ns_text(t), code,
@@ -720,6 +736,7 @@ static int kube_rollout(tsarc_transport *tr, const char *workload)
 	kube_transport *t = (kube_transport *)tr;
 	char target[300], err[2048];
 	char *out = NULL;
+	size_t len = 0;
 	int rc, code, tries, i;
 
 	tries = strcmp(t->style, "auto") ? 1 : 2;
@@ -728,18 +745,17 @@ static int kube_rollout(tsarc_transport *tr, const char *workload)
 		const char *restart[] = {"rollout", dc ? "latest" : "restart", target, NULL};
 		const char *status[] = {"rollout", "status", target, "--timeout=600s", NULL};
 		snprintf(target, sizeof(target), "%s/%s", dc ? "dc" : "deployment", workload);
-		if ((rc = kube_run(t, restart, &out, &code, err, sizeof(err))))
+		if ((rc = kube_run(t, restart, &out, &len, &code, err, sizeof(err))))
 			return rc;
-		free(out);
-		out = NULL;
+		kube_out_free(&out, len);
 		if (code != 0 && i + 1 < tries && (strstr(err, "NotFound") || strstr(err, "not found")))
 			continue;
 		if (code != 0)
 			return tsarc_error_set(TSARC_EIO, "%s rollout of %s failed (status %d): %s",
 				t->binary, target, code, err[0] ? err : "(nothing on stderr)");
-		if ((rc = kube_run(t, status, &out, &code, err, sizeof(err))))
+		if ((rc = kube_run(t, status, &out, &len, &code, err, sizeof(err))))
 			return rc;
-		free(out);
+		kube_out_free(&out, len);
 		if (code != 0)
 			return tsarc_error_set(TSARC_EIO, "%s rollout status %s failed (status %d): %s",
 				t->binary, target, code, err[0] ? err : "(nothing on stderr)");
