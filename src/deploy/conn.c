@@ -28,11 +28,13 @@ static int nomem(void)
  * failed with EISDIR and that was taken for the end of an empty file: the
  * client was given an empty password. The whole file is the password but
  * for the line end after it: blanks and inner line breaks are kept
- * (docs/config.md).
+ * (docs/config.md). An empty one (or only a line end) is an error, as an
+ * empty password_env is (password_env_value) and as the repository's
+ * empty password file is: before, it gave the client "".
  */
 static int read_password_file(const char *path, const char *comp, char **out)
 {
-	size_t len;
+	size_t len, whole;
 	int rc = tsarc_read_secret_file("password_file", path, PASSWORD_FILE_MAX, out, &len);
 
 	if (rc) {
@@ -40,8 +42,40 @@ static int read_password_file(const char *path, const char *comp, char **out)
 			tsarc_error_prefix("component '%s'", comp);
 		return rc;
 	}
+	whole = len;
 	while (len > 0 && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r'))
 		(*out)[--len] = '\0';
+	if (!len) {
+		tsarc_secure_free(*out, whole + 1);
+		*out = NULL;
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': password_file %s is empty (to "
+			"connect without a password, leave password_file out)", comp, path);
+	}
+	return 0;
+}
+
+/*
+ * The value of the variable password_env names. Unset is an error, and so
+ * is empty: an operator's empty variable is a mistake (a variable exported
+ * before it was filled, a Secret's key that is empty), never a password.
+ * Before, an empty one was skipped as "no value" while the component was
+ * marked as having a password: the MySQL, PostgreSQL and redis-cli
+ * commands were built from no password at all, or, with url_secret, the
+ * Secret URL's password was used in its place without a word.
+ */
+static int password_env_value(const char *name, const char *comp, const char **out)
+{
+	const char *v = getenv(name);
+
+	*out = NULL;
+	if (!v)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': password_env names %s, "
+			"which is not set", comp, name);
+	if (!*v)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': password_env names %s, "
+			"which is empty (to connect without a password, leave password_env out)",
+			comp, name);
+	*out = v;
 	return 0;
 }
 
@@ -154,13 +188,8 @@ int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *c
 	if (port)
 		conn->port = port;
 	if ((s = tsarc_spec_str(spec, "password_env"))) {
-		const char *v = getenv(s);
-		if (!v) {
-			rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': password_env names %s, "
-				"which is not set", c->name, s);
-			goto fail;
-		}
-		if ((rc = set_str(&conn->password, v)))
+		const char *v;
+		if ((rc = password_env_value(s, c->name, &v)) || (rc = set_str(&conn->password, v)))
 			goto fail;
 		conn->has_password = 1;
 	} else if ((s = tsarc_spec_str(spec, "password_file"))) {
