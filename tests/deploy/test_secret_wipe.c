@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -380,6 +381,80 @@ static void sentinel_hosts_wipe(void **state)
 	tsarc_error_clear();
 	assert_int_equal(disarm(), 0);
 	assert_null(r);
+}
+
+/* A Redis stand-in on loopback: answers each of `n` connections' first
+ * read with +OK and closes it. */
+typedef struct ok_server {
+	int fd, n;
+} ok_server;
+
+static void *ok_serve(void *arg)
+{
+	ok_server *s = arg;
+	char buf[4096];
+	int i, c;
+
+	for (i = 0; i < s->n; i++) {
+		if ((c = accept(s->fd, NULL, NULL)) < 0)
+			break;
+		if (read(c, buf, sizeof(buf)) > 0)
+			(void)!write(c, "+OK\r\n", 5);
+		close(c);
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return NULL;
+}
+
+/* The AUTH command is built in the connection's output buffer, which grew
+ * with realloc: a password whose AUTH ended just past the buffer's size
+ * (the "\r\n" after it made it grow) left the block holding it given back
+ * as it was. Every length from 200 to 300 bytes, without and with a user,
+ * so that the growth falls after the password for some of them, whatever
+ * the buffer's first size. Before, the lengths where it did (234 and 235
+ * without a user) each left one. */
+static void redis_auth_wipes(void **state)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	ok_server srv;
+	pthread_t th;
+	char pw[400];
+	int len, with_user, port, leaks = 0;
+
+	(void)state;
+	srv.fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(srv.fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(srv.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(srv.fd, (struct sockaddr *)&a, &alen), 0);
+	assert_int_equal(listen(srv.fd, 16), 0);
+	port = ntohs(a.sin_port);
+	srv.n = 2 * 101;
+	assert_int_equal(pthread_create(&th, NULL, ok_serve, &srv), 0);
+	for (with_user = 0; with_user < 2; with_user++)
+		for (len = 200; len <= 300; len++) {
+			tsarc_redis_opts o = {.host = "127.0.0.1", .port = port,
+				.user = with_user ? "backup" : NULL, .password = pw,
+				.connect_timeout_ms = 10000, .io_timeout_ms = 10000};
+			tsarc_redis *r = NULL;
+			memset(pw, 'x', (size_t)len - strlen(PASSWORD));
+			memcpy(pw + len - strlen(PASSWORD), PASSWORD, strlen(PASSWORD) + 1);
+			arm();
+			assert_int_equal(tsarc_redis_connect(&r, &o, "Redis"), 0);
+			tsarc_redis_close(r);
+			if (disarm()) {
+				printf("AUTH%s with a password of %d bytes: a block freed holding it\n",
+					with_user ? " as a user" : "", len);
+				leaks++;
+			}
+		}
+	assert_int_equal(pthread_join(th, NULL), 0);
+	close(srv.fd);
+	explicit_bzero(pw, sizeof(pw));
+	assert_int_equal(leaks, 0);
 }
 
 /* The resources kind's backup of the Secret (20 KB: cJSON's printing
@@ -781,7 +856,8 @@ static void redis_swap_wipes(void **state)
 TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(local_get_wipes), cmocka_unit_test(kube_get_wipes),
 	cmocka_unit_test(resources_backup_wipes), cmocka_unit_test(local_apply_wipes),
 	cmocka_unit_test(kube_apply_wipes), cmocka_unit_test(repository_wipes),
-	cmocka_unit_test(sentinel_hosts_wipe), cmocka_unit_test(local_refused_wipes),
+	cmocka_unit_test(sentinel_hosts_wipe), cmocka_unit_test(redis_auth_wipes),
+	cmocka_unit_test(local_refused_wipes),
 	cmocka_unit_test(kube_refused_wipes), cmocka_unit_test(local_broken_wipes),
 	cmocka_unit_test(kube_broken_wipes), cmocka_unit_test(kube_locate_wipes),
 	cmocka_unit_test_teardown(redis_swap_wipes, redis_swap_teardown))
