@@ -41,6 +41,10 @@ struct tsarc_redis {
 	SSL *ssl;
 	char where[300];
 	char what[32];
+	/* Commands to send: AUTH's password, and the keys a restore
+	 * writes. A wiped buffer (buf.h): a block it outgrows is wiped
+	 * before it is given back, which realloc could not do (the \r\n
+	 * after a password could make it grow). */
 	tsarc_buf out;
 	size_t out_cmds;  /* commands queued in `out` */
 	size_t pending;   /* commands sent, replies unread */
@@ -636,7 +640,7 @@ int tsarc_redis_connect(tsarc_redis **out, const tsarc_redis_opts *o, const char
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
 	r->fd = -1;
-	tsarc_buf_init(&r->out, 0);
+	tsarc_buf_init_wiped(&r->out);
 	snprintf(r->what, sizeof(r->what), "%s", what ? what : "Redis");
 	if (o->socket)
 		snprintf(r->where, sizeof(r->where), "%s", o->socket);
@@ -666,9 +670,7 @@ void tsarc_redis_close(tsarc_redis *r)
 	SSL_CTX_free(r->ctx);
 	if (r->fd >= 0)
 		close(r->fd);
-	if (r->out.ptr)
-		OPENSSL_cleanse(r->out.ptr, r->out.cap);
-	tsarc_buf_dispose(&r->out);
+	tsarc_buf_dispose(&r->out); /* wiped: a wiped buffer */
 	free(r->in);
 	free(r);
 }
