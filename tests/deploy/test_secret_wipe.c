@@ -383,6 +383,31 @@ static void sentinel_hosts_wipe(void **state)
 	assert_null(r);
 }
 
+/* The in-memory MySQL option file's text (tsarc_mysql_option_text) of a
+ * password of 960 bytes (PASSWORD over and over), into a plain buffer as
+ * the local transport's spawn gives it: the buffer grows while the
+ * password is appended, and no block it outgrew may hold a piece of it.
+ * Before, it grew with realloc: each block it outgrew (256, 512 bytes)
+ * was given back holding the password's first part. */
+static void mysql_option_text_wipes(void **state)
+{
+	tsarc_buf text = TSARC_BUF_INIT;
+	char pw[40 * sizeof(PASSWORD)] = "";
+	int i, leaks;
+
+	(void)state;
+	for (i = 0; i < 40; i++)
+		strcat(pw, PASSWORD);
+	arm();
+	assert_int_equal(tsarc_mysql_option_text(pw, &text), 0);
+	assert_non_null(strstr((const char *)text.ptr, pw));
+	tsarc_secure_buf_dispose(&text);
+	leaks = disarm();
+	printf("MySQL option text: %d blocks freed holding the password\n", leaks);
+	explicit_bzero(pw, sizeof(pw));
+	assert_int_equal(leaks, 0);
+}
+
 /* A Redis stand-in on loopback: answers each of `n` connections' first
  * read with +OK and closes it. */
 typedef struct ok_server {
@@ -857,6 +882,7 @@ TSARC_TESTS_MAIN(NULL, NULL, cmocka_unit_test(local_get_wipes), cmocka_unit_test
 	cmocka_unit_test(resources_backup_wipes), cmocka_unit_test(local_apply_wipes),
 	cmocka_unit_test(kube_apply_wipes), cmocka_unit_test(repository_wipes),
 	cmocka_unit_test(sentinel_hosts_wipe), cmocka_unit_test(redis_auth_wipes),
+	cmocka_unit_test(mysql_option_text_wipes),
 	cmocka_unit_test(local_refused_wipes),
 	cmocka_unit_test(kube_refused_wipes), cmocka_unit_test(local_broken_wipes),
 	cmocka_unit_test(kube_broken_wipes), cmocka_unit_test(kube_locate_wipes),
