@@ -167,6 +167,11 @@ int tsarc_mysql_option_text(const char *password, tsarc_buf *out)
 	size_t i;
 	int rc = 0;
 
+	/* The text holds the password, appended a character at a time: the
+	 * buffer is made a wiped one (buf.h), so that each block it outgrows
+	 * is wiped before it is given back. Before, realloc gave back the
+	 * blocks holding the password's first part as they were. */
+	out->wipe = 1;
 	/* The client's own files first, then the password: a [client]
 	 * password of ~/.my.cnf (read after an extra file) would replace the
 	 * Secret's, and the client would send an operator's password to the

@@ -53,7 +53,9 @@ int tsarc_cmd_mysql_password(tsarc_cmd *c, const char *password);
 /* The option file that carries it: the files the client reads by itself
  * included first (/etc/my.cnf, /etc/mysql/my.cnf, ~/.my.cnf, those that
  * exist), then [client] password="..." with the escapes MySQL and MariaDB
- * undo: its password is the last, so no file of the host replaces it. */
+ * undo: its password is the last, so no file of the host replaces it.
+ * `out` is made a wiped buffer (each block it outgrows wiped); the caller
+ * disposes of it with tsarc_secure_buf_dispose. */
 struct tsarc_buf;
 int tsarc_mysql_option_text(const char *password, struct tsarc_buf *out);
 /* A sealed in-memory file (memfd, close-on-exec, never fd 0-2) holding
