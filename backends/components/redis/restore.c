@@ -281,8 +281,6 @@ static void note_done(tsarc_step *s, const char *how, const char *where,
 		cJSON_AddStringToObject(s->detail, "redis_memory", memory);
 }
 
-/* The check pass: the whole stream through a loader that sends nothing.
- * *ndb: its highest database + 1. */
 /* A number the snapshot recorded for the stream (`key` of its metadata):
  * 1 and *v, or 0 when it has none (an older tsarc) or not a number. */
 static int meta_number(const tsarc_step *s, const char *key, unsigned long long *v)
@@ -320,6 +318,8 @@ static void stream_need(const tsarc_step *s, const tsarc_redis_stats *st, tsarc_
 	}
 }
 
+/* The check pass: the whole stream through a loader that sends nothing.
+ * *ndb: its highest database + 1; *need: what it needs in memory. */
 static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_dbmap *map,
 	int *ndb, unsigned long long *keys, int *functions, tsarc_redis_need *need)
 {
@@ -503,6 +503,29 @@ static int recorded_need(const tsarc_step *s, tsarc_redis_need *need)
 	return 1;
 }
 
+/* The target's INFO memory, asked while the plan is made: 1 when it
+ * answered (m->known 0 still: INFO refused to this user), 0 when it could
+ * not be reached now (the step decides). `addr`: where it was asked. */
+static int target_memory(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_memory *m,
+	char *addr, size_t addrsz)
+{
+	tsarc_redis_conf conf;
+	tsarc_redis *dst = NULL;
+	int asked = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (!step_conf(r, s, &conf)) {
+		if (!tsarc_redis_conf_connect(&conf, &dst) && !tsarc_redis_memory_read(dst, m)) {
+			asked = 1;
+			snprintf(addr, addrsz, "%s", tsarc_redis_where(dst));
+		}
+		tsarc_redis_close(dst);
+		tsarc_redis_conf_free(&conf);
+	}
+	tsarc_error_clear();
+	return asked;
+}
+
 /* The memory check of a logical stream whose snapshot records its need,
  * made when the plan is made, before any step of the restore writes
  * (the step makes it again before it empties its target): found only
@@ -511,25 +534,15 @@ static int recorded_need(const tsarc_step *s, tsarc_redis_need *need)
  * that does not tell its memory: the step decides. */
 static int admit_memory(tsarc_restore_ctx *r, const tsarc_step *s)
 {
-	tsarc_redis_conf conf;
-	tsarc_redis *dst = NULL;
 	tsarc_redis_memory m;
 	tsarc_redis_need need;
-	char text[1200];
-	int rc = 0;
+	char text[1200], addr[300];
+	int rc;
 
-	if (!recorded_need(s, &need) || step_conf(r, s, &conf)) {
-		tsarc_error_clear();
+	if (!recorded_need(s, &need) || !target_memory(r, s, &m, addr, sizeof(addr)))
 		return 0;
-	}
-	if (!tsarc_redis_conf_connect(&conf, &dst) && !tsarc_redis_memory_read(dst, &m))
-		rc = tsarc_redis_room(tsarc_redis_where(dst), &m, &need, text, sizeof(text));
-	tsarc_redis_close(dst);
-	tsarc_redis_conf_free(&conf);
-	if (rc)
+	if ((rc = tsarc_redis_room(addr, &m, &need, text, sizeof(text))))
 		tsarc_error_prefix("component '%s'", s->component);
-	else
-		tsarc_error_clear();
 	return rc;
 }
 
@@ -585,24 +598,12 @@ int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s)
  * compare (the private redis-server's measure, or the stream's bytes). */
 static void plan_memory(tsarc_restore_ctx *r, const tsarc_step *s, restore_path p, cJSON *plan)
 {
-	tsarc_redis_conf conf;
-	tsarc_redis *dst = NULL;
 	tsarc_redis_memory m;
 	tsarc_redis_need need;
 	char text[1200], out[1600], addr[300] = "the target";
-	int asked = 0;
+	int asked = target_memory(r, s, &m, addr, sizeof(addr));
 
-	memset(&m, 0, sizeof(m));
 	memset(&need, 0, sizeof(need));
-	if (!step_conf(r, s, &conf)) {
-		if (!tsarc_redis_conf_connect(&conf, &dst) && !tsarc_redis_memory_read(dst, &m)) {
-			asked = 1;
-			snprintf(addr, sizeof(addr), "%s", tsarc_redis_where(dst));
-		}
-		tsarc_redis_close(dst);
-		tsarc_redis_conf_free(&conf);
-	}
-	tsarc_error_clear();
 	if (p == PATH_LOGICAL)
 		recorded_need(s, &need);
 	if (!asked || !m.known) {
