@@ -57,6 +57,11 @@ attack() {
 	kb=${KB[$1]} kr=${KR[$1]}
 	[ "$($ATT delete "$BUCKET" "repo/keys/$kb")" = ok ] || fail "plain delete of a key file refused"
 	ok key remove --repo "$R" "${kr:0:12}"
+	# Whoever removes a key file (its password leaked) learns that it is
+	# only hidden, and until when its password still opens the repository.
+	expect_out "removed key ${kr:0:10}: under Object Lock until [0-9]{4}-" \
+		"key remove says until when the hidden key file is kept"
+	expect_out "still opens the repository" "key remove says what the kept key file allows"
 	keys_versions
 	KBVER[$1]=$(old_of "$kb")
 	krver=$(old_of "$kr")
@@ -119,6 +124,8 @@ swept() {
 	ok key remove --repo "$R" "${kb:0:12}" --json
 	[ "$(json_get "$OUT" "d['removed']")" = "$kb" ] && [ "$(json_get "$OUT" "d['was_hidden']")" = True ] ||
 		fail "key remove of the hidden key file: $(cat "$OUT")"
+	[ "$(json_get "$OUT" "d['kept_until']")" = None ] ||
+		fail "key remove of the hidden key file, its date passed, says it is kept: $(cat "$OUT")"
 	keys_versions
 	! has_version "$kb" && ! has_version "$kb.removed" ||
 		fail "the confirmed key file, its date passed, is left, or marked: $(cat "$WORK/keys")"
