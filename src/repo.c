@@ -645,12 +645,14 @@ static int match_key(char *const *names, size_t n, const char *id, size_t *which
  * by running key remove again), never left listed beside a mark that
  * would vouch for someone's later plain DELETE of it.
  */
-static int remove_key_file(tsarc_repo *repo, char **listed, size_t n, const char *name)
+static int remove_key_file(tsarc_repo *repo, char **listed, size_t n, const char *name,
+	int64_t *kept_until)
 {
 	tsarc_purge_tally t = {0, 0, 0};
 	const char *one[1] = {name};
 	int rc;
 
+	*kept_until = 0;
 	if (!strcmp(name, repo->key_name))
 		return tsarc_error_set(TSARC_EINVAL, "key %.10s is the one this password opened: "
 			"remove it with another password, so that one is always left", name);
@@ -658,18 +660,21 @@ static int remove_key_file(tsarc_repo *repo, char **listed, size_t n, const char
 		(rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_KEY, one, 1,
 			 tsarc_purge_tally_cb, &t)))
 		return rc;
-	return t.kept ? tsarc_key_mark_removed(repo, name, (int64_t)time(NULL)) : 0;
+	if (t.kept && !(rc = tsarc_key_mark_removed(repo, name, (int64_t)time(NULL))))
+		*kept_until = t.kept_until;
+	return rc;
 }
 
 int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
-	char name_out[TSARC_ID_HEX_LEN + 1], int *was_hidden)
+	char name_out[TSARC_ID_HEX_LEN + 1], tsarc_key_removal *how)
 {
 	char **names = NULL, **hidden = NULL;
 	size_t n = 0, nhidden = 0, len = id ? strlen(id) : 0, which = 0;
+	int64_t kept_until = 0;
 	int rc, in_hidden = 0;
 
-	if (was_hidden)
-		*was_hidden = 0;
+	if (how)
+		memset(how, 0, sizeof(*how));
 	if (len == 0 || len > TSARC_ID_HEX_LEN || strspn(id, "0123456789abcdef") != len)
 		return tsarc_error_set(TSARC_EINVAL, "'%s' is not a key id (hex, from 'tsarc key "
 			"list')", id ? id : "");
@@ -685,10 +690,12 @@ int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
 		in_hidden = 1;
 	}
 	if (!rc && !(rc = remove_key_file(repo, names, n, in_hidden ? hidden[which] :
-		names[which]))) {
+		names[which], &kept_until))) {
 		memcpy(name_out, in_hidden ? hidden[which] : names[which], TSARC_ID_HEX_LEN + 1);
-		if (was_hidden)
-			*was_hidden = in_hidden;
+		if (how) {
+			how->was_hidden = in_hidden;
+			how->kept_until = kept_until;
+		}
 	}
 	tsarc_store_names_free(names, n);
 	tsarc_store_names_free(hidden, nhidden);
@@ -774,14 +781,16 @@ int tsarc_repo_keys_of_password(tsarc_repo *repo, const char *password, char ***
 
 int tsarc_repo_change_password(tsarc_repo *repo, const char *old_password,
 	const char *new_password, char added[TSARC_ID_HEX_LEN + 1], char ***removed,
-	size_t *nremoved)
+	size_t *nremoved, int64_t *kept_until)
 {
 	char **old = NULL, removed_one[TSARC_ID_HEX_LEN + 1];
+	tsarc_key_removal how;
 	size_t n = 0, i;
 	int rc;
 
 	*removed = NULL;
 	*nremoved = 0;
+	*kept_until = 0;
 	/* Every key file the old password opens is known before anything is
 	 * written: a refusal changes nothing. */
 	if ((rc = tsarc_repo_keys_of_password(repo, old_password, &old, &n)) ||
@@ -794,7 +803,10 @@ int tsarc_repo_change_password(tsarc_repo *repo, const char *old_password,
 	 * is still there before each removal). */
 	snprintf(repo->key_name, sizeof(repo->key_name), "%s", added);
 	for (i = 0; i < n; i++) {
-		if ((rc = tsarc_repo_remove_key(repo, old[i], removed_one, NULL))) {
+		if (!(rc = tsarc_repo_remove_key(repo, old[i], removed_one, &how))) {
+			if (how.kept_until > *kept_until)
+				*kept_until = how.kept_until;
+		} else {
 			tsarc_error_prefix("the new password was added as key %.10s and works, but "
 				"%zu of the %zu key files the old password opens (%.10s%s) are still "
 				"there, so it still opens the repository: remove them with 'tsarc key "

@@ -97,16 +97,27 @@ int tsarc_repo_add_key(tsarc_repo *repo, const char *password,
  * damaged one is listed with "damaged": true. */
 struct cJSON;
 int tsarc_repo_list_keys(tsarc_repo *repo, struct cJSON **out);
+/* What a key file's removal left. Under Object Lock a key file whose
+ * retention has not passed is only hidden: its version stays in the bucket
+ * until kept_until, and until then its password still opens the
+ * repository (--as-of) for whoever can read old versions. An operator
+ * withdrawing a leaked password must be told so, with the date. */
+typedef struct tsarc_key_removal {
+	int was_hidden;	    /* it was one hidden by another hand, now confirmed */
+	int64_t kept_until; /* 0: deleted for good (or no Object Lock) */
+} tsarc_key_removal;
+
 /* Removes the key file named by `id` (or a unique prefix of it): never the
  * one in use (TSARC_EINVAL), and only while the one in use is still stored
  * intact (TSARC_ENOTFOUND, TSARC_ECORRUPT), so at least one password
  * always opens the repository. Its full name goes to `name_out`. Two
  * removals at once are kept apart by an exclusive lock (cmd_key.c).
- * Under Object Lock it leaves a mark first (forgotten.h); with no listed
- * key file of that id, one hidden by another hand is the one whose
- * removal this confirms (its mark written, *was_hidden set; may be NULL). */
+ * Under Object Lock it hides the key file, then marks it removed where it
+ * is kept (forgotten.h); with no listed key file of that id, one hidden
+ * by another hand is the one whose removal this confirms. What it left
+ * goes to *how (may be NULL). */
 int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
-	char name_out[TSARC_ID_HEX_LEN + 1], int *was_hidden);
+	char name_out[TSARC_ID_HEX_LEN + 1], tsarc_key_removal *how);
 
 /*
  * The key files of this repository that `password` opens, the one in use
@@ -131,11 +142,14 @@ int tsarc_repo_keys_of_password(tsarc_repo *repo, const char *password, char ***
  * (tsarc_repo_remove_key), so some key always opens the repository. The
  * names removed go to *removed (the key in use first; free with
  * tsarc_store_names_free), also when a removal fails part way (its error
- * says which are left). Hold the repository alone (an exclusive lock).
+ * says which are left); *kept_until gets the latest date until which
+ * Object Lock keeps one of them hidden (0: none kept), as until then the
+ * old password still opens the repository as it was (tsarc_key_removal).
+ * Hold the repository alone (an exclusive lock).
  */
 int tsarc_repo_change_password(tsarc_repo *repo, const char *old_password,
 	const char *new_password, char added[TSARC_ID_HEX_LEN + 1], char ***removed,
-	size_t *nremoved);
+	size_t *nremoved, int64_t *kept_until);
 /* The largest key file read: tsarc writes a few hundred bytes, and one
  * past this is damage (also what looking for a repository elsewhere reads
  * of a candidate's key file: tree/repofind.c, s3sys/repo.c). */

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "forgotten.h"
 #include "lock.h"
+#include "snapshot.h"
 #include "tsarc/errors.h"
 
 #include <cjson/cJSON.h>
@@ -24,9 +25,11 @@ static const char KEY_HELP[] =
 	"  remove   a key file (an id or a unique prefix of one from 'key list'); not\n"
 	"           the one the given password opened, so one always remains; it\n"
 	"           holds the repository alone, as passwd does (exit 11 while\n"
-	"           another command runs). Under Object Lock it marks the key file\n"
-	"           removed, and the id of a key file someone else hid ('check'\n"
-	"           names it) confirms that removal\n"
+	"           another command runs). Under Object Lock it hides the key file\n"
+	"           and marks it removed: it says until when the bucket keeps it, as\n"
+	"           its password opens the repository as it was till then; the id\n"
+	"           of a key file someone else hid ('check' names it) confirms that\n"
+	"           removal\n"
 	"  passwd   add a key file for the new password, then remove every key file\n"
 	"           the given password opens (not only the one it opened: two may\n"
 	"           hold it), so that the old password opens nothing after; another\n"
@@ -43,12 +46,42 @@ static const cli_option KEY_OPTIONS[] = {
 	{0},
 };
 
+/* "kept_until": the date, or null when nothing is kept. */
+static void add_kept_until(cJSON *doc, int64_t kept_until)
+{
+	char when[40];
+
+	if (!kept_until) {
+		cJSON_AddNullToObject(doc, "kept_until");
+		return;
+	}
+	tsarc_time_format(kept_until, 0, when, sizeof(when));
+	cJSON_AddStringToObject(doc, "kept_until", when);
+}
+
+/* What Object Lock keeps of the key files a change removed: their
+ * versions stay, hidden, until `kept_until`, and their password opens the
+ * repository as it was till then. Said to whoever removes a key file
+ * because its password leaked, as forget says of a snapshot it hides. */
+static void say_kept(const char *what, int64_t kept_until)
+{
+	char when[40];
+
+	tsarc_time_format(kept_until, 0, when, sizeof(when));
+	printf("%s: under Object Lock until %s: hidden now, marked removed, and deleted for good "
+	       "by a prune after that date; until then its password still opens the repository "
+	       "as it was (--as-of) for whoever can read the bucket's old versions\n", what,
+		when);
+}
+
 /* Prints what a change did, human or --json: the key added, the keys
  * removed ("removed": the first, the one in use; passwd's "removed_all":
- * each). */
+ * each; "kept_until": the date until which Object Lock keeps them hidden,
+ * null when none is kept). */
 static int report(const cli_common *c, const char *action, const char *added,
-	char *const *removed, size_t nremoved)
+	char *const *removed, size_t nremoved, int64_t kept_until)
 {
+	char line[80];
 	size_t i;
 
 	if (c->json) {
@@ -61,31 +94,48 @@ static int report(const cli_common *c, const char *action, const char *added,
 		if (!strcmp(action, "passwd") && (all = cJSON_AddArrayToObject(doc, "removed_all")))
 			for (i = 0; i < nremoved; i++)
 				cJSON_AddItemToArray(all, cJSON_CreateString(removed[i]));
+		if (strcmp(action, "add"))
+			add_kept_until(doc, kept_until);
 		return cli_print_json(doc);
 	}
 	if (added)
 		printf("added key %.10s\n", added);
 	for (i = 0; i < nremoved; i++)
-		printf("removed key %.10s\n", removed[i]);
+		if (!strcmp(action, "remove") && kept_until) {
+			snprintf(line, sizeof(line), "removed key %.10s", removed[i]);
+			say_kept(line, kept_until);
+		} else {
+			printf("removed key %.10s\n", removed[i]);
+		}
 	if (nremoved > 1)
 		printf("the old password opened %zu key files: all are removed\n", nremoved);
+	if (!strcmp(action, "passwd") && kept_until)
+		say_kept("the old password's key files", kept_until);
 	return 0;
 }
 
 /* A key file someone else had hidden (Object Lock), whose removal the
- * operator confirmed: marked removed now, so it is no longer reported and
- * a prune deletes it for good after its date (forgotten.h). */
-static int report_confirmed(const cli_common *c, const char *name)
+ * operator confirmed: marked removed and kept hidden until its date, or,
+ * that date passed, deleted for good at once with no mark (forgotten.h). */
+static int report_confirmed(const cli_common *c, const char *name, int64_t kept_until)
 {
+	char line[96];
+
 	if (c->json) {
 		cJSON *doc = cJSON_CreateObject();
 		cJSON_AddStringToObject(doc, "action", "remove");
 		cJSON_AddStringToObject(doc, "removed", name);
 		cJSON_AddBoolToObject(doc, "was_hidden", 1);
+		add_kept_until(doc, kept_until);
 		return cli_print_json(doc);
 	}
-	printf("hidden key %.10s (hidden by another hand) marked removed: it is deleted for "
-	       "good once its retention date has passed (now, or by a later prune)\n", name);
+	if (!kept_until) {
+		printf("hidden key %.10s (hidden by another hand) deleted for good: its retention "
+		       "date had passed\n", name);
+		return 0;
+	}
+	snprintf(line, sizeof(line), "hidden key %.10s (hidden by another hand)", name);
+	say_kept(line, kept_until);
 	return 0;
 }
 
@@ -146,9 +196,11 @@ int cmd_key(int argc, char **argv)
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;
 	char *new_pw = NULL, *old_pw = NULL, **gone = NULL, *one;
+	tsarc_key_removal how = {0, 0};
+	int64_t kept_until = 0;
 	size_t ngone = 0;
 	cli_common c;
-	int rc, was_hidden = 0;
+	int rc;
 
 	if ((rc = cli_start(&cmd, argc, argv, &c, &new_file)) != CLI_GO_ON)
 		return rc;
@@ -178,16 +230,17 @@ int cmd_key(int argc, char **argv)
 		rc = key_list(&c, repo);
 	} else if (!strcmp(sub, "remove")) {
 		one = removed;
-		if (!(rc = tsarc_repo_remove_key(repo, argv[optind], removed, &was_hidden)))
-			rc = was_hidden ? report_confirmed(&c, removed) :
-					  report(&c, "remove", NULL, &one, 1);
+		if (!(rc = tsarc_repo_remove_key(repo, argv[optind], removed, &how)))
+			rc = how.was_hidden ? report_confirmed(&c, removed, how.kept_until) :
+					      report(&c, "remove", NULL, &one, 1, how.kept_until);
 	} else if ((rc = cli_get_new_password(new_file, &new_pw))) {
 		/* nothing to add */
 	} else if (!strcmp(sub, "add")) {
 		if (!(rc = tsarc_repo_add_key(repo, new_pw, added)))
-			rc = report(&c, "add", added, NULL, 0);
-	} else if (!(rc = tsarc_repo_change_password(repo, old_pw, new_pw, added, &gone, &ngone))) {
-		rc = report(&c, "passwd", added, gone, ngone);
+			rc = report(&c, "add", added, NULL, 0, 0);
+	} else if (!(rc = tsarc_repo_change_password(repo, old_pw, new_pw, added, &gone, &ngone,
+			     &kept_until))) {
+		rc = report(&c, "passwd", added, gone, ngone, kept_until);
 	}
 	tsarc_store_names_free(gone, ngone);
 	cli_free_password(old_pw);

@@ -236,7 +236,8 @@ static void test_a_key_file_hidden_by_another_hand(void **state)
 	int64_t kept_until;
 	uint64_t size;
 	size_t n = 0;
-	int hidden, was_hidden;
+	tsarc_key_removal how;
+	int hidden;
 	locked L;
 
 	(void)state;
@@ -252,9 +253,10 @@ static void test_a_key_file_hidden_by_another_hand(void **state)
 	/* kr removed by tsarc: marked, hidden, left to expire; the mark is no
 	 * key file to any listing of keys. */
 	retention_store_set_now(L.ctl, T0 + 60);
-	assert_int_equal(tsarc_repo_remove_key(L.repo, kr, out, &was_hidden), 0);
+	assert_int_equal(tsarc_repo_remove_key(L.repo, kr, out, &how), 0);
 	assert_string_equal(out, kr);
-	assert_int_equal(was_hidden, 0);
+	assert_int_equal(how.was_hidden, 0);
+	assert_int_equal(how.kept_until, T0 + DAY); /* only hidden: said, with its date */
 	assert_int_equal(tsarc_mark_check(L.repo, TSARC_OBJ_KEY, kr), 0);
 	assert_int_equal(retention_store_until(L.ctl, TSARC_OBJ_KEY, kr, &hidden), T0 + DAY);
 	assert_true(hidden);
@@ -327,9 +329,10 @@ static void test_a_key_file_hidden_by_another_hand(void **state)
 	/* The operator confirms (key remove of its id, a prefix will do): its
 	 * date passed, it goes at once, and its mark with the next sweep. */
 	snprintf(prefix, sizeof(prefix), "%.12s", kb);
-	assert_int_equal(tsarc_repo_remove_key(L.repo, prefix, out, &was_hidden), 0);
+	assert_int_equal(tsarc_repo_remove_key(L.repo, prefix, out, &how), 0);
 	assert_string_equal(out, kb);
-	assert_int_equal(was_hidden, 1);
+	assert_int_equal(how.was_hidden, 1);
+	assert_int_equal(how.kept_until, 0); /* deleted for good */
 	assert_int_equal(tsarc_store_stat(L.inner, TSARC_OBJ_KEY, kb, &size), TSARC_ENOTFOUND);
 	assert_int_equal(tsarc_check(L.repo, NULL, NULL, NULL, &cres), 0);
 	assert_int_equal(cres.keys_hidden, 0);

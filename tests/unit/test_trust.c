@@ -551,6 +551,7 @@ static void test_change_password_removes_each_key_of_it(void **state)
 	char k0[TSARC_ID_HEX_LEN + 1], k1[TSARC_ID_HEX_LEN + 1], k2[TSARC_ID_HEX_LEN + 1];
 	char foreign[TSARC_ID_HEX_LEN + 1], added[TSARC_ID_HEX_LEN + 1], from[600], to[600];
 	char **gone = NULL;
+	int64_t kept_until = -1;
 	size_t n = 0;
 	tsarc_repo *repo = init_repo(dir, "old"), *again;
 
@@ -565,13 +566,15 @@ static void test_change_password_removes_each_key_of_it(void **state)
 	copy_file(from, to);
 
 	/* A password that is not the one in use: refused, nothing written. */
-	assert_int_equal(tsarc_repo_change_password(repo, "other", "new", added, &gone, &n),
-		TSARC_EWRONGPASS);
+	assert_int_equal(tsarc_repo_change_password(repo, "other", "new", added, &gone, &n,
+				 &kept_until), TSARC_EWRONGPASS);
 	assert_null(gone);
 	assert_int_equal(n, 0);
 
-	assert_int_equal(tsarc_repo_change_password(repo, "old", "new", added, &gone, &n), 0);
+	assert_int_equal(tsarc_repo_change_password(repo, "old", "new", added, &gone, &n,
+				 &kept_until), 0);
 	assert_int_equal(n, 2);
+	assert_int_equal(kept_until, 0); /* no Object Lock: deleted for good */
 	assert_string_equal(gone[0], k0);
 	assert_string_equal(gone[1], k1);
 	tsarc_store_names_free(gone, n);
