@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -364,28 +365,20 @@ int __wrap_EVP_PBE_scrypt(const char *pass, size_t passlen, const unsigned char 
 	return __real_EVP_PBE_scrypt(pass, passlen, salt, saltlen, n, r, p, maxmem, key, keylen);
 }
 
-/* Someone who can add objects to the store but not delete them (an Object
- * Lock bucket's writer) plants 100 key files of the default cost: a wrong
- * password, which tries every key file, must not cost 100 derivations
- * (minutes); it stops within the budget and says how to go on. With the
- * hint of the real key, one derivation opens it. */
-static void test_many_planted_keys(void **state)
+/* Plants `count` key files of the default cost, as someone who can add
+ * objects to the store but not delete them (an Object Lock bucket's
+ * writer) may: each opens nothing. */
+static void plant_keys(const char *dir, int count)
 {
-	const char *dir = new_dir();
-	char text[1024], name[TSARC_ID_HEX_LEN + 1], salt_b64[64], data[128], real[TSARC_ID_HEX_LEN + 1];
+	char text[1024], name[TSARC_ID_HEX_LEN + 1], salt_b64[64], data[128];
 	uint8_t salt[32], zeros[80] = {0};
-	tsarc_repo *repo = init_repo(dir, "pw");
-	tsarc_store *st;
 	char *b64;
-	int i, rc;
+	int i;
 
-	(void)state;
-	snprintf(real, sizeof(real), "%s", repo->key_name);
-	tsarc_repo_free(repo);
 	assert_int_equal(tsarc_base64_encode(&b64, zeros, 2 * TSARC_KEY_LEN + TSARC_AEAD_OVERHEAD), 0);
 	snprintf(data, sizeof(data), "%s", b64);
 	free(b64);
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < count; i++) {
 		memset(salt, 0, sizeof(salt));
 		memcpy(salt, &i, sizeof(i));
 		assert_int_equal(tsarc_base64_encode(&b64, salt, sizeof(salt)), 0);
@@ -395,6 +388,24 @@ static void test_many_planted_keys(void **state)
 			"\"p\":1,\"salt\":\"%s\",\"data\":\"%s\"}", salt_b64, data);
 		write_key(dir, text, name);
 	}
+}
+
+/* 100 planted key files of the default cost: a wrong password, which
+ * tries every key file, must not cost 100 derivations (minutes); it stops
+ * within the budget and says how to go on. With the hint of the real
+ * key, one derivation opens it. */
+static void test_many_planted_keys(void **state)
+{
+	const char *dir = new_dir();
+	char real[TSARC_ID_HEX_LEN + 1];
+	tsarc_repo *repo = init_repo(dir, "pw");
+	tsarc_store *st;
+	int rc;
+
+	(void)state;
+	snprintf(real, sizeof(real), "%s", repo->key_name);
+	tsarc_repo_free(repo);
+	plant_keys(dir, 100);
 	/* The folder store itself: the wrapper lists a handful of names. */
 	scrypt_calls = 0;
 	assert_int_equal(tsarc_store_fs_open(&st, dir, NULL), 0);
@@ -593,6 +604,62 @@ static void test_change_password_removes_each_key_of_it(void **state)
 	tsarc_repo_free(open_repo(dir, "other", 0));
 }
 
+/* The key files of a folder repository. */
+static size_t count_keys(const char *dir)
+{
+	char path[600];
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	assert_non_null(d = opendir(path));
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* key passwd must find every key file the old password opens before it
+ * writes anything; 100 planted key files of the default cost cannot all
+ * be tried within one open's scrypt budget, so whether the old password
+ * opens some of them cannot be told: refused, nothing changed (no key
+ * file added, none removed), and the error says what to do. */
+static void test_change_password_beyond_the_budget(void **state)
+{
+	const char *dir = new_dir();
+	char real[TSARC_ID_HEX_LEN + 1], added[TSARC_ID_HEX_LEN + 1];
+	char **gone = NULL;
+	int64_t kept_until = -1;
+	tsarc_repo *repo = init_repo(dir, "old");
+	tsarc_store *st;
+	size_t n = 1, before;
+
+	(void)state;
+	snprintf(real, sizeof(real), "%s", repo->key_name);
+	tsarc_repo_free(repo);
+	plant_keys(dir, 100);
+	before = count_keys(dir);
+	assert_int_equal(tsarc_store_fs_open(&st, dir, NULL), 0);
+	assert_int_equal(tsarc_repo_open_hint(&repo, st, "old", real), 0);
+	scrypt_calls = 0;
+	assert_int_equal(tsarc_repo_change_password(repo, "old", "new", added, &gone, &n,
+				 &kept_until), TSARC_ETOOLARGE);
+	assert_true(scrypt_calls <= 65);
+	assert_non_null(strstr(tsarc_error_last()->message, "could not be tried"));
+	assert_non_null(strstr(tsarc_error_last()->message, "tsarc key remove"));
+	assert_null(gone);
+	assert_int_equal(n, 0);
+	assert_int_equal(kept_until, 0);
+	tsarc_repo_free(repo);
+	assert_int_equal(count_keys(dir), before);
+	assert_true(key_exists(dir, real));
+	/* The old password still opens it. */
+	assert_int_equal(tsarc_store_fs_open(&st, dir, NULL), 0);
+	assert_int_equal(tsarc_repo_open_hint(&repo, st, "old", real), 0);
+	tsarc_repo_free(repo);
+}
+
 /* --- item: a torn chunk does not poison later backups --- */
 
 static void test_codec_min_size_is_a_lower_bound(void **state)
@@ -714,6 +781,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_forged_scrypt_parameters, teardown),
 		cmocka_unit_test_teardown(test_remove_keeps_a_key_that_opens, teardown),
 		cmocka_unit_test_teardown(test_change_password_removes_each_key_of_it, teardown),
+		cmocka_unit_test_teardown(test_change_password_beyond_the_budget, teardown),
 		cmocka_unit_test_teardown(test_many_planted_keys, teardown),
 		cmocka_unit_test_teardown(test_snapshots_damaged_and_unreadable, teardown),
 		cmocka_unit_test(test_codec_min_size_is_a_lower_bound),
