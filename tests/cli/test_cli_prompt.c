@@ -162,32 +162,44 @@ static int read_until(int master, char *out, size_t n, size_t *len, const char *
 	return 0;
 }
 
-static void typed_password_is_wiped(void **state)
+/* Starts `run` as a child on a new pty and returns once it shows the
+ * prompt with echo off (the input flushed by turning echo off, TCSAFLUSH,
+ * is behind then): its pid; the pty's master side in *master, what it
+ * printed so far in out[0..*len). */
+static pid_t start_at_prompt(void (*run)(int, int), int *master, char *out, size_t n,
+	size_t *len)
 {
-	char out[4096] = "";
-	struct termios t;
 	struct timespec ms = {0, 1000000};
-	size_t len = 0;
-	int master, slave, status, i;
+	struct termios t;
+	int slave, i;
 	pid_t pid;
 
-	(void)state;
-	assert_int_equal(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	assert_int_equal(openpty(master, &slave, NULL, NULL, NULL), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		child(master, slave);
+		run(*master, slave);
 	close(slave);
-	/* The prompt shown and echo off: the input flushed by turning echo
-	 * off (TCSAFLUSH) is behind, so what is typed now is read. */
-	assert_int_equal(read_until(master, out, sizeof(out), &len, PROMPT), 0);
+	assert_int_equal(read_until(*master, out, n, len, PROMPT), 0);
 	for (i = 0; i < WAIT_MS; i++) {
-		assert_int_equal(tcgetattr(master, &t), 0);
+		assert_int_equal(tcgetattr(*master, &t), 0);
 		if (!(t.c_lflag & ECHO))
 			break;
 		nanosleep(&ms, NULL);
 	}
 	assert_true(i < WAIT_MS);
+	return pid;
+}
+
+static void typed_password_is_wiped(void **state)
+{
+	char out[4096] = "";
+	size_t len = 0;
+	int master, status;
+	pid_t pid;
+
+	(void)state;
+	pid = start_at_prompt(child, &master, out, sizeof(out), &len);
 	assert_int_equal(write(master, TYPED "\n", strlen(TYPED) + 1), (ssize_t)strlen(TYPED) + 1);
 	assert_int_equal(read_until(master, out, sizeof(out), &len, NULL), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -226,26 +238,12 @@ static void interrupted_prompt_restores_echo(void **state)
 {
 	char out[4096] = "";
 	struct termios t;
-	struct timespec ms = {0, 1000000};
 	size_t len = 0;
-	int master, slave, status, i;
+	int master, status;
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(openpty(&master, &slave, NULL, NULL, NULL), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		child_interrupted(master, slave);
-	close(slave);
-	assert_int_equal(read_until(master, out, sizeof(out), &len, PROMPT), 0);
-	for (i = 0; i < WAIT_MS; i++) {
-		assert_int_equal(tcgetattr(master, &t), 0);
-		if (!(t.c_lflag & ECHO))
-			break;
-		nanosleep(&ms, NULL);
-	}
-	assert_true(i < WAIT_MS);
+	pid = start_at_prompt(child_interrupted, &master, out, sizeof(out), &len);
 	assert_int_equal(kill(pid, SIGINT), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
