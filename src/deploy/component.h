@@ -102,7 +102,9 @@ typedef struct tsarc_production {
 	void (*writer_ctx_free)(void *ctx);
 	/* What the writer learned while it ran (a Redis backup: which path,
 	 * how many keys), added to the stream's metadata after it ended;
-	 * NULL: nothing. Returns an object whose members are added, or NULL. */
+	 * NULL: nothing. Returns an object whose members are added, or NULL.
+	 * Its member "report", an object, goes to the backup's report only,
+	 * as the component's "detail". */
 	cJSON *(*writer_meta)(void *ctx);
 	/* An external producer that names per-file trouble on stderr (GNU
 	 * tar in a pod): stderr_line gets each line of it as it comes

@@ -42,6 +42,10 @@ typedef struct slot {
 	 * writer_meta's "excluded": the backup's own repository), for the
 	 * report; NULL: nothing. */
 	cJSON *excluded;
+	/* What the producer says for the report only (its writer_meta's
+	 * "report": a Redis backup's server read, and why), as the
+	 * component's "detail"; NULL: nothing. */
+	cJSON *detail;
 	tsarc_proc proc;
 	tsarc_proc filter; /* rewrites proc's output into the stream, if the kind asks */
 	int running;       /* proc may be killed (under run.lock) */
@@ -280,6 +284,11 @@ static int run_component(run *r, slot *s)
 			cJSON *learned = prod.writer_meta(prod.writer_ctx), *item;
 			while (!rc && learned && learned->child) {
 				item = cJSON_DetachItemViaPointer(learned, learned->child);
+				if (item->string && !strcmp(item->string, "report")) {
+					cJSON_Delete(s->detail);
+					s->detail = item;
+					continue;
+				}
 				if (item->string && !strcmp(item->string, "excluded") && !s->excluded)
 					s->excluded = cJSON_Duplicate(item, 1);
 				rc = tsarc_backup_stream_annotate(r->b, c->stream, item->string, item);
@@ -370,6 +379,8 @@ static cJSON *make_report(run *r)
 				cJSON_AddStringToObject(o, "error", s->error);
 			if (s->excluded)
 				cJSON_AddItemToObject(o, "excluded", cJSON_Duplicate(s->excluded, 1));
+			if (s->detail)
+				cJSON_AddItemToObject(o, "detail", cJSON_Duplicate(s->detail, 1));
 		}
 		cJSON_AddItemToArray(arr, o);
 	}
@@ -575,6 +586,7 @@ out:
 		free(r.slots[i].comp.selector);
 		cJSON_Delete(r.slots[i].source);
 		cJSON_Delete(r.slots[i].excluded);
+		cJSON_Delete(r.slots[i].detail);
 	}
 	free(r.slots);
 	tsarc_transports_dispose(&r.tr);

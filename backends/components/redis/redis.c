@@ -21,6 +21,7 @@
 #include "dbconn.h"
 #include "fileio.h"
 #include "wipe.h"
+#include "log.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -28,7 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const REDIS_FIELDS[] = {TSARC_DB_COMMON_KEYS, "tls", "mode", "socket", NULL};
+static const char *const REDIS_FIELDS[] = {TSARC_DB_COMMON_KEYS, "tls", "mode", "socket",
+	"replica_wait", NULL};
 
 int tsarc_redis_spec_tls(const cJSON *spec)
 {
@@ -44,13 +46,19 @@ int tsarc_redis_spec_tls(const cJSON *spec)
 static int redis_validate(const cJSON *spec, const char *name)
 {
 	const char *mode = tsarc_spec_str(spec, "mode");
-	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(spec, "tls");
+	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(spec, "tls"), *wait;
 
 	if (tls && tsarc_redis_spec_tls(spec) < 0)
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"tls\" is true, false or "
 			"\"verify-ca\" (redis-cli on this host: the certificate's chain checked, not its "
 			"host name)", name);
 
+	if ((wait = cJSON_GetObjectItemCaseSensitive(spec, "replica_wait")) &&
+		(!cJSON_IsNumber(wait) || wait->valuedouble < 0 || wait->valuedouble > 86400 ||
+			wait->valuedouble != (double)(int)wait->valuedouble))
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"replica_wait\" is a whole "
+			"number of seconds, 0 to 86400 (how long a backup waits for a replica to catch "
+			"up with its master)", name);
 	if (cJSON_GetObjectItemCaseSensitive(spec, "mode") &&
 		(!mode || (strcmp(mode, "rdb") && strcmp(mode, "logical") && strcmp(mode, "auto"))))
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"mode\" is \"rdb\", "
@@ -326,6 +334,8 @@ typedef struct dump_ctx {
 	char server_id[64];     /* the server read (tsarc_redis_server_id), or "" */
 	char dataset_id[64];    /* its data set (tsarc_redis_dataset_id), or "" */
 	tsarc_redis_memory mem; /* the logical dump's source, before it (memory.c) */
+	int wait_ms;            /* for a replica to catch up ("replica_wait") */
+	tsarc_redis_read_note note; /* what the choice of the server found */
 } dump_ctx;
 
 static int out_fd(void *ctx, const void *data, size_t len)
@@ -341,14 +351,18 @@ static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, siz
 	char role[32];
 	int rc, refused = 0;
 
-	/* Reads only: a replica where the Secret's Sentinel role says so. */
-	if ((rc = tsarc_redis_conf_connect_read(&d->conf, &r)) ||
+	/* Reads only: a replica where the Secret's Sentinel role says so,
+	 * one caught up with its master (else another, or the master). */
+	if ((rc = tsarc_redis_conf_connect_read(&d->conf, d->wait_ms, stop, &r, &d->note)) ||
 		(rc = tsarc_redis_require_whole(r)) || (rc = tsarc_redis_role(r, role, sizeof(role))) ||
 		(rc = tsarc_redis_server_id(r, d->server_id, sizeof(d->server_id))) ||
 		(rc = tsarc_redis_dataset_id(r, d->dataset_id, sizeof(d->dataset_id))))
 		goto done;
 	snprintf(d->read_from, sizeof(d->read_from), "%s%s%s", !strcmp(role, "slave") ?
 		"replica" : role, *role ? " " : "", tsarc_redis_where(r));
+	if (d->note.passed[0])
+		tsarc__log(TSARC_LOG_WARN, "redis", "replica_passed_over", "reading %s: %s",
+			d->read_from, d->note.passed);
 	if (strcmp(d->mode, "logical")) {
 		rc = tsarc_redis_sync_rdb(r, out_fd, &fd, stop, &refused, &d->rdb_bytes);
 		if (!rc) {
@@ -378,13 +392,27 @@ done:
 static cJSON *dump_meta(void *arg)
 {
 	dump_ctx *d = arg;
-	cJSON *m = cJSON_CreateObject(), *dbs;
+	cJSON *m = cJSON_CreateObject(), *dbs, *rep;
 	int db;
 
 	if (!m || !d->taken)
 		return m;
 	cJSON_AddStringToObject(m, "redis_mode", d->taken);
 	cJSON_AddStringToObject(m, "redis_read_from", d->read_from);
+	/* A replica: how far it had caught up; the replicas passed over. */
+	if (d->note.check[0])
+		cJSON_AddStringToObject(m, "redis_replica_check", d->note.check);
+	if (d->note.passed[0])
+		cJSON_AddStringToObject(m, "redis_read_reason", d->note.passed);
+	/* The same in the backup's report: a nightly job's log says which
+	 * server was read, and why not another. */
+	if ((rep = cJSON_AddObjectToObject(m, "report"))) {
+		cJSON_AddStringToObject(rep, "redis_read_from", d->read_from);
+		if (d->note.check[0])
+			cJSON_AddStringToObject(rep, "redis_replica_check", d->note.check);
+		if (d->note.passed[0])
+			cJSON_AddStringToObject(rep, "redis_read_reason", d->note.passed);
+	}
 	/* Which running server this was, and which data set: a restore
 	 * knows by them that two streams came from one server, whatever
 	 * address each used, or from replicas of one primary. */
@@ -435,6 +463,11 @@ static int native_dump(tsarc_component *c, tsarc_production *out)
 	if (!d)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	d->mode = tsarc_redis_mode(c->spec);
+	{
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(c->spec, "replica_wait");
+		d->wait_ms = (cJSON_IsNumber(w) ? (int)w->valuedouble :
+			TSARC_REDIS_REPLICA_WAIT_S) * 1000;
+	}
 	if (c->external) {
 		if (!secret || !tsarc_spec_str(ref, "key")) {
 			free(d);

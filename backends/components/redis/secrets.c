@@ -367,14 +367,28 @@ int tsarc_redis_conf_role_replica(const tsarc_redis_conf *c)
 		!strcasecmp(c->sentinel_role, "replica"));
 }
 
-int tsarc_redis_conf_connect_read(const tsarc_redis_conf *c, tsarc_redis **out)
+int tsarc_redis_conf_connect_read(const tsarc_redis_conf *c, int wait_ms,
+	const atomic_int *stop, tsarc_redis **out, tsarc_redis_read_note *note)
 {
 	tsarc_redis_sentinel s = c->sentinel;
+	int rc;
 
-	if (!tsarc_redis_conf_role_replica(c))
-		return tsarc_redis_conf_connect(c, out);
-	s.read_replica = 1;
-	return tsarc_redis_sentinel_connect(out, &c->opts, &s);
+	memset(note, 0, sizeof(*note));
+	if (tsarc_redis_conf_role_replica(c)) {
+		s.read_replica = 1;
+		return tsarc_redis_sentinel_connect_read(out, &c->opts, &s, wait_ms, stop, note);
+	}
+	if ((rc = tsarc_redis_conf_connect(c, out)))
+		return rc;
+	/* A server named directly (or the Sentinel's master) that is a
+	 * replica: read only once it has caught up with its master; the
+	 * configuration chose it, so there is nothing to fall back to. */
+	if ((rc = tsarc_redis_require_caught_up(*out, &c->opts, NULL, 0, wait_ms, stop,
+		     note->check, sizeof(note->check)))) {
+		tsarc_redis_close(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 /* The Sentinel hosts without any user or password they carry. */

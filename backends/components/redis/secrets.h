@@ -47,8 +47,13 @@ int tsarc_redis_conf_override(tsarc_redis_conf *conf, const char *host, int port
  * master), else to the address itself. */
 int tsarc_redis_conf_connect(const tsarc_redis_conf *conf, tsarc_redis **out);
 /* The same for reading only (a backup): where the Secret's Sentinel role
- * is slave, a healthy replica (else the master), as 3scale reads. */
-int tsarc_redis_conf_connect_read(const tsarc_redis_conf *conf, tsarc_redis **out);
+ * is slave, a replica of the group that is healthy and caught up with its
+ * master, else the master (sentinel.h tsarc_redis_sentinel_connect_read);
+ * otherwise the server itself, which, when it is a replica, must catch up
+ * with its master within wait_ms (tsarc_redis_require_caught_up) or the
+ * backup fails. What was found and passed over into *note. */
+int tsarc_redis_conf_connect_read(const tsarc_redis_conf *conf, int wait_ms,
+	const atomic_int *stop, tsarc_redis **out, tsarc_redis_read_note *note);
 /* Whether the Secret's Sentinel role asks for a replica (slave, replica). */
 int tsarc_redis_conf_role_replica(const tsarc_redis_conf *conf);
 /* "host:port" / "socket" / "Sentinel group G via H" for plans and metadata. */

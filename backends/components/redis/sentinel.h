@@ -10,6 +10,13 @@
  */
 #include "client.h"
 
+#include <stdatomic.h>
+#include <stddef.h>
+
+/* How long a backup waits, by default, for a replica to catch up with
+ * its master (the component's "replica_wait", seconds). */
+#define TSARC_REDIS_REPLICA_WAIT_S 60
+
 typedef struct tsarc_redis_sentinel {
 	/* "host:port,host:port" or "redis://[user:password@]host:port,...",
 	 * as 3scale's *_SENTINEL_HOSTS carry them (rediss:// means TLS, a
@@ -34,12 +41,52 @@ typedef struct tsarc_redis_sentinel {
  * quotes nothing of the list, when it is not. */
 int tsarc_redis_sentinel_hosts_check(const char *hosts);
 
-/* Resolves the master (or a replica, read_replica) and connects to it with
- * `base` (its host and port replaced), checking with ROLE that it is what
- * the Sentinel said. The Sentinels use base's TLS settings (or their own
- * scheme). */
+/* Resolves the master (or a replica, read_replica: as
+ * tsarc_redis_sentinel_connect_read, waiting TSARC_REDIS_REPLICA_WAIT_S)
+ * and connects to it with `base` (its host and port replaced), checking
+ * with ROLE that it is what the Sentinel said. The Sentinels use base's
+ * TLS settings (or their own scheme). */
 int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base,
 	const tsarc_redis_sentinel *s);
+
+/* What the choice of the server a backup reads found, for the stream's
+ * metadata: the replicas passed over and why ("" none), and what the
+ * catch-up check said of the one read ("" for a master). */
+typedef struct tsarc_redis_read_note {
+	char passed[2048];
+	char check[512];
+} tsarc_redis_read_note;
+
+/* The server a backup reads when the Secret's role is slave: each replica
+ * the Sentinel takes for healthy, in its order, checked as the backup
+ * needs it (ROLE says replica, its link up: tsarc_redis_require_linked,
+ * caught up with the master the Sentinel names within wait_ms:
+ * tsarc_redis_require_caught_up); the first that passes is read. One that
+ * fails a check is passed over (why, in note->passed), and the master is
+ * read when none passes: a replica that would not give a good backup does
+ * not cost the night's backup. Fails only where the master cannot be
+ * read either. `stop` (may be NULL) ends a wait. */
+int tsarc_redis_sentinel_connect_read(tsarc_redis **out, const tsarc_redis_opts *base,
+	const tsarc_redis_sentinel *s, int wait_ms, const atomic_int *stop,
+	tsarc_redis_read_note *note);
+
+/* A backup started at T holds every write the master acknowledged before
+ * T only when the replica it reads has applied the master's stream up to
+ * the master's offset at T. When `r` is a replica: the master's offset is
+ * read now (INFO replication's master_repl_offset, ROLE's where INFO is
+ * refused) at master_host:master_port (NULL: the master the replica
+ * follows, INFO's master_host), connected with `base`'s user, password
+ * and TLS; then the replica's (slave_repl_offset, ROLE's) is asked every
+ * 50 ms until it reaches it. TSARC_EUNSAFE, naming the replica, its
+ * master, the bytes it is behind and what to do, when it has not within
+ * wait_ms, when its link goes down, its replication history
+ * (master_replid) is not the master's, or the master cannot be reached;
+ * TSARC_ECANCELED on `stop`. What was found into `found` ("" for a
+ * master). Not checked (found says so, and 0): a user refused both INFO
+ * and ROLE on the replica or on the master. */
+int tsarc_redis_require_caught_up(tsarc_redis *r, const tsarc_redis_opts *base,
+	const char *master_host, int master_port, int wait_ms, const atomic_int *stop,
+	char *found, size_t foundsz);
 
 /* The value of `key` in an INFO text (a line "key:value") into out; 0
  * when there is no such line. */
