@@ -51,7 +51,12 @@ redis_deployment noinfo "$URL" noinfo "$USER_PW" '{"mode": "logical"}'
 info "link up: the replica is backed up on every path"
 backup_id "$WORK/logical/config.json" up-logical >/dev/null || exit 1
 backup_id "$WORK/autouser/config.json" up-autouser >/dev/null || exit 1
-backup_id "$WORK/noinfo/config.json" up-noinfo >/dev/null || exit 1
+S=$(backup_id "$WORK/noinfo/config.json" up-noinfo) || exit 1
+# The user exists on the replica only: the master refuses it, so how far
+# the replica is behind cannot be read, and the metadata says so
+# (promises §1, the limit of redis_replica_lag).
+stream_meta "$S" backend-redis.rdb redis_replica_check | grep -q "^not checked: the master 127.0.0.1:$PORT_PRIM refuses this user" ||
+	fail "noinfo: the metadata does not say the lag was not checked: $(stream_meta "$S" backend-redis.rdb redis_replica_check)"
 S=$(backup_id "$WORK/autoadmin/config.json" up-autoadmin) || exit 1
 [ "$(stream_meta "$S" backend-redis.rdb redis_mode)" = rdb ] || fail "the admin's backup was not an RDB"
 [ "$(snapshot_count)" = 4 ] || fail "not four snapshots"
