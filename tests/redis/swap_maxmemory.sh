@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# The RDB swap of a Redis tsarc restarts (restore.config_file here, a pod
+# in a cluster) replaces the server's files, and the server loads an RDB
+# at start whatever its maxmemory: with an eviction policy it then evicts
+# the restored keys at the next write (3scale's counters and limits
+# silently gone), with noeviction it refuses every write (3scale's backend
+# down). The online paths compare what the backup needs with the target's
+# maxmemory before the first write (memory.c); the swap did not, and went
+# on. It must make the same check, through what it has (redis-cli where
+# the server runs, and the configuration it restarts the server with),
+# before the server's files are touched: a backup that cannot fit is
+# refused, the target as it was; one that fits is swapped in, and the
+# report says what the check found. The plan (--dry-run) says it too.
+# Sizes are far apart (the backup some 5 MB in memory and 4 MB as an RDB,
+# targets of 2 MB and 256 MB): nothing depends on how close an estimate
+# comes.
+. "$(dirname "$0")/lib.sh"
+: "${TSARC:?set TSARC to the tsarc binary}"
+: "${TSARC_FORGE_SNAPSHOT:?set TSARC_FORGE_SNAPSHOT to the tsarc-forge-snapshot binary}"
+export TSARC_PASSWORD="repo-$TEST_NAME-Jd3"
+REPO=$WORK/repo
+"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
+mkdir -m 700 "$WORK/tmp"
+export TMPDIR=$WORK/tmp
+
+redis_up src
+redis_up noev "maxmemory 2mb" "maxmemory-policy noeviction"
+redis_up lru "maxmemory 2mb" "maxmemory-policy allkeys-lru"
+redis_up roomy "maxmemory 256mb" "maxmemory-policy volatile-lru"
+# 1000 keys of 4 kB (incompressible: the RDB's LZF does not shrink them),
+# some with a TTL.
+python3 - <<'PY' | rcli "$PORT_SRC" --pipe >/dev/null || fail "filling the source"
+import os, sys
+for i in range(1000):
+    v = os.urandom(2048).hex()
+    ex = " EX 86400" if i % 4 == 0 else ""
+    sys.stdout.write("SET big:%d %s%s\r\n" % (i, v, ex))
+PY
+[ "$(rcli "$PORT_SRC" DBSIZE)" = 1000 ] || fail "the source holds $(rcli "$PORT_SRC" DBSIZE) keys"
+redis_deployment src "redis://127.0.0.1:$PORT_SRC/0" "" "$ADMIN_PW" '{"mode": "rdb"}'
+SNAP=$(backup_id "$WORK/src/config.json" b1)
+[ "$(stream_meta "$SNAP" backend-redis.rdb redis_mode)" = rdb ] || fail "the backup is no RDB"
+keys_dump "$PORT_SRC" > "$WORK/src.keys"
+
+# An RDB snapshot as one taken in a pod (redis-cli --rdb) or by an older
+# tsarc has it: no record of the source's memory. The swap then knows
+# the RDB's size only. (The forge replaces the snapshot it copies: a
+# second backup for it.)
+SNAP2=$(backup_id "$WORK/src/config.json" b2)
+"$TSARC" show "$SNAP2" --repo "$REPO" --json > "$WORK/s.json" || fail "show $SNAP2"
+mapfile -t FORGE < <(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+s = d["streams"][0]
+assert s["name"] == "backend-redis.rdb", s["name"]
+m = dict(s["meta"])
+m.pop("redis_used_memory_dataset", None)
+m.pop("redis_keys", None)
+print(d["host"]); print(s["name"]); print(json.dumps(m))' "$WORK/s.json") || fail "the snapshot's stream"
+SNAP_OLD=$(TSARC_REPOSITORY=$REPO "$TSARC_FORGE_SNAPSHOT" "$SNAP2" "${FORGE[0]}" older "${FORGE[1]}" \
+	"${FORGE[2]}") || fail "tsarc-forge-snapshot"
+
+# swap_config NAME: $WORK/dst-NAME, the swap of that server (its redis.conf).
+swap_config() {
+	local port_var=PORT_$(printf '%s' "$1" | tr 'a-z' 'A-Z')
+	redis_deployment "dst-$1" "redis://127.0.0.1:${!port_var}/0" default "$ADMIN_PW" \
+		"{\"mode\": \"rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 70, \"config_file\": \"$WORK/redis-$1/redis.conf\"}}"
+}
+# own PORT: the target's own keys, small.
+own() {
+	rcli "$1" FLUSHALL >/dev/null
+	for i in $(seq 10); do echo "SET dst:$i own$i"; done | rcli "$1" >/dev/null
+}
+
+for t in noev lru; do
+	port_var=PORT_$(printf '%s' "$t" | tr 'a-z' 'A-Z')
+	port=${!port_var}
+	swap_config "$t"
+	for snap in "$SNAP" "$SNAP_OLD"; do
+		info "$t, snapshot $snap: the swap refused before the server's files are touched"
+		own "$port"
+		keys_dump "$port" > "$WORK/before.keys"
+		cp "$WORK/redis-$t/redis.conf" "$WORK/conf.before"
+		pid=$(cat "$WORK/redis-$t/redis.pid")
+		RC=0
+		"$TSARC" restore "$snap" --config "$WORK/dst-$t/config.json" --repo "$REPO" \
+			> "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
+		err=$(grep -v '^  ' "$WORK/r.err")
+		keys_dump "$port" > "$WORK/after.keys"
+		cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
+			fail "the target was changed ($(grep -c . "$WORK/after.keys") keys, $(grep -c "^db0 b'big:" "$WORK/after.keys") of the backup's 1000, $(grep -c "^db0 b'dst:" "$WORK/after.keys") left of its 10; used_memory $(rcli "$port" INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'), maxmemory 2 MB): rc $RC, $err"
+		[ "$RC" -ne 0 ] || fail "an RDB of 4 MB swapped into a maxmemory of 2 MB"
+		[ "$(cat "$WORK/redis-$t/redis.pid")" = "$pid" ] || fail "the server was restarted: $err"
+		cmp -s "$WORK/conf.before" "$WORK/redis-$t/redis.conf" || fail "the configuration was changed: $err"
+		if ls "$WORK/redis-$t" | grep -q -e tsarc -e -old; then fail "files left beside the data: $(ls "$WORK/redis-$t")"; fi
+		grep -q "maxmemory" "$WORK/r.err" || fail "the error does not name maxmemory: $err"
+		grep -q "nothing was written" "$WORK/r.err" || fail "the error does not say nothing was written: $err"
+		# The plan refuses it as the run does, with nothing written.
+		RC=0
+		"$TSARC" restore "$snap" --config "$WORK/dst-$t/config.json" --repo "$REPO" --dry-run --json \
+			> "$WORK/plan.json" 2> "$WORK/plan.err" || RC=$?
+		[ "$RC" -ne 0 ] || fail "the plan of a swap that does not fit was not refused: $(cat "$WORK/plan.json")"
+		grep -q "maxmemory" "$WORK/plan.err" || fail "the plan's refusal does not name maxmemory: $(cat "$WORK/plan.err")"
+	done
+done
+grep -q "estimated from the RDB" "$WORK/r.err" || fail "the error does not say the need was estimated: $(cat "$WORK/r.err")"
+
+info "the configuration's maxmemory counts: a server limited only in the file it is restarted with"
+# The running server has no limit (CONFIG SET maxmemory 0 after start),
+# its redis.conf says 2 MB: the swap restarts it with that file.
+rcli "$PORT_NOEV" CONFIG SET maxmemory 0 >/dev/null || fail "CONFIG SET"
+own "$PORT_NOEV"
+keys_dump "$PORT_NOEV" > "$WORK/before.keys"
+RC=0
+"$TSARC" restore "$SNAP" --config "$WORK/dst-noev/config.json" --repo "$REPO" > "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
+keys_dump "$PORT_NOEV" > "$WORK/after.keys"
+cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "the target was changed: rc $RC, $(grep -v '^  ' "$WORK/r.err")"
+[ "$RC" -ne 0 ] || fail "swapped into a server whose redis.conf says maxmemory 2mb"
+
+info "a target that fits: swapped in, the report and the plan say what the check found"
+swap_config roomy
+own "$PORT_ROOMY"
+"$TSARC" restore "$SNAP" --config "$WORK/dst-roomy/config.json" --repo "$REPO" --dry-run --json \
+	> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "plan: $(cat "$WORK/plan.err")"
+python3 - "$WORK/plan.json" <<'PY' || fail "the plan does not show the memory check: $(cat "$WORK/plan.json")"
+import json, sys
+p = [s for s in json.load(open(sys.argv[1]))["steps"] if s["component"] == "backend-redis"][0]["plan"]
+assert "RDB swap" in p["redis_restore"], p
+assert "fits" in p["redis_memory"] and "maxmemory" in p["redis_memory"], p["redis_memory"]
+PY
+for snap in "$SNAP" "$SNAP_OLD"; do
+	own "$PORT_ROOMY"
+	"$TSARC" restore "$snap" --config "$WORK/dst-roomy/config.json" --repo "$REPO" --json \
+		> "$WORK/r.json" 2> "$WORK/r.err" || fail "swap into a target that fits: $(cat "$WORK/r.err")"
+	grep -q '"redis_memory":.*fits: ' "$WORK/r.json" || fail "the report does not say what the check found: $(cat "$WORK/r.json")"
+	keys_dump "$PORT_ROOMY" > "$WORK/roomy.keys"
+	cmp -s "$WORK/src.keys" "$WORK/roomy.keys" || fail "the target that fits does not hold the backup"
+done
+
+grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
+info "ok"
