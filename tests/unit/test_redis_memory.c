@@ -28,7 +28,7 @@ static tsarc_redis_memory target(unsigned long long used, unsigned long long dat
 static void own_server_not_refused(void **state)
 {
 	tsarc_redis_memory t = target(950 * MIB, 900 * MIB, 100000, 1000 * MIB);
-	tsarc_redis_need n = {TSARC_REDIS_NEED_RECORDED, 900 * MIB, 100000};
+	tsarc_redis_need n = {.how = TSARC_REDIS_NEED_RECORDED, .dataset = 900 * MIB, .keys = 100000};
 	char text[1024];
 
 	(void)state;
@@ -39,7 +39,7 @@ static void own_server_not_refused(void **state)
 static void too_small_refused(void **state)
 {
 	tsarc_redis_memory t = target(20 * MIB, 1 * MIB, 20, 100 * MIB);
-	tsarc_redis_need n = {TSARC_REDIS_NEED_RECORDED, 200 * MIB, 4000};
+	tsarc_redis_need n = {.how = TSARC_REDIS_NEED_RECORDED, .dataset = 200 * MIB, .keys = 4000};
 	char text[1024];
 
 	(void)state;
@@ -56,7 +56,7 @@ static void too_small_refused(void **state)
 static void unknown_or_unlimited_not_refused(void **state)
 {
 	tsarc_redis_memory t = target(20 * MIB, 1 * MIB, 20, 0);
-	tsarc_redis_need n = {TSARC_REDIS_NEED_RECORDED, 200 * MIB, 4000};
+	tsarc_redis_need n = {.how = TSARC_REDIS_NEED_RECORDED, .dataset = 200 * MIB, .keys = 4000};
 	char text[1024];
 
 	(void)state;
@@ -67,7 +67,55 @@ static void unknown_or_unlimited_not_refused(void **state)
 	assert_non_null(strstr(text, "not checked"));
 }
 
+/* The RDB swap's check: the same computation, and the refusal says what a
+ * server that loads the whole RDB at start would do (not a load refused
+ * halfway). */
+static void swap_refusal_says_start(void **state)
+{
+	tsarc_redis_memory t = target(20 * MIB, 1 * MIB, 20, 100 * MIB);
+	tsarc_redis_need n = {.how = TSARC_REDIS_NEED_RDB, .dataset = 200 * MIB, .at_start = 1};
+	char text[1024];
+
+	(void)state;
+	assert_int_equal(tsarc_redis_room("h:1", &t, &n, text, sizeof(text)), TSARC_EUNSAFE);
+	assert_non_null(strstr(tsarc_error_last()->message, "estimated from the RDB's size"));
+	assert_non_null(strstr(tsarc_error_last()->message, "start over its maxmemory and refuse "
+		"every write"));
+	assert_null(strstr(tsarc_error_last()->message, "halfway"));
+	tsarc_error_clear();
+	strcpy(t.policy, "allkeys-lru");
+	assert_int_equal(tsarc_redis_room("h:1", &t, &n, text, sizeof(text)), TSARC_EUNSAFE);
+	assert_non_null(strstr(tsarc_error_last()->message, "evict keys at the next writes"));
+	tsarc_error_clear();
+}
+
+/* INFO's text as redis-cli prints it where the server runs (the swap),
+ * lines ending in CRLF: the same numbers as our client's replies. */
+static void parse_info_text(void **state)
+{
+	tsarc_redis_memory m;
+
+	(void)state;
+	tsarc_redis_memory_parse(&m, "# Memory\r\nused_memory:6340680\r\nused_memory_human:6.05M\r\n"
+		"used_memory_startup:862000\r\nused_memory_dataset:5312000\r\nmaxmemory:2097152\r\n"
+		"maxmemory_policy:noeviction\r\n",
+		"# Keyspace\r\ndb0:keys=1000,expires=250,avg_ttl=0\r\ndb2:keys=20,expires=0,avg_ttl=0\r\n");
+	assert_int_equal(m.known, 1);
+	assert_int_equal(m.used, 6340680);
+	assert_int_equal(m.startup, 862000);
+	assert_int_equal(m.dataset, 5312000);
+	assert_int_equal(m.maxmemory, 2097152);
+	assert_string_equal(m.policy, "noeviction");
+	assert_int_equal(m.keys, 1020);
+	/* Refused to the user (redis-cli prints the error reply): unknown. */
+	tsarc_redis_memory_parse(&m, "NOPERM User app has no permissions to run the 'info' "
+		"command\n", NULL);
+	assert_int_equal(m.known, 0);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(swap_refusal_says_start),
+	cmocka_unit_test(parse_info_text),
 	cmocka_unit_test(own_server_not_refused),
 	cmocka_unit_test(too_small_refused),
 	cmocka_unit_test(unknown_or_unlimited_not_refused))

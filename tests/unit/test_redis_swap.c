@@ -93,6 +93,43 @@ static void persistence_off_refuses_a_hole(void **state)
 	free(conf);
 }
 
+/* The maxmemory the swap restarts the server with (its memory check),
+ * read as Redis reads it: units, any case, the last line wins, and a line
+ * of another directive or a value Redis would refuse is none. */
+static void conf_bytes_as_redis_reads(void **state)
+{
+	static const struct {
+		const char *conf;
+		int found;
+		unsigned long long v;
+	} cases[] = {
+		{"maxmemory 2mb\n", 1, 2097152},
+		{"maxmemory 2MB\r\n", 1, 2097152},
+		{"  maxmemory\t3m\n", 1, 3000000},
+		{"maxmemory 100k\n", 1, 100000},
+		{"maxmemory 100kb\n", 1, 102400},
+		{"maxmemory 1gb\n", 1, 1073741824},
+		{"maxmemory 4096\n", 1, 4096},
+		{"maxmemory 0\n", 1, 0},
+		{"maxmemory 1gb\nport 1\nmaxmemory 2mb\n", 1, 2097152},
+		{"# maxmemory 2mb\nmaxmemory-policy noeviction\n", 0, 0},
+		{"maxmemory 12xb\n", 0, 0},
+		{"maxmemory\n", 0, 0},
+		{"maxmemory 99999999999999999999gb\n", 0, 0},
+		{"", 0, 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned long long v = 7;
+		int found = tsarc__redis_conf_bytes(cases[i].conf, "maxmemory", &v);
+		if (found != cases[i].found || (found && v != cases[i].v))
+			fail_msg("'%s': found %d, %llu", cases[i].conf, found, v);
+	}
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(conf_bytes_as_redis_reads),
 	cmocka_unit_test(persistence_off_edits),
 	cmocka_unit_test(persistence_off_refuses_a_hole))

@@ -145,18 +145,25 @@ typedef struct tsarc_redis_memory {
 /* *m from the server; INFO refused to this user leaves m->known 0 (not
  * an error: the check then says it could not be made). */
 int tsarc_redis_memory_read(tsarc_redis *r, tsarc_redis_memory *m);
+/* *m from the text of INFO memory and INFO keyspace (NULL: not answered),
+ * however it was asked: our client, or redis-cli where the server runs
+ * (the RDB swap). */
+void tsarc_redis_memory_parse(tsarc_redis_memory *m, const char *memory, const char *keyspace);
 
 /* What a backup needs in memory, and how that is known. */
 typedef enum {
 	TSARC_REDIS_NEED_UNKNOWN = 0,
 	TSARC_REDIS_NEED_MEASURED, /* the private redis-server holds it: its own INFO */
 	TSARC_REDIS_NEED_RECORDED, /* the stream's "redis_used_memory_dataset", taken at backup */
-	TSARC_REDIS_NEED_STREAM    /* an older snapshot's: the stream's payloads and key names */
+	TSARC_REDIS_NEED_STREAM,   /* an older snapshot's: the stream's payloads and key names */
+	TSARC_REDIS_NEED_RDB       /* an RDB that records none: its size (the RDB swap) */
 } tsarc_redis_need_how;
 typedef struct tsarc_redis_need {
 	tsarc_redis_need_how how;
 	unsigned long long dataset;   /* bytes, as used_memory_dataset counts them */
 	unsigned long long keys;
+	int at_start;                 /* loaded whole by the server at start (the RDB swap),
+				       * not written key by key into it */
 } tsarc_redis_need;
 
 /* Whether target `t` (at `where`), once emptied (every database), holds

@@ -59,32 +59,38 @@ static unsigned long long keyspace_keys(const char *text)
 	return sum;
 }
 
+void tsarc_redis_memory_parse(tsarc_redis_memory *m, const char *memory, const char *keyspace)
+{
+	memset(m, 0, sizeof(*m));
+	/* Refused to this user, or a server that does not say: unknown. */
+	if (!memory || !info_number(memory, "used_memory", &m->used) ||
+		!info_number(memory, "used_memory_dataset", &m->dataset) ||
+		!info_number(memory, "maxmemory", &m->maxmemory))
+		return;
+	m->known = 1;
+	info_number(memory, "used_memory_startup", &m->startup);
+	if (!tsarc_redis_info_line(memory, "maxmemory_policy", m->policy, sizeof(m->policy)))
+		snprintf(m->policy, sizeof(m->policy), "?");
+	if (keyspace)
+		m->keys = keyspace_keys(keyspace);
+}
+
 int tsarc_redis_memory_read(tsarc_redis *r, tsarc_redis_memory *m)
 {
-	tsarc_redis_reply *rep = NULL;
+	tsarc_redis_reply *mem = NULL, *ks = NULL;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	if ((rc = tsarc_redis_command(r, &rep, "INFO", "memory", NULL)))
+	if ((rc = tsarc_redis_command(r, &mem, "INFO", "memory", NULL)))
 		return rc;
-	/* Refused to this user, or a server that does not say: unknown. */
-	if (rep->type == '$' && info_number(rep->str, "used_memory", &m->used) &&
-		info_number(rep->str, "used_memory_dataset", &m->dataset) &&
-		info_number(rep->str, "maxmemory", &m->maxmemory)) {
-		m->known = 1;
-		info_number(rep->str, "used_memory_startup", &m->startup);
-		if (!tsarc_redis_info_line(rep->str, "maxmemory_policy", m->policy, sizeof(m->policy)))
-			snprintf(m->policy, sizeof(m->policy), "?");
+	if (mem->type == '$' && (rc = tsarc_redis_command(r, &ks, "INFO", "keyspace", NULL))) {
+		tsarc_redis_reply_free(mem);
+		return rc;
 	}
-	tsarc_redis_reply_free(rep);
-	rep = NULL;
-	if (!m->known)
-		return 0;
-	if ((rc = tsarc_redis_command(r, &rep, "INFO", "keyspace", NULL)))
-		return rc;
-	if (rep->type == '$')
-		m->keys = keyspace_keys(rep->str);
-	tsarc_redis_reply_free(rep);
+	tsarc_redis_memory_parse(m, mem->type == '$' ? mem->str : NULL,
+		ks && ks->type == '$' ? ks->str : NULL);
+	tsarc_redis_reply_free(mem);
+	tsarc_redis_reply_free(ks);
 	return 0;
 }
 
@@ -110,6 +116,12 @@ static void need_text(const tsarc_redis_need *n, char *out, size_t outsz)
 			"(used_memory_dataset), %llu keys in the stream",
 			size_text(n->dataset, s, sizeof(s)), n->keys);
 		break;
+	case TSARC_REDIS_NEED_RDB:
+		snprintf(out, outsz, "estimated from the RDB's size, its snapshot not recording the "
+			"source's memory (an RDB read in a pod, or by an older tsarc): %s; a low "
+			"estimate, values in memory take more than in an RDB, compressed ones much more",
+			size_text(n->dataset, s, sizeof(s)));
+		break;
 	default:
 		snprintf(out, outsz, "estimated from the stream, its snapshot (from an older tsarc) "
 			"not recording the source's memory: %s of values and key names as dumped, %llu "
@@ -117,6 +129,25 @@ static void need_text(const tsarc_redis_need *n, char *out, size_t outsz)
 			size_text(n->dataset, s, sizeof(s)), n->keys);
 		break;
 	}
+}
+
+/* What loading a backup that does not fit would do under the target's
+ * policy: a load key by key into the emptied target is refused halfway or
+ * thinned while it runs; an RDB the server loads at start is loaded whole
+ * (Redis loads whatever its maxmemory), and the writes that come next are
+ * refused or evict the restored keys. */
+static const char *consequence(const tsarc_redis_memory *t, const tsarc_redis_need *n)
+{
+	int noeviction = !strcmp(t->policy, "noeviction");
+
+	if (n->at_start)
+		return noeviction ? "the server would start over its maxmemory and refuse every "
+			"write with OOM (3scale's writes with it)" : "the server would start over its "
+			"maxmemory and evict keys at the next writes (the backup's own, or those with a TTL: counters and limits gone "
+			"without a word)";
+	return noeviction ? "the load would be refused with OOM halfway, the target emptied and "
+		"holding part of the backup" : "the load would go on while the server evicts keys (the backup's own, or those with a "
+		"TTL), the target emptied and the backup not whole";
 }
 
 int tsarc_redis_room(const char *where, const tsarc_redis_memory *t, const tsarc_redis_need *n,
@@ -156,8 +187,10 @@ int tsarc_redis_room(const char *where, const tsarc_redis_memory *t, const tsarc
 			want <= room ? "" : ", with less than a tenth to spare",
 			size_text(need, a, sizeof(a)), src, where, size_text(room, b, sizeof(b)),
 			size_text(t->maxmemory, c, sizeof(c)), t->policy, size_text(kept, d, sizeof(d)),
-			want <= room ? "" : "; a server that encodes the values less tightly than "
-			"the source may not hold it, and the check after the load would say so");
+			want <= room ? "" : n->at_start ? "; a server that encodes the values less "
+			"tightly than the source may not hold it" : "; a server that encodes the values "
+			"less tightly than the source may not hold it, and the check after the load "
+			"would say so");
 		return 0;
 	}
 	snprintf(text, textsz, "does not fit: the backup needs about %s (%s), Redis at %s has %s "
@@ -167,12 +200,10 @@ int tsarc_redis_room(const char *where, const tsarc_redis_memory *t, const tsarc
 	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s cannot hold the backup: it needs about "
 		"%s in memory (%s), and the target's maxmemory of %s leaves "
 		"%s once it is emptied (%s used besides its data stays); with maxmemory-policy %s "
-		"the load would %s; nothing was written, the target is as it was: restore into "
+		"%s; nothing was written, the target is as it was: restore into "
 		"a Redis whose maxmemory is at least %s (a larger node)", where,
 		size_text(need, a, sizeof(a)), src, size_text(t->maxmemory, c, sizeof(c)),
 		size_text(room, b, sizeof(b)), size_text(kept, d, sizeof(d)), t->policy,
-		!strcmp(t->policy, "noeviction") ? "be refused with OOM halfway, the target "
-		"emptied and holding part of the backup" : "go on while the server evicts keys (the "
-		"backup's own, or those with a TTL), the target emptied and the backup not whole",
+		consequence(t, n),
 		size_text(kept + want, e, sizeof(e)));
 }

@@ -363,6 +363,12 @@ static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, siz
 	if (d->note.passed[0])
 		tsarc__log(TSARC_LOG_WARN, "redis", "replica_passed_over", "reading %s: %s",
 			d->read_from, d->note.passed);
+	/* What the data set takes in memory, for the restore's check of the
+	 * target's maxmemory (memory.c): read before the dump, whose own
+	 * replies would count in the server's buffers, not its data; for an
+	 * RDB too (the swap has only its size otherwise, a low estimate). */
+	if ((rc = tsarc_redis_memory_read(r, &d->mem)))
+		goto done;
 	if (strcmp(d->mode, "logical")) {
 		rc = tsarc_redis_sync_rdb(r, out_fd, &fd, stop, &refused, &d->rdb_bytes);
 		if (!rc) {
@@ -375,11 +381,6 @@ static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, siz
 		d->why = "SYNC refused";
 		tsarc_error_clear();
 	}
-	/* What the data set takes in memory, for the restore's check of the
-	 * target's maxmemory (memory.c): read before the dump, whose own
-	 * replies would count in the server's buffers, not its data. */
-	if ((rc = tsarc_redis_memory_read(r, &d->mem)))
-		goto done;
 	if (!(rc = tsarc_redis_logical_dump(r, out_fd, &fd, stop, &d->st)))
 		d->taken = "logical";
 done:
@@ -424,6 +425,10 @@ static cJSON *dump_meta(void *arg)
 		"resp: SELECT / RESTORE key expiry payload REPLACE ABSTTL (redis-cli --pipe)");
 	if (d->why)
 		cJSON_AddStringToObject(m, "redis_mode_reason", d->why);
+	if (!strcmp(d->taken, "rdb") && d->mem.known) {
+		cJSON_AddNumberToObject(m, "redis_keys", (double)d->mem.keys);
+		cJSON_AddNumberToObject(m, "redis_used_memory_dataset", (double)d->mem.dataset);
+	}
 	if (!strcmp(d->taken, "logical")) {
 		cJSON_AddNumberToObject(m, "redis_keys", (double)d->st.keys);
 		if (d->mem.known)

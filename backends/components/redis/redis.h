@@ -62,12 +62,30 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 	cJSON *plan);
 /* The RDB swap (swap.c). */
 int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s);
+/* The swap's check of the server's maxmemory (the online paths' check,
+ * memory.c), made by itself for the plan: what it found into `text`, 0
+ * (fits, or could not be told: `text` says), TSARC_EUNSAFE when the
+ * backup cannot fit, another error when the server could not be asked. */
+int tsarc_redis_swap_room(tsarc_restore_ctx *r, const tsarc_step *s, char *text, size_t textsz);
+/* What the RDB of step `s` needs in memory (logical.h tsarc_redis_need):
+ * as its snapshot recorded it, never less than the RDB's size; or, where
+ * it records none (an RDB read in a pod, an older tsarc), the RDB's size,
+ * a low estimate (restore.c). */
+struct tsarc_redis_need;
+void tsarc_redis_rdb_need(const tsarc_step *s, struct tsarc_redis_need *need);
 /* The redis.conf text `conf` with persistence off, which the swap writes
  * while it restarts the server (the caller frees it with
  * tsarc_secure_free_str): every save and appendonly line commented out,
  * then save "" and appendonly no. NULL when it cannot be built whole.
  * Not static so that a test can fail its allocations (test_redis_swap). */
 char *tsarc__redis_persistence_off(const char *conf);
+/* The value of the last active `name` line of a redis.conf text (Redis
+ * takes the last one), read as Redis reads a memory size (memtoll: a
+ * number, then b, k, kb, m, mb, g or gb in any case; k 1000, kb 1024): 1
+ * and *v, 0 when there is none or it is not one. The maxmemory the RDB
+ * swap restarts the server with. Not static so that a test can read it
+ * (test_redis_swap). */
+int tsarc__redis_conf_bytes(const char *conf, const char *name, unsigned long long *v);
 /* The component's "mode": "rdb", "logical" or "auto" (default). */
 const char *tsarc_redis_mode(const cJSON *spec);
 /* The connection details of component `c`: its Secret (`secret_doc`, or a

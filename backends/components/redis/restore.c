@@ -503,6 +503,21 @@ static int recorded_need(const tsarc_step *s, tsarc_redis_need *need)
 	return 1;
 }
 
+void tsarc_redis_rdb_need(const tsarc_step *s, tsarc_redis_need *need)
+{
+	unsigned long long size = s->st ? (unsigned long long)s->st->size : 0;
+
+	if (!recorded_need(s, need)) {
+		need->how = TSARC_REDIS_NEED_RDB;
+		need->keys = 0;
+	}
+	need->at_start = 1;
+	/* Metadata whoever writes the repository writes: a forged 0 would
+	 * skip the check. */
+	if (need->dataset < size)
+		need->dataset = size;
+}
+
 /* The target's INFO memory, asked while the plan is made: 1 when it
  * answered (m->known 0 still: INFO refused to this user), 0 when it could
  * not be reached now (the step decides). `addr`: where it was asked. */
@@ -546,6 +561,21 @@ static int admit_memory(tsarc_restore_ctx *r, const tsarc_step *s)
 	return rc;
 }
 
+/* The swap's memory check (swap.c), made when the plan is made as for a
+ * logical stream: a backup its server cannot hold is refused before any
+ * step writes. A server that cannot be asked now: the step decides. */
+static int admit_swap_memory(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	char text[1200];
+	int rc = tsarc_redis_swap_room(r, s, text, sizeof(text));
+
+	if (rc != TSARC_EUNSAFE) {
+		tsarc_error_clear();
+		return 0;
+	}
+	return rc; /* it names the component */
+}
+
 int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 {
 	tsarc_redis_dbmap map;
@@ -558,6 +588,8 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
 		return refuse_swap(s, &map);
 	if (p == PATH_LOGICAL && (rc = admit_memory(r, s)))
+		return rc;
+	if (p == PATH_SWAP && (rc = admit_swap_memory(r, s)))
 		return rc;
 	if (p != PATH_SWAP)
 		note_server_id(r, s);
@@ -629,6 +661,24 @@ static void plan_memory(tsarc_restore_ctx *r, const tsarc_step *s, restore_path 
 	cJSON_AddStringToObject(plan, "redis_memory", out);
 }
 
+/* The plan's word on the swap's memory check (swap.c): what it finds now,
+ * or that the run asks before the server's files are touched. */
+static void plan_swap_memory(tsarc_restore_ctx *r, const tsarc_step *s, cJSON *plan)
+{
+	char text[1200], out[1600];
+	int rc = tsarc_redis_swap_room(r, s, text, sizeof(text));
+
+	if (!rc || rc == TSARC_EUNSAFE)
+		snprintf(out, sizeof(out), "before the server's files are touched, maxmemory: %s%s",
+			text, rc ? "; the run refuses it, with nothing written" : "");
+	else
+		snprintf(out, sizeof(out), "checked when the restore runs, before the server's files "
+			"are touched (INFO memory and the configuration's maxmemory): the server could "
+			"not be asked now (%s)", tsarc_error_last()->message);
+	tsarc_error_clear();
+	cJSON_AddStringToObject(plan, "redis_memory", out);
+}
+
 void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
 	cJSON *plan)
 {
@@ -674,6 +724,7 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		cJSON_AddStringToObject(plan, "target", buf);
 		cJSON_AddStringToObject(plan, "replaces", "the whole data set (dump.rdb and AOF "
 			"moved aside, two restarts)");
+		plan_swap_memory(r, s, plan);
 	} else {
 		/* The address the client will use: through Sentinel, or TLS, the
 		 * Secret says more than the endpoint. */

@@ -13,8 +13,14 @@
  * does not come up on the backup's RDB (nothing read it first where its
  * host has no redis-check-rdb) gets its own files and configuration back
  * and is started on them: the step fails, the server runs as before.
+ * Before any of it, the server's maxmemory is compared with what the
+ * backup needs (swap_room, the online paths' check of memory.c): the
+ * server loads an RDB at start whatever its limit, then refuses every
+ * write or evicts restored keys, so one that cannot hold it is refused
+ * with nothing touched.
  */
 #include "redis.h"
+#include "logical.h"
 #include "rdbcheck.h"
 #include "fileio.h"
 #include "error_save.h"
@@ -30,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,7 +47,7 @@
 
 typedef struct redis_op {
 	tsarc_restore_ctx *r;
-	tsarc_step *s;
+	const tsarc_step *s;
 	tsarc_component c;
 	tsarc_conn conn;
 	int in_pod;            /* redis-cli runs in the server's workload */
@@ -320,6 +327,37 @@ static int conf_wants_aof(const char *conf)
 
 	return v && (size_t)(end - v) >= 3 && !strncmp(v, "yes", 3) &&
 		(v + 3 == end || v[3] == ' ' || v[3] == '\t' || v[3] == '\r');
+}
+
+/* redis.h: the last active `name` line, as Redis reads a memory size. */
+int tsarc__redis_conf_bytes(const char *conf, const char *name, unsigned long long *v)
+{
+	static const struct { const char *unit; unsigned long long mul; } units[] = {
+		{"", 1}, {"b", 1}, {"k", 1000}, {"kb", 1024}, {"m", 1000000}, {"mb", 1048576},
+		{"g", 1000000000}, {"gb", 1073741824},
+	};
+	const char *end = NULL, *p = conf_last(conf, name, &end);
+	unsigned long long n = 0;
+	size_t i, len;
+
+	if (!p || p == end || *p < '0' || *p > '9')
+		return 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (n > (~0ull - 9) / 10)
+			return 0;
+		n = n * 10 + (unsigned long long)(*p - '0');
+	}
+	len = strcspn(p, " \t\r\n");
+	if (p + len > end)
+		len = (size_t)(end - p);
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strlen(units[i].unit) == len && !strncasecmp(p, units[i].unit, len)) {
+			if (n > ~0ull / units[i].mul)
+				return 0;
+			*v = n * units[i].mul;
+			return 1;
+		}
+	return 0;
 }
 
 /* Sets the persistence configuration, with `saved` (the original) kept
@@ -755,13 +793,105 @@ static int redis_refused(redis_op *op, int rc, const char *ts)
 		e.message);
 }
 
+/* Where the swap's redis-cli reaches the server, for messages. */
+static void swap_where(const redis_op *op, char *out, size_t outsz)
+{
+	if (op->in_pod)
+		snprintf(out, outsz, "the server of component '%s' in its pod", op->s->component);
+	else if (op->conn.socket && op->conn.socket[0])
+		snprintf(out, outsz, "%s", op->conn.socket);
+	else
+		snprintf(out, outsz, "%s:%d", op->conn.host ? op->conn.host : "127.0.0.1",
+			op->conn.port ? op->conn.port : 6379);
+}
+
+/*
+ * Whether the server holds the backup once swapped in (memory.c
+ * tsarc_redis_room, the check of the online paths), asked before its
+ * files are touched: it loads an RDB at start whatever its maxmemory, and
+ * then evicts restored keys at the next write (an eviction policy) or
+ * refuses every write (noeviction). The target as redis-cli reads it
+ * where the server runs (INFO memory and keyspace), with the maxmemory
+ * and policy of the configuration the swap restarts it with where that
+ * says them (a CONFIG SET since its start is gone after the restart);
+ * the backup's need as its snapshot records it, or its RDB's size
+ * (tsarc_redis_rdb_need). TSARC_EUNSAFE when it does not fit.
+ */
+static int swap_room(redis_op *op, char *text, size_t textsz)
+{
+	static const char *const mem_args[] = {"INFO", "memory", NULL};
+	static const char *const ks_args[] = {"INFO", "keyspace", NULL};
+	char *mem = NULL, *ks = NULL, where[300];
+	tsarc_redis_memory m;
+	tsarc_redis_need need;
+	unsigned long long limit;
+	const char *end = NULL, *pol;
+	int rc;
+
+	if (!(rc = redis_cli(op, mem_args, &mem)) && !(rc = redis_cli(op, ks_args, &ks))) {
+		tsarc_redis_memory_parse(&m, mem, ks);
+		if (m.known && op->orig_conf && tsarc__redis_conf_bytes(op->orig_conf, "maxmemory", &limit))
+			m.maxmemory = limit;
+		if (m.known && op->orig_conf &&
+			(pol = conf_last(op->orig_conf, "maxmemory-policy", &end)) && pol < end) {
+			size_t len = strcspn(pol, " \t\r\n");
+			snprintf(m.policy, sizeof(m.policy), "%.*s",
+				(int)(len < (size_t)(end - pol) ? len : (size_t)(end - pol)), pol);
+		}
+		tsarc_redis_rdb_need(op->s, &need);
+		swap_where(op, where, sizeof(where));
+		if ((rc = tsarc_redis_room(where, &m, &need, text, textsz)))
+			tsarc_error_prefix("component '%s'", op->s->component);
+	}
+	free(mem);
+	free(ks);
+	return rc;
+}
+
+/* The names of the server's configuration in the recipe. */
+static void swap_config_names(redis_op *op)
+{
+	op->cfg.file = tsarc_spec_str(op->s->recipe, "config_file");
+	op->cfg.object = tsarc_spec_str(op->s->recipe, "config_map");
+	op->cfg.key = tsarc_spec_str(op->s->recipe, "config_key");
+	if (!op->cfg.key)
+		op->cfg.key = "redis.conf";
+}
+
+int tsarc_redis_swap_room(tsarc_restore_ctx *r, const tsarc_step *s, char *text, size_t textsz)
+{
+	redis_op op;
+	int rc;
+
+	memset(&op, 0, sizeof(op));
+	op.r = r;
+	op.s = s;
+	if ((rc = tsarc_step_component(r, s, &op.c)))
+		return rc;
+	op.in_pod = (op.c.tr->caps & TSARC_TR_IN_WORKLOAD) != 0;
+	if (!(rc = op.c.tr->locate(op.c.tr, &op.c)) && !(rc = tsarc_step_conn(s, &op.conn)) &&
+		!(rc = tsarc_redis_cli_open(&op.c, s->secret_doc, &op.conn, op.in_pod, &op.tls))) {
+		/* The configuration the swap restarts the server with. */
+		swap_config_names(&op);
+		if (op.c.tr->read_config && !(rc = op.c.tr->read_config(op.c.tr, &op.cfg)) &&
+			!(op.orig_conf = strdup(op.cfg.text)))
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		if (!rc)
+			rc = swap_room(&op, text, textsz);
+	}
+	if (tsarc_redis_cli_tls_close(&op.tls) && !rc)
+		rc = TSARC_EIO;
+	redis_op_free(&op);
+	return rc;
+}
+
 int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	redis_op op;
 	char *appendonly = NULL, *before = NULL, *after = NULL, *off = NULL, *moved = NULL;
 	const char *unchecked = NULL;
 	tsarc_cmd cmd;
-	char what[300], ts[17];
+	char what[300], ts[17], memory[1200] = "";
 	int rc, unsaved = 1;
 
 	memset(&op, 0, sizeof(op));
@@ -786,11 +916,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			"replace a server's configuration", s->component, op.c.tr->type);
 		goto done;
 	}
-	op.cfg.file = tsarc_spec_str(s->recipe, "config_file");
-	op.cfg.object = tsarc_spec_str(s->recipe, "config_map");
-	op.cfg.key = tsarc_spec_str(s->recipe, "config_key");
-	if (!op.cfg.key)
-		op.cfg.key = "redis.conf";
+	swap_config_names(&op);
 	op.workload = tsarc_spec_str(s->recipe, "rollout");
 	if (!op.workload)
 		op.workload = tsarc_spec_str(s->spec, "workload");
@@ -841,6 +967,11 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
+	/* 0. Whether the server holds the backup, before anything of it is
+	 * touched (swap_room): the same check as the online paths'. */
+	tsarc_restore_progress(r, "  %s: the server's maxmemory against the backup", s->component);
+	if ((rc = swap_room(&op, memory, sizeof(memory))))
+		goto done;
 	/* 1. The RDB next to the data first: a damaged stream stops here,
 	 * with the server and its files untouched. */
 	tsarc_restore_progress(r, "  %s: writing the RDB into %s", s->component, op.data_dir);
@@ -921,6 +1052,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	s->detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(s->detail, "keyspace", after);
 	cJSON_AddStringToObject(s->detail, "data_dir", op.data_dir);
+	cJSON_AddStringToObject(s->detail, "redis_memory", memory);
 done:
 	if (rc && op.undo.registered) {
 		/* Leave the configuration as it was (also when interrupted: that
