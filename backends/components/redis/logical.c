@@ -10,6 +10,7 @@
  * twice: a repeat is written once per batch, and a second RESTORE REPLACE
  * of the same key is harmless).
  */
+#include "interrupt.h"
 #include "logical.h"
 #include "sentinel.h"
 #include "tsarc/errors.h"
@@ -21,6 +22,10 @@
 
 /* Keys asked per SCAN and so per pipelined batch (3 replies a key). */
 #define SCAN_COUNT "1000"
+/* How long the emptying waits for the target's lazy frees, asked every
+ * LAZYFREE_POLL_MS (a background free of gigabytes takes seconds). */
+#define LAZYFREE_WAIT_S 300
+#define LAZYFREE_POLL_MS 20
 /* Probing SELECT stops here whatever the server says. */
 #define DBS_PROBE_MAX 1024
 #define OUTBUF (256u * 1024u)
@@ -441,6 +446,59 @@ static int clear_functions(tsarc_redis *dst, tsarc_redis_functions functions,
 	return rc;
 }
 
+/*
+ * A target that frees in the background (lazyfree-lazy-user-flush yes,
+ * common on a managed Redis, or lazyfree-lazy-user-del yes) answers
+ * FLUSHDB, or DEL of a large value, before the memory is free: the load's
+ * first RESTOREs, which the memory check admitted against the target
+ * emptied, would meet memory not yet freed (OOM halfway with noeviction,
+ * evictions otherwise). So FLUSHDB SYNC, which frees before it answers,
+ * where the server knows it (Redis >= 6.2; an older one answers "ERR
+ * syntax error", and has no lazy user flush: its FLUSHDB frees first);
+ * and, once emptied whichever way, a wait until the server has no lazy
+ * free pending (INFO memory's lazyfree_pending_objects), which the DELs of
+ * a user without FLUSHDB may have left.
+ */
+static int flushdb(tsarc_redis *dst, tsarc_redis_reply **rep)
+{
+	int rc = tsarc_redis_command(dst, rep, "FLUSHDB", "SYNC", NULL);
+
+	if (!rc && (*rep)->type == '-' && !strncmp((*rep)->str, "ERR syntax error", 16)) {
+		tsarc_redis_reply_free(*rep);
+		*rep = NULL;
+		rc = tsarc_redis_command(dst, rep, "FLUSHDB", NULL);
+	}
+	return rc;
+}
+
+static int lazyfree_wait(tsarc_redis *dst)
+{
+	struct timespec ts = {0, LAZYFREE_POLL_MS * 1000000L};
+	int i, rc;
+
+	for (i = 0; i < LAZYFREE_WAIT_S * 1000 / LAZYFREE_POLL_MS; i++) {
+		tsarc_redis_reply *rep = NULL;
+		char value[32];
+		int pending;
+		if ((rc = tsarc_redis_command(dst, &rep, "INFO", "memory", NULL)))
+			return rc;
+		/* Refused to this user, or a server without lazy free: nothing
+		 * to wait for that can be seen. */
+		pending = rep->type == '$' &&
+			tsarc_redis_info_line(rep->str, "lazyfree_pending_objects", value,
+				sizeof(value)) && strcmp(value, "0");
+		tsarc_redis_reply_free(rep);
+		if (!pending)
+			return 0;
+		if (tsarc_interrupted())
+			return tsarc_interrupt_error();
+		nanosleep(&ts, NULL);
+	}
+	return tsarc_error_set(TSARC_EIO, "Redis at %s still had memory to free in the "
+		"background (lazyfree_pending_objects) %d s after it was emptied", tsarc_redis_where(dst),
+		LAZYFREE_WAIT_S);
+}
+
 int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_functions functions, tsarc_redis_stats *st)
 {
 	int ndb, db, rc;
@@ -460,7 +518,7 @@ int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_functions functions, tsarc_r
 			break;
 		if (n == 0)
 			continue;
-		if (st->flush && !(rc = tsarc_redis_command(dst, &rep, "FLUSHDB", NULL))) {
+		if (st->flush && !(rc = flushdb(dst, &rep))) {
 			if (tsarc_redis_reply_refused(rep))
 				st->flush = 0;
 			else if (rep->type == '-')
@@ -481,5 +539,8 @@ int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_functions functions, tsarc_r
 	else if (rc)
 		tsarc_error_prefix("emptying Redis at %s before the restore; nothing of the backup "
 			"was written", tsarc_redis_where(dst));
+	if (!rc && (rc = lazyfree_wait(dst)))
+		tsarc_error_prefix("Redis at %s was emptied; nothing of the backup was written",
+			tsarc_redis_where(dst));
 	return rc ? rc : tsarc__redis_select(dst, 0, NULL);
 }

@@ -126,9 +126,11 @@ typedef enum {
 	TSARC_REDIS_FUNCTIONS_REPLACE = 1
 } tsarc_redis_functions;
 
-/* Empties every database of `dst` (FLUSHDB, or where refused SCAN + DEL),
- * its function libraries first (FUNCTION FLUSH) where `functions` is
- * REPLACE. */
+/* Empties every database of `dst` (FLUSHDB SYNC, plain FLUSHDB before
+ * Redis 6.2, or where refused SCAN + DEL), its function libraries first
+ * (FUNCTION FLUSH) where `functions` is REPLACE, then waits until the
+ * server has no lazy free pending: the load must not meet memory freed in
+ * the background. */
 int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_functions functions, tsarc_redis_stats *st);
 
 /* What a Redis allows in memory, from INFO memory and INFO keyspace (what
