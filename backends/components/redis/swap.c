@@ -776,9 +776,10 @@ static int redis_put_back(redis_op *op, const char *ts)
 	return op->c.tr->rollout ? redis_restart(op, 0) : redis_start(op, pid);
 }
 
-/* Step 3's restart failed with `rc`: the server's own state put back
- * when it can be, and an error that says which state it is in. */
-static int redis_refused(redis_op *op, int rc, const char *ts)
+/* Step 3 failed with `rc` (`why`: the restart, or the server does not
+ * hold the RDB it loaded): the server's own state put back when it can
+ * be, and an error that says which state it is in. */
+static int redis_refused(redis_op *op, int rc, const char *ts, const char *why)
 {
 	tsarc_saved_error e;
 
@@ -788,9 +789,8 @@ static int redis_refused(redis_op *op, int rc, const char *ts)
 	if (redis_put_back(op, ts))
 		return tsarc_error_set(rc, "%s; putting the server's own files back failed too (%s)",
 			e.message, tsarc_error_last()->message);
-	return tsarc_error_set(rc, "%s (the server could not start with the backup's RDB: its "
-		"own files and configuration were put back, it runs as before the restore)",
-		e.message);
+	return tsarc_error_set(rc, "%s (the server %s: its own files and configuration were put "
+		"back, it runs as before the restore)", e.message, why);
 }
 
 /* Where the swap's redis-cli reaches the server, for messages. */
@@ -882,6 +882,44 @@ int tsarc_redis_swap_room(tsarc_restore_ctx *r, const tsarc_step *s, char *text,
 	if (tsarc_redis_cli_tls_close(&op.tls) && !rc)
 		rc = TSARC_EIO;
 	redis_op_free(&op);
+	return rc;
+}
+
+/*
+ * Step 3's server, on the backup's RDB: within its maxmemory, and nothing
+ * evicted since it started (INFO memory, INFO stats)? The check before the
+ * swap may be low where the snapshot records nothing of the source's
+ * memory (a pod's redis-cli --rdb): the RDB's size, and compressed values
+ * take many times more in memory. Redis loaded the RDB whatever its limit;
+ * with noeviction it would refuse every write, with a policy it has
+ * already evicted restored keys at its first command (eviction runs
+ * before each one). TSARC_EUNSAFE then: the step puts its own files back.
+ */
+static int swap_loaded_fits(redis_op *op)
+{
+	static const char *const mem_args[] = {"INFO", "memory", NULL};
+	static const char *const stats_args[] = {"INFO", "stats", NULL};
+	char *mem = NULL, *stats = NULL, ev[32] = "", where[300];
+	unsigned long long evicted = 0;
+	tsarc_redis_memory m;
+	int rc;
+
+	if (!(rc = redis_cli(op, mem_args, &mem)) && !(rc = redis_cli(op, stats_args, &stats))) {
+		tsarc_redis_memory_parse(&m, mem, NULL);
+		if (stats && tsarc_redis_info_line(stats, "evicted_keys", ev, sizeof(ev)))
+			evicted = strtoull(ev, NULL, 10);
+		if (m.known && m.maxmemory && (evicted || m.used > m.maxmemory)) {
+			swap_where(op, where, sizeof(where));
+			rc = tsarc_error_set(TSARC_EUNSAFE, "component '%s': Redis at %s, started on "
+				"the backup's RDB, cannot hold it within its maxmemory (used_memory %.1f "
+				"MiB, maxmemory %.1f MiB, policy %s, %llu keys evicted since it started): "
+				"the estimate before the swap was low", op->s->component, where,
+				(double)m.used / 1048576.0, (double)m.maxmemory / 1048576.0, m.policy,
+				evicted);
+		}
+	}
+	free(mem);
+	free(stats);
 	return rc;
 }
 
@@ -1018,7 +1056,14 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_cleanup_remove(&op.incoming); /* it is the server's dump file now */
 	if ((rc = redis_restart(&op, 0))) {
 		if (moved_aside_at(moved, ts))
-			rc = redis_refused(&op, rc, ts);
+			rc = redis_refused(&op, rc, ts, "could not start with the backup's RDB");
+		goto done;
+	}
+	/* 3b. Loaded whole whatever its maxmemory: over it, or evicting, it
+	 * gets its own files back (swap_loaded_fits). */
+	if ((rc = swap_loaded_fits(&op))) {
+		if (moved_aside_at(moved, ts))
+			rc = redis_refused(&op, rc, ts, "cannot hold the backup's RDB");
 		goto done;
 	}
 	if ((rc = redis_keyspace(&op, &before)))
