@@ -87,6 +87,9 @@ struct tsarc_redis_loader {
 	char what[200], where[300];
 	tsarc_redis_need need;        /* what the backup needs in memory */
 	char memory[1200];            /* what the memory check said */
+	tsarc_redis_memory mem;       /* the target before it was emptied */
+	unsigned long long evicted;   /* its evicted_keys then */
+	int evicted_known;
 };
 
 static int seen_insert(tsarc_redis_loader *l, uint64_t fp, int *dup)
@@ -457,13 +460,36 @@ const char *tsarc_redis_loader_memory(const tsarc_redis_loader *l)
  * emptied and then refused with OOM, or thinned by evictions. */
 static int room_for(tsarc_redis_loader *l)
 {
-	tsarc_redis_memory m;
 	int rc;
 
-	if ((rc = tsarc_redis_memory_read(l->dst, &m)))
+	if ((rc = tsarc_redis_memory_read(l->dst, &l->mem)) ||
+		(rc = tsarc_redis_evicted(l->dst, &l->evicted, &l->evicted_known)))
 		return rc;
-	return tsarc_redis_room(tsarc_redis_where(l->dst), &m, &l->need, l->memory,
+	return tsarc_redis_room(tsarc_redis_where(l->dst), &l->mem, &l->need, l->memory,
 		sizeof(l->memory));
+}
+
+/* Keys the target evicted since it was asked before the emptying: every
+ * one a key of the backup (or one written meanwhile by someone else), and
+ * the count that follows would say only that one differs. An error that
+ * says so, or 0 (none, or INFO stats refused to this user). */
+static int evicted_during_load(tsarc_redis_loader *l)
+{
+	unsigned long long now = 0;
+	int known = 0, rc;
+
+	if (!l->evicted_known)
+		return 0;
+	if ((rc = tsarc_redis_evicted(l->dst, &now, &known)))
+		return rc;
+	if (!known || now <= l->evicted)
+		return 0;
+	return tsarc_error_set(TSARC_ECORRUPT, "Redis at %s evicted %llu keys during the "
+		"restore (maxmemory %.1f MiB, maxmemory-policy %s): the target does not hold the "
+		"whole backup. It took more memory than the check before the load found "
+		"room for (%s): values held less tightly than at the source, or writes by others "
+		"during the load; restore into a Redis with a larger maxmemory", tsarc_redis_where(l->dst), now - l->evicted,
+		(double)l->mem.maxmemory / 1048576.0, l->mem.policy, l->memory);
 }
 
 int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned long long total,
@@ -733,7 +759,7 @@ int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz)
 	for (i = 0; i < l->nnear; i++)
 		if (l->near[i].expiry < cutoff)
 			tsarc_redis_digest_sub(&want, l->near[i].db, l->near[i].h);
-	if ((rc = tsarc_redis_digest(l->dst, cutoff, &got)))
+	if ((rc = evicted_during_load(l)) || (rc = tsarc_redis_digest(l->dst, cutoff, &got)))
 		goto done;
 	if (digest && !got.exact) {
 		digest = 0;

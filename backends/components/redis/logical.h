@@ -147,6 +147,11 @@ typedef struct tsarc_redis_memory {
 /* *m from the server; INFO refused to this user leaves m->known 0 (not
  * an error: the check then says it could not be made). */
 int tsarc_redis_memory_read(tsarc_redis *r, tsarc_redis_memory *m);
+/* INFO stats' evicted_keys into *n, *known 0 where the server does not
+ * tell this user: asked before a load empties the target and after it,
+ * a load the target evicted from is refused, saying so
+ * (tsarc_redis_loader_verify). */
+int tsarc_redis_evicted(tsarc_redis *r, unsigned long long *n, int *known);
 /* *m from the text of INFO memory and INFO keyspace (NULL: not answered),
  * however it was asked: our client, or redis-cli where the server runs
  * (the RDB swap). */

@@ -94,6 +94,20 @@ int tsarc_redis_memory_read(tsarc_redis *r, tsarc_redis_memory *m)
 	return 0;
 }
 
+int tsarc_redis_evicted(tsarc_redis *r, unsigned long long *n, int *known)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc;
+
+	*n = 0;
+	*known = 0;
+	if ((rc = tsarc_redis_command(r, &rep, "INFO", "stats", NULL)))
+		return rc;
+	*known = rep->type == '$' && info_number(rep->str, "evicted_keys", n);
+	tsarc_redis_reply_free(rep);
+	return 0;
+}
+
 static const char *size_text(unsigned long long b, char *buf, size_t bufsz)
 {
 	snprintf(buf, bufsz, "%.1f MiB", (double)b / (1024.0 * 1024.0));
