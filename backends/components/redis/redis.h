@@ -62,11 +62,6 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 	cJSON *plan);
 /* The RDB swap (swap.c). */
 int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s);
-/* The swap's check of the server's maxmemory (the online paths' check,
- * memory.c), made by itself for the plan: what it found into `text`, 0
- * (fits, or could not be told: `text` says), TSARC_EUNSAFE when the
- * backup cannot fit, another error when the server could not be asked. */
-int tsarc_redis_swap_room(tsarc_restore_ctx *r, const tsarc_step *s, char *text, size_t textsz);
 /* What the RDB of step `s` needs in memory (logical.h tsarc_redis_need):
  * as its snapshot recorded it, never less than the RDB's size; or, where
  * it records none (an RDB read in a pod, an older tsarc), the RDB's size,

@@ -541,39 +541,56 @@ static int target_memory(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_
 	return asked;
 }
 
-/* The memory check of a logical stream whose snapshot records its need,
- * made when the plan is made, before any step of the restore writes
- * (the step makes it again before it empties its target): found only
- * when its step runs, the steps before it (a MySQL, another Redis) would
- * already have replaced their targets. A target not reachable now, or
+/* Whether step `s`'s server is the one in its pod (the swap's redis-cli
+ * runs there): tsarc's own client does not reach it, and a plan does not
+ * run commands through the transport (a plan only reads). */
+static int in_pod(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	tsarc_transport *tr;
+	int pod = 0;
+
+	if (!tsarc_step_transport(r, s->spec, &tr))
+		pod = (tr->caps & TSARC_TR_IN_WORKLOAD) && !tsarc_spec_bool(s->spec, "external", 0);
+	tsarc_error_clear();
+	return pod;
+}
+
+/* What path `p`'s backup needs, as known before its step reads anything:
+ * a logical stream's as its snapshot recorded it (0 when it records
+ * none: the step estimates it from the stream it reads whole); an RDB
+ * swapped in, as recorded or the RDB's size (tsarc_redis_rdb_need). */
+static int plan_need(const tsarc_step *s, restore_path p, tsarc_redis_need *need)
+{
+	memset(need, 0, sizeof(*need));
+	if (p == PATH_LOGICAL)
+		return recorded_need(s, need);
+	if (p != PATH_SWAP)
+		return 0;
+	tsarc_redis_rdb_need(s, need);
+	return 1;
+}
+
+/* The memory check of a backup whose need is known before its step runs
+ * (a logical stream whose snapshot records it, an RDB swapped in), made
+ * when the plan is made, before any step of the restore writes (the step
+ * makes it again before it empties its target, or touches its server's
+ * files): found only when its step runs, the steps before it (a MySQL,
+ * another Redis) would already have replaced their targets. A target not
+ * reachable now by tsarc's own client (a swap's server in its pod), or
  * that does not tell its memory: the step decides. */
-static int admit_memory(tsarc_restore_ctx *r, const tsarc_step *s)
+static int admit_memory(tsarc_restore_ctx *r, const tsarc_step *s, restore_path p)
 {
 	tsarc_redis_memory m;
 	tsarc_redis_need need;
 	char text[1200], addr[300];
 	int rc;
 
-	if (!recorded_need(s, &need) || !target_memory(r, s, &m, addr, sizeof(addr)))
+	if (!plan_need(s, p, &need) || (p == PATH_SWAP && in_pod(r, s)) ||
+		!target_memory(r, s, &m, addr, sizeof(addr)))
 		return 0;
 	if ((rc = tsarc_redis_room(addr, &m, &need, text, sizeof(text))))
 		tsarc_error_prefix("component '%s'", s->component);
 	return rc;
-}
-
-/* The swap's memory check (swap.c), made when the plan is made as for a
- * logical stream: a backup its server cannot hold is refused before any
- * step writes. A server that cannot be asked now: the step decides. */
-static int admit_swap_memory(tsarc_restore_ctx *r, const tsarc_step *s)
-{
-	char text[1200];
-	int rc = tsarc_redis_swap_room(r, s, text, sizeof(text));
-
-	if (rc != TSARC_EUNSAFE) {
-		tsarc_error_clear();
-		return 0;
-	}
-	return rc; /* it names the component */
 }
 
 int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
@@ -587,9 +604,7 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 		return rc;
 	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
 		return refuse_swap(s, &map);
-	if (p == PATH_LOGICAL && (rc = admit_memory(r, s)))
-		return rc;
-	if (p == PATH_SWAP && (rc = admit_swap_memory(r, s)))
+	if ((rc = admit_memory(r, s, p)))
 		return rc;
 	if (p != PATH_SWAP)
 		note_server_id(r, s);
@@ -633,49 +648,42 @@ static void plan_memory(tsarc_restore_ctx *r, const tsarc_step *s, restore_path 
 	tsarc_redis_memory m;
 	tsarc_redis_need need;
 	char text[1200], out[1600], addr[300] = "the target";
-	int asked = target_memory(r, s, &m, addr, sizeof(addr));
+	const char *when = p == PATH_SWAP ? "before the server's files are touched" :
+		"before the target is emptied";
+	int asked;
 
-	memset(&need, 0, sizeof(need));
-	if (p == PATH_LOGICAL)
-		recorded_need(s, &need);
+	/* The swap's server in its pod: its redis-cli asks, when the run
+	 * does (a plan runs nothing there). */
+	if (p == PATH_SWAP && in_pod(r, s)) {
+		snprintf(out, sizeof(out), "checked when the restore runs, %s: redis-cli in the "
+			"server's pod asks INFO memory, with the maxmemory of the configuration the swap "
+			"restarts it with, and asks again once the server has loaded the RDB", when);
+		cJSON_AddStringToObject(plan, "redis_memory", out);
+		return;
+	}
+	asked = target_memory(r, s, &m, addr, sizeof(addr));
+	plan_need(s, p, &need);
 	if (!asked || !m.known) {
-		snprintf(out, sizeof(out), "checked when the restore runs, before the target is "
-			"emptied (INFO memory: maxmemory, maxmemory_policy, used_memory, "
-			"used_memory_dataset): the target %s now", asked ? "does not tell its "
-			"memory to this user (INFO memory); the run cannot check either, and says "
-			"so" : "could not be asked");
+		snprintf(out, sizeof(out), "checked when the restore runs, %s (INFO memory: "
+			"maxmemory, maxmemory_policy, used_memory, used_memory_dataset): the target %s "
+			"now", when, asked ? "does not tell its memory to this user (INFO memory); the "
+			"run cannot check either, and says so" : "could not be asked");
 	} else if (need.how) {
 		int refused = tsarc_redis_room(addr, &m, &need, text, sizeof(text));
 		tsarc_error_clear();
-		snprintf(out, sizeof(out), "before the target is emptied, maxmemory: %s%s", text,
-			refused ? "; the run refuses it, with nothing written" : "");
+		snprintf(out, sizeof(out), "%s, maxmemory: %s%s%s", when, text,
+			refused ? "; the run refuses it, with nothing written" : "",
+			p == PATH_SWAP ? "; the run also reads the maxmemory of the configuration the "
+			"swap restarts the server with, and asks again once it has loaded the RDB" : "");
 	} else {
 		tsarc_redis_room(addr, &m, &need, text, sizeof(text));
-		snprintf(out, sizeof(out), "before the target is emptied, maxmemory: %s; the run "
-			"%s, and refuses, with nothing written, a backup that does not fit", text,
+		snprintf(out, sizeof(out), "%s, maxmemory: %s; the run "
+			"%s, and refuses, with nothing written, a backup that does not fit", when, text,
 			p == PATH_LOGICAL ? "estimates the backup's size from the stream it reads "
 			"whole first (its snapshot, from an older tsarc, does not record the source's "
 			"memory: a low estimate)" : "measures the backup's size on the private "
 			"redis-server that loads the RDB");
 	}
-	cJSON_AddStringToObject(plan, "redis_memory", out);
-}
-
-/* The plan's word on the swap's memory check (swap.c): what it finds now,
- * or that the run asks before the server's files are touched. */
-static void plan_swap_memory(tsarc_restore_ctx *r, const tsarc_step *s, cJSON *plan)
-{
-	char text[1200], out[1600];
-	int rc = tsarc_redis_swap_room(r, s, text, sizeof(text));
-
-	if (!rc || rc == TSARC_EUNSAFE)
-		snprintf(out, sizeof(out), "before the server's files are touched, maxmemory: %s%s",
-			text, rc ? "; the run refuses it, with nothing written" : "");
-	else
-		snprintf(out, sizeof(out), "checked when the restore runs, before the server's files "
-			"are touched (INFO memory and the configuration's maxmemory): the server could "
-			"not be asked now (%s)", tsarc_error_last()->message);
-	tsarc_error_clear();
 	cJSON_AddStringToObject(plan, "redis_memory", out);
 }
 
@@ -724,7 +732,7 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		cJSON_AddStringToObject(plan, "target", buf);
 		cJSON_AddStringToObject(plan, "replaces", "the whole data set (dump.rdb and AOF "
 			"moved aside, two restarts)");
-		plan_swap_memory(r, s, plan);
+		plan_memory(r, s, p, plan);
 	} else {
 		/* The address the client will use: through Sentinel, or TLS, the
 		 * Secret says more than the endpoint. */

@@ -858,33 +858,6 @@ static void swap_config_names(redis_op *op)
 		op->cfg.key = "redis.conf";
 }
 
-int tsarc_redis_swap_room(tsarc_restore_ctx *r, const tsarc_step *s, char *text, size_t textsz)
-{
-	redis_op op;
-	int rc;
-
-	memset(&op, 0, sizeof(op));
-	op.r = r;
-	op.s = s;
-	if ((rc = tsarc_step_component(r, s, &op.c)))
-		return rc;
-	op.in_pod = (op.c.tr->caps & TSARC_TR_IN_WORKLOAD) != 0;
-	if (!(rc = op.c.tr->locate(op.c.tr, &op.c)) && !(rc = tsarc_step_conn(s, &op.conn)) &&
-		!(rc = tsarc_redis_cli_open(&op.c, s->secret_doc, &op.conn, op.in_pod, &op.tls))) {
-		/* The configuration the swap restarts the server with. */
-		swap_config_names(&op);
-		if (op.c.tr->read_config && !(rc = op.c.tr->read_config(op.c.tr, &op.cfg)) &&
-			!(op.orig_conf = strdup(op.cfg.text)))
-			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		if (!rc)
-			rc = swap_room(&op, text, textsz);
-	}
-	if (tsarc_redis_cli_tls_close(&op.tls) && !rc)
-		rc = TSARC_EIO;
-	redis_op_free(&op);
-	return rc;
-}
-
 /*
  * Step 3's server, on the backup's RDB: within its maxmemory, and nothing
  * evicted since it started (INFO memory, INFO stats)? The check before the
