@@ -6,7 +6,9 @@
 # index deleted: check names the pack or the index (exit 3), dump fails
 # with a message naming the chunk and its pack, never with wrong bytes;
 # 'repair index' rebuilds the index from the packs (prune refuses to run
-# without it). A format-1 repository refuses 'repair index'.
+# without it). A damaged index object that this host's index cache holds
+# intact is damaged for this host too (backup, dump, prune). A format-1
+# repository refuses 'repair index'.
 . "$(dirname "$0")/lib.sh"
 
 R=$WORK/repo
@@ -151,10 +153,27 @@ dump_cmp_file "$D" "$FIRST" a.sql "$WORK/a.sql"
 # A damaged index object: check names it; repair replaces it.
 fresh badindex
 I=$(find "$D/index" -type f | head -1)
+# A restore on this host puts every index object in its cache.
+dump_cmp_file "$D" "$FIRST" a.sql "$WORK/a.sql"
+[ -f "$(echo "$XDG_CACHE_HOME"/tsarc/*/index/"$(basename "$I")")" ] || fail "the cache does not hold index object $(basename "$I")"
 flip_byte "$I" 40
 t check --repo "$D"
 expect_rc 3 "check with a damaged index object"
 grep -q "damaged index $(basename "$I" | cut -c1-16)" "$OUT" || fail "check does not name the damaged index: $(cat "$OUT")"
+# This host's cache (XDG_CACHE_HOME, shared with $R: the same repository
+# id) holds that object intact; it vouches for nothing the store does not
+# hold. A backup stores again the chunks only the damaged object lists, so
+# a host with another cache restores it, and prune refuses, as it does on
+# a host without the cache. Before, the backup stored nothing new (its
+# snapshot "in no index" elsewhere) and prune exited 0.
+t_in "$WORK/a.sql" backup --repo "$D" --stdin --name a.sql --json
+expect_rc 0 "a backup beside a damaged index object"
+[ "$(json_get "$OUT" "d['new_chunks']")" -eq "$CHUNKS" ] || fail "a backup beside a damaged index object stored $(json_get "$OUT" "d['new_chunks']") chunks, want $CHUNKS"
+AGAIN=$(json_get "$OUT" "d['snapshot_id']")
+XDG_CACHE_HOME=$WORK/.cache-elsewhere dump_cmp_file "$D" "$AGAIN" a.sql "$WORK/a.sql"
+t prune --repo "$D"
+expect_rc 3 "prune with a damaged index object"
+grep -q "repair index" "$ERR" || fail "prune with a damaged index object does not say what to do: $(cat "$ERR")"
 ok repair index --repo "$D"
 ok check --repo "$D" --read-data
 

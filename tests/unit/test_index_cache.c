@@ -7,6 +7,12 @@
  * downloaded again); an entry whose object is gone from the repository
  * is removed; folders are 0700. A handle reads what its own process
  * stored after it had opened the index (a backup, then its chunks).
+ *
+ * The cache never vouches for the store: an index object damaged in the
+ * repository while this host's cache holds a good copy of it is damaged
+ * here too (left out of the index a backup deduplicates against, an error
+ * for prune), as on a host without the cache; and an open with nothing
+ * changed still makes one LIST of index/ and no GET.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +29,7 @@
 #include "extract.h"
 #include "fileio.h"
 #include "index.h"
+#include "index_table.h"
 #include "repo.h"
 #include "snapshot.h"
 #include "tsarc/errors.h"
@@ -317,10 +324,127 @@ static void test_own_backup_read_by_the_same_handle(void **state)
 	tsarc_repo_free(repo);
 }
 
+/* The chunk ids index object `name` lists. */
+typedef struct ids {
+	uint8_t (*v)[TSARC_ID_LEN];
+	size_t n;
+} ids;
+
+static int collect_id(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e, void *payload)
+{
+	ids *x = payload;
+
+	(void)pack;
+	x->v = realloc(x->v, (x->n + 1) * TSARC_ID_LEN);
+	assert_non_null(x->v);
+	memcpy(x->v[x->n++], e->id, TSARC_ID_LEN);
+	return 0;
+}
+
+static void count_damage(const char *name, int code, const char *msg, void *payload)
+{
+	(void)name;
+	(void)code;
+	(void)msg;
+	(*(int *)payload)++;
+}
+
+/* An index object damaged in the repository (a byte flipped in the
+ * store's copy; this host's cache holds it intact) is damaged for this
+ * host too: the index a backup deduplicates against leaves it out, so its
+ * chunks are stored again and no snapshot comes to depend on an object
+ * other hosts cannot read; prune's open refuses it. Before, the cache's
+ * copy hashed to its name and was used: the chunks were found, prune's
+ * open succeeded, and a backup of the same bytes stored nothing new. */
+static void test_store_damage_not_vouched_for_by_the_cache(void **state)
+{
+	counting_store *cnt = NULL;
+	tsarc_repo *repo = open_counted(&cnt);
+	tsarc_index_table *t = NULL;
+	tsarc_index_hit hit;
+	char name[TSARC_ID_HEX_LEN + 1], path[700];
+	char *raw = NULL;
+	size_t len = 0, n = 0, k;
+	ids in_object = {NULL, 0};
+	int bad = 0;
+
+	(void)state;
+	first_index_name(repo, name);
+	assert_int_equal(tsarc_index_open_object(repo, NULL, name, collect_id, &in_object), 0);
+	assert_true(in_object.n > 0);
+	/* The cache holds the object (the backup that wrote it put it there). */
+	entry_path(path, sizeof(path), name);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/repo/index/%s", dir, name);
+	assert_int_equal(tsarc_read_file(path, 1u << 26, &raw, &len), 0);
+	raw[len / 2] ^= 1;
+	assert_int_equal(tsarc_replace_file(path, raw, len, 0600, 0), 0);
+	raw[len / 2] ^= 1;
+
+	/* prune's open: a damaged object is an error. */
+	assert_int_equal(tsarc_index_table_open_checked(repo, NULL, NULL, &t), TSARC_ECORRUPT);
+	tsarc_error_clear();
+	/* backup's and restore's open: left out, reported, none of its chunks found. */
+	assert_int_equal(tsarc_index_table_open_checked(repo, count_damage, &bad, &t), 0);
+	assert_int_equal(bad, 1);
+	for (k = 0; k < in_object.n; k++) {
+		assert_int_equal(tsarc_index_table_find(t, in_object.v[k], &hit, 1, &n), 0);
+		assert_int_equal(n, 0);
+	}
+	tsarc_index_table_free(t);
+
+	/* The repository as it was, for the tests after this one. */
+	assert_int_equal(tsarc_replace_file(path, raw, len, 0600, 0), 0);
+	bad = 0;
+	assert_int_equal(tsarc_index_table_open_checked(repo, count_damage, &bad, &t), 0);
+	assert_int_equal(bad, 0);
+	assert_int_equal(tsarc_index_table_find(t, in_object.v[0], &hit, 1, &n), 0);
+	assert_true(n > 0);
+	tsarc_index_table_free(t);
+	free(in_object.v);
+	free(raw);
+	tsarc_repo_free(repo);
+}
+
+/* What the cache's checks cost an open with nothing changed: one LIST of
+ * index/ and no GET, however many index objects (40 here). */
+static void test_open_cost_with_nothing_changed(void **state)
+{
+	counting_store *cnt = NULL;
+	tsarc_repo *repo = open_counted(&cnt);
+	tsarc_index_table *t = NULL;
+	char id[TSARC_ID_HEX_LEN + 1];
+	size_t i, before = count_index_objects(repo);
+
+	(void)state;
+	/* Many small index objects: one per pack. */
+	tsarc_index_entries_per_object = 1;
+	for (i = 0; count_index_objects(repo) < before + 40; i++) {
+		repo_fixture_fill(data, LEN, 70 + (uint64_t)i);
+		repo_fixture_backup(repo, dir, data, LEN, "stdin", id);
+	}
+	tsarc_index_entries_per_object = TSARC_INDEX_ENTRIES_PER_OBJECT;
+	tsarc_repo_free(repo);
+	/* The first open after the backups may check what they wrote ... */
+	repo = open_counted(&cnt);
+	assert_int_equal(tsarc_index_table_open(repo, &t), 0);
+	tsarc_index_table_free(t);
+	tsarc_repo_free(repo);
+	/* ... the next one, nothing having changed, only lists. */
+	repo = open_counted(&cnt);
+	assert_int_equal(tsarc_index_table_open(repo, &t), 0);
+	assert_int_equal(counting_store_calls(cnt, COUNT_LIST, TSARC_OBJ_INDEX), 1);
+	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 0);
+	tsarc_index_table_free(t);
+	tsarc_repo_free(repo);
+}
+
 TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_second_open_no_index_get),
 	cmocka_unit_test(test_miss_then_hit),
 	cmocka_unit_test(test_tampered_entry_is_downloaded_again),
 	cmocka_unit_test(test_stale_entries_removed),
 	cmocka_unit_test(test_cache_off),
-	cmocka_unit_test(test_own_backup_read_by_the_same_handle))
+	cmocka_unit_test(test_own_backup_read_by_the_same_handle),
+	cmocka_unit_test(test_store_damage_not_vouched_for_by_the_cache),
+	cmocka_unit_test(test_open_cost_with_nothing_changed))
