@@ -170,7 +170,11 @@ t_in "$WORK/a.sql" backup --repo "$D" --stdin --name a.sql --json
 expect_rc 0 "a backup beside a damaged index object"
 [ "$(json_get "$OUT" "d['new_chunks']")" -eq "$CHUNKS" ] || fail "a backup beside a damaged index object stored $(json_get "$OUT" "d['new_chunks']") chunks, want $CHUNKS"
 AGAIN=$(json_get "$OUT" "d['snapshot_id']")
-XDG_CACHE_HOME=$WORK/.cache-elsewhere dump_cmp_file "$D" "$AGAIN" a.sql "$WORK/a.sql"
+(
+	export XDG_CACHE_HOME=$WORK/.cache-elsewhere
+	dump_cmp_file "$D" "$AGAIN" a.sql "$WORK/a.sql"
+	[ -d "$XDG_CACHE_HOME/tsarc" ] || fail "the other cache was not used"
+) || fail "a host with another cache cannot restore the backup made beside the damage"
 t prune --repo "$D"
 expect_rc 3 "prune with a damaged index object"
 grep -q "repair index" "$ERR" || fail "prune with a damaged index object does not say what to do: $(cat "$ERR")"

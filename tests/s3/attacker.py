@@ -15,6 +15,8 @@ the command line.
   attacker.py delete-version BUCKET KEY VER   "ok" or the error code
   attacker.py delete BUCKET KEY           a plain DELETE: "ok" or the error code
   attacker.py overwrite BUCKET KEY        a PUT of garbage: "ok" or the error code
+  attacker.py flip BUCKET KEY             a PUT of the object with its middle byte
+                                          flipped (the same size): "ok" or the error code
   attacker.py overwrite-locked BUCKET KEY MODE SECONDS
                                           the same, the garbage retained in MODE
                                           (GOVERNANCE, COMPLIANCE) for SECONDS
@@ -103,6 +105,10 @@ def main():
         attempt(s3.delete_object, Bucket=args[0], Key=args[1])
     elif cmd == "overwrite":
         attempt(s3.put_object, Bucket=args[0], Key=args[1], Body=b"encrypted by ransomware")
+    elif cmd == "flip":
+        body = bytearray(s3.get_object(Bucket=args[0], Key=args[1])["Body"].read())
+        body[len(body) // 2] ^= 1
+        attempt(s3.put_object, Bucket=args[0], Key=args[1], Body=bytes(body))
     elif cmd == "overwrite-locked":
         date = datetime.datetime.fromtimestamp(int(time.time()) + int(args[3]),
                                                datetime.timezone.utc)
