@@ -1,4 +1,5 @@
 #include "index.h"
+#include "fmt.h"
 #include "grow.h"
 #include "index_cache.h"
 #include "index_table.h"
@@ -402,13 +403,73 @@ static int finish_load(tsarc_index *idx)
 	return 0;
 }
 
+typedef struct stamped {
+	char **names, **stamps;
+	size_t n, cap;
+} stamped;
+
+static int add_stamped(const char *name, uint64_t size, const char *tag, void *payload)
+{
+	stamped *s = payload;
+	char **grown;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		if (!(grown = realloc(s->names, cap * sizeof(*grown))))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		s->names = grown;
+		if (!(grown = realloc(s->stamps, cap * sizeof(*grown))))
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		s->stamps = grown;
+		s->cap = cap;
+	}
+	s->stamps[s->n] = NULL;
+	if (!(s->names[s->n] = strdup(name)) ||
+		(tag && !(s->stamps[s->n] = tsarc_dup_printf("%llu:%s", (unsigned long long)size,
+				  tag)))) {
+		free(s->names[s->n]);
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	s->n++;
+	return 0;
+}
+
 int tsarc_index_list_objects(const tsarc_repo *repo, tsarc_index_cache *cache, char ***names,
 	size_t *n)
 {
-	int rc = tsarc_store_list_names(repo->store, TSARC_OBJ_INDEX, names, n);
+	stamped s = {NULL, NULL, 0, 0};
+	size_t i;
+	int rc;
 
+	if (!cache)
+		return tsarc_store_list_names(repo->store, TSARC_OBJ_INDEX, names, n);
+	/* The cache vouches for an entry only while the store lists its
+	 * object as it was when the entry was found to be its copy. */
+	rc = tsarc_store_list_tagged(repo->store, TSARC_OBJ_INDEX, add_stamped, &s);
 	if (!rc)
-		tsarc_index_cache_retain(cache, *names, *n);
+		tsarc_index_cache_retain(cache, s.names, s.stamps, s.n);
+	for (i = 0; i < s.n; i++)
+		free(s.stamps[i]);
+	free(s.stamps);
+	if (rc) {
+		tsarc_store_names_free(s.names, s.n);
+		return rc;
+	}
+	*names = s.names;
+	*n = s.n;
+	return 0;
+}
+
+int tsarc_index_verify_object(const tsarc_repo *repo, tsarc_index_cache *cache,
+	const char *name)
+{
+	tsarc_buf sealed = TSARC_BUF_INIT;
+	int rc;
+
+	if (tsarc_index_cache_vouches(cache, name))
+		return 0;
+	rc = fetch_object(repo, cache, name, &sealed);
+	tsarc_buf_dispose(&sealed);
 	return rc;
 }
 

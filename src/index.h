@@ -117,6 +117,11 @@ struct tsarc_index_cache;
  * the cache entries (cache may be NULL) of objects no longer listed. */
 int tsarc_index_list_objects(const tsarc_repo *repo, struct tsarc_index_cache *cache,
 	char ***names, size_t *n);
+/* Makes sure the store's copy of index object `name` is whole, reading it
+ * unless the cache vouches for it (and then caching it): TSARC_ECORRUPT
+ * when it is damaged, TSARC_ENOTFOUND when gone. */
+int tsarc_index_verify_object(const tsarc_repo *repo, struct tsarc_index_cache *cache,
+	const char *name);
 /* Reads index object `name` (from the cache when it holds it), checks it
  * against its name, opens and parses it whole, then calls fn for each
  * entry (a damaged object: TSARC_ECORRUPT before any call). */

@@ -92,9 +92,14 @@ static int add_object(builder *b, const tsarc_index_table *t, const char *hex,
 }
 
 /* Reads the tail of the old table: the objects it already holds. 1 when
- * it can be kept: every one is still listed. */
-static int read_old(builder *b, itab_file *f, const uint8_t (*listed)[TSARC_ID_LEN], size_t nl)
+ * it can be kept: every one is still listed, and the store's copy whole
+ * (the cache vouches for it, or it is read and checked now). A damaged
+ * one is not kept: the build after reads it again, and reports it as any
+ * damaged object is. */
+static int read_old(builder *b, const tsarc_index_table *t, itab_file *f,
+	char *const *names, const uint8_t (*listed)[TSARC_ID_LEN], size_t nl)
 {
+	const uint8_t (*at)[TSARC_ID_LEN];
 	size_t len = (size_t)f->nobjects * TSARC_ID_LEN, i;
 	uint8_t *sealed = malloc(len + TSARC_AEAD_OVERHEAD), *plain = malloc(len + 1);
 	int rc;
@@ -111,8 +116,15 @@ static int read_old(builder *b, itab_file *f, const uint8_t (*listed)[TSARC_ID_L
 			rc = tsarc_error_set(TSARC_ECORRUPT, "index table: objects not sorted");
 			goto done;
 		}
-		if (!bsearch(o, listed, nl, TSARC_ID_LEN, cmp_id))
+		if (!(at = bsearch(o, listed, nl, TSARC_ID_LEN, cmp_id)))
 			goto done; /* replaced by a prune or a repair: rc 0 */
+		if ((rc = tsarc_index_verify_object(b->repo, t->cache, names[at - listed]))) {
+			if (rc != TSARC_ECORRUPT && rc != TSARC_ENOTFOUND)
+				goto done;
+			tsarc_error_clear();
+			rc = 0;
+			goto done;
+		}
 	}
 	if (!(b->objects = malloc(((size_t)f->nobjects + 1) * TSARC_ID_LEN))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory (index table)");
@@ -234,7 +246,7 @@ static int build(tsarc_index_table *t, char *const *names, const uint8_t (*liste
 			goto done;
 		old->f.fd = fd;
 		if ((rc = itab_read_head(t->repo, fd, &old->f)) ||
-			(rc = read_old(&b, &old->f, listed, nl)) < 0) {
+			(rc = read_old(&b, t, &old->f, names, listed, nl)) < 0) {
 			*old_bad = rc == TSARC_ECORRUPT;
 			goto done;
 		}

@@ -15,9 +15,13 @@
  *
  * With the index cache (index_cache.h) the table is kept as
  * tsarc/<repository id>/index.table with the names of the index objects it
- * holds: an open whose listing of index/ still holds them all only adds
- * the new objects (merging their sorted records with the table); one that
- * lost any (a prune, a repair) builds it again from the cached objects. A
+ * holds: an open whose listing of index/ still holds them all, each one
+ * the cache vouches for or whose store's copy it reads whole now
+ * (index_cache.h), only adds the new objects (merging their sorted records
+ * with the table); one that lost any (a prune, a repair) or holds one now
+ * damaged in the store builds it again from the cached objects, the
+ * damaged one left out (reported, or an error for prune) as on a host
+ * without the cache. A
  * table that does not authenticate block by block, or is not sorted, is
  * dropped with a warning and built again. Without the cache it is built at
  * each open in an unnamed temporary file in $TMPDIR.

@@ -130,6 +130,29 @@ int tsarc_store_list(tsarc_store *st, tsarc_objtype type,
 			: unsupported(st, "list");
 }
 
+typedef struct untagged {
+	tsarc_store_tag_cb cb;
+	void *payload;
+} untagged;
+
+static int untagged_one(const char *name, uint64_t size, int64_t mtime, void *payload)
+{
+	const untagged *u = payload;
+
+	(void)mtime;
+	return u->cb(name, size, NULL, u->payload);
+}
+
+int tsarc_store_list_tagged(tsarc_store *st, tsarc_objtype type, tsarc_store_tag_cb cb,
+	void *payload)
+{
+	untagged u = {cb, payload};
+
+	if (st->list_tagged)
+		return st->list_tagged(st, type, cb, payload);
+	return tsarc_store_list(st, type, untagged_one, &u);
+}
+
 int tsarc_store_remove(tsarc_store *st, tsarc_objtype type, const char *name)
 {
 	return st->remove ? st->remove(st, type, name)

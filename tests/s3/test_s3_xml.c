@@ -67,6 +67,9 @@ static void test_list_page(void **state)
 	assert_string_equal(p.entries[0].key, "p/data/ab/ab01");
 	assert_int_equal(p.entries[0].size, 123);
 	assert_int_equal(p.entries[0].mtime, 1767225600); /* 2026-01-01T00:00:00Z */
+	/* The ETag without its quotes (the index cache's tag); none: "". */
+	assert_string_equal(p.entries[0].etag, "abc");
+	assert_string_equal(p.entries[1].etag, "");
 	assert_string_equal(p.entries[1].key, "p/data/&x");
 	assert_true(p.entries[1].size == UINT64_MAX);
 	assert_int_equal(p.entries[1].mtime, 1796051045);

@@ -80,6 +80,13 @@ static int c_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb, v
 	return tsarc_store_list(forward_inner(st), type, cb, payload);
 }
 
+static int c_list_tagged(tsarc_store *st, tsarc_objtype type, tsarc_store_tag_cb cb,
+	void *payload)
+{
+	count(of(st), COUNT_LIST, type);
+	return tsarc_store_list_tagged(forward_inner(st), type, cb, payload);
+}
+
 static int c_remove(tsarc_store *st, tsarc_objtype type, const char *name)
 {
 	int rc;
@@ -136,6 +143,7 @@ int counting_store_wrap(tsarc_store **out, counting_store **counter, tsarc_store
 	c->fw.parent.get = c_get;
 	c->fw.parent.stat = c_stat;
 	c->fw.parent.list = c_list;
+	c->fw.parent.list_tagged = c_list_tagged;
 	c->fw.parent.remove = c_remove;
 	c->fw.parent.remove_many = c_remove_many;
 	c->fw.parent.sync = c_sync;

@@ -321,6 +321,58 @@ static void test_list_mtime(void **state)
 	}
 }
 
+typedef struct tagged {
+	const char *want;
+	char tag[256];
+	uint64_t size;
+	int seen;
+} tagged;
+
+static int note_tag(const char *name, uint64_t size, const char *tag, void *payload)
+{
+	tagged *t = payload;
+
+	if (strcmp(name, t->want))
+		return 0;
+	t->seen++;
+	t->size = size;
+	snprintf(t->tag, sizeof(t->tag), "%s", tag ? tag : "");
+	return 0;
+}
+
+/*
+ * A tagged listing (list_tagged) lists what the plain one lists, and the
+ * tag of an object written again with other bytes of the same size, at
+ * once, is another: the index cache (index_cache.h) trusts a local copy
+ * only while the store lists the object with the tag it had when the copy
+ * was found to be its.
+ */
+static void test_list_tags(void **state)
+{
+	char name[65];
+	tagged t;
+	char first[256];
+
+	(void)state;
+	data_name(name, 7100);
+	memset(&t, 0, sizeof(t));
+	t.want = name;
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_INDEX, name, "abcdefgh", 8, 0), 0);
+	assert_int_equal(tsarc_store_list_tagged(st, TSARC_OBJ_INDEX, note_tag, &t), 0);
+	assert_int_equal(t.seen, 1);
+	assert_int_equal(t.size, 8);
+	assert_true(t.tag[0] != 0);
+	memcpy(first, t.tag, sizeof(first));
+	assert_int_equal(tsarc_store_put(st, TSARC_OBJ_INDEX, name, "abcdefgi", 8, 0), 0);
+	t.seen = 0;
+	assert_int_equal(tsarc_store_list_tagged(st, TSARC_OBJ_INDEX, note_tag, &t), 0);
+	assert_int_equal(t.seen, 1);
+	assert_int_equal(t.size, 8);
+	assert_true(t.tag[0] != 0);
+	assert_string_not_equal(t.tag, first);
+	assert_int_equal(tsarc_store_remove(st, TSARC_OBJ_INDEX, name), 0);
+}
+
 static void test_list_and_remove_many(void **state)
 {
 	listed l;
@@ -682,6 +734,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_put_a_scratch_file),
 		cmocka_unit_test(test_list_and_remove_many),
 		cmocka_unit_test(test_list_mtime),
+		cmocka_unit_test(test_list_tags),
 		cmocka_unit_test(test_invalid_names),
 		cmocka_unit_test(test_concurrent_puts),
 		cmocka_unit_test(test_describe_has_no_secret),

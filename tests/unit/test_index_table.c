@@ -128,6 +128,16 @@ static void same_as_full_index(tsarc_index *t, const tsarc_index_pack *gone)
 	tsarc_index_free(full);
 }
 
+static size_t index_objects(void)
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	assert_int_equal(tsarc_store_list_names(repo->store, TSARC_OBJ_INDEX, &names, &n), 0);
+	tsarc_store_names_free(names, n);
+	return n;
+}
+
 static void test_lookups(void **state)
 {
 	tsarc_index *t = NULL;
@@ -139,8 +149,10 @@ static void test_lookups(void **state)
 	unlink(table_path);
 	counting_store_reset(cnt);
 	assert_int_equal(tsarc_index_open_table(repo, &t), 0);
-	/* Written by this process: in the cache already. */
-	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), 0);
+	/* Written by this process: in the cache already, but each read once
+	 * from the store, whose tag for it a folder store's listing gives
+	 * first (index_cache.h). */
+	assert_int_equal(counting_store_calls(cnt, COUNT_GET, TSARC_OBJ_INDEX), index_objects());
 	assert_int_equal(access(table_path, F_OK), 0);
 	assert_int_equal(tsarc_index_count(t), N + 1);
 	same_as_full_index(t, NULL);

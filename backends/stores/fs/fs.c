@@ -315,6 +315,7 @@ typedef struct walk {
 		const struct stat *sb);
 	tsarc_store_list_cb cb;
 	void *payload;
+	tsarc_store_tag_cb tag_cb; /* list_tagged: instead of cb */
 } walk;
 
 /* Each regular file of `dir` that the walk wants, until a visit fails; a
@@ -351,9 +352,19 @@ static int listed_name(const walk *w, const char *name)
 static int list_one(const walk *w, DIR *d, const char *dir, const char *name,
 	const struct stat *sb)
 {
+	char tag[128];
+
 	(void)d;
 	(void)dir;
-	return w->cb(name, (uint64_t)sb->st_size, (int64_t)sb->st_mtime, w->payload);
+	if (!w->tag_cb)
+		return w->cb(name, (uint64_t)sb->st_size, (int64_t)sb->st_mtime, w->payload);
+	/* Whatever writes the file through the file system changes its
+	 * change time (which no one can set), a replace its inode too. */
+	snprintf(tag, sizeof(tag), "%llx.%llx.%lld.%09ld.%lld.%09ld",
+		(unsigned long long)sb->st_dev, (unsigned long long)sb->st_ino,
+		(long long)sb->st_mtim.tv_sec, (long)sb->st_mtim.tv_nsec,
+		(long long)sb->st_ctim.tv_sec, (long)sb->st_ctim.tv_nsec);
+	return w->tag_cb(name, (uint64_t)sb->st_size, tag, w->payload);
 }
 
 static int fs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
@@ -361,7 +372,7 @@ static int fs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 {
 	fs_store *fs = (fs_store *)st;
 	char dir[FS_PATH_MAX];
-	walk w = {type, 0, 0, listed_name, list_one, cb, payload};
+	walk w = {type, 0, 0, listed_name, list_one, cb, payload, NULL};
 	int rc;
 
 	if (type == TSARC_OBJ_CONFIG) {
@@ -377,6 +388,24 @@ static int fs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 		return cb("config", (uint64_t)sb.st_size, (int64_t)sb.st_mtime, payload);
 	}
 	return each_folder(fs, type, walk_dir, &w);
+}
+
+static int fs_list_tagged(tsarc_store *st, tsarc_objtype type, tsarc_store_tag_cb cb,
+	void *payload)
+{
+	walk w = {type, 0, 0, listed_name, list_one, NULL, payload, cb};
+	char path[FS_PATH_MAX];
+	struct stat sb;
+	int rc;
+
+	if (type != TSARC_OBJ_CONFIG)
+		return each_folder((fs_store *)st, type, walk_dir, &w);
+	if ((rc = fs_path((fs_store *)st, path, sizeof(path), type, NULL)))
+		return rc;
+	if (stat(path, &sb) != 0)
+		return errno == ENOENT ? 0 : tsarc_error_set(tsarc_errno_code(errno), "%s: %s",
+			path, strerror(errno));
+	return list_one(&w, NULL, NULL, "config", &sb);
 }
 
 /* Temporary removal: the ".tmp-" files. */
@@ -404,7 +433,7 @@ static int fs_remove_temp(tsarc_store *st, int64_t before, tsarc_store_list_cb c
 	void *payload)
 {
 	walk w = {TSARC_OBJ_CONFIG, before, AT_SYMLINK_NOFOLLOW, temp_name, remove_old_temp, cb,
-		payload};
+		payload, NULL};
 	int t, rc = 0;
 
 	for (t = 0; !rc && t < TSARC_OBJ__COUNT; t++)
@@ -487,6 +516,7 @@ int tsarc_store_fs_open(tsarc_store **out, const char *path,
 	fs->parent.get = fs_get;
 	fs->parent.stat = fs_stat;
 	fs->parent.list = fs_list;
+	fs->parent.list_tagged = fs_list_tagged;
 	fs->parent.remove = fs_remove;
 	fs->parent.sync = fs_sync;
 	fs->parent.remove_temp = fs_remove_temp;

@@ -684,6 +684,7 @@ static int hidden_version(const tsarc__s3_version *v, void *ud)
 	e.key = v->key;
 	e.size = 0;
 	e.mtime = v->mtime;
+	e.etag[0] = 0;
 	return h->cb(&e, h->ud);
 }
 
@@ -736,6 +737,7 @@ static int version_at_cb(const tsarc__s3_version *v, void *ud)
 	e.key = v->key;
 	e.size = v->size;
 	e.mtime = v->mtime;
+	e.etag[0] = 0; /* a view of the past: no tag vouches for a copy */
 	return a->cb(&e, a->ud);
 }
 

@@ -393,6 +393,7 @@ typedef struct list_ctx {
 	size_t pfxlen;
 	tsarc_store_list_cb cb;
 	void *payload;
+	tsarc_store_tag_cb tag_cb; /* list_tagged: instead of cb */
 } list_ctx;
 
 /* The name of a key of the type's own layout, NULL for anything else
@@ -422,7 +423,11 @@ static int list_entry(const tsarc__s3_list_entry *e, void *ud)
 	list_ctx *lc = ud;
 	const char *nm = listed_name(lc, e->key);
 
-	return nm ? lc->cb(nm, e->size, e->mtime, lc->payload) : 0;
+	if (!nm)
+		return 0;
+	if (lc->tag_cb)
+		return lc->tag_cb(nm, e->size, e->etag[0] ? e->etag : NULL, lc->payload);
+	return lc->cb(nm, e->size, e->mtime, lc->payload);
 }
 
 /* The folder of a type under the prefix, "" for config (the prefix). */
@@ -437,7 +442,7 @@ static char *type_prefix(s3_store *st, tsarc_objtype type)
  * live ones (as they were at --as-of for a view of the past), or the
  * hidden ones. */
 static int list_names(s3_store *st, tsarc_objtype type, int hidden, tsarc_store_list_cb cb,
-	void *payload)
+	tsarc_store_tag_cb tag_cb, void *payload)
 {
 	char *pfx = type_prefix(st, type);
 	list_ctx lc;
@@ -449,6 +454,7 @@ static int list_names(s3_store *st, tsarc_objtype type, int hidden, tsarc_store_
 	lc.pfx = pfx;
 	lc.pfxlen = strlen(pfx);
 	lc.cb = cb;
+	lc.tag_cb = tag_cb;
 	lc.payload = payload;
 	if (hidden)
 		rc = tsarc__s3_list_hidden(st->c, pfx, list_entry, &lc);
@@ -477,7 +483,17 @@ static int s3_list(tsarc_store *base, tsarc_objtype type, tsarc_store_list_cb cb
 		}
 		return rc ? rc : cb("config", size, mtime, payload);
 	}
-	return list_names((s3_store *)base, type, 0, cb, payload);
+	return list_names((s3_store *)base, type, 0, cb, NULL, payload);
+}
+
+/* The listing with each object's ETag (none in a view of the past). */
+static int s3_list_tagged(tsarc_store *base, tsarc_objtype type, tsarc_store_tag_cb cb,
+	void *payload)
+{
+	if ((unsigned)type >= TSARC_OBJ__COUNT || type == TSARC_OBJ_CONFIG)
+		return tsarc_error_set(TSARC_EINVAL, "object type %d is not listed with tags",
+			(int)type);
+	return list_names((s3_store *)base, type, 0, NULL, cb, payload);
 }
 
 /* The keys of `names`, as an array freed with keys_free. */
@@ -693,7 +709,7 @@ static int s3_list_hidden(tsarc_store *base, tsarc_objtype type, tsarc_store_lis
 	if ((unsigned)type >= TSARC_OBJ__COUNT || type == TSARC_OBJ_CONFIG ||
 		in_past((s3_store *)base, type))
 		return 0;
-	return list_names((s3_store *)base, type, 1, cb, payload);
+	return list_names((s3_store *)base, type, 1, cb, NULL, payload);
 }
 
 static int s3_remove(tsarc_store *base, tsarc_objtype type, const char *name)
@@ -796,6 +812,7 @@ int tsarc_store_s3_open(tsarc_store **out, const char *url,
 	st->parent.get = s3_get;
 	st->parent.stat = s3_stat;
 	st->parent.list = s3_list;
+	st->parent.list_tagged = s3_list_tagged;
 	st->parent.remove = s3_remove;
 	st->parent.remove_many = s3_remove_many;
 	st->parent.set_retention = s3_set_retention;

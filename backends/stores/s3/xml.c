@@ -204,6 +204,7 @@ typedef struct list_doc {
 	uint64_t size;
 	int64_t mtime;
 	int has_size, has_mtime;
+	char etag[72];
 } list_doc;
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -269,6 +270,18 @@ static void list_end(xml_ctx *x, const char *name, const char *parent,
 				return;
 			}
 			d->has_mtime = 1;
+		} else if (strcmp(name, "ETag") == 0) {
+			/* The quotes are not the tag's; one too long is none. */
+			size_t n = strlen(text);
+			if (n >= 2 && text[0] == '"' && text[n - 1] == '"') {
+				text++;
+				n -= 2;
+			}
+			d->etag[0] = 0;
+			if (!x->text_overflow && n < sizeof(d->etag)) {
+				memcpy(d->etag, text, n);
+				d->etag[n] = 0;
+			}
 		}
 		return;
 	}
@@ -285,9 +298,11 @@ static void list_end(xml_ctx *x, const char *name, const char *parent,
 		p->entries[p->count].key = d->key;
 		p->entries[p->count].size = d->size;
 		p->entries[p->count].mtime = d->mtime;
+		memcpy(p->entries[p->count].etag, d->etag, sizeof(d->etag));
 		p->count++;
 		d->key = NULL;
 		d->has_size = d->has_mtime = 0;
+		d->etag[0] = 0;
 	} else if (strcmp(name, "IsTruncated") == 0) {
 		parse_truncated(x, text, &p->truncated);
 	} else if (strcmp(name, "NextContinuationToken") == 0) {

@@ -30,6 +30,7 @@ typedef struct tsarc__s3_list_entry {
 	char *key;
 	uint64_t size;
 	int64_t mtime; /* LastModified, seconds since the epoch (server clock) */
+	char etag[72]; /* without its quotes; "" when none (version listings) */
 } tsarc__s3_list_entry;
 
 /* One page of ListObjectsV2. */

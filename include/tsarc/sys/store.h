@@ -41,6 +41,18 @@ typedef int (*tsarc_store_list_cb)(const char *name, uint64_t size, int64_t mtim
 	void *payload);
 
 /*
+ * The same for list_tagged: `tag` is what the store keeps of the version of
+ * the object listed, and changes whenever the object is written again
+ * (S3: its ETag, the MD5 of the bytes of a plain PUT; fs: the file's inode
+ * and its modification and change times to the nanosecond); NULL when the
+ * store has none for it. A local copy of an object is known to be the
+ * store's while the store lists it with the tag and size it had when the
+ * copy was read (the index cache: index_cache.h).
+ */
+typedef int (*tsarc_store_tag_cb)(const char *name, uint64_t size, const char *tag,
+	void *payload);
+
+/*
  * S3 Object Lock (WORM retention). A repository made with it asks its store
  * to write every object (locks excepted: they must stay removable) with a
  * retention mode and a retain-until date DAYS after the write; the server
@@ -163,6 +175,10 @@ struct tsarc_store {
 	/* Where the store is, fit for messages: never holds a secret. */
 	const char *(*describe)(tsarc_store *st);
 	void (*free)(tsarc_store *st);
+	/* Optional: list with each object's tag (tsarc_store_tag_cb), in the
+	 * same requests as list. Without it the dispatch lists with no tags. */
+	int (*list_tagged)(tsarc_store *st, tsarc_objtype type, tsarc_store_tag_cb cb,
+		void *payload);
 };
 
 /* Options that apply to opening any store. */
@@ -211,6 +227,9 @@ int tsarc_store_stat(tsarc_store *st, tsarc_objtype type, const char *name,
 	uint64_t *size_out);
 int tsarc_store_list(tsarc_store *st, tsarc_objtype type,
 	tsarc_store_list_cb cb, void *payload);
+/* list_tagged where the store has it; else list, every tag NULL. */
+int tsarc_store_list_tagged(tsarc_store *st, tsarc_objtype type, tsarc_store_tag_cb cb,
+	void *payload);
 int tsarc_store_remove(tsarc_store *st, tsarc_objtype type, const char *name);
 /* Uses remove_many when the store has it, one remove per name otherwise. */
 int tsarc_store_remove_many(tsarc_store *st, tsarc_objtype type,
