@@ -359,9 +359,11 @@ static int list_one(const walk *w, DIR *d, const char *dir, const char *name,
 	if (!w->tag_cb)
 		return w->cb(name, (uint64_t)sb->st_size, (int64_t)sb->st_mtime, w->payload);
 	/* Whatever writes the file through the file system changes its
-	 * change time (which no one can set), a replace its inode too. */
-	snprintf(tag, sizeof(tag), "%llx.%llx.%lld.%09ld.%lld.%09ld",
-		(unsigned long long)sb->st_dev, (unsigned long long)sb->st_ino,
+	 * change time (which no one can set), a replace its inode too. Not
+	 * the device number: a network file system's changes with each
+	 * mount (each pod), which would make every run read the index. */
+	snprintf(tag, sizeof(tag), "%llx.%lld.%09ld.%lld.%09ld",
+		(unsigned long long)sb->st_ino,
 		(long long)sb->st_mtim.tv_sec, (long)sb->st_mtim.tv_nsec,
 		(long long)sb->st_ctim.tv_sec, (long)sb->st_ctim.tv_nsec);
 	return w->tag_cb(name, (uint64_t)sb->st_size, tag, w->payload);
