@@ -152,6 +152,27 @@ redis.register_function('tsarc_answer', function(keys, args) return 42 end)" >/d
 		fail "FUNCTION LOAD failed"
 }
 
+# memory_servers: the maxmemory tests' servers (maxmemory.sh,
+# swap_maxmemory.sh): "src" holding 1000 keys of 4 kB (incompressible: the
+# RDB's LZF does not shrink them; a quarter with a TTL), some 5 MB in
+# memory; targets of 2 MB ("noev": noeviction, "lru": allkeys-lru) and of
+# 256 MB ("roomy": volatile-lru). Sizes far apart: nothing depends on how
+# close an estimate comes.
+memory_servers() {
+	redis_up src
+	redis_up noev "maxmemory 2mb" "maxmemory-policy noeviction"
+	redis_up lru "maxmemory 2mb" "maxmemory-policy allkeys-lru"
+	redis_up roomy "maxmemory 256mb" "maxmemory-policy volatile-lru"
+	python3 - <<'PY' | rcli "$PORT_SRC" --pipe >/dev/null || fail "filling the source"
+import os, sys
+for i in range(1000):
+    v = os.urandom(2048).hex()
+    ex = " EX 86400" if i % 4 == 0 else ""
+    sys.stdout.write("SET big:%d %s%s\r\n" % (i, v, ex))
+PY
+	[ "$(rcli "$PORT_SRC" DBSIZE)" = 1000 ] || fail "the source holds $(rcli "$PORT_SRC" DBSIZE) keys"
+}
+
 # keys_dump PORT: every key of every db with its type, absolute expiry
 # and value, sorted, binary-safe (keys_dump.py): the per-key comparison.
 keys_dump() {

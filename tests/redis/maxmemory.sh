@@ -19,20 +19,7 @@ REPO=$WORK/repo
 mkdir -m 700 "$WORK/tmp"
 export TMPDIR=$WORK/tmp
 
-redis_up src
-redis_up noev "maxmemory 2mb" "maxmemory-policy noeviction"
-redis_up lru "maxmemory 2mb" "maxmemory-policy allkeys-lru"
-redis_up roomy "maxmemory 256mb" "maxmemory-policy volatile-lru"
-# 1000 keys of 4 kB (incompressible: the RDB's LZF does not shrink them),
-# some with a TTL.
-python3 - <<'PY' | rcli "$PORT_SRC" --pipe >/dev/null || fail "filling the source"
-import os, sys
-for i in range(1000):
-    v = os.urandom(2048).hex()
-    ex = " EX 86400" if i % 4 == 0 else ""
-    sys.stdout.write("SET big:%d %s%s\r\n" % (i, v, ex))
-PY
-[ "$(rcli "$PORT_SRC" DBSIZE)" = 1000 ] || fail "the source holds $(rcli "$PORT_SRC" DBSIZE) keys"
+memory_servers
 
 redis_deployment src-logical "redis://127.0.0.1:$PORT_SRC/0" backup "$USER_PW" '{"mode": "logical"}'
 S_LOG=$(backup_id "$WORK/src-logical/config.json" b-logical)

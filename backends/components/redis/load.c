@@ -488,8 +488,9 @@ static int evicted_during_load(tsarc_redis_loader *l)
 		"restore (maxmemory %.1f MiB, maxmemory-policy %s): the target does not hold the "
 		"whole backup. It took more memory than the check before the load found "
 		"room for (%s): values held less tightly than at the source, or writes by others "
-		"during the load; restore into a Redis with a larger maxmemory", tsarc_redis_where(l->dst), now - l->evicted,
-		(double)l->mem.maxmemory / 1048576.0, l->mem.policy, l->memory);
+		"during the load; restore into a Redis with a larger maxmemory",
+		tsarc_redis_where(l->dst), now - l->evicted, (double)l->mem.maxmemory / 1048576.0,
+		l->mem.policy, l->memory);
 }
 
 int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned long long total,

@@ -157,11 +157,11 @@ static const char *consequence(const tsarc_redis_memory *t, const tsarc_redis_ne
 	if (n->at_start)
 		return noeviction ? "the server would start over its maxmemory and refuse every "
 			"write with OOM (3scale's writes with it)" : "the server would start over its "
-			"maxmemory and evict keys at the next writes (the backup's own, or those with a TTL: counters and limits gone "
-			"without a word)";
+			"maxmemory and evict keys at the next writes (the backup's own, or those "
+			"with a TTL: counters and limits gone without a word)";
 	return noeviction ? "the load would be refused with OOM halfway, the target emptied and "
-		"holding part of the backup" : "the load would go on while the server evicts keys (the backup's own, or those with a "
-		"TTL), the target emptied and the backup not whole";
+		"holding part of the backup" : "the load would go on while the server evicts keys "
+		"(the backup's own, or those with a TTL), the target emptied and the backup not whole";
 }
 
 int tsarc_redis_room(const char *where, const tsarc_redis_memory *t, const tsarc_redis_need *n,
