@@ -55,8 +55,9 @@
  * Removes snapshot `id` (the current time `now`, for the mark): every
  * version whose date has passed goes for good and the snapshot is hidden
  * if one is still retained; then, hidden, it is marked (an interruption
- * in between leaves it unmarked: reported, never vouched for). *kept_until: 0 when the snapshot is
- * gone for good, else the date it is kept to (hidden until then).
+ * in between leaves it unmarked: reported, never vouched for).
+ * *kept_until: 0 when the snapshot is gone for good, else the date it is
+ * kept to (hidden until then).
  * Forgetting a snapshot that is only hidden (an unmarked one the operator
  * confirms) works the same.
  */

@@ -72,8 +72,11 @@ static int connect_env(tsarc_redis **r)
 	o.server_name = getenv("T_REDIS_SERVER_NAME");
 	if (getenv("T_REDIS_SENTINELS")) {
 		tsarc_redis_sentinel s = {getenv("T_REDIS_SENTINELS"), getenv("T_REDIS_MASTER"),
-			getenv("T_REDIS_SENTINEL_USER"), getenv("T_REDIS_SENTINEL_PASSWORD"),
-			getenv("T_REDIS_READ_REPLICA") != NULL};
+			getenv("T_REDIS_SENTINEL_USER"), getenv("T_REDIS_SENTINEL_PASSWORD")};
+		tsarc_redis_read_note note;
+		if (getenv("T_REDIS_READ_REPLICA"))
+			return tsarc_redis_sentinel_connect_read(r, &o, &s,
+				TSARC_REDIS_REPLICA_WAIT_S * 1000, NULL, &note);
 		return tsarc_redis_sentinel_connect(r, &o, &s);
 	}
 	return tsarc_redis_connect(r, &o, "Redis");

@@ -370,14 +370,12 @@ int tsarc_redis_conf_role_replica(const tsarc_redis_conf *c)
 int tsarc_redis_conf_connect_read(const tsarc_redis_conf *c, int wait_ms,
 	const atomic_int *stop, tsarc_redis **out, tsarc_redis_read_note *note)
 {
-	tsarc_redis_sentinel s = c->sentinel;
 	int rc;
 
 	memset(note, 0, sizeof(*note));
-	if (tsarc_redis_conf_role_replica(c)) {
-		s.read_replica = 1;
-		return tsarc_redis_sentinel_connect_read(out, &c->opts, &s, wait_ms, stop, note);
-	}
+	if (tsarc_redis_conf_role_replica(c))
+		return tsarc_redis_sentinel_connect_read(out, &c->opts, &c->sentinel, wait_ms, stop,
+			note);
 	if ((rc = tsarc_redis_conf_connect(c, out)))
 		return rc;
 	/* A server named directly (or the Sentinel's master) that is a

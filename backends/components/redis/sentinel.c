@@ -809,10 +809,5 @@ int tsarc_redis_sentinel_connect_read(tsarc_redis **out, const tsarc_redis_opts 
 int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base,
 	const tsarc_redis_sentinel *s)
 {
-	tsarc_redis_read_note note;
-
-	if (s->read_replica)
-		return tsarc_redis_sentinel_connect_read(out, base, s,
-			TSARC_REDIS_REPLICA_WAIT_S * 1000, NULL, &note);
 	return sentinel_connect(out, base, s, 0, NULL, NULL);
 }

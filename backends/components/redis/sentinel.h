@@ -25,11 +25,6 @@ typedef struct tsarc_redis_sentinel {
 	const char *master;   /* the group name (the host part of the URL) */
 	const char *user;     /* the Sentinels' own credentials, when given */
 	const char *password;
-	/* Reads only, and the Secret's role is slave (3scale reads a replica
-	 * then): a healthy replica of the group (SENTINEL REPLICAS: not down,
-	 * not disconnected, its link to the master up), else the master. A
-	 * restore never sets it: it writes to the master whatever the role. */
-	int read_replica;
 } tsarc_redis_sentinel;
 
 /* The hosts list is one 3scale can read: split at each ',' (as 3scale
@@ -41,11 +36,10 @@ typedef struct tsarc_redis_sentinel {
  * quotes nothing of the list, when it is not. */
 int tsarc_redis_sentinel_hosts_check(const char *hosts);
 
-/* Resolves the master (or a replica, read_replica: as
- * tsarc_redis_sentinel_connect_read, waiting TSARC_REDIS_REPLICA_WAIT_S)
- * and connects to it with `base` (its host and port replaced), checking
- * with ROLE that it is what the Sentinel said. The Sentinels use base's
- * TLS settings (or their own scheme). */
+/* Resolves the master and connects to it with `base` (its host and port
+ * replaced), checking with ROLE that it is one. The Sentinels use base's
+ * TLS settings (or their own scheme). A backup reading a replica when the
+ * Secret's role is slave uses tsarc_redis_sentinel_connect_read. */
 int tsarc_redis_sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base,
 	const tsarc_redis_sentinel *s);
 

@@ -369,45 +369,37 @@ static int list_one(const walk *w, DIR *d, const char *dir, const char *name,
 	return w->tag_cb(name, (uint64_t)sb->st_size, tag, w->payload);
 }
 
+/* A listing, plain or tagged: the config file alone, or a type's folders. */
+static int list_walk(fs_store *fs, walk *w)
+{
+	char path[FS_PATH_MAX];
+	struct stat sb;
+	int rc;
+
+	if (w->type != TSARC_OBJ_CONFIG)
+		return each_folder(fs, w->type, walk_dir, w);
+	if ((rc = fs_path(fs, path, sizeof(path), w->type, NULL)))
+		return rc;
+	if (stat(path, &sb) != 0)
+		return errno == ENOENT ? 0 : tsarc_error_set(tsarc_errno_code(errno), "%s: %s",
+			path, strerror(errno));
+	return list_one(w, NULL, NULL, "config", &sb);
+}
+
 static int fs_list(tsarc_store *st, tsarc_objtype type, tsarc_store_list_cb cb,
 	void *payload)
 {
-	fs_store *fs = (fs_store *)st;
-	char dir[FS_PATH_MAX];
 	walk w = {type, 0, 0, listed_name, list_one, cb, payload, NULL};
-	int rc;
 
-	if (type == TSARC_OBJ_CONFIG) {
-		struct stat sb;
-		if ((rc = fs_path(fs, dir, sizeof(dir), type, NULL)))
-			return rc;
-		if (stat(dir, &sb) != 0) {
-			if (errno == ENOENT)
-				return 0;
-			return tsarc_error_set(tsarc_errno_code(errno), "%s: %s", dir,
-				strerror(errno));
-		}
-		return cb("config", (uint64_t)sb.st_size, (int64_t)sb.st_mtime, payload);
-	}
-	return each_folder(fs, type, walk_dir, &w);
+	return list_walk((fs_store *)st, &w);
 }
 
 static int fs_list_tagged(tsarc_store *st, tsarc_objtype type, tsarc_store_tag_cb cb,
 	void *payload)
 {
 	walk w = {type, 0, 0, listed_name, list_one, NULL, payload, cb};
-	char path[FS_PATH_MAX];
-	struct stat sb;
-	int rc;
 
-	if (type != TSARC_OBJ_CONFIG)
-		return each_folder((fs_store *)st, type, walk_dir, &w);
-	if ((rc = fs_path((fs_store *)st, path, sizeof(path), type, NULL)))
-		return rc;
-	if (stat(path, &sb) != 0)
-		return errno == ENOENT ? 0 : tsarc_error_set(tsarc_errno_code(errno), "%s: %s",
-			path, strerror(errno));
-	return list_one(&w, NULL, NULL, "config", &sb);
+	return list_walk((fs_store *)st, &w);
 }
 
 /* Temporary removal: the ".tmp-" files. */
