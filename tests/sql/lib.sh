@@ -21,6 +21,13 @@ sock_psql() {
 	psql -qAtX -v ON_ERROR_STOP=1 -h "$dir/postgres/sock" -p "$port" -U postgres "$@"
 }
 
+# tls_psql DIR PORT USER DATABASE: psql as USER (password $ADMIN_PW) over
+# verified TLS with the client certificate of the server in DIR.
+tls_psql() {
+	PGPASSWORD=$ADMIN_PW psql -qAtX -v ON_ERROR_STOP=1 \
+		"host=127.0.0.1 port=$2 user=$3 dbname=$4 sslmode=verify-full sslrootcert=$1/tls/ca.pem sslcert=$1/tls/client.pem sslkey=$1/tls/client.key"
+}
+
 # secret_json FILE NAME KEY=VALUE...: a Secret as the local transport reads
 # it (resources_dir/secret/NAME.json), values base64-encoded; a value
 # @PATH is the contents of PATH (PEM files).

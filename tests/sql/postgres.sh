@@ -73,8 +73,7 @@ TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
 
 # admin_psql DIR PORT: psql as zadmin (no superuser) over verified TLS.
 admin_psql() {
-	PGPASSWORD=$ADMIN_PW psql -qAtX -v ON_ERROR_STOP=1 \
-		"host=127.0.0.1 port=$2 user=zadmin dbname=zync_production sslmode=verify-full sslrootcert=$1/tls/ca.pem sslcert=$1/tls/client.pem sslkey=$1/tls/client.key"
+	tls_psql "$1" "$2" zadmin zync_production
 }
 # relations DIR: every table, view, materialized view, sequence and foreign
 # table of zync_production outside the system schemas, "schema.name kind".
