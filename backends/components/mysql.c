@@ -510,10 +510,14 @@ static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client
 
 static const char *const MYSQL_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "default_database",
 	"socket", NULL};
+/* 3scale's system-database URL: mysql2:// (Rails' adapter); the operator
+ * takes mysql:// too. */
+static const char *const MYSQL_SCHEMES[] = {"mysql2", "mysql", NULL};
 
 const tsarc_kind tsarc_kind_mysql = {
 	.name = "mysql", .extension = ".sql", .runs_in_pod = 1, .default_port = 3306,
 	.action = "sql", .target = TSARC_TARGET_DATABASE, .fields = MYSQL_FIELDS,
+	.url_schemes = MYSQL_SCHEMES, .url_names = "a MySQL database",
 	.dump = mysql_prepare, .describe = tsarc_sql_describe, .admit = tsarc_sql_admit,
 	.restore = tsarc_sql_restore, .undo_absent = tsarc_sql_undo_absent,
 	.undo_remove = tsarc_sql_undo_remove, .data = &mysql_sql};

@@ -356,10 +356,13 @@ static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_c
 
 static const char *const POSTGRES_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "default_database",
 	NULL};
+/* 3scale's and zync's URLs: postgresql://; libpq takes postgres:// too. */
+static const char *const POSTGRES_SCHEMES[] = {"postgresql", "postgres", NULL};
 
 const tsarc_kind tsarc_kind_postgres = {
 	.name = "postgres", .extension = ".sql", .runs_in_pod = 1, .default_port = 5432,
 	.action = "sql", .target = TSARC_TARGET_DATABASE, .fields = POSTGRES_FIELDS,
+	.url_schemes = POSTGRES_SCHEMES, .url_names = "a PostgreSQL database",
 	.dump = postgres_prepare, .describe = tsarc_sql_describe, .admit = tsarc_sql_admit,
 	.restore = tsarc_sql_restore, .undo_absent = tsarc_sql_undo_absent,
 	.undo_remove = tsarc_sql_undo_remove, .data = &postgres_sql};

@@ -158,6 +158,9 @@ typedef struct tsarc_url {
  * percent-decoded. Errors never repeat the URL (it holds a password). */
 int tsarc_url_parse(const char *text, tsarc_url *out);
 void tsarc_url_free(tsarc_url *u);
+/* Whether a URL's scheme may be shown in a message: made of a scheme's
+ * characters (RFC 3986), and short. A Secret's URL is not ours. */
+int tsarc_url_scheme_shown(const char *scheme);
 
 /* Connection details of a database component: fields of the spec, over
  * the URL of a Secret when the component is external. The password comes

@@ -6,11 +6,14 @@
 #include "component.h"
 #include "dbconn.h"
 #include "fileio.h"
+#include "kind.h"
 #include "wipe.h"
 #include "tsarc/errors.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int nomem(void)
 {
@@ -140,6 +143,59 @@ int tsarc_conn_resolve_doc(tsarc_component *c, tsarc_conn *conn, cJSON **doc_out
 	return rc;
 }
 
+static int has_scheme(const char *const *list, const char *scheme)
+{
+	for (; *list; list++)
+		if (!strcasecmp(*list, scheme))
+			return 1;
+	return 0;
+}
+
+/* Databases no kind connects to, by the scheme of their URL in 3scale's
+ * Secrets, and what to do with one. */
+static const struct {
+	const char *scheme, *names;
+} OTHER_DATABASES[] = {
+	{"oracle-enhanced", "an Oracle database, which no kind connects to: back it up and "
+		"restore it with an exec component of its own (docs/config.md, Example 6), and "
+		"disable this one"},
+};
+
+/*
+ * A URL of another database than the component's kind connects to is
+ * refused before any client runs, naming the kind that does: a system on
+ * PostgreSQL or Oracle has its system-database Secret's URL say so
+ * (postgresql://, oracle-enhanced://), and before, system-mysql aimed
+ * mysqldump at it and failed on the protocol, or at the port of another
+ * server. The scheme is shown only where it is made of a scheme's
+ * characters: the Secret is not ours.
+ */
+static int check_scheme(const tsarc_component *c, const char *scheme)
+{
+	const tsarc_kind *k = c->kind ? tsarc_kind_find(c->kind) : NULL, *other;
+	char expected[128] = "", shown[80] = "its scheme (not shown: not made of a scheme's characters)";
+	size_t i, len = 0;
+
+	if (!k || !k->url_schemes || has_scheme(k->url_schemes, scheme))
+		return 0;
+	for (i = 0; k->url_schemes[i] && len < sizeof(expected); i++)
+		len += (size_t)snprintf(expected + len, sizeof(expected) - len, "%s%s://", i ? ", " : "",
+			k->url_schemes[i]);
+	if (tsarc_url_scheme_shown(scheme))
+		snprintf(shown, sizeof(shown), "its scheme %s://", scheme);
+	for (i = 0; (other = tsarc_kind_at(i)); i++)
+		if (other->url_schemes && has_scheme(other->url_schemes, scheme))
+			return tsarc_error_set(TSARC_ECONFIG, "%s names %s, which kind %s does not "
+				"connect to (%s): a component of kind %s does", shown, other->url_names,
+				k->name, expected, other->name);
+	for (i = 0; i < sizeof(OTHER_DATABASES) / sizeof(OTHER_DATABASES[0]); i++)
+		if (!strcasecmp(OTHER_DATABASES[i].scheme, scheme))
+			return tsarc_error_set(TSARC_ECONFIG, "%s names %s", shown,
+				OTHER_DATABASES[i].names);
+	return tsarc_error_set(TSARC_ECONFIG, "%s is not one kind %s connects to (%s)", shown,
+		k->name, expected);
+}
+
 int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *conn)
 {
 	const cJSON *spec = c->spec;
@@ -151,7 +207,7 @@ int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *c
 		tsarc_url u;
 		if ((rc = tsarc_url_parse(url, &u)))
 			return rc;
-		if ((rc = set_str(&conn->host, u.host)) || (rc = set_str(&conn->user, u.user)) ||
+		if ((rc = check_scheme(c, u.scheme)) || (rc = set_str(&conn->host, u.host)) || (rc = set_str(&conn->user, u.user)) ||
 			(rc = set_str(&conn->password, u.password))) {
 			tsarc_url_free(&u);
 			goto fail;

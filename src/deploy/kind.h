@@ -138,6 +138,13 @@ struct tsarc_kind {
 	 * (redis: TLS, ACL and Sentinel fields): the planner keeps it in the
 	 * step (secret_doc). */
 	int wants_secret_doc;
+	/* The schemes a URL of its endpoint Secret may have (NULL-ended;
+	 * MySQL: mysql2:// and mysql://, as 3scale and its operator read
+	 * them), or NULL: any; and what such a URL names ("a MySQL
+	 * database"). A URL of another database is refused before any client
+	 * runs, naming the kind that connects to it (conn.c). */
+	const char *const *url_schemes;
+	const char *url_names;
 	/* The fields a component of the kind may have (NULL-ended; every
 	 * kind has them): any other is refused before anything runs. */
 	const char *const *fields;

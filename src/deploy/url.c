@@ -52,6 +52,14 @@ static const size_t URL_STRINGS[] = {
 	offsetof(tsarc_url, host), offsetof(tsarc_url, path),
 };
 
+int tsarc_url_scheme_shown(const char *scheme)
+{
+	size_t n = strlen(scheme);
+
+	return n > 0 && n < 32 && strspn(scheme, "abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") == n;
+}
+
 void tsarc_url_free(tsarc_url *u)
 {
 	TSARC_SECURE_FREE_FIELDS(u, URL_STRINGS);
