@@ -12,7 +12,8 @@ struct tsarc_filter;
 	"kind", "enabled", "required", "stream", "transport", "external",     \
 	"workload", "selector", "container", "url_secret", "restore", "tool", \
 	"host", "port", "user", "password_env", "password_file",               \
-	"pod_password_env", "options", "description", "external_when"
+	"pod_password_env", "options", "description", "external_when",      \
+	"database_when"
 
 /* Whether the client runs inside the component's workload (a pod): the
  * server is local to it and the workload's own variables are there

@@ -345,6 +345,29 @@ static int default_streams(tsarc_deploy *d)
 	return 0;
 }
 
+/*
+ * A "database_when" rule (layout.h) decides which of two components takes
+ * a database only where the configuration does not: one that says
+ * "enabled" for the component or for the one it replaces has chosen, and
+ * the rule is dropped from the effective configuration.
+ */
+static void keep_given_databases(cJSON *eff, const cJSON *conf)
+{
+	const cJSON *given = cJSON_GetObjectItemCaseSensitive(conf, "components");
+	cJSON *c;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(eff, "components")) {
+		const cJSON *rule = cJSON_GetObjectItemCaseSensitive(c, "database_when");
+		const char *repl = tsarc_spec_str(rule, "replaces");
+		const cJSON *own = cJSON_GetObjectItemCaseSensitive(given, c->string);
+		const cJSON *other = repl ? cJSON_GetObjectItemCaseSensitive(given, repl) : NULL;
+
+		if (rule && (cJSON_GetObjectItemCaseSensitive(own, "enabled") ||
+			    cJSON_GetObjectItemCaseSensitive(other, "enabled")))
+			cJSON_DeleteItemFromObjectCaseSensitive(c, "database_when");
+	}
+}
+
 int tsarc_deploy_load_text(tsarc_deploy **out, const char *text, const char *origin)
 {
 	tsarc_deploy *d = calloc(1, sizeof(*d));
@@ -403,6 +426,7 @@ int tsarc_deploy_load_text(tsarc_deploy **out, const char *text, const char *ori
 	}
 	d->eff = profile;
 	profile = NULL;
+	keep_given_databases(d->eff, conf);
 	if ((rc = validate(d)) || (rc = default_streams(d)) || (rc = check_streams_unique(d)))
 		goto fail;
 	cJSON_Delete(conf);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The deployment's APIManager (the first, when several), or NULL; `why`
  * says why there is none when reading failed. */
@@ -88,15 +89,15 @@ static int names_service(const char *host, const char *name)
 	return !strcmp(host, name) || (!strncmp(host, name, n) && host[n] == '.');
 }
 
-/* Rule 3: 1 external, 0 internal, -1 no URL to read. */
-static int from_secret(const cJSON *spec, const cJSON *rule, tsarc_transport *tr, char *why,
+/* The URL of component `spec`'s url_secret, parsed into *u: 0, or -1 when
+ * there is none to read (`why` says why, when it could not be read). */
+static int secret_url(const cJSON *spec, tsarc_transport *tr, tsarc_url *u, char *why,
 	size_t whysz)
 {
-	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(spec, "url_secret"), *h;
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(spec, "url_secret");
 	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
 	char *url = NULL;
-	tsarc_url u;
-	int rc, ext = 1;
+	int rc;
 
 	if (!secret || !key)
 		return -1;
@@ -106,19 +107,35 @@ static int from_secret(const cJSON *spec, const cJSON *rule, tsarc_transport *tr
 		tsarc_error_clear();
 		return -1;
 	}
-	rc = tsarc_url_parse(url, &u);
+	rc = tsarc_url_parse(url, u);
 	tsarc_secure_free_str(url); /* it may hold a password */
-	if (rc || !u.host || !*u.host) {
+	if (rc || !u->host || !*u->host) {
 		snprintf(why, whysz, "Secret %s key %s holds no URL with a host", secret, key);
 		tsarc_error_clear();
 		if (!rc)
-			tsarc_url_free(&u);
+			tsarc_url_free(u);
 		return -1;
 	}
+	snprintf(why, whysz, "Secret %s key %s", secret, key);
+	return 0;
+}
+
+/* Rule 3: 1 external, 0 internal, -1 no URL to read. */
+static int from_secret(const cJSON *spec, const cJSON *rule, tsarc_transport *tr, char *why,
+	size_t whysz)
+{
+	const cJSON *h;
+	char where[300];
+	tsarc_url u;
+	int ext = 1;
+
+	if (secret_url(spec, tr, &u, why, whysz))
+		return -1;
+	snprintf(where, sizeof(where), "%s", why);
 	cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(rule, "internal_hosts"))
 		if (cJSON_IsString(h) && names_service(u.host, h->valuestring))
 			ext = 0;
-	snprintf(why, whysz, "Secret %s key %s names host %s, %s", secret, key, u.host,
+	snprintf(why, whysz, "%s names host %s, %s", where, u.host,
 		ext ? "not an in-cluster service of the deployment" : "the in-cluster service");
 	tsarc_url_free(&u);
 	return ext;
@@ -131,18 +148,66 @@ static int set_bool(cJSON *o, const char *key, int v)
 		"out of memory");
 }
 
-/* "storage_when" (layout.h): the component takes the place of its
- * "replaces" when the APIManager's spec.<apimanager> is set, with the
- * Secret its spec.<apimanager>.<secret_ref> names. */
-static int decide_storage(cJSON *comps, cJSON *c, const cJSON *am, const char *amwhy,
-	const cJSON *recorded, cJSON *out)
+/* The rules by which a component takes the place of another (layout.h):
+ * system-storage-s3 of system-storage, system-postgresql of system-mysql. */
+static const char *const REPLACEMENT_RULES[] = {"storage_when", "database_when"};
+
+static const cJSON *replacement_rule(const cJSON *c)
 {
-	const cJSON *was = cJSON_GetObjectItemCaseSensitive(recorded, c->string);
-	const cJSON *rule = cJSON_GetObjectItemCaseSensitive(c, "storage_when"), *p;
+	size_t i;
+
+	for (i = 0; i < sizeof(REPLACEMENT_RULES) / sizeof(REPLACEMENT_RULES[0]); i++)
+		if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(c, REPLACEMENT_RULES[i])))
+			return cJSON_GetObjectItemCaseSensitive(c, REPLACEMENT_RULES[i]);
+	return NULL;
+}
+
+int tsarc_replaces_another(const cJSON *c)
+{
+	return replacement_rule(c) != NULL;
+}
+
+const char *tsarc_replaced_by_rule(const cJSON *c)
+{
+	return tsarc_spec_str(replacement_rule(c), "replaces");
+}
+
+/* A replacement rule's "url_schemes": 1 when the URL of the component's
+ * url_secret has one of them, 0 when it has another, -1 when there is no
+ * such rule or no URL to read; `why` says which. */
+static int from_scheme(const cJSON *c, const cJSON *rule, tsarc_transport *tr, char *why,
+	size_t whysz)
+{
+	const cJSON *schemes = cJSON_GetObjectItemCaseSensitive(rule, "url_schemes"), *sch;
+	char where[300];
+	tsarc_url u;
+	int on = 0;
+
+	if (!cJSON_IsArray(schemes) || secret_url(c, tr, &u, where, sizeof(where)))
+		return -1;
+	cJSON_ArrayForEach(sch, schemes)
+		if (cJSON_IsString(sch) && !strcasecmp(sch->valuestring, u.scheme))
+			on = 1;
+	snprintf(why, whysz, "%s is a %s:// URL", where,
+		tsarc_url_scheme_shown(u.scheme) ? u.scheme : "(not shown)");
+	tsarc_url_free(&u);
+	return on;
+}
+
+/* A replacement rule (layout.h "storage_when", "database_when"): the
+ * component takes the place of its "replaces" as its Secret's URL scheme
+ * says, else when the APIManager's spec.<apimanager> is set (with the
+ * Secret its spec.<apimanager>.<secret_ref> names), else, with no
+ * APIManager to read, as the snapshot holds its stream. */
+static int decide_replacement(cJSON *comps, cJSON *c, const cJSON *rule,
+	tsarc_transport *resources, const cJSON *am, const char *amwhy, const cJSON *recorded,
+	cJSON *out)
+{
+	const cJSON *was = cJSON_GetObjectItemCaseSensitive(recorded, c->string), *p;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(am, "spec"), *ref;
 	const char *repl = tsarc_spec_str(rule, "replaces");
 	cJSON *other = repl ? cJSON_GetObjectItemCaseSensitive(comps, repl) : NULL, *d;
-	char dotted[160] = "", why[700];
+	char dotted[160] = "", why[700], urlwhy[300] = "";
 	size_t len = 0;
 	int rc = 0, on;
 
@@ -153,7 +218,10 @@ static int decide_storage(cJSON *comps, cJSON *c, const cJSON *am, const char *a
 		len += (size_t)snprintf(dotted + len, sizeof(dotted) - len, "%s%s", len ? "." : "",
 			p->valuestring);
 	}
-	if ((on = am && cJSON_IsObject(v))) {
+	if ((on = from_scheme(c, rule, resources, urlwhy, sizeof(urlwhy))) >= 0) {
+		snprintf(why, sizeof(why), "%s%s%s", urlwhy, on ? (other ? ", in place of " : "") :
+			(repl ? ": stays " : ""), repl ? repl : "");
+	} else if ((on = am && cJSON_IsObject(v))) {
 		ref = v;
 		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(rule, "secret_ref"))
 			ref = cJSON_IsString(p) ? cJSON_GetObjectItemCaseSensitive(ref, p->valuestring) :
@@ -165,14 +233,15 @@ static int decide_storage(cJSON *comps, cJSON *c, const cJSON *am, const char *a
 			cJSON_DeleteItemFromObjectCaseSensitive(c, "secret");
 			cJSON_AddItemToObject(c, "secret", name);
 		}
-		snprintf(why, sizeof(why), "APIManager %s: spec.%s is set: the bucket of Secret %s"
-			"%s%s", apimanager_name(am), dotted, tsarc_spec_str(c, "secret") ?
-			tsarc_spec_str(c, "secret") : "?", other ? ", in place of " : "",
-			other ? repl : "");
+		snprintf(why, sizeof(why), "APIManager %s: spec.%s is set%s%s%s%s",
+			apimanager_name(am), dotted, tsarc_spec_str(c, "secret") ? ": the bucket of Secret " :
+			"", tsarc_spec_str(c, "secret") ? tsarc_spec_str(c, "secret") : "",
+			other ? ", in place of " : "", other ? repl : "");
 	} else if ((on = !am && cJSON_IsTrue(was))) {
 		snprintf(why, sizeof(why), "as backed up (the snapshot holds its stream), the target "
-			"says nothing: %s: the bucket of Secret %s%s%s", amwhy[0] ? amwhy :
-			"no APIManager", tsarc_spec_str(c, "secret") ? tsarc_spec_str(c, "secret") : "?",
+			"says nothing: %s%s%s%s%s", amwhy[0] ? amwhy : "no APIManager",
+			tsarc_spec_str(c, "secret") ? ": the bucket of Secret " : "",
+			tsarc_spec_str(c, "secret") ? tsarc_spec_str(c, "secret") : "",
 			other ? ", in place of " : "", other ? repl : "");
 	} else {
 		snprintf(why, sizeof(why), "%s%s%s%s%s%s", am ? "APIManager " : "",
@@ -203,24 +272,29 @@ int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *r
 		if (!(out = cJSON_CreateObject()))
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
+	/* Which components are enabled first (a replacement enables one and
+	 * disables the other), then where each enabled one is. */
+	cJSON_ArrayForEach(c, comps) {
+		int rc;
+		if (!replacement_rule(c))
+			continue;
+		if (!read_am) {
+			am = read_apimanager(resources, amwhy, sizeof(amwhy));
+			read_am = 1;
+		}
+		if ((rc = decide_replacement(comps, c, replacement_rule(c), resources, am, amwhy,
+			     recorded, out))) {
+			cJSON_Delete(am);
+			cJSON_Delete(out);
+			return rc;
+		}
+	}
 	cJSON_ArrayForEach(c, comps) {
 		const cJSON *rule = cJSON_GetObjectItemCaseSensitive(c, "external_when");
 		const cJSON *given = cJSON_GetObjectItemCaseSensitive(c, "external");
 		cJSON *d;
-		int ext, rc;
+		int ext;
 
-		if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(c, "storage_when"))) {
-			if (!read_am) {
-				am = read_apimanager(resources, amwhy, sizeof(amwhy));
-				read_am = 1;
-			}
-			if ((rc = decide_storage(comps, c, am, amwhy, recorded, out))) {
-				cJSON_Delete(am);
-				cJSON_Delete(out);
-				return rc;
-			}
-			continue;
-		}
 		if (!cJSON_IsObject(rule) || !tsarc_spec_bool(c, "enabled", 1))
 			continue;
 		if (cJSON_IsBool(given)) {
@@ -254,9 +328,20 @@ int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *r
 			}
 		}
 		if (out) {
-			if (!(d = cJSON_AddObjectToObject(out, c->string)) ||
-				!cJSON_AddBoolToObject(d, "external", ext) ||
-				!cJSON_AddStringToObject(d, "why", why)) {
+			/* A component enabled by a replacement rule: one entry, both
+			 * reasons. */
+			const char *was = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(out, c->string),
+				"why");
+			char both[1800];
+			if (was) {
+				snprintf(both, sizeof(both), "%s; %s", was, why);
+				cJSON_DeleteItemFromObjectCaseSensitive(
+					cJSON_GetObjectItemCaseSensitive(out, c->string), "why");
+			}
+			if (!(d = cJSON_GetObjectItemCaseSensitive(out, c->string)))
+				d = cJSON_AddObjectToObject(out, c->string);
+			if (!d || !cJSON_AddBoolToObject(d, "external", ext) ||
+				!cJSON_AddStringToObject(d, "why", was ? both : why)) {
 				cJSON_Delete(am);
 				cJSON_Delete(out);
 				return tsarc_error_set(TSARC_ENOMEM, "out of memory");

@@ -47,6 +47,27 @@
  * files out. Only whether comes from the snapshot: the bucket is the
  * target's Secret's (s3sys/restore.c). Otherwise nothing changes (the
  * volume). Its decision is {"enabled": ..., "why": ...}.
+ *
+ * Which database system runs on decides the same way, with the scheme of
+ * the URL in the component's url_secret first (what 3scale and its
+ * operator read: mysql2://, postgresql://, oracle-enhanced://):
+ *
+ *   "database_when": {"url_schemes": ["postgresql", "postgres"],
+ *                     "apimanager": ["system", "database", "postgresql"],
+ *                     "replaces": "system-mysql"}
+ *
+ * enables system-postgresql and disables system-mysql when the Secret's
+ * URL has one of those schemes (another scheme: system-mysql stays), else
+ * when the APIManager's spec.system.database.postgresql is set (a database
+ * in a pod, up to 2.15), else, with no APIManager, when the snapshot holds
+ * its stream. A configuration that says "enabled" for either component
+ * has chosen: config.c drops the rule. Before, system-postgresql was used
+ * only where the configuration enabled it, and a system on PostgreSQL was
+ * backed up by system-mysql's mysqldump aimed at it. A URL of another
+ * database than a component's kind takes is refused by the connection
+ * (conn.c, kind.h url_schemes), an Oracle one naming the exec component.
+ * Both rules decide before where each enabled component is; an entry of
+ * `decisions` then has "enabled", "external" and both reasons in "why".
  */
 #include <cjson/cJSON.h>
 #include "component.h"
@@ -57,6 +78,12 @@
  * what could not be read and the rule goes on. */
 int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *recorded,
 	cJSON **decisions);
+
+/* Whether component `c` carries a rule by which it takes the place of
+ * another ("storage_when", "database_when"), and the name of that other
+ * one (its "replaces"), or NULL. */
+int tsarc_replaces_another(const cJSON *c);
+const char *tsarc_replaced_by_rule(const cJSON *c);
 
 /* tsarc_deploy_decide_external (deploy.h) is the same for a loaded
  * configuration, with its own transport: what --print-config uses. */

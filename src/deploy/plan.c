@@ -124,8 +124,7 @@ static const char *stream_component(const tsarc_stream *st, const cJSON *comps)
 /* Component `c` takes the place of component `other` (layout.h). */
 static int replaces(const cJSON *c, const char *other)
 {
-	const char *repl = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(c, "storage_when"),
-		"replaces");
+	const char *repl = tsarc_replaced_by_rule(c);
 
 	return repl && !strcmp(repl, other);
 }
@@ -260,13 +259,14 @@ static int recorded_layout(tsarc_restore_ctx *r, const cJSON *comps, cJSON **out
 		const char *name = stream_component(st, comps);
 		const cJSON *ext = cJSON_GetObjectItemCaseSensitive(st->meta, "external");
 		const cJSON *c = name ? cJSON_GetObjectItemCaseSensitive(comps, name) : NULL;
-		/* A storage component (layout.h "storage_when") was enabled
-		 * when the snapshot holds its stream. */
-		int storage = c && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(c, "storage_when"));
+		/* A component that takes the place of another (layout.h
+		 * "storage_when", "database_when") was enabled when the snapshot
+		 * holds its stream. */
+		int replacing = c && tsarc_replaces_another(c);
 
-		if (!c || (!storage && !cJSON_IsBool(ext)) || cJSON_GetObjectItemCaseSensitive(*out, name))
+		if (!c || (!replacing && !cJSON_IsBool(ext)) || cJSON_GetObjectItemCaseSensitive(*out, name))
 			continue;
-		if (!cJSON_AddBoolToObject(*out, name, storage || cJSON_IsTrue(ext))) {
+		if (!cJSON_AddBoolToObject(*out, name, replacing || cJSON_IsTrue(ext))) {
 			cJSON_Delete(*out);
 			*out = NULL;
 			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
