@@ -92,13 +92,12 @@ ok backup --config "$WORK/given.json" --print-config
 [ "$(enabled "$OUT" system-mysql)" = True ] || fail "system-mysql disabled against the configuration"
 
 info "a PostgreSQL URL given to system-mysql: refused before mysqldump runs"
-REPO=$WORK/repo
+REPO=$WORK/refused
 init_repo "$REPO"
 t backup --repo "$REPO" --config "$WORK/given.json"
 [ "$RC" != 0 ] || fail "system-mysql took a postgresql:// URL"
-expect_err "component 'system-mysql' \\(kind mysql\\): Secret system-database key URL is a postgresql:// URL" \
+expect_err "component 'system-mysql' \\(mysql\\): Secret system-database, key URL: its scheme postgresql:// names a PostgreSQL database, which kind mysql does not connect to \\(mysql2://, mysql://\\): a component of kind postgres does" \
 	"the kind and the scheme"
-expect_err "system-postgresql" "the component to use"
 ! grep -q "mysqldump:" "$ERR" || fail "mysqldump ran against a PostgreSQL URL"
 no_snapshot "$REPO" "a PostgreSQL URL given to system-mysql"
 
@@ -107,8 +106,8 @@ secret_json "$res/secret/system-database.json" system-database \
 	"URL=oracle-enhanced://system:pw@127.0.0.1:9/ORCL"
 t backup --repo "$REPO" --config "$WORK/config.json"
 [ "$RC" != 0 ] || fail "an Oracle URL was backed up"
-expect_err "oracle-enhanced:// URL" "the Oracle scheme"
-expect_err "exec" "the exec component for Oracle"
+expect_err "component 'system-mysql' \\(mysql\\): Secret system-database, key URL: its scheme oracle-enhanced:// names an Oracle database, which no kind connects to: back it up and restore it with an exec component" \
+	"the Oracle scheme"
 no_snapshot "$REPO" "an Oracle URL"
 
 info "a real PostgreSQL as the system database, the configuration silent on which"
