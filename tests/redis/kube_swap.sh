@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The RDB swap of a Redis in its pod (3scale's in-pod backend-redis),
+# through tests/deploy/fake-kubectl (a TEST DOUBLE of kubectl: `exec` runs
+# here, a rollout of the pod rewrites the local server's persistence and
+# memory lines from the redis-config ConfigMap and restarts it). The
+# server's redis-config limits it to 2 MB (noeviction); the backup holds
+# some 5 MB in memory in an RDB of some 100 kB (values of one repeated
+# byte, which the RDB's LZF shrinks).
+#
+# A snapshot that records nothing of the source's memory (an older tsarc):
+# the check before the swap has only the RDB's size, lets it through, and
+# the server, started on the backup's RDB, is over its maxmemory. The step
+# then puts the pod's own files back while the server still runs there (on
+# the backup's data, persistence off), puts redis-config back and rolls
+# out again. Proven: the restore fails saying so; the server holds exactly
+# its own keys, with its own persistence and limit; redis-config is the
+# original byte for byte, without tsarc's annotation; no file of the swap
+# is left in the data directory; the rollouts were persistence off, the
+# backup's RDB, the put-back.
+. "$(dirname "$0")/lib.sh"
+: "${TSARC:?set TSARC to the tsarc binary}"
+: "${TSARC_FORGE_SNAPSHOT:?set TSARC_FORGE_SNAPSHOT to the tsarc-forge-snapshot binary}"
+export TSARC_PASSWORD="repo-$TEST_NAME-Jd3"
+REPO=$WORK/repo
+"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
+mkdir -m 700 "$WORK/tmp"
+export TMPDIR=$WORK/tmp
+
+# The source ("zip", in pod src-redis) and the target ("kpod", in pod
+# backend-redis, started from redis-config).
+redis_up zip
+python3 - <<'PY' | rcli "$PORT_ZIP" --pipe >/dev/null || fail "filling the compressible source"
+import sys
+for i in range(1000):
+    sys.stdout.write("SET zip:%d %s\r\n" % (i, chr(97 + i % 26) * 4096))
+PY
+redis_up kpod
+
+KDIR=$WORK/kube
+mkdir -p "$KDIR/resources/configmap"
+export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
+FAKE_KUBECTL=$TOP/tests/deploy/fake-kubectl
+python3 - "$KDIR/pods.json" "$WORK" "$ADMIN_PW" <<'PY'
+import json, sys
+out, services, pw = sys.argv[1:]
+def pod(name, server):
+    spec = {"services": services, "name": server, "config_map": "redis-config", "key": "redis.conf"}
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name + "-1-abcde", "namespace": "3scale", "labels": {"deployment": name},
+                         "annotations": {"fake-kubectl/redis": json.dumps(spec)}},
+            "spec": {"containers": [{"name": "backend-redis",
+                                     "env": [{"name": "REDIS_PASSWORD", "value": pw}]}]},
+            "status": {"phase": "Running"}}
+json.dump({"apiVersion": "v1", "kind": "List",
+           "items": [pod("src-redis", "zip"), pod("backend-redis", "kpod")]}, open(out, "w"))
+PY
+# redis-config as the operator writes it (through the double's apply: the
+# form it stores), with a limit and persistence of its own; the target's
+# pod restarted on it, as its Deployment started it.
+python3 -c 'import json; print(json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+    "metadata": {"name": "redis-config"}, "data": {"redis.conf": "protected-mode no\nsave 900 1\n"
+    "save 300 10\nappendonly yes\nmaxmemory 2mb\nmaxmemory-policy noeviction\n"}}))' |
+	"$FAKE_KUBECTL" -n 3scale apply -f - >/dev/null || fail "test setup: cannot write redis-config"
+CM=$KDIR/resources/configmap/redis-config.json
+cp "$CM" "$WORK/redis-config.orig"
+"$FAKE_KUBECTL" -n 3scale rollout restart deployment/backend-redis >/dev/null ||
+	fail "test setup: the target's pod did not start on redis-config"
+: > "$KDIR/rollouts.log"
+[ "$(rcli "$PORT_KPOD" CONFIG GET maxmemory | tail -1)" = 2097152 ] ||
+	fail "test setup: the target's pod does not run with redis-config's maxmemory"
+
+# kube_config FILE WORKLOAD PORT: backend-redis in pod WORKLOAD, its
+# server on PORT, the RDB swapped in through redis-config.
+kube_config() {
+	python3 - "$@" "$FAKE_KUBECTL" <<'PY'
+import json, sys
+path, workload, port, kubectl = sys.argv[1:]
+json.dump({"profile": "none",
+           "transport": {"type": "kube", "binary": kubectl, "namespace": "3scale",
+                         "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE"]},
+           "components": {"backend-redis": {
+               "kind": "redis", "external": False, "workload": workload, "container": "backend-redis",
+               "port": int(port), "pod_password_env": "REDIS_PASSWORD", "stream": "backend-redis.rdb",
+               "restore": {"action": "redis-rdb", "order": 70, "config_map": "redis-config",
+                           "rollout": workload}}}}, open(path, "w"), indent=2)
+PY
+}
+kube_config "$WORK/src.json" src-redis "$PORT_ZIP"
+kube_config "$WORK/dst.json" backend-redis "$PORT_KPOD"
+
+# own: the target's own keys, small, saved by its AOF.
+own() {
+	rcli "$PORT_KPOD" FLUSHALL >/dev/null
+	for i in $(seq 10); do echo "SET dst:$i own$i"; done | rcli "$PORT_KPOD" >/dev/null
+}
+# leftovers: the swap's files left in the target's data directory.
+leftovers() {
+	ls "$WORK/redis-kpod" | grep -e '-old\.' -e '\.tsarc-incoming$'
+}
+
+info "a pod backup of the compressible source"
+"$TSARC" backup --config "$WORK/src.json" --repo "$REPO" --json > "$WORK/b.json" 2> "$WORK/b.err" ||
+	fail "backup through the pod: $(cat "$WORK/b.err")"
+SNAP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/b.json")
+"$TSARC" show "$SNAP" --repo "$REPO" --json > "$WORK/s.json" || fail "show $SNAP"
+
+info "a snapshot without the source's memory: the server over its limit once loaded, its own state put back"
+# As an older tsarc wrote it: the forge copies the snapshot without the
+# fields a backup records of the source's memory.
+mapfile -t FORGE < <(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+s = d["streams"][0]
+assert s["name"] == "backend-redis.rdb" and s["size"] < 1024 * 1024, (s["name"], s["size"])
+m = dict(s["meta"])
+m.pop("redis_used_memory_dataset", None)
+m.pop("redis_keys", None)
+print(d["host"]); print(s["name"]); print(json.dumps(m))' "$WORK/s.json") || fail "the RDB is not small: $(cat "$WORK/s.json")"
+SNAP_OLD=$(TSARC_REPOSITORY=$REPO "$TSARC_FORGE_SNAPSHOT" "$SNAP" "${FORGE[0]}" older "${FORGE[1]}" \
+	"${FORGE[2]}") || fail "tsarc-forge-snapshot"
+own
+keys_dump "$PORT_KPOD" > "$WORK/before.keys"
+RC=0
+"$TSARC" restore "$SNAP_OLD" --config "$WORK/dst.json" --repo "$REPO" > "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
+err=$(grep -v '^  ' "$WORK/r.err")
+keys_dump "$PORT_KPOD" > "$WORK/after.keys"
+[ "$RC" -ne 0 ] || fail "a data set of 5 MB swapped into a pod whose maxmemory is 2 MB ($(grep -c "^db0 b'zip:" "$WORK/after.keys") of its 1000 keys there)"
+grep -q "maxmemory" "$WORK/r.err" || fail "the error does not name maxmemory: $err"
+grep -q "own files and configuration were put back" "$WORK/r.err" ||
+	fail "the error does not say the server's files and configuration were put back: $err"
+cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
+	fail "the server does not hold exactly its own keys again ($(grep -c . "$WORK/after.keys") keys, $(grep -c "^db0 b'zip:" "$WORK/after.keys") of the backup's): $err"
+cmp -s "$WORK/redis-config.orig" "$CM" || fail "redis-config is not the original: $(diff "$WORK/redis-config.orig" "$CM")"
+! grep -q 'tsarc/original-redis-config' "$CM" || fail "redis-config still carries tsarc's annotation"
+[ "$(rcli "$PORT_KPOD" CONFIG GET save | tail -1)" = "900 1 300 10" ] &&
+	[ "$(rcli "$PORT_KPOD" CONFIG GET appendonly | tail -1)" = yes ] &&
+	[ "$(rcli "$PORT_KPOD" CONFIG GET maxmemory | tail -1)" = 2097152 ] ||
+	fail "the server does not run with its own persistence and limit: $(rcli "$PORT_KPOD" CONFIG GET save) $(rcli "$PORT_KPOD" CONFIG GET appendonly)"
+[ -z "$(leftovers)" ] || fail "files of the swap left in the data directory: $(leftovers)"
+python3 - "$KDIR/rollouts.log" "$WORK/redis-config.orig" <<'PY' || fail "the rollouts are not persistence off, the backup's RDB, the put-back"
+import json, re, sys
+rolls = [json.loads(l) for l in open(sys.argv[1])]
+orig = json.load(open(sys.argv[2]))["data"]["redis.conf"]
+active = lambda t: [l.strip() for l in t.splitlines() if re.match(r"\s*(save|appendonly)(\s|$)", l)]
+assert [r["workload"] for r in rolls] == ["backend-redis"] * 3, rolls
+for r in rolls[:2]:  # persistence off, then the backup's RDB
+    assert active(r["config_map"]) == ['save ""', "appendonly no"], r["config_map"]
+    assert r["annotations"].get("tsarc/original-redis-config") == orig, r["annotations"]
+assert rolls[2]["config_map"] == orig and not rolls[2]["annotations"], rolls[2]
+PY
+# The server keeps its own data across its next restart (its AOF whole).
+rcli "$PORT_KPOD" SET dst:after 1 | grep -q OK || fail "the server refuses writes"
+keys_dump "$PORT_KPOD" > "$WORK/written.keys"
+"$FAKE_KUBECTL" -n 3scale rollout restart deployment/backend-redis >/dev/null || fail "the pod did not restart"
+keys_dump "$PORT_KPOD" > "$WORK/restarted.keys"
+cmp -s "$WORK/written.keys" "$WORK/restarted.keys" || fail "the server lost keys across its next restart"
+
+grep -q -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.out "$FAKE_KUBE_LOG" && fail "a password was printed or on kubectl's command line"
+info "ok"
