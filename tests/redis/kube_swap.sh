@@ -17,6 +17,13 @@
 # original byte for byte, without tsarc's annotation; no file of the swap
 # is left in the data directory; the rollouts were persistence off, the
 # backup's RDB, the put-back.
+#
+# A pod backup (redis-cli --rdb) records the source's memory as tsarc's
+# own client does (before, nothing: the swap above ran, restarts and all,
+# and only the check after the load caught it). Its restore into the pod
+# is refused before anything is touched: no rollout, no file written, the
+# error naming the recorded need; and so is its plan into a server tsarc's
+# own client reaches (a plan runs nothing in a pod).
 . "$(dirname "$0")/lib.sh"
 : "${TSARC:?set TSARC to the tsarc binary}"
 : "${TSARC_FORGE_SNAPSHOT:?set TSARC_FORGE_SNAPSHOT to the tsarc-forge-snapshot binary}"
@@ -54,6 +61,9 @@ def pod(name, server):
 json.dump({"apiVersion": "v1", "kind": "List",
            "items": [pod("src-redis", "zip"), pod("backend-redis", "kpod")]}, open(out, "w"))
 PY
+# The cluster's identity, which a backup records.
+echo '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": "test CA"}}' |
+	"$FAKE_KUBECTL" -n 3scale apply -f - >/dev/null || fail "test setup: cannot write kube-root-ca.crt"
 # redis-config as the operator writes it (through the double's apply: the
 # form it stores), with a limit and persistence of its own; the target's
 # pod restarted on it, as its Deployment started it.
@@ -98,11 +108,19 @@ leftovers() {
 	ls "$WORK/redis-kpod" | grep -e '-old\.' -e '\.tsarc-incoming$'
 }
 
-info "a pod backup of the compressible source"
-"$TSARC" backup --config "$WORK/src.json" --repo "$REPO" --json > "$WORK/b.json" 2> "$WORK/b.err" ||
-	fail "backup through the pod: $(cat "$WORK/b.err")"
-SNAP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/b.json")
+# pod_backup OUT: a backup of the source through its pod (its report in
+# $WORK/OUT.json); prints the snapshot id.
+pod_backup() {
+	"$TSARC" backup --config "$WORK/src.json" --repo "$REPO" --json > "$WORK/$1.json" 2> "$WORK/$1.err" ||
+		fail "backup through the pod: $(cat "$WORK/$1.err")"
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/$1.json"
+}
+
+info "pod backups of the compressible source"
+SNAP=$(pod_backup b1)
 "$TSARC" show "$SNAP" --repo "$REPO" --json > "$WORK/s.json" || fail "show $SNAP"
+# A second one for the forge below, which replaces the snapshot it copies.
+SNAP2=$(pod_backup b2)
 
 info "a snapshot without the source's memory: the server over its limit once loaded, its own state put back"
 # As an older tsarc wrote it: the forge copies the snapshot without the
@@ -115,7 +133,7 @@ m = dict(s["meta"])
 m.pop("redis_used_memory_dataset", None)
 m.pop("redis_keys", None)
 print(d["host"]); print(s["name"]); print(json.dumps(m))' "$WORK/s.json") || fail "the RDB is not small: $(cat "$WORK/s.json")"
-SNAP_OLD=$(TSARC_REPOSITORY=$REPO "$TSARC_FORGE_SNAPSHOT" "$SNAP" "${FORGE[0]}" older "${FORGE[1]}" \
+SNAP_OLD=$(TSARC_REPOSITORY=$REPO "$TSARC_FORGE_SNAPSHOT" "$SNAP2" "${FORGE[0]}" older "${FORGE[1]}" \
 	"${FORGE[2]}") || fail "tsarc-forge-snapshot"
 own
 keys_dump "$PORT_KPOD" > "$WORK/before.keys"
@@ -153,6 +171,43 @@ keys_dump "$PORT_KPOD" > "$WORK/written.keys"
 "$FAKE_KUBECTL" -n 3scale rollout restart deployment/backend-redis >/dev/null || fail "the pod did not restart"
 keys_dump "$PORT_KPOD" > "$WORK/restarted.keys"
 cmp -s "$WORK/written.keys" "$WORK/restarted.keys" || fail "the server lost keys across its next restart"
+
+info "a pod backup records the source's memory: the swap refused before the pod is touched"
+# redis-cli --rdb in the pod records what the source holds in memory, as
+# tsarc's own client does: the check before the swap then knows the need,
+# and the server is neither restarted nor its files written.
+own
+keys_dump "$PORT_KPOD" > "$WORK/before.keys"
+# dir_state: the data directory's files and their checksums (the server's log aside).
+dir_state() {
+	(cd "$WORK/redis-kpod" && find . -type f ! -name redis.log -print0 | sort -z | xargs -0 sha256sum)
+}
+dir_state > "$WORK/dir.before"
+: > "$KDIR/rollouts.log"
+RC=0
+"$TSARC" restore "$SNAP" --config "$WORK/dst.json" --repo "$REPO" > "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
+err=$(grep -v '^  ' "$WORK/r.err")
+recorded=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["streams"][0]["meta"].get("redis_used_memory_dataset"))' "$WORK/s.json")
+[ "$RC" -ne 0 ] || fail "a data set of 5 MB swapped into a pod whose maxmemory is 2 MB (recorded need: $recorded)"
+[ ! -s "$KDIR/rollouts.log" ] ||
+	fail "the pod was rolled out $(grep -c . "$KDIR/rollouts.log") times: the swap was not refused before the server was touched (recorded need: $recorded): $err"
+grep -q "recorded at backup" "$WORK/r.err" || fail "the error does not say the need was recorded at backup: $err"
+grep -q "nothing was written" "$WORK/r.err" || fail "the error does not say nothing was written: $err"
+keys_dump "$PORT_KPOD" > "$WORK/after.keys"
+cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "the server's keys changed: $err"
+dir_state > "$WORK/dir.after"
+diff "$WORK/dir.before" "$WORK/dir.after" >&2 || fail "files of the data directory were written: $err"
+cmp -s "$WORK/redis-config.orig" "$CM" || fail "redis-config was changed: $err"
+# The plan refuses it too where tsarc's own client reaches the server (a
+# swap here, its redis.conf limited to 2 MB): a plan runs nothing in a pod.
+redis_up near "maxmemory 2mb" "maxmemory-policy noeviction"
+redis_deployment near "redis://127.0.0.1:$PORT_NEAR/0" default "$ADMIN_PW" \
+	"{\"mode\": \"rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 70, \"config_file\": \"$WORK/redis-near/redis.conf\"}}"
+RC=0
+"$TSARC" restore "$SNAP" --config "$WORK/near/config.json" --repo "$REPO" --dry-run --json \
+	> "$WORK/plan.json" 2> "$WORK/plan.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "the plan of the pod backup into a server of 2 MB was not refused (recorded need: $recorded): $(cat "$WORK/plan.json")"
+grep -q "maxmemory" "$WORK/plan.err" || fail "the plan's refusal does not name maxmemory: $(cat "$WORK/plan.err")"
 
 grep -q -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.out "$FAKE_KUBE_LOG" && fail "a password was printed or on kubectl's command line"
 info "ok"
