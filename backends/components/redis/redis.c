@@ -6,7 +6,9 @@
  * local transport) both run in our own client (client.c: TLS from the
  * Secret's PEM text, ACL user, Sentinel); the stream's metadata records
  * which path was taken ("redis_mode"). In a pod the RDB comes from the
- * pod's redis-cli --rdb, the password from the pod's own variable.
+ * pod's redis-cli --rdb, the password from the pod's own variable. Either
+ * way an RDB's metadata records what its source held in memory
+ * ("redis_used_memory_dataset", "redis_keys"), for the swap's check.
  * The restore (restore.c, swap.c) picks the path the target allows.
  *
  * The metadata also records the database the component's URL names
@@ -198,8 +200,8 @@ int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_c
 	return 0;
 }
 
-/* redis-cli `a1` `a2` as tsarc_redis_cli_require_whole runs it; its
- * output into *out. */
+/* redis-cli `a1` `a2` as the dump runs it (tool, address, TLS files,
+ * password), through the transport; its output into *out. */
 static int cli_capture(const tsarc_component *c, const char *tool, const tsarc_conn *conn,
 	int with_host, const tsarc_redis_cli_tls *tls, const char *a1, const char *a2, char **out)
 {
@@ -320,6 +322,18 @@ static int record_url_db(const tsarc_component *c, const cJSON *doc, cJSON *meta
 	return 0;
 }
 
+/* An RDB's source as it was in memory (memory.c), into the stream's
+ * metadata when known: its keys and data set, the need the swap's check of
+ * the target's maxmemory compares (restore.c tsarc_redis_rdb_need), which
+ * has only the RDB's size otherwise, a low estimate. */
+static void record_rdb_memory(cJSON *meta, const tsarc_redis_memory *mem)
+{
+	if (!mem->known)
+		return;
+	cJSON_AddNumberToObject(meta, "redis_keys", (double)mem->keys);
+	cJSON_AddNumberToObject(meta, "redis_used_memory_dataset", (double)mem->dataset);
+}
+
 /* ---- the backup on this host ---- */
 
 typedef struct dump_ctx {
@@ -425,10 +439,8 @@ static cJSON *dump_meta(void *arg)
 		"resp: SELECT / RESTORE key expiry payload REPLACE ABSTTL (redis-cli --pipe)");
 	if (d->why)
 		cJSON_AddStringToObject(m, "redis_mode_reason", d->why);
-	if (!strcmp(d->taken, "rdb") && d->mem.known) {
-		cJSON_AddNumberToObject(m, "redis_keys", (double)d->mem.keys);
-		cJSON_AddNumberToObject(m, "redis_used_memory_dataset", (double)d->mem.dataset);
-	}
+	if (!strcmp(d->taken, "rdb"))
+		record_rdb_memory(m, &d->mem);
 	if (!strcmp(d->taken, "logical")) {
 		cJSON_AddNumberToObject(m, "redis_keys", (double)d->st.keys);
 		if (d->mem.known)
@@ -519,9 +531,29 @@ static int native_dump(tsarc_component *c, tsarc_production *out)
 
 /* ---- the backup in a pod: redis-cli --rdb there ---- */
 
+/* What the source holds in memory, asked by redis-cli as the dump's (the
+ * same tool, address, TLS files and password, through the transport)
+ * before the dump, as tsarc's own client asks it: compressed values take
+ * many times their RDB's size. A user refused INFO, or a server that
+ * does not say, leaves it unknown, and nothing is recorded. */
+static void cli_memory(const tsarc_component *c, const char *tool, const tsarc_conn *conn,
+	const tsarc_redis_cli_tls *tls, tsarc_redis_memory *m)
+{
+	char *mem = NULL, *ks = NULL;
+
+	memset(m, 0, sizeof(*m));
+	if (!cli_capture(c, tool, conn, 1, tls, "INFO", "memory", &mem) &&
+		!cli_capture(c, tool, conn, 1, tls, "INFO", "keyspace", &ks))
+		tsarc_redis_memory_parse(m, mem, ks);
+	tsarc_error_clear();
+	free(mem);
+	free(ks);
+}
+
 static int pod_dump(tsarc_component *c, tsarc_production *out)
 {
 	const char *tool = tsarc_spec_str(c->spec, "tool");
+	tsarc_redis_memory mem;
 	tsarc_redis_cli_tls tls;
 	tsarc_conn conn;
 	cJSON *doc = NULL;
@@ -548,6 +580,7 @@ static int pod_dump(tsarc_component *c, tsarc_production *out)
 	if (!(tsarc_db_in_workload(c) && !c->external) &&
 		(rc = tsarc_redis_cli_require_whole(c, tool, &conn, 1, &tls)))
 		goto done;
+	cli_memory(c, tool, &conn, &tls, &mem);
 	/* The RDB the server streams to a replica: a consistent fork-time
 	 * snapshot of every db, without touching the server's own dump.rdb
 	 * (which may be stale, or switched off with persistence). */
@@ -561,8 +594,10 @@ static int pod_dump(tsarc_component *c, tsarc_production *out)
 	if (!(out->meta = tsarc_db_meta(c, &conn)) ||
 		!cJSON_AddStringToObject(out->meta, "redis_mode", "rdb"))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	if (!rc)
+	if (!rc) {
+		record_rdb_memory(out->meta, &mem);
 		rc = record_url_db(c, doc, out->meta);
+	}
 done:
 	tsarc_secret_doc_free(doc);
 	tsarc_conn_free(&conn);
