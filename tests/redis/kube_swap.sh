@@ -98,9 +98,11 @@ PY
 kube_config "$WORK/src.json" src-redis "$PORT_ZIP"
 kube_config "$WORK/dst.json" backend-redis "$PORT_KPOD"
 
-# own: the target's own keys, small, saved by its AOF.
+# own: the target's own keys, small, saved by its AOF (FLUSHDB: an AOF
+# that replays FLUSHALL at start saves an empty dump.rdb, which would hide
+# whatever was in it).
 own() {
-	rcli "$PORT_KPOD" FLUSHALL >/dev/null
+	rcli "$PORT_KPOD" FLUSHDB >/dev/null
 	for i in $(seq 10); do echo "SET dst:$i own$i"; done | rcli "$PORT_KPOD" >/dev/null
 }
 # leftovers: the swap's files left in the target's data directory.
@@ -154,6 +156,8 @@ cmp -s "$WORK/redis-config.orig" "$CM" || fail "redis-config is not the original
 	[ "$(rcli "$PORT_KPOD" CONFIG GET maxmemory | tail -1)" = 2097152 ] ||
 	fail "the server does not run with its own persistence and limit: $(rcli "$PORT_KPOD" CONFIG GET save) $(rcli "$PORT_KPOD" CONFIG GET appendonly)"
 [ -z "$(leftovers)" ] || fail "files of the swap left in the data directory: $(leftovers)"
+# Nor did the server stopped on the backup's data save it over them.
+! grep -qa 'zip:' "$WORK/redis-kpod/dump.rdb" 2>/dev/null || fail "the server's dump.rdb holds the backup's keys"
 python3 - "$KDIR/rollouts.log" "$WORK/redis-config.orig" <<'PY' || fail "the rollouts are not persistence off, the backup's RDB, the put-back"
 import json, re, sys
 rolls = [json.loads(l) for l in open(sys.argv[1])]
