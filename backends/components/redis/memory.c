@@ -132,7 +132,7 @@ static void need_text(const tsarc_redis_need *n, char *out, size_t outsz)
 		break;
 	case TSARC_REDIS_NEED_RDB:
 		snprintf(out, outsz, "estimated from the RDB's size, its snapshot not recording the "
-			"source's memory (an RDB read in a pod, or by an older tsarc): %s; a low "
+			"source's memory (an older tsarc, or a source that did not tell it): %s; a low "
 			"estimate, values in memory take more than in an RDB, compressed ones much more",
 			size_text(n->dataset, s, sizeof(s)));
 		break;

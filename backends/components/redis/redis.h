@@ -64,8 +64,8 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s);
 /* What the RDB of step `s` needs in memory (logical.h tsarc_redis_need):
  * as its snapshot recorded it, never less than the RDB's size; or, where
- * it records none (an RDB read in a pod, an older tsarc), the RDB's size,
- * a low estimate (restore.c). */
+ * it records none (an older tsarc, a source that did not tell it), the
+ * RDB's size, a low estimate (restore.c). */
 struct tsarc_redis_need;
 void tsarc_redis_rdb_need(const tsarc_step *s, struct tsarc_redis_need *need);
 /* The redis.conf text `conf` with persistence off, which the swap writes

@@ -862,8 +862,8 @@ static void swap_config_names(redis_op *op)
  * Step 3's server, on the backup's RDB: within its maxmemory, and nothing
  * evicted since it started (INFO memory, INFO stats)? The check before the
  * swap may be low where the snapshot records nothing of the source's
- * memory (a pod's redis-cli --rdb): the RDB's size, and compressed values
- * take many times more in memory. Redis loaded the RDB whatever its limit;
+ * memory (an older tsarc): the RDB's size, and compressed values take
+ * many times more in memory. Redis loaded the RDB whatever its limit;
  * with noeviction it would refuse every write, with a policy it has
  * already evicted restored keys at its first command (eviction runs
  * before each one). TSARC_EUNSAFE then: the step puts its own files back.
