@@ -3,17 +3,18 @@
 # through tests/deploy/fake-kubectl (a TEST DOUBLE of kubectl: `exec` runs
 # here, a rollout of the pod rewrites the local server's persistence and
 # memory lines from the redis-config ConfigMap and restarts it). The
-# server's redis-config limits it to 2 MB (noeviction); the backup holds
-# some 5 MB in memory in an RDB of some 100 kB (values of one repeated
-# byte, which the RDB's LZF shrinks).
+# server's redis-config limits it to 2 MB (noeviction, then allkeys-lru);
+# the backup holds some 6 MB in memory in an RDB of some 67 kB (values of
+# one repeated byte, which the RDB's LZF shrinks).
 #
 # A snapshot that records nothing of the source's memory (an older tsarc):
 # the check before the swap has only the RDB's size, lets it through, and
-# the server, started on the backup's RDB, is over its maxmemory. The step
-# then puts the pod's own files back while the server still runs there (on
-# the backup's data, persistence off), puts redis-config back and rolls
-# out again. Proven: the restore fails saying so; the server holds exactly
-# its own keys, with its own persistence and limit; redis-config is the
+# the server, started on the backup's RDB, is over its maxmemory (or has
+# evicted keys). The step then puts the pod's own files back while the
+# server still runs there (on the backup's data, persistence off), puts
+# redis-config back and rolls out again. Proven: the restore fails saying
+# so; the server holds exactly its own keys, with its own persistence and
+# limit, and its dump.rdb none of the backup's; redis-config is the
 # original byte for byte, without tsarc's annotation; no file of the swap
 # is left in the data directory; the rollouts were persistence off, the
 # backup's RDB, the put-back.
@@ -64,20 +65,24 @@ PY
 # The cluster's identity, which a backup records.
 echo '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": "test CA"}}' |
 	"$FAKE_KUBECTL" -n 3scale apply -f - >/dev/null || fail "test setup: cannot write kube-root-ca.crt"
-# redis-config as the operator writes it (through the double's apply: the
-# form it stores), with a limit and persistence of its own; the target's
-# pod restarted on it, as its Deployment started it.
-python3 -c 'import json; print(json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
-    "metadata": {"name": "redis-config"}, "data": {"redis.conf": "protected-mode no\nsave 900 1\n"
-    "save 300 10\nappendonly yes\nmaxmemory 2mb\nmaxmemory-policy noeviction\n"}}))' |
-	"$FAKE_KUBECTL" -n 3scale apply -f - >/dev/null || fail "test setup: cannot write redis-config"
+# redis_config POLICY: redis-config as the operator writes it (through
+# the double's apply: the form it stores), with persistence of its own and
+# a limit of 2 MB under POLICY, a copy in $WORK/redis-config.orig; the
+# target's pod restarted on it, as its Deployment started it.
 CM=$KDIR/resources/configmap/redis-config.json
-cp "$CM" "$WORK/redis-config.orig"
-"$FAKE_KUBECTL" -n 3scale rollout restart deployment/backend-redis >/dev/null ||
-	fail "test setup: the target's pod did not start on redis-config"
-: > "$KDIR/rollouts.log"
-[ "$(rcli "$PORT_KPOD" CONFIG GET maxmemory | tail -1)" = 2097152 ] ||
-	fail "test setup: the target's pod does not run with redis-config's maxmemory"
+redis_config() {
+	python3 -c 'import json, sys; print(json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+	    "metadata": {"name": "redis-config"}, "data": {"redis.conf": "protected-mode no\nsave 900 1\n"
+	    "save 300 10\nappendonly yes\nmaxmemory 2mb\nmaxmemory-policy %s\n" % sys.argv[1]}}))' "$1" |
+		"$FAKE_KUBECTL" -n 3scale apply -f - >/dev/null || fail "test setup: cannot write redis-config"
+	cp "$CM" "$WORK/redis-config.orig"
+	"$FAKE_KUBECTL" -n 3scale rollout restart deployment/backend-redis >/dev/null ||
+		fail "test setup: the target's pod did not start on redis-config"
+	: > "$KDIR/rollouts.log"
+	[ "$(rcli "$PORT_KPOD" CONFIG GET maxmemory | tail -1)" = 2097152 ] &&
+		[ "$(rcli "$PORT_KPOD" CONFIG GET maxmemory-policy | tail -1)" = "$1" ] ||
+		fail "test setup: the target's pod does not run with redis-config's limit"
+}
 
 # kube_config FILE WORKLOAD PORT: backend-redis in pod WORKLOAD, its
 # server on PORT, the RDB swapped in through redis-config.
@@ -137,28 +142,30 @@ m.pop("redis_keys", None)
 print(d["host"]); print(s["name"]); print(json.dumps(m))' "$WORK/s.json") || fail "the RDB is not small: $(cat "$WORK/s.json")"
 SNAP_OLD=$(TSARC_REPOSITORY=$REPO "$TSARC_FORGE_SNAPSHOT" "$SNAP2" "${FORGE[0]}" older "${FORGE[1]}" \
 	"${FORGE[2]}") || fail "tsarc-forge-snapshot"
-own
-keys_dump "$PORT_KPOD" > "$WORK/before.keys"
-RC=0
-"$TSARC" restore "$SNAP_OLD" --config "$WORK/dst.json" --repo "$REPO" > "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
-err=$(grep -v '^  ' "$WORK/r.err")
-keys_dump "$PORT_KPOD" > "$WORK/after.keys"
-[ "$RC" -ne 0 ] || fail "a data set of 5 MB swapped into a pod whose maxmemory is 2 MB ($(grep -c "^db0 b'zip:" "$WORK/after.keys") of its 1000 keys there)"
-grep -q "maxmemory" "$WORK/r.err" || fail "the error does not name maxmemory: $err"
-grep -q "own files and configuration were put back" "$WORK/r.err" ||
-	fail "the error does not say the server's files and configuration were put back: $err"
-cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
-	fail "the server does not hold exactly its own keys again ($(grep -c . "$WORK/after.keys") keys, $(grep -c "^db0 b'zip:" "$WORK/after.keys") of the backup's): $err"
-cmp -s "$WORK/redis-config.orig" "$CM" || fail "redis-config is not the original: $(diff "$WORK/redis-config.orig" "$CM")"
-! grep -q 'tsarc/original-redis-config' "$CM" || fail "redis-config still carries tsarc's annotation"
-[ "$(rcli "$PORT_KPOD" CONFIG GET save | tail -1)" = "900 1 300 10" ] &&
-	[ "$(rcli "$PORT_KPOD" CONFIG GET appendonly | tail -1)" = yes ] &&
-	[ "$(rcli "$PORT_KPOD" CONFIG GET maxmemory | tail -1)" = 2097152 ] ||
-	fail "the server does not run with its own persistence and limit: $(rcli "$PORT_KPOD" CONFIG GET save) $(rcli "$PORT_KPOD" CONFIG GET appendonly)"
-[ -z "$(leftovers)" ] || fail "files of the swap left in the data directory: $(leftovers)"
-# Nor did the server stopped on the backup's data save it over them.
-! grep -qa 'zip:' "$WORK/redis-kpod/dump.rdb" 2>/dev/null || fail "the server's dump.rdb holds the backup's keys"
-python3 - "$KDIR/rollouts.log" "$WORK/redis-config.orig" <<'PY' || fail "the rollouts are not persistence off, the backup's RDB, the put-back"
+for policy in noeviction allkeys-lru; do
+	redis_config "$policy"
+	own
+	keys_dump "$PORT_KPOD" > "$WORK/before.keys"
+	RC=0
+	"$TSARC" restore "$SNAP_OLD" --config "$WORK/dst.json" --repo "$REPO" > "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
+	err=$(grep -v '^  ' "$WORK/r.err")
+	keys_dump "$PORT_KPOD" > "$WORK/after.keys"
+	[ "$RC" -ne 0 ] || fail "$policy: a data set of 6 MB swapped into a pod whose maxmemory is 2 MB ($(grep -c "^db0 b'zip:" "$WORK/after.keys") of its 1000 keys there)"
+	grep -q "maxmemory" "$WORK/r.err" || fail "$policy: the error does not name maxmemory: $err"
+	grep -q "own files and configuration were put back" "$WORK/r.err" ||
+		fail "$policy: the error does not say the server's files and configuration were put back: $err"
+	cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
+		fail "$policy: the server does not hold exactly its own keys again ($(grep -c . "$WORK/after.keys") keys, $(grep -c "^db0 b'zip:" "$WORK/after.keys") of the backup's): $err"
+	cmp -s "$WORK/redis-config.orig" "$CM" || fail "$policy: redis-config is not the original: $(diff "$WORK/redis-config.orig" "$CM")"
+	! grep -q 'tsarc/original-redis-config' "$CM" || fail "$policy: redis-config still carries tsarc's annotation"
+	[ "$(rcli "$PORT_KPOD" CONFIG GET save | tail -1)" = "900 1 300 10" ] &&
+		[ "$(rcli "$PORT_KPOD" CONFIG GET appendonly | tail -1)" = yes ] &&
+		[ "$(rcli "$PORT_KPOD" CONFIG GET maxmemory | tail -1)" = 2097152 ] ||
+		fail "$policy: the server does not run with its own persistence and limit: $(rcli "$PORT_KPOD" CONFIG GET save) $(rcli "$PORT_KPOD" CONFIG GET appendonly)"
+	[ -z "$(leftovers)" ] || fail "$policy: files of the swap left in the data directory: $(leftovers)"
+	# Nor did the server stopped on the backup's data save it over them.
+	! grep -qa 'zip:' "$WORK/redis-kpod/dump.rdb" 2>/dev/null || fail "$policy: the server's dump.rdb holds the backup's keys"
+	python3 - "$KDIR/rollouts.log" "$WORK/redis-config.orig" <<'PY' || fail "$policy: the rollouts are not persistence off, the backup's RDB, the put-back"
 import json, re, sys
 rolls = [json.loads(l) for l in open(sys.argv[1])]
 orig = json.load(open(sys.argv[2]))["data"]["redis.conf"]
@@ -169,12 +176,13 @@ for r in rolls[:2]:  # persistence off, then the backup's RDB
     assert r["annotations"].get("tsarc/original-redis-config") == orig, r["annotations"]
 assert rolls[2]["config_map"] == orig and not rolls[2]["annotations"], rolls[2]
 PY
-# The server keeps its own data across its next restart (its AOF whole).
-rcli "$PORT_KPOD" SET dst:after 1 | grep -q OK || fail "the server refuses writes"
-keys_dump "$PORT_KPOD" > "$WORK/written.keys"
-"$FAKE_KUBECTL" -n 3scale rollout restart deployment/backend-redis >/dev/null || fail "the pod did not restart"
-keys_dump "$PORT_KPOD" > "$WORK/restarted.keys"
-cmp -s "$WORK/written.keys" "$WORK/restarted.keys" || fail "the server lost keys across its next restart"
+	# The server keeps its own data across its next restart (its AOF whole).
+	rcli "$PORT_KPOD" SET dst:after 1 | grep -q OK || fail "$policy: the server refuses writes"
+	keys_dump "$PORT_KPOD" > "$WORK/written.keys"
+	"$FAKE_KUBECTL" -n 3scale rollout restart deployment/backend-redis >/dev/null || fail "$policy: the pod did not restart"
+	keys_dump "$PORT_KPOD" > "$WORK/restarted.keys"
+	cmp -s "$WORK/written.keys" "$WORK/restarted.keys" || fail "$policy: the server lost keys across its next restart"
+done
 
 info "a pod backup records the source's memory: the swap refused before the pod is touched"
 # redis-cli --rdb in the pod records what the source holds in memory, as
@@ -192,7 +200,7 @@ RC=0
 "$TSARC" restore "$SNAP" --config "$WORK/dst.json" --repo "$REPO" > "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
 err=$(grep -v '^  ' "$WORK/r.err")
 recorded=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["streams"][0]["meta"].get("redis_used_memory_dataset"))' "$WORK/s.json")
-[ "$RC" -ne 0 ] || fail "a data set of 5 MB swapped into a pod whose maxmemory is 2 MB (recorded need: $recorded)"
+[ "$RC" -ne 0 ] || fail "a data set of 6 MB swapped into a pod whose maxmemory is 2 MB (recorded need: $recorded)"
 [ ! -s "$KDIR/rollouts.log" ] ||
 	fail "the pod was rolled out $(grep -c . "$KDIR/rollouts.log") times: the swap was not refused before the server was touched (recorded need: $recorded): $err"
 grep -q "recorded at backup" "$WORK/r.err" || fail "the error does not say the need was recorded at backup: $err"
