@@ -26,22 +26,12 @@
 # error naming the recorded need; and so is its plan into a server tsarc's
 # own client reaches (a plan runs nothing in a pod).
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
 : "${TSARC_FORGE_SNAPSHOT:?set TSARC_FORGE_SNAPSHOT to the tsarc-forge-snapshot binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Jd3"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 # The source ("zip", in pod src-redis) and the target ("kpod", in pod
 # backend-redis, started from redis-config).
-redis_up zip
-python3 - <<'PY' | rcli "$PORT_ZIP" --pipe >/dev/null || fail "filling the compressible source"
-import sys
-for i in range(1000):
-    sys.stdout.write("SET zip:%d %s\r\n" % (i, chr(97 + i % 26) * 4096))
-PY
+zip_server zip
 redis_up kpod
 
 KDIR=$WORK/kube
@@ -124,24 +114,13 @@ pod_backup() {
 }
 
 info "pod backups of the compressible source"
-SNAP=$(pod_backup b1)
+SNAP=$(pod_backup b1) || exit 1
 "$TSARC" show "$SNAP" --repo "$REPO" --json > "$WORK/s.json" || fail "show $SNAP"
-# A second one for the forge below, which replaces the snapshot it copies.
-SNAP2=$(pod_backup b2)
 
 info "a snapshot without the source's memory: the server over its limit once loaded, its own state put back"
-# As an older tsarc wrote it: the forge copies the snapshot without the
-# fields a backup records of the source's memory.
-mapfile -t FORGE < <(python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-s = d["streams"][0]
-assert s["name"] == "backend-redis.rdb" and s["size"] < 1024 * 1024, (s["name"], s["size"])
-m = dict(s["meta"])
-m.pop("redis_used_memory_dataset", None)
-m.pop("redis_keys", None)
-print(d["host"]); print(s["name"]); print(json.dumps(m))' "$WORK/s.json") || fail "the RDB is not small: $(cat "$WORK/s.json")"
-SNAP_OLD=$(TSARC_REPOSITORY=$REPO "$TSARC_FORGE_SNAPSHOT" "$SNAP2" "${FORGE[0]}" older "${FORGE[1]}" \
-	"${FORGE[2]}") || fail "tsarc-forge-snapshot"
+# As an older tsarc wrote it (a second backup: the forge replaces the
+# snapshot it copies).
+SNAP_OLD=$(unrecorded "$(pod_backup b2)" older 1048576) || exit 1
 for policy in noeviction allkeys-lru; do
 	redis_config "$policy"
 	own

@@ -173,6 +173,54 @@ PY
 	[ "$(rcli "$PORT_SRC" DBSIZE)" = 1000 ] || fail "the source holds $(rcli "$PORT_SRC" DBSIZE) keys"
 }
 
+# tsarc_repo: the test's repository $REPO (its password in TSARC_PASSWORD)
+# and a private TMPDIR, for the tests that back up and restore with tsarc.
+tsarc_repo() {
+	: "${TSARC:?set TSARC to the tsarc binary}"
+	export TSARC_PASSWORD="repo-$TEST_NAME-Jd3"
+	REPO=$WORK/repo
+	"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
+	mkdir -m 700 "$WORK/tmp"
+	export TMPDIR=$WORK/tmp
+}
+
+# zip_server NAME: a server as redis_up makes it, holding 1000 values of
+# 4 kB of one repeated byte: some 6 MB in memory, an RDB of some 67 kB (its
+# LZF shrinks them), far less than the data set its size suggests.
+zip_server() {
+	local port_var
+	redis_up "$1"
+	port_var=PORT_$(printf '%s' "$1" | tr 'a-z-' 'A-Z_')
+	python3 - <<'PY' | rcli "${!port_var}" --pipe >/dev/null || fail "filling the compressible source"
+import sys
+for i in range(1000):
+    sys.stdout.write("SET zip:%d %s\r\n" % (i, chr(97 + i % 26) * 4096))
+PY
+}
+
+# unrecorded SNAP NAME [MAX]: prints the id of a copy of snapshot SNAP of
+# $REPO (its one stream backend-redis.rdb, of MAX bytes at most when
+# given) named NAME, whose metadata records nothing of the source's memory
+# (redis_used_memory_dataset, redis_keys), as an older tsarc's. The forge
+# (TSARC_FORGE_SNAPSHOT) replaces SNAP: back up once more for it.
+unrecorded() {
+	local forge
+	"$TSARC" show "$1" --repo "$REPO" --json > "$WORK/unrecorded.json" || fail "show $1"
+	python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+s = d["streams"][0]
+assert s["name"] == "backend-redis.rdb", s["name"]
+assert not sys.argv[2] or s["size"] <= int(sys.argv[2]), s["size"]
+m = dict(s["meta"])
+m.pop("redis_used_memory_dataset", None)
+m.pop("redis_keys", None)
+print(d["host"]); print(s["name"]); print(json.dumps(m))' "$WORK/unrecorded.json" "${3:-}" > "$WORK/unrecorded.args" ||
+		fail "the snapshot's stream is not a backend-redis.rdb${3:+ of $3 bytes at most}: $(cat "$WORK/unrecorded.json")"
+	mapfile -t forge < "$WORK/unrecorded.args"
+	TSARC_REPOSITORY=$REPO "$TSARC_FORGE_SNAPSHOT" "$1" "${forge[0]}" "$2" "${forge[1]}" "${forge[2]}" ||
+		fail "tsarc-forge-snapshot"
+}
+
 # keys_dump PORT: every key of every db with its type, absolute expiry
 # and value, sorted, binary-safe (keys_dump.py): the per-key comparison.
 keys_dump() {

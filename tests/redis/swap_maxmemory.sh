@@ -13,18 +13,13 @@
 # report says what the check found. The plan (--dry-run) says it too.
 # Sizes are far apart (the backup some 5 MB in memory and 4 MB as an RDB,
 # targets of 2 MB and 256 MB): nothing depends on how close an estimate
-# comes. Where the only estimate is the RDB's size (a pod's redis-cli
-# --rdb records nothing) and the values compress, the check before the
+# comes. Where the only estimate is the RDB's size (an older tsarc's
+# snapshot records nothing) and the values compress, the check before the
 # swap is low: the server, once it has loaded the RDB, is asked whether it
 # is over its maxmemory or evicted keys, and gets its own files back.
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
 : "${TSARC_FORGE_SNAPSHOT:?set TSARC_FORGE_SNAPSHOT to the tsarc-forge-snapshot binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Jd3"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 memory_servers
 redis_deployment src "redis://127.0.0.1:$PORT_SRC/0" "" "$ADMIN_PW" '{"mode": "rdb"}'
@@ -32,22 +27,10 @@ SNAP=$(backup_id "$WORK/src/config.json" b1)
 [ "$(stream_meta "$SNAP" backend-redis.rdb redis_mode)" = rdb ] || fail "the backup is no RDB"
 keys_dump "$PORT_SRC" > "$WORK/src.keys"
 
-# An RDB snapshot as one taken in a pod (redis-cli --rdb) or by an older
-# tsarc has it: no record of the source's memory. The swap then knows
-# the RDB's size only. (The forge replaces the snapshot it copies: a
-# second backup for it.)
-SNAP2=$(backup_id "$WORK/src/config.json" b2)
-"$TSARC" show "$SNAP2" --repo "$REPO" --json > "$WORK/s.json" || fail "show $SNAP2"
-mapfile -t FORGE < <(python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-s = d["streams"][0]
-assert s["name"] == "backend-redis.rdb", s["name"]
-m = dict(s["meta"])
-m.pop("redis_used_memory_dataset", None)
-m.pop("redis_keys", None)
-print(d["host"]); print(s["name"]); print(json.dumps(m))' "$WORK/s.json") || fail "the snapshot's stream"
-SNAP_OLD=$(TSARC_REPOSITORY=$REPO "$TSARC_FORGE_SNAPSHOT" "$SNAP2" "${FORGE[0]}" older "${FORGE[1]}" \
-	"${FORGE[2]}") || fail "tsarc-forge-snapshot"
+# An RDB snapshot as an older tsarc wrote it: no record of the source's
+# memory. The swap then knows the RDB's size only. (The forge replaces
+# the snapshot it copies: a second backup for it.)
+SNAP_OLD=$(unrecorded "$(backup_id "$WORK/src/config.json" b2)" older) || exit 1
 
 # swap_config NAME: $WORK/dst-NAME, the swap of that server (its redis.conf).
 swap_config() {
@@ -127,29 +110,14 @@ for snap in "$SNAP" "$SNAP_OLD"; do
 done
 
 info "an RDB far smaller than its data set in memory (compressed values) and no record of it: the server over its limit is found after it loaded the RDB, and gets its own files back"
-# 1000 values of 4 kB of one byte: LZF makes the RDB some 100 kB, the
-# server holds 5 MB; the estimate from the RDB's size admits it. Loaded,
-# the server is over its maxmemory: with noeviction it refuses every
-# write, with allkeys-lru its first command evicts restored keys.
-redis_up zip
-python3 - <<'PY' | rcli "$PORT_ZIP" --pipe >/dev/null || fail "filling the compressible source"
-import sys
-for i in range(1000):
-    sys.stdout.write("SET zip:%d %s\r\n" % (i, chr(97 + i % 26) * 4096))
-PY
+# 1000 values of 4 kB of one byte (zip_server): LZF makes the RDB some
+# 67 kB, the server holds 6 MB; the estimate from the RDB's size admits
+# it. Loaded, the server is over its maxmemory: with noeviction it
+# refuses every write, with allkeys-lru its first command evicts restored
+# keys.
+zip_server zip
 redis_deployment zip "redis://127.0.0.1:$PORT_ZIP/0" "" "$ADMIN_PW" '{"mode": "rdb"}'
-SNAP_ZIP=$(backup_id "$WORK/zip/config.json" b-zip)
-"$TSARC" show "$SNAP_ZIP" --repo "$REPO" --json > "$WORK/s-zip.json" || fail "show $SNAP_ZIP"
-mapfile -t FORGE < <(python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-s = d["streams"][0]
-assert s["size"] < 1024 * 1024, s["size"]
-m = dict(s["meta"])
-m.pop("redis_used_memory_dataset", None)
-m.pop("redis_keys", None)
-print(d["host"]); print(s["name"]); print(json.dumps(m))' "$WORK/s-zip.json") || fail "the RDB is not small: $(cat "$WORK/s-zip.json")"
-SNAP_ZIP=$(TSARC_REPOSITORY=$REPO "$TSARC_FORGE_SNAPSHOT" "$SNAP_ZIP" "${FORGE[0]}" zip "${FORGE[1]}" \
-	"${FORGE[2]}") || fail "tsarc-forge-snapshot"
+SNAP_ZIP=$(unrecorded "$(backup_id "$WORK/zip/config.json" b-zip)" zip 1048576) || exit 1
 rcli "$PORT_NOEV" CONFIG SET maxmemory 2mb >/dev/null || fail "CONFIG SET"
 for t in noev lru; do
 	port_var=PORT_$(printf '%s' "$t" | tr 'a-z' 'A-Z')
