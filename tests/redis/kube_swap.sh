@@ -105,22 +105,14 @@ leftovers() {
 	ls "$WORK/redis-kpod" | grep -e '-old\.' -e '\.tsarc-incoming$'
 }
 
-# pod_backup OUT: a backup of the source through its pod (its report in
-# $WORK/OUT.json); prints the snapshot id.
-pod_backup() {
-	"$TSARC" backup --config "$WORK/src.json" --repo "$REPO" --json > "$WORK/$1.json" 2> "$WORK/$1.err" ||
-		fail "backup through the pod: $(cat "$WORK/$1.err")"
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshot_id"])' "$WORK/$1.json"
-}
-
 info "pod backups of the compressible source"
-SNAP=$(pod_backup b1) || exit 1
+SNAP=$(backup_id "$WORK/src.json" b1) || exit 1
 "$TSARC" show "$SNAP" --repo "$REPO" --json > "$WORK/s.json" || fail "show $SNAP"
 
 info "a snapshot without the source's memory: the server over its limit once loaded, its own state put back"
 # As an older tsarc wrote it (a second backup: the forge replaces the
 # snapshot it copies).
-SNAP_OLD=$(unrecorded "$(pod_backup b2)" older 1048576) || exit 1
+SNAP_OLD=$(unrecorded "$(backup_id "$WORK/src.json" b2)" older 1048576) || exit 1
 for policy in noeviction allkeys-lru; do
 	redis_config "$policy"
 	own
