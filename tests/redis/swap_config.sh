@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The RDB swap of a Redis tsarc restarts reads where the server keeps its
+# files from the running server (CONFIG GET dir, dbfilename), writes the
+# backup's RDB there, and restarts the server with its configuration
+# file. Where the two disagree (a CONFIG SET dir or dbfilename since the
+# server started, where its enable-protected-configs allows it, as every
+# Redis before 7.0 does; a redis.conf or redis-config edited and the
+# server never restarted), the
+# restart loads the file the configuration names, not the backup's RDB:
+# before, the swap compared the keyspace before and after its last
+# restart (both on that other file), reported success, and the server
+# served its old data. The swap must refuse before anything is touched,
+# naming both values; and, where the configuration agrees through an
+# include (Redis reads it where it stands, the last directive wins), it
+# must follow the include and swap as usual.
+. "$(dirname "$0")/lib.sh"
+: "${TSARC:?set TSARC to the tsarc binary}"
+export TSARC_PASSWORD="repo-$TEST_NAME-Qs6"
+REPO=$WORK/repo
+"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
+mkdir -m 700 "$WORK/tmp"
+export TMPDIR=$WORK/tmp
+
+redis_up src
+for i in $(seq 30); do echo "SET backup:$i b$i"; done | rcli "$PORT_SRC" >/dev/null
+redis_deployment src "redis://127.0.0.1:$PORT_SRC/0" default "$ADMIN_PW" '{"mode": "rdb"}'
+SNAP=$(backup_id "$WORK/src/config.json" b1) || exit 1
+keys_dump "$PORT_SRC" > "$WORK/src.keys"
+
+# dst NAME [EXTRA_CONF_LINE...]: a target holding 10 keys of its own,
+# saved, and $WORK/NAME/config.json, its swap through its redis.conf.
+dst() {
+	local name=$1 port_var
+	shift
+	redis_up "$name" "$@"
+	port_var=PORT_$(printf '%s' "$name" | tr 'a-z' 'A-Z')
+	PORT=${!port_var}
+	redis_deployment "$name" "redis://127.0.0.1:$PORT/0" default "$ADMIN_PW" \
+		"{\"mode\": \"rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 70, \"config_file\": \"$WORK/redis-$name/redis.conf\"}}"
+	for i in $(seq 10); do echo "SET own:$i o$i"; done | rcli "$PORT" >/dev/null
+	rcli "$PORT" SAVE >/dev/null || fail "SAVE"
+}
+
+# refused NAME WHAT: the swap into NAME refused, naming WHAT, with the
+# server, its keys, its configuration and its folder as they were.
+refused() {
+	local name=$1 what=$2 pid err RC=0
+	keys_dump "$PORT" > "$WORK/before.keys"
+	cp "$WORK/redis-$name/redis.conf" "$WORK/conf.before"
+	ls "$WORK/redis-$name" "$WORK/other" > "$WORK/files.before" 2>&1
+	pid=$(cat "$WORK/redis-$name/redis.pid")
+	"$TSARC" restore "$SNAP" --config "$WORK/$name/config.json" --repo "$REPO" \
+		> "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
+	err=$(grep -v '^  ' "$WORK/r.err")
+	keys_dump "$PORT" > "$WORK/after.keys"
+	[ "$RC" -ne 0 ] || fail "$name: the swap succeeded, and the server holds $(grep -c "^db0 b'backup:" "$WORK/after.keys") of the backup's 30 keys and $(grep -c "^db0 b'own:" "$WORK/after.keys") of its own 10"
+	cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "$name: the server's keys were changed: $err"
+	[ "$(cat "$WORK/redis-$name/redis.pid")" = "$pid" ] || fail "$name: the server was restarted: $err"
+	cmp -s "$WORK/conf.before" "$WORK/redis-$name/redis.conf" || fail "$name: the configuration was changed: $err"
+	ls "$WORK/redis-$name" "$WORK/other" > "$WORK/files.after" 2>&1
+	cmp -s "$WORK/files.before" "$WORK/files.after" || fail "$name: files were changed: $(diff "$WORK/files.before" "$WORK/files.after")"
+	grep -q "$what" "$WORK/r.err" || fail "$name: the error does not name $what: $err"
+	grep -q "would not load the backup" "$WORK/r.err" || fail "$name: the error does not say why: $err"
+}
+
+mkdir "$WORK/other"
+info "dbfilename changed at runtime: the restart would load dump.rdb, not the backup's RDB"
+dst name "enable-protected-configs local"
+[ "$(rcli "$PORT" CONFIG SET dbfilename other.rdb)" = OK ] || fail "CONFIG SET dbfilename"
+refused name "dbfilename other.rdb"
+
+info "dir changed at runtime: the restart would load the configuration's dir"
+dst dir "enable-protected-configs local"
+[ "$(rcli "$PORT" CONFIG SET dir "$WORK/other")" = OK ] || fail "CONFIG SET dir"
+refused dir "$WORK/other"
+
+info "redis.conf edited since the server started: the restart would load edited.rdb"
+dst edited
+echo "dbfilename edited.rdb" >> "$WORK/redis-edited/redis.conf"
+refused edited "dbfilename dump.rdb"
+
+info "dbfilename set in an included file, the server running with it: swapped in"
+mkdir "$WORK/inc"
+echo "dbfilename inc-first.rdb" > "$WORK/inc/a.conf"
+printf 'dbfilename inc.rdb\nmaxmemory 256mb\n' > "$WORK/inc/b.conf"
+dst inc "include $WORK/inc/a.conf" "include $WORK/inc/b.conf"
+[ "$(rcli "$PORT" CONFIG GET dbfilename | tail -n 1)" = inc.rdb ] || fail "the include is not read"
+"$TSARC" restore "$SNAP" --config "$WORK/inc/config.json" --repo "$REPO" \
+	> "$WORK/r.out" 2> "$WORK/r.err" || fail "swap with an included dbfilename: $(cat "$WORK/r.err")"
+keys_dump "$PORT" > "$WORK/inc.keys"
+cmp -s "$WORK/src.keys" "$WORK/inc.keys" || fail "the server does not hold the backup ($(grep -c "^db0 b'backup:" "$WORK/inc.keys") of its 30 keys)"
+[ -e "$WORK/redis-inc/inc.rdb" ] || fail "no inc.rdb: $(ls "$WORK/redis-inc")"
+
+grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
+info "ok"
