@@ -91,5 +91,50 @@ keys_dump "$PORT" > "$WORK/inc.keys"
 cmp -s "$WORK/src.keys" "$WORK/inc.keys" || fail "the server does not hold the backup ($(grep -c "^db0 b'backup:" "$WORK/inc.keys") of its 30 keys)"
 [ -e "$WORK/redis-inc/inc.rdb" ] || fail "no inc.rdb: $(ls "$WORK/redis-inc")"
 
+info "a server its start_command starts with --appendonly yes (a wrapper the swap does not read): no RDB loaded, its own files back"
+# The swap's persistence-off edit is in redis.conf; the command line comes
+# after it. Restarted with appendonly yes and its AOF moved aside, the
+# server does not read the backup's RDB and comes up empty; the keyspace
+# compared across the last restart is empty both times. The count of
+# keys it loaded, against redis-check-rdb's count of the RDB, says so.
+dst wrapped
+[ "$(rcli "$PORT" CONFIG SET appendonly yes)" = OK ] || fail "CONFIG SET appendonly"
+for _ in $(seq 100); do rcli "$PORT" INFO persistence | grep -q 'aof_rewrite_in_progress:0' && break; sleep 0.1; done
+python3 - "$WORK/wrapped/config.json" "$WORK/redis-wrapped/redis.conf" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"]["backend-redis"]["restore"]["start_command"] = [
+    "sh", "-c", 'exec redis-server "$0" --appendonly yes', sys.argv[2]]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+keys_dump "$PORT" > "$WORK/before.keys"
+RC=0
+"$TSARC" restore "$SNAP" --config "$WORK/wrapped/config.json" --repo "$REPO" \
+	> "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
+err=$(grep -v '^  ' "$WORK/r.err")
+keys_dump "$PORT" > "$WORK/after.keys"
+[ "$RC" -ne 0 ] || fail "wrapped: the swap succeeded, and the server holds $(grep -c "^db0 b'backup:" "$WORK/after.keys") of the backup's 30 keys and $(grep -c "^db0 b'own:" "$WORK/after.keys") of its own 10"
+cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "wrapped: the server does not hold its own keys again: $err"
+grep -q "did not load the backup's RDB" "$WORK/r.err" || fail "wrapped: the error does not say the RDB was not loaded: $err"
+grep -q "put back" "$WORK/r.err" || fail "wrapped: the error does not say the server's files were put back: $err"
+# The AOF folder the server made of what it loaded, in the way of its
+# own: moved aside, and named.
+made=$(cd "$WORK/redis-wrapped" && ls -d appendonlydir-tsarc-loaded.*) || fail "wrapped: no AOF moved aside: $(ls "$WORK/redis-wrapped")"
+grep -q "moved aside: $WORK/redis-wrapped/$made" "$WORK/r.err" || fail "wrapped: the error does not name $made: $err"
+if ls "$WORK/redis-wrapped" | grep -v "^$made\$" | grep -q -e tsarc -e -old; then fail "wrapped: files left beside the data: $(ls "$WORK/redis-wrapped")"; fi
+
+info "the same option in a start_command the swap reads (redis-server FILE --appendonly yes): refused"
+dst optaof
+[ "$(rcli "$PORT" CONFIG SET appendonly yes)" = OK ] || fail "CONFIG SET appendonly"
+for _ in $(seq 100); do rcli "$PORT" INFO persistence | grep -q 'aof_rewrite_in_progress:0' && break; sleep 0.1; done
+python3 - "$WORK/optaof/config.json" "$WORK/redis-optaof/redis.conf" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"]["backend-redis"]["restore"]["start_command"] = [
+    "redis-server", sys.argv[2], "--appendonly", "yes"]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+refused optaof "start_command turns appendonly on"
+
 grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
 info "ok"

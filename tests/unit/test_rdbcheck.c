@@ -1,8 +1,9 @@
 /*
  * redis-check-rdb's report as the Redis swap reads it (backends/components/
  * redis/rdbcheck.c) before it stops the server: real reports of Redis 7.0
- * (a good RDB with databases 3 and 15, a cut one, a version it does not
- * know), the tool missing, and reports that are no such thing. The highest
+ * (a good RDB with databases 3 and 15 and its count of keys, a cut one, a
+ * version it does not know), the tool missing, and reports that are no
+ * such thing. The highest
  * database comes from "Selecting DB ID" lines only, never from a key name
  * that happens to say so.
  */
@@ -35,11 +36,15 @@ static void good_rdb(void **state)
 	assert_true(c.present);
 	assert_true(c.ok);
 	assert_int_equal(c.max_db, 15);
+	/* Every key of the file, expired ones too: the swap compares it with
+	 * what the restarted server says it loaded (and dropped as expired). */
+	assert_int_equal(c.keys, 2);
 	/* No database selected (an empty data set). */
 	assert_int_equal(tsarc_rdb_check_parse("[offset 0] Checking RDB file x\n"
 		"[offset 9] \\o/ RDB looks OK! \\o/\ntsarc-check: 0\n", &c), 0);
 	assert_true(c.ok);
 	assert_int_equal(c.max_db, -1);
+	assert_int_equal(c.keys, -1);
 }
 
 static void bad_rdb(void **state)
