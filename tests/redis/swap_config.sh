@@ -61,6 +61,12 @@ refused() {
 	cmp -s "$WORK/files.before" "$WORK/files.after" || fail "$name: files were changed: $(diff "$WORK/files.before" "$WORK/files.after")"
 	grep -q "$what" "$WORK/r.err" || fail "$name: the error does not name $what: $err"
 	grep -q "would not load the backup" "$WORK/r.err" || fail "$name: the error does not say why: $err"
+	# The plan refuses it as the run does.
+	RC=0
+	"$TSARC" restore "$SNAP" --config "$WORK/$name/config.json" --repo "$REPO" --dry-run --json \
+		> "$WORK/plan.json" 2> "$WORK/plan.err" || RC=$?
+	[ "$RC" -ne 0 ] || fail "$name: the plan was not refused: $(cat "$WORK/plan.json")"
+	grep -q "$what.*would not load the backup" "$WORK/plan.err" || fail "$name: the plan's refusal does not say why: $(cat "$WORK/plan.err")"
 }
 
 mkdir "$WORK/other"
@@ -85,6 +91,8 @@ echo "dbfilename inc-first.rdb" > "$WORK/inc/a.conf"
 printf 'dbfilename inc.rdb\nmaxmemory 256mb\n' > "$WORK/inc/b.conf"
 dst inc "include $WORK/inc/a.conf" "include $WORK/inc/b.conf"
 [ "$(rcli "$PORT" CONFIG GET dbfilename | tail -n 1)" = inc.rdb ] || fail "the include is not read"
+"$TSARC" restore "$SNAP" --config "$WORK/inc/config.json" --repo "$REPO" --dry-run \
+	> "$WORK/plan.out" 2> "$WORK/plan.err" || fail "plan with an included dbfilename: $(cat "$WORK/plan.err")"
 "$TSARC" restore "$SNAP" --config "$WORK/inc/config.json" --repo "$REPO" \
 	> "$WORK/r.out" 2> "$WORK/r.err" || fail "swap with an included dbfilename: $(cat "$WORK/r.err")"
 keys_dump "$PORT" > "$WORK/inc.keys"
