@@ -4,6 +4,7 @@
  *   [offset 0] Checking RDB file dump.rdb.tsarc-incoming
  *   [offset 82] Selecting DB ID 3
  *   [offset 109] \o/ RDB looks OK! \o/
+ *   [info] 12 keys read
  *   tsarc-check: 0
  *
  * or, on a bad file, "--- RDB ERROR DETECTED ---" and the error on the
@@ -22,6 +23,8 @@
 #define STATUS_TAG "tsarc-check: "
 #define SELECT_TAG "Selecting DB ID "
 #define ERROR_TAG "--- RDB ERROR DETECTED ---"
+#define KEYS_TAG "[info] "
+#define KEYS_TAIL " keys read"
 
 /* The line [p, end) after its "[offset N] ", or the line itself. */
 static const char *after_offset(const char *p, const char *end)
@@ -73,6 +76,7 @@ int tsarc_rdb_check_parse(const char *out, tsarc_rdb_check *res)
 
 	memset(res, 0, sizeof(*res));
 	res->max_db = -1;
+	res->keys = -1;
 	while (*p) {
 		const char *end = strchr(p, '\n'), *s;
 		if (!end)
@@ -98,6 +102,12 @@ int tsarc_rdb_check_parse(const char *out, tsarc_rdb_check *res)
 				if (db > res->max_db)
 					res->max_db = db;
 			}
+			/* Every key of the file, expired or not: what the server
+			 * that loads it counts as loaded plus expired. */
+			if (!strncmp(p, KEYS_TAG, strlen(KEYS_TAG)) &&
+				(size_t)(end - p) > strlen(KEYS_TAG) + strlen(KEYS_TAIL) &&
+				!strncmp(end - strlen(KEYS_TAIL), KEYS_TAIL, strlen(KEYS_TAIL)))
+				res->keys = number_at(p + strlen(KEYS_TAG), end);
 			/* The last line that is not a summary: what it stopped at. */
 			if (strncmp(p, "[info]", 6) && strncmp(p, "[additional info]", 17)) {
 				last = p;

@@ -20,6 +20,7 @@ typedef struct tsarc_rdb_check {
 	int present;       /* redis-check-rdb ran */
 	int ok;            /* status 0 and "RDB looks OK" */
 	long long max_db;  /* highest "Selecting DB ID", -1: none */
+	long long keys;    /* "[info] N keys read" (expired ones too), -1: not said */
 	char error[256];   /* what it found wrong, when not ok */
 } tsarc_rdb_check;
 

@@ -62,6 +62,13 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 	cJSON *plan);
 /* The RDB swap (swap.c). */
 int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s);
+/* The swap's refusal of a server whose configuration, as the restart
+ * reads it, names another dir or dbfilename than the server runs with
+ * (`dir`, `dbfilename`), or whose start_command turns appendonly on after
+ * it: TSARC_ECONFIG, for the plan (restore.c), which reads them with
+ * tsarc's own client. */
+int tsarc_redis_swap_admit(tsarc_restore_ctx *r, const tsarc_step *s, const char *dir,
+	const char *dbfilename);
 /* What the RDB of step `s` needs in memory (logical.h tsarc_redis_need):
  * as its snapshot recorded it, never less than the RDB's size; or, where
  * it records none (an older tsarc, a source that did not tell it), the

@@ -593,6 +593,50 @@ static int admit_memory(tsarc_restore_ctx *r, const tsarc_step *s, restore_path 
 	return rc;
 }
 
+/* CONFIG GET `name` as tsarc's own client asks it, into `out`; 0 when
+ * it does not answer one (a user that may not). */
+static int config_get(tsarc_redis *dst, const char *name, char *out, size_t outsz)
+{
+	tsarc_redis_reply *rep = NULL;
+	int got = 0;
+
+	if (!tsarc_redis_command(dst, &rep, "CONFIG", "GET", name, NULL) && rep->type == '*' &&
+		rep->nelem == 2 && rep->elem[1]->type == '$') {
+		snprintf(out, outsz, "%s", rep->elem[1]->str);
+		got = 1;
+	}
+	tsarc_redis_reply_free(rep);
+	tsarc_error_clear();
+	return got;
+}
+
+/* The swap's check that its restart loads the file the RDB is written as
+ * (tsarc_redis_swap_admit), made when the plan is made, where the
+ * server's configuration is a file of this host and tsarc's own client
+ * reads its dir and dbfilename; elsewhere the step decides. */
+static int admit_swap_files(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	tsarc_redis_conf conf;
+	tsarc_redis *dst = NULL;
+	tsarc_transport *tr;
+	char dir[4096], file[1024];
+	int asked = 0;
+
+	if (tsarc_step_transport(r, s->spec, &tr) || !(tr->caps & TSARC_TR_HOST_FILES)) {
+		tsarc_error_clear();
+		return 0;
+	}
+	if (!step_conf(r, s, &conf)) {
+		asked = !tsarc_redis_conf_connect(&conf, &dst) &&
+			config_get(dst, "dir", dir, sizeof(dir)) && config_get(dst, "dbfilename", file,
+			sizeof(file)) && dir[0] && file[0];
+		tsarc_redis_close(dst);
+		tsarc_redis_conf_free(&conf);
+	}
+	tsarc_error_clear();
+	return asked ? tsarc_redis_swap_admit(r, s, dir, file) : 0;
+}
+
 int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 {
 	tsarc_redis_dbmap map;
@@ -604,6 +648,8 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 		return rc;
 	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
 		return refuse_swap(s, &map);
+	if (p == PATH_SWAP && (rc = admit_swap_files(r, s)))
+		return rc;
 	if ((rc = admit_memory(r, s, p)))
 		return rc;
 	if (p != PATH_SWAP)

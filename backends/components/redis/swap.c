@@ -17,7 +17,14 @@
  * backup needs (swap_room, the online paths' check of memory.c): the
  * server loads an RDB at start whatever its limit, then refuses every
  * write or evicts restored keys, so one that cannot hold it is refused
- * with nothing touched.
+ * with nothing touched. So is one whose configuration, as the restart
+ * reads it (includes followed, start_command's options after it), names
+ * another dir or dbfilename than the running server (a CONFIG SET since
+ * it started, a redis-config never rolled out): the RDB written under the
+ * running server's name would not be the file the restart loads
+ * (swap_conf_agrees). Once restarted on it, the server must have loaded
+ * as many keys as the RDB holds (swap_loaded_backup), else it gets its
+ * own files back.
  */
 #include "redis.h"
 #include "logical.h"
@@ -59,6 +66,11 @@ typedef struct redis_op {
 	tsarc_server_config cfg;
 	const char *workload;  /* rolled out, where the transport rolls out */
 	char *orig_conf;       /* persistence as configured */
+	/* What the restart reads: orig_conf with its includes read where they
+	 * stand and start_command's options after it (swap_restart_conf). */
+	char *restart_conf;
+	long long rdb_keys;    /* keys of the backup's RDB, -1: not read */
+	int start_aof;         /* start_command's options turn appendonly on */
 	int aof_on;            /* originally appendonly yes */
 	int conf_switched;     /* the off-config is (or may be) in place */
 	int server;            /* 0 untouched, 1 stopped by us, 2 running the off-config */
@@ -607,13 +619,16 @@ static const char MOVE_ASIDE_SCRIPT[] =
 
 /* $1 to $4 as above, $5 the time MOVE_ASIDE_SCRIPT printed: the backup's
  * RDB removed (the repository has it), the server's own files back under
- * their names; a file made since in the way stops it (mv would put the
- * AOF folder inside it), nothing of the server's is deleted. */
+ * their names. A file made since under one of those names (the AOF a
+ * server started with appendonly yes made of what it loaded) is in the
+ * way: mv would put the AOF folder inside it. It is moved aside as
+ * NAME-tsarc-loaded.$5, and its path printed; nothing is deleted. */
 static const char PUT_BACK_SCRIPT[] =
 	"set -e; cd \"$1\"; rm -f \"$2\"; "
 	"for f in \"$2\" \"$3\" \"$4\"; do [ -n \"$f\" ] || continue; "
 	"[ -e \"$f-old.$5\" ] || continue; "
-	"if [ -e \"$f\" ]; then echo \"$1/$f is in the way of $f-old.$5\" >&2; exit 1; fi; "
+	"if [ -e \"$f\" ]; then mv \"$f\" \"$f-tsarc-loaded.$5\"; "
+	"printf '%s ' \"$1/$f-tsarc-loaded.$5\"; fi; "
 	"mv \"$f-old.$5\" \"$f\"; done";
 
 /* $1 data dir, $2 dbfilename. */
@@ -632,7 +647,7 @@ static const char CHECK_INCOMING_SCRIPT[] =
  * configuration; in a cluster it may not have been rolled out yet). */
 static int redis_databases(redis_op *op, long long *n)
 {
-	const char *end = NULL, *v = conf_last(op->orig_conf, "databases", &end);
+	const char *end = NULL, *v = conf_last(op->restart_conf, "databases", &end);
 	char *live = NULL;
 	long long c;
 	int rc;
@@ -660,6 +675,7 @@ static int redis_check_incoming(redis_op *op, const char **unchecked)
 	int rc;
 
 	*unchecked = NULL;
+	op->rdb_keys = -1;
 	if ((rc = redis_shell_out(op, CHECK_INCOMING_SCRIPT, NULL, &out)) ||
 		(rc = tsarc_rdb_check_parse(out, &chk))) {
 		free(out);
@@ -685,6 +701,7 @@ static int redis_check_incoming(redis_op *op, const char **unchecked)
 			"with it: nothing was changed (the server runs as before); raise its "
 			"\"databases\" to at least %lld first", op->s->component, chk.max_db, dbs, dbs - 1,
 			chk.max_db + 1);
+	op->rdb_keys = chk.keys;
 	return 0;
 }
 
@@ -699,7 +716,7 @@ static int redis_drop_incoming(void *arg)
 static const size_t OP_STRINGS[] = {
 	offsetof(redis_op, data_dir), offsetof(redis_op, dbfilename), offsetof(redis_op, aof_dir),
 	offsetof(redis_op, aof_file), offsetof(redis_op, pidfile), offsetof(redis_op, logfile),
-	offsetof(redis_op, orig_conf),
+	offsetof(redis_op, orig_conf), offsetof(redis_op, restart_conf),
 	offsetof(redis_op, earlier),
 };
 
@@ -761,16 +778,17 @@ static int moved_aside_at(const char *out, char ts[17])
  * state before the step, rather than a server left down. The server
  * stopped (if it still runs or loads), the backup's RDB removed and its
  * own files put back (moved aside at `ts`), the original configuration
- * back, the server started on them.
+ * back, the server started on them. What the server made since in their
+ * way, moved aside, is named in *made ("" when nothing).
  */
-static int redis_put_back(redis_op *op, const char *ts)
+static int redis_put_back(redis_op *op, const char *ts, char **made)
 {
 	long pid = 0;
 	int rc;
 
 	if (!op->c.tr->rollout && (rc = redis_stop(op, 0, &pid)))
 		return rc;
-	if ((rc = redis_shell_out(op, PUT_BACK_SCRIPT, ts, NULL)) ||
+	if ((rc = redis_shell_out(op, PUT_BACK_SCRIPT, ts, made)) ||
 		(rc = tsarc_cleanup_run(&op->undo)))
 		return rc;
 	return op->c.tr->rollout ? redis_restart(op, 0) : redis_start(op, pid);
@@ -782,15 +800,25 @@ static int redis_put_back(redis_op *op, const char *ts)
 static int redis_refused(redis_op *op, int rc, const char *ts, const char *why)
 {
 	tsarc_saved_error e;
+	char *made = NULL;
+	size_t n;
 
 	if (tsarc_interrupted())
 		return rc; /* the signal's cleanup puts the configuration back */
 	tsarc_error_save(&e);
-	if (redis_put_back(op, ts))
-		return tsarc_error_set(rc, "%s; putting the server's own files back failed too (%s)",
+	if (redis_put_back(op, ts, &made))
+		rc = tsarc_error_set(rc, "%s; putting the server's own files back failed too (%s)",
 			e.message, tsarc_error_last()->message);
-	return tsarc_error_set(rc, "%s (the server %s: its own files and configuration were put "
-		"back, it runs as before the restore)", e.message, why);
+	else {
+		for (n = made ? strlen(made) : 0; n && (made[n - 1] == ' ' || made[n - 1] == '\n'); n--)
+			;
+		rc = tsarc_error_set(rc, "%s (the server %s: its own files and configuration were put "
+			"back, it runs as before the restore%s%.*s)", e.message, why, n ? "; what it "
+			"made of the backup's RDB was in their way, moved aside: " : "", (int)n,
+			n ? made : "");
+	}
+	free(made);
+	return rc;
 }
 
 /* Where the swap's redis-cli reaches the server, for messages. */
@@ -830,10 +858,10 @@ static int swap_room(redis_op *op, char *text, size_t textsz)
 
 	if (!(rc = redis_cli(op, mem_args, &mem)) && !(rc = redis_cli(op, ks_args, &ks))) {
 		tsarc_redis_memory_parse(&m, mem, ks);
-		if (m.known && op->orig_conf && tsarc__redis_conf_bytes(op->orig_conf, "maxmemory", &limit))
+		if (m.known && tsarc__redis_conf_bytes(op->restart_conf, "maxmemory", &limit))
 			m.maxmemory = limit;
-		if (m.known && op->orig_conf &&
-			(pol = conf_last(op->orig_conf, "maxmemory-policy", &end)) && pol < end) {
+		if (m.known && (pol = conf_last(op->restart_conf, "maxmemory-policy", &end)) &&
+			pol < end) {
 			size_t len = strcspn(pol, " \t\r\n");
 			snprintf(m.policy, sizeof(m.policy), "%.*s",
 				(int)(len < (size_t)(end - pol) ? len : (size_t)(end - pol)), pol);
@@ -893,6 +921,262 @@ static int swap_loaded_fits(redis_op *op)
 	}
 	free(mem);
 	free(stats);
+	return rc;
+}
+
+/* $1 an include's argument (a glob, as Redis 7 reads it), $2 the folder
+ * a relative one is read from ("": where the command runs): every file
+ * it names, in order, each ended by a newline. A missing file stops it,
+ * as it stops Redis; a pattern that matches none names none. */
+static const char INCLUDE_SCRIPT[] =
+	"IFS=; [ -z \"$2\" ] || cd \"$2\" || exit 1; "
+	"for f in $1; do if [ ! -e \"$f\" ]; then case $1 in *[*?[]*) continue;; esac; fi; "
+	"cat -- \"$f\" || exit 1; echo; done";
+
+/* The first word of the value of the last active `name` line of `conf`,
+ * without the quotes Redis takes off ("a b" or 'a b'), into `out`; 0
+ * when there is none. */
+static int conf_word(const char *conf, const char *name, char *out, size_t outsz)
+{
+	const char *end = NULL, *v = conf_last(conf, name, &end);
+	size_t len;
+
+	if (!v || v == end)
+		return 0;
+	if ((*v == '"' || *v == '\'') && memchr(v + 1, *v, (size_t)(end - v - 1))) {
+		len = (size_t)((const char *)memchr(v + 1, *v, (size_t)(end - v - 1)) - v - 1);
+		v++;
+	} else {
+		len = strcspn(v, " \t\r\n");
+		if (len > (size_t)(end - v))
+			len = (size_t)(end - v);
+	}
+	snprintf(out, outsz, "%.*s", (int)len, v);
+	return 1;
+}
+
+/* How deep includes nest before the swap takes them for a loop. */
+#define INCLUDE_DEPTH 8
+
+/*
+ * `conf` into `b` as Redis reads it at start: each include line replaced
+ * by the files it names, read where the server runs, where it stands
+ * (Redis reads an include at once, so a later line overrides it, and
+ * it overrides the lines before it). A relative include is read from the
+ * folder the last dir line before it names, as Redis has changed into it
+ * by then (*base). The texts may hold requirepass: `b` is a wiped buffer.
+ */
+static int conf_inline(redis_op *op, const char *conf, int depth, char *base, size_t basesz,
+	tsarc_buf *b)
+{
+	const char *p = conf;
+	char arg[1024];
+	int rc = 0;
+
+	while (!rc && *p) {
+		size_t len = strcspn(p, "\n");
+		char *line = strndup(p, len), *text = NULL;
+		if (!line)
+			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		if (conf_directive(line, len, "include") && conf_word(line, "include", arg, sizeof(arg))) {
+			const char *args[] = {"sh", "-c", INCLUDE_SCRIPT, "sh", arg, base, NULL};
+			tsarc_cmd cmd;
+			size_t i;
+			if (depth >= INCLUDE_DEPTH)
+				rc = tsarc_error_set(TSARC_ECONFIG, "component '%s': includes nest deeper than "
+					"%d at %s", op->s->component, INCLUDE_DEPTH, arg);
+			tsarc_cmd_init(&cmd);
+			for (i = 0; !rc && args[i]; i++)
+				rc = tsarc_cmd_arg(&cmd, args[i]);
+			if (!rc && (rc = op->c.tr->capture(op->c.tr, &op->c, &cmd, REDIS_CONF_MAX, &text)))
+				tsarc_error_prefix("component '%s': reading %s, which %s includes",
+					op->s->component, arg, op->cfg.where);
+			tsarc_cmd_free(&cmd);
+			if (!rc)
+				rc = conf_inline(op, text, depth + 1, base, basesz, b);
+			tsarc_secure_free_str(text);
+		} else {
+			if (conf_directive(line, len, "dir") && conf_word(line, "dir", arg, sizeof(arg)))
+				snprintf(base, basesz, "%s%s%s", arg[0] == '/' || !base[0] ? "" : base,
+					arg[0] == '/' || !base[0] ? "" : "/", arg);
+			if (tsarc_buf_append(b, p, len) || tsarc_buf_puts(b, "\n"))
+				rc = tsarc_error_last()->code;
+		}
+		tsarc_secure_free_str(line);
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	return rc;
+}
+
+/* The first option of a `redis-server [FILE] --name value ...` command. */
+static int first_option(const cJSON *start)
+{
+	const cJSON *a = cJSON_GetArrayItem(start, 1);
+
+	return cJSON_IsString(a) && !strncmp(a->valuestring, "--", 2) ? 1 : 2;
+}
+
+/*
+ * op->restart_conf: the configuration the restart reads, as Redis reads
+ * it. The file (or ConfigMap) with its includes inlined (conf_inline);
+ * where the server is started here by `redis-server FILE --name value
+ * ...` (start_command), those options after it, as Redis appends them:
+ * after the swap's edit of the file too (op->start_aof).
+ */
+static int swap_restart_conf(redis_op *op)
+{
+	const cJSON *start = cJSON_GetObjectItemCaseSensitive(op->s->recipe, "start_command");
+	const char *cmd0 = cJSON_IsArray(start) && cJSON_IsString(cJSON_GetArrayItem(start, 0)) ?
+		cJSON_GetArrayItem(start, 0)->valuestring : NULL;
+	char base[1024] = "";
+	size_t options_at;
+	tsarc_buf b;
+	int i, rc;
+
+	tsarc_buf_init_wiped(&b);
+	rc = conf_inline(op, op->orig_conf, 0, base, sizeof(base), &b);
+	options_at = b.size;
+	if (!rc && cmd0 && !strcmp(strrchr(cmd0, '/') ? strrchr(cmd0, '/') + 1 : cmd0, "redis-server"))
+		for (i = first_option(start); !rc && i < cJSON_GetArraySize(start); i++) {
+			const cJSON *a = cJSON_GetArrayItem(start, i);
+			const char *w = cJSON_IsString(a) ? a->valuestring : "";
+			if ((!strncmp(w, "--", 2) && tsarc_buf_puts(&b, "\n")) ||
+				tsarc_buf_puts(&b, !strncmp(w, "--", 2) ? w + 2 : w) || tsarc_buf_puts(&b, " "))
+				rc = tsarc_error_last()->code;
+		}
+	if (!rc && tsarc_buf_puts(&b, "\n"))
+		rc = tsarc_error_last()->code;
+	op->restart_conf = tsarc_buf_detach(&b);
+	if (!rc && !op->restart_conf)
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	op->start_aof = !rc && conf_wants_aof(op->restart_conf + options_at);
+	return rc;
+}
+
+/* A folder as a name to compare: its real path where it is a folder of
+ * this host, else as written without trailing slashes. */
+static void dir_key(const redis_op *op, const char *dir, char *out, size_t outsz)
+{
+	char real[4096];
+	size_t len;
+
+	if ((op->c.tr->caps & TSARC_TR_HOST_FILES) && realpath(dir, real))
+		dir = real;
+	len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	snprintf(out, outsz, "%.*s", (int)len, dir);
+}
+
+/*
+ * Before anything is touched: does the restart load the file the
+ * backup's RDB is written as? The RDB goes under the running server's
+ * dir and dbfilename (CONFIG GET); the restart reads its configuration
+ * (op->restart_conf). A CONFIG SET since the server started, or a
+ * redis-config edited and never rolled out, makes them differ: the
+ * restart would load the configuration's file (the server's old data, or
+ * none) and the keyspace compared across the last restart would agree
+ * with itself. A configuration without dir (the folder the server is
+ * started in) or with a relative one is not compared here; the count of
+ * keys loaded is, after the restart (swap_loaded_backup). Nor does the
+ * restart load the RDB where start_command's options turn appendonly on
+ * after the file the swap edits: it reads no AOF (moved aside), starts
+ * empty and writes one of that.
+ */
+static int swap_conf_agrees(redis_op *op)
+{
+	char file[1024] = "dump.rdb", dir[1024], live[4096], conf[4096];
+	const char *what = NULL, *is = NULL, *says = NULL;
+
+	if (op->start_aof)
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': its start_command turns "
+			"appendonly on after the configuration file, where the swap switches persistence "
+			"off: the restart would not load the backup's RDB; nothing was changed (the "
+			"server runs as before): set appendonly in %s instead", op->s->component,
+			op->cfg.where);
+	conf_word(op->restart_conf, "dbfilename", file, sizeof(file));
+	if (strcmp(file, op->dbfilename)) {
+		what = "dbfilename";
+		is = op->dbfilename;
+		says = file;
+	} else if (conf_word(op->restart_conf, "dir", dir, sizeof(dir)) && dir[0] == '/') {
+		dir_key(op, op->data_dir, live, sizeof(live));
+		dir_key(op, dir, conf, sizeof(conf));
+		if (strcmp(live, conf)) {
+			what = "dir";
+			is = op->data_dir;
+			says = dir;
+		}
+	}
+	if (!what)
+		return 0;
+	return tsarc_error_set(TSARC_ECONFIG, "component '%s': Redis runs with %s %s, the "
+		"configuration it is restarted with (%s) says %s %s: the restart would not load the "
+		"backup's RDB, written as the running server names it; nothing was changed (the "
+		"server runs as before): roll out the configuration, or set the server back to it, "
+		"first", op->s->component, what, is, op->cfg.where, what, says);
+}
+
+/*
+ * Step 3's server: did it load the backup's RDB? What it counted as it
+ * loaded (INFO persistence: rdb_last_load_keys_loaded, and the keys it
+ * dropped as expired, rdb_last_load_keys_expired; Redis 7.0 and later)
+ * against every key redis-check-rdb read in that RDB: the same file gives
+ * the same count whatever the time. Another file (the configuration names
+ * another, appendonly turned on where the swap does not see it), or none,
+ * gives another: TSARC_EIO, and the step puts the server's own files
+ * back. Not compared where the RDB was not read or the server does not
+ * say.
+ */
+static int swap_loaded_backup(redis_op *op)
+{
+	static const char *const args[] = {"INFO", "persistence", NULL};
+	char *out = NULL, loaded[32], expired[32], where[300];
+	int rc;
+
+	if (op->rdb_keys < 0)
+		return 0;
+	if ((rc = redis_cli(op, args, &out)))
+		return rc;
+	if (out && tsarc_redis_info_line(out, "rdb_last_load_keys_loaded", loaded, sizeof(loaded)) &&
+		tsarc_redis_info_line(out, "rdb_last_load_keys_expired", expired, sizeof(expired)) &&
+		strtoll(loaded, NULL, 10) + strtoll(expired, NULL, 10) != op->rdb_keys) {
+		swap_where(op, where, sizeof(where));
+		rc = tsarc_error_set(TSARC_EIO, "component '%s': Redis at %s, restarted on the "
+			"backup's RDB (%s/%s, %lld keys), loaded %s keys and %s expired ones: it loaded "
+			"another file (its configuration names another dir, dbfilename or appendonly "
+			"than it ran with?)", op->s->component, where, op->data_dir, op->dbfilename,
+			op->rdb_keys, loaded, expired);
+	}
+	free(out);
+	return rc;
+}
+
+/* redis.h: swap_conf_agrees for the plan, with the configuration read as
+ * the run reads it and the server's dir and dbfilename as given. */
+int tsarc_redis_swap_admit(tsarc_restore_ctx *r, const tsarc_step *s, const char *dir,
+	const char *dbfilename)
+{
+	redis_op op;
+	int rc;
+
+	memset(&op, 0, sizeof(op));
+	op.r = r;
+	op.s = s;
+	if ((rc = tsarc_step_component(r, s, &op.c)))
+		return rc;
+	swap_config_names(&op);
+	if (!(rc = op.c.tr->locate(op.c.tr, &op.c)) && op.c.tr->read_config &&
+		(rc = op.c.tr->read_config(op.c.tr, &op.cfg)))
+		tsarc_error_prefix("component '%s'", s->component);
+	if (!rc && op.cfg.text && (!(op.orig_conf = strdup(op.cfg.text)) ||
+		!(op.data_dir = strdup(dir)) || !(op.dbfilename = strdup(dbfilename))))
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (!rc && op.orig_conf && !(rc = swap_restart_conf(&op)))
+		rc = swap_conf_agrees(&op);
+	redis_op_free(&op);
 	return rc;
 }
 
@@ -968,17 +1252,22 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			"dbfilename (CONFIG GET refused?)", s->component);
 		goto done;
 	}
+	if ((rc = swap_restart_conf(&op)))
+		goto done;
 	/* AOF is on afterwards when the server runs with it or its persistence
 	 * configuration asks for it: in a cluster the live server may not
 	 * reflect redis-config yet (edited, never rolled out), and a restart
 	 * with appendonly yes and no AOF written from memory would come up
 	 * without the restored data. */
-	op.aof_on = !strcmp(appendonly, "yes") || conf_wants_aof(op.orig_conf);
+	op.aof_on = !strcmp(appendonly, "yes") || conf_wants_aof(op.restart_conf);
 	if (!op.orig_conf || !(off = tsarc__redis_persistence_off(op.orig_conf))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
-	/* 0. Whether the server holds the backup, before anything of it is
+	/* 0. The file the restart loads is the one the RDB is written as. */
+	if ((rc = swap_conf_agrees(&op)))
+		goto done;
+	/* 0b. Whether the server holds the backup, before anything of it is
 	 * touched (swap_room): the same check as the online paths'. */
 	tsarc_restore_progress(r, "  %s: the server's maxmemory against the backup", s->component);
 	if ((rc = swap_room(&op, memory, sizeof(memory))))
@@ -1032,8 +1321,14 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			rc = redis_refused(&op, rc, ts, "could not start with the backup's RDB");
 		goto done;
 	}
-	/* 3b. Loaded whole whatever its maxmemory: over it, or evicting, it
-	 * gets its own files back (swap_loaded_fits). */
+	/* 3b. The backup's RDB loaded, whole whatever its maxmemory: another
+	 * file, or over it, or evicting, it gets its own files back
+	 * (swap_loaded_backup, swap_loaded_fits). */
+	if ((rc = swap_loaded_backup(&op))) {
+		if (moved_aside_at(moved, ts))
+			rc = redis_refused(&op, rc, ts, "did not load the backup's RDB");
+		goto done;
+	}
 	if ((rc = swap_loaded_fits(&op))) {
 		if (moved_aside_at(moved, ts))
 			rc = redis_refused(&op, rc, ts, "cannot hold the backup's RDB");
