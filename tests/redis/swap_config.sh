@@ -41,19 +41,26 @@ dst() {
 	rcli "$PORT" SAVE >/dev/null || fail "SAVE"
 }
 
-# refused NAME WHAT: the swap into NAME refused, naming WHAT, with the
-# server, its keys, its configuration and its folder as they were.
-refused() {
-	local name=$1 what=$2 pid err RC=0
+# swap_fails NAME: the swap into NAME, which must fail; the server's keys
+# before and after in $WORK/before.keys and after.keys, the error in $err.
+swap_fails() {
+	local RC=0
 	keys_dump "$PORT" > "$WORK/before.keys"
-	cp "$WORK/redis-$name/redis.conf" "$WORK/conf.before"
-	ls "$WORK/redis-$name" "$WORK/other" > "$WORK/files.before" 2>&1
-	pid=$(cat "$WORK/redis-$name/redis.pid")
-	"$TSARC" restore "$SNAP" --config "$WORK/$name/config.json" --repo "$REPO" \
+	"$TSARC" restore "$SNAP" --config "$WORK/$1/config.json" --repo "$REPO" \
 		> "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
 	err=$(grep -v '^  ' "$WORK/r.err")
 	keys_dump "$PORT" > "$WORK/after.keys"
-	[ "$RC" -ne 0 ] || fail "$name: the swap succeeded, and the server holds $(grep -c "^db0 b'backup:" "$WORK/after.keys") of the backup's 30 keys and $(grep -c "^db0 b'own:" "$WORK/after.keys") of its own 10"
+	[ "$RC" -ne 0 ] || fail "$1: the swap succeeded, and the server holds $(grep -c "^db0 b'backup:" "$WORK/after.keys") of the backup's 30 keys and $(grep -c "^db0 b'own:" "$WORK/after.keys") of its own 10"
+}
+
+# refused NAME WHAT: the swap into NAME refused, naming WHAT, with the
+# server, its keys, its configuration and its folder as they were.
+refused() {
+	local name=$1 what=$2 pid RC=0
+	cp "$WORK/redis-$name/redis.conf" "$WORK/conf.before"
+	ls "$WORK/redis-$name" "$WORK/other" > "$WORK/files.before" 2>&1
+	pid=$(cat "$WORK/redis-$name/redis.pid")
+	swap_fails "$name"
 	cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "$name: the server's keys were changed: $err"
 	[ "$(cat "$WORK/redis-$name/redis.pid")" = "$pid" ] || fail "$name: the server was restarted: $err"
 	cmp -s "$WORK/conf.before" "$WORK/redis-$name/redis.conf" || fail "$name: the configuration was changed: $err"
@@ -105,23 +112,23 @@ info "a server its start_command starts with --appendonly yes (a wrapper the swa
 # server does not read the backup's RDB and comes up empty; the keyspace
 # compared across the last restart is empty both times. The count of
 # keys it loaded, against redis-check-rdb's count of the RDB, says so.
-dst wrapped
-[ "$(rcli "$PORT" CONFIG SET appendonly yes)" = OK ] || fail "CONFIG SET appendonly"
-for _ in $(seq 100); do rcli "$PORT" INFO persistence | grep -q 'aof_rewrite_in_progress:0' && break; sleep 0.1; done
-python3 - "$WORK/wrapped/config.json" "$WORK/redis-wrapped/redis.conf" <<'PY'
+# aof_dst NAME ARGV_JSON: dst NAME running with appendonly yes (a CONFIG
+# SET, its redis.conf saying no), its swap restarting it with the command
+# ARGV_JSON, "CONF" in it standing for its redis.conf.
+aof_dst() {
+	dst "$1"
+	[ "$(rcli "$PORT" CONFIG SET appendonly yes)" = OK ] || fail "CONFIG SET appendonly"
+	for _ in $(seq 100); do rcli "$PORT" INFO persistence | grep -q 'aof_rewrite_in_progress:0' && break; sleep 0.1; done
+	python3 - "$WORK/$1/config.json" "$WORK/redis-$1/redis.conf" "$2" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["components"]["backend-redis"]["restore"]["start_command"] = [
-    "sh", "-c", 'exec redis-server "$0" --appendonly yes', sys.argv[2]]
+    sys.argv[2] if a == "CONF" else a for a in json.loads(sys.argv[3])]
 json.dump(c, open(sys.argv[1], "w"))
 PY
-keys_dump "$PORT" > "$WORK/before.keys"
-RC=0
-"$TSARC" restore "$SNAP" --config "$WORK/wrapped/config.json" --repo "$REPO" \
-	> "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
-err=$(grep -v '^  ' "$WORK/r.err")
-keys_dump "$PORT" > "$WORK/after.keys"
-[ "$RC" -ne 0 ] || fail "wrapped: the swap succeeded, and the server holds $(grep -c "^db0 b'backup:" "$WORK/after.keys") of the backup's 30 keys and $(grep -c "^db0 b'own:" "$WORK/after.keys") of its own 10"
+}
+aof_dst wrapped '["sh", "-c", "exec redis-server \"$0\" --appendonly yes", "CONF"]'
+swap_fails wrapped
 cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "wrapped: the server does not hold its own keys again: $err"
 grep -q "did not load the backup's RDB" "$WORK/r.err" || fail "wrapped: the error does not say the RDB was not loaded: $err"
 grep -q "put back" "$WORK/r.err" || fail "wrapped: the error does not say the server's files were put back: $err"
@@ -132,16 +139,7 @@ grep -q "moved aside: $WORK/redis-wrapped/$made" "$WORK/r.err" || fail "wrapped:
 if ls "$WORK/redis-wrapped" | grep -v "^$made\$" | grep -q -e tsarc -e -old; then fail "wrapped: files left beside the data: $(ls "$WORK/redis-wrapped")"; fi
 
 info "the same option in a start_command the swap reads (redis-server FILE --appendonly yes): refused"
-dst optaof
-[ "$(rcli "$PORT" CONFIG SET appendonly yes)" = OK ] || fail "CONFIG SET appendonly"
-for _ in $(seq 100); do rcli "$PORT" INFO persistence | grep -q 'aof_rewrite_in_progress:0' && break; sleep 0.1; done
-python3 - "$WORK/optaof/config.json" "$WORK/redis-optaof/redis.conf" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["components"]["backend-redis"]["restore"]["start_command"] = [
-    "redis-server", sys.argv[2], "--appendonly", "yes"]
-json.dump(c, open(sys.argv[1], "w"))
-PY
+aof_dst optaof '["redis-server", "CONF", "--appendonly", "yes"]'
 refused optaof "start_command turns appendonly on"
 
 grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"

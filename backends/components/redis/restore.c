@@ -744,8 +744,10 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		"RDB loaded by a private redis-server tsarc starts on a unix socket in a private "
 		"folder, then copied logically (FLUSHDB or DEL, RESTORE ... REPLACE ABSTTL) and "
 		"checked; no restart, no configuration of the target",
-		"RDB swap: the RDB read by the server's own redis-check-rdb first, persistence off, "
-		"restart, files moved aside, RDB in place, restart, persistence back on",
+		"RDB swap: the configuration the restart reads checked against the running "
+		"server's dir and dbfilename, the RDB read by the server's own redis-check-rdb "
+		"first, persistence off, restart, files moved aside, RDB in place, restart, the "
+		"keys loaded counted against the RDB's, persistence back on",
 	};
 	tsarc_redis_dbmap map;
 	tsarc_redis_conf conf;

@@ -964,7 +964,8 @@ static int conf_word(const char *conf, const char *name, char *out, size_t outsz
  * (Redis reads an include at once, so a later line overrides it, and
  * it overrides the lines before it). A relative include is read from the
  * folder the last dir line before it names, as Redis has changed into it
- * by then (*base). The texts may hold requirepass: `b` is a wiped buffer.
+ * by then (*base). The texts may hold requirepass: `b` is a wiped buffer
+ * (a failed append: its detach gives NULL).
  */
 static int conf_inline(redis_op *op, const char *conf, int depth, char *base, size_t basesz,
 	tsarc_buf *b)
@@ -999,8 +1000,8 @@ static int conf_inline(redis_op *op, const char *conf, int depth, char *base, si
 			if (conf_directive(line, len, "dir") && conf_word(line, "dir", arg, sizeof(arg)))
 				snprintf(base, basesz, "%s%s%s", arg[0] == '/' || !base[0] ? "" : base,
 					arg[0] == '/' || !base[0] ? "" : "/", arg);
-			if (tsarc_buf_append(b, p, len) || tsarc_buf_puts(b, "\n"))
-				rc = tsarc_error_last()->code;
+			tsarc_buf_append(b, p, len);
+			tsarc_buf_puts(b, "\n");
 		}
 		tsarc_secure_free_str(line);
 		p += len;
@@ -1039,15 +1040,14 @@ static int swap_restart_conf(redis_op *op)
 	rc = conf_inline(op, op->orig_conf, 0, base, sizeof(base), &b);
 	options_at = b.size;
 	if (!rc && cmd0 && !strcmp(strrchr(cmd0, '/') ? strrchr(cmd0, '/') + 1 : cmd0, "redis-server"))
-		for (i = first_option(start); !rc && i < cJSON_GetArraySize(start); i++) {
+		for (i = first_option(start); i < cJSON_GetArraySize(start); i++) {
 			const cJSON *a = cJSON_GetArrayItem(start, i);
 			const char *w = cJSON_IsString(a) ? a->valuestring : "";
-			if ((!strncmp(w, "--", 2) && tsarc_buf_puts(&b, "\n")) ||
-				tsarc_buf_puts(&b, !strncmp(w, "--", 2) ? w + 2 : w) || tsarc_buf_puts(&b, " "))
-				rc = tsarc_error_last()->code;
+			tsarc_buf_puts(&b, strncmp(w, "--", 2) ? "" : "\n");
+			tsarc_buf_puts(&b, strncmp(w, "--", 2) ? w : w + 2);
+			tsarc_buf_puts(&b, " ");
 		}
-	if (!rc && tsarc_buf_puts(&b, "\n"))
-		rc = tsarc_error_last()->code;
+	tsarc_buf_puts(&b, "\n");
 	op->restart_conf = tsarc_buf_detach(&b);
 	if (!rc && !op->restart_conf)
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
