@@ -93,10 +93,13 @@ echo "dbfilename edited.rdb" >> "$WORK/redis-edited/redis.conf"
 refused edited "dbfilename dump.rdb"
 
 info "dbfilename set in an included file, the server running with it: swapped in"
-mkdir "$WORK/inc"
+# The last include relative: Redis reads it from the dir it has changed
+# into at the dir line before it.
+mkdir "$WORK/inc" "$WORK/redis-inc"
 echo "dbfilename inc-first.rdb" > "$WORK/inc/a.conf"
-printf 'dbfilename inc.rdb\nmaxmemory 256mb\n' > "$WORK/inc/b.conf"
-dst inc "include $WORK/inc/a.conf" "include $WORK/inc/b.conf"
+printf 'dbfilename inc-second.rdb\nmaxmemory 256mb\n' > "$WORK/inc/b.conf"
+echo "dbfilename inc.rdb" > "$WORK/redis-inc/rel.conf"
+dst inc "include $WORK/inc/a.conf" "include $WORK/inc/b.conf" "include rel.conf"
 [ "$(rcli "$PORT" CONFIG GET dbfilename | tail -n 1)" = inc.rdb ] || fail "the include is not read"
 "$TSARC" restore "$SNAP" --config "$WORK/inc/config.json" --repo "$REPO" --dry-run \
 	> "$WORK/plan.out" 2> "$WORK/plan.err" || fail "plan with an included dbfilename: $(cat "$WORK/plan.err")"

@@ -955,6 +955,15 @@ static int conf_word(const char *conf, const char *name, char *out, size_t outsz
 	return 1;
 }
 
+/* `base` after a line `dir DIR`: Redis changes into DIR at once, from
+ * where it was. */
+static void conf_chdir(char *base, size_t basesz, const char *dir)
+{
+	size_t n = dir[0] == '/' ? 0 : strlen(base);
+
+	snprintf(base + n, basesz - n, "%s%s", n ? "/" : "", dir);
+}
+
 /* How deep includes nest before the swap takes them for a loop. */
 #define INCLUDE_DEPTH 8
 
@@ -998,8 +1007,7 @@ static int conf_inline(redis_op *op, const char *conf, int depth, char *base, si
 			tsarc_secure_free_str(text);
 		} else {
 			if (conf_directive(line, len, "dir") && conf_word(line, "dir", arg, sizeof(arg)))
-				snprintf(base, basesz, "%s%s%s", arg[0] == '/' || !base[0] ? "" : base,
-					arg[0] == '/' || !base[0] ? "" : "/", arg);
+				conf_chdir(base, basesz, arg);
 			tsarc_buf_append(b, p, len);
 			tsarc_buf_puts(b, "\n");
 		}
