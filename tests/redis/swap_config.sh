@@ -3,16 +3,19 @@
 # files from the running server (CONFIG GET dir, dbfilename), writes the
 # backup's RDB there, and restarts the server with its configuration
 # file. Where the two disagree (a CONFIG SET dir or dbfilename since the
-# server started, where its enable-protected-configs allows it, as every
-# Redis before 7.0 does; a redis.conf or redis-config edited and the
-# server never restarted), the
-# restart loads the file the configuration names, not the backup's RDB:
-# before, the swap compared the keyspace before and after its last
-# restart (both on that other file), reported success, and the server
-# served its old data. The swap must refuse before anything is touched,
-# naming both values; and, where the configuration agrees through an
-# include (Redis reads it where it stands, the last directive wins), it
-# must follow the include and swap as usual.
+# server started, where enable-protected-configs allows it, as every
+# Redis before 7.0 does; a redis.conf edited and the server never
+# restarted), the restart loads the file the configuration names, not
+# the backup's RDB; where the start command turns appendonly on after the
+# file the swap edits, it loads no RDB and starts empty. Before, the swap
+# compared the keyspace before and after its last restart (both on that
+# other data set), reported success, and the server served its old data,
+# or none. The swap must refuse before anything is touched, naming both
+# values, the plan too; follow includes as Redis reads them (in place,
+# the last directive winning, a relative one from the dir before it) and
+# swap as usual where they agree; and where it cannot see the cause (a
+# wrapper start command), find that the server did not load as many keys
+# as the RDB holds, and put the server's own files back.
 . "$(dirname "$0")/lib.sh"
 : "${TSARC:?set TSARC to the tsarc binary}"
 export TSARC_PASSWORD="repo-$TEST_NAME-Qs6"
