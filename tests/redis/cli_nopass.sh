@@ -11,12 +11,7 @@
 # Secret does not give). Before, the backup ran as the default user and
 # succeeded, while its record says "as backup".
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Jd6"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 redis_up open "user default on nopass ~* &* +@all" "user nopw on nopass ~* &* +@all"
 rcli "$PORT_OPEN" SET some:key 1 >/dev/null

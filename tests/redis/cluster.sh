@@ -14,12 +14,7 @@
 # The same through redis-cli ("tool", "options", and the RDB swap with a
 # config_file), which tsarc did not check.
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Cl4"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 for n in c1 c2 c3; do
 	redis_up "$n" "cluster-enabled yes" "cluster-config-file $WORK/redis-$n/nodes.conf" \

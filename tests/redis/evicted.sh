@@ -13,12 +13,7 @@
 # 1.6 MB needed and 3 MB of room, and admits it; the load evicts. Both
 # margins are twofold: nothing depends on how close an estimate comes.
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Ev5"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 redis_up src
 redis_up dst "maxmemory 4mb" "maxmemory-policy allkeys-lru" "hash-max-listpack-entries 0"

@@ -16,12 +16,7 @@
 # the end of the stream before), and the step's error gives the exact
 # count.
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Tq3"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 redis_up src
 redis_up dst

@@ -186,11 +186,8 @@ cmp -s "$WORK/redis-config.orig" "$CM" || fail "redis-config was changed: $err"
 redis_up near "maxmemory 2mb" "maxmemory-policy noeviction"
 redis_deployment near "redis://127.0.0.1:$PORT_NEAR/0" default "$ADMIN_PW" \
 	"{\"mode\": \"rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 70, \"config_file\": \"$WORK/redis-near/redis.conf\"}}"
-RC=0
-"$TSARC" restore "$SNAP" --config "$WORK/near/config.json" --repo "$REPO" --dry-run --json \
-	> "$WORK/plan.json" 2> "$WORK/plan.err" || RC=$?
-[ "$RC" -ne 0 ] || fail "the plan of the pod backup into a server of 2 MB was not refused (recorded need: $recorded): $(cat "$WORK/plan.json")"
-grep -q "maxmemory" "$WORK/plan.err" || fail "the plan's refusal does not name maxmemory: $(cat "$WORK/plan.err")"
+plan_refused "$SNAP" "$WORK/near/config.json" maxmemory \
+	"the pod backup into a server of 2 MB (recorded need: $recorded)"
 
 grep -q -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.out "$FAKE_KUBE_LOG" && fail "a password was printed or on kubectl's command line"
 info "ok"

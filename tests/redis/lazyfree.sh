@@ -16,12 +16,7 @@
 # the key-by-key emptying, INFO memory is asked before the first RESTORE
 # of the load. Both restores must also give the backup whole.
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Lz4"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 redis_up src
 redis_up dst "lazyfree-lazy-user-flush yes" "lazyfree-lazy-user-del yes"

@@ -184,6 +184,17 @@ tsarc_repo() {
 	export TMPDIR=$WORK/tmp
 }
 
+# plan_refused SNAP CONFIG PATTERN WHAT: the plan (restore --dry-run) of
+# SNAP into CONFIG's deployment, from $REPO, is refused, its error
+# matching PATTERN (grep).
+plan_refused() {
+	local rc=0
+	"$TSARC" restore "$1" --config "$2" --repo "$REPO" --dry-run --json \
+		> "$WORK/plan.json" 2> "$WORK/plan.err" || rc=$?
+	[ "$rc" -ne 0 ] || fail "$4: the plan was not refused: $(cat "$WORK/plan.json")"
+	grep -q -- "$3" "$WORK/plan.err" || fail "$4: the plan's refusal does not match $3: $(cat "$WORK/plan.err")"
+}
+
 # zip_server NAME: a server as redis_up makes it, holding 1000 values of
 # 4 kB of one repeated byte: some 6 MB in memory, an RDB of some 67 kB (its
 # LZF shrinks them), far less than the data set its size suggests.

@@ -11,12 +11,7 @@
 # Redis: "mode": "logical", or "auto" falling back) read the stale replica
 # and recorded it as a good backup.
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Lk6"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 # wait_info PORT SECTION LINE: INFO SECTION of PORT holds LINE (bounded wait).
 wait_info() {

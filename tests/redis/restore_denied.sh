@@ -7,12 +7,7 @@
 # known before anything is removed, on both online paths: the logical
 # load, and the private redis-server that copies an RDB into the target.
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Nd5"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 redis_up src
 redis_up dst "user nodanger on >$USER_PW ~* &* +@all -@dangerous" \

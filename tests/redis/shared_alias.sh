@@ -11,12 +11,7 @@
 # address, and the Secrets name it by each. Before, the restore reported
 # both steps applied and verified, and backend-redis's keys were gone.
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Al2"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 ADDR=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.')
 [ -n "$ADDR" ] || { echo "SKIP: this machine has no IPv4 address besides loopback"; exit 77; }

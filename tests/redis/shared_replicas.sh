@@ -13,12 +13,7 @@
 # server, or not at all. Here the backups read two replicas of one
 # primary, named directly.
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Rp4"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 redis_up prim
 for i in $(seq 20); do echo "SET backend:$i v$i"; done | rcli "$PORT_PRIM" >/dev/null

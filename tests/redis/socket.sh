@@ -5,12 +5,7 @@
 # never redis-cli's default 127.0.0.1:6379, which may be another server
 # (whose files the swap would then move aside).
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-So3"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 SOCK=$WORK/redis-sock/redis.sock
 redis_up sock "port 0" "unixsocket $SOCK" "unixsocketperm 700"

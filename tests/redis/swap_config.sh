@@ -17,12 +17,7 @@
 # wrapper start command), find that the server did not load as many keys
 # as the RDB holds, and put the server's own files back.
 . "$(dirname "$0")/lib.sh"
-: "${TSARC:?set TSARC to the tsarc binary}"
-export TSARC_PASSWORD="repo-$TEST_NAME-Qs6"
-REPO=$WORK/repo
-"$TSARC" init --repo "$REPO" --kdf-memory 4 --format 1 >/dev/null 2>&1 || fail "tsarc init"
-mkdir -m 700 "$WORK/tmp"
-export TMPDIR=$WORK/tmp
+tsarc_repo
 
 redis_up src
 for i in $(seq 30); do echo "SET backup:$i b$i"; done | rcli "$PORT_SRC" >/dev/null
@@ -59,7 +54,7 @@ swap_fails() {
 # refused NAME WHAT: the swap into NAME refused, naming WHAT, with the
 # server, its keys, its configuration and its folder as they were.
 refused() {
-	local name=$1 what=$2 pid RC=0
+	local name=$1 what=$2 pid
 	cp "$WORK/redis-$name/redis.conf" "$WORK/conf.before"
 	ls "$WORK/redis-$name" "$WORK/other" > "$WORK/files.before" 2>&1
 	pid=$(cat "$WORK/redis-$name/redis.pid")
@@ -72,11 +67,7 @@ refused() {
 	grep -q "$what" "$WORK/r.err" || fail "$name: the error does not name $what: $err"
 	grep -q "would not load the backup" "$WORK/r.err" || fail "$name: the error does not say why: $err"
 	# The plan refuses it as the run does.
-	RC=0
-	"$TSARC" restore "$SNAP" --config "$WORK/$name/config.json" --repo "$REPO" --dry-run --json \
-		> "$WORK/plan.json" 2> "$WORK/plan.err" || RC=$?
-	[ "$RC" -ne 0 ] || fail "$name: the plan was not refused: $(cat "$WORK/plan.json")"
-	grep -q "$what.*would not load the backup" "$WORK/plan.err" || fail "$name: the plan's refusal does not say why: $(cat "$WORK/plan.err")"
+	plan_refused "$SNAP" "$WORK/$name/config.json" "$what.*would not load the backup" "$name"
 }
 
 mkdir "$WORK/other"

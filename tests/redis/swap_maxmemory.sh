@@ -68,11 +68,7 @@ for t in noev lru; do
 		grep -q "maxmemory" "$WORK/r.err" || fail "the error does not name maxmemory: $err"
 		grep -q "nothing was written" "$WORK/r.err" || fail "the error does not say nothing was written: $err"
 		# The plan refuses it as the run does, with nothing written.
-		RC=0
-		"$TSARC" restore "$snap" --config "$WORK/dst-$t/config.json" --repo "$REPO" --dry-run --json \
-			> "$WORK/plan.json" 2> "$WORK/plan.err" || RC=$?
-		[ "$RC" -ne 0 ] || fail "the plan of a swap that does not fit was not refused: $(cat "$WORK/plan.json")"
-		grep -q "maxmemory" "$WORK/plan.err" || fail "the plan's refusal does not name maxmemory: $(cat "$WORK/plan.err")"
+		plan_refused "$snap" "$WORK/dst-$t/config.json" maxmemory "a swap that does not fit ($t)"
 	done
 done
 grep -q "estimated from the RDB" "$WORK/r.err" || fail "the error does not say the need was estimated: $(cat "$WORK/r.err")"
