@@ -14,7 +14,9 @@
 #     given to system-mysql by the configuration: refused, no snapshot;
 #   - a real PostgreSQL over verified TLS as the system database, with a
 #     configuration that does not say which: backed up as
-#     system-postgresql.sql and restored into another server.
+#     system-postgresql.sql and restored into another server; its plan
+#     into a deployment whose Secret says MySQL refused, saying why the
+#     configuration leaves system-postgresql out.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -139,4 +141,13 @@ TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
 src=$(sock_psql "$S" -d system -c "SELECT * FROM accounts ORDER BY id")
 [ "$(sock_psql "$T" -d system -c "SELECT * FROM accounts ORDER BY id")" = "$src" ] ||
 	fail "the restored rows differ"
+
+info "into a deployment whose Secret says MySQL: refused, the refusal saying why"
+secret_json "$WORK/res-my/secret/system-database.json" system-database \
+	"URL=mysql2://sadmin:$ADMIN_PW@127.0.0.1:$T_PORT/system"
+system_config "$WORK/my.json" "$WORK/res-my"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/my.json" --dry-run
+[ "$RC" != 0 ] || fail "a PostgreSQL system's snapshot was planned into a MySQL one"
+expect_err "the configuration does not restore its system-postgresql \\(Secret system-database key URL is a mysql2:// URL: stays system-mysql\\)" \
+	"the reason the layout left system-postgresql out"
 info "OK"
