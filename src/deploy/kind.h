@@ -105,6 +105,9 @@ typedef struct tsarc_restore_ctx {
 	/* Components (or streams) of the snapshot that the target config
 	 * does not restore: not in it, disabled, or no component takes. */
 	cJSON *left_out;
+	/* The layout's decisions (layout.h), owned: why a component the
+	 * profile has is enabled or not, for the refusals that name it. */
+	cJSON *layout;
 	cJSON *target_place;   /* where the target's resources are (owned) */
 	cJSON *snapshot_place; /* where the snapshot's were, or NULL (owned) */
 	const char *migration; /* why this restore is a migration, or NULL */

@@ -37,14 +37,39 @@ static int in_only(const tsarc_restore_opts *o, const char *name)
 	return 0;
 }
 
-/* "A, B" of the strings of `names`, or NULL (out of memory). */
-static char *joined(const cJSON *names)
+/* Why the layout (layout.h) enabled or disabled component `name`, when a
+ * rule decided it: its own decision, or that of the component it
+ * enabled in its place; NULL otherwise. */
+static const char *layout_reason(const tsarc_restore_ctx *r, const char *name)
+{
+	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(r->d->eff, "components"), *c, *d;
+
+	d = cJSON_GetObjectItemCaseSensitive(r->layout, name);
+	if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(d, "enabled")))
+		return tsarc_spec_str(d, "why");
+	cJSON_ArrayForEach(c, comps) {
+		const char *repl = tsarc_replaced_by_rule(c);
+		d = cJSON_GetObjectItemCaseSensitive(r->layout, c->string);
+		if (repl && !strcmp(repl, name) &&
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "enabled")))
+			return tsarc_spec_str(d, "why");
+	}
+	return NULL;
+}
+
+/* "A, B" of the strings of `names`, each with the layout's reason where a
+ * rule decided it (a component the operator did not disable is said
+ * why), or NULL (out of memory). */
+static char *joined(const tsarc_restore_ctx *r, const cJSON *names)
 {
 	tsarc_buf b = TSARC_BUF_INIT;
 	const cJSON *a;
 
-	cJSON_ArrayForEach(a, names)
-		tsarc_buf_printf(&b, "%s%s", b.size ? ", " : "", a->valuestring);
+	cJSON_ArrayForEach(a, names) {
+		const char *why = layout_reason(r, a->valuestring);
+		tsarc_buf_printf(&b, "%s%s%s%s%s", b.size ? ", " : "", a->valuestring,
+			why ? " (" : "", why ? why : "", why ? ")" : "");
+	}
 	return tsarc_buf_detach(&b);
 }
 
@@ -71,7 +96,7 @@ static int refuse_partial(tsarc_restore_ctx *r)
 	if ((!na && !nl) || r->o->only || r->o->allow_partial || r->o->rolling_back ||
 		tsarc_snapshot_is_undo(r->snap))
 		return 0;
-	if ((na && !(absent = joined(r->absent))) || (nl && !(left = joined(r->left_out)))) {
+	if ((na && !(absent = joined(r, r->absent))) || (nl && !(left = joined(r, r->left_out)))) {
 		free(absent);
 		return tsarc_error_last()->code;
 	}
@@ -299,7 +324,9 @@ int tsarc_plan_steps(tsarc_restore_ctx *r)
 	 * where its configuration does not say, else as backed up (layout.h). */
 	if ((rc = recorded_layout(r, comps, &recorded)))
 		return rc;
-	rc = tsarc_decide_external(r->d->eff, r->deftr, recorded, NULL);
+	cJSON_Delete(r->layout);
+	r->layout = NULL;
+	rc = tsarc_decide_external(r->d->eff, r->deftr, recorded, &r->layout);
 	cJSON_Delete(recorded);
 	if (rc)
 		return rc;

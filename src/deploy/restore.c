@@ -268,6 +268,7 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 	free(r->steps);
 	cJSON_Delete(r->absent);
 	cJSON_Delete(r->left_out);
+	cJSON_Delete(r->layout);
 	cJSON_Delete(r->warnings);
 	cJSON_Delete(r->state);
 	cJSON_Delete(r->target_place);
@@ -280,7 +281,8 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 	r->undo_active = 0;
 	r->steps = NULL;
 	r->n = 0;
-	r->absent = r->left_out = r->warnings = r->state = r->target_place = r->snapshot_place = NULL;
+	r->absent = r->left_out = r->layout = r->warnings = r->state = r->target_place =
+		r->snapshot_place = NULL;
 }
 
 /* A migration into another namespace (--target-namespace, `o` may be
