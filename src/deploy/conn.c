@@ -173,7 +173,8 @@ static const struct {
 static int check_scheme(const tsarc_component *c, const char *scheme)
 {
 	const tsarc_kind *k = c->kind ? tsarc_kind_find(c->kind) : NULL, *other;
-	char expected[128] = "", shown[80] = "its scheme (not shown: not made of a scheme's characters)";
+	char expected[128] = "";
+	char shown[80] = "its scheme (not shown: not made of a scheme's characters)";
 	size_t i, len = 0;
 
 	if (!k || !k->url_schemes || has_scheme(k->url_schemes, scheme))
@@ -207,8 +208,8 @@ int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *c
 		tsarc_url u;
 		if ((rc = tsarc_url_parse(url, &u)))
 			return rc;
-		if ((rc = check_scheme(c, u.scheme)) || (rc = set_str(&conn->host, u.host)) || (rc = set_str(&conn->user, u.user)) ||
-			(rc = set_str(&conn->password, u.password))) {
+		if ((rc = check_scheme(c, u.scheme)) || (rc = set_str(&conn->host, u.host)) ||
+			(rc = set_str(&conn->user, u.user)) || (rc = set_str(&conn->password, u.password))) {
 			tsarc_url_free(&u);
 			goto fail;
 		}

@@ -156,9 +156,11 @@ static const cJSON *replacement_rule(const cJSON *c)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(REPLACEMENT_RULES) / sizeof(REPLACEMENT_RULES[0]); i++)
-		if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(c, REPLACEMENT_RULES[i])))
-			return cJSON_GetObjectItemCaseSensitive(c, REPLACEMENT_RULES[i]);
+	for (i = 0; i < sizeof(REPLACEMENT_RULES) / sizeof(REPLACEMENT_RULES[0]); i++) {
+		const cJSON *rule = cJSON_GetObjectItemCaseSensitive(c, REPLACEMENT_RULES[i]);
+		if (cJSON_IsObject(rule))
+			return rule;
+	}
 	return NULL;
 }
 
@@ -219,8 +221,8 @@ static int decide_replacement(cJSON *comps, cJSON *c, const cJSON *rule,
 			p->valuestring);
 	}
 	if ((on = from_scheme(c, rule, resources, urlwhy, sizeof(urlwhy))) >= 0) {
-		snprintf(why, sizeof(why), "%s%s%s", urlwhy, on ? (other ? ", in place of " : "") :
-			(repl ? ": stays " : ""), repl ? repl : "");
+		snprintf(why, sizeof(why), "%s%s%s", urlwhy, on && other ? ", in place of " :
+			!on && repl ? ": stays " : "", (on && other) || (!on && repl) ? repl : "");
 	} else if ((on = am && cJSON_IsObject(v))) {
 		ref = v;
 		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(rule, "secret_ref"))
@@ -264,7 +266,7 @@ int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *r
 {
 	cJSON *comps = cJSON_GetObjectItemCaseSensitive(eff, "components"), *c, *out = NULL;
 	cJSON *am = NULL;
-	char amwhy[512], why[1024], secwhy[512];
+	char amwhy[512], why[1800], secwhy[512];
 	int read_am = 0;
 
 	if (decisions) {
@@ -275,15 +277,15 @@ int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *r
 	/* Which components are enabled first (a replacement enables one and
 	 * disables the other), then where each enabled one is. */
 	cJSON_ArrayForEach(c, comps) {
+		const cJSON *rule = replacement_rule(c);
 		int rc;
-		if (!replacement_rule(c))
+		if (!rule)
 			continue;
 		if (!read_am) {
 			am = read_apimanager(resources, amwhy, sizeof(amwhy));
 			read_am = 1;
 		}
-		if ((rc = decide_replacement(comps, c, replacement_rule(c), resources, am, amwhy,
-			     recorded, out))) {
+		if ((rc = decide_replacement(comps, c, rule, resources, am, amwhy, recorded, out))) {
 			cJSON_Delete(am);
 			cJSON_Delete(out);
 			return rc;
@@ -330,18 +332,18 @@ int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *r
 		if (out) {
 			/* A component enabled by a replacement rule: one entry, both
 			 * reasons. */
-			const char *was = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(out, c->string),
-				"why");
+			const char *was;
 			char both[1800];
-			if (was) {
+			d = cJSON_GetObjectItemCaseSensitive(out, c->string);
+			if ((was = tsarc_spec_str(d, "why"))) {
 				snprintf(both, sizeof(both), "%s; %s", was, why);
-				cJSON_DeleteItemFromObjectCaseSensitive(
-					cJSON_GetObjectItemCaseSensitive(out, c->string), "why");
+				snprintf(why, sizeof(why), "%s", both);
+				cJSON_DeleteItemFromObjectCaseSensitive(d, "why");
 			}
-			if (!(d = cJSON_GetObjectItemCaseSensitive(out, c->string)))
+			if (!d)
 				d = cJSON_AddObjectToObject(out, c->string);
 			if (!d || !cJSON_AddBoolToObject(d, "external", ext) ||
-				!cJSON_AddStringToObject(d, "why", was ? both : why)) {
+				!cJSON_AddStringToObject(d, "why", why)) {
 				cJSON_Delete(am);
 				cJSON_Delete(out);
 				return tsarc_error_set(TSARC_ENOMEM, "out of memory");

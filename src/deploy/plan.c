@@ -289,7 +289,8 @@ static int recorded_layout(tsarc_restore_ctx *r, const cJSON *comps, cJSON **out
 		 * holds its stream. */
 		int replacing = c && tsarc_replaces_another(c);
 
-		if (!c || (!replacing && !cJSON_IsBool(ext)) || cJSON_GetObjectItemCaseSensitive(*out, name))
+		if (!c || (!replacing && !cJSON_IsBool(ext)) ||
+			cJSON_GetObjectItemCaseSensitive(*out, name))
 			continue;
 		if (!cJSON_AddBoolToObject(*out, name, replacing || cJSON_IsTrue(ext))) {
 			cJSON_Delete(*out);
