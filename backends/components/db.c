@@ -12,6 +12,7 @@
 #include "filter.h"
 #include "fmt.h"
 #include "mysqlstrip.h"
+#include "psqlowner.h"
 #include "interrupt.h"
 #include "rewrite.h"
 #include "snapshot.h"
@@ -24,6 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The most of the answer to the query of a server's roles read (hex
+ * names of up to 63 bytes: some 30,000 roles). */
+#define OWNER_ANSWER_MAX (4u << 20)
 
 int tsarc_db_in_workload(const tsarc_component *c)
 {
@@ -211,6 +216,17 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 			"GTID_PURGED (MySQL 8's mysqldump of a server with GTIDs) is removed: the load "
 			"is written to the binary log, so the server's replicas get it, and needs no "
 			"SUPER");
+	}
+	if (client->pg_owner_map) {
+		int map = 1;
+		if (tsarc_owner_map(s->recipe, s->component, &map))
+			tsarc_error_clear(); /* running the step says why */
+		cJSON_AddStringToObject(plan, "owner", map ?
+			"map: an object whose owner role the server does not have is given to the "
+			"role the restore connects as, and a GRANT or REVOKE of only such roles is "
+			"left out (the report names them); an owner the server has stays" :
+			"keep: objects keep their owners and grants as dumped (a role the server "
+			"does not have stops the load, and nothing of it applies)");
 	}
 	if (s->has_conn && s->conn.database) {
 		client->plan_database(s, s->conn.database, plan);
@@ -450,9 +466,10 @@ static int failed_load(const tsarc_sql_client *client, created_database *d, int 
  * part of the target's database of a whole server's dump (the client's
  * part filter), the client's guard (psql: one database, no \connect;
  * mysql: nothing past the target database), mysql's strip filter (`df`,
- * may be NULL: mysqlstrip.h). Each made here is the caller's to free. */
+ * may be NULL: mysqlstrip.h), psql's owner map (`om`, may be NULL:
+ * psqlowner.h). Each made here is the caller's to free. */
 static int load_filters(const tsarc_sql_client *client, const tsarc_step *s,
-	const tsarc_conn *conn, tsarc_mysql_strip *df, tsarc_filter *part,
+	const tsarc_conn *conn, tsarc_mysql_strip *df, tsarc_psql_owner *om, tsarc_filter *part,
 	tsarc_filter *guard, tsarc_filter *filters, size_t *n)
 {
 	int rc;
@@ -470,6 +487,8 @@ static int load_filters(const tsarc_sql_client *client, const tsarc_step *s,
 	}
 	if (df)
 		filters[(*n)++] = (tsarc_filter){&tsarc_mysql_strip_ops, df};
+	if (om)
+		filters[(*n)++] = (tsarc_filter){&tsarc_psql_owner_ops, om};
 	return 0;
 }
 
@@ -546,6 +565,26 @@ static int session_close(sql_session *x, int rc)
 	return rc;
 }
 
+/* psql's owner map for the target's roles (psqlowner.h), asked through the
+ * step's client; *out NULL when the recipe's "owner" is "keep". */
+static int owner_map(const tsarc_sql_client *client, const tsarc_step *s, sql_session *x,
+	tsarc_psql_owner **out)
+{
+	char *answer = NULL;
+	int map, rc;
+
+	*out = NULL;
+	if ((rc = tsarc_owner_map(s->recipe, s->component, &map)) || !map)
+		return rc;
+	if ((rc = tsarc_sql_ask(client, &x->c, &x->cmd, tsarc_psql_owner_query, OWNER_ANSWER_MAX,
+		     &answer)) || (rc = tsarc_psql_owner_new(answer, out)))
+		tsarc_error_prefix("component '%s': asking the server which roles it has, for the "
+			"owners of the dump's objects (\"owner\": \"keep\" in the component's "
+			"\"restore\" loads them as dumped)", s->component);
+	tsarc_secure_free_str(answer);
+	return rc;
+}
+
 int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	const tsarc_sql_client *client = s->impl->data;
@@ -553,7 +592,8 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_buf post = TSARC_BUF_INIT;
 	int rc, strip = 0;
 	tsarc_mysql_strip *df = NULL;
-	tsarc_filter filters[3], part = {NULL, NULL}, guard = {NULL, NULL};
+	tsarc_psql_owner *om = NULL;
+	tsarc_filter filters[TSARC_FILTERS_MAX], part = {NULL, NULL}, guard = {NULL, NULL};
 	tsarc_stream_filters chain;
 	size_t nfilters = 0;
 	created_database created_db;
@@ -569,7 +609,11 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		    (rc = tsarc_mysql_strip_new(&df, TSARC_STRIP_BINLOG |
 			     (strip ? TSARC_STRIP_DEFINERS : 0)))))
 		goto done;
-	if ((rc = load_filters(client, s, &x.conn, df, &part, &guard, filters, &nfilters)))
+	/* An owner the target lacks stops psql at its ALTER ... OWNER TO: given
+	 * to the restoring role, unless the recipe says "keep". */
+	if (client->pg_owner_map && (rc = owner_map(client, s, &x, &om)))
+		goto done;
+	if ((rc = load_filters(client, s, &x.conn, df, om, &part, &guard, filters, &nfilters)))
 		goto done;
 	/* The domain rewrite runs in the same session, after the load: only a
 	 * complete load is rewritten, and a failed rewrite fails the step. */
@@ -616,7 +660,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			tsarc_step_note(s, "%llu bytes into %s%s%s%s", (unsigned long long)s->st->size,
 				x.tool, x.conn.database ? " (database " : "",
 				x.conn.database ? x.conn.database : "", x.conn.database ? ")" : "");
-		if (post.size || df) {
+		if (post.size || df || om) {
 			s->detail = cJSON_CreateObject();
 			if (post.size)
 				cJSON_AddStringToObject(s->detail, "domain_rewrite", (char *)post.ptr);
@@ -626,6 +670,13 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			if (df)
 				cJSON_AddNumberToObject(s->detail, "binlog_statements_removed",
 					(double)tsarc_mysql_strip_statements(df));
+			if (om && s->detail)
+				tsarc_psql_owner_report(om, s->detail);
+			/* The owner map that changed nothing says nothing. */
+			if (s->detail && !s->detail->child) {
+				cJSON_Delete(s->detail);
+				s->detail = NULL;
+			}
 		}
 	} else if (x.conn.database)
 		rc = failed_load(client, &created_db, created, x.conn.database, rc);
@@ -634,6 +685,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 done:
 	rc = session_close(&x, rc);
 	tsarc_mysql_strip_free(df);
+	tsarc_psql_owner_free(om);
 	if (guard.self)
 		guard.ops->free(guard.self);
 	if (part.self)

@@ -45,6 +45,10 @@ typedef struct tsarc_sql_client {
 	 * way unless the recipe's "definer" is "keep"; MySQL 8's SET of
 	 * SQL_LOG_BIN and GTID_PURGED, always removed (mysqlstrip.h). */
 	int mysql_strip;
+	/* A PostgreSQL dump's owners and grants fitted to the roles the target
+	 * has, unless the recipe's "owner" is "keep" (psqlowner.h): the roles
+	 * asked of the target (tsarc_sql_ask) before the load. */
+	int pg_owner_map;
 	/* The check the dump goes through on its way into the client, since
 	 * it comes from the snapshot: psql's against the backslash commands
 	 * psql would run (psqlguard.h), mysql's against statements that reach

@@ -340,6 +340,7 @@ static const char *const postgres_query_args[] = {"-At", "-c", NULL};
 static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_client,
 	.name_quote = '"',
 	.one_transaction = 1,
+	.pg_owner_map = 1,
 	.clean_replaces = "every table, view, materialized view, sequence and foreign table of "
 		"the database but an extension's (it ends up with the dump's only)",
 	.whole_server_tool = "pg_dumpall",

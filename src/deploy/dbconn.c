@@ -982,19 +982,28 @@ int tsarc_pg_database_count_query(const char *database, char **out)
 		"convert_from('\\x", "'::bytea, 'UTF8')", out);
 }
 
-int tsarc_definer_strip(const cJSON *recipe, const char *comp, int *strip)
+int tsarc_recipe_switch(const cJSON *recipe, const char *comp, const char *field,
+	const char *on, const char *off, int *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(recipe, "definer");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(recipe, field);
 
-	*strip = 1;
-	if (!v)
+	*out = 1;
+	if (!v || (cJSON_IsString(v) && !strcmp(v->valuestring, on)))
 		return 0;
-	if (cJSON_IsString(v) && !strcmp(v->valuestring, "strip"))
-		return 0;
-	if (cJSON_IsString(v) && !strcmp(v->valuestring, "keep")) {
-		*strip = 0;
+	if (cJSON_IsString(v) && !strcmp(v->valuestring, off)) {
+		*out = 0;
 		return 0;
 	}
-	return tsarc_error_set(TSARC_ECONFIG, "component '%s': restore.definer is \"strip\" or "
-		"\"keep\"", comp);
+	return tsarc_error_set(TSARC_ECONFIG, "component '%s': restore.%s is \"%s\" or \"%s\"",
+		comp, field, on, off);
+}
+
+int tsarc_definer_strip(const cJSON *recipe, const char *comp, int *strip)
+{
+	return tsarc_recipe_switch(recipe, comp, "definer", "strip", "keep", strip);
+}
+
+int tsarc_owner_map(const cJSON *recipe, const char *comp, int *map)
+{
+	return tsarc_recipe_switch(recipe, comp, "owner", "map", "keep", map);
 }

@@ -145,7 +145,14 @@ int tsarc_pg_create_database_sql(const char *database, const cJSON *meta, char *
 int tsarc_pg_drop_database_sql(const char *database, char **out);
 /* The query whose answer is 1 when `database` exists, 0 when not. */
 int tsarc_pg_database_count_query(const char *database, char **out);
+/* A recipe's two-way choice `field`: *out 1 for `on` (also when the
+ * field is absent), 0 for `off`; TSARC_ECONFIG for anything else. */
+int tsarc_recipe_switch(const cJSON *recipe, const char *comp, const char *field,
+	const char *on, const char *off, int *out);
 /* A MySQL recipe's "definer": "strip" (the default: *strip 1) or "keep". */
 int tsarc_definer_strip(const cJSON *recipe, const char *comp, int *strip);
+/* A PostgreSQL recipe's "owner": "map" (the default: *map 1; psqlowner.h)
+ * or "keep". */
+int tsarc_owner_map(const cJSON *recipe, const char *comp, int *map);
 
 #endif

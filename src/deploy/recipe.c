@@ -52,6 +52,12 @@ static int valid_definer(const char *s)
 	return !strcmp(s, "strip") || !strcmp(s, "keep");
 }
 
+/* What a PostgreSQL restore does with owners the target lacks (dbconn.h). */
+static int valid_owner(const char *s)
+{
+	return !strcmp(s, "map") || !strcmp(s, "keep");
+}
+
 static int valid_tool(const char *s)
 {
 	return s[0] && s[0] != '-';
@@ -77,6 +83,7 @@ static const tsarc_field_rule RECIPE_FIELDS[] = {
 		"words of letters, digits, '_' and '='"},
 	{"tool", TSARC_FIELD_STRING, valid_tool, "a command name"},
 	{"definer", TSARC_FIELD_STRING, valid_definer, "\"strip\" or \"keep\""},
+	{"owner", TSARC_FIELD_STRING, valid_owner, "\"map\" or \"keep\""},
 	{"action", TSARC_FIELD_STRING, NULL, NULL},
 	{"path", TSARC_FIELD_STRING, NULL, NULL},
 	{"config_file", TSARC_FIELD_STRING, NULL, NULL},
@@ -192,7 +199,7 @@ void tsarc_recipe_keep_snapshot_fields(cJSON *recipe)
 {
 	static const char *const kept[] = {"order", "clean", "skip_when_migrating",
 		"never_apply", "domain_fields", "domain_columns", "create_database_options",
-		"definer", "note", NULL};
+		"definer", "owner", "note", NULL};
 	cJSON *f, *next;
 	size_t i;
 

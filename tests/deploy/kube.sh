@@ -251,7 +251,9 @@ info "a load that fails in the pod into a fresh database: the database is droppe
 # One database (pg_dump) restored in the pod into a name the server does
 # not have: the restore looks it up, creates it and loads into it, all in
 # the pod; the load fails at the ALTER ... OWNER of a role the server no
-# longer has, and the database the restore created is dropped again.
+# longer has ("owner": "keep": by default such an object would go to the
+# restoring role, sql_pg_owner), and the database the restore created is
+# dropped again.
 pgs() { psql -qAtX -v ON_ERROR_STOP=1 -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres "$@"; }
 pgs -d postgres -c "CREATE ROLE kube_auditor NOLOGIN" || fail "cannot create the role kube_auditor"
 pgs -d zync_production -c "CREATE TABLE zz_kube_audit (id int); ALTER TABLE zz_kube_audit OWNER TO kube_auditor" ||
@@ -267,7 +269,8 @@ PGSNAP=$(json_get "$OUT" "d['snapshot_id']")
 pgs -d zync_production -c "DROP TABLE zz_kube_audit" || fail "cannot drop the audit table"
 pgs -d postgres -c "DROP ROLE kube_auditor" || fail "cannot drop the role kube_auditor"
 write_config "$WORK/kube-pg-fresh.json" "$only_zync"'
-c["components"]["zync-database"]["database"] = "zync_kube_fresh"'
+c["components"]["zync-database"]["database"] = "zync_kube_fresh"
+c["components"]["zync-database"]["restore"] = {"owner": "keep"}'
 : >"$FAKE_KUBE_LOG"
 as_restore restore "$PGSNAP" --repo "$REPO" --config "$WORK/kube-pg-fresh.json" --only zync-database
 [ "$RC" -ne 0 ] || fail "a restore with a missing role succeeded in the pod"

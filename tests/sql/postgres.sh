@@ -136,10 +136,13 @@ TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
 
 info "a restore that fails part-way leaves the database as it was"
 # The source now has a table owned by a role the target does not have (a
-# migration onto another managed server): psql stops at its ALTER ... OWNER,
-# after the dump's DROPs and CREATEs. Loaded statement by statement, the
-# target's tables would be dropped and left empty; in one transaction,
-# nothing of it stays.
+# migration onto another managed server), and the target's configuration
+# says "owner": "keep" (by default such a table goes to the restoring role:
+# sql_pg_owner): psql stops at its ALTER ... OWNER, after the dump's DROPs
+# and CREATEs. Loaded statement by statement, the target's tables would be
+# dropped and left empty; in one transaction, nothing of it stays.
+only_config "$WORK/dst-owners.json" "$res_t" zync-database \
+	'{"external": true, "restore": {"owner": "keep"}}'
 sock_psql "$S" -d postgres -c "CREATE ROLE auditor NOLOGIN; GRANT auditor TO zadmin" ||
 	fail "cannot create the role auditor"
 sock_psql "$S" -d zync_production -c "GRANT CREATE ON SCHEMA public TO auditor" ||
@@ -159,7 +162,7 @@ admin_psql "$T" "$T_PORT" <<<"CREATE TABLE zz_target_only (id int); INSERT INTO 
 	fail "cannot add the target's table"
 before=$(sock_psql "$T" -d zync_production -c "SELECT * FROM tenants ORDER BY id; SELECT * FROM zz_target_only")
 rels=$(relations "$T")
-TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
+TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/dst-owners.json"
 [ "$RC" -ne 0 ] || fail "a restore with a missing role succeeded"
 after=$(sock_psql "$T" -d zync_production -c "SELECT * FROM tenants ORDER BY id; SELECT * FROM zz_target_only" 2>&1)
 [ "$before" = "$after" ] || fail "the target's tables changed under a failed restore: '$before' became '$after'"
@@ -177,7 +180,7 @@ info "a restore that fails part-way into a server without the database leaves no
 # application would take for a restored one.
 sock_psql "$T" -d postgres -c "DROP DATABASE zync_production" ||
 	fail "cannot drop the target's database"
-TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
+TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/dst-owners.json"
 [ "$RC" -ne 0 ] || fail "a restore with a missing role succeeded into a fresh server"
 left=$(sock_psql "$T" -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'zync_production'")
 [ -z "$left" ] || fail "the database created by the failed restore was left behind"
@@ -192,7 +195,7 @@ info "a failed load whose DROP is refused too: the error says the database is le
 # then is refused, as a DROP without FORCE is; the database stays, empty.
 pause_client psql
 echo 1 > "$WORK/pause-psql" # the CREATE DATABASE runs, the load waits
-TMPDIR=$TLS_TMP bg_t restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
+TMPDIR=$TLS_TMP bg_t restore "$SNAP" --repo "$REPO" --config "$WORK/dst-owners.json"
 paused
 # The other client: a session that stays until its input ends (fd 8).
 mkfifo "$WORK/session.in"
