@@ -54,7 +54,7 @@ extern const char tsarc_psql_owner_query[];
  * `answer`; TSARC_ECORRUPT for an answer of another shape. */
 int tsarc_psql_owner_new(const char *answer, tsarc_psql_owner **out);
 int tsarc_psql_owner_feed(tsarc_psql_owner *o, const void *data, size_t len, tsarc_buf *out);
-/* End of input: a last line without its newline goes as it is. */
+/* End of input: a last line without its newline, read as any other. */
 int tsarc_psql_owner_finish(tsarc_psql_owner *o, tsarc_buf *out);
 void tsarc_psql_owner_free(tsarc_psql_owner *o);
 /* What it did, for the step's report: "owners": {"to": the role, "from":
