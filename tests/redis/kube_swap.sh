@@ -23,8 +23,19 @@
 # own client does (before, nothing: the swap above ran, restarts and all,
 # and only the check after the load caught it). Its restore into the pod
 # is refused before anything is touched: no rollout, no file written, the
-# error naming the recorded need; and so is its plan into a server tsarc's
-# own client reaches (a plan runs nothing in a pod).
+# error naming the recorded need.
+#
+# The plan of a swap into a pod compares that need with redis-config's
+# maxmemory, read through the API (a plan runs nothing in a pod). A
+# deployment whose system-mysql (order 40, in its pod, a real MariaDB)
+# comes before backend-redis: its restore, and --dry-run, are refused at
+# plan time, naming the component, the need and the limit, with nothing
+# run in a pod (no exec), the database's row as it was, no rollout and
+# redis-config unchanged (before, system-mysql was replaced, then the swap
+# refused: half restored). The plan says what it compared and what only
+# the run can (the server's own use, its dir and dbfilename), that an
+# unrecorded need is the RDB's size, a low estimate, and that it cannot
+# read what redis-config includes (a file in the pod): the run decides.
 . "$(dirname "$0")/lib.sh"
 : "${TSARC_FORGE_SNAPSHOT:?set TSARC_FORGE_SNAPSHOT to the tsarc-forge-snapshot binary}"
 tsarc_repo
@@ -38,19 +49,25 @@ KDIR=$WORK/kube
 mkdir -p "$KDIR/resources/configmap"
 export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
 FAKE_KUBECTL=$TOP/tests/deploy/fake-kubectl
-python3 - "$KDIR/pods.json" "$WORK" "$ADMIN_PW" <<'PY'
+# system-mysql's root password (its MariaDB is started where it is used).
+MYSQL_PW="my-$TEST_NAME-Tq4vB8"
+python3 - "$KDIR/pods.json" "$WORK" "$ADMIN_PW" "$MYSQL_PW" <<'PY'
 import json, sys
-out, services, pw = sys.argv[1:]
-def pod(name, server):
-    spec = {"services": services, "name": server, "config_map": "redis-config", "key": "redis.conf"}
+out, services, pw, mysql_pw = sys.argv[1:]
+def pod(name, container, env, annotations):
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name + "-1-abcde", "namespace": "3scale", "labels": {"deployment": name},
-                         "annotations": {"fake-kubectl/redis": json.dumps(spec)}},
-            "spec": {"containers": [{"name": "backend-redis",
-                                     "env": [{"name": "REDIS_PASSWORD", "value": pw}]}]},
+                         "annotations": annotations},
+            "spec": {"containers": [{"name": container,
+                                     "env": [{"name": k, "value": v} for k, v in env.items()]}]},
             "status": {"phase": "Running"}}
+def redis(name, server):
+    spec = {"services": services, "name": server, "config_map": "redis-config", "key": "redis.conf"}
+    return pod(name, "backend-redis", {"REDIS_PASSWORD": pw}, {"fake-kubectl/redis": json.dumps(spec)})
 json.dump({"apiVersion": "v1", "kind": "List",
-           "items": [pod("src-redis", "zip"), pod("backend-redis", "kpod")]}, open(out, "w"))
+           "items": [redis("src-redis", "zip"), redis("backend-redis", "kpod"),
+                     pod("system-mysql", "system-mysql", {"MYSQL_ROOT_PASSWORD": mysql_pw}, {})]},
+          open(out, "w"))
 PY
 # The cluster's identity, which a backup records.
 echo '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": "test CA"}}' |
@@ -74,20 +91,29 @@ redis_config() {
 		fail "test setup: the target's pod does not run with redis-config's limit"
 }
 
-# kube_config FILE WORKLOAD PORT: backend-redis in pod WORKLOAD, its
-# server on PORT, the RDB swapped in through redis-config.
+# kube_config FILE WORKLOAD PORT [MYSQL_SOCKET]: backend-redis in pod
+# WORKLOAD, its server on PORT, the RDB swapped in through redis-config;
+# with MYSQL_SOCKET, system-mysql before it as the 3scale profile orders
+# them (40, then 70), in pod system-mysql, its server on that socket.
 kube_config() {
-	python3 - "$@" "$FAKE_KUBECTL" <<'PY'
+	python3 - "$FAKE_KUBECTL" "$@" <<'PY'
 import json, sys
-path, workload, port, kubectl = sys.argv[1:]
+kubectl, path, workload, port = sys.argv[1:5]
+comps = {"backend-redis": {
+    "kind": "redis", "external": False, "workload": workload, "container": "backend-redis",
+    "port": int(port), "pod_password_env": "REDIS_PASSWORD", "stream": "backend-redis.rdb",
+    "restore": {"action": "redis-rdb", "order": 70, "config_map": "redis-config", "rollout": workload}}}
+if len(sys.argv) > 5:
+    comps["system-mysql"] = {
+        "kind": "mysql", "external": False, "workload": "system-mysql", "container": "system-mysql",
+        "socket": sys.argv[5], "user": "root", "database": "system",
+        "pod_password_env": "MYSQL_ROOT_PASSWORD", "stream": "system-mysql.sql",
+        "restore": {"action": "sql", "order": 40, "tool": "mysql", "command": ["mysql", "-uroot", "system"],
+                    "pod_password_env": "MYSQL_ROOT_PASSWORD", "clean": True}}
 json.dump({"profile": "none",
            "transport": {"type": "kube", "binary": kubectl, "namespace": "3scale",
                          "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE"]},
-           "components": {"backend-redis": {
-               "kind": "redis", "external": False, "workload": workload, "container": "backend-redis",
-               "port": int(port), "pod_password_env": "REDIS_PASSWORD", "stream": "backend-redis.rdb",
-               "restore": {"action": "redis-rdb", "order": 70, "config_map": "redis-config",
-                           "rollout": workload}}}}, open(path, "w"), indent=2)
+           "components": comps}, open(path, "w"), indent=2)
 PY
 }
 kube_config "$WORK/src.json" src-redis "$PORT_ZIP"
@@ -181,13 +207,87 @@ cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "the server's keys changed
 dir_state > "$WORK/dir.after"
 diff "$WORK/dir.before" "$WORK/dir.after" >&2 || fail "files of the data directory were written: $err"
 cmp -s "$WORK/redis-config.orig" "$CM" || fail "redis-config was changed: $err"
-# The plan refuses it too where tsarc's own client reaches the server (a
-# swap here, its redis.conf limited to 2 MB): a plan runs nothing in a pod.
-redis_up near "maxmemory 2mb" "maxmemory-policy noeviction"
-redis_deployment near "redis://127.0.0.1:$PORT_NEAR/0" default "$ADMIN_PW" \
-	"{\"mode\": \"rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 70, \"config_file\": \"$WORK/redis-near/redis.conf\"}}"
-plan_refused "$SNAP" "$WORK/near/config.json" maxmemory \
-	"the pod backup into a server of 2 MB (recorded need: $recorded)"
+info "a deployment: system-mysql before the pod's swap, refused at plan time with nothing run"
+bash "$SERVICES" start-mysql "$WORK" "$MYSQL_PW" > "$WORK/mysql.log" 2>&1 || fail "MariaDB did not start: $(cat "$WORK/mysql.log")"
+MYSQL_SOCK=$WORK/mysql/mysqld.sock
+# sql QUERY: run by root on system-mysql's server.
+sql() {
+	MYSQL_PWD=$MYSQL_PW mariadb --no-defaults -uroot -S "$MYSQL_SOCK" -N -B -e "$1"
+}
+sql "CREATE DATABASE system; CREATE TABLE system.accounts (id INT PRIMARY KEY, domain VARCHAR(64));
+	INSERT INTO system.accounts VALUES (1, 'backup.example.com')" || fail "test setup: cannot fill system-mysql"
+kube_config "$WORK/dep-src.json" src-redis "$PORT_ZIP" "$MYSQL_SOCK"
+kube_config "$WORK/dep-dst.json" backend-redis "$PORT_KPOD" "$MYSQL_SOCK"
+SNAP_DEP=$(backup_id "$WORK/dep-src.json" dep) || exit 1
+need=$(stream_meta "$SNAP_DEP" backend-redis.rdb redis_used_memory_dataset)
+sql "UPDATE system.accounts SET domain = 'since.example.com'" || fail "test setup: cannot change system-mysql"
+redis_config noeviction
+# execs_since N: the kubectl execs after the first N calls of the log (a
+# status of 1 when there are none).
+execs_since() {
+	tail -n +"$(($1 + 1))" "$FAKE_KUBE_LOG" | grep '"exec"'
+}
+# refused_at_plan WHAT [--dry-run]: the restore of SNAP_DEP into the
+# deployment refused by its plan: backend-redis, its recorded need and
+# the pod's limit named; nothing run in a pod (no exec), the row as it
+# was, no rollout, redis-config as it was.
+refused_at_plan() {
+	local what=$1 rc=0 err calls
+	shift
+	: > "$KDIR/rollouts.log"
+	calls=$(grep -c . "$FAKE_KUBE_LOG")
+	"$TSARC" restore "$SNAP_DEP" --config "$WORK/dep-dst.json" --repo "$REPO" "$@" \
+		> "$WORK/dep.out" 2> "$WORK/dep.err" || rc=$?
+	err=$(grep -v '^  ' "$WORK/dep.err")
+	[ "$rc" -ne 0 ] || fail "$what: not refused, a data set of 6 MB (recorded need: $need) into a pod whose maxmemory is 2 MB"
+	[ "$(sql 'SELECT domain FROM system.accounts')" = since.example.com ] ||
+		fail "$what: system-mysql was restored before the swap was refused (half restored): $err"
+	! execs_since "$calls" ||
+		fail "$what: commands ran in a pod before the refusal: $(execs_since "$calls" | cut -c1-300)"
+	grep -q "component 'backend-redis'" "$WORK/dep.err" || fail "$what: the refusal does not name backend-redis: $err"
+	grep -q "recorded at backup" "$WORK/dep.err" || fail "$what: the refusal does not name the recorded need: $err"
+	grep -q "maxmemory of 2.0 MiB" "$WORK/dep.err" || fail "$what: the refusal does not name redis-config's limit: $err"
+	grep -q "redis-config" "$WORK/dep.err" || fail "$what: the refusal does not say where the limit comes from: $err"
+	[ ! -s "$KDIR/rollouts.log" ] || fail "$what: the pod was rolled out: $err"
+	cmp -s "$WORK/redis-config.orig" "$CM" || fail "$what: redis-config was changed: $err"
+}
+refused_at_plan "the restore"
+refused_at_plan "the plan (--dry-run)" --dry-run
 
-grep -q -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.out "$FAKE_KUBE_LOG" && fail "a password was printed or on kubectl's command line"
+info "the plan of a pod's swap says what it compared, and what the run checks"
+# plan_memory SNAP WHAT PATTERN...: the plan of SNAP into the pod
+# (--dry-run, nothing run in a pod) is made, its backend-redis
+# redis_memory matching every PATTERN (python re).
+plan_memory() {
+	local snap=$1 what=$2 calls
+	shift 2
+	calls=$(grep -c . "$FAKE_KUBE_LOG")
+	"$TSARC" restore "$snap" --config "$WORK/dst.json" --repo "$REPO" --dry-run --json \
+		> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "$what: the plan was refused: $(cat "$WORK/plan.err")"
+	! execs_since "$calls" || fail "$what: the plan ran commands in a pod: $(execs_since "$calls" | cut -c1-300)"
+	python3 - "$WORK/plan.json" "$@" <<'PY' || fail "$what: the plan's memory check: $(cat "$WORK/plan.json")"
+import json, re, sys
+p = [s for s in json.load(open(sys.argv[1]))["steps"] if s["component"] == "backend-redis"][0]["plan"]
+for pat in sys.argv[2:]:
+    assert re.search(pat, p["redis_memory"]), (pat, p["redis_memory"])
+PY
+}
+# Without the record (an older tsarc): the RDB's size, said to be low.
+plan_memory "$SNAP_OLD" "a snapshot without the record" "^before the server's files are touched" \
+	"fits" "estimated from the RDB's size" "a low estimate" "redis-config" "maxmemory 2.0 MiB" \
+	"policy noeviction" "besides its data" "checks again"
+# An include names a file in the pod, which the plan does not read: it
+# cannot say the limit, the run does.
+python3 - "$CM" <<'PY'
+import json, sys
+cm = json.load(open(sys.argv[1]))
+cm["data"]["redis.conf"] += "include /etc/redis/limits.conf\n"
+json.dump(cm, open(sys.argv[1], "w"))
+PY
+plan_memory "$SNAP" "a redis-config with an include" "^not checked by the plan" "include" \
+	"/etc/redis/limits.conf" "checked when the restore runs"
+cp "$WORK/redis-config.orig" "$CM"
+
+grep -q -e "$ADMIN_PW" -e "$MYSQL_PW" "$WORK"/*.err "$WORK"/*.out "$FAKE_KUBE_LOG" &&
+	fail "a password was printed or on kubectl's command line"
 info "ok"
