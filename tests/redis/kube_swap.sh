@@ -27,15 +27,19 @@
 #
 # The plan of a swap into a pod compares that need with redis-config's
 # maxmemory, read through the API (a plan runs nothing in a pod). A
-# deployment whose system-mysql (order 40, in its pod, a real MariaDB)
-# comes before backend-redis: its restore, and --dry-run, are refused at
-# plan time, naming the component, the need and the limit, with nothing
-# run in a pod (no exec), the database's row as it was, no rollout and
-# redis-config unchanged (before, system-mysql was replaced, then the swap
-# refused: half restored). The plan says what it compared and what only
-# the run can (the server's own use, its dir and dbfilename), that an
-# unrecorded need is the RDB's size, a low estimate, and that it cannot
-# read what redis-config includes (a file in the pod): the run decides.
+# deployment in the 3scale profile's order, configmaps (20, redis-config)
+# and system-mysql (40, in its pod, a real MariaDB) before backend-redis:
+# its restore, and --dry-run, are refused at plan time, naming the
+# component, the need and the limit, with nothing run in a pod (no exec),
+# the database's row as it was, no rollout and redis-config unchanged
+# (before, system-mysql was replaced, then the swap refused: half
+# restored); also where redis-config was raised since the backup: the
+# configmaps step would put the snapshot's limit back before the swap,
+# and the plan judges that one. The plan says what it compared and what
+# only the run can (the server's own use, its dir and dbfilename), that
+# an unrecorded need is the RDB's size, a low estimate, and that it
+# cannot read what redis-config includes (a file in the pod): the run
+# decides.
 . "$(dirname "$0")/lib.sh"
 : "${TSARC_FORGE_SNAPSHOT:?set TSARC_FORGE_SNAPSHOT to the tsarc-forge-snapshot binary}"
 tsarc_repo
@@ -93,8 +97,9 @@ redis_config() {
 
 # kube_config FILE WORKLOAD PORT [MYSQL_SOCKET]: backend-redis in pod
 # WORKLOAD, its server on PORT, the RDB swapped in through redis-config;
-# with MYSQL_SOCKET, system-mysql before it as the 3scale profile orders
-# them (40, then 70), in pod system-mysql, its server on that socket.
+# with MYSQL_SOCKET, the 3scale profile's steps before it, in its order:
+# configmaps (20, redis-config) and system-mysql (40, in pod
+# system-mysql, its server on that socket).
 kube_config() {
 	python3 - "$FAKE_KUBECTL" "$@" <<'PY'
 import json, sys
@@ -104,6 +109,8 @@ comps = {"backend-redis": {
     "port": int(port), "pod_password_env": "REDIS_PASSWORD", "stream": "backend-redis.rdb",
     "restore": {"action": "redis-rdb", "order": 70, "config_map": "redis-config", "rollout": workload}}}
 if len(sys.argv) > 5:
+    comps["configmaps"] = {"kind": "resources", "resource": "configmap", "names": ["redis-config"],
+                           "stream": "configmaps.json", "restore": {"action": "apply", "order": 20}}
     comps["system-mysql"] = {
         "kind": "mysql", "external": False, "workload": "system-mysql", "container": "system-mysql",
         "socket": sys.argv[5], "user": "root", "database": "system",
@@ -207,7 +214,8 @@ cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "the server's keys changed
 dir_state > "$WORK/dir.after"
 diff "$WORK/dir.before" "$WORK/dir.after" >&2 || fail "files of the data directory were written: $err"
 cmp -s "$WORK/redis-config.orig" "$CM" || fail "redis-config was changed: $err"
-info "a deployment: system-mysql before the pod's swap, refused at plan time with nothing run"
+
+info "a deployment: configmaps and system-mysql before the pod's swap, refused at plan time with nothing run"
 bash "$SERVICES" start-mysql "$WORK" "$MYSQL_PW" > "$WORK/mysql.log" 2>&1 || fail "MariaDB did not start: $(cat "$WORK/mysql.log")"
 MYSQL_SOCK=$WORK/mysql/mysqld.sock
 # sql QUERY: run by root on system-mysql's server.
@@ -227,14 +235,16 @@ redis_config noeviction
 execs_since() {
 	tail -n +"$(($1 + 1))" "$FAKE_KUBE_LOG" | grep '"exec"'
 }
-# refused_at_plan WHAT [--dry-run]: the restore of SNAP_DEP into the
-# deployment refused by its plan: backend-redis, its recorded need and
-# the pod's limit named; nothing run in a pod (no exec), the row as it
-# was, no rollout, redis-config as it was.
+# refused_at_plan WHAT LIMIT_FROM [--dry-run]: the restore of SNAP_DEP
+# into the deployment refused by its plan: backend-redis, its recorded
+# need and the pod's limit named, and where the limit comes from
+# (LIMIT_FROM, grep); nothing run in a pod (no exec), the row as it was,
+# no rollout, redis-config as it was.
 refused_at_plan() {
-	local what=$1 rc=0 err calls
-	shift
+	local what=$1 from=$2 rc=0 err calls
+	shift 2
 	: > "$KDIR/rollouts.log"
+	cp "$CM" "$WORK/cm.before"
 	calls=$(grep -c . "$FAKE_KUBE_LOG")
 	"$TSARC" restore "$SNAP_DEP" --config "$WORK/dep-dst.json" --repo "$REPO" "$@" \
 		> "$WORK/dep.out" 2> "$WORK/dep.err" || rc=$?
@@ -247,12 +257,24 @@ refused_at_plan() {
 	grep -q "component 'backend-redis'" "$WORK/dep.err" || fail "$what: the refusal does not name backend-redis: $err"
 	grep -q "recorded at backup" "$WORK/dep.err" || fail "$what: the refusal does not name the recorded need: $err"
 	grep -q "maxmemory of 2.0 MiB" "$WORK/dep.err" || fail "$what: the refusal does not name redis-config's limit: $err"
-	grep -q "redis-config" "$WORK/dep.err" || fail "$what: the refusal does not say where the limit comes from: $err"
+	grep -q -- "$from" "$WORK/dep.err" || fail "$what: the refusal does not say the limit comes from $from: $err"
 	[ ! -s "$KDIR/rollouts.log" ] || fail "$what: the pod was rolled out: $err"
-	cmp -s "$WORK/redis-config.orig" "$CM" || fail "$what: redis-config was changed: $err"
+	cmp -s "$WORK/cm.before" "$CM" || fail "$what: redis-config was changed: $err"
 }
-refused_at_plan "the restore"
-refused_at_plan "the plan (--dry-run)" --dry-run
+refused_at_plan "the restore" "(restarted with redis-config as step configmaps applies it first"
+refused_at_plan "the plan (--dry-run)" "(restarted with redis-config as step configmaps" --dry-run
+# redis-config raised to 64 MB since the backup: the configmaps step puts
+# the snapshot's 2 MB back before the swap reads it, and the plan judges
+# that one (the cluster's, judged instead, would let the restore run
+# into the same refusal at the swap).
+python3 - "$CM" <<'PY'
+import json, sys
+cm = json.load(open(sys.argv[1]))
+cm["data"]["redis.conf"] = cm["data"]["redis.conf"].replace("maxmemory 2mb", "maxmemory 64mb")
+json.dump(cm, open(sys.argv[1], "w"))
+PY
+refused_at_plan "the restore, redis-config raised since the backup" "as step configmaps applies it first (the snapshot's)"
+cp "$WORK/redis-config.orig" "$CM"
 
 info "the plan of a pod's swap says what it compared, and what the run checks"
 # plan_memory SNAP WHAT PATTERN...: the plan of SNAP into the pod
@@ -284,8 +306,9 @@ cm = json.load(open(sys.argv[1]))
 cm["data"]["redis.conf"] += "include /etc/redis/limits.conf\n"
 json.dump(cm, open(sys.argv[1], "w"))
 PY
-plan_memory "$SNAP" "a redis-config with an include" "^not checked by the plan" "include" \
-	"/etc/redis/limits.conf" "checked when the restore runs"
+plan_memory "$SNAP" "a redis-config with an include" \
+	"^not checked by the plan: redis-config includes /etc/redis/limits.conf, a file in the pod" \
+	"checked when the restore runs"
 cp "$WORK/redis-config.orig" "$CM"
 
 grep -q -e "$ADMIN_PW" -e "$MYSQL_PW" "$WORK"/*.err "$WORK"/*.out "$FAKE_KUBE_LOG" &&
