@@ -872,6 +872,43 @@ static int server_check(tsarc_restore_ctx *r, const tsarc_step *s,
 	return rc;
 }
 
+/* kind.h: the object a pending resources step before `s` applies, as
+ * its apply sends it (list_to_apply). */
+int tsarc_restore_applied_before(tsarc_restore_ctx *r, const tsarc_step *s, const char *type,
+	const char *name, cJSON **out, const tsarc_step **by)
+{
+	const tsarc_step *t;
+	int rc = TSARC_ENOTFOUND;
+
+	*out = NULL;
+	*by = NULL;
+	for (t = r->steps; rc == TSARC_ENOTFOUND && r->repo && t < s; t++) {
+		tsarc_buf m = TSARC_BUF_INIT;
+		tsarc_resources_rules rules;
+		tsarc_resources_apply a;
+		tsarc_transport *tr;
+		const cJSON *it;
+		if (t->state != TSARC_STEP_PENDING || !t->impl ||
+			t->impl->target != TSARC_TARGET_RESOURCES || !t->st)
+			continue;
+		rules_of(r, t, &rules);
+		if (!rules.type || strcmp(rules.type, type) || !tsarc_resources_takes(&rules, name) ||
+			tsarc_resources_left_out(&rules, name))
+			continue;
+		if (!(rc = list_to_apply(r, t, &rules, &tr, &m, &a)))
+			rc = TSARC_ENOTFOUND;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(a.list, "items"))
+			if (rc == TSARC_ENOTFOUND && !strcmp(item_name(it), name)) {
+				rc = (*out = cJSON_Duplicate(it, 1)) ? 0 :
+					tsarc_error_set(TSARC_ENOMEM, "out of memory");
+				*by = t;
+			}
+		tsarc_buf_dispose(&m); /* wiped: Secrets */
+		tsarc_resources_apply_dispose(&a);
+	}
+	return rc;
+}
+
 static int resources_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	tsarc_buf m = TSARC_BUF_INIT;

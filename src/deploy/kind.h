@@ -277,6 +277,15 @@ int tsarc_restore_read_stream(tsarc_restore_ctx *r, const struct tsarc_stream *s
  * target resolved in place only (r->in_place): during a migration the
  * snapshot's Secrets name the source's endpoints (target.c). */
 int tsarc_snapshot_secret_doc(tsarc_restore_ctx *r, const char *name, cJSON **doc_out);
+/* The resource `name` of type `type` (configmap, ...) as a pending step
+ * ordered before step `s` applies it (its List as the apply sends it:
+ * resources.c), into *out (a copy: free it with tsarc_secret_doc_free),
+ * that step into *by; TSARC_ENOTFOUND when no step before `s` applies
+ * one, and `s` then finds the target's own. What a step reads of the
+ * deployment (the RDB swap: redis-config) is that object by the time it
+ * runs, so the plan judges it, not the target's as it is now. */
+int tsarc_restore_applied_before(tsarc_restore_ctx *r, const tsarc_step *s, const char *type,
+	const char *name, cJSON **out, const tsarc_step **by);
 /* `s` (may be NULL) is a string of array `arr`. */
 int tsarc_str_in_array(const cJSON *arr, const char *s);
 

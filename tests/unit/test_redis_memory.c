@@ -89,6 +89,31 @@ static void swap_refusal_says_start(void **state)
 	tsarc_error_clear();
 }
 
+/* The plan of a swap into a pod: only the configuration's limit is known
+ * (limit_only, nothing else of the target). A backup over the limit is
+ * refused, one under it fits "at most" the limit; neither text claims to
+ * know what the server uses besides its data. */
+static void limit_only_at_most(void **state)
+{
+	tsarc_redis_memory t = {.known = 1, .limit_only = 1, .maxmemory = 2 * MIB};
+	tsarc_redis_need n = {.how = TSARC_REDIS_NEED_RECORDED, .dataset = 5 * MIB, .keys = 1000,
+		.at_start = 1};
+	char text[1024];
+
+	(void)state;
+	strcpy(t.policy, "noeviction");
+	assert_int_equal(tsarc_redis_room("pod", &t, &n, text, sizeof(text)), TSARC_EUNSAFE);
+	assert_non_null(strstr(tsarc_error_last()->message, "maxmemory of 2.0 MiB leaves at most "
+		"2.0 MiB once it is emptied (what it uses besides its data not known before the "
+		"run);"));
+	tsarc_error_clear();
+	n.dataset = 1 * MIB;
+	assert_int_equal(tsarc_redis_room("pod", &t, &n, text, sizeof(text)), 0);
+	assert_non_null(strstr(text, "fits: "));
+	assert_non_null(strstr(text, "has at most 2.0 MiB once emptied"));
+	assert_null(strstr(text, "used besides its data)"));
+}
+
 /* INFO's text as redis-cli prints it where the server runs (the swap),
  * lines ending in CRLF: the same numbers as our client's replies. */
 static void parse_info_text(void **state)
@@ -115,6 +140,7 @@ static void parse_info_text(void **state)
 
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(swap_refusal_says_start),
+	cmocka_unit_test(limit_only_at_most),
 	cmocka_unit_test(parse_info_text),
 	cmocka_unit_test(own_server_not_refused),
 	cmocka_unit_test(too_small_refused),

@@ -143,6 +143,10 @@ typedef struct tsarc_redis_memory {
 	unsigned long long maxmemory; /* 0: no limit */
 	unsigned long long keys;      /* INFO keyspace: every database's keys */
 	char policy[32];              /* maxmemory_policy */
+	/* Only the limit is known (the plan of a swap into a pod reads the
+	 * configuration, not the server): what the server uses besides its
+	 * data is not, the room is at most maxmemory. */
+	int limit_only;
 } tsarc_redis_memory;
 /* *m from the server; INFO refused to this user leaves m->known 0 (not
  * an error: the check then says it could not be made). */

@@ -164,11 +164,26 @@ static const char *consequence(const tsarc_redis_memory *t, const tsarc_redis_ne
 		"(the backup's own, or those with a TTL), the target emptied and the backup not whole";
 }
 
+/* What the target uses besides its data, which stays once it is emptied:
+ * `kept`, or not known where only its limit is (limit_only). */
+static const char *kept_text(const tsarc_redis_memory *t, unsigned long long kept, char *buf,
+	size_t bufsz)
+{
+	char s[32];
+
+	if (t->limit_only)
+		snprintf(buf, bufsz, "what it uses besides its data not known before the run");
+	else
+		snprintf(buf, bufsz, "%s used besides its data", size_text(kept, s, sizeof(s)));
+	return buf;
+}
+
 int tsarc_redis_room(const char *where, const tsarc_redis_memory *t, const tsarc_redis_need *n,
 	char *text, size_t textsz)
 {
 	unsigned long long need, want, kept, own, room;
-	char src[400], a[32], b[32], c[32], d[32], e[32];
+	const char *most = t->limit_only ? "at most " : "";
+	char src[400], a[32], b[32], c[32], d[80], e[32];
 
 	if (!t->known) {
 		snprintf(text, textsz, "not checked: Redis at %s does not tell its memory to this "
@@ -185,39 +200,39 @@ int tsarc_redis_room(const char *where, const tsarc_redis_memory *t, const tsarc
 	if (kept < t->startup)
 		kept = t->startup;
 	room = t->maxmemory > kept ? t->maxmemory - kept : 0;
+	kept_text(t, kept, d, sizeof(d));
 	if (n->how == TSARC_REDIS_NEED_UNKNOWN) {
 		snprintf(text, textsz, "the backup's size in memory not known here; Redis at %s has "
-			"%s once emptied (maxmemory %s, policy %s, %s used besides its data)",
-			where, size_text(room, b, sizeof(b)), size_text(t->maxmemory, c, sizeof(c)),
-			t->policy, size_text(kept, d, sizeof(d)));
+			"%s%s once emptied (maxmemory %s, policy %s, %s)", where, most,
+			size_text(room, b, sizeof(b)), size_text(t->maxmemory, c, sizeof(c)), t->policy, d);
 		return 0;
 	}
 	need = n->dataset + n->keys * KEY_OVERHEAD;
 	want = need + need / MARGIN_DIV;
 	need_text(n, src, sizeof(src));
 	if (need <= room) {
-		snprintf(text, textsz, "fits%s: the backup needs about %s (%s), Redis at %s has %s "
-			"once emptied (maxmemory %s, policy %s, %s used besides its data)%s",
+		snprintf(text, textsz, "fits%s: the backup needs about %s (%s), Redis at %s has %s%s "
+			"once emptied (maxmemory %s, policy %s, %s)%s",
 			want <= room ? "" : ", with less than a tenth to spare",
-			size_text(need, a, sizeof(a)), src, where, size_text(room, b, sizeof(b)),
-			size_text(t->maxmemory, c, sizeof(c)), t->policy, size_text(kept, d, sizeof(d)),
+			size_text(need, a, sizeof(a)), src, where, most, size_text(room, b, sizeof(b)),
+			size_text(t->maxmemory, c, sizeof(c)), t->policy, d,
 			want <= room ? "" : n->at_start ? "; a server that encodes the values less "
 			"tightly than the source may not hold it" : "; a server that encodes the values "
 			"less tightly than the source may not hold it, and the check after the load "
 			"would say so");
 		return 0;
 	}
-	snprintf(text, textsz, "does not fit: the backup needs about %s (%s), Redis at %s has %s "
-		"once emptied (maxmemory %s, policy %s, %s used besides its data)",
-		size_text(need, a, sizeof(a)), src, where, size_text(room, b, sizeof(b)),
-		size_text(t->maxmemory, c, sizeof(c)), t->policy, size_text(kept, d, sizeof(d)));
+	snprintf(text, textsz, "does not fit: the backup needs about %s (%s), Redis at %s has %s%s "
+		"once emptied (maxmemory %s, policy %s, %s)",
+		size_text(need, a, sizeof(a)), src, where, most, size_text(room, b, sizeof(b)),
+		size_text(t->maxmemory, c, sizeof(c)), t->policy, d);
 	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s cannot hold the backup: it needs about "
 		"%s in memory (%s), and the target's maxmemory of %s leaves "
-		"%s once it is emptied (%s used besides its data stays); with maxmemory-policy %s "
+		"%s%s once it is emptied (%s%s); with maxmemory-policy %s "
 		"%s; nothing was written, the target is as it was: restore into "
 		"a Redis whose maxmemory is at least %s (a larger node)", where,
 		size_text(need, a, sizeof(a)), src, size_text(t->maxmemory, c, sizeof(c)),
-		size_text(room, b, sizeof(b)), size_text(kept, d, sizeof(d)), t->policy,
+		most, size_text(room, b, sizeof(b)), d, t->limit_only ? "" : " stays", t->policy,
 		consequence(t, n),
 		size_text(kept + want, e, sizeof(e)));
 }

@@ -69,6 +69,15 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s);
  * tsarc's own client. */
 int tsarc_redis_swap_admit(tsarc_restore_ctx *r, const tsarc_step *s, const char *dir,
 	const char *dbfilename);
+/* The swap's checks where its server runs in its pod, as the plan can
+ * make them without running anything there: the backup's need against
+ * the maxmemory of the configuration the restart reads (a ConfigMap, as
+ * the API server gives it, or as a step before this one applies it).
+ * *checked 1 and `room` what it found, or 0 and `room` why it could not
+ * (the step decides); `files` what of swap_conf_agrees only the run can
+ * compare. TSARC_EUNSAFE when the backup does not fit (swap.c). */
+int tsarc_redis_swap_pod_plan(tsarc_restore_ctx *r, const tsarc_step *s, int *checked,
+	char *room, size_t roomsz, char *files, size_t filessz);
 /* What the RDB of step `s` needs in memory (logical.h tsarc_redis_need):
  * as its snapshot recorded it, never less than the RDB's size; or, where
  * it records none (an older tsarc, a source that did not tell it), the

@@ -575,18 +575,24 @@ static int plan_need(const tsarc_step *s, restore_path p, tsarc_redis_need *need
  * when the plan is made, before any step of the restore writes (the step
  * makes it again before it empties its target, or touches its server's
  * files): found only when its step runs, the steps before it (a MySQL,
- * another Redis) would already have replaced their targets. A target not
- * reachable now by tsarc's own client (a swap's server in its pod), or
- * that does not tell its memory: the step decides. */
+ * another Redis) would already have replaced their targets. A swap's
+ * server in its pod, which the plan does not reach: against the maxmemory
+ * of the configuration its restart reads (tsarc_redis_swap_pod_plan). A
+ * target not reachable now by tsarc's own client, or that does not tell
+ * its memory: the step decides. */
 static int admit_memory(tsarc_restore_ctx *r, const tsarc_step *s, restore_path p)
 {
 	tsarc_redis_memory m;
 	tsarc_redis_need need;
-	char text[1200], addr[300];
-	int rc;
+	char text[1200], addr[300], files[1600];
+	int rc, checked;
 
-	if (!plan_need(s, p, &need) || (p == PATH_SWAP && in_pod(r, s)) ||
-		!target_memory(r, s, &m, addr, sizeof(addr)))
+	if (!plan_need(s, p, &need))
+		return 0;
+	if (p == PATH_SWAP && in_pod(r, s))
+		return tsarc_redis_swap_pod_plan(r, s, &checked, text, sizeof(text), files,
+			sizeof(files));
+	if (!target_memory(r, s, &m, addr, sizeof(addr)))
 		return 0;
 	if ((rc = tsarc_redis_room(addr, &m, &need, text, sizeof(text))))
 		tsarc_error_prefix("component '%s'", s->component);
@@ -685,6 +691,32 @@ int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	}
 }
 
+/* plan_memory of a swap into a pod (tsarc_redis_swap_pod_plan): what
+ * the plan compared, or why it could not, and what only the run checks;
+ * with what of the configuration's dir and dbfilename the run compares
+ * ("redis_swap_config"). */
+static void plan_pod_swap(tsarc_restore_ctx *r, const tsarc_step *s, const char *when,
+	cJSON *plan)
+{
+	char room[1200], files[1600], out[3000];
+	int checked, refused = tsarc_redis_swap_pod_plan(r, s, &checked, room, sizeof(room), files,
+		sizeof(files));
+
+	tsarc_error_clear();
+	if (checked)
+		snprintf(out, sizeof(out), "%s, maxmemory: %s%s; the run checks again, with what the "
+			"server uses besides its data (redis-cli in its pod asks INFO memory), and asks "
+			"again once the server has loaded the RDB", when, room,
+			refused ? "; the run refuses it, with nothing written" : "");
+	else
+		snprintf(out, sizeof(out), "not checked by the plan: %s; checked when the restore "
+			"runs, %s: redis-cli in the server's pod asks INFO memory, with the maxmemory of "
+			"the configuration the swap restarts it with, and asks again once the server has "
+			"loaded the RDB", room, when);
+	cJSON_AddStringToObject(plan, "redis_memory", out);
+	cJSON_AddStringToObject(plan, "redis_swap_config", files);
+}
+
 /* The plan's word on memory (memory.c): the check the run makes before
  * the target is emptied, with its outcome where the snapshot recorded the
  * backup's size and the target answers now; else what the run will
@@ -698,13 +730,11 @@ static void plan_memory(tsarc_restore_ctx *r, const tsarc_step *s, restore_path 
 		"before the target is emptied";
 	int asked;
 
-	/* The swap's server in its pod: its redis-cli asks, when the run
-	 * does (a plan runs nothing there). */
+	/* The swap's server in its pod: the maxmemory of the configuration
+	 * its restart reads; its redis-cli asks the rest when the run does (a
+	 * plan runs nothing there). */
 	if (p == PATH_SWAP && in_pod(r, s)) {
-		snprintf(out, sizeof(out), "checked when the restore runs, %s: redis-cli in the "
-			"server's pod asks INFO memory, with the maxmemory of the configuration the swap "
-			"restarts it with, and asks again once the server has loaded the RDB", when);
-		cJSON_AddStringToObject(plan, "redis_memory", out);
+		plan_pod_swap(r, s, when, plan);
 		return;
 	}
 	asked = target_memory(r, s, &m, addr, sizeof(addr));

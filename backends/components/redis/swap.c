@@ -833,6 +833,26 @@ static void swap_where(const redis_op *op, char *out, size_t outsz)
 			op->conn.port ? op->conn.port : 6379);
 }
 
+/* The maxmemory and maxmemory-policy of `conf`, the configuration the
+ * restart reads, over those of *m where it says them (a CONFIG SET since
+ * the server started does not survive the restart): 1 when it says its
+ * maxmemory. */
+static int conf_limits(const char *conf, tsarc_redis_memory *m)
+{
+	unsigned long long limit;
+	const char *end = NULL, *pol;
+	int has_limit = tsarc__redis_conf_bytes(conf, "maxmemory", &limit);
+
+	if (has_limit)
+		m->maxmemory = limit;
+	if ((pol = conf_last(conf, "maxmemory-policy", &end)) && pol < end) {
+		size_t len = strcspn(pol, " \t\r\n");
+		snprintf(m->policy, sizeof(m->policy), "%.*s",
+			(int)(len < (size_t)(end - pol) ? len : (size_t)(end - pol)), pol);
+	}
+	return has_limit;
+}
+
 /*
  * Whether the server holds the backup once swapped in (memory.c
  * tsarc_redis_room, the check of the online paths), asked before its
@@ -852,20 +872,12 @@ static int swap_room(redis_op *op, char *text, size_t textsz)
 	char *mem = NULL, *ks = NULL, where[300];
 	tsarc_redis_memory m;
 	tsarc_redis_need need;
-	unsigned long long limit;
-	const char *end = NULL, *pol;
 	int rc;
 
 	if (!(rc = redis_cli(op, mem_args, &mem)) && !(rc = redis_cli(op, ks_args, &ks))) {
 		tsarc_redis_memory_parse(&m, mem, ks);
-		if (m.known && tsarc__redis_conf_bytes(op->restart_conf, "maxmemory", &limit))
-			m.maxmemory = limit;
-		if (m.known && (pol = conf_last(op->restart_conf, "maxmemory-policy", &end)) &&
-			pol < end) {
-			size_t len = strcspn(pol, " \t\r\n");
-			snprintf(m.policy, sizeof(m.policy), "%.*s",
-				(int)(len < (size_t)(end - pol) ? len : (size_t)(end - pol)), pol);
-		}
+		if (m.known)
+			conf_limits(op->restart_conf, &m);
 		tsarc_redis_rdb_need(op->s, &need);
 		swap_where(op, where, sizeof(where));
 		if ((rc = tsarc_redis_room(where, &m, &need, text, textsz)))
@@ -1162,6 +1174,40 @@ static int swap_loaded_backup(redis_op *op)
 	return rc;
 }
 
+/* The plan's redis_op of step `s` (freed with redis_op_free, also on
+ * failure): its component and the names of its configuration, nothing
+ * located or read yet. */
+static int plan_op(redis_op *op, tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	int rc;
+
+	memset(op, 0, sizeof(*op));
+	op->r = r;
+	op->s = s;
+	if ((rc = tsarc_step_component(r, s, &op->c)))
+		return rc;
+	op->in_pod = (op->c.tr->caps & TSARC_TR_IN_WORKLOAD) != 0;
+	swap_config_names(op);
+	return 0;
+}
+
+/* op->orig_conf: the configuration as the transport keeps it now
+ * (read_config), where it keeps one. */
+static int plan_read_config(redis_op *op)
+{
+	int rc;
+
+	if (!op->c.tr->read_config)
+		return 0;
+	if ((rc = op->c.tr->read_config(op->c.tr, &op->cfg))) {
+		tsarc_error_prefix("component '%s'", op->s->component);
+		return rc;
+	}
+	if (op->cfg.text && !(op->orig_conf = strdup(op->cfg.text)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return 0;
+}
+
 /* redis.h: swap_conf_agrees for the plan, with the configuration read as
  * the run reads it and the server's dir and dbfilename as given. */
 int tsarc_redis_swap_admit(tsarc_restore_ctx *r, const tsarc_step *s, const char *dir,
@@ -1170,20 +1216,127 @@ int tsarc_redis_swap_admit(tsarc_restore_ctx *r, const tsarc_step *s, const char
 	redis_op op;
 	int rc;
 
-	memset(&op, 0, sizeof(op));
-	op.r = r;
-	op.s = s;
-	if ((rc = tsarc_step_component(r, s, &op.c)))
-		return rc;
-	swap_config_names(&op);
-	if (!(rc = op.c.tr->locate(op.c.tr, &op.c)) && op.c.tr->read_config &&
-		(rc = op.c.tr->read_config(op.c.tr, &op.cfg)))
-		tsarc_error_prefix("component '%s'", s->component);
-	if (!rc && op.cfg.text && (!(op.orig_conf = strdup(op.cfg.text)) ||
-		!(op.data_dir = strdup(dir)) || !(op.dbfilename = strdup(dbfilename))))
+	if (!(rc = plan_op(&op, r, s)) && !(rc = op.c.tr->locate(op.c.tr, &op.c)) &&
+		!(rc = plan_read_config(&op)) && op.orig_conf &&
+		(!(op.data_dir = strdup(dir)) || !(op.dbfilename = strdup(dbfilename))))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	if (!rc && op.orig_conf && !(rc = swap_restart_conf(&op)))
 		rc = swap_conf_agrees(&op);
+	redis_op_free(&op);
+	return rc;
+}
+
+/*
+ * op->orig_conf for the plan of a swap into a pod: the configuration its
+ * restart will read, as the API server gives it, named in `from`. Where a
+ * step of the restore applies it before this one (the 3scale profile's
+ * configmaps, order 20, holds redis-config up to 2.15), the object that
+ * step applies (the snapshot's); else the transport's as it is now
+ * (read_config: kube reads the ConfigMap, no exec). The step reads it
+ * when it runs, after those steps.
+ */
+static int plan_pod_config(redis_op *op, char *from, size_t fromsz)
+{
+	const tsarc_step *by = NULL;
+	cJSON *doc = NULL;
+	const char *text;
+	int rc = TSARC_ENOTFOUND;
+
+	if (op->cfg.object)
+		rc = tsarc_restore_applied_before(op->r, op->s, "configmap", op->cfg.object, &doc, &by);
+	if (rc == TSARC_ENOTFOUND) {
+		tsarc_error_clear();
+		rc = plan_read_config(op);
+		snprintf(from, fromsz, "%s", op->cfg.where[0] ? op->cfg.where : "its configuration");
+		return rc;
+	}
+	if (!rc) {
+		snprintf(from, fromsz, "%s as step %s applies it first (the snapshot's)",
+			op->cfg.object, by->component);
+		text = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(doc, "data"), op->cfg.key);
+		if (!text)
+			rc = tsarc_error_set(TSARC_ECONFIG, "%s has no %s", from, op->cfg.key);
+		else if (!(op->orig_conf = strdup(text)))
+			rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	}
+	tsarc_secret_doc_free(doc);
+	return rc;
+}
+
+/*
+ * redis.h: the swap's checks as the plan can make them where the server
+ * runs in its pod. A plan runs nothing there (no redis-cli, no include
+ * read): of swap_room it has the configuration the restart reads
+ * (plan_pod_config) and the backup's need (tsarc_redis_rdb_need). The swap
+ * replaces the server's data whole, so its own data does not count, and
+ * what it uses besides is not known: the room is at most the
+ * configuration's maxmemory (limit_only), and a backup that does not fit
+ * that does not fit the step's check either. Not checked, the text saying
+ * why: a configuration that cannot be read now, one that includes a file
+ * (in the pod), one without maxmemory (the server's own then: its
+ * container's arguments, or none). swap_conf_agrees needs the running
+ * server's dir and dbfilename, which only the run asks.
+ */
+int tsarc_redis_swap_pod_plan(tsarc_restore_ctx *r, const tsarc_step *s, int *checked,
+	char *room, size_t roomsz, char *files, size_t filessz)
+{
+	redis_op op;
+	tsarc_redis_memory m;
+	tsarc_redis_need need;
+	char from[600], why[1400] = "", arg[1024], dir[1024], file[1024] = "dump.rdb";
+	char where[900];
+	size_t used;
+	int rc;
+
+	*checked = 0;
+	/* An include is read where the server runs (conf_inline): never
+	 * here. */
+	if ((rc = plan_op(&op, r, s)) || (rc = plan_pod_config(&op, from, sizeof(from))) ||
+		(!op.orig_conf && (rc = tsarc_error_set(TSARC_EUNSUPPORTED, "the %s transport keeps "
+			"no configuration of the server", op.c.tr->type))))
+		snprintf(why, sizeof(why), "the configuration the swap restarts the server with "
+			"could not be read now (%s)", tsarc_error_last()->message);
+	else if (conf_word(op.orig_conf, "include", arg, sizeof(arg)))
+		snprintf(why, sizeof(why), "%s includes %s, a file in the pod, which a plan does not "
+			"read (it runs nothing there)", from, arg);
+	else if ((rc = swap_restart_conf(&op)))
+		snprintf(why, sizeof(why), "%s", tsarc_error_last()->message);
+	tsarc_error_clear();
+	if (*why) {
+		snprintf(room, roomsz, "%s", why);
+		snprintf(files, filessz, "not compared by the plan: %s; the run reads the "
+			"configuration as the restart reads it and compares its dir and dbfilename with "
+			"the running server's (CONFIG GET, by redis-cli in its pod) before anything is "
+			"touched", why);
+		redis_op_free(&op);
+		return 0;
+	}
+	if (!conf_word(op.restart_conf, "dir", dir, sizeof(dir)))
+		snprintf(dir, sizeof(dir), "(none: the folder the server starts in)");
+	conf_word(op.restart_conf, "dbfilename", file, sizeof(file));
+	used = (size_t)snprintf(files, filessz, "not compared by the plan (it runs nothing in the "
+		"pod): the run compares the dir %s and dbfilename %s that %s names with the running "
+		"server's (CONFIG GET, by redis-cli in its pod) before anything is touched", dir, file,
+		from);
+	if (conf_wants_aof(op.restart_conf) && used < filessz)
+		snprintf(files + used, filessz - used, "; it says appendonly yes: the swap's restarts "
+			"run with it off, and the AOF is rewritten from the backup's data before it is "
+			"back on");
+	memset(&m, 0, sizeof(m));
+	m.known = m.limit_only = 1;
+	snprintf(m.policy, sizeof(m.policy), "?");
+	if (!conf_limits(op.restart_conf, &m)) {
+		snprintf(room, roomsz, "%s names no maxmemory: the server's own (its container's "
+			"arguments, or none) is known only to the run", from);
+		redis_op_free(&op);
+		return 0;
+	}
+	swap_where(&op, where, sizeof(where));
+	snprintf(where + strlen(where), sizeof(where) - strlen(where), " (restarted with %s)", from);
+	tsarc_redis_rdb_need(s, &need);
+	*checked = 1;
+	if ((rc = tsarc_redis_room(where, &m, &need, room, roomsz)))
+		tsarc_error_prefix("component '%s'", s->component);
 	redis_op_free(&op);
 	return rc;
 }
