@@ -277,27 +277,34 @@ refused_at_plan "the restore, redis-config raised since the backup" "as step con
 cp "$WORK/redis-config.orig" "$CM"
 
 info "the plan of a pod's swap says what it compared, and what the run checks"
-# plan_memory SNAP WHAT PATTERN...: the plan of SNAP into the pod
+# plan_says SNAP WHAT PATTERN...: the plan of SNAP into the pod
 # (--dry-run, nothing run in a pod) is made, its backend-redis
-# redis_memory matching every PATTERN (python re).
-plan_memory() {
+# redis_memory, a newline and redis_swap_config matching every PATTERN
+# (python re: ^ is the start of redis_memory).
+plan_says() {
 	local snap=$1 what=$2 calls
 	shift 2
 	calls=$(grep -c . "$FAKE_KUBE_LOG")
 	"$TSARC" restore "$snap" --config "$WORK/dst.json" --repo "$REPO" --dry-run --json \
 		> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "$what: the plan was refused: $(cat "$WORK/plan.err")"
 	! execs_since "$calls" || fail "$what: the plan ran commands in a pod: $(execs_since "$calls" | cut -c1-300)"
-	python3 - "$WORK/plan.json" "$@" <<'PY' || fail "$what: the plan's memory check: $(cat "$WORK/plan.json")"
+	python3 - "$WORK/plan.json" "$@" <<'PY' || fail "$what: the plan's memory and swap lines: $(cat "$WORK/plan.json")"
 import json, re, sys
 p = [s for s in json.load(open(sys.argv[1]))["steps"] if s["component"] == "backend-redis"][0]["plan"]
+said = p["redis_memory"] + "\n" + p["redis_swap_config"]
 for pat in sys.argv[2:]:
-    assert re.search(pat, p["redis_memory"]), (pat, p["redis_memory"])
+    assert re.search(pat, said), (pat, said)
 PY
 }
 # Without the record (an older tsarc): the RDB's size, said to be low.
-plan_memory "$SNAP_OLD" "a snapshot without the record" "^before the server's files are touched" \
+# What the run alone compares: the dir and dbfilename redis-config names
+# (none and the default) with the running server's; its appendonly yes
+# is switched off for the restarts.
+plan_says "$SNAP_OLD" "a snapshot without the record" "^before the server's files are touched" \
 	"fits" "estimated from the RDB's size" "a low estimate" "redis-config" "maxmemory 2.0 MiB" \
-	"policy noeviction" "besides its data" "checks again"
+	"policy noeviction" "besides its data" "checks again" \
+	"not compared by the plan .*the dir \\(none: .*dbfilename dump.rdb that redis-config names" \
+	"running server's" "appendonly yes: the swap's restarts run with it off"
 # An include names a file in the pod, which the plan does not read: it
 # cannot say the limit, the run does.
 python3 - "$CM" <<'PY'
@@ -306,9 +313,9 @@ cm = json.load(open(sys.argv[1]))
 cm["data"]["redis.conf"] += "include /etc/redis/limits.conf\n"
 json.dump(cm, open(sys.argv[1], "w"))
 PY
-plan_memory "$SNAP" "a redis-config with an include" \
+plan_says "$SNAP" "a redis-config with an include" \
 	"^not checked by the plan: redis-config includes /etc/redis/limits.conf, a file in the pod" \
-	"checked when the restore runs"
+	"checked when the restore runs" "not compared by the plan: redis-config includes"
 cp "$WORK/redis-config.orig" "$CM"
 
 grep -q -e "$ADMIN_PW" -e "$MYSQL_PW" "$WORK"/*.err "$WORK"/*.out "$FAKE_KUBE_LOG" &&
