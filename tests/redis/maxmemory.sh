@@ -82,6 +82,29 @@ for snap in "$S_LOG" "$S_RDB"; do
 	cmp -s "$WORK/src.keys" "$WORK/roomy.keys" || fail "the target that fits does not hold the backup"
 done
 
+info "a user refused INFO (a managed Redis's ACL may be): restored on both paths, the report saying which checks were not made"
+# The target's memory (INFO memory) and what it evicts during the load
+# (INFO stats) cannot be read: the restore goes on, as into a managed
+# Redis, the key counts and digest still compared, and says so. Before,
+# the report said nothing of the evictions it had not counted.
+echo "ACL SETUSER noinfo on >$USER_PW ~* &* +@all $ACL_DENY -info" | rcli "$PORT_ROOMY" >/dev/null ||
+	fail "ACL SETUSER"
+redis_deployment dst-noinfo "redis://127.0.0.1:$PORT_ROOMY/0" noinfo "$USER_PW"
+for snap in "$S_LOG" "$S_RDB"; do
+	own "$PORT_ROOMY"
+	"$TSARC" restore "$snap" --config "$WORK/dst-noinfo/config.json" --repo "$REPO" --json \
+		> "$WORK/r-noinfo.json" 2> "$WORK/r-noinfo.err" ||
+		fail "restore by a user refused INFO: $(cat "$WORK/r-noinfo.err")"
+	keys_dump "$PORT_ROOMY" > "$WORK/roomy.keys"
+	cmp -s "$WORK/src.keys" "$WORK/roomy.keys" || fail "the target of a user refused INFO does not hold the backup"
+	python3 - "$WORK/r-noinfo.json" <<'PY' || fail "the report does not say which checks were not made: $(cat "$WORK/r-noinfo.json")"
+import json, sys
+s = [s for s in json.load(open(sys.argv[1]))["steps"] if s["component"] == "backend-redis"][0]
+assert s["detail"]["redis_memory"].startswith("not checked") and "INFO memory" in s["detail"]["redis_memory"], s
+assert "evictions during the load not counted" in s["note"] and "INFO stats" in s["note"], s["note"]
+PY
+done
+
 info "two components, the second too large for its target: refused before the first is written"
 # backend-redis (order 70) from a small server into the roomy target,
 # system-redis (order 80) from the large one into the small target: the

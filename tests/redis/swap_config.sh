@@ -15,7 +15,12 @@
 # the last directive winning, a relative one from the dir before it) and
 # swap as usual where they agree; and where it cannot see the cause (a
 # wrapper start command), find that the server did not load as many keys
-# as the RDB holds, and put the server's own files back.
+# as the RDB holds, and put the server's own files back. That count is
+# INFO's: a user refused INFO (an ACL's -info) gets "NOPERM ...", which
+# redis-cli prints and exits 0 on; read as INFO persistence it held no
+# count, and the swap into the wrapped server reported success with the
+# server empty. The swap must be refused before anything is touched,
+# naming INFO and what to grant.
 . "$(dirname "$0")/lib.sh"
 tsarc_repo
 
@@ -26,14 +31,16 @@ SNAP=$(backup_id "$WORK/src/config.json" b1) || exit 1
 keys_dump "$PORT_SRC" > "$WORK/src.keys"
 
 # dst NAME [EXTRA_CONF_LINE...]: a target holding 10 keys of its own,
-# saved, and $WORK/NAME/config.json, its swap through its redis.conf.
+# saved, and $WORK/NAME/config.json, its swap through its redis.conf, as
+# the user DST_USER (default: the admin; "noinfo": every command but INFO).
 dst() {
-	local name=$1 port_var
+	local name=$1 port_var user=${DST_USER:-default} pw=$ADMIN_PW
 	shift
-	redis_up "$name" "$@"
+	[ "$user" = default ] || pw=$USER_PW
+	redis_up "$name" "user noinfo on >$USER_PW ~* &* +@all -info" "$@"
 	port_var=PORT_$(printf '%s' "$name" | tr 'a-z' 'A-Z')
 	PORT=${!port_var}
-	redis_deployment "$name" "redis://127.0.0.1:$PORT/0" default "$ADMIN_PW" \
+	redis_deployment "$name" "redis://127.0.0.1:$PORT/0" "$user" "$pw" \
 		"{\"mode\": \"rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 70, \"config_file\": \"$WORK/redis-$name/redis.conf\"}}"
 	for i in $(seq 10); do echo "SET own:$i o$i"; done | rcli "$PORT" >/dev/null
 	rcli "$PORT" SAVE >/dev/null || fail "SAVE"
@@ -51,10 +58,11 @@ swap_fails() {
 	[ "$RC" -ne 0 ] || fail "$1: the swap succeeded, and the server holds $(grep -c "^db0 b'backup:" "$WORK/after.keys") of the backup's 30 keys and $(grep -c "^db0 b'own:" "$WORK/after.keys") of its own 10"
 }
 
-# refused NAME WHAT: the swap into NAME refused, naming WHAT, with the
-# server, its keys, its configuration and its folder as they were.
+# refused NAME WHAT [WHY]: the swap into NAME refused, naming WHAT and
+# WHY (by default that the restart would not load the backup's RDB), with
+# the server, its keys, its configuration and its folder as they were.
 refused() {
-	local name=$1 what=$2 pid
+	local name=$1 what=$2 why=${3:-would not load the backup} pid
 	cp "$WORK/redis-$name/redis.conf" "$WORK/conf.before"
 	ls "$WORK/redis-$name" "$WORK/other" > "$WORK/files.before" 2>&1
 	pid=$(cat "$WORK/redis-$name/redis.pid")
@@ -65,9 +73,9 @@ refused() {
 	ls "$WORK/redis-$name" "$WORK/other" > "$WORK/files.after" 2>&1
 	cmp -s "$WORK/files.before" "$WORK/files.after" || fail "$name: files were changed: $(diff "$WORK/files.before" "$WORK/files.after")"
 	grep -q "$what" "$WORK/r.err" || fail "$name: the error does not name $what: $err"
-	grep -q "would not load the backup" "$WORK/r.err" || fail "$name: the error does not say why: $err"
+	grep -q -- "$why" "$WORK/r.err" || fail "$name: the error does not say why ($why): $err"
 	# The plan refuses it as the run does.
-	plan_refused "$SNAP" "$WORK/$name/config.json" "$what.*would not load the backup" "$name"
+	plan_refused "$SNAP" "$WORK/$name/config.json" "$what.*$why" "$name"
 }
 
 mkdir "$WORK/other"
@@ -138,6 +146,10 @@ if ls "$WORK/redis-wrapped" | grep -v "^$made\$" | grep -q -e tsarc -e -old; the
 info "the same option in a start_command the swap reads (redis-server FILE --appendonly yes): refused"
 aof_dst optaof '["redis-server", "CONF", "--appendonly", "yes"]'
 refused optaof "start_command turns appendonly on"
+
+info "the wrapped server's swap by a user refused INFO (+@all -info): the keys loaded cannot be counted, refused"
+DST_USER=noinfo aof_dst noinfo '["sh", "-c", "exec redis-server \"$0\" --appendonly yes", "CONF"]'
+refused noinfo "refuses INFO" "+info"
 
 grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
 info "ok"

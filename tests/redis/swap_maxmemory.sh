@@ -44,31 +44,40 @@ own() {
 	for i in $(seq 10); do echo "SET dst:$i own$i"; done | rcli "$1" >/dev/null
 }
 
-for t in noev lru; do
+# swap_refused NAME SNAP PATTERN WHAT: the swap of SNAP into server NAME
+# (holding its own keys) refused before its files are touched: its keys,
+# pid, configuration and folder as they were, the error and the plan's
+# refusal matching PATTERN (grep); WHAT says what was swapped.
+swap_refused() {
+	local t=$1 snap=$2 pattern=$3 what=$4 port_var port pid
 	port_var=PORT_$(printf '%s' "$t" | tr 'a-z' 'A-Z')
 	port=${!port_var}
+	own "$port"
+	keys_dump "$port" > "$WORK/before.keys"
+	cp "$WORK/redis-$t/redis.conf" "$WORK/conf.before"
+	pid=$(cat "$WORK/redis-$t/redis.pid")
+	RC=0
+	"$TSARC" restore "$snap" --config "$WORK/dst-$t/config.json" --repo "$REPO" \
+		> "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
+	err=$(grep -v '^  ' "$WORK/r.err")
+	keys_dump "$port" > "$WORK/after.keys"
+	cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
+		fail "$what: the target was changed ($(grep -vc "^db0 b'dst:" "$WORK/after.keys") keys not its own, $(grep -c "^db0 b'dst:" "$WORK/after.keys") left of its 10): rc $RC, $err"
+	[ "$RC" -ne 0 ] || fail "$what: swapped in"
+	[ "$(cat "$WORK/redis-$t/redis.pid")" = "$pid" ] || fail "$what: the server was restarted: $err"
+	cmp -s "$WORK/conf.before" "$WORK/redis-$t/redis.conf" || fail "$what: the configuration was changed: $err"
+	if ls "$WORK/redis-$t" | grep -q -e tsarc -e -old; then fail "$what: files left beside the data: $(ls "$WORK/redis-$t")"; fi
+	grep -q -- "$pattern" "$WORK/r.err" || fail "$what: the error does not match $pattern: $err"
+	# The plan refuses it as the run does.
+	plan_refused "$snap" "$WORK/dst-$t/config.json" "$pattern" "$what"
+}
+
+for t in noev lru; do
 	swap_config "$t"
 	for snap in "$SNAP" "$SNAP_OLD"; do
 		info "$t, snapshot $snap: the swap refused before the server's files are touched"
-		own "$port"
-		keys_dump "$port" > "$WORK/before.keys"
-		cp "$WORK/redis-$t/redis.conf" "$WORK/conf.before"
-		pid=$(cat "$WORK/redis-$t/redis.pid")
-		RC=0
-		"$TSARC" restore "$snap" --config "$WORK/dst-$t/config.json" --repo "$REPO" \
-			> "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
-		err=$(grep -v '^  ' "$WORK/r.err")
-		keys_dump "$port" > "$WORK/after.keys"
-		cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
-			fail "the target was changed ($(grep -c . "$WORK/after.keys") keys, $(grep -c "^db0 b'big:" "$WORK/after.keys") of the backup's 1000, $(grep -c "^db0 b'dst:" "$WORK/after.keys") left of its 10; used_memory $(rcli "$port" INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'), maxmemory 2 MB): rc $RC, $err"
-		[ "$RC" -ne 0 ] || fail "an RDB of 4 MB swapped into a maxmemory of 2 MB"
-		[ "$(cat "$WORK/redis-$t/redis.pid")" = "$pid" ] || fail "the server was restarted: $err"
-		cmp -s "$WORK/conf.before" "$WORK/redis-$t/redis.conf" || fail "the configuration was changed: $err"
-		if ls "$WORK/redis-$t" | grep -q -e tsarc -e -old; then fail "files left beside the data: $(ls "$WORK/redis-$t")"; fi
-		grep -q "maxmemory" "$WORK/r.err" || fail "the error does not name maxmemory: $err"
-		grep -q "nothing was written" "$WORK/r.err" || fail "the error does not say nothing was written: $err"
-		# The plan refuses it as the run does, with nothing written.
-		plan_refused "$snap" "$WORK/dst-$t/config.json" maxmemory "a swap that does not fit ($t)"
+		swap_refused "$t" "$snap" "maxmemory.*nothing was written" \
+			"$t, snapshot $snap: an RDB of 4 MB into a maxmemory of 2 MB"
 	done
 done
 grep -q "estimated from the RDB" "$WORK/r.err" || fail "the error does not say the need was estimated: $(cat "$WORK/r.err")"
@@ -134,6 +143,16 @@ for t in noev lru; do
 	grep -q "put back" "$WORK/r.err" || fail "$t: the error does not say the server's files were put back: $err"
 	if ls "$WORK/redis-$t" | grep -q -e tsarc -e -old; then fail "$t: files left beside the data: $(ls "$WORK/redis-$t")"; fi
 done
+
+info "a server whose INFO is renamed (rename-command): its memory cannot be read, before the swap or once loaded: refused before anything is touched"
+# redis-cli prints "ERR unknown command 'INFO' ..." and exits 0: read as
+# INFO memory and INFO stats it told nothing, and the RDB of 67 kB
+# holding 6 MB went into a maxmemory of 2 MB with noeviction, the swap
+# reporting success and the server refusing every write after.
+redis_up renamed "maxmemory 2mb" "maxmemory-policy noeviction" 'rename-command INFO ""'
+swap_config renamed
+swap_refused renamed "$SNAP_ZIP" "INFO.*renamed.*nothing was changed" \
+	"an RDB holding 6 MB into a server of 2 MB whose INFO is renamed"
 
 grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
 info "ok"
