@@ -65,13 +65,16 @@ void tsarc_redis_reply_free(tsarc_redis_reply *r)
 	free(r);
 }
 
+int tsarc_redis_error_refused(const char *error)
+{
+	return !strncmp(error, "NOPERM", 6) || !strncmp(error, "ERR unknown command", 19) ||
+		!strncmp(error, "ERR unknown subcommand", 22) ||
+		!strncmp(error, "ERR Unknown subcommand", 22);
+}
+
 int tsarc_redis_reply_refused(const tsarc_redis_reply *r)
 {
-	if (!r || r->type != '-' || !r->str)
-		return 0;
-	return !strncmp(r->str, "NOPERM", 6) || !strncmp(r->str, "ERR unknown command", 19) ||
-		!strncmp(r->str, "ERR unknown subcommand", 22) ||
-		!strncmp(r->str, "ERR Unknown subcommand", 22);
+	return r && r->type == '-' && r->str && tsarc_redis_error_refused(r->str);
 }
 
 const char *tsarc_redis_where(const tsarc_redis *r)

@@ -44,6 +44,8 @@ void tsarc_redis_reply_free(tsarc_redis_reply *r);
 /* An error reply meaning "this user may not" or "this server has no such
  * command" (NOPERM, unknown or renamed command): the caller falls back. */
 int tsarc_redis_reply_refused(const tsarc_redis_reply *r);
+/* The same of an error's text, however it came (redis-cli prints one). */
+int tsarc_redis_error_refused(const char *error);
 
 /* Connects, does the TLS handshake (server verified) and AUTH (also for
  * a user given without a password: never the default user in its place).

@@ -465,6 +465,25 @@ static int run_dbmap(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_dbma
 	return rc;
 }
 
+/* The target of step `s` as tsarc's own client reaches it while the plan
+ * is made (a plan only reads; the caller closes it), or NULL where it is
+ * not reached now (the step decides); errors cleared. */
+static tsarc_redis *plan_target(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	tsarc_redis_conf conf;
+	tsarc_redis *dst = NULL;
+
+	if (!step_conf(r, s, &conf)) {
+		if (tsarc_redis_conf_connect(&conf, &dst)) {
+			tsarc_redis_close(dst);
+			dst = NULL;
+		}
+		tsarc_redis_conf_free(&conf);
+	}
+	tsarc_error_clear();
+	return dst;
+}
+
 /* The target's own identity into its endpoint ("server_id"), where our
  * client reaches it: two steps whose URLs name one server by two
  * addresses (an IP and a name) are then known to be one server, and the
@@ -472,18 +491,14 @@ static int run_dbmap(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_dbma
  * or silent: the addresses are compared, as before. */
 static void note_server_id(tsarc_restore_ctx *r, const tsarc_step *s)
 {
-	tsarc_redis_conf conf;
-	tsarc_redis *dst = NULL;
+	tsarc_redis *dst;
 	char id[64] = "";
 
-	if (!s->endpoint || step_conf(r, s, &conf)) {
-		tsarc_error_clear();
+	if (!s->endpoint)
 		return;
-	}
-	if (!tsarc_redis_conf_connect(&conf, &dst))
+	if ((dst = plan_target(r, s)))
 		tsarc_redis_server_id(dst, id, sizeof(id));
 	tsarc_redis_close(dst);
-	tsarc_redis_conf_free(&conf);
 	tsarc_error_clear();
 	cJSON_DeleteItemFromObjectCaseSensitive(s->endpoint, "server_id");
 	if (*id)
@@ -524,19 +539,15 @@ void tsarc_redis_rdb_need(const tsarc_step *s, tsarc_redis_need *need)
 static int target_memory(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_memory *m,
 	char *addr, size_t addrsz)
 {
-	tsarc_redis_conf conf;
-	tsarc_redis *dst = NULL;
+	tsarc_redis *dst = plan_target(r, s);
 	int asked = 0;
 
 	memset(m, 0, sizeof(*m));
-	if (!step_conf(r, s, &conf)) {
-		if (!tsarc_redis_conf_connect(&conf, &dst) && !tsarc_redis_memory_read(dst, m)) {
-			asked = 1;
-			snprintf(addr, addrsz, "%s", tsarc_redis_where(dst));
-		}
-		tsarc_redis_close(dst);
-		tsarc_redis_conf_free(&conf);
+	if (dst && !tsarc_redis_memory_read(dst, m)) {
+		asked = 1;
+		snprintf(addr, addrsz, "%s", tsarc_redis_where(dst));
 	}
+	tsarc_redis_close(dst);
 	tsarc_error_clear();
 	return asked;
 }
@@ -622,25 +633,37 @@ static int config_get(tsarc_redis *dst, const char *name, char *out, size_t outs
  * reads its dir and dbfilename; elsewhere the step decides. */
 static int admit_swap_files(tsarc_restore_ctx *r, const tsarc_step *s)
 {
-	tsarc_redis_conf conf;
-	tsarc_redis *dst = NULL;
+	tsarc_redis *dst;
 	tsarc_transport *tr;
 	char dir[4096], file[1024];
-	int asked = 0;
+	int asked;
 
 	if (tsarc_step_transport(r, s->spec, &tr) || !(tr->caps & TSARC_TR_HOST_FILES)) {
 		tsarc_error_clear();
 		return 0;
 	}
-	if (!step_conf(r, s, &conf)) {
-		asked = !tsarc_redis_conf_connect(&conf, &dst) &&
-			config_get(dst, "dir", dir, sizeof(dir)) && config_get(dst, "dbfilename", file,
-			sizeof(file)) && dir[0] && file[0];
-		tsarc_redis_close(dst);
-		tsarc_redis_conf_free(&conf);
-	}
-	tsarc_error_clear();
+	dst = plan_target(r, s);
+	asked = dst && config_get(dst, "dir", dir, sizeof(dir)) &&
+		config_get(dst, "dbfilename", file, sizeof(file)) && dir[0] && file[0];
+	tsarc_redis_close(dst);
 	return asked ? tsarc_redis_swap_admit(r, s, dir, file) : 0;
+}
+
+/* The swap's check that the server answers its user the INFO its checks
+ * read after the restart (tsarc_redis_swap_info_admit), made when the
+ * plan is made where tsarc's own client reaches the server; a server in
+ * its pod (a plan runs nothing there), or not reached now: the step
+ * decides. */
+static int admit_swap_info(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	tsarc_redis *dst;
+	int rc;
+
+	if (in_pod(r, s) || !(dst = plan_target(r, s)))
+		return 0;
+	rc = tsarc_redis_swap_info_admit(s, dst);
+	tsarc_redis_close(dst);
+	return rc;
 }
 
 int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
@@ -654,7 +677,7 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 		return rc;
 	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
 		return refuse_swap(s, &map);
-	if (p == PATH_SWAP && (rc = admit_swap_files(r, s)))
+	if (p == PATH_SWAP && ((rc = admit_swap_info(r, s)) || (rc = admit_swap_files(r, s))))
 		return rc;
 	if ((rc = admit_memory(r, s, p)))
 		return rc;

@@ -81,8 +81,64 @@ typedef struct redis_op {
 	char *earlier;         /* what undoing an earlier interrupted swap did */
 } redis_op;
 
+/* Where the swap's redis-cli reaches the server, for messages. */
+static void swap_where(const redis_op *op, char *out, size_t outsz)
+{
+	if (op->in_pod)
+		snprintf(out, outsz, "the server of component '%s' in its pod", op->s->component);
+	else if (op->conn.socket && op->conn.socket[0])
+		snprintf(out, outsz, "%s", op->conn.socket);
+	else
+		snprintf(out, outsz, "%s:%d", op->conn.host ? op->conn.host : "127.0.0.1",
+			op->conn.port ? op->conn.port : 6379);
+}
+
+/* Whether redis-cli's answer `out` is an error reply, which it prints as
+ * its answer, exiting 0 (-e, which would say it, is not in every
+ * redis-cli a pod has): its code in capitals and a blank ("NOPERM ...",
+ * "ERR ..."). No answer the swap reads begins so (INFO's "# Section",
+ * CONFIG GET's name, OK, PONG). */
+static int cli_error_reply(const char *out)
+{
+	size_t n = strspn(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+
+	return n && out[n] == ' ';
+}
+
+/* The error of command `args` answered with the error reply `reply` by
+ * Redis at `where`: refused to the user (NOPERM names the ACL rule that
+ * grants it), unknown to the server (renamed or disabled), or another. */
+static int reply_error(const char *component, const char *where, const char *const args[],
+	const char *reply)
+{
+	char cmd[200] = "";
+	const char *rule = strstr(reply, "to run the '");
+	int len = (int)strcspn(reply, "\r\n");
+	size_t i;
+
+	while (len && reply[len - 1] == ' ')
+		len--;
+	for (i = 0; args[i]; i++)
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%s", i ? " " : "", args[i]);
+	if (!strncmp(reply, "NOPERM", 6) && rule)
+		return tsarc_error_set(TSARC_EACCESS, "component '%s': Redis at %s refuses %s to the "
+			"swap's user (%.*s): grant the user +%.*s", component, where, cmd, len, reply,
+			(int)strcspn(rule + 12, "'\r\n"), rule + 12);
+	if (tsarc_redis_error_refused(reply))
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': Redis at %s does not know "
+			"%s (%.*s): renamed or disabled in its configuration (rename-command), where the "
+			"swap needs it under its own name", component, where, cmd, len, reply);
+	return tsarc_error_set(TSARC_EIO, "component '%s': Redis at %s answered %s with an error: "
+		"%.*s", component, where, cmd, len, reply);
+}
+
+/* redis-cli `args` where the server runs, its answer into *out. An error
+ * reply is an error (reply_error): read as an answer, it holds none of
+ * the lines a check looks for, and INFO refused to the swap's user passed
+ * every check after the restart, whatever the server had loaded. */
 static int redis_cli(redis_op *op, const char *const args[], char **out)
 {
+	char where[300];
 	tsarc_cmd cmd;
 	size_t i;
 	int rc;
@@ -95,7 +151,98 @@ static int redis_cli(redis_op *op, const char *const args[], char **out)
 	if (!rc)
 		rc = op->c.tr->capture(op->c.tr, &op->c, &cmd, TSARC_CAPTURE_MAX, out);
 	tsarc_cmd_free(&cmd);
+	if (!rc && *out && cli_error_reply(*out)) {
+		swap_where(op, where, sizeof(where));
+		rc = reply_error(op->s->component, where, args, *out);
+		free(*out);
+		*out = NULL;
+	}
 	return rc;
+}
+
+/* What the swap reads INFO for (INFO_SECTIONS). */
+static const char READS_INFO[] = "reads INFO to check that the server it restarts has "
+	"loaded the backup's RDB, holds it within its maxmemory and keeps it once persistence is "
+	"back on";
+
+/* `rc`'s error, met before anything was touched, with what the swap
+ * needed the command for (`reads`). */
+static int swap_untouched(int rc, const char *reads)
+{
+	tsarc_saved_error e;
+
+	tsarc_error_save(&e);
+	return tsarc_error_set(rc, "%s; the swap %s, and does not go on without it: nothing was "
+		"changed (the server runs as before); or, where this host reaches the server, restore "
+		"with \"mode\": \"logical\", which does not restart it", e.message, reads);
+}
+
+/*
+ * The INFO sections the swap's checks read. Once it has restarted the
+ * server on the backup's RDB, the swap knows only from them that it
+ * loaded that file (persistence: swap_loaded_backup), holds it within its
+ * maxmemory and evicted nothing (memory, stats: swap_loaded_fits; memory
+ * and keyspace before, swap_room), and kept it across the restart with
+ * persistence back (keyspace). Refused to the swap's user ("NOPERM", or
+ * renamed: "ERR unknown command"), each check passed, and a server
+ * restarted on another file, on none, or over its maxmemory, was reported
+ * restored.
+ */
+static const char *const INFO_SECTIONS[] = {"persistence", "memory", "stats", "keyspace", NULL};
+
+/* Asks each of INFO_SECTIONS with `ask` (0: answered; an error reply is
+ * an error; 1: not asked now), before anything is touched: the first
+ * refused refuses the swap. */
+typedef int (*info_ask_fn)(void *arg, const char *const args[]);
+static int swap_info_asked(info_ask_fn ask, void *arg)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && INFO_SECTIONS[i]; i++) {
+		const char *args[] = {"INFO", INFO_SECTIONS[i], NULL};
+		rc = ask(arg, args);
+	}
+	return rc < 0 ? swap_untouched(rc, READS_INFO) : 0;
+}
+
+/* The step's asker: redis-cli where the server runs (a redis_op). */
+static int ask_cli(void *arg, const char *const args[])
+{
+	char *out = NULL;
+	int rc = redis_cli(arg, args, &out);
+
+	free(out);
+	return rc;
+}
+
+/* The plan's: tsarc's own client. */
+typedef struct info_client {
+	const tsarc_step *s;
+	tsarc_redis *dst;
+} info_client;
+static int ask_client(void *arg, const char *const args[])
+{
+	const info_client *c = arg;
+	tsarc_redis_reply *rep = NULL;
+	int rc = 0;
+
+	if (tsarc_redis_command(c->dst, &rep, args[0], args[1], NULL)) {
+		tsarc_error_clear();
+		return 1;
+	}
+	if (rep->type == '-')
+		rc = reply_error(c->s->component, tsarc_redis_where(c->dst), args, rep->str);
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
+/* redis.h: the step's check of INFO_SECTIONS, asked by the plan. */
+int tsarc_redis_swap_info_admit(const tsarc_step *s, tsarc_redis *dst)
+{
+	info_client c = {s, dst};
+
+	return swap_info_asked(ask_client, &c);
 }
 
 /* CONFIG GET NAME: the second line, or an empty string (unknown name). */
@@ -685,7 +832,8 @@ static int redis_check_incoming(redis_op *op, const char **unchecked)
 	}
 	free(out);
 	if (!chk.present) {
-		*unchecked = "not read before the swap: the server's host has no redis-check-rdb";
+		*unchecked = "not read before the swap, nor the keys loaded counted against it: the "
+			"server's host has no redis-check-rdb";
 		return 0;
 	}
 	if (!chk.ok)
@@ -819,18 +967,6 @@ static int redis_refused(redis_op *op, int rc, const char *ts, const char *why)
 	}
 	free(made);
 	return rc;
-}
-
-/* Where the swap's redis-cli reaches the server, for messages. */
-static void swap_where(const redis_op *op, char *out, size_t outsz)
-{
-	if (op->in_pod)
-		snprintf(out, outsz, "the server of component '%s' in its pod", op->s->component);
-	else if (op->conn.socket && op->conn.socket[0])
-		snprintf(out, outsz, "%s", op->conn.socket);
-	else
-		snprintf(out, outsz, "%s:%d", op->conn.host ? op->conn.host : "127.0.0.1",
-			op->conn.port ? op->conn.port : 6379);
 }
 
 /* The maxmemory and maxmemory-policy of `conf`, the configuration the
@@ -1147,22 +1283,27 @@ static int swap_conf_agrees(redis_op *op)
  * the same count whatever the time. Another file (the configuration names
  * another, appendonly turned on where the swap does not see it), or none,
  * gives another: TSARC_EIO, and the step puts the server's own files
- * back. Not compared where the RDB was not read or the server does not
- * say.
+ * back. Not compared where the RDB was not read (redis_check_incoming
+ * says so), nor where the server does not say: *uncounted then says so
+ * for the report. A refused INFO is an error (redis_cli).
  */
-static int swap_loaded_backup(redis_op *op)
+static int swap_loaded_backup(redis_op *op, const char **uncounted)
 {
 	static const char *const args[] = {"INFO", "persistence", NULL};
 	char *out = NULL, loaded[32], expired[32], where[300];
 	int rc;
 
+	*uncounted = NULL;
 	if (op->rdb_keys < 0)
 		return 0;
 	if ((rc = redis_cli(op, args, &out)))
 		return rc;
-	if (out && tsarc_redis_info_line(out, "rdb_last_load_keys_loaded", loaded, sizeof(loaded)) &&
-		tsarc_redis_info_line(out, "rdb_last_load_keys_expired", expired, sizeof(expired)) &&
-		strtoll(loaded, NULL, 10) + strtoll(expired, NULL, 10) != op->rdb_keys) {
+	if (!out || !tsarc_redis_info_line(out, "rdb_last_load_keys_loaded", loaded,
+		    sizeof(loaded)) ||
+		!tsarc_redis_info_line(out, "rdb_last_load_keys_expired", expired, sizeof(expired)))
+		*uncounted = "the keys it loaded not counted against the RDB's: the server does not "
+			"say them (INFO persistence: rdb_last_load_keys_loaded, Redis 7.0 and later)";
+	else if (strtoll(loaded, NULL, 10) + strtoll(expired, NULL, 10) != op->rdb_keys) {
 		swap_where(op, where, sizeof(where));
 		rc = tsarc_error_set(TSARC_EIO, "component '%s': Redis at %s, restarted on the "
 			"backup's RDB (%s/%s, %lld keys), loaded %s keys and %s expired ones: it loaded "
@@ -1345,7 +1486,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	redis_op op;
 	char *appendonly = NULL, *before = NULL, *after = NULL, *off = NULL, *moved = NULL;
-	const char *unchecked = NULL;
+	const char *unchecked = NULL, *uncounted = NULL;
 	tsarc_cmd cmd;
 	char what[300], ts[17], memory[1200] = "";
 	int rc, unsaved = 1;
@@ -1395,14 +1536,19 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	if (op.earlier)
 		tsarc_restore_progress(r, "  %s: %s", s->component, op.earlier);
 	/* Where the server keeps its files, from the server itself (the
-	 * recipe's data_dir when the server does not say). */
+	 * recipe's data_dir when the server does not say); then whether it
+	 * answers what the checks read (INFO_SECTIONS). */
 	if ((rc = redis_config_get(&op, "dir", &op.data_dir)) ||
 		(rc = redis_config_get(&op, "dbfilename", &op.dbfilename)) ||
 		(rc = redis_config_get(&op, "appendfilename", &op.aof_file)) ||
 		(rc = redis_config_get(&op, "appenddirname", &op.aof_dir)) ||
 		(rc = redis_config_get(&op, "appendonly", &appendonly)) ||
 		(rc = redis_config_get(&op, "pidfile", &op.pidfile)) ||
-		(rc = redis_config_get(&op, "logfile", &op.logfile)))
+		(rc = redis_config_get(&op, "logfile", &op.logfile))) {
+		rc = swap_untouched(rc, "reads where the server keeps its files (CONFIG GET)");
+		goto done;
+	}
+	if ((rc = swap_info_asked(ask_cli, &op)))
 		goto done;
 	if (!op.data_dir[0] && tsarc_spec_str(s->recipe, "data_dir")) {
 		free(op.data_dir);
@@ -1410,7 +1556,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	}
 	if (!op.data_dir || !op.data_dir[0] || !op.dbfilename || !op.dbfilename[0]) {
 		rc = tsarc_error_set(TSARC_EIO, "component '%s': Redis does not say its dir and "
-			"dbfilename (CONFIG GET refused?)", s->component);
+			"dbfilename (CONFIG GET answered nothing)", s->component);
 		goto done;
 	}
 	if ((rc = swap_restart_conf(&op)))
@@ -1485,7 +1631,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	/* 3b. The backup's RDB loaded, whole whatever its maxmemory: another
 	 * file, or over it, or evicting, it gets its own files back
 	 * (swap_loaded_backup, swap_loaded_fits). */
-	if ((rc = swap_loaded_backup(&op))) {
+	if ((rc = swap_loaded_backup(&op, &uncounted))) {
 		if (moved_aside_at(moved, ts))
 			rc = redis_refused(&op, rc, ts, "did not load the backup's RDB");
 		goto done;
@@ -1520,9 +1666,10 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			"restart with persistence on (%s before, %s after)", s->component, before, after);
 		goto done;
 	}
-	tsarc_step_note(s, "RDB of %llu bytes loaded into %s/%s; keys %s AOF %s%s%s",
+	tsarc_step_note(s, "RDB of %llu bytes loaded into %s/%s; keys %s AOF %s%s%s%s%s",
 		(unsigned long long)s->st->size, op.data_dir, op.dbfilename, after[0] ? after : "none;",
-		op.aof_on ? "on" : "off", unchecked ? "; RDB " : "", unchecked ? unchecked : "");
+		op.aof_on ? "on" : "off", unchecked ? "; RDB " : "", unchecked ? unchecked : "",
+		uncounted ? "; " : "", uncounted ? uncounted : "");
 	s->detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(s->detail, "keyspace", after);
 	cJSON_AddStringToObject(s->detail, "data_dir", op.data_dir);
