@@ -472,7 +472,11 @@ static int room_for(tsarc_redis_loader *l)
 /* Keys the target evicted since it was asked before the emptying: every
  * one a key of the backup (or one written meanwhile by someone else), and
  * the count that follows would say only that one differs. An error that
- * says so, or 0 (none, or INFO stats refused to this user). */
+ * says so, or 0 (none, or INFO stats refused to this user: a managed
+ * Redis may, and the load goes on, its key counts still compared; the
+ * report says they were not counted, NOT_COUNTED). */
+#define NOT_COUNTED "; evictions during the load not counted: the target does not tell " \
+	"them to this user (INFO stats)"
 static int evicted_during_load(tsarc_redis_loader *l)
 {
 	unsigned long long now = 0;
@@ -788,10 +792,11 @@ int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz)
 		}
 	}
 	if (digest)
-		snprintf(note, notesz, "key count and digest of every database match");
+		snprintf(note, notesz, "key count and digest of every database match%s",
+			l->evicted_known ? "" : NOT_COUNTED);
 	else
 		snprintf(note, notesz, "key count of every database matches (digest not compared: "
-			"%s)", why);
+			"%s)%s", why, l->evicted_known ? "" : NOT_COUNTED);
 done:
 	tsarc_redis_digests_free(&want);
 	tsarc_redis_digests_free(&got);
