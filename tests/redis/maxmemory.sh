@@ -83,10 +83,12 @@ for snap in "$S_LOG" "$S_RDB"; do
 done
 
 info "a user refused INFO (a managed Redis's ACL may be): restored on both paths, the report saying which checks were not made"
-# The target's memory (INFO memory) and what it evicts during the load
-# (INFO stats) cannot be read: the restore goes on, as into a managed
-# Redis, the key counts and digest still compared, and says so. Before,
-# the report said nothing of the evictions it had not counted.
+# The target's memory (INFO memory), what it evicts during the load
+# (INFO stats) and its identity (INFO server's run_id, which tells two
+# addresses of one server for one) cannot be read: the restore goes on,
+# as into a managed Redis, the key counts and digest still compared, and
+# says so. Before, the report said nothing of the evictions it had not
+# counted, nor that the target was known by its address only.
 echo "ACL SETUSER noinfo on >$USER_PW ~* &* +@all $ACL_DENY -info" | rcli "$PORT_ROOMY" >/dev/null ||
 	fail "ACL SETUSER"
 redis_deployment dst-noinfo "redis://127.0.0.1:$PORT_ROOMY/0" noinfo "$USER_PW"
@@ -102,6 +104,7 @@ import json, sys
 s = [s for s in json.load(open(sys.argv[1]))["steps"] if s["component"] == "backend-redis"][0]
 assert s["detail"]["redis_memory"].startswith("not checked") and "INFO memory" in s["detail"]["redis_memory"], s
 assert "evictions during the load not counted" in s["note"] and "INFO stats" in s["note"], s["note"]
+assert "server_id" not in s["endpoint"] and "INFO server" in s["endpoint"]["server_id_unknown"], s["endpoint"]
 PY
 done
 
