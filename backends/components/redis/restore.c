@@ -488,21 +488,28 @@ static tsarc_redis *plan_target(tsarc_restore_ctx *r, const tsarc_step *s)
  * client reaches it: two steps whose URLs name one server by two
  * addresses (an IP and a name) are then known to be one server, and the
  * plan refuses two servers' backups into it (target.c). Unreachable now,
- * or silent: the addresses are compared, as before. */
+ * or silent (a user refused INFO, as a managed Redis may): the addresses
+ * are compared, as before, and the endpoint says so ("server_id_unknown",
+ * which the plan and the report show). */
 static void note_server_id(tsarc_restore_ctx *r, const tsarc_step *s)
 {
 	tsarc_redis *dst;
-	char id[64] = "";
+	const char *text = s->endpoint ? tsarc_spec_str(s->endpoint, "text") : NULL;
+	char id[64] = "", why[400];
 
 	if (!s->endpoint)
 		return;
 	if ((dst = plan_target(r, s)))
 		tsarc_redis_server_id(dst, id, sizeof(id));
+	snprintf(why, sizeof(why), "Redis at %s %s: told apart from the other steps' targets by its "
+		"address only (two addresses of one server are not known to be one)",
+		dst ? tsarc_redis_where(dst) : text ? text : "?", dst ? "does not tell this user its "
+		"run_id (INFO server)" : "was not reached when the plan was made");
 	tsarc_redis_close(dst);
 	tsarc_error_clear();
 	cJSON_DeleteItemFromObjectCaseSensitive(s->endpoint, "server_id");
-	if (*id)
-		cJSON_AddStringToObject(s->endpoint, "server_id", id);
+	cJSON_DeleteItemFromObjectCaseSensitive(s->endpoint, "server_id_unknown");
+	cJSON_AddStringToObject(s->endpoint, *id ? "server_id" : "server_id_unknown", *id ? id : why);
 }
 
 /* A logical stream's need as the snapshot recorded it (its data set and
