@@ -20,7 +20,12 @@
 # redis-cli prints and exits 0 on; read as INFO persistence it held no
 # count, and the swap into the wrapped server reported success with the
 # server empty. The swap must be refused before anything is touched,
-# naming INFO and what to grant.
+# naming INFO and what to grant. So must a user who may not switch AOF
+# back on once the RDB is loaded (CONFIG SET): before, the swap waited
+# 300 s for an AOF rewrite that never began, and failed with the server
+# on the backup's data and persistence off. One who may not SHUTDOWN is
+# refused at the first restart, at once, the server never stopped (before,
+# after a wait of 300 s for it to stop).
 . "$(dirname "$0")/lib.sh"
 tsarc_repo
 
@@ -32,12 +37,15 @@ keys_dump "$PORT_SRC" > "$WORK/src.keys"
 
 # dst NAME [EXTRA_CONF_LINE...]: a target holding 10 keys of its own,
 # saved, and $WORK/NAME/config.json, its swap through its redis.conf, as
-# the user DST_USER (default: the admin; "noinfo": every command but INFO).
+# the user DST_USER (default: the admin; "noinfo", "noset", "nostop": every
+# command but INFO, CONFIG SET, SHUTDOWN).
 dst() {
 	local name=$1 port_var user=${DST_USER:-default} pw=$ADMIN_PW
 	shift
 	[ "$user" = default ] || pw=$USER_PW
-	redis_up "$name" "user noinfo on >$USER_PW ~* &* +@all -info" "$@"
+	redis_up "$name" "user noinfo on >$USER_PW ~* &* +@all -info" \
+		"user noset on >$USER_PW ~* &* +@all -config|set" \
+		"user nostop on >$USER_PW ~* &* +@all -shutdown" "$@"
 	port_var=PORT_$(printf '%s' "$name" | tr 'a-z' 'A-Z')
 	PORT=${!port_var}
 	redis_deployment "$name" "redis://127.0.0.1:$PORT/0" "$user" "$pw" \
@@ -58,11 +66,11 @@ swap_fails() {
 	[ "$RC" -ne 0 ] || fail "$1: the swap succeeded, and the server holds $(grep -c "^db0 b'backup:" "$WORK/after.keys") of the backup's 30 keys and $(grep -c "^db0 b'own:" "$WORK/after.keys") of its own 10"
 }
 
-# refused NAME WHAT [WHY]: the swap into NAME refused, naming WHAT and
-# WHY (by default that the restart would not load the backup's RDB), with
-# the server, its keys, its configuration and its folder as they were.
-refused() {
-	local name=$1 what=$2 why=${3:-would not load the backup} pid
+# untouched NAME WHAT WHY: the swap into NAME refused, naming WHAT and
+# WHY, with the server, its keys, its configuration and its folder as
+# they were.
+untouched() {
+	local name=$1 what=$2 why=$3 pid
 	cp "$WORK/redis-$name/redis.conf" "$WORK/conf.before"
 	ls "$WORK/redis-$name" "$WORK/other" > "$WORK/files.before" 2>&1
 	pid=$(cat "$WORK/redis-$name/redis.pid")
@@ -74,8 +82,14 @@ refused() {
 	cmp -s "$WORK/files.before" "$WORK/files.after" || fail "$name: files were changed: $(diff "$WORK/files.before" "$WORK/files.after")"
 	grep -q "$what" "$WORK/r.err" || fail "$name: the error does not name $what: $err"
 	grep -q -- "$why" "$WORK/r.err" || fail "$name: the error does not say why ($why): $err"
-	# The plan refuses it as the run does.
-	plan_refused "$SNAP" "$WORK/$name/config.json" "$what.*$why" "$name"
+}
+
+# refused NAME WHAT [WHY]: untouched, by default saying that the restart
+# would not load the backup's RDB; the plan refuses it as the run does.
+refused() {
+	local why=${3:-would not load the backup}
+	untouched "$1" "$2" "$why"
+	plan_refused "$SNAP" "$WORK/$1/config.json" "$2.*$why" "$1"
 }
 
 mkdir "$WORK/other"
@@ -150,6 +164,16 @@ refused optaof "start_command turns appendonly on"
 info "the wrapped server's swap by a user refused INFO (+@all -info): the keys loaded cannot be counted, refused"
 DST_USER=noinfo aof_dst noinfo '["sh", "-c", "exec redis-server \"$0\" --appendonly yes", "CONF"]'
 refused noinfo "refuses INFO" "+info"
+
+info "a server running with AOF, swapped by a user refused CONFIG SET: AOF could not be switched back on, refused before anything is touched"
+# The plan does not ask (a plan only reads): the step does, with the
+# CONFIG SET appendonly the server already has, which changes nothing.
+DST_USER=noset aof_dst noset '["redis-server", "CONF"]'
+untouched noset "refuses CONFIG SET appendonly" "+config|set.*nothing was changed"
+
+info "a user refused SHUTDOWN: refused at the first restart, at once, the server never stopped"
+DST_USER=nostop dst nostop
+untouched nostop "refuses SHUTDOWN" "+shutdown"
 
 grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
 info "ok"
