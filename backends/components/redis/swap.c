@@ -132,13 +132,9 @@ static int reply_error(const char *component, const char *where, const char *con
 		"%.*s", component, where, cmd, len, reply);
 }
 
-/* redis-cli `args` where the server runs, its answer into *out. An error
- * reply is an error (reply_error): read as an answer, it holds none of
- * the lines a check looks for, and INFO refused to the swap's user passed
- * every check after the restart, whatever the server had loaded. */
-static int redis_cli(redis_op *op, const char *const args[], char **out)
+/* redis-cli `args` where the server runs, its answer as printed into *out. */
+static int redis_cli_raw(redis_op *op, const char *const args[], char **out)
 {
-	char where[300];
 	tsarc_cmd cmd;
 	size_t i;
 	int rc;
@@ -151,9 +147,28 @@ static int redis_cli(redis_op *op, const char *const args[], char **out)
 	if (!rc)
 		rc = op->c.tr->capture(op->c.tr, &op->c, &cmd, TSARC_CAPTURE_MAX, out);
 	tsarc_cmd_free(&cmd);
+	return rc;
+}
+
+/* reply_error of the error reply `out`, redis-cli's answer to `args`. */
+static int cli_reply_error(const redis_op *op, const char *const args[], const char *out)
+{
+	char where[300];
+
+	swap_where(op, where, sizeof(where));
+	return reply_error(op->s->component, where, args, out);
+}
+
+/* redis_cli_raw, an error reply an error (cli_reply_error): read as an
+ * answer, it holds none of the lines a check looks for, and INFO refused
+ * to the swap's user passed every check after the restart, whatever the
+ * server had loaded. */
+static int redis_cli(redis_op *op, const char *const args[], char **out)
+{
+	int rc = redis_cli_raw(op, args, out);
+
 	if (!rc && *out && cli_error_reply(*out)) {
-		swap_where(op, where, sizeof(where));
-		rc = reply_error(op->s->component, where, args, *out);
+		rc = cli_reply_error(op, args, *out);
 		free(*out);
 		*out = NULL;
 	}
@@ -235,6 +250,28 @@ static int ask_client(void *arg, const char *const args[])
 		rc = reply_error(c->s->component, tsarc_redis_where(c->dst), args, rep->str);
 	tsarc_redis_reply_free(rep);
 	return rc;
+}
+
+/*
+ * Before anything is touched, where the swap switches AOF back on once
+ * the backup's RDB is loaded (step 4): whether the user may, by CONFIG
+ * SET appendonly to the value the server already has, which changes
+ * nothing. Refused only then, the swap stopped with the server on the
+ * backup's data and persistence off (before, after waiting for an AOF
+ * rewrite that never began).
+ */
+static int swap_aof_allowed(redis_op *op, const char *appendonly)
+{
+	const char *args[] = {"CONFIG", "SET", "appendonly", appendonly, NULL};
+	char *out = NULL;
+	int rc;
+
+	if (!op->aof_on || !appendonly[0])
+		return 0;
+	rc = redis_cli(op, args, &out);
+	free(out);
+	return rc ? swap_untouched(rc, "switches AOF back on once the backup's RDB is loaded "
+		"(CONFIG SET appendonly)") : 0;
 }
 
 /* redis.h: the step's check of INFO_SECTIONS, asked by the plan. */
@@ -645,12 +682,17 @@ static int redis_stop(redis_op *op, int save, long *pid_out)
 	const char *args[] = {"SHUTDOWN", save ? "SAVE" : "NOSAVE", NULL};
 	char *out = NULL;
 	long pid = redis_pidfile_pid(op);
-	int i;
+	int i, rc = 0;
 
 	*pid_out = pid;
-	/* SHUTDOWN closes the connection: redis-cli's status says nothing. */
-	redis_cli(op, args, &out);
+	/* SHUTDOWN closes the connection: redis-cli's status says nothing.
+	 * Refused to the user (NOPERM, renamed), the server does not stop:
+	 * said at once (before, after REDIS_WAIT_SECONDS of waiting for it). */
+	if (!redis_cli_raw(op, args, &out) && out && tsarc_redis_error_refused(out))
+		rc = cli_reply_error(op, args, out);
 	free(out);
+	if (rc)
+		return rc;
 	op->server = 1;
 	for (i = 0; pid > 0 && i < REDIS_WAIT_SECONDS * 20 && !process_gone(pid); i++) {
 		if (tsarc_interrupted())
@@ -1567,6 +1609,8 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	 * with appendonly yes and no AOF written from memory would come up
 	 * without the restored data. */
 	op.aof_on = !strcmp(appendonly, "yes") || conf_wants_aof(op.restart_conf);
+	if ((rc = swap_aof_allowed(&op, appendonly)))
+		goto done;
 	if (!op.orig_conf || !(off = tsarc__redis_persistence_off(op.orig_conf))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
