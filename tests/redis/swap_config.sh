@@ -25,7 +25,9 @@
 # 300 s for an AOF rewrite that never began, and failed with the server
 # on the backup's data and persistence off. One who may not SHUTDOWN is
 # refused at the first restart, at once, the server never stopped (before,
-# after a wait of 300 s for it to stop).
+# after a wait of 300 s for it to stop). One refused CONFIG (as a managed
+# Redis's user is) was refused by the step only, after the earlier steps
+# of a deployment restore: the plan must refuse it too.
 . "$(dirname "$0")/lib.sh"
 tsarc_repo
 
@@ -37,15 +39,16 @@ keys_dump "$PORT_SRC" > "$WORK/src.keys"
 
 # dst NAME [EXTRA_CONF_LINE...]: a target holding 10 keys of its own,
 # saved, and $WORK/NAME/config.json, its swap through its redis.conf, as
-# the user DST_USER (default: the admin; "noinfo", "noset", "nostop": every
-# command but INFO, CONFIG SET, SHUTDOWN).
+# the user DST_USER (default: the admin; "noinfo", "noset", "nostop",
+# "noconf": every command but INFO, CONFIG SET, SHUTDOWN, CONFIG).
 dst() {
 	local name=$1 port_var user=${DST_USER:-default} pw=$ADMIN_PW
 	shift
 	[ "$user" = default ] || pw=$USER_PW
 	redis_up "$name" "user noinfo on >$USER_PW ~* &* +@all -info" \
 		"user noset on >$USER_PW ~* &* +@all -config|set" \
-		"user nostop on >$USER_PW ~* &* +@all -shutdown" "$@"
+		"user nostop on >$USER_PW ~* &* +@all -shutdown" \
+		"user noconf on >$USER_PW ~* &* +@all -config" "$@"
 	port_var=PORT_$(printf '%s' "$name" | tr 'a-z' 'A-Z')
 	PORT=${!port_var}
 	redis_deployment "$name" "redis://127.0.0.1:$PORT/0" "$user" "$pw" \
@@ -174,6 +177,10 @@ untouched noset "refuses CONFIG SET appendonly" "+config|set.*nothing was change
 info "a user refused SHUTDOWN: refused at the first restart, at once, the server never stopped"
 DST_USER=nostop dst nostop
 untouched nostop "refuses SHUTDOWN" "+shutdown"
+
+info "a user refused CONFIG: where the server keeps its files cannot be read, refused before anything is touched, the plan too"
+DST_USER=noconf dst noconf
+refused noconf "refuses CONFIG GET dir" "+config|get.*nothing was changed"
 
 grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
 info "ok"
