@@ -78,13 +78,13 @@ int tsarc_redis_swap_admit(tsarc_restore_ctx *r, const tsarc_step *s, const char
  * compare. TSARC_EUNSAFE when the backup does not fit (swap.c). */
 int tsarc_redis_swap_pod_plan(tsarc_restore_ctx *r, const tsarc_step *s, int *checked,
 	char *room, size_t roomsz, char *files, size_t filessz);
-/* The swap's refusal of a server that does not answer its user the INFO
- * sections its checks read (NOPERM, or an unknown command where INFO is
- * renamed), for the plan, which asks them with tsarc's own client `dst`
- * (restore.c); 0 when it answers, or cannot be asked now (the step
- * decides). */
+/* The swap's refusal of a server that does not answer its user CONFIG
+ * GET or the INFO sections its checks read (NOPERM, or an unknown command
+ * where one is renamed), for the plan, which asks them with tsarc's own
+ * client `dst` (restore.c); 0 when it answers, or cannot be asked now
+ * (the step decides). */
 struct tsarc_redis;
-int tsarc_redis_swap_info_admit(const tsarc_step *s, struct tsarc_redis *dst);
+int tsarc_redis_swap_access(const tsarc_step *s, struct tsarc_redis *dst);
 /* What the RDB of step `s` needs in memory (logical.h tsarc_redis_need):
  * as its snapshot recorded it, never less than the RDB's size; or, where
  * it records none (an older tsarc, a source that did not tell it), the

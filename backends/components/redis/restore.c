@@ -656,19 +656,20 @@ static int admit_swap_files(tsarc_restore_ctx *r, const tsarc_step *s)
 	return asked ? tsarc_redis_swap_admit(r, s, dir, file) : 0;
 }
 
-/* The swap's check that the server answers its user the INFO its checks
- * read after the restart (tsarc_redis_swap_info_admit), made when the
- * plan is made where tsarc's own client reaches the server; a server in
- * its pod (a plan runs nothing there), or not reached now: the step
- * decides. */
-static int admit_swap_info(tsarc_restore_ctx *r, const tsarc_step *s)
+/* The swap's check that the server answers its user what the swap reads
+ * (CONFIG GET, and the INFO its checks read after the restart:
+ * tsarc_redis_swap_access), made when the plan is made where tsarc's own
+ * client reaches the server: found only by the step, the steps before it
+ * would already have replaced their targets. A server in its pod (a plan
+ * runs nothing there), or not reached now: the step decides. */
+static int admit_swap_access(tsarc_restore_ctx *r, const tsarc_step *s)
 {
 	tsarc_redis *dst;
 	int rc;
 
 	if (in_pod(r, s) || !(dst = plan_target(r, s)))
 		return 0;
-	rc = tsarc_redis_swap_info_admit(s, dst);
+	rc = tsarc_redis_swap_access(s, dst);
 	tsarc_redis_close(dst);
 	return rc;
 }
@@ -684,7 +685,7 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 		return rc;
 	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
 		return refuse_swap(s, &map);
-	if (p == PATH_SWAP && ((rc = admit_swap_info(r, s)) || (rc = admit_swap_files(r, s))))
+	if (p == PATH_SWAP && ((rc = admit_swap_access(r, s)) || (rc = admit_swap_files(r, s))))
 		return rc;
 	if ((rc = admit_memory(r, s, p)))
 		return rc;

@@ -159,10 +159,10 @@ static int cli_reply_error(const redis_op *op, const char *const args[], const c
 	return reply_error(op->s->component, where, args, out);
 }
 
-/* redis_cli_raw, an error reply an error (cli_reply_error): read as an
- * answer, it holds none of the lines a check looks for, and INFO refused
- * to the swap's user passed every check after the restart, whatever the
- * server had loaded. */
+/* redis_cli_raw, with an error reply taken for an error (cli_reply_error):
+ * read as an answer, it holds none of the lines a check looks for, and
+ * INFO refused to the swap's user passed every check after the restart,
+ * whatever the server had loaded. */
 static int redis_cli(redis_op *op, const char *const args[], char **out)
 {
 	int rc = redis_cli_raw(op, args, out);
@@ -175,10 +175,11 @@ static int redis_cli(redis_op *op, const char *const args[], char **out)
 	return rc;
 }
 
-/* What the swap reads INFO for (INFO_SECTIONS). */
+/* What the swap reads INFO for (INFO_SECTIONS), and CONFIG GET. */
 static const char READS_INFO[] = "reads INFO to check that the server it restarts has "
 	"loaded the backup's RDB, holds it within its maxmemory and keeps it once persistence is "
 	"back on";
+static const char READS_FILES[] = "reads where the server keeps its files (CONFIG GET)";
 
 /* `rc`'s error, met before anything was touched, with what the swap
  * needed the command for (`reads`). */
@@ -201,9 +202,11 @@ static int swap_untouched(int rc, const char *reads)
  * persistence back (keyspace). Refused to the swap's user ("NOPERM", or
  * renamed: "ERR unknown command"), each check passed, and a server
  * restarted on another file, on none, or over its maxmemory, was reported
- * restored.
+ * restored. Cluster: a node of several shards is refused before
+ * (tsarc_redis_cli_require_whole), and takes a refusal for "no cluster".
  */
-static const char *const INFO_SECTIONS[] = {"persistence", "memory", "stats", "keyspace", NULL};
+static const char *const INFO_SECTIONS[] = {"persistence", "memory", "stats", "keyspace",
+	"cluster", NULL};
 
 /* Asks each of INFO_SECTIONS with `ask` (0: answered; an error reply is
  * an error; 1: not asked now), before anything is touched: the first
@@ -231,7 +234,7 @@ static int ask_cli(void *arg, const char *const args[])
 	return rc;
 }
 
-/* The plan's: tsarc's own client. */
+/* The plan's: tsarc's own client (`args`: two or three words). */
 typedef struct info_client {
 	const tsarc_step *s;
 	tsarc_redis *dst;
@@ -242,7 +245,7 @@ static int ask_client(void *arg, const char *const args[])
 	tsarc_redis_reply *rep = NULL;
 	int rc = 0;
 
-	if (tsarc_redis_command(c->dst, &rep, args[0], args[1], NULL)) {
+	if (tsarc_redis_command(c->dst, &rep, args[0], args[1], args[2], NULL)) {
 		tsarc_error_clear();
 		return 1;
 	}
@@ -274,12 +277,17 @@ static int swap_aof_allowed(redis_op *op, const char *appendonly)
 		"(CONFIG SET appendonly)") : 0;
 }
 
-/* redis.h: the step's check of INFO_SECTIONS, asked by the plan. */
-int tsarc_redis_swap_info_admit(const tsarc_step *s, tsarc_redis *dst)
+/* redis.h: what the step asks before anything is touched (CONFIG GET,
+ * INFO_SECTIONS), asked by the plan. */
+int tsarc_redis_swap_access(const tsarc_step *s, tsarc_redis *dst)
 {
+	static const char *const config_args[] = {"CONFIG", "GET", "dir", NULL};
 	info_client c = {s, dst};
+	int rc = ask_client(&c, config_args);
 
-	return swap_info_asked(ask_client, &c);
+	if (rc < 0)
+		return swap_untouched(rc, READS_FILES);
+	return rc ? 0 : swap_info_asked(ask_client, &c);
 }
 
 /* CONFIG GET NAME: the second line, or an empty string (unknown name). */
@@ -1587,7 +1595,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		(rc = redis_config_get(&op, "appendonly", &appendonly)) ||
 		(rc = redis_config_get(&op, "pidfile", &op.pidfile)) ||
 		(rc = redis_config_get(&op, "logfile", &op.logfile))) {
-		rc = swap_untouched(rc, "reads where the server keeps its files (CONFIG GET)");
+		rc = swap_untouched(rc, READS_FILES);
 		goto done;
 	}
 	if ((rc = swap_info_asked(ask_cli, &op)))
