@@ -5,7 +5,9 @@
 # the target, then the first RESTORE was refused: the target was left
 # empty, the backup's keys nowhere. The user's right to RESTORE must be
 # known before anything is removed, on both online paths: the logical
-# load, and the private redis-server that copies an RDB into the target.
+# load, and the private redis-server that copies an RDB into the target;
+# and so must its right to read the target back for the check after the
+# load (SCAN, TYPE, PEXPIRETIME or PTTL, DUMP), by the plan too.
 . "$(dirname "$0")/lib.sh"
 tsarc_repo
 
@@ -68,6 +70,64 @@ cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
 [ "$RC" -ne 0 ] || fail "a restore of function libraries by a user who may not FUNCTION RESTORE succeeded"
 grep -q "FUNCTION RESTORE" "$WORK/r4.err" || fail "the error does not name FUNCTION RESTORE: $(cat "$WORK/r4.err")"
 grep -q "nothing was written" "$WORK/r4.err" || fail "the error does not say nothing was written: $(cat "$WORK/r4.err")"
+
+info "the plan refuses a user who may not RESTORE too, before any step writes"
+rcli "$PORT_SRC" FUNCTION DELETE srclib >/dev/null
+plan_refused "$S_LOG" "$WORK/dst/config.json" "refuses RESTORE" "RESTORE refused"
+grep -q "+restore" "$WORK/plan.err" || fail "the plan does not say what to grant: $(cat "$WORK/plan.err")"
+
+# The check after the load reads the target back (SCAN, TYPE, PEXPIRETIME
+# or PTTL, DUMP). A user refused one of them was found only then: the
+# target emptied and loaded, the step failed. Asked before anything is
+# removed now, by the plan too; a refused PEXPIRETIME alone is no refusal
+# (PTTL is read instead, and the digest not compared, saying why).
+# denied USER COMMAND RULES SNAP...: each restore of SNAP by USER (ACL
+# rules of a managed Redis's user, then RULES) refused by the plan and by
+# the run with the target untouched, naming COMMAND and what to grant.
+denied() {
+	local user=$1 cmd=$2 rules=$3 snap rc
+	shift 3
+	# shellcheck disable=SC2086 # ACL_DENY and RULES are lists of rules
+	rcli "$PORT_DST" ACL SETUSER "$user" reset on ">$USER_PW" "~*" "&*" +@all $ACL_DENY $rules |
+		grep -qx OK || fail "ACL SETUSER $user"
+	redis_deployment "dst-$user" "redis://127.0.0.1:$PORT_DST/0" "$user" "$USER_PW"
+	for snap in "$@"; do
+		info "a user refused $cmd, snapshot ${snap:0:10}: refused by the plan and the run, the target untouched"
+		rcli "$PORT_DST" FLUSHALL >/dev/null
+		for i in $(seq 10); do echo "SET dst:$i own$i"; done | rcli "$PORT_DST" >/dev/null
+		keys_dump "$PORT_DST" > "$WORK/before.keys"
+		plan_refused "$snap" "$WORK/dst-$user/config.json" "refuses $cmd" "$cmd refused"
+		grep -q -- "+${cmd,,}" "$WORK/plan.err" || fail "the plan does not say to grant +${cmd,,}: $(cat "$WORK/plan.err")"
+		rc=0
+		"$TSARC" restore "$snap" --config "$WORK/dst-$user/config.json" --repo "$REPO" > "$WORK/r5.out" 2> "$WORK/r5.err" || rc=$?
+		keys_dump "$PORT_DST" > "$WORK/after.keys"
+		cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
+			fail "$cmd refused: the target was changed ($(grep -c . "$WORK/after.keys") keys, its own 10 gone): $(grep -v '^  ' "$WORK/r5.err")"
+		[ "$rc" -ne 0 ] || fail "a restore by a user refused $cmd succeeded"
+		grep -q "refuses $cmd" "$WORK/r5.err" || fail "the error does not name $cmd: $(cat "$WORK/r5.err")"
+		grep -q "nothing was written" "$WORK/r5.err" || fail "the error does not say nothing was written: $(cat "$WORK/r5.err")"
+	done
+}
+rcli "$PORT_SRC" FLUSHALL >/dev/null
+for i in $(seq 30); do echo "SET src:$i v$i"; done | rcli "$PORT_SRC" >/dev/null
+S_LOG=$(backup_id "$WORK/src-logical/config.json" b-log2)
+S_RDB=$(backup_id "$WORK/src-rdb/config.json" b-rdb2)
+denied nodump DUMP -dump "$S_LOG" "$S_RDB"
+denied noscan SCAN -scan "$S_LOG"
+denied notype TYPE -type "$S_RDB"
+
+info "a user refused PEXPIRETIME: restored, the digest not compared, and the report says the user may not run it"
+# shellcheck disable=SC2086 # ACL_DENY is a list of rules
+rcli "$PORT_DST" ACL SETUSER nopexp on ">$USER_PW" "~*" "&*" +@all $ACL_DENY -pexpiretime |
+	grep -qx OK || fail "ACL SETUSER nopexp"
+redis_deployment dst-nopexp "redis://127.0.0.1:$PORT_DST/0" nopexp "$USER_PW"
+"$TSARC" restore "$S_LOG" --config "$WORK/dst-nopexp/config.json" --repo "$REPO" --json > "$WORK/r6.json" 2> "$WORK/r6.err" ||
+	fail "restore by a user refused PEXPIRETIME: $(cat "$WORK/r6.err")"
+[ "$(rcli "$PORT_DST" DBSIZE)" = 30 ] || fail "the backup's 30 keys were not restored"
+grep -q "may not run PEXPIRETIME" "$WORK/r6.json" ||
+	fail "the report does not say the user may not run PEXPIRETIME: $(grep -o 'digest[^"]*' "$WORK/r6.json")"
+info "a user refused PEXPIRETIME and PTTL: refused, naming PTTL"
+denied nopexp PTTL "-pexpiretime -pttl" "$S_LOG"
 
 grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
 info "ok"
