@@ -314,6 +314,15 @@ void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t k
 	EVP_MD_CTX_free(c);
 }
 
+/* What the digest reads each key with, in this order ([exact]: the
+ * expiry by PEXPIRETIME, or by PTTL and the clock), after SCAN; the probe
+ * before a load's target is emptied asks the same (digest_allowed). */
+#define KEY_READS 3
+static const char *const KEY_READ[2][KEY_READS] = {
+	{"TYPE", "PTTL", "DUMP"}, {"TYPE", "PEXPIRETIME", "DUMP"}};
+static const char READS_USE[] = "reads the target back with it after the load, to check what "
+	"it holds (SCAN, TYPE, PEXPIRETIME or PTTL, DUMP)";
+
 static int digest_batch(tsarc_redis *r, int db, const tsarc_redis_reply *keys, int exact,
 	int64_t cutoff, tsarc_redis_digests *out)
 {
@@ -322,13 +331,12 @@ static int digest_batch(tsarc_redis *r, int db, const tsarc_redis_reply *keys, i
 	int rc = 0;
 
 	for (i = 0; i < keys->nelem && !rc; i++) {
-		const char *argv[2] = {"TYPE", keys->elem[i]->str};
-		size_t lens[2] = {4, keys->elem[i]->len};
-		const char *cmds[3] = {"TYPE", exact ? "PEXPIRETIME" : "PTTL", "DUMP"};
+		const char *argv[2] = {NULL, keys->elem[i]->str};
+		size_t lens[2] = {0, keys->elem[i]->len};
 		int j;
-		for (j = 0; j < 3 && !rc; j++) {
-			argv[0] = cmds[j];
-			lens[0] = strlen(cmds[j]);
+		for (j = 0; j < KEY_READS && !rc; j++) {
+			argv[0] = KEY_READ[exact][j];
+			lens[0] = strlen(argv[0]);
 			rc = tsarc_redis_append(r, 2, argv, lens);
 		}
 	}
@@ -360,6 +368,54 @@ static int digest_batch(tsarc_redis *r, int db, const tsarc_redis_reply *keys, i
 	return rc;
 }
 
+/* Whether the server gives this user absolute expiries: PEXPIRETIME
+ * answered (Redis 7.0 and later; refused only for the probe key, by the
+ * user's key patterns, it is allowed), into d->exact; refused to the user
+ * (NOPERM ... to run the command), d->expiry_refused: PTTL then, as on a
+ * server without it, and the report says which. */
+static int expiry_probe(tsarc_redis *r, tsarc_redis_digests *d)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc = tsarc_redis_command(r, &rep, "PEXPIRETIME", "tsarc:probe:none", NULL);
+
+	if (!rc) {
+		int noperm = rep->type == '-' && !strncmp(rep->str, "NOPERM", 6);
+		d->expiry_refused = noperm && strstr(rep->str, "to run the") != NULL;
+		d->exact = rep->type == ':' || (noperm && !d->expiry_refused);
+	}
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
+/* One probe of `argv` (changes nothing): tsarc__redis_probe_refused. */
+static int read_allowed(tsarc_redis *r, int argc, const char *const argv[])
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc;
+
+	if ((rc = tsarc_redis_append(r, argc, argv, NULL)) || (rc = tsarc_redis_read(r, &rep)))
+		return rc;
+	rc = tsarc__redis_probe_refused(r, argv[0], rep, READS_USE);
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
+int tsarc_redis_digest_allowed(tsarc_redis *r)
+{
+	static const char *const scan[] = {"SCAN", "0", "MATCH", "tsarc:probe:none", "COUNT", "1"};
+	tsarc_redis_digests d;
+	int rc, j;
+
+	memset(&d, 0, sizeof(d));
+	if ((rc = read_allowed(r, 6, scan)) || (rc = expiry_probe(r, &d)))
+		return rc;
+	for (j = 0; j < KEY_READS && !rc; j++) {
+		const char *argv[] = {KEY_READ[d.exact][j], "tsarc:probe:none"};
+		rc = read_allowed(r, 2, argv);
+	}
+	return rc;
+}
+
 int tsarc_redis_digest(tsarc_redis *r, int64_t cutoff_ms, tsarc_redis_digests *out)
 {
 	tsarc_redis_reply *rep = NULL;
@@ -367,10 +423,8 @@ int tsarc_redis_digest(tsarc_redis *r, int64_t cutoff_ms, tsarc_redis_digests *o
 
 	memset(out, 0, sizeof(*out));
 	out->rdb_version = -1;
-	if ((rc = tsarc_redis_command(r, &rep, "PEXPIRETIME", "tsarc:probe:none", NULL)))
+	if ((rc = expiry_probe(r, out)))
 		return rc;
-	out->exact = rep->type == ':';
-	tsarc_redis_reply_free(rep);
 	if ((rc = tsarc_redis_db_count(r, &ndb)))
 		return rc;
 	for (db = 0; db < ndb && !rc; db++) {

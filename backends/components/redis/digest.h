@@ -18,6 +18,7 @@ typedef struct tsarc_redis_digests {
 	unsigned long long *keys; /* per database */
 	unsigned char *sums;      /* 32 bytes per database */
 	int exact;                /* expiries from PEXPIRETIME (comparable) */
+	int expiry_refused;       /* not exact: PEXPIRETIME refused to this user */
 	/* RDB version of the first payload (its last 10 bytes are the version
 	 * and a CRC): servers of different versions encode differently, so
 	 * their digests are not compared. -1: none seen. */
@@ -44,5 +45,11 @@ void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t k
 /* The digest of every database of a live server, leaving out keys that
  * expire before `cutoff_ms`; pipelined SCAN, TYPE, PEXPIRETIME, DUMP. */
 int tsarc_redis_digest(tsarc_redis *r, int64_t cutoff_ms, tsarc_redis_digests *out);
+/* Whether the user of `r` may run what tsarc_redis_digest sends (SCAN,
+ * TYPE, PEXPIRETIME or else PTTL, DUMP), each asked of a key that does
+ * not exist: asked before a load's target is emptied (logical.h
+ * tsarc_redis_load_allowed), since the check after it reads the target
+ * back with them. TSARC_EUNSAFE naming the command and what to grant. */
+int tsarc_redis_digest_allowed(tsarc_redis *r);
 
 #endif

@@ -401,29 +401,33 @@ static int say_target_state(void *arg)
 	return 0;
 }
 
+int tsarc__redis_probe_refused(tsarc_redis *dst, const char *cmd, const tsarc_redis_reply *rep,
+	const char *use)
+{
+	const char *rule = rep->type == '-' ? strstr(rep->str, "to run the '") : NULL;
+
+	if (rep->type != '-' || !((!strncmp(rep->str, "NOPERM", 6) && rule) ||
+		!strncmp(rep->str, "ERR unknown command", 19)))
+		return 0;
+	if (rule)
+		return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s refuses %s to this user (%s): the "
+			"restore %s, and would empty the target and then fail; nothing was written. "
+			"Grant the restore's user +%.*s%s", tsarc_redis_where(dst), cmd, rep->str, use,
+			(int)strcspn(rule + 12, "'"), rule + 12, strcmp(cmd, "RESTORE") ? "" :
+			" (a managed Redis's -@dangerous takes it away)");
+	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s refuses %s to this user (%s): the "
+		"restore %s, and would empty the target and then fail; nothing was written. The "
+		"server has renamed or disabled it (rename-command): a renamed command cannot be "
+		"used", tsarc_redis_where(dst), cmd, rep->str, use);
+}
+
 /* Whether the target's user may run what the restore will send, asked
  * before anything of the target is removed: a managed Redis's user is
  * often "+@all -@dangerous", and RESTORE is @dangerous (FLUSHDB too, so
  * the emptying goes on with SCAN and DEL); found at the first key, the
  * target would be left empty, or (FUNCTION RESTORE refused) with the
  * backup's keys and not its libraries. Each probe changes nothing: a
- * payload no Redis takes (RESTORE without REPLACE). Redis checks the ACL
- * first: "NOPERM ... to run the '...' command" is the answer that
- * matters; a probe key the user's key patterns leave out says nothing of
- * the keys of the backup, nor does any other error (the payload's, an
- * existing key's). A server that has no such command (a renamed one:
- * "ERR unknown command") cannot take the backup either. */
-static int probe_refused(tsarc_redis *dst, const char *cmd, tsarc_redis_reply *rep)
-{
-	if (rep->type != '-' || !((!strncmp(rep->str, "NOPERM", 6) && strstr(rep->str, "to run the")) ||
-		!strncmp(rep->str, "ERR unknown command", 19)))
-		return 0;
-	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s refuses %s to this user (%s): the "
-		"restore would empty it and then be refused; nothing was written. The restore's "
-		"user needs %s (a managed Redis's -@dangerous takes RESTORE away: +restore; a "
-		"renamed command cannot be used)", tsarc_redis_where(dst), cmd, rep->str, cmd);
-}
-
+ * payload no Redis takes (RESTORE without REPLACE). */
 static int writes_allowed(tsarc_redis *dst, int sends_functions)
 {
 	tsarc_redis_reply *rep = NULL;
@@ -432,7 +436,7 @@ static int writes_allowed(tsarc_redis *dst, int sends_functions)
 	if ((rc = tsarc_redis_command(dst, &rep, "RESTORE", "tsarc:probe:restore", "0",
 		"tsarc: not a payload", NULL)))
 		return rc;
-	rc = probe_refused(dst, "RESTORE", rep);
+	rc = tsarc__redis_probe_refused(dst, "RESTORE", rep, "writes the backup's keys with it");
 	tsarc_redis_reply_free(rep);
 	rep = NULL;
 	if (rc || !sends_functions)
@@ -440,9 +444,17 @@ static int writes_allowed(tsarc_redis *dst, int sends_functions)
 	if ((rc = tsarc_redis_command(dst, &rep, "FUNCTION", "RESTORE", "tsarc: not a payload",
 		NULL)))
 		return rc;
-	rc = probe_refused(dst, "FUNCTION RESTORE", rep);
+	rc = tsarc__redis_probe_refused(dst, "FUNCTION RESTORE", rep, "writes the backup's "
+		"function libraries with it");
 	tsarc_redis_reply_free(rep);
 	return rc;
+}
+
+int tsarc_redis_load_allowed(tsarc_redis *dst, int sends_functions)
+{
+	int rc = writes_allowed(dst, sends_functions);
+
+	return rc ? rc : tsarc_redis_digest_allowed(dst);
 }
 
 void tsarc_redis_loader_need(tsarc_redis_loader *l, const tsarc_redis_need *need)
@@ -511,7 +523,7 @@ int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned l
 			tsarc_redis_where(l->dst));
 		return rc;
 	}
-	if ((rc = writes_allowed(l->dst, sends_functions)) || (rc = room_for(l)))
+	if ((rc = tsarc_redis_load_allowed(l->dst, sends_functions)) || (rc = room_for(l)))
 		return rc;
 	snprintf(l->what, sizeof(l->what), "%s", what ? what : "Redis restore");
 	snprintf(l->where, sizeof(l->where), "%s", tsarc_redis_where(l->dst));
@@ -768,7 +780,8 @@ int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz)
 		goto done;
 	if (digest && !got.exact) {
 		digest = 0;
-		why = "the target has no PEXPIRETIME";
+		why = got.expiry_refused ? "the target's user may not run PEXPIRETIME: grant "
+			"+pexpiretime to compare it" : "the target has no PEXPIRETIME";
 	} else if (digest && got.rdb_version >= 0 && want.rdb_version >= 0 &&
 		got.rdb_version != want.rdb_version) {
 		digest = 0;

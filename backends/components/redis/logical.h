@@ -200,10 +200,10 @@ int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t n
  * step can report says what the target holds: being emptied, or emptied
  * and how many of the backup's `total` keys (0: unknown) were restored.
  * `what` names the step there ("component 'backend-redis'"). Before
- * anything is removed, the target's user is asked whether it may RESTORE
- * (and FUNCTION RESTORE where `sends_functions`: the stream holds
- * libraries), so that one refused is found with the target untouched;
- * and whether the target's maxmemory holds what the backup needs
+ * anything is removed, the target's user is asked whether it may run
+ * what the load and its check need (tsarc_redis_load_allowed), so that
+ * one refused is found with the target untouched; and whether the
+ * target's maxmemory holds what the backup needs
  * (tsarc_redis_loader_need): one that cannot is refused untouched too. */
 int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned long long total,
 	tsarc_redis_functions functions, int sends_functions, tsarc_redis_stats *cleared);
@@ -211,6 +211,15 @@ int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned l
  * copied): the clear refuses, with the target untouched, a target whose
  * maxmemory cannot hold it (tsarc_redis_room). Not set: not checked. */
 void tsarc_redis_loader_need(tsarc_redis_loader *l, const tsarc_redis_need *need);
+/* Whether the user of `dst` may run every command a load into it needs,
+ * asked before anything is removed (tsarc_redis_loader_clear) and by the
+ * plan, before any step of the restore writes: RESTORE (and FUNCTION
+ * RESTORE where `sends_functions`: the stream holds libraries), and what
+ * the check after the load reads the target with (digest.h
+ * tsarc_redis_digest_allowed). Found only when sent, the target would be
+ * emptied, or emptied and loaded, and the step failed. Each probe changes
+ * nothing. TSARC_EUNSAFE naming the command and what to grant. */
+int tsarc_redis_load_allowed(tsarc_redis *dst, int sends_functions);
 /* What the memory check said ("" before tsarc_redis_loader_clear). */
 const char *tsarc_redis_loader_memory(const tsarc_redis_loader *l);
 /* Maps the stream's databases (before the first feed; copied): its
@@ -256,6 +265,16 @@ int tsarc__redis_select(tsarc_redis *r, int db, int *out_of_range);
 int tsarc__redis_dbsize(tsarc_redis *r, long long *n);
 /* A SCAN reply is a cursor and an array of strings (else an error). */
 int tsarc__redis_scan_ok(tsarc_redis *r, const tsarc_redis_reply *rep, int db);
+/* The answer `rep` of a probe of `cmd` (one that changes nothing) says
+ * whether the user may run it: Redis checks the ACL first, and "NOPERM
+ * ... to run the '...' command" is the answer that matters; a probe key
+ * the user's key patterns leave out says nothing of the keys of the
+ * backup, nor does any other error (the payload's, an existing key's). A
+ * server that has no such command (renamed: "ERR unknown command") cannot
+ * serve the restore either. TSARC_EUNSAFE naming `cmd`, what the restore
+ * does with it (`use`) and what to grant; else 0. */
+int tsarc__redis_probe_refused(tsarc_redis *dst, const char *cmd, const tsarc_redis_reply *rep,
+	const char *use);
 #define TSARC__REDIS_SCAN_COUNT "1000"
 
 

@@ -674,6 +674,33 @@ static int admit_swap_access(tsarc_restore_ctx *r, const tsarc_step *s)
 	return rc;
 }
 
+/* The online paths' check that the target's user may run what the load
+ * and the check after it send (tsarc_redis_load_allowed), made when the
+ * plan is made where tsarc's own client reaches the target: found by the
+ * step alone, the steps before it would already have replaced their
+ * targets. Function libraries are asked for where the snapshot says the
+ * stream holds them ("redis_functions" "saved"); an RDB's are known once
+ * the private redis-server has loaded it, and the step asks then. Not
+ * reached now, or a probe not answered: the step decides. */
+static int admit_load_access(tsarc_restore_ctx *r, const tsarc_step *s, restore_path p)
+{
+	const char *rec = p == PATH_LOGICAL && s->st ? tsarc_spec_str(s->st->meta,
+		"redis_functions") : NULL;
+	tsarc_redis *dst = plan_target(r, s);
+	int rc;
+
+	if (!dst)
+		return 0;
+	rc = tsarc_redis_load_allowed(dst, rec && !strcmp(rec, "saved"));
+	tsarc_redis_close(dst);
+	if (rc != TSARC_EUNSAFE) {
+		tsarc_error_clear();
+		return 0;
+	}
+	tsarc_error_prefix("component '%s'", s->component);
+	return rc;
+}
+
 int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 {
 	tsarc_redis_dbmap map;
@@ -686,6 +713,8 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
 	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
 		return refuse_swap(s, &map);
 	if (p == PATH_SWAP && ((rc = admit_swap_access(r, s)) || (rc = admit_swap_files(r, s))))
+		return rc;
+	if (p != PATH_SWAP && (rc = admit_load_access(r, s, p)))
 		return rc;
 	if ((rc = admit_memory(r, s, p)))
 		return rc;
