@@ -125,7 +125,8 @@ static int cmd_load(tsarc_redis *r)
 	/* A stream alone, without the snapshot's metadata: taken to hold the
 	 * source's libraries (REPLACE), as `redis-cli --pipe` after FUNCTION
 	 * FLUSH would; the KEEP side is tsarc's restore (redis_functions). */
-	if ((rc = tsarc_redis_require_master(r)) || (rc = tsarc_redis_clear(r, TSARC_REDIS_FUNCTIONS_REPLACE, &clear)) ||
+	if ((rc = tsarc_redis_require_master(r)) || (rc = tsarc_redis_clear(r, TSARC_REDIS_FUNCTIONS_REPLACE,
+			TSARC_REDIS_LAZYFREE_WAIT_S, &clear)) ||
 		(rc = tsarc_redis_loader_new(&l, r, now ? atoll(now) : 0)))
 		goto done;
 	while ((n = read(0, buf, sizeof(buf))) > 0)
@@ -166,8 +167,8 @@ static int cmd_load_rdb(tsarc_redis *r)
 	if (rc || (rc = tsarc_redis_private_start(&p, getenv("T_REDIS_SERVER"), &priv)))
 		goto done;
 	fprintf(stderr, "private: %s\n", tsarc_redis_where(priv));
-	if ((rc = tsarc_redis_copy(priv, r, NULL, "tsarc-redis-tool", &st, note, sizeof(note),
-		     memory, sizeof(memory))))
+	if ((rc = tsarc_redis_copy(priv, r, NULL, "tsarc-redis-tool", TSARC_REDIS_LAZYFREE_WAIT_S,
+		     &st, note, sizeof(note), memory, sizeof(memory))))
 		goto done;
 	print_stats("load-rdb", &st);
 	fprintf(stderr, "memory: %s\n", memory);

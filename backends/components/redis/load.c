@@ -86,6 +86,7 @@ struct tsarc_redis_loader {
 	unsigned long long total;     /* the backup's keys, 0 unknown */
 	char what[200], where[300];
 	tsarc_redis_need need;        /* what the backup needs in memory */
+	int lazyfree_wait_s;          /* tsarc_redis_clear's wait for lazy frees */
 	char memory[1200];            /* what the memory check said */
 	tsarc_redis_memory mem;       /* the target before it was emptied */
 	unsigned long long evicted;   /* its evicted_keys then */
@@ -138,6 +139,7 @@ int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t n
 	l->db = -1;
 	l->digest_ok = 1;
 	l->want.rdb_version = -1;
+	l->lazyfree_wait_s = TSARC_REDIS_LAZYFREE_WAIT_S;
 	if (dst && !(l->ring = calloc(WINDOW, sizeof(*l->ring)))) {
 		free(l);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -462,6 +464,11 @@ void tsarc_redis_loader_need(tsarc_redis_loader *l, const tsarc_redis_need *need
 	l->need = *need;
 }
 
+void tsarc_redis_loader_lazyfree_wait(tsarc_redis_loader *l, int seconds)
+{
+	l->lazyfree_wait_s = seconds;
+}
+
 const char *tsarc_redis_loader_memory(const tsarc_redis_loader *l)
 {
 	return l->memory;
@@ -530,7 +537,7 @@ int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned l
 	l->total = total;
 	atomic_store(&l->stage, 1);
 	tsarc_cleanup_add(&l->on_exit, say_target_state, l, NULL);
-	if ((rc = tsarc_redis_clear(l->dst, functions, cleared)))
+	if ((rc = tsarc_redis_clear(l->dst, functions, l->lazyfree_wait_s, cleared)))
 		return rc;
 	atomic_store(&l->stage, 2);
 	return 0;
@@ -878,8 +885,8 @@ static int src_need(tsarc_redis *src, tsarc_redis_need *need)
 }
 
 int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
-	const char *what, tsarc_redis_stats *st, char *note, size_t notesz, char *memory,
-	size_t memorysz)
+	const char *what, int lazyfree_wait_s, tsarc_redis_stats *st, char *note, size_t notesz,
+	char *memory, size_t memorysz)
 {
 	tsarc_redis_loader *l = NULL;
 	tsarc_redis_stats dumped, cleared;
@@ -896,6 +903,7 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap
 		(rc = tsarc_redis_loader_new(&l, dst, 0)))
 		goto done;
 	tsarc_redis_loader_need(l, &need);
+	tsarc_redis_loader_lazyfree_wait(l, lazyfree_wait_s);
 	rc = tsarc_redis_loader_clear(l, what, 0, f, libraries, &cleared);
 	if (memorysz)
 		snprintf(memory, memorysz, "%s", tsarc_redis_loader_memory(l));
@@ -914,6 +922,7 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap
 	st->functions_removed = cleared.functions_removed;
 	st->functions_kept = cleared.functions_kept;
 	st->functions_kept_n = cleared.functions_kept_n;
+	st->lazyfree_pending = cleared.lazyfree_pending;
 	st->vanished = dumped.vanished;
 	st->exact_expiry = dumped.exact_expiry;
 done:

@@ -40,6 +40,9 @@ typedef struct tsarc_redis_stats {
 	 * could not read the source's); how many there were */
 	int functions_kept;
 	unsigned long long functions_kept_n;
+	/* restore: objects the target still had to free in the background when
+	 * the wait for them ran out (0: none left) */
+	unsigned long long lazyfree_pending;
 } tsarc_redis_stats;
 
 void tsarc_redis_stats_free(tsarc_redis_stats *st);
@@ -129,9 +132,14 @@ typedef enum {
 /* Empties every database of `dst` (FLUSHDB SYNC, plain FLUSHDB before
  * Redis 6.2, or where refused SCAN + DEL), its function libraries first
  * (FUNCTION FLUSH) where `functions` is REPLACE, then waits until the
- * server has no lazy free pending: the load must not meet memory freed in
- * the background. */
-int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_functions functions, tsarc_redis_stats *st);
+ * server has no lazy free pending, for at most `lazyfree_wait_s` seconds
+ * (the component's "lazyfree_wait", default TSARC_REDIS_LAZYFREE_WAIT_S):
+ * the load must not meet memory freed in the background. Frees still
+ * pending then are said (st->lazyfree_pending, a warning in the log), and
+ * the load goes on: the target is emptied by then. */
+#define TSARC_REDIS_LAZYFREE_WAIT_S 300
+int tsarc_redis_clear(tsarc_redis *dst, tsarc_redis_functions functions, int lazyfree_wait_s,
+	tsarc_redis_stats *st);
 
 /* What a Redis allows in memory, from INFO memory and INFO keyspace (what
  * a managed Redis answers where it blocks CONFIG). */
@@ -220,6 +228,9 @@ void tsarc_redis_loader_need(tsarc_redis_loader *l, const tsarc_redis_need *need
  * emptied, or emptied and loaded, and the step failed. Each probe changes
  * nothing. TSARC_EUNSAFE naming the command and what to grant. */
 int tsarc_redis_load_allowed(tsarc_redis *dst, int sends_functions);
+/* How long its clear waits for the target's lazy frees (tsarc_redis_clear;
+ * default TSARC_REDIS_LAZYFREE_WAIT_S). */
+void tsarc_redis_loader_lazyfree_wait(tsarc_redis_loader *l, int seconds);
 /* What the memory check said ("" before tsarc_redis_loader_clear). */
 const char *tsarc_redis_loader_memory(const tsarc_redis_loader *l);
 /* Maps the stream's databases (before the first feed; copied): its
@@ -252,10 +263,11 @@ void tsarc_redis_loader_free(tsarc_redis_loader *l);
  * fewer databases than the mapped ones, are refused before `dst` is
  * emptied, and so is a `dst` whose maxmemory cannot hold what `src` holds
  * (measured there: INFO memory); `memory` gets what that check said. `what`
- * as for tsarc_redis_loader_clear. */
+ * as for tsarc_redis_loader_clear; `lazyfree_wait_s` as for
+ * tsarc_redis_clear. */
 int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
-	const char *what, tsarc_redis_stats *st, char *note, size_t notesz, char *memory,
-	size_t memorysz);
+	const char *what, int lazyfree_wait_s, tsarc_redis_stats *st, char *note, size_t notesz,
+	char *memory, size_t memorysz);
 
 int64_t tsarc_redis_now_ms(void);
 

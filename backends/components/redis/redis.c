@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 static const char *const REDIS_FIELDS[] = {TSARC_DB_COMMON_KEYS, "tls", "mode", "socket",
-	"replica_wait", NULL};
+	"replica_wait", "lazyfree_wait", NULL};
 
 int tsarc_redis_spec_tls(const cJSON *spec)
 {
@@ -45,22 +45,43 @@ int tsarc_redis_spec_tls(const cJSON *spec)
 	return -1;
 }
 
+/* A field of whole seconds, 0 to 86400, when present; `what` says what
+ * it is for in the error. */
+static int seconds_field(const cJSON *spec, const char *name, const char *field,
+	const char *what)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, field);
+
+	if (v && (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 86400 ||
+		v->valuedouble != (double)(int)v->valuedouble))
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"%s\" is a whole number of "
+			"seconds, 0 to 86400 (%s)", name, field, what);
+	return 0;
+}
+
+int tsarc_redis_spec_seconds(const cJSON *spec, const char *field, int dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, field);
+
+	return cJSON_IsNumber(v) ? (int)v->valuedouble : dflt;
+}
+
 static int redis_validate(const cJSON *spec, const char *name)
 {
 	const char *mode = tsarc_spec_str(spec, "mode");
-	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(spec, "tls"), *wait;
+	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(spec, "tls");
+	int rc;
 
 	if (tls && tsarc_redis_spec_tls(spec) < 0)
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"tls\" is true, false or "
 			"\"verify-ca\" (redis-cli on this host: the certificate's chain checked, not its "
 			"host name)", name);
 
-	if ((wait = cJSON_GetObjectItemCaseSensitive(spec, "replica_wait")) &&
-		(!cJSON_IsNumber(wait) || wait->valuedouble < 0 || wait->valuedouble > 86400 ||
-			wait->valuedouble != (double)(int)wait->valuedouble))
-		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"replica_wait\" is a whole "
-			"number of seconds, 0 to 86400 (how long a backup waits for a replica to catch "
-			"up with its master)", name);
+	if ((rc = seconds_field(spec, name, "replica_wait", "how long a backup waits for a "
+		"replica to catch up with its master")) ||
+		(rc = seconds_field(spec, name, "lazyfree_wait", "how long a restore waits for the "
+		"target's background frees once it is emptied")))
+		return rc;
 	if (cJSON_GetObjectItemCaseSensitive(spec, "mode") &&
 		(!mode || (strcmp(mode, "rdb") && strcmp(mode, "logical") && strcmp(mode, "auto"))))
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"mode\" is \"rdb\", "
@@ -480,11 +501,8 @@ static int native_dump(tsarc_component *c, tsarc_production *out)
 	if (!d)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	d->mode = tsarc_redis_mode(c->spec);
-	{
-		const cJSON *w = cJSON_GetObjectItemCaseSensitive(c->spec, "replica_wait");
-		d->wait_ms = (cJSON_IsNumber(w) ? (int)w->valuedouble :
-			TSARC_REDIS_REPLICA_WAIT_S) * 1000;
-	}
+	d->wait_ms = tsarc_redis_spec_seconds(c->spec, "replica_wait", TSARC_REDIS_REPLICA_WAIT_S) *
+		1000;
 	if (c->external) {
 		if (!secret || !tsarc_spec_str(ref, "key")) {
 			free(d);

@@ -12,6 +12,9 @@
  * checks the certificate's chain only), or -1 (not given: the Secret's). */
 #define TSARC_REDIS_TLS_CHAIN_ONLY 2
 int tsarc_redis_spec_tls(const cJSON *spec);
+/* A component field of whole seconds ("replica_wait", "lazyfree_wait":
+ * checked when the configuration is read), or `dflt` when not given. */
+int tsarc_redis_spec_seconds(const cJSON *spec, const char *field, int dflt);
 
 /* redis-cli's login and TLS, as tsarc's own client reads the Secret
  * `doc` (NULL: none). The user and password: the Secret's URL, else its

@@ -251,8 +251,13 @@ static const char *functions_kept_why(const tsarc_step *s)
 static void note_done(tsarc_step *s, const char *how, const char *where,
 	const tsarc_redis_stats *st, const char *verified, const char *maptext, const char *memory)
 {
-	char libs[80] = "", kept[300] = "", detail[200];
+	char libs[80] = "", kept[300] = "", lazy[300] = "", detail[200];
 
+	if (st->lazyfree_pending)
+		snprintf(lazy, sizeof(lazy), "; the target still had %llu objects to free in the "
+			"background (lazyfree_pending_objects) when the wait for them ran out after %d s "
+			"(\"lazyfree_wait\"): loaded anyway", st->lazyfree_pending,
+			tsarc_redis_spec_seconds(s->spec, "lazyfree_wait", TSARC_REDIS_LAZYFREE_WAIT_S));
 	if (st->functions_removed)
 		snprintf(libs, sizeof(libs), " and FUNCTION FLUSH (%llu librar%s)",
 			st->functions_removed, st->functions_removed == 1 ? "y" : "ies");
@@ -260,9 +265,9 @@ static void note_done(tsarc_step *s, const char *how, const char *where,
 		snprintf(kept, sizeof(kept), "; the target's function libraries left as they were "
 			"(%llu): %s", st->functions_kept_n, functions_kept_why(s));
 	tsarc_step_note(s, "%s into %s: %llu keys restored, %llu expired since the backup and "
-		"skipped; target emptied first with %s%s%s%s; %s; %s", how, where, st->keys,
+		"skipped; target emptied first with %s%s%s%s%s; %s; %s", how, where, st->keys,
 		st->expired, st->flush ? "FLUSHDB" : "per-key DEL (FLUSHDB refused)", libs,
-		st->functions > 0 ? "; functions restored" : "", kept, verified, maptext);
+		st->functions > 0 ? "; functions restored" : "", kept, lazy, verified, maptext);
 	if (st->functions_kept) {
 		if (!s->detail)
 			s->detail = cJSON_CreateObject();
@@ -386,6 +391,8 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	if ((rc = tsarc_redis_loader_new(&l, dst, 0)))
 		goto done;
 	tsarc_redis_loader_need(l, &need);
+	tsarc_redis_loader_lazyfree_wait(l, tsarc_redis_spec_seconds(s->spec, "lazyfree_wait",
+		TSARC_REDIS_LAZYFREE_WAIT_S));
 	if ((rc = tsarc_redis_loader_clear(l, what, keys, stream_functions(s, functions),
 		     functions > 0, &cleared)))
 		goto done;
@@ -401,6 +408,7 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	st.functions_removed = cleared.functions_removed;
 	st.functions_kept = cleared.functions_kept;
 	st.functions_kept_n = cleared.functions_kept_n;
+	st.lazyfree_pending = cleared.lazyfree_pending;
 	note_done(s, "logical restore (RESTORE ... REPLACE ABSTTL, pipelined)", where, &st,
 		verified, maptext, tsarc_redis_loader_memory(l));
 done:
@@ -437,7 +445,8 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 		rc = tsarc_error_set(TSARC_EIO, "writing the RDB for the private redis-server");
 	fd = -1;
 	if (rc || (rc = tsarc_redis_private_start(&p, NULL, &priv)) ||
-		(rc = tsarc_redis_copy(priv, dst, map, what, &st, verified, sizeof(verified),
+		(rc = tsarc_redis_copy(priv, dst, map, what, tsarc_redis_spec_seconds(s->spec,
+			"lazyfree_wait", TSARC_REDIS_LAZYFREE_WAIT_S), &st, verified, sizeof(verified),
 			memory, sizeof(memory))))
 		goto done;
 	note_done(s, "RDB loaded by a private redis-server (unix socket, private folder, removed "
