@@ -27,7 +27,12 @@
 # refused at the first restart, at once, the server never stopped (before,
 # after a wait of 300 s for it to stop). One refused CONFIG (as a managed
 # Redis's user is) was refused by the step only, after the earlier steps
-# of a deployment restore: the plan must refuse it too.
+# of a deployment restore: the plan must refuse it too. One refused PING,
+# by which the swap waits for the server to stop and to come back, took
+# the stopped server for stopped at once and the restarted one for not
+# up: it waited 300 s, then failed with the server restarted, saying it
+# "did not answer PING"; it must be refused before anything is touched,
+# by the plan too, naming PING and what to grant.
 . "$(dirname "$0")/lib.sh"
 tsarc_repo
 
@@ -40,7 +45,8 @@ keys_dump "$PORT_SRC" > "$WORK/src.keys"
 # dst NAME [EXTRA_CONF_LINE...]: a target holding 10 keys of its own,
 # saved, and $WORK/NAME/config.json, its swap through its redis.conf, as
 # the user DST_USER (default: the admin; "noinfo", "noset", "nostop",
-# "noconf": every command but INFO, CONFIG SET, SHUTDOWN, CONFIG).
+# "noconf", "noping": every command but INFO, CONFIG SET, SHUTDOWN,
+# CONFIG, PING).
 dst() {
 	local name=$1 port_var user=${DST_USER:-default} pw=$ADMIN_PW
 	shift
@@ -48,7 +54,8 @@ dst() {
 	redis_up "$name" "user noinfo on >$USER_PW ~* &* +@all -info" \
 		"user noset on >$USER_PW ~* &* +@all -config|set" \
 		"user nostop on >$USER_PW ~* &* +@all -shutdown" \
-		"user noconf on >$USER_PW ~* &* +@all -config" "$@"
+		"user noconf on >$USER_PW ~* &* +@all -config" \
+		"user noping on >$USER_PW ~* &* +@all -ping" "$@"
 	port_var=PORT_$(printf '%s' "$name" | tr 'a-z' 'A-Z')
 	PORT=${!port_var}
 	redis_deployment "$name" "redis://127.0.0.1:$PORT/0" "$user" "$pw" \
@@ -181,6 +188,10 @@ untouched nostop "refuses SHUTDOWN" "+shutdown"
 info "a user refused CONFIG: where the server keeps its files cannot be read, refused before anything is touched, the plan too"
 DST_USER=noconf dst noconf
 refused noconf "refuses CONFIG GET dir" "+config|get.*nothing was changed"
+
+info "a user refused PING: the swap could not tell the server stopped or up again, refused before anything is touched, the plan too"
+DST_USER=noping dst noping
+refused noping "refuses PING" "+ping.*nothing was changed"
 
 grep -q -e "$ADMIN_PW" -e "$USER_PW" "$WORK"/*.err "$WORK"/*.out "$WORK"/*.json && fail "a password was printed"
 info "ok"
