@@ -180,6 +180,8 @@ static const char READS_INFO[] = "reads INFO to check that the server it restart
 	"loaded the backup's RDB, holds it within its maxmemory and keeps it once persistence is "
 	"back on";
 static const char READS_FILES[] = "reads where the server keeps its files (CONFIG GET)";
+static const char WAITS_PING[] = "waits with PING for the server to stop and to come back up "
+	"at each restart (a refusal tells neither)";
 
 /* `rc`'s error, met before anything was touched, with what the swap
  * needed the command for (`reads`). */
@@ -209,11 +211,17 @@ static const char *const INFO_SECTIONS[] = {"persistence", "memory", "stats", "k
 	"cluster", NULL};
 
 /* Asks each of INFO_SECTIONS with `ask` (0: answered; an error reply is
- * an error; 1: not asked now), before anything is touched: the first
- * refused refuses the swap. */
+ * an error; 1: not asked now), and PING, before anything is touched: the
+ * first refused refuses the swap. PING is how the swap waits for the
+ * server to stop and to come back up (redis_wait_ping); refused to its
+ * user (NOPERM even while the server loads: Redis checks the ACL first),
+ * the stopped server was taken for stopped at once and the restarted one
+ * for not up, and the swap waited REDIS_WAIT_SECONDS, then failed with
+ * the server restarted. */
 typedef int (*info_ask_fn)(void *arg, const char *const args[]);
 static int swap_info_asked(info_ask_fn ask, void *arg)
 {
+	static const char *const ping[] = {"PING", NULL};
 	size_t i;
 	int rc = 0;
 
@@ -221,7 +229,10 @@ static int swap_info_asked(info_ask_fn ask, void *arg)
 		const char *args[] = {"INFO", INFO_SECTIONS[i], NULL};
 		rc = ask(arg, args);
 	}
-	return rc < 0 ? swap_untouched(rc, READS_INFO) : 0;
+	if (rc < 0)
+		return swap_untouched(rc, READS_INFO);
+	rc = ask(arg, ping);
+	return rc < 0 ? swap_untouched(rc, WAITS_PING) : 0;
 }
 
 /* The step's asker: redis-cli where the server runs (a redis_op). */
@@ -234,7 +245,7 @@ static int ask_cli(void *arg, const char *const args[])
 	return rc;
 }
 
-/* The plan's: tsarc's own client (`args`: two or three words). */
+/* The plan's: tsarc's own client (`args`: one to three words). */
 typedef struct info_client {
 	const tsarc_step *s;
 	tsarc_redis *dst;
@@ -245,7 +256,7 @@ static int ask_client(void *arg, const char *const args[])
 	tsarc_redis_reply *rep = NULL;
 	int rc = 0;
 
-	if (tsarc_redis_command(c->dst, &rep, args[0], args[1], args[2], NULL)) {
+	if (tsarc_redis_command(c->dst, &rep, args[0], args[1], args[1] ? args[2] : NULL, NULL)) {
 		tsarc_error_clear();
 		return 1;
 	}
@@ -422,13 +433,18 @@ static long redis_pidfile_pid(redis_op *op)
 }
 
 /* Whether PING is answered (or not) as the ping_wait `arg` wants; an
- * error when the server being started has exited. */
+ * error when the server being started has exited, or when PING is
+ * refused to the user (NOPERM, or renamed: asked before anything was
+ * touched, so only an ACL changed since): that is a server answering,
+ * neither down nor loading, and no wait would tell more. */
 static int judge_ping(redis_op *op, int rc, const char *out, void *arg)
 {
 	const ping_wait *w = arg;
 	char reason[400];
 	long pid;
 
+	if (rc == TSARC_EACCESS || rc == TSARC_EUNSUPPORTED)
+		return rc;
 	if ((!rc && out && !strncmp(out, "PONG", 4)) == w->want_up)
 		return 1;
 	if (!w->want_up || w->old_pid < 0)
