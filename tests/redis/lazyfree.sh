@@ -93,12 +93,12 @@ PY
 # the wait is said, in the log and the step's report, and the load goes on
 # (its memory check and the server's OOM still stop a load that does not
 # fit). A real Redis frees in its own thread at a speed no test can pin: a
-# relay in front of the target (pending_relay.py) makes its INFO memory
-# say, every time, that 7 objects are pending.
+# relay in front of the target (relay.py ... pending) makes its INFO
+# memory say, every time, that 7 objects are pending.
 info "lazy frees still pending when the wait runs out: said, and the load goes on"
 mkdir -m 700 "$WORK/relay"
 RELAY_PORT=$(free_port)
-python3 "$REDIS_TESTS/pending_relay.py" "$RELAY_PORT" "$PORT_DST" "$WORK/relay/ready" 2> "$WORK/relay.log" &
+python3 "$REDIS_TESTS/relay.py" "$RELAY_PORT" "$PORT_DST" "$WORK/relay" pending 2> "$WORK/relay.log" &
 echo $! > "$WORK/relay/server.pid"
 for _ in $(seq 300); do [ -e "$WORK/relay/ready" ] && break; sleep 0.1; done
 [ -e "$WORK/relay/ready" ] || fail "the relay did not start: $(cat "$WORK/relay.log")"

@@ -24,19 +24,26 @@ redis_deployment src-rdb "redis://127.0.0.1:$PORT_SRC/0" "" "$ADMIN_PW" '{"mode"
 S_RDB=$(backup_id "$WORK/src-rdb/config.json" b-rdb)
 [ "$(stream_meta "$S_RDB" backend-redis.rdb redis_mode)" = rdb ] || fail "the second backup is no RDB"
 
-for snap in "$S_LOG" "$S_RDB"; do
-	info "snapshot ${snap:0:10} ($(stream_meta "$snap" backend-redis.rdb redis_mode)): refused before the target is emptied"
+# untouched SNAP CONFIG WHAT: the restore of SNAP into CONFIG's target,
+# holding its own 10 keys, refused, naming WHAT and saying nothing was
+# written, the target as it was.
+untouched() {
+	local rc=0
 	rcli "$PORT_DST" FLUSHALL >/dev/null
 	for i in $(seq 10); do echo "SET dst:$i own$i"; done | rcli "$PORT_DST" >/dev/null
 	keys_dump "$PORT_DST" > "$WORK/before.keys"
-	RC=0
-	"$TSARC" restore "$snap" --config "$WORK/dst/config.json" --repo "$REPO" > "$WORK/r.out" 2> "$WORK/r.err" || RC=$?
+	"$TSARC" restore "$1" --config "$2" --repo "$REPO" > "$WORK/r.out" 2> "$WORK/r.err" || rc=$?
 	keys_dump "$PORT_DST" > "$WORK/after.keys"
 	cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
-		fail "the target was changed ($(grep -c . "$WORK/after.keys") keys left of its 10, the backup's 30 not there): $(grep -v '^  ' "$WORK/r.err")"
-	[ "$RC" -ne 0 ] || fail "a restore by a user who may not RESTORE succeeded"
-	grep -q "RESTORE" "$WORK/r.err" || fail "the error does not name RESTORE: $(cat "$WORK/r.err")"
+		fail "$3 refused: the target was changed ($(grep -c . "$WORK/after.keys") keys left of its 10): $(grep -v '^  ' "$WORK/r.err")"
+	[ "$rc" -ne 0 ] || fail "a restore by a user refused $3 succeeded"
+	grep -q "$3" "$WORK/r.err" || fail "the error does not name $3: $(cat "$WORK/r.err")"
 	grep -q "nothing was written" "$WORK/r.err" || fail "the error does not say nothing was written: $(cat "$WORK/r.err")"
+}
+
+for snap in "$S_LOG" "$S_RDB"; do
+	info "snapshot ${snap:0:10} ($(stream_meta "$snap" backend-redis.rdb redis_mode)): refused before the target is emptied"
+	untouched "$snap" "$WORK/dst/config.json" RESTORE
 done
 
 info "a user whose key patterns leave out the probe's key is not refused for it"
@@ -59,17 +66,7 @@ redis.register_function('src_fn', function(keys, args) return 1 end)" >/dev/null
 	fail "FUNCTION LOAD on the source"
 S_FN=$(backup_id "$WORK/src-logical/config.json" b-fn)
 [ "$(stream_meta "$S_FN" backend-redis.rdb redis_functions)" = saved ] || fail "the backup holds no library"
-rcli "$PORT_DST" FLUSHALL >/dev/null
-for i in $(seq 10); do echo "SET dst:$i own$i"; done | rcli "$PORT_DST" >/dev/null
-keys_dump "$PORT_DST" > "$WORK/before.keys"
-RC=0
-"$TSARC" restore "$S_FN" --config "$WORK/dst-nofn/config.json" --repo "$REPO" > "$WORK/r4.out" 2> "$WORK/r4.err" || RC=$?
-keys_dump "$PORT_DST" > "$WORK/after.keys"
-cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
-	fail "the target was changed ($(grep -c . "$WORK/after.keys") keys left of its 10): $(grep -v '^  ' "$WORK/r4.err")"
-[ "$RC" -ne 0 ] || fail "a restore of function libraries by a user who may not FUNCTION RESTORE succeeded"
-grep -q "FUNCTION RESTORE" "$WORK/r4.err" || fail "the error does not name FUNCTION RESTORE: $(cat "$WORK/r4.err")"
-grep -q "nothing was written" "$WORK/r4.err" || fail "the error does not say nothing was written: $(cat "$WORK/r4.err")"
+untouched "$S_FN" "$WORK/dst-nofn/config.json" "FUNCTION RESTORE"
 
 info "the plan refuses a user who may not RESTORE too, before any step writes"
 rcli "$PORT_SRC" FUNCTION DELETE srclib >/dev/null
@@ -85,7 +82,7 @@ grep -q "+restore" "$WORK/plan.err" || fail "the plan does not say what to grant
 # rules of a managed Redis's user, then RULES) refused by the plan and by
 # the run with the target untouched, naming COMMAND and what to grant.
 denied() {
-	local user=$1 cmd=$2 rules=$3 snap rc
+	local user=$1 cmd=$2 rules=$3 snap
 	shift 3
 	# shellcheck disable=SC2086 # ACL_DENY and RULES are lists of rules
 	rcli "$PORT_DST" ACL SETUSER "$user" reset on ">$USER_PW" "~*" "&*" +@all $ACL_DENY $rules |
@@ -93,19 +90,9 @@ denied() {
 	redis_deployment "dst-$user" "redis://127.0.0.1:$PORT_DST/0" "$user" "$USER_PW"
 	for snap in "$@"; do
 		info "a user refused $cmd, snapshot ${snap:0:10}: refused by the plan and the run, the target untouched"
-		rcli "$PORT_DST" FLUSHALL >/dev/null
-		for i in $(seq 10); do echo "SET dst:$i own$i"; done | rcli "$PORT_DST" >/dev/null
-		keys_dump "$PORT_DST" > "$WORK/before.keys"
+		untouched "$snap" "$WORK/dst-$user/config.json" "refuses $cmd"
 		plan_refused "$snap" "$WORK/dst-$user/config.json" "refuses $cmd" "$cmd refused"
 		grep -q -- "+${cmd,,}" "$WORK/plan.err" || fail "the plan does not say to grant +${cmd,,}: $(cat "$WORK/plan.err")"
-		rc=0
-		"$TSARC" restore "$snap" --config "$WORK/dst-$user/config.json" --repo "$REPO" > "$WORK/r5.out" 2> "$WORK/r5.err" || rc=$?
-		keys_dump "$PORT_DST" > "$WORK/after.keys"
-		cmp -s "$WORK/before.keys" "$WORK/after.keys" ||
-			fail "$cmd refused: the target was changed ($(grep -c . "$WORK/after.keys") keys, its own 10 gone): $(grep -v '^  ' "$WORK/r5.err")"
-		[ "$rc" -ne 0 ] || fail "a restore by a user refused $cmd succeeded"
-		grep -q "refuses $cmd" "$WORK/r5.err" || fail "the error does not name $cmd: $(cat "$WORK/r5.err")"
-		grep -q "nothing was written" "$WORK/r5.err" || fail "the error does not say nothing was written: $(cat "$WORK/r5.err")"
 	done
 }
 rcli "$PORT_SRC" FLUSHALL >/dev/null
