@@ -90,6 +90,13 @@ int tsarc_transport_local_new(tsarc_transport **out, const cJSON *conf);
 int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf);
 int tsarc_local_same_place(const cJSON *a, const cJSON *b, int with_dir);
 int tsarc_kube_same_place(const cJSON *a, const cJSON *b, int with_dir);
+/* A transport over `inner` (which stays the caller's, and must outlive
+ * it) whose get reads each object once: asked again, a copy of what the
+ * first call returned, or its TSARC_ENOTFOUND (read_once.c). Every other
+ * call goes to `inner`; one that writes (apply, remove, write_config)
+ * forgets what was read. A restore's plan reads the target through it:
+ * one view of the target, and one kubectl call per object. */
+int tsarc_transport_read_once(tsarc_transport **out, tsarc_transport *inner);
 /* kube's replace_tree (backends/transports/kube_tree.c). */
 int tsarc_kube_replace_tree(tsarc_transport *t, tsarc_component *c, struct tsarc_repo *repo,
 	const struct tsarc_stream *st, unsigned inflight, const char *path, char **note);

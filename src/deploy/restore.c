@@ -203,6 +203,31 @@ static int run_plan(tsarc_restore_ctx *r)
 	return 0;
 }
 
+/* The plan (plan.c, target.c) and, for --dry-run, its report, made with
+ * the target read through tsarc_transport_read_once: what the plan looks
+ * at from several places (the APIManager: the layout's rules, the step's
+ * admission, the API server's dry run of its apply, the description; a
+ * Secret: the layout's rules and the endpoint) is one read, against a
+ * cluster one kubectl call. The steps read the target again, as it is
+ * when each runs. */
+static int plan(tsarc_restore_ctx *r, cJSON **report)
+{
+	tsarc_transport *deftr = r->deftr, *once;
+	int rc;
+
+	if ((rc = tsarc_transport_read_once(&once, deftr)))
+		return rc;
+	r->deftr = once;
+	if (!(rc = tsarc_plan_steps(r)) && !(rc = tsarc_plan_targets(r)) && r->o->dry_run) {
+		tsarc_restore_state_begin(r);
+		if (report)
+			*report = tsarc_report_make(r, 1);
+	}
+	r->deftr = deftr;
+	once->free(once);
+	return rc;
+}
+
 int tsarc_restore_execute(tsarc_restore_ctx *r, cJSON **report)
 {
 	const tsarc_restore_opts *o = r->o;
@@ -229,14 +254,10 @@ int tsarc_restore_execute(tsarc_restore_ctx *r, cJSON **report)
 			return rc;
 	/* The plan, every target resolved before anything is written, dry
 	 * run or not: a --dry-run prints the plan the run executes. */
-	if ((rc = tsarc_plan_steps(r)) || (rc = tsarc_plan_targets(r)))
+	if ((rc = plan(r, report)))
 		goto out;
-	if (o->dry_run) {
-		tsarc_restore_state_begin(r);
-		if (report)
-			*report = tsarc_report_make(r, 1);
+	if (o->dry_run)
 		return 0;
-	}
 	if ((!o->verify_first || !(rc = verify_first(r))) && (!o->undo || !(rc = tsarc_undo_save(r)))) {
 		/* After the verification and the undo snapshot, before the first
 		 * write. */
