@@ -261,7 +261,7 @@ static int decide_replacement(cJSON *comps, cJSON *c, const cJSON *rule,
 	return 0;
 }
 
-int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *recorded,
+static int decide(cJSON *eff, tsarc_transport *resources, const cJSON *recorded,
 	cJSON **decisions)
 {
 	cJSON *comps = cJSON_GetObjectItemCaseSensitive(eff, "components"), *c, *out = NULL;
@@ -354,6 +354,24 @@ int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *r
 	if (decisions)
 		*decisions = out;
 	return 0;
+}
+
+/* Through tsarc_transport_read_once: a Secret two rules read (the system
+ * database's: database_when's URL scheme, then external_when's host) is
+ * read once. */
+int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *recorded,
+	cJSON **decisions)
+{
+	tsarc_transport *once;
+	int rc;
+
+	if (decisions)
+		*decisions = NULL;
+	if ((rc = tsarc_transport_read_once(&once, resources)))
+		return rc;
+	rc = decide(eff, once, recorded, decisions);
+	once->free(once);
+	return rc;
 }
 
 int tsarc_deploy_decide_external(tsarc_deploy *d, cJSON **decisions)

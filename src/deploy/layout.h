@@ -73,7 +73,9 @@
 #include "component.h"
 
 /* `eff` is an effective configuration; `resources` reads its Secrets and
- * APIManager; `recorded` (NULL at backup) is the snapshot's layout.
+ * APIManager, each once (a Secret that two rules read, the system
+ * database's, is one kubectl call); `recorded` (NULL at backup) is the
+ * snapshot's layout.
  * `decisions` may be NULL. Failing to read is no error: the reason says
  * what could not be read and the rule goes on. */
 int tsarc_decide_external(cJSON *eff, tsarc_transport *resources, const cJSON *recorded,
