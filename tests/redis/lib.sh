@@ -108,6 +108,20 @@ rcli() {
 	REDISCLI_AUTH=$ADMIN_PW redis-cli --no-auth-warning -p "$port" "$@"
 }
 
+# connections PORT: how many connections the server has accepted (INFO
+# stats total_connections_received), the one that asks included.
+connections() {
+	rcli "$1" INFO stats | sed -n 's/^total_connections_received:\([0-9]*\).*/\1/p'
+}
+
+# plan_connects_once PORT SINCE WHAT: since `connections PORT` said SINCE,
+# the plan connected to the server once: its checks and its description
+# share one connection.
+plan_connects_once() {
+	local n=$(($(connections "$1") - $2 - 1))
+	[ "$n" -eq 1 ] || fail "$3: the plan connected to the target $n times, not once"
+}
+
 # as_user USER PORT TOOL_ARGS...: the tool as an ACL user.
 as_user() {
 	local user=$1 port=$2

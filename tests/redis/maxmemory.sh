@@ -53,6 +53,7 @@ for t in noev lru; do
 		# refuses it as the run does; an RDB is measured by the run, and
 		# the plan says how, with the target's maxmemory.
 		RC=0
+		n0=$(connections "$port")
 		"$TSARC" restore "$snap" --config "$WORK/dst-$t/config.json" --repo "$REPO" --dry-run --json \
 			> "$WORK/plan.json" 2> "$WORK/plan.err" || RC=$?
 		if [ "$mode" = logical ]; then
@@ -62,6 +63,7 @@ for t in noev lru; do
 			continue
 		fi
 		[ "$RC" -eq 0 ] || fail "plan: $(cat "$WORK/plan.err")"
+		plan_connects_once "$port" "$n0" "$t, $mode: the plan (the target's identity and memory)"
 		python3 - "$WORK/plan.json" <<'PY' || fail "the plan does not show the memory check: $(cat "$WORK/plan.json")"
 import json, sys
 p = [s for s in json.load(open(sys.argv[1]))["steps"] if s["component"] == "backend-redis"][0]["plan"]

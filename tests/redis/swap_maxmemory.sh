@@ -97,8 +97,10 @@ cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "the target was changed: r
 info "a target that fits: swapped in, the report and the plan say what the check found"
 swap_config roomy
 own "$PORT_ROOMY"
+n0=$(connections "$PORT_ROOMY")
 "$TSARC" restore "$SNAP" --config "$WORK/dst-roomy/config.json" --repo "$REPO" --dry-run --json \
 	> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "plan: $(cat "$WORK/plan.err")"
+plan_connects_once "$PORT_ROOMY" "$n0" "the plan of a swap (its access, files and memory checks)"
 python3 - "$WORK/plan.json" <<'PY' || fail "the plan does not show the memory check: $(cat "$WORK/plan.json")"
 import json, sys
 p = [s for s in json.load(open(sys.argv[1]))["steps"] if s["component"] == "backend-redis"][0]["plan"]
