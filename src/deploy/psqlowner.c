@@ -265,7 +265,9 @@ static int punct(const reading *r, size_t i, char c)
 
 /* Whether token i names a role the target does not have: a name, or a
  * word other than those that name no role, of ASCII characters (in
- * another encoding than UTF-8 the dump spells others otherwise). */
+ * another encoding than UTF-8 the dump spells others otherwise). GROUP,
+ * the keyword before a grantee, is passed over by grantees: a role named
+ * group is a quoted name (a reserved word), never the word. */
 static int missing_role(const tsarc_psql_owner *o, const reading *r, size_t i)
 {
 	const token *t;
@@ -275,8 +277,7 @@ static int missing_role(const tsarc_psql_owner *o, const reading *r, size_t i)
 		return 0;
 	key = t->text;
 	if (t->kind == T_WORD && (!strcmp(key, "public") || !strcmp(key, "current_user") ||
-		!strcmp(key, "session_user") || !strcmp(key, "current_role") ||
-		!strcmp(key, "group")))
+		!strcmp(key, "session_user") || !strcmp(key, "current_role")))
 		return 0;
 	return !o->nroles ||
 		!bsearch(&key, o->roles, o->nroles, sizeof(*o->roles), compare_names);
