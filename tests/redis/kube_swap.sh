@@ -280,14 +280,17 @@ info "the plan of a pod's swap says what it compared, and what the run checks"
 # plan_says SNAP WHAT PATTERN...: the plan of SNAP into the pod
 # (--dry-run, nothing run in a pod) is made, its backend-redis
 # redis_memory, a newline and redis_swap_config matching every PATTERN
-# (python re: ^ is the start of redis_memory).
+# (python re: ^ is the start of redis_memory); redis-config read once
+# from the API server (the check and the plan's words are one).
 plan_says() {
-	local snap=$1 what=$2 calls
+	local snap=$1 what=$2 calls reads
 	shift 2
 	calls=$(grep -c . "$FAKE_KUBE_LOG")
 	"$TSARC" restore "$snap" --config "$WORK/dst.json" --repo "$REPO" --dry-run --json \
 		> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "$what: the plan was refused: $(cat "$WORK/plan.err")"
 	! execs_since "$calls" || fail "$what: the plan ran commands in a pod: $(execs_since "$calls" | cut -c1-300)"
+	reads=$(tail -n +"$((calls + 1))" "$FAKE_KUBE_LOG" | grep -c '"get", "configmap", "redis-config"')
+	[ "$reads" -eq 1 ] || fail "$what: the plan read redis-config $reads times, not once"
 	python3 - "$WORK/plan.json" "$@" <<'PY' || fail "$what: the plan's memory and swap lines: $(cat "$WORK/plan.json")"
 import json, re, sys
 p = [s for s in json.load(open(sys.argv[1]))["steps"] if s["component"] == "backend-redis"][0]["plan"]
