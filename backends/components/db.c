@@ -265,7 +265,7 @@ static int database_check(const tsarc_step *s, const tsarc_conn *conn)
 	return 0;
 }
 
-int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s)
+int tsarc_sql_admit(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	int rc;
 

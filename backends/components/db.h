@@ -148,7 +148,7 @@ int tsarc_sql_undo_remove(tsarc_restore_ctx *r, tsarc_step *s);
  * a whole server (only one database's part of it is loaded) or of one
  * database (its client would load it into its own default), or the recipe
  * is "clean" (nothing to empty); else 0. */
-int tsarc_sql_admit(tsarc_restore_ctx *r, const tsarc_step *s);
+int tsarc_sql_admit(tsarc_restore_ctx *r, tsarc_step *s);
 
 /* The dump of `out` goes into the stream through `guard` (the kind's
  * client's, db.h; taken over, freed with the production): a dump the

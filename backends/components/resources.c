@@ -568,7 +568,7 @@ static int target_admit(tsarc_restore_ctx *r, const tsarc_step *s,
 	return rc;
 }
 
-static int resources_admit(tsarc_restore_ctx *r, const tsarc_step *s)
+static int resources_admit(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	tsarc_resources_rules rules;
 	const cJSON *it;

@@ -81,6 +81,10 @@ typedef struct tsarc_step {
 	 * kind that reads more of it than the URL (its wants_secret_doc);
 	 * NULL when none was read. */
 	cJSON *secret_doc;
+	/* What the kind's admit found of the target, for its describe
+	 * (owned; NULL: nothing): the plan asks the target once (a Redis
+	 * step: one connection, its memory, the pod's configuration). */
+	cJSON *admitted;
 	/* The step created what it wrote into (a database the target did not
 	 * have): an undo removes it (tsarc_kind undo_remove). */
 	int created;
@@ -162,8 +166,9 @@ struct tsarc_kind {
 	/* Plan, optional: refuses, before the first write of the restore,
 	 * what step `s`'s stream says it holds (its metadata, untrusted) that
 	 * the target does not take. Called once the step's target is resolved
-	 * (s->endpoint, s->conn, s->secret_doc). */
-	int (*admit)(tsarc_restore_ctx *r, const tsarc_step *s);
+	 * (s->endpoint, s->conn, s->secret_doc). May keep what it read of the
+	 * target for describe in s->admitted. */
+	int (*admit)(tsarc_restore_ctx *r, tsarc_step *s);
 	/* Plan, optional: warnings of a migration (r->warnings) about what
 	 * step `s` will write. */
 	void (*warn_migration)(tsarc_restore_ctx *r, const tsarc_step *s);

@@ -282,6 +282,7 @@ void tsarc_restore_ctx_dispose(tsarc_restore_ctx *r)
 		cJSON_Delete(r->steps[i].source);
 		tsarc_conn_free(&r->steps[i].conn);
 		tsarc_secret_doc_free(r->steps[i].secret_doc);
+		cJSON_Delete(r->steps[i].admitted);
 		free(r->steps[i].note);
 		free(r->steps[i].error);
 		tsarc_step_free_converted(&r->steps[i]);

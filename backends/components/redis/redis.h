@@ -57,7 +57,7 @@ int tsarc_redis_cli_require_whole(const tsarc_component *c, const char *tool,
 /* Plan: refuses what step `s` cannot do before anything is written: a
  * database number in its metadata or the target's URL that is none, a
  * database mapping the only path (the swap) cannot do (restore.c). */
-int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s);
+int tsarc_redis_admit(tsarc_restore_ctx *r, tsarc_step *s);
 /* Restores step `s`: the path the stream and the target allow (restore.c). */
 int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s);
 /* The plan of step `s`: its target, what it replaces, which path. */

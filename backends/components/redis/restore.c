@@ -494,27 +494,26 @@ static tsarc_redis *plan_target(tsarc_restore_ctx *r, const tsarc_step *s)
 }
 
 /* The target's own identity into its endpoint ("server_id"), where our
- * client reaches it: two steps whose URLs name one server by two
- * addresses (an IP and a name) are then known to be one server, and the
- * plan refuses two servers' backups into it (target.c). Unreachable now,
- * or silent (a user refused INFO, as a managed Redis may): the addresses
- * are compared, as before, and the endpoint says so ("server_id_unknown",
- * which the plan and the report show). */
-static void note_server_id(tsarc_restore_ctx *r, const tsarc_step *s)
+ * client reaches it (`dst`, the plan's connection, or NULL): two steps
+ * whose URLs name one server by two addresses (an IP and a name) are
+ * then known to be one server, and the plan refuses two servers' backups
+ * into it (target.c). Unreachable now, or silent (a user refused INFO, as
+ * a managed Redis may): the addresses are compared, as before, and the
+ * endpoint says so ("server_id_unknown", which the plan and the report
+ * show). */
+static void note_server_id(const tsarc_step *s, tsarc_redis *dst)
 {
-	tsarc_redis *dst;
 	const char *text = s->endpoint ? tsarc_spec_str(s->endpoint, "text") : NULL;
 	char id[64] = "", why[400];
 
 	if (!s->endpoint)
 		return;
-	if ((dst = plan_target(r, s)))
+	if (dst)
 		tsarc_redis_server_id(dst, id, sizeof(id));
 	snprintf(why, sizeof(why), "Redis at %s %s: told apart from the other steps' targets by its "
 		"address only (two addresses of one server are not known to be one)",
 		dst ? tsarc_redis_where(dst) : text ? text : "?", dst ? "does not tell this user its "
 		"run_id (INFO server)" : "was not reached when the plan was made");
-	tsarc_redis_close(dst);
 	tsarc_error_clear();
 	cJSON_DeleteItemFromObjectCaseSensitive(s->endpoint, "server_id");
 	cJSON_DeleteItemFromObjectCaseSensitive(s->endpoint, "server_id_unknown");
@@ -549,13 +548,12 @@ void tsarc_redis_rdb_need(const tsarc_step *s, tsarc_redis_need *need)
 		need->dataset = size;
 }
 
-/* The target's INFO memory, asked while the plan is made: 1 when it
- * answered (m->known 0 still: INFO refused to this user), 0 when it could
- * not be reached now (the step decides). `addr`: where it was asked. */
-static int target_memory(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_memory *m,
-	char *addr, size_t addrsz)
+/* The target's INFO memory, asked through the plan's connection `dst`:
+ * 1 when it answered (m->known 0 still: INFO refused to this user), 0
+ * when it was not reached now (NULL: the step decides). `addr`: where it
+ * was asked. */
+static int target_memory(tsarc_redis *dst, tsarc_redis_memory *m, char *addr, size_t addrsz)
 {
-	tsarc_redis *dst = plan_target(r, s);
 	int asked = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -563,7 +561,6 @@ static int target_memory(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis_
 		asked = 1;
 		snprintf(addr, addrsz, "%s", tsarc_redis_where(dst));
 	}
-	tsarc_redis_close(dst);
 	tsarc_error_clear();
 	return asked;
 }
@@ -597,33 +594,94 @@ static int plan_need(const tsarc_step *s, restore_path p, tsarc_redis_need *need
 	return 1;
 }
 
-/* The memory check of a backup whose need is known before its step runs
+/* What admit found, for describe: the plan's word `key` (s->admitted). */
+static int keep_word(tsarc_step *s, const char *key, const char *text)
+{
+	if ((!s->admitted && !(s->admitted = cJSON_CreateObject())) ||
+		!cJSON_AddStringToObject(s->admitted, key, text))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* admit_memory of a swap into a pod (tsarc_redis_swap_pod_plan): its
+ * refusal, or the plan's word on what it compared, or why it could not,
+ * and what only the run checks; with what of the configuration's dir and
+ * dbfilename the run compares ("redis_swap_config"). */
+static int admit_pod_swap(tsarc_restore_ctx *r, tsarc_step *s, const char *when)
+{
+	char room[1200], files[1600], out[3000];
+	int checked, rc = tsarc_redis_swap_pod_plan(r, s, &checked, room, sizeof(room), files,
+		sizeof(files));
+
+	if (rc)
+		return rc;
+	if (checked)
+		snprintf(out, sizeof(out), "%s, maxmemory: %s; the run checks again, with what the "
+			"server uses besides its data (redis-cli in its pod asks INFO memory), and asks "
+			"again once the server has loaded the RDB", when, room);
+	else
+		snprintf(out, sizeof(out), "not checked by the plan: %s; checked when the restore "
+			"runs, %s: redis-cli in the server's pod asks INFO memory, with the maxmemory of "
+			"the configuration the swap restarts it with, and asks again once the server has "
+			"loaded the RDB", room, when);
+	if ((rc = keep_word(s, "redis_memory", out)))
+		return rc;
+	return keep_word(s, "redis_swap_config", files);
+}
+
+/*
+ * The memory check of a backup whose need is known before its step runs
  * (a logical stream whose snapshot records it, an RDB swapped in), made
  * when the plan is made, before any step of the restore writes (the step
  * makes it again before it empties its target, or touches its server's
  * files): found only when its step runs, the steps before it (a MySQL,
  * another Redis) would already have replaced their targets. A swap's
  * server in its pod, which the plan does not reach: against the maxmemory
- * of the configuration its restart reads (tsarc_redis_swap_pod_plan). A
- * target not reachable now by tsarc's own client, or that does not tell
- * its memory: the step decides. */
-static int admit_memory(tsarc_restore_ctx *r, const tsarc_step *s, restore_path p)
+ * of the configuration its restart reads (admit_pod_swap). A target not
+ * reachable now by tsarc's own client (`dst`, the plan's connection, is
+ * NULL), or that does not tell its memory: the step decides.
+ * Admitted, the plan's word on memory (memory.c) for describe: the check
+ * the run makes before the target is emptied, with its outcome where the
+ * snapshot recorded the backup's size and the target answers now; else
+ * what the run will compare (the private redis-server's measure, or the
+ * stream's bytes).
+ */
+static int admit_memory(tsarc_restore_ctx *r, tsarc_step *s, restore_path p, tsarc_redis *dst)
 {
 	tsarc_redis_memory m;
 	tsarc_redis_need need;
-	char text[1200], addr[300], files[1600];
-	int rc, checked;
+	char text[1200], out[1600], addr[300] = "the target";
+	const char *when = p == PATH_SWAP ? "before the server's files are touched" :
+		"before the target is emptied";
+	int asked, rc;
 
-	if (!plan_need(s, p, &need))
-		return 0;
 	if (p == PATH_SWAP && in_pod(r, s))
-		return tsarc_redis_swap_pod_plan(r, s, &checked, text, sizeof(text), files,
-			sizeof(files));
-	if (!target_memory(r, s, &m, addr, sizeof(addr)))
-		return 0;
-	if ((rc = tsarc_redis_room(addr, &m, &need, text, sizeof(text))))
-		tsarc_error_prefix("component '%s'", s->component);
-	return rc;
+		return admit_pod_swap(r, s, when);
+	asked = target_memory(dst, &m, addr, sizeof(addr));
+	plan_need(s, p, &need);
+	if (!asked || !m.known) {
+		snprintf(out, sizeof(out), "checked when the restore runs, %s (INFO memory: "
+			"maxmemory, maxmemory_policy, used_memory, used_memory_dataset): the target %s "
+			"now", when, asked ? "does not tell its memory to this user (INFO memory); the "
+			"run cannot check either, and says so" : "could not be asked");
+	} else if (need.how) {
+		if ((rc = tsarc_redis_room(addr, &m, &need, text, sizeof(text)))) {
+			tsarc_error_prefix("component '%s'", s->component);
+			return rc;
+		}
+		snprintf(out, sizeof(out), "%s, maxmemory: %s%s", when, text,
+			p == PATH_SWAP ? "; the run also reads the maxmemory of the configuration the "
+			"swap restarts the server with, and asks again once it has loaded the RDB" : "");
+	} else {
+		tsarc_redis_room(addr, &m, &need, text, sizeof(text));
+		snprintf(out, sizeof(out), "%s, maxmemory: %s; the run "
+			"%s, and refuses, with nothing written, a backup that does not fit", when, text,
+			p == PATH_LOGICAL ? "estimates the backup's size from the stream it reads "
+			"whole first (its snapshot, from an older tsarc, does not record the source's "
+			"memory: a low estimate)" : "measures the backup's size on the private "
+			"redis-server that loads the RDB");
+	}
+	return keep_word(s, "redis_memory", out);
 }
 
 /* CONFIG GET `name` as tsarc's own client asks it, into `out`; 0 when
@@ -646,63 +704,51 @@ static int config_get(tsarc_redis *dst, const char *name, char *out, size_t outs
 /* The swap's check that its restart loads the file the RDB is written as
  * (tsarc_redis_swap_admit), made when the plan is made, where the
  * server's configuration is a file of this host and tsarc's own client
- * reads its dir and dbfilename; elsewhere the step decides. */
-static int admit_swap_files(tsarc_restore_ctx *r, const tsarc_step *s)
+ * reads its dir and dbfilename (`dst`, the plan's connection); elsewhere
+ * the step decides. */
+static int admit_swap_files(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis *dst)
 {
-	tsarc_redis *dst;
 	tsarc_transport *tr;
 	char dir[4096], file[1024];
-	int asked;
 
 	if (tsarc_step_transport(r, s->spec, &tr) || !(tr->caps & TSARC_TR_HOST_FILES)) {
 		tsarc_error_clear();
 		return 0;
 	}
-	dst = plan_target(r, s);
-	asked = dst && config_get(dst, "dir", dir, sizeof(dir)) &&
-		config_get(dst, "dbfilename", file, sizeof(file)) && dir[0] && file[0];
-	tsarc_redis_close(dst);
-	return asked ? tsarc_redis_swap_admit(r, s, dir, file) : 0;
+	return dst && config_get(dst, "dir", dir, sizeof(dir)) &&
+		config_get(dst, "dbfilename", file, sizeof(file)) && dir[0] && file[0] ?
+		tsarc_redis_swap_admit(r, s, dir, file) : 0;
 }
 
 /* The swap's check that the server answers its user what the swap reads
  * (CONFIG GET, and the INFO its checks read after the restart:
  * tsarc_redis_swap_access), made when the plan is made where tsarc's own
- * client reaches the server: found only by the step, the steps before it
- * would already have replaced their targets. A server in its pod (a plan
- * runs nothing there), or not reached now: the step decides. */
-static int admit_swap_access(tsarc_restore_ctx *r, const tsarc_step *s)
+ * client reaches the server (`dst`): found only by the step, the steps
+ * before it would already have replaced their targets. A server in its
+ * pod (a plan runs nothing there), or not reached now: the step decides. */
+static int admit_swap_access(const tsarc_step *s, tsarc_redis *dst)
 {
-	tsarc_redis *dst;
-	int rc;
-
-	if (in_pod(r, s) || !(dst = plan_target(r, s)))
-		return 0;
-	rc = tsarc_redis_swap_access(s, dst);
-	tsarc_redis_close(dst);
-	return rc;
+	return dst ? tsarc_redis_swap_access(s, dst) : 0;
 }
 
 /* The online paths' check that the target's user may run what the load
  * and the check after it send (tsarc_redis_load_allowed), made when the
- * plan is made where tsarc's own client reaches the target: found by the
- * step alone, the steps before it would already have replaced their
- * targets. Function libraries are asked for where the snapshot says the
- * stream holds them ("redis_functions" "saved"); an RDB's are known once
- * the private redis-server has loaded it, and the step asks then. Not
- * reached now, or a probe not answered: the step decides. */
-static int admit_load_access(tsarc_restore_ctx *r, const tsarc_step *s, restore_path p)
+ * plan is made where tsarc's own client reaches the target (`dst`, the
+ * plan's connection): found by the step alone, the steps before it would
+ * already have replaced their targets. Function libraries are asked for
+ * where the snapshot says the stream holds them ("redis_functions"
+ * "saved"); an RDB's are known once the private redis-server has loaded
+ * it, and the step asks then. Not reached now, or a probe not answered:
+ * the step decides. */
+static int admit_load_access(const tsarc_step *s, restore_path p, tsarc_redis *dst)
 {
 	const char *rec = p == PATH_LOGICAL && s->st ? tsarc_spec_str(s->st->meta,
 		"redis_functions") : NULL;
-	tsarc_redis *dst = plan_target(r, s);
 	int rc;
 
 	if (!dst)
 		return 0;
-	rc = tsarc_redis_load_allowed(dst, rec && !strcmp(rec, "saved"));
-	tsarc_redis_close(dst);
-	if (rc != TSARC_EUNSAFE) {
+	if ((rc = tsarc_redis_load_allowed(dst, rec && !strcmp(rec, "saved"))) != TSARC_EUNSAFE) {
 		tsarc_error_clear();
 		return 0;
 	}
@@ -710,26 +756,31 @@ static int admit_load_access(tsarc_restore_ctx *r, const tsarc_step *s, restore_
 	return rc;
 }
 
-int tsarc_redis_admit(tsarc_restore_ctx *r, const tsarc_step *s)
+/* The plan's checks of step `s` share one connection to its target, where
+ * tsarc's own client reaches it: none into a swap's server in its pod (a
+ * plan runs nothing there). What they found is kept for describe. */
+int tsarc_redis_admit(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	tsarc_redis_dbmap map;
+	tsarc_redis *dst;
 	char maptext[640];
 	restore_path p;
 	int rc;
 
+	cJSON_Delete(s->admitted);
+	s->admitted = NULL;
 	if ((rc = run_dbmap(r, s, &map, maptext, sizeof(maptext))))
 		return rc;
 	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
 		return refuse_swap(s, &map);
-	if (p == PATH_SWAP && ((rc = admit_swap_access(r, s)) || (rc = admit_swap_files(r, s))))
-		return rc;
-	if (p != PATH_SWAP && (rc = admit_load_access(r, s, p)))
-		return rc;
-	if ((rc = admit_memory(r, s, p)))
-		return rc;
-	if (p != PATH_SWAP)
-		note_server_id(r, s);
-	return 0;
+	dst = p == PATH_SWAP && in_pod(r, s) ? NULL : plan_target(r, s);
+	if (!(p == PATH_SWAP && ((rc = admit_swap_access(s, dst)) ||
+		    (rc = admit_swap_files(r, s, dst)))) &&
+		!(p != PATH_SWAP && (rc = admit_load_access(s, p, dst))) &&
+		!(rc = admit_memory(r, s, p, dst)) && p != PATH_SWAP)
+		note_server_id(s, dst);
+	tsarc_redis_close(dst);
+	return rc;
 }
 
 int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s)
@@ -760,76 +811,15 @@ int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	}
 }
 
-/* plan_memory of a swap into a pod (tsarc_redis_swap_pod_plan): what
- * the plan compared, or why it could not, and what only the run checks;
- * with what of the configuration's dir and dbfilename the run compares
- * ("redis_swap_config"). */
-static void plan_pod_swap(tsarc_restore_ctx *r, const tsarc_step *s, const char *when,
-	cJSON *plan)
+/* The plan's word on memory, as the step's admit found it (admit_memory):
+ * its connection to the target, or the pod's configuration, are not asked
+ * again. */
+static void plan_memory(const tsarc_step *s, cJSON *plan)
 {
-	char room[1200], files[1600], out[3000];
-	int checked, refused = tsarc_redis_swap_pod_plan(r, s, &checked, room, sizeof(room), files,
-		sizeof(files));
+	const cJSON *w;
 
-	tsarc_error_clear();
-	if (checked)
-		snprintf(out, sizeof(out), "%s, maxmemory: %s%s; the run checks again, with what the "
-			"server uses besides its data (redis-cli in its pod asks INFO memory), and asks "
-			"again once the server has loaded the RDB", when, room,
-			refused ? "; the run refuses it, with nothing written" : "");
-	else
-		snprintf(out, sizeof(out), "not checked by the plan: %s; checked when the restore "
-			"runs, %s: redis-cli in the server's pod asks INFO memory, with the maxmemory of "
-			"the configuration the swap restarts it with, and asks again once the server has "
-			"loaded the RDB", room, when);
-	cJSON_AddStringToObject(plan, "redis_memory", out);
-	cJSON_AddStringToObject(plan, "redis_swap_config", files);
-}
-
-/* The plan's word on memory (memory.c): the check the run makes before
- * the target is emptied, with its outcome where the snapshot recorded the
- * backup's size and the target answers now; else what the run will
- * compare (the private redis-server's measure, or the stream's bytes). */
-static void plan_memory(tsarc_restore_ctx *r, const tsarc_step *s, restore_path p, cJSON *plan)
-{
-	tsarc_redis_memory m;
-	tsarc_redis_need need;
-	char text[1200], out[1600], addr[300] = "the target";
-	const char *when = p == PATH_SWAP ? "before the server's files are touched" :
-		"before the target is emptied";
-	int asked;
-
-	/* The swap's server in its pod: the maxmemory of the configuration
-	 * its restart reads; its redis-cli asks the rest when the run does (a
-	 * plan runs nothing there). */
-	if (p == PATH_SWAP && in_pod(r, s)) {
-		plan_pod_swap(r, s, when, plan);
-		return;
-	}
-	asked = target_memory(r, s, &m, addr, sizeof(addr));
-	plan_need(s, p, &need);
-	if (!asked || !m.known) {
-		snprintf(out, sizeof(out), "checked when the restore runs, %s (INFO memory: "
-			"maxmemory, maxmemory_policy, used_memory, used_memory_dataset): the target %s "
-			"now", when, asked ? "does not tell its memory to this user (INFO memory); the "
-			"run cannot check either, and says so" : "could not be asked");
-	} else if (need.how) {
-		int refused = tsarc_redis_room(addr, &m, &need, text, sizeof(text));
-		tsarc_error_clear();
-		snprintf(out, sizeof(out), "%s, maxmemory: %s%s%s", when, text,
-			refused ? "; the run refuses it, with nothing written" : "",
-			p == PATH_SWAP ? "; the run also reads the maxmemory of the configuration the "
-			"swap restarts the server with, and asks again once it has loaded the RDB" : "");
-	} else {
-		tsarc_redis_room(addr, &m, &need, text, sizeof(text));
-		snprintf(out, sizeof(out), "%s, maxmemory: %s; the run "
-			"%s, and refuses, with nothing written, a backup that does not fit", when, text,
-			p == PATH_LOGICAL ? "estimates the backup's size from the stream it reads "
-			"whole first (its snapshot, from an older tsarc, does not record the source's "
-			"memory: a low estimate)" : "measures the backup's size on the private "
-			"redis-server that loads the RDB");
-	}
-	cJSON_AddStringToObject(plan, "redis_memory", out);
+	cJSON_ArrayForEach(w, s->admitted)
+		cJSON_AddItemToObject(plan, w->string, cJSON_Duplicate(w, 1));
 }
 
 void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
@@ -879,7 +869,7 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		cJSON_AddStringToObject(plan, "target", buf);
 		cJSON_AddStringToObject(plan, "replaces", "the whole data set (dump.rdb and AOF "
 			"moved aside, two restarts)");
-		plan_memory(r, s, p, plan);
+		plan_memory(s, plan);
 	} else {
 		/* The address the client will use: through Sentinel, or TLS, the
 		 * Secret says more than the endpoint. */
@@ -898,7 +888,7 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		cJSON_AddStringToObject(plan, "target", buf);
 		cJSON_AddStringToObject(plan, "replaces", "every key of every database (the "
 			"target must be a master)");
-		plan_memory(r, s, p, plan);
+		plan_memory(s, plan);
 	}
 	/* The plan does not read the stream: where the snapshot does not say
 	 * (a tsarc before "redis_functions"), the restore's check pass

@@ -287,7 +287,7 @@ static int holds_other_repository(const tsarc_s3sys_where *w, const tsarc_step *
 	return rc;
 }
 
-int tsarc_s3sys_admit(tsarc_restore_ctx *r, const tsarc_step *s)
+int tsarc_s3sys_admit(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	const char *kept[KEPT_MAX];
 	size_t n;

@@ -87,7 +87,7 @@ void tsarc_s3sys_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 int tsarc_s3sys_restore(tsarc_restore_ctx *r, tsarc_step *s);
 /* The plan: refuses a stream whose "excluded" (what the backup left out)
  * is malformed, before the restore's first write. */
-int tsarc_s3sys_admit(tsarc_restore_ctx *r, const tsarc_step *s);
+int tsarc_s3sys_admit(tsarc_restore_ctx *r, tsarc_step *s);
 
 /* convert.c: a tree's tar (kind files) into this kind's stream, for a
  * restore of a volume's system-storage into a bucket. */
