@@ -72,6 +72,17 @@ int tsarc_redis_error_refused(const char *error)
 		!strncmp(error, "ERR Unknown subcommand", 22);
 }
 
+size_t tsarc_redis_noperm_command(const char *error, const char **name)
+{
+	static const char RULE[] = "to run the '";
+	const char *rule = strncmp(error, "NOPERM", 6) ? NULL : strstr(error, RULE);
+
+	if (!rule)
+		return 0;
+	*name = rule + sizeof(RULE) - 1;
+	return strcspn(*name, "'\r\n");
+}
+
 int tsarc_redis_reply_refused(const tsarc_redis_reply *r)
 {
 	return r && r->type == '-' && r->str && tsarc_redis_error_refused(r->str);

@@ -46,6 +46,12 @@ void tsarc_redis_reply_free(tsarc_redis_reply *r);
 int tsarc_redis_reply_refused(const tsarc_redis_reply *r);
 /* The same of an error's text, however it came (redis-cli prints one). */
 int tsarc_redis_error_refused(const char *error);
+/* The command an error says this user may not run ("NOPERM ... no
+ * permissions to run the 'dump' command"): its length, *name pointing
+ * into `error`, which is what to grant (+dump). 0 for any other error,
+ * a NOPERM for a key the user's patterns leave out among them: that says
+ * nothing of the command. */
+size_t tsarc_redis_noperm_command(const char *error, const char **name);
 
 /* Connects, does the TLS handshake (server verified) and AUTH (also for
  * a user given without a password: never the default user in its place).

@@ -379,8 +379,9 @@ static int expiry_probe(tsarc_redis *r, tsarc_redis_digests *d)
 	int rc = tsarc_redis_command(r, &rep, "PEXPIRETIME", "tsarc:probe:none", NULL);
 
 	if (!rc) {
+		const char *name;
 		int noperm = rep->type == '-' && !strncmp(rep->str, "NOPERM", 6);
-		d->expiry_refused = noperm && strstr(rep->str, "to run the") != NULL;
+		d->expiry_refused = noperm && tsarc_redis_noperm_command(rep->str, &name) > 0;
 		d->exact = rep->type == ':' || (noperm && !d->expiry_refused);
 	}
 	tsarc_redis_reply_free(rep);

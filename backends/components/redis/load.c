@@ -406,16 +406,16 @@ static int say_target_state(void *arg)
 int tsarc__redis_probe_refused(tsarc_redis *dst, const char *cmd, const tsarc_redis_reply *rep,
 	const char *use)
 {
-	const char *rule = rep->type == '-' ? strstr(rep->str, "to run the '") : NULL;
+	const char *name = NULL;
+	size_t n = rep->type == '-' ? tsarc_redis_noperm_command(rep->str, &name) : 0;
 
-	if (rep->type != '-' || !((!strncmp(rep->str, "NOPERM", 6) && rule) ||
-		!strncmp(rep->str, "ERR unknown command", 19)))
+	if (rep->type != '-' || !(n || !strncmp(rep->str, "ERR unknown command", 19)))
 		return 0;
-	if (rule)
+	if (n)
 		return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s refuses %s to this user (%s): the "
 			"restore %s, and would empty the target and then fail; nothing was written. "
 			"Grant the restore's user +%.*s%s", tsarc_redis_where(dst), cmd, rep->str, use,
-			(int)strcspn(rule + 12, "'"), rule + 12, strcmp(cmd, "RESTORE") ? "" :
+			(int)n, name, strcmp(cmd, "RESTORE") ? "" :
 			" (a managed Redis's -@dangerous takes it away)");
 	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s refuses %s to this user (%s): the "
 		"restore %s, and would empty the target and then fail; nothing was written. The "

@@ -248,6 +248,13 @@ static const char *functions_kept_why(const tsarc_step *s)
 		     "whether the backup could read the source's";
 }
 
+/* How long the emptying of step `s`'s target waits for its lazy frees
+ * (its "lazyfree_wait"). */
+static int lazyfree_wait_s(const tsarc_step *s)
+{
+	return tsarc_redis_spec_seconds(s->spec, "lazyfree_wait", TSARC_REDIS_LAZYFREE_WAIT_S);
+}
+
 static void note_done(tsarc_step *s, const char *how, const char *where,
 	const tsarc_redis_stats *st, const char *verified, const char *maptext, const char *memory)
 {
@@ -256,8 +263,7 @@ static void note_done(tsarc_step *s, const char *how, const char *where,
 	if (st->lazyfree_pending)
 		snprintf(lazy, sizeof(lazy), "; the target still had %llu objects to free in the "
 			"background (lazyfree_pending_objects) when the wait for them ran out after %d s "
-			"(\"lazyfree_wait\"): loaded anyway", st->lazyfree_pending,
-			tsarc_redis_spec_seconds(s->spec, "lazyfree_wait", TSARC_REDIS_LAZYFREE_WAIT_S));
+			"(\"lazyfree_wait\"): loaded anyway", st->lazyfree_pending, lazyfree_wait_s(s));
 	if (st->functions_removed)
 		snprintf(libs, sizeof(libs), " and FUNCTION FLUSH (%llu librar%s)",
 			st->functions_removed, st->functions_removed == 1 ? "y" : "ies");
@@ -391,8 +397,7 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	if ((rc = tsarc_redis_loader_new(&l, dst, 0)))
 		goto done;
 	tsarc_redis_loader_need(l, &need);
-	tsarc_redis_loader_lazyfree_wait(l, tsarc_redis_spec_seconds(s->spec, "lazyfree_wait",
-		TSARC_REDIS_LAZYFREE_WAIT_S));
+	tsarc_redis_loader_lazyfree_wait(l, lazyfree_wait_s(s));
 	if ((rc = tsarc_redis_loader_clear(l, what, keys, stream_functions(s, functions),
 		     functions > 0, &cleared)))
 		goto done;
@@ -445,9 +450,8 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 		rc = tsarc_error_set(TSARC_EIO, "writing the RDB for the private redis-server");
 	fd = -1;
 	if (rc || (rc = tsarc_redis_private_start(&p, NULL, &priv)) ||
-		(rc = tsarc_redis_copy(priv, dst, map, what, tsarc_redis_spec_seconds(s->spec,
-			"lazyfree_wait", TSARC_REDIS_LAZYFREE_WAIT_S), &st, verified, sizeof(verified),
-			memory, sizeof(memory))))
+		(rc = tsarc_redis_copy(priv, dst, map, what, lazyfree_wait_s(s), &st, verified,
+			sizeof(verified), memory, sizeof(memory))))
 		goto done;
 	note_done(s, "RDB loaded by a private redis-server (unix socket, private folder, removed "
 		"after), copied logically", where, &st, verified, maptext, memory);

@@ -112,18 +112,18 @@ static int reply_error(const char *component, const char *where, const char *con
 	const char *reply)
 {
 	char cmd[200] = "";
-	const char *rule = strstr(reply, "to run the '");
+	const char *name = NULL;
+	size_t i, granted = tsarc_redis_noperm_command(reply, &name);
 	int len = (int)strcspn(reply, "\r\n");
-	size_t i;
 
 	while (len && reply[len - 1] == ' ')
 		len--;
 	for (i = 0; args[i]; i++)
 		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%s", i ? " " : "", args[i]);
-	if (!strncmp(reply, "NOPERM", 6) && rule)
+	if (granted)
 		return tsarc_error_set(TSARC_EACCESS, "component '%s': Redis at %s refuses %s to the "
 			"swap's user (%.*s): grant the user +%.*s", component, where, cmd, len, reply,
-			(int)strcspn(rule + 12, "'\r\n"), rule + 12);
+			(int)granted, name);
 	if (tsarc_redis_error_refused(reply))
 		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': Redis at %s does not know "
 			"%s (%.*s): renamed or disabled in its configuration (rename-command), where the "
