@@ -83,6 +83,29 @@ size_t tsarc_redis_noperm_command(const char *error, const char **name)
 	return strcspn(*name, "'\r\n");
 }
 
+int tsarc_redis_refusal_words(char *out, size_t outsz, const char *cmd, const char *who,
+	const char *reply)
+{
+	const char *name = NULL;
+	size_t granted = tsarc_redis_noperm_command(reply, &name);
+	int len = (int)strcspn(reply, "\r\n");
+
+	while (len && reply[len - 1] == ' ')
+		len--;
+	if (granted) {
+		snprintf(out, outsz, "refuses %s to %s (%.*s): grant the user +%.*s", cmd, who, len,
+			reply, (int)granted, name);
+		return TSARC_EACCESS;
+	}
+	if (tsarc_redis_error_refused(reply)) {
+		snprintf(out, outsz, "does not know %s (%.*s): renamed or disabled in its "
+			"configuration (rename-command)", cmd, len, reply);
+		return TSARC_EUNSUPPORTED;
+	}
+	snprintf(out, outsz, "answered %s with an error: %.*s", cmd, len, reply);
+	return TSARC_EIO;
+}
+
 int tsarc_redis_reply_refused(const tsarc_redis_reply *r)
 {
 	return r && r->type == '-' && r->str && tsarc_redis_error_refused(r->str);

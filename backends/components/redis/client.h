@@ -52,6 +52,16 @@ int tsarc_redis_error_refused(const char *error);
  * a NOPERM for a key the user's patterns leave out among them: that says
  * nothing of the command. */
 size_t tsarc_redis_noperm_command(const char *error, const char **name);
+/* How Redis answered command `cmd` (as a message names it, "INFO cluster")
+ * with the error reply `reply`, in words that go on from "Redis at
+ * ADDRESS ", into `out`: "refuses CMD to WHO (REPLY): grant the user
+ * +NAME" (a NOPERM naming the command: the ACL rule to grant), "does not
+ * know CMD (REPLY): renamed or disabled in its configuration
+ * (rename-command)", or "answered CMD with an error: REPLY" (its first
+ * line). Returns the code of such an error: TSARC_EACCESS,
+ * TSARC_EUNSUPPORTED or TSARC_EIO. */
+int tsarc_redis_refusal_words(char *out, size_t outsz, const char *cmd, const char *who,
+	const char *reply);
 
 /* Connects, does the TLS handshake (server verified) and AUTH (also for
  * a user given without a password: never the default user in its place).

@@ -239,6 +239,13 @@ static int cli_capture(const tsarc_component *c, const char *tool, const tsarc_c
 	return rc;
 }
 
+int tsarc_redis_cli_error_reply(const char *out)
+{
+	size_t n = strspn(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+
+	return n && out[n] == ' ';
+}
+
 int tsarc_redis_cli_require_whole(const tsarc_component *c, const char *tool,
 	const tsarc_conn *conn, int with_host, const tsarc_redis_cli_tls *tls)
 {

@@ -45,6 +45,12 @@ int tsarc_redis_cli_tls_close(tsarc_redis_cli_tls *t);
  * own variable (pod_password_env). */
 int tsarc_redis_cli_args(tsarc_cmd *cmd, const tsarc_component *c, const tsarc_conn *conn,
 	int with_host, const tsarc_redis_cli_tls *tls);
+/* Whether redis-cli's answer `out` is an error reply, which it prints as
+ * its answer, exiting 0 (-e, which would say it, is not in every
+ * redis-cli a pod has): its code in capitals and a blank ("NOPERM ...",
+ * "ERR ..."). No answer tsarc reads begins so (INFO's "# Section",
+ * CLUSTER INFO's and CONFIG GET's lower-case names, OK, PONG). */
+int tsarc_redis_cli_error_reply(const char *out);
 /* tsarc_redis_require_whole through redis-cli (`tool`, NULL: redis-cli)
  * with the arguments of tsarc_redis_cli_args, run by the component's
  * transport: where redis-cli, not tsarc's own client, reads or replaces

@@ -93,43 +93,21 @@ static void swap_where(const redis_op *op, char *out, size_t outsz)
 			op->conn.port ? op->conn.port : 6379);
 }
 
-/* Whether redis-cli's answer `out` is an error reply, which it prints as
- * its answer, exiting 0 (-e, which would say it, is not in every
- * redis-cli a pod has): its code in capitals and a blank ("NOPERM ...",
- * "ERR ..."). No answer the swap reads begins so (INFO's "# Section",
- * CONFIG GET's name, OK, PONG). */
-static int cli_error_reply(const char *out)
-{
-	size_t n = strspn(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
-
-	return n && out[n] == ' ';
-}
-
 /* The error of command `args` answered with the error reply `reply` by
  * Redis at `where`: refused to the user (NOPERM names the ACL rule that
  * grants it), unknown to the server (renamed or disabled), or another. */
 static int reply_error(const char *component, const char *where, const char *const args[],
 	const char *reply)
 {
-	char cmd[200] = "";
-	const char *name = NULL;
-	size_t i, granted = tsarc_redis_noperm_command(reply, &name);
-	int len = (int)strcspn(reply, "\r\n");
+	char cmd[200] = "", words[800];
+	size_t i;
+	int rc;
 
-	while (len && reply[len - 1] == ' ')
-		len--;
 	for (i = 0; args[i]; i++)
 		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%s", i ? " " : "", args[i]);
-	if (granted)
-		return tsarc_error_set(TSARC_EACCESS, "component '%s': Redis at %s refuses %s to the "
-			"swap's user (%.*s): grant the user +%.*s", component, where, cmd, len, reply,
-			(int)granted, name);
-	if (tsarc_redis_error_refused(reply))
-		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': Redis at %s does not know "
-			"%s (%.*s): renamed or disabled in its configuration (rename-command), where the "
-			"swap needs it under its own name", component, where, cmd, len, reply);
-	return tsarc_error_set(TSARC_EIO, "component '%s': Redis at %s answered %s with an error: "
-		"%.*s", component, where, cmd, len, reply);
+	rc = tsarc_redis_refusal_words(words, sizeof(words), cmd, "the swap's user", reply);
+	return tsarc_error_set(rc, "component '%s': Redis at %s %s%s", component, where, words,
+		rc == TSARC_EUNSUPPORTED ? ", where the swap needs it under its own name" : "");
 }
 
 /* redis-cli `args` where the server runs, its answer as printed into *out. */
@@ -167,7 +145,7 @@ static int redis_cli(redis_op *op, const char *const args[], char **out)
 {
 	int rc = redis_cli_raw(op, args, out);
 
-	if (!rc && *out && cli_error_reply(*out)) {
+	if (!rc && *out && tsarc_redis_cli_error_reply(*out)) {
 		rc = cli_reply_error(op, args, *out);
 		free(*out);
 		*out = NULL;
