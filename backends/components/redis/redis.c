@@ -246,28 +246,40 @@ int tsarc_redis_cli_error_reply(const char *out)
 	return n && out[n] == ' ';
 }
 
+/* tsarc_redis_cli_require_whole's way of asking (tsarc_redis_whole_asked):
+ * redis-cli as cli_capture runs it; `failed`, a failure to run it, whose
+ * error names the component already. */
+typedef struct cli_asker {
+	const tsarc_component *c;
+	const char *tool;
+	const tsarc_conn *conn;
+	int with_host;
+	const tsarc_redis_cli_tls *tls;
+	int failed;
+} cli_asker;
+
+static int ask_cli(void *arg, const char *a1, const char *a2, tsarc_redis_answer *out)
+{
+	cli_asker *a = arg;
+
+	a->failed = cli_capture(a->c, a->tool, a->conn, a->with_host, a->tls, a1, a2, &out->text);
+	out->error = !a->failed && out->text && tsarc_redis_cli_error_reply(out->text);
+	return a->failed;
+}
+
 int tsarc_redis_cli_require_whole(const tsarc_component *c, const char *tool,
 	const tsarc_conn *conn, int with_host, const tsarc_redis_cli_tls *tls)
 {
-	char *out = NULL, where[600];
-	int rc, cluster;
+	cli_asker a = {c, tool, conn, with_host, tls, 0};
+	char where[600];
+	int rc;
 
-	if ((rc = cli_capture(c, tool, conn, with_host, tls, "INFO", "cluster", &out)))
-		return rc;
-	cluster = tsarc_redis_info_cluster_enabled(out);
-	free(out);
-	if (!cluster)
-		return 0;
-	if ((rc = cli_capture(c, tool, conn, with_host, tls, "CLUSTER", "INFO", &out)))
-		return rc;
 	if (conn->socket)
 		snprintf(where, sizeof(where), "%s (redis-cli)", conn->socket);
 	else
 		snprintf(where, sizeof(where), "%s:%d (redis-cli)", conn->host ? conn->host :
 			"127.0.0.1", conn->port ? conn->port : 6379);
-	rc = tsarc_redis_refuse_shards(where, out);
-	free(out);
-	if (rc)
+	if ((rc = tsarc_redis_whole_asked(where, ask_cli, &a)) && !a.failed)
 		tsarc_error_prefix("component '%s'", c->name);
 	return rc;
 }

@@ -55,9 +55,10 @@ int tsarc_redis_cli_error_reply(const char *out);
  * with the arguments of tsarc_redis_cli_args, run by the component's
  * transport: where redis-cli, not tsarc's own client, reads or replaces
  * the server (a "tool" or "options", the RDB swap), a node of a Redis
- * Cluster of several shards is refused the same way, before anything is
- * read or written. redis-cli prints an error reply and exits 0: a refused
- * INFO reads as no cluster, as for our client. */
+ * Cluster of several shards is refused the same way, by the same decision
+ * (tsarc_redis_whole_asked), before anything is read or written; an error
+ * reply, which redis-cli prints as its answer (exiting 0), is an error
+ * there too, never "not a cluster". */
 int tsarc_redis_cli_require_whole(const tsarc_component *c, const char *tool,
 	const tsarc_conn *conn, int with_host, const tsarc_redis_cli_tls *tls);
 /* Plan: refuses what step `s` cannot do before anything is written: a

@@ -760,6 +760,22 @@ static int admit_load_access(const tsarc_step *s, restore_path p, tsarc_redis *d
 	return rc;
 }
 
+/* The refusal of a node of a Redis Cluster of several shards, or of one
+ * nothing tells from a whole server (tsarc_redis_require_whole), made when
+ * the plan is made where tsarc's own client reaches the target (`dst`,
+ * the plan's connection): before, the step alone refused it, the steps
+ * before it having replaced their targets. Not reached now: the step
+ * decides. */
+static int admit_whole(const tsarc_step *s, tsarc_redis *dst)
+{
+	int rc;
+
+	if (!dst || !(rc = tsarc_redis_require_whole(dst)))
+		return 0;
+	tsarc_error_prefix("component '%s'", s->component);
+	return rc;
+}
+
 /* The plan's checks of step `s` share one connection to its target, where
  * tsarc's own client reaches it: none into a swap's server in its pod (a
  * plan runs nothing there). What they found is kept for describe. */
@@ -778,7 +794,8 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, tsarc_step *s)
 	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
 		return refuse_swap(s, &map);
 	dst = p == PATH_SWAP && in_pod(r, s) ? NULL : plan_target(r, s);
-	if (!(p == PATH_SWAP && ((rc = admit_swap_access(s, dst)) ||
+	if (!(rc = admit_whole(s, dst)) &&
+		!(p == PATH_SWAP && ((rc = admit_swap_access(s, dst)) ||
 		    (rc = admit_swap_files(r, s, dst)))) &&
 		!(p != PATH_SWAP && (rc = admit_load_access(s, p, dst))) &&
 		!(rc = admit_memory(r, s, p, dst)) && p != PATH_SWAP)

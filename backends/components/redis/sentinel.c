@@ -392,12 +392,10 @@ int tsarc_redis_require_master(tsarc_redis *r)
 	return 0;
 }
 
-int tsarc_redis_info_cluster_enabled(const char *info_cluster)
-{
-	return info_cluster && strstr(info_cluster, "cluster_enabled:1") != NULL;
-}
-
-int tsarc_redis_refuse_shards(const char *where, const char *cluster_info)
+/* The refusal of the node at `where`, a node of a Redis Cluster, unless
+ * CLUSTER INFO's text (NULL: none) says cluster_size:1; `refused`, the
+ * words of CLUSTER INFO's refusal (tsarc_redis_refusal_words), or NULL. */
+static int refuse_shards(const char *where, const char *cluster_info, const char *refused)
 {
 	const char *p;
 	long long size = -1;
@@ -410,29 +408,80 @@ int tsarc_redis_refuse_shards(const char *where, const char *cluster_info)
 	if (size > 1)
 		snprintf(shards, sizeof(shards), "of %lld shards", size);
 	else
-		snprintf(shards, sizeof(shards), "whose shards it does not tell (CLUSTER INFO)");
+		snprintf(shards, sizeof(shards), "whose shards it does not tell%s",
+			refused ? "" : " (CLUSTER INFO)");
 	return tsarc_error_set(TSARC_EUNSUPPORTED, "Redis at %s is a node of a Redis Cluster %s: "
 		"it holds only the keys of its own hash slots, and tsarc backs up and restores a "
 		"whole server (a backup of this node would hold part of the data set, a restore "
-		"would empty part of it); nothing was read or written", where, shards);
+		"would empty part of it); nothing was read or written%s%s", where, shards,
+		refused ? "; CLUSTER INFO would tell its shards (one shard is a whole server), and "
+		"it " : "", refused ? refused : "");
+}
+
+/* What the answers of the server at `where` tell, where INFO cluster
+ * (`info`) was an error reply (refused, renamed) or said
+ * cluster_enabled:1: CLUSTER INFO (`cl`) answered, a node of a cluster,
+ * whose size decides; its "cluster support disabled" after INFO's error,
+ * a whole server; its error after INFO's, nothing: refused, naming both
+ * errors and what to grant. */
+static int whole_decided(const char *where, const tsarc_redis_answer *info,
+	const tsarc_redis_answer *cl)
+{
+	char cl_words[700], info_words[700];
+	int rc;
+
+	if (!cl->error)
+		return refuse_shards(where, cl->text, NULL);
+	if (info->error && strstr(cl->text, "cluster support disabled"))
+		return 0;
+	rc = tsarc_redis_refusal_words(cl_words, sizeof(cl_words), "CLUSTER INFO", "this user",
+		cl->text);
+	if (!info->error)
+		return refuse_shards(where, NULL, cl_words);
+	tsarc_redis_refusal_words(info_words, sizeof(info_words), "INFO cluster", "this user",
+		info->text);
+	return tsarc_error_set(rc, "Redis at %s does not tell this user whether it is a node of a "
+		"Redis Cluster (which holds only its hash slots' keys): it %s, and it %s (either answer "
+		"tells); nothing was read or written", where, info_words, cl_words);
+}
+
+int tsarc_redis_whole_asked(const char *where, tsarc_redis_ask_fn ask, void *arg)
+{
+	tsarc_redis_answer info = {NULL, 0}, cl = {NULL, 0};
+	int rc;
+
+	if ((rc = ask(arg, "INFO", "cluster", &info)))
+		goto done;
+	if ((info.error || (info.text && strstr(info.text, "cluster_enabled:1"))) &&
+		!(rc = ask(arg, "CLUSTER", "INFO", &cl)))
+		rc = whole_decided(where, &info, &cl);
+done:
+	free(info.text);
+	free(cl.text);
+	return rc;
+}
+
+/* tsarc_redis_require_whole's way of asking: our client's connection
+ * `arg`; a reply other than a bulk or an error has no text. */
+static int ask_client(void *arg, const char *a1, const char *a2, tsarc_redis_answer *out)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc;
+
+	if ((rc = tsarc_redis_command(arg, &rep, a1, a2, NULL)))
+		return rc;
+	out->error = rep->type == '-';
+	if (rep->type == '-' || rep->type == '$') {
+		out->text = rep->str;
+		rep->str = NULL;
+	}
+	tsarc_redis_reply_free(rep);
+	return 0;
 }
 
 int tsarc_redis_require_whole(tsarc_redis *r)
 {
-	tsarc_redis_reply *rep = NULL;
-	int rc, cluster;
-
-	if ((rc = tsarc_redis_command(r, &rep, "INFO", "cluster", NULL)))
-		return rc;
-	cluster = rep->type == '$' && tsarc_redis_info_cluster_enabled(rep->str);
-	tsarc_redis_reply_free(rep);
-	if (!cluster)
-		return 0;
-	if ((rc = tsarc_redis_command(r, &rep, "CLUSTER", "INFO", NULL)))
-		return rc;
-	rc = tsarc_redis_refuse_shards(tsarc_redis_where(r), rep->type == '$' ? rep->str : NULL);
-	tsarc_redis_reply_free(rep);
-	return rc;
+	return tsarc_redis_whole_asked(tsarc_redis_where(r), ask_client, r);
 }
 
 /* Asks one Sentinel for the master of `name`. */

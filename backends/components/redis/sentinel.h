@@ -120,15 +120,38 @@ int tsarc_redis_require_master(tsarc_redis *r);
  * size it does not tell: such a node holds only the keys of its hash
  * slots, while a backup (SYNC, or SCAN of every database) and a restore
  * (every database emptied) take it for the whole data set. Checked before
- * the first read of a backup and the first write of a restore. A server
- * that refuses INFO to this user is taken for a whole server. */
+ * the first read of a backup and the first write of a restore, and by the
+ * plan of a restore. A server that refuses INFO to this user (an ACL's
+ * -info, a managed Redis's -@dangerous, a renamed INFO) is asked CLUSTER
+ * INFO; one that refuses both is refused (tsarc_redis_whole_asked). */
 int tsarc_redis_require_whole(tsarc_redis *r);
-/* Its two halves, from the servers' texts, for every way of asking (our
- * client, redis-cli: tsarc_redis_cli_require_whole): whether INFO
- * cluster's text says cluster_enabled:1 (a refusal, NULL: no), and the
- * refusal of the node at `where` unless CLUSTER INFO's text (NULL: none,
- * or refused) says cluster_size:1. */
-int tsarc_redis_info_cluster_enabled(const char *info_cluster);
-int tsarc_redis_refuse_shards(const char *where, const char *cluster_info);
+/* One answer of a server (tsarc_redis_whole_asked): the reply's text (an
+ * error reply's too; NULL: none), and whether it is an error reply. */
+typedef struct tsarc_redis_answer {
+	char *text;
+	int error;
+} tsarc_redis_answer;
+/* Puts `a1 a2` to the server as one way of asking does (our client,
+ * redis-cli): 0 and its answer in *out, whose text the caller frees, or
+ * the failure to ask (the connection, the transport). */
+typedef int (*tsarc_redis_ask_fn)(void *arg, const char *a1, const char *a2,
+	tsarc_redis_answer *out);
+/*
+ * The one decision of whether the server at `where` is a whole server,
+ * from its answers, for every way of asking (our client:
+ * tsarc_redis_require_whole; redis-cli: tsarc_redis_cli_require_whole).
+ * INFO cluster saying cluster_enabled:0 (or answering without
+ * cluster_enabled:1) is a whole server. Else CLUSTER INFO is asked, which
+ * a managed Redis's -@dangerous leaves to its user: answered, the node of
+ * a cluster, refused (TSARC_EUNSUPPORTED) unless cluster_size:1; "cluster
+ * support disabled" after INFO's refusal, a whole server. An error reply
+ * is never "not a cluster": before, INFO refused read so, and a node
+ * passed for a whole server (its backup held its slots' keys, its restore
+ * emptied it). Both refused (or renamed), nothing tells: refused before
+ * anything is read or written, the error naming `where`, each refusal and
+ * the ACL rule to grant (+cluster|info, +info). The failure of `ask`
+ * returns as it is.
+ */
+int tsarc_redis_whole_asked(const char *where, tsarc_redis_ask_fn ask, void *arg);
 
 #endif

@@ -183,7 +183,8 @@ static int swap_untouched(int rc, const char *reads)
  * renamed: "ERR unknown command"), each check passed, and a server
  * restarted on another file, on none, or over its maxmemory, was reported
  * restored. Cluster: a node of several shards is refused before
- * (tsarc_redis_cli_require_whole), and takes a refusal for "no cluster".
+ * (tsarc_redis_cli_require_whole), which asks CLUSTER INFO where INFO is
+ * refused, and refuses a server neither tells of.
  */
 static const char *const INFO_SECTIONS[] = {"persistence", "memory", "stats", "keyspace",
 	"cluster", NULL};
