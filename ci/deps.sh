@@ -46,16 +46,68 @@ if [ "$with_image" = 1 ]; then
 	packages+=(mmdebstrap umoci)
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	as_root=()
-	[ "$(id -u)" = 0 ] || as_root=(sudo)
-	echo "ci/deps.sh: installing ${missing[*]}" >&2
+# tests/redis/valkey.sh: a Valkey 8 server (the engine of today's managed
+# Redis) next to redis-server 7.0. Debian 12 has it in bookworm-backports
+# only; nothing else is taken from there.
+backports=(valkey-server valkey-tools)
+
+installed() { # PACKAGE
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+missing=() missing_backports=()
+for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
+for p in "${backports[@]}"; do installed "$p" || missing_backports+=("$p"); done
+as_root=()
+[ "$(id -u)" = 0 ] || as_root=(sudo)
+
+# The suite bookworm-backports from the mirror of the host's own apt sources
+# (deb822 or one-line, as ci/image.sh reuses them), written once to
+# tsarc-backports.{sources,list} beside them. apt takes a backport only
+# when a package asks for it by suite (PACKAGE/bookworm-backports): nothing
+# else moves to it, not even what those packages depend on.
+add_backports() {
+	local dir=/etc/apt/sources.list.d sources=/etc/apt/sources.list.d/debian.sources tmp
+	[ -e "$dir/tsarc-backports.sources" ] || [ -e "$dir/tsarc-backports.list" ] && return 0
+	grep -rqs 'bookworm-backports' /etc/apt/sources.list "$dir" && return 0
+	tmp=$(mktemp)
+	if [ -e "$sources" ]; then
+		# The first stanza that has the suite bookworm, its URIs, components
+		# and key, with Suites: bookworm-backports.
+		awk 'BEGIN { RS = ""; ORS = "\n" }
+			$0 ~ /(^|\n)Suites:([^\n]* )?bookworm( |\n|$)/ && !done {
+				n = split($0, line, "\n")
+				for (i = 1; i <= n; i++) {
+					if (line[i] ~ /^Suites:/) line[i] = "Suites: bookworm-backports"
+					if (line[i] !~ /^#/) print line[i]
+				}
+				done = 1
+			}
+			END { exit !done }' "$sources" > "$tmp" ||
+			{ echo "ci/deps.sh: no suite bookworm in $sources" >&2; exit 1; }
+		"${as_root[@]}" install -m 644 "$tmp" "$dir/tsarc-backports.sources"
+	else
+		# The first "deb URI bookworm COMPONENTS" line, as bookworm-backports.
+		awk '$1 == "deb" && !done { for (i = 2; i <= NF; i++) if ($i == "bookworm") {
+				$i = "bookworm-backports"; print; done = 1; break } }
+			END { exit !done }' /etc/apt/sources.list > "$tmp" ||
+			{ echo "ci/deps.sh: no suite bookworm in /etc/apt/sources.list" >&2; exit 1; }
+		"${as_root[@]}" install -m 644 "$tmp" "$dir/tsarc-backports.list"
+	fi
+	rm -f "$tmp"
+}
+
+if [ ${#missing_backports[@]} -gt 0 ]; then
+	add_backports
+fi
+if [ ${#missing[@]} -gt 0 ] || [ ${#missing_backports[@]} -gt 0 ]; then
+	echo "ci/deps.sh: installing ${missing[*]} ${missing_backports[*]}" >&2
 	"${as_root[@]}" apt-get update -q
+fi
+if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q \
 		--no-install-recommends "${missing[@]}"
+fi
+if [ ${#missing_backports[@]} -gt 0 ]; then
+	DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q \
+		--no-install-recommends "${missing_backports[@]/%//bookworm-backports}"
 fi
