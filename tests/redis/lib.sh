@@ -61,6 +61,7 @@ free_cluster_port() {
 # redis_up NAME [EXTRA_CONF_LINE...]: a server in $WORK/redis-NAME; sets
 # PORT_<NAME> (upper case). "port 0" among the extra lines: socket only;
 # "cluster-enabled yes": a port with room for its cluster bus port.
+# REDIS_SERVER=valkey-server: that server binary (the same configuration).
 redis_up() {
 	local name=$1 base port var line
 	shift
@@ -89,7 +90,7 @@ redis_up() {
 			for line in "$@"; do echo "$line"; done
 		} > "$base/redis.conf"
 	)
-	redis-server "$base/redis.conf" || fail "redis-server $name did not start"
+	"${REDIS_SERVER:-redis-server}" "$base/redis.conf" || fail "${REDIS_SERVER:-redis-server} $name did not start"
 	for _ in $(seq 300); do [ -s "$base/redis.pid" ] && break; sleep 0.1; done
 	cp "$base/redis.pid" "$base/server.pid"
 	eval "$var=$port"
