@@ -75,6 +75,22 @@ static int sync_marked(tsarc_redis *r, const char *mark, tsarc_redis_out_fn out,
 	}
 }
 
+int tsarc_redis_rdb_version(const void *head, size_t len)
+{
+	const unsigned char *h = head;
+	int v = 0;
+	size_t i;
+
+	if (len < 9 || memcmp(h, "REDIS", 5))
+		return -1;
+	for (i = 5; i < 9; i++) {
+		if (h[i] < '0' || h[i] > '9')
+			return -1;
+		v = v * 10 + (h[i] - '0');
+	}
+	return v;
+}
+
 int tsarc_redis_sync_rdb(tsarc_redis *r, tsarc_redis_out_fn out, void *ctx,
 	const atomic_int *stop, int *refused, unsigned long long *bytes)
 {
@@ -195,16 +211,40 @@ static void log_tail(tsarc_redis_private *p, char *out, size_t outsz)
 	fclose(f);
 }
 
-int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_redis **conn)
+/* The servers that may load the backup's RDB, in turn: redis-server
+ * first (its payloads are the oldest, which most targets take), then
+ * valkey-server, which reads the RDB 11 of a Valkey 8 or a Redis 7.2. */
+static const char *const private_servers[] = {"redis-server", "valkey-server"};
+#define NEWER_RDB "Can't handle RDB format version"
+
+/* Whether `name` is a program in PATH, as tsarc_proc_spawn looks it up. */
+static int on_path(const char *name)
+{
+	const char *path = getenv("PATH"), *end;
+	char file[4200];
+
+	for (; path && *path; path = *end ? end + 1 : end) {
+		end = strchr(path, ':');
+		if (!end)
+			end = path + strlen(path);
+		snprintf(file, sizeof(file), "%.*s/%s", (int)(end - path), path, name);
+		if (end > path && access(file, X_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* One server of tsarc_redis_private_start; *newer: it exited on an RDB of
+ * a version it does not read (another may). */
+static int start_server(tsarc_redis_private *p, const char *server, tsarc_redis **conn,
+	int *newer)
 {
 	char conf[4200], tail[600];
-	char *argv[] = {(char *)(server ? server : "redis-server"), conf, NULL};
+	char *argv[] = {(char *)server, conf, NULL};
 	tsarc_redis_opts o;
 	int rc, i, lost = 0;
 
-	*conn = NULL;
-	if ((rc = write_conf(p)))
-		return rc;
+	*newer = 0;
 	snprintf(conf, sizeof(conf), "%s/redis.conf", p->pd.path);
 	if ((rc = tsarc_proc_spawn(&p->proc, argv, NULL)))
 		return rc;
@@ -226,8 +266,9 @@ int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_
 			tsarc_proc_finish(&p->proc, "redis-server");
 			p->started = 0;
 			log_tail(p, tail, sizeof(tail));
-			return tsarc_error_set(TSARC_EIO, "the private redis-server could not load the "
-				"backup's RDB (a newer RDB version than this redis-server reads?): %s", tail);
+			*newer = strstr(tail, NEWER_RDB) != NULL;
+			return tsarc_error_set(TSARC_EIO, "the private redis-server could not load "
+				"the backup's RDB (%s): %s", server, tail);
 		}
 		if (!*conn && access(p->sock, F_OK) == 0)
 			tsarc_redis_connect(conn, &o, "private redis-server");
@@ -258,6 +299,40 @@ int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_
 	}
 	return tsarc_error_set(TSARC_EIO, "the private redis-server did not load the RDB in %d s",
 		LOAD_WAIT_SECONDS);
+}
+
+int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_redis **conn)
+{
+	char tried[600] = "";
+	size_t i, n = 0;
+	int rc, newer = 0, version = -1, fd;
+	unsigned char head[9];
+
+	*conn = NULL;
+	if ((rc = write_conf(p)))
+		return rc;
+	if (server)
+		return start_server(p, server, conn, &newer);
+	for (i = 0; i < sizeof(private_servers) / sizeof(*private_servers); i++) {
+		if (!on_path(private_servers[i]))
+			continue;
+		if (!(rc = start_server(p, private_servers[i], conn, &newer)) || !newer)
+			return rc;
+		n += (size_t)snprintf(tried + n, n < sizeof(tried) ? sizeof(tried) - n : 0, "%s%s",
+			n ? ", " : "", private_servers[i]);
+		tsarc_error_clear();
+	}
+	if ((fd = openat(p->pd.fd, "dump.rdb", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		if (read(fd, head, sizeof(head)) == (ssize_t)sizeof(head))
+			version = tsarc_redis_rdb_version(head, sizeof(head));
+		close(fd);
+	}
+	return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup's RDB is version %d, which no "
+		"Redis server of this host reads (%s%s): the target was not touched. Install "
+		"valkey-server (8.0: RDB 11; Debian 12: bookworm-backports) or a Redis 7.2 or "
+		"later here, or back the source up with \"mode\": \"logical\"", version,
+		*tried ? "refused by " : "neither redis-server nor valkey-server is installed",
+		tried);
 }
 
 void tsarc_redis_private_stop(tsarc_redis_private *p)
