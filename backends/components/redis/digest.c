@@ -91,6 +91,44 @@ int tsarc_redis_payload_version(const void *payload, size_t plen)
 	return plen >= 11 ? p[plen - 10] | p[plen - 9] << 8 : -1;
 }
 
+/* Redis's CRC-64 (Jones polynomial, reflected), which ends a DUMP payload. */
+static uint64_t crc64_jones(const unsigned char *p, size_t n)
+{
+	uint64_t crc = 0;
+	int k;
+
+	while (n--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = crc & 1 ? crc >> 1 ^ 0x95ac9329ac4bc9b5ULL : crc >> 1;
+	}
+	return crc;
+}
+
+void tsarc_redis_note_payload(tsarc_redis_stats *st, const void *payload, size_t len)
+{
+	int v = tsarc_redis_payload_version(payload, len);
+
+	if (v > st->payload_version)
+		st->payload_version = v;
+}
+
+void tsarc_redis_payload_probe(unsigned char out[TSARC_REDIS_PROBE_PAYLOAD], int version)
+{
+	/* RDB type string, an 8-bit integer, 1; the version; the CRC. */
+	uint64_t crc;
+	int i;
+
+	out[0] = 0x00;
+	out[1] = 0xc0;
+	out[2] = 0x01;
+	out[3] = (unsigned char)version;
+	out[4] = (unsigned char)(version >> 8);
+	crc = crc64_jones(out, 5);
+	for (i = 0; i < 8; i++)
+		out[5 + i] = (unsigned char)(crc >> (8 * i));
+}
+
 const char *tsarc_redis_payload_type(unsigned char t)
 {
 	switch (t) {

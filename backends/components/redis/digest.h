@@ -35,6 +35,11 @@ void tsarc_redis_digests_free(tsarc_redis_digests *d);
 
 /* The RDB version a DUMP payload was written with; -1 when too short. */
 int tsarc_redis_payload_version(const void *payload, size_t plen);
+/* Into `out`: a DUMP payload of RDB version `version` that every Redis
+ * taking that version reads (the string "1"), its CRC-64 right: what
+ * tsarc_redis_load_allowed asks the target to RESTORE, expired. */
+#define TSARC_REDIS_PROBE_PAYLOAD 13
+void tsarc_redis_payload_probe(unsigned char out[TSARC_REDIS_PROBE_PAYLOAD], int version);
 /* TYPE's name for the RDB object type that starts a DUMP payload; NULL
  * for a module type or one this code does not know. */
 const char *tsarc_redis_payload_type(unsigned char rdb_type);

@@ -58,6 +58,7 @@ struct tsarc_redis_loader {
 	int db;            /* the current database (the target's number), -1 before SELECT */
 	tsarc_redis_dbmap map;
 	tsarc_redis_stats st;
+	int payload_version; /* what the stream sends, as the target is asked (0: unknown) */
 	tsarc_redis_digests want;
 	int digest_ok;     /* 0: a payload type we cannot name; counts only */
 	near_entry *near;
@@ -423,22 +424,72 @@ int tsarc__redis_probe_refused(tsarc_redis *dst, const char *cmd, const tsarc_re
 		"used", tsarc_redis_where(dst), cmd, rep->str, use);
 }
 
-/* Whether the target's user may run what the restore will send, asked
- * before anything of the target is removed: a managed Redis's user is
- * often "+@all -@dangerous", and RESTORE is @dangerous (FLUSHDB too, so
- * the emptying goes on with SCAN and DEL); found at the first key, the
- * target would be left empty, or (FUNCTION RESTORE refused) with the
- * backup's keys and not its libraries. Each probe changes nothing: a
- * payload no Redis takes (RESTORE without REPLACE). */
-static int writes_allowed(tsarc_redis *dst, int sends_functions)
+/* RESTORE of a payload of RDB version `version` (tsarc_redis_payload_probe)
+ * as a key that expired long ago (ABSTTL 1, no REPLACE): a server that
+ * takes the version answers OK and creates nothing, one that does not
+ * answers PAYLOAD_REFUSED. Unknown (0): a payload no Redis takes, which
+ * asks only whether the user may RESTORE. */
+#define PAYLOAD_REFUSED "ERR DUMP payload version or checksum are wrong"
+static int restore_probe(tsarc_redis *dst, int version, tsarc_redis_reply **rep)
+{
+	unsigned char payload[TSARC_REDIS_PROBE_PAYLOAD];
+	const char *argv[] = {"RESTORE", "tsarc:probe:restore", "1", (const char *)payload,
+		"ABSTTL"};
+	size_t lens[] = {7, 19, 1, sizeof(payload), 6};
+	int rc;
+
+	if (version <= 0)
+		return tsarc_redis_command(dst, rep, "RESTORE", "tsarc:probe:restore", "0",
+			"tsarc: not a payload", NULL);
+	tsarc_redis_payload_probe(payload, version);
+	if ((rc = tsarc_redis_append(dst, 5, argv, lens)))
+		return rc;
+	return tsarc_redis_read(dst, rep);
+}
+
+/* The target refused payloads of `version`: the highest it takes, asked
+ * downwards the same way, in the error. Found at the first RESTORE, the
+ * target would be left empty (a Valkey 8's or Redis 7.2's payloads, 11,
+ * into a Redis 7.0, which takes 10 at most). */
+static int version_refused(tsarc_redis *dst, int version)
+{
+	tsarc_redis_reply *rep = NULL;
+	char most[64] = "of no RDB version";
+	int v, rc, ok = 0;
+
+	for (v = version - 1; v > 0 && !ok; v--) {
+		if ((rc = restore_probe(dst, v, &rep)))
+			return rc;
+		if ((ok = rep->type == '+'))
+			snprintf(most, sizeof(most), "of RDB version %d at most", v);
+		tsarc_redis_reply_free(rep);
+		rep = NULL;
+	}
+	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s takes DUMP payloads %s, and the "
+		"backup's are version %d (Redis 7.0 writes 10; Valkey 7.2 to 8.x and Redis 7.2 write "
+		"11, later Redis more): the restore would empty the target and then fail; nothing "
+		"was written. Restore into a server that takes version %d (a Valkey 8's backup into "
+		"a Valkey 7.2 or later, or a Redis 7.2 or later)", tsarc_redis_where(dst), most,
+		version, version);
+}
+
+/* Whether the target's user may run what the restore will send, and the
+ * target take its payloads (RDB `version`, 0 unknown), asked before
+ * anything of the target is removed: a managed Redis's user is often
+ * "+@all -@dangerous", and RESTORE is @dangerous (FLUSHDB too, so the
+ * emptying goes on with SCAN and DEL); found at the first key, the target
+ * would be left empty, or (FUNCTION RESTORE refused) with the backup's
+ * keys and not its libraries. Each probe changes nothing (restore_probe). */
+static int writes_allowed(tsarc_redis *dst, int sends_functions, int version)
 {
 	tsarc_redis_reply *rep = NULL;
 	int rc;
 
-	if ((rc = tsarc_redis_command(dst, &rep, "RESTORE", "tsarc:probe:restore", "0",
-		"tsarc: not a payload", NULL)))
+	if ((rc = restore_probe(dst, version, &rep)))
 		return rc;
 	rc = tsarc__redis_probe_refused(dst, "RESTORE", rep, "writes the backup's keys with it");
+	if (!rc && version > 0 && rep->type == '-' && !strcmp(rep->str, PAYLOAD_REFUSED))
+		rc = version_refused(dst, version);
 	tsarc_redis_reply_free(rep);
 	rep = NULL;
 	if (rc || !sends_functions)
@@ -452,9 +503,9 @@ static int writes_allowed(tsarc_redis *dst, int sends_functions)
 	return rc;
 }
 
-int tsarc_redis_load_allowed(tsarc_redis *dst, int sends_functions)
+int tsarc_redis_load_allowed(tsarc_redis *dst, int sends_functions, int payload_version)
 {
-	int rc = writes_allowed(dst, sends_functions);
+	int rc = writes_allowed(dst, sends_functions, payload_version);
 
 	return rc ? rc : tsarc_redis_digest_allowed(dst);
 }
@@ -462,6 +513,11 @@ int tsarc_redis_load_allowed(tsarc_redis *dst, int sends_functions)
 void tsarc_redis_loader_need(tsarc_redis_loader *l, const tsarc_redis_need *need)
 {
 	l->need = *need;
+}
+
+void tsarc_redis_loader_payload_version(tsarc_redis_loader *l, int version)
+{
+	l->payload_version = version;
 }
 
 void tsarc_redis_loader_lazyfree_wait(tsarc_redis_loader *l, int seconds)
@@ -530,7 +586,8 @@ int tsarc_redis_loader_clear(tsarc_redis_loader *l, const char *what, unsigned l
 			tsarc_redis_where(l->dst));
 		return rc;
 	}
-	if ((rc = tsarc_redis_load_allowed(l->dst, sends_functions)) || (rc = room_for(l)))
+	if ((rc = tsarc_redis_load_allowed(l->dst, sends_functions, l->payload_version)) ||
+		(rc = room_for(l)))
 		return rc;
 	snprintf(l->what, sizeof(l->what), "%s", what ? what : "Redis restore");
 	snprintf(l->where, sizeof(l->where), "%s", tsarc_redis_where(l->dst));
@@ -649,6 +706,7 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 		tsarc_redis_digest_add(&l->want, l->db, h);
 		if (v && v < l->started + VERIFY_NEAR_MS && (rc = note_near(l, v, h)))
 			return rc;
+		tsarc_redis_note_payload(&l->st, argv[3], lens[3]);
 		l->st.keys++;
 		l->st.bytes += lens[3];
 		l->st.key_bytes += lens[1];
@@ -659,6 +717,7 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 	if (argc == 4 && arg_is(argv[0], lens[0], "FUNCTION") &&
 		arg_is(argv[1], lens[1], "RESTORE") && arg_is(argv[3], lens[3], "REPLACE")) {
 		l->st.functions = 1;
+		tsarc_redis_note_payload(&l->st, argv[2], lens[2]);
 		return send_cmd(l, raw, rawlen, 'F', NULL, 0);
 	}
 	return refused_stream("a command other than SELECT, RESTORE ... REPLACE ABSTTL or "
@@ -884,6 +943,37 @@ static int src_need(tsarc_redis *src, tsarc_redis_need *need)
 	return 0;
 }
 
+/* The RDB version of the payloads `src` (the private redis-server) DUMPs,
+ * for the target to be asked whether it takes them before it is emptied:
+ * a key of its first database that holds one (RANDOMKEY), dumped; 0 for a
+ * server with no key. */
+static int src_payload_version(tsarc_redis *src, int *version)
+{
+	tsarc_redis_reply *rep = NULL;
+	int db, count, rc;
+
+	*version = 0;
+	if ((rc = tsarc_redis_db_count(src, &count)))
+		return rc;
+	for (db = 0; db < count && !rc && !*version; db++) {
+		if ((rc = tsarc__redis_select(src, db, NULL)) ||
+			(rc = tsarc_redis_command_ok(src, &rep, "RANDOMKEY", "RANDOMKEY", NULL)))
+			break;
+		if (rep->type == '$') {
+			const char *argv[] = {"DUMP", rep->str};
+			size_t lens[] = {4, rep->len};
+			tsarc_redis_reply *dump = NULL;
+			if (!(rc = tsarc_redis_append(src, 2, argv, lens)) &&
+				!(rc = tsarc_redis_read(src, &dump)) && dump->type == '$')
+				*version = tsarc_redis_payload_version(dump->str, dump->len);
+			tsarc_redis_reply_free(dump);
+		}
+		tsarc_redis_reply_free(rep);
+		rep = NULL;
+	}
+	return rc ? rc : tsarc__redis_select(src, 0, NULL);
+}
+
 int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
 	const char *what, int lazyfree_wait_s, tsarc_redis_stats *st, char *note, size_t notesz,
 	char *memory, size_t memorysz)
@@ -892,7 +982,7 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap
 	tsarc_redis_stats dumped, cleared;
 	tsarc_redis_functions f = TSARC_REDIS_FUNCTIONS_KEEP;
 	tsarc_redis_need need;
-	int rc, ndb = 0, libraries = 0;
+	int rc, ndb = 0, libraries = 0, version = 0;
 
 	memset(&dumped, 0, sizeof(dumped));
 	memset(&cleared, 0, sizeof(cleared));
@@ -900,9 +990,11 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap
 		*memory = '\0';
 	if ((rc = src_dbs(src, map, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)) ||
 		(rc = src_functions(src, &f, &libraries)) || (rc = src_need(src, &need)) ||
+		(rc = src_payload_version(src, &version)) ||
 		(rc = tsarc_redis_loader_new(&l, dst, 0)))
 		goto done;
 	tsarc_redis_loader_need(l, &need);
+	tsarc_redis_loader_payload_version(l, version);
 	tsarc_redis_loader_lazyfree_wait(l, lazyfree_wait_s);
 	rc = tsarc_redis_loader_clear(l, what, 0, f, libraries, &cleared);
 	if (memorysz)

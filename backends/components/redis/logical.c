@@ -269,6 +269,7 @@ static int dump_batch(tsarc_redis *r, writer *w, const tsarc_redis_reply *keys, 
 			if (!(rc = w_command(w, 6, argv, lens)) && !(rc = tsarc_redis_stats_add_db(st, db, 1))) {
 				st->keys++;
 				st->bytes += dump->len;
+				tsarc_redis_note_payload(st, dump->str, dump->len);
 			}
 		}
 next:

@@ -26,6 +26,7 @@
 typedef struct tsarc_redis_stats {
 	unsigned long long keys;       /* keys written (backup) or restored */
 	unsigned long long bytes;      /* DUMP payload bytes */
+	int payload_version;           /* the highest RDB version of a payload (0: none) */
 	unsigned long long key_bytes;  /* restore: key names' bytes */
 	unsigned long long expired;    /* skipped: expired before the restore */
 	unsigned long long vanished;   /* gone between SCAN and DUMP (backup) */
@@ -46,6 +47,9 @@ typedef struct tsarc_redis_stats {
 } tsarc_redis_stats;
 
 void tsarc_redis_stats_free(tsarc_redis_stats *st);
+/* A DUMP payload read or sent: its RDB version into st->payload_version
+ * when higher. */
+void tsarc_redis_note_payload(tsarc_redis_stats *st, const void *payload, size_t len);
 
 /* Database numbers a stream, a URL or the snapshot's metadata may name:
  * 0 to TSARC_REDIS_DB_MAX - 1 (Redis's own default is 16; a larger
@@ -225,9 +229,15 @@ void tsarc_redis_loader_need(tsarc_redis_loader *l, const tsarc_redis_need *need
  * RESTORE where `sends_functions`: the stream holds libraries), and what
  * the check after the load reads the target with (digest.h
  * tsarc_redis_digest_allowed). Found only when sent, the target would be
- * emptied, or emptied and loaded, and the step failed. Each probe changes
- * nothing. TSARC_EUNSAFE naming the command and what to grant. */
-int tsarc_redis_load_allowed(tsarc_redis *dst, int sends_functions);
+ * emptied, or emptied and loaded, and the step failed; and whether the
+ * target takes DUMP payloads of `payload_version` (the RDB version of the
+ * payloads the load sends; 0 unknown, not asked): a Redis 7.0 refuses a
+ * Valkey 8's. Each probe changes nothing. TSARC_EUNSAFE naming the
+ * command and what to grant, or the versions. */
+int tsarc_redis_load_allowed(tsarc_redis *dst, int sends_functions, int payload_version);
+/* The RDB version of the payloads the load will send
+ * (tsarc_redis_load_allowed; before tsarc_redis_loader_clear). */
+void tsarc_redis_loader_payload_version(tsarc_redis_loader *l, int version);
 /* How long its clear waits for the target's lazy frees (tsarc_redis_clear;
  * default TSARC_REDIS_LAZYFREE_WAIT_S). */
 void tsarc_redis_loader_lazyfree_wait(tsarc_redis_loader *l, int seconds);

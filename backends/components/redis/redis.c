@@ -388,6 +388,7 @@ typedef struct dump_ctx {
 	char server_id[64];     /* the server read (tsarc_redis_server_id), or "" */
 	char dataset_id[64];    /* its data set (tsarc_redis_dataset_id), or "" */
 	tsarc_redis_memory mem; /* the logical dump's source, before it (memory.c) */
+	int payload_version;    /* the RDB's version (its header), or 0 */
 	int wait_ms;            /* for a replica to catch up ("replica_wait") */
 	tsarc_redis_read_note note; /* what the choice of the server found */
 } dump_ctx;
@@ -396,6 +397,25 @@ static int out_fd(void *ctx, const void *data, size_t len)
 {
 	return tsarc_write_all(*(int *)ctx, data, len) ?
 		tsarc_error_set(TSARC_EIO, "writing the Redis stream") : 0;
+}
+
+/* The SYNC's RDB into the stream, its header kept for its version. */
+typedef struct rdb_out {
+	int fd;
+	unsigned char head[9];
+	size_t nhead;
+} rdb_out;
+
+static int rdb_out_fd(void *ctx, const void *data, size_t len)
+{
+	rdb_out *o = ctx;
+	size_t n = sizeof(o->head) - o->nhead;
+
+	if (n > len)
+		n = len;
+	memcpy(o->head + o->nhead, data, n);
+	o->nhead += n;
+	return out_fd(&o->fd, data, len);
 }
 
 static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, size_t errsz)
@@ -424,9 +444,11 @@ static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, siz
 	if ((rc = tsarc_redis_memory_read(r, &d->mem)))
 		goto done;
 	if (strcmp(d->mode, "logical")) {
-		rc = tsarc_redis_sync_rdb(r, out_fd, &fd, stop, &refused, &d->rdb_bytes);
+		rdb_out o = {fd, {0}, 0};
+		rc = tsarc_redis_sync_rdb(r, rdb_out_fd, &o, stop, &refused, &d->rdb_bytes);
 		if (!rc) {
 			d->taken = "rdb";
+			d->payload_version = tsarc_redis_rdb_version(o.head, o.nhead);
 			goto done;
 		}
 		if (!refused || !strcmp(d->mode, "rdb"))
@@ -435,8 +457,10 @@ static int dump_writer(int fd, void *arg, const atomic_int *stop, char *err, siz
 		d->why = "SYNC refused";
 		tsarc_error_clear();
 	}
-	if (!(rc = tsarc_redis_logical_dump(r, out_fd, &fd, stop, &d->st)))
+	if (!(rc = tsarc_redis_logical_dump(r, out_fd, &fd, stop, &d->st))) {
 		d->taken = "logical";
+		d->payload_version = d->st.payload_version;
+	}
 done:
 	if (rc)
 		snprintf(err, errsz, "%s", tsarc_error_last()->message);
@@ -479,6 +503,11 @@ static cJSON *dump_meta(void *arg)
 		"resp: SELECT / RESTORE key expiry payload REPLACE ABSTTL (redis-cli --pipe)");
 	if (d->why)
 		cJSON_AddStringToObject(m, "redis_mode_reason", d->why);
+	/* What a restore's target must take: a Redis 7.0 refuses a Valkey 8's
+	 * RDB and payloads (11), and the plan asks the target before any step
+	 * writes (restore.c admit_load_access). */
+	if (d->payload_version > 0)
+		cJSON_AddNumberToObject(m, "redis_payload_version", d->payload_version);
 	if (!strcmp(d->taken, "rdb"))
 		record_rdb_memory(m, &d->mem);
 	if (!strcmp(d->taken, "logical")) {

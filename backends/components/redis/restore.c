@@ -330,9 +330,10 @@ static void stream_need(const tsarc_step *s, const tsarc_redis_stats *st, tsarc_
 }
 
 /* The check pass: the whole stream through a loader that sends nothing.
- * *ndb: its highest database + 1; *need: what it needs in memory. */
+ * *ndb: its highest database + 1; *version: its payloads' RDB version;
+ * *need: what it needs in memory. */
 static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_dbmap *map,
-	int *ndb, unsigned long long *keys, int *functions, tsarc_redis_need *need)
+	int *ndb, unsigned long long *keys, int *functions, int *version, tsarc_redis_need *need)
 {
 	tsarc_redis_loader *chk = NULL;
 	tsarc_redis_stats st;
@@ -350,6 +351,7 @@ static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_d
 		*ndb = st.ndb;
 		*keys = st.keys;
 		*functions = st.functions;
+		*version = st.payload_version;
 		stream_need(s, &st, need);
 	}
 	if (rc)
@@ -383,12 +385,12 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	tsarc_redis_need need;
 	char where[600], verified[300], what[300];
 	unsigned long long keys = 0;
-	int rc, ndb, functions = 0;
+	int rc, ndb, functions = 0, version = 0;
 
 	memset(&cleared, 0, sizeof(cleared));
 	memset(&st, 0, sizeof(st));
 	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
-		(rc = check_stream(r, s, map, &ndb, &keys, &functions, &need)) ||
+		(rc = check_stream(r, s, map, &ndb, &keys, &functions, &version, &need)) ||
 		(rc = tsarc_redis_require_dbs(dst, ndb)))
 		goto done;
 	tsarc_restore_progress(r, "%s: logical restore into %s%s%s", s->component, where,
@@ -397,6 +399,7 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	if ((rc = tsarc_redis_loader_new(&l, dst, 0)))
 		goto done;
 	tsarc_redis_loader_need(l, &need);
+	tsarc_redis_loader_payload_version(l, version);
 	tsarc_redis_loader_lazyfree_wait(l, lazyfree_wait_s(s));
 	if ((rc = tsarc_redis_loader_clear(l, what, keys, stream_functions(s, functions),
 		     functions > 0, &cleared)))
@@ -742,17 +745,24 @@ static int admit_swap_access(const tsarc_step *s, tsarc_redis *dst)
  * already have replaced their targets. Function libraries are asked for
  * where the snapshot says the stream holds them ("redis_functions"
  * "saved"); an RDB's are known once the private redis-server has loaded
- * it, and the step asks then. Not reached now, or a probe not answered:
- * the step decides. */
+ * it, and the step asks then. The target is asked too whether it takes
+ * the backup's payloads, of the RDB version the snapshot records
+ * ("redis_payload_version": a Valkey 8's into a Redis 7.0 cannot load);
+ * an older snapshot records none, and the step asks with what its check
+ * pass, or the private redis-server, found. Not reached now, or a probe
+ * not answered: the step decides. */
 static int admit_load_access(const tsarc_step *s, restore_path p, tsarc_redis *dst)
 {
 	const char *rec = p == PATH_LOGICAL && s->st ? tsarc_spec_str(s->st->meta,
 		"redis_functions") : NULL;
+	unsigned long long version = 0;
 	int rc;
 
 	if (!dst)
 		return 0;
-	if ((rc = tsarc_redis_load_allowed(dst, rec && !strcmp(rec, "saved"))) != TSARC_EUNSAFE) {
+	meta_number(s, "redis_payload_version", &version);
+	if ((rc = tsarc_redis_load_allowed(dst, rec && !strcmp(rec, "saved"),
+		     version <= 0xffff ? (int)version : 0)) != TSARC_EUNSAFE) {
 		tsarc_error_clear();
 		return 0;
 	}
