@@ -7,7 +7,8 @@
 # logically and through the private server. Valkey 8 into Valkey 8 and
 # Redis 7.0 into Valkey 8 are restored whole; Valkey 8 into Redis 7.0,
 # which refuses version 11, is refused by the plan and the run before the
-# target is touched, naming both versions.
+# target is touched, naming both versions; so is a Valkey 8 RDB where no
+# server of this host reads it (the private server loads the RDB).
 . "$(dirname "$0")/lib.sh"
 
 command -v valkey-server >/dev/null || {
@@ -89,6 +90,21 @@ refused() {
 info "Valkey 8 into Redis 7.0: refused before anything is touched"
 refused "$V_LOGICAL" "Valkey logical into Redis 7.0"
 refused "$V_RDB" "Valkey RDB into Redis 7.0"
+
+info "a Valkey 8 RDB where this host has no valkey-server: refused by the plan, the target untouched"
+# tsarc alone runs with a PATH whose only server is redis-server.
+mkdir "$WORK/bin"
+ln -s "$(command -v redis-server)" "$WORK/bin/redis-server"
+keys_dump "$PORT_VDST" > "$WORK/vdst.keys"
+NOLOCAL="RDB is version 11, which no Redis server of this host reads (refused by redis-server)"
+PATH=$WORK/bin "$TSARC" restore "$V_RDB" --config "$WORK/vdst/config.json" --repo "$REPO" --dry-run \
+	> "$WORK/nolocal-plan.out" 2> "$WORK/nolocal-plan.err" && fail "without valkey-server: the plan admits it"
+grep -q "$NOLOCAL" "$WORK/nolocal-plan.err" || fail "without valkey-server: the plan: $(cat "$WORK/nolocal-plan.err")"
+PATH=$WORK/bin "$TSARC" restore "$V_RDB" --config "$WORK/vdst/config.json" --repo "$REPO" \
+	> "$WORK/nolocal.out" 2> "$WORK/nolocal.err" && fail "restored without valkey-server"
+grep -q "$NOLOCAL" "$WORK/nolocal.err" || fail "without valkey-server: the run: $(cat "$WORK/nolocal.err")"
+keys_dump "$PORT_VDST" > "$WORK/vdst.after"
+diff -q "$WORK/vdst.keys" "$WORK/vdst.after" >/dev/null || fail "without valkey-server: the target was touched"
 
 grep -q -e "$USER_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json && fail "a password was printed"
 info "ok"
