@@ -3,6 +3,7 @@
  */
 #include "rdb.h"
 #include "error_save.h"
+#include "fileio.h"
 #include "sentinel.h"
 #include "tsarc/errors.h"
 
@@ -333,6 +334,29 @@ int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_
 		"later here, or back the source up with \"mode\": \"logical\"", version,
 		*tried ? "refused by " : "neither redis-server nor valkey-server is installed",
 		tried);
+}
+
+int tsarc_redis_private_reads(int version)
+{
+	tsarc_redis_private p;
+	tsarc_redis *conn = NULL;
+	unsigned char rdb[18] = {0}; /* "REDIS%04d", EOF (0xff), a checksum of 0: none */
+	int fd = -1, rc;
+
+	memset(&p, 0, sizeof(p));
+	snprintf((char *)rdb, 10, "REDIS%04d", version);
+	rdb[9] = 0xff;
+	if (!(rc = tsarc_redis_private_prepare(&p, &fd))) {
+		if (tsarc_write_all(fd, rdb, sizeof(rdb)))
+			rc = tsarc_error_set(TSARC_EIO, "writing %s/dump.rdb", p.pd.path);
+		if (close(fd) && !rc)
+			rc = tsarc_error_set(TSARC_EIO, "writing %s/dump.rdb", p.pd.path);
+	}
+	if (!rc)
+		rc = tsarc_redis_private_start(&p, NULL, &conn);
+	tsarc_redis_close(conn);
+	tsarc_redis_private_stop(&p);
+	return rc;
 }
 
 void tsarc_redis_private_stop(tsarc_redis_private *p)

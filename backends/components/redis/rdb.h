@@ -49,5 +49,10 @@ int tsarc_redis_private_prepare(tsarc_redis_private *p, int *fd);
 int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_redis **conn);
 /* Stops the server and removes the folder; safe to call at any stage. */
 void tsarc_redis_private_stop(tsarc_redis_private *p);
+/* Whether a private server of this host reads an RDB of `version`, asked
+ * by the plan before any step writes: tsarc_redis_private_start on an
+ * empty RDB of that version (its header, the end mark, no checksum), its
+ * error where none does. */
+int tsarc_redis_private_reads(int version);
 
 #endif

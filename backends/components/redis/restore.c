@@ -786,6 +786,25 @@ static int admit_whole(const tsarc_step *s, tsarc_redis *dst)
 	return rc;
 }
 
+/* The private redis-server's check that a server of this host reads the
+ * backup's RDB (tsarc_redis_private_reads: a Valkey 8's, version 11, where
+ * this host has Debian 12's Redis 7.0 alone), made when the plan is made
+ * where the snapshot records the version ("redis_payload_version"):
+ * found by the step alone, the steps before it would already have
+ * replaced their targets. An older snapshot: the step decides. */
+static int admit_private(const tsarc_step *s, restore_path p)
+{
+	unsigned long long version;
+	int rc;
+
+	if (p != PATH_PRIVATE || !meta_number(s, "redis_payload_version", &version) ||
+		version > 9999)
+		return 0;
+	if ((rc = tsarc_redis_private_reads((int)version)))
+		tsarc_error_prefix("component '%s'", s->component);
+	return rc;
+}
+
 /* The plan's checks of step `s` share one connection to its target, where
  * tsarc's own client reaches it: none into a swap's server in its pod (a
  * plan runs nothing there). What they found is kept for describe. */
@@ -808,6 +827,7 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, tsarc_step *s)
 		!(p == PATH_SWAP && ((rc = admit_swap_access(s, dst)) ||
 		    (rc = admit_swap_files(r, s, dst)))) &&
 		!(p != PATH_SWAP && (rc = admit_load_access(s, p, dst))) &&
+		!(rc = admit_private(s, p)) &&
 		!(rc = admit_memory(r, s, p, dst)) && p != PATH_SWAP)
 		note_server_id(s, dst);
 	tsarc_redis_close(dst);
