@@ -20,7 +20,6 @@ tsarc_repo
 REDIS_SERVER=valkey-server redis_up vsrc
 REDIS_SERVER=valkey-server redis_up vdst
 redis_up rsrc
-redis_up rdst
 rcli "$PORT_VSRC" INFO server | grep -q '^server_name:valkey' || fail "vsrc is not a Valkey"
 fill "$PORT_VSRC"
 fill "$PORT_RSRC"
@@ -35,7 +34,9 @@ deployment vsrc-admin "$PORT_VSRC" default "$ADMIN_PW"
 deployment rsrc-user "$PORT_RSRC" backup "$USER_PW"
 deployment rsrc-admin "$PORT_RSRC" default "$ADMIN_PW"
 deployment vdst "$PORT_VDST" restorer "$USER_PW"
-deployment rdst "$PORT_RDST" restorer "$USER_PW"
+# The Redis 7.0 target is the source, once backed up: refused, it must
+# keep its keys.
+deployment rdst "$PORT_RSRC" restorer "$USER_PW"
 
 info "backups of Valkey 8 and Redis 7.0: logical (no SYNC) and RDB (SYNC)"
 V_LOGICAL=$(backup_id "$WORK/vsrc-user/config.json" vl) || exit 1
@@ -46,7 +47,7 @@ R_RDB=$(backup_id "$WORK/rsrc-admin/config.json" rr) || exit 1
 [ "$(stream_meta "$V_RDB" backend-redis.rdb redis_mode)" = rdb ] || fail "Valkey: not an RDB"
 
 # restored SNAP DST SRC_KEYS WHAT: SNAP restored into the target DST
-# (vdst or rdst), planned first; it then holds the source's keys.
+# (vdst), planned first; it then holds the source's keys.
 restored() {
 	local port_var=PORT_${2^^}
 	rcli "${!port_var}" FLUSHALL >/dev/null
@@ -76,16 +77,13 @@ restored "$R_RDB" vdst "$WORK/rsrc.keys" "Redis RDB into Valkey"
 # refused SNAP WHAT: SNAP into the Redis 7.0 target is refused by the plan
 # and by the run, naming the versions; the target keeps its keys.
 refused() {
-	rcli "$PORT_RDST" FLUSHALL >/dev/null
-	fill "$PORT_RDST"
-	keys_dump "$PORT_RDST" > "$WORK/rdst.keys"
 	plan_refused "$1" "$WORK/rdst/config.json" "version 11" "$2"
 	grep -q "payloads of RDB version 10 at most" "$WORK/plan.err" || fail "$2: the plan: $(cat "$WORK/plan.err")"
 	"$TSARC" restore "$1" --config "$WORK/rdst/config.json" --repo "$REPO" \
 		> "$WORK/refused.out" 2> "$WORK/refused.err" && fail "$2: restored"
 	grep -q "version 11.*nothing was written" "$WORK/refused.err" || fail "$2: the run: $(cat "$WORK/refused.err")"
-	keys_dump "$PORT_RDST" > "$WORK/rdst.after"
-	diff -q "$WORK/rdst.keys" "$WORK/rdst.after" >/dev/null || fail "$2: the target was touched"
+	keys_dump "$PORT_RSRC" > "$WORK/rdst.after"
+	diff -q "$WORK/rsrc.keys" "$WORK/rdst.after" >/dev/null || fail "$2: the target was touched"
 }
 info "Valkey 8 into Redis 7.0: refused before anything is touched"
 refused "$V_LOGICAL" "Valkey logical into Redis 7.0"
