@@ -43,38 +43,6 @@ typedef struct kube_transport {
 	char *cluster;
 } kube_transport;
 
-/*
- * Whether `binary` is a program this process can start, found as
- * posix_spawnp finds it: a name with a '/' as it is, else the first
- * executable file of that name in PATH (unset: /bin:/usr/bin; an empty
- * entry: the current folder). Looked up once when the transport is made:
- * a kubectl that is not installed is then a clear error at every call,
- * without a process started for each, and never the TSARC_ENOTFOUND of a
- * failed spawn, which get reserves for a resource that does not exist.
- */
-static int program_runnable(const char *binary)
-{
-	const char *path = getenv("PATH"), *p, *end;
-	char buf[4096];
-
-	if (strchr(binary, '/'))
-		return access(binary, X_OK) == 0;
-	if (!path)
-		path = "/bin:/usr/bin";
-	for (p = path;; p = end + 1) {
-		size_t len;
-		end = strchr(p, ':');
-		if (!end)
-			end = p + strlen(p);
-		len = (size_t)(end - p);
-		if (snprintf(buf, sizeof(buf), "%.*s%s%s", (int)len, p, len ? "/" : "",
-			binary) < (int)sizeof(buf) && access(buf, X_OK) == 0)
-			return 1;
-		if (!*end)
-			return 0;
-	}
-}
-
 /* binary [--kubeconfig F] [--context C] [-n NS]; `ns` (may be NULL) over
  * the configured namespace. */
 static int base_args_ns(const kube_transport *t, tsarc_cmd *cmd, const char *ns)
@@ -1059,7 +1027,7 @@ int tsarc_transport_kube_new(tsarc_transport **out, const cJSON *conf)
 		kube_free(&t->parent);
 		return rc;
 	}
-	t->missing = !program_runnable(t->binary);
+	t->missing = !tsarc_proc_runnable(t->binary);
 	if (strcmp(t->style, "auto") && strcmp(t->style, "deployment") &&
 		strcmp(t->style, "deploymentConfig")) {
 		rc = tsarc_error_set(TSARC_ECONFIG, "transport: selector_style must be auto, "

@@ -313,6 +313,29 @@ static void close_pipes(int out[2], int err[2], int in[2])
 	close_fd(&in[1]);
 }
 
+int tsarc_proc_runnable(const char *binary)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char buf[4096];
+
+	if (strchr(binary, '/'))
+		return access(binary, X_OK) == 0;
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (p = path;; p = end + 1) {
+		size_t len;
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		len = (size_t)(end - p);
+		if (snprintf(buf, sizeof(buf), "%.*s%s%s", (int)len, p, len ? "/" : "",
+			binary) < (int)sizeof(buf) && access(buf, X_OK) == 0)
+			return 1;
+		if (!*end)
+			return 0;
+	}
+}
+
 int tsarc_proc_spawn(tsarc_proc *p, char *const argv[], char *const env_add[])
 {
 	posix_spawn_file_actions_t fa;

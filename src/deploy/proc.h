@@ -108,6 +108,15 @@ typedef struct tsarc_proc {
 #define TSARC_PROC_LINE_MAX 65536
 
 void tsarc_proc_init(tsarc_proc *p);
+/* Whether `binary` is a program this process can start, found as
+ * posix_spawnp finds it: a name with a '/' as it is, else the first
+ * executable file of that name in PATH (unset: /bin:/usr/bin; an empty
+ * entry: the current folder). Asked before a spawn where a program that is
+ * not installed means something other than a failure of its own: the
+ * kube transport's kubectl (a clear error at every call, without a
+ * process started for each), the private Redis servers of which one is
+ * tried after the other. */
+int tsarc_proc_runnable(const char *binary);
 /* Starts argv[0] (looked up in PATH) with `env_add` ("NAME=VALUE", NULL
  * terminated, may be NULL) added to the allowed part of this process's
  * environment (PATH, HOME, USER, LOGNAME, LANG, LANGUAGE, LC_*, TZ,

@@ -218,23 +218,6 @@ static void log_tail(tsarc_redis_private *p, char *out, size_t outsz)
 static const char *const private_servers[] = {"redis-server", "valkey-server"};
 #define NEWER_RDB "Can't handle RDB format version"
 
-/* Whether `name` is a program in PATH, as tsarc_proc_spawn looks it up. */
-static int on_path(const char *name)
-{
-	const char *path = getenv("PATH"), *end;
-	char file[4200];
-
-	for (; path && *path; path = *end ? end + 1 : end) {
-		end = strchr(path, ':');
-		if (!end)
-			end = path + strlen(path);
-		snprintf(file, sizeof(file), "%.*s/%s", (int)(end - path), path, name);
-		if (end > path && access(file, X_OK) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* One server of tsarc_redis_private_start; *newer: it exited on an RDB of
  * a version it does not read (another may). */
 static int start_server(tsarc_redis_private *p, const char *server, tsarc_redis **conn,
@@ -315,7 +298,7 @@ int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_
 	if (server)
 		return start_server(p, server, conn, &newer);
 	for (i = 0; i < sizeof(private_servers) / sizeof(*private_servers); i++) {
-		if (!on_path(private_servers[i]))
+		if (!tsarc_proc_runnable(private_servers[i]))
 			continue;
 		if (!(rc = start_server(p, private_servers[i], conn, &newer)) || !newer)
 			return rc;
