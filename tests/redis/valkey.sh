@@ -3,12 +3,13 @@
 # server_name:valkey, its RDB and DUMP payloads are version 11) as a
 # backup source and a restore target, next to Redis 7.0 (version 10),
 # through every path tsarc takes to a server it reaches over the network:
-# a logical backup (an ACL user without SYNC) and an RDB (SYNC), restored
-# logically and through the private server. Valkey 8 into Valkey 8 and
-# Redis 7.0 into Valkey 8 are restored whole; Valkey 8 into Redis 7.0,
-# which refuses version 11, is refused by the plan and the run before the
-# target is touched, naming both versions; so is a Valkey 8 RDB where no
-# server of this host reads it (the private server loads the RDB).
+# a logical backup (an ACL user without SYNC) and an RDB (SYNC, and
+# redis-cli --rdb on this host), restored logically and through the
+# private server. Valkey 8 into Valkey 8 and Redis 7.0 into Valkey 8 are
+# restored whole; Valkey 8 into Redis 7.0, which refuses version 11, is
+# refused by the plan and the run before the target is touched, naming
+# both versions; so is a Valkey 8 RDB where no server of this host reads
+# it (the private server loads the RDB).
 . "$(dirname "$0")/lib.sh"
 
 command -v valkey-server >/dev/null || {
@@ -70,6 +71,10 @@ info "Valkey 8 into Valkey 8: the logical stream, the RDB through the private se
 restored "$V_LOGICAL" vdst "$WORK/vsrc.keys" "Valkey logical into Valkey"
 restored "$V_RDB" vdst "$WORK/vsrc.keys" "Valkey RDB into Valkey"
 grep -q "private redis-server" "$WORK/restore.json" || fail "not the private server: $(cat "$WORK/restore.json")"
+info "redis-cli 7.0 on this host (\"tool\") reads Valkey 8's RDB, restored into Valkey 8"
+redis_deployment vsrc-cli "redis://127.0.0.1:$PORT_VSRC/0" default "$ADMIN_PW" '{"tool": "redis-cli"}'
+V_CLI=$(backup_id "$WORK/vsrc-cli/config.json" vc) || exit 1
+restored "$V_CLI" vdst "$WORK/vsrc.keys" "Valkey RDB by redis-cli into Valkey"
 info "Redis 7.0 into Valkey 8: the logical stream, the RDB through the private server"
 restored "$R_LOGICAL" vdst "$WORK/rsrc.keys" "Redis logical into Valkey"
 restored "$R_RDB" vdst "$WORK/rsrc.keys" "Redis RDB into Valkey"
