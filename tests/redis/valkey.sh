@@ -46,38 +46,42 @@ R_LOGICAL=$(backup_id "$WORK/rsrc-user/config.json" rl) || exit 1
 R_RDB=$(backup_id "$WORK/rsrc-admin/config.json" rr) || exit 1
 [ "$(stream_meta "$V_LOGICAL" backend-redis.rdb redis_mode)" = logical ] || fail "Valkey: not logical"
 [ "$(stream_meta "$V_RDB" backend-redis.rdb redis_mode)" = rdb ] || fail "Valkey: not an RDB"
+# The version of what each holds, which the plan asks the target about.
+for snap in "$V_LOGICAL:11" "$V_RDB:11" "$R_LOGICAL:10" "$R_RDB:10"; do
+	v=$(stream_meta "${snap%:*}" backend-redis.rdb redis_payload_version)
+	[ "$v" = "${snap#*:}" ] || fail "snapshot ${snap%:*} records redis_payload_version $v, not ${snap#*:}"
+done
 
-# restored SNAP DST SRC_KEYS WHAT: SNAP restored into the target DST
-# (vdst), planned first; it then holds the source's keys.
+# restored SNAP SRC_KEYS WHAT: SNAP restored into the Valkey 8 target,
+# planned first; it then holds the source's keys (SRC_KEYS, keys_dump).
 restored() {
-	local port_var=PORT_${2^^}
-	rcli "${!port_var}" FLUSHALL >/dev/null
-	rcli "${!port_var}" SET other:key 1 >/dev/null
-	"$TSARC" restore "$1" --config "$WORK/$2/config.json" --repo "$REPO" --dry-run --json \
-		> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "$4: the plan: $(cat "$WORK/plan.err")"
-	"$TSARC" restore "$1" --config "$WORK/$2/config.json" --repo "$REPO" --json \
+	rcli "$PORT_VDST" FLUSHALL >/dev/null
+	rcli "$PORT_VDST" SET other:key 1 >/dev/null
+	"$TSARC" restore "$1" --config "$WORK/vdst/config.json" --repo "$REPO" --dry-run --json \
+		> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "$3: the plan: $(cat "$WORK/plan.err")"
+	"$TSARC" restore "$1" --config "$WORK/vdst/config.json" --repo "$REPO" --json \
 		> "$WORK/restore.json" 2> "$WORK/restore.err" ||
-		fail "$4: $(cat "$WORK/restore.err") $(cat "$WORK/restore.json")"
+		fail "$3: $(cat "$WORK/restore.err") $(cat "$WORK/restore.json")"
 	# Across versions the digest is not compared (the values are encoded
 	# differently): the key counts are, and keys_dump compares each value.
 	grep -q "key count\( and digest\)\? of every database match" "$WORK/restore.json" ||
-		fail "$4: the report: $(cat "$WORK/restore.json")"
-	keys_dump "${!port_var}" > "$WORK/dst.keys"
-	diff "$3" "$WORK/dst.keys" > "$WORK/keys.diff" || fail "$4: keys differ: $(head -5 "$WORK/keys.diff")"
-	[ "$(rcli "${!port_var}" FCALL tsarc_answer 0)" = 42 ] || fail "$4: the functions were not restored"
-	[ -z "$(ls -A "$WORK/tmp")" ] || fail "$4: files left in TMPDIR: $(ls -la "$WORK/tmp")"
+		fail "$3: the report: $(cat "$WORK/restore.json")"
+	keys_dump "$PORT_VDST" > "$WORK/dst.keys"
+	diff "$2" "$WORK/dst.keys" > "$WORK/keys.diff" || fail "$3: keys differ: $(head -5 "$WORK/keys.diff")"
+	[ "$(rcli "$PORT_VDST" FCALL tsarc_answer 0)" = 42 ] || fail "$3: the functions were not restored"
+	[ -z "$(ls -A "$WORK/tmp")" ] || fail "$3: files left in TMPDIR: $(ls -la "$WORK/tmp")"
 }
 info "Valkey 8 into Valkey 8: the logical stream, the RDB through the private server"
-restored "$V_LOGICAL" vdst "$WORK/vsrc.keys" "Valkey logical into Valkey"
-restored "$V_RDB" vdst "$WORK/vsrc.keys" "Valkey RDB into Valkey"
+restored "$V_LOGICAL" "$WORK/vsrc.keys" "Valkey logical into Valkey"
+restored "$V_RDB" "$WORK/vsrc.keys" "Valkey RDB into Valkey"
 grep -q "private redis-server" "$WORK/restore.json" || fail "not the private server: $(cat "$WORK/restore.json")"
 info "redis-cli 7.0 on this host (\"tool\") reads Valkey 8's RDB, restored into Valkey 8"
 redis_deployment vsrc-cli "redis://127.0.0.1:$PORT_VSRC/0" default "$ADMIN_PW" '{"tool": "redis-cli"}'
 V_CLI=$(backup_id "$WORK/vsrc-cli/config.json" vc) || exit 1
-restored "$V_CLI" vdst "$WORK/vsrc.keys" "Valkey RDB by redis-cli into Valkey"
+restored "$V_CLI" "$WORK/vsrc.keys" "Valkey RDB by redis-cli into Valkey"
 info "Redis 7.0 into Valkey 8: the logical stream, the RDB through the private server"
-restored "$R_LOGICAL" vdst "$WORK/rsrc.keys" "Redis logical into Valkey"
-restored "$R_RDB" vdst "$WORK/rsrc.keys" "Redis RDB into Valkey"
+restored "$R_LOGICAL" "$WORK/rsrc.keys" "Redis logical into Valkey"
+restored "$R_RDB" "$WORK/rsrc.keys" "Redis RDB into Valkey"
 
 # refused SNAP WHAT: SNAP into the Redis 7.0 target is refused by the plan
 # and by the run, naming the versions; the target keeps its keys.
