@@ -13,6 +13,7 @@
 #      `skopeo copy oci-archive:FILE docker://REGISTRY/tsarc:TAG`.
 #
 #   bash ci/image.sh [OUT_DIR]        # default build/image
+#   TSARC_IMAGE_BUILD=BUILD_DIR bash ci/image.sh [OUT_DIR]   # that build's tsarc
 # Output: OUT_DIR/rootfs (the image's filesystem, for tests), OUT_DIR/oci
 # (OCI layout) and OUT_DIR/tsarc-VERSION.oci.tar. Re-runs reuse the Debian
 # part of rootfs unless ci/image/packages changed.
@@ -53,11 +54,18 @@ cp -a "$base" "$out/rootfs"
 rm -f "$out/rootfs/.complete"
 root=$out/rootfs
 
-# 2. tsarc itself.
-# ci/build.sh (its generator choice), as a Release build without the tests.
-bash "$top/ci/build.sh" "$out/build" -DCMAKE_BUILD_TYPE=Release \
-	-DCMAKE_INSTALL_PREFIX=/usr/local -DTSARC_TESTS=OFF >/dev/null
-DESTDIR=$root cmake --install "$out/build" >/dev/null
+# 2. tsarc itself: the build folder TSARC_IMAGE_BUILD where it is set (the
+# image test: the build under test, whose .deb its deb test packages too;
+# building it again took 46 CPU-s of the test run), else ci/build.sh (its
+# generator choice) as a Release build without the tests.
+build=${TSARC_IMAGE_BUILD:-}
+if [ -z "$build" ]; then
+	build=$out/build
+	bash "$top/ci/build.sh" "$build" -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_INSTALL_PREFIX=/usr/local -DTSARC_TESTS=OFF >/dev/null
+fi
+[ -x "$build/tsarc" ] || { echo "ci/image.sh: no tsarc built in $build" >&2; exit 2; }
+DESTDIR=$root cmake --install "$build" --prefix /usr/local >/dev/null
 version=$("$root/usr/local/bin/tsarc" version --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
 
 # 3. kubectl.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The container image, tested through its filesystem (no container runtime
 # runs here): ci/image.sh builds it into TSARC_IMAGE_DIR (the Debian part is
-# reused while ci/image/packages is unchanged), then
+# reused while ci/image/packages is unchanged) with the tsarc of this build
+# (TSARC_IMAGE_BUILD), then
 #   - the OCI image: entrypoint tsarc, a numeric non-root user, TMPDIR, the
 #     labels, and its single layer holds the same tsarc;
 #   - under an OpenShift-style arbitrary UID (1000650000, group 0) with a
@@ -66,7 +67,7 @@ for need in ("usr/local/bin/tsarc", "usr/local/bin/kubectl", "usr/bin/mysqldump"
              "usr/bin/redis-cli", "usr/bin/redis-server", "usr/bin/tar", "etc/ssl/certs/ca-certificates.crt"):
     assert need in names, need + " not in the image"
 PY
-cmp -s "$ROOTFS/usr/local/bin/tsarc" "$IMAGE_DIR/build/tsarc" || fail "the image's tsarc is not the one built"
+cmp -s "$ROOTFS/usr/local/bin/tsarc" "$TSARC" || fail "the image's tsarc is not the one under test"
 
 info "an arbitrary UID, read-only root: version, --help, the clients"
 uid=1000650000:0
