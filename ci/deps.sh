@@ -27,12 +27,13 @@ packages=(
 # kubectl (1.20, kustomize 2.0.3) unless a newer one is on the PATH; the
 # manifests are written for both.
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
-with_s3=0 with_image=0
+with_s3=0 with_image=0 with_valkey=0
 for arg in "$@"; do
 	case $arg in
 	--with-s3) with_s3=1 ;;
 	--with-image) with_image=1 ;;
-	*) echo "ci/deps.sh: unknown option $arg (--with-s3, --with-image)" >&2; exit 2 ;;
+	--with-valkey) with_valkey=1 ;;
+	*) echo "ci/deps.sh: unknown option $arg (--with-s3, --with-image, --with-valkey)" >&2; exit 2 ;;
 	esac
 done
 if [ "$with_s3" = 1 ]; then
@@ -46,10 +47,12 @@ if [ "$with_image" = 1 ]; then
 	packages+=(mmdebstrap umoci)
 fi
 
-# tests/redis/valkey.sh: a Valkey 8 server (the engine of today's managed
-# Redis) next to redis-server 7.0. Debian 12 has it in bookworm-backports
-# only; nothing else is taken from there.
-backports=(valkey-server valkey-tools)
+# --with-valkey (ci/test.sh), for tests/redis/valkey.sh: a Valkey 8 server
+# (the engine of today's managed Redis) next to redis-server 7.0. Debian 12
+# has it in bookworm-backports only; nothing else is taken from there, and
+# the demo and a build do not add that suite.
+backports=()
+[ "$with_valkey" = 1 ] && backports=(valkey-server valkey-tools)
 
 installed() { # PACKAGE
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

@@ -8,7 +8,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-bash ci/deps.sh --with-s3 --with-image
+bash ci/deps.sh --with-s3 --with-image --with-valkey
 
 bash ci/build.sh build/release
 bash ci/build.sh build/asan -DTSARC_SANITIZE=ON
