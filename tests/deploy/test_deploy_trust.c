@@ -693,6 +693,40 @@ static void kube_host_password_through_stdin(void **state)
 	free(dir);
 }
 
+/* A producer thread's error reaches the report whole: its last words say
+ * what was left untouched ("nothing was read or written"), and a message
+ * of a managed service's long host name and two quoted refusals runs past
+ * 512 bytes (the writer's buffer was that, where errors hold 1024). */
+static int long_error_writer(int fd, void *ctx, const atomic_int *stop, char *err, size_t errsz)
+{
+	char msg[900];
+
+	(void)fd;
+	(void)ctx;
+	(void)stop;
+	memset(msg, 'x', sizeof(msg));
+	snprintf(msg + 700, sizeof(msg) - 700, " nothing was read or written");
+	snprintf(err, errsz, "%s", msg);
+	return TSARC_EIO;
+}
+
+static void writer_error_reported_whole(void **state)
+{
+	tsarc_proc p;
+	char buf[64];
+	const char *m;
+
+	(void)state;
+	tsarc_proc_init(&p);
+	assert_int_equal(tsarc_proc_start_writer(&p, long_error_writer, NULL), 0);
+	while (read(p.out_fd, buf, sizeof(buf)) > 0)
+		;
+	assert_int_equal(tsarc_proc_finish(&p, "the writer"), TSARC_EIO);
+	m = tsarc_error_last()->message;
+	assert_non_null(strstr(m, "the writer: xxx"));
+	assert_non_null(strstr(m, "x nothing was read or written"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -711,6 +745,7 @@ int main(void)
 		cmocka_unit_test(mysql_option_file_in_memory),
 		cmocka_unit_test(mysql_home_option_file_keeps_our_password),
 		cmocka_unit_test(kube_host_password_through_stdin),
+		cmocka_unit_test(writer_error_reported_whole),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
