@@ -1,6 +1,7 @@
 #ifndef TSARC_DEPLOY_PROC_H
 #define TSARC_DEPLOY_PROC_H
 
+#include "error_save.h"
 #include "interrupt.h"
 
 #include <pthread.h>
@@ -49,7 +50,9 @@ typedef struct tsarc_proc {
 	int writer_fd;
 	int writer_rc;
 	atomic_int stop;    /* set by tsarc_proc_kill for the writer */
-	char writer_err[512];
+	/* As long as any error's message: its last words often say what was
+	 * left untouched ("nothing was read or written"). */
+	char writer_err[TSARC_ERROR_MESSAGE_MAX];
 	int status;         /* wait status, valid after tsarc_proc_finish */
 	/* A consumer (restore): set want_stdin before spawning; the child's
 	 * stdin is then a pipe whose write end is in_fd, and its stdout goes
