@@ -2,7 +2,7 @@
 # TLS with a private CA and client certificates (PEM text handed over in
 # memory), and a real redis-sentinel in front of a master and a replica:
 # the master resolved through the Sentinel (with its own password, past a
-# dead Sentinel), a replica refused as a restore target.
+# dead Sentinel), a replica refused as a restore target, by the plan too.
 . "$(dirname "$0")/lib.sh"
 command -v redis-sentinel >/dev/null || {
 	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] && fail "redis-sentinel is not installed"
@@ -187,8 +187,13 @@ grep -q "SENTINEL_ROLE is slave: the restore writes to the master" "$WORK/splan.
 	fail "restore through Sentinel: $(cat "$WORK/sr.err")"
 keys_dump "$PORT_MASTER" > "$WORK/master.after"
 diff "$WORK/master.before" "$WORK/master.after" >/dev/null || fail "the master differs from the backup after the restore"
-info "a replica named in the configuration is refused as restore target"
+info "a replica named in the configuration is refused as restore target, by the plan too"
 sentinel_deployment sreplica restorer "$PORT_REPLICA"
+# The plan: in a deployment restore the run finds it only at this step,
+# the steps before it having replaced their targets.
+"$TSARC" restore "$SNAP" --config "$WORK/sreplica/config.json" --repo "$WORK/repo" --dry-run --json \
+	> "$WORK/srplan.json" 2> "$WORK/srplan.err" && fail "the plan of a restore into a replica was admitted"
+grep -q "is a replica, not a master" "$WORK/srplan.err" || fail "the plan: $(cat "$WORK/srplan.err")"
 "$TSARC" restore "$SNAP" --config "$WORK/sreplica/config.json" --repo "$WORK/repo" > /dev/null 2> "$WORK/srr.err" &&
 	fail "a replica was restored into"
 grep -q "is a replica, not a master" "$WORK/srr.err" || fail "$(cat "$WORK/srr.err")"
