@@ -212,6 +212,20 @@ static int refuse_swap(const tsarc_step *s, const tsarc_redis_dbmap *map)
 		"nothing was written", s->component, text);
 }
 
+/* What refuses a target before anything is written to it: a replica (where
+ * `writes_keys`: the load writes through this connection; the swap
+ * replaces the server's files instead), a node of a Redis Cluster. Asked by
+ * the step and by the plan: found by the step alone, the steps before it
+ * would already have replaced their targets. */
+static int target_refused(tsarc_redis *dst, int writes_keys)
+{
+	int rc;
+
+	if (writes_keys && (rc = tsarc_redis_require_master(dst)))
+		return rc;
+	return tsarc_redis_require_whole(dst);
+}
+
 static int connect_target(tsarc_restore_ctx *r, tsarc_step *s, tsarc_redis **dst, char *where,
 	size_t wsz)
 {
@@ -221,8 +235,7 @@ static int connect_target(tsarc_restore_ctx *r, tsarc_step *s, tsarc_redis **dst
 	if ((rc = step_conf(r, s, &conf)))
 		return rc;
 	tsarc_redis_conf_describe(&conf, where, wsz);
-	if (!(rc = tsarc_redis_conf_connect(&conf, dst)) && ((rc = tsarc_redis_require_master(*dst)) ||
-		(rc = tsarc_redis_require_whole(*dst)))) {
+	if (!(rc = tsarc_redis_conf_connect(&conf, dst)) && (rc = target_refused(*dst, 1))) {
 		tsarc_redis_close(*dst);
 		*dst = NULL;
 	}
@@ -770,17 +783,18 @@ static int admit_load_access(const tsarc_step *s, restore_path p, tsarc_redis *d
 	return rc;
 }
 
-/* The refusal of a node of a Redis Cluster of several shards, or of one
- * nothing tells from a whole server (tsarc_redis_require_whole), made when
- * the plan is made where tsarc's own client reaches the target (`dst`,
- * the plan's connection): before, the step alone refused it, the steps
- * before it having replaced their targets. Not reached now: the step
- * decides. */
-static int admit_whole(const tsarc_step *s, tsarc_redis *dst)
+/* The refusal of a replica where path `p` writes keys (the logical and
+ * private-server paths), and of a node of a Redis Cluster of several
+ * shards or of one nothing tells from a whole server (target_refused),
+ * made when the plan is made where tsarc's own client reaches the target
+ * (`dst`, the plan's connection): before, the step alone refused them, the
+ * steps before it having replaced their targets. Not reached now: the
+ * step decides. */
+static int admit_target(const tsarc_step *s, restore_path p, tsarc_redis *dst)
 {
 	int rc;
 
-	if (!dst || !(rc = tsarc_redis_require_whole(dst)))
+	if (!dst || !(rc = target_refused(dst, p != PATH_SWAP)))
 		return 0;
 	tsarc_error_prefix("component '%s'", s->component);
 	return rc;
@@ -823,7 +837,7 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, tsarc_step *s)
 	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
 		return refuse_swap(s, &map);
 	dst = p == PATH_SWAP && in_pod(r, s) ? NULL : plan_target(r, s);
-	if (!(rc = admit_whole(s, dst)) &&
+	if (!(rc = admit_target(s, p, dst)) &&
 		!(p == PATH_SWAP && ((rc = admit_swap_access(s, dst)) ||
 		    (rc = admit_swap_files(r, s, dst)))) &&
 		!(p != PATH_SWAP && (rc = admit_load_access(s, p, dst))) &&
