@@ -723,6 +723,7 @@ static void writer_error_reported_whole(void **state)
 		;
 	assert_int_equal(tsarc_proc_finish(&p, "the writer"), TSARC_EIO);
 	m = tsarc_error_last()->message;
+	/* The writer's 'x' filler follows the prefix, and its last words end the message. */
 	assert_non_null(strstr(m, "the writer: xxx"));
 	assert_non_null(strstr(m, "x nothing was read or written"));
 }
