@@ -64,38 +64,18 @@ as_root=()
 [ "$(id -u)" = 0 ] || as_root=(sudo)
 
 # The suite bookworm-backports from the mirror of the host's own apt sources
-# (deb822 or one-line, as ci/image.sh reuses them), written once to
-# tsarc-backports.{sources,list} beside them. apt takes a backport only
-# when a package asks for it by suite (PACKAGE/bookworm-backports): nothing
-# else moves to it, not even what those packages depend on.
+# (ci/apt-suite.sh), written once to tsarc-backports.list. apt takes a
+# backport only when a package asks for it by suite
+# (PACKAGE/bookworm-backports): nothing else moves to it, not even what
+# those packages depend on. A tsarc-backports.sources of an older
+# ci/deps.sh is kept.
 add_backports() {
-	local dir=/etc/apt/sources.list.d sources=/etc/apt/sources.list.d/debian.sources tmp
+	local dir=/etc/apt/sources.list.d tmp
 	[ -e "$dir/tsarc-backports.sources" ] || [ -e "$dir/tsarc-backports.list" ] && return 0
 	grep -rqs 'bookworm-backports' /etc/apt/sources.list "$dir" && return 0
 	tmp=$(mktemp)
-	if [ -e "$sources" ]; then
-		# The first stanza that has the suite bookworm, its URIs, components
-		# and key, with Suites: bookworm-backports.
-		awk 'BEGIN { RS = ""; ORS = "\n" }
-			$0 ~ /(^|\n)Suites:([^\n]* )?bookworm( |\n|$)/ && !done {
-				n = split($0, line, "\n")
-				for (i = 1; i <= n; i++) {
-					if (line[i] ~ /^Suites:/) line[i] = "Suites: bookworm-backports"
-					if (line[i] !~ /^#/) print line[i]
-				}
-				done = 1
-			}
-			END { exit !done }' "$sources" > "$tmp" ||
-			{ echo "ci/deps.sh: no suite bookworm in $sources" >&2; exit 1; }
-		"${as_root[@]}" install -m 644 "$tmp" "$dir/tsarc-backports.sources"
-	else
-		# The first "deb URI bookworm COMPONENTS" line, as bookworm-backports.
-		awk '$1 == "deb" && !done { for (i = 2; i <= NF; i++) if ($i == "bookworm") {
-				$i = "bookworm-backports"; print; done = 1; break } }
-			END { exit !done }' /etc/apt/sources.list > "$tmp" ||
-			{ echo "ci/deps.sh: no suite bookworm in /etc/apt/sources.list" >&2; exit 1; }
-		"${as_root[@]}" install -m 644 "$tmp" "$dir/tsarc-backports.list"
-	fi
+	bash "$(dirname "$0")/apt-suite.sh" bookworm-backports > "$tmp"
+	"${as_root[@]}" install -m 644 "$tmp" "$dir/tsarc-backports.list"
 	rm -f "$tmp"
 }
 

@@ -10,8 +10,33 @@ cd "$top"
 
 bash ci/deps.sh --with-s3 --with-image --with-valkey
 
+# Servers newer than Debian 12's, each in a root filesystem of a newer
+# Debian suite (ci/debian-root.sh), made while tsarc builds: MySQL (only
+# MariaDB is in Debian 12; MySQL is in sid) and PostgreSQL 17 (trixie), what
+# 3scale's system database and today's managed databases run. The tests
+# run them with chroot; TSARC_TEST_MYSQL_ROOT and TSARC_TEST_PG17_ROOT name
+# the roots.
+mkdir -p build/roots
+root_pids=()
+bash ci/debian-root.sh sid build/roots/mysql mysql-server-core mysql-client-core \
+	>build/roots/mysql.log 2>&1 &
+root_pids+=($!)
+bash ci/debian-root.sh trixie build/roots/postgresql-17 postgresql-17 postgresql-client-17 \
+	>build/roots/postgresql-17.log 2>&1 &
+root_pids+=($!)
+
 bash ci/build.sh build/release
 bash ci/build.sh build/asan -DTSARC_SANITIZE=ON
+
+for i in 0 1; do
+	wait "${root_pids[$i]}" || {
+		cat build/roots/mysql.log build/roots/postgresql-17.log >&2
+		echo "ci/test.sh: a test root filesystem could not be made (ci/debian-root.sh)" >&2
+		exit 1
+	}
+done
+export TSARC_TEST_MYSQL_ROOT=$top/build/roots/mysql
+export TSARC_TEST_PG17_ROOT=$top/build/roots/postgresql-17
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-ci.XXXXXX")
 cleanup() {
