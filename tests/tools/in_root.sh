@@ -1,0 +1,26 @@
+#!/bin/sh
+# Runs COMMAND from the root filesystem ROOT of a newer Debian suite
+# (ci/debian-root.sh: MySQL, PostgreSQL 17) as if it were installed on this
+# host: in a mount namespace of its own, ROOT's /tmp is this host's /tmp (and
+# TMPDIR, where it is elsewhere), so the files a test makes (data folders,
+# sockets, certificates, dumps, tsarc's option files) have the same path
+# inside and out. The namespace ends with the command: nothing to unmount,
+# and ROOT's own /tmp is never written. Loopback and the process table are
+# this host's; servers listen where tsarc reaches them.
+#   sh tests/tools/in_root.sh ROOT COMMAND [ARG...]
+# Needs root (unshare, chroot): the tests that use it skip without it.
+set -eu
+[ $# -ge 2 ] || { echo "usage: tests/tools/in_root.sh ROOT COMMAND [ARG...]" >&2; exit 2; }
+root=$(cd "$1" && pwd)
+shift
+[ -e "$root/.complete" ] || { echo "in_root.sh: $root is not a finished root (ci/debian-root.sh)" >&2; exit 2; }
+tmp=$(cd "${TMPDIR:-/tmp}" && pwd -P)
+exec unshare --mount --propagation private -- sh -c '
+	root=$1 tmp=$2
+	shift 2
+	mount --rbind /tmp "$root/tmp"
+	if [ "$tmp" != /tmp ]; then
+		mkdir -p "$root$tmp"
+		mount --rbind "$tmp" "$root$tmp"
+	fi
+	exec chroot "$root" "$@"' in_root "$root" "$tmp" "$@"
