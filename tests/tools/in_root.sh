@@ -6,7 +6,10 @@
 # sockets, certificates, dumps, tsarc's option files) have the same path
 # inside and out. The namespace ends with the command: nothing to unmount,
 # and ROOT's own /tmp is never written. Loopback and the process table are
-# this host's; servers listen where tsarc reaches them.
+# this host's; servers listen where tsarc reaches them. COMMAND is looked up
+# in ROOT's own PATH (Debian's default): this host's PATH can name folders
+# under /tmp, where a test's wrapper of the same name would run again
+# inside.
 #   sh tests/tools/in_root.sh ROOT COMMAND [ARG...]
 # Needs root (unshare, chroot): the tests that use it skip without it.
 set -eu
@@ -23,4 +26,6 @@ exec unshare --mount --propagation private -- sh -c '
 		mkdir -p "$root$tmp"
 		mount --rbind "$tmp" "$root$tmp"
 	fi
-	exec chroot "$root" "$@"' in_root "$root" "$tmp" "$@"
+	exec chroot "$root" /usr/bin/env \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"' \
+	in_root "$root" "$tmp" "$@"
