@@ -10,6 +10,11 @@
 # refused by the plan and the run before the target is touched, naming
 # both versions; so is a Valkey 8 RDB where no server of this host reads
 # it (the private server loads the RDB).
+# Valkey 9 (in the root filesystem of TSARC_TEST_VALKEY9_ROOT, Debian sid,
+# made by ci/test.sh) writes an RDB of another magic, "VALKEY080", and
+# payloads of version 80: its backups are restored into a Valkey 9, through
+# a private valkey-server 9 for the RDB, and refused into a Valkey 8 before
+# it is touched, the plan and the run naming version 80 and what reads it.
 . "$(dirname "$0")/lib.sh"
 
 command -v valkey-server >/dev/null || {
@@ -52,23 +57,25 @@ for snap in "$V_LOGICAL:11" "$V_RDB:11" "$R_LOGICAL:10" "$R_RDB:10"; do
 	[ "$v" = "${snap#*:}" ] || fail "snapshot ${snap%:*} records redis_payload_version $v, not ${snap#*:}"
 done
 
-# restored SNAP SRC_KEYS WHAT: SNAP restored into the Valkey 8 target,
-# planned first; it then holds the source's keys (SRC_KEYS, keys_dump).
+# restored SNAP SRC_KEYS WHAT [TARGET PORT]: SNAP restored into the
+# deployment TARGET (the Valkey 8 target vdst), planned first; it then
+# holds the source's keys (SRC_KEYS, keys_dump).
 restored() {
-	rcli "$PORT_VDST" FLUSHALL >/dev/null
-	rcli "$PORT_VDST" SET other:key 1 >/dev/null
-	"$TSARC" restore "$1" --config "$WORK/vdst/config.json" --repo "$REPO" --dry-run --json \
+	local target=${4:-vdst} port=${5:-$PORT_VDST}
+	rcli "$port" FLUSHALL >/dev/null
+	rcli "$port" SET other:key 1 >/dev/null
+	"$TSARC" restore "$1" --config "$WORK/$target/config.json" --repo "$REPO" --dry-run --json \
 		> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "$3: the plan: $(cat "$WORK/plan.err")"
-	"$TSARC" restore "$1" --config "$WORK/vdst/config.json" --repo "$REPO" --json \
+	"$TSARC" restore "$1" --config "$WORK/$target/config.json" --repo "$REPO" --json \
 		> "$WORK/restore.json" 2> "$WORK/restore.err" ||
 		fail "$3: $(cat "$WORK/restore.err") $(cat "$WORK/restore.json")"
 	# Across versions the digest is not compared (the values are encoded
 	# differently): the key counts are, and keys_dump compares each value.
 	grep -q "key count\( and digest\)\? of every database match" "$WORK/restore.json" ||
 		fail "$3: the report: $(cat "$WORK/restore.json")"
-	keys_dump "$PORT_VDST" > "$WORK/dst.keys"
+	keys_dump "$port" > "$WORK/dst.keys"
 	diff "$2" "$WORK/dst.keys" > "$WORK/keys.diff" || fail "$3: keys differ: $(head -5 "$WORK/keys.diff")"
-	[ "$(rcli "$PORT_VDST" FCALL tsarc_answer 0)" = 42 ] || fail "$3: the functions were not restored"
+	[ "$(rcli "$port" FCALL tsarc_answer 0)" = 42 ] || fail "$3: the functions were not restored"
 	[ -z "$(ls -A "$WORK/tmp")" ] || fail "$3: files left in TMPDIR: $(ls -la "$WORK/tmp")"
 }
 info "Valkey 8 into Valkey 8: the logical stream, the RDB through the private server"
@@ -112,6 +119,55 @@ PATH=$WORK/bin "$TSARC" restore "$V_RDB" --config "$WORK/vdst/config.json" --rep
 grep -q "$NOLOCAL" "$WORK/nolocal.err" || fail "without valkey-server: the run: $(cat "$WORK/nolocal.err")"
 keys_dump "$PORT_VDST" > "$WORK/vdst.after"
 diff -q "$WORK/vdst.keys" "$WORK/vdst.after" >/dev/null || fail "without valkey-server: the target was touched"
+
+valkey9() {
+	info "Valkey 9: an RDB of magic VALKEY080 and payloads of version 80"
+	# valkey-server 9 of the root, as if installed here: the source, and
+	# the private server where it is first in PATH.
+	mkdir "$WORK/v9bin"
+	printf '#!/bin/sh\nexec sh %s %s valkey-server "$@"\n' "$TOP/tests/tools/in_root.sh" \
+		"$TSARC_TEST_VALKEY9_ROOT" > "$WORK/v9bin/valkey-server"
+	chmod +x "$WORK/v9bin/valkey-server"
+	REDIS_SERVER=$WORK/v9bin/valkey-server redis_up v9
+	rcli "$PORT_V9" INFO server | grep -q '^valkey_version:9\.' || fail "v9 is not a Valkey 9"
+	fill "$PORT_V9"
+	keys_dump "$PORT_V9" > "$WORK/v9.keys"
+	deployment v9-user "$PORT_V9" backup "$USER_PW"
+	deployment v9-admin "$PORT_V9" default "$ADMIN_PW"
+	deployment v9-dst "$PORT_V9" restorer "$USER_PW"
+	V9_LOGICAL=$(backup_id "$WORK/v9-user/config.json" v9l) || exit 1
+	V9_RDB=$(backup_id "$WORK/v9-admin/config.json" v9r) || exit 1
+	[ "$(stream_meta "$V9_RDB" backend-redis.rdb redis_mode)" = rdb ] || fail "Valkey 9: not an RDB"
+	for snap in "$V9_LOGICAL" "$V9_RDB"; do
+		v=$(stream_meta "$snap" backend-redis.rdb redis_payload_version)
+		[ "$v" = 80 ] || fail "Valkey 9 snapshot $snap records redis_payload_version $v, not 80"
+	done
+
+	info "Valkey 9 into Valkey 8: refused before anything is touched, naming version 80"
+	keys_dump "$PORT_VDST" > "$WORK/vdst.keys"
+	plan_refused "$V9_LOGICAL" "$WORK/vdst/config.json" "payloads of RDB version 11 at most" \
+		"Valkey 9 logical into Valkey 8"
+	grep -q "version 80.*valkey-server 9" "$WORK/plan.err" || fail "Valkey 9 logical: the plan: $(cat "$WORK/plan.err")"
+	V9_NOLOCAL="RDB is version 80, which no Redis server of this host reads.*valkey-server 9"
+	plan_refused "$V9_RDB" "$WORK/vdst/config.json" "$V9_NOLOCAL" "Valkey 9 RDB, no Valkey 9 here"
+	"$TSARC" restore "$V9_RDB" --config "$WORK/vdst/config.json" --repo "$REPO" \
+		> "$WORK/v9-refused.out" 2> "$WORK/v9-refused.err" && fail "Valkey 9 RDB: restored without Valkey 9"
+	grep -q "$V9_NOLOCAL" "$WORK/v9-refused.err" || fail "Valkey 9 RDB: the run: $(cat "$WORK/v9-refused.err")"
+	keys_dump "$PORT_VDST" > "$WORK/vdst.after"
+	diff -q "$WORK/vdst.keys" "$WORK/vdst.after" >/dev/null || fail "Valkey 9 into Valkey 8: the target was touched"
+
+	info "Valkey 9 into Valkey 9: the logical stream, the RDB through a private Valkey 9"
+	restored "$V9_LOGICAL" "$WORK/v9.keys" "Valkey 9 logical into Valkey 9" v9-dst "$PORT_V9"
+	PATH=$WORK/v9bin:$PATH restored "$V9_RDB" "$WORK/v9.keys" "Valkey 9 RDB into Valkey 9" v9-dst "$PORT_V9"
+	grep -q "private redis-server" "$WORK/restore.json" || fail "Valkey 9: not the private server: $(cat "$WORK/restore.json")"
+}
+if [ -n "${TSARC_TEST_VALKEY9_ROOT:-}" ]; then
+	valkey9
+elif [ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ]; then
+	fail "TSARC_TEST_VALKEY9_ROOT is not set (ci/test.sh makes the root: ci/debian-root.sh)"
+else
+	info "SKIP the Valkey 9 part: TSARC_TEST_VALKEY9_ROOT is not set (ci/test.sh makes the root)"
+fi
 
 grep -q -e "$USER_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json && fail "a password was printed"
 info "ok"
