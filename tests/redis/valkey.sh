@@ -129,12 +129,13 @@ valkey9() {
 		"$TSARC_TEST_VALKEY9_ROOT" > "$WORK/v9bin/valkey-server"
 	chmod +x "$WORK/v9bin/valkey-server"
 	REDIS_SERVER=$WORK/v9bin/valkey-server redis_up v9
+	REDIS_SERVER=$WORK/v9bin/valkey-server redis_up v9dst
 	rcli "$PORT_V9" INFO server | grep -q '^valkey_version:9\.' || fail "v9 is not a Valkey 9"
 	fill "$PORT_V9"
 	keys_dump "$PORT_V9" > "$WORK/v9.keys"
 	deployment v9-user "$PORT_V9" backup "$USER_PW"
 	deployment v9-admin "$PORT_V9" default "$ADMIN_PW"
-	deployment v9-dst "$PORT_V9" restorer "$USER_PW"
+	deployment v9-dst "$PORT_V9DST" restorer "$USER_PW"
 	V9_LOGICAL=$(backup_id "$WORK/v9-user/config.json" v9l) || exit 1
 	V9_RDB=$(backup_id "$WORK/v9-admin/config.json" v9r) || exit 1
 	[ "$(stream_meta "$V9_RDB" backend-redis.rdb redis_mode)" = rdb ] || fail "Valkey 9: not an RDB"
@@ -145,20 +146,35 @@ valkey9() {
 
 	info "Valkey 9 into Valkey 8: refused before anything is touched, naming version 80"
 	keys_dump "$PORT_VDST" > "$WORK/vdst.keys"
-	plan_refused "$V9_LOGICAL" "$WORK/vdst/config.json" "payloads of RDB version 11 at most" \
-		"Valkey 9 logical into Valkey 8"
-	grep -q "version 80.*valkey-server 9" "$WORK/plan.err" || fail "Valkey 9 logical: the plan: $(cat "$WORK/plan.err")"
+	for snap in "$V9_LOGICAL" "$V9_RDB"; do
+		plan_refused "$snap" "$WORK/vdst/config.json" "payloads of RDB version 11 at most" \
+			"Valkey 9 $snap into Valkey 8"
+		grep -q "version 80.*valkey-server 9" "$WORK/plan.err" ||
+			fail "Valkey 9 $snap into Valkey 8: the plan: $(cat "$WORK/plan.err")"
+		"$TSARC" restore "$snap" --config "$WORK/vdst/config.json" --repo "$REPO" \
+			> "$WORK/v9-refused.out" 2> "$WORK/v9-refused.err" && fail "Valkey 9 $snap: restored into Valkey 8"
+		grep -q "version 80.*valkey-server 9" "$WORK/v9-refused.err" ||
+			fail "Valkey 9 $snap into Valkey 8: the run: $(cat "$WORK/v9-refused.err")"
+		keys_dump "$PORT_VDST" > "$WORK/vdst.after"
+		diff -q "$WORK/vdst.keys" "$WORK/vdst.after" >/dev/null ||
+			fail "Valkey 9 $snap into Valkey 8: the target was touched"
+	done
+
+	info "a Valkey 9 RDB into a Valkey 9 where this host has no Valkey 9: refused, untouched"
+	# This host's valkey-server is 8.0: it does not read the magic VALKEY.
+	rcli "$PORT_V9DST" SET other:key 1 >/dev/null
+	keys_dump "$PORT_V9DST" > "$WORK/v9.before"
 	V9_NOLOCAL="RDB is version 80, which no Redis server of this host reads.*valkey-server 9"
-	plan_refused "$V9_RDB" "$WORK/vdst/config.json" "$V9_NOLOCAL" "Valkey 9 RDB, no Valkey 9 here"
-	"$TSARC" restore "$V9_RDB" --config "$WORK/vdst/config.json" --repo "$REPO" \
+	plan_refused "$V9_RDB" "$WORK/v9-dst/config.json" "$V9_NOLOCAL" "Valkey 9 RDB, no Valkey 9 here"
+	"$TSARC" restore "$V9_RDB" --config "$WORK/v9-dst/config.json" --repo "$REPO" \
 		> "$WORK/v9-refused.out" 2> "$WORK/v9-refused.err" && fail "Valkey 9 RDB: restored without Valkey 9"
 	grep -q "$V9_NOLOCAL" "$WORK/v9-refused.err" || fail "Valkey 9 RDB: the run: $(cat "$WORK/v9-refused.err")"
-	keys_dump "$PORT_VDST" > "$WORK/vdst.after"
-	diff -q "$WORK/vdst.keys" "$WORK/vdst.after" >/dev/null || fail "Valkey 9 into Valkey 8: the target was touched"
+	keys_dump "$PORT_V9DST" > "$WORK/v9.after"
+	diff -q "$WORK/v9.before" "$WORK/v9.after" >/dev/null || fail "Valkey 9 RDB, no Valkey 9 here: the target was touched"
 
 	info "Valkey 9 into Valkey 9: the logical stream, the RDB through a private Valkey 9"
-	restored "$V9_LOGICAL" "$WORK/v9.keys" "Valkey 9 logical into Valkey 9" v9-dst "$PORT_V9"
-	PATH=$WORK/v9bin:$PATH restored "$V9_RDB" "$WORK/v9.keys" "Valkey 9 RDB into Valkey 9" v9-dst "$PORT_V9"
+	restored "$V9_LOGICAL" "$WORK/v9.keys" "Valkey 9 logical into Valkey 9" v9-dst "$PORT_V9DST"
+	PATH=$WORK/v9bin:$PATH restored "$V9_RDB" "$WORK/v9.keys" "Valkey 9 RDB into Valkey 9" v9-dst "$PORT_V9DST"
 	grep -q "private redis-server" "$WORK/restore.json" || fail "Valkey 9: not the private server: $(cat "$WORK/restore.json")"
 }
 if [ -n "${TSARC_TEST_VALKEY9_ROOT:-}" ]; then

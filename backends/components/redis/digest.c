@@ -91,6 +91,20 @@ int tsarc_redis_payload_version(const void *payload, size_t plen)
 	return plen >= 11 ? p[plen - 10] | p[plen - 9] << 8 : -1;
 }
 
+const char *tsarc_redis_version_readers(int version)
+{
+	if (version >= 80)
+		return "valkey-server 9 or later (Valkey's own versions, from 80)";
+	if (version > 12)
+		return "a server newer than Redis 8 and Valkey 8";
+	if (version == 12)
+		return "redis-server 8 or later (not Valkey)";
+	if (version == 11)
+		return "valkey-server 7.2 or later (Debian 12: bookworm-backports) or redis-server "
+			"7.2 or later";
+	return "redis-server 7.0 or later, or valkey-server";
+}
+
 /* Redis's CRC-64 (Jones polynomial, reflected), which ends a DUMP payload. */
 static uint64_t crc64_jones(const unsigned char *p, size_t n)
 {

@@ -450,14 +450,18 @@ static int restore_probe(tsarc_redis *dst, int version, tsarc_redis_reply **rep)
 /* The target refused payloads of `version`: the highest it takes, asked
  * downwards the same way, in the error. Found at the first RESTORE, the
  * target would be left empty (a Valkey 8's or Redis 7.2's payloads, 11,
- * into a Redis 7.0, which takes 10 at most). */
+ * into a Redis 7.0, which takes 10 at most). The asks begin at 80 at most
+ * (Valkey 9's, the highest version known): a snapshot's record of the
+ * version is untrusted, and up to 65535 would be one round trip each. */
+#define PAYLOAD_VERSION_HIGHEST_KNOWN 80
 static int version_refused(tsarc_redis *dst, int version)
 {
 	tsarc_redis_reply *rep = NULL;
 	char most[64] = "of no RDB version";
 	int v, rc, ok = 0;
 
-	for (v = version - 1; v > 0 && !ok; v--) {
+	v = version - 1 < PAYLOAD_VERSION_HIGHEST_KNOWN ? version - 1 : PAYLOAD_VERSION_HIGHEST_KNOWN;
+	for (; v > 0 && !ok; v--) {
 		if ((rc = restore_probe(dst, v, &rep)))
 			return rc;
 		if ((ok = rep->type == '+'))
@@ -467,10 +471,9 @@ static int version_refused(tsarc_redis *dst, int version)
 	}
 	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s takes DUMP payloads %s, and the "
 		"backup's are version %d (Redis 7.0 writes 10; Valkey 7.2 to 8.x and Redis 7.2 write "
-		"11, later Redis more): the restore would empty the target and then fail; nothing "
-		"was written. Restore into a server that takes version %d (a Valkey 8's backup into "
-		"a Valkey 7.2 or later, or a Redis 7.2 or later)", tsarc_redis_where(dst), most,
-		version, version);
+		"11, Redis 8 12, Valkey 9 80): the restore would empty the target and then fail; "
+		"nothing was written. Restore into a server that takes version %d: %s",
+		tsarc_redis_where(dst), most, version, version, tsarc_redis_version_readers(version));
 }
 
 /* Whether the target's user may run what the restore will send, and the

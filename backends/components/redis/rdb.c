@@ -2,6 +2,7 @@
  * SYNC and the private redis-server (rdb.h).
  */
 #include "rdb.h"
+#include "digest.h"
 #include "error_save.h"
 #include "fileio.h"
 #include "sentinel.h"
@@ -76,15 +77,28 @@ static int sync_marked(tsarc_redis *r, const char *mark, tsarc_redis_out_fn out,
 	}
 }
 
+/* An RDB begins with a magic and the version in decimal, 9 bytes in all:
+ * "REDIS" and 4 digits, or, from Valkey 9's version 80, "VALKEY" and 3
+ * (Valkey's versions begin past Redis's; a Redis reads neither). */
+#define RDB_HEADER 9
+static const char *rdb_magic(int version)
+{
+	return version >= 80 ? "VALKEY" : "REDIS";
+}
+
 int tsarc_redis_rdb_version(const void *head, size_t len)
 {
 	const unsigned char *h = head;
 	int v = 0;
-	size_t i;
+	size_t i = 0;
 
-	if (len < 9 || memcmp(h, "REDIS", 5))
+	if (len >= RDB_HEADER && !memcmp(h, "REDIS", 5))
+		i = 5;
+	else if (len >= RDB_HEADER && !memcmp(h, "VALKEY", 6))
+		i = 6;
+	else
 		return -1;
-	for (i = 5; i < 9; i++) {
+	for (; i < RDB_HEADER; i++) {
 		if (h[i] < '0' || h[i] > '9')
 			return -1;
 		v = v * 10 + (h[i] - '0');
@@ -214,9 +228,13 @@ static void log_tail(tsarc_redis_private *p, char *out, size_t outsz)
 
 /* The servers that may load the backup's RDB, in turn: redis-server
  * first (its payloads are the oldest, which most targets take), then
- * valkey-server, which reads the RDB 11 of a Valkey 8 or a Redis 7.2. */
+ * valkey-server, which reads the RDB 11 of a Valkey 8 or a Redis 7.2, and
+ * from Valkey 9 its own (80). A server that exits on an RDB of a version
+ * it does not know, or of a magic it does not (Valkey 9's, to a Redis or
+ * a Valkey 8), leaves it to the next. */
 static const char *const private_servers[] = {"redis-server", "valkey-server"};
-#define NEWER_RDB "Can't handle RDB format version"
+static const char *const newer_rdb[] = {"Can't handle RDB format version",
+	"Wrong signature trying to load DB"};
 
 /* One server of tsarc_redis_private_start; *newer: it exited on an RDB of
  * a version it does not read (another may). */
@@ -250,7 +268,7 @@ static int start_server(tsarc_redis_private *p, const char *server, tsarc_redis 
 			tsarc_proc_finish(&p->proc, "redis-server");
 			p->started = 0;
 			log_tail(p, tail, sizeof(tail));
-			*newer = strstr(tail, NEWER_RDB) != NULL;
+			*newer = strstr(tail, newer_rdb[0]) || strstr(tail, newer_rdb[1]);
 			return tsarc_error_set(TSARC_EIO, "the private redis-server could not load "
 				"the backup's RDB (%s): %s", server, tail);
 		}
@@ -290,7 +308,7 @@ int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_
 	char tried[600] = "";
 	size_t i, n = 0;
 	int rc, newer = 0, version = -1, fd;
-	unsigned char head[9];
+	unsigned char head[RDB_HEADER];
 
 	*conn = NULL;
 	if ((rc = write_conf(p)))
@@ -312,23 +330,24 @@ int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_
 		close(fd);
 	}
 	return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup's RDB is version %d, which no "
-		"Redis server of this host reads (%s%s): the target was not touched. Install "
-		"valkey-server (8.0: RDB 11; Debian 12: bookworm-backports) or a Redis 7.2 or "
-		"later here, or back the source up with \"mode\": \"logical\"", version,
+		"Redis server of this host reads (%s%s): the target was not touched. Install %s "
+		"here, or back the source up with \"mode\": \"logical\"", version,
 		*tried ? "refused by " : "neither redis-server nor valkey-server is installed",
-		tried);
+		tried, tsarc_redis_version_readers(version));
 }
 
 int tsarc_redis_private_reads(int version)
 {
 	tsarc_redis_private p;
 	tsarc_redis *conn = NULL;
-	unsigned char rdb[18] = {0}; /* "REDIS%04d", EOF (0xff), a checksum of 0: none */
+	/* The header, EOF (0xff), a checksum of 0: none. */
+	unsigned char rdb[RDB_HEADER + 9] = {0};
 	int fd = -1, rc;
 
 	memset(&p, 0, sizeof(p));
-	snprintf((char *)rdb, 10, "REDIS%04d", version);
-	rdb[9] = 0xff;
+	snprintf((char *)rdb, RDB_HEADER + 1, "%s%0*d", rdb_magic(version),
+		RDB_HEADER - (int)strlen(rdb_magic(version)), version);
+	rdb[RDB_HEADER] = 0xff;
 	if (!(rc = tsarc_redis_private_prepare(&p, &fd))) {
 		if (tsarc_write_all(fd, rdb, sizeof(rdb)))
 			rc = tsarc_error_set(TSARC_EIO, "writing %s/dump.rdb", p.pd.path);

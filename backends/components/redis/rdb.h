@@ -22,8 +22,8 @@
 int tsarc_redis_sync_rdb(tsarc_redis *r, tsarc_redis_out_fn out, void *ctx,
 	const atomic_int *stop, int *refused, unsigned long long *bytes);
 
-/* The RDB version an RDB file's first `len` bytes say ("REDIS0011": 11);
- * -1 when they are not an RDB's header. */
+/* The RDB version an RDB file's first `len` bytes say ("REDIS0011": 11,
+ * Valkey 9's "VALKEY080": 80); -1 when they are not an RDB's header. */
 int tsarc_redis_rdb_version(const void *head, size_t len);
 
 typedef struct tsarc_redis_private {
@@ -44,8 +44,9 @@ int tsarc_redis_private_prepare(tsarc_redis_private *p, int *fd);
  * password: the folder is ours alone), waits until it has loaded the RDB,
  * and connects. NULL: redis-server, or where it cannot read the RDB's
  * version (Debian 12's Redis 7.0 reads 10, a Valkey 8's or a Redis 7.2's
- * RDB is 11) valkey-server, where this host has it; an error naming the
- * version and what to install where neither reads it. */
+ * RDB is 11, a Valkey 9's 80 of another magic) valkey-server, where this
+ * host has it; an error naming the version and what to install where
+ * neither reads it. */
 int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_redis **conn);
 /* Stops the server and removes the folder; safe to call at any stage. */
 void tsarc_redis_private_stop(tsarc_redis_private *p);
