@@ -10,6 +10,7 @@
 #   ci/services.sh start-mysql-tls DIR [ROOT_PASSWORD]     # TCP only over TLS
 #   MYSQL_LOG_BIN=1 ci/services.sh start-mysql...      # with a binary log, as a managed one
 #   ci/services.sh start-postgres-tls DIR [POSTGRES_PASSWORD]  # hostssl only
+#   PG_ROOT=ROOT ci/services.sh start-postgres...   # the server of ROOT (ci/debian-root.sh)
 #   ci/services.sh start-redis DIR NAME [PASSWORD]
 #   ci/services.sh start-redis-managed DIR NAME USER [tls]  # what a managed Redis is
 #   SENTINEL_MASTER_PASSWORD=PW [SENTINEL_PASSWORD=PW] \
@@ -197,10 +198,18 @@ SQL
 }
 
 start_postgres() {
-	local dir=$1 pw=${2:-$(random_password)} tls=${3:-} base port bin ssl=
+	local dir=$1 pw=${2:-$(random_password)} tls=${3:-} base port bin ssl= owner=postgres
+	local -a as_postgres=(runuser -u postgres --)
 	# Debian keeps the server binaries out of PATH, one folder per major version.
-	bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-	[ -x "$bin/initdb" ] || die "PostgreSQL server binaries not found (apt-get install postgresql)"
+	# PG_ROOT: the server of a newer Debian's root filesystem (ci/debian-root.sh),
+	# run in it as its own postgres user (another uid than this host's).
+	bin=$(cd "${PG_ROOT:-/}" && ls -d usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+	[ -x "${PG_ROOT:-}/$bin/initdb" ] || die "PostgreSQL server binaries not found (apt-get install postgresql)"
+	bin=/$bin
+	if [ -n "${PG_ROOT:-}" ]; then
+		as_postgres=(sh "${0%/*}/../tests/tools/in_root.sh" "$PG_ROOT" "${as_postgres[@]}")
+		owner=$(awk -F: '$1 == "postgres" { print $3 }' "$PG_ROOT/etc/passwd")
+	fi
 	base=$dir/postgres
 	mkdir -p "$base/data" "$base/sock"
 	port=$(free_port "$dir")
@@ -213,24 +222,24 @@ start_postgres() {
 		up=$(dirname "$up")
 	done
 	( umask 077; printf '%s\n' "$pw" > "$base/pwfile" )
-	chown -R postgres:postgres "$base"
-	runuser -u postgres -- "$bin/initdb" -D "$base/data" -U postgres --pwfile="$base/pwfile" \
+	chown -R "$owner" "$base"
+	"${as_postgres[@]}" "$bin/initdb" -D "$base/data" -U postgres --pwfile="$base/pwfile" \
 		--auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
 		>"$base/initdb.log" 2>&1 || { cat "$base/initdb.log" >&2; die "initdb failed"; }
 	rm -f "$base/pwfile"
 	if [ -n "$tls" ]; then
 		make_tls "$dir"
 		# The server's own copies: PostgreSQL wants its key owned by it, 0600.
-		install -m 600 -o postgres -g postgres "$dir/tls/server.key" "$base/data/server.key"
-		install -m 644 -o postgres -g postgres "$dir/tls/server.pem" "$base/data/server.pem"
-		install -m 644 -o postgres -g postgres "$dir/tls/ca.pem" "$base/data/ca.pem"
+		install -m 600 -o "$owner" "$dir/tls/server.key" "$base/data/server.key"
+		install -m 644 -o "$owner" "$dir/tls/server.pem" "$base/data/server.pem"
+		install -m 644 -o "$owner" "$dir/tls/ca.pem" "$base/data/ca.pem"
 		ssl="-c ssl=on -c ssl_cert_file=server.pem -c ssl_key_file=server.key -c ssl_ca_file=ca.pem"
 		# Over TCP, TLS only (hostssl) with a client certificate of the CA;
 		# the socket stays for the setup.
 		printf '%s\n' "local all all trust" "hostssl all all 127.0.0.1/32 scram-sha-256 clientcert=verify-ca" \
 			> "$base/data/pg_hba.conf"
 	fi
-	runuser -u postgres -- "$bin/pg_ctl" -D "$base/data" -l "$base/server.log" -w -t 60 \
+	"${as_postgres[@]}" "$bin/pg_ctl" -D "$base/data" -l "$base/server.log" -w -t 60 \
 		-o "-p $port -k $base/sock -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off $ssl" \
 		start >/dev/null || { cat "$base/server.log" >&2; die "PostgreSQL did not start"; }
 	head -1 "$base/data/postmaster.pid" > "$base/server.pid"
