@@ -231,6 +231,15 @@ void tsarc_step_note(tsarc_step *s, const char *fmt, ...)
 /* Where a component or hook runs: its own "transport", this host for an
  * external database, else the deployment's transport. */
 int tsarc_step_transport(tsarc_restore_ctx *r, const cJSON *spec, tsarc_transport **out);
+/* Whether step `s`'s client runs in the deployment's workload (a pod): a
+ * plan runs nothing there, so its checks of such a target are left to
+ * the step. */
+int tsarc_step_in_pod(tsarc_restore_ctx *r, const tsarc_step *s);
+/* A kind's admit keeps the plan's word `key` (what it found of the
+ * target) in s->admitted; tsarc_step_plan_admitted adds them all to the
+ * step's `plan` (its describe), so that the target is not asked again. */
+int tsarc_step_admitted_word(tsarc_step *s, const char *key, const char *text);
+void tsarc_step_plan_admitted(const tsarc_step *s, cJSON *plan);
 /* The component of step `s` as the transports take it; clear it with
  * tsarc_component_clear. */
 int tsarc_step_component(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_component *c);

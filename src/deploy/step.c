@@ -76,6 +76,33 @@ int tsarc_step_transport(tsarc_restore_ctx *r, const cJSON *spec, tsarc_transpor
 	return tsarc_transports_get(&r->tr, type, out);
 }
 
+int tsarc_step_in_pod(tsarc_restore_ctx *r, const tsarc_step *s)
+{
+	tsarc_transport *tr;
+	int pod = 0;
+
+	if (!tsarc_step_transport(r, s->spec, &tr))
+		pod = (tr->caps & TSARC_TR_IN_WORKLOAD) && !tsarc_spec_bool(s->spec, "external", 0);
+	tsarc_error_clear();
+	return pod;
+}
+
+int tsarc_step_admitted_word(tsarc_step *s, const char *key, const char *text)
+{
+	if ((!s->admitted && !(s->admitted = cJSON_CreateObject())) ||
+		!cJSON_AddStringToObject(s->admitted, key, text))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	return 0;
+}
+
+void tsarc_step_plan_admitted(const tsarc_step *s, cJSON *plan)
+{
+	const cJSON *w;
+
+	cJSON_ArrayForEach(w, s->admitted)
+		cJSON_AddItemToObject(plan, w->string, cJSON_Duplicate(w, 1));
+}
+
 int tsarc_step_component(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_component *c)
 {
 	memset(c, 0, sizeof(*c));

@@ -585,20 +585,6 @@ static int target_memory(tsarc_redis *dst, tsarc_redis_memory *m, char *addr, si
 	return asked;
 }
 
-/* Whether step `s`'s server is the one in its pod (the swap's redis-cli
- * runs there): tsarc's own client does not reach it, and a plan does not
- * run commands through the transport (a plan only reads). */
-static int in_pod(tsarc_restore_ctx *r, const tsarc_step *s)
-{
-	tsarc_transport *tr;
-	int pod = 0;
-
-	if (!tsarc_step_transport(r, s->spec, &tr))
-		pod = (tr->caps & TSARC_TR_IN_WORKLOAD) && !tsarc_spec_bool(s->spec, "external", 0);
-	tsarc_error_clear();
-	return pod;
-}
-
 /* What path `p`'s backup needs, as known before its step reads anything:
  * a logical stream's as its snapshot recorded it (0 when it records
  * none: the step estimates it from the stream it reads whole); an RDB
@@ -612,15 +598,6 @@ static int plan_need(const tsarc_step *s, restore_path p, tsarc_redis_need *need
 		return 0;
 	tsarc_redis_rdb_need(s, need);
 	return 1;
-}
-
-/* What admit found, for describe: the plan's word `key` (s->admitted). */
-static int keep_word(tsarc_step *s, const char *key, const char *text)
-{
-	if ((!s->admitted && !(s->admitted = cJSON_CreateObject())) ||
-		!cJSON_AddStringToObject(s->admitted, key, text))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	return 0;
 }
 
 /* admit_memory of a swap into a pod (tsarc_redis_swap_pod_plan): its
@@ -644,9 +621,9 @@ static int admit_pod_swap(tsarc_restore_ctx *r, tsarc_step *s, const char *when)
 			"runs, %s: redis-cli in the server's pod asks INFO memory, with the maxmemory of "
 			"the configuration the swap restarts it with, and asks again once the server has "
 			"loaded the RDB", room, when);
-	if ((rc = keep_word(s, "redis_memory", out)))
+	if ((rc = tsarc_step_admitted_word(s, "redis_memory", out)))
 		return rc;
-	return keep_word(s, "redis_swap_config", files);
+	return tsarc_step_admitted_word(s, "redis_swap_config", files);
 }
 
 /*
@@ -675,7 +652,7 @@ static int admit_memory(tsarc_restore_ctx *r, tsarc_step *s, restore_path p, tsa
 		"before the target is emptied";
 	int asked, rc;
 
-	if (p == PATH_SWAP && in_pod(r, s))
+	if (p == PATH_SWAP && tsarc_step_in_pod(r, s))
 		return admit_pod_swap(r, s, when);
 	asked = target_memory(dst, &m, addr, sizeof(addr));
 	plan_need(s, p, &need);
@@ -701,7 +678,7 @@ static int admit_memory(tsarc_restore_ctx *r, tsarc_step *s, restore_path p, tsa
 			"memory: a low estimate)" : "measures the backup's size on the private "
 			"redis-server that loads the RDB");
 	}
-	return keep_word(s, "redis_memory", out);
+	return tsarc_step_admitted_word(s, "redis_memory", out);
 }
 
 /* CONFIG GET `name` as tsarc's own client asks it, into `out`; 0 when
@@ -836,7 +813,7 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, tsarc_step *s)
 		return rc;
 	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
 		return refuse_swap(s, &map);
-	dst = p == PATH_SWAP && in_pod(r, s) ? NULL : plan_target(r, s);
+	dst = p == PATH_SWAP && tsarc_step_in_pod(r, s) ? NULL : plan_target(r, s);
 	if (!(rc = admit_target(s, p, dst)) &&
 		!(p == PATH_SWAP && ((rc = admit_swap_access(s, dst)) ||
 		    (rc = admit_swap_files(r, s, dst)))) &&
@@ -874,17 +851,6 @@ int tsarc_redis_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			cJSON_AddStringToObject(s->detail, "redis_databases", maptext);
 		return 0;
 	}
-}
-
-/* The plan's word on memory, as the step's admit found it (admit_memory):
- * its connection to the target, or the pod's configuration, are not asked
- * again. */
-static void plan_memory(const tsarc_step *s, cJSON *plan)
-{
-	const cJSON *w;
-
-	cJSON_ArrayForEach(w, s->admitted)
-		cJSON_AddItemToObject(plan, w->string, cJSON_Duplicate(w, 1));
 }
 
 void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *where,
@@ -934,7 +900,7 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		cJSON_AddStringToObject(plan, "target", buf);
 		cJSON_AddStringToObject(plan, "replaces", "the whole data set (dump.rdb and AOF "
 			"moved aside, two restarts)");
-		plan_memory(s, plan);
+		tsarc_step_plan_admitted(s, plan); /* admit_memory's word */
 	} else {
 		/* The address the client will use: through Sentinel, or TLS, the
 		 * Secret says more than the endpoint. */
@@ -953,7 +919,7 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		cJSON_AddStringToObject(plan, "target", buf);
 		cJSON_AddStringToObject(plan, "replaces", "every key of every database (the "
 			"target must be a master)");
-		plan_memory(s, plan);
+		tsarc_step_plan_admitted(s, plan); /* admit_memory's word */
 	}
 	/* The plan does not read the stream: where the snapshot does not say
 	 * (a tsarc before "redis_functions"), the restore's check pass
