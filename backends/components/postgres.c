@@ -44,11 +44,12 @@ static int postgres_conn_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsar
 }
 
 /* The database's encoding, LC_COLLATE and LC_CTYPE, recorded in the
- * stream's metadata for a restore that must create it. Asked with the
- * dump's own connection. */
+ * stream's metadata for a restore that must create it, and the server's
+ * version (postgres_version_check). Asked with the dump's own connection. */
 static int postgres_probe(tsarc_component *c, const tsarc_conn *conn, tsarc_production *out)
 {
-	static const char *const names[] = {"encoding", "lc_collate", "lc_ctype"};
+	static const char *const names[] = {"encoding", "lc_collate", "lc_ctype",
+		"server_version_num"};
 	tsarc_cmd cmd;
 	char *query = NULL;
 	int rc;
@@ -62,7 +63,7 @@ static int postgres_probe(tsarc_component *c, const tsarc_conn *conn, tsarc_prod
 		(rc = tsarc_cmd_argf(&cmd, "--dbname=%s", conn->database)) ||
 		(rc = tsarc_cmd_arg(&cmd, "-c")) || (rc = tsarc_cmd_arg(&cmd, query)))
 		goto done;
-	rc = tsarc_db_probe(c, &cmd, names, 3, out->meta);
+	rc = tsarc_db_probe(c, &cmd, names, 4, out->meta);
 done:
 	free(query);
 	tsarc_cmd_free(&cmd);
@@ -102,6 +103,29 @@ static int postgres_guard(const char *database, tsarc_filter *out)
 	return 0;
 }
 
+/* pg_dump (pg_dumpall too) refuses a server of a newer major version than
+ * its own ("aborting because of server version mismatch"): Debian 12's 15,
+ * the tsarc image's, against a managed PostgreSQL 16 or 17. Said before it
+ * runs, with both versions and what to install, where the probe read the
+ * server's version. */
+static int postgres_version_check(const cJSON *meta, const char *version, const char *component)
+{
+	int tool = tsarc_pg_tool_major(version);
+	int server = tsarc_pg_server_major(tsarc_spec_str(meta, "server_version_num"));
+	char name[16];
+
+	if (!tool || !server || tool >= server)
+		return 0;
+	tsarc_pg_major_name(server, name, sizeof(name));
+	return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': %s does not dump a "
+		"PostgreSQL %s server (pg_dump refuses a server of a newer major version than its "
+		"own): install PostgreSQL %s's client (postgresql-client-%s, from apt.postgresql.org "
+		"where the distribution has none) and set the component's \"tool\" to its %.*s "
+		"(/usr/lib/postgresql/%s/bin/%.*s), or put it first in PATH; nothing was dumped",
+		component, version, name, name, name, (int)strcspn(version, " "), version, name,
+		(int)strcspn(version, " "), version);
+}
+
 static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 {
 	const char *tool = tsarc_spec_str(c->spec, "tool");
@@ -132,6 +156,7 @@ static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 		goto done;
 	if ((rc = tsarc_db_version_cmd(out, tool, "--version")))
 		goto done;
+	out->version_check = postgres_version_check;
 	/* A restore loads every postgres dump through psql behind the guard,
 	 * whatever the tool and options: the backup runs it too. */
 	if ((rc = postgres_guard(NULL, &guard)) ||

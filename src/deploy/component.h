@@ -129,6 +129,11 @@ typedef struct tsarc_production {
 	cJSON *meta;               /* details for the manifest (owned) */
 	tsarc_cmd version_cmd;     /* prints the tool's version; argc 0: none */
 	const char *version_text;  /* a fixed version string instead */
+	/* Optional: the tool's version (the first line version_cmd printed)
+	 * checked against what the preparation learned of the source (meta),
+	 * before the producer starts: a tool that would refuse its source says
+	 * so with what to do, and nothing runs. */
+	int (*version_check)(const cJSON *meta, const char *version, const char *component);
 	/* The client's private TLS files (dbconn.h): removed once the
 	 * producer has exited, or by the cleanup registry on a signal. */
 	struct tsarc_db_tls *tls;

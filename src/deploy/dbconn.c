@@ -865,9 +865,9 @@ int tsarc_mysql_database_count_query(const char *database, char **out)
 
 int tsarc_pg_encoding_query(const char *database, char **out)
 {
-	return lookup_query("SELECT pg_encoding_to_char(encoding), datcollate, datctype "
-		"FROM pg_database WHERE datname = ", database, "convert_from('\\x",
-		"'::bytea, 'UTF8')", out);
+	return lookup_query("SELECT pg_encoding_to_char(encoding), datcollate, datctype, "
+		"current_setting('server_version_num') FROM pg_database WHERE datname = ", database,
+		"convert_from('\\x", "'::bytea, 'UTF8')", out);
 }
 
 /* A name the probes return: letters, digits, _ - . @ (utf8mb4_0900_ai_ci,
@@ -980,6 +980,50 @@ int tsarc_pg_database_count_query(const char *database, char **out)
 {
 	return lookup_query("SELECT count(*) FROM pg_database WHERE datname = ", database,
 		"convert_from('\\x", "'::bytea, 'UTF8')", out);
+}
+
+/* The major version of the "X.Y..." at `p`: X from 10 on ("17.12",
+ * "17beta1": what follows X is not read), X*100+Y before ("9.6.24"); 0
+ * when it is none. */
+static int major_of(const char *p)
+{
+	long x, y = 0;
+	char *end;
+
+	if (*p < '0' || *p > '9' || (x = strtol(p, &end, 10)) <= 0 || x > 99)
+		return 0;
+	if (x < 10) {
+		if (*end != '.' || end[1] < '0' || end[1] > '9' ||
+			(y = strtol(end + 1, &end, 10)) > 99)
+			return 0;
+	}
+	return (int)(x < 10 ? x * 100 + y : x);
+}
+
+int tsarc_pg_tool_major(const char *line)
+{
+	const char *p = line ? strstr(line, " (PostgreSQL) ") : NULL;
+
+	return p ? major_of(p + 14) : 0;
+}
+
+int tsarc_pg_server_major(const char *num)
+{
+	long n;
+	char *end;
+
+	if (!num || *num < '1' || *num > '9' || (n = strtol(num, &end, 10)) < 90000 ||
+		n > 999999 || *end)
+		return 0;
+	return (int)(n >= 100000 ? n / 10000 : n / 100);
+}
+
+void tsarc_pg_major_name(int major, char *buf, size_t size)
+{
+	if (major >= 100)
+		snprintf(buf, size, "%d.%d", major / 100, major % 100);
+	else
+		snprintf(buf, size, "%d", major);
 }
 
 int tsarc_recipe_switch(const cJSON *recipe, const char *comp, const char *field,

@@ -101,7 +101,8 @@ int tsarc_pg_tls_env(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_tls 
 
 /* What a backup records of the database so that a restore that must create
  * it creates it the same: MySQL's default charset and collation, and
- * PostgreSQL's encoding, LC_COLLATE and LC_CTYPE. The queries take the
+ * PostgreSQL's encoding, LC_COLLATE and LC_CTYPE (and the server's
+ * server_version_num, which pg_dump must not be older than). The queries take the
  * database name as a hex literal (no quoting to get wrong); the answer is
  * one line of tab- (or |-) separated names, checked (letters, digits,
  * _ - . @) and added to `meta` under `names`. */
@@ -145,6 +146,17 @@ int tsarc_pg_create_database_sql(const char *database, const cJSON *meta, char *
 int tsarc_pg_drop_database_sql(const char *database, char **out);
 /* The query whose answer is 1 when `database` exists, 0 when not. */
 int tsarc_pg_database_count_query(const char *database, char **out);
+/* PostgreSQL's major version as a number that orders them (17; 906 for 9.6:
+ * before 10 a major version was two numbers) of a tool's version line
+ * ("pg_dump (PostgreSQL) 17.12 (Debian 17.12-0+deb13u1)") or of a server's
+ * server_version_num ("170012"); 0 when it is no such version ("unknown",
+ * another tool's line). pg_dump dumps a server of its own major version or
+ * an older one, and what it writes loads into a server of its own major
+ * version or a newer one: the backup and the restore compare these. */
+int tsarc_pg_tool_major(const char *line);
+int tsarc_pg_server_major(const char *num);
+/* A major version of those as PostgreSQL writes it: "17", "9.6". */
+void tsarc_pg_major_name(int major, char *buf, size_t size);
 /* A recipe's two-way choice `field`: *out 1 for `on` (also when the
  * field is absent), 0 for `off`; TSARC_ECONFIG for anything else. */
 int tsarc_recipe_switch(const cJSON *recipe, const char *comp, const char *field,

@@ -189,6 +189,9 @@ static int run_component(run *r, slot *s)
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 		goto done;
 	}
+	if (prod.version_check && s->tool_version &&
+		(rc = prod.version_check(meta, s->tool_version, c->name)))
+		goto done;
 	s->source = cJSON_CreateObject();
 	c->tr->describe(c->tr, c, s->source);
 	cJSON_AddStringToObject(meta, "component", c->name);

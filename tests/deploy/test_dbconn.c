@@ -256,6 +256,53 @@ static void client_error_without_loose_option_warnings(void **state)
 	tsarc_conn_free(&conn);
 }
 
+/* PostgreSQL's major versions, as the backup compares pg_dump's with its
+ * server's and the restore the dump's with its target's: tool lines as
+ * pg_dump, pg_dumpall and psql print them, server_version_num as SHOW
+ * gives it; before 10 a major was two numbers. Anything else is none (0):
+ * nothing is compared. */
+static void pg_major_versions(void **state)
+{
+	static const struct {
+		const char *text;
+		int tool, server;
+		const char *name;
+	} cases[] = {
+		{"pg_dump (PostgreSQL) 17.12 (Debian 17.12-0+deb13u1)", 17, 0, "17"},
+		{"pg_dumpall (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", 15, 0, "15"},
+		{"psql (PostgreSQL) 16.4", 16, 0, "16"},
+		{"pg_dump (PostgreSQL) 18beta1", 18, 0, "18"},
+		{"pg_dump (PostgreSQL) 9.6.24", 906, 0, "9.6"},
+		{"170012", 0, 17, "17"},
+		{"150018", 0, 15, "15"},
+		{"100000", 0, 10, "10"},
+		{"90624", 0, 906, "9.6"},
+		{"unknown", 0, 0, NULL},
+		{"mysqldump  Ver 10.19 Distrib 10.11.6-MariaDB", 0, 0, NULL},
+		{"pg_dump (PostgreSQL) x", 0, 0, NULL},
+		{"pg_dump (PostgreSQL) 9", 0, 0, NULL},
+		{"170012\n", 0, 0, NULL},
+		{"17.12", 0, 0, NULL},
+		{"-170012", 0, 0, NULL},
+		{"", 0, 0, NULL},
+	};
+	char name[16];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		int major = cases[i].tool ? cases[i].tool : cases[i].server;
+		assert_int_equal(tsarc_pg_tool_major(cases[i].text), cases[i].tool);
+		assert_int_equal(tsarc_pg_server_major(cases[i].text), cases[i].server);
+		if (cases[i].name) {
+			tsarc_pg_major_name(major, name, sizeof(name));
+			assert_string_equal(name, cases[i].name);
+		}
+	}
+	assert_int_equal(tsarc_pg_tool_major(NULL), 0);
+	assert_int_equal(tsarc_pg_server_major(NULL), 0);
+}
+
 static void probe_answers_and_create_options(void **state)
 {
 	static const char *const my[] = {"charset", "collation"};
@@ -673,5 +720,6 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(tls_mode_names),
 	cmocka_unit_test(tls_modes_and_args),
 	cmocka_unit_test(client_error_without_loose_option_warnings),
+	cmocka_unit_test(pg_major_versions),
 	cmocka_unit_test(probe_answers_and_create_options),
 	cmocka_unit_test(mysql_grants_read))
