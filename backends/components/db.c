@@ -241,6 +241,7 @@ void tsarc_sql_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char *w
 	}
 	if (r->o->rewrite_old && cJSON_GetArraySize(cols))
 		cJSON_AddItemToObject(plan, "domain_rewrite", cJSON_Duplicate(cols, 1));
+	tsarc_step_plan_admitted(s, plan); /* plan_server_check's word */
 }
 
 /* The load goes into the database the target names. Without one, the
@@ -263,19 +264,6 @@ static int database_check(const tsarc_step *s, const tsarc_conn *conn)
 			"\"database\" to empty, and the target names none: name the database, or set "
 			"\"clean\": false in the component's \"restore\"", s->component);
 	return 0;
-}
-
-int tsarc_sql_admit(tsarc_restore_ctx *r, tsarc_step *s)
-{
-	int rc;
-
-	(void)r;
-	/* A step without its connection fails when it runs, and says why. */
-	if (!s->has_conn)
-		return 0;
-	if ((rc = whole_server_check(s, &s->conn)))
-		return rc;
-	return database_check(s, &s->conn);
 }
 
 /*
@@ -565,6 +553,76 @@ static int session_close(sql_session *x, int rc)
 	return rc;
 }
 
+/* Whether the target is asked if it takes step `s`'s dump: the client
+ * knows what its server takes and the dump records its tool's version. */
+static int server_asked(const tsarc_step *s)
+{
+	const tsarc_sql_client *client = s->impl->data;
+
+	return client->server_takes && s->st && tsarc_spec_str(s->st->meta, "tool_version");
+}
+
+/* Whether the target takes the step's dump (client->server_takes), asked
+ * through the session's client; the plan's word in `said` (empty: nothing
+ * asked). *refused tells the server's refusal from a failure to ask. */
+static int server_check(const tsarc_step *s, sql_session *x, char *said, size_t size,
+	int *refused)
+{
+	char *answer = NULL;
+	int rc;
+
+	said[0] = '\0';
+	*refused = 0;
+	if (!server_asked(s))
+		return 0;
+	if ((rc = tsarc_sql_ask(x->client, &x->c, &x->cmd, x->client->server_query, 64, &answer)))
+		tsarc_error_prefix("component '%s': asking the server's version", s->component);
+	else if ((rc = x->client->server_takes(s, answer, said, size)))
+		*refused = 1;
+	tsarc_secure_free_str(answer);
+	return rc;
+}
+
+/* The plan asks the target whether it takes the dump where the client
+ * runs on this host; its word (s->admitted "server") says what it found,
+ * or why it could not ask: that is no refusal, the step asks again before
+ * it writes and fails there with the reason. */
+static int plan_server_check(tsarc_restore_ctx *r, tsarc_step *s)
+{
+	char said[512], note[1024];
+	sql_session x;
+	int rc, refused = 0;
+
+	cJSON_Delete(s->admitted);
+	s->admitted = NULL;
+	if (!server_asked(s) || tsarc_step_in_pod(r, s))
+		return 0;
+	if (!(rc = session_open(r, s, &x)))
+		rc = server_check(s, &x, said, sizeof(said), &refused);
+	rc = session_close(&x, rc);
+	if (rc && refused)
+		return rc;
+	if (rc) {
+		snprintf(note, sizeof(note), "not asked, the restore asks before it writes: %s",
+			tsarc_error_last()->message);
+		tsarc_error_clear();
+		return tsarc_step_admitted_word(s, "server", note);
+	}
+	return said[0] ? tsarc_step_admitted_word(s, "server", said) : 0;
+}
+
+int tsarc_sql_admit(tsarc_restore_ctx *r, tsarc_step *s)
+{
+	int rc;
+
+	/* A step without its connection fails when it runs, and says why. */
+	if (!s->has_conn)
+		return 0;
+	if ((rc = whole_server_check(s, &s->conn)) || (rc = database_check(s, &s->conn)))
+		return rc;
+	return plan_server_check(r, s);
+}
+
 /* psql's owner map for the target's roles (psqlowner.h), asked through the
  * step's client; *out NULL when the recipe's "owner" is "keep". */
 static int owner_map(const tsarc_sql_client *client, const tsarc_step *s, sql_session *x,
@@ -597,10 +655,12 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_stream_filters chain;
 	size_t nfilters = 0;
 	created_database created_db;
-	int created = 0;
+	int created = 0, refused;
+	char said[512];
 
 	memset(&created_db, 0, sizeof(created_db));
-	if ((rc = session_open(r, s, &x)))
+	if ((rc = session_open(r, s, &x)) ||
+		(rc = server_check(s, &x, said, sizeof(said), &refused)))
 		goto done;
 	/* A DEFINER of another user needs SUPER, which a managed MySQL never
 	 * gives: removed on the way, unless the recipe says "keep". The SET of

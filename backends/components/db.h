@@ -122,6 +122,15 @@ typedef struct tsarc_sql_client {
 	 * go through tsarc_sql_ask with `load`, the load's own command. */
 	int (*before_load)(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
 		const struct tsarc_filter *guard);
+	/* Optional: whether the target server takes step `s`'s dump, by the
+	 * version of the tool that wrote it (its "tool_version"): the server
+	 * asked with server_query (through tsarc_sql_ask), `answer` its reply;
+	 * 0 with the plan's word in `said`, or an error naming both versions.
+	 * Asked only of a dump that records its tool's version, before the
+	 * step writes anything, and by the plan where the client runs on this
+	 * host (a plan runs nothing in a pod). */
+	const char *server_query;
+	int (*server_takes)(const tsarc_step *s, const char *answer, char *said, size_t size);
 } tsarc_sql_client;
 /* Runs `query` through the client's command for statements about
  * databases (admin_cmd, made from the load's `load`; in the pod in a pod)

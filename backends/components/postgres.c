@@ -355,6 +355,41 @@ static int postgres_part_filter(const char *database, tsarc_filter *out)
 	return 0;
 }
 
+/* What pg_dump writes loads into a server of its own major version or a
+ * newer one: pg_dump 17 writes SET transaction_timeout, which a 15 refuses
+ * (the load would stop there), and newer syntax besides. `answer`: the
+ * target's server_version_num (postgres_sql's server_query). */
+static int postgres_server_takes(const tsarc_step *s, const char *answer, char *said,
+	size_t size)
+{
+	const char *version = tsarc_spec_str(s->st->meta, "tool_version");
+	int dump = tsarc_pg_tool_major(version), server;
+	char num[16], dump_name[16], server_name[16];
+
+	snprintf(num, sizeof(num), "%.*s", (int)strcspn(answer, "\r\n"), answer);
+	if (!(server = tsarc_pg_server_major(num)))
+		return tsarc_error_set(TSARC_ECORRUPT, "component '%s': unexpected answer of psql "
+			"to the server's version", s->component);
+	tsarc_pg_major_name(server, server_name, sizeof(server_name));
+	if (!dump) {
+		snprintf(said, size, "PostgreSQL %s (the dump's tool, %.200s, is no pg_dump: "
+			"not compared)", server_name, version);
+		return 0;
+	}
+	tsarc_pg_major_name(dump, dump_name, sizeof(dump_name));
+	if (dump > server)
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': %s was written by %s, "
+			"which a PostgreSQL %s server does not load (what pg_dump writes loads into a "
+			"server of its own major version or a newer one: pg_dump 17's SET "
+			"transaction_timeout stops a load into 15): restore into a PostgreSQL %s "
+			"server or a newer one (or, of a source of PostgreSQL %s or older, back it up "
+			"with pg_dump %s); nothing was written", s->component, s->st->name, version,
+			server_name, dump_name, server_name, server_name);
+	snprintf(said, size, "PostgreSQL %s takes the dump of %.200s (of its major version or an "
+		"older one)", server_name, version);
+	return 0;
+}
+
 /* The look-up's answer alone, unaligned, on one line. */
 static const char *const postgres_query_args[] = {"-At", "-c", NULL};
 
@@ -378,7 +413,8 @@ static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_c
 	.plan_database = postgres_plan_database,
 	.create_sql = postgres_create_sql, .drop_sql = tsarc_pg_drop_database_sql,
 	.count_query = tsarc_pg_database_count_query, .query_args = postgres_query_args,
-	.admin_cmd = admin_cmd};
+	.admin_cmd = admin_cmd,
+	.server_query = "SHOW server_version_num", .server_takes = postgres_server_takes};
 
 static const char *const POSTGRES_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "default_database",
 	NULL};

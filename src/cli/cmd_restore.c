@@ -156,7 +156,7 @@ static void print_undo(const cJSON *report)
 static void print_report(const cJSON *report, int dry_run)
 {
 	/* What a sql step's plan adds (db.c tsarc_sql_describe). */
-	static const char *const sql_fields[] = {"database", "definer", "tls", NULL};
+	static const char *const sql_fields[] = {"database", "server", "definer", "tls", NULL};
 	const cJSON *st, *a;
 	const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report,
 		"migration_reason"));

@@ -249,8 +249,9 @@ backup_refused "$WORK/kube4.json" "wrong context" 'context "staging" does not ex
 
 info "a load that fails in the pod into a fresh database: the database is dropped again"
 # One database (pg_dump) restored in the pod into a name the server does
-# not have: the restore looks it up, creates it and loads into it, all in
-# the pod; the load fails at the ALTER ... OWNER of a role the server no
+# not have: the restore asks the server's version (whether it takes the
+# dump's pg_dump), looks the database up, creates it and loads into it, all
+# in the pod; the load fails at the ALTER ... OWNER of a role the server no
 # longer has ("owner": "keep": by default such an object would go to the
 # restoring role, sql_pg_owner), and the database the restore created is
 # dropped again.
@@ -279,14 +280,15 @@ as_restore restore "$PGSNAP" --repo "$REPO" --config "$WORK/kube-pg-fresh.json" 
 expect_err 'role "kube_auditor" does not exist' "the error gives psql's reason (pod)"
 expect_err "nothing of it was applied; database zync_kube_fresh, created by this restore, was dropped again" \
 	"the error says the created database was dropped (pod)"
-python3 - "$FAKE_KUBE_LOG" <<'PY' || fail "the look-up, CREATE and DROP did not all run in the pod"
+python3 - "$FAKE_KUBE_LOG" <<'PY' || fail "the server's version, the look-up, CREATE and DROP did not all run in the pod"
 import json, sys
 execs = [c[4:] for c in map(json.loads, open(sys.argv[1])) if c[4] == "exec"]
 pg = [e[8] for e in execs if e[2] == "zync-database-5d9f-abcde"]
+version = [e for e in pg if "SHOW server_version_num" in e]
 lookup = [e for e in pg if "pg_database WHERE datname" in e]
 load = [e for e in pg if "--single-transaction" in e]
-admin = [e for e in pg if "--dbname=postgres" in e and e not in lookup]
-assert len(lookup) == 1 and len(load) == 1, pg
+admin = [e for e in pg if "--dbname=postgres" in e and e not in lookup and e not in version]
+assert len(version) == 1 and len(lookup) == 1 and len(load) == 1, pg
 assert len(admin) == 2, pg  # CREATE, then DROP
 PY
 

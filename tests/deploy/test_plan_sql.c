@@ -369,6 +369,11 @@ static void clean_without_database(void **state)
 			assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 				plan, "replaces")), i == 2 ? "creates its tables without dropping them" :
 				"every table, view"));
+			/* The dump records pg_dumpall's version: the plan asks the
+			 * server whether it takes it; the fake runs no psql, and the
+			 * plan says the step asks before it writes. */
+			assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+				plan, "server")), "not asked, the restore asks before it writes"));
 		}
 		cJSON_Delete(report);
 		cJSON_Delete(f.calls);
