@@ -14,7 +14,8 @@
 #     defaults, sequences, indexes, constraints, views, functions and
 #     triggers as the source has them, each object owned by app;
 #   - a 15 server's backup by pg_dump 15 (the image's) is restored into the
-#     17 by psql 17 whole: moving a database onto a newer managed server;
+#     17 by psql 17 whole, the plan saying the 17 takes it: moving a
+#     database onto a newer managed server;
 #   - the 17 dump into the 15 server (pg_dump 17 writes SET
 #     transaction_timeout, which a 15 refuses) is refused by the plan and
 #     the run, naming both versions, the 15's database as it was.
@@ -208,6 +209,12 @@ info "the 15 server's backup (pg_dump 15) moved onto the 17 server by psql 17"
 backup p15
 [ "$RC" = 0 ] || fail "pg_dump 15 did not back up the 15 server: $(cat "$ERR")"
 SNAP15=$(json_get "$OUT" "d['snapshot_id']")
+restore "$SNAP15" t17 "$PG17_BIN" --dry-run --json
+[ "$RC" = 0 ] || fail "the plan of the 15 dump into the 17 server failed: $(cat "$ERR")"
+case $(json_get "$OUT" "d['steps'][0]['plan'].get('server')") in
+"PostgreSQL 17 takes the dump of pg_dump (PostgreSQL) 15."*) ;;
+*) fail "the plan does not say the 17 server takes pg_dump 15's dump: $(cat "$OUT")" ;;
+esac
 restore "$SNAP15" t17 "$PG17_BIN"
 [ "$RC" = 0 ] || fail "the 15 dump did not restore into the 17 server: $(cat "$ERR")"
 [ "$(fingerprint "$T17")" = "$p15_print" ] ||
