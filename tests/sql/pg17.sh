@@ -13,9 +13,9 @@
 #     whole, by psql 15 (the image's) and by psql 17: rows, columns,
 #     defaults, sequences, indexes, constraints, views, functions and
 #     triggers as the source has them, each object owned by app;
-#   - a 15 server's backup by pg_dump 15 (the image's) is restored into the
-#     17 by psql 17 whole, the plan saying the 17 takes it: moving a
-#     database onto a newer managed server;
+#   - a 15 server's backup is restored into the 17 whole, the plan saying
+#     the 17 takes it, with the 15 clients (the image's) and with the 17
+#     clients: moving a database onto a newer managed server;
 #   - the 17 dump into the 15 server (pg_dump 17 writes SET
 #     transaction_timeout, which a 15 refuses) is refused by the plan and
 #     the run, naming both versions, the 15's database as it was.
@@ -205,20 +205,28 @@ restore "$SNAP17" t17 "$PG17_BIN"
 [ "$(fingerprint "$T17")" = "$s17_print" ] ||
 	fail "psql 17's restore differs from the source: $(diff <(echo "$s17_print") <(fingerprint "$T17"))"
 
-info "the 15 server's backup (pg_dump 15) moved onto the 17 server by psql 17"
-backup p15
-[ "$RC" = 0 ] || fail "pg_dump 15 did not back up the 15 server: $(cat "$ERR")"
-SNAP15=$(json_get "$OUT" "d['snapshot_id']")
-restore "$SNAP15" t17 "$PG17_BIN" --dry-run --json
-[ "$RC" = 0 ] || fail "the plan of the 15 dump into the 17 server failed: $(cat "$ERR")"
-case $(json_get "$OUT" "d['steps'][0]['plan'].get('server')") in
-"PostgreSQL 17 takes the dump of pg_dump (PostgreSQL) 15."*) ;;
-*) fail "the plan does not say the 17 server takes pg_dump 15's dump: $(cat "$OUT")" ;;
-esac
-restore "$SNAP15" t17 "$PG17_BIN"
-[ "$RC" = 0 ] || fail "the 15 dump did not restore into the 17 server: $(cat "$ERR")"
-[ "$(fingerprint "$T17")" = "$p15_print" ] ||
-	fail "the 15 database differs on the 17 server: $(diff <(echo "$p15_print") <(fingerprint "$T17"))"
+# moved_to_17 WHAT [DUMP-PATH-FIRST] [LOAD-PATH-FIRST]: the 15 server backed
+# up with the clients of the first, restored into the 17 with the second's
+# psql, planned first: the plan says the 17 takes the dump; SNAP15 the
+# snapshot.
+moved_to_17() {
+	info "the 15 server moved onto the 17: $1"
+	backup p15 "$2"
+	[ "$RC" = 0 ] || fail "$1: the backup of the 15 server failed: $(cat "$ERR")"
+	SNAP15=$(json_get "$OUT" "d['snapshot_id']")
+	restore "$SNAP15" t17 "$3" --dry-run --json
+	[ "$RC" = 0 ] || fail "$1: the plan failed: $(cat "$ERR")"
+	case $(json_get "$OUT" "d['steps'][0]['plan'].get('server')") in
+	"PostgreSQL 17 takes the dump of pg_dump (PostgreSQL) 1"[57]*) ;;
+	*) fail "$1: the plan does not say the 17 server takes the dump: $(cat "$OUT")" ;;
+	esac
+	restore "$SNAP15" t17 "$3"
+	[ "$RC" = 0 ] || fail "$1: the restore into the 17 server failed: $(cat "$ERR")"
+	[ "$(fingerprint "$T17")" = "$p15_print" ] ||
+		fail "$1: the 15 database differs on the 17 server: $(diff <(echo "$p15_print") <(fingerprint "$T17"))"
+}
+moved_to_17 "pg_dump 15 and psql 15 (the image's)" "" ""
+moved_to_17 "pg_dump 17 and psql 17" "$PG17_BIN" "$PG17_BIN"
 
 info "the 17 dump into the 15 server: refused by the plan and the run, the 15 untouched"
 sock_psql "$P15" -d postgres -c "ALTER ROLE threescale SET log_statement = 'all'"
