@@ -127,6 +127,15 @@ static void dumps_pass(void **state)
 		"\\unrestrict a3s7aF9VdkEXMYxQkIJvyBl2j7zBYlmvP47nFNufg12zV1j3hnhFsVggp22gBRb\n");
 	passes("\\connect template1\n\\connect zync_production\nSET default_transaction_read_only = off;\n"
 		"\\c postgres\nCREATE ROLE zync;\nALTER ROLE zync WITH LOGIN PASSWORD 'SCRAM-SHA-256$4096:x';\n");
+	/* pg_dump 17's head (17.12), as sql_pg17 loads it: SET transaction_timeout is
+	 * new in 17 (a 15 server refuses it: the plan refuses such a dump there). */
+	passes("\\restrict K17\n\nSET statement_timeout = 0;\nSET lock_timeout = 0;\n"
+		"SET idle_in_transaction_session_timeout = 0;\nSET transaction_timeout = 0;\n"
+		"SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n"
+		"SELECT pg_catalog.set_config('search_path', '', false);\n"
+		"SET check_function_bodies = false;\nSET xmloption = content;\n"
+		"SET client_min_messages = warning;\nSET row_security = off;\n\n"
+		"\\unrestrict K17\n");
 	/* A parameter, then a dollar quote; a name with a $ in it. */
 	passes("PREPARE p AS SELECT $1$q$ \\! $q$;\nSELECT a$b$c FROM t;\n");
 	passes("");
