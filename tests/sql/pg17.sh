@@ -162,17 +162,23 @@ init_repo "$REPO"
 mkdir -p "$WORK/tmp"
 
 # backup NAME [PATH-FIRST]: system-postgresql of server NAME backed up with
-# the clients of PATH-FIRST (else this host's), SNAP the snapshot.
+# the clients of PATH-FIRST (else this host's), as t runs tsarc (RC, OUT,
+# ERR); restore SNAP NAME PATH-FIRST [ARGS...]: into server NAME, with psql
+# of PATH-FIRST (empty: this host's). Neither leaves the clients' TLS files
+# behind (the plan's question of the server's version has its own).
 backup() {
 	TMPDIR=$WORK/tmp PATH=${2:+$2:}$PATH t backup --repo "$REPO" --config "$WORK/$1.json" --json
+	no_tls_files
 }
-# restore SNAP NAME [PATH-FIRST] [ARGS...]: into server NAME, with psql of
-# PATH-FIRST (else this host's).
 restore() {
-	local snap=$1 name=$2 first=${3:-}
+	local snap=$1 name=$2 first=$3
 	shift 3
 	TMPDIR=$WORK/tmp PATH=${first:+$first:}$PATH t restore "$snap" --repo "$REPO" \
 		--config "$WORK/$name.json" "$@"
+	no_tls_files
+}
+no_tls_files() {
+	[ -z "$(ls -A "$WORK/tmp")" ] || fail "TLS files left behind: $(ls -A "$WORK/tmp")"
 }
 
 info "pg_dump 15 against the 17 server: refused, naming both versions and what to install"
