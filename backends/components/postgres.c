@@ -119,8 +119,8 @@ static int postgres_version_check(const cJSON *meta, const char *version, const 
 	tsarc_pg_major_name(server, name, sizeof(name));
 	return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': %s does not dump a "
 		"PostgreSQL %s server (pg_dump refuses a server of a newer major version than its "
-		"own): install PostgreSQL %s's client (postgresql-client-%s, from apt.postgresql.org "
-		"where the distribution has none) and set the component's \"tool\" to its %.*s "
+		"own): install PostgreSQL %s's client (postgresql-client-%s, from PostgreSQL's own apt "
+		"repository where the distribution has none) and set the component's \"tool\" to its %.*s "
 		"(/usr/lib/postgresql/%s/bin/%.*s), or put it first in PATH; nothing was dumped",
 		component, version, name, name, name, (int)strcspn(version, " "), version, name,
 		(int)strcspn(version, " "), version);
