@@ -16,6 +16,7 @@
 #   SENTINEL_MASTER_PASSWORD=PW [SENTINEL_PASSWORD=PW] \
 #     ci/services.sh start-sentinel DIR GROUP MASTER_PORT   # a redis-sentinel in front of it
 #   ci/services.sh add-mysql-admin DIR USER   # a managed MySQL's admin: no SUPER, X509 login
+#   ci/services.sh start-mysql-root DIR ROOT [FROM_DIR]   # MySQL (not MariaDB) of ROOT
 #   ci/services.sh redis-managed-deny      # prints the ACL rules a managed Redis's user has
 #   ci/services.sh restart-redis DIR NAME   # stop by PID, start with its redis.conf
 #   ci/services.sh stop DIR
@@ -34,6 +35,8 @@
 #   start-sentinel: SENTINEL_PORT SENTINEL_PASSWORD.
 #   add-mysql-admin: MYSQL_ADMIN_USER MYSQL_ADMIN_PASSWORD (MYSQL_ADMIN_PASSWORD
 #   in the environment: that one).
+#   start-mysql-root: MYSQL_PORT MYSQL_SOCKET, root without a password over the
+#   socket only, MYSQL_TLS_DIR (MySQL's own ca.pem, client-cert.pem, client-key.pem).
 # Passwords go through files and standard input, never on a command line.
 # A Redis data directory that already holds dump.rdb is loaded at start (the
 # tests use that to load a backed-up RDB into a fresh server).
@@ -195,6 +198,54 @@ GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, CREATE TEMPORA
   REFERENCES, PROCESS, RELOAD ON *.* TO $user@'%';
 SQL
 	env_add "$dir" "MYSQL_ADMIN_USER=$user" "MYSQL_ADMIN_PASSWORD='$pw'"
+}
+
+# MySQL from ROOT, a root filesystem of a newer Debian (ci/debian-root.sh;
+# Debian 12 has MariaDB only), run through tests/tools/in_root.sh, with a
+# binary log and GTIDs on, as RDS and Azure keep them. MySQL makes its own
+# CA and certificates at --initialize, and they end with a NUL byte; its
+# server certificate names no host, which MariaDB's client, checking chain
+# and name together, never verifies: a server certificate naming localhost
+# and 127.0.0.1 is signed with MySQL's own CA (a managed one's names its
+# host). --initialize takes 10 s of CPU: with FROM_DIR, the data folder
+# that start made before it first ran is copied (a server UUID of its own).
+start_mysql_root() {
+	local dir=$1 root=$2 from=${3:-} base port
+	local in_root="${0%/*}/../tests/tools/in_root.sh"
+	[ -n "$root" ] || die "start-mysql-root needs a ROOT (ci/debian-root.sh)"
+	base=$dir/mysql
+	mkdir -p "$base/tmp"
+	port=$(free_port "$dir")
+	if [ -n "$from" ]; then
+		cp -a "$from/mysql/initial" "$base/data" || die "cannot copy $from/mysql/initial"
+		rm -f "$base/data/auto.cnf"
+	else
+		sh "$in_root" "$root" mysqld --no-defaults --initialize-insecure --user=root \
+			--datadir="$base/data" --innodb-redo-log-capacity=8M >"$base/install.log" 2>&1 ||
+			{ cat "$base/install.log" >&2; die "mysqld --initialize failed"; }
+		(
+			umask 077
+			cd "$base/data"
+			openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout host-key.pem \
+				-out host.csr -subj "/CN=localhost" 2>/dev/null
+			printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > host.ext
+			openssl x509 -req -in host.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+				-out host-cert.pem -days 2 -extfile host.ext 2>/dev/null
+			rm -f host.csr host.ext
+		) || die "cannot sign the server certificate with MySQL's CA"
+		cp -a "$base/data" "$base/initial"
+	fi
+	sh "$in_root" "$root" mysqld --no-defaults --user=root --datadir="$base/data" \
+		--tmpdir="$base/tmp" --socket="$base/mysqld.sock" --port="$port" \
+		--bind-address=127.0.0.1 --mysqlx=OFF --secure-file-priv= --pid-file="$base/mysqld.pid" \
+		--log-error="$base/error.log" --innodb-buffer-pool-size=64M --performance-schema=OFF \
+		--innodb-flush-log-at-trx-commit=2 --log-bin=binlog --server-id=1 --gtid-mode=ON \
+		--enforce-gtid-consistency=ON --max-allowed-packet=64M \
+		--ssl-cert="$base/data/host-cert.pem" --ssl-key="$base/data/host-key.pem" \
+		</dev/null >/dev/null 2>&1 &
+	echo $! > "$base/server.pid"
+	wait_for 60 "MySQL on port $port" mariadb-admin --no-defaults -S "$base/mysqld.sock" -uroot ping
+	env_add "$dir" "MYSQL_PORT=$port" "MYSQL_SOCKET=$base/mysqld.sock" "MYSQL_TLS_DIR=$base/data"
 }
 
 start_postgres() {
@@ -410,6 +461,7 @@ start-postgres-tls) start_postgres "$dir" "${3:-}" tls ;;
 start-redis) start_redis "$dir" "${3:-}" "${4:-}" ;;
 start-redis-managed) start_redis_managed "$dir" "${3:-}" "${4:-}" "${5:-}" ;;
 add-mysql-admin) add_mysql_admin "$dir" "${3:-}" ;;
+start-mysql-root) start_mysql_root "$dir" "${3:-}" "${4:-}" ;;
 start-sentinel) start_sentinel "$dir" "${3:-}" "${4:-}" ;;
 restart-redis) restart_redis "$dir" "${3:-}" ;;
 stop) stop_all "$dir" ;;

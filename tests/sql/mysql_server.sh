@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# 3scale's system database on a real MySQL (not MariaDB): MySQL 9.7 of a
+# root filesystem of Debian sid ($TSARC_TEST_MYSQL_ROOT, ci/debian-root.sh),
+# as the external, managed MySQL of 3scale 2.16+ is, reached from this host
+# with Debian 12's MariaDB clients. Both servers keep a binary log with GTIDs
+# on (as RDS and Azure do); the admin logs in with caching_sha2_password (the
+# only plugin MySQL 9.7 has), over TLS with a client certificate, and holds
+# its privileges through its default role, without SUPER (RDS's admin and
+# rds_superuser_role). The Secret holds the certificate files MySQL made at
+# --initialize as they are (each ends with a NUL byte). Proven, one source
+# and one target started once:
+#   - backed up and restored (plan first) into the other server, the
+#     database equal to the source: its rows (utf8mb4 text with 4-byte
+#     characters, a BLOB) by CHECKSUM TABLE, its view, trigger, function and
+#     procedure;
+#   - the restore of a dump with a trigger and a function as that admin,
+#     while log_bin_trust_function_creators is off, is refused before
+#     anything is written (the server would refuse CREATE TRIGGER, ERROR
+#     1419, after the clean): MySQL's SHOW GRANTS shows the active role's
+#     privileges as the user's own;
+#   - a backup user whose role lacks TRIGGER is refused (mysqldump would
+#     leave the triggers out without an error);
+#   - without a verified server, caching_sha2_password is refused over TCP
+#     (the password not sent) and logs in over the server's Unix socket.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+MYSQL_ROOT=${TSARC_TEST_MYSQL_ROOT:-}
+[ -n "$MYSQL_ROOT" ] && [ -e "$MYSQL_ROOT/.complete" ] || {
+	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] &&
+		fail "no MySQL root filesystem: TSARC_TEST_MYSQL_ROOT (ci/debian-root.sh, made by ci/test.sh)"
+	echo "SKIP: no MySQL root filesystem: TSARC_TEST_MYSQL_ROOT (ci/debian-root.sh)"
+	exit 77
+}
+export TSARC_PASSWORD=mysql-server
+S=$WORK/svc-src
+T=$WORK/svc-dst
+bash "$SERVICES" start-mysql-root "$S" "$MYSQL_ROOT" >"$WORK/s.log" 2>&1 ||
+	{ cat "$WORK/s.log" >&2; fail "the source MySQL did not start"; }
+bash "$SERVICES" start-mysql-root "$T" "$MYSQL_ROOT" "$S" >"$WORK/t.log" 2>&1 ||
+	{ cat "$WORK/t.log" >&2; fail "the target MySQL did not start"; }
+S_PORT=$(. "$S/env"; echo "$MYSQL_PORT")
+T_PORT=$(. "$T/env"; echo "$MYSQL_PORT")
+TLS=$(. "$S/env"; echo "$MYSQL_TLS_DIR")
+ADMIN_PW="adm-$RANDOM-Xq7"
+# q DIR SQL...: root over the server's socket.
+q() {
+	local dir=$1
+	shift
+	mariadb --no-defaults -uroot -S "$dir/mysql/mysqld.sock" --default-character-set=utf8mb4 -N -B "$@"
+}
+[ "$(q "$S" -e 'SELECT @@version LIKE "9.%", @@gtid_mode, @@log_bin')" = "$(printf '1\tON\t1')" ] ||
+	fail "the source is not a MySQL 9 with GTIDs and a binary log: $(q "$S" -e 'SELECT @@version, @@gtid_mode, @@log_bin')"
+[ "$(tail -c1 "$TLS/ca.pem" | od -An -tx1 | tr -d ' ')" = 00 ] ||
+	fail "test setup: MySQL's ca.pem does not end with a NUL byte (what the test is for)"
+
+# RDS's admin: its privileges through its default role, no SUPER; an X509
+# login. A backup user whose role lacks TRIGGER.
+for d in "$S" "$T"; do
+	q "$d" <<SQL || fail "cannot create the users of $d"
+CREATE ROLE rds_superuser_role, reader;
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER,
+  SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE,
+  REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT,
+  TRIGGER ON *.* TO rds_superuser_role WITH GRANT OPTION;
+GRANT SELECT, SHOW VIEW, EVENT, LOCK TABLES, EXECUTE, PROCESS ON *.* TO reader;
+CREATE USER admin@'%' IDENTIFIED WITH caching_sha2_password BY '$ADMIN_PW' REQUIRE X509;
+GRANT rds_superuser_role TO admin@'%';
+SET DEFAULT ROLE rds_superuser_role TO admin@'%';
+CREATE USER backup@'%' IDENTIFIED WITH caching_sha2_password BY '$ADMIN_PW' REQUIRE X509;
+GRANT reader TO backup@'%';
+SET DEFAULT ROLE reader TO backup@'%';
+SQL
+done
+[ "$(q "$S" -e "SELECT plugin FROM mysql.user WHERE user = 'admin'")" = caching_sha2_password ] ||
+	fail "test setup: admin does not log in with caching_sha2_password"
+
+info "the source: 3scale's system database, shaped like 3scale's"
+q "$S" <<'SQL' || fail "cannot fill the source"
+CREATE DATABASE `system` CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_ai_ci;
+USE `system`;
+CREATE TABLE accounts (id INT PRIMARY KEY, name VARCHAR(40), logo MEDIUMBLOB, tenant_id INT);
+INSERT INTO accounts VALUES (1, 'one 😀', 0x00ff10275c, NULL), (2, 'two ☃ 𝄞', NULL, 7),
+  (3, 'DEFINER=`root`@`localhost`', REPEAT(0xfe, 70000), 3);
+CREATE TABLE settings (id INT PRIMARY KEY, v TEXT) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+INSERT INTO settings VALUES (1, 'kept 🚀');
+CREATE TRIGGER accounts_tenant_id BEFORE INSERT ON accounts
+  FOR EACH ROW SET NEW.tenant_id = COALESCE(NEW.tenant_id, NEW.id * 10);
+CREATE VIEW named AS SELECT id, name FROM accounts;
+CREATE FUNCTION smile() RETURNS VARCHAR(8) DETERMINISTIC RETURN '😀';
+CREATE PROCEDURE sp_count(OUT n INT) SELECT COUNT(*) INTO n FROM accounts;
+SQL
+
+# secret NAME PORT USER [KEY=VALUE...]: the system-database Secret of
+# the server on PORT as USER, and NAME.json, system-mysql only.
+secret() {
+	local name=$1 port=$2 user=$3
+	shift 3
+	secret_json "$WORK/res-$name/secret/system-database.json" system-database \
+		"URL=mysql2://$user:$ADMIN_PW@127.0.0.1:$port/system" "$@"
+	only_config "$WORK/$name.json" "$WORK/res-$name" system-mysql "${COMP:-{\}}"
+}
+TLS_KEYS=(DATABASE_SSL_MODE=verify_identity "DB_SSL_CA=@$TLS/ca.pem" "DB_SSL_CERT=@$TLS/client-cert.pem"
+	"DB_SSL_KEY=@$TLS/client-key.pem")
+secret src "$S_PORT" admin "${TLS_KEYS[@]}"
+secret dst "$T_PORT" admin "${TLS_KEYS[@]}"
+secret reader "$S_PORT" backup "${TLS_KEYS[@]}"
+
+tls_backup "backup of MySQL 9.7 as RDS's admin (caching_sha2_password, a role), verified TLS"
+grep -q utf8mb4_0900_ai_ci "$OUT" || fail "the manifest does not record the collation utf8mb4_0900_ai_ci"
+
+# same WHAT: the target's database `system` equals the source's.
+same() {
+	local d sum=() t
+	for d in "$S" "$T"; do
+		t=$(q "$d" system -e "CHECKSUM TABLE accounts, settings EXTENDED;
+			SELECT GROUP_CONCAT(CONCAT(id, ':', HEX(name)) ORDER BY id) FROM accounts;
+			SELECT smile(); SELECT COUNT(*) FROM named;
+			SELECT GROUP_CONCAT(ROUTINE_NAME ORDER BY ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'system';
+			SELECT GROUP_CONCAT(TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'system';
+			SELECT CONCAT(DEFAULT_CHARACTER_SET_NAME, ' ', DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'system'" 2>&1)
+		sum+=("$t")
+	done
+	[ "${sum[0]}" = "${sum[1]}" ] || fail "$1: the target differs from the source:
+$(diff <(echo "${sum[0]}") <(echo "${sum[1]}"))"
+}
+
+info "the restore of a dump with a trigger and a function, the target refusing them the admin: refused, nothing written"
+q "$T" -e "CREATE DATABASE \`system\`; CREATE TABLE system.later (id INT); INSERT INTO system.later VALUES (1)"
+TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
+[ "$RC" != 0 ] || fail "restored though the server refuses the admin CREATE TRIGGER"
+[ "$(q "$T" -e 'SELECT GROUP_CONCAT(TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = "system"')" = later ] ||
+	fail "the refused restore changed the target: $(q "$T" -e 'SELECT GROUP_CONCAT(TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = "system"'); $(grep -v '^  ' "$ERR" | head -3)"
+expect_err "log_bin_trust_function_creators" "the refusal names the setting"
+expect_err "nothing of it was written" "the refusal says the database is as it was"
+
+info "log_bin_trust_function_creators on: planned, restored, equal to the source"
+q "$T" -e "SET GLOBAL log_bin_trust_function_creators = 1; DROP DATABASE \`system\`"
+TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json" --dry-run
+expect_err "admin@127\.0\.0\.1:$T_PORT/system" "the plan names the target's admin"
+expect_err "utf8mb4_0900_ai_ci" "the plan names the collation the database is created with"
+TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json" --json
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "TLS files left behind after the restore"
+same "restored into a server without the database"
+q "$T" system -e "INSERT INTO accounts (id, name) VALUES (4, 'four')" || fail "insert on the target"
+[ "$(q "$T" system -e 'SELECT tenant_id FROM accounts WHERE id = 4')" = 40 ] || fail "the trigger does not run"
+info "restored over the database: equal again"
+TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
+same "restored over the database"
+
+info "a backup user whose role lacks TRIGGER: refused, mysqldump would leave the triggers out"
+TMPDIR=$TLS_TMP t backup --repo "$REPO" --config "$WORK/reader.json"
+[ "$RC" != 0 ] || fail "the backup of a user who may not see the triggers went ahead"
+expect_err "may not see the whole of database system: mysqldump would leave out, without an error, the triggers" \
+	"the refusal names the triggers"
+
+info "without a verified server: refused over TCP, the password not sent; over the socket, logged in"
+secret plain "$S_PORT" admin DATABASE_SSL_MODE=disabled
+TMPDIR=$TLS_TMP t backup --repo "$REPO" --config "$WORK/plain.json"
+[ "$RC" != 0 ] || fail "caching_sha2_password logged in over TCP to a server not verified"
+expect_err "Plugin caching_sha2_password could not be loaded" "the client's own words"
+expect_err "the password was not sent" "tsarc's reason"
+q "$S" -e "CREATE USER local@localhost IDENTIFIED WITH caching_sha2_password BY '$ADMIN_PW';
+	GRANT rds_superuser_role TO local@localhost; SET DEFAULT ROLE rds_superuser_role TO local@localhost"
+COMP="{\"socket\": \"$S/mysql/mysqld.sock\", \"host\": \"localhost\"}" secret socket "$S_PORT" local
+TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/socket.json"
+[ -z "$(ls -A "$TLS_TMP")" ] || fail "files left behind after the socket backup"
+for secret in "$ADMIN_PW" "$(sed -n 2p "$TLS/client-key.pem")"; do
+	! grep -qF -- "$secret" "$WORK/.transcript" "$OUT" "$ERR" 2>/dev/null || fail "a secret is in the output"
+done
+info "OK"
