@@ -241,7 +241,8 @@ start_mysql_root() {
 		--log-error="$base/error.log" --innodb-buffer-pool-size=64M --performance-schema=OFF \
 		--innodb-flush-log-at-trx-commit=2 --log-bin=binlog --server-id=1 --gtid-mode=ON \
 		--enforce-gtid-consistency=ON --max-allowed-packet=64M \
-		--ssl-cert="$base/data/host-cert.pem" --ssl-key="$base/data/host-key.pem" \
+		--ssl-ca="$base/data/ca.pem" --ssl-cert="$base/data/host-cert.pem" \
+		--ssl-key="$base/data/host-key.pem" \
 		</dev/null >/dev/null 2>&1 &
 	echo $! > "$base/server.pid"
 	wait_for 60 "MySQL on port $port" mariadb-admin --no-defaults -S "$base/mysqld.sock" -uroot ping

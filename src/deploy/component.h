@@ -206,6 +206,9 @@ int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key
  * none or it is empty (the operator writes empty optional keys). */
 int tsarc_secret_doc_optional(const cJSON *doc, const char *secret, const char *key,
 	char **out);
+/* The same for a key holding a PEM file's contents: NUL bytes after the
+ * text are dropped (MySQL ends the files it makes with one). */
+int tsarc_secret_doc_pem(const cJSON *doc, const char *secret, const char *key, char **out);
 /* Wipes every string of a Secret object (may be NULL) in place; the free
  * does it first: one kept for a whole run (a Redis step's TLS keys and
  * passwords) must not linger in freed heap. */

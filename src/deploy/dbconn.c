@@ -71,14 +71,18 @@ const char *tsarc_tls_mode_name(tsarc_tls_mode m)
 }
 
 /* An optional key of the Secret: *out NULL when it has none (or it is
- * empty: the operator writes empty optional keys). */
+ * empty: the operator writes empty optional keys); `pem`: a PEM file's
+ * contents (tsarc_secret_doc_pem). */
 static int optional_key(const cJSON *doc, const char *secret, const cJSON *ref, const char *field,
-	char **out)
+	int pem, char **out)
 {
 	const char *key = tsarc_spec_str(ref, field);
 
 	*out = NULL;
-	return key ? tsarc_secret_doc_optional(doc, secret, key, out) : 0;
+	if (!key)
+		return 0;
+	return pem ? tsarc_secret_doc_pem(doc, secret, key, out) :
+		tsarc_secret_doc_optional(doc, secret, key, out);
 }
 
 /* The value of query parameter `name` of a URL, or NULL. */
@@ -119,12 +123,12 @@ int tsarc_conn_from_secret(const tsarc_component *c, const cJSON *doc, tsarc_con
 	if (doc) {
 		if ((rc = tsarc_secret_doc_value(doc, secret, key, &url)))
 			return rc;
-		if ((rc = optional_key(doc, secret, ref, "user_key", &user)) ||
-			(rc = optional_key(doc, secret, ref, "password_key", &pw)) ||
-			(rc = optional_key(doc, secret, tls, "mode", &mode)))
+		if ((rc = optional_key(doc, secret, ref, "user_key", 0, &user)) ||
+			(rc = optional_key(doc, secret, ref, "password_key", 0, &pw)) ||
+			(rc = optional_key(doc, secret, tls, "mode", 0, &mode)))
 			goto out;
 		for (i = 0; i < 3; i++)
-			if ((rc = optional_key(doc, secret, tls, pem_keys[i], &pem[i])))
+			if ((rc = optional_key(doc, secret, tls, pem_keys[i], 1, &pem[i])))
 				goto out;
 	}
 	if ((rc = tsarc_conn_from_url(c, url, conn)))

@@ -17,11 +17,17 @@ static int nomem(void)
 	return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 }
 
-int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key, char **out)
+/* data[key] (base64) or stringData[key] of a Secret into *out. A NUL byte
+ * in the value is refused (it would end the value early), but with `pem`
+ * those after the text are dropped: MySQL writes each certificate and key
+ * file it makes at --initialize with a NUL byte after the PEM text (9.7
+ * measured), and the TLS libraries read up to the END line. */
+static int doc_value(const cJSON *doc, const char *secret, const char *key, int pem,
+	char **out)
 {
 	const cJSON *data, *v;
 	uint8_t *dec;
-	size_t len;
+	size_t len, end;
 	int rc = 0;
 
 	*out = NULL;
@@ -32,7 +38,11 @@ int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key
 		rc = tsarc_base64_decode(&dec, &len, v->valuestring, 1u << 20);
 		if (rc) {
 			tsarc_error_prefix("Secret %s, key %s", secret, key);
-		} else if (strlen((char *)dec) != len) {
+			return rc;
+		}
+		for (end = len; pem && end && !dec[end - 1]; end--)
+			;
+		if (strlen((char *)dec) != end) {
 			tsarc_secure_free(dec, len);
 			rc = tsarc_error_set(TSARC_ECONFIG, "Secret %s, key %s holds a NUL byte",
 				secret, key);
@@ -51,7 +61,13 @@ int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key
 	return rc;
 }
 
-int tsarc_secret_doc_optional(const cJSON *doc, const char *secret, const char *key,
+int tsarc_secret_doc_value(const cJSON *doc, const char *secret, const char *key, char **out)
+{
+	return doc_value(doc, secret, key, 0, out);
+}
+
+/* An optional key (doc_value's `pem`): NULL when absent or empty. */
+static int doc_optional(const cJSON *doc, const char *secret, const char *key, int pem,
 	char **out)
 {
 	int rc;
@@ -59,7 +75,7 @@ int tsarc_secret_doc_optional(const cJSON *doc, const char *secret, const char *
 	*out = NULL;
 	if (!doc)
 		return 0;
-	rc = tsarc_secret_doc_value(doc, secret, key, out);
+	rc = doc_value(doc, secret, key, pem, out);
 	if (rc == TSARC_ENOTFOUND) {
 		tsarc_error_clear();
 		return 0;
@@ -69,6 +85,17 @@ int tsarc_secret_doc_optional(const cJSON *doc, const char *secret, const char *
 		*out = NULL;
 	}
 	return rc;
+}
+
+int tsarc_secret_doc_optional(const cJSON *doc, const char *secret, const char *key,
+	char **out)
+{
+	return doc_optional(doc, secret, key, 0, out);
+}
+
+int tsarc_secret_doc_pem(const cJSON *doc, const char *secret, const char *key, char **out)
+{
+	return doc_optional(doc, secret, key, 1, out);
 }
 
 void tsarc_secret_doc_wipe(cJSON *j)

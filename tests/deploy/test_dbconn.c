@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "component.h"
 #include "dbconn.h"
 #include "scratch.h"
@@ -709,6 +710,56 @@ static void empty_password_is_an_error(void **state)
 	assert_int_equal(scratch_remove(dir), 0);
 }
 
+/* MySQL ends each certificate and key file it makes at --initialize with a
+ * NUL byte (9.7 measured): a Secret made from those files holds it after
+ * the PEM text, which is taken without it; a NUL anywhere else, or after
+ * a password, is still refused. */
+static void pem_ends_with_nul(void **state)
+{
+	static const char pem[] = "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n";
+	/* Each case's keys: the CA; the client's pair; the password; the CA
+	 * with a NUL inside its text. */
+	static const char *const keys[][2] = {{"DB_SSL_CA", NULL}, {"DB_SSL_CERT", "DB_SSL_KEY"},
+		{"DB_PASSWORD", NULL}, {"DB_SSL_CA", NULL}};
+	char text[sizeof(pem) + 1], *b64;
+	cJSON *spec = cJSON_Parse(profile_spec), *doc, *data;
+	tsarc_component c;
+	tsarc_conn conn;
+	size_t i, k;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.name = "system-mysql";
+	c.spec = spec;
+	c.external = 1;
+	memcpy(text, pem, sizeof(pem)); /* the text, its NUL, and one more */
+	text[sizeof(pem)] = '\0';
+	for (i = 0; i < 4; i++) {
+		doc = cJSON_CreateObject();
+		data = cJSON_AddObjectToObject(doc, "data");
+		assert_int_equal(tsarc_base64_encode(&b64, "mysql2://a:b@h/system", 21), 0);
+		cJSON_AddStringToObject(data, "URL", b64);
+		free(b64);
+		text[4] = i == 3 ? '\0' : '-';
+		assert_int_equal(tsarc_base64_encode(&b64, text, sizeof(text)), 0);
+		for (k = 0; k < 2 && keys[i][k]; k++)
+			cJSON_AddStringToObject(data, keys[i][k], b64);
+		free(b64);
+		if (i < 2) {
+			assert_int_equal(tsarc_conn_from_secret(&c, doc, &conn), 0);
+			assert_string_equal(i ? conn.ssl_key : conn.ssl_ca, pem);
+			if (i)
+				assert_string_equal(conn.ssl_cert, pem);
+			tsarc_conn_free(&conn);
+		} else {
+			assert_int_equal(tsarc_conn_from_secret(&c, doc, &conn), TSARC_ECONFIG);
+			assert_non_null(strstr(tsarc_error_last()->message, "holds a NUL byte"));
+		}
+		cJSON_Delete(doc);
+	}
+	cJSON_Delete(spec);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(password_file_unreadable_is_an_error),
 	cmocka_unit_test(empty_password_is_an_error),
@@ -719,6 +770,7 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(configured_password_brings_its_user),
 	cmocka_unit_test(tls_mode_names),
 	cmocka_unit_test(tls_modes_and_args),
+	cmocka_unit_test(pem_ends_with_nul),
 	cmocka_unit_test(client_error_without_loose_option_warnings),
 	cmocka_unit_test(pg_major_versions),
 	cmocka_unit_test(probe_answers_and_create_options),
