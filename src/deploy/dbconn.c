@@ -591,6 +591,16 @@ int tsarc_mysql_charset_query(const char *database, char **out)
  * not the table's), the database (s: a pattern at level d, as LIKE reads
  * it), the table (t) and the grantee's name (w). The names go as hex
  * literals; the privileges are from the list below only.
+ *
+ * MySQL's SHOW GRANTS shows a session the privileges of its active roles
+ * as the user's own, with a line "GRANT `role`@`%` TO `user`@`%`" for each
+ * role (9.7 measured, an RDS admin's rds_superuser_role; the session's
+ * roles not active, neither line shows them). MariaDB's shows a role's
+ * grants to the role, and a role by its name alone, without a host. A role
+ * granted in MySQL's form is so a row of level o (its privileges are on
+ * the user's rows, the row holds none) naming the role: its grants are
+ * read. Before, MySQL's role went for one whose grants SHOW GRANTS does
+ * not show, and both checks gave up for any user with a role.
  */
 static const struct {
 	const char *shown, *as;
@@ -692,9 +702,41 @@ static void grant_privs(const char *p, size_t len, char *out, size_t outsz)
 	}
 }
 
-/* One row of g from one line of SHOW GRANTS: 1 added, 0 not a grant on an
- * object (a role granted, SET DEFAULT ROLE), -1 a line that says the
- * grants cannot be read this way (REVOKE: MySQL's partial revokes). */
+/* A row of g. */
+static void grant_emit(tsarc_buf *b, char level, const char *privs, const char *db,
+	const char *tbl, const char *who)
+{
+	tsarc_buf_printf(b, " UNION ALL SELECT '%c', '%s', ", level, privs);
+	sql_hex_literal(b, db, "CONVERT(X'", "' USING utf8mb4), ");
+	sql_hex_literal(b, tbl, "CONVERT(X'", "' USING utf8mb4), ");
+	sql_hex_literal(b, who, "CONVERT(X'", "' USING utf8mb4)");
+}
+
+/* "`role`@`host`, ... TO" at p (to: where " TO " starts), MySQL's grant
+ * of roles: a row of level o for each (above); how many. */
+static int grant_roles(tsarc_buf *b, const char *p, const char *to)
+{
+	char role[256], host[256];
+	int rows = 0;
+
+	while (grant_name(&p, role, sizeof(role)) && *p == '@') {
+		p++;
+		if (!grant_name(&p, host, sizeof(host)))
+			break;
+		grant_emit(b, 'o', ",", "", "", role);
+		rows++;
+		if (p == to || *p != ',')
+			break;
+		for (p++; *p == ' '; p++)
+			;
+	}
+	return rows;
+}
+
+/* The rows of g from one line of SHOW GRANTS: how many (0: not a grant on
+ * an object nor MySQL's grant of roles, SET DEFAULT ROLE), -1 a line that
+ * says the grants cannot be read this way (REVOKE: MySQL's partial
+ * revokes). */
 static int grant_row(tsarc_buf *b, const char *line)
 {
 	const char *on, *to, *p;
@@ -703,9 +745,10 @@ static int grant_row(tsarc_buf *b, const char *line)
 
 	if (!strncasecmp(line, "REVOKE ", 7))
 		return -1;
-	if (strncasecmp(line, "GRANT ", 6) || !(on = grant_find(line + 6, " ON ")) ||
-		!(to = grant_find(on + 4, " TO ")))
+	if (strncasecmp(line, "GRANT ", 6) || !(to = grant_find(line + 6, " TO ")))
 		return 0;
+	if (!(on = grant_find(line + 6, " ON ")) || on > to)
+		return grant_roles(b, line + 6, to);
 	grant_privs(line + 6, (size_t)(on - line - 6), privs, sizeof(privs));
 	p = on + 4;
 	if (!strncasecmp(p, "FUNCTION ", 9) || !strncasecmp(p, "PROCEDURE ", 10) ||
@@ -728,10 +771,7 @@ static int grant_row(tsarc_buf *b, const char *line)
 	p = to + 4;
 	if (!grant_name(&p, who, sizeof(who)))
 		return 0;
-	tsarc_buf_printf(b, " UNION ALL SELECT '%c', '%s', ", level, privs);
-	sql_hex_literal(b, db, "CONVERT(X'", "' USING utf8mb4), ");
-	sql_hex_literal(b, tbl, "CONVERT(X'", "' USING utf8mb4), ");
-	sql_hex_literal(b, who, "CONVERT(X'", "' USING utf8mb4)");
+	grant_emit(b, level, privs, db, tbl, who);
 	return 1;
 }
 
@@ -783,8 +823,9 @@ static int grants_table(tsarc_buf *b, const char *grants)
 }
 
 /* A role enabled in the session whose grants SHOW GRANTS does not show
- * (MySQL 8 lists the role, not its privileges): the grants read are not
- * all the session holds. */
+ * (no row names it: neither MariaDB's grants to the role nor MySQL's
+ * grant of the role, level o above): the grants read are not all the
+ * session holds. */
 #define G_ROLE_UNSEEN \
 	"EXISTS (SELECT 1 FROM information_schema.ENABLED_ROLES e WHERE e.ROLE_NAME IS NOT " \
 	"NULL AND NOT EXISTS (SELECT 1 FROM g WHERE g.l <> '' AND g.w = e.ROLE_NAME))"
@@ -809,8 +850,7 @@ int tsarc_mysql_visible_query(const char *database, const char *grants, char **o
 	 * (global SELECT, SELECT on mysql.proc, MySQL's SHOW_ROUTINE,
 	 * MariaDB's SHOW CREATE ROUTINE); one listed whose body is not shown
 	 * makes mysqldump fail by itself. "unknown": a role enabled in the
-	 * session whose grants SHOW GRANTS does not show (MySQL 8 lists the
-	 * role, not its privileges). */
+	 * session whose grants SHOW GRANTS does not show (G_ROLE_UNSEEN). */
 	tsarc_buf_puts(&b, " SELECT CASE WHEN " G_ROLE_UNSEEN " THEN 'unknown' "
 		"ELSE CONCAT('hidden:', IF(" G_HELD("SELECT") ", '', ' tables'), IF("
 		G_HELD("TRIGGER") " OR NOT EXISTS (SELECT 1 FROM information_schema.TABLES tb "

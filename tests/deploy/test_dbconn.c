@@ -403,7 +403,21 @@ static void mysql_grants_read(void **state)
 			{"SELECT 'r', ',', CONVERT(X'' USING utf8mb4), CONVERT(X'' USING utf8mb4), "
 			 "CONVERT(X'75' USING utf8mb4)"}},
 		{"GRANT SELECT, SHOW_ROUTINE ON *.* TO `u`@`%`\n"
-		 "REVOKE SELECT ON `mysql`.* FROM `u`@`%`\n", {NULL}},
+		 "REVOKE SELECT ON `mysql`.* FROM `u`@`%`\n", {NULL}},		/* MySQL 9.7's, for an RDS admin whose default role is active: the
+		 * role's privileges shown as the user's, the role granted in
+		 * MySQL's form (a row of level o naming it), and the dynamic
+		 * privileges written without blanks. */
+		{"GRANT SELECT, INSERT, CREATE, TRIGGER ON *.* TO `admin`@`%` WITH GRANT OPTION\n"
+		 "GRANT AUDIT_ADMIN,SHOW_ROUTINE,XA_RECOVER_ADMIN ON *.* TO `admin`@`%`\n"
+		 "GRANT `rds_superuser_role`@`%`,`other`@`localhost` TO `admin`@`%`\n",
+			{"SELECT 'g', ',SELECT,TRIGGER,', CONVERT(X'' USING utf8mb4), "
+			 "CONVERT(X'' USING utf8mb4), CONVERT(X'61646d696e' USING utf8mb4)",
+			 "SELECT 'o', ',', CONVERT(X'' USING utf8mb4), CONVERT(X'' USING utf8mb4), "
+			 "CONVERT(X'7264735f7375706572757365725f726f6c65' USING utf8mb4)",
+			 "SELECT 'o', ',', CONVERT(X'' USING utf8mb4), CONVERT(X'' USING utf8mb4), "
+			 "CONVERT(X'6f74686572' USING utf8mb4)"}},
+		{"GRANT SHOW_ROUTINE,XA_RECOVER_ADMIN ON *.* TO `u`@`%`\n",
+			{"SELECT 'g', ',SHOW_ROUTINE,'"}},
 	};
 	size_t i, j;
 	char *q;
