@@ -43,12 +43,18 @@ S_PORT=$(. "$S/env"; echo "$MYSQL_PORT")
 T_PORT=$(. "$T/env"; echo "$MYSQL_PORT")
 TLS=$(. "$S/env"; echo "$MYSQL_TLS_DIR")
 ADMIN_PW="adm-$RANDOM-Xq7"
+ROOT_PW="root-$RANDOM-Wz2"
 # q DIR SQL...: root over the server's socket.
 q() {
 	local dir=$1
 	shift
-	mariadb --no-defaults -uroot -S "$dir/mysql/mysqld.sock" --default-character-set=utf8mb4 -N -B "$@"
+	MYSQL_PWD=$ROOT_PW mariadb --no-defaults -uroot -S "$dir/mysql/mysqld.sock" \
+		--default-character-set=utf8mb4 -N -B "$@"
 }
+for d in "$S" "$T"; do
+	mariadb --no-defaults -uroot -S "$d/mysql/mysqld.sock" -e "ALTER USER root@localhost IDENTIFIED BY '$ROOT_PW'" ||
+		fail "cannot set root's password in $d"
+done
 [ "$(q "$S" -e 'SELECT @@version LIKE "9.%", @@gtid_mode, @@log_bin')" = "$(printf '1\tON\t1')" ] ||
 	fail "the source is not a MySQL 9 with GTIDs and a binary log: $(q "$S" -e 'SELECT @@version, @@gtid_mode, @@log_bin')"
 [ "$(tail -c1 "$TLS/ca.pem" | od -An -tx1 | tr -d ' ')" = 00 ] ||
@@ -165,7 +171,73 @@ q "$S" -e "CREATE USER local@localhost IDENTIFIED WITH caching_sha2_password BY 
 COMP="{\"socket\": \"$S/mysql/mysqld.sock\", \"host\": \"localhost\"}" secret socket "$S_PORT" local
 TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/socket.json"
 [ -z "$(ls -A "$TLS_TMP")" ] || fail "files left behind after the socket backup"
-for secret in "$ADMIN_PW" "$(sed -n 2p "$TLS/client-key.pem")"; do
+info "in the pod (3scale's system-mysql): MySQL's own mysqldump and mysql, the dump's GTID lines"
+# The kubectl double runs a pod's command on this host, with the pod's
+# environment: its PATH finds wrappers that run MySQL 9.7's clients from
+# the root first, as the system-mysql image has its own (by their path:
+# inside the root, that PATH would find the wrappers again).
+mkdir -p "$WORK/podbin" "$WORK/kube/resources"
+for tool in mysqldump mysql; do
+	printf '#!/bin/sh\nexec sh %s %s /usr/bin/%s "$@"\n' "$TOP/tests/tools/in_root.sh" "$MYSQL_ROOT" "$tool" \
+		> "$WORK/podbin/$tool"
+	chmod +x "$WORK/podbin/$tool"
+done
+export FAKE_KUBE_DIR=$WORK/kube FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
+# pod_config NAME DIR: system-mysql in its pod, the server of DIR.
+pod_config() {
+	python3 - "$WORK/$1.json" "$FAKE_KUBECTL" "$2/mysql/mysqld.sock" "$WORK/kube/pods.json" \
+		"$WORK/podbin:$PATH" "$ROOT_PW" <<'PY2'
+import json, sys
+path, kubectl, sock, pods, pod_path, pw = sys.argv[1:]
+pod = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "system-mysql-1-abcde", "namespace": "3scale",
+                    "labels": {"deployment": "system-mysql"}},
+       "spec": {"containers": [{"name": "system-mysql", "env": [
+           {"name": "PATH", "value": pod_path}, {"name": "MYSQL_ROOT_PASSWORD", "value": pw}]}]},
+       "status": {"phase": "Running"}}
+json.dump({"apiVersion": "v1", "kind": "List", "items": [pod]}, open(pods, "w"))
+names = ["secrets", "configmaps", "apimanager", "system-mysql", "system-postgresql",
+         "system-storage", "zync-database", "backend-redis", "system-redis"]
+c = {"profile": "3scale", "post_restore": [],
+     "transport": {"type": "kube", "binary": kubectl, "namespace": "3scale",
+                   "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE"]},
+     "components": {n: {"enabled": False} for n in names}}
+c["components"]["system-mysql"] = {"enabled": True, "external": False, "socket": sock}
+json.dump(c, open(path, "w"), indent=2)
+PY2
+}
+pod_config pod-src "$S"
+pod_config pod-dst "$T"
+ok backup --repo "$REPO" --config "$WORK/pod-src.json" --json
+PSNAP=$(json_get "$OUT" "d['snapshot_id']")
+ok show --repo "$REPO" "$PSNAP" --json
+grep -q '"tool_version":[[:space:]]*"mysqldump  Ver 9\.7' "$OUT" || fail "the pod's mysqldump is not MySQL 9.7's: $(grep tool_version "$OUT")"
+ok dump --repo "$REPO" "$PSNAP" system-mysql.sql
+for line in 'SET @@SESSION.SQL_LOG_BIN= 0;' "SET @@GLOBAL.GTID_PURGED=/\*!80000 '+'\*/ '" \
+	'SET @@SESSION.SQL_LOG_BIN = @MYSQLDUMP_TEMP_LOG_BIN;'; do
+	grep -q "^$line" "$OUT" || fail "MySQL's mysqldump wrote no line $line"
+done
+# restored_in_pod WHAT CONFIG DIR [ARGS...]: PSNAP restored through the
+# pod's mysql into the server of DIR, equal to the source, the three
+# statements removed and the rows in the server's binary log.
+restored_in_pod() {
+	local what=$1 config=$2 dir=$3 pos
+	shift 3
+	q "$dir" system -e "INSERT INTO settings VALUES (2, 'since the backup')"
+	pos=$(q "$dir" -e 'SHOW BINARY LOG STATUS' | cut -f1,2)
+	ok restore "$PSNAP" --repo "$REPO" --config "$config" --json "$@"
+	same "$what"
+	[ "$(json_get "$OUT" "[s['detail']['binlog_statements_removed'] for s in d['steps'] if s['component'] == 'system-mysql'][0]")" = 3 ] ||
+		fail "$what: the report does not count the 3 statements removed"
+	# MySQL logs rows (binlog_format ROW): the table's map before them.
+	q "$dir" -e "SHOW BINLOG EVENTS IN '${pos%%$'\t'*}' FROM ${pos#*$'\t'}" | grep -q 'table_id: [0-9]* (system\.accounts)' ||
+		fail "$what: the restore's rows are not in the binary log (its replicas never see them)"
+}
+restored_in_pod "restored through the pod's mysql into another server" "$WORK/pod-dst.json" "$T"
+restored_in_pod "restored through the pod's mysql into the server backed up" "$WORK/pod-src.json" "$S" \
+	--allow-source-target
+
+for secret in "$ADMIN_PW" "$ROOT_PW" "$(sed -n 2p "$TLS/client-key.pem")"; do
 	! grep -qF -- "$secret" "$WORK/.transcript" "$OUT" "$ERR" 2>/dev/null || fail "a secret is in the output"
 done
 info "OK"
