@@ -116,9 +116,10 @@ int tsarc_probe_fields(const char *text, const char *const names[], size_t n, cJ
  * list only what the session holds a privilege on): "hidden:" followed by
  * " tables", " triggers", " routines" (none: it sees everything), or
  * "unknown" where a role is enabled whose privileges `grants` does not
- * show (MySQL 8). `grants` is the session's SHOW GRANTS as mysql --batch
- * writes it (MariaDB: the user's grants, its enabled role's and those of
- * the roles it holds, PUBLIC's), read with the dump's own connection.
+ * show. `grants` is the session's SHOW GRANTS as mysql --batch writes it
+ * (MariaDB: the user's grants, its enabled role's and those of the roles
+ * it holds, PUBLIC's; MySQL: the active roles' privileges as the user's,
+ * and the roles granted), read with the dump's own connection.
  * *out is NULL (nothing to check by) when `grants` is NULL, shows no grant
  * on any object, or holds a REVOKE (MySQL's partial revokes). */
 int tsarc_mysql_visible_query(const char *database, const char *grants, char **out);
