@@ -13,6 +13,8 @@
 #     database equal to the source: its rows (utf8mb4 text with 4-byte
 #     characters, a BLOB) by CHECKSUM TABLE, its view, trigger, function and
 #     procedure;
+#   - a row longer than the target's max_allowed_packet refused before
+#     anything is written;
 #   - the restore of a dump with a trigger and a function as that admin,
 #     while log_bin_trust_function_creators is off, is refused before
 #     anything is written (the server would refuse CREATE TRIGGER, ERROR
@@ -21,7 +23,12 @@
 #   - a backup user whose role lacks TRIGGER is refused (mysqldump would
 #     leave the triggers out without an error);
 #   - without a verified server, caching_sha2_password is refused over TCP
-#     (the password not sent) and logs in over the server's Unix socket.
+#     (the password not sent) and logs in over the server's Unix socket;
+#   - in the pod (3scale's system-mysql, through the kubectl double), MySQL
+#     9.7's own mysqldump and mysql: the dump's SQL_LOG_BIN and GTID_PURGED
+#     lines are removed on the way in, into another server and into the
+#     server backed up (which refuses its own GTID_PURGED), the rows go to
+#     the binary log and the database equals the source.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -153,6 +160,19 @@ q "$T" system -e "INSERT INTO accounts (id, name) VALUES (4, 'four')" || fail "i
 info "restored over the database: equal again"
 TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
 same "restored over the database"
+
+info "a row longer than the target's max_allowed_packet: refused, nothing written"
+q "$S" system -e "CREATE TABLE attachments (id INT PRIMARY KEY, body LONGBLOB);
+	INSERT INTO attachments VALUES (1, REPEAT(0xab, 2097152))" || fail "cannot add the large row"
+TMPDIR=$TLS_TMP ok backup --repo "$REPO" --config "$WORK/src.json" --json
+BIG=$(json_get "$OUT" "d['snapshot_id']")
+q "$T" -e "SET GLOBAL max_allowed_packet = 1048576"
+TMPDIR=$TLS_TMP t restore "$BIG" --repo "$REPO" --config "$WORK/dst.json"
+[ "$RC" != 0 ] || fail "a row longer than the target's max_allowed_packet was loaded"
+expect_err "max_allowed_packet is 1048576" "the refusal names the target's limit"
+same "refused for its large row"
+[ -z "$(q "$T" system -e "SHOW TABLES LIKE 'attachments'")" ] || fail "the refused restore wrote the large row's table"
+q "$T" -e "SET GLOBAL max_allowed_packet = 67108864"
 
 info "a backup user whose role lacks TRIGGER: refused, mysqldump would leave the triggers out"
 TMPDIR=$TLS_TMP t backup --repo "$REPO" --config "$WORK/reader.json"
