@@ -122,6 +122,14 @@ secret reader "$S_PORT" backup "${TLS_KEYS[@]}"
 tls_backup "backup of MySQL 9.7 as RDS's admin (caching_sha2_password, a role), verified TLS"
 grep -q utf8mb4_0900_ai_ci "$OUT" || fail "the manifest does not record the collation utf8mb4_0900_ai_ci"
 
+info "a CA with a NUL byte inside its text: refused, naming the key that holds it"
+{ head -c 100 "$TLS/ca.pem"; printf '\000'; tail -c +101 "$TLS/ca.pem"; } > "$WORK/ca-nul.pem"
+secret nul "$S_PORT" admin DATABASE_SSL_MODE=verify_identity "DB_SSL_CA=@$WORK/ca-nul.pem"
+TMPDIR=$TLS_TMP t backup --repo "$REPO" --config "$WORK/nul.json"
+[ "$RC" = 2 ] || fail "a CA holding a NUL byte inside its text was taken (exit $RC)"
+expect_err "^  component 'system-mysql' \(mysql\): Secret system-database, key DB_SSL_CA holds a NUL byte$" \
+	"the error names the key that holds the NUL byte, and no other"
+
 # same WHAT: the target's database `system` equals the source's.
 same() {
 	local d sum=() t
