@@ -133,9 +133,9 @@ int tsarc_conn_resolve_doc(tsarc_component *c, tsarc_conn *conn, cJSON **doc_out
 			return rc;
 		}
 	}
-	/* The URL, the user, password and TLS keys of the Secret (dbconn.c). */
-	if ((rc = tsarc_conn_from_secret(c, doc, conn)) && doc)
-		tsarc_error_prefix("Secret %s, key %s", secret, key);
+	/* The URL, the user, password and TLS keys of the Secret (dbconn.c:
+	 * each error names the key it is of). */
+	rc = tsarc_conn_from_secret(c, doc, conn);
 	if (!rc && doc_out)
 		*doc_out = doc;
 	else

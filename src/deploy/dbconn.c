@@ -104,6 +104,15 @@ static char *url_query_param(const char *url, const char *name)
 	return NULL;
 }
 
+/* An error `rc` of the Secret's URL, prefixed with where the URL is (an
+ * error of another key names that key itself). */
+static int url_error(int rc, const cJSON *doc, const char *secret, const char *key)
+{
+	if (rc && doc)
+		tsarc_error_prefix("Secret %s, key %s", secret, key);
+	return rc;
+}
+
 int tsarc_conn_from_secret(const tsarc_component *c, const cJSON *doc, tsarc_conn *conn)
 {
 	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
@@ -131,12 +140,12 @@ int tsarc_conn_from_secret(const tsarc_component *c, const cJSON *doc, tsarc_con
 			if ((rc = optional_key(doc, secret, tls, pem_keys[i], 1, &pem[i])))
 				goto out;
 	}
-	if ((rc = tsarc_conn_from_url(c, url, conn)))
+	if ((rc = url_error(tsarc_conn_from_url(c, url, conn), doc, secret, key)))
 		goto out;
 	if (url) {
 		tsarc_url u;
 		/* The Secret's own user and password, URL first. */
-		if ((rc = tsarc_url_parse(url, &u)))
+		if ((rc = url_error(tsarc_url_parse(url, &u), doc, secret, key)))
 			goto out;
 		if (u.user && *u.user) {
 			secret_user = u.user;
