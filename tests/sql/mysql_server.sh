@@ -246,13 +246,16 @@ for line in 'SET @@SESSION.SQL_LOG_BIN= 0;' "SET @@GLOBAL.GTID_PURGED=/\*!80000 
 	grep -q "^$line" "$OUT" || fail "MySQL's mysqldump wrote no line $line"
 done
 # restored_in_pod WHAT CONFIG DIR [ARGS...]: PSNAP restored through the
-# pod's mysql into the server of DIR, equal to the source, the three
-# statements removed and the rows in the server's binary log.
+# pod's mysql into the server of DIR (planned first), equal to the source,
+# the three statements removed and the rows in the server's binary log.
 restored_in_pod() {
 	local what=$1 config=$2 dir=$3 pos
 	shift 3
 	q "$dir" system -e "INSERT INTO settings VALUES (2, 'since the backup')"
 	pos=$(q "$dir" -e 'SHOW BINARY LOG STATUS' | cut -f1,2)
+	ok restore "$PSNAP" --repo "$REPO" --config "$config" --dry-run --json "$@"
+	json_get "$OUT" "d['steps'][0]['plan']['binlog']" | grep -q 'SQL_LOG_BIN and GTID_PURGED .* is removed' ||
+		fail "$what: the plan does not say the binary log settings are removed"
 	ok restore "$PSNAP" --repo "$REPO" --config "$config" --json "$@"
 	same "$what"
 	[ "$(json_get "$OUT" "[s['detail']['binlog_statements_removed'] for s in d['steps'] if s['component'] == 'system-mysql'][0]")" = 3 ] ||
