@@ -3,12 +3,16 @@
 # root filesystem of Debian sid ($TSARC_TEST_MYSQL_ROOT, ci/debian-root.sh),
 # as the external, managed MySQL of 3scale 2.16+ is, reached from this host
 # with Debian 12's MariaDB clients. Both servers keep a binary log with GTIDs
-# on (as RDS and Azure do); the admin logs in with caching_sha2_password (the
-# only plugin MySQL 9.7 has), over TLS with a client certificate, and holds
-# its privileges through its default role, without SUPER (RDS's admin and
-# rds_superuser_role). The Secret holds the certificate files MySQL made at
-# --initialize as they are (each ends with a NUL byte). Proven, one source
-# and one target started once:
+# on (as RDS and Azure do); the admin logs in with caching_sha2_password
+# (MySQL 9.7 has no mysql_native_password), over TLS with a client
+# certificate, and holds its privileges through its default role, without
+# SUPER (RDS's admin and rds_superuser_role). The Secret holds the CA and
+# client certificate files MySQL made at --initialize as they are (each
+# ends with a NUL byte); the server's certificate, signed with that CA,
+# names 127.0.0.1 (ci/services.sh start-mysql-root). Proven, one source and
+# one target started once:
+#   - MySQL's files taken as they are; a CA with a NUL byte inside its text
+#     refused, the error naming that key alone;
 #   - backed up and restored (plan first) into the other server, the
 #     database equal to the source: its rows (utf8mb4 text with 4-byte
 #     characters, a BLOB) by CHECKSUM TABLE, its view, trigger, function and
