@@ -24,6 +24,9 @@
 #     anything is written (the server would refuse CREATE TRIGGER, ERROR
 #     1419, after the clean): MySQL's SHOW GRANTS shows the active role's
 #     privileges as the user's own;
+#   - restored into a MariaDB 10.11 (a move off MySQL), which lacks MySQL
+#     8's default collation utf8mb4_0900_ai_ci that every table names:
+#     refused before anything is written, naming the collation;
 #   - a backup user whose role lacks TRIGGER is refused (mysqldump would
 #     leave the triggers out without an error);
 #   - without a verified server, caching_sha2_password is refused over TCP
@@ -172,6 +175,30 @@ q "$T" system -e "INSERT INTO accounts (id, name) VALUES (4, 'four')" || fail "i
 info "restored over the database: equal again"
 TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json"
 same "restored over the database"
+
+info "into a MariaDB 10.11, which lacks MySQL 8's collation utf8mb4_0900_ai_ci: refused, nothing written"
+# A move off MySQL onto a MariaDB: the dump's every table names MySQL 8's
+# default collation, which MariaDB has from 11.4.5 only.
+M=$WORK/svc-maria
+bash "$SERVICES" start-mysql "$M" "$ROOT_PW" >"$WORK/m.log" 2>&1 ||
+	{ cat "$WORK/m.log" >&2; fail "the MariaDB target did not start"; }
+M_PORT=$(. "$M/env"; echo "$MYSQL_PORT")
+# qm SQL...: root of the MariaDB over its socket.
+qm() { MYSQL_PWD=$ROOT_PW mariadb --no-defaults -uroot -S "$M/mysql/mysqld.sock" -N -B "$@"; }
+qm <<SQL || fail "cannot prepare the MariaDB target"
+CREATE DATABASE \`system\`; CREATE TABLE system.kept (id INT); INSERT INTO system.kept VALUES (1);
+CREATE USER admin@'%' IDENTIFIED BY '$ADMIN_PW'; GRANT ALL ON *.* TO admin@'%';
+SQL
+secret_json "$WORK/res-maria/secret/system-database.json" system-database \
+	"URL=mysql2://admin:$ADMIN_PW@127.0.0.1:$M_PORT/system" DATABASE_SSL_MODE=disabled
+only_config "$WORK/maria.json" "$WORK/res-maria" system-mysql '{}'
+t restore "$SNAP" --repo "$REPO" --config "$WORK/maria.json"
+[ "$RC" != 0 ] || fail "restored into a MariaDB that lacks utf8mb4_0900_ai_ci"
+MARIA_TABLES=$(qm -e 'SELECT GROUP_CONCAT(TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = "system"')
+[ "$MARIA_TABLES" = kept ] ||
+	fail "the refused restore changed the MariaDB target: tables $MARIA_TABLES; $(grep -v '^  ' "$ERR" | head -3)"
+expect_err "the collation utf8mb4_0900_ai_ci, which the server does not have" "the refusal names the collation"
+expect_err "nothing of it was written" "the refusal says the database is as it was"
 
 info "a row longer than the target's max_allowed_packet: refused, nothing written"
 q "$S" system -e "CREATE TABLE attachments (id INT PRIMARY KEY, body LONGBLOB);
