@@ -412,6 +412,66 @@ static int packet_check(const tsarc_step *s, tsarc_component *c, const tsarc_cmd
 	return rc;
 }
 
+/*
+ * A server refuses a statement that names a character set or collation it
+ * does not have ("Unknown collation"): MySQL 8's default collation,
+ * utf8mb4_0900_ai_ci, which every table of its dumps names, is not in
+ * MariaDB before 11.4.5. Such a load into a MariaDB stopped at the first
+ * CREATE TABLE, after the clean had dropped every table of the database.
+ * So the names the guard read (tsarc_mysql_dump_facts) are asked of the
+ * server, through the load's own client and connection, as the load will
+ * use them: a temporary table of a column of each, in the target database,
+ * dropped again (a temporary table is the session's alone, and nothing of
+ * the database changes). Refused, the step writes nothing. Where the
+ * database does not exist yet (it is created for the load, and dropped
+ * again if the load fails), or the question fails otherwise, the load goes
+ * on and the server has the last word.
+ */
+#define NAMES_PROBE "tsarc_names_probe"
+static const char *const unknown_name[] = {"Unknown collation: '", "Unknown character set: '"};
+
+static int names_check(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
+	const tsarc_mysql_dump_facts *p)
+{
+	const tsarc_sql_client *client = s->impl->data;
+	tsarc_buf q = TSARC_BUF_INIT;
+	char *answer = NULL, name[65] = "";
+	const char *at = NULL;
+	size_t i, k = 0;
+	int rc;
+
+	if (!p->nnames || !s->conn.database)
+		return 0;
+	tsarc_buf_printf(&q, "USE `%s`; CREATE TEMPORARY TABLE " NAMES_PROBE " (", s->conn.database);
+	for (i = 0; i < p->nnames; i++)
+		tsarc_buf_printf(&q, "%sn%zu VARCHAR(1) %s %s", i ? ", " : "", i,
+			p->names[i].kind == 'c' ? "COLLATE" : "CHARACTER SET", p->names[i].name);
+	tsarc_buf_puts(&q, "); DROP TEMPORARY TABLE " NAMES_PROBE);
+	if ((rc = tsarc_buf_append(&q, "", 1)) || (rc = tsarc_buf_status(&q)) ||
+		!tsarc_sql_ask(client, c, load, (const char *)q.ptr, 64, &answer))
+		goto done;
+	/* Refused: which name, from the server's own words. */
+	for (k = 0; k < sizeof(unknown_name) / sizeof(*unknown_name); k++)
+		if ((at = strstr(tsarc_error_last()->message, unknown_name[k]))) {
+			at += strlen(unknown_name[k]);
+			snprintf(name, sizeof(name), "%.*s", (int)strcspn(at, "'\n"), at);
+			break;
+		}
+	tsarc_error_clear(); /* anything else: the load says what is wrong */
+	if (*name)
+		rc = tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': the dump names the %s "
+			"%s, which the server does not have (\"%s%s'\"): the load would stop at the "
+			"first statement naming it, the tables before it replaced. Restore into a "
+			"server that has it (MySQL 8's default collation, utf8mb4_0900_ai_ci, is "
+			"MariaDB's from 11.4.5 only); nothing of it was written, database %s is as it "
+			"was", s->component, k == 0 ? "collation" : "character set", name,
+			unknown_name[k], name, s->conn.database);
+done:
+	tsarc_buf_dispose(&q);
+	free(answer);
+	return rc;
+}
+
 /* What a server refuses by itself, asked once the guard has read the whole
  * stream and before anything is written (db.h before_load). */
 static int mysql_before_load(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
@@ -423,7 +483,7 @@ static int mysql_before_load(const tsarc_step *s, tsarc_component *c, const tsar
 	tsarc_mysql_guard_facts(guard->self, &p);
 	if (!p.complete)
 		return 0;
-	if ((rc = packet_check(s, c, load, &p)))
+	if ((rc = names_check(s, c, load, &p)) || (rc = packet_check(s, c, load, &p)))
 		return rc;
 	return stored_programs_check(s, c, load, &p);
 }

@@ -427,7 +427,9 @@ static int at_end(tsarc_mysql_guard *g)
 	if (rc || (rc = stmt_end(g, 1, g->base, g->base)))
 		return rc;
 	*g->report = (tsarc_mysql_dump_facts){.complete = 1, .triggers = g->stmt.triggers,
-		.functions = g->stmt.functions, .longest_statement = g->longest};
+		.functions = g->stmt.functions, .longest_statement = g->longest,
+		.nnames = g->stmt.nnames};
+	memcpy(g->report->names, g->stmt.names, sizeof(g->report->names));
 	return 0;
 }
 

@@ -86,10 +86,22 @@ void tsarc_mysql_guard_free(tsarc_mysql_guard *g);
  * first pass of a load), read to its end without a refusal; `complete` is
  * 0 until one has. A fresh copy tells the guard it was made from, which
  * must outlive it. */
+/* The character sets and collations the stream names (after CHARACTER
+ * SET, CHARSET, NAMES and COLLATE), which a server that lacks one refuses
+ * at the statement naming it (MySQL 8's utf8mb4_0900_ai_ci, its default,
+ * in a MariaDB 10.11): the first TSARC_MYSQL_NAMES_MAX different ones, in
+ * lower case, of those made of letters, digits and '_' alone. */
+#define TSARC_MYSQL_NAMES_MAX 16
+typedef struct tsarc_mysql_name {
+	char kind; /* 'c' a collation, 's' a character set */
+	char name[65];
+} tsarc_mysql_name;
 typedef struct tsarc_mysql_dump_facts {
 	int complete;
 	unsigned long long triggers, functions;
 	unsigned long long longest_statement;
+	tsarc_mysql_name names[TSARC_MYSQL_NAMES_MAX];
+	unsigned nnames;
 } tsarc_mysql_dump_facts;
 void tsarc_mysql_guard_facts(const tsarc_mysql_guard *g, tsarc_mysql_dump_facts *out);
 /* The guard as a stream filter (filter.h). */

@@ -78,6 +78,7 @@ void tsarc_mysql_stmt_start(tsarc_mysql_stmt *s)
 	s->set_part = s->set_target = s->set_at = s->set_var_cut = 0;
 	s->set_var[0] = '\0';
 	s->val_n = s->val_literal = s->val_var_safe = s->val_sysvar = s->val_depth = 0;
+	s->name_next = 0;
 }
 
 int tsarc_mysql_stmt_end(tsarc_mysql_stmt *s)
@@ -297,12 +298,68 @@ static int head(tsarc_mysql_stmt *s, const tsarc_mysql_token *t)
 	return 0;
 }
 
+/* Name `t` of `kind` kept (tsarc_mysql_dump_facts): plain, new, room left. */
+static void name_keep(tsarc_mysql_stmt *s, char kind, const tsarc_mysql_token *t)
+{
+	char low[sizeof(s->names[0].name)];
+	size_t i;
+
+	if (t->kind == MYSQL_PUNCT || t->cut || !t->len || t->len >= sizeof(low) ||
+		tsarc_mysql_upper_eq(t->text, t->len, "DEFAULT"))
+		return;
+	for (i = 0; i < t->len; i++) {
+		unsigned char ch = (unsigned char)t->text[i];
+		if (!(ch == '_' || (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z')))
+			return;
+		low[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch);
+	}
+	low[i] = '\0';
+	for (i = 0; i < s->nnames; i++)
+		if (s->names[i].kind == kind && !strcmp(s->names[i].name, low))
+			return;
+	if (s->nnames == TSARC_MYSQL_NAMES_MAX)
+		return;
+	s->names[s->nnames].kind = kind;
+	memcpy(s->names[s->nnames].name, low, t->len + 1);
+	s->nnames++;
+}
+
+/* The character sets and collations a statement names: the word after
+ * COLLATE, CHARSET, CHARACTER SET or NAMES (SET NAMES), an '=' between
+ * allowed; in every statement, whatever else the guard reads of it. */
+static void names_token(tsarc_mysql_stmt *s, const tsarc_mysql_token *t)
+{
+	char want = s->name_next;
+
+	s->name_next = 0;
+	if (want == 'C') {
+		s->name_next = tsarc_mysql_token_is(t, "SET") ? 's' : 0;
+		return;
+	}
+	if (want && t->kind == MYSQL_PUNCT && t->text[0] == '=') {
+		s->name_next = want;
+		return;
+	}
+	if (want) {
+		name_keep(s, want, t);
+		return;
+	}
+	if (tsarc_mysql_token_is(t, "COLLATE"))
+		s->name_next = 'c';
+	else if (tsarc_mysql_token_is(t, "CHARSET") || tsarc_mysql_token_is(t, "NAMES"))
+		s->name_next = 's';
+	else if (tsarc_mysql_token_is(t, "CHARACTER"))
+		s->name_next = 'C';
+}
+
 int tsarc_mysql_stmt_token(tsarc_mysql_stmt *s, const tsarc_mysql_token *t)
 {
 	int after_into = s->after_into;
 
 	if (s->ntok++ == 0)
 		s->off = t->off;
+	if (s->counts)
+		names_token(s, t);
 	s->after_into = tsarc_mysql_token_is(t, "INTO");
 	if (after_into && (tsarc_mysql_token_is(t, "OUTFILE") || tsarc_mysql_token_is(t, "DUMPFILE")))
 		return tsarc_mysql_stmt_refuse(s, "INTO OUTFILE", "writes a file on the server");

@@ -10,6 +10,8 @@
  */
 #include <stddef.h>
 
+#include "mysqlguard.h"
+
 /* An identifier is at most 64 characters: a longer token is kept cut. */
 #define MYSQL_TOKEN_MAX 256
 /* User variables remembered as holding a setting read from the server. */
@@ -62,6 +64,12 @@ typedef struct tsarc_mysql_stmt {
 	 * to statement. */
 	int counts;
 	unsigned long long triggers, functions;
+	/* The character sets and collations named, where `counts` is set
+	 * (tsarc_mysql_dump_facts), and what the last token asked for next:
+	 * 'c' a collation, 's' a character set, 'C' SET after CHARACTER. */
+	tsarc_mysql_name names[TSARC_MYSQL_NAMES_MAX];
+	unsigned nnames;
+	char name_next;
 } tsarc_mysql_stmt;
 
 /* A statement starts: what the last one said is forgotten (but the user

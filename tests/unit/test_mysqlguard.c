@@ -453,6 +453,40 @@ static void stored_programs_counted(void **state)
 	tsarc_mysql_guard_free(g);
 }
 
+/* The character sets and collations a stream names, as a server reads
+ * them (the versioned comments run), wherever the stream is split: after
+ * COLLATE, CHARSET, CHARACTER SET and SET NAMES, an '=' between or not,
+ * once each, in lower case; not in strings nor comments, nor DEFAULT nor
+ * a name of other characters. */
+static void names_read(void **state)
+{
+	static const size_t steps[] = {1, 4, 100000};
+	static const char text[] =
+		"/*!40101 SET NAMES utf8mb4 */;\n"
+		"CREATE TABLE `a` (`x` varchar(3) CHARACTER SET latin1 COLLATE latin1_bin, "
+		"`y` text CHARACTER SET = `utf8mb3`) ENGINE=InnoDB DEFAULT CHARSET=UTF8MB4 "
+		"COLLATE=utf8mb4_0900_ai_ci;\n"
+		"INSERT INTO `a` VALUES ('COLLATE x', 'CHARSET y');\n-- COLLATE z\n"
+		"/* CHARACTER SET w */ SELECT 'a' COLLATE utf8mb4_bin, 'b' COLLATE DEFAULT, "
+		"'c' COLLATE `odd-name`;\n";
+	static const char *const want[][2] = {{"s", "utf8mb4"}, {"s", "latin1"},
+		{"c", "latin1_bin"}, {"s", "utf8mb3"}, {"c", "utf8mb4_0900_ai_ci"},
+		{"c", "utf8mb4_bin"}};
+	tsarc_mysql_dump_facts p;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		programs_of(text, steps[i], &p);
+		assert_int_equal(p.complete, 1);
+		assert_int_equal(p.nnames, sizeof(want) / sizeof(want[0]));
+		for (k = 0; k < p.nnames; k++) {
+			assert_int_equal(p.names[k].kind, want[k][0][0]);
+			assert_string_equal(p.names[k].name, want[k][1]);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +502,7 @@ int main(void)
 		cmocka_unit_test(long_names),
 		cmocka_unit_test(stored_programs_counted),
 		cmocka_unit_test(longest_statement_measured),
+		cmocka_unit_test(names_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
