@@ -68,6 +68,19 @@ json.dump(c, open(file, "w"), indent=2)
 PY
 }
 
+# need_root VAR WHAT: the test needs the root filesystem of a newer Debian
+# that VAR names (ci/debian-root.sh, made by ci/test.sh), holding WHAT;
+# without it the test is skipped (77), or fails where
+# TSARC_TEST_REQUIRE_SERVICES=1 (CI).
+need_root() {
+	local root=${!1:-}
+	[ -n "$root" ] && [ -e "$root/.complete" ] && return 0
+	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] &&
+		fail "$1 names no root filesystem of $2 (ci/debian-root.sh, made by ci/test.sh)"
+	echo "SKIP: $1 names no root filesystem of $2 (ci/debian-root.sh)"
+	exit 77
+}
+
 # start_pair start-mysql-tls|start-postgres-tls PORT_VAR: a source server
 # ($S) and a target ($T) started at once (stopped by deploy/lib.sh's trap);
 # their ports (PORT_VAR of each env) in S_PORT / T_PORT, and ADMIN_PW a

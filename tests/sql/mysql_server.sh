@@ -39,13 +39,8 @@
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
-MYSQL_ROOT=${TSARC_TEST_MYSQL_ROOT:-}
-[ -n "$MYSQL_ROOT" ] && [ -e "$MYSQL_ROOT/.complete" ] || {
-	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] &&
-		fail "no MySQL root filesystem: TSARC_TEST_MYSQL_ROOT (ci/debian-root.sh, made by ci/test.sh)"
-	echo "SKIP: no MySQL root filesystem: TSARC_TEST_MYSQL_ROOT (ci/debian-root.sh)"
-	exit 77
-}
+need_root TSARC_TEST_MYSQL_ROOT MySQL
+MYSQL_ROOT=$TSARC_TEST_MYSQL_ROOT
 export TSARC_PASSWORD=mysql-server
 S=$WORK/svc-src
 T=$WORK/svc-dst

@@ -22,13 +22,8 @@
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
-PG17_ROOT=${TSARC_TEST_PG17_ROOT:-}
-[ -n "$PG17_ROOT" ] && [ -e "$PG17_ROOT/.complete" ] || {
-	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] &&
-		fail "TSARC_TEST_PG17_ROOT names no root filesystem of PostgreSQL 17 (ci/test.sh makes it)"
-	echo "SKIP: TSARC_TEST_PG17_ROOT names no root filesystem of PostgreSQL 17 (ci/debian-root.sh)"
-	exit 77
-}
+need_root TSARC_TEST_PG17_ROOT "PostgreSQL 17"
+PG17_ROOT=$TSARC_TEST_PG17_ROOT
 export TSARC_PASSWORD=sql-test
 ADMIN_PW=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 
