@@ -16,9 +16,13 @@
 #   - a 15 server's backup is restored into the 17 whole, the plan saying
 #     the 17 takes it, with the 15 clients (the image's) and with the 17
 #     clients: moving a database onto a newer managed server;
-#   - the 17 dump into the 15 server (pg_dump 17 writes SET
-#     transaction_timeout, which a 15 refuses) is refused by the plan and
-#     the run, naming both versions, the 15's database as it was.
+#   - the 17 dump into the 15 server (a dump of a 17 server: its DDL is
+#     written for 17) is refused by the plan and the run, naming both
+#     versions, the 15's database as it was;
+#   - pg_dump 17's dump of the 15 server (a newer image's client of
+#     3scale's older server) is restored into the 15 it came from, the
+#     plan saying its head's SET transaction_timeout, which 15 does not
+#     know, is left out; the 15 never sees that line.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -228,6 +232,7 @@ moved_to_17() {
 }
 moved_to_17 "pg_dump 15 and psql 15 (the image's)" "" ""
 moved_to_17 "pg_dump 17 and psql 17" "$PG17_BIN" "$PG17_BIN"
+SNAP15_BY17=$SNAP15
 
 info "the 17 dump into the 15 server: refused by the plan and the run, the 15 untouched"
 sock_psql "$P15" -d postgres -c "ALTER ROLE threescale SET log_statement = 'all'"
@@ -241,5 +246,20 @@ done
 [ "$(fingerprint "$P15")" = "$p15_before" ] || fail "the 15 server's database changed"
 ! grep -q 'statement: \(BEGIN\|SET transaction_timeout\|DO\)' "$P15/postgres/server.log" ||
 	fail "the refused load reached the 15 server: $(grep 'statement:' "$P15/postgres/server.log" | tail -3)"
+
+info "pg_dump 17's dump of the 15 server back into the 15: the head's SET transaction_timeout left out"
+restore "$SNAP15_BY17" p15 "" --dry-run --json
+[ "$RC" = 0 ] || fail "the plan of pg_dump 17's dump of a 15 into the 15 failed: $(cat "$ERR")"
+case $(json_get "$OUT" "d['steps'][0]['plan'].get('server')") in
+"PostgreSQL 15 takes the dump of pg_dump (PostgreSQL) 17."*" of a PostgreSQL 15 server (its head's SET transaction_timeout, which 15 does not know, is left out)") ;;
+*) fail "the plan does not say the SET transaction_timeout is left out: $(cat "$OUT")" ;;
+esac
+sock_psql "$P15" -d system -c "DELETE FROM audits" || fail "cannot change the 15's database"
+restore "$SNAP15_BY17" p15 ""
+[ "$RC" = 0 ] || fail "pg_dump 17's dump of the 15 was not restored into the 15: $(cat "$ERR")"
+[ "$(fingerprint "$P15")" = "$p15_before" ] ||
+	fail "the 15's database differs from its backup: $(diff <(echo "$p15_before") <(fingerprint "$P15"))"
+! grep -q 'statement: SET transaction_timeout' "$P15/postgres/server.log" ||
+	fail "the SET transaction_timeout reached the 15 server"
 ! grep -qF -- "$ADMIN_PW" "$WORK/.transcript" "$ERR" 2>/dev/null || fail "the password is in the output"
 info "OK"
