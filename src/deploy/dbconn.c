@@ -1079,6 +1079,11 @@ void tsarc_pg_major_name(int major, char *buf, size_t size)
 		snprintf(buf, size, "%d", major);
 }
 
+long tsarc_pg_major_num(int major)
+{
+	return major >= 100 ? major * 100L : major * 10000L;
+}
+
 int tsarc_recipe_switch(const cJSON *recipe, const char *comp, const char *field,
 	const char *on, const char *off, int *out)
 {

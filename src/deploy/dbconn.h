@@ -158,6 +158,9 @@ int tsarc_pg_tool_major(const char *line);
 int tsarc_pg_server_major(const char *num);
 /* A major version of those as PostgreSQL writes it: "17", "9.6". */
 void tsarc_pg_major_name(int major, char *buf, size_t size);
+/* The server_version_num of a major version's first release (170000,
+ * 90600), which orders them as those numbers do not (906 > 17). */
+long tsarc_pg_major_num(int major);
 /* A recipe's two-way choice `field`: *out 1 for `on` (also when the
  * field is absent), 0 for `off`; TSARC_ECONFIG for anything else. */
 int tsarc_recipe_switch(const cJSON *recipe, const char *comp, const char *field,

@@ -302,6 +302,10 @@ static void pg_major_versions(void **state)
 	}
 	assert_int_equal(tsarc_pg_tool_major(NULL), 0);
 	assert_int_equal(tsarc_pg_server_major(NULL), 0);
+	/* Ordered as the releases are, which 906 and 17 are not. */
+	assert_int_equal(tsarc_pg_major_num(17), 170000);
+	assert_int_equal(tsarc_pg_major_num(906), 90600);
+	assert_true(tsarc_pg_major_num(906) < tsarc_pg_major_num(10));
 }
 
 static void probe_answers_and_create_options(void **state)

@@ -1,0 +1,90 @@
+/* The head of a pg_dump dump fitted to an older server
+ * (src/deploy/psqlhead.c), read out of the repository (whoever can write
+ * the repository writes it) on its way to psql. Whatever the bytes, for
+ * the target named by the first byte (9.5, 9.6, 15, 16 or 17): no crash,
+ * no read past the input; the same verdict, with the same message, and the
+ * same output, whole, in pieces of 1..7 bytes and byte by byte; a refusal
+ * has a message and the filter's one code; what passes is pieces of the
+ * input in order (never more bytes out than in), the input itself for a
+ * 17, which has every setting. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deploy/psqlhead.h"
+#include "tsarc/errors.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define INPUT_MAX (64u * 1024u)
+
+static int run(int server, const uint8_t *data, size_t size, size_t step, char *msg,
+	size_t msgsz, tsarc_buf *out)
+{
+	tsarc_psql_head *h;
+	size_t off;
+	int rc = 0;
+
+	msg[0] = '\0';
+	if (tsarc_psql_head_new(server, &h))
+		abort();
+	if (!step)
+		step = size ? size : 1;
+	for (off = 0; off < size && !rc; off += step)
+		rc = tsarc_psql_head_feed(h, data + off, size - off < step ? size - off : step, out);
+	if (!rc)
+		rc = tsarc_psql_head_finish(h, out);
+	tsarc_psql_head_free(h);
+	if (rc) {
+		if (rc != TSARC_EUNSUPPORTED || !tsarc_error_last()->message[0])
+			abort();
+		snprintf(msg, msgsz, "%s", tsarc_error_last()->message);
+	}
+	return rc;
+}
+
+/* Whether out is made of pieces of in, in order (a subsequence). */
+static int subsequence(const uint8_t *in, size_t size, const tsarc_buf *out)
+{
+	size_t i = 0, o = 0;
+
+	for (; o < out->size; o++, i++) {
+		while (i < size && in[i] != out->ptr[o])
+			i++;
+		if (i == size)
+			return 0;
+	}
+	return 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const int servers[] = {905, 906, 15, 16, 17};
+	const size_t steps[] = {1, size % 7 + 1};
+	const int server = servers[size ? data[0] % 5 : 0];
+	char whole[1024], piece[1024];
+	tsarc_buf wout = TSARC_BUF_INIT, out = TSARC_BUF_INIT;
+	size_t i;
+	int rc;
+
+	if (size > INPUT_MAX)
+		return 0;
+	rc = run(server, data, size, 0, whole, sizeof(whole), &wout);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		tsarc_buf_clear(&out);
+		if (run(server, data, size, steps[i], piece, sizeof(piece), &out) != rc ||
+			strcmp(piece, whole))
+			abort();
+		if (!rc && (out.size != wout.size || (out.size && memcmp(out.ptr, wout.ptr, out.size))))
+			abort();
+	}
+	if (!rc && (wout.size > size || !subsequence(data, size, &wout)))
+		abort();
+	if (!rc && server == 17 && (wout.size != size || (size && memcmp(wout.ptr, data, size))))
+		abort();
+	tsarc_buf_dispose(&out);
+	tsarc_buf_dispose(&wout);
+	return 0;
+}
