@@ -453,12 +453,14 @@ static int failed_load(const tsarc_sql_client *client, created_database *d, int 
 /* What the stream goes through on its way into the client, in order: the
  * part of the target's database of a whole server's dump (the client's
  * part filter), the client's guard (psql: one database, no \connect;
- * mysql: nothing past the target database), mysql's strip filter (`df`,
- * may be NULL: mysqlstrip.h), psql's owner map (`om`, may be NULL:
- * psqlowner.h). Each made here is the caller's to free. */
+ * mysql: nothing past the target database), the fit to the server (`fit`,
+ * self may be NULL: server_check), mysql's strip filter (`df`, may be
+ * NULL: mysqlstrip.h), psql's owner map (`om`, may be NULL: psqlowner.h).
+ * Each made here is the caller's to free. */
 static int load_filters(const tsarc_sql_client *client, const tsarc_step *s,
-	const tsarc_conn *conn, tsarc_mysql_strip *df, tsarc_psql_owner *om, tsarc_filter *part,
-	tsarc_filter *guard, tsarc_filter *filters, size_t *n)
+	const tsarc_conn *conn, const tsarc_filter *fit, tsarc_mysql_strip *df,
+	tsarc_psql_owner *om, tsarc_filter *part, tsarc_filter *guard, tsarc_filter *filters,
+	size_t *n)
 {
 	int rc;
 
@@ -473,6 +475,8 @@ static int load_filters(const tsarc_sql_client *client, const tsarc_step *s,
 			return rc;
 		filters[(*n)++] = *guard;
 	}
+	if (fit->self)
+		filters[(*n)++] = *fit;
 	if (df)
 		filters[(*n)++] = (tsarc_filter){&tsarc_mysql_strip_ops, df};
 	if (om)
@@ -564,21 +568,27 @@ static int server_asked(const tsarc_step *s)
 
 /* Whether the target takes the step's dump (client->server_takes), asked
  * through the session's client; the plan's word in `said` (empty: nothing
- * asked). *refused tells the server's refusal from a failure to ask. */
+ * asked), and in `fit` (may be NULL) the filter that fits the dump to the
+ * server (client->server_filter; self NULL for none), the caller's to
+ * free. *refused tells the server's refusal from a failure to ask. */
 static int server_check(const tsarc_step *s, sql_session *x, char *said, size_t size,
-	int *refused)
+	int *refused, tsarc_filter *fit)
 {
 	char *answer = NULL;
 	int rc;
 
 	said[0] = '\0';
 	*refused = 0;
+	if (fit)
+		*fit = (tsarc_filter){NULL, NULL};
 	if (!server_asked(s))
 		return 0;
 	if ((rc = tsarc_sql_ask(x->client, &x->c, &x->cmd, x->client->server_query, 64, &answer)))
 		tsarc_error_prefix("component '%s': asking the server's version", s->component);
 	else if ((rc = x->client->server_takes(s, answer, said, size)))
 		*refused = 1;
+	else if (fit && x->client->server_filter)
+		rc = x->client->server_filter(s, answer, fit);
 	tsarc_secure_free_str(answer);
 	return rc;
 }
@@ -598,7 +608,7 @@ static int plan_server_check(tsarc_restore_ctx *r, tsarc_step *s)
 	if (!server_asked(s) || tsarc_step_in_pod(r, s))
 		return 0;
 	if (!(rc = session_open(r, s, &x)))
-		rc = server_check(s, &x, said, sizeof(said), &refused);
+		rc = server_check(s, &x, said, sizeof(said), &refused, NULL);
 	rc = session_close(&x, rc);
 	if (rc && refused)
 		return rc;
@@ -652,6 +662,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	tsarc_mysql_strip *df = NULL;
 	tsarc_psql_owner *om = NULL;
 	tsarc_filter filters[TSARC_FILTERS_MAX], part = {NULL, NULL}, guard = {NULL, NULL};
+	tsarc_filter fit = {NULL, NULL};
 	tsarc_stream_filters chain;
 	size_t nfilters = 0;
 	created_database created_db;
@@ -660,7 +671,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 
 	memset(&created_db, 0, sizeof(created_db));
 	if ((rc = session_open(r, s, &x)) ||
-		(rc = server_check(s, &x, said, sizeof(said), &refused)))
+		(rc = server_check(s, &x, said, sizeof(said), &refused, &fit)))
 		goto done;
 	/* A DEFINER of another user needs SUPER, which a managed MySQL never
 	 * gives: removed on the way, unless the recipe says "keep". The SET of
@@ -673,7 +684,8 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	 * to the restoring role, unless the recipe says "keep". */
 	if (client->pg_owner_map && (rc = owner_map(client, s, &x, &om)))
 		goto done;
-	if ((rc = load_filters(client, s, &x.conn, df, om, &part, &guard, filters, &nfilters)))
+	if ((rc = load_filters(client, s, &x.conn, &fit, df, om, &part, &guard, filters,
+		     &nfilters)))
 		goto done;
 	/* The domain rewrite runs in the same session, after the load: only a
 	 * complete load is rewritten, and a failed rewrite fails the step. */
@@ -748,6 +760,8 @@ done:
 	tsarc_psql_owner_free(om);
 	if (guard.self)
 		guard.ops->free(guard.self);
+	if (fit.self)
+		fit.ops->free(fit.self);
 	if (part.self)
 		part.ops->free(part.self);
 	tsarc_buf_dispose(&post);

@@ -131,6 +131,11 @@ typedef struct tsarc_sql_client {
 	 * host (a plan runs nothing in a pod). */
 	const char *server_query;
 	int (*server_takes)(const tsarc_step *s, const char *answer, char *said, size_t size);
+	/* Optional: the filter that fits the dump to the server server_takes
+	 * admitted, from the same answer (psql: its head's timeout settings the
+	 * server lacks left out, psqlhead.h); out->self NULL when none is
+	 * needed, else the caller's to free. It goes behind the guard. */
+	int (*server_filter)(const tsarc_step *s, const char *answer, struct tsarc_filter *out);
 } tsarc_sql_client;
 /* Runs `query` through the client's command for statements about
  * databases (admin_cmd, made from the load's `load`; in the pod in a pod)

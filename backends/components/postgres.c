@@ -12,6 +12,7 @@
 #include "dbconn.h"
 #include "filter.h"
 #include "psqlguard.h"
+#include "psqlhead.h"
 #include "psqlsection.h"
 #include "snapshot.h"
 #include "tsarc/buf.h"
@@ -355,38 +356,108 @@ static int postgres_part_filter(const char *database, tsarc_filter *out)
 	return 0;
 }
 
-/* What pg_dump writes loads into a server of its own major version or a
- * newer one: pg_dump 17 writes SET transaction_timeout, which a 15 refuses
- * (the load would stop there), and newer syntax besides. `answer`: the
- * target's server_version_num (postgres_sql's server_query). */
+/*
+ * Whether a server takes a pg_dump dump. Its DDL is written for its source
+ * server, which pg_dump adapts it to: it loads into a server of the
+ * source's major version or a newer one, and into an older one only as a
+ * downgrade, refused. Its head is pg_dump's own: the SET of a timeout
+ * setting an older target lacks (pg_dump 17's transaction_timeout) is left
+ * out on the way (psqlhead.h), which the plan says. The source's version
+ * is the probe's server_version_num in the stream's metadata; a stream
+ * without it (a snapshot older than the probe's, a pg_dumpall, backup
+ * --stdin) is compared by pg_dump's version, whose output loads into a
+ * server of its own major version or a newer one, as before: the check
+ * runs before the stream is read, where its header's "Dumped from" line is
+ * not at hand, and the plan must say what the step does.
+ */
+typedef struct pg_versions {
+	int server, source, dump; /* majors; source and dump 0 when not known */
+	char server_name[16], source_name[16], dump_name[16];
+} pg_versions;
+
+/* The versions of step `s`'s load: `answer` is the target's
+ * server_version_num (postgres_sql's server_query). */
+static int pg_versions_of(const tsarc_step *s, const char *answer, pg_versions *v)
+{
+	char num[16];
+
+	snprintf(num, sizeof(num), "%.*s", (int)strcspn(answer, "\r\n"), answer);
+	if (!(v->server = tsarc_pg_server_major(num)))
+		return tsarc_error_set(TSARC_ECORRUPT, "component '%s': unexpected answer of psql "
+			"to the server's version", s->component);
+	v->source = tsarc_pg_server_major(tsarc_spec_str(s->st->meta, "server_version_num"));
+	v->dump = tsarc_pg_tool_major(tsarc_spec_str(s->st->meta, "tool_version"));
+	tsarc_pg_major_name(v->server, v->server_name, sizeof(v->server_name));
+	tsarc_pg_major_name(v->source, v->source_name, sizeof(v->source_name));
+	tsarc_pg_major_name(v->dump, v->dump_name, sizeof(v->dump_name));
+	return 0;
+}
+
+/* Whether the dump's head is fitted to the target (psqlhead.h): its
+ * pg_dump is newer than the target, of a source the target takes. */
+static int pg_head_fitted(const pg_versions *v)
+{
+	return v->source && v->dump &&
+		tsarc_pg_major_num(v->dump) > tsarc_pg_major_num(v->server);
+}
+
 static int postgres_server_takes(const tsarc_step *s, const char *answer, char *said,
 	size_t size)
 {
 	const char *version = tsarc_spec_str(s->st->meta, "tool_version");
-	int dump = tsarc_pg_tool_major(version), server;
-	char num[16], dump_name[16], server_name[16];
+	char lacks[160], left_out[300] = "";
+	pg_versions v;
+	int rc, n;
 
-	snprintf(num, sizeof(num), "%.*s", (int)strcspn(answer, "\r\n"), answer);
-	if (!(server = tsarc_pg_server_major(num)))
-		return tsarc_error_set(TSARC_ECORRUPT, "component '%s': unexpected answer of psql "
-			"to the server's version", s->component);
-	tsarc_pg_major_name(server, server_name, sizeof(server_name));
-	if (!dump) {
+	if ((rc = pg_versions_of(s, answer, &v)))
+		return rc;
+	if (!v.dump) {
 		snprintf(said, size, "PostgreSQL %s (the dump's tool, %.200s, is no pg_dump: "
-			"not compared)", server_name, version);
+			"not compared)", v.server_name, version);
 		return 0;
 	}
-	tsarc_pg_major_name(dump, dump_name, sizeof(dump_name));
-	if (dump > server)
+	if (v.source && tsarc_pg_major_num(v.source) > tsarc_pg_major_num(v.server))
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': %s is the dump of a "
+			"PostgreSQL %s server (by %s), which a PostgreSQL %s server does not load (a "
+			"dump's SQL is written for its source server's version and loads into a server "
+			"of that major version or a newer one): restore into a PostgreSQL %s server or "
+			"a newer one; nothing was written", s->component, s->st->name, v.source_name,
+			version, v.server_name, v.source_name);
+	if (!v.source && tsarc_pg_major_num(v.dump) > tsarc_pg_major_num(v.server))
 		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': %s was written by %s, "
-			"which a PostgreSQL %s server does not load (what pg_dump writes loads into a "
-			"server of its own major version or a newer one: pg_dump 17's SET "
-			"transaction_timeout stops a load into 15): restore into a PostgreSQL %s "
+			"which a PostgreSQL %s server does not load (the snapshot does not record the "
+			"version of the server it was dumped from; what pg_dump writes loads into a "
+			"server of its own major version or a newer one): restore into a PostgreSQL %s "
 			"server or a newer one (or, of a source of PostgreSQL %s or older, back it up "
-			"with pg_dump %s); nothing was written", s->component, s->st->name, version,
-			server_name, dump_name, server_name, server_name);
-	snprintf(said, size, "PostgreSQL %s takes the dump of %.200s (of its major version or an "
-		"older one)", server_name, version);
+			"again, the backup records its server's version); nothing was written",
+			s->component, s->st->name, version, v.server_name, v.dump_name, v.server_name);
+	if (pg_head_fitted(&v) && (n = tsarc_psql_head_lacks(v.dump, v.server, lacks,
+		sizeof(lacks))))
+		snprintf(left_out, sizeof(left_out), " (its head's SET %s, which %s does not know, "
+			"%s left out)", lacks, v.server_name, n > 1 ? "are" : "is");
+	if (v.source)
+		snprintf(said, size, "PostgreSQL %s takes the dump of %.200s of a PostgreSQL %s "
+			"server%s", v.server_name, version, v.source_name, left_out);
+	else
+		snprintf(said, size, "PostgreSQL %s takes the dump of %.200s (of its major version "
+			"or an older one)", v.server_name, version);
+	return 0;
+}
+
+/* The head filter of a load server_takes admitted (out->self NULL: none
+ * needed). */
+static int postgres_server_filter(const tsarc_step *s, const char *answer, tsarc_filter *out)
+{
+	tsarc_psql_head *h;
+	pg_versions v;
+	int rc;
+
+	*out = (tsarc_filter){NULL, NULL};
+	if ((rc = pg_versions_of(s, answer, &v)) || !pg_head_fitted(&v))
+		return rc;
+	if ((rc = tsarc_psql_head_new(v.server, &h)))
+		return rc;
+	*out = (tsarc_filter){&tsarc_psql_head_ops, h};
 	return 0;
 }
 
@@ -414,7 +485,8 @@ static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_c
 	.create_sql = postgres_create_sql, .drop_sql = tsarc_pg_drop_database_sql,
 	.count_query = tsarc_pg_database_count_query, .query_args = postgres_query_args,
 	.admin_cmd = admin_cmd,
-	.server_query = "SHOW server_version_num", .server_takes = postgres_server_takes};
+	.server_query = "SHOW server_version_num", .server_takes = postgres_server_takes,
+	.server_filter = postgres_server_filter};
 
 static const char *const POSTGRES_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "default_database",
 	NULL};

@@ -241,6 +241,7 @@ for dry in --dry-run ""; do
 	[ "$RC" != 0 ] || fail "the 17 dump was admitted into the 15 server ($dry)"
 	expect_err "pg_dump \\(PostgreSQL\\) 17" "the refusal names the dump's version ($dry)"
 	expect_err "PostgreSQL 15" "the refusal names the target's version ($dry)"
+	expect_err "dump of a PostgreSQL 17 server" "the refusal names the source's version ($dry)"
 	expect_err "nothing was written" "the refusal says the target is untouched ($dry)"
 done
 [ "$(fingerprint "$P15")" = "$p15_before" ] || fail "the 15 server's database changed"
