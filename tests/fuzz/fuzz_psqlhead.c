@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "deploy/psqlhead.h"
+#include "filter_fuzz.h"
 #include "tsarc/errors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,18 +25,12 @@ static int run(int server, const uint8_t *data, size_t size, size_t step, char *
 	size_t msgsz, tsarc_buf *out)
 {
 	tsarc_psql_head *h;
-	size_t off;
-	int rc = 0;
+	int rc;
 
 	msg[0] = '\0';
 	if (tsarc_psql_head_new(server, &h))
 		abort();
-	if (!step)
-		step = size ? size : 1;
-	for (off = 0; off < size && !rc; off += step)
-		rc = tsarc_psql_head_feed(h, data + off, size - off < step ? size - off : step, out);
-	if (!rc)
-		rc = tsarc_psql_head_finish(h, out);
+	rc = filter_fuzz_run((tsarc_filter){&tsarc_psql_head_ops, h}, data, size, step, out);
 	tsarc_psql_head_free(h);
 	if (rc) {
 		if (rc != TSARC_EUNSUPPORTED || !tsarc_error_last()->message[0])
@@ -43,20 +38,6 @@ static int run(int server, const uint8_t *data, size_t size, size_t step, char *
 		snprintf(msg, msgsz, "%s", tsarc_error_last()->message);
 	}
 	return rc;
-}
-
-/* Whether out is made of pieces of in, in order (a subsequence). */
-static int subsequence(const uint8_t *in, size_t size, const tsarc_buf *out)
-{
-	size_t i = 0, o = 0;
-
-	for (; o < out->size; o++, i++) {
-		while (i < size && in[i] != out->ptr[o])
-			i++;
-		if (i == size)
-			return 0;
-	}
-	return 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -80,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!rc && (out.size != wout.size || (out.size && memcmp(out.ptr, wout.ptr, out.size))))
 			abort();
 	}
-	if (!rc && (wout.size > size || !subsequence(data, size, &wout)))
+	if (!rc && (wout.size > size || !filter_fuzz_subsequence(data, size, &wout)))
 		abort();
 	if (!rc && server == 17 && (wout.size != size || (size && memcmp(wout.ptr, data, size))))
 		abort();

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "deploy/psqlsection.h"
+#include "filter_fuzz.h"
 #include "tsarc/errors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,18 +26,12 @@ static int run(const char *db, const uint8_t *data, size_t size, size_t step, ch
 	size_t msgsz, tsarc_buf *out)
 {
 	tsarc_psql_section *s;
-	size_t off;
-	int rc = 0;
+	int rc;
 
 	msg[0] = '\0';
 	if (tsarc_psql_section_new(db, &s))
 		abort();
-	if (!step)
-		step = size ? size : 1;
-	for (off = 0; off < size && !rc; off += step)
-		rc = tsarc_psql_section_feed(s, data + off, size - off < step ? size - off : step, out);
-	if (!rc)
-		rc = tsarc_psql_section_finish(s, out);
+	rc = filter_fuzz_run((tsarc_filter){&tsarc_psql_section_ops, s}, data, size, step, out);
 	tsarc_psql_section_free(s);
 	if (rc) {
 		if ((rc != TSARC_EUNSAFE && rc != TSARC_ENOTFOUND && rc != TSARC_ECORRUPT) ||
@@ -45,20 +40,6 @@ static int run(const char *db, const uint8_t *data, size_t size, size_t step, ch
 		snprintf(msg, msgsz, "%s", tsarc_error_last()->message);
 	}
 	return rc;
-}
-
-/* Whether out is made of pieces of in, in order (a subsequence). */
-static int subsequence(const uint8_t *in, size_t size, const tsarc_buf *out)
-{
-	size_t i = 0, o = 0;
-
-	for (; o < out->size; o++, i++) {
-		while (i < size && in[i] != out->ptr[o])
-			i++;
-		if (i == size)
-			return 0;
-	}
-	return 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -83,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!rc && (out.size != wout.size || (out.size && memcmp(out.ptr, wout.ptr, out.size))))
 			abort();
 	}
-	if (!rc && (wout.size > size || !subsequence(data, size, &wout)))
+	if (!rc && (wout.size > size || !filter_fuzz_subsequence(data, size, &wout)))
 		abort();
 	tsarc_buf_dispose(&out);
 	tsarc_buf_dispose(&wout);
