@@ -13,6 +13,7 @@ typedef struct fake {
 	cJSON *calls;      /* ["locate"|"capture"|"get"|"apply", details...] each */
 	const char *machine;
 	int capture_rc;    /* what capture returns (after recording) */
+	const char *prints; /* what a command spawned prints (NULL: spawn fails) */
 	const cJSON *secret; /* the one Secret `get` finds (by its name), or NULL */
 } fake;
 

@@ -461,9 +461,86 @@ static void url_database_over_default(void **state)
 	}
 }
 
+/* Which PostgreSQL server takes which pg_dump dump, as the plan says it: one of the source's major
+ * version or a newer one, a newer pg_dump's head timeout settings the
+ * target lacks left out; a dump of a newer source refused, and one of a
+ * source not recorded compared by its pg_dump's version. 9.6 is ordered as
+ * a release before 10. The fake prints the server's answer to psql. */
+static void server_rule(void **state)
+{
+	static const struct {
+		const char *recorded, *server, *says;
+		int rc;
+	} rules[] = {
+		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\", \"server_version_num\": "
+			"\"150018\",", "150018\n", "PostgreSQL 15 takes the dump of pg_dump (PostgreSQL) "
+			"17.12 of a PostgreSQL 15 server (its head's SET transaction_timeout, which 15 "
+			"does not know, is left out)", 0},
+		{"\"tool_version\": \"pg_dump (PostgreSQL) 15.18\", \"server_version_num\": "
+			"\"130012\",", "130012\n", "PostgreSQL 13 takes the dump of pg_dump (PostgreSQL) "
+			"15.18 of a PostgreSQL 13 server", 0},
+		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\", \"server_version_num\": "
+			"\"90624\",", "90624\n", "PostgreSQL 9.6 takes the dump of pg_dump (PostgreSQL) "
+			"17.12 of a PostgreSQL 9.6 server (its head's SET transaction_timeout", 0},
+		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\", \"server_version_num\": "
+			"\"90624\",", "90513\n", "zync.sql is the dump of a PostgreSQL 9.6 server (by "
+			"pg_dump (PostgreSQL) 17.12), which a PostgreSQL 9.5 server does not load",
+			TSARC_EUNSUPPORTED},
+		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\", \"server_version_num\": "
+			"\"170012\",", "150018\n", "zync.sql is the dump of a PostgreSQL 17 server (by "
+			"pg_dump (PostgreSQL) 17.12), which a PostgreSQL 15 server does not load",
+			TSARC_EUNSUPPORTED},
+		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\", \"server_version_num\": "
+			"\"170012\",", "180001\n", "PostgreSQL 18 takes the dump of pg_dump (PostgreSQL) "
+			"17.12 of a PostgreSQL 17 server", 0},
+		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\",", "150018\n", "zync.sql was "
+			"written by pg_dump (PostgreSQL) 17.12, which a PostgreSQL 15 server does not load "
+			"(the snapshot does not record the version of the server it was dumped from",
+			TSARC_EUNSUPPORTED},
+		{"\"tool_version\": \"pg_dump (PostgreSQL) 15.18\",", "90624\n", "which a "
+			"PostgreSQL 9.6 server does not load", TSARC_EUNSUPPORTED},
+		{"\"tool_version\": \"pg_dump (PostgreSQL) 15.18\",", "170012\n", "PostgreSQL 17 "
+			"takes the dump of pg_dump (PostgreSQL) 15.18 (of its major version or an older "
+			"one)", 0},
+	};
+	cJSON *secret = cJSON_Parse(ZYNC_URL("/zync_production"));
+	tsarc_restore_opts o;
+	size_t i;
+
+	(void)state;
+	assert_non_null(secret);
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		cJSON *report = NULL;
+		char streams[1024];
+		const char *said;
+		fake f;
+
+		fake_init(&f, "m1");
+		f.secret = secret;
+		f.prints = rules[i].server;
+		snprintf(streams, sizeof(streams), PG_STREAM("%s"), rules[i].recorded);
+		assert_int_equal(fake_plan(streams, PG_CONFIG, &o, &f, &report), rules[i].rc);
+		said = rules[i].rc ? tsarc_error_last()->message :
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(report, "steps"), 0),
+				"plan"), "server"));
+		print_message("%s\n", said ? said : "(nothing)");
+		assert_non_null(said);
+		assert_non_null(strstr(said, rules[i].says));
+		if (!rules[i].rc && !strstr(rules[i].says, "its head's"))
+			assert_null(strstr(said, "left out"));
+		cJSON_Delete(report);
+		cJSON_Delete(f.calls);
+	}
+	cJSON_Delete(secret);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(sql_plan_lines),
 	cmocka_unit_test(definer_unknown_value),
 	cmocka_unit_test(clean_replaces),
 	cmocka_unit_test(clean_without_database),
-	cmocka_unit_test(url_database_over_default))
+	cmocka_unit_test(url_database_over_default),
+	cmocka_unit_test(server_rule))
