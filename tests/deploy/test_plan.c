@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "deploy/dbconn.h"
 #include "deploy/plan_fixture.h"
 #include "kind.h"
 #include "plan.h"
@@ -899,6 +900,67 @@ static void redis_restore_connects_like_its_backup(void **state)
 	rmdir(dir);
 }
 
+/* The backup of a PostgreSQL database refuses a pg_dump older than its
+ * server (the probe's server_version_num) before it runs: 9.6 is older
+ * than 10 and 15, which dump it, as 17 is newer than 15. */
+static void pg_dump_version_order(void **state)
+{
+	static const struct {
+		const char *tool, *server;
+		int rc;
+	} pairs[] = {
+		{"pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", "90624", 0},
+		{"pg_dump (PostgreSQL) 10.23", "90624", 0},
+		{"pg_dump (PostgreSQL) 9.6.24", "90624", 0},
+		{"pg_dump (PostgreSQL) 9.5.25", "90624", TSARC_EUNSUPPORTED},
+		{"pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", "170012", TSARC_EUNSUPPORTED},
+		{"pg_dump (PostgreSQL) 17.12", "150018", 0},
+	};
+	static const char config[] = "{\"profile\": \"none\", \"transport\": {\"type\": "
+		"\"local\"}, \"components\": {\"zync\": {\"kind\": \"postgres\", \"external\": "
+		"true, \"host\": \"10.0.0.5\", \"user\": \"zync\", \"database\": \"zync\"}}}";
+	const tsarc_kind *k = tsarc_kind_find("postgres");
+	tsarc_production prod;
+	tsarc_component comp;
+	tsarc_deploy *d = NULL;
+	cJSON *meta;
+	size_t i;
+	fake f;
+	int rc;
+
+	(void)state;
+	assert_int_equal(tsarc_deploy_load_text(&d, config, "test"), 0);
+	fake_init(&f, "m1");
+	memset(&comp, 0, sizeof(comp));
+	memset(&prod, 0, sizeof(prod));
+	tsarc_cmd_init(&prod.cmd);
+	tsarc_cmd_init(&prod.version_cmd);
+	comp.name = "zync";
+	comp.kind = "postgres";
+	comp.spec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		tsarc_deploy_effective(d), "components"), "zync");
+	comp.tr = &f.t;
+	assert_int_equal(k->dump(&comp, &prod), 0);
+	assert_non_null(prod.version_check);
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		assert_non_null(meta = cJSON_CreateObject());
+		cJSON_AddStringToObject(meta, "server_version_num", pairs[i].server);
+		rc = prod.version_check(meta, pairs[i].tool, "zync");
+		print_message("%s against %s: %s\n", pairs[i].tool, pairs[i].server,
+			rc ? tsarc_error_last()->message : "dumps it");
+		assert_int_equal(rc, pairs[i].rc);
+		cJSON_Delete(meta);
+	}
+	if (prod.writer_ctx_free)
+		prod.writer_ctx_free(prod.writer_ctx);
+	assert_int_equal(tsarc_db_tls_close(prod.tls), 0);
+	cJSON_Delete(prod.meta);
+	tsarc_cmd_free(&prod.cmd);
+	tsarc_cmd_free(&prod.version_cmd);
+	cJSON_Delete(f.calls);
+	tsarc_deploy_free(d);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(plan_table),
 	cmocka_unit_test(partial_snapshot_refused_unless_meant),
@@ -909,4 +971,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(own_credentials_never_to_the_snapshots_bucket),
 	cmocka_unit_test(snapshots_secret_read_as_applied),
 	cmocka_unit_test(storage_as_backed_up_without_an_apimanager),
-	cmocka_unit_test(redis_restore_connects_like_its_backup))
+	cmocka_unit_test(redis_restore_connects_like_its_backup),
+	cmocka_unit_test(pg_dump_version_order))
