@@ -115,7 +115,7 @@ static int postgres_version_check(const cJSON *meta, const char *version, const 
 	int server = tsarc_pg_server_major(tsarc_spec_str(meta, "server_version_num"));
 	char name[16];
 
-	if (!tool || !server || tool >= server)
+	if (!tool || !server || tsarc_pg_major_num(tool) >= tsarc_pg_major_num(server))
 		return 0;
 	tsarc_pg_major_name(server, name, sizeof(name));
 	return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': %s does not dump a "

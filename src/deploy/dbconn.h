@@ -147,13 +147,14 @@ int tsarc_pg_create_database_sql(const char *database, const cJSON *meta, char *
 int tsarc_pg_drop_database_sql(const char *database, char **out);
 /* The query whose answer is 1 when `database` exists, 0 when not. */
 int tsarc_pg_database_count_query(const char *database, char **out);
-/* PostgreSQL's major version as a number that orders them (17; 906 for 9.6:
- * before 10 a major version was two numbers) of a tool's version line
- * ("pg_dump (PostgreSQL) 17.12 (Debian 17.12-0+deb13u1)") or of a server's
+/* PostgreSQL's major version as a number (17; 906 for 9.6: before 10 a
+ * major version was two numbers) of a tool's version line ("pg_dump
+ * (PostgreSQL) 17.12 (Debian 17.12-0+deb13u1)") or of a server's
  * server_version_num ("170012"); 0 when it is no such version ("unknown",
  * another tool's line). pg_dump dumps a server of its own major version or
- * an older one, and what it writes loads into a server of its own major
- * version or a newer one: the backup and the restore compare these. */
+ * an older one, and what it writes loads into a server of its source's
+ * major version or a newer one: the backup and the restore compare these,
+ * ordered by tsarc_pg_major_num. */
 int tsarc_pg_tool_major(const char *line);
 int tsarc_pg_server_major(const char *num);
 /* A major version of those as PostgreSQL writes it: "17", "9.6". */
