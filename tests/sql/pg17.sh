@@ -22,7 +22,8 @@
 #   - pg_dump 17's dump of the 15 server (a newer image's client of
 #     3scale's older server) is restored into the 15 it came from, the
 #     plan saying its head's SET transaction_timeout, which 15 does not
-#     know, is left out; the 15 never sees that line.
+#     know, is left out, and the report that it was; the 15 never sees
+#     that line.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -256,8 +257,10 @@ case $(json_get "$OUT" "d['steps'][0]['plan'].get('server')") in
 *) fail "the plan does not say the SET transaction_timeout is left out: $(cat "$OUT")" ;;
 esac
 sock_psql "$P15" -d system -c "DELETE FROM audits" || fail "cannot change the 15's database"
-restore "$SNAP15_BY17" p15 ""
+restore "$SNAP15_BY17" p15 "" --json
 [ "$RC" = 0 ] || fail "pg_dump 17's dump of the 15 was not restored into the 15: $(cat "$ERR")"
+[ "$(json_get "$OUT" "d['steps'][0]['detail']['settings_left_out']")" = transaction_timeout ] ||
+	fail "the report does not name the setting left out: $(cat "$OUT")"
 [ "$(fingerprint "$P15")" = "$p15_before" ] ||
 	fail "the 15's database differs from its backup: $(diff <(echo "$p15_before") <(fingerprint "$P15"))"
 ! grep -q 'statement: SET transaction_timeout' "$P15/postgres/server.log" ||
