@@ -72,8 +72,9 @@ int tsarc_psql_head_lacks(int dump, int server, char *buf, size_t size)
 		if (!SETTINGS[i].timeout || SETTINGS[i].since <= tsarc_pg_major_num(server) ||
 			SETTINGS[i].since > tsarc_pg_major_num(dump))
 			continue;
-		used += (size_t)snprintf(buf + used, used < size ? size - used : 0, "%s%s",
-			n ? ", " : "", SETTINGS[i].name);
+		if (used < size)
+			used += (size_t)snprintf(buf + used, size - used, "%s%s", n ? ", " : "",
+				SETTINGS[i].name);
 		n++;
 	}
 	return n;
