@@ -732,7 +732,7 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 			tsarc_step_note(s, "%llu bytes into %s%s%s%s", (unsigned long long)s->st->size,
 				x.tool, x.conn.database ? " (database " : "",
 				x.conn.database ? x.conn.database : "", x.conn.database ? ")" : "");
-		if (post.size || df || om) {
+		if (post.size || df || om || fit.self) {
 			s->detail = cJSON_CreateObject();
 			if (post.size)
 				cJSON_AddStringToObject(s->detail, "domain_rewrite", (char *)post.ptr);
@@ -744,7 +744,9 @@ int tsarc_sql_restore(tsarc_restore_ctx *r, tsarc_step *s)
 					(double)tsarc_mysql_strip_statements(df));
 			if (om && s->detail)
 				tsarc_psql_owner_report(om, s->detail);
-			/* The owner map that changed nothing says nothing. */
+			if (fit.self && s->detail && client->server_filter_report)
+				client->server_filter_report(&fit, s->detail);
+			/* The owner map or fit that changed nothing says nothing. */
 			if (s->detail && !s->detail->child) {
 				cJSON_Delete(s->detail);
 				s->detail = NULL;

@@ -136,6 +136,9 @@ typedef struct tsarc_sql_client {
 	 * server lacks left out, psqlhead.h); out->self NULL when none is
 	 * needed, else the caller's to free. It goes behind the guard. */
 	int (*server_filter)(const tsarc_step *s, const char *answer, struct tsarc_filter *out);
+	/* What that filter changed, added to the step's report (`detail`);
+	 * nothing when it changed nothing. */
+	void (*server_filter_report)(const struct tsarc_filter *fit, cJSON *detail);
 } tsarc_sql_client;
 /* Runs `query` through the client's command for statements about
  * databases (admin_cmd, made from the load's `load`; in the pod in a pod)

@@ -461,6 +461,16 @@ static int postgres_server_filter(const tsarc_step *s, const char *answer, tsarc
 	return 0;
 }
 
+/* The head settings the filter left out, in the report
+ * ("settings_left_out"). */
+static void postgres_server_filter_report(const tsarc_filter *fit, cJSON *detail)
+{
+	const char *removed = tsarc_psql_head_removed(fit->self);
+
+	if (removed[0])
+		cJSON_AddStringToObject(detail, "settings_left_out", removed);
+}
+
 /* The look-up's answer alone, unaligned, on one line. */
 static const char *const postgres_query_args[] = {"-At", "-c", NULL};
 
@@ -486,7 +496,8 @@ static const tsarc_sql_client postgres_sql = {.tool = "psql", .args = postgres_c
 	.count_query = tsarc_pg_database_count_query, .query_args = postgres_query_args,
 	.admin_cmd = admin_cmd,
 	.server_query = "SHOW server_version_num", .server_takes = postgres_server_takes,
-	.server_filter = postgres_server_filter};
+	.server_filter = postgres_server_filter,
+	.server_filter_report = postgres_server_filter_report};
 
 static const char *const POSTGRES_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "default_database",
 	NULL};
