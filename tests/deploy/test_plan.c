@@ -808,6 +808,22 @@ static int has_arg(const cJSON *call, const char *arg)
 	return 0;
 }
 
+/* Component `name` of kind `kind` of `d` on the fake's transport, and an
+ * empty production for its backup to prepare. */
+static void backup_of(const tsarc_deploy *d, const char *name, const char *kind, fake *f,
+	tsarc_component *comp, tsarc_production *prod)
+{
+	memset(comp, 0, sizeof(*comp));
+	memset(prod, 0, sizeof(*prod));
+	tsarc_cmd_init(&prod->cmd);
+	tsarc_cmd_init(&prod->version_cmd);
+	comp->name = name;
+	comp->kind = kind;
+	comp->spec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		tsarc_deploy_effective(d), "components"), name);
+	comp->tr = &f->t;
+}
+
 /* A Redis component with TLS and options: its backup's redis-cli connects
  * with them, and so must every redis-cli of its restore ("verify-ca":
  * redis-cli checks the chain only, refused on this host otherwise). */
@@ -846,15 +862,7 @@ static void redis_restore_connects_like_its_backup(void **state)
 	assert_int_equal(tsarc_deploy_load_text(&d, config, "test"), 0);
 	fake_init(&f, "m1");
 	/* The backup's command. */
-	memset(&comp, 0, sizeof(comp));
-	memset(&prod, 0, sizeof(prod));
-	tsarc_cmd_init(&prod.cmd);
-	tsarc_cmd_init(&prod.version_cmd);
-	comp.name = "cache";
-	comp.kind = "redis";
-	comp.spec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-		tsarc_deploy_effective(d), "components"), "cache");
-	comp.tr = &f.t;
+	backup_of(d, "cache", "redis", &f, &comp, &prod);
 	/* The backup asks the server (redis-cli INFO cluster) before its
 	 * --rdb: answered (empty: not a cluster) for it, failed after. */
 	f.capture_rc = 0;
@@ -931,15 +939,7 @@ static void pg_dump_version_order(void **state)
 	(void)state;
 	assert_int_equal(tsarc_deploy_load_text(&d, config, "test"), 0);
 	fake_init(&f, "m1");
-	memset(&comp, 0, sizeof(comp));
-	memset(&prod, 0, sizeof(prod));
-	tsarc_cmd_init(&prod.cmd);
-	tsarc_cmd_init(&prod.version_cmd);
-	comp.name = "zync";
-	comp.kind = "postgres";
-	comp.spec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-		tsarc_deploy_effective(d), "components"), "zync");
-	comp.tr = &f.t;
+	backup_of(d, "zync", "postgres", &f, &comp, &prod);
 	assert_int_equal(k->dump(&comp, &prod), 0);
 	assert_non_null(prod.version_check);
 	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
