@@ -217,6 +217,44 @@ static void tls_modes_and_args(void **state)
 	resolve(profile_spec, half, &conn, TSARC_ECONFIG);
 }
 
+/* No mode given is what 3scale's own MySQL client does (preferred: TLS
+ * where the server offers it, the server unchecked), and so is
+ * "preferred", whatever the client's default: MariaDB's from 11.4 (Debian
+ * 13's, the image's) requires TLS and checks the server by default, and
+ * refused a server without TLS ("SSL is required, but the server does not
+ * support it"); 10.11's used none where the server offered it. */
+static void unset_and_preferred_take_tls_unchecked(void **state)
+{
+	static const char *const unset[] = {"URL", "mysql2://a:b@127.0.0.1:1/system", NULL};
+	static const char *const preferred[] = {"URL", "mysql2://a:b@127.0.0.1:1/system",
+		"DATABASE_SSL_MODE", "preferred", NULL};
+	const char *const *kv[] = {unset, preferred};
+	tsarc_conn conn;
+	tsarc_cmd cmd;
+	size_t i, k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		int mode = 0, ssl = 0, unchecked = 0;
+
+		resolve(profile_spec, kv[k], &conn, 0);
+		tsarc_cmd_init(&cmd);
+		assert_int_equal(tsarc_mysql_tls_args(&cmd, &conn, NULL), 0);
+		for (i = 0; i < cmd.argc; i++) {
+			mode |= !strcmp(cmd.argv[i], "--loose-ssl-mode=PREFERRED");
+			ssl |= !strcmp(cmd.argv[i], "--loose-ssl");
+			unchecked |= !strcmp(cmd.argv[i], "--loose-skip-ssl-verify-server-cert");
+			assert_string_not_equal(cmd.argv[i], "--loose-ssl-verify-server-cert");
+		}
+		if (!mode || !ssl || !unchecked)
+			fail_msg("%s: not preferred TLS (--loose-ssl-mode=PREFERRED %d, --loose-ssl "
+				"%d, --loose-skip-ssl-verify-server-cert %d)", k ? "preferred" : "no mode",
+				mode, ssl, unchecked);
+		tsarc_cmd_free(&cmd);
+		tsarc_conn_free(&conn);
+	}
+}
+
 /* The client's own error is what a message shows: each client warns of
  * the other's spelling of a TLS option (MariaDB of --loose-ssl-mode,
  * MySQL's of --loose-ssl-verify-server-cert), and those warnings are left
@@ -788,6 +826,7 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(configured_password_brings_its_user),
 	cmocka_unit_test(tls_mode_names),
 	cmocka_unit_test(tls_modes_and_args),
+	cmocka_unit_test(unset_and_preferred_take_tls_unchecked),
 	cmocka_unit_test(pem_ends_with_nul),
 	cmocka_unit_test(client_error_without_loose_option_warnings),
 	cmocka_unit_test(pg_major_versions),
