@@ -482,15 +482,23 @@ int tsarc_mysql_tls_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_
 	int i, rc = 0;
 
 	switch (m) {
-	case TSARC_TLS_UNSET:
-		break;
 	case TSARC_TLS_DISABLE:
 		rc = tsarc_cmd_arg(cmd, "--loose-ssl-mode=DISABLED");
 		if (!rc)
 			rc = tsarc_cmd_arg(cmd, "--loose-skip-ssl");
 		break;
+	case TSARC_TLS_UNSET:
 	case TSARC_TLS_PREFER:
-		rc = tsarc_cmd_arg(cmd, "--loose-ssl-mode=PREFERRED");
+		/* No mode is what 3scale's own client does (mysql2, libmysqlclient's
+		 * PREFERRED): TLS where the server offers it, the server unchecked.
+		 * Said to each client, whose defaults differ: MariaDB's before 11.4
+		 * uses no TLS, and its --ssl goes on in clear where none is
+		 * offered; from 11.4 (Debian 13's) it requires TLS and checks the
+		 * server, refusing a server without TLS ("SSL is required, but the
+		 * server does not support it") unless told not to check. */
+		if (!(rc = tsarc_cmd_arg(cmd, "--loose-ssl-mode=PREFERRED")) &&
+			!(rc = tsarc_cmd_arg(cmd, "--loose-ssl")))
+			rc = tsarc_cmd_arg(cmd, "--loose-skip-ssl-verify-server-cert");
 		break;
 	case TSARC_TLS_REQUIRE:
 		/* MySQL's client: encrypted, the server unchecked. MariaDB's has
