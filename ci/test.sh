@@ -13,16 +13,17 @@ bash ci/deps.sh --with-s3 --with-image --with-valkey
 # Servers newer than Debian 12's, each in a root filesystem of a newer
 # Debian suite (ci/debian-root.sh), made while tsarc builds: MySQL (only
 # MariaDB is in Debian 12; MySQL is in sid) and Valkey 9 (sid), and
-# PostgreSQL 17 (trixie), what 3scale's system database and today's
-# managed databases run. The tests run them with tests/tools/in_root.sh;
-# TSARC_TEST_MYSQL_ROOT, TSARC_TEST_VALKEY9_ROOT (the same sid root) and
-# TSARC_TEST_PG17_ROOT name the roots.
+# PostgreSQL 17 and Redis 8 (trixie, the image's suite), what 3scale's
+# system database and today's managed databases run. The tests run them
+# with tests/tools/in_root.sh; TSARC_TEST_MYSQL_ROOT,
+# TSARC_TEST_VALKEY9_ROOT (the same sid root), TSARC_TEST_PG17_ROOT and
+# TSARC_TEST_REDIS8_ROOT (the same trixie root) name the roots.
 mkdir -p build/roots
 root_pids=()
 bash ci/debian-root.sh sid build/roots/mysql mysql-server-core mysql-client-core valkey-server \
 	>build/roots/mysql.log 2>&1 &
 root_pids+=($!)
-bash ci/debian-root.sh trixie build/roots/postgresql-17 postgresql-17 postgresql-client-17 \
+bash ci/debian-root.sh trixie build/roots/postgresql-17 postgresql-17 postgresql-client-17 redis-server \
 	>build/roots/postgresql-17.log 2>&1 &
 root_pids+=($!)
 
@@ -39,6 +40,7 @@ done
 export TSARC_TEST_MYSQL_ROOT=$top/build/roots/mysql
 export TSARC_TEST_VALKEY9_ROOT=$top/build/roots/mysql
 export TSARC_TEST_PG17_ROOT=$top/build/roots/postgresql-17
+export TSARC_TEST_REDIS8_ROOT=$top/build/roots/postgresql-17
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-ci.XXXXXX")
 cleanup() {

@@ -10,6 +10,11 @@
 # refused by the plan and the run before the target is touched, naming
 # both versions; so is a Valkey 8 RDB where no server of this host reads
 # it (the private server loads the RDB).
+# Redis 8 (in the root filesystem of TSARC_TEST_REDIS8_ROOT, Debian 13, the
+# image's) writes payloads of version 12: as the first private server
+# next to a valkey-server 8 (11), a Redis 7.0 RDB goes into a Valkey 8
+# through the valkey-server, and into a Redis 7.0 (10) it is refused by
+# the plan and the run, naming each server's version, the target untouched.
 # Valkey 9 (in the root filesystem of TSARC_TEST_VALKEY9_ROOT, Debian sid,
 # made by ci/test.sh) writes an RDB of another magic, "VALKEY080", and
 # payloads of version 80: its backups are restored into a Valkey 9, through
@@ -177,6 +182,44 @@ valkey9() {
 	PATH=$WORK/v9bin:$PATH restored "$V9_RDB" "$WORK/v9.keys" "Valkey 9 RDB into Valkey 9" v9-dst "$PORT_V9DST"
 	grep -q "private redis-server" "$WORK/restore.json" || fail "Valkey 9: not the private server: $(cat "$WORK/restore.json")"
 }
+redis8() {
+	info "Redis 8 (Debian 13's, the image's) as the private server: its payloads are version 12"
+	# redis-server 8 of the root, as if installed here: the first private
+	# server tried, as in the image, next to this host's valkey-server 8.0
+	# (payloads of version 11); this host's redis-server 7.0 (10) left out.
+	mkdir "$WORK/r8bin"
+	printf '#!/bin/sh\nPATH=%s exec /bin/sh %s %s redis-server "$@"\n' "$PATH" \
+		"$TOP/tests/tools/in_root.sh" "$TSARC_TEST_REDIS8_ROOT" > "$WORK/r8bin/redis-server"
+	chmod +x "$WORK/r8bin/redis-server"
+	ln -s "$(command -v valkey-server)" "$WORK/r8bin/valkey-server"
+	"$WORK/r8bin/redis-server" --version | grep -q ' v=8\.' || fail "the root's redis-server is not Redis 8"
+	# tsarc alone runs with a PATH whose only servers are these two.
+	printf '#!/bin/sh\nPATH=%s exec %s "$@"\n' "$WORK/r8bin" "$TSARC" > "$WORK/tsarc-r8"
+	chmod +x "$WORK/tsarc-r8"
+
+	info "a Redis 7.0 RDB into Valkey 8 through the private server whose payloads it takes (valkey-server's 11, not Redis 8's 12)"
+	TSARC=$WORK/tsarc-r8 restored "$R_RDB" "$WORK/rsrc.keys" "Redis RDB into Valkey, Redis 8 here"
+	grep -q "private redis-server (valkey-server, whose DUMP payloads, version 11" "$WORK/restore.json" ||
+		fail "Redis 8 here: not the private valkey-server: $(cat "$WORK/restore.json")"
+
+	info "a Redis 7.0 RDB into Redis 7.0 where no private server writes payloads it takes: refused, untouched"
+	R8_REFUSED="takes DUMP payloads of RDB version 10 at most.*redis-server (version 12), valkey-server (version 11).*nothing was written"
+	TSARC=$WORK/tsarc-r8 plan_refused "$R_RDB" "$WORK/rdst/config.json" "$R8_REFUSED" \
+		"Redis RDB into Redis 7.0, Redis 8 here"
+	"$WORK/tsarc-r8" restore "$R_RDB" --config "$WORK/rdst/config.json" --repo "$REPO" \
+		> "$WORK/r8-refused.out" 2> "$WORK/r8-refused.err" && fail "Redis 8 here: restored into Redis 7.0"
+	grep -q "$R8_REFUSED" "$WORK/r8-refused.err" || fail "Redis 8 here, into Redis 7.0: the run: $(cat "$WORK/r8-refused.err")"
+	keys_dump "$PORT_RSRC" > "$WORK/rdst.after"
+	diff -q "$WORK/rsrc.keys" "$WORK/rdst.after" >/dev/null || fail "Redis 8 here: the Redis 7.0 target was touched"
+}
+if [ -n "${TSARC_TEST_REDIS8_ROOT:-}" ]; then
+	redis8
+elif [ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ]; then
+	fail "TSARC_TEST_REDIS8_ROOT is not set (ci/test.sh makes the root: ci/debian-root.sh)"
+else
+	info "SKIP the Redis 8 part: TSARC_TEST_REDIS8_ROOT is not set (ci/test.sh makes the root)"
+fi
+
 if [ -n "${TSARC_TEST_VALKEY9_ROOT:-}" ]; then
 	valkey9
 elif [ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ]; then
