@@ -447,33 +447,55 @@ static int restore_probe(tsarc_redis *dst, int version, tsarc_redis_reply **rep)
 	return tsarc_redis_read(dst, rep);
 }
 
+int tsarc_redis_payload_taken(tsarc_redis *dst, int version, int *taken)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc;
+
+	*taken = 0;
+	if ((rc = restore_probe(dst, version, &rep)))
+		return rc;
+	rc = tsarc__redis_probe_refused(dst, "RESTORE", rep, "writes the backup's keys with it");
+	*taken = !rc && !(rep->type == '-' && !strcmp(rep->str, PAYLOAD_REFUSED));
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
+/* The asks begin at 80 at most (Valkey 9's, the highest version known): a
+ * snapshot's record of the version is untrusted, and up to 65535 would be
+ * one round trip each. */
+#define PAYLOAD_VERSION_HIGHEST_KNOWN 80
+int tsarc_redis_payload_highest(tsarc_redis *dst, int below, char *most, size_t size)
+{
+	int v, rc, taken = 0;
+
+	snprintf(most, size, "of no RDB version");
+	v = below - 1 < PAYLOAD_VERSION_HIGHEST_KNOWN ? below - 1 : PAYLOAD_VERSION_HIGHEST_KNOWN;
+	for (; v > 0 && !taken; v--) {
+		if ((rc = tsarc_redis_payload_taken(dst, v, &taken)))
+			return rc;
+		if (taken)
+			snprintf(most, size, "of RDB version %d at most", v);
+	}
+	return 0;
+}
+
 /* The target refused payloads of `version`: the highest it takes, asked
  * downwards the same way, in the error. Found at the first RESTORE, the
  * target would be left empty (a Valkey 8's or Redis 7.2's payloads, 11,
- * into a Redis 7.0, which takes 10 at most). The asks begin at 80 at most
- * (Valkey 9's, the highest version known): a snapshot's record of the
- * version is untrusted, and up to 65535 would be one round trip each. */
-#define PAYLOAD_VERSION_HIGHEST_KNOWN 80
+ * into a Redis 7.0, which takes 10 at most). */
 static int version_refused(tsarc_redis *dst, int version)
 {
-	tsarc_redis_reply *rep = NULL;
-	char most[64] = "of no RDB version";
-	int v, rc, ok = 0;
+	char most[64];
+	int rc;
 
-	v = version - 1 < PAYLOAD_VERSION_HIGHEST_KNOWN ? version - 1 : PAYLOAD_VERSION_HIGHEST_KNOWN;
-	for (; v > 0 && !ok; v--) {
-		if ((rc = restore_probe(dst, v, &rep)))
-			return rc;
-		if ((ok = rep->type == '+'))
-			snprintf(most, sizeof(most), "of RDB version %d at most", v);
-		tsarc_redis_reply_free(rep);
-		rep = NULL;
-	}
+	if ((rc = tsarc_redis_payload_highest(dst, version, most, sizeof(most))))
+		return rc;
 	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s takes DUMP payloads %s, and the "
-		"backup's are version %d (Redis 7.0 writes 10; Valkey 7.2 to 8.x and Redis 7.2 write "
-		"11, Redis 8 12, Valkey 9 80): the restore would empty the target and then fail; "
+		"backup's are version %d %s: the restore would empty the target and then fail; "
 		"nothing was written. Restore into a server that takes version %d: %s",
-		tsarc_redis_where(dst), most, version, version, tsarc_redis_version_readers(version));
+		tsarc_redis_where(dst), most, version, TSARC_REDIS_PAYLOAD_WRITERS, version,
+		tsarc_redis_version_readers(version));
 }
 
 /* Whether the target's user may run what the restore will send, and the
@@ -486,17 +508,14 @@ static int version_refused(tsarc_redis *dst, int version)
 static int writes_allowed(tsarc_redis *dst, int sends_functions, int version)
 {
 	tsarc_redis_reply *rep = NULL;
-	int rc;
+	int rc, taken;
 
-	if ((rc = restore_probe(dst, version, &rep)))
+	if ((rc = tsarc_redis_payload_taken(dst, version, &taken)))
 		return rc;
-	rc = tsarc__redis_probe_refused(dst, "RESTORE", rep, "writes the backup's keys with it");
-	if (!rc && version > 0 && rep->type == '-' && !strcmp(rep->str, PAYLOAD_REFUSED))
-		rc = version_refused(dst, version);
-	tsarc_redis_reply_free(rep);
-	rep = NULL;
-	if (rc || !sends_functions)
+	if (version > 0 && !taken && (rc = version_refused(dst, version)))
 		return rc;
+	if (!sends_functions)
+		return 0;
 	if ((rc = tsarc_redis_command(dst, &rep, "FUNCTION", "RESTORE", "tsarc: not a payload",
 		NULL)))
 		return rc;

@@ -235,6 +235,17 @@ void tsarc_redis_loader_need(tsarc_redis_loader *l, const tsarc_redis_need *need
  * Valkey 8's. Each probe changes nothing. TSARC_EUNSAFE naming the
  * command and what to grant, or the versions. */
 int tsarc_redis_load_allowed(tsarc_redis *dst, int sends_functions, int payload_version);
+/* Whether the target takes DUMP payloads of RDB `version` (*taken), asked
+ * as tsarc_redis_load_allowed asks it, changing nothing: an error where
+ * its user may not RESTORE. */
+int tsarc_redis_payload_taken(tsarc_redis *dst, int version, int *taken);
+/* The highest RDB version below `below` whose payloads the target takes,
+ * asked downwards, as text for an error ("of RDB version 10 at most", or
+ * "of no RDB version"). */
+int tsarc_redis_payload_highest(tsarc_redis *dst, int below, char *most, size_t size);
+/* Which server writes which payloads, for the errors that name versions. */
+#define TSARC_REDIS_PAYLOAD_WRITERS "(Redis 7.0 writes 10; Valkey 7.2 to 8.x and Redis 7.2 " \
+	"write 11, Redis 8 12, Valkey 9 80)"
 /* The RDB version of the payloads the load will send
  * (tsarc_redis_load_allowed; before tsarc_redis_loader_clear). */
 void tsarc_redis_loader_payload_version(tsarc_redis_loader *l, int version);

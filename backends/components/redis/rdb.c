@@ -303,12 +303,22 @@ static int start_server(tsarc_redis_private *p, const char *server, tsarc_redis 
 		LOAD_WAIT_SECONDS);
 }
 
+/* No server of this host reads an RDB of `version` (`tried`: those that
+ * refused it, or ""). */
+static int none_reads(int version, const char *tried)
+{
+	return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup's RDB is version %d, which no "
+		"Redis server of this host reads (%s%s): the target was not touched. Install %s "
+		"here, or back the source up with \"mode\": \"logical\"", version,
+		*tried ? "refused by " : "neither redis-server nor valkey-server is installed",
+		tried, tsarc_redis_version_readers(version));
+}
+
 int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_redis **conn)
 {
 	char tried[600] = "";
 	size_t i, n = 0;
-	int rc, newer = 0, version = -1, fd;
-	unsigned char head[RDB_HEADER];
+	int rc, newer = 0;
 
 	*conn = NULL;
 	if ((rc = write_conf(p)))
@@ -324,27 +334,36 @@ int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_
 			n ? ", " : "", private_servers[i]);
 		tsarc_error_clear();
 	}
+	return none_reads(tsarc_redis_private_rdb_version(p), tried);
+}
+
+int tsarc_redis_private_rdb_version(const tsarc_redis_private *p)
+{
+	unsigned char head[RDB_HEADER];
+	int fd, version = -1;
+
 	if ((fd = openat(p->pd.fd, "dump.rdb", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
 		if (read(fd, head, sizeof(head)) == (ssize_t)sizeof(head))
 			version = tsarc_redis_rdb_version(head, sizeof(head));
 		close(fd);
 	}
-	return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup's RDB is version %d, which no "
-		"Redis server of this host reads (%s%s): the target was not touched. Install %s "
-		"here, or back the source up with \"mode\": \"logical\"", version,
-		*tried ? "refused by " : "neither redis-server nor valkey-server is installed",
-		tried, tsarc_redis_version_readers(version));
+	return version;
 }
 
-int tsarc_redis_private_reads(int version)
+/* What `server` makes of an RDB of `version`, started on an empty one (its
+ * header, the end mark, a checksum of 0: none) in a private folder of its
+ * own, then stopped: *reads 0 where it exits on it (a version or magic it
+ * does not know), else *writes, the RDB version of the DUMP payloads it
+ * sends (of a key SET in it; every payload carries its writer's). */
+static int server_payloads(const char *server, int version, int *reads, int *writes)
 {
 	tsarc_redis_private p;
 	tsarc_redis *conn = NULL;
-	/* The header, EOF (0xff), a checksum of 0: none. */
+	tsarc_redis_reply *rep = NULL;
 	unsigned char rdb[RDB_HEADER + 9] = {0};
-	int fd = -1, rc;
+	int fd = -1, rc, newer = 0;
 
-	memset(&p, 0, sizeof(p));
+	*reads = *writes = 0;
 	snprintf((char *)rdb, RDB_HEADER + 1, "%s%0*d", rdb_magic(version),
 		RDB_HEADER - (int)strlen(rdb_magic(version)), version);
 	rdb[RDB_HEADER] = 0xff;
@@ -354,11 +373,67 @@ int tsarc_redis_private_reads(int version)
 		if (close(fd) && !rc)
 			rc = tsarc_error_set(TSARC_EIO, "writing %s/dump.rdb", p.pd.path);
 	}
-	if (!rc)
-		rc = tsarc_redis_private_start(&p, NULL, &conn);
+	if (!rc && !(rc = write_conf(&p)) && !(rc = start_server(&p, server, &conn, &newer))) {
+		*reads = 1;
+		if (!(rc = tsarc_redis_command_ok(conn, &rep, "SET", "SET", "tsarc:probe", "1", NULL))) {
+			tsarc_redis_reply_free(rep);
+			rep = NULL;
+			rc = tsarc_redis_command_ok(conn, &rep, "DUMP", "DUMP", "tsarc:probe", NULL);
+		}
+		if (!rc && rep->type == '$')
+			*writes = tsarc_redis_payload_version(rep->str, rep->len);
+		else if (!rc)
+			rc = tsarc_error_set(TSARC_EIO, "the private %s answered DUMP with no payload",
+				server);
+		tsarc_redis_reply_free(rep);
+	} else if (rc && newer) {
+		tsarc_error_clear();
+		rc = 0;
+	}
 	tsarc_redis_close(conn);
 	tsarc_redis_private_stop(&p);
 	return rc;
+}
+
+int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **server, int *writes)
+{
+	char tried[600] = "", wrote[600] = "", most[64];
+	size_t i, n = 0, m = 0;
+	int rc, reads, w, taken, lowest = 0;
+
+	*server = NULL;
+	*writes = 0;
+	for (i = 0; i < sizeof(private_servers) / sizeof(*private_servers); i++) {
+		if (!tsarc_proc_runnable(private_servers[i]))
+			continue;
+		if ((rc = server_payloads(private_servers[i], version, &reads, &w)))
+			return rc;
+		if (!reads) {
+			n += (size_t)snprintf(tried + n, n < sizeof(tried) ? sizeof(tried) - n : 0,
+				"%s%s", n ? ", " : "", private_servers[i]);
+			continue;
+		}
+		if (dst && (rc = tsarc_redis_payload_taken(dst, w, &taken)))
+			return rc;
+		if (!dst || taken) {
+			*server = private_servers[i];
+			*writes = w;
+			return 0;
+		}
+		m += (size_t)snprintf(wrote + m, m < sizeof(wrote) ? sizeof(wrote) - m : 0,
+			"%s%s (version %d)", m ? ", " : "", private_servers[i], w);
+		lowest = lowest && lowest < w ? lowest : w;
+	}
+	if (!m)
+		return none_reads(version, tried);
+	if ((rc = tsarc_redis_payload_highest(dst, lowest, most, sizeof(most))))
+		return rc;
+	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s takes DUMP payloads %s, and the "
+		"servers of this host that load the backup's RDB (version %d) for the copy write "
+		"newer ones: %s %s. The restore would empty the target and then fail; nothing was "
+		"written. Install here a server whose payloads the target takes, or back the "
+		"source up with \"mode\": \"logical\"", tsarc_redis_where(dst), most, version, wrote,
+		TSARC_REDIS_PAYLOAD_WRITERS);
 }
 
 void tsarc_redis_private_stop(tsarc_redis_private *p)

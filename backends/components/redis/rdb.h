@@ -50,10 +50,20 @@ int tsarc_redis_private_prepare(tsarc_redis_private *p, int *fd);
 int tsarc_redis_private_start(tsarc_redis_private *p, const char *server, tsarc_redis **conn);
 /* Stops the server and removes the folder; safe to call at any stage. */
 void tsarc_redis_private_stop(tsarc_redis_private *p);
-/* Whether a private server of this host reads an RDB of `version`, asked
- * by the plan before any step writes: tsarc_redis_private_start on an
- * empty RDB of that version (its header, the end mark, no checksum), its
- * error where none does. */
-int tsarc_redis_private_reads(int version);
+/* The RDB version of the folder's dump.rdb (its header), -1 unknown. */
+int tsarc_redis_private_rdb_version(const tsarc_redis_private *p);
+/* The private server for an RDB of `version` whose DUMP payloads the
+ * target `dst` takes: the copy sends the private server's payloads, of its
+ * own RDB version, whatever the backup's (Debian 13's redis-server 8
+ * writes 12 of a Redis 7.0's RDB, which a Valkey 8 refuses and its
+ * valkey-server 8.1's 11 it takes). Each server of this host in turn,
+ * started on an empty RDB of that version (tsarc_redis_private_start's
+ * order), is asked the version it DUMPs, and the target whether it takes
+ * it, changing nothing. *server: the first that serves (static), *writes
+ * its version; `dst` NULL (the plan does not reach the target): the first
+ * that reads the RDB. An error naming each server's version and what the
+ * target takes where none serves, or what to install where none reads it;
+ * asked by the plan and by the step before the target is touched. */
+int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **server, int *writes);
 
 #endif

@@ -447,8 +447,9 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	tsarc_redis_private p;
 	tsarc_redis *dst = NULL, *priv = NULL;
 	tsarc_redis_stats st;
-	char where[600], verified[300], what[300], memory[1200];
-	int rc, fd = -1;
+	char where[600], verified[300], what[300], memory[1200], how[300];
+	const char *server = NULL;
+	int rc, fd = -1, version, writes = 0;
 
 	memset(&st, 0, sizeof(st));
 	memset(&p, 0, sizeof(p));
@@ -465,12 +466,24 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	if (close(fd) && !rc)
 		rc = tsarc_error_set(TSARC_EIO, "writing the RDB for the private redis-server");
 	fd = -1;
-	if (rc || (rc = tsarc_redis_private_start(&p, NULL, &priv)) ||
+	/* The server whose payloads the target takes, asked before the RDB is
+	 * loaded (an RDB whose header names no version: the first server that
+	 * loads it, and the copy's own ask). */
+	if (!rc && (version = tsarc_redis_private_rdb_version(&p)) > 0)
+		rc = tsarc_redis_private_choose(version, dst, &server, &writes);
+	if (rc || (rc = tsarc_redis_private_start(&p, server, &priv)) ||
 		(rc = tsarc_redis_copy(priv, dst, map, what, lazyfree_wait_s(s), &st, verified,
 			sizeof(verified), memory, sizeof(memory))))
 		goto done;
-	note_done(s, "RDB loaded by a private redis-server (unix socket, private folder, removed "
-		"after), copied logically", where, &st, verified, maptext, memory);
+	if (server)
+		snprintf(how, sizeof(how), "RDB loaded by a private redis-server (%s, whose DUMP "
+			"payloads, version %d, the target takes; unix socket, private folder, removed "
+			"after), copied logically", server, writes);
+	else
+		snprintf(how, sizeof(how), "RDB loaded by a private redis-server (the first of this "
+			"host's that loads it; unix socket, private folder, removed after), copied "
+			"logically");
+	note_done(s, how, where, &st, verified, maptext, memory);
 done:
 	if (rc)
 		tsarc_error_prefix("component '%s'", s->component);
@@ -778,20 +791,23 @@ static int admit_target(const tsarc_step *s, restore_path p, tsarc_redis *dst)
 }
 
 /* The private redis-server's check that a server of this host reads the
- * backup's RDB (tsarc_redis_private_reads: a Valkey 8's, version 11, where
- * this host has Debian 12's Redis 7.0 alone), made when the plan is made
- * where the snapshot records the version ("redis_payload_version"):
- * found by the step alone, the steps before it would already have
- * replaced their targets. An older snapshot: the step decides. */
-static int admit_private(const tsarc_step *s, restore_path p)
+ * backup's RDB (a Valkey 8's, version 11, where this host has Debian 12's
+ * Redis 7.0 alone) and writes payloads the target takes (Debian 13's
+ * Redis 8 writes 12, which a Valkey 8 refuses): tsarc_redis_private_choose,
+ * made when the plan is made where the snapshot records the version
+ * ("redis_payload_version"), the target asked where the plan reaches it
+ * (`dst`). Found by the step alone, the steps before it would already
+ * have replaced their targets. An older snapshot: the step decides. */
+static int admit_private(const tsarc_step *s, restore_path p, tsarc_redis *dst)
 {
 	unsigned long long version;
-	int rc;
+	const char *server;
+	int rc, writes;
 
 	if (p != PATH_PRIVATE || !meta_number(s, "redis_payload_version", &version) ||
 		version > 9999)
 		return 0;
-	if ((rc = tsarc_redis_private_reads((int)version)))
+	if ((rc = tsarc_redis_private_choose((int)version, dst, &server, &writes)))
 		tsarc_error_prefix("component '%s'", s->component);
 	return rc;
 }
@@ -818,7 +834,7 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, tsarc_step *s)
 		!(p == PATH_SWAP && ((rc = admit_swap_access(s, dst)) ||
 		    (rc = admit_swap_files(r, s, dst)))) &&
 		!(p != PATH_SWAP && (rc = admit_load_access(s, p, dst))) &&
-		!(rc = admit_private(s, p)) &&
+		!(rc = admit_private(s, p, dst)) &&
 		!(rc = admit_memory(r, s, p, dst)) && p != PATH_SWAP)
 		note_server_id(s, dst);
 	tsarc_redis_close(dst);
