@@ -104,6 +104,17 @@ static const XML_Memory_Handling_Suite wiping_mm = {tsarc_wiped_alloc, tsarc_wip
 
 static int wrong_root(const char *xml, size_t len, const char *want, const char *got);
 
+/* The line a parse error is at, through the expat's own 64-bit call where
+ * it has one (CMakeLists.txt): newer ones deprecate the XML_Size one. */
+static unsigned long long xml_line(XML_Parser parser)
+{
+#ifdef TSARC_HAVE_XML_LINE_NUMBER64
+	return XML_GetCurrentLineNumber64(parser);
+#else
+	return XML_GetCurrentLineNumber(parser);
+#endif
+}
+
 /* Parses `xml`, calling `fn` at each closing tag; a document element
  * other than `root` (NULL: any) is TSARC_EIO, naming what came instead. */
 static int xml_run(const char *xml, size_t len, const char *root, end_fn fn, void *doc)
@@ -130,9 +141,9 @@ static int xml_run(const char *xml, size_t len, const char *root, end_fn fn, voi
 	if (XML_Parse(x->parser, xml, (int)len, XML_TRUE) == XML_STATUS_ERROR) {
 		rc = x->rc ? x->rc
 			   : tsarc_error_set(TSARC_EIO,
-				     "malformed XML from the S3 server: %s at line %lu",
+				     "malformed XML from the S3 server: %s at line %llu",
 				     XML_ErrorString(XML_GetErrorCode(x->parser)),
-				     (unsigned long)XML_GetCurrentLineNumber(x->parser));
+				     xml_line(x->parser));
 	} else {
 		rc = x->rc;
 	}
