@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the tsarc container image without a registry or a container
 # runtime (neither runs on the test machines):
-#   1. a Debian 12 root filesystem from Debian packages (mmdebstrap, the
-#      host's own apt sources), with the packages of ci/image/packages;
+#   1. a Debian 13 (trixie) root filesystem from Debian packages
+#      (mmdebstrap, from the mirror of the host's own apt sources: trixie,
+#      trixie-updates and trixie-security), with the packages of
+#      ci/image/packages;
 #   2. tsarc built here and put into it with `cmake --install`;
 #   3. a current kubectl: $KUBECTL, or the kubectl on this host's PATH
-#      (Debian 12's kubernetes-client is 1.20, too old for today's clusters);
+#      (Debian's kubernetes-client is 1.20, too old for today's clusters);
 #      `oc` for 3scale 2.14 DeploymentConfig rollouts is the user's to add;
 #   4. a user 65532 (any UID works: the image writes only to $TMPDIR=/tmp);
 #   5. an OCI image (umoci) with entrypoint tsarc, that user, OCI labels,
@@ -31,22 +33,32 @@ kubectl=$(readlink -f "$kubectl")
 kubectl_version=$("$kubectl" version --client -o json 2>/dev/null |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')
 
-# 1. The Debian part, cached by the package list's checksum.
+# 1. The Debian part, cached by the checksum of its suite and package list.
 packages=$(grep -v '^#' "$top/ci/image/packages" | grep -v '^$' | paste -sd, -)
-sum=$(sha256sum "$top/ci/image/packages" | cut -c1-16)
+# The image's Debian suite (the Containerfile's DEBIAN_IMAGE says the same).
+suite=trixie
+sum=$({ echo "$suite"; cat "$top/ci/image/packages"; } | sha256sum | cut -c1-16)
 base=$out/debian-$sum
 if [ ! -e "$base/.complete" ]; then
 	rm -rf "$out"/debian-*
-	# The host's apt sources (deb822 or one-line), so the image comes from
-	# the same mirror and suites as this machine's packages.
-	sources=/etc/apt/sources.list.d/debian.sources
-	[ -e "$sources" ] || sources=/etc/apt/sources.list
+	# Debian 13: its clients serve today's servers (pg_dump 17 backs up a
+	# managed PostgreSQL 16 or 17, which Debian 12's pg_dump 15 refuses),
+	# from the mirror of the host's own apt sources (ci/apt-suite.sh), its
+	# updates and security suites with it. The age of the suites' Release
+	# files is checked as this host's own apt checks it (its
+	# Acquire::Check-Valid-Until): a mirror that is a copy of a given day
+	# serves Release files past their Valid-Until, which the host's apt
+	# is then configured to take; their signatures are checked either way.
+	sources=$(for s in "$suite" "$suite-updates" "$suite-security"; do bash "$top/ci/apt-suite.sh" "$s"; done)
+	valid_until=true
+	eval "$(apt-config shell valid_until Acquire::Check-Valid-Until/b)"
 	mmdebstrap --mode=root --variant=essential --include="$packages" \
+		--aptopt="Acquire::Check-Valid-Until \"${valid_until:-true}\"" \
 		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
 		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
 		--dpkgopt='path-exclude=/usr/share/locale/*' \
 		--customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/*' \
-		bookworm "$base" "$sources"
+		"$suite" "$base" "$sources"
 	touch "$base/.complete"
 fi
 rm -rf "$out/rootfs"

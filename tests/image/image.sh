@@ -11,9 +11,9 @@
 #     round trip (init, backup --stdin, dump byte-identical, check);
 #   - the demo deployment (real MariaDB, PostgreSQL, Redis on loopback)
 #     backed up, destroyed and restored with the image's tsarc and the
-#     image's mysqldump/mysql, pg_dump/psql, redis-cli, redis-server and
-#     tar, and shown to match. (As root: the test's servers and folders
-#     belong to root.)
+#     image's mysqldump/mysql (MariaDB 11.8), pg_dump/psql 17, redis-cli,
+#     redis-server or valkey-server and tar, and shown to match. (As
+#     root: the test's servers and folders belong to root.)
 export TMPDIR=/tmp
 # shellcheck disable=SC1091
 . "$(dirname "$0")/../restore/lib.sh"
@@ -64,7 +64,8 @@ for layer in man["layers"]:
     with tarfile.open(fileobj=gzip.GzipFile(fileobj=__import__("io").BytesIO(blob(layer["digest"])))) as t:
         names |= {m.name.lstrip("./") for m in t.getmembers()}
 for need in ("usr/local/bin/tsarc", "usr/local/bin/kubectl", "usr/bin/mysqldump", "usr/bin/pg_dump",
-             "usr/bin/redis-cli", "usr/bin/redis-server", "usr/bin/tar", "etc/ssl/certs/ca-certificates.crt"):
+             "usr/bin/redis-cli", "usr/bin/redis-server", "usr/bin/valkey-server", "usr/bin/tar",
+             "etc/ssl/certs/ca-certificates.crt"):
     assert need in names, need + " not in the image"
 PY
 cmp -s "$ROOTFS/usr/local/bin/tsarc" "$TSARC" || fail "the image's tsarc is not the one under test"
@@ -76,7 +77,8 @@ grep -q "^tsarc $version " "$OUT" || fail "tsarc version printed: $(cat "$OUT")"
 "$IN_IMAGE" "$ROOTFS" "$uid" tsarc --help >"$OUT" 2>&1 || fail "tsarc --help in the image"
 grep -q "Usage: tsarc COMMAND" "$OUT" || fail "no usage from --help"
 for c in "mysqldump --version" "mysql --version" "pg_dump --version" "pg_dumpall --version" "psql --version" \
-	"redis-cli --version" "redis-server --version" "tar --version" "kubectl version --client"; do
+	"redis-cli --version" "redis-server --version" "valkey-server --version" "tar --version" \
+	"kubectl version --client"; do
 	# shellcheck disable=SC2086
 	"$IN_IMAGE" "$ROOTFS" "$uid" $c >"$OUT" 2>&1 || fail "$c in the image: $(cat "$OUT")"
 done
