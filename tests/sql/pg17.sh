@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PostgreSQL 17, what today's managed PostgreSQL runs, as 3scale's external
-# system database, next to Debian 12's PostgreSQL 15 (its clients are the
-# tsarc image's): three servers over verified TLS with a client certificate
+# system database, next to Debian 12's PostgreSQL 15 and its clients (the
+# tsarc image has the 17 clients, Debian 13's): three servers over verified TLS with a client certificate
 # (a 15 and two 17s, the 17s from the root filesystem of
 # TSARC_TEST_PG17_ROOT), the 17 clients run as if installed on this host
 # (wrappers first in PATH). The source's objects belong to roles the 17
@@ -10,16 +10,16 @@
 #   - pg_dump 15 refuses a 17 server: the backup fails before anything is
 #     published, naming both versions and what to install or set;
 #   - the 17 clients' backup of the 17 server is restored into the other 17
-#     whole, by psql 15 (the image's) and by psql 17: rows, columns,
+#     whole, by psql 15 (Debian 12's) and by psql 17: rows, columns,
 #     defaults, sequences, indexes, constraints, views, functions and
 #     triggers as the source has them, each object owned by app;
 #   - a 15 server's backup is restored into the 17 whole, the plan saying
-#     the 17 takes it, with the 15 clients (the image's) and with the 17
+#     the 17 takes it, with the 15 clients (Debian 12's) and with the 17
 #     clients: moving a database onto a newer managed server;
 #   - the 17 dump into the 15 server (a dump of a 17 server: its DDL is
 #     written for 17) is refused by the plan and the run, naming both
 #     versions, the 15's database as it was;
-#   - pg_dump 17's dump of the 15 server (a newer image's client of
+#   - pg_dump 17's dump of the 15 server (the image's client of
 #     3scale's older server) is restored into the 15 it came from, the
 #     plan saying its head's SET transaction_timeout, which 15 does not
 #     know, is left out, and the report that it was; the 15 never sees
@@ -231,7 +231,7 @@ moved_to_17() {
 	[ "$(fingerprint "$T17")" = "$p15_print" ] ||
 		fail "$1: the 15 database differs on the 17 server: $(diff <(echo "$p15_print") <(fingerprint "$T17"))"
 }
-moved_to_17 "pg_dump 15 and psql 15 (the image's)" "" ""
+moved_to_17 "pg_dump 15 and psql 15 (Debian 12's)" "" ""
 moved_to_17 "pg_dump 17 and psql 17" "$PG17_BIN" "$PG17_BIN"
 SNAP15_BY17=$SNAP15
 
