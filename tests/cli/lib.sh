@@ -1,7 +1,8 @@
 # Helpers shared by the end-to-end CLI tests (tests/cli/*.sh); sourced, not run.
 #
-# Each test gets its binaries from the environment (TSARC, TSARC_GEN_DUMP), a
-# fresh work directory under ${TMPDIR:-/tmp} removed on exit, and runs tsarc
+# Each test gets its binaries from the environment (TSARC, TSARC_GEN_DUMP,
+# the kubectl double TSARC_FAKE_KUBECTL), a fresh work directory under
+# ${TMPDIR:-/tmp} removed on exit, and runs tsarc
 # through `t`, which records the exit code and output and fails the test on a
 # crash (a signal, i.e. exit code >= 128) or on any sanitizer report.
 
@@ -242,4 +243,11 @@ init_repo() {
 # chunk_files REPO: the chunk objects, one path a line, sorted.
 chunk_files() {
 	find "$1/data" -type f -name '[0-9a-f]*' | sort
+}
+
+# fake_kubectl: FAKE_KUBECTL, the kubectl TEST DOUBLE of the kube tests
+# (tests/deploy/fake_kubectl.c, built with the tests: TSARC_FAKE_KUBECTL).
+fake_kubectl() {
+	FAKE_KUBECTL=${TSARC_FAKE_KUBECTL:?set TSARC_FAKE_KUBECTL to the fake-kubectl binary}
+	[ -x "$FAKE_KUBECTL" ] || fail "TSARC_FAKE_KUBECTL=$FAKE_KUBECTL is not executable"
 }

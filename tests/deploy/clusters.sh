@@ -18,11 +18,11 @@
 #   migration (another cluster is another deployment);
 # - forget counts each cluster's backups apart: --keep-last 1 keeps A's
 #   newest and B's (before: A's alone, B's every backup removed).
-# Against tests/deploy/fake-kubectl, a TEST DOUBLE of kubectl: two of its
+# Against tests/deploy/fake_kubectl.c, a TEST DOUBLE of kubectl: two of its
 # stores (FAKE_KUBE_DIR) are the two clusters. No database server is needed.
 # shellcheck disable=SC1091
 . "$(cd "$(dirname "$0")" && pwd)/../cli/lib.sh"
-FAKE_KUBECTL=$(cd "$(dirname "$0")" && pwd)/fake-kubectl
+fake_kubectl
 
 REPO=$WORK/repo
 init_repo "$REPO"

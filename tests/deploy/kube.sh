@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The kube transport, against tests/deploy/fake-kubectl (a TEST DOUBLE of
+# The kube transport, against tests/deploy/fake_kubectl.c (a TEST DOUBLE of
 # kubectl/oc that runs `exec` commands on this machine, in place of the pod,
 # against the real servers of the demo deployment). Exercised: pods found by
 # label in both styles (deploymentConfig= of 3scale <= 2.14, deployment= of

@@ -3,7 +3,7 @@
 
 /* A kube transport whose kubectl is a small shell script in `dir` that
  * runs the command after "--" on this host: the unit tests' stand-in for
- * a pod (the script tests use tests/deploy/fake-kubectl). */
+ * a pod (the script tests use tests/deploy/fake_kubectl.c). */
 #include "component.h"
 
 /* With `argv_log` (may be NULL) every call's argv is appended there, one

@@ -3,7 +3,7 @@
 # consumer runs in the pod, out of reach of the signal tsarc sends to a
 # failing consumer: a lost connection, or kubectl killed after a store
 # error, only ends the pod command's stdin. The consumer here (an exec
-# component's restore.command, run by tests/deploy/fake-kubectl, a TEST
+# component's restore.command, run by tests/deploy/fake_kubectl.c, a TEST
 # DOUBLE that runs the pod's command on this machine, in its own session
 # as a pod's would be) commits only at a clean end of its input, as mysql,
 # psql and tar take one for the end of the dump. Proved: a whole stream

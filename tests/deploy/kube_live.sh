@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A live tree read by GNU tar in a pod (the kube transport through
-# tests/deploy/fake-kubectl, a TEST DOUBLE that runs the pod's command here,
+# tests/deploy/fake_kubectl.c, a TEST DOUBLE that runs the pod's command here,
 # with this machine's GNU tar). The tree changes at fixed points of tar's
 # read, not at a time: GNU tar's checkpoint hook (--checkpoint=1
 # --checkpoint-action=exec, set through the component's "options") runs

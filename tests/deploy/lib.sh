@@ -11,7 +11,7 @@ TOP=$(cd "$DEPLOY_TESTS/../.." && pwd)
 . "$TOP/tests/lib_chunk.sh"
 SERVICES=$TOP/ci/services.sh
 DEPLOYMENT=$TOP/ci/demo/deployment.sh
-FAKE_KUBECTL=$DEPLOY_TESTS/fake-kubectl
+fake_kubectl
 
 # Skipped where the servers are not installed, except in CI
 # (TSARC_TEST_REQUIRE_SERVICES=1), where a missing one is a failure.
@@ -101,7 +101,7 @@ unreadable_last_chunk() {
 	[ "$CHUNK_COUNT" -ge 2 ] || fail "test setup: $3 has $CHUNK_COUNT chunk(s), want several"
 }
 
-# fake_pod [ENV-JSON]: the fake cluster of tests/deploy/fake-kubectl (a TEST
+# fake_pod [ENV-JSON]: the fake cluster of tests/deploy/fake_kubectl.c (a TEST
 # DOUBLE) in $WORK/kube (KDIR), its settings exported for pass_env, with one
 # running pod system-app-1-abcde (label deployment=system-app) whose container
 # system-master has that environment (called again: the environment replaced).

@@ -4,7 +4,7 @@
 # plan asked for the same APIManager four times (the layout's rules, the
 # step's admission, the API server's dry run of its apply, the plan's
 # description) and the system-database Secret twice (database_when's URL
-# scheme, then external_when's host). Through tests/deploy/fake-kubectl (a
+# scheme, then external_when's host). Through tests/deploy/fake_kubectl.c (a
 # TEST DOUBLE, which logs every call): the 3scale profile, a target whose
 # APIManager says nothing of its databases (2.15) and whose system-database
 # URL is a MySQL one, the APIManager restored alone; the --dry-run reads

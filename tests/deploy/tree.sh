@@ -6,7 +6,7 @@
 #   their size 0: "grew"); a fifo and a socket are skipped with a warning,
 #   and the restore of that tree takes it whole (backup and restore agree);
 # - a sparse file is restored with its holes (st_blocks);
-# - through kubectl (tests/deploy/fake-kubectl, a TEST DOUBLE that runs the
+# - through kubectl (tests/deploy/fake_kubectl.c, a TEST DOUBLE that runs the
 #   pod's command here): a tar that libarchive and GNU tar read differently
 #   (a GNU long link name, then a pax linkpath) reaches the pod only as
 #   tsarc read it; a stream cut between two entries (GNU tar exits 0) swaps

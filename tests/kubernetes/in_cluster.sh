@@ -2,7 +2,7 @@
 # In a pod, kubectl works as the pod's ServiceAccount in the namespace of
 # the service-account namespace file; the kube transport reads the same
 # file when nothing else names a namespace, so snapshots record where they
-# came from. Through tests/deploy/fake-kubectl (a TEST DOUBLE of kubectl),
+# came from. Through tests/deploy/fake_kubectl.c (a TEST DOUBLE of kubectl),
 # with the file put in place in a private mount namespace (a tmpfs on /run,
 # which /var/run points to): the Secrets are found in that namespace and the
 # snapshot names it; a KUBECONFIG in the environment wins over the file; a
@@ -10,12 +10,13 @@
 # shellcheck disable=SC1091
 . "$(dirname "$0")/../cli/lib.sh"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+fake_kubectl
 [ "$(readlink -f /var/run)" = /run ] || fail "this test needs /var/run -> /run"
 
 KDIR=$WORK/kube
 mkdir -p "$KDIR/resources/secret"
 export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale-prod
-python3 - "$TOP/profiles/3scale.json" "$KDIR" "$TOP/tests/deploy/fake-kubectl" "$WORK/config.json" <<'PY'
+python3 - "$TOP/profiles/3scale.json" "$KDIR" "$FAKE_KUBECTL" "$WORK/config.json" <<'PY'
 import json, os, sys
 profile, kdir, kubectl, out = sys.argv[1:]
 p = json.load(open(profile))

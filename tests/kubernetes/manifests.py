@@ -21,7 +21,7 @@ Kubernetes can limit to names is (resourceNames; UNNAMEABLE lists those it
 cannot, each with why). BACKUP_CALLS and
 RESTORE_CALLS are lists of files separated by ':' (deploy_kube and the
 backup part of restore_layout216_kube; restore_kube and its restore part),
-of the {"argv", "kinds", "names", "existed"} lines tests/deploy/fake-kubectl
+of the {"argv", "kinds", "names", "existed"} lines tests/deploy/fake_kubectl.c
 writes to FAKE_KUBE_CALLS. The map from a kubectl call to the RBAC requests
 it makes is below; a call it does not know fails the test, so a new kind of
 call cannot go unnoticed. S3_BACKUP_CALLS and S3_RESTORE_CALLS are those of

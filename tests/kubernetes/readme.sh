@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the commands of README's "Run it in Kubernetes / OpenShift" section.
-# No Kubernetes API server runs here, so kubectl is tests/deploy/fake-kubectl
+# No Kubernetes API server runs here, so kubectl is tests/deploy/fake_kubectl.c
 # (a TEST DOUBLE: `apply -k`/`create -k` render with the real kubectl's
 # kustomize and store the objects; `create secret generic` stores the
 # Secret). Every command of the section's sh blocks is run, except those
@@ -11,6 +11,7 @@
 # shellcheck disable=SC1091
 . "$(dirname "$0")/../cli/lib.sh"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+fake_kubectl
 real=$(command -v "${KUBECTL:-kubectl}") || fail "no kubectl (ci/deps.sh installs kubernetes-client)"
 py=python3
 "$py" -c 'import yaml' 2>/dev/null || py=/usr/bin/python3
@@ -18,11 +19,11 @@ py=python3
 mkdir -p "$WORK/bin" "$WORK/kube/resources" "$WORK/cwd"
 cat >"$WORK/bin/kubectl" <<SH
 #!/bin/sh
-exec "$py" "$TOP/tests/deploy/fake-kubectl" "\$@"
+exec "$FAKE_KUBECTL" "\$@"
 SH
 chmod +x "$WORK/bin/kubectl"
 echo '{"apiVersion": "v1", "kind": "List", "items": []}' >"$WORK/kube/pods.json"
-export FAKE_KUBE_DIR=$WORK/kube FAKE_KUBE_NAMESPACE=3scale FAKE_KUBE_KUSTOMIZE=$real
+export FAKE_KUBE_DIR=$WORK/kube FAKE_KUBE_NAMESPACE=3scale FAKE_KUBE_KUSTOMIZE=$real FAKE_KUBE_PYTHON=$py
 ln -s "$TOP/deploy" "$WORK/cwd/deploy"
 echo 'repository password' >"$WORK/cwd/repository-password"
 printf '[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = example\n' >"$WORK/cwd/credentials"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The RDB swap of a Redis in its pod (3scale's in-pod backend-redis),
-# through tests/deploy/fake-kubectl (a TEST DOUBLE of kubectl: `exec` runs
+# through tests/deploy/fake_kubectl.c (a TEST DOUBLE of kubectl: `exec` runs
 # here, a rollout of the pod rewrites the local server's persistence and
 # memory lines from the redis-config ConfigMap and restarts it). The
 # server's redis-config limits it to 2 MB (noeviction, then allkeys-lru);
@@ -49,10 +49,10 @@ tsarc_repo
 zip_server zip
 redis_up kpod
 
+FAKE_KUBECTL=${TSARC_FAKE_KUBECTL:?set TSARC_FAKE_KUBECTL to the fake-kubectl binary}
 KDIR=$WORK/kube
 mkdir -p "$KDIR/resources/configmap"
 export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
-FAKE_KUBECTL=$TOP/tests/deploy/fake-kubectl
 # system-mysql's root password (its MariaDB is started where it is used).
 MYSQL_PW="my-$TEST_NAME-Tq4vB8"
 python3 - "$KDIR/pods.json" "$WORK" "$ADMIN_PW" "$MYSQL_PW" <<'PY'

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The kube restore, through tests/deploy/fake-kubectl (a TEST DOUBLE of
+# The kube restore, through tests/deploy/fake_kubectl.c (a TEST DOUBLE of
 # kubectl/oc: `exec` runs on this machine against the demo's real servers,
 # `apply` writes into its per-namespace store, a rollout of a Redis pod
 # rewrites the local server's persistence lines from the redis-config

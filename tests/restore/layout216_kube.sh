@@ -2,7 +2,7 @@
 # The 3scale 2.16 layout (every database external, found from the
 # APIManager and the Secrets: TLS MariaDB, ACL Redis over TLS and behind a
 # Sentinel) through the kube transport, as the CronJob in the namespace
-# runs it: tests/deploy/fake-kubectl (a TEST DOUBLE of kubectl) serves the
+# runs it: tests/deploy/fake_kubectl.c (a TEST DOUBLE of kubectl) serves the
 # demo's Secrets, ConfigMaps and APIManager, and no database pod runs.
 # Proven: the destroyed deployment is restored equal with no exec but into
 # system-app for the files, and no rollout (tsarc reaches the databases

@@ -12,7 +12,7 @@
 # the local one alike. No database server is needed.
 # shellcheck disable=SC1091
 . "$(cd "$(dirname "$0")" && pwd)/../cli/lib.sh"
-FAKE_KUBECTL=$(cd "$(dirname "$0")/../deploy" && pwd)/fake-kubectl
+fake_kubectl
 
 KDIR=$WORK/kube
 mkdir -p "$KDIR/resources/secret" "$KDIR/resources/configmap" "$WORK/res/secret"

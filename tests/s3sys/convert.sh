@@ -211,7 +211,7 @@ T3=$WORK/pod-volume
 mkdir -p "$KDIR/resources/apimanager" "$T3/old"
 printf 'old\n' > "$T3/old/old.txt"
 export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
-python3 - "$KDIR" "$T3" "$HERE/../deploy/fake-kubectl" <<'PY'
+python3 - "$KDIR" "$T3" "${TSARC_FAKE_KUBECTL:?set TSARC_FAKE_KUBECTL to the fake-kubectl binary}" <<'PY'
 import json, sys
 kdir, vol, kubectl = sys.argv[1:]
 pod = {"apiVersion": "v1", "kind": "Pod",
