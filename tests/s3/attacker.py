@@ -26,22 +26,36 @@ the command line.
                                           governance date to SECONDS from now,
                                           with the bypass header
   attacker.py delete-bucket BUCKET        "ok" or the error code
+
+botocore takes 0.7 s of CPU to start and build its client, many times the
+request: `attacker.py serve PORTFILE` runs the commands for one test
+instead, on a loopback port it writes to PORTFILE, one connection a
+command (object_lock_lib.sh's att is its client). A request is
+NUL-terminated fields: the endpoint, the access key, the secret key (the
+caller's environment, never a command line), the number of arguments and
+the arguments; the reply is the exit status on a line, then what the
+command printed. Its errors go to the server's stderr, the test's log.
 """
+import contextlib
 import datetime
+import io
 import os
+import socket
 import sys
 import time
+import traceback
 
 import botocore.session
 from botocore.exceptions import ClientError
 
 
-def client():
-    s = botocore.session.get_session()
+def client(endpoint=None, key=None, secret=None, session=None):
+    """An S3 client, of the environment's endpoint and credentials by default."""
+    s = session or botocore.session.get_session()
     return s.create_client(
-        "s3", endpoint_url=os.environ["TSARC_TEST_S3_ENDPOINT"], region_name="us-east-1",
-        aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"])
+        "s3", endpoint_url=endpoint or os.environ["TSARC_TEST_S3_ENDPOINT"],
+        region_name="us-east-1", aws_access_key_id=key or os.environ["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=secret or os.environ["AWS_SECRET_ACCESS_KEY"])
 
 
 def code(e):
@@ -64,9 +78,7 @@ def all_versions(s3, bucket, prefix):
             yield m["Key"], m["VersionId"], m["IsLatest"], True
 
 
-def main():
-    s3 = client()
-    cmd, args = sys.argv[1], sys.argv[2:]
+def run(s3, cmd, args):
     if cmd == "lock-config":
         try:
             c = s3.get_object_lock_configuration(Bucket=args[0])
@@ -130,6 +142,66 @@ def main():
         attempt(s3.delete_bucket, Bucket=args[0])
     else:
         sys.exit("unknown command " + cmd)
+
+
+def read_fields(conn):
+    """The NUL-terminated fields of one request."""
+    data = b""
+    while True:
+        block = conn.recv(65536)
+        if not block:
+            return None
+        data += block
+        fields = data.split(b"\0")
+        if len(fields) > 4 and len(fields) >= 5 + int(fields[3]):
+            return [f.decode() for f in fields[:4 + int(fields[3])]]
+
+
+def serve(portfile):
+    """One botocore session for the whole test, a client per credentials."""
+    session, clients = botocore.session.get_session(), {}
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(srv.getsockname()[1]))
+    os.replace(portfile + ".tmp", portfile)
+    parent = os.getppid()
+    srv.settimeout(2)
+    while True:
+        try:
+            conn, _ = srv.accept()
+        except socket.timeout:
+            if os.getppid() != parent:  # the test is gone, killed before its clean-up
+                return
+            continue
+        conn.settimeout(None)
+        with conn:
+            fields = read_fields(conn)
+            if not fields:
+                continue
+            creds, argv = tuple(fields[:3]), fields[4:]
+            if creds not in clients:
+                clients[creds] = client(*creds, session=session)
+            out, rc = io.StringIO(), 0
+            try:
+                with contextlib.redirect_stdout(out):
+                    run(clients[creds], argv[0], argv[1:])
+            except SystemExit as e:
+                rc = e.code if isinstance(e.code, int) else 1
+                if not isinstance(e.code, int):
+                    sys.stderr.write(str(e.code) + "\n")
+            except Exception:  # what a run of its own would have died of
+                traceback.print_exc()
+                rc = 1
+            conn.sendall(f"{rc}\n{out.getvalue()}".encode())
+
+
+def main():
+    if sys.argv[1] == "serve":
+        serve(sys.argv[2])
+        return
+    run(client(), sys.argv[1], sys.argv[2:])
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@
 GLASS_PW="glass-${TEST_NAME}-3Jr8sQ"
 OLD_PW="old-${TEST_NAME}-9Tn2wK"
 
-# Each look at the bucket is one run of attacker.py (a second or more of
-# Python and botocore), so the test takes one listing of keys/ at a time
+# Each look at the bucket is one command of attacker.py (a request per
+# version for the dates), so the test takes one listing of keys/ at a time
 # and reads it: keys_versions leaves `KEY VERSION latest|old|marker` lines
 # in $WORK/keys, keys_dates `KEY VERSION latest|old MODE UNTIL` in
 # $WORK/dates. has_version KEY [VERSION STATE] and date_of KEY VERSION

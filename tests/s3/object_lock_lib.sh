@@ -1,15 +1,33 @@
 # shellcheck shell=bash disable=SC2034 # sets ATT, BUCKET, BASE for the test that sources it
 # What the Object Lock tests on the RGW (object_lock.sh, object_lock_pack.sh)
 # share; sourced after tests/cli/lib.sh, run through run_with_s3.sh. Sets
-# ATT (tests/s3/attacker.py: botocore with the repository's credentials),
-# BUCKET (the fresh bucket of TSARC_TEST_S3_URL) and BASE (the endpoint URL
-# before it); wait_past EPOCH waits until this host's clock, which the
+# ATT (tests/s3/attacker.py: botocore with the repository's credentials,
+# one server per test), BUCKET (the fresh bucket of TSARC_TEST_S3_URL) and
+# BASE (the endpoint URL before it); wait_past EPOCH waits until this host's clock, which the
 # local RGW shares, is past EPOCH (a retention date cannot be set in the
 # past, so expiring one means waiting for a date a few seconds ahead);
 # old_version, version_until and extend_moves look at what an overwrite
 # left behind.
 : "${TSARC_TEST_S3_URL:?run this through tests/s3/run_with_s3.sh}"
-ATT="python3 $(dirname "${BASH_SOURCE[0]}")/attacker.py"
+# One attacker.py serves the test's commands (botocore's start-up is most
+# of a command's cost); att ARGS... runs one as `attacker.py ARGS...` would.
+python3 "$(dirname "${BASH_SOURCE[0]}")/attacker.py" serve "$WORK/attacker.port" &
+for _ in $(seq 300); do
+	[ -s "$WORK/attacker.port" ] && break
+	sleep 0.1
+done
+ATT_PORT=$(cat "$WORK/attacker.port" 2>/dev/null) || fail "attacker.py serve did not start"
+att() {
+	local fd rc
+	exec {fd}<>"/dev/tcp/127.0.0.1/$ATT_PORT" || fail "attacker.py serve is not listening"
+	printf '%s\0' "$TSARC_TEST_S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" \
+		"$#" "$@" >&"$fd"
+	read -r rc <&"$fd"
+	cat <&"$fd"
+	exec {fd}<&-
+	return "${rc:-1}"
+}
+ATT=att
 rest=${TSARC_TEST_S3_URL#s3:http*://}
 rest=${rest#*/}
 BUCKET=${rest%%/*}
