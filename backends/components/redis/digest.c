@@ -5,6 +5,7 @@
  */
 #include "digest.h"
 #include "logical.h"
+#include "rdbvalue.h"
 #include "tsarc/errors.h"
 
 #include <openssl/evp.h>
@@ -105,20 +106,6 @@ const char *tsarc_redis_version_readers(int version)
 	return "redis-server 7.0 or later, or valkey-server";
 }
 
-/* Redis's CRC-64 (Jones polynomial, reflected), which ends a DUMP payload. */
-static uint64_t crc64_jones(const unsigned char *p, size_t n)
-{
-	uint64_t crc = 0;
-	int k;
-
-	while (n--) {
-		crc ^= *p++;
-		for (k = 0; k < 8; k++)
-			crc = crc & 1 ? crc >> 1 ^ 0x95ac9329ac4bc9b5ULL : crc >> 1;
-	}
-	return crc;
-}
-
 void tsarc_redis_note_payload(tsarc_redis_stats *st, const void *payload, size_t len)
 {
 	int v = tsarc_redis_payload_version(payload, len);
@@ -138,7 +125,7 @@ void tsarc_redis_payload_probe(unsigned char out[TSARC_REDIS_PROBE_PAYLOAD], int
 	out[2] = 0x01;
 	out[3] = (unsigned char)version;
 	out[4] = (unsigned char)(version >> 8);
-	crc = crc64_jones(out, 5);
+	crc = tsarc_rdb_crc64(0, out, 5);
 	for (i = 0; i < 8; i++)
 		out[5 + i] = (unsigned char)(crc >> (8 * i));
 }
@@ -178,137 +165,33 @@ static void put64(EVP_MD_CTX *c, uint64_t v)
  * CRC64. Sets and hashes kept as hash tables serialize in table order,
  * which differs between two servers holding the same members (each seeds
  * its hash function at random): for them the value is the sum of each
- * member's (field and value's) SHA-256, read from the payload. Any other
+ * member's (field and value's) SHA-256, read from the payload. An object
+ * that is one string (an intset, a ziplist or listpack) is hashed as that
+ * string's bytes: whether its writer compressed it (LZF) is the writer's
+ * choice, and a payload rewritten for an older server (payload.h) writes
+ * it plain where the server that takes it would compress it. Any other
  * payload is hashed as it is, without the version and CRC. */
 
-typedef struct rdb_cursor {
-	const unsigned char *p, *end;
-} rdb_cursor;
-
-static int rdb_len(rdb_cursor *c, uint64_t *len, int *special)
+/* One RDB string of the payload into m: its length, then its bytes
+ * (decompressed, an integer as decimal), so that field and value
+ * boundaries count and how its writer encoded it does not. */
+static int rdb_string(tsarc_rdb_cursor *c, EVP_MD_CTX *m)
 {
-	unsigned char b;
-	int i, n;
+	tsarc_rdb_str s;
+	int rc = tsarc_rdb_string(c, &s);
 
-	*special = 0;
-	if (c->p >= c->end)
-		return -1;
-	b = *c->p++;
-	switch (b >> 6) {
-	case 0:
-		*len = b & 0x3f;
-		return 0;
-	case 1:
-		if (c->p >= c->end)
-			return -1;
-		*len = (uint64_t)(b & 0x3f) << 8 | *c->p++;
-		return 0;
-	case 3:
-		*special = 1;
-		*len = b & 0x3f;
-		return 0;
+	if (!rc) {
+		put64(m, s.len);
+		EVP_DigestUpdate(m, s.p, s.len);
 	}
-	n = b == 0x80 ? 4 : b == 0x81 ? 8 : 0;
-	if (!n || c->end - c->p < n)
-		return -1;
-	for (*len = 0, i = 0; i < n; i++)
-		*len = *len << 8 | *c->p++;
-	return 0;
-}
-
-static int lzf_decompress(const unsigned char *in, size_t inlen, unsigned char *out,
-	size_t outlen)
-{
-	const unsigned char *ie = in + inlen;
-	unsigned char *op = out, *oe = out + outlen;
-
-	while (in < ie) {
-		unsigned ctrl = *in++;
-		if (ctrl < 32) {
-			ctrl++;
-			if ((size_t)(oe - op) < ctrl || (size_t)(ie - in) < ctrl)
-				return -1;
-			memcpy(op, in, ctrl);
-			op += ctrl;
-			in += ctrl;
-		} else {
-			unsigned len = ctrl >> 5;
-			unsigned char *ref = op - ((ctrl & 0x1f) << 8) - 1;
-			if (len == 7) {
-				if (in >= ie)
-					return -1;
-				len += *in++;
-			}
-			if (in >= ie)
-				return -1;
-			ref -= *in++;
-			len += 2;
-			if ((size_t)(oe - op) < len || ref < out)
-				return -1;
-			while (len--)
-				*op++ = *ref++;
-		}
-	}
-	return op == oe ? 0 : -1;
-}
-
-/* One RDB string of the payload into h (its SHA-256, with a length
- * prefix when `prefix`, so field and value boundaries count). */
-static int rdb_string(rdb_cursor *c, EVP_MD_CTX *m)
-{
-	uint64_t len;
-	int special;
-	unsigned char *tmp;
-	char num[24];
-
-	if (rdb_len(c, &len, &special))
-		return -1;
-	if (!special) {
-		if ((uint64_t)(c->end - c->p) < len)
-			return -1;
-		put64(m, len);
-		EVP_DigestUpdate(m, c->p, len);
-		c->p += len;
-		return 0;
-	}
-	if (len <= 2) { /* an integer: 1, 2 or 4 bytes little-endian */
-		int n = 1 << len, i;
-		int64_t v = 0;
-		if (c->end - c->p < n)
-			return -1;
-		for (i = n - 1; i >= 0; i--)
-			v = v << 8 | c->p[i];
-		if (n < 8 && (v & ((int64_t)1 << (8 * n - 1))))
-			v -= (int64_t)1 << (8 * n);
-		c->p += n;
-		len = (uint64_t)snprintf(num, sizeof(num), "%lld", (long long)v);
-		put64(m, len);
-		EVP_DigestUpdate(m, num, len);
-		return 0;
-	}
-	if (len == 3) { /* LZF */
-		uint64_t clen, ulen;
-		if (rdb_len(c, &clen, &special) || special || rdb_len(c, &ulen, &special) || special ||
-			(uint64_t)(c->end - c->p) < clen || ulen > TSARC_REDIS_BULK_MAX ||
-			!(tmp = malloc(ulen ? ulen : 1)))
-			return -1;
-		if (lzf_decompress(c->p, clen, tmp, ulen)) {
-			free(tmp);
-			return -1;
-		}
-		c->p += clen;
-		put64(m, ulen);
-		EVP_DigestUpdate(m, tmp, ulen);
-		free(tmp);
-		return 0;
-	}
-	return -1;
+	tsarc_rdb_str_free(&s);
+	return rc;
 }
 
 /* Sum of the members' hashes of a hash-table set (fields 1) or hash (2). */
 static int unordered_sum(const unsigned char *p, size_t n, int fields, unsigned char sum[32])
 {
-	rdb_cursor c = {p + 1, p + n};
+	tsarc_rdb_cursor c = {p + 1, p + n};
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	uint64_t count, i;
 	int special, f, rc = -1;
@@ -316,7 +199,7 @@ static int unordered_sum(const unsigned char *p, size_t n, int fields, unsigned 
 	memset(sum, 0, 32);
 	if (!m)
 		return -1;
-	if (rdb_len(&c, &count, &special) || special)
+	if (tsarc_rdb_len(&c, &count, &special) || special)
 		goto done;
 	for (i = 0; i < count; i++) {
 		unsigned char h[32];
@@ -331,6 +214,33 @@ static int unordered_sum(const unsigned char *p, size_t n, int fields, unsigned 
 	rc = c.p == c.end ? 0 : -1;
 done:
 	EVP_MD_CTX_free(m);
+	return rc;
+}
+
+/* RDB object types that are one string: the zipmap, ziplist, intset and
+ * listpack encodings. */
+static int one_string(unsigned char t)
+{
+	return (t >= 9 && t <= 13) || t == 16 || t == 17 || t == 20;
+}
+
+/* The type, then the string's bytes (rdb_string), into m; -1 (m
+ * untouched) when the payload is not one whole string. */
+static int one_string_hash(const unsigned char *p, size_t n, EVP_MD_CTX *m)
+{
+	tsarc_rdb_cursor c = {p + 1, p + n};
+	tsarc_rdb_str s;
+	int rc = tsarc_rdb_string(&c, &s);
+
+	if (!rc && c.p == c.end) {
+		EVP_DigestUpdate(m, "string-of", 9);
+		EVP_DigestUpdate(m, p, 1);
+		put64(m, s.len);
+		EVP_DigestUpdate(m, s.p, s.len);
+	} else {
+		rc = -1;
+	}
+	tsarc_rdb_str_free(&s);
 	return rc;
 }
 
@@ -358,6 +268,8 @@ void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t k
 		sum)) {
 		EVP_DigestUpdate(c, "unordered", 9);
 		EVP_DigestUpdate(c, sum, 32);
+	} else if (plen >= 11 && one_string(p[0]) && !one_string_hash(p, body, c)) {
+		/* hashed by one_string_hash */
 	} else {
 		put64(c, body);
 		EVP_DigestUpdate(c, payload, body);
