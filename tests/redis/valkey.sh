@@ -6,20 +6,26 @@
 # a logical backup (an ACL user without SYNC) and an RDB (SYNC, and
 # redis-cli --rdb on this host), restored logically and through the
 # private server. Valkey 8 into Valkey 8 and Redis 7.0 into Valkey 8 are
-# restored whole; Valkey 8 into Redis 7.0, which refuses version 11, is
-# refused by the plan and the run before the target is touched, naming
-# both versions; so is a Valkey 8 RDB where no server of this host reads
-# it (the private server loads the RDB).
+# restored whole; into a Redis 7.0, which refuses version 11, Valkey 8's
+# payloads are rewritten to version 10 (payload.h: its listpack sets and
+# its streams of Redis 7.2's layout re-encoded), and the target's own DUMP
+# of every key is then what was sent (the digest is compared). A Valkey 8
+# RDB where no server of this host reads it (the private server loads the
+# RDB) is refused by the plan and the run before the target is touched.
 # Redis 8 (in the root filesystem of TSARC_TEST_REDIS8_ROOT, Debian 13, the
 # image's) writes payloads of version 12: as the first private server
 # next to a valkey-server 8 (11), a Redis 7.0 RDB goes into a Valkey 8
-# through the valkey-server, and into a Redis 7.0 (10) it is refused by
-# the plan and the run, naming each server's version, the target untouched.
+# through the valkey-server, and into a Redis 7.0 (10) through Redis 8,
+# its payloads rewritten. A Redis 8 source's backups go into a Valkey 8
+# (12 rewritten to 11) and a Redis 7.0 (to 10); one holding a hash with
+# field expiries, which neither has, is refused naming the key: by the
+# plan for the logical backup (it records how far its payloads can be
+# rewritten), by the run for the RDB, the target untouched either way.
 # Valkey 9 (in the root filesystem of TSARC_TEST_VALKEY9_ROOT, Debian sid,
 # made by ci/test.sh) writes an RDB of another magic, "VALKEY080", and
 # payloads of version 80: its backups are restored into a Valkey 9, through
-# a private valkey-server 9 for the RDB, and refused into a Valkey 8 before
-# it is touched, the plan and the run naming version 80 and what reads it.
+# a private valkey-server 9 for the RDB, and into a Valkey 8 rewritten to
+# version 11; its RDB where no server of this host reads it is refused.
 . "$(dirname "$0")/lib.sh"
 
 command -v valkey-server >/dev/null || {
@@ -45,9 +51,6 @@ deployment vsrc-admin "$PORT_VSRC" default "$ADMIN_PW"
 deployment rsrc-user "$PORT_RSRC" backup "$USER_PW"
 deployment rsrc-admin "$PORT_RSRC" default "$ADMIN_PW"
 deployment vdst "$PORT_VDST" restorer "$USER_PW"
-# The Redis 7.0 target is the source, once backed up: refused, it must
-# keep its keys.
-deployment rdst "$PORT_RSRC" restorer "$USER_PW"
 
 info "backups of Valkey 8 and Redis 7.0: logical (no SYNC) and RDB (SYNC)"
 V_LOGICAL=$(backup_id "$WORK/vsrc-user/config.json" vl) || exit 1
@@ -61,6 +64,11 @@ for snap in "$V_LOGICAL:11" "$V_RDB:11" "$R_LOGICAL:10" "$R_RDB:10"; do
 	v=$(stream_meta "${snap%:*}" backend-redis.rdb redis_payload_version)
 	[ "$v" = "${snap#*:}" ] || fail "snapshot ${snap%:*} records redis_payload_version $v, not ${snap#*:}"
 done
+
+# A Redis 7.0 target of its own, which takes payloads of version 10 at
+# most.
+redis_up r70
+deployment r70 "$PORT_R70" restorer "$USER_PW"
 
 # restored SNAP SRC_KEYS WHAT [TARGET PORT]: SNAP restored into the
 # deployment TARGET (the Valkey 8 target vdst), planned first; it then
@@ -95,20 +103,21 @@ info "Redis 7.0 into Valkey 8: the logical stream, the RDB through the private s
 restored "$R_LOGICAL" "$WORK/rsrc.keys" "Redis logical into Valkey"
 restored "$R_RDB" "$WORK/rsrc.keys" "Redis RDB into Valkey"
 
-# refused SNAP WHAT: SNAP into the Redis 7.0 target is refused by the plan
-# and by the run, naming the versions; the target keeps its keys.
-refused() {
-	plan_refused "$1" "$WORK/rdst/config.json" "version 11" "$2"
-	grep -q "payloads of RDB version 10 at most" "$WORK/plan.err" || fail "$2: the plan: $(cat "$WORK/plan.err")"
-	"$TSARC" restore "$1" --config "$WORK/rdst/config.json" --repo "$REPO" \
-		> "$WORK/refused.out" 2> "$WORK/refused.err" && fail "$2: restored"
-	grep -q "version 11.*nothing was written" "$WORK/refused.err" || fail "$2: the run: $(cat "$WORK/refused.err")"
-	keys_dump "$PORT_RSRC" > "$WORK/rdst.after"
-	diff -q "$WORK/rsrc.keys" "$WORK/rdst.after" >/dev/null || fail "$2: the target was touched"
+# rewritten SNAP SRC_KEYS WHAT TARGET PORT VERSION: restored as by
+# `restored`, its payloads rewritten to VERSION, which the target takes;
+# the digest compared: the target's own DUMP of each key is what was sent.
+rewritten() {
+	restored "$1" "$2" "$3" "$4" "$5"
+	grep -q "payloads\? of RDB version [0-9]* rewritten to version $6, which the target takes" \
+		"$WORK/restore.json" || fail "$3: not rewritten to $6: $(cat "$WORK/restore.json")"
+	grep -q "key count and digest of every database match" "$WORK/restore.json" ||
+		fail "$3: the digest was not compared: $(cat "$WORK/restore.json")"
 }
-info "Valkey 8 into Redis 7.0: refused before anything is touched"
-refused "$V_LOGICAL" "Valkey logical into Redis 7.0"
-refused "$V_RDB" "Valkey RDB into Redis 7.0"
+info "Valkey 8 into Redis 7.0: its payloads (11) rewritten to 10"
+rewritten "$V_LOGICAL" "$WORK/vsrc.keys" "Valkey logical into Redis 7.0" r70 "$PORT_R70" 10
+rewritten "$V_RDB" "$WORK/vsrc.keys" "Valkey RDB into Redis 7.0" r70 "$PORT_R70" 10
+grep -q "private redis-server (valkey-server, whose DUMP payloads, version 11, are rewritten" \
+	"$WORK/restore.json" || fail "Valkey RDB into Redis 7.0: not the private valkey-server: $(cat "$WORK/restore.json")"
 
 info "a Valkey 8 RDB where this host has no valkey-server: refused by the plan, the target untouched"
 # tsarc alone runs with a PATH whose only server is redis-server.
@@ -149,21 +158,10 @@ valkey9() {
 		[ "$v" = 80 ] || fail "Valkey 9 snapshot $snap records redis_payload_version $v, not 80"
 	done
 
-	info "Valkey 9 into Valkey 8: refused before anything is touched, naming version 80"
-	keys_dump "$PORT_VDST" > "$WORK/vdst.keys"
-	for snap in "$V9_LOGICAL" "$V9_RDB"; do
-		plan_refused "$snap" "$WORK/vdst/config.json" "payloads of RDB version 11 at most" \
-			"Valkey 9 $snap into Valkey 8"
-		grep -q "version 80.*valkey-server 9" "$WORK/plan.err" ||
-			fail "Valkey 9 $snap into Valkey 8: the plan: $(cat "$WORK/plan.err")"
-		"$TSARC" restore "$snap" --config "$WORK/vdst/config.json" --repo "$REPO" \
-			> "$WORK/v9-refused.out" 2> "$WORK/v9-refused.err" && fail "Valkey 9 $snap: restored into Valkey 8"
-		grep -q "version 80.*valkey-server 9" "$WORK/v9-refused.err" ||
-			fail "Valkey 9 $snap into Valkey 8: the run: $(cat "$WORK/v9-refused.err")"
-		keys_dump "$PORT_VDST" > "$WORK/vdst.after"
-		diff -q "$WORK/vdst.keys" "$WORK/vdst.after" >/dev/null ||
-			fail "Valkey 9 $snap into Valkey 8: the target was touched"
-	done
+	info "Valkey 9 into Valkey 8: its payloads (80) rewritten to 11"
+	rewritten "$V9_LOGICAL" "$WORK/v9.keys" "Valkey 9 logical into Valkey 8" vdst "$PORT_VDST" 11
+	PATH=$WORK/v9bin:$PATH rewritten "$V9_RDB" "$WORK/v9.keys" "Valkey 9 RDB into Valkey 8" \
+		vdst "$PORT_VDST" 11
 
 	info "a Valkey 9 RDB into a Valkey 9 where this host has no Valkey 9: refused, untouched"
 	# This host's valkey-server is 8.0: it does not read the magic VALKEY.
@@ -202,15 +200,52 @@ redis8() {
 	grep -q "private redis-server (valkey-server, whose DUMP payloads, version 11" "$WORK/restore.json" ||
 		fail "Redis 8 here: not the private valkey-server: $(cat "$WORK/restore.json")"
 
-	info "a Redis 7.0 RDB into Redis 7.0 where no private server writes payloads it takes: refused, untouched"
-	R8_REFUSED="takes DUMP payloads of RDB version 10 at most.*redis-server (version 12), valkey-server (version 11).*nothing was written"
-	TSARC=$WORK/tsarc-r8 plan_refused "$R_RDB" "$WORK/rdst/config.json" "$R8_REFUSED" \
-		"Redis RDB into Redis 7.0, Redis 8 here"
-	"$WORK/tsarc-r8" restore "$R_RDB" --config "$WORK/rdst/config.json" --repo "$REPO" \
-		> "$WORK/r8-refused.out" 2> "$WORK/r8-refused.err" && fail "Redis 8 here: restored into Redis 7.0"
-	grep -q "$R8_REFUSED" "$WORK/r8-refused.err" || fail "Redis 8 here, into Redis 7.0: the run: $(cat "$WORK/r8-refused.err")"
-	keys_dump "$PORT_RSRC" > "$WORK/rdst.after"
-	diff -q "$WORK/rsrc.keys" "$WORK/rdst.after" >/dev/null || fail "Redis 8 here: the Redis 7.0 target was touched"
+	info "a Redis 7.0 RDB into Redis 7.0 where no private server writes payloads it takes: through Redis 8, rewritten to 10"
+	TSARC=$WORK/tsarc-r8 rewritten "$R_RDB" "$WORK/rsrc.keys" "Redis RDB into Redis 7.0, Redis 8 here" \
+		r70 "$PORT_R70" 10
+	grep -q "private redis-server (redis-server, whose DUMP payloads, version 12, are rewritten" \
+		"$WORK/restore.json" || fail "Redis 8 here, into Redis 7.0: not Redis 8: $(cat "$WORK/restore.json")"
+
+	info "Redis 8 as a source: its payloads (12) rewritten to 11 for Valkey 8 and to 10 for Redis 7.0"
+	REDIS_SERVER=$WORK/r8bin/redis-server redis_up r8
+	fill "$PORT_R8"
+	keys_dump "$PORT_R8" > "$WORK/r8.keys"
+	deployment r8-user "$PORT_R8" backup "$USER_PW"
+	deployment r8-admin "$PORT_R8" default "$ADMIN_PW"
+	R8_LOGICAL=$(backup_id "$WORK/r8-user/config.json" r8l) || exit 1
+	R8_RDB=$(backup_id "$WORK/r8-admin/config.json" r8r) || exit 1
+	for snap in "$R8_LOGICAL" "$R8_RDB"; do
+		v=$(stream_meta "$snap" backend-redis.rdb redis_payload_version)
+		[ "$v" = 12 ] || fail "Redis 8 snapshot $snap records redis_payload_version $v, not 12"
+	done
+	[ "$(stream_meta "$R8_LOGICAL" backend-redis.rdb redis_payload_floor)" = 10 ] ||
+		fail "Redis 8 logical: redis_payload_floor is not 10"
+	rewritten "$R8_LOGICAL" "$WORK/r8.keys" "Redis 8 logical into Valkey 8" vdst "$PORT_VDST" 11
+	rewritten "$R8_LOGICAL" "$WORK/r8.keys" "Redis 8 logical into Redis 7.0" r70 "$PORT_R70" 10
+	TSARC=$WORK/tsarc-r8 rewritten "$R8_RDB" "$WORK/r8.keys" "Redis 8 RDB into Valkey 8" vdst "$PORT_VDST" 11
+	TSARC=$WORK/tsarc-r8 rewritten "$R8_RDB" "$WORK/r8.keys" "Redis 8 RDB into Redis 7.0" r70 "$PORT_R70" 10
+
+	info "a Redis 8 hash with field expiries, which Redis 7.0 and Valkey 8 do not have: refused, untouched"
+	rcli "$PORT_R8" HSET hfe:session token abc user 7 >/dev/null
+	rcli "$PORT_R8" HEXPIRE hfe:session 3600 FIELDS 1 token >/dev/null
+	R8_HFE_LOGICAL=$(backup_id "$WORK/r8-user/config.json" r8hl) || exit 1
+	R8_HFE_RDB=$(backup_id "$WORK/r8-admin/config.json" r8hr) || exit 1
+	rcli "$PORT_R70" FLUSHALL >/dev/null
+	rcli "$PORT_R70" SET other:key 1 >/dev/null
+	keys_dump "$PORT_R70" > "$WORK/r70.before"
+	HFE_PLAN="takes DUMP payloads of RDB version 10 at most.*cannot be below version 12.*nothing was written"
+	plan_refused "$R8_HFE_LOGICAL" "$WORK/r70/config.json" "$HFE_PLAN" "Redis 8 hash with field expiries, logical"
+	HFE_RUN="key 'hfe:session' of database 0: a type newer than Redis 7.2's.*cannot be below version 12.*nothing was written"
+	# The logical backup's run is refused by its plan; the RDB's by the
+	# copy, which reads the private server whole first and names the key.
+	for snap in "$R8_HFE_LOGICAL:$HFE_PLAN" "$R8_HFE_RDB:$HFE_RUN"; do
+		"$WORK/tsarc-r8" restore "${snap%%:*}" --config "$WORK/r70/config.json" --repo "$REPO" \
+			> "$WORK/hfe.out" 2> "$WORK/hfe.err" && fail "Redis 8 hash with field expiries: restored into Redis 7.0"
+		grep -q "${snap#*:}" "$WORK/hfe.err" || fail "Redis 8 hash with field expiries $snap: the run: $(cat "$WORK/hfe.err")"
+		keys_dump "$PORT_R70" > "$WORK/r70.after"
+		diff -q "$WORK/r70.before" "$WORK/r70.after" >/dev/null ||
+			fail "Redis 8 hash with field expiries $snap: the target was touched"
+	done
 }
 if [ -n "${TSARC_TEST_REDIS8_ROOT:-}" ]; then
 	redis8
