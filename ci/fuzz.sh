@@ -14,7 +14,7 @@ dpkg-query -W clang-14 libclang-rt-14-dev >/dev/null 2>&1 ||
 	{ "${as_root[@]}" apt-get update -q && "${as_root[@]}" apt-get install -y -q clang-14 libclang-rt-14-dev; }
 CC=clang-14 cmake -S . -B build/fuzz -DTSARC_FUZZ=ON -DTSARC_TESTS=ON >/dev/null
 targets="manifest codec time config tar meta pack index mysqlstrip s3_xml s3_creds s3sys_stream s3sys_convert tar_intake
-	psqlguard psqlsection psqlhead psqlowner mysqlguard key redis_stream rdbcheck resources lock repo_config"
+	psqlguard psqlsection psqlhead psqlowner mysqlguard key redis_stream rdbcheck redis_payload resources lock repo_config"
 cmake --build build/fuzz -j"$(nproc)" --target $(printf 'fuzz_%s ' $targets)
 for t in $targets; do
 	# libFuzzer adds what it finds to the folder: work on a copy.

@@ -106,14 +106,6 @@ const char *tsarc_redis_version_readers(int version)
 	return "redis-server 7.0 or later, or valkey-server";
 }
 
-void tsarc_redis_note_payload(tsarc_redis_stats *st, const void *payload, size_t len)
-{
-	int v = tsarc_redis_payload_version(payload, len);
-
-	if (v > st->payload_version)
-		st->payload_version = v;
-}
-
 void tsarc_redis_payload_probe(unsigned char out[TSARC_REDIS_PROBE_PAYLOAD], int version)
 {
 	/* RDB type string, an 8-bit integer, 1; the version; the CRC. */

@@ -16,6 +16,7 @@
 #include "interrupt.h"
 #include "log.h"
 #include "logical.h"
+#include "payload.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
@@ -59,6 +60,8 @@ struct tsarc_redis_loader {
 	tsarc_redis_dbmap map;
 	tsarc_redis_stats st;
 	int payload_version; /* what the stream sends, as the target is asked (0: unknown) */
+	int rewrite_to;      /* payloads newer than this are rewritten to it (0: none) */
+	tsarc_buf rw, cmd;   /* a rewritten payload, and its command as sent */
 	tsarc_redis_digests want;
 	int digest_ok;     /* 0: a payload type we cannot name; counts only */
 	near_entry *near;
@@ -242,6 +245,8 @@ void tsarc_redis_loader_free(tsarc_redis_loader *l)
 	/* First: the signal thread may be reading the loader. */
 	tsarc_cleanup_remove(&l->on_exit);
 	tsarc_buf_dispose(&l->in);
+	tsarc_buf_dispose(&l->rw);
+	tsarc_buf_dispose(&l->cmd);
 	tsarc_redis_stats_free(&l->st);
 	tsarc_redis_digests_free(&l->want);
 	free(l->near);
@@ -255,19 +260,24 @@ static int refused_stream(const char *why)
 	return tsarc_error_set(TSARC_ECORRUPT, "not a logical Redis stream: %s", why);
 }
 
-/* A key as a message shows it: printable bytes, others as \xHH, cut. */
-static void key_text(char *out, size_t outsz, const inflight *e)
+void tsarc_redis_key_shown(char *out, size_t outsz, const void *key, size_t keylen)
 {
-	size_t i, n = e->keylen < KEY_SHOWN ? e->keylen : KEY_SHOWN, o = 0;
+	const unsigned char *k = key;
+	size_t i, n = keylen < KEY_SHOWN ? keylen : KEY_SHOWN, o = 0;
 
 	for (i = 0; i < n && o + 5 < outsz; i++) {
-		unsigned char c = e->key[i];
+		unsigned char c = k[i];
 		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
 			out[o++] = (char)c;
 		else
 			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", c);
 	}
-	snprintf(out + o, outsz - o, "%s", e->keylen > n ? "..." : "");
+	snprintf(out + o, outsz - o, "%s", keylen > n ? "..." : "");
+}
+
+static void key_text(char *out, size_t outsz, const inflight *e)
+{
+	tsarc_redis_key_shown(out, outsz, e->key, e->keylen);
 }
 
 static void note_refusal(tsarc_redis_loader *l, const inflight *e, const char *why)
@@ -465,31 +475,69 @@ int tsarc_redis_payload_taken(tsarc_redis *dst, int version, int *taken)
  * snapshot's record of the version is untrusted, and up to 65535 would be
  * one round trip each. */
 #define PAYLOAD_VERSION_HIGHEST_KNOWN 80
-int tsarc_redis_payload_highest(tsarc_redis *dst, int below, char *most, size_t size)
+int tsarc_redis_payload_highest(tsarc_redis *dst, int below, int *highest, char *most,
+	size_t size)
 {
 	int v, rc, taken = 0;
 
+	*highest = 0;
 	snprintf(most, size, "of no RDB version");
 	v = below - 1 < PAYLOAD_VERSION_HIGHEST_KNOWN ? below - 1 : PAYLOAD_VERSION_HIGHEST_KNOWN;
 	for (; v > 0 && !taken; v--) {
 		if ((rc = tsarc_redis_payload_taken(dst, v, &taken)))
 			return rc;
-		if (taken)
+		if (taken) {
+			*highest = v;
 			snprintf(most, size, "of RDB version %d at most", v);
+		}
 	}
 	return 0;
 }
 
-/* The target refused payloads of `version`: the highest it takes, asked
+int tsarc_redis_payload_route(tsarc_redis *dst, int version, int floor, const char *floor_what,
+	int *rewrite_to)
+{
+	char most[64];
+	int rc, taken, highest;
+
+	*rewrite_to = 0;
+	if (version <= 0)
+		return 0;
+	if ((rc = tsarc_redis_payload_taken(dst, version, &taken)) || taken ||
+		(rc = tsarc_redis_payload_highest(dst, version, &highest, most, sizeof(most))))
+		return rc;
+	if (highest >= TSARC_REDIS_REWRITE_LOWEST && highest >= floor) {
+		*rewrite_to = highest;
+		return 0;
+	}
+	if (highest >= TSARC_REDIS_REWRITE_LOWEST)
+		return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s takes DUMP payloads %s, and the "
+			"backup's are version %d %s. Its payloads are rewritten for an older server "
+			"where their types exist there, and %s cannot be below version %d: the restore "
+			"would empty the target and then fail; nothing was written. Restore into a "
+			"server that takes version %d: %s", tsarc_redis_where(dst), most, version,
+			TSARC_REDIS_PAYLOAD_WRITERS, floor_what ? floor_what : "one of its keys (of a type "
+			"that version does not have: a hash with field expiries, a module's type)", floor,
+			floor, tsarc_redis_version_readers(floor));
+	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s takes DUMP payloads %s, and the "
+		"backup's are version %d %s; tsarc rewrites them for a server that takes version "
+		"%d or later (Redis 7.0 and newer, every Valkey), not older: the restore would empty "
+		"the target and then fail; nothing was written. Restore into a server that takes "
+		"version %d or later", tsarc_redis_where(dst), most, version,
+		TSARC_REDIS_PAYLOAD_WRITERS, TSARC_REDIS_REWRITE_LOWEST, TSARC_REDIS_REWRITE_LOWEST);
+}
+
+/* The target refused payloads of `version`, which the caller did not
+ * route (tsarc_redis_payload_route): the highest it takes, asked
  * downwards the same way, in the error. Found at the first RESTORE, the
- * target would be left empty (a Valkey 8's or Redis 7.2's payloads, 11,
- * into a Redis 7.0, which takes 10 at most). */
+ * target would be left empty (a Redis 8's payloads, 12, into a Redis 7.0,
+ * which takes 10 at most). */
 static int version_refused(tsarc_redis *dst, int version)
 {
 	char most[64];
-	int rc;
+	int rc, highest;
 
-	if ((rc = tsarc_redis_payload_highest(dst, version, most, sizeof(most))))
+	if ((rc = tsarc_redis_payload_highest(dst, version, &highest, most, sizeof(most))))
 		return rc;
 	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s takes DUMP payloads %s, and the "
 		"backup's are version %d %s: the restore would empty the target and then fail; "
@@ -540,6 +588,11 @@ void tsarc_redis_loader_need(tsarc_redis_loader *l, const tsarc_redis_need *need
 void tsarc_redis_loader_payload_version(tsarc_redis_loader *l, int version)
 {
 	l->payload_version = version;
+}
+
+void tsarc_redis_loader_rewrite(tsarc_redis_loader *l, int version)
+{
+	l->rewrite_to = version;
 }
 
 void tsarc_redis_loader_lazyfree_wait(tsarc_redis_loader *l, int seconds)
@@ -668,9 +721,71 @@ static int note_near(tsarc_redis_loader *l, int64_t expiry, const unsigned char 
 	return 0;
 }
 
+/* Whose payload it is, for a message: "key 'k' of database 0", or the
+ * function libraries' (key NULL). */
+static void payload_where(const tsarc_redis_loader *l, const unsigned char *key, size_t keylen,
+	char *out, size_t outsz)
+{
+	char shown[4 * KEY_SHOWN + 8];
+
+	if (!key) {
+		snprintf(out, outsz, "the function libraries");
+		return;
+	}
+	tsarc_redis_key_shown(shown, sizeof(shown), key, keylen);
+	snprintf(out, outsz, "key '%s' of database %d", shown, l->db);
+}
+
+/* What a payload (argv[i] of a RESTORE of `key`, or of FUNCTION RESTORE
+ * where key is NULL) says of the versions it can be rewritten to
+ * (tsarc_redis_note_payload), and where the loader rewrites payloads
+ * (tsarc_redis_loader_rewrite) and this one is newer than the target's,
+ * the payload rewritten and the command re-encoded around it in l->cmd:
+ * argv[i], lens[i], *raw and *rawlen then point to them. One that cannot
+ * be rewritten is TSARC_EUNSUPPORTED naming the key, found by the check
+ * pass before the target is touched. */
+static int payload_for_target(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
+	size_t lens[], int i, const unsigned char *key, size_t keylen,
+	const unsigned char **raw, size_t *rawlen)
+{
+	char where[4 * KEY_SHOWN + 80];
+	int floor = l->st.payload_floor, rc, k;
+
+	tsarc_redis_note_payload(&l->st, argv[i], lens[i]);
+	if (l->st.payload_floor > floor && l->st.payload_floor > TSARC_REDIS_REWRITE_LOWEST) {
+		const char *why;
+		tsarc_redis_payload_floor(argv[i], lens[i], &why);
+		payload_where(l, key, keylen, where, sizeof(where));
+		snprintf(l->st.floor_what, sizeof(l->st.floor_what), "%s: %s", where, why);
+	}
+	if (!l->rewrite_to || tsarc_redis_payload_version(argv[i], lens[i]) <= l->rewrite_to)
+		return 0;
+	if ((rc = tsarc_redis_payload_rewrite(argv[i], lens[i], l->rewrite_to, &l->rw))) {
+		payload_where(l, key, keylen, where, sizeof(where));
+		tsarc_error_prefix("%s", where);
+		return rc;
+	}
+	argv[i] = l->rw.ptr;
+	lens[i] = l->rw.size;
+	tsarc_buf_clear(&l->cmd);
+	tsarc_buf_printf(&l->cmd, "*%d\r\n", argc);
+	for (k = 0; k < argc; k++) {
+		tsarc_buf_printf(&l->cmd, "$%zu\r\n", lens[k]);
+		tsarc_buf_append(&l->cmd, argv[k], lens[k]);
+		tsarc_buf_append(&l->cmd, "\r\n", 2);
+	}
+	if ((rc = tsarc_buf_status(&l->cmd)))
+		return rc;
+	*raw = l->cmd.ptr;
+	*rawlen = l->cmd.size;
+	l->st.rewritten++;
+	l->st.rewritten_to = l->rewrite_to;
+	return 0;
+}
+
 /* One whole command: argv[i] of lens[i] bytes, `raw` its encoding. */
 static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
-	const size_t lens[], const unsigned char *raw, size_t rawlen)
+	size_t lens[], const unsigned char *raw, size_t rawlen)
 {
 	long long v;
 	int rc;
@@ -708,6 +823,9 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 		}
 		if (!lens[3])
 			return refused_stream("RESTORE of an empty payload");
+		if ((rc = payload_for_target(l, argc, argv, lens, 3, argv[1], lens[1], &raw,
+			&rawlen)))
+			return rc;
 		tsarc_redis_key_hash(h, l->db, argv[1], lens[1], "", -1, "", 0);
 		for (i = 0; i < 8; i++)
 			fp = fp << 8 | h[i];
@@ -728,7 +846,6 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 		tsarc_redis_digest_add(&l->want, l->db, h);
 		if (v && v < l->started + VERIFY_NEAR_MS && (rc = note_near(l, v, h)))
 			return rc;
-		tsarc_redis_note_payload(&l->st, argv[3], lens[3]);
 		l->st.keys++;
 		l->st.bytes += lens[3];
 		l->st.key_bytes += lens[1];
@@ -739,7 +856,8 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 	if (argc == 4 && arg_is(argv[0], lens[0], "FUNCTION") &&
 		arg_is(argv[1], lens[1], "RESTORE") && arg_is(argv[3], lens[3], "REPLACE")) {
 		l->st.functions = 1;
-		tsarc_redis_note_payload(&l->st, argv[2], lens[2]);
+		if ((rc = payload_for_target(l, argc, argv, lens, 2, NULL, 0, &raw, &rawlen)))
+			return rc;
 		return send_cmd(l, raw, rawlen, 'F', NULL, 0);
 	}
 	return refused_stream("a command other than SELECT, RESTORE ... REPLACE ABSTTL or "
@@ -996,6 +1114,35 @@ static int src_payload_version(tsarc_redis *src, int *version)
 	return rc ? rc : tsarc__redis_select(src, 0, NULL);
 }
 
+/* How the payloads of `src` (RDB `version`) reach `dst`
+ * (tsarc_redis_payload_route): where they must be rewritten, every one of
+ * them is read first (a check pass that sends nothing) for the version
+ * each can be rewritten to, so that one that cannot be is refused, naming
+ * its key, before the target is emptied. */
+static int copy_route(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
+	int version, int *rewrite_to)
+{
+	tsarc_redis_loader *chk = NULL;
+	tsarc_redis_stats dumped, st;
+	int rc;
+
+	if ((rc = tsarc_redis_payload_route(dst, version, 0, NULL, rewrite_to)) || !*rewrite_to)
+		return rc;
+	memset(&dumped, 0, sizeof(dumped));
+	memset(&st, 0, sizeof(st));
+	if (!(rc = tsarc_redis_loader_new(&chk, NULL, 0))) {
+		tsarc_redis_loader_map(chk, map);
+		if (!(rc = tsarc_redis_logical_dump(src, feed_loader, chk, NULL, &dumped)) &&
+			!(rc = tsarc_redis_loader_finish(chk, &st)) && st.payload_floor > *rewrite_to)
+			rc = tsarc_redis_payload_route(dst, version, st.payload_floor, st.floor_what,
+				rewrite_to);
+	}
+	tsarc_redis_stats_free(&dumped);
+	tsarc_redis_stats_free(&st);
+	tsarc_redis_loader_free(chk);
+	return rc;
+}
+
 int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
 	const char *what, int lazyfree_wait_s, tsarc_redis_stats *st, char *note, size_t notesz,
 	char *memory, size_t memorysz)
@@ -1004,7 +1151,7 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap
 	tsarc_redis_stats dumped, cleared;
 	tsarc_redis_functions f = TSARC_REDIS_FUNCTIONS_KEEP;
 	tsarc_redis_need need;
-	int rc, ndb = 0, libraries = 0, version = 0;
+	int rc, ndb = 0, libraries = 0, version = 0, rewrite = 0;
 
 	memset(&dumped, 0, sizeof(dumped));
 	memset(&cleared, 0, sizeof(cleared));
@@ -1013,10 +1160,12 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap
 	if ((rc = src_dbs(src, map, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)) ||
 		(rc = src_functions(src, &f, &libraries)) || (rc = src_need(src, &need)) ||
 		(rc = src_payload_version(src, &version)) ||
+		(rc = copy_route(src, dst, map, version, &rewrite)) ||
 		(rc = tsarc_redis_loader_new(&l, dst, 0)))
 		goto done;
 	tsarc_redis_loader_need(l, &need);
-	tsarc_redis_loader_payload_version(l, version);
+	tsarc_redis_loader_payload_version(l, rewrite ? rewrite : version);
+	tsarc_redis_loader_rewrite(l, rewrite);
 	tsarc_redis_loader_lazyfree_wait(l, lazyfree_wait_s);
 	rc = tsarc_redis_loader_clear(l, what, 0, f, libraries, &cleared);
 	if (memorysz)

@@ -27,6 +27,15 @@ typedef struct tsarc_redis_stats {
 	unsigned long long keys;       /* keys written (backup) or restored */
 	unsigned long long bytes;      /* DUMP payload bytes */
 	int payload_version;           /* the highest RDB version of a payload (0: none) */
+	/* The lowest RDB version every payload can be rewritten to (payload.h
+	 * tsarc_redis_payload_floor; 0: none seen); a restore's loader says
+	 * which key set it, where it is above TSARC_REDIS_REWRITE_LOWEST. */
+	int payload_floor;
+	char floor_what[400];
+	/* restore: payloads rewritten for the target (tsarc_redis_loader_rewrite), to
+	 * RDB version `rewritten_to` */
+	unsigned long long rewritten;
+	int rewritten_to;
 	unsigned long long key_bytes;  /* restore: key names' bytes */
 	unsigned long long expired;    /* skipped: expired before the restore */
 	unsigned long long vanished;   /* gone between SCAN and DUMP (backup) */
@@ -48,7 +57,8 @@ typedef struct tsarc_redis_stats {
 
 void tsarc_redis_stats_free(tsarc_redis_stats *st);
 /* A DUMP payload read or sent: its RDB version into st->payload_version
- * when higher. */
+ * when higher, and the version it can be rewritten to into
+ * st->payload_floor (payload.c). */
 void tsarc_redis_note_payload(tsarc_redis_stats *st, const void *payload, size_t len);
 
 /* Database numbers a stream, a URL or the snapshot's metadata may name:
@@ -240,15 +250,33 @@ int tsarc_redis_load_allowed(tsarc_redis *dst, int sends_functions, int payload_
  * its user may not RESTORE. */
 int tsarc_redis_payload_taken(tsarc_redis *dst, int version, int *taken);
 /* The highest RDB version below `below` whose payloads the target takes,
- * asked downwards, as text for an error ("of RDB version 10 at most", or
- * "of no RDB version"). */
-int tsarc_redis_payload_highest(tsarc_redis *dst, int below, char *most, size_t size);
+ * asked downwards, into *highest (0: none), and as text for an error ("of
+ * RDB version 10 at most", or "of no RDB version"). */
+int tsarc_redis_payload_highest(tsarc_redis *dst, int below, int *highest, char *most,
+	size_t size);
+/* How payloads of RDB `version` reach `dst`, asked changing nothing: as
+ * they are where it takes them (*rewrite_to 0); else rewritten (payload.h)
+ * to the highest version below it that the target takes (*rewrite_to),
+ * where that is TSARC_REDIS_REWRITE_LOWEST or above and at least `floor`,
+ * the lowest every payload of the backup can be rewritten to (0: not
+ * known yet: the caller finds it, before the target is touched, and calls
+ * again). Neither: TSARC_EUNSAFE naming the versions and, where `floor`
+ * stops it, `floor_what` (the key and its type; NULL: not known), and
+ * saying nothing was written. */
+int tsarc_redis_payload_route(tsarc_redis *dst, int version, int floor, const char *floor_what,
+	int *rewrite_to);
 /* Which server writes which payloads, for the errors that name versions. */
 #define TSARC_REDIS_PAYLOAD_WRITERS "(Redis 7.0 writes 10; Valkey 7.2 to 8.x and Redis 7.2 " \
 	"write 11, Redis 8 12, Valkey 9 80)"
 /* The RDB version of the payloads the load will send
  * (tsarc_redis_load_allowed; before tsarc_redis_loader_clear). */
 void tsarc_redis_loader_payload_version(tsarc_redis_loader *l, int version);
+/* Payloads of an RDB version above `version` (0: none) are rewritten to it
+ * as they are sent (payload.h; before the first feed): the target takes
+ * `version` at most (tsarc_redis_payload_route). A key whose payload
+ * cannot be stops the feed, naming it (TSARC_EUNSUPPORTED); the check
+ * pass meets it first, with nothing sent, where it rewrites too. */
+void tsarc_redis_loader_rewrite(tsarc_redis_loader *l, int version);
 /* How long its clear waits for the target's lazy frees (tsarc_redis_clear;
  * default TSARC_REDIS_LAZYFREE_WAIT_S). */
 void tsarc_redis_loader_lazyfree_wait(tsarc_redis_loader *l, int seconds);
@@ -279,7 +307,10 @@ void tsarc_redis_loader_free(tsarc_redis_loader *l);
 
 /* Copies every database of `src` into `dst` (cleared first) through the
  * loader, without a stream in between, then verifies: the RDB path into a
- * Redis that cannot restart (from a private redis-server). `map` (NULL:
+ * Redis that cannot restart (from a private redis-server). Payloads of a
+ * version the target does not take are rewritten for it where each can
+ * be (tsarc_redis_payload_route; `src` is read whole first to know), else
+ * refused before `dst` is emptied. `map` (NULL:
  * none) as tsarc_redis_loader_map; its collisions, and a target with
  * fewer databases than the mapped ones, are refused before `dst` is
  * emptied, and so is a `dst` whose maxmemory cannot hold what `src` holds
@@ -291,6 +322,10 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap
 	char *memory, size_t memorysz);
 
 int64_t tsarc_redis_now_ms(void);
+
+/* A key as a message shows it: printable bytes, others as \xHH, cut after
+ * 60 bytes with "...". */
+void tsarc_redis_key_shown(char *out, size_t outsz, const void *key, size_t keylen);
 
 /* Shared by logical.c, load.c and digest.c. SELECT db: an "out of range"
  * answer sets *out_of_range (when not NULL) instead of failing. */

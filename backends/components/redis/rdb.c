@@ -395,14 +395,16 @@ static int server_payloads(const char *server, int version, int *reads, int *wri
 	return rc;
 }
 
-int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **server, int *writes)
+int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **server, int *writes,
+	int *rewrite_to)
 {
-	char tried[600] = "", wrote[600] = "", most[64];
+	char tried[600] = "", wrote[600] = "";
+	const char *first = NULL;
 	size_t i, n = 0, m = 0;
-	int rc, reads, w, taken, lowest = 0;
+	int rc, reads, w, taken, first_writes = 0;
 
 	*server = NULL;
-	*writes = 0;
+	*writes = *rewrite_to = 0;
 	for (i = 0; i < sizeof(private_servers) / sizeof(*private_servers); i++) {
 		if (!tsarc_proc_runnable(private_servers[i]))
 			continue;
@@ -422,18 +424,23 @@ int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **serve
 		}
 		m += (size_t)snprintf(wrote + m, m < sizeof(wrote) ? sizeof(wrote) - m : 0,
 			"%s%s (version %d)", m ? ", " : "", private_servers[i], w);
-		lowest = lowest && lowest < w ? lowest : w;
+		if (!first) {
+			first = private_servers[i];
+			first_writes = w;
+		}
 	}
-	if (!m)
+	if (!first)
 		return none_reads(version, tried);
-	if ((rc = tsarc_redis_payload_highest(dst, lowest, most, sizeof(most))))
+	/* None writes what the target takes: the first one's payloads,
+	 * rewritten for it (payload.h), where they can be. */
+	if ((rc = tsarc_redis_payload_route(dst, first_writes, 0, NULL, rewrite_to))) {
+		tsarc_error_prefix("the servers of this host that load the backup's RDB (version %d) "
+			"for the copy write DUMP payloads the target does not take: %s", version, wrote);
 		return rc;
-	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s takes DUMP payloads %s, and the "
-		"servers of this host that load the backup's RDB (version %d) for the copy write "
-		"newer ones: %s %s. The restore would empty the target and then fail; nothing was "
-		"written. Install here a server whose payloads the target takes, or back the "
-		"source up with \"mode\": \"logical\"", tsarc_redis_where(dst), most, version, wrote,
-		TSARC_REDIS_PAYLOAD_WRITERS);
+	}
+	*server = first;
+	*writes = first_writes;
+	return 0;
 }
 
 void tsarc_redis_private_stop(tsarc_redis_private *p)

@@ -60,10 +60,16 @@ int tsarc_redis_private_rdb_version(const tsarc_redis_private *p);
  * started on an empty RDB of that version (tsarc_redis_private_start's
  * order), is asked the version it DUMPs, and the target whether it takes
  * it, changing nothing. *server: the first that serves (static), *writes
- * its version; `dst` NULL (the plan does not reach the target): the first
- * that reads the RDB. An error naming each server's version and what the
- * target takes where none serves, or what to install where none reads it;
- * asked by the plan and by the step before the target is touched. */
-int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **server, int *writes);
+ * its version; where none writes what the target takes, the first that
+ * reads the RDB, its payloads rewritten for the target to *rewrite_to
+ * (tsarc_redis_payload_route: a Redis 7.0 takes 10, which no server of
+ * Debian 13 writes; whether every payload can be, the copy finds before
+ * the target is touched); else 0. `dst` NULL (the plan does not reach the
+ * target): the first that reads the RDB. An error naming each server's
+ * version and what the target takes where none serves, or what to install
+ * where none reads it; asked by the plan and by the step before the
+ * target is touched. */
+int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **server, int *writes,
+	int *rewrite_to);
 
 #endif

@@ -512,6 +512,11 @@ static cJSON *dump_meta(void *arg)
 		record_rdb_memory(m, &d->mem);
 	if (!strcmp(d->taken, "logical")) {
 		cJSON_AddNumberToObject(m, "redis_keys", (double)d->st.keys);
+		/* How far its payloads can be rewritten for an older server
+		 * (payload.h): the plan of a restore into one tells by it
+		 * whether they all can, before any step writes. */
+		if (d->st.payload_floor > 0)
+			cJSON_AddNumberToObject(m, "redis_payload_floor", d->st.payload_floor);
 		if (d->mem.known)
 			cJSON_AddNumberToObject(m, "redis_used_memory_dataset",
 				(double)d->mem.dataset);

@@ -271,7 +271,7 @@ static int lazyfree_wait_s(const tsarc_step *s)
 static void note_done(tsarc_step *s, const char *how, const char *where,
 	const tsarc_redis_stats *st, const char *verified, const char *maptext, const char *memory)
 {
-	char libs[80] = "", kept[300] = "", lazy[300] = "", detail[200];
+	char libs[80] = "", kept[300] = "", lazy[300] = "", detail[200], rewritten[160] = "";
 
 	if (st->lazyfree_pending)
 		snprintf(lazy, sizeof(lazy), "; the target still had %llu objects to free in the "
@@ -283,9 +283,13 @@ static void note_done(tsarc_step *s, const char *how, const char *where,
 	if (st->functions_kept)
 		snprintf(kept, sizeof(kept), "; the target's function libraries left as they were "
 			"(%llu): %s", st->functions_kept_n, functions_kept_why(s));
+	if (st->rewritten)
+		snprintf(rewritten, sizeof(rewritten), "; %llu DUMP payload%s of RDB version %d "
+			"rewritten to version %d, which the target takes", st->rewritten,
+			st->rewritten == 1 ? "" : "s", st->payload_version, st->rewritten_to);
 	tsarc_step_note(s, "%s into %s: %llu keys restored, %llu expired since the backup and "
-		"skipped; target emptied first with %s%s%s%s%s; %s; %s", how, where, st->keys,
-		st->expired, st->flush ? "FLUSHDB" : "per-key DEL (FLUSHDB refused)", libs,
+		"skipped%s; target emptied first with %s%s%s%s%s; %s; %s", how, where, st->keys,
+		st->expired, rewritten, st->flush ? "FLUSHDB" : "per-key DEL (FLUSHDB refused)", libs,
 		st->functions > 0 ? "; functions restored" : "", kept, lazy, verified, maptext);
 	if (st->functions_kept) {
 		if (!s->detail)
@@ -299,6 +303,8 @@ static void note_done(tsarc_step *s, const char *how, const char *where,
 		s->detail = cJSON_CreateObject();
 	if (s->detail)
 		cJSON_AddStringToObject(s->detail, "redis_databases", maptext);
+	if (s->detail && st->rewritten)
+		cJSON_AddStringToObject(s->detail, "redis_payloads_rewritten", rewritten + 2);
 	/* The memory check before the emptying: what fit, or why it was not
 	 * made (no maxmemory, INFO refused). */
 	if (s->detail && *memory)
@@ -344,9 +350,12 @@ static void stream_need(const tsarc_step *s, const tsarc_redis_stats *st, tsarc_
 
 /* The check pass: the whole stream through a loader that sends nothing.
  * *ndb: its highest database + 1; *version: its payloads' RDB version;
- * *need: what it needs in memory. */
+ * *need: what it needs in memory; floor->payload_floor and floor_what:
+ * the lowest version its payloads can be rewritten to, and which key
+ * says so (payload.h). */
 static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_dbmap *map,
-	int *ndb, unsigned long long *keys, int *functions, int *version, tsarc_redis_need *need)
+	int *ndb, unsigned long long *keys, int *functions, int *version, tsarc_redis_need *need,
+	tsarc_redis_stats *floor)
 {
 	tsarc_redis_loader *chk = NULL;
 	tsarc_redis_stats st;
@@ -365,6 +374,8 @@ static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_d
 		*keys = st.keys;
 		*functions = st.functions;
 		*version = st.payload_version;
+		floor->payload_floor = st.payload_floor;
+		memcpy(floor->floor_what, st.floor_what, sizeof(st.floor_what));
 		stream_need(s, &st, need);
 	}
 	if (rc)
@@ -394,16 +405,21 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 {
 	tsarc_redis *dst = NULL;
 	tsarc_redis_loader *l = NULL;
-	tsarc_redis_stats cleared, st;
+	tsarc_redis_stats cleared, st, floor;
 	tsarc_redis_need need;
 	char where[600], verified[300], what[300];
 	unsigned long long keys = 0;
-	int rc, ndb, functions = 0, version = 0;
+	int rc, ndb, functions = 0, version = 0, rewrite = 0;
 
 	memset(&cleared, 0, sizeof(cleared));
 	memset(&st, 0, sizeof(st));
+	memset(&floor, 0, sizeof(floor));
+	/* The payloads go as they are where the target takes their version,
+	 * else rewritten for it where every one of them can be (payload.h). */
 	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
-		(rc = check_stream(r, s, map, &ndb, &keys, &functions, &version, &need)) ||
+		(rc = check_stream(r, s, map, &ndb, &keys, &functions, &version, &need, &floor)) ||
+		(rc = tsarc_redis_payload_route(dst, version, floor.payload_floor,
+			floor.floor_what[0] ? floor.floor_what : NULL, &rewrite)) ||
 		(rc = tsarc_redis_require_dbs(dst, ndb)))
 		goto done;
 	tsarc_restore_progress(r, "%s: logical restore into %s%s%s", s->component, where,
@@ -412,7 +428,8 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	if ((rc = tsarc_redis_loader_new(&l, dst, 0)))
 		goto done;
 	tsarc_redis_loader_need(l, &need);
-	tsarc_redis_loader_payload_version(l, version);
+	tsarc_redis_loader_payload_version(l, rewrite ? rewrite : version);
+	tsarc_redis_loader_rewrite(l, rewrite);
 	tsarc_redis_loader_lazyfree_wait(l, lazyfree_wait_s(s));
 	if ((rc = tsarc_redis_loader_clear(l, what, keys, stream_functions(s, functions),
 		     functions > 0, &cleared)))
@@ -449,7 +466,7 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	tsarc_redis_stats st;
 	char where[600], verified[300], what[300], memory[1200], how[300];
 	const char *server = NULL;
-	int rc, fd = -1, version, writes = 0;
+	int rc, fd = -1, version, writes = 0, rewrite = 0;
 
 	memset(&st, 0, sizeof(st));
 	memset(&p, 0, sizeof(p));
@@ -470,12 +487,16 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	 * loaded (an RDB whose header names no version: the first server that
 	 * loads it, and the copy's own ask). */
 	if (!rc && (version = tsarc_redis_private_rdb_version(&p)) > 0)
-		rc = tsarc_redis_private_choose(version, dst, &server, &writes);
+		rc = tsarc_redis_private_choose(version, dst, &server, &writes, &rewrite);
 	if (rc || (rc = tsarc_redis_private_start(&p, server, &priv)) ||
 		(rc = tsarc_redis_copy(priv, dst, map, what, lazyfree_wait_s(s), &st, verified,
 			sizeof(verified), memory, sizeof(memory))))
 		goto done;
-	if (server)
+	if (server && st.rewritten)
+		snprintf(how, sizeof(how), "RDB loaded by a private redis-server (%s, whose DUMP "
+			"payloads, version %d, are rewritten for the target; unix socket, private folder, "
+			"removed after), copied logically", server, writes);
+	else if (server)
 		snprintf(how, sizeof(how), "RDB loaded by a private redis-server (%s, whose DUMP "
 			"payloads, version %d, the target takes; unix socket, private folder, removed "
 			"after), copied logically", server, writes);
@@ -758,17 +779,29 @@ static int admit_load_access(const tsarc_step *s, restore_path p, tsarc_redis *d
 {
 	const char *rec = p == PATH_LOGICAL && s->st ? tsarc_spec_str(s->st->meta,
 		"redis_functions") : NULL;
-	unsigned long long version = 0;
-	int rc;
+	unsigned long long version = 0, floor = 0;
+	int rc, rewrite = 0, sent;
 
 	if (!dst)
 		return 0;
 	meta_number(s, "redis_payload_version", &version);
-	if ((rc = tsarc_redis_load_allowed(dst, rec && !strcmp(rec, "saved"),
-		     version <= 0xffff ? (int)version : 0)) != TSARC_EUNSAFE) {
+	meta_number(s, "redis_payload_floor", &floor);
+	sent = version <= 0xffff ? (int)version : 0;
+	/* Payloads the target does not take are rewritten for it where each
+	 * can be (payload.h): a logical backup recorded how far; for an RDB,
+	 * or an older snapshot, the step's check pass finds it before the
+	 * target is touched. */
+	if (!(rc = tsarc_redis_payload_route(dst, sent, floor <= 0xffff ? (int)floor : 0, NULL,
+		&rewrite)) && rewrite)
+		sent = rewrite;
+	else if (rc == TSARC_EUNSAFE)
+		goto refused;
+	if ((rc = tsarc_redis_load_allowed(dst, rec && !strcmp(rec, "saved"), sent)) !=
+		TSARC_EUNSAFE) {
 		tsarc_error_clear();
 		return 0;
 	}
+refused:
 	tsarc_error_prefix("component '%s'", s->component);
 	return rc;
 }
@@ -802,12 +835,12 @@ static int admit_private(const tsarc_step *s, restore_path p, tsarc_redis *dst)
 {
 	unsigned long long version;
 	const char *server;
-	int rc, writes;
+	int rc, writes, rewrite;
 
 	if (p != PATH_PRIVATE || !meta_number(s, "redis_payload_version", &version) ||
 		version > 9999)
 		return 0;
-	if ((rc = tsarc_redis_private_choose((int)version, dst, &server, &writes)))
+	if ((rc = tsarc_redis_private_choose((int)version, dst, &server, &writes, &rewrite)))
 		tsarc_error_prefix("component '%s'", s->component);
 	return rc;
 }

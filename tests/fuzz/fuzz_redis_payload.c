@@ -1,0 +1,99 @@
+/* A DUMP payload rewritten for an older server (backends/components/redis/
+ * payload.c): the payloads come out of the repository, or out of a
+ * private redis-server that loaded the backup's RDB. Any bytes, rewritten
+ * to versions 10, 11 and 12: no crash or read past the input; the floor
+ * is never above the payload's own version; a rewrite to a version below
+ * the floor is refused (EUNSUPPORTED, or ECORRUPT where the payload is
+ * damaged), one at or above it succeeds or finds damage (ECORRUPT, a
+ * wrong CRC-64 among it), and what it writes, only of a payload whose
+ * CRC-64 is right, is a payload of that version whose CRC-64 is right
+ * and whose own floor it meets; an error always has a message. The
+ * floor reads a payload whatever its CRC, so that the listpack and stream
+ * readers are reached by inputs the fuzzer makes. The digest's
+ * hash reads the same bytes. A payload with a known answer (a Valkey 8's
+ * listpack set of integers, rewritten as Redis 7.0's intset) is checked on
+ * the first call, so a rewrite that refuses or copies everything fails. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "payload.h"
+#include "rdbvalue.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define INPUT_MAX (64u * 1024u)
+
+static const unsigned char LP_INTS[] = {
+	0x14, 0x10, 0x10, 0x00, 0x00, 0x00, 0x03, 0x00, 0x03, 0x01, 0xf2, 0x90, 0xee, 0xfe, 0x04,
+	0x01, 0x01, 0xff, 0x0b, 0x00, 0xf8, 0xd5, 0xbc, 0x96, 0xaf, 0x0f, 0x68, 0xff};
+static const unsigned char INTSET_10[] = {
+	0x0b, 0x14, 0x04, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x90, 0xee, 0xfe, 0xff, 0x01,
+	0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x09, 0x0e, 0xec, 0x49, 0xa6, 0x50,
+	0x4d, 0x88};
+
+static void known_answer(void)
+{
+	tsarc_buf out = TSARC_BUF_INIT;
+
+	if (tsarc_redis_payload_rewrite(LP_INTS, sizeof(LP_INTS), 10, &out) ||
+		out.size != sizeof(INTSET_10) || memcmp(out.ptr, INTSET_10, out.size))
+		abort();
+	tsarc_buf_dispose(&out);
+}
+
+static void check(const unsigned char *p, size_t n, int to)
+{
+	tsarc_buf out = TSARC_BUF_INIT;
+	const char *why = NULL;
+	int floor = tsarc_redis_payload_floor(p, n, &why), own = tsarc_redis_payload_version(p, n);
+	int rc = tsarc_redis_payload_rewrite(p, n, to, &out);
+	uint64_t crc = 0;
+	int i;
+
+	if (!why || (own >= 0 && floor > own))
+		abort();
+	if (rc) {
+		const tsarc_error *e = tsarc_error_last();
+		if ((rc != TSARC_EUNSUPPORTED && rc != TSARC_ECORRUPT) || e->code != rc ||
+			!e->message || !e->message[0] || (own >= 0 && to >= floor && rc != TSARC_ECORRUPT))
+			abort();
+	} else {
+		for (i = 7; i >= 0; i--)
+			crc = crc << 8 | p[n - 8 + i];
+		if (crc != tsarc_rdb_crc64(0, p, n - 8))
+			abort();
+		crc = 0;
+		if (own < 0 || to < floor || out.size < 11 ||
+			tsarc_redis_payload_version(out.ptr, out.size) != to ||
+			tsarc_redis_payload_floor(out.ptr, out.size, NULL) > to)
+			abort();
+		for (i = 7; i >= 0; i--)
+			crc = crc << 8 | out.ptr[out.size - 8 + i];
+		if (crc != tsarc_rdb_crc64(0, out.ptr, out.size - 8))
+			abort();
+	}
+	tsarc_buf_dispose(&out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int first = 1;
+	unsigned char h[32];
+
+	if (first) {
+		known_answer();
+		first = 0;
+	}
+	if (size > INPUT_MAX)
+		return 0;
+	check(data, size, 10);
+	check(data, size, 11);
+	check(data, size, 12);
+	tsarc_redis_key_hash(h, 0, "k", 1, "set", -1, data, size);
+	return 0;
+}

@@ -1,0 +1,302 @@
+/*
+ * DUMP payloads rewritten for an older server (backends/components/redis/
+ * payload.c), on payloads a Valkey 8.0 wrote: a set kept as a listpack of
+ * integers (set-max-intset-entries lowered to 2 while it was made), one
+ * of strings, a stream with a consumer group (Redis 7.2's layout, type
+ * 21), a string. The expected bytes of the rewritten intset and stream
+ * are what a Redis 7.0.15 DUMPs after RESTORE of them: its own encoding,
+ * so that the check after a load compares the target's DUMP with what
+ * was sent. What cannot be rewritten (a hash with field expiries, a
+ * module's type) is refused by its floor; damaged payloads are refused,
+ * never rewritten into something else. The digest hashes a compressed
+ * and a plain string alike, and a hash-table set in any order.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "cmocka_main.h"
+
+#include "digest.h"
+#include "payload.h"
+#include "rdbvalue.h"
+#include "tsarc/buf.h"
+#include "tsarc/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Valkey 8.0's DUMP payloads (version 11). */
+static const char LP_INTS[] = "14101000000003000301f290eefe040101ff0b00f8d5bc96af0f68ff";
+static const char LP_STRS[] =
+	"141717000000030085616c706861060c018567616d6d6106ff0b00dbc6fe98e9d35507";
+static const char STREAM[] =
+	"1501100000000000000001000000000000000134340000000f0002010001010184747970650500010201"
+	"00010001856c6f67696e060401020101010001866c6f676f7574070401ff02020101010000020107776f"
+	"726b65727301010101000000000000000100000000000000018e5aaf4aa2010000010105616c6963658e"
+	"5aaf4aa20100008e5aaf4aa201000001000000000000000100000000000000010b009768a3c054259bdf";
+/* The stream as Redis 8 writes it (version 12). */
+static const char STREAM_12[] =
+	"1501100000000000000001000000000000000134340000000f0002010001010184747970650500010201"
+	"00010001856c6f67696e060401020101010001866c6f676f7574070401ff02020101010000020107776f"
+	"726b65727301010101000000000000000100000000000000018e5aaf4aa2010000010105616c6963658e"
+	"5aaf4aa20100008e5aaf4aa201000001000000000000000100000000000000010c0035c12a735390ec1f";
+static const char STR[] = "000568656c6c6f0b000aad620598abc983";
+
+/* Rewritten to 10: what Redis 7.0.15 DUMPs back after RESTORE of them. */
+static const char INTSET_10[] = "0b14040000000300000090eefeff01000000030000000a00090eec49a6504d88";
+static const char STREAM_10[] =
+	"1301100000000000000001000000000000000134340000000f0002010001010184747970650500010201"
+	"00010001856c6f67696e060401020101010001866c6f676f7574070401ff02020101010000020107776f"
+	"726b65727301010101000000000000000100000000000000018e5aaf4aa2010000010105616c6963658e"
+	"5aaf4aa201000001000000000000000100000000000000010a00092f5e908ca4179f";
+/* The strings' set as a plain set (Redis 7.0 holds it as a hash table),
+ * and the string relabelled. */
+static const char STRS_10[] = "020305616c7068610231320567616d6d610a000f4721ca2b8c4ae7";
+static const char STR_10[] = "000568656c6c6f0a006372df766534200a";
+
+typedef struct bytes {
+	unsigned char *p;
+	size_t n;
+} bytes;
+
+static bytes hex(const char *h)
+{
+	bytes b;
+	size_t i;
+
+	b.n = strlen(h) / 2;
+	b.p = malloc(b.n ? b.n : 1);
+	assert_non_null(b.p);
+	for (i = 0; i < b.n; i++) {
+		unsigned v;
+		assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
+		b.p[i] = (unsigned char)v;
+	}
+	return b;
+}
+
+/* `in` rewritten to `to` is exactly `want`. */
+static void rewrites_to(const char *in, int to, const char *want)
+{
+	bytes i = hex(in), w = hex(want);
+	tsarc_buf out = TSARC_BUF_INIT;
+
+	assert_int_equal(tsarc_redis_payload_rewrite(i.p, i.n, to, &out), 0);
+	assert_int_equal(out.size, w.n);
+	assert_memory_equal(out.ptr, w.p, w.n);
+	tsarc_buf_dispose(&out);
+	free(i.p);
+	free(w.p);
+}
+
+static int floor_of(const char *in, const char **why)
+{
+	bytes i = hex(in);
+	int f = tsarc_redis_payload_floor(i.p, i.n, why);
+
+	free(i.p);
+	return f;
+}
+
+static int rewrite_rc(const char *in, int to)
+{
+	bytes i = hex(in);
+	tsarc_buf out = TSARC_BUF_INIT;
+	int rc = tsarc_redis_payload_rewrite(i.p, i.n, to, &out);
+
+	tsarc_buf_dispose(&out);
+	free(i.p);
+	return rc;
+}
+
+static void crc64_is_redis(void **state)
+{
+	(void)state;
+	/* Redis's own test vector (crc64.c). */
+	assert_true(tsarc_rdb_crc64(0, (const unsigned char *)"123456789", 9) ==
+		0xe9c6d914c4b8d9caULL);
+}
+
+static void sets_as_redis_70_holds_them(void **state)
+{
+	(void)state;
+	/* Integers only, at most 512: an intset, sorted, 4 bytes each for
+	 * -70000. */
+	rewrites_to(LP_INTS, 10, INTSET_10);
+	/* A string among them: a plain set; its integer entry as text. */
+	rewrites_to(LP_STRS, 10, STRS_10);
+	/* A server that has listpack sets (11) takes them as they are. */
+	rewrites_to(LP_STRS, 11, LP_STRS);
+	/* The listpack compressed (LZF, as a writer may store it): the same. */
+	rewrites_to("14c318171617000000030085616c706861060c018567616d6d6106ff0b004efea8a4e894584e", 10,
+		STRS_10);
+}
+
+static void stream_cut(size_t cut)
+{
+	bytes b = hex(STREAM);
+	tsarc_buf body = TSARC_BUF_INIT, out = TSARC_BUF_INIT;
+	const char *why;
+
+	tsarc_buf_append(&body, b.p, b.n - 10 - cut);
+	tsarc_rdb_put_trailer(&body, 11);
+	assert_int_equal(tsarc_redis_payload_floor(body.ptr, body.size, &why), 11);
+	assert_non_null(strstr(why, "damaged"));
+	assert_int_equal(tsarc_redis_payload_rewrite(body.ptr, body.size, 10, &out), TSARC_ECORRUPT);
+	tsarc_buf_dispose(&out);
+	tsarc_buf_dispose(&body);
+	free(b.p);
+}
+
+/* `pre`, `rep` n times, then `post` (hex text, malloc'd). */
+static char *hexcat(const char *pre, const char *rep, size_t n, const char *post)
+{
+	size_t a = strlen(pre), r = strlen(rep), i;
+	char *s = malloc(a + n * r + strlen(post) + 1);
+
+	assert_non_null(s);
+	memcpy(s, pre, a);
+	for (i = 0; i < n; i++)
+		memcpy(s + a + i * r, rep, r);
+	strcpy(s + a + n * r, post);
+	return s;
+}
+
+/* A member of 200 bytes (set-max-listpack-value raised to 300 while it
+ * was made): its entry's back-length takes two bytes, the first without
+ * the continuation bit (Redis's lpEncodeBacklen), 01 ca for 202. */
+static void long_listpack_member(void **state)
+{
+	char *in = hexcat("1440dada0000000200e0c8", "78", 200,
+		"01ca8573686f727406ff0b00128ff2bd0e32a8a5");
+	char *want = hexcat("020240c8", "78", 200, "0573686f72740a001cb222bd4df8b455");
+	(void)state;
+	rewrites_to(in, 10, want);
+	assert_int_equal(floor_of(in, NULL), 10);
+	free(in);
+	free(want);
+}
+
+static void stream_without_active_time(void **state)
+{
+	(void)state;
+	rewrites_to(STREAM, 10, STREAM_10);
+	assert_int_equal(floor_of(STREAM, NULL), 10);
+	/* Version 12 (Redis 8) to 11: relabelled, the type kept. */
+	rewrites_to(STREAM_12, 11, STREAM);
+	/* Cut inside a consumer, the trailer made right: damaged, refused. */
+	stream_cut(20);
+}
+
+static void relabelled_types(void **state)
+{
+	(void)state;
+	rewrites_to(STR, 10, STR_10);
+	assert_int_equal(floor_of(STR, NULL), 10);
+	/* A FUNCTION DUMP's payload. */
+	rewrites_to("f5036162630b001bb22fa96916abb9", 10, "f5036162630a00726d92da94894230");
+	/* Already at or below: its own version is its floor. */
+	assert_int_equal(floor_of("00036162630900095e61f115f4c153", NULL), 9);
+}
+
+static void what_cannot_be_rewritten(void **state)
+{
+	const char *why;
+	(void)state;
+	/* Redis 8's hash with field expiries (type 25): its own version. */
+	assert_int_equal(floor_of("1901410c00432e02a9350c108d", &why), 12);
+	assert_non_null(strstr(why, "field expiries"));
+	assert_int_equal(rewrite_rc("1901410c00432e02a9350c108d", 11), TSARC_EUNSUPPORTED);
+	assert_non_null(strstr(tsarc_error_last()->message, "field expiries"));
+	/* A module's type. */
+	assert_int_equal(floor_of("07010b0025e077b104c2147c", &why), 11);
+	assert_non_null(strstr(why, "module"));
+	assert_int_equal(rewrite_rc("07010b0025e077b104c2147c", 10), TSARC_EUNSUPPORTED);
+	/* Not a payload at all. */
+	assert_int_equal(rewrite_rc("0005", 10), TSARC_ECORRUPT);
+	/* A CRC that does not match: not given a right one. */
+	assert_int_equal(rewrite_rc("000568656c6c6f0b000aad620598abc984", 10), TSARC_ECORRUPT);
+	assert_non_null(strstr(tsarc_error_last()->message, "CRC-64"));
+}
+
+static void damaged_listpacks(void **state)
+{
+	static const char *const bad[] = {
+		/* a back-length that does not match its entry (0x06 -> 0x07) */
+		"141717000000030085616c706861070c018567616d6d6106ff",
+		/* a count of 4 for 3 entries */
+		"141717000000040085616c706861060c018567616d6d6106ff",
+		/* the header's size one too many */
+		"141718000000030085616c706861060c018567616d6d6106ff",
+		/* no end mark */
+		"141717000000030085616c706861060c018567616d6d6106fe",
+		/* an entry that runs past the end */
+		"141717000000030095616c706861060c018567616d6d6106ff",
+		/* an integer twice (7-bit 1, 1): not a set */
+		"140b0b0000000200010101 01ff",
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char h[128];
+		bytes b;
+		tsarc_buf p = TSARC_BUF_INIT, out = TSARC_BUF_INIT;
+		size_t k, o = 0;
+		for (k = 0; bad[i][k]; k++)
+			if (bad[i][k] != ' ')
+				h[o++] = bad[i][k];
+		h[o] = '\0';
+		b = hex(h);
+		tsarc_buf_append(&p, b.p, b.n);
+		tsarc_rdb_put_trailer(&p, 11);
+		/* The duplicate is a whole listpack: it reads, and the
+		 * rewrite refuses it; the others are damaged from the start. */
+		if (i < 5)
+			assert_int_equal(tsarc_redis_payload_floor(p.ptr, p.size, NULL), 11);
+		assert_int_equal(tsarc_redis_payload_rewrite(p.ptr, p.size, 10, &out),
+			TSARC_ECORRUPT);
+		tsarc_buf_dispose(&out);
+		tsarc_buf_dispose(&p);
+		free(b.p);
+	}
+}
+
+static void digest_reads_what_is_held(void **state)
+{
+	unsigned char a[32], b[32];
+	bytes x, y;
+	(void)state;
+	/* The intset plain and LZF-compressed. */
+	x = hex(INTSET_10);
+	y = hex("0bc3151413040000000300000090eefeff01000000030000000a0036c3f9009eca4ab1");
+	tsarc_redis_key_hash(a, 0, "k", 1, "set", -1, x.p, x.n);
+	tsarc_redis_key_hash(b, 0, "k", 1, "set", -1, y.p, y.n);
+	assert_memory_equal(a, b, 32);
+	free(x.p);
+	free(y.p);
+	/* A plain set in another order, its integer member int-encoded. */
+	x = hex(STRS_10);
+	y = hex("02030567616d6d61c00c05616c7068610a00726f0c859d3a9708");
+	tsarc_redis_key_hash(a, 0, "k", 1, "set", -1, x.p, x.n);
+	tsarc_redis_key_hash(b, 0, "k", 1, "set", -1, y.p, y.n);
+	assert_memory_equal(a, b, 32);
+	/* And a different value does not hash alike. */
+	tsarc_redis_key_hash(b, 0, "k", 1, "set", -1, STR_10, strlen(STR_10));
+	assert_memory_not_equal(a, b, 32);
+	free(x.p);
+	free(y.p);
+}
+
+TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(crc64_is_redis),
+	cmocka_unit_test(sets_as_redis_70_holds_them),
+	cmocka_unit_test(long_listpack_member),
+	cmocka_unit_test(stream_without_active_time),
+	cmocka_unit_test(relabelled_types),
+	cmocka_unit_test(what_cannot_be_rewritten),
+	cmocka_unit_test(damaged_listpacks),
+	cmocka_unit_test(digest_reads_what_is_held))
