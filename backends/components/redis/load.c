@@ -20,6 +20,7 @@
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -695,7 +696,7 @@ int tsarc_redis_decimal(const unsigned char *a, size_t len, long long max, long 
 	if (!len || len > 19)
 		return -1;
 	for (i = 0; i < len; i++) {
-		if (a[i] < '0' || a[i] > '9')
+		if (a[i] < '0' || a[i] > '9' || *v > (LLONG_MAX - (a[i] - '0')) / 10)
 			return -1;
 		*v = *v * 10 + (a[i] - '0');
 	}

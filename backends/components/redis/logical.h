@@ -68,7 +68,7 @@ void tsarc_redis_note_payload(tsarc_redis_stats *st, const void *payload, size_t
 
 /* `len` bytes of decimal digits (a RESP argument, a URL's path) into *v,
  * 0 to `max`; -1 for anything else (no error set): no sign, no spaces,
- * at most 19 digits. */
+ * at most 19 digits, nothing past a long long (never wrapped). */
 int tsarc_redis_decimal(const unsigned char *a, size_t len, long long max, long long *v);
 
 /*
