@@ -13,6 +13,11 @@
 #     tables and a row written since the backup as they were (before: the
 #     tables dropped, the large one empty);
 #   - 64 MiB: restored, the large row whole.
+# The refusal comes from the plan, before any step writes: the backup
+# records the dump's longest statement ("mysql_dump"), and the plan asks
+# the server's limit; a deployment restore whose secrets step runs before
+# system-mysql's leaves the Secrets as they were (before: applied, then
+# system-mysql's step refused).
 # And the backup of that row: Debian's mysqldump.cnf (the tsarc image's,
 # every Debian host's) gives mysqldump max_allowed_packet = 16M, and
 # mysqldump's own default is 24 MiB: a larger row failed the backup
@@ -40,14 +45,39 @@ REPO=$WORK/repo
 init_repo "$REPO"
 secret_json "$WORK/res/secret/system-database.json" system-database \
 	"URL=mysql2://root:$PW@127.0.0.1:$PORT/system"
+# Another Secret of the deployment, restored by the secrets step, which
+# runs before system-mysql's.
+secret_json "$WORK/res/secret/backend-internal-api.json" backend-internal-api \
+	"username=internal" "password=before"
 only_config "$WORK/root.json" "$WORK/res" system-mysql '{"external": true}'
+python3 - "$WORK/root.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"]["secrets"] = {"enabled": True, "names": ["backend-internal-api"]}
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
 ok backup --repo "$REPO" --config "$WORK/root.json" --json
 SNAP=$(json_get "$OUT" "d['snapshot_id']")
+ok show "$SNAP" --repo "$REPO" --json
+[ "$(json_get "$OUT" "[s['meta']['mysql_dump']['longest_statement'] > 20 * 1024 * 1024 for s in d['streams'] if 'mysql_dump' in s['meta']]")" = "[True]" ] ||
+	fail "the backup records no mysql_dump facts: $(cat "$OUT")"
 
-info "max_allowed_packet smaller than the dump's largest statement: refused, nothing written"
+info "max_allowed_packet smaller than the dump's largest statement: refused by the plan, nothing written"
 q "SET GLOBAL max_allowed_packet = 16777216"
 q "INSERT INTO system.settings VALUES (2, 'since the backup')"
+secret_json "$WORK/res/secret/backend-internal-api.json" backend-internal-api \
+	"username=internal" "password=after"
+cp "$WORK/res/secret/backend-internal-api.json" "$WORK/secret.after"
+# The plan (--dry-run) refuses it: the backup recorded the dump's longest
+# statement, and the plan asks the server's limit.
+t restore "$SNAP" --repo "$REPO" --config "$WORK/root.json" --allow-source-target --dry-run
+[ "$RC" -ne 0 ] || fail "the plan admitted a restore the server cannot take: $(cat "$OUT")"
+expect_err "max_allowed_packet" "the plan's refusal names the setting"
 t restore "$SNAP" --repo "$REPO" --config "$WORK/root.json" --allow-source-target
+# Refused by the plan, before any step: the secrets step, before
+# system-mysql's, did not write either (the restore did not half-apply).
+cmp -s "$WORK/res/secret/backend-internal-api.json" "$WORK/secret.after" ||
+	fail "the refused restore applied the secrets step before system-mysql's"
 [ "$(q 'SELECT GROUP_CONCAT(v ORDER BY id) FROM system.settings' 2>&1)" = "kept,since the backup" ] ||
 	fail "the refused restore changed system.settings: $(q 'SELECT GROUP_CONCAT(v ORDER BY id) FROM system.settings' 2>&1) (exit $RC): $(grep -v '^  ' "$ERR" | cut -c1-300 | head -5)"
 [ "$(q 'SELECT COUNT(*) FROM system.cms_templates' 2>&1)" = 2 ] ||
