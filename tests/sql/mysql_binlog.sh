@@ -10,9 +10,11 @@
 # first, the tables before the trigger replaced, those after it gone, and
 # the restore only then failed. Proven against a real MariaDB with a binary
 # log through tsarc restore:
-#   - as a user with every privilege but SUPER: refused before anything is
-#     written, naming the triggers and functions, the server's setting and
-#     the way out, the database as it was (before: its tables dropped);
+#   - as a user with every privilege but SUPER: refused by the plan
+#     (--dry-run too: the backup records the dump's triggers and functions)
+#     before anything is written, naming the triggers and functions, the
+#     server's setting and the way out, the database as it was (before: its
+#     tables dropped);
 #   - the same with log_bin_trust_function_creators on, and as a user whose
 #     SUPER comes through its default role: restored, triggers and function
 #     back;
@@ -88,8 +90,13 @@ SNAP=$(json_get "$OUT" "d['snapshot_id']")
 ok dump --repo "$REPO" "$SNAP" system-mysql.sql
 grep -q 'TRIGGER system.accounts_tenant_id' "$OUT" || fail "no trigger in the dump"
 
-info "as a user without SUPER, binary log on: refused, nothing written"
+info "as a user without SUPER, binary log on: refused by the plan, nothing written"
 q "INSERT INTO system.settings VALUES (2, 'since the backup'); CREATE TABLE system.later (id INT)"
+# The plan refuses it (the backup recorded the dump's triggers and
+# functions), before any step of a deployment restore writes.
+t restore "$SNAP" --repo "$REPO" --config "$WORK/admin.json" --allow-source-target --dry-run
+[ "$RC" -ne 0 ] || fail "the plan admitted a restore whose trigger the server refuses: $(cat "$OUT")"
+expect_err "log_bin_trust_function_creators" "the plan's refusal names the setting"
 t restore "$SNAP" --repo "$REPO" --config "$WORK/admin.json" --allow-source-target
 [ "$RC" -ne 0 ] || fail "the restore succeeded on a server that refuses its trigger"
 [ "$(q 'SELECT GROUP_CONCAT(v ORDER BY id) FROM system.settings')" = "kept,since the backup" ] ||

@@ -26,7 +26,9 @@
 #     privileges as the user's own;
 #   - restored into a MariaDB 10.11 (a move off MySQL), which lacks MySQL
 #     8's default collation utf8mb4_0900_ai_ci that every table names:
-#     refused before anything is written, naming the collation;
+#     refused by the plan (--dry-run too: the backup records the names the
+#     dump uses) and the run before anything is written, naming the
+#     collation;
 #   - a backup user whose role lacks TRIGGER is refused (mysqldump would
 #     leave the triggers out without an error);
 #   - without a verified server, caching_sha2_password is refused over TCP
@@ -187,6 +189,11 @@ SQL
 secret_json "$WORK/res-maria/secret/system-database.json" system-database \
 	"URL=mysql2://admin:$ADMIN_PW@127.0.0.1:$M_PORT/system" DATABASE_SSL_MODE=disabled
 only_config "$WORK/maria.json" "$WORK/res-maria" system-mysql '{}'
+# The plan refuses it (the backup recorded the names the dump uses),
+# before any step of a deployment restore writes.
+t restore "$SNAP" --repo "$REPO" --config "$WORK/maria.json" --dry-run
+[ "$RC" != 0 ] || fail "the plan admitted a restore into a MariaDB that lacks utf8mb4_0900_ai_ci"
+expect_err "the collation utf8mb4_0900_ai_ci, which the server does not have" "the plan's refusal names the collation"
 t restore "$SNAP" --repo "$REPO" --config "$WORK/maria.json"
 [ "$RC" != 0 ] || fail "restored into a MariaDB that lacks utf8mb4_0900_ai_ci"
 MARIA_TABLES=$(qm -e 'SELECT GROUP_CONCAT(TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = "system"')
