@@ -593,10 +593,23 @@ static int server_check(const tsarc_step *s, sql_session *x, char *said, size_t 
 	return rc;
 }
 
+/* Whether the plan asks the target what the step's before_load asks:
+ * the client does, and the snapshot records what the backup's guard
+ * learned of the dump (guard_meta). */
+static int before_load_planned(const tsarc_step *s)
+{
+	const tsarc_sql_client *client = s->impl->data;
+
+	return client->plan_before_load && s->st && client->guard_meta_key &&
+		cJSON_GetObjectItemCaseSensitive(s->st->meta, client->guard_meta_key);
+}
+
 /* The plan asks the target whether it takes the dump where the client
- * runs on this host; its word (s->admitted "server") says what it found,
- * or why it could not ask: that is no refusal, the step asks again before
- * it writes and fails there with the reason. */
+ * runs on this host, and what the step asks once it has read the stream
+ * (before_load_planned), so that a target that would refuse it does so
+ * before any step of the restore writes; its word (s->admitted "server")
+ * says what it found, or why it could not ask: that is no refusal, the
+ * step asks again before it writes and fails there with the reason. */
 static int plan_server_check(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	char said[512], note[1024];
@@ -605,10 +618,14 @@ static int plan_server_check(tsarc_restore_ctx *r, tsarc_step *s)
 
 	cJSON_Delete(s->admitted);
 	s->admitted = NULL;
-	if (!server_asked(s) || tsarc_step_in_pod(r, s))
+	if ((!server_asked(s) && !before_load_planned(s)) || tsarc_step_in_pod(r, s))
 		return 0;
 	if (!(rc = session_open(r, s, &x)))
 		rc = server_check(s, &x, said, sizeof(said), &refused, NULL);
+	/* Its checks clear what they could not ask: an error is a refusal. */
+	if (!rc && !refused && before_load_planned(s) &&
+		(rc = x.client->plan_before_load(s, &x.c, &x.cmd)))
+		refused = 1;
 	rc = session_close(&x, rc);
 	if (rc && refused)
 		return rc;

@@ -122,6 +122,16 @@ typedef struct tsarc_sql_client {
 	 * go through tsarc_sql_ask with `load`, the load's own command. */
 	int (*before_load)(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
 		const struct tsarc_filter *guard);
+	/* Optional, with before_load: before_load's checks made by the plan,
+	 * where the client runs on this host, through the plan's own session
+	 * (queries through tsarc_sql_ask with `load`), from what the kind's
+	 * backup recorded of the dump through its guard (the same guard, over
+	 * the dump as written: tsarc_db_guard_intake's `meta`) under the key
+	 * `guard_meta_key` of the stream's metadata. Found by the step alone,
+	 * the steps before it would already have replaced their targets. A
+	 * snapshot that records nothing (an older tsarc's): the step asks. */
+	const char *guard_meta_key;
+	int (*plan_before_load)(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load);
 	/* Optional: whether the target server takes step `s`'s dump, by the
 	 * version of the tool that wrote it (its "tool_version"): the server
 	 * asked with server_query (through tsarc_sql_ask), `answer` its reply;
@@ -170,8 +180,11 @@ int tsarc_sql_admit(tsarc_restore_ctx *r, tsarc_step *s);
 /* The dump of `out` goes into the stream through `guard` (the kind's
  * client's, db.h; taken over, freed with the production): a dump the
  * restore would refuse fails its backup, the error ending with `hint`
- * (what to change), which must outlive the production. */
-int tsarc_db_guard_intake(tsarc_production *out, struct tsarc_filter guard, const char *hint);
+ * (what to change), which must outlive the production. `meta` (the
+ * client's guard_meta; NULL: none) gives, once the dump has ended, what
+ * the guard learned of it, added to the stream's metadata. */
+int tsarc_db_guard_intake(tsarc_production *out, struct tsarc_filter guard, const char *hint,
+	cJSON *(*meta)(const struct tsarc_filter *guard));
 
 /* Runs `cmd` through the component's transport (in the pod in a pod) and
  * puts its stdout (at most 4 KiB, the rest read and dropped) in *out, to

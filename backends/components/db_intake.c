@@ -22,6 +22,7 @@
 typedef struct guard_intake {
 	tsarc_filter guard;
 	const char *hint;
+	cJSON *(*meta)(const tsarc_filter *guard);
 } guard_intake;
 
 static int intake_refused(const guard_intake *in, char *err, size_t errsz)
@@ -92,7 +93,16 @@ static void guard_intake_free(void *ctx)
 	free(in);
 }
 
-int tsarc_db_guard_intake(tsarc_production *out, tsarc_filter guard, const char *hint)
+/* What the guard learned of the whole dump (writer_meta, after it ended). */
+static cJSON *guard_intake_meta(void *ctx)
+{
+	guard_intake *in = ctx;
+
+	return in->meta ? in->meta(&in->guard) : NULL;
+}
+
+int tsarc_db_guard_intake(tsarc_production *out, tsarc_filter guard, const char *hint,
+	cJSON *(*meta)(const tsarc_filter *guard))
 {
 	guard_intake *in = calloc(1, sizeof(*in));
 
@@ -102,7 +112,9 @@ int tsarc_db_guard_intake(tsarc_production *out, tsarc_filter guard, const char 
 	}
 	in->guard = guard;
 	in->hint = hint;
+	in->meta = meta;
 	out->writer_ctx = in;
+	out->writer_meta = guard_intake_meta;
 	out->writer_ctx_free = guard_intake_free;
 	out->filter = guard_intake_run;
 	return 0;

@@ -192,6 +192,22 @@ static void mysql_plan_guard(const char *db, cJSON *plan)
 	cJSON_AddStringToObject(plan, "checks", buf);
 }
 
+/*
+ * What the backup's guard learned of the whole dump, recorded in the
+ * stream's metadata (mysqlguard.h tsarc_mysql_facts_meta). A restore's
+ * plan asks the target with it what the step asks once it has read the
+ * stream (mysql_before_load), before any step of the restore writes:
+ * refused only by the step, a deployment restore was left half-applied,
+ * the Secrets and the steps before system-mysql's replaced.
+ */
+static cJSON *mysql_guard_meta(const tsarc_filter *guard)
+{
+	tsarc_mysql_dump_facts p;
+
+	tsarc_mysql_guard_facts(guard->self, &p);
+	return tsarc_mysql_facts_meta(&p);
+}
+
 /* What to do about a dump the guard refuses. */
 static const char intake_hint[] = "the component dumps one database, named in its Secret's "
 	"URL or its \"database\": drop --all-databases, -A, --databases and -B from its options";
@@ -248,7 +264,7 @@ static int mysql_prepare(tsarc_component *c, tsarc_production *out)
 	/* A restore loads the dump behind the guard, into the target's
 	 * database: the backup runs it over the dump, with the dumped one. */
 	if ((rc = mysql_guard(conn.database, &guard)) ||
-		(rc = tsarc_db_guard_intake(out, guard, intake_hint)))
+		(rc = tsarc_db_guard_intake(out, guard, intake_hint, mysql_guard_meta)))
 		goto done;
 	if (!(out->meta = tsarc_db_meta(c, &conn)))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -472,20 +488,43 @@ done:
 	return rc;
 }
 
+/* What the server would refuse of a dump of facts `p`, asked through
+ * the client command `load`: by the step and by the plan. */
+static int server_refusals(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
+	const tsarc_mysql_dump_facts *p)
+{
+	int rc;
+
+	if ((rc = names_check(s, c, load, p)) || (rc = packet_check(s, c, load, p)))
+		return rc;
+	return stored_programs_check(s, c, load, p);
+}
+
 /* What a server refuses by itself, asked once the guard has read the whole
  * stream and before anything is written (db.h before_load). */
 static int mysql_before_load(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
 	const tsarc_filter *guard)
 {
 	tsarc_mysql_dump_facts p;
-	int rc;
 
 	tsarc_mysql_guard_facts(guard->self, &p);
-	if (!p.complete)
-		return 0;
-	if ((rc = names_check(s, c, load, &p)) || (rc = packet_check(s, c, load, &p)))
+	return p.complete ? server_refusals(s, c, load, &p) : 0;
+}
+
+/* The step's checks of mysql_before_load made by the plan, from what the
+ * backup recorded of the dump (tsarc_mysql_facts_from_meta); nothing
+ * recorded: the step asks. */
+static int mysql_plan_before_load(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load)
+{
+	tsarc_mysql_dump_facts p;
+	char where[200];
+	int rc;
+
+	snprintf(where, sizeof(where), "component '%s': stream %s of the snapshot: metadata",
+		s->component, s->st->name);
+	if ((rc = tsarc_mysql_facts_from_meta(s->st->meta, &p, where)) <= 0)
 		return rc;
-	return stored_programs_check(s, c, load, &p);
+	return server_refusals(s, c, load, &p);
 }
 
 /* The plan's word on a missing database: what CREATE DATABASE gets, and
@@ -566,7 +605,9 @@ static const tsarc_sql_client mysql_sql = {.tool = "mysql", .args = mysql_client
 	.plan_database = mysql_plan_database,
 	.create_sql = mysql_create_sql, .drop_sql = mysql_drop_sql,
 	.count_query = tsarc_mysql_database_count_query, .query_args = mysql_query_args,
-	.files_open = tsarc_mysql_files_open, .before_load = mysql_before_load};
+	.files_open = tsarc_mysql_files_open, .before_load = mysql_before_load,
+	.guard_meta_key = TSARC_MYSQL_FACTS_META,
+	.plan_before_load = mysql_plan_before_load};
 
 static const char *const MYSQL_FIELDS[] = {TSARC_DB_COMMON_KEYS, "database", "default_database",
 	"socket", NULL};

@@ -161,7 +161,7 @@ static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 	/* A restore loads every postgres dump through psql behind the guard,
 	 * whatever the tool and options: the backup runs it too. */
 	if ((rc = postgres_guard(NULL, &guard)) ||
-		(rc = tsarc_db_guard_intake(out, guard, intake_hint)))
+		(rc = tsarc_db_guard_intake(out, guard, intake_hint, NULL)))
 		goto done;
 	if (!(out->meta = tsarc_db_meta(c, &conn)))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");

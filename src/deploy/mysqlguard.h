@@ -64,6 +64,8 @@
 
 #include "tsarc/buf.h"
 
+#include <cjson/cJSON.h>
+
 typedef struct tsarc_mysql_guard tsarc_mysql_guard;
 
 /* A guard of a load into `database` (copied). */
@@ -104,6 +106,20 @@ typedef struct tsarc_mysql_dump_facts {
 	unsigned nnames;
 } tsarc_mysql_dump_facts;
 void tsarc_mysql_guard_facts(const tsarc_mysql_guard *g, tsarc_mysql_dump_facts *out);
+/* The facts as a backup records them in the stream's metadata, under
+ * TSARC_MYSQL_FACTS_META: {"triggers", "functions", "longest_statement",
+ * "collations": [...], "charsets": [...]} (mysqlfacts.c), so that a
+ * restore's plan can ask the target what the step asks before it loads.
+ * NULL where `p` is not complete (or out of memory): nothing recorded. */
+#define TSARC_MYSQL_FACTS_META "mysql_dump"
+cJSON *tsarc_mysql_facts_meta(const tsarc_mysql_dump_facts *p);
+/* The record of a stream's metadata `meta` into *p: 0 with p->complete 0
+ * where it has none (an older tsarc's snapshot), 1 where it has one. The
+ * metadata is untrusted: a record that is not what a backup writes (a
+ * count that is not one, a name that is not plain, which the step's
+ * check writes into its SQL, more names than the guard keeps) is
+ * TSARC_EUNSAFE, the error beginning with `where`. */
+int tsarc_mysql_facts_from_meta(const cJSON *meta, tsarc_mysql_dump_facts *p, const char *where);
 /* The guard as a stream filter (filter.h). */
 extern const struct tsarc_filter_ops tsarc_mysql_guard_ops;
 

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "error_save.h"
 #include "kind.h"
+#include "mysqlguard.h"
 #include "rewrite.h"
 #include "tree_restore.h"
 #include "tsarc/errors.h"
@@ -246,6 +247,13 @@ int tsarc_stream_meta_check(const char *stream, const cJSON *meta)
 		(rc = tsarc_check_string_array(meta, "missing_required", tsarc_valid_kube_name,
 			TSARC_KUBE_NAME_RULE, TSARC_EUNSAFE, where)))
 		return rc;
+	/* What a MySQL dump holds that its target may refuse: the plan writes
+	 * its names into SQL. */
+	{
+		tsarc_mysql_dump_facts facts;
+		if ((rc = tsarc_mysql_facts_from_meta(meta, &facts, where)) < 0)
+			return rc;
+	}
 	/* What a tree restore will leave out of files that shrank. */
 	{
 		tsarc_tree_padding *pad = NULL;

@@ -2,7 +2,9 @@
  * resource type and list of items, the zeros a tree restore leaves out
  * of files that shrank ("padded"), and the restore recipe it carries
  * (variable names for the pod's shell, ConfigMap and workload names for
- * kubectl, CREATE DATABASE options for SQL). Whoever can write the
+ * kubectl, CREATE DATABASE options for SQL), and what a MySQL dump holds
+ * that its target may refuse (names a restore's plan writes into SQL).
+ * Whoever can write the
  * repository writes this: whatever it says, the check must either refuse
  * it (TSARC_EUNSAFE, with a message) or leave only values that cannot
  * reach outside their place, which this target re-checks with rules of its
@@ -112,6 +114,28 @@ static void check_accepted(const tsarc_stream *st)
 				zeros->valuedouble != (double)(uint64_t)zeros->valuedouble)
 				abort();
 		}
+	}
+	/* What a MySQL dump holds: counts, and names the step writes into
+	 * its SQL unquoted, plain ones only. */
+	if ((v = cJSON_GetObjectItemCaseSensitive(meta, "mysql_dump"))) {
+		static const char *const lists[] = {"collations", "charsets"};
+		const cJSON *n;
+		size_t k, total = 0;
+		if (!cJSON_IsObject(v))
+			abort();
+		for (k = 0; k < 2; k++) {
+			const cJSON *a = cJSON_GetObjectItemCaseSensitive(v, lists[k]);
+			if (!cJSON_IsArray(a))
+				abort();
+			cJSON_ArrayForEach(n, a) {
+				if (!cJSON_IsString(n) || !n->valuestring[0] ||
+					strlen(n->valuestring) > 64 || !only_chars(n->valuestring, "_", 0))
+					abort();
+				total++;
+			}
+		}
+		if (total > 16)
+			abort();
 	}
 	if (!(recipe = cJSON_GetObjectItemCaseSensitive(meta, "restore")))
 		return;

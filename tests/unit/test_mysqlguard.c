@@ -487,6 +487,75 @@ static void names_read(void **state)
 	}
 }
 
+/* What a backup records of the dump (tsarc_mysql_facts_meta) reads back
+ * as it was (tsarc_mysql_facts_from_meta), for a restore's plan. */
+static void facts_recorded_and_read_back(void **state)
+{
+	tsarc_mysql_dump_facts p = {.complete = 1, .triggers = 78, .functions = 2,
+		.longest_statement = 20971600, .nnames = 2}, back;
+	cJSON *m;
+	(void)state;
+	p.names[0].kind = 'c';
+	strcpy(p.names[0].name, "utf8mb4_0900_ai_ci");
+	p.names[1].kind = 's';
+	strcpy(p.names[1].name, "utf8mb4");
+	assert_non_null(m = tsarc_mysql_facts_meta(&p));
+	assert_int_equal(tsarc_mysql_facts_from_meta(m, &back, "here"), 1);
+	assert_true(back.complete);
+	assert_true(back.triggers == 78 && back.functions == 2);
+	assert_true(back.longest_statement == 20971600);
+	assert_int_equal(back.nnames, 2);
+	assert_int_equal(back.names[0].kind, 'c');
+	assert_string_equal(back.names[0].name, "utf8mb4_0900_ai_ci");
+	assert_int_equal(back.names[1].kind, 's');
+	assert_string_equal(back.names[1].name, "utf8mb4");
+	cJSON_Delete(m);
+	/* Not complete (the guard refused, or never ended): nothing. */
+	p.complete = 0;
+	assert_null(tsarc_mysql_facts_meta(&p));
+	/* An older snapshot records none. */
+	m = cJSON_Parse("{\"kind\": \"mysql\"}");
+	assert_int_equal(tsarc_mysql_facts_from_meta(m, &back, "here"), 0);
+	assert_false(back.complete);
+	cJSON_Delete(m);
+}
+
+/* The record is untrusted: names go into SQL unquoted. */
+static void facts_record_untrusted(void **state)
+{
+	static const char *const bad[] = {
+		"{\"mysql_dump\": 1}",
+		"{\"mysql_dump\": {\"triggers\": -1, \"functions\": 0, \"longest_statement\": 0, "
+		"\"collations\": [], \"charsets\": []}}",
+		"{\"mysql_dump\": {\"triggers\": 0.5, \"functions\": 0, \"longest_statement\": 0, "
+		"\"collations\": [], \"charsets\": []}}",
+		"{\"mysql_dump\": {\"triggers\": 0, \"functions\": 0, \"longest_statement\": 0, "
+		"\"collations\": [\"utf8mb4_bin) ; DROP TABLE x; --\"], \"charsets\": []}}",
+		"{\"mysql_dump\": {\"triggers\": 0, \"functions\": 0, \"longest_statement\": 0, "
+		"\"collations\": [\"Latin1\"], \"charsets\": []}}",
+		"{\"mysql_dump\": {\"triggers\": 0, \"functions\": 0, \"longest_statement\": 0, "
+		"\"collations\": [\"\"], \"charsets\": []}}",
+		"{\"mysql_dump\": {\"triggers\": 0, \"functions\": 0, \"longest_statement\": 0, "
+		"\"collations\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"], "
+		"\"charsets\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\"]}}",
+		"{\"mysql_dump\": {\"triggers\": 0, \"functions\": 0, \"longest_statement\": 0, "
+		"\"collations\": [1], \"charsets\": []}}",
+		"{\"mysql_dump\": {\"triggers\": 0, \"functions\": 0, \"longest_statement\": 0, "
+		"\"collations\": []}}",
+	};
+	tsarc_mysql_dump_facts p;
+	size_t i;
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		cJSON *m = cJSON_Parse(bad[i]);
+		assert_non_null(m);
+		assert_int_equal(tsarc_mysql_facts_from_meta(m, &p, "stream s"), TSARC_EUNSAFE);
+		assert_non_null(strstr(tsarc_error_last()->message, "stream s: mysql_dump"));
+		assert_false(p.complete);
+		cJSON_Delete(m);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +572,8 @@ int main(void)
 		cmocka_unit_test(stored_programs_counted),
 		cmocka_unit_test(longest_statement_measured),
 		cmocka_unit_test(names_read),
+		cmocka_unit_test(facts_recorded_and_read_back),
+		cmocka_unit_test(facts_record_untrusted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
