@@ -76,6 +76,12 @@ static int lzf_decompress(const unsigned char *in, size_t inlen, unsigned char *
 	return op == oe ? 0 : -1;
 }
 
+/* The most bytes one byte of LZF data stands for: a back-reference of
+ * three bytes copies at most 264. A length past clen times this is no
+ * LZF string, refused before its buffer is allocated (a payload of 27
+ * bytes claimed 763 MB). */
+#define LZF_MOST_PER_BYTE 90
+
 int tsarc_rdb_string(tsarc_rdb_cursor *c, tsarc_rdb_str *s)
 {
 	uint64_t len, clen, ulen;
@@ -110,7 +116,8 @@ int tsarc_rdb_string(tsarc_rdb_cursor *c, tsarc_rdb_str *s)
 	}
 	if (len != 3 || tsarc_rdb_len(c, &clen, &special) || special ||
 		tsarc_rdb_len(c, &ulen, &special) || special || (uint64_t)(c->end - c->p) < clen ||
-		ulen > TSARC_REDIS_BULK_MAX || !(s->owned = malloc(ulen ? (size_t)ulen : 1)))
+		ulen > TSARC_REDIS_BULK_MAX || ulen / LZF_MOST_PER_BYTE > clen ||
+		!(s->owned = malloc(ulen ? (size_t)ulen : 1)))
 		return -1;
 	if (lzf_decompress(c->p, (size_t)clen, s->owned, (size_t)ulen)) {
 		tsarc_rdb_str_free(s);
