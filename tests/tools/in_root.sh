@@ -6,7 +6,9 @@
 # sockets, certificates, dumps, tsarc's option files) have the same path
 # inside and out. The namespace ends with the command: nothing to unmount,
 # and ROOT's own /tmp is never written. Loopback and the process table are
-# this host's; servers listen where tsarc reaches them. COMMAND is looked up
+# this host's; servers listen where tsarc reaches them. This host's /proc is
+# ROOT's too: a client tsarc runs reads its in-memory option file (the
+# password) as /dev/fd/N, a link to /proc/self/fd/N. COMMAND is looked up
 # in ROOT's own PATH (Debian's default): this host's PATH can name folders
 # under /tmp, where a test's wrapper of the same name would run again
 # inside.
@@ -22,6 +24,7 @@ exec unshare --mount --propagation private -- sh -c '
 	root=$1 tmp=$2
 	shift 2
 	mount --rbind /tmp "$root/tmp"
+	mount --rbind /proc "$root/proc"
 	if [ "$tmp" != /tmp ]; then
 		mkdir -p "$root$tmp"
 		mount --rbind "$tmp" "$root$tmp"
