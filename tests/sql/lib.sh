@@ -68,16 +68,17 @@ json.dump(c, open(file, "w"), indent=2)
 PY
 }
 
-# need_root VAR WHAT: the test needs the root filesystem of a newer Debian
-# that VAR names (ci/debian-root.sh, made by ci/test.sh), holding WHAT;
-# without it the test is skipped (77), or fails where
-# TSARC_TEST_REQUIRE_SERVICES=1 (CI).
+# need_root VAR WHAT [FILE]: the test needs the root filesystem of a newer
+# Debian that VAR names (ci/debian-root.sh, made by ci/test.sh), holding
+# WHAT (and FILE, a path inside it, where given: a root made before its
+# package list had the package); without it the test is skipped (77), or
+# fails where TSARC_TEST_REQUIRE_SERVICES=1 (CI).
 need_root() {
 	local root=${!1:-}
-	[ -n "$root" ] && [ -e "$root/.complete" ] && return 0
+	[ -n "$root" ] && [ -e "$root/.complete" ] && { [ -z "${3:-}" ] || [ -e "$root/$3" ]; } && return 0
 	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] &&
-		fail "$1 names no root filesystem of $2 (ci/debian-root.sh, made by ci/test.sh)"
-	echo "SKIP: $1 names no root filesystem of $2 (ci/debian-root.sh)"
+		fail "$1 names no root filesystem of $2${3:+ (with /$3)} (ci/debian-root.sh, made by ci/test.sh)"
+	echo "SKIP: $1 names no root filesystem of $2${3:+ (with /$3)} (ci/debian-root.sh)"
 	exit 77
 }
 
