@@ -64,6 +64,7 @@ typedef struct tsarc_db_tls {
 	char *path[TSARC_DB_TLS_FILES];
 	int plugin_dir; /* the folder is a MySQL client's plugin folder too */
 	int over_socket; /* ... of one that connects over this host's socket */
+	int system_cas; /* the client checks the server against the system's CAs */
 } tsarc_db_tls;
 
 /* Writes the conn's CA, certificate and key (*out NULL when it has none).

@@ -589,6 +589,113 @@ static void mysql_plugin_folder_unless_verified(void **state)
 	rmdir(src);
 }
 
+/* Whether `cmd` holds `arg`, and an argument starting with `prefix`. */
+static int has_arg(const tsarc_cmd *cmd, const char *arg)
+{
+	size_t i;
+
+	for (i = 0; i < cmd->argc; i++)
+		if (!strcmp(cmd->argv[i], arg))
+			return 1;
+	return 0;
+}
+static int has_prefix(const tsarc_cmd *cmd, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < cmd->argc; i++)
+		if (!strncmp(cmd->argv[i], prefix, strlen(prefix)))
+			return 1;
+	return 0;
+}
+
+/* MariaDB's client from 11.4 (Debian 13's, the image's) takes a server at
+ * 127.0.0.1 or ::1 on trust, its certificate unchecked, where it is given
+ * no CA: a client on this host told to verify the server (from "required"
+ * up) without the Secret's CA is given the system's CA folder
+ * ($SSL_CERT_DIR, else OpenSSL's), so that it checks. Not elsewhere: any
+ * other host, a CA in the Secret, a mode that does not verify, a pod. */
+static void mysql_loopback_checked_against_system_cas(void **state)
+{
+	static const char *const verify[] = {"URL", "mysql2://a:b@127.0.0.1:3306/s",
+		"DATABASE_SSL_MODE", "verify_identity", NULL};
+	static const char *const req[] = {"URL", "mysql2://a:b@127.0.0.1:3306/s",
+		"DATABASE_SSL_MODE", "required", NULL};
+	static const char *const with_ca[] = {"URL", "mysql2://a:b@127.0.0.1:3306/s",
+		"DATABASE_SSL_MODE", "verify_identity", "DB_SSL_CA",
+		"-----BEGIN CERTIFICATE-----\nx\n", NULL};
+	static const char *const pref[] = {"URL", "mysql2://a:b@127.0.0.1:3306/s",
+		"DATABASE_SSL_MODE", "preferred", NULL};
+	static const char *const *const checked[] = {verify, req};
+	static const char *const loopback[] = {"127.0.0.1", "::1"};
+	tsarc_conn conn;
+	tsarc_cmd cmd;
+	tsarc_db_tls *t;
+	size_t m, h;
+
+	(void)state;
+	setenv("SSL_CERT_DIR", "/etc/tsarc-test-cas", 1);
+	for (m = 0; m < 2; m++)
+		for (h = 0; h < 2; h++) {
+			resolve(profile_spec, checked[m], &conn, 0);
+			free(conn.host);
+			conn.host = strdup(loopback[h]);
+			assert_int_equal(tsarc_mysql_files_open(&conn, 1, &t), 0);
+			if (!t)
+				fail_msg("%s at %s: no system CAs named", checked[m][3], loopback[h]);
+			tsarc_cmd_init(&cmd);
+			assert_int_equal(tsarc_mysql_tls_args(&cmd, &conn, t), 0);
+			assert_true(has_arg(&cmd, "--ssl-capath=/etc/tsarc-test-cas"));
+			assert_true(has_arg(&cmd, "--loose-ssl-verify-server-cert"));
+			assert_false(has_prefix(&cmd, "--plugin-dir="));
+			assert_false(has_prefix(&cmd, "--ssl-ca="));
+			tsarc_cmd_free(&cmd);
+			assert_int_equal(tsarc_db_tls_close(t), 0);
+			/* In a pod, its own loopback: as it was. */
+			assert_int_equal(tsarc_mysql_files_open(&conn, 0, &t), 0);
+			assert_null(t);
+			/* Another host: the client checks it anyway. */
+			free(conn.host);
+			conn.host = strdup("h");
+			assert_int_equal(tsarc_mysql_files_open(&conn, 1, &t), 0);
+			assert_null(t);
+			tsarc_conn_free(&conn);
+		}
+	/* The Secret's CA: that one, no other. */
+	resolve(profile_spec, with_ca, &conn, 0);
+	assert_int_equal(tsarc_mysql_files_open(&conn, 1, &t), 0);
+	assert_non_null(t);
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_mysql_tls_args(&cmd, &conn, t), 0);
+	assert_true(has_prefix(&cmd, "--ssl-ca="));
+	assert_false(has_prefix(&cmd, "--ssl-capath="));
+	tsarc_cmd_free(&cmd);
+	assert_int_equal(tsarc_db_tls_close(t), 0);
+	tsarc_conn_free(&conn);
+	/* Not verified: the plugin folder, no CA. */
+	resolve(profile_spec, pref, &conn, 0);
+	assert_int_equal(tsarc_mysql_files_open(&conn, 1, &t), 0);
+	assert_non_null(t);
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_mysql_tls_args(&cmd, &conn, t), 0);
+	assert_true(has_prefix(&cmd, "--plugin-dir="));
+	assert_false(has_prefix(&cmd, "--ssl-capath="));
+	tsarc_cmd_free(&cmd);
+	assert_int_equal(tsarc_db_tls_close(t), 0);
+	tsarc_conn_free(&conn);
+	/* Without SSL_CERT_DIR: OpenSSL's own folder. */
+	unsetenv("SSL_CERT_DIR");
+	resolve(profile_spec, verify, &conn, 0);
+	assert_int_equal(tsarc_mysql_files_open(&conn, 1, &t), 0);
+	assert_non_null(t);
+	tsarc_cmd_init(&cmd);
+	assert_int_equal(tsarc_mysql_tls_args(&cmd, &conn, t), 0);
+	assert_true(has_prefix(&cmd, "--ssl-capath=/"));
+	tsarc_cmd_free(&cmd);
+	assert_int_equal(tsarc_db_tls_close(t), 0);
+	tsarc_conn_free(&conn);
+}
+
 /* A client's failure to load a plugin left out gets tsarc's reason,
  * naming it and what its accounts need; caching_sha2_password over the
  * socket (linked there: some other trouble) and other failures do not. */
@@ -620,6 +727,27 @@ static void mysql_refusal_explained(void **state)
 	tsarc_error_set(TSARC_EIO, "Access denied for user");
 	tsarc_mysql_explain(&t, TSARC_EIO);
 	assert_string_equal(tsarc_error_last()->message, "Access denied for user");
+	/* A loopback server checked against the system's CAs, refused: what
+	 * to give (the client's words first); another failure as it is. */
+	memset(&t, 0, sizeof(t));
+	t.system_cas = 1;
+	setenv("SSL_CERT_DIR", "/etc/tsarc-test-cas", 1);
+	tsarc_error_set(TSARC_EIO, "mysqldump: Got error: 2026: \"TLS/SSL error: unable to get "
+		"local issuer certificate\" when trying to connect");
+	assert_int_equal(tsarc_mysql_explain(&t, TSARC_EIO), TSARC_EIO);
+	m = tsarc_error_last()->message;
+	assert_non_null(strstr(m, "mysqldump: Got error: 2026: \"TLS/SSL error: unable to get"));
+	assert_non_null(strstr(m, "checked against this system's CAs (/etc/tsarc-test-cas)"));
+	assert_non_null(strstr(m, "give the CA that signed its certificate in DB_SSL_CA"));
+	tsarc_error_set(TSARC_EIO, "ERROR 2026 (HY000): SSL connection error: error:0A000086:SSL "
+		"routines::certificate verify failed");
+	tsarc_mysql_explain(&t, TSARC_EIO);
+	assert_non_null(strstr(tsarc_error_last()->message, "in DB_SSL_CA"));
+	tsarc_error_set(TSARC_EIO, "SSL is required, but the server does not support it");
+	tsarc_mysql_explain(&t, TSARC_EIO);
+	assert_string_equal(tsarc_error_last()->message,
+		"SSL is required, but the server does not support it");
+	unsetenv("SSL_CERT_DIR");
 	tsarc_error_clear();
 }
 
@@ -821,6 +949,7 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(empty_password_is_an_error),
 	cmocka_unit_test(mysql_plugin_folder_unless_verified),
 	cmocka_unit_test(mysql_refusal_explained),
+	cmocka_unit_test(mysql_loopback_checked_against_system_cas),
 	cmocka_unit_test(secret_user_wins_over_profile_user),
 	cmocka_unit_test(user_key_when_url_has_none),
 	cmocka_unit_test(configured_password_brings_its_user),

@@ -21,6 +21,12 @@
 #     snapshot, the restore is planned and then fails before anything is
 #     written, the target as it was; each names what such an account
 #     needs (a verified server);
+#   - "required" and "verify_identity" without the Secret's CA: the server
+#     at 127.0.0.1 is checked against the system's CAs, which MariaDB's
+#     client from 11.4 skips for 127.0.0.1 and ::1 where it is given no
+#     CA: MySQL's certificate is refused, and a hostile server there
+#     (tests/sql/hostile_mysql.py, asking for mysql_clear_password) is
+#     not sent the password; the refusal says to give DB_SSL_CA;
 #   - a backup user whose role lacks TRIGGER is refused (SHOW GRANTS as
 #     MariaDB 11.8's mysql prints MySQL's).
 # shellcheck disable=SC1091
@@ -107,6 +113,27 @@ for mode in "" preferred; do
 	[ -z "$(ls -A "$TLS_TMP")" ] || fail "$what: files left behind"
 done
 
+info "required, no CA in the Secret: MySQL's certificate is checked against the system's CAs, refused"
+# MariaDB's client from 11.4 takes a server at 127.0.0.1 or ::1 on trust
+# when it is given no CA: it logged in.
+secret src-req "$S_PORT" admin DATABASE_SSL_MODE=required "${TLS_KEYS[@]:2}"
+TMPDIR=$TLS_TMP t backup --repo "$REPO" --config "$WORK/src-req.json"
+[ "$RC" != 0 ] || fail "required without the CA: a server whose certificate no system CA signed was taken on trust"
+expect_err "TLS/SSL error: .*certificate" "the client's words"
+expect_err "give the CA that signed its certificate in DB_SSL_CA" "what to do"
+[ "$(snapshots)" = "$NSNAP" ] || fail "required without the CA: a snapshot was written"
+
+info "verify_identity, no CA: a server at 127.0.0.1 that no system CA vouches for is not sent the password"
+# It asks for mysql_clear_password: before, it got the password itself.
+hostile_start loopback --tls "$TLS/host-cert.pem" "$TLS/host-key.pem"
+ADMIN_PW=$HOSTILE_PW secret hostile "$HOSTILE_PORT" admin DATABASE_SSL_MODE=verify_identity
+TMPDIR=$TLS_TMP t backup --repo "$REPO" --config "$WORK/hostile.json"
+hostile_stop
+[ "$RC" != 0 ] || fail "the hostile server's refusal was not seen"
+! hostile_got_password || fail "verify_identity without the CA: the password was sent to a server nobody checked"
+expect_err "TLS/SSL error: .*certificate" "the client's words"
+expect_err "give the CA that signed its certificate in DB_SSL_CA" "what to do"
+
 info "a backup user whose role lacks TRIGGER: refused"
 secret reader "$S_PORT" backup "${TLS_KEYS[@]}"
 TMPDIR=$TLS_TMP t backup --repo "$REPO" --config "$WORK/reader.json"
@@ -115,7 +142,7 @@ expect_err "may not see the whole of database system: mysqldump would leave out,
 	"the refusal names the triggers"
 [ -z "$(ls -A "$TLS_TMP")" ] || fail "files left behind"
 
-for secret in "$ADMIN_PW" "$ROOT_PW" "$(sed -n 2p "$TLS/client-key.pem")"; do
+for secret in "$ADMIN_PW" "$ROOT_PW" "$HOSTILE_PW" "$(sed -n 2p "$TLS/client-key.pem")"; do
 	! grep -qF -- "$secret" "$WORK/.transcript" "$OUT" "$ERR" 2>/dev/null || fail "a secret is in the output"
 done
 info "OK"
