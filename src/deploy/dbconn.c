@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,15 +397,50 @@ static const struct {
 		"server sends", "MySQL's SHA-256 accounts", 1},
 };
 
+/*
+ * MariaDB's client from 11.4 (Connector/C 3.4: Debian 13's, the image's)
+ * checks the server's certificate by default, but takes it on trust,
+ * unchecked, where the host is 127.0.0.1 or ::1 (its "local connection",
+ * where it never checks the name either) and it was given no CA (--ssl-ca
+ * or --ssl-capath): so "required" and "verify_identity" without the
+ * Secret's CA logged in to whatever listens there (a MySQL 9.7 whose
+ * certificate only MySQL's own CA signed), and gave the password itself
+ * to one that asked with mysql_clear_password (measured with
+ * tests/sql/hostile_mysql.py; 10.11 refused both, "unable to get local
+ * issuer certificate"). Such a client is given the system's CA folder,
+ * the one it would check another host against: $SSL_CERT_DIR, else
+ * OpenSSL's (Debian's /usr/lib/ssl/certs). Any other spelling of the
+ * address is checked by the client as it is.
+ */
+static int loopback_unchecked(const tsarc_conn *conn)
+{
+	return !conn->ssl_ca && conn->host && !tsarc_mysql_over_socket(conn) &&
+		(!strcmp(conn->host, "127.0.0.1") || !strcmp(conn->host, "::1"));
+}
+
+static const char *system_ca_dir(void)
+{
+	const char *env = getenv(X509_get_default_cert_dir_env());
+
+	return env && *env ? env : X509_get_default_cert_dir();
+}
+
 int tsarc_mysql_explain(const tsarc_db_tls *t, int rc)
 {
 	tsarc_saved_error e;
 	char want[80];
 	size_t i;
 
-	if (!rc || !t || !t->plugin_dir)
+	if (!rc || !t || (!t->plugin_dir && !t->system_cas))
 		return rc;
 	tsarc_error_save(&e);
+	/* The certificate refused (MariaDB's words, then MySQL's). */
+	if (t->system_cas && (strstr(e.message, "TLS/SSL error") ||
+		strstr(e.message, "SSL connection error")))
+		return tsarc_error_set(rc, "%s\n  the server, at 127.0.0.1 or ::1, was checked "
+			"against this system's CAs (%s), as the Secret gives no DB_SSL_CA (MariaDB's "
+			"client from 11.4 takes a server there on trust otherwise): give the CA that "
+			"signed its certificate in DB_SSL_CA", e.message, system_ca_dir());
 	for (i = 0; i < sizeof(MYSQL_REFUSED) / sizeof(*MYSQL_REFUSED); i++) {
 		snprintf(want, sizeof(want), "Plugin %s could not be loaded", MYSQL_REFUSED[i].name);
 		if ((!MYSQL_REFUSED[i].tcp_only || !t->over_socket) && strstr(e.message, want))
@@ -443,8 +479,16 @@ int tsarc_mysql_files_open(const tsarc_conn *conn, int on_host, tsarc_db_tls **o
 	size_t i, n;
 	int rc, linked = 0;
 
-	if ((rc = tsarc_db_tls_open(conn, out)) || !on_host || tsarc_mysql_client_verifies(conn))
+	if ((rc = tsarc_db_tls_open(conn, out)) || !on_host)
 		return rc;
+	if (tsarc_mysql_client_verifies(conn)) {
+		if (!loopback_unchecked(conn))
+			return 0;
+		if (!*out && (rc = tls_make(out)))
+			return rc;
+		(*out)->system_cas = 1;
+		return 0;
+	}
 	if (!*out && (rc = tls_make(out)))
 		return rc;
 	t = *out;
@@ -523,6 +567,8 @@ int tsarc_mysql_tls_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_
 	for (i = 0; !rc && t && i < TSARC_DB_TLS_FILES; i++)
 		if (t->path[i])
 			rc = tsarc_cmd_argf(cmd, "%s%s", TLS_FILE[i].mysql, t->path[i]);
+	if (!rc && t && t->system_cas)
+		rc = tsarc_cmd_argf(cmd, "--ssl-capath=%s", system_ca_dir());
 	/* On the command line: it wins over a plugin-dir of the option files
 	 * the client reads (~/.my.cnf, included by tsarc's own). */
 	if (!rc && t && t->plugin_dir)

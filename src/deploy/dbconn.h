@@ -78,7 +78,10 @@ int tsarc_db_tls_close(tsarc_db_tls *t);
  * plugin folder, without the plugins that hand the password to whatever
  * server asks (mysql_clear_password, dialog; over TCP caching_sha2_password
  * and sha256_password too): dbconn.c says why. tsarc_mysql_tls_args then
- * adds --plugin-dir. */
+ * adds --plugin-dir. One on this host that verifies a server at 127.0.0.1
+ * or ::1 without the Secret's CA is given the system's CA folder
+ * (system_cas; the folder made for it): MariaDB's client from 11.4 would
+ * take that server on trust. */
 int tsarc_mysql_files_open(const tsarc_conn *conn, int on_host, tsarc_db_tls **out);
 /* `rc` (a MySQL client's failure) with the reason added when it is that
  * refusal (the client could not load a plugin left out), naming the
