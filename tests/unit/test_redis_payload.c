@@ -236,6 +236,8 @@ static void damaged_listpacks(void **state)
 		"141717000000030085616c706861060c018567616d6d6106fe",
 		/* an entry that runs past the end */
 		"141717000000030095616c706861060c018567616d6d6106ff",
+		/* no member: no server holds an empty key */
+		"1407070000000000ff",
 		/* an integer twice (7-bit 1, 1): not a set */
 		"140b0b0000000200010101 01ff",
 	};
@@ -255,7 +257,7 @@ static void damaged_listpacks(void **state)
 		tsarc_rdb_put_trailer(&p, 11);
 		/* The duplicate is a whole listpack: it reads, and the
 		 * rewrite refuses it; the others are damaged from the start. */
-		if (i < 5)
+		if (i < 6)
 			assert_int_equal(tsarc_redis_payload_floor(p.ptr, p.size, NULL), 11);
 		assert_int_equal(tsarc_redis_payload_rewrite(p.ptr, p.size, 10, &out),
 			TSARC_ECORRUPT);
