@@ -201,15 +201,16 @@ static int cmp_ll(const void *a, const void *b)
 }
 
 /* The members of a listpack set's payload (`body`: the object, without
- * the trailer); -1 when damaged. */
+ * the trailer); -1 when damaged, or empty (no server holds an empty key:
+ * Redis refuses one). */
 static int set_members(const unsigned char *body, size_t n, tsarc_rdb_str *blob, lp_entry **es,
 	size_t *count)
 {
 	tsarc_rdb_cursor c = {body + 1, body + n};
 
-	if (tsarc_rdb_string(&c, blob) || c.p != c.end)
+	if (tsarc_rdb_string(&c, blob) || c.p != c.end || lp_entries(blob->p, blob->len, es, count))
 		return -1;
-	return lp_entries(blob->p, blob->len, es, count);
+	return *count ? 0 : -1;
 }
 
 /* A listpack set as Redis 7.0 holds it (payload.h): an intset, or a
