@@ -18,6 +18,9 @@
 # the server's limit; a deployment restore whose secrets step runs before
 # system-mysql's leaves the Secrets as they were (before: applied, then
 # system-mysql's step refused).
+# So is a restore whose target refuses the login (a wrong password in its
+# Secret): the plan asks the server, and refuses where it refuses the login
+# (before: the Secrets restored, then system-mysql's step failed).
 # And the backup of that row: Debian's mysqldump.cnf (the tsarc image's,
 # every Debian host's) gives mysqldump max_allowed_packet = 16M, and
 # mysqldump's own default is 24 MiB: a larger row failed the backup
@@ -85,6 +88,19 @@ cmp -s "$WORK/res/secret/backend-internal-api.json" "$WORK/secret.after" ||
 [ "$RC" -ne 0 ] || fail "a restore the server cannot take succeeded"
 expect_err "max_allowed_packet" "the refusal names the setting"
 expect_err "nothing of it was written" "the refusal says the database is as it was"
+
+info "a wrong password in the target's Secret: refused by the plan, the Secrets step not applied either"
+# The server refuses the login (ERROR 1045): the step would fail at its
+# first question, after the Secrets step before it had written.
+secret_json "$WORK/res/secret/system-database.json" system-database \
+	"URL=mysql2://root:not-$PW@127.0.0.1:$PORT/system"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/root.json" --allow-source-target
+[ "$RC" -ne 0 ] || fail "restored with a wrong password"
+expect_err "Access denied" "the refusal quotes the server"
+cmp -s "$WORK/res/secret/backend-internal-api.json" "$WORK/secret.after" ||
+	fail "the restore refused for a wrong password applied the secrets step before system-mysql's"
+secret_json "$WORK/res/secret/system-database.json" system-database \
+	"URL=mysql2://root:$PW@127.0.0.1:$PORT/system"
 
 info "max_allowed_packet large enough: restored, the large row whole"
 q "SET GLOBAL max_allowed_packet = 67108864"
