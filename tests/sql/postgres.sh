@@ -54,6 +54,19 @@ only_config "$WORK/dst.json" "$res_t" zync-database '{"external": true}'
 tls_backup "backup as the Secret's user over verified TLS with a client certificate"
 grep -q '"LATIN1"' "$OUT" || fail "the manifest does not record the encoding LATIN1"
 
+info "a wrong password in the target's Secret: refused by the plan"
+# The server refuses the login: the step would fail at its first
+# question, after the steps before it in a deployment restore had written.
+secret_json "$WORK/res-badpw/secret/zync.json" zync \
+	"DATABASE_URL=postgresql://zadmin:not-$ADMIN_PW@127.0.0.1:$T_PORT/zync_production" \
+	DATABASE_SSL_MODE=verify-full "DB_SSL_CA=@$T/tls/ca.pem" "DB_SSL_CERT=@$T/tls/client.pem" \
+	"DB_SSL_KEY=@$T/tls/client.key"
+only_config "$WORK/badpw.json" "$WORK/res-badpw" zync-database '{"external": true}'
+TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/badpw.json" --dry-run
+[ "$RC" -ne 0 ] || fail "the plan admitted a restore whose login the server refuses: $(cat "$ERR")"
+expect_err "password authentication failed" "the plan's refusal quotes the server"
+expect_err "login to the target was refused" "the plan says what it found"
+
 info "the plan says the database is created with its encoding and locale"
 ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst.json" --dry-run
 expect_err "LATIN1" "the plan names the encoding"
