@@ -604,31 +604,86 @@ static int before_load_planned(const tsarc_step *s)
 		cJSON_GetObjectItemCaseSensitive(s->st->meta, client->guard_meta_key);
 }
 
+/*
+ * What a client says when the server refuses it, or it the server, for a
+ * reason the step would meet too, whatever the time: the login (a wrong
+ * password or user, an account the server refuses this host, a password
+ * plugin tsarc leaves out over a connection whose server is not verified:
+ * dbconn.c) or the TLS the Secret asks for (a certificate no CA given
+ * checks, a server without TLS where it is required). A server not reached
+ * (down, a network that fails) may be reached when the step runs: that is
+ * no refusal.
+ */
+static const char *const LOGIN_REFUSED[] = {
+	"Access denied for user",          /* MySQL, MariaDB: ERROR 1045 */
+	"could not be loaded",             /* a plugin left out (tsarc_mysql_explain) */
+	"TLS/SSL error",                   /* MariaDB's client: its certificate check */
+	"certificate verify failed",       /* OpenSSL's words: MySQL's client, psql */
+	"password authentication failed",  /* PostgreSQL */
+	"no pg_hba.conf entry",
+};
+
+static int login_refused(const char *message)
+{
+	size_t i;
+
+	for (i = 0; message && i < sizeof(LOGIN_REFUSED) / sizeof(*LOGIN_REFUSED); i++)
+		if (strstr(message, LOGIN_REFUSED[i]))
+			return 1;
+	return 0;
+}
+
+/* The plan's first question where the client has no version to ask
+ * (server_asked): whether it logs in (before_load's checks clear what
+ * they cannot ask, a refused login too). */
+static int login_check(sql_session *x)
+{
+	char *answer = NULL;
+	int rc = tsarc_sql_ask(x->client, &x->c, &x->cmd, "SELECT 1", 64, &answer);
+
+	tsarc_secure_free_str(answer);
+	return rc;
+}
+
 /* The plan asks the target whether it takes the dump where the client
  * runs on this host, and what the step asks once it has read the stream
  * (before_load_planned), so that a target that would refuse it does so
- * before any step of the restore writes; its word (s->admitted "server")
- * says what it found, or why it could not ask: that is no refusal, the
- * step asks again before it writes and fails there with the reason. */
+ * before any step of the restore writes; without a version to ask, first
+ * whether the client logs in. Its word (s->admitted "server") says what it found, or why it
+ * could not ask: that is no refusal, the step asks again before it writes
+ * and fails there with the reason; but a server that refuses the login or
+ * the TLS (login_refused) refuses the plan: found by the step alone, the
+ * steps before it would already have replaced their targets. */
 static int plan_server_check(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	char said[512], note[1024];
 	sql_session x;
-	int rc, refused = 0;
+	int rc, refused = 0, asked = server_asked(s) || before_load_planned(s);
 
 	cJSON_Delete(s->admitted);
 	s->admitted = NULL;
-	if ((!server_asked(s) && !before_load_planned(s)) || tsarc_step_in_pod(r, s))
+	if (tsarc_step_in_pod(r, s))
 		return 0;
 	if (!(rc = session_open(r, s, &x)))
-		rc = server_check(s, &x, said, sizeof(said), &refused, NULL);
+		rc = server_asked(s) ? server_check(s, &x, said, sizeof(said), &refused, NULL) :
+			login_check(&x);
 	/* Its checks clear what they could not ask: an error is a refusal. */
 	if (!rc && !refused && before_load_planned(s) &&
 		(rc = x.client->plan_before_load(s, &x.c, &x.cmd)))
 		refused = 1;
 	rc = session_close(&x, rc);
+	if (rc && !refused && login_refused(tsarc_error_last()->message)) {
+		tsarc_error_prefix("component '%s': the plan's login to the target was refused, "
+			"and so would the restore's be, after the steps before it had written; "
+			"nothing was written", s->component);
+		refused = 1;
+	}
 	if (rc && refused)
 		return rc;
+	if (rc && !asked) {
+		tsarc_error_clear(); /* not reached now: the step decides, as before */
+		return 0;
+	}
 	if (rc) {
 		snprintf(note, sizeof(note), "not asked, the restore asks before it writes: %s",
 			tsarc_error_last()->message);

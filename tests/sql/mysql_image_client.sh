@@ -18,9 +18,9 @@
 #   - no mode without the CA, and "preferred" with it, the server not
 #     verified: over TCP the client is not given caching_sha2_password
 #     (the password not sent), so the backup fails and writes no
-#     snapshot, the restore is planned and then fails before anything is
-#     written, the target as it was; each names what such an account
-#     needs (a verified server);
+#     snapshot, the restore is refused by its plan (which logs in as the
+#     step would) and by its run before anything is written, the target as
+#     it was; each names what such an account needs (a verified server);
 #   - "required" and "verify_identity" without the Secret's CA: the server
 #     at 127.0.0.1 is checked against the system's CAs, which MariaDB's
 #     client from 11.4 skips for 127.0.0.1 and ::1 where it is given no
@@ -106,7 +106,10 @@ for mode in "" preferred; do
 	TMPDIR=$TLS_TMP t backup --repo "$REPO" --config "$WORK/src-u$mode.json"
 	unverified "$what, backup"
 	[ "$(snapshots)" = "$NSNAP" ] || fail "$what: a snapshot was written"
-	TMPDIR=$TLS_TMP ok restore "$SNAP" --repo "$REPO" --config "$WORK/dst-u$mode.json" --dry-run
+	# The plan logs in as the step would: refused there, before any step
+	# of a deployment restore writes.
+	TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/dst-u$mode.json" --dry-run
+	unverified "$what, plan"
 	TMPDIR=$TLS_TMP t restore "$SNAP" --repo "$REPO" --config "$WORK/dst-u$mode.json"
 	unverified "$what, restore"
 	same "$what: the refused restore"
