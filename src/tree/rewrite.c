@@ -36,6 +36,15 @@ la_ssize_t tsarc_tar_pipe_write(struct archive *a, void *ud, const void *buf, si
 	return (la_ssize_t)len;
 }
 
+void tsarc_tar_pipe_free(struct archive *a, tsarc_tar_pipe *p, int failed)
+{
+	if (failed) {
+		p->stopped = 1;
+		archive_write_close(a);
+	}
+	archive_write_free(a);
+}
+
 /* One validated entry, rebuilt from the fields tsarc checked, nothing else. */
 static int rewrite_entry(rewriter *w, struct archive *in, struct archive_entry *e,
 	const char *name, const char *hard, int root)
@@ -169,8 +178,7 @@ static int rewrite(const rewrite_source *src, int out_fd, const char *complete_n
 	archive_write_set_bytes_per_block(w.aw, 10240);
 	if (archive_write_open2(w.aw, &w.out, NULL, tsarc_tar_pipe_write, NULL, NULL) != ARCHIVE_OK) {
 		rc = tsarc_error_set(TSARC_EIO, "%s", archive_error_string(w.aw));
-		w.out.stopped = 1;
-		archive_write_free(w.aw);
+		tsarc_tar_pipe_free(w.aw, &w.out, 1);
 		tsarc_tree_padding_free(pad);
 		return rc;
 	}
@@ -194,9 +202,7 @@ static int rewrite(const rewrite_source *src, int out_fd, const char *complete_n
 			archive_entry_free(o);
 		}
 	}
-	if (rc)
-		w.out.stopped = 1;
-	archive_write_free(w.aw);
+	tsarc_tar_pipe_free(w.aw, &w.out, rc != 0);
 	tsarc_tree_padding_free(pad);
 	*entries = w.entries;
 	*skipped = w.skipped;

@@ -77,8 +77,7 @@ const char *tsarc_s3sys_type_by_name(const char *name)
 static int pipe_close(struct archive *a, tsarc_tar_pipe *p, int rc, const char *stream,
 	const char *what)
 {
-	p->stopped = rc != 0;
-	archive_write_free(a);
+	tsarc_tar_pipe_free(a, p, rc != 0);
 	if (rc && p->broken)
 		return tsarc_error_set(TSARC_ECANCELED, "the converted stream's reader stopped");
 	if (rc)
