@@ -58,6 +58,19 @@ static const char STREAM_10[] =
 static const char STRS_10[] = "020305616c7068610231320567616d6d610a000f4721ca2b8c4ae7";
 static const char STR_10[] = "000568656c6c6f0a006372df766534200a";
 
+/* The largest allocation asked for since it was last set to 0 (malloc
+ * wrapped: tests/CMakeLists.txt). */
+static size_t largest;
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+	if (n > largest)
+		largest = n;
+	return __real_malloc(n);
+}
+
 typedef struct bytes {
 	unsigned char *p;
 	size_t n;
@@ -267,6 +280,27 @@ static void damaged_listpacks(void **state)
 	}
 }
 
+/* A set's listpack LZF-compressed, its length claiming 763 MB from 2
+ * bytes of data (fuzz_redis_payload's input, given a version 11 trailer):
+ * damaged, and found so before a buffer of that length is asked for. */
+static void lzf_length_past_its_data(void **state)
+{
+	bytes b = hex("14c300802d7bff7fffffbfc7ff000100");
+	tsarc_buf p = TSARC_BUF_INIT;
+	const char *why;
+	unsigned char h[32];
+	(void)state;
+	tsarc_buf_append(&p, b.p, b.n);
+	tsarc_rdb_put_trailer(&p, 11);
+	largest = 0;
+	assert_int_equal(tsarc_redis_payload_floor(p.ptr, p.size, &why), 11);
+	assert_non_null(strstr(why, "damaged"));
+	tsarc_redis_key_hash(h, 0, "k", 1, "set", -1, p.ptr, p.size);
+	assert_true(largest < 1024 * 1024);
+	tsarc_buf_dispose(&p);
+	free(b.p);
+}
+
 static void digest_reads_what_is_held(void **state)
 {
 	unsigned char a[32], b[32];
@@ -301,4 +335,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(relabelled_types),
 	cmocka_unit_test(what_cannot_be_rewritten),
 	cmocka_unit_test(damaged_listpacks),
+	cmocka_unit_test(lzf_length_past_its_data),
 	cmocka_unit_test(digest_reads_what_is_held))
