@@ -412,7 +412,7 @@ int tsarc_redis_payload_rewrite(const void *payload, size_t len, int to, tsarc_b
 {
 	const unsigned char *p = payload;
 	const char *why;
-	int floor = tsarc_redis_payload_floor(payload, len, &why), own;
+	int own, floor, reencode = to >= TSARC_REDIS_REWRITE_LOWEST && to < 11;
 
 	tsarc_buf_clear(out);
 	if ((own = tsarc_redis_payload_version(payload, len)) < 0)
@@ -421,12 +421,15 @@ int tsarc_redis_payload_rewrite(const void *payload, size_t len, int to, tsarc_b
 	if (payload_crc(p, len) != tsarc_rdb_crc64(0, p, len - 8))
 		return tsarc_error_set(TSARC_ECORRUPT, "a DUMP payload of RDB version %d: its CRC-64 "
 			"is wrong (a damaged payload is not given a new one)", own);
-	if (to < floor)
+	/* A listpack set or a stream of type 21 re-encoded is read whole once,
+	 * here, damage and all; any other payload by its floor. */
+	if (!(reencode && (p[0] == T_SET_LISTPACK || p[0] == T_STREAM_3)) &&
+		(floor = tsarc_redis_payload_floor(payload, len, &why)) > to)
 		return tsarc_error_set(p[0] == T_SET_LISTPACK || p[0] == T_STREAM_3 ? TSARC_ECORRUPT :
 			TSARC_EUNSUPPORTED,
 			"a payload of RDB version %d cannot be rewritten for version %d: it is %s",
 			own, to, why);
-	if (p[0] == T_SET_LISTPACK && to < 11) {
+	if (p[0] == T_SET_LISTPACK && reencode) {
 		tsarc_rdb_str blob;
 		lp_entry *es = NULL;
 		size_t n;
@@ -439,7 +442,7 @@ int tsarc_redis_payload_rewrite(const void *payload, size_t len, int to, tsarc_b
 		tsarc_rdb_str_free(&blob);
 		if (rc)
 			return rc;
-	} else if (p[0] == T_STREAM_3 && to < 11) {
+	} else if (p[0] == T_STREAM_3 && reencode) {
 		if (stream3_to_2(p, len - 10, out))
 			return tsarc_error_set(TSARC_ECORRUPT, "a stream's consumer groups are damaged");
 	} else if (tsarc_buf_append(out, p, len - 10)) {

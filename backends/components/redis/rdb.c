@@ -395,16 +395,15 @@ static int server_payloads(const char *server, int version, int *reads, int *wri
 	return rc;
 }
 
-int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **server, int *writes,
-	int *rewrite_to)
+int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **server, int *writes)
 {
 	char tried[600] = "", wrote[600] = "";
 	const char *first = NULL;
 	size_t i, n = 0, m = 0;
-	int rc, reads, w, taken, first_writes = 0;
+	int rc, reads, w, taken, first_writes = 0, rewrite_to;
 
 	*server = NULL;
-	*writes = *rewrite_to = 0;
+	*writes = 0;
 	for (i = 0; i < sizeof(private_servers) / sizeof(*private_servers); i++) {
 		if (!tsarc_proc_runnable(private_servers[i]))
 			continue;
@@ -433,7 +432,7 @@ int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **serve
 		return none_reads(version, tried);
 	/* None writes what the target takes: the first one's payloads,
 	 * rewritten for it (payload.h), where they can be. */
-	if ((rc = tsarc_redis_payload_route(dst, first_writes, 0, NULL, rewrite_to))) {
+	if ((rc = tsarc_redis_payload_route(dst, first_writes, 0, NULL, &rewrite_to))) {
 		tsarc_error_prefix("the servers of this host that load the backup's RDB (version %d) "
 			"for the copy write DUMP payloads the target does not take: %s", version, wrote);
 		return rc;

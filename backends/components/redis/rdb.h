@@ -61,15 +61,14 @@ int tsarc_redis_private_rdb_version(const tsarc_redis_private *p);
  * order), is asked the version it DUMPs, and the target whether it takes
  * it, changing nothing. *server: the first that serves (static), *writes
  * its version; where none writes what the target takes, the first that
- * reads the RDB, its payloads rewritten for the target to *rewrite_to
+ * reads the RDB, where its payloads can be rewritten for the target
  * (tsarc_redis_payload_route: a Redis 7.0 takes 10, which no server of
- * Debian 13 writes; whether every payload can be, the copy finds before
- * the target is touched); else 0. `dst` NULL (the plan does not reach the
+ * Debian 13 writes; the copy rewrites them, and finds whether every one
+ * can be before the target is touched). `dst` NULL (the plan does not reach the
  * target): the first that reads the RDB. An error naming each server's
  * version and what the target takes where none serves, or what to install
  * where none reads it; asked by the plan and by the step before the
  * target is touched. */
-int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **server, int *writes,
-	int *rewrite_to);
+int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **server, int *writes);
 
 #endif

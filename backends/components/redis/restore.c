@@ -466,7 +466,7 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	tsarc_redis_stats st;
 	char where[600], verified[300], what[300], memory[1200], how[300];
 	const char *server = NULL;
-	int rc, fd = -1, version, writes = 0, rewrite = 0;
+	int rc, fd = -1, version, writes = 0;
 
 	memset(&st, 0, sizeof(st));
 	memset(&p, 0, sizeof(p));
@@ -487,7 +487,7 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	 * loaded (an RDB whose header names no version: the first server that
 	 * loads it, and the copy's own ask). */
 	if (!rc && (version = tsarc_redis_private_rdb_version(&p)) > 0)
-		rc = tsarc_redis_private_choose(version, dst, &server, &writes, &rewrite);
+		rc = tsarc_redis_private_choose(version, dst, &server, &writes);
 	if (rc || (rc = tsarc_redis_private_start(&p, server, &priv)) ||
 		(rc = tsarc_redis_copy(priv, dst, map, what, lazyfree_wait_s(s), &st, verified,
 			sizeof(verified), memory, sizeof(memory))))
@@ -835,12 +835,12 @@ static int admit_private(const tsarc_step *s, restore_path p, tsarc_redis *dst)
 {
 	unsigned long long version;
 	const char *server;
-	int rc, writes, rewrite;
+	int rc, writes;
 
 	if (p != PATH_PRIVATE || !meta_number(s, "redis_payload_version", &version) ||
 		version > 9999)
 		return 0;
-	if ((rc = tsarc_redis_private_choose((int)version, dst, &server, &writes, &rewrite)))
+	if ((rc = tsarc_redis_private_choose((int)version, dst, &server, &writes)))
 		tsarc_error_prefix("component '%s'", s->component);
 	return rc;
 }
