@@ -4,6 +4,7 @@
 #include "payload.h"
 #include "digest.h"
 #include "logical.h"
+#include "packed.h"
 #include "rdbvalue.h"
 #include "tsarc/errors.h"
 
@@ -25,174 +26,6 @@
  * many integers it holds as an intset. */
 #define INTSET_MAX 512
 
-/* ---- listpacks ---- */
-
-/* One entry of a listpack: a string (p, len) or an integer (is_int, v). */
-typedef struct lp_entry {
-	int is_int;
-	long long v;
-	const unsigned char *p;
-	size_t len;
-} lp_entry;
-
-static uint64_t le(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | p[n];
-	return v;
-}
-
-/* Sign-extends the low `bits` bits of `u`. */
-static long long sign(uint64_t u, int bits)
-{
-	if (bits < 64 && (u & (uint64_t)1 << (bits - 1)))
-		return (long long)(u - ((uint64_t)1 << bits));
-	return (long long)u;
-}
-
-/* The bytes that end an entry of `len` bytes (its encoding and data),
- * read backwards from the last: that length, 7 bits a byte, least
- * significant last, every byte but the first (the most significant) with
- * its top bit set, which says another byte comes before it. */
-static size_t backlen(size_t len, unsigned char out[5])
-{
-	size_t n = len <= 127 ? 1 : len < 16383 ? 2 : len < 2097151 ? 3 : len < 268435455 ? 4 : 5;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		out[n - 1 - i] = (unsigned char)((len >> (7 * i) & 127) | (i + 1 < n ? 128 : 0));
-	return n;
-}
-
-/* The entry at *q (before `end`) into *e, *q past it; -1 when it is not
- * one (cut off, an unknown encoding, a back-length that does not match). */
-static int lp_next(const unsigned char **q, const unsigned char *end, lp_entry *e)
-{
-	const unsigned char *p = *q;
-	size_t avail = (size_t)(end - p), head, data = 0, n;
-	unsigned char b, bl[5];
-
-	memset(e, 0, sizeof(*e));
-	if (!avail)
-		return -1;
-	b = p[0];
-	if (!(b & 0x80)) {
-		e->is_int = 1;
-		e->v = b & 0x7f;
-		head = 1;
-	} else if ((b & 0xc0) == 0x80) {
-		head = 1;
-		data = b & 0x3f;
-	} else if ((b & 0xe0) == 0xc0) {
-		if (avail < 2)
-			return -1;
-		e->is_int = 1;
-		e->v = sign((uint64_t)(b & 0x1f) << 8 | p[1], 13);
-		head = 2;
-	} else if ((b & 0xf0) == 0xe0) {
-		if (avail < 2)
-			return -1;
-		head = 2;
-		data = (size_t)(b & 0x0f) << 8 | p[1];
-	} else if (b == 0xf0) {
-		if (avail < 5)
-			return -1;
-		head = 5;
-		data = (size_t)le(p + 1, 4);
-	} else if (b >= 0xf1 && b <= 0xf4) {
-		static const int bytes[] = {2, 3, 4, 8};
-		int k = bytes[b - 0xf1];
-		if (avail < (size_t)k + 1)
-			return -1;
-		e->is_int = 1;
-		e->v = sign(le(p + 1, k), 8 * k);
-		head = (size_t)k + 1;
-	} else {
-		return -1;
-	}
-	if (data > avail - head)
-		return -1;
-	if (!e->is_int) {
-		e->p = p + head;
-		e->len = data;
-	}
-	n = backlen(head + data, bl);
-	if (avail - head - data < n || memcmp(p + head + data, bl, n))
-		return -1;
-	*q = p + head + data + n;
-	return 0;
-}
-
-/* Every entry of the listpack `lp` (`len` bytes) into a new array *out
- * (*n of them); -1 when it is not a whole listpack: its header's size,
- * its count where it gives one, its end mark. */
-static int lp_entries(const unsigned char *lp, size_t len, lp_entry **out, size_t *n)
-{
-	const unsigned char *q, *end;
-	lp_entry *es = NULL, e;
-	size_t cap = 0, count;
-
-	*out = NULL;
-	*n = 0;
-	if (len < 7 || le(lp, 4) != len || lp[len - 1] != 0xff)
-		return -1;
-	count = (size_t)le(lp + 4, 2);
-	q = lp + 6;
-	end = lp + len - 1;
-	while (q < end) {
-		if (lp_next(&q, end, &e))
-			goto bad;
-		if (*n == cap) {
-			lp_entry *g;
-			cap = cap ? cap * 2 : 16;
-			if (cap > len || !(g = realloc(es, cap * sizeof(*es))))
-				goto bad;
-			es = g;
-		}
-		es[(*n)++] = e;
-	}
-	if (count != 65535 && count != *n)
-		goto bad;
-	*out = es;
-	return 0;
-bad:
-	free(es);
-	*n = 0;
-	return -1;
-}
-
-/* Whether s is an integer as Redis writes one (its string2ll): an
- * optional minus, no leading zero, no "-0", within 64 bits. */
-static int canonical_int(const unsigned char *s, size_t len, long long *v)
-{
-	uint64_t u = 0, limit;
-	size_t i = 0;
-	int neg = 0;
-
-	if (!len || len > 20)
-		return 0;
-	if (len == 1 && s[0] == '0') {
-		*v = 0;
-		return 1;
-	}
-	if (s[0] == '-') {
-		neg = 1;
-		i = 1;
-	}
-	if (i == len || s[i] < '1' || s[i] > '9')
-		return 0;
-	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9' || u > (limit - (uint64_t)(s[i] - '0')) / 10)
-			return 0;
-		u = u * 10 + (uint64_t)(s[i] - '0');
-	}
-	*v = neg ? (long long)(0 - u) : (long long)u;
-	return 1;
-}
-
 static int cmp_ll(const void *a, const void *b)
 {
 	long long x = *(const long long *)a, y = *(const long long *)b;
@@ -203,19 +36,20 @@ static int cmp_ll(const void *a, const void *b)
 /* The members of a listpack set's payload (`body`: the object, without
  * the trailer); -1 when damaged, or empty (no server holds an empty key:
  * Redis refuses one). */
-static int set_members(const unsigned char *body, size_t n, tsarc_rdb_str *blob, lp_entry **es,
-	size_t *count)
+static int set_members(const unsigned char *body, size_t n, tsarc_rdb_str *blob,
+	tsarc_pack_entry **es, size_t *count)
 {
 	tsarc_rdb_cursor c = {body + 1, body + n};
 
-	if (tsarc_rdb_string(&c, blob) || c.p != c.end || lp_entries(blob->p, blob->len, es, count))
+	if (tsarc_rdb_string(&c, blob) || c.p != c.end ||
+		tsarc_listpack_entries(blob->p, blob->len, es, count))
 		return -1;
 	return *count ? 0 : -1;
 }
 
 /* A listpack set as Redis 7.0 holds it (payload.h): an intset, or a
  * plain set, into out (the object, without the trailer). */
-static int set_rewrite(const lp_entry *es, size_t n, tsarc_buf *out)
+static int set_rewrite(const tsarc_pack_entry *es, size_t n, tsarc_buf *out)
 {
 	long long *vals = NULL;
 	unsigned char t = T_SET;
@@ -227,7 +61,7 @@ static int set_rewrite(const lp_entry *es, size_t n, tsarc_buf *out)
 	for (i = 0; ints && i < n; i++) {
 		if (es[i].is_int)
 			vals[i] = es[i].v;
-		else if (!canonical_int(es[i].p, es[i].len, &vals[i]))
+		else if (!tsarc_pack_canonical_int(es[i].p, es[i].len, &vals[i]))
 			ints = 0;
 	}
 	if (ints) {
@@ -376,7 +210,7 @@ int tsarc_redis_payload_floor(const void *payload, size_t len, const char **why)
 		floor = TSARC_REDIS_REWRITE_LOWEST;
 	} else if (p[0] == T_SET_LISTPACK) {
 		tsarc_rdb_str blob;
-		lp_entry *es = NULL;
+		tsarc_pack_entry *es = NULL;
 		size_t n;
 		if (!set_members(p, len - 10, &blob, &es, &n))
 			floor = TSARC_REDIS_REWRITE_LOWEST;
@@ -405,7 +239,12 @@ int tsarc_redis_payload_floor(const void *payload, size_t len, const char **why)
 /* The CRC-64 a payload ends with (little-endian). */
 static uint64_t payload_crc(const unsigned char *p, size_t len)
 {
-	return le(p + len - 8, 8);
+	uint64_t v = 0;
+	int n = 8;
+
+	while (n--)
+		v = v << 8 | p[len - 8 + (size_t)n];
+	return v;
 }
 
 int tsarc_redis_payload_rewrite(const void *payload, size_t len, int to, tsarc_buf *out)
@@ -431,7 +270,7 @@ int tsarc_redis_payload_rewrite(const void *payload, size_t len, int to, tsarc_b
 			own, to, why);
 	if (p[0] == T_SET_LISTPACK && reencode) {
 		tsarc_rdb_str blob;
-		lp_entry *es = NULL;
+		tsarc_pack_entry *es = NULL;
 		size_t n;
 		int rc;
 		if (set_members(p, len - 10, &blob, &es, &n))
