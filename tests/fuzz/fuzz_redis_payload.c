@@ -1,7 +1,7 @@
 /* A DUMP payload rewritten for an older server (backends/components/redis/
  * payload.c): the payloads come out of the repository, or out of a
  * private redis-server that loaded the backup's RDB. Any bytes, rewritten
- * to versions 10, 11 and 12: no crash or read past the input; the floor
+ * to versions 9, 10, 11 and 12: no crash or read past the input; the floor
  * is never above the payload's own version; a rewrite to a version below
  * the floor is refused (EUNSUPPORTED, or ECORRUPT where the payload is
  * damaged), one at or above it succeeds or finds damage (ECORRUPT, a
@@ -12,13 +12,17 @@
  * readers are reached by inputs the fuzzer makes. The digest's
  * hash reads the same bytes. A payload with a known answer (a Valkey 8's
  * listpack set of integers, rewritten as Redis 7.0's intset) is checked on
- * the first call, so a rewrite that refuses or copies everything fails. */
+ * the first call, so a rewrite that refuses or copies everything fails.
+ * The same bytes read as a listpack and as a ziplist (packed.h): a
+ * ziplist that reads is written again and reads back as the same
+ * entries. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "digest.h"
+#include "packed.h"
 #include "payload.h"
 #include "rdbvalue.h"
 #include "tsarc/buf.h"
@@ -80,6 +84,40 @@ static void check(const unsigned char *p, size_t n, int to)
 	tsarc_buf_dispose(&out);
 }
 
+/* Two entries alike: the same string, or the same integer (a ziplist
+ * written holds a string that is an integer as that integer). */
+static int same_entry(const tsarc_pack_entry *a, const tsarc_pack_entry *b)
+{
+	long long v;
+
+	if (a->is_int == b->is_int)
+		return a->is_int ? a->v == b->v : a->len == b->len && !memcmp(a->p, b->p, a->len);
+	if (a->is_int)
+		return same_entry(b, a);
+	return b->is_int && tsarc_pack_canonical_int(a->p, a->len, &v) && v == b->v;
+}
+
+static void packed(const unsigned char *p, size_t n)
+{
+	tsarc_pack_entry *es = NULL, *back = NULL;
+	tsarc_buf out = TSARC_BUF_INIT;
+	size_t count, again, i;
+
+	if (!tsarc_listpack_entries(p, n, &es, &count))
+		free(es);
+	if (tsarc_ziplist_entries(p, n, &es, &count))
+		return;
+	if (tsarc_ziplist_put(&out, es, count) ||
+		tsarc_ziplist_entries(out.ptr, out.size, &back, &again) || again != count)
+		abort();
+	for (i = 0; i < count; i++)
+		if (!same_entry(&es[i], &back[i]))
+			abort();
+	free(back);
+	free(es);
+	tsarc_buf_dispose(&out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int first = 1;
@@ -91,9 +129,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size > INPUT_MAX)
 		return 0;
+	check(data, size, 9);
 	check(data, size, 10);
 	check(data, size, 11);
 	check(data, size, 12);
 	tsarc_redis_key_hash(h, 0, "k", 1, "set", -1, data, size);
+	packed(data, size);
 	return 0;
 }

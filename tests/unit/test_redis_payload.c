@@ -20,6 +20,7 @@
 #include "cmocka_main.h"
 
 #include "digest.h"
+#include "packed.h"
 #include "payload.h"
 #include "rdbvalue.h"
 #include "tsarc/buf.h"
@@ -57,6 +58,41 @@ static const char STREAM_10[] =
  * and the string relabelled. */
 static const char STRS_10[] = "020305616c7068610231320567616d6d610a000f4721ca2b8c4ae7";
 static const char STR_10[] = "000568656c6c6f0a006372df766534200a";
+/* The stream rewritten to 9: what Redis 6.0.16 DUMPs back after RESTORE
+ * of it (type 15: no first ID, max deleted ID, entries added, entries
+ * read). */
+static const char STREAM_9[] =
+	"0f01100000000000000001000000000000000134340000000f0002010001010184747970650500010201"
+	"00010001856c6f67696e060401020101010001866c6f676f7574070401ff0202010107776f726b657273"
+	"010101000000000000000100000000000000018e5aaf4aa2010000010105616c6963658e5aaf4aa20100"
+	"0001000000000000000100000000000000010900b8b4a06065ceaf50";
+
+/* Redis 7.0.15's DUMP payloads (version 10) of HSET h f1 v1 f2 12 f3 -300
+ * f4 70000, ZADD z 1.5 a 2 b -3 c, RPUSH l a 1 xyz 123456789012: listpacks
+ * (a list's in a quicklist 2 node). */
+static const char HASH_10[] =
+	"10252500000008008266310382763103826632030c0182663303ded40282663403f270110104ff0a00ca"
+	"a71142ec4722e0";
+static const char ZSET_10[] =
+	"111a1a0000000600816302dffd0281610283312e35048162020201ff0a0088c4c030f0ae8276";
+static const char LIST_10[] =
+	"1201021b1b000000040081610201018378797a04f4141a99be1c00000009ff0a005e059ad254df261e";
+/* Rewritten to 9: what Redis 6.0.16 DUMPs back after RESTORE of them, and
+ * what it DUMPs of the same commands run on it: ziplists. */
+static const char HASH_9[] =
+	"0d2a2a00000024000000080000026631040276310402663204fd0202663304c0d4fe0402663404f07011"
+	"01ff09002092e824a7a87e69";
+static const char ZSET_9[] =
+	"0c1e1e0000001b000000060000016303fefd0301610303312e3505016203f3ff0900641d334f459db6d0";
+static const char LIST_9[] =
+	"0e011f1f00000014000000040000016103f2020378797a05e0141a99be1c000000ff0900d67d5b49ad32"
+	"5d3a";
+/* RPUSH plain a <200 b> c <150 d> e on a Redis 7.0.15 whose
+ * quicklist-packed-threshold was 100 (DEBUG): nodes of one element
+ * (PLAIN) between listpacks, the long ones LZF-compressed. */
+static const char PLAIN_10[] =
+	"1205020a0a0000000100816102ff01c30940c8016262e0bb00016262020a0a0000000100816302ff01c3"
+	"094096016464e08900016464020a0a0000000100816502ff0a009f3688b2af4226eb";
 
 /* The largest allocation asked for since it was last set to 0 (malloc
  * wrapped: tests/CMakeLists.txt). */
@@ -160,6 +196,7 @@ static void stream_cut(size_t cut)
 	assert_int_equal(tsarc_redis_payload_floor(body.ptr, body.size, &why), 11);
 	assert_non_null(strstr(why, "damaged"));
 	assert_int_equal(tsarc_redis_payload_rewrite(body.ptr, body.size, 10, &out), TSARC_ECORRUPT);
+	assert_int_equal(tsarc_redis_payload_rewrite(body.ptr, body.size, 9, &out), TSARC_ECORRUPT);
 	tsarc_buf_dispose(&out);
 	tsarc_buf_dispose(&body);
 	free(b.p);
@@ -189,7 +226,7 @@ static void long_listpack_member(void **state)
 	char *want = hexcat("020240c8", "78", 200, "0573686f72740a001cb222bd4df8b455");
 	(void)state;
 	rewrites_to(in, 10, want);
-	assert_int_equal(floor_of(in, NULL), 10);
+	assert_int_equal(floor_of(in, NULL), 9);
 	free(in);
 	free(want);
 }
@@ -198,7 +235,9 @@ static void stream_without_active_time(void **state)
 {
 	(void)state;
 	rewrites_to(STREAM, 10, STREAM_10);
-	assert_int_equal(floor_of(STREAM, NULL), 10);
+	rewrites_to(STREAM, 9, STREAM_9);
+	rewrites_to(STREAM_10, 9, STREAM_9);
+	assert_int_equal(floor_of(STREAM, NULL), 9);
 	/* Version 12 (Redis 8) to 11: relabelled, the type kept. */
 	rewrites_to(STREAM_12, 11, STREAM);
 	/* Cut inside a consumer, the trailer made right: damaged, refused. */
@@ -209,11 +248,105 @@ static void relabelled_types(void **state)
 {
 	(void)state;
 	rewrites_to(STR, 10, STR_10);
-	assert_int_equal(floor_of(STR, NULL), 10);
-	/* A FUNCTION DUMP's payload. */
+	assert_int_equal(floor_of(STR, NULL), 9);
+	/* A FUNCTION DUMP's payload: to Redis 7.0, not to Redis 6, which has
+	 * no functions. */
 	rewrites_to("f5036162630b001bb22fa96916abb9", 10, "f5036162630a00726d92da94894230");
+	assert_int_equal(floor_of("f5036162630b001bb22fa96916abb9", NULL), 10);
+	assert_int_equal(rewrite_rc("f5036162630b001bb22fa96916abb9", 9), TSARC_EUNSUPPORTED);
+	assert_non_null(strstr(tsarc_error_last()->message, "functions"));
 	/* Already at or below: its own version is its floor. */
 	assert_int_equal(floor_of("00036162630900095e61f115f4c153", NULL), 9);
+}
+
+/* Listpacks as the ziplists Redis 6 holds: byte for byte its own. */
+static void ziplists_as_redis_6_holds_them(void **state)
+{
+	(void)state;
+	rewrites_to(HASH_10, 9, HASH_9);
+	rewrites_to(ZSET_10, 9, ZSET_9);
+	rewrites_to(LIST_10, 9, LIST_9);
+	assert_int_equal(floor_of(HASH_10, NULL), 9);
+	assert_int_equal(floor_of(LIST_10, NULL), 9);
+	/* To Redis 7.0 they are relabelled only. */
+	assert_int_equal(rewrite_rc(HASH_10, 10), 0);
+}
+
+/* A list of PLAIN and PACKED nodes, LZF-compressed or not: a quicklist of
+ * one ziplist per node, each holding that node's elements, in order.
+ * (Restored into a Redis 6.0.16, LRANGE gives the source's elements.) */
+static void plain_nodes(void **state)
+{
+	static const struct {
+		char c;
+		size_t n;
+	} want[] = {{'a', 1}, {'b', 200}, {'c', 1}, {'d', 150}, {'e', 1}};
+	bytes in = hex(PLAIN_10);
+	tsarc_buf out = TSARC_BUF_INIT;
+	tsarc_rdb_cursor c;
+	uint64_t nodes, i;
+	int special;
+
+	(void)state;
+	assert_int_equal(tsarc_redis_payload_rewrite(in.p, in.n, 9, &out), 0);
+	assert_int_equal(out.ptr[0], 14);
+	assert_int_equal(tsarc_redis_payload_version(out.ptr, out.size), 9);
+	c = (tsarc_rdb_cursor){out.ptr + 1, out.ptr + out.size - 10};
+	assert_int_equal(tsarc_rdb_len(&c, &nodes, &special), 0);
+	assert_int_equal(nodes, 5);
+	for (i = 0; i < nodes; i++) {
+		tsarc_rdb_str zl;
+		tsarc_pack_entry *es;
+		size_t n, k;
+		assert_int_equal(tsarc_rdb_string(&c, &zl), 0);
+		assert_int_equal(tsarc_ziplist_entries(zl.p, zl.len, &es, &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(es[0].len, want[i].n);
+		for (k = 0; k < es[0].len; k++)
+			assert_int_equal(es[0].p[k], want[i].c);
+		free(es);
+		tsarc_rdb_str_free(&zl);
+	}
+	assert_true(c.p == c.end);
+	assert_int_equal(floor_of(PLAIN_10, NULL), 9);
+	tsarc_buf_dispose(&out);
+	free(in.p);
+}
+
+/* Listpack hashes, sorted sets and lists damaged, given a right CRC:
+ * their floor is their own version and no rewrite takes them. */
+static void damaged_for_redis_6(void **state)
+{
+	static const char *const bad[] = {
+		/* a hash of an odd count of entries: 3 (f1 v1 f2) */
+		"1013130000000300826631038276310382663203ff",
+		/* a sorted set whose listpack's count is 7 for 6 */
+		"111a1a0000000700816302dffd0281610283312e35048162020201ff",
+		/* a list node of container 3 */
+		"1201031b1b000000040081610201018378797a04f4141a99be1c00000009ff",
+		/* a list node whose listpack is empty */
+		"12010207070000000000ff",
+		/* a list of no node */
+		"1200",
+		/* a list whose node is cut short */
+		"1201021b1b000000040081610201018378797a04f4141a99",
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		bytes b = hex(bad[i]);
+		tsarc_buf p = TSARC_BUF_INIT, out = TSARC_BUF_INIT;
+		const char *why;
+		tsarc_buf_append(&p, b.p, b.n);
+		tsarc_rdb_put_trailer(&p, 10);
+		assert_int_equal(tsarc_redis_payload_floor(p.ptr, p.size, &why), 10);
+		assert_non_null(strstr(why, "damaged"));
+		assert_int_equal(tsarc_redis_payload_rewrite(p.ptr, p.size, 9, &out), TSARC_ECORRUPT);
+		assert_non_null(strstr(tsarc_error_last()->message, "damaged"));
+		tsarc_buf_dispose(&out);
+		tsarc_buf_dispose(&p);
+		free(b.p);
+	}
 }
 
 static void what_cannot_be_rewritten(void **state)
@@ -268,11 +401,12 @@ static void damaged_listpacks(void **state)
 		b = hex(h);
 		tsarc_buf_append(&p, b.p, b.n);
 		tsarc_rdb_put_trailer(&p, 11);
-		/* The duplicate is a whole listpack: it reads, and the
-		 * rewrite refuses it; the others are damaged from the start. */
-		if (i < 6)
-			assert_int_equal(tsarc_redis_payload_floor(p.ptr, p.size, NULL), 11);
+		/* Damaged (the duplicate too: the floor reads a set as its
+		 * rewrite does), to either version. */
+		assert_int_equal(tsarc_redis_payload_floor(p.ptr, p.size, NULL), 11);
 		assert_int_equal(tsarc_redis_payload_rewrite(p.ptr, p.size, 10, &out),
+			TSARC_ECORRUPT);
+		assert_int_equal(tsarc_redis_payload_rewrite(p.ptr, p.size, 9, &out),
 			TSARC_ECORRUPT);
 		tsarc_buf_dispose(&out);
 		tsarc_buf_dispose(&p);
@@ -333,6 +467,9 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(long_listpack_member),
 	cmocka_unit_test(stream_without_active_time),
 	cmocka_unit_test(relabelled_types),
+	cmocka_unit_test(ziplists_as_redis_6_holds_them),
+	cmocka_unit_test(plain_nodes),
+	cmocka_unit_test(damaged_for_redis_6),
 	cmocka_unit_test(what_cannot_be_rewritten),
 	cmocka_unit_test(damaged_listpacks),
 	cmocka_unit_test(lzf_length_past_its_data),

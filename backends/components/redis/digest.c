@@ -103,7 +103,9 @@ const char *tsarc_redis_version_readers(int version)
 	if (version == 11)
 		return "valkey-server 7.2 or later (Debian 12: bookworm-backports) or redis-server "
 			"7.2 or later";
-	return "redis-server 7.0 or later, or valkey-server";
+	if (version == 10)
+		return "redis-server 7.0 or later, or valkey-server";
+	return "redis-server 6.0 or later, or valkey-server";
 }
 
 void tsarc_redis_payload_probe(unsigned char out[TSARC_REDIS_PROBE_PAYLOAD], int version)

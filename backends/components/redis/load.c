@@ -517,12 +517,14 @@ int tsarc_redis_payload_route(tsarc_redis *dst, int version, int floor, const ch
 			"where their types exist there, and %s cannot be below version %d: the restore "
 			"would empty the target and then fail; nothing was written. Restore into a "
 			"server that takes version %d: %s", tsarc_redis_where(dst), most, version,
-			TSARC_REDIS_PAYLOAD_WRITERS, floor_what ? floor_what : "one of its keys (of a type "
-			"that version does not have: a hash with field expiries, a module's type)", floor,
+			TSARC_REDIS_PAYLOAD_WRITERS, floor_what ? floor_what : floor == 10 ? "its function "
+			"library (FUNCTION, which Redis 6 does not have) or a damaged key" : "one of its "
+			"keys (of a type that version does not have: a hash with field expiries, a "
+			"module's type)", floor,
 			floor, tsarc_redis_version_readers(floor));
 	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s takes DUMP payloads %s, and the "
 		"backup's are version %d %s; tsarc rewrites them for a server that takes version "
-		"%d or later (Redis 7.0 and newer, every Valkey), not older: the restore would empty "
+		"%d or later (Redis 6 and newer, every Valkey), not older: the restore would empty "
 		"the target and then fail; nothing was written. Restore into a server that takes "
 		"version %d or later", tsarc_redis_where(dst), most, version,
 		TSARC_REDIS_PAYLOAD_WRITERS, TSARC_REDIS_REWRITE_LOWEST, TSARC_REDIS_REWRITE_LOWEST);

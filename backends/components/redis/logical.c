@@ -216,6 +216,8 @@ static int dump_functions(tsarc_redis *r, writer *w, tsarc_redis_stats *st)
 		size_t lens[] = {8, 7, rep->len, 7};
 		rc = w_command(w, 4, argv, lens);
 		st->functions = 1;
+		/* Its floor too: a Redis 6 has no functions (payload.h). */
+		tsarc_redis_note_payload(st, rep->str, rep->len);
 	}
 	tsarc_redis_reply_free(rep);
 	return rc;

@@ -266,8 +266,8 @@ int tsarc_redis_payload_highest(tsarc_redis *dst, int below, int *highest, char 
 int tsarc_redis_payload_route(tsarc_redis *dst, int version, int floor, const char *floor_what,
 	int *rewrite_to);
 /* Which server writes which payloads, for the errors that name versions. */
-#define TSARC_REDIS_PAYLOAD_WRITERS "(Redis 7.0 writes 10; Valkey 7.2 to 8.x and Redis 7.2 " \
-	"write 11, Redis 8 12, Valkey 9 80)"
+#define TSARC_REDIS_PAYLOAD_WRITERS "(Redis 5 and 6 write 9, Redis 7.0 10; Valkey 7.2 to 8.x " \
+	"and Redis 7.2 write 11, Redis 8 12, Valkey 9 80)"
 /* The RDB version of the payloads the load will send
  * (tsarc_redis_load_allowed; before tsarc_redis_loader_clear). */
 void tsarc_redis_loader_payload_version(tsarc_redis_loader *l, int version);

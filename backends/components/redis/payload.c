@@ -18,10 +18,20 @@
 #define T_MODULE_PRE_GA 6
 #define T_MODULE 7
 #define T_SET_INTSET 11
+#define T_ZSET_ZIPLIST 12
+#define T_HASH_ZIPLIST 13
+#define T_LIST_QUICKLIST 14
+#define T_STREAM_1 15
+#define T_HASH_LISTPACK 16
+#define T_ZSET_LISTPACK 17
+#define T_LIST_QUICKLIST_2 18
 #define T_STREAM_2 19
 #define T_SET_LISTPACK 20
 #define T_STREAM_3 21
 #define OP_FUNCTION2 245
+/* A quicklist 2 node's container: one element, or a listpack of them. */
+#define NODE_PLAIN 1
+#define NODE_PACKED 2
 /* Redis 7.0's default set-max-intset-entries: a plain set of at most this
  * many integers it holds as an intset. */
 #define INTSET_MAX 512
@@ -31,20 +41,6 @@ static int cmp_ll(const void *a, const void *b)
 	long long x = *(const long long *)a, y = *(const long long *)b;
 
 	return (x > y) - (x < y);
-}
-
-/* The members of a listpack set's payload (`body`: the object, without
- * the trailer); -1 when damaged, or empty (no server holds an empty key:
- * Redis refuses one). */
-static int set_members(const unsigned char *body, size_t n, tsarc_rdb_str *blob,
-	tsarc_pack_entry **es, size_t *count)
-{
-	tsarc_rdb_cursor c = {body + 1, body + n};
-
-	if (tsarc_rdb_string(&c, blob) || c.p != c.end ||
-		tsarc_listpack_entries(blob->p, blob->len, es, count))
-		return -1;
-	return *count ? 0 : -1;
 }
 
 /* A listpack set as Redis 7.0 holds it (payload.h): an intset, or a
@@ -114,12 +110,86 @@ static int set_rewrite(const tsarc_pack_entry *es, size_t n, tsarc_buf *out)
 	return tsarc_buf_status(out);
 }
 
+/* ---- listpacks to ziplists (Redis 6) ---- */
+
+/* The entries of the listpack the object `body` (n bytes) is, after its
+ * type: one RDB string, compressed or not; -1 when damaged, empty, or
+ * (`pairs`) of an odd count. */
+static int listpack_of(const unsigned char *body, size_t n, int pairs, tsarc_rdb_str *blob,
+	tsarc_pack_entry **es, size_t *count)
+{
+	tsarc_rdb_cursor c = {body + 1, body + n};
+
+	if (tsarc_rdb_string(&c, blob) || c.p != c.end ||
+		tsarc_listpack_entries(blob->p, blob->len, es, count))
+		return -1;
+	return *count && (!pairs || *count % 2 == 0) ? 0 : -1;
+}
+
+/* The ziplist of `es` as one RDB string into out, built in `zl`. */
+static int put_ziplist(tsarc_buf *out, tsarc_buf *zl, const tsarc_pack_entry *es, size_t n)
+{
+	int rc;
+
+	tsarc_buf_clear(zl);
+	if ((rc = tsarc_ziplist_put(zl, es, n)))
+		return rc;
+	tsarc_rdb_put_string(out, zl->ptr, zl->size);
+	return tsarc_buf_status(out);
+}
+
+/* A list of Redis 7's layout (quicklist 2: nodes of one element or of a
+ * listpack) as Redis 6's quicklist of ziplists, node for node; -1 when
+ * damaged (an unknown container, a node that is no listpack or is empty:
+ * Redis 7 writes none). */
+static int quicklist_down(const unsigned char *body, size_t n, tsarc_buf *out)
+{
+	tsarc_rdb_cursor c = {body + 1, body + n};
+	tsarc_buf zl = TSARC_BUF_INIT;
+	unsigned char t = T_LIST_QUICKLIST;
+	uint64_t nodes, i, container;
+	int special, rc = -1;
+
+	if (tsarc_rdb_len(&c, &nodes, &special) || special || !nodes || nodes > n)
+		return -1;
+	tsarc_buf_append(out, &t, 1);
+	tsarc_rdb_put_len(out, nodes);
+	for (i = 0; i < nodes; i++) {
+		tsarc_rdb_str s;
+		tsarc_pack_entry *es = NULL, one;
+		size_t count = 1;
+		int bad;
+		if (tsarc_rdb_len(&c, &container, &special) || special ||
+			(container != NODE_PLAIN && container != NODE_PACKED))
+			goto done;
+		bad = tsarc_rdb_string(&c, &s);
+		if (!bad && container == NODE_PLAIN) {
+			one = (tsarc_pack_entry){0, 0, s.p, s.len};
+			bad = put_ziplist(out, &zl, &one, 1);
+		} else if (!bad) {
+			bad = tsarc_listpack_entries(s.p, s.len, &es, &count) || !count ||
+				put_ziplist(out, &zl, es, count);
+		}
+		free(es);
+		tsarc_rdb_str_free(&s);
+		if (bad)
+			goto done;
+	}
+	rc = c.p == c.end ? 0 : -1;
+done:
+	tsarc_buf_dispose(&zl);
+	return rc;
+}
+
 /* ---- streams ----
- * A stream of Redis 7.2's layout (type 21) is Redis 7.0's (type 19) with
- * one more field per consumer of a group: the time it was last active (8
- * bytes), after the time it was last seen. Redis 7.0 has no such time:
- * the stream is written without it, every other byte as it was (the
- * strings as their writer encoded them, as Redis 7.0 writes them too). */
+ * Three layouts, each the one before with more fields: Redis 7.0's (type
+ * 19) adds to Redis 5's and 6's (15) the stream's first ID, its largest
+ * deleted ID and the count of entries ever added, and each group's count
+ * of entries read; Redis 7.2's (21) adds each consumer's time it was last
+ * active, after the time it was last seen. An older server has none of
+ * them: the stream is written without them, every other byte as it was
+ * (the strings as their writer encoded them, as the older server writes
+ * them too). */
 
 /* n RDB lengths; -1 when cut off. */
 static int skip_lens(tsarc_rdb_cursor *c, int n, uint64_t *last)
@@ -143,58 +213,137 @@ static int skip_raw(tsarc_rdb_cursor *c, size_t n)
 	return 0;
 }
 
-/* The stream object `body` (type 21, n bytes, without the trailer) as a
- * type 19 one into `out` (NULL: only checked); -1 when damaged. */
-static int stream3_to_2(const unsigned char *body, size_t n, tsarc_buf *out)
+/* A walk that copies the object's bytes to `out` span by span, leaving
+ * out the fields the older layout lacks. */
+typedef struct span_walk {
+	tsarc_rdb_cursor c;
+	const unsigned char *from; /* the first byte not yet copied */
+	tsarc_buf *out;
+} span_walk;
+
+/* The field the cursor is at, `lens` RDB lengths or (lens 0) `raw` bytes,
+ * passed: copied, or (`drop`) left out. */
+static int field(span_walk *w, int lens, size_t raw, int drop)
 {
-	tsarc_rdb_cursor c = {body + 1, body + n};
-	const unsigned char *from = c.p;
-	unsigned char t = T_STREAM_2;
+	if (drop)
+		tsarc_buf_append(w->out, w->from, (size_t)(w->c.p - w->from));
+	if (lens ? skip_lens(&w->c, lens, NULL) : skip_raw(&w->c, raw))
+		return -1;
+	if (drop)
+		w->from = w->c.p;
+	return 0;
+}
+
+/* The stream object `body` (type 19 or 21, n bytes, without the trailer)
+ * as one of type `to` (15 or 19) into `out`; -1 when damaged. */
+static int stream_down(const unsigned char *body, size_t n, unsigned char to, tsarc_buf *out)
+{
+	span_walk w = {{body + 1, body + n}, body + 1, out};
+	tsarc_rdb_cursor *c = &w.c;
+	int v2 = to >= T_STREAM_2, had3 = body[0] == T_STREAM_3;
 	uint64_t i, j, k, count, groups, pel, consumers;
 
-	if (out)
-		tsarc_buf_append(out, &t, 1);
-	if (skip_lens(&c, 1, &count))
+	tsarc_buf_append(out, &to, 1);
+	if (skip_lens(c, 1, &count))
 		return -1;
 	for (i = 0; i < count; i++) /* listpacks: their master ID and the listpack */
-		if (tsarc_rdb_skip_string(&c) || tsarc_rdb_skip_string(&c))
+		if (tsarc_rdb_skip_string(c) || tsarc_rdb_skip_string(c))
 			return -1;
-	/* length, last ID, first ID, max deleted ID, entries added; groups */
-	if (skip_lens(&c, 8, NULL) || skip_lens(&c, 1, &groups))
+	/* length, last ID; first ID, max deleted ID, entries added; groups */
+	if (skip_lens(c, 3, NULL) || field(&w, 5, 0, !v2) || skip_lens(c, 1, &groups))
 		return -1;
 	for (i = 0; i < groups; i++) {
-		/* name, last ID, entries read; the group's PEL */
-		if (tsarc_rdb_skip_string(&c) || skip_lens(&c, 3, NULL) || skip_lens(&c, 1, &pel))
+		/* name, last ID; entries read; the group's PEL */
+		if (tsarc_rdb_skip_string(c) || skip_lens(c, 2, NULL) || field(&w, 1, 0, !v2) ||
+			skip_lens(c, 1, &pel))
 			return -1;
 		for (j = 0; j < pel; j++) /* ID, delivery time, delivery count */
-			if (skip_raw(&c, 16 + 8) || skip_lens(&c, 1, NULL))
+			if (skip_raw(c, 16 + 8) || skip_lens(c, 1, NULL))
 				return -1;
-		if (skip_lens(&c, 1, &consumers))
+		if (skip_lens(c, 1, &consumers))
 			return -1;
 		for (j = 0; j < consumers; j++) {
-			/* name, seen time; then the active time, left out */
-			if (tsarc_rdb_skip_string(&c) || skip_raw(&c, 8))
-				return -1;
-			if (out)
-				tsarc_buf_append(out, from, (size_t)(c.p - from));
-			if (skip_raw(&c, 8))
-				return -1;
-			from = c.p;
-			if (skip_lens(&c, 1, &pel))
+			/* name, seen time; active time; the consumer's PEL */
+			if (tsarc_rdb_skip_string(c) || skip_raw(c, 8) ||
+				(had3 && field(&w, 0, 8, 1)) || skip_lens(c, 1, &pel))
 				return -1;
 			for (k = 0; k < pel; k++)
-				if (skip_raw(&c, 16))
+				if (skip_raw(c, 16))
 					return -1;
 		}
 	}
-	if (c.p != c.end)
+	if (c->p != c->end)
 		return -1;
-	if (out)
-		tsarc_buf_append(out, from, (size_t)(c.p - from));
+	tsarc_buf_append(out, w.from, (size_t)(c->p - w.from));
 	return 0;
 }
 
 /* ---- floor and rewrite ---- */
+
+/* Whether an object of type `t` is encoded otherwise at version `to`: in
+ * a listpack or Redis 7.0's stream layout below 10, a listpack set or
+ * Redis 7.2's stream layout below 11. */
+static int reencoded(unsigned char t, int to)
+{
+	return (t >= T_HASH_LISTPACK && t <= T_STREAM_3 && to < 10) ||
+		((t == T_SET_LISTPACK || t == T_STREAM_3) && to < 11);
+}
+
+/* What a damaged object of type `t` is, in an error. */
+static const char *damaged(unsigned char t)
+{
+	switch (t) {
+	case T_HASH_LISTPACK:
+		return "a hash whose listpack is damaged";
+	case T_ZSET_LISTPACK:
+		return "a sorted set whose listpack is damaged";
+	case T_LIST_QUICKLIST_2:
+		return "a list whose nodes are damaged";
+	case T_SET_LISTPACK:
+		return "a set whose listpack is damaged";
+	default:
+		return "a stream whose consumer groups are damaged";
+	}
+}
+
+/* The object `body` (n bytes, without the trailer; reencoded(type, to))
+ * as version `to` encodes it into `out`; TSARC_ECORRUPT when damaged. */
+static int reencode(const unsigned char *body, size_t n, int to, tsarc_buf *out)
+{
+	unsigned char t = body[0], zt = t == T_HASH_LISTPACK ? T_HASH_ZIPLIST : T_ZSET_ZIPLIST;
+	tsarc_buf zl = TSARC_BUF_INIT;
+	tsarc_rdb_str blob;
+	tsarc_pack_entry *es = NULL;
+	size_t count;
+	int rc = -1;
+
+	switch (t) {
+	case T_HASH_LISTPACK:
+	case T_ZSET_LISTPACK:
+		if (!listpack_of(body, n, 1, &blob, &es, &count)) {
+			tsarc_buf_append(out, &zt, 1);
+			rc = put_ziplist(out, &zl, es, count);
+		}
+		tsarc_rdb_str_free(&blob);
+		break;
+	case T_LIST_QUICKLIST_2:
+		rc = quicklist_down(body, n, out);
+		break;
+	case T_SET_LISTPACK:
+		if (!listpack_of(body, n, 0, &blob, &es, &count))
+			rc = set_rewrite(es, count, out);
+		tsarc_rdb_str_free(&blob);
+		break;
+	default:
+		rc = stream_down(body, n, to < 10 ? T_STREAM_1 : T_STREAM_2, out);
+		break;
+	}
+	free(es);
+	tsarc_buf_dispose(&zl);
+	if (rc == -1)
+		rc = tsarc_error_set(TSARC_ECORRUPT, "%s", damaged(t));
+	return rc;
+}
 
 int tsarc_redis_payload_floor(const void *payload, size_t len, const char **why)
 {
@@ -205,24 +354,22 @@ int tsarc_redis_payload_floor(const void *payload, size_t len, const char **why)
 	if (own < 0) {
 		what = "not a whole DUMP payload";
 		own = floor = 0;
-	} else if (p[0] == OP_FUNCTION2 || (p[0] <= T_STREAM_2 && p[0] != T_MODULE_PRE_GA &&
-		p[0] != T_MODULE && p[0] != 8 /* no type 8 */)) {
+	} else if (p[0] == OP_FUNCTION2) {
+		floor = 10;
+		what = "a library of functions (FUNCTION, which Redis 6 does not have)";
+	} else if (p[0] <= T_STREAM_1 && p[0] != T_MODULE_PRE_GA && p[0] != T_MODULE &&
+		p[0] != 8 /* no type 8 */) {
 		floor = TSARC_REDIS_REWRITE_LOWEST;
-	} else if (p[0] == T_SET_LISTPACK) {
-		tsarc_rdb_str blob;
-		tsarc_pack_entry *es = NULL;
-		size_t n;
-		if (!set_members(p, len - 10, &blob, &es, &n))
+	} else if (p[0] >= T_HASH_LISTPACK && p[0] <= T_STREAM_3) {
+		/* Read whole, as a rewrite to the lowest would: damage found now
+		 * is found before a restore empties its target. */
+		tsarc_buf scratch = TSARC_BUF_INIT;
+		if (!reencode(p, len - 10, TSARC_REDIS_REWRITE_LOWEST, &scratch))
 			floor = TSARC_REDIS_REWRITE_LOWEST;
 		else
-			what = "a set whose listpack is damaged";
-		free(es);
-		tsarc_rdb_str_free(&blob);
-	} else if (p[0] == T_STREAM_3) {
-		if (!stream3_to_2(p, len - 10, NULL))
-			floor = TSARC_REDIS_REWRITE_LOWEST;
-		else
-			what = "a stream whose consumer groups are damaged";
+			what = damaged(p[0]);
+		tsarc_buf_dispose(&scratch);
+		tsarc_error_clear();
 	} else if (p[0] == T_MODULE || p[0] == T_MODULE_PRE_GA) {
 		what = "a module's type (RDB type 7)";
 	} else {
@@ -251,7 +398,7 @@ int tsarc_redis_payload_rewrite(const void *payload, size_t len, int to, tsarc_b
 {
 	const unsigned char *p = payload;
 	const char *why;
-	int own, floor, reencode = to >= TSARC_REDIS_REWRITE_LOWEST && to < 11;
+	int own, floor, rc;
 
 	tsarc_buf_clear(out);
 	if ((own = tsarc_redis_payload_version(payload, len)) < 0)
@@ -260,30 +407,16 @@ int tsarc_redis_payload_rewrite(const void *payload, size_t len, int to, tsarc_b
 	if (payload_crc(p, len) != tsarc_rdb_crc64(0, p, len - 8))
 		return tsarc_error_set(TSARC_ECORRUPT, "a DUMP payload of RDB version %d: its CRC-64 "
 			"is wrong (a damaged payload is not given a new one)", own);
-	/* A listpack set or a stream of type 21 re-encoded is read whole once,
-	 * here, damage and all; any other payload by its floor. */
-	if (!(reencode && (p[0] == T_SET_LISTPACK || p[0] == T_STREAM_3)) &&
-		(floor = tsarc_redis_payload_floor(payload, len, &why)) > to)
-		return tsarc_error_set(p[0] == T_SET_LISTPACK || p[0] == T_STREAM_3 ? TSARC_ECORRUPT :
-			TSARC_EUNSUPPORTED,
+	/* An object re-encoded is read whole once, here, damage and all; any
+	 * other payload by its floor. */
+	if (reencoded(p[0], to)) {
+		if ((rc = reencode(p, len - 10, to, out)))
+			return rc;
+	} else if ((floor = tsarc_redis_payload_floor(payload, len, &why)) > to) {
+		return tsarc_error_set(p[0] >= T_HASH_LISTPACK && p[0] <= T_STREAM_3 ?
+			TSARC_ECORRUPT : TSARC_EUNSUPPORTED,
 			"a payload of RDB version %d cannot be rewritten for version %d: it is %s",
 			own, to, why);
-	if (p[0] == T_SET_LISTPACK && reencode) {
-		tsarc_rdb_str blob;
-		tsarc_pack_entry *es = NULL;
-		size_t n;
-		int rc;
-		if (set_members(p, len - 10, &blob, &es, &n))
-			rc = tsarc_error_set(TSARC_ECORRUPT, "a set's listpack is damaged");
-		else
-			rc = set_rewrite(es, n, out);
-		free(es);
-		tsarc_rdb_str_free(&blob);
-		if (rc)
-			return rc;
-	} else if (p[0] == T_STREAM_3 && reencode) {
-		if (stream3_to_2(p, len - 10, out))
-			return tsarc_error_set(TSARC_ECORRUPT, "a stream's consumer groups are damaged");
 	} else if (tsarc_buf_append(out, p, len - 10)) {
 		return tsarc_buf_status(out);
 	}

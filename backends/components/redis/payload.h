@@ -32,7 +32,7 @@
 /* The lowest version payloads are rewritten to: Redis 7.0's. Redis 6's (9)
  * hold hashes, sorted sets and lists as ziplists, which this does not
  * write. */
-#define TSARC_REDIS_REWRITE_LOWEST 10
+#define TSARC_REDIS_REWRITE_LOWEST 9
 
 /* The lowest RDB version `payload` (a key's DUMP payload, or a FUNCTION
  * DUMP's) can be rewritten to: TSARC_REDIS_REWRITE_LOWEST for every type
