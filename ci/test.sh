@@ -16,10 +16,13 @@ bash ci/deps.sh --with-s3 --with-image --with-valkey
 # PostgreSQL 17 and Redis 8 (trixie, the image's suite), what 3scale's
 # system database and today's managed databases run, with the image's
 # MariaDB 11.8 clients (trixie's mariadb-client: 8 packages, 78 MB more in
-# the root, made in 143 s against 139 s without). The tests run them with
+# the root, made in 143 s against 139 s without); and Redis 6.0 (Debian
+# 11, bullseye: a managed Redis 6's version, and 3scale's in-pod Redis
+# before 2.16), a root of 73 MB. The tests run them with
 # tests/tools/in_root.sh; TSARC_TEST_MYSQL_ROOT, TSARC_TEST_VALKEY9_ROOT
 # (the same sid root), TSARC_TEST_PG17_ROOT, TSARC_TEST_REDIS8_ROOT and
-# TSARC_TEST_MARIADB118_ROOT (the same trixie root) name the roots.
+# TSARC_TEST_MARIADB118_ROOT (the same trixie root) and
+# TSARC_TEST_REDIS6_ROOT name the roots.
 mkdir -p build/roots
 root_pids=()
 bash ci/debian-root.sh sid build/roots/mysql mysql-server-core mysql-client-core valkey-server \
@@ -28,13 +31,15 @@ root_pids+=($!)
 bash ci/debian-root.sh trixie build/roots/postgresql-17 postgresql-17 postgresql-client-17 redis-server \
 	mariadb-client >build/roots/postgresql-17.log 2>&1 &
 root_pids+=($!)
+bash ci/debian-root.sh bullseye build/roots/redis-6 redis-server >build/roots/redis-6.log 2>&1 &
+root_pids+=($!)
 
 bash ci/build.sh build/release
 bash ci/build.sh build/asan -DTSARC_SANITIZE=ON
 
-for i in 0 1; do
+for i in 0 1 2; do
 	wait "${root_pids[$i]}" || {
-		cat build/roots/mysql.log build/roots/postgresql-17.log >&2
+		cat build/roots/mysql.log build/roots/postgresql-17.log build/roots/redis-6.log >&2
 		echo "ci/test.sh: a test root filesystem could not be made (ci/debian-root.sh)" >&2
 		exit 1
 	}
@@ -44,6 +49,7 @@ export TSARC_TEST_VALKEY9_ROOT=$top/build/roots/mysql
 export TSARC_TEST_PG17_ROOT=$top/build/roots/postgresql-17
 export TSARC_TEST_REDIS8_ROOT=$top/build/roots/postgresql-17
 export TSARC_TEST_MARIADB118_ROOT=$top/build/roots/postgresql-17
+export TSARC_TEST_REDIS6_ROOT=$top/build/roots/redis-6
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-ci.XXXXXX")
 cleanup() {

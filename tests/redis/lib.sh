@@ -62,8 +62,10 @@ free_cluster_port() {
 # PORT_<NAME> (upper case). "port 0" among the extra lines: socket only;
 # "cluster-enabled yes": a port with room for its cluster bus port.
 # REDIS_SERVER=valkey-server: that server binary (the same configuration).
+# REDIS_SERVER_6=1: a Redis 6.0, whose ACL has no channel rules (&*, from
+# 6.2) and no FAILOVER command (6.2) to deny.
 redis_up() {
-	local name=$1 base port var line
+	local name=$1 base port var line channels deny
 	shift
 	base=$WORK/redis-$name
 	mkdir -p "$base"
@@ -85,8 +87,13 @@ redis_up() {
 			echo "appendonly no"
 			echo "repl-diskless-sync-delay 0"
 			echo "requirepass $ADMIN_PW"
-			echo "user backup on >$USER_PW ~* &* +@all $ACL_DENY"
-			echo "user restorer on >$USER_PW ~* &* +@all $ACL_DENY -flushdb -flushall"
+			if [ "${REDIS_SERVER_6:-0}" = 1 ]; then
+				channels= deny=${ACL_DENY/ -failover/}
+			else
+				channels='&*' deny=$ACL_DENY
+			fi
+			echo "user backup on >$USER_PW ~* $channels +@all $deny"
+			echo "user restorer on >$USER_PW ~* $channels +@all $deny -flushdb -flushall"
 			for line in "$@"; do echo "$line"; done
 		} > "$base/redis.conf"
 	)
@@ -130,9 +137,10 @@ as_user() {
 	T_REDIS_HOST=127.0.0.1 T_REDIS_PORT=$port T_REDIS_USER=$user T_REDIS_PASSWORD=$USER_PW "$TOOL" "$@"
 }
 
-# fill PORT: every type of value, binary key names, TTLs, several
-# databases, a stream with a consumer group and pending entries, a
-# HyperLogLog and a function library.
+# fill PORT [nofunctions]: every type of value, binary key names, TTLs,
+# several databases, a stream with a consumer group and pending entries, a
+# HyperLogLog and (unless "nofunctions": Redis 6 has none) a function
+# library.
 fill() {
 	local port=$1 db
 	for db in 0 3 15; do
@@ -162,6 +170,7 @@ fill() {
 				print "SET key:" db ":" i " v" i } }'
 		} | rcli "$port" >/dev/null || fail "fill $port failed"
 	done
+	[ "${2:-}" = nofunctions ] && return 0
 	rcli "$port" FUNCTION LOAD "#!lua name=tsarclib
 redis.register_function('tsarc_answer', function(keys, args) return 42 end)" >/dev/null ||
 		fail "FUNCTION LOAD failed"

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Redis 6 (Debian 11's 6.0, in the root filesystem of
+# TSARC_TEST_REDIS6_ROOT, made by ci/test.sh): the managed Redis 6 of
+# today's 3scale (Azure Cache for Redis 6, an ElastiCache 6) as a restore
+# target, and the in-pod Redis 6 of 3scale before 2.16 as a source. Its
+# DUMP payloads are RDB version 9 and it takes no newer one: a Valkey 8's
+# and a Redis 7.0's backups go into it with their payloads rewritten to 9
+# (payload.h: listpack hashes, sorted sets and lists as ziplists, streams
+# in Redis 6's layout), logical and RDB (through this host's
+# valkey-server and redis-server 7.0, whose payloads are 11 and 10); a
+# backup with a function library, which Redis 6 does not have, is refused
+# by the plan, the target untouched. Redis 6's own backups, logical and
+# RDB, go into a Redis 6 (its RDB through this host's redis-server 7.0,
+# whose payloads are rewritten back to 9) and into a Valkey 8. Every
+# restore is compared key by key (keys_dump, in what both versions show
+# alike: KEYS_DUMP_ACROSS) and by the key counts of the check after the
+# load. Redis 6 has no PEXPIRETIME: the check does not compare the digest.
+. "$(dirname "$0")/lib.sh"
+
+if [ -z "${TSARC_TEST_REDIS6_ROOT:-}" ]; then
+	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] &&
+		fail "TSARC_TEST_REDIS6_ROOT is not set (ci/test.sh makes the root: ci/debian-root.sh)"
+	echo "SKIP: TSARC_TEST_REDIS6_ROOT is not set (ci/test.sh makes the root)"
+	exit 77
+fi
+command -v valkey-server >/dev/null || {
+	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] && fail "valkey-server is not installed (bash ci/deps.sh)"
+	echo "SKIP: valkey-server is not installed (bash ci/deps.sh)"
+	exit 77
+}
+tsarc_repo
+# redis-server 6 of the root, as if installed here.
+mkdir "$WORK/r6bin"
+printf '#!/bin/sh\nPATH=%s exec /bin/sh %s %s redis-server "$@"\n' "$PATH" \
+	"$TOP/tests/tools/in_root.sh" "$TSARC_TEST_REDIS6_ROOT" > "$WORK/r6bin/redis-server"
+chmod +x "$WORK/r6bin/redis-server"
+"$WORK/r6bin/redis-server" --version | grep -q ' v=6\.0\.' || fail "the root's redis-server is not Redis 6.0"
+
+REDIS_SERVER=$WORK/r6bin/redis-server REDIS_SERVER_6=1 redis_up r6src
+REDIS_SERVER=$WORK/r6bin/redis-server REDIS_SERVER_6=1 redis_up r6dst
+REDIS_SERVER=valkey-server redis_up vsrc
+REDIS_SERVER=valkey-server redis_up vdst
+redis_up rsrc
+fill "$PORT_R6SRC" nofunctions
+fill "$PORT_VSRC" nofunctions
+fill "$PORT_RSRC"
+export KEYS_DUMP_ACROSS=1
+keys_dump "$PORT_R6SRC" > "$WORK/r6src.keys"
+keys_dump "$PORT_VSRC" > "$WORK/vsrc.keys"
+
+deployment() { redis_deployment "$1" "redis://127.0.0.1:$2/0" "$3" "$4"; }
+deployment r6src-user "$PORT_R6SRC" backup "$USER_PW"
+deployment r6src-admin "$PORT_R6SRC" default "$ADMIN_PW"
+deployment vsrc-user "$PORT_VSRC" backup "$USER_PW"
+deployment vsrc-admin "$PORT_VSRC" default "$ADMIN_PW"
+deployment rsrc-user "$PORT_RSRC" backup "$USER_PW"
+deployment r6dst "$PORT_R6DST" restorer "$USER_PW"
+deployment vdst "$PORT_VDST" restorer "$USER_PW"
+
+info "backups: Redis 6 and Valkey 8, logical and RDB; Redis 7.0 with a function library"
+R6_LOGICAL=$(backup_id "$WORK/r6src-user/config.json" r6l) || exit 1
+R6_RDB=$(backup_id "$WORK/r6src-admin/config.json" r6r) || exit 1
+V_LOGICAL=$(backup_id "$WORK/vsrc-user/config.json" vl) || exit 1
+V_RDB=$(backup_id "$WORK/vsrc-admin/config.json" vr) || exit 1
+R_FUNCTIONS=$(backup_id "$WORK/rsrc-user/config.json" rf) || exit 1
+for snap in "$R6_LOGICAL:9" "$R6_RDB:9" "$V_LOGICAL:11" "$V_RDB:11"; do
+	v=$(stream_meta "${snap%:*}" backend-redis.rdb redis_payload_version)
+	[ "$v" = "${snap#*:}" ] || fail "snapshot ${snap%:*} records redis_payload_version $v, not ${snap#*:}"
+done
+# A Valkey 8's payloads can all go to Redis 6; a function library cannot.
+[ "$(stream_meta "$V_LOGICAL" backend-redis.rdb redis_payload_floor)" = 9 ] ||
+	fail "Valkey logical: redis_payload_floor is not 9"
+[ "$(stream_meta "$R_FUNCTIONS" backend-redis.rdb redis_payload_floor)" = 10 ] ||
+	fail "Redis 7.0 with functions: redis_payload_floor is not 10"
+
+# restored SNAP SRC_KEYS WHAT TARGET PORT [VERSION]: SNAP restored into
+# the deployment TARGET, planned first; it then holds the source's keys.
+# VERSION: its payloads were rewritten to that version.
+restored() {
+	local target=$4 port=$5
+	rcli "$port" FLUSHALL >/dev/null
+	rcli "$port" SET other:key 1 >/dev/null
+	"$TSARC" restore "$1" --config "$WORK/$target/config.json" --repo "$REPO" --dry-run --json \
+		> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "$3: the plan: $(cat "$WORK/plan.err")"
+	"$TSARC" restore "$1" --config "$WORK/$target/config.json" --repo "$REPO" --json \
+		> "$WORK/restore.json" 2> "$WORK/restore.err" ||
+		fail "$3: $(cat "$WORK/restore.err") $(cat "$WORK/restore.json")"
+	grep -q "key count\( and digest\)\? of every database match" "$WORK/restore.json" ||
+		fail "$3: the report: $(cat "$WORK/restore.json")"
+	if [ -n "${6:-}" ]; then
+		grep -q "payloads\? of RDB version [0-9]* rewritten to version $6, which the target takes" \
+			"$WORK/restore.json" || fail "$3: not rewritten to $6: $(cat "$WORK/restore.json")"
+	fi
+	keys_dump "$port" > "$WORK/dst.keys"
+	diff "$2" "$WORK/dst.keys" > "$WORK/keys.diff" || fail "$3: keys differ: $(head -5 "$WORK/keys.diff")"
+	[ -z "$(ls -A "$WORK/tmp")" ] || fail "$3: files left in TMPDIR: $(ls -la "$WORK/tmp")"
+}
+
+info "Valkey 8 into Redis 6: its payloads (11) rewritten to 9, logical and RDB"
+restored "$V_LOGICAL" "$WORK/vsrc.keys" "Valkey logical into Redis 6" r6dst "$PORT_R6DST" 9
+restored "$V_RDB" "$WORK/vsrc.keys" "Valkey RDB into Redis 6" r6dst "$PORT_R6DST" 9
+grep -q "private redis-server" "$WORK/restore.json" || fail "not the private server: $(cat "$WORK/restore.json")"
+
+info "Redis 6 into Redis 6: logical as it is; the RDB through this host's Redis 7.0, rewritten back to 9"
+restored "$R6_LOGICAL" "$WORK/r6src.keys" "Redis 6 logical into Redis 6" r6dst "$PORT_R6DST"
+restored "$R6_RDB" "$WORK/r6src.keys" "Redis 6 RDB into Redis 6" r6dst "$PORT_R6DST" 9
+
+info "Redis 6 into Valkey 8: logical and RDB"
+restored "$R6_LOGICAL" "$WORK/r6src.keys" "Redis 6 logical into Valkey 8" vdst "$PORT_VDST"
+restored "$R6_RDB" "$WORK/r6src.keys" "Redis 6 RDB into Valkey 8" vdst "$PORT_VDST"
+
+info "a function library into Redis 6: refused, by the plan for the logical backup, by the run for the RDB; the target untouched"
+deployment rsrc-admin "$PORT_RSRC" default "$ADMIN_PW"
+R_FUNCTIONS_RDB=$(backup_id "$WORK/rsrc-admin/config.json" rfr) || exit 1
+keys_dump "$PORT_R6DST" > "$WORK/r6dst.before"
+FUNCTIONS_PLAN="function library (FUNCTION, which Redis 6 does not have).*cannot be below version 10"
+plan_refused "$R_FUNCTIONS" "$WORK/r6dst/config.json" "$FUNCTIONS_PLAN" "functions into Redis 6"
+FUNCTIONS_RUN="the function libraries: a library of functions (FUNCTION, which Redis 6 does not have) cannot be below version 10"
+for snap in "$R_FUNCTIONS:$FUNCTIONS_PLAN" "$R_FUNCTIONS_RDB:$FUNCTIONS_RUN"; do
+	"$TSARC" restore "${snap%%:*}" --config "$WORK/r6dst/config.json" --repo "$REPO" \
+		> "$WORK/functions.out" 2> "$WORK/functions.err" && fail "functions $snap: restored into Redis 6"
+	grep -q "${snap#*:}.*nothing was written" "$WORK/functions.err" ||
+		fail "functions into Redis 6 $snap: the run: $(cat "$WORK/functions.err")"
+	keys_dump "$PORT_R6DST" > "$WORK/r6dst.after"
+	diff -q "$WORK/r6dst.before" "$WORK/r6dst.after" >/dev/null ||
+		fail "functions into Redis 6 $snap: the target was touched"
+done
+
+grep -q -e "$USER_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json && fail "a password was printed"
+info "ok"
