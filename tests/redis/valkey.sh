@@ -8,8 +8,10 @@
 # private server. Valkey 8 into Valkey 8 and Redis 7.0 into Valkey 8 are
 # restored whole; into a Redis 7.0, which refuses version 11, Valkey 8's
 # payloads are rewritten to version 10 (payload.h: its listpack sets and
-# its streams of Redis 7.2's layout re-encoded), and the target's own DUMP
-# of every key is then what was sent (the digest is compared). A Valkey 8
+# its streams of Redis 7.2's layout re-encoded). Every restore is checked
+# with its digest, across versions too, and so is one into a Valkey 8
+# whose listpack and intset limits are 1, which re-encodes every small
+# hash, sorted set and set on load. A Valkey 8
 # RDB where no server of this host reads it (the private server loads the
 # RDB) is refused by the plan and the run before the target is touched.
 # Redis 8 (in the root filesystem of TSARC_TEST_REDIS8_ROOT, Debian 13, the
@@ -95,6 +97,15 @@ info "Valkey 8 into Valkey 8: the logical stream, the RDB through the private se
 restored "$V_LOGICAL" "$WORK/vsrc.keys" "Valkey logical into Valkey"
 restored "$V_RDB" "$WORK/vsrc.keys" "Valkey RDB into Valkey"
 grep -q "private redis-server" "$WORK/restore.json" || fail "not the private server: $(cat "$WORK/restore.json")"
+info "Valkey 8 into a Valkey 8 whose listpack and intset limits are 1: re-encoded on load, the digest compared"
+REDIS_SERVER=valkey-server redis_up vlow "hash-max-listpack-entries 1" "zset-max-listpack-entries 1" \
+	"set-max-listpack-entries 1" "set-max-intset-entries 1" "list-max-listpack-size 1"
+deployment vlow "$PORT_VLOW" restorer "$USER_PW"
+restored "$V_LOGICAL" "$WORK/vsrc.keys" "Valkey logical into a Valkey of other limits" vlow "$PORT_VLOW"
+for k in hash:small:hashtable zset:small:skiplist set:ints:hashtable; do
+	[ "$(rcli "$PORT_VLOW" OBJECT ENCODING "${k%:*}")" = "${k##*:}" ] ||
+		fail "other limits: ${k%:*} is not re-encoded as a ${k##*:}"
+done
 info "redis-cli 7.0 on this host (\"tool\") reads Valkey 8's RDB, restored into Valkey 8"
 redis_deployment vsrc-cli "redis://127.0.0.1:$PORT_VSRC/0" default "$ADMIN_PW" '{"tool": "redis-cli"}'
 V_CLI=$(backup_id "$WORK/vsrc-cli/config.json" vc) || exit 1
