@@ -9,9 +9,10 @@
 # restored whole; into a Redis 7.0, which refuses version 11, Valkey 8's
 # payloads are rewritten to version 10 (payload.h: its listpack sets and
 # its streams of Redis 7.2's layout re-encoded). Every restore is checked
-# with its digest, across versions too, and so is one into a Valkey 8
-# whose listpack and intset limits are 1, which re-encodes every small
-# hash, sorted set and set on load. A Valkey 8
+# with its digest, across versions too: what each key holds (value.h),
+# however the target encodes it, is what was sent; so is one into a
+# Valkey 8 whose listpack and intset limits are 1, which re-encodes every
+# small hash, sorted set and set on load. A Valkey 8
 # RDB where no server of this host reads it (the private server loads the
 # RDB) is refused by the plan and the run before the target is touched.
 # Redis 8 (in the root filesystem of TSARC_TEST_REDIS8_ROOT, Debian 13, the
@@ -115,14 +116,12 @@ restored "$R_LOGICAL" "$WORK/rsrc.keys" "Redis logical into Valkey"
 restored "$R_RDB" "$WORK/rsrc.keys" "Redis RDB into Valkey"
 
 # rewritten SNAP SRC_KEYS WHAT TARGET PORT VERSION: restored as by
-# `restored`, its payloads rewritten to VERSION, which the target takes;
-# the digest compared: the target's own DUMP of each key is what was sent.
+# `restored` (the digest compared), its payloads rewritten to VERSION,
+# which the target takes.
 rewritten() {
 	restored "$1" "$2" "$3" "$4" "$5"
 	grep -q "payloads\? of RDB version [0-9]* rewritten to version $6, which the target takes" \
 		"$WORK/restore.json" || fail "$3: not rewritten to $6: $(cat "$WORK/restore.json")"
-	grep -q "key count and digest of every database match" "$WORK/restore.json" ||
-		fail "$3: the digest was not compared: $(cat "$WORK/restore.json")"
 }
 info "Valkey 8 into Redis 7.0: its payloads (11) rewritten to 10"
 rewritten "$V_LOGICAL" "$WORK/vsrc.keys" "Valkey logical into Redis 7.0" r70 "$PORT_R70" 10

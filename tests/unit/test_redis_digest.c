@@ -25,6 +25,9 @@
 #include "digest.h"
 #include "rdbvalue.h"
 #include "tsarc/buf.h"
+#include "value.h"
+
+#include <openssl/evp.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,10 +345,23 @@ static void other_values_differ(void **state)
 	free(a_bc);
 }
 
-/* Every payload cut short (its trailer made again) is damaged: hashed as
- * its bytes, without a read past them (the sanitized build checks), and
- * not as the whole value hashes; any byte of it changed is read within
- * its bounds too. */
+/* Whether the object of `payload` (n bytes) is read as a value. */
+static int read_whole(const unsigned char *payload, size_t n)
+{
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	int rc;
+
+	assert_non_null(m);
+	EVP_DigestInit_ex(m, EVP_sha256(), NULL);
+	rc = tsarc_redis_value_hash(m, payload, n - 10);
+	EVP_MD_CTX_free(m);
+	return rc;
+}
+
+/* Every payload here is read whole (not hashed as its bytes); cut short
+ * (its trailer made again) it is damaged: hashed as its bytes, without a
+ * read past them (the sanitized build checks), and not as the whole
+ * value hashes; any byte of it changed is read within its bounds too. */
 static void damaged_hashed_as_bytes(void **state)
 {
 	static const char *const all[] = {HASH_6, HASH_8, HASH_8_TABLE, HASH_ZIPMAP, ZSET_6,
@@ -358,11 +374,14 @@ static void damaged_hashed_as_bytes(void **state)
 		bytes b = hex(all[i]);
 		unsigned char whole[32], h[32];
 		hash_of(whole, "x", b.p, b.n);
+		if (read_whole(b.p, b.n))
+			fail_msg("payload %zu (%.8s...) is not read", i, all[i]);
 		for (cut = 1; cut < b.n - 10; cut++) {
 			tsarc_buf p = TSARC_BUF_INIT;
 			tsarc_buf_append(&p, b.p, cut);
 			tsarc_rdb_put_trailer(&p, 9);
 			assert_int_equal(tsarc_buf_status(&p), 0);
+			assert_int_equal(read_whole((const unsigned char *)p.ptr, p.size), -1);
 			hash_of(h, "x", p.ptr, p.size);
 			if (!memcmp(h, whole, 32))
 				fail_msg("payload %zu (%.8s...) cut to %zu bytes hashes as the whole", i,

@@ -7,6 +7,7 @@
 #include "logical.h"
 #include "rdbvalue.h"
 #include "tsarc/errors.h"
+#include "value.h"
 
 #include <openssl/evp.h>
 
@@ -33,24 +34,12 @@ int tsarc_redis_digests_db(tsarc_redis_digests *d, int db)
 	return 0;
 }
 
-/* 256-bit little-endian add or subtract. */
-static void sum256(unsigned char *acc, const unsigned char h[32], int sub)
-{
-	int i, carry = 0;
-
-	for (i = 0; i < 32; i++) {
-		int v = sub ? acc[i] - h[i] - carry : acc[i] + h[i] + carry;
-		carry = sub ? v < 0 : v > 255;
-		acc[i] = (unsigned char)(v & 0xff);
-	}
-}
-
 int tsarc_redis_digest_add(tsarc_redis_digests *d, int db, const unsigned char h[32])
 {
 	int rc = tsarc_redis_digests_db(d, db);
 
 	if (!rc) {
-		sum256(d->sums + 32 * db, h, 0);
+		tsarc_redis_sum256(d->sums + 32 * db, h, 0);
 		d->keys[db]++;
 	}
 	return rc;
@@ -59,7 +48,7 @@ int tsarc_redis_digest_add(tsarc_redis_digests *d, int db, const unsigned char h
 void tsarc_redis_digest_sub(tsarc_redis_digests *d, int db, const unsigned char h[32])
 {
 	if (db < d->ndb && d->keys[db]) {
-		sum256(d->sums + 32 * db, h, 1);
+		tsarc_redis_sum256(d->sums + 32 * db, h, 1);
 		d->keys[db]--;
 	}
 }
@@ -68,7 +57,6 @@ int tsarc_redis_digests_copy(tsarc_redis_digests *to, const tsarc_redis_digests 
 {
 	memset(to, 0, sizeof(*to));
 	to->exact = from->exact;
-	to->rdb_version = from->rdb_version;
 	if (!from->ndb)
 		return 0;
 	if (tsarc_redis_digests_db(to, from->ndb - 1))
@@ -154,103 +142,17 @@ static void put64(EVP_MD_CTX *c, uint64_t v)
 	EVP_DigestUpdate(c, b, 8);
 }
 
-/* ---- the value part of a key's hash ----
- * A DUMP payload is an RDB object, then 2 bytes of RDB version and 8 of
- * CRC64. Sets and hashes kept as hash tables serialize in table order,
- * which differs between two servers holding the same members (each seeds
- * its hash function at random): for them the value is the sum of each
- * member's (field and value's) SHA-256, read from the payload. An object
- * that is one string (an intset, a ziplist or listpack) is hashed as that
- * string's bytes: whether its writer compressed it (LZF) is the writer's
- * choice, and a payload rewritten for an older server (payload.h) writes
- * it plain where the server that takes it would compress it. Any other
- * payload is hashed as it is, without the version and CRC. */
-
-/* One RDB string of the payload into m: its length, then its bytes
- * (decompressed, an integer as decimal), so that field and value
- * boundaries count and how its writer encoded it does not. */
-static int rdb_string(tsarc_rdb_cursor *c, EVP_MD_CTX *m)
-{
-	tsarc_rdb_str s;
-	int rc = tsarc_rdb_string(c, &s);
-
-	if (!rc) {
-		put64(m, s.len);
-		EVP_DigestUpdate(m, s.p, s.len);
-	}
-	tsarc_rdb_str_free(&s);
-	return rc;
-}
-
-/* Sum of the members' hashes of a hash-table set (fields 1) or hash (2). */
-static int unordered_sum(const unsigned char *p, size_t n, int fields, unsigned char sum[32])
-{
-	tsarc_rdb_cursor c = {p + 1, p + n};
-	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	uint64_t count, i;
-	int special, f, rc = -1;
-
-	memset(sum, 0, 32);
-	if (!m)
-		return -1;
-	if (tsarc_rdb_len(&c, &count, &special) || special)
-		goto done;
-	for (i = 0; i < count; i++) {
-		unsigned char h[32];
-		unsigned int hl = 32;
-		EVP_DigestInit_ex(m, EVP_sha256(), NULL);
-		for (f = 0; f < fields; f++)
-			if (rdb_string(&c, m))
-				goto done;
-		EVP_DigestFinal_ex(m, h, &hl);
-		sum256(sum, h, 0);
-	}
-	rc = c.p == c.end ? 0 : -1;
-done:
-	EVP_MD_CTX_free(m);
-	return rc;
-}
-
-/* RDB object types that are one string: the zipmap, ziplist, intset and
- * listpack encodings. */
-static int one_string(unsigned char t)
-{
-	return (t >= 9 && t <= 13) || t == 16 || t == 17 || t == 20;
-}
-
-/* The type, then the string's bytes (rdb_string), into m; -1 (m
- * untouched) when the payload is not one whole string. */
-static int one_string_hash(const unsigned char *p, size_t n, EVP_MD_CTX *m)
-{
-	tsarc_rdb_cursor c = {p + 1, p + n};
-	tsarc_rdb_str s;
-	int rc = tsarc_rdb_string(&c, &s);
-
-	if (!rc && c.p == c.end) {
-		EVP_DigestUpdate(m, "string-of", 9);
-		EVP_DigestUpdate(m, p, 1);
-		put64(m, s.len);
-		EVP_DigestUpdate(m, s.p, s.len);
-	} else {
-		rc = -1;
-	}
-	tsarc_rdb_str_free(&s);
-	return rc;
-}
-
 void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t klen,
 	const char *type, int64_t expiry_ms, const void *payload, size_t plen)
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	const unsigned char *p = payload;
-	unsigned char sum[32];
 	unsigned int n = 32;
 	size_t body = plen >= 11 ? plen - 10 : plen;
 
 	memset(h, 0, 32);
 	if (!c)
 		return;
-	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(c, tsarc_redis_sha256(), NULL);
 	put64(c, (uint64_t)db);
 	put64(c, klen);
 	EVP_DigestUpdate(c, key, klen);
@@ -258,13 +160,11 @@ void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t k
 	EVP_DigestUpdate(c, type, strlen(type));
 	/* The second of the expiry: exact under ABSTTL either way. */
 	put64(c, (uint64_t)(expiry_ms < 0 ? -1 : expiry_ms / 1000));
-	if (plen >= 11 && (p[0] == 2 || p[0] == 4) && !unordered_sum(p, body, p[0] == 2 ? 1 : 2,
-		sum)) {
-		EVP_DigestUpdate(c, "unordered", 9);
-		EVP_DigestUpdate(c, sum, 32);
-	} else if (plen >= 11 && one_string(p[0]) && !one_string_hash(p, body, c)) {
-		/* hashed by one_string_hash */
-	} else {
+	/* What the key holds (value.h), whatever its writer's version and
+	 * encoding; else (a module's type, one newer than this code, damage)
+	 * the payload's bytes, without the version and CRC. */
+	if (plen < 11 || tsarc_redis_value_hash(c, payload, body)) {
+		EVP_DigestUpdate(c, "raw", 3);
 		put64(c, body);
 		EVP_DigestUpdate(c, payload, body);
 	}
@@ -310,8 +210,6 @@ static int digest_batch(tsarc_redis *r, int db, const tsarc_redis_reply *keys, i
 				d->type == '$') {
 				int64_t at = e->integer < 0 ? -1 : exact ? e->integer : now + e->integer;
 				unsigned char h[32];
-				if (out->rdb_version < 0)
-					out->rdb_version = tsarc_redis_payload_version(d->str, d->len);
 				if (at < 0 || at >= cutoff) {
 					tsarc_redis_key_hash(h, db, keys->elem[i]->str, keys->elem[i]->len,
 						t->str, at, d->str, d->len);
@@ -381,7 +279,6 @@ int tsarc_redis_digest(tsarc_redis *r, int64_t cutoff_ms, tsarc_redis_digests *o
 	int ndb, db, rc;
 
 	memset(out, 0, sizeof(*out));
-	out->rdb_version = -1;
 	if ((rc = expiry_probe(r, out)))
 		return rc;
 	if ((rc = tsarc_redis_db_count(r, &ndb)))

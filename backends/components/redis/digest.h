@@ -5,7 +5,11 @@
  * What a restore is checked against without DEBUG DIGEST (refused by
  * managed services): per database, the number of keys and the sum
  * (mod 2^256, so the order SCAN returns keys in does not matter) of
- * SHA-256(db, key, type, expiry second, DUMP payload) over its keys.
+ * SHA-256(db, key, type, expiry second, value) over its keys. The value
+ * is what the key's DUMP payload holds, by its type (value.h): the same
+ * whatever the version of the server that wrote the payload and however
+ * it encoded it, so that a restore into another version or another
+ * server's configuration (which re-encodes on load) is compared too.
  * Expiries are absolute (PEXPIRETIME), so a key restored with ABSTTL
  * hashes the same on both sides.
  */
@@ -19,10 +23,6 @@ typedef struct tsarc_redis_digests {
 	unsigned char *sums;      /* 32 bytes per database */
 	int exact;                /* expiries from PEXPIRETIME (comparable) */
 	int expiry_refused;       /* not exact: PEXPIRETIME refused to this user */
-	/* RDB version of the first payload (its last 10 bytes are the version
-	 * and a CRC): servers of different versions encode differently, so
-	 * their digests are not compared. -1: none seen. */
-	int rdb_version;
 } tsarc_redis_digests;
 
 /* Makes room for database `db`. */
@@ -49,7 +49,9 @@ void tsarc_redis_payload_probe(unsigned char out[TSARC_REDIS_PROBE_PAYLOAD], int
 /* TYPE's name for the RDB object type that starts a DUMP payload; NULL
  * for a module type or one this code does not know. */
 const char *tsarc_redis_payload_type(unsigned char rdb_type);
-/* expiry_ms: absolute, -1 for none. */
+/* expiry_ms: absolute, -1 for none. A payload of a type value.h does not
+ * read (a module's, one newer than Redis 7.2's) or a damaged one is
+ * hashed as its bytes (without the version and CRC). */
 void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t klen,
 	const char *type, int64_t expiry_ms, const void *payload, size_t plen);
 

@@ -143,7 +143,6 @@ int tsarc_redis_loader_new(tsarc_redis_loader **out, tsarc_redis *dst, int64_t n
 	l->now = now_ms ? now_ms : l->started;
 	l->db = -1;
 	l->digest_ok = 1;
-	l->want.rdb_version = -1;
 	l->lazyfree_wait_s = TSARC_REDIS_LAZYFREE_WAIT_S;
 	if (dst && !(l->ring = calloc(WINDOW, sizeof(*l->ring)))) {
 		free(l);
@@ -842,8 +841,6 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 		}
 		if (!(type = tsarc_redis_payload_type(argv[3][0])))
 			l->digest_ok = 0;
-		if (l->want.rdb_version < 0)
-			l->want.rdb_version = tsarc_redis_payload_version(argv[3], lens[3]);
 		tsarc_redis_key_hash(h, l->db, argv[1], lens[1], type ? type : "?", v ? v : -1,
 			argv[3], lens[3]);
 		tsarc_redis_digest_add(&l->want, l->db, h);
@@ -991,10 +988,6 @@ int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz)
 		digest = 0;
 		why = got.expiry_refused ? "the target's user may not run PEXPIRETIME: grant "
 			"+pexpiretime to compare it" : "the target has no PEXPIRETIME";
-	} else if (digest && got.rdb_version >= 0 && want.rdb_version >= 0 &&
-		got.rdb_version != want.rdb_version) {
-		digest = 0;
-		why = "the target's Redis version encodes values differently from the backup's";
 	}
 	for (db = 0; db < want.ndb || db < got.ndb; db++) {
 		unsigned long long wk = db < want.ndb ? want.keys[db] : 0;
