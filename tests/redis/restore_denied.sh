@@ -77,7 +77,8 @@ grep -q "+restore" "$WORK/plan.err" || fail "the plan does not say what to grant
 # or PTTL, DUMP). A user refused one of them was found only then: the
 # target emptied and loaded, the step failed. Asked before anything is
 # removed now, by the plan too; a refused PEXPIRETIME alone is no refusal
-# (PTTL is read instead, and the digest not compared, saying why).
+# (PTTL is read instead, and the digest compares each key's expiry as
+# whether it expires, saying why).
 # denied USER COMMAND RULES SNAP...: each restore of SNAP by USER (ACL
 # rules of a managed Redis's user, then RULES) refused by the plan and by
 # the run with the target untouched, naming COMMAND and what to grant.
@@ -103,7 +104,7 @@ denied nodump DUMP -dump "$S_LOG" "$S_RDB"
 denied noscan SCAN -scan "$S_LOG"
 denied notype TYPE -type "$S_RDB"
 
-info "a user refused PEXPIRETIME: restored, the digest not compared, and the report says the user may not run it"
+info "a user refused PEXPIRETIME: restored, the digest compared with expiries as whether each key expires, and the report says the user may not run it"
 # shellcheck disable=SC2086 # ACL_DENY is a list of rules
 rcli "$PORT_DST" ACL SETUSER nopexp on ">$USER_PW" "~*" "&*" +@all $ACL_DENY -pexpiretime |
 	grep -qx OK || fail "ACL SETUSER nopexp"
@@ -111,7 +112,7 @@ redis_deployment dst-nopexp "redis://127.0.0.1:$PORT_DST/0" nopexp "$USER_PW"
 "$TSARC" restore "$S_LOG" --config "$WORK/dst-nopexp/config.json" --repo "$REPO" --json > "$WORK/r6.json" 2> "$WORK/r6.err" ||
 	fail "restore by a user refused PEXPIRETIME: $(cat "$WORK/r6.err")"
 [ "$(rcli "$PORT_DST" DBSIZE)" = 30 ] || fail "the backup's 30 keys were not restored"
-grep -q "may not run PEXPIRETIME" "$WORK/r6.json" ||
+grep -q "key count and digest of every database match (expiries compared as whether each key expires: the target's user may not run PEXPIRETIME" "$WORK/r6.json" ||
 	fail "the report does not say the user may not run PEXPIRETIME: $(grep -o 'digest[^"]*' "$WORK/r6.json")"
 info "a user refused PEXPIRETIME and PTTL: refused, naming PTTL"
 denied nopexp PTTL "-pexpiretime -pttl" "$S_LOG"
