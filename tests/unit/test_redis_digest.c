@@ -13,6 +13,8 @@
  * the old layouts written by hand and RESTOREd into the Redis 6.0.16,
  * which DUMPed back byte for byte what it DUMPs of the value made there.
  * A damaged payload is hashed as its bytes, without reading past them.
+ * A key's loose hash (what a server without PEXPIRETIME is compared by)
+ * is its exact one with whether it expires for when.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -402,6 +404,42 @@ static void damaged_hashed_as_bytes(void **state)
 	}
 }
 
+/* The exact hash tells expiry seconds apart; the loose one only whether
+ * the key expires; both tell values apart, and the loose one is not the
+ * exact one of any expiry. */
+static void loose_expiries(void **state)
+{
+	char *raw = raw_string("value"), *other = raw_string("other");
+	size_t n = strlen(raw) / 2, i;
+	unsigned char *p = malloc(n), *q = malloc(n);
+	tsarc_redis_key_sums a, b, none, v;
+	(void)state;
+	assert_non_null(p);
+	assert_non_null(q);
+	for (i = 0; i < n; i++) {
+		unsigned x, y;
+		assert_int_equal(sscanf(raw + 2 * i, "%2x", &x), 1);
+		assert_int_equal(sscanf(other + 2 * i, "%2x", &y), 1);
+		p[i] = (unsigned char)x;
+		q[i] = (unsigned char)y;
+	}
+	tsarc_redis_key_sums_of(&a, 0, "k", 1, "string", 1700000000000, p, n);
+	tsarc_redis_key_sums_of(&b, 0, "k", 1, "string", 1700000009999, p, n);
+	tsarc_redis_key_sums_of(&none, 0, "k", 1, "string", -1, p, n);
+	tsarc_redis_key_sums_of(&v, 0, "k", 1, "string", 1700000000000, q, n);
+	assert_memory_not_equal(a.exact, b.exact, 32);
+	assert_memory_equal(a.loose, b.loose, 32);
+	assert_memory_not_equal(a.loose, none.loose, 32);
+	assert_memory_not_equal(a.loose, v.loose, 32);
+	assert_memory_not_equal(a.loose, a.exact, 32);
+	/* A key without an expiry hashes alike either way. */
+	assert_memory_equal(none.loose, none.exact, 32);
+	free(p);
+	free(q);
+	free(raw);
+	free(other);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(hashes_and_sorted_sets),
 	cmocka_unit_test(lists),
@@ -409,4 +447,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(streams),
 	cmocka_unit_test(strings),
 	cmocka_unit_test(other_values_differ),
-	cmocka_unit_test(damaged_hashed_as_bytes))
+	cmocka_unit_test(damaged_hashed_as_bytes),
+	cmocka_unit_test(loose_expiries))

@@ -18,7 +18,7 @@
 int tsarc_redis_digests_db(tsarc_redis_digests *d, int db)
 {
 	unsigned long long *k;
-	unsigned char *s;
+	unsigned char *s, *l;
 
 	if (db < d->ndb)
 		return 0;
@@ -28,27 +28,33 @@ int tsarc_redis_digests_db(tsarc_redis_digests *d, int db)
 	if (!(s = realloc(d->sums, (size_t)(db + 1) * 32)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	d->sums = s;
+	if (!(l = realloc(d->loose, (size_t)(db + 1) * 32)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	d->loose = l;
 	memset(k + d->ndb, 0, (size_t)(db + 1 - d->ndb) * sizeof(*k));
 	memset(s + 32 * d->ndb, 0, (size_t)(db + 1 - d->ndb) * 32);
+	memset(l + 32 * d->ndb, 0, (size_t)(db + 1 - d->ndb) * 32);
 	d->ndb = db + 1;
 	return 0;
 }
 
-int tsarc_redis_digest_add(tsarc_redis_digests *d, int db, const unsigned char h[32])
+int tsarc_redis_digest_add(tsarc_redis_digests *d, int db, const tsarc_redis_key_sums *k)
 {
 	int rc = tsarc_redis_digests_db(d, db);
 
 	if (!rc) {
-		tsarc_redis_sum256(d->sums + 32 * db, h, 0);
+		tsarc_redis_sum256(d->sums + 32 * db, k->exact, 0);
+		tsarc_redis_sum256(d->loose + 32 * db, k->loose, 0);
 		d->keys[db]++;
 	}
 	return rc;
 }
 
-void tsarc_redis_digest_sub(tsarc_redis_digests *d, int db, const unsigned char h[32])
+void tsarc_redis_digest_sub(tsarc_redis_digests *d, int db, const tsarc_redis_key_sums *k)
 {
 	if (db < d->ndb && d->keys[db]) {
-		tsarc_redis_sum256(d->sums + 32 * db, h, 1);
+		tsarc_redis_sum256(d->sums + 32 * db, k->exact, 1);
+		tsarc_redis_sum256(d->loose + 32 * db, k->loose, 1);
 		d->keys[db]--;
 	}
 }
@@ -63,6 +69,7 @@ int tsarc_redis_digests_copy(tsarc_redis_digests *to, const tsarc_redis_digests 
 		return TSARC_ENOMEM;
 	memcpy(to->keys, from->keys, (size_t)from->ndb * sizeof(*to->keys));
 	memcpy(to->sums, from->sums, (size_t)from->ndb * 32);
+	memcpy(to->loose, from->loose, (size_t)from->ndb * 32);
 	return 0;
 }
 
@@ -70,6 +77,7 @@ void tsarc_redis_digests_free(tsarc_redis_digests *d)
 {
 	free(d->keys);
 	free(d->sums);
+	free(d->loose);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -142,12 +150,13 @@ static void put64(EVP_MD_CTX *c, uint64_t v)
 	EVP_DigestUpdate(c, b, 8);
 }
 
-void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t klen,
-	const char *type, int64_t expiry_ms, const void *payload, size_t plen)
+/* SHA-256(db, key, type, expiry, value) into h, `value` the hash of what
+ * the key holds. */
+static void key_hash_of(unsigned char h[32], int db, const void *key, size_t klen,
+	const char *type, uint64_t expiry, const unsigned char value[32])
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	unsigned int n = 32;
-	size_t body = plen >= 11 ? plen - 10 : plen;
 
 	memset(h, 0, 32);
 	if (!c)
@@ -158,18 +167,47 @@ void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t k
 	EVP_DigestUpdate(c, key, klen);
 	put64(c, strlen(type));
 	EVP_DigestUpdate(c, type, strlen(type));
-	/* The second of the expiry: exact under ABSTTL either way. */
-	put64(c, (uint64_t)(expiry_ms < 0 ? -1 : expiry_ms / 1000));
-	/* What the key holds (value.h), whatever its writer's version and
-	 * encoding; else (a module's type, one newer than this code, damage)
-	 * the payload's bytes, without the version and CRC. */
-	if (plen < 11 || tsarc_redis_value_hash(c, payload, body)) {
-		EVP_DigestUpdate(c, "raw", 3);
-		put64(c, body);
-		EVP_DigestUpdate(c, payload, body);
-	}
+	put64(c, expiry);
+	EVP_DigestUpdate(c, value, 32);
 	EVP_DigestFinal_ex(c, h, &n);
 	EVP_MD_CTX_free(c);
+}
+
+void tsarc_redis_key_sums_of(tsarc_redis_key_sums *out, int db, const void *key, size_t klen,
+	const char *type, int64_t expiry_ms, const void *payload, size_t plen)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned char value[32];
+	unsigned int n = 32;
+	size_t body = plen >= 11 ? plen - 10 : plen;
+
+	memset(value, 0, sizeof(value));
+	if (c) {
+		EVP_DigestInit_ex(c, tsarc_redis_sha256(), NULL);
+		/* What the key holds (value.h), whatever its writer's version and
+		 * encoding; else (a module's type, one newer than this code,
+		 * damage) the payload's bytes, without the version and CRC. */
+		if (plen < 11 || tsarc_redis_value_hash(c, payload, body)) {
+			EVP_DigestUpdate(c, "raw", 3);
+			put64(c, body);
+			EVP_DigestUpdate(c, payload, body);
+		}
+		EVP_DigestFinal_ex(c, value, &n);
+		EVP_MD_CTX_free(c);
+	}
+	/* The second of the expiry: exact under ABSTTL either way. */
+	key_hash_of(out->exact, db, key, klen, type,
+		(uint64_t)(expiry_ms < 0 ? -1 : expiry_ms / 1000), value);
+	key_hash_of(out->loose, db, key, klen, type, expiry_ms < 0 ? (uint64_t)-1 : 0, value);
+}
+
+void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t klen,
+	const char *type, int64_t expiry_ms, const void *payload, size_t plen)
+{
+	tsarc_redis_key_sums k;
+
+	tsarc_redis_key_sums_of(&k, db, key, klen, type, expiry_ms, payload, plen);
+	memcpy(h, k.exact, 32);
 }
 
 /* What the digest reads each key with, in this order ([exact]: the
@@ -209,11 +247,11 @@ static int digest_batch(tsarc_redis *r, int db, const tsarc_redis_reply *keys, i
 			} else if (t->type == '+' && e->type == ':' && e->integer != -2 &&
 				d->type == '$') {
 				int64_t at = e->integer < 0 ? -1 : exact ? e->integer : now + e->integer;
-				unsigned char h[32];
+				tsarc_redis_key_sums k;
 				if (at < 0 || at >= cutoff) {
-					tsarc_redis_key_hash(h, db, keys->elem[i]->str, keys->elem[i]->len,
-						t->str, at, d->str, d->len);
-					rc = tsarc_redis_digest_add(out, db, h);
+					tsarc_redis_key_sums_of(&k, db, keys->elem[i]->str,
+						keys->elem[i]->len, t->str, at, d->str, d->len);
+					rc = tsarc_redis_digest_add(out, db, &k);
 				}
 			}
 		}

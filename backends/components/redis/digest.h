@@ -11,7 +11,10 @@
  * it encoded it, so that a restore into another version or another
  * server's configuration (which re-encodes on load) is compared too.
  * Expiries are absolute (PEXPIRETIME), so a key restored with ABSTTL
- * hashes the same on both sides.
+ * hashes the same on both sides. A second sum, "loose", hashes each key
+ * with whether it expires instead of when: what a server without
+ * PEXPIRETIME (Redis 6), or whose user may not run it, is compared by,
+ * its values all the same (a TTL read with PTTL moves while it is read).
  */
 #include "client.h"
 
@@ -21,15 +24,21 @@ typedef struct tsarc_redis_digests {
 	int ndb;
 	unsigned long long *keys; /* per database */
 	unsigned char *sums;      /* 32 bytes per database */
+	unsigned char *loose;     /* the same, of each key's loose hash */
 	int exact;                /* expiries from PEXPIRETIME (comparable) */
 	int expiry_refused;       /* not exact: PEXPIRETIME refused to this user */
 } tsarc_redis_digests;
 
 /* Makes room for database `db`. */
 int tsarc_redis_digests_db(tsarc_redis_digests *d, int db);
-int tsarc_redis_digest_add(tsarc_redis_digests *d, int db, const unsigned char h[32]);
+/* A key's two hashes: `exact` with its expiry's second, `loose` with
+ * whether it expires. */
+typedef struct tsarc_redis_key_sums {
+	unsigned char exact[32], loose[32];
+} tsarc_redis_key_sums;
+int tsarc_redis_digest_add(tsarc_redis_digests *d, int db, const tsarc_redis_key_sums *k);
 /* Takes a key out again (d already has `db`). */
-void tsarc_redis_digest_sub(tsarc_redis_digests *d, int db, const unsigned char h[32]);
+void tsarc_redis_digest_sub(tsarc_redis_digests *d, int db, const tsarc_redis_key_sums *k);
 int tsarc_redis_digests_copy(tsarc_redis_digests *to, const tsarc_redis_digests *from);
 void tsarc_redis_digests_free(tsarc_redis_digests *d);
 
@@ -53,6 +62,9 @@ const char *tsarc_redis_payload_type(unsigned char rdb_type);
  * read (a module's, one newer than Redis 7.2's) or a damaged one is
  * hashed as its bytes (without the version and CRC). */
 void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t klen,
+	const char *type, int64_t expiry_ms, const void *payload, size_t plen);
+/* Both hashes of the key (the value read once). */
+void tsarc_redis_key_sums_of(tsarc_redis_key_sums *out, int db, const void *key, size_t klen,
 	const char *type, int64_t expiry_ms, const void *payload, size_t plen);
 
 /* The digest of every database of a live server, leaving out keys that

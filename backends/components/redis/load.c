@@ -49,7 +49,7 @@ typedef struct inflight {
 typedef struct near_entry {
 	int64_t expiry;
 	int db;
-	unsigned char h[32];
+	tsarc_redis_key_sums k;
 } near_entry;
 
 struct tsarc_redis_loader {
@@ -704,7 +704,7 @@ int tsarc_redis_decimal(const unsigned char *a, size_t len, long long max, long 
 	return *v > max ? -1 : 0;
 }
 
-static int note_near(tsarc_redis_loader *l, int64_t expiry, const unsigned char h[32])
+static int note_near(tsarc_redis_loader *l, int64_t expiry, const tsarc_redis_key_sums *k)
 {
 	near_entry *n;
 
@@ -719,7 +719,7 @@ static int note_near(tsarc_redis_loader *l, int64_t expiry, const unsigned char 
 	n = &l->near[l->nnear++];
 	n->expiry = expiry;
 	n->db = l->db;
-	memcpy(n->h, h, 32);
+	n->k = *k;
 	return 0;
 }
 
@@ -813,6 +813,7 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 		arg_is(argv[5], lens[5], "ABSTTL")) {
 		const char *type;
 		unsigned char h[32];
+		tsarc_redis_key_sums k;
 		uint64_t fp = 0;
 		int dup, i;
 		if (l->db < 0)
@@ -841,10 +842,10 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 		}
 		if (!(type = tsarc_redis_payload_type(argv[3][0])))
 			l->digest_ok = 0;
-		tsarc_redis_key_hash(h, l->db, argv[1], lens[1], type ? type : "?", v ? v : -1,
+		tsarc_redis_key_sums_of(&k, l->db, argv[1], lens[1], type ? type : "?", v ? v : -1,
 			argv[3], lens[3]);
-		tsarc_redis_digest_add(&l->want, l->db, h);
-		if (v && v < l->started + VERIFY_NEAR_MS && (rc = note_near(l, v, h)))
+		tsarc_redis_digest_add(&l->want, l->db, &k);
+		if (v && v < l->started + VERIFY_NEAR_MS && (rc = note_near(l, v, &k)))
 			return rc;
 		l->st.keys++;
 		l->st.bytes += lens[3];
@@ -972,6 +973,8 @@ int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz)
 		cutoff < l->started + VERIFY_NEAR_MS;
 	const char *why = !l->digest_ok ? (l->duplicates ? "a key twice in the stream" :
 		"a payload type it cannot name") : "many keys expire during the check";
+	const char *loose = NULL; /* why expiries are compared loosely */
+	const unsigned char *want_sums, *got_sums;
 	size_t i;
 
 	if (!l->finished || !l->dst)
@@ -981,14 +984,16 @@ int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz)
 		return rc;
 	for (i = 0; i < l->nnear; i++)
 		if (l->near[i].expiry < cutoff)
-			tsarc_redis_digest_sub(&want, l->near[i].db, l->near[i].h);
+			tsarc_redis_digest_sub(&want, l->near[i].db, &l->near[i].k);
 	if ((rc = evicted_during_load(l)) || (rc = tsarc_redis_digest(l->dst, cutoff, &got)))
 		goto done;
-	if (digest && !got.exact) {
-		digest = 0;
-		why = got.expiry_refused ? "the target's user may not run PEXPIRETIME: grant "
-			"+pexpiretime to compare it" : "the target has no PEXPIRETIME";
-	}
+	/* Without PEXPIRETIME a TTL moves while it is read: each key's
+	 * expiry is compared as whether it expires, its value as ever. */
+	if (!got.exact)
+		loose = got.expiry_refused ? "the target's user may not run PEXPIRETIME: grant "
+			"+pexpiretime to compare them" : "the target has no PEXPIRETIME";
+	want_sums = loose ? want.loose : want.sums;
+	got_sums = loose ? got.loose : got.sums;
 	for (db = 0; db < want.ndb || db < got.ndb; db++) {
 		unsigned long long wk = db < want.ndb ? want.keys[db] : 0;
 		unsigned long long gk = db < got.ndb ? got.keys[db] : 0;
@@ -999,7 +1004,8 @@ int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz)
 				backup_db(l, db, was, sizeof(was)), gk, wk);
 			goto done;
 		}
-		if (digest && wk && memcmp(want.sums + 32 * db, got.sums + 32 * db, 32)) {
+		if (digest && wk && memcmp(want_sums + 32 * (size_t)db, got_sums + 32 * (size_t)db,
+			32)) {
 			rc = tsarc_error_set(TSARC_ECORRUPT, "Redis at %s: database %d%s holds other "
 				"values or expiries than the backup (same %llu keys, digest differs)",
 				tsarc_redis_where(l->dst), db, backup_db(l, db, was, sizeof(was)), wk);
@@ -1007,8 +1013,9 @@ int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz)
 		}
 	}
 	if (digest)
-		snprintf(note, notesz, "key count and digest of every database match%s",
-			l->evicted_known ? "" : NOT_COUNTED);
+		snprintf(note, notesz, "key count and digest of every database match%s%s%s%s",
+			loose ? " (expiries compared as whether each key expires: " : "",
+			loose ? loose : "", loose ? ")" : "", l->evicted_known ? "" : NOT_COUNTED);
 	else
 		snprintf(note, notesz, "key count of every database matches (digest not compared: "
 			"%s)%s", why, l->evicted_known ? "" : NOT_COUNTED);
