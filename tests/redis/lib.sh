@@ -219,6 +219,28 @@ plan_refused() {
 	grep -q -- "$3" "$WORK/plan.err" || fail "$4: the plan's refusal does not match $3: $(cat "$WORK/plan.err")"
 }
 
+# restored_into SNAP SRC_KEYS WHAT TARGET PORT: SNAP (from $REPO) restored
+# into the deployment $WORK/TARGET, whose server on PORT is emptied but
+# for one key first; planned first (--dry-run). The check after the load
+# compared the key counts and the digest (what each key holds, whatever
+# the versions); the target then holds the source's keys (SRC_KEYS, of
+# keys_dump), and TMPDIR nothing. The report is $WORK/restore.json.
+restored_into() {
+	local port=$5
+	rcli "$port" FLUSHALL >/dev/null
+	rcli "$port" SET other:key 1 >/dev/null
+	"$TSARC" restore "$1" --config "$WORK/$4/config.json" --repo "$REPO" --dry-run --json \
+		> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "$3: the plan: $(cat "$WORK/plan.err")"
+	"$TSARC" restore "$1" --config "$WORK/$4/config.json" --repo "$REPO" --json \
+		> "$WORK/restore.json" 2> "$WORK/restore.err" ||
+		fail "$3: $(cat "$WORK/restore.err") $(cat "$WORK/restore.json")"
+	grep -q "key count and digest of every database match" "$WORK/restore.json" ||
+		fail "$3: the digest was not compared: $(cat "$WORK/restore.json")"
+	keys_dump "$port" > "$WORK/dst.keys"
+	diff "$2" "$WORK/dst.keys" > "$WORK/keys.diff" || fail "$3: keys differ: $(head -5 "$WORK/keys.diff")"
+	[ -z "$(ls -A "$WORK/tmp")" ] || fail "$3: files left in TMPDIR: $(ls -la "$WORK/tmp")"
+}
+
 # zip_server NAME: a server as redis_up makes it, holding 1000 values of
 # 4 kB of one repeated byte: some 6 MB in memory, an RDB of some 67 kB (its
 # LZF shrinks them), far less than the data set its size suggests.

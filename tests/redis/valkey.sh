@@ -74,25 +74,12 @@ redis_up r70
 deployment r70 "$PORT_R70" restorer "$USER_PW"
 
 # restored SNAP SRC_KEYS WHAT [TARGET PORT]: SNAP restored into the
-# deployment TARGET (the Valkey 8 target vdst), planned first; it then
-# holds the source's keys (SRC_KEYS, keys_dump).
+# deployment TARGET (the Valkey 8 target vdst) as restored_into does (the
+# digest is compared across versions too: it hashes what each key holds,
+# not how its server encoded it, digest.h), with its function library.
 restored() {
-	local target=${4:-vdst} port=${5:-$PORT_VDST}
-	rcli "$port" FLUSHALL >/dev/null
-	rcli "$port" SET other:key 1 >/dev/null
-	"$TSARC" restore "$1" --config "$WORK/$target/config.json" --repo "$REPO" --dry-run --json \
-		> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "$3: the plan: $(cat "$WORK/plan.err")"
-	"$TSARC" restore "$1" --config "$WORK/$target/config.json" --repo "$REPO" --json \
-		> "$WORK/restore.json" 2> "$WORK/restore.err" ||
-		fail "$3: $(cat "$WORK/restore.err") $(cat "$WORK/restore.json")"
-	# The digest is compared across versions too: it hashes what each key
-	# holds, not how its server encoded it (digest.h).
-	grep -q "key count and digest of every database match" "$WORK/restore.json" ||
-		fail "$3: the digest was not compared: $(cat "$WORK/restore.json")"
-	keys_dump "$port" > "$WORK/dst.keys"
-	diff "$2" "$WORK/dst.keys" > "$WORK/keys.diff" || fail "$3: keys differ: $(head -5 "$WORK/keys.diff")"
-	[ "$(rcli "$port" FCALL tsarc_answer 0)" = 42 ] || fail "$3: the functions were not restored"
-	[ -z "$(ls -A "$WORK/tmp")" ] || fail "$3: files left in TMPDIR: $(ls -la "$WORK/tmp")"
+	restored_into "$1" "$2" "$3" "${4:-vdst}" "${5:-$PORT_VDST}"
+	[ "$(rcli "${5:-$PORT_VDST}" FCALL tsarc_answer 0)" = 42 ] || fail "$3: the functions were not restored"
 }
 info "Valkey 8 into Valkey 8: the logical stream, the RDB through the private server"
 restored "$V_LOGICAL" "$WORK/vsrc.keys" "Valkey logical into Valkey"
