@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "cmocka_main.h"
+#include "hexbytes.h"
 
 #include "digest.h"
 #include "rdbvalue.h"
@@ -170,27 +171,6 @@ static const char STREAM_70_ACKED[] =
  * (LZF-compressed) by Valkey 9. */
 static const char INT_6[] = "00c1393009004d66bbebc77a6b08";
 static const char LZF_9[] = "00c30b40780361626361e0690201626350000bbe68e1b4b059f2";
-
-typedef struct bytes {
-	unsigned char *p;
-	size_t n;
-} bytes;
-
-static bytes hex(const char *h)
-{
-	bytes b;
-	size_t i;
-
-	b.n = strlen(h) / 2;
-	b.p = malloc(b.n ? b.n : 1);
-	assert_non_null(b.p);
-	for (i = 0; i < b.n; i++) {
-		unsigned v;
-		assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
-		b.p[i] = (unsigned char)v;
-	}
-	return b;
-}
 
 /* The hash of key "k" of database 0, no expiry, holding `payload`. */
 static void hash_of(unsigned char h[32], const char *type, const void *payload, size_t n)
@@ -410,23 +390,13 @@ static void damaged_hashed_as_bytes(void **state)
 static void loose_expiries(void **state)
 {
 	char *raw = raw_string("value"), *other = raw_string("other");
-	size_t n = strlen(raw) / 2, i;
-	unsigned char *p = malloc(n), *q = malloc(n);
+	bytes p = hex(raw), q = hex(other);
 	tsarc_redis_key_sums a, b, none, v;
 	(void)state;
-	assert_non_null(p);
-	assert_non_null(q);
-	for (i = 0; i < n; i++) {
-		unsigned x, y;
-		assert_int_equal(sscanf(raw + 2 * i, "%2x", &x), 1);
-		assert_int_equal(sscanf(other + 2 * i, "%2x", &y), 1);
-		p[i] = (unsigned char)x;
-		q[i] = (unsigned char)y;
-	}
-	tsarc_redis_key_sums_of(&a, 0, "k", 1, "string", 1700000000000, p, n);
-	tsarc_redis_key_sums_of(&b, 0, "k", 1, "string", 1700000009999, p, n);
-	tsarc_redis_key_sums_of(&none, 0, "k", 1, "string", -1, p, n);
-	tsarc_redis_key_sums_of(&v, 0, "k", 1, "string", 1700000000000, q, n);
+	tsarc_redis_key_sums_of(&a, 0, "k", 1, "string", 1700000000000, p.p, p.n);
+	tsarc_redis_key_sums_of(&b, 0, "k", 1, "string", 1700000009999, p.p, p.n);
+	tsarc_redis_key_sums_of(&none, 0, "k", 1, "string", -1, p.p, p.n);
+	tsarc_redis_key_sums_of(&v, 0, "k", 1, "string", 1700000000000, q.p, q.n);
 	assert_memory_not_equal(a.exact, b.exact, 32);
 	assert_memory_equal(a.loose, b.loose, 32);
 	assert_memory_not_equal(a.loose, none.loose, 32);
@@ -434,8 +404,8 @@ static void loose_expiries(void **state)
 	assert_memory_not_equal(a.loose, a.exact, 32);
 	/* A key without an expiry hashes alike either way. */
 	assert_memory_equal(none.loose, none.exact, 32);
-	free(p);
-	free(q);
+	free(p.p);
+	free(q.p);
 	free(raw);
 	free(other);
 }

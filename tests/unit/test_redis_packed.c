@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cmocka_main.h"
+#include "hexbytes.h"
 
 #include "packed.h"
 #include "tsarc/buf.h"
@@ -40,27 +41,6 @@ static const char LONG[] =
 	"667137786b776f383836766f6d707a6f6d37357762627234716d77327778666f676f346d766e34613477"
 	"6668796d346c3176667a337a666b6b69626a336a34776a3939696261673769316d6e62716e7336707571"
 	"38306964773337303669386a373662326c616afe2f010000fef9ff";
-
-typedef struct bytes {
-	unsigned char *p;
-	size_t n;
-} bytes;
-
-static bytes hex(const char *h)
-{
-	bytes b;
-	size_t i;
-
-	b.n = strlen(h) / 2;
-	b.p = malloc(b.n ? b.n : 1);
-	assert_non_null(b.p);
-	for (i = 0; i < b.n; i++) {
-		unsigned v;
-		assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
-		b.p[i] = (unsigned char)v;
-	}
-	return b;
-}
 
 /* An entry as text: a string's bytes, an integer in decimal. */
 static void entry_text(const tsarc_pack_entry *e, char *out, size_t size)

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "cmocka_main.h"
+#include "hexbytes.h"
 
 #include "digest.h"
 #include "packed.h"
@@ -105,27 +106,6 @@ void *__wrap_malloc(size_t n)
 	if (n > largest)
 		largest = n;
 	return __real_malloc(n);
-}
-
-typedef struct bytes {
-	unsigned char *p;
-	size_t n;
-} bytes;
-
-static bytes hex(const char *h)
-{
-	bytes b;
-	size_t i;
-
-	b.n = strlen(h) / 2;
-	b.p = malloc(b.n ? b.n : 1);
-	assert_non_null(b.p);
-	for (i = 0; i < b.n; i++) {
-		unsigned v;
-		assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
-		b.p[i] = (unsigned char)v;
-	}
-	return b;
 }
 
 /* `in` rewritten to `to` is exactly `want`. */
