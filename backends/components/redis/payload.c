@@ -13,25 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* RDB object types (Redis's rdb.h, the same numbers in Valkey's up to 21). */
-#define T_SET 2
-#define T_MODULE_PRE_GA 6
-#define T_MODULE 7
-#define T_SET_INTSET 11
-#define T_ZSET_ZIPLIST 12
-#define T_HASH_ZIPLIST 13
-#define T_LIST_QUICKLIST 14
-#define T_STREAM_1 15
-#define T_HASH_LISTPACK 16
-#define T_ZSET_LISTPACK 17
-#define T_LIST_QUICKLIST_2 18
-#define T_STREAM_2 19
-#define T_SET_LISTPACK 20
-#define T_STREAM_3 21
-#define OP_FUNCTION2 245
-/* A quicklist 2 node's container: one element, or a listpack of them. */
-#define NODE_PLAIN 1
-#define NODE_PACKED 2
 /* Redis 7.0's default set-max-intset-entries: a plain set of at most this
  * many integers it holds as an intset. */
 #define INTSET_MAX 512
@@ -48,7 +29,7 @@ static int cmp_ll(const void *a, const void *b)
 static int set_rewrite(const tsarc_pack_entry *es, size_t n, tsarc_buf *out)
 {
 	long long *vals = NULL;
-	unsigned char t = T_SET;
+	unsigned char t = TSARC_RDB_SET;
 	size_t i;
 	int width = 2, ints = n <= INTSET_MAX;
 
@@ -88,7 +69,7 @@ static int set_rewrite(const tsarc_pack_entry *es, size_t n, tsarc_buf *out)
 		for (i = 0; i < n; i++)
 			for (k = 0; k < (size_t)width; k++)
 				is[8 + i * (size_t)width + k] = (unsigned char)((uint64_t)vals[i] >> (8 * k));
-		t = T_SET_INTSET;
+		t = TSARC_RDB_SET_INTSET;
 		tsarc_buf_append(out, &t, 1);
 		tsarc_rdb_put_string(out, is, bytes);
 		free(is);
@@ -146,7 +127,7 @@ static int quicklist_down(const unsigned char *body, size_t n, tsarc_buf *out)
 {
 	tsarc_rdb_cursor c = {body + 1, body + n};
 	tsarc_buf zl = TSARC_BUF_INIT;
-	unsigned char t = T_LIST_QUICKLIST;
+	unsigned char t = TSARC_RDB_LIST_QUICKLIST;
 	uint64_t nodes, i, container;
 	int special, rc = -1;
 
@@ -160,10 +141,10 @@ static int quicklist_down(const unsigned char *body, size_t n, tsarc_buf *out)
 		size_t count = 1;
 		int bad;
 		if (tsarc_rdb_len(&c, &container, &special) || special ||
-			(container != NODE_PLAIN && container != NODE_PACKED))
+			(container != TSARC_RDB_NODE_PLAIN && container != TSARC_RDB_NODE_PACKED))
 			goto done;
 		bad = tsarc_rdb_string(&c, &s);
-		if (!bad && container == NODE_PLAIN) {
+		if (!bad && container == TSARC_RDB_NODE_PLAIN) {
 			one = (tsarc_pack_entry){0, 0, s.p, s.len};
 			bad = put_ziplist(out, &zl, &one, 1);
 		} else if (!bad) {
@@ -240,7 +221,7 @@ static int stream_down(const unsigned char *body, size_t n, unsigned char to, ts
 {
 	span_walk w = {{body + 1, body + n}, body + 1, out};
 	tsarc_rdb_cursor *c = &w.c;
-	int v2 = to >= T_STREAM_2, had3 = body[0] == T_STREAM_3;
+	int v2 = to >= TSARC_RDB_STREAM_2, had3 = body[0] == TSARC_RDB_STREAM_3;
 	uint64_t i, j, k, count, groups, pel, consumers;
 
 	tsarc_buf_append(out, &to, 1);
@@ -285,21 +266,21 @@ static int stream_down(const unsigned char *body, size_t n, unsigned char to, ts
  * Redis 7.2's stream layout below 11. */
 static int reencoded(unsigned char t, int to)
 {
-	return (t >= T_HASH_LISTPACK && t <= T_STREAM_3 && to < 10) ||
-		((t == T_SET_LISTPACK || t == T_STREAM_3) && to < 11);
+	return (t >= TSARC_RDB_HASH_LISTPACK && t <= TSARC_RDB_STREAM_3 && to < 10) ||
+		((t == TSARC_RDB_SET_LISTPACK || t == TSARC_RDB_STREAM_3) && to < 11);
 }
 
 /* What a damaged object of type `t` is, in an error. */
 static const char *damaged(unsigned char t)
 {
 	switch (t) {
-	case T_HASH_LISTPACK:
+	case TSARC_RDB_HASH_LISTPACK:
 		return "a hash whose listpack is damaged";
-	case T_ZSET_LISTPACK:
+	case TSARC_RDB_ZSET_LISTPACK:
 		return "a sorted set whose listpack is damaged";
-	case T_LIST_QUICKLIST_2:
+	case TSARC_RDB_LIST_QUICKLIST_2:
 		return "a list whose nodes are damaged";
-	case T_SET_LISTPACK:
+	case TSARC_RDB_SET_LISTPACK:
 		return "a set whose listpack is damaged";
 	default:
 		return "a stream whose consumer groups are damaged";
@@ -310,7 +291,9 @@ static const char *damaged(unsigned char t)
  * as version `to` encodes it into `out`; TSARC_ECORRUPT when damaged. */
 static int reencode(const unsigned char *body, size_t n, int to, tsarc_buf *out)
 {
-	unsigned char t = body[0], zt = t == T_HASH_LISTPACK ? T_HASH_ZIPLIST : T_ZSET_ZIPLIST;
+	unsigned char t = body[0];
+	unsigned char zt = t == TSARC_RDB_HASH_LISTPACK ? TSARC_RDB_HASH_ZIPLIST :
+		TSARC_RDB_ZSET_ZIPLIST;
 	tsarc_buf zl = TSARC_BUF_INIT;
 	tsarc_rdb_str blob;
 	tsarc_pack_entry *es = NULL;
@@ -318,24 +301,24 @@ static int reencode(const unsigned char *body, size_t n, int to, tsarc_buf *out)
 	int rc = -1;
 
 	switch (t) {
-	case T_HASH_LISTPACK:
-	case T_ZSET_LISTPACK:
+	case TSARC_RDB_HASH_LISTPACK:
+	case TSARC_RDB_ZSET_LISTPACK:
 		if (!listpack_of(body, n, 1, &blob, &es, &count)) {
 			tsarc_buf_append(out, &zt, 1);
 			rc = put_ziplist(out, &zl, es, count);
 		}
 		tsarc_rdb_str_free(&blob);
 		break;
-	case T_LIST_QUICKLIST_2:
+	case TSARC_RDB_LIST_QUICKLIST_2:
 		rc = quicklist_down(body, n, out);
 		break;
-	case T_SET_LISTPACK:
+	case TSARC_RDB_SET_LISTPACK:
 		if (!listpack_of(body, n, 0, &blob, &es, &count))
 			rc = set_rewrite(es, count, out);
 		tsarc_rdb_str_free(&blob);
 		break;
 	default:
-		rc = stream_down(body, n, to < 10 ? T_STREAM_1 : T_STREAM_2, out);
+		rc = stream_down(body, n, to < 10 ? TSARC_RDB_STREAM : TSARC_RDB_STREAM_2, out);
 		break;
 	}
 	free(es);
@@ -354,13 +337,13 @@ int tsarc_redis_payload_floor(const void *payload, size_t len, const char **why)
 	if (own < 0) {
 		what = "not a whole DUMP payload";
 		own = floor = 0;
-	} else if (p[0] == OP_FUNCTION2) {
+	} else if (p[0] == TSARC_RDB_FUNCTION2) {
 		floor = 10;
 		what = "a library of functions (FUNCTION, which Redis 6 does not have)";
-	} else if (p[0] <= T_STREAM_1 && p[0] != T_MODULE_PRE_GA && p[0] != T_MODULE &&
-		p[0] != 8 /* no type 8 */) {
+	} else if (p[0] <= TSARC_RDB_STREAM && p[0] != TSARC_RDB_MODULE_PRE_GA &&
+		p[0] != TSARC_RDB_MODULE && p[0] != 8 /* no type 8 */) {
 		floor = TSARC_REDIS_REWRITE_LOWEST;
-	} else if (p[0] >= T_HASH_LISTPACK && p[0] <= T_STREAM_3) {
+	} else if (p[0] >= TSARC_RDB_HASH_LISTPACK && p[0] <= TSARC_RDB_STREAM_3) {
 		/* Read whole, as a rewrite to the lowest would: damage found now
 		 * is found before a restore empties its target. */
 		tsarc_buf scratch = TSARC_BUF_INIT;
@@ -370,7 +353,7 @@ int tsarc_redis_payload_floor(const void *payload, size_t len, const char **why)
 			what = damaged(p[0]);
 		tsarc_buf_dispose(&scratch);
 		tsarc_error_clear();
-	} else if (p[0] == T_MODULE || p[0] == T_MODULE_PRE_GA) {
+	} else if (p[0] == TSARC_RDB_MODULE || p[0] == TSARC_RDB_MODULE_PRE_GA) {
 		what = "a module's type (RDB type 7)";
 	} else {
 		what = "a type newer than Redis 7.2's (a hash with field expiries, RDB type 22 or "
@@ -413,7 +396,7 @@ int tsarc_redis_payload_rewrite(const void *payload, size_t len, int to, tsarc_b
 		if ((rc = reencode(p, len - 10, to, out)))
 			return rc;
 	} else if ((floor = tsarc_redis_payload_floor(payload, len, &why)) > to) {
-		return tsarc_error_set(p[0] >= T_HASH_LISTPACK && p[0] <= T_STREAM_3 ?
+		return tsarc_error_set(p[0] >= TSARC_RDB_HASH_LISTPACK && p[0] <= TSARC_RDB_STREAM_3 ?
 			TSARC_ECORRUPT : TSARC_EUNSUPPORTED,
 			"a payload of RDB version %d cannot be rewritten for version %d: it is %s",
 			own, to, why);

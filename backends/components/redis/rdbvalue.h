@@ -15,6 +15,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* RDB object types (Redis's rdb.h; Valkey's are the same up to 21), the
+ * first byte of a DUMP payload. */
+enum tsarc_rdb_type {
+	TSARC_RDB_STRING = 0,
+	TSARC_RDB_LIST = 1,
+	TSARC_RDB_SET = 2,
+	TSARC_RDB_ZSET = 3,
+	TSARC_RDB_HASH = 4,
+	TSARC_RDB_ZSET_2 = 5,
+	TSARC_RDB_MODULE_PRE_GA = 6,
+	TSARC_RDB_MODULE = 7,
+	TSARC_RDB_HASH_ZIPMAP = 9,
+	TSARC_RDB_LIST_ZIPLIST = 10,
+	TSARC_RDB_SET_INTSET = 11,
+	TSARC_RDB_ZSET_ZIPLIST = 12,
+	TSARC_RDB_HASH_ZIPLIST = 13,
+	TSARC_RDB_LIST_QUICKLIST = 14,
+	TSARC_RDB_STREAM = 15,
+	TSARC_RDB_HASH_LISTPACK = 16,
+	TSARC_RDB_ZSET_LISTPACK = 17,
+	TSARC_RDB_LIST_QUICKLIST_2 = 18,
+	TSARC_RDB_STREAM_2 = 19,
+	TSARC_RDB_SET_LISTPACK = 20,
+	TSARC_RDB_STREAM_3 = 21,
+	/* A FUNCTION DUMP's payload begins with this opcode. */
+	TSARC_RDB_FUNCTION2 = 245
+};
+/* A quicklist 2 node's container (type 18): one element, or a listpack
+ * of them. */
+#define TSARC_RDB_NODE_PLAIN 1
+#define TSARC_RDB_NODE_PACKED 2
+
 typedef struct tsarc_rdb_cursor {
 	const unsigned char *p, *end;
 } tsarc_rdb_cursor;

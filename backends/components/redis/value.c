@@ -15,29 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* RDB object types (Redis's rdb.h; Valkey's are the same up to 21). */
-#define T_STRING 0
-#define T_LIST 1
-#define T_SET 2
-#define T_ZSET 3
-#define T_HASH 4
-#define T_ZSET_2 5
-#define T_HASH_ZIPMAP 9
-#define T_LIST_ZIPLIST 10
-#define T_SET_INTSET 11
-#define T_ZSET_ZIPLIST 12
-#define T_HASH_ZIPLIST 13
-#define T_LIST_QUICKLIST 14
-#define T_STREAM 15
-#define T_HASH_LISTPACK 16
-#define T_ZSET_LISTPACK 17
-#define T_LIST_QUICKLIST_2 18
-#define T_STREAM_2 19
-#define T_SET_LISTPACK 20
-#define T_STREAM_3 21
-/* A quicklist 2 node's container: one element, or a listpack of them. */
-#define QL_PLAIN 1
-#define QL_PACKED 2
 /* What a value's hash begins with (value.h). */
 #define HELD "held"
 
@@ -237,7 +214,7 @@ static int strings(tsarc_rdb_cursor *c, held *v, int per, int score)
 		for (k = 0; k < per; k++)
 			if (put_string(c, v->m))
 				return -1;
-		if (score && (score == T_ZSET ? score_text(c, &d) : score_binary(c, &d)))
+		if (score && (score == TSARC_RDB_ZSET ? score_text(c, &d) : score_binary(c, &d)))
 			return -1;
 		if (score)
 			put_score(v->m, d);
@@ -367,17 +344,17 @@ done:
  * element or a PACKED listpack): its elements, node by node. */
 static int quicklist(tsarc_rdb_cursor *c, held *v, int version2)
 {
-	uint64_t nodes, i, container = QL_PACKED;
+	uint64_t nodes, i, container = TSARC_RDB_NODE_PACKED;
 
 	if (rdb_len(c, &nodes))
 		return -1;
 	for (i = 0; i < nodes; i++) {
 		if (version2 && rdb_len(c, &container))
 			return -1;
-		if (container == QL_PLAIN) {
+		if (container == TSARC_RDB_NODE_PLAIN) {
 			if (put_string(c, v->m))
 				return -1;
-		} else if (container != QL_PACKED || packed(c, v, !version2, 1, 0)) {
+		} else if (container != TSARC_RDB_NODE_PACKED || packed(c, v, !version2, 1, 0)) {
 			return -1;
 		}
 	}
@@ -423,13 +400,13 @@ static int stream(tsarc_rdb_cursor *c, EVP_MD_CTX *m, int type)
 		if (put_string(c, m) || put_string(c, m))
 			return -1;
 	/* length, last ID; then first ID, max deleted ID, entries added */
-	if (lens(c, 3, m, NULL) || (type >= T_STREAM_2 && lens(c, 5, NULL, NULL)) ||
+	if (lens(c, 3, m, NULL) || (type >= TSARC_RDB_STREAM_2 && lens(c, 5, NULL, NULL)) ||
 		lens(c, 1, m, &groups))
 		return -1;
 	for (i = 0; i < groups; i++) {
 		/* name, last ID; then entries read */
 		if (put_string(c, m) || lens(c, 2, m, NULL) ||
-			(type >= T_STREAM_2 && lens(c, 1, NULL, NULL)) || lens(c, 1, m, &pel))
+			(type >= TSARC_RDB_STREAM_2 && lens(c, 1, NULL, NULL)) || lens(c, 1, m, &pel))
 			return -1;
 		for (j = 0; j < pel; j++) /* ID, delivery time, delivery count */
 			if (raw_put(c, 16 + 8, m) || lens(c, 1, m, NULL))
@@ -439,7 +416,7 @@ static int stream(tsarc_rdb_cursor *c, EVP_MD_CTX *m, int type)
 		for (j = 0; j < consumers; j++) {
 			/* name, seen time; then the active time; its pending IDs */
 			if (put_string(c, m) || raw_put(c, 8, m) ||
-				(type == T_STREAM_3 && raw_put(c, 8, NULL)) || lens(c, 1, m, &pel))
+				(type == TSARC_RDB_STREAM_3 && raw_put(c, 8, NULL)) || lens(c, 1, m, &pel))
 				return -1;
 			for (k = 0; k < pel; k++)
 				if (raw_put(c, 16, m))
@@ -453,35 +430,35 @@ static int stream(tsarc_rdb_cursor *c, EVP_MD_CTX *m, int type)
 static int read_held(tsarc_rdb_cursor *c, unsigned char type, held *v)
 {
 	switch (type) {
-	case T_LIST:
+	case TSARC_RDB_LIST:
 		return strings(c, v, 1, 0);
-	case T_LIST_ZIPLIST:
+	case TSARC_RDB_LIST_ZIPLIST:
 		return packed(c, v, 1, 1, 0);
-	case T_LIST_QUICKLIST:
-	case T_LIST_QUICKLIST_2:
-		return quicklist(c, v, type == T_LIST_QUICKLIST_2);
-	case T_SET:
+	case TSARC_RDB_LIST_QUICKLIST:
+	case TSARC_RDB_LIST_QUICKLIST_2:
+		return quicklist(c, v, type == TSARC_RDB_LIST_QUICKLIST_2);
+	case TSARC_RDB_SET:
 		return strings(c, v, 1, 0);
-	case T_SET_INTSET:
+	case TSARC_RDB_SET_INTSET:
 		return intset(c, v);
-	case T_SET_LISTPACK:
+	case TSARC_RDB_SET_LISTPACK:
 		return packed(c, v, 0, 1, 0);
-	case T_HASH:
+	case TSARC_RDB_HASH:
 		return strings(c, v, 2, 0);
-	case T_HASH_ZIPMAP:
+	case TSARC_RDB_HASH_ZIPMAP:
 		return zipmap(c, v);
-	case T_HASH_ZIPLIST:
-	case T_HASH_LISTPACK:
-		return packed(c, v, type == T_HASH_ZIPLIST, 2, 0);
-	case T_ZSET:
-	case T_ZSET_2:
+	case TSARC_RDB_HASH_ZIPLIST:
+	case TSARC_RDB_HASH_LISTPACK:
+		return packed(c, v, type == TSARC_RDB_HASH_ZIPLIST, 2, 0);
+	case TSARC_RDB_ZSET:
+	case TSARC_RDB_ZSET_2:
 		return strings(c, v, 1, type);
-	case T_ZSET_ZIPLIST:
-	case T_ZSET_LISTPACK:
-		return packed(c, v, type == T_ZSET_ZIPLIST, 2, 1);
-	case T_STREAM:
-	case T_STREAM_2:
-	case T_STREAM_3:
+	case TSARC_RDB_ZSET_ZIPLIST:
+	case TSARC_RDB_ZSET_LISTPACK:
+		return packed(c, v, type == TSARC_RDB_ZSET_ZIPLIST, 2, 1);
+	case TSARC_RDB_STREAM:
+	case TSARC_RDB_STREAM_2:
+	case TSARC_RDB_STREAM_3:
 		return stream(c, v->m, type);
 	default:
 		return -1;
@@ -490,10 +467,10 @@ static int read_held(tsarc_rdb_cursor *c, unsigned char type, held *v)
 
 static int unordered(unsigned char type)
 {
-	return type == T_SET || type == T_SET_INTSET || type == T_SET_LISTPACK ||
-		type == T_HASH || type == T_HASH_ZIPMAP || type == T_HASH_ZIPLIST ||
-		type == T_HASH_LISTPACK || type == T_ZSET || type == T_ZSET_2 ||
-		type == T_ZSET_ZIPLIST || type == T_ZSET_LISTPACK;
+	return type == TSARC_RDB_SET || type == TSARC_RDB_SET_INTSET || type == TSARC_RDB_SET_LISTPACK ||
+		type == TSARC_RDB_HASH || type == TSARC_RDB_HASH_ZIPMAP || type == TSARC_RDB_HASH_ZIPLIST ||
+		type == TSARC_RDB_HASH_LISTPACK || type == TSARC_RDB_ZSET || type == TSARC_RDB_ZSET_2 ||
+		type == TSARC_RDB_ZSET_ZIPLIST || type == TSARC_RDB_ZSET_LISTPACK;
 }
 
 int tsarc_redis_value_hash(EVP_MD_CTX *c, const unsigned char *obj, size_t n)
@@ -508,7 +485,7 @@ int tsarc_redis_value_hash(EVP_MD_CTX *c, const unsigned char *obj, size_t n)
 		return -1;
 	cur.p = obj + 1;
 	cur.end = obj + n;
-	if (obj[0] == T_STRING) {
+	if (obj[0] == TSARC_RDB_STRING) {
 		/* Read whole before any of it is fed. */
 		tsarc_rdb_str s;
 		if (!(rc = tsarc_rdb_string(&cur, &s)) && !(rc = cur.p == cur.end ? 0 : -1)) {
