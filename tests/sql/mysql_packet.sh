@@ -21,6 +21,14 @@
 # So is a restore whose target refuses the login (a wrong password in its
 # Secret): the plan asks the server, and refuses where it refuses the login
 # (before: the Secrets restored, then system-mysql's step failed).
+# The same for system-mysql in its pod (3scale before 2.16), through the
+# kubectl double (tests/deploy/fake_kubectl.c, a TEST DOUBLE, which runs a
+# pod's command on this host with the pod's environment): the plan asks the
+# server through the pod's own mysql, as the step does, and only reads:
+# the server's binary log does not move while it asks (before: the plan
+# asked nothing in a pod, and the run restored the Secrets, then
+# system-mysql's step refused); a wrong MYSQL_ROOT_PASSWORD in the pod
+# refuses the plan too.
 # And the backup of that row: Debian's mysqldump.cnf (the tsarc image's,
 # every Debian host's) gives mysqldump max_allowed_packet = 16M, and
 # mysqldump's own default is 24 MiB: a larger row failed the backup
@@ -30,7 +38,8 @@
 . "$(dirname "$0")/lib.sh"
 
 export TSARC_PASSWORD=mysql-packet
-svc_start m mysql
+# With a binary log: what the plan sends the server must leave it as it was.
+MYSQL_LOG_BIN=1 svc_start m mysql
 PORT=$MYSQL_PORT PW=$MYSQL_ROOT_PASSWORD
 M=$WORK/svc-m
 q() { sock_mysql "$M" -e "$1"; }
@@ -42,6 +51,7 @@ CREATE TABLE system.settings (id INT PRIMARY KEY, v TEXT);
 INSERT INTO system.accounts VALUES (1), (2);
 INSERT INTO system.cms_templates VALUES (1, REPEAT('x', 20 * 1024 * 1024)), (2, 'small');
 INSERT INTO system.settings VALUES (1, 'kept');
+CREATE TRIGGER system.settings_kept BEFORE UPDATE ON system.settings FOR EACH ROW SET NEW.v = NEW.v;
 SQL
 
 REPO=$WORK/repo
@@ -108,5 +118,85 @@ ok restore "$SNAP" --repo "$REPO" --config "$WORK/root.json" --allow-source-targ
 [ "$(q 'SELECT GROUP_CONCAT(v ORDER BY id) FROM system.settings')" = kept ] || fail "not restored"
 [ "$(q 'SELECT LENGTH(published) FROM system.cms_templates WHERE id = 1')" = 20971520 ] ||
 	fail "the large row is not whole"
+
+info "system-mysql in its pod: the same refusal by the plan, asked through the pod's mysql"
+KDIR=$WORK/kube
+export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
+# pod_password PASSWORD: the system-mysql pod, its MYSQL_ROOT_PASSWORD.
+pod_password() {
+	python3 - "$KDIR/pods.json" "$PATH" "$1" <<'PY'
+import json, sys
+out, path, pw = sys.argv[1:]
+pod = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "system-mysql-1-abcde", "namespace": "3scale",
+                    "labels": {"deployment": "system-mysql"}},
+       "spec": {"containers": [{"name": "system-mysql", "env": [
+           {"name": "PATH", "value": path}, {"name": "MYSQL_ROOT_PASSWORD", "value": pw}]}]},
+       "status": {"phase": "Running"}}
+json.dump({"apiVersion": "v1", "kind": "List", "items": [pod]}, open(out, "w"))
+PY
+}
+mkdir -p "$KDIR/resources"
+pod_password "$PW"
+secret_json "$KDIR/resources/secret/backend-internal-api.json" backend-internal-api \
+	"username=internal" "password=before"
+python3 - "$WORK/pod.json" "$FAKE_KUBECTL" "$M/mysql/mysqld.sock" <<'PY'
+import json, sys
+out, kubectl, sock = sys.argv[1:]
+names = ["configmaps", "apimanager", "system-postgresql", "system-storage", "zync-database",
+         "backend-redis", "system-redis"]
+c = {"profile": "3scale", "post_restore": [],
+     "transport": {"type": "kube", "binary": kubectl, "namespace": "3scale",
+                   "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE"]},
+     "components": {n: {"enabled": False} for n in names}}
+c["components"]["secrets"] = {"names": ["backend-internal-api"]}
+c["components"]["system-mysql"] = {"external": False, "socket": sock}
+json.dump(c, open(out, "w"), indent=2)
+PY
+ok backup --repo "$REPO" --config "$WORK/pod.json" --json
+PSNAP=$(json_get "$OUT" "d['snapshot_id']")
+q "SET GLOBAL max_allowed_packet = 16777216"
+secret_json "$KDIR/resources/secret/backend-internal-api.json" backend-internal-api \
+	"username=internal" "password=after"
+cp "$KDIR/resources/secret/backend-internal-api.json" "$WORK/pod-secret.after"
+t restore "$PSNAP" --repo "$REPO" --config "$WORK/pod.json"
+[ "$RC" -ne 0 ] || fail "a restore through the pod the server cannot take succeeded"
+cmp -s "$KDIR/resources/secret/backend-internal-api.json" "$WORK/pod-secret.after" ||
+	fail "the refused restore into system-mysql in its pod applied the secrets step before system-mysql's"
+expect_err "max_allowed_packet" "the refusal through the pod names the setting"
+t restore "$PSNAP" --repo "$REPO" --config "$WORK/pod.json" --dry-run
+[ "$RC" -ne 0 ] || fail "the plan admitted a restore through the pod the server cannot take: $(cat "$OUT")"
+expect_err "max_allowed_packet" "the plan's refusal through the pod names the setting"
+
+info "system-mysql in its pod, the plan admitted: it asked every question through the pod's mysql, and wrote nothing"
+q "SET GLOBAL max_allowed_packet = 67108864"
+pos=$(q 'SHOW MASTER STATUS' | cut -f1,2)
+: >"$FAKE_KUBE_LOG"
+ok restore "$PSNAP" --repo "$REPO" --config "$WORK/pod.json" --dry-run --json
+[ "$(q 'SHOW MASTER STATUS' | cut -f1,2)" = "$pos" ] ||
+	fail "the plan wrote to the server: $(q "SHOW BINLOG EVENTS IN '${pos%%$'\t'*}' FROM ${pos#*$'\t'}" | cut -c1-300)"
+python3 - "$FAKE_KUBE_LOG" <<'PY' || fail "the plan did not ask its questions through the pod's mysql, reading only"
+import json, re, sys
+calls = [json.loads(l)[2:] for l in open(sys.argv[1])]
+# Reads, the API server's dry run of the Secrets' apply, and the questions.
+reads = [c for c in calls if c[0] in ("get", "exec") or c[:2] == ["apply", "--dry-run=server"]]
+assert reads == calls, [c for c in calls if c not in reads]
+asked = [c[-1] for c in calls if c[0] == "exec"]
+assert all(c[2] == "system-mysql-1-abcde" for c in calls if c[0] == "exec"), calls
+for q in ("'SELECT 1'", "COLLATE", "max_allowed_packet", "'SHOW GRANTS'", "log_bin_trust_function_creators"):
+    assert [a for a in asked if q in a], (q, asked)
+for a in asked:
+    assert a.startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysql\''), a
+    assert re.search(r"'-e' '(SELECT|SHOW|WITH) [^;]*'; tsarc_s=", a) and "TEMPORARY" not in a, a
+PY
+
+info "system-mysql in its pod refuses the pod's password: refused by the plan, the Secrets step not applied"
+pod_password "not-$PW"
+t restore "$PSNAP" --repo "$REPO" --config "$WORK/pod.json"
+[ "$RC" -ne 0 ] || fail "restored through the pod with a wrong password"
+cmp -s "$KDIR/resources/secret/backend-internal-api.json" "$WORK/pod-secret.after" ||
+	fail "the restore refused for the pod's wrong password applied the secrets step before system-mysql's"
+expect_err "Access denied" "the refusal quotes the server (pod)"
+expect_err "the plan's login to the target was refused" "the plan refused it (pod)"
 
 finish
