@@ -18,7 +18,10 @@
 #     clients: moving a database onto a newer managed server;
 #   - the 17 dump into the 15 server (a dump of a 17 server: its DDL is
 #     written for 17) is refused by the plan and the run, naming both
-#     versions, the 15's database as it was;
+#     versions, the 15's database as it was; so it is by the plan where the
+#     15 is system-postgresql in its pod (through the kubectl double,
+#     tests/deploy/fake_kubectl.c, a TEST DOUBLE: the pod's psql asked,
+#     as the step asks);
 #   - pg_dump 17's dump of the 15 server (the image's client of
 #     3scale's older server) is restored into the 15 it came from, the
 #     plan saying its head's SET transaction_timeout, which 15 does not
@@ -248,6 +251,44 @@ done
 [ "$(fingerprint "$P15")" = "$p15_before" ] || fail "the 15 server's database changed"
 ! grep -q 'statement: \(BEGIN\|SET transaction_timeout\|DO\)' "$P15/postgres/server.log" ||
 	fail "the refused load reached the 15 server: $(grep 'statement:' "$P15/postgres/server.log" | tail -3)"
+
+info "the 17 dump into the 15 as system-postgresql in its pod: refused by the plan, asked through the pod's psql"
+KDIR=$WORK/kube
+mkdir -p "$KDIR/resources"
+export FAKE_KUBE_DIR=$KDIR FAKE_KUBE_LOG=$WORK/kubectl.log FAKE_KUBE_NAMESPACE=3scale
+python3 - "$KDIR/pods.json" "$WORK/pod.json" "$FAKE_KUBECTL" "$PATH" "$P15/postgres/sock" "$(port "$P15")" <<'PY'
+import json, sys
+pods, conf, kubectl, path, sock, port = sys.argv[1:]
+env = {"PATH": path, "PGHOST": sock, "PGPORT": port, "PGUSER": "postgres"}
+pod = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "system-postgresql-1-abcde", "namespace": "3scale",
+                    "labels": {"deployment": "system-postgresql"}},
+       "spec": {"containers": [{"name": "system-postgresql",
+                                "env": [{"name": k, "value": v} for k, v in env.items()]}]},
+       "status": {"phase": "Running"}}
+json.dump({"apiVersion": "v1", "kind": "List", "items": [pod]}, open(pods, "w"))
+names = ["secrets", "configmaps", "apimanager", "system-mysql", "system-storage", "zync-database",
+         "backend-redis", "system-redis"]
+c = {"profile": "3scale", "post_restore": [],
+     "transport": {"type": "kube", "binary": kubectl, "namespace": "3scale",
+                   "pass_env": ["FAKE_KUBE_DIR", "FAKE_KUBE_LOG", "FAKE_KUBE_NAMESPACE"]},
+     "components": {n: {"enabled": False} for n in names}}
+c["components"]["system-postgresql"] = {"enabled": True, "external": False}
+json.dump(c, open(conf, "w"), indent=2)
+PY
+restore "$SNAP17" pod "" --dry-run
+[ "$RC" != 0 ] || fail "the plan admitted the 17 dump into the 15 in its pod"
+expect_err "pg_dump \\(PostgreSQL\\) 17" "the plan's refusal names the dump's version (pod)"
+expect_err "PostgreSQL 15" "the plan's refusal names the target's version (pod)"
+python3 - "$FAKE_KUBE_LOG" <<'PY' || fail "the plan did not ask the server's version through the pod's psql, reading only"
+import json, sys
+calls = [json.loads(l)[2:] for l in open(sys.argv[1])]
+assert all(c[0] in ("get", "exec") for c in calls), calls
+asked = [c[-1] for c in calls if c[0] == "exec"]
+assert len(asked) == 1 and "'psql'" in asked[0] and "'-c' 'SHOW server_version_num'" in asked[0], asked
+assert all(c[2] == "system-postgresql-1-abcde" for c in calls if c[0] == "exec"), calls
+PY
+[ "$(fingerprint "$P15")" = "$p15_before" ] || fail "the 15 server's database changed (pod)"
 
 info "pg_dump 17's dump of the 15 server back into the 15: the head's SET transaction_timeout left out"
 restore "$SNAP15_BY17" p15 "" --dry-run --json
