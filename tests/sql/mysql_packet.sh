@@ -21,11 +21,14 @@
 # So is a restore whose target refuses the login (a wrong password in its
 # Secret): the plan asks the server, and refuses where it refuses the login
 # (before: the Secrets restored, then system-mysql's step failed).
+# What the plan asks the server only reads: the server's binary log does
+# not move while it asks (before, the question of the dump's character
+# sets and collations was a temporary table, which MariaDB's binary log,
+# in mixed format, records).
 # The same for system-mysql in its pod (3scale before 2.16), through the
 # kubectl double (tests/deploy/fake_kubectl.c, a TEST DOUBLE, which runs a
 # pod's command on this host with the pod's environment): the plan asks the
-# server through the pod's own mysql, as the step does, and only reads:
-# the server's binary log does not move while it asks (before: the plan
+# server through the pod's own mysql, as the step does (before: the plan
 # asked nothing in a pod, and the run restored the Secrets, then
 # system-mysql's step refused); a wrong MYSQL_ROOT_PASSWORD in the pod
 # refuses the plan too.
@@ -43,6 +46,13 @@ MYSQL_LOG_BIN=1 svc_start m mysql
 PORT=$MYSQL_PORT PW=$MYSQL_ROOT_PASSWORD
 M=$WORK/svc-m
 q() { sock_mysql "$M" -e "$1"; }
+# binlog_at: where the server's binary log ends; unmoved AT WHAT: it still
+# ends there (WHAT wrote nothing to the server).
+binlog_at() { q 'SHOW MASTER STATUS' | cut -f1,2; }
+unmoved() {
+	[ "$(binlog_at)" = "$1" ] ||
+		fail "$2 wrote to the server: $(q "SHOW BINLOG EVENTS IN '${1%%$'\t'*}' FROM ${1#*$'\t'}" | cut -c1-300)"
+}
 sock_mysql "$M" <<SQL || fail "cannot fill the server"
 CREATE DATABASE system;
 CREATE TABLE system.accounts (id INT PRIMARY KEY);
@@ -82,10 +92,13 @@ secret_json "$WORK/res/secret/backend-internal-api.json" backend-internal-api \
 	"username=internal" "password=after"
 cp "$WORK/res/secret/backend-internal-api.json" "$WORK/secret.after"
 # The plan (--dry-run) refuses it: the backup recorded the dump's longest
-# statement, and the plan asks the server's limit.
+# statement, and the plan asks the server's limit, having asked for the
+# character sets and collations the dump names: questions that only read.
+at=$(binlog_at)
 t restore "$SNAP" --repo "$REPO" --config "$WORK/root.json" --allow-source-target --dry-run
 [ "$RC" -ne 0 ] || fail "the plan admitted a restore the server cannot take: $(cat "$OUT")"
 expect_err "max_allowed_packet" "the plan's refusal names the setting"
+unmoved "$at" "the plan"
 t restore "$SNAP" --repo "$REPO" --config "$WORK/root.json" --allow-source-target
 # Refused by the plan, before any step: the secrets step, before
 # system-mysql's, did not write either (the restore did not half-apply).
@@ -170,11 +183,10 @@ expect_err "max_allowed_packet" "the plan's refusal through the pod names the se
 
 info "system-mysql in its pod, the plan admitted: it asked every question through the pod's mysql, and wrote nothing"
 q "SET GLOBAL max_allowed_packet = 67108864"
-pos=$(q 'SHOW MASTER STATUS' | cut -f1,2)
+at=$(binlog_at)
 : >"$FAKE_KUBE_LOG"
 ok restore "$PSNAP" --repo "$REPO" --config "$WORK/pod.json" --dry-run --json
-[ "$(q 'SHOW MASTER STATUS' | cut -f1,2)" = "$pos" ] ||
-	fail "the plan wrote to the server: $(q "SHOW BINLOG EVENTS IN '${pos%%$'\t'*}' FROM ${pos#*$'\t'}" | cut -c1-300)"
+unmoved "$at" "the plan through the pod"
 python3 - "$FAKE_KUBE_LOG" <<'PY' || fail "the plan did not ask its questions through the pod's mysql, reading only"
 import json, re, sys
 calls = [json.loads(l)[2:] for l in open(sys.argv[1])]
