@@ -16,6 +16,7 @@
 #include "interrupt.h"
 #include "rewrite.h"
 #include "snapshot.h"
+#include "sqlreads.h"
 #include "tsarc/buf.h"
 #include "wipe.h"
 #include "tsarc/errors.h"
@@ -304,6 +305,12 @@ int tsarc_sql_ask(const tsarc_sql_client *client, tsarc_component *c, const tsar
 	int rc;
 
 	*out = NULL;
+	/* A question only reads (sqlreads.h): the plan asks through here
+	 * alone, and must change nothing. */
+	if (!tsarc_sql_reads(query))
+		return tsarc_error_set(TSARC_EUNSAFE, "component '%s': a question to the server "
+			"that is not one statement that only reads (SELECT, WITH or SHOW) was not asked",
+			c->name);
 	if (!(rc = admin_cmd(client, load, &cmd))) {
 		for (a = client->query_args; *a && !rc; a++)
 			rc = tsarc_cmd_arg(&cmd, *a);

@@ -153,7 +153,10 @@ typedef struct tsarc_sql_client {
 /* Runs `query` through the client's command for statements about
  * databases (admin_cmd, made from the load's `load`; in the pod in a pod)
  * with its query_args, and puts the answer (at most `max` bytes, else
- * TSARC_ETOOLARGE) in *out, to wipe and free (tsarc_secure_free_str). */
+ * TSARC_ETOOLARGE) in *out, to wipe and free (tsarc_secure_free_str). A
+ * question only reads: a `query` that is not one statement that only
+ * reads (sqlreads.h) is TSARC_EUNSAFE, and nothing runs. The plan reaches
+ * the target through here alone. */
 int tsarc_sql_ask(const tsarc_sql_client *client, tsarc_component *c, const tsarc_cmd *load,
 	const char *query, size_t max, char **out);
 /* The describe and restore of the SQL kinds: the dump loaded by the

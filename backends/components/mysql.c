@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Where the server is, who connects and over what TLS (`tls`: its private
  * files, may be NULL), as mysql and mysqldump both take it; `pod_pw` (may
@@ -435,42 +436,55 @@ static int packet_check(const tsarc_step *s, tsarc_component *c, const tsarc_cmd
  * MariaDB before 11.4.5. Such a load into a MariaDB stopped at the first
  * CREATE TABLE, after the clean had dropped every table of the database.
  * So the names the guard read (tsarc_mysql_dump_facts) are asked of the
- * server, through the load's own client and connection, as the load will
- * use them: a temporary table of a column of each, in the target database,
- * dropped again (a temporary table is the session's alone, and nothing of
- * the database changes). Refused, the step writes nothing. Where the
- * database does not exist yet (it is created for the load, and dropped
- * again if the load fails), or the question fails otherwise, the load goes
- * on and the server has the last word.
+ * server, through the load's own client and connection, in one SELECT
+ * that the server resolves them in as a CREATE TABLE does
+ * (tsarc_mysql_names_query), the first it lacks failing it, in the
+ * server's own words. The question only reads, as every question of a
+ * plan must (the plan asks it too, and tsarc_sql_ask asks no other):
+ * before, it was a temporary table of a column of each, which a server
+ * with a binary log in statement or mixed format (MariaDB's default)
+ * writes to that log, two transactions each time, for its replicas to
+ * run. Refused, the step writes nothing. A name the dump does not name of
+ * that kind (the character set a collation's name begins with, where the
+ * server knows no such one), or any other failure: the load goes on and
+ * the server has the last word.
  */
-#define NAMES_PROBE "tsarc_names_probe"
 static const char *const unknown_name[] = {"Unknown collation: '", "Unknown character set: '"};
+
+/* The name `q` of kind 'c' (collation) or 's' (character set) is one the
+ * dump names (as the server's error gives it back). */
+static int named(const tsarc_mysql_dump_facts *p, char kind, const char *q)
+{
+	unsigned i;
+
+	for (i = 0; i < p->nnames; i++)
+		if (p->names[i].kind == kind && !strcasecmp(p->names[i].name, q))
+			return 1;
+	return 0;
+}
 
 static int names_check(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
 	const tsarc_mysql_dump_facts *p)
 {
 	const tsarc_sql_client *client = s->impl->data;
-	tsarc_buf q = TSARC_BUF_INIT;
-	char *answer = NULL, name[65] = "";
+	char *query = NULL, *answer = NULL, name[65] = "";
 	const char *at = NULL;
-	size_t i, k = 0;
+	size_t k = 0;
 	int rc;
 
 	if (!p->nnames || !s->conn.database)
 		return 0;
-	tsarc_buf_printf(&q, "USE `%s`; CREATE TEMPORARY TABLE " NAMES_PROBE " (", s->conn.database);
-	for (i = 0; i < p->nnames; i++)
-		tsarc_buf_printf(&q, "%sn%zu VARCHAR(1) %s %s", i ? ", " : "", i,
-			p->names[i].kind == 'c' ? "COLLATE" : "CHARACTER SET", p->names[i].name);
-	tsarc_buf_puts(&q, "); DROP TEMPORARY TABLE " NAMES_PROBE);
-	if ((rc = tsarc_buf_append(&q, "", 1)) || (rc = tsarc_buf_status(&q)) ||
-		!tsarc_sql_ask(client, c, load, (const char *)q.ptr, 64, &answer))
+	if ((rc = tsarc_mysql_names_query(p, &query)) || !query ||
+		!tsarc_sql_ask(client, c, load, query, TSARC_MYSQL_NAMES_ANSWER_MAX, &answer))
 		goto done;
-	/* Refused: which name, from the server's own words. */
+	/* Refused: which name, from the server's own words; one the dump
+	 * names, of that kind. */
 	for (k = 0; k < sizeof(unknown_name) / sizeof(*unknown_name); k++)
 		if ((at = strstr(tsarc_error_last()->message, unknown_name[k]))) {
 			at += strlen(unknown_name[k]);
 			snprintf(name, sizeof(name), "%.*s", (int)strcspn(at, "'\n"), at);
+			if (!named(p, k == 0 ? 'c' : 's', name))
+				name[0] = '\0';
 			break;
 		}
 	tsarc_error_clear(); /* anything else: the load says what is wrong */
@@ -483,7 +497,7 @@ static int names_check(const tsarc_step *s, tsarc_component *c, const tsarc_cmd 
 			"was", s->component, k == 0 ? "collation" : "character set", name,
 			unknown_name[k], name, s->conn.database);
 done:
-	tsarc_buf_dispose(&q);
+	free(query);
 	free(answer);
 	return rc;
 }

@@ -6,6 +6,7 @@
  * plain one before the step's check writes it into SQL.
  */
 #include "mysqlguard.h"
+#include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -107,4 +108,37 @@ int tsarc_mysql_facts_from_meta(const cJSON *meta, tsarc_mysql_dump_facts *p, co
 	}
 	p->complete = 1;
 	return 1;
+}
+
+int tsarc_mysql_names_query(const tsarc_mysql_dump_facts *p, char **out)
+{
+	tsarc_buf q = TSARC_BUF_INIT;
+	const char *n;
+	unsigned i;
+	int rc;
+
+	*out = NULL;
+	if (!p->nnames)
+		return 0;
+	/* Quoted all the same: binary is a keyword. */
+	tsarc_buf_puts(&q, "SELECT ");
+	for (i = 0; i < p->nnames && i < TSARC_MYSQL_NAMES_MAX; i++) {
+		n = p->names[i].name;
+		if (!plain_name(n)) {
+			tsarc_buf_dispose(&q);
+			return tsarc_error_set(TSARC_EINVAL, "not a plain character set or collation "
+				"name");
+		}
+		if (p->names[i].kind == 'c')
+			tsarc_buf_printf(&q, "%sCONVERT(NULL USING `%.*s`) COLLATE `%s`", i ? ", " : "",
+				(int)strcspn(n, "_"), n, n);
+		else
+			tsarc_buf_printf(&q, "%sCONVERT(NULL USING `%s`)", i ? ", " : "", n);
+	}
+	if ((rc = tsarc_buf_append(&q, "", 1)) || (rc = tsarc_buf_status(&q))) {
+		tsarc_buf_dispose(&q);
+		return rc;
+	}
+	*out = tsarc_buf_detach(&q);
+	return 0;
 }

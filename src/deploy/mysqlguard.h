@@ -120,6 +120,18 @@ cJSON *tsarc_mysql_facts_meta(const tsarc_mysql_dump_facts *p);
  * check writes into its SQL, more names than the guard keeps) is
  * TSARC_EUNSAFE, the error beginning with `where`. */
 int tsarc_mysql_facts_from_meta(const cJSON *meta, tsarc_mysql_dump_facts *p, const char *where);
+/* The question whose failure names the first of p's character sets and
+ * collations a server lacks, as a CREATE TABLE naming it would fail
+ * ("Unknown collation: 'NAME'", "Unknown character set: 'NAME'"): one
+ * SELECT, which only reads, of CONVERT(NULL USING `cs`) for each character
+ * set and CONVERT(NULL USING `cs`) COLLATE `name` for each collation, cs
+ * the part of its name before its first '_' (every collation's name is
+ * its character set's, '_' and more; binary's is both). Its answer is a
+ * line of NULLs, at most TSARC_MYSQL_NAMES_ANSWER_MAX bytes. *out to free,
+ * NULL when p names none. The names must be plain (the guard's, or a
+ * record's as tsarc_mysql_facts_from_meta checked it). */
+#define TSARC_MYSQL_NAMES_ANSWER_MAX (8u * TSARC_MYSQL_NAMES_MAX)
+int tsarc_mysql_names_query(const tsarc_mysql_dump_facts *p, char **out);
 /* The guard as a stream filter (filter.h). */
 extern const struct tsarc_filter_ops tsarc_mysql_guard_ops;
 

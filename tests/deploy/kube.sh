@@ -357,9 +357,9 @@ lookup = [e for e in my if "information_schema.SCHEMATA" in e]
 # client in the pod before anything is written.
 asks = [e for e in my if "'SHOW GRANTS'" in e or "log_bin_trust_function_creators" in e]
 # The character sets and collations the dump names, asked the same way
-# first (a temporary table in the target database, which does not exist
-# yet: the server says so, and the load goes on).
-names = [e for e in my if "tsarc_names_probe" in e]
+# first (one SELECT, which needs no database: the target's does not exist
+# yet).
+names = [e for e in my if "COLLATE" in e]
 fed = [e for e in my if e not in lookup and e not in asks and e not in names and "'mysql'" in e]
 assert len(lookup) == 1 and lookup[0].startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysql\''), my
 assert len(asks) == 2 and all(a.startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysql\'')

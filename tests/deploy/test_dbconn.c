@@ -17,6 +17,8 @@
 #include "base64.h"
 #include "component.h"
 #include "dbconn.h"
+#include "psqlowner.h"
+#include "sqlreads.h"
 #include "scratch.h"
 #include "tsarc/errors.h"
 
@@ -944,6 +946,68 @@ static void pem_ends_with_nul(void **state)
 	cJSON_Delete(spec);
 }
 
+/* What a question to a server may be (sqlreads.h): one statement that
+ * only reads. Every question tsarc asks does; a statement that writes,
+ * locks, follows another or hides one in a comment does not, nor one whose
+ * string MySQL and PostgreSQL end at different places. */
+static void questions_only_read(void **state)
+{
+	static const char *const reads[] = {"SELECT 1", "  select 1;\n", "SHOW GRANTS",
+		"SHOW server_version_num", "SELECT @@GLOBAL.max_allowed_packet",
+		"WITH g (l) AS (SELECT 'INSERT; DROP TABLE t') SELECT l FROM g",
+		"SELECT 'it''s', \"a\"\"b\", `c``d`, 'a\\\\b', 'a\\nb', X'6162', E'x'",
+		"SELECT updated_at, set_config_x FROM t WHERE into_x = 1",
+		"SELECT count(*) FROM pg_database WHERE datname = convert_from('\\x61'::bytea, 'UTF8')"};
+	static const char *const writes[] = {"", " ", "DROP TABLE t", "INSERT INTO t VALUES (1)",
+		"CREATE TEMPORARY TABLE t (n VARCHAR(1))", "USE `system`; SELECT 1",
+		"SELECT 1; DROP TABLE t", "SELECT 1 INTO OUTFILE '/tmp/x'", "SELECT 1 INTO @x",
+		"SELECT * INTO t2 FROM t", "SELECT * FROM t FOR UPDATE", "SELECT * FROM t FOR SHARE",
+		"SELECT * FROM t LOCK IN SHARE MODE",
+		"WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+		"WITH x AS (SELECT 1) UPDATE t SET a = 1", "SELECT 1 /*!50000 , (SELECT 1) */",
+		"SELECT 1 -- x", "SELECT 1 # x", "SELECT $$x$$", "SELECT 'a\\'; DROP TABLE t; --'",
+		"SELECT 'open", "SELECT `open", "SELECT 'a\\", "SET GLOBAL max_allowed_packet = 1",
+		"SELECTED", "SHOWGRANTS", "EXPLAIN SELECT 1", "CALL p()", "DO 1",
+		"LOAD DATA INFILE 'x' INTO TABLE t", "SELECT 1 UNION SELECT 2; CALL p()"};
+	static const char grants[] = "GRANT SELECT, SUPER, TRIGGER ON *.* TO `u`@`%`\n"
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON `system`.* TO `u`@`%`\n";
+	char *q = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(reads) / sizeof(*reads); i++) {
+		print_message("reads: %s\n", reads[i]);
+		assert_true(tsarc_sql_reads(reads[i]));
+	}
+	for (i = 0; i < sizeof(writes) / sizeof(*writes); i++) {
+		print_message("does not read: %s\n", writes[i]);
+		assert_false(tsarc_sql_reads(writes[i]));
+	}
+	/* The questions tsarc asks (tsarc_sql_ask), of a database name that is
+	 * not plain. */
+	assert_true(tsarc_sql_reads(tsarc_psql_owner_query));
+	assert_int_equal(tsarc_mysql_charset_query("it's; DROP", &q), 0);
+	assert_true(tsarc_sql_reads(q));
+	free(q);
+	assert_int_equal(tsarc_mysql_database_count_query("it's; DROP", &q), 0);
+	assert_true(tsarc_sql_reads(q));
+	free(q);
+	assert_int_equal(tsarc_pg_database_count_query("it's; DROP", &q), 0);
+	assert_true(tsarc_sql_reads(q));
+	free(q);
+	assert_int_equal(tsarc_pg_encoding_query("it's; DROP", &q), 0);
+	assert_true(tsarc_sql_reads(q));
+	free(q);
+	assert_int_equal(tsarc_mysql_visible_query("system", grants, &q), 0);
+	assert_non_null(q);
+	assert_true(tsarc_sql_reads(q));
+	free(q);
+	assert_int_equal(tsarc_mysql_stored_programs_query(grants, &q), 0);
+	assert_non_null(q);
+	assert_true(tsarc_sql_reads(q));
+	free(q);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(password_file_unreadable_is_an_error),
 	cmocka_unit_test(empty_password_is_an_error),
@@ -960,4 +1024,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(client_error_without_loose_option_warnings),
 	cmocka_unit_test(pg_major_versions),
 	cmocka_unit_test(probe_answers_and_create_options),
-	cmocka_unit_test(mysql_grants_read))
+	cmocka_unit_test(mysql_grants_read),
+	cmocka_unit_test(questions_only_read))

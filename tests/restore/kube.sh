@@ -340,13 +340,13 @@ assert load(tgt, "secret", "system-app.json")["data"] == load(src, "secret", "sy
 # The domain columns were rewritten in the same mysql session, in the pod;
 # before it, one mysql -e looked the database up (it exists: no CREATE),
 # after one asked the server for the character sets and collations the
-# dump names (a temporary table) and two whether it lets the session
+# dump names (one SELECT) and two whether it lets the session
 # create the dump's triggers (its grants, then the binary log and SUPER).
 calls = [json.loads(l) for l in open(log)]
 assert all(c[:4] == ["--context", "dr-cluster", "-n", "other-ns"] for c in calls)
 mysql = [c for c in calls if c[4] == "exec" and "'mysql'" in c[-1]]
 lookup = [c for c in mysql if "information_schema.SCHEMATA" in c[-1]]
-names = [c for c in mysql if "tsarc_names_probe" in c[-1]]
+names = [c for c in mysql if "COLLATE" in c[-1]]
 asks = [c for c in mysql if "'SHOW GRANTS'" in c[-1] or "log_bin_trust_function_creators" in c[-1]]
 assert len(lookup) == 1 and len(names) == 1 and len(asks) == 2 and len(mysql) == 5, mysql
 assert mysql.index(names[0]) < mysql.index(asks[0]) < mysql.index(asks[1]) < mysql.index(lookup[0]), mysql

@@ -17,6 +17,7 @@
 
 #include "deploy/filter.h"
 #include "deploy/mysqlguard.h"
+#include "deploy/sqlreads.h"
 #include "tsarc/errors.h"
 
 #define TARGET "system"
@@ -520,6 +521,38 @@ static void facts_recorded_and_read_back(void **state)
 	cJSON_Delete(m);
 }
 
+/* The question of the names (tsarc_mysql_names_query): one SELECT that
+ * only reads, each name quoted, a collation on the character set its name
+ * begins with; none for a dump that names none, and a name that is not
+ * plain never goes into it. */
+static void names_query(void **state)
+{
+	static const char *const names[][2] = {{"c", "utf8mb4_0900_ai_ci"}, {"s", "utf8mb4"},
+		{"c", "binary"}, {"s", "latin1"}};
+	tsarc_mysql_dump_facts p;
+	char *q = NULL;
+	size_t i;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(tsarc_mysql_names_query(&p, &q), 0);
+	assert_null(q);
+	for (i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		p.names[i].kind = names[i][0][0];
+		strcpy(p.names[i].name, names[i][1]);
+	}
+	p.nnames = (unsigned)i;
+	assert_int_equal(tsarc_mysql_names_query(&p, &q), 0);
+	assert_string_equal(q, "SELECT CONVERT(NULL USING `utf8mb4`) COLLATE `utf8mb4_0900_ai_ci`, "
+		"CONVERT(NULL USING `utf8mb4`), CONVERT(NULL USING `binary`) COLLATE `binary`, "
+		"CONVERT(NULL USING `latin1`)");
+	assert_true(tsarc_sql_reads(q));
+	free(q);
+	strcpy(p.names[1].name, "utf8mb4`) FROM t; DROP TABLE t; --");
+	assert_int_equal(tsarc_mysql_names_query(&p, &q), TSARC_EINVAL);
+	assert_null(q);
+}
+
 /* The record is untrusted: names go into SQL unquoted. */
 static void facts_record_untrusted(void **state)
 {
@@ -574,6 +607,7 @@ int main(void)
 		cmocka_unit_test(names_read),
 		cmocka_unit_test(facts_recorded_and_read_back),
 		cmocka_unit_test(facts_record_untrusted),
+		cmocka_unit_test(names_query),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
