@@ -652,15 +652,21 @@ static int login_check(sql_session *x)
 	return rc;
 }
 
-/* The plan asks the target whether it takes the dump where the client
- * runs on this host, and what the step asks once it has read the stream
- * (before_load_planned), so that a target that would refuse it does so
- * before any step of the restore writes; without a version to ask, first
- * whether the client logs in. Its word (s->admitted "server") says what it found, or why it
- * could not ask: that is no refusal, the step asks again before it writes
- * and fails there with the reason; but a server that refuses the login or
- * the TLS (login_refused) refuses the plan: found by the step alone, the
- * steps before it would already have replaced their targets. */
+/* The plan asks the target whether it takes the dump, and what the step
+ * asks once it has read the stream (before_load_planned), so that a target
+ * that would refuse it does so before any step of the restore writes;
+ * without a version to ask, first whether the client logs in. It asks
+ * through the step's own session: the client on this host, or in a pod
+ * the pod's own client through the transport (kubectl exec, the pod found
+ * by label first), as 3scale before 2.16 runs system-mysql and
+ * system-postgresql; before, a server in its pod was not asked, and a
+ * deployment restore had the Secrets restored when its step refused.
+ * Every question only reads (tsarc_sql_ask). Its word (s->admitted
+ * "server") says what it found, or why it could not ask (a server or a
+ * pod not reached): that is no refusal, the step asks again before it
+ * writes and fails there with the reason; but a server that refuses the
+ * login or the TLS (login_refused) refuses the plan: found by the step
+ * alone, the steps before it would already have replaced their targets. */
 static int plan_server_check(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	char said[512], note[1024];
@@ -669,8 +675,6 @@ static int plan_server_check(tsarc_restore_ctx *r, tsarc_step *s)
 
 	cJSON_Delete(s->admitted);
 	s->admitted = NULL;
-	if (tsarc_step_in_pod(r, s))
-		return 0;
 	if (!(rc = session_open(r, s, &x)))
 		rc = server_asked(s) ? server_check(s, &x, said, sizeof(said), &refused, NULL) :
 			login_check(&x);

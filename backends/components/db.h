@@ -123,13 +123,14 @@ typedef struct tsarc_sql_client {
 	int (*before_load)(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load,
 		const struct tsarc_filter *guard);
 	/* Optional, with before_load: before_load's checks made by the plan,
-	 * where the client runs on this host, through the plan's own session
-	 * (queries through tsarc_sql_ask with `load`), from what the kind's
-	 * backup recorded of the dump through its guard (the same guard, over
-	 * the dump as written: tsarc_db_guard_intake's `meta`) under the key
-	 * `guard_meta_key` of the stream's metadata. Found by the step alone,
-	 * the steps before it would already have replaced their targets. A
-	 * snapshot that records nothing (an older tsarc's): the step asks. */
+	 * through the plan's own session (the step's client, on this host or
+	 * in the pod; queries through tsarc_sql_ask with `load`), from what
+	 * the kind's backup recorded of the dump through its guard (the same
+	 * guard, over the dump as written: tsarc_db_guard_intake's `meta`)
+	 * under the key `guard_meta_key` of the stream's metadata. Found by
+	 * the step alone, the steps before it would already have replaced
+	 * their targets. A snapshot that records nothing (an older tsarc's):
+	 * the step asks. */
 	const char *guard_meta_key;
 	int (*plan_before_load)(const tsarc_step *s, tsarc_component *c, const tsarc_cmd *load);
 	/* Optional: whether the target server takes step `s`'s dump, by the
@@ -137,8 +138,8 @@ typedef struct tsarc_sql_client {
 	 * asked with server_query (through tsarc_sql_ask), `answer` its reply;
 	 * 0 with the plan's word in `said`, or an error naming both versions.
 	 * Asked only of a dump that records its tool's version, before the
-	 * step writes anything, and by the plan where the client runs on this
-	 * host (a plan runs nothing in a pod). */
+	 * step writes anything, and by the plan (through the same client, in
+	 * the pod in a pod). */
 	const char *server_query;
 	int (*server_takes)(const tsarc_step *s, const char *answer, char *said, size_t size);
 	/* Optional: the filter that fits the dump to the server server_takes

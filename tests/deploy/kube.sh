@@ -249,12 +249,12 @@ backup_refused "$WORK/kube4.json" "wrong context" 'context "staging" does not ex
 
 info "a load that fails in the pod into a fresh database: the database is dropped again"
 # One database (pg_dump) restored in the pod into a name the server does
-# not have: the restore asks the server's version (whether it takes the
-# dump's pg_dump), looks the database up, creates it and loads into it, all
-# in the pod; the load fails at the ALTER ... OWNER of a role the server no
-# longer has ("owner": "keep": by default such an object would go to the
-# restoring role, sql_pg_owner), and the database the restore created is
-# dropped again.
+# not have: the restore's plan and its step ask the server's version
+# (whether it takes the dump's pg_dump), the step looks the database up,
+# creates it and loads into it, all in the pod; the load fails at the
+# ALTER ... OWNER of a role the server no longer has ("owner": "keep": by
+# default such an object would go to the restoring role, sql_pg_owner),
+# and the database the restore created is dropped again.
 pgs() { psql -qAtX -v ON_ERROR_STOP=1 -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres "$@"; }
 pgs -d postgres -c "CREATE ROLE kube_auditor NOLOGIN" || fail "cannot create the role kube_auditor"
 pgs -d zync_production -c "CREATE TABLE zz_kube_audit (id int); ALTER TABLE zz_kube_audit OWNER TO kube_auditor" ||
@@ -288,7 +288,7 @@ version = [e for e in pg if "SHOW server_version_num" in e]
 lookup = [e for e in pg if "pg_database WHERE datname" in e]
 load = [e for e in pg if "--single-transaction" in e]
 admin = [e for e in pg if "--dbname=postgres" in e and e not in lookup and e not in version]
-assert len(version) == 1 and len(lookup) == 1 and len(load) == 1, pg
+assert len(version) == 2 and len(lookup) == 1 and len(load) == 1, pg
 assert len(admin) == 2, pg  # CREATE, then DROP
 PY
 
@@ -354,18 +354,19 @@ my = [e[8] for e in execs if e[2] == "system-mysql-2-x7k2p"]
 lookup = [e for e in my if "information_schema.SCHEMATA" in e]
 # The dump creates triggers: the session's grants and whether the server
 # lets it create them (a binary log without SUPER), asked with the same
-# client in the pod before anything is written.
+# client in the pod before anything is written, by the plan and the step.
 asks = [e for e in my if "'SHOW GRANTS'" in e or "log_bin_trust_function_creators" in e]
 # The character sets and collations the dump names, asked the same way
 # first (one SELECT, which needs no database: the target's does not exist
-# yet).
+# yet); before them the plan asked whether the client logs in.
 names = [e for e in my if "COLLATE" in e]
-fed = [e for e in my if e not in lookup and e not in asks and e not in names and "'mysql'" in e]
-assert len(lookup) == 1 and lookup[0].startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysql\''), my
-assert len(asks) == 2 and all(a.startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysql\'')
-                              for a in asks), my
-assert len(names) == 1 and names[0].startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysql\''), my
-assert my.index(names[0]) < my.index(asks[0]) and my.index(asks[1]) < my.index(lookup[0]), my
+login = [e for e in my if "'-e' 'SELECT 1'" in e]
+fed = [e for e in my if e not in lookup + asks + names + login and "'mysql'" in e]
+for e in lookup + asks + names + login:
+    assert e.startswith('MYSQL_PWD="$MYSQL_ROOT_PASSWORD" \'mysql\''), my
+assert len(lookup) == 1 and len(asks) == 4 and len(names) == 2 and len(login) == 1, my
+assert my.index(login[0]) < my.index(names[0]) < my.index(asks[0]) < my.index(names[1]), my
+assert my.index(names[1]) < my.index(asks[2]) and my.index(asks[3]) < my.index(lookup[0]), my
 # CREATE, load, DROP: the same client and connection, the SQL on its stdin
 # (its length in the pod's `head -c`: DROP DATABASE `system_kube_fresh`;
 # is 35 bytes).

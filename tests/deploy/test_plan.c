@@ -195,28 +195,35 @@ static const plan_case cases[] = {
 		NULL, 0, NULL, 0, "db/sql/skip loose.bin/exec/skip", 0, "", 1},
 };
 
-/* "component/action/state ..." of a report's steps. */
-/* A call a plan makes of the transport: a read ("get"), or a SQL client
- * run for a question whose answer it reads: its last argument a SELECT
- * (the login question of a target on this host, db.c plan_server_check),
- * after the client's option for a query (-e, -c). Nothing that applies,
- * copies or finds a workload. */
+/* A call a plan makes of the transport: a read ("get"); finding the pod
+ * a SQL server runs in ("locate": the pods listed); or a SQL client run
+ * for a question whose answer it reads, on this host or in the pod: its
+ * last argument one SELECT, WITH or SHOW statement (db.c
+ * plan_server_check's: the login, the server's version, and what the
+ * step would refuse of the dump; sqlreads.h), after the client's option
+ * for a query (-e, -c). Nothing that applies or copies, and no statement
+ * that writes, a temporary table's included. */
 static void plan_reads(const cJSON *call)
 {
 	const char *op = cJSON_GetArrayItem(call, 0)->valuestring;
 	int n = cJSON_GetArraySize(call);
 	const char *last, *before;
 
-	if (!strcmp(op, "get"))
+	if (!strcmp(op, "get") || !strcmp(op, "locate"))
 		return;
 	assert_string_equal(op, "spawn");
 	assert_true(n >= 4);
 	last = cJSON_GetArrayItem(call, n - 1)->valuestring;
 	before = cJSON_GetArrayItem(call, n - 2)->valuestring;
-	assert_true(!strncmp(last, "SELECT ", 7));
+	print_message("the plan asks: %s\n", last);
+	assert_true(!strncmp(last, "SELECT ", 7) || !strncmp(last, "WITH ", 5) ||
+		!strncmp(last, "SHOW ", 5));
+	assert_null(strchr(last, ';'));
+	assert_null(strstr(last, "TEMPORARY"));
 	assert_true(!strcmp(before, "-e") || !strcmp(before, "-c"));
 }
 
+/* "component/action/state ..." of a report's steps. */
 static char *steps_of(const cJSON *report)
 {
 	tsarc_buf b = TSARC_BUF_INIT;
@@ -314,6 +321,77 @@ static void plan_table(void **state)
 		cJSON_Delete(report);
 		cJSON_Delete(f.calls);
 	}
+}
+
+/* A SQL server in its pod (3scale before 2.16: system-mysql) is asked by
+ * the plan what its step would ask, through the pod's own client (the
+ * fake, a transport that runs commands in a workload, finds the pod
+ * first): the login, then what the dump's record needs (its names, its
+ * longest statement, its triggers), each a question that only reads
+ * (plan_reads). A pod the plan cannot run the client in is not asked, as
+ * a server on this host it does not reach: the plan says so and admits
+ * the step, which asks again. */
+#define POD_MYSQL_STREAM                                                                   \
+	"[{\"name\": \"system-mysql.sql\", \"meta\": {\"component\": \"system-mysql\", "      \
+	"\"kind\": \"mysql\", \"database\": \"system\", \"mysql_dump\": {\"triggers\": 78, "  \
+	"\"functions\": 0, \"longest_statement\": 20971562, \"collations\": "                 \
+	"[\"utf8mb3_bin\"], \"charsets\": [\"utf8mb3\"]}, \"restore\": {\"order\": 40}, "     \
+	HERE "}}]"
+static void plan_asks_in_the_pod(void **state)
+{
+	static const char config[] = "{\"profile\": \"none\", \"transport\": {\"type\": "
+		"\"local\", \"resources_dir\": \"/srv/resources\"}, \"components\": {"
+		"\"system-mysql\": {\"kind\": \"mysql\", \"workload\": \"system-mysql\", "
+		"\"container\": \"system-mysql\", \"user\": \"root\", \"database\": \"system\", "
+		"\"pod_password_env\": \"MYSQL_ROOT_PASSWORD\"}}}";
+	static const char *const asked[] = {"SELECT 1",
+		"SELECT CONVERT(NULL USING `utf8mb3`) COLLATE `utf8mb3_bin`, "
+		"CONVERT(NULL USING `utf8mb3`)", "SELECT @@GLOBAL.max_allowed_packet", "SHOW GRANTS"};
+	tsarc_restore_opts o;
+	cJSON *report = NULL;
+	const cJSON *call, *step;
+	const char *said;
+	size_t n = 0;
+	fake f;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	fake_init(&f, "m1");
+	f.t.caps |= TSARC_TR_IN_WORKLOAD;
+	f.prints = "allowed\n"; /* every answer: none refuses */
+	assert_int_equal(fake_plan(POD_MYSQL_STREAM, config, &o, &f, &report), 0);
+	cJSON_ArrayForEach(call, f.calls) {
+		const char *op = cJSON_GetArrayItem(call, 0)->valuestring;
+		plan_reads(call);
+		if (!strcmp(op, "locate"))
+			assert_int_equal(n, 0); /* the pod found before any question */
+		if (strcmp(op, "spawn"))
+			continue;
+		assert_true(n < sizeof(asked) / sizeof(*asked));
+		assert_string_equal(cJSON_GetArrayItem(call, 1)->valuestring, "mysql");
+		assert_string_equal(cJSON_GetArrayItem(call, cJSON_GetArraySize(call) - 1)->valuestring,
+			asked[n++]);
+	}
+	assert_int_equal(n, sizeof(asked) / sizeof(*asked));
+	cJSON_Delete(report);
+	cJSON_Delete(f.calls);
+
+	/* The client does not run in the pod: not asked, the step asks. */
+	fake_init(&f, "m1");
+	f.t.caps |= TSARC_TR_IN_WORKLOAD;
+	assert_int_equal(fake_plan(POD_MYSQL_STREAM, config, &o, &f, &report), 0);
+	cJSON_ArrayForEach(call, f.calls)
+		plan_reads(call);
+	step = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(report, "steps"), 0);
+	said = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(step, "plan"), "server"));
+	print_message("%s\n", said ? said : "(nothing)");
+	assert_non_null(said);
+	assert_non_null(strstr(said, "not asked, the restore asks before it writes"));
+	assert_non_null(strstr(said, "the fake transport runs nothing"));
+	cJSON_Delete(report);
+	cJSON_Delete(f.calls);
 }
 
 /* The refusal of a snapshot without some of the target's enabled
@@ -986,6 +1064,7 @@ static void pg_dump_version_order(void **state)
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(plan_table),
 	cmocka_unit_test(partial_snapshot_refused_unless_meant),
+	cmocka_unit_test(plan_asks_in_the_pod),
 	cmocka_unit_test(snapshot_recipe_names_no_place),
 	cmocka_unit_test(dry_run_agrees_with_run),
 	cmocka_unit_test(run_applies_only_what_the_plan_showed),

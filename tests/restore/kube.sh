@@ -325,7 +325,7 @@ cp "$OUT" "$WORK/migrate.json"
 cmp -s "$TSEC" "$WORK/target-endpoint.json" || fail "--skip-endpoint-secrets replaced the target's system-database"
 python3 - "$KDIR/namespaces/other-ns/resources" "$WORK/resources.source" "$OLD" "$NEW" \
 	"$WORK/migrate.json" "$FAKE_KUBE_LOG" <<'PY' || fail "the kube migration is wrong"
-import json, os, sys
+import json, os, re, sys
 tgt, src, old, new, result, log = sys.argv[1:]
 load = lambda *p: json.load(open(os.path.join(*p)))
 steps = {s["component"]: s["status"] for s in load(result)["steps"]}
@@ -337,19 +337,27 @@ assert load(tgt, "apimanager", "3scale.json")["spec"]["wildcardDomain"] == new
 for fn in os.listdir(os.path.join(src, "configmap")):
     assert old not in json.dumps(load(tgt, "configmap", fn)["data"]), fn
 assert load(tgt, "secret", "system-app.json")["data"] == load(src, "secret", "system-app.json")["data"]
-# The domain columns were rewritten in the same mysql session, in the pod;
-# before it, one mysql -e looked the database up (it exists: no CREATE),
-# after one asked the server for the character sets and collations the
-# dump names (one SELECT) and two whether it lets the session
-# create the dump's triggers (its grants, then the binary log and SUPER).
+# The domain columns were rewritten in the same mysql session, in the pod.
+# The plan asked the server first, in the pod, whether it logs in, then
+# for the character sets and collations the dump names and whether it lets
+# the session create the dump's triggers (its grants, then the binary log
+# and SUPER); the step asked the same once it had read the dump, then
+# looked the database up (it exists: no CREATE). Each one mysql -e that
+# only reads.
 calls = [json.loads(l) for l in open(log)]
 assert all(c[:4] == ["--context", "dr-cluster", "-n", "other-ns"] for c in calls)
 mysql = [c for c in calls if c[4] == "exec" and "'mysql'" in c[-1]]
+login = [c for c in mysql if "'-e' 'SELECT 1'" in c[-1]]
 lookup = [c for c in mysql if "information_schema.SCHEMATA" in c[-1]]
 names = [c for c in mysql if "COLLATE" in c[-1]]
 asks = [c for c in mysql if "'SHOW GRANTS'" in c[-1] or "log_bin_trust_function_creators" in c[-1]]
-assert len(lookup) == 1 and len(names) == 1 and len(asks) == 2 and len(mysql) == 5, mysql
-assert mysql.index(names[0]) < mysql.index(asks[0]) < mysql.index(asks[1]) < mysql.index(lookup[0]), mysql
+assert len(login) == 1 and len(lookup) == 1 and len(names) == 2 and len(asks) == 4, mysql
+assert len(mysql) == 9, mysql
+order = [mysql.index(c) for c in (login[0], names[0], asks[0], asks[1], names[1], asks[2], asks[3],
+                                  lookup[0])]
+assert order == sorted(order), mysql
+for c in login + names + asks + lookup:
+    assert re.search(r"'-e' '(SELECT|SHOW|WITH) [^;]*'; tsarc_s=", c[-1]), c[-1]
 PY
 domains_rewritten "$MYSQL_PORT" "$MYSQL_ROOT_PASSWORD" " through the pod (kube migration)"
 
