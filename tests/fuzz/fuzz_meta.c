@@ -3,7 +3,8 @@
  * of files that shrank ("padded"), and the restore recipe it carries
  * (variable names for the pod's shell, ConfigMap and workload names for
  * kubectl, CREATE DATABASE options for SQL), and what a MySQL dump holds
- * that its target may refuse (names a restore's plan writes into SQL).
+ * that its target may refuse (names a restore's plan writes into SQL, in
+ * a question that must only read).
  * Whoever can write the
  * repository writes this: whatever it says, the check must either refuse
  * it (TSARC_EUNSAFE, with a message) or leave only values that cannot
@@ -17,8 +18,10 @@
 
 #include "component.h"
 #include "deploy.h"
+#include "mysqlguard.h"
 #include "rewrite.h"
 #include "snapshot.h"
+#include "sqlreads.h"
 #include "tsarc/errors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -136,6 +139,15 @@ static void check_accepted(const tsarc_stream *st)
 		}
 		if (total > 16)
 			abort();
+		/* The question the plan and the step ask of them only reads. */
+		{
+			tsarc_mysql_dump_facts p;
+			char *q = NULL;
+			if (tsarc_mysql_facts_from_meta(meta, &p, "fuzz") != 1 ||
+				tsarc_mysql_names_query(&p, &q) || (q && !tsarc_sql_reads(q)))
+				abort();
+			free(q);
+		}
 	}
 	if (!(recipe = cJSON_GetObjectItemCaseSensitive(meta, "restore")))
 		return;
