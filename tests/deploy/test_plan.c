@@ -394,6 +394,59 @@ static void plan_asks_in_the_pod(void **state)
 	cJSON_Delete(f.calls);
 }
 
+/* Fills the stack below the caller with non-zero bytes: what a callee's
+ * uninitialised buffer then holds is not zeros by luck. */
+__attribute__((noinline)) static void dirty_stack(void)
+{
+	volatile char junk[1u << 16];
+	size_t i;
+
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = 'x';
+}
+
+/* The plan's word on a server it asked ("server") says what it found, and
+ * there is none where its question has nothing to say: MySQL's login
+ * ("SELECT 1" answered), which has no version to compare. Before, that
+ * word was whatever the stack held where only the version's question
+ * writes (bytes of an earlier exec in --dry-run's report of a system-mysql
+ * in its pod, sql_mysql_server). */
+static void plan_says_only_what_it_found(void **state)
+{
+	static const char streams[] = "[{\"name\": \"system-mysql.sql\", \"meta\": {\"component\": "
+		"\"system-mysql\", \"kind\": \"mysql\", \"database\": \"system\", \"restore\": "
+		"{\"order\": 40}, " HERE "}}]";
+	static const char config[] = "{\"profile\": \"none\", \"transport\": {\"type\": "
+		"\"local\", \"resources_dir\": \"/srv/resources\"}, \"components\": {"
+		"\"system-mysql\": {\"kind\": \"mysql\", \"host\": \"10.0.0.9\", \"user\": "
+		"\"root\", \"database\": \"system\"}}}";
+	tsarc_restore_opts o;
+	cJSON *report = NULL;
+	const cJSON *plan, *call;
+	size_t asked = 0;
+	fake f;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.dry_run = 1;
+	fake_init(&f, "m1");
+	f.prints = "1\n";
+	dirty_stack();
+	assert_int_equal(fake_plan(streams, config, &o, &f, &report), 0);
+	cJSON_ArrayForEach(call, f.calls)
+		asked += !strcmp(cJSON_GetArrayItem(call, 0)->valuestring, "spawn");
+	assert_int_equal(asked, 1); /* the login */
+	plan = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(report, "steps"), 0), "plan");
+	assert_non_null(plan);
+	if (cJSON_GetObjectItemCaseSensitive(plan, "server"))
+		print_message("the plan says: %.60s\n", cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(plan, "server")));
+	assert_null(cJSON_GetObjectItemCaseSensitive(plan, "server"));
+	cJSON_Delete(report);
+	cJSON_Delete(f.calls);
+}
+
 /* The refusal of a snapshot without some of the target's enabled
  * components names them and the ways on; an undo snapshot (it holds only
  * what a restore replaced, by design) and a rollback's own restore are
@@ -1065,6 +1118,7 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(plan_table),
 	cmocka_unit_test(partial_snapshot_refused_unless_meant),
 	cmocka_unit_test(plan_asks_in_the_pod),
+	cmocka_unit_test(plan_says_only_what_it_found),
 	cmocka_unit_test(snapshot_recipe_names_no_place),
 	cmocka_unit_test(dry_run_agrees_with_run),
 	cmocka_unit_test(run_applies_only_what_the_plan_showed),
