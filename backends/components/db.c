@@ -669,7 +669,8 @@ static int login_check(sql_session *x)
  * alone, the steps before it would already have replaced their targets. */
 static int plan_server_check(tsarc_restore_ctx *r, tsarc_step *s)
 {
-	char said[512], note[1024];
+	/* The plan's word: server_check's, else none (a login says nothing). */
+	char said[512] = "", note[1024];
 	sql_session x;
 	int rc, refused = 0, asked = server_asked(s) || before_load_planned(s);
 
