@@ -150,55 +150,46 @@ static void put64(EVP_MD_CTX *c, uint64_t v)
 	EVP_DigestUpdate(c, b, 8);
 }
 
-/* SHA-256(db, key, type, expiry, value) into h, `value` the hash of what
- * the key holds. */
-static void key_hash_of(unsigned char h[32], int db, const void *key, size_t klen,
-	const char *type, uint64_t expiry, const unsigned char value[32])
+void tsarc_redis_key_sums_of(tsarc_redis_key_sums *out, int db, const void *key, size_t klen,
+	const char *type, int64_t expiry_ms, const void *payload, size_t plen)
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	unsigned int n = 32;
+	size_t body = plen >= 11 ? plen - 10 : plen;
 
-	memset(h, 0, 32);
+	memset(out, 0, sizeof(*out));
 	if (!c)
 		return;
+	/* Loose: SHA-256(db, key, type, whether it expires, value). */
 	EVP_DigestInit_ex(c, tsarc_redis_sha256(), NULL);
 	put64(c, (uint64_t)db);
 	put64(c, klen);
 	EVP_DigestUpdate(c, key, klen);
 	put64(c, strlen(type));
 	EVP_DigestUpdate(c, type, strlen(type));
-	put64(c, expiry);
-	EVP_DigestUpdate(c, value, 32);
-	EVP_DigestFinal_ex(c, h, &n);
-	EVP_MD_CTX_free(c);
-}
-
-void tsarc_redis_key_sums_of(tsarc_redis_key_sums *out, int db, const void *key, size_t klen,
-	const char *type, int64_t expiry_ms, const void *payload, size_t plen)
-{
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	unsigned char value[32];
-	unsigned int n = 32;
-	size_t body = plen >= 11 ? plen - 10 : plen;
-
-	memset(value, 0, sizeof(value));
-	if (c) {
-		EVP_DigestInit_ex(c, tsarc_redis_sha256(), NULL);
-		/* What the key holds (value.h), whatever its writer's version and
-		 * encoding; else (a module's type, one newer than this code,
-		 * damage) the payload's bytes, without the version and CRC. */
-		if (plen < 11 || tsarc_redis_value_hash(c, payload, body)) {
-			EVP_DigestUpdate(c, "raw", 3);
-			put64(c, body);
-			EVP_DigestUpdate(c, payload, body);
-		}
-		EVP_DigestFinal_ex(c, value, &n);
-		EVP_MD_CTX_free(c);
+	put64(c, expiry_ms < 0 ? (uint64_t)-1 : 0);
+	/* What the key holds (value.h), whatever its writer's version and
+	 * encoding; else (a module's type, one newer than this code, damage)
+	 * the payload's bytes, without the version and CRC. */
+	if (plen < 11 || tsarc_redis_value_hash(c, payload, body)) {
+		EVP_DigestUpdate(c, "raw", 3);
+		put64(c, body);
+		EVP_DigestUpdate(c, payload, body);
 	}
-	/* The second of the expiry: exact under ABSTTL either way. */
-	key_hash_of(out->exact, db, key, klen, type,
-		(uint64_t)(expiry_ms < 0 ? -1 : expiry_ms / 1000), value);
-	key_hash_of(out->loose, db, key, klen, type, expiry_ms < 0 ? (uint64_t)-1 : 0, value);
+	EVP_DigestFinal_ex(c, out->loose, &n);
+	/* Exact: the loose one with the second of the expiry (exact under
+	 * ABSTTL either way); a key that does not expire has no more to say.
+	 * So the value is read and hashed once, and a second SHA-256 of 40
+	 * bytes is made for an expiring key only. */
+	if (expiry_ms < 0) {
+		memcpy(out->exact, out->loose, 32);
+	} else {
+		EVP_DigestInit_ex(c, tsarc_redis_sha256(), NULL);
+		EVP_DigestUpdate(c, out->loose, 32);
+		put64(c, (uint64_t)(expiry_ms / 1000));
+		EVP_DigestFinal_ex(c, out->exact, &n);
+	}
+	EVP_MD_CTX_free(c);
 }
 
 void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t klen,

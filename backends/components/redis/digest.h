@@ -63,7 +63,7 @@ const char *tsarc_redis_payload_type(unsigned char rdb_type);
  * hashed as its bytes (without the version and CRC). */
 void tsarc_redis_key_hash(unsigned char h[32], int db, const void *key, size_t klen,
 	const char *type, int64_t expiry_ms, const void *payload, size_t plen);
-/* Both hashes of the key (the value read once). */
+/* Both hashes of the key (its value read and hashed once). */
 void tsarc_redis_key_sums_of(tsarc_redis_key_sums *out, int db, const void *key, size_t klen,
 	const char *type, int64_t expiry_ms, const void *payload, size_t plen);
 
