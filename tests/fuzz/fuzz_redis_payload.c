@@ -16,9 +16,13 @@
  * whole or not at all). A payload with a known answer (a Valkey 8's
  * listpack set of integers, rewritten as Redis 7.0's intset) is checked on
  * the first call, so a rewrite that refuses or copies everything fails.
- * The same bytes read as a listpack and as a ziplist (packed.h): a
- * ziplist that reads is written again and reads back as the same
- * entries. */
+ * The floor and the rewrite to 9 agree on any bytes made a payload of
+ * version 10 or later whose CRC-64 is right (a copy): the floor is at most
+ * 9 exactly where that rewrite succeeds, and where it refuses, the
+ * rewrite finds damage exactly where the floor says so (the floor reads
+ * by the rewrite's own code, writing nothing). The same bytes read as a
+ * listpack and as a ziplist (packed.h): a ziplist that reads is written
+ * again and reads back as the same entries. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -88,6 +92,38 @@ static void check(const unsigned char *p, size_t n, int to)
 			abort();
 	}
 	tsarc_buf_dispose(&out);
+}
+
+/* The bytes as a payload of version 10 or later (their own where it is)
+ * whose CRC-64 is right, so that the rewrite to 9 reads the object: it
+ * succeeds exactly where the floor is at most 9, and what it refuses
+ * as damaged (ECORRUPT) is what the floor says is. */
+static void floor_agrees(const unsigned char *p, size_t n)
+{
+	tsarc_buf out = TSARC_BUF_INIT;
+	unsigned char *q;
+	const char *why = NULL;
+	uint64_t crc;
+	int floor, rc, i;
+
+	if (n < 11)
+		return;
+	if (!(q = malloc(n)))
+		abort();
+	memcpy(q, p, n);
+	if (tsarc_redis_payload_version(q, n) < 10) {
+		q[n - 10] = 10;
+		q[n - 9] = 0;
+	}
+	crc = tsarc_rdb_crc64(0, q, n - 8);
+	for (i = 0; i < 8; i++)
+		q[n - 8 + i] = (unsigned char)(crc >> (8 * i));
+	floor = tsarc_redis_payload_floor(q, n, &why);
+	rc = tsarc_redis_payload_rewrite(q, n, 9, &out);
+	if ((floor <= 9) != !rc || (rc && (rc == TSARC_ECORRUPT) != !!strstr(why, "damaged")))
+		abort();
+	tsarc_buf_dispose(&out);
+	free(q);
 }
 
 /* Two entries alike: the same string, or the same integer (a ziplist
@@ -173,6 +209,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(data, size, 10);
 	check(data, size, 11);
 	check(data, size, 12);
+	floor_agrees(data, size);
 	digest_check(data, size);
 	packed(data, size);
 	return 0;

@@ -8,8 +8,10 @@
  * so that the check after a load compares the target's DUMP with what
  * was sent. What cannot be rewritten (a hash with field expiries, a
  * module's type) is refused by its floor; damaged payloads are refused,
- * never rewritten into something else. The digest hashes a compressed
- * and a plain string alike, and a hash-table set in any order.
+ * never rewritten into something else. The floor takes for a Redis 6
+ * exactly what the rewrite to 9 takes, on every payload here, whole or
+ * damaged. The digest hashes a compressed and a plain string alike, and a
+ * hash-table set in any order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -293,39 +295,66 @@ static void plain_nodes(void **state)
 	free(in.p);
 }
 
+/* Listpack hashes, sorted sets and lists damaged (objects: given a
+ * version 10 trailer, a right CRC). */
+static const char *const DAMAGED_10[] = {
+	/* a hash of an odd count of entries: 3 (f1 v1 f2) */
+	"1013130000000300826631038276310382663203ff",
+	/* a sorted set whose listpack's count is 7 for 6 */
+	"111a1a0000000700816302dffd0281610283312e35048162020201ff",
+	/* a list node of container 3 */
+	"1201031b1b000000040081610201018378797a04f4141a99be1c00000009ff",
+	/* a list node whose listpack is empty */
+	"12010207070000000000ff",
+	/* a list of no node */
+	"1200",
+	/* a list whose node is cut short */
+	"1201021b1b000000040081610201018378797a04f4141a99",
+	/* a list whose PLAIN node (one element) is cut short */
+	"120101056162",
+	/* a list of two nodes, the second missing */
+	"1202010161",
+	/* a hash whose listpack is followed by a byte */
+	"10252500000008008266310382763103826632030c0182663303ded40282663403f270110104ff00",
+};
+
+/* `obj` (hex text; spaces left out) given a trailer of `version`. */
+static void payload_of(tsarc_buf *p, const char *obj, int version)
+{
+	char h[256];
+	bytes b;
+	size_t k, o = 0;
+
+	for (k = 0; obj[k]; k++)
+		if (obj[k] != ' ') {
+			assert_true(o + 1 < sizeof(h));
+			h[o++] = obj[k];
+		}
+	h[o] = '\0';
+	b = hex(h);
+	tsarc_buf_clear(p);
+	tsarc_buf_append(p, b.p, b.n);
+	tsarc_rdb_put_trailer(p, version);
+	assert_int_equal(tsarc_buf_status(p), 0);
+	free(b.p);
+}
+
 /* Listpack hashes, sorted sets and lists damaged, given a right CRC:
  * their floor is their own version and no rewrite takes them. */
 static void damaged_for_redis_6(void **state)
 {
-	static const char *const bad[] = {
-		/* a hash of an odd count of entries: 3 (f1 v1 f2) */
-		"1013130000000300826631038276310382663203ff",
-		/* a sorted set whose listpack's count is 7 for 6 */
-		"111a1a0000000700816302dffd0281610283312e35048162020201ff",
-		/* a list node of container 3 */
-		"1201031b1b000000040081610201018378797a04f4141a99be1c00000009ff",
-		/* a list node whose listpack is empty */
-		"12010207070000000000ff",
-		/* a list of no node */
-		"1200",
-		/* a list whose node is cut short */
-		"1201021b1b000000040081610201018378797a04f4141a99",
-	};
 	size_t i;
 	(void)state;
-	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-		bytes b = hex(bad[i]);
+	for (i = 0; i < sizeof(DAMAGED_10) / sizeof(*DAMAGED_10); i++) {
 		tsarc_buf p = TSARC_BUF_INIT, out = TSARC_BUF_INIT;
 		const char *why;
-		tsarc_buf_append(&p, b.p, b.n);
-		tsarc_rdb_put_trailer(&p, 10);
+		payload_of(&p, DAMAGED_10[i], 10);
 		assert_int_equal(tsarc_redis_payload_floor(p.ptr, p.size, &why), 10);
 		assert_non_null(strstr(why, "damaged"));
 		assert_int_equal(tsarc_redis_payload_rewrite(p.ptr, p.size, 9, &out), TSARC_ECORRUPT);
 		assert_non_null(strstr(tsarc_error_last()->message, "damaged"));
 		tsarc_buf_dispose(&out);
 		tsarc_buf_dispose(&p);
-		free(b.p);
 	}
 }
 
@@ -349,38 +378,38 @@ static void what_cannot_be_rewritten(void **state)
 	assert_non_null(strstr(tsarc_error_last()->message, "CRC-64"));
 }
 
+/* Listpack sets damaged (objects: given a version 11 trailer). */
+static const char *const DAMAGED_11[] = {
+	/* a back-length that does not match its entry (0x06 -> 0x07) */
+	"141717000000030085616c706861070c018567616d6d6106ff",
+	/* a count of 4 for 3 entries */
+	"141717000000040085616c706861060c018567616d6d6106ff",
+	/* the header's size one too many */
+	"141718000000030085616c706861060c018567616d6d6106ff",
+	/* no end mark */
+	"141717000000030085616c706861060c018567616d6d6106fe",
+	/* an entry that runs past the end */
+	"141717000000030095616c706861060c018567616d6d6106ff",
+	/* no member: no server holds an empty key */
+	"1407070000000000ff",
+	/* an integer twice (7-bit 1, 1): not a set */
+	"140b0b0000000200010101 01ff",
+	/* the same integer as a string ("1") and as an integer (1) */
+	"140c0c0000000200813102 0101ff",
+	/* its listpack LZF-compressed, its length uncompressed one short */
+	"14c318161617000000030085616c706861060c018567616d6d6106ff",
+	/* a set's LZF-compressed listpack claiming 763 MB from 2 bytes
+	 * (lzf_length_past_its_data) */
+	"14c300802d7bff7fffffbfc7ff000100",
+};
+
 static void damaged_listpacks(void **state)
 {
-	static const char *const bad[] = {
-		/* a back-length that does not match its entry (0x06 -> 0x07) */
-		"141717000000030085616c706861070c018567616d6d6106ff",
-		/* a count of 4 for 3 entries */
-		"141717000000040085616c706861060c018567616d6d6106ff",
-		/* the header's size one too many */
-		"141718000000030085616c706861060c018567616d6d6106ff",
-		/* no end mark */
-		"141717000000030085616c706861060c018567616d6d6106fe",
-		/* an entry that runs past the end */
-		"141717000000030095616c706861060c018567616d6d6106ff",
-		/* no member: no server holds an empty key */
-		"1407070000000000ff",
-		/* an integer twice (7-bit 1, 1): not a set */
-		"140b0b0000000200010101 01ff",
-	};
 	size_t i;
 	(void)state;
-	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-		char h[128];
-		bytes b;
+	for (i = 0; i < sizeof(DAMAGED_11) / sizeof(*DAMAGED_11); i++) {
 		tsarc_buf p = TSARC_BUF_INIT, out = TSARC_BUF_INIT;
-		size_t k, o = 0;
-		for (k = 0; bad[i][k]; k++)
-			if (bad[i][k] != ' ')
-				h[o++] = bad[i][k];
-		h[o] = '\0';
-		b = hex(h);
-		tsarc_buf_append(&p, b.p, b.n);
-		tsarc_rdb_put_trailer(&p, 11);
+		payload_of(&p, DAMAGED_11[i], 11);
 		/* Damaged (the duplicate too: the floor reads a set as its
 		 * rewrite does), to either version. */
 		assert_int_equal(tsarc_redis_payload_floor(p.ptr, p.size, NULL), 11);
@@ -390,8 +419,89 @@ static void damaged_listpacks(void **state)
 			TSARC_ECORRUPT);
 		tsarc_buf_dispose(&out);
 		tsarc_buf_dispose(&p);
+	}
+}
+
+/* Whether `p`'s floor lets it go to a Redis 6 (version 9), and whether
+ * the rewrite to 9 takes it: the floor reads what it would re-encode by
+ * the rewrite's own code, writing nothing (payload.c), so the two agree
+ * on every payload; `ok` says which way. */
+static void floor_agrees(const char *what, const tsarc_buf *p, int ok)
+{
+	tsarc_buf out = TSARC_BUF_INIT;
+	const char *why;
+	int floor_ok = tsarc_redis_payload_floor(p->ptr, p->size, &why) <= 9;
+	int rewrite_ok = !tsarc_redis_payload_rewrite(p->ptr, p->size, 9, &out);
+
+	if (floor_ok != rewrite_ok || rewrite_ok != ok)
+		print_message("%s: the floor %s it (%s), the rewrite to 9 %s it (%s)\n", what,
+			floor_ok ? "takes" : "refuses", why, rewrite_ok ? "takes" : "refuses",
+			rewrite_ok ? "" : tsarc_error_last()->message);
+	assert_int_equal(floor_ok, rewrite_ok);
+	assert_int_equal(rewrite_ok, ok);
+	tsarc_buf_dispose(&out);
+}
+
+/* Every payload of these tests, whole or damaged: the floor takes for
+ * Redis 6 exactly what the rewrite to 9 takes. */
+static void floor_and_rewrite_agree(void **state)
+{
+	static const struct {
+		const char *hex;
+		int ok;
+	} whole[] = {
+		{HASH_10, 1}, {ZSET_10, 1}, {LIST_10, 1}, {PLAIN_10, 1}, {STREAM, 1},
+		{STREAM_10, 1}, {STREAM_12, 1}, {LP_INTS, 1}, {LP_STRS, 1}, {STR, 1}, {STR_10, 1},
+		{INTSET_10, 1}, {STRS_10, 1},
+		{"14c318171617000000030085616c706861060c018567616d6d6106ff0b004efea8a4e894584e", 1},
+		/* what a Redis 6 cannot hold */
+		{"f5036162630b001bb22fa96916abb9", 0}, {"1901410c00432e02a9350c108d", 0},
+		{"07010b0025e077b104c2147c", 0},
+	};
+	char *long_member = hexcat("1440dada0000000200e0c8", "78", 200,
+		"01ca8573686f727406ff0b00128ff2bd0e32a8a5");
+	tsarc_buf p = TSARC_BUF_INIT;
+	bytes b;
+	size_t i, cut;
+	(void)state;
+	for (i = 0; i < sizeof(whole) / sizeof(*whole); i++) {
+		b = hex(whole[i].hex);
+		tsarc_buf_clear(&p);
+		tsarc_buf_append(&p, b.p, b.n);
+		floor_agrees(whole[i].hex, &p, whole[i].ok);
 		free(b.p);
 	}
+	b = hex(long_member);
+	tsarc_buf_clear(&p);
+	tsarc_buf_append(&p, b.p, b.n);
+	floor_agrees("the set of a long member", &p, 1);
+	free(b.p);
+	free(long_member);
+	for (i = 0; i < sizeof(DAMAGED_10) / sizeof(*DAMAGED_10); i++) {
+		payload_of(&p, DAMAGED_10[i], 10);
+		floor_agrees(DAMAGED_10[i], &p, 0);
+	}
+	for (i = 0; i < sizeof(DAMAGED_11) / sizeof(*DAMAGED_11); i++) {
+		payload_of(&p, DAMAGED_11[i], 11);
+		floor_agrees(DAMAGED_11[i], &p, 0);
+	}
+	/* The stream cut anywhere inside its object (the trailer made right):
+	 * every cut is damage. */
+	b = hex(STREAM);
+	for (cut = 1; cut < b.n - 10; cut++) {
+		tsarc_buf_clear(&p);
+		tsarc_buf_append(&p, b.p, b.n - 10 - cut);
+		tsarc_rdb_put_trailer(&p, 11);
+		floor_agrees("the stream cut", &p, 0);
+	}
+	/* And with a byte after its last consumer. */
+	tsarc_buf_clear(&p);
+	tsarc_buf_append(&p, b.p, b.n - 10);
+	tsarc_buf_append(&p, "", 1);
+	tsarc_rdb_put_trailer(&p, 11);
+	floor_agrees("the stream and a byte", &p, 0);
+	free(b.p);
+	tsarc_buf_dispose(&p);
 }
 
 /* A set's listpack LZF-compressed, its length claiming 763 MB from 2
@@ -452,5 +562,6 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(damaged_for_redis_6),
 	cmocka_unit_test(what_cannot_be_rewritten),
 	cmocka_unit_test(damaged_listpacks),
+	cmocka_unit_test(floor_and_rewrite_agree),
 	cmocka_unit_test(lzf_length_past_its_data),
 	cmocka_unit_test(digest_reads_what_is_held))
