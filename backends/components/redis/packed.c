@@ -66,7 +66,7 @@ static size_t backlen(size_t len, unsigned char out[5])
 static int lp_next(const unsigned char **q, const unsigned char *end, tsarc_pack_entry *e)
 {
 	const unsigned char *p = *q;
-	size_t avail = (size_t)(end - p), head, data = 0, n;
+	size_t avail = (size_t)(end - p), head, data = 0, n, i;
 	unsigned char b, bl[5];
 
 	memset(e, 0, sizeof(*e));
@@ -114,30 +114,55 @@ static int lp_next(const unsigned char **q, const unsigned char *end, tsarc_pack
 		e->len = data;
 	}
 	n = backlen(head + data, bl);
-	if (avail - head - data < n || memcmp(p + head + data, bl, n))
+	if (avail - head - data < n)
 		return -1;
+	/* Byte by byte: memcmp's call costs more than these few bytes, once
+	 * an entry, for every small key a backup reads. */
+	for (i = 0; i < n; i++)
+		if (p[head + data + i] != bl[i])
+			return -1;
 	*q = p + head + data + n;
 	return 0;
+}
+
+int tsarc_listpack_open(tsarc_listpack_iter *it, const unsigned char *lp, size_t len)
+{
+	memset(it, 0, sizeof(*it));
+	if (len < 7 || le(lp, 4) != len || lp[len - 1] != 0xff)
+		return -1;
+	it->count = (size_t)le(lp + 4, 2);
+	it->q = lp + 6;
+	it->end = lp + len - 1;
+	return 0;
+}
+
+int tsarc_listpack_next(tsarc_listpack_iter *it, tsarc_pack_entry *e)
+{
+	if (it->q < it->end) {
+		if (lp_next(&it->q, it->end, e))
+			return -1;
+		it->n++;
+		return 1;
+	}
+	return it->count == 65535 || it->count == it->n ? 0 : -1;
 }
 
 int tsarc_listpack_entries(const unsigned char *lp, size_t len, tsarc_pack_entry **out,
 	size_t *n)
 {
-	const unsigned char *q, *end;
+	tsarc_listpack_iter it;
 	tsarc_pack_entry *es = NULL, e;
-	size_t cap = 0, count;
+	size_t cap = 0;
+	int r;
 
 	*out = NULL;
 	*n = 0;
-	if (len < 7 || le(lp, 4) != len || lp[len - 1] != 0xff)
+	if (tsarc_listpack_open(&it, lp, len))
 		return -1;
-	count = (size_t)le(lp + 4, 2);
-	q = lp + 6;
-	end = lp + len - 1;
-	while (q < end)
-		if (lp_next(&q, end, &e) || push(&es, n, &cap, len, &e))
+	while ((r = tsarc_listpack_next(&it, &e)) > 0)
+		if (push(&es, n, &cap, len, &e))
 			goto bad;
-	if (count != 65535 && count != *n)
+	if (r)
 		goto bad;
 	*out = es;
 	return 0;
@@ -354,47 +379,79 @@ static size_t zl_encode(const tsarc_pack_entry *e, unsigned char enc[9],
 	return (size_t)k + 1;
 }
 
+int tsarc_ziplist_begin(tsarc_ziplist_writer *w, tsarc_buf *out)
+{
+	unsigned char head[ZL_HEAD] = {0};
+
+	*w = (tsarc_ziplist_writer){out, out ? out->size : 0, ZL_HEAD, ZL_HEAD, 0, 0};
+	return out ? tsarc_buf_append(out, head, ZL_HEAD) : 0;
+}
+
+int tsarc_ziplist_add(tsarc_ziplist_writer *w, const tsarc_pack_entry *e)
+{
+	unsigned char enc[9], pl[5];
+	const unsigned char *data;
+	size_t dlen, elen = zl_encode(e, enc, &data, &dlen), plen = 1, bytes;
+
+	if (w->prev < ZL_BIG) {
+		pl[0] = (unsigned char)w->prev;
+	} else {
+		pl[0] = ZL_BIG;
+		pl[1] = (unsigned char)w->prev;
+		pl[2] = (unsigned char)(w->prev >> 8);
+		pl[3] = (unsigned char)(w->prev >> 16);
+		pl[4] = (unsigned char)(w->prev >> 24);
+		plen = 5;
+	}
+	/* Its end mark must fit too: its size is 4 bytes. */
+	bytes = plen + elen + dlen;
+	if (dlen > UINT32_MAX || bytes > UINT32_MAX - 1 - w->size)
+		return tsarc_error_set(TSARC_ETOOLARGE, "a ziplist would pass 4 GiB at its entry %zu",
+			w->n + 1);
+	w->tail = w->size;
+	w->size += bytes;
+	w->prev = bytes;
+	w->n++;
+	if (!w->out)
+		return 0;
+	tsarc_buf_append(w->out, pl, plen);
+	tsarc_buf_append(w->out, enc, elen);
+	if (data)
+		tsarc_buf_append(w->out, data, dlen);
+	return tsarc_buf_status(w->out);
+}
+
+int tsarc_ziplist_end(tsarc_ziplist_writer *w)
+{
+	unsigned char end = 0xff, *h;
+	size_t count = w->n < 65535 ? w->n : 65535;
+	int i;
+
+	w->size++;
+	if (!w->out)
+		return 0;
+	if (tsarc_buf_append(w->out, &end, 1))
+		return tsarc_buf_status(w->out);
+	h = w->out->ptr + w->start;
+	for (i = 0; i < 4; i++) {
+		h[i] = (unsigned char)(w->size >> (8 * i));
+		h[4 + i] = (unsigned char)(w->tail >> (8 * i));
+	}
+	h[8] = (unsigned char)count;
+	h[9] = (unsigned char)(count >> 8);
+	return 0;
+}
+
 int tsarc_ziplist_put(tsarc_buf *out, const tsarc_pack_entry *es, size_t n)
 {
-	size_t start = out->size, prev = 0, tail = ZL_HEAD, total, i;
-	unsigned char head[ZL_HEAD] = {0}, end = 0xff;
+	tsarc_ziplist_writer w;
+	size_t i;
+	int rc;
 
-	tsarc_buf_append(out, head, ZL_HEAD);
-	for (i = 0; i < n; i++) {
-		unsigned char enc[9], pl[5];
-		const unsigned char *data;
-		size_t elen = zl_encode(&es[i], enc, &data, &total), plen = 1;
-		tail = out->size - start;
-		if (prev < ZL_BIG) {
-			pl[0] = (unsigned char)prev;
-		} else {
-			pl[0] = ZL_BIG;
-			pl[1] = (unsigned char)prev;
-			pl[2] = (unsigned char)(prev >> 8);
-			pl[3] = (unsigned char)(prev >> 16);
-			pl[4] = (unsigned char)(prev >> 24);
-			plen = 5;
-		}
-		tsarc_buf_append(out, pl, plen);
-		tsarc_buf_append(out, enc, elen);
-		if (data)
-			tsarc_buf_append(out, data, total);
-		prev = plen + elen + total;
-		if (tsarc_buf_status(out))
-			break;
-		if (out->size - start > UINT32_MAX - 1)
-			return tsarc_error_set(TSARC_ETOOLARGE, "a ziplist of %zu entries would pass "
-				"4 GiB", n);
-	}
-	tsarc_buf_append(out, &end, 1);
-	if (tsarc_buf_status(out))
-		return tsarc_buf_status(out);
-	total = out->size - start;
-	for (i = 0; i < 4; i++) {
-		out->ptr[start + i] = (unsigned char)(total >> (8 * i));
-		out->ptr[start + 4 + i] = (unsigned char)(tail >> (8 * i));
-	}
-	out->ptr[start + 8] = (unsigned char)(n < 65535 ? n : 65535);
-	out->ptr[start + 9] = (unsigned char)((n < 65535 ? n : 65535) >> 8);
-	return 0;
+	if ((rc = tsarc_ziplist_begin(&w, out)))
+		return rc;
+	for (i = 0; i < n; i++)
+		if ((rc = tsarc_ziplist_add(&w, &es[i])))
+			return rc;
+	return tsarc_ziplist_end(&w);
 }

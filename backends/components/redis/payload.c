@@ -17,6 +17,14 @@
  * many integers it holds as an intset. */
 #define INTSET_MAX 512
 
+/* ---- the walkers ----
+ * Each reads an object whole, checking all it reads, and writes what an
+ * older version holds into `out` as it goes. With `out` NULL it writes
+ * nothing: the same reading and the same checks, to the same verdict, is
+ * the floor's check of a payload (tsarc_redis_payload_floor) before a
+ * restore empties its target, at the cost of reading the object rather
+ * than of rewriting it (a small hash: no allocation, no ziplist). */
+
 static int cmp_ll(const void *a, const void *b)
 {
 	long long x = *(const long long *)a, y = *(const long long *)b;
@@ -24,68 +32,81 @@ static int cmp_ll(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* A listpack set as Redis 7.0 holds it (payload.h): an intset, or a
- * plain set, into out (the object, without the trailer). */
-static int set_rewrite(const tsarc_pack_entry *es, size_t n, tsarc_buf *out)
+/* The entry as an intset's member: an integer, or a string that is one as
+ * Redis prints it; 0 when it is neither. */
+static int set_int(const tsarc_pack_entry *e, long long *v)
 {
-	long long *vals = NULL;
-	unsigned char t = TSARC_RDB_SET;
-	size_t i;
-	int width = 2, ints = n <= INTSET_MAX;
-
-	if (ints && n && !(vals = malloc(n * sizeof(*vals))))
-		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	for (i = 0; ints && i < n; i++) {
-		if (es[i].is_int)
-			vals[i] = es[i].v;
-		else if (!tsarc_pack_canonical_int(es[i].p, es[i].len, &vals[i]))
-			ints = 0;
+	if (e->is_int) {
+		*v = e->v;
+		return 1;
 	}
+	return tsarc_pack_canonical_int(e->p, e->len, v);
+}
+
+/* A listpack set (`lp`, len bytes) as Redis 7.0 holds it (payload.h): an
+ * intset, or a plain set, into out (the object, without the trailer); -1
+ * when its listpack is damaged or empty. An intset's members are sorted
+ * whether written or not: one held twice is damage the floor finds as
+ * the rewrite does. */
+static int set_down(const unsigned char *lp, size_t len, tsarc_buf *out)
+{
+	long long vals[INTSET_MAX];
+	tsarc_listpack_iter it;
+	tsarc_pack_entry e;
+	unsigned char t = TSARC_RDB_SET, head[8];
+	size_t n, i, k;
+	int r, ints = 1, width = 2;
+
+	if (tsarc_listpack_open(&it, lp, len))
+		return -1;
+	while ((r = tsarc_listpack_next(&it, &e)) > 0)
+		if (ints && (it.n > INTSET_MAX || !set_int(&e, &vals[it.n - 1])))
+			ints = 0;
+	if (r || !(n = it.n))
+		return -1;
 	if (ints) {
-		unsigned char *is;
-		size_t bytes, k;
 		qsort(vals, n, sizeof(*vals), cmp_ll);
 		for (i = 0; i < n; i++) {
-			if (i && vals[i] == vals[i - 1]) {
-				long long twice = vals[i];
-				free(vals);
+			if (i && vals[i] == vals[i - 1])
 				return tsarc_error_set(TSARC_ECORRUPT, "a set's listpack holds %lld twice",
-					twice);
-			}
+					vals[i]);
 			if (vals[i] < INT32_MIN || vals[i] > INT32_MAX)
 				width = 8;
 			else if ((vals[i] < INT16_MIN || vals[i] > INT16_MAX) && width < 4)
 				width = 4;
 		}
-		bytes = 8 + n * (size_t)width;
-		if (!(is = malloc(bytes))) {
-			free(vals);
-			return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-		}
+		if (!out)
+			return 0;
+		/* One RDB string: the member width and count (4 bytes each,
+		 * little-endian), the members. */
 		for (k = 0; k < 4; k++) {
-			is[k] = (unsigned char)((unsigned)width >> (8 * k));
-			is[4 + k] = (unsigned char)((uint64_t)n >> (8 * k));
+			head[k] = (unsigned char)((unsigned)width >> (8 * k));
+			head[4 + k] = (unsigned char)((uint64_t)n >> (8 * k));
 		}
-		for (i = 0; i < n; i++)
-			for (k = 0; k < (size_t)width; k++)
-				is[8 + i * (size_t)width + k] = (unsigned char)((uint64_t)vals[i] >> (8 * k));
 		t = TSARC_RDB_SET_INTSET;
 		tsarc_buf_append(out, &t, 1);
-		tsarc_rdb_put_string(out, is, bytes);
-		free(is);
-		free(vals);
+		tsarc_rdb_put_len(out, 8 + n * (size_t)width);
+		tsarc_buf_append(out, head, 8);
+		for (i = 0; i < n; i++) {
+			unsigned char m[8];
+			for (k = 0; k < (size_t)width; k++)
+				m[k] = (unsigned char)((uint64_t)vals[i] >> (8 * k));
+			tsarc_buf_append(out, m, (size_t)width);
+		}
 		return tsarc_buf_status(out);
 	}
-	free(vals);
+	if (!out)
+		return 0;
 	tsarc_buf_append(out, &t, 1);
 	tsarc_rdb_put_len(out, n);
-	for (i = 0; i < n; i++) {
+	tsarc_listpack_open(&it, lp, len); /* read again, whole as it was */
+	while (tsarc_listpack_next(&it, &e) > 0) {
 		char num[24];
-		if (es[i].is_int) {
-			int k = snprintf(num, sizeof(num), "%lld", es[i].v);
-			tsarc_rdb_put_string(out, num, (size_t)k);
+		if (e.is_int) {
+			int w = snprintf(num, sizeof(num), "%lld", e.v);
+			tsarc_rdb_put_string(out, num, (size_t)w);
 		} else {
-			tsarc_rdb_put_string(out, es[i].p, es[i].len);
+			tsarc_rdb_put_string(out, e.p, e.len);
 		}
 	}
 	return tsarc_buf_status(out);
@@ -93,30 +114,64 @@ static int set_rewrite(const tsarc_pack_entry *es, size_t n, tsarc_buf *out)
 
 /* ---- listpacks to ziplists (Redis 6) ---- */
 
-/* The entries of the listpack the object `body` (n bytes) is, after its
- * type: one RDB string, compressed or not; -1 when damaged, empty, or
- * (`pairs`) of an odd count. */
-static int listpack_of(const unsigned char *body, size_t n, int pairs, tsarc_rdb_str *blob,
-	tsarc_pack_entry **es, size_t *count)
+/* The one RDB string, compressed or not, the object `body` (n bytes) is
+ * after its type; -1 when there is none or more. */
+static int object_string(const unsigned char *body, size_t n, tsarc_rdb_str *s)
 {
 	tsarc_rdb_cursor c = {body + 1, body + n};
 
-	if (tsarc_rdb_string(&c, blob) || c.p != c.end ||
-		tsarc_listpack_entries(blob->p, blob->len, es, count))
-		return -1;
-	return *count && (!pairs || *count % 2 == 0) ? 0 : -1;
+	return tsarc_rdb_string(&c, s) || c.p != c.end ? -1 : 0;
 }
 
-/* The ziplist of `es` as one RDB string into out, built in `zl`. */
-static int put_ziplist(tsarc_buf *out, tsarc_buf *zl, const tsarc_pack_entry *es, size_t n)
+/* The ziplist `w` wrote into `zl` ended, and put into out as one RDB
+ * string; out NULL: ended only (measured). */
+static int ziplist_done(tsarc_ziplist_writer *w, const tsarc_buf *zl, tsarc_buf *out)
 {
 	int rc;
 
-	tsarc_buf_clear(zl);
-	if ((rc = tsarc_ziplist_put(zl, es, n)))
+	if ((rc = tsarc_ziplist_end(w)) || !out)
 		return rc;
 	tsarc_rdb_put_string(out, zl->ptr, zl->size);
 	return tsarc_buf_status(out);
+}
+
+/* The listpack `lp` (len bytes) as a ziplist of the same entries, entry
+ * by entry as it is read, into out (one RDB string, built in `zl`); -1
+ * when it is not a whole listpack, is empty or (`pairs`) holds an odd
+ * count of entries; TSARC_ETOOLARGE past a ziplist's 4 GiB. */
+static int listpack_down(const unsigned char *lp, size_t len, int pairs, tsarc_buf *zl,
+	tsarc_buf *out)
+{
+	tsarc_listpack_iter it;
+	tsarc_ziplist_writer w;
+	tsarc_pack_entry e;
+	int r, rc;
+
+	tsarc_buf_clear(zl);
+	if (tsarc_listpack_open(&it, lp, len))
+		return -1;
+	if ((rc = tsarc_ziplist_begin(&w, out ? zl : NULL)))
+		return rc;
+	while ((r = tsarc_listpack_next(&it, &e)) > 0)
+		if ((rc = tsarc_ziplist_add(&w, &e)))
+			return rc;
+	if (r || !it.n || (pairs && it.n % 2))
+		return -1;
+	return ziplist_done(&w, zl, out);
+}
+
+/* A node of one element (PLAIN), `s`, as a ziplist of it, into out as
+ * listpack_down puts one. */
+static int plain_down(const tsarc_rdb_str *s, tsarc_buf *zl, tsarc_buf *out)
+{
+	tsarc_pack_entry one = {0, 0, s->p, s->len};
+	tsarc_ziplist_writer w;
+	int rc;
+
+	tsarc_buf_clear(zl);
+	if ((rc = tsarc_ziplist_begin(&w, out ? zl : NULL)) || (rc = tsarc_ziplist_add(&w, &one)))
+		return rc;
+	return ziplist_done(&w, zl, out);
 }
 
 /* A list of Redis 7's layout (quicklist 2: nodes of one element or of a
@@ -129,37 +184,31 @@ static int quicklist_down(const unsigned char *body, size_t n, tsarc_buf *out)
 	tsarc_buf zl = TSARC_BUF_INIT;
 	unsigned char t = TSARC_RDB_LIST_QUICKLIST;
 	uint64_t nodes, i, container;
-	int special, rc = -1;
+	int special, rc = 0;
 
 	if (tsarc_rdb_len(&c, &nodes, &special) || special || !nodes || nodes > n)
 		return -1;
-	tsarc_buf_append(out, &t, 1);
-	tsarc_rdb_put_len(out, nodes);
-	for (i = 0; i < nodes; i++) {
-		tsarc_rdb_str s;
-		tsarc_pack_entry *es = NULL, one;
-		size_t count = 1;
-		int bad;
-		if (tsarc_rdb_len(&c, &container, &special) || special ||
-			(container != TSARC_RDB_NODE_PLAIN && container != TSARC_RDB_NODE_PACKED))
-			goto done;
-		bad = tsarc_rdb_string(&c, &s);
-		if (!bad && container == TSARC_RDB_NODE_PLAIN) {
-			one = (tsarc_pack_entry){0, 0, s.p, s.len};
-			bad = put_ziplist(out, &zl, &one, 1);
-		} else if (!bad) {
-			bad = tsarc_listpack_entries(s.p, s.len, &es, &count) || !count ||
-				put_ziplist(out, &zl, es, count);
-		}
-		free(es);
-		tsarc_rdb_str_free(&s);
-		if (bad)
-			goto done;
+	if (out) {
+		tsarc_buf_append(out, &t, 1);
+		tsarc_rdb_put_len(out, nodes);
 	}
-	rc = c.p == c.end ? 0 : -1;
-done:
+	for (i = 0; !rc && i < nodes; i++) {
+		tsarc_rdb_str s;
+		if (tsarc_rdb_len(&c, &container, &special) || special ||
+			(container != TSARC_RDB_NODE_PLAIN && container != TSARC_RDB_NODE_PACKED)) {
+			rc = -1;
+			break;
+		}
+		if (tsarc_rdb_string(&c, &s))
+			rc = -1;
+		else if (container == TSARC_RDB_NODE_PLAIN)
+			rc = plain_down(&s, &zl, out);
+		else
+			rc = listpack_down(s.p, s.len, 0, &zl, out);
+		tsarc_rdb_str_free(&s);
+	}
 	tsarc_buf_dispose(&zl);
-	return rc;
+	return rc ? rc : c.p == c.end ? 0 : -1;
 }
 
 /* ---- streams ----
@@ -195,7 +244,7 @@ static int skip_raw(tsarc_rdb_cursor *c, size_t n)
 }
 
 /* A walk that copies the object's bytes to `out` span by span, leaving
- * out the fields the older layout lacks. */
+ * out the fields the older layout lacks (out NULL: copies nothing). */
 typedef struct span_walk {
 	tsarc_rdb_cursor c;
 	const unsigned char *from; /* the first byte not yet copied */
@@ -206,7 +255,7 @@ typedef struct span_walk {
  * passed: copied, or (`drop`) left out. */
 static int field(span_walk *w, int lens, size_t raw, int drop)
 {
-	if (drop)
+	if (drop && w->out)
 		tsarc_buf_append(w->out, w->from, (size_t)(w->c.p - w->from));
 	if (lens ? skip_lens(&w->c, lens, NULL) : skip_raw(&w->c, raw))
 		return -1;
@@ -224,7 +273,8 @@ static int stream_down(const unsigned char *body, size_t n, unsigned char to, ts
 	int v2 = to >= TSARC_RDB_STREAM_2, had3 = body[0] == TSARC_RDB_STREAM_3;
 	uint64_t i, j, k, count, groups, pel, consumers;
 
-	tsarc_buf_append(out, &to, 1);
+	if (out)
+		tsarc_buf_append(out, &to, 1);
 	if (skip_lens(c, 1, &count))
 		return -1;
 	for (i = 0; i < count; i++) /* listpacks: their master ID and the listpack */
@@ -255,7 +305,8 @@ static int stream_down(const unsigned char *body, size_t n, unsigned char to, ts
 	}
 	if (c->p != c->end)
 		return -1;
-	tsarc_buf_append(out, w.from, (size_t)(c->p - w.from));
+	if (out)
+		tsarc_buf_append(out, w.from, (size_t)(c->p - w.from));
 	return 0;
 }
 
@@ -288,7 +339,8 @@ static const char *damaged(unsigned char t)
 }
 
 /* The object `body` (n bytes, without the trailer; reencoded(type, to))
- * as version `to` encodes it into `out`; TSARC_ECORRUPT when damaged. */
+ * as version `to` encodes it into `out`, or (out NULL) only read and
+ * checked as that would; TSARC_ECORRUPT when damaged. */
 static int reencode(const unsigned char *body, size_t n, int to, tsarc_buf *out)
 {
 	unsigned char t = body[0];
@@ -296,16 +348,15 @@ static int reencode(const unsigned char *body, size_t n, int to, tsarc_buf *out)
 		TSARC_RDB_ZSET_ZIPLIST;
 	tsarc_buf zl = TSARC_BUF_INIT;
 	tsarc_rdb_str blob;
-	tsarc_pack_entry *es = NULL;
-	size_t count;
 	int rc = -1;
 
 	switch (t) {
 	case TSARC_RDB_HASH_LISTPACK:
 	case TSARC_RDB_ZSET_LISTPACK:
-		if (!listpack_of(body, n, 1, &blob, &es, &count)) {
-			tsarc_buf_append(out, &zt, 1);
-			rc = put_ziplist(out, &zl, es, count);
+		if (!object_string(body, n, &blob)) {
+			if (out)
+				tsarc_buf_append(out, &zt, 1);
+			rc = listpack_down(blob.p, blob.len, 1, &zl, out);
 		}
 		tsarc_rdb_str_free(&blob);
 		break;
@@ -313,15 +364,14 @@ static int reencode(const unsigned char *body, size_t n, int to, tsarc_buf *out)
 		rc = quicklist_down(body, n, out);
 		break;
 	case TSARC_RDB_SET_LISTPACK:
-		if (!listpack_of(body, n, 0, &blob, &es, &count))
-			rc = set_rewrite(es, count, out);
+		if (!object_string(body, n, &blob))
+			rc = set_down(blob.p, blob.len, out);
 		tsarc_rdb_str_free(&blob);
 		break;
 	default:
 		rc = stream_down(body, n, to < 10 ? TSARC_RDB_STREAM : TSARC_RDB_STREAM_2, out);
 		break;
 	}
-	free(es);
 	tsarc_buf_dispose(&zl);
 	if (rc == -1)
 		rc = tsarc_error_set(TSARC_ECORRUPT, "%s", damaged(t));
@@ -344,15 +394,15 @@ int tsarc_redis_payload_floor(const void *payload, size_t len, const char **why)
 		p[0] != TSARC_RDB_MODULE && p[0] != 8 /* no type 8 */) {
 		floor = TSARC_REDIS_REWRITE_LOWEST;
 	} else if (p[0] >= TSARC_RDB_HASH_LISTPACK && p[0] <= TSARC_RDB_STREAM_3) {
-		/* Read whole, as a rewrite to the lowest would: damage found now
-		 * is found before a restore empties its target. */
-		tsarc_buf scratch = TSARC_BUF_INIT;
-		if (!reencode(p, len - 10, TSARC_REDIS_REWRITE_LOWEST, &scratch))
+		/* Read whole and checked by the rewrite to the lowest, writing
+		 * nothing: damage found now is found before a restore empties its
+		 * target, and only what that rewrite takes is said to go there. */
+		if (!reencode(p, len - 10, TSARC_REDIS_REWRITE_LOWEST, NULL)) {
 			floor = TSARC_REDIS_REWRITE_LOWEST;
-		else
+		} else {
 			what = damaged(p[0]);
-		tsarc_buf_dispose(&scratch);
-		tsarc_error_clear();
+			tsarc_error_clear();
+		}
 	} else if (p[0] == TSARC_RDB_MODULE || p[0] == TSARC_RDB_MODULE_PRE_GA) {
 		what = "a module's type (RDB type 7)";
 	} else {
