@@ -88,22 +88,6 @@ int tsarc_redis_payload_version(const void *payload, size_t plen)
 	return plen >= 11 ? p[plen - 10] | p[plen - 9] << 8 : -1;
 }
 
-const char *tsarc_redis_version_readers(int version)
-{
-	if (version >= 80)
-		return "valkey-server 9 or later (Valkey's own versions, from 80)";
-	if (version > 12)
-		return "a server newer than Redis 8 and Valkey 8";
-	if (version == 12)
-		return "redis-server 8 or later (not Valkey)";
-	if (version == 11)
-		return "valkey-server 7.2 or later (Debian 12: bookworm-backports) or redis-server "
-			"7.2 or later";
-	if (version == 10)
-		return "redis-server 7.0 or later, or valkey-server";
-	return "redis-server 6.0 or later, or valkey-server";
-}
-
 void tsarc_redis_payload_probe(unsigned char out[TSARC_REDIS_PROBE_PAYLOAD], int version)
 {
 	/* RDB type string, an 8-bit integer, 1; the version; the CRC. */

@@ -44,12 +44,6 @@ void tsarc_redis_digests_free(tsarc_redis_digests *d);
 
 /* The RDB version a DUMP payload was written with; -1 when too short. */
 int tsarc_redis_payload_version(const void *payload, size_t plen);
-/* The servers that read RDB files and DUMP payloads of `version`, for an
- * error that says what to restore into or install: Redis 5 and 6 write 9,
- * Redis 7.0 writes 10;
- * Valkey 7.2 to 8.x and Redis 7.2 write 11, Redis 8 writes 12; Valkey 9
- * writes 80 (Valkey's own versions begin there, past Redis's). */
-const char *tsarc_redis_version_readers(int version);
 /* Into `out`: a DUMP payload of RDB version `version` that every Redis
  * taking that version reads (the string "1"), its CRC-64 right: what
  * tsarc_redis_load_allowed asks the target to RESTORE, expired. */

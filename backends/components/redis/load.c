@@ -17,6 +17,7 @@
 #include "log.h"
 #include "logical.h"
 #include "payload.h"
+#include "readers.h"
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 

@@ -4,6 +4,7 @@
 #include "rdb.h"
 #include "digest.h"
 #include "error_save.h"
+#include "readers.h"
 #include "fileio.h"
 #include "sentinel.h"
 #include "tsarc/errors.h"
