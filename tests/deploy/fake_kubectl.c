@@ -51,7 +51,10 @@
  * local server's redis.conf (DIR/redis-NAME/redis.conf: a directive the
  * ConfigMap leaves out is left out, as in the pod, which reads nothing
  * else; the local file's other lines place the server on this machine), and
- * the server is restarted with `ci/services.sh restart-redis DIR NAME`. Each
+ * the server is restarted with `ci/services.sh restart-redis DIR NAME`, in
+ * the environment of the pod's first container (its PATH finds the pod's
+ * own redis-server, as an image has its own: a Redis 6 pod restarts on a
+ * Redis 6). Each
  * rollout is appended to FAKE_KUBE_DIR/rollouts.log (JSON: namespace,
  * workload, the ConfigMap text in effect and its annotations).
  *
@@ -1154,6 +1157,8 @@ static void restart_redis(const cJSON *pod, const cJSON *spec, const char *workl
 		ann = cJSON_CreateObject();
 	cJSON_AddItemToObject(entry, "annotations", ann);
 	append_line(fmt("%s/rollouts.log", root), entry);
+	/* The pod's image restarts its own server. */
+	environ = container_env(cJSON_GetArrayItem(object_get(pod, "spec", "containers"), 0));
 	if (capture(restart, NULL, 2, &err))
 		die(1, "error: pod %s did not become ready: %s", pod_name(pod), strip(err));
 }

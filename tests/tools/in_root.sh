@@ -11,7 +11,10 @@
 # password) as /dev/fd/N, a link to /proc/self/fd/N. COMMAND is looked up
 # in ROOT's own PATH (Debian's default): this host's PATH can name folders
 # under /tmp, where a test's wrapper of the same name would run again
-# inside.
+# inside. It runs in the folder it was started in where that is under
+# /tmp (or TMPDIR): the same folder inside, so relative paths (the Redis
+# swap's redis-check-rdb is given its file's name in the data folder)
+# name the same files; elsewhere in ROOT's /.
 #   sh tests/tools/in_root.sh ROOT COMMAND [ARG...]
 # Needs root (unshare, chroot): the tests that use it skip without it.
 set -eu
@@ -29,6 +32,9 @@ exec unshare --mount --propagation private -- sh -c '
 		mkdir -p "$root$tmp"
 		mount --rbind "$tmp" "$root$tmp"
 	fi
-	exec chroot "$root" /usr/bin/env \
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"' \
+	here=/
+	case $PWD/ in /tmp/*|"$tmp"/*) here=$PWD ;; esac
+	exec chroot "$root" /bin/sh -c '\''cd "$1" && shift && exec /usr/bin/env \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"'\'' \
+		in_root "$here" "$@"' \
 	in_root "$root" "$tmp" "$@"
