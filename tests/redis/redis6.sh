@@ -16,6 +16,8 @@
 # alike: KEYS_DUMP_ACROSS) and by the key counts of the check after the
 # load, and its digest: into a Redis 6, which has no PEXPIRETIME, with
 # each key's expiry as whether it expires (the values all compared).
+# The plan of an RDB swap into the Redis 6 on this host asks whether it
+# reads the backup's RDB version, and refuses a Valkey 8's.
 . "$(dirname "$0")/lib.sh"
 
 if [ -z "${TSARC_TEST_REDIS6_ROOT:-}" ]; then
@@ -119,6 +121,20 @@ for snap in "$R_FUNCTIONS:$FUNCTIONS_PLAN" "$R_FUNCTIONS_RDB:$FUNCTIONS_RUN"; do
 	diff -q "$WORK/r6dst.before" "$WORK/r6dst.after" >/dev/null ||
 		fail "functions into Redis 6 $snap: the target was touched"
 done
+
+info "Valkey 8's RDB swapped into the Redis 6 on this host: refused by the plan, which asks the server"
+# The swap restarts the server on the backup's RDB, which a Redis 6
+# cannot load (11): its redis-check-rdb would refuse it at the step, after
+# the steps before it had written. Before, the plan admitted it.
+redis_deployment r6swap "redis://127.0.0.1:$PORT_R6DST/0" default "$ADMIN_PW" \
+	"{\"mode\": \"rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 70, \"config_file\": \"$WORK/redis-r6dst/redis.conf\"}}"
+plan_refused "$V_RDB" "$WORK/r6swap/config.json" \
+	"the backup's RDB is version 11, and Redis at 127.0.0.1:$PORT_R6DST reads RDB files and payloads of RDB version 9 at most.*nothing was restored" \
+	"Valkey 8's RDB swapped into Redis 6"
+"$TSARC" restore "$R6_RDB" --config "$WORK/r6swap/config.json" --repo "$REPO" --dry-run --json \
+	> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "Redis 6's RDB swapped into Redis 6: the plan: $(cat "$WORK/plan.err")"
+grep -q "version 9, which Redis at 127.0.0.1:$PORT_R6DST reads" "$WORK/plan.json" ||
+	fail "Redis 6's RDB swapped into Redis 6: the plan does not say the server reads it: $(cat "$WORK/plan.json")"
 
 grep -q -e "$USER_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json && fail "a password was printed"
 info "ok"
