@@ -1051,6 +1051,8 @@ static void redis_restore_connects_like_its_backup(void **state)
 	tsarc_restore_ctx_dispose(&r);
 	tsarc_cmd_free(&prod.cmd);
 	tsarc_cmd_free(&prod.version_cmd);
+	if (prod.writer_ctx_free) /* the RDB's head check on its way in */
+		prod.writer_ctx_free(prod.writer_ctx);
 	cJSON_Delete(prod.meta);
 	cJSON_Delete(report);
 	cJSON_Delete(dump);

@@ -26,9 +26,9 @@
 # error naming the recorded need.
 #
 # The plan of a swap into a pod compares that need with redis-config's
-# maxmemory, read through the API (the plan runs no Redis command in a
-# pod). A deployment in the 3scale profile's order, configmaps (20,
-# redis-config) and system-mysql (40, in its pod, a real MariaDB) before
+# maxmemory, read through the API (the plan asks a server in its pod
+# only INFO server, and after this check). A deployment in the 3scale
+# profile's order, configmaps (20, redis-config) and system-mysql (40, in its pod, a real MariaDB) before
 # backend-redis: its restore, and --dry-run, are refused at plan time,
 # naming the component, the need and the limit, with nothing run in a pod
 # but the plan's questions to system-mysql's server (its pod's mysql for
@@ -234,11 +234,13 @@ sql "UPDATE system.accounts SET domain = 'since.example.com'" || fail "test setu
 redis_config noeviction
 # execs_since N: the kubectl execs after the first N calls of the log but
 # the plan's questions to a SQL server (a client run for one SELECT, WITH
-# or SHOW statement, which only reads: db.c plan_server_check), a status
-# of 1 when there are none.
+# or SHOW statement, which only reads: db.c plan_server_check) and to the
+# Redis in its pod (redis-cli for INFO server: its version, whether it
+# reads the backup's RDB), a status of 1 when there are none.
 execs_since() {
 	tail -n +"$(($1 + 1))" "$FAKE_KUBE_LOG" | grep '"exec"' |
-		grep -vE "'-e' '(SELECT|WITH|SHOW) [^;]*'; tsarc_s="
+		grep -vE "'-e' '(SELECT|WITH|SHOW) [^;]*'; tsarc_s=" |
+		grep -vE "\"REDISCLI_AUTH=\\\\\"[\$]REDIS_PASSWORD\\\\\" 'redis-cli' '-p' '[0-9]+' 'INFO' 'server'; tsarc_s="
 }
 # refused_at_plan WHAT LIMIT_FROM [--dry-run]: the restore of SNAP_DEP
 # into the deployment refused by its plan: backend-redis, its recorded

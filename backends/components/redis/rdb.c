@@ -2,6 +2,8 @@
  * SYNC and the private redis-server (rdb.h).
  */
 #include "rdb.h"
+#include "../db.h"
+#include "filter.h"
 #include "digest.h"
 #include "error_save.h"
 #include "readers.h"
@@ -105,6 +107,77 @@ int tsarc_redis_rdb_version(const void *head, size_t len)
 		v = v * 10 + (h[i] - '0');
 	}
 	return v;
+}
+
+/* The head of an RDB on its way into the stream (a guard of
+ * tsarc_db_guard_intake: it passes every byte on, and keeps the first
+ * RDB_HEADER). */
+typedef struct rdb_head {
+	unsigned char head[RDB_HEADER];
+	size_t n;
+} rdb_head;
+
+static int head_refused(void)
+{
+	return tsarc_error_set(TSARC_ECORRUPT, "the server's RDB does not begin as an RDB does "
+		"(\"REDIS\" and 4 digits, or \"VALKEY\" and 3: its version)");
+}
+
+static int head_feed(void *self, const void *data, size_t len, tsarc_buf *out)
+{
+	rdb_head *h = self;
+	size_t n = RDB_HEADER - h->n;
+
+	(void)out;
+	if (!n)
+		return 0;
+	if (n > len)
+		n = len;
+	memcpy(h->head + h->n, data, n);
+	h->n += n;
+	return h->n == RDB_HEADER && tsarc_redis_rdb_version(h->head, h->n) < 1 ?
+		head_refused() : 0;
+}
+
+static int head_finish(void *self, tsarc_buf *out)
+{
+	rdb_head *h = self;
+
+	(void)out;
+	return tsarc_redis_rdb_version(h->head, h->n) < 1 ? head_refused() : 0;
+}
+
+static int head_fresh(const void *self, void **out)
+{
+	(void)self;
+	return (*out = calloc(1, sizeof(rdb_head))) ? 0 :
+		tsarc_error_set(TSARC_ENOMEM, "out of memory");
+}
+
+static const tsarc_filter_ops HEAD_OPS = {head_feed, head_finish, head_fresh, free};
+
+static cJSON *head_meta(const tsarc_filter *guard)
+{
+	const rdb_head *h = guard->self;
+	cJSON *m = cJSON_CreateObject();
+
+	if (m && !cJSON_AddNumberToObject(m, "redis_payload_version",
+		tsarc_redis_rdb_version(h->head, h->n))) {
+		cJSON_Delete(m);
+		m = NULL;
+	}
+	return m;
+}
+
+int tsarc_redis_rdb_head_intake(struct tsarc_production *out)
+{
+	tsarc_filter guard = {&HEAD_OPS, NULL};
+	int rc;
+
+	if ((rc = head_fresh(NULL, &guard.self)))
+		return rc;
+	return tsarc_db_guard_intake(out, guard, "redis-cli --rdb must write the server's RDB",
+		head_meta);
 }
 
 int tsarc_redis_sync_rdb(tsarc_redis *r, tsarc_redis_out_fn out, void *ctx,

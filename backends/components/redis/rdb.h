@@ -26,6 +26,15 @@ int tsarc_redis_sync_rdb(tsarc_redis *r, tsarc_redis_out_fn out, void *ctx,
  * Valkey 9's "VALKEY080": 80); -1 when they are not an RDB's header. */
 int tsarc_redis_rdb_version(const void *head, size_t len);
 
+/* The RDB of `out` (redis-cli --rdb, in a pod or on this host) goes into
+ * the stream through a check of its head: its version is recorded
+ * ("redis_payload_version", as the SYNC backup records it), which the
+ * plan of a swap compares with what the target's server reads before any
+ * step writes; a stream that does not begin as an RDB does fails the
+ * backup, before it is stored. */
+struct tsarc_production;
+int tsarc_redis_rdb_head_intake(struct tsarc_production *out);
+
 typedef struct tsarc_redis_private {
 	/* Private 0700 folder: dump.rdb, redis.conf, socket, log; removed on
 	 * any exit, and by the next tsarc after a SIGKILL (privdir.h). */

@@ -660,7 +660,8 @@ static int pod_dump(tsarc_component *c, tsarc_production *out)
 	if ((rc = tsarc_redis_cli_args(&out->cmd, c, &conn, 1, &tls)) ||
 		(rc = tsarc_cmd_arg(&out->cmd, "--rdb")) || (rc = tsarc_cmd_arg(&out->cmd, "-")))
 		goto done;
-	if ((rc = tsarc_db_version_cmd(out, tool, "--version")))
+	if ((rc = tsarc_db_version_cmd(out, tool, "--version")) ||
+		(rc = tsarc_redis_rdb_head_intake(out)))
 		goto done;
 	if (!(out->meta = tsarc_db_meta(c, &conn)) ||
 		!cJSON_AddStringToObject(out->meta, "redis_mode", "rdb"))

@@ -88,6 +88,16 @@ int tsarc_redis_swap_admit(tsarc_restore_ctx *r, const tsarc_step *s, const char
  * compare. TSARC_EUNSAFE when the backup does not fit (swap.c). */
 int tsarc_redis_swap_pod_plan(tsarc_restore_ctx *r, const tsarc_step *s, int *checked,
 	char *room, size_t roomsz, char *files, size_t filessz);
+/* Whether the server of a swap in its pod reads the backup's RDB of
+ * `version` (INFO server by redis-cli in the pod, judged by readers.h):
+ * TSARC_EUNSAFE naming both where it does not; else 0 and `word` what the
+ * plan found, or why it could not tell (the step's redis-check-rdb
+ * decides then) (swap.c). */
+int tsarc_redis_swap_pod_version(tsarc_restore_ctx *r, const tsarc_step *s, int version,
+	char *word, size_t wordsz);
+/* What checks the version when the plan could not, for its word. */
+#define TSARC_REDIS_SWAP_CHECKS_VERSION "the server's redis-check-rdb reads the RDB at the " \
+	"step, before anything of the server is touched"
 /* The swap's refusal of a server that does not answer its user CONFIG
  * GET or the INFO sections its checks read (NOPERM, or an unknown command
  * where one is renamed), for the plan, which asks them with tsarc's own

@@ -41,6 +41,7 @@
 #include "redis.h"
 #include "extract.h"
 #include "rdb.h"
+#include "readers.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -756,7 +757,8 @@ static int admit_swap_files(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_red
  * tsarc_redis_swap_access), made when the plan is made where tsarc's own
  * client reaches the server (`dst`): found only by the step, the steps
  * before it would already have replaced their targets. A server in its
- * pod (a plan runs nothing there), or not reached now: the step decides. */
+ * pod (a plan asks it only INFO server: admit_swap_version), or not
+ * reached now: the step decides. */
 static int admit_swap_access(const tsarc_step *s, tsarc_redis *dst)
 {
 	return dst ? tsarc_redis_swap_access(s, dst) : 0;
@@ -845,9 +847,62 @@ static int admit_private(const tsarc_step *s, restore_path p, tsarc_redis *dst)
 	return rc;
 }
 
+/* The swap's check that the server it restarts reads the backup's RDB,
+ * of the version the snapshot records ("redis_payload_version": an RDB
+ * of a Redis 7.0, 10, into 3scale 2.15's in-pod Redis 6, which reads 9 at
+ * most), made when the plan is made: the server's redis-check-rdb refuses
+ * it at the step, before the server is touched but after the steps before
+ * it have written. In its pod, INFO server by redis-cli there
+ * (tsarc_redis_swap_pod_version); on this host, where tsarc's own client
+ * reaches it (`dst`), whether it takes DUMP payloads of that version, as
+ * the online paths ask (a server loads the RDB versions it RESTOREs).
+ * Not recorded (an older tsarc), not reached, or not told: the step
+ * decides, and the plan's word says so. */
+static int admit_swap_version(tsarc_restore_ctx *r, tsarc_step *s, tsarc_redis *dst)
+{
+	unsigned long long recorded;
+	char word[1600], most[64];
+	int rc = 0, version, taken, highest;
+
+	if (!meta_number(s, "redis_payload_version", &recorded) || recorded < 1 ||
+		recorded > 0xffff) {
+		snprintf(word, sizeof(word), "not compared by the plan: the snapshot does not record "
+			"the RDB's version (an older tsarc); " TSARC_REDIS_SWAP_CHECKS_VERSION);
+		return tsarc_step_admitted_word(s, "redis_rdb_version", word);
+	}
+	version = (int)recorded;
+	if (tsarc_step_in_pod(r, s))
+		rc = tsarc_redis_swap_pod_version(r, s, version, word, sizeof(word));
+	else if (!dst)
+		snprintf(word, sizeof(word), "version %d, not compared by the plan: the server was "
+			"not reached when the plan was made; " TSARC_REDIS_SWAP_CHECKS_VERSION, version);
+	else if (tsarc_redis_payload_taken(dst, version, &taken)) {
+		snprintf(word, sizeof(word), "version %d, not compared by the plan: Redis at %s "
+			"does not tell this user (%s); " TSARC_REDIS_SWAP_CHECKS_VERSION, version,
+			tsarc_redis_where(dst), tsarc_error_last()->message);
+		tsarc_error_clear();
+	} else if (taken)
+		snprintf(word, sizeof(word), "version %d, which Redis at %s reads (it RESTOREs "
+			"payloads of that version); " TSARC_REDIS_SWAP_CHECKS_VERSION " too", version,
+			tsarc_redis_where(dst));
+	else if (!(rc = tsarc_redis_payload_highest(dst, version, &highest, most, sizeof(most))))
+		rc = tsarc_error_set(TSARC_EUNSAFE, "the backup's RDB is version %d, and Redis at %s "
+			"reads RDB files and payloads %s: its redis-check-rdb would refuse the RDB at "
+			"the step, after the steps before it had written; nothing was restored. Restore "
+			"it into a server that reads version %d: %s", version, tsarc_redis_where(dst),
+			most, version, tsarc_redis_version_readers(version));
+	if (rc) {
+		tsarc_error_prefix("component '%s'", s->component);
+		return rc;
+	}
+	return tsarc_step_admitted_word(s, "redis_rdb_version", word);
+}
+
 /* The plan's checks of step `s` share one connection to its target, where
- * tsarc's own client reaches it: none into a swap's server in its pod (a
- * plan runs nothing there). What they found is kept for describe. */
+ * tsarc's own client reaches it: none into a swap's server in its pod,
+ * where the plan reads its configuration through the API and asks the
+ * server only INFO server, by redis-cli in the pod. What they found is
+ * kept for describe. */
 int tsarc_redis_admit(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	tsarc_redis_dbmap map;
@@ -868,7 +923,9 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, tsarc_step *s)
 		    (rc = admit_swap_files(r, s, dst)))) &&
 		!(p != PATH_SWAP && (rc = admit_load_access(s, p, dst))) &&
 		!(rc = admit_private(s, p, dst)) &&
-		!(rc = admit_memory(r, s, p, dst)) && p != PATH_SWAP)
+		!(rc = admit_memory(r, s, p, dst)) &&
+		/* Last: in a pod it runs redis-cli there. */
+		!(p == PATH_SWAP && (rc = admit_swap_version(r, s, dst))) && p != PATH_SWAP)
 		note_server_id(s, dst);
 	tsarc_redis_close(dst);
 	return rc;

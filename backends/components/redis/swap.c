@@ -29,6 +29,7 @@
 #include "redis.h"
 #include "logical.h"
 #include "rdbcheck.h"
+#include "readers.h"
 #include "fileio.h"
 #include "error_save.h"
 #include "interrupt.h"
@@ -1451,9 +1452,10 @@ static int plan_pod_config(redis_op *op, char *from, size_t fromsz)
 
 /*
  * redis.h: the swap's checks as the plan can make them where the server
- * runs in its pod. A plan runs nothing there (no redis-cli, no include
- * read): of swap_room it has the configuration the restart reads
- * (plan_pod_config) and the backup's need (tsarc_redis_rdb_need). The swap
+ * runs in its pod. A plan asks the server there only its version
+ * (tsarc_redis_swap_pod_version) and reads no include: of swap_room it
+ * has the configuration the restart reads (plan_pod_config) and the
+ * backup's need (tsarc_redis_rdb_need). The swap
  * replaces the server's data whole, so its own data does not count, and
  * what it uses besides is not known: the room is at most the
  * configuration's maxmemory (limit_only), and a backup that does not fit
@@ -1484,7 +1486,7 @@ int tsarc_redis_swap_pod_plan(tsarc_restore_ctx *r, const tsarc_step *s, int *ch
 			"could not be read now (%s)", tsarc_error_last()->message);
 	else if (conf_word(op.orig_conf, "include", arg, sizeof(arg)))
 		snprintf(why, sizeof(why), "%s includes %s, a file in the pod, which a plan does not "
-			"read (it runs nothing there)", from, arg);
+			"read (it asks the server there only its version)", from, arg);
 	else if ((rc = swap_restart_conf(&op)))
 		snprintf(why, sizeof(why), "%s", tsarc_error_last()->message);
 	tsarc_error_clear();
@@ -1500,8 +1502,8 @@ int tsarc_redis_swap_pod_plan(tsarc_restore_ctx *r, const tsarc_step *s, int *ch
 	if (!conf_word(op.restart_conf, "dir", dir, sizeof(dir)))
 		snprintf(dir, sizeof(dir), "(none: the folder the server starts in)");
 	conf_word(op.restart_conf, "dbfilename", file, sizeof(file));
-	used = (size_t)snprintf(files, filessz, "not compared by the plan (it runs nothing in the "
-		"pod): the run compares the dir %s and dbfilename %s that %s names with the running "
+	used = (size_t)snprintf(files, filessz, "not compared by the plan (it asks the pod's server "
+		"only its version): the run compares the dir %s and dbfilename %s that %s names with the running "
 		"server's (CONFIG GET, by redis-cli in its pod) before anything is touched", dir, file,
 		from);
 	if (conf_wants_aof(op.restart_conf) && used < filessz)
@@ -1523,6 +1525,58 @@ int tsarc_redis_swap_pod_plan(tsarc_restore_ctx *r, const tsarc_step *s, int *ch
 	*checked = 1;
 	if ((rc = tsarc_redis_room(where, &m, &need, room, roomsz)))
 		tsarc_error_prefix("component '%s'", s->component);
+	redis_op_free(&op);
+	return rc;
+}
+
+/*
+ * redis.h: whether the server in its pod reads the backup's RDB of
+ * `version`, asked by the plan the one way it can ask there: INFO server
+ * by the step's own redis-cli in the pod (it only reads), its answer
+ * judged by readers.h. A pod not reached now, or an answer that does not
+ * say, is no refusal: the step's redis-check-rdb reads the RDB before
+ * the server is touched, and the word says so.
+ */
+int tsarc_redis_swap_pod_version(tsarc_restore_ctx *r, const tsarc_step *s, int version,
+	char *word, size_t wordsz)
+{
+	static const char *const args[] = {"INFO", "server", NULL};
+	redis_op op;
+	char *out = NULL, server[64], reads[300];
+	int rc, judged;
+
+	if ((rc = plan_op(&op, r, s)) || (rc = op.c.tr->locate(op.c.tr, &op.c)) ||
+		(rc = tsarc_step_conn(s, &op.conn)) ||
+		(rc = tsarc_redis_cli_open(&op.c, s->secret_doc, &op.conn, op.in_pod, &op.tls)) ||
+		(rc = redis_cli_raw(&op, args, &out))) {
+		snprintf(word, wordsz, "version %d, not compared by the plan: redis-cli in the "
+			"server's pod could not ask INFO server now (%s); " TSARC_REDIS_SWAP_CHECKS_VERSION,
+			version, tsarc_error_last()->message);
+		tsarc_error_clear();
+		rc = 0;
+		goto done;
+	}
+	judged = tsarc_redis_info_reads(out, version, server, sizeof(server), reads,
+		sizeof(reads));
+	if (judged < 0)
+		snprintf(word, wordsz, "version %d, not compared by the plan: the server in its pod "
+			"%s%s%s%s; " TSARC_REDIS_SWAP_CHECKS_VERSION, version, *server ? "is " :
+			"does not say its version to the swap's user (INFO server)", server,
+			*reads ? ", which reads " : "", reads);
+	else if (judged)
+		snprintf(word, wordsz, "version %d, which %s in its pod reads (%s; INFO server, "
+			"asked by redis-cli in the pod); " TSARC_REDIS_SWAP_CHECKS_VERSION " too", version,
+			server, reads);
+	else
+		rc = tsarc_error_set(TSARC_EUNSAFE, "the backup's RDB is version %d, and the server "
+			"is %s in its pod, which reads %s (INFO server, asked by redis-cli in the pod): "
+			"its redis-check-rdb would refuse the RDB at the step, after the steps before it "
+			"had written; nothing was restored. Restore it into a server that reads version "
+			"%d: %s", version, server, reads, version, tsarc_redis_version_readers(version));
+done:
+	free(out);
+	if (tsarc_redis_cli_tls_close(&op.tls) && !rc)
+		tsarc_error_clear();
 	redis_op_free(&op);
 	return rc;
 }
