@@ -74,6 +74,14 @@ static void bad_rdb(void **state)
 	assert_int_equal(tsarc_rdb_check_parse("something else\ntsarc-check: 0\n", &c), 0);
 	assert_false(c.ok);
 	assert_string_equal(c.error, "something else");
+	/* A file it cannot open: Redis 6 and 7.0 say only that they began
+	 * (their real report), which is no reason. */
+	assert_int_equal(tsarc_rdb_check_parse(
+		"[offset 0] Checking RDB file dump.rdb.tsarc-incoming\n"
+		"tsarc-check: 1\n", &c), 0);
+	assert_false(c.ok);
+	assert_string_equal(c.error, "it could not open or read the file: exit status 1 right "
+		"after \"Checking RDB file dump.rdb.tsarc-incoming\"");
 	/* A failure whose lines say nothing still gets a reason. */
 	assert_int_equal(tsarc_rdb_check_parse("[offset 1]   \ntsarc-check: 1\n", &c), 0);
 	assert_false(c.ok);
