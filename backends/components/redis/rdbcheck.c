@@ -21,6 +21,7 @@
 #include <string.h>
 
 #define STATUS_TAG "tsarc-check: "
+#define CHECKING_TAG "Checking RDB file "
 #define SELECT_TAG "Selecting DB ID "
 #define ERROR_TAG "--- RDB ERROR DETECTED ---"
 #define KEYS_TAG "[info] "
@@ -122,6 +123,14 @@ int tsarc_rdb_check_parse(const char *out, tsarc_rdb_check *res)
 	res->ok = st == 0 && looks_ok && !after_error;
 	if (!res->ok && !res->error[0] && last)
 		copy_line(res->error, sizeof(res->error), last, last_end);
+	/* Stopped right after it began: the file could not be opened or read
+	 * (Redis 6 and 7.0 say nothing more), which that line does not say. */
+	if (!res->ok && !after_error && !strncmp(res->error, CHECKING_TAG, strlen(CHECKING_TAG))) {
+		char began[sizeof(res->error)];
+		snprintf(began, sizeof(began), "%s", res->error);
+		snprintf(res->error, sizeof(res->error), "it could not open or read the file: exit "
+			"status %lld right after \"%.*s\"", st, (int)(sizeof(res->error) - 90), began);
+	}
 	if (!res->ok && !res->error[0])
 		snprintf(res->error, sizeof(res->error), "exit status %lld, nothing said why", st);
 	return 0;
