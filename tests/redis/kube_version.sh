@@ -41,7 +41,7 @@ export KEYS_DUMP_ACROSS=1
 R6BIN=$WORK/r6bin
 mkdir "$R6BIN"
 for t in redis-server redis-check-rdb; do
-	printf '#!/bin/sh\nPATH=%s exec /bin/sh %s %s %s "$@"\n' "$PATH" \
+	printf '#!/bin/sh\nPATH=%s exec /bin/sh %s --here %s %s "$@"\n' "$PATH" \
 		"$TOP/tests/tools/in_root.sh" "$TSARC_TEST_REDIS6_ROOT" "$t" > "$R6BIN/$t"
 	chmod +x "$R6BIN/$t"
 done

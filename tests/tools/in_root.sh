@@ -11,30 +11,36 @@
 # password) as /dev/fd/N, a link to /proc/self/fd/N. COMMAND is looked up
 # in ROOT's own PATH (Debian's default): this host's PATH can name folders
 # under /tmp, where a test's wrapper of the same name would run again
-# inside. It runs in the folder it was started in where that is under
-# /tmp (or TMPDIR): the same folder inside, so relative paths (the Redis
-# swap's redis-check-rdb is given its file's name in the data folder)
-# name the same files; elsewhere in ROOT's /.
-#   sh tests/tools/in_root.sh ROOT COMMAND [ARG...]
+# inside. It runs in ROOT's / (chroot(8) goes there): a test's folders
+# are often private to root, and a server that drops to its own user there
+# could not read its working directory. With --here, it runs in the folder
+# it was started in (under /tmp or TMPDIR: the same folder inside), so
+# relative paths name the same files: the Redis swap gives redis-check-rdb
+# its file's name in the data folder, as a pod's server reads it.
+#   sh tests/tools/in_root.sh [--here] ROOT COMMAND [ARG...]
 # Needs root (unshare, chroot): the tests that use it skip without it.
 set -eu
-[ $# -ge 2 ] || { echo "usage: tests/tools/in_root.sh ROOT COMMAND [ARG...]" >&2; exit 2; }
+here=/
+if [ "${1:-}" = --here ]; then
+	here=$PWD
+	shift
+fi
+[ $# -ge 2 ] || { echo "usage: tests/tools/in_root.sh [--here] ROOT COMMAND [ARG...]" >&2; exit 2; }
 root=$(cd "$1" && pwd)
 shift
 [ -e "$root/.complete" ] || { echo "in_root.sh: $root is not a finished root (ci/debian-root.sh)" >&2; exit 2; }
 tmp=$(cd "${TMPDIR:-/tmp}" && pwd -P)
 exec unshare --mount --propagation private -- sh -c '
-	root=$1 tmp=$2
-	shift 2
+	root=$1 tmp=$2 here=$3
+	shift 3
 	mount --rbind /tmp "$root/tmp"
 	mount --rbind /proc "$root/proc"
 	if [ "$tmp" != /tmp ]; then
 		mkdir -p "$root$tmp"
 		mount --rbind "$tmp" "$root$tmp"
 	fi
-	here=/
-	case $PWD/ in /tmp/*|"$tmp"/*) here=$PWD ;; esac
+	case $here in /|/tmp|/tmp/*|"$tmp"|"$tmp"/*) ;; *) echo "in_root.sh: --here: $here is not under /tmp" >&2; exit 2 ;; esac
 	exec chroot "$root" /bin/sh -c '\''cd "$1" && shift && exec /usr/bin/env \
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"'\'' \
 		in_root "$here" "$@"' \
-	in_root "$root" "$tmp" "$@"
+	in_root "$root" "$tmp" "$here" "$@"
