@@ -37,13 +37,14 @@ tsarc_repo
 # Redis 6 has no PEXPIRETIME: keys are compared in what both versions show.
 export KEYS_DUMP_ACROSS=1
 # The pod's image: Redis 6's redis-server and redis-check-rdb, first in
-# its PATH.
+# its PATH. The swap runs redis-check-rdb in the server's data folder (a
+# relative file name): --here keeps it there.
 R6BIN=$WORK/r6bin
 mkdir "$R6BIN"
-for t in redis-server redis-check-rdb; do
-	printf '#!/bin/sh\nPATH=%s exec /bin/sh %s --here %s %s "$@"\n' "$PATH" \
-		"$TOP/tests/tools/in_root.sh" "$TSARC_TEST_REDIS6_ROOT" "$t" > "$R6BIN/$t"
-	chmod +x "$R6BIN/$t"
+for t in redis-server:"" redis-check-rdb:--here; do
+	printf '#!/bin/sh\nPATH=%s exec /bin/sh %s %s %s %s "$@"\n' "$PATH" \
+		"$TOP/tests/tools/in_root.sh" "${t#*:}" "$TSARC_TEST_REDIS6_ROOT" "${t%%:*}" > "$R6BIN/${t%%:*}"
+	chmod +x "$R6BIN/${t%%:*}"
 done
 "$R6BIN/redis-server" --version | grep -q ' v=6\.0\.' || fail "the root's redis-server is not Redis 6.0"
 
