@@ -1361,6 +1361,18 @@ static int swap_loaded_backup(redis_op *op, const char **uncounted)
 	return rc;
 }
 
+/* The server of `op` located, and redis-cli's login and TLS made ready to
+ * reach it (tsarc_redis_cli_open; its files removed with
+ * tsarc_redis_cli_tls_close), for the step and the plan alike. */
+static int op_cli_open(redis_op *op)
+{
+	int rc;
+
+	if ((rc = op->c.tr->locate(op->c.tr, &op->c)) || (rc = tsarc_step_conn(op->s, &op->conn)))
+		return rc;
+	return tsarc_redis_cli_open(&op->c, op->s->secret_doc, &op->conn, op->in_pod, &op->tls);
+}
+
 /* The plan's redis_op of step `s` (freed with redis_op_free, also on
  * failure): its component and the names of its configuration, nothing
  * located or read yet. */
@@ -1503,9 +1515,9 @@ int tsarc_redis_swap_pod_plan(tsarc_restore_ctx *r, const tsarc_step *s, int *ch
 		snprintf(dir, sizeof(dir), "(none: the folder the server starts in)");
 	conf_word(op.restart_conf, "dbfilename", file, sizeof(file));
 	used = (size_t)snprintf(files, filessz, "not compared by the plan (it asks the pod's server "
-		"only its version): the run compares the dir %s and dbfilename %s that %s names with the running "
-		"server's (CONFIG GET, by redis-cli in its pod) before anything is touched", dir, file,
-		from);
+		"only its version): the run compares the dir %s and dbfilename %s that %s names with "
+		"the running server's (CONFIG GET, by redis-cli in its pod) before anything is touched",
+		dir, file, from);
 	if (conf_wants_aof(op.restart_conf) && used < filessz)
 		snprintf(files + used, filessz - used, "; it says appendonly yes: the swap's restarts "
 			"run with it off, and the AOF is rewritten from the backup's data before it is "
@@ -1545,9 +1557,7 @@ int tsarc_redis_swap_pod_version(tsarc_restore_ctx *r, const tsarc_step *s, int 
 	char *out = NULL, server[64], reads[300];
 	int rc, judged;
 
-	if ((rc = plan_op(&op, r, s)) || (rc = op.c.tr->locate(op.c.tr, &op.c)) ||
-		(rc = tsarc_step_conn(s, &op.conn)) ||
-		(rc = tsarc_redis_cli_open(&op.c, s->secret_doc, &op.conn, op.in_pod, &op.tls)) ||
+	if ((rc = plan_op(&op, r, s)) || (rc = op_cli_open(&op)) ||
 		(rc = redis_cli_raw(&op, args, &out))) {
 		snprintf(word, wordsz, "version %d, not compared by the plan: redis-cli in the "
 			"server's pod could not ask INFO server now (%s); " TSARC_REDIS_SWAP_CHECKS_VERSION,
@@ -1576,7 +1586,7 @@ int tsarc_redis_swap_pod_version(tsarc_restore_ctx *r, const tsarc_step *s, int 
 done:
 	free(out);
 	if (tsarc_redis_cli_tls_close(&op.tls) && !rc)
-		tsarc_error_clear();
+		rc = TSARC_EIO;
 	redis_op_free(&op);
 	return rc;
 }
@@ -1597,8 +1607,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 	if ((rc = tsarc_step_component(r, s, &op.c)))
 		return rc;
 	op.in_pod = (op.c.tr->caps & TSARC_TR_IN_WORKLOAD) != 0;
-	if ((rc = op.c.tr->locate(op.c.tr, &op.c)) || (rc = tsarc_step_conn(s, &op.conn)) ||
-		(rc = tsarc_redis_cli_open(&op.c, s->secret_doc, &op.conn, op.in_pod, &op.tls)))
+	if ((rc = op_cli_open(&op)))
 		goto done;
 	/* A node of a cluster of several shards is not the whole data set: on
 	 * this host it is refused before the RDB is written (in its pod it is

@@ -467,8 +467,9 @@ static int read_held(tsarc_rdb_cursor *c, unsigned char type, held *v)
 
 static int unordered(unsigned char type)
 {
-	return type == TSARC_RDB_SET || type == TSARC_RDB_SET_INTSET || type == TSARC_RDB_SET_LISTPACK ||
-		type == TSARC_RDB_HASH || type == TSARC_RDB_HASH_ZIPMAP || type == TSARC_RDB_HASH_ZIPLIST ||
+	return type == TSARC_RDB_SET || type == TSARC_RDB_SET_INTSET ||
+		type == TSARC_RDB_SET_LISTPACK || type == TSARC_RDB_HASH ||
+		type == TSARC_RDB_HASH_ZIPMAP || type == TSARC_RDB_HASH_ZIPLIST ||
 		type == TSARC_RDB_HASH_LISTPACK || type == TSARC_RDB_ZSET || type == TSARC_RDB_ZSET_2 ||
 		type == TSARC_RDB_ZSET_ZIPLIST || type == TSARC_RDB_ZSET_LISTPACK;
 }
