@@ -17,13 +17,17 @@
 # one word a line: answer (the client answered the switch with something),
 # key-request, decrypted. With --tls CERT KEY it offers TLS first (a client
 # that does not check the certificate takes it), else none. With --unix
-# PATH it listens on that Unix socket instead of PORT.
+# PATH it listens on that Unix socket instead of PORT. With --slow-save
+# SECONDS each save of OUT waits that long before its record is whole, as
+# a loaded machine may leave the double unscheduled there (while the test,
+# its client done, stops it).
 # usage: hostile_mysql.py PORT OUT READY_FILE [--plugin NAME] [--tls CERT KEY] [--unix PATH]
-import socket, ssl, struct, subprocess, sys
+#                         [--slow-save SECONDS]
+import socket, ssl, struct, subprocess, sys, time
 
 args = sys.argv[1:]
 port, out, ready = int(args[0]), args[1], args[2]
-plugin, tls, unix = "mysql_clear_password", None, None
+plugin, tls, unix, slow_save = "mysql_clear_password", None, None, 0.0
 rest = args[3:]
 while rest:
     if rest[0] == "--plugin":
@@ -34,6 +38,8 @@ while rest:
         rest = rest[3:]
     elif rest[0] == "--unix":
         unix, rest = rest[1], rest[2:]
+    elif rest[0] == "--slow-save":
+        slow_save, rest = float(rest[1]), rest[2:]
     else:
         sys.exit("unknown argument " + rest[0])
 # What the switch carries after the plugin's name: dialog's first question
@@ -55,6 +61,7 @@ def save():
     the last answer too, so that a client that ends on it (and a test that
     then stops the double) finds them."""
     with open(out, "wb") as f:
+        time.sleep(slow_save)
         f.write(got)
     with open(out + ".steps", "w") as f:
         f.write("".join(w + "\n" for w in steps))

@@ -62,6 +62,11 @@ leak_refused "preferred, TLS with a certificate nobody checks" mysql_clear_passw
 	--tls "$CERTS/server.pem" "$CERTS/server.key" -- DATABASE_SSL_MODE=preferred
 leak_refused "no mode, TLS unchecked, a switch to dialog" dialog \
 	--tls "$CERTS/server.pem" "$CERTS/server.key" --
+# The test stops the double as soon as the backup ends, maybe while the
+# double, after the client went, is still saving what it was sent: its
+# record must be whole all the same.
+leak_refused "no mode, no TLS, a switch to dialog, the double stopped while it saves" dialog \
+	--slow-save 1 --
 
 # sha_refused WHAT PLUGIN HOSTILE-ARGS -- [KEY=VALUE...]: hostile_backup
 # with PLUGIN a SHA-256 one (caching_sha2_password: then full
