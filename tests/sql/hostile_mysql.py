@@ -23,7 +23,7 @@
 # its client done, stops it).
 # usage: hostile_mysql.py PORT OUT READY_FILE [--plugin NAME] [--tls CERT KEY] [--unix PATH]
 #                         [--slow-save SECONDS]
-import socket, ssl, struct, subprocess, sys, time
+import os, socket, ssl, struct, subprocess, sys, time
 
 args = sys.argv[1:]
 port, out, ready = int(args[0]), args[1], args[2]
@@ -59,12 +59,16 @@ got, steps = b"", []
 def save():
     """What the client sent, and the steps, to OUT and OUT.steps: before
     the last answer too, so that a client that ends on it (and a test that
-    then stops the double) finds them."""
-    with open(out, "wb") as f:
-        time.sleep(slow_save)
-        f.write(got)
-    with open(out + ".steps", "w") as f:
-        f.write("".join(w + "\n" for w in steps))
+    then stops the double) finds them. Each file is written whole beside
+    its name and renamed over it: the test stops the double whenever its
+    client is done, maybe in the middle of a save after the last answer,
+    and then finds the save before it, not a truncated file."""
+    for name, data in ((out + ".steps", "".join(w + "\n" for w in steps).encode()),
+                       (out, got)):
+        with open(name + ".tmp", "wb") as f:
+            f.write(data)
+            time.sleep(slow_save)
+        os.replace(name + ".tmp", name)
 
 
 def decrypt(blob):
