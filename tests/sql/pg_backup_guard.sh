@@ -42,11 +42,13 @@ res=$WORK/res
 secret_json "$res/secret/zync.json" zync \
 	"DATABASE_URL=postgresql://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/zync_production"
 
-# round_trip WHAT OPTIONS-JSON: backup, then the database emptied, then
-# restore: the same rows, default and comment.
+# round_trip WHAT OPTIONS-JSON [COMPONENT-JSON]: backup (the component's
+# "options", and what COMPONENT-JSON adds), then the database emptied,
+# then restore: the same rows, default and comment.
 round_trip() {
 	local what=$1 opts=$2 snap
-	only_config "$WORK/cfg.json" "$res" zync-database "{\"external\": true, \"options\": $opts}"
+	only_config "$WORK/cfg.json" "$res" zync-database \
+		"{\"external\": true, \"options\": $opts${3:+, $3}}"
 	REPO=$WORK/repo-$RANDOM
 	init_repo "$REPO"
 	info "$what"
@@ -63,6 +65,12 @@ round_trip() {
 round_trip "rows and a DEFAULT ending in a backslash, dumped with --inserts" '["--inserts"]'
 round_trip "the same, dumped with --column-inserts" '["--column-inserts"]'
 round_trip "the same, dumped as COPY" '[]'
+# The documented way to a pg_dump of another version ("tool":
+# "/usr/lib/postgresql/17/bin/pg_dump"): a pg_dump named by its path dumps
+# the database named too, not its user's default one.
+mkdir -p "$WORK/pgbin"
+ln -s "$(command -v pg_dump)" "$WORK/pgbin/pg_dump"
+round_trip "the same, by a pg_dump named by its path (\"tool\")" '[]' "\"tool\": \"$WORK/pgbin/pg_dump\""
 
 # hostile NAME: $WORK/h.sql as the snapshot's zync-database.sql, restored:
 # whether it fails or not, psql ran no command.
