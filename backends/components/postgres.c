@@ -127,6 +127,19 @@ static int postgres_version_check(const cJSON *meta, const char *version, const 
 		(int)strcspn(version, " "), version);
 }
 
+/* Whether `tool` (a name or a path) is pg_dumpall, which dumps the whole
+ * server: its base name says so ("pg_dumpall", or a versioned
+ * "pg_dumpall-17"). Anything else is taken for a pg_dump, given the
+ * database to dump: a path (docs/config.md's way to another version's
+ * pg_dump) without --dbname would dump its user's default database under
+ * the name of the one named. */
+static int dumps_whole_server(const char *tool)
+{
+	const char *base = strrchr(tool, '/');
+
+	return !strncmp(base ? base + 1 : tool, "pg_dumpall", 10);
+}
+
 static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 {
 	const char *tool = tsarc_spec_str(c->spec, "tool");
@@ -140,6 +153,13 @@ static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 	 * pg_dumpall, as the 3scale procedure does inside the pod. */
 	if (!tool)
 		tool = conn.database ? "pg_dump" : "pg_dumpall";
+	if (!conn.database && !dumps_whole_server(tool)) {
+		tsarc_conn_free(&conn);
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"tool\" %s dumps one "
+			"database, and none is named: name it (\"database\" in the component, or the "
+			"path of its Secret's URL), or make \"tool\" a pg_dumpall for the whole server",
+			c->name, tool);
+	}
 	/* The Secret's CA, certificate and key in private files, removed once
 	 * the dump has ended (run.c). */
 	if ((rc = tsarc_db_tls_open(&conn, &out->tls)) || (rc = tsarc_cmd_arg(&out->cmd, tool)) ||
@@ -152,7 +172,7 @@ static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 		     tsarc_spec_str(c->spec, "pod_password_env"))) ||
 		(rc = tsarc_spec_add_args(&out->cmd, c->spec, "options", c->name)))
 		goto done;
-	if (conn.database && !strcmp(tool, "pg_dump") &&
+	if (!dumps_whole_server(tool) &&
 		(rc = tsarc_cmd_argf(&out->cmd, "--dbname=%s", conn.database)))
 		goto done;
 	if ((rc = tsarc_db_version_cmd(out, tool, "--version")))
@@ -165,7 +185,7 @@ static int postgres_prepare(tsarc_component *c, tsarc_production *out)
 		goto done;
 	if (!(out->meta = tsarc_db_meta(c, &conn)))
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	else if (conn.database && !strcmp(tool, "pg_dump"))
+	else if (!dumps_whole_server(tool))
 		rc = postgres_probe(c, &conn, out);
 done:
 	tsarc_conn_free(&conn);

@@ -71,6 +71,15 @@ round_trip "the same, dumped as COPY" '[]'
 mkdir -p "$WORK/pgbin"
 ln -s "$(command -v pg_dump)" "$WORK/pgbin/pg_dump"
 round_trip "the same, by a pg_dump named by its path (\"tool\")" '[]' "\"tool\": \"$WORK/pgbin/pg_dump\""
+info "a pg_dump named by its path, and no database named: refused"
+secret_json "$WORK/res-nodb/secret/zync.json" zync \
+	"DATABASE_URL=postgresql://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT"
+only_config "$WORK/nodb.json" "$WORK/res-nodb" zync-database \
+	"{\"external\": true, \"default_database\": \"\", \"tool\": \"$WORK/pgbin/pg_dump\"}"
+t backup --repo "$LAST_REPO" --config "$WORK/nodb.json"
+[ "$RC" != 0 ] || fail "a pg_dump without a database to dump backed up"
+expect_err "\"tool\" $WORK/pgbin/pg_dump dumps one database, and none is named" \
+	"the refusal of a pg_dump without a database"
 
 # hostile NAME: $WORK/h.sql as the snapshot's zync-database.sql, restored:
 # whether it fails or not, psql ran no command.
