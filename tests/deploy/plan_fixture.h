@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "plan.h"
+#include "repo.h"
 #include "snapshot.h"
 
 typedef struct fake {
@@ -41,5 +42,18 @@ int fake_execute(tsarc_repo *repo, tsarc_snapshot *snap, const char *config,
  * code, its report in *report. */
 int fake_plan(const char *streams, const char *config, tsarc_restore_opts *o, fake *f,
 	cJSON **report);
+
+/* A repository in a scratch folder holding one snapshot of `nstreams`
+ * streams (their contents, and their metadata as JSON, whose "kind" is the
+ * stream's, else "resources"); its id in `id`. One at a time: repo_remove
+ * removes it (the caller frees the repository first). */
+tsarc_repo *repo_with(const char *const names[], const char *const contents[],
+	const char *const metas[], size_t nstreams, char id[TSARC_ID_HEX_LEN + 1]);
+void repo_remove(void);
+
+/* Runs (or dry-runs) a restore of snapshot `id` of `repo` with the fake
+ * transport (fake_execute). */
+int restore_with(tsarc_repo *repo, const char *id, const char *config,
+	tsarc_restore_opts *o, fake *f, cJSON **report);
 
 #endif

@@ -530,64 +530,6 @@ static void snapshot_recipe_names_no_place(void **state)
 
 /* ---- a run against a real repository, compared with its dry run ---- */
 
-static char repo_dir[256];
-
-/* A repository holding one snapshot of `nstreams` streams (contents and
- * metadata given); its id in `id`. */
-static tsarc_repo *repo_with(const char *const names[], const char *const contents[],
-	const char *const metas[], size_t nstreams, char id[TSARC_ID_HEX_LEN + 1])
-{
-	tsarc_repo_init_options io;
-	tsarc_backup_options bo;
-	tsarc_backup *b;
-	tsarc_store *st;
-	tsarc_repo *repo;
-	size_t i;
-
-	repo_fixture_options(&io);
-	assert_non_null(scratch_make(repo_dir, sizeof(repo_dir), "plan"));
-	assert_int_equal(tsarc_store_fs_open(&st, repo_dir, NULL), 0);
-	assert_int_equal(tsarc_repo_init(&repo, st, "pw", &io), 0);
-	memset(&bo, 0, sizeof(bo));
-	bo.host = "m1";
-	assert_int_equal(tsarc_backup_new(&b, repo, &bo), 0);
-	for (i = 0; i < nstreams; i++) {
-		char path[300];
-		int fd;
-		snprintf(path, sizeof(path), "%s.in", repo_dir);
-		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-		assert_true(fd >= 0);
-		assert_int_equal(write(fd, contents[i], strlen(contents[i])),
-			(ssize_t)strlen(contents[i]));
-		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-		assert_int_equal(tsarc_backup_stream_fd(b, names[i], "resources", fd,
-			cJSON_Parse(metas[i])), 0);
-		close(fd);
-		unlink(path);
-	}
-	assert_int_equal(tsarc_backup_commit(b, id), 0);
-	tsarc_backup_free(b);
-	return repo;
-}
-
-static void repo_remove(void)
-{
-	assert_int_equal(scratch_remove(repo_dir), 0);
-}
-
-/* Runs (or dry-runs) a restore of snapshot `id` with the fake transport. */
-static int restore_with(tsarc_repo *repo, const char *id, const char *config,
-	tsarc_restore_opts *o, fake *f, cJSON **report)
-{
-	tsarc_snapshot *snap = NULL;
-	int rc;
-
-	assert_int_equal(tsarc_snapshot_load(repo, id, &snap), 0);
-	rc = fake_execute(repo, snap, config, o, f, report);
-	tsarc_snapshot_free(snap);
-	return rc;
-}
-
 /* The names the dry run says it applies and leaves out must be the ones
  * the run applies and leaves out, whatever the kind of resource: one rule
  * decides for both. */
