@@ -600,6 +600,40 @@ static int server_check(const tsarc_step *s, sql_session *x, char *said, size_t 
 	return rc;
 }
 
+/* The plan reads the head of a dump that `fit` fits to the server
+ * (client->server_filter: a newer pg_dump's head, psqlhead.h) through the
+ * load's guard and `fit`, as the step will, up to where the head ends:
+ * a setting the server cannot take is refused there, before any step
+ * writes, not by the step once the steps before it have (the version
+ * alone does not say which settings a head holds: a pg_dump newer than
+ * tsarc's table may write one it does not know). Only the first chunks
+ * are read; the step reads the whole stream again. */
+static int plan_head_check(tsarc_restore_ctx *r, const tsarc_step *s, const sql_session *x,
+	const tsarc_filter *fit)
+{
+	tsarc_filter filters[2], guard = {NULL, NULL};
+	tsarc_stream_filters chain;
+	tsarc_saved_error why;
+	size_t n = 0;
+	int rc;
+
+	if (x->client->guard) {
+		if ((rc = x->client->guard(x->conn.database, &guard)))
+			return rc;
+		filters[n++] = guard;
+	}
+	filters[n++] = *fit;
+	chain = (tsarc_stream_filters){.f = filters, .n = n};
+	rc = tsarc_restore_stream_head_check(r, s->st, &chain);
+	if (guard.self)
+		guard.ops->free(guard.self);
+	if (!rc)
+		return 0;
+	tsarc_error_save(&why);
+	return tsarc_error_set(rc, "component '%s': %s, read by the plan as far as its head: "
+		"%s; nothing was written", s->component, s->st->name, why.message);
+}
+
 /* Whether the plan asks the target what the step's before_load asks:
  * the client does, and the snapshot records what the backup's guard
  * learned of the dump (guard_meta). */
@@ -671,14 +705,19 @@ static int plan_server_check(tsarc_restore_ctx *r, tsarc_step *s)
 {
 	/* The plan's word: server_check's, else none (a login says nothing). */
 	char said[512] = "", note[1024];
+	tsarc_filter fit = {NULL, NULL};
 	sql_session x;
 	int rc, refused = 0, asked = server_asked(s) || before_load_planned(s);
 
 	cJSON_Delete(s->admitted);
 	s->admitted = NULL;
 	if (!(rc = session_open(r, s, &x)))
-		rc = server_asked(s) ? server_check(s, &x, said, sizeof(said), &refused, NULL) :
+		rc = server_asked(s) ? server_check(s, &x, said, sizeof(said), &refused, &fit) :
 			login_check(&x);
+	if (!rc && fit.self && (rc = plan_head_check(r, s, &x, &fit)))
+		refused = 1;
+	if (fit.self)
+		fit.ops->free(fit.self);
 	/* Its checks clear what they could not ask: an error is a refusal. */
 	if (!rc && !refused && before_load_planned(s) &&
 		(rc = x.client->plan_before_load(s, &x.c, &x.cmd)))

@@ -29,6 +29,11 @@ typedef struct tsarc_filter_ops {
 	/* A new stage that does what `self` does, from the start of a stream. */
 	int (*fresh)(const void *self, void **out);
 	void (*free)(void *self);
+	/* Optional: whether everything from here on passes as it is, so that
+	 * a reader that wants only the stage's verdict (a plan, before the
+	 * stream is loaded) may stop reading: the head filter once the head
+	 * has ended (psqlhead.h). */
+	int (*settled)(const void *self);
 } tsarc_filter_ops;
 
 typedef struct tsarc_filter {

@@ -281,6 +281,16 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
  * for its size (a consumer in a pod is framed by it). */
 int tsarc_restore_stream_check(tsarc_restore_ctx *r, const struct tsarc_stream *st,
 	tsarc_stream_filters *filters);
+/* Reads `st` through fresh copies of `filters` only until the filters
+ * that can say so (filter.h settled) let the rest through as it is, or to
+ * its end when none can; writes nothing. Their refusal, or an
+ * unreadable or damaged chunk on the way, is the error: for a plan, which
+ * then refuses what the step would refuse once the steps before it had
+ * written (a pg_dump head a server cannot take, psqlhead.h). Chunks are
+ * verified as they are read; the whole stream's checksum is not, unless
+ * it is read to its end. */
+int tsarc_restore_stream_head_check(tsarc_restore_ctx *r, const struct tsarc_stream *st,
+	const tsarc_stream_filters *filters);
 /* A whole (small) stream into `out`, at most `max` bytes: a resources
  * stream, Secrets, so `out` is marked wipe (tsarc/buf.h) and its dispose
  * wipes it. */

@@ -258,6 +258,11 @@ int tsarc_psql_head_finish(tsarc_psql_head *h, tsarc_buf *out)
 	return h->llen ? line_end(h, out) : 0;
 }
 
+int tsarc_psql_head_settled(const tsarc_psql_head *h)
+{
+	return !h->in_head && !h->llen;
+}
+
 /* ---- as a stream filter (filter.h) ---- */
 
 static int filter_feed(void *self, const void *data, size_t len, tsarc_buf *out)
@@ -287,5 +292,10 @@ static void filter_free(void *self)
 	tsarc_psql_head_free(self);
 }
 
+static int filter_settled(const void *self)
+{
+	return tsarc_psql_head_settled(self);
+}
+
 const tsarc_filter_ops tsarc_psql_head_ops = {.feed = filter_feed, .finish = filter_finish,
-	.fresh = filter_fresh, .free = filter_free};
+	.fresh = filter_fresh, .free = filter_free, .settled = filter_settled};

@@ -52,6 +52,9 @@ int tsarc_psql_head_new(int server, tsarc_psql_head **out);
 int tsarc_psql_head_feed(tsarc_psql_head *h, const void *data, size_t len, tsarc_buf *out);
 /* End of input: what is held. */
 int tsarc_psql_head_finish(tsarc_psql_head *h, tsarc_buf *out);
+/* Whether the head has ended and nothing is held: the rest of the stream
+ * passes as it is, refused nowhere. */
+int tsarc_psql_head_settled(const tsarc_psql_head *h);
 /* The settings removed so far, ", "-separated ("" for none). */
 const char *tsarc_psql_head_removed(const tsarc_psql_head *h);
 void tsarc_psql_head_free(tsarc_psql_head *h);

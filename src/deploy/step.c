@@ -339,6 +339,72 @@ int tsarc_restore_stream_check(tsarc_restore_ctx *r, const tsarc_stream *st,
 	return rc;
 }
 
+/* The head check's reader: the stream through the chain until it has
+ * settled. */
+typedef struct head_reader {
+	tsarc_filter_chain chain;
+	int settled;
+} head_reader;
+
+/* Whether the stages of `c` that can say so (filter.h settled) all let
+ * the rest through as it is; 0 when none can (read on to the end). The
+ * others (the psql guard, which judges every byte) are fed as far as the
+ * read goes, and refuse what they refuse there, but are not waited for. */
+static int chain_settled(const tsarc_filter_chain *c)
+{
+	size_t i;
+	int judges = 0;
+
+	for (i = 0; i < c->n; i++) {
+		if (!c->f[i].ops->settled)
+			continue;
+		if (!c->f[i].ops->settled(c->f[i].self))
+			return 0;
+		judges = 1;
+	}
+	return judges;
+}
+
+static int head_sink(void *payload, const uint8_t *data, size_t len)
+{
+	head_reader *h = payload;
+	int rc;
+
+	if ((rc = tsarc_filter_chain_piece(&h->chain, &data, &len)))
+		return rc;
+	if (!chain_settled(&h->chain))
+		return 0;
+	h->settled = 1;
+	return tsarc_error_set(TSARC_ECANCELED, "read as far as the filters decide");
+}
+
+int tsarc_restore_stream_head_check(tsarc_restore_ctx *r, const tsarc_stream *st,
+	const tsarc_stream_filters *filters)
+{
+	tsarc_filter_chain given;
+	head_reader h;
+	const uint8_t *data;
+	size_t len;
+	int rc;
+
+	if ((rc = tsarc_filter_chain_init(&given, filters->f, filters->n)))
+		return rc;
+	rc = tsarc_filter_chain_fresh(&given, &h.chain);
+	tsarc_filter_chain_dispose(&given);
+	if (rc)
+		return rc;
+	h.settled = 0;
+	rc = tsarc_stream_extract(r->repo, st, head_sink, &h, r->o->inflight);
+	if (rc == TSARC_ECANCELED && h.settled) {
+		tsarc_error_clear();
+		rc = 0;
+	} else if (!rc) {
+		rc = tsarc_filter_chain_end(&h.chain, &data, &len);
+	}
+	tsarc_filter_chain_dispose(&h.chain);
+	return rc;
+}
+
 /* Reads a whole (small) stream into memory. */
 typedef struct membuf {
 	tsarc_buf *b;

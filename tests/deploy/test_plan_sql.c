@@ -16,6 +16,7 @@
 #include "cmocka_main.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "deploy/plan_fixture.h"
@@ -461,47 +462,75 @@ static void url_database_over_default(void **state)
 	}
 }
 
+/* pg_dump 17's head, then its first statement. */
+#define PG17_HEAD "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\n" \
+	"SET lock_timeout = 0;\nSET idle_in_transaction_session_timeout = 0;\n"          \
+	"SET transaction_timeout = 0;\nSET client_encoding = 'UTF8';\n"                   \
+	"SELECT pg_catalog.set_config('search_path', '', false);\n\n"
+
 /* Which PostgreSQL server takes which pg_dump dump, as the plan says it: one of the source's major
  * version or a newer one, a newer pg_dump's head timeout settings the
  * target lacks left out; a dump of a newer source refused, and one of a
  * source not recorded compared by its pg_dump's version. 9.6 is ordered as
- * a release before 10. The fake prints the server's answer to psql. */
+ * a release before 10. A newer pg_dump's head the target cannot take is
+ * refused by the plan, which reads it from the repository: a setting tsarc
+ * does not know (a pg_dump newer than its table), or one the target lacks
+ * set to other than 0. The fake prints the server's answer to psql; each
+ * dump is stored in a repository (repo_with), its head PG17_HEAD unless
+ * the rule gives one. */
 static void server_rule(void **state)
 {
 	static const struct {
 		const char *recorded, *server, *says;
 		int rc;
+		const char *head;
 	} rules[] = {
 		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\", \"server_version_num\": "
 			"\"150018\",", "150018\n", "PostgreSQL 15 takes the dump of pg_dump (PostgreSQL) "
 			"17.12 of a PostgreSQL 15 server (its head's SET transaction_timeout, which 15 "
-			"does not know, is left out)", 0},
+			"does not know, is left out)", 0, NULL},
 		{"\"tool_version\": \"pg_dump (PostgreSQL) 15.18\", \"server_version_num\": "
 			"\"130012\",", "130012\n", "PostgreSQL 13 takes the dump of pg_dump (PostgreSQL) "
-			"15.18 of a PostgreSQL 13 server", 0},
+			"15.18 of a PostgreSQL 13 server", 0, NULL},
 		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\", \"server_version_num\": "
 			"\"90624\",", "90624\n", "PostgreSQL 9.6 takes the dump of pg_dump (PostgreSQL) "
-			"17.12 of a PostgreSQL 9.6 server (its head's SET transaction_timeout", 0},
+			"17.12 of a PostgreSQL 9.6 server (its head's SET transaction_timeout", 0, NULL},
 		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\", \"server_version_num\": "
 			"\"90624\",", "90513\n", "zync.sql is the dump of a PostgreSQL 9.6 server (by "
 			"pg_dump (PostgreSQL) 17.12), which a PostgreSQL 9.5 server does not load",
-			TSARC_EUNSUPPORTED},
+			TSARC_EUNSUPPORTED, NULL},
 		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\", \"server_version_num\": "
 			"\"170012\",", "150018\n", "zync.sql is the dump of a PostgreSQL 17 server (by "
 			"pg_dump (PostgreSQL) 17.12), which a PostgreSQL 15 server does not load",
-			TSARC_EUNSUPPORTED},
+			TSARC_EUNSUPPORTED, NULL},
 		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\", \"server_version_num\": "
 			"\"170012\",", "180001\n", "PostgreSQL 18 takes the dump of pg_dump (PostgreSQL) "
-			"17.12 of a PostgreSQL 17 server", 0},
+			"17.12 of a PostgreSQL 17 server", 0, NULL},
 		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\",", "150018\n", "zync.sql was "
 			"written by pg_dump (PostgreSQL) 17.12, which a PostgreSQL 15 server does not load "
 			"(the snapshot does not record the version of the server it was dumped from",
-			TSARC_EUNSUPPORTED},
+			TSARC_EUNSUPPORTED, NULL},
 		{"\"tool_version\": \"pg_dump (PostgreSQL) 15.18\",", "90624\n", "which a "
-			"PostgreSQL 9.6 server does not load", TSARC_EUNSUPPORTED},
+			"PostgreSQL 9.6 server does not load", TSARC_EUNSUPPORTED, NULL},
 		{"\"tool_version\": \"pg_dump (PostgreSQL) 15.18\",", "170012\n", "PostgreSQL 17 "
 			"takes the dump of pg_dump (PostgreSQL) 15.18 (of its major version or an older "
-			"one)", 0},
+			"one)", 0, NULL},
+		{"\"tool_version\": \"pg_dump (PostgreSQL) 19.0\", \"server_version_num\": "
+			"\"150018\",", "150018\n", "component 'zync': zync.sql, read by the plan as far "
+			"as its head: the dump's head sets future_setting, a setting of a newer pg_dump "
+			"than this check knows, which a PostgreSQL 15 server may not have (the load "
+			"would stop there): restore into a server of the major version of the pg_dump "
+			"that wrote it; nothing was written", TSARC_EUNSUPPORTED,
+			PG17_HEAD "SET future_setting = off;\nCREATE TABLE t (a int);\n"},
+		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\", \"server_version_num\": "
+			"\"150018\",", "150018\n", "the dump's head sets transaction_timeout to 5, a "
+			"setting a PostgreSQL 15 server does not have", TSARC_EUNSUPPORTED,
+			"SET transaction_timeout = 5;\nCREATE TABLE t (a int);\n"},
+		/* What follows the head is not the head's: not read. */
+		{"\"tool_version\": \"pg_dump (PostgreSQL) 17.12\", \"server_version_num\": "
+			"\"150018\",", "150018\n", "PostgreSQL 15 takes the dump of pg_dump (PostgreSQL) "
+			"17.12 of a PostgreSQL 15 server (its head's SET transaction_timeout", 0,
+			PG17_HEAD "CREATE TABLE t (a int);\nSET future_setting = off;\n"},
 	};
 	cJSON *secret = cJSON_Parse(ZYNC_URL("/zync_production"));
 	tsarc_restore_opts o;
@@ -512,16 +541,30 @@ static void server_rule(void **state)
 	memset(&o, 0, sizeof(o));
 	o.dry_run = 1;
 	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		cJSON *report = NULL;
-		char streams[1024];
+		static const char *const names[] = {"zync.sql"};
+		const char *contents[1], *metas[1];
+		char id[TSARC_ID_HEX_LEN + 1];
+		cJSON *report = NULL, *arr;
+		char streams[1024], *meta;
 		const char *said;
+		tsarc_repo *repo;
 		fake f;
 
 		fake_init(&f, "m1");
 		f.secret = secret;
 		f.prints = rules[i].server;
 		snprintf(streams, sizeof(streams), PG_STREAM("%s"), rules[i].recorded);
-		assert_int_equal(fake_plan(streams, PG_CONFIG, &o, &f, &report), rules[i].rc);
+		assert_non_null(arr = cJSON_Parse(streams));
+		assert_non_null(meta = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetArrayItem(arr, 0), "meta")));
+		contents[0] = rules[i].head ? rules[i].head : PG17_HEAD "CREATE TABLE t (a int);\n";
+		metas[0] = meta;
+		repo = repo_with(names, contents, metas, 1, id);
+		assert_int_equal(restore_with(repo, id, PG_CONFIG, &o, &f, &report), rules[i].rc);
+		tsarc_repo_free(repo);
+		repo_remove();
+		free(meta);
+		cJSON_Delete(arr);
 		said = rules[i].rc ? tsarc_error_last()->message :
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
 				cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(report, "steps"), 0),

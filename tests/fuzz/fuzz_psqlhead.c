@@ -6,7 +6,8 @@
  * same output, whole, in pieces of 1..7 bytes and byte by byte; a refusal
  * has a message and the filter's one code; what passes is pieces of the
  * input in order (never more bytes out than in), the input itself for a
- * 17, which has every setting. */
+ * 17, which has every setting; once it says it has settled, it passes the
+ * rest as it is (settled_passes). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +41,36 @@ static int run(int server, const uint8_t *data, size_t size, size_t step, char *
 	return rc;
 }
 
+/* Byte by byte: once the filter says it has settled (the plan stops
+ * reading there), it stays so, the verdict is `rc` 0, and everything
+ * after passes as it is. */
+static void settled_passes(int server, const uint8_t *data, size_t size, int rc)
+{
+	tsarc_buf out = TSARC_BUF_INIT;
+	tsarc_psql_head *h;
+	size_t i, from = 0, at = 0;
+	int settled = 0;
+
+	if (tsarc_psql_head_new(server, &h))
+		abort();
+	for (i = 0; i < size; i++) {
+		if (tsarc_psql_head_feed(h, data + i, 1, &out))
+			break;
+		if (!settled && tsarc_psql_head_settled(h)) {
+			settled = 1;
+			from = i + 1;
+			at = out.size;
+		} else if (settled && !tsarc_psql_head_settled(h)) {
+			abort();
+		}
+	}
+	if (settled && (rc || i < size || tsarc_psql_head_finish(h, &out) ||
+		out.size - at != size - from || memcmp(out.ptr + at, data + from, size - from)))
+		abort();
+	tsarc_psql_head_free(h);
+	tsarc_buf_dispose(&out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int servers[] = {905, 906, 15, 16, 17};
@@ -65,6 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (!rc && server == 17 && (wout.size != size || (size && memcmp(wout.ptr, data, size))))
 		abort();
+	settled_passes(server, data, size, rc);
 	tsarc_buf_dispose(&out);
 	tsarc_buf_dispose(&wout);
 	return 0;

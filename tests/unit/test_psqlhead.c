@@ -159,6 +159,32 @@ static void head_ends(void **state)
 		"SET statement_timeout = 0;\n");
 }
 
+/* Settled (tsarc_psql_head_settled, where the plan stops reading) once a
+ * line of another form has ended the head, not before: a head line held
+ * whole or in part, or a head with nothing after it yet. */
+static void settles_after_head(void **state)
+{
+	static const char *const pieces[] = {"SET statement_timeout = 0;\nSET transac",
+		"tion_timeout = 0;\n", "\n-- a comment\n", "CREATE TABLE t (a int);\n"};
+	static const int settled[] = {0, 0, 0, 1};
+	tsarc_buf out = TSARC_BUF_INIT;
+	tsarc_psql_head *h;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(tsarc_psql_head_new(15, &h), 0);
+	for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		assert_int_equal(tsarc_psql_head_feed(h, pieces[i], strlen(pieces[i]), &out), 0);
+		assert_int_equal(tsarc_psql_head_settled(h), settled[i]);
+	}
+	assert_int_equal(tsarc_psql_head_finish(h, &out), 0);
+	tsarc_buf_append(&out, "", 1);
+	assert_string_equal((char *)out.ptr, "SET statement_timeout = 0;\n\n-- a comment\n"
+		"CREATE TABLE t (a int);\n");
+	tsarc_psql_head_free(h);
+	tsarc_buf_dispose(&out);
+}
+
 static void refused_by_name(void **state)
 {
 	(void)state;
@@ -220,6 +246,7 @@ int main(void)
 		cmocka_unit_test(timeout_left_out),
 		cmocka_unit_test(newer_target_untouched),
 		cmocka_unit_test(head_ends),
+		cmocka_unit_test(settles_after_head),
 		cmocka_unit_test(refused_by_name),
 		cmocka_unit_test(lacks),
 		cmocka_unit_test(as_filter),

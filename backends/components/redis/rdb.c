@@ -154,7 +154,8 @@ static int head_fresh(const void *self, void **out)
 		tsarc_error_set(TSARC_ENOMEM, "out of memory");
 }
 
-static const tsarc_filter_ops HEAD_OPS = {head_feed, head_finish, head_fresh, free};
+static const tsarc_filter_ops HEAD_OPS = {.feed = head_feed, .finish = head_finish,
+	.fresh = head_fresh, .free = free};
 
 static cJSON *head_meta(const tsarc_filter *guard)
 {
