@@ -12,21 +12,22 @@ bash ci/deps.sh --with-s3 --with-image --with-valkey
 
 # Servers newer than Debian 12's, each in a root filesystem of a newer
 # Debian suite (ci/debian-root.sh), made while tsarc builds: MySQL (only
-# MariaDB is in Debian 12; MySQL is in sid) and Valkey 9 (sid), and
-# PostgreSQL 17 and Redis 8 (trixie, the image's suite), what 3scale's
-# system database and today's managed databases run, with the image's
-# MariaDB 11.8 clients (trixie's mariadb-client: 8 packages, 78 MB more in
-# the root, made in 143 s against 139 s without); and Redis 6.0 (Debian
-# 11, bullseye: a managed Redis 6's version, and 3scale's in-pod Redis
-# before 2.16), a root of 73 MB. The tests run them with
+# MariaDB is in Debian 12; MySQL is in sid), Valkey 9 and PostgreSQL 18
+# (sid; 18 is the newest today's managed PostgreSQL offers, 96 MB more in
+# the root), and PostgreSQL 17 and Redis 8 (trixie, the image's suite),
+# what 3scale's system database and today's managed databases run, with
+# the image's MariaDB 11.8 clients (trixie's mariadb-client: 8 packages,
+# 78 MB more in the root, made in 143 s against 139 s without); and Redis
+# 6.0 (Debian 11, bullseye: a managed Redis 6's version, and 3scale's
+# in-pod Redis before 2.16), a root of 73 MB. The tests run them with
 # tests/tools/in_root.sh; TSARC_TEST_MYSQL_ROOT, TSARC_TEST_VALKEY9_ROOT
-# (the same sid root), TSARC_TEST_PG17_ROOT, TSARC_TEST_REDIS8_ROOT and
-# TSARC_TEST_MARIADB118_ROOT (the same trixie root) and
-# TSARC_TEST_REDIS6_ROOT name the roots.
+# and TSARC_TEST_PG18_ROOT (the same sid root), TSARC_TEST_PG17_ROOT,
+# TSARC_TEST_REDIS8_ROOT and TSARC_TEST_MARIADB118_ROOT (the same trixie
+# root) and TSARC_TEST_REDIS6_ROOT name the roots.
 mkdir -p build/roots
 root_pids=()
 bash ci/debian-root.sh sid build/roots/mysql mysql-server-core mysql-client-core valkey-server \
-	>build/roots/mysql.log 2>&1 &
+	postgresql-18 postgresql-client-18 >build/roots/mysql.log 2>&1 &
 root_pids+=($!)
 bash ci/debian-root.sh trixie build/roots/postgresql-17 postgresql-17 postgresql-client-17 redis-server \
 	mariadb-client >build/roots/postgresql-17.log 2>&1 &
@@ -46,6 +47,7 @@ for i in 0 1 2; do
 done
 export TSARC_TEST_MYSQL_ROOT=$top/build/roots/mysql
 export TSARC_TEST_VALKEY9_ROOT=$top/build/roots/mysql
+export TSARC_TEST_PG18_ROOT=$top/build/roots/mysql
 export TSARC_TEST_PG17_ROOT=$top/build/roots/postgresql-17
 export TSARC_TEST_REDIS8_ROOT=$top/build/roots/postgresql-17
 export TSARC_TEST_MARIADB118_ROOT=$top/build/roots/postgresql-17

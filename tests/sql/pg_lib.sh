@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers of the PostgreSQL version tests (tests/sql/pg17.sh, pg18.sh);
 # sourced, not run. Servers of this host (Debian 12's 15) and of root
 # filesystems of newer Debian suites (ci/debian-root.sh), each over
