@@ -17,12 +17,14 @@ bash ci/deps.sh --with-s3 --with-image --with-valkey
 # the root), and PostgreSQL 17 and Redis 8 (trixie, the image's suite),
 # what 3scale's system database and today's managed databases run, with
 # the image's MariaDB 11.8 clients (trixie's mariadb-client: 8 packages,
-# 78 MB more in the root, made in 143 s against 139 s without); and Redis
-# 6.0 (Debian 11, bullseye: a managed Redis 6's version, and 3scale's
-# in-pod Redis before 2.16), a root of 73 MB. The tests run them with
-# tests/tools/in_root.sh; TSARC_TEST_MYSQL_ROOT, TSARC_TEST_VALKEY9_ROOT
-# and TSARC_TEST_PG18_ROOT (the same sid root), TSARC_TEST_PG17_ROOT,
-# TSARC_TEST_REDIS8_ROOT and TSARC_TEST_MARIADB118_ROOT (the same trixie
+# 78 MB more in the root, made in 143 s against 139 s without) and Valkey
+# 8.1 (trixie's valkey-server beside its redis-server: the current minor
+# of a new managed cache's engine, 7 MB more); and Redis 6.0 (Debian 11,
+# bullseye: a managed Redis 6's version, and 3scale's in-pod Redis before
+# 2.16), a root of 73 MB. The tests run them with tests/tools/in_root.sh;
+# TSARC_TEST_MYSQL_ROOT, TSARC_TEST_VALKEY9_ROOT and TSARC_TEST_PG18_ROOT
+# (the same sid root), TSARC_TEST_PG17_ROOT, TSARC_TEST_REDIS8_ROOT,
+# TSARC_TEST_MARIADB118_ROOT and TSARC_TEST_VALKEY81_ROOT (the same trixie
 # root) and TSARC_TEST_REDIS6_ROOT name the roots.
 mkdir -p build/roots
 root_pids=()
@@ -30,7 +32,7 @@ bash ci/debian-root.sh sid build/roots/mysql mysql-server-core mysql-client-core
 	postgresql-18 postgresql-client-18 >build/roots/mysql.log 2>&1 &
 root_pids+=($!)
 bash ci/debian-root.sh trixie build/roots/postgresql-17 postgresql-17 postgresql-client-17 redis-server \
-	mariadb-client >build/roots/postgresql-17.log 2>&1 &
+	mariadb-client valkey-server >build/roots/postgresql-17.log 2>&1 &
 root_pids+=($!)
 bash ci/debian-root.sh bullseye build/roots/redis-6 redis-server >build/roots/redis-6.log 2>&1 &
 root_pids+=($!)
@@ -51,6 +53,7 @@ export TSARC_TEST_PG18_ROOT=$top/build/roots/mysql
 export TSARC_TEST_PG17_ROOT=$top/build/roots/postgresql-17
 export TSARC_TEST_REDIS8_ROOT=$top/build/roots/postgresql-17
 export TSARC_TEST_MARIADB118_ROOT=$top/build/roots/postgresql-17
+export TSARC_TEST_VALKEY81_ROOT=$top/build/roots/postgresql-17
 export TSARC_TEST_REDIS6_ROOT=$top/build/roots/redis-6
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tsarc-ci.XXXXXX")
