@@ -7,7 +7,8 @@
  * database number below -1). The same bytes as the INFO server answer the
  * plan of a swap asks the server in its pod (readers.c): a verdict of 1, 0
  * or -1, and where it judged, the server and what it reads said, printable
- * and within their buffers. A few reports and answers with known verdicts
+ * and within their buffers; whether it names a Valkey (which picks the
+ * swap's valkey-check-rdb and valkey-server), 1 or 0. A few reports and answers with known verdicts
  * are checked on the first call, so a parser that accepts or refuses
  * everything fails. */
 #include <stddef.h>
@@ -92,7 +93,9 @@ static void known_answers(void)
 		tsarc_redis_info_reads("redis_version:7.2.4\r\nvalkey_version:8.0.1\r\n", 11,
 		server, sizeof(server), reads, sizeof(reads)) != 1 ||
 		tsarc_redis_info_reads("redis_version:\r\n", 9, server, sizeof(server), reads,
-		sizeof(reads)) != -1)
+		sizeof(reads)) != -1 ||
+		!tsarc_redis_info_valkey("redis_version:7.2.4\r\nserver_name:valkey\r\n") ||
+		tsarc_redis_info_valkey("redis_version:7.0.15\r\nredis_mode:standalone\r\n"))
 		abort();
 }
 
@@ -113,6 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	check(text);
 	info_reads(text);
+	if (tsarc_redis_info_valkey(text) & ~1)
+		abort();
 	free(text);
 	return 0;
 }

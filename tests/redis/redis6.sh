@@ -133,7 +133,7 @@ plan_refused "$V_RDB" "$WORK/r6swap/config.json" \
 	"Valkey 8's RDB swapped into Redis 6"
 "$TSARC" restore "$R6_RDB" --config "$WORK/r6swap/config.json" --repo "$REPO" --dry-run --json \
 	> "$WORK/plan.json" 2> "$WORK/plan.err" || fail "Redis 6's RDB swapped into Redis 6: the plan: $(cat "$WORK/plan.err")"
-grep -q "version 9, which Redis at 127.0.0.1:$PORT_R6DST reads" "$WORK/plan.json" ||
+grep -q "version 9, which Redis 6\.0\.[0-9]* at 127.0.0.1:$PORT_R6DST reads" "$WORK/plan.json" ||
 	fail "Redis 6's RDB swapped into Redis 6: the plan does not say the server reads it: $(cat "$WORK/plan.json")"
 
 grep -q -e "$USER_PW" -e "$ADMIN_PW" "$WORK"/*.err "$WORK"/*.json && fail "a password was printed"

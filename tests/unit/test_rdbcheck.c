@@ -2,7 +2,8 @@
  * redis-check-rdb's report as the Redis swap reads it (backends/components/
  * redis/rdbcheck.c) before it stops the server: real reports of Redis 7.0
  * (a good RDB with databases 3 and 15 and its count of keys, a cut one, a
- * version it does not know), the tool missing, and reports that are no
+ * version it does not know) and of Valkey 8.1's valkey-check-rdb (the
+ * same form, more AUX fields), the tool missing, and reports that are no
  * such thing. The highest
  * database comes from "Selecting DB ID" lines only, never from a key name
  * that happens to say so.
@@ -45,6 +46,30 @@ static void good_rdb(void **state)
 	assert_true(c.ok);
 	assert_int_equal(c.max_db, -1);
 	assert_int_equal(c.keys, -1);
+}
+
+static void good_rdb_valkey81(void **state)
+{
+	tsarc_rdb_check c;
+	(void)state;
+	assert_int_equal(tsarc_rdb_check_parse(
+		"[offset 0] Checking RDB file dump.rdb.tsarc-incoming\n"
+		"[offset 27] AUX FIELD valkey-ver = '8.1.1'\n"
+		"[offset 41] AUX FIELD redis-bits = '64'\n"
+		"[offset 53] AUX FIELD ctime = '1796584963'\n"
+		"[offset 68] AUX FIELD used-mem = '1035816'\n"
+		"[offset 80] AUX FIELD aof-base = '0'\n"
+		"[offset 82] Selecting DB ID 0\n"
+		"[offset 92] Selecting DB ID 3\n"
+		"[offset 109] Checksum OK\n"
+		"[offset 109] \\o/ RDB looks OK! \\o/\n"
+		"[info] 2 keys read\n[info] 0 expires\n[info] 0 already expired\n"
+		"tsarc-check: 0\n", &c), 0);
+	assert_true(c.present);
+	assert_true(c.ok);
+	assert_int_equal(c.max_db, 3);
+	assert_int_equal(c.keys, 2);
+	assert_string_equal(c.error, "");
 }
 
 static void bad_rdb(void **state)
@@ -129,6 +154,7 @@ static void missing_or_no_report(void **state)
 
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(good_rdb),
+	cmocka_unit_test(good_rdb_valkey81),
 	cmocka_unit_test(bad_rdb),
 	cmocka_unit_test(key_names_do_not_count),
 	cmocka_unit_test(missing_or_no_report))

@@ -57,6 +57,29 @@ static int info_version(const char *info, const char *name, int *major, int *min
 	return 0;
 }
 
+/* Whether field `name` is said with the value `value` ("name:value",
+ * the value ended by the line's end). */
+static int info_says(const char *info, const char *name, const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value);
+	const char *p = info;
+
+	for (; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, name, nl) && p[nl] == ':' && !strncmp(p + nl + 1, value, vl) &&
+			strchr("\r\n", p[nl + 1 + vl]))
+			return 1;
+	return 0;
+}
+
+int tsarc_redis_info_valkey(const char *info)
+{
+	char text[64];
+	int major, minor;
+
+	return info_version(info, "valkey_version", &major, &minor, text, sizeof(text)) ||
+		info_says(info, "server_name", "valkey");
+}
+
 /* Redis's own: the highest RDB version of a release series whose version
  * is known and final (5.0 to 7.4), else 0; Redis 8 and later read 12 at
  * least (*open set). */

@@ -30,4 +30,11 @@ const char *tsarc_redis_version_readers(int version);
 int tsarc_redis_info_reads(const char *info, int version, char *server, size_t serversz,
 	char *reads, size_t readssz);
 
+/* Whether the INFO server answer `info` is a Valkey's (its own
+ * valkey_version, or server_name:valkey): 1 or 0. A Valkey's tools are
+ * named for it (valkey-server, valkey-check-rdb: Debian's valkey-server
+ * has no redis-* names), and where a Redis is installed beside it, the
+ * redis-* names are that Redis's, which may read older RDB versions. */
+int tsarc_redis_info_valkey(const char *info);
+
 #endif

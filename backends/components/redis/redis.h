@@ -96,8 +96,8 @@ int tsarc_redis_swap_pod_plan(tsarc_restore_ctx *r, const tsarc_step *s, int *ch
 int tsarc_redis_swap_pod_version(tsarc_restore_ctx *r, const tsarc_step *s, int version,
 	char *word, size_t wordsz);
 /* What checks the version when the plan could not, for its word. */
-#define TSARC_REDIS_SWAP_CHECKS_VERSION "the server's redis-check-rdb reads the RDB at the " \
-	"step, before anything of the server is touched"
+#define TSARC_REDIS_SWAP_CHECKS_VERSION "the server's own redis-check-rdb (valkey-check-rdb " \
+	"for a Valkey) reads the RDB at the step, before anything of the server is touched"
 /* The swap's refusal of a server that does not answer its user CONFIG
  * GET or the INFO sections its checks read (NOPERM, or an unknown command
  * where one is renamed), for the plan, which asks them with tsarc's own

@@ -847,6 +847,24 @@ static int admit_private(const tsarc_step *s, restore_path p, tsarc_redis *dst)
 	return rc;
 }
 
+/* The name and version of the server `dst` ("Valkey 8.1.1", "Redis
+ * 7.0.15") from its INFO server, for the plan's word; "Redis" where it
+ * does not say. */
+static void plan_server_name(tsarc_redis *dst, char *name, size_t namesz)
+{
+	tsarc_redis_reply *rep = NULL;
+	char reads[300];
+
+	*name = '\0';
+	if (!tsarc_redis_command(dst, &rep, "INFO", "server", NULL) && rep->type == '$')
+		tsarc_redis_info_reads(rep->str, 0, name, namesz, reads, sizeof(reads));
+	else
+		tsarc_error_clear();
+	tsarc_redis_reply_free(rep);
+	if (!*name)
+		snprintf(name, namesz, "Redis");
+}
+
 /* The swap's check that the server it restarts reads the backup's RDB,
  * of the version the snapshot records ("redis_payload_version": an RDB
  * of a Redis 7.0, 10, into 3scale 2.15's in-pod Redis 6, which reads 9 at
@@ -861,7 +879,7 @@ static int admit_private(const tsarc_step *s, restore_path p, tsarc_redis *dst)
 static int admit_swap_version(tsarc_restore_ctx *r, tsarc_step *s, tsarc_redis *dst)
 {
 	unsigned long long recorded;
-	char word[1600], most[64];
+	char word[1600], most[64], name[64];
 	int rc = 0, version, taken, highest;
 
 	if (!meta_number(s, "redis_payload_version", &recorded) || recorded < 1 ||
@@ -881,10 +899,12 @@ static int admit_swap_version(tsarc_restore_ctx *r, tsarc_step *s, tsarc_redis *
 			"does not tell this user (%s); " TSARC_REDIS_SWAP_CHECKS_VERSION, version,
 			tsarc_redis_where(dst), tsarc_error_last()->message);
 		tsarc_error_clear();
-	} else if (taken)
-		snprintf(word, sizeof(word), "version %d, which Redis at %s reads (it RESTOREs "
+	} else if (taken) {
+		plan_server_name(dst, name, sizeof(name));
+		snprintf(word, sizeof(word), "version %d, which %s at %s reads (it RESTOREs "
 			"payloads of that version); " TSARC_REDIS_SWAP_CHECKS_VERSION " too", version,
-			tsarc_redis_where(dst));
+			name, tsarc_redis_where(dst));
+	}
 	else if (!(rc = tsarc_redis_payload_highest(dst, version, &highest, most, sizeof(most))))
 		rc = tsarc_error_set(TSARC_EUNSAFE, "the backup's RDB is version %d, and Redis at %s "
 			"reads RDB files and payloads %s: its redis-check-rdb would refuse the RDB at "
@@ -972,8 +992,9 @@ void tsarc_redis_describe(tsarc_restore_ctx *r, const tsarc_step *s, const char 
 		"checked; no restart, no configuration of the target",
 		"RDB swap: the configuration the restart reads checked against the running "
 		"server's dir and dbfilename, the RDB read by the server's own redis-check-rdb "
-		"first, persistence off, restart, files moved aside, RDB in place, restart, the "
-		"keys loaded counted against the RDB's, persistence back on",
+		"(valkey-check-rdb for a Valkey) first, persistence off, restart, files moved "
+		"aside, RDB in place, restart, the keys loaded counted against the RDB's, "
+		"persistence back on",
 	};
 	tsarc_redis_dbmap map;
 	tsarc_redis_conf conf;

@@ -2,8 +2,9 @@
 /*
  * The restore of a Redis RDB (action redis-rdb): the server loads an RDB
  * only at start, so the backup's RDB is written next to its data and read
- * by the server's own redis-check-rdb (one it could not load would leave
- * it down once its files are aside: rdbcheck.h), then the server
+ * by the server's own redis-check-rdb (valkey-check-rdb for a Valkey; one
+ * it could not load would leave it down once its files are aside:
+ * rdbcheck.h), then the server
  * restarted with persistence off (so it saves nothing over the swapped
  * files), its old dump.rdb and AOF moved aside, the RDB put in
  * place, the server restarted to load it, and persistence put back (AOF
@@ -71,6 +72,11 @@ typedef struct redis_op {
 	 * stand and start_command's options after it (swap_restart_conf). */
 	char *restart_conf;
 	long long rdb_keys;    /* keys of the backup's RDB, -1: not read */
+	/* The server is a Valkey (INFO server, readers.h): its own checker
+	 * and server are valkey-check-rdb and valkey-server, not the redis-*
+	 * names, which on its host are a Redis's or none. */
+	int valkey;
+	char unchecked[200];   /* why the RDB was not read before the swap */
 	int start_aof;         /* start_command's options turn appendonly on */
 	int aof_on;            /* originally appendonly yes */
 	int conf_switched;     /* the off-config is (or may be) in place */
@@ -81,6 +87,23 @@ typedef struct redis_op {
 	char incoming_what[300];
 	char *earlier;         /* what undoing an earlier interrupted swap did */
 } redis_op;
+
+/* The server's own RDB checker, and the server a restart starts (where
+ * start_command does not say): a Valkey's are named for it. On a host
+ * with a Redis beside it, redis-check-rdb 7.0 refused a Valkey 8's RDB
+ * (version 11) that the Valkey reads, and redis-server started a Redis
+ * 7.0 on the Valkey's configuration, which exited on the Valkey's own RDB
+ * and left the server down; on a host with Debian's valkey-server alone,
+ * neither name is there. */
+static const char *swap_checker(const redis_op *op)
+{
+	return op->valkey ? "valkey-check-rdb" : "redis-check-rdb";
+}
+
+static const char *swap_server(const redis_op *op)
+{
+	return op->valkey ? "valkey-server" : "redis-server";
+}
 
 /* Where the swap's redis-cli reaches the server, for messages. */
 static void swap_where(const redis_op *op, char *out, size_t outsz)
@@ -223,6 +246,21 @@ static int ask_cli(void *arg, const char *const args[])
 
 	free(out);
 	return rc;
+}
+
+/* op->valkey: whether the server is a Valkey, from its INFO server. */
+static int swap_engine(redis_op *op)
+{
+	static const char *const args[] = {"INFO", "server", NULL};
+	char *out = NULL;
+	int rc = redis_cli(op, args, &out);
+
+	if (rc)
+		return swap_untouched(rc, "reads INFO server to know whether the server is a Valkey, "
+			"whose RDB checker and server are valkey-check-rdb and valkey-server");
+	op->valkey = tsarc_redis_info_valkey(out);
+	free(out);
+	return 0;
 }
 
 /* The plan's: tsarc's own client (`args`: one to three words). */
@@ -710,7 +748,8 @@ static int redis_stop(redis_op *op, int save, long *pid_out)
 }
 
 /* Starts a stopped server with start_command (default redis-server
- * CONFIG_FILE), run through the transport like every other command, and
+ * CONFIG_FILE, valkey-server for a Valkey: swap_server), run through the
+ * transport like every other command, and
  * waits for it to answer; one that exits at start (its pid file names a
  * process other than `old_pid`, gone) is seen at once. */
 static int redis_start(redis_op *op, long old_pid)
@@ -726,7 +765,7 @@ static int redis_start(redis_op *op, long old_pid)
 			if (cJSON_IsString(a))
 				tsarc_cmd_arg(&cmd, a->valuestring);
 	} else {
-		tsarc_cmd_arg(&cmd, "redis-server");
+		tsarc_cmd_arg(&cmd, swap_server(op));
 		tsarc_cmd_arg(&cmd, op->cfg.file);
 	}
 	/* The server daemonizes (or a service manager starts it): the
@@ -827,13 +866,14 @@ static const char PUT_BACK_SCRIPT[] =
 /* $1 data dir, $2 dbfilename. */
 static const char REMOVE_INCOMING_SCRIPT[] = "rm -f \"$1/$2.tsarc-incoming\"";
 
-/* $1 data dir, $2 dbfilename: the incoming RDB read by redis-check-rdb
- * where the server runs; its status printed, not returned (the
- * transport would take it for its own failure and drop the report). */
+/* $1 data dir, $2 dbfilename, $5 the checker (swap_checker): the
+ * incoming RDB read by it where the server runs; its status printed, not
+ * returned (the transport would take it for its own failure and drop the
+ * report). */
 static const char CHECK_INCOMING_SCRIPT[] =
 	"cd \"$1\" || exit 1; "
-	"command -v redis-check-rdb >/dev/null 2>&1 || { echo 'tsarc-check: missing'; exit 0; }; "
-	"s=0; redis-check-rdb \"$2.tsarc-incoming\" 2>&1 || s=$?; echo \"tsarc-check: $s\"";
+	"command -v \"$5\" >/dev/null 2>&1 || { echo 'tsarc-check: missing'; exit 0; }; "
+	"s=0; \"$5\" \"$2.tsarc-incoming\" 2>&1 || s=$?; echo \"tsarc-check: $s\"";
 
 /* The number of databases the server has after the restart: the lower of
  * the running server's and its configuration's (the restart reads the
@@ -857,8 +897,8 @@ static int redis_databases(redis_op *op, long long *n)
 /*
  * Before the server is touched: can it load the backup's RDB? A server
  * that cannot exits at start, after its files were moved aside, and
- * stays down (rdbcheck.h). Where the server's host has no
- * redis-check-rdb, the swap goes on and says it was not checked.
+ * stays down (rdbcheck.h). Where the server's host has no checker of its
+ * own (swap_checker), the swap goes on and says it was not checked.
  */
 static int redis_check_incoming(redis_op *op, const char **unchecked)
 {
@@ -869,24 +909,25 @@ static int redis_check_incoming(redis_op *op, const char **unchecked)
 
 	*unchecked = NULL;
 	op->rdb_keys = -1;
-	if ((rc = redis_shell_out(op, CHECK_INCOMING_SCRIPT, NULL, &out)) ||
+	if ((rc = redis_shell_out(op, CHECK_INCOMING_SCRIPT, swap_checker(op), &out)) ||
 		(rc = tsarc_rdb_check_parse(out, &chk))) {
 		free(out);
-		tsarc_error_prefix("component '%s': reading the backup's RDB with redis-check-rdb",
-			op->s->component);
+		tsarc_error_prefix("component '%s': reading the backup's RDB with %s",
+			op->s->component, swap_checker(op));
 		return rc;
 	}
 	free(out);
 	if (!chk.present) {
-		*unchecked = "not read before the swap, nor the keys loaded counted against it: the "
-			"server's host has no redis-check-rdb";
+		snprintf(op->unchecked, sizeof(op->unchecked), "not read before the swap, nor the "
+			"keys loaded counted against it: the server's host has no %s", swap_checker(op));
+		*unchecked = op->unchecked;
 		return 0;
 	}
 	if (!chk.ok)
 		return tsarc_error_set(TSARC_EUNSUPPORTED, "component '%s': the server's "
-			"redis-check-rdb refuses the backup's RDB (%s), so the server would not start "
+			"%s refuses the backup's RDB (%s), so the server would not start "
 			"with it: nothing was changed (the server runs as before)", op->s->component,
-			chk.error);
+			swap_checker(op), chk.error);
 	if ((rc = redis_databases(op, &dbs)))
 		return rc;
 	if (chk.max_db >= dbs)
@@ -1213,7 +1254,8 @@ static int conf_inline(redis_op *op, const char *conf, int depth, char *base, si
 	return rc;
 }
 
-/* The first option of a `redis-server [FILE] --name value ...` command. */
+/* The first option of a `redis-server [FILE] --name value ...` command
+ * (or valkey-server's, which reads its options alike). */
 static int first_option(const cJSON *start)
 {
 	const cJSON *a = cJSON_GetArrayItem(start, 1);
@@ -1225,14 +1267,16 @@ static int first_option(const cJSON *start)
  * op->restart_conf: the configuration the restart reads, as Redis reads
  * it. The file (or ConfigMap) with its includes inlined (conf_inline);
  * where the server is started here by `redis-server FILE --name value
- * ...` (start_command), those options after it, as Redis appends them:
- * after the swap's edit of the file too (op->start_aof).
+ * ...` or `valkey-server ...` (start_command), those options after it, as
+ * Redis appends them: after the swap's edit of the file too
+ * (op->start_aof).
  */
 static int swap_restart_conf(redis_op *op)
 {
 	const cJSON *start = cJSON_GetObjectItemCaseSensitive(op->s->recipe, "start_command");
 	const char *cmd0 = cJSON_IsArray(start) && cJSON_IsString(cJSON_GetArrayItem(start, 0)) ?
 		cJSON_GetArrayItem(start, 0)->valuestring : NULL;
+	const char *name = cmd0 && strrchr(cmd0, '/') ? strrchr(cmd0, '/') + 1 : cmd0;
 	char base[1024] = "";
 	size_t options_at;
 	tsarc_buf b;
@@ -1241,7 +1285,7 @@ static int swap_restart_conf(redis_op *op)
 	tsarc_buf_init_wiped(&b);
 	rc = conf_inline(op, op->orig_conf, 0, base, sizeof(base), &b);
 	options_at = b.size;
-	if (!rc && cmd0 && !strcmp(strrchr(cmd0, '/') ? strrchr(cmd0, '/') + 1 : cmd0, "redis-server"))
+	if (!rc && name && (!strcmp(name, "redis-server") || !strcmp(name, "valkey-server")))
 		for (i = first_option(start); i < cJSON_GetArraySize(start); i++) {
 			const cJSON *a = cJSON_GetArrayItem(start, i);
 			const char *w = cJSON_IsString(a) ? a->valuestring : "";
@@ -1656,7 +1700,7 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		rc = swap_untouched(rc, READS_FILES);
 		goto done;
 	}
-	if ((rc = swap_info_asked(ask_cli, &op)))
+	if ((rc = swap_info_asked(ask_cli, &op)) || (rc = swap_engine(&op)))
 		goto done;
 	if (!op.data_dir[0] && tsarc_spec_str(s->recipe, "data_dir")) {
 		free(op.data_dir);
@@ -1706,8 +1750,8 @@ int tsarc_redis_swap_restore(tsarc_restore_ctx *r, tsarc_step *s)
 		goto done;
 	/* 1b. Read by the server's own redis-check-rdb: an RDB it cannot load
 	 * stops here, with the server and its files untouched. */
-	tsarc_restore_progress(r, "  %s: checking the RDB with the server's redis-check-rdb",
-		s->component);
+	tsarc_restore_progress(r, "  %s: checking the RDB with the server's %s", s->component,
+		swap_checker(&op));
 	if ((rc = redis_check_incoming(&op, &unchecked)))
 		goto done;
 	if (unchecked)
