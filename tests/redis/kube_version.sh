@@ -27,12 +27,7 @@
 . "$(dirname "$0")/lib.sh"
 : "${TSARC_FORGE_SNAPSHOT:?set TSARC_FORGE_SNAPSHOT to the tsarc-forge-snapshot binary}"
 
-if [ -z "${TSARC_TEST_REDIS6_ROOT:-}" ]; then
-	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] &&
-		fail "TSARC_TEST_REDIS6_ROOT is not set (ci/test.sh makes the root: ci/debian-root.sh)"
-	echo "SKIP: TSARC_TEST_REDIS6_ROOT is not set (ci/test.sh makes the root)"
-	exit 77
-fi
+need_root TSARC_TEST_REDIS6_ROOT
 tsarc_repo
 # Redis 6 has no PEXPIRETIME: keys are compared in what both versions show.
 export KEYS_DUMP_ACROSS=1
@@ -40,12 +35,7 @@ export KEYS_DUMP_ACROSS=1
 # its PATH. The swap runs redis-check-rdb in the server's data folder (a
 # relative file name): --here keeps it there.
 R6BIN=$WORK/r6bin
-mkdir "$R6BIN"
-for t in redis-server:"" redis-check-rdb:--here; do
-	printf '#!/bin/sh\nPATH=%s exec /bin/sh %s %s %s %s "$@"\n' "$PATH" \
-		"$TOP/tests/tools/in_root.sh" "${t#*:}" "$TSARC_TEST_REDIS6_ROOT" "${t%%:*}" > "$R6BIN/${t%%:*}"
-	chmod +x "$R6BIN/${t%%:*}"
-done
+root_tools "$R6BIN" "$TSARC_TEST_REDIS6_ROOT" redis-server redis-check-rdb:--here
 "$R6BIN/redis-server" --version | grep -q ' v=6\.0\.' || fail "the root's redis-server is not Redis 6.0"
 
 # Sources: a Redis 7.0 (this host's) in pod src-redis, a Redis 6 in pod

@@ -199,6 +199,33 @@ PY
 
 # tsarc_repo: the test's repository $REPO (its password in TSARC_PASSWORD)
 # and a private TMPDIR, for the tests that back up and restore with tsarc.
+# need_root VAR: the test needs the root filesystem of a newer Debian that
+# VAR names (ci/debian-root.sh, made by ci/test.sh); without it the test is
+# skipped (77), or fails where TSARC_TEST_REQUIRE_SERVICES=1 (CI).
+need_root() {
+	[ -n "${!1:-}" ] && return 0
+	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] &&
+		fail "$1 is not set (ci/test.sh makes the root: ci/debian-root.sh)"
+	echo "SKIP: $1 is not set (ci/test.sh makes the root)"
+	exit 77
+}
+
+# root_tools DIR ROOT TOOL[:--here]...: DIR/TOOL runs ROOT's TOOL (through
+# tests/tools/in_root.sh, with this PATH), as if installed here. ":--here"
+# keeps the caller's folder, for a tool given a relative file name (the
+# swap runs the RDB checker in the server's data folder).
+root_tools() {
+	local dir=$1 root=$2 t
+	shift 2
+	mkdir -p "$dir"
+	for t in "$@"; do
+		printf '#!/bin/sh\nPATH=%s exec /bin/sh %s %s %s %s "$@"\n' "$PATH" \
+			"$TOP/tests/tools/in_root.sh" "$( [ "$t" = "${t%%:*}" ] || echo "${t#*:}")" "$root" \
+			"${t%%:*}" >"$dir/${t%%:*}"
+		chmod +x "$dir/${t%%:*}"
+	done
+}
+
 tsarc_repo() {
 	: "${TSARC:?set TSARC to the tsarc binary}"
 	export TSARC_PASSWORD="repo-$TEST_NAME-Jd3"

@@ -20,12 +20,7 @@
 # reads the backup's RDB version, and refuses a Valkey 8's.
 . "$(dirname "$0")/lib.sh"
 
-if [ -z "${TSARC_TEST_REDIS6_ROOT:-}" ]; then
-	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] &&
-		fail "TSARC_TEST_REDIS6_ROOT is not set (ci/test.sh makes the root: ci/debian-root.sh)"
-	echo "SKIP: TSARC_TEST_REDIS6_ROOT is not set (ci/test.sh makes the root)"
-	exit 77
-fi
+need_root TSARC_TEST_REDIS6_ROOT
 command -v valkey-server >/dev/null || {
 	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] && fail "valkey-server is not installed (bash ci/deps.sh)"
 	echo "SKIP: valkey-server is not installed (bash ci/deps.sh)"
@@ -33,10 +28,7 @@ command -v valkey-server >/dev/null || {
 }
 tsarc_repo
 # redis-server 6 of the root, as if installed here.
-mkdir "$WORK/r6bin"
-printf '#!/bin/sh\nPATH=%s exec /bin/sh %s %s redis-server "$@"\n' "$PATH" \
-	"$TOP/tests/tools/in_root.sh" "$TSARC_TEST_REDIS6_ROOT" > "$WORK/r6bin/redis-server"
-chmod +x "$WORK/r6bin/redis-server"
+root_tools "$WORK/r6bin" "$TSARC_TEST_REDIS6_ROOT" redis-server
 "$WORK/r6bin/redis-server" --version | grep -q ' v=6\.0\.' || fail "the root's redis-server is not Redis 6.0"
 
 REDIS_SERVER=$WORK/r6bin/redis-server REDIS_SERVER_6=1 redis_up r6src

@@ -21,12 +21,7 @@
 # nothing changed).
 . "$(dirname "$0")/lib.sh"
 
-if [ -z "${TSARC_TEST_VALKEY81_ROOT:-}" ]; then
-	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] &&
-		fail "TSARC_TEST_VALKEY81_ROOT is not set (ci/test.sh makes the root: ci/debian-root.sh)"
-	echo "SKIP: TSARC_TEST_VALKEY81_ROOT is not set (ci/test.sh makes the root)"
-	exit 77
-fi
+need_root TSARC_TEST_VALKEY81_ROOT
 command -v valkey-server >/dev/null || {
 	[ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ] && fail "valkey-server is not installed (bash ci/deps.sh)"
 	echo "SKIP: valkey-server is not installed (bash ci/deps.sh)"
@@ -37,12 +32,7 @@ tsarc_repo
 # (this host's own are Valkey 8.0's). The swap runs the checker in the
 # server's data folder (a relative file name): --here keeps it there.
 V81BIN=$WORK/v81bin
-mkdir "$V81BIN"
-for t in valkey-server:"" valkey-check-rdb:--here; do
-	printf '#!/bin/sh\nPATH=%s exec /bin/sh %s %s %s %s "$@"\n' "$PATH" \
-		"$TOP/tests/tools/in_root.sh" "${t#*:}" "$TSARC_TEST_VALKEY81_ROOT" "${t%%:*}" > "$V81BIN/${t%%:*}"
-	chmod +x "$V81BIN/${t%%:*}"
-done
+root_tools "$V81BIN" "$TSARC_TEST_VALKEY81_ROOT" valkey-server valkey-check-rdb:--here
 "$V81BIN/valkey-server" --version | grep -q ' v=8\.1\.' || fail "the root's valkey-server is not Valkey 8.1"
 
 REDIS_SERVER=$V81BIN/valkey-server redis_up src
