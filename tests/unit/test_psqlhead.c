@@ -137,7 +137,7 @@ static void newer_target_untouched(void **state)
  * or in a line of another form, is the server's to judge. */
 static void head_ends(void **state)
 {
-	static const char in[] = "SET lock_timeout = 0;\nSET  transaction_timeout = 0;\n"
+	static const char in[] = "SET lock_timeout = 0;\nSELECT 1;\n"
 		"SET transaction_timeout = 0;\n";
 	static const char role[] = "SET ROLE app;\nSET transaction_timeout = 0;\n";
 	static const char crlf[] = "SET statement_timeout = 0;\r\nSET transaction_timeout = 0;\n";
@@ -157,6 +157,39 @@ static void head_ends(void **state)
 	/* Without its newline, the last line is judged all the same. */
 	expect_output(15, "SET statement_timeout = 0;\nSET transaction_timeout = 0;",
 		"SET statement_timeout = 0;\n");
+}
+
+/* A SET of the head in any of SQL's spellings is judged by its setting's
+ * name, as the server reads it (case-insensitively, quoted or not): SET
+ * LOCAL or SESSION, TO for =, any run of blanks, a name with capitals or
+ * digits. The server would stop the load at each of these as at pg_dump's
+ * own spelling; read as lines of another form, they ended the head and
+ * went to the server unjudged. */
+static void spellings(void **state)
+{
+	static const char in[] = "set Transaction_Timeout TO 0;\n"
+		"SET\tSESSION  \"transaction_timeout\"=0;\nSET LOCAL lock_timeout = 0;\n"
+		"SET xmloption TO content;\nCREATE TABLE t (a int);\n";
+
+	(void)state;
+	expect_output(15, in, "SET LOCAL lock_timeout = 0;\nSET xmloption TO content;\n"
+		"CREATE TABLE t (a int);\n");
+	expect_output(17, in, in);
+	expect_refused(15, "SET statement_timeout = 0;\nSET TRANSACTION_TIMEOUT TO 5;\n",
+		"sets transaction_timeout to 5, a setting a PostgreSQL 15 server does not have");
+	expect_refused(17, "SET lock_timeout = 0;\nSET io_method2 = worker;\n",
+		"sets io_method2, a setting of a newer pg_dump than this check knows");
+	expect_refused(17, "SET lock_timeout = 0;\nSET session ext.Setting = 1;\n",
+		"sets ext.Setting, a setting of a newer pg_dump");
+	/* pg_dump's other spelling, set_config(), judged the same. */
+	expect_output(15, "SELECT pg_catalog.set_config('Transaction_Timeout', '0', false);\n"
+		"SELECT pg_catalog.set_config('search_path', '', false);\n",
+		"SELECT pg_catalog.set_config('search_path', '', false);\n");
+	expect_refused(15, "SELECT pg_catalog.set_config('transaction_timeout', '5s', false);\n",
+		"sets transaction_timeout to '5s'");
+	/* Its value is not read where its name decides: a server without the
+	 * setting refuses any value. */
+	expect_refused(15, "SET transaction_timeout = 0, 1;\n", "sets transaction_timeout to 0, 1");
 }
 
 /* Settled (tsarc_psql_head_settled, where the plan stops reading) once a
@@ -246,6 +279,7 @@ int main(void)
 		cmocka_unit_test(timeout_left_out),
 		cmocka_unit_test(newer_target_untouched),
 		cmocka_unit_test(head_ends),
+		cmocka_unit_test(spellings),
 		cmocka_unit_test(settles_after_head),
 		cmocka_unit_test(refused_by_name),
 		cmocka_unit_test(lacks),
