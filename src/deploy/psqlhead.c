@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The longest head line judged: pg_dump's are under 80 bytes; a longer line
  * is of no form the head has, and ends it. */
@@ -51,16 +52,6 @@ struct tsarc_psql_head {
 	int overflow;            /* the line outgrew `line`: it ends the head */
 	char removed[160];
 };
-
-static const struct setting *find_setting(const char *name, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < NSETTINGS; i++)
-		if (strlen(SETTINGS[i].name) == n && !memcmp(SETTINGS[i].name, name, n))
-			return &SETTINGS[i];
-	return NULL;
-}
 
 int tsarc_psql_head_lacks(int dump, int server, char *buf, size_t size)
 {
@@ -114,8 +105,15 @@ static size_t span(const char *p, size_t n, const char *set)
 	return i;
 }
 
-#define NAME_CHARS "abcdefghijklmnopqrstuvwxyz_"
-#define WORD_CHARS NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"
+#define WORD_CHARS "abcdefghijklmnopqrstuvwxyz_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"
+#define IDENT_START "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+#define IDENT_CHARS IDENT_START "0123456789$"
+#define BLANKS " \t"
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
 
 /* A value of a head line at p[0..n): a word, or a quoted string without a
  * quote or backslash inside (read the same whatever
@@ -132,53 +130,127 @@ static size_t value_len(const char *p, size_t n)
 	return span(p, n, WORD_CHARS);
 }
 
-/* Whether p[0..n) is exactly "SET NAME = VALUE;": *name, *nlen and *value,
- * *vlen then say where they are. */
-static int set_line(const char *p, size_t n, const char **name, size_t *nlen,
-	const char **value, size_t *vlen)
+/* An identifier at p[0..n) as the server reads a setting's name: plain,
+ * or in double quotes without one inside; its length, 0 for none. */
+static size_t ident_len(const char *p, size_t n)
 {
-	size_t i = 4;
+	size_t i;
 
-	if (n < 4 || memcmp(p, "SET ", 4))
+	if (n && p[0] == '"') {
+		for (i = 1; i < n && p[i] != '"'; i++)
+			;
+		return i > 1 && i < n ? i + 1 : 0;
+	}
+	return n && p[0] && strchr(IDENT_START, p[0]) ? span(p, n, IDENT_CHARS) : 0;
+}
+
+/* A setting's name at p[0..n): an identifier, or two joined by a dot (an
+ * extension's setting); its length, 0 for none. */
+static size_t setting_name_len(const char *p, size_t n)
+{
+	size_t a = ident_len(p, n), b;
+
+	if (a && a < n && p[a] == '.' && (b = ident_len(p + a + 1, n - a - 1)))
+		return a + 1 + b;
+	return a;
+}
+
+/* Whether p[0..n) begins with keyword `kw` (any case) and blanks. */
+static size_t keyword(const char *p, size_t n, const char *kw)
+{
+	size_t k = strlen(kw), b;
+
+	if (n <= k || strncasecmp(p, kw, k) || !(b = span(p + k, n - k, BLANKS)))
 		return 0;
+	return k + b;
+}
+
+/* A SET of the head at p[0..n), in any of SQL's spellings of one setting's
+ * value: SET [SESSION | LOCAL] NAME {= | TO} ...; 0 for a line of another
+ * form. *name, *nlen: the name as written; *value, *vlen: the rest, from
+ * its first non-blank to the line's end; *whole: whether that rest is one
+ * value (value_len) and then only blanks and the ';' that ends the line,
+ * so that the next line begins between statements. */
+static int set_line(const char *p, size_t n, const char **name, size_t *nlen,
+	const char **value, size_t *vlen, int *whole)
+{
+	size_t i, k, b;
+
+	if (!(i = keyword(p, n, "SET")))
+		return 0;
+	if (((k = keyword(p + i, n - i, "SESSION")) || (k = keyword(p + i, n - i, "LOCAL"))) &&
+		setting_name_len(p + i + k, n - i - k))
+		i += k;
 	*name = p + i;
-	if (!(*nlen = span(p + i, n - i, NAME_CHARS)))
+	if (!(*nlen = setting_name_len(p + i, n - i)))
 		return 0;
 	i += *nlen;
-	if (n - i < 3 || memcmp(p + i, " = ", 3))
+	b = span(p + i, n - i, BLANKS);
+	if (i + b < n && p[i + b] == '=')
+		i += b + 1;
+	else if (b && (k = keyword(p + i + b, n - i - b, "TO")))
+		i += b + k;
+	else
+		return 0;
+	i += span(p + i, n - i, BLANKS);
+	*value = p + i;
+	*vlen = n - i;
+	k = value_len(p + i, n - i);
+	k += k ? span(p + i + k, n - i - k, BLANKS) : 0;
+	*whole = k && i + k + 1 == n && p[i + k] == ';';
+	return 1;
+}
+
+/* The name as the server looks it up: without its quotes, any case. */
+static const struct setting *find_setting(const char *name, size_t n)
+{
+	size_t i;
+
+	if (n >= 2 && name[0] == '"') {
+		name++;
+		n -= 2;
+	}
+	for (i = 0; i < NSETTINGS; i++)
+		if (strlen(SETTINGS[i].name) == n && !strncasecmp(SETTINGS[i].name, name, n))
+			return &SETTINGS[i];
+	return NULL;
+}
+
+/* Whether p[0..n) is exactly SELECT pg_catalog.set_config('NAME', VALUE,
+ * false|true); as pg_dump writes it for search_path: *name, *nlen,
+ * *value and *vlen then say where NAME and VALUE are. */
+static int set_config_line(const char *p, size_t n, const char **name, size_t *nlen,
+	const char **value, size_t *vlen)
+{
+	static const char start[] = "SELECT pg_catalog.set_config('";
+	size_t i = sizeof(start) - 1;
+
+	if (n < i || memcmp(p, start, i) || !(*nlen = span(p + i, n - i, IDENT_CHARS ".")))
+		return 0;
+	*name = p + i;
+	i += *nlen;
+	if (n - i < 3 || memcmp(p + i, "', ", 3))
 		return 0;
 	i += 3;
 	*value = p + i;
 	if (!(*vlen = value_len(p + i, n - i)))
 		return 0;
 	i += *vlen;
-	return i + 1 == n && p[i] == ';';
-}
-
-/* Whether p[0..n) is exactly SELECT pg_catalog.set_config('NAME', VALUE,
- * false|true); as pg_dump writes it for search_path. */
-static int set_config_line(const char *p, size_t n)
-{
-	static const char start[] = "SELECT pg_catalog.set_config('";
-	size_t i = sizeof(start) - 1, k;
-
-	if (n < i || memcmp(p, start, i) || !(k = span(p + i, n - i, NAME_CHARS)))
-		return 0;
-	i += k;
-	if (n - i < 3 || memcmp(p + i, "', ", 3))
-		return 0;
-	i += 3;
-	if (!(k = value_len(p + i, n - i)))
-		return 0;
-	i += k;
 	return (n - i == 9 && !memcmp(p + i, ", false);", 9)) ||
 		(n - i == 8 && !memcmp(p + i, ", true);", 8));
 }
 
-/* A SET of the head: 1 to remove it, 0 to keep it, or the refusal of a
- * setting the target does not have. */
+/* Whether value[0..n) turns a timeout off: 0, quoted or not. */
+static int is_zero(const char *value, size_t n)
+{
+	return (n == 1 && value[0] == '0') || (n == 3 && !memcmp(value, "'0'", 3));
+}
+
+/* A setting the head sets (`name` as written, to `value`; `whole`: the
+ * line is the whole statement): 1 to remove the line, 0 to keep it, or
+ * the refusal of a setting the target does not have. */
 static int judge_set(tsarc_psql_head *h, const char *name, size_t nlen, const char *value,
-	size_t vlen)
+	size_t vlen, int whole)
 {
 	const struct setting *st = find_setting(name, nlen);
 	char server[16];
@@ -191,8 +263,9 @@ static int judge_set(tsarc_psql_head *h, const char *name, size_t nlen, const ch
 		return tsarc_error_set(TSARC_EUNSUPPORTED, "the dump's head sets %.*s, a setting "
 			"of a newer pg_dump than this check knows, which a PostgreSQL %s server may "
 			"not have (the load would stop there): restore into a server of the major "
-			"version of the pg_dump that wrote it", (int)nlen, name, server);
-	if (!st->timeout || vlen != 1 || value[0] != '0')
+			"version of the pg_dump that wrote it", (int)(nlen > 64 ? 64 : nlen), name,
+			server);
+	if (!st->timeout || !whole || !is_zero(value, vlen))
 		return tsarc_error_set(TSARC_EUNSUPPORTED, "the dump's head sets %s to %.*s, a "
 			"setting a PostgreSQL %s server does not have (the load would stop there): "
 			"restore into a newer server", st->name, (int)(vlen > 64 ? 64 : vlen), value,
@@ -211,16 +284,30 @@ static int line_end(tsarc_psql_head *h, tsarc_buf *out)
 	size_t held = h->llen, n = held;
 	const char *p = h->line, *name, *value;
 	size_t nlen, vlen;
-	int rc = 0;
+	int rc = 0, whole;
 
 	h->llen = 0;
 	if (n && p[n - 1] == '\n')
 		n--;
-	if (set_line(p, n, &name, &nlen, &value, &vlen))
-		rc = judge_set(h, name, nlen, value, vlen);
-	else if (!(n == 0 || (n >= 2 && !memcmp(p, "--", 2)) || set_config_line(p, n) ||
-			 (n > 10 && !memcmp(p, "\\restrict ", 10))))
+	if (set_line(p, n, &name, &nlen, &value, &vlen, &whole)) {
+		/* Shown and judged without the ';' and the blanks around. */
+		while (vlen && is_blank(value[vlen - 1]))
+			vlen--;
+		if (whole && vlen && value[vlen - 1] == ';')
+			vlen--;
+		while (vlen && is_blank(value[vlen - 1]))
+			vlen--;
+		rc = judge_set(h, name, nlen, value, vlen, whole);
+		/* A value of another form may go on past this line: the head
+		 * ends with it. */
+		if (!whole)
+			h->in_head = 0;
+	} else if (set_config_line(p, n, &name, &nlen, &value, &vlen)) {
+		rc = judge_set(h, name, nlen, value, vlen, 1);
+	} else if (!(n == 0 || (n >= 2 && !memcmp(p, "--", 2)) ||
+			 (n > 10 && !memcmp(p, "\\restrict ", 10)))) {
 		h->in_head = 0;
+	}
 	if (rc < 0)
 		return rc;
 	return rc ? 0 : tsarc_buf_append(out, p, held);

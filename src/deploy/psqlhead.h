@@ -36,6 +36,15 @@
  * does); the first line of any other form ends the head, and it and all
  * after it pass as they are: nothing in a function body, COPY data or a
  * string is ever read. Any split of the input gives the same output.
+ *
+ * A SET is judged by its setting's name in any of SQL's spellings (SET
+ * LOCAL or SESSION, TO for =, any blanks, any case, a quoted or dotted
+ * name: the server looks names up case-insensitively), not by pg_dump's
+ * alone: one the target lacks stops the load whatever its spelling, and
+ * read as a line of another form it would end the head unjudged, found by
+ * the server after the steps before it had written. Where its value is
+ * not of the form above, or goes on past the line, the head ends after
+ * it (its name still judged); set_config's name is judged the same.
  */
 #include <stddef.h>
 
