@@ -268,6 +268,45 @@ restored_into() {
 	[ -z "$(ls -A "$WORK/tmp")" ] || fail "$3: files left in TMPDIR: $(ls -la "$WORK/tmp")"
 }
 
+# valkey_swapped BIN SNAP SRC_KEYS NAME VERSION RDB_VERSION: the RDB
+# backup SNAP (of a server holding SRC_KEYS, and fill's function library)
+# swapped into the Valkey NAME (redis_up NAME with REDIS_SERVER=
+# BIN/valkey-server; BIN holds its valkey-check-rdb too, first in PATH as
+# if installed here), which holds a key of its own. The plan says the
+# server, whose version matches VERSION (a grep pattern: 8\.1), reads
+# RDB_VERSION; the step reads the RDB with valkey-check-rdb, counts its
+# keys and restarts the server with valkey-server: the same Valkey then
+# holds the source's keys and functions.
+valkey_swapped() {
+	local bin=$1 snap=$2 keys=$3 name=$4 ver=$5 rdbver=$6 port_var port word
+	port_var=PORT_$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')
+	port=${!port_var}
+	rcli "$port" SET own:key 1 >/dev/null
+	rcli "$port" SAVE >/dev/null || fail "SAVE"
+	redis_deployment "$name" "redis://127.0.0.1:$port/0" default "$ADMIN_PW" \
+		"{\"mode\": \"rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 70,
+		\"config_file\": \"$WORK/redis-$name/redis.conf\"}}"
+	PATH=$bin:$PATH "$TSARC" restore "$snap" --config "$WORK/$name/config.json" --repo "$REPO" \
+		--dry-run --json > "$WORK/$name-plan.json" 2> "$WORK/$name-plan.err" ||
+		fail "the swap's plan: $(cat "$WORK/$name-plan.err")"
+	word="\"redis_rdb_version\":[[:space:]]*\"version $rdbver, which Valkey $ver\.[0-9.]* at 127.0.0.1:$port reads"
+	grep -q "$word" "$WORK/$name-plan.json" ||
+		fail "the swap's plan does not say Valkey $ver reads version $rdbver: $(cat "$WORK/$name-plan.json")"
+	PATH=$bin:$PATH "$TSARC" restore "$snap" --config "$WORK/$name/config.json" --repo "$REPO" --json \
+		> "$WORK/$name.json" 2> "$WORK/$name.err" ||
+		fail "the swap: $(cat "$WORK/$name.err") $(cat "$WORK/$name.json")"
+	rcli "$port" INFO server | grep -q "^valkey_version:$ver\." ||
+		fail "after the swap the server is not Valkey $ver: $(rcli "$port" INFO server | grep -e _version -e executable)"
+	grep -q "RDB of [0-9]* bytes loaded into" "$WORK/$name.json" || fail "the swap's note: $(cat "$WORK/$name.json")"
+	# Read first by valkey-check-rdb, whose count of keys the server's
+	# rdb_last_load_keys_loaded was compared with.
+	grep -q -e "not read before the swap" -e "not counted against" "$WORK/$name.json" &&
+		fail "the RDB was not checked, or its keys not counted: $(cat "$WORK/$name.json")"
+	keys_dump "$port" > "$WORK/$name.keys"
+	diff "$keys" "$WORK/$name.keys" > "$WORK/$name.diff" || fail "swapped: keys differ: $(head -5 "$WORK/$name.diff")"
+	[ "$(rcli "$port" FCALL tsarc_answer 0)" = 42 ] || fail "swapped: the functions are not there"
+}
+
 # zip_server NAME: a server as redis_up makes it, holding 1000 values of
 # 4 kB of one repeated byte: some 6 MB in memory, an RDB of some 67 kB (its
 # LZF shrinks them), far less than the data set its size suggests.

@@ -28,7 +28,9 @@
 # made by ci/test.sh) writes an RDB of another magic, "VALKEY080", and
 # payloads of version 80: its backups are restored into a Valkey 9, through
 # a private valkey-server 9 for the RDB, and into a Valkey 8 rewritten to
-# version 11; its RDB where no server of this host reads it is refused.
+# version 11; its RDB where no server of this host reads it is refused,
+# and swapped into a Valkey 9 (read by its valkey-check-rdb, restarted by
+# its valkey-server), the plan saying the server reads version 80.
 . "$(dirname "$0")/lib.sh"
 
 command -v valkey-server >/dev/null || {
@@ -133,14 +135,13 @@ diff -q "$WORK/vdst.keys" "$WORK/vdst.after" >/dev/null || fail "without valkey-
 
 valkey9() {
 	info "Valkey 9: an RDB of magic VALKEY080 and payloads of version 80"
-	# valkey-server 9 of the root, as if installed here: the source, and
-	# the private server where it is first in PATH.
-	mkdir "$WORK/v9bin"
-	printf '#!/bin/sh\nexec sh %s %s valkey-server "$@"\n' "$TOP/tests/tools/in_root.sh" \
-		"$TSARC_TEST_VALKEY9_ROOT" > "$WORK/v9bin/valkey-server"
-	chmod +x "$WORK/v9bin/valkey-server"
+	# valkey-server 9 and valkey-check-rdb of the root, as if installed
+	# here: the source, the private server where it is first in PATH, and
+	# the swap's checker (run in the server's data folder: --here).
+	root_tools "$WORK/v9bin" "$TSARC_TEST_VALKEY9_ROOT" valkey-server valkey-check-rdb:--here
 	REDIS_SERVER=$WORK/v9bin/valkey-server redis_up v9
 	REDIS_SERVER=$WORK/v9bin/valkey-server redis_up v9dst
+	REDIS_SERVER=$WORK/v9bin/valkey-server redis_up v9swap
 	rcli "$PORT_V9" INFO server | grep -q '^valkey_version:9\.' || fail "v9 is not a Valkey 9"
 	fill "$PORT_V9"
 	keys_dump "$PORT_V9" > "$WORK/v9.keys"
@@ -176,6 +177,9 @@ valkey9() {
 	restored "$V9_LOGICAL" "$WORK/v9.keys" "Valkey 9 logical into Valkey 9" v9-dst "$PORT_V9DST"
 	PATH=$WORK/v9bin:$PATH restored "$V9_RDB" "$WORK/v9.keys" "Valkey 9 RDB into Valkey 9" v9-dst "$PORT_V9DST"
 	grep -q "private redis-server" "$WORK/restore.json" || fail "Valkey 9: not the private server: $(cat "$WORK/restore.json")"
+
+	info "Valkey 9's RDB (VALKEY080) swapped into a Valkey 9: read by its valkey-check-rdb, restarted by its valkey-server"
+	valkey_swapped "$WORK/v9bin" "$V9_RDB" "$WORK/v9.keys" v9swap 9 80
 }
 redis8() {
 	info "Redis 8 (Debian 13's, the image's) as the private server: its payloads are version 12"

@@ -94,27 +94,7 @@ restored "$LOGICAL" "Valkey 8.1 logical into Redis 7.0" r70 "$PORT_R70" 10
 restored "$RDB" "Valkey 8.1 RDB into Redis 7.0" r70 "$PORT_R70" 10
 
 info "Valkey 8.1's RDB swapped into a Valkey 8.1 here: read by valkey-check-rdb, restarted by valkey-server"
-rcli "$PORT_SWAP" SET own:key 1 >/dev/null
-rcli "$PORT_SWAP" SAVE >/dev/null || fail "SAVE"
-deployment swap "$PORT_SWAP" default "$ADMIN_PW" \
-	"{\"mode\": \"rdb\", \"restore\": {\"action\": \"redis-rdb\", \"order\": 70, \"config_file\": \"$WORK/redis-swap/redis.conf\"}}"
-PATH=$V81BIN:$PATH "$TSARC" restore "$RDB" --config "$WORK/swap/config.json" --repo "$REPO" --dry-run --json \
-	> "$WORK/swap-plan.json" 2> "$WORK/swap-plan.err" || fail "the swap's plan: $(cat "$WORK/swap-plan.err")"
-PLAN_WORD="\"redis_rdb_version\":[[:space:]]*\"version 11, which Valkey 8\.1\.[0-9]* at 127.0.0.1:$PORT_SWAP reads"
-grep -q "$PLAN_WORD" "$WORK/swap-plan.json" ||
-	fail "the swap's plan does not say Valkey 8.1 reads version 11: $(cat "$WORK/swap-plan.json")"
-PATH=$V81BIN:$PATH "$TSARC" restore "$RDB" --config "$WORK/swap/config.json" --repo "$REPO" --json \
-	> "$WORK/swap.json" 2> "$WORK/swap.err" || fail "the swap: $(cat "$WORK/swap.err") $(cat "$WORK/swap.json")"
-rcli "$PORT_SWAP" INFO server | grep -q '^valkey_version:8\.1\.' ||
-	fail "after the swap the server is not Valkey 8.1: $(rcli "$PORT_SWAP" INFO server | grep -e _version -e executable)"
-grep -q "RDB of [0-9]* bytes loaded into" "$WORK/swap.json" || fail "the swap's note: $(cat "$WORK/swap.json")"
-# Read first by valkey-check-rdb, whose count of keys the server's
-# rdb_last_load_keys_loaded (Valkey 8.1 says it) was compared with.
-grep -q -e "not read before the swap" -e "not counted against" "$WORK/swap.json" &&
-	fail "the RDB was not checked, or its keys not counted: $(cat "$WORK/swap.json")"
-keys_dump "$PORT_SWAP" > "$WORK/swap.keys"
-diff "$WORK/src.keys" "$WORK/swap.keys" > "$WORK/swap.diff" || fail "swapped: keys differ: $(head -5 "$WORK/swap.diff")"
-[ "$(rcli "$PORT_SWAP" FCALL tsarc_answer 0)" = 42 ] || fail "swapped: the functions are not there"
+valkey_swapped "$V81BIN" "$RDB" "$WORK/src.keys" swap "8\\.1" 11
 
 info "a start_command valkey-server FILE --appendonly yes: read as redis-server's, refused untouched"
 CONF=$WORK/redis-swap/redis.conf
