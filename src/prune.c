@@ -79,11 +79,22 @@ static int remove_temporaries(tsarc_repo *repo, tsarc_lock *lock, tsarc_prune_re
 	return rc;
 }
 
-static int prune_format2(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_unused,
-	tsarc_prune_result *res)
+/* Whether `id` is one of the snapshots a prune counts as gone. */
+static int is_forgotten(const char *id, const char *const *forgotten, size_t nforgotten)
+{
+	size_t i;
+
+	for (i = 0; i < nforgotten; i++)
+		if (!strcmp(id, forgotten[i]))
+			return 1;
+	return 0;
+}
+
+static int prune_format2(tsarc_repo *repo, tsarc_lock *lock, const char *const *forgotten,
+	size_t nforgotten, int dry_run, unsigned max_unused, tsarc_prune_result *res)
 {
 	char **ids = NULL;
-	size_t n = 0;
+	size_t n = 0, i, m;
 	int rc;
 
 	if ((rc = tsarc_snapshot_list_ids(repo, &ids, &n))) {
@@ -91,6 +102,14 @@ static int prune_format2(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsign
 				   "needs (run 'tsarc check')");
 		return rc;
 	}
+	for (i = 0, m = 0; i < n; i++) {
+		if (is_forgotten(ids[i], forgotten, nforgotten)) {
+			free(ids[i]);
+			continue;
+		}
+		ids[m++] = ids[i];
+	}
+	n = m;
 	if (!dry_run && (rc = remove_temporaries(repo, lock, res)))
 		goto done;
 	rc = tsarc_prune_packs(repo, lock, ids, n, dry_run, max_unused, res);
@@ -154,6 +173,12 @@ static int refuse_unmarked(tsarc_repo *repo)
 int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_unused,
 	tsarc_prune_result *res)
 {
+	return tsarc_prune_after(repo, lock, NULL, 0, dry_run, max_unused, res);
+}
+
+int tsarc_prune_after(tsarc_repo *repo, tsarc_lock *lock, const char *const *forgotten,
+	size_t nforgotten, int dry_run, unsigned max_unused, tsarc_prune_result *res)
+{
 	tsarc_snapshot **snaps = NULL;
 	const char *batch[DELETE_BATCH];
 	tsarc_purge_tally kept = {0, 0, 0}, swept = {0, 0, 0};
@@ -170,7 +195,7 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_un
 	/* Its data objects are packs: freed a pack at a time, the snapshots
 	 * read one at a time. */
 	if (repo->version >= 2)
-		return prune_format2(repo, lock, dry_run, max_unused, res);
+		return prune_format2(repo, lock, forgotten, nforgotten, dry_run, max_unused, res);
 	/* Format 1 (each chunk its own object) holds every id the snapshots
 	 * need in memory. No on_error handler: one unreadable snapshot stops the prune. */
 	if ((rc = tsarc_snapshot_load_all(repo, &snaps, &n, NULL, NULL))) {
@@ -178,15 +203,18 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_un
 				   "needs (run 'tsarc check')");
 		return rc;
 	}
-	res->snapshots = n;
 	if ((rc = tsarc_chunkset_new(&sw.referenced)))
 		goto done;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (is_forgotten(snaps[i]->id, forgotten, nforgotten))
+			continue;
+		res->snapshots++;
 		for (s = 0; s < snaps[i]->nstreams; s++)
 			for (k = 0; k < snaps[i]->streams[s].nchunks; k++)
 				if ((rc = tsarc_chunkset_claim(sw.referenced,
 					     snaps[i]->streams[s].chunks[k].id, 0, &added)))
 					goto done;
+	}
 	res->chunks_referenced = tsarc_chunkset_count(sw.referenced);
 	if (!dry_run && (rc = remove_temporaries(repo, lock, res)))
 		goto done;

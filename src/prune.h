@@ -70,6 +70,16 @@ typedef struct tsarc_prune_result {
 int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_unused,
 	tsarc_prune_result *res);
 
+/*
+ * tsarc_prune as it will run once the snapshots `forgotten` (ids) are
+ * gone: what only they need counts as unused. For the dry run of
+ * `forget --prune`, which removes nothing, so that its prune says what
+ * the prune after the real forget does; before, it counted them as live
+ * and said that nothing they held would be freed.
+ */
+int tsarc_prune_after(tsarc_repo *repo, tsarc_lock *lock, const char *const *forgotten,
+	size_t nforgotten, int dry_run, unsigned max_unused, tsarc_prune_result *res);
+
 /* The format-2 part of tsarc_prune, given the snapshots listed: each is
  * read in turn for the chunks it needs (in bounded memory: prune_pack.h). */
 int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, char **snapshots, size_t nsnapshots,

@@ -4,6 +4,7 @@
 #include "lock.h"
 #include "objlock.h"
 #include "forgotten.h"
+#include "grow.h"
 #include "prune.h"
 #include "retention.h"
 #include "snapshot.h"
@@ -93,7 +94,8 @@ static const cli_option FORGET_OPTIONS[] = {
 		"for one group (default: host,source)", CLI_STRING,
 		offsetof(forget_state, group_by)},
 	{"dry-run", 'n', NULL, "show what would be removed; remove nothing (takes\n"
-		"only a shared lock, so running backups go on)",
+		"only a shared lock, so running backups go on); with\n"
+		"--prune, what the prune after the removal would free",
 		CLI_FLAG, offsetof(forget_state, dry_run)},
 	{"prune", 10, NULL, "run prune afterwards", CLI_FLAG, offsetof(forget_state, prune)},
 	{"max-unused", 11, "N%", "with --prune: see 'tsarc prune --help'", CLI_OWN, 0},
@@ -463,11 +465,14 @@ static void print_pack_figures(const tsarc_prune_result *r, int dry_run, unsigne
 	printf("\n");
 }
 
-static int run_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_unused,
-	int json, cJSON *doc)
+/* `gone`: the snapshots a dry run of forget would have removed, which its
+ * prune counts as gone. */
+static int run_prune(tsarc_repo *repo, tsarc_lock *lock, const tsarc_strv *gone, int dry_run,
+	unsigned max_unused, int json, cJSON *doc)
 {
 	tsarc_prune_result res;
-	int rc = tsarc_prune(repo, lock, dry_run, max_unused, &res);
+	int rc = tsarc_prune_after(repo, lock, (const char *const *)gone->v, gone->n, dry_run,
+		max_unused, &res);
 	char freed[32];
 
 	if (rc)
@@ -581,6 +586,7 @@ int cmd_forget(int argc, char **argv)
 	int rc, explicit_ids;
 	cJSON *doc = NULL, *groups = NULL;
 	damaged_set damaged = {NULL, 0};
+	tsarc_strv gone = {NULL, 0, 0}; /* a dry run's: what it would remove */
 	char *emptied = NULL; /* the first group the policy would keep nothing of */
 	size_t nemptied = 0;
 	int undo_emptied = 0; /* and the undo group (tsarc_snapshot_is_undo) */
@@ -653,6 +659,8 @@ int cmd_forget(int argc, char **argv)
 			if (!c.json)
 				printf("remove damaged snapshot %.12s\n", id);
 			if (!s.dry_run && (rc = remove_snapshot(repo, id, c.json, doc)))
+				goto done;
+			if (s.dry_run && (rc = tsarc_strv_push(&gone.v, &gone.n, &gone.cap, 16, id)))
 				goto done;
 			removed++;
 		}
@@ -758,8 +766,13 @@ int cmd_forget(int argc, char **argv)
 			removed++;
 		}
 	} else {
-		for (i = 0; i < n; i++)
-			removed += !reasons[i];
+		for (i = 0; i < n; i++) {
+			if (reasons[i])
+				continue;
+			if ((rc = tsarc_strv_push(&gone.v, &gone.n, &gone.cap, 16, snaps[i]->id)))
+				goto done;
+			removed++;
+		}
 	}
 	rc = 0;
 	if (!s.dry_run) {
@@ -773,7 +786,7 @@ int cmd_forget(int argc, char **argv)
 	if (!c.json)
 		printf("%s%zu snapshot%s removed\n", s.dry_run ? "[dry run] would have " : "",
 			removed, removed == 1 ? "" : "s");
-	if (s.prune && (rc = run_prune(repo, lock, s.dry_run, s.max_unused, c.json, doc)))
+	if (s.prune && (rc = run_prune(repo, lock, &gone, s.dry_run, s.max_unused, c.json, doc)))
 		goto done;
 	if (c.json) {
 		rc = cli_print_json(doc);
@@ -786,6 +799,7 @@ done:
 			cJSON_free(keys[i]);
 	free(keys);
 	free(reasons);
+	tsarc_store_names_free(gone.v, gone.n);
 	tsarc_snapshot_array_free(snaps, n);
 	return cli_end(repo, lock, rc);
 }
@@ -834,6 +848,7 @@ int cmd_prune(int argc, char **argv)
 	static const cli_command cmd = {"prune", PRUNE_HELP, PRUNE_OPTIONS, prune_option, 0,
 		NULL};
 	prune_state s = {0, TSARC_PRUNE_MAX_UNUSED_DEFAULT};
+	const tsarc_strv none = {NULL, 0, 0};
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;
 	cJSON *doc = NULL;
@@ -847,7 +862,7 @@ int cmd_prune(int argc, char **argv)
 	if ((rc = tsarc_lock_acquire(&lock, repo, !s.dry_run)))
 		goto done;
 	doc = cJSON_CreateObject();
-	if ((rc = run_prune(repo, lock, s.dry_run, s.max_unused, c.json, doc)))
+	if ((rc = run_prune(repo, lock, &none, s.dry_run, s.max_unused, c.json, doc)))
 		goto done;
 	if (c.json) {
 		rc = cli_print_json(cJSON_DetachItemFromObject(doc, "prune"));

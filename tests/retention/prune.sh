@@ -18,7 +18,7 @@ set +e
 t forget >/dev/null 2>&1; rc=$?
 set -e
 [ $rc -eq 2 ] || fail "forget without a policy: exit $rc, want 2"
-t forget --keep-last 1 --dry-run --prune >/dev/null
+t forget --keep-last 1 --dry-run --prune --json >"$work/forget-dry.json"
 [ "$(t snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 3 ] ||
 	fail "dry run removed snapshots"
 
@@ -32,6 +32,16 @@ assert len(g) == 1 and len(g[0]["keep"]) == 1 and len(g[0]["remove"]) == 2, g
 assert g[0]["keep"][0]["reasons"] == ["last"], g[0]["keep"]
 assert doc["removed"] == 2 and doc["prune"]["chunks_removed"] > 0, doc
 assert doc["prune"]["bytes_removed"] > 0
+PY
+# The dry run's prune counted the snapshots its forget would remove as
+# gone, as the real run's prune finds them: the same figures.
+python3 - "$work/forget-dry.json" "$work/forget.json" <<'PY' || fail "forget --dry-run --prune did not preview the prune that followed the forget"
+import json, sys
+dry, real = (json.load(open(f))["prune"] for f in sys.argv[1:3])
+keys = ["snapshots", "chunks_referenced", "chunks_removed", "bytes_removed", "packs_deleted",
+        "packs_repacked", "packs_written"]
+bad = [k + ": dry run " + str(dry[k]) + ", real " + str(real[k]) for k in keys if dry[k] != real[k]]
+assert not bad, "; ".join(bad)
 PY
 after=$(du -sb "$work/repo/data" | cut -f1)
 [ "$after" -lt "$before" ] || fail "prune did not shrink data/ ($before -> $after)"

@@ -2,7 +2,9 @@
  * prune (src/prune.c) through a store that counts every call
  * (tests/store/counting_store.c): it deletes exactly the chunks no
  * snapshot refers to, in one batched call, after listing data/ once and
- * without reading any chunk; a dry run deletes nothing; what is kept still
+ * without reading any chunk; a dry run deletes nothing, and one that counts
+ * a snapshot as forgotten (forget --dry-run --prune) finds what the prune
+ * after its removal does; what is kept still
  * restores byte-identical; a second prune finds nothing to do. On a
  * folder (either format), the temporary files a killed run left (".tmp-"
  * in any object folder) that are older than the oldest live lock go with
@@ -146,6 +148,24 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 	/* Both the shared and the doomed part are not empty, or the test
 	 * would prove nothing. */
 	assert_true(ndoomed > 2 && ndoomed < na - 2);
+
+	/* The dry run of a forget of a (forget --dry-run --prune): its prune
+	 * counts a as gone, a's manifest still there, and removes nothing. */
+	{
+		const char *gone[] = {ida};
+		tsarc_lock *lock = NULL;
+
+		counting_store_reset(cnt);
+		assert_int_equal(tsarc_lock_acquire(&lock, repo, 0), 0);
+		assert_int_equal(tsarc_prune_after(repo, lock, gone, 1, 1,
+					 TSARC_PRUNE_MAX_UNUSED_DEFAULT, &res), 0);
+		assert_int_equal(tsarc_lock_release(lock), 0);
+		assert_int_equal(res.snapshots, 1);
+		assert_int_equal(res.chunks_referenced, nb);
+		assert_int_equal(res.chunks_removed, ndoomed);
+		assert_int_equal(counting_store_calls(cnt, COUNT_REMOVE_MANY, TSARC_OBJ_DATA), 0);
+		assert_int_equal(counting_store_calls(cnt, COUNT_REMOVED, TSARC_OBJ_SNAPSHOT), 0);
+	}
 
 	/* a is forgotten: its manifest goes, its chunks stay until prune. */
 	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_SNAPSHOT, ida), 0);
