@@ -82,6 +82,23 @@ int tsarc_objlock_prepare(tsarc_store *store, const tsarc_retention *r, int befo
 	return 0;
 }
 
+int tsarc_objlock_refuse_unasked(tsarc_store *store)
+{
+	int enabled = 0;
+
+	if (tsarc_store_retention_enabled(store, &enabled)) {
+		tsarc_error_clear();
+		return 0;
+	}
+	if (!enabled)
+		return 0;
+	return tsarc_error_set(TSARC_ECONFIG,
+		"%s has Object Lock on: give 'tsarc init --object-lock DAYS' (see "
+		"docs/object-lock.md), or use a bucket without it; a repository without "
+		"Object Lock there could not delete what it removes (the bucket keeps every "
+		"version, and may retain it)", tsarc_store_describe(store));
+}
+
 /* ---- extend ---- */
 
 typedef struct needed {

@@ -38,6 +38,18 @@ int tsarc_objlock_from_json(const struct cJSON *config, tsarc_retention *out);
  */
 int tsarc_objlock_prepare(tsarc_store *store, const tsarc_retention *r, int before_create);
 
+/*
+ * At init without Object Lock: a bucket that has it on is refused
+ * (TSARC_ECONFIG, naming --object-lock). Such a bucket keeps every version
+ * and may retain each one (its default retention, which can be added at
+ * any time): a repository without Object Lock would only hide what forget
+ * and prune remove there, and no prune would ever delete it, while they
+ * said it was deleted or would be. A store without Object Lock, or one
+ * that will not say (the request denied, unknown to the server), passes:
+ * the check is not worth failing an init that worked before.
+ */
+int tsarc_objlock_refuse_unasked(tsarc_store *store);
+
 /* The retain-until date a write at `now` gets. */
 int64_t tsarc_objlock_until(const tsarc_retention *r, int64_t now);
 

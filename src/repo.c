@@ -950,6 +950,8 @@ int tsarc_repo_init(tsarc_repo **out, tsarc_store *store, const char *password,
 	if (listed || hidden)
 		return config_missing(store, listed, hidden, TSARC_EEXISTS, "init refuses",
 			": init a new one elsewhere");
+	if (!opts->retention.mode && (rc = tsarc_objlock_refuse_unasked(store)))
+		return rc;
 	if (!(repo = repo_alloc(store)))
 		return TSARC_ENOMEM;
 	repo->version = opts->format ? opts->format : TSARC_FORMAT_VERSION;

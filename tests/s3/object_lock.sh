@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # S3 Object Lock on the real Ceph RGW (docs/object-lock.md): init makes the
-# bucket with Object Lock, refuses a bucket without it; every object but
-# locks carries a retention; with the repository's own credentials
+# bucket with Object Lock, refuses a bucket without it (and, without
+# --object-lock, one with it); every object but locks carries a
+# retention; with the repository's own credentials
 # (tests/s3/attacker.py, botocore) a locked version cannot be deleted or
 # shortened, an overwrite adds a version and a plain DELETE a marker while
 # the locked versions stay, and untouched backups still restore;
@@ -31,6 +32,13 @@ expect_err "has no Object Lock" "init on a bucket without Object Lock"
 t init --repo "$WORK/local" --object-lock 3
 [ "$RC" -ne 0 ] || fail "init --object-lock on a folder succeeded"
 expect_err "no Object Lock" "init --object-lock on a folder"
+# And the other way: a repository without Object Lock in a bucket with it
+# would only hide what forget and prune remove (every version stays, and
+# the bucket may retain it), for ever. Refused, nothing written.
+t init --repo "$BASE/$BUCKET/plain" --kdf-memory 4
+expect_rc 2 "init without --object-lock in a bucket with Object Lock"
+expect_err "has Object Lock on: give 'tsarc init --object-lock DAYS'" "init without --object-lock"
+[ -z "$($ATT versions "$BUCKET" plain/)" ] || fail "the refused init left objects behind"
 
 # --- every object but locks is written with a retention ---
 backup_gen "$R" db.sql 3M --seed 1
