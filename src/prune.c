@@ -155,16 +155,20 @@ static int batch_purged(const char *name, int64_t kept_until, void *payload)
  * Under Object Lock, a hidden snapshot that tsarc's forget did not mark
  * (forgotten.h) was hidden by someone else: what it needs is not known
  * (it is not listed), so freeing what no listed snapshot needs could
- * free its data. Prune refuses, as with a snapshot it cannot read.
+ * free its data. Prune refuses, as with a snapshot it cannot read; not
+ * for one of `forgotten`, which the forget this prune previews marks.
  */
-static int refuse_unmarked(tsarc_repo *repo)
+static int refuse_unmarked(tsarc_repo *repo, const char *const *forgotten, size_t nforgotten)
 {
 	char **ids = NULL;
-	size_t n = 0;
+	size_t n = 0, i, left = 0, first = 0;
 	int rc = tsarc_forgotten_unmarked(repo, &ids, &n);
 
-	if (!rc && n)
-		rc = tsarc_forgotten_unmarked_error(ids[0], n,
+	for (i = 0; !rc && i < n; i++)
+		if (!is_forgotten(ids[i], forgotten, nforgotten) && !left++)
+			first = i;
+	if (!rc && left)
+		rc = tsarc_forgotten_unmarked_error(ids[first], left,
 			"prune deletes nothing while it is so, as what it needs is not known");
 	tsarc_snapshot_ids_free(ids, n);
 	return rc;
@@ -190,7 +194,7 @@ int tsarc_prune_after(tsarc_repo *repo, tsarc_lock *lock, const char *const *for
 	memset(res, 0, sizeof(*res));
 	memset(&sw, 0, sizeof(sw));
 	sw.res = res;
-	if ((rc = refuse_unmarked(repo)))
+	if ((rc = refuse_unmarked(repo, forgotten, nforgotten)))
 		return rc;
 	/* Its data objects are packs: freed a pack at a time, the snapshots
 	 * read one at a time. */

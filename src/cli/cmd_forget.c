@@ -642,6 +642,9 @@ int cmd_forget(int argc, char **argv)
 					goto done;
 				if (!s.dry_run && (rc = remove_snapshot(repo, id, c.json, doc)))
 					goto done;
+				if (s.dry_run &&
+					(rc = tsarc_strv_push(&gone.v, &gone.n, &gone.cap, 16, id)))
+					goto done;
 				if (!c.json)
 					printf("hidden snapshot %.12s (no forget of tsarc's hid it) %s\n",
 						id, s.dry_run ? "would be marked forgotten"

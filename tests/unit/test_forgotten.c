@@ -12,8 +12,9 @@
  * snapshot and every data object, listed or hidden; a junk mark, or
  * another snapshot's mark copied under its name, changes nothing; the
  * sweep never deletes it, even past its date, while the forgotten one and
- * its mark go; check reports it; `forget` of its id (the operator's confirmation) marks it,
- * and then both run clean.
+ * its mark go; check reports it; the dry run of the prune after `forget`
+ * of its id counts it as gone; `forget` of its id (the operator's
+ * confirmation) marks it, and then both run clean.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -119,6 +120,21 @@ static void test_a_snapshot_hidden_by_another_hand(void **state)
 		assert_non_null(strstr(tsarc_error_last()->message, "tsarc forget"));
 		assert_int_equal(listed_count(L.st, TSARC_OBJ_DATA), all.n);
 		assert_int_equal(listed_count(L.inner, TSARC_OBJ_DATA), all.n);
+		/* The dry run of the forget that confirms it (forget ID --dry-run
+		 * --prune) counts it as gone, as the prune after the real one
+		 * finds it marked: no refusal, and nothing hidden or deleted. */
+		{
+			const char *gone[1] = {ida};
+			tsarc_prune_result pres;
+			tsarc_lock *lk = NULL;
+
+			assert_int_equal(tsarc_lock_acquire(&lk, L.repo, 0), 0);
+			assert_int_equal(tsarc_prune_after(L.repo, lk, gone, 1, 1,
+						 TSARC_PRUNE_MAX_UNUSED_DEFAULT, &pres), 0);
+			assert_int_equal(tsarc_lock_release(lk), 0);
+			assert_int_equal(pres.snapshots, 1);
+			assert_int_equal(listed_count(L.st, TSARC_OBJ_DATA), all.n);
+		}
 
 		/* extend-retention fails, naming it, after it extended a and every
 		 * data object (what a needs is not known). */
