@@ -194,6 +194,10 @@ int tsarc_prune_after(tsarc_repo *repo, tsarc_lock *lock, const char *const *for
 	memset(res, 0, sizeof(*res));
 	memset(&sw, 0, sizeof(sw));
 	sw.res = res;
+	/* A real run would delete what those still listed need. */
+	if (nforgotten && !dry_run)
+		return tsarc_error_set(TSARC_EINVAL,
+			"prune counts snapshots as forgotten in a dry run only");
 	if ((rc = refuse_unmarked(repo, forgotten, nforgotten)))
 		return rc;
 	/* Its data objects are packs: freed a pack at a time, the snapshots

@@ -75,7 +75,9 @@ int tsarc_prune(tsarc_repo *repo, tsarc_lock *lock, int dry_run, unsigned max_un
  * gone: what only they need counts as unused. For the dry run of
  * `forget --prune`, which removes nothing, so that its prune says what
  * the prune after the real forget does; before, it counted them as live
- * and said that nothing they held would be freed.
+ * and said that nothing they held would be freed. With dry_run only
+ * (TSARC_EINVAL otherwise): a real run would delete what they, still
+ * listed, need.
  */
 int tsarc_prune_after(tsarc_repo *repo, tsarc_lock *lock, const char *const *forgotten,
 	size_t nforgotten, int dry_run, unsigned max_unused, tsarc_prune_result *res);

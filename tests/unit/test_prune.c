@@ -165,6 +165,12 @@ static void test_prune_deletes_exactly_the_unreferenced(void **state)
 		assert_int_equal(res.chunks_removed, ndoomed);
 		assert_int_equal(counting_store_calls(cnt, COUNT_REMOVE_MANY, TSARC_OBJ_DATA), 0);
 		assert_int_equal(counting_store_calls(cnt, COUNT_REMOVED, TSARC_OBJ_SNAPSHOT), 0);
+		/* Never in a real run, which would delete what a still needs. */
+		assert_int_equal(tsarc_lock_acquire(&lock, repo, 1), 0);
+		assert_int_equal(tsarc_prune_after(repo, lock, gone, 1, 0,
+					 TSARC_PRUNE_MAX_UNUSED_DEFAULT, &res), TSARC_EINVAL);
+		assert_int_equal(tsarc_lock_release(lock), 0);
+		assert_int_equal(counting_store_calls(cnt, COUNT_REMOVE_MANY, TSARC_OBJ_DATA), 0);
 	}
 
 	/* a is forgotten: its manifest goes, its chunks stay until prune. */
