@@ -180,10 +180,27 @@ print([s for s in d["streams"] if s["name"] == "system-redis.rdb"][0]["meta"].ge
 [ "$read_from" = "replica 127.0.0.1:$PORT_REPLICA" ] || fail "SENTINEL_ROLE slave: read from $read_from, not the replica"
 rcli "$PORT_MASTER" SET written:after 1 >/dev/null
 sentinel_deployment swrite restorer
-"$TSARC" restore "$SNAP" --config "$WORK/swrite/config.json" --repo "$WORK/repo" --dry-run --json > "$WORK/splan.json" 2>&1 ||
+# Another resources folder: a migration, whose target (the Sentinel group's
+# master) is the server the backup read (its replica): the snapshot's own
+# source, refused unless --allow-source-target, by the plan and the run.
+# Before, only a recorded host and port was compared, which a stream read
+# through Sentinel has none of: the master was emptied and loaded.
+keys_dump "$PORT_MASTER" > "$WORK/master.refused"
+for dry in --dry-run ""; do
+	"$TSARC" restore "$SNAP" --config "$WORK/swrite/config.json" --repo "$WORK/repo" $dry \
+		> /dev/null 2> "$WORK/ssrc.err" && fail "a migration into the snapshot's own source was admitted ($dry)"
+	grep -q "system-redis: .* is the snapshot's source" "$WORK/ssrc.err" || fail "$(cat "$WORK/ssrc.err")"
+done
+keys_dump "$PORT_MASTER" | diff "$WORK/master.refused" - >/dev/null || fail "the refused restore wrote into the master"
+"$TSARC" restore "$SNAP" --config "$WORK/swrite/config.json" --repo "$WORK/repo" --allow-source-target --dry-run --json > "$WORK/splan.json" 2>&1 ||
 	fail "plan: $(cat "$WORK/splan.json")"
 grep -q "SENTINEL_ROLE is slave: the restore writes to the master" "$WORK/splan.json" || fail "the plan does not say where it writes: $(cat "$WORK/splan.json")"
-"$TSARC" restore "$SNAP" --config "$WORK/swrite/config.json" --repo "$WORK/repo" --json > "$WORK/sr.json" 2> "$WORK/sr.err" ||
+# The source, read through the Sentinel, as the backup said it (before: "localhost").
+python3 -c 'import json,sys
+s = [s for s in json.load(open(sys.argv[1]))["steps"] if s["component"] == "system-redis"][0]
+sys.exit(not s["plan"]["snapshot_source"]["text"].startswith("the master of Sentinel group mymaster"))' \
+	"$WORK/splan.json" || fail "the plan does not name the snapshot's source: $(cat "$WORK/splan.json")"
+"$TSARC" restore "$SNAP" --config "$WORK/swrite/config.json" --repo "$WORK/repo" --allow-source-target --json > "$WORK/sr.json" 2> "$WORK/sr.err" ||
 	fail "restore through Sentinel: $(cat "$WORK/sr.err")"
 keys_dump "$PORT_MASTER" > "$WORK/master.after"
 diff "$WORK/master.before" "$WORK/master.after" >/dev/null || fail "the master differs from the backup after the restore"
