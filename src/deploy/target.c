@@ -420,7 +420,14 @@ static cJSON *recorded_source(const tsarc_step *s)
 	ep_str(o, "dataset_id", tsarc_spec_str(m, "dataset_id"));
 	if (target_of(s) == TSARC_TARGET_RESOURCES)
 		ep_str(o, "resource", tsarc_spec_str(s->spec, "resource"));
-	endpoint_text(s, o);
+	/* A server the backup reached by no address of its own (a Sentinel
+	 * group's master) is said as the kind described it: before, the
+	 * plan showed such a source as "localhost". */
+	if (!tsarc_spec_str(o, "host") && !tsarc_spec_str(o, "socket") &&
+		(v = cJSON_GetObjectItemCaseSensitive(m, "redis_endpoint")) && cJSON_IsString(v))
+		cJSON_AddStringToObject(o, "text", v->valuestring);
+	else
+		endpoint_text(s, o);
 	return o;
 }
 
@@ -471,6 +478,27 @@ static int same_endpoint(const tsarc_step *s, const cJSON *t, const cJSON *src)
 		return !strcasecmp(th, sh) && ep_port(s, t) == ep_port(s, src);
 	return is_loopback(th) && is_loopback(sh) && ep_port(s, t) == ep_port(s, src) &&
 		same_place(t, src, 0) == 1;
+}
+
+/* Whether the target `t` of step `s` is known to be the snapshot's source
+ * `src` by what the server said of itself: a whole server (Redis) whose
+ * identity ("server_id") the backup recorded and the plan asked the
+ * target for, and the same one, or whose data set's ("dataset_id": the
+ * master of a replica the backup read shares it); else by its address
+ * (same_endpoint). A Sentinel group's master has no recorded address,
+ * and a server may be named by two: before, a migration into the
+ * snapshot's own source through them was not refused. An identity that
+ * differs proves nothing (a restarted server has a new one): the
+ * addresses still decide. */
+static int is_source(const tsarc_step *s, const cJSON *t, const cJSON *src)
+{
+	const char *ti = tsarc_spec_str(t, "server_id"), *si = tsarc_spec_str(src, "server_id");
+	const char *td = tsarc_spec_str(t, "dataset_id"), *sd = tsarc_spec_str(src, "dataset_id");
+
+	if (src && target_of(s) == TSARC_TARGET_SERVER &&
+		((ti && si && !strcmp(ti, si)) || (td && sd && !strcmp(td, sd))))
+		return 1;
+	return same_endpoint(s, t, src);
 }
 
 /* What the step's merged recipe must hold for its action where it runs:
@@ -654,7 +682,7 @@ int tsarc_plan_targets(tsarc_restore_ctx *r)
 		return 0;
 	for (i = 0; i < r->n; i++) {
 		tsarc_step *s = &r->steps[i];
-		if (s->state != TSARC_STEP_PENDING || !s->endpoint || !same_endpoint(s, s->endpoint, s->source))
+		if (s->state != TSARC_STEP_PENDING || !s->endpoint || !is_source(s, s->endpoint, s->source))
 			continue;
 		same++;
 		tsarc_buf_printf(&msg, "\n  %s: %s is the snapshot's source (give --allow-source-target if "

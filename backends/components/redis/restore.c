@@ -548,23 +548,27 @@ static tsarc_redis *plan_target(tsarc_restore_ctx *r, const tsarc_step *s)
 	return dst;
 }
 
-/* The target's own identity into its endpoint ("server_id"), where our
- * client reaches it (`dst`, the plan's connection, or NULL): two steps
- * whose URLs name one server by two addresses (an IP and a name) are
- * then known to be one server, and the plan refuses two servers' backups
- * into it (target.c). Unreachable now, or silent (a user refused INFO, as
- * a managed Redis may): the addresses are compared, as before, and the
+/* The target's own identity into its endpoint ("server_id"), and its
+ * data set's ("dataset_id", its replication id), where our client reaches
+ * it (`dst`, the plan's connection, or NULL): two steps whose URLs name
+ * one server by two addresses (an IP and a name) are then known to be one
+ * server, and the plan refuses two servers' backups into it; a migration
+ * whose target is the server the backup read, or the master of the
+ * replica it read, is known to write into its own source (a Sentinel
+ * group's master, which no recorded address names), and is refused
+ * (target.c). Unreachable now, or silent (a user refused INFO, as a
+ * managed Redis may): the addresses are compared, as before, and the
  * endpoint says so ("server_id_unknown", which the plan and the report
  * show). */
 static void note_server_id(const tsarc_step *s, tsarc_redis *dst)
 {
 	const char *text = s->endpoint ? tsarc_spec_str(s->endpoint, "text") : NULL;
-	char id[64] = "", why[400];
+	char id[64] = "", data[64] = "", why[400];
 
 	if (!s->endpoint)
 		return;
-	if (dst)
-		tsarc_redis_server_id(dst, id, sizeof(id));
+	if (dst && !tsarc_redis_server_id(dst, id, sizeof(id)))
+		tsarc_redis_dataset_id(dst, data, sizeof(data));
 	snprintf(why, sizeof(why), "Redis at %s %s: told apart from the other steps' targets by its "
 		"address only (two addresses of one server are not known to be one)",
 		dst ? tsarc_redis_where(dst) : text ? text : "?", dst ? "does not tell this user its "
@@ -572,7 +576,10 @@ static void note_server_id(const tsarc_step *s, tsarc_redis *dst)
 	tsarc_error_clear();
 	cJSON_DeleteItemFromObjectCaseSensitive(s->endpoint, "server_id");
 	cJSON_DeleteItemFromObjectCaseSensitive(s->endpoint, "server_id_unknown");
+	cJSON_DeleteItemFromObjectCaseSensitive(s->endpoint, "dataset_id");
 	cJSON_AddStringToObject(s->endpoint, *id ? "server_id" : "server_id_unknown", *id ? id : why);
+	if (*data)
+		cJSON_AddStringToObject(s->endpoint, "dataset_id", data);
 }
 
 /* A logical stream's need as the snapshot recorded it (its data set and
