@@ -783,6 +783,20 @@ static void password_file_unreadable_is_an_error(void **state)
 	assert_null(conn.password);
 	cJSON_Delete(j);
 
+	/* An external component, its Secret read: the error is the
+	 * configuration's file, as docs/config.md quotes it, not the
+	 * Secret's URL (before: "Secret system-database, key URL: component
+	 * 'system-mysql': cannot read password_file ..."). */
+	snprintf(spec, sizeof(spec), "{\"password_file\": \"%s\", \"url_secret\": {\"secret\":"
+		" \"system-database\", \"key\": \"URL\"}}", dir);
+	{
+		static const char *const kv[] = {"URL", "mysql2://u:p@db.example.net/system", NULL};
+		resolve(spec, kv, &conn, TSARC_ECONFIG);
+	}
+	assert_non_null(strstr(tsarc_error_last()->message, "Is a directory"));
+	assert_ptr_equal(strstr(tsarc_error_last()->message, "component 'system-mysql': cannot "
+		"read password_file"), tsarc_error_last()->message);
+
 	/* Missing. */
 	snprintf(file, sizeof(file), "%s/missing", dir);
 	snprintf(spec, sizeof(spec), "{\"password_file\": \"%s\"}", file);
