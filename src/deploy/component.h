@@ -193,6 +193,11 @@ int tsarc_conn_resolve_doc(tsarc_component *c, tsarc_conn *out, cJSON **doc);
  * restore reads the target's Secrets before it writes anything, then
  * resolves from what it read (restore.c). */
 int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *out);
+/* Its two halves: what the URL says (an error is the URL's, which the
+ * caller names), then the configuration's fields over *conn (an error
+ * names the component and the field: a password_file, not the Secret). */
+int tsarc_conn_url_only(const tsarc_component *c, const char *url, tsarc_conn *out);
+int tsarc_conn_fields_over(const tsarc_component *c, tsarc_conn *conn);
 /* A deep copy (the password included: it is wiped by tsarc_conn_free). */
 int tsarc_conn_dup(const tsarc_conn *from, tsarc_conn *to);
 void tsarc_conn_free(tsarc_conn *conn);

@@ -197,11 +197,9 @@ static int check_scheme(const tsarc_component *c, const char *scheme)
 		k->name, expected);
 }
 
-int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *conn)
+int tsarc_conn_url_only(const tsarc_component *c, const char *url, tsarc_conn *conn)
 {
-	const cJSON *spec = c->spec;
-	const char *s;
-	int rc = 0, port;
+	int rc = 0;
 
 	memset(conn, 0, sizeof(*conn));
 	if (url) {
@@ -227,6 +225,18 @@ int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *c
 		}
 		tsarc_url_free(&u);
 	}
+	return 0;
+fail:
+	tsarc_conn_free(conn);
+	return rc;
+}
+
+int tsarc_conn_fields_over(const tsarc_component *c, tsarc_conn *conn)
+{
+	const cJSON *spec = c->spec;
+	const char *s;
+	int rc, port;
+
 	/* Explicit fields win over the Secret's URL: the address the cluster
 	 * sees is not always the one this host reaches. */
 	if ((rc = set_str(&conn->host, tsarc_spec_str(spec, "host"))) ||
@@ -261,6 +271,13 @@ int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *c
 fail:
 	tsarc_conn_free(conn);
 	return rc;
+}
+
+int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *conn)
+{
+	int rc = tsarc_conn_url_only(c, url, conn);
+
+	return rc ? rc : tsarc_conn_fields_over(c, conn);
 }
 
 int tsarc_conn_dup(const tsarc_conn *from, tsarc_conn *to)

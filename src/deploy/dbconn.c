@@ -141,7 +141,10 @@ int tsarc_conn_from_secret(const tsarc_component *c, const cJSON *doc, tsarc_con
 			if ((rc = optional_key(doc, secret, tls, pem_keys[i], 1, &pem[i])))
 				goto out;
 	}
-	if ((rc = url_error(tsarc_conn_from_url(c, url, conn), doc, secret, key)))
+	/* The configuration's errors (an unreadable password_file) name
+	 * themselves, not the Secret's URL. */
+	if ((rc = url_error(tsarc_conn_url_only(c, url, conn), doc, secret, key)) ||
+		(rc = tsarc_conn_fields_over(c, conn)))
 		goto out;
 	if (url) {
 		tsarc_url u;
