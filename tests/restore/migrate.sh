@@ -240,6 +240,21 @@ for fn in os.listdir(os.path.join(src, "secret")):
         assert b["data"] == load(src, "secret", fn)["data"], name
 PY
 
+info "the same migration again (as after an interruption): planned from the configuration"
+# The zync Secret the first run created has no DATABASE_URL (the target had
+# none); the configuration names zync's server. Before, the plan stopped
+# at the Secret ("Secret zync has no key DATABASE_URL"): the documented
+# command could not run twice.
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --json --dry-run \
+	--rewrite-domain "$OLD=$NEW" --skip-endpoint-secrets
+python3 - "$OUT" <<'PY' || fail "the second run's plan of zync-database: $(cat "$OUT" "$ERR")"
+import json, sys
+z = [s for s in json.load(open(sys.argv[1]))["steps"] if s["component"] == "zync-database"][0]
+assert z["status"] == "planned", z["status"]
+assert z["endpoint"]["from"].startswith("the configuration ("), z["endpoint"]["from"]
+assert "has no key DATABASE_URL" in z["endpoint"]["from"], z["endpoint"]["from"]
+PY
+
 info "the source deployment is untouched"
 state "$WORK/source.after"
 diff "$WORK/source.before" "$WORK/source.after" >&2 || fail "the migration changed the source deployment"
