@@ -246,13 +246,23 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 			"url_secret {\"secret\": ..., \"key\": ...}", s->component);
 	} else if ((rc = r->deftr->get(r->deftr, "secret", secret, &doc)) == 0) {
 		rc = tsarc_secret_doc_value(doc, secret, key, &url);
-		if (rc) {
+		if (rc == TSARC_ENOTFOUND && names_server) {
+			/* A Secret without the URL, where the configuration names
+			 * the server, as the target without one: the zync Secret a
+			 * migration's --skip-endpoint-secrets created without the
+			 * source's DATABASE_URL stopped the same restore run again. */
+			tsarc_secret_doc_free(doc);
+			doc = NULL;
+			snprintf(from, sizeof(from), "the configuration (%s): the target's Secret %s "
+				"has no key %s", fields, secret, key);
+		} else if (rc) {
 			tsarc_secret_doc_free(doc);
 			tsarc_error_prefix("component '%s': the target's Secret", s->component);
 			return rc;
-		}
-		snprintf(from, sizeof(from), "the target's Secret %s (key %s) as it was before the "
-			"restore%s%s", secret, key, fields[0] ? "; from the configuration: " : "", fields);
+		} else
+			snprintf(from, sizeof(from), "the target's Secret %s (key %s) as it was before "
+				"the restore%s%s", secret, key, fields[0] ? "; from the configuration: " :
+				"", fields);
 	} else if (rc != TSARC_ENOTFOUND) {
 		tsarc_error_prefix("component '%s': reading the target's Secret %s", s->component,
 			secret);
