@@ -201,6 +201,18 @@ static void print_report(const cJSON *report, int dry_run)
 				say_list("      creates:", cJSON_GetObjectItemCaseSensitive(plan, "creates"));
 				say_list("      leaves out:",
 					cJSON_GetObjectItemCaseSensitive(plan, "left_out"));
+				/* --skip-endpoint-secrets: the keys of a Secret applied
+				 * that stay the target's (docs/config.md says the plan
+				 * names them; only --json did). */
+				const cJSON *kept;
+				cJSON_ArrayForEach(kept, cJSON_GetObjectItemCaseSensitive(plan,
+					"endpoint_keys_kept")) {
+					char label[300];
+					snprintf(label, sizeof(label), "      %s keeps the target's endpoint "
+						"keys (left out where it has none):", kept->string ? kept->string :
+						"?");
+					say_list(label, kept);
+				}
 				if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(plan, "removes")))
 					say_list("      removes:",
 						cJSON_GetObjectItemCaseSensitive(plan, "removes"));
