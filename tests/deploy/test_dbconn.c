@@ -520,6 +520,49 @@ static void check_plugin_folder(const tsarc_conn *conn, tsarc_db_tls *t, const c
 	assert_int_equal(st.st_size, 6);
 }
 
+/* A host given, and no socket the client takes: TCP, said to the client.
+ * MySQL's own client (9.7, measured) takes its default socket for the host
+ * "localhost" whatever --port says: a component at localhost:3307 was
+ * dumped from, or loaded into, the server of this host's socket. No host:
+ * the client's own default, unpinned. */
+static void mysql_host_pins_tcp(void **state)
+{
+	static const struct {
+		const char *host, *socket;
+		const char *pinned; /* NULL: no --protocol */
+	} cases[] = {
+		{"localhost", NULL, "--protocol=TCP"},
+		{"system-mysql", NULL, "--protocol=TCP"},
+		{"127.0.0.1", "/run/mysqld/mysqld.sock", "--protocol=TCP"},
+		{NULL, NULL, NULL},
+		{"", NULL, NULL},
+	};
+	tsarc_conn conn;
+	tsarc_cmd cmd;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		const char *seen = NULL;
+
+		memset(&conn, 0, sizeof(conn));
+		conn.host = cases[i].host ? strdup(cases[i].host) : NULL;
+		conn.socket = cases[i].socket ? strdup(cases[i].socket) : NULL;
+		conn.port = 3307;
+		tsarc_cmd_init(&cmd);
+		assert_int_equal(tsarc_mysql_tls_args(&cmd, &conn, NULL), 0);
+		for (k = 0; k < cmd.argc; k++)
+			if (!strncmp(cmd.argv[k], "--protocol=", 11))
+				seen = cmd.argv[k];
+		if (cases[i].pinned ? !seen || strcmp(seen, cases[i].pinned) : !!seen)
+			fail_msg("host %s, socket %s: %s, want %s", cases[i].host ? cases[i].host : "none",
+				cases[i].socket ? cases[i].socket : "none", seen ? seen : "no --protocol",
+				cases[i].pinned ? cases[i].pinned : "none");
+		tsarc_cmd_free(&cmd);
+		tsarc_conn_free(&conn);
+	}
+}
+
 /* A MySQL client on this host that does not verify its server gets a
  * plugin folder of its own: links to the usual plugins of the client's
  * folder (MARIADB_PLUGIN_DIR here), never mysql_clear_password or dialog,
@@ -1026,6 +1069,7 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(password_file_unreadable_is_an_error),
 	cmocka_unit_test(empty_password_is_an_error),
 	cmocka_unit_test(mysql_plugin_folder_unless_verified),
+	cmocka_unit_test(mysql_host_pins_tcp),
 	cmocka_unit_test(mysql_refusal_explained),
 	cmocka_unit_test(mysql_loopback_checked_against_system_cas),
 	cmocka_unit_test(secret_user_wins_over_profile_user),
