@@ -528,6 +528,14 @@ int tsarc_mysql_tls_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_
 	tsarc_tls_mode m = tsarc_conn_tls_mode(conn);
 	int i, rc = 0;
 
+	/* A host and no socket the client takes: TCP, said. MySQL's own
+	 * client (9.7, measured) takes its default socket for the host
+	 * "localhost" whatever --port says (MariaDB's takes TCP when a port
+	 * is given): a component at localhost:3307 was dumped from, or loaded
+	 * into, the server of this host's socket. */
+	if (conn->host && *conn->host && !tsarc_mysql_over_socket(conn) &&
+		(rc = tsarc_cmd_arg(cmd, "--protocol=TCP")))
+		return rc;
 	switch (m) {
 	case TSARC_TLS_DISABLE:
 		rc = tsarc_cmd_arg(cmd, "--loose-ssl-mode=DISABLED");

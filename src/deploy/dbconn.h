@@ -96,9 +96,13 @@ int tsarc_mysql_client_verifies(const tsarc_conn *conn);
 
 /* TLS options for a mysql client or dump tool: MariaDB's and MySQL's
  * spellings, --loose- so that each client takes its own and skips the
- * other's. Nothing when the conn has neither mode nor files. The mysql
- * kind adds them to its one connection builder (mysql.c mysql_conn_args,
- * over tsarc_db_conn_flags), the postgres kind the variables below. */
+ * other's. Nothing when the conn has neither mode nor files. With them
+ * the transport the client must take, pinned: --protocol=TCP where a host
+ * is given and the client would not take the socket
+ * (tsarc_mysql_over_socket), --protocol=SOCKET for the socket of a client
+ * with a plugin folder. The mysql kind adds them to its one connection
+ * builder (mysql.c mysql_conn_args, over tsarc_db_conn_flags), the
+ * postgres kind the variables below. */
 int tsarc_mysql_tls_args(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_tls *t);
 /* PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY for psql / pg_dump. */
 int tsarc_pg_tls_env(tsarc_cmd *cmd, const tsarc_conn *conn, const tsarc_db_tls *t);
