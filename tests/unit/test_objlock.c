@@ -646,6 +646,114 @@ static void test_extend_keeps_what_is_unknown(void **state)
 	free(b);
 }
 
+/* The bytes of what `st` lists of `type`. */
+static uint64_t listed_bytes(tsarc_store *st, tsarc_objtype type)
+{
+	listed all;
+	uint64_t bytes = 0;
+	size_t i;
+
+	listed_since(st, type, NULL, &all);
+	for (i = 0; i < all.n; i++)
+		bytes += all.sizes[i];
+	return bytes;
+}
+
+/*
+ * A repository made without Object Lock in a bucket that has it, with a
+ * default retention (made before init refused such a bucket, or whose
+ * bucket got Object Lock later): every object the repository writes is
+ * retained, so what forget and prune remove is only hidden. Prune must
+ * count it as a repository with Object Lock counts the packs it could
+ * only hide (packs_kept, bytes_kept_packs, chunks_kept), never as freed.
+ * Before, on format 2, the packs a repack replaced were counted out of
+ * bytes_removed once as repacked and once as hidden, and bytes_removed
+ * wrapped below zero (the RGW's '16384.00 PiB freed').
+ */
+static void test_no_object_lock_in_a_retaining_bucket(void **state)
+{
+	static const tsarc_repo_init_options v2 = {{1024, 4096, 16384}, TSARC_CODEC_ZSTD, 0,
+		1024, {TSARC_RETAIN_NONE, 0}, 2, 64 * 1024};
+	static const tsarc_repo_init_options v1 = {{4096, 16384, 65536}, TSARC_CODEC_ZSTD, 0,
+		1024, {TSARC_RETAIN_NONE, 0}, 1, 0};
+	static const tsarc_retention bucket_default = {TSARC_RETAIN_GOVERNANCE, 1};
+	const tsarc_repo_init_options *opts[2] = {&v1, &v2};
+	uint8_t *a = malloc(SMALL), *b = malloc(SMALL), *c = malloc(2 * SMALL);
+	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1], idc[TSARC_ID_HEX_LEN + 1];
+	char repo_dir[300];
+	tsarc_snapshot *snap = NULL;
+	tsarc_prune_result res;
+	tsarc_store *plain = NULL;
+	int64_t kept_until;
+	uint64_t before;
+	size_t f, clen;
+	locked L;
+
+	(void)state;
+	repo_fixture_fill(a, SMALL, 1);
+	repo_fixture_fill(b, SMALL, 2);
+	for (f = 0; f < 2; f++) {
+		/* Made on the folder itself (init refuses a bucket with Object
+		 * Lock now), then opened through the retention, which the bucket
+		 * applies by default. */
+		memset(&L, 0, sizeof(L));
+		assert_non_null(scratch_make(L.dir, sizeof(L.dir), "objlock-unasked"));
+		snprintf(repo_dir, sizeof(repo_dir), "%s/repo", L.dir);
+		assert_int_equal(tsarc_store_fs_open(&plain, repo_dir, NULL), 0);
+		assert_int_equal(tsarc_repo_init(&L.repo, plain, "lock-pw", opts[f]), 0);
+		tsarc_repo_free(L.repo);
+		assert_int_equal(tsarc_store_fs_open(&L.inner, repo_dir, NULL), 0);
+		assert_int_equal(retention_store_wrap(&L.st, &L.ctl, L.inner), 0);
+		retention_store_set_now(L.ctl, T0);
+		assert_int_equal(tsarc_store_set_retention(L.st, &bucket_default), 0);
+		assert_int_equal(tsarc_repo_open(&L.repo, L.st, "lock-pw"), 0);
+		assert_int_equal(L.repo->retention.mode, TSARC_RETAIN_NONE);
+
+		/* a, b, and c, which starts with a's first chunk. */
+		repo_fixture_backup(L.repo, L.dir, a, SMALL, "stdin", ida);
+		repo_fixture_backup(L.repo, L.dir, b, SMALL, "stdin", idb);
+		assert_int_equal(tsarc_snapshot_load(L.repo, ida, &snap), 0);
+		clen = snap->streams[0].chunks[0].size;
+		tsarc_snapshot_free(snap);
+		memcpy(c, a, clen);
+		repo_fixture_fill(c + clen, SMALL, 3);
+		clen += SMALL;
+		repo_fixture_backup(L.repo, L.dir, c, clen, "stdin", idc);
+		assert_int_equal(tsarc_snapshot_forget(L.repo, ida, T0 + 3600, &kept_until), 0);
+		assert_int_equal(kept_until, T0 + DAY);
+		assert_int_equal(tsarc_snapshot_forget(L.repo, idb, T0 + 3600, &kept_until), 0);
+
+		/* Within the dates: nothing deleted for good, so nothing freed;
+		 * what was removed is reported as only hidden, with its bytes. */
+		retention_store_set_now(L.ctl, T0 + 3600);
+		before = listed_bytes(L.inner, TSARC_OBJ_DATA);
+		assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
+		assert_int_equal(res.bytes_removed, 0);
+		if (f == 0) {
+			assert_true(res.chunks_removed > 0);
+			assert_int_equal(res.chunks_kept, res.chunks_removed);
+			assert_int_equal(res.chunks_kept_until, T0 + DAY);
+		} else {
+			assert_int_equal(res.packs_deleted, 1);
+			assert_true(res.packs_repacked >= 1);
+			assert_true(res.packs_written >= 1);
+			assert_int_equal(res.packs_kept, res.packs_deleted + res.packs_repacked);
+			assert_int_equal(res.packs_kept_until, T0 + DAY);
+			assert_true(res.bytes_kept_packs > 0);
+			assert_int_equal(res.index_kept, res.index_removed);
+		}
+		/* Still stored: hidden, out of every listing; c restores whole. */
+		assert_int_equal(listed_bytes(L.inner, TSARC_OBJ_DATA) >= before, 1);
+		assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
+		assert_int_equal(res.bytes_removed, 0);
+		all_well(L.repo, idc, c, clen);
+		locked_close(&L);
+	}
+	free(a);
+	free(b);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_extend_reports_missing_chunks),
 		cmocka_unit_test(test_packs_and_index_under_retention),
 		cmocka_unit_test(test_extend_keeps_what_is_unknown),
+		cmocka_unit_test(test_no_object_lock_in_a_retaining_bucket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
