@@ -9,7 +9,7 @@ typedef struct tsarc_prune_result {
 	size_t snapshots;
 	size_t chunks_stored, chunks_referenced, chunks_removed;
 	size_t chunks_young; /* unreferenced, but spared for a running backup */
-	uint64_t bytes_stored, bytes_removed;
+	uint64_t bytes_stored, bytes_removed, bytes_added;
 	/* Object Lock (objlock.h): of chunks_removed, those only hidden, as
 	 * their retention runs until chunks_kept_until (the latest date; their
 	 * bytes, still stored, are out of bytes_removed); and
@@ -23,7 +23,10 @@ typedef struct tsarc_prune_result {
 	 * shared lock, named by the index but not stored; new packs written;
 	 * live bytes copied; unused bytes left in the packs kept; index
 	 * objects written and removed. bytes_removed is what the store holds
-	 * less afterwards. */
+	 * less afterwards (what was deleted for good less what the prune
+	 * wrote, never below zero); bytes_added what it holds more, when the
+	 * prune wrote more than it deleted for good (what it removed only
+	 * hidden by a bucket that retains it). */
 	size_t packs_stored, packs_deleted, packs_repacked, packs_unindexed, packs_young;
 	size_t packs_small; /* of packs_repacked, the small ones combined */
 	size_t packs_missing, packs_written, index_written, index_removed;

@@ -88,7 +88,7 @@ static int doom(prune_pack *pp, const uint8_t name[TSARC_ID_LEN], uint64_t size)
 	if (!(grown[pp->ndoomed] = malloc(TSARC_ID_HEX_LEN + 1)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	tsarc_hex_encode(grown[pp->ndoomed++], name, TSARC_ID_LEN);
-	pp->res->bytes_removed += size;
+	pp->doomed_bytes += size;
 	return 0;
 }
 
@@ -341,8 +341,7 @@ static int apply(prune_pack *pp)
 	res->packs_written = npacks;
 	/* What plan() worked out becomes what happened (the same, unless a
 	 * failure stopped the repack). */
-	res->bytes_removed += pp->repack_bytes;
-	res->bytes_removed -= nbytes;
+	pp->written_bytes = nbytes;
 	if (rc)
 		goto done;
 	if ((rc = prune_write_kept_index(pp, &more, &nmore)) ||
@@ -373,7 +372,7 @@ done:
 	res->packs_kept = kept.t.kept;
 	res->packs_kept_until = kept.t.kept_until;
 	res->bytes_kept_packs = kept.bytes;
-	res->bytes_removed -= kept.bytes;
+	pp->hidden_bytes = kept.bytes;
 	tsarc_repo_drop_index(repo);
 	tsarc_packer_free(pk);
 	tsarc_buf_dispose(&data);
@@ -385,7 +384,7 @@ done:
 /*
  * A dry run under Object Lock: of the packs apply() would remove, those it
  * would only hide (the store's preview of the purge, by the same dates),
- * with their bytes, out of bytes_removed as apply() takes them out. The
+ * with their bytes, left out of bytes_removed as apply() leaves them. The
  * old index objects are named only once the merged ones are written, so
  * a dry run does not count them.
  */
@@ -401,8 +400,27 @@ static int preview_packs(prune_pack *pp)
 	res->packs_kept = kept.t.kept;
 	res->packs_kept_until = kept.t.kept_until;
 	res->bytes_kept_packs = kept.bytes;
-	res->bytes_removed -= kept.bytes;
+	pp->hidden_bytes = kept.bytes;
 	return rc;
+}
+
+/*
+ * bytes_removed, what the store holds less afterwards: the packs removed
+ * for good (the doomed ones but those the store only hid) less the new
+ * packs; bytes_added, what it holds more, when the new packs outweigh
+ * what went for good (a bucket that retains every version, under Object
+ * Lock or a default retention of its own, hides what prune removes while
+ * the repack's packs are stored). One of them is 0. Before, the figures
+ * were added and taken out of bytes_removed in turn, and when every pack
+ * removed was only hidden it wrapped below zero ("16384.00 PiB freed").
+ */
+static void settle_bytes(const prune_pack *pp)
+{
+	uint64_t gone = pp->doomed_bytes > pp->hidden_bytes ? pp->doomed_bytes - pp->hidden_bytes
+							    : 0;
+
+	pp->res->bytes_removed = gone > pp->written_bytes ? gone - pp->written_bytes : 0;
+	pp->res->bytes_added = pp->written_bytes > gone ? pp->written_bytes - gone : 0;
 }
 
 /* Whether anything is to change: a pack to remove, index entries of packs
@@ -486,13 +504,14 @@ int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, char **snapshots, size
 	if ((rc = tsarc_lock_check(lock, &oldest_shared)) ||
 		(rc = plan(&pp, oldest_shared, max_unused)) || (rc = prune_group(&pp)))
 		goto done;
-	res->bytes_removed -= pp.repack_bytes;
+	pp.written_bytes = pp.repack_bytes;
 	if (repo->retention.mode && (rc = sweep_hidden(&pp, dry_run)))
 		goto done;
 	if (dry_run && repo->retention.mode)
 		rc = preview_packs(&pp);
 	else if (!dry_run && work_to_do(&pp))
 		rc = apply(&pp);
+	settle_bytes(&pp);
 done:
 	tsarc_index_table_free(pp.table);
 	tsarc_index_refs_dispose(&pp.refs);

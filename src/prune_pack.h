@@ -80,6 +80,9 @@ typedef struct prune_pack {
 	char **doomed;            /* hex names of the packs to remove */
 	size_t ndoomed;
 	uint64_t repack_bytes;    /* what the repack's new packs will take */
+	uint64_t doomed_bytes;    /* the packs to remove */
+	uint64_t written_bytes;   /* the new packs: repack_bytes, then as written */
+	uint64_t hidden_bytes;    /* of doomed_bytes, what the store only hid */
 } prune_pack;
 
 /* Stays as it is (in the merged index of the packs kept). */

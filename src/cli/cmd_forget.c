@@ -348,6 +348,20 @@ static void add_time(cJSON *doc, const char *name, size_t count, int64_t until)
 }
 
 /*
+ * What becomes of what the store only hid: a repository with Object Lock
+ * sweeps it once its date has passed; one without, in a bucket that
+ * retains every version all the same (made before init refused such a
+ * bucket, or whose bucket got a default retention later), never does,
+ * and must not say that it will.
+ */
+static const char *hidden_fate(const tsarc_repo *repo)
+{
+	return repo->retention.mode ? "a prune after that deletes them"
+				    : "no prune deletes them, as this repository has no Object "
+				      "Lock (the bucket keeps them: see docs/object-lock.md)";
+}
+
+/*
  * Removes a snapshot object (forgotten.h). With Object Lock, one whose
  * retention has not passed is hidden (gone from every listing, so its
  * chunks become prunable and are hidden in turn), and its version stays
@@ -364,9 +378,13 @@ static int remove_snapshot(tsarc_repo *repo, const char *id, int json, cJSON *do
 	if (rc || !kept_until)
 		return rc;
 	tsarc_time_format(kept_until, 0, when, sizeof(when));
-	if (!json)
+	if (!json && repo->retention.mode)
 		printf("snapshot %.10s is under Object Lock until %s: hidden now, deleted for "
 		       "good by a prune after that date\n", id, when);
+	else if (!json)
+		printf("snapshot %.10s is retained by the bucket until %s: only hidden, not "
+		       "deleted; no prune deletes it, as this repository has no Object Lock "
+		       "(see docs/object-lock.md)\n", id, when);
 	if (!(arr = cJSON_GetObjectItem(doc, "retained")))
 		arr = cJSON_AddArrayToObject(doc, "retained");
 	if (!arr || !(o = cJSON_CreateObject()) || !cJSON_AddItemToArray(arr, o) ||
@@ -415,7 +433,8 @@ static void add_pack_locks(cJSON *p, const tsarc_prune_result *r, int dry_run)
 		r->index_kept_until);
 }
 
-static void print_pack_locks(const tsarc_prune_result *r, int dry_run, unsigned max_unused)
+static void print_pack_locks(const tsarc_repo *repo, const tsarc_prune_result *r, int dry_run,
+	unsigned max_unused)
 {
 	char when[40], size[32], isize[32];
 
@@ -440,8 +459,8 @@ static void print_pack_locks(const tsarc_prune_result *r, int dry_run, unsigned 
 	cli_format_bytes(size, sizeof(size), (double)r->bytes_kept_packs);
 	cli_format_bytes(isize, sizeof(isize), (double)r->bytes_kept_index);
 	printf("Object Lock: %zu packs (%s) and %zu index objects (%s) only hidden, not "
-	       "deleted: retained until %s at the latest; a prune after that deletes them\n",
-		r->packs_kept, size, r->index_kept, isize, when);
+	       "deleted: retained until %s at the latest; %s\n",
+		r->packs_kept, size, r->index_kept, isize, when, hidden_fate(repo));
 }
 
 static void print_pack_figures(const tsarc_prune_result *r, int dry_run, unsigned max_unused)
@@ -480,7 +499,8 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, const tsarc_strv *gone,
 	if (!dry_run) {
 		cli_metrics_set(CLI_M_PRUNE_FREED, (double)res.bytes_removed);
 		cli_metrics_set(CLI_M_PRUNE_FREED_CHUNKS, (double)res.chunks_removed);
-		cli_metrics_set(CLI_M_REPO_SIZE, (double)(res.bytes_stored - res.bytes_removed));
+		cli_metrics_set(CLI_M_REPO_SIZE,
+			(double)(res.bytes_stored + res.bytes_added - res.bytes_removed));
 		cli_metrics_set(CLI_M_REPO_CHUNKS, (double)(res.chunks_stored - res.chunks_removed));
 		cli_metrics_set(CLI_M_SNAPSHOTS, (double)res.snapshots);
 	}
@@ -494,24 +514,35 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, const tsarc_strv *gone,
 		cJSON_AddNumberToObject(p, "chunks_young", (double)res.chunks_young);
 		cJSON_AddNumberToObject(p, "bytes_stored", (double)res.bytes_stored);
 		cJSON_AddNumberToObject(p, "bytes_removed", (double)res.bytes_removed);
+		cJSON_AddNumberToObject(p, "bytes_added", (double)res.bytes_added);
 		cJSON_AddNumberToObject(p, "temp_removed", (double)res.temp_removed);
 		cJSON_AddNumberToObject(p, "temp_bytes_removed", (double)res.temp_bytes_removed);
 		if (repo->version >= 2)
 			add_pack_figures(p, &res, max_unused);
-		if (repo->version >= 2 && repo->retention.mode)
+		/* What the store only hid, with Object Lock or not (a bucket that
+		 * retains every version). */
+		if (repo->version >= 2 && (repo->retention.mode || res.packs_kept || res.index_kept))
 			add_pack_locks(p, &res, dry_run);
+		if (repo->version < 2 && (repo->retention.mode || res.chunks_kept))
+			add_time(p, "chunks_kept", res.chunks_kept, res.chunks_kept_until);
 		if (repo->retention.mode) {
-			if (repo->version < 2)
-				add_time(p, "chunks_kept", res.chunks_kept, res.chunks_kept_until);
 			cJSON_AddNumberToObject(p, "hidden_removed", (double)res.hidden_removed);
 			add_time(p, "hidden_kept", res.hidden_kept, res.hidden_kept_until);
 		}
 		return 0;
 	}
-	cli_format_bytes(freed, sizeof(freed), (double)res.bytes_removed);
-	printf("%s%zu of %zu chunks unreferenced by the %zu snapshots: %zu objects, %s %s\n",
+	cli_format_bytes(freed, sizeof(freed),
+		(double)(res.bytes_added ? res.bytes_added : res.bytes_removed));
+	printf("%s%zu of %zu chunks unreferenced by the %zu snapshots: %zu objects, ",
 		dry_run ? "[dry run] " : "", res.chunks_removed, res.chunks_stored, res.snapshots,
-		res.chunks_removed, freed, dry_run ? "would be freed" : "freed");
+		res.chunks_removed);
+	/* A repack's new packs outweigh what went for good when what they
+	 * replace was only hidden: the store grew. */
+	if (res.bytes_added)
+		printf("nothing %s: the store %s %s more\n", dry_run ? "would be freed" : "freed",
+			dry_run ? "would hold" : "holds", freed);
+	else
+		printf("%s %s\n", freed, dry_run ? "would be freed" : "freed");
 	if (res.chunks_young)
 		printf("%zu unreferenced chunks kept: younger than a running backup's lock\n",
 			res.chunks_young);
@@ -521,13 +552,13 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, const tsarc_strv *gone,
 	}
 	if (repo->version >= 2)
 		print_pack_figures(&res, dry_run, max_unused);
-	if (repo->version >= 2 && repo->retention.mode)
-		print_pack_locks(&res, dry_run, max_unused);
+	if (repo->version >= 2)
+		print_pack_locks(repo, &res, dry_run, max_unused);
 	if (res.chunks_kept) {
 		tsarc_time_format(res.chunks_kept_until, 0, freed, sizeof(freed));
 		printf("Object Lock: %zu of them %s hidden, their retention runs until %s at "
-		       "the latest; a prune after that deletes them\n", res.chunks_kept,
-			dry_run ? "would be only" : "only", freed);
+		       "the latest; %s\n", res.chunks_kept,
+			dry_run ? "would be only" : "only", freed, hidden_fate(repo));
 	}
 	if (res.hidden_removed || res.hidden_kept) {
 		tsarc_time_format(res.hidden_kept_until, 0, freed, sizeof(freed));
