@@ -151,15 +151,16 @@ static int stopped_error(tsarc_restore_ctx *r, int rc, size_t failed, size_t sto
  * (--undo-snapshot promises the old state or the new one; a second signal
  * ends it at once). A failed hook is not rolled back (every data step was
  * applied; the hook can be run again): the error names the snapshot that
- * puts back what was replaced. Without one, a failed component step's
- * error says the option exists. */
+ * puts back what was replaced. A hook a signal stopped is rolled back, as
+ * the same signal a moment before it, between steps, is. Without one, a
+ * failed component step's error says the option exists. */
 static int after_stop(tsarc_restore_ctx *r, int rc, const tsarc_step *failed)
 {
 	if (!r->undo_active)
 		return r->o->undo || r->o->rolling_back || !failed || !failed->st ? rc :
 			tsarc_error_set(rc, "%.900s\n  (with --undo-snapshot, a restore that fails "
 				"part-way is rolled back)", tsarc_error_last()->message);
-	if (failed && !failed->st)
+	if (failed && !failed->st && !tsarc_interrupted())
 		return tsarc_undo_name(r, rc);
 	return tsarc_undo_rollback(r, rc);
 }

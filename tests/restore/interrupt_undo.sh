@@ -18,6 +18,9 @@
 #  - A signal during the rollback of a failed step (the first signal the
 #    restore sees) does not stop the rollback: it goes on to the end and the
 #    deployment is as it was; a second signal would end tsarc at once.
+#  - SIGINT during a post_restore hook (--only secrets): rolled back as at
+#    any other step. Before, it was taken for the hook's failure and the
+#    snapshot's Secrets stayed.
 #  - SIGINT in a restore into databases the target lacked (a migration onto
 #    new servers): no undo snapshot (nothing to back up), the database the
 #    restore created and loaded is dropped again by the rollback.
@@ -77,6 +80,33 @@ diff "$WORK/state.B" "$WORK/state.rolled-back" >&2 || fail "the rollback after S
 t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --dry-run --json
 [ "$RC" -eq 0 ] || fail "the plan after a rolled-back restore failed (exit $RC)"
 grep -q "did not finish" "$OUT" && fail "a restore rolled back after SIGINT is reported unfinished: $(cat "$OUT")"
+
+info "SIGINT during a post_restore hook: rolled back as at any other step"
+# The hook holds once (the rollback runs it again, unheld). Before, a
+# signal during a hook was taken for the hook's failure: nothing rolled
+# back, the snapshot's Secrets left in place, while the same signal a
+# moment earlier, between the last data step and the hook, rolled back.
+python3 - "$WORK/config.json" "$WORK/hook.json" "$WORK" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+w = sys.argv[3]
+c["post_restore"] = [{"transport": "local", "command": ["sh", "-c",
+    f'[ -e {w}/hold-hook ] || exit 0; rm -f {w}/hold-hook; '
+    f'echo $$ > {w}/held.tmp && mv {w}/held.tmp {w}/held; exec sleep 100000']}]
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+touch "$WORK/hold-hook"
+CONFIG=$WORK/hook.json bg --only secrets --undo-snapshot
+held
+kill -INT "$TPID"
+ended
+[ "$RC" -eq 130 ] || fail "exit $RC after SIGINT during a hook, want 130: $(cat "$ERR")"
+gone "$HELD" "the held hook"
+no_leftovers "SIGINT during a hook"
+expect_err "rolled back: secrets restored from undo snapshot [0-9a-f]{10}; the deployment is as it was before the restore" \
+	"the error says the deployment is as it was"
+state "$WORK/state.hook-rolled-back"
+diff "$WORK/state.B" "$WORK/state.hook-rolled-back" >&2 || fail "a signal during a hook left the snapshot's Secrets in place"
 
 info "a second signal during the rollback: exit at once, the undo snapshot named"
 # Both loads hold: the restore's, then the rollback's.
