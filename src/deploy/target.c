@@ -538,10 +538,21 @@ static int resolve_step(tsarc_restore_ctx *r, tsarc_step *s)
 	if (s->spec == NULL)
 		return 0;
 	if (!s->impl) { /* a hook */
+		const char *pod = tsarc_spec_str(s->spec, "workload") ? "workload" : "selector";
 		memset(&c, 0, sizeof(c));
 		c.spec = s->spec;
 		if ((rc = tsarc_step_transport(r, s->spec, &c.tr)))
 			return rc;
+		/* One that runs in a workload's pod (the profile's re-sync, in
+		 * system-sidekiq) under a transport without pods would run its
+		 * command on this host instead, and fail there after every data
+		 * step was applied. */
+		if (!(c.tr->caps & TSARC_TR_IN_WORKLOAD) && (v = tsarc_spec_str(s->spec, pod)))
+			return tsarc_error_set(TSARC_ECONFIG, "%s: %s runs in a pod of %s %s, which "
+				"the %s transport does not reach (it runs commands on this host); nothing "
+				"was written: with no pod here, \"post_restore\": [] turns the hooks off "
+				"(run them once the workload runs), or give the hook a command for this "
+				"host without \"%s\"", r->d->origin, s->label, pod, v, c.tr->type, pod);
 	} else if ((rc = tsarc_step_component(r, s, &c)) || (rc = step_require(r, s, &c))) {
 		return rc;
 	}

@@ -407,7 +407,8 @@ static void clean_without_database(void **state)
  * database component of the 3scale profile restores into it, not into the
  * profile's name for the database of a pod ("default_database": system,
  * zync_production), which is used only when no URL names one. A
- * configuration's own "database" still wins. */
+ * configuration's own "database" still wins. (The local transport has no
+ * pods: the profile's hooks, in system-sidekiq, are turned off.) */
 #define PROFILE_CONFIG(comp, extra)                                                         \
 	"{\"profile\": \"3scale\", \"transport\": {\"type\": \"local\", \"resources_dir\": "  \
 	"\"/srv/resources\"}, \"components\": {\"secrets\": {\"enabled\": false}, "            \
@@ -415,7 +416,7 @@ static void clean_without_database(void **state)
 	"\"system-storage\": {\"enabled\": false}, \"backend-redis\": {\"enabled\": false}, "   \
 	"\"system-redis\": {\"enabled\": false}, \"system-mysql\": {\"enabled\": false}, "      \
 	"\"zync-database\": {\"enabled\": false}, \"" comp "\": {\"enabled\": true, "          \
-	"\"external\": true" extra "}}}"
+	"\"external\": true" extra "}}, \"post_restore\": []}"
 #define PROFILE_STREAM(comp, kind)                                                          \
 	"[{\"name\": \"" comp ".sql\", \"meta\": {\"component\": \"" comp "\", \"kind\": \""   \
 	kind "\", \"database\": \"db0\", \"restore\": {\"order\": 60}, " HERE "}}]"

@@ -5,7 +5,8 @@
 # must not touch the tree; a component named in --only that the snapshot
 # does not have; a store error mid-stream that is not damage (an unreadable
 # chunk): the consumer is killed before its input ends, never sees a clean
-# end of input, and the step is reported failed.
+# end of input, and the step is reported failed; the profile's hooks (in
+# a pod) under the local transport, refused by the plan.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -17,6 +18,27 @@ info "a component named in --only that the snapshot lacks"
 t restore "$SNAP" --repo "$REPO" --config "$WORK/config.json" --only system-postgresql
 [ "$RC" -ne 0 ] || fail "--only system-postgresql succeeded"
 expect_err "system-postgresql" "missing component"
+
+info "the profile's hooks (in the system-sidekiq pod) under the local transport: refused by the plan"
+# config.md's Example 4 as written (no post_restore: the profile's). The
+# local transport has no pods: before, the plan showed `bundle exec rake`
+# on this host, and the run failed there after every data step was applied.
+python3 - "$WORK/config.json" "$WORK/profile-hooks.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+del c["post_restore"]
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+rm -f "$DEP/resources/secret/system-app.json"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/profile-hooks.json" --dry-run
+expect_rc 2 "the plan of hooks in a pod under the local transport"
+expect_err "post_restore\[0\] runs in a pod of workload system-sidekiq, which the local transport does not reach" \
+	"the error names the hook and its workload"
+expect_err '"post_restore": \[\]' "the error says how to turn the hooks off"
+t restore "$SNAP" --repo "$REPO" --config "$WORK/profile-hooks.json" --only system-mysql
+expect_rc 2 "a run of hooks in a pod under the local transport"
+[ -e "$DEP/resources/secret/system-app.json" ] && fail "a Secret was written before the hooks were refused"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/profile-hooks.json" --only secrets --dry-run
 
 info "a damaged chunk of zync-database.sql, with --verify-first: nothing written"
 damage_chunk "$REPO" "$SNAP" zync-database.sql 0
