@@ -13,6 +13,13 @@
  * comes from), over what an earlier run left pending; each step applied is
  * taken out; a run that applied everything leaves nothing pending. Steps
  * of an earlier run this one does not redo (--only) stay pending.
+ * The steps are the data steps: a post_restore hook holds no data (it
+ * re-syncs from what the steps restored, and a restore of any later backup
+ * runs it again), so a hook not run leaves no half-restored deployment;
+ * kept pending, it marked every later backup half-restored (passed over by
+ * `restore latest`) until a restore ran that hook, for ever where the
+ * configuration no longer had it. An older tsarc's hook entries are
+ * dropped when read.
  *
  * The state is advice, never a condition: a transport that cannot keep it
  * (local without resources_dir) keeps none, silently; a read or write that
@@ -32,6 +39,8 @@
 /* What is read back from the deployment is bounded: it is only advice. */
 #define STATE_MAX_STEPS 64
 #define STATE_NAME_MAX 253
+/* The step name of a post_restore hook ("post_restore[0]"): no data step. */
+#define HOOK_PREFIX "post_restore["
 
 /* The pending map {step: snapshot id} of the stored state; NULL when
  * there is none or nothing is pending. *when and *host: where it was last
@@ -51,6 +60,7 @@ static cJSON *pending_of(const cJSON *cm, char *when, size_t whensz, char *host,
 			break;
 		if (cJSON_IsString(e) && e->string && e->string[0] &&
 			strlen(e->string) <= STATE_NAME_MAX && strlen(e->valuestring) <= TSARC_ID_HEX_LEN &&
+			strncmp(e->string, HOOK_PREFIX, strlen(HOOK_PREFIX)) &&
 			!cJSON_GetObjectItemCaseSensitive(out, e->string))
 			cJSON_AddStringToObject(out, e->string, e->valuestring);
 	}
@@ -299,7 +309,7 @@ void tsarc_restore_state_begin(tsarc_restore_ctx *r)
 	}
 	for (i = 0; r->state && i < r->n; i++) {
 		const tsarc_step *s = &r->steps[i];
-		if (s->state != TSARC_STEP_PENDING)
+		if (s->state != TSARC_STEP_PENDING || !s->st)
 			continue;
 		cJSON_DeleteItemFromObjectCaseSensitive(r->state, tsarc_step_name(s));
 		cJSON_AddStringToObject(r->state, tsarc_step_name(s), r->snap->id);
@@ -312,7 +322,7 @@ void tsarc_restore_state_begin(tsarc_restore_ctx *r)
 
 void tsarc_restore_state_done(tsarc_restore_ctx *r, const tsarc_step *s)
 {
-	if (!r->state)
+	if (!r->state || !s->st)
 		return;
 	cJSON_DeleteItemFromObjectCaseSensitive(r->state, tsarc_step_name(s));
 	if (state_write(r))

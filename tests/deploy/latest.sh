@@ -16,7 +16,10 @@
 #   step failed left it so, as its restore state says) is marked: `latest`
 #   passes over it, naming it, and forget counts it in a group of its own
 #   (before: the nightly backup of the half-restored deployment was the
-#   `latest` that the next restore took).
+#   `latest` that the next restore took);
+# - a restore whose data steps all applied and whose post_restore hook
+#   failed leaves nothing pending: the backup after it is `latest` (before:
+#   marked half-restored, as was every later one until a restore ran the hook).
 # Files components only: no database server is needed.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
@@ -140,5 +143,47 @@ ok forget --repo "$REPO2" --keep-last 1 --dry-run --json
 	fail "forget --keep-last 1 counted the half-restored backup with the others: $(cat "$OUT")"
 # An id still restores it, as any snapshot.
 ok restore "$HALF_SNAP" --repo "$REPO2" --config "$WORK/half.json" --host 3scale-half --dry-run --json
+
+info "a failed post_restore hook leaves no half-restored deployment: later backups are 'latest'"
+# Every data step applied; only the re-sync failed (a hook can be run again,
+# and a restore of any later backup runs it). Before, the restore state kept
+# the hook pending until a restore ran it: every backup after it was marked
+# half-restored and passed over by 'latest', which restored the backup of
+# before, and a hook the configuration no longer had stayed pending for ever.
+mkdir -p "$WORK/hooked/tree" "$WORK/hooked/res"
+echo "tree v1" >"$WORK/hooked/tree/a.txt"
+python3 - "$WORK/hooked.json" "$WORK/hooked" <<'PY'
+import json, sys
+path, d = sys.argv[1:]
+json.dump({"profile": "none", "transport": {"type": "local", "resources_dir": d + "/res"},
+           "components": {"system-storage": {"kind": "files", "path": d + "/tree",
+                                             "stream": "system-storage.tar",
+                                             "restore": {"action": "replace-tree", "order": 1}}},
+           "post_restore": [{"command": ["sh", "-c", "echo re-sync failed; exit 1"]}]},
+          open(path, "w"), indent=2)
+PY
+REPO3=$WORK/repo3
+init_repo "$REPO3"
+ok backup --repo "$REPO3" --config "$WORK/hooked.json" --json
+echo "tree v2" >"$WORK/hooked/tree/a.txt"
+t restore latest --repo "$REPO3" --config "$WORK/hooked.json"
+expect_rc 1 "a restore whose hook fails"
+expect_err "stopped at post_restore\[0\]" "the failed hook is named"
+[ "$(cat "$WORK/hooked/tree/a.txt")" = "tree v1" ] || fail "test setup: the tree was not restored"
+# And a hook an older tsarc recorded as pending (the configuration no longer has it).
+python3 - "$WORK/hooked/res/configmap/tsarc-restore-state.json" <<'PY'
+import json, sys
+cm = json.load(open(sys.argv[1]))
+p = json.loads(cm["data"]["pending"])
+p["post_restore[2]"] = "0" * 64
+cm["data"]["pending"] = json.dumps(p)
+json.dump(cm, open(sys.argv[1], "w"))
+PY
+ok backup --repo "$REPO3" --config "$WORK/hooked.json" --json
+AFTER_HOOK=$(json_get "$OUT" "d['snapshot_id']")
+grep -q "half-restored" "$ERR" && fail "the backup after a failed hook says the deployment is half-restored: $(cat "$ERR")"
+ok restore latest --repo "$REPO3" --config "$WORK/hooked.json" --dry-run --json
+[ "$(json_get "$OUT" "d['snapshot_id']")" = "$AFTER_HOOK" ] ||
+	fail "latest named $(json_get "$OUT" "d['snapshot_id']"), not the backup taken after the failed hook $AFTER_HOOK: $(cat "$ERR")"
 
 finish
