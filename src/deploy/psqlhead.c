@@ -167,10 +167,10 @@ static size_t keyword(const char *p, size_t n, const char *kw)
 
 /* A SET of the head at p[0..n), in any of SQL's spellings of one setting's
  * value: SET [SESSION | LOCAL] NAME {= | TO} ...; 0 for a line of another
- * form. *name, *nlen: the name as written; *value, *vlen: the rest, from
- * its first non-blank to the line's end; *whole: whether that rest is one
- * value (value_len) and then only blanks and the ';' that ends the line,
- * so that the next line begins between statements. */
+ * form. *name, *nlen: the name as written; *whole: whether the rest is
+ * one value (value_len) and then only blanks and the ';' that ends the
+ * line, so that the next line begins between statements; *value, *vlen:
+ * that value, else the rest from its first non-blank to its last. */
 static int set_line(const char *p, size_t n, const char **name, size_t *nlen,
 	const char **value, size_t *vlen, int *whole)
 {
@@ -194,10 +194,11 @@ static int set_line(const char *p, size_t n, const char **name, size_t *nlen,
 		return 0;
 	i += span(p + i, n - i, BLANKS);
 	*value = p + i;
-	*vlen = n - i;
 	k = value_len(p + i, n - i);
-	k += k ? span(p + i + k, n - i - k, BLANKS) : 0;
-	*whole = k && i + k + 1 == n && p[i + k] == ';';
+	b = k ? span(p + i + k, n - i - k, BLANKS) : 0;
+	*whole = k && i + k + b + 1 == n && p[i + k + b] == ';';
+	for (*vlen = *whole ? k : n - i; *vlen && is_blank((*value)[*vlen - 1]); (*vlen)--)
+		;
 	return 1;
 }
 
@@ -290,13 +291,6 @@ static int line_end(tsarc_psql_head *h, tsarc_buf *out)
 	if (n && p[n - 1] == '\n')
 		n--;
 	if (set_line(p, n, &name, &nlen, &value, &vlen, &whole)) {
-		/* Shown and judged without the ';' and the blanks around. */
-		while (vlen && is_blank(value[vlen - 1]))
-			vlen--;
-		if (whole && vlen && value[vlen - 1] == ';')
-			vlen--;
-		while (vlen && is_blank(value[vlen - 1]))
-			vlen--;
 		rc = judge_set(h, name, nlen, value, vlen, whole);
 		/* A value of another form may go on past this line: the head
 		 * ends with it. */
