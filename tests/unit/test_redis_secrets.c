@@ -153,6 +153,46 @@ static void system_redis(void **state)
 		"system-redis", "URL"), 0);
 }
 
+/* A Redis URL's user information without a ':' is its password, as
+ * redis-cli reads it (redis://[[username:]password@]host) and 3scale's
+ * backend client (AUTH with it alone): read as a user name, it was shown
+ * in every description, plan line and refused AUTH's message. */
+static void url_lone_userinfo_is_password(void **state)
+{
+	tsarc_redis_conf c;
+	char d[512];
+
+	(void)state;
+	assert_int_equal(from_secret(&c, "{\"stringData\": {"
+		"\"REDIS_STORAGE_URL\": \"redis://s3cr3t@h:6379/0\"}}",
+		"backend-redis", "REDIS_STORAGE_URL"), 0);
+	assert_null(c.user);
+	assert_string_equal(c.password, "s3cr3t");
+	tsarc_redis_conf_describe(&c, d, sizeof(d));
+	assert_string_equal(d, "h:6379");
+	tsarc_redis_conf_free(&c);
+	/* Percent-encoded, over TLS, system-redis's database path. */
+	assert_int_equal(from_secret(&c, "{\"stringData\": {"
+		"\"URL\": \"rediss://pw%2Bx%40y@sys:6380/1\"}}", "system-redis", "URL"), 0);
+	assert_null(c.user);
+	assert_string_equal(c.password, "pw+x@y");
+	assert_string_equal(c.host, "sys");
+	tsarc_redis_conf_free(&c);
+	/* An empty user before the ':' stays what it was: no user. */
+	assert_int_equal(from_secret(&c, "{\"stringData\": {"
+		"\"URL\": \"redis://:pw@sys/1\"}}", "system-redis", "URL"), 0);
+	assert_null(c.user);
+	assert_string_equal(c.password, "pw");
+	tsarc_redis_conf_free(&c);
+	/* The Secret's own user field still names the user. */
+	assert_int_equal(from_secret(&c, "{\"stringData\": {"
+		"\"URL\": \"redis://pw@sys/1\", \"REDIS_USERNAME\": \"system\"}}",
+		"system-redis", "URL"), 0);
+	assert_string_equal(c.user, "system");
+	assert_string_equal(c.password, "pw");
+	tsarc_redis_conf_free(&c);
+}
+
 /* The database a Secret's URL names: 1 for system-redis's .../1, 0 for no
  * path or an empty one (as 3scale's clients read it), -1 with no URL; a
  * path that is no number is an error naming the Secret and the path. */
@@ -447,4 +487,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(storage_216),
 	cmocka_unit_test(queues_sentinel_tls),
 	cmocka_unit_test(older_config_names),
-	cmocka_unit_test(system_redis))
+	cmocka_unit_test(system_redis),
+	cmocka_unit_test(url_lone_userinfo_is_password))
