@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int nomem(void)
 {
@@ -66,6 +67,16 @@ void tsarc_url_free(tsarc_url *u)
 	memset(u, 0, sizeof(*u));
 }
 
+/* A Redis URL's user information without a ':' is its password
+ * (redis://[[username:]password@]host, as redis-cli reads it, and 3scale's
+ * backend client, which sends it to AUTH alone); in a database URL it is
+ * the user (libpq, mysql2). Read as a user, a Secret's password was shown
+ * wherever a user is: descriptions, the plan, a refused AUTH's message. */
+static int redis_url(const char *scheme)
+{
+	return !strcasecmp(scheme, "redis") || !strcasecmp(scheme, "rediss");
+}
+
 int tsarc_url_parse(const char *text, tsarc_url *u)
 {
 	const char *p, *auth_end, *host, *host_end, *colon, *at = NULL;
@@ -98,7 +109,8 @@ int tsarc_url_parse(const char *text, tsarc_url *u)
 			if (!(u->user = pct_decode(p, (size_t)(colon - p))) ||
 				!(u->password = pct_decode(colon + 1, (size_t)(at - colon - 1))))
 				goto oom;
-		} else if (!(u->user = pct_decode(p, (size_t)(at - p))))
+		} else if (!(*(redis_url(u->scheme) ? &u->password : &u->user) =
+				     pct_decode(p, (size_t)(at - p))))
 			goto oom;
 		host = at + 1;
 	} else

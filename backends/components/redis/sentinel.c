@@ -565,7 +565,7 @@ static int ask_replicas(tsarc_redis *s, const char *name, char **hosts, int *por
 }
 
 /* The Sentinel's own address and credentials from one hosts entry
- * ([redis[s]://][user[:password]@]host[:port]) over `base`, into *so;
+ * ([redis[s]://][[user:]password@]host[:port]) over `base`, into *so;
  * *u holds the strings (tsarc_url_free). */
 static int sentinel_opts(const char *entry, const tsarc_redis_opts *base,
 	const tsarc_redis_sentinel *s, tsarc_redis_opts *so, tsarc_url *u)
@@ -796,7 +796,7 @@ int tsarc_redis_sentinel_hosts_check(const char *hosts)
 		/* An empty entry ("a,,b") is passed over, as before. */
 		if (end > p && !entry_ok(p, end))
 			return tsarc_error_set(TSARC_ECONFIG, "the Sentinel hosts' entry %d is not "
-				"[redis[s]://][user[:password]@]host[:port] (3scale splits the list "
+				"[redis[s]://][[user:]password@]host[:port] (3scale splits the list "
 				"at each ',': a password in it cannot hold ',' or a blank)", n);
 		p = e ? e + 1 : NULL;
 	}
