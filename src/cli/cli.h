@@ -121,16 +121,29 @@ typedef struct cli_command {
 	 * takes none); CLI_ANY_OPERANDS: the command checks them itself. */
 	int operands;
 	const char *operands_usage;
+	/* CLI_WRITES: the command writes to the repository (a dry run of it
+	 * is refused too); with `write_operands` (NULL-terminated), only
+	 * when its first operand is one of them (key add, not key list).
+	 * `write_option`: the id of an own option that makes it write
+	 * (restore --undo-snapshot); 0: none. --as-of is a view of the
+	 * past, read-only: cli_start refuses a command that writes with it
+	 * before anything is read or printed, rather than letting it fail at
+	 * its first write, its plan already printed. */
+	int writes;
+	const char *const *write_operands;
+	int write_option;
 } cli_command;
 #define CLI_ANY_OPERANDS (-1)
+#define CLI_WRITES 1
 
 /* What cli_start returns when the command goes on. */
 #define CLI_GO_ON (-1)
 /* Parses the common options and the command's own (`state` is where its
  * CLI_STRING and CLI_FLAG options are stored, and is handed to its
- * own_option_fn), then checks the operands; --help prints cmd->help, its
- * options' lines and the common options'. Returns CLI_GO_ON, or the
- * exit code to return at once (EXIT_OK after --help). */
+ * own_option_fn), then checks the operands, then refuses --as-of to a
+ * command that writes (exit 2); --help prints cmd->help, its options'
+ * lines and the common options'. Returns CLI_GO_ON, or the exit code to
+ * return at once (EXIT_OK after --help). */
 int cli_start(const cli_command *cmd, int argc, char **argv, cli_common *c, void *state);
 /* cli_start, then the repository opened (cli_open_repo) into *repo; a
  * failure to open it is reported (cli_fail) and its exit code returned. */

@@ -475,7 +475,7 @@ done:
 int cmd_backup(int argc, char **argv)
 {
 	static const cli_command cmd = {"backup", BACKUP_HELP, BACKUP_OPTIONS, backup_option,
-		0, NULL};
+		0, NULL, CLI_WRITES, NULL, 0};
 	backup_state s;
 	tsarc_backup_options o;
 	tsarc_backup_stats stats;
@@ -562,7 +562,7 @@ static const char DUMP_HELP[] =
 int cmd_dump(int argc, char **argv)
 {
 	static const cli_command cmd = {"dump", DUMP_HELP, NULL, NULL,
-		2, "give a snapshot and a stream name"};
+		2, "give a snapshot and a stream name", 0, NULL, 0};
 	tsarc_repo *repo = NULL;
 	int rc;
 	cli_common c;

@@ -605,7 +605,7 @@ static int is_damaged(const damaged_set *d, const char *id)
 int cmd_forget(int argc, char **argv)
 {
 	static const cli_command cmd = {"forget", FORGET_HELP, FORGET_OPTIONS, forget_option,
-		CLI_ANY_OPERANDS, NULL};
+		CLI_ANY_OPERANDS, NULL, CLI_WRITES, NULL, 0};
 	forget_state s;
 	tsarc_snapshot **snaps = NULL;
 	tsarc_repo *repo = NULL;
@@ -880,7 +880,7 @@ static int prune_option(int opt, const char *arg, void *state)
 int cmd_prune(int argc, char **argv)
 {
 	static const cli_command cmd = {"prune", PRUNE_HELP, PRUNE_OPTIONS, prune_option, 0,
-		NULL};
+		NULL, CLI_WRITES, NULL, 0};
 	prune_state s = {0, TSARC_PRUNE_MAX_UNUSED_DEFAULT};
 	const tsarc_strv none = {NULL, 0, 0};
 	tsarc_repo *repo = NULL;
@@ -925,7 +925,8 @@ static const cli_option UNLOCK_OPTIONS[] = {
 
 int cmd_unlock(int argc, char **argv)
 {
-	static const cli_command cmd = {"unlock", UNLOCK_HELP, UNLOCK_OPTIONS, NULL, 0, NULL};
+	static const cli_command cmd = {"unlock", UNLOCK_HELP, UNLOCK_OPTIONS, NULL, 0, NULL,
+		CLI_WRITES, NULL, 0};
 	tsarc_repo *repo = NULL;
 	tsarc_lock_info *infos = NULL;
 	size_t n = 0, removed = 0, i;

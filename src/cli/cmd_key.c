@@ -40,6 +40,9 @@ static const char KEY_HELP[] =
 	"\n"
 	"Options:\n";
 
+/* The actions that write to the repository (--as-of refuses them). */
+static const char *const KEY_WRITES[] = {"add", "remove", "passwd", NULL};
+
 /* Its state: the --new-password-file. */
 static const cli_option KEY_OPTIONS[] = {
 	{"new-password-file", 1, "F", "read the new password from F", CLI_STRING, 0},
@@ -190,7 +193,7 @@ static int key_list(const cli_common *c, tsarc_repo *repo)
 int cmd_key(int argc, char **argv)
 {
 	static const cli_command cmd = {"key", KEY_HELP, KEY_OPTIONS, NULL, CLI_ANY_OPERANDS,
-		NULL};
+		NULL, CLI_WRITES, KEY_WRITES, 0};
 	char added[TSARC_ID_HEX_LEN + 1], removed[TSARC_ID_HEX_LEN + 1];
 	const char *new_file = NULL, *sub;
 	tsarc_repo *repo = NULL;

@@ -28,7 +28,8 @@ static void on_damaged(const char *pack, const char *msg, void *payload)
 
 int cmd_repair(int argc, char **argv)
 {
-	static const cli_command cmd = {"repair", REPAIR_HELP, NULL, NULL, CLI_ANY_OPERANDS, NULL};
+	static const cli_command cmd = {"repair", REPAIR_HELP, NULL, NULL, CLI_ANY_OPERANDS, NULL,
+		CLI_WRITES, NULL, 0};
 	tsarc_repair_result res;
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;

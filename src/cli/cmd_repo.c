@@ -132,7 +132,8 @@ static int init_option(int opt, const char *arg, void *state)
 
 int cmd_init(int argc, char **argv)
 {
-	static const cli_command cmd = {"init", INIT_HELP, INIT_OPTIONS, init_option, 0, NULL};
+	static const cli_command cmd = {"init", INIT_HELP, INIT_OPTIONS, init_option, 0, NULL,
+		CLI_WRITES, NULL, 0};
 	init_state s;
 	cli_common c;
 	tsarc_store *st = NULL;
@@ -257,7 +258,7 @@ static cJSON *snapshot_summary(const tsarc_snapshot *s)
 int cmd_snapshots(int argc, char **argv)
 {
 	static const cli_command cmd = {"snapshots", SNAPSHOTS_HELP, NULL,
-		NULL, 0, NULL};
+		NULL, 0, NULL, 0, NULL, 0};
 	tsarc_snapshot **snaps = NULL;
 	tsarc_repo *repo = NULL;
 	size_t n = 0, i, k;
@@ -320,7 +321,7 @@ static const cli_option SHOW_OPTIONS[] = {
 int cmd_show(int argc, char **argv)
 {
 	static const cli_command cmd = {"show", SHOW_HELP, SHOW_OPTIONS, NULL, 1,
-		"give exactly one snapshot"};
+		"give exactly one snapshot", 0, NULL, 0};
 	char id[TSARC_ID_HEX_LEN + 1], hex[TSARC_ID_HEX_LEN + 1];
 	tsarc_snapshot *snap = NULL;
 	tsarc_repo *repo = NULL;
@@ -506,7 +507,7 @@ static void on_problem(const tsarc_check_problem *p, void *payload)
 int cmd_check(int argc, char **argv)
 {
 	static const cli_command cmd = {"check", CHECK_HELP, CHECK_OPTIONS, check_option, 0,
-		NULL};
+		NULL, 0, NULL, 0};
 	check_state s;
 	check_report report;
 	tsarc_check_result res;

@@ -269,7 +269,8 @@ static void measure_report(const cJSON *report)
 int cmd_restore(int argc, char **argv)
 {
 	static const cli_command cmd = {"restore", RESTORE_HELP, RESTORE_OPTIONS,
-		restore_option, 1, "give one snapshot (an id, a prefix, or latest)"};
+		restore_option, 1, "give one snapshot (an id, a prefix, or latest)", 0, NULL,
+		8 /* --undo-snapshot: the undo snapshot is a backup */};
 	char id[TSARC_ID_HEX_LEN + 1];
 	tsarc_snapshot *snap = NULL;
 	tsarc_deploy *d = NULL;

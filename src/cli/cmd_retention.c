@@ -30,7 +30,7 @@ static const char EXTEND_HELP[] =
 int cmd_extend_retention(int argc, char **argv)
 {
 	static const cli_command cmd = {"extend-retention", EXTEND_HELP, NULL,
-		NULL, 0, NULL};
+		NULL, 0, NULL, CLI_WRITES, NULL, 0};
 	tsarc_extend_result res;
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;

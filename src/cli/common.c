@@ -478,15 +478,24 @@ static int build_getopt(const cli_command *cmd, struct option *longopts, char *s
 	return 0;
 }
 
+/* The command's own option of id `id`; NULL: none. */
+static const cli_option *own_row(const cli_command *cmd, int id)
+{
+	const cli_option *o;
+
+	for (o = cmd->options; o && (o->name || o->help); o++)
+		if (o->name && o->id == id)
+			return o;
+	return NULL;
+}
+
 /* Takes one of the command's own options: stored in `state`, or handed to
  * its own_option_fn. */
 static int own_option(const cli_command *cmd, int id, const char *arg, void *state)
 {
-	const cli_option *o;
+	const cli_option *o = own_row(cmd, id);
 
-	for (o = cmd->options; o && (o->name || o->help); o++) {
-		if (!o->name || o->id != id)
-			continue;
+	if (o) {
 		switch (o->take) {
 		case CLI_STRING:
 			*(const char **)(void *)((char *)state + o->at) = arg;
@@ -501,10 +510,11 @@ static int own_option(const cli_command *cmd, int id, const char *arg, void *sta
 	return cli_usage_error(cmd->name, "unexpected option");
 }
 
-/* Parses common options plus the command's own.
+/* Parses common options plus the command's own; *writer is the own
+ * option given that makes the command write (NULL: none).
  * Returns 0 to go on, -1 when help was printed, or an exit code. */
 static int parse_args(const cli_command *cmd, int argc, char **argv, cli_common *c,
-	void *state)
+	void *state, const cli_option **writer)
 {
 	struct option longopts[OWN_OPTIONS_MAX + N_COMMON_LONGOPTS + 1];
 	char shortopts[8 + 2 * OWN_OPTIONS_MAX];
@@ -530,14 +540,40 @@ static int parse_args(const cli_command *cmd, int argc, char **argv, cli_common 
 			return EXIT_USAGE;
 		if (r == 0 && (r = own_option(cmd, o, optarg, state)) != 0)
 			return r;
+		if (cmd->write_option && o == cmd->write_option)
+			*writer = own_row(cmd, o);
 	}
 	common_env(c);
 	return cli_metrics_begin(cmd->name, c->repo);
 }
 
+/* --as-of with a command that writes: refused here, the one place every
+ * command passes before it reads anything. Before, the store refused
+ * the first write: forget printed its plan, then failed (exit 1). */
+static int refuse_as_of(const cli_command *cmd, int argc, char **argv,
+	const cli_option *writer)
+{
+	const char *const *w = cmd->write_operands;
+	const char *sub = optind < argc ? argv[optind] : NULL;
+
+	if (writer)
+		return cli_usage_error(cmd->name, "--as-of is a read-only view of the repository "
+			"as it was; --%s writes to it", writer->name);
+	if (!cmd->writes)
+		return CLI_GO_ON;
+	for (; w && *w && !(sub && !strcmp(sub, *w)); w++)
+		;
+	if (w && !*w)
+		return CLI_GO_ON; /* another operand: it reads, or it is the command's to refuse */
+	return cli_usage_error(cmd->name, "--as-of is a read-only view of the repository as it "
+		"was; %s%s%s writes to it (a dry run too): read with snapshots, show, dump, check "
+		"or restore", cmd->name, w ? " " : "", w ? sub : "");
+}
+
 int cli_start(const cli_command *cmd, int argc, char **argv, cli_common *c, void *state)
 {
-	int rc = parse_args(cmd, argc, argv, c, state);
+	const cli_option *writer = NULL;
+	int rc = parse_args(cmd, argc, argv, c, state, &writer);
 
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
@@ -545,6 +581,8 @@ int cli_start(const cli_command *cmd, int argc, char **argv, cli_common *c, void
 		return cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
 	if (cmd->operands > 0 && optind + cmd->operands != argc)
 		return cli_usage_error(cmd->name, "%s", cmd->operands_usage);
+	if (c->as_of)
+		return refuse_as_of(cmd, argc, argv, writer);
 	return CLI_GO_ON;
 }
 

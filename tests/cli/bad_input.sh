@@ -454,6 +454,30 @@ usage "init --compression lz4" init --repo "$WORK/new" --compression lz4
 usage "init --chunk-avg 1000 (not a power of two)" init --repo "$WORK/new" --chunk-avg 1000
 usage "init --chunk-min above --chunk-max" init --repo "$WORK/new" --chunk-min 8388608 --chunk-max 1048576
 [ ! -e "$WORK/new/config" ] || fail "init with bad options created a repository"
+# --as-of is a read-only view (docs/object-lock.md): every command that
+# writes to the repository, dry runs too, is refused by the options check,
+# before it reads or prints anything (exit 2, naming --as-of). Before,
+# forget through it printed its plan, then failed at its first write
+# (exit 1). A folder has no versions: a command that only reads gets as
+# far as opening it ("needs an S3 bucket"), one that writes does not.
+find "$R" -type f -exec md5sum {} + | sort >"$WORK/before-as-of"
+T0=2026-11-30T22:00:00Z
+for cmd in "init --repo $WORK/new" "backup --stdin --name x" "forget ${SNAP:0:10}" \
+	"forget --keep-last 1 --dry-run" "prune" "prune --dry-run" "unlock" "key add" \
+	"key remove 0123" "key passwd" "extend-retention" "repair index" \
+	"restore latest --config $WORK/none.json --undo-snapshot --dry-run"; do
+	t $cmd --repo "$R" --as-of "$T0" </dev/null
+	expect_rc 2 "$cmd --as-of"
+	expect_err "--as-of .*read-only" "$cmd --as-of names --as-of as read-only"
+	[ ! -s "$OUT" ] || fail "$cmd --as-of printed: $(head -3 "$OUT")"
+done
+find "$R" -type f -exec md5sum {} + | sort | diff "$WORK/before-as-of" - ||
+	fail "a command refused through --as-of changed the repository"
+[ ! -e "$WORK/new" ] || fail "init --as-of created a repository"
+for cmd in "snapshots" "key list" "check"; do
+	t $cmd --repo "$R" --as-of "$T0"
+	expect_err "needs an S3 bucket" "$cmd --as-of (reads only) on a folder"
+done
 for cmd in init backup snapshots show dump check version; do
 	t "$cmd" --help
 	expect_rc 0 "$cmd --help"

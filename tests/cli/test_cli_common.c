@@ -144,7 +144,7 @@ static const cli_option TABLE_OPTIONS[] = {
 };
 
 static const cli_command TABLE_CMD = {"table", "Usage: tsarc table X\n\nOptions:\n",
-	TABLE_OPTIONS, take_owned, 1, "give one X"};
+	TABLE_OPTIONS, take_owned, 1, "give one X", 0, NULL, 0};
 
 /* One table gives getopt_long its long and short options, stores the
  * strings and flags, hands the rest to the command, and is the help. */

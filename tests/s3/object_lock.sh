@@ -145,6 +145,12 @@ ok check --repo "$R" --as-of "$BEFORE" --read-data
 t_in <("$GEN" 1M --seed 9) backup --repo "$R" --as-of "$BEFORE" --stdin --name x
 [ "$RC" -ne 0 ] || fail "a backup into a point-in-time view succeeded"
 expect_err "read-only" "a backup into a point-in-time view"
+# forget through it: refused before it reads or prints (before: its plan
+# printed, then 'read-only' at its first write, exit 1).
+t forget --repo "$R" --as-of "$BEFORE" "$S3"
+expect_rc 2 "forget through a point-in-time view"
+expect_err "--as-of .*read-only" "forget through a point-in-time view"
+[ ! -s "$OUT" ] || fail "forget --as-of printed: $(head -3 "$OUT")"
 t snapshots --repo "$WORK/local" --as-of "$BEFORE"
 expect_err "needs an S3 bucket" "--as-of on a folder"
 # The operator, S1 read back, confirms it may go: forget of its id marks
