@@ -1,4 +1,6 @@
 #include "index.h"
+#include "chunkset.h"
+#include "objlock.h"
 #include "fmt.h"
 #include "grow.h"
 #include "index_cache.h"
@@ -242,31 +244,57 @@ void tsarc_index_writer_dispose(tsarc_index_writer *w)
 	w->cap = 0;
 }
 
-int tsarc_index_remove_old(const tsarc_repo *repo, const char *const *old, size_t nold,
-	const char *const *written, size_t nwritten, size_t *removed)
-{
-	size_t i, k;
-	int rc;
+/* What a purge of old index objects did, with the sizes they had. */
+typedef struct removal {
+	tsarc_purge_tally t;
+	tsarc_chunkset *sizes;
+	uint64_t kept_bytes;
+} removal;
 
-	for (i = 0; i < nold; i++) {
-		int keep = 0;
-		for (k = 0; k < nwritten && !keep; k++)
-			keep = !strcmp(old[i], written[k]);
-		if (keep)
-			continue;
-		rc = tsarc_store_remove(repo->store, TSARC_OBJ_INDEX, old[i]);
-		if (rc == TSARC_ENOTFOUND) {
-			/* Gone already: a run before us was killed after removing it. */
-			tsarc_error_clear();
-			continue;
-		}
-		if (rc) {
-			tsarc_error_prefix("removing index %.16s", old[i]);
-			return rc;
-		}
-		(*removed)++;
+static int count_removal(const char *name, int64_t kept_until, void *payload)
+{
+	removal *r = payload;
+	uint8_t id[TSARC_ID_LEN];
+	uint32_t size = 0;
+
+	if (kept_until && !tsarc_hex_decode(id, sizeof(id), name)) {
+		tsarc_chunkset_lookup(r->sizes, id, &size);
+		r->kept_bytes += size;
 	}
-	return 0;
+	tsarc_error_clear();
+	return tsarc_purge_tally_cb(name, kept_until, &r->t);
+}
+
+int tsarc_index_remove_old(const tsarc_repo *repo, const char *const *old, size_t nold,
+	const char *const *written, size_t nwritten, tsarc_index_removal *out)
+{
+	removal r = {{0, 0, 0}, NULL, 0};
+	const char **gone = NULL;
+	size_t i, k, ngone = 0;
+	int rc = 0, keep;
+
+	memset(out, 0, sizeof(*out));
+	if (nold && !(gone = malloc(nold * sizeof(*gone))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	for (i = 0; i < nold; i++) {
+		for (k = 0, keep = 0; k < nwritten && !keep; k++)
+			keep = !strcmp(old[i], written[k]);
+		if (!keep)
+			gone[ngone++] = old[i];
+	}
+	if (ngone && !(rc = tsarc_chunkset_new(&r.sizes)) &&
+		!(rc = tsarc_chunkset_load_type(r.sizes, repo->store, TSARC_OBJ_INDEX)))
+		rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_INDEX, gone, ngone,
+			count_removal, &r);
+	if (rc)
+		tsarc_error_prefix("removing old index objects");
+	out->removed = r.t.removed + r.t.kept;
+	out->kept = r.t.kept;
+	out->kept_until = r.t.kept_until;
+	out->kept_bytes = r.kept_bytes;
+	tsarc_chunkset_free(r.sizes);
+	free(gone);
+	return rc;
 }
 
 static int add_rec(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entry *e, void *payload)

@@ -94,11 +94,25 @@ int tsarc_index_writer_flush(tsarc_index_writer *w);
 /* Frees what was not written (the names written stay the caller's). */
 void tsarc_index_writer_dispose(tsarc_index_writer *w);
 
-/* Removes the index objects `old` but those also in `written` (the same
- * content, named the same, written again), counting into *removed. The
- * caller stores and syncs what replaces them first. */
+/* What tsarc_index_remove_old did. */
+typedef struct tsarc_index_removal {
+	size_t removed;      /* out of the index: deleted for good or only hidden */
+	size_t kept;         /* of them, only hidden: a version the bucket retains */
+	int64_t kept_until;  /* the latest retain-until date among those */
+	uint64_t kept_bytes; /* their bytes, still stored */
+} tsarc_index_removal;
+
+/*
+ * Removes the index objects `old` but those also in `written` (the same
+ * content, named the same, written again), through the store's purge: in
+ * a bucket that retains versions (Object Lock, the repository's or a
+ * default rule of the bucket's) one still retained is only hidden, and
+ * counted as kept with its size (listed before the purge: a hidden object
+ * is out of every listing) and date. prune and repair index both report
+ * it so. The caller stores and syncs what replaces them first.
+ */
 int tsarc_index_remove_old(const tsarc_repo *repo, const char *const *old, size_t nold,
-	const char *const *written, size_t nwritten, size_t *removed);
+	const char *const *written, size_t nwritten, tsarc_index_removal *out);
 
 /* Called for an index object that cannot be used (damaged, foreign). */
 typedef void (*tsarc_index_damage_fn)(const char *name, int code, const char *msg,

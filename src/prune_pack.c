@@ -247,12 +247,10 @@ static int append_names(char ***to, size_t *n, char **from, size_t nfrom)
 }
 
 /* What a purge only hid, with the bytes it still takes: a pack's size
- * from the listing of packs, an index object's from `index` (listed
- * before the purge, as a hidden object is out of every listing). */
+ * from the listing of packs. */
 typedef struct kept_bytes {
 	tsarc_purge_tally t;
 	const prune_pack *pp;
-	tsarc_chunkset *index; /* NULL: packs */
 	uint64_t bytes;
 } kept_bytes;
 
@@ -261,59 +259,44 @@ static int count_kept(const char *name, int64_t kept_until, void *payload)
 	kept_bytes *k = payload;
 	uint8_t id[TSARC_ID_LEN];
 	const listed_pack *l;
-	uint32_t size = 0;
 
 	if (!kept_until || tsarc_hex_decode(id, sizeof(id), name)) {
 		tsarc_error_clear();
 		return tsarc_purge_tally_cb(name, kept_until, &k->t);
 	}
-	if (k->index)
-		tsarc_chunkset_lookup(k->index, id, &size);
-	else if ((l = bsearch(id, k->pp->listed, k->pp->nlisted, sizeof(*l), cmp_listed)))
+	if ((l = bsearch(id, k->pp->listed, k->pp->nlisted, sizeof(*l), cmp_listed)))
 		k->bytes += l->size;
-	k->bytes += size;
 	return tsarc_purge_tally_cb(name, kept_until, &k->t);
 }
 
 /* The old index objects but those written again (the same content, named
- * the same), through purge: under Object Lock one still retained is only
- * hidden, counted with its bytes. */
+ * the same), through purge (tsarc_index_remove_old): one still retained
+ * is only hidden, counted with its bytes. */
 static int remove_old_index(prune_pack *pp, char **written, size_t nwritten)
 {
-	tsarc_repo *repo = pp->repo;
-	kept_bytes kb = {{0, 0, 0}, pp, NULL, 0};
-	tsarc_chunkset *sizes = NULL;
-	const char **gone = NULL;
-	size_t nold, ngone = 0, i, k;
+	tsarc_index_removal gone;
+	size_t nold, i;
 	const uint8_t *bin = tsarc_index_table_objects(pp->table, &nold);
 	char (*old)[TSARC_ID_HEX_LEN + 1] = malloc((nold ? nold : 1) * sizeof(*old));
-	int rc = 0, keep;
+	const char **names = malloc((nold ? nold : 1) * sizeof(*names));
+	int rc;
 
-	if (!old || (nold && !(gone = malloc(nold * sizeof(*gone))))) {
+	if (!old || !names) {
 		free(old);
+		free(names);
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < nold; i++) {
 		tsarc_hex_encode(old[i], bin + i * TSARC_ID_LEN, TSARC_ID_LEN);
-		for (k = 0, keep = 0; k < nwritten && !keep; k++)
-			keep = !strcmp(old[i], written[k]);
-		if (!keep)
-			gone[ngone++] = old[i];
+		names[i] = old[i];
 	}
-	if (ngone && repo->retention.mode && !(rc = tsarc_chunkset_new(&sizes)))
-		rc = tsarc_chunkset_load_type(sizes, repo->store, TSARC_OBJ_INDEX);
-	kb.index = sizes;
-	if (!rc && ngone)
-		rc = tsarc_store_purge_many(repo->store, TSARC_OBJ_INDEX, gone, ngone, count_kept,
-			&kb);
-	if (rc)
-		tsarc_error_prefix("removing old index objects");
-	pp->res->index_removed = kb.t.removed + kb.t.kept;
-	pp->res->index_kept = kb.t.kept;
-	pp->res->index_kept_until = kb.t.kept_until;
-	pp->res->bytes_kept_index = kb.bytes;
-	tsarc_chunkset_free(sizes);
-	free(gone);
+	rc = tsarc_index_remove_old(pp->repo, names, nold, (const char *const *)written,
+		nwritten, &gone);
+	pp->res->index_removed = gone.removed;
+	pp->res->index_kept = gone.kept;
+	pp->res->index_kept_until = gone.kept_until;
+	pp->res->bytes_kept_index = gone.kept_bytes;
+	free(names);
 	free(old);
 	return rc;
 }
@@ -325,7 +308,7 @@ static int apply(prune_pack *pp)
 	tsarc_prune_result *res = pp->res;
 	tsarc_packer *pk = NULL;
 	tsarc_buf data = TSARC_BUF_INIT, scratch = TSARC_BUF_INIT;
-	kept_bytes kept = {{0, 0, 0}, pp, NULL, 0};
+	kept_bytes kept = {{0, 0, 0}, pp, 0};
 	char **written = NULL, **more = NULL;
 	size_t nwritten = 0, nmore = 0, i, m;
 	uint64_t npacks, nbytes;
@@ -391,7 +374,7 @@ done:
 static int preview_packs(prune_pack *pp)
 {
 	tsarc_prune_result *res = pp->res;
-	kept_bytes kept = {{0, 0, 0}, pp, NULL, 0};
+	kept_bytes kept = {{0, 0, 0}, pp, 0};
 	int rc = 0;
 
 	if (pp->ndoomed)

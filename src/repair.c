@@ -201,6 +201,7 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 	damaged_set d = {NULL, 0, 0};
 	tsarc_index_writer w;
 	tsarc_pack_toc *group = NULL;
+	tsarc_index_removal gone;
 	char **old = NULL, **written = NULL;
 	uint8_t name[TSARC_ID_LEN];
 	size_t nold = 0, nwritten = 0, i, k, g = 0;
@@ -262,8 +263,13 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 	res->index_written = nwritten;
 	if ((rc = tsarc_store_sync(repo->store)) || (rc = tsarc_lock_check(lock, NULL)))
 		goto done;
-	if ((rc = tsarc_index_remove_old(repo, (const char *const *)old, nold,
-		     (const char *const *)written, nwritten, &res->index_removed)))
+	rc = tsarc_index_remove_old(repo, (const char *const *)old, nold,
+		(const char *const *)written, nwritten, &gone);
+	res->index_removed = gone.removed;
+	res->index_kept = gone.kept;
+	res->index_kept_until = gone.kept_until;
+	res->bytes_kept_index = gone.kept_bytes;
+	if (rc)
 		goto done;
 	tsarc_repo_drop_index(repo);
 done:

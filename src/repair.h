@@ -11,6 +11,13 @@ typedef struct tsarc_repair_result {
 	 * (each read and authenticated), and those dropped. */
 	size_t damaged_chunks_kept, damaged_chunks_dropped;
 	size_t index_written, index_removed;
+	/* Of index_removed, those only hidden (a bucket that retains
+	 * versions: Object Lock, or a default rule of the bucket's), with
+	 * their bytes and the latest date they are retained until, as prune
+	 * reports them. */
+	size_t index_kept;
+	int64_t index_kept_until;
+	uint64_t bytes_kept_index;
 } tsarc_repair_result;
 
 /*

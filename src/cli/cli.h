@@ -226,6 +226,10 @@ int cli_open_repo(const cli_common *c, tsarc_repo **out);
  * with cli_free_password): key passwd must find every key file it opens. */
 int cli_open_repo_password(const cli_common *c, tsarc_repo **out, char **password);
 
+/* What becomes of objects the store only hid (a bucket that retains
+ * versions), for a report: "a prune after that deletes them", or with no
+ * Object Lock in the repository, that no prune does. */
+const char *cli_hidden_fate(const tsarc_repo *repo);
 void cli_format_bytes(char *out, size_t outsz, double bytes);
 /* Prints a cJSON document to stdout and frees it. */
 struct cJSON;

@@ -348,20 +348,6 @@ static void add_time(cJSON *doc, const char *name, size_t count, int64_t until)
 }
 
 /*
- * What becomes of what the store only hid: a repository with Object Lock
- * sweeps it once its date has passed; one without, in a bucket that
- * retains every version all the same (made before init refused such a
- * bucket, or whose bucket got a default retention later), never does,
- * and must not say that it will.
- */
-static const char *hidden_fate(const tsarc_repo *repo)
-{
-	return repo->retention.mode ? "a prune after that deletes them"
-				    : "no prune deletes them, as this repository has no Object "
-				      "Lock (the bucket keeps them: see docs/object-lock.md)";
-}
-
-/*
  * Removes a snapshot object (forgotten.h). With Object Lock, one whose
  * retention has not passed is hidden (gone from every listing, so its
  * chunks become prunable and are hidden in turn), and its version stays
@@ -460,7 +446,7 @@ static void print_pack_locks(const tsarc_repo *repo, const tsarc_prune_result *r
 	cli_format_bytes(isize, sizeof(isize), (double)r->bytes_kept_index);
 	printf("Object Lock: %zu packs (%s) and %zu index objects (%s) only hidden, not "
 	       "deleted: retained until %s at the latest; %s\n",
-		r->packs_kept, size, r->index_kept, isize, when, hidden_fate(repo));
+		r->packs_kept, size, r->index_kept, isize, when, cli_hidden_fate(repo));
 }
 
 static void print_pack_figures(const tsarc_prune_result *r, int dry_run, unsigned max_unused)
@@ -558,7 +544,7 @@ static int run_prune(tsarc_repo *repo, tsarc_lock *lock, const tsarc_strv *gone,
 		tsarc_time_format(res.chunks_kept_until, 0, freed, sizeof(freed));
 		printf("Object Lock: %zu of them %s hidden, their retention runs until %s at "
 		       "the latest; %s\n", res.chunks_kept,
-			dry_run ? "would be only" : "only", freed, hidden_fate(repo));
+			dry_run ? "would be only" : "only", freed, cli_hidden_fate(repo));
 	}
 	if (res.hidden_removed || res.hidden_kept) {
 		tsarc_time_format(res.hidden_kept_until, 0, freed, sizeof(freed));

@@ -1,6 +1,7 @@
 /* tsarc repair index: the index of a format-2 repository rebuilt from its packs. */
 #include "cli.h"
 #include "repair.h"
+#include "snapshot.h"
 #include <cjson/cJSON.h>
 #include "tsarc/errors.h"
 
@@ -26,11 +27,27 @@ static void on_damaged(const char *pack, const char *msg, void *payload)
 		"old index places there that authenticate stay indexed", pack, msg);
 }
 
+/* The old index objects only hidden, as prune's --json has them
+ * (index_kept: count, bytes, and until when there are any). */
+static void add_kept(cJSON *doc, const tsarc_repair_result *res)
+{
+	cJSON *o = cJSON_AddObjectToObject(doc, "index_kept");
+	char when[40];
+
+	cJSON_AddNumberToObject(o, "count", (double)res->index_kept);
+	cJSON_AddNumberToObject(o, "bytes", (double)res->bytes_kept_index);
+	if (res->index_kept) {
+		tsarc_time_format(res->index_kept_until, 0, when, sizeof(when));
+		cJSON_AddStringToObject(o, "until", when);
+	}
+}
+
 int cmd_repair(int argc, char **argv)
 {
 	static const cli_command cmd = {"repair", REPAIR_HELP, NULL, NULL, CLI_ANY_OPERANDS, NULL,
 		CLI_WRITES, NULL, 0};
 	tsarc_repair_result res;
+	char when[40], size[32];
 	tsarc_repo *repo = NULL;
 	tsarc_lock *lock = NULL;
 	cli_common c;
@@ -48,9 +65,10 @@ int cmd_repair(int argc, char **argv)
 		rc = tsarc_repair_index(repo, lock, on_damaged, NULL, &res);
 		rc = cli_lock_release(lock, rc);
 	}
-	tsarc_repo_free(repo);
-	if (rc)
+	if (rc) {
+		tsarc_repo_free(repo);
 		return cli_fail(rc);
+	}
 	if (c.json) {
 		cJSON *doc = cJSON_CreateObject();
 		cJSON_AddNumberToObject(doc, "packs", (double)res.packs);
@@ -61,16 +79,30 @@ int cmd_repair(int argc, char **argv)
 			(double)res.damaged_chunks_dropped);
 		cJSON_AddNumberToObject(doc, "index_written", (double)res.index_written);
 		cJSON_AddNumberToObject(doc, "index_removed", (double)res.index_removed);
+		add_kept(doc, &res);
+		tsarc_repo_free(repo);
 		if ((rc = cli_print_json(doc)))
 			return cli_fail(rc);
-	} else if (!c.quiet) {
+		return res.packs_damaged ? EXIT_DAMAGED : EXIT_OK;
+	}
+	if (!c.quiet) {
 		cli_say("repaired", "index rebuilt from %zu packs (%zu chunks, %zu damaged packs "
-			"left out): %zu index objects written, %zu removed", res.packs, res.chunks,
-			res.packs_damaged, res.index_written, res.index_removed);
+			"left out): %zu index objects written, %zu old ones deleted", res.packs,
+			res.chunks, res.packs_damaged, res.index_written,
+			res.index_removed - res.index_kept);
+		if (res.index_kept) {
+			tsarc_time_format(res.index_kept_until, 0, when, sizeof(when));
+			cli_format_bytes(size, sizeof(size), (double)res.bytes_kept_index);
+			cli_say("repaired_hidden", "%s: %zu old index objects (%s) only hidden, not "
+				"deleted: retained until %s at the latest; %s",
+				repo->retention.mode ? "Object Lock" : "the bucket retains versions",
+				res.index_kept, size, when, cli_hidden_fate(repo));
+		}
 		if (res.packs_damaged)
 			cli_say("repaired_damaged", "of the damaged packs, %zu chunks the old index "
 				"placed there still authenticate and stay indexed, %zu do not and are "
 				"left out", res.damaged_chunks_kept, res.damaged_chunks_dropped);
 	}
+	tsarc_repo_free(repo);
 	return res.packs_damaged ? EXIT_DAMAGED : EXIT_OK;
 }

@@ -145,6 +145,20 @@ int cli_end(tsarc_repo *repo, tsarc_lock *lock, int rc)
 	return rc ? cli_fail(rc) : EXIT_OK;
 }
 
+/*
+ * What becomes of what the store only hid: a repository with Object Lock
+ * sweeps it once its date has passed; one without, in a bucket that
+ * retains every version all the same (made before init refused such a
+ * bucket, or whose bucket got a default retention later), never does,
+ * and must not say that it will.
+ */
+const char *cli_hidden_fate(const tsarc_repo *repo)
+{
+	return repo->retention.mode ? "a prune after that deletes them"
+				    : "no prune deletes them, as this repository has no Object "
+				      "Lock (the bucket keeps them: see docs/object-lock.md)";
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	char message[1024];

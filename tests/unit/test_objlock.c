@@ -40,6 +40,7 @@
 #include "lock.h"
 #include "objlock.h"
 #include "prune.h"
+#include "repair.h"
 #include "repo.h"
 #include "snapshot.h"
 #include "objlock_fixture.h"
@@ -685,7 +686,7 @@ static void test_no_object_lock_in_a_retaining_bucket(void **state)
 	tsarc_prune_result res;
 	tsarc_store *plain = NULL;
 	int64_t kept_until;
-	uint64_t before;
+	uint64_t before, index_bytes;
 	size_t f, clen;
 	locked L;
 
@@ -727,6 +728,7 @@ static void test_no_object_lock_in_a_retaining_bucket(void **state)
 		 * what was removed is reported as only hidden, with its bytes. */
 		retention_store_set_now(L.ctl, T0 + 3600);
 		before = listed_bytes(L.inner, TSARC_OBJ_DATA);
+		index_bytes = listed_bytes(L.st, TSARC_OBJ_INDEX);
 		assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
 		assert_int_equal(res.bytes_removed, 0);
 		/* What the store holds more: the repack's new packs (the repo
@@ -748,6 +750,9 @@ static void test_no_object_lock_in_a_retaining_bucket(void **state)
 			assert_true(res.bytes_kept_packs > 0);
 			assert_true(res.bytes_added > 0);
 			assert_int_equal(res.index_kept, res.index_removed);
+			/* Their real size (before: "(0 B)", the sizes were
+			 * listed under Object Lock only). */
+			assert_int_equal(res.bytes_kept_index, index_bytes);
 			/* Still stored, hidden out of every listing. */
 			assert_int_equal(listed_bytes(L.st, TSARC_OBJ_DATA) + res.bytes_kept_packs,
 				listed_bytes(L.inner, TSARC_OBJ_DATA));
@@ -763,6 +768,84 @@ static void test_no_object_lock_in_a_retaining_bucket(void **state)
 	free(c);
 }
 
+/*
+ * repair index in a bucket that retains every version: under the
+ * repository's Object Lock, and without it in a bucket with a default
+ * retention. The old index objects it replaces are only hidden: reported
+ * as such, with their bytes and date, as prune reports them. Before, they
+ * were counted as removed, and nothing said they stayed (on the RGW:
+ * '1 index objects written, 2 removed' under a 1-day governance lock).
+ */
+static void test_repair_index_reports_what_it_only_hid(void **state)
+{
+	static const tsarc_repo_init_options locked_opts = {{1024, 4096, 16384},
+		TSARC_CODEC_ZSTD, 0, 1024, {TSARC_RETAIN_GOVERNANCE, 1}, 2, 64 * 1024};
+	static const tsarc_repo_init_options plain_opts = {{1024, 4096, 16384},
+		TSARC_CODEC_ZSTD, 0, 1024, {TSARC_RETAIN_NONE, 0}, 2, 64 * 1024};
+	static const tsarc_retention bucket_default = {TSARC_RETAIN_GOVERNANCE, 1};
+	uint8_t *a = malloc(SMALL), *b = malloc(SMALL);
+	char ida[TSARC_ID_HEX_LEN + 1], idb[TSARC_ID_HEX_LEN + 1], repo_dir[300];
+	tsarc_repair_result rep;
+	tsarc_check_options co;
+	tsarc_check_result cr;
+	tsarc_lock *lock = NULL;
+	tsarc_store *plain = NULL;
+	listed idx;
+	uint64_t bytes;
+	size_t f, i;
+	locked L;
+
+	(void)state;
+	repo_fixture_fill(a, SMALL, 1);
+	repo_fixture_fill(b, SMALL, 2);
+	for (f = 0; f < 2; f++) {
+		if (f == 0) {
+			locked_open(&L, "objlock-repair", T0, &locked_opts);
+		} else {
+			/* Made on the folder (init refuses such a bucket now), then
+			 * opened through the bucket's default retention. */
+			memset(&L, 0, sizeof(L));
+			assert_non_null(scratch_make(L.dir, sizeof(L.dir), "objlock-repair-plain"));
+			snprintf(repo_dir, sizeof(repo_dir), "%s/repo", L.dir);
+			assert_int_equal(tsarc_store_fs_open(&plain, repo_dir, NULL), 0);
+			assert_int_equal(tsarc_repo_init(&L.repo, plain, "lock-pw", &plain_opts), 0);
+			tsarc_repo_free(L.repo);
+			assert_int_equal(tsarc_store_fs_open(&L.inner, repo_dir, NULL), 0);
+			assert_int_equal(retention_store_wrap(&L.st, &L.ctl, L.inner), 0);
+			retention_store_set_now(L.ctl, T0);
+			assert_int_equal(tsarc_store_set_retention(L.st, &bucket_default), 0);
+			assert_int_equal(tsarc_repo_open(&L.repo, L.st, "lock-pw"), 0);
+		}
+		repo_fixture_backup(L.repo, L.dir, a, SMALL, "stdin", ida);
+		repo_fixture_backup(L.repo, L.dir, b, SMALL, "stdin", idb);
+		listed_since(L.st, TSARC_OBJ_INDEX, NULL, &idx);
+		assert_int_equal(idx.n, 2);
+		for (i = 0, bytes = 0; i < idx.n; i++)
+			bytes += idx.sizes[i];
+
+		retention_store_set_now(L.ctl, T0 + 3600);
+		assert_int_equal(tsarc_lock_acquire(&lock, L.repo, 1), 0);
+		assert_int_equal(tsarc_repair_index(L.repo, lock, NULL, NULL, &rep), 0);
+		assert_int_equal(tsarc_lock_release(lock), 0);
+		assert_int_equal(rep.index_written, 1);
+		assert_int_equal(rep.index_removed, 2);
+		assert_int_equal(rep.index_kept, 2);
+		assert_int_equal(rep.index_kept_until, T0 + DAY);
+		assert_int_equal(rep.bytes_kept_index, bytes);
+		/* Out of sight, still stored; the new index finds every chunk. */
+		assert_int_equal(listed_count(L.st, TSARC_OBJ_INDEX), 1);
+		assert_int_equal(listed_count(L.inner, TSARC_OBJ_INDEX), 3);
+		memset(&co, 0, sizeof(co));
+		co.read_data = 1;
+		assert_int_equal(tsarc_check(L.repo, &co, NULL, NULL, &cr), 0);
+		assert_int_equal(cr.snapshots, 2);
+		assert_int_equal(cr.chunks_missing + cr.chunks_damaged + cr.index_damaged, 0);
+		locked_close(&L);
+	}
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -773,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_packs_and_index_under_retention),
 		cmocka_unit_test(test_extend_keeps_what_is_unknown),
 		cmocka_unit_test(test_no_object_lock_in_a_retaining_bucket),
+		cmocka_unit_test(test_repair_index_reports_what_it_only_hid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
