@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../backends/stores/s3/sigv4.h"
 #include "tsarc/errors.h"
@@ -297,10 +298,83 @@ static void test_empty_pages_never_end(void **state)
 	close_store(st);
 }
 
+/* The kept_until a purge (or its preview) reports for its one name. */
+static int record_kept(const char *name, int64_t kept_until, void *payload)
+{
+	(void)name;
+	*(int64_t *)payload = kept_until;
+	return 0;
+}
+
+static void http_date(char *out, size_t outsz, time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, outsz, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+}
+
+static void iso_date(char *out, size_t outsz, time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+#define ONE_VERSION                                                          \
+	"<ListVersionsResult><IsTruncated>false</IsTruncated>"               \
+	"<Version><Key>p/data/00/00ab</Key><VersionId>v1</VersionId>"        \
+	"<IsLatest>true</IsLatest><LastModified>2026-12-01T00:00:00.000Z"    \
+	"</LastModified><Size>7</Size></Version></ListVersionsResult>"
+
+/*
+ * A retain-until date is judged by the store's clock (its answers' Date),
+ * as the store judges a delete. This host's clock 10 minutes ahead of the
+ * store's (S3 takes requests signed up to 15 minutes away): a version
+ * retained 3 more minutes by the store's clock, 7 minutes past by this
+ * host's, is refused a delete. The purge must hide it and report its
+ * date; before, it took the refusal for the credentials' (TSARC_EACCESS,
+ * "may these credentials delete object versions?"), and a prune under
+ * Object Lock failed with exit 13.
+ */
+static void test_purge_judges_by_the_store_clock(void **state)
+{
+	static const char *const names[1] = {"00ab"};
+	time_t host = time(NULL), store = host - 600, until = store + 180;
+	char date[80], head[256], iso[40];
+	canned script[4] = {
+		{REPLY, 200, NULL, ONE_VERSION, -1},
+		{REPLY, 200, NULL, "<DeleteResult><Error><Key>p/data/00/00ab</Key>"
+			"<VersionId>v1</VersionId><Code>AccessDenied</Code><Message>retained"
+			"</Message></Error></DeleteResult>", -1},
+		{REPLY, 200, NULL, "<DeleteResult></DeleteResult>", -1},
+		{REPLY, 200, NULL, "", 0},
+	};
+	int64_t kept = -1;
+	tsarc_store *st;
+
+	(void)state;
+	http_date(date, sizeof(date), store);
+	iso_date(iso, sizeof(iso), until);
+	snprintf(head, sizeof(head), "x-amz-object-lock-mode: GOVERNANCE\r\n"
+		"x-amz-object-lock-retain-until-date: %s\r\n%s", iso, date);
+	script[3].headers = head;
+	START(script);
+	st = open_store("0");
+	assert_int_equal(tsarc_store_purge_many(st, TSARC_OBJ_DATA, names, 1, record_kept,
+				 &kept), 0);
+	assert_int_equal(kept, (int64_t)until);
+	assert_int_equal(srv.nreq, 4);
+	assert_true(strncmp(srv.heads[3], "HEAD /bkt/p/data/00/00ab?versionId=v1 ", 38) == 0);
+	close_store(st);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_versions_never_end),
 	cmocka_unit_test(test_answer_of_another_kind),
 	cmocka_unit_test(test_delete_batches),
 	cmocka_unit_test(test_list_pages),
 	cmocka_unit_test(test_list_never_ends),
-	cmocka_unit_test(test_empty_pages_never_end))
+	cmocka_unit_test(test_empty_pages_never_end),
+	cmocka_unit_test(test_purge_judges_by_the_store_clock))

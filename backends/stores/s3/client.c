@@ -239,7 +239,7 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 	/* A new status line (after a 100 Continue, say) starts afresh. */
 	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
 		r->etag[0] = r->bucket_region[0] = r->content_range[0] = '\0';
-		r->last_modified[0] = '\0';
+		r->last_modified[0] = r->date[0] = '\0';
 		r->chunked = 0;
 		if (x->req->headers_out)
 			tsarc_buf_clear(x->req->headers_out);
@@ -267,6 +267,7 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 	HDR("x-amz-bucket-region:", bucket_region)
 	HDR("content-range:", content_range)
 	HDR("last-modified:", last_modified)
+	HDR("date:", date)
 #undef HDR
 	return n;
 }

@@ -73,6 +73,7 @@ typedef struct tsarc__s3_resp {
 	char bucket_region[64];
 	char content_range[96];
 	char last_modified[64];
+	char date[64];  /* Date: the store's clock when it answered */
 	int chunked;    /* Transfer-Encoding: chunked (its end is checked) */
 	tsarc__s3_error_doc err;
 	unsigned attempts;

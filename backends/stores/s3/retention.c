@@ -7,6 +7,7 @@
 
 #include "tsarc/errors.h"
 
+#include <curl/curl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,11 +74,26 @@ done:
 	return rc;
 }
 
+/*
+ * The store's clock when it answered (its Date), which a retain-until
+ * date is judged by, as S3 judges it: this host's clock may be minutes
+ * off (S3 takes requests signed up to 15 minutes away), and a version
+ * retained by the store's clock, yet past by this host's, is no version
+ * the credentials may not delete. This host's clock only when the answer
+ * has no Date it can read (every S3 sends one).
+ */
+static int64_t store_clock(const tsarc__s3_resp *resp)
+{
+	time_t t = resp->date[0] ? curl_getdate(resp->date, NULL) : -1;
+
+	return t > 0 ? (int64_t)t : (int64_t)time(NULL);
+}
+
 /* The retain-until date of a version (or of the current one, version
  * NULL) from a HEAD: 0 when it has none; with `mode`, its lock mode too
- * ("" when none). */
+ * ("" when none); with `now`, the store's clock then (store_clock). */
 static int version_retention(tsarc__s3_client *c, const char *key, const char *version,
-	int64_t *until, char *mode, size_t modesz)
+	int64_t *until, char *mode, size_t modesz, int64_t *now)
 {
 	static const char name[] = "x-amz-object-lock-retain-until-date:";
 	static const char mname[] = "x-amz-object-lock-mode:";
@@ -101,6 +117,8 @@ static int version_retention(tsarc__s3_client *c, const char *key, const char *v
 	rq.headers_out = &hdrs;
 	if ((rc = tsarc__s3_perform(c, &rq, &resp)))
 		goto done;
+	if (now)
+		*now = store_clock(&resp);
 	if (resp.status == 404 || resp.status == 405) {
 		rc = tsarc_error_set(TSARC_ENOTFOUND, "s3://%s/%s has no current version",
 			bucket_of(c), key);
@@ -142,16 +160,17 @@ done:
 }
 
 static int version_until(tsarc__s3_client *c, const char *key, const char *version,
-	int64_t *until)
+	int64_t *until, int64_t *now)
 {
-	return version_retention(c, key, version, until, NULL, 0);
+	return version_retention(c, key, version, until, NULL, 0, now);
 }
 
 int tsarc__s3_retained_until(tsarc__s3_client *c, const char *key, int64_t *until)
 {
-	int rc = version_until(c, key, NULL, until);
+	int64_t now;
+	int rc = version_until(c, key, NULL, until, &now);
 
-	if (!rc && *until <= (int64_t)time(NULL))
+	if (!rc && *until <= now)
 		*until = 0;
 	return rc;
 }
@@ -199,7 +218,7 @@ static int put_retention(tsarc__s3_client *c, const char *key, const char *versi
 	 * writes every version in the repository's mode. Damage, with its
 	 * own code, so that the caller goes on with the rest. */
 	if ((resp.status == 403 || resp.status == 400) &&
-		!version_retention(c, key, version, &have, other, sizeof(other))) {
+		!version_retention(c, key, version, &have, other, sizeof(other), NULL)) {
 		if (have >= until)
 			return 0;
 		if (other[0] && strcasecmp(other, mode_header(mode))) {
@@ -330,6 +349,7 @@ typedef struct key_state {
 	int latest_marker; /* its current version is a delete marker */
 	int kept;          /* versions the server refused to delete */
 	int64_t until;
+	int64_t now;       /* the store's clock when its dates were read; 0: none read */
 } key_state;
 
 /* One version to delete: key_state index and version id. */
@@ -338,6 +358,7 @@ typedef struct doomed {
 	char *version;
 	int marker;
 	int64_t until; /* of a version that stayed */
+	int64_t now;   /* the store's clock when `until` was read */
 } doomed;
 
 typedef struct purge_run {
@@ -357,7 +378,7 @@ static int cmp_ks(const void *a, const void *b)
 
 static key_state *find_key(purge_run *r, const char *key)
 {
-	key_state probe = {key, 0, 0, 0, 0};
+	key_state probe = {key, 0, 0, 0, 0, 0};
 
 	return bsearch(&probe, r->ks, r->nks, sizeof(*r->ks), cmp_ks);
 }
@@ -378,7 +399,7 @@ static int collect_version(const tsarc__s3_version *v, void *ud)
 	if (!(r->v[r->n].version = strdup(v->version_id)))
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
 	r->v[r->n].ks = (size_t)(k - r->ks);
-	r->v[r->n].until = 0;
+	r->v[r->n].until = r->v[r->n].now = 0;
 	r->v[r->n++].marker = v->marker;
 	return 0;
 }
@@ -471,7 +492,7 @@ static int date_of(size_t i, void *ctx, void *worker)
 	(void)worker;
 	if (r->v[i].marker || (!k->kept && !r->preview))
 		return 0;
-	rc = version_until(r->c, k->key, r->v[i].version, &r->v[i].until);
+	rc = version_until(r->c, k->key, r->v[i].version, &r->v[i].until, &r->v[i].now);
 	if (rc == TSARC_ENOTFOUND) { /* deleted after all: nothing to report */
 		tsarc_error_clear();
 		return 0;
@@ -484,7 +505,7 @@ static int purge(tsarc__s3_client *c, const char *prefix, const char *const *key
 	size_t count, unsigned threads, int64_t *kept, int preview)
 {
 	purge_run r;
-	int64_t now = (int64_t)time(NULL);
+	int64_t host_now = (int64_t)time(NULL), now;
 	size_t i;
 	int rc = 0;
 
@@ -523,15 +544,29 @@ static int purge(tsarc__s3_client *c, const char *prefix, const char *const *key
 		rc = delete_where(&r, 1, needs_marker);
 	if (!rc)
 		rc = tsarc_parallel_for(r.n, threads ? threads : 1, date_of, &r, NULL, NULL);
-	for (i = 0; i < r.n; i++)
-		if (r.v[i].until > r.ks[r.v[i].ks].until)
-			r.ks[r.v[i].ks].until = r.v[i].until;
-	for (i = 0; !rc && preview && i < count; i++)
+	for (i = 0; i < r.n; i++) {
+		key_state *k = &r.ks[r.v[i].ks];
+		if (r.v[i].until > k->until)
+			k->until = r.v[i].until;
+		if (r.v[i].now > k->now)
+			k->now = r.v[i].now;
+	}
+	/* Each date judged by the store's clock (store_clock), as the store
+	 * judged the deletes: before, by this host's, a version still
+	 * retained was taken, with this host 5 minutes ahead, for a refusal
+	 * of the credentials (TSARC_EACCESS) and, by a preview, for one a
+	 * purge would delete. */
+	for (i = 0; !rc && preview && i < count; i++) {
+		now = r.ks[i].now ? r.ks[i].now : host_now;
 		kept[r.ks[i].index] = r.ks[i].until > now ? r.ks[i].until : 0;
+	}
 	for (i = 0; !rc && !preview && i < count; i++) {
 		if (!r.ks[i].kept)
 			continue;
-		/* Refused, yet no retention holds it: not Object Lock's doing. */
+		now = r.ks[i].now ? r.ks[i].now : host_now;
+		/* Refused, yet no retention holds it: not Object Lock's doing.
+		 * The 5 minutes: a date that passed between the refusal and
+		 * the HEAD that read it. */
 		if (r.ks[i].until <= now - 300)
 			rc = tsarc_error_set(TSARC_EACCESS, "deleting a version of s3://%s/%s was "
 				"refused though no retention date holds it: may these credentials "

@@ -58,7 +58,8 @@ int tsarc__s3_extend_versions(tsarc__s3_client *c, const char *prefix,
 	unsigned threads, size_t *extended);
 
 /* The retain-until date of the current version of `key` while it is in
- * force (this host's clock), 0 when it has none or it has passed;
+ * force (by the store's clock: its answer's Date), 0 when it has none or
+ * it has passed;
  * TSARC_ENOTFOUND when there is no current version. One HEAD. */
 int tsarc__s3_retained_until(tsarc__s3_client *c, const char *key, int64_t *until);
 
@@ -68,13 +69,15 @@ int tsarc__s3_retained_until(tsarc__s3_client *c, const char *key, int64_t *unti
  * behind a delete marker (adding one if its current version is not one)
  * and reports its latest retain-until date; else deletes its delete
  * markers too. `kept[i]` gets that date, or 0 when nothing of keys[i] is
- * left. `threads` requests at most run at once.
+ * left. A refused delete of a version no date holds (by the store's
+ * clock) is the credentials' refusal: TSARC_EACCESS. `threads` requests
+ * at most run at once.
  */
 int tsarc__s3_purge(tsarc__s3_client *c, const char *prefix, const char *const *keys,
 	size_t count, unsigned threads, int64_t *kept);
 /* The same listing, with a HEAD of each version for its date, deleting
  * nothing: `kept[i]` gets the latest retain-until date still in force
- * (this host's clock) among the versions of keys[i], the date a purge
+ * (the store's clock) among the versions of keys[i], the date a purge
  * would report, or 0 when the purge would delete every version. */
 int tsarc__s3_purge_preview(tsarc__s3_client *c, const char *prefix,
 	const char *const *keys, size_t count, unsigned threads, int64_t *kept);
