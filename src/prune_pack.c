@@ -365,11 +365,15 @@ done:
 }
 
 /*
- * A dry run under Object Lock: of the packs apply() would remove, those it
- * would only hide (the store's preview of the purge, by the same dates),
- * with their bytes, left out of bytes_removed as apply() leaves them. The
- * old index objects are named only once the merged ones are written, so
- * a dry run does not count them.
+ * A dry run: of the packs apply() would remove, those it would only hide
+ * (the store's preview of the purge, by the same dates), with their
+ * bytes, left out of bytes_removed as apply() leaves them. With Object
+ * Lock or not: a bucket that retains every version (a default rule of
+ * its own) hides what a repository without Object Lock removes, and
+ * before, the dry run of such a repository counted it as freed. A store
+ * that keeps no versions answers at once. The old index objects are
+ * named only once the merged ones are written, so a dry run does not
+ * count them.
  */
 static int preview_packs(prune_pack *pp)
 {
@@ -490,7 +494,7 @@ int tsarc_prune_packs(tsarc_repo *repo, tsarc_lock *lock, char **snapshots, size
 	pp.written_bytes = pp.repack_bytes;
 	if (repo->retention.mode && (rc = sweep_hidden(&pp, dry_run)))
 		goto done;
-	if (dry_run && repo->retention.mode)
+	if (dry_run)
 		rc = preview_packs(&pp);
 	else if (!dry_run && work_to_do(&pp))
 		rc = apply(&pp);

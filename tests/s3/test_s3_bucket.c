@@ -370,6 +370,59 @@ static void test_purge_judges_by_the_store_clock(void **state)
 	close_store(st);
 }
 
+/*
+ * The preview of a purge (a prune's dry run) by a repository without
+ * Object Lock, in a bucket that has it (a default retention rule): the
+ * store asks the bucket, then previews as under Object Lock, so that the
+ * dry run says what the purge would only hide. Before, it asked nothing
+ * and reported every name gone. Its date too is judged by the store's
+ * clock: retained 3 more minutes by it, past by this host's.
+ */
+static void test_preview_asks_a_bucket_that_retains(void **state)
+{
+	static const char *const names[1] = {"00ab"};
+	time_t host = time(NULL), store = host - 600, until = store + 180;
+	char date[80], head[256], iso[40];
+	canned script[3] = {
+		{REPLY, 200, NULL, "<ObjectLockConfiguration><ObjectLockEnabled>Enabled"
+			"</ObjectLockEnabled></ObjectLockConfiguration>", -1},
+		{REPLY, 200, NULL, ONE_VERSION, -1},
+		{REPLY, 200, NULL, "", 0},
+	};
+	static const canned no_lock[] = {{REPLY, 404, NULL, "<Error><Code>"
+		"ObjectLockConfigurationNotFoundError</Code><Message>none</Message></Error>", -1}};
+	int64_t kept = -1;
+	tsarc_store *st;
+
+	(void)state;
+	http_date(date, sizeof(date), store);
+	iso_date(iso, sizeof(iso), until);
+	snprintf(head, sizeof(head), "x-amz-object-lock-mode: GOVERNANCE\r\n"
+		"x-amz-object-lock-retain-until-date: %s\r\n%s", iso, date);
+	script[2].headers = head;
+	START(script);
+	st = open_store("0");
+	assert_int_equal(tsarc_store_purge_preview(st, TSARC_OBJ_DATA, names, 1, record_kept,
+				 &kept), 0);
+	assert_int_equal(kept, (int64_t)until);
+	assert_int_equal(srv.nreq, 3);
+	assert_true(strncmp(srv.heads[0], "GET /bkt?object-lock= ", 22) == 0);
+	assert_true(strncmp(srv.heads[2], "HEAD /bkt/p/data/00/00ab?versionId=v1 ", 38) == 0);
+	close_store(st);
+
+	/* A bucket without Object Lock: the one question, nothing else. */
+	START(no_lock);
+	st = open_store("0");
+	kept = -1;
+	assert_int_equal(tsarc_store_purge_preview(st, TSARC_OBJ_DATA, names, 1, record_kept,
+				 &kept), 0);
+	assert_int_equal(kept, 0);
+	assert_int_equal(tsarc_store_purge_preview(st, TSARC_OBJ_DATA, names, 1, record_kept,
+				 &kept), 0);
+	assert_int_equal(srv.nreq, 1);
+	close_store(st);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_versions_never_end),
 	cmocka_unit_test(test_answer_of_another_kind),
@@ -377,4 +430,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_list_pages),
 	cmocka_unit_test(test_list_never_ends),
 	cmocka_unit_test(test_empty_pages_never_end),
-	cmocka_unit_test(test_purge_judges_by_the_store_clock))
+	cmocka_unit_test(test_purge_judges_by_the_store_clock),
+	cmocka_unit_test(test_preview_asks_a_bucket_that_retains))

@@ -109,6 +109,7 @@ static void prune_as_the_dry_run_said(tsarc_repo *repo, tsarc_prune_result *res)
 	assert_int_equal(repo_fixture_prune(repo, 0, res), 0);
 	assert_int_equal(dry.chunks_removed, res->chunks_removed);
 	assert_int_equal(dry.bytes_removed, res->bytes_removed);
+	assert_int_equal(dry.bytes_added, res->bytes_added);
 	assert_int_equal(dry.chunks_kept, res->chunks_kept);
 	assert_int_equal(dry.chunks_kept_until, res->chunks_kept_until);
 	assert_int_equal(dry.hidden_removed, res->hidden_removed);
@@ -725,11 +726,13 @@ static void test_no_object_lock_in_a_retaining_bucket(void **state)
 		assert_int_equal(tsarc_snapshot_forget(L.repo, idb, T0 + 3600, &kept_until), 0);
 
 		/* Within the dates: nothing deleted for good, so nothing freed;
-		 * what was removed is reported as only hidden, with its bytes. */
+		 * what was removed is reported as only hidden, with its bytes,
+		 * the dry run before saying the same (before, on format 2 it
+		 * asked the store nothing and counted the packs as freed). */
 		retention_store_set_now(L.ctl, T0 + 3600);
 		before = listed_bytes(L.inner, TSARC_OBJ_DATA);
 		index_bytes = listed_bytes(L.st, TSARC_OBJ_INDEX);
-		assert_int_equal(repo_fixture_prune(L.repo, 0, &res), 0);
+		prune_as_the_dry_run_said(L.repo, &res);
 		assert_int_equal(res.bytes_removed, 0);
 		/* What the store holds more: the repack's new packs (the repo
 		 * size metric is bytes_stored + bytes_added - bytes_removed). */

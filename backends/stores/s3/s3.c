@@ -35,6 +35,9 @@ typedef struct s3_store {
 	/* A point-in-time view (store.h): reads see each object as it was
 	 * then, by version id; nothing but locks is written. */
 	int64_t as_of;
+	/* Whether the bucket may retain a version (s3_purge_preview): -1
+	 * not asked yet, 0 no Object Lock on it, 1 it has, or did not say. */
+	int may_retain;
 } s3_store;
 
 /* Locks are about who runs now: never read from the past. */
@@ -686,14 +689,41 @@ static int s3_purge_many(tsarc_store *base, tsarc_objtype type, const char *cons
 	return purge_names(base, type, names, count, cb, payload, 0);
 }
 
+/*
+ * Whether a version in the bucket may be retained, so that a purge would
+ * only hide it: under the repository's Object Lock, or in a bucket that
+ * has Object Lock on all the same (a repository made without, in a bucket
+ * with a default retention rule), asked once. A bucket that will not
+ * say (the request denied, or unknown to the server) may: the preview
+ * then asks, as the purge itself would find out.
+ */
+static int bucket_may_retain(s3_store *st)
+{
+	int enabled = 0;
+
+	if (st->retention.mode)
+		return 1;
+	if (st->may_retain < 0) {
+		if (tsarc__s3_lock_enabled(st->c, &enabled)) {
+			tsarc_error_clear();
+			enabled = 1;
+		}
+		st->may_retain = enabled ? 1 : 0;
+	}
+	return st->may_retain;
+}
+
 static int s3_purge_preview(tsarc_store *base, tsarc_objtype type,
 	const char *const *names, size_t count, tsarc_store_purge_cb cb, void *payload)
 {
 	size_t i;
 	int rc;
 
-	/* Without Object Lock nothing outlives a delete: no request. */
-	if (((s3_store *)base)->retention.mode)
+	/* Where no version can be retained nothing outlives a delete: no
+	 * request but the one question. Before, only the repository's Object
+	 * Lock was looked at, and the dry run of a repository without it in
+	 * a bucket that retains counted as freed what the purge only hid. */
+	if (count && bucket_may_retain((s3_store *)base))
 		return purge_names(base, type, names, count, cb, payload, 1);
 	for (i = 0; cb && i < count; i++)
 		if ((rc = cb(names[i], 0, payload)))
@@ -831,6 +861,7 @@ int tsarc_store_s3_open(tsarc_store **out, const char *url,
 	}
 	st->u = tsarc__s3_client_url(st->c);
 	st->as_of = opts ? opts->as_of : 0;
+	st->may_retain = -1;
 	*out = &st->parent;
 	return 0;
 }
