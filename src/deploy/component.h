@@ -185,7 +185,11 @@ typedef struct tsarc_conn {
 	/* TLS (dbconn.h): a tsarc_tls_mode, and PEM contents (not paths). */
 	int tls_mode;
 	char *ssl_ca, *ssl_cert, *ssl_key;
+	/* Where the user came from (tsarc_conn_sources says it): the
+	 * configuration or nowhere, the Secret's URL, its user_key. */
+	int user_from;
 } tsarc_conn;
+enum { TSARC_USER_FROM_CONFIG, TSARC_USER_FROM_URL, TSARC_USER_FROM_USER_KEY };
 int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *out);
 /* The same, and the Secret it read (external components; NULL for the
  * others) in *doc, which the caller frees with tsarc_secret_doc_free. */
@@ -199,6 +203,16 @@ int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *o
  * names the component and the field: a password_file, not the Secret). */
 int tsarc_conn_url_only(const tsarc_component *c, const char *url, tsarc_conn *out);
 int tsarc_conn_fields_over(const tsarc_component *c, tsarc_conn *conn);
+/* What of `conn`, read from the component's Secret with the fields of
+ * `spec` over it, came from where, for a plan and a stream's metadata:
+ * ", the user from its key DB_USER" (or "from its URL") where the
+ * Secret's user is used, then "; from the configuration: host, port"
+ * for the configuration's fields that were used (its user only where it
+ * was: with its own password, or where the Secret names none). */
+void tsarc_conn_sources(const cJSON *spec, const tsarc_conn *conn, char *out, size_t size);
+/* The configuration's fields that say where a database is and that
+ * `conn` uses ("host, port, user"); conn NULL: every one given. */
+void tsarc_conn_config_fields(const cJSON *spec, const tsarc_conn *conn, char *out, size_t size);
 /* A deep copy (the password included: it is wiped by tsarc_conn_free). */
 int tsarc_conn_dup(const tsarc_conn *from, tsarc_conn *to);
 void tsarc_conn_free(tsarc_conn *conn);

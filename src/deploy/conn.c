@@ -143,6 +143,43 @@ int tsarc_conn_resolve_doc(tsarc_component *c, tsarc_conn *conn, cJSON **doc_out
 	return rc;
 }
 
+void tsarc_conn_config_fields(const cJSON *spec, const tsarc_conn *conn, char *out, size_t size)
+{
+	static const char *const keys[] = {"host", "port", "socket", "user", "database",
+		"password_env", "password_file", NULL};
+	size_t i, len = 0;
+
+	out[0] = '\0';
+	for (i = 0; keys[i]; i++) {
+		if (!cJSON_GetObjectItemCaseSensitive(spec, keys[i]))
+			continue;
+		/* The configuration's user where the Secret's was used is not
+		 * (docs/config.md: the profile's "root" of a pod never replaces
+		 * a managed database's user). */
+		if (conn && !strcmp(keys[i], "user") && conn->user_from != TSARC_USER_FROM_CONFIG)
+			continue;
+		if (len < size)
+			len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "", keys[i]);
+	}
+}
+
+void tsarc_conn_sources(const cJSON *spec, const tsarc_conn *conn, char *out, size_t size)
+{
+	const char *ukey = tsarc_spec_str(cJSON_GetObjectItemCaseSensitive(spec, "url_secret"),
+		"user_key");
+	char fields[200];
+	int len = 0;
+
+	out[0] = '\0';
+	if (conn->user && conn->user_from == TSARC_USER_FROM_URL)
+		len = snprintf(out, size, ", the user from its URL");
+	else if (conn->user && conn->user_from == TSARC_USER_FROM_USER_KEY)
+		len = snprintf(out, size, ", the user from its key %s", ukey ? ukey : "?");
+	tsarc_conn_config_fields(spec, conn, fields, sizeof(fields));
+	if (fields[0] && len >= 0 && (size_t)len < size)
+		snprintf(out + len, size - (size_t)len, "; from the configuration: %s", fields);
+}
+
 static int has_scheme(const char *const *list, const char *scheme)
 {
 	for (; *list; list++)
@@ -212,6 +249,8 @@ int tsarc_conn_url_only(const tsarc_component *c, const char *url, tsarc_conn *c
 			goto fail;
 		}
 		conn->has_password = u.password != NULL;
+		if (conn->user)
+			conn->user_from = TSARC_USER_FROM_URL;
 		conn->port = u.port;
 		/* rediss:// is Redis over TLS: a client of ours that reads
 		 * this conn (redis-cli) must not send its password in clear. */
@@ -244,6 +283,8 @@ int tsarc_conn_fields_over(const tsarc_component *c, tsarc_conn *conn)
 		(rc = set_str(&conn->database, tsarc_spec_str(spec, "database"))) ||
 		(rc = set_str(&conn->socket, tsarc_spec_str(spec, "socket"))))
 		goto fail;
+	if (tsarc_spec_str(spec, "user"))
+		conn->user_from = TSARC_USER_FROM_CONFIG;
 	/* A profile's name for the database (system, zync_production) is the
 	 * one of a pod, whose Secret is not read: where a URL names another,
 	 * that is where 3scale keeps its data. */
@@ -298,5 +339,6 @@ int tsarc_conn_dup(const tsarc_conn *from, tsarc_conn *to)
 	to->tls_mode = from->tls_mode;
 	to->port = from->port;
 	to->has_password = from->has_password;
+	to->user_from = from->user_from;
 	return 0;
 }

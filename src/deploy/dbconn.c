@@ -125,7 +125,7 @@ int tsarc_conn_from_secret(const tsarc_component *c, const cJSON *doc, tsarc_con
 	char *pem[3] = {NULL, NULL, NULL};
 	static const char *const pem_keys[3] = {"ca", "cert", "key"};
 	char *secret_user = NULL, *secret_pw = NULL;
-	int rc, i, has_secret_pw = 0;
+	int rc, i, has_secret_pw = 0, secret_user_from = TSARC_USER_FROM_URL;
 	tsarc_tls_mode m;
 	char what[300];
 
@@ -166,6 +166,7 @@ int tsarc_conn_from_secret(const tsarc_component *c, const cJSON *doc, tsarc_con
 			}
 		} else if (user) {
 			secret_user = user;
+			secret_user_from = TSARC_USER_FROM_USER_KEY;
 			user = NULL;
 			if (pw) {
 				secret_pw = pw;
@@ -180,6 +181,7 @@ int tsarc_conn_from_secret(const tsarc_component *c, const cJSON *doc, tsarc_con
 			conn->user = secret_user;
 			conn->password = secret_pw;
 			conn->has_password = has_secret_pw;
+			conn->user_from = secret_user_from;
 			secret_user = secret_pw = NULL;
 		}
 		urlmode = url_query_param(url, "sslmode");

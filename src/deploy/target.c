@@ -213,19 +213,6 @@ int tsarc_snapshot_secret_doc(tsarc_restore_ctx *r, const char *name, cJSON **do
 	return snapshot_secret_value(r, name, NULL, &none, doc_out);
 }
 
-/* The configuration fields that say where a database is, listed. */
-static void config_fields(const cJSON *spec, char *out, size_t size)
-{
-	static const char *const keys[] = {"host", "port", "socket", "user", "database",
-		"password_env", "password_file", NULL};
-	size_t i, len = 0;
-
-	out[0] = '\0';
-	for (i = 0; keys[i]; i++)
-		if (cJSON_GetObjectItemCaseSensitive(spec, keys[i]) && len < size)
-			len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "", keys[i]);
-}
-
 /* A database's connection: from the target's Secret as it is now, the
  * configuration's fields over it. */
 static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, cJSON *ep)
@@ -233,11 +220,14 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(s->spec, "url_secret");
 	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
 	int names_server = tsarc_spec_str(s->spec, "host") || tsarc_spec_str(s->spec, "socket");
-	char *url = NULL, from[1024], fields[200];
+	char *url = NULL, from[1024], fields[200], sources[300];
 	cJSON *doc = NULL;
-	int rc = 0;
+	int rc = 0, doc_read;
 
-	config_fields(s->spec, fields, sizeof(fields));
+	/* Where the endpoint is the configuration alone, it says all; where
+	 * a Secret was read, what of it was used is said once it is read
+	 * (tsarc_conn_sources: its user, or the configuration's). */
+	tsarc_conn_config_fields(s->spec, NULL, fields, sizeof(fields));
 	if (!c->external) {
 		snprintf(from, sizeof(from), "the configuration%s%s%s", fields[0] ? " (" : "", fields,
 			fields[0] ? ")" : "");
@@ -261,8 +251,7 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 			return rc;
 		} else
 			snprintf(from, sizeof(from), "the target's Secret %s (key %s) as it was before "
-				"the restore%s%s", secret, key, fields[0] ? "; from the configuration: " :
-				"", fields);
+				"the restore", secret, key);
 	} else if (rc != TSARC_ENOTFOUND) {
 		tsarc_error_prefix("component '%s': reading the target's Secret %s", s->component,
 			secret);
@@ -287,8 +276,8 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 				"written", s->component, secret);
 		}
 		snprintf(from, sizeof(from), "the snapshot's Secret %s (key %s): the target has none, "
-			"and the restore is in place (the snapshot was taken from this deployment)%s%s",
-			secret, key, fields[0] ? "; from the configuration: " : "", fields);
+			"and the restore is in place (the snapshot was taken from this deployment)",
+			secret, key);
 	} else if (names_server) {
 		snprintf(from, sizeof(from), "the configuration (%s): the target has no Secret %s, "
 			"and %s", fields, secret, r->migration ? "a migration never uses the snapshot's copy" :
@@ -307,6 +296,7 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 	tsarc_error_clear();
 	/* The same reading of the Secret as the backup's (dbconn.c): its user
 	 * and password as a pair, its TLS keys. */
+	doc_read = doc != NULL;
 	rc = doc ? tsarc_conn_from_secret(c, doc, &s->conn) : tsarc_conn_from_url(c, url, &s->conn);
 	/* A kind that reads more of the Secret (redis: Sentinel hosts, ACL
 	 * user, TLS) keeps it: the target's, or in place the snapshot's copy
@@ -322,6 +312,12 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 		return rc;
 	}
 	s->has_conn = 1;
+	if (doc_read) {
+		/* Before, "from the configuration: user" named the profile's
+		 * "root" where the Secret's user was the one used. */
+		tsarc_conn_sources(s->spec, &s->conn, sources, sizeof(sources));
+		strncat(from, sources, sizeof(from) - strlen(from) - 1);
+	}
 	ep_str(ep, "host", s->conn.host);
 	if (s->conn.port || (!s->conn.socket && default_port(s->kind) && (c->external ||
 		!(c->tr->caps & TSARC_TR_IN_WORKLOAD))))

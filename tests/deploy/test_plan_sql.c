@@ -463,6 +463,62 @@ static void url_database_over_default(void **state)
 	}
 }
 
+/* The plan names the user the step logs in as and where it came from: the
+ * Secret's (its URL's, or its user_key's) over the configuration's user
+ * unless the configuration gives its own password (docs/config.md,
+ * "Managed databases"), MySQL and PostgreSQL alike. Before, the 3scale
+ * profile's "user": "root" (for the pod) made the plan say "from the
+ * configuration: user" where the Secret's user was the one used. */
+static void endpoint_user_from(void **state)
+{
+	static const struct {
+		const char *comp, *streams, *config, *secret, *user, *from;
+	} users[] = {
+		{"system-mysql", PROFILE_STREAM("system-mysql", "mysql"),
+			PROFILE_CONFIG("system-mysql", ""), SECRET("system-database",
+			"\"URL\": \"mysql2://10.0.0.9:3306/system\", \"DB_USER\": \"app\", "
+			"\"DB_PASSWORD\": \"pw\""), "app", "the target's Secret system-database (key "
+			"URL) as it was before the restore, the user from its key DB_USER"},
+		{"system-mysql", PROFILE_STREAM("system-mysql", "mysql"),
+			PROFILE_CONFIG("system-mysql", ", \"host\": \"10.0.0.8\""), SECRET(
+			"system-database", "\"URL\": \"mysql2://admin:pw@10.0.0.9:3306/system\""), "admin",
+			"the target's Secret system-database (key URL) as it was before the restore, "
+			"the user from its URL; from the configuration: host"},
+		{"system-mysql", PROFILE_STREAM("system-mysql", "mysql"),
+			PROFILE_CONFIG("system-mysql", ", \"user\": \"mine\", \"password_env\": "
+			"\"PLAN_SQL_PW\""), SECRET("system-database", "\"URL\": \"mysql2://"
+			"admin:pw@10.0.0.9:3306/system\""), "mine", "the target's Secret "
+			"system-database (key URL) as it was before the restore; from the "
+			"configuration: user, password_env"},
+		{"zync-database", PROFILE_STREAM("zync-database", "postgres"),
+			PROFILE_CONFIG("zync-database", ", \"user\": \"postgres\""), SECRET("zync",
+			"\"DATABASE_URL\": \"postgresql://zync:pw@10.0.0.9:5432/zync_production\""),
+			"zync", "the target's Secret zync (key DATABASE_URL) as it was before the "
+			"restore, the user from its URL"},
+	};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(setenv("PLAN_SQL_PW", "pw2", 1), 0);
+	for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		cJSON *report;
+		const cJSON *ep = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+			planned_step(users[i].comp, users[i].streams, users[i].config, users[i].secret,
+			&report), "plan"), "endpoint");
+		const char *user = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ep, "user"));
+		const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ep, "from"));
+
+		print_message("%s: user %s, from %s\n", users[i].comp, user ? user : "(none)",
+			from ? from : "(none)");
+		assert_non_null(user);
+		assert_string_equal(user, users[i].user);
+		assert_non_null(from);
+		assert_string_equal(from, users[i].from);
+		cJSON_Delete(report);
+	}
+	unsetenv("PLAN_SQL_PW");
+}
+
 /* pg_dump 17's head, then its first statement. */
 #define PG17_HEAD "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\n" \
 	"SET lock_timeout = 0;\nSET idle_in_transaction_session_timeout = 0;\n"          \
@@ -587,4 +643,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(clean_replaces),
 	cmocka_unit_test(clean_without_database),
 	cmocka_unit_test(url_database_over_default),
+	cmocka_unit_test(endpoint_user_from),
 	cmocka_unit_test(server_rule))
