@@ -126,6 +126,22 @@ static void say_list(const char *label, const cJSON *arr)
 	cli_say("report", "%s", line);
 }
 
+/* --skip-endpoint-secrets: the keys of each Secret applied that stay the
+ * target's (docs/config.md says the plan and the report name them), from
+ * the plan's endpoint_keys_kept or the run's. */
+static void say_endpoint_keys(const cJSON *kept_by_secret, int planned)
+{
+	const cJSON *kept;
+
+	cJSON_ArrayForEach(kept, kept_by_secret) {
+		char label[300];
+		snprintf(label, sizeof(label), "      %s %s the target's endpoint keys (left out "
+			"where it %s none):", kept->string ? kept->string : "?", planned ? "keeps" :
+			"kept", planned ? "has" : "had");
+		say_list(label, kept);
+	}
+}
+
 /* --undo-snapshot: which snapshot holds what was replaced, and whether a
  * failed restore was rolled back from it. */
 static void print_undo(const cJSON *report)
@@ -201,18 +217,8 @@ static void print_report(const cJSON *report, int dry_run)
 				say_list("      creates:", cJSON_GetObjectItemCaseSensitive(plan, "creates"));
 				say_list("      leaves out:",
 					cJSON_GetObjectItemCaseSensitive(plan, "left_out"));
-				/* --skip-endpoint-secrets: the keys of a Secret applied
-				 * that stay the target's (docs/config.md says the plan
-				 * names them; only --json did). */
-				const cJSON *kept;
-				cJSON_ArrayForEach(kept, cJSON_GetObjectItemCaseSensitive(plan,
-					"endpoint_keys_kept")) {
-					char label[300];
-					snprintf(label, sizeof(label), "      %s keeps the target's endpoint "
-						"keys (left out where it has none):", kept->string ? kept->string :
-						"?");
-					say_list(label, kept);
-				}
+				say_endpoint_keys(cJSON_GetObjectItemCaseSensitive(plan,
+					"endpoint_keys_kept"), 1);
 				if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(plan, "removes")))
 					say_list("      removes:",
 						cJSON_GetObjectItemCaseSensitive(plan, "removes"));
@@ -230,6 +236,9 @@ static void print_report(const cJSON *report, int dry_run)
 				cli_say("report", "      -> %s", et);
 			if (note)
 				cli_say("report", "      %s", note);
+			/* After a run as in its plan (before, --json only). */
+			say_endpoint_keys(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+				st, "detail"), "endpoint_keys_kept"), 0);
 		}
 	}
 	print_undo(report);

@@ -254,6 +254,12 @@ grep -q '^      endpoint from the configuration (host, port, user, database, pas
 grep -q '^      zync keeps the target.s endpoint keys (left out where it has none): DATABASE_URL ZYNC_DATABASE_PASSWORD' "$ERR" ||
 	fail "the plan does not name the endpoint keys kept: $(cat "$ERR")"
 
+info "the run's text report names the endpoint keys kept, as its plan does"
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --only secrets \
+	--rewrite-domain "$OLD=$NEW" --skip-endpoint-secrets
+grep -q '^      zync kept the target.s endpoint keys (left out where it had none): DATABASE_URL ZYNC_DATABASE_PASSWORD' "$ERR" ||
+	fail "the run's report does not name the endpoint keys kept: $(cat "$ERR")"
+
 info "the source deployment is untouched"
 state "$WORK/source.after"
 diff "$WORK/source.before" "$WORK/source.after" >&2 || fail "the migration changed the source deployment"
