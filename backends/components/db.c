@@ -53,6 +53,24 @@ cJSON *tsarc_db_meta(const tsarc_component *c, const tsarc_conn *conn)
 	if (conn->database)
 		cJSON_AddStringToObject(meta, "database", conn->database);
 	cJSON_AddBoolToObject(meta, "external", c->external);
+	if (c->external) {
+		/* Where the endpoint came from, as a restore's plan says it
+		 * (target.c): the Secret, or the configuration alone where the
+		 * Secret has no URL key (tsarc_conn_secret_lacks_url). */
+		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
+		const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
+		char from[600], parts[300];
+		if (conn->secret_without_url) {
+			tsarc_conn_config_fields(c->spec, conn, parts, sizeof(parts));
+			snprintf(from, sizeof(from), "the configuration (%s): Secret %s has no key %s",
+				parts, secret ? secret : "?", key ? key : "?");
+		} else {
+			tsarc_conn_sources(c->spec, conn, parts, sizeof(parts));
+			snprintf(from, sizeof(from), "Secret %s (key %s)%s", secret ? secret : "?",
+				key ? key : "?", parts);
+		}
+		cJSON_AddStringToObject(meta, "endpoint_from", from);
+	}
 	return meta;
 }
 

@@ -188,6 +188,9 @@ typedef struct tsarc_conn {
 	/* Where the user came from (tsarc_conn_sources says it): the
 	 * configuration or nowhere, the Secret's URL, its user_key. */
 	int user_from;
+	/* The Secret was read but left aside: it has no URL key, and the
+	 * configuration names the server (tsarc_conn_secret_lacks_url). */
+	int secret_without_url;
 } tsarc_conn;
 enum { TSARC_USER_FROM_CONFIG, TSARC_USER_FROM_URL, TSARC_USER_FROM_USER_KEY };
 int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *out);
@@ -203,6 +206,14 @@ int tsarc_conn_from_url(const tsarc_component *c, const char *url, tsarc_conn *o
  * names the component and the field: a password_file, not the Secret). */
 int tsarc_conn_url_only(const tsarc_component *c, const char *url, tsarc_conn *out);
 int tsarc_conn_fields_over(const tsarc_component *c, tsarc_conn *conn);
+/* Whether an external component's Secret `doc` counts as none (1): it has
+ * no URL key (url_secret's "key") and the configuration names the server
+ * (host or socket), so the configuration alone says where the database
+ * is. Without the key where the configuration names no server: an error
+ * (TSARC_ENOTFOUND) that says what to give. 0: the Secret has the key.
+ * Backup and restore decide it alike: a backup never reads another
+ * database than the restore would write. */
+int tsarc_conn_secret_lacks_url(const cJSON *spec, const cJSON *doc);
 /* What of `conn`, read from the component's Secret with the fields of
  * `spec` over it, came from where, for a plan and a stream's metadata:
  * ", the user from its key DB_USER" (or "from its URL") where the

@@ -119,7 +119,7 @@ int tsarc_conn_resolve_doc(tsarc_component *c, tsarc_conn *conn, cJSON **doc_out
 	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
 	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
 	cJSON *doc = NULL;
-	int rc;
+	int rc, without_url = 0;
 
 	memset(conn, 0, sizeof(*conn));
 	if (doc_out)
@@ -132,15 +132,46 @@ int tsarc_conn_resolve_doc(tsarc_component *c, tsarc_conn *conn, cJSON **doc_out
 			tsarc_error_prefix("reading Secret %s", secret);
 			return rc;
 		}
+		/* As the restore reads it (target.c): the zync Secret a
+		 * migration's --skip-endpoint-secrets created without the
+		 * source's DATABASE_URL failed the target's own backups ("Secret
+		 * zync has no key DATABASE_URL") where the configuration names
+		 * zync's server, which the restore wrote into. */
+		if ((without_url = tsarc_conn_secret_lacks_url(c->spec, doc)) != 0) {
+			tsarc_secret_doc_free(doc);
+			doc = NULL;
+			if (without_url < 0)
+				return without_url;
+		}
 	}
 	/* The URL, the user, password and TLS keys of the Secret (dbconn.c:
 	 * each error names the key it is of). */
 	rc = tsarc_conn_from_secret(c, doc, conn);
+	conn->secret_without_url = !rc && without_url;
 	if (!rc && doc_out)
 		*doc_out = doc;
 	else
 		tsarc_secret_doc_free(doc);
 	return rc;
+}
+
+int tsarc_conn_secret_lacks_url(const cJSON *spec, const cJSON *doc)
+{
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(spec, "url_secret");
+	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
+
+	/* A key of data or stringData, as tsarc_secret_doc_value reads them. */
+	if (!doc || !key || cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(doc, "data"), key)) ||
+		cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(doc, "stringData"), key)))
+		return 0;
+	if (tsarc_spec_str(spec, "host") || tsarc_spec_str(spec, "socket"))
+		return 1;
+	return tsarc_error_set(TSARC_ENOTFOUND, "Secret %s has no key %s to say where the "
+		"database is: fill it, or give the database's host (or socket), port, user, database "
+		"and password_env or password_file in the configuration, which then says where it is",
+		secret ? secret : "?", key);
 }
 
 void tsarc_conn_config_fields(const cJSON *spec, const tsarc_conn *conn, char *out, size_t size)
@@ -340,5 +371,6 @@ int tsarc_conn_dup(const tsarc_conn *from, tsarc_conn *to)
 	to->port = from->port;
 	to->has_password = from->has_password;
 	to->user_from = from->user_from;
+	to->secret_without_url = from->secret_without_url;
 	return 0;
 }

@@ -235,12 +235,15 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s' is external but has no "
 			"url_secret {\"secret\": ..., \"key\": ...}", s->component);
 	} else if ((rc = r->deftr->get(r->deftr, "secret", secret, &doc)) == 0) {
-		rc = tsarc_secret_doc_value(doc, secret, key, &url);
-		if (rc == TSARC_ENOTFOUND && names_server) {
-			/* A Secret without the URL, where the configuration names
-			 * the server, as the target without one: the zync Secret a
-			 * migration's --skip-endpoint-secrets created without the
-			 * source's DATABASE_URL stopped the same restore run again. */
+		/* A Secret without the URL, where the configuration names the
+		 * server, as the target without one (the backup reads it alike,
+		 * conn.c): the zync Secret a migration's --skip-endpoint-secrets
+		 * created without the source's DATABASE_URL stopped the same
+		 * restore run again. */
+		rc = tsarc_conn_secret_lacks_url(s->spec, doc);
+		if (!rc)
+			rc = tsarc_secret_doc_value(doc, secret, key, &url);
+		if (rc == 1) {
 			tsarc_secret_doc_free(doc);
 			doc = NULL;
 			snprintf(from, sizeof(from), "the configuration (%s): the target's Secret %s "

@@ -65,6 +65,40 @@ static void secret_user_wins_over_profile_user(void **state)
 	tsarc_conn_free(&conn);
 }
 
+/* A Secret without its URL key counts as none where the configuration
+ * names the server (host or socket), for the backup (conn.c) as for the
+ * restore (target.c): the zync Secret a migration creates without the
+ * source's DATABASE_URL. Where the configuration names none, the error
+ * says what to give. Before, the backup stopped at "Secret zync has no key
+ * DATABASE_URL", a way out named nowhere. */
+static void secret_without_url(void **state)
+{
+	static const char *const with_url[] = {"URL", "mysql2://db.example.net/system", NULL};
+	static const char *const without_url[] = {"DB_USER", "app", "DB_PASSWORD", "pw", NULL};
+	cJSON *spec = cJSON_Parse(profile_spec), *host = cJSON_Parse(profile_spec);
+	cJSON *sock = cJSON_Parse(profile_spec), *a = secret(with_url), *b = secret(without_url);
+
+	(void)state;
+	cJSON_AddStringToObject(host, "host", "10.0.0.8");
+	cJSON_AddStringToObject(sock, "socket", "/run/mysqld/mysqld.sock");
+	assert_int_equal(tsarc_conn_secret_lacks_url(spec, a), 0);
+	assert_int_equal(tsarc_conn_secret_lacks_url(host, a), 0);
+	assert_int_equal(tsarc_conn_secret_lacks_url(spec, NULL), 0);
+	assert_int_equal(tsarc_conn_secret_lacks_url(host, b), 1);
+	assert_int_equal(tsarc_conn_secret_lacks_url(sock, b), 1);
+	assert_int_equal(tsarc_conn_secret_lacks_url(spec, b), TSARC_ENOTFOUND);
+	print_message("%s\n", tsarc_error_last()->message);
+	assert_string_equal(tsarc_error_last()->message, "Secret system-database has no key URL "
+		"to say where the database is: fill it, or give the database's host (or socket), "
+		"port, user, database and password_env or password_file in the configuration, which "
+		"then says where it is");
+	cJSON_Delete(spec);
+	cJSON_Delete(host);
+	cJSON_Delete(sock);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+}
+
 static void user_key_when_url_has_none(void **state)
 {
 	static const char *const kv[] = {"URL", "mysql2://db.example.net/system",
@@ -1066,6 +1100,7 @@ static void questions_only_read(void **state)
 }
 
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(secret_without_url),
 	cmocka_unit_test(password_file_unreadable_is_an_error),
 	cmocka_unit_test(empty_password_is_an_error),
 	cmocka_unit_test(mysql_plugin_folder_unless_verified),

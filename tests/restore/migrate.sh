@@ -260,6 +260,46 @@ ok restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --only secrets \
 grep -q '^      zync kept the target.s endpoint keys (left out where it had none): DATABASE_URL ZYNC_DATABASE_PASSWORD' "$ERR" ||
 	fail "the run's report does not name the endpoint keys kept: $(cat "$ERR")"
 
+info "the target's own backup: zync from the configuration, as its restore writes it"
+# The zync Secret the migration created has no DATABASE_URL; the
+# configuration names zync's server, where the restore wrote (above).
+# Before, the target's backup failed on the Secret ("Secret zync has no
+# key DATABASE_URL") until the operator filled it.
+T_PG_PORT=$(. "$T/env"; echo "$PG_PORT")
+# Of zync-database alone: the rest is read as it was before.
+python3 - "$WORK/target.json" "$WORK/target-zync.json" <<'PY2'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for n in ("secrets", "configmaps", "apimanager", "system-mysql", "system-storage", "backend-redis",
+          "system-redis"):
+    c["components"].setdefault(n, {})["enabled"] = False
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY2
+ok backup --repo "$REPO" --config "$WORK/target-zync.json" --json
+BSNAP=$(json_get "$OUT" "d['snapshot_id']")
+ok show "$BSNAP" --repo "$REPO" --json
+python3 - "$OUT" "$T_PG_PORT" <<'PY2' || fail "the target's backup did not read zync where the restore wrote"
+import json, sys
+st = {s["name"]: s["meta"] for s in json.load(open(sys.argv[1]))["streams"]}
+assert list(st) == ["zync-database.sql"], list(st)
+m = st["zync-database.sql"]
+assert (m["db_host"], m["db_port"], m["db_user"], m["database"]) == \
+    ("127.0.0.1", int(sys.argv[2]), "zync", "zync_production"), m
+assert m["endpoint_from"] == ("the configuration (host, port, user, database, password_file): "
+                              "Secret zync has no key DATABASE_URL"), m
+PY2
+# Its restore (in place) resolves zync the same way: one database.
+ok restore "$BSNAP" --repo "$REPO" --config "$WORK/target-zync.json" --dry-run --json
+python3 - "$OUT" "$T_PG_PORT" <<'PY2' || fail "the target's restore plan differs from its backup"
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = {s["component"]: s for s in d["steps"]}["zync-database"]["plan"]
+e, src = p["endpoint"], p["snapshot_source"]
+assert d["in_place"] is True and e["from"].startswith("the configuration ("), (d["in_place"], e)
+assert (e["host"], e["port"], e["database"]) == (src["host"], src["port"], src["database"]) == \
+    ("127.0.0.1", int(sys.argv[2]), "zync_production"), (e, src)
+PY2
+
 info "the source deployment is untouched"
 state "$WORK/source.after"
 diff "$WORK/source.before" "$WORK/source.after" >&2 || fail "the migration changed the source deployment"
