@@ -205,9 +205,7 @@ int tsarc_dump(tsarc_repo *repo, const char *snapshot, const char *stream,
 		tsarc_error_prefix("dump of '%s' from snapshot %.10s stopped", st->name, id);
 done:
 	tsarc_snapshot_free(snap);
-	if (tsarc_lock_release(lock) && !rc)
-		rc = tsarc_error_last()->code;
-	return rc;
+	return tsarc_lock_release_after(lock, rc);
 }
 
 int tsarc_dump_fd(tsarc_repo *repo, const char *snapshot, const char *stream, int fd,

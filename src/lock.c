@@ -591,6 +591,20 @@ int tsarc_lock_release(tsarc_lock *lock)
 	return rc;
 }
 
+int tsarc_lock_release_after(tsarc_lock *lock, int rc)
+{
+	tsarc_saved_error failure;
+
+	if (!rc)
+		return tsarc_lock_release(lock);
+	tsarc_error_save(&failure);
+	if (tsarc_lock_release(lock))
+		tsarc__log(TSARC_LOG_WARN, "lock", "lock_not_removed", "could not remove the "
+			"repository lock: %s", tsarc_error_last()->message);
+	tsarc_error_restore(&failure);
+	return rc;
+}
+
 int tsarc_lock_list(tsarc_repo *repo, tsarc_lock_info **out, size_t *count)
 {
 	tsarc_lock_info *infos = NULL;

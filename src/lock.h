@@ -39,6 +39,13 @@ typedef struct tsarc_lock tsarc_lock;
 int tsarc_lock_acquire(tsarc_lock **out, tsarc_repo *repo, int exclusive);
 /* Removes the lock; NULL is fine. Returns the removal error, if any. */
 int tsarc_lock_release(tsarc_lock *lock);
+/* The same at the end of a run that returns `rc`: a run that failed
+ * keeps its own error (code and message), and a lock that could not be
+ * removed is then a warning (lock_not_removed); a run that succeeded
+ * returns the removal's error. A key passwd refused half-way said only
+ * that its lock could not be removed, not that the old password still
+ * opens the repository. */
+int tsarc_lock_release_after(tsarc_lock *lock, int rc);
 
 /*
  * Called just before an irreversible step (a backup's manifest, a prune's

@@ -162,7 +162,8 @@ int cli_end(tsarc_repo *repo, struct tsarc_lock *lock, int rc);
  * failure (the message says the work is done and that `tsarc unlock`
  * removes the lock): a lock left in the repository, an exclusive one
  * above all, stops other runs until it is judged stale (30 minutes), so
- * it is never left without a word. */
+ * it is never left without a word. A command that failed keeps its own
+ * error, and the lock left is a warning (tsarc_lock_release_after). */
 int cli_lock_release(struct tsarc_lock *lock, int rc);
 int cli_exit_code(int rc);
 int cli_usage_error(const char *cmd, const char *fmt, ...)

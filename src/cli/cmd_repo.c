@@ -536,7 +536,7 @@ int cmd_check(int argc, char **argv)
 			if (!rc && (lock_rc = cli_lock_release(lock, 0)))
 				tsarc_error_save(&lock_error);
 			else if (rc)
-				tsarc_lock_release(lock);
+				tsarc_lock_release_after(lock, rc);
 		}
 	}
 	tsarc_repo_free(repo);

@@ -130,7 +130,9 @@ int cli_fail(int rc)
 
 int cli_lock_release(tsarc_lock *lock, int rc)
 {
-	if (tsarc_lock_release(lock) && !rc) {
+	if (rc)
+		return tsarc_lock_release_after(lock, rc);
+	if (tsarc_lock_release(lock)) {
 		tsarc_error_prefix("its work is done, but its repository lock could not be removed "
 			"and stays until it is stale (30 minutes) or 'tsarc unlock' removes it");
 		rc = tsarc_error_last()->code;

@@ -101,8 +101,7 @@ static int restore(char **out, tsarc_deployment *d, tsarc_repo *repo,
 	if ((rc = tsarc_lock_acquire(&lock, repo, 0)))
 		return rc;
 	rc = tsarc_deploy_restore(d, repo, snap, &o, &report);
-	if (tsarc_lock_release(lock) && !rc)
-		rc = tsarc_error_last()->code;
+	rc = tsarc_lock_release_after(lock, rc);
 	return hand_out(report, out, rc);
 }
 

@@ -3,8 +3,9 @@
 # backup of a ~64 MiB mixed stream, snapshots, dump (byte-identical),
 # deduplication on a second backup, check --read-data, forget + prune (batched
 # deletes) and a partial --read-data-subset; then the exit codes
-# and messages for a wrong secret, a missing bucket and an unreachable
-# endpoint, and TLS (--cacert, AWS_CA_BUNDLE, --insecure-no-tls-verify).
+# and messages for a wrong secret, a missing bucket, an unreachable
+# endpoint and a bucket policy that refuses deletes (key remove, passwd),
+# and TLS (--cacert, AWS_CA_BUNDLE, --insecure-no-tls-verify).
 #
 # Run through tests/s3/run_with_s3.sh, which provides TSARC_TEST_S3_URL (a
 # fresh bucket) and the AWS_* variables; with --fault-proxy the same round
@@ -103,6 +104,45 @@ TSARC_S3_MAX_RETRIES=2 t snapshots --repo "s3:http://127.0.0.1:$PORT/$BUCKET/pre
 expect_rc 14 "an unreachable endpoint"
 expect_err "127\.0\.0\.1:$PORT" "the unreachable message names the endpoint"
 [ $SECONDS -lt 30 ] || fail "the permanent errors took ${SECONDS}s: they must fail fast"
+
+# --- a bucket policy that refuses deletes: exit 13 naming the object ---
+# RGW answers a refused delete without a version with an empty VersionId,
+# which was read as a damaged answer (exit 1, "S3 version listing holds an
+# empty ... version id"); and a passwd whose lock could not be removed
+# either said only that, not that the old password still opens the
+# repository.
+PREFIX=${R#s3:"$ENDPOINT"/"$BUCKET"/}
+# bucket_policy deny|delete: refuse every delete of key files and locks.
+bucket_policy() {
+	python3 - "$1" "$ENDPOINT" "$BUCKET" "$PREFIX" <<'PY' || fail "cannot set the bucket policy"
+import json, sys, botocore.session
+what, ep, bucket, prefix = sys.argv[1:]
+s3 = botocore.session.get_session().create_client("s3", endpoint_url=ep, region_name="us-east-1")
+if what == "delete":
+    s3.delete_bucket_policy(Bucket=bucket)
+else:
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+         "Resource": [f"arn:aws:s3:::{bucket}/{prefix}/keys/*", f"arn:aws:s3:::{bucket}/{prefix}/locks/*"]}]}))
+PY
+}
+TSARC_NEW_PASSWORD="other-$PASSWORD" t key add --repo "$R" --json
+expect_rc 0 "key add"
+OTHER_KEY=$(json_get "$OUT" "d['added']")
+bucket_policy deny
+t key remove --repo "$R" "${OTHER_KEY:0:10}"
+expect_rc 13 "key remove refused by a bucket policy"
+expect_err "deleting s3://$BUCKET/$PREFIX/keys/$OTHER_KEY: AccessDenied" "the refused delete names the key file"
+TSARC_PASSWORD="other-$PASSWORD" t snapshots --repo "$R"
+expect_rc 0 "the key file a refused remove left"
+TSARC_NEW_PASSWORD="new-$PASSWORD" t key passwd --repo "$R"
+expect_rc 13 "key passwd refused by a bucket policy"
+expect_err "warning: could not remove the repository lock" "the lock left is a warning"
+expect_err "error: the new password was added as key .* so it still opens the repository" \
+	"passwd says the old password still opens the repository"
+no_secrets "refused deletes"
+bucket_policy delete
+ok unlock --repo "$R" --remove-all
 
 # --- TLS (ci/rgw.sh serves the same buckets over https with its own CA) ---
 if [ -n "${TSARC_TEST_S3_TLS_ENDPOINT:-}" ] && [ -n "${TSARC_TEST_S3_CACERT:-}" ]; then

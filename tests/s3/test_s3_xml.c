@@ -235,6 +235,17 @@ static void test_delete_errors_and_lock_config(void **state)
 	tsarc__s3_delete_errors_dispose(&e);
 	assert_int_equal(tsarc__s3_parse_delete_errors(&e,
 		"<DeleteResult><Error><Code>X</Code></Error></DeleteResult>", 58), TSARC_EIO);
+	/* Ceph RGW's refusal of a delete without a version (a bucket policy
+	 * denying s3:DeleteObject) names an empty version: none. */
+	static const char rgw[] =
+		"<DeleteResult><Error><Key>p/keys/k</Key><VersionId></VersionId>"
+		"<Code>AccessDenied</Code><Message>AccessDenied</Message></Error></DeleteResult>";
+	assert_int_equal(tsarc__s3_parse_delete_errors(&e, rgw, sizeof(rgw) - 1), 0);
+	assert_int_equal(e.count, 1);
+	assert_string_equal(e.v[0].key, "p/keys/k");
+	assert_null(e.v[0].version_id);
+	assert_string_equal(e.v[0].code, "AccessDenied");
+	tsarc__s3_delete_errors_dispose(&e);
 	assert_int_equal(tsarc__s3_parse_lock_config(&enabled,
 		"<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
 		"</ObjectLockConfiguration>", 97), 0);

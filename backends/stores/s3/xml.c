@@ -527,7 +527,9 @@ static void delete_errors_end(xml_ctx *x, const char *name, const char *parent,
 	if (!strcmp(parent, "Error")) {
 		if (!strcmp(name, "Key"))
 			dup_text(x, &d->cur.key, text, "key");
-		else if (!strcmp(name, "VersionId"))
+		/* An empty one names no version: Ceph RGW's answer to a
+		 * delete without one (a policy's AccessDenied) has it. */
+		else if (!strcmp(name, "VersionId") && (*text || x->text_overflow))
 			dup_text(x, &d->cur.version_id, text, "version id");
 		else if (!strcmp(name, "Code"))
 			snprintf(d->cur.code, sizeof(d->cur.code), "%s", text);
