@@ -8,6 +8,7 @@
 #include "tsarc/errors.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -544,13 +545,20 @@ static int parse_args(const cli_command *cmd, int argc, char **argv, cli_common 
 		return EXIT_FAILURE_GENERIC;
 	}
 	optind = 1;
+	/* getopt's own line would be text in a stream of JSON lines: said
+	 * here instead, in the log format asked for. */
+	opterr = 0;
 	while ((o = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		if (o == 'h') {
 			print_help(cmd);
 			return -1;
 		}
+		if (o == '?' && optopt > 0 && optopt < 128 && isgraph(optopt))
+			return cli_usage_error(cmd->name, "bad option '-%c' (unknown, or without "
+				"its value)", optopt);
 		if (o == '?')
-			return EXIT_USAGE;
+			return cli_usage_error(cmd->name, "bad option '%s' (unknown, or its value "
+				"missing or not taken)", argv[optind - 1]);
 		r = common_option(c, o, optarg);
 		if (r < 0)
 			return EXIT_USAGE;

@@ -89,6 +89,14 @@ assert e["level"] == "error" and e["event"] == "failed" and e["component"] == "b
 assert "gone" in e["message"], e' "$WORK/events.json" || fail "the last event is not the error naming the component"
 t backup --repo "$R" --stdin --name x --log-format json --bogus
 expect_rc 2 "an unknown option"
+# getopt printed its own line ("backup: unrecognized option '--bogus'"),
+# after the option was read and with TSARC_LOG_FORMAT=json alike.
+json_lines "an unknown option after --log-format json"
+has_event "e['event'] == 'usage' and \"'--bogus'\" in e['message']" "the unknown option is named"
+TSARC_LOG_FORMAT=json t snapshots --repo "$R" --repo
+expect_rc 2 "an option without its value"
+json_lines "an option without its value (TSARC_LOG_FORMAT=json)"
+has_event "e['event'] == 'usage' and \"'--repo'\" in e['message']" "the option without its value is named"
 t backup --repo "$R" --config "$WORK/dep.json" --log-format yaml
 expect_rc 2 "--log-format yaml"
 expect_err "--log-format takes human or json" "the bad format is named"
