@@ -171,6 +171,14 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
+/* A common option's value refused ("tsarc: MESSAGE", or an error event
+ * "usage" under --log-format json, as every line on stderr then is);
+ * returns -1. */
+int cli_option_error(const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 1, 2)))
+#endif
+	;
 
 /* ---- log.c: everything on stderr goes through one renderer ---- */
 #include "tsarc/log.h"

@@ -66,21 +66,18 @@ static int common_option(cli_common *c, int opt, const char *arg)
 		errno = 0;
 		v = strtoul(arg, &end, 10);
 		if (errno || *end || v == 0 || v > 256) {
-			fprintf(stderr, "tsarc: --inflight takes a number from 1 to 256\n");
-			return -1;
+			return cli_option_error("--inflight takes a number from 1 to 256");
 		}
 		c->inflight = (unsigned)v;
 		return 1;
 	case 1015:
 		if (tsarc_time_parse(arg, &c->as_of) || c->as_of <= 0) {
-			fprintf(stderr, "tsarc: --as-of takes a time such as 2026-11-30T22:00:00Z\n");
-			return -1;
+			return cli_option_error("--as-of takes a time such as 2026-11-30T22:00:00Z");
 		}
 		return 1;
 	case 1006:
 		if (cli_log_format_set(arg)) {
-			fprintf(stderr, "tsarc: --log-format takes human or json\n");
-			return -1;
+			return cli_option_error("--log-format takes human or json");
 		}
 		return 1;
 	}
@@ -160,6 +157,21 @@ const char *cli_hidden_fate(const tsarc_repo *repo)
 	return repo->retention.mode ? "a prune after that deletes them"
 				    : "no prune deletes them, as this repository has no Object "
 				      "Lock (the bucket keeps them: see docs/object-lock.md)";
+}
+
+int cli_option_error(const char *fmt, ...)
+{
+	char message[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	if (cli_log_json())
+		cli_log(TSARC_LOG_ERROR, "usage", "%s", message);
+	else
+		fprintf(stderr, "tsarc: %s\n", message);
+	return -1;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -93,17 +93,15 @@ int cli_metrics_option(int opt, const char *arg)
 		return 1;
 	case 1008: {
 		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
-			fprintf(stderr, "tsarc: --pushgateway takes an http:// or https:// URL\n");
-			return -1;
+			return cli_option_error("--pushgateway takes an http:// or https:// URL");
 		}
 		/* A password in the URL would be on the command line for ps,
 		 * and in the warning of a failed push. An '@' anywhere counts
 		 * (urltext.h): one holding '/' hid it from a search of the
 		 * host part. */
 		if (tsarc_url_userinfo_end(arg)) {
-			fprintf(stderr, "tsarc: --pushgateway: no credentials in the URL; give them "
-					"with --pushgateway-auth-file\n");
-			return -1;
+			return cli_option_error("--pushgateway: no credentials in the URL; give them "
+				"with --pushgateway-auth-file");
 		}
 		g.push_url = arg;
 		return 1;
@@ -111,9 +109,8 @@ int cli_metrics_option(int opt, const char *arg)
 	case 1009:
 	case 1010:
 		if (!*arg || strchr(arg, '/')) {
-			fprintf(stderr, "tsarc: --pushgateway-%s takes a name without '/'\n",
+			return cli_option_error("--pushgateway-%s takes a name without '/'",
 				opt == 1009 ? "job" : "instance");
-			return -1;
 		}
 		*(opt == 1009 ? &g.job : &g.instance) = arg;
 		return 1;

@@ -97,6 +97,15 @@ TSARC_LOG_FORMAT=json t snapshots --repo "$R" --repo
 expect_rc 2 "an option without its value"
 json_lines "an option without its value (TSARC_LOG_FORMAT=json)"
 has_event "e['event'] == 'usage' and \"'--repo'\" in e['message']" "the option without its value is named"
+# A value refused (--inflight, --pushgateway*) was a text line too.
+for bad in "--inflight 0" "--pushgateway-instance a/b" "--pushgateway http://u@127.0.0.1:1"; do
+	# shellcheck disable=SC2086 # the option and its value
+	t check --repo "$R" --log-format json $bad
+	expect_rc 2 "check $bad"
+	json_lines "check $bad"
+	has_event "e['event'] == 'usage' and e['level'] == 'error' and '${bad%% *}' in e['message']" \
+		"check $bad: the option is named"
+done
 t backup --repo "$R" --config "$WORK/dep.json" --log-format yaml
 expect_rc 2 "--log-format yaml"
 expect_err "--log-format takes human or json" "the bad format is named"
