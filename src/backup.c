@@ -610,11 +610,18 @@ void tsarc_backup_get_stats(tsarc_backup *b, tsarc_backup_stats *out)
 
 void tsarc_backup_free(tsarc_backup *b)
 {
+	tsarc_saved_error failure;
 	size_t i, k;
 	job *j;
 
 	if (!b)
 		return;
+	/* Freed on a failure path before the failure is reported: what is
+	 * undone here (the lock above all, whose removal a bucket policy may
+	 * refuse as it refused the backup's writes) must not replace its
+	 * error. A backup refused its data PUTs said only "DELETE .../locks/
+	 * ...: access denied". */
+	tsarc_error_save(&failure);
 	pthread_mutex_lock(&b->lock);
 	if (!b->failed && b->outstanding) {
 		b->failed = 1;
@@ -641,7 +648,9 @@ void tsarc_backup_free(tsarc_backup *b)
 		free(ps);
 	}
 	free(b->streams);
-	tsarc_lock_release(b->repo_lock);
+	if (tsarc_lock_release(b->repo_lock))
+		tsarc__log(TSARC_LOG_WARN, "lock", "lock_not_removed",
+			"could not remove the repository lock: %s", tsarc_error_last()->message);
 	tsarc_snapshot_free(b->snap);
 	tsarc_chunkset_free(b->known);
 	tsarc_index_known_free(b->index_known);
@@ -653,4 +662,5 @@ void tsarc_backup_free(tsarc_backup *b)
 	pthread_cond_destroy(&b->digested_cv);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
+	tsarc_error_restore(&failure);
 }

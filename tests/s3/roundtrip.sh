@@ -4,7 +4,8 @@
 # deduplication on a second backup, check --read-data, forget + prune (batched
 # deletes) and a partial --read-data-subset; then the exit codes
 # and messages for a wrong secret, a missing bucket, an unreachable
-# endpoint and a bucket policy that refuses deletes (key remove, passwd),
+# endpoint and a bucket policy that refuses deletes and pack writes (key
+# remove, passwd, backup),
 # and TLS (--cacert, AWS_CA_BUNDLE, --insecure-no-tls-verify).
 #
 # Run through tests/s3/run_with_s3.sh, which provides TSARC_TEST_S3_URL (a
@@ -108,11 +109,12 @@ expect_err "127\.0\.0\.1:$PORT" "the unreachable message names the endpoint"
 # --- a bucket policy that refuses deletes: exit 13 naming the object ---
 # RGW answers a refused delete without a version with an empty VersionId,
 # which was read as a damaged answer (exit 1, "S3 version listing holds an
-# empty ... version id"); and a passwd whose lock could not be removed
-# either said only that, not that the old password still opens the
-# repository.
+# empty ... version id"); and a passwd or a backup whose lock could not
+# be removed either said only that, not that the old password still opens
+# the repository, or which write was refused.
 PREFIX=${R#s3:"$ENDPOINT"/"$BUCKET"/}
-# bucket_policy deny|delete: refuse every delete of key files and locks.
+# bucket_policy deny|delete: refuse every delete of key files and locks,
+# and every write of packs.
 bucket_policy() {
 	python3 - "$1" "$ENDPOINT" "$BUCKET" "$PREFIX" <<'PY' || fail "cannot set the bucket policy"
 import json, sys, botocore.session
@@ -123,7 +125,9 @@ if what == "delete":
 else:
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Deny", "Principal": "*", "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
-         "Resource": [f"arn:aws:s3:::{bucket}/{prefix}/keys/*", f"arn:aws:s3:::{bucket}/{prefix}/locks/*"]}]}))
+         "Resource": [f"arn:aws:s3:::{bucket}/{prefix}/keys/*", f"arn:aws:s3:::{bucket}/{prefix}/locks/*"]},
+        {"Effect": "Deny", "Principal": "*", "Action": ["s3:PutObject"],
+         "Resource": [f"arn:aws:s3:::{bucket}/{prefix}/data/*"]}]}))
 PY
 }
 TSARC_NEW_PASSWORD="other-$PASSWORD" t key add --repo "$R" --json
@@ -140,6 +144,12 @@ expect_rc 13 "key passwd refused by a bucket policy"
 expect_err "warning: could not remove the repository lock" "the lock left is a warning"
 expect_err "error: the new password was added as key .* so it still opens the repository" \
 	"passwd says the old password still opens the repository"
+# A backup whose lock stays said only that, not that its packs were refused.
+t_in <("$GEN" 1M --seed 31) backup --repo "$R" --stdin --name refused.sql
+expect_rc 13 "a backup refused its packs by a bucket policy"
+expect_err "warning: could not remove the repository lock" "the backup's lock left is a warning"
+expect_err "error: storing pack .*PUT s3://$BUCKET/$PREFIX/data/.*access denied" \
+	"the backup names the pack refused"
 no_secrets "refused deletes"
 bucket_policy delete
 ok unlock --repo "$R" --remove-all
