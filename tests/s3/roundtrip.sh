@@ -113,8 +113,8 @@ expect_err "127\.0\.0\.1:$PORT" "the unreachable message names the endpoint"
 # be removed either said only that, not that the old password still opens
 # the repository, or which write was refused.
 PREFIX=${R#s3:"$ENDPOINT"/"$BUCKET"/}
-# bucket_policy deny|delete: refuse every delete of key files and locks,
-# and every write of packs.
+# bucket_policy deny|noversions|delete: refuse every delete of key files
+# and locks, and every write of packs; or the listing of versions.
 bucket_policy() {
 	python3 - "$1" "$ENDPOINT" "$BUCKET" "$PREFIX" <<'PY' || fail "cannot set the bucket policy"
 import json, sys, botocore.session
@@ -122,6 +122,10 @@ what, ep, bucket, prefix = sys.argv[1:]
 s3 = botocore.session.get_session().create_client("s3", endpoint_url=ep, region_name="us-east-1")
 if what == "delete":
     s3.delete_bucket_policy(Bucket=bucket)
+elif what == "noversions":
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": ["s3:ListBucketVersions"],
+         "Resource": [f"arn:aws:s3:::{bucket}"]}]}))
 else:
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Deny", "Principal": "*", "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
@@ -151,6 +155,13 @@ expect_err "warning: could not remove the repository lock" "the backup's lock le
 expect_err "error: storing pack .*PUT s3://$BUCKET/$PREFIX/data/.*access denied" \
 	"the backup names the pack refused"
 no_secrets "refused deletes"
+# A delete lists the key's versions first (none here, the bucket keeps
+# none): refused, the error said only "GET bucket", not which permission.
+bucket_policy noversions
+t key remove --repo "$R" "${OTHER_KEY:0:10}"
+expect_rc 13 "key remove without s3:ListBucketVersions"
+expect_err "listing versions of s3://$BUCKET/$PREFIX/keys/$OTHER_KEY \(s3:ListBucketVersions" \
+	"the refused version listing names its permission"
 bucket_policy delete
 ok unlock --repo "$R" --remove-all
 

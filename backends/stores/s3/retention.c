@@ -273,8 +273,16 @@ static int list_versions(tsarc__s3_client *c, const char *prefix, version_cb cb,
 				q[nq++].value = version_marker;
 			}
 		}
-		if ((rc = tsarc__s3_get_listing(c, q, nq, &body)))
+		/* Also where the bucket keeps no versions: a policy granting
+		 * s3:ListBucket but not s3:ListBucketVersions refused it, and
+		 * the answer named only "GET bucket". */
+		if ((rc = tsarc__s3_get_listing(c, q, nq, &body))) {
+			tsarc_error_prefix("listing versions of s3://%s/%s%s", bucket_of(c), prefix,
+				rc == TSARC_EACCESS ? " (s3:ListBucketVersions, which removing an "
+						      "object needs also where the bucket keeps "
+						      "no versions)" : "");
 			break;
+		}
 		if ((rc = tsarc__s3_parse_versions(&page, (const char *)body.ptr, body.size))) {
 			tsarc_error_prefix("listing versions of s3://%s/%s", bucket_of(c), prefix);
 			break;
