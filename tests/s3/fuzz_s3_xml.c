@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (tsarc__s3_parse_delete_errors(&de, (const char *)data, size) == 0) {
 			for (i = 0; i < de.count; i++)
-				if (!de.v[i].key)
+				if (!de.v[i].key || (de.v[i].version_id && !de.v[i].version_id[0]))
 					abort();
 			tsarc__s3_delete_errors_dispose(&de);
 		} else if (de.v || de.count) {
