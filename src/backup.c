@@ -655,6 +655,7 @@ void tsarc_backup_free(tsarc_backup *b)
 	tsarc_chunkset_free(b->known);
 	tsarc_index_known_free(b->index_known);
 	tsarc_packer_free(b->packer);
+	tsarc_error_forget(&b->fail);
 	pthread_cond_destroy(&b->work_cv);
 	pthread_cond_destroy(&b->upload_cv);
 	pthread_cond_destroy(&b->space_cv);

@@ -1,16 +1,96 @@
 #include "tsarc/errors.h"
 #include "error_save.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MESSAGE_MAX TSARC_ERROR_MESSAGE_MAX
 
+/* A message has no fixed size: a restore's report of a failed rollback
+ * (the step's error with what was applied and what not, then the
+ * rollback's own, then the command that puts it back) is as long as its
+ * lists, and an operator who gets it cut does not know what state the
+ * deployment is in. A message that fits is kept in `message`, one that
+ * does not in `whole` (the heap, grown as needed; freed when its thread
+ * ends, by the key's destructor). Out of memory, a long message is kept
+ * cut, in `message`, rather than lost. */
 static _Thread_local struct {
 	tsarc_error err;
 	char message[MESSAGE_MAX];
+	char *whole;
+	size_t whole_size;
 } last_error;
+
+static pthread_key_t whole_key;
+static pthread_once_t whole_once = PTHREAD_ONCE_INIT;
+static int whole_key_ok;
+
+static void whole_key_make(void)
+{
+	whole_key_ok = pthread_key_create(&whole_key, free) == 0;
+}
+
+/* Room for `n` bytes in last_error.whole, its old text freed (the caller
+ * formatted the new one aside first); NULL out of memory. */
+static char *whole_room(size_t n)
+{
+	char *p;
+
+	pthread_once(&whole_once, whole_key_make);
+	if (!whole_key_ok)
+		return NULL;
+	if (n <= last_error.whole_size)
+		return last_error.whole;
+	if (!(p = malloc(n)))
+		return NULL;
+	free(last_error.whole);
+	last_error.whole = p;
+	last_error.whole_size = n;
+	pthread_setspecific(whole_key, p);
+	return p;
+}
+
+/* `text` (formatted aside, never last_error's own storage) as this
+ * thread's message, whole. */
+static void keep_message(const char *text)
+{
+	size_t n = strlen(text) + 1;
+	char *room;
+
+	if (n <= sizeof(last_error.message)) {
+		memcpy(last_error.message, text, n);
+		last_error.err.message = last_error.message;
+		return;
+	}
+	if ((room = whole_room(n))) {
+		memcpy(room, text, n);
+		last_error.err.message = room;
+		return;
+	}
+	memcpy(last_error.message, text, sizeof(last_error.message) - 1);
+	last_error.message[sizeof(last_error.message) - 1] = '\0';
+	last_error.err.message = last_error.message;
+}
+
+/* vsnprintf into a fresh heap string of the right size; NULL out of
+ * memory (the caller then keeps it cut). */
+static char *format_whole(const char *fmt, va_list ap)
+{
+	va_list again;
+	char *p;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, again);
+	va_end(again);
+	if (n < 0 || !(p = malloc((size_t)n + 1)))
+		return NULL;
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
 
 /* One row a code, from the one list (TSARC_ERRNO_MAP): its name and text. */
 static const struct {
@@ -52,19 +132,25 @@ const char *tsarc_errname(int code)
  * an argument is undefined (it read what it had just written). */
 int tsarc_error_set(int code, const char *fmt, ...)
 {
-	char message[MESSAGE_MAX];
+	char message[MESSAGE_MAX], *whole = NULL;
 	va_list ap;
+	int n;
 
 	if (fmt) {
 		va_start(ap, fmt);
-		vsnprintf(message, sizeof(message), fmt, ap);
+		n = vsnprintf(message, sizeof(message), fmt, ap);
 		va_end(ap);
+		if (n >= (int)sizeof(message)) {
+			va_start(ap, fmt);
+			whole = format_whole(fmt, ap);
+			va_end(ap);
+		}
 	} else {
 		snprintf(message, sizeof(message), "%s", tsarc_strerror(code));
 	}
 	last_error.err.code = code;
-	memcpy(last_error.message, message, strlen(message) + 1);
-	last_error.err.message = last_error.message;
+	keep_message(whole ? whole : message);
+	free(whole);
 	return code;
 }
 
@@ -74,9 +160,11 @@ const tsarc_error *tsarc_error_last(void)
 		last_error.message[0] = '\0';
 		last_error.err.message = last_error.message;
 	}
-	if (last_error.err.code != 0 && last_error.message[0] == '\0')
+	if (last_error.err.code != 0 && last_error.err.message[0] == '\0') {
 		snprintf(last_error.message, sizeof(last_error.message), "%s",
 			tsarc_strerror(last_error.err.code));
+		last_error.err.message = last_error.message;
+	}
 	return &last_error.err;
 }
 
@@ -89,16 +177,32 @@ void tsarc_error_clear(void)
 
 void tsarc_error_prefix(const char *fmt, ...)
 {
-	char prefix[MESSAGE_MAX];
-	char joined[MESSAGE_MAX];
+	char prefix[MESSAGE_MAX], *whole = NULL, *joined;
+	const char *p = prefix, *m = tsarc_error_last()->message;
+	size_t n;
 	va_list ap;
+	int len;
 
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	len = vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	snprintf(joined, sizeof(joined), "%s: %s", prefix, last_error.message);
-	memcpy(last_error.message, joined, sizeof(joined));
-	last_error.err.message = last_error.message;
+	if (len >= (int)sizeof(prefix)) {
+		va_start(ap, fmt);
+		if ((whole = format_whole(fmt, ap)))
+			p = whole;
+		va_end(ap);
+	}
+	n = strlen(p) + 2 + strlen(m) + 1;
+	if ((joined = malloc(n))) {
+		snprintf(joined, n, "%s: %s", p, m);
+		keep_message(joined);
+	} else {
+		char cut[MESSAGE_MAX];
+		snprintf(cut, sizeof(cut), "%s: %s", p, m);
+		keep_message(cut);
+	}
+	free(joined);
+	free(whole);
 }
 
 int tsarc_error_is_permanent(int code)
@@ -109,16 +213,37 @@ int tsarc_error_is_permanent(int code)
 void tsarc_error_save(tsarc_saved_error *e)
 {
 	const tsarc_error *last = tsarc_error_last();
+	size_t n = strlen(last->message);
 
 	e->code = last->code;
-	memcpy(e->message, last->message, strlen(last->message) + 1);
+	e->whole = n >= sizeof(e->message) ? strdup(last->message) : NULL;
+	if (n >= sizeof(e->message))
+		n = sizeof(e->message) - 1;
+	memcpy(e->message, last->message, n);
+	e->message[n] = '\0';
 }
 
-int tsarc_error_restore(const tsarc_saved_error *e)
+const char *tsarc_error_saved_message(const tsarc_saved_error *e)
 {
+	return e->whole ? e->whole : e->message;
+}
+
+int tsarc_error_restore(tsarc_saved_error *e)
+{
+	int rc;
+
 	if (!e->code) {
+		tsarc_error_forget(e);
 		tsarc_error_clear();
 		return 0;
 	}
-	return tsarc_error_set(e->code, "%s", e->message);
+	rc = tsarc_error_set(e->code, "%s", tsarc_error_saved_message(e));
+	tsarc_error_forget(e);
+	return rc;
+}
+
+void tsarc_error_forget(tsarc_saved_error *e)
+{
+	free(e->whole);
+	e->whole = NULL;
 }

@@ -379,8 +379,10 @@ done:
 	pthread_mutex_unlock(&x.lock);
 	for (i = 0; i < nthreads; i++)
 		pthread_join(threads[i], NULL);
-	for (k = 0; k < x.window; k++)
+	for (k = 0; k < x.window; k++) {
 		tsarc_buf_dispose(&x.slots[k].data);
+		tsarc_error_forget(&x.slots[k].err);
+	}
 	free(x.slots);
 	free(x.res);
 	tsarc_sha256_free(sha);

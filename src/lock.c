@@ -583,6 +583,7 @@ int tsarc_lock_release(tsarc_lock *lock)
 	 * must not replace the failure's message with its own. */
 	if (lock->was_gone)
 		tsarc_error_restore(&saved);
+	tsarc_error_forget(&saved);
 	free(lock->stale_seen);
 	pthread_mutex_destroy(&lock->io_mu);
 	pthread_cond_destroy(&lock->cv);

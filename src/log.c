@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define LOG_MESSAGE_MAX 2048
 
@@ -37,20 +38,28 @@ const char *tsarc_log_level_name(tsarc_log_level level)
 void tsarc__log(tsarc_log_level level, const char *component, const char *event,
 	const char *fmt, ...)
 {
-	char message[LOG_MESSAGE_MAX];
+	char message[LOG_MESSAGE_MAX], *whole = NULL;
 	tsarc_event ev;
 	va_list ap;
+	int n;
 
 	pthread_mutex_lock(&g_log_mu);
 	if (g_log_fn) {
 		va_start(ap, fmt);
-		vsnprintf(message, sizeof(message), fmt, ap);
+		n = vsnprintf(message, sizeof(message), fmt, ap);
 		va_end(ap);
+		/* Longer: formatted again, whole (a warning quotes an error). */
+		if (n >= (int)sizeof(message) && (whole = malloc((size_t)n + 1))) {
+			va_start(ap, fmt);
+			vsnprintf(whole, (size_t)n + 1, fmt, ap);
+			va_end(ap);
+		}
 		ev.level = level;
 		ev.component = component;
 		ev.event = event;
-		ev.message = message;
+		ev.message = whole ? whole : message;
 		g_log_fn(&ev, g_log_payload);
+		free(whole);
 	}
 	pthread_mutex_unlock(&g_log_mu);
 }

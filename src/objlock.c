@@ -411,6 +411,7 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 
 	memset(res, 0, sizeof(*res));
 	memset(&ls, 0, sizeof(ls));
+	x.first_foreign.whole = NULL; /* forgotten at done */
 	if (!repo->retention.mode)
 		return tsarc_error_set(TSARC_EINVAL,
 			"this repository has no Object Lock (tsarc init --object-lock DAYS)");
@@ -480,7 +481,7 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 			"--as-of a time before the overwrite, and have an administrator remove "
 			"that version, once its date has passed or with the governance bypass): %s",
 			res->foreign, res->foreign == 1 ? "" : "s", res->foreign == 1 ? "ies" : "y",
-			x.first_foreign.message);
+			tsarc_error_saved_message(&x.first_foreign));
 	} else if (res->hidden)
 		rc = tsarc_forgotten_unmarked_error(res->hidden_first, res->hidden,
 			"its versions, and every data object (what it needs is not known), "
@@ -497,6 +498,7 @@ int tsarc_objlock_extend(tsarc_repo *repo, tsarc_lock *lock, int64_t now,
 						   "object stored was extended"
 						 : ": what they need is not protected");
 done:
+	tsarc_error_forget(&x.first_foreign);
 	tsarc_snapshot_array_free(snaps, n);
 	tsarc_chunkset_free(chunks);
 	free(ls.l.v);

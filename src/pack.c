@@ -315,8 +315,11 @@ int tsarc_pack_read_chunk(const tsarc_repo *repo, tsarc_codec *codec,
 	for (i = 0; i < n; i++) {
 		rc = tsarc_pack_read_copy(repo, codec, id, &r[i], plain_len, check_id, sealed,
 			scratch, out);
-		if (rc != TSARC_ECORRUPT)
+		if (rc != TSARC_ECORRUPT) {
+			if (i)
+				tsarc_error_forget(&first);
 			return rc;
+		}
 		if (i == 0)
 			tsarc_error_save(&first);
 	}

@@ -240,6 +240,7 @@ void tsarc_packer_free(tsarc_packer *p)
 	for (i = 0; i < p->ndone; i++)
 		free(p->done[i].entries);
 	free(p->done);
+	tsarc_error_forget(&p->fail);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->lock);
 	free(p);

@@ -457,22 +457,28 @@ static int failed_load(const tsarc_sql_client *client, created_database *d, int 
 
 	if (!created && !applied)
 		return rc;
-	tsarc_error_save(&load);
 	if (!created)
-		return tsarc_error_set(rc, "%s\n(%s, database %s is as it was)", load.message,
-			applied, database);
-	if (!tsarc_cleanup_run(&d->drop))
+		return tsarc_error_set(rc, "%s\n(%s, database %s is as it was)",
+			tsarc_error_last()->message, applied, database);
+	tsarc_error_save(&load);
+	if (!tsarc_cleanup_run(&d->drop)) {
+		tsarc_error_restore(&load);
 		return tsarc_error_set(rc, "%s\n(%s%sdatabase %s, created by this restore, was "
-			"dropped again)", load.message, applied ? applied : "", applied ? "; " : "",
-			database);
+			"dropped again)", tsarc_error_last()->message, applied ? applied : "",
+			applied ? "; " : "", database);
+	}
 	tsarc_error_save(&drop);
 	if (quoted_name(client->name_quote, database, quoted, sizeof(quoted)))
 		quoted[0] = '\0';
-	return tsarc_error_set(rc, "%s\n(%s%sdatabase %s, created by this restore, is left "
-		"behind, %s: %s)%s%s%s", load.message, applied ? applied : "", applied ? "; " : "",
-		database, applied ? "empty" : "with what of the load executed", drop.message,
+	tsarc_error_restore(&load);
+	rc = tsarc_error_set(rc, "%s\n(%s%sdatabase %s, created by this restore, is left "
+		"behind, %s: %s)%s%s%s", tsarc_error_last()->message, applied ? applied : "",
+		applied ? "; " : "", database, applied ? "empty" : "with what of the load executed",
+		tsarc_error_saved_message(&drop),
 		quoted[0] ? "\nto remove it once nothing uses it: DROP DATABASE " : "", quoted,
 		quoted[0] ? ";" : "");
+	tsarc_error_forget(&drop);
+	return rc;
 }
 
 /* What the stream goes through on its way into the client, in order: the
@@ -631,7 +637,6 @@ static int plan_head_check(tsarc_restore_ctx *r, const tsarc_step *s, const sql_
 {
 	tsarc_filter filters[2], guard = {NULL, NULL};
 	tsarc_stream_filters chain;
-	tsarc_saved_error why;
 	size_t n = 0;
 	int rc;
 
@@ -647,9 +652,8 @@ static int plan_head_check(tsarc_restore_ctx *r, const tsarc_step *s, const sql_
 		guard.ops->free(guard.self);
 	if (!rc)
 		return 0;
-	tsarc_error_save(&why);
 	return tsarc_error_set(rc, "component '%s': %s, read by the plan as far as its head: "
-		"%s; nothing was written", s->component, s->st->name, why.message);
+		"%s; nothing was written", s->component, s->st->name, tsarc_error_last()->message);
 }
 
 /* Whether the plan asks the target what the step's before_load asks:

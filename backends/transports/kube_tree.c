@@ -155,10 +155,13 @@ int tsarc_kube_replace_tree(tsarc_transport *tr, tsarc_component *c, tsarc_repo 
 		prc = tsarc_proc_finish(&p, what);
 		/* It had exited on its own (its script refused, say): its own
 		 * error explains a broken pipe on our side. */
-		if (prc && WIFEXITED(p.status))
+		if (prc && WIFEXITED(p.status)) {
+			tsarc_error_forget(&failed);
 			return prc;
+		}
+		tsarc_error_restore(&failed);
 		return tsarc_error_set(rc, "%s; %s was stopped before the end of its input, so the "
-			"tree was not swapped", failed.message, what);
+			"tree was not swapped", tsarc_error_last()->message, what);
 	}
 	tsarc_proc_close_stdin(&p);
 	if ((prc = tsarc_proc_finish(&p, what)))

@@ -576,8 +576,11 @@ int cmd_check(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "index_wrong", (double)res.index_wrong);
 		cJSON_AddItemToObject(doc, "problems", report.problems);
 		cJSON_AddItemToObject(doc, "problems_omitted", report.omitted);
-		if ((rc = cli_print_json(doc)))
+		if ((rc = cli_print_json(doc))) {
+			if (lock_rc)
+				tsarc_error_forget(&lock_error);
 			return cli_fail(rc);
+		}
 	} else {
 		printf("%zu key%s, %zu snapshot%s, %zu chunks referenced of %zu stored"
 		       " (%zu unreferenced)\n",

@@ -10,6 +10,7 @@
 #include "lock.h"
 #include "metrics.h"
 #include "snapshot.h"
+#include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -112,18 +113,22 @@ static void print_progress(void *payload, const char *line)
 	cli_say("progress", "%s", line);
 }
 
-/* "  label: a b c", one line of the report. */
+/* "  label: a b c", one line of the report, whole however long. */
 static void say_list(const char *label, const cJSON *arr)
 {
-	char line[4096];
-	size_t len;
+	tsarc_buf line = TSARC_BUF_INIT;
 	const cJSON *x;
 
-	len = (size_t)snprintf(line, sizeof(line), "%s", label);
+	tsarc_buf_puts(&line, label);
 	cJSON_ArrayForEach(x, arr)
-		if (cJSON_IsString(x) && len < sizeof(line))
-			len += (size_t)snprintf(line + len, sizeof(line) - len, " %s", x->valuestring);
-	cli_say("report", "%s", line);
+		if (cJSON_IsString(x))
+			tsarc_buf_printf(&line, " %s", x->valuestring);
+	tsarc_buf_append(&line, "", 1);
+	if (tsarc_buf_status(&line) || !line.ptr)
+		cli_say("report", "%s (could not be listed: out of memory)", label);
+	else
+		cli_say("report", "%s", (char *)line.ptr);
+	tsarc_buf_dispose(&line);
 }
 
 /* --skip-endpoint-secrets: the keys of each Secret applied that stay the

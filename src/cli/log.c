@@ -137,10 +137,18 @@ static void render(const tsarc_event *ev, int raw)
 
 	pthread_mutex_lock(&g_out_mu);
 	if (g_json) {
+		/* Whole, whatever its length (a restore's report of a failed
+		 * rollback); cut only out of memory. */
+		const char *m = ev->message ? ev->message : "";
+		size_t size = strlen(m) + 6;
 		cJSON *o = cJSON_CreateObject();
-		char *text, message[4096];
+		char *text, cut[4096], *message = shown = malloc(size);
+		if (!message) {
+			message = cut;
+			size = sizeof(cut);
+		}
 		format_time(when, sizeof(when));
-		utf8_clean(message, sizeof(message), ev->message ? ev->message : "");
+		utf8_clean(message, size, m);
 		if (o && cJSON_AddStringToObject(o, "level", tsarc_log_level_name(ev->level)) &&
 			cJSON_AddStringToObject(o, "time", when) &&
 			cJSON_AddStringToObject(o, "component", ev->component ? ev->component : "tsarc") &&
@@ -187,15 +195,23 @@ void cli_log_install(void)
 static void vemit(tsarc_log_level level, const char *event, int raw, const char *fmt,
 	va_list ap)
 {
-	char message[4096];
+	char message[4096], *whole = NULL;
 	tsarc_event ev;
+	va_list again;
+	int n;
 
-	vsnprintf(message, sizeof(message), fmt, ap);
+	/* A message longer than the buffer is formatted again, whole. */
+	va_copy(again, ap);
+	n = vsnprintf(message, sizeof(message), fmt, ap);
+	if (n >= (int)sizeof(message) && (whole = malloc((size_t)n + 1)))
+		vsnprintf(whole, (size_t)n + 1, fmt, again);
+	va_end(again);
 	ev.level = level;
 	ev.component = g_component;
 	ev.event = event;
-	ev.message = message;
+	ev.message = whole ? whole : message;
 	render(&ev, raw);
+	free(whole);
 }
 
 void cli_log(tsarc_log_level level, const char *event, const char *fmt, ...)

@@ -33,13 +33,11 @@ const char *tsarc_deploy_builtin_profile(const char *name)
 /* A config or profile file; any failure to read it is a config error. */
 static int read_file(const char *path, char **out)
 {
-	tsarc_saved_error why;
 	int rc = tsarc_read_file(path, CONFIG_MAX, out, NULL);
 
 	if (!rc || rc == TSARC_ENOMEM)
 		return rc;
-	tsarc_error_save(&why);
-	return tsarc_error_set(TSARC_ECONFIG, "%s", why.message);
+	return tsarc_error_set(TSARC_ECONFIG, "%s", tsarc_error_last()->message);
 }
 
 static int parse(const char *text, const char *origin, cJSON **out)

@@ -432,28 +432,28 @@ static const char *system_ca_dir(void)
 
 int tsarc_mysql_explain(const tsarc_db_tls *t, int rc)
 {
-	tsarc_saved_error e;
+	const char *m;
 	char want[80];
 	size_t i;
 
 	if (!rc || !t || (!t->plugin_dir && !t->system_cas))
 		return rc;
-	tsarc_error_save(&e);
+	m = tsarc_error_last()->message;
 	/* The certificate refused (MariaDB's words, then MySQL's). */
-	if (t->system_cas && (strstr(e.message, "TLS/SSL error") ||
-		strstr(e.message, "SSL connection error")))
+	if (t->system_cas && (strstr(m, "TLS/SSL error") ||
+		strstr(m, "SSL connection error")))
 		return tsarc_error_set(rc, "%s\n  the server, at 127.0.0.1 or ::1, was checked "
 			"against this system's CAs (%s), as the Secret gives no DB_SSL_CA (MariaDB's "
 			"client from 11.4 takes a server there on trust otherwise): give the CA that "
-			"signed its certificate in DB_SSL_CA", e.message, system_ca_dir());
+			"signed its certificate in DB_SSL_CA", m, system_ca_dir());
 	for (i = 0; i < sizeof(MYSQL_REFUSED) / sizeof(*MYSQL_REFUSED); i++) {
 		snprintf(want, sizeof(want), "Plugin %s could not be loaded", MYSQL_REFUSED[i].name);
-		if ((!MYSQL_REFUSED[i].tcp_only || !t->over_socket) && strstr(e.message, want))
+		if ((!MYSQL_REFUSED[i].tcp_only || !t->over_socket) && strstr(m, want))
 			return tsarc_error_set(rc, "%s\n  the server asked for %s over a connection whose "
 				"server is not verified: refused, the password was not sent (%s %s). "
 				"Accounts that log in with %s (%s) need a verified server: "
 				"DATABASE_SSL_MODE required or verify_identity, DB_SSL_CA for a private CA",
-				e.message, MYSQL_REFUSED[i].name, MYSQL_REFUSED[i].name,
+				m, MYSQL_REFUSED[i].name, MYSQL_REFUSED[i].name,
 				MYSQL_REFUSED[i].does, MYSQL_REFUSED[i].name, MYSQL_REFUSED[i].who);
 	}
 	return rc;

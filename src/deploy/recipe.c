@@ -31,10 +31,12 @@ int tsarc_recipe_action_check(const char *action, const char *kind, const char *
 	if (!(rc = tsarc_kind_for_action(kind, action, "", &k)))
 		return 0;
 	tsarc_error_save(&e);
-	msg = e.message;
+	msg = tsarc_error_saved_message(&e);
 	/* "component '': action sql needs kind mysql or postgres" */
-	return tsarc_error_set(rc, "%s.action: %s", where, strstr(msg, "': ") ?
+	rc = tsarc_error_set(rc, "%s.action: %s", where, strstr(msg, "': ") ?
 		strstr(msg, "': ") + 3 : msg);
+	tsarc_error_forget(&e);
+	return rc;
 }
 
 /* Words of a CREATE DATABASE clause: letters, digits, '_', '=' and spaces. */

@@ -158,7 +158,7 @@ static int after_stop(tsarc_restore_ctx *r, int rc, const tsarc_step *failed)
 {
 	if (!r->undo_active)
 		return r->o->undo || r->o->rolling_back || !failed || !failed->st ? rc :
-			tsarc_error_set(rc, "%.900s\n  (with --undo-snapshot, a restore that fails "
+			tsarc_error_set(rc, "%s\n  (with --undo-snapshot, a restore that fails "
 				"part-way is rolled back)", tsarc_error_last()->message);
 	if (failed && !failed->st && !tsarc_interrupted())
 		return tsarc_undo_name(r, rc);

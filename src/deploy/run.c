@@ -257,6 +257,7 @@ static int run_component(run *r, slot *s)
 			 * failure ended the stream early: the engine's own error,
 			 * if any, came first. */
 			if (prod.filter && (frc = tsarc_proc_finish(&s->filter, what)) && !rc) {
+				tsarc_error_forget(&engine);
 				tsarc_error_save(&engine);
 				rc = frc;
 			}
@@ -273,7 +274,8 @@ static int run_component(run *r, slot *s)
 			/* The producer's own failure explains more than a pipeline
 			 * error it caused; else keep the pipeline's. */
 			if (!prc && rc)
-				tsarc_error_set(rc, "%s", engine.message);
+				tsarc_error_set(rc, "%s", tsarc_error_saved_message(&engine));
+			tsarc_error_forget(&engine);
 			rc = prc ? prc : rc;
 		}
 		s->seconds = now_seconds() - t0;

@@ -311,15 +311,19 @@ int tsarc_restore_stream_filtered(tsarc_restore_ctx *r, tsarc_component *c,
 	if (rc == TSARC_ECANCELED) {
 		/* It stopped reading (EPIPE): its own end explains, unless that
 		 * end was our SIGKILL (it closed its input but kept running). */
-		if (prc && !(WIFSIGNALED(p.status) && WTERMSIG(p.status) == SIGKILL))
+		if (prc && !(WIFSIGNALED(p.status) && WTERMSIG(p.status) == SIGKILL)) {
+			tsarc_error_forget(&failed);
 			return prc;
+		}
+		tsarc_error_forget(&failed);
 		tsarc_proc_tail(&p, tail, sizeof(tail));
 		return tsarc_error_set(TSARC_EIO, "%s stopped reading its input before the end of "
 			"the stream and was stopped%s%s", what, tail[0] ? "; its stderr ended with:\n" : "",
 			tail);
 	}
+	tsarc_error_restore(&failed);
 	return tsarc_error_set(rc, "%s; %s was stopped before the end of its input",
-		failed.message, what);
+		tsarc_error_last()->message, what);
 out:
 	tsarc_filter_chain_dispose(&chain);
 	return rc;

@@ -44,6 +44,7 @@
  * steps were all applied; the hook can be run again); the rollback is a
  * restore too and can fail: the error then says both.
  */
+#define _GNU_SOURCE /* asprintf */
 #include "plan.h"
 #include "undo.h"
 #include "error_save.h"
@@ -204,15 +205,6 @@ out:
 	return rc;
 }
 
-/* How much of an earlier message fits before the lines added to it (the
- * message has a fixed size: what is added must not be the part cut off). */
-static int room(const char *components)
-{
-	int left = TSARC_ERROR_MESSAGE_MAX - 320 - 2 * (int)strlen(components);
-
-	return left < 0 ? 0 : left;
-}
-
 /* The rollback's outcome into the report (r->rollback). */
 static void note_rollback(tsarc_restore_ctx *r, const char *const *names, size_t n, int rc)
 {
@@ -242,11 +234,11 @@ static void take_rollback_report(tsarc_restore_ctx *r, const cJSON *report, tsar
 	const cJSON *st, *it;
 
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(report, "warnings")) {
-		char line[1100];
-		if (!cJSON_IsString(it))
+		char *line;
+		if (!cJSON_IsString(it) || asprintf(&line, "rollback: %s", it->valuestring) < 0)
 			continue;
-		snprintf(line, sizeof(line), "rollback: %s", it->valuestring);
 		cJSON_AddItemToArray(r->warnings, cJSON_CreateString(line));
+		free(line);
 	}
 	cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(report, "steps"))
 		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(
@@ -282,10 +274,14 @@ typedef struct rollback_progress {
 static void say_rollback(void *payload, const char *line)
 {
 	const rollback_progress *p = payload;
-	char marked[1100];
+	char *marked;
 
-	snprintf(marked, sizeof(marked), "rollback: %s", line);
+	if (asprintf(&marked, "rollback: %s", line) < 0) {
+		p->o->progress(p->o->progress_payload, line);
+		return;
+	}
 	p->o->progress(p->o->progress_payload, marked);
+	free(marked);
 }
 
 /* The steps replaced of components the target lacked (r->undo_absent):
@@ -463,52 +459,52 @@ int tsarc_undo_rollback(tsarc_restore_ctx *r, int rc)
 	note_rollback(r, names, n, rb ? rb : rm);
 out:
 	{
+		/* Whole, whatever its length (errors.c): the step's error with
+		 * what was applied and what not, then what the rollback did. */
 		tsarc_saved_error why;
 		tsarc_error_save(&why);
-		tsarc_error_restore(&stopped);
-		const char *w = text_of(&what), *sw = text_of(&snap_what);
+		const char *st = tsarc_error_saved_message(&stopped);
+		const char *w = tsarc_error_saved_message(&why);
+		const char *sw = text_of(&snap_what);
 		const char *l = text_or_null(&left), *u = text_or_null(&unclean);
 		const char *d = text_or_null(&removed), *f = text_or_null(&found);
-		/* What is left takes up to 300 bytes more of the message, the
-		 * loads that are not clean up to 300 more, what was dropped or
-		 * found as much as it says. */
-		int extra = (d ? (int)strlen(d) + 60 : 0) + (f ? (int)strlen(f) + 120 : 0);
-		int keep = room(w) - (l ? 300 : 0) - (u ? 300 : 0) - extra;
-		int half = (room(w) - extra - (rm ? 300 : 0)) / 2;
-		char undone[1200];
-		if (keep < 0)
-			keep = 0;
-		if (half < 0)
-			half = 0;
-		snprintf(undone, sizeof(undone), "%s%s%.10s%s%.250s%s", nsnap ? sw : "",
-			nsnap ? " restored from undo snapshot " : "", nsnap ? r->undo_id : "",
-			nsnap && d ? ", " : "", d ? d : "", d ? " dropped (the target did not have it "
-			"before the restore)" : "");
+		const char *wrm = rm ? tsarc_error_saved_message(&why_rm) : "";
+		char *undone = NULL;
+		if (asprintf(&undone, "%s%s%.10s%s%s%s", nsnap ? sw : "",
+			    nsnap ? " restored from undo snapshot " : "", nsnap ? r->undo_id : "",
+			    nsnap && d ? ", " : "", d ? d : "", d ? " dropped (the target did not "
+			    "have it before the restore)" : "") < 0)
+			undone = NULL;
 		if (!rb && !rm)
-			tsarc_error_set(rc, "%.*s\n  rolled back: %s; the deployment is as it was "
-				"before the restore%s%.200s%s%s%.150s%s%s%.250s%s", keep, stopped.message,
-				undone, l ? " but for " : "", l ? l : "", l ? ", which the restore created "
+			tsarc_error_set(rc, "%s\n  rolled back: %s; the deployment is as it was "
+				"before the restore%s%s%s%s%s%s%s%s%s", st,
+				undone ? undone : "(what could not be listed: out of memory)",
+				l ? " but for " : "", l ? l : "", l ? ", which the restore created "
 				"(a warning says why it is left)" : "", u ? "; tables that only the "
 				"restored dump of " : "", u ? u : "", u ? " created stay: its load is not "
 				"clean (\"clean\": false)" : "", f ? "; the restore loaded into " : "",
 				f ? f : "", f ? ", which another client created after the look-up before "
 				"the restore: it stays" : "");
 		else if (rb)
-			tsarc_error_set(rc, "%.*s\n  the rollback from undo snapshot %.10s failed too: "
-				"%.*s\n  the state before the restore is snapshot %s (tsarc restore %s "
-				"--only %s)%s%.250s%s%.300s%s", half, stopped.message, r->undo_id,
-				half, why.message, r->undo_id, r->undo_id, sw,
+			tsarc_error_set(rc, "%s\n  the rollback from undo snapshot %.10s failed too: "
+				"%s\n  the state before the restore is snapshot %s (tsarc restore %s "
+				"--only %s)%s%s%s%s%s", st, r->undo_id, w, r->undo_id, r->undo_id, sw,
 				d ? "\n  dropped again (the target did not have it): " : "", d ? d : "",
-				rm ? "\n  not dropped again: " : "", rm ? why_rm.message : "",
+				rm ? "\n  not dropped again: " : "", wrm,
 				rm ? " (the target did not have it before the restore: drop it by hand)" :
 				"");
 		else
-			tsarc_error_set(rc, "%.*s\n  the rollback failed too: %.*s%s%s%s%s\n  the "
+			tsarc_error_set(rc, "%s\n  the rollback failed too: %s%s%s%s%s\n  the "
 				"target did not have it before the restore: drop it by hand once nothing "
-				"uses it", half, stopped.message, half, why_rm.message,
-				undone[0] ? " (" : "", undone[0] ? "done: " : "", undone,
-				undone[0] ? ")" : "");
+				"uses it", st, wrm, undone && undone[0] ? " (" : "",
+				undone && undone[0] ? "done: " : "", undone ? undone : "",
+				undone && undone[0] ? ")" : "");
+		free(undone);
+		tsarc_error_forget(&why);
 	}
+	tsarc_error_forget(&stopped);
+	if (rm)
+		tsarc_error_forget(&why_rm);
 	cJSON_Delete(report);
 	tsarc_snapshot_free(undo);
 	free(names);
@@ -538,9 +534,10 @@ int tsarc_undo_name(tsarc_restore_ctx *r, int rc)
 	list_names(&what, names, n, ",");
 	tsarc_buf_append(&what, "", 1);
 	w = text_of(&what);
-	tsarc_error_set(rc, "%.*s\n  the state before the restore is undo snapshot %.10s: "
-		"tsarc restore %s --only %s puts it back", room(w), stopped.message, r->undo_id,
-		r->undo_id, w);
+	tsarc_error_set(rc, "%s\n  the state before the restore is undo snapshot %.10s: "
+		"tsarc restore %s --only %s puts it back", tsarc_error_saved_message(&stopped),
+		r->undo_id, r->undo_id, w);
+	tsarc_error_forget(&stopped);
 	free(names);
 	tsarc_buf_dispose(&what);
 	return rc;

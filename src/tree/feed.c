@@ -154,12 +154,14 @@ int tsarc__tree_read_stream(tsarc_repo *repo, const tsarc_stream *st, unsigned i
 	}
 	pthread_join(th, NULL);
 	if (f.err.code && f.err.code != TSARC_ECANCELED)
-		return tsarc_error_restore(&f.err);
+		rc = tsarc_error_restore(&f.err);
 	/* TSARC_ECANCELED: the reader gave up first, and says why. */
-	if (c.err.code && c.err.code != TSARC_ECANCELED)
-		return tsarc_error_restore(&c.err);
-	if (!rc && (f.err.code || c.err.code))
-		return tsarc_error_set(TSARC_EIO, "the stream ended before it was verified");
+	else if (c.err.code && c.err.code != TSARC_ECANCELED)
+		rc = tsarc_error_restore(&c.err);
+	else if (!rc && (f.err.code || c.err.code))
+		rc = tsarc_error_set(TSARC_EIO, "the stream ended before it was verified");
+	tsarc_error_forget(&f.err);
+	tsarc_error_forget(&c.err);
 	return rc;
 }
 

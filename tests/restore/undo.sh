@@ -149,6 +149,49 @@ expect_err "the rollback from undo snapshot ${UNDO3:0:10} failed too" "the error
 expect_err "the state before the restore is snapshot $UNDO3 \(tsarc restore $UNDO3 --only blob\)" \
 	"the error names the command that puts things back"
 
+info "a failed rollback after many steps: the whole report reaches the operator"
+# Sixteen components applied before blob fails, then the rollback fails at
+# blob too. Before, an error had a fixed size (1024 bytes): here the step's
+# error and the rollback's were cut to nothing, their lists of what was
+# applied and what not with them ("failed too: " then a line break).
+python3 - "$WORK/blob.json" "$WORK/many.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for i in range(16):
+    c["components"]["applied-before-the-failure-%02d" % i] = {"kind": "exec",
+        "script": "echo %d" % i, "restore": {"order": 20 + i, "command": ["sh", "-c", "cat > /dev/null"]}}
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+ONLY=$(python3 -c 'print(",".join(["applied-before-the-failure-%02d" % i for i in range(16)] + ["blob"]))')
+ok backup --repo "$REPO" --config "$WORK/many.json" --json
+MANY=$(json_get "$OUT" "d['snapshot_id']")
+# One run, --json with --log-format json: the report's error and the log
+# line, made by the same code as the text's.
+t restore "$MANY" --repo "$REPO" --config "$WORK/many.json" --only "$ONLY" --undo-snapshot \
+	--json --log-format json
+[ "$RC" -ne 0 ] || fail "a restore whose command fails succeeded"
+E=$WORK/error.many
+json_get "$OUT" "d['rollback']['error']" | grep -q "^  applied: $(echo "${ONLY%,blob}" | tr , ' ')$" ||
+	fail "the report's rollback error lost its list of what was applied"
+json_get "$OUT" "d['error']" > "$E"
+python3 - "$ERR" "$E" <<'PY' || fail "the JSON log line of the failure is not the whole error"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+want = open(sys.argv[2]).read().rstrip("\n")
+sys.exit(0 if any(l["level"] == "error" and l["message"] == want for l in lines) else 1)
+PY
+grep -q "stopped at blob: component 'blob': sh: exited with status 3; its stderr ended with:$" "$E" &&
+	grep -q "^refused$" "$E" ||
+	fail "the first error does not say why blob failed: $(cat "$E")"
+[ "$(grep -c "^  applied: $(echo "${ONLY%,blob}" | tr , ' ')$" "$E")" = 2 ] ||
+	fail "the errors lost their lists of what was applied: $(cat "$E")"
+[ "$(grep -c '^  not applied:' "$E")" = 2 ] ||
+	fail "the errors lost their lists of what was not applied: $(cat "$E")"
+grep -q "the rollback from undo snapshot .* failed too: restore of snapshot" "$E" ||
+	fail "the rollback's error is not whole: $(cat "$E")"
+grep -qE "\(tsarc restore [0-9a-f]{64} --only $ONLY\)$" "$E" ||
+	fail "the error does not give the whole command that puts things back: $(cat "$E")"
+
 info "a failed post_restore hook is not rolled back: the data was all applied"
 t restore "$BLOB" --repo "$REPO" --config "$WORK/blob.json.hook" --only blob --undo-snapshot --json
 [ "$RC" -ne 0 ] || fail "a restore whose hook fails succeeded"

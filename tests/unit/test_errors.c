@@ -112,7 +112,71 @@ static void kept_across_a_cleanup(void **state)
 	assert_string_equal(tsarc_error_last()->message, "");
 }
 
+/* A message has no fixed size: one longer than any buffer (a restore's
+ * report of a failed rollback, made of the step's error and the
+ * rollback's) is kept whole, through a prefix, a save and a restore, and
+ * as the argument of the next one. Before, it was cut at 1023 bytes. */
+static void long_message_whole(void **state)
+{
+	char big[5000];
+	tsarc_saved_error e;
+	const char *m;
+	size_t n;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	big[sizeof(big) - 2] = 'E';
+	tsarc_error_set(TSARC_EIO, "start %s", big);
+	assert_int_equal(strlen(tsarc_error_last()->message), 6 + sizeof(big) - 1);
+	tsarc_error_prefix("step %d", 7);
+	m = tsarc_error_last()->message;
+	assert_int_equal(strncmp(m, "step 7: start xx", 16), 0);
+	assert_int_equal(m[strlen(m) - 1], 'E');
+	/* Made from the last one, which is as long. */
+	tsarc_error_set(TSARC_EIO, "%s\n  and then: %s", tsarc_error_last()->message,
+		tsarc_error_last()->message);
+	n = strlen(tsarc_error_last()->message);
+	assert_int_equal(n, 2 * (8 + 6 + sizeof(big) - 1) + 13);
+	tsarc_error_save(&e);
+	assert_int_equal(strlen(e.message), sizeof(e.message) - 1);
+	assert_int_equal(strlen(tsarc_error_saved_message(&e)), n);
+	tsarc_error_set(TSARC_ENOTFOUND, "a clean-up's own failure");
+	assert_int_equal(tsarc_error_restore(&e), TSARC_EIO);
+	assert_int_equal(strlen(tsarc_error_last()->message), n);
+	/* Saved and not raised again: forgotten (no leak under ASan). */
+	tsarc_error_save(&e);
+	tsarc_error_forget(&e);
+	/* A short one after a long one is short again. */
+	tsarc_error_set(TSARC_EIO, "short");
+	assert_string_equal(tsarc_error_last()->message, "short");
+}
+
+static void *long_in_thread(void *arg)
+{
+	char big[3000];
+
+	(void)arg;
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	tsarc_error_set(TSARC_EIO, "%s", big);
+	return NULL;
+}
+
+/* A thread's long message is freed when the thread ends (ASan's leak
+ * check would name it). */
+static void long_message_thread_freed(void **state)
+{
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(pthread_create(&th, NULL, long_in_thread, NULL), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
+	cmocka_unit_test(long_message_whole),
+	cmocka_unit_test(long_message_thread_freed),
 	cmocka_unit_test(codes_and_prefix),
 	cmocka_unit_test(last_message_as_an_argument),
 	cmocka_unit_test(every_code_named),

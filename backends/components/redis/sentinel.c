@@ -808,7 +808,7 @@ static int sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base,
 	tsarc_redis_read_note *note)
 {
 	char *list, *save = NULL, *entry;
-	tsarc_saved_error first = {0, ""};
+	tsarc_saved_error first = {0, "", NULL};
 	int rc = TSARC_ECONFIG, tried = 0;
 
 	*out = NULL;
@@ -838,13 +838,15 @@ static int sentinel_connect(tsarc_redis **out, const tsarc_redis_opts *base,
 	free(list);
 	if (!tried)
 		return tsarc_error_set(TSARC_ECONFIG, "no Sentinel hosts given");
-	if (rc == TSARC_ECANCELED)
+	if (rc == TSARC_ECANCELED || !rc) {
+		tsarc_error_forget(&first);
 		return rc;
-	if (rc)
-		return tsarc_error_set(rc == TSARC_ENOMEM ? rc : TSARC_ENET, "no Sentinel of %d gave "
-			"the %s of '%s' (first: %s)", tried, note ? "replica or master" :
-			"master", s->master, first.message);
-	return 0;
+	}
+	rc = tsarc_error_set(rc == TSARC_ENOMEM ? rc : TSARC_ENET, "no Sentinel of %d gave "
+		"the %s of '%s' (first: %s)", tried, note ? "replica or master" : "master",
+		s->master, tsarc_error_saved_message(&first));
+	tsarc_error_forget(&first);
+	return rc;
 }
 
 int tsarc_redis_sentinel_connect_read(tsarc_redis **out, const tsarc_redis_opts *base,

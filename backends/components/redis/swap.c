@@ -189,12 +189,10 @@ static const char WAITS_PING[] = "waits with PING for the server to stop and to 
  * needed the command for (`reads`). */
 static int swap_untouched(int rc, const char *reads)
 {
-	tsarc_saved_error e;
-
-	tsarc_error_save(&e);
 	return tsarc_error_set(rc, "%s; the swap %s, and does not go on without it: nothing was "
 		"changed (the server runs as before); or, where this host reaches the server, restore "
-		"with \"mode\": \"logical\", which does not restart it", e.message, reads);
+		"with \"mode\": \"logical\", which does not restart it", tsarc_error_last()->message,
+		reads);
 }
 
 /*
@@ -1043,16 +1041,18 @@ static int redis_refused(redis_op *op, int rc, const char *ts, const char *why)
 	tsarc_error_save(&e);
 	if (redis_put_back(op, ts, &made))
 		rc = tsarc_error_set(rc, "%s; putting the server's own files back failed too (%s)",
-			e.message, tsarc_error_last()->message);
+			tsarc_error_saved_message(&e), tsarc_error_last()->message);
 	else {
 		for (n = made ? strlen(made) : 0; n && (made[n - 1] == ' ' || made[n - 1] == '\n'); n--)
 			;
 		rc = tsarc_error_set(rc, "%s (the server %s: its own files and configuration were put "
-			"back, it runs as before the restore%s%.*s)", e.message, why, n ? "; what it "
+			"back, it runs as before the restore%s%.*s)", tsarc_error_saved_message(&e), why,
+			n ? "; what it "
 			"made of the backup's RDB was in their way, moved aside: " : "", (int)n,
 			n ? made : "");
 	}
 	free(made);
+	tsarc_error_forget(&e);
 	return rc;
 }
 
@@ -1840,20 +1840,24 @@ done:
 		tsarc_error_save(&e);
 		if (tsarc_cleanup_run(&op.undo))
 			tsarc_error_set(rc, "%s; restoring its persistence configuration failed too (%s): "
-				"the original is kept in %s", e.message, tsarc_error_last()->message,
-				op.cfg.saved_where);
+				"the original is kept in %s", tsarc_error_saved_message(&e),
+				tsarc_error_last()->message, op.cfg.saved_where);
 		else
 			tsarc_error_set(rc, "%s (persistence configuration put back%s; old files, if "
-				"moved, are in %s with suffix -old.<time>)", e.message, server, op.data_dir);
+				"moved, are in %s with suffix -old.<time>)", tsarc_error_saved_message(&e),
+				server, op.data_dir);
+		tsarc_error_forget(&e);
 	}
 	if (rc && op.incoming.registered) {
 		tsarc_saved_error e;
 		tsarc_error_save(&e);
 		if (tsarc_cleanup_run(&op.incoming))
 			tsarc_error_set(rc, "%s; %s/%s.tsarc-incoming could not be removed (%s)",
-				e.message, op.data_dir, op.dbfilename, tsarc_error_last()->message);
+				tsarc_error_saved_message(&e), op.data_dir, op.dbfilename,
+				tsarc_error_last()->message);
 		else
-			tsarc_error_set(rc, "%s", e.message);
+			tsarc_error_set(rc, "%s", tsarc_error_saved_message(&e));
+		tsarc_error_forget(&e);
 	}
 	if (!rc && op.earlier)
 		tsarc_step_note(s, "%s; %s", op.earlier, s->note ? s->note : "");

@@ -69,7 +69,6 @@ static int fetch(tsarc__s3_credsrc *s, tsarc__s3_creds *out)
 /* Steps 3 to 5 of the chain; `why_static` is step 1-2's "nothing here". */
 static int resolve_dynamic(tsarc__s3_credsrc *s, const char *why_static)
 {
-	tsarc_saved_error why_imds;
 	int rc;
 
 	if (tsarc__s3_web_identity_configured()) {
@@ -84,11 +83,10 @@ static int resolve_dynamic(tsarc__s3_credsrc *s, const char *why_static)
 	rc = fetch(s, &s->cur);
 	if (rc != TSARC_ENOTFOUND)
 		return rc;
-	tsarc_error_save(&why_imds);
 	return tsarc_error_set(TSARC_ECONFIG,
 		"%s; nor AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, nor "
 		"AWS_CONTAINER_CREDENTIALS_FULL_URI/RELATIVE_URI is set; %s",
-		why_static, why_imds.message);
+		why_static, tsarc_error_last()->message);
 }
 
 static int copy_creds(const tsarc__s3_creds *from, const char *region,
@@ -171,7 +169,8 @@ int tsarc__s3_credsrc_open(tsarc__s3_credsrc **out, const char *cacert,
 		s->kind = K_STATIC;
 	} else if (rc == TSARC_ENOTFOUND) {
 		tsarc_error_save(&why);
-		rc = resolve_dynamic(s, why.message);
+		rc = resolve_dynamic(s, tsarc_error_saved_message(&why));
+		tsarc_error_forget(&why);
 	}
 	if (rc)
 		goto fail;

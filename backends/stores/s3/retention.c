@@ -707,6 +707,7 @@ int tsarc__s3_extend_versions(tsarc__s3_client *c, const char *prefix,
 	*extended = atomic_load(&x.moved);
 	if (!rc && atomic_load(&x.foreign_seen))
 		rc = tsarc_error_restore(&x.foreign);
+	tsarc_error_forget(&x.foreign);
 	return rc;
 }
 

@@ -600,7 +600,7 @@ static int s3_extend_versions(tsarc_store *base, tsarc_objtype type,
 		return read_only(st, "extending the retention");
 	/* A few keys: a listing of each costs fewer requests than the folder's. */
 	if (count <= TSARC__S3_PER_KEY_LISTINGS || type == TSARC_OBJ_CONFIG) {
-		tsarc_saved_error foreign = {0, ""};
+		tsarc_saved_error foreign = {0, "", NULL};
 		for (i = 0; i < count && !rc; i++) {
 			if ((rc = object_key(st, key, sizeof(key), type, names[i])))
 				break;
@@ -615,7 +615,10 @@ static int s3_extend_versions(tsarc_store *base, tsarc_objtype type,
 				rc = 0;
 			}
 		}
-		return rc ? rc : tsarc_error_restore(&foreign);
+		if (!rc)
+			rc = tsarc_error_restore(&foreign);
+		tsarc_error_forget(&foreign);
+		return rc;
 	}
 	w.names = names;
 	w.count = count;

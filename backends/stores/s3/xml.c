@@ -186,6 +186,7 @@ void tsarc__s3_parse_error(tsarc__s3_error_doc *out, const char *xml,
 	tsarc_error_save(&saved);
 	if (xml_run(xml, len, NULL, error_end, out))
 		tsarc_error_restore(&saved);
+	tsarc_error_forget(&saved);
 }
 
 /* The error for an answer whose document is <got> where <want> was due:
