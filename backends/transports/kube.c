@@ -75,9 +75,9 @@ static int base_args(const kube_transport *t, tsarc_cmd *cmd)
 }
 
 /* Runs `binary [-n ns] ... args` and returns stdout (*len bytes); on
- * failure *code and err. What kubectl prints is the cluster's: a pod's
- * spec with a literal env value (a password set as `value:`), a Secret's
- * data. Every caller gives it back through kube_out_free, on every path. */
+ * failure its wait status in *code (tsarc_proc_ended) and err. What
+ * kubectl prints is the cluster's: a pod's spec with a literal env value
+ * (a password set as `value:`), a Secret's data. Every caller gives it back through kube_out_free, on every path. */
 static int kube_run_ns(const kube_transport *t, const char *ns, const char *const args[],
 	char **out, size_t *len, int *code, char *err, size_t errsz)
 {
@@ -161,7 +161,7 @@ static int kube_locate(tsarc_transport *tr, tsarc_component *c)
 	const char *explicit_sel = tsarc_spec_str(c->spec, "selector");
 	const char *workload = tsarc_spec_str(c->spec, "workload");
 	const char *container = tsarc_spec_str(c->spec, "container");
-	char selectors[2][512], tried[1100] = "", err[2048], names[512];
+	char selectors[2][512], tried[1100] = "", err[2048], names[512], ended[64];
 	size_t nsel = 0, i;
 	int rc, code, found;
 
@@ -192,7 +192,8 @@ static int kube_locate(tsarc_transport *tr, tsarc_component *c)
 		if (code != 0) {
 			kube_out_free(&text, len);
 			return tsarc_error_set(TSARC_EIO, "component '%s': %s get pods -l %s failed "
-				"(status %d): %s", c->name, t->binary, selectors[i], code,
+				"(%s): %s", c->name, t->binary, selectors[i],
+				tsarc_proc_ended(code, ended, sizeof(ended)),
 				err[0] ? err : "(nothing on stderr)");
 		}
 		/* Every pod's spec: its literal env values too (the tree is
@@ -496,7 +497,7 @@ static int kube_capture(tsarc_transport *tr, const tsarc_component *c, const tsa
 	size_t max, char **out)
 {
 	tsarc_buf input = TSARC_BUF_INIT;
-	char err[1024], mark[48];
+	char err[1024], mark[48], ended[64];
 	size_t len = 0, data;
 	tsarc_cmd ex;
 	int code, rc;
@@ -522,8 +523,9 @@ static int kube_capture(tsarc_transport *tr, const tsarc_component *c, const tsa
 	if (!rc && code != 0) {
 		free(*out);
 		*out = NULL;
-		rc = tsarc_error_set(TSARC_EIO, "component '%s': %s in pod %s exited with status "
-			"%d: %s", c->name, cmd->argv[0], c->pod, code, err[0] ? err : "(nothing on stderr)");
+		rc = tsarc_error_set(TSARC_EIO, "component '%s': %s in pod %s %s: %s", c->name,
+			cmd->argv[0], c->pod, tsarc_proc_ended(code, ended, sizeof(ended)),
+			err[0] ? err : "(nothing on stderr)");
 	} else if (!rc && tsarc_proc_end_mark_check(*out, len, mark, &data, err, sizeof(err))) {
 		free(*out);
 		*out = NULL;
@@ -545,7 +547,7 @@ static int kube_get(tsarc_transport *tr, const char *type, const char *name, cJS
 	kube_transport *t = (kube_transport *)tr;
 	const char *one[] = {"get", type, name, "-o", "json", NULL};
 	const char *all[] = {"get", type, "-o", "json", NULL};
-	char *text = NULL, err[2048];
+	char *text = NULL, err[2048], ended[64];
 	size_t len = 0;
 	cJSON *doc;
 	int rc, code;
@@ -562,8 +564,9 @@ static int kube_get(tsarc_transport *tr, const char *type, const char *name, cJS
 			strstr(err, "doesn't have a resource type"))
 			return tsarc_error_set(TSARC_ENOTFOUND, "%s %s not found in namespace %s",
 				type, name ? name : "(any)", ns_text(t));
-		return tsarc_error_set(TSARC_EIO, "%s get %s%s%s failed (status %d): %s", t->binary,
-			type, name ? " " : "", name ? name : "", code, err[0] ? err : "(nothing on stderr)");
+		return tsarc_error_set(TSARC_EIO, "%s get %s%s%s failed (%s): %s", t->binary,
+			type, name ? " " : "", name ? name : "", tsarc_proc_ended(code, ended,
+			sizeof(ended)), err[0] ? err : "(nothing on stderr)");
 	}
 	/* A Secret's data: wiped, the text (whole) and what parsed of it when
 	 * it is refused. */
@@ -681,7 +684,7 @@ static int kube_remove(tsarc_transport *tr, const char *type, const char *name, 
 {
 	kube_transport *t = (kube_transport *)tr;
 	const char *args[] = {"delete", type, name, "--ignore-not-found", NULL};
-	char *out = NULL, err[2048];
+	char *out = NULL, err[2048], ended[64];
 	size_t len = 0;
 	int rc, code;
 
@@ -689,9 +692,9 @@ static int kube_remove(tsarc_transport *tr, const char *type, const char *name, 
 		return rc;
 	kube_out_free(&out, len);
 	if (code != 0)
-		return tsarc_error_set(TSARC_EIO, "%s delete %s %s (namespace %s) failed (status "
-			"%d): %s", t->binary, type, name, ns ? ns : ns_text(t), code,
-			err[0] ? err : "(nothing on stderr)");
+		return tsarc_error_set(TSARC_EIO, "%s delete %s %s (namespace %s) failed (%s): %s",
+			t->binary, type, name, ns ? ns : ns_text(t),
+			tsarc_proc_ended(code, ended, sizeof(ended)), err[0] ? err : "(nothing on stderr)");
 	return 0;
 }
 
@@ -702,7 +705,7 @@ static int kube_remove(tsarc_transport *tr, const char *type, const char *name, 
 static int kube_rollout(tsarc_transport *tr, const char *workload)
 {
 	kube_transport *t = (kube_transport *)tr;
-	char target[300], err[2048];
+	char target[300], err[2048], ended[64];
 	char *out = NULL;
 	size_t len = 0;
 	int rc, code, tries, i;
@@ -719,14 +722,16 @@ static int kube_rollout(tsarc_transport *tr, const char *workload)
 		if (code != 0 && i + 1 < tries && (strstr(err, "NotFound") || strstr(err, "not found")))
 			continue;
 		if (code != 0)
-			return tsarc_error_set(TSARC_EIO, "%s rollout of %s failed (status %d): %s",
-				t->binary, target, code, err[0] ? err : "(nothing on stderr)");
+			return tsarc_error_set(TSARC_EIO, "%s rollout of %s failed (%s): %s",
+				t->binary, target, tsarc_proc_ended(code, ended, sizeof(ended)),
+				err[0] ? err : "(nothing on stderr)");
 		if ((rc = kube_run(t, status, &out, &len, &code, err, sizeof(err))))
 			return rc;
 		kube_out_free(&out, len);
 		if (code != 0)
-			return tsarc_error_set(TSARC_EIO, "%s rollout status %s failed (status %d): %s",
-				t->binary, target, code, err[0] ? err : "(nothing on stderr)");
+			return tsarc_error_set(TSARC_EIO, "%s rollout status %s failed (%s): %s",
+				t->binary, target, tsarc_proc_ended(code, ended, sizeof(ended)),
+				err[0] ? err : "(nothing on stderr)");
 		return 0;
 	}
 	return tsarc_error_set(TSARC_ENOTFOUND, "no Deployment or DeploymentConfig %s in "

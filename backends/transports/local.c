@@ -92,8 +92,8 @@ static int local_capture(tsarc_transport *tr, const tsarc_component *c, const ts
 {
 	local_transport *t = (local_transport *)tr;
 	char **env = tsarc_env_concat(t->pass, cmd->env);
-	char err[1024];
-	int code, rc;
+	char err[1024], ended[64];
+	int status, rc;
 
 	if (cmd->mysql_password) {
 		free(env);
@@ -102,15 +102,16 @@ static int local_capture(tsarc_transport *tr, const tsarc_component *c, const ts
 	}
 	if (!env)
 		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
-	rc = tsarc_proc_capture(cmd->argv, env, max, out, NULL, &code, err, sizeof(err));
+	rc = tsarc_proc_capture(cmd->argv, env, max, out, NULL, &status, err, sizeof(err));
 	free(env);
 	if (rc)
 		return rc;
-	if (code != 0) {
+	if (status != 0) {
 		free(*out);
 		*out = NULL;
-		return tsarc_error_set(TSARC_EIO, "component '%s': %s exited with status %d: %s",
-			c->name, cmd->argv[0], code, err[0] ? err : "(nothing on stderr)");
+		return tsarc_error_set(TSARC_EIO, "component '%s': %s %s: %s", c->name, cmd->argv[0],
+			tsarc_proc_ended(status, ended, sizeof(ended)),
+			err[0] ? err : "(nothing on stderr)");
 	}
 	return 0;
 }

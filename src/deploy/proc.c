@@ -609,9 +609,24 @@ static size_t read_end(int fd, char *buf, size_t size)
 	}
 }
 
+const char *tsarc_proc_ended(int status, char *buf, size_t size)
+{
+	const char *abbrev;
+
+	if (status == -1)
+		snprintf(buf, size, "could not be waited for");
+	else if (WIFSIGNALED(status) && (abbrev = sigabbrev_np(WTERMSIG(status))))
+		snprintf(buf, size, "killed by signal %d (SIG%s)", WTERMSIG(status), abbrev);
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+	return buf;
+}
+
 int tsarc_proc_finish(tsarc_proc *p, const char *what)
 {
-	char tail[TSARC_PROC_TAIL + 1], end[TSARC_PROC_END_MARK_TAIL];
+	char tail[TSARC_PROC_TAIL + 1], end[TSARC_PROC_END_MARK_TAIL], ended[64];
 	size_t held = 0, data;
 	int rc = 0, marked = 0;
 
@@ -636,15 +651,11 @@ int tsarc_proc_finish(tsarc_proc *p, const char *what)
 		tsarc_proc_tail(p, tail, sizeof(tail));
 		if (p->status == -1)
 			rc = tsarc_error_set(TSARC_EIO, "%s: cannot wait for the process", what);
-		else if (WIFSIGNALED(p->status))
-			rc = tsarc_error_set(TSARC_EIO, "%s: killed by signal %d%s%s", what,
-				WTERMSIG(p->status), tail[0] ? "; its stderr ended with:\n" : "",
-				tail);
-		else if (WEXITSTATUS(p->status) != 0)
-			rc = tsarc_error_set(TSARC_EIO, "%s: exited with status %d%s%s", what,
-				WEXITSTATUS(p->status),
-				tail[0] ? "; its stderr ended with:\n" : " (nothing on stderr)",
-				tail);
+		else if (WIFSIGNALED(p->status) || WEXITSTATUS(p->status) != 0)
+			rc = tsarc_error_set(TSARC_EIO, "%s: %s%s%s", what,
+				tsarc_proc_ended(p->status, ended, sizeof(ended)),
+				tail[0] ? "; its stderr ended with:\n" : WIFSIGNALED(p->status) ? "" :
+				" (nothing on stderr)", tail);
 		else if (marked) {
 			char why[256];
 			if (tsarc_proc_end_mark_check(end, held, p->end_mark, &data, why, sizeof(why)))
@@ -664,7 +675,7 @@ int tsarc_proc_finish(tsarc_proc *p, const char *what)
 }
 
 int tsarc_proc_capture(char *const argv[], char *const env_add[], size_t max,
-	char **out, size_t *out_len, int *exit_code, char *err, size_t errsz)
+	char **out, size_t *out_len, int *status, char *err, size_t errsz)
 {
 	tsarc_proc p;
 	char *buf = NULL;
@@ -674,7 +685,7 @@ int tsarc_proc_capture(char *const argv[], char *const env_add[], size_t max,
 	*out = NULL;
 	if (out_len)
 		*out_len = 0;
-	*exit_code = -1;
+	*status = -1;
 	if (err && errsz)
 		err[0] = '\0';
 	tsarc_proc_init(&p);
@@ -711,8 +722,8 @@ int tsarc_proc_capture(char *const argv[], char *const env_add[], size_t max,
 		if (p.has_err_thread)
 			pthread_join(p.err_thread, NULL);
 		close_fd(&p.err_fd);
-		if (r > 0 && WIFEXITED(p.status))
-			*exit_code = WEXITSTATUS(p.status);
+		if (r > 0)
+			*status = p.status;
 	}
 	if (err && errsz)
 		tsarc_proc_tail(&p, err, errsz);

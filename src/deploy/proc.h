@@ -167,9 +167,16 @@ int tsarc_proc_end_mark_check(const char *buf, size_t held, const char *mark, si
 /* Runs a short command to completion: stdout collected (at most `max`
  * bytes, else TSARC_ETOOLARGE) into *out (NUL-terminated, caller frees;
  * the buffers it outgrew are wiped, as the caller wipes one that may hold
- * a Secret), exit status into *exit_code (-1 when killed), stderr tail
- * into `err`. */
+ * a Secret), its wait status into *status (0: it exited with 0; -1: it
+ * could not be waited for; tsarc_proc_ended says which end it was), stderr
+ * tail into `err`. */
 int tsarc_proc_capture(char *const argv[], char *const env_add[], size_t max,
-	char **out, size_t *out_len, int *exit_code, char *err, size_t errsz);
+	char **out, size_t *out_len, int *status, char *err, size_t errsz);
+
+/* How a child ended, from its wait status, for every message that reports
+ * it: "exited with status 3", "killed by signal 15 (SIGTERM)" (a stop's
+ * signal is no exit status: before, a hook a signal killed was said to have
+ * "exited with status -1"), or "could not be waited for" (-1). */
+const char *tsarc_proc_ended(int status, char *buf, size_t size);
 
 #endif

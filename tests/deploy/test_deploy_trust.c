@@ -459,6 +459,32 @@ static const char *failed_child_message(const char *script, char **hide)
 	return tsarc_error_last()->message;
 }
 
+/* How a child ended, said the same way by every report of it: a signal
+ * by its number and name. Before, a child a stop's signal killed was said
+ * to have "exited with status -1" (tsarc_proc_capture's exit code for a
+ * signal), a hook's report among them. */
+static void child_end_named(void **state)
+{
+	char *argv[] = {"sh", "-c", "kill -TERM $$", NULL}, *out = NULL, err[256], ended[64];
+	int status;
+
+	(void)state;
+	assert_int_equal(tsarc_proc_capture(argv, NULL, 4096, &out, NULL, &status, err,
+		sizeof(err)), 0);
+	free(out);
+	assert_string_equal(tsarc_proc_ended(status, ended, sizeof(ended)),
+		"killed by signal 15 (SIGTERM)");
+	argv[2] = "exit 3";
+	assert_int_equal(tsarc_proc_capture(argv, NULL, 4096, &out, NULL, &status, err,
+		sizeof(err)), 0);
+	free(out);
+	assert_string_equal(tsarc_proc_ended(status, ended, sizeof(ended)), "exited with status 3");
+	assert_string_equal(tsarc_proc_ended(-1, ended, sizeof(ended)), "could not be waited for");
+	assert_non_null(strstr(failed_child_message("kill -KILL $$", (char *[]){NULL}),
+		"the child: killed by signal 9 (SIGKILL)"));
+	tsarc_error_clear();
+}
+
 /* A child's stderr reaches a message without the values it was told to
  * hide (kubectl's error for a refused apply holds a Secret's values), nor
  * a line too long to be looked at whole; the lines around them come. */
@@ -740,6 +766,7 @@ int main(void)
 		cmocka_unit_test(restore_refuses_hostile_metadata),
 		cmocka_unit_test(kube_refuses_bad_pod_variable),
 		cmocka_unit_test(children_get_no_secrets),
+		cmocka_unit_test(child_end_named),
 		cmocka_unit_test(stderr_hides_secret_values),
 		cmocka_unit_test(stderr_hides_config_lines),
 		cmocka_unit_test(stderr_hides_config_lines_go_escaped),

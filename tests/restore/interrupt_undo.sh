@@ -105,6 +105,10 @@ gone "$HELD" "the held hook"
 no_leftovers "SIGINT during a hook"
 expect_err "rolled back: secrets restored from undo snapshot [0-9a-f]{10}; the deployment is as it was before the restore" \
 	"the error says the deployment is as it was"
+# How the hook ended: killed by the stop's signal, which is no exit status
+# (before: "sh exited with status -1").
+expect_err "stopped at post_restore\[0\]: interrupted by SIGINT: component 'post_restore\[0\]': sh killed by signal [0-9]+ \(SIG[A-Z]+\)" \
+	"the error does not say the hook was killed by a signal"
 state "$WORK/state.hook-rolled-back"
 diff "$WORK/state.B" "$WORK/state.hook-rolled-back" >&2 || fail "a signal during a hook left the snapshot's Secrets in place"
 
