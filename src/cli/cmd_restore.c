@@ -218,10 +218,16 @@ static void print_report(const cJSON *report, int dry_run)
 			if (cJSON_IsString(rep))
 				cli_say("report", "      replaces %s", rep->valuestring);
 			else if (cJSON_IsArray(rep)) {
-				say_list("      replaces:", rep);
-				say_list("      creates:", cJSON_GetObjectItemCaseSensitive(plan, "creates"));
-				say_list("      leaves out:",
-					cJSON_GetObjectItemCaseSensitive(plan, "left_out"));
+				/* A list is named when it has something, as "removes:"
+				 * below and "not in the snapshot:" are. */
+				const cJSON *creates = cJSON_GetObjectItemCaseSensitive(plan, "creates");
+				const cJSON *left = cJSON_GetObjectItemCaseSensitive(plan, "left_out");
+				if (cJSON_GetArraySize(rep))
+					say_list("      replaces:", rep);
+				if (cJSON_GetArraySize(creates))
+					say_list("      creates:", creates);
+				if (cJSON_GetArraySize(left))
+					say_list("      leaves out:", left);
 				say_endpoint_keys(cJSON_GetObjectItemCaseSensitive(plan,
 					"endpoint_keys_kept"), 1);
 				if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(plan, "removes")))

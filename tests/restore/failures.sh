@@ -39,6 +39,10 @@ t restore "$SNAP" --repo "$REPO" --config "$WORK/profile-hooks.json" --only syst
 expect_rc 2 "a run of hooks in a pod under the local transport"
 [ -e "$DEP/resources/secret/system-app.json" ] && fail "a Secret was written before the hooks were refused"
 ok restore "$SNAP" --repo "$REPO" --config "$WORK/profile-hooks.json" --only secrets --dry-run
+# The plan's text names a list only when it has something, as for "removes:"
+# and "not in the snapshot:" (before, "leaves out:" stood there empty).
+expect_err "^      creates: system-app$" "the plan does not say the Secret it creates"
+grep -E '^ +[a-z ]+:$' "$ERR" && fail "the plan's text has an empty list"
 
 info "a damaged chunk of zync-database.sql, with --verify-first: nothing written"
 damage_chunk "$REPO" "$SNAP" zync-database.sql 0
