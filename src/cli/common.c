@@ -159,33 +159,40 @@ const char *cli_hidden_fate(const tsarc_repo *repo)
 				      "Lock (the bucket keeps them: see docs/object-lock.md)";
 }
 
-int cli_option_error(const char *fmt, ...)
+/* A usage error's message, in the log format asked for: with `cmd`, the
+ * command whose --help to try. */
+static void usage_say(const char *cmd, const char *fmt, va_list ap)
 {
 	char message[1024];
+
+	vsnprintf(message, sizeof(message), fmt, ap);
+	if (cli_log_json() && cmd)
+		cli_log(TSARC_LOG_ERROR, "usage", "%s (try 'tsarc %s --help')", message, cmd);
+	else if (cli_log_json())
+		cli_log(TSARC_LOG_ERROR, "usage", "%s", message);
+	else if (cmd)
+		fprintf(stderr, "tsarc %s: %s\nTry 'tsarc %s --help'.\n", cmd, message, cmd);
+	else
+		fprintf(stderr, "tsarc: %s\n", message);
+}
+
+int cli_option_error(const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	usage_say(NULL, fmt, ap);
 	va_end(ap);
-	if (cli_log_json())
-		cli_log(TSARC_LOG_ERROR, "usage", "%s", message);
-	else
-		fprintf(stderr, "tsarc: %s\n", message);
 	return -1;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
-	char message[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	usage_say(cmd, fmt, ap);
 	va_end(ap);
-	if (cli_log_json())
-		cli_log(TSARC_LOG_ERROR, "usage", "%s (try 'tsarc %s --help')", message, cmd);
-	else
-		fprintf(stderr, "tsarc %s: %s\nTry 'tsarc %s --help'.\n", cmd, message, cmd);
 	return EXIT_USAGE;
 }
 
