@@ -1,5 +1,6 @@
 #include "tsarc/errors.h"
 #include "error_save.h"
+#include "fmt.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -75,23 +76,6 @@ static void keep_message(const char *text)
 	last_error.err.message = last_error.message;
 }
 
-/* vsnprintf into a fresh heap string of the right size; NULL out of
- * memory (the caller then keeps it cut). */
-static char *format_whole(const char *fmt, va_list ap)
-{
-	va_list again;
-	char *p;
-	int n;
-
-	va_copy(again, ap);
-	n = vsnprintf(NULL, 0, fmt, again);
-	va_end(again);
-	if (n < 0 || !(p = malloc((size_t)n + 1)))
-		return NULL;
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
-	return p;
-}
-
 /* One row a code, from the one list (TSARC_ERRNO_MAP): its name and text. */
 static const struct {
 	int code;
@@ -134,17 +118,11 @@ int tsarc_error_set(int code, const char *fmt, ...)
 {
 	char message[MESSAGE_MAX], *whole = NULL;
 	va_list ap;
-	int n;
 
 	if (fmt) {
 		va_start(ap, fmt);
-		n = vsnprintf(message, sizeof(message), fmt, ap);
+		tsarc_vformat_whole(message, sizeof(message), &whole, fmt, ap);
 		va_end(ap);
-		if (n >= (int)sizeof(message)) {
-			va_start(ap, fmt);
-			whole = format_whole(fmt, ap);
-			va_end(ap);
-		}
 	} else {
 		snprintf(message, sizeof(message), "%s", tsarc_strerror(code));
 	}
@@ -178,20 +156,13 @@ void tsarc_error_clear(void)
 void tsarc_error_prefix(const char *fmt, ...)
 {
 	char prefix[MESSAGE_MAX], *whole = NULL, *joined;
-	const char *p = prefix, *m = tsarc_error_last()->message;
+	const char *p, *m = tsarc_error_last()->message;
 	size_t n;
 	va_list ap;
-	int len;
 
 	va_start(ap, fmt);
-	len = vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	p = tsarc_vformat_whole(prefix, sizeof(prefix), &whole, fmt, ap);
 	va_end(ap);
-	if (len >= (int)sizeof(prefix)) {
-		va_start(ap, fmt);
-		if ((whole = format_whole(fmt, ap)))
-			p = whole;
-		va_end(ap);
-	}
 	n = strlen(p) + 2 + strlen(m) + 1;
 	if ((joined = malloc(n))) {
 		snprintf(joined, n, "%s: %s", p, m);

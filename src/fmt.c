@@ -2,6 +2,9 @@
 #include "tsarc/buf.h"
 #include "tsarc/errors.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 /* The buffer is marked `wipe`: a string formatted with a secret in it (a
  * header line with a session token, a password in a connection string)
  * leaves no copy in the blocks it outgrows. */
@@ -40,4 +43,19 @@ char *tsarc_dup_printf(const char *fmt, ...)
 	tsarc_vasprintf(&r, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+const char *tsarc_vformat_whole(char *buf, size_t size, char **whole, const char *fmt,
+	va_list ap)
+{
+	va_list again;
+	int n;
+
+	*whole = NULL;
+	va_copy(again, ap);
+	n = vsnprintf(buf, size, fmt, ap);
+	if (n >= 0 && (size_t)n >= size && (*whole = malloc((size_t)n + 1)))
+		vsnprintf(*whole, (size_t)n + 1, fmt, again);
+	va_end(again);
+	return *whole ? *whole : buf;
 }

@@ -2,6 +2,7 @@
 #define TSARC_FMT_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /*
  * A formatted string of its own: asprintf(3) is a GNU extension (the
@@ -19,6 +20,18 @@ int tsarc_asprintf(char **out, const char *fmt, ...)
 int tsarc_vasprintf(char **out, const char *fmt, va_list ap)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 0)))
+#endif
+	;
+
+/* `fmt` into `buf` (`size` bytes), or, where the text is longer, into a
+ * string of its own in *whole (the caller frees it; NULL otherwise):
+ * returns the text to use, whole. Sets no error, unlike the ones above:
+ * the error and log mechanisms format with an error pending. Out of
+ * memory, the text is buf's, cut. */
+const char *tsarc_vformat_whole(char *buf, size_t size, char **whole, const char *fmt,
+	va_list ap)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 4, 0)))
 #endif
 	;
 

@@ -2,6 +2,7 @@
  * include/tsarc/log.h. */
 #include "log.h"
 #include "names.h"
+#include "fmt.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -41,23 +42,16 @@ void tsarc__log(tsarc_log_level level, const char *component, const char *event,
 	char message[LOG_MESSAGE_MAX], *whole = NULL;
 	tsarc_event ev;
 	va_list ap;
-	int n;
 
 	pthread_mutex_lock(&g_log_mu);
 	if (g_log_fn) {
+		/* Whole, however long (a warning quotes an error). */
 		va_start(ap, fmt);
-		n = vsnprintf(message, sizeof(message), fmt, ap);
+		ev.message = tsarc_vformat_whole(message, sizeof(message), &whole, fmt, ap);
 		va_end(ap);
-		/* Longer: formatted again, whole (a warning quotes an error). */
-		if (n >= (int)sizeof(message) && (whole = malloc((size_t)n + 1))) {
-			va_start(ap, fmt);
-			vsnprintf(whole, (size_t)n + 1, fmt, ap);
-			va_end(ap);
-		}
 		ev.level = level;
 		ev.component = component;
 		ev.event = event;
-		ev.message = whole ? whole : message;
 		g_log_fn(&ev, g_log_payload);
 		free(whole);
 	}

@@ -77,7 +77,8 @@ static int base_args(const kube_transport *t, tsarc_cmd *cmd)
 /* Runs `binary [-n ns] ... args` and returns stdout (*len bytes); on
  * failure its wait status in *code (tsarc_proc_ended) and err. What
  * kubectl prints is the cluster's: a pod's spec with a literal env value
- * (a password set as `value:`), a Secret's data. Every caller gives it back through kube_out_free, on every path. */
+ * (a password set as `value:`), a Secret's data. Every caller gives it
+ * back through kube_out_free, on every path. */
 static int kube_run_ns(const kube_transport *t, const char *ns, const char *const args[],
 	char **out, size_t *len, int *code, char *err, size_t errsz)
 {

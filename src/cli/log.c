@@ -7,6 +7,7 @@
  * message) for a log collector, and nothing else on stderr.
  */
 #include "cli.h"
+#include "fmt.h"
 #include "names.h"
 #include "tsarc/errors.h"
 
@@ -197,19 +198,12 @@ static void vemit(tsarc_log_level level, const char *event, int raw, const char 
 {
 	char message[4096], *whole = NULL;
 	tsarc_event ev;
-	va_list again;
-	int n;
 
-	/* A message longer than the buffer is formatted again, whole. */
-	va_copy(again, ap);
-	n = vsnprintf(message, sizeof(message), fmt, ap);
-	if (n >= (int)sizeof(message) && (whole = malloc((size_t)n + 1)))
-		vsnprintf(whole, (size_t)n + 1, fmt, again);
-	va_end(again);
+	/* Whole, however long. */
+	ev.message = tsarc_vformat_whole(message, sizeof(message), &whole, fmt, ap);
 	ev.level = level;
 	ev.component = g_component;
 	ev.event = event;
-	ev.message = whole ? whole : message;
 	render(&ev, raw);
 	free(whole);
 }

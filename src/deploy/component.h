@@ -168,7 +168,8 @@ typedef struct tsarc_url {
 } tsarc_url;
 /* scheme://[user[:password]@]host[:port][/path]; user and password are
  * percent-decoded; in a redis:// or rediss:// URL a lone user[@] is the
- * password (redis://[[username:]password@]host, redis-cli's reading). Errors never repeat the URL (it holds a password). */
+ * password (redis://[[username:]password@]host, redis-cli's reading).
+ * Errors never repeat the URL (it holds a password). */
 int tsarc_url_parse(const char *text, tsarc_url *out);
 void tsarc_url_free(tsarc_url *u);
 /* Whether a URL's scheme may be shown in a message: made of a scheme's
