@@ -423,6 +423,33 @@ static void test_preview_asks_a_bucket_that_retains(void **state)
 	close_store(st);
 }
 
+/* A dry run under credentials that may neither ask the bucket whether it
+ * has Object Lock nor list versions: the refusal names both permissions,
+ * either of which lets it run. Before, it named only the listing, "which
+ * removing an object needs", of a dry run that removes nothing. */
+static void test_preview_refused_names_both_permissions(void **state)
+{
+	static const char *const names[1] = {"00ab"};
+	static const canned script[2] = {
+		{REPLY, 403, NULL, "<Error><Code>AccessDenied</Code><Message>denied</Message>"
+			"</Error>", -1},
+		{REPLY, 403, NULL, "<Error><Code>AccessDenied</Code><Message>denied</Message>"
+			"</Error>", -1},
+	};
+	int64_t kept = -1;
+	tsarc_store *st;
+
+	(void)state;
+	START(script);
+	st = open_store("0");
+	assert_int_equal(tsarc_store_purge_preview(st, TSARC_OBJ_DATA, names, 1, record_kept,
+				 &kept), TSARC_EACCESS);
+	assert_non_null(strstr(tsarc_error_last()->message, "s3:GetBucketObjectLockConfiguration"));
+	assert_non_null(strstr(tsarc_error_last()->message, "s3:ListBucketVersions"));
+	assert_int_equal(srv.nreq, 2);
+	close_store(st);
+}
+
 TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_versions_never_end),
 	cmocka_unit_test(test_answer_of_another_kind),
@@ -431,4 +458,5 @@ TSARC_TESTS_MAIN(NULL, NULL,
 	cmocka_unit_test(test_list_never_ends),
 	cmocka_unit_test(test_empty_pages_never_end),
 	cmocka_unit_test(test_purge_judges_by_the_store_clock),
-	cmocka_unit_test(test_preview_asks_a_bucket_that_retains))
+	cmocka_unit_test(test_preview_asks_a_bucket_that_retains),
+	cmocka_unit_test(test_preview_refused_names_both_permissions))

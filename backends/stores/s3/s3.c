@@ -36,8 +36,10 @@ typedef struct s3_store {
 	 * then, by version id; nothing but locks is written. */
 	int64_t as_of;
 	/* Whether the bucket may retain a version (s3_purge_preview): -1
-	 * not asked yet, 0 no Object Lock on it, 1 it has, or did not say. */
+	 * not asked yet, 0 no Object Lock on it, 1 it has, or did not say;
+	 * lock_refused: it did not say, the question denied. */
 	int may_retain;
+	int lock_refused;
 } s3_store;
 
 /* Locks are about who runs now: never read from the past. */
@@ -702,13 +704,14 @@ static int s3_purge_many(tsarc_store *base, tsarc_objtype type, const char *cons
  */
 static int bucket_may_retain(s3_store *st)
 {
-	int enabled = 0;
+	int enabled = 0, rc;
 
 	if (st->retention.mode)
 		return 1;
 	if (st->may_retain < 0) {
-		if (tsarc__s3_lock_enabled(st->c, &enabled)) {
+		if ((rc = tsarc__s3_lock_enabled(st->c, &enabled))) {
 			tsarc_error_clear();
+			st->lock_refused = rc == TSARC_EACCESS;
 			enabled = 1;
 		}
 		st->may_retain = enabled ? 1 : 0;
@@ -726,8 +729,18 @@ static int s3_purge_preview(tsarc_store *base, tsarc_objtype type,
 	 * request but the one question. Before, only the repository's Object
 	 * Lock was looked at, and the dry run of a repository without it in
 	 * a bucket that retains counted as freed what the purge only hid. */
-	if (count && bucket_may_retain((s3_store *)base))
-		return purge_names(base, type, names, count, cb, payload, 1);
+	if (count && bucket_may_retain((s3_store *)base)) {
+		rc = purge_names(base, type, names, count, cb, payload, 1);
+		/* Either permission lets a dry run go on: both are named (the
+		 * listing's own message speaks of removing, which a dry run
+		 * does not). */
+		if (rc == TSARC_EACCESS && ((s3_store *)base)->lock_refused)
+			tsarc_error_prefix("previewing what removing would leave: the bucket "
+				"would not say whether it has Object Lock "
+				"(s3:GetBucketObjectLockConfiguration), so each object's versions "
+				"are asked instead");
+		return rc;
+	}
 	for (i = 0; cb && i < count; i++)
 		if ((rc = cb(names[i], 0, payload)))
 			return rc;
