@@ -26,6 +26,14 @@ the command line.
                                           governance date to SECONDS from now,
                                           with the bypass header
   attacker.py delete-bucket BUCKET        "ok" or the error code
+  attacker.py delete-objects BUCKET KEY   a DeleteObjects of KEY: "ok" or the error
+                                          code (of the request, or of its entry)
+  attacker.py policy BUCKET PREFIX BACKUP MAINTENANCE FILE...
+                                          administrator: the bucket policy of the
+                                          FILEs' json blocks naming the roles tsarc-backup
+                                          and tsarc-maintenance (the first FILE's whole
+                                          policy, then the statements of the others), the
+                                          roles as the users BACKUP and MAINTENANCE
 
 botocore takes 0.7 s of CPU to start and build its client, many times the
 request: `attacker.py serve PORTFILE` runs the commands for one test
@@ -39,7 +47,9 @@ command printed. Its errors go to the server's stderr, the test's log.
 import contextlib
 import datetime
 import io
+import json
 import os
+import re
 import socket
 import sys
 import time
@@ -76,6 +86,31 @@ def all_versions(s3, bucket, prefix):
             yield v["Key"], v["VersionId"], v["IsLatest"], False
         for m in page.get("DeleteMarkers", []):
             yield m["Key"], m["VersionId"], m["IsLatest"], True
+
+
+BACKUP_ROLE = "arn:aws:iam::111122223333:role/tsarc-backup"
+MAINTENANCE_ROLE = "arn:aws:iam::111122223333:role/tsarc-maintenance"
+
+
+def policy(s3, bucket, prefix, backup, maint, *files):
+    """Sets the documented bucket policy: the first file's whole policy,
+    then the statements of the others, the roles as RGW users."""
+    doc = None
+    for f in files:
+        for block in re.findall(r"```json\n(.*?)```", open(f).read(), re.S):
+            if BACKUP_ROLE not in block and MAINTENANCE_ROLE not in block:
+                continue
+            text = (block.replace(BACKUP_ROLE, "arn:aws:iam:::user/" + backup)
+                    .replace(MAINTENANCE_ROLE, "arn:aws:iam:::user/" + maint))
+            part = json.loads(text.replace("BUCKET", bucket).replace("PREFIX", prefix))
+            if doc is None:
+                doc = part
+            else:
+                doc["Statement"] += part if isinstance(part, list) else [part]
+    if doc is None:
+        sys.exit("no bucket policy in " + " ".join(files))
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(doc))
+    return len(doc["Statement"])
 
 
 def run(s3, cmd, args):
@@ -140,6 +175,14 @@ def run(s3, cmd, args):
                                         Retention={"Mode": "GOVERNANCE", "RetainUntilDate": date})
     elif cmd == "delete-bucket":
         attempt(s3.delete_bucket, Bucket=args[0])
+    elif cmd == "delete-objects":
+        try:
+            r = s3.delete_objects(Bucket=args[0], Delete={"Objects": [{"Key": args[1]}]})
+            print(r["Errors"][0]["Code"] if r.get("Errors") else "ok")
+        except ClientError as e:
+            print(code(e))
+    elif cmd == "policy":
+        print(policy(s3, *args))
     else:
         sys.exit("unknown command " + cmd)
 
