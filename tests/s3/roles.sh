@@ -118,10 +118,11 @@ if [ "$MODE" = plain ]; then
 	as_backup t forget --repo "$R" "${ROLE_SNAP:0:12}"
 	expect_err "s3:ListBucketVersions" "the backup role's forget names the permission"
 else
-	expect_err "deleting s3://$BUCKET/$PREFIX/index/.*: AccessDenied" "the backup role's prune names the object"
+	expect_err "deleting s3://$BUCKET/$PREFIX/index/.*: AccessDenied.*: s3:DeleteObject\)" \
+		"the backup role's prune names the object and the permission"
 	as_backup t forget --repo "$R" "${ROLE_SNAP:0:12}"
-	expect_err "deleting s3://$BUCKET/$PREFIX/snapshots/$ROLE_SNAP: AccessDenied" \
-		"the backup role's forget names the snapshot"
+	expect_err "deleting s3://$BUCKET/$PREFIX/snapshots/$ROLE_SNAP: AccessDenied.*: s3:DeleteObject\)" \
+		"the backup role's forget names the snapshot and the permission"
 fi
 for how in delete delete-objects; do
 	got=$(as_backup att "$how" "$BUCKET" "$PREFIX/snapshots/$ROLE_SNAP")

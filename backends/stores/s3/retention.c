@@ -440,12 +440,18 @@ static int delete_batch(purge_run *r, const size_t *idx, size_t n, int plain)
 			k->kept++;
 			continue;
 		}
+		/* A plain delete takes (or hides) what the deletes by version
+		 * left: refused, it is the credentials' s3:DeleteObject (no
+		 * retention holds a name). */
 		rc = tsarc_error_set(!strcmp(errs.v[j].code, "AccessDenied") ? TSARC_EACCESS
 										: TSARC_EIO,
-			"deleting s3://%s/%s%s%s: %s %s", bucket_of(r->c), errs.v[j].key,
+			"deleting s3://%s/%s%s%s: %s %s%s", bucket_of(r->c), errs.v[j].key,
 			errs.v[j].version_id ? " version " : "",
 			errs.v[j].version_id ? errs.v[j].version_id : "", errs.v[j].code,
-			errs.v[j].message);
+			errs.v[j].message, plain && !strcmp(errs.v[j].code, "AccessDenied") ?
+				" (a plain DELETE, for what the deletes by version id left, retained "
+				"or refused: s3:DeleteObject)" :
+				"");
 	}
 done:
 	tsarc__s3_delete_errors_dispose(&errs);
