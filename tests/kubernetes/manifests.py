@@ -87,6 +87,12 @@ ROLLOUTS = {c["restore"].get("rollout") or c.get("workload")
             if "rollout" in c.get("restore", {})}
 WORKLOADS = {("apps", "deployments"), ("apps.openshift.io", "deploymentconfigs"),
              ("apps.openshift.io", "deploymentconfigs/instantiate")}
+# The ServiceAccount each job's command runs as: the S3 role of each is the
+# one README's "S3 permissions" names (backup, and check, which reads and
+# takes a lock; maintenance deletes; restore writes into the cluster).
+SA_OF_COMMAND = {"backup": "tsarc-backup", "check": "tsarc-backup",
+                 "forget": "tsarc-maintenance", "prune": "tsarc-maintenance",
+                 "restore": "tsarc-restore"}
 failures = []
 
 
@@ -288,8 +294,16 @@ def check_workloads(docs, overlay, fixed_uid):
         if cmd in ("forget", "check", "prune"):
             if spec.get("automountServiceAccountToken") is not False:
                 fail(f"{what}: repository-only job mounts a Kubernetes token")
-        else:
-            sa_of[cmd] = spec.get("serviceAccountName")
+        # Every job runs as a ServiceAccount of tsarc's, never the
+        # namespace's default: without a long-lived key (IRSA, OpenShift
+        # STS, Pod Identity) the S3 role comes from the ServiceAccount's
+        # annotation, and annotating default would give it to every pod of
+        # the namespace. retention deletes, so it gets a role of its own.
+        sa = spec.get("serviceAccountName")
+        if sa != SA_OF_COMMAND.get(cmd):
+            fail(f"{what}: runs as ServiceAccount {sa or 'default'}, not "
+                 f"{SA_OF_COMMAND.get(cmd)}")
+        sa_of[cmd] = sa
     return sa_of
 
 
@@ -440,6 +454,15 @@ for sa in ("tsarc-backup", "tsarc-restore"):
     if sa not in by_kind.get("ServiceAccount", {}):
         fail(f"ServiceAccount {sa} missing")
 backup_grants, restore_grants = sa_grants(base)
+# Each job's ServiceAccount is there, and tsarc-maintenance (retention:
+# forget and prune, the repository alone) is bound to no Role.
+accounts = set(by_kind.get("ServiceAccount", {}))
+if accounts != set(SA_OF_COMMAND.values()):
+    fail(f"base: ServiceAccounts {sorted(accounts)}, not {sorted(set(SA_OF_COMMAND.values()))}")
+for rb in by_kind.get("RoleBinding", {}).values():
+    for s in rb["subjects"]:
+        if s["name"] == "tsarc-maintenance":
+            fail(f"base: RoleBinding {rb['metadata']['name']} gives tsarc-maintenance a Role")
 check_roles("base", backup_grants, restore_grants)
 check_cluster_identity("base", "backup", backup_grants)
 check_cluster_identity("base", "restore", restore_grants)
