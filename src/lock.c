@@ -205,13 +205,69 @@ done:
 	return rc;
 }
 
+/* The value of field `name` ("State:") of a /proc/PID/status text. */
+static const char *status_field(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, name, n))
+			return p + n + strspn(p + n, " \t");
+	return NULL;
+}
+
+/* /proc/PID/status of a pid of this namespace, or NULL. */
+static char *proc_status(long pid)
+{
+	char path[64], *text = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if (tsarc_read_file(path, 64 * 1024, &text, NULL)) {
+		tsarc_error_clear();
+		return NULL;
+	}
+	return text;
+}
+
+/*
+ * Whether process `pid` of this pid namespace is gone: no such process,
+ * or one that has exited and waits for its parent to reap it. A zombie
+ * still answers kill(pid, 0): a CronJob's wrapper that kills a stuck
+ * backup (SIGKILL) and runs 'tsarc unlock' before it waits was told the
+ * lock was live. The zombie is read from /proc, and believed only where
+ * that /proc counts pids as this namespace does (its own NStgid, which
+ * lists our pid in every namespace from /proc's down, is our pid alone)
+ * and the whole process is dead (state Z or X with one thread: a main
+ * thread that exited while others run is a Z too). Anything unsure is a
+ * live process.
+ */
+static int process_gone(long pid)
+{
+	char *self, *st = NULL, own[32];
+	const char *f;
+	int gone = 0;
+
+	if (kill((pid_t)pid, 0) != 0)
+		return errno == ESRCH;
+	snprintf(own, sizeof(own), "%ld\n", (long)getpid());
+	if ((self = proc_status((long)getpid())) && (f = status_field(self, "NStgid:")) &&
+		!strncmp(f, own, strlen(own)) && (st = proc_status(pid)) &&
+		(f = status_field(st, "State:")) && (*f == 'Z' || *f == 'X') &&
+		(f = status_field(st, "Threads:")) && !strncmp(f, "1\n", 2))
+		gone = 1;
+	free(self);
+	free(st);
+	return gone;
+}
+
 /* `now` is the store's clock: the mtime of a lock the judge just wrote. */
 static void judge(tsarc_lock_info *l, int64_t now, const identity *me)
 {
 	l->stale = l->unreadable || now - l->mtime > TSARC_LOCK_STALE_SECONDS;
 	if (!l->stale && l->pid > 0 && me->host[0] && !strcmp(me->host, l->host) &&
 		me->boot_id[0] && !strcmp(me->boot_id, l->boot_id) && me->pidns[0] &&
-		!strcmp(me->pidns, l->pidns) && kill((pid_t)l->pid, 0) != 0 && errno == ESRCH)
+		!strcmp(me->pidns, l->pidns) && process_gone(l->pid))
 		l->stale = 1; /* the very process is gone */
 }
 

@@ -17,7 +17,8 @@
  *  - "Its process is gone" counts only where the pid means the same
  *    process: same host name, same boot id and same pid namespace as the
  *    judge. A container with host networking, or `unshare --pid`, shares the
- *    host name but not the pid space.
+ *    host name but not the pid space. A zombie (exited, not yet reaped) is
+ *    gone: kill() finds it, /proc says so (lock.c).
  *
  * The holder rewrites its lock every TSARC_LOCK_REFRESH_SECONDS, and never
  * brings back a lock that was removed: once its lock is gone, or could not

@@ -5,7 +5,8 @@
 #  - a prune in another pid namespace cannot take a live backup's lock for
 #    a dead process's (needs root for unshare; skipped otherwise);
 #  - a lock's age is the store's (file mtime), never its writer's clock;
-#  - dump and forget --dry-run --prune hold a shared lock.
+#  - dump and forget --dry-run --prune hold a shared lock;
+#  - a killed process its parent has not reaped yet (a zombie) is gone.
 # Every wait is for a state (a lock file appearing), never for a time.
 set -euo pipefail
 : "${TSARC_FORGE_LOCK:?}"
@@ -117,6 +118,32 @@ run_rc t prune > "$work/p.out" 2>&1
 echo go > "$work/go"
 wait "$dpid" || fail "the dump failed"
 cmp "$work/dumped" "$work/s1" || fail "dump while a prune was refused"
+# --- a process killed (kill -9) and not yet reaped by its parent is gone:
+# --- a zombie still answers kill(pid, 0), and a CronJob's wrapper that kills
+# --- a stuck backup and then runs unlock was told the lock was live ---
+python3 - "$TSARC" "$work/repo/locks" <<'PY' || fail "unlock beside a killed, unreaped backup"
+import json, os, signal, subprocess, sys, time
+tsarc, locks = sys.argv[1:]
+r, w = os.pipe()
+p = subprocess.Popen([tsarc, "backup", "-q", "--stdin", "--name", "zombie"], stdin=r,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+os.close(r)
+for _ in range(600):
+    if [n for n in os.listdir(locks) if not n.startswith(".")]:
+        break
+    time.sleep(0.1)
+else:
+    sys.exit("no lock appeared in 60 s")
+os.kill(p.pid, signal.SIGKILL)
+# Dead, and left unreaped: its state is Z until wait().
+while open(f"/proc/{p.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+    time.sleep(0.01)
+out = subprocess.run([tsarc, "unlock", "--json"], capture_output=True, text=True)
+p.wait()
+os.close(w)
+d = json.loads(out.stdout)
+assert d["removed"] == 1 and d["locks"][0]["stale"], d
+PY
 [ "$(nlocks)" -eq 0 ] || fail "locks left behind: $(ls "$work/repo/locks")"
 t check -q >/dev/null || fail "final check"
 echo "locks: OK"

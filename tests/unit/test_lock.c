@@ -1,4 +1,5 @@
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -285,6 +286,42 @@ static void test_pid_test_needs_same_pid_space(void **state)
 	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), 0);
 	assert_false(lock_exists("a1a1"));
 	assert_int_equal(tsarc_lock_release(x), 0);
+}
+
+/* A process killed and not yet reaped by its parent (a zombie) is gone,
+ * though kill(pid, 0) still finds it: a CronJob's wrapper that kills a
+ * stuck backup with SIGKILL and runs 'tsarc unlock' before it waits was
+ * told the lock was live. */
+static void test_zombie_is_gone(void **state)
+{
+	tsarc_lock *x = NULL;
+	siginfo_t si;
+	pid_t child;
+	char now[40];
+
+	(void)state;
+	read_identity();
+	now_text(now, sizeof(now));
+	child = fork();
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_true(child > 0);
+	assert_int_equal(kill(child, SIGKILL), 0);
+	/* Dead, and left unreaped (WNOWAIT): a zombie. */
+	memset(&si, 0, sizeof(si));
+	assert_int_equal(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0);
+	assert_int_equal(kill(child, 0), 0);
+	forge_full("z1z1", my_host, (long)child, 0, now, my_boot, my_pidns);
+	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), 0);
+	assert_false(lock_exists("z1z1"));
+	assert_int_equal(tsarc_lock_release(x), 0);
+	waitpid(child, NULL, 0);
+	/* This very process lives: its lock holds. */
+	forge_full("z1z1", my_host, (long)getpid(), 0, now, my_boot, my_pidns);
+	assert_int_equal(tsarc_lock_acquire(&x, repo, 1), TSARC_ELOCKED);
+	assert_int_equal(tsarc_store_remove(repo->store, TSARC_OBJ_LOCK, "z1z1"), 0);
 }
 
 /* Writes a lock object with this JSON as its content. */
@@ -666,6 +703,7 @@ TSARC_TESTS_MAIN(setup, teardown,
 	cmocka_unit_test(test_live_foreign_lock_blocks),
 	cmocka_unit_test(test_store_clock_judges),
 	cmocka_unit_test(test_pid_test_needs_same_pid_space),
+	cmocka_unit_test(test_zombie_is_gone),
 	cmocka_unit_test(test_impossible_numbers),
 	cmocka_unit_test(test_refresh_and_lost_lock),
 	cmocka_unit_test(test_check_sees_exclusive),
