@@ -2,8 +2,8 @@
  * The planner's first half: one step per stream of the snapshot, each
  * pending or skipped for one stated reason (the one rule, below: the
  * --dry-run prints and the run executes the same steps), sorted by the
- * order of its recipe, then the post_restore hooks. Nothing here reads a
- * stream or touches the target.
+ * order of its recipe (ties by component name), then the post_restore
+ * hooks. Nothing here reads a stream or touches the target.
  */
 #include "layout.h"
 #include "plan.h"
@@ -23,6 +23,18 @@ static int recipe_order(const cJSON *recipe)
 	/* The recipe comes from a manifest or a config: out of an int's range
 	 * the cast is undefined, so clamp first. */
 	return v >= 1e9 ? 1000000000 : v > -1e9 ? (int)v : -1000000000;
+}
+
+/* Whether step a runs after step b (data steps: the hooks come later). */
+static int step_after(const tsarc_step *a, const tsarc_step *b)
+{
+	int c;
+
+	if (a->order != b->order)
+		return a->order > b->order;
+	if ((c = strcmp(a->component, b->component)) != 0)
+		return c > 0;
+	return strcmp(a->st->name, b->st->name) > 0;
 }
 
 static int in_only(const tsarc_restore_opts *o, const char *name)
@@ -450,10 +462,13 @@ int tsarc_plan_steps(tsarc_restore_ctx *r)
 				"in snapshot %.10s (or is disabled in the configuration)", r->o->only[i],
 				r->snap->id);
 	}
-	/* Stable sort by order: equal orders keep the snapshot's order. */
+	/* By order, then by component name (then stream name): never by the
+	 * snapshot's stream order, which is the order its producers finished
+	 * in, so that the same restore of two backups of one deployment runs
+	 * and prints its steps alike. */
 	for (i = 1; i < r->n; i++) {
 		tsarc_step tmp = r->steps[i];
-		for (j = i; j > 0 && r->steps[j - 1].order > tmp.order; j--)
+		for (j = i; j > 0 && step_after(&r->steps[j - 1], &tmp); j--)
 			r->steps[j] = r->steps[j - 1];
 		r->steps[j] = tmp;
 	}

@@ -93,13 +93,13 @@ static const plan_case cases[] = {
 	 "unclaimed ones skipped, the component with no stream listed",
 		STREAMS(HERE), CONFIG("10.0.0.9"), NULL, 0, NULL, 0,
 		"secrets/apply/run system-mysql/sql/run backend-redis/redis-rdb/run "
-		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
+		"extra/exec/skip zync/sql/skip post_restore[0]/hook/run "
 		"post_restore[1]/hook/skip",
 		0, "system-storage", 1},
 	{"--only one component: the others are not selected, its hook follows it",
 		STREAMS(HERE), CONFIG("10.0.0.9"), "system-mysql", 0, NULL, 0,
 		"secrets/apply/skip system-mysql/sql/run backend-redis/redis-rdb/skip "
-		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
+		"extra/exec/skip zync/sql/skip post_restore[0]/hook/run "
 		"post_restore[1]/hook/skip",
 		0, "system-storage", 0},
 	{"--only a component the snapshot holds nothing for",
@@ -113,7 +113,7 @@ static const plan_case cases[] = {
 	{"migration: another machine's snapshot, databases elsewhere",
 		STREAMS(ELSEWHERE), CONFIG("10.0.0.9"), NULL, 0, NULL, 0,
 		"secrets/apply/run system-mysql/sql/run backend-redis/redis-rdb/run "
-		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
+		"extra/exec/skip zync/sql/skip post_restore[0]/hook/run "
 		"post_restore[1]/hook/skip",
 		1, "system-storage", 1},
 	{"migration into the snapshot's own source database is refused",
@@ -122,13 +122,13 @@ static const plan_case cases[] = {
 	{"... unless --allow-source-target",
 		STREAMS(ELSEWHERE), CONFIG("10.0.0.5"), NULL, 1, NULL, 0,
 		"secrets/apply/run system-mysql/sql/run backend-redis/redis-rdb/run "
-		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
+		"extra/exec/skip zync/sql/skip post_restore[0]/hook/run "
 		"post_restore[1]/hook/skip",
 		1, "system-storage", 1},
 	{"--rewrite-domain makes any restore a migration",
 		STREAMS(HERE), CONFIG("10.0.0.9"), NULL, 0, "a.example.com=b.example.com", 0,
 		"secrets/apply/run system-mysql/sql/run backend-redis/redis-rdb/run "
-		"zync/sql/skip extra/exec/skip post_restore[0]/hook/run "
+		"extra/exec/skip zync/sql/skip post_restore[0]/hook/run "
 		"post_restore[1]/hook/skip",
 		1, "system-storage", 1},
 	{"a snapshot's recipe naming an action no kind has, or another kind's, is not "
@@ -141,7 +141,7 @@ static const plan_case cases[] = {
 		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
 		"{\"db\": {\"kind\": \"mysql\", \"database\": \"d\"}, "
 		"\"cache\": {\"kind\": \"redis\", \"port\": 6390}}}",
-		NULL, 0, NULL, 0, "db/sql/run cache/redis-rdb/run", 0, "", 0},
+		NULL, 0, NULL, 0, "cache/redis-rdb/run db/sql/run", 0, "", 0},
 	{"a Secret of the snapshot that the target's configuration does not name stops the "
 	 "plan, before anything is written",
 		"[{\"name\": \"secrets.json\", \"meta\": {\"component\": \"secrets\", \"kind\": "
@@ -193,6 +193,34 @@ static const plan_case cases[] = {
 		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
 		"{\"db\": {\"kind\": \"mysql\", \"database\": \"d\", \"enabled\": false}}}",
 		NULL, 0, NULL, 0, "db/sql/skip loose.bin/exec/skip", 0, "", 1},
+	/* A snapshot's streams come in the order its producers finished,
+	 * which differs between two backups of one deployment: steps of one
+	 * order run by their component's name, so the same restore of either
+	 * runs and prints the same steps in the same order. */
+	{"steps of equal order by component name, whatever the snapshot's stream order (1/2)",
+		"[{\"name\": \"x.rdb\", \"meta\": {\"component\": \"cache\", \"kind\": \"redis\", "
+		"\"restore\": {\"order\": 40}}}, "
+		"{\"name\": \"s.sql\", \"meta\": {\"component\": \"db\", \"kind\": \"mysql\", "
+		"\"restore\": {\"order\": 40}}}, "
+		"{\"name\": \"a.sql\", \"meta\": {\"component\": \"aaa\", \"kind\": \"mysql\", "
+		"\"restore\": {\"order\": 50}}}]",
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
+		"{\"db\": {\"kind\": \"mysql\", \"database\": \"d\"}, "
+		"\"aaa\": {\"kind\": \"mysql\", \"database\": \"a\"}, "
+		"\"cache\": {\"kind\": \"redis\", \"port\": 6390}}}",
+		NULL, 0, NULL, 0, "cache/redis-rdb/run db/sql/run aaa/sql/run", 0, "", 0},
+	{"steps of equal order by component name, whatever the snapshot's stream order (2/2)",
+		"[{\"name\": \"a.sql\", \"meta\": {\"component\": \"aaa\", \"kind\": \"mysql\", "
+		"\"restore\": {\"order\": 50}}}, "
+		"{\"name\": \"s.sql\", \"meta\": {\"component\": \"db\", \"kind\": \"mysql\", "
+		"\"restore\": {\"order\": 40}}}, "
+		"{\"name\": \"x.rdb\", \"meta\": {\"component\": \"cache\", \"kind\": \"redis\", "
+		"\"restore\": {\"order\": 40}}}]",
+		"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": "
+		"{\"db\": {\"kind\": \"mysql\", \"database\": \"d\"}, "
+		"\"aaa\": {\"kind\": \"mysql\", \"database\": \"a\"}, "
+		"\"cache\": {\"kind\": \"redis\", \"port\": 6390}}}",
+		NULL, 0, NULL, 0, "cache/redis-rdb/run db/sql/run aaa/sql/run", 0, "", 0},
 };
 
 /* A call a plan makes of the transport: a read ("get"); finding the pod
