@@ -290,10 +290,10 @@ int cmd_snapshots(int argc, char **argv)
 			cli_format_bytes(size, sizeof(size), (double)total);
 			snprintf(when, sizeof(when), "%.19s", snaps[i]->time);
 			when[10] = ' ';
-			printf("%.10s  %-20s  %-16.16s  %7zu  %12s  ", snaps[i]->id, when,
+			printf("%.10s  %-20s  %-16.16s  %7zu  %12s", snaps[i]->id, when,
 				snaps[i]->host, snaps[i]->nstreams, size);
 			for (k = 0; k < snaps[i]->ntags; k++)
-				printf("%s%s", k ? "," : "", snaps[i]->tags[k]);
+				printf("%s%s", k ? "," : "  ", snaps[i]->tags[k]);
 			printf("\n");
 		}
 		printf("%zu snapshot%s\n", n, n == 1 ? "" : "s");
@@ -342,11 +342,14 @@ int cmd_show(int argc, char **argv)
 		rc = cli_print_json(tsarc_snapshot_to_cjson(snap, chunks));
 	} else {
 		snapshot_text_clean(snap);
-		printf("snapshot %s\n  time:    %s\n  host:    %s\n  tool:    tsarc %s\n  tags:   ",
+		printf("snapshot %s\n  time:    %s\n  host:    %s\n  tool:    tsarc %s\n",
 			snap->id, snap->time, snap->host, snap->tool_version);
+		/* No tags, no line: as a stream without meta (no blanks
+		 * left at a line's end). */
 		for (k = 0; k < snap->ntags; k++)
-			printf(" %s", snap->tags[k]);
-		printf("\n  streams: %zu\n", snap->nstreams);
+			printf("%s %s%s", k ? "" : "  tags:   ", snap->tags[k],
+				k + 1 == snap->ntags ? "\n" : "");
+		printf("  streams: %zu\n", snap->nstreams);
 		for (i = 0; i < snap->nstreams; i++) {
 			const tsarc_stream *st = &snap->streams[i];
 			char size[32], ssize[32];

@@ -79,6 +79,18 @@ t_in "$WORK/one" backup --repo "$R" --stdin --name one --json
 expect_rc 0 "backup of a one-byte stream"
 ONE=$(json_get "$OUT" "d['snapshot_id']")
 [ "$(json_get "$OUT" "d['bytes_read']")" = 1 ] || fail "backup --json of one byte: bytes_read != 1"
+# An untagged snapshot: show has no "tags:" line, and neither show nor
+# snapshots ends a line in blanks (show printed "  tags:   " and the list
+# "...  1 B  " with nothing after).
+ok show --repo "$R" "$ONE"
+expect_out "^  streams: 1$" "show of the one-byte snapshot"
+! grep -q '^  tags:' "$OUT" || fail "show prints a tags line for an untagged snapshot: $(cat -A "$OUT")"
+ok show --repo "$R" "$BIG"
+expect_out "^  tags:    nightly mixed$" "show of the tagged snapshot names its tags"
+for args in "show $ONE" "show $BIG" snapshots; do
+	ok $args --repo "$R"
+	! grep -n '[[:blank:]]$' "$OUT" || fail "$args: a line ends in blanks: $(cat -A "$OUT")"
+done
 
 t dump --repo "$R" "$EMPTY" empty
 expect_rc 0 "dump of the empty stream"
