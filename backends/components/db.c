@@ -56,11 +56,15 @@ cJSON *tsarc_db_meta(const tsarc_component *c, const tsarc_conn *conn)
 	if (c->external) {
 		/* Where the endpoint came from, as a restore's plan says it
 		 * (target.c): the Secret, or the configuration alone where the
-		 * Secret has no URL key (tsarc_conn_secret_lacks_url). */
+		 * Secret has no URL key or does not exist (conn.c). */
 		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(c->spec, "url_secret");
 		const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
 		char from[600], parts[300];
-		if (conn->secret_without_url) {
+		if (conn->secret_unused == TSARC_SECRET_MISSING) {
+			tsarc_conn_config_fields(c->spec, conn, parts, sizeof(parts));
+			snprintf(from, sizeof(from), "the configuration (%s): there is no Secret %s",
+				parts, secret ? secret : "?");
+		} else if (conn->secret_unused) {
 			tsarc_conn_config_fields(c->spec, conn, parts, sizeof(parts));
 			snprintf(from, sizeof(from), "the configuration (%s): Secret %s has no key %s",
 				parts, secret ? secret : "?", key ? key : "?");

@@ -189,11 +189,16 @@ typedef struct tsarc_conn {
 	/* Where the user came from (tsarc_conn_sources says it): the
 	 * configuration or nowhere, the Secret's URL, its user_key. */
 	int user_from;
-	/* The Secret was read but left aside: it has no URL key, and the
-	 * configuration names the server (tsarc_conn_secret_lacks_url). */
-	int secret_without_url;
+	/* The Secret was not used, the configuration naming the server: a
+	 * tsarc_secret_unused (tsarc_conn_secret_lacks_url, _missing). */
+	int secret_unused;
 } tsarc_conn;
 enum { TSARC_USER_FROM_CONFIG, TSARC_USER_FROM_URL, TSARC_USER_FROM_USER_KEY };
+typedef enum tsarc_secret_unused {
+	TSARC_SECRET_USED = 0,
+	TSARC_SECRET_NO_URL_KEY, /* read, and left aside: it has no URL key */
+	TSARC_SECRET_MISSING     /* there is no such Secret */
+} tsarc_secret_unused;
 int tsarc_conn_resolve(tsarc_component *c, tsarc_conn *out);
 /* The same, and the Secret it read (external components; NULL for the
  * others) in *doc, which the caller frees with tsarc_secret_doc_free. */
@@ -215,6 +220,15 @@ int tsarc_conn_fields_over(const tsarc_component *c, tsarc_conn *conn);
  * Backup and restore decide it alike: a backup never reads another
  * database than the restore would write. */
 int tsarc_conn_secret_lacks_url(const cJSON *spec, const cJSON *doc);
+/* The same for a Secret that does not exist at all (`secret`: its name):
+ * 1 where the configuration names the server, which then says where the
+ * database is; else an error (TSARC_ENOTFOUND) naming the Secret and what
+ * to give. A restore decides it too (target.c), and may take a snapshot's
+ * copy instead where the restore is in place. */
+int tsarc_conn_secret_missing(const cJSON *spec, const char *secret);
+/* Whether the configuration names the database's server (host or socket):
+ * then it alone says where the database is when the Secret cannot. */
+int tsarc_conn_names_server(const cJSON *spec);
 /* What of `conn`, read from the component's Secret with the fields of
  * `spec` over it, came from where, for a plan and a stream's metadata:
  * ", the user from its key DB_USER" (or "from its URL") where the

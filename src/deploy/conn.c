@@ -128,7 +128,15 @@ int tsarc_conn_resolve_doc(tsarc_component *c, tsarc_conn *conn, cJSON **doc_out
 		if (!secret || !key)
 			return tsarc_error_set(TSARC_ECONFIG, "component '%s' is external but has no "
 				"url_secret {\"secret\": ..., \"key\": ...}", c->name);
-		if ((rc = c->resources->get(c->resources, "secret", secret, &doc))) {
+		rc = c->resources->get(c->resources, "secret", secret, &doc);
+		if (rc == TSARC_ENOTFOUND) {
+			/* No Secret at all: as one without the URL key, and as
+			 * the restore decides (target.c). */
+			if ((rc = tsarc_conn_secret_missing(c->spec, secret)) < 0)
+				return rc;
+			tsarc_error_clear();
+			without_url = TSARC_SECRET_MISSING;
+		} else if (rc) {
 			tsarc_error_prefix("reading Secret %s", secret);
 			return rc;
 		}
@@ -137,17 +145,18 @@ int tsarc_conn_resolve_doc(tsarc_component *c, tsarc_conn *conn, cJSON **doc_out
 		 * source's DATABASE_URL failed the target's own backups ("Secret
 		 * zync has no key DATABASE_URL") where the configuration names
 		 * zync's server, which the restore wrote into. */
-		if ((without_url = tsarc_conn_secret_lacks_url(c->spec, doc)) != 0) {
+		if (doc && (without_url = tsarc_conn_secret_lacks_url(c->spec, doc)) != 0) {
 			tsarc_secret_doc_free(doc);
 			doc = NULL;
 			if (without_url < 0)
 				return without_url;
+			without_url = TSARC_SECRET_NO_URL_KEY;
 		}
 	}
 	/* The URL, the user, password and TLS keys of the Secret (dbconn.c:
 	 * each error names the key it is of). */
 	rc = tsarc_conn_from_secret(c, doc, conn);
-	conn->secret_without_url = !rc && without_url;
+	conn->secret_unused = rc ? TSARC_SECRET_USED : without_url;
 	if (!rc && doc_out)
 		*doc_out = doc;
 	else
@@ -166,12 +175,27 @@ int tsarc_conn_secret_lacks_url(const cJSON *spec, const cJSON *doc)
 		cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(doc, "stringData"), key)))
 		return 0;
-	if (tsarc_spec_str(spec, "host") || tsarc_spec_str(spec, "socket"))
+	if (tsarc_conn_names_server(spec))
 		return 1;
 	return tsarc_error_set(TSARC_ENOTFOUND, "Secret %s has no key %s to say where the "
 		"database is: fill it, or give the database's host (or socket), port, user, database "
 		"and password_env or password_file in the configuration, which then says where it is",
 		secret ? secret : "?", key);
+}
+
+int tsarc_conn_secret_missing(const cJSON *spec, const char *secret)
+{
+	if (tsarc_conn_names_server(spec))
+		return 1;
+	return tsarc_error_set(TSARC_ENOTFOUND, "there is no Secret %s to say where the database "
+		"is: create it, or give the database's host (or socket), port, user, database and "
+		"password_env or password_file in the configuration, which then says where it is",
+		secret ? secret : "?");
+}
+
+int tsarc_conn_names_server(const cJSON *spec)
+{
+	return tsarc_spec_str(spec, "host") || tsarc_spec_str(spec, "socket");
 }
 
 void tsarc_conn_config_fields(const cJSON *spec, const tsarc_conn *conn, char *out, size_t size)
@@ -371,6 +395,6 @@ int tsarc_conn_dup(const tsarc_conn *from, tsarc_conn *to)
 	to->port = from->port;
 	to->has_password = from->has_password;
 	to->user_from = from->user_from;
-	to->secret_without_url = from->secret_without_url;
+	to->secret_unused = from->secret_unused;
 	return 0;
 }

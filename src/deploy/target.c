@@ -219,7 +219,7 @@ static int resolve_db(tsarc_restore_ctx *r, tsarc_step *s, tsarc_component *c, c
 {
 	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(s->spec, "url_secret");
 	const char *secret = tsarc_spec_str(ref, "secret"), *key = tsarc_spec_str(ref, "key");
-	int names_server = tsarc_spec_str(s->spec, "host") || tsarc_spec_str(s->spec, "socket");
+	int names_server = tsarc_conn_names_server(s->spec);
 	char *url = NULL, from[1024], fields[200], sources[300];
 	cJSON *doc = NULL;
 	int rc = 0, doc_read;

@@ -92,6 +92,14 @@ static void secret_without_url(void **state)
 		"to say where the database is: fill it, or give the database's host (or socket), "
 		"port, user, database and password_env or password_file in the configuration, which "
 		"then says where it is");
+	/* No Secret at all: the same rule, the error naming the Secret. */
+	assert_int_equal(tsarc_conn_secret_missing(host, "system-database"), 1);
+	assert_int_equal(tsarc_conn_secret_missing(sock, "system-database"), 1);
+	assert_int_equal(tsarc_conn_secret_missing(spec, "system-database"), TSARC_ENOTFOUND);
+	assert_string_equal(tsarc_error_last()->message, "there is no Secret system-database to "
+		"say where the database is: create it, or give the database's host (or socket), port, "
+		"user, database and password_env or password_file in the configuration, which then "
+		"says where it is");
 	cJSON_Delete(spec);
 	cJSON_Delete(host);
 	cJSON_Delete(sock);

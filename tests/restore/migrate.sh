@@ -300,6 +300,47 @@ assert (e["host"], e["port"], e["database"]) == (src["host"], src["port"], src["
     ("127.0.0.1", int(sys.argv[2]), "zync_production"), (e, src)
 PY2
 
+info "no zync Secret at all: the backup reads the configuration's server, as the restore writes"
+# The same rule as a Secret without DATABASE_URL: the configuration names
+# zync's server. Before, the backup failed on the missing Secret though a
+# restore of the same configuration writes into that server.
+mv "$T/resources/secret/zync.json" "$WORK/zync-secret.json"
+ok backup --repo "$REPO" --config "$WORK/target-zync.json" --json
+BSNAP=$(json_get "$OUT" "d['snapshot_id']")
+ok show "$BSNAP" --repo "$REPO" --json
+python3 - "$OUT" "$T_PG_PORT" <<'PY2' || fail "the backup without a zync Secret did not read the configuration's server"
+import json, sys
+m = {s["name"]: s["meta"] for s in json.load(open(sys.argv[1]))["streams"]}["zync-database.sql"]
+assert (m["db_host"], m["db_port"], m["db_user"], m["database"]) == \
+    ("127.0.0.1", int(sys.argv[2]), "zync", "zync_production"), m
+assert m["endpoint_from"] == ("the configuration (host, port, user, database, password_file): "
+                              "there is no Secret zync"), m
+PY2
+ok restore "$BSNAP" --repo "$REPO" --config "$WORK/target-zync.json" --dry-run --json
+python3 - "$OUT" "$T_PG_PORT" <<'PY2' || fail "the restore plan without a zync Secret differs from its backup"
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = {s["component"]: s for s in d["steps"]}["zync-database"]["plan"]
+e, src = p["endpoint"], p["snapshot_source"]
+assert d["in_place"] is True and e["from"].startswith("the configuration ("), (d["in_place"], e)
+assert (e["host"], e["port"], e["database"]) == (src["host"], src["port"], src["database"]) == \
+    ("127.0.0.1", int(sys.argv[2]), "zync_production"), (e, src)
+PY2
+# Without a server in the configuration, the backup refuses, naming the
+# Secret and what to give, and writes no snapshot.
+python3 - "$WORK/target-zync.json" "$WORK/target-zync-nohost.json" <<'PY2'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for k in ("host", "port"):
+    c["components"]["zync-database"].pop(k)
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY2
+t backup --repo "$REPO" --config "$WORK/target-zync-nohost.json"
+[ "$RC" -ne 0 ] || fail "a backup without the zync Secret and without its server in the configuration succeeded"
+expect_err "there is no Secret zync to say where the database is: create it, or give the database's host \(or socket\)" \
+	"the refusal without a Secret names it and the way out"
+mv "$WORK/zync-secret.json" "$T/resources/secret/zync.json"
+
 info "the source deployment is untouched"
 state "$WORK/source.after"
 diff "$WORK/source.before" "$WORK/source.after" >&2 || fail "the migration changed the source deployment"
