@@ -342,10 +342,12 @@ int cmd_show(int argc, char **argv)
 		rc = cli_print_json(tsarc_snapshot_to_cjson(snap, chunks));
 	} else {
 		snapshot_text_clean(snap);
-		printf("snapshot %s\n  time:    %s\n  host:    %s\n  tool:    tsarc %s\n",
-			snap->id, snap->time, snap->host, snap->tool_version);
-		/* No tags, no line: as a stream without meta (no blanks
-		 * left at a line's end). */
+		printf("snapshot %s\n  time:    %s\n", snap->id, snap->time);
+		/* No host name (backup --host ""), no tags: no line, as a
+		 * stream without meta (no blanks left at a line's end). */
+		if (snap->host && snap->host[0])
+			printf("  host:    %s\n", snap->host);
+		printf("  tool:    tsarc %s\n", snap->tool_version);
 		for (k = 0; k < snap->ntags; k++)
 			printf("%s %s%s", k ? "" : "  tags:   ", snap->tags[k],
 				k + 1 == snap->ntags ? "\n" : "");

@@ -172,4 +172,12 @@ assert len(c) > 48, "%d chunks for 24 MiB with a 256 KiB average" % len(c)' "$OU
 	fail "the zlib repository's chunker parameters were not used"
 ok check --repo "$Z" --read-data
 
+# A snapshot without a host name (--host ""): show has no "host:" line and
+# ends no line in blanks; it printed "  host:    ".
+t_in "$WORK/one" backup --repo "$Z" --stdin --name one --host ""
+expect_rc 0 "backup with an empty host name"
+ok show --repo "$Z" latest
+! grep -q '^  host:' "$OUT" || fail "show prints a host line for a snapshot without one: $(cat -A "$OUT")"
+! grep -n '[[:blank:]]$' "$OUT" || fail "show: a line ends in blanks: $(cat -A "$OUT")"
+
 finish
