@@ -17,12 +17,19 @@
  * for those packs' entries alone (the damaged packs' entries in memory,
  * one index object at a time), and each entry is kept when its chunk,
  * read at its offset, authenticates and hashes to its id; one that does
- * not is dropped and counted. A chunk kept is one a backup may reuse.
+ * not is dropped and counted. A chunk kept is copied, still sealed, into
+ * new packs (tsarc_packer, as prune's repack copies), which are stored and
+ * indexed before the old index objects go; the damaged pack is then in no
+ * index, and the next prune deletes it as a killed run's (only hidden
+ * under Object Lock). Before, its entries stayed in the index: check
+ * compared them with a table of contents that does not open and reported
+ * the pack and its chunks at every run, and no prune rewrote it.
  */
 #include "repair.h"
 #include "grow.h"
 #include "codec.h"
 #include "index.h"
+#include "packer.h"
 #include "tsarc/errors.h"
 
 #include <stdio.h>
@@ -90,13 +97,14 @@ static int collect_entry(const uint8_t pack[TSARC_ID_LEN], const tsarc_pack_entr
 }
 
 /*
- * Keeps, of pack p's old entries (sorted, each once), those whose chunk
- * opens where the entry says; the rest are dropped. A chunk that does not
- * open, or a range the store does not have, is damage; any other failure
- * to read is an error (nothing old is removed then).
+ * Copies into the packer, of pack p's old entries (sorted, each once),
+ * those whose chunk opens where the entry says; the rest are dropped. A
+ * chunk that does not open, or a range the store does not have, is
+ * damage; any other failure to read is an error (nothing old is removed
+ * then).
  */
-static int verify_entries(tsarc_repo *repo, tsarc_codec *codec, damaged_pack *p,
-	size_t *kept, size_t *distinct)
+static int verify_entries(tsarc_repo *repo, tsarc_codec *codec, tsarc_packer *pk,
+	damaged_pack *p, size_t *kept, size_t *distinct)
 {
 	tsarc_buf sealed = TSARC_BUF_INIT, scratch = TSARC_BUF_INIT, plain = TSARC_BUF_INIT;
 	char hex[TSARC_ID_HEX_LEN + 1];
@@ -122,9 +130,9 @@ static int verify_entries(tsarc_repo *repo, tsarc_codec *codec, damaged_pack *p,
 			rc = 0;
 			continue;
 		}
-		if (rc)
+		if (rc || (rc = tsarc_packer_add(pk, e->id, sealed.ptr, sealed.size, e->plain)))
 			break;
-		p->entries[k++] = *e;
+		k++;
 	}
 	tsarc_buf_dispose(&sealed);
 	tsarc_buf_dispose(&scratch);
@@ -135,11 +143,11 @@ static int verify_entries(tsarc_repo *repo, tsarc_codec *codec, damaged_pack *p,
 
 /*
  * The damaged packs' chunks the old index objects `old` place in them,
- * each kept once it authenticates there, added to the writer. A damaged
- * or vanished old index object gives nothing (it is being replaced).
+ * each copied into the packer once it authenticates there. A damaged or
+ * vanished old index object gives nothing (it is being replaced).
  */
 static int keep_damaged(tsarc_repo *repo, damaged_set *d, char **old, size_t nold,
-	tsarc_index_writer *w, tsarc_repair_result *res)
+	tsarc_packer *pk, tsarc_repair_result *res)
 {
 	tsarc_codec *codec = NULL;
 	size_t i, kept, distinct;
@@ -162,18 +170,11 @@ static int keep_damaged(tsarc_repo *repo, damaged_set *d, char **old, size_t nol
 		if (!p->n)
 			continue;
 		qsort(p->entries, p->n, sizeof(*p->entries), cmp_entry);
-		if ((rc = verify_entries(repo, codec, p, &kept, &distinct)))
+		if ((rc = verify_entries(repo, codec, pk, p, &kept, &distinct)))
 			break;
 		res->damaged_chunks_kept += kept;
 		res->damaged_chunks_dropped += distinct - kept;
 		res->chunks += kept;
-		if (kept) {
-			rc = tsarc_index_writer_add(w, p->name, p->entries, kept);
-			p->entries = NULL;
-			p->n = p->cap = 0;
-			if (rc)
-				break;
-		}
 	}
 	tsarc_codec_free(codec);
 	return rc;
@@ -202,9 +203,12 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 	tsarc_index_writer w;
 	tsarc_pack_toc *group = NULL;
 	tsarc_index_removal gone;
-	char **old = NULL, **written = NULL;
+	tsarc_packer *pk = NULL;
+	char **old = NULL, **written = NULL, **copied = NULL;
+	const char **kept = NULL;
 	uint8_t name[TSARC_ID_LEN];
-	size_t nold = 0, nwritten = 0, i, k, g = 0;
+	size_t nold = 0, nwritten = 0, ncopied = 0, i, k, g = 0;
+	uint64_t npacks = 0, nbytes = 0;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -257,14 +261,36 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 			free(group[k].entries);
 		g = 0;
 	}
-	if ((d.n && (rc = keep_damaged(repo, &d, old, nold, &w, res))) ||
-		(rc = tsarc_index_writer_flush(&w)))
+	/* The damaged packs' chunks that authenticate, copied into new packs:
+	 * stored, synced and indexed (by the packer) before anything goes. */
+	if (d.n) {
+		if ((rc = tsarc_packer_new(&pk, repo, 2)))
+			goto done;
+		rc = keep_damaged(repo, &d, old, nold, pk, res);
+		if (!rc)
+			rc = tsarc_packer_finish(pk, &copied, &ncopied);
+		tsarc_packer_stats(pk, &npacks, &nbytes);
+		res->packs_written = (size_t)npacks;
+		res->bytes_written = nbytes;
+		if (rc)
+			goto done;
+	}
+	if ((rc = tsarc_index_writer_flush(&w)))
 		goto done;
-	res->index_written = nwritten;
+	res->index_written = nwritten + ncopied;
 	if ((rc = tsarc_store_sync(repo->store)) || (rc = tsarc_lock_check(lock, NULL)))
 		goto done;
-	rc = tsarc_index_remove_old(repo, (const char *const *)old, nold,
-		(const char *const *)written, nwritten, &gone);
+	/* Every index object written is kept, the copies' too. */
+	if (!(kept = malloc((res->index_written ? res->index_written : 1) * sizeof(*kept)))) {
+		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (k = 0; k < nwritten; k++)
+		kept[k] = written[k];
+	for (k = 0; k < ncopied; k++)
+		kept[nwritten + k] = copied[k];
+	rc = tsarc_index_remove_old(repo, (const char *const *)old, nold, kept,
+		res->index_written, &gone);
 	res->index_removed = gone.removed;
 	res->index_kept = gone.kept;
 	res->index_kept_until = gone.kept_until;
@@ -283,5 +309,8 @@ done:
 	free(d.v);
 	tsarc_store_names_free(old, nold);
 	tsarc_store_names_free(written, nwritten);
+	tsarc_store_names_free(copied, ncopied);
+	free(kept);
+	tsarc_packer_free(pk);
 	return rc;
 }

@@ -17,14 +17,16 @@ static const char REPAIR_HELP[] =
 	"Packs of a backup killed before it wrote its index are indexed too; a pack\n"
 	"whose table of contents does not open is reported, and of it only the\n"
 	"chunks the old index places there that still authenticate (each is read)\n"
-	"are kept. Takes the exclusive lock.\n"
+	"are kept, copied into new packs; the damaged pack is left in no index,\n"
+	"for the next 'tsarc prune' to delete. Takes the exclusive lock.\n"
 	"\n";
 
 static void on_damaged(const char *pack, const char *msg, void *payload)
 {
 	(void)payload;
 	cli_log(TSARC_LOG_WARN, "pack_damaged", "pack %.16s: %s; of it, only the chunks the "
-		"old index places there that authenticate stay indexed", pack, msg);
+		"old index places there that authenticate are kept, copied into new packs", pack,
+		msg);
 }
 
 /* The old index objects only hidden, as prune's --json has them
@@ -77,6 +79,8 @@ int cmd_repair(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "damaged_chunks_kept", (double)res.damaged_chunks_kept);
 		cJSON_AddNumberToObject(doc, "damaged_chunks_dropped",
 			(double)res.damaged_chunks_dropped);
+		cJSON_AddNumberToObject(doc, "packs_written", (double)res.packs_written);
+		cJSON_AddNumberToObject(doc, "bytes_written", (double)res.bytes_written);
 		cJSON_AddNumberToObject(doc, "index_written", (double)res.index_written);
 		cJSON_AddNumberToObject(doc, "index_removed", (double)res.index_removed);
 		add_kept(doc, &res);
@@ -98,10 +102,17 @@ int cmd_repair(int argc, char **argv)
 				repo->retention.mode ? "Object Lock" : "the bucket retains versions",
 				res.index_kept, size, when, cli_hidden_fate(repo));
 		}
-		if (res.packs_damaged)
+		if (res.packs_damaged) {
+			cli_format_bytes(size, sizeof(size), (double)res.bytes_written);
 			cli_say("repaired_damaged", "of the damaged packs, %zu chunks the old index "
-				"placed there still authenticate and stay indexed, %zu do not and are "
-				"left out", res.damaged_chunks_kept, res.damaged_chunks_dropped);
+				"placed there still authenticate and were copied into %zu new packs "
+				"(%s), %zu do not and are left out; the damaged packs are in no index "
+				"now, and the next 'tsarc prune' deletes them%s",
+				res.damaged_chunks_kept, res.packs_written, size,
+				res.damaged_chunks_dropped, res.damaged_chunks_dropped
+				? " ('tsarc check' names the snapshots that needed what is left out: "
+				  "'tsarc forget' them before that prune)" : "");
+		}
 	}
 	tsarc_repo_free(repo);
 	return res.packs_damaged ? EXIT_DAMAGED : EXIT_OK;

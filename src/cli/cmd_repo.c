@@ -620,8 +620,16 @@ int cmd_check(int argc, char **argv)
 		if (res.packs_damaged + res.index_damaged + res.index_wrong)
 			printf("PROBLEMS: %zu missing or damaged packs, %zu damaged index objects, "
 			       "%zu wrong index entries ('tsarc repair index' rebuilds the index "
-			       "from the packs)\n", res.packs_damaged, res.index_damaged,
+			       "from the packs, and copies the chunks of a damaged pack that still "
+			       "authenticate into new ones)\n", res.packs_damaged, res.index_damaged,
 				res.index_wrong);
+		/* What is left once the repair has placed what it could. */
+		if (res.chunks_missing && !(res.packs_damaged + res.index_damaged + res.index_wrong))
+			printf("PROBLEMS: the snapshots named above need %zu chunk%s the repository "
+			       "does not hold%s: 'tsarc forget' them, then 'tsarc prune'\n",
+				res.chunks_missing, res.chunks_missing == 1 ? "" : "s",
+				res.packs || res.index_objects ? " (after 'tsarc repair index', "
+				"which places again what a pack still holds)" : "");
 		if (!bad)
 			printf("no errors were found\n");
 	}

@@ -67,6 +67,11 @@ expect_dump_fails() {
 # A truncated pack: check names it, dump names the chunk and the pack.
 fresh trunc
 P=$(big_packs "$D" | head -1)
+# A snapshot that needs nothing of that pack, which must come through.
+head -c 600000 /dev/urandom >"$WORK/c.bin"
+t_in "$WORK/c.bin" backup --repo "$D" --stdin --name c.bin --json
+expect_rc 0 "a backup of other data"
+OTHER=$(json_get "$OUT" "d['snapshot_id']")
 truncate -s $(($(stat -c %s "$P") / 2)) "$P"
 t check --repo "$D"
 expect_rc 3 "check with a truncated pack"
@@ -76,9 +81,23 @@ t repair index --repo "$D" --json
 [ "$RC" -eq 3 ] || fail "repair index with a damaged pack: exit $RC, want 3"
 [ "$(json_get "$OUT" "d['packs_damaged']")" -eq 1 ] || fail "repair index does not count the damaged pack"
 [ "$(json_get "$OUT" "d['damaged_chunks_dropped']")" -gt 0 ] || fail "repair index kept the chunks past the truncation"
-t check --repo "$D"
+# What the truncation left is copied; the snapshots check names need what
+# is lost: once they are forgotten, prune deletes the pack and check is
+# clean. Before, the pack stayed indexed and check failed for ever.
+[ "$(json_get "$OUT" "d['packs_written']")" -ge 1 ] ||
+	fail "repair index copied nothing of the truncated pack: $(cat "$OUT")"
+t check --repo "$D" --json
 expect_rc 3 "check after repair: the chunks of the truncated pack are gone"
 grep -q "in no pack" "$OUT" || fail "check after repair does not say the chunks are in no pack"
+LOST=$(json_get "$OUT" "' '.join(sorted({p['snapshot'] for p in d['problems'] if p['what'] == 'stream'}))")
+[ -n "$LOST" ] || fail "check names no snapshot that needs the lost chunks: $(head -c 2000 "$OUT")"
+case " $LOST " in *" $OTHER "*) fail "check names the snapshot that needs nothing of the truncated pack" ;; esac
+# shellcheck disable=SC2086 # the ids, one word each
+ok forget --repo "$D" $LOST
+ok prune --repo "$D"
+[ ! -e "$P" ] || fail "the truncated pack is still stored after prune"
+ok check --repo "$D"
+dump_cmp_file "$D" "$OTHER" c.bin "$WORK/c.bin"
 
 # Two packs swapped: neither table of contents authenticates under the other's name.
 fresh swap
@@ -97,10 +116,13 @@ expect_rc 3 "repair index with swapped packs"
 
 # A pack whose table of contents is damaged (a byte of its tag flipped),
 # its chunks intact: the old index still finds them and every snapshot
-# restores. repair index must not lose that: it keeps the old index's
-# entries for that pack whose chunks still authenticate, and reports the
-# pack (exit 3). On main it left the pack out, and the snapshots no longer
-# restored.
+# restores. repair index must not lose that: it copies the chunks the old
+# index places there that still authenticate into new packs, and reports
+# the pack (exit 3); the pack is then in no index, check (--read-data too)
+# is clean, and prune deletes it. At first repair left the pack out, and
+# the snapshots no longer restored; then it kept the pack's entries, and
+# check reported the pack and its chunks after every repair and prune
+# (--max-unused 0 too): a nightly check failed for ever.
 fresh badtoc
 P=$(big_packs "$D" | head -1)
 flip_byte "$P" -8
@@ -113,11 +135,16 @@ expect_rc 3 "repair index with a damaged table of contents"
 [ "$(json_get "$OUT" "d['packs_damaged']")" -eq 1 ] || fail "repair index does not count the pack whose table of contents is damaged"
 [ "$(json_get "$OUT" "d['damaged_chunks_kept']")" -gt 0 ] || fail "repair index kept none of the damaged pack's chunks"
 [ "$(json_get "$OUT" "d['damaged_chunks_dropped']")" -eq 0 ] || fail "repair index dropped intact chunks"
+[ "$(json_get "$OUT" "d['packs_written']")" -ge 1 ] || fail "repair index copied the damaged pack's chunks into no new pack"
 dump_cmp_file "$D" "$FIRST" a.sql "$WORK/a.sql"
 dump_cmp_file "$D" latest b.sql "$WORK/b.sql"
-t check --repo "$D" --read-data
-expect_rc 3 "check after repair: the table of contents is still damaged"
-grep -q "damaged pack $(basename "$P" | cut -c1-16)" "$OUT" || fail "check after repair does not name the damaged pack: $(cat "$OUT")"
+t check --repo "$D" --read-data --json
+[ "$RC" -eq 0 ] || fail "check --read-data after repair of a damaged table of contents: exit $RC: $(head -c 1500 "$OUT")"
+[ "$(json_get "$OUT" "d['packs_unindexed']")" -eq 1 ] || fail "the damaged pack is not the one pack in no index"
+ok prune --repo "$D" --json
+[ "$(json_get "$OUT" "d['packs_unindexed']")" -eq 1 ] || fail "prune did not delete the damaged pack: $(cat "$OUT")"
+[ ! -e "$P" ] || fail "the damaged pack is still stored after prune"
+ok check --repo "$D"
 
 # A pack deleted.
 fresh gone
