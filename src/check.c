@@ -182,7 +182,7 @@ int check_first_ref(const check_ctx *c, const tsarc_chunk_ref *r, int present, u
 		c->res->chunks_missing++;
 		check_problem(c, "chunk", NULL, NULL, hex, TSARC_ENOTFOUND,
 			c->repo->version >= 2 ? "in no pack that the index and the pack agree on"
-			: "missing from the store");
+			: "not in the store");
 	} else if (!tsarc_repo_chunk_size_plausible(r->size, size)) {
 		uint64_t lo, hi;
 		tsarc_repo_chunk_size_bounds(r->size, &lo, &hi);

@@ -54,6 +54,7 @@ typedef struct packs_ctx {
 	itab_runs bypack;
 	tsarc_pack_toc *toc; /* the batch's packs, PACK_BATCH */
 	tsarc_pack_toc *present;
+	uint8_t gone[PACK_BATCH]; /* the batch's packs not in the store */
 	size_t nbatch;
 	batch_rec *recs;
 	size_t nrecs, recs_cap;
@@ -164,12 +165,13 @@ static int check_batch(packs_ctx *pc)
 		ps->n = 0;
 		ps->entries = NULL;
 		ps->bad = 0;
+		pc->gone[i] = 0;
 		if (tsarc_chunkset_lookup(pc->listed, name, &size)) {
 			ps->size = size;
 			c->res->packs_unindexed--;
 			pc->present[npresent++] = *ps;
 		} else {
-			ps->bad = 1;
+			ps->bad = pc->gone[i] = 1;
 			snprintf(ps->msg, sizeof(ps->msg), "the index names this pack, which is "
 				"missing from the store");
 		}
@@ -184,8 +186,8 @@ static int check_batch(packs_ctx *pc)
 	for (i = 0; i < pc->nbatch; i++)
 		if (pc->toc[i].bad) {
 			c->res->packs_damaged++;
-			check_problem(c, "pack", NULL, NULL, pc->toc[i].name, TSARC_ECORRUPT,
-				pc->toc[i].msg);
+			check_problem(c, "pack", NULL, NULL, pc->toc[i].name,
+				pc->gone[i] ? TSARC_ENOTFOUND : TSARC_ECORRUPT, pc->toc[i].msg);
 		}
 	for (i = 0; i < pc->nrecs; i++) {
 		const batch_rec *br = &pc->recs[i];

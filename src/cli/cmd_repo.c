@@ -472,6 +472,20 @@ static int list_one_more(check_report *r, const char *what)
 	return 0;
 }
 
+/*
+ * What a problem is, by its code, which --json gives as "error": a chunk
+ * or pack that is not there is missing (ENOTFOUND), a stream that lacks
+ * chunks incomplete; the rest is damaged. Missing and damaged data have
+ * different causes and remedies, and before, the text said "damaged" of
+ * both.
+ */
+static const char *problem_label(const tsarc_check_problem *p)
+{
+	if (p->code != TSARC_ENOTFOUND)
+		return "damaged";
+	return strcmp(p->what, "stream") ? "missing" : "incomplete";
+}
+
 static void on_problem(const tsarc_check_problem *p, void *payload)
 {
 	check_report *r = payload;
@@ -497,7 +511,7 @@ static void on_problem(const tsarc_check_problem *p, void *payload)
 	/* The stream's name is the snapshot's, the message may quote it. */
 	stream = cli_text_copy(p->stream);
 	message = cli_text_copy(p->message);
-	fprintf(stdout, "damaged %s", p->what);
+	fprintf(stdout, "%s %s", problem_label(p), p->what);
 	if (p->snapshot)
 		fprintf(stdout, " snapshot %.12s", p->snapshot);
 	if (p->stream)

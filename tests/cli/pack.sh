@@ -152,7 +152,8 @@ P=$(big_packs "$D" | head -1)
 rm "$P"
 t check --repo "$D"
 expect_rc 3 "check with a pack missing"
-grep -q "missing from the store" "$OUT" || fail "check does not say the pack is missing: $(cat "$OUT")"
+grep -q "^missing pack $(basename "$P" | cut -c1-16): .*missing from the store" "$OUT" ||
+	fail "check does not say the pack is missing: $(cat "$OUT")"
 expect_dump_fails "$D" "$FIRST" a.sql "$(basename "$P" | cut -c1-16)" "missing"
 
 # The index deleted: reads say so, the next backup stores everything again
@@ -230,7 +231,11 @@ expect_rc 3 "check --json of a repository without its packs"
 	fail "check --json does not name the broken stream: $(head -c 2000 "$OUT")"
 t check --repo "$WORK/lost"
 expect_rc 3 "check of a repository without its packs"
-[ "$(grep -c '^damaged chunk' "$OUT")" -eq "$N" ] || fail "the text report names $(grep -c '^damaged chunk' "$OUT") chunks, want $N"
+# A chunk missing is said to be missing, not damaged (another problem,
+# another remedy), as --json's error (ENOTFOUND) says; before, the text
+# said "damaged chunk" for each.
+[ "$(grep -c '^missing chunk' "$OUT")" -eq "$N" ] || fail "the text report names $(grep -c '^missing chunk' "$OUT") missing chunks, want $N"
+! grep -q '^damaged' "$OUT" || fail "the text report calls missing data damaged: $(grep -m3 '^damaged' "$OUT")"
 
 # Format 1 has no index to repair.
 init_repo "$WORK/v1" --format 1
