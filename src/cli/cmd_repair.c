@@ -44,6 +44,18 @@ static void add_kept(cJSON *doc, const tsarc_repair_result *res)
 	}
 }
 
+/* Damaged packs found: the run fails as every command does (cli_fail:
+ * the "failed" event of --log-format json), exit 3; before, it exited 3
+ * with no error. */
+static int repair_failed(const tsarc_repair_result *res)
+{
+	tsarc_error_set(TSARC_ECORRUPT, "%zu damaged pack%s found: of the chunks the old index "
+		"placed there, %zu authenticate and were copied into new packs, %zu do not and "
+		"are lost", res->packs_damaged, res->packs_damaged == 1 ? "" : "s",
+		res->damaged_chunks_kept, res->damaged_chunks_dropped);
+	return cli_fail(TSARC_ECORRUPT);
+}
+
 int cmd_repair(int argc, char **argv)
 {
 	static const cli_command cmd = {"repair", REPAIR_HELP, NULL, NULL, CLI_ANY_OPERANDS, NULL,
@@ -87,7 +99,7 @@ int cmd_repair(int argc, char **argv)
 		tsarc_repo_free(repo);
 		if ((rc = cli_print_json(doc)))
 			return cli_fail(rc);
-		return res.packs_damaged ? EXIT_DAMAGED : EXIT_OK;
+		return res.packs_damaged ? repair_failed(&res) : EXIT_OK;
 	}
 	if (!c.quiet) {
 		cli_say("repaired", "index rebuilt from %zu packs (%zu chunks, %zu damaged packs "
@@ -115,5 +127,5 @@ int cmd_repair(int argc, char **argv)
 		}
 	}
 	tsarc_repo_free(repo);
-	return res.packs_damaged ? EXIT_DAMAGED : EXIT_OK;
+	return res.packs_damaged ? repair_failed(&res) : EXIT_OK;
 }

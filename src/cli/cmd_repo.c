@@ -523,6 +523,46 @@ static void on_problem(const tsarc_check_problem *p, void *payload)
 	free(message);
 }
 
+/*
+ * A check that found problems fails as every command does (cli_fail: the
+ * "failed" event of --log-format json, the "tsarc: ..." line), with the
+ * counts of what it found; the report stays on stdout. Before, check
+ * exited 3 with nothing on stderr, and a log collector saw no failure.
+ */
+static int check_failed(const tsarc_check_result *r)
+{
+	const struct {
+		size_t n;
+		const char *one, *many;
+	} kinds[] = {
+		{r->keys_damaged, "damaged key file", "damaged key files"},
+		{r->keys_hidden, "hidden key file", "hidden key files"},
+		{r->snapshots_damaged, "unreadable snapshot", "unreadable snapshots"},
+		{r->snapshots_hidden, "hidden snapshot", "hidden snapshots"},
+		{r->chunks_missing, "missing chunk", "missing chunks"},
+		{r->chunks_wrong_size, "chunk of the wrong size", "chunks of the wrong size"},
+		{r->chunks_damaged, "damaged chunk", "damaged chunks"},
+		{r->copies_damaged, "damaged copy of a chunk stored twice",
+			"damaged copies of chunks stored twice"},
+		{r->packs_damaged, "damaged or missing pack", "damaged or missing packs"},
+		{r->index_damaged, "damaged index object", "damaged index objects"},
+		{r->index_wrong, "wrong index entry", "wrong index entries"},
+	};
+	char msg[768];
+	const char *sep = "";
+	size_t k, len = 0;
+
+	msg[0] = '\0';
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && len < sizeof(msg); k++)
+		if (kinds[k].n) {
+			len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s%zu %s", sep,
+				kinds[k].n, kinds[k].n == 1 ? kinds[k].one : kinds[k].many);
+			sep = ", ";
+		}
+	tsarc_error_set(TSARC_ECORRUPT, "check found problems: %s (the report names each)", msg);
+	return cli_fail(TSARC_ECORRUPT);
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const cli_command cmd = {"check", CHECK_HELP, CHECK_OPTIONS, check_option, 0,
@@ -653,7 +693,7 @@ int cmd_check(int argc, char **argv)
 			return cli_fail(lock_rc);
 		cli_log(TSARC_LOG_WARN, "lock_not_removed", "%s", tsarc_error_last()->message);
 	}
-	return bad ? EXIT_DAMAGED : EXIT_OK;
+	return bad ? check_failed(&res) : EXIT_OK;
 }
 
 /* ---- version ---- */

@@ -2,9 +2,10 @@
 # --log-format json: everything tsarc writes on stderr is one JSON object
 # per line (level, time in RFC 3339 UTC, component, event, message), for a
 # deployment backup with a library warning (a fifo in the tree, one whose
-# name is not UTF-8), a failed
-# backup and a restore; the library's warnings arrive as events; the human
-# format is unchanged; TSARC_LOG_FORMAT does the same as the option.
+# name is not UTF-8), a failed backup, a check and a repair index that find
+# damage (exit 3, the error the last event), and a restore; the library's
+# warnings arrive as events; the human format is unchanged;
+# TSARC_LOG_FORMAT does the same as the option.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -125,5 +126,33 @@ t restore "$SNAP" --repo "$R" --config "$WORK/dep.json" --dry-run --log-format j
 expect_rc 0 "restore --dry-run --log-format json"
 json_lines "restore --dry-run"
 has_event "e['event'] == 'report' and e['message'] == 'dry run: nothing was changed'" "the dry run says so"
+
+info "check and repair index finding damage: the error is the last event"
+# A pack whose table of contents is damaged. check's report stays on
+# stdout; check and repair exited 3 with nothing on stderr before, so no
+# 'failed' event, as every other failing command has.
+P=$(find "$R/data" -type f -printf '%s %p\n' | sort -rn | head -1 | cut -d' ' -f2)
+"$PY" -c 'import sys
+f = open(sys.argv[1], "r+b"); f.seek(-8, 2); b = f.read(1); f.seek(-8, 2); f.write(bytes([b[0] ^ 0xff]))' "$P"
+last_failed() {
+	"$PY" -c 'import json, sys
+e = json.load(open(sys.argv[1]))[-1]
+assert e["level"] == "error" and e["event"] == "failed" and e["component"] == sys.argv[2], e
+assert sys.argv[3] in e["message"], e' "$WORK/events.json" "$1" "$2" ||
+		fail "$1: the last event is not the error saying '$2': $(cat "$WORK/events.json")"
+}
+t check --repo "$R" --log-format json
+expect_rc 3 "check of a damaged pack"
+grep -q "^damaged pack $(basename "$P" | cut -c1-16)" "$OUT" ||
+	fail "check's report is not on stdout: $(cat "$OUT")"
+json_lines "check of a damaged pack"
+last_failed check "1 damaged or missing pack"
+t repair index --repo "$R" --log-format json
+expect_rc 3 "repair index of a damaged pack"
+json_lines "repair index of a damaged pack"
+last_failed repair "1 damaged pack"
+t check --repo "$R" --log-format json
+expect_rc 0 "check after the repair"
+[ ! -s "$ERR" ] || fail "a clean check wrote on stderr: $(cat "$ERR")"
 
 finish
