@@ -50,17 +50,11 @@ void check_problem(const check_ctx *c, const char *what, const char *snapshot,
 		c->report(&p, c->payload);
 }
 
-static int check_key(const char *name, uint64_t size, int64_t mtime, void *payload)
+static int check_key(check_ctx *c, const char *name)
 {
-	check_ctx *c = payload;
 	tsarc_buf raw = TSARC_BUF_INIT;
 	int rc;
 
-	(void)size;
-	(void)mtime;
-	/* key remove's mark under Object Lock (forgotten.h): no key file. */
-	if (tsarc_key_name_is_mark(name))
-		return 0;
 	c->res->keys++;
 	tsarc_buf_init(&raw, 64 * 1024);
 	rc = tsarc_store_get(c->repo->store, TSARC_OBJ_KEY, name, 0, 0, &raw);
@@ -72,6 +66,20 @@ static int check_key(const char *name, uint64_t size, int64_t mtime, void *paylo
 		check_problem(c, "key", NULL, NULL, name, rc, tsarc_error_last()->message);
 		return 0;
 	}
+	return rc;
+}
+
+/* The key files as every reader of keys/ lists them (tsarc_repo_key_names:
+ * a mark or a stray file there is no key file). */
+static int check_keys(check_ctx *c)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int rc = tsarc_repo_key_names(c->repo->store, &names, &n);
+
+	for (i = 0; !rc && i < n; i++)
+		rc = check_key(c, names[i]);
+	tsarc_store_names_free(names, n);
 	return rc;
 }
 
@@ -365,7 +373,7 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 	c.report = report;
 	c.payload = payload;
 	c.res = result;
-	if ((rc = tsarc_store_list(repo->store, TSARC_OBJ_KEY, check_key, &c)) ||
+	if ((rc = check_keys(&c)) ||
 		(rc = check_hidden_snapshots(&c)) || (rc = check_hidden_keys(&c)))
 		return rc;
 	if (repo->version < 2)

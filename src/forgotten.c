@@ -321,13 +321,6 @@ int tsarc_mark_check(tsarc_repo *repo, tsarc_objtype type, const char *name)
 
 /* ---- key files ---- */
 
-int tsarc_key_name_is_mark(const char *name)
-{
-	char id[TSARC_ID_HEX_LEN + 1];
-
-	return mark_of(&KEY_MARK, name, id);
-}
-
 int tsarc_key_mark_removed(tsarc_repo *repo, const char *name, int64_t now)
 {
 	if (!repo->retention.mode)

@@ -41,7 +41,7 @@
  * which fails, never deleted by the sweep, and reported by check, until
  * `tsarc key remove NAME` confirms it. Its mark goes (via the sweep) once
  * the key file has no version left. Marks are no key files: every listing
- * of keys/ leaves them out (tsarc_key_name_is_mark).
+ * of keys/ leaves them out (tsarc_repo_key_names: not a key file's name).
  */
 
 #include "repo.h"
@@ -104,9 +104,6 @@ int tsarc_mark_orphans(tsarc_repo *repo, tsarc_objtype type, char **gone, size_t
 int tsarc_mark_check(tsarc_repo *repo, tsarc_objtype type, const char *name);
 
 /* ---- key files ---- */
-
-/* Whether a name in keys/ is a removal's mark (no key file). */
-int tsarc_key_name_is_mark(const char *name);
 
 /* Under Object Lock, stores the mark that key file `name` was removed by
  * tsarc (the current time `now`), once it is hidden; nothing without. */

@@ -482,13 +482,22 @@ static int try_key_file(tsarc_repo *repo, const char *name, const char *password
 	return 0;
 }
 
+/* A key file's name is the lower-case hex of its content's SHA-256, the
+ * form of a snapshot's. */
+static int key_name_is_id(const char *name)
+{
+	return tsarc_snapshot_name_is_id(name);
+}
+
 /*
- * The key files' names: what keys/ lists, without the marks that key
- * remove leaves under Object Lock (forgotten.h), which are no key files
- * (taken for ones they would read as damaged, and could be picked by a
- * prefix given to key remove).
+ * The key files' names: what keys/ lists of a key file's form. The rest
+ * is no key file: the marks that key remove leaves under Object Lock
+ * (forgotten.h), which would read as damaged key files and could be picked
+ * by a prefix given to key remove, and whatever an operator or a sync tool
+ * left there (notes.txt, a .bak copy): taken for a damaged key file, it
+ * failed every check and turned a wrong password into damage (exit 3).
  */
-static int list_key_names(tsarc_store *store, char ***out, size_t *count)
+int tsarc_repo_key_names(tsarc_store *store, char ***out, size_t *count)
 {
 	size_t i, kept = 0;
 	int rc;
@@ -496,10 +505,10 @@ static int list_key_names(tsarc_store *store, char ***out, size_t *count)
 	if ((rc = tsarc_store_list_names(store, TSARC_OBJ_KEY, out, count)))
 		return rc;
 	for (i = 0; i < *count; i++) {
-		if (tsarc_key_name_is_mark((*out)[i]))
-			free((*out)[i]);
-		else
+		if (key_name_is_id((*out)[i]))
 			(*out)[kept++] = (*out)[i];
+		else
+			free((*out)[i]);
 	}
 	*count = kept;
 	return 0;
@@ -523,7 +532,7 @@ int tsarc_repo_list_keys(tsarc_repo *repo, cJSON **out)
 	int rc;
 
 	*out = NULL;
-	if ((rc = list_key_names(repo->store, &names, &n)))
+	if ((rc = tsarc_repo_key_names(repo->store, &names, &n)))
 		return rc;
 	if (!(arr = cJSON_CreateArray())) {
 		tsarc_store_names_free(names, n);
@@ -678,7 +687,7 @@ int tsarc_repo_remove_key(tsarc_repo *repo, const char *id,
 	if (len == 0 || len > TSARC_ID_HEX_LEN || strspn(id, "0123456789abcdef") != len)
 		return tsarc_error_set(TSARC_EINVAL, "'%s' is not a key id (hex, from 'tsarc key "
 			"list')", id ? id : "");
-	if ((rc = list_key_names(repo->store, &names, &n)))
+	if ((rc = tsarc_repo_key_names(repo->store, &names, &n)))
 		return rc;
 	rc = match_key(names, n, id, &which);
 	/* None listed: a key file someone else hid, whose removal the
@@ -713,7 +722,7 @@ int tsarc_repo_keys_of_password(tsarc_repo *repo, const char *password, char ***
 
 	*out = NULL;
 	*count = 0;
-	if ((rc = list_key_names(repo->store, &names, &n)))
+	if ((rc = tsarc_repo_key_names(repo->store, &names, &n)))
 		return rc;
 	if (!(found = calloc(n ? n : 1, sizeof(*found)))) {
 		tsarc_store_names_free(names, n);
@@ -858,12 +867,12 @@ static int config_present(tsarc_store *store, int *present, char *why, size_t wh
 	return rc;
 }
 
-static int count_name(const char *name, uint64_t size, int64_t mtime, void *payload)
+/* Counts the names of key files (tsarc_repo_key_names' rule). */
+static int count_key_name(const char *name, uint64_t size, int64_t mtime, void *payload)
 {
-	(void)name;
 	(void)size;
 	(void)mtime;
-	(*(size_t *)payload)++;
+	*(size_t *)payload += (size_t)key_name_is_id(name);
 	return 0;
 }
 
@@ -888,9 +897,9 @@ static int keys_without_config(tsarc_store *store, int need_hidden, size_t *list
 	int rc;
 
 	*listed = *hidden = 0;
-	rc = tsarc_store_list(store, TSARC_OBJ_KEY, count_name, listed);
+	rc = tsarc_store_list(store, TSARC_OBJ_KEY, count_key_name, listed);
 	if (!rc && !*listed) {
-		rc = tsarc_store_list_hidden(store, TSARC_OBJ_KEY, count_name, hidden);
+		rc = tsarc_store_list_hidden(store, TSARC_OBJ_KEY, count_key_name, hidden);
 		if (!need_hidden && (rc == TSARC_EACCESS || rc == TSARC_EUNSUPPORTED))
 			rc = 0;
 	}
@@ -1056,7 +1065,7 @@ int tsarc_repo_open_hint(tsarc_repo **out, tsarc_store *store, const char *passw
 			tsarc_store_describe(store), why[0] ? why : "no config object");
 	if (!(repo = repo_alloc(store)))
 		return TSARC_ENOMEM;
-	if ((rc = list_key_names(store, &keys, &nkeys)))
+	if ((rc = tsarc_repo_key_names(store, &keys, &nkeys)))
 		goto fail;
 	if (nkeys == 0) {
 		rc = tsarc_error_set(TSARC_ECORRUPT,

@@ -155,6 +155,11 @@ int tsarc_repo_change_password(tsarc_repo *repo, const char *old_password,
  * of a candidate's key file: tree/repofind.c, s3sys/repo.c). */
 #define TSARC_KEY_FILE_MAX (64 * 1024)
 int tsarc_repo_verify_key_file(const uint8_t *raw, size_t len, const char *name);
+/* The names of the key files keys/ lists: those of a key file's form (the
+ * lower-case hex of its SHA-256), which every reader of keys/ goes by; the
+ * rest (key remove's marks, a file someone left there) is no key file.
+ * Free with tsarc_store_names_free. */
+int tsarc_repo_key_names(tsarc_store *store, char ***out, size_t *count);
 
 /* 1 when `key`, relative to a repository's root, has the form of an
  * object a repository writes (the layout above, with the names tsarc

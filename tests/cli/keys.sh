@@ -3,8 +3,9 @@
 # the key in use; the key in use cannot be removed, another one can, and its
 # password then opens nothing (exit 12); passwd swaps the password, and
 # removes every key file the old password opens (two may hold it); damaged
-# key files are listed as such; a new password never comes from argv and
-# never lands in the store or the output; remove and passwd wait for no one:
+# key files are listed as such, a stray file in keys/ is none; a new
+# password never comes from argv and never lands in the store or the
+# output; remove and passwd wait for no one:
 # a live lock of another run stops them (exit 11) with the keys unchanged;
 # init --kdf-memory sets the scrypt cost (default 32 MiB), key add keeps it.
 . "$(dirname "$0")/lib.sh"
@@ -184,6 +185,22 @@ t key add --repo "$R" </dev/null
 expect_err "no new password given" "key add with no new password"
 t key add --repo "$R" --new-password-file "$WORK/nonexistent"
 expect_rc 2 "an unreadable new password file"
+
+info "a file in keys/ whose name is no key id is no key file: ignored"
+# Something an operator or a sync tool leaves (notes, a .DS_Store, an
+# editor's backup). Before, it was a damaged key file: key list named it,
+# check failed (exit 3) and a wrong password was damage (exit 3), not 12.
+S=$WORK/stray
+cp -r "$R" "$S"
+echo "rotated in March" >"$S/keys/notes.txt"
+cp "$S/keys/$(ls "$R/keys" | head -1)" "$S/keys/$(ls "$R/keys" | head -1).bak"
+t key list --repo "$S" --json
+expect_rc 0 "key list beside stray files"
+[ "$(json_get "$OUT" "len(d)")" -eq "$(ls "$R/keys" | wc -l)" ] || fail "key list lists stray files: $(cat "$OUT")"
+TSARC_PASSWORD_FILE= TSARC_PASSWORD=not-the-password t snapshots --repo "$S"
+expect_rc 12 "a wrong password beside stray files in keys/"
+ok check --repo "$S"
+ok snapshots --repo "$S"
 
 for pw in "$DUP_PW" "$OTHER_PW" "changed-$TEST_NAME"; do
 	! grep -rqF -- "$pw" "$D" || fail "a password is in the store"
