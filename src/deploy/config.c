@@ -153,6 +153,56 @@ static const tsarc_field_rule COMPONENT_FIELDS[] = {
 	{NULL, TSARC_FIELD_STRING, NULL, NULL},
 };
 
+/* The objects inside a component other than its recipe, with the keys
+ * each may have: a key a reader does not know is passed over as absent,
+ * so a misspelt one would change what runs without a word (a "tls" not
+ * used, an "after" that makes a hook run always). */
+static const char *const URL_SECRET_KEYS[] = {"secret", "key", "user_key", "password_key",
+	"queues_key", "tls", NULL};
+static const char *const URL_SECRET_TLS_KEYS[] = {"mode", "ca", "cert", "key", NULL};
+/* The profile's layout rules (layout.h). */
+static const char *const EXTERNAL_WHEN_KEYS[] = {"apimanager", "internal_hosts", NULL};
+static const char *const DATABASE_WHEN_KEYS[] = {"url_schemes", "apimanager", "replaces",
+	NULL};
+static const char *const STORAGE_WHEN_KEYS[] = {"apimanager", "secret_ref", "replaces", NULL};
+static const struct {
+	const char *key;
+	const char *const *keys;
+} COMPONENT_OBJECTS[] = {
+	{"url_secret", URL_SECRET_KEYS},
+	{"external_when", EXTERNAL_WHEN_KEYS},
+	{"database_when", DATABASE_WHEN_KEYS},
+	{"storage_when", STORAGE_WHEN_KEYS},
+};
+
+/* `obj`'s member `key`, when there: an object with none but `keys`. */
+static int check_object(const cJSON *obj, const char *key, const char *const keys[],
+	const char *where)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char path[1400];
+
+	if (!v)
+		return 0;
+	tsarc_json_path(path, sizeof(path), where, key);
+	if (!cJSON_IsObject(v))
+		return tsarc_error_set(TSARC_ECONFIG, "%s must be an object", path);
+	return tsarc_check_keys(v, path, keys);
+}
+
+static int check_component_objects(const cJSON *c, const char *where)
+{
+	char path[1400];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < sizeof(COMPONENT_OBJECTS) / sizeof(COMPONENT_OBJECTS[0]) && !rc; i++)
+		rc = check_object(c, COMPONENT_OBJECTS[i].key, COMPONENT_OBJECTS[i].keys, where);
+	tsarc_json_path(path, sizeof(path), where, "url_secret");
+	return rc ? rc : check_object(cJSON_GetObjectItemCaseSensitive(c, "url_secret"), "tls",
+		URL_SECRET_TLS_KEYS, path);
+}
+
 /* The fields of a component that reach a shell, a command line or a
  * path, and its restore recipe. */
 static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf *out)
@@ -179,6 +229,7 @@ static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf
 		return rc;
 	}
 	if ((rc = tsarc_check_fields(c, COMPONENT_FIELDS, TSARC_ECONFIG, where)) ||
+		(rc = check_component_objects(c, where)) ||
 		(rc = optional_transport(c, where, &out->transport)) ||
 		(rc = optional_bool(c, "enabled", 1, where, &out->enabled)) ||
 		(rc = optional_bool(c, "required", 1, where, &out->required)) ||
@@ -186,7 +237,8 @@ static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf
 		return rc;
 	tsarc_json_path(rwhere, sizeof(rwhere), where, "restore");
 	if ((rc = tsarc_recipe_parse(cJSON_GetObjectItemCaseSensitive(c, "restore"),
-		     TSARC_ECONFIG, rwhere, &out->restore)))
+		     TSARC_ECONFIG, rwhere, &out->restore)) ||
+		(rc = tsarc_recipe_check_keys(out->restore.json, rwhere)))
 		return rc;
 	if (out->restore.action &&
 		(rc = tsarc_recipe_action_check(out->restore.action, out->kind, rwhere)))
@@ -196,9 +248,12 @@ static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf
 
 /* post_restore: commands run after the components, where and when. A
  * name in "after" must be a component's: a hook runs when one of them was
- * restored, so a typo would keep it from ever running, silently. */
+ * restored, so a typo would keep it from ever running, silently; a
+ * misspelt key likewise ("aftr": the hook would run always). */
 static int parse_hooks(tsarc_deploy *d)
 {
+	static const char *const keys[] = {"description", "command", "after", "transport",
+		"workload", "selector", "container", NULL};
 	const cJSON *hooks = cJSON_GetObjectItemCaseSensitive(d->eff, "post_restore"), *h, *a;
 	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(d->eff, "components");
 	char where[1200];
@@ -221,6 +276,8 @@ static int parse_hooks(tsarc_deploy *d)
 		hc->after = cJSON_GetObjectItemCaseSensitive(h, "after");
 		if (!cJSON_IsObject(h))
 			return tsarc_error_set(TSARC_ECONFIG, "%s must be an object", where);
+		if ((rc = tsarc_check_keys(h, where, keys)))
+			return rc;
 		if (!cJSON_IsArray(hc->command) || !cJSON_GetArraySize(hc->command))
 			return tsarc_error_set(TSARC_ECONFIG, "%s.command is required: an array of "
 				"strings", where);

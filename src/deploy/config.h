@@ -56,6 +56,16 @@ int tsarc_recipe_action_check(const char *action, const char *kind, const char *
 int tsarc_recipe_parse(const cJSON *json, int code, const char *where, tsarc_recipe *out);
 
 /*
+ * TSARC_ECONFIG "WHERE: unknown field 'K'" for a key of `json` that no
+ * recipe has. For the configuration's recipes only: a misspelt field
+ * there would be passed over as absent ("clean" left on). A snapshot's
+ * copy is not held to it: one written by another tsarc may carry fields
+ * this one does not know, and only the fields that describe the data are
+ * taken from it (tsarc_recipe_keep_snapshot_fields).
+ */
+int tsarc_recipe_check_keys(const cJSON *json, const char *where);
+
+/*
  * What a step needs before it runs: its action known and fit for its kind,
  * and the fields the action takes from the recipe or the component `spec`
  * on transport `tr` (exec: command; replace-tree: path; redis-rdb: the

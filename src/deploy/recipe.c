@@ -146,6 +146,34 @@ int tsarc_recipe_parse(const cJSON *json, int code, const char *where, tsarc_rec
 	return 0;
 }
 
+/* A field a recipe has: a row of RECIPE_FIELDS, or one read for its own
+ * type by tsarc_recipe_parse, or only shown (the profile's "note"). */
+static int recipe_key(const char *key)
+{
+	static const char *const others[] = {"order", "clean", "note", NULL};
+	const tsarc_field_rule *r;
+	size_t i;
+
+	for (r = RECIPE_FIELDS; r->key; r++)
+		if (!strcmp(r->key, key))
+			return 1;
+	for (i = 0; others[i]; i++)
+		if (!strcmp(others[i], key))
+			return 1;
+	return 0;
+}
+
+int tsarc_recipe_check_keys(const cJSON *json, const char *where)
+{
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, json)
+		if (!recipe_key(item->string))
+			return tsarc_error_set(TSARC_ECONFIG, "%s: unknown field '%s'", where,
+				item->string);
+	return 0;
+}
+
 static int missing(const char *where, const char *field, const char *why)
 {
 	return tsarc_error_set(TSARC_ECONFIG, "%s.%s is required: %s", where, field, why);

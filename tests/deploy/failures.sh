@@ -100,6 +100,20 @@ mv "$WORK/system-seed.json" "$DEP/resources/secret/"
 info "configuration mistakes are usage errors (exit 2), before anything runs"
 config "$WORK/c4.json" 'c["components"]["system-mysql"]["databse"] = "system"'
 backup_fails 2 "$WORK/c4.json" "unknown field" "component 'system-mysql': unknown field 'databse'"
+# The objects inside a component and a hook are checked the same way: a
+# misspelt key there was passed over as absent ("clen": false left the
+# profile's clean load on, "aftr" ran the hook after every restore, a
+# misspelt "tls" left the Secret's TLS mode and CA unused).
+config "$WORK/c4r.json" 'c["components"]["system-mysql"]["restore"] = {"clen": False}'
+backup_fails 2 "$WORK/c4r.json" "unknown restore field" "c4r.json: components.system-mysql.restore: unknown field 'clen'"
+config "$WORK/c4h.json" 'c["post_restore"][0]["aftr"] = c["post_restore"][0].pop("after")'
+backup_fails 2 "$WORK/c4h.json" "unknown hook field" "c4h.json: post_restore\\[0\\]: unknown field 'aftr'"
+config "$WORK/c4u.json" 'c["components"]["system-mysql"]["url_secret"] = {"secret": "system-database", "key": "URL", "tsl": {"mode": "DATABASE_SSL_MODE"}}'
+backup_fails 2 "$WORK/c4u.json" "unknown url_secret field" "c4u.json: components.system-mysql.url_secret: unknown field 'tsl'"
+config "$WORK/c4t.json" 'c["components"]["system-mysql"]["url_secret"] = {"secret": "system-database", "key": "URL", "tls": {"mod": "DATABASE_SSL_MODE"}}'
+backup_fails 2 "$WORK/c4t.json" "unknown url_secret.tls field" "c4t.json: components.system-mysql.url_secret.tls: unknown field 'mod'"
+config "$WORK/c4s.json" 'c["components"]["system-redis"]["url_secret"] = "system-redis"'
+backup_fails 2 "$WORK/c4s.json" "url_secret not an object" "c4s.json: components.system-redis.url_secret must be an object"
 config "$WORK/c5.json" 'c["components"]["oracle"] = {"kind": "oracle"}'
 backup_fails 2 "$WORK/c5.json" "unknown kind" "components.oracle.kind must be one of"
 printf '{"transport": {"type": "local"},\n "components": {' > "$WORK/c6.json"
