@@ -354,7 +354,12 @@ static void endpoint_text(const tsarc_step *s, cJSON *ep)
 		else
 			tsarc_buf_printf(&b, "in %s", (v = tsarc_spec_str(ep, "resources_dir")) ? v : "?");
 	} else {
-		if (kube && (v = tsarc_spec_str(ep, "workload")))
+		/* A selector is what finds the pod where both are given (the
+		 * kube transport's locate): the profile's workload stays in the
+		 * configuration beside a selector that replaces its labels. */
+		if (kube && (v = tsarc_spec_str(ep, "selector")))
+			tsarc_buf_printf(&b, "pod labelled %s", v);
+		else if (kube && (v = tsarc_spec_str(ep, "workload")))
 			tsarc_buf_printf(&b, "pod of %s", v);
 		else if (kube && (v = tsarc_spec_str(ep, "pod")))
 			tsarc_buf_printf(&b, "pod %s", v);

@@ -106,6 +106,22 @@ assert m["from"].startswith("the configuration (socket"), m
 assert m["text"].startswith("pod of system-mysql (container system-mysql) in namespace other-ns: root via socket "), m
 PY
 
+info "a selector (config.md, Example 7) is the pod the plan names, not the profile's workload"
+python3 - "$WORK/kube.json" "$WORK/kube-sel.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["components"]["system-mysql"]["selector"] = "app=3scale-api-management,deployment=system-mysql"
+json.dump(c, open(sys.argv[2], "w"))
+PY
+ok restore "$SNAP" --repo "$REPO" --config "$WORK/kube-sel.json" --target-namespace other-ns --only system-mysql --dry-run --json
+python3 - "$OUT" <<'PY' || fail "the plan does not name the pod the selector finds"
+import json, sys
+m = {s["component"]: s for s in json.load(open(sys.argv[1]))["steps"]}["system-mysql"]["endpoint"]
+assert m["selector"] == "app=3scale-api-management,deployment=system-mysql", m
+assert m["text"].startswith("pod labelled app=3scale-api-management,deployment=system-mysql "
+                            "(container system-mysql) in namespace other-ns: "), m
+PY
+
 info "databases, files and Redis equal"
 state "$WORK/after"
 for s in system zync backend-redis system-redis system-storage; do
