@@ -153,6 +153,53 @@ static const tsarc_field_rule COMPONENT_FIELDS[] = {
 	{NULL, TSARC_FIELD_STRING, NULL, NULL},
 };
 
+/* The fields the kinds read as a string or an argument list. Another
+ * type was taken for absent ("bucket": 5: the Secret's bucket) or refused
+ * only once the backup ran, after other components; null stays absent,
+ * as the readers take it, so that a profile's value can be unset. */
+static const tsarc_field_rule COMPONENT_VALUES[] = {
+	{"tool", TSARC_FIELD_STRING, tsarc_valid_tool, "a command name"},
+	{"options", TSARC_FIELD_STRINGS, NULL, NULL},
+	{"command", TSARC_FIELD_STRINGS, NULL, NULL},
+	{"version_command", TSARC_FIELD_STRINGS, NULL, NULL},
+	{"strip_label_prefixes", TSARC_FIELD_STRINGS, NULL, NULL},
+	{"script", TSARC_FIELD_STRING, NULL, NULL},
+	{"host", TSARC_FIELD_STRING, NULL, NULL},
+	{"socket", TSARC_FIELD_STRING, NULL, NULL},
+	{"user", TSARC_FIELD_STRING, NULL, NULL},
+	{"database", TSARC_FIELD_STRING, NULL, NULL},
+	{"default_database", TSARC_FIELD_STRING, NULL, NULL},
+	{"password_file", TSARC_FIELD_STRING, NULL, NULL},
+	{"path", TSARC_FIELD_STRING, NULL, NULL},
+	{"workload", TSARC_FIELD_STRING, NULL, NULL},
+	{"selector", TSARC_FIELD_STRING, NULL, NULL},
+	{"container", TSARC_FIELD_STRING, NULL, NULL},
+	{"secret", TSARC_FIELD_STRING, NULL, NULL},
+	{"bucket", TSARC_FIELD_STRING, NULL, NULL},
+	{"prefix", TSARC_FIELD_STRING, NULL, NULL},
+	{"endpoint", TSARC_FIELD_STRING, NULL, NULL},
+	{"region", TSARC_FIELD_STRING, NULL, NULL},
+	{"description", TSARC_FIELD_STRING, NULL, NULL},
+	{NULL, TSARC_FIELD_STRING, NULL, NULL},
+};
+
+static int check_values(const cJSON *c, const char *where)
+{
+	const tsarc_field_rule *r;
+	int rc = 0;
+
+	for (r = COMPONENT_VALUES; r->key && !rc; r++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, r->key);
+		if (!v || cJSON_IsNull(v))
+			continue;
+		rc = r->shape == TSARC_FIELD_STRINGS ?
+			tsarc_check_string_array(c, r->key, r->valid, r->rule, TSARC_ECONFIG, where) :
+			tsarc_check_string_field(c, r->key, r->valid, r->rule ? r->rule : "a string",
+				TSARC_ECONFIG, where);
+	}
+	return rc;
+}
+
 /* The objects inside a component other than its recipe, with the keys
  * each may have: a key a reader does not know is passed over as absent,
  * so a misspelt one would change what runs without a word (a "tls" not
@@ -209,7 +256,7 @@ static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf
 {
 	char where[1200], rwhere[1400];
 	const tsarc_kind *src;
-	int rc;
+	int rc, port;
 
 	tsarc_json_path(rwhere, sizeof(rwhere), "components", c->string);
 	snprintf(where, sizeof(where), "%s: %s", d->origin, rwhere);
@@ -224,11 +271,13 @@ static int parse_component(tsarc_deploy *d, const cJSON *c, tsarc_component_conf
 		return tsarc_error_set(TSARC_ECONFIG, "%s.kind must be one of %s", where, kinds);
 	}
 	if ((rc = tsarc_spec_check_keys(c, c->string, src->fields)) ||
+		(rc = tsarc_spec_port(c, "port", c->string, &port)) ||
 		(src->validate && (rc = src->validate(c, c->string)))) {
 		tsarc_error_prefix("%s", d->origin);
 		return rc;
 	}
 	if ((rc = tsarc_check_fields(c, COMPONENT_FIELDS, TSARC_ECONFIG, where)) ||
+		(rc = check_values(c, where)) ||
 		(rc = check_component_objects(c, where)) ||
 		(rc = optional_transport(c, where, &out->transport)) ||
 		(rc = optional_bool(c, "enabled", 1, where, &out->enabled)) ||

@@ -145,6 +145,9 @@ typedef struct tsarc_field_rule {
 	{"env", TSARC_FIELD_ENV_MAP, NULL, NULL},              \
 	{"pod_env", TSARC_FIELD_ENV_MAP, NULL, NULL}
 
+/* A tool's name: not empty, not an option ("-x"). */
+int tsarc_valid_tool(const char *s);
+
 /* 0, or the first broken rule's error (as the checks above). */
 int tsarc_check_fields(const cJSON *obj, const tsarc_field_rule *rules, int code,
 	const char *where);

@@ -61,7 +61,7 @@ static int valid_owner(const char *s)
 	return !strcmp(s, "map") || !strcmp(s, "keep");
 }
 
-static int valid_tool(const char *s)
+int tsarc_valid_tool(const char *s)
 {
 	return s[0] && s[0] != '-';
 }
@@ -84,7 +84,7 @@ static const tsarc_field_rule RECIPE_FIELDS[] = {
 	{"target_keeps", TSARC_FIELD_STRINGS, tsarc_valid_keep_path, TSARC_KEEP_PATH_RULE},
 	{"create_database_options", TSARC_FIELD_STRING, valid_sql_options,
 		"words of letters, digits, '_' and '='"},
-	{"tool", TSARC_FIELD_STRING, valid_tool, "a command name"},
+	{"tool", TSARC_FIELD_STRING, tsarc_valid_tool, "a command name"},
 	{"definer", TSARC_FIELD_STRING, valid_definer, "\"strip\" or \"keep\""},
 	{"owner", TSARC_FIELD_STRING, valid_owner, "\"map\" or \"keep\""},
 	{"action", TSARC_FIELD_STRING, NULL, NULL},

@@ -114,6 +114,15 @@ config "$WORK/c4t.json" 'c["components"]["system-mysql"]["url_secret"] = {"secre
 backup_fails 2 "$WORK/c4t.json" "unknown url_secret.tls field" "c4t.json: components.system-mysql.url_secret.tls: unknown field 'mod'"
 config "$WORK/c4s.json" 'c["components"]["system-redis"]["url_secret"] = "system-redis"'
 backup_fails 2 "$WORK/c4s.json" "url_secret not an object" "c4s.json: components.system-redis.url_secret must be an object"
+# A value of the wrong type, when the configuration loads: "bucket": 5 was
+# taken for no bucket (the Secret's used), "options" as a string and a port
+# out of range were refused only once the backup ran, after the resources.
+config "$WORK/c4b.json" 'c["components"]["system-storage-s3"] = {"bucket": 5}'
+backup_fails 2 "$WORK/c4b.json" "bucket not a string" "c4b.json: components.system-storage-s3.bucket must be a string"
+config "$WORK/c4o.json" 'c["components"]["system-mysql"]["options"] = "--max-allowed-packet=512M"'
+backup_fails 2 "$WORK/c4o.json" "options not an array" "c4o.json: components.system-mysql.options must be an array of strings"
+config "$WORK/c4p.json" 'c["components"]["system-mysql"]["port"] = 70000'
+backup_fails 2 "$WORK/c4p.json" "port out of range" "c4p.json: component 'system-mysql': port must be a port number"
 config "$WORK/c5.json" 'c["components"]["oracle"] = {"kind": "oracle"}'
 backup_fails 2 "$WORK/c5.json" "unknown kind" "components.oracle.kind must be one of"
 printf '{"transport": {"type": "local"},\n "components": {' > "$WORK/c6.json"
