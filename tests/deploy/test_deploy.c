@@ -234,6 +234,14 @@ static void config_errors(void **state)
 		 "{\"port\": 70000}}}", "cfg.json: component 'backend-redis': port must be a port number"},
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-mysql\": "
 		 "{\"port\": \"3306\", \"user\": null}}}", NULL},
+		/* An s3files endpoint (config.md: http(s)://HOST[:PORT]) when the
+		 * config loads: it was found only once the backup ran. */
+		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		 "\"b\": {\"kind\": \"s3files\", \"bucket\": \"x\", \"endpoint\": \"127.0.0.1:7480\"}}}",
+			"cfg.json: component 'b': \"endpoint\" must be http://HOST[:PORT] or https://HOST[:PORT]"},
+		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		 "\"b\": {\"kind\": \"s3files\", \"bucket\": \"x\", \"endpoint\": \"http://h:7480/\"}}}",
+			NULL},
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"a\": {\"kind\": \"exec\","
 		 " \"command\": [\"x\"], \"stream\": \"secrets.json\"}}}", "both write stream 'secrets.json'"},
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-storage\": "
@@ -318,7 +326,8 @@ static void config_errors(void **state)
 		tsarc_deploy *d = NULL;
 		int rc = tsarc_deploy_load_text(&d, cases[i].text, "cfg.json");
 		if (!cases[i].message) {
-			/* Valid: a port as a number's text, null for absent. */
+			/* Valid (a port as a number's text, null for absent, an
+			 * endpoint with a trailing slash): it loads. */
 			assert_int_equal(rc, 0);
 			tsarc_deploy_free(d);
 			continue;

@@ -19,10 +19,13 @@ static const char *const S3FILES_FIELDS[] = {"kind", "enabled", "required", "str
 
 static int s3files_validate(const cJSON *spec, const char *name)
 {
+	const char *endpoint = tsarc_spec_str(spec, "endpoint");
+
 	if (!tsarc_spec_str(spec, "secret") && !tsarc_spec_str(spec, "bucket"))
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': an s3files component needs "
 			"\"secret\" (aws-auth: AWS_BUCKET and the keys) or \"bucket\"", name);
-	return 0;
+	/* Before anything runs, as every mistake of the configuration. */
+	return endpoint ? tsarc_s3sys_endpoint_check(endpoint, name) : 0;
 }
 
 /* A volume's tree, restored into a bucket (convert.c). */

@@ -31,6 +31,10 @@ typedef struct tsarc_s3sys_where {
 int tsarc_s3sys_where_resolve(const cJSON *spec, const cJSON *secret_doc, const char *comp,
 	tsarc_s3sys_where *w);
 void tsarc_s3sys_where_free(tsarc_s3sys_where *w);
+/* The configuration's "endpoint" of component `comp`, when it loads (the
+ * Secret's AWS_HOSTNAME is read at run time): TSARC_ECONFIG unless it is
+ * http(s)://HOST[:PORT], trailing slashes aside. */
+int tsarc_s3sys_endpoint_check(const char *endpoint, const char *comp);
 /* "s3://BUCKET/PREFIX at ENDPOINT": no key, no secret. */
 void tsarc_s3sys_where_text(const tsarc_s3sys_where *w, char *out, size_t size);
 /* ENDPOINT BUCKET/PREFIX: the same place has the same identity. */

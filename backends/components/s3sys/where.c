@@ -32,6 +32,29 @@ static int endpoint_check(const char *e, const char *what)
 	return 0;
 }
 
+/* A configured endpoint without its trailing slashes. */
+static char *endpoint_trimmed(const char *v)
+{
+	size_t n = strlen(v);
+
+	while (n && v[n - 1] == '/')
+		n--;
+	return strndup(v, n);
+}
+
+int tsarc_s3sys_endpoint_check(const char *endpoint, const char *comp)
+{
+	char what[200], *e = endpoint_trimmed(endpoint);
+	int rc;
+
+	if (!e)
+		return nomem();
+	snprintf(what, sizeof(what), "component '%s': \"endpoint\"", comp);
+	rc = endpoint_check(e, what);
+	free(e);
+	return rc;
+}
+
 /* The endpoint from AWS_HOSTNAME (a host, host:port, or a URL) and
  * AWS_PROTOCOL (http or https; https when absent). */
 static int secret_endpoint(const char *host, const char *proto, const char *secret, char **out)
@@ -175,15 +198,10 @@ int tsarc_s3sys_where_resolve(const cJSON *spec, const cJSON *secret_doc, const 
 	if (!rc)
 		rc = prefix_norm(tsarc_spec_str(spec, "prefix"), &w->prefix);
 	if (!rc && (v = tsarc_spec_str(spec, "endpoint"))) {
-		char what[200];
-		size_t n = strlen(v);
-		snprintf(what, sizeof(what), "component '%s': \"endpoint\"", comp);
-		while (n && v[n - 1] == '/')
-			n--;
-		if (!(w->endpoint = strndup(v, n)))
+		if (!(w->endpoint = endpoint_trimmed(v)))
 			rc = nomem();
 		else
-			rc = endpoint_check(w->endpoint, what);
+			rc = tsarc_s3sys_endpoint_check(v, comp);
 	} else if (!rc && f.host) {
 		rc = secret_endpoint(f.host, f.proto, secret, &w->endpoint);
 	}
