@@ -118,6 +118,7 @@ static int parse_transport(tsarc_deploy *d)
 	static const char *const tkeys[] = {"type", "binary", "context", "namespace",
 		"kubeconfig", "selector_style", "resources_dir", "pass_env", NULL};
 	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(d->eff, "transport");
+	const char *v;
 	char where[1100], path[1200];
 	size_t i;
 	int rc;
@@ -136,6 +137,12 @@ static int parse_transport(tsarc_deploy *d)
 		if (strcmp(tkeys[i], "pass_env") && (rc = tsarc_check_string_field(tr, tkeys[i],
 			NULL, "a string", TSARC_ECONFIG, where)))
 			return rc;
+	/* The kube transport checks it too, once made: here the file and the
+	 * field's path are known, and nothing has run. */
+	if ((v = tsarc_spec_str(tr, "selector_style")) && strcmp(v, "auto") &&
+		strcmp(v, "deployment") && strcmp(v, "deploymentConfig"))
+		return tsarc_error_set(TSARC_ECONFIG, "%s.selector_style must be auto, deployment "
+			"(3scale 2.15+) or deploymentConfig (2.14 and older), not '%.64s'", where, v);
 	d->conf.transport = tsarc_spec_str(tr, "type");
 	d->conf.transport_json = tr;
 	return 0;

@@ -234,6 +234,11 @@ static void config_errors(void **state)
 		 "{\"port\": 70000}}}", "cfg.json: component 'backend-redis': port must be a port number"},
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-mysql\": "
 		 "{\"port\": \"3306\", \"user\": null}}}", NULL},
+		/* The file and the field's path, as every mistake of the
+		 * configuration (it said "transport: selector_style ..."). */
+		{"{\"transport\": {\"type\": \"kube\", \"selector_style\": \"deployments\"}}",
+			"cfg.json: transport.selector_style must be auto, deployment (3scale 2.15+) or "
+			"deploymentConfig (2.14 and older), not 'deployments'"},
 		/* An s3files endpoint (config.md: http(s)://HOST[:PORT]) when the
 		 * config loads: it was found only once the backup ran. */
 		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
