@@ -260,6 +260,20 @@ ok restore "$SNAP" --repo "$REPO" --config "$WORK/target.json" --only secrets \
 grep -q '^      zync kept the target.s endpoint keys (left out where it had none): DATABASE_URL ZYNC_DATABASE_PASSWORD' "$ERR" ||
 	fail "the run's report does not name the endpoint keys kept: $(cat "$ERR")"
 
+# The in-place plan of the target's own snapshot ($OUT: restore --dry-run
+# --json) writes zync where its backup read it: the configuration's server.
+inplace_plan_as_backup() {
+	python3 - "$OUT" "$T_PG_PORT" <<'PY2' || fail "$1"
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = {s["component"]: s for s in d["steps"]}["zync-database"]["plan"]
+e, src = p["endpoint"], p["snapshot_source"]
+assert d["in_place"] is True and e["from"].startswith("the configuration ("), (d["in_place"], e)
+assert (e["host"], e["port"], e["database"]) == (src["host"], src["port"], src["database"]) == \
+    ("127.0.0.1", int(sys.argv[2]), "zync_production"), (e, src)
+PY2
+}
+
 info "the target's own backup: zync from the configuration, as its restore writes it"
 # The zync Secret the migration created has no DATABASE_URL; the
 # configuration names zync's server, where the restore wrote (above).
@@ -290,15 +304,7 @@ assert m["endpoint_from"] == ("the configuration (host, port, user, database, pa
 PY2
 # Its restore (in place) resolves zync the same way: one database.
 ok restore "$BSNAP" --repo "$REPO" --config "$WORK/target-zync.json" --dry-run --json
-python3 - "$OUT" "$T_PG_PORT" <<'PY2' || fail "the target's restore plan differs from its backup"
-import json, sys
-d = json.load(open(sys.argv[1]))
-p = {s["component"]: s for s in d["steps"]}["zync-database"]["plan"]
-e, src = p["endpoint"], p["snapshot_source"]
-assert d["in_place"] is True and e["from"].startswith("the configuration ("), (d["in_place"], e)
-assert (e["host"], e["port"], e["database"]) == (src["host"], src["port"], src["database"]) == \
-    ("127.0.0.1", int(sys.argv[2]), "zync_production"), (e, src)
-PY2
+inplace_plan_as_backup "the target's restore plan differs from its backup"
 
 info "no zync Secret at all: the backup reads the configuration's server, as the restore writes"
 # The same rule as a Secret without DATABASE_URL: the configuration names
@@ -317,15 +323,7 @@ assert m["endpoint_from"] == ("the configuration (host, port, user, database, pa
                               "there is no Secret zync"), m
 PY2
 ok restore "$BSNAP" --repo "$REPO" --config "$WORK/target-zync.json" --dry-run --json
-python3 - "$OUT" "$T_PG_PORT" <<'PY2' || fail "the restore plan without a zync Secret differs from its backup"
-import json, sys
-d = json.load(open(sys.argv[1]))
-p = {s["component"]: s for s in d["steps"]}["zync-database"]["plan"]
-e, src = p["endpoint"], p["snapshot_source"]
-assert d["in_place"] is True and e["from"].startswith("the configuration ("), (d["in_place"], e)
-assert (e["host"], e["port"], e["database"]) == (src["host"], src["port"], src["database"]) == \
-    ("127.0.0.1", int(sys.argv[2]), "zync_production"), (e, src)
-PY2
+inplace_plan_as_backup "the restore plan without a zync Secret differs from its backup"
 # Without a server in the configuration, the backup refuses, naming the
 # Secret and what to give, and writes no snapshot.
 python3 - "$WORK/target-zync.json" "$WORK/target-zync-nohost.json" <<'PY2'
