@@ -450,12 +450,8 @@ def check_calls(where, label, paths, have):
     print(f"{where}: {label}: {seen} kubectl calls checked")
 
 
-for sa in ("tsarc-backup", "tsarc-restore"):
-    if sa not in by_kind.get("ServiceAccount", {}):
-        fail(f"ServiceAccount {sa} missing")
-backup_grants, restore_grants = sa_grants(base)
-# Each job's ServiceAccount is there, and tsarc-maintenance (retention:
-# forget and prune, the repository alone) is bound to no Role.
+# Each job's ServiceAccount is there (and no other), and tsarc-maintenance
+# (retention: forget and prune, the repository alone) is bound to no Role.
 accounts = set(by_kind.get("ServiceAccount", {}))
 if accounts != set(SA_OF_COMMAND.values()):
     fail(f"base: ServiceAccounts {sorted(accounts)}, not {sorted(set(SA_OF_COMMAND.values()))}")
@@ -463,6 +459,7 @@ for rb in by_kind.get("RoleBinding", {}).values():
     for s in rb["subjects"]:
         if s["name"] == "tsarc-maintenance":
             fail(f"base: RoleBinding {rb['metadata']['name']} gives tsarc-maintenance a Role")
+backup_grants, restore_grants = sa_grants(base)
 check_roles("base", backup_grants, restore_grants)
 check_cluster_identity("base", "backup", backup_grants)
 check_cluster_identity("base", "restore", restore_grants)
