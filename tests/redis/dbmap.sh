@@ -8,7 +8,9 @@
 # target's config_file would pick the swap, which cannot map) put system's
 # keys into database 0, database 1 left empty, and the dry-run and the
 # report say "database 1 -> 0". A stream whose other database would land
-# on the mapped one is refused with the target untouched, on both paths.
+# on the mapped one is refused with the target untouched, on both paths,
+# and a logical one by the plan too, as is a logical stream into a target
+# with fewer databases than its keys need.
 # A stream that does not record its URL's database (as before this was
 # recorded) keeps the numbers it had, and the dry-run says why.
 . "$(dirname "$0")/lib.sh"
@@ -123,6 +125,11 @@ info "a collision (the source's database 0 holds keys too): refused, nothing wri
 rcli "$PORT_SRC" -n 0 SET other:db0 1 >/dev/null
 S_LOG2=$(backup "$WORK/src-acl/config.json" b-log2)
 S_RDB2=$(backup "$WORK/src-admin/config.json" b-rdb2)
+# The logical stream records the databases it holds keys in: its plan
+# refuses before any step of a deployment restore writes (before, the
+# dry-run admitted it and the step refused it, after the steps before it).
+plan_refused "$S_LOG2" "$WORK/dst/config.json" "database 0 and in database 1.*nothing was written" \
+	"a collision, logical"
 for s in "$S_LOG2" "$S_RDB2"; do
 	target_reset
 	keys_dump "$PORT_DST" > "$WORK/before.keys"
@@ -136,6 +143,20 @@ for s in "$S_LOG2" "$S_RDB2"; do
 	grep -q "nothing was written" "$WORK/rc.err" || fail "the error does not say nothing was written: $(cat "$WORK/rc.err")"
 done
 rcli "$PORT_SRC" -n 0 DEL other:db0 >/dev/null
+
+info "a target with fewer databases than the logical backup's keys need: refused by the plan"
+# The target's URL names database 1 (nothing mapped), the server has
+# database 0 only. Before, the dry-run admitted it and the step refused it.
+system_redis_deployment one1 "redis://127.0.0.1:$PORT_ONE/1" restorer "$USER_PW"
+rcli "$PORT_ONE" FLUSHALL >/dev/null
+rcli "$PORT_ONE" SET target:old 1 >/dev/null
+plan_refused "$S_LOG" "$WORK/one1/config.json" "keys go to database 1 .* has database 0 only: nothing was written" \
+	"fewer databases, logical"
+RC=0
+"$TSARC" restore "$S_LOG" --config "$WORK/one1/config.json" --repo "$REPO" > "$WORK/r1.out" 2> "$WORK/r1.err" || RC=$?
+[ "$RC" -ne 0 ] || fail "a backup needing database 1 was restored into a server with database 0 only"
+grep -q "has database 0 only: nothing was written" "$WORK/r1.err" || fail "fewer databases: $(cat "$WORK/r1.err")"
+[ "$(rcli "$PORT_ONE" DBSIZE)" = 1 ] || fail "fewer databases: the target changed"
 
 info "a target URL whose path is no database number: refused before anything is written"
 system_redis_deployment badurl "redis://127.0.0.1:$PORT_DST/sys" restorer "$USER_PW"

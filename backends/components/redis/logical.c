@@ -367,6 +367,10 @@ int tsarc_redis_require_dbs(tsarc_redis *dst, int ndb)
 		return 0;
 	if ((rc = tsarc_redis_db_count(dst, &have)))
 		return rc;
+	if (have == 1)
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup's keys go to database %d "
+			"(its own number, or the one the target's URL names), Redis at %s has "
+			"database 0 only: nothing was written", ndb - 1, tsarc_redis_where(dst));
 	if (have < ndb)
 		return tsarc_error_set(TSARC_EUNSUPPORTED, "the backup's keys go to database %d "
 			"(its own number, or the one the target's URL names), Redis at %s has %d "

@@ -832,6 +832,45 @@ static int admit_target(const tsarc_step *s, restore_path p, tsarc_redis *dst)
 	return rc;
 }
 
+/* The online paths' check that the target has every database a logical
+ * stream's keys go to, once mapped, and that no two of them land in one
+ * (tsarc_redis_dbmap_db), made when the plan is made where tsarc's own
+ * client reaches the target (`dst`): the databases the backup recorded
+ * ("redis_db_keys"). Found by the step alone (its check pass counts them
+ * in the stream), the steps before it would already have replaced their
+ * targets. An RDB, or an older snapshot, records none, and a record that
+ * does not read as database numbers is left to the step, which reads the
+ * stream itself; so is a target not reached now. */
+static int admit_dbs(const tsarc_step *s, restore_path p, const tsarc_redis_dbmap *map,
+	tsarc_redis *dst)
+{
+	const cJSON *dbs = s->st ? cJSON_GetObjectItemCaseSensitive(s->st->meta,
+		"redis_db_keys") : NULL, *e;
+	int ndb = 0, db, to, rc;
+
+	if (!dst || p == PATH_SWAP || !cJSON_IsObject(dbs))
+		return 0;
+	cJSON_ArrayForEach(e, dbs)
+		if (!*e->string || tsarc_redis_url_path_db(e->string, &db) || !cJSON_IsNumber(e))
+			return 0;
+	cJSON_ArrayForEach(e, dbs) {
+		if (!(e->valuedouble > 0))
+			continue;
+		tsarc_redis_url_path_db(e->string, &db);
+		if ((rc = tsarc_redis_dbmap_db(map, db, &to)))
+			goto refused;
+		if (to + 1 > ndb)
+			ndb = to + 1;
+	}
+	if ((rc = tsarc_redis_require_dbs(dst, ndb)) != TSARC_EUNSUPPORTED) {
+		tsarc_error_clear();
+		return 0;
+	}
+refused:
+	tsarc_error_prefix("component '%s'", s->component);
+	return rc;
+}
+
 /* The private redis-server's check that a server of this host reads the
  * backup's RDB (a Valkey 8's, version 11, where this host has Debian 12's
  * Redis 7.0 alone) and writes payloads the target takes (Debian 13's
@@ -945,7 +984,7 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, tsarc_step *s)
 	if ((p = pick_path(r, s, tsarc_redis_dbmap_moves(&map))) == PATH_REFUSED)
 		return refuse_swap(s, &map);
 	dst = p == PATH_SWAP && tsarc_step_in_pod(r, s) ? NULL : plan_target(r, s);
-	if (!(rc = admit_target(s, p, dst)) &&
+	if (!(rc = admit_target(s, p, dst)) && !(rc = admit_dbs(s, p, &map, dst)) &&
 		!(p == PATH_SWAP && ((rc = admit_swap_access(s, dst)) ||
 		    (rc = admit_swap_files(r, s, dst)))) &&
 		!(p != PATH_SWAP && (rc = admit_load_access(s, p, dst))) &&
