@@ -6,7 +6,9 @@
 # database the backup does not have, too), with FLUSHDB and with per-key
 # DEL where FLUSHDB is refused; compared key by key and by digest; the
 # stream replayed by redis-cli --pipe alone; keys that expired since the
-# backup are not restored; a stream with any other command is refused.
+# backup are not restored; a stream with any other command is refused;
+# a server of 2000 databases, whose count only SELECT tells the user, is
+# read and written whole.
 . "$(dirname "$0")/lib.sh"
 
 redis_up src
@@ -98,6 +100,20 @@ grep -q "not a logical Redis stream: a command other than" "$WORK/hostile.err" |
 printf '*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*6\r\n$7\r\nRESTORE' > "$WORK/cut"
 as_user backup "$PORT_DST" load < "$WORK/cut" 2> "$WORK/cut.err" && fail "a cut stream was loaded"
 grep -q "ends inside a command" "$WORK/cut.err" || fail "cut: $(cat "$WORK/cut.err")"
+
+info "a server of 2000 databases, CONFIG refused: every database read and written"
+# The user may not CONFIG GET databases: SELECT tells how many there are.
+# Before, SELECT was probed upwards to 1024 and no further: the key in
+# database 1500 was left out of the backup without a word.
+redis_up many "databases 2000"
+rcli "$PORT_MANY" -n 1500 SET far:key 1 >/dev/null
+rcli "$PORT_MANY" -n 1999 SET last:key 1 >/dev/null
+as_user backup "$PORT_MANY" dump > "$WORK/many.stream" 2> "$WORK/many.err" || fail "dump of 2000 databases: $(cat "$WORK/many.err")"
+grep -q " 1500:1 1999:1" "$WORK/many.err" || fail "databases past 1024 were not read: $(cat "$WORK/many.err")"
+rcli "$PORT_MANY" FLUSHALL >/dev/null
+as_user backup "$PORT_MANY" load < "$WORK/many.stream" 2> "$WORK/many-load.err" || fail "load into 2000 databases: $(cat "$WORK/many-load.err")"
+[ "$(rcli "$PORT_MANY" -n 1500 GET far:key)$(rcli "$PORT_MANY" -n 1999 GET last:key)" = 11 ] ||
+	fail "the keys past database 1024 were not restored"
 
 info "a wrong password is refused and never printed"
 T_REDIS_HOST=127.0.0.1 T_REDIS_PORT=$PORT_SRC T_REDIS_USER=backup T_REDIS_PASSWORD=wrong-$USER_PW "$TOOL" digest 2> "$WORK/auth.err" && fail "a wrong password worked"

@@ -26,8 +26,6 @@
 /* How often the emptying asks whether the target's lazy frees are done
  * (a background free of gigabytes takes seconds). */
 #define LAZYFREE_POLL_MS 20
-/* Probing SELECT stops here whatever the server says. */
-#define DBS_PROBE_MAX 1024
 #define OUTBUF (256u * 1024u)
 
 int64_t tsarc_redis_now_ms(void)
@@ -85,30 +83,42 @@ int tsarc__redis_select(tsarc_redis *r, int db, int *out_of_range)
 int tsarc_redis_db_count(tsarc_redis *r, int *count)
 {
 	tsarc_redis_reply *rep = NULL;
-	int rc, db, oor = 0;
+	int rc, db, oor, lo = -1, hi = TSARC_REDIS_DB_MAX + 1;
 
 	*count = 0;
 	if ((rc = tsarc_redis_command(r, &rep, "CONFIG", "GET", "databases", NULL)))
 		return rc;
 	if (rep->type == '*' && rep->nelem == 2 && rep->elem[1]->type == '$') {
 		long n = strtol(rep->elem[1]->str, NULL, 10);
-		if (n > 0 && n <= 1 << 20) {
+		if (n > 0 && n <= TSARC_REDIS_DB_MAX) {
 			*count = (int)n;
 			tsarc_redis_reply_free(rep);
 			return 0;
 		}
 	}
 	tsarc_redis_reply_free(rep);
-	/* CONFIG refused (a managed Redis): SELECT answers "out of range"
-	 * past the last database. */
-	for (db = 0; db < DBS_PROBE_MAX; db++) {
+	/* CONFIG refused (a managed Redis): SELECT answers "out of range" for
+	 * every database past the last and for none before it, so the count
+	 * is bisected between the highest that answers (`lo`) and the lowest
+	 * out of range (`hi`): some 20 SELECTs, whatever it is. Before,
+	 * SELECT was probed upwards to 1024 and no further: the databases
+	 * past it were left out of a backup without a word. */
+	while (hi - lo > 1) {
+		db = lo + (hi - lo) / 2;
+		oor = 0;
 		if ((rc = tsarc__redis_select(r, db, &oor)))
 			return rc;
 		if (oor)
-			break;
+			hi = db;
+		else
+			lo = db;
 	}
-	*count = db;
-	return db ? tsarc__redis_select(r, 0, NULL) : tsarc_error_set(TSARC_EIO,
+	if (hi > TSARC_REDIS_DB_MAX)
+		return tsarc_error_set(TSARC_EUNSUPPORTED, "Redis at %s answers SELECT %d: it has "
+			"more databases than tsarc handles (%d)", tsarc_redis_where(r),
+			TSARC_REDIS_DB_MAX, TSARC_REDIS_DB_MAX);
+	*count = hi;
+	return hi ? tsarc__redis_select(r, 0, NULL) : tsarc_error_set(TSARC_EIO,
 		"Redis at %s: SELECT 0 is out of range", tsarc_redis_where(r));
 }
 

@@ -120,8 +120,9 @@ int tsarc_redis_logical_dump(tsarc_redis *src, tsarc_redis_out_fn out, void *ctx
 	const atomic_int *stop, tsarc_redis_stats *st);
 
 /* The database indexes a server has: CONFIG GET databases where allowed,
- * else SELECT probed upwards until the server says out of range. Leaves
- * the connection on database 0. */
+ * else the first that SELECT says is out of range, found by bisection up
+ * to TSARC_REDIS_DB_MAX (more is TSARC_EUNSUPPORTED). Leaves the
+ * connection on database 0. */
 int tsarc_redis_db_count(tsarc_redis *r, int *count);
 
 /* Refuses a target that has fewer databases than `ndb` (the highest
