@@ -56,6 +56,70 @@ rcli "$PORT_DST" FLUSHALL >/dev/null
 	fail "restore by a user of app:* keys: $(cat "$WORK/r3.err")"
 [ "$(rcli "$PORT_DST" DBSIZE)" = 5 ] || fail "the app:* keys were not restored"
 
+# The probe asks the target whether it takes the backup's payloads with a
+# RESTORE of an expired key, which writes nothing, under a name that must
+# not exist there and that the user may write: tsarc:probe:restore, which
+# a user of app:* keys may not, or which may exist. The target was not
+# asked: a Valkey 8's payloads (version 11) were sent as they were to a
+# Redis 7.0 (10 at most), and the first RESTORE failed with the target
+# emptied. Now the probe asks with a key of the backup that is not there
+# (app:1 as it is, or app:1:tsarc:probe where app:1 is), which the user
+# must be able to write anyway, and the payloads are rewritten; where no
+# name will do, or a key of the backup is not the user's, the restore is
+# refused with the target untouched. No probe leaves a key behind.
+# probe_names_restored SNAP CONFIG WHAT SETUP: SNAP restored into the
+# target holding what SETUP (redis-cli input) writes, its payloads
+# rewritten; it holds the backup's keys and nothing else then.
+probe_names_restored() {
+	rcli "$PORT_DST" FLUSHALL >/dev/null
+	printf '%s\n' "$4" | rcli "$PORT_DST" >/dev/null
+	"$TSARC" restore "$1" --config "$2" --repo "$REPO" --json > "$WORK/r-probe.json" 2> "$WORK/r-probe.err" ||
+		fail "$3: $(cat "$WORK/r-probe.err")"
+	grep -q "rewritten to version 10" "$WORK/r-probe.json" || fail "$3: not rewritten: $(cat "$WORK/r-probe.json")"
+	keys_dump "$PORT_DST" > "$WORK/dst-probe.keys"
+	diff "$WORK/vapp.keys" "$WORK/dst-probe.keys" > "$WORK/probe.diff" || fail "$3: keys differ: $(head -5 "$WORK/probe.diff")"
+}
+if command -v valkey-server >/dev/null; then
+	REDIS_SERVER=valkey-server redis_up vsrc
+	redis_deployment vsrc-logical "redis://127.0.0.1:$PORT_VSRC/0" backup "$USER_PW" '{"mode": "logical"}'
+	redis_deployment vsrc-rdb "redis://127.0.0.1:$PORT_VSRC/0" "" "$ADMIN_PW" '{"mode": "rdb"}'
+	redis_deployment dst-restorer "redis://127.0.0.1:$PORT_DST/0" restorer "$USER_PW"
+	for i in $(seq 5); do echo "SET app:$i v$i"; done | rcli "$PORT_VSRC" >/dev/null
+	rcli "$PORT_VSRC" SADD app:set a b c >/dev/null
+	keys_dump "$PORT_VSRC" > "$WORK/vapp.keys"
+	S_VLOG=$(backup_id "$WORK/vsrc-logical/config.json" b-vlog)
+	S_VRDB=$(backup_id "$WORK/vsrc-rdb/config.json" b-vrdb)
+	[ "$(stream_meta "$S_VLOG" backend-redis.rdb redis_payload_version)" = 11 ] || fail "the Valkey's payloads are not version 11"
+	info "Valkey 8 into Redis 7.0 by a user of app:* keys: asked with a key of the backup, rewritten"
+	probe_names_restored "$S_VLOG" "$WORK/dst-app/config.json" "a user of app:* keys" "SET app:own 1"
+	probe_names_restored "$S_VLOG" "$WORK/dst-app/config.json" "a user of app:* keys, the target holding the backup's keys" \
+		"$(for i in $(seq 5); do echo "SET app:$i other"; done; echo "SET app:set other")"
+	probe_names_restored "$S_VLOG" "$WORK/dst-restorer/config.json" "a target holding tsarc:probe:restore" \
+		"SET tsarc:probe:restore 1"
+	info "the RDB, through the private server (the copy asks with a key it holds)"
+	probe_names_restored "$S_VRDB" "$WORK/dst-app/config.json" "the RDB, by a user of app:* keys" "SET app:own 1"
+	info "no name to ask with (each key of the backup there, with :tsarc:probe too): refused, the target untouched"
+	rcli "$PORT_DST" FLUSHALL >/dev/null
+	for k in app:1 app:2 app:3 app:4 app:5 app:set; do echo "SET $k own"; echo "SET $k:tsarc:probe own"; done |
+		rcli "$PORT_DST" >/dev/null
+	keys_dump "$PORT_DST" > "$WORK/before.keys"
+	"$TSARC" restore "$S_VLOG" --config "$WORK/dst-app/config.json" --repo "$REPO" > "$WORK/r.out" 2> "$WORK/r.err" &&
+		fail "a restore that could not ask the target succeeded"
+	keys_dump "$PORT_DST" > "$WORK/after.keys"
+	cmp -s "$WORK/before.keys" "$WORK/after.keys" || fail "a restore that could not ask the target changed it: $(cat "$WORK/r.err")"
+	grep -q "cannot be asked whether it takes the backup's DUMP payloads (RDB version 11).*nothing was written. Grant the user the key tsarc:probe:restore" "$WORK/r.err" ||
+		fail "the refusal does not say what to grant: $(cat "$WORK/r.err")"
+	info "a backup of keys the user's patterns leave out: refused, naming a key, the target untouched"
+	rcli "$PORT_DST" ACL SETUSER otheronly on ">$USER_PW" "~other:*" "&*" +@all -@dangerous +restore |
+		grep -qx OK || fail "ACL SETUSER otheronly"
+	redis_deployment dst-other "redis://127.0.0.1:$PORT_DST/0" otheronly "$USER_PW"
+	untouched "$S_VLOG" "$WORK/dst-other/config.json" "refuses this user the backup's key 'app:"
+elif [ "${TSARC_TEST_REQUIRE_SERVICES:-0}" = 1 ]; then
+	fail "valkey-server is not installed (bash ci/deps.sh)"
+else
+	info "no valkey-server: the probe's names are not tried (bash ci/deps.sh)"
+fi
+
 info "a user who may not FUNCTION RESTORE, and a backup that holds a library: refused before the target is emptied"
 # shellcheck disable=SC2086 # ACL_DENY is a list of rules
 rcli "$PORT_DST" ACL SETUSER nofnrestore on ">$USER_PW" "~*" "&*" +@all $ACL_DENY "-function|restore" |

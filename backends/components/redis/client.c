@@ -50,6 +50,10 @@ struct tsarc_redis {
 	size_t pending;   /* commands sent, replies unread */
 	unsigned char *in;
 	size_t in_pos, in_len;
+	/* The key a restore's probes ask with (tsarc_redis_probe_key_set):
+	 * a key of the backup, wiped when freed as `out` is. */
+	unsigned char *probe_key;
+	size_t probe_keylen;
 };
 
 void tsarc_redis_reply_free(tsarc_redis_reply *r)
@@ -114,6 +118,33 @@ int tsarc_redis_reply_refused(const tsarc_redis_reply *r)
 const char *tsarc_redis_where(const tsarc_redis *r)
 {
 	return r->where;
+}
+
+static void probe_key_free(tsarc_redis *r)
+{
+	if (r->probe_key)
+		OPENSSL_cleanse(r->probe_key, r->probe_keylen);
+	free(r->probe_key);
+	r->probe_key = NULL;
+	r->probe_keylen = 0;
+}
+
+int tsarc_redis_probe_key_set(tsarc_redis *r, const void *key, size_t len)
+{
+	probe_key_free(r);
+	if (!key)
+		return 0;
+	if (!(r->probe_key = malloc(len ? len : 1)))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	memcpy(r->probe_key, key, len);
+	r->probe_keylen = len;
+	return 0;
+}
+
+const unsigned char *tsarc_redis_probe_key(const tsarc_redis *r, size_t *len)
+{
+	*len = r->probe_keylen;
+	return r->probe_key;
 }
 
 static int io_error(tsarc_redis *r, const char *doing, int err)
@@ -708,6 +739,7 @@ void tsarc_redis_close(tsarc_redis *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	tsarc_buf_dispose(&r->out); /* wiped: a wiped buffer */
+	probe_key_free(r);
 	free(r->in);
 	free(r);
 }

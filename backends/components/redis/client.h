@@ -71,6 +71,12 @@ int tsarc_redis_connect(tsarc_redis **out, const tsarc_redis_opts *o, const char
 void tsarc_redis_close(tsarc_redis *r);
 /* "host:port" or the socket path, for messages. */
 const char *tsarc_redis_where(const tsarc_redis *r);
+/* The key name a restore's probes ask this server with (logical.h
+ * tsarc_redis_probe_key_choose; `len` bytes, copied; NULL: none, the
+ * probes' own name). Kept with the connection: every probe of one target
+ * asks through it, and the name is this user's to write there. */
+int tsarc_redis_probe_key_set(tsarc_redis *r, const void *key, size_t len);
+const unsigned char *tsarc_redis_probe_key(const tsarc_redis *r, size_t *len);
 
 /* Queues one command (argc arguments of given lengths; lens NULL: C
  * strings); nothing is sent until a read or a flush. */

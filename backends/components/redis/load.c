@@ -438,38 +438,158 @@ int tsarc__redis_probe_refused(tsarc_redis *dst, const char *cmd, const tsarc_re
 /* RESTORE of a payload of RDB version `version` (tsarc_redis_payload_probe)
  * as a key that expired long ago (ABSTTL 1, no REPLACE): a server that
  * takes the version answers OK and creates nothing, one that does not
- * answers PAYLOAD_REFUSED. Unknown (0): a payload no Redis takes, which
- * asks only whether the user may RESTORE. */
+ * answers PAYLOAD_REFUSED; a key that exists is not touched (BUSYKEY).
+ * Unknown (0): a payload no Redis takes, which asks only whether the user
+ * may RESTORE. The key is the one chosen for this target
+ * (tsarc_redis_probe_key_choose), else TSARC_REDIS_PROBE_KEY. */
 #define PAYLOAD_REFUSED "ERR DUMP payload version or checksum are wrong"
+#define NOT_A_PAYLOAD "tsarc: not a payload"
 static int restore_probe(tsarc_redis *dst, int version, tsarc_redis_reply **rep)
 {
 	unsigned char payload[TSARC_REDIS_PROBE_PAYLOAD];
-	const char *argv[] = {"RESTORE", "tsarc:probe:restore", "1", (const char *)payload,
-		"ABSTTL"};
-	size_t lens[] = {7, 19, 1, sizeof(payload), 6};
+	size_t keylen;
+	const unsigned char *key = tsarc_redis_probe_key(dst, &keylen);
+	const char *argv[] = {"RESTORE", (const char *)key, "1", (const char *)payload, "ABSTTL"};
+	size_t lens[] = {7, keylen, 1, sizeof(payload), 6};
 	int rc;
 
-	if (version <= 0)
-		return tsarc_redis_command(dst, rep, "RESTORE", "tsarc:probe:restore", "0",
-			"tsarc: not a payload", NULL);
-	tsarc_redis_payload_probe(payload, version);
-	if ((rc = tsarc_redis_append(dst, 5, argv, lens)))
+	if (!key) {
+		argv[1] = TSARC_REDIS_PROBE_KEY;
+		lens[1] = strlen(TSARC_REDIS_PROBE_KEY);
+	}
+	if (version <= 0) {
+		argv[2] = "0";
+		argv[3] = NOT_A_PAYLOAD;
+		lens[3] = strlen(NOT_A_PAYLOAD);
+	} else {
+		tsarc_redis_payload_probe(payload, version);
+	}
+	if ((rc = tsarc_redis_append(dst, version <= 0 ? 4 : 5, argv, lens)))
 		return rc;
 	return tsarc_redis_read(dst, rep);
+}
+
+/* Why a probe's key cannot ask a payload's version (a reply to
+ * restore_probe): it exists there (BUSYKEY), or the user's key patterns
+ * leave it out (a NOPERM that names no command: the command is allowed,
+ * asked first); NULL for any other reply. */
+static const char *probe_key_unusable(const tsarc_redis_reply *rep)
+{
+	const char *name;
+
+	if (rep->type != '-')
+		return NULL;
+	if (!strncmp(rep->str, "BUSYKEY", 7))
+		return "exists there";
+	if (!strncmp(rep->str, "NOPERM", 6) && !tsarc_redis_noperm_command(rep->str, &name))
+		return "is left out of this user's key patterns";
+	return NULL;
+}
+
+/* The key restore_probe asks `dst` with, as a message shows it. */
+static void probe_key_shown(tsarc_redis *dst, char *out, size_t outsz)
+{
+	size_t len;
+	const unsigned char *key = tsarc_redis_probe_key(dst, &len);
+
+	if (key)
+		tsarc_redis_key_shown(out, outsz, key, len);
+	else
+		snprintf(out, outsz, "%s", TSARC_REDIS_PROBE_KEY);
 }
 
 int tsarc_redis_payload_taken(tsarc_redis *dst, int version, int *taken)
 {
 	tsarc_redis_reply *rep = NULL;
+	char shown[4 * KEY_SHOWN + 8];
+	const char *why;
 	int rc;
 
 	*taken = 0;
 	if ((rc = restore_probe(dst, version, &rep)))
 		return rc;
 	rc = tsarc__redis_probe_refused(dst, "RESTORE", rep, "writes the backup's keys with it");
+	if (!rc && version > 0 && (why = probe_key_unusable(rep))) {
+		probe_key_shown(dst, shown, sizeof(shown));
+		rc = tsarc_error_set(TSARC_EACCESS, "Redis at %s was not asked whether it takes DUMP "
+			"payloads of RDB version %d: the key its probe asks with, '%s', %s (%s); "
+			"nothing was written", tsarc_redis_where(dst), version, shown, why, rep->str);
+	}
 	*taken = !rc && !(rep->type == '-' && !strcmp(rep->str, PAYLOAD_REFUSED));
 	tsarc_redis_reply_free(rep);
 	return rc;
+}
+
+/* One name for tsarc_redis_probe_key_choose, asked with a payload no
+ * Redis takes (nothing changes): *why NULL where it can ask, else
+ * probe_key_unusable's word; TSARC_EUNSAFE where the user may not RESTORE. */
+static int probe_key_try(tsarc_redis *dst, const void *key, size_t len, const char **why)
+{
+	tsarc_redis_reply *rep = NULL;
+	int rc;
+
+	*why = NULL;
+	if ((rc = tsarc_redis_probe_key_set(dst, key, len)) ||
+		(rc = restore_probe(dst, 0, &rep)))
+		return rc;
+	if (!(rc = tsarc__redis_probe_refused(dst, "RESTORE", rep, "writes the backup's keys "
+		"with it")))
+		*why = probe_key_unusable(rep);
+	tsarc_redis_reply_free(rep);
+	return rc;
+}
+
+int tsarc_redis_probe_key_choose(tsarc_redis *dst, const tsarc_redis_probe_names *names,
+	int version)
+{
+	static const char PATTERNS[] = "is left out of this user's key patterns";
+	unsigned char name[TSARC_REDIS_PROBE_NAME_MAX + sizeof(TSARC_REDIS_PROBE_SUFFIX)];
+	char shown[4 * KEY_SHOWN + 8], tried[200];
+	const char *why, *own_why;
+	size_t len;
+	int rc, i, n = names ? names->n : 0, suffixed;
+
+	if (version <= 0)
+		return 0;
+	if ((rc = probe_key_try(dst, TSARC_REDIS_PROBE_KEY, strlen(TSARC_REDIS_PROBE_KEY),
+		&own_why)) || !own_why)
+		return rc ? rc : tsarc_redis_probe_key_set(dst, NULL, 0);
+	for (suffixed = 0; suffixed < 2; suffixed++)
+		for (i = 0; i < n; i++) {
+			len = names->len[i];
+			memcpy(name, names->name[i], len);
+			if (suffixed) {
+				memcpy(name + len, TSARC_REDIS_PROBE_SUFFIX,
+					strlen(TSARC_REDIS_PROBE_SUFFIX));
+				len += strlen(TSARC_REDIS_PROBE_SUFFIX);
+			}
+			if ((rc = probe_key_try(dst, name, len, &why)) || !why)
+				return rc;
+			if (suffixed || strcmp(why, PATTERNS))
+				continue;
+			tsarc_redis_key_shown(shown, sizeof(shown), name, len);
+			tsarc_redis_probe_key_set(dst, NULL, 0);
+			return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s refuses this user the "
+				"backup's key '%s' (its key patterns leave it out): the restore writes it, "
+				"and would empty the target and then fail; nothing was written. Give the "
+				"user key patterns that take every key of the backup",
+				tsarc_redis_where(dst), shown);
+		}
+	if (n)
+		snprintf(tried, sizeof(tried), "the %d of the backup's key names tried exist there, "
+			"as they are and with \"%s\" after them (or its key patterns leave those out)",
+			n, TSARC_REDIS_PROBE_SUFFIX);
+	else
+		snprintf(tried, sizeof(tried), "no key name of the backup was known to ask with "
+			"instead");
+	tsarc_redis_probe_key_set(dst, NULL, 0);
+	return tsarc_error_set(TSARC_EUNSAFE, "Redis at %s cannot be asked whether it takes the "
+		"backup's DUMP payloads (RDB version %d) before it is emptied: the question is a "
+		"RESTORE of a key that has expired, which writes nothing, under a name this user "
+		"may write that does not exist there; %s %s, and %s. Found at the first RESTORE, "
+		"the target would be emptied and then fail; nothing was written. Grant the user "
+		"the key %s (~%s)", tsarc_redis_where(dst), version, TSARC_REDIS_PROBE_KEY, own_why,
+		tried, TSARC_REDIS_PROBE_KEY, TSARC_REDIS_PROBE_KEY);
 }
 
 /* The asks begin at 80 at most (Valkey 9's, the highest version known): a
@@ -786,6 +906,16 @@ static int payload_for_target(tsarc_redis_loader *l, int argc, const unsigned ch
 	return 0;
 }
 
+/* A key of the stream among the names the target's probes may ask with
+ * (tsarc_redis_probe_names): the first few that fit. */
+static void probe_name_note(tsarc_redis_probe_names *p, const unsigned char *key, size_t len)
+{
+	if (p->n == TSARC_REDIS_PROBE_NAMES || len > TSARC_REDIS_PROBE_NAME_MAX)
+		return;
+	memcpy(p->name[p->n], key, len);
+	p->len[p->n++] = len;
+}
+
 /* One whole command: argv[i] of lens[i] bytes, `raw` its encoding. */
 static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 	size_t lens[], const unsigned char *raw, size_t rawlen)
@@ -849,6 +979,7 @@ static int run_cmd(tsarc_redis_loader *l, int argc, const unsigned char *argv[],
 		if (v && v < l->started + VERIFY_NEAR_MS && (rc = note_near(l, v, &k)))
 			return rc;
 		l->st.keys++;
+		probe_name_note(&l->st.probe_names, argv[1], lens[1]);
 		l->st.bytes += lens[3];
 		l->st.key_bytes += lens[1];
 		if (l->dst)
@@ -1118,19 +1249,58 @@ static int src_payload_version(tsarc_redis *src, int *version)
 	return rc ? rc : tsarc__redis_select(src, 0, NULL);
 }
 
+/* Key names of `src` (the private redis-server) for the target's probes
+ * (tsarc_redis_probe_key_choose): the first SCAN finds, database by
+ * database, as far as they fill `names`. */
+static int src_probe_names(tsarc_redis *src, tsarc_redis_probe_names *names)
+{
+	tsarc_redis_reply *rep = NULL;
+	int db, count, rc;
+	size_t i;
+
+	memset(names, 0, sizeof(*names));
+	if ((rc = tsarc_redis_db_count(src, &count)))
+		return rc;
+	for (db = 0; db < count && !rc && names->n < TSARC_REDIS_PROBE_NAMES; db++) {
+		char cursor[32] = "0";
+		if ((rc = tsarc__redis_select(src, db, NULL)))
+			break;
+		do {
+			rep = NULL;
+			if ((rc = tsarc_redis_command(src, &rep, "SCAN", cursor, "COUNT",
+				     TSARC__REDIS_SCAN_COUNT, NULL)) ||
+				(rc = tsarc__redis_scan_ok(src, rep, db)))
+				break;
+			snprintf(cursor, sizeof(cursor), "%s", rep->elem[0]->str);
+			for (i = 0; i < rep->elem[1]->nelem; i++)
+				probe_name_note(names, (const unsigned char *)rep->elem[1]->elem[i]->str,
+					rep->elem[1]->elem[i]->len);
+			tsarc_redis_reply_free(rep);
+			rep = NULL;
+		} while (strcmp(cursor, "0") && names->n < TSARC_REDIS_PROBE_NAMES);
+		tsarc_redis_reply_free(rep);
+	}
+	return rc ? rc : tsarc__redis_select(src, 0, NULL);
+}
+
 /* How the payloads of `src` (RDB `version`) reach `dst`
  * (tsarc_redis_payload_route): where they must be rewritten, every one of
  * them is read first (a check pass that sends nothing) for the version
  * each can be rewritten to, so that one that cannot be is refused, naming
- * its key, before the target is emptied. */
+ * its key, before the target is emptied. The target is asked with a name
+ * among the keys of `src` where the probes' own is not its user's
+ * (tsarc_redis_probe_key_choose). */
 static int copy_route(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
 	int version, int *rewrite_to)
 {
+	tsarc_redis_probe_names names;
 	tsarc_redis_loader *chk = NULL;
 	tsarc_redis_stats dumped, st;
 	int rc;
 
-	if ((rc = tsarc_redis_payload_route(dst, version, 0, NULL, rewrite_to)) || !*rewrite_to)
+	if ((rc = src_probe_names(src, &names)) ||
+		(rc = tsarc_redis_probe_key_choose(dst, &names, version)) ||
+		(rc = tsarc_redis_payload_route(dst, version, 0, NULL, rewrite_to)) || !*rewrite_to)
 		return rc;
 	memset(&dumped, 0, sizeof(dumped));
 	memset(&st, 0, sizeof(st));

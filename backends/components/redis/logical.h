@@ -23,6 +23,19 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* A few key names of a backup (the first its load sends, each of at most
+ * TSARC_REDIS_PROBE_NAME_MAX bytes): the restore's user must be able to
+ * write every one of them, so the probes that ask the target before it is
+ * emptied can ask with one where their own name is not this user's
+ * (tsarc_redis_probe_key_choose). */
+#define TSARC_REDIS_PROBE_NAMES 8
+#define TSARC_REDIS_PROBE_NAME_MAX 256
+typedef struct tsarc_redis_probe_names {
+	int n;
+	size_t len[TSARC_REDIS_PROBE_NAMES];
+	unsigned char name[TSARC_REDIS_PROBE_NAMES][TSARC_REDIS_PROBE_NAME_MAX];
+} tsarc_redis_probe_names;
+
 typedef struct tsarc_redis_stats {
 	unsigned long long keys;       /* keys written (backup) or restored */
 	unsigned long long bytes;      /* DUMP payload bytes */
@@ -53,6 +66,8 @@ typedef struct tsarc_redis_stats {
 	/* restore: objects the target still had to free in the background when
 	 * the wait for them ran out (0: none left) */
 	unsigned long long lazyfree_pending;
+	/* restore: key names of the stream, for the target's probes */
+	tsarc_redis_probe_names probe_names;
 } tsarc_redis_stats;
 
 void tsarc_redis_stats_free(tsarc_redis_stats *st);
@@ -248,8 +263,26 @@ void tsarc_redis_loader_need(tsarc_redis_loader *l, const tsarc_redis_need *need
 int tsarc_redis_load_allowed(tsarc_redis *dst, int sends_functions, int payload_version);
 /* Whether the target takes DUMP payloads of RDB `version` (*taken), asked
  * as tsarc_redis_load_allowed asks it, changing nothing: an error where
- * its user may not RESTORE. */
+ * its user may not RESTORE (TSARC_EUNSAFE), or where the key the probe
+ * asks with (tsarc_redis_probe_key_choose) exists there or is left out
+ * of the user's key patterns: TSARC_EACCESS, not asked. */
 int tsarc_redis_payload_taken(tsarc_redis *dst, int version, int *taken);
+/* The key the target's probes ask with, chosen before the first of them
+ * that asks a payload's version (`version` above 0; else none is needed):
+ * each is a RESTORE of a key that has expired, without REPLACE, which
+ * creates nothing and touches no key that exists (BUSYKEY), but needs a
+ * name this user may write that does not exist there. The probes' own,
+ * else the first of the backup's key names (`names`; NULL: none) that
+ * does not exist there, as it is, or else with TSARC_REDIS_PROBE_SUFFIX
+ * after it (a user of ~app:* writes app:1:tsarc:probe where the target
+ * holds app:1). Each is tried with a payload no Redis takes: nothing
+ * changes. A key of the backup that the user's key patterns leave out is
+ * TSARC_EUNSAFE (the load would be refused it, with the target emptied),
+ * and so is finding none, saying what to grant. */
+int tsarc_redis_probe_key_choose(tsarc_redis *dst, const tsarc_redis_probe_names *names,
+	int version);
+#define TSARC_REDIS_PROBE_KEY "tsarc:probe:restore"
+#define TSARC_REDIS_PROBE_SUFFIX ":tsarc:probe"
 /* The highest RDB version below `below` whose payloads the target takes,
  * asked downwards, into *highest (0: none), and as text for an error ("of
  * RDB version 10 at most", or "of no RDB version"). */

@@ -489,8 +489,15 @@ int tsarc_redis_private_choose(int version, tsarc_redis *dst, const char **serve
 				"%s%s", n ? ", " : "", private_servers[i]);
 			continue;
 		}
-		if (dst && (rc = tsarc_redis_payload_taken(dst, w, &taken)))
+		/* Not asked (the probe's key is not this user's, or exists
+		 * there): as not reached; the copy asks, with the backup's key
+		 * names, before the target is touched (tsarc_redis_copy). */
+		if (dst && (rc = tsarc_redis_payload_taken(dst, w, &taken)) == TSARC_EACCESS) {
+			tsarc_error_clear();
+			dst = NULL;
+		} else if (rc) {
 			return rc;
+		}
 		if (!dst || taken) {
 			*server = private_servers[i];
 			*writes = w;

@@ -74,7 +74,8 @@ int tsarc_redis_private_rdb_version(const tsarc_redis_private *p);
  * (tsarc_redis_payload_route: a Redis 7.0 takes 10, which no server of
  * Debian 13 writes; the copy rewrites them, and finds whether every one
  * can be before the target is touched). `dst` NULL (the plan does not reach the
- * target): the first that reads the RDB. An error naming each server's
+ * target), or not asked (tsarc_redis_payload_taken: the probe's key not
+ * this user's): the first that reads the RDB. An error naming each server's
  * version and what the target takes where none serves, or what to install
  * where none reads it; asked by the plan and by the step before the
  * target is touched. */

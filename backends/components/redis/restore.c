@@ -353,7 +353,8 @@ static void stream_need(const tsarc_step *s, const tsarc_redis_stats *st, tsarc_
  * *ndb: its highest database + 1; *version: its payloads' RDB version;
  * *need: what it needs in memory; floor->payload_floor and floor_what:
  * the lowest version its payloads can be rewritten to, and which key
- * says so (payload.h). */
+ * says so (payload.h); floor->probe_names: key names the target's probes
+ * may ask with (tsarc_redis_probe_key_choose). */
 static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_dbmap *map,
 	int *ndb, unsigned long long *keys, int *functions, int *version, tsarc_redis_need *need,
 	tsarc_redis_stats *floor)
@@ -377,6 +378,7 @@ static int check_stream(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_d
 		*version = st.payload_version;
 		floor->payload_floor = st.payload_floor;
 		memcpy(floor->floor_what, st.floor_what, sizeof(st.floor_what));
+		floor->probe_names = st.probe_names;
 		stream_need(s, &st, need);
 	}
 	if (rc)
@@ -419,6 +421,7 @@ static int restore_logical(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	 * else rewritten for it where every one of them can be (payload.h). */
 	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
 		(rc = check_stream(r, s, map, &ndb, &keys, &functions, &version, &need, &floor)) ||
+		(rc = tsarc_redis_probe_key_choose(dst, &floor.probe_names, version)) ||
 		(rc = tsarc_redis_payload_route(dst, version, floor.payload_floor,
 			floor.floor_what[0] ? floor.floor_what : NULL, &rewrite)) ||
 		(rc = tsarc_redis_require_dbs(dst, ndb)))
@@ -799,12 +802,16 @@ static int admit_load_access(const tsarc_step *s, restore_path p, tsarc_redis *d
 	/* Payloads the target does not take are rewritten for it where each
 	 * can be (payload.h): a logical backup recorded how far; for an RDB,
 	 * or an older snapshot, the step's check pass finds it before the
-	 * target is touched. */
+	 * target is touched. Not asked (the probe's key is not this user's,
+	 * or exists there: the plan knows none of the backup's key names to
+	 * ask with), the step asks, and the plan asks for the commands. */
 	if (!(rc = tsarc_redis_payload_route(dst, sent, floor <= 0xffff ? (int)floor : 0, NULL,
 		&rewrite)) && rewrite)
 		sent = rewrite;
 	else if (rc == TSARC_EUNSAFE)
 		goto refused;
+	else if (rc)
+		sent = 0;
 	if ((rc = tsarc_redis_load_allowed(dst, rec && !strcmp(rec, "saved"), sent)) !=
 		TSARC_EUNSAFE) {
 		tsarc_error_clear();
