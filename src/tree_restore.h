@@ -109,6 +109,17 @@ int tsarc_stream_read_verified(tsarc_repo *repo, const tsarc_stream *st, unsigne
 	tsarc_stream_fd_reader reader, void *ctx);
 
 /*
+ * Makes `a`, a new archive writer, write pax as every tar stream tsarc
+ * writes does (a tree's walk, a pod's tar re-written, a tree rewritten
+ * for a restore, a bucket's objects): extended attributes once each, as
+ * SCHILY.xattr records, as GNU tar writes them (and keeps them with
+ * --xattrs). libarchive's default adds a LIBARCHIVE.xattr copy of each,
+ * which GNU tar does not know: it warns of every one of every entry,
+ * listing or extracting. TSARC_EGENERIC where libarchive cannot.
+ */
+int tsarc_tar_pax_writer(struct archive *a);
+
+/*
  * libarchive's write callback (archive_write_open's) into a pipe, `ud` a
  * tsarc_tar_pipe: a writer that sets `stopped` after a failure writes
  * nothing more, so the free's close never ends a failed archive as a

@@ -651,7 +651,10 @@ static int tar_writer(int fd, void *ctx, const atomic_int *stop, char *err, size
 	/* ACLs are read from the walk's descriptors (fd_acl), never by path. */
 	archive_read_disk_set_behavior(w.disk, ARCHIVE_READDISK_NO_ACL);
 	/* Full pax: sub-second times and long names kept exactly. */
-	archive_write_set_format_pax(w.aw);
+	if ((rc = tsarc_tar_pax_writer(w.aw))) {
+		snprintf(err, errsz, "%s", tsarc_error_last()->message);
+		goto done;
+	}
 	archive_write_set_bytes_per_block(w.aw, 10240);
 	archive_entry_linkresolver_set_strategy(w.links, archive_format(w.aw));
 	if (archive_write_open2(w.aw, &fd, NULL, write_cb, NULL, NULL) != ARCHIVE_OK) {

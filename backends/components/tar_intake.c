@@ -455,7 +455,10 @@ int tsarc_tar_intake(int in_fd, int out_fd, void *ctx, const atomic_int *stop, c
 	archive_read_support_format_tar(k.in);
 	archive_read_support_format_gnutar(k.in);
 	/* As src/tree/rewrite.c writes: pax, names as the bytes they are. */
-	archive_write_set_format_pax(k.out);
+	if ((rc = tsarc_tar_pax_writer(k.out))) {
+		rc = fail(&k, rc, "%s", tsarc_error_last()->message);
+		goto done;
+	}
 	archive_write_set_format_option(k.out, "pax", "hdrcharset", "BINARY");
 	archive_write_set_bytes_per_block(k.out, 10240);
 	if (archive_read_open_fd(k.in, in_fd, 64 * 1024) != ARCHIVE_OK) {

@@ -20,6 +20,15 @@ typedef struct rewriter {
 	const tsarc_tree_padding *pad; /* the stream's, or NULL */
 } rewriter;
 
+int tsarc_tar_pax_writer(struct archive *a)
+{
+	if (archive_write_set_format_pax(a) != ARCHIVE_OK ||
+	    archive_write_set_format_option(a, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK)
+		return tsarc_error_set(TSARC_EGENERIC, "libarchive cannot write pax: %s",
+			archive_error_string(a));
+	return 0;
+}
+
 la_ssize_t tsarc_tar_pipe_write(struct archive *a, void *ud, const void *buf, size_t len)
 {
 	tsarc_tar_pipe *p = ud;
@@ -170,7 +179,11 @@ static int rewrite(const rewrite_source *src, int out_fd, const char *complete_n
 	/* pax as libarchive writes it: each field once in the pax header
 	 * (sub-second times kept) over a ustar header, never GNU long-name
 	 * records, so GNU tar and libarchive read the same entries. */
-	archive_write_set_format_pax(w.aw);
+	if ((rc = tsarc_tar_pax_writer(w.aw))) {
+		archive_write_free(w.aw);
+		tsarc_tree_padding_free(pad);
+		return rc;
+	}
 	/* Names as the bytes they are: tsarc runs in the C locale, where
 	 * libarchive cannot translate a non-ASCII name to UTF-8 and would
 	 * refuse the entry; GNU tar extracts such names byte for byte. */

@@ -92,6 +92,25 @@ else
 	info "SKIP ACLs: the filesystem of $WORK keeps none"
 fi
 
+info "extended attributes: a stream GNU tar reads without a warning, and keeps"
+XA=$WORK/xattrs
+mkdir -p "$XA" "$WORK/xattrs.out"
+echo "attributed" >"$XA/f.txt"
+if python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.color", b"blue")' "$XA/f.txt" 2>/dev/null; then
+	tree_config "$WORK/xattrs.json" "$XA"
+	ok backup --repo "$REPO" --config "$WORK/xattrs.json"
+	ok dump latest st.tar --repo "$REPO"
+	tar -tvf "$OUT" >/dev/null 2>"$WORK/tar.err" || fail "tar -t of the stream: $(cat "$WORK/tar.err")"
+	[ ! -s "$WORK/tar.err" ] || fail "GNU tar warns reading the stream: $(head -3 "$WORK/tar.err")"
+	tar --xattrs --xattrs-include='user.*' -xf "$OUT" -C "$WORK/xattrs.out" 2>"$WORK/tar.err" ||
+		fail "tar -x of the stream: $(cat "$WORK/tar.err")"
+	[ ! -s "$WORK/tar.err" ] || fail "GNU tar warns extracting the stream: $(head -3 "$WORK/tar.err")"
+	[ "$(python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.color").decode())' \
+		"$WORK/xattrs.out/f.txt")" = blue ] || fail "GNU tar did not get the attribute back"
+else
+	info "SKIP extended attributes: the filesystem of $WORK keeps no user attributes"
+fi
+
 if command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true 2>/dev/null; then
 	info "a folder swapped for a symlink to outside the tree while the walk reaches it"
 	LIVE=$WORK/live

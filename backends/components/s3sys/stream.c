@@ -4,6 +4,7 @@
  * that a plain `tar --xattrs` shows and keeps it.
  */
 #include "stream.h"
+#include "tree_restore.h"
 
 #include "tsarc/errors.h"
 
@@ -93,8 +94,10 @@ static int value_ok(const char *v)
 }
 
 /* What the reader accepts of an entry's attributes (entry_fields_get):
- * values without control bytes, their total within the bound counted the
- * way the reader counts it (libarchive writes every attribute twice). */
+ * values without control bytes, their total within the bound counted as
+ * for a stream that holds every attribute twice (tsarc_tar_pax_writer
+ * writes each once; earlier streams hold a LIBARCHIVE.xattr copy too, and
+ * a reader counts both): one bound for every stream written. */
 static int attrs_check(const tsarc_s3sys_obj *o)
 {
 	size_t bytes = 2 * (strlen(X_KEY) + strlen(o->key)), i;
@@ -122,8 +125,11 @@ int tsarc_s3sys_writer_setup(struct archive *a)
 {
 	/* Names and attributes go out as the key's own bytes (valid UTF-8,
 	 * checked), whatever this process's locale cannot convert. */
-	if (archive_write_set_format_pax(a) != ARCHIVE_OK ||
-	    archive_write_set_options(a, "hdrcharset=BINARY") != ARCHIVE_OK)
+	int rc = tsarc_tar_pax_writer(a);
+
+	if (rc)
+		return rc;
+	if (archive_write_set_options(a, "hdrcharset=BINARY") != ARCHIVE_OK)
 		return tsarc_error_set(TSARC_EGENERIC, "libarchive cannot write pax: %s",
 			archive_error_string(a));
 	return 0;
@@ -288,8 +294,9 @@ static int entry_fields_get(struct archive_entry *e, size_t index, entry_fields 
 				"entry %zu: attribute '%.80s' is too long or has a control byte",
 				index, name);
 		}
-		/* libarchive writes each attribute twice (SCHILY.xattr and
-		 * LIBARCHIVE.xattr records): a repeat with the same value is one. */
+		/* Streams of an earlier tsarc hold each attribute twice
+		 * (SCHILY.xattr and LIBARCHIVE.xattr records): a repeat with the
+		 * same value is one. */
 		if (same_again(f, name, s)) {
 			free(s);
 			continue;
