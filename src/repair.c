@@ -24,6 +24,12 @@
  * under Object Lock). Before, its entries stayed in the index: check
  * compared them with a table of contents that does not open and reported
  * the pack and its chunks at every run, and no prune rewrote it.
+ *
+ * A damaged pack in which no old index object places a chunk (a repair
+ * run again before that prune) held nothing in use and gives nothing: it
+ * is reported as such (packs_damaged_unindexed), no failure. Before, it
+ * was counted damaged like the first time, and every repair until the
+ * prune failed with "0 copied, 0 lost" while check was clean.
  */
 #include "repair.h"
 #include "grow.h"
@@ -53,7 +59,9 @@ typedef struct repair_ctx {
  * entries for it. */
 typedef struct damaged_pack {
 	uint8_t name[TSARC_ID_LEN];
+	char msg[256]; /* why its table of contents does not open */
 	uint64_t size;
+	size_t kept, dropped;
 	tsarc_pack_entry *entries;
 	size_t n, cap;
 } damaged_pack;
@@ -144,19 +152,22 @@ static int verify_entries(tsarc_repo *repo, tsarc_codec *codec, tsarc_packer *pk
 /*
  * The damaged packs' chunks the old index objects `old` place in them,
  * each copied into the packer once it authenticates there. A damaged or
- * vanished old index object gives nothing (it is being replaced).
+ * vanished old index object gives nothing (it is being replaced); the
+ * damaged ones are counted into *unread.
  */
 static int keep_damaged(tsarc_repo *repo, damaged_set *d, char **old, size_t nold,
-	tsarc_packer *pk, tsarc_repair_result *res)
+	tsarc_packer *pk, tsarc_repair_result *res, size_t *unread)
 {
 	tsarc_codec *codec = NULL;
 	size_t i, kept, distinct;
 	int rc = 0;
 
+	*unread = 0;
 	qsort(d->v, d->n, sizeof(*d->v), cmp_damaged);
 	for (i = 0; i < nold; i++) {
 		rc = tsarc_index_open_object(repo, NULL, old[i], collect_entry, d);
 		if (rc == TSARC_ECORRUPT || rc == TSARC_ENOTFOUND) {
+			*unread += (size_t)(rc == TSARC_ECORRUPT);
 			tsarc_error_clear();
 			rc = 0;
 		} else if (rc) {
@@ -172,6 +183,8 @@ static int keep_damaged(tsarc_repo *repo, damaged_set *d, char **old, size_t nol
 		qsort(p->entries, p->n, sizeof(*p->entries), cmp_entry);
 		if ((rc = verify_entries(repo, codec, pk, p, &kept, &distinct)))
 			break;
+		p->kept = kept;
+		p->dropped = distinct - kept;
 		res->damaged_chunks_kept += kept;
 		res->damaged_chunks_dropped += distinct - kept;
 		res->chunks += kept;
@@ -194,8 +207,38 @@ static int list_one(const char *name, uint64_t size, int64_t mtime, void *payloa
 	return 0;
 }
 
+/* Each damaged pack, counted and reported for what became of it. */
+static void report_damaged(const damaged_set *d, size_t unread,
+	void (*on_damaged)(const tsarc_repair_damaged *p, void *payload), void *payload,
+	tsarc_repair_result *res)
+{
+	char hex[TSARC_ID_HEX_LEN + 1];
+	tsarc_repair_damaged r;
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const damaged_pack *p = &d->v[i];
+		memset(&r, 0, sizeof(r));
+		tsarc_hex_encode(hex, p->name, TSARC_ID_LEN);
+		r.pack = hex;
+		r.msg = p->msg;
+		r.indexed = p->n > 0;
+		r.kept = p->kept;
+		r.dropped = p->dropped;
+		r.index_unread = unread;
+		/* With an old index object unread, what it placed there is not
+		 * known: damage, as before. */
+		if (r.indexed || unread)
+			res->packs_damaged++;
+		else
+			res->packs_damaged_unindexed++;
+		if (on_damaged)
+			on_damaged(&r, payload);
+	}
+}
+
 int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
-	void (*on_damaged)(const char *pack, const char *msg, void *payload), void *payload,
+	void (*on_damaged)(const tsarc_repair_damaged *p, void *payload), void *payload,
 	tsarc_repair_result *res)
 {
 	repair_ctx c;
@@ -207,7 +250,7 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 	char **old = NULL, **written = NULL, **copied = NULL;
 	const char **kept = NULL;
 	uint8_t name[TSARC_ID_LEN];
-	size_t nold = 0, nwritten = 0, ncopied = 0, i, k, g = 0;
+	size_t nold = 0, nwritten = 0, ncopied = 0, unread = 0, i, k, g = 0;
 	uint64_t npacks = 0, nbytes = 0;
 	int rc;
 
@@ -236,15 +279,13 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 			goto done;
 		for (k = 0; k < g; k++) {
 			if (group[k].bad) {
-				res->packs_damaged++;
-				if (on_damaged)
-					on_damaged(group[k].name, group[k].msg, payload);
 				if (TSARC_RESERVE(d.v, d.n, d.cap, 16)) {
 					rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
 					goto done;
 				}
 				memset(&d.v[d.n], 0, sizeof(*d.v));
 				tsarc_hex_decode(d.v[d.n].name, TSARC_ID_LEN, group[k].name);
+				snprintf(d.v[d.n].msg, sizeof(d.v[d.n].msg), "%s", group[k].msg);
 				d.v[d.n++].size = group[k].size;
 				continue;
 			}
@@ -266,7 +307,7 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 	if (d.n) {
 		if ((rc = tsarc_packer_new(&pk, repo, 2)))
 			goto done;
-		rc = keep_damaged(repo, &d, old, nold, pk, res);
+		rc = keep_damaged(repo, &d, old, nold, pk, res, &unread);
 		if (!rc)
 			rc = tsarc_packer_finish(pk, &copied, &ncopied);
 		tsarc_packer_stats(pk, &npacks, &nbytes);
@@ -274,6 +315,7 @@ int tsarc_repair_index(tsarc_repo *repo, tsarc_lock *lock,
 		res->bytes_written = nbytes;
 		if (rc)
 			goto done;
+		report_damaged(&d, unread, on_damaged, payload, res);
 	}
 	if ((rc = tsarc_index_writer_flush(&w)))
 		goto done;

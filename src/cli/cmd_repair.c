@@ -18,15 +18,30 @@ static const char REPAIR_HELP[] =
 	"whose table of contents does not open is reported, and of it only the\n"
 	"chunks the old index places there that still authenticate (each is read)\n"
 	"are kept, copied into new packs; the damaged pack is left in no index,\n"
-	"for the next 'tsarc prune' to delete. Takes the exclusive lock.\n"
+	"for the next 'tsarc prune' to delete (exit 3). A damaged pack no index\n"
+	"places a chunk in (one an earlier repair left) is only named (exit 0).\n"
+	"Takes the exclusive lock.\n"
 	"\n";
 
-static void on_damaged(const char *pack, const char *msg, void *payload)
+/* A damaged pack, for what became of it: one the old index used is
+ * damage found (exit 3); one it placed nothing in is only named. */
+static void on_damaged(const tsarc_repair_damaged *p, void *payload)
 {
 	(void)payload;
-	cli_log(TSARC_LOG_WARN, "pack_damaged", "pack %.16s: %s; of it, only the chunks the "
-		"old index places there that authenticate are kept, copied into new packs", pack,
-		msg);
+	if (p->indexed)
+		cli_log(TSARC_LOG_WARN, "pack_damaged", "pack %.16s: %s; of the chunks the old "
+			"index placed there, %zu authenticate and were copied into new packs, %zu do "
+			"not and are lost", p->pack, p->msg, p->kept, p->dropped);
+	else if (p->index_unread)
+		cli_log(TSARC_LOG_WARN, "pack_damaged", "pack %.16s: %s; no old index object "
+			"that opens places a chunk there, and %zu do not open: what it held cannot be "
+			"known ('tsarc check' names the snapshots that lack it)", p->pack, p->msg,
+			p->index_unread);
+	else
+		cli_log(TSARC_LOG_WARN, "pack_damaged_unindexed", "pack %.16s: %s; no index names "
+			"it, so nothing is read from it (an earlier repair copied what of it "
+			"authenticated; 'tsarc check' says whether a snapshot lacks anything): left for "
+			"the next 'tsarc prune' to delete", p->pack, p->msg);
 }
 
 /* The old index objects only hidden, as prune's --json has them
@@ -87,6 +102,8 @@ int cmd_repair(int argc, char **argv)
 		cJSON *doc = cJSON_CreateObject();
 		cJSON_AddNumberToObject(doc, "packs", (double)res.packs);
 		cJSON_AddNumberToObject(doc, "packs_damaged", (double)res.packs_damaged);
+		cJSON_AddNumberToObject(doc, "packs_damaged_unindexed",
+			(double)res.packs_damaged_unindexed);
 		cJSON_AddNumberToObject(doc, "chunks", (double)res.chunks);
 		cJSON_AddNumberToObject(doc, "damaged_chunks_kept", (double)res.damaged_chunks_kept);
 		cJSON_AddNumberToObject(doc, "damaged_chunks_dropped",
@@ -104,8 +121,8 @@ int cmd_repair(int argc, char **argv)
 	if (!c.quiet) {
 		cli_say("repaired", "index rebuilt from %zu packs (%zu chunks, %zu damaged packs "
 			"left out): %zu index objects written, %zu old ones deleted", res.packs,
-			res.chunks, res.packs_damaged, res.index_written,
-			res.index_removed - res.index_kept);
+			res.chunks, res.packs_damaged + res.packs_damaged_unindexed,
+			res.index_written, res.index_removed - res.index_kept);
 		if (res.index_kept) {
 			tsarc_time_format(res.index_kept_until, 0, when, sizeof(when));
 			cli_format_bytes(size, sizeof(size), (double)res.bytes_kept_index);

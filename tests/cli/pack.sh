@@ -141,6 +141,20 @@ dump_cmp_file "$D" latest b.sql "$WORK/b.sql"
 t check --repo "$D" --read-data --json
 [ "$RC" -eq 0 ] || fail "check --read-data after repair of a damaged table of contents: exit $RC: $(head -c 1500 "$OUT")"
 [ "$(json_get "$OUT" "d['packs_unindexed']")" -eq 1 ] || fail "the damaged pack is not the one pack in no index"
+# repair index again before the prune: the damaged pack is in no index and
+# nothing of it is needed (check is clean), so it is no failure: named,
+# left for prune, exit 0. Before, it failed again (exit 3, "1 damaged pack
+# found: ... 0 ... copied into new packs, 0 do not and are lost").
+t repair index --repo "$D" --json
+expect_rc 0 "repair index again, the damaged pack in no index"
+[ "$(json_get "$OUT" "d['packs_damaged']")" -eq 0 ] || fail "repair index again counts the unindexed pack damaged: $(cat "$OUT")"
+[ "$(json_get "$OUT" "d['packs_damaged_unindexed']")" -eq 1 ] || fail "repair index again does not count the unindexed damaged pack: $(cat "$OUT")"
+[ "$(json_get "$OUT" "d['packs_written']")" -eq 0 ] || fail "repair index again copied something"
+t repair index --repo "$D"
+expect_rc 0 "repair index again (text)"
+grep -q "pack $(basename "$P" | cut -c1-16): .*no index names it.*prune" "$ERR" ||
+	fail "repair index again does not say the damaged pack is in no index and left for prune: $(cat "$ERR")"
+ok check --repo "$D"
 ok prune --repo "$D" --json
 [ "$(json_get "$OUT" "d['packs_unindexed']")" -eq 1 ] || fail "prune did not delete the damaged pack: $(cat "$OUT")"
 [ ! -e "$P" ] || fail "the damaged pack is still stored after prune"
