@@ -359,7 +359,7 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 {
 	tsarc_check_options defaults;
 	tsarc_index_table *t = NULL;
-	uint8_t *ok = NULL;
+	check_marks m = {NULL, NULL, NULL};
 	check_ctx c;
 	int rc;
 
@@ -378,9 +378,9 @@ int tsarc_check(tsarc_repo *repo, const tsarc_check_options *opts,
 		return rc;
 	if (repo->version < 2)
 		return check_in_memory(&c);
-	if (!(rc = check_packs_bounded(&c, &t, &ok)))
-		rc = check_refs_bounded(&c, t, ok);
-	free(ok);
+	if (!(rc = check_packs_bounded(&c, &t, &m)))
+		rc = check_refs_bounded(&c, t, &m);
+	check_marks_free(&m);
 	tsarc_index_table_free(t);
 	return rc;
 }

@@ -18,6 +18,10 @@ typedef struct tsarc_check_result {
 	size_t snapshots_hidden; /* Object Lock: hidden by another hand (forgotten.h) */
 	size_t chunks_stored, chunks_referenced;
 	size_t chunks_missing, chunks_wrong_size, chunks_damaged;
+	/* format 2: chunks the snapshots refer to that only packs whose table
+	 * of contents does not open hold, each authenticating where the index
+	 * places it (not missing: they restore; repair index copies them) */
+	size_t chunks_in_damaged_packs;
 	/* format 2, --read-data: damaged copies of chunks another copy of
 	 * which opens (a chunk stored twice) */
 	size_t copies_damaged;

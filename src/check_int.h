@@ -36,14 +36,27 @@ void check_stream_damaged(const check_ctx *c, const char *snapshot, const char *
 	size_t nbad, size_t nchunks);
 unsigned check_parallel(const check_ctx *c);
 
+/* What check_pack.c found of each record of the index table, a bit per
+ * record in each set: `ok`, a pack's table of contents agrees with it;
+ * `held`, its pack is stored but its table of contents does not open, and
+ * the chunk, read where the record says, authenticates (it is there: a
+ * restore reads it, repair index copies it); `torn`, the same but the
+ * chunk does not authenticate there. held and torn are NULL (none set)
+ * where no stored pack is damaged: a bit per record, 0.125 MiB per
+ * million, only where there is damage. */
+typedef struct check_marks {
+	uint8_t *ok, *held, *torn;
+} check_marks;
+
 /* Format 2: the index against the packs (check_pack.c). Opens the table
- * (*t), and sets in ok (a bit per table record, allocated) the records
- * that a pack's table of contents agrees with; reports damaged index
- * objects, missing or damaged packs and wrong records. */
-int check_packs_bounded(check_ctx *c, tsarc_index_table **t, uint8_t **ok);
+ * (*t), and sets the marks (allocated; free with check_marks_free);
+ * reports damaged index objects, missing or damaged packs and wrong
+ * records. */
+int check_packs_bounded(check_ctx *c, tsarc_index_table **t, check_marks *m);
+void check_marks_free(check_marks *m);
 /* Format 2: the snapshots against the table (check_refs.c), and
  * --read-data. */
-int check_refs_bounded(check_ctx *c, tsarc_index_table *t, const uint8_t *ok);
+int check_refs_bounded(check_ctx *c, tsarc_index_table *t, const check_marks *m);
 
 static inline int check_bit(const uint8_t *bits, uint64_t i)
 {

@@ -14,9 +14,18 @@
  * pack names (32 bytes a pack), the listing of packs/ and one batch.
  * Before, the whole index, every pack's table of contents and a set of
  * every chunk were in memory at once (some 170 MiB per million chunks).
+ *
+ * A stored pack whose table of contents does not open may still hold its
+ * chunks whole (a torn or flipped tail), and the index still finds them:
+ * a restore reads them. So each record of such a pack is read where it
+ * says and marked held when its chunk authenticates there, torn when not
+ * (tsarc_pack_entry_opens, as repair index keeps them), and the pack's
+ * problem says how many of each. Before, they were marked nothing, and
+ * check called every chunk that a restore still read "missing".
  */
 #include "check_int.h"
 #include "chunkset.h"
+#include "codec.h"
 #include "crypto.h"
 #include "grow.h"
 #include "index.h"
@@ -46,7 +55,10 @@ typedef struct batch_rec {
 typedef struct packs_ctx {
 	check_ctx *c;
 	tsarc_index_table *t;
-	uint8_t *ok;
+	check_marks *m;
+	size_t nbytes;      /* of each set of marks */
+	tsarc_codec *codec; /* made for the first damaged pack */
+	tsarc_buf sealed, scratch, plain;
 	uint8_t (*names)[TSARC_ID_LEN];
 	size_t np;
 	tsarc_pack_hash by_name;
@@ -149,12 +161,79 @@ static int bypack_fn(const tsarc_index_table_rec *g, size_t n, uint64_t ordinal,
 	return 0;
 }
 
+static void mark(uint8_t *bits, uint64_t i)
+{
+	bits[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+/*
+ * The records of stored pack `ps`, whose table of contents does not open,
+ * pc->recs[from, to): each read where it says, marked held or torn, and
+ * counted distinct (the same place from two index objects once). Any
+ * failure but damage stops the check.
+ */
+static int read_damaged_pack(packs_ctx *pc, const tsarc_pack_toc *ps, size_t from, size_t to,
+	size_t *held, size_t *torn)
+{
+	const batch_rec *prev = NULL;
+	int rc = 0, opens = 0;
+	size_t i;
+
+	*held = *torn = 0;
+	/* Only a repository with a damaged pack needs these marks. */
+	if (!pc->m->held && (!(pc->m->held = calloc(pc->nbytes, 1)) ||
+				    !(pc->m->torn = calloc(pc->nbytes, 1))))
+		return tsarc_error_set(TSARC_ENOMEM, "out of memory");
+	if (!pc->codec && (rc = tsarc_codec_new(&pc->codec, pc->c->repo->codec,
+				   pc->c->repo->level)))
+		return rc;
+	for (i = from; i < to; i++) {
+		const batch_rec *br = &pc->recs[i];
+		int same = prev && prev->e.offset == br->e.offset &&
+			prev->e.length == br->e.length && prev->e.plain == br->e.plain &&
+			!memcmp(prev->e.id, br->e.id, TSARC_ID_LEN);
+		if (!same) {
+			rc = tsarc_pack_entry_opens(pc->c->repo, pc->codec, ps->name, ps->size,
+				&br->e, &pc->sealed, &pc->scratch, &pc->plain);
+			if (rc && rc != TSARC_ECORRUPT)
+				return rc;
+			tsarc_error_clear();
+			opens = !rc;
+			rc = 0;
+			*held += (size_t)opens;
+			*torn += (size_t)!opens;
+		}
+		mark(opens ? pc->m->held : pc->m->torn, br->ordinal);
+		prev = br;
+	}
+	return 0;
+}
+
+/* A damaged pack's problem: why its table of contents does not open and,
+ * for a stored one, what of it still reads. */
+static void pack_problem(packs_ctx *pc, const tsarc_pack_toc *ps, int gone, size_t held,
+	size_t torn)
+{
+	char msg[768];
+
+	pc->c->res->packs_damaged++;
+	if (gone) {
+		check_problem(pc->c, "pack", NULL, NULL, ps->name, TSARC_ENOTFOUND, ps->msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "%s; of the %zu chunks the index places there, %zu still "
+		"read (each authenticates where the index places it) and %zu do not: 'tsarc "
+		"repair index' copies those that read into new packs, and the next 'tsarc "
+		"prune' deletes this one", ps->msg, held + torn, held, torn);
+	check_problem(pc->c, "pack", NULL, NULL, ps->name, TSARC_ECORRUPT, msg);
+}
+
 /* The batch's packs: each listed one's table of contents read, each
  * record of the index checked against it. */
 static int check_batch(packs_ctx *pc)
 {
 	check_ctx *c = pc->c;
-	size_t i, k, npresent = 0;
+	size_t i, k, from, npresent = 0, held, torn;
 	uint32_t size;
 	int rc;
 
@@ -183,12 +262,22 @@ static int check_batch(packs_ctx *pc)
 			pc->toc[i] = pc->present[k++];
 	if (rc)
 		goto done;
-	for (i = 0; i < pc->nbatch; i++)
-		if (pc->toc[i].bad) {
-			c->res->packs_damaged++;
-			check_problem(c, "pack", NULL, NULL, pc->toc[i].name,
-				pc->gone[i] ? TSARC_ENOTFOUND : TSARC_ECORRUPT, pc->toc[i].msg);
+	/* The records come by pack: those of a damaged one together. */
+	for (i = 0, from = 0; i <= pc->nrecs; i++) {
+		const tsarc_pack_toc *ps;
+		if (i < pc->nrecs && pc->recs[i].in_batch == pc->recs[from].in_batch)
+			continue;
+		if (i > from) {
+			ps = &pc->toc[pc->recs[from].in_batch];
+			held = torn = 0;
+			if (ps->bad && !pc->gone[pc->recs[from].in_batch] &&
+				(rc = read_damaged_pack(pc, ps, from, i, &held, &torn)))
+				goto done;
+			if (ps->bad)
+				pack_problem(pc, ps, pc->gone[pc->recs[from].in_batch], held, torn);
 		}
+		from = i;
+	}
 	for (i = 0; i < pc->nrecs; i++) {
 		const batch_rec *br = &pc->recs[i];
 		const tsarc_pack_toc *ps = &pc->toc[br->in_batch];
@@ -207,7 +296,7 @@ static int check_batch(packs_ctx *pc)
 			check_problem(c, "index", NULL, NULL, hex, TSARC_ECORRUPT, msg);
 			continue;
 		}
-		pc->ok[br->ordinal / 8] |= (uint8_t)(1u << (br->ordinal % 8));
+		mark(pc->m->ok, br->ordinal);
 	}
 done:
 	for (i = 0; i < pc->nbatch; i++) {
@@ -259,7 +348,15 @@ done:
 	return rc;
 }
 
-int check_packs_bounded(check_ctx *c, tsarc_index_table **t, uint8_t **ok)
+void check_marks_free(check_marks *m)
+{
+	free(m->ok);
+	free(m->held);
+	free(m->torn);
+	m->ok = m->held = m->torn = NULL;
+}
+
+int check_packs_bounded(check_ctx *c, tsarc_index_table **t, check_marks *m)
 {
 	packs_ctx pc;
 	int rc, no_cache = c->repo->no_cache;
@@ -267,8 +364,9 @@ int check_packs_bounded(check_ctx *c, tsarc_index_table **t, uint8_t **ok)
 
 	memset(&pc, 0, sizeof(pc));
 	pc.c = c;
+	pc.m = m;
 	pc.bypack.dirfd = -1;
-	*ok = NULL;
+	m->ok = m->held = m->torn = NULL;
 	c->repo->no_cache = 1;
 	rc = tsarc_index_table_open_checked(c->repo, index_damaged, c, t);
 	c->repo->no_cache = no_cache;
@@ -284,7 +382,8 @@ int check_packs_bounded(check_ctx *c, tsarc_index_table **t, uint8_t **ok)
 		(rc = tsarc_index_list_packs(c->repo, pc.np, &pc.listed)))
 		goto done;
 	c->res->packs = c->res->packs_unindexed = tsarc_chunkset_count(pc.listed);
-	if (!(pc.ok = *ok = calloc(tsarc_index_table_count(*t) / 8 + 1, 1)) ||
+	pc.nbytes = tsarc_index_table_count(*t) / 8 + 1;
+	if (!(m->ok = calloc(pc.nbytes, 1)) ||
 		!(pc.toc = calloc(PACK_BATCH, sizeof(*pc.toc))) ||
 		!(pc.present = calloc(PACK_BATCH, sizeof(*pc.present)))) {
 		rc = tsarc_error_set(TSARC_ENOMEM, "out of memory");
@@ -306,5 +405,9 @@ done:
 	free(pc.toc);
 	free(pc.present);
 	free(pc.recs);
+	tsarc_codec_free(pc.codec);
+	tsarc_buf_dispose(&pc.sealed);
+	tsarc_buf_dispose(&pc.scratch);
+	tsarc_buf_dispose(&pc.plain);
 	return rc;
 }

@@ -24,6 +24,12 @@
  *
  * What differs from before is only the order problems come in: chunks by
  * id, then streams (each kind in the snapshots' time order as before).
+ *
+ * A chunk only a damaged pack holds (check_marks: held, it authenticates
+ * where the index places it) is present: counted (chunks_in_damaged_packs),
+ * its pack reported, no chunk or stream problem of its own. One whose copy
+ * there does not authenticate (torn) is a damaged chunk, its streams
+ * named as such. Before, both were "missing", their streams incomplete.
  */
 #include "check_int.h"
 #include "check_read.h"
@@ -52,7 +58,7 @@ typedef struct snap_info {
 
 typedef struct stream_info {
 	char *name;
-	size_t snap, nchunks, missing, wrong;
+	size_t snap, nchunks, missing, wrong, torn;
 } stream_info;
 
 /* A copy --read-data found damaged (placed 0: read through the index, as
@@ -68,6 +74,8 @@ typedef struct refs_ctx {
 	check_ctx *c;
 	tsarc_index_table *t;
 	const uint8_t *ok;
+	const check_marks *m;
+	size_t torn; /* referenced chunks whose one place does not authenticate */
 	snap_info *snaps;
 	size_t nsnaps, snaps_cap;
 	stream_info *streams;
@@ -229,30 +237,53 @@ static int sweep_id(const uint8_t id[TSARC_ID_LEN], const tsarc_index_table_rec 
 	refs_ctx *x = payload;
 	tsarc_chunk_ref r;
 	uint32_t size = 0;
-	size_t k, copies;
-	int present = 0, rc;
+	size_t k, copies, torn_at = n;
+	int present = 0, held = 0, rc;
 
 	(void)id;
 	if (!x->ranked && (rc = rank(x)))
 		return rc;
-	/* The first record a pack agrees with holds the chunk. */
+	/* The first record a pack agrees with holds the chunk; else the
+	 * first a damaged pack still holds (check_marks). */
 	for (k = 0; k < n && !present; k++)
 		if (check_bit(x->ok, ordinal + k)) {
 			present = 1;
 			size = g[k].at.length;
 		}
+	for (k = 0; x->m->held && k < n && !present; k++)
+		if (check_bit(x->m->held, ordinal + k)) {
+			present = held = 1;
+			size = g[k].at.length;
+		}
+	for (k = 0; x->m->torn && k < n && !present && torn_at == n; k++)
+		if (check_bit(x->m->torn, ordinal + k))
+			torn_at = k;
 	x->c->res->chunks_stored += (size_t)present;
 	if (!nrefs)
 		return 0;
 	x->referenced++;
+	x->c->res->chunks_in_damaged_packs += (size_t)held;
 	for (k = 0; k < nrefs; k++) {
 		const uint8_t *rec = refs + k * TSARC_INDEX_REFS_REC;
 		stream_info *si = &x->streams[itab_key_get(rec + 40, 4)];
 		ref_of(rec, &r);
-		si->missing += (size_t)!present;
+		si->missing += (size_t)(!present && torn_at == n);
+		si->torn += (size_t)(torn_at < n);
 		si->wrong += (size_t)(present && check_stored_size_wrong(&r, size));
 	}
 	ref_of(first_ref(x, refs, nrefs), &r);
+	if (torn_at < n) {
+		char hex[TSARC_ID_HEX_LEN + 1], pack[TSARC_ID_HEX_LEN + 1], msg[256];
+		tsarc_hex_encode(hex, r.id, TSARC_ID_LEN);
+		tsarc_hex_encode(pack, g[torn_at].at.pack, TSARC_ID_LEN);
+		snprintf(msg, sizeof(msg), "the index places it in pack %.16s at offset %u, whose "
+			"table of contents does not open, and there it does not authenticate",
+			pack, g[torn_at].at.offset);
+		x->torn++;
+		x->c->res->chunks_damaged++;
+		check_problem(x->c, "chunk", NULL, NULL, hex, TSARC_ECORRUPT, msg);
+		return 0;
+	}
 	if (check_first_ref(x->c, &r, present, size) || !x->c->opts->read_data ||
 		!check_selected(x->c->opts, r.id))
 		return 0;
@@ -537,6 +568,9 @@ static int report_streams(refs_ctx *x)
 			if (si->missing || si->wrong)
 				check_stream_problem(x->c, x->snaps[i].id, si->name, si->missing,
 					si->wrong, si->nchunks);
+			if (si->torn)
+				check_stream_damaged(x->c, x->snaps[i].id, si->name, si->torn,
+					si->nchunks);
 		}
 	}
 	free(first);
@@ -544,7 +578,7 @@ static int report_streams(refs_ctx *x)
 	return 0;
 }
 
-int check_refs_bounded(check_ctx *c, tsarc_index_table *t, const uint8_t *ok)
+int check_refs_bounded(check_ctx *c, tsarc_index_table *t, const check_marks *m)
 {
 	tsarc_check_result *res = c->res;
 	tsarc_index_refs_pass p;
@@ -557,7 +591,8 @@ int check_refs_bounded(check_ctx *c, tsarc_index_table *t, const uint8_t *ok)
 	memset(&p, 0, sizeof(p));
 	x.c = c;
 	x.t = t;
-	x.ok = ok;
+	x.ok = m->ok;
+	x.m = m;
 	x.toread.dirfd = -1;
 	if ((rc = tsarc_chunkset_new(&x.bad)) || (rc = tsarc_snapshot_list_ids(c->repo, &ids, &n)))
 		goto done;
@@ -572,8 +607,9 @@ int check_refs_bounded(check_ctx *c, tsarc_index_table *t, const uint8_t *ok)
 		goto done;
 	res->snapshots = loaded + res->snapshots_damaged;
 	res->chunks_referenced = x.referenced;
-	res->chunks_unreferenced = res->chunks_stored >= x.referenced - res->chunks_missing
-		? res->chunks_stored - (x.referenced - res->chunks_missing) : 0;
+	/* Referenced and stored: neither missing nor torn. */
+	res->chunks_unreferenced = res->chunks_stored >= x.referenced - res->chunks_missing - x.torn
+		? res->chunks_stored - (x.referenced - res->chunks_missing - x.torn) : 0;
 	if ((rc = report_streams(&x)))
 		goto done;
 	if (c->opts->read_data) {

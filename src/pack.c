@@ -341,6 +341,23 @@ int tsarc_pack_get_range(const tsarc_repo *repo, const char *name, uint64_t off,
 	return 0;
 }
 
+int tsarc_pack_entry_opens(const tsarc_repo *repo, tsarc_codec *codec, const char *name,
+	uint64_t size, const tsarc_pack_entry *e, tsarc_buf *sealed, tsarc_buf *scratch,
+	tsarc_buf *plain)
+{
+	int rc;
+
+	if ((uint64_t)e->offset + e->length > size)
+		return tsarc_error_set(TSARC_ECORRUPT, "pack %.16s ends before offset %llu", name,
+			(unsigned long long)e->offset + e->length);
+	rc = tsarc_pack_get_range(repo, name, e->offset, e->length, sealed);
+	if (!rc)
+		rc = tsarc_repo_open_chunk(repo, codec, e->id, sealed->ptr, sealed->size, e->plain,
+			1, scratch, plain);
+	/* A size the chunk cannot have, or the pack gone since: not there. */
+	return rc == TSARC_EINVAL || rc == TSARC_ENOTFOUND ? TSARC_ECORRUPT : rc;
+}
+
 int tsarc_pack_read_span(const tsarc_repo *repo, tsarc_codec *codec,
 	const uint8_t pack[TSARC_ID_LEN], uint32_t span_off, uint32_t span_len,
 	const tsarc_chunk_ref *chunks, const uint32_t *offsets, const uint32_t *lengths,

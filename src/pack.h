@@ -141,6 +141,20 @@ int tsarc_pack_get_range(const tsarc_repo *repo, const char *name, uint64_t off,
 	tsarc_buf *out);
 
 /*
+ * Whether the chunk an index entry `e` places in pack `name` (hex, listed
+ * as `size` bytes) is there: its blob, read at the entry's offset into
+ * `sealed`, authenticates and hashes to its id. A pack whose table of
+ * contents does not open may still hold its chunks whole, and the index
+ * still finds them; repair index keeps them by this, and check says so of
+ * them. 0 when it opens; TSARC_ECORRUPT when it does not (past the pack's
+ * end, the pack gone since it was listed, the blob damaged); any other
+ * error when the read fails.
+ */
+int tsarc_pack_entry_opens(const tsarc_repo *repo, tsarc_codec *codec, const char *name,
+	uint64_t size, const tsarc_pack_entry *e, tsarc_buf *sealed, tsarc_buf *scratch,
+	tsarc_buf *plain);
+
+/*
  * Reads chunks[0..count), whose blobs lie at offsets[] (sealed lengths[])
  * within [span_off, span_off + span_len) of `pack`, with one range read of
  * that span, and opens each into `out` (its id recomputed from the

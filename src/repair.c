@@ -127,13 +127,9 @@ static int verify_entries(tsarc_repo *repo, tsarc_codec *codec, tsarc_packer *pk
 		if (i && !cmp_entry(e, &p->entries[i - 1]))
 			continue;
 		(*distinct)++;
-		if ((uint64_t)e->offset + e->length > p->size)
-			continue; /* past the end of the pack as listed */
-		rc = tsarc_pack_get_range(repo, hex, e->offset, e->length, &sealed);
-		if (!rc)
-			rc = tsarc_repo_open_chunk(repo, codec, e->id, sealed.ptr, sealed.size,
-				e->plain, 1, &scratch, &plain);
-		if (rc == TSARC_ECORRUPT || rc == TSARC_EINVAL || rc == TSARC_ENOTFOUND) {
+		rc = tsarc_pack_entry_opens(repo, codec, hex, p->size, e, &sealed, &scratch,
+			&plain);
+		if (rc == TSARC_ECORRUPT) {
 			tsarc_error_clear();
 			rc = 0;
 			continue;

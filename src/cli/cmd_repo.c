@@ -624,6 +624,8 @@ int cmd_check(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "chunks_wrong_size", (double)res.chunks_wrong_size);
 		cJSON_AddNumberToObject(doc, "chunks_read", (double)res.chunks_read);
 		cJSON_AddNumberToObject(doc, "chunks_damaged", (double)res.chunks_damaged);
+		cJSON_AddNumberToObject(doc, "chunks_in_damaged_packs",
+			(double)res.chunks_in_damaged_packs);
 		cJSON_AddNumberToObject(doc, "copies_damaged", (double)res.copies_damaged);
 		cJSON_AddNumberToObject(doc, "chunks_unreferenced", (double)res.chunks_unreferenced);
 		cJSON_AddNumberToObject(doc, "bytes_read", (double)res.bytes_read);
@@ -671,6 +673,14 @@ int cmd_check(int argc, char **argv)
 			       "key remove did not write (Object Lock keeps %s: see "
 			       "docs/object-lock.md)\n", res.keys_hidden,
 				res.keys_hidden == 1 ? "" : "s", res.keys_hidden == 1 ? "it" : "them");
+		if (res.chunks_in_damaged_packs)
+			printf("PROBLEMS: %zu chunk%s the snapshots need %s held only by damaged "
+			       "packs, and still read (each authenticates where the index places "
+			       "it): not lost, but 'tsarc repair index' should copy %s into new "
+			       "packs\n", res.chunks_in_damaged_packs,
+				res.chunks_in_damaged_packs == 1 ? "" : "s",
+				res.chunks_in_damaged_packs == 1 ? "is" : "are",
+				res.chunks_in_damaged_packs == 1 ? "it" : "them");
 		if (res.packs_damaged + res.index_damaged + res.index_wrong)
 			printf("PROBLEMS: %zu missing or damaged packs, %zu damaged index objects, "
 			       "%zu wrong index entries ('tsarc repair index' rebuilds the index "

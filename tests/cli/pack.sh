@@ -77,10 +77,19 @@ t check --repo "$D"
 expect_rc 3 "check with a truncated pack"
 grep -q "damaged pack $(basename "$P" | cut -c1-16)" "$OUT" || fail "check does not name the truncated pack: $(cat "$OUT")"
 expect_dump_fails "$D" "$FIRST" a.sql "$(basename "$P" | cut -c1-16)"
+# Before the repair the index still places each chunk: those before the
+# cut read (not missing), those past it are damaged, as the repair finds.
+t check --repo "$D" --json
+expect_rc 3 "check --json with a truncated pack"
+[ "$(json_get "$OUT" "d['chunks_missing']")" -eq 0 ] || fail "check calls the truncated pack's chunks missing: $(head -c 1500 "$OUT")"
+TORN=$(json_get "$OUT" "d['chunks_damaged']")
+INPACK=$(json_get "$OUT" "d['chunks_in_damaged_packs']")
 t repair index --repo "$D" --json
 [ "$RC" -eq 3 ] || fail "repair index with a damaged pack: exit $RC, want 3"
 [ "$(json_get "$OUT" "d['packs_damaged']")" -eq 1 ] || fail "repair index does not count the damaged pack"
 [ "$(json_get "$OUT" "d['damaged_chunks_dropped']")" -gt 0 ] || fail "repair index kept the chunks past the truncation"
+[ "$(json_get "$OUT" "d['damaged_chunks_dropped']")" -eq "$TORN" ] && [ "$(json_get "$OUT" "d['damaged_chunks_kept']")" -eq "$INPACK" ] ||
+	fail "check said $INPACK chunks of the truncated pack read and $TORN do not, repair index kept $(json_get "$OUT" "d['damaged_chunks_kept']") and dropped $(json_get "$OUT" "d['damaged_chunks_dropped']")"
 # What the truncation left is copied; the snapshots check names need what
 # is lost: once they are forgotten, prune deletes the pack and check is
 # clean. Before, the pack stayed indexed and check failed for ever.
@@ -124,17 +133,36 @@ expect_rc 3 "repair index with swapped packs"
 # check reported the pack and its chunks after every repair and prune
 # (--max-unused 0 too): a nightly check failed for ever.
 fresh badtoc
+t check --repo "$D" --json
+STORED=$(json_get "$OUT" "d['chunks_stored']")
 P=$(big_packs "$D" | head -1)
 flip_byte "$P" -8
 t check --repo "$D"
 expect_rc 3 "check with a damaged table of contents"
 grep -q "damaged pack $(basename "$P" | cut -c1-16)" "$OUT" || fail "check does not name the pack whose table of contents is damaged: $(cat "$OUT")"
+# Its chunks are not missing: the index places them and each authenticates
+# there (the dump below reads them). check says so, with counts that add
+# up; before, it called each a "missing chunk" and its streams incomplete.
+grep -q "damaged pack $(basename "$P" | cut -c1-16): .*still read.*repair index" "$OUT" ||
+	fail "check does not say the damaged pack's chunks still read: $(cat "$OUT")"
+! grep -q "^missing chunk\|^incomplete stream" "$OUT" ||
+	fail "check calls the damaged pack's chunks missing: $(head -c 1500 "$OUT")"
+t check --repo "$D" --json
+expect_rc 3 "check --json with a damaged table of contents"
+[ "$(json_get "$OUT" "d['chunks_missing']")" -eq 0 ] || fail "check --json counts the damaged pack's chunks missing"
+[ "$(json_get "$OUT" "d['chunks_stored']")" -eq "$STORED" ] || fail "check --json stores $(json_get "$OUT" "d['chunks_stored']") chunks, $STORED before the damage"
+INPACK=$(json_get "$OUT" "d['chunks_in_damaged_packs']")
+[ "$INPACK" -gt 0 ] || fail "check --json counts no chunk that only the damaged pack holds: $(head -c 1500 "$OUT")"
+[ "$(json_get "$OUT" "len([p for p in d['problems'] if p['what'] != 'pack'])")" -eq 0 ] ||
+	fail "check --json reports more than the damaged pack: $(head -c 1500 "$OUT")"
 dump_cmp_file "$D" "$FIRST" a.sql "$WORK/a.sql"
 t repair index --repo "$D" --json
 expect_rc 3 "repair index with a damaged table of contents"
 [ "$(json_get "$OUT" "d['packs_damaged']")" -eq 1 ] || fail "repair index does not count the pack whose table of contents is damaged"
 [ "$(json_get "$OUT" "d['damaged_chunks_kept']")" -gt 0 ] || fail "repair index kept none of the damaged pack's chunks"
 [ "$(json_get "$OUT" "d['damaged_chunks_dropped']")" -eq 0 ] || fail "repair index dropped intact chunks"
+[ "$(json_get "$OUT" "d['damaged_chunks_kept']")" -eq "$INPACK" ] ||
+	fail "repair index kept $(json_get "$OUT" "d['damaged_chunks_kept']") chunks of the damaged pack, check said $INPACK still read"
 [ "$(json_get "$OUT" "d['packs_written']")" -ge 1 ] || fail "repair index copied the damaged pack's chunks into no new pack"
 dump_cmp_file "$D" "$FIRST" a.sql "$WORK/a.sql"
 dump_cmp_file "$D" latest b.sql "$WORK/b.sql"

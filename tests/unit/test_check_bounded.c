@@ -1,7 +1,8 @@
 /*
  * check on format 2 in bounded memory (src/check_pack.c, check_refs.c):
  * a repository with every kind of damage check finds in packs and the
- * index (a pack missing, a pack cut short, an index record missing, one
+ * index (a pack missing, a pack cut short: its chunks before the cut still
+ * read where the index places them, those past it do not; an index record missing, one
  * that lies about its offset, an object in index/ whose name is no index
  * name, a chunk whose bytes are damaged, a snapshot that does not open). check finds what the damage makes, counted
  * independently here from the index and the snapshots; and with runs and
@@ -144,16 +145,18 @@ static void forge_index(tsarc_repo *r, tsarc_index *idx, const uint8_t drop[32],
 	repo_fixture_rewrite_index(r, idx, forge_one, &f);
 }
 
-/* What check must find, counted from the index and snapshots here. */
+/* What check must find, counted from the index and snapshots here: of the
+ * referenced chunks, those no pack holds (missing), those only the cut
+ * pack holds whole (held) or cut (torn). */
 typedef struct expected {
-	size_t referenced, missing, stored, packs;
+	size_t referenced, missing, held, torn, stored, packs;
 } expected;
 
 static tsarc_repo *make_damaged(expected *x)
 {
 	tsarc_repo *r;
 	tsarc_index *idx = NULL;
-	tsarc_chunkset *gone = NULL, *refs = NULL, *all = NULL;
+	tsarc_chunkset *gone = NULL, *refs = NULL, *all = NULL, *held = NULL, *torn = NULL;
 	uint8_t packs[6][32], chunk[6][32], *base;
 	char hex[TSARC_ID_HEX_LEN + 1], cmd[800];
 	tsarc_pack_entry *e;
@@ -177,13 +180,19 @@ static tsarc_repo *make_damaged(expected *x)
 	assert_int_equal(tsarc_chunkset_new(&gone), 0);
 	assert_int_equal(tsarc_chunkset_new(&refs), 0);
 	assert_int_equal(tsarc_chunkset_new(&all), 0);
-	/* Packs 0 and 1: gone, cut short; their chunks are in no pack. */
+	assert_int_equal(tsarc_chunkset_new(&held), 0);
+	assert_int_equal(tsarc_chunkset_new(&torn), 0);
+	/* Packs 0 and 1: gone, cut short (its table of contents with it). The
+	 * chunks of 0 are in no pack; those of 1 before the cut still read
+	 * where the index places them, those past it do not. */
 	for (i = 0; i < 2; i++) {
 		tsarc_hex_encode(hex, packs[i], 32);
 		assert_int_equal(stat(path_of("data", hex), &sb), 0);
 		assert_int_equal(tsarc_pack_read_toc(r, hex, (uint64_t)sb.st_size, &e, &ne), 0);
 		for (k = 0; k < ne; k++)
-			assert_int_equal(tsarc_chunkset_claim(gone, e[k].id, 0, &added), 0);
+			assert_int_equal(tsarc_chunkset_claim(i == 0 ? gone :
+				(uint64_t)e[k].offset + e[k].length <= (uint64_t)sb.st_size - 100 ? held :
+				torn, e[k].id, 0, &added), 0);
 		free(e);
 		if (i == 0)
 			assert_int_equal(unlink(path_of("data", hex)), 0);
@@ -227,7 +236,7 @@ static tsarc_repo *make_damaged(expected *x)
 		tsarc_snapshot_free(sn);
 	}
 	x->referenced = tsarc_chunkset_count(refs);
-	x->missing = 0;
+	x->missing = x->held = x->torn = 0;
 	{
 		/* Referenced and gone; stored and not gone. */
 		tsarc_snapshot *sn = NULL;
@@ -238,15 +247,20 @@ static tsarc_repo *make_damaged(expected *x)
 			for (k = 0; k < sn->streams[0].nchunks; k++) {
 				const uint8_t *id = sn->streams[0].chunks[k].id;
 				assert_int_equal(tsarc_chunkset_claim(seen, id, 0, &added), 0);
-				if (added && tsarc_chunkset_lookup(gone, id, NULL))
-					x->missing++;
+				if (!added)
+					continue;
+				x->missing += (size_t)tsarc_chunkset_lookup(gone, id, NULL);
+				x->held += (size_t)tsarc_chunkset_lookup(held, id, NULL);
+				x->torn += (size_t)tsarc_chunkset_lookup(torn, id, NULL);
 			}
 			tsarc_snapshot_free(sn);
 		}
 		tsarc_chunkset_free(seen);
 	}
-	x->stored = tsarc_chunkset_count(all) - tsarc_chunkset_count(gone);
-	assert_int_equal(tsarc_chunkset_count(all), tsarc_chunkset_count(gone) + x->stored);
+	x->stored = tsarc_chunkset_count(all) - tsarc_chunkset_count(gone) -
+		tsarc_chunkset_count(torn);
+	/* The cut pack's chunks are the first snapshot's: referenced. */
+	assert_true(x->held > 0);
 	{
 		tsarc_chunkset *listed = NULL;
 		assert_int_equal(tsarc_index_list_packs(r, 0, &listed), 0);
@@ -254,6 +268,8 @@ static tsarc_repo *make_damaged(expected *x)
 		tsarc_chunkset_free(listed);
 	}
 	tsarc_chunkset_free(gone);
+	tsarc_chunkset_free(held);
+	tsarc_chunkset_free(torn);
 	tsarc_chunkset_free(refs);
 	tsarc_chunkset_free(all);
 	tsarc_repo_drop_index(r);
@@ -339,20 +355,21 @@ static void test_check_damage_same_with_short_runs(void **state)
 	assert_int_equal(a.chunks_missing, x.missing);
 	assert_int_equal(a.chunks_stored, x.stored);
 	assert_int_equal(a.chunks_wrong_size, 0);
-	assert_int_equal(a.chunks_damaged, 0);
-	assert_int_equal(a.chunks_unreferenced, x.stored - (x.referenced - x.missing));
+	assert_int_equal(a.chunks_in_damaged_packs, x.held);
+	assert_int_equal(a.chunks_damaged, x.torn);
+	assert_int_equal(a.chunks_unreferenced, x.stored - (x.referenced - x.missing - x.torn));
 	/* --read-data: the same, and the flipped chunk, read once. */
-	assert_int_equal(da.chunks_damaged, 1);
-	assert_int_equal(da.chunks_read, x.referenced - x.missing);
+	assert_int_equal(da.chunks_damaged, x.torn + 1);
+	assert_int_equal(da.chunks_read, x.referenced - x.missing - x.torn);
 	assert_true(da.bytes_read > 0);
 	assert_int_equal(da.chunks_missing, a.chunks_missing);
 	assert_int_equal(count_kind(&pa, "pack|"), 2);
 	assert_int_equal(count_kind(&pa, "snapshot|"), 1);
 	assert_int_equal(count_kind(&pa, "index|"), 2);
 	assert_int_equal(count_kind(&pa, "index|||zzz|"), 1);
-	assert_int_equal(count_kind(&pa, "chunk|"), x.missing);
+	assert_int_equal(count_kind(&pa, "chunk|"), x.missing + x.torn);
 	assert_true(count_kind(&pa, "stream|") >= 1);
-	assert_int_equal(count_kind(&qa, "chunk|"), x.missing + 1);
+	assert_int_equal(count_kind(&qa, "chunk|"), x.missing + x.torn + 1);
 	/* The damaged chunk breaks the streams that have it: at least the
 	 * first snapshot's. */
 	assert_true(count_kind(&qa, "stream|") > count_kind(&pa, "stream|"));
