@@ -44,7 +44,16 @@ typedef struct refs_ctx {
 void check_problem(const check_ctx *c, const char *what, const char *snapshot,
 	const char *stream, const char *object, int code, const char *msg)
 {
-	tsarc_check_problem p = {what, snapshot, stream, object, code, msg};
+	tsarc_check_problem p = {what, snapshot, stream, object, code, msg, 0};
+
+	if (c->report)
+		c->report(&p, c->payload);
+}
+
+void check_hidden(const check_ctx *c, const char *what, const char *snapshot,
+	const char *object, const char *msg)
+{
+	tsarc_check_problem p = {what, snapshot, NULL, object, TSARC_ENOTFOUND, msg, 1};
 
 	if (c->report)
 		c->report(&p, c->payload);
@@ -87,20 +96,25 @@ static int check_keys(check_ctx *c)
  * Under Object Lock, the hidden snapshots that tsarc's forget did not
  * mark (forgotten.h): an attacker's delete marker, most likely. What they
  * need is not checked (they are not listed); they are reported, as the
- * sooner someone looks, the more of DAYS is left to read them back.
+ * sooner someone looks, the more of DAYS is left to read them back. Such
+ * a snapshot is deleted, not damaged: its last version is still stored,
+ * and removing the delete marker brings it back. Before, check called it
+ * a "damaged snapshot" (ECORRUPT), as it does one that does not open.
  */
 static int check_hidden_snapshots(check_ctx *c)
 {
-	char **ids = NULL;
+	char **ids = NULL, msg[512];
 	size_t n = 0, i;
 	int rc = tsarc_forgotten_unmarked(c->repo, &ids, &n);
 
 	for (i = 0; !rc && i < n; i++) {
 		c->res->snapshots_hidden++;
-		check_problem(c, "snapshot", ids[i], NULL, NULL, TSARC_ECORRUPT,
-			"hidden behind a delete marker that tsarc's forget did not write: read it "
-			"with --as-of a time before it was hidden, or run 'tsarc forget' with its "
-			"id if it was meant to go");
+		snprintf(msg, sizeof(msg), "hidden behind a delete marker that tsarc's forget did "
+			"not write (another hand's DELETE); its last version is still stored: to bring "
+			"it back, delete that delete marker in the bucket, and read it meanwhile with "
+			"--as-of a time before it was hidden; run 'tsarc forget %.12s' if it was meant "
+			"to go", ids[i]);
+		check_hidden(c, "snapshot", ids[i], NULL, msg);
 	}
 	tsarc_snapshot_ids_free(ids, n);
 	return rc;
@@ -109,7 +123,8 @@ static int check_hidden_snapshots(check_ctx *c)
 /*
  * The same for key files (forgotten.h): a hidden key file that tsarc's key
  * remove did not mark is a password someone else withdrew, which the
- * sweep would otherwise delete for good after its date.
+ * sweep would otherwise delete for good after its date. Deleted, not
+ * damaged, as a hidden snapshot.
  */
 static int check_hidden_keys(check_ctx *c)
 {
@@ -121,8 +136,9 @@ static int check_hidden_keys(check_ctx *c)
 		c->res->keys_hidden++;
 		tsarc_key_unmarked_advice(advice, sizeof(advice), names[i]);
 		snprintf(msg, sizeof(msg), "key file hidden behind a delete marker that tsarc's key "
-			"remove did not write: %s", advice);
-		check_problem(c, "key", NULL, NULL, names[i], TSARC_ECORRUPT, msg);
+			"remove did not write (another hand's DELETE), its last version still stored: "
+			"%s", advice);
+		check_hidden(c, "key", NULL, names[i], msg);
 	}
 	tsarc_store_names_free(names, n);
 	return rc;

@@ -41,6 +41,10 @@ typedef struct tsarc_check_problem {
 	const char *object;   /* chunk or key id, or NULL */
 	int code;
 	const char *message;
+	/* Not damaged: under Object Lock, hidden behind a delete marker that
+	 * tsarc did not write (another hand's DELETE), its last version still
+	 * stored (code TSARC_ENOTFOUND: no current version). */
+	int hidden;
 } tsarc_check_problem;
 
 typedef void (*tsarc_check_report_fn)(const tsarc_check_problem *p, void *payload);

@@ -21,6 +21,10 @@ typedef struct check_ctx {
 
 void check_problem(const check_ctx *c, const char *what, const char *snapshot,
 	const char *stream, const char *object, int code, const char *msg);
+/* A snapshot or key file hidden by another hand (tsarc_check_problem's
+ * `hidden`). */
+void check_hidden(const check_ctx *c, const char *what, const char *snapshot,
+	const char *object, const char *msg);
 /* Whether a referenced chunk stored as `size` bytes has the wrong size. */
 int check_stored_size_wrong(const tsarc_chunk_ref *r, uint32_t size);
 /* Whether --read-data reads this chunk (--read-data-subset). */

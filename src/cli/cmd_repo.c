@@ -475,14 +475,18 @@ static int list_one_more(check_report *r, const char *what)
 /*
  * What a problem is, by its code, which --json gives as "error": a chunk
  * or pack that is not there is missing (ENOTFOUND), a stream that lacks
- * chunks incomplete; the rest is damaged. Missing and damaged data have
- * different causes and remedies, and before, the text said "damaged" of
- * both.
+ * chunks incomplete, a snapshot or key file another hand hid behind a
+ * delete marker deleted (ENOTFOUND, "hidden" in --json: its last version
+ * is still stored); the rest is damaged. Missing, deleted and damaged
+ * data have different causes and remedies, and before, the text said
+ * "damaged" of a chunk not stored and of a snapshot someone deleted.
  */
 static const char *problem_label(const tsarc_check_problem *p)
 {
 	if (p->code != TSARC_ENOTFOUND)
 		return "damaged";
+	if (p->hidden)
+		return "deleted";
 	return strcmp(p->what, "stream") ? "missing" : "incomplete";
 }
 
@@ -504,6 +508,8 @@ static void on_problem(const tsarc_check_problem *p, void *payload)
 		if (p->object)
 			cJSON_AddStringToObject(o, "object", p->object);
 		cJSON_AddStringToObject(o, "error", tsarc_errname(p->code));
+		if (p->hidden)
+			cJSON_AddBoolToObject(o, "hidden", 1);
 		cJSON_AddStringToObject(o, "message", p->message);
 		cJSON_AddItemToArray(r->problems, o);
 		return;
@@ -512,8 +518,10 @@ static void on_problem(const tsarc_check_problem *p, void *payload)
 	stream = cli_text_copy(p->stream);
 	message = cli_text_copy(p->message);
 	fprintf(stdout, "%s %s", problem_label(p), p->what);
+	/* A snapshot's own problem names it once ("deleted snapshot ID"). */
 	if (p->snapshot)
-		fprintf(stdout, " snapshot %.12s", p->snapshot);
+		fprintf(stdout, strcmp(p->what, "snapshot") ? " snapshot %.12s" : " %.12s",
+			p->snapshot);
 	if (p->stream)
 		fprintf(stdout, " stream '%s'", stream ? stream : "?");
 	if (p->object)

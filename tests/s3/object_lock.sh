@@ -96,6 +96,13 @@ expect_err "snapshot ${S2:0:12} cannot be read" "snapshots names the overwritten
 expect_err "snapshot ${S1:0:12} is hidden behind a delete marker" "snapshots names the hidden snapshot"
 t check --repo "$R"
 [ "$RC" -ne 0 ] || fail "check found nothing wrong after the overwrite"
+# S1 is deleted (another hand's delete marker), not damaged: its version
+# is still stored, and check says how to bring it back. Before, it said
+# "damaged snapshot snapshot ${S1:0:12}: hidden behind a delete marker".
+expect_out "^deleted snapshot ${S1:0:12}: hidden behind a delete marker .*last version is still stored: to bring it back, delete that delete marker" \
+	"check says S1 was deleted by another hand and how to bring it back"
+! grep -q "^damaged snapshot.* ${S1:0:12}" "$OUT" || fail "check calls the hidden S1 damaged: $(cat "$OUT")"
+expect_out "^damaged snapshot ${S2:0:12}" "check calls the overwritten S2 damaged"
 # S1, hidden by the attacker's plain DELETE, is no forgotten snapshot: no
 # forget of tsarc's marked it (src/forgotten.h). check names it, prune
 # refuses and deletes nothing.
@@ -104,6 +111,8 @@ expect_rc 3 "check after the attack"
 [ "$(json_get "$OUT" "d['snapshots_hidden']")" = 1 ] || fail "check did not report the hidden S1"
 json_get "$OUT" "[p.get('snapshot') for p in d['problems']]" | grep -q "$S1" ||
 	fail "check did not name the hidden snapshot"
+[ "$(json_get "$OUT" "[(p['error'], p.get('hidden')) for p in d['problems'] if p.get('snapshot') == '$S1']")" = "[('ENOTFOUND', True)]" ] ||
+	fail "check --json does not say S1 is hidden (not found, not damaged): $(head -c 2000 "$OUT")"
 $ATT versions "$BUCKET" repo/ >"$WORK/before-prune"
 t prune --repo "$R"
 expect_rc 3 "prune with a snapshot hidden by another hand"

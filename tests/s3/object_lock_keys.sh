@@ -73,13 +73,17 @@ attack() {
 		fail "check --json does not count the hidden key file: $(cat "$OUT")"
 	[ "$(json_get "$OUT" "[p.get('object') for p in d['problems'] if p['what'] == 'key']")" = "['$kb']" ] ||
 		fail "check does not name the hidden key file ${kb:0:10} alone: $(cat "$OUT")"
+	[ "$(json_get "$OUT" "[(p['error'], p.get('hidden')) for p in d['problems'] if p['what'] == 'key']")" = "[('ENOTFOUND', True)]" ] ||
+		fail "check --json does not say the key file is hidden (not found, not damaged): $(cat "$OUT")"
 	has_version "$kr.removed" || fail "key remove left no mark: $(cat "$WORK/keys")"
 	[ "$1" = 2 ] || return 0
 	# What is said of it, and extend-retention, on one format: neither
 	# depends on it.
 	t check --repo "$R"
 	expect_rc 3 "check (text) with a key file hidden by another hand"
-	expect_out "key file.* hidden behind a delete marker" "check names the hidden key file"
+	# Deleted by another hand, not damaged: before, "damaged key ...".
+	expect_out "^deleted key ${kb:0:16}: key file hidden behind a delete marker .*its last version still stored" \
+		"check names the hidden key file, deleted"
 	expect_out "tsarc key remove ${kb:0:10}" "check says how to confirm the removal"
 	t key list --repo "$R"
 	expect_err "key file ${kb:0:10} is hidden behind a delete marker" "key list warns of it"
