@@ -234,6 +234,20 @@ static void config_errors(void **state)
 		 "{\"port\": 70000}}}", "cfg.json: component 'backend-redis': port must be a port number"},
 		{"{\"transport\": {\"type\": \"local\"}, \"components\": {\"system-mysql\": "
 		 "{\"port\": \"3306\", \"user\": null}}}", NULL},
+		/* A logical Redis backup is tsarc's own client; "tool" and
+		 * "options" ask for redis-cli, which reads the RDB only: it was
+		 * refused once the backup ran, telling an external component
+		 * to be made external. */
+		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		 "\"r\": {\"kind\": \"redis\", \"external\": true, \"host\": \"h\", \"mode\": \"logical\","
+		 " \"tool\": \"redis-cli\"}}}", "cfg.json: component 'r': \"mode\": \"logical\" is tsarc's "
+			"own client, and \"tool\" and \"options\" ask for redis-cli"},
+		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		 "\"r\": {\"kind\": \"redis\", \"external\": true, \"host\": \"h\", \"mode\": \"logical\","
+		 " \"options\": [\"--no-auth-warning\"]}}}", "\"mode\": \"logical\" is tsarc's own client"},
+		{"{\"profile\": \"none\", \"transport\": {\"type\": \"local\"}, \"components\": {"
+		 "\"r\": {\"kind\": \"redis\", \"external\": true, \"host\": \"h\", \"mode\": \"rdb\","
+		 " \"tool\": \"redis-cli\"}}}", NULL},
 		/* The file and the field's path, as every mistake of the
 		 * configuration (it said "transport: selector_style ..."). */
 		{"{\"transport\": {\"type\": \"kube\", \"selector_style\": \"deployments\"}}",

@@ -86,6 +86,14 @@ static int redis_validate(const cJSON *spec, const char *name)
 		(!mode || (strcmp(mode, "rdb") && strcmp(mode, "logical") && strcmp(mode, "auto"))))
 		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"mode\" is \"rdb\", "
 			"\"logical\" or \"auto\"", name);
+	/* Known when the configuration loads: found once the backup ran,
+	 * after the other components, its error told an external component
+	 * to be made external. */
+	if (mode && !strcmp(mode, "logical") && (tsarc_spec_str(spec, "tool") ||
+		cJSON_GetObjectItemCaseSensitive(spec, "options")))
+		return tsarc_error_set(TSARC_ECONFIG, "component '%s': \"mode\": \"logical\" is "
+			"tsarc's own client, and \"tool\" and \"options\" ask for redis-cli, which "
+			"reads the RDB only (--rdb): remove them, or the mode", name);
 	return 0;
 }
 
