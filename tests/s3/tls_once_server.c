@@ -1,4 +1,5 @@
 #include "tls_once_server.h"
+#include "privdir.h"
 #include "scratch.h"
 
 #include <stdarg.h>
@@ -104,11 +105,18 @@ tls_once_server *tls_once_start(const char *answer)
 	assert_non_null(s->ctx = SSL_CTX_new(TLS_server_method()));
 	assert_int_equal(SSL_CTX_use_certificate(s->ctx, cert), 1);
 	assert_int_equal(SSL_CTX_use_PrivateKey(s->ctx, key), 1);
-	assert_non_null(scratch_make(s->dir, sizeof(s->dir), "tls-once"));
+	assert_non_null(scratch_make(s->dir, sizeof(s->dir), "tlsonce"));
 	snprintf(s->ca_file, sizeof(s->ca_file), "%s/ca.pem", s->dir);
 	assert_non_null(f = fopen(s->ca_file, "wx"));
 	assert_true(PEM_write_X509(f, cert));
 	assert_int_equal(fclose(f), 0);
+	/* Every tsarc that makes a private folder first removes those of a
+	 * dead owner under TMPDIR (privdir.h): this one, unlocked, must not
+	 * look like one: tsarc-tlsonce-*, not the sweep's tsarc-tls-. Named
+	 * tsarc-tls-once-*, it did, and a TLS test running beside this one
+	 * removed the CA file under it. */
+	tsarc_privdir_sweep();
+	assert_int_equal(access(s->ca_file, R_OK), 0);
 	X509_free(cert);
 	EVP_PKEY_free(key);
 
