@@ -623,6 +623,27 @@ static void warn_migration(tsarc_restore_ctx *r)
 	}
 }
 
+/* The pod an endpoint's commands run in, as the kube transport finds it
+ * (locate): by its selector where it has one, else by its workload's
+ * labels; NULL where it names neither. An endpoint carries both as
+ * configured (the profile's workload stays beside a selector that
+ * replaces its labels), a recorded source the selector the backup found
+ * the pod by. */
+static const char *pod_found_by(const cJSON *ep)
+{
+	const char *selector = tsarc_spec_str(ep, "selector");
+
+	return selector ? selector : tsarc_spec_str(ep, "workload");
+}
+
+/* Whether endpoint `ep` names its server: a host or a socket, or a pod
+ * whose own server it is (in its workload, reached there without a host:
+ * "its own server"). */
+static int names_server(const cJSON *ep)
+{
+	return tsarc_spec_str(ep, "host") || tsarc_spec_str(ep, "socket") || pod_found_by(ep);
+}
+
 /* Whether endpoints `a` and `b` of whole-server steps (each as
  * resolved, or a snapshot's recorded source) are known to be the same
  * server: both carry the identity of the data set they hold
@@ -630,7 +651,11 @@ static void warn_migration(tsarc_restore_ctx *r)
  * read from two replicas of one primary are copies of one server), and
  * the same one; or both carry the server's own identity ("server_id",
  * which the kind asked the server for), and the same one; else both name
- * a host or a socket, and the same one. */
+ * their server (names_server), and the same one, from the same pod
+ * (pod_found_by). Two components whose one selector finds one pod, their
+ * server that pod's own, were taken for two servers: a server in its pod
+ * names no host, and the profile's workloads beside the selector differ;
+ * the plan admitted the second's restore erasing the first's. */
 static int same_server(const tsarc_step *s, const cJSON *a, const cJSON *b)
 {
 	const char *ia = tsarc_spec_str(a, "server_id"), *ib = tsarc_spec_str(b, "server_id");
@@ -640,9 +665,8 @@ static int same_server(const tsarc_step *s, const cJSON *a, const cJSON *b)
 		return 1;
 	if (a && b && ia && ib)
 		return !strcmp(ia, ib);
-	if (!a || !b || (!tsarc_spec_str(a, "host") && !tsarc_spec_str(a, "socket")) ||
-		(!tsarc_spec_str(b, "host") && !tsarc_spec_str(b, "socket")) ||
-		!str_same(tsarc_spec_str(a, "workload"), tsarc_spec_str(b, "workload")))
+	if (!a || !b || !names_server(a) || !names_server(b) ||
+		!str_same(pod_found_by(a), pod_found_by(b)))
 		return 0;
 	return same_endpoint(s, a, b);
 }

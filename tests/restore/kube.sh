@@ -122,6 +122,26 @@ assert m["text"].startswith("pod labelled app=3scale-api-management,deployment=s
                             "(container system-mysql) in namespace other-ns: "), m
 PY
 
+info "one selector for both Redis components is one pod's server: two servers' backups into it refused"
+# Both find backend-redis's pod and name its own server there (no host,
+# one port); the profile's workloads beside the selector differ. They were
+# taken for two servers, and the plan admitted system-redis's restore
+# erasing backend-redis's (each empties the whole server).
+python3 - "$WORK/kube.json" "$WORK/kube-shared.json" "$REDIS_BACKEND_REDIS_PORT" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for r in ("backend-redis", "system-redis"):
+    c["components"][r].update({"selector": "app=3scale-api-management,deployment=backend-redis",
+                               "container": "backend-redis", "port": int(sys.argv[3]),
+                               "pod_password_env": "REDIS_PASSWORD"})
+json.dump(c, open(sys.argv[2], "w"))
+PY
+t restore "$SNAP" --repo "$REPO" --config "$WORK/kube-shared.json" --target-namespace other-ns \
+	--only backend-redis,system-redis --dry-run
+expect_rc 2 "two servers' backups into one pod's server"
+expect_err "backend-redis.* and system-redis.* both restore into pod labelled app=3scale-api-management,deployment=backend-redis" \
+	"two servers' backups into one pod's server"
+
 info "databases, files and Redis equal"
 state "$WORK/after"
 for s in system zync backend-redis system-redis system-storage; do
