@@ -9,9 +9,12 @@
 # in Redis 6's layout), logical and RDB (through this host's
 # valkey-server and redis-server 7.0, whose payloads are 11 and 10); a
 # backup with a function library, which Redis 6 does not have, is refused
-# by the plan, the target untouched. Redis 6's own backups, logical and
-# RDB, go into a Redis 6 (its RDB through this host's redis-server 7.0,
-# whose payloads are rewritten back to 9) and into a Valkey 8. Every
+# by the plan, logical and RDB (the plan reads the RDB through a private
+# server as the step does), the target untouched; so is the RDB as a
+# deployment's second Redis step, the first's target untouched too.
+# Redis 6's own backups, logical and RDB, go into a Redis 6 (its RDB
+# through this host's redis-server 7.0, whose payloads are rewritten back
+# to 9) and into a Valkey 8. Every
 # restore is compared key by key (keys_dump, in what both versions show
 # alike: KEYS_DUMP_ACROSS) and by the key counts of the check after the
 # load, and its digest: into a Redis 6, which has no PEXPIRETIME, with
@@ -97,7 +100,7 @@ info "Redis 6 into Valkey 8: logical and RDB"
 restored "$R6_LOGICAL" "$WORK/r6src.keys" "Redis 6 logical into Valkey 8" vdst "$PORT_VDST"
 restored "$R6_RDB" "$WORK/r6src.keys" "Redis 6 RDB into Valkey 8" vdst "$PORT_VDST"
 
-info "a function library into Redis 6: refused, by the plan for the logical backup, by the run for the RDB; the target untouched"
+info "a function library into Redis 6: refused by the plan, logical and RDB; the target untouched"
 deployment rsrc-admin "$PORT_RSRC" default "$ADMIN_PW"
 R_FUNCTIONS_RDB=$(backup_id "$WORK/rsrc-admin/config.json" rfr) || exit 1
 keys_dump "$PORT_R6DST" > "$WORK/r6dst.before"
@@ -113,6 +116,49 @@ for snap in "$R_FUNCTIONS:$FUNCTIONS_PLAN" "$R_FUNCTIONS_RDB:$FUNCTIONS_RUN"; do
 	diff -q "$WORK/r6dst.before" "$WORK/r6dst.after" >/dev/null ||
 		fail "functions into Redis 6 $snap: the target was touched"
 done
+
+info "that RDB as a deployment's second Redis step, after one that writes: refused by the plan, neither target touched"
+# backend-redis (order 70: a Valkey 8's RDB into the Valkey 8 vdst, which
+# takes it as it is) goes before system-redis (80: the RDB with the
+# function library into Redis 6). The plan reads the second's RDB whole
+# (the private server the step loads it in) before the first step writes.
+# Before, the plan admitted the restore: the first step replaced vdst,
+# then the second refused the library.
+# pair NAME BACKEND SYSTEM: $WORK/NAME, the deployment with the
+# backend-redis of $WORK/BACKEND and the system-redis of $WORK/SYSTEM.
+pair() {
+	mkdir -p "$WORK/$1/secret"
+	cp "$WORK/$2/secret/backend-redis.json" "$WORK/$3/secret/system-redis.json" "$WORK/$1/secret/"
+	python3 - "$WORK/$1" "$WORK/$2/config.json" "$WORK/$3/config.json" <<'PY'
+import json, sys
+d, backend, system = sys.argv[1:]
+conf = json.load(open(backend))
+conf["components"].update(json.load(open(system))["components"])
+conf["transport"]["resources_dir"] = d
+json.dump(conf, open(d + "/config.json", "w"))
+PY
+}
+system_redis_deployment rsrc-system "redis://127.0.0.1:$PORT_RSRC/0" default "$ADMIN_PW"
+system_redis_deployment r6dst-system "redis://127.0.0.1:$PORT_R6DST/0" restorer "$USER_PW"
+pair pair-src vsrc-admin rsrc-system
+pair pair-dst vdst r6dst-system
+PAIR_RDB=$(backup_id "$WORK/pair-src/config.json" pair) || exit 1
+rcli "$PORT_VDST" FLUSHALL >/dev/null
+rcli "$PORT_VDST" SET other:key 1 >/dev/null
+keys_dump "$PORT_VDST" > "$WORK/vdst.before"
+PAIR_REFUSED="component 'system-redis': .*$FUNCTIONS_RUN.*nothing was written"
+rc=0
+"$TSARC" restore "$PAIR_RDB" --config "$WORK/pair-dst/config.json" --repo "$REPO" \
+	> "$WORK/pair.out" 2> "$WORK/pair.err" || rc=$?
+[ "$rc" -ne 0 ] || fail "the pair: restored, a function library into Redis 6"
+grep -q "$PAIR_REFUSED" "$WORK/pair.err" || fail "the pair: the run: $(cat "$WORK/pair.err")"
+keys_dump "$PORT_VDST" > "$WORK/vdst.after"
+diff -q "$WORK/vdst.before" "$WORK/vdst.after" >/dev/null ||
+	fail "the pair: backend-redis's target (the first step) was written before system-redis's refusal (exit $rc): $(cat "$WORK/pair.err")"
+keys_dump "$PORT_R6DST" > "$WORK/r6dst.after"
+diff -q "$WORK/r6dst.before" "$WORK/r6dst.after" >/dev/null || fail "the pair: system-redis's target was touched"
+plan_refused "$PAIR_RDB" "$WORK/pair-dst/config.json" "$PAIR_REFUSED" "the pair"
+[ -z "$(ls -A "$WORK/tmp")" ] || fail "the pair: the plan left files in TMPDIR: $(ls -la "$WORK/tmp")"
 
 info "Valkey 8's RDB swapped into the Redis 6 on this host: refused by the plan, which asks the server"
 # The swap restarts the server on the backup's RDB, which a Redis 6

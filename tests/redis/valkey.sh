@@ -21,9 +21,10 @@
 # through the valkey-server, and into a Redis 7.0 (10) through Redis 8,
 # its payloads rewritten. A Redis 8 source's backups go into a Valkey 8
 # (12 rewritten to 11) and a Redis 7.0 (to 10); one holding a hash with
-# field expiries, which neither has, is refused naming the key: by the
-# plan for the logical backup (it records how far its payloads can be
-# rewritten), by the run for the RDB, the target untouched either way.
+# field expiries, which neither has, is refused naming the key by the
+# plan: for the logical backup from what it records (how far its payloads
+# can be rewritten), for the RDB by reading it through a private server as
+# the step does; the target untouched either way.
 # Valkey 9 (in the root filesystem of TSARC_TEST_VALKEY9_ROOT, Debian sid,
 # made by ci/test.sh) writes an RDB of another magic, "VALKEY080", and
 # payloads of version 80: its backups are restored into a Valkey 9, through
@@ -237,8 +238,10 @@ redis8() {
 	HFE_PLAN="takes DUMP payloads of RDB version 10 at most.*cannot be below version 12.*nothing was written"
 	plan_refused "$R8_HFE_LOGICAL" "$WORK/r70/config.json" "$HFE_PLAN" "Redis 8 hash with field expiries, logical"
 	HFE_RUN="key 'hfe:session' of database 0: a type newer than Redis 7.2's.*cannot be below version 12.*nothing was written"
-	# The logical backup's run is refused by its plan; the RDB's by the
-	# copy, which reads the private server whole first and names the key.
+	# The RDB's by the copy's check, which reads the private server whole
+	# and names the key: made by the plan too (before, by the step alone).
+	TSARC=$WORK/tsarc-r8 plan_refused "$R8_HFE_RDB" "$WORK/r70/config.json" "$HFE_RUN" \
+		"Redis 8 hash with field expiries, RDB"
 	for snap in "$R8_HFE_LOGICAL:$HFE_PLAN" "$R8_HFE_RDB:$HFE_RUN"; do
 		"$WORK/tsarc-r8" restore "${snap%%:*}" --config "$WORK/r70/config.json" --repo "$REPO" \
 			> "$WORK/hfe.out" 2> "$WORK/hfe.err" && fail "Redis 8 hash with field expiries: restored into Redis 7.0"

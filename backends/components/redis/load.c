@@ -1283,24 +1283,18 @@ static int src_probe_names(tsarc_redis *src, tsarc_redis_probe_names *names)
 	return rc ? rc : tsarc__redis_select(src, 0, NULL);
 }
 
-/* How the payloads of `src` (RDB `version`) reach `dst`
- * (tsarc_redis_payload_route): where they must be rewritten, every one of
- * them is read first (a check pass that sends nothing) for the version
- * each can be rewritten to, so that one that cannot be is refused, naming
- * its key, before the target is emptied. The target is asked with a name
- * among the keys of `src` where the probes' own is not its user's
- * (tsarc_redis_probe_key_choose). */
-static int copy_route(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
-	int version, int *rewrite_to)
+int tsarc_redis_copy_route(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
+	int *version, int *rewrite_to)
 {
 	tsarc_redis_probe_names names;
 	tsarc_redis_loader *chk = NULL;
 	tsarc_redis_stats dumped, st;
 	int rc;
 
-	if ((rc = src_probe_names(src, &names)) ||
-		(rc = tsarc_redis_probe_key_choose(dst, &names, version)) ||
-		(rc = tsarc_redis_payload_route(dst, version, 0, NULL, rewrite_to)) || !*rewrite_to)
+	*rewrite_to = 0;
+	if ((rc = src_payload_version(src, version)) || (rc = src_probe_names(src, &names)) ||
+		(rc = tsarc_redis_probe_key_choose(dst, &names, *version)) ||
+		(rc = tsarc_redis_payload_route(dst, *version, 0, NULL, rewrite_to)) || !*rewrite_to)
 		return rc;
 	memset(&dumped, 0, sizeof(dumped));
 	memset(&st, 0, sizeof(st));
@@ -1308,7 +1302,7 @@ static int copy_route(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbma
 		tsarc_redis_loader_map(chk, map);
 		if (!(rc = tsarc_redis_logical_dump(src, feed_loader, chk, NULL, &dumped)) &&
 			!(rc = tsarc_redis_loader_finish(chk, &st)) && st.payload_floor > *rewrite_to)
-			rc = tsarc_redis_payload_route(dst, version, st.payload_floor, st.floor_what,
+			rc = tsarc_redis_payload_route(dst, *version, st.payload_floor, st.floor_what,
 				rewrite_to);
 	}
 	tsarc_redis_stats_free(&dumped);
@@ -1333,8 +1327,7 @@ int tsarc_redis_copy(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap
 		*memory = '\0';
 	if ((rc = src_dbs(src, map, &ndb)) || (rc = tsarc_redis_require_dbs(dst, ndb)) ||
 		(rc = src_functions(src, &f, &libraries)) || (rc = src_need(src, &need)) ||
-		(rc = src_payload_version(src, &version)) ||
-		(rc = copy_route(src, dst, map, version, &rewrite)) ||
+		(rc = tsarc_redis_copy_route(src, dst, map, &version, &rewrite)) ||
 		(rc = tsarc_redis_loader_new(&l, dst, 0)))
 		goto done;
 	tsarc_redis_loader_need(l, &need);

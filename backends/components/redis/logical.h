@@ -339,6 +339,20 @@ int tsarc_redis_loader_verify(tsarc_redis_loader *l, char *note, size_t notesz);
 void tsarc_redis_loader_partial(tsarc_redis_loader *l, unsigned long long total);
 void tsarc_redis_loader_free(tsarc_redis_loader *l);
 
+/* How the payloads of `src` (a private redis-server) reach `dst`, sending
+ * nothing: *version, the RDB version `src` DUMPs (0: it holds no key);
+ * *rewrite_to, the one they are rewritten to (tsarc_redis_payload_route;
+ * 0: sent as they are). Where they must be rewritten, every one of them is
+ * read first (a check pass through a loader that sends nothing) for the
+ * version each can be rewritten to, so that one that cannot be (a function
+ * library for a Redis 6, a hash with field expiries for a Redis 7.0) is
+ * refused, naming its key. The target is asked with a name among the
+ * keys of `src` where the probes' own is not its user's
+ * (tsarc_redis_probe_key_choose). The copy's first step; the plan's too,
+ * before any step of the restore writes (an RDB records no payload
+ * floor). */
+int tsarc_redis_copy_route(tsarc_redis *src, tsarc_redis *dst, const tsarc_redis_dbmap *map,
+	int *version, int *rewrite_to);
 /* Copies every database of `src` into `dst` (cleared first) through the
  * loader, without a stream in between, then verifies: the RDB path into a
  * Redis that cannot restart (from a private redis-server). Payloads of a

@@ -462,6 +462,32 @@ done:
 	return rc;
 }
 
+/* The step's RDB loaded by a private redis-server for target `dst`: the
+ * private folder made, the stream written into it, the server chosen
+ * (tsarc_redis_private_choose: the first whose payloads the target takes,
+ * asked before the RDB is loaded; *server NULL where the RDB's header
+ * names no version: the first server that loads it, and the copy's own
+ * ask; *writes the version it DUMPs) and started, connected as *priv.
+ * What the step copies from, and what the plan reads where the payloads
+ * are to be rewritten (admit_private_floor). The caller stops it
+ * (tsarc_redis_private_stop, tsarc_redis_close) whatever the result. */
+static int private_loaded(tsarc_restore_ctx *r, const tsarc_step *s, tsarc_redis *dst,
+	tsarc_redis_private *p, const char **server, int *writes, tsarc_redis **priv)
+{
+	int rc, fd = -1, version;
+
+	*server = NULL;
+	*writes = 0;
+	if ((rc = tsarc_redis_private_prepare(p, &fd)))
+		return rc;
+	rc = tsarc_stream_extract(r->repo, s->st, tsarc_sink_fd, &fd, r->o->inflight);
+	if (close(fd) && !rc)
+		rc = tsarc_error_set(TSARC_EIO, "writing the RDB for the private redis-server");
+	if (!rc && (version = tsarc_redis_private_rdb_version(p)) > 0)
+		rc = tsarc_redis_private_choose(version, dst, server, writes);
+	return rc ? rc : tsarc_redis_private_start(p, *server, priv);
+}
+
 static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redis_dbmap *map,
 	const char *maptext)
 {
@@ -470,29 +496,19 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 	tsarc_redis_stats st;
 	char where[600], verified[300], what[300], memory[1200], how[300];
 	const char *server = NULL;
-	int rc, fd = -1, version, writes = 0;
+	int rc, writes = 0;
 
 	memset(&st, 0, sizeof(st));
 	memset(&p, 0, sizeof(p));
 	snprintf(what, sizeof(what), "component '%s'", s->component);
 	/* The target first: a replica or a wrong password stops us before
 	 * the RDB is read. */
-	if ((rc = connect_target(r, s, &dst, where, sizeof(where))) ||
-		(rc = tsarc_redis_private_prepare(&p, &fd)))
+	if ((rc = connect_target(r, s, &dst, where, sizeof(where))))
 		goto done;
 	tsarc_restore_progress(r, "%s: RDB into a private redis-server, then into %s%s%s",
 		s->component, where, tsarc_redis_dbmap_moves(map) ? ", " : "",
 		tsarc_redis_dbmap_moves(map) ? maptext : "");
-	rc = tsarc_stream_extract(r->repo, s->st, tsarc_sink_fd, &fd, r->o->inflight);
-	if (close(fd) && !rc)
-		rc = tsarc_error_set(TSARC_EIO, "writing the RDB for the private redis-server");
-	fd = -1;
-	/* The server whose payloads the target takes, asked before the RDB is
-	 * loaded (an RDB whose header names no version: the first server that
-	 * loads it, and the copy's own ask). */
-	if (!rc && (version = tsarc_redis_private_rdb_version(&p)) > 0)
-		rc = tsarc_redis_private_choose(version, dst, &server, &writes);
-	if (rc || (rc = tsarc_redis_private_start(&p, server, &priv)) ||
+	if ((rc = private_loaded(r, s, dst, &p, &server, &writes, &priv)) ||
 		(rc = tsarc_redis_copy(priv, dst, map, what, lazyfree_wait_s(s), &st, verified,
 			sizeof(verified), memory, sizeof(memory))))
 		goto done;
@@ -512,8 +528,6 @@ static int restore_private(tsarc_restore_ctx *r, tsarc_step *s, const tsarc_redi
 done:
 	if (rc)
 		tsarc_error_prefix("component '%s'", s->component);
-	if (fd >= 0)
-		close(fd);
 	tsarc_redis_close(priv);
 	tsarc_redis_private_stop(&p);
 	tsarc_redis_stats_free(&st);
@@ -800,11 +814,12 @@ static int admit_load_access(const tsarc_step *s, restore_path p, tsarc_redis *d
 	meta_number(s, "redis_payload_floor", &floor);
 	sent = version <= 0xffff ? (int)version : 0;
 	/* Payloads the target does not take are rewritten for it where each
-	 * can be (payload.h): a logical backup recorded how far; for an RDB,
-	 * or an older snapshot, the step's check pass finds it before the
-	 * target is touched. Not asked (the probe's key is not this user's,
-	 * or exists there: the plan knows none of the backup's key names to
-	 * ask with), the step asks, and the plan asks for the commands. */
+	 * can be (payload.h): a logical backup recorded how far; an RDB is
+	 * read by admit_private_floor; for an older snapshot the step's check
+	 * pass finds it before the target is touched. Not asked (the probe's
+	 * key is not this user's, or exists there: the plan knows none of the
+	 * backup's key names to ask with), the step asks, and the plan asks
+	 * for the commands. */
 	if (!(rc = tsarc_redis_payload_route(dst, sent, floor <= 0xffff ? (int)floor : 0, NULL,
 		&rewrite)) && rewrite)
 		sent = rewrite;
@@ -878,15 +893,65 @@ refused:
 	return rc;
 }
 
+/* The copy's check that every payload of the RDB can be rewritten for the
+ * target `dst`, where it does not take those of the private server chosen
+ * for it (of version `writes`), made when the plan is made as the step
+ * makes it before the target is emptied (tsarc_redis_copy_route), on the
+ * RDB loaded as the step loads it (private_loaded). A logical backup
+ * records how far its payloads can be rewritten ("redis_payload_floor");
+ * an RDB does not (every backup would have to read its values), and found
+ * by the step alone, a key that cannot be (a function library for a Redis
+ * 6, a hash with field expiries for a Redis 7.0) stopped the restore
+ * after the steps before it had replaced their targets. It costs the plan
+ * one more read of the RDB (the repository, the private server's load, a
+ * DUMP of every key), made only where the payloads are to be rewritten;
+ * the plan's word says what it found. */
+static int admit_private_floor(tsarc_restore_ctx *r, tsarc_step *s, tsarc_redis *dst,
+	const tsarc_redis_dbmap *map, int writes)
+{
+	tsarc_redis_private p;
+	tsarc_redis *priv = NULL;
+	const char *server;
+	char word[400];
+	int rc, taken, loaded, version = 0, rewrite = 0;
+
+	if (writes <= 0)
+		return 0;
+	/* Not asked (the probe's key is not this user's, or exists there):
+	 * the pass asks, with the backup's key names, as the copy does. */
+	if ((rc = tsarc_redis_payload_taken(dst, writes, &taken)) == TSARC_EACCESS) {
+		tsarc_error_clear();
+		taken = 0;
+	} else if (rc || taken) {
+		return rc;
+	}
+	memset(&p, 0, sizeof(p));
+	tsarc_restore_progress(r, "%s: the plan loads the RDB in a private redis-server and reads "
+		"every key, to find whether each can be rewritten for the target", s->component);
+	if (!(rc = private_loaded(r, s, dst, &p, &server, &loaded, &priv)))
+		rc = tsarc_redis_copy_route(priv, dst, map, &version, &rewrite);
+	tsarc_redis_close(priv);
+	tsarc_redis_private_stop(&p);
+	if (rc || !rewrite)
+		return rc;
+	snprintf(word, sizeof(word), "version %d to %d, which the target takes: every key of the "
+		"RDB can be, read by the plan (the RDB loaded in a private redis-server, %s, as the "
+		"step loads it)", version, rewrite, server ? server : "the first that loads it");
+	return tsarc_step_admitted_word(s, "redis_payloads_rewritten", word);
+}
+
 /* The private redis-server's check that a server of this host reads the
  * backup's RDB (a Valkey 8's, version 11, where this host has Debian 12's
  * Redis 7.0 alone) and writes payloads the target takes (Debian 13's
- * Redis 8 writes 12, which a Valkey 8 refuses): tsarc_redis_private_choose,
- * made when the plan is made where the snapshot records the version
- * ("redis_payload_version"), the target asked where the plan reaches it
- * (`dst`). Found by the step alone, the steps before it would already
- * have replaced their targets. An older snapshot: the step decides. */
-static int admit_private(const tsarc_step *s, restore_path p, tsarc_redis *dst)
+ * Redis 8 writes 12, which a Valkey 8 refuses), or payloads whose every
+ * key can be rewritten for it (admit_private_floor):
+ * tsarc_redis_private_choose, made when the plan is made where the
+ * snapshot records the version ("redis_payload_version"), the target
+ * asked where the plan reaches it (`dst`). Found by the step alone, the
+ * steps before it would already have replaced their targets. An older
+ * snapshot: the step decides. */
+static int admit_private(tsarc_restore_ctx *r, tsarc_step *s, restore_path p, tsarc_redis *dst,
+	const tsarc_redis_dbmap *map)
 {
 	unsigned long long version;
 	const char *server;
@@ -895,7 +960,8 @@ static int admit_private(const tsarc_step *s, restore_path p, tsarc_redis *dst)
 	if (p != PATH_PRIVATE || !meta_number(s, "redis_payload_version", &version) ||
 		version > 9999)
 		return 0;
-	if ((rc = tsarc_redis_private_choose((int)version, dst, &server, &writes)))
+	if ((rc = tsarc_redis_private_choose((int)version, dst, &server, &writes)) ||
+		(dst && (rc = admit_private_floor(r, s, dst, map, writes))))
 		tsarc_error_prefix("component '%s'", s->component);
 	return rc;
 }
@@ -995,7 +1061,7 @@ int tsarc_redis_admit(tsarc_restore_ctx *r, tsarc_step *s)
 		!(p == PATH_SWAP && ((rc = admit_swap_access(s, dst)) ||
 		    (rc = admit_swap_files(r, s, dst)))) &&
 		!(p != PATH_SWAP && (rc = admit_load_access(s, p, dst))) &&
-		!(rc = admit_private(s, p, dst)) &&
+		!(rc = admit_private(r, s, p, dst, &map)) &&
 		!(rc = admit_memory(r, s, p, dst)) &&
 		/* Last: in a pod it runs redis-cli there. */
 		!(p == PATH_SWAP && (rc = admit_swap_version(r, s, dst))) && p != PATH_SWAP)
